@@ -1,0 +1,41 @@
+# enrich: `make run` starts the whole system, `make test` runs the tests. Both install what
+# they need (virtualenv, Python packages, Redis, InfluxDB, and PostgreSQL for the tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback.
+TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
+	DATABASE_URL=postgres://enrich:enrich@127.0.0.1:5432/enrich \
+	REDIS_URL=redis://127.0.0.1:6379/15 \
+	INFLUXDB_URL=$${INFLUXDB_URL:-http://127.0.0.1:8186} \
+	DJANGO_SECRET_KEY=test-secret-key-not-for-production \
+	FIELD_ENCRYPTION_KEY=dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0= \
+	ENRICH_ENV_FILE=none
+
+.PHONY: venv run test services lint bench-quick clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/base.txt requirements/production.txt requirements/local.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements/local.txt
+	touch $(STAMP)
+
+services:
+	scripts/services.sh redis influxdb
+
+run: venv services
+	scripts/run.sh
+
+test: venv
+	scripts/services.sh redis influxdb postgres
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var/static .pytest_cache

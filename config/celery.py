@@ -1,0 +1,41 @@
+"""The Celery app: JSON only, explicit queues, routes by task name, beat from the database."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("enrich")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("collectors", "retention", "default")
+
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_queues=[Queue(name) for name in QUEUES],
+    task_default_queue="default",
+    # A task routed to a queue nobody declared is a typo: fail instead of creating it.
+    task_create_missing_queues=False,
+    task_routes=[
+        {"collectors.*": {"queue": "collectors"}},
+        {"retention.*": {"queue": "retention"}},
+    ],
+    # Collect and retention tasks are idempotent (deterministic timestamps, resumable
+    # chunks), so acknowledging after the run is safe and a killed worker loses no work.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    # Flower needs events.
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    task_track_started=True,
+    result_expires=24 * 3600,
+    beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+)
+app.autodiscover_tasks(["enrich", "collectors", "retention"])

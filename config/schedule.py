@@ -1,0 +1,30 @@
+"""The beat schedule: one table, installed into django-celery-beat's tables on start.
+
+`manage.py install_schedules` creates a periodic task for each row whose name is not in the
+database yet; rows already there are left alone, so edits made in the Django admin survive
+restarts. `expires` is a little under the interval: a run that could not start in time is
+dropped instead of piling up behind the next one.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    task: str
+    queue: str
+    expires: int  # seconds
+    every_seconds: int | None = None
+    crontab: str | None = None  # "minute hour day_of_month month_of_year day_of_week"
+
+
+SCHEDULE: tuple[Entry, ...] = (
+    Entry(
+        name="Service health check",
+        task="enrich.check_services",
+        queue="default",
+        every_seconds=300,
+        expires=240,
+    ),
+)

@@ -1,0 +1,222 @@
+"""All settings, read from the environment in one place (django-environ).
+
+Every variable is documented in README.md and .env.example. A `.env` file in the project
+root is read when present (``make run`` creates one with generated secrets on first start).
+A wrong or missing required value stops the process at start with a message naming it.
+"""
+
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# ENRICH_ENV_FILE names another file to read, or "none" to read none (the tests do this).
+_env_file = env.str("ENRICH_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file != "none" and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file, overwrite=False)
+
+
+def required(name: str, hint: str) -> str:
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"{name} is not set. {hint}")
+    return value
+
+
+def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.str(name, default=default).strip().lower()
+    if value not in allowed:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}."
+        )
+    return value
+
+
+def number(name: str, default, cast=int):
+    raw = env.str(name, default=str(default))
+    try:
+        return cast(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+
+
+# --- Django core -------------------------------------------------------------------------
+SECRET_KEY = required(
+    "DJANGO_SECRET_KEY",
+    "Set it to a long random string (make run writes one into .env on first start).",
+)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "enrich",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- Relational database (embedded default: a SQLite file) ----------------------------------
+try:
+    DATABASES = {
+        "default": env.db_url(
+            "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'enrich.sqlite3'}"
+        )
+    }
+except (ImproperlyConfigured, KeyError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is not a valid database URL ({exc}); "
+        "examples: sqlite:////abs/path/db.sqlite3, postgres://user:pass@host:5432/name"
+    ) from None
+
+# --- Secrets at rest ----------------------------------------------------------------------
+FIELD_ENCRYPTION_KEY = required(
+    "FIELD_ENCRYPTION_KEY",
+    "It encrypts API keys and tokens in the database. Create one with: "
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+)
+try:
+    Fernet(FIELD_ENCRYPTION_KEY)
+except ValueError:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes). "
+        "Create one with: python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'"
+    ) from None
+
+# --- Redis: broker, caches, budgets, locks -----------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://")
+# Keys of this deployment live under this prefix, so several deployments can share a Redis.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="enrich")
+
+# --- InfluxDB ----------------------------------------------------------------------------
+INFLUXDB_URL = env.str("INFLUXDB_URL", default="http://127.0.0.1:8186")
+INFLUXDB_VERSION = choice("INFLUXDB_VERSION", "1", ("1", "2"))
+INFLUXDB_USERNAME = env.str("INFLUXDB_USERNAME", default="")
+INFLUXDB_PASSWORD = env.str("INFLUXDB_PASSWORD", default="")
+INFLUXDB_TOKEN = env.str("INFLUXDB_TOKEN", default="")
+INFLUXDB_ORG = env.str("INFLUXDB_ORG", default="")
+if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
+    raise ImproperlyConfigured(
+        "INFLUXDB_VERSION=2 needs INFLUXDB_TOKEN and INFLUXDB_ORG (an all-access or "
+        "read/write token of that organisation)."
+    )
+INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float)
+# Where enrichment data (carbon, prices, ...) is written.
+INFLUXDB_DATABASE = env.str("INFLUXDB_DATABASE", default="enrich")
+# Home Assistant's own data (read, downsampled). The demo command refuses to write here.
+HA_INFLUXDB_DATABASE = env.str("HA_INFLUXDB_DATABASE", default="home_assistant")
+HA_LAYOUT = choice("HA_LAYOUT", "official", ("official", "ingestor"))
+DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
+
+# --- Outbound HTTP -----------------------------------------------------------------------
+HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float)  # PRD NFR1
+HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3)  # PRD NFR4
+HTTP_BACKOFF_SECONDS = number("HTTP_BACKOFF_SECONDS", 1.0, float)
+HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, float)
+
+# --- Site and providers, read once on first start to fill the database (enrich.bootstrap) --
+SITE_NAME = env.str("SITE_NAME", default="Home")
+LATITUDE = env.str("LATITUDE", default="")
+LONGITUDE = env.str("LONGITUDE", default="")
+GRID_REGION = env.str("GRID_REGION", default="")
+CARBON_PROVIDER = env.str("CARBON_PROVIDER", default="")
+WATTTIME_USERNAME = env.str("WATTTIME_USERNAME", default="")
+WATTTIME_PASSWORD = env.str("WATTTIME_PASSWORD", default="")
+WATTTIME_API_TOKEN = env.str("WATTTIME_API_TOKEN", default="")
+ELECTRICITYMAPS_API_KEY = env.str("ELECTRICITYMAPS_API_KEY", default="")
+PRICING_PROVIDER = env.str("PRICING_PROVIDER", default="")
+PRICING_API_KEY = env.str("PRICING_API_KEY", default="")
+PRICING_REGION = env.str("PRICING_REGION", default="")
+AIRNOW_API_KEY = env.str("AIRNOW_API_KEY", default="")
+METER_TYPE = env.str("METER_TYPE", default="")
+METER_USERNAME = env.str("METER_USERNAME", default="")
+METER_PASSWORD = env.str("METER_PASSWORD", default="")
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_REFRESH_TOKEN = env.str("GOOGLE_REFRESH_TOKEN", default="")
+
+# --- Celery ------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_TASK_SOFT_TIME_LIMIT = number("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = number("CELERY_TASK_TIME_LIMIT", 360)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, so a task can "
+        "clean up before it is killed."
+    )
+
+# --- REST API ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "enrich API",
+    "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.",
+    "VERSION": "0.1.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- Logging: one line per event, to stderr --------------------------------------------
+LOG_LEVEL = choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+}

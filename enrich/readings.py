@@ -1,0 +1,70 @@
+"""A reading: one point of a time series, and its InfluxDB line-protocol form.
+
+Collectors return readings, the demo home generates them, retention writes aggregates as
+readings; `enrich.timeseries` writes them. Timestamps are the data's own time (timezone-aware),
+never the time of the task, so writing the same reading twice overwrites instead of duplicating.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+FieldValue = float | int | bool | str
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Reading:
+    measurement: str
+    fields: Mapping[str, FieldValue]
+    time: datetime
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.measurement:
+            raise ValueError("a reading needs a measurement name")
+        if self.time.tzinfo is None:
+            raise ValueError(f"{self.measurement}: reading time {self.time!r} has no timezone")
+        if not self.fields:
+            raise ValueError(f"{self.measurement} at {self.time.isoformat()}: no fields")
+
+    @property
+    def time_ns(self) -> int:
+        return (self.time - EPOCH) // timedelta(microseconds=1) * 1000
+
+    def to_line(self) -> str:
+        tags = "".join(
+            f",{_escape_key(k)}={_escape_key(str(v))}"
+            for k, v in sorted(self.tags.items())
+            if v is not None and str(v) != ""  # InfluxDB rejects empty tag values
+        )
+        fields = ",".join(
+            f"{_escape_key(k)}={_field_value(self.measurement, k, v)}"
+            for k, v in sorted(self.fields.items())
+        )
+        return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.time_ns}"
+
+
+def _escape_measurement(name: str) -> str:
+    return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
+
+
+def _escape_key(key: str) -> str:
+    return (
+        key.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+    )
+
+
+def _field_value(measurement: str, key: str, value: FieldValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{measurement}.{key}: {value} cannot be stored in InfluxDB")
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"{measurement}.{key}: unsupported field type {type(value).__name__}")

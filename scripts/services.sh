@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Provision and start the services enrich needs, idempotently.
+#   scripts/services.sh redis influxdb postgres
+# A service that already answers is reused, never restarted or killed. A missing one is
+# installed from Debian's packages (apt-get) and started.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VAR="$ROOT/var"
+mkdir -p "$VAR/log"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+INFLUXDB_HTTP_PORT=${ENRICH_INFLUXDB_PORT:-8186}
+INFLUXDB_RPC_PORT=${ENRICH_INFLUXDB_RPC_PORT:-8188}
+INFLUXDB_DATA_DIR=${ENRICH_INFLUXDB_DATA_DIR:-$VAR/influxdb}
+REDIS_PORT=${ENRICH_REDIS_PORT:-6379}
+PG_PORT=${ENRICH_PG_PORT:-5432}
+
+log() { echo "[services] $*" >&2; }
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    log "apt-get update"
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  log "apt-get install -y $*"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+wait_for() {  # wait_for <what> <seconds> <command...>
+  local what=$1 seconds=$2; shift 2
+  for _ in $(seq 1 $((seconds * 4))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  log "ERROR: $what did not come up within ${seconds}s"
+  return 1
+}
+
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    log "redis: running on 127.0.0.1:$REDIS_PORT"
+    return
+  fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "redis: starting on 127.0.0.1:$REDIS_PORT"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
+    --appendonly no --dir "$VAR" --logfile "$VAR/log/redis.log"
+  wait_for redis 15 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
+}
+
+influx_ping() { curl -sf -o /dev/null "http://127.0.0.1:$INFLUXDB_HTTP_PORT/ping"; }
+
+ensure_influxdb() {
+  if influx_ping; then
+    log "influxdb: running on 127.0.0.1:$INFLUXDB_HTTP_PORT"
+    return
+  fi
+  command -v influxd >/dev/null || apt_install influxdb
+  mkdir -p "$INFLUXDB_DATA_DIR"
+  local conf="$INFLUXDB_DATA_DIR/influxdb.conf"
+  sed -e "s#@DATA_DIR@#$INFLUXDB_DATA_DIR#g" -e "s#@HTTP_PORT@#$INFLUXDB_HTTP_PORT#g" \
+      -e "s#@RPC_PORT@#$INFLUXDB_RPC_PORT#g" "$ROOT/scripts/influxdb.conf.template" > "$conf"
+  log "influxdb: starting on 127.0.0.1:$INFLUXDB_HTTP_PORT (data in $INFLUXDB_DATA_DIR)"
+  nohup influxd -config "$conf" >>"$VAR/log/influxd.log" 2>&1 &
+  echo $! > "$INFLUXDB_DATA_DIR/influxd.pid"
+  wait_for influxdb 30 influx_ping || { tail -20 "$VAR/log/influxd.log" >&2; exit 1; }
+}
+
+pg_ready() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; }
+
+ensure_postgres() {
+  if ! pg_ready; then
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -1)
+    log "postgres: starting cluster $version/main"
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    wait_for postgres 30 pg_ready
+  else
+    log "postgres: running on 127.0.0.1:$PG_PORT"
+  fi
+  # The tests connect as role 'enrich' (password 'enrich', may create databases).
+  if ! PGPASSWORD=enrich psql -h 127.0.0.1 -p "$PG_PORT" -U enrich -d postgres -tAc 'select 1' \
+      >/dev/null 2>&1; then
+    log "postgres: creating role enrich"
+    local sql="CREATE ROLE enrich LOGIN PASSWORD 'enrich' CREATEDB"
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "$sql" >/dev/null 2>&1 \
+      || $SUDO -u postgres psql -p "$PG_PORT" -d postgres -c "$sql" >/dev/null 2>&1 \
+      || su postgres -c "psql -p $PG_PORT -d postgres -c \"$sql\"" >/dev/null
+  fi
+}
+
+[ $# -gt 0 ] || set -- redis influxdb
+for service in "$@"; do
+  case "$service" in
+    redis) ensure_redis ;;
+    influxdb) ensure_influxdb ;;
+    postgres) ensure_postgres ;;
+    *) log "unknown service '$service' (use redis, influxdb, postgres)"; exit 2 ;;
+  esac
+done
