@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "enrich",
 ]
@@ -103,17 +104,13 @@ TEMPLATES = [
 ]
 
 # --- Relational database (embedded default: a SQLite file) ----------------------------------
-try:
-    DATABASES = {
-        "default": env.db_url(
-            "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'enrich.sqlite3'}"
-        )
-    }
-except (ImproperlyConfigured, KeyError, ValueError) as exc:
+_database_url = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'enrich.sqlite3'}")
+if _database_url.split("://", 1)[0] not in environ.Env.DB_SCHEMES:
     raise ImproperlyConfigured(
-        f"DATABASE_URL is not a valid database URL ({exc}); "
+        f"DATABASE_URL is not a valid database URL (unknown scheme in {_database_url.split('://')[0]!r}); "
         "examples: sqlite:////abs/path/db.sqlite3, postgres://user:pass@host:5432/name"
-    ) from None
+    )
+DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 
 # --- Secrets at rest ----------------------------------------------------------------------
 FIELD_ENCRYPTION_KEY = required(
@@ -136,6 +133,24 @@ if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://")
 # Keys of this deployment live under this prefix, so several deployments can share a Redis.
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="enrich")
+
+# --- Response cache TTLs (PRD FR9), one per source; CACHE_TTL_<SOURCE>_SECONDS overrides --
+CACHE_TTL_SECONDS = {
+    source: number(f"CACHE_TTL_{source.upper()}_SECONDS", default)
+    for source, default in {
+        "carbon_intensity": 900,
+        "electricity_pricing": 3600,
+        "air_quality": 3600,
+        "smart_meter": 300,
+        "occupancy": 900,
+    }.items()
+}
+for _source, _ttl in CACHE_TTL_SECONDS.items():
+    if _ttl <= 0:
+        raise ImproperlyConfigured(
+            f"CACHE_TTL_{_source.upper()}_SECONDS={_ttl} must be a whole number of seconds above 0."
+        )
+# --- end of response cache TTLs ----------------------------------------------------------
 
 # --- InfluxDB ----------------------------------------------------------------------------
 INFLUXDB_URL = env.str("INFLUXDB_URL", default="http://127.0.0.1:8186")
@@ -209,6 +224,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.",
     "VERSION": "0.1.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The docs page works offline: Swagger UI is served from drf-spectacular-sidecar.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Logging: one line per event, to stderr --------------------------------------------

@@ -1,0 +1,1 @@
+"""Collectors: one package per data kind, one small module per provider (see DESIGN.md)."""

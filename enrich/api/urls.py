@@ -1,0 +1,10 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from enrich.api.views import HealthView, SiteList
+
+urlpatterns = [
+    path("health/", HealthView.as_view(), name="health"),
+    path("token/", obtain_auth_token, name="api-token"),
+    path("sites/", SiteList.as_view(), name="sites"),
+]

@@ -1,0 +1,37 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrich.api import params
+from enrich.api.serializers import SiteSerializer
+from enrich.health import check_services
+from enrich.models import Site
+
+
+class HealthView(APIView):
+    """Whether the database, Redis and InfluxDB answer (no authentication)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: dict, 503: dict})
+    def get(self, request):
+        result = check_services()
+        return Response(result, status=200 if result["ok"] else 503)
+
+
+class SiteList(generics.ListAPIView):
+    """Sites and their providers (secrets are never included)."""
+
+    serializer_class = SiteSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("enabled", bool, description="true or false")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        queryset = Site.objects.prefetch_related("providers")
+        enabled = params.boolean(self.request.query_params, "enabled")
+        return queryset if enabled is None else queryset.filter(enabled=enabled)

@@ -1,0 +1,134 @@
+"""First start: fill the Site and provider settings from the PRD's environment variables.
+
+Runs only while the database holds no site, so what is later edited in the admin is never
+overwritten by the environment. A variable with a wrong value stops it with a message naming
+the variable.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from enrich.models import DEFAULT_INTERVAL_SECONDS, SOURCES, ProviderConfig, Site
+
+
+@dataclass(frozen=True)
+class PlannedProvider:
+    source: str
+    provider: str
+    username: str = ""
+    api_key: str = ""
+    password: str = ""
+
+
+def _coordinate(name: str, low: float, high: float) -> float:
+    raw = getattr(settings, name)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name}={raw} is outside {low}..{high}.")
+    return value
+
+
+def _provider(variable: str, source: str, value: str) -> str:
+    name = value.strip().lower()
+    if name not in SOURCES[source]:
+        raise ImproperlyConfigured(
+            f"{variable}={value!r} is not a {source} provider; use one of: "
+            f"{', '.join(SOURCES[source])}."
+        )
+    return name
+
+
+def _watttime_credentials() -> tuple[str, str]:
+    if settings.WATTTIME_USERNAME:
+        return settings.WATTTIME_USERNAME, settings.WATTTIME_PASSWORD
+    # WattTime issues 30-minute tokens from a username and password, so the PRD's
+    # WATTTIME_API_TOKEN is read as "username:password".
+    user, sep, password = settings.WATTTIME_API_TOKEN.partition(":")
+    if not sep or not user or not password:
+        raise ImproperlyConfigured(
+            "WATTTIME_API_TOKEN must be 'username:password' of your WattTime account "
+            "(WattTime hands out 30-minute tokens on login); or set WATTTIME_USERNAME and "
+            "WATTTIME_PASSWORD."
+        )
+    return user, password
+
+
+def plan_providers() -> list[PlannedProvider]:
+    """What the environment asks for, validated; nothing is written."""
+    s = settings
+    planned: list[PlannedProvider] = []
+    carbon = s.CARBON_PROVIDER
+    if not carbon:
+        if s.WATTTIME_USERNAME or s.WATTTIME_API_TOKEN:
+            carbon = "watttime"
+        elif s.ELECTRICITYMAPS_API_KEY:
+            carbon = "electricitymaps"
+    if carbon:
+        carbon = _provider("CARBON_PROVIDER", "carbon_intensity", carbon)
+        if carbon == "watttime":
+            user, password = _watttime_credentials()
+            planned.append(PlannedProvider("carbon_intensity", carbon, username=user, password=password))
+        elif carbon == "electricitymaps":
+            planned.append(PlannedProvider("carbon_intensity", carbon, api_key=s.ELECTRICITYMAPS_API_KEY))
+        else:
+            planned.append(PlannedProvider("carbon_intensity", carbon))
+    if s.PRICING_PROVIDER:
+        pricing = _provider("PRICING_PROVIDER", "electricity_pricing", s.PRICING_PROVIDER)
+        planned.append(PlannedProvider("electricity_pricing", pricing, api_key=s.PRICING_API_KEY))
+    if s.AIRNOW_API_KEY:
+        planned.append(PlannedProvider("air_quality", "airnow", api_key=s.AIRNOW_API_KEY))
+    if s.GOOGLE_CLIENT_ID:
+        planned.append(PlannedProvider("occupancy", "google_calendar"))
+    for meter in filter(None, (m.strip() for m in s.METER_TYPE.split(","))):
+        planned.append(
+            PlannedProvider(
+                "smart_meter",
+                _provider("METER_TYPE", "smart_meter", meter),
+                username=s.METER_USERNAME,
+                password=s.METER_PASSWORD,
+            )
+        )
+    return planned
+
+
+def bootstrap_from_environment() -> Site | None:
+    """Create the first site and its providers; None when a site exists or nothing is set."""
+    if Site.objects.exists():
+        return None
+    planned = plan_providers()
+    if not (settings.LATITUDE or settings.LONGITUDE or planned):
+        return None
+    if not (settings.LATITUDE and settings.LONGITUDE):
+        raise ImproperlyConfigured(
+            "LATITUDE and LONGITUDE are both needed to create the first site "
+            "(decimal degrees, e.g. LATITUDE=52.52 LONGITUDE=13.40)."
+        )
+    if settings.TIME_ZONE not in zoneinfo.available_timezones():
+        raise ImproperlyConfigured(f"TIME_ZONE={settings.TIME_ZONE!r} is not an IANA time zone name.")
+    with transaction.atomic():
+        site = Site.objects.create(
+            name=settings.SITE_NAME,
+            latitude=_coordinate("LATITUDE", -90, 90),
+            longitude=_coordinate("LONGITUDE", -180, 180),
+            timezone=settings.TIME_ZONE,
+            grid_region=settings.GRID_REGION,
+            pricing_region=settings.PRICING_REGION,
+        )
+        for p in planned:
+            ProviderConfig.objects.create(
+                site=site,
+                source=p.source,
+                provider=p.provider,
+                interval_seconds=DEFAULT_INTERVAL_SECONDS[p.source],
+                username=p.username,
+                api_key=p.api_key,
+                password=p.password,
+            )
+    return site

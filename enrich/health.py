@@ -1,0 +1,49 @@
+"""Do the services answer? Used by the health endpoint and the periodic health task."""
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.vendor
+
+
+def _redis() -> str:
+    from enrich.redis_client import get_redis
+
+    info = get_redis().info("server")
+    return f"redis {info['redis_version']}"
+
+
+def _influxdb() -> str:
+    from enrich.timeseries import get_timeseries
+
+    return f"influxdb {get_timeseries().ping()}"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": _database,
+    "redis": _redis,
+    "influxdb": _influxdb,
+}
+
+
+def check_services() -> dict:
+    """{"ok": bool, "services": {name: {"ok", "detail", "ms"}}}; never raises."""
+    services = {}
+    for name, check in CHECKS.items():
+        started = time.monotonic()
+        try:
+            detail, ok = check(), True
+        except Exception as exc:  # a health check reports every failure, whatever its kind
+            detail, ok = f"{type(exc).__name__}: {exc}", False
+            logger.error("health: %s does not answer: %s", name, detail)
+        services[name] = {"ok": ok, "detail": detail, "ms": round((time.monotonic() - started) * 1000, 1)}
+    return {"ok": all(s["ok"] for s in services.values()), "services": services}

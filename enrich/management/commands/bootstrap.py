@@ -1,0 +1,19 @@
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from enrich.bootstrap import bootstrap_from_environment
+
+
+class Command(BaseCommand):
+    help = "On first start, create the site and provider settings from environment variables."
+
+    def handle(self, *args, **options):
+        try:
+            site = bootstrap_from_environment()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        if site is None:
+            self.stdout.write("Sites: nothing to do (a site exists, or no site variables are set).")
+            return
+        providers = ", ".join(f"{p.source}={p.provider}" for p in site.providers.all())
+        self.stdout.write(f"Created site {site.name!r} with providers: {providers or 'none'}.")

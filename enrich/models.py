@@ -1,0 +1,107 @@
+"""Sites and per-source provider settings, editable in the Django admin."""
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from enrich.crypto import EncryptedTextField
+
+# Every data source and the providers that can serve it (names are stable identifiers used in
+# settings, environment variables, cache keys and the tags written to InfluxDB).
+SOURCES: dict[str, tuple[str, ...]] = {
+    "carbon_intensity": ("watttime", "electricitymaps", "uk_carbon_intensity"),
+    "electricity_pricing": ("awattar", "tibber", "octopus"),
+    "air_quality": ("airnow",),
+    "occupancy": ("google_calendar",),
+    "smart_meter": ("emporia_vue", "sense", "home_assistant"),
+}
+# PRD FR9: how often each source is fetched by default.
+DEFAULT_INTERVAL_SECONDS = {
+    "carbon_intensity": 900,
+    "electricity_pricing": 3600,
+    "air_quality": 3600,
+    "occupancy": 900,
+    "smart_meter": 300,
+}
+SOURCE_CHOICES = [(s, s.replace("_", " ").capitalize()) for s in SOURCES]
+PROVIDER_CHOICES = sorted({(p, p) for providers in SOURCES.values() for p in providers})
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")
+
+
+class Site(models.Model):
+    """A home: where it is, which grid it sits on, which tariff region it buys from."""
+
+    name = models.CharField(max_length=100, unique=True)
+    latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    grid_region = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Grid zone/region of the carbon provider: WattTime region (CAISO_NORTH), "
+        "Electricity Maps zone (DE), UK region id or postcode outward code.",
+    )
+    pricing_region = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Tariff region: aWATTar country (DE/AT), Octopus region letter (A-P).",
+    )
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProviderConfig(models.Model):
+    """Which provider serves a source for a site, how often, with which credentials."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="providers")
+    source = models.CharField(max_length=32, choices=SOURCE_CHOICES)
+    provider = models.CharField(max_length=32, choices=PROVIDER_CHOICES)
+    enabled = models.BooleanField(default=True)
+    interval_seconds = models.PositiveIntegerField(
+        default=900, validators=[MinValueValidator(60)], help_text="How often to fetch."
+    )
+    username = models.CharField(max_length=200, blank=True)
+    # Secrets: encrypted at rest, never displayed back in the admin.
+    api_key = EncryptedTextField(blank=True, help_text="API key or token.")
+    password = EncryptedTextField(blank=True)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Provider options, e.g. {\"base_url\": \"...\"}."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["site__name", "source", "provider"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "source", "provider"], name="one_provider_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} · {self.source} · {self.provider}"
+
+    def clean(self) -> None:
+        allowed = SOURCES.get(self.source, ())
+        if self.provider not in allowed:
+            raise ValidationError(
+                {"provider": f"{self.provider!r} does not serve {self.source}; choose one of: "
+                 f"{', '.join(allowed)}."}
+            )
+        if not isinstance(self.options, dict):
+            raise ValidationError({"options": "Options must be a JSON object."})
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.api_key or self.password)

@@ -1,0 +1,1 @@
+"""Lifecycle of stored data: materialized views, tiers, archive, statistics (see DESIGN.md)."""

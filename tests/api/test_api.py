@@ -1,0 +1,94 @@
+"""Authentication on every endpoint but health; health reports the real services."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from enrich.models import ProviderConfig, Site
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token():
+    user = get_user_model().objects.create_user("ops", password="pw-ops-123")
+    return Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def client_with_token(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def test_endpoints_need_a_token():
+    response = APIClient().get("/api/sites/")
+    assert response.status_code == 401
+    assert "credentials were not provided" in response.json()["detail"]
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert bad.get("/api/sites/").status_code == 401
+
+
+def test_token_is_obtained_with_username_and_password(token):
+    response = APIClient().post("/api/token/", {"username": "ops", "password": "pw-ops-123"})
+    assert response.status_code == 200
+    assert response.json() == {"token": token}
+
+
+def test_sites_list_never_contains_secrets(client_with_token):
+    site = Site.objects.create(name="Home", latitude=1, longitude=2)
+    ProviderConfig.objects.create(site=site, source="air_quality", provider="airnow", api_key="AIRNOW-SECRET")
+    response = client_with_token.get("/api/sites/")
+    assert response.status_code == 200
+    assert "AIRNOW-SECRET" not in response.content.decode()
+    [body] = response.json()
+    assert body["providers"][0]["provider"] == "airnow"
+    assert body["providers"][0]["secret_stored"] is True
+
+
+def test_invalid_parameter_is_a_400_naming_it(client_with_token):
+    response = client_with_token.get("/api/sites/?enabled=maybe")
+    assert response.status_code == 400
+    assert response.json() == {"enabled": "'maybe' is not valid: expected true or false."}
+
+
+def test_health_answers_without_auth_and_reports_each_service():
+    response = APIClient().get("/api/health/")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["ok"] is True
+    assert set(body["services"]) == {"database", "redis", "influxdb"}
+    assert body["services"]["database"]["detail"] == "postgresql"
+    assert body["services"]["redis"]["detail"].startswith("redis ")
+    assert body["services"]["influxdb"]["detail"].startswith("influxdb 1.")
+
+
+def test_health_is_503_and_names_the_service_that_is_down(settings):
+    from enrich import timeseries
+
+    settings.INFLUXDB_URL = "http://127.0.0.1:9"  # discard port: nothing listens
+    settings.INFLUXDB_TIMEOUT = 1.0
+    timeseries.reset_timeseries()
+    try:
+        response = APIClient().get("/api/health/")
+    finally:
+        timeseries.reset_timeseries()
+    body = response.json()
+    assert response.status_code == 503
+    assert body["ok"] is False
+    assert body["services"]["influxdb"]["ok"] is False
+    assert "127.0.0.1:9" in body["services"]["influxdb"]["detail"]
+    assert body["services"]["redis"]["ok"] is True
+
+
+def test_openapi_schema_and_docs_page_are_served():
+    schema = APIClient().get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/sites/" in paths and "/api/health/" in paths
+    docs = APIClient().get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content

@@ -1,0 +1,87 @@
+"""First start fills the site and providers from the PRD's environment variables, once."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from enrich.models import ProviderConfig, Site
+
+pytestmark = pytest.mark.django_db
+
+ENV = dict(
+    SITE_NAME="Lake house",
+    LATITUDE="52.52",
+    LONGITUDE="13.40",
+    TIME_ZONE="Europe/Berlin",
+    GRID_REGION="DE",
+    PRICING_REGION="DE",
+    CARBON_PROVIDER="",
+    ELECTRICITYMAPS_API_KEY="",
+    WATTTIME_USERNAME="",
+    WATTTIME_PASSWORD="",
+    WATTTIME_API_TOKEN="wtuser:wtpass",
+    PRICING_PROVIDER="Tibber",
+    PRICING_API_KEY="tibber-token",
+    AIRNOW_API_KEY="airnow-key",
+    METER_TYPE="emporia_vue,sense",
+    METER_USERNAME="me@example.org",
+    METER_PASSWORD="meter-pw",
+    GOOGLE_CLIENT_ID="",
+)
+
+
+def test_bootstrap_creates_site_and_providers_from_environment(capsys):
+    with override_settings(**ENV):
+        call_command("bootstrap")
+    site = Site.objects.get()
+    assert (site.name, site.latitude, site.longitude) == ("Lake house", 52.52, 13.40)
+    assert (site.timezone, site.grid_region, site.pricing_region) == ("Europe/Berlin", "DE", "DE")
+    got = {(p.source, p.provider): p for p in site.providers.all()}
+    assert set(got) == {
+        ("carbon_intensity", "watttime"),
+        ("electricity_pricing", "tibber"),
+        ("air_quality", "airnow"),
+        ("smart_meter", "emporia_vue"),
+        ("smart_meter", "sense"),
+    }
+    watttime = got[("carbon_intensity", "watttime")]
+    assert (watttime.username, watttime.password, watttime.interval_seconds) == ("wtuser", "wtpass", 900)
+    assert got[("electricity_pricing", "tibber")].api_key == "tibber-token"
+    assert got[("electricity_pricing", "tibber")].interval_seconds == 3600
+    assert got[("smart_meter", "sense")].interval_seconds == 300
+    assert "Created site 'Lake house'" in capsys.readouterr().out
+
+
+def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
+    with override_settings(**ENV):
+        call_command("bootstrap")
+        ProviderConfig.objects.filter(provider="tibber").update(enabled=False)
+        call_command("bootstrap")
+    assert Site.objects.count() == 1
+    assert ProviderConfig.objects.get(provider="tibber").enabled is False
+    assert "nothing to do" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"PRICING_PROVIDER": "nordpool"}, "PRICING_PROVIDER='nordpool' is not a electricity_pricing provider"),
+        ({"METER_TYPE": "shelly"}, "METER_TYPE='shelly' is not a smart_meter provider"),
+        ({"LATITUDE": "north"}, "LATITUDE='north' is not a number"),
+        ({"LONGITUDE": ""}, "LATITUDE and LONGITUDE are both needed"),
+        ({"WATTTIME_API_TOKEN": "just-a-token"}, "WATTTIME_API_TOKEN must be 'username:password'"),
+    ],
+)
+def test_bad_environment_value_is_named_and_nothing_is_written(change, message):
+    with override_settings(**{**ENV, **change}):
+        with pytest.raises(CommandError, match=message):
+            call_command("bootstrap")
+    assert not Site.objects.exists()
+    assert not ProviderConfig.objects.exists()
+
+
+def test_nothing_set_creates_nothing():
+    empty = {k: "" for k in ENV if k not in ("SITE_NAME", "TIME_ZONE")}
+    with override_settings(**empty):
+        call_command("bootstrap")
+    assert not Site.objects.exists()

@@ -1,0 +1,97 @@
+"""Secrets are encrypted at rest and never shown back; provider settings are validated."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import connection
+from django.test import override_settings
+
+from enrich.models import ProviderConfig, Site
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def site():
+    return Site.objects.create(name="Home", latitude=52.52, longitude=13.40, timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def tibber(site):
+    return ProviderConfig.objects.create(
+        site=site, source="electricity_pricing", provider="tibber", api_key="TIBBER-SECRET-123"
+    )
+
+
+def raw_column(pk: int, column: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM enrich_providerconfig WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+def test_api_key_is_encrypted_at_rest_and_read_back_in_clear(tibber):
+    stored = raw_column(tibber.pk, "api_key")
+    assert "TIBBER-SECRET-123" not in stored
+    assert stored.startswith("fernet:")
+    assert ProviderConfig.objects.get(pk=tibber.pk).api_key == "TIBBER-SECRET-123"
+
+
+def test_changed_encryption_key_gives_a_clear_error(tibber):
+    other_key = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMDE="
+    with override_settings(FIELD_ENCRYPTION_KEY=other_key):
+        with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEY"):
+            ProviderConfig.objects.get(pk=tibber.pk)
+
+
+def test_provider_must_serve_the_source(site):
+    config = ProviderConfig(site=site, source="carbon_intensity", provider="tibber")
+    with pytest.raises(ValidationError, match="'tibber' does not serve carbon_intensity"):
+        config.full_clean()
+
+
+def test_site_rejects_unknown_time_zone_and_bad_coordinates():
+    site = Site(name="x", latitude=95, longitude=13, timezone="Mars/Olympus")
+    with pytest.raises(ValidationError) as info:
+        site.full_clean()
+    assert set(info.value.message_dict) == {"latitude", "timezone"}
+
+
+def test_admin_never_shows_a_stored_secret(admin_client, tibber):
+    page = admin_client.get(f"/admin/enrich/providerconfig/{tibber.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "TIBBER-SECRET-123" not in html
+    assert "fernet:" not in html
+    assert "(stored)" in html
+
+
+def _post_change(admin_client, config, **changes):
+    data = {
+        "site": config.site_id,
+        "source": config.source,
+        "provider": config.provider,
+        "enabled": "on",
+        "interval_seconds": "3600",
+        "username": "",
+        "api_key": "",
+        "password": "",
+        "options": "{}",
+    }
+    data.update(changes)
+    return admin_client.post(f"/admin/enrich/providerconfig/{config.pk}/change/", data)
+
+
+def test_admin_blank_secret_keeps_the_stored_one(admin_client, tibber):
+    response = _post_change(admin_client, tibber, interval_seconds="1800")
+    assert response.status_code == 302
+    tibber.refresh_from_db()
+    assert tibber.interval_seconds == 1800
+    assert tibber.api_key == "TIBBER-SECRET-123"
+
+
+def test_admin_replaces_and_clears_secrets(admin_client, tibber):
+    _post_change(admin_client, tibber, api_key="NEW-KEY")
+    tibber.refresh_from_db()
+    assert tibber.api_key == "NEW-KEY"
+    _post_change(admin_client, tibber, clear_secrets="on")
+    tibber.refresh_from_db()
+    assert tibber.api_key == "" and not tibber.has_secret
