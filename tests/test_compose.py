@@ -1,0 +1,206 @@
+"""docker-compose.yml and the Dockerfile stay runnable: every command they start exists here.
+
+No docker engine is needed: the files are parsed and each thing they name (management command,
+Celery app and queues, WSGI application, beat scheduler, requirements file) is resolved against
+the code.
+"""
+
+import importlib
+import re
+import shlex
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from celery.app.utils import find_app
+from celery.utils.imports import symbol_by_name
+from cryptography.fernet import Fernet
+from django.core.management import get_commands
+
+import config.celery
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+APP_SERVICES = ("web", "worker-collectors", "worker-retention", "beat", "flower")
+INFRA_SERVICES = ("redis", "postgres", "influxdb", "minio")
+
+
+def commands_of(service: dict) -> list[list[str]]:
+    """The command lines a service runs, as argument lists (`sh -c "a && b"` gives a and b)."""
+    argv = service["command"]
+    argv = shlex.split(argv) if isinstance(argv, str) else list(argv)
+    if argv[:2] == ["sh", "-c"]:
+        steps = [shlex.split(step) for step in argv[2].split("&&")]
+    else:
+        steps = [argv]
+    return [step[1:] if step[0] == "exec" else step for step in steps]
+
+
+def option(argv: list[str], *names: str) -> str | None:
+    """The value of an option given as `-Q x`, `--queues x` or `--queues=x`."""
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name:
+                return argv[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def requirement_names(path: Path) -> set[str]:
+    """Package names a requirements file installs, following `-r` includes."""
+    names: set[str] = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r"):
+            names |= requirement_names(path.parent / line[2:].strip())
+        elif line:
+            names.add(re.split(r"[\[=<>~! ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def requirement_files(path: Path) -> set[Path]:
+    files = {path}
+    for line in path.read_text().splitlines():
+        if line.strip().startswith("-r"):
+            files |= requirement_files(path.parent / line.strip()[2:].strip())
+    return files
+
+
+def test_all_services_are_defined():
+    assert set(APP_SERVICES) | set(INFRA_SERVICES) <= set(SERVICES)
+    assert SERVICES["redis"]["image"].startswith("redis:7")
+    assert SERVICES["postgres"]["image"].startswith("postgres:16")
+    assert SERVICES["influxdb"]["image"].startswith(("influxdb:1.8", "influxdb:2.7"))
+    assert "--console-address" in SERVICES["minio"]["command"]
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_share_one_image_and_wiring(name):
+    service = SERVICES[name]
+    web = SERVICES["web"]
+    assert service["build"] == "."
+    assert service["image"] == web["image"]
+    assert service["env_file"] == [{"path": ".env", "required": False}]
+    env = service["environment"]
+    assert env == web["environment"]
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["INFLUXDB_URL"] == "http://influxdb:8086"
+    # Every URL points at a service of this file.
+    for key in ("DATABASE_URL", "REDIS_URL", "INFLUXDB_URL", "ARCHIVE_S3_ENDPOINT_URL"):
+        assert urlsplit(env[key]).hostname in SERVICES, key
+    database = urlsplit(env["DATABASE_URL"])
+    postgres = SERVICES["postgres"]["environment"]
+    assert database.scheme == "postgres"
+    assert (database.username, database.password, database.path) == (
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        "/" + postgres["POSTGRES_DB"],
+    )
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+        SERVICES["minio"]["environment"]["MINIO_ROOT_USER"],
+        SERVICES["minio"]["environment"]["MINIO_ROOT_PASSWORD"],
+    )
+    for dependency in ("postgres", "redis", "influxdb"):
+        assert service["depends_on"][dependency]["condition"] == "service_healthy"
+
+
+def test_healthy_conditions_have_healthchecks_and_volumes_are_declared():
+    for name, service in SERVICES.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+            if condition["condition"] == "service_healthy":
+                assert "healthcheck" in SERVICES[dependency], f"{dependency} has no healthcheck"
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                assert source in COMPOSE["volumes"], f"{name} uses undeclared volume {source}"
+    for name in ("postgres", "influxdb", "minio"):
+        assert SERVICES[name].get("volumes"), f"{name} keeps its data in a volume"
+
+
+def test_web_prepares_the_database_before_serving():
+    steps = commands_of(SERVICES["web"])
+    programs = [" ".join(step[:3]) for step in steps]
+    assert programs[0] == "python manage.py migrate"
+    assert "python manage.py install_schedules" in programs
+    assert "python manage.py bootstrap" in programs
+    assert steps[-1][:2] == ["gunicorn", "config.wsgi:application"]
+
+
+def every_command() -> list[tuple[str, list[str]]]:
+    return [(name, argv) for name in APP_SERVICES for argv in commands_of(SERVICES[name])]
+
+
+@pytest.mark.parametrize(
+    ("service", "argv"),
+    every_command(),
+    ids=lambda v: " ".join(v)[:60] if isinstance(v, list) else v,
+)
+def test_every_command_resolves(service, argv):
+    installed = requirement_names(ROOT / "requirements" / "production.txt")
+    if argv[:2] == ["python", "manage.py"]:
+        assert argv[2] in get_commands(), f"{service}: no management command {argv[2]!r}"
+    elif argv[0] == "celery":
+        assert "celery" in installed
+        app = find_app(option(argv, "-A", "--app"))
+        assert app is config.celery.app
+        subcommand = next(a for a in argv[3:] if not a.startswith("-"))
+        assert subcommand in ("worker", "beat", "flower")
+        if subcommand == "flower":
+            assert "flower" in installed
+            importlib.import_module("flower")
+        queues = option(argv, "-Q", "--queues")
+        if subcommand == "worker":
+            assert queues, f"{service}: a worker must name its queues"
+            for queue in queues.split(","):
+                assert queue in config.celery.QUEUES, f"{service}: unknown queue {queue!r}"
+        scheduler = option(argv, "-S", "--scheduler")
+        if scheduler:
+            symbol_by_name(scheduler)
+    elif argv[0] == "gunicorn":
+        assert "gunicorn" in installed
+        module, attribute = argv[1].split(":")
+        assert callable(getattr(importlib.import_module(module), attribute))
+    else:
+        pytest.fail(f"{service}: unexpected command {argv}")
+
+
+def test_workers_cover_every_queue():
+    served = set()
+    for name in APP_SERVICES:
+        for argv in commands_of(SERVICES[name]):
+            if argv[0] == "celery" and "worker" in argv:
+                served |= set(option(argv, "-Q", "--queues").split(","))
+    assert served == set(config.celery.QUEUES)
+
+
+def test_dockerfile_installs_existing_requirements_it_copied_first():
+    installs = re.findall(r"pip install -r (\S+)", DOCKERFILE)
+    assert installs == ["requirements/production.txt"]
+    requirements = ROOT / installs[0]
+    copied = {
+        path
+        for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.MULTILINE)
+        for path in line.split()[:-1]
+    }
+    # The install runs before the project is copied, so every included file must be copied.
+    for path in requirement_files(requirements):
+        assert path.is_file()
+        assert str(path.relative_to(ROOT)) in copied, f"Dockerfile does not copy {path.name}"
+
+
+def test_dockerfile_builds_static_files_with_throwaway_secrets_and_runs_unprivileged():
+    assert DOCKERFILE.startswith("# ") and "FROM python:3.11-slim" in DOCKERFILE
+    assert "collectstatic --noinput" in DOCKERFILE
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", DOCKERFILE, re.MULTILINE))
+    Fernet(args["BUILD_FIELD_ENCRYPTION_KEY"])  # settings refuse an invalid key
+    assert not re.search(r"^ENV .*(SECRET_KEY|ENCRYPTION_KEY)", DOCKERFILE, re.MULTILINE)
+    assert re.search(r"^USER (?!root)\w+", DOCKERFILE, re.MULTILINE)
+    cmd = re.search(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE).group(1)
+    assert yaml.safe_load(cmd)[:2] == ["gunicorn", "config.wsgi:application"]
+    assert ".env" in (ROOT / ".dockerignore").read_text().split()
