@@ -1,0 +1,131 @@
+"""manage.py demo_home: write a synthetic Home Assistant home into a demo InfluxDB database."""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from enrich.demo import MIN_ENTITIES, generate_demo_home, plan_entities
+from enrich.readings import Reading
+from enrich.timeseries import TimeseriesError, get_timeseries
+
+
+class Command(BaseCommand):
+    help = (
+        "Write N days of synthetic Home Assistant data (power, energy, motion, temperature, "
+        "weather; official InfluxDB integration layout) into a demo InfluxDB database, to try "
+        "enrich without Home Assistant. Refuses the database HA_INFLUXDB_DATABASE names."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=int, default=7, help="days of history (default 7)")
+        parser.add_argument(
+            "--entities",
+            type=int,
+            default=12,
+            help=f"number of entities, at least {MIN_ENTITIES} (default 12)",
+        )
+        parser.add_argument(
+            "--database",
+            default=None,
+            help="target database; its name must contain 'demo' (default: "
+            f"DEMO_INFLUXDB_DATABASE, here {settings.DEMO_INFLUXDB_DATABASE!r})",
+        )
+        parser.add_argument("--seed", type=int, default=42, help="same seed, same data")
+        parser.add_argument(
+            "--end",
+            default=None,
+            help="end of the data, ISO 8601 (e.g. 2024-05-01T00:00:00+00:00; without an "
+            "offset it is read in TIME_ZONE); default: now, to the minute",
+        )
+        parser.add_argument(
+            "--fresh",
+            action="store_true",
+            help="drop the demo database first, so only this run's points are in it",
+        )
+
+    def handle(self, *args, days: int, entities: int, database: str | None, seed: int,
+               end: str | None, fresh: bool, **options) -> None:  # fmt: skip
+        database = database or settings.DEMO_INFLUXDB_DATABASE
+        check_demo_database(database)
+        if days < 1:
+            raise CommandError(f"--days {days}: give at least 1 day of history.")
+        try:
+            plan = plan_entities(entities)
+        except ValueError as exc:
+            raise CommandError(f"--entities {entities}: {exc}.") from None
+        end_time = parse_end(end)
+
+        ts = get_timeseries()
+        counts: Counter[str] = Counter()
+        entity_ids: dict[str, set[str]] = {}
+        first: datetime | None = None
+        last: datetime | None = None
+
+        def counted(readings: Iterable[Reading]) -> Iterator[Reading]:
+            nonlocal first, last
+            for reading in readings:
+                counts[reading.measurement] += 1
+                entity_ids.setdefault(reading.measurement, set()).add(reading.tags["entity_id"])
+                first = reading.time if first is None else min(first, reading.time)
+                last = reading.time if last is None else max(last, reading.time)
+                yield reading
+
+        try:
+            if fresh:
+                ts.drop_database(database)
+            ts.create_database(database)
+            written = ts.write(
+                database, counted(generate_demo_home(days, entities, end_time, seed))
+            )
+        except TimeseriesError as exc:
+            raise CommandError(f"Writing the demo home to {database!r} failed: {exc}") from None
+
+        self.stdout.write(
+            f"Wrote {written} points to InfluxDB database {database!r} at {ts.url} "
+            f"(seed {seed}).\n"
+            f"  {plan.total} entities: {plan.power} power sensors, {plan.energy} energy meters, "
+            f"{plan.motion} motion sensors, {plan.temperature} temperature sensors, "
+            f"{plan.weather} weather entity\n"
+            f"  requested: {days} days up to {end_time.isoformat()}\n"
+            f"  points from {first.isoformat()} to {last.isoformat()}\n"
+            f"  {'measurement':<36} {'entities':>8} {'points':>8}"
+        )
+        for measurement in sorted(counts):
+            self.stdout.write(
+                f"  {measurement:<36} {len(entity_ids[measurement]):>8} {counts[measurement]:>8}"
+            )
+        self.stdout.write(f"  {'total':<36} {plan.total:>8} {written:>8}")
+
+
+def check_demo_database(database: str) -> None:
+    """Refuse any database that is not plainly a demo one: never touch the user's HA data."""
+    if database == settings.HA_INFLUXDB_DATABASE:
+        raise CommandError(
+            f"Refusing to write demo data into {database!r}: HA_INFLUXDB_DATABASE names it as "
+            "your Home Assistant data. Pick a demo database instead, e.g. --database "
+            f"{settings.DEMO_INFLUXDB_DATABASE} (the default, set by DEMO_INFLUXDB_DATABASE)."
+        )
+    if "demo" not in database.lower():
+        raise CommandError(
+            f"Refusing to write demo data into {database!r}: a demo database's name must contain "
+            f"'demo', so it cannot be mistaken for real data. Use e.g. --database {database}_demo "
+            f"or the default {settings.DEMO_INFLUXDB_DATABASE!r}."
+        )
+
+
+def parse_end(text: str | None) -> datetime:
+    if text is None:
+        return timezone.now().replace(second=0, microsecond=0)
+    try:
+        end = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"--end {text!r} is not an ISO 8601 date-time; use e.g. 2024-05-01T00:00:00+00:00."
+        ) from None
+    if timezone.is_naive(end):
+        end = timezone.make_aware(end)  # TIME_ZONE, as the help says
+    return end
