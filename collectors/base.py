@@ -1,0 +1,93 @@
+"""The adapter contract: what every provider module implements.
+
+An adapter turns one API into readings. It gets plain settings (no Django models), the target
+the API answers for and a time window; it returns readings with the data's own timestamps and
+a small `current` summary; it raises only `enrich.http` errors (`MalformedResponse` for answers
+it cannot understand) or `ConfigError` for settings it cannot work with. It never imports
+Celery, Redis, InfluxDB or Django models: the pipeline does caching, budgets, writing, runs.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from enrich.readings import Reading
+
+
+class ConfigError(Exception):
+    """Settings the adapter cannot work with; the message says what to change and where."""
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """The parts of a Site an adapter may need (built by the pipeline from the model)."""
+
+    name: str
+    latitude: float
+    longitude: float
+    timezone: str = "UTC"
+    grid_region: str = ""
+    pricing_region: str = ""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str = ""
+    password: str = ""
+    api_key: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one API call answers for. Sites sharing a target share one call, one cache entry
+    and one budget: a thousand homes in one grid region cost one request."""
+
+    source: str
+    provider: str
+    key: str  # region / zone / tariff / location, e.g. "CAISO_NORTH", "DE", "E-1R-AGILE-24-10-01-C"
+    params: Mapping[str, Any] = field(default_factory=dict)  # JSON-serialisable, what fetch needs
+
+
+@dataclass(frozen=True)
+class Window:
+    """The period to fetch. `start` is earlier than usual after an outage (backfill); adapters
+    of APIs without history ignore it and return what the API has now."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+
+
+@dataclass
+class FetchResult:
+    readings: list[Reading]
+    # Headline values for the REST API ("current"), JSON-serialisable, e.g.
+    # {"carbon_intensity_gco2_kwh": 312.0, "time": "2026-11-27T06:00:00+00:00"}.
+    current: dict[str, Any]
+
+
+class Adapter(ABC):
+    """Base class; subclasses set the class attributes and implement target() and fetch()."""
+
+    source: ClassVar[str]
+    provider: ClassVar[str]
+    # Default API budget ("100/day", "500/hour", "3000/5min"); None when the API publishes none.
+    # Overridable per provider with options["budget"].
+    budget: ClassVar[str | None] = None
+    # "target": the limit applies per region/zone/...; "account": to the whole account or key.
+    budget_scope: ClassVar[str] = "account"
+    # How far back the API can serve history (used to backfill after an outage); None = none.
+    history: ClassVar[timedelta | None] = None
+    # API calls one fetch makes (for budgets): e.g. a login plus a data call.
+    calls_per_fetch: ClassVar[int] = 1
+
+    @abstractmethod
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        """Which region/zone/tariff/location this site needs; ConfigError if it cannot tell."""
+
+    @abstractmethod
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        """Call the API (through enrich.http) and map the answer to readings."""

@@ -1,0 +1,51 @@
+"""Every provider adapter, in one explicit table: (source, provider) -> "module:Class".
+
+Imported lazily, so one broken provider module cannot stop the others from loading.
+"""
+
+from functools import cache
+from importlib import import_module
+
+from collectors.base import Adapter
+
+ADAPTERS: dict[tuple[str, str], str] = {
+    ("carbon_intensity", "watttime"): "collectors.carbon.watttime:WattTimeAdapter",
+    ("carbon_intensity", "electricitymaps"): "collectors.carbon.electricitymaps:ElectricityMapsAdapter",
+    ("carbon_intensity", "uk_carbon_intensity"): "collectors.carbon.uk_carbon_intensity:UKCarbonIntensityAdapter",
+    ("electricity_pricing", "awattar"): "collectors.pricing.awattar:AwattarAdapter",
+    ("electricity_pricing", "tibber"): "collectors.pricing.tibber:TibberAdapter",
+    ("electricity_pricing", "octopus"): "collectors.pricing.octopus:OctopusAgileAdapter",
+    ("air_quality", "airnow"): "collectors.air_quality.airnow:AirNowAdapter",
+}
+
+# Called after a fresh answer was written: (target, result) -> None. For work that needs our
+# infrastructure (e.g. remembering AQI categories in Redis), which adapters must not touch.
+AFTER_WRITE: dict[str, str] = {
+    "air_quality": "collectors.air_quality.categories:note_category_change",
+}
+
+
+class UnknownProvider(LookupError):
+    pass
+
+
+def _load(path: str):
+    module, _, name = path.partition(":")
+    return getattr(import_module(module), name)
+
+
+@cache
+def adapter_for(source: str, provider: str) -> Adapter:
+    try:
+        path = ADAPTERS[(source, provider)]
+    except KeyError:
+        known = ", ".join(p for s, p in ADAPTERS if s == source) or "none"
+        raise UnknownProvider(
+            f"No adapter for {source}/{provider}; providers of {source}: {known}."
+        ) from None
+    return _load(path)()
+
+
+def after_write_hook(source: str):
+    path = AFTER_WRITE.get(source)
+    return _load(path) if path else None
