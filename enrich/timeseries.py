@@ -105,33 +105,26 @@ class UnsafeDelete(TimeseriesError):
 
 
 # --- Values ------------------------------------------------------------------------------
-_DURATION = re.compile(r"^(?:INF|(?:\d+(?:ns|u|µ|ms|s|m|h|d|w))+)$", re.IGNORECASE)
-_UNIT_SECONDS = {
-    "ns": 1e-9,
-    "u": 1e-6,
-    "µ": 1e-6,
-    "ms": 1e-3,
-    "s": 1,
-    "m": 60,
-    "h": 3600,
-    "d": 86400,
-    "w": 604800,
-}
+_DURATION_PART = re.compile(r"(\d+)(ns|u|µ|ms|s|m|h|d|w)")
+_DURATION = re.compile(rf"(?:{_DURATION_PART.pattern})+")
+_UNIT_SECONDS = {"ns": 1e-9, "u": 1e-6, "µ": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+                 "d": 86400, "w": 604800}  # fmt: skip
 
 
 def duration_seconds(duration: str) -> int | None:
     """Seconds of an InfluxQL duration ("7d", "1h30m", "168h0m0s"); None for infinite."""
-    text = duration.strip()
-    if not _DURATION.match(text):
+    if duration.upper() == "INF":
+        return None
+    if not _DURATION.fullmatch(duration):
         raise ValueError(
             f"{duration!r} is not a retention duration; use e.g. '7d', '12h', '52w' or 'INF'"
         )
-    if text.upper() == "INF":
-        return None
-    total = sum(
-        int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"(\d+)(ns|u|µ|ms|s|m|h|d|w)", text)
-    )
-    return None if total == 0 else int(total)  # InfluxDB reports "0s" for infinite
+    total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(duration))
+    if total == 0:
+        return None  # InfluxDB reports an infinite duration as "0s"
+    if total < 1:
+        raise ValueError(f"retention duration {duration!r} is shorter than a second")
+    return int(total)
 
 
 def format_duration(seconds: int | None) -> str:

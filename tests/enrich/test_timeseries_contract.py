@@ -281,6 +281,13 @@ def test_create_database_with_tiers_is_idempotent_and_guards_durations(ts, datab
     assert {t.name: t.duration for t in ts.retention_policies(database)}["hourly"] == "30d"
 
 
+def test_a_malformed_tier_duration_is_refused_before_reaching_influxdb():
+    with pytest.raises(ValueError, match="'7 days' is not a retention duration.*'7d'"):
+        RetentionTier("weekly", "7 days")
+    with pytest.raises(ValueError, match="not a retention duration"):
+        RetentionTier("weekly", "7d; DROP DATABASE x")
+
+
 def test_write_and_read_a_non_default_retention_policy(ts, database):
     ts.create_database(database, [RetentionTier("hourly", "30d")])
     t = recent_hour()
