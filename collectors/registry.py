@@ -10,8 +10,14 @@ from collectors.base import Adapter
 
 ADAPTERS: dict[tuple[str, str], str] = {
     ("carbon_intensity", "watttime"): "collectors.carbon.watttime:WattTimeAdapter",
-    ("carbon_intensity", "electricitymaps"): "collectors.carbon.electricitymaps:ElectricityMapsAdapter",
-    ("carbon_intensity", "uk_carbon_intensity"): "collectors.carbon.uk_carbon_intensity:UKCarbonIntensityAdapter",
+    (
+        "carbon_intensity",
+        "electricitymaps",
+    ): "collectors.carbon.electricitymaps:ElectricityMapsAdapter",
+    (
+        "carbon_intensity",
+        "uk_carbon_intensity",
+    ): "collectors.carbon.uk_carbon_intensity:UKCarbonIntensityAdapter",
     ("electricity_pricing", "awattar"): "collectors.pricing.awattar:AwattarAdapter",
     ("electricity_pricing", "tibber"): "collectors.pricing.tibber:TibberAdapter",
     ("electricity_pricing", "octopus"): "collectors.pricing.octopus:OctopusAgileAdapter",

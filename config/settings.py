@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "enrich",
+    "collectors",
 ]
 
 MIDDLEWARE = [
@@ -130,7 +131,9 @@ except ValueError:
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://")
+    raise ImproperlyConfigured(
+        f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
+    )
 # Keys of this deployment live under this prefix, so several deployments can share a Redis.
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="enrich")
 

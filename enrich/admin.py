@@ -59,12 +59,29 @@ class ProviderConfigInline(admin.TabularInline):
     model = ProviderConfig
     form = ProviderConfigForm
     extra = 0
-    fields = ("source", "provider", "enabled", "interval_seconds", "username", "api_key", "password", "options")
+    fields = (
+        "source",
+        "provider",
+        "enabled",
+        "interval_seconds",
+        "username",
+        "api_key",
+        "password",
+        "options",
+    )
 
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("name", "latitude", "longitude", "timezone", "grid_region", "pricing_region", "enabled")
+    list_display = (
+        "name",
+        "latitude",
+        "longitude",
+        "timezone",
+        "grid_region",
+        "pricing_region",
+        "enabled",
+    )
     list_filter = ("enabled",)
     search_fields = ("name", "grid_region")
     inlines = [ProviderConfigInline]

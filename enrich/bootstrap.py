@@ -74,9 +74,13 @@ def plan_providers() -> list[PlannedProvider]:
         carbon = _provider("CARBON_PROVIDER", "carbon_intensity", carbon)
         if carbon == "watttime":
             user, password = _watttime_credentials()
-            planned.append(PlannedProvider("carbon_intensity", carbon, username=user, password=password))
+            planned.append(
+                PlannedProvider("carbon_intensity", carbon, username=user, password=password)
+            )
         elif carbon == "electricitymaps":
-            planned.append(PlannedProvider("carbon_intensity", carbon, api_key=s.ELECTRICITYMAPS_API_KEY))
+            planned.append(
+                PlannedProvider("carbon_intensity", carbon, api_key=s.ELECTRICITYMAPS_API_KEY)
+            )
         else:
             planned.append(PlannedProvider("carbon_intensity", carbon))
     if s.PRICING_PROVIDER:
@@ -111,7 +115,9 @@ def bootstrap_from_environment() -> Site | None:
             "(decimal degrees, e.g. LATITUDE=52.52 LONGITUDE=13.40)."
         )
     if settings.TIME_ZONE not in zoneinfo.available_timezones():
-        raise ImproperlyConfigured(f"TIME_ZONE={settings.TIME_ZONE!r} is not an IANA time zone name.")
+        raise ImproperlyConfigured(
+            f"TIME_ZONE={settings.TIME_ZONE!r} is not an IANA time zone name."
+        )
     with transaction.atomic():
         site = Site.objects.create(
             name=settings.SITE_NAME,

@@ -26,7 +26,9 @@ def decrypt(stored: str) -> str:
     if not stored:
         return ""
     if not stored.startswith(PREFIX):
-        raise ImproperlyConfigured("A secret in the database is not encrypted; re-enter it in the admin.")
+        raise ImproperlyConfigured(
+            "A secret in the database is not encrypted; re-enter it in the admin."
+        )
     try:
         return _fernet().decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken:

@@ -45,5 +45,9 @@ def check_services() -> dict:
         except Exception as exc:  # a health check reports every failure, whatever its kind
             detail, ok = f"{type(exc).__name__}: {exc}", False
             logger.error("health: %s does not answer: %s", name, detail)
-        services[name] = {"ok": ok, "detail": detail, "ms": round((time.monotonic() - started) * 1000, 1)}
+        services[name] = {
+            "ok": ok,
+            "detail": detail,
+            "ms": round((time.monotonic() - started) * 1000, 1),
+        }
     return {"ok": all(s["ok"] for s in services.values()), "services": services}

@@ -78,7 +78,7 @@ class ProviderConfig(models.Model):
     api_key = EncryptedTextField(blank=True, help_text="API key or token.")
     password = EncryptedTextField(blank=True)
     options = models.JSONField(
-        default=dict, blank=True, help_text="Provider options, e.g. {\"base_url\": \"...\"}."
+        default=dict, blank=True, help_text='Provider options, e.g. {"base_url": "..."}.'
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -86,7 +86,9 @@ class ProviderConfig(models.Model):
     class Meta:
         ordering = ["site__name", "source", "provider"]
         constraints = [
-            models.UniqueConstraint(fields=["site", "source", "provider"], name="one_provider_per_source")
+            models.UniqueConstraint(
+                fields=["site", "source", "provider"], name="one_provider_per_source"
+            )
         ]
 
     def __str__(self) -> str:
@@ -96,8 +98,10 @@ class ProviderConfig(models.Model):
         allowed = SOURCES.get(self.source, ())
         if self.provider not in allowed:
             raise ValidationError(
-                {"provider": f"{self.provider!r} does not serve {self.source}; choose one of: "
-                 f"{', '.join(allowed)}."}
+                {
+                    "provider": f"{self.provider!r} does not serve {self.source}; choose one of: "
+                    f"{', '.join(allowed)}."
+                }
             )
         if not isinstance(self.options, dict):
             raise ValidationError({"options": "Options must be a JSON object."})

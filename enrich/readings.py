@@ -51,9 +51,7 @@ def _escape_measurement(name: str) -> str:
 
 
 def _escape_key(key: str) -> str:
-    return (
-        key.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-    )
+    return key.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _field_value(measurement: str, key: str, value: FieldValue) -> str:

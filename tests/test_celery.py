@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_json_only_and_explicit_queues():
     conf = app.conf
     assert conf.task_serializer == "json" and conf.accept_content == ["json"]
-    assert {q.name for q in conf.task_queues} == set(QUEUES) == {"collectors", "retention", "default"}
+    assert (
+        {q.name for q in conf.task_queues} == set(QUEUES) == {"collectors", "retention", "default"}
+    )
     assert conf.task_create_missing_queues is False
     assert conf.task_acks_late is True
     assert conf.worker_send_task_events is True
@@ -26,7 +28,11 @@ def test_json_only_and_explicit_queues():
 
 @pytest.mark.parametrize(
     "task_name, queue",
-    [("collectors.collect", "collectors"), ("retention.downsample_hourly", "retention"), ("enrich.check_services", "default")],
+    [
+        ("collectors.collect", "collectors"),
+        ("retention.downsample_hourly", "retention"),
+        ("enrich.check_services", "default"),
+    ],
 )
 def test_routes_by_task_name(task_name, queue):
     route = app.amqp.router.route({}, task_name)
@@ -45,12 +51,35 @@ def worker(django_db_setup, django_db_blocker):
     # The worker process uses the test database pytest-django created.
     db = connection.settings_dict
     env = dict(os.environ)
-    env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(QUEUES),
-         "-c", "1", "-P", "solo", "-l", "info", "-n", f"test-{os.getpid()}@%h", "--without-mingle",
-         "--without-gossip"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            ",".join(QUEUES),
+            "-c",
+            "1",
+            "-P",
+            "solo",
+            "-l",
+            "info",
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield proc
     proc.terminate()
@@ -63,7 +92,13 @@ def test_worker_runs_a_task_through_the_real_redis_broker(worker):
         result = app.send_task("enrich.check_services")
     except OperationalError as exc:  # pragma: no cover - Redis down is a setup error
         pytest.fail(f"Redis broker not reachable: {exc}")
-    answer = result.get(timeout=60)
+    try:
+        answer = result.get(timeout=60)
+    except Exception:
+        worker.terminate()
+        pytest.fail(
+            f"the worker did not run the task; its output:\n{worker.communicate(timeout=30)[0][-3000:]}"
+        )
     assert result.successful()
     assert set(answer["services"]) == {"database", "redis", "influxdb"}
     assert answer["services"]["database"] == {**answer["services"]["database"], "ok": True}

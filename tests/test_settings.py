@@ -25,7 +25,9 @@ def load_settings(**overrides: str | None) -> subprocess.CompletedProcess:
         else:
             env[key] = value
     code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_defaults_load_with_sqlite_as_embedded_database():

@@ -24,8 +24,13 @@ def boolean(params, name: str, default: bool | None = None) -> bool | None:
     raise _bad(name, raw, "true or false")
 
 
-def integer(params, name: str, default: int | None = None, minimum: int | None = None,
-            maximum: int | None = None) -> int | None:
+def integer(
+    params,
+    name: str,
+    default: int | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return default

@@ -9,7 +9,16 @@ class ProviderConfigSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProviderConfig
         # Secrets are never part of an API answer.
-        fields = ["id", "source", "provider", "enabled", "interval_seconds", "username", "options", "secret_stored"]
+        fields = [
+            "id",
+            "source",
+            "provider",
+            "enabled",
+            "interval_seconds",
+            "username",
+            "options",
+            "secret_stored",
+        ]
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -17,5 +26,14 @@ class SiteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Site
-        fields = ["id", "name", "latitude", "longitude", "timezone", "grid_region",
-                  "pricing_region", "enabled", "providers"]
+        fields = [
+            "id",
+            "name",
+            "latitude",
+            "longitude",
+            "timezone",
+            "grid_region",
+            "pricing_region",
+            "enabled",
+            "providers",
+        ]

@@ -40,7 +40,9 @@ def test_token_is_obtained_with_username_and_password(token):
 
 def test_sites_list_never_contains_secrets(client_with_token):
     site = Site.objects.create(name="Home", latitude=1, longitude=2)
-    ProviderConfig.objects.create(site=site, source="air_quality", provider="airnow", api_key="AIRNOW-SECRET")
+    ProviderConfig.objects.create(
+        site=site, source="air_quality", provider="airnow", api_key="AIRNOW-SECRET"
+    )
     response = client_with_token.get("/api/sites/")
     assert response.status_code == 200
     assert "AIRNOW-SECRET" not in response.content.decode()

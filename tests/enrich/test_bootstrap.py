@@ -45,7 +45,11 @@ def test_bootstrap_creates_site_and_providers_from_environment(capsys):
         ("smart_meter", "sense"),
     }
     watttime = got[("carbon_intensity", "watttime")]
-    assert (watttime.username, watttime.password, watttime.interval_seconds) == ("wtuser", "wtpass", 900)
+    assert (watttime.username, watttime.password, watttime.interval_seconds) == (
+        "wtuser",
+        "wtpass",
+        900,
+    )
     assert got[("electricity_pricing", "tibber")].api_key == "tibber-token"
     assert got[("electricity_pricing", "tibber")].interval_seconds == 3600
     assert got[("smart_meter", "sense")].interval_seconds == 300
@@ -65,7 +69,10 @@ def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"PRICING_PROVIDER": "nordpool"}, "PRICING_PROVIDER='nordpool' is not a electricity_pricing provider"),
+        (
+            {"PRICING_PROVIDER": "nordpool"},
+            "PRICING_PROVIDER='nordpool' is not a electricity_pricing provider",
+        ),
         ({"METER_TYPE": "shelly"}, "METER_TYPE='shelly' is not a smart_meter provider"),
         ({"LATITUDE": "north"}, "LATITUDE='north' is not a number"),
         ({"LONGITUDE": ""}, "LATITUDE and LONGITUDE are both needed"),

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def site():
-    return Site.objects.create(name="Home", latitude=52.52, longitude=13.40, timezone="Europe/Berlin")
+    return Site.objects.create(
+        name="Home", latitude=52.52, longitude=13.40, timezone="Europe/Berlin"
+    )
 
 
 @pytest.fixture

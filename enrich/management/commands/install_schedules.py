@@ -12,4 +12,6 @@ class Command(BaseCommand):
         kept = len(SCHEDULE) - len(created)
         for name in created:
             self.stdout.write(f"Schedule installed: {name}")
-        self.stdout.write(f"Schedules: {len(created)} installed, {kept} already present (kept as edited).")
+        self.stdout.write(
+            f"Schedules: {len(created)} installed, {kept} already present (kept as edited)."
+        )

@@ -1,0 +1,209 @@
+"""One collection run for one (source, provider, target):
+
+cache -> budget -> adapter.fetch -> write -> remember -> record run, and on any failure the
+last good answer is served (marked stale, with its age) while the system keeps running.
+Nothing invented is ever written: a failed run writes no points.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.models import CollectorRun
+from collectors.registry import adapter_for, after_write_hook
+from enrich.cache import CachedAnswer, ResponseCache
+from enrich.http import HttpError, TransientError
+from enrich.models import ProviderConfig
+from enrich.ratelimit import Budget
+from enrich.redis_client import RedisUnavailable
+from enrich.timeseries import TimeseriesError, get_timeseries
+
+logger = logging.getLogger("collectors")
+
+# Failures the pipeline turns into "serve last good and keep running".
+EXPECTED_FAILURES = (HttpError, ConfigError, TimeseriesError, RedisUnavailable)
+
+
+@dataclass
+class Outcome:
+    status: str
+    points_written: int = 0
+    served: str = ""
+    error: str = ""
+    transient: bool = False  # the task may retry later
+
+
+def site_info(config: ProviderConfig) -> SiteInfo:
+    site = config.site
+    return SiteInfo(
+        name=site.name,
+        latitude=site.latitude,
+        longitude=site.longitude,
+        timezone=site.timezone,
+        grid_region=site.grid_region,
+        pricing_region=site.pricing_region,
+    )
+
+
+def credentials(config: ProviderConfig) -> Credentials:
+    return Credentials(
+        username=config.username,
+        password=config.password,
+        api_key=config.api_key,
+        options=dict(config.options or {}),
+    )
+
+
+def target_for(config: ProviderConfig) -> Target:
+    adapter = adapter_for(config.source, config.provider)
+    return adapter.target(site_info(config), credentials(config))
+
+
+def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
+    """Normally the last interval; after an outage, back to the last success (as far as the
+    API keeps history), so the gap is filled."""
+    adapter = adapter_for(config.source, config.provider)
+    start = now - timedelta(seconds=config.interval_seconds)
+    if adapter.history:
+        last_ok = (
+            CollectorRun.objects.filter(
+                source=config.source, provider=config.provider, target=target.key, status="ok"
+            )
+            .values_list("started", flat=True)
+            .first()
+        )
+        if last_ok and last_ok < start:
+            start = max(last_ok, now - adapter.history)
+    return Window(start=start, end=now, now=now)
+
+
+def _describe_last_good(answer: CachedAnswer | None) -> str:
+    if answer is None:
+        return "nothing (no earlier answer)"
+    return f"last good answer from {answer.fetched_at.isoformat()} ({int(answer.age_seconds)} s old, stale)"
+
+
+def _budget(config: ProviderConfig, target: Target) -> Budget | None:
+    adapter = adapter_for(config.source, config.provider)
+    spec = (config.options or {}).get("budget") or adapter.budget
+    if not spec:
+        return None
+    scope = target.key if adapter.budget_scope == "target" else None
+    try:
+        return Budget.from_spec(config.provider, spec, target=scope)
+    except ValueError as exc:
+        raise ConfigError(f"{config}: options.budget: {exc}") from None
+
+
+def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str = "") -> Outcome:
+    """Run the pipeline for the target of this provider config; never raises for the
+    failures users and APIs cause — they are logged and recorded."""
+    now = now or datetime.now(UTC)
+    started = time.monotonic()
+    source, provider = config.source, config.provider
+    target_key = f"site:{config.site_id}"
+    cache = ResponseCache()
+    window = None
+    try:
+        target = target_for(config)
+        target_key = target.key
+        if cache.get(source, provider, target.key) is not None:
+            outcome = Outcome("cached", served="fresh cached answer")
+        else:
+            budget = _budget(config, target)
+            adapter = adapter_for(source, provider)
+            if budget is not None and not budget.try_acquire(adapter.calls_per_fetch):
+                served = _describe_last_good(cache.last_good(source, provider, target.key))
+                logger.warning(
+                    "collect: %s/%s %s: API budget %s/%ss used up (retry in %.0f s); served %s",
+                    source,
+                    provider,
+                    target.key,
+                    budget.limit,
+                    budget.period_seconds,
+                    budget.retry_after(),
+                    served,
+                )
+                outcome = Outcome("budget", served=served)
+            else:
+                window = _window(config, target, now)
+                outcome = _fetch_and_write(config, target, credentials(config), window, cache, now)
+    except EXPECTED_FAILURES as exc:
+        served = "nothing"
+        try:
+            served = _describe_last_good(cache.last_good(source, provider, target_key))
+        except RedisUnavailable:
+            served = "nothing (Redis unavailable)"
+        logger.error(
+            "collect: %s/%s %s failed: %s: %s; served %s",
+            source,
+            provider,
+            target_key,
+            type(exc).__name__,
+            exc,
+            served,
+        )
+        outcome = Outcome(
+            "failed",
+            served=served,
+            error=f"{type(exc).__name__}: {exc}",
+            transient=isinstance(exc, TransientError | TimeseriesError | RedisUnavailable),
+        )
+    duration_ms = int((time.monotonic() - started) * 1000)
+    backfill_from = (
+        window.start
+        if window and window.start < now - timedelta(seconds=config.interval_seconds)
+        else None
+    )
+    CollectorRun.objects.create(
+        source=source,
+        provider=provider,
+        target=target_key,
+        started=now,
+        duration_ms=duration_ms,
+        status=outcome.status,
+        points_written=outcome.points_written,
+        backfill_from=backfill_from,
+        served=outcome.served[:200],
+        error=outcome.error,
+        task_id=task_id,
+    )
+    return outcome
+
+
+def _fetch_and_write(
+    config, target: Target, creds: Credentials, window: Window, cache: ResponseCache, now: datetime
+) -> Outcome:
+    adapter = adapter_for(config.source, config.provider)
+    result: FetchResult = adapter.fetch(target, creds, window)
+    if not result.readings:
+        logger.info(
+            "collect: %s/%s %s: the API had no data (%s)",
+            config.source,
+            config.provider,
+            target.key,
+            result.current.get("message", "empty answer"),
+        )
+        return Outcome(
+            "no_data",
+            served=_describe_last_good(cache.last_good(config.source, config.provider, target.key)),
+        )
+    written = get_timeseries().write(settings.INFLUXDB_DATABASE, result.readings)
+    cache.put(config.source, config.provider, target.key, result.current, fetched_at=now)
+    hook = after_write_hook(config.source)
+    if hook is not None:
+        hook(target, result)
+    logger.info(
+        "collect: %s/%s %s: wrote %d points (window %s .. %s)",
+        config.source,
+        config.provider,
+        target.key,
+        written,
+        window.start.isoformat(),
+        window.end.isoformat(),
+    )
+    return Outcome("ok", points_written=written, served="fresh answer")

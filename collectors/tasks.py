@@ -1,0 +1,91 @@
+"""Thin Celery tasks: beat calls one dispatch task per source; it fans out one `collect` per
+(provider, target) that enabled sites need — sites sharing a region share one call."""
+
+import logging
+
+from celery import shared_task
+
+from collectors import pipeline
+from collectors.base import ConfigError
+from collectors.models import CollectorRun
+from collectors.registry import UnknownProvider
+from enrich.models import SOURCES, ProviderConfig
+
+logger = logging.getLogger("collectors")
+
+
+def configs_by_target(source: str) -> dict[tuple[str, str], ProviderConfig]:
+    """One provider config per (provider, target key): the first enabled one wins."""
+    chosen: dict[tuple[str, str], ProviderConfig] = {}
+    configs = (
+        ProviderConfig.objects.filter(source=source, enabled=True, site__enabled=True)
+        .select_related("site")
+        .order_by("id")
+    )
+    for config in configs:
+        try:
+            key = pipeline.target_for(config).key
+        except (ConfigError, UnknownProvider) as exc:
+            # One badly configured site must not stop the others.
+            logger.error("dispatch: %s cannot be collected: %s", config, exc)
+            CollectorRun.objects.create(
+                source=source,
+                provider=config.provider,
+                target=f"site:{config.site_id}",
+                started=pipeline.datetime.now(pipeline.UTC),
+                status="failed",
+                error=str(exc),
+                served="nothing (configuration error)",
+            )
+            continue
+        chosen.setdefault((config.provider, key), config)
+    return chosen
+
+
+def dispatch(source: str) -> int:
+    chosen = configs_by_target(source)
+    for config in chosen.values():
+        collect.delay(config.pk)
+    logger.info(
+        "dispatch: %s: %d collect task(s) for %d target(s)", source, len(chosen), len(chosen)
+    )
+    return len(chosen)
+
+
+@shared_task(
+    name="collectors.collect",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=120,
+    time_limit=150,
+    max_retries=2,
+)
+def collect(self, config_id: int) -> dict:
+    try:
+        config = ProviderConfig.objects.select_related("site").get(pk=config_id)
+    except ProviderConfig.DoesNotExist:
+        logger.warning("collect: provider config %s no longer exists; nothing to do", config_id)
+        return {"status": "gone"}
+    outcome = pipeline.collect(config, task_id=self.request.id or "")
+    if outcome.transient and self.request.retries < self.max_retries:
+        # A transient failure already served last-good; try once more a little later.
+        raise self.retry(countdown=60 * 2**self.request.retries)
+    return {
+        "status": outcome.status,
+        "points_written": outcome.points_written,
+        "served": outcome.served,
+        "error": outcome.error,
+    }
+
+
+def _make_dispatch_task(source: str):
+    @shared_task(
+        name=f"collectors.dispatch_{source}", acks_late=True, soft_time_limit=60, time_limit=90
+    )
+    def dispatch_source() -> int:
+        return dispatch(source)
+
+    return dispatch_source
+
+
+DISPATCH_TASKS = {source: _make_dispatch_task(source) for source in SOURCES}
