@@ -1,0 +1,157 @@
+"""AirNow observation rows (both API generations) -> `air_quality` readings; no I/O.
+
+pm25 / pm10 / ozone are AQI sub-indices (0-500, unitless), not concentrations: AirNow's
+observation services report AQI values only. The overall AQI is the maximum over pollutants.
+"""
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from enrich.http import malformed
+from enrich.readings import Reading
+
+# US time zone abbreviations AirNow reports (AST: Puerto Rico and the US Virgin Islands).
+# fmt: off
+TZ_OFFSETS = {"HST": -10, "AKST": -9, "AKDT": -8, "PST": -8, "PDT": -7, "MST": -7, "MDT": -6,
+              "CST": -6, "CDT": -5, "EST": -5, "EDT": -4, "AST": -4}
+# fmt: on
+# Upper AQI bound of categories 1..5 (AirNow fact sheets); above 300 is 6, Hazardous.
+CATEGORY_UPPER = (50, 100, 150, 200, 300)
+FIELD_OF = {"PM2.5": "pm25", "PM10": "pm10", "O3": "ozone"}
+ALIASES = {"OZONE": "O3"}  # the current service may name ozone so (pyairnow 1.4 maps it)
+
+
+def category_number(aqi: float) -> int:
+    """AQI category 1 (Good) .. 6 (Hazardous) for an AQI value."""
+    return next((n for n, upper in enumerate(CATEGORY_UPPER, 1) if aqi <= upper), 6)
+
+
+@dataclass(frozen=True)
+class Observation:
+    parameter: str  # "PM2.5", "PM10", "O3", ...
+    aqi: float
+    category: str
+    number: int  # category number 1..6
+    time: datetime  # aware UTC, start of the observed hour
+    area: str  # reporting area
+
+
+def _field(row: dict, name: str, kind: type | tuple, url: str, where: str) -> Any:
+    value = row.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        got = "missing" if name not in row else f"{type(value).__name__} {value!r}"
+        raise malformed("airnow", url, f"{where}: field {name!r} is {got}", repr(row))
+    return value
+
+
+def observed_at(
+    day: str, hour: int, tz: str, url: str = "", where: str = "observation"
+) -> datetime:
+    """The UTC start of the observed hour from AirNow's local date, hour and zone abbreviation."""
+    offset = TZ_OFFSETS.get(tz.strip().upper())
+    if offset is None:
+        raise malformed(
+            "airnow", url, f"{where}: unknown time zone {tz!r} (known: {', '.join(TZ_OFFSETS)})"
+        )
+    try:
+        day_start = datetime.combine(date.fromisoformat(day.strip()), datetime.min.time())
+    except ValueError:
+        raise malformed("airnow", url, f"{where}: date {day!r} is not YYYY-MM-DD") from None
+    if not 0 <= hour <= 23:
+        raise malformed("airnow", url, f"{where}: hour {hour} is not 0-23")
+    local = day_start.replace(hour=hour, tzinfo=timezone(timedelta(hours=offset)))
+    return local.astimezone(UTC)
+
+
+def parse_current(row: Any, url: str, where: str) -> Observation | None:
+    """A row of /aq/observation/current/ziplatlong/; None when its AQI is -1 (no value)."""
+    if not isinstance(row, dict):
+        raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
+    hour = _field(row, "hourObserved", str, url, where)
+    match = re.fullmatch(r"\s*(\d{1,2}):00\s*", hour)
+    if not match:
+        raise malformed("airnow", url, f"{where}: hourObserved {hour!r} is not HH:00")
+    day, tz = (
+        _field(row, "dateObserved", str, url, where),
+        _field(row, "localTimeZone", str, url, where),
+    )
+    aqi = _field(row, "nowcastAQI", (int, float), url, where)
+    parameter = _field(row, "parameterName", str, url, where).strip()
+    category = _field(row, "aqiCategoryName", str, url, where).strip()
+    area = _field(row, "reportingAreaName", str, url, where).strip()
+    when = observed_at(day, int(match[1]), tz, url, where)
+    if aqi < 0:
+        return None
+    parameter = ALIASES.get(parameter.upper(), parameter)
+    return Observation(parameter, float(aqi), category, category_number(aqi), when, area)
+
+
+def parse_classic(row: Any, url: str, where: str) -> Observation | None:
+    """A row of the classic /aq/observation/{latLong,zipCode}/current/; None for AQI -1."""
+    if not isinstance(row, dict):
+        raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
+    day, tz = (
+        _field(row, "DateObserved", str, url, where),
+        _field(row, "LocalTimeZone", str, url, where),
+    )
+    hour = _field(row, "HourObserved", int, url, where)
+    aqi = _field(row, "AQI", (int, float), url, where)
+    parameter = _field(row, "ParameterName", str, url, where).strip()
+    area = _field(row, "ReportingArea", str, url, where).strip()
+    category = _field(row, "Category", dict, url, where)
+    name = _field(category, "Name", str, url, f"{where}.Category").strip()
+    number = _field(category, "Number", int, url, f"{where}.Category")
+    when = observed_at(day, hour, tz, url, where)
+    if aqi < 0:
+        return None
+    if not 1 <= number <= 6:
+        raise malformed("airnow", url, f"{where}: Category.Number {number} is not 1-6")
+    return Observation(
+        ALIASES.get(parameter.upper(), parameter), float(aqi), name, number, when, area
+    )
+
+
+def parse(rows: list, url: str, parse_row: Callable[..., Observation | None]) -> list[Observation]:
+    """Valid observations, the latest one per pollutant (AQI -1 rows left out)."""
+    best: dict[str, Observation] = {}
+    for index, row in enumerate(rows):
+        o = parse_row(row, url, f"observation {index}")
+        kept = best.get(o.parameter) if o else None
+        if o and (kept is None or (o.time, o.aqi) > (kept.time, kept.aqi)):
+            best[o.parameter] = o
+    return list(best.values())
+
+
+def overall(observations: list[Observation]) -> tuple[Observation, str, datetime]:
+    """The worst pollutant, the most common reporting area and the latest observation time."""
+    worst = max(observations, key=lambda o: o.aqi)
+    area = Counter(o.area for o in observations).most_common(1)[0][0]
+    return worst, area, max(o.time for o in observations)
+
+
+def sub_indices(observations: list[Observation]) -> dict[str, float]:
+    return {FIELD_OF[o.parameter]: o.aqi for o in observations if o.parameter in FIELD_OF}
+
+
+def to_readings(observations: list[Observation], provider: str) -> list[Reading]:
+    """One "overall" point (aqi, category_number, pm25/pm10/ozone) plus one per pollutant."""
+    worst, area, when = overall(observations)
+    fields = {"aqi": worst.aqi, "category_number": float(worst.number)} | sub_indices(observations)
+    tags = {"location": area, "category": worst.category, "parameter": "overall"}
+    readings = [Reading("air_quality", fields, when, tags | {"provider": provider})]
+    for o in observations:
+        fields = {"aqi": o.aqi, "category_number": float(o.number)}
+        tags = {"location": o.area, "category": o.category, "parameter": o.parameter}
+        readings.append(Reading("air_quality", fields, o.time, tags | {"provider": provider}))
+    return readings
+
+
+def summary(observations: list[Observation]) -> dict[str, Any]:
+    """The headline values for FetchResult.current (JSON-serialisable)."""
+    worst, area, when = overall(observations)
+    head = {"aqi": worst.aqi, "category": worst.category, "category_number": worst.number}
+    return head | sub_indices(observations) | {"location": area, "time": when.isoformat()}
