@@ -1,0 +1,1 @@
+"""Carbon intensity adapters (measurement `carbon_intensity` and its forecast series)."""
