@@ -1,0 +1,151 @@
+"""Electricity Maps (v3, or v4 through `base_url`): carbon intensity and renewable share.
+
+`carbon-intensity/latest` gives gCO2eq/kWh (consumption-based, lifecycle factors),
+`power-breakdown/latest` the renewable and fossil-free percentages. The forecast is fetched
+only when `options["forecast"] is True` (free keys have none; a 401/403 on it is logged and
+the run carries on). After an outage `carbon-intensity/history` backfills the last 24 hours.
+The zone is the site's `grid_region` (e.g. "DE"); without it the site's coordinates are sent.
+Options: `base_url`, `forecast`, `budget` (Electricity Maps publishes no fixed limit).
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.carbon.common import (
+    GCO2_KWH,
+    MEASUREMENT,
+    Answer,
+    Slot,
+    base_url,
+    current,
+    forecast_readings,
+    horizon_fields,
+)
+from enrich.http import AuthError, get_json
+from enrich.readings import Reading
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "electricitymaps"
+DEFAULT_BASE_URL = "https://api.electricitymaps.com/v3"
+HISTORY_AFTER = timedelta(hours=1)  # the data is hourly: a shorter gap has nothing to fill
+DEFAULT_SLOT_MINUTES = 60.0
+
+
+class ElectricityMapsAdapter(Adapter):
+    source = "carbon_intensity"
+    provider = PROVIDER
+    budget = None  # plan-dependent, unpublished; set options["budget"] to your plan's limit
+    budget_scope = "account"
+    history = timedelta(hours=24)
+    calls_per_fetch = 2  # latest carbon intensity + latest power breakdown
+
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        if not credentials.api_key:
+            raise ConfigError(
+                "Electricity Maps needs an API key: set ELECTRICITYMAPS_API_KEY or enter it in "
+                "the admin's provider settings (keys: https://portal.electricitymaps.com)."
+            )
+        zone = site.grid_region.strip()
+        if zone:
+            return Target(self.source, PROVIDER, zone, {"zone": zone})
+        key = f"{site.latitude:.4f},{site.longitude:.4f}"
+        return Target(self.source, PROVIDER, key, {"lat": site.latitude, "lon": site.longitude})
+
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        base = base_url(credentials, DEFAULT_BASE_URL)
+        headers = {"auth-token": credentials.api_key}
+        where = dict(target.params)
+
+        url = base + "/carbon-intensity/latest"
+        latest = get_json(PROVIDER, url, params=where, headers=headers)
+        answer = Answer(PROVIDER, url)
+        zone = answer.text(latest, "zone")
+        at = answer.when(latest, "datetime")
+        points: dict[datetime, dict[str, Any]] = {
+            at: {GCO2_KWH: answer.number(latest, "carbonIntensity")}
+        }
+
+        url = base + "/power-breakdown/latest"
+        breakdown = get_json(PROVIDER, url, params=where, headers=headers)
+        answer = Answer(PROVIDER, url)
+        shares_at = answer.when(breakdown, "datetime")
+        # Only the two percentages are read: the per-fuel maps (keys with spaces, nulls) are not.
+        for name, key in (
+            ("renewable_percentage", "renewablePercentage"),
+            ("fossil_free_percentage", "fossilFreePercentage"),
+        ):
+            share = answer.maybe_number(breakdown, key)
+            if share is not None:  # null = not known: leave the field out, never 0
+                points.setdefault(shares_at, {})[name] = share
+
+        forecast: list[Slot] = []
+        if credentials.options.get("forecast") is True:
+            forecast = self._forecast(base, where, headers)
+        points[at].update(horizon_fields(forecast, window.now))
+
+        tags = {"region": zone, "grid_operator": zone, "provider": PROVIDER}
+        readings = [Reading(MEASUREMENT, f, t, tags) for t, f in sorted(points.items()) if f]
+        readings += forecast_readings(forecast, tags)
+        if window.start < window.now - HISTORY_AFTER:
+            readings += self._history(base, where, headers, window, before=at, tags=tags)
+        headline = {**points.get(shares_at, {}), **points[at]}
+        return FetchResult(readings, current(at, headline, region=zone))
+
+    def _forecast(self, base: str, where: dict[str, Any], headers: dict[str, str]) -> list[Slot]:
+        url = base + "/carbon-intensity/forecast"
+        try:
+            body = get_json(PROVIDER, url, params=where, headers=headers)
+        except AuthError as error:
+            logger.info(
+                "electricitymaps: the forecast was refused (HTTP %s): it is probably not on "
+                "this key's plan; carrying on without it. Remove options.forecast to stop asking.",
+                error.status,
+            )
+            return []
+        answer = Answer(PROVIDER, url)
+        entries = sorted(
+            (
+                answer.when(entry, "datetime", "a forecast entry"),
+                answer.maybe_number(entry, "carbonIntensity", "a forecast entry"),
+            )
+            for entry in answer.items(body, "forecast")
+        )
+        # Slot lengths come from the spacing of all entries; a slot without a value is then
+        # left out (never stored as 0), without stretching its neighbour over the gap.
+        return [
+            Slot(at, _minutes(entries, i), {GCO2_KWH: value})
+            for i, (at, value) in enumerate(entries)
+            if value is not None
+        ]
+
+    def _history(
+        self,
+        base: str,
+        where: dict[str, Any],
+        headers: dict[str, str],
+        window: Window,
+        *,
+        before: datetime,
+        tags: dict[str, str],
+    ) -> list[Reading]:
+        url = base + "/carbon-intensity/history"
+        body = get_json(PROVIDER, url, params=where, headers=headers)
+        answer, readings = Answer(PROVIDER, url), []
+        for entry in answer.items(body, "history"):
+            at = answer.when(entry, "datetime", "a history entry")
+            value = answer.maybe_number(entry, "carbonIntensity", "a history entry")
+            # null = no data for that hour: leave the gap rather than store a guess.
+            if value is not None and window.start <= at < before:
+                readings.append(Reading(MEASUREMENT, {GCO2_KWH: value}, at, tags))
+        return readings
+
+
+def _minutes(known: list[tuple[datetime, float | None]], i: int) -> float:
+    """Slot length from the spacing of the series (hourly in v3; 15/5 minutes possible in v4)."""
+    if len(known) < 2:
+        return DEFAULT_SLOT_MINUTES
+    a, b = (i, i + 1) if i + 1 < len(known) else (i - 1, i)
+    return (known[b][0] - known[a][0]).total_seconds() / 60

@@ -1,0 +1,278 @@
+"""Electricity Maps adapter against the local replay server: latest, shares, forecast, history."""
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+
+from collectors.base import ConfigError, Credentials, SiteInfo, Window
+from collectors.carbon.electricitymaps import ElectricityMapsAdapter
+from enrich.http import AuthError, MalformedResponse
+from tests.collectors.scenarios_carbon import ELECTRICITYMAPS_NOW, SCENARIOS
+
+NOW = ELECTRICITYMAPS_NOW
+KEY = "test-em-token-abc"
+FIXTURES = {
+    "/v3/carbon-intensity/latest": "electricitymaps/carbon_intensity_latest.json",
+    "/v3/power-breakdown/latest": "electricitymaps/power_breakdown_latest.json",
+}
+FORECAST = "/v3/carbon-intensity/forecast"
+HISTORY = "/v3/carbon-intensity/history"
+
+
+@pytest.fixture(autouse=True)
+def fast_http(settings):
+    settings.HTTP_BACKOFF_SECONDS = 0.01
+    settings.HTTP_MAX_RETRIES = 1
+    settings.HTTP_TIMEOUT_SECONDS = 5.0
+
+
+@pytest.fixture
+def adapter() -> ElectricityMapsAdapter:
+    return ElectricityMapsAdapter()
+
+
+def window(start_ago: timedelta = timedelta(minutes=15)) -> Window:
+    return Window(start=NOW - start_ago, end=NOW, now=NOW)
+
+
+def scenario(server, replies=None, **options):
+    """The contract scenario; `replies` ({path: [add() kwargs, ...]}) replace or add answers."""
+    site, credentials, _ = SCENARIOS["electricitymaps"](server)
+    if replies:
+        server.reset()
+        for path in {**FIXTURES, **replies}:
+            for reply in replies.get(path) or [{"json": server.load_fixture(FIXTURES[path])}]:
+                server.add("GET", path, **reply)
+    return site, Credentials(api_key=KEY, options={**credentials.options, **options})
+
+
+def fixture(server, name):
+    return {"json": server.load_fixture(f"electricitymaps/{name}")}
+
+
+def run(adapter, site, credentials, win=None):
+    result = adapter.fetch(adapter.target(site, credentials), credentials, win or window())
+    for reading in result.readings:
+        reading.to_line()
+    json.dumps(result.current)
+    return result
+
+
+def split(result):
+    now = [r for r in result.readings if r.measurement == "carbon_intensity"]
+    series = [r for r in result.readings if r.measurement == "carbon_intensity_forecast"]
+    return now, series
+
+
+def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
+    site, credentials = scenario(replay_server)
+    result = run(adapter, site, credentials)
+
+    (reading,) = result.readings
+    assert reading.measurement == "carbon_intensity"
+    assert reading.time.isoformat() == "2026-05-01T14:00:00+00:00"
+    assert reading.tags == {"region": "DE", "grid_operator": "DE", "provider": "electricitymaps"}
+    assert dict(reading.fields) == {
+        "carbon_intensity_gco2_kwh": 312.0,
+        "renewable_percentage": 33.5,
+        "fossil_free_percentage": 34.0,
+    }
+    # Integers from the API are stored as floats so InfluxDB field types stay stable.
+    assert all(type(v) is float for v in reading.fields.values())
+    assert result.current == {
+        "carbon_intensity_gco2_kwh": 312.0,
+        "renewable_percentage": 33.5,
+        "fossil_free_percentage": 34.0,
+        "region": "DE",
+        "time": "2026-05-01T14:00:00+00:00",
+    }
+    for path in FIXTURES:
+        (call,) = replay_server.calls("GET", path)
+        assert call.query == {"zone": "DE"}
+        assert call.headers["auth-token"] == KEY
+    assert replay_server.calls("GET", FORECAST) == []  # free keys have no forecast
+    assert replay_server.calls("GET", HISTORY) == []
+
+
+def test_forecast_series_and_horizon_values_when_the_plan_has_it(replay_server, adapter):
+    site, credentials = scenario(replay_server, forecast=True)
+    replay_server.add("GET", FORECAST, **fixture(replay_server, "carbon_intensity_forecast.json"))
+
+    (headline,), series = split(run(adapter, site, credentials))
+
+    raw = replay_server.load_fixture("electricitymaps/carbon_intensity_forecast.json")["forecast"]
+    assert len(raw) == 48
+    assert len(series) == 47  # the slot with a null value is left out, not stored as 0
+    assert all(r.fields["slot_minutes"] == 60.0 for r in series)
+    assert series[0].time.isoformat() == "2026-05-01T14:00:00+00:00"
+    assert "2026-05-02T20:00:00+00:00" not in {r.time.isoformat() for r in series}
+    # now + 1 h = 15:20 -> the 15:00 slot; now + 24 h = 14:20 tomorrow -> the 14:00 slot.
+    assert headline.fields["forecast_1h"] == 307.0
+    assert headline.fields["forecast_24h"] == 378.0
+    (call,) = replay_server.calls("GET", FORECAST)
+    assert call.query == {"zone": "DE"}
+
+
+def test_forecast_refused_by_the_plan_is_skipped_and_logged(replay_server, adapter, caplog):
+    site, credentials = scenario(replay_server, forecast=True)
+    replay_server.add("GET", FORECAST, 403, json={"error": "Forecast not available on your plan"})
+    caplog.set_level(logging.INFO, logger="collectors.carbon.electricitymaps")
+
+    (reading,) = run(adapter, site, credentials).readings
+
+    assert reading.fields["carbon_intensity_gco2_kwh"] == 312.0
+    assert "forecast_1h" not in reading.fields
+    assert "forecast was refused (HTTP 403)" in caplog.text
+    assert len(replay_server.calls("GET", FORECAST)) == 1
+
+
+def test_null_percentages_are_left_out_and_spaced_keys_parse(replay_server, adapter):
+    body = replay_server.load_fixture("electricitymaps/power_breakdown_latest.json")
+    assert "hydro discharge" in body["powerConsumptionBreakdown"]
+    assert body["powerProductionBreakdown"]["nuclear"] is None
+    body["renewablePercentage"] = None
+    site, credentials = scenario(replay_server, {"/v3/power-breakdown/latest": [{"json": body}]})
+
+    (reading,) = run(adapter, site, credentials).readings
+
+    assert dict(reading.fields) == {
+        "carbon_intensity_gco2_kwh": 312.0,
+        "fossil_free_percentage": 34.0,
+    }
+
+
+def test_percentages_of_another_hour_keep_their_own_timestamp(replay_server, adapter):
+    body = replay_server.load_fixture("electricitymaps/power_breakdown_latest.json")
+    body["datetime"] = "2026-05-01T13:00:00.000Z"
+    site, credentials = scenario(replay_server, {"/v3/power-breakdown/latest": [{"json": body}]})
+
+    earlier, latest = run(adapter, site, credentials).readings
+
+    assert earlier.time.isoformat() == "2026-05-01T13:00:00+00:00"
+    assert set(earlier.fields) == {"renewable_percentage", "fossil_free_percentage"}
+    assert latest.time.isoformat() == "2026-05-01T14:00:00+00:00"
+    assert dict(latest.fields) == {"carbon_intensity_gco2_kwh": 312.0}
+
+
+def test_invalid_token_is_an_auth_error_with_the_message_and_no_retry(replay_server, adapter):
+    error = replay_server.load_fixture("electricitymaps/error_401.json")
+    site, credentials = scenario(
+        replay_server, {"/v3/carbon-intensity/latest": [{"status": 401, "json": error}]}
+    )
+    with pytest.raises(AuthError) as caught:
+        run(adapter, site, credentials)
+    assert caught.value.status == 401
+    assert "Invalid authentication token" in caught.value.body_excerpt
+    assert KEY not in str(caught.value)
+    assert len(replay_server.calls("GET", "/v3/carbon-intensity/latest")) == 1
+    assert replay_server.calls("GET", "/v3/power-breakdown/latest") == []
+
+
+def test_backfill_after_an_outage_reads_the_missed_hours_from_history(replay_server, adapter):
+    site, credentials = scenario(replay_server)
+    replay_server.add("GET", HISTORY, **fixture(replay_server, "carbon_intensity_history.json"))
+
+    result = run(adapter, site, credentials, window(timedelta(hours=6)))
+
+    (call,) = replay_server.calls("GET", HISTORY)
+    assert call.query == {"zone": "DE"}
+    assert call.headers["auth-token"] == KEY
+    now, _ = split(result)
+    now.sort(key=lambda r: r.time)
+    past = now[:-1]
+    # window.start = 08:20: the hours 09:00..13:00; 14:00 is the latest reading itself.
+    assert [r.time.hour for r in past] == [9, 10, 11, 12, 13]
+    assert [r.fields["carbon_intensity_gco2_kwh"] for r in past] == [
+        316.0,
+        318.0,
+        320.0,
+        322.0,
+        324.0,
+    ]
+    assert now[-1].time.isoformat() == "2026-05-01T14:00:00+00:00"
+
+
+def test_backfill_of_a_long_outage_takes_the_24_hours_the_api_has(replay_server, adapter):
+    site, credentials = scenario(replay_server)
+    replay_server.add("GET", HISTORY, **fixture(replay_server, "carbon_intensity_history.json"))
+
+    now, _ = split(run(adapter, site, credentials, window(timedelta(days=3))))
+
+    # 24 hours served, one of them null (a gap stays a gap), the 14:00 one is the latest.
+    assert len(now) - 1 == 22
+    assert "2026-04-30T20:00:00+00:00" not in {r.time.isoformat() for r in now}
+
+
+def test_no_zone_sends_coordinates_and_tags_the_zone_answered(replay_server, adapter):
+    site, credentials = scenario(replay_server)
+    home = SiteInfo(name="home", latitude=52.52, longitude=13.405)
+    target = adapter.target(home, credentials)
+    assert target.key == "52.5200,13.4050"
+
+    (reading,) = adapter.fetch(target, credentials, window()).readings
+
+    assert reading.tags["region"] == "DE"
+    for path in FIXTURES:
+        (call,) = replay_server.calls("GET", path)
+        assert call.query == {"lat": "52.52", "lon": "13.405"}
+
+
+def test_base_url_selects_the_api_version(replay_server, adapter):
+    site, _ = scenario(replay_server)
+    replay_server.reset()
+    for path, name in FIXTURES.items():
+        replay_server.add(
+            "GET", path.replace("/v3/", "/v4/"), json=replay_server.load_fixture(name)
+        )
+    credentials = Credentials(api_key=KEY, options={"base_url": replay_server.url + "/v4/"})
+
+    (reading,) = run(adapter, site, credentials).readings
+
+    assert reading.fields["carbon_intensity_gco2_kwh"] == 312.0
+    assert {r.path for r in replay_server.requests} == {
+        "/v4/carbon-intensity/latest",
+        "/v4/power-breakdown/latest",
+    }
+
+
+def test_null_intensity_in_latest_is_malformed(replay_server, adapter):
+    body = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
+    body["carbonIntensity"] = None
+    site, credentials = scenario(replay_server, {"/v3/carbon-intensity/latest": [{"json": body}]})
+    with pytest.raises(MalformedResponse, match="carbonIntensity is null"):
+        run(adapter, site, credentials)
+
+
+def test_non_json_answer_is_malformed(replay_server, adapter):
+    html = {"body": "<html>502 Bad Gateway</html>", "headers": {"Content-Type": "text/html"}}
+    site, credentials = scenario(replay_server, {"/v3/power-breakdown/latest": [html]})
+    with pytest.raises(MalformedResponse, match="not JSON"):
+        run(adapter, site, credentials)
+
+
+def test_wrongly_typed_percentage_is_malformed(replay_server, adapter):
+    body = replay_server.load_fixture("electricitymaps/power_breakdown_latest.json")
+    body["renewablePercentage"] = "33%"
+    site, credentials = scenario(replay_server, {"/v3/power-breakdown/latest": [{"json": body}]})
+    with pytest.raises(MalformedResponse, match="renewablePercentage should be a number"):
+        run(adapter, site, credentials)
+
+
+def test_429_with_retry_after_is_honoured_once(replay_server, adapter):
+    latest = replay_server.load_fixture(FIXTURES["/v3/carbon-intensity/latest"])
+    limited = {"status": 429, "body": "", "headers": {"Retry-After": "1"}, "times": 1}
+    site, credentials = scenario(
+        replay_server, {"/v3/carbon-intensity/latest": [limited, {"json": latest}]}
+    )
+    (reading,) = run(adapter, site, credentials).readings
+    assert reading.fields["carbon_intensity_gco2_kwh"] == 312.0
+    first, second = replay_server.calls("GET", "/v3/carbon-intensity/latest")
+    assert second.time - first.time >= 0.9
+
+
+def test_missing_api_key_is_a_config_error(adapter):
+    site = SiteInfo(name="home", latitude=1.0, longitude=2.0, grid_region="DE")
+    with pytest.raises(ConfigError, match="ELECTRICITYMAPS_API_KEY"):
+        adapter.target(site, Credentials())
