@@ -1,0 +1,190 @@
+"""UK Carbon Intensity (NESO, no key): national or regional half-hourly intensity, 48 h ahead.
+
+The site's `grid_region` picks what to ask for: empty, "GB" or "national" for Great Britain; a
+region id 1-17 (e.g. "12" = South England); or a postcode (its outward code, e.g. "RG10", is
+sent). The current half hour stores `actual` when NESO has it (national, finished slots) and
+the forecast otherwise, with `is_forecast` saying which. `renewable_percentage` (regional
+answers carry a generation mix) counts wind, solar, hydro and biomass, as NESO does.
+Backfill: `/intensity/{from}/{to}` nationally, `pt24h` regionally (24 h either way).
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.carbon.common import (
+    GCO2_KWH,
+    MEASUREMENT,
+    Answer,
+    Slot,
+    base_url,
+    current,
+    forecast_readings,
+    horizon_fields,
+)
+from enrich.http import get_json
+from enrich.readings import Reading
+
+PROVIDER = "uk_carbon_intensity"
+DEFAULT_BASE_URL = "https://api.carbonintensity.org.uk"
+NATIONAL = ("", "gb", "national")
+REGION_IDS = range(1, 18)
+OUTWARD_CODE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
+INDEX_VALUES = ("very low", "low", "moderate", "high", "very high")
+RENEWABLE_FUELS = ("wind", "solar", "hydro", "biomass")
+BACKFILL_AFTER = timedelta(minutes=30)  # one half-hour slot
+
+
+class UKCarbonIntensityAdapter(Adapter):
+    source = "carbon_intensity"
+    provider = PROVIDER
+    budget = None  # no published limit; NESO updates every 30 minutes
+    budget_scope = "target"
+    history = timedelta(days=1)
+    calls_per_fetch = 2  # current half hour + 48 h forecast
+
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        raw = site.grid_region.strip()
+        if raw.lower() in NATIONAL:
+            return Target(self.source, PROVIDER, "GB", {"scope": "national"})
+        if raw.isdigit():
+            if int(raw) not in REGION_IDS:
+                raise ConfigError(
+                    f"UK Carbon Intensity region id {raw} does not exist: use 1-17 (e.g. 12 = "
+                    "South England, 13 = London), a postcode, or GB for the national figure."
+                )
+            return Target(
+                self.source, PROVIDER, f"regionid/{int(raw)}", {"scope": "regionid", "id": int(raw)}
+            )
+        outward = raw.upper().split()[0]
+        if not OUTWARD_CODE.match(outward):
+            raise ConfigError(
+                f"UK Carbon Intensity cannot use grid region {raw!r}: set GRID_REGION to a "
+                "postcode (e.g. RG10), a region id 1-17, or GB for the national figure."
+            )
+        return Target(
+            self.source, PROVIDER, f"postcode/{outward}", {"scope": "postcode", "id": outward}
+        )
+
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        base = base_url(credentials, DEFAULT_BASE_URL)
+        scope, place = target.params["scope"], target.params.get("id")
+        now = _t(_half_hour(window.now))
+        if scope == "national":
+            tags = {"region": "GB", "grid_operator": "GB", "provider": PROVIDER}
+            slots = _slots(*_holder(base, "/intensity", regional=False))
+            ahead = _slots(*_holder(base, f"/intensity/{now}/fw48h", regional=False))
+        else:
+            url = base + f"/regional/{scope}/{place}"
+            block, tags = _region(url, get_json(PROVIDER, url))
+            slots = _slots(url, block)
+            path = f"/regional/intensity/{now}/fw48h/{scope}/{place}"
+            ahead = _slots(*_holder(base, path, regional=True))
+        if not slots:
+            raise Answer(PROVIDER, base).bad("the answer has no current half hour (empty data)")
+        slot, forecast = slots[-1], _forecast(ahead)
+        fields = {**_fields(slot), **horizon_fields(forecast, window.now)}
+        readings = [Reading(MEASUREMENT, fields, slot["start"], tags)]
+        readings += forecast_readings(forecast, tags)
+        if window.start < window.now - BACKFILL_AFTER:
+            readings += self._backfill(base, scope, place, window, slot["start"], tags)
+        return FetchResult(readings, current(slot["start"], fields, region=tags["region"]))
+
+    def _backfill(
+        self, base: str, scope: str, place: Any, window: Window, before: datetime, tags: dict
+    ) -> list[Reading]:
+        """The half hours from window.start (at most a day back) up to the current one."""
+        start = _half_hour(max(window.start, window.now - self.history))
+        if scope == "national":
+            past = _slots(*_holder(base, f"/intensity/{_t(start)}/{_t(before)}", regional=False))
+        else:
+            path = f"/regional/intensity/{_t(before)}/pt24h/{scope}/{place}"
+            past = _slots(*_holder(base, path, regional=True))
+        return [
+            Reading(MEASUREMENT, _fields(s), s["start"], tags)
+            for s in past
+            if start <= s["start"] < before
+        ]
+
+
+def _t(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _half_hour(when: datetime) -> datetime:
+    """The start of the half hour holding `when` (NESO's slots are UTC half hours)."""
+    when = when.astimezone(UTC)
+    return when.replace(minute=when.minute - when.minute % 30, second=0, microsecond=0)
+
+
+def _holder(base: str, path: str, *, regional: bool) -> tuple[str, Any]:
+    """(url, the object whose `data` lists the slots): regional answers wrap it in a region."""
+    url = base + path
+    body = get_json(PROVIDER, url)
+    return url, (_region(url, body)[0] if regional else body)
+
+
+def _region(url: str, body: Any) -> tuple[Any, dict[str, str]]:
+    """The region block and its tags. `data` is an array on /regional/postcode|regionid and an
+    object on /regional/intensity/.../fw48h|pt24h/...: both are accepted."""
+    answer = Answer(PROVIDER, url)
+    data = answer.get(body, "data")
+    if isinstance(data, list):
+        if len(data) != 1:
+            raise answer.bad(f"expected one region in data, got {len(data)}", body)
+        data = data[0]
+    operator = answer.text(data, "dnoregion", "the region")
+    region = answer.text(data, "shortname", "the region")
+    return data, {"region": region, "grid_operator": operator, "provider": PROVIDER}
+
+
+def _slots(url: str, holder: Any) -> list[dict[str, Any]]:
+    """Half-hour slots of `holder["data"]`, checked and sorted by start."""
+    answer = Answer(PROVIDER, url)
+    slots = []
+    for raw in answer.items(holder, "data"):
+        start, end = answer.when(raw, "from", "a slot"), answer.when(raw, "to", "a slot")
+        if end <= start:
+            raise answer.bad("a slot ends before it starts", raw)
+        intensity = answer.get(raw, "intensity", "a slot")
+        index = answer.get(intensity, "index", "intensity")
+        if index not in INDEX_VALUES:
+            raise answer.bad(
+                f"intensity.index {index!r} is not one of {', '.join(INDEX_VALUES)}", raw
+            )
+        slot = {
+            "start": start,
+            "minutes": (end - start).total_seconds() / 60,
+            "forecast": answer.number(intensity, "forecast", "intensity"),
+            # Regional answers have no `actual`; national ones have null until the slot ends.
+            "actual": answer.maybe_number(intensity, "actual", "intensity")
+            if "actual" in intensity
+            else None,
+            "index": index,
+        }
+        if "generationmix" in raw:
+            mix = answer.items(raw, "generationmix", "a slot")
+            fuels = {
+                answer.text(m, "fuel", "generationmix"): answer.number(m, "perc", "generationmix")
+                for m in mix
+            }
+            slot["renewable"] = sum(fuels.get(f, 0.0) for f in RENEWABLE_FUELS)
+        slots.append(slot)
+    return sorted(slots, key=lambda s: s["start"])
+
+
+def _fields(slot: dict[str, Any]) -> dict[str, Any]:
+    actual = slot["actual"]
+    fields: dict[str, Any] = {
+        GCO2_KWH: actual if actual is not None else slot["forecast"],
+        "is_forecast": actual is None,
+        "intensity_index": slot["index"],
+    }
+    if "renewable" in slot:
+        fields["renewable_percentage"] = round(slot["renewable"], 6)
+    return fields
+
+
+def _forecast(slots: list[dict[str, Any]]) -> list[Slot]:
+    return [Slot(s["start"], s["minutes"], {GCO2_KWH: s["forecast"]}) for s in slots]
