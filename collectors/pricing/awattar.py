@@ -1,0 +1,114 @@
+"""aWATTar (Germany, Austria): EPEX spot day-ahead prices, no key.
+
+`GET {base}/v1/marketdata?start=<epoch ms>&end=<epoch ms>` on api.awattar.de or
+api.awattar.at, chosen by the site's pricing region (DE or AT). The answer is
+`{"data": [{"start_timestamp", "end_timestamp", "marketprice", "unit": "Eur/MWh"}]}`; prices
+are net spot prices (no VAT, grid fees or markup), may be negative, and are stored as EUR/kWh
+(/1000). Slot widths (60 minutes, 15 since the Oct 2025 market change) come from each slot's
+own timestamps. The API serves history, so after an outage the missed days (up to 7) are
+fetched again; every fetch asks for up to now + 48 h (tomorrow's prices appear ~14:00 CET).
+Budget: 100 requests/day per client (aWATTar's fair use). Options: `base_url` (replaces the
+host for both countries), `window_hours`.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.pricing.slots import (
+    PriceSlot,
+    base_url,
+    field,
+    in_history,
+    number,
+    pricing_result,
+    window_hours,
+)
+from enrich.http import get_json, malformed
+
+PROVIDER = "awattar"
+HOSTS = {"DE": "https://api.awattar.de", "AT": "https://api.awattar.at"}
+PATH = "/v1/marketdata"
+AHEAD = timedelta(hours=48)
+KWH_PER_MWH = 1000
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_ms(provider: str, url: str, value: object, what: str) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise malformed(provider, url, f"{what} should be epoch milliseconds, got {value!r}")
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+class AwattarAdapter(Adapter):
+    source = "electricity_pricing"
+    provider = PROVIDER
+    budget = "100/day"
+    budget_scope = "account"  # fair use is per client, whichever country
+    history = timedelta(days=7)
+    calls_per_fetch = 1
+
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        country = site.pricing_region.strip().upper()
+        if country not in HOSTS:
+            raise ConfigError(
+                f"aWATTar serves Germany and Austria only, but site {site.name!r} has pricing "
+                f"region {site.pricing_region!r}. Set Site.pricing_region (or PRICING_REGION) "
+                "to DE or AT."
+            )
+        return Target(
+            source=self.source,
+            provider=self.provider,
+            key=country,
+            params={"country": country, "window_hours": window_hours(credentials.options)},
+        )
+
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        country = target.params["country"]
+        url = base_url(credentials.options, HOSTS[country]) + PATH
+        start = in_history(window.start, window.now, self.history)
+        params = {"start": _epoch_ms(start), "end": _epoch_ms(window.now + AHEAD)}
+        answer = get_json(PROVIDER, url, params=params)
+        rows = field(PROVIDER, url, answer, "data", "the answer")
+        if not isinstance(rows, list):
+            raise malformed(PROVIDER, url, f"'data' should be a list, got {rows!r}")
+        slots = []
+        for index, row in enumerate(rows):
+            what = f"data[{index}]"
+            unit = field(PROVIDER, url, row, "unit", what)
+            if not isinstance(unit, str) or unit.lower() != "eur/mwh":
+                raise malformed(PROVIDER, url, f"{what}.unit is {unit!r}, expected 'Eur/MWh'")
+            slots.append(
+                PriceSlot(
+                    start=_from_ms(
+                        PROVIDER,
+                        url,
+                        field(PROVIDER, url, row, "start_timestamp", what),
+                        f"{what}.start_timestamp",
+                    ),
+                    end=_from_ms(
+                        PROVIDER,
+                        url,
+                        field(PROVIDER, url, row, "end_timestamp", what),
+                        f"{what}.end_timestamp",
+                    ),
+                    price=number(
+                        PROVIDER,
+                        url,
+                        field(PROVIDER, url, row, "marketprice", what),
+                        f"{what}.marketprice",
+                    )
+                    / KWH_PER_MWH,
+                )
+            )
+        return pricing_result(
+            provider=PROVIDER,
+            url=url,
+            currency="EUR",
+            region=target.key,
+            slots=slots,
+            now=window.now,
+            hours=float(target.params["window_hours"]),
+        )

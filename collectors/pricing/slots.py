@@ -1,0 +1,244 @@
+"""What the price adapters share: the price slot, answer checks, and the readings they write.
+
+Every price adapter turns its answer into `PriceSlot`s (UTC start/end, price per kWh in the
+currency's main unit) and hands them to `pricing_result`, which writes:
+
+- `electricity_pricing_forecast` (tags provider, currency, region): one point per slot the
+  API gave, at the slot start, fields `price` and `slot_minutes` (from the slot's own start and
+  end). Only slots the answer contains are written, so a partial answer (Tibber before
+  tomorrow's prices are out) leaves the future slots written earlier in place.
+- `electricity_pricing` (same tags): one point at the start of the current slot, fields
+  `current_price`, `peak_period`, `average_price_24h`, `cheapest_hours` and
+  `most_expensive_hours` (JSON lists of slot-start times, UTC ISO 8601).
+
+The "next 24 h" of the headline point are the slots starting from the current slot's start up
+to (not including) now + 24 h; see `is_peak` and `average_price` for what is computed on them.
+"""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from collectors.base import ConfigError, FetchResult
+from collectors.pricing.windows import WindowError, find_windows
+from enrich.http import malformed
+from enrich.readings import Reading
+
+MEASUREMENT = "electricity_pricing"
+FORECAST_MEASUREMENT = "electricity_pricing_forecast"
+DAY = timedelta(hours=24)
+DEFAULT_WINDOW_HOURS = 3.0
+# A slot is "peak" when less than this share of the next 24 h (by time) costs more.
+PEAK_SHARE = 0.25
+
+
+@dataclass(frozen=True, order=True)
+class PriceSlot:
+    """One price slot: [start, end) as aware UTC datetimes, price per kWh (EUR, GBP, SEK...)."""
+
+    start: datetime
+    end: datetime
+    price: float
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def minutes(self) -> float:
+        return self.seconds / 60
+
+    def covers(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+# --- answer checks (shared by the adapters) ------------------------------------------------
+
+
+def base_url(options: Mapping[str, Any], default: str) -> str:
+    """The API root: `options["base_url"]` (tests, proxies) or the provider's default."""
+    return str(options.get("base_url") or default).rstrip("/")
+
+
+def number(provider: str, url: str, value: Any, what: str) -> float:
+    """A JSON number as float; null, strings and booleans are a malformed answer."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise malformed(provider, url, f"{what} should be a number, got {value!r}")
+    return float(value)
+
+
+def timestamp(provider: str, url: str, value: Any, what: str) -> datetime:
+    """An ISO 8601 time with a zone as an aware UTC datetime; anything else is malformed."""
+    if not isinstance(value, str):
+        raise malformed(provider, url, f"{what} should be an ISO 8601 time, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise malformed(provider, url, f"{what} {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise malformed(provider, url, f"{what} {value!r} has no time zone")
+    return parsed.astimezone(UTC)
+
+
+def field(provider: str, url: str, mapping: Any, key: str, what: str) -> Any:
+    """`mapping[key]`, or a malformed-answer error naming what was missing."""
+    if not isinstance(mapping, Mapping):
+        raise malformed(provider, url, f"{what} should be a JSON object, got {_short(mapping)}")
+    if key not in mapping:
+        raise malformed(provider, url, f"{what} has no {key!r}", body=_short(mapping))
+    return mapping[key]
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, default=str)[:300]
+
+
+def window_hours(options: Mapping[str, Any]) -> float:
+    """`options["window_hours"]`: how many hours `cheapest_hours`/`most_expensive_hours` name."""
+    raw = options.get("window_hours", DEFAULT_WINDOW_HOURS)
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raw = None
+    try:
+        hours = float(raw) if raw is not None else None
+    except ValueError:
+        hours = None
+    if hours is None or not 0 < hours <= 24:
+        raise ConfigError(
+            f"options.window_hours {options.get('window_hours')!r} is not valid: give the "
+            "number of hours (more than 0, at most 24) that cheapest_hours and "
+            "most_expensive_hours should name, e.g. 3."
+        )
+    return hours
+
+
+def in_history(start: datetime, now: datetime, history: timedelta) -> datetime:
+    """The fetch start: `start` limited to the API's history, and never after the last hour
+    (so the current slot is always part of the answer)."""
+    return max(min(start, now - timedelta(hours=1)), now - history)
+
+
+# --- what is computed on the slots --------------------------------------------------------
+
+
+def current_slot(slots: Iterable[PriceSlot], now: datetime) -> PriceSlot | None:
+    return next((slot for slot in slots if slot.covers(now)), None)
+
+
+def next_day(slots: Iterable[PriceSlot], current: PriceSlot, now: datetime) -> list[PriceSlot]:
+    """The known slots from the current slot's start to now + 24 h (slot starts)."""
+    return [slot for slot in slots if current.start <= slot.start < now + DAY]
+
+
+def average_price(slots: Sequence[PriceSlot]) -> float:
+    """Time-weighted mean price: a 60-minute slot counts four times a 15-minute one."""
+    seconds = sum(slot.seconds for slot in slots)
+    return sum(slot.price * slot.seconds for slot in slots) / seconds
+
+
+def is_peak(day: Sequence[PriceSlot], current: PriceSlot) -> bool:
+    """Peak rule: the current slot is in the most expensive quarter of the next 24 h.
+
+    Precisely: less than 25 % of the known time from the current slot's start to now + 24 h
+    is strictly more expensive than the current slot. With 24 hourly prices the six most
+    expensive hours are peak; slots priced the same as the sixth are peak too.
+    """
+    total = sum(slot.seconds for slot in day)
+    dearer = sum(slot.seconds for slot in day if slot.price > current.price)
+    return dearer < PEAK_SHARE * total
+
+
+def extreme_hours(
+    slots: Sequence[PriceSlot], hours: float, now: datetime, most_expensive: bool
+) -> list[str]:
+    """Slot starts (UTC ISO 8601, in time order) of the cheapest or most expensive `hours` of
+    the next 24 h, not necessarily adjacent (see `find_windows`); [] when fewer are known."""
+    try:
+        result = find_windows(
+            slots, hours, now, within=DAY, contiguous=False, most_expensive=most_expensive
+        )
+    except WindowError:
+        return []
+    return [slot.start.isoformat() for slot in result.slots]
+
+
+def check_slots(provider: str, url: str, slots: Iterable[PriceSlot]) -> list[PriceSlot]:
+    """The slots in time order; overlapping or empty slots make the answer malformed."""
+    ordered = sorted(slots)
+    for slot in ordered:
+        if slot.end <= slot.start:
+            raise malformed(
+                provider,
+                url,
+                f"the slot starting {slot.start.isoformat()} ends "
+                f"at {slot.end.isoformat()}, not after its start",
+            )
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
+        if later.start < earlier.end:
+            raise malformed(
+                provider,
+                url,
+                f"the slots starting {earlier.start.isoformat()} "
+                f"and {later.start.isoformat()} overlap",
+            )
+    return ordered
+
+
+def pricing_result(
+    *,
+    provider: str,
+    url: str,
+    currency: str,
+    region: str,
+    slots: Iterable[PriceSlot],
+    now: datetime,
+    hours: float,
+) -> FetchResult:
+    """The readings and the `current` summary for one answer (see the module docstring)."""
+    ordered = check_slots(provider, url, slots)
+    if not ordered:  # nothing known: write nothing, the pipeline serves the last good answer
+        return FetchResult(
+            readings=[], current={"message": "the answer holds no prices", "time": now.isoformat()}
+        )
+    current = current_slot(ordered, now)
+    if current is None:
+        raise malformed(
+            provider,
+            url,
+            f"no price slot covers now ({now.isoformat()}); the answer runs "
+            f"from {ordered[0].start.isoformat()} to {ordered[-1].end.isoformat()}",
+        )
+    tags = {"provider": provider, "currency": currency, "region": region}
+    readings = [
+        Reading(
+            FORECAST_MEASUREMENT,
+            {"price": slot.price, "slot_minutes": float(slot.minutes)},
+            slot.start,
+            tags,
+        )
+        for slot in ordered
+    ]
+    day = next_day(ordered, current, now)
+    cheapest = extreme_hours(ordered, hours, now, most_expensive=False)
+    dearest = extreme_hours(ordered, hours, now, most_expensive=True)
+    headline = {
+        "current_price": current.price,
+        "peak_period": is_peak(day, current),
+        "average_price_24h": average_price(day),
+        "cheapest_hours": json.dumps(cheapest),
+        "most_expensive_hours": json.dumps(dearest),
+    }
+    readings.append(Reading(MEASUREMENT, headline, current.start, tags))
+    summary = {
+        **headline,
+        "cheapest_hours": cheapest,
+        "most_expensive_hours": dearest,
+        "currency": currency,
+        "region": region,
+        "unit": f"{currency}/kWh",
+        "slot_minutes": current.minutes,
+        "slots_known_until": ordered[-1].end.isoformat(),
+        "time": current.start.isoformat(),
+    }
+    return FetchResult(readings=readings, current=summary)

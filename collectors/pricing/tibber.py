@@ -1,0 +1,231 @@
+"""Tibber: the home's energy price (VAT included), quarter-hourly, through GraphQL.
+
+`POST {base}/v1-beta/gql` with `Authorization: Bearer <token>` (developer.tibber.com) asks
+for `priceInfo(resolution: QUARTER_HOURLY)` of one home: `options["home_id"]`, or else the
+account's first home, looked up once and kept in this instance. `total` is already per kWh in
+the home's currency (`current.currency`, e.g. SEK, EUR, NOK) and stored as is. `tomorrow`
+is `[]` until about 13:00 CET: then only today's slots are written, which leaves tomorrow's
+already-written slots (if any) alone. Tibber gives slot starts only: a slot ends where the next
+one starts, and the last one after the series' usual step (15 minutes here, 60 for an hourly
+series), so `slot_minutes` comes from the data.
+
+GraphQL errors arrive inside HTTP 200 (`{"errors": [{"extensions": {"code": ...}}]}`):
+UNAUTHENTICATED / FORBIDDEN -> AuthError (fix the token); INTERNAL_SERVER_ERROR,
+SERVICE_UNAVAILABLE, TOO_MANY_REQUESTS or no code -> TransientError (try again next run);
+any other code (GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT, a wrong home id...) ->
+PermanentError. An HTTP 400 carrying UNAUTHENTICATED is an AuthError too.
+Budget: about 100 requests / 5 min per account (more has led to IP bans). The region tag is
+the target key: the home id when configured, else `account-<12 hex of the token's SHA-256>`,
+which stays the same as long as the token does.
+"""
+
+import hashlib
+import re
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.pricing.slots import (
+    PriceSlot,
+    base_url,
+    field,
+    number,
+    pricing_result,
+    timestamp,
+    window_hours,
+)
+from enrich.http import (
+    USER_AGENT,
+    AuthError,
+    PermanentError,
+    TransientError,
+    malformed,
+    post_json,
+)
+
+PROVIDER = "tibber"
+DEFAULT_BASE_URL = "https://api.tibber.com"
+PATH = "/v1-beta/gql"
+RESOLUTION_STEP = timedelta(minutes=15)  # what QUARTER_HOURLY asks for
+HOME_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+AUTH_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
+TRANSIENT_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", ""}
+
+HOMES_QUERY = "{ viewer { homes { id currentSubscription { status } } } }"
+PRICE_QUERY = """{ viewer { home(id: "%s") { currentSubscription {
+  priceInfo(resolution: QUARTER_HOURLY) {
+    current { currency energy tax total startsAt level }
+    today { total startsAt level }
+    tomorrow { total startsAt level } } } } } }"""
+
+
+class TibberAdapter(Adapter):
+    source = "electricity_pricing"
+    provider = PROVIDER
+    budget = "100/5min"
+    budget_scope = "account"
+    history = None  # priceInfo covers today and tomorrow only
+    calls_per_fetch = 1  # plus one homes lookup per process when no home_id is configured
+
+    def __init__(self) -> None:
+        self._homes: dict[str, str] = {}  # token digest -> first home id
+
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        if not credentials.api_key:
+            raise ConfigError(
+                f"Tibber needs a personal access token for site {site.name!r}: create one at "
+                "developer.tibber.com and set it as the provider's API key (PRICING_API_KEY)."
+            )
+        home_id = str(credentials.options.get("home_id") or "").strip()
+        if home_id and not HOME_ID.fullmatch(home_id):
+            raise ConfigError(
+                f"options.home_id {home_id!r} is not a Tibber home id (letters, digits and "
+                "dashes, as listed by the homes query); remove it to use the first home."
+            )
+        key = home_id or f"account-{_digest(credentials.api_key)}"
+        return Target(
+            source=self.source,
+            provider=self.provider,
+            key=key,
+            params={"home_id": home_id, "window_hours": window_hours(credentials.options)},
+        )
+
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        url = base_url(credentials.options, DEFAULT_BASE_URL) + PATH
+        home_id = target.params["home_id"] or self._first_home(url, credentials.api_key)
+        data = _query(url, credentials.api_key, PRICE_QUERY % home_id)
+        viewer = field(PROVIDER, url, data, "viewer", "data")
+        home = field(PROVIDER, url, viewer, "home", "data.viewer")
+        subscription = field(PROVIDER, url, home, "currentSubscription", "the home")
+        if subscription is None:
+            raise PermanentError(
+                f"tibber: home {home_id} has no current subscription, so Tibber has no prices "
+                "for it. Check options.home_id or the Tibber contract.",
+                provider=PROVIDER,
+                endpoint=url,
+            )
+        info = field(PROVIDER, url, subscription, "priceInfo", "currentSubscription")
+        current = field(PROVIDER, url, info, "current", "priceInfo")
+        currency = field(PROVIDER, url, current, "currency", "priceInfo.current")
+        if not isinstance(currency, str) or not currency:
+            raise malformed(PROVIDER, url, f"priceInfo.current.currency is {currency!r}")
+        points = []
+        for day in ("today", "tomorrow"):
+            entries = field(PROVIDER, url, info, day, "priceInfo")
+            if not isinstance(entries, list):
+                raise malformed(PROVIDER, url, f"priceInfo.{day} should be a list")
+            points += [
+                _point(url, entry, f"priceInfo.{day}[{i}]") for i, entry in enumerate(entries)
+            ]
+        if current is not None:
+            points.append(_point(url, current, "priceInfo.current"))
+        return pricing_result(
+            provider=PROVIDER,
+            url=url,
+            currency=currency,
+            region=target.key,
+            slots=_slots(points),
+            now=window.now,
+            hours=float(target.params["window_hours"]),
+        )
+
+    def _first_home(self, url: str, token: str) -> str:
+        digest = _digest(token)
+        if digest not in self._homes:
+            data = _query(url, token, HOMES_QUERY)
+            homes = field(
+                PROVIDER, url, field(PROVIDER, url, data, "viewer", "data"), "homes", "data.viewer"
+            )
+            if not isinstance(homes, list) or not homes:
+                raise PermanentError(
+                    "tibber: this account has no homes, so there are no prices to fetch. Check "
+                    "the token belongs to the Tibber account with the contract.",
+                    provider=PROVIDER,
+                    endpoint=url,
+                )
+            home_id = field(PROVIDER, url, homes[0], "id", "data.viewer.homes[0]")
+            if not isinstance(home_id, str) or not HOME_ID.fullmatch(home_id):
+                raise malformed(PROVIDER, url, f"homes[0].id is {home_id!r}")
+            self._homes[digest] = home_id
+        return self._homes[digest]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def _point(url: str, entry: Any, what: str) -> tuple:
+    starts = timestamp(
+        PROVIDER, url, field(PROVIDER, url, entry, "startsAt", what), f"{what}.startsAt"
+    )
+    total = number(PROVIDER, url, field(PROVIDER, url, entry, "total", what), f"{what}.total")
+    return starts, total
+
+
+def _slots(points: list[tuple]) -> list[PriceSlot]:
+    """Start/price pairs (deduplicated by start) as slots ending at the next start, or after
+    the series' most common step where the next one is further away or missing."""
+    prices: dict = {}
+    for start, price in points:  # the day lists come before `current`, and win
+        prices.setdefault(start, price)
+    starts = sorted(prices)
+    gaps = Counter(b - a for a, b in zip(starts, starts[1:], strict=False))
+    step = gaps.most_common(1)[0][0] if gaps else RESOLUTION_STEP
+    return [
+        PriceSlot(start, min(nxt, start + step) if nxt else start + step, prices[start])
+        for start, nxt in zip(starts, [*starts[1:], None], strict=True)
+    ]
+
+
+def _query(url: str, token: str, query: str) -> dict:
+    headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
+    try:
+        answer = post_json(PROVIDER, url, json={"query": query}, headers=headers)
+    except AuthError:
+        raise
+    except PermanentError as exc:
+        if exc.status == 400 and "UNAUTHENTICATED" in exc.body_excerpt:
+            raise _auth_error(url, exc.body_excerpt) from None
+        raise
+    if not isinstance(answer, dict):
+        raise malformed(PROVIDER, url, "the answer is not a JSON object")
+    errors = answer.get("errors")
+    if errors:
+        _raise_graphql(url, errors)
+    data = field(PROVIDER, url, answer, "data", "the answer")
+    if not isinstance(data, dict):
+        raise malformed(PROVIDER, url, f"'data' is {data!r}")
+    return data
+
+
+def _auth_error(url: str, message: str) -> AuthError:
+    return AuthError(
+        f"tibber refused the token ({message}). Create a new personal access token at "
+        "developer.tibber.com and set it as the provider's API key (PRICING_API_KEY).",
+        provider=PROVIDER,
+        endpoint=url,
+        status=200,
+    )
+
+
+def _raise_graphql(url: str, errors: Any) -> None:
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    first = first if isinstance(first, dict) else {}
+    message = str(first.get("message") or "no message")[:200]
+    extensions = first.get("extensions")
+    code = str((extensions or {}).get("code") or "") if isinstance(extensions, dict) else ""
+    if code in AUTH_CODES:
+        raise _auth_error(url, f"{code}: {message}")
+    kw = {"provider": PROVIDER, "endpoint": url, "status": 200, "body_excerpt": message}
+    if code in TRANSIENT_CODES:
+        raise TransientError(
+            f"tibber: the GraphQL API answered an error ({code or 'no code'}: {message}); the "
+            "next run will try again.",
+            **kw,
+        )
+    raise PermanentError(
+        f"tibber: the GraphQL API rejected the query ({code}: {message}). Check "
+        "options.home_id; if it is right, the API may have changed.",
+        **kw,
+    )

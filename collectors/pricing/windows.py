@@ -1,0 +1,251 @@
+"""Cheapest (or most expensive) time to use electricity: pure window selection over price slots.
+
+Rules, chosen so answers can be checked by hand:
+
+- Only slots that start at or after `now` and end by the limit (`now + within`, or `before`
+  when that is earlier) are used: a window never starts in the past, so the slot running at
+  `now` is not offered unless it starts exactly at `now`.
+- `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
+  a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
+  of slots lasting exactly `hours` in total, anywhere in the allowed span.
+- "Best" is the lowest time-weighted average price (highest with `most_expensive`). Ties go
+  to the later window / the later slots.
+- Slots may be 15, 30 or 60 minutes, even mixed; a duration the slot widths cannot make
+  exactly (0.5 h from hourly slots) is an `UnreachableDuration`, too little data a
+  `NotEnoughData`; both say what is known and what to change.
+- `saving_vs_now` is in the price's own unit (currency per kWh): the time-weighted average price
+  of the same duration starting right now (the current slot's price from `now` on) minus the
+  window's average. Multiply by the kWh used to get money saved; negative means now is
+  cheaper. None when the prices from now for that long are not all known.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import reduce
+from typing import Protocol
+
+EPSILON = 1e-9  # prices closer than this count as equal (float sums of the same prices)
+
+
+class Priced(Protocol):
+    """A price slot: `[start, end)` as aware datetimes and a price per kWh."""
+
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+    @property
+    def price(self) -> float: ...
+
+
+class WindowError(ValueError):
+    """No window can be given; the message says why and what to change."""
+
+
+class NotEnoughData(WindowError):
+    """Fewer prices are known (or fewer back-to-back) than the window needs."""
+
+
+class UnreachableDuration(WindowError):
+    """The slot widths cannot add up to exactly the requested duration."""
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    hours: float
+    contiguous: bool
+    most_expensive: bool
+    slots: tuple[Priced, ...]  # in time order
+    average_price: float  # time-weighted, per kWh
+    saving_vs_now: float | None  # per kWh, see the module docstring
+
+    @property
+    def start(self) -> datetime:
+        return self.slots[0].start
+
+    @property
+    def end(self) -> datetime:
+        return self.slots[-1].end
+
+    def runs(self) -> list[tuple[datetime, datetime, float]]:
+        """The chosen slots as back-to-back runs: (start, end, average price) each."""
+        groups: list[list[Priced]] = []
+        for slot in self.slots:
+            if groups and groups[-1][-1].end == slot.start:
+                groups[-1].append(slot)
+            else:
+                groups.append([slot])
+        return [(g[0].start, g[-1].end, _average(g)) for g in groups]
+
+
+def _seconds(slot: Priced) -> float:
+    return (slot.end - slot.start).total_seconds()
+
+
+def _average(slots: Sequence[Priced]) -> float:
+    return sum(s.price * _seconds(s) for s in slots) / sum(_seconds(s) for s in slots)
+
+
+def _ordered(slots: Iterable[Priced]) -> list[Priced]:
+    """Slots in time order; of overlapping slots the one starting first is kept."""
+    kept: list[Priced] = []
+    for slot in sorted(slots, key=lambda s: (s.start, s.end)):
+        if not kept or slot.start >= kept[-1].end:
+            kept.append(slot)
+    return kept
+
+
+def _runs(slots: Sequence[Priced]) -> list[list[Priced]]:
+    runs: list[list[Priced]] = []
+    for slot in slots:
+        if runs and runs[-1][-1].end == slot.start:
+            runs[-1].append(slot)
+        else:
+            runs.append([slot])
+    return runs
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h"
+
+
+def price_from(slots: Sequence[Priced], start: datetime, duration: timedelta) -> float | None:
+    """Time-weighted average price over [start, start + duration); None if not all known."""
+    end = start + duration
+    covered, cost, cursor = 0.0, 0.0, start
+    for slot in _ordered(slots):
+        if slot.end <= cursor or slot.start >= end:
+            continue
+        if slot.start > cursor:
+            return None  # a gap: the price for part of the time is unknown
+        part = (min(slot.end, end) - cursor).total_seconds()
+        covered += part
+        cost += slot.price * part
+        cursor = min(slot.end, end)
+        if cursor >= end:
+            return cost / covered
+    return None
+
+
+def find_windows(
+    slots: Iterable[Priced],
+    hours: float,
+    now: datetime,
+    within: timedelta = timedelta(hours=24),
+    contiguous: bool = True,
+    before: datetime | None = None,
+    most_expensive: bool = False,
+) -> WindowResult:
+    """The best window of `hours` (see the module docstring for every rule)."""
+    if not (isinstance(hours, int | float) and math.isfinite(hours) and hours > 0):
+        raise WindowError(f"hours must be a positive number, got {hours!r}")
+    if now.tzinfo is None or (before is not None and before.tzinfo is None):
+        raise WindowError("now and before must be timezone-aware times")
+    wanted = hours * 3600
+    limit = now + within if before is None else min(now + within, before)
+    if wanted > (limit - now).total_seconds() + EPSILON:
+        raise NotEnoughData(
+            f"{hours:g} h do not fit between now ({now.isoformat()}) and {limit.isoformat()}"
+        )
+    known = _ordered(slots)
+    usable = [s for s in known if s.start >= now and s.end <= limit]
+    available = sum(_seconds(s) for s in usable)
+    if available + EPSILON < wanted:
+        raise NotEnoughData(
+            f"only {_hours(available)} of prices are known between {now.isoformat()} and "
+            f"{limit.isoformat()}, {hours:g} h are needed; prices for later periods are usually "
+            "published around midday the day before"
+        )
+    sign = -1.0 if most_expensive else 1.0
+    if contiguous:
+        chosen = _best_run(usable, wanted, sign)
+    else:
+        chosen = _best_set(usable, wanted, sign)
+    average = _average(chosen)
+    now_price = price_from(known, now, timedelta(seconds=wanted))
+    return WindowResult(
+        hours=hours,
+        contiguous=contiguous,
+        most_expensive=most_expensive,
+        slots=tuple(chosen),
+        average_price=average,
+        saving_vs_now=None if now_price is None else now_price - average,
+    )
+
+
+def _best_run(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
+    """Every start, extended back-to-back until `wanted` seconds; the lowest signed average
+    wins, a later start winning ties (we walk forwards and accept equal)."""
+    best: list[Priced] | None = None
+    best_score = math.inf
+    for i in range(len(usable)):
+        total = 0.0
+        for j in range(i, len(usable)):
+            if j > i and usable[j].start != usable[j - 1].end:
+                break  # a gap in the data breaks contiguity
+            total += _seconds(usable[j])
+            if total + EPSILON >= wanted:
+                break
+        if abs(total - wanted) > EPSILON:
+            continue
+        run = usable[i : j + 1]
+        score = sign * _average(run)
+        if score <= best_score + EPSILON:
+            best, best_score = run, min(score, best_score)
+    if best is None:
+        longest = max((sum(_seconds(s) for s in run) for run in _runs(usable)), default=0.0)
+        if longest + EPSILON < wanted:
+            raise NotEnoughData(
+                f"the prices known have gaps: the longest unbroken stretch is "
+                f"{_hours(longest)}, {_hours(wanted)} are needed; ask for fewer hours or "
+                "contiguous=false"
+            )
+        raise UnreachableDuration(_unreachable(usable, wanted))
+    return best
+
+
+def _best_set(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
+    """Exact-duration knapsack in units of the slots' common width (15, 30, 60 minutes...):
+    the lowest signed cost wins, ties going to the larger sum of start times (later slots)."""
+    widths = [round(_seconds(s)) for s in usable]
+    unit = reduce(math.gcd, widths)
+    capacity = wanted / unit
+    if abs(capacity - round(capacity)) > 1e-6:
+        raise UnreachableDuration(_unreachable(usable, wanted))
+    capacity = round(capacity)
+    # best[c] = (signed cost, -sum of start timestamps, chosen indices) for c units
+    best: list[tuple[float, float, tuple[int, ...]] | None] = [None] * (capacity + 1)
+    best[0] = (0.0, 0.0, ())
+    for index, (slot, width) in enumerate(zip(usable, widths, strict=True)):
+        size = width // unit
+        cost = sign * slot.price * size  # in price x units: small numbers, exact-ish sums
+        for c in range(capacity, size - 1, -1):
+            prior = best[c - size]
+            if prior is None:
+                continue
+            candidate = (prior[0] + cost, prior[1] - slot.start.timestamp(), (*prior[2], index))
+            current = best[c]
+            if current is None or _better(candidate, current):
+                best[c] = candidate
+    if best[capacity] is None:
+        raise UnreachableDuration(_unreachable(usable, wanted))
+    return [usable[i] for i in best[capacity][2]]
+
+
+def _better(
+    a: tuple[float, float, tuple[int, ...]], b: tuple[float, float, tuple[int, ...]]
+) -> bool:
+    if a[0] < b[0] - EPSILON:
+        return True
+    return abs(a[0] - b[0]) <= EPSILON and a[1] < b[1]
+
+
+def _unreachable(usable: Sequence[Priced], wanted: float) -> str:
+    widths = sorted({round(_seconds(s) / 60) for s in usable})
+    shown = ", ".join(f"{w} min" for w in widths)
+    return (
+        f"{_hours(wanted)} cannot be made exactly from the price slots ({shown}); ask for a "
+        "multiple of the slot length"
+    )

@@ -1,0 +1,260 @@
+"""Window selection and the headline rules (peak, cheapest hours) against hand-computed answers.
+
+Every expected value below is worked out by hand in the comment next to it.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors.pricing.slots import PriceSlot, is_peak, pricing_result
+from collectors.pricing.windows import (
+    NotEnoughData,
+    UnreachableDuration,
+    WindowError,
+    find_windows,
+    price_from,
+)
+
+T0 = datetime(2026, 5, 1, 0, 0, tzinfo=UTC)
+
+
+def at(hour: float) -> datetime:
+    return T0 + timedelta(hours=hour)
+
+
+def series(prices: list[float | None], minutes: int = 60, start: datetime = T0) -> list[PriceSlot]:
+    """Back-to-back slots from `start`; None leaves a gap (no slot) in that place."""
+    step = timedelta(minutes=minutes)
+    return [
+        PriceSlot(start + i * step, start + (i + 1) * step, price)
+        for i, price in enumerate(prices)
+        if price is not None
+    ]
+
+
+def starts(result) -> list[datetime]:
+    return [slot.start for slot in result.slots]
+
+
+# --- contiguous -----------------------------------------------------------------------------
+
+
+def test_cheapest_contiguous_window_and_saving():
+    # 2 h windows: (5,3)=4 (3,1)=2 (1,2)=1.5 (2,6)=4 (6,1)=3.5 (1,1)=1 -> 05:00-07:00 at 1.0
+    result = find_windows(series([5, 3, 1, 2, 6, 1, 1]), 2, now=T0)
+    assert (result.start, result.end) == (at(5), at(7))
+    assert result.average_price == pytest.approx(1.0)
+    # running now means 00:00-02:00: (5+3)/2 = 4, so 3 per kWh is saved
+    assert result.saving_vs_now == pytest.approx(3.0)
+    assert result.runs() == [(at(5), at(7), pytest.approx(1.0))]
+
+
+def test_ties_go_to_the_later_window():
+    # (1,1) at 01:00 and (1,1) at 04:00 both average 1 -> the later one
+    result = find_windows(series([2, 1, 1, 3, 1, 1]), 2, now=T0)
+    assert result.start == at(4)
+    # most expensive 1 h: 5 at 00:00 and 5 at 02:00 -> the later one
+    dearest = find_windows(series([5, 1, 5, 2]), 1, now=T0, most_expensive=True)
+    assert dearest.start == at(2)
+    assert dearest.average_price == 5
+
+
+def test_ties_with_float_sums_still_go_to_the_later_window():
+    # 0.1 + 0.2 and 0.2 + 0.1 differ in the last bit as floats; they are still a tie
+    result = find_windows(series([0.1, 0.2, 0.9, 0.2, 0.1]), 2, now=T0)
+    assert result.start == at(3)
+
+
+def test_most_expensive_contiguous_window():
+    # 3 h windows: (1,4,9)=14/3 (4,9,8)=7 (9,8,2)=19/3 (8,2,2)=4 -> 01:00-04:00 at 7
+    result = find_windows(series([1, 4, 9, 8, 2, 2]), 3, now=T0, most_expensive=True)
+    assert (result.start, result.end) == (at(1), at(4))
+    assert result.average_price == pytest.approx(7.0)
+    assert result.saving_vs_now == pytest.approx(14 / 3 - 7)
+
+
+def test_window_never_starts_in_the_past():
+    # now is 00:20: the 00:00 slot (0.1, the cheapest) already started, so it is not offered;
+    # of the rest, 02:00 (2) is the cheapest hour
+    slots = series([0.1, 5, 2, 3])
+    now = at(0) + timedelta(minutes=20)
+    result = find_windows(slots, 1, now=now)
+    assert result.start == at(2)
+    assert result.average_price == 2
+    # the same hour from now: 40 min at 0.1 and 20 min at 5 -> (4 + 100) / 60
+    assert result.saving_vs_now == pytest.approx((40 * 0.1 + 20 * 5) / 60 - 2)
+
+
+def test_a_slot_starting_exactly_now_is_allowed():
+    result = find_windows(series([0.1, 5, 2, 3]), 1, now=T0)
+    assert result.start == T0
+    assert result.saving_vs_now == pytest.approx(0.0)
+
+
+def test_quarter_hour_slots():
+    # 1 h = four quarters: the run of four 1s starting 00:30
+    slots = series([4, 4, 1, 1, 1, 1, 4, 4], minutes=15)
+    result = find_windows(slots, 1, now=T0)
+    assert (result.start, result.end) == (at(0.5), at(1.5))
+    assert result.average_price == 1
+    assert len(result.slots) == 4
+    # 45 minutes: (1,1,1) at 00:30 and at 00:45 tie -> the later one
+    assert find_windows(slots, 0.75, now=T0).start == at(0.75)
+
+
+def test_a_gap_breaks_contiguity():
+    # 00:3 01:1 (02:00 missing) 03:1 04:3. Across the gap (1,1) would average 1, but it is not
+    # contiguous: the 2 h candidates are (3,1)=2 at 00:00 and (1,3)=2 at 03:00 -> tie, later.
+    slots = series([3, 1, None, 1, 3])
+    result = find_windows(slots, 2, now=T0)
+    assert (result.start, result.end) == (at(3), at(5))
+    assert result.average_price == 2
+    # not contiguous, the two 1s make it: 01:00 and 03:00
+    loose = find_windows(slots, 2, now=T0, contiguous=False)
+    assert starts(loose) == [at(1), at(3)]
+    assert loose.average_price == 1
+    assert loose.runs() == [(at(1), at(2), 1.0), (at(3), at(4), 1.0)]
+
+
+def test_gaps_shorter_than_the_window_are_not_enough_data():
+    slots = series([3, 1, None, 1, 3, None, 2])
+    with pytest.raises(NotEnoughData, match="longest unbroken stretch is 2 h, 3 h are needed"):
+        find_windows(slots, 3, now=T0)
+
+
+def test_negative_prices():
+    # 2 h: (0.05,-0.02)=0.015 (-0.02,-0.05)=-0.035 (-0.05,0.01)=-0.02 -> 01:00 at -0.035
+    slots = series([0.05, -0.02, -0.05, 0.01])
+    result = find_windows(slots, 2, now=T0)
+    assert result.start == at(1)
+    assert result.average_price == pytest.approx(-0.035)
+    # now: (0.05 - 0.02) / 2 = 0.015 -> saving 0.05 per kWh
+    assert result.saving_vs_now == pytest.approx(0.05)
+    loose = find_windows(slots, 1, now=T0, contiguous=False, most_expensive=True)
+    assert starts(loose) == [at(0)]
+
+
+def test_before_and_within_limit_the_window():
+    # prices 5 1 1 5 0 0: the 0s at 04:00-06:00 are cheapest, but must end by 04:00
+    slots = series([5, 1, 1, 5, 0, 0])
+    assert find_windows(slots, 2, now=T0).start == at(4)
+    assert find_windows(slots, 2, now=T0, before=at(4)).start == at(1)
+    assert find_windows(slots, 2, now=T0, within=timedelta(hours=3)).start == at(1)
+    with pytest.raises(NotEnoughData, match="3 h do not fit"):
+        find_windows(slots, 3, now=T0, before=at(2))
+
+
+def test_not_enough_data():
+    with pytest.raises(NotEnoughData, match="only 2 h of prices are known"):
+        find_windows(series([1, 2]), 3, now=T0)
+    with pytest.raises(NotEnoughData):
+        find_windows([], 1, now=T0)
+
+
+def test_durations_the_slots_cannot_make():
+    with pytest.raises(UnreachableDuration, match=r"0.25 h cannot be made exactly .*60 min"):
+        find_windows(series([1, 2, 3]), 0.25, now=T0)
+    with pytest.raises(UnreachableDuration, match="15 min"):
+        find_windows(series([1] * 8, minutes=15), 0.3, now=T0, contiguous=False)
+
+
+def test_bad_arguments():
+    with pytest.raises(WindowError):
+        find_windows(series([1]), 0, now=T0)
+    with pytest.raises(WindowError):
+        find_windows(series([1]), 1, now=datetime(2026, 5, 1))
+
+
+# --- non-contiguous -------------------------------------------------------------------------
+
+
+def test_cheapest_hours_not_contiguous():
+    # 4 1 5 1 3 1 2: the three 1s at 01:00, 03:00, 05:00
+    result = find_windows(series([4, 1, 5, 1, 3, 1, 2]), 3, now=T0, contiguous=False)
+    assert starts(result) == [at(1), at(3), at(5)]
+    assert result.average_price == 1
+    # now, 3 h: (4 + 1 + 5) / 3
+    assert result.saving_vs_now == pytest.approx(10 / 3 - 1)
+
+
+def test_not_contiguous_ties_go_to_later_slots():
+    # 1 2 2 3 2, two hours: the 1 and the latest of the three 2s (04:00)
+    result = find_windows(series([1, 2, 2, 3, 2]), 2, now=T0, contiguous=False)
+    assert starts(result) == [at(0), at(4)]
+    assert result.average_price == 1.5
+
+
+def test_mixed_slot_widths():
+    # 00:00-01:00 at 1.0, then quarters at 0.5 3 3 3
+    slots = [PriceSlot(at(0), at(1), 1.0), *series([0.5, 3, 3, 3], minutes=15, start=at(1))]
+    # 1 h 15 min: the hour plus the 0.5 quarter, (60*1 + 15*0.5) / 75 = 0.9, both ways
+    loose = find_windows(slots, 1.25, now=T0, contiguous=False)
+    assert starts(loose) == [at(0), at(1)]
+    assert loose.average_price == pytest.approx(0.9)
+    run = find_windows(slots, 1.25, now=T0)
+    assert (run.start, run.end) == (at(0), at(1.25))
+    # 30 min: the hour is too long; quarters (0.5,3)=1.75 (3,3)=3 (3,3)=3 -> 01:00
+    half = find_windows(slots, 0.5, now=T0)
+    assert (half.start, half.average_price) == (at(1), 1.75)
+
+
+def test_saving_is_unknown_when_prices_from_now_are_missing():
+    slots = series([None, 2, 1])  # nothing known for 00:00-01:00
+    result = find_windows(slots, 1, now=T0)
+    assert result.start == at(2)
+    assert result.saving_vs_now is None
+    assert price_from(slots, at(1), timedelta(hours=2)) == 1.5
+
+
+# --- peak rule and the headline point -------------------------------------------------------
+
+
+def test_peak_is_the_most_expensive_quarter_of_the_time():
+    day = series([1, 2, 3, 4, 5, 6, 7, 8])
+    # 7: only 8 (1 h of 8 h = 12.5 %) is dearer -> peak; 6: 7 and 8 (25 %) -> not peak
+    assert is_peak(day, day[6]) is True
+    assert is_peak(day, day[5]) is False
+    # time-weighted: a dearer 15-min slot counts a quarter of an hour
+    mixed = [*series([5, 1, 1], start=T0), *series([9], minutes=15, start=at(3))]
+    # total 3.25 h; dearer than 5: 0.25 h (7.7 %) -> peak
+    assert is_peak(mixed, mixed[0]) is True
+
+
+def test_headline_point_for_a_hand_made_day():
+    # 24 hourly prices from 00:00; now 06:30 -> current slot 06:00 (price 0.30)
+    prices = [0.20, 0.18, 0.15, 0.12, 0.10, 0.14, 0.30, 0.35, 0.28, 0.22, 0.05, 0.01,
+              -0.02, 0.00, 0.08, 0.16, 0.25, 0.40, 0.45, 0.38, 0.26, 0.24, 0.22, 0.21]  # fmt: skip
+    now = at(6.5)
+    result = pricing_result(provider="test", url="http://127.0.0.1/", currency="EUR",
+                            region="DE", slots=series(prices), now=now, hours=3)  # fmt: skip
+    headline = next(r for r in result.readings if r.measurement == "electricity_pricing")
+    assert headline.time == at(6)
+    assert headline.tags == {"provider": "test", "currency": "EUR", "region": "DE"}
+    fields = headline.fields
+    assert fields["current_price"] == 0.30
+    # 06:00..23:00 are known (18 h); dearer than 0.30: 0.35 0.40 0.45 0.38 = 4 h = 22 % -> peak
+    assert fields["peak_period"] is True
+    assert fields["average_price_24h"] == pytest.approx(sum(prices[6:]) / 18)
+    # slots from 07:00 on: cheapest three -0.02 (12:00) 0.00 (13:00) 0.01 (11:00)
+    assert json.loads(fields["cheapest_hours"]) == [
+        "2026-05-01T11:00:00+00:00", "2026-05-01T12:00:00+00:00", "2026-05-01T13:00:00+00:00"
+    ]  # fmt: skip
+    # dearest three 0.45 (18:00) 0.40 (17:00) 0.38 (19:00)
+    assert json.loads(fields["most_expensive_hours"]) == [
+        "2026-05-01T17:00:00+00:00", "2026-05-01T18:00:00+00:00", "2026-05-01T19:00:00+00:00"
+    ]  # fmt: skip
+    forecast = [r for r in result.readings if r.measurement == "electricity_pricing_forecast"]
+    assert len(forecast) == 24
+    assert {r.fields["slot_minutes"] for r in forecast} == {60.0}
+    assert result.current["time"] == "2026-05-01T06:00:00+00:00"
+    assert result.current["cheapest_hours"][0] == "2026-05-01T11:00:00+00:00"
+
+
+def test_cheapest_hours_empty_when_too_little_is_known():
+    result = pricing_result(provider="test", url="http://127.0.0.1/", currency="EUR",
+                            region="DE", slots=series([0.1, 0.2]), now=T0, hours=3)  # fmt: skip
+    headline = next(r for r in result.readings if r.measurement == "electricity_pricing")
+    assert headline.fields["cheapest_hours"] == "[]"
+    assert headline.fields["most_expensive_hours"] == "[]"

@@ -1,0 +1,270 @@
+"""Tibber adapter against the local replay server: GraphQL request, quarter hours, partial
+answers (also in InfluxDB), homes lookup, GraphQL errors inside HTTP 200, HTTP errors."""
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors.base import ConfigError, Credentials, SiteInfo, Window
+from collectors.pricing.tibber import TibberAdapter
+from enrich.http import (
+    USER_AGENT,
+    AuthError,
+    MalformedResponse,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+from enrich.timeseries import get_timeseries
+from tests.collectors.scenarios_pricing import (
+    SCENARIOS,
+    TIBBER_HOME,
+    TIBBER_NOW,
+    TIBBER_TOKEN,
+)
+
+PATH = "/v1-beta/gql"
+FIRST_HOME = "96a14971-525a-4420-aae9-e5aedaa129ff"
+
+
+@pytest.fixture(autouse=True)
+def fast_http(settings):
+    settings.HTTP_BACKOFF_SECONDS = 0.01
+    settings.HTTP_MAX_RETRIES = 1
+    settings.HTTP_TIMEOUT_SECONDS = 5.0
+
+
+@pytest.fixture
+def adapter() -> TibberAdapter:
+    return TibberAdapter()
+
+
+def run(adapter, server, now=TIBBER_NOW, home_id=TIBBER_HOME, token=TIBBER_TOKEN):
+    options = {"base_url": server.url, **({"home_id": home_id} if home_id else {})}
+    credentials = Credentials(api_key=token, options=options)
+    target = adapter.target(SiteInfo("home", 59.9, 17.6), credentials)
+    return adapter.fetch(target, credentials, Window(now - timedelta(hours=1), now, now))
+
+
+def answer(server, name):
+    server.add("POST", PATH, json=server.load_fixture(f"tibber/{name}"))
+
+
+def split(result):
+    forecast = [r for r in result.readings if r.measurement == "electricity_pricing_forecast"]
+    [headline] = [r for r in result.readings if r.measurement == "electricity_pricing"]
+    return forecast, headline
+
+
+def test_quarter_hours_with_empty_tomorrow(replay_server, adapter):
+    site, credentials, now = SCENARIOS["tibber"](replay_server)
+    target = adapter.target(site, credentials)
+    assert target.key == TIBBER_HOME
+    result = adapter.fetch(target, credentials, Window(now - timedelta(hours=1), now, now))
+
+    [request] = replay_server.calls("POST", PATH)
+    assert request.headers["Authorization"] == f"Bearer {TIBBER_TOKEN}"
+    assert request.headers["User-Agent"] == USER_AGENT
+    query = request.json()["query"]
+    assert f'home(id: "{TIBBER_HOME}")' in query
+    assert "priceInfo(resolution: QUARTER_HOURLY)" in query
+
+    forecast, headline = split(result)
+    # tomorrow is [] (before ~13:00 CET): today's 96 quarter hours only, nothing invented
+    assert len(forecast) == 96
+    assert {r.fields["slot_minutes"] for r in forecast} == {15.0}
+    assert forecast[0].time == datetime(2026, 4, 30, 22, 0, tzinfo=UTC)  # 00:00 Stockholm
+    assert forecast[-1].time == datetime(2026, 5, 1, 21, 45, tzinfo=UTC)
+    payload = replay_server.load_fixture("tibber/price_info_today_only.json")
+    today = payload["data"]["viewer"]["home"]["currentSubscription"]["priceInfo"]["today"]
+    assert [r.fields["price"] for r in forecast] == [entry["total"] for entry in today]
+    assert forecast[0].tags == {"provider": "tibber", "currency": "SEK", "region": TIBBER_HOME}
+
+    # now 14:20 local: the current slot is 14:15 local, total 1.2633 SEK/kWh incl. VAT
+    assert headline.time == datetime(2026, 5, 1, 12, 15, tzinfo=UTC)
+    assert headline.fields["current_price"] == 1.2633
+    assert result.current["currency"] == "SEK"
+    assert result.current["unit"] == "SEK/kWh"
+    assert result.current["slots_known_until"] == "2026-05-01T22:00:00+00:00"
+    # the cheapest 3 h of what is left today: 12 quarter-hours, all after now
+    cheapest = json.loads(headline.fields["cheapest_hours"])
+    assert len(cheapest) == 12
+    assert all(datetime.fromisoformat(t) >= TIBBER_NOW for t in cheapest)
+    later = [r for r in forecast if r.time >= TIBBER_NOW]
+    ranked = sorted(r.fields["price"] for r in later)
+    assert max(r.fields["price"] for r in later if r.time.isoformat() in cheapest) <= ranked[11]
+
+
+def test_hourly_series_today_and_tomorrow(replay_server, adapter):
+    answer(replay_server, "price_info_hourly.json")
+    forecast, headline = split(run(adapter, replay_server))
+    assert len(forecast) == 48
+    assert {r.fields["slot_minutes"] for r in forecast} == {60.0}
+    assert forecast[-1].time == datetime(2026, 5, 2, 21, 0, tzinfo=UTC)
+    assert headline.time == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)  # 14:00 Stockholm
+    assert len(json.loads(headline.fields["cheapest_hours"])) == 3
+
+
+@pytest.mark.parametrize(
+    ("fixture", "slots", "first", "end"),
+    [
+        ("price_info_dst_spring.json", 92, datetime(2026, 3, 28, 23, tzinfo=UTC),
+         datetime(2026, 3, 29, 22, tzinfo=UTC)),
+        ("price_info_dst_autumn.json", 100, datetime(2026, 10, 24, 22, tzinfo=UTC),
+         datetime(2026, 10, 25, 23, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_dst_days(replay_server, adapter, fixture, slots, first, end):
+    answer(replay_server, fixture)
+    now = first + timedelta(hours=11, minutes=3)  # 12:03 local in both cases
+    forecast, headline = split(run(adapter, replay_server, now=now))
+    assert len(forecast) == slots
+    times = [r.time for r in forecast]
+    assert times[0] == first
+    assert all(b - a == timedelta(minutes=15) for a, b in zip(times, times[1:], strict=False))
+    assert times[-1] + timedelta(minutes=15) == end
+    assert {r.fields["slot_minutes"] for r in forecast} == {15.0}
+    assert headline.time == first + timedelta(hours=11)
+
+
+@pytest.fixture
+def database(settings):
+    name = f"test_pricing_{uuid.uuid4().hex[:12]}"
+    ts = get_timeseries()
+    ts.create_database(name)
+    yield name
+    ts.drop_database(name)
+
+
+@pytest.mark.influxdb
+def test_a_partial_answer_keeps_earlier_future_slots_in_influxdb(replay_server, adapter, database):
+    ts = get_timeseries()
+    answer(replay_server, "price_info_hourly.json")  # today and tomorrow, hourly
+    ts.write(database, run(adapter, replay_server).readings)
+    replay_server.reset()
+    answer(replay_server, "price_info_today_only.json")  # tomorrow: []
+    ts.write(database, run(adapter, replay_server).readings)
+
+    rows = list(
+        ts.query(
+            database,
+            'SELECT "price", "slot_minutes" FROM "electricity_pricing_forecast" '
+            'WHERE "provider" = $provider',
+            params={"provider": "tibber"},
+        )  # fmt: skip
+    )
+    tomorrow = [r for r in rows if r.time >= datetime(2026, 5, 1, 22, tzinfo=UTC)]
+    today = [r for r in rows if r.time < datetime(2026, 5, 1, 22, tzinfo=UTC)]
+    assert len(tomorrow) == 24  # still there, hourly, from the first answer
+    assert {r.values["slot_minutes"] for r in tomorrow} == {60}
+    assert len(today) == 96  # today's quarter hours (the hourly points at :00 overwritten)
+    assert {r.values["slot_minutes"] for r in today} == {15}
+
+
+def test_first_home_is_looked_up_once(replay_server, adapter):
+    answer(replay_server, "homes.json")
+    answer(replay_server, "price_info_today_only.json")
+    credentials = Credentials(api_key=TIBBER_TOKEN, options={"base_url": replay_server.url})
+    target = adapter.target(SiteInfo("home", 59.9, 17.6), credentials)
+    assert target.key.startswith("account-") and TIBBER_TOKEN not in target.key
+    window = Window(TIBBER_NOW - timedelta(hours=1), TIBBER_NOW, TIBBER_NOW)
+    result = adapter.fetch(target, credentials, window)
+    adapter.fetch(target, credentials, window)
+    homes, prices, again = replay_server.calls("POST", PATH)
+    assert "homes" in homes.json()["query"]
+    assert f'home(id: "{FIRST_HOME}")' in prices.json()["query"]
+    assert f'home(id: "{FIRST_HOME}")' in again.json()["query"]  # cached, no second lookup
+    assert result.readings[0].tags["region"] == target.key
+
+
+def test_graphql_unauthenticated_in_http_200_is_an_auth_error(replay_server, adapter):
+    answer(replay_server, "error_unauthenticated.json")
+    with pytest.raises(AuthError, match="developer.tibber.com"):
+        run(adapter, replay_server)
+    assert len(replay_server.calls("POST", PATH)) == 1  # not retried
+
+
+def test_http_400_with_unauthenticated_is_an_auth_error(replay_server, adapter):
+    replay_server.add(
+        "POST",
+        PATH,
+        status=400,
+        json=replay_server.load_fixture("tibber/error_unauthenticated.json"),
+    )
+    with pytest.raises(AuthError):
+        run(adapter, replay_server)
+    assert len(replay_server.calls("POST", PATH)) == 1
+
+
+def test_http_401_is_an_auth_error_not_retried(replay_server, adapter):
+    replay_server.add("POST", PATH, status=401, body="Unauthorized")
+    with pytest.raises(AuthError):
+        run(adapter, replay_server)
+    assert len(replay_server.calls("POST", PATH)) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [("INTERNAL_SERVER_ERROR", TransientError), ("GRAPHQL_VALIDATION_FAILED", PermanentError)],
+)
+def test_other_graphql_errors_by_code(replay_server, adapter, code, error):
+    body = {"errors": [{"message": "something failed", "extensions": {"code": code}}]}
+    replay_server.add("POST", PATH, json=body)
+    with pytest.raises(error, match=code) as caught:
+        run(adapter, replay_server)
+    assert not isinstance(caught.value, AuthError)
+
+
+def test_config_errors(adapter):
+    with pytest.raises(ConfigError, match="personal access token.*PRICING_API_KEY"):
+        adapter.target(SiteInfo("home", 0, 0), Credentials())
+    with pytest.raises(ConfigError, match="home_id"):
+        adapter.target(
+            SiteInfo("home", 0, 0), Credentials(api_key="t", options={"home_id": 'x") { y'})
+        )
+
+
+def test_missing_total_is_malformed(replay_server, adapter):
+    payload = replay_server.load_fixture("tibber/price_info_today_only.json")
+    info = payload["data"]["viewer"]["home"]["currentSubscription"]["priceInfo"]
+    del info["today"][3]["total"]
+    replay_server.add("POST", PATH, json=payload)
+    with pytest.raises(MalformedResponse, match=r"priceInfo.today\[3\] has no 'total'"):
+        run(adapter, replay_server)
+
+
+def test_non_json_is_malformed(replay_server, adapter):
+    replay_server.add(
+        "POST", PATH, body="<html>502 Bad Gateway</html>", headers={"Content-Type": "text/html"}
+    )
+    with pytest.raises(MalformedResponse):
+        run(adapter, replay_server)
+
+
+def test_5xx_and_429(replay_server, adapter):
+    replay_server.add("POST", PATH, status=502, body="bad gateway")
+    with pytest.raises(TransientError, match="HTTP 502"):
+        run(adapter, replay_server)
+    assert len(replay_server.calls("POST", PATH)) == 2
+    replay_server.reset()
+    replay_server.add("POST", PATH, status=429, headers={"Retry-After": "0"}, body="", times=1)
+    answer(replay_server, "price_info_today_only.json")
+    assert len(run(adapter, replay_server).readings) == 97
+    replay_server.reset()
+    replay_server.add("POST", PATH, status=429, headers={"Retry-After": "600"}, body="")
+    with pytest.raises(RateLimitedError) as caught:
+        run(adapter, replay_server)
+    assert caught.value.retry_after == 600
+
+
+def test_hang_longer_than_the_timeout(replay_server, adapter, settings):
+    settings.HTTP_TIMEOUT_SECONDS = 0.5
+    settings.HTTP_MAX_RETRIES = 0
+    replay_server.add("POST", PATH, json={}, delay=5)
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="no answer within 0.5 s"):
+        run(adapter, replay_server)
+    assert time.monotonic() - started < 4
