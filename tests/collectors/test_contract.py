@@ -1,0 +1,137 @@
+"""One contract, every adapter: each provider in the registry runs against its replayed
+fixtures (tests/collectors/scenarios_<kind>.py) and must honour what the pipeline relies on."""
+
+import importlib
+import json
+import pkgutil
+
+import pytest
+
+import tests.collectors as scenarios_package
+from collectors.base import Adapter, FetchResult, Target, Window
+from collectors.registry import ADAPTERS, _load
+from enrich.http import AuthError, MalformedResponse, TransientError
+
+# Measurements each source may write (DESIGN.md; new measurements need a row there first).
+MEASUREMENTS = {
+    "carbon_intensity": {"carbon_intensity", "carbon_intensity_forecast"},
+    "electricity_pricing": {"electricity_pricing", "electricity_pricing_forecast"},
+    "air_quality": {"air_quality"},
+    "occupancy": {"occupancy_prediction"},
+    "smart_meter": {"smart_meter", "smart_meter_circuit"},
+}
+
+
+def _scenarios() -> dict:
+    found = {}
+    for module in pkgutil.iter_modules(scenarios_package.__path__):
+        if module.name.startswith("scenarios_"):
+            found.update(importlib.import_module(f"tests.collectors.{module.name}").SCENARIOS)
+    return found
+
+
+SCENARIOS = _scenarios()
+PROVIDERS = sorted(ADAPTERS, key=lambda k: k[1])
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(settings):
+    settings.HTTP_BACKOFF_SECONDS = 0.01
+    settings.HTTP_MAX_RETRIES = 1
+    settings.HTTP_MAX_RETRY_AFTER_SECONDS = 1
+
+
+def fresh(source: str, provider: str) -> Adapter:
+    return _load(ADAPTERS[(source, provider)])()  # no token or endpoint memory from other tests
+
+
+def run(source, provider, server):
+    site, credentials, now = SCENARIOS[provider](server)
+    adapter = fresh(source, provider)
+    target = adapter.target(site, credentials)
+    window = Window(start=now - adapter_interval(source), end=now, now=now)
+    return adapter, target, adapter.fetch(target, credentials, window)
+
+
+def adapter_interval(source):
+    from datetime import timedelta
+
+    from enrich.models import DEFAULT_INTERVAL_SECONDS
+
+    return timedelta(seconds=DEFAULT_INTERVAL_SECONDS[source])
+
+
+@pytest.mark.parametrize("source, provider", PROVIDERS)
+def test_every_adapter_has_fixtures(source, provider):
+    assert provider in SCENARIOS, f"{provider} has no scenario in tests/collectors/scenarios_*.py"
+    adapter = fresh(source, provider)
+    assert (adapter.source, adapter.provider) == (source, provider)
+    assert adapter.budget_scope in ("account", "target")
+
+
+@pytest.mark.parametrize("source, provider", PROVIDERS)
+def test_happy_path_honours_the_contract(source, provider, replay_server):
+    adapter, target, result = run(source, provider, replay_server)
+    assert isinstance(target, Target) and (target.source, target.provider) == (source, provider)
+    assert target.key
+    json.dumps(dict(target.params))
+    assert isinstance(result, FetchResult) and result.readings
+    for reading in result.readings:
+        assert reading.measurement in MEASUREMENTS[source], reading.measurement
+        assert reading.tags.get("provider") == provider
+        assert reading.time.tzinfo is not None
+        reading.to_line()  # encodable
+    assert "time" in json.loads(json.dumps(result.current))
+    assert replay_server.requests, "the adapter called nothing"
+    assert all(r.matched for r in replay_server.requests)
+
+
+def first_request(source, provider, server):
+    run(source, provider, server)
+    first = server.requests[0]
+    server.reset()
+    return first.method, first.path, first.query
+
+
+def fail_first_request(server, first, status, **reply):
+    """The adapter's first request fails every time; the scenario's own routes are registered
+    again by run(), but this one matches the exact query, so it wins and never runs out."""
+    method, path, query = first
+    server.add(method, path, status=status, query=query, times=50, **reply)
+    return method, path
+
+
+@pytest.mark.parametrize("source, provider", PROVIDERS)
+def test_401_is_an_auth_error_and_not_retried(source, provider, replay_server):
+    method, path = fail_first_request(
+        replay_server,
+        first_request(source, provider, replay_server),
+        401,
+        json={"error": "invalid credentials"},
+    )
+    with pytest.raises(AuthError):
+        run(source, provider, replay_server)
+    assert len(replay_server.calls(method, path)) in (1, 2)  # 2 only where a token is renewed once
+
+
+@pytest.mark.parametrize("source, provider", PROVIDERS)
+def test_500_is_transient_after_the_retries(source, provider, replay_server):
+    method, path = fail_first_request(
+        replay_server, first_request(source, provider, replay_server), 500, body="internal error"
+    )
+    with pytest.raises(TransientError):
+        run(source, provider, replay_server)
+    assert len(replay_server.calls(method, path)) == 2  # 1 + HTTP_MAX_RETRIES
+
+
+@pytest.mark.parametrize("source, provider", PROVIDERS)
+def test_non_json_answer_is_malformed(source, provider, replay_server):
+    fail_first_request(
+        replay_server,
+        first_request(source, provider, replay_server),
+        200,
+        body="<html>maintenance</html>",
+        headers={"Content-Type": "text/html"},
+    )
+    with pytest.raises(MalformedResponse):
+        run(source, provider, replay_server)

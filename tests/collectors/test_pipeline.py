@@ -1,0 +1,241 @@
+"""The collector pipeline end to end: real PostgreSQL, Redis, InfluxDB and a replayed API.
+
+AirNow stands in for any provider: the pipeline only sees the adapter contract.
+"""
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors import pipeline, tasks
+from collectors.models import CollectorRun
+from enrich.models import ProviderConfig, Site
+from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)  # the fixture's observation is 10:00Z
+
+
+@pytest.fixture
+def isolated(settings):
+    """Own InfluxDB database and Redis key prefix per test."""
+    tag = uuid.uuid4().hex[:10]
+    settings.INFLUXDB_DATABASE = f"test_pipe_{tag}"
+    settings.REDIS_KEY_PREFIX = f"test-pipe-{tag}"
+    settings.HTTP_BACKOFF_SECONDS = 0.01
+    settings.HTTP_MAX_RETRIES = 1
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    yield ts
+    ts.drop_database(settings.INFLUXDB_DATABASE)
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)
+
+
+@pytest.fixture
+def airnow_config(replay_server):
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    return ProviderConfig.objects.create(
+        site=site,
+        source="air_quality",
+        provider="airnow",
+        interval_seconds=3600,
+        api_key="AIRNOW-KEY-123",
+        options={"base_url": replay_server.url},
+    )
+
+
+def ok_answer(server):
+    server.add(
+        "GET", AIRNOW_CURRENT_PATH, json=server.load_fixture("airnow/observation_current.json")
+    )
+
+
+def stored_points(ts, database):
+    return list(ts.query(database, 'SELECT * FROM "air_quality" GROUP BY *'))
+
+
+def test_fetch_writes_the_data_with_its_own_timestamps_and_records_the_run(
+    isolated, settings, airnow_config, replay_server
+):
+    ok_answer(replay_server)
+    outcome = pipeline.collect(airnow_config, now=NOW)
+    assert outcome.status == "ok" and outcome.points_written > 0
+    rows = stored_points(isolated, settings.INFLUXDB_DATABASE)
+    assert len(rows) == outcome.points_written
+    assert {r.time for r in rows} == {datetime(2026, 10, 8, 10, 0, tzinfo=UTC)}
+    overall = [r for r in rows if r.tags["parameter"] == "overall"]
+    assert len(overall) == 1 and overall[0].tags["provider"] == "airnow"
+    run = CollectorRun.objects.get()
+    assert (run.status, run.points_written, run.target) == (
+        "ok",
+        outcome.points_written,
+        "47.60,-122.33",
+    )
+    assert run.error == "" and run.started == NOW
+
+
+def test_rerun_overwrites_instead_of_duplicating(isolated, settings, airnow_config, replay_server):
+    ok_answer(replay_server)
+    first = pipeline.collect(airnow_config, now=NOW)
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+        get_redis().delete(key)  # force a second call
+    second = pipeline.collect(airnow_config, now=NOW + timedelta(minutes=5))
+    assert first.status == second.status == "ok"
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2
+    assert len(stored_points(isolated, settings.INFLUXDB_DATABASE)) == first.points_written
+
+
+def test_fresh_cache_means_no_call(isolated, airnow_config, replay_server):
+    ok_answer(replay_server)
+    pipeline.collect(airnow_config, now=datetime.now(UTC))
+    outcome = pipeline.collect(airnow_config, now=datetime.now(UTC))
+    assert outcome.status == "cached"
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 1
+    assert list(CollectorRun.objects.values_list("status", flat=True)) == ["cached", "ok"]
+
+
+def test_failure_serves_last_good_marked_stale_and_writes_nothing(
+    isolated, settings, airnow_config, replay_server, caplog
+):
+    ok_answer(replay_server)
+    earlier = datetime.now(UTC) - timedelta(hours=2)  # older than the 1 h TTL
+    pipeline.collect(airnow_config, now=earlier)
+    before = len(stored_points(isolated, settings.INFLUXDB_DATABASE))
+    replay_server.reset()
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, status=503, body="upstream down")
+    with caplog.at_level(logging.ERROR, logger="collectors"):
+        outcome = pipeline.collect(airnow_config)
+    assert outcome.status == "failed" and outcome.transient
+    assert "last good answer from" in outcome.served and "stale" in outcome.served
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2  # 1 + HTTP_MAX_RETRIES
+    assert len(stored_points(isolated, settings.INFLUXDB_DATABASE)) == before
+    [message] = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "collectors" and r.levelno >= logging.ERROR
+    ]
+    assert "air_quality/airnow 47.60,-122.33 failed: TransientError" in message
+    assert "served last good answer" in message
+    assert "AIRNOW-KEY-123" not in caplog.text
+    run = CollectorRun.objects.filter(status="failed").get()
+    assert "TransientError" in run.error and run.points_written == 0
+
+
+def test_permanent_failure_is_not_retried_and_says_what_to_do(
+    isolated, airnow_config, replay_server
+):
+    replay_server.add(
+        "GET",
+        AIRNOW_CURRENT_PATH,
+        status=401,
+        json=replay_server.load_fixture("airnow/web_service_error_invalid_key.json"),
+    )
+    outcome = pipeline.collect(airnow_config, now=NOW)
+    assert outcome.status == "failed" and not outcome.transient
+    assert len(replay_server.calls()) == 1
+    assert "AuthError" in outcome.error and "nothing (no earlier answer)" == outcome.served
+
+
+def test_used_up_budget_skips_the_call_and_serves_the_cache(
+    isolated, airnow_config, replay_server, caplog
+):
+    ok_answer(replay_server)
+    airnow_config.options = {**airnow_config.options, "budget": "1/hour"}
+    airnow_config.save()
+    pipeline.collect(airnow_config, now=datetime.now(UTC) - timedelta(hours=2))
+    with caplog.at_level(logging.WARNING, logger="collectors"):
+        outcome = pipeline.collect(airnow_config)
+    assert outcome.status == "budget"
+    assert len(replay_server.calls()) == 1
+    assert "API budget 1/3600s used up" in caplog.text
+    assert outcome.served.startswith("last good answer from")
+
+
+def test_bad_budget_option_is_a_clear_configuration_failure(isolated, airnow_config, replay_server):
+    airnow_config.options = {**airnow_config.options, "budget": "lots"}
+    airnow_config.save()
+    outcome = pipeline.collect(airnow_config, now=NOW)
+    assert outcome.status == "failed"
+    assert "options.budget" in outcome.error and "lots" in outcome.error
+    assert replay_server.calls() == []
+
+
+def test_influxdb_down_mid_run_loses_nothing_and_is_recorded(
+    isolated, settings, airnow_config, replay_server
+):
+    from enrich.timeseries import reset_timeseries
+
+    ok_answer(replay_server)
+    settings.INFLUXDB_URL, settings.INFLUXDB_TIMEOUT = "http://127.0.0.1:9", 1.0
+    reset_timeseries()
+    try:
+        outcome = pipeline.collect(airnow_config, now=NOW)
+    finally:
+        reset_timeseries()
+    assert outcome.status == "failed" and outcome.transient
+    assert "InfluxUnavailable" in outcome.error
+    # Nothing was cached as fresh: the next run fetches and writes again.
+    settings.INFLUXDB_URL = "http://127.0.0.1:8186"
+    assert pipeline.collect(airnow_config, now=NOW).status == "ok"
+
+
+def test_backfill_window_reaches_back_to_the_last_success(isolated, airnow_config):
+    from collectors.registry import adapter_for
+
+    adapter = adapter_for("air_quality", "airnow")
+    target = pipeline.target_for(airnow_config)
+    last_ok = NOW - timedelta(hours=5)
+    CollectorRun.objects.create(
+        source="air_quality", provider="airnow", target=target.key, started=last_ok, status="ok"
+    )
+    window = pipeline._window(airnow_config, target, NOW)
+    if adapter.history is None:  # AirNow keeps no history: the usual interval
+        assert window.start == NOW - timedelta(seconds=3600)
+    adapter_cls = type(adapter)
+    original = adapter_cls.history
+    try:
+        adapter_cls.history = timedelta(hours=3)
+        window = pipeline._window(airnow_config, target, NOW)
+        assert window.start == NOW - timedelta(hours=3)  # as far as the API keeps history
+        adapter_cls.history = timedelta(days=1)
+        window = pipeline._window(airnow_config, target, NOW)
+        assert window.start == last_ok
+    finally:
+        adapter_cls.history = original
+
+
+def test_dispatch_makes_one_call_per_target_not_per_site(isolated, airnow_config, replay_server):
+    for n in range(5):  # five neighbours in the same place
+        site = Site.objects.create(name=f"neighbour {n}", latitude=47.6049, longitude=-122.3301)
+        ProviderConfig.objects.create(
+            site=site,
+            source="air_quality",
+            provider="airnow",
+            api_key="k",
+            options={"base_url": replay_server.url},
+        )
+    far = Site.objects.create(name="far", latitude=40.0, longitude=-105.0)
+    ProviderConfig.objects.create(
+        site=far,
+        source="air_quality",
+        provider="airnow",
+        api_key="k",
+        options={"base_url": replay_server.url},
+    )
+    chosen = tasks.configs_by_target("air_quality")
+    assert sorted(key for _, key in chosen) == ["40.00,-105.00", "47.60,-122.33"]
+
+
+def test_dispatch_records_a_bad_site_and_keeps_the_others(isolated, airnow_config):
+    bad = Site.objects.create(name="nowhere", latitude=0, longitude=0)
+    ProviderConfig.objects.create(site=bad, source="air_quality", provider="airnow", api_key="k")
+    chosen = tasks.configs_by_target("air_quality")
+    assert [key for _, key in chosen] == ["47.60,-122.33"]
+    run = CollectorRun.objects.get(status="failed")
+    assert "no usable coordinates" in run.error and run.target == f"site:{bad.pk}"
