@@ -20,6 +20,28 @@ class Entry:
 
 
 SCHEDULE: tuple[Entry, ...] = (
+    # PRD FR9 cadences; each dispatch fans out one collect task per (provider, target).
+    Entry(
+        name="Carbon intensity",
+        task="collectors.dispatch_carbon_intensity",
+        queue="collectors",
+        every_seconds=900,
+        expires=840,
+    ),
+    Entry(
+        name="Electricity prices",
+        task="collectors.dispatch_electricity_pricing",
+        queue="collectors",
+        every_seconds=3600,
+        expires=3300,
+    ),
+    Entry(
+        name="Air quality",
+        task="collectors.dispatch_air_quality",
+        queue="collectors",
+        every_seconds=3600,
+        expires=3300,
+    ),
     Entry(
         name="Service health check",
         task="enrich.check_services",

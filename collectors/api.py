@@ -1,0 +1,89 @@
+"""GET /api/enrichment/current: every source's current value for a site (PRD FR8)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collectors import pipeline
+from collectors.base import ConfigError
+from collectors.models import CollectorRun
+from collectors.registry import UnknownProvider
+from enrich.api import params
+from enrich.cache import ResponseCache
+from enrich.models import SOURCES, ProviderConfig, Site
+
+
+def site_from_request(request) -> Site:
+    """The `site` parameter, optional when there is exactly one site."""
+    site_id = params.integer(request.query_params, "site", minimum=1)
+    if site_id is not None:
+        site = Site.objects.filter(pk=site_id).first()
+        if site is None:
+            raise ValidationError({"site": f"no site with id {site_id}; see /api/sites/."})
+        return site
+    sites = list(Site.objects.all()[:2])
+    if len(sites) != 1:
+        raise ValidationError(
+            {"site": f"required when there are {Site.objects.count()} sites; see /api/sites/."}
+        )
+    return sites[0]
+
+
+def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
+    run = (
+        CollectorRun.objects.filter(source=config.source, provider=config.provider)
+        .filter(target__in=[target_key, f"site:{config.site_id}"])
+        .first()
+    )
+    if run is None:
+        return None
+    return {"status": run.status, "started": run.started.isoformat(), "error": run.error}
+
+
+def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
+    entry = {"provider": config.provider}
+    try:
+        target = pipeline.target_for(config)
+    except (ConfigError, UnknownProvider) as exc:
+        return {**entry, "value": None, "message": f"cannot be collected: {exc}"}
+    entry["target"] = target.key
+    entry["last_run"] = _last_run(config, target.key)
+    answer = cache.get(config.source, config.provider, target.key)
+    if answer is None:
+        answer = cache.last_good(config.source, config.provider, target.key)
+    if answer is None:
+        return {**entry, "value": None, "message": "no answer yet (see last_run)"}
+    return {
+        **entry,
+        "value": answer.value,
+        "time": answer.value.get("time") if isinstance(answer.value, dict) else None,
+        "fetched_at": answer.fetched_at.isoformat(),
+        "stale": answer.stale,
+        "age_seconds": round(answer.age_seconds),
+    }
+
+
+class CurrentEnrichment(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("site", int, description="site id; optional with one site")]
+    )
+    def get(self, request):
+        site = site_from_request(request)
+        cache = ResponseCache()
+        configs = ProviderConfig.objects.filter(site=site, enabled=True).order_by("id")
+        sources = {}
+        for source in SOURCES:
+            mine = [c for c in configs if c.source == source]
+            if not mine:
+                sources[source] = {
+                    "configured": False,
+                    "message": f"No {source} provider is enabled for this site; add one in the "
+                    "admin (Provider configs).",
+                }
+                continue
+            sources[source] = {
+                "configured": True,
+                "providers": [provider_value(c, cache) for c in mine],
+            }
+        return Response({"site": {"id": site.pk, "name": site.name}, "sources": sources})

@@ -1,0 +1,101 @@
+"""GET /api/enrichment/current: values with provider and time, stale/age from cache, and
+sources that are not configured say so."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from collectors import pipeline
+from enrich.models import ProviderConfig, Site
+from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+
+@pytest.fixture
+def api(settings):
+    tag = uuid.uuid4().hex[:10]
+    settings.INFLUXDB_DATABASE = f"test_current_{tag}"
+    settings.REDIS_KEY_PREFIX = f"test-current-{tag}"
+    get_timeseries().create_database(settings.INFLUXDB_DATABASE)
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("viewer"))
+    yield client
+    get_timeseries().drop_database(settings.INFLUXDB_DATABASE)
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        get_redis().delete(key)
+
+
+@pytest.fixture
+def seattle(replay_server):
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    config = ProviderConfig.objects.create(
+        site=site, source="air_quality", provider="airnow", api_key="k",
+        options={"base_url": replay_server.url},
+    )
+    replay_server.add("GET", AIRNOW_CURRENT_PATH,
+                      json=replay_server.load_fixture("airnow/observation_current.json"))
+    return site, config
+
+
+def test_fresh_value_with_provider_time_and_age(api, seattle):
+    site, config = seattle
+    pipeline.collect(config, now=datetime.now(UTC))
+    body = api.get("/api/enrichment/current").json()
+    assert body["site"] == {"id": site.pk, "name": "Seattle"}
+    [entry] = body["sources"]["air_quality"]["providers"]
+    assert entry["provider"] == "airnow" and entry["target"] == "47.60,-122.33"
+    assert entry["value"]["aqi"] == 62.0 and entry["value"]["category"] == "Moderate"
+    assert entry["time"] == "2026-10-08T10:00:00+00:00"
+    assert entry["stale"] is False and 0 <= entry["age_seconds"] < 60
+    assert entry["last_run"]["status"] == "ok"
+
+
+def test_last_good_is_served_marked_stale_with_its_age(api, seattle):
+    site, config = seattle
+    pipeline.collect(config, now=datetime.now(UTC) - timedelta(hours=3))
+    [entry] = api.get(f"/api/enrichment/current?site={site.pk}").json()["sources"]["air_quality"]["providers"]
+    assert entry["stale"] is True
+    assert 3 * 3600 - 5 <= entry["age_seconds"] <= 3 * 3600 + 60
+
+
+def test_unconfigured_sources_say_so(api, seattle):
+    sources = api.get("/api/enrichment/current").json()["sources"]
+    assert sources["carbon_intensity"] == {
+        "configured": False,
+        "message": "No carbon_intensity provider is enabled for this site; add one in the admin (Provider configs).",
+    }
+    assert set(sources) == {"carbon_intensity", "electricity_pricing", "air_quality", "occupancy", "smart_meter"}
+
+
+def test_no_answer_yet_is_explicit(api, seattle):
+    [entry] = api.get("/api/enrichment/current").json()["sources"]["air_quality"]["providers"]
+    assert entry["value"] is None and entry["message"] == "no answer yet (see last_run)"
+    assert entry["last_run"] is None
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [("site=abc", "'abc' is not valid: expected a whole number."),
+     ("site=999999", "no site with id 999999; see /api/sites/.")],
+)
+def test_bad_site_parameter_is_a_400(api, seattle, query, message):
+    response = api.get(f"/api/enrichment/current?{query}")
+    assert response.status_code == 400
+    assert response.json() == {"site": message}
+
+
+def test_site_is_required_with_several_sites(api, seattle):
+    Site.objects.create(name="Other", latitude=1, longitude=1)
+    response = api.get("/api/enrichment/current")
+    assert response.status_code == 400
+    assert "required when there are 2 sites" in response.json()["site"]
+
+
+def test_needs_authentication(seattle):
+    assert APIClient().get("/api/enrichment/current").status_code == 401
