@@ -1,14 +1,12 @@
 """Celery wiring: JSON only, explicit queues, routes by name, and a real worker on Redis."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from kombu.exceptions import OperationalError
 
 from config.celery import QUEUES, app
+from tests.support.worker import celery_worker, output
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,45 +43,9 @@ def test_a_missing_queue_is_an_error():
 
 
 @pytest.fixture
-def worker(django_db_setup, django_db_blocker):
-    from django.db import connection
-
-    # The worker process uses the test database pytest-django created.
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            ",".join(QUEUES),
-            "-c",
-            "1",
-            "-P",
-            "solo",
-            "-l",
-            "info",
-            "-n",
-            f"test-{os.getpid()}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=30)
+def worker(django_db_setup):
+    with celery_worker() as proc:
+        yield proc
 
 
 @pytest.mark.django_db(transaction=True)
@@ -95,10 +57,7 @@ def test_worker_runs_a_task_through_the_real_redis_broker(worker):
     try:
         answer = result.get(timeout=60)
     except Exception:
-        worker.terminate()
-        pytest.fail(
-            f"the worker did not run the task; its output:\n{worker.communicate(timeout=30)[0][-3000:]}"
-        )
+        pytest.fail(f"the worker did not run the task; its output:\n{output(worker)}")
     assert result.successful()
     assert set(answer["services"]) == {"database", "redis", "influxdb"}
     assert answer["services"]["database"] == {**answer["services"]["database"], "ok": True}

@@ -1,0 +1,62 @@
+"""A real Celery worker in a child process, on the real Redis broker and the test database."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from config.celery import QUEUES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@contextmanager
+def celery_worker(**env_overrides: str) -> Iterator[subprocess.Popen]:
+    env = dict(os.environ, DATABASE_URL=test_database_url(), **env_overrides)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            ",".join(QUEUES),
+            "-c",
+            "1",
+            "-P",
+            "solo",
+            "-l",
+            "info",
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def output(proc: subprocess.Popen) -> str:
+    """The worker's output so far (stops it), for failure messages."""
+    proc.terminate()
+    return proc.communicate(timeout=30)[0][-4000:]
