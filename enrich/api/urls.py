@@ -1,10 +1,12 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
+from collectors.pricing.api import PricingWindows
 from enrich.api.views import HealthView, SiteList
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("token/", obtain_auth_token, name="api-token"),
     path("sites/", SiteList.as_view(), name="sites"),
+    path("pricing/windows", PricingWindows.as_view(), name="pricing-windows"),
 ]
