@@ -154,9 +154,9 @@ def find_windows(
     available = sum(_seconds(s) for s in usable)
     if available + EPSILON < wanted:
         raise NotEnoughData(
-            f"only {_hours(available)} of prices are known between {now.isoformat()} and "
-            f"{limit.isoformat()}, {hours:g} h are needed; prices for later periods are usually "
-            "published around midday the day before"
+            f"only {_hours(available)} of price slots lie entirely between now "
+            f"({now.isoformat()}) and {limit.isoformat()}, {hours:g} h are needed; prices for "
+            "later periods are usually published around midday the day before"
         )
     sign = -1.0 if most_expensive else 1.0
     if contiguous:

@@ -1,10 +1,14 @@
 """Query-parameter parsing for the REST API: a bad value is a 400 that names the parameter."""
 
-from datetime import date, datetime
+import math
+import re
+from datetime import date, datetime, timedelta
 
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhm])")
+_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes"}
 FALSE = {"false", "0", "no"}
 
@@ -63,4 +67,33 @@ def moment(params, name: str, default: datetime | None = None) -> datetime | Non
         value = None
     if value is None or value.tzinfo is None:
         raise _bad(name, raw, "an ISO 8601 time with a time zone, e.g. 2026-11-27T06:00:00Z")
+    return value
+
+
+def number(params, name: str, default: float | None = None) -> float | None:
+    """A finite decimal number ("3", "1.5")."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise _bad(name, raw, "a number, e.g. 3 or 1.5")
+    return value
+
+
+def duration(params, name: str, default: timedelta | None = None) -> timedelta | None:
+    """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h"."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    text = raw.strip().lower()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise _bad(name, raw, "a duration such as 24h, 90m, 2d or 1h30m")
+    value = timedelta(seconds=sum(float(n) * _DURATION_UNITS[u] for n, u in parts))
+    if value <= timedelta(0):
+        raise _bad(name, raw, "a duration longer than zero, such as 24h")
     return value

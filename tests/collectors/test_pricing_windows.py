@@ -147,7 +147,7 @@ def test_before_and_within_limit_the_window():
 
 
 def test_not_enough_data():
-    with pytest.raises(NotEnoughData, match="only 2 h of prices are known"):
+    with pytest.raises(NotEnoughData, match="only 2 h of price slots lie entirely between now"):
         find_windows(series([1, 2]), 3, now=T0)
     with pytest.raises(NotEnoughData):
         find_windows([], 1, now=T0)

@@ -1,0 +1,226 @@
+"""`GET /api/pricing/windows`: the cheapest (or most expensive) time to use electricity.
+
+Query parameters (a bad value is a 400 naming it):
+- `hours` (required): length of the window in hours, > 0 and at most `within` (e.g. 3, 1.5).
+- `within` (default 24h): how far ahead to look, e.g. 24h, 90m, 2d, 1h30m.
+- `contiguous` (default true): one unbroken run, or (false) the best slots anywhere.
+- `before`: ISO 8601 time with a zone; the window must end by then (must be in the future).
+- `site`: site id; optional when exactly one site exists.
+- `most_expensive` (default false): the most expensive window instead (to avoid it).
+
+The prices are the slots the site's enabled electricity_pricing provider stored in
+`electricity_pricing_forecast` (tags provider and region from the provider's target). The
+answer names provider, region, currency, the window(s) with their time-weighted average price
+per kWh and `saving_vs_now` (currency per kWh: average price of the same duration starting now
+minus the window's; null when the prices from now are not known). Rules (never in the past,
+ties to the later window, exact durations) are those of `collectors.pricing.windows`.
+Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown site;
+409 no enabled price provider, its settings are incomplete, or too few prices are stored;
+503 InfluxDB unreachable.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collectors.base import ConfigError
+from collectors.pipeline import target_for
+from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot
+from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
+from enrich.api import params
+from enrich.models import ProviderConfig, Site
+from enrich.timeseries import (
+    InfluxQueryError,
+    InfluxUnavailable,
+    TimeseriesError,
+    get_timeseries,
+    quote_ident,
+)
+
+SOURCE = "electricity_pricing"
+DEFAULT_WITHIN = timedelta(hours=24)
+# Stored slots are at most an hour long: reading from 2 h back finds the slot running now.
+LOOK_BACK = timedelta(hours=2)
+QUERY = (
+    f'SELECT "price", "slot_minutes" FROM {quote_ident(FORECAST_MEASUREMENT)} '
+    'WHERE "provider" = $provider AND "region" = $region AND time >= $start AND time < $end '
+    'GROUP BY "currency"'
+)
+
+
+class Conflict(Exception):
+    """The request is fine but the stored state cannot answer it (HTTP 409)."""
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g}h"
+
+
+def _site(query) -> Site:
+    site_id = params.integer(query, "site", minimum=1)
+    if site_id is not None:
+        site = Site.objects.filter(pk=site_id).first()
+        if site is None:
+            raise LookupError(f"There is no site with id {site_id}; GET /api/sites/ lists them.")
+        return site
+    sites = list(Site.objects.all()[:2])
+    if len(sites) != 1:
+        problem = "no site exists" if not sites else "there are several sites"
+        raise ValidationError({"site": f"Required because {problem}: give ?site=<id> "
+                               "(GET /api/sites/ lists them)."})  # fmt: skip
+    return sites[0]
+
+
+def _provider(site: Site) -> ProviderConfig:
+    config = (
+        ProviderConfig.objects.select_related("site")
+        .filter(site=site, source=SOURCE, enabled=True)
+        .order_by("provider")
+        .first()
+    )
+    if config is None:
+        raise Conflict(
+            f"Site {site.name!r} has no enabled electricity price provider: set PRICING_PROVIDER "
+            "(awattar, tibber or octopus) or add one in the admin, then wait for the first "
+            "collection."
+        )
+    return config
+
+
+def _slots(
+    provider: str, region: str, start: datetime, end: datetime
+) -> tuple[str, list[PriceSlot]]:
+    bound = {"provider": provider, "region": region, "start": start, "end": end}
+    by_currency: dict[str, list[PriceSlot]] = {}
+    try:
+        with get_timeseries().query(settings.INFLUXDB_DATABASE, QUERY, params=bound) as rows:
+            for row in rows:
+                price, minutes = row.values.get("price"), row.values.get("slot_minutes")
+                if price is None or not minutes or row.time is None:
+                    continue
+                slot = PriceSlot(row.time, row.time + timedelta(minutes=minutes), float(price))
+                by_currency.setdefault(row.tags.get("currency", ""), []).append(slot)
+    except InfluxQueryError as exc:
+        if "database not found" not in exc.server_message:
+            raise
+    if not by_currency:
+        raise Conflict(
+            f"No {provider} prices for {region} are stored between {start.isoformat()} and "
+            f"{end.isoformat()}; check that the price collector runs (GET /api/health/, the "
+            "collector runs in the admin)."
+        )
+    if len(by_currency) > 1:
+        raise Conflict(
+            f"Prices in several currencies ({', '.join(sorted(by_currency))}) are stored for "
+            f"{provider}/{region}; delete the wrong ones from {FORECAST_MEASUREMENT}."
+        )
+    [(currency, slots)] = by_currency.items()
+    return currency, slots
+
+
+def _request(query) -> dict[str, Any]:
+    """The parameters, checked against each other; a ValidationError names the bad one."""
+    within = params.duration(query, "within", DEFAULT_WITHIN)
+    if query.get("hours") in (None, ""):
+        raise ValidationError({"hours": "Required: the window length in hours, e.g. hours=3."})
+    hours = params.number(query, "hours")
+    if hours <= 0 or hours * 3600 > within.total_seconds():
+        raise ValidationError({"hours": f"{query['hours']!r} is not valid: expected more than 0 "
+                               f"and at most {_hours(within.total_seconds())} (within)."})  # fmt: skip
+    now = datetime.now(UTC)
+    before = params.moment(query, "before")
+    if before is not None and before <= now + timedelta(hours=hours):
+        raise ValidationError({"before": f"{query['before']!r} leaves no room for {hours:g} h "
+                               f"from now ({now.isoformat(timespec='seconds')})."})  # fmt: skip
+    return {
+        "hours": hours,
+        "within": within,
+        "contiguous": params.boolean(query, "contiguous", True),
+        "most_expensive": params.boolean(query, "most_expensive", False),
+        "before": before,
+        "now": now,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+class PricingWindows(APIView):
+    """The best time window(s) to use electricity for a site, from the stored price slots."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("hours", float, required=True, description="window length, hours"),
+            OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
+            OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
+            OpenApiParameter("before", str, description="ISO time the window must end by"),
+            OpenApiParameter("site", int, description="site id (optional with one site)"),
+            OpenApiParameter("most_expensive", bool, description="the dearest window instead"),
+        ],
+        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+    )
+    def get(self, request):
+        wanted = _request(request.query_params)
+        try:
+            site = _site(request.query_params)
+            config = _provider(site)
+            try:
+                target = target_for(config)
+            except ConfigError as exc:
+                raise Conflict(f"The {config.provider} settings of site {site.name!r} are "
+                               f"incomplete: {exc}") from None  # fmt: skip
+            now = wanted["now"]
+            end = now + wanted["within"]
+            if wanted["before"] is not None:
+                end = min(end, wanted["before"])
+            currency, slots = _slots(config.provider, target.key, now - LOOK_BACK, end)
+            result = find_windows(
+                slots,
+                wanted["hours"],
+                now,
+                within=wanted["within"],
+                contiguous=wanted["contiguous"],
+                before=wanted["before"],
+                most_expensive=wanted["most_expensive"],
+            )
+        except LookupError as exc:
+            return Response({"site": str(exc)}, status=404)
+        except (Conflict, NotEnoughData) as exc:
+            return Response({"detail": str(exc)}, status=409)
+        except UnreachableDuration as exc:
+            return Response({"hours": str(exc)}, status=400)
+        except (InfluxUnavailable, TimeseriesError) as exc:
+            return Response({"detail": f"The price data cannot be read: {exc}"}, status=503)
+        return Response(
+            {
+                "site": {"id": site.pk, "name": site.name},
+                "provider": config.provider,
+                "region": target.key,
+                "currency": currency,
+                "unit": f"{currency}/kWh",
+                "now": _iso(now),
+                "hours": wanted["hours"],
+                "within": _hours(wanted["within"].total_seconds()),
+                "before": _iso(wanted["before"]) if wanted["before"] else None,
+                "contiguous": wanted["contiguous"],
+                "most_expensive": wanted["most_expensive"],
+                "start": _iso(result.start),
+                "end": _iso(result.end),
+                "average_price": result.average_price,
+                "saving_vs_now": result.saving_vs_now,
+                "windows": [
+                    {"start": _iso(s), "end": _iso(e), "average_price": price}
+                    for s, e, price in result.runs()
+                ],
+                "slots": [
+                    {"start": _iso(s.start), "end": _iso(s.end), "price": s.price}
+                    for s in result.slots
+                ],
+            }
+        )

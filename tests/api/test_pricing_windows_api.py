@@ -1,0 +1,203 @@
+"""GET /api/pricing/windows against real InfluxDB: slots written to a per-test database, the
+answers checked against hand-computed windows.
+
+The slots are hourly from the start of the current UTC hour (H). Prices per kWh:
+H-1..H+4: 0.30; H+5: 0.10, H+6: 0.05, H+7: 0.12; H+8, H+9: 0.30; H+10: 0.90, H+11: 0.80;
+H+12..H+29: 0.30 except H+20: 0.01. (Another region and another provider, much cheaper,
+are stored too and must be ignored.)
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from enrich.models import ProviderConfig, Site
+from enrich.readings import Reading
+from enrich.timeseries import get_timeseries
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+URL = "/api/pricing/windows"
+SPECIAL = {5: 0.10, 6: 0.05, 7: 0.12, 10: 0.90, 11: 0.80, 20: 0.01}
+
+
+def hour_start() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def slot_readings(anchor, region="DE", provider="awattar", prices=SPECIAL, default=0.30):
+    tags = {"provider": provider, "currency": "EUR", "region": region}
+    return [
+        Reading(
+            "electricity_pricing_forecast",
+            {"price": prices.get(h, default), "slot_minutes": 60.0},
+            anchor + timedelta(hours=h),
+            tags,
+        )
+        for h in range(-1, 30)
+    ]
+
+
+@pytest.fixture
+def database(settings):
+    name = f"test_pricing_{uuid.uuid4().hex[:12]}"
+    settings.INFLUXDB_DATABASE = name
+    ts = get_timeseries()
+    ts.create_database(name)
+    yield name
+    ts.drop_database(name)
+
+
+@pytest.fixture
+def client():
+    user = get_user_model().objects.create_user("ha", password="pw-ha-123")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return api
+
+
+@pytest.fixture
+def site():
+    home = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    ProviderConfig.objects.create(site=home, source="electricity_pricing", provider="awattar")
+    return home
+
+
+@pytest.fixture
+def anchor(database, site):
+    start = hour_start()
+    ts = get_timeseries()
+    ts.write(database, slot_readings(start))
+    ts.write(database, slot_readings(start, region="AT", default=0.001))
+    ts.write(database, slot_readings(start, provider="tibber", default=0.001))
+    return start
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def test_cheapest_contiguous_window(client, anchor):
+    response = client.get(URL, {"hours": "3"})
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["provider"], body["region"], body["currency"]) == ("awattar", "DE", "EUR")
+    assert body["unit"] == "EUR/kWh"
+    # 3 h runs: H+5..H+8 = (0.10 + 0.05 + 0.12) / 3 = 0.09 is the cheapest
+    assert body["start"] == iso(anchor + timedelta(hours=5))
+    assert body["end"] == iso(anchor + timedelta(hours=8))
+    assert body["average_price"] == pytest.approx(0.09)
+    # now .. now + 3 h is all 0.30
+    assert body["saving_vs_now"] == pytest.approx(0.21)
+    assert body["windows"] == [
+        {"start": body["start"], "end": body["end"], "average_price": pytest.approx(0.09)}
+    ]
+    assert [s["price"] for s in body["slots"]] == [0.10, 0.05, 0.12]
+    assert (body["contiguous"], body["within"], body["site"]["name"]) == (True, "24h", "Berlin")
+
+
+def test_cheapest_hours_anywhere(client, anchor):
+    body = client.get(URL, {"hours": "3", "contiguous": "false"}).json()
+    # 0.01 (H+20), 0.05 (H+6), 0.10 (H+5)
+    assert [s["start"] for s in body["slots"]] == [
+        iso(anchor + timedelta(hours=h)) for h in (5, 6, 20)
+    ]
+    assert body["average_price"] == pytest.approx((0.10 + 0.05 + 0.01) / 3)
+    assert body["saving_vs_now"] == pytest.approx(0.30 - (0.10 + 0.05 + 0.01) / 3)
+    assert body["windows"] == [
+        {"start": iso(anchor + timedelta(hours=5)), "end": iso(anchor + timedelta(hours=7)),
+         "average_price": pytest.approx(0.075)},
+        {"start": iso(anchor + timedelta(hours=20)), "end": iso(anchor + timedelta(hours=21)),
+         "average_price": pytest.approx(0.01)},
+    ]  # fmt: skip
+
+
+def test_before_excludes_later_windows_and_ties_go_later(client, anchor):
+    before = anchor + timedelta(hours=5)
+    body = client.get(URL, {"hours": "3", "before": before.strftime("%Y-%m-%dT%H:%M:%SZ")}).json()
+    # only 0.30 slots end by H+5: every 3 h run ties, the latest is H+2..H+5
+    assert (body["start"], body["end"]) == (iso(anchor + timedelta(hours=2)), iso(before))
+    assert body["average_price"] == pytest.approx(0.30)
+    assert body["saving_vs_now"] == pytest.approx(0.0)
+    assert body["before"] == iso(before)
+
+
+def test_within_limits_the_look_ahead(client, anchor):
+    body = client.get(URL, {"hours": "3", "within": "4h"}).json()
+    assert body["start"] == iso(anchor + timedelta(hours=1))  # never the running hour
+    assert body["within"] == "4h"
+
+
+def test_most_expensive_window(client, anchor):
+    body = client.get(URL, {"hours": "2", "most_expensive": "true"}).json()
+    assert body["start"] == iso(anchor + timedelta(hours=10))
+    assert body["average_price"] == pytest.approx(0.85)
+    assert body["saving_vs_now"] == pytest.approx(0.30 - 0.85)
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "text"),
+    [
+        ({}, "hours", "Required"),
+        ({"hours": "0"}, "hours", "more than 0"),
+        ({"hours": "-1"}, "hours", "more than 0"),
+        ({"hours": "abc"}, "hours", "a number"),
+        ({"hours": "25"}, "hours", "at most 24h"),
+        ({"hours": "5", "within": "4h"}, "hours", "at most 4h"),
+        ({"hours": "1", "within": "tomorrow"}, "within", "24h, 90m, 2d"),
+        ({"hours": "1", "within": "0h"}, "within", "longer than zero"),
+        ({"hours": "1", "contiguous": "maybe"}, "contiguous", "true or false"),
+        ({"hours": "1", "before": "2030-05-01T10:00:00"}, "before", "with a time zone"),
+        ({"hours": "1", "before": "2020-05-01T10:00:00Z"}, "before", "leaves no room"),
+        ({"hours": "0.25"}, "hours", "cannot be made exactly from the price slots (60 min)"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(client, anchor, query, name, text):
+    response = client.get(URL, query)
+    assert response.status_code == 400
+    assert list(response.json()) == [name]
+    assert text in str(response.json()[name])
+
+
+def test_accepted_within_forms(client, anchor):
+    # 2.5 h from now always holds the next full hour
+    for within, shown in (("150m", "2.5h"), ("2d", "48h"), ("2h30m", "2.5h"), ("2.5h", "2.5h")):
+        response = client.get(URL, {"hours": "1", "within": within})
+        assert response.status_code == 200, response.json()
+        assert response.json()["within"] == shown
+
+
+def test_not_enough_prices_is_409(client, anchor):
+    response = client.get(URL, {"hours": "40", "within": "2d"})
+    assert response.status_code == 409
+    assert "of price slots lie entirely between" in response.json()["detail"]
+
+
+def test_nothing_stored_is_409(client, database, site):
+    response = client.get(URL, {"hours": "3"})
+    assert response.status_code == 409
+    assert "No awattar prices for DE are stored" in response.json()["detail"]
+
+
+def test_site_selection(client, database, site):
+    other = Site.objects.create(name="Wien", latitude=48.2, longitude=16.4, pricing_region="AT")
+    response = client.get(URL, {"hours": "3"})
+    assert response.status_code == 400
+    assert "several sites" in response.json()["site"]
+    assert client.get(URL, {"hours": "3", "site": "9999999"}).status_code == 404
+    response = client.get(URL, {"hours": "3", "site": str(other.pk)})
+    assert response.status_code == 409
+    assert "no enabled electricity price provider" in response.json()["detail"]
+    ProviderConfig.objects.create(site=other, source="electricity_pricing", provider="octopus")
+    response = client.get(URL, {"hours": "3", "site": str(other.pk)})
+    assert response.status_code == 409
+    assert "settings of site 'Wien' are incomplete" in response.json()["detail"]
+    assert "region letter" in response.json()["detail"]
+
+
+def test_needs_a_token(database, site):
+    assert APIClient().get(URL, {"hours": "3"}).status_code == 401
