@@ -1,0 +1,22 @@
+"""A sample: one state Home Assistant wrote for an entity, normalised across both layouts.
+
+Home Assistant writes a state when it changes, so samples are irregular and a value holds
+until the next one (step function). `value` is the numeric state when there is one (on/off
+as 1/0); `state` the string state when there is one; `attributes` the numeric attributes
+(weather: temperature, humidity, pressure, wind_speed, ...).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Sample:
+    time: datetime
+    value: float | None = None
+    state: str | None = None
+    attributes: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError(f"sample time {self.time!r} has no timezone")
