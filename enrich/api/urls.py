@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
+from collectors.api import CurrentEnrichment
 from collectors.pricing.api import PricingWindows
 from enrich.api.views import HealthView, SiteList
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
     path("sites/", SiteList.as_view(), name="sites"),
     path("pricing/windows", PricingWindows.as_view(), name="pricing-windows"),
+    path("enrichment/current", CurrentEnrichment.as_view(), name="enrichment-current"),
 ]
