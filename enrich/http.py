@@ -653,62 +653,31 @@ def request(
     return response
 
 
-def _json_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+def request_json(
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    data: Any = None,
+    auth: Any = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    policy: HttpPolicy | None = None,
+) -> Any:
+    """Like `request`, returning the parsed JSON body; a non-JSON 2xx body raises
+    MalformedResponse."""
     merged = dict(headers or {})
     if not any(name.lower() == "accept" for name in merged):
         merged["Accept"] = "application/json"
-    return merged
-
-
-def get_json(
-    provider: str,
-    url: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    auth: Any = None,
-    timeout: float | None = None,
-    max_retries: int | None = None,
-    policy: HttpPolicy | None = None,
-) -> Any:
-    """GET and return the parsed JSON body; a non-JSON 2xx body raises MalformedResponse."""
     _, parsed = _call(
         provider,
-        "GET",
+        method,
         url,
         params=params,
-        headers=_json_headers(headers),
-        json=None,
-        data=None,
-        auth=auth,
-        timeout=timeout,
-        max_retries=max_retries,
-        policy=policy,
-        want_json=True,
-    )
-    return parsed
-
-
-def post_json(
-    provider: str,
-    url: str,
-    *,
-    json: Any = None,
-    data: Any = None,
-    params: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    auth: Any = None,
-    timeout: float | None = None,
-    max_retries: int | None = None,
-    policy: HttpPolicy | None = None,
-) -> Any:
-    """POST (a JSON body, or form `data`) and return the parsed JSON answer."""
-    _, parsed = _call(
-        provider,
-        "POST",
-        url,
-        params=params,
-        headers=_json_headers(headers),
+        headers=merged,
         json=json,
         data=data,
         auth=auth,
@@ -718,3 +687,13 @@ def post_json(
         want_json=True,
     )
     return parsed
+
+
+def get_json(provider: str, url: str, **kwargs: Any) -> Any:
+    """GET and return the parsed JSON body (keyword arguments as for `request_json`)."""
+    return request_json(provider, "GET", url, **kwargs)
+
+
+def post_json(provider: str, url: str, **kwargs: Any) -> Any:
+    """POST (a JSON body, or form `data`) and return the parsed JSON answer."""
+    return request_json(provider, "POST", url, **kwargs)
