@@ -34,6 +34,9 @@ test: venv
 	scripts/services.sh redis influxdb postgres
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
+bench-quick: venv services
+	$(BIN)/python -m bench.collectors --quick
+
 lint: venv
 	$(BIN)/ruff check .
 

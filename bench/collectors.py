@@ -1,0 +1,369 @@
+"""One collection cycle for many sites: `python -m bench.collectors [--quick]`.
+
+1,000 sites in 20 regions (quick: 100 in 5) get a carbon provider and, where one serves the
+region, a price provider (see bench/collectors_replay.py for the regions and answers). The
+cycle runs as in production: the two dispatch tasks go through the Redis broker to a real
+Celery worker (prefork, 2 processes), which fans out one `collect` task per API target; the
+adapters call a local replay server; the pipeline writes to InfluxDB and records each run.
+
+Everything the bench touches is its own and is removed at the end: a fresh SQLite file
+var/bench/collectors.sqlite3 (or, when DATABASE_URL names PostgreSQL, a database
+`<name>_bench_collectors` on that server), the InfluxDB database `bench_collectors`, and a
+Redis key prefix `bench-collectors-<random>` (response cache, budgets, and the Celery broker
+and result keys through kombu's global key prefix).
+
+Figures (bench/README.md explains each): api_calls, distinct_api_targets, points_written,
+cycle_seconds, task_p50_ms, task_p99_ms. `task_*` are the pipeline durations the runs recorded
+(CollectorRun.duration_ms: cache, budget, fetch, write), one per collect task.
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+RESULTS = ROOT / "bench" / "results" / "collectors.json"
+INFLUXDB_DATABASE = "bench_collectors"
+SOURCES = ("carbon_intensity", "electricity_pricing")
+SIZES = {False: (1000, 20), True: (100, 5)}  # quick -> (sites, regions)
+CYCLE_TIMEOUT_SECONDS = 600
+
+
+# --- environment: read before Django starts -------------------------------------------------
+
+
+def _prepare_environment() -> tuple[str, str | None]:
+    """Set the bench's own database, InfluxDB database and key prefix in the environment
+    (inherited by the worker). Returns (DATABASE_URL, PostgreSQL admin URL or None)."""
+    import environ
+    from cryptography.fernet import Fernet
+
+    env_file = os.environ.get("ENRICH_ENV_FILE", str(ROOT / ".env"))
+    if env_file != "none" and Path(env_file).is_file():
+        environ.Env.read_env(env_file, overwrite=False)  # the user's service URLs, if any
+    os.environ["ENRICH_ENV_FILE"] = "none"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # Throwaway secrets when none are configured: the bench's data dies with the run.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    os.environ["INFLUXDB_DATABASE"] = INFLUXDB_DATABASE
+    os.environ["REDIS_KEY_PREFIX"] = f"bench-collectors-{uuid.uuid4().hex[:8]}"
+    os.environ.setdefault("LOG_LEVEL", "warning")
+
+    given = os.environ.get("DATABASE_URL", "")
+    if given.split("://", 1)[0] in ("postgres", "postgresql", "pgsql"):
+        parts = urlsplit(given)
+        name = parts.path.lstrip("/") + "_bench_collectors"
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
+        return os.environ["DATABASE_URL"], given
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'collectors.sqlite3'}"
+    return os.environ["DATABASE_URL"], None
+
+
+@contextmanager
+def bench_database(url: str, admin_url: str | None) -> Iterator[None]:
+    """A fresh, migrated database for this run, removed afterwards."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    if admin_url is None:
+        path = Path(urlsplit(url).path)
+        path.unlink(missing_ok=True)
+    else:
+        _postgres(admin_url, "DROP DATABASE IF EXISTS {name}", url)
+        _postgres(admin_url, "CREATE DATABASE {name}", url)
+    try:
+        call_command("migrate", verbosity=0)
+        yield
+    finally:
+        connections.close_all()
+        if admin_url is None:
+            path.unlink(missing_ok=True)
+        else:
+            _postgres(admin_url, "DROP DATABASE IF EXISTS {name}", url)
+
+
+def _postgres(admin_url: str, statement: str, url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = urlsplit(url).path.lstrip("/")
+    # Through the maintenance database, as Django does for test databases: the configured
+    # one need not exist yet.
+    maintenance = urlunsplit(urlsplit(admin_url)._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(name=sql.Identifier(name)))
+
+
+@contextmanager
+def bench_influxdb() -> Iterator[object]:
+    from enrich.timeseries import get_timeseries
+
+    ts = get_timeseries()
+    ts.drop_database(INFLUXDB_DATABASE)  # left over from an interrupted run
+    ts.create_database(INFLUXDB_DATABASE)
+    try:
+        yield ts
+    finally:
+        ts.drop_database(INFLUXDB_DATABASE)
+
+
+@contextmanager
+def bench_redis_keys() -> Iterator[None]:
+    from django.conf import settings
+
+    from enrich.redis_client import get_redis
+
+    try:
+        yield
+    finally:
+        redis = get_redis()
+        for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*", count=1000):
+            redis.delete(key)
+
+
+# --- the sites -------------------------------------------------------------------------------
+
+
+def create_sites(server, regions, sites: int) -> None:
+    """`sites` homes spread evenly over the regions, each with its carbon and price provider."""
+    from bench.collectors_replay import base_url
+    from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
+
+    homes = []
+    for n in range(sites):
+        region = regions[n % len(regions)]
+        homes.append(
+            Site(
+                name=f"{region.name} home {n // len(regions) + 1}",
+                # Spread over ~10 km: neighbours, not one point.
+                latitude=round(region.latitude + (n % 97) * 0.001, 4),
+                longitude=round(region.longitude + (n % 89) * 0.001, 4),
+                timezone=region.timezone,
+                grid_region=region.grid_region,
+                pricing_region=region.pricing_region,
+            )
+        )
+    Site.objects.bulk_create(homes, batch_size=500)
+    configs = []
+    for n, site in enumerate(Site.objects.order_by("id")):
+        region = regions[n % len(regions)]
+        for source, provider in (
+            ("carbon_intensity", region.carbon),
+            ("electricity_pricing", region.price),
+        ):
+            if provider is None:
+                continue
+            configs.append(
+                ProviderConfig(
+                    site=site,
+                    source=source,
+                    provider=provider,
+                    interval_seconds=DEFAULT_INTERVAL_SECONDS[source],
+                    api_key="bench-electricitymaps-key" if provider == "electricitymaps" else "",
+                    options={"base_url": base_url(server, region, provider)},
+                )
+            )
+    ProviderConfig.objects.bulk_create(configs, batch_size=500)
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+@contextmanager
+def celery_worker(log_path: Path) -> Iterator[str]:
+    """A real worker (prefork, 2 processes) on the collectors queue; yields its node name."""
+    from bench._celery import app
+
+    node = f"bench-collectors-{os.getpid()}@{os.uname().nodename}"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "bench._celery", "worker", "-Q", "collectors",
+             "-c", "2", "-P", "prefork", "-l", "info", "-n", node,
+             "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[node], timeout=0.5):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"The bench's Celery worker did not start; see {log_path}.")
+        yield node
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_cycle(expected_runs_timeout: float) -> tuple[int, float]:
+    """Send the dispatch tasks, wait for every collect run; (collect tasks, seconds)."""
+    from bench._celery import app
+    from collectors.models import CollectorRun
+
+    started = time.monotonic()
+    dispatches = [app.send_task(f"collectors.dispatch_{source}") for source in SOURCES]
+    tasks = sum(result.get(timeout=expected_runs_timeout) for result in dispatches)
+    deadline = started + expected_runs_timeout
+    while CollectorRun.objects.count() < tasks:
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"Only {CollectorRun.objects.count()} of {tasks} collect runs finished within "
+                f"{expected_runs_timeout:.0f} s; see var/bench/collectors-worker.log."
+            )
+        time.sleep(0.05)
+    seconds = time.monotonic() - started
+    for result in dispatches:
+        result.forget()
+    return tasks, seconds
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def count_points(ts) -> int:
+    """Points in the bench database: one row per series and timestamp."""
+    from enrich.timeseries import quote_ident
+
+    total = 0
+    for measurement in ts.measurements(INFLUXDB_DATABASE):
+        query = f"SELECT * FROM {quote_ident(measurement)} GROUP BY *"
+        total += sum(1 for _ in ts.query(INFLUXDB_DATABASE, query))
+    return total
+
+
+_HALF_HOUR_IN_PATH = re.compile(r"/\d{4}-\d\d-\d\dT\d\d:\d\dZ/")
+
+
+def called_endpoints(server) -> Counter:
+    """How often each target x endpoint was called (the half hour in UK forecast URLs is
+    the call's own time, not part of the target)."""
+    return Counter(
+        (
+            _HALF_HOUR_IN_PATH.sub("/<half hour>/", r.path),
+            tuple(sorted((k, v) for k, v in r.query.items() if k == "zone")),
+        )
+        for r in server.requests
+    )
+
+
+def figure(value: float, unit: str, target: float | None, better: str) -> dict:
+    return {"value": value, "unit": unit, "target": target, "better": better}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.collectors", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="100 sites in 5 regions")
+    args = parser.parse_args(argv)
+    sites, region_count = SIZES[args.quick]
+
+    database_url, admin_url = _prepare_environment()
+    import django
+
+    django.setup()
+    from bench.collectors_replay import REGIONS, register_answers
+    from collectors.models import CollectorRun
+    from tests.support.replay import ReplayServer
+
+    regions = REGIONS[:region_count]
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = BENCH_DIR / "collectors-worker.log"
+    with (
+        bench_redis_keys(),
+        bench_influxdb() as ts,
+        bench_database(database_url, admin_url),
+        ReplayServer() as server,
+    ):
+        endpoints = register_answers(server, regions, datetime.now(UTC))
+        create_sites(server, regions, sites)
+        with celery_worker(log_path):
+            tasks, cycle_seconds = run_cycle(CYCLE_TIMEOUT_SECONDS)
+        runs = list(CollectorRun.objects.all())
+        points = count_points(ts)
+        called = called_endpoints(server)
+        unmatched = [r for r in server.requests if not r.matched]
+
+    expected = Counter((e.path, e.query) for e in endpoints)
+    durations = [run.duration_ms for run in runs]
+    statuses = Counter(run.status for run in runs)
+    api_calls = sum(called.values())
+    figures = {
+        "api_calls": figure(api_calls, "calls", len(endpoints), "lower"),
+        "distinct_api_targets": figure(len(endpoints), "targets x endpoints", None, "lower"),
+        "points_written": figure(points, "points", None, "higher"),
+        "cycle_seconds": figure(round(cycle_seconds, 3), "s", None, "lower"),
+        "task_p50_ms": figure(round(percentile(durations, 50), 1), "ms", None, "lower"),
+        "task_p99_ms": figure(round(percentile(durations, 99), 1), "ms", None, "lower"),
+    }
+    result = {
+        "name": "collectors",
+        "params": {
+            "sites": sites,
+            "regions": len(regions),
+            "carbon_targets": len(regions),
+            "price_targets": sum(1 for r in regions if r.price),
+            "collect_tasks": tasks,
+            "worker_processes": 2,
+            "database": "postgresql" if admin_url else "sqlite",
+            "quick": args.quick,
+        },
+        "figures": figures,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+
+    print(f"collectors: {sites} sites in {len(regions)} regions, {tasks} collect tasks")
+    print(f"{'figure':<22}{'value':>12}  {'unit':<20}{'target':>8}  better")
+    for name, f in figures.items():
+        target = "" if f["target"] is None else f["target"]
+        print(f"{name:<22}{f['value']:>12}  {f['unit']:<20}{target!s:>8}  {f['better']}")
+    recorded = sum(run.points_written for run in runs)
+    checks = {
+        "api_calls == distinct_api_targets": api_calls == len(endpoints),
+        "every target x endpoint called exactly once": called == expected,
+        "no request missed the replayed routes": not unmatched,
+        "every collect run ok": statuses == Counter(ok=len(runs)) and len(runs) == tasks,
+        "points in InfluxDB == points the runs recorded": points == recorded,
+    }
+    for name, passed in checks.items():
+        print(f"check: {name}: {'yes' if passed else 'NO'}")
+    if not all(checks.values()):
+        failed = [
+            f"{r.provider} {r.target}: {r.status} {r.error}" for r in runs if r.status != "ok"
+        ]
+        print("\n".join(failed[:20]), file=sys.stderr)
+        print(f"runs by status: {dict(statuses)}; points recorded {recorded}", file=sys.stderr)
+        return 1
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
