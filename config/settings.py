@@ -174,6 +174,17 @@ INFLUXDB_DATABASE = env.str("INFLUXDB_DATABASE", default="enrich")
 # Home Assistant's own data (read, downsampled). The demo command refuses to write here.
 HA_INFLUXDB_DATABASE = env.str("HA_INFLUXDB_DATABASE", default="home_assistant")
 HA_LAYOUT = choice("HA_LAYOUT", "official", ("official", "ingestor"))
+# Where the hourly/daily tiers (retention policies enrich_hourly, enrich_daily) are written;
+# empty means Home Assistant's own database.
+TIER_DATABASE = env.str("TIER_DATABASE", default="") or HA_INFLUXDB_DATABASE
+# Optional: Home Assistant's URL and a long-lived access token (of an admin user), to import
+# entity areas from its registries (manage.py discover_entities --ha-areas).
+HA_URL = env.str("HA_URL", default="").rstrip("/")
+HA_TOKEN = env.str("HA_TOKEN", default="")
+if HA_URL and not HA_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"HA_URL={HA_URL!r} must start with http:// or https:// (e.g. http://homeassistant.local:8123)."
+    )
 DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
 
 # --- Outbound HTTP -----------------------------------------------------------------------

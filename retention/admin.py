@@ -1,0 +1,62 @@
+"""Admin for the entity registry: correct what discovery inferred (kind, area, unit, tiered)."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from retention.models import Entity
+
+# A person's word on these beats discovery's guess: changing one marks the row edited.
+CURATED_FIELDS = ("kind", "area", "unit", "tiered")
+
+
+@admin.register(Entity)
+class EntityAdmin(admin.ModelAdmin):
+    list_display = (
+        "entity_id",
+        "friendly_name",
+        "kind",
+        "area",
+        "unit",
+        "tiered",
+        "layout",
+        "measurement",
+        "edited",
+        "last_seen",
+    )
+    list_editable = ("kind", "area", "unit", "tiered")
+    list_filter = ("kind", "area", "layout", "tiered", "edited")
+    search_fields = ("entity_id", "friendly_name", "area", "measurement")
+    readonly_fields = ("first_seen", "last_seen", "discovered", "updated")
+    actions = ("return_to_discovery",)
+    fieldsets = (
+        (None, {"fields": ("entity_id", "friendly_name", "kind", "area", "unit", "tiered")}),
+        (
+            "Where Home Assistant's data is",
+            {"fields": ("layout", "measurement", "first_seen", "last_seen")},
+        ),
+        (
+            "Registry",
+            {
+                "fields": ("edited", "discovered", "updated"),
+                "description": "Edited rows keep their kind, area, unit and tiered flag when "
+                "discovery runs again. Untick 'edited' to let discovery manage them.",
+            },
+        ),
+    )
+
+    def save_model(self, request: HttpRequest, obj: Entity, form, change: bool) -> None:
+        # Saving through the admin (form or list edit) marks a person's correction.
+        if not change or set(CURATED_FIELDS) & set(form.changed_data):
+            obj.edited = True
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Let discovery manage the selected entities again (edited off)")
+    def return_to_discovery(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
+        count = queryset.update(edited=False)
+        self.message_user(
+            request,
+            f"{count} entities are managed by discovery again; the next "
+            "`manage.py discover_entities` run updates their kind, unit and area.",
+            messages.SUCCESS,
+        )

@@ -1,0 +1,56 @@
+"""manage.py discover_entities: fill the entity registry from Home Assistant's InfluxDB."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from enrich.timeseries import TimeseriesError
+from retention.discovery import (
+    LAYOUTS,
+    AreaImportError,
+    DiscoveryError,
+    discover,
+    import_ha_areas,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Scan Home Assistant's InfluxDB for entities and add or update them in the entity "
+        "registry (kind, unit, measurement, seen times). Entities edited in the admin keep "
+        "their kind, area, unit and tiered flag. With --ha-areas, also take each entity's "
+        "area from Home Assistant (HA_URL, HA_TOKEN)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--database",
+            default=None,
+            help=f"database to scan (default: HA_INFLUXDB_DATABASE, here "
+            f"{settings.HA_INFLUXDB_DATABASE!r})",
+        )
+        parser.add_argument(
+            "--layout",
+            choices=LAYOUTS,
+            default=None,
+            help=f"official, ingestor, or auto to detect it (default: HA_LAYOUT, here "
+            f"{settings.HA_LAYOUT!r})",
+        )
+        parser.add_argument(
+            "--ha-areas",
+            action="store_true",
+            help="then import areas from Home Assistant's registries (needs HA_URL, HA_TOKEN)",
+        )
+
+    def handle(self, *args, database: str | None, layout: str | None, ha_areas: bool,
+               **options) -> None:  # fmt: skip
+        try:
+            report = discover(database=database, layout=layout)
+        except (DiscoveryError, TimeseriesError) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(str(report))
+        if ha_areas:
+            try:
+                areas = import_ha_areas()
+            except AreaImportError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(str(areas))
