@@ -20,7 +20,8 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker(**env_overrides: str) -> Iterator[subprocess.Popen]:
+def celery_worker(node: str = "test", **env_overrides: str) -> Iterator[subprocess.Popen]:
+    """A solo worker on all queues; `node` names it (two workers need two names)."""
     env = dict(os.environ, DATABASE_URL=test_database_url(), **env_overrides)
     proc = subprocess.Popen(
         [
@@ -39,7 +40,7 @@ def celery_worker(**env_overrides: str) -> Iterator[subprocess.Popen]:
             "-l",
             "info",
             "-n",
-            f"test-{os.getpid()}@%h",
+            f"{node}-{os.getpid()}@%h",
             "--without-mingle",
             "--without-gossip",
         ],
