@@ -282,10 +282,16 @@ def read_samples(
     database: str | None = None,
 ) -> Iterator[Sample]:
     """The entity's samples with start <= time < end in time order, streamed; with
-    `carry_in`, first the last sample before `start` when there is one."""
+    `carry_in`, first the last sample before `start` when there is one. A bad window or
+    entity raises ValueError here, before anything is read."""
     _check_window(entity, start, end)
     source = _source(entity)
-    db = _database(database)
+    return _read(source, _database(database), start, end, carry_in)
+
+
+def _read(
+    source: _Source, db: str, start: datetime, end: datetime, carry_in: bool
+) -> Iterator[Sample]:
     if carry_in:
         before = _carried_in(source, db, start)
         if before is not None:
