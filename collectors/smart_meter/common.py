@@ -1,0 +1,112 @@
+"""What the smart-meter adapters share: the reading builders, target parameters, units.
+
+Two measurements (DESIGN.md): `smart_meter` (whole home or one metering device: tags
+`meter_type`, `device`, `provider`; fields `total_power_w`, `daily_kwh`, and `phantom_load_w`
+written by the after-write hook) and `smart_meter_circuit` (one circuit: tags `meter_type`,
+`device`, `circuit`, `provider`; fields `power_w`, `percentage`, and the hook's
+`phantom_load_w`). `meter_type` is the METER_TYPE that selected the adapter. Values are W and
+kWh; a field the meter did not report is left out, never filled in.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from collectors.base import ConfigError, Credentials, SiteInfo
+from enrich.readings import Reading
+
+MEASUREMENT = "smart_meter"
+CIRCUIT_MEASUREMENT = "smart_meter_circuit"
+DEFAULT_HIGH_POWER_W = 10_000.0
+DEFAULT_PHANTOM_NIGHTS = 7
+
+
+def base_url(credentials: Credentials, default: str, option: str = "base_url") -> str:
+    return str(credentials.options.get(option) or default).rstrip("/")
+
+
+def minute(moment: datetime) -> datetime:
+    """The start of the minute (UTC) a moment falls in: the meters' own time grid."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _positive(credentials: Credentials, name: str, default: float) -> float:
+    value = credentials.options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"Smart meter option {name}={value!r} must be a number above 0.")
+    return float(value)
+
+
+def watch_params(site: SiteInfo, credentials: Credentials) -> dict[str, Any]:
+    """What the after-write hook needs (it sees only the target): the site's time zone for
+    the 3 a.m. baseline, how many nights it spans, and the high-consumption threshold."""
+    nights = _positive(credentials, "phantom_nights", DEFAULT_PHANTOM_NIGHTS)
+    if nights != int(nights) or nights > 60:
+        raise ConfigError(f"Smart meter option phantom_nights={nights:g} must be a whole 1..60.")
+    return {
+        "timezone": site.timezone or "UTC",
+        "phantom_nights": int(nights),
+        "high_power_w": _positive(credentials, "high_power_w", DEFAULT_HIGH_POWER_W),
+    }
+
+
+def tags(meter_type: str, device: str, provider: str, **extra: str) -> dict[str, str]:
+    return {"meter_type": meter_type, "device": device, "provider": provider, **extra}
+
+
+def home_reading(
+    tag_set: Mapping[str, str], time: datetime, total_power_w: float, daily_kwh: float | None = None
+) -> Reading:
+    fields: dict[str, float] = {"total_power_w": float(total_power_w)}
+    if daily_kwh is not None:
+        fields["daily_kwh"] = float(daily_kwh)
+    return Reading(MEASUREMENT, fields, time, dict(tag_set))
+
+
+def circuit_reading(
+    tag_set: Mapping[str, str],
+    circuit: str,
+    time: datetime,
+    power_w: float,
+    percentage: float | None = None,
+) -> Reading:
+    fields: dict[str, float] = {"power_w": float(power_w)}
+    if percentage is not None:
+        fields["percentage"] = float(percentage)
+    return Reading(CIRCUIT_MEASUREMENT, fields, time, {**tag_set, "circuit": circuit})
+
+
+def share(power_w: float, total_w: float | None) -> float | None:
+    """A circuit's share of the whole home in %, when the whole home draws power at all."""
+    if total_w is None or total_w <= 0:
+        return None
+    return power_w / total_w * 100.0
+
+
+def current(
+    readings: list[Reading],
+    asked_at: datetime,
+    top_level: set[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The headline for /api/enrichment/current: each device's newest whole-home values, the
+    sum over `top_level` devices (all when None; nested plugs are inside their parent's mains)
+    as `total_power_w`, and the data's time (`asked_at` only when the meter had nothing)."""
+    devices: dict[str, dict[str, Any]] = {}
+    newest: datetime | None = None
+    for reading in sorted(readings, key=lambda r: r.time):
+        newest = reading.time if newest is None or reading.time > newest else newest
+        if reading.measurement == MEASUREMENT:
+            entry = devices.setdefault(reading.tags["device"], {})
+            entry.update(reading.fields)
+            entry["time"] = reading.time.isoformat()
+    totals = [
+        d["total_power_w"]
+        for name, d in devices.items()
+        if "total_power_w" in d and (top_level is None or name in top_level)
+    ]
+    headline: dict[str, Any] = {"devices": devices, **extra}
+    if totals:
+        headline["total_power_w"] = sum(totals)
+    headline["time"] = (newest or asked_at).isoformat()
+    return headline

@@ -1,0 +1,331 @@
+"""Emporia Vue (cloud API): whole-home and per-circuit power of every device on the account.
+
+Login: AWS Cognito SRP (collectors/smart_meter/cognito.py); the id token goes in the
+`authtoken` header, is renewed with the refresh token 5 minutes before it expires, and once
+when the API answers 401 (then the call is retried once). Each fetch asks
+`getDeviceListUsages` for the last complete minute (`scale=1MIN`, kWh, converted to W with
+x60x1000): mains `1,2,3` -> `smart_meter.total_power_w` of that device, every other channel
+(branch circuits, `Balance`, grid/solar channels, negative values kept) -> `smart_meter_circuit`;
+nested devices (smart plugs, extra Vues) are devices of their own. A `null` usage means "not
+ready yet": the call is retried twice with a short backoff and the channels still null are
+skipped, never written as 0. Every 15 minutes the same call with `scale=1D` adds `daily_kwh`.
+
+Budget: Emporia asks for under ~2,000 requests a day per account. One fetch every 5 minutes
+costs one usage call (288/day), plus the device list (kept for an hour: 24/day), the day
+total (96/day) and rare null retries. After an outage (window longer than 15 minutes) the
+missed minutes of each top-level device's mains come from `getChartUsage` (one call per
+device, at most the last 24 hours); circuits are not backfilled (one call per channel).
+Options: `base_url`, `cognito_url`, `user_pool_id`, `client_id`, `null_retry_seconds`.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.carbon.common import Answer
+from collectors.smart_meter import common
+from collectors.smart_meter.cognito import Cognito, Tokens
+from enrich.http import AuthError, get_json
+from enrich.readings import Reading
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "emporia_vue"
+DEFAULT_BASE_URL = "https://api.emporiaenergy.com"
+USER_POOL = "us-east-2_ghlOXVLi1"
+CLIENT_ID = "4qte47jbstod8apnfic0bunmrq"
+MAINS, BALANCE = "1,2,3", "Balance"
+KWH_PER_MINUTE_TO_W = 60 * 1000  # kWh in one minute -> average W over that minute
+RENEW_BEFORE = 300.0
+DEVICES_TTL = 3600.0
+DAY_EVERY = 900.0
+NULL_TRIES = 3
+BACKFILL_AFTER = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Device:
+    gid: int
+    name: str
+    top_level: bool
+    channels: dict[str, str]  # channelNum -> name
+
+
+@dataclass(frozen=True)
+class Usage:
+    gid: int
+    channel: str
+    name: str
+    kwh: float | None
+    percentage: float | None
+
+
+class EmporiaVueAdapter(Adapter):
+    source = "smart_meter"
+    provider = PROVIDER
+    budget = "2000/day"  # Emporia's guidance per account (PyEmVue #19/#59)
+    budget_scope = "account"
+    history = timedelta(days=1)  # our bound for the mains backfill, see the module doc
+    calls_per_fetch = 2  # the minute usage, plus device list / day total / null retries
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str], tuple[Tokens, float]] = {}  # -> (tokens, expiry)
+        self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
+        self._day_fetched: dict[tuple[str, str], float] = {}
+
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        if not credentials.username or not credentials.password:
+            raise ConfigError(
+                "Emporia Vue needs the e-mail and password of the Emporia app: set "
+                "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
+            )
+        params = common.watch_params(site, credentials)
+        return Target(self.source, PROVIDER, credentials.username.strip().lower(), params)
+
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        base = common.base_url(credentials, DEFAULT_BASE_URL)
+        account = (base, credentials.username)
+        devices = self._device_list(base, credentials)
+        instant = common.minute(window.now) - timedelta(minutes=1)  # the last complete minute
+        usages, answered = self._minute_usage(base, credentials, devices, instant)
+        daily: dict[int, float] = {}
+        last_day = self._day_fetched.get(account)
+        if last_day is None or self._clock() - last_day >= DAY_EVERY:
+            day, _ = self._usage(base, credentials, devices, instant, "1D")
+            daily = {u.gid: u.kwh for u in day if u.channel == MAINS and u.kwh is not None}
+            self._day_fetched[account] = self._clock()
+        readings = _minute_readings(usages, devices, answered, daily)
+        if window.start < window.now - BACKFILL_AFTER:
+            start = common.minute(max(window.start, window.now - self.history))
+            readings += self._backfill(base, credentials, devices, start, answered)
+        top = {d.name for d in devices.values() if d.top_level}
+        return FetchResult(readings, common.current(readings, answered, top_level=top))
+
+    # --- calls ---
+
+    def _minute_usage(
+        self, base: str, credentials: Credentials, devices: dict[int, Device], instant: datetime
+    ) -> tuple[list[Usage], datetime]:
+        """1MIN usage; channels answered `null` are asked again (bounded), then skipped."""
+        pause = float(credentials.options.get("null_retry_seconds", 1.0))
+        merged: dict[tuple[int, str], Usage] = {}
+        answered = instant
+        for attempt in range(NULL_TRIES):
+            usages, answered = self._usage(base, credentials, devices, instant, "1MIN")
+            for u in usages:
+                if u.kwh is not None or (u.gid, u.channel) not in merged:
+                    merged[(u.gid, u.channel)] = u
+            missing = [k for k, u in merged.items() if u.kwh is None]
+            if not missing:
+                break
+            if attempt + 1 < NULL_TRIES:
+                time.sleep(pause * 2**attempt)
+        else:
+            logger.info(
+                "emporia_vue: usage of %d channel(s) still not ready after %d tries at %s, "
+                "skipped: %s",
+                len(missing),
+                NULL_TRIES,
+                answered.isoformat(),
+                ", ".join(f"{gid}/{channel}" for gid, channel in missing),
+            )
+        return list(merged.values()), answered
+
+    def _usage(
+        self,
+        base: str,
+        credentials: Credentials,
+        devices: dict[int, Device],
+        instant: datetime,
+        scale: str,
+    ) -> tuple[list[Usage], datetime]:
+        query = {
+            "apiMethod": "getDeviceListUsages",
+            "deviceGids": "+".join(str(gid) for gid in sorted(devices)),
+            "instant": _iso(instant),
+            "scale": scale,
+            "energyUnit": "KilowattHours",
+        }
+        url, body = self._get(base, credentials, "/AppAPI", query)
+        answer = Answer(PROVIDER, url)
+        usage = answer.get(body, "deviceListUsages")
+        answered = common.minute(answer.when(usage, "instant", "deviceListUsages"))
+        found: list[Usage] = []
+        for device in answer.items(usage, "devices", "deviceListUsages"):
+            _walk(answer, device, found)
+        return found, answered
+
+    def _backfill(
+        self,
+        base: str,
+        credentials: Credentials,
+        devices: dict[int, Device],
+        start: datetime,
+        before: datetime,
+    ) -> list[Reading]:
+        """The missed minutes of each top-level device's mains (gaps in the answer stay gaps)."""
+        readings = []
+        for device in (d for d in devices.values() if d.top_level):
+            query = {
+                "apiMethod": "getChartUsage",
+                "deviceGid": str(device.gid),
+                "channel": MAINS,
+                "start": _iso(start),
+                "end": _iso(before),
+                "scale": "1MIN",
+                "energyUnit": "KilowattHours",
+            }
+            url, body = self._get(base, credentials, "/AppAPI", query)
+            answer = Answer(PROVIDER, url)
+            first = common.minute(answer.when(body, "firstUsageInstant", "getChartUsage"))
+            tag_set = _tags(device)
+            for i, kwh in enumerate(answer.items(body, "usageList", "getChartUsage")):
+                if kwh is None:
+                    continue  # Emporia has no data for that minute: it stays a gap
+                if isinstance(kwh, bool) or not isinstance(kwh, int | float):
+                    raise answer.bad(f"usageList[{i}] should be a number or null, got {kwh!r}")
+                moment = first + timedelta(minutes=i)
+                if start <= moment < before:
+                    readings.append(common.home_reading(tag_set, moment, kwh * KWH_PER_MINUTE_TO_W))
+        logger.info(
+            "emporia_vue: backfilled %d minute(s) of mains from %s",
+            len(readings),
+            start.isoformat(),
+        )
+        return readings
+
+    def _device_list(self, base: str, credentials: Credentials) -> dict[int, Device]:
+        key = (base, credentials.username)
+        cached = self._devices.get(key)
+        if cached and self._clock() - cached[1] < DEVICES_TTL:
+            return cached[0]
+        url, body = self._get(base, credentials, "/customers/devices", None)
+        answer = Answer(PROVIDER, url)
+        devices: dict[int, Device] = {}
+        for raw in answer.items(body, "devices", "the device list"):
+            _device(answer, raw, devices, top_level=True)
+        if not devices:
+            raise ConfigError(
+                "The Emporia account has no devices: add the Vue in the Emporia app first."
+            )
+        self._devices[key] = (devices, self._clock())
+        return devices
+
+    def _get(
+        self, base: str, credentials: Credentials, path: str, query: dict[str, Any] | None
+    ) -> tuple[str, Any]:
+        url = base + path
+        token = self._token(credentials)
+        try:
+            return url, get_json(PROVIDER, url, params=query, headers={"authtoken": token})
+        except AuthError as error:
+            if error.status != 401:
+                raise
+        logger.info("emporia_vue: %s refused the id token (HTTP 401); renewing it", path)
+        token = self._token(credentials, stale=token)
+        return url, get_json(PROVIDER, url, params=query, headers={"authtoken": token})
+
+    def _token(self, credentials: Credentials, stale: str | None = None) -> str:
+        options = credentials.options
+        pool = str(options.get("user_pool_id") or USER_POOL)
+        region = pool.split("_", 1)[0]
+        url = str(options.get("cognito_url") or f"https://cognito-idp.{region}.amazonaws.com/")
+        key = (url, credentials.username)
+        with self._lock:
+            tokens, expires = self._tokens.get(key, (None, 0.0))
+            if tokens and tokens.id_token != stale and self._clock() < expires - RENEW_BEFORE:
+                return tokens.id_token
+            try:
+                cognito = Cognito(PROVIDER, url, pool, str(options.get("client_id") or CLIENT_ID))
+            except ValueError as exc:
+                raise ConfigError(f"Emporia option user_pool_id: {exc}") from None
+            issued = self._clock()
+            fresh = None
+            if tokens is not None:
+                try:
+                    fresh = cognito.refresh(tokens.refresh_token)
+                except AuthError:
+                    logger.info("emporia_vue: the refresh token was refused; logging in again")
+            if fresh is None:
+                fresh = cognito.login(credentials.username, credentials.password)
+            self._tokens[key] = (fresh, issued + fresh.expires_in)
+            return fresh.id_token
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _tags(device: Device) -> dict[str, str]:
+    return common.tags(PROVIDER, device.name, PROVIDER, device_gid=str(device.gid))
+
+
+def _device(answer: Answer, raw: Any, devices: dict[int, Device], top_level: bool) -> None:
+    gid = answer.get(raw, "deviceGid", "a device")
+    if isinstance(gid, bool) or not isinstance(gid, int):
+        raise answer.bad(f"deviceGid should be an integer, got {gid!r}", raw)
+    props = raw.get("locationProperties") or {}
+    name = props.get("deviceName") if isinstance(props, dict) else None
+    channels = {}
+    for channel in raw.get("channels") or []:
+        if isinstance(channel, dict) and isinstance(channel.get("channelNum"), str):
+            channels[channel["channelNum"]] = channel.get("name") or ""
+    devices.setdefault(gid, Device(gid, str(name or gid), top_level, channels))
+    for nested in raw.get("devices") or []:
+        _device(answer, nested, devices, top_level=False)
+
+
+def _walk(answer: Answer, device: Any, found: list[Usage]) -> None:
+    gid = answer.get(device, "deviceGid", "a device usage")
+    for channel in answer.items(device, "channelUsages", "a device usage"):
+        number = answer.text(channel, "channelNum", "a channel usage")
+        name = channel.get("name")
+        found.append(
+            Usage(
+                gid=gid,
+                channel=number,
+                name=name if isinstance(name, str) else "",
+                kwh=answer.maybe_number(channel, "usage", "a channel usage"),
+                percentage=(
+                    answer.maybe_number(channel, "percentage", "a channel usage")
+                    if "percentage" in channel
+                    else None
+                ),
+            )
+        )
+        for nested in channel.get("nestedDevices") or []:
+            _walk(answer, nested, found)
+
+
+def _minute_readings(
+    usages: list[Usage], devices: dict[int, Device], moment: datetime, daily: dict[int, float]
+) -> list[Reading]:
+    readings: list[Reading] = []
+    totals: dict[int, float] = {}
+    for u in usages:
+        if u.channel == MAINS and u.kwh is not None:
+            totals[u.gid] = u.kwh * KWH_PER_MINUTE_TO_W
+    for gid, total in totals.items():
+        device = devices.get(gid) or Device(gid, str(gid), False, {})
+        readings.append(common.home_reading(_tags(device), moment, total, daily.get(gid)))
+    for u in usages:
+        if u.channel == MAINS or u.kwh is None:
+            continue
+        device = devices.get(u.gid) or Device(u.gid, str(u.gid), False, {})
+        if u.channel == BALANCE:
+            circuit = BALANCE
+        else:
+            circuit = u.name or device.channels.get(u.channel) or f"Channel {u.channel}"
+        power = u.kwh * KWH_PER_MINUTE_TO_W
+        percentage = (
+            u.percentage if u.percentage is not None else common.share(power, totals.get(u.gid))
+        )
+        readings.append(common.circuit_reading(_tags(device), circuit, moment, power, percentage))
+    return readings

@@ -1,0 +1,220 @@
+"""After a smart meter answer was written: high-consumption events and the phantom load.
+
+High consumption: a device's `total_power_w` above `high_power_w` (default 10 kW, option
+`high_power_w`) starts an event, logged once (WARNING); falling back to or below it ends the
+event, logged once (INFO) with its length and peak. The state lives in Redis per device and
+is read and replaced by one Lua script, so two workers seeing the same answer log it once, and
+a reading older than the remembered one (a late worker) changes nothing.
+
+Phantom load: the standby draw, taken as the median of the samples whose site-local time is
+02:30-03:30 on each of the last N nights (option `phantom_nights`, default 7), for the whole
+home of each device and for each circuit, read back from InfluxDB. It is computed at most once
+per site-local day per target, after 03:30 of that day in the data's own time (a Redis key
+claims the day, so one worker does it), stored as `phantom_load_w` at 03:30 local time on the
+same series (`smart_meter` / `smart_meter_circuit`), and logged when it differs from the last
+reported baseline by more than 10 % and more than 20 W (then that becomes the reported one).
+Filtering on the local wall clock keeps DST nights right: a spring-forward night has 30
+minutes of 02:30-03:30, a fall-back night 90.
+"""
+
+import logging
+import statistics
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+
+from collectors.base import FetchResult, Target
+from collectors.smart_meter import common
+from enrich.readings import Reading
+from enrich.redis_client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
+from enrich.timeseries import TimeseriesError, get_timeseries
+
+log = logging.getLogger("collectors.smart_meter")
+
+WINDOW = (time(2, 30), time(3, 30))
+CHANGE_RATIO, CHANGE_WATTS = 0.10, 20.0
+
+# KEYS[1] = the device's state; ARGV = reading time (epoch s), power W, threshold W.
+# Returns {previous state or '', new state or 'seen', event start, peak}.
+_HIGH = """
+local s = redis.call('HMGET', KEYS[1], 'time', 'state', 'since', 'peak')
+if s[1] and tonumber(s[1]) >= tonumber(ARGV[1]) then return {s[2] or '', 'seen', '', ''} end
+local was = s[2] or ''
+if tonumber(ARGV[2]) > tonumber(ARGV[3]) then
+  if was == 'high' then
+    local peak = s[4]
+    if tonumber(ARGV[2]) > tonumber(peak) then peak = ARGV[2] end
+    redis.call('HSET', KEYS[1], 'time', ARGV[1], 'peak', peak)
+    return {was, 'high', s[3], peak}
+  end
+  redis.call('HSET', KEYS[1], 'time', ARGV[1], 'state', 'high', 'since', ARGV[1], 'peak', ARGV[2])
+  return {was, 'high', ARGV[1], ARGV[2]}
+end
+redis.call('HSET', KEYS[1], 'time', ARGV[1], 'state', 'normal')
+return {was, 'normal', s[3] or '', s[4] or ''}
+"""
+
+Series = tuple[str, str, str]  # (measurement, device, circuit or "")
+
+
+def after_write(target: Target, result: FetchResult) -> None:
+    """Registered in collectors.registry.AFTER_WRITE for the smart_meter source."""
+    if not result.readings:
+        return
+    try:
+        note_high_power(target, result.readings)
+        update_phantom_load(target, result.readings)
+    except CONNECTION_ERRORS as exc:
+        raise RedisUnavailable(redis_url(), exc, "The smart meter watch") from exc
+
+
+# --- high consumption ---
+
+
+def high_power_key(target: Target, device: str) -> str:
+    return make_key("smart_meter_high", target.provider, target.key, device)
+
+
+def note_high_power(target: Target, readings: list[Reading]) -> None:
+    threshold = float(target.params.get("high_power_w", common.DEFAULT_HIGH_POWER_W))
+    script = get_redis().register_script(_HIGH)
+    homes = [r for r in readings if r.measurement == common.MEASUREMENT]
+    for reading in sorted(homes, key=lambda r: r.time):
+        power = reading.fields.get("total_power_w")
+        if not isinstance(power, float | int):
+            continue
+        device = reading.tags["device"]
+        args = [repr(reading.time.timestamp()), repr(float(power)), repr(threshold)]
+        was, now, since, peak = script(keys=[high_power_key(target, device)], args=args)
+        where = f"{device} ({target.provider})"
+        if now == "high" and was != "high":
+            log.warning(
+                "High consumption on %s started at %s: %.1f kW, above %.1f kW",
+                where,
+                reading.time.isoformat(),
+                power / 1000,
+                threshold / 1000,
+            )
+        elif now == "normal" and was == "high":
+            began = datetime.fromtimestamp(float(since), reading.time.tzinfo)
+            log.info(
+                "High consumption on %s ended at %s (now %.1f kW): it lasted %s, peak %.1f kW",
+                where,
+                reading.time.isoformat(),
+                power / 1000,
+                reading.time - began,
+                float(peak) / 1000,
+            )
+
+
+# --- phantom load ---
+
+
+def phantom_day_key(target: Target, day: date) -> str:
+    return make_key("smart_meter_phantom_day", target.provider, target.key, day.isoformat())
+
+
+def phantom_memory_key(target: Target) -> str:
+    return make_key("smart_meter_phantom", target.provider, target.key)
+
+
+def update_phantom_load(target: Target, readings: list[Reading]) -> None:
+    try:
+        zone = ZoneInfo(str(target.params.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        log.error("phantom load: %s has an unknown time zone; skipped", target.key)
+        return
+    local_now = max(r.time for r in readings).astimezone(zone)
+    if local_now.time() < WINDOW[1]:
+        return  # tonight's 02:30-03:30 is not over yet: compute once it is
+    day = local_now.date()
+    redis = get_redis()
+    if not redis.set(phantom_day_key(target, day), "1", nx=True, ex=3 * 86400):
+        return  # done today already (or another worker is on it)
+    nights = int(target.params.get("phantom_nights", common.DEFAULT_PHANTOM_NIGHTS))
+    series_tags = {_series(r): dict(r.tags) for r in readings}
+    try:
+        baselines = phantom_baselines(target.provider, series_tags, zone, day, nights)
+        stamp = datetime.combine(day, WINDOW[1], zone)
+        points = [_phantom_reading(s, series_tags[s], stamp, w) for s, w in baselines.items()]
+        if points:
+            get_timeseries().write(settings.INFLUXDB_DATABASE, points)
+    except TimeseriesError as exc:
+        redis.delete(phantom_day_key(target, day))  # let the next poll try again
+        log.warning("phantom load of %s not computed (InfluxDB): %s", target.key, exc)
+        return
+    _report_changes(target, baselines, nights)
+
+
+def phantom_baselines(
+    provider: str, series_tags: dict[Series, dict[str, str]], zone: ZoneInfo, day: date, nights: int
+) -> dict[Series, float]:
+    """Median of each series' 02:30-03:30 local samples over `nights` nights ending on `day`."""
+    samples: dict[Series, list[float]] = defaultdict(list)
+    ts = get_timeseries()
+    queries = (
+        (common.MEASUREMENT, "total_power_w", '"device"'),
+        (common.CIRCUIT_MEASUREMENT, "power_w", '"device", "circuit"'),
+    )
+    for back in range(nights):
+        night = day - timedelta(days=back)
+        # 01:00-05:00 local always contains 02:30-03:30, whatever DST does that night.
+        start = datetime.combine(night, time(1), zone)
+        end = datetime.combine(night, time(5), zone)
+        for measurement, field, group in queries:
+            influxql = (
+                f'SELECT "{field}" FROM "{measurement}" WHERE "provider" = $provider '
+                f"AND time >= $start AND time < $end GROUP BY {group}"
+            )
+            params = {"provider": provider, "start": start, "end": end}
+            for row in ts.query(settings.INFLUXDB_DATABASE, influxql, params):
+                value = row.values.get(field)
+                local = row.time.astimezone(zone) if row.time else None
+                if value is None or local is None or local.date() != night:
+                    continue
+                if WINDOW[0] <= local.time() < WINDOW[1]:
+                    key = (measurement, row.tags.get("device", ""), row.tags.get("circuit", ""))
+                    if key in series_tags:
+                        samples[key].append(float(value))
+    return {key: statistics.median(values) for key, values in samples.items() if values}
+
+
+def _series(reading: Reading) -> Series:
+    return (reading.measurement, reading.tags.get("device", ""), reading.tags.get("circuit", ""))
+
+
+def _phantom_reading(
+    series: Series, tags: dict[str, str], stamp: datetime, watts: float
+) -> Reading:
+    return Reading(series[0], {"phantom_load_w": float(watts)}, stamp, tags)
+
+
+def _report_changes(target: Target, baselines: dict[Series, float], nights: int) -> None:
+    """Log each baseline that moved notably since it was last reported (once per change)."""
+    redis = get_redis()
+    memory = phantom_memory_key(target)
+    for (measurement, device, circuit), watts in sorted(baselines.items()):
+        field = f"{measurement}|{device}|{circuit}"
+        name = f"{device} / {circuit}" if circuit else f"{device} (whole home)"
+        reported = redis.hget(memory, field)
+        if reported is None:
+            redis.hset(memory, field, repr(watts))
+            log.info(
+                "Phantom load of %s: %.0f W (median of 02:30-03:30, %d nights)", name, watts, nights
+            )
+            continue
+        before = float(reported)
+        change = watts - before
+        if abs(change) > CHANGE_WATTS and abs(change) > CHANGE_RATIO * abs(before):
+            redis.hset(memory, field, repr(watts))
+            log.warning(
+                "Phantom load of %s %s: %.0f W -> %.0f W (%+.0f W, %+.0f %%)",
+                name,
+                "rose" if change > 0 else "fell",
+                before,
+                watts,
+                change,
+                change / before * 100 if before else float("inf"),
+            )

@@ -1,0 +1,102 @@
+"""Happy paths of the smart-meter adapters for the contract test (and the adapter tests)."""
+
+from datetime import UTC, datetime
+
+from collectors.base import Credentials, SiteInfo
+from tests.collectors.sense_feed import shared_feed
+
+SITE = SiteInfo(name="Home", latitude=41.88, longitude=-87.63, timezone="America/Chicago")
+EMPORIA_NOW = datetime(2026, 5, 1, 14, 6, 30, tzinfo=UTC)  # the last complete minute is 14:05
+SENSE_NOW = datetime(2026, 5, 1, 14, 6, 0, tzinfo=UTC)
+HA_NOW = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
+COGNITO_PATH = "/cognito/"
+USAGE = {"apiMethod": "getDeviceListUsages"}
+
+
+def emporia_routes(server, usage="emporia/usage_1min.json") -> None:
+    # One login (used up, so a test can queue what a later refresh or login gets).
+    challenge = server.load_fixture("emporia/cognito_challenge.json")
+    server.add("POST", COGNITO_PATH, json=challenge, times=1)
+    server.add(
+        "POST", COGNITO_PATH, json=server.load_fixture("emporia/cognito_tokens.json"), times=1
+    )
+    server.add("GET", "/customers/devices", json=server.load_fixture("emporia/devices.json"))
+    server.add("GET", "/AppAPI", query={**USAGE, "scale": "1MIN"}, json=server.load_fixture(usage))
+    server.add(
+        "GET",
+        "/AppAPI",
+        query={**USAGE, "scale": "1D"},
+        json=server.load_fixture("emporia/usage_1day.json"),
+    )
+
+
+def emporia_credentials(server, **options) -> Credentials:
+    return Credentials(
+        username="Vue.Owner@example.com",
+        password="vue-password-1",
+        options={
+            "base_url": server.url,
+            "cognito_url": server.url_for(COGNITO_PATH),
+            "null_retry_seconds": 0.01,
+            **options,
+        },
+    )
+
+
+def emporia(server):
+    emporia_routes(server)
+    return SITE, emporia_credentials(server), EMPORIA_NOW
+
+
+def sense_routes(server) -> None:
+    server.add("POST", "/authenticate", json=server.load_fixture("sense/authenticate.json"))
+    server.add("GET", "/app/history/trends", json=server.load_fixture("sense/trends_day.json"))
+
+
+def sense_credentials(server, feed_url: str, **options) -> Credentials:
+    return Credentials(
+        username="sense.owner@example.com",
+        password="sense-password-1",
+        options={"base_url": server.url, "realtime_url": feed_url, **options},
+    )
+
+
+def sense(server):
+    sense_routes(server)
+    return SITE, sense_credentials(server, shared_feed().url), SENSE_NOW
+
+
+HA_OPTIONS = {
+    "total_entity": "sensor.home_power",
+    "circuits": {"Heat pump": "sensor.heat_pump_power", "Oven": "sensor.oven_power"},
+    "daily_energy_entity": "sensor.home_energy_today",
+}
+
+
+def home_assistant_routes(server) -> None:
+    for entity, fixture in (
+        ("sensor.home_power", "state_total_w"),
+        ("sensor.heat_pump_power", "state_heat_pump_kw"),
+        ("sensor.oven_power", "state_unavailable"),
+        ("sensor.home_energy_today", "state_daily_wh"),
+    ):
+        server.add(
+            "GET",
+            f"/api/states/{entity}",
+            json=server.load_fixture(f"home_assistant/{fixture}.json"),
+        )
+
+
+def home_assistant_credentials(server, **options) -> Credentials:
+    return Credentials(
+        api_key="ha-long-lived-token-xyz",
+        options={"base_url": server.url, **HA_OPTIONS, **options},
+    )
+
+
+def home_assistant(server):
+    home_assistant_routes(server)
+    return SITE, home_assistant_credentials(server), HA_NOW
+
+
+SCENARIOS = {"emporia_vue": emporia, "sense": sense, "home_assistant": home_assistant}
