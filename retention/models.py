@@ -49,3 +49,131 @@ class Entity(models.Model):
     @property
     def object_id(self) -> str:
         return self.entity_id.split(".", 1)[1]
+
+
+class RetentionRun(models.Model):
+    """Every retention operation: downsampling, view refresh, archive, restore."""
+
+    class Operation(models.TextChoices):
+        DOWNSAMPLE_HOURLY = "downsample_hourly", "raw -> hourly"
+        DOWNSAMPLE_DAILY = "downsample_daily", "hourly -> daily"
+        VIEW_REFRESH = "view_refresh", "materialized view refresh"
+        ARCHIVE = "archive", "archive to S3"
+        RESTORE = "restore", "restore from archive"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        OK = "ok", "ok"
+        FAILED = "failed", "failed"
+        DRY_RUN = "dry_run", "dry run"
+        SKIPPED = "skipped", "skipped (another run holds the lock)"
+
+    operation = models.CharField(max_length=32, choices=Operation.choices, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started = models.DateTimeField(db_index=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    range_start = models.DateTimeField(null=True, blank=True)
+    range_end = models.DateTimeField(null=True, blank=True)
+    records_processed = models.BigIntegerField(default=0)
+    records_deleted = models.BigIntegerField(default=0)
+    # Measured from InfluxDB's own size accounting (enrich.timeseries.sizes) before and after.
+    storage_before_bytes = models.BigIntegerField(null=True, blank=True)
+    storage_after_bytes = models.BigIntegerField(null=True, blank=True)
+    storage_freed_mb = models.FloatField(null=True, blank=True)
+    errors = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started"]
+        indexes = [models.Index(fields=["operation", "status", "-started"])]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.status} {self.started:%Y-%m-%d %H:%M}"
+
+
+class TierChunk(models.Model):
+    """Progress of one tier transition for one UTC day, so a killed run resumes where it was."""
+
+    class Tier(models.TextChoices):
+        HOURLY = "hourly", "raw -> hourly"
+        DAILY = "daily", "hourly -> daily"
+
+    class State(models.TextChoices):
+        WRITTEN = "written", "aggregates written"
+        VERIFIED = "verified", "aggregates read back and checked"
+        DELETED = "deleted", "source data deleted"
+
+    tier = models.CharField(max_length=16, choices=Tier.choices)
+    day = models.DateField()
+    state = models.CharField(max_length=16, choices=State.choices)
+    entities = models.PositiveIntegerField(default=0)
+    source_points = models.BigIntegerField(default=0)
+    aggregate_points = models.BigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tier", "day"]
+        constraints = [models.UniqueConstraint(fields=["tier", "day"], name="one_chunk_per_tier_day")]
+
+
+class ViewState(models.Model):
+    """Bookkeeping of incremental view refreshes."""
+
+    view = models.CharField(max_length=64, unique=True)
+    last_refreshed = models.DateTimeField(null=True, blank=True)
+    # Data written before this time has been folded into the view (minus the late margin).
+    watermark = models.DateTimeField(null=True, blank=True)
+
+
+class DailyEnergyByDevice(models.Model):
+    entity_id = models.CharField(max_length=255)
+    date = models.DateField()
+    total_kwh = models.FloatField()
+    avg_power = models.FloatField(null=True, help_text="W, time-weighted")
+    peak_power = models.FloatField(null=True, help_text="W")
+    cost = models.FloatField(null=True)
+    currency = models.CharField(max_length=8, blank=True)
+    cost_source = models.CharField(
+        max_length=16, blank=True, help_text="price_slots, flat_tariff, mixed or none"
+    )
+    partial = models.BooleanField(default=False, help_text="The day is not over yet.")
+    refreshed = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "daily_energy_by_device"
+        constraints = [
+            models.UniqueConstraint(fields=["entity_id", "date"], name="daily_energy_entity_date")
+        ]
+        indexes = [models.Index(fields=["date"])]
+
+
+class HourlyRoomActivity(models.Model):
+    area = models.CharField(max_length=100)
+    hour = models.DateTimeField()
+    day_of_week = models.PositiveSmallIntegerField(help_text="0 = Monday")
+    motion_count = models.PositiveIntegerField()
+    occupancy_rate = models.FloatField(help_text="0..1")
+    partial = models.BooleanField(default=False)
+    refreshed = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "hourly_room_activity"
+        constraints = [models.UniqueConstraint(fields=["area", "hour"], name="room_activity_area_hour")]
+        indexes = [models.Index(fields=["hour"]), models.Index(fields=["area", "day_of_week"])]
+
+
+class DailyCarbonSummary(models.Model):
+    date = models.DateField()
+    region = models.CharField(max_length=100)
+    avg_carbon = models.FloatField(null=True, help_text="gCO2/kWh")
+    min_carbon = models.FloatField(null=True)
+    max_carbon = models.FloatField(null=True)
+    avg_renewable = models.FloatField(null=True, help_text="%")
+    partial = models.BooleanField(default=False)
+    refreshed = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "daily_carbon_summary"
+        constraints = [models.UniqueConstraint(fields=["date", "region"], name="carbon_date_region")]
+        indexes = [models.Index(fields=["region", "date"])]
