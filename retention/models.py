@@ -177,3 +177,49 @@ class DailyCarbonSummary(models.Model):
         db_table = "daily_carbon_summary"
         constraints = [models.UniqueConstraint(fields=["date", "region"], name="carbon_date_region")]
         indexes = [models.Index(fields=["region", "date"])]
+
+
+class ArchiveObject(models.Model):
+    """One parquet file in the archive (S3 or the local directory target)."""
+
+    key = models.CharField(max_length=500, unique=True, help_text="archives/{year}/data_{date}.parquet")
+    target = models.CharField(max_length=16, help_text="s3 or local")
+    bucket = models.CharField(max_length=255, blank=True, help_text="S3 bucket or local directory")
+    start_date = models.DateField(db_index=True)
+    end_date = models.DateField(db_index=True, help_text="Last day the file covers (inclusive).")
+    record_count = models.BigIntegerField()
+    file_size = models.BigIntegerField(help_text="bytes")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file")
+    compression = models.CharField(max_length=16)
+    storage_class = models.CharField(max_length=32, blank=True)
+    created = models.DateTimeField()
+    verified = models.DateTimeField(null=True, blank=True, help_text="Size and checksum read back.")
+    source_deleted = models.DateTimeField(
+        null=True, blank=True, help_text="Daily aggregates removed from InfluxDB."
+    )
+    expired = models.DateTimeField(null=True, blank=True, help_text="Removed after 5 years.")
+
+    class Meta:
+        ordering = ["start_date"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Alert(models.Model):
+    """A retention operation that failed or ran too long — one per incident."""
+
+    class Kind(models.TextChoices):
+        FAILED = "failed", "operation failed"
+        OVERRUN = "overrun", "operation ran too long"
+
+    run = models.ForeignKey(RetentionRun, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    message = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+    sent = models.DateTimeField(null=True, blank=True, help_text="Delivered to the webhook.")
+    delivery_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [models.UniqueConstraint(fields=["run", "kind"], name="one_alert_per_incident")]
