@@ -1,0 +1,1 @@
+"""Occupancy from calendars: the Google Calendar adapter, its client plumbing and the rules."""

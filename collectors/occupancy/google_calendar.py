@@ -1,0 +1,201 @@
+"""Google Calendar occupancy adapter: today's and tomorrow morning's events -> who is home.
+
+Reads every configured calendar (events.list with singleEvents, ordered by start, all pages,
+status events requested explicitly) through google-api-python-client (see google_client.py for
+how its HTTP follows enrich.http's timeouts, retries and error classes), then applies the
+rules in prediction.py. Writes `occupancy_prediction` per person and for the household, at
+the start of the 15-minute slot of "now", so a rerun in the same slot overwrites.
+
+Options (ProviderConfig.options; tokens and endpoints are added by enrich.oauth):
+  calendars      ["primary"] | ["id", {"id": "...", "person": "..."}]
+  person         name of the person whose calendars these are (default: the account email)
+  home_keywords  ["WFH", "HOME"]; home_address ""; online_keywords (see prediction.py)
+  travel_minutes 30; lead_minutes 60; base_url (API root, default https://www.googleapis.com)
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.occupancy import google_client, prediction
+from collectors.occupancy.google_client import PROVIDER, Tokens
+from enrich.http import HttpPolicy, malformed, scrub_url
+from enrich.readings import Reading
+
+MEASUREMENT = "occupancy_prediction"
+EVENT_TYPES = ["default", "focusTime", "outOfOffice", "workingLocation", "fromGmail"]
+PAGE_SIZE = 250
+
+
+def _strings(options: Mapping[str, Any], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = options.get(name, list(default))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"google_calendar: options.{name} must be a list of strings, e.g. {list(default)}."
+        )
+    return tuple(value)
+
+
+def _minutes(options: Mapping[str, Any], name: str, default: int) -> float:
+    value = options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 24 * 60:
+        raise ConfigError(
+            f"google_calendar: options.{name} must be a number of minutes from 0 to 1440 "
+            f"(default {default}); got {value!r}."
+        )
+    return float(value)
+
+
+def rules_from(options: Mapping[str, Any]) -> prediction.Rules:
+    home_address = options.get("home_address", "")
+    if not isinstance(home_address, str):
+        raise ConfigError(
+            "google_calendar: options.home_address must be text (your street address)."
+        )
+    return prediction.Rules(
+        home_keywords=_strings(options, "home_keywords", prediction.DEFAULT_HOME_KEYWORDS),
+        home_address=home_address,
+        online_keywords=_strings(options, "online_keywords", prediction.DEFAULT_ONLINE_KEYWORDS),
+        travel_minutes=_minutes(options, "travel_minutes", prediction.DEFAULT_TRAVEL_MINUTES),
+        lead_minutes=_minutes(options, "lead_minutes", prediction.DEFAULT_LEAD_MINUTES),
+    )
+
+
+def calendars_from(options: Mapping[str, Any]) -> list[dict[str, str]]:
+    """[{id, person}] from options.calendars (default: the primary calendar)."""
+    raw = options.get("calendars", ["primary"])
+    default_person = options.get("person") or options.get("account") or "primary"
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(
+            'google_calendar: options.calendars must be a non-empty list, e.g. ["primary"] or '
+            '[{"id": "family@group.calendar.google.com", "person": "alex"}].'
+        )
+    calendars = []
+    for entry in raw:
+        if isinstance(entry, str) and entry:
+            calendars.append({"id": entry, "person": str(default_person)})
+        elif isinstance(entry, Mapping) and isinstance(entry.get("id"), str) and entry["id"]:
+            calendars.append(
+                {"id": entry["id"], "person": str(entry.get("person") or default_person)}
+            )
+        else:
+            raise ConfigError(
+                f"google_calendar: options.calendars entry {entry!r} is neither a calendar id nor "
+                '{"id": ..., "person": ...}.'
+            )
+    return calendars
+
+
+def _expiry(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None  # unknown expiry: google-auth renews on the first 401
+    return moment if moment.tzinfo else None
+
+
+class GoogleCalendarAdapter(Adapter):
+    source = "occupancy"
+    provider = PROVIDER
+    budget = None  # Google's Calendar quota is per project (1M/day) and far above 96 runs/day
+    budget_scope = "account"
+    history = None  # a prediction is about now; nothing to backfill
+    calls_per_fetch = 1
+
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        options = credentials.options
+        if site.timezone not in zoneinfo.available_timezones():
+            raise ConfigError(
+                f"google_calendar: site {site.name!r} has time zone {site.timezone!r}, not an IANA name."
+            )
+        calendars = calendars_from(options)
+        rules_from(options)  # fail at dispatch, with the option named, not mid-fetch
+        account = str(options.get("account") or "google")
+        return Target(
+            source=self.source,
+            provider=self.provider,
+            key=f"{site.name}:{account}",
+            params={"timezone": site.timezone, "calendars": calendars},
+        )
+
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        options = credentials.options
+        if not (options.get("token") or options.get("refresh_token")):
+            raise ConfigError(
+                "google_calendar: no Google account is connected. Open /oauth/google/ and click "
+                "'Connect Google Calendar', or set GOOGLE_REFRESH_TOKEN."
+            )
+        zone = zoneinfo.ZoneInfo(target.params["timezone"])
+        rules = rules_from(options)
+        policy = HttpPolicy.from_settings()
+        tokens = Tokens(
+            access_token=str(options.get("token") or ""),
+            refresh_token=str(options.get("refresh_token") or ""),
+            expiry=_expiry(options.get("token_expiry")),
+            client_id=str(options.get("client_id") or ""),
+            client_secret=str(options.get("client_secret") or ""),
+            token_uri=str(options.get("token_uri") or google_client.DEFAULT_TOKEN_URI),
+        )
+        service = google_client.calendar_service(
+            tokens, str(options.get("base_url") or google_client.DEFAULT_API_BASE), policy
+        )
+        start, end = prediction.horizon(window.now, zone)
+        events: dict[str, list[prediction.CalendarEvent]] = {}
+        for calendar in target.params["calendars"]:
+            found = events.setdefault(calendar["person"], [])
+            found.extend(self._events(service, calendar["id"], start, end, zone, policy))
+        people, household = prediction.predict(events, window.now, zone, rules)
+        slot = prediction.slot_start(window.now)
+        readings = [
+            Reading(
+                MEASUREMENT,
+                p.fields(),
+                slot,
+                tags={"source": PROVIDER, "person": p.person, "provider": PROVIDER},
+            )
+            for p in [*people, household]
+        ]
+        current = {
+            "time": slot.isoformat(),
+            **household.fields(),
+            "rule": household.rule,
+            "people": {p.person: {**p.fields(), "rule": p.rule} for p in people},
+        }
+        return FetchResult(readings=readings, current=current)
+
+    def _events(
+        self, service, calendar_id, start, end, zone, policy
+    ) -> list[prediction.CalendarEvent]:
+        parsed: list[prediction.CalendarEvent] = []
+        page_token = None
+        while True:
+            request = service.events().list(
+                calendarId=calendar_id,
+                timeMin=start.isoformat(),
+                timeMax=end.isoformat(),
+                singleEvents=True,
+                orderBy="startTime",
+                eventTypes=EVENT_TYPES,
+                maxResults=PAGE_SIZE,
+                pageToken=page_token,
+            )
+            page = google_client.execute(request, policy)
+            items = page.get("items", [])
+            if not isinstance(items, list):
+                raise malformed(PROVIDER, scrub_url(request.uri), "'items' is not a list")
+            for item in items:
+                try:
+                    event = prediction.parse_event(item, zone)
+                except ValueError as exc:
+                    raise malformed(PROVIDER, scrub_url(request.uri), str(exc)) from None
+                if event is not None:
+                    parsed.append(event)
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return parsed

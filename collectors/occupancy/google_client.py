@@ -1,0 +1,322 @@
+"""Google's own client libraries, made to behave like `enrich.http`.
+
+The Calendar calls go through google-api-python-client (the discovery-built client Google
+documents, with its bundled discovery document: no discovery request) and token refreshes
+through google-auth. Both do their own HTTP through httplib2, not through `enrich.http`: the
+user asked for the official library. So this module gives them what `enrich.http` gives every
+other provider:
+
+- a timeout on every connection (setting HTTP_TIMEOUT_SECONDS, 5 s by default);
+- the same retry policy (HTTP_MAX_RETRIES, jittered backoff, Retry-After on 429);
+- one log line per attempt on the `enrich.http` logger, URLs scrubbed of secrets;
+- `enrich.http`'s error classes: 401/403 -> AuthError; a refresh token Google no longer
+  accepts (`invalid_grant`) -> ReconnectNeeded (an AuthError: a person must reconnect);
+  403 rateLimitExceeded and 429 -> RateLimitedError; 5xx, 408, timeouts and refused
+  connections -> TransientError; other 4xx -> PermanentError; a body that is not a JSON
+  object -> MalformedResponse.
+
+Endpoints are overridable (settings GOOGLE_TOKEN_URI and GOOGLE_API_BASE, or the provider
+option `base_url`), which is how the tests point the library at a local server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import google.oauth2.credentials
+import google_auth_httplib2
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError as GoogleHttpError
+
+from enrich.http import (
+    AuthError,
+    HttpError,
+    HttpPolicy,
+    MalformedResponse,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    backoff_delay,
+    parse_retry_after,
+    scrub_text,
+    scrub_url,
+)
+
+logger = logging.getLogger("enrich.http")
+
+PROVIDER = "google_calendar"
+SCOPES = ("https://www.googleapis.com/auth/calendar.readonly",)
+DEFAULT_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
+DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
+DEFAULT_API_BASE = "https://www.googleapis.com"
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+
+
+class ReconnectNeeded(AuthError):
+    """Google no longer accepts the refresh token (revoked, expired, or the app is still in
+    "Testing" and 7 days have passed): only a person reconnecting on the setup page helps."""
+
+    # Set once the failure was reported at ERROR (the connection marked "needs reconnect"),
+    # so later runs repeat it at WARNING only.
+    already_reported: bool = False
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expiry: datetime | None  # aware; None = unknown
+    client_id: str
+    client_secret: str
+    token_uri: str = DEFAULT_TOKEN_URI
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    # google-auth compares expiry with a naive UTC clock.
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment else None
+
+
+def google_credentials(tokens: Tokens) -> google.oauth2.credentials.Credentials:
+    return google.oauth2.credentials.Credentials(
+        token=tokens.access_token or None,
+        refresh_token=tokens.refresh_token or None,
+        token_uri=tokens.token_uri,
+        client_id=tokens.client_id or None,
+        client_secret=tokens.client_secret or None,
+        scopes=list(SCOPES),
+        expiry=_naive_utc(tokens.expiry),
+    )
+
+
+def _http(policy: HttpPolicy) -> httplib2.Http:
+    return httplib2.Http(timeout=policy.timeout)
+
+
+def refresh_failure(exc: Exception, token_uri: str) -> HttpError:
+    """A google-auth refresh failure as an enrich.http error."""
+    endpoint = scrub_url(token_uri)
+    kw = {"provider": PROVIDER, "endpoint": endpoint}
+    if isinstance(exc, TransportError):
+        return TransientError(
+            f"{PROVIDER}: could not reach Google's token endpoint {endpoint} "
+            f"({scrub_text(str(exc))}). The next run will try again.",
+            **kw,
+        )
+    data = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
+    said = scrub_text(str(exc.args[0] if exc.args else exc))
+    if data.get("error") == "invalid_grant" or "invalid_grant" in said:
+        return ReconnectNeeded(
+            f"{PROVIDER}: Google refused the refresh token ({said}). The token was revoked "
+            "or has expired (apps left in 'Testing' status get tokens that expire after 7 "
+            "days). Open /oauth/google/ in enrich and click 'Connect Google Calendar' again.",
+            status=400,
+            **kw,
+        )
+    if getattr(exc, "retryable", False):
+        return TransientError(
+            f"{PROVIDER}: Google's token endpoint has a temporary problem ({said}). The next "
+            "run will try again.",
+            **kw,
+        )
+    return AuthError(
+        f"{PROVIDER}: Google's token endpoint refused to renew the access token ({said}). "
+        "Check GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET (or the provider config's client id "
+        "and secret); if they are right, reconnect on /oauth/google/.",
+        **kw,
+    )
+
+
+def refresh(tokens: Tokens, policy: HttpPolicy | None = None) -> Tokens:
+    """A new access token from the refresh token (google-auth, at tokens.token_uri)."""
+    policy = policy or HttpPolicy.from_settings()
+    credentials = google_credentials(tokens)
+    started = time.monotonic()
+    try:
+        credentials.refresh(google_auth_httplib2.Request(_http(policy)))
+    except (RefreshError, TransportError) as exc:
+        error = refresh_failure(exc, tokens.token_uri)
+        _log("POST", tokens.token_uri, type(error).__name__, started, 1, 1, "failed")
+        raise error from None
+    _log("POST", tokens.token_uri, 200, started, 1, 1, "ok")
+    expiry = credentials.expiry.replace(tzinfo=UTC) if credentials.expiry else None
+    return replace(
+        tokens,
+        access_token=credentials.token,
+        refresh_token=credentials.refresh_token or tokens.refresh_token,
+        expiry=expiry,
+    )
+
+
+def calendar_service(tokens: Tokens, api_base: str, policy: HttpPolicy | None = None) -> Any:
+    """The discovery-built Calendar v3 client, its HTTP bound to `api_base` with a timeout.
+
+    The access token is renewed by google-auth when expired and once on a 401."""
+    policy = policy or HttpPolicy.from_settings()
+    http = google_auth_httplib2.AuthorizedHttp(
+        google_credentials(tokens), http=_http(policy), max_refresh_attempts=1
+    )
+    return build(
+        "calendar",
+        "v3",
+        http=http,
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": api_base.rstrip("/") + "/calendar/v3/"},
+    )
+
+
+def _log(
+    method: str, url: str, status: Any, started: float, number: int, total: int, outcome: str
+) -> None:
+    level = logging.INFO if outcome == "ok" else logging.WARNING
+    logger.log(
+        level,
+        "provider=%s method=%s endpoint=%s status=%s duration_ms=%d attempt=%d/%d outcome=%s",
+        PROVIDER,
+        method,
+        scrub_url(url),
+        status,
+        round((time.monotonic() - started) * 1000),
+        number,
+        total,
+        outcome,
+    )
+
+
+def _google_reasons(content: bytes) -> set[str]:
+    try:
+        body = json.loads(content)
+        return {e.get("reason", "") for e in body["error"]["errors"] if isinstance(e, dict)}
+    except (ValueError, KeyError, TypeError):
+        return set()
+
+
+def _status_error(exc: GoogleHttpError, endpoint: str, attempts: int) -> HttpError:
+    status = exc.resp.status
+    excerpt = " ".join(scrub_text(exc.content.decode("utf-8", "replace")).split())[:300]
+    kw = {"provider": PROVIDER, "endpoint": endpoint, "status": status, "body_excerpt": excerpt}
+    said = f" Google said: {excerpt}" if excerpt else ""
+    if status == 429 or (status == 403 and _google_reasons(exc.content) & RATE_LIMIT_REASONS):
+        return RateLimitedError(
+            f"{PROVIDER}: {endpoint} is rate limiting us (HTTP {status}) after {attempts} "
+            f"attempt(s); the next run will try again.{said}",
+            retry_after=parse_retry_after(exc.resp.get("retry-after")),
+            attempts=attempts,
+            **kw,
+        )
+    if status in (401, 403):
+        return AuthError(
+            f"{PROVIDER}: {endpoint} refused the access token (HTTP {status}). Reconnect "
+            f"Google Calendar on /oauth/google/ and check the calendar is shared with the "
+            f"connected account.{said}",
+            **kw,
+        )
+    if status >= 500 or status == 408:
+        return TransientError(
+            f"{PROVIDER}: {endpoint} answered HTTP {status} after {attempts} attempt(s). "
+            f"Google has a temporary problem; the next run will try again.{said}",
+            attempts=attempts,
+            **kw,
+        )
+    hint = (
+        "Check the calendar ids in the provider's options 'calendars' (the setup page lists "
+        "the calendars of the connected account)."
+        if status == 404
+        else "Check the provider's options (calendars, base_url)."
+    )
+    return PermanentError(
+        f"{PROVIDER}: {endpoint} answered HTTP {status}, which retrying will not fix. {hint}{said}",
+        **kw,
+    )
+
+
+def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
+    """Run one API request with enrich.http's retry policy; the JSON object it answered."""
+    policy = policy or HttpPolicy.from_settings()
+    endpoint = scrub_url(request.uri)
+    total = policy.max_retries + 1
+    for index in range(total):
+        started = time.monotonic()
+        retries_left = index < policy.max_retries
+        try:
+            body = request.execute(num_retries=0)
+        except GoogleHttpError as exc:
+            error = _status_error(exc, endpoint, index + 1)
+            wait = error.retry_after if isinstance(error, RateLimitedError) else None
+            if (
+                isinstance(error, TransientError)
+                and retries_left
+                and (wait is None or wait <= policy.max_retry_after)
+            ):
+                delay = (
+                    wait
+                    if wait is not None
+                    else backoff_delay(index, policy.backoff, policy.max_retry_after)
+                )
+                _log(
+                    request.method, request.uri, exc.resp.status, started, index + 1, total, "retry"
+                )
+                time.sleep(delay)
+                continue
+            _log(request.method, request.uri, exc.resp.status, started, index + 1, total, "failed")
+            raise error from None
+        except (RefreshError, TransportError) as exc:
+            # google-auth already retried its own call; a person may have to act.
+            raise refresh_failure(exc, getattr(request.http.credentials, "token_uri", "")) from None
+        except (OSError, httplib2.HttpLib2Error) as exc:
+            name = type(exc).__name__
+            if retries_left:
+                _log(request.method, request.uri, name, started, index + 1, total, "retry")
+                time.sleep(backoff_delay(index, policy.backoff, policy.max_retry_after))
+                continue
+            _log(request.method, request.uri, name, started, index + 1, total, "failed")
+            raise TransientError(
+                f"{PROVIDER}: {endpoint} could not be reached or did not answer within "
+                f"{policy.timeout:g} s, after {total} attempt(s) ({name}). The next run will "
+                "try again.",
+                provider=PROVIDER,
+                endpoint=endpoint,
+                attempts=total,
+            ) from None
+        if not isinstance(body, dict):
+            _log(request.method, request.uri, 200, started, index + 1, total, "malformed")
+            shown = " ".join(scrub_text(str(body)).split())[:300] or "(empty body)"
+            raise MalformedResponse(
+                f"{PROVIDER}: {endpoint} answered but the body is not a JSON object. Google may "
+                f"have sent an error page, or base_url points elsewhere. The body starts: {shown}",
+                provider=PROVIDER,
+                endpoint=endpoint,
+                status=200,
+                body_excerpt=shown,
+            )
+        _log(request.method, request.uri, 200, started, index + 1, total, "ok")
+        return body
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+def list_calendars(service: Any, policy: HttpPolicy | None = None) -> list[dict[str, Any]]:
+    """The account's calendars: [{id, summary, primary, timeZone}], every page."""
+    calendars: list[dict[str, Any]] = []
+    page_token = None
+    while True:
+        page = execute(service.calendarList().list(pageToken=page_token, maxResults=250), policy)
+        for item in page.get("items") or []:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                calendars.append(
+                    {
+                        "id": item["id"],
+                        "summary": str(item.get("summaryOverride") or item.get("summary") or ""),
+                        "primary": bool(item.get("primary")),
+                        "timeZone": str(item.get("timeZone") or ""),
+                    }
+                )
+        page_token = page.get("nextPageToken")
+        if not page_token:
+            return calendars

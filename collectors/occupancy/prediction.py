@@ -1,0 +1,378 @@
+"""Who is home, now and later today, from calendar events: pure rules, no I/O.
+
+Events are read for a horizon from local midnight today to noon tomorrow (the site's time
+zone), so "today" and "tomorrow morning" are both known. Cancelled events, events the person
+declined and birthdays are ignored. An all-day event covers local midnight of its start date
+to local midnight of its end date (Google's end date is exclusive).
+
+Signals. Each event gives at most one, named by the rule that produced it. A rule's
+confidence says how directly the calendar states where the person is, on a ladder from
+0.5 ("no information": a coin toss about being home) towards 1.0 (never reached: plans change):
+
+- ``working_location`` (0.95): a Google working-location status event. The person set it
+  for exactly this purpose: ``homeOffice`` (or a custom location naming home) is a home
+  signal; an office or other custom location is an away signal while it runs (an all-day
+  office location gives no presence interval: the calendar does not say when they leave).
+- ``out_of_office`` (0.90): a Google out-of-office status event: structured, but it states
+  absence from work, and being away from home is inferred. Away signal.
+- ``keyword`` (0.80): a home keyword (``home_keywords``, default WFH and HOME; whole words,
+  any case) in the title or location. Explicit, but free text. Home signal, also from
+  transparent ("free") events: an all-day "WFH" marked free still says where they work.
+- ``event_location`` (0.70): a busy (opaque) event at a physical place that is not home
+  (not a home keyword, not ``home_address``, not a URL or online-meeting word): being there
+  is inferred from where the event happens. Away signal. Free (transparent) events and
+  events without a location are not away signals.
+- ``default_home`` (0.50): no signal covers the moment: assume home, the usual state
+  outside scheduled commitments, with no information beyond that.
+
+Presence at a moment: timed signals covering it outrank all-day ones (they are more specific:
+a dentist appointment during an all-day "home office" day means away for that hour). Among
+the signals left, the strongest home and strongest away signal are compared (a missing side
+counts as the 0.5 default). The stronger side decides; confidence is
+0.5 + (stronger - weaker), so agreeing evidence keeps the strongest rule's confidence and
+conflicting evidence lowers it (equal strength: home, 0.5).
+
+Per person: ``currently_home`` (presence now), ``wfh_today`` (any home signal today),
+``next_arrival_time`` (end of the last away event of the day of the next away event, plus
+``travel_minutes``, default 30; omitted when no away event lies ahead), ``prepare_time``
+(arrival minus ``lead_minutes``, default 60). ``confidence`` is the confidence of
+``currently_home``.
+
+Household (person "household"): home when anyone is home (confidence of the most confident
+person at home); away when nobody is (confidence of the least confident person, the weakest
+link); WFH when anyone works from home; next arrival = the earliest person's, unless someone
+is home and has no away event ahead (the house stays occupied: no arrival).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+HOUSEHOLD = "household"
+DEFAULT_HOME_KEYWORDS = ("WFH", "HOME")
+DEFAULT_ONLINE_KEYWORDS = (
+    "Zoom",
+    "Teams",
+    "Google Meet",
+    "Webex",
+    "Skype",
+    "online",
+    "virtual",
+    "phone",
+)
+DEFAULT_TRAVEL_MINUTES = 30
+DEFAULT_LEAD_MINUTES = 60
+
+# The rules, from most to least explicit (see the module docstring for why each sits where).
+RULES: dict[str, float] = {
+    "working_location": 0.95,
+    "out_of_office": 0.90,
+    "keyword": 0.80,
+    "event_location": 0.70,
+    "default_home": 0.50,
+}
+NO_INFORMATION = RULES["default_home"]
+
+
+@dataclass(frozen=True)
+class Rules:
+    home_keywords: Sequence[str] = DEFAULT_HOME_KEYWORDS
+    home_address: str = ""
+    online_keywords: Sequence[str] = DEFAULT_ONLINE_KEYWORDS
+    travel_minutes: float = DEFAULT_TRAVEL_MINUTES
+    lead_minutes: float = DEFAULT_LEAD_MINUTES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_home", _words(self.home_keywords))
+        object.__setattr__(self, "_online", _words(self.online_keywords))
+
+    def is_home_text(self, text: str) -> bool:
+        return bool(text) and self._home is not None and bool(self._home.search(text))
+
+    def is_home_place(self, location: str) -> bool:
+        if self.is_home_text(location):
+            return True
+        home = _normalise(self.home_address)
+        return bool(home) and home in _normalise(location)
+
+    def is_physical_place(self, location: str) -> bool:
+        text = location.strip()
+        if not text or "://" in text or text.lower().startswith("www."):
+            return False
+        return not (self._online is not None and self._online.search(text))
+
+
+def _words(words: Iterable[str]) -> re.Pattern[str] | None:
+    cleaned = [w.strip() for w in words if w and w.strip()]
+    if not cleaned:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, cleaned)) + r")(?!\w)", re.I)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    """One event as the rules need it (built by `parse_event` from the API's JSON)."""
+
+    summary: str
+    start: datetime  # aware
+    end: datetime  # aware, exclusive
+    all_day: bool = False
+    location: str = ""
+    event_type: str = "default"
+    transparent: bool = False
+    working_location: str = ""  # homeOffice | officeLocation | customLocation
+    working_location_label: str = ""
+
+
+@dataclass(frozen=True)
+class Signal:
+    home: bool
+    rule: str
+    start: datetime
+    end: datetime
+    event: str
+    all_day: bool = False
+
+    @property
+    def confidence(self) -> float:
+        return RULES[self.rule]
+
+    def covers(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class Prediction:
+    person: str
+    currently_home: bool
+    wfh_today: bool
+    confidence: float
+    rule: str  # the rule that decided currently_home
+    next_arrival_time: datetime | None = None
+    prepare_time: datetime | None = None
+    signals: tuple[Signal, ...] = field(default=(), repr=False)
+
+    def fields(self) -> dict[str, Any]:
+        """InfluxDB fields: flags as booleans, times as ISO strings (omitted when unknown)."""
+        values: dict[str, Any] = {
+            "currently_home": self.currently_home,
+            "wfh_today": self.wfh_today,
+            "confidence": float(self.confidence),
+        }
+        if self.next_arrival_time is not None:
+            values["next_arrival_time"] = self.next_arrival_time.isoformat()
+        if self.prepare_time is not None:
+            values["prepare_time"] = self.prepare_time.isoformat()
+        return values
+
+
+# --- reading events ------------------------------------------------------------------------
+
+
+# Arithmetic and comparisons run in UTC: Python compares and subtracts two datetimes that
+# share a ZoneInfo by wall clock, which is wrong across a DST change.
+
+
+def local_midnight(day: date, zone: tzinfo) -> datetime:
+    """Midnight starting `day` in `zone`, as a UTC datetime."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def horizon(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """Local midnight today .. local noon tomorrow, in the site's zone (DST-aware: days of
+    23 h or 25 h exist)."""
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today, time(0), tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=1), time(12), tzinfo=zone)
+    return start, end
+
+
+def _when(value: Any, what: str, zone: tzinfo) -> tuple[datetime, bool]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{what} is not an object")
+    if isinstance(value.get("dateTime"), str):
+        moment = datetime.fromisoformat(value["dateTime"])
+        if moment.tzinfo is None:  # RFC3339 requires an offset; be strict about guessing
+            raise ValueError(f"{what}.dateTime {value['dateTime']!r} has no UTC offset")
+        return moment.astimezone(UTC), False
+    if isinstance(value.get("date"), str):
+        return local_midnight(date.fromisoformat(value["date"]), zone), True
+    raise ValueError(f"{what} has neither 'dateTime' nor 'date'")
+
+
+def parse_event(item: Any, zone: tzinfo) -> CalendarEvent | None:
+    """The event, or None when it does not count (cancelled, declined, birthday).
+
+    Raises ValueError saying what is wrong with an event the rules cannot read.
+    """
+    if not isinstance(item, Mapping):
+        raise ValueError("an event is not an object")
+    if item.get("status") == "cancelled" or item.get("eventType") == "birthday":
+        return None
+    for attendee in item.get("attendees") or ():
+        if (
+            isinstance(attendee, Mapping)
+            and attendee.get("self")
+            and attendee.get("responseStatus") == "declined"
+        ):
+            return None
+    ident = item.get("id", "?")
+    try:
+        start, all_day = _when(item.get("start"), f"event {ident} start", zone)
+        end, _ = _when(item.get("end"), f"event {ident} end", zone)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if end < start:
+        raise ValueError(f"event {ident} ends ({end.isoformat()}) before it starts")
+    working = item.get("workingLocationProperties") or {}
+    if not isinstance(working, Mapping):
+        raise ValueError(f"event {ident} workingLocationProperties is not an object")
+    kind = working.get("type") or ""
+    label = ""
+    if kind in ("customLocation", "officeLocation"):
+        label = str((working.get(kind) or {}).get("label") or "")
+    return CalendarEvent(
+        summary=str(item.get("summary") or ""),
+        start=start,
+        end=end,
+        all_day=all_day,
+        location=str(item.get("location") or ""),
+        event_type=str(item.get("eventType") or "default"),
+        transparent=item.get("transparency") == "transparent",
+        working_location=str(kind),
+        working_location_label=label,
+    )
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def signal_of(event: CalendarEvent, rules: Rules) -> Signal | None:
+    def make(home: bool, rule: str) -> Signal:
+        return Signal(home, rule, event.start, event.end, event.summary, event.all_day)
+
+    if event.event_type == "workingLocation":
+        if event.working_location == "homeOffice" or (
+            event.working_location_label and rules.is_home_place(event.working_location_label)
+        ):
+            return make(True, "working_location")
+        if event.working_location in ("officeLocation", "customLocation") and not event.all_day:
+            return make(False, "working_location")
+        return None
+    if event.event_type == "outOfOffice":
+        return make(False, "out_of_office")
+    if rules.is_home_text(event.summary) or rules.is_home_text(event.location):
+        return make(True, "keyword")
+    if event.transparent or not event.location:
+        return None
+    if rules.is_physical_place(event.location) and not rules.is_home_place(event.location):
+        return make(False, "event_location")
+    return None
+
+
+def _presence(signals: Sequence[Signal], moment: datetime) -> tuple[bool, float, str]:
+    covering = [s for s in signals if s.covers(moment)]
+    timed = [s for s in covering if not s.all_day]
+    if timed:  # more specific in time: an appointment beats the all-day note around it
+        covering = timed
+    home = max((s for s in covering if s.home), key=_strength, default=None)
+    away = max((s for s in covering if not s.home), key=_strength, default=None)
+    home_c = home.confidence if home else NO_INFORMATION
+    away_c = away.confidence if away else NO_INFORMATION
+    if away is not None and away_c > home_c:
+        return False, round(0.5 + (away_c - home_c), 4), away.rule
+    if home is not None:
+        return True, round(0.5 + (home_c - away_c), 4), home.rule
+    return True, NO_INFORMATION, "default_home"
+
+
+def _strength(signal: Signal) -> float:
+    return signal.confidence
+
+
+def _next_arrival(
+    signals: Sequence[Signal], now: datetime, zone: tzinfo, rules: Rules
+) -> datetime | None:
+    ahead = sorted((s for s in signals if not s.home and s.end > now), key=lambda s: s.start)
+    if not ahead:
+        return None
+    day = max(ahead[0].start, now).astimezone(zone).date()
+    day_end = local_midnight(day + timedelta(days=1), zone)
+    last_end = max(s.end for s in ahead if s.start < day_end)
+    return last_end + timedelta(minutes=rules.travel_minutes)
+
+
+def predict_person(
+    person: str, events: Iterable[CalendarEvent], now: datetime, zone: tzinfo, rules: Rules
+) -> Prediction:
+    now = now.astimezone(UTC)
+    signals = tuple(s for s in (signal_of(e, rules) for e in events) if s is not None)
+    home, confidence, rule = _presence(signals, now)
+    today = now.astimezone(zone).date()
+    day_start = local_midnight(today, zone)
+    day_end = local_midnight(today + timedelta(days=1), zone)
+    wfh = any(s.home and s.start < day_end and s.end > day_start for s in signals)
+    arrival = _next_arrival(signals, now, zone, rules)
+    prepare = arrival - timedelta(minutes=rules.lead_minutes) if arrival else None
+    return Prediction(
+        person=person,
+        currently_home=home,
+        wfh_today=wfh,
+        confidence=confidence,
+        rule=rule,
+        next_arrival_time=arrival.astimezone(zone) if arrival else None,
+        prepare_time=prepare.astimezone(zone) if prepare else None,
+        signals=signals,
+    )
+
+
+def predict_household(people: Sequence[Prediction], now: datetime) -> Prediction:
+    if not people:
+        raise ValueError("a household prediction needs at least one person")
+    at_home = [p for p in people if p.currently_home]
+    if at_home:
+        decider = max(at_home, key=lambda p: p.confidence)
+    else:
+        decider = min(people, key=lambda p: p.confidence)
+    stays_home = any(p.currently_home and p.next_arrival_time is None for p in people)
+    arrivals = [p for p in people if p.next_arrival_time is not None]
+    first = (
+        None
+        if stays_home or not arrivals
+        else min(arrivals, key=lambda p: p.next_arrival_time.astimezone(UTC))
+    )
+    return Prediction(
+        person=HOUSEHOLD,
+        currently_home=bool(at_home),
+        wfh_today=any(p.wfh_today for p in people),
+        confidence=decider.confidence,
+        rule=decider.rule,
+        next_arrival_time=first.next_arrival_time if first else None,
+        prepare_time=first.prepare_time if first else None,
+    )
+
+
+def predict(
+    events_by_person: Mapping[str, Iterable[CalendarEvent]],
+    now: datetime,
+    zone: tzinfo,
+    rules: Rules,
+) -> tuple[list[Prediction], Prediction]:
+    """Every person's prediction and the household's."""
+    people = [predict_person(p, evs, now, zone, rules) for p, evs in events_by_person.items()]
+    return people, predict_household(people, now)
+
+
+def slot_start(moment: datetime, minutes: int = 15) -> datetime:
+    """The start of the `minutes` slot holding `moment` (reruns in one slot overwrite)."""
+    step = minutes * 60
+    seconds = int(moment.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % step, tz=UTC)

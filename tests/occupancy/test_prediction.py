@@ -1,0 +1,324 @@
+"""The occupancy rules on constructed events (pure: no I/O)."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collectors.occupancy.prediction import (
+    RULES,
+    CalendarEvent,
+    Rules,
+    horizon,
+    parse_event,
+    predict,
+    predict_person,
+    slot_start,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+RULES_DEFAULT = Rules()
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def timed(summary, start, end, location="", **kw) -> CalendarEvent:
+    return CalendarEvent(summary=summary, start=at(start), end=at(end), location=location, **kw)
+
+
+def all_day(summary, day, next_day, zone=BERLIN, **kw) -> CalendarEvent:
+    return parse_event(
+        {"summary": summary, "start": {"date": day}, "end": {"date": next_day}, **kw}, zone
+    )
+
+
+def person(events, now, zone=BERLIN, rules=RULES_DEFAULT):
+    return predict_person("alex", events, at(now), zone, rules)
+
+
+def test_no_events_is_the_default_home_assumption():
+    p = person([], "2026-05-04T09:00:00+02:00")
+    assert (p.currently_home, p.wfh_today, p.confidence, p.rule) == (
+        True,
+        False,
+        0.5,
+        "default_home",
+    )
+    assert p.next_arrival_time is None and p.prepare_time is None
+    assert set(p.fields()) == {"currently_home", "wfh_today", "confidence"}
+
+
+def test_working_location_home_office_is_the_most_explicit_home_signal():
+    event = parse_event(
+        {
+            "eventType": "workingLocation",
+            "transparency": "transparent",
+            "start": {"date": "2026-05-04"},
+            "end": {"date": "2026-05-05"},
+            "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
+        },
+        BERLIN,
+    )
+    p = person([event], "2026-05-04T09:00:00+02:00")
+    assert (p.currently_home, p.wfh_today, p.confidence, p.rule) == (
+        True,
+        True,
+        0.95,
+        "working_location",
+    )
+
+
+def test_timed_office_working_location_is_away_and_gives_the_arrival():
+    event = parse_event(
+        {
+            "eventType": "workingLocation",
+            "start": {"dateTime": "2026-05-04T08:30:00+02:00"},
+            "end": {"dateTime": "2026-05-04T17:30:00+02:00"},
+            "workingLocationProperties": {
+                "type": "officeLocation",
+                "officeLocation": {"label": "Alexanderplatz office"},
+            },
+        },
+        BERLIN,
+    )
+    p = person([event], "2026-05-04T09:00:00+02:00")
+    assert (p.currently_home, p.confidence, p.rule, p.wfh_today) == (
+        False,
+        0.95,
+        "working_location",
+        False,
+    )
+    assert p.next_arrival_time == at("2026-05-04T18:00:00+02:00")  # 17:30 + 30 min travel
+    assert p.prepare_time == at("2026-05-04T17:00:00+02:00")  # arrival - 60 min lead
+
+
+def test_custom_working_location_naming_home_is_a_home_signal():
+    event = parse_event(
+        {
+            "eventType": "workingLocation",
+            "start": {"date": "2026-05-04"},
+            "end": {"date": "2026-05-05"},
+            "workingLocationProperties": {
+                "type": "customLocation",
+                "customLocation": {"label": "Home"},
+            },
+        },
+        BERLIN,
+    )
+    assert person([event], "2026-05-04T12:00:00+02:00").wfh_today is True
+
+
+def test_all_day_office_location_gives_no_presence_interval():
+    event = parse_event(
+        {
+            "eventType": "workingLocation",
+            "start": {"date": "2026-05-04"},
+            "end": {"date": "2026-05-05"},
+            "workingLocationProperties": {"type": "officeLocation", "officeLocation": {}},
+        },
+        BERLIN,
+    )
+    p = person([event], "2026-05-04T22:00:00+02:00")
+    assert (p.currently_home, p.rule, p.wfh_today) == (True, "default_home", False)
+
+
+def test_out_of_office_is_away():
+    ooo = timed("Out of office", "2026-05-04T00:00:00+02:00", "2026-05-05T00:00:00+02:00")
+    ooo = CalendarEvent(**{**ooo.__dict__, "event_type": "outOfOffice"})
+    p = person([ooo], "2026-05-04T09:00:00+02:00")
+    assert (p.currently_home, p.confidence, p.rule) == (False, 0.9, "out_of_office")
+    assert p.next_arrival_time == at("2026-05-05T00:30:00+02:00")
+
+
+@pytest.mark.parametrize(
+    "summary, location, home",
+    [
+        ("WFH", "", True),
+        ("wfh today", "", True),
+        ("Working from home", "", True),
+        ("Focus", "Home", True),
+        ("Homer's birthday drinks", "", False),  # whole words only
+        ("WFHX planning", "", False),
+    ],
+)
+def test_home_keywords_match_whole_words_in_any_case(summary, location, home):
+    event = timed(summary, "2026-05-04T09:00:00+02:00", "2026-05-04T17:00:00+02:00", location)
+    p = person([event], "2026-05-04T10:00:00+02:00")
+    assert p.wfh_today is home
+    assert p.rule == ("keyword" if home else "default_home")
+    assert p.confidence == (0.8 if home else 0.5)
+
+
+def test_keywords_are_configurable():
+    rules = Rules(home_keywords=["Homeoffice"])
+    event = timed("Homeoffice", "2026-05-04T09:00:00+02:00", "2026-05-04T17:00:00+02:00")
+    assert person([event], "2026-05-04T10:00:00+02:00", rules=rules).rule == "keyword"
+    event = timed("WFH", "2026-05-04T09:00:00+02:00", "2026-05-04T17:00:00+02:00")
+    assert person([event], "2026-05-04T10:00:00+02:00", rules=rules).rule == "default_home"
+
+
+def test_busy_event_elsewhere_is_away_but_free_home_online_or_no_location_is_not():
+    where = "Friedrichstraße 123, 10117 Berlin"
+    args = ("2026-05-04T10:00:00+02:00", "2026-05-04T11:00:00+02:00")
+    away = person([timed("Dentist", *args, where)], "2026-05-04T10:30:00+02:00")
+    assert (away.currently_home, away.confidence, away.rule) == (False, 0.7, "event_location")
+    for event in (
+        timed("Dentist", *args, where, transparent=True),  # marked free
+        timed("Call", *args, "https://meet.google.com/abc-defg-hij"),
+        timed("Call", *args, "Microsoft Teams Meeting"),
+        timed("Deep work", *args),
+        timed("Plumber", *args, "Musterstraße 1, 10115 Berlin, Germany"),  # home address
+    ):
+        rules = Rules(home_address="Musterstraße 1, 10115 Berlin")
+        p = person([event], "2026-05-04T10:30:00+02:00", rules=rules)
+        assert (p.currently_home, p.rule) == (True, "default_home"), event
+
+
+def test_transparent_all_day_wfh_still_counts_as_home():
+    event = all_day("WFH", "2026-05-04", "2026-05-05", transparency="transparent")
+    p = person([event], "2026-05-04T08:00:00+02:00")
+    assert (p.wfh_today, p.currently_home, p.rule) == (True, True, "keyword")
+
+
+def test_a_timed_appointment_outranks_the_all_day_home_note_around_it():
+    day = all_day("WFH", "2026-05-04", "2026-05-05")
+    dentist = timed(
+        "Dentist", "2026-05-04T10:00:00+02:00", "2026-05-04T11:00:00+02:00", "Praxis Dr. Weiss"
+    )
+    during = person([day, dentist], "2026-05-04T10:30:00+02:00")
+    assert (during.currently_home, during.confidence, during.rule) == (
+        False,
+        0.7,
+        "event_location",
+    )
+    after = person([day, dentist], "2026-05-04T11:30:00+02:00")
+    assert (after.currently_home, after.rule, after.wfh_today) == (True, "keyword", True)
+
+
+def test_conflicting_signals_of_one_kind_lower_the_confidence():
+    office = timed("Client visit", "2026-05-04T09:00:00+02:00", "2026-05-04T12:00:00+02:00")
+    office = CalendarEvent(**{**office.__dict__, "location": "Potsdamer Platz 1, Berlin"})
+    wfh = timed("WFH", "2026-05-04T09:00:00+02:00", "2026-05-04T17:00:00+02:00")
+    p = person([office, wfh], "2026-05-04T10:00:00+02:00")
+    # keyword (0.8) beats event location (0.7): home, 0.5 + (0.8 - 0.7)
+    assert (p.currently_home, p.rule) == (True, "keyword")
+    assert p.confidence == pytest.approx(0.5 + RULES["keyword"] - RULES["event_location"])
+
+
+def test_cancelled_declined_and_birthdays_are_ignored():
+    base = {"start": {"dateTime": "2026-05-04T10:00:00+02:00"}}
+    base["end"] = {"dateTime": "2026-05-04T11:00:00+02:00"}
+    assert parse_event({**base, "status": "cancelled", "location": "Paris"}, BERLIN) is None
+    assert parse_event({**base, "eventType": "birthday"}, BERLIN) is None
+    declined = {
+        **base,
+        "location": "Paris",
+        "attendees": [
+            {"email": "a@example.com", "self": True, "responseStatus": "declined"},
+            {"email": "b@example.com", "responseStatus": "accepted"},
+        ],
+    }
+    assert parse_event(declined, BERLIN) is None
+    accepted = {**declined, "attendees": [{"self": True, "responseStatus": "accepted"}]}
+    assert parse_event(accepted, BERLIN).location == "Paris"
+
+
+def test_all_day_end_date_is_exclusive_in_the_site_time_zone():
+    trip = all_day("Trip", "2026-05-02", "2026-05-04", eventType="outOfOffice")
+    assert trip.start == at("2026-05-02T00:00:00+02:00")
+    assert trip.end == at("2026-05-04T00:00:00+02:00")
+    assert person([trip], "2026-05-03T23:59:00+02:00").currently_home is False
+    back = person([trip], "2026-05-04T00:00:00+02:00")
+    assert (back.currently_home, back.rule) == (True, "default_home")
+
+
+def test_the_same_instant_is_a_different_day_in_another_time_zone():
+    new_york = ZoneInfo("America/New_York")
+    instant = at("2026-05-04T02:00:00+00:00")  # 04:00 in Berlin, 22:00 the day before in NY
+    wfh = all_day("WFH", "2026-05-04", "2026-05-05", zone=new_york)
+    ny = predict_person("alex", [wfh], instant, new_york, RULES_DEFAULT)
+    assert ny.wfh_today is False  # in New York it is still 3 May
+    wfh_berlin = all_day("WFH", "2026-05-04", "2026-05-05")
+    assert predict_person("alex", [wfh_berlin], instant, BERLIN, RULES_DEFAULT).wfh_today
+
+
+def test_horizon_on_the_dst_day_is_23_plus_12_hours():
+    start, end = horizon(at("2026-03-29T07:30:00+00:00"), BERLIN)
+    assert start.isoformat() == "2026-03-29T00:00:00+01:00"
+    assert end.isoformat() == "2026-03-30T12:00:00+02:00"
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23 + 12)
+    start, end = horizon(at("2026-10-25T07:30:00+00:00"), BERLIN)  # clocks go back
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=25 + 12)
+
+
+def test_arrival_is_after_the_last_away_event_of_the_next_away_day():
+    events = [
+        timed("Dentist", "2026-05-04T10:00:00+02:00", "2026-05-04T11:00:00+02:00", "Praxis"),
+        timed("Climbing", "2026-05-04T18:00:00+02:00", "2026-05-04T20:00:00+02:00", "Halle"),
+        timed("Standup", "2026-05-05T09:00:00+02:00", "2026-05-05T10:00:00+02:00", "Office"),
+    ]
+    morning = person(events, "2026-05-04T08:00:00+02:00")
+    assert morning.next_arrival_time == at("2026-05-04T20:30:00+02:00")
+    assert morning.prepare_time == at("2026-05-04T19:30:00+02:00")
+    late = person(events, "2026-05-04T21:00:00+02:00")  # today's are over: tomorrow morning
+    assert late.next_arrival_time == at("2026-05-05T10:30:00+02:00")
+    rules = Rules(travel_minutes=45, lead_minutes=90)
+    custom = person(events, "2026-05-04T21:00:00+02:00", rules=rules)
+    assert custom.next_arrival_time == at("2026-05-05T10:45:00+02:00")
+    assert custom.prepare_time == at("2026-05-05T09:15:00+02:00")
+
+
+def test_household_is_home_when_anyone_is():
+    now = at("2026-05-04T10:00:00+02:00")
+    office = timed("Office", "2026-05-04T08:30:00+02:00", "2026-05-04T17:30:00+02:00", "HQ")
+    wfh = all_day("WFH", "2026-05-04", "2026-05-05")
+    people, household = predict({"alex": [office], "sam": [wfh]}, now, BERLIN, RULES_DEFAULT)
+    assert [p.currently_home for p in people] == [False, True]
+    assert household.person == "household"
+    assert (household.currently_home, household.wfh_today, household.confidence) == (
+        True,
+        True,
+        0.8,
+    )
+    assert household.next_arrival_time is None  # sam stays home: the house stays occupied
+
+
+def test_household_away_takes_the_earliest_arrival_and_the_weakest_confidence():
+    now = at("2026-05-04T10:00:00+02:00")
+    alex = [timed("Office", "2026-05-04T08:30:00+02:00", "2026-05-04T17:30:00+02:00", "HQ")]
+    sam = [
+        CalendarEvent(
+            summary="Out of office",
+            start=at("2026-05-04T00:00:00+02:00"),
+            end=at("2026-05-04T16:00:00+02:00"),
+            event_type="outOfOffice",
+        )
+    ]
+    _, household = predict({"alex": alex, "sam": sam}, now, BERLIN, RULES_DEFAULT)
+    assert (household.currently_home, household.confidence) == (False, 0.7)
+    assert household.next_arrival_time == at("2026-05-04T16:30:00+02:00")
+    assert household.prepare_time == at("2026-05-04T15:30:00+02:00")
+
+
+def test_slots_are_15_minutes_so_reruns_overwrite():
+    assert slot_start(at("2026-05-04T07:44:59+00:00")) == datetime(2026, 5, 4, 7, 30, tzinfo=UTC)
+    assert slot_start(at("2026-05-04T09:45:00+02:00")) == datetime(2026, 5, 4, 7, 45, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "item, problem",
+    [
+        ({"start": {}, "end": {"date": "2026-05-05"}}, "neither 'dateTime' nor 'date'"),
+        ({"start": {"dateTime": "2026-05-04T10:00:00"}, "end": {}}, "no UTC offset"),
+        (
+            {"start": {"date": "2026-05-05"}, "end": {"date": "2026-05-04"}},
+            "before it starts",
+        ),
+        ("not an event", "not an object"),
+    ],
+)
+def test_unreadable_events_say_what_is_wrong(item, problem):
+    with pytest.raises(ValueError, match=problem):
+        parse_event(item, BERLIN)
