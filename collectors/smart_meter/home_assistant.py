@@ -26,8 +26,9 @@ from enrich.readings import Reading
 logger = logging.getLogger(__name__)
 
 PROVIDER = "home_assistant"
-POWER_UNITS = {"W": 1.0, "kW": 1000.0}
-ENERGY_UNITS = {"kWh": 1.0, "Wh": 0.001}
+# unit -> (multiply, divide) into W or kWh (dividing keeps 12450 Wh exactly 12.45 kWh)
+POWER_UNITS = {"W": (1, 1), "kW": (1000, 1)}
+ENERGY_UNITS = {"kWh": (1, 1), "Wh": (1, 1000)}
 SKIPPED_STATES = ("unavailable", "unknown")
 
 
@@ -99,7 +100,7 @@ class HomeAssistantMeterAdapter(Adapter):
 
 
 def _state(
-    base: str, credentials: Credentials, entity: str, units: dict[str, float]
+    base: str, credentials: Credentials, entity: str, units: dict[str, tuple[int, int]]
 ) -> tuple[float, datetime] | None:
     """(value in the base unit, last_updated) of one entity; None when it has no value now."""
     url = f"{base}/api/states/{quote(entity, safe='.')}"
@@ -144,4 +145,5 @@ def _state(
     if not math.isfinite(value):
         raise answer.bad(f"the state of {entity} is {raw!r}, not a finite number", body)
     key = "last_updated" if "last_updated" in body else "last_changed"
-    return value * units[unit], answer.when(body, key, "the state")
+    multiply, divide = units[unit]
+    return value * multiply / divide, answer.when(body, key, "the state")

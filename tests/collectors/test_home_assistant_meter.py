@@ -1,0 +1,139 @@
+"""Home Assistant meter adapter against the replay server playing HA's REST API."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors.base import ConfigError, Credentials, Window
+from collectors.smart_meter.home_assistant import HomeAssistantMeterAdapter
+from enrich.http import AuthError, PermanentError
+from tests.collectors.scenarios_smart_meter import (
+    HA_NOW,
+    SITE,
+    home_assistant_credentials,
+    home_assistant_routes,
+)
+from tests.support.replay import load_fixture
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(settings):
+    settings.HTTP_BACKOFF_SECONDS = 0.01
+    settings.HTTP_MAX_RETRIES = 1
+
+
+def fetch(server, **options):
+    adapter = HomeAssistantMeterAdapter()
+    credentials = home_assistant_credentials(server, **options)
+    target = adapter.target(SITE, credentials)
+    window = Window(start=HA_NOW - timedelta(minutes=5), end=HA_NOW, now=HA_NOW)
+    return adapter.fetch(target, credentials, window)
+
+
+def test_power_sensors_in_w_and_kw_at_has_own_times(replay_server):
+    home_assistant_routes(replay_server)
+    result = fetch(replay_server)
+    home, heat_pump, daily = result.readings  # the oven is unavailable: nothing written
+    assert (home.measurement, home.fields) == ("smart_meter", {"total_power_w": 1843.6})
+    assert home.time == datetime(2026, 5, 1, 14, 5, 3, 100002, tzinfo=UTC)  # exactly HA's
+    assert home.tags == {
+        "meter_type": "home_assistant",
+        "device": "home",
+        "provider": "home_assistant",
+    }
+    assert heat_pump.measurement == "smart_meter_circuit"
+    assert heat_pump.tags["circuit"] == "Heat pump"
+    assert heat_pump.fields == pytest.approx({"power_w": 920.0, "percentage": 920 / 1843.6 * 100})
+    assert heat_pump.time == datetime(2026, 5, 1, 14, 4, 41, 250000, tzinfo=UTC)
+    assert daily.fields == {"daily_kwh": 12.45}  # 12450 Wh
+    assert daily.measurement == "smart_meter"
+    tokens = {r.headers["Authorization"] for r in replay_server.requests}
+    assert tokens == {"Bearer ha-long-lived-token-xyz"}
+    assert [r.path for r in replay_server.requests] == [
+        "/api/states/sensor.home_power",
+        "/api/states/sensor.heat_pump_power",
+        "/api/states/sensor.oven_power",
+        "/api/states/sensor.home_energy_today",
+    ]
+    assert result.current["total_power_w"] == 1843.6
+
+
+def test_unknown_whole_home_state_writes_circuits_without_a_share(replay_server):
+    unknown = load_fixture("home_assistant/state_total_w.json") | {"state": "unknown"}
+    replay_server.add("GET", "/api/states/sensor.home_power", json=unknown)
+    home_assistant_routes(replay_server)
+    result = fetch(replay_server, daily_energy_entity=None)
+    assert [(r.measurement, dict(r.fields)) for r in result.readings] == [
+        ("smart_meter_circuit", {"power_w": 920.0})
+    ]
+
+
+def test_an_energy_sensor_given_as_power_is_a_config_error(replay_server):
+    replay_server.add(
+        "GET",
+        "/api/states/sensor.dryer_energy",
+        json=load_fixture("home_assistant/state_energy_as_power.json"),
+    )
+    with pytest.raises(ConfigError, match="sensor.dryer_energy is in 'kWh'.*power"):
+        fetch(
+            replay_server, total_entity="sensor.dryer_energy", circuits={}, daily_energy_entity=None
+        )
+
+
+def test_a_refused_token_says_where_to_make_one(replay_server):
+    replay_server.add("GET", "/api/states/sensor.home_power", status=401, body="401: Unauthorized")
+    with pytest.raises(AuthError, match="long-lived access token"):
+        fetch(replay_server)
+    assert len(replay_server.requests) == 1
+
+
+def test_an_unknown_entity_is_named(replay_server):
+    replay_server.add(
+        "GET",
+        "/api/states/sensor.heat_pump_power",
+        status=404,
+        json={"message": "Entity not found."},
+    )
+    home_assistant_routes(replay_server)
+    with pytest.raises(PermanentError, match="no entity 'sensor.heat_pump_power'"):
+        fetch(replay_server)
+
+
+def test_a_state_that_is_not_a_number_is_malformed(replay_server):
+    odd = load_fixture("home_assistant/state_total_w.json") | {"state": "on"}
+    replay_server.add("GET", "/api/states/sensor.home_power", json=odd)
+    with pytest.raises(PermanentError, match="'on', not a number"):
+        fetch(replay_server, circuits={}, daily_energy_entity=None)
+
+
+@pytest.mark.parametrize(
+    "credentials, problem",
+    [
+        (Credentials(api_key="t", options={"total_entity": "sensor.p"}), "options.base_url"),
+        (Credentials(options={"base_url": "http://ha:8123", "total_entity": "sensor.p"}), "token"),
+        (Credentials(api_key="t", options={"base_url": "http://ha:8123"}), "total_entity"),
+        (
+            Credentials(api_key="t", options={"base_url": "http://ha:8123", "circuits": ["x"]}),
+            "circuits must map",
+        ),
+        (
+            Credentials(api_key="t", options={"base_url": "http://ha:8123", "total_entity": "p"}),
+            "not an entity id",
+        ),
+    ],
+)
+def test_settings_it_cannot_use_are_config_errors(credentials, problem):
+    with pytest.raises(ConfigError, match=problem):
+        HomeAssistantMeterAdapter().target(SITE, credentials)
+
+
+def test_target_carries_the_device_and_the_sites_time_zone(replay_server):
+    credentials = home_assistant_credentials(replay_server, device="garage", high_power_w=7000)
+    target = HomeAssistantMeterAdapter().target(SITE, credentials)
+    assert target.key == f"{replay_server.url}|garage"
+    assert dict(target.params) == {
+        "timezone": "America/Chicago",
+        "phantom_nights": 7,
+        "high_power_w": 7000.0,
+        "device": "garage",
+    }
