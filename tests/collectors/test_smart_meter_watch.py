@@ -1,0 +1,330 @@
+"""The smart meter watch (after-write hook) on real Redis and InfluxDB: high-consumption events
+logged once (also across two worker processes), and the 3 a.m. phantom-load baseline on
+constructed series across nights and DST changes."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collectors import pipeline
+from collectors.base import FetchResult, Target
+from collectors.smart_meter import watch
+from enrich.models import ProviderConfig, Site
+from enrich.readings import Reading
+from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
+from tests.collectors.scenarios_smart_meter import HA_NOW, HA_OPTIONS, home_assistant_routes
+
+pytestmark = pytest.mark.influxdb
+ROOT = Path(__file__).resolve().parents[2]
+LOGGER = "collectors.smart_meter"
+BERLIN = ZoneInfo("Europe/Berlin")
+TAGS = {"meter_type": "emporia_vue", "device": "Main panel", "provider": "emporia_vue"}
+
+
+def target(**params) -> Target:
+    base = {"timezone": "Europe/Berlin", "phantom_nights": 1, "high_power_w": 10_000.0}
+    return Target("smart_meter", "emporia_vue", "owner@example.com", base | params)
+
+
+@pytest.fixture
+def isolated(settings, caplog):
+    """Own InfluxDB database and Redis key prefix per test (also for its worker processes)."""
+    tag = uuid.uuid4().hex[:10]
+    settings.INFLUXDB_DATABASE = f"test_meter_{tag}"
+    settings.REDIS_KEY_PREFIX = f"test-meter-{tag}"
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    yield ts
+    ts.drop_database(settings.INFLUXDB_DATABASE)
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)
+
+
+def logged(caplog) -> list[tuple[str, str]]:
+    return [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name == LOGGER and r.levelno >= logging.INFO
+    ]
+
+
+def home(watts: float, when: datetime, device: str = "Main panel") -> Reading:
+    return Reading("smart_meter", {"total_power_w": watts}, when, TAGS | {"device": device})
+
+
+def circuit(watts: float, when: datetime, name: str) -> Reading:
+    return Reading("smart_meter_circuit", {"power_w": watts}, when, TAGS | {"circuit": name})
+
+
+# --- high consumption ---
+
+T0 = datetime(2026, 5, 1, 18, 0, tzinfo=UTC)
+
+
+def test_high_consumption_is_logged_once_when_it_starts_and_once_when_it_ends(isolated, caplog):
+    for minute, watts in enumerate([9000, 11000, 12500, 10400, 9000, 8000]):
+        watch.note_high_power(target(), [home(watts, T0 + timedelta(minutes=5 * minute))])
+    assert logged(caplog) == [
+        (
+            "WARNING",
+            "High consumption on Main panel (emporia_vue) started at 2026-05-01T18:05:00+00:00:"
+            " 11.0 kW, above 10.0 kW",
+        ),
+        (
+            "INFO",
+            "High consumption on Main panel (emporia_vue) ended at 2026-05-01T18:20:00+00:00 "
+            "(now 9.0 kW): it lasted 0:15:00, peak 12.5 kW",
+        ),
+    ]
+
+
+def test_the_same_or_an_older_reading_again_logs_nothing(isolated, caplog):
+    watch.note_high_power(target(), [home(11000, T0)])
+    caplog.clear()
+    watch.note_high_power(target(), [home(11000, T0)])  # a second worker, same answer
+    watch.note_high_power(target(), [home(5000, T0 - timedelta(minutes=5))])  # a late one
+    assert logged(caplog) == []
+    assert get_redis().hget(watch.high_power_key(target(), "Main panel"), "state") == "high"
+
+
+def test_threshold_and_devices_are_separate(isolated, caplog):
+    watch.note_high_power(
+        target(high_power_w=3000.0), [home(3500, T0), home(2000, T0, device="Office plug")]
+    )
+    assert [m for _, m in logged(caplog)] == [
+        "High consumption on Main panel (emporia_vue) started at 2026-05-01T18:00:00+00:00:"
+        " 3.5 kW, above 3.0 kW"
+    ]
+
+
+WORKER = """
+import json, logging, sys
+from datetime import datetime
+from collectors.base import Target
+from collectors.smart_meter.watch import note_high_power
+from enrich.readings import Reading
+from enrich.redis_client import get_redis
+
+records = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        records.append([record.levelname, record.getMessage()])
+logger = logging.getLogger("collectors.smart_meter")
+logger.addHandler(Keep())
+logger.setLevel(logging.INFO)
+barrier = sys.argv[1]
+get_redis().rpush(barrier + ":ready", 1)
+assert get_redis().blpop(barrier + ":go", timeout=60), "no go signal"
+target = Target("smart_meter", "emporia_vue", "owner@example.com", {"high_power_w": 10000.0})
+tags = {"meter_type": "emporia_vue", "device": "Main panel", "provider": "emporia_vue"}
+for when, watts in json.loads(sys.argv[2]):
+    reading = Reading("smart_meter", {"total_power_w": watts}, datetime.fromisoformat(when), tags)
+    note_high_power(target, [reading])
+print(json.dumps(records))
+"""
+
+
+def test_two_worker_processes_log_each_event_edge_exactly_once(isolated, settings):
+    barrier = f"{settings.REDIS_KEY_PREFIX}:barrier"
+    series = [
+        [(T0 + timedelta(minutes=5 * i)).isoformat(), w] for i, w in enumerate([11e3, 12e3, 9e3])
+    ]
+    env = os.environ.copy() | {"REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, barrier, json.dumps(series)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    client = get_redis()
+    for _ in workers:
+        assert client.blpop(f"{barrier}:ready", timeout=60), "a worker did not start"
+    client.rpush(f"{barrier}:go", 1, 1)
+    records = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        records += json.loads(out)
+    assert sorted(level for level, _ in records) == ["INFO", "WARNING"]
+    assert any("started" in m for _, m in records) and any("ended" in m for _, m in records)
+
+
+# --- phantom load ---
+
+
+def night_series(day, value_of, start_utc_hour=-3, hours=9, step=5):
+    """Whole-home and circuit samples every `step` minutes around the night of `day`, in UTC,
+    each valued by value_of(utc time)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=start_utc_hour)
+    points = []
+    for i in range(hours * 60 // step):
+        when = start + timedelta(minutes=i * step)
+        watts = value_of(when)
+        points += [home(watts, when), circuit(watts / 10, when, "Fridge")]
+    return points
+
+
+def minutes_after_midnight_utc(when: datetime) -> float:
+    return float(when.hour * 60 + when.minute) if when.hour < 12 else -1000.0
+
+
+def after_night(day, hour=4) -> list[Reading]:
+    """What a fetch after the night returns (the data's own time decides the local day)."""
+    when = datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN).astimezone(UTC)
+    return [home(500.0, when), circuit(50.0, when, "Fridge")]
+
+
+def stored_phantom(ts, settings, measurement="smart_meter"):
+    query = f'SELECT "phantom_load_w" FROM "{measurement}" GROUP BY *'
+    rows = ts.query(settings.INFLUXDB_DATABASE, query)
+    return [
+        (r.time, r.tags.get("circuit"), r.values["phantom_load_w"])
+        for r in rows
+        if r.values["phantom_load_w"] is not None
+    ]
+
+
+@pytest.mark.parametrize(
+    "day, expected",
+    [
+        # CEST (+2): 02:30-03:30 local = 00:30-01:30 UTC, samples 30..85 -> median 57.5
+        (datetime(2026, 3, 31).date(), 57.5),
+        # spring forward: 02:00 CET -> 03:00 CEST, only 03:00-03:30 CEST = 01:00-01:30 UTC
+        (datetime(2026, 3, 29).date(), 72.5),
+        # fall back: 02:30-03:00 CEST (00:30-01:00 UTC) and 02:30-03:30 CET (01:30-02:30 UTC)
+        (datetime(2026, 10, 25).date(), 102.5),
+        # CET (+1): 01:30-02:30 UTC, samples 90..145 -> 117.5
+        (datetime(2026, 11, 2).date(), 117.5),
+    ],
+)
+def test_baseline_uses_the_local_0230_0330_samples_whatever_dst_does(
+    isolated, settings, caplog, day, expected
+):
+    isolated.write(settings.INFLUXDB_DATABASE, night_series(day, minutes_after_midnight_utc))
+    watch.after_write(target(), FetchResult(after_night(day), {}))
+    stamp = datetime(day.year, day.month, day.day, 3, 30, tzinfo=BERLIN).astimezone(UTC)
+    assert stored_phantom(isolated, settings) == [(stamp, None, expected)]
+    assert stored_phantom(isolated, settings, "smart_meter_circuit") == [
+        (stamp, "Fridge", pytest.approx(expected / 10))
+    ]
+    assert (
+        "INFO",
+        f"Phantom load of Main panel (whole home): {expected:.0f} W (median of 02:30-03:30, 1 nights)",
+    ) in logged(caplog)
+
+
+def test_median_over_the_last_nights_ignores_one_odd_night(isolated, settings):
+    last = datetime(2026, 4, 10).date()
+    points = []
+    for back in range(7):
+        night = last - timedelta(days=back)
+        watts = 2000.0 if back == 3 else 300.0 + back  # one night with a party
+        points += night_series(night, lambda when, w=watts: w)
+    old = last - timedelta(days=7)  # an eighth night, outside N=7: never counted
+    points += night_series(old, lambda when: 5000.0)
+    isolated.write(settings.INFLUXDB_DATABASE, points)
+    baselines = watch.phantom_baselines(
+        "emporia_vue",
+        {("smart_meter", "Main panel", ""): TAGS},
+        BERLIN,
+        last,
+        7,
+    )
+    # Nights of 300, 301, 302, 304, 305, 306 W (12 samples each) and one of 2000 W: the median
+    # is the middle normal night; a mean would be 545 W.
+    assert baselines == {("smart_meter", "Main panel", ""): 304.0}
+
+
+def test_computed_once_a_day_after_0330_and_changes_logged_once(isolated, settings, caplog):
+    day1, day2, day3 = (datetime(2026, 6, d).date() for d in (1, 2, 3))
+    isolated.write(settings.INFLUXDB_DATABASE, night_series(day1, lambda when: 300.0))
+    watch.after_write(target(), FetchResult(after_night(day1, hour=3), {}))  # 03:00: too early
+    assert stored_phantom(isolated, settings) == [] and logged(caplog) == []
+    watch.after_write(target(), FetchResult(after_night(day1), {}))
+    watch.after_write(target(), FetchResult(after_night(day1, hour=5), {}))  # same day: no more
+    assert [m for _, m in logged(caplog) if "whole home" in m] == [
+        "Phantom load of Main panel (whole home): 300 W (median of 02:30-03:30, 1 nights)"
+    ]
+    caplog.clear()
+    # +5 %: not notable, nothing logged
+    isolated.write(settings.INFLUXDB_DATABASE, night_series(day2, lambda when: 315.0))
+    watch.after_write(target(), FetchResult(after_night(day2), {}))
+    assert logged(caplog) == []
+    # +20 % and +60 W over the last reported 300 W: logged once, as a rise
+    isolated.write(settings.INFLUXDB_DATABASE, night_series(day3, lambda when: 360.0))
+    watch.after_write(target(), FetchResult(after_night(day3), {}))
+    watch.after_write(target(), FetchResult(after_night(day3, hour=6), {}))
+    # (the fridge went 30 -> 36 W: +20 % but only 6 W, not notable)
+    assert logged(caplog) == [
+        ("WARNING", "Phantom load of Main panel (whole home) rose: 300 W -> 360 W (+60 W, +20 %)")
+    ]
+    assert [v for _, _, v in stored_phantom(isolated, settings)] == [300.0, 315.0, 360.0]
+
+
+def test_small_absolute_changes_are_not_notable(isolated, settings, caplog):
+    day1, day2 = datetime(2026, 6, 1).date(), datetime(2026, 6, 2).date()
+    isolated.write(settings.INFLUXDB_DATABASE, night_series(day1, lambda when: 50.0))
+    watch.after_write(target(), FetchResult(after_night(day1), {}))
+    caplog.clear()
+    isolated.write(settings.INFLUXDB_DATABASE, night_series(day2, lambda when: 68.0))  # +36 %, 18 W
+    watch.after_write(target(), FetchResult(after_night(day2), {}))
+    assert logged(caplog) == []
+
+
+def test_influxdb_failure_leaves_the_day_open_for_the_next_poll(isolated, settings, caplog):
+    day = datetime(2026, 6, 1).date()
+    settings.INFLUXDB_DATABASE = f"missing_{uuid.uuid4().hex[:8]}"
+    watch.after_write(target(), FetchResult(after_night(day), {}))
+    assert "phantom load of owner@example.com not computed" in caplog.text
+    assert not get_redis().exists(watch.phantom_day_key(target(), day))
+
+
+# --- through the pipeline ---
+
+
+@pytest.mark.django_db
+def test_pipeline_writes_meter_readings_and_runs_the_watch(
+    isolated, settings, replay_server, caplog
+):
+    home_assistant_routes(replay_server)
+    site = Site.objects.create(
+        name="Home", latitude=52.52, longitude=13.40, timezone="Europe/Berlin"
+    )
+    config = ProviderConfig.objects.create(
+        site=site,
+        source="smart_meter",
+        provider="home_assistant",
+        interval_seconds=300,
+        api_key="ha-long-lived-token-xyz",
+        options={"base_url": replay_server.url, **HA_OPTIONS, "high_power_w": 1500},
+    )
+    outcome = pipeline.collect(config, now=HA_NOW)
+    assert (outcome.status, outcome.points_written) == ("ok", 3)
+    rows = list(
+        isolated.query(settings.INFLUXDB_DATABASE, 'SELECT * FROM "smart_meter" GROUP BY *')
+    )
+    assert {(r.time, r.values["total_power_w"], r.values["daily_kwh"]) for r in rows} == {
+        (datetime(2026, 5, 1, 14, 5, 3, 100002, tzinfo=UTC), 1843.6, None),
+        (datetime(2026, 5, 1, 14, 5, tzinfo=UTC), None, 12.45),
+    }
+    assert (
+        "WARNING",
+        "High consumption on home (home_assistant) started at 2026-05-01T14:05:03.100002+00:00:"
+        " 1.8 kW, above 1.5 kW",
+    ) in logged(caplog)
