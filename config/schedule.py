@@ -43,6 +43,13 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3300,
     ),
     Entry(
+        name="Smart meter",
+        task="collectors.dispatch_smart_meter",
+        queue="collectors",
+        every_seconds=300,
+        expires=270,
+    ),
+    Entry(
         name="Service health check",
         task="enrich.check_services",
         queue="default",
