@@ -110,6 +110,11 @@ class TierChunk(models.Model):
     entities = models.PositiveIntegerField(default=0)
     source_points = models.BigIntegerField(default=0)
     aggregate_points = models.BigIntegerField(default=0)
+    # Daily tier only: the verified daily rows (entity_id -> kind and fields), kept until the
+    # day's hourly rows are deleted. InfluxDB 1.x deletes across retention policies, so
+    # deleting the hourly row at midnight also removes the daily row at midnight; it is
+    # written again from here, also after a crash in between.
+    pending_rows = models.JSONField(default=dict, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
