@@ -31,7 +31,7 @@ run: venv services
 	scripts/run.sh
 
 test: venv
-	scripts/services.sh redis influxdb postgres
+	scripts/services.sh redis influxdb postgres browser
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench-quick: venv services

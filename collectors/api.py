@@ -12,6 +12,7 @@ from collectors.registry import UnknownProvider
 from enrich.api import params
 from enrich.cache import ResponseCache
 from enrich.models import SOURCES, ProviderConfig, Site
+from enrich.oauth import connection_status
 
 
 def site_from_request(request) -> Site:
@@ -43,6 +44,9 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
 
 def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     entry = {"provider": config.provider}
+    connection = connection_status(config)  # OAuth providers: connected / needs_reconnect
+    if connection is not None:
+        entry["connection"] = connection
     try:
         target = pipeline.target_for(config)
     except (ConfigError, UnknownProvider) as exc:

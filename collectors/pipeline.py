@@ -14,9 +14,14 @@ from django.conf import settings
 
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
-from collectors.registry import adapter_for, after_write_hook
+from collectors.registry import (
+    adapter_for,
+    after_write_hook,
+    auth_failure_hook,
+    credentials_hook,
+)
 from enrich.cache import CachedAnswer, ResponseCache
-from enrich.http import HttpError, TransientError
+from enrich.http import AuthError, HttpError, TransientError
 from enrich.models import ProviderConfig
 from enrich.ratelimit import Budget
 from enrich.redis_client import RedisUnavailable
@@ -49,7 +54,10 @@ def site_info(config: ProviderConfig) -> SiteInfo:
     )
 
 
-def credentials(config: ProviderConfig) -> Credentials:
+def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
+    hook = credentials_hook(config.source, config.provider)
+    if hook is not None:  # e.g. OAuth tokens kept outside ProviderConfig (registry.CREDENTIALS)
+        return hook(config, fetching=fetching)
     return Credentials(
         username=config.username,
         password=config.password,
@@ -131,14 +139,20 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
                 outcome = Outcome("budget", served=served)
             else:
                 window = _window(config, target, now)
-                outcome = _fetch_and_write(config, target, credentials(config), window, cache, now)
+                creds = credentials(config, fetching=True)
+                outcome = _fetch_and_write(config, target, creds, window, cache, now)
     except EXPECTED_FAILURES as exc:
         served = "nothing"
         try:
             served = _describe_last_good(cache.last_good(source, provider, target_key))
         except RedisUnavailable:
             served = "nothing (Redis unavailable)"
-        logger.error(
+        on_auth_failure = auth_failure_hook(source, provider)
+        if isinstance(exc, AuthError) and on_auth_failure is not None:
+            on_auth_failure(config, exc)
+        # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
+        logger.log(
+            logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR,
             "collect: %s/%s %s failed: %s: %s; served %s",
             source,
             provider,

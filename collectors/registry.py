@@ -55,3 +55,30 @@ def adapter_for(source: str, provider: str) -> Adapter:
 def after_write_hook(source: str):
     path = AFTER_WRITE.get(source)
     return _load(path) if path else None
+
+
+# Providers whose credentials do not live in ProviderConfig's own fields (e.g. OAuth tokens in
+# enrich.models.OAuthConnection): (source, provider) -> "module:function", called as
+# function(config, fetching=bool) -> Credentials. With fetching=False it only reads the
+# database (dispatch, the API); with fetching=True (right before fetch) it may also renew
+# tokens, and raises enrich.http errors like a fetch would.
+CREDENTIALS: dict[tuple[str, str], str] = {
+    ("occupancy", "google_calendar"): "enrich.oauth:calendar_credentials",
+}
+
+# Called when a collection failed with an AuthError: (config, error) -> None, e.g. to mark an
+# OAuth connection "needs reconnect". It may set `error.already_reported = True` once it has
+# reported the failure at ERROR, so the pipeline repeats it at WARNING only.
+AUTH_FAILED: dict[tuple[str, str], str] = {
+    ("occupancy", "google_calendar"): "enrich.oauth:note_auth_failure",
+}
+
+
+def credentials_hook(source: str, provider: str):
+    path = CREDENTIALS.get((source, provider))
+    return _load(path) if path else None
+
+
+def auth_failure_hook(source: str, provider: str):
+    path = AUTH_FAILED.get((source, provider))
+    return _load(path) if path else None

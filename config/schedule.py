@@ -43,11 +43,25 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3300,
     ),
     Entry(
+        name="Occupancy prediction",
+        task="collectors.dispatch_occupancy",
+        queue="collectors",
+        every_seconds=900,
+        expires=840,
+    ),
+    Entry(
         name="Smart meter",
         task="collectors.dispatch_smart_meter",
         queue="collectors",
         every_seconds=300,
         expires=270,
+    ),
+    Entry(
+        name="Refresh materialized views",
+        task="retention.refresh_views",
+        queue="retention",
+        crontab="0 */4 * * *",
+        expires=3 * 3600,
     ),
     Entry(
         name="Service health check",

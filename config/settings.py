@@ -253,3 +253,10 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
 }
+# Where Google sends the browser back after consent; empty = built from the request
+# (<scheme>://<host>/oauth/google/callback). Set it behind a proxy that changes the scheme/host.
+GOOGLE_REDIRECT_URI = env.str("GOOGLE_REDIRECT_URI", default="")
+# Google's endpoints, overridable (tests point them at a local server).
+GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_API_BASE = env.str("GOOGLE_API_BASE", default="https://www.googleapis.com")

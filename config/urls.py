@@ -2,9 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from enrich import oauth_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("enrich.api.urls")),
+    path("oauth/google/", oauth_views.setup, name="oauth-google"),
+    path("oauth/google/connect", oauth_views.connect, name="oauth-google-connect"),
+    path("oauth/google/callback", oauth_views.callback, name="oauth-google-callback"),
 ]

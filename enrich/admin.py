@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin
+from django.utils.safestring import mark_safe
 
-from enrich.models import ProviderConfig, Site
+from enrich.models import OAuthConnection, ProviderConfig, Site
 
 SECRET_FIELDS = ("api_key", "password")
 
@@ -85,3 +86,57 @@ class SiteAdmin(admin.ModelAdmin):
     list_filter = ("enabled",)
     search_fields = ("name", "grid_region")
     inlines = [ProviderConfigInline]
+
+
+@admin.register(OAuthConnection)
+class OAuthConnectionAdmin(admin.ModelAdmin):
+    """Read-only view of Google connections; tokens are never shown. Connect or reconnect on
+    the setup page (/oauth/google/)."""
+
+    list_display = (
+        "site",
+        "account_email",
+        "connection_status",
+        "origin",
+        "token_expiry",
+        "last_refreshed",
+    )
+    list_filter = ("status", "origin")
+    exclude = ("access_token", "refresh_token")
+    readonly_fields = (
+        "provider_config",
+        "origin",
+        "account_email",
+        "calendars",
+        "scopes",
+        "token_expiry",
+        "status",
+        "last_error",
+        "last_refreshed",
+        "connected_at",
+        "updated",
+        "reconnect",
+    )
+
+    @admin.display(description="site", ordering="provider_config__site__name")
+    def site(self, obj: OAuthConnection) -> str:
+        return obj.provider_config.site.name
+
+    @admin.display(description="status", ordering="status")
+    def connection_status(self, obj: OAuthConnection) -> str:
+        if obj.status == OAuthConnection.NEEDS_RECONNECT:
+            return mark_safe(
+                '<strong style="color:#a93226">needs reconnect</strong> '
+                '(<a href="/oauth/google/">reconnect</a>)'
+            )
+        return obj.get_status_display()
+
+    @admin.display(description="reconnect")
+    def reconnect(self, obj: OAuthConnection) -> str:
+        return mark_safe('<a href="/oauth/google/">Open the Google Calendar setup page</a>')
+
+    def has_add_permission(self, request) -> bool:
+        return False  # connections come from the consent flow or GOOGLE_REFRESH_TOKEN
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

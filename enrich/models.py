@@ -109,3 +109,40 @@ class ProviderConfig(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.api_key or self.password)
+
+
+class OAuthConnection(models.Model):
+    """A Google account connected through the OAuth setup page (or GOOGLE_REFRESH_TOKEN) for
+    one site's calendar provider. Tokens are encrypted at rest; the status says whether the
+    refresh token still works."""
+
+    CONNECTED = "connected"
+    NEEDS_RECONNECT = "needs_reconnect"
+    STATUS_CHOICES = [(CONNECTED, "connected"), (NEEDS_RECONNECT, "needs reconnect")]
+    ORIGIN_CHOICES = [("consent", "setup page"), ("environment", "GOOGLE_REFRESH_TOKEN")]
+
+    provider_config = models.OneToOneField(
+        ProviderConfig, on_delete=models.CASCADE, related_name="oauth_connection"
+    )
+    origin = models.CharField(max_length=16, choices=ORIGIN_CHOICES, default="consent")
+    account_email = models.CharField(max_length=254, blank=True)
+    calendars = models.JSONField(
+        default=list, blank=True, help_text="Connected calendars: [{id, summary, primary}]."
+    )
+    scopes = models.TextField(blank=True, help_text="Scopes Google granted, space-separated.")
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    token_expiry = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=CONNECTED)
+    last_error = models.TextField(blank=True)
+    last_refreshed = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider_config__site__name"]
+        verbose_name = "OAuth connection"
+
+    def __str__(self) -> str:
+        who = self.account_email or "Google account"
+        return f"{self.provider_config.site} · {who} · {self.get_status_display()}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provision and start the services enrich needs, idempotently.
-#   scripts/services.sh redis influxdb postgres
+#   scripts/services.sh redis influxdb postgres browser
 # A service that already answers is reused, never restarted or killed. A missing one is
 # installed from Debian's packages (apt-get) and started.
 set -euo pipefail
@@ -94,12 +94,23 @@ ensure_postgres() {
   fi
 }
 
+# Headless Chromium and its WebDriver from Debian's packages, for the browser tests (no
+# downloads at test time: selenium is pointed at /usr/bin/chromedriver).
+ensure_browser() {
+  if command -v chromium >/dev/null && [ -x /usr/bin/chromedriver ]; then
+    log "browser: $(chromium --version 2>/dev/null | head -1) with /usr/bin/chromedriver"
+    return
+  fi
+  apt_install chromium chromium-driver
+}
+
 [ $# -gt 0 ] || set -- redis influxdb
 for service in "$@"; do
   case "$service" in
     redis) ensure_redis ;;
     influxdb) ensure_influxdb ;;
     postgres) ensure_postgres ;;
-    *) log "unknown service '$service' (use redis, influxdb, postgres)"; exit 2 ;;
+    browser) ensure_browser ;;
+    *) log "unknown service '$service' (use redis, influxdb, postgres, browser)"; exit 2 ;;
   esac
 done

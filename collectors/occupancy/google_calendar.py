@@ -116,12 +116,12 @@ class GoogleCalendarAdapter(Adapter):
             )
         calendars = calendars_from(options)
         rules_from(options)  # fail at dispatch, with the option named, not mid-fetch
-        account = str(options.get("account") or "google")
+        # One connection per site: the site is what the answer is for (its zone, its people).
         return Target(
             source=self.source,
             provider=self.provider,
-            key=f"{site.name}:{account}",
-            params={"timezone": site.timezone, "calendars": calendars},
+            key=site.name,
+            params={"timezone": site.timezone, "calendars": [c["id"] for c in calendars]},
         )
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
@@ -147,7 +147,8 @@ class GoogleCalendarAdapter(Adapter):
         )
         start, end = prediction.horizon(window.now, zone)
         events: dict[str, list[prediction.CalendarEvent]] = {}
-        for calendar in target.params["calendars"]:
+        # People are resolved now: the account may only be known since the token renewal.
+        for calendar in calendars_from(options):
             found = events.setdefault(calendar["person"], [])
             found.extend(self._events(service, calendar["id"], start, end, zone, policy))
         people, household = prediction.predict(events, window.now, zone, rules)

@@ -1,0 +1,455 @@
+"""Google Calendar OAuth: the consent flow, tokens at rest, renewal and "needs reconnect".
+
+The setup page (enrich.oauth_views) calls `start_consent` and `finish_consent`. Between the
+two requests the flow's `state` and PKCE `code_verifier` wait in Redis for 10 minutes under a
+key named by the state; the callback takes them with GETDEL, so each state works once.
+
+Tokens live encrypted in `OAuthConnection`. The collector pipeline asks `calendar_credentials`
+(registry.CREDENTIALS) for the adapter's credentials: right before a fetch it renews an
+access token that expires within 5 minutes (google-auth against GOOGLE_TOKEN_URI) and saves
+it. When Google refuses the refresh token (`invalid_grant`), `note_auth_failure`
+(registry.AUTH_FAILED) marks the connection "needs reconnect" and logs it at ERROR once; later
+runs fail fast without calling Google until someone reconnects. Other collectors are not
+affected: the failure is this provider's run record, nothing else.
+
+GOOGLE_REFRESH_TOKEN (with GOOGLE_CLIENT_ID/SECRET) also works: a connection is built from it
+for a calendar provider config that has none from the setup page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from google_auth_oauthlib.flow import Flow
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+
+from collectors.base import ConfigError, Credentials
+from collectors.occupancy import google_client
+from collectors.occupancy.google_client import ReconnectNeeded, Tokens
+from enrich.http import HttpError, HttpPolicy, scrub_text
+from enrich.models import DEFAULT_INTERVAL_SECONDS, OAuthConnection, ProviderConfig, Site
+from enrich.redis_client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key
+
+logger = logging.getLogger("enrich.oauth")
+
+SOURCE, PROVIDER = "occupancy", "google_calendar"
+SETUP_PATH = "/oauth/google/"
+STATE_TTL_SECONDS = 600
+REFRESH_MARGIN = timedelta(minutes=5)
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class OAuthSetupError(Exception):
+    """Something a person can fix; the message says what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class PendingConsent:
+    state: str
+    code_verifier: str
+    site_id: int
+    user_id: int
+    redirect_uri: str
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def auth_uri() -> str:
+    return settings.GOOGLE_AUTH_URI
+
+
+def token_uri() -> str:
+    return settings.GOOGLE_TOKEN_URI
+
+
+def api_base() -> str:
+    return settings.GOOGLE_API_BASE
+
+
+def client_credentials(config: ProviderConfig | None) -> tuple[str, str]:
+    """The OAuth client: the provider config's username/password if set, else the settings."""
+    if config is not None and config.username and config.password:
+        return config.username, config.password
+    return settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET
+
+
+def calendar_config(site: Site) -> ProviderConfig | None:
+    return ProviderConfig.objects.filter(site=site, source=SOURCE, provider=PROVIDER).first()
+
+
+# --- consent flow ----------------------------------------------------------------------------
+
+_transport_lock = threading.Lock()
+
+
+@contextmanager
+def _plain_http_allowed_for_loopback(*uris: str):
+    """oauthlib refuses http:// endpoints; allow them only when every one is on loopback
+    (tests, a local proxy), never for a real host."""
+    local = all(
+        urlsplit(u).scheme == "http" and urlsplit(u).hostname in LOOPBACK_HOSTS for u in uris
+    )
+    if not local:
+        yield
+        return
+    with _transport_lock:
+        previous = os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
+            else:
+                os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = previous
+
+
+def _flow(client_id: str, client_secret: str, redirect_uri: str, **kwargs) -> Flow:
+    config = {
+        "web": {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "auth_uri": auth_uri(),
+            "token_uri": token_uri(),
+            "redirect_uris": [redirect_uri],
+        }
+    }
+    return Flow.from_client_config(
+        config, scopes=list(google_client.SCOPES), redirect_uri=redirect_uri, **kwargs
+    )
+
+
+def _state_key(state: str) -> str:
+    return make_key("oauth", "google", "state", state)
+
+
+def start_consent(site: Site, user_id: int, redirect_uri: str) -> str:
+    """The Google consent URL for this site; the state and PKCE verifier are kept server-side."""
+    client_id, client_secret = client_credentials(calendar_config(site))
+    if not (client_id and client_secret):
+        raise OAuthSetupError(
+            "No Google OAuth client is configured. Create one in the Google Cloud console "
+            "(APIs & Services > Credentials > OAuth client ID, type 'Web application') and set "
+            "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, then restart enrich."
+        )
+    flow = _flow(client_id, client_secret, redirect_uri)
+    with _plain_http_allowed_for_loopback(auth_uri()):
+        url, state = flow.authorization_url(access_type="offline", prompt="consent")
+    pending = {
+        "code_verifier": flow.code_verifier,
+        "site_id": site.pk,
+        "user_id": user_id,
+        "redirect_uri": redirect_uri,
+    }
+    try:
+        get_redis().set(_state_key(state), json.dumps(pending), ex=STATE_TTL_SECONDS)
+    except CONNECTION_ERRORS as exc:
+        raise RedisUnavailable(settings.REDIS_URL, exc, "The OAuth state store") from None
+    return url
+
+
+def take_pending(state: str) -> PendingConsent | None:
+    """The flow waiting for this state, removed so it cannot be used again; None if unknown,
+    expired or already used."""
+    if not state or len(state) > 200:
+        return None
+    try:
+        raw = get_redis().getdel(_state_key(state))
+    except CONNECTION_ERRORS as exc:
+        raise RedisUnavailable(settings.REDIS_URL, exc, "The OAuth state store") from None
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return PendingConsent(state=state, **data)
+
+
+def _exchange_code(pending: PendingConsent, config: ProviderConfig | None, code: str) -> Tokens:
+    client_id, client_secret = client_credentials(config)
+    flow = _flow(
+        client_id,
+        client_secret,
+        pending.redirect_uri,
+        state=pending.state,
+        code_verifier=pending.code_verifier,
+    )
+    try:
+        with _plain_http_allowed_for_loopback(token_uri()):
+            flow.fetch_token(code=code, timeout=HttpPolicy.from_settings().timeout)
+    except Warning:  # oauthlib: Google granted other scopes than asked (box left unticked)
+        raise OAuthSetupError(_scope_missing()) from None
+    except OAuth2Error as exc:
+        raise OAuthSetupError(
+            f"Google did not accept the authorization code ({exc.error}: "
+            f"{scrub_text(exc.description or '')}). Codes work once and expire within "
+            "minutes: start again with 'Connect Google Calendar'. If this repeats, check that "
+            "the redirect URI in the Google Cloud console matches this page's address."
+        ) from None
+    except requests.RequestException as exc:
+        raise OAuthSetupError(
+            f"Could not reach Google's token endpoint ({type(exc).__name__}). Check the "
+            "server's internet connection (and GOOGLE_TOKEN_URI), then connect again."
+        ) from None
+    credentials = flow.credentials
+    granted = set(credentials.granted_scopes or google_client.SCOPES)
+    if not set(google_client.SCOPES) <= granted:
+        raise OAuthSetupError(_scope_missing())
+    if not credentials.refresh_token:
+        raise OAuthSetupError(
+            "Google returned no refresh token, so enrich could not keep reading the calendar. "
+            "Remove enrich's access at https://myaccount.google.com/permissions and connect "
+            "again."
+        )
+    return Tokens(
+        access_token=credentials.token,
+        refresh_token=credentials.refresh_token,
+        expiry=credentials.expiry.replace(tzinfo=UTC) if credentials.expiry else None,
+        client_id=client_id,
+        client_secret=client_secret,
+        token_uri=token_uri(),
+    )
+
+
+def _scope_missing() -> str:
+    return (
+        "Google did not grant read access to your calendars (the box 'See and download any "
+        "calendar you can access' was not ticked). Connect again and allow it."
+    )
+
+
+def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
+    """Exchange the code (with the PKCE verifier), read the calendar list, store the tokens."""
+    site = Site.objects.filter(pk=pending.site_id).first()
+    if site is None:
+        raise OAuthSetupError("The site this connection was started for no longer exists.")
+    config = calendar_config(site)
+    tokens = _exchange_code(pending, config, code)
+    try:
+        service = google_client.calendar_service(tokens, api_base())
+        calendars = google_client.list_calendars(service)
+    except HttpError as exc:
+        raise OAuthSetupError(
+            f"Google accepted the connection but the calendar list could not be read: {exc}"
+        ) from None
+    account = next((c["id"] for c in calendars if c["primary"]), "")
+    with transaction.atomic():
+        if config is None:
+            config = ProviderConfig.objects.create(
+                site=site,
+                source=SOURCE,
+                provider=PROVIDER,
+                interval_seconds=DEFAULT_INTERVAL_SECONDS[SOURCE],
+            )
+        connected = _connected(calendars, config)
+        connection, _ = OAuthConnection.objects.update_or_create(
+            provider_config=config,
+            defaults={
+                "origin": "consent",
+                "account_email": account,
+                "calendars": connected,
+                "scopes": " ".join(google_client.SCOPES),
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token,
+                "token_expiry": tokens.expiry,
+                "status": OAuthConnection.CONNECTED,
+                "last_error": "",
+                "last_refreshed": datetime.now(UTC),
+            },
+        )
+    logger.info(
+        "oauth: Google Calendar connected for site %s: account %s, calendars %s",
+        site,
+        account or "(unknown)",
+        ", ".join(c["id"] for c in connected) or "(none)",
+    )
+    connection.available_calendars = calendars  # shown once on the callback page
+    return connection
+
+
+def _connected(calendars: list[dict], config: ProviderConfig) -> list[dict]:
+    """The account's calendars that options.calendars names ("primary" = the primary one)."""
+    wanted = _wanted_calendar_ids(config)
+    return [c for c in calendars if c["id"] in wanted or (c["primary"] and "primary" in wanted)]
+
+
+def _wanted_calendar_ids(config: ProviderConfig) -> set[str]:
+    raw = (config.options or {}).get("calendars", ["primary"])
+    ids = set()
+    for entry in raw if isinstance(raw, list) else ["primary"]:
+        ident = entry.get("id") if isinstance(entry, dict) else entry
+        if isinstance(ident, str):
+            ids.add(ident)
+    return ids
+
+
+# --- the collector's side --------------------------------------------------------------------
+
+
+def connection_for(config: ProviderConfig) -> OAuthConnection | None:
+    """The config's connection; built from GOOGLE_REFRESH_TOKEN when it has none (or when the
+    environment's token changed since it was built from it)."""
+    connection = OAuthConnection.objects.filter(provider_config=config).first()
+    env_token = settings.GOOGLE_REFRESH_TOKEN
+    if env_token and (
+        connection is None
+        or (connection.origin == "environment" and connection.refresh_token != env_token)
+    ):
+        connection, _ = OAuthConnection.objects.update_or_create(
+            provider_config=config,
+            defaults={
+                "origin": "environment",
+                "refresh_token": env_token,
+                "access_token": "",
+                "token_expiry": None,
+                "status": OAuthConnection.CONNECTED,
+                "last_error": "",
+                "scopes": " ".join(google_client.SCOPES),
+            },
+        )
+        logger.info("oauth: Google Calendar for site %s uses GOOGLE_REFRESH_TOKEN", config.site)
+    return connection
+
+
+def _tokens(connection: OAuthConnection, config: ProviderConfig) -> Tokens:
+    client_id, client_secret = client_credentials(config)
+    return Tokens(
+        access_token=connection.access_token,
+        refresh_token=connection.refresh_token,
+        expiry=connection.token_expiry,
+        client_id=client_id,
+        client_secret=client_secret,
+        token_uri=token_uri(),
+    )
+
+
+def renew(connection: OAuthConnection, config: ProviderConfig) -> OAuthConnection:
+    """A new access token, saved encrypted; raises ReconnectNeeded on invalid_grant."""
+    fresh = google_client.refresh(_tokens(connection, config))
+    connection.access_token = fresh.access_token
+    connection.refresh_token = fresh.refresh_token
+    connection.token_expiry = fresh.expiry
+    connection.last_refreshed = datetime.now(UTC)
+    connection.last_error = ""
+    connection.save(
+        update_fields=[
+            "access_token",
+            "refresh_token",
+            "token_expiry",
+            "last_refreshed",
+            "last_error",
+            "updated",
+        ]
+    )
+    logger.info(
+        "oauth: renewed the Google access token for site %s (valid until %s)",
+        config.site,
+        fresh.expiry.isoformat() if fresh.expiry else "unknown",
+    )
+    if not connection.account_email:
+        # Built from GOOGLE_REFRESH_TOKEN: learn the account once, from its primary calendar.
+        calendars = google_client.list_calendars(
+            google_client.calendar_service(_tokens(connection, config), api_base())
+        )
+        connection.account_email = next((c["id"] for c in calendars if c["primary"]), "")
+        connection.calendars = _connected(calendars, config)
+        connection.save(update_fields=["account_email", "calendars", "updated"])
+    return connection
+
+
+def _needs_renewal(connection: OAuthConnection, now: datetime) -> bool:
+    expiry = connection.token_expiry
+    return not connection.access_token or expiry is None or expiry - now < REFRESH_MARGIN
+
+
+def calendar_credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
+    """The adapter's credentials (registry.CREDENTIALS): tokens, client, endpoints, options."""
+    connection = connection_for(config)
+    if connection is None:
+        raise ConfigError(
+            f"Google Calendar is not connected for site {config.site}: open {SETUP_PATH} "
+            "and click 'Connect Google Calendar' (or set GOOGLE_REFRESH_TOKEN)."
+        )
+    if fetching:
+        if connection.status == OAuthConnection.NEEDS_RECONNECT:
+            error = ReconnectNeeded(
+                f"{PROVIDER}: the Google connection of site {config.site} needs reconnecting "
+                f"(since {connection.updated.isoformat()}): open {SETUP_PATH} and click "
+                f"'Connect Google Calendar'. Last error: {connection.last_error}",
+                provider=PROVIDER,
+                endpoint=token_uri(),
+            )
+            error.already_reported = True
+            raise error
+        if _needs_renewal(connection, datetime.now(UTC)):
+            connection = renew(connection, config)
+    client_id, client_secret = client_credentials(config)
+    options = {
+        **(config.options or {}),
+        "token": connection.access_token,
+        "refresh_token": connection.refresh_token,
+        "token_expiry": connection.token_expiry.isoformat() if connection.token_expiry else "",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "token_uri": token_uri(),
+        "account": connection.account_email,
+    }
+    options.setdefault("base_url", api_base())
+    return Credentials(options=options)
+
+
+def note_auth_failure(config: ProviderConfig, error: Exception) -> None:
+    """registry.AUTH_FAILED: on invalid_grant mark the connection and log it at ERROR once."""
+    if not isinstance(error, ReconnectNeeded):
+        OAuthConnection.objects.filter(provider_config=config).update(
+            last_error=str(error)[:2000], updated=datetime.now(UTC)
+        )
+        return
+    changed = OAuthConnection.objects.filter(
+        provider_config=config, status=OAuthConnection.CONNECTED
+    ).update(
+        status=OAuthConnection.NEEDS_RECONNECT,
+        last_error=str(error)[:2000],
+        updated=datetime.now(UTC),
+    )
+    if changed:
+        logger.error(
+            "oauth: Google Calendar for site %s needs reconnecting: %s Other collectors keep "
+            "running; occupancy serves its last good answer until then.",
+            config.site,
+            error,
+        )
+    error.already_reported = True
+
+
+def connection_status(config: ProviderConfig) -> dict | None:
+    """What the API shows about a provider's OAuth connection; None when it has none."""
+    if (config.source, config.provider) != (SOURCE, PROVIDER):
+        return None
+    connection = OAuthConnection.objects.filter(provider_config=config).first()
+    if connection is None:
+        return {
+            "status": "not_connected",
+            "message": f"Open {SETUP_PATH} and click 'Connect Google Calendar'.",
+        }
+    status = {
+        "status": connection.status,
+        "account": connection.account_email,
+        "calendars": [c.get("id") for c in connection.calendars if isinstance(c, dict)],
+        "token_expiry": connection.token_expiry.isoformat() if connection.token_expiry else None,
+    }
+    if connection.status == OAuthConnection.NEEDS_RECONNECT:
+        status["message"] = (
+            f"Google no longer accepts the refresh token: open {SETUP_PATH} and click "
+            f"'Connect Google Calendar'. {connection.last_error}"
+        )
+    return status

@@ -1,0 +1,120 @@
+"""The Google Calendar setup page (staff only): connect, and the OAuth callback.
+
+GET  /oauth/google/           status per site and the "Connect Google Calendar" button
+POST /oauth/google/connect    starts Google's consent flow for a site
+GET  /oauth/google/callback   finishes it (state checked once, PKCE verifier from Redis)
+"""
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from enrich import oauth
+from enrich.models import OAuthConnection, Site
+from enrich.redis_client import RedisUnavailable
+
+
+def redirect_uri(request: HttpRequest) -> str:
+    return settings.GOOGLE_REDIRECT_URI or request.build_absolute_uri(
+        reverse("oauth-google-callback")
+    )
+
+
+def _problem(request: HttpRequest, title: str, message: str, status: int = 400) -> HttpResponse:
+    return render(
+        request, "oauth/problem.html", {"title": title, "message": message}, status=status
+    )
+
+
+@staff_member_required
+@require_GET
+def setup(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for site in Site.objects.order_by("name"):
+        config = oauth.calendar_config(site)
+        connection = (
+            OAuthConnection.objects.filter(provider_config=config).first() if config else None
+        )
+        client_id, client_secret = oauth.client_credentials(config)
+        rows.append(
+            {
+                "site": site,
+                "connection": connection,
+                "client_ready": bool(client_id and client_secret),
+            }
+        )
+    return render(
+        request,
+        "oauth/setup.html",
+        {"rows": rows, "redirect_uri": redirect_uri(request), "setup_path": oauth.SETUP_PATH},
+    )
+
+
+@staff_member_required
+@require_POST
+def connect(request: HttpRequest) -> HttpResponse:
+    site = Site.objects.filter(pk=request.POST.get("site") or 0).first()
+    if site is None:
+        return _problem(
+            request,
+            "Unknown site",
+            "Choose a site on the setup page (create one in the admin first).",
+        )
+    try:
+        url = oauth.start_consent(site, request.user.pk, redirect_uri(request))
+    except oauth.OAuthSetupError as exc:
+        return _problem(request, "Google Calendar cannot be connected yet", str(exc))
+    except RedisUnavailable as exc:
+        return _problem(request, "Redis is unavailable", str(exc), status=503)
+    return HttpResponseRedirect(url)
+
+
+@staff_member_required
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    try:
+        pending = oauth.take_pending(request.GET.get("state", ""))
+    except RedisUnavailable as exc:
+        return _problem(request, "Redis is unavailable", str(exc), status=503)
+    if pending is None or pending.user_id != request.user.pk:
+        return _problem(
+            request,
+            "This sign-in answer cannot be used",
+            "Its state is unknown, expired (after 10 minutes) or was already used, or the "
+            "sign-in was started by another user. Nothing was changed. Start again with "
+            "'Connect Google Calendar' on the setup page.",
+        )
+    error = request.GET.get("error", "")
+    if error == "access_denied":
+        return _problem(
+            request,
+            "Access was not granted",
+            "You declined enrich's request to read your calendars in Google's consent screen. "
+            "Nothing was changed. To use calendar occupancy, connect again and choose Allow.",
+            status=200,
+        )
+    if error or not request.GET.get("code"):
+        return _problem(
+            request,
+            "Google did not complete the sign-in",
+            f"Google answered: {error or 'no authorization code'}. Nothing was changed. Check "
+            "the OAuth client in the Google Cloud console (redirect URI, consent screen, test "
+            "users) and connect again.",
+        )
+    try:
+        connection = oauth.finish_consent(pending, request.GET["code"])
+    except oauth.OAuthSetupError as exc:
+        return _problem(request, "Google Calendar was not connected", str(exc), status=502)
+    return render(
+        request,
+        "oauth/connected.html",
+        {
+            "connection": connection,
+            "site": connection.provider_config.site,
+            "available": getattr(connection, "available_calendars", []),
+            "setup_path": oauth.SETUP_PATH,
+        },
+    )

@@ -1,0 +1,180 @@
+"""Calendar occupancy through the real pipeline: token renewal saved, invalid_grant marked
+"needs reconnect" (admin, API, log once) while other collectors keep running, and the
+GOOGLE_REFRESH_TOKEN path. Real PostgreSQL, Redis and InfluxDB; Google on a local server."""
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
+
+import pytest
+
+from collectors import pipeline, tasks
+from enrich.models import OAuthConnection, ProviderConfig, Site
+from enrich.timeseries import get_timeseries
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+PRIMARY = "/calendar/v3/calendars/primary/events"
+CALENDAR_LIST = "/calendar/v3/users/me/calendarList"
+NOW = datetime(2026, 5, 4, 6, 5, tzinfo=UTC)  # 08:05 in Berlin
+ACCOUNT = "alex.morgan@example.com"
+
+
+@pytest.fixture
+def influx(settings, google):
+    settings.INFLUXDB_DATABASE = f"test_occ_{uuid.uuid4().hex[:10]}"
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    yield ts
+    ts.drop_database(settings.INFLUXDB_DATABASE)
+
+
+@pytest.fixture
+def calendar(site):
+    return ProviderConfig.objects.create(
+        site=site, source="occupancy", provider="google_calendar", interval_seconds=900
+    )
+
+
+def connect(config, expires_in: timedelta) -> OAuthConnection:
+    return OAuthConnection.objects.create(
+        provider_config=config,
+        account_email=ACCOUNT,
+        calendars=[{"id": ACCOUNT, "summary": ACCOUNT, "primary": True}],
+        access_token="ya29.a0stored-access-token",
+        refresh_token="1//0gstored-refresh-token",
+        token_expiry=datetime.now(UTC) + expires_in,
+    )
+
+
+def workday(server):
+    server.add("GET", PRIMARY, json=server.load_fixture("google/events_dst_berlin.json"))
+
+
+def stored(ts, settings):
+    rows = ts.query(settings.INFLUXDB_DATABASE, 'SELECT * FROM "occupancy_prediction" GROUP BY *')
+    return {r.tags["person"]: r for r in rows}
+
+
+def test_a_token_about_to_expire_is_renewed_saved_and_used(influx, settings, google, calendar):
+    connect(calendar, expires_in=timedelta(minutes=2))
+    google.add("POST", "/token", json=google.load_fixture("google/token_refresh.json"))
+    workday(google)
+    outcome = pipeline.collect(calendar, now=NOW)
+    assert outcome.status == "ok" and outcome.points_written == 2
+
+    [refresh] = google.calls("POST", "/token")
+    form = {k: v[0] for k, v in parse_qs(refresh.text).items()}
+    assert (form["grant_type"], form["refresh_token"]) == (
+        "refresh_token",
+        "1//0gstored-refresh-token",
+    )
+    [events] = google.calls("GET", PRIMARY)
+    assert events.headers["Authorization"] == "Bearer ya29.a0renewed-access-token"
+    connection = OAuthConnection.objects.get()
+    assert connection.access_token == "ya29.a0renewed-access-token"
+    assert connection.refresh_token == "1//0gstored-refresh-token"  # Google kept it
+    remaining = connection.token_expiry - datetime.now(UTC)
+    assert timedelta(minutes=55) < remaining <= timedelta(seconds=3599)
+
+    rows = stored(influx, settings)
+    assert set(rows) == {ACCOUNT, "household"}
+    alex = rows[ACCOUNT]
+    assert alex.time == datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
+    assert alex.tags["source"] == "google_calendar"
+    assert alex.values["currently_home"] is True and alex.values["wfh_today"] is False
+    assert alex.values["confidence"] == 0.5  # 4 May: none of the DST fixture's events
+
+
+def test_a_valid_token_is_not_renewed(influx, google, calendar):
+    connect(calendar, expires_in=timedelta(minutes=40))
+    workday(google)
+    assert pipeline.collect(calendar, now=NOW).status == "ok"
+    assert google.calls("POST", "/token") == []
+    [events] = google.calls("GET", PRIMARY)
+    assert events.headers["Authorization"] == "Bearer ya29.a0stored-access-token"
+
+
+def test_invalid_grant_marks_needs_reconnect_once_and_others_keep_running(
+    influx, settings, google, calendar, site, admin_client, caplog
+):
+    connect(calendar, expires_in=timedelta(minutes=-5))
+    google.add("POST", "/token", status=400, json=google.load_fixture("google/invalid_grant.json"))
+    airnow = ProviderConfig.objects.create(
+        site=Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290),
+        source="air_quality",
+        provider="airnow",
+        interval_seconds=3600,
+        api_key="AIRNOW-KEY-123",
+        options={"base_url": google.url},
+    )
+    google.add(
+        "GET", AIRNOW_CURRENT_PATH, json=google.load_fixture("airnow/observation_current.json")
+    )
+    with caplog.at_level(logging.INFO):
+        first = pipeline.collect(calendar, now=NOW)
+        second = pipeline.collect(calendar, now=NOW + timedelta(minutes=15))
+        other = pipeline.collect(airnow, now=datetime(2026, 10, 8, 10, 40, tzinfo=UTC))
+
+    assert first.status == second.status == "failed"
+    assert "ReconnectNeeded" in first.error and "/oauth/google/" in first.error
+    assert len(google.calls("POST", "/token")) == 1  # the second run did not ask Google again
+    assert google.calls("GET", PRIMARY) == []
+    assert other.status == "ok" and other.points_written > 0
+
+    connection = OAuthConnection.objects.get(provider_config=calendar)
+    assert connection.status == "needs_reconnect"
+    assert "Token has been expired or revoked" in connection.last_error
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert "needs reconnecting" in errors[0].getMessage()
+    assert "Berlin flat" in errors[0].getMessage()
+    repeated = [
+        r
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "needs reconnecting" in r.getMessage()
+    ]
+    assert repeated  # later runs say it again, quietly
+
+    admin_page = admin_client.get("/admin/enrich/oauthconnection/").content.decode()
+    assert "needs reconnect" in admin_page and ACCOUNT in admin_page
+    assert "ya29" not in admin_page and "1//0g" not in admin_page
+    detail = admin_client.get(f"/admin/enrich/oauthconnection/{connection.pk}/change/")
+    assert "Token has been expired or revoked" in detail.content.decode()
+
+    api = admin_client.get("/api/enrichment/current", {"site": site.pk}).json()
+    [entry] = api["sources"]["occupancy"]["providers"]
+    assert entry["connection"]["status"] == "needs_reconnect"
+    assert "/oauth/google/" in entry["connection"]["message"]
+    assert entry["connection"]["account"] == ACCOUNT
+    assert entry["last_run"]["status"] == "failed"
+
+
+def test_the_environment_refresh_token_builds_a_connection(influx, settings, google, calendar):
+    settings.GOOGLE_REFRESH_TOKEN = "1//0genvironment-refresh-token"
+    google.add("POST", "/token", json=google.load_fixture("google/token_refresh.json"))
+    google.add("GET", CALENDAR_LIST, json=google.load_fixture("google/calendar_list.json"))
+    workday(google)
+    outcome = pipeline.collect(calendar, now=NOW)
+    assert outcome.status == "ok"
+    [refresh] = google.calls("POST", "/token")
+    assert parse_qs(refresh.text)["refresh_token"] == ["1//0genvironment-refresh-token"]
+    connection = OAuthConnection.objects.get(provider_config=calendar)
+    assert (connection.origin, connection.status) == ("environment", "connected")
+    assert connection.account_email == ACCOUNT  # learnt from the primary calendar
+    assert connection.access_token == "ya29.a0renewed-access-token"
+    assert set(stored(influx, settings)) == {ACCOUNT, "household"}
+
+
+def test_dispatch_needs_no_call_to_google(google, calendar):
+    connect(calendar, expires_in=timedelta(minutes=-5))  # expired, but dispatch only reads
+    chosen = tasks.configs_by_target("occupancy")
+    assert list(chosen) == [("google_calendar", "Berlin flat")]
+    assert google.requests == []
+
+
+def test_not_connected_says_where_to_connect(influx, google, calendar):
+    outcome = pipeline.collect(calendar, now=NOW)
+    assert outcome.status == "failed" and "/oauth/google/" in outcome.error
+    assert google.requests == []
