@@ -39,3 +39,5 @@ app.conf.update(
     timezone="UTC",
 )
 app.autodiscover_tasks(["enrich", "collectors", "retention"])
+# The materialized views' task lives in retention/view_tasks.py (retention/tasks.py is tiers).
+app.autodiscover_tasks(["retention"], related_name="view_tasks")

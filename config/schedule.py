@@ -64,6 +64,13 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3 * 3600,
     ),
     Entry(
+        name="Refresh materialized views",
+        task="retention.refresh_views",
+        queue="retention",
+        crontab="0 */4 * * *",
+        expires=3 * 3600,
+    ),
+    Entry(
         name="Service health check",
         task="enrich.check_services",
         queue="default",

@@ -187,6 +187,18 @@ if HA_URL and not HA_URL.startswith(("http://", "https://")):
     )
 DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
 
+# --- Materialized views (retention.materialized) ----------------------------------------------
+# Flat electricity price per kWh used where no price slot is known; empty = unknown (cost null).
+_flat_tariff = env.str("ENERGY_FLAT_TARIFF", default="").strip()
+ENERGY_FLAT_TARIFF = number("ENERGY_FLAT_TARIFF", _flat_tariff, float) if _flat_tariff else None
+ENERGY_FLAT_TARIFF_CURRENCY = env.str("ENERGY_FLAT_TARIFF_CURRENCY", default="EUR").strip().upper()
+# An incremental refresh recomputes buckets from (last refresh - this margin), for late data.
+VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float)
+if VIEW_LATE_MARGIN_HOURS < 0:
+    raise ImproperlyConfigured(
+        f"VIEW_LATE_MARGIN_HOURS={VIEW_LATE_MARGIN_HOURS:g} must be 0 or more hours."
+    )
+
 # --- Outbound HTTP -----------------------------------------------------------------------
 HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float)  # PRD NFR1
 HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3)  # PRD NFR4

@@ -60,3 +60,40 @@ class EntityAdmin(admin.ModelAdmin):
             "`manage.py discover_entities` run updates their kind, unit and area.",
             messages.SUCCESS,
         )
+
+
+# --- Materialized views (read-only: they are computed; rebuild with manage.py rebuild_view) ---
+from retention.models import DailyCarbonSummary, DailyEnergyByDevice, HourlyRoomActivity  # noqa: E402
+
+
+class _ViewAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(DailyEnergyByDevice)
+class DailyEnergyByDeviceAdmin(_ViewAdmin):
+    list_display = ("entity_id", "date", "total_kwh", "avg_power", "peak_power", "cost",
+                    "currency", "cost_source", "partial", "refreshed")  # fmt: skip
+    list_filter = ("cost_source", "partial", "date")
+    search_fields = ("entity_id",)
+    date_hierarchy = "date"
+
+
+@admin.register(HourlyRoomActivity)
+class HourlyRoomActivityAdmin(_ViewAdmin):
+    list_display = ("area", "hour", "day_of_week", "motion_count", "occupancy_rate", "partial",
+                    "refreshed")  # fmt: skip
+    list_filter = ("area", "day_of_week", "partial")
+    date_hierarchy = "hour"
+
+
+@admin.register(DailyCarbonSummary)
+class DailyCarbonSummaryAdmin(_ViewAdmin):
+    list_display = ("date", "region", "avg_carbon", "min_carbon", "max_carbon", "avg_renewable",
+                    "partial", "refreshed")  # fmt: skip
+    list_filter = ("region", "partial")
+    date_hierarchy = "date"

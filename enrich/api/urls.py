@@ -4,6 +4,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from collectors.api import CurrentEnrichment
 from collectors.pricing.api import PricingWindows
 from enrich.api.views import HealthView, SiteList
+from retention.views_api import ViewRebuild, ViewRows
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
@@ -11,4 +12,6 @@ urlpatterns = [
     path("sites/", SiteList.as_view(), name="sites"),
     path("pricing/windows", PricingWindows.as_view(), name="pricing-windows"),
     path("enrichment/current", CurrentEnrichment.as_view(), name="enrichment-current"),
+    path("views/<str:name>", ViewRows.as_view(), name="view-rows"),
+    path("views/<str:name>/rebuild", ViewRebuild.as_view(), name="view-rebuild"),
 ]

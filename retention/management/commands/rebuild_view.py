@@ -1,0 +1,38 @@
+"""manage.py rebuild_view <name> --start YYYY-MM-DD --end YYYY-MM-DD"""
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from enrich.timeseries import TimeseriesError
+from retention.management.commands.refresh_views import _describe
+from retention.materialized import VIEWS, rebuild_view
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-01") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute a materialized view for the local days START..END (both included), from "
+        "raw data or, where retention replaced it, the hourly tier. Recorded as a "
+        "view_refresh run."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", choices=list(VIEWS))
+        parser.add_argument("--start", required=True, help="first local day, YYYY-MM-DD")
+        parser.add_argument("--end", required=True, help="last local day, YYYY-MM-DD")
+
+    def handle(self, *args, name: str, start: str, end: str, **options) -> None:
+        try:
+            run = rebuild_view(name, _day(start), _day(end))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        except TimeseriesError as exc:
+            raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
+        self.stdout.write(_describe(run))

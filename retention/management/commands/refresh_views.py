@@ -1,0 +1,42 @@
+"""manage.py refresh_views: the incremental refresh of the materialized views, now."""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from enrich.timeseries import TimeseriesError
+from retention.materialized import VIEWS, refresh_view
+
+
+class Command(BaseCommand):
+    help = (
+        "Refresh the materialized views incrementally: recompute the buckets from the last "
+        "refresh minus VIEW_LATE_MARGIN_HOURS to now (the first refresh reads all history)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("views", nargs="*", help=f"any of {', '.join(VIEWS)} (default: all)")
+
+    def handle(self, *args, views: list[str], **options) -> None:
+        unknown = [name for name in views if name not in VIEWS]
+        if unknown:
+            raise CommandError(f"unknown view(s) {', '.join(unknown)}; use {', '.join(VIEWS)}")
+        for name in views or VIEWS:
+            try:
+                run = refresh_view(name)
+            except TimeseriesError as exc:
+                raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
+            self.stdout.write(_describe(run))
+
+
+def _describe(run) -> str:
+    details = run.details
+    line = (
+        f"{details['view']}: {run.records_processed} rows written "
+        f"({details.get('partial_rows', 0)} partial) in {run.duration_seconds:.1f} s, "
+        f"range {run.range_start and run.range_start.isoformat()} .. "
+        f"{run.range_end.isoformat()}, sources {details.get('sources', {})}"
+    )
+    if details.get("skipped_count"):
+        line += f"\n  {details['skipped_count']} bucket(s) skipped:\n  " + "\n  ".join(
+            details["skipped"][:10]
+        )
+    return line
