@@ -22,12 +22,17 @@ ADAPTERS: dict[tuple[str, str], str] = {
     ("electricity_pricing", "tibber"): "collectors.pricing.tibber:TibberAdapter",
     ("electricity_pricing", "octopus"): "collectors.pricing.octopus:OctopusAgileAdapter",
     ("air_quality", "airnow"): "collectors.air_quality.airnow:AirNowAdapter",
+    ("occupancy", "google_calendar"): "collectors.occupancy.google_calendar:GoogleCalendarAdapter",
+    ("smart_meter", "emporia_vue"): "collectors.smart_meter.emporia_vue:EmporiaVueAdapter",
+    ("smart_meter", "sense"): "collectors.smart_meter.sense:SenseAdapter",
+    ("smart_meter", "home_assistant"): "collectors.smart_meter.home_assistant:HomeAssistantMeterAdapter",
 }
 
 # Called after a fresh answer was written: (target, result) -> None. For work that needs our
 # infrastructure (e.g. remembering AQI categories in Redis), which adapters must not touch.
 AFTER_WRITE: dict[str, str] = {
     "air_quality": "collectors.air_quality.categories:note_category_change",
+    "smart_meter": "collectors.smart_meter.watch:after_write",
 }
 
 
