@@ -107,6 +107,17 @@ def _budget(config: ProviderConfig, target: Target) -> Budget | None:
         raise ConfigError(f"{config}: options.budget: {exc}") from None
 
 
+def _fresh(cache: ResponseCache, source: str, provider: str, key: str) -> bool:
+    """A cached answer spares the call — unless it expires within the next few seconds:
+    beat fires each source about one TTL apart (5 min meters, 5 min cache), and a run that
+    starts a moment early must fetch, not skip a whole cycle."""
+    hit = cache.get(source, provider, key)
+    if hit is None:
+        return False
+    ttl = cache.ttl_for(source)
+    return hit.age_seconds < ttl - min(30.0, ttl * 0.1)
+
+
 def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str = "") -> Outcome:
     """Run the pipeline for the target of this provider config; never raises for the
     failures users and APIs cause — they are logged and recorded."""
@@ -119,7 +130,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
     try:
         target = target_for(config)
         target_key = target.key
-        if cache.get(source, provider, target.key) is not None:
+        if _fresh(cache, source, provider, target.key):
             outcome = Outcome("cached", served="fresh cached answer")
         else:
             budget = _budget(config, target)

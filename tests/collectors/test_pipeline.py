@@ -239,3 +239,13 @@ def test_dispatch_records_a_bad_site_and_keeps_the_others(isolated, airnow_confi
     assert [key for _, key in chosen] == ["47.60,-122.33"]
     run = CollectorRun.objects.get(status="failed")
     assert "no usable coordinates" in run.error and run.target == f"site:{bad.pk}"
+
+
+def test_an_answer_about_to_expire_does_not_skip_the_next_cycle(isolated, airnow_config, replay_server):
+    """Beat runs a source about one TTL apart: an answer expiring within the slack is refetched."""
+    ok_answer(replay_server)
+    ttl = 3600  # air quality
+    pipeline.collect(airnow_config, now=datetime.now(UTC) - timedelta(seconds=ttl - 20))
+    outcome = pipeline.collect(airnow_config)
+    assert outcome.status == "ok"
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2
