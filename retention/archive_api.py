@@ -1,0 +1,94 @@
+"""POST /retention/archive (run or dry-run the archive) and POST /retention/restore
+(re-import an archived date range into the restore database). Both need authentication."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrich.timeseries import TimeseriesError
+from retention.archive import ArchiveError, restore_to_influxdb, run_archive
+from retention.s3 import StorageError, StorageUnavailable
+
+
+class ArchiveRequest(serializers.Serializer):
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Report what would be archived and freed; change nothing."
+    )
+
+
+class RestoreRequest(serializers.Serializer):
+    start_date = serializers.DateField(help_text="First day to restore (YYYY-MM-DD).")
+    end_date = serializers.DateField(help_text="Last day to restore, inclusive.")
+    database = serializers.CharField(
+        required=False, help_text="InfluxDB database to write to (RESTORE_INFLUXDB_DATABASE)."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["end_date"] < attrs["start_date"]:
+            raise serializers.ValidationError(
+                {"end_date": "end_date is before start_date; give the range in order."}
+            )
+        database = attrs.get("database")
+        if database and database == settings.TIER_DATABASE:
+            raise serializers.ValidationError(
+                {
+                    "database": "This is the tier database, which the archive empties; restore "
+                    "into another database."
+                }
+            )
+        return attrs
+
+
+def _unavailable(exc: Exception) -> Response:
+    code = (
+        status.HTTP_503_SERVICE_UNAVAILABLE
+        if isinstance(exc, StorageUnavailable | TimeseriesError)
+        else status.HTTP_502_BAD_GATEWAY
+    )
+    return Response({"detail": str(exc)}, status=code)
+
+
+class ArchiveView(APIView):
+    """Dry run: the plan, answered now. Otherwise the archive task is queued (202)."""
+
+    @extend_schema(request=ArchiveRequest, responses={200: dict, 202: dict})
+    def post(self, request):
+        given = ArchiveRequest(data=request.data)
+        given.is_valid(raise_exception=True)
+        if given.validated_data["dry_run"]:
+            try:
+                report = run_archive(dry_run=True)
+            except (StorageError, TimeseriesError) as exc:
+                return _unavailable(exc)
+            return Response(report.as_dict())
+        from retention.archive_tasks import archive
+
+        result = archive.apply_async(kwargs={"dry_run": False})
+        return Response(
+            {
+                "task_id": result.id,
+                "status": "queued",
+                "detail": "The archive runs on the retention queue; its result is recorded as "
+                "a retention run (operation archive).",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class RestoreView(APIView):
+    """Re-import the archived daily aggregates of a date range into InfluxDB."""
+
+    @extend_schema(request=RestoreRequest, responses={200: dict})
+    def post(self, request):
+        given = RestoreRequest(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        try:
+            report = restore_to_influxdb(
+                data["start_date"], data["end_date"], data.get("database") or None
+            )
+        except (StorageError, TimeseriesError, ArchiveError) as exc:
+            return _unavailable(exc)
+        return Response(report.as_dict())

@@ -1,0 +1,23 @@
+"""Celery task of the archive (beat entry "Archive to S3", Sundays 03:00, queue retention)."""
+
+from celery import shared_task
+
+from enrich.timeseries import InfluxUnavailable
+from retention.archive import run_archive
+from retention.s3 import StorageUnavailable
+
+
+@shared_task(
+    name="retention.archive",
+    acks_late=True,
+    # Transient outages only; every step is idempotent, so a retry continues where it was.
+    autoretry_for=(StorageUnavailable, InfluxUnavailable),
+    retry_backoff=60,
+    retry_jitter=True,
+    max_retries=3,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
+)
+def archive(dry_run: bool = False) -> dict:
+    """Archive the daily aggregates that are due and expire old objects; returns the report."""
+    return run_archive(dry_run=dry_run).as_dict()

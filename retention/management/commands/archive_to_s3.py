@@ -1,0 +1,81 @@
+"""manage.py archive_to_s3: archive the daily aggregates that are due (or --dry-run)."""
+
+import json
+from datetime import UTC, datetime
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from enrich.timeseries import TimeseriesError
+from retention.archive import run_archive
+from retention.s3 import StorageError, get_storage
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the daily aggregates older than RETENTION_DAILY_DAYS to Parquet in the archive "
+        "(S3_ARCHIVE_BUCKET, else ARCHIVE_LOCAL_DIR), verify each file, then delete the rows "
+        "from InfluxDB; expire objects older than ARCHIVE_RETENTION_YEARS."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dry-run", action="store_true", help="report what would happen; change nothing"
+        )
+        parser.add_argument(
+            "--as-of",
+            default=None,
+            help="act as if today were this date (YYYY-MM-DD), e.g. to preview a future run",
+        )
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args, dry_run: bool, as_of: str | None, json: bool, **options) -> None:
+        now = None
+        if as_of:
+            try:
+                now = datetime.fromisoformat(as_of).replace(tzinfo=UTC)
+            except ValueError:
+                raise CommandError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD") from None
+        try:
+            storage = get_storage()
+            report = run_archive(
+                now,
+                dry_run=dry_run,
+                storage=storage,
+                # A bar on a terminal only (disable=None), on stderr so the report stays clean.
+                progress=lambda items: tqdm(items, desc="archive", unit="file", disable=None),
+            )
+        except (StorageError, TimeseriesError) as exc:
+            raise CommandError(str(exc)) from None
+        self._print(report.as_dict(), json)
+        if report.errors and not dry_run:
+            raise CommandError(
+                f"{len(report.errors)} errors; see above. Nothing unverified was deleted."
+            )
+
+    def _print(self, report: dict, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(report, indent=2, default=str))
+            return
+        verb = "would write" if report["dry_run"] else "wrote"
+        self.stdout.write(
+            f"archive ({report['target']}), rows before {report['cutoff']}: {verb} "
+            f"{len(report['objects'])} files, {report['records_archived']} rows"
+        )
+        for obj in report["objects"]:
+            self.stdout.write(
+                f"  {obj['key']}  {obj['start_date']}..{obj['end_date']}  "
+                f"{obj['record_count']} rows  {obj['file_size']} bytes  ({obj['why']})"
+            )
+        for wait in report["waiting"]:
+            self.stdout.write(f"  waiting {wait['start_date']}..{wait['end_date']}: {wait['why']}")
+        for held in report["held_back"]:
+            self.stdout.write(f"  held back {held['key']}: {held['why']}")
+        for key in report["expired"]:
+            self.stdout.write(f"  {'would expire' if report['dry_run'] else 'expired'} {key}")
+        if report["expected_bytes_freed"] is not None:
+            self.stdout.write(f"expected bytes freed in InfluxDB: {report['expected_bytes_freed']}")
+        if report["lifecycle"]:
+            self.stdout.write(f"lifecycle: {report['lifecycle']}")
+        for error in report["errors"]:
+            self.stderr.write(f"error: {error}")

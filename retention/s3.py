@@ -1,0 +1,463 @@
+"""Where archive objects live: an S3 bucket (AWS, MinIO, any S3 endpoint) or a local directory.
+
+The ONLY module that imports boto3. Both stores share one key layout
+(`archives/{year}/data_{date}.parquet`) and one small interface, `ArchiveStorage`:
+
+- `put(key, data, storage_class, sse, metadata)` stores bytes (or a file's bytes);
+- `head(key)` -> `ObjectInfo` (size, etag, metadata, storage class, encryption, created) or
+  None when there is no such object;
+- `get(key)` -> the object's bytes; `delete(key)`; `list(prefix)` -> `ObjectInfo`s;
+- `check_lifecycle(prefix, years)` -> whether the store itself expires old objects.
+
+On S3 every object carries its SHA-256 twice: as user metadata `sha256` (hex, survives any
+S3-compatible store) and as S3's own `ChecksumSHA256` (the store checks the upload against
+it and returns it on HEAD with ChecksumMode). The local store keeps the metadata in a hidden
+JSON file next to the object.
+
+Errors: `StorageUnavailable` (cannot reach the store: retry later) and `StorageError`
+(the store refused: a person must act; the message says what to fix).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = [
+    "ArchiveStorage",
+    "LifecycleStatus",
+    "LocalStorage",
+    "ObjectInfo",
+    "S3Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "get_storage",
+    "sha256_hex",
+]
+
+DAYS_PER_YEAR = 365
+
+
+class StorageError(Exception):
+    """The archive store refused an operation (credentials, bucket, permissions)."""
+
+
+class StorageUnavailable(StorageError):
+    """The archive store could not be reached or did not answer (transient: retry later)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    metadata: dict[str, str] = field(default_factory=dict)
+    storage_class: str = ""
+    sse: str = ""
+    checksum_sha256: str = ""  # S3's base64 ChecksumSHA256 when the store returns one
+
+
+@dataclass(frozen=True)
+class LifecycleStatus:
+    """Whether the store expires `prefix` objects by itself after at least `years`."""
+
+    applicable: bool  # False for stores without lifecycle rules (the local directory)
+    expires: bool
+    rule_id: str = ""
+    days: int | None = None
+    message: str = ""
+
+
+class ArchiveStorage(Protocol):
+    target: str  # "s3" or "local"
+    location: str  # bucket name or directory
+
+    def put(
+        self,
+        key: str,
+        data: bytes | Path,
+        storage_class: str = "",
+        sse: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo: ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]: ...
+
+    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus: ...
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read(data: bytes | Path) -> bytes:
+    return data if isinstance(data, bytes) else Path(data).read_bytes()
+
+
+# --- S3 ------------------------------------------------------------------------------------
+class S3Storage:
+    """An S3 bucket through boto3 (AWS, or `endpoint_url` for MinIO and other stores)."""
+
+    target = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str = "",
+        region: str = "us-east-1",
+        access_key: str = "",
+        secret_key: str = "",
+        kms_key_id: str = "",
+        timeout: float = 30.0,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        if not bucket:
+            raise StorageError("S3_ARCHIVE_BUCKET is empty: name the bucket to archive to.")
+        self.bucket = self.location = bucket
+        self.endpoint_url = endpoint_url
+        self.kms_key_id = kms_key_id
+        credentials = (
+            {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key}
+            if access_key
+            else {}
+        )
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            config=Config(
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                retries={"max_attempts": 3, "mode": "standard"},
+                # MinIO and moto serve buckets as paths, not as host names.
+                s3={"addressing_style": "path"} if endpoint_url else {},
+            ),
+            **credentials,
+        )
+
+    def __repr__(self) -> str:
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        return f"S3Storage({self.bucket!r}{where})"
+
+    def _call(self, doing: str, method: str, missing: Any = ..., **kwargs: Any) -> Any:
+        """Call boto3, turning its errors into ours; a missing key returns `missing` if given."""
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+        try:
+            return getattr(self._client, method)(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if missing is not ... and code in ("404", "NoSuchKey", "NotFound"):
+                return missing
+            raise self._refused(doing, exc) from exc
+        except (EndpointConnectionError, BotoCoreError) as exc:
+            where = self.endpoint_url or "AWS S3"
+            raise StorageUnavailable(
+                f"Cannot reach the archive store {where} while {doing}: {exc}. Check "
+                "S3_ENDPOINT_URL and the network; the run can simply be repeated."
+            ) from exc
+
+    def _refused(self, doing: str, exc: Any) -> StorageError:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = error.get("Message", "") or str(exc)
+        if code in ("NoSuchBucket",):
+            hint = f"Create the bucket {self.bucket!r} or correct S3_ARCHIVE_BUCKET."
+        elif code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied") or status in (
+            401,
+            403,
+        ):
+            hint = (
+                "Check AWS_ACCESS_KEY/AWS_SECRET_KEY and that they may read and write "
+                f"{self.bucket!r}."
+            )
+        elif code == "InvalidStorageClass":
+            hint = "This store does not offer S3_STORAGE_CLASS; MinIO needs STANDARD."
+        elif "encryption" in message.lower() or "kms" in message.lower():
+            hint = "This store cannot encrypt as S3_SSE asks; set S3_SSE=none or configure KMS."
+        elif status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
+            return StorageUnavailable(
+                f"The archive store answered {code or status} while {doing}: {message}. "
+                "Retry later."
+            )
+        else:
+            hint = "See the store's message."
+        return StorageError(
+            f"The archive store refused {doing} in bucket {self.bucket!r} "
+            f"({code or status}): {message}. {hint}"
+        )
+
+    def put(
+        self,
+        key: str,
+        data: bytes | Path,
+        storage_class: str = "",
+        sse: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        body = _read(data)
+        digest = hashlib.sha256(body).digest()
+        extra: dict[str, Any] = {}
+        if storage_class:
+            extra["StorageClass"] = storage_class
+        if sse:
+            extra["ServerSideEncryption"] = sse
+            if sse == "aws:kms" and self.kms_key_id:
+                extra["SSEKMSKeyId"] = self.kms_key_id
+        self._call(
+            f"uploading {key}",
+            "put_object",
+            Key=key,
+            Body=body,
+            Metadata={**(metadata or {}), "sha256": digest.hex()},
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=base64.b64encode(digest).decode(),
+            ContentType="application/vnd.apache.parquet",
+            **extra,
+        )
+        info = self.head(key)
+        if info is None:
+            raise StorageError(f"{key} was uploaded to {self.bucket!r} but HEAD does not find it.")
+        return info
+
+    def head(self, key: str) -> ObjectInfo | None:
+        answer = self._call(
+            f"reading {key}'s metadata", "head_object", None, Key=key, ChecksumMode="ENABLED"
+        )
+        if answer is None:
+            return None
+        return ObjectInfo(
+            key=key,
+            size=int(answer["ContentLength"]),
+            etag=str(answer.get("ETag", "")).strip('"'),
+            last_modified=answer["LastModified"],
+            metadata=dict(answer.get("Metadata") or {}),
+            # S3 leaves StorageClass out of HEAD for STANDARD objects.
+            storage_class=answer.get("StorageClass", "STANDARD"),
+            sse=answer.get("ServerSideEncryption", ""),
+            checksum_sha256=answer.get("ChecksumSHA256", ""),
+        )
+
+    def get(self, key: str) -> bytes:
+        answer = self._call(f"downloading {key}", "get_object", Key=key)
+        body = answer["Body"]
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    def delete(self, key: str) -> None:
+        self._call(f"deleting {key}", "delete_object", Key=key)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        objects = []
+        token: dict[str, str] = {}
+        while True:
+            page = self._call(
+                f"listing {prefix or 'the bucket'}", "list_objects_v2", Prefix=prefix, **token
+            )
+            for item in page.get("Contents", []):
+                objects.append(
+                    ObjectInfo(
+                        key=item["Key"],
+                        size=int(item["Size"]),
+                        etag=str(item.get("ETag", "")).strip('"'),
+                        last_modified=item["LastModified"],
+                        storage_class=item.get("StorageClass", "STANDARD"),
+                    )
+                )
+            if not page.get("IsTruncated"):
+                return objects
+            token = {"ContinuationToken": page["NextContinuationToken"]}
+
+    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
+        from botocore.exceptions import ClientError
+
+        need = years * DAYS_PER_YEAR
+        try:
+            answer = self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+                return LifecycleStatus(
+                    True,
+                    False,
+                    message=f"Bucket {self.bucket!r} has no lifecycle rules; enrich expires "
+                    f"objects older than {years} years itself.",
+                )
+            raise self._refused("reading the bucket's lifecycle rules", exc) from exc
+        for rule in answer.get("Rules", []):
+            days = (rule.get("Expiration") or {}).get("Days")
+            if rule.get("Status") != "Enabled" or days is None:
+                continue
+            rule_prefix = _rule_prefix(rule)
+            if prefix.startswith(rule_prefix) and days >= need:
+                return LifecycleStatus(
+                    True,
+                    True,
+                    rule.get("ID", ""),
+                    int(days),
+                    f"Lifecycle rule {rule.get('ID', '')!r} expires {rule_prefix or '/'}* "
+                    f"after {days} days.",
+                )
+            if prefix.startswith(rule_prefix) and days < need:
+                return LifecycleStatus(
+                    True,
+                    False,
+                    rule.get("ID", ""),
+                    int(days),
+                    f"Lifecycle rule {rule.get('ID', '')!r} expires {rule_prefix or '/'}* after "
+                    f"{days} days, before the {years} years (>= {need} days) archives are "
+                    "kept: lengthen it.",
+                )
+        return LifecycleStatus(
+            True,
+            False,
+            message=f"No enabled expiration rule for {prefix} in {self.bucket!r}; enrich "
+            f"expires objects older than {years} years itself.",
+        )
+
+
+def _rule_prefix(rule: dict[str, Any]) -> str:
+    if "Prefix" in rule:  # the older rule form
+        return rule["Prefix"] or ""
+    rule_filter = rule.get("Filter") or {}
+    if "Prefix" in rule_filter:
+        return rule_filter["Prefix"] or ""
+    return (rule_filter.get("And") or {}).get("Prefix", "") or ""
+
+
+# --- Local directory -----------------------------------------------------------------------
+class LocalStorage:
+    """A directory with the same key layout; metadata in a hidden `.<name>.meta.json` file."""
+
+    target = "local"
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.location = str(self.root)
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({self.location!r})"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()) or key.endswith(".meta.json"):
+            raise StorageError(f"{key!r} is not a valid archive key.")
+        return path
+
+    @staticmethod
+    def _meta_path(path: Path) -> Path:
+        return path.with_name(f".{path.name}.meta.json")
+
+    def _write_atomically(self, path: Path, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write next to the target, then rename: a crash never leaves half a file.
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp.name, path)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot write {path}: {exc}. Check ARCHIVE_LOCAL_DIR and its permissions."
+            ) from exc
+
+    def put(
+        self,
+        key: str,
+        data: bytes | Path,
+        storage_class: str = "",
+        sse: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        body = _read(data)
+        path = self._path(key)
+        meta = {**(metadata or {}), "sha256": sha256_hex(body)}
+        self._write_atomically(self._meta_path(path), json.dumps(meta, sort_keys=True).encode())
+        self._write_atomically(path, body)
+        info = self.head(key)
+        assert info is not None  # just written
+        return info
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        meta_path = self._meta_path(path)
+        metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        return ObjectInfo(
+            key=key,
+            size=stat.st_size,
+            etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}",
+            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+            metadata=metadata,
+        )
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise StorageError(f"{key} is not in the archive directory {self.root}.") from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        self._meta_path(path).unlink(missing_ok=True)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        if not self.root.exists():
+            return []
+        infos = []
+        for path in sorted(self.root.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and not path.name.startswith(".") and key.startswith(prefix):
+                info = self.head(key)
+                if info is not None:
+                    infos.append(info)
+        return infos
+
+    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
+        return LifecycleStatus(
+            False,
+            False,
+            message=f"A local directory has no lifecycle rules; enrich expires objects older "
+            f"than {years} years itself.",
+        )
+
+
+def get_storage() -> ArchiveStorage:
+    """The configured archive store: S3 when S3_ARCHIVE_BUCKET is set, else ARCHIVE_LOCAL_DIR."""
+    from django.conf import settings
+
+    if settings.S3_ARCHIVE_BUCKET:
+        return S3Storage(
+            settings.S3_ARCHIVE_BUCKET,
+            endpoint_url=settings.S3_ENDPOINT_URL,
+            region=settings.S3_REGION,
+            access_key=settings.AWS_ACCESS_KEY,
+            secret_key=settings.AWS_SECRET_KEY,
+            kms_key_id=settings.S3_SSE_KMS_KEY_ID,
+        )
+    return LocalStorage(settings.ARCHIVE_LOCAL_DIR)
