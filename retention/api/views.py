@@ -1,0 +1,164 @@
+"""Retention endpoints: manual tier runs and transparent series reads.
+
+`POST /retention/downsample-hourly`, `POST /retention/downsample-daily` (token or session
+auth; JSON or form body):
+- `start`, `end`: UTC days as YYYY-MM-DD; start inclusive, end EXCLUSIVE (start=2024-03-04,
+  end=2024-03-05 is the single day 2024-03-04). Default: all data older than the horizon.
+- `dry_run` (true/false, default false): run synchronously and report what would be
+  aggregated and deleted (entities, days, points) and the space expected back, from the
+  measured bytes per point of the source tier; nothing is changed. 200, or 409 when a
+  retention policy makes running unsafe.
+- otherwise: the run is recorded (RetentionRun), the Celery task enqueued; 202 with
+  `task_id` and `run_id`.
+400 names the bad parameter (not a date, start not before end, end after the horizon: "only
+data older than N days is downsampled"); 503 when InfluxDB or the broker cannot be reached.
+
+`GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
+from raw, hourly or daily data as each part of the range has it, each segment stating its
+resolution (retention.series). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
+"""
+
+from datetime import UTC, datetime
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from kombu.exceptions import OperationalError
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrich.api import params
+from enrich.timeseries import InfluxUnavailable, TimeseriesError
+from retention import tasks, tiers
+from retention.models import Entity, RetentionRun
+from retention.series import read_series, unit_of
+
+TRUE = {"true", "1", "yes", "on"}
+FALSE = {"false", "0", "no", "off", ""}
+
+
+def _flag(data, name: str) -> bool:
+    raw = data.get(name, False)
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in TRUE | FALSE:
+        return raw.strip().lower() in TRUE
+    raise ValidationError({name: f"{raw!r} is not valid: expected true or false."})
+
+
+class DownsampleView(APIView):
+    operation = ""
+    task = None
+    function = None
+
+    @extend_schema(
+        request={"application/json": dict},
+        responses={200: dict, 202: dict, 400: dict, 409: dict, 503: dict},
+        description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true/false.",
+    )
+    def post(self, request):
+        data = request.data
+        try:
+            start, end = tiers.check_range(self.operation, data.get("start"), data.get("end"))
+        except tiers.RangeError as exc:
+            return Response({exc.parameter: str(exc)}, status=400)
+        dry_run = _flag(data, "dry_run")
+        if dry_run:
+            try:
+                run = type(self).function(start, end, dry_run=True)
+            except InfluxUnavailable as exc:
+                return Response({"detail": str(exc)}, status=503)
+            body = {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
+            if run.status == RetentionRun.Status.FAILED:
+                return Response({**body, "detail": run.errors}, status=409)
+            return Response({**body, "report": run.details})
+        run = RetentionRun.objects.create(
+            operation=self.operation,
+            status=RetentionRun.Status.RUNNING,
+            started=datetime.now(UTC),
+            range_start=tiers._at(start) if start else None,
+            range_end=tiers._at(end) if end else None,
+            details={"queued_by": str(request.user)},
+        )
+        kwargs = {
+            "run_id": run.pk,
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+        }
+        try:
+            result = self.task.apply_async(kwargs=kwargs)
+        except OperationalError as exc:
+            run.status = RetentionRun.Status.FAILED
+            run.errors = f"The task could not be queued: {exc}"
+            run.finished = datetime.now(UTC)
+            run.save()
+            return Response(
+                {"detail": f"{run.errors}. Check that Redis (the Celery broker) is running."},
+                status=503,
+            )
+        return Response(
+            {"task_id": result.id, "run_id": run.pk, "status": "queued", **kwargs}, status=202
+        )
+
+
+class DownsampleHourly(DownsampleView):
+    """Raw -> hourly now (or a dry run of it)."""
+
+    operation = RetentionRun.Operation.DOWNSAMPLE_HOURLY
+    task = tasks.downsample_hourly
+    function = staticmethod(tiers.downsample_hourly)
+
+
+class DownsampleDaily(DownsampleView):
+    """Hourly -> daily now (or a dry run of it)."""
+
+    operation = RetentionRun.Operation.DOWNSAMPLE_DAILY
+    task = tasks.downsample_daily
+    function = staticmethod(tiers.downsample_daily)
+
+
+class SeriesView(APIView):
+    """An entity's series over any range, from raw, hourly or daily data."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "entity_id", str, required=True, description="e.g. sensor.fridge_power"
+            ),
+            OpenApiParameter("start", str, required=True, description="ISO 8601 with zone"),
+            OpenApiParameter("end", str, required=True, description="ISO 8601 with zone"),
+        ],
+        responses={200: dict, 400: dict, 404: dict, 503: dict},
+    )
+    def get(self, request):
+        query = request.query_params
+        errors = {}
+        for name in ("entity_id", "start", "end"):
+            if not query.get(name):
+                errors[name] = f"Required: give ?{name}=…"
+        if errors:
+            raise ValidationError(errors)
+        start, end = params.moment(query, "start"), params.moment(query, "end")
+        if end <= start:
+            raise ValidationError({"end": f"{query['end']!r} must be after start."})
+        entity_id = query["entity_id"]
+        entity = Entity.objects.filter(entity_id=entity_id).first()
+        if entity is None:
+            return Response(
+                {"entity_id": f"No entity {entity_id!r} in the registry; run "
+                 "`manage.py discover_entities` or check the id (domain.object_id)."},
+                status=404,
+            )  # fmt: skip
+        try:
+            segments = read_series(entity_id, start, end)
+        except (InfluxUnavailable, TimeseriesError) as exc:
+            return Response({"detail": f"The series cannot be read: {exc}"}, status=503)
+        return Response(
+            {
+                "entity_id": entity.entity_id,
+                "kind": entity.kind,
+                "unit": unit_of(entity),
+                "start": start.astimezone(UTC).isoformat(),
+                "end": end.astimezone(UTC).isoformat(),
+                "segments": [segment.as_dict() for segment in segments],
+            }
+        )

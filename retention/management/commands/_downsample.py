@@ -1,0 +1,69 @@
+"""What `downsample_hourly` and `downsample_daily` share: options, progress bar, output."""
+
+import sys
+from collections.abc import Callable
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from enrich.timeseries import InfluxUnavailable
+from retention import tiers
+from retention.models import RetentionRun
+
+
+class DownsampleCommand(BaseCommand):
+    operation: str = ""
+    function: Callable[..., RetentionRun]
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--start", help="first UTC day, YYYY-MM-DD (default: oldest data)")
+        parser.add_argument(
+            "--end", help="UTC day to stop before, YYYY-MM-DD, exclusive (default: the horizon)"
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="report what would be aggregated and deleted and the space expected back; "
+            "change nothing",
+        )
+
+    def handle(self, *args, start: str | None, end: str | None, dry_run: bool, **options):
+        try:
+            first, stop = tiers.check_range(self.operation, start, end)
+        except tiers.RangeError as exc:
+            raise CommandError(f"--{exc.parameter}: {exc}") from None
+        bar = None
+        progress = None
+        if self.stdout.isatty():
+            from tqdm import tqdm
+
+            def progress(done: int, total: int, label: str) -> None:
+                nonlocal bar
+                if bar is None:
+                    bar = tqdm(total=total, unit="day", file=sys.stderr, desc=self.operation)
+                bar.set_postfix_str(label)
+                bar.update(done - bar.n)
+
+        try:
+            run = type(self).function(first, stop, dry_run=dry_run, progress=progress)
+        except InfluxUnavailable as exc:
+            raise CommandError(
+                f"{exc} Nothing unverified was deleted; run the command again when InfluxDB "
+                "is back (it resumes where it stopped)."
+            ) from None
+        finally:
+            if bar is not None:
+                bar.close()
+        self.stdout.write(tiers.summary(run))
+        if dry_run:
+            details = run.details
+            for day in details.get("days", []):
+                count = day.get("raw_points", day.get("hourly_rows"))
+                self.stdout.write(f"  {day['day']}: {count:,}")
+            per_point = details.get("bytes_per_point")
+            if per_point:
+                self.stdout.write(
+                    f"measured {per_point:.1f} bytes per point in {details['source']}; "
+                    f"expected back: {details['expected_freed_bytes'] / 1e6:.2f} MB"
+                )
+        if run.status in (RetentionRun.Status.FAILED,):
+            raise CommandError(run.errors or "the run failed")

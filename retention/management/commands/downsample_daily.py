@@ -1,0 +1,15 @@
+"""manage.py downsample_daily [--start D] [--end D] [--dry-run]: hourly -> daily now."""
+
+from retention import tiers
+from retention.management.commands._downsample import DownsampleCommand
+from retention.models import RetentionRun
+
+
+class Command(DownsampleCommand):
+    help = (
+        "Compose hourly rows older than RETENTION_HOURLY_DAYS into daily rows (retention "
+        "policy enrich_daily), verify them and delete the hourly rows. Resumes after a crash; "
+        "a progress bar shows in a terminal."
+    )
+    operation = RetentionRun.Operation.DOWNSAMPLE_DAILY
+    function = staticmethod(tiers.downsample_daily)

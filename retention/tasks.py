@@ -1,0 +1,66 @@
+"""Thin Celery tasks of the retention tiers (beat: 02:00 hourly, 02:30 daily; see
+config/schedule.py). The work and its bookkeeping are in `retention.tiers`."""
+
+import logging
+from datetime import date
+
+from celery import shared_task
+
+from enrich.timeseries import InfluxUnavailable
+from retention import tiers
+from retention.models import RetentionRun
+
+logger = logging.getLogger("retention.tiers")
+
+RETRY_COUNTDOWN_SECONDS = 300  # then 600, 1200: InfluxDB restarts and upgrades take minutes
+
+
+def _run(task, function, run_id: int | None, start: str | None, end: str | None) -> dict:
+    run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+    try:
+        run = function(
+            date.fromisoformat(start) if start else None,
+            date.fromisoformat(end) if end else None,
+            run=run,
+        )
+    except InfluxUnavailable as exc:
+        if task.request.retries >= task.max_retries:
+            raise
+        countdown = RETRY_COUNTDOWN_SECONDS * 2**task.request.retries
+        logger.warning("%s: InfluxDB unreachable, retrying in %d s: %s", task.name, countdown, exc)
+        # A retry is a new run record; the failed one stays as history.
+        raise task.retry(
+            countdown=countdown, kwargs={"run_id": None, "start": start, "end": end}
+        ) from exc
+    return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
+
+
+@shared_task(
+    name="retention.downsample_hourly",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=3300,
+    time_limit=3500,
+    max_retries=3,
+)
+def downsample_hourly(
+    self, run_id: int | None = None, start: str | None = None, end: str | None = None
+) -> dict:
+    """Raw -> hourly; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun
+    created by the API for this task."""
+    return _run(self, tiers.downsample_hourly, run_id, start, end)
+
+
+@shared_task(
+    name="retention.downsample_daily",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=3300,
+    time_limit=3500,
+    max_retries=3,
+)
+def downsample_daily(
+    self, run_id: int | None = None, start: str | None = None, end: str | None = None
+) -> dict:
+    """Hourly -> daily; arguments as for downsample_hourly."""
+    return _run(self, tiers.downsample_daily, run_id, start, end)
