@@ -2,19 +2,32 @@
 
 Login: AWS Cognito SRP (collectors/smart_meter/cognito.py); the id token goes in the
 `authtoken` header, is renewed with the refresh token 5 minutes before it expires, and once
-when the API answers 401 (then the call is retried once). Each fetch asks
-`getDeviceListUsages` for the last complete minute (`scale=1MIN`, kWh, converted to W with
-x60x1000): mains `1,2,3` -> `smart_meter.total_power_w` of that device, every other channel
-(branch circuits, `Balance`, grid/solar channels, negative values kept) -> `smart_meter_circuit`;
-nested devices (smart plugs, extra Vues) are devices of their own. A `null` usage means "not
-ready yet": the call is retried twice with a short backoff and the channels still null are
-skipped, never written as 0. Every 15 minutes the same call with `scale=1D` adds `daily_kwh`.
+when the API answers 401 (then the call is retried once).
 
-Budget: Emporia asks for under ~2,000 requests a day per account. One fetch every 5 minutes
-costs one usage call (288/day), plus the device list (kept for an hour: 24/day), the day
-total (96/day) and rare null retries. After an outage (window longer than 15 minutes) the
-missed minutes of each top-level device's mains come from `getChartUsage` (one call per
-device, at most the last 24 hours); circuits are not backfilled (one call per channel).
+Each fetch makes two kinds of usage call (kWh per minute, converted to W with x60x1000):
+- Whole home, every minute: `getChartUsage` (`scale=1MIN`) of each top-level Vue's mains
+  `1,2,3` from the window's start (floored to the minute) to the last complete minute ->
+  `smart_meter.total_power_w`. The start is moved back LATE_MINUTES, so each run asks the
+  previous run's minutes again: a minute still `null` (not ready yet) is left out, never
+  written as 0, and the next run writes it (same timestamp, so an overwrite is harmless).
+  After an outage the pipeline's window reaches back to the last success; the same call then
+  fills the gap (bounded to the last 24 hours, `history`).
+- Circuits, one minute per run: `getDeviceListUsages` (one call for all channels of all
+  devices) for the last complete minute. Every channel but the mains (branch circuits,
+  `Balance`, grid/solar channels, negative values kept) -> `smart_meter_circuit` at that
+  minute only; the four other minutes of a 5-minute interval have no circuit values (the
+  chart call takes one channel, so every minute of every circuit would cost a call per
+  channel). Nested devices (smart plugs, extra Vues) are devices of their own, also at that
+  one minute. At that minute the whole home is taken from this answer (the circuits'
+  percentages are relative to it), from the chart when it is null there. A `null` usage is
+  retried twice with a short backoff; channels still null are skipped, never written as 0.
+Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`.
+
+Budget: Emporia asks for under ~2,000 requests a day per account. A fetch every 5 minutes
+with one Vue costs the minute usage and the mains chart (2 x 288/day), the device list (kept
+for an hour: 24/day) and the day total (96/day): 696 a day, plus rare null retries; hence
+calls_per_fetch = 3 (864/day reserved). Each further top-level Vue adds one chart call per
+fetch (288/day), which the budget does not see; six Vues on one account would pass 2,000.
 Options: `base_url`, `cognito_url`, `user_pool_id`, `client_id`, `null_retry_seconds`.
 """
 
@@ -45,7 +58,11 @@ RENEW_BEFORE = 300.0
 DEVICES_TTL = 3600.0
 DAY_EVERY = 900.0
 NULL_TRIES = 3
-BACKFILL_AFTER = timedelta(minutes=15)
+# The mains chart starts this much before the window: the pipeline's windows follow each
+# other without overlap, so a minute still null at the end of one run would never be asked
+# again. Five minutes = the previous run's whole window (at the 5-minute interval).
+LATE_MINUTES = timedelta(minutes=5)
+BACKFILL_AFTER = timedelta(minutes=15)  # a window longer than this is an outage (logged)
 
 
 @dataclass(frozen=True)
@@ -70,8 +87,8 @@ class EmporiaVueAdapter(Adapter):
     provider = PROVIDER
     budget = "2000/day"  # Emporia's guidance per account (PyEmVue #19/#59)
     budget_scope = "account"
-    history = timedelta(days=1)  # our bound for the mains backfill, see the module doc
-    calls_per_fetch = 2  # the minute usage, plus device list / day total / null retries
+    history = timedelta(days=1)  # our bound for the mains chart after an outage
+    calls_per_fetch = 3  # minute usage + mains chart (one Vue), device list / day / retries
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -93,7 +110,8 @@ class EmporiaVueAdapter(Adapter):
         base = common.base_url(credentials, DEFAULT_BASE_URL)
         account = (base, credentials.username)
         devices = self._device_list(base, credentials)
-        instant = common.minute(window.now) - timedelta(minutes=1)  # the last complete minute
+        end = common.minute(window.now)
+        instant = end - timedelta(minutes=1)  # the last complete minute
         usages, answered = self._minute_usage(base, credentials, devices, instant)
         daily: dict[int, float] = {}
         last_day = self._day_fetched.get(account)
@@ -101,10 +119,15 @@ class EmporiaVueAdapter(Adapter):
             day, _ = self._usage(base, credentials, devices, instant, "1D")
             daily = {u.gid: u.kwh for u in day if u.channel == MAINS and u.kwh is not None}
             self._day_fetched[account] = self._clock()
-        readings = _minute_readings(usages, devices, answered, daily)
+        start = common.minute(max(window.start - LATE_MINUTES, window.now - self.history))
+        mains = self._mains(base, credentials, devices, start, end)
         if window.start < window.now - BACKFILL_AFTER:
-            start = common.minute(max(window.start, window.now - self.history))
-            readings += self._backfill(base, credentials, devices, start, answered)
+            logger.info(
+                "emporia_vue: after an outage, asked the mains from %s: %d minute(s) came back",
+                start.isoformat(),
+                sum(len(minutes) for minutes in mains.values()),
+            )
+        readings = _readings(usages, devices, answered, daily, mains)
         top = {d.name for d in devices.values() if d.top_level}
         return FetchResult(readings, common.current(readings, answered, top_level=top))
 
@@ -162,44 +185,51 @@ class EmporiaVueAdapter(Adapter):
             _walk(answer, device, found)
         return found, answered
 
-    def _backfill(
+    def _mains(
         self,
         base: str,
         credentials: Credentials,
         devices: dict[int, Device],
         start: datetime,
-        before: datetime,
-    ) -> list[Reading]:
-        """The missed minutes of each top-level device's mains (gaps in the answer stay gaps)."""
-        readings = []
+        end: datetime,
+    ) -> dict[int, dict[datetime, float]]:
+        """kWh of each minute in [start, end) of each top-level device's mains, by gid; a
+        minute Emporia answers `null` (not ready, or no data) is left out."""
+        found: dict[int, dict[datetime, float]] = {}
         for device in (d for d in devices.values() if d.top_level):
             query = {
                 "apiMethod": "getChartUsage",
                 "deviceGid": str(device.gid),
                 "channel": MAINS,
                 "start": _iso(start),
-                "end": _iso(before),
+                "end": _iso(end),
                 "scale": "1MIN",
                 "energyUnit": "KilowattHours",
             }
             url, body = self._get(base, credentials, "/AppAPI", query)
             answer = Answer(PROVIDER, url)
             first = common.minute(answer.when(body, "firstUsageInstant", "getChartUsage"))
-            tag_set = _tags(device)
+            minutes = found.setdefault(device.gid, {})
+            missing = 0
             for i, kwh in enumerate(answer.items(body, "usageList", "getChartUsage")):
-                if kwh is None:
-                    continue  # Emporia has no data for that minute: it stays a gap
-                if isinstance(kwh, bool) or not isinstance(kwh, int | float):
+                if isinstance(kwh, bool) or not isinstance(kwh, int | float | None):
                     raise answer.bad(f"usageList[{i}] should be a number or null, got {kwh!r}")
                 moment = first + timedelta(minutes=i)
-                if start <= moment < before:
-                    readings.append(common.home_reading(tag_set, moment, kwh * KWH_PER_MINUTE_TO_W))
-        logger.info(
-            "emporia_vue: backfilled %d minute(s) of mains from %s",
-            len(readings),
-            start.isoformat(),
-        )
-        return readings
+                if not start <= moment < end:
+                    continue  # e.g. the current, incomplete minute
+                if kwh is None:
+                    missing += 1
+                else:
+                    minutes[moment] = float(kwh)
+            if missing:
+                logger.debug(
+                    "emporia_vue: %s: %d minute(s) of mains not ready since %s; asked again "
+                    "next run",
+                    device.name,
+                    missing,
+                    start.isoformat(),
+                )
+        return found
 
     def _device_list(self, base: str, credentials: Credentials) -> dict[int, Device]:
         key = (base, credentials.username)
@@ -304,14 +334,28 @@ def _walk(answer: Answer, device: Any, found: list[Usage]) -> None:
             _walk(answer, nested, found)
 
 
-def _minute_readings(
-    usages: list[Usage], devices: dict[int, Device], moment: datetime, daily: dict[int, float]
+def _readings(
+    usages: list[Usage],
+    devices: dict[int, Device],
+    moment: datetime,
+    daily: dict[int, float],
+    mains: dict[int, dict[datetime, float]],
 ) -> list[Reading]:
-    readings: list[Reading] = []
+    """Every minute of the mains charts, then the one minute of `getDeviceListUsages`: its
+    mains (the chart's value where it said null), nested devices and circuits."""
     totals: dict[int, float] = {}
     for u in usages:
         if u.channel == MAINS and u.kwh is not None:
             totals[u.gid] = u.kwh * KWH_PER_MINUTE_TO_W
+    for gid, minutes in mains.items():
+        if gid not in totals and moment in minutes:
+            totals[gid] = minutes[moment] * KWH_PER_MINUTE_TO_W
+    readings: list[Reading] = []
+    for gid, minutes in mains.items():
+        tag_set = _tags(devices[gid])
+        for when, kwh in sorted(minutes.items()):
+            if when != moment:
+                readings.append(common.home_reading(tag_set, when, kwh * KWH_PER_MINUTE_TO_W))
     for gid, total in totals.items():
         device = devices.get(gid) or Device(gid, str(gid), False, {})
         readings.append(common.home_reading(_tags(device), moment, total, daily.get(gid)))

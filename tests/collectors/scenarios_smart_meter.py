@@ -11,6 +11,9 @@ SENSE_NOW = datetime(2026, 5, 1, 14, 6, 0, tzinfo=UTC)
 HA_NOW = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
 COGNITO_PATH = "/cognito/"
 USAGE = {"apiMethod": "getDeviceListUsages"}
+# The mains chart of a normal run at EMPORIA_NOW: the 5-minute window from 14:01:30 floored,
+# moved back 5 minutes (emporia_vue.LATE_MINUTES), up to the last complete minute.
+CHART = {"apiMethod": "getChartUsage", "deviceGid": "1234", "start": "2026-05-01T13:56:00.000Z"}
 
 
 def emporia_routes(server, usage="emporia/usage_1min.json") -> None:
@@ -27,6 +30,9 @@ def emporia_routes(server, usage="emporia/usage_1min.json") -> None:
         "/AppAPI",
         query={**USAGE, "scale": "1D"},
         json=server.load_fixture("emporia/usage_1day.json"),
+    )
+    server.add(
+        "GET", "/AppAPI", query=CHART, json=server.load_fixture("emporia/chart_usage_live.json")
     )
 
 

@@ -1,19 +1,26 @@
 """Emporia Vue adapter against the replay server: Cognito SRP login checked with the server's
-side of the SRP math, token refresh, usage shapes, nulls, backfill and the request budget."""
+side of the SRP math, token refresh, usage shapes, every minute of the mains, nulls, backfill,
+the request budget, and two pipeline runs into the real InfluxDB."""
 
 import base64
 import hashlib
 import hmac
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collectors import pipeline, registry
 from collectors.base import ConfigError, Credentials, Window
 from collectors.smart_meter import cognito
 from collectors.smart_meter.emporia_vue import EmporiaVueAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
+from enrich.models import ProviderConfig, Site
+from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
 from tests.collectors.scenarios_smart_meter import (
+    CHART,
     COGNITO_PATH,
     EMPORIA_NOW,
     SITE,
@@ -33,6 +40,22 @@ SERVER_B = int(
     16,
 )
 FIVE_MINUTES = timedelta(minutes=5)
+MINUTE = timedelta(minutes=1)
+MAINS_CHART = {"apiMethod": "getChartUsage"}
+MINUTE_USAGE = {**USAGE, "scale": "1MIN"}
+
+
+def t(hour: int, minute: int) -> datetime:
+    return datetime(2026, 5, 1, hour, minute, tzinfo=UTC)
+
+
+def api_calls(server, **query):
+    """/AppAPI requests whose query holds all of `query`."""
+    return [
+        r
+        for r in server.calls("GET", "/AppAPI")
+        if all(r.query.get(k) == v for k, v in query.items())
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -83,16 +106,26 @@ def server_expected_signature(challenge: dict, srp_a_hex: str, timestamp: str) -
     return base64.b64encode(hmac.new(key, message, "sha256").digest()).decode()
 
 
-def power(result, measurement, device, circuit=None):
+def power(result, measurement, device, circuit=None, at=None):
     found = [
         r
         for r in result.readings
         if r.measurement == measurement
         and r.tags["device"] == device
         and r.tags.get("circuit") == circuit
+        and (at is None or r.time == at)
     ]
     assert len(found) == 1, found
     return found[0]
+
+
+def home_minutes(result, device="Main panel") -> dict[datetime, float]:
+    found = [
+        r for r in result.readings if r.measurement == "smart_meter" and r.tags["device"] == device
+    ]
+    minutes = {r.time: r.fields["total_power_w"] for r in found}
+    assert len(minutes) == len(found), "one whole-home reading per minute"
+    return minutes
 
 
 # --- login ---
@@ -221,6 +254,9 @@ def emporia_routes_without_login(server) -> None:
         query={**USAGE, "scale": "1D"},
         json=server.load_fixture("emporia/usage_1day.json"),
     )
+    server.add(
+        "GET", "/AppAPI", query=CHART, json=server.load_fixture("emporia/chart_usage_live.json")
+    )
 
 
 def test_a_second_401_after_the_refresh_is_an_auth_error(replay_server):
@@ -274,12 +310,11 @@ def test_token_is_renewed_before_it_expires_and_a_refused_refresh_logs_in_again(
 # --- usage ---
 
 
-def test_minute_usage_becomes_watts_per_device_and_circuit(replay_server):
+def test_circuits_and_nested_devices_are_the_minute_of_the_device_list_usage(replay_server):
     emporia_routes(replay_server)
     result = fetch(replay_server)
-    minute = datetime(2026, 5, 1, 14, 5, tzinfo=UTC)
-    assert {r.time for r in result.readings} == {minute}
-    home = power(result, "smart_meter", "Main panel")
+    minute = t(14, 5)
+    home = power(result, "smart_meter", "Main panel", at=minute)
     # 0.0186 kWh in one minute = 0.0186 * 60 * 1000 W on average
     assert home.fields["total_power_w"] == pytest.approx(1116.0)
     assert home.fields["daily_kwh"] == pytest.approx(18.42)
@@ -290,20 +325,19 @@ def test_minute_usage_becomes_watts_per_device_and_circuit(replay_server):
         "provider": "emporia_vue",
     }
     plug = power(result, "smart_meter", "Office plug")  # a nested device is a device of its own
+    assert plug.time == minute
     assert plug.fields == pytest.approx({"total_power_w": 126.0, "daily_kwh": 1.23})
     assert plug.tags["device_gid"] == "2345"
-    circuits = {
-        r.tags["circuit"]: r.fields
-        for r in result.readings
-        if r.measurement == "smart_meter_circuit"
-    }
+    circuit_rows = [r for r in result.readings if r.measurement == "smart_meter_circuit"]
+    assert {r.time for r in circuit_rows} == {minute}  # circuits: that one minute only
+    circuits = {r.tags["circuit"]: r.fields for r in circuit_rows}
     assert set(circuits) == {"Dryer", "Solar", "Furnace", "Balance"}
     assert circuits["Solar"]["power_w"] == pytest.approx(-2490.0)  # exporting solar stays negative
     assert circuits["Furnace"] == pytest.approx({"power_w": 432.0, "percentage": 38.7})
     assert circuits["Balance"] == pytest.approx({"power_w": 24.0, "percentage": 2.0})
     assert circuits["Dryer"] == {"power_w": 0.0, "percentage": 0.0}
-    usage = replay_server.calls("GET", "/AppAPI")[0].query
-    assert usage == {
+    (usage,) = api_calls(replay_server, **MINUTE_USAGE)
+    assert usage.query == {
         "apiMethod": "getDeviceListUsages",
         "deviceGids": "1234+2345",
         "instant": "2026-05-01T14:05:00.000Z",
@@ -315,6 +349,119 @@ def test_minute_usage_becomes_watts_per_device_and_circuit(replay_server):
     assert result.current["time"] == "2026-05-01T14:05:00+00:00"
 
 
+def test_the_whole_home_has_every_minute_of_the_window(replay_server):
+    emporia_routes(replay_server)
+    result = fetch(replay_server)  # window 14:01:30 .. 14:06:30
+    (chart,) = api_calls(replay_server, **MAINS_CHART)  # one call for the one Vue
+    assert chart.query == {
+        "apiMethod": "getChartUsage",
+        "deviceGid": "1234",
+        "channel": "1,2,3",
+        "start": "2026-05-01T13:56:00.000Z",  # 14:01 less 5 minutes asked again
+        "end": "2026-05-01T14:06:00.000Z",
+        "scale": "1MIN",
+        "energyUnit": "KilowattHours",
+    }
+    # chart_usage_live.json, kWh per minute x 60 x 1000:
+    assert home_minutes(result) == pytest.approx(
+        {
+            t(13, 56): 1026.0,  # 0.0171
+            t(13, 57): 1044.0,  # 0.0174
+            t(13, 58): 1014.0,  # 0.0169
+            t(13, 59): 1080.0,  # 0.0180
+            t(14, 0): 1062.0,  # 0.0177
+            t(14, 1): 1092.0,  # 0.0182
+            t(14, 2): 1074.0,  # 0.0179
+            t(14, 3): 1098.0,  # 0.0183
+            t(14, 4): 1110.0,  # 0.0185
+            t(14, 5): 1116.0,  # 0.0186 (the device list usage's minute)
+        }
+    )
+    assert home_minutes(result, "Office plug") == pytest.approx({t(14, 5): 126.0})
+    assert result.current["devices"]["Main panel"]["total_power_w"] == pytest.approx(1116.0)
+
+
+def test_null_minutes_of_the_chart_are_left_out_and_written_by_the_next_run(replay_server):
+    """Two runs 5 minutes apart with the pipeline's windows (start = now - interval): the
+    minutes still null at the end of the first run are in the second run's chart."""
+    emporia_routes(replay_server)
+    replay_server.add(
+        "GET",
+        "/AppAPI",
+        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
+        json={
+            "firstUsageInstant": "2026-05-01T13:56:00Z",
+            "usageList": [0.0171, 0.0174, 0.0169, 0.0180, 0.0177, 0.0182, 0.0179, 0.0183]
+            + [None, None],
+        },
+    )
+    later = EMPORIA_NOW + FIVE_MINUTES
+    second_usage = replay_server.load_fixture("emporia/usage_1min.json")
+    second_usage["deviceListUsages"]["instant"] = "2026-05-01T14:10:00Z"
+    replay_server.add(
+        "GET",
+        "/AppAPI",
+        query={**MINUTE_USAGE, "instant": "2026-05-01T14:10:00.000Z"},
+        json=second_usage,
+    )
+    replay_server.add(
+        "GET",
+        "/AppAPI",
+        query={**MAINS_CHART, "start": "2026-05-01T14:01:00.000Z"},
+        json={
+            "firstUsageInstant": "2026-05-01T14:01:00Z",
+            "usageList": [0.0182, 0.0179, 0.0183, 0.0185, 0.0186, 0.02, 0.021, 0.022, 0.023, None],
+        },
+    )
+    adapter = EmporiaVueAdapter()
+    first = fetch(replay_server, adapter, win=window(EMPORIA_NOW))
+    # 14:04 null: left out, not 0; 14:05 null in the chart but in the device list usage.
+    assert home_minutes(first) == pytest.approx(
+        {
+            t(13, 56): 1026.0,
+            t(13, 57): 1044.0,
+            t(13, 58): 1014.0,
+            t(13, 59): 1080.0,
+            t(14, 0): 1062.0,
+            t(14, 1): 1092.0,
+            t(14, 2): 1074.0,
+            t(14, 3): 1098.0,
+            t(14, 5): 1116.0,
+        }
+    )
+    second = fetch(replay_server, adapter, win=window(later))  # 14:06:30 .. 14:11:30
+    assert api_calls(replay_server, **MAINS_CHART)[-1].query["start"] == "2026-05-01T14:01:00.000Z"
+    assert home_minutes(second) == pytest.approx(
+        {
+            t(14, 1): 1092.0,
+            t(14, 2): 1074.0,
+            t(14, 3): 1098.0,
+            t(14, 4): 1110.0,  # picked up: 0.0185 kWh
+            t(14, 5): 1116.0,
+            t(14, 6): 1200.0,  # 0.02
+            t(14, 7): 1260.0,  # 0.021
+            t(14, 8): 1320.0,  # 0.022
+            t(14, 9): 1380.0,  # 0.023
+            t(14, 10): 1116.0,  # null in the chart: the device list usage's minute
+        }
+    )
+    circuits = [r for r in second.readings if r.measurement == "smart_meter_circuit"]
+    assert {r.time for r in circuits} == {t(14, 10)}
+    assert len(circuits) == 4
+
+
+def test_chart_values_that_are_not_numbers_are_refused(replay_server):
+    emporia_routes(replay_server)
+    replay_server.add(
+        "GET",
+        "/AppAPI",
+        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
+        json={"firstUsageInstant": "2026-05-01T13:56:00Z", "usageList": [0.0171, "0.0174"]},
+    )
+    with pytest.raises(MalformedResponse, match=r"usageList\[1\] should be a number or null"):
+        fetch(replay_server)
+
+
 def test_null_usage_is_asked_again_then_skipped_never_zero(replay_server):
     emporia_routes(replay_server, usage="emporia/usage_1min_null.json")
     replay_server.add(
@@ -324,8 +471,7 @@ def test_null_usage_is_asked_again_then_skipped_never_zero(replay_server):
         json=replay_server.load_fixture("emporia/usage_1min_null_again.json"),
     )
     result = fetch(replay_server)
-    minute_calls = [r for r in replay_server.calls("GET", "/AppAPI") if r.query["scale"] == "1MIN"]
-    assert len(minute_calls) == 3  # bounded: three tries
+    assert len(api_calls(replay_server, **MINUTE_USAGE)) == 3  # bounded: three tries
     circuits = {
         r.tags["circuit"] for r in result.readings if r.measurement == "smart_meter_circuit"
     }
@@ -347,9 +493,7 @@ def test_null_usage_filled_by_a_retry_is_kept(replay_server):
     assert power(result, "smart_meter_circuit", "Main panel", "Furnace").fields[
         "power_w"
     ] == pytest.approx(432.0)
-    assert (
-        len([r for r in replay_server.calls("GET", "/AppAPI") if r.query["scale"] == "1MIN"]) == 2
-    )
+    assert len(api_calls(replay_server, **MINUTE_USAGE)) == 2
 
 
 def test_malformed_usage_is_refused(replay_server):
@@ -369,72 +513,71 @@ def test_malformed_usage_is_refused(replay_server):
 # --- backfill ---
 
 
-def test_after_an_outage_the_mains_are_backfilled_from_chart_usage(replay_server):
+def test_after_an_outage_the_mains_are_backfilled_from_chart_usage(replay_server, caplog):
     emporia_routes(replay_server)
     replay_server.add(
         "GET",
         "/AppAPI",
-        query={"apiMethod": "getChartUsage"},
+        query=MAINS_CHART,
         json=replay_server.load_fixture("emporia/chart_usage.json"),
     )
-    start = datetime(2026, 5, 1, 13, 40, tzinfo=UTC)
+    start = t(13, 40)  # the pipeline's window reaches back to the last success
+    caplog.set_level("INFO", logger="collectors.smart_meter.emporia_vue")
     result = fetch(replay_server, win=Window(start=start, end=EMPORIA_NOW, now=EMPORIA_NOW))
-    charts = [
-        r for r in replay_server.calls("GET", "/AppAPI") if r.query["apiMethod"] == "getChartUsage"
-    ]
+    charts = api_calls(replay_server, **MAINS_CHART)
     assert len(charts) == 1  # only the top-level device's mains: one call
     assert charts[0].query == {
         "apiMethod": "getChartUsage",
         "deviceGid": "1234",
         "channel": "1,2,3",
-        "start": "2026-05-01T13:40:00.000Z",
-        "end": "2026-05-01T14:05:00.000Z",
+        "start": "2026-05-01T13:35:00.000Z",
+        "end": "2026-05-01T14:06:00.000Z",
         "scale": "1MIN",
         "energyUnit": "KilowattHours",
     }
-    homes = sorted(
-        (
-            r
-            for r in result.readings
-            if r.measurement == "smart_meter" and r.tags["device"] == "Main panel"
-        ),
-        key=lambda r: r.time,
-    )
-    times = [r.time for r in homes]
-    assert len(homes) == 25  # 24 backfilled minutes (13:42 had no data) + the live 14:05
-    assert datetime(2026, 5, 1, 13, 42, tzinfo=UTC) not in times  # a gap stays a gap
-    assert times[0] == start and times[-1] == datetime(2026, 5, 1, 14, 5, tzinfo=UTC)
-    assert homes[0].fields == {"total_power_w": pytest.approx(726.0)}  # 0.0121 kWh/min
-    assert homes[-2].fields == {"total_power_w": pytest.approx(1110.0)}  # 14:04: 0.0185
+    minutes = home_minutes(result)
+    times = sorted(minutes)
+    assert len(times) == 25  # 24 minutes of the chart (13:42 had no data) + the live 14:05
+    assert t(13, 42) not in times  # a gap stays a gap
+    assert times[0] == start and times[-1] == t(14, 5)
+    assert minutes[t(13, 40)] == pytest.approx(726.0)  # 0.0121 kWh/min
+    assert minutes[t(14, 4)] == pytest.approx(1110.0)  # 0.0185
+    assert minutes[t(14, 5)] == pytest.approx(1116.0)  # the device list usage: 0.0186
+    assert (
+        "emporia_vue: after an outage, asked the mains from 2026-05-01T13:35:00+00:00: "
+        "24 minute(s) came back"
+    ) in caplog.messages
 
 
-def test_backfill_is_bounded_to_a_day_and_skipped_in_normal_runs(replay_server):
+def test_the_chart_is_bounded_to_a_day(replay_server):
     emporia_routes(replay_server)
     replay_server.add(
         "GET",
         "/AppAPI",
-        query={"apiMethod": "getChartUsage"},
+        query=MAINS_CHART,
         json={"firstUsageInstant": "2026-04-30T14:06:00Z", "usageList": []},
     )
-    adapter = EmporiaVueAdapter()
-    fetch(replay_server, adapter)  # a normal 5-minute window
-    assert not [
-        r for r in replay_server.calls("GET", "/AppAPI") if r.query["apiMethod"] == "getChartUsage"
-    ]
-    fetch(replay_server, adapter, win=window(span=timedelta(days=3)))
-    chart = [
-        r for r in replay_server.calls("GET", "/AppAPI") if r.query["apiMethod"] == "getChartUsage"
-    ]
-    assert chart[0].query["start"] == "2026-04-30T14:06:00.000Z"
+    result = fetch(replay_server, win=window(span=timedelta(days=3)))
+    (chart,) = api_calls(replay_server, **MAINS_CHART)
+    assert (chart.query["start"], chart.query["end"]) == (
+        "2026-04-30T14:06:00.000Z",
+        "2026-05-01T14:06:00.000Z",
+    )
+    assert home_minutes(result) == pytest.approx({t(14, 5): 1116.0})  # an empty chart: no more
 
 
 def test_a_failing_chart_call_is_transient(replay_server):
     emporia_routes(replay_server)
     replay_server.add(
-        "GET", "/AppAPI", query={"apiMethod": "getChartUsage"}, status=503, body="busy"
+        "GET",
+        "/AppAPI",
+        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
+        status=503,
+        body="busy",
     )
     with pytest.raises(TransientError):
-        fetch(replay_server, win=window(span=timedelta(hours=2)))
+        fetch(replay_server)
+    assert len(api_calls(replay_server, **MAINS_CHART)) == 2  # 1 + HTTP_MAX_RETRIES
 
 
 # --- budget ---
@@ -445,14 +588,15 @@ def test_budget_attributes():
     assert (adapter.budget, adapter.budget_scope, adapter.calls_per_fetch) == (
         "2000/day",
         "account",
-        2,
+        3,
     )
     assert adapter.history == timedelta(days=1)
 
 
 def test_five_minute_fetches_stay_far_under_emporias_2000_requests_a_day(replay_server):
-    """Six hours of fetches (a quarter day, to keep the test short): 72 minute calls, 24 day
-    totals, 6 device lists = 102 requests, so 408 a day, within calls_per_fetch = 2."""
+    """Six hours of fetches (a quarter day, to keep the test short): 72 minute usages, 72 mains
+    charts, 24 day totals, 6 device lists = 174 requests, so 696 a day for one Vue, within the
+    864 that calls_per_fetch = 3 reserves; and every minute of the six hours has the mains."""
     clock = Clock()
     adapter = EmporiaVueAdapter(clock=clock)
     emporia_routes(replay_server)
@@ -460,18 +604,139 @@ def test_five_minute_fetches_stay_far_under_emporias_2000_requests_a_day(replay_
         "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_refreshed.json")
     )
     now = EMPORIA_NOW
+    stored: dict[datetime, float] = {}
     for _ in range(72):
-        fetch(replay_server, adapter, win=window(now))
+        end = now.replace(second=0)
+        start = end - FIVE_MINUTES - FIVE_MINUTES  # the window's start floored, less 5 minutes
+        replay_server.add(
+            "GET",
+            "/AppAPI",
+            query={**CHART, "start": _iso(start), "end": _iso(end)},
+            json={"firstUsageInstant": _iso(start), "usageList": [0.015] * 10},
+        )
+        stored |= home_minutes(fetch(replay_server, adapter, win=window(now)))
         now += FIVE_MINUTES
         clock.now += 300
     api = replay_server.calls("GET")
-    minute = [r for r in api if r.path == "/AppAPI" and r.query["scale"] == "1MIN"]
-    day = [r for r in api if r.path == "/AppAPI" and r.query["scale"] == "1D"]
+    minute = api_calls(replay_server, **MINUTE_USAGE)
+    charts = api_calls(replay_server, **MAINS_CHART)
+    day = api_calls(replay_server, scale="1D")
     devices = replay_server.calls("GET", "/customers/devices")
-    assert (len(minute), len(day), len(devices)) == (72, 24, 6)
-    assert len(api) * 4 == 408 <= 2 * 288  # a day; what calls_per_fetch = 2 promises
+    assert (len(minute), len(charts), len(day), len(devices)) == (72, 72, 24, 6)
+    assert len(api) * 4 == 696 <= 3 * 288 <= 2000  # a day; what calls_per_fetch = 3 promises
     refreshes = [r for r in replay_server.calls("POST", COGNITO_PATH) if "REFRESH" in r.text]
     assert len(refreshes) == 6  # the hour-long id token renewed hourly, no new logins
+    # 13:56 .. 20:00 without a gap (the fixture's one device list usage answers 14:05: 1116 W).
+    first, last = t(13, 56), t(20, 0)
+    assert sorted(stored) == [first + i * MINUTE for i in range(int((last - first) / MINUTE) + 1)]
+    assert all(w == pytest.approx(900.0) for m, w in stored.items() if m != t(14, 5))  # 0.015
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+# --- through the pipeline ---
+
+
+@pytest.fixture
+def isolated(settings):
+    """Own InfluxDB database and Redis key prefix; the pipeline's adapter made fresh."""
+    tag = uuid.uuid4().hex[:10]
+    settings.INFLUXDB_DATABASE = f"test_emporia_{tag}"
+    settings.REDIS_KEY_PREFIX = f"test-emporia-{tag}"
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    registry.adapter_for.cache_clear()  # no tokens or devices of another test's server
+    yield ts
+    registry.adapter_for.cache_clear()
+    ts.drop_database(settings.INFLUXDB_DATABASE)
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)
+
+
+@pytest.mark.influxdb
+@pytest.mark.django_db
+def test_two_pipeline_runs_store_every_minute_of_the_mains(isolated, settings, replay_server):
+    """The pipeline's windows (now - 300 s) do not overlap; the null minute 14:04 of the first
+    run is still written, by the second, and circuits stay at one minute per run."""
+    emporia_routes(replay_server)
+    replay_server.add(
+        "GET",
+        "/AppAPI",
+        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
+        json={
+            "firstUsageInstant": "2026-05-01T13:56:00Z",
+            "usageList": [0.0171, 0.0174, 0.0169, 0.018, 0.0177, 0.0182, 0.0179, 0.0183]
+            + [None, None],
+        },
+    )
+    second_usage = replay_server.load_fixture("emporia/usage_1min.json")
+    second_usage["deviceListUsages"]["instant"] = "2026-05-01T14:10:00Z"
+    replay_server.add(
+        "GET",
+        "/AppAPI",
+        query={**MINUTE_USAGE, "instant": "2026-05-01T14:10:00.000Z"},
+        json=second_usage,
+    )
+    replay_server.add(
+        "GET",
+        "/AppAPI",
+        query={**MAINS_CHART, "start": "2026-05-01T14:01:00.000Z"},
+        json={
+            "firstUsageInstant": "2026-05-01T14:01:00Z",
+            "usageList": [0.0182, 0.0179, 0.0183, 0.0185, 0.0186, 0.02, 0.021, 0.022, 0.023, None],
+        },
+    )
+    site = Site.objects.create(
+        name="Vue home", latitude=41.88, longitude=-87.63, timezone="America/Chicago"
+    )
+    credentials = emporia_credentials(replay_server)
+    config = ProviderConfig.objects.create(
+        site=site,
+        source="smart_meter",
+        provider="emporia_vue",
+        interval_seconds=300,
+        username=credentials.username,
+        password=credentials.password,
+        options=dict(credentials.options),
+    )
+    first = pipeline.collect(config, now=EMPORIA_NOW)
+    second = pipeline.collect(config, now=EMPORIA_NOW + FIVE_MINUTES)
+    # 9 whole-home minutes + plug + 4 circuits, then 10 + plug + 4
+    assert (first.status, first.points_written) == ("ok", 14)
+    assert (second.status, second.points_written) == ("ok", 15)
+    starts = [r.query["start"] for r in api_calls(replay_server, **MAINS_CHART)]
+    assert starts == ["2026-05-01T13:56:00.000Z", "2026-05-01T14:01:00.000Z"]
+    db = settings.INFLUXDB_DATABASE
+    rows = isolated.query(
+        db,
+        "SELECT total_power_w FROM smart_meter WHERE device = $device",
+        params={"device": "Main panel"},
+    )
+    stored = {r.time: r.values["total_power_w"] for r in rows}
+    assert stored == pytest.approx(
+        {
+            t(13, 56): 1026.0,
+            t(13, 57): 1044.0,
+            t(13, 58): 1014.0,
+            t(13, 59): 1080.0,
+            t(14, 0): 1062.0,
+            t(14, 1): 1092.0,
+            t(14, 2): 1074.0,
+            t(14, 3): 1098.0,
+            t(14, 4): 1110.0,  # null in the first run, written by the second
+            t(14, 5): 1116.0,
+            t(14, 6): 1200.0,
+            t(14, 7): 1260.0,
+            t(14, 8): 1320.0,
+            t(14, 9): 1380.0,
+            t(14, 10): 1116.0,
+        }
+    )
+    circuits = isolated.query(db, "SELECT power_w FROM smart_meter_circuit GROUP BY circuit")
+    assert sorted({r.time for r in circuits}) == [t(14, 5), t(14, 10)]
 
 
 def test_missing_credentials_are_a_config_error():
