@@ -22,6 +22,8 @@ app.conf.update(
     task_create_missing_queues=False,
     task_routes=[
         {"collectors.*": {"queue": "collectors"}},
+        # Alerts must not wait behind a long run on the retention queue.
+        {"retention.check_alerts": {"queue": "default"}},
         {"retention.*": {"queue": "retention"}},
     ],
     # Collect and retention tasks are idempotent (deterministic timestamps, resumable
@@ -41,3 +43,5 @@ app.conf.update(
 app.autodiscover_tasks(["enrich", "collectors", "retention"])
 # The materialized views' task lives in retention/view_tasks.py (retention/tasks.py is tiers).
 app.autodiscover_tasks(["retention"], related_name="view_tasks")
+# Storage statistics and alerts live in retention/stats_tasks.py.
+app.autodiscover_tasks(["retention"], related_name="stats_tasks")

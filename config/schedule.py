@@ -71,6 +71,21 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3 * 3600,
     ),
     Entry(
+        name="Record storage metrics",
+        task="retention.record_metrics",
+        queue="retention",
+        crontab="15 4 * * *",
+        expires=3600,
+    ),
+    Entry(
+        # On the default queue: a long run busy on the retention queue must not delay it.
+        name="Check retention alerts",
+        task="retention.check_alerts",
+        queue="default",
+        every_seconds=300,
+        expires=240,
+    ),
+    Entry(
         name="Service health check",
         task="enrich.check_services",
         queue="default",

@@ -97,3 +97,39 @@ class DailyCarbonSummaryAdmin(_ViewAdmin):
                     "partial", "refreshed")  # fmt: skip
     list_filter = ("region", "partial")
     date_hierarchy = "date"
+
+
+# --- Retention alerts (retention.alerts) -------------------------------------------------------
+from retention.models import Alert  # noqa: E402
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Alerts are raised by the system (retention.alerts); the admin shows them read-only."""
+
+    list_display = ("created", "kind", "operation", "run", "delivered", "short_message")
+    list_filter = ("kind", "run__operation", ("sent", admin.EmptyFieldListFilter))
+    search_fields = ("message", "delivery_error")
+    date_hierarchy = "created"
+    readonly_fields = ("run", "kind", "message", "created", "sent", "delivery_error")
+    list_select_related = ("run",)
+
+    @admin.display(description="operation", ordering="run__operation")
+    def operation(self, alert: Alert) -> str:
+        return alert.run.operation
+
+    @admin.display(description="delivered to webhook", boolean=True)
+    def delivered(self, alert: Alert) -> bool | None:
+        if alert.sent:
+            return True
+        return False if alert.delivery_error else None
+
+    @admin.display(description="message")
+    def short_message(self, alert: Alert) -> str:
+        return alert.message if len(alert.message) <= 120 else alert.message[:119] + "…"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
+        return False

@@ -1,0 +1,25 @@
+"""Periodic tasks of storage statistics and alerts (registered by config/celery.py)."""
+
+import logging
+
+from celery import shared_task
+
+from retention import alerts, stats
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="retention.record_metrics", soft_time_limit=600, time_limit=660)
+def record_metrics() -> dict:
+    """Daily: write today's `retention_metrics` point (a rerun the same day replaces it).
+    Counting the raw tier's points reads it once, hence the longer time limit."""
+    reading = stats.record_metrics()
+    return {"time": reading.time.isoformat(), "fields": dict(reading.fields)}
+
+
+# Routed to the default queue (config/celery.py, and so is its beat entry): a long retention
+# run occupying the retention worker is exactly what this check must be able to report.
+@shared_task(name="retention.check_alerts", soft_time_limit=120, time_limit=180)
+def check_alerts() -> dict:
+    """Every 5 minutes: alerts for failed or overrunning retention runs, delivery retries."""
+    return alerts.check_alerts().as_dict()

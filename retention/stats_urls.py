@@ -1,0 +1,8 @@
+from django.urls import path
+
+from retention.stats_api import RetentionHistory, RetentionStats
+
+urlpatterns = [
+    path("stats", RetentionStats.as_view(), name="retention-stats"),
+    path("history", RetentionHistory.as_view(), name="retention-history"),
+]
