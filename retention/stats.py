@@ -36,12 +36,11 @@ from django.db.models import Exists, OuterRef, Sum
 from enrich.readings import Reading
 from enrich.timeseries import TimeseriesError, get_timeseries, quote_ident
 from retention.models import Alert, ArchiveObject, RetentionRun
+from retention.tier_rows import DAILY_RP, HOURLY_RP
 
 logger = logging.getLogger(__name__)
 
 GB = 2**30  # AWS prices "GB-month" with GB = 2^30 bytes
-HOURLY_RP = "enrich_hourly"  # the retention policies of the tiers (agreed retention design)
-DAILY_RP = "enrich_daily"
 TIER_RPS = (HOURLY_RP, DAILY_RP)
 METRICS_MEASUREMENT = "retention_metrics"
 # The fields every Home Assistant point carries at least one of (as retention.ha_source):
