@@ -45,3 +45,5 @@ app.autodiscover_tasks(["enrich", "collectors", "retention"])
 app.autodiscover_tasks(["retention"], related_name="view_tasks")
 # Storage statistics and alerts live in retention/stats_tasks.py.
 app.autodiscover_tasks(["retention"], related_name="stats_tasks")
+# The archive's task lives in retention/archive_tasks.py.
+app.autodiscover_tasks(["retention"], related_name="archive_tasks")

@@ -86,6 +86,14 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=240,
     ),
     Entry(
+        # Weekly, Sundays 03:00: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet.
+        name="Archive to S3",
+        task="retention.archive",
+        queue="retention",
+        crontab="0 3 * * 0",
+        expires=6 * 3600,
+    ),
+    Entry(
         name="Service health check",
         task="enrich.check_services",
         queue="default",

@@ -227,6 +227,50 @@ if ALERT_MAX_DURATION_SECONDS < 1:
     )
 # --- end of storage statistics and alerts -----------------------------------------------------
 
+# --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive) ---
+# Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
+# without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout).
+RETENTION_DAILY_DAYS = number("RETENTION_DAILY_DAYS", 365)
+if RETENTION_DAILY_DAYS <= number("RETENTION_HOURLY_DAYS", 90):
+    raise ImproperlyConfigured(
+        f"RETENTION_DAILY_DAYS={RETENTION_DAILY_DAYS} must be more than RETENTION_HOURLY_DAYS "
+        "(90 by default): a day is archived only after its hourly rows became daily ones."
+    )
+S3_ARCHIVE_BUCKET = env.str("S3_ARCHIVE_BUCKET", default="")
+# The PRD's names first, boto3's standard names as the alternative; empty = boto3's own chain
+# (instance role, ~/.aws/credentials).
+AWS_ACCESS_KEY = env.str("AWS_ACCESS_KEY", default="") or env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_KEY = env.str("AWS_SECRET_KEY", default="") or env.str(
+    "AWS_SECRET_ACCESS_KEY", default=""
+)
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")  # MinIO and other S3-compatible stores
+S3_REGION = env.str("S3_REGION", default="") or env.str("AWS_DEFAULT_REGION", default="us-east-1")
+S3_STORAGE_CLASS = env.str("S3_STORAGE_CLASS", default="GLACIER_IR").strip().upper()
+# AES256 (S3-managed keys), aws:kms, or none (stores without server-side encryption).
+S3_SSE = choice("S3_SSE", "AES256", ("aes256", "aws:kms", "none"))
+S3_SSE = {"aes256": "AES256", "none": ""}.get(S3_SSE, S3_SSE)
+S3_SSE_KMS_KEY_ID = env.str("S3_SSE_KMS_KEY_ID", default="")
+if S3_ENDPOINT_URL and not S3_ENDPOINT_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"S3_ENDPOINT_URL={S3_ENDPOINT_URL!r} must start with http:// or https:// "
+        "(e.g. http://minio:9000); leave it empty for AWS S3."
+    )
+if bool(AWS_ACCESS_KEY) != bool(AWS_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "Set both AWS_ACCESS_KEY and AWS_SECRET_KEY (or AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY), or neither to use boto3's credential chain."
+    )
+ARCHIVE_LOCAL_DIR = Path(env.str("ARCHIVE_LOCAL_DIR", default="") or VAR_DIR / "archive")
+ARCHIVE_COMPRESSION = choice("ARCHIVE_COMPRESSION", "gzip", ("gzip", "zstd"))
+ARCHIVE_PERIOD = choice("ARCHIVE_PERIOD", "month", ("month", "quarter", "year"))
+ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5)
+RESTORE_INFLUXDB_DATABASE = env.str("RESTORE_INFLUXDB_DATABASE", default="enrich_restore")
+if ARCHIVE_RETENTION_YEARS < 1:
+    raise ImproperlyConfigured(
+        f"ARCHIVE_RETENTION_YEARS={ARCHIVE_RETENTION_YEARS} must be at least 1."
+    )
+# --- end of archive ------------------------------------------------------------------------
+
 # --- Outbound HTTP -----------------------------------------------------------------------
 HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float)  # PRD NFR1
 HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3)  # PRD NFR4

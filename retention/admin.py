@@ -133,3 +133,47 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
         return False
+
+
+# --- Archive objects (retention.archive) -------------------------------------------------
+from retention.models import ArchiveObject  # noqa: E402
+
+
+@admin.register(ArchiveObject)
+class ArchiveObjectAdmin(admin.ModelAdmin):
+    """Parquet files of the archive; written, verified and expired by the system only."""
+
+    list_display = (
+        "key",
+        "start_date",
+        "end_date",
+        "record_count",
+        "size_kb",
+        "storage_class",
+        "target",
+        "created",
+        "verified",
+        "source_deleted",
+        "expired",
+    )
+    list_filter = (
+        "target",
+        "storage_class",
+        "compression",
+        ("expired", admin.EmptyFieldListFilter),
+        ("source_deleted", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("key", "checksum")
+    date_hierarchy = "start_date"
+    readonly_fields = [f.name for f in ArchiveObject._meta.fields]
+
+    @admin.display(description="size (KB)", ordering="file_size")
+    def size_kb(self, obj: ArchiveObject) -> str:
+        return f"{obj.file_size / 1024:.1f}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ArchiveObject | None = None) -> bool:
+        return False
+

@@ -91,7 +91,7 @@ def test_app_services_share_one_image_and_wiring(name):
     assert env["REDIS_URL"] == "redis://redis:6379/0"
     assert env["INFLUXDB_URL"] == "http://influxdb:8086"
     # Every URL points at a service of this file.
-    for key in ("DATABASE_URL", "REDIS_URL", "INFLUXDB_URL", "ARCHIVE_S3_ENDPOINT_URL"):
+    for key in ("DATABASE_URL", "REDIS_URL", "INFLUXDB_URL", "S3_ENDPOINT_URL"):
         assert urlsplit(env[key]).hostname in SERVICES, key
     database = urlsplit(env["DATABASE_URL"])
     postgres = SERVICES["postgres"]["environment"]

@@ -1,0 +1,252 @@
+"""The parquet archive of a 50-entity home: `python -m bench.archive [--quick] [--target moto]`.
+
+Daily aggregates of 50 entities (20 power, 8 energy, 12 binary, 8 numeric, 2 weather) for 6
+years (quick: 2) are generated directly into the daily tier (InfluxDB retention policy
+enrich_daily), then one archive run writes them to Parquet in the archive - the local
+directory target by default, or moto's S3 server on loopback with `--target moto` - and
+deletes them from InfluxDB. One whole year is then restored through `restore_from_archive`.
+
+Figures: bytes_per_row (archive bytes / archived rows), objects_per_year, restore_seconds_per_year
+(best of 3 restores of one year), plus archive_seconds (the archive run) and
+bytes_per_row_zstd (the same rows encoded with zstd level 9, for comparison).
+
+Everything is the bench's own and removed at the end: the SQLite file var/bench/archive.sqlite3,
+the InfluxDB databases bench_archive_tier and bench_archive, the directory var/bench/archive,
+and Redis keys under bench-archive-<random>.
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import secrets
+import shutil
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+RESULTS = ROOT / "bench" / "results" / "archive.json"
+TIER_DATABASE = "bench_archive_tier"
+ENRICH_DATABASE = "bench_archive"
+ARCHIVE_DIR = BENCH_DIR / "archive"
+SQLITE = BENCH_DIR / "archive.sqlite3"
+ENTITIES = {"power": 20, "energy": 8, "binary": 12, "numeric": 8, "weather": 2}
+FIRST_YEAR = 2018
+
+
+def _prepare_environment() -> None:
+    import environ
+    from cryptography.fernet import Fernet
+
+    env_file = os.environ.get("ENRICH_ENV_FILE", str(ROOT / ".env"))
+    if env_file != "none" and Path(env_file).is_file():
+        environ.Env.read_env(env_file, overwrite=False)  # the user's service URLs, if any
+    os.environ["ENRICH_ENV_FILE"] = "none"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    os.environ["DATABASE_URL"] = f"sqlite:///{SQLITE}"
+    os.environ["TIER_DATABASE"] = TIER_DATABASE
+    os.environ["INFLUXDB_DATABASE"] = ENRICH_DATABASE
+    os.environ["ARCHIVE_LOCAL_DIR"] = str(ARCHIVE_DIR)
+    os.environ["S3_ARCHIVE_BUCKET"] = ""
+    os.environ["REDIS_KEY_PREFIX"] = f"bench-archive-{uuid.uuid4().hex[:8]}"
+    os.environ.setdefault("LOG_LEVEL", "warning")
+
+
+def generate(years: int, seed: int = 1):
+    """Daily aggregate readings, shaped like a real home's: seasonal power, growing meters,
+    daily motion, full-precision time-weighted means (which is what makes them incompressible)."""
+    from enrich.readings import Reading
+    from retention.aggregate import Aggregate
+    from retention.archive import MEASUREMENT
+
+    rng = random.Random(seed)
+    first = date(FIRST_YEAR, 1, 1)
+    days = (date(FIRST_YEAR + years, 1, 1) - first).days
+    for kind, count in ENTITIES.items():
+        for n in range(count):
+            domain = {"binary": "binary_sensor", "weather": "weather"}.get(kind, "sensor")
+            entity_id = f"{domain}.{kind}_{n:02d}"
+            scale = rng.uniform(20, 2000)
+            meter = rng.uniform(0, 5000)
+            for offset in range(days):
+                day = first + timedelta(days=offset)
+                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                season = 1 + 0.3 * math.cos(2 * math.pi * offset / 365.25)
+                agg = Aggregate(start, start + timedelta(days=1), kind)
+                agg.sample_count = (
+                    rng.randint(200, 3000) if kind != "binary" else rng.randint(0, 90)
+                )
+                agg.coverage_seconds = 86400.0 if rng.random() > 0.02 else rng.uniform(3600, 86400)
+                if kind in ("power", "energy", "numeric"):
+                    mean = scale * season * rng.uniform(0.7, 1.3)
+                    agg.avg_value = mean
+                    agg.min_value = round(mean * rng.uniform(0.05, 0.6), 1)
+                    agg.max_value = round(mean * rng.uniform(1.5, 4.0), 1)
+                    agg.last_value = round(mean * rng.uniform(0.5, 1.5), 1)
+                    if kind == "power":
+                        agg.total_energy = mean * agg.coverage_seconds / 3.6e6
+                    if kind == "energy":
+                        growth = scale / 100 * season * rng.uniform(0.5, 1.5)
+                        meter += growth
+                        agg.avg_value = agg.min_value = agg.max_value = None
+                        agg.last_value = round(meter, 3)
+                        agg.total_energy = growth
+                elif kind == "binary":
+                    agg.state_changes = agg.sample_count
+                    agg.on_seconds = float(rng.randint(0, 40000))
+                    agg.last_state = rng.choice(("on", "off"))
+                else:
+                    agg.state_changes = rng.randint(0, 12)
+                    agg.last_state = rng.choice(("sunny", "cloudy", "rainy", "partlycloudy"))
+                    agg.attribute_means = {
+                        "temperature": 10 + 12 * season * rng.uniform(0.6, 1.4),
+                        "humidity": rng.uniform(40, 95),
+                    }
+                    agg.attribute_coverage = {"temperature": 86400.0, "humidity": 86400.0}
+                yield Reading(
+                    MEASUREMENT, agg.to_fields(), start, {"entity_id": entity_id, "kind": kind}
+                )
+
+
+def figure(value: float, unit: str, target: float | None, better: str) -> dict:
+    return {"value": value, "unit": unit, "target": target, "better": better}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 years instead of 6")
+    parser.add_argument("--target", choices=("local", "moto"), default="local")
+    args = parser.parse_args(argv)
+    years = 2 if args.quick else 6
+
+    _prepare_environment()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+
+    from enrich.redis_client import get_redis
+    from enrich.timeseries import RetentionTier, get_timeseries
+    from retention import archive_format as fmt
+    from retention.archive import DAILY_RP, restore_from_archive, run_archive
+    from retention.models import ArchiveObject
+    from retention.s3 import LocalStorage, S3Storage
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    SQLITE.unlink(missing_ok=True)
+    shutil.rmtree(ARCHIVE_DIR, ignore_errors=True)
+    ts = get_timeseries()
+    server = None
+    try:
+        call_command("migrate", verbosity=0)
+        for name in (TIER_DATABASE, ENRICH_DATABASE):
+            ts.drop_database(name)
+        ts.create_database(
+            TIER_DATABASE,
+            tiers=[RetentionTier("enrich_hourly", "INF"), RetentionTier(DAILY_RP, "INF")],
+        )
+        ts.create_database(ENRICH_DATABASE)
+        if args.target == "moto":
+            from moto.server import ThreadedMotoServer
+
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            storage = S3Storage(
+                "bench-archive", endpoint_url=f"http://{host}:{port}", access_key="bench",
+                secret_key="bench",
+            )  # fmt: skip
+            storage._client.create_bucket(Bucket="bench-archive")
+        else:
+            storage = LocalStorage(ARCHIVE_DIR)
+
+        readings = list(generate(years))
+        ts.write(TIER_DATABASE, readings, retention_policy=DAILY_RP, batch_size=10000)
+        rows = len(readings)
+        print(f"{rows} daily rows of {sum(ENTITIES.values())} entities over {years} years written")
+
+        # Every generated year is closed and older than RETENTION_DAILY_DAYS on this day.
+        now = datetime(FIRST_YEAR + years, 1, 2, tzinfo=UTC) + timedelta(
+            days=settings.RETENTION_DAILY_DAYS
+        )
+        began = time.perf_counter()
+        report = run_archive(now, storage=storage)
+        archive_seconds = time.perf_counter() - began
+        objects = list(ArchiveObject.objects.order_by("start_date"))
+        archive_bytes = sum(o.file_size for o in objects)
+
+        year = FIRST_YEAR + years - 1
+        timings = []
+        for _ in range(3):
+            began = time.perf_counter()
+            table = restore_from_archive(date(year, 1, 1), date(year, 12, 31), storage=storage)
+            timings.append(time.perf_counter() - began)
+        expected = sorted(
+            ({"time": r.time, **r.tags, **r.fields} for r in readings if r.time.year == year),
+            key=fmt.sort_key,
+        )
+        zstd_bytes = sum(
+            len(fmt.to_parquet(fmt.from_parquet(storage.get(o.key)), "zstd")) for o in objects
+        )
+
+        checks = {
+            "archive run ok": report.status == "ok" and not report.errors,
+            "every row archived": sum(o.record_count for o in objects) == rows,
+            "every row deleted from InfluxDB": report.records_deleted == rows,
+            "restored year equals generated year": fmt.table_rows(table) == expected,
+        }
+        figures = {
+            "bytes_per_row": figure(round(archive_bytes / rows, 2), "B/row", None, "lower"),
+            "objects_per_year": figure(
+                round(len(objects) / years, 2), "objects/year", None, "lower"
+            ),
+            "restore_seconds_per_year": figure(round(min(timings), 4), "s", None, "lower"),
+            "archive_seconds": figure(round(archive_seconds, 3), "s", None, "lower"),
+            "bytes_per_row_zstd": figure(round(zstd_bytes / rows, 2), "B/row", None, "lower"),
+        }
+        params = {
+            "entities": sum(ENTITIES.values()),
+            "kinds": ENTITIES,
+            "years": years,
+            "rows": rows,
+            "target": args.target,
+            "compression": settings.ARCHIVE_COMPRESSION,
+            "period": settings.ARCHIVE_PERIOD,
+            "object_sizes": [o.file_size for o in objects],
+        }
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(
+            json.dumps({"name": "archive", "params": params, "figures": figures}, indent=2)
+        )
+        print(f"{'figure':<26}{'value':>12}  unit")
+        for name, fig in figures.items():
+            print(f"{name:<26}{fig['value']:>12}  {fig['unit']}")
+        print("objects:", ", ".join(f"{o.key} ({o.file_size} B)" for o in objects))
+        for name, ok in checks.items():
+            print(f"{'ok  ' if ok else 'FAIL'} {name}")
+        print(f"written {RESULTS.relative_to(ROOT)}")
+        return 0 if all(checks.values()) else 1
+    finally:
+        if server is not None:
+            server.stop()
+        for name in (TIER_DATABASE, ENRICH_DATABASE):
+            ts.drop_database(name)
+        redis = get_redis()
+        for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+            redis.delete(key)
+        connections.close_all()
+        SQLITE.unlink(missing_ok=True)
+        shutil.rmtree(ARCHIVE_DIR, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
