@@ -51,7 +51,10 @@ def day(params, name: str, default: date | None = None) -> date | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    value = parse_date(raw) if len(raw) == 10 else None
+    try:
+        value = parse_date(raw) if len(raw) == 10 else None
+    except ValueError:  # well formed but impossible, e.g. 2026-13-01
+        value = None
     if value is None:
         raise _bad(name, raw, "a date as YYYY-MM-DD")
     return value

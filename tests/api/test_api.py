@@ -94,3 +94,14 @@ def test_openapi_schema_and_docs_page_are_served():
     docs = APIClient().get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+@pytest.mark.parametrize("raw", ["2026-13-01", "2026-02-30", "tomorrow", "2026-1-1"])
+def test_impossible_or_malformed_dates_are_a_400_not_a_500(raw):
+    from rest_framework.exceptions import ValidationError
+
+    from enrich.api import params
+
+    with pytest.raises(ValidationError) as info:
+        params.day({"start": raw}, "start")
+    assert info.value.detail == {"start": f"'{raw}' is not valid: expected a date as YYYY-MM-DD."}
