@@ -5,14 +5,13 @@ import logging
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 
 from enrich.timeseries import InfluxUnavailable
 from retention import tiers
 from retention.models import RetentionRun
 
 logger = logging.getLogger("retention.tiers")
-
-RETRY_COUNTDOWN_SECONDS = 300  # then 600, 1200: InfluxDB restarts and upgrades take minutes
 
 
 def _run(task, function, run_id: int | None, start: str | None, end: str | None) -> dict:
@@ -26,7 +25,8 @@ def _run(task, function, run_id: int | None, start: str | None, end: str | None)
     except InfluxUnavailable as exc:
         if task.request.retries >= task.max_retries:
             raise
-        countdown = RETRY_COUNTDOWN_SECONDS * 2**task.request.retries
+        # RETENTION_RETRY_SECONDS (300), then doubled: restarts and upgrades take minutes.
+        countdown = settings.RETENTION_RETRY_SECONDS * 2**task.request.retries
         logger.warning("%s: InfluxDB unreachable, retrying in %d s: %s", task.name, countdown, exc)
         # A retry is a new run record; the failed one stays as history.
         raise task.retry(
