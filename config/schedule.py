@@ -93,6 +93,21 @@ SCHEDULE: tuple[Entry, ...] = (
         crontab="0 3 * * 0",
         expires=6 * 3600,
     ),
+    # Tiered retention: raw -> hourly at 02:00 UTC, hourly -> daily at 02:30 (retention.tiers).
+    Entry(
+        name="Downsample raw to hourly",
+        task="retention.downsample_hourly",
+        queue="retention",
+        crontab="0 2 * * *",
+        expires=3600,
+    ),
+    Entry(
+        name="Downsample hourly to daily",
+        task="retention.downsample_daily",
+        queue="retention",
+        crontab="30 2 * * *",
+        expires=3600,
+    ),
     Entry(
         name="Service health check",
         task="enrich.check_services",

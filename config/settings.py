@@ -227,6 +227,25 @@ if ALERT_MAX_DURATION_SECONDS < 1:
     )
 # --- end of storage statistics and alerts -----------------------------------------------------
 
+# --- Tiered retention (retention.tiers): raw -> hourly -> daily ------------------------------
+# Raw points older than RETENTION_RAW_DAYS become hourly aggregates (then deleted); hourly rows
+# older than RETENTION_HOURLY_DAYS become daily ones. Whole UTC days only, and a day waits
+# RETENTION_LATE_MARGIN_HOURS past its horizon for late points before it is downsampled.
+RETENTION_RAW_DAYS = number("RETENTION_RAW_DAYS", 7)
+RETENTION_HOURLY_DAYS = number("RETENTION_HOURLY_DAYS", 90)
+RETENTION_LATE_MARGIN_HOURS = number("RETENTION_LATE_MARGIN_HOURS", 2, float)
+# A run that found InfluxDB unreachable is retried after this many seconds (doubling, 3 times).
+RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300)
+if RETENTION_RAW_DAYS < 1 or RETENTION_HOURLY_DAYS <= RETENTION_RAW_DAYS:
+    raise ImproperlyConfigured(
+        f"RETENTION_RAW_DAYS={RETENTION_RAW_DAYS} and RETENTION_HOURLY_DAYS="
+        f"{RETENTION_HOURLY_DAYS}: raw days must be at least 1 and hourly days more than raw days."
+    )
+if not 0 <= RETENTION_LATE_MARGIN_HOURS < 24:
+    raise ImproperlyConfigured(
+        f"RETENTION_LATE_MARGIN_HOURS={RETENTION_LATE_MARGIN_HOURS:g} must be from 0 to under 24."
+    )
+
 # --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive) ---
 # Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
 # without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout).

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("enrich.api.urls")),
+    path("retention/", include("retention.api.urls")),
     path("retention/", include("retention.archive_urls")),
     path("retention/", include("retention.stats_urls")),
     path("oauth/google/", oauth_views.setup, name="oauth-google"),

@@ -177,3 +177,41 @@ class ArchiveObjectAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: ArchiveObject | None = None) -> bool:
         return False
 
+
+# --- Tier runs and their resumable chunks (retention.tiers) ------------------------------
+from retention.models import RetentionRun, TierChunk  # noqa: E402
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(admin.ModelAdmin):
+    """Every retention run: read-only history (records, storage before/after, errors)."""
+
+    list_display = (
+        "started",
+        "operation",
+        "status",
+        "records_processed",
+        "records_deleted",
+        "storage_freed_mb",
+        "duration_seconds",
+    )
+    list_filter = ("operation", "status")
+    date_hierarchy = "started"
+    readonly_fields = [f.name for f in RetentionRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(TierChunk)
+class TierChunkAdmin(admin.ModelAdmin):
+    """One UTC day of one tier: written -> verified -> deleted. Read-only: the runs move the
+    state; a stuck day resumes on the next run."""
+
+    list_display = ("tier", "day", "state", "entities", "source_points", "aggregate_points", "updated")
+    list_filter = ("tier", "state")
+    date_hierarchy = "day"
+    readonly_fields = [f.name for f in TierChunk._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

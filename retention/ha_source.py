@@ -366,3 +366,21 @@ def count_samples(
     with ts.query(db, both_query, params) as rows:
         both = next(rows, None)
     return with_first + with_second - (int(both.values["count"]) if both else 0)
+
+
+def first_sample_time(
+    entity: Entity, before: datetime, *, database: str | None = None
+) -> datetime | None:
+    """The time of the entity's oldest point before `before` (any point of its series, a
+    gap included), or None when it has none; one query, for finding where raw data starts."""
+    if before.tzinfo is None:
+        raise ValueError(f"{entity.entity_id}: before {before!r} needs a timezone (UTC)")
+    source = _source(entity)
+    query = (
+        f"SELECT * FROM {quote_ident(source.measurement)} WHERE {source.where} "
+        "AND time < $before ORDER BY time ASC LIMIT 1"
+    )
+    params = {**source.params, "before": before}
+    with get_timeseries().query(_database(database), query, params=params) as rows:
+        first = next(rows, None)
+    return None if first is None else first.time

@@ -4,6 +4,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from collectors.api import CurrentEnrichment
 from collectors.pricing.api import PricingWindows
 from enrich.api.views import HealthView, SiteList
+from retention.api.views import SeriesView
 from retention.views_api import ViewRebuild, ViewRows
 
 urlpatterns = [
@@ -14,4 +15,5 @@ urlpatterns = [
     path("enrichment/current", CurrentEnrichment.as_view(), name="enrichment-current"),
     path("views/<str:name>", ViewRows.as_view(), name="view-rows"),
     path("views/<str:name>/rebuild", ViewRebuild.as_view(), name="view-rebuild"),
+    path("series", SeriesView.as_view(), name="series"),
 ]
