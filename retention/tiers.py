@@ -67,7 +67,6 @@ from django.db import transaction
 from enrich.timeseries import (
     InfluxQueryError,
     InfluxUnavailable,
-    RetentionTier,
     TimeseriesError,
     get_timeseries,
     quote_ident,
@@ -84,6 +83,7 @@ from retention.aggregate import (
 from retention.locks import RunLock
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.samples import Sample
+from retention.tier_dryrun import dry_run_daily, dry_run_hourly
 from retention.tier_rows import (
     DAILY_RP,
     HOURLY_RP,
@@ -97,6 +97,19 @@ from retention.tier_rows import (
     micros,
     read_rows,
     write_rows,
+)
+from retention.tier_safety import (  # noqa: F401  (re-exported: the tiers' public interface)
+    RangeError,
+    TierError,
+    _at,
+    _floor_day,
+    _policies,
+    check_range,
+    check_retention_policies,
+    daily_horizon,
+    ensure_tiers,
+    hourly_horizon,
+    raw_retention_policy,
 )
 
 logger = logging.getLogger("retention.tiers")
@@ -115,10 +128,6 @@ UNIT_FACTORS = {
 Progress = Callable[[int, int, str], None]  # (days done, days in all, what is being done)
 
 
-class TierError(Exception):
-    """A tier run cannot go on; the message says what was wrong and what to do."""
-
-
 class VerificationFailed(TierError):
     """Rows read back differ from what was written or do not account for the source data."""
 
@@ -132,122 +141,6 @@ def fault_point(name: str) -> None:
     if os.environ.get(FAULT_ENV) == name:
         logger.error("fault injection: process exits at %s (%s=%s)", name, FAULT_ENV, name)
         os._exit(1)
-
-
-# --- Horizons, retention policies ----------------------------------------------------------
-def _floor_day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
-
-
-def _at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def hourly_horizon(now: datetime | None = None) -> date:
-    """The first UTC day whose raw data is NOT downsampled yet (days before it are)."""
-    now = now or datetime.now(UTC)
-    margin = timedelta(hours=settings.RETENTION_LATE_MARGIN_HOURS)
-    return _floor_day(now - timedelta(days=settings.RETENTION_RAW_DAYS) - margin)
-
-
-def daily_horizon(now: datetime | None = None) -> date:
-    """The first UTC day whose hourly rows are NOT composed into daily ones yet."""
-    now = now or datetime.now(UTC)
-    margin = timedelta(hours=settings.RETENTION_LATE_MARGIN_HOURS)
-    return _floor_day(now - timedelta(days=settings.RETENTION_HOURLY_DAYS) - margin)
-
-
-def raw_retention_policy() -> str:
-    """The retention policy Home Assistant writes to: the default one of its database."""
-    database = settings.HA_INFLUXDB_DATABASE
-    policies = get_timeseries().retention_policies(database)
-    for policy in policies:
-        if policy.default:
-            return policy.name
-    raise TierError(
-        f"InfluxDB database {database!r} has no default retention policy, so it is unclear "
-        "where Home Assistant's raw data is. Make the one Home Assistant writes to the default "
-        f"(ALTER RETENTION POLICY ... ON {quote_ident(database)} DEFAULT)."
-    )
-
-
-def _policies(database: str) -> dict[str, RetentionTier] | None:
-    try:
-        return {p.name: p for p in get_timeseries().retention_policies(database)}
-    except InfluxQueryError as exc:
-        if "not found" in exc.server_message:
-            return None
-        raise
-
-
-def check_retention_policies() -> list[str]:
-    """Problems that would let InfluxDB drop data before it is downsampled ([] = safe).
-
-    Raw data must stay RETENTION_RAW_DAYS + 1 day (plus the late margin) in its retention
-    policy; enrich_hourly and enrich_daily, if someone gave them a duration, must keep rows
-    longer than their tier horizon plus a day."""
-    problems: list[str] = []
-    margin_days = settings.RETENTION_LATE_MARGIN_HOURS / 24
-    ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
-    daily_days = getattr(settings, "RETENTION_DAILY_DAYS", 365)
-    if daily_days <= settings.RETENTION_HOURLY_DAYS:
-        problems.append(
-            f"RETENTION_DAILY_DAYS={daily_days} must be more than RETENTION_HOURLY_DAYS="
-            f"{settings.RETENTION_HOURLY_DAYS}: daily rows are made from hourly rows older "
-            "than that."
-        )
-    ha_policies = _policies(ha_db)
-    if ha_policies is None:
-        return [
-            *problems,
-            f"Home Assistant's InfluxDB database {ha_db!r} does not exist: check "
-            "HA_INFLUXDB_DATABASE (and INFLUXDB_URL).",
-        ]
-    defaults = [p for p in ha_policies.values() if p.default]
-    needed_days = settings.RETENTION_RAW_DAYS + 1 + margin_days
-    for policy in defaults:
-        seconds = policy.seconds
-        if seconds is not None and seconds < needed_days * 86400:
-            problems.append(
-                f"Retention policy {policy.name!r} of {ha_db!r} (Home Assistant's raw data) "
-                f"drops data after {policy.duration}, before it is downsampled "
-                f"(RETENTION_RAW_DAYS={settings.RETENTION_RAW_DAYS} plus a day and the "
-                f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h late margin). Set its duration "
-                f"to INF (ALTER RETENTION POLICY {quote_ident(policy.name)} ON "
-                f"{quote_ident(ha_db)} DURATION INF; on InfluxDB 2.x the bucket's retention "
-                f"to 'never') or to at least {math.ceil(needed_days)}d, or lower "
-                "RETENTION_RAW_DAYS."
-            )
-    tier_policies = ha_policies if tier_db == ha_db else (_policies(tier_db) or {})
-    for name, horizon_days, setting in (
-        (HOURLY_RP, settings.RETENTION_HOURLY_DAYS, "RETENTION_HOURLY_DAYS"),
-        (DAILY_RP, daily_days, "RETENTION_DAILY_DAYS"),
-    ):
-        policy = tier_policies.get(name)
-        if policy is None or policy.seconds is None:
-            continue
-        needed = horizon_days + 1 + margin_days
-        if policy.seconds < needed * 86400:
-            problems.append(
-                f"Retention policy {name!r} of {tier_db!r} drops rows after "
-                f"{policy.duration}, before they are composed or archived ({setting}="
-                f"{horizon_days}). enrich creates it with duration INF and deletes only "
-                f"verified data itself: set it back (ALTER RETENTION POLICY {quote_ident(name)} "
-                f"ON {quote_ident(tier_db)} DURATION INF) or to at least {math.ceil(needed)}d."
-            )
-    return problems
-
-
-def ensure_tiers() -> None:
-    """Create enrich_hourly and enrich_daily (INF, never the default) where missing."""
-    ts = get_timeseries()
-    database = settings.TIER_DATABASE
-    existing = _policies(database) or {}
-    missing = [RetentionTier(name, "INF") for name in (HOURLY_RP, DAILY_RP) if name not in existing]
-    if not missing:
-        return
-    # Passing the existing policies as they are leaves them (and the default) untouched.
-    ts.create_database(database, tiers=[*existing.values(), *missing])
 
 
 def delete(*args: object, **kwargs: object) -> None:
@@ -875,158 +768,6 @@ def _lock_lost_message(lock: RunLock) -> str:
         f"The run's lock {lock.key!r} expired and is now held by {lock.holder() or 'nobody'}; "
         "this run stopped before deleting anything more. Rerun it."
     )
-
-
-# --- The range a person asks for ------------------------------------------------------------
-class RangeError(ValueError):
-    """A bad start/end; `parameter` names which one."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        self.parameter = parameter
-        super().__init__(message)
-
-
-def check_range(
-    operation: str, start: str | date | None, end: str | date | None, now: datetime | None = None
-) -> tuple[date | None, date | None]:
-    """Parse and check a run's `start`/`end` (UTC days as YYYY-MM-DD; start inclusive, end
-    exclusive). Raises RangeError naming the parameter."""
-    days = {}
-    for name, value in (("start", start), ("end", end)):
-        if value is None or value == "":
-            days[name] = None
-        elif isinstance(value, date):
-            days[name] = value
-        else:
-            try:
-                days[name] = date.fromisoformat(str(value)) if len(str(value)) == 10 else None
-            except ValueError:
-                days[name] = None
-            if days[name] is None:
-                raise RangeError(name, f"{value!r} is not a date: use YYYY-MM-DD (a UTC day).")
-    first, stop = days["start"], days["end"]
-    if first is not None and stop is not None and first >= stop:
-        raise RangeError(
-            "end",
-            f"end {stop} must be after start {first} (end is exclusive: start=2024-03-04, "
-            "end=2024-03-05 is the one day 2024-03-04).",
-        )
-    hourly = operation == RetentionRun.Operation.DOWNSAMPLE_HOURLY
-    horizon = hourly_horizon(now) if hourly else daily_horizon(now)
-    days_setting = (
-        ("RETENTION_RAW_DAYS", settings.RETENTION_RAW_DAYS)
-        if hourly
-        else ("RETENTION_HOURLY_DAYS", settings.RETENTION_HOURLY_DAYS)
-    )
-    what = "raw data" if hourly else "hourly data"
-    rule = (
-        f"only {what} older than {days_setting[1]} days ({days_setting[0]}, plus "
-        f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h late margin) is downsampled"
-    )
-    if stop is not None and stop > horizon:
-        raise RangeError(
-            "end", f"end {stop} is too recent: {rule}, so end can be {horizon} at the latest."
-        )
-    if first is not None and first >= horizon:
-        raise RangeError(
-            "start",
-            f"start {first} is too recent: {rule}; the newest day allowed is "
-            f"{horizon - timedelta(days=1)}.",
-        )
-    return first, stop
-
-
-# --- Dry run ----------------------------------------------------------------------------------
-def _points_in(database: str, rp: str) -> int:
-    """Points in a retention policy: per measurement the largest field count (a point has at
-    least one field; fields present in every point give the exact number)."""
-    ts = get_timeseries()
-    total = 0
-    target = f"{quote_ident(database)}.{quote_ident(rp)}./.*/"
-    with ts.query(database, f"SELECT COUNT(*) FROM {target}") as rows:
-        for row in rows:
-            counts = [int(v) for v in row.values.values() if isinstance(v, int | float)]
-            total += max(counts, default=0)
-    return total
-
-
-def _bytes_per_point(database: str, rp: str) -> tuple[float | None, int, int]:
-    size = get_timeseries().sizes().get((database, rp), 0)
-    points = _points_in(database, rp)
-    return (size / points if points else None), size, points
-
-
-def dry_run_hourly(tier: HourlyTier, progress: Progress | None = None) -> dict:
-    """What a run would aggregate and delete, changing nothing."""
-    days = tier.work_days()
-    per_day = []
-    total = 0
-    entities: set[str] = set()
-    for n, day in enumerate(days):
-        start = _at(day)
-        counts = {
-            e.entity_id: ha_source.count_samples(e, start, start + DAY, database=tier.database)
-            for e in tier.entities
-        }
-        points = sum(counts.values())
-        entities.update(k for k, v in counts.items() if v)
-        per_day.append({"day": day.isoformat(), "raw_points": points})
-        total += points
-        if progress:
-            progress(n + 1, len(days), day.isoformat())
-    per_point, size, stored = _bytes_per_point(tier.database, tier.raw_rp)
-    return {
-        "tier": "hourly",
-        "source": f"{tier.database}/{tier.raw_rp}",
-        "target": f"{settings.TIER_DATABASE}/{HOURLY_RP}",
-        "horizon": tier.horizon.isoformat(),
-        "days": per_day,
-        "entities": sorted(entities),
-        "tiered_entities": len(tier.entities),
-        "raw_points": total,
-        "would_delete_points": total,
-        "hourly_rows_at_most": 24 * len(days) * len(tier.entities),
-        "source_bytes": size,
-        "source_points": stored,
-        "bytes_per_point": per_point,
-        "expected_freed_bytes": round(per_point * total) if per_point else None,
-        "note": "bytes per point measured: the raw retention policy's size by InfluxDB's "
-        "accounting divided by its points; InfluxDB returns the space at its next compaction",
-    }
-
-
-def dry_run_daily(tier: DailyTier, progress: Progress | None = None) -> dict:
-    days = tier.work_days()
-    per_day = []
-    total = 0
-    entities: set[str] = set()
-    for n, day in enumerate(days):
-        rows = read_rows(HOURLY_RP, _at(day), _at(day) + DAY)
-        count = sum(len(r) for r in rows.values())
-        entities.update(rows)
-        per_day.append({"day": day.isoformat(), "hourly_rows": count})
-        total += count
-        if progress:
-            progress(n + 1, len(days), day.isoformat())
-    database = settings.TIER_DATABASE
-    per_point, size, stored = _bytes_per_point(database, HOURLY_RP)
-    return {
-        "tier": "daily",
-        "source": f"{database}/{HOURLY_RP}",
-        "target": f"{database}/{DAILY_RP}",
-        "horizon": tier.horizon.isoformat(),
-        "days": per_day,
-        "entities": sorted(entities),
-        "hourly_rows": total,
-        "would_delete_points": total,
-        "daily_rows_at_most": len(entities) * len(days),
-        "source_bytes": size,
-        "source_points": stored,
-        "bytes_per_point": per_point,
-        "expected_freed_bytes": round(per_point * total) if per_point else None,
-        "note": "bytes per point measured: the hourly tier's size by InfluxDB's accounting "
-        "divided by its rows; InfluxDB returns the space at its next compaction",
-    }
 
 
 # --- Runs ----------------------------------------------------------------------------------------

@@ -1,0 +1,101 @@
+"""Hot -> warm throughput: `python -m bench.downsample [--quick]`.
+
+A dense home (bench/_tiers.py: one point a minute per measurement entity) of 50 entities x
+14 days (quick: 20 x 3), all older than the raw horizon, is written to its own InfluxDB
+database; then one real `retention.tiers.downsample_hourly` run takes it through the whole
+hot -> warm path: read, aggregate, write the hourly rows, read them back and verify (field by
+field, raw counts by InfluxDB, energy), delete the raw points, measure storage before/after.
+
+Figure: points_per_minute = raw points aggregated / the run's recorded duration (everything
+above, including verification, deletion and the storage measurement) x 60. Target 1,000,000.
+Everything is removed at the end (InfluxDB database `bench_downsample`, the bench's relational
+database, Redis keys under its own prefix).
+"""
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+
+from bench import _tiers
+
+NAME = "downsample"
+INFLUX_DATABASE = "bench_downsample"
+SIZES = {False: (50, 14), True: (20, 3)}  # quick -> (entities, days)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.downsample", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="20 entities x 3 days")
+    args = parser.parse_args(argv)
+    entities, days = SIZES[args.quick]
+
+    database_url, admin_url = _tiers.prepare_environment(NAME, INFLUX_DATABASE)
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from bench.collectors import bench_database
+    from enrich.redis_client import get_redis
+    from enrich.timeseries import get_timeseries
+    from retention import tiers
+    from retention.ha_source import count_samples
+    from retention.models import Entity
+    from retention.tier_rows import HOURLY_RP, read_rows
+
+    ts = get_timeseries()
+    # Old enough for the horizon whatever RETENTION_RAW_DAYS is set to.
+    end = _tiers.utc_day(datetime.now(UTC)) - timedelta(days=settings.RETENTION_RAW_DAYS + 30)
+    start = end - timedelta(days=days)
+    specs = _tiers.plan(entities)
+    ts.drop_database(INFLUX_DATABASE)
+    ts.create_database(INFLUX_DATABASE)
+    try:
+        with bench_database(database_url, admin_url):
+            written = ts.write(INFLUX_DATABASE, _tiers.dense_home(specs, start, days))
+            _tiers.register(specs)
+            registry = list(Entity.objects.all())
+            raw_before = sum(count_samples(e, start, end) for e in registry)
+            run = tiers.downsample_hourly(start.date(), end.date())
+            raw_after = sum(count_samples(e, start, end) for e in registry)
+            rows = read_rows(HOURLY_RP, start, end)
+            accounted = sum(r.points for per in rows.values() for r in per)
+            row_count = sum(len(per) for per in rows.values())
+    finally:
+        ts.drop_database(INFLUX_DATABASE)
+        redis = get_redis()
+        for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*", count=1000):
+            redis.delete(key)
+
+    seconds = run.duration_seconds or float("nan")
+    figures = {
+        "points_per_minute": _tiers.figure(
+            round(run.records_processed / seconds * 60), "points/min", 1_000_000, "higher"
+        ),
+        "raw_points": _tiers.figure(run.records_processed, "points", None, "higher"),
+        "run_seconds": _tiers.figure(round(seconds, 2), "s", None, "lower"),
+        "hourly_rows": _tiers.figure(row_count, "rows", None, "lower"),
+    }
+    checks = {
+        "run ok": run.status == "ok",
+        "every written point was aggregated": run.records_processed == raw_before == written,
+        "every raw point deleted after verification": raw_after == 0
+        and run.records_deleted == raw_before,
+        "hourly rows account for every raw point": accounted == raw_before,
+    }
+    if run.status != "ok":
+        print(run.errors, file=sys.stderr)
+    params = {
+        "entities": entities,
+        "days": days,
+        "sampling": "1 point/min (measurements), motion on change, weather 10 min",
+        "database": "postgresql" if admin_url else "sqlite",
+        "quick": args.quick,
+    }
+    return _tiers.report(NAME, params, figures, checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
