@@ -294,6 +294,8 @@ class HourlyTier:
     # -- what there is to do --
     def work_days(self) -> list[date]:
         """Days not deleted yet, from where raw data (or the chain of hourly rows) starts."""
+        if not self.entities:
+            return []
         start = self.start
         if start is None:
             firsts = []
@@ -698,15 +700,20 @@ class DailyTier:
             raise LockLost(_lock_lost_message(lock))
         pending = chunk.pending_rows
         database = settings.TIER_DATABASE
-        deleted = sum(len(rows) for rows in read_rows(HOURLY_RP, start, start + DAY).values())
-        # Hours 01-23: no daily row lies there, so the tier-scoped delete is safe (the gateway
-        # checks). Every hourly row of the day was composed: the daily lock keeps late points
-        # from changing them meanwhile.
-        delete(database, start + HOUR, start + DAY, MEASUREMENT, None, HOURLY_RP)
-        fault_point("daily:mid_delete")
-        # Hour 00 shares its time with the daily rows: InfluxDB 1.x deletes both (rewritten
-        # from pending_rows next), 2.x every bucket's points of that hour.
-        delete(database, start, start + HOUR, MEASUREMENT)
+        stored = read_rows(HOURLY_RP, start, start + DAY)
+        deleted = sum(len(stored.get(entity_id, [])) for entity_id in pending)
+        # Entity by entity, only the rows that were composed: a row InfluxDB did not show
+        # when the day was composed (see README, 1.6's series index) is never deleted unseen.
+        for n, entity_id in enumerate(sorted(pending)):
+            tags = {"entity_id": entity_id}
+            # Hours 01-23: no daily row lies there, so the tier-scoped delete is safe (the
+            # gateway checks).
+            delete(database, start + HOUR, start + DAY, MEASUREMENT, tags, HOURLY_RP)
+            if n == 0:
+                fault_point("daily:mid_delete")
+            # Hour 00 shares its time with the daily row: InfluxDB 1.x deletes both (rewritten
+            # from pending_rows below), 2.x every bucket's points of that hour.
+            delete(database, start, start + HOUR, MEASUREMENT, tags)
         fault_point("daily:before_rewrite")
         write_rows(DAILY_RP, _pending_rows(pending, start))
         stored = read_rows(DAILY_RP, start, start + DAY)
@@ -862,6 +869,12 @@ def _run(
             return run
         ensure_tiers()
         run.storage_before_bytes = storage_bytes()
+        if isinstance(tier, HourlyTier) and not tier.entities:
+            tier.outcome.waiting.append(
+                "no tiered entity in the registry: run `manage.py discover_entities` (or tick "
+                "'tiered' in the admin); nothing was downsampled"
+            )
+            logger.warning("downsample_hourly: %s", tier.outcome.waiting[-1])
         days = tier.work_days()
         for n, day in enumerate(days):
             tier.process_day(day, lock)
@@ -883,6 +896,13 @@ def _run(
         run.status = RetentionRun.Status.FAILED
         run.errors = f"{type(exc).__name__}: {exc}"
         return run
+    except BaseException as exc:  # e.g. Celery's time limit: record it, then let it through
+        run.status = RetentionRun.Status.FAILED
+        run.errors = (
+            f"{type(exc).__name__}: {exc or 'interrupted'}. Days already deleted stay done; "
+            "the next run resumes the day in progress."
+        )
+        raise
     finally:
         if lock is not None:
             lock.release()
