@@ -548,3 +548,10 @@ def test_check_range_rules(settings):
     daily_op = RetentionRun.Operation.DOWNSAMPLE_DAILY
     with pytest.raises(tiers.RangeError, match="only hourly data older than 90 days"):
         tiers.check_range(daily_op, "2026-05-01", None, now)
+
+
+def test_without_tiered_entities_the_run_says_what_to_do(ha_db):
+    ha_db.write_entity("official", "sensor.unregistered_power", [(0, 5)], unit="W")
+    run = hourly(D0, D0 + DAY)
+    assert "run `manage.py discover_entities`" in run.details["waiting"][0]
+    assert not TierChunk.objects.exists()
