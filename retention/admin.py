@@ -208,7 +208,15 @@ class TierChunkAdmin(admin.ModelAdmin):
     """One UTC day of one tier: written -> verified -> deleted. Read-only: the runs move the
     state; a stuck day resumes on the next run."""
 
-    list_display = ("tier", "day", "state", "entities", "source_points", "aggregate_points", "updated")
+    list_display = (
+        "tier",
+        "day",
+        "state",
+        "entities",
+        "source_points",
+        "aggregate_points",
+        "updated",
+    )
     list_filter = ("tier", "state")
     date_hierarchy = "day"
     readonly_fields = [f.name for f in TierChunk._meta.fields]
