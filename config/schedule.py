@@ -64,13 +64,6 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3 * 3600,
     ),
     Entry(
-        name="Refresh materialized views",
-        task="retention.refresh_views",
-        queue="retention",
-        crontab="0 */4 * * *",
-        expires=3 * 3600,
-    ),
-    Entry(
         name="Record storage metrics",
         task="retention.record_metrics",
         queue="retention",

@@ -199,34 +199,6 @@ if VIEW_LATE_MARGIN_HOURS < 0:
         f"VIEW_LATE_MARGIN_HOURS={VIEW_LATE_MARGIN_HOURS:g} must be 0 or more hours."
     )
 
-# --- Storage statistics and alerts (retention.stats, retention.alerts) -----------------------
-# Prices per GB-month (GB = 2^30 bytes) for the savings figure. Defaults: AWS us-east-1 list
-# prices, EBS gp3 $0.08 (aws.amazon.com/ebs/pricing) for the database's disk, S3 Glacier
-# Instant Retrieval $0.004 (aws.amazon.com/s3/pricing) for the archive.
-STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float)
-STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float)
-STORAGE_PRICE_CURRENCY = env.str("STORAGE_PRICE_CURRENCY", default="USD").strip().upper()
-if STORAGE_PRICE_DB_GB_MONTH < 0 or STORAGE_PRICE_ARCHIVE_GB_MONTH < 0:
-    raise ImproperlyConfigured(
-        "STORAGE_PRICE_DB_GB_MONTH and STORAGE_PRICE_ARCHIVE_GB_MONTH are prices per GB-month "
-        "and cannot be negative."
-    )
-# Where alerts are POSTed as JSON (e.g. a Home Assistant webhook trigger
-# http://homeassistant.local:8123/api/webhook/<id>); empty = alerts are only logged and recorded.
-ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="").strip()
-if ALERT_WEBHOOK_URL and not ALERT_WEBHOOK_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured(
-        f"ALERT_WEBHOOK_URL={ALERT_WEBHOOK_URL!r} must start with http:// or https:// "
-        "(e.g. http://homeassistant.local:8123/api/webhook/enrich_alerts)."
-    )
-# A retention run taking (or still running) longer than this raises an alert.
-ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200)
-if ALERT_MAX_DURATION_SECONDS < 1:
-    raise ImproperlyConfigured(
-        f"ALERT_MAX_DURATION_SECONDS={ALERT_MAX_DURATION_SECONDS} must be at least 1 second."
-    )
-# --- end of storage statistics and alerts -----------------------------------------------------
-
 # --- Tiered retention (retention.tiers): raw -> hourly -> daily ------------------------------
 # Raw points older than RETENTION_RAW_DAYS become hourly aggregates (then deleted); hourly rows
 # older than RETENTION_HOURLY_DAYS become daily ones. Whole UTC days only, and a day waits
@@ -290,6 +262,34 @@ if ARCHIVE_RETENTION_YEARS < 1:
     )
 # --- end of archive ------------------------------------------------------------------------
 
+# --- Storage statistics and alerts (retention.stats, retention.alerts) -----------------------
+# Prices per GB-month (GB = 2^30 bytes) for the savings figure. Defaults: AWS us-east-1 list
+# prices, EBS gp3 $0.08 (aws.amazon.com/ebs/pricing) for the database's disk, S3 Glacier
+# Instant Retrieval $0.004 (aws.amazon.com/s3/pricing) for the archive.
+STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float)
+STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float)
+STORAGE_PRICE_CURRENCY = env.str("STORAGE_PRICE_CURRENCY", default="USD").strip().upper()
+if STORAGE_PRICE_DB_GB_MONTH < 0 or STORAGE_PRICE_ARCHIVE_GB_MONTH < 0:
+    raise ImproperlyConfigured(
+        "STORAGE_PRICE_DB_GB_MONTH and STORAGE_PRICE_ARCHIVE_GB_MONTH are prices per GB-month "
+        "and cannot be negative."
+    )
+# Where alerts are POSTed as JSON (e.g. a Home Assistant webhook trigger
+# http://homeassistant.local:8123/api/webhook/<id>); empty = alerts are only logged and recorded.
+ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="").strip()
+if ALERT_WEBHOOK_URL and not ALERT_WEBHOOK_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"ALERT_WEBHOOK_URL={ALERT_WEBHOOK_URL!r} must start with http:// or https:// "
+        "(e.g. http://homeassistant.local:8123/api/webhook/enrich_alerts)."
+    )
+# A retention run taking (or still running) longer than this raises an alert.
+ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200)
+if ALERT_MAX_DURATION_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"ALERT_MAX_DURATION_SECONDS={ALERT_MAX_DURATION_SECONDS} must be at least 1 second."
+    )
+# --- end of storage statistics and alerts -----------------------------------------------------
+
 # --- Outbound HTTP -----------------------------------------------------------------------
 HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float)  # PRD NFR1
 HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3)  # PRD NFR4
@@ -316,6 +316,13 @@ METER_PASSWORD = env.str("METER_PASSWORD", default="")
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
 GOOGLE_REFRESH_TOKEN = env.str("GOOGLE_REFRESH_TOKEN", default="")
+# Where Google sends the browser back after consent; empty = built from the request
+# (<scheme>://<host>/oauth/google/callback). Set it behind a proxy that changes the scheme/host.
+GOOGLE_REDIRECT_URI = env.str("GOOGLE_REDIRECT_URI", default="")
+# Google's endpoints, overridable (tests point them at a local server).
+GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_API_BASE = env.str("GOOGLE_API_BASE", default="https://www.googleapis.com")
 
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
@@ -356,10 +363,3 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
 }
-# Where Google sends the browser back after consent; empty = built from the request
-# (<scheme>://<host>/oauth/google/callback). Set it behind a proxy that changes the scheme/host.
-GOOGLE_REDIRECT_URI = env.str("GOOGLE_REDIRECT_URI", default="")
-# Google's endpoints, overridable (tests point them at a local server).
-GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
-GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
-GOOGLE_API_BASE = env.str("GOOGLE_API_BASE", default="https://www.googleapis.com")

@@ -21,6 +21,13 @@ def test_every_entry_names_a_registered_task_and_a_declared_queue():
             assert 0 < entry.expires < interval, "expires must be just under the interval"
 
 
+def test_entry_names_and_tasks_are_unique():
+    names = [e.name for e in SCHEDULE]
+    tasks = [e.task for e in SCHEDULE]
+    assert len(names) == len(set(names)), names
+    assert len(tasks) == len(set(tasks)), tasks
+
+
 def test_install_creates_entries_then_keeps_admin_edits(capsys):
     call_command("install_schedules")
     tasks = {t.name: t for t in PeriodicTask.objects.all()}

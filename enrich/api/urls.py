@@ -13,7 +13,7 @@ urlpatterns = [
     path("sites/", SiteList.as_view(), name="sites"),
     path("pricing/windows", PricingWindows.as_view(), name="pricing-windows"),
     path("enrichment/current", CurrentEnrichment.as_view(), name="enrichment-current"),
+    path("series", SeriesView.as_view(), name="series"),
     path("views/<str:name>", ViewRows.as_view(), name="view-rows"),
     path("views/<str:name>/rebuild", ViewRebuild.as_view(), name="view-rebuild"),
-    path("series", SeriesView.as_view(), name="series"),
 ]
