@@ -25,7 +25,10 @@ ADAPTERS: dict[tuple[str, str], str] = {
     ("occupancy", "google_calendar"): "collectors.occupancy.google_calendar:GoogleCalendarAdapter",
     ("smart_meter", "emporia_vue"): "collectors.smart_meter.emporia_vue:EmporiaVueAdapter",
     ("smart_meter", "sense"): "collectors.smart_meter.sense:SenseAdapter",
-    ("smart_meter", "home_assistant"): "collectors.smart_meter.home_assistant:HomeAssistantMeterAdapter",
+    (
+        "smart_meter",
+        "home_assistant",
+    ): "collectors.smart_meter.home_assistant:HomeAssistantMeterAdapter",
 }
 
 # Called after a fresh answer was written: (target, result) -> None. For work that needs our

@@ -119,7 +119,9 @@ class TierChunk(models.Model):
 
     class Meta:
         ordering = ["tier", "day"]
-        constraints = [models.UniqueConstraint(fields=["tier", "day"], name="one_chunk_per_tier_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "day"], name="one_chunk_per_tier_day")
+        ]
 
 
 class ViewState(models.Model):
@@ -164,7 +166,9 @@ class HourlyRoomActivity(models.Model):
 
     class Meta:
         db_table = "hourly_room_activity"
-        constraints = [models.UniqueConstraint(fields=["area", "hour"], name="room_activity_area_hour")]
+        constraints = [
+            models.UniqueConstraint(fields=["area", "hour"], name="room_activity_area_hour")
+        ]
         indexes = [models.Index(fields=["hour"]), models.Index(fields=["area", "day_of_week"])]
 
 
@@ -180,14 +184,18 @@ class DailyCarbonSummary(models.Model):
 
     class Meta:
         db_table = "daily_carbon_summary"
-        constraints = [models.UniqueConstraint(fields=["date", "region"], name="carbon_date_region")]
+        constraints = [
+            models.UniqueConstraint(fields=["date", "region"], name="carbon_date_region")
+        ]
         indexes = [models.Index(fields=["region", "date"])]
 
 
 class ArchiveObject(models.Model):
     """One parquet file in the archive (S3 or the local directory target)."""
 
-    key = models.CharField(max_length=500, unique=True, help_text="archives/{year}/data_{date}.parquet")
+    key = models.CharField(
+        max_length=500, unique=True, help_text="archives/{year}/data_{date}.parquet"
+    )
     target = models.CharField(max_length=16, help_text="s3 or local")
     bucket = models.CharField(max_length=255, blank=True, help_text="S3 bucket or local directory")
     start_date = models.DateField(db_index=True)
@@ -227,4 +235,6 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        constraints = [models.UniqueConstraint(fields=["run", "kind"], name="one_alert_per_incident")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "kind"], name="one_alert_per_incident")
+        ]

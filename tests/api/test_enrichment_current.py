@@ -35,11 +35,17 @@ def api(settings):
 def seattle(replay_server):
     site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
     config = ProviderConfig.objects.create(
-        site=site, source="air_quality", provider="airnow", api_key="k",
+        site=site,
+        source="air_quality",
+        provider="airnow",
+        api_key="k",
         options={"base_url": replay_server.url},
     )
-    replay_server.add("GET", AIRNOW_CURRENT_PATH,
-                      json=replay_server.load_fixture("airnow/observation_current.json"))
+    replay_server.add(
+        "GET",
+        AIRNOW_CURRENT_PATH,
+        json=replay_server.load_fixture("airnow/observation_current.json"),
+    )
     return site, config
 
 
@@ -59,7 +65,9 @@ def test_fresh_value_with_provider_time_and_age(api, seattle):
 def test_last_good_is_served_marked_stale_with_its_age(api, seattle):
     site, config = seattle
     pipeline.collect(config, now=datetime.now(UTC) - timedelta(hours=3))
-    [entry] = api.get(f"/api/enrichment/current?site={site.pk}").json()["sources"]["air_quality"]["providers"]
+    [entry] = api.get(f"/api/enrichment/current?site={site.pk}").json()["sources"]["air_quality"][
+        "providers"
+    ]
     assert entry["stale"] is True
     assert 3 * 3600 - 5 <= entry["age_seconds"] <= 3 * 3600 + 60
 
@@ -70,7 +78,13 @@ def test_unconfigured_sources_say_so(api, seattle):
         "configured": False,
         "message": "No carbon_intensity provider is enabled for this site; add one in the admin (Provider configs).",
     }
-    assert set(sources) == {"carbon_intensity", "electricity_pricing", "air_quality", "occupancy", "smart_meter"}
+    assert set(sources) == {
+        "carbon_intensity",
+        "electricity_pricing",
+        "air_quality",
+        "occupancy",
+        "smart_meter",
+    }
 
 
 def test_no_answer_yet_is_explicit(api, seattle):
@@ -81,8 +95,10 @@ def test_no_answer_yet_is_explicit(api, seattle):
 
 @pytest.mark.parametrize(
     "query, message",
-    [("site=abc", "'abc' is not valid: expected a whole number."),
-     ("site=999999", "no site with id 999999; see /api/sites/.")],
+    [
+        ("site=abc", "'abc' is not valid: expected a whole number."),
+        ("site=999999", "no site with id 999999; see /api/sites/."),
+    ],
 )
 def test_bad_site_parameter_is_a_400(api, seattle, query, message):
     response = api.get(f"/api/enrichment/current?{query}")

@@ -241,7 +241,9 @@ def test_dispatch_records_a_bad_site_and_keeps_the_others(isolated, airnow_confi
     assert "no usable coordinates" in run.error and run.target == f"site:{bad.pk}"
 
 
-def test_an_answer_about_to_expire_does_not_skip_the_next_cycle(isolated, airnow_config, replay_server):
+def test_an_answer_about_to_expire_does_not_skip_the_next_cycle(
+    isolated, airnow_config, replay_server
+):
     """Beat runs a source about one TTL apart: an answer expiring within the slack is refetched."""
     ok_answer(replay_server)
     ttl = 3600  # air quality
