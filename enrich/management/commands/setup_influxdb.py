@@ -18,3 +18,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"InfluxDB {version} at {settings.INFLUXDB_URL}: database {settings.INFLUXDB_DATABASE!r} ready."
         )
+        # Retention must never let InfluxDB drop data that was not downsampled yet: say so at
+        # start (the tier runs themselves refuse to run while a problem stands).
+        from retention.tier_safety import check_retention_policies
+
+        try:
+            problems = check_retention_policies()
+        except TimeseriesError as exc:
+            problems = [f"retention policies could not be checked: {exc}"]
+        for problem in problems:
+            self.stderr.write(f"WARNING retention: {problem}")
