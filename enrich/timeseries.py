@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -297,7 +298,7 @@ def _series_rows(series: Mapping[str, Any]) -> Iterator[Row]:
 
 
 # --- The gateway -------------------------------------------------------------------------
-class TimeSeries:
+class TimeSeries(ABC):
     """What every InfluxDB version offers; build one with `connect()` or `get_timeseries()`."""
 
     version = ""
@@ -527,6 +528,7 @@ class TimeSeries:
         return {key: ",".join(sorted(kinds)) for key, kinds in sorted(types.items())}
 
     # -- Version-specific --
+    @abstractmethod
     def create_database(
         self, database: str, tiers: Sequence[RetentionTier] = (), alter: bool = False
     ) -> None:
@@ -535,16 +537,16 @@ class TimeSeries:
         A tier that exists with another duration raises RetentionConflict unless `alter`
         is true (shortening a tier deletes data older than the new duration).
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def drop_database(self, database: str) -> None:
         """Drop the database with all its tiers and data; no error when it does not exist."""
-        raise NotImplementedError
 
+    @abstractmethod
     def retention_policies(self, database: str) -> list[RetentionTier]:
         """The database's tiers, durations normalised ('168h0m0s' -> '7d')."""
-        raise NotImplementedError
 
+    @abstractmethod
     def delete(
         self,
         database: str,
@@ -559,13 +561,12 @@ class TimeSeries:
         is affected. With it, only that tier: 1.x cannot delete from one retention policy,
         so there the delete raises UnsafeDelete (and deletes nothing) when another retention
         policy of the database holds points it would remove."""
-        raise NotImplementedError
 
+    @abstractmethod
     def sizes(self) -> dict[tuple[str, str], int]:
         """(database, retention policy) -> bytes on disk, by InfluxDB's own accounting
         (TSM files plus WAL of every shard; it trails writes by up to a few seconds and
         shrinks only after compactions)."""
-        raise NotImplementedError
 
     def _check_delete_args(self, start: datetime, end: datetime) -> tuple[int, int]:
         start_ns, end_ns = _to_ns(start), _to_ns(end)
