@@ -24,13 +24,6 @@ KEY = "test-airnow-key-123"
 NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-    settings.HTTP_TIMEOUT_SECONDS = 5.0
-
-
 @pytest.fixture
 def adapter() -> AirNowAdapter:
     return AirNowAdapter()

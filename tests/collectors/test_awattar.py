@@ -17,13 +17,6 @@ HAND_MADE_DAY = [85.96, 80.10, 75.00, 70.00, 72.50, 78.00, 95.00, 120.00, 130.40
                  125.00, 100.00, 92.00, 88.00]  # fmt: skip  # EUR/MWh, local hours 0..23
 
 
-@pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-    settings.HTTP_TIMEOUT_SECONDS = 5.0
-
-
 @pytest.fixture
 def adapter() -> AwattarAdapter:
     return AwattarAdapter()

@@ -19,13 +19,6 @@ from enrich.http import (
 from tests.collectors.scenarios_pricing import OCTOPUS_NOW, OCTOPUS_RATES, SCENARIOS
 
 
-@pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-    settings.HTTP_TIMEOUT_SECONDS = 5.0
-
-
 @pytest.fixture
 def adapter() -> OctopusAgileAdapter:
     return OctopusAgileAdapter()

@@ -30,13 +30,6 @@ PATH = "/v1-beta/gql"
 FIRST_HOME = "96a14971-525a-4420-aae9-e5aedaa129ff"
 
 
-@pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-    settings.HTTP_TIMEOUT_SECONDS = 5.0
-
-
 @pytest.fixture
 def adapter() -> TibberAdapter:
     return TibberAdapter()

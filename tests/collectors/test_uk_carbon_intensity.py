@@ -25,13 +25,6 @@ POSTCODE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-    settings.HTTP_TIMEOUT_SECONDS = 5.0
-
-
 @pytest.fixture
 def adapter() -> UKCarbonIntensityAdapter:
     return UKCarbonIntensityAdapter()

@@ -27,13 +27,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-    settings.HTTP_TIMEOUT_SECONDS = 5.0
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
