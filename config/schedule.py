@@ -88,6 +88,13 @@ SCHEDULE: tuple[Entry, ...] = (
     ),
     # Tiered retention: raw -> hourly at 02:00 UTC, hourly -> daily at 02:30 (retention.tiers).
     Entry(
+        name="Discover Home Assistant entities",
+        task="retention.discover_entities",
+        queue="retention",
+        crontab="30 1 * * *",
+        expires=3600,
+    ),
+    Entry(
         name="Downsample raw to hourly",
         task="retention.downsample_hourly",
         queue="retention",

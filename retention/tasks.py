@@ -64,3 +64,23 @@ def downsample_daily(
 ) -> dict:
     """Hourly -> daily; arguments as for downsample_hourly."""
     return _run(self, tiers.downsample_daily, run_id, start, end)
+
+
+@shared_task(name="retention.discover_entities", soft_time_limit=600, time_limit=660)
+def discover_entities() -> dict:
+    """Daily, before the tier runs: new Home Assistant entities join the registry (and the
+    tiers and views) without anyone running the command. Admin edits are kept."""
+    from retention.discovery import DiscoveryError, discover
+
+    try:
+        report = discover()
+    except (DiscoveryError, InfluxUnavailable) as exc:
+        logger.error("discover_entities: %s", exc)
+        return {"error": str(exc)}
+    logger.info("discover_entities: %s", report)
+    return {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "created_ids": report.created_ids,
+    }

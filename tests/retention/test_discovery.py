@@ -399,3 +399,28 @@ def test_admin_lists_filters_and_marks_edits(admin_client):
     response = admin_client.post(url, form)
     fridge.refresh_from_db()
     assert fridge.edited is False
+
+
+@pytest.mark.django_db
+def test_the_daily_task_registers_new_entities(ha_db, caplog):
+    from config.schedule import SCHEDULE
+    from retention.tasks import discover_entities
+
+    ha_db.write_demo_home("official", days=1, entities=5, end=T0, seed=2)
+    result = discover_entities.run()
+    assert result["created"] == 5 and Entity.objects.count() == 5
+    assert discover_entities.run()["created"] == 0
+    entry = next(e for e in SCHEDULE if e.task == "retention.discover_entities")
+    assert (entry.queue, entry.crontab) == ("retention", "30 1 * * *")  # before the 02:00 tier run
+
+
+@pytest.mark.django_db
+def test_the_daily_task_logs_a_missing_database_and_keeps_running(settings, caplog):
+    from retention.tasks import discover_entities
+
+    settings.HA_INFLUXDB_DATABASE = "no_such_ha_database"
+    result = discover_entities.run()
+    assert "no_such_ha_database" in result["error"]
+    assert any(
+        r.levelname == "ERROR" and "no_such_ha_database" in r.getMessage() for r in caplog.records
+    )
