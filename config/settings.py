@@ -113,6 +113,12 @@ if _database_url.split("://", 1)[0] not in environ.Env.DB_SCHEMES:
         "examples: sqlite:////abs/path/db.sqlite3, postgres://user:pass@host:5432/name"
     )
 DATABASES = {"default": environ.Env.db_url_config(_database_url)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default is shared by web, worker, beat and Flower: wait for a lock instead
+    # of failing at once, and let readers work while one process writes (WAL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 
 # --- Secrets at rest ----------------------------------------------------------------------
 FIELD_ENCRYPTION_KEY = required(

@@ -58,6 +58,22 @@ def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
     assert named in result.stderr
 
 
+def test_embedded_sqlite_waits_for_locks_and_uses_wal(tmp_path):
+    db = tmp_path / "embedded.sqlite3"
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]); "
+        "print(connection.settings_dict['OPTIONS']['timeout'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
+    env.update(GOOD, DATABASE_URL=f"sqlite:///{db}")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wal", "20"]
+
+
 def test_postgres_from_database_url():
     result = load_settings(DATABASE_URL="postgres://enrich:enrich@127.0.0.1:5432/enrich")
     assert result.returncode == 0, result.stderr
