@@ -198,7 +198,15 @@ def scrub_url(url: str) -> str:
             pairs.append(f"{name}={REDACTED}")
         else:
             pairs.append(pair if sep else name)
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), ""))
+    return urlunsplit((parts.scheme, netloc, _scrub_path(parts.path), "&".join(pairs), ""))
+
+
+# A webhook's id is its password (Home Assistant: /api/webhook/<id>; Slack: /services/<ids>).
+_WEBHOOK_PATH = re.compile(r"(?i)(/(?:webhook|webhooks|hooks|services)/)[^?#]+")
+
+
+def _scrub_path(path: str) -> str:
+    return _WEBHOOK_PATH.sub(lambda m: m.group(1) + REDACTED, path)
 
 
 _KEY_VALUE = re.compile(

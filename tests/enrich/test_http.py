@@ -449,3 +449,21 @@ def test_invalid_policy_is_refused_before_any_request(replay_server):
         http.get_json("p", replay_server.url + "/x", timeout=0)
 
     assert replay_server.requests == []
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        (
+            "http://ha.local:8123/api/webhook/enrich-alerts-8f3a",
+            "http://ha.local:8123/api/webhook/***",
+        ),
+        (
+            "https://hooks.slack.com/services/T000/B000/XXXX?x=1",
+            "https://hooks.slack.com/services/***?x=1",
+        ),
+        ("https://api.example.org/v3/zones?zone=DE", "https://api.example.org/v3/zones?zone=DE"),
+    ],
+)
+def test_scrub_url_hides_webhook_ids_in_the_path(url, expected):
+    assert http.scrub_url(url) == expected
