@@ -142,3 +142,13 @@ def test_restore_from_the_local_directory(tier, local_archive):
     assert (local_archive / YEARS[2022]).is_file()
     table = restore_from_archive(date(2022, 1, 1), date(2022, 12, 31))
     assert fmt.table_rows(table) == as_rows(readings)
+
+
+def test_restored_rows_convert_to_pandas(archived, s3):
+    start, end = date(2023, 3, 1), date(2023, 3, 2)
+    frame = restore_from_archive(start, end, storage=s3.storage()).to_pandas()
+    expected = in_range(archived, start, end)
+    assert len(frame) == len(expected) == 5 * 2
+    assert sorted(zip(frame["entity_id"], frame["sample_count"], strict=True)) == sorted(
+        (row["entity_id"], row["sample_count"]) for row in expected
+    )
