@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from enrich.http import HttpError, request
+from retention.locks import RunLock
 from retention.models import Alert, RetentionRun
 
 logger = logging.getLogger(__name__)
@@ -166,7 +167,20 @@ def payload(alert: Alert, now: datetime) -> dict[str, Any]:
 
 
 def _deliver_one(alert_id: int, url: str, now: datetime) -> bool | None:
-    """POST one alert under its row lock; True sent, False failed, None skipped."""
+    """POST one alert; True sent, False failed, None skipped (another checker has it).
+
+    Two guards: a Redis lock per alert (holds on every database, SQLite included, where
+    SELECT ... FOR UPDATE is a no-op) and, on PostgreSQL, the row lock."""
+    lock = RunLock(f"alert-delivery:{alert_id}", owner="alert check", ttl_seconds=120)
+    if not lock.acquire():
+        return None
+    try:
+        return _deliver_locked(alert_id, url, now)
+    finally:
+        lock.release()
+
+
+def _deliver_locked(alert_id: int, url: str, now: datetime) -> bool | None:
     with transaction.atomic():
         alert = (
             Alert.objects.select_for_update(skip_locked=True, of=("self",))

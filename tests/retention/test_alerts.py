@@ -299,3 +299,21 @@ def test_bad_alert_and_price_settings_stop_the_start_naming_them(overrides, name
     result = load_settings(**overrides)
     assert result.returncode != 0
     assert named in result.stderr
+
+
+def test_delivery_is_skipped_while_another_checker_holds_the_alert(webhook):
+    """The Redis lock per alert guards delivery on every database (SQLite has no row locks)."""
+    from retention.locks import RunLock
+
+    webhook.add("POST", HOOK, 200, body="")
+    failed_run()
+    [alert] = alerts.detect()
+    other = RunLock(f"alert-delivery:{alert.pk}", owner="another checker")
+    assert other.acquire()
+    try:
+        assert alerts.deliver_pending() == ([], [])
+        assert posts(webhook) == []
+    finally:
+        other.release()
+    assert alerts.deliver_pending() == ([alert.pk], [])
+    assert len(posts(webhook)) == 1
