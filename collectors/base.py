@@ -8,7 +8,7 @@ Celery, Redis, InfluxDB or Django models: the pipeline does caching, budgets, wr
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -38,6 +38,18 @@ class Credentials:
     password: str = ""
     api_key: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Set by the pipeline for a fetch when the provider keeps its credentials outside the
+    # adapter (registry.CREDENTIALS_RENEWED): where the adapter reports credentials it renewed
+    # itself (e.g. an OAuth access token renewed on a 401), so they are saved for the next run.
+    on_renewed: Callable[["Credentials"], None] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def report_renewed(self, renewed: "Credentials") -> None:
+        """Tell the pipeline these credentials replace the ones the fetch started with (same
+        shape); call it as soon as they were obtained, also when the fetch fails later."""
+        if self.on_renewed is not None:
+            self.on_renewed(renewed)
 
 
 @dataclass(frozen=True)

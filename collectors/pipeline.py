@@ -7,8 +7,9 @@ Nothing invented is ever written: a failed run writes no points.
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 
@@ -19,6 +20,7 @@ from collectors.registry import (
     after_write_hook,
     auth_failure_hook,
     credentials_hook,
+    credentials_renewed_hook,
 )
 from enrich.cache import CachedAnswer, ResponseCache
 from enrich.http import AuthError, HttpError, TransientError
@@ -57,13 +59,19 @@ def site_info(config: ProviderConfig) -> SiteInfo:
 def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
     hook = credentials_hook(config.source, config.provider)
     if hook is not None:  # e.g. OAuth tokens kept outside ProviderConfig (registry.CREDENTIALS)
-        return hook(config, fetching=fetching)
-    return Credentials(
-        username=config.username,
-        password=config.password,
-        api_key=config.api_key,
-        options=dict(config.options or {}),
-    )
+        found = hook(config, fetching=fetching)
+    else:
+        found = Credentials(
+            username=config.username,
+            password=config.password,
+            api_key=config.api_key,
+            options=dict(config.options or {}),
+        )
+    on_renewed = credentials_renewed_hook(config.source, config.provider)
+    if fetching and on_renewed is not None:
+        # Credentials the adapter renews mid-fetch are saved, not only kept in its memory.
+        found = replace(found, on_renewed=partial(on_renewed, config, found))
+    return found
 
 
 def target_for(config: ProviderConfig) -> Target:

@@ -74,6 +74,16 @@ CREDENTIALS: dict[tuple[str, str], str] = {
     ("occupancy", "google_calendar"): "enrich.oauth:calendar_credentials",
 }
 
+# Providers whose adapter may renew its credentials during a fetch (google-auth renews an
+# access token on a 401): (source, provider) -> "module:function", called as
+# function(config, previous, renewed) with the Credentials the fetch started with and the
+# renewed ones (same shape), as soon as the adapter reports them (Credentials.report_renewed),
+# also when the fetch fails afterwards. It saves them where CREDENTIALS reads them, so the next
+# run, on any worker, starts from the renewed ones.
+CREDENTIALS_RENEWED: dict[tuple[str, str], str] = {
+    ("occupancy", "google_calendar"): "enrich.oauth:save_renewed_credentials",
+}
+
 # Called when a collection failed with an AuthError: (config, error) -> None, e.g. to mark an
 # OAuth connection "needs reconnect". It may set `error.already_reported = True` once it has
 # reported the failure at ERROR, so the pipeline repeats it at WARNING only.
@@ -84,6 +94,11 @@ AUTH_FAILED: dict[tuple[str, str], str] = {
 
 def credentials_hook(source: str, provider: str):
     path = CREDENTIALS.get((source, provider))
+    return _load(path) if path else None
+
+
+def credentials_renewed_hook(source: str, provider: str):
+    path = CREDENTIALS_RENEWED.get((source, provider))
     return _load(path) if path else None
 
 

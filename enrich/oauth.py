@@ -7,7 +7,10 @@ key named by the state; the callback takes them with GETDEL, so each state works
 Tokens live encrypted in `OAuthConnection`. The collector pipeline asks `calendar_credentials`
 (registry.CREDENTIALS) for the adapter's credentials: right before a fetch it renews an
 access token that expires within 5 minutes (google-auth against GOOGLE_TOKEN_URI) and saves
-it. When Google refuses the refresh token (`invalid_grant`), `note_auth_failure`
+it. When Google refuses an access token before its expiry (a 401 on the calendar), google-auth
+renews it during the fetch; the adapter reports that and `save_renewed_credentials`
+(registry.CREDENTIALS_RENEWED) saves it as well, also when the fetch fails afterwards.
+When Google refuses the refresh token (`invalid_grant`), `note_auth_failure`
 (registry.AUTH_FAILED) marks the connection "needs reconnect" and logs it at ERROR once; later
 runs fail fast without calling Google until someone reconnects. Other collectors are not
 affected: the failure is this provider's run record, nothing else.
@@ -405,6 +408,48 @@ def calendar_credentials(config: ProviderConfig, *, fetching: bool = False) -> C
     }
     options.setdefault("base_url", api_base())
     return Credentials(options=options)
+
+
+def save_renewed_credentials(
+    config: ProviderConfig, previous: Credentials, renewed: Credentials
+) -> None:
+    """registry.CREDENTIALS_RENEWED: save (encrypted, like `renew`) the access token google-auth
+    renewed during a fetch, so the next run on any worker starts from it instead of renewing
+    again. Skipped when the stored refresh token is no longer the one the fetch started with:
+    someone reconnected meanwhile, and that connection's tokens win."""
+    options = renewed.options
+    expiry = datetime.fromisoformat(options["token_expiry"]) if options["token_expiry"] else None
+    with transaction.atomic():
+        connection = (
+            OAuthConnection.objects.select_for_update().filter(provider_config=config).first()
+        )
+        if connection is None or connection.refresh_token != previous.options["refresh_token"]:
+            logger.info(
+                "oauth: Google Calendar for site %s was reconnected during a fetch; the access "
+                "token that fetch renewed is not saved",
+                config.site,
+            )
+            return
+        connection.access_token = options["token"]
+        connection.refresh_token = options["refresh_token"]
+        connection.token_expiry = expiry
+        connection.last_refreshed = datetime.now(UTC)
+        connection.last_error = ""
+        connection.save(
+            update_fields=[
+                "access_token",
+                "refresh_token",
+                "token_expiry",
+                "last_refreshed",
+                "last_error",
+                "updated",
+            ]
+        )
+    logger.info(
+        "oauth: saved the Google access token renewed during a fetch for site %s (valid until %s)",
+        config.site,
+        expiry.isoformat() if expiry else "unknown",
+    )
 
 
 def note_auth_failure(config: ProviderConfig, error: Exception) -> None:

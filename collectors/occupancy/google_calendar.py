@@ -100,6 +100,21 @@ def _expiry(value: Any) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
+def _report_renewal(credentials: Credentials, fresh: Tokens | None) -> None:
+    if fresh is None:
+        return
+    credentials.report_renewed(
+        Credentials(
+            options={
+                **credentials.options,
+                "token": fresh.access_token,
+                "refresh_token": fresh.refresh_token,
+                "token_expiry": fresh.expiry.isoformat() if fresh.expiry else "",
+            }
+        )
+    )
+
+
 class GoogleCalendarAdapter(Adapter):
     source = "occupancy"
     provider = PROVIDER
@@ -142,15 +157,21 @@ class GoogleCalendarAdapter(Adapter):
             client_secret=str(options.get("client_secret") or ""),
             token_uri=str(options.get("token_uri") or google_client.DEFAULT_TOKEN_URI),
         )
+        auth = google_client.google_credentials(tokens)
         service = google_client.calendar_service(
-            tokens, str(options.get("base_url") or google_client.DEFAULT_API_BASE), policy
+            auth, str(options.get("base_url") or google_client.DEFAULT_API_BASE), policy
         )
         start, end = prediction.horizon(window.now, zone)
         events: dict[str, list[prediction.CalendarEvent]] = {}
-        # People are resolved now: the account may only be known since the token renewal.
-        for calendar in calendars_from(options):
-            found = events.setdefault(calendar["person"], [])
-            found.extend(self._events(service, calendar["id"], start, end, zone, policy))
+        try:
+            # People are resolved now: the account may only be known since the token renewal.
+            for calendar in calendars_from(options):
+                found = events.setdefault(calendar["person"], [])
+                found.extend(self._events(service, calendar["id"], start, end, zone, policy))
+        finally:
+            # google-auth renews the access token on a 401; the new one is valid even when a
+            # later call fails, and without reporting it the next run would renew again.
+            _report_renewal(credentials, google_client.renewed(tokens, auth))
         people, household = prediction.predict(events, window.now, zone, rules)
         slot = prediction.slot_start(window.now)
         readings = [

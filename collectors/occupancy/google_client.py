@@ -145,6 +145,10 @@ def refresh(tokens: Tokens, policy: HttpPolicy | None = None) -> Tokens:
         _log("POST", tokens.token_uri, type(error).__name__, started, 1, 1, "failed")
         raise error from None
     _log("POST", tokens.token_uri, 200, started, 1, 1, "ok")
+    return _tokens_of(credentials, tokens)
+
+
+def _tokens_of(credentials: google.oauth2.credentials.Credentials, tokens: Tokens) -> Tokens:
     expiry = credentials.expiry.replace(tzinfo=UTC) if credentials.expiry else None
     return replace(
         tokens,
@@ -154,13 +158,28 @@ def refresh(tokens: Tokens, policy: HttpPolicy | None = None) -> Tokens:
     )
 
 
-def calendar_service(tokens: Tokens, api_base: str, policy: HttpPolicy | None = None) -> Any:
+def renewed(tokens: Tokens, credentials: google.oauth2.credentials.Credentials) -> Tokens | None:
+    """The tokens google-auth renewed while `credentials` were in use (built from `tokens`),
+    or None when it did not renew them."""
+    if not credentials.token or credentials.token == tokens.access_token:
+        return None
+    return _tokens_of(credentials, tokens)
+
+
+def calendar_service(
+    auth: Tokens | google.oauth2.credentials.Credentials,
+    api_base: str,
+    policy: HttpPolicy | None = None,
+) -> Any:
     """The discovery-built Calendar v3 client, its HTTP bound to `api_base` with a timeout.
 
-    The access token is renewed by google-auth when expired and once on a 401."""
+    The access token is renewed by google-auth when expired and once on a 401. A caller that
+    must know about such a renewal passes google_credentials(tokens) and asks `renewed` after
+    the calls."""
     policy = policy or HttpPolicy.from_settings()
+    credentials = google_credentials(auth) if isinstance(auth, Tokens) else auth
     http = google_auth_httplib2.AuthorizedHttp(
-        google_credentials(tokens), http=_http(policy), max_refresh_attempts=1
+        credentials, http=_http(policy), max_refresh_attempts=1
     )
     return build(
         "calendar",

@@ -2,6 +2,7 @@
 through the real google-api-python-client and google-auth."""
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
@@ -200,6 +201,54 @@ def test_a_401_renews_the_token_once_and_retries(replay_server):
     first, second = replay_server.calls("GET", PRIMARY)
     assert first.headers["Authorization"] == "Bearer ya29.a0current-access-token"
     assert second.headers["Authorization"] == "Bearer ya29.a0renewed-access-token"
+
+
+def fetch_reporting(server, now, reported: list, **options):
+    """Run the adapter with a pipeline-style `on_renewed` that appends to `reported`."""
+    adapter = GoogleCalendarAdapter()
+    credentials = replace(creds(server, **options), on_renewed=reported.append)
+    target = adapter.target(BERLIN, credentials)
+    return adapter.fetch(target, credentials, Window(now - timedelta(minutes=15), now, now))
+
+
+def test_a_token_renewed_on_a_401_is_reported_for_saving(replay_server):
+    replay_server.add("GET", PRIMARY, status=401, json={"error": {"code": 401}}, times=1)
+    replay_server.add("GET", PRIMARY, json=replay_server.load_fixture("google/events_empty.json"))
+    replay_server.add(
+        "POST", "/token", json=replay_server.load_fixture("google/token_refresh.json")
+    )
+    reported = []
+    result = fetch_reporting(replay_server, datetime(2026, 5, 4, 8, 0, tzinfo=UTC), reported)
+    assert len(result.readings) == 2
+    [renewed] = reported
+    assert renewed.options["token"] == "ya29.a0renewed-access-token"
+    assert renewed.options["refresh_token"] == "1//0gstored-refresh-token"  # Google kept it
+    remaining = datetime.fromisoformat(renewed.options["token_expiry"]) - datetime.now(UTC)
+    assert timedelta(minutes=55) < remaining <= timedelta(seconds=3599)
+    assert renewed.options["account"] == ACCOUNT  # the rest is what the fetch started with
+    assert renewed.on_renewed is None
+
+
+def test_a_fetch_that_fails_after_renewing_still_reports_the_token(replay_server):
+    replay_server.add("GET", PRIMARY, status=401, json={"error": {"code": 401}}, times=1)
+    replay_server.add("GET", PRIMARY, status=503, body="backend error")
+    replay_server.add(
+        "POST", "/token", json=replay_server.load_fixture("google/token_refresh.json")
+    )
+    reported = []
+    with pytest.raises(TransientError, match="HTTP 503"):
+        fetch_reporting(replay_server, datetime(2026, 5, 4, 8, 0, tzinfo=UTC), reported)
+    [renewed] = reported
+    assert renewed.options["token"] == "ya29.a0renewed-access-token"
+    assert len(replay_server.calls("POST", "/token")) == 1
+
+
+def test_a_token_that_was_not_renewed_is_not_reported(replay_server):
+    replay_server.add("GET", PRIMARY, json=replay_server.load_fixture("google/events_empty.json"))
+    reported = []
+    result = fetch_reporting(replay_server, datetime(2026, 5, 4, 8, 0, tzinfo=UTC), reported)
+    assert result.readings and reported == []
+    assert replay_server.calls("POST", "/token") == []
 
 
 def test_invalid_grant_means_reconnect(replay_server):

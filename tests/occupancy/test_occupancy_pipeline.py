@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
+from django.db import connection as db_connection
 
 from collectors import pipeline, tasks
+from collectors.base import Credentials
+from enrich import oauth
 from enrich.models import OAuthConnection, ProviderConfig, Site
 from enrich.timeseries import get_timeseries
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
@@ -94,6 +97,90 @@ def test_a_valid_token_is_not_renewed(influx, google, calendar):
     assert google.calls("POST", "/token") == []
     [events] = google.calls("GET", PRIMARY)
     assert events.headers["Authorization"] == "Bearer ya29.a0stored-access-token"
+
+
+def raw_tokens(connection) -> tuple[str, str]:
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT access_token, refresh_token FROM enrich_oauthconnection WHERE id = %s",
+            [connection.pk],
+        )
+        return cursor.fetchone()
+
+
+def test_a_token_refused_before_its_expiry_is_renewed_saved_and_reused(
+    influx, settings, google, calendar, caplog
+):
+    # The stored token looks valid for 40 minutes, but Google has already expired it.
+    connect(calendar, expires_in=timedelta(minutes=40))
+    google.add("GET", PRIMARY, status=401, json={"error": {"code": 401}}, times=1)
+    workday(google)
+    google.add("POST", "/token", json=google.load_fixture("google/token_refresh.json"))
+    with caplog.at_level(logging.INFO, logger="enrich.oauth"):
+        first = pipeline.collect(calendar, now=NOW)
+    assert first.status == "ok" and first.points_written == 2
+    assert len(google.calls("POST", "/token")) == 1
+    refused, fetched = google.calls("GET", PRIMARY)
+    assert refused.headers["Authorization"] == "Bearer ya29.a0stored-access-token"
+    assert fetched.headers["Authorization"] == "Bearer ya29.a0renewed-access-token"
+
+    connection = OAuthConnection.objects.get()
+    assert connection.access_token == "ya29.a0renewed-access-token"
+    assert connection.refresh_token == "1//0gstored-refresh-token"
+    remaining = connection.token_expiry - datetime.now(UTC)
+    assert timedelta(minutes=55) < remaining <= timedelta(seconds=3599)
+    raw_access, raw_refresh = raw_tokens(connection)
+    assert raw_access.startswith("fernet:") and "ya29" not in raw_access
+    assert raw_refresh.startswith("fernet:") and "stored-refresh-token" not in raw_refresh
+    assert any("renewed during a fetch" in r.getMessage() for r in caplog.records)
+    assert not any("ya29" in r.getMessage() for r in caplog.records)
+
+    second = pipeline.collect(calendar, now=NOW + timedelta(minutes=15))
+    assert second.status == "ok"
+    assert len(google.calls("POST", "/token")) == 1  # the stored token was used, not renewed
+    assert google.calls("GET", PRIMARY)[-1].headers["Authorization"] == (
+        "Bearer ya29.a0renewed-access-token"
+    )
+
+
+def test_a_run_failing_after_the_renewal_still_saves_the_token(influx, google, calendar):
+    connect(calendar, expires_in=timedelta(minutes=40))
+    google.add("GET", PRIMARY, status=401, json={"error": {"code": 401}}, times=1)
+    google.add("GET", PRIMARY, status=503, body="backend error")
+    google.add("POST", "/token", json=google.load_fixture("google/token_refresh.json"))
+    outcome = pipeline.collect(calendar, now=NOW)
+    assert outcome.status == "failed" and outcome.transient and "HTTP 503" in outcome.error
+    connection = OAuthConnection.objects.get()
+    assert connection.access_token == "ya29.a0renewed-access-token"
+    assert connection.status == "connected"
+    assert timedelta(minutes=55) < connection.token_expiry - datetime.now(UTC)
+
+    google.reset()  # Google is back
+    workday(google)
+    assert pipeline.collect(calendar, now=NOW + timedelta(minutes=15)).status == "ok"
+    assert google.calls("POST", "/token") == []
+    [events] = google.calls("GET", PRIMARY)
+    assert events.headers["Authorization"] == "Bearer ya29.a0renewed-access-token"
+
+
+def test_a_reconnect_during_the_fetch_keeps_its_own_tokens(google, calendar):
+    connection = connect(calendar, expires_in=timedelta(minutes=40))
+    started_with = pipeline.credentials(calendar)
+    # Meanwhile someone reconnects on the setup page: a new refresh token.
+    connection.refresh_token = "1//0gnew-consent-refresh-token"
+    connection.access_token = "ya29.a0new-consent-access-token"
+    connection.save()
+    renewed = Credentials(
+        options={
+            **started_with.options,
+            "token": "ya29.a0renewed-access-token",
+            "token_expiry": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        }
+    )
+    oauth.save_renewed_credentials(calendar, started_with, renewed)
+    connection.refresh_from_db()
+    assert connection.access_token == "ya29.a0new-consent-access-token"
+    assert connection.refresh_token == "1//0gnew-consent-refresh-token"
 
 
 def test_invalid_grant_marks_needs_reconnect_once_and_others_keep_running(
