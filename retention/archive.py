@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,6 +56,9 @@ from enrich.timeseries import TimeSeries, get_timeseries, quote_ident
 from retention import archive_format as fmt
 from retention.models import ArchiveObject, RetentionRun
 from retention.s3 import ArchiveStorage, StorageError, get_storage, sha256_hex
+
+if TYPE_CHECKING:
+    from retention.archive_index import IndexReport
 
 logger = logging.getLogger(__name__)
 
@@ -779,3 +782,19 @@ def restore_to_influxdb(
         run.records_processed = written
         run.details = {"database": database, "objects": covering}
         return RestoreReport(run.pk, database, start, end, covering, written)
+
+
+# --- Rebuilding the index ------------------------------------------------------------------
+def rebuild_index(
+    storage: ArchiveStorage | None = None,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """ArchiveObject rows for the store's objects that have none (after losing the database):
+    each verified against its stored SHA-256 and read for its rows and days; see
+    `retention.archive_index`. Existing rows are left alone; a rerun changes nothing."""
+    # archive_index builds on this module's helpers, so it is imported when called.
+    from retention.archive_index import rebuild
+
+    return rebuild(storage, dry_run=dry_run, progress=progress)

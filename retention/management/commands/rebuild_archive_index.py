@@ -1,0 +1,58 @@
+"""manage.py rebuild_archive_index: ArchiveObject rows for archived files that have none."""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from enrich.timeseries import TimeseriesError
+from retention.archive import ArchiveError, rebuild_index
+from retention.s3 import StorageError
+
+
+class Command(BaseCommand):
+    help = (
+        "After losing the database: list archives/ in the archive store (S3_ARCHIVE_BUCKET, "
+        "else ARCHIVE_LOCAL_DIR) and index every Parquet file that has no ArchiveObject row, "
+        "after checking its SHA-256, rows and days, so restore finds it again. Existing rows "
+        "are left alone."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="check and report what would be indexed; write nothing",
+        )
+
+    def handle(self, *args, dry_run: bool, **options) -> None:
+        try:
+            report = rebuild_index(
+                dry_run=dry_run,
+                # A bar on a terminal only (disable=None), on stderr so the report stays clean.
+                progress=lambda items: tqdm(items, desc="index", unit="file", disable=None),
+            )
+        except (StorageError, TimeseriesError, ArchiveError) as exc:
+            raise CommandError(str(exc)) from None
+        verb = "would index" if dry_run else "indexed"
+        self.stdout.write(
+            f"archive index ({report.target}: {report.location}): {verb} "
+            f"{len(report.indexed)} files, {len(report.already_indexed)} already indexed, "
+            f"{len(report.refused)} refused"
+        )
+        for obj in report.indexed:
+            left = obj["rows_in_daily_tier"]
+            source = (
+                f"{left} rows still in the daily tier (the next archive run checks and deletes them)"
+                if left
+                else "no rows left in the daily tier"
+            )
+            self.stdout.write(
+                f"  {obj['key']}  {obj['start_date']}..{obj['end_date']}  "
+                f"{obj['record_count']} rows  {obj['file_size']} bytes  {source}"
+            )
+        for refused in report.refused:
+            self.stderr.write(f"refused {refused['key']}: {refused['why']}")
+        if report.refused and not dry_run:
+            raise CommandError(
+                f"{len(report.refused)} files not indexed; see above. Restore cannot find them "
+                "until they are fixed and this command is run again."
+            )
