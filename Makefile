@@ -34,8 +34,10 @@ test: venv
 	scripts/services.sh redis influxdb postgres browser
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
+BENCHES := collectors views downsample storage archive
+
 bench-quick: venv services
-	$(BIN)/python -m bench.collectors --quick
+	for name in $(BENCHES); do $(BIN)/python -m bench.$$name --quick || exit 1; done
 
 lint: venv
 	$(BIN)/ruff check .
