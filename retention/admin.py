@@ -1,4 +1,5 @@
-"""Admin for the entity registry: correct what discovery inferred (kind, area, unit, tiered)."""
+"""Admin for the entity registry: correct what discovery inferred (kind, area, unit, device
+class, tiered)."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -7,7 +8,7 @@ from django.http import HttpRequest
 from retention.models import Entity
 
 # A person's word on these beats discovery's guess: changing one marks the row edited.
-CURATED_FIELDS = ("kind", "area", "unit", "tiered")
+CURATED_FIELDS = ("kind", "area", "unit", "device_class", "tiered")
 
 
 @admin.register(Entity)
@@ -18,19 +19,33 @@ class EntityAdmin(admin.ModelAdmin):
         "kind",
         "area",
         "unit",
+        "device_class",
         "tiered",
         "layout",
         "measurement",
         "edited",
         "last_seen",
     )
-    list_editable = ("kind", "area", "unit", "tiered")
-    list_filter = ("kind", "area", "layout", "tiered", "edited")
+    list_editable = ("kind", "area", "unit", "device_class", "tiered")
+    list_filter = ("kind", "device_class", "area", "layout", "tiered", "edited")
     search_fields = ("entity_id", "friendly_name", "area", "measurement")
     readonly_fields = ("first_seen", "last_seen", "discovered", "updated")
     actions = ("return_to_discovery",)
     fieldsets = (
-        (None, {"fields": ("entity_id", "friendly_name", "kind", "area", "unit", "tiered")}),
+        (
+            None,
+            {
+                "fields": (
+                    "entity_id",
+                    "friendly_name",
+                    "kind",
+                    "area",
+                    "unit",
+                    "device_class",
+                    "tiered",
+                )
+            },
+        ),
         (
             "Where Home Assistant's data is",
             {"fields": ("layout", "measurement", "first_seen", "last_seen")},
@@ -39,8 +54,9 @@ class EntityAdmin(admin.ModelAdmin):
             "Registry",
             {
                 "fields": ("edited", "discovered", "updated"),
-                "description": "Edited rows keep their kind, area, unit and tiered flag when "
-                "discovery runs again. Untick 'edited' to let discovery manage them.",
+                "description": "Edited rows keep their kind, area, unit, device class and "
+                "tiered flag when discovery runs again. Untick 'edited' to let discovery "
+                "manage them.",
             },
         ),
     )
@@ -57,7 +73,7 @@ class EntityAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             f"{count} entities are managed by discovery again; the next "
-            "`manage.py discover_entities` run updates their kind, unit and area.",
+            "`manage.py discover_entities` run updates their kind, unit, device class and area.",
             messages.SUCCESS,
         )
 

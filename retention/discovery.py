@@ -12,10 +12,13 @@ newest point and its newest point with a real state, and upserts an `Entity` row
   a numeric state -> numeric; only string states -> text;
 - unit: the `unit_of_measurement` attribute, else (official layout) the measurement when it
   is a unit and not an entity id or `domain__device_class`;
+- device class: official layout the `device_class_str` attribute field, or the measurement
+  name when it is `domain__device_class` (HA then leaves the attribute out); ingestor layout
+  the `device_class` tag (else the attribute); "" when the entity has none;
 - friendly name, area (ingestor `area` tag), measurement, first_seen/last_seen.
 
-A row a person edited (`edited=True`, set by the admin) keeps its kind, area, unit and
-tiered flag; where the data lives (layout, measurement), the name and the seen-times are
+A row a person edited (`edited=True`, set by the admin) keeps its kind, area, unit, device
+class and tiered flag; where the data lives (layout, measurement), the name and the seen-times are
 always refreshed. first_seen only moves back and last_seen only forward: retention deletes
 old raw points, which must not make an entity look younger.
 
@@ -76,6 +79,7 @@ class Found:
     layout: str
     friendly_name: str = ""
     area: str = ""
+    device_class: str = ""
     first_seen: datetime | None = None
     last_seen: datetime | None = None
 
@@ -175,6 +179,7 @@ def _official_entity(measurement: str, key: tuple[str, str], first: Row, last: R
         unit=unit,
         measurement=measurement,
         layout=Entity.Layout.OFFICIAL,
+        device_class=device_class,
         friendly_name=attribute("friendly_name_str"),
         first_seen=first.time,
         last_seen=last.time,
@@ -223,6 +228,7 @@ def _ingestor_entity(tag: str, first: Row, last: Row, known: Row | None) -> Foun
         unit=unit,
         measurement=INGESTOR_MEASUREMENT,
         layout=Entity.Layout.INGESTOR,
+        device_class=device_class,
         friendly_name=attributes.get("friendly_name", ""),
         area=str(last.values.get("area") or ""),
         first_seen=first.time,
@@ -313,6 +319,7 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
             kind=found.kind,
             area=found.area,
             unit=found.unit,
+            device_class=found.device_class,
             friendly_name=found.friendly_name,
             layout=found.layout,
             measurement=found.measurement,
@@ -328,7 +335,7 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if found.last_seen and (entity.last_seen is None or found.last_seen > entity.last_seen):
         wanted["last_seen"] = found.last_seen
     if not entity.edited:
-        wanted.update(kind=found.kind, unit=found.unit)
+        wanted.update(kind=found.kind, unit=found.unit, device_class=found.device_class)
         if found.area:  # the official layout has no areas: keep what was set
             wanted["area"] = found.area
     changed = [name for name, value in wanted.items() if getattr(entity, name) != value]

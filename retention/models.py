@@ -23,12 +23,16 @@ class Entity(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     area = models.CharField(max_length=100, blank=True, db_index=True)
     unit = models.CharField(max_length=32, blank=True)
+    # Home Assistant's device class (motion, occupancy, power, door, ...); "" when it has none.
+    device_class = models.CharField(
+        max_length=64, blank=True, help_text="Home Assistant's device class, e.g. motion, door"
+    )
     friendly_name = models.CharField(max_length=255, blank=True)
     tiered = models.BooleanField(default=True, help_text="Downsampled and archived by retention.")
     # Where the raw data lives in Home Assistant's InfluxDB.
     layout = models.CharField(max_length=16, choices=Layout.choices)
     measurement = models.CharField(max_length=255)
-    # True once a person edited kind/area/unit/tiered: discovery never overwrites those then.
+    # True once a person edited kind/area/unit/device_class/tiered: discovery keeps those then.
     edited = models.BooleanField(default=False)
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)

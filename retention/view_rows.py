@@ -18,8 +18,9 @@ Rules (README "Materialized views" says the same for users):
   tier (raw deleted) the hour's energy is spread evenly over the hour: exact for slots of
   an hour or longer, for shorter slots exact only when the power was constant in the hour.
 - hourly_room_activity, per area and UTC hour over the area's binary motion/occupancy sensors
-  (domain binary_sensor, "motion", "occupancy", "presence", "pir" or "movement" in the id or
-  name): motion_count = off->on transitions summed over the sensors (unknown/unavailable is
+  (domain binary_sensor with device class motion, occupancy or presence; only an entity
+  without a device class is picked by "motion", "occupancy", "presence", "pir" or "movement"
+  in its id or name): motion_count = off->on transitions summed over the sensors (unknown/unavailable is
   transparent: off -> unavailable -> on counts once); occupancy_rate = the length of the
   union of the sensors' "on" intervals / the hour (elapsed part of the open hour).
   day_of_week is that of the hour in local time (0 = Monday). From the hourly tier the counts
@@ -59,6 +60,8 @@ from retention.view_inputs import (
 
 logger = logging.getLogger(__name__)
 
+ACTIVITY_DEVICE_CLASSES = frozenset({"motion", "occupancy", "presence"})
+# Only for entities without a device class (it was not recorded, or HA has none for them).
 ACTIVITY_SENSOR = re.compile(r"motion|occupan|presence|pir|movement", re.IGNORECASE)
 
 
@@ -237,16 +240,31 @@ def _cost(pieces: list[Piece], prices: PriceBook) -> tuple[float | None, str, st
 
 # --- hourly_room_activity ----------------------------------------------------------------
 def activity_sensors(entities: Iterable[Entity]) -> dict[str, list[Entity]]:
-    """area -> its binary motion/occupancy sensors (entities without an area are skipped)."""
+    """area -> its binary motion/occupancy sensors (entities without an area are skipped).
+
+    A binary_sensor counts when its device class is motion, occupancy or presence; the
+    device class wins over the name (a door sensor named "motion_door" does not count). Only
+    an entity without a device class falls back to the keywords (motion, occupan, presence,
+    pir, movement) in its id or friendly name."""
     areas: dict[str, list[Entity]] = defaultdict(list)
     for entity in entities:
         if entity.kind != Entity.Kind.BINARY or not entity.area:
             continue
         if entity.domain != "binary_sensor":
             continue
-        if ACTIVITY_SENSOR.search(entity.entity_id) or ACTIVITY_SENSOR.search(entity.friendly_name):
+        if is_activity_sensor(entity):
             areas[entity.area].append(entity)
     return dict(areas)
+
+
+def is_activity_sensor(entity: Entity) -> bool:
+    """Whether a binary sensor reports presence: by device class, else by its id or name."""
+    device_class = entity.device_class.strip().lower()
+    if device_class:
+        return device_class in ACTIVITY_DEVICE_CLASSES
+    return bool(
+        ACTIVITY_SENSOR.search(entity.entity_id) or ACTIVITY_SENSOR.search(entity.friendly_name)
+    )
 
 
 def _union_seconds(intervals: list[tuple[datetime, datetime]]) -> dict[datetime, float]:

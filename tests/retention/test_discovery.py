@@ -3,7 +3,7 @@ Home Assistant through the local replay server."""
 
 import io
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
@@ -49,6 +49,8 @@ def expected_demo_entities(readings, layout):
             "layout": layout,
             "measurement": measurement if layout == "official" else "home_assistant_events",
             "friendly_name": points[-1].fields["friendly_name_str"],
+            # The demo writes device_class_str on every entity but the weather.
+            "device_class": points[-1].fields.get("device_class_str", ""),
             "area": "",
             "first_seen": min(p.time for p in points),
             "last_seen": max(p.time for p in points),
@@ -66,6 +68,7 @@ def registry():
             "layout": e.layout,
             "measurement": e.measurement,
             "friendly_name": e.friendly_name,
+            "device_class": e.device_class,
             "area": e.area,
             "first_seen": e.first_seen,
             "last_seen": e.last_seen,
@@ -89,6 +92,8 @@ def test_the_demo_home_is_discovered_with_each_entitys_kind_unit_and_place(ha_db
     assert registry() == expected
     assert (report.created, report.updated, report.unchanged) == (9, 0, 0)
     assert report.kinds == {"power": 3, "energy": 2, "numeric": 1, "binary": 2, "weather": 1}
+    classes = Counter(e["device_class"] for e in expected.values())
+    assert classes == {"power": 3, "energy": 2, "temperature": 1, "motion": 2, "": 1}
     assert report.database == ha_db.name and report.layout == layout
     assert sorted(report.created_ids) == sorted(expected)
     assert "9 created, 0 updated, 0 unchanged" in str(report)
@@ -113,32 +118,34 @@ def test_a_second_run_changes_nothing_and_new_points_update_last_seen(ha_db, lay
     assert Entity.objects.get(entity_id=entity_id).last_seen == later
 
 
-def test_edited_rows_keep_kind_area_unit_and_tiered(ha_db, layout):
+def test_edited_rows_keep_kind_area_unit_device_class_and_tiered(ha_db, layout):
     ha_db.write_demo_home(layout, days=1, entities=4, end=T0, seed=3)
     discover(layout=layout)
     power = Entity.objects.get(kind="power")
     power.kind, power.area, power.unit, power.tiered = "numeric", "Kitchen", "kW", False
+    power.device_class = "current"
     power.measurement, power.edited = "moved", True
     power.save()
     motion = Entity.objects.get(kind="binary")
     motion.area = "Hall"  # not edited: discovery manages it, but has no area to offer
+    motion.device_class = "door"  # not edited: discovery puts the data's device class back
     motion.save()
 
     report = discover(layout=layout)
 
     power.refresh_from_db()
-    assert (power.kind, power.area, power.unit, power.tiered, power.edited) == (
+    assert (power.kind, power.area, power.unit, power.device_class) == (
         "numeric",
         "Kitchen",
         "kW",
-        False,
-        True,
+        "current",
     )
+    assert (power.tiered, power.edited) == (False, True)
     # Where the data is comes from InfluxDB even for edited rows.
     assert power.measurement == ("W" if layout == "official" else "home_assistant_events")
     motion.refresh_from_db()
-    assert (motion.kind, motion.area) == ("binary", "Hall")
-    assert (report.created, report.updated, report.unchanged) == (0, 1, 3)
+    assert (motion.kind, motion.area, motion.device_class) == ("binary", "Hall", "motion")
+    assert (report.created, report.updated, report.unchanged) == (0, 2, 2)
     assert report.kinds["numeric"] == 1 and report.kinds["power"] == 0
 
 
@@ -230,6 +237,49 @@ def test_ingestor_kinds_areas_and_entities_seen_only_unavailable(ha_db, ingestor
     }
     oven = Entity.objects.get(entity_id="sensor.oven_power")
     assert (oven.first_seen, oven.last_seen) == (at(0), at(20))
+
+
+def test_device_classes_in_the_official_layout(ha_db):
+    write = ha_db.write_entity
+    write("official", "binary_sensor.sofa", [(0, "on")], device_class="occupancy")
+    # measurement_attr domain__device_class: HA leaves the attribute out, the name has it.
+    write("official", "sensor.grid", [(0, 300.0)], unit="W", measurement="sensor__power")
+    write("official", "binary_sensor.porch", [(0, "off")], measurement="binary_sensor__door")
+    write("official", "sensor.heater", [(0, 2.0)], unit="kW", device_class="power")
+    write("official", "binary_sensor.hall_pir", [(0, "off")])  # no device class
+    write("official", "switch.kettle", [(0, "off")], measurement="switch")  # domain only
+
+    discover(layout="official")
+
+    assert dict(Entity.objects.values_list("entity_id", "device_class")) == {
+        "binary_sensor.sofa": "occupancy",
+        "sensor.grid": "power",
+        "binary_sensor.porch": "door",
+        "sensor.heater": "power",
+        "binary_sensor.hall_pir": "",
+        "switch.kettle": "",
+    }
+
+
+def test_device_classes_in_the_ingestor_layout(ha_db, ingestor_writer):
+    def write(entity_id, points, **options):
+        ha_db.write_entity("ingestor", entity_id, points, writer=ingestor_writer, **options)
+
+    # The writer puts the device class into the tag and the attributes.
+    write("binary_sensor.sofa", [(0, "on")], device_class="occupancy", area="Lounge")
+    # Only the `device_class` tag (no attribute): the tag is what the ingestor layout has.
+    write("binary_sensor.motion_door", [(0, "off")], extra_tags={"device_class": "door"})
+    write("sensor.oven_power", [(0, 1500.0)], unit="W", device_class="power")
+    write("binary_sensor.hall_pir", [(0, "off"), (10, "unavailable")])  # no device class
+
+    discover(layout="ingestor")
+
+    assert dict(Entity.objects.values_list("entity_id", "device_class")) == {
+        "binary_sensor.sofa": "occupancy",
+        "binary_sensor.motion_door": "door",
+        "sensor.oven_power": "power",
+        "binary_sensor.hall_pir": "",
+    }
 
 
 def test_layout_auto_detection(ha_db):
@@ -386,6 +436,7 @@ def test_admin_lists_filters_and_marks_edits(admin_client):
         "kind": "power",
         "area": "Kitchen",
         "unit": "W",
+        "device_class": "power",
         "tiered": "on",
         "layout": "official",
         "measurement": "W",
@@ -393,7 +444,7 @@ def test_admin_lists_filters_and_marks_edits(admin_client):
     response = admin_client.post(url, form)
     assert response.status_code == 302, response.content[:2000]
     fridge.refresh_from_db()
-    assert (fridge.area, fridge.edited) == ("Kitchen", True)
+    assert (fridge.area, fridge.device_class, fridge.edited) == ("Kitchen", "power", True)
 
     # Unticking "edited" without changing curated fields hands the row back to discovery.
     response = admin_client.post(url, form)

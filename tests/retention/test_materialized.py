@@ -16,6 +16,7 @@ import pytest
 from enrich.readings import Reading
 from enrich.timeseries import RetentionTier, get_timeseries
 from retention.aggregate import aggregate_windows, hour_windows
+from retention.discovery import discover
 from retention.ha_source import read_samples
 from retention.materialized import (
     ACTIVITY,
@@ -33,6 +34,7 @@ from retention.models import (
     RetentionRun,
     ViewState,
 )
+from retention.view_rows import activity_sensors
 from tests.retention.conftest import T0, HaDatabase, at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -385,6 +387,83 @@ def test_room_activity_unions_overlapping_sensors(
     assert sunday.day_of_week == 6  # 21:00 Sunday local
     mondays = MaterializedViewManager().room_activity(area="hall", day_of_week=0)
     assert {r["hour"] for r in mondays} == {at(n * h) for n in range(5, 29)}
+
+
+def test_room_activity_picks_sensors_by_device_class_before_name(
+    ha_db: HaDatabase, enrich_db: str, layout: str
+):
+    h = 3600
+    # Occupancy by device class, though no keyword is in its id or name.
+    ha_db.write_entity(
+        layout,
+        "binary_sensor.sofa_seat",
+        [(-600, "off"), (10 * h, "on"), (10 * h + 30 * MIN, "off")],
+        device_class="occupancy",
+        friendly_name="Sofa seat",
+    )
+    # A door sensor named like a motion sensor: its device class keeps it out.
+    ha_db.write_entity(
+        layout,
+        "binary_sensor.motion_door",
+        [(-600, "on")],
+        device_class="door",
+        friendly_name="Motion door",
+    )
+    # No device class recorded: the keyword rule still picks it.
+    ha_db.write_entity(
+        layout, "binary_sensor.den_pir", [(-600, "off"), (10 * h + 15 * MIN, "on"),
+                                          (10 * h + 45 * MIN, "off")]
+    )  # fmt: skip
+    discover(layout=layout)
+    Entity.objects.update(area="den")  # the official layout has no areas: set them here
+    assert dict(Entity.objects.values_list("entity_id", "device_class")) == {
+        "binary_sensor.sofa_seat": "occupancy",
+        "binary_sensor.motion_door": "door",
+        "binary_sensor.den_pir": "",
+    }
+    picked = activity_sensors(Entity.objects.all())
+    assert {area: sorted(e.entity_id for e in sensors) for area, sensors in picked.items()} == {
+        "den": ["binary_sensor.den_pir", "binary_sensor.sofa_seat"]
+    }
+
+    rebuild_view(ACTIVITY, DAY1, DAY1, now=AFTER)
+
+    rows = {r["hour"]: r for r in MaterializedViewManager().room_activity(area="den")}
+    assert len(rows) == 24
+    # 10:xx: sofa on 00-30, pir on 15-45 -> union 00-45; one off->on each. The door, on all
+    # day, would make every hour 1.0 if it were counted.
+    assert rows[at(10 * h)]["occupancy_rate"] == pytest.approx(45 / 60)
+    assert rows[at(10 * h)]["motion_count"] == 2
+    assert rows[at(9 * h)]["occupancy_rate"] == 0 and rows[at(9 * h)]["motion_count"] == 0
+    assert sum(r["occupancy_rate"] for r in rows.values()) == pytest.approx(45 / 60)
+
+
+def test_room_activity_device_class_rule_without_influxdb():
+    def binary(entity_id: str, device_class: str = "", friendly_name: str = "") -> Entity:
+        return Entity(entity_id=entity_id, kind="binary", area="hall", layout="official",
+                      measurement=entity_id, device_class=device_class,
+                      friendly_name=friendly_name)  # fmt: skip
+
+    picked = activity_sensors(
+        [
+            binary("binary_sensor.a", "motion"),
+            binary("binary_sensor.b", "Presence"),  # edited by hand: case does not matter
+            binary("binary_sensor.c", "occupancy"),
+            binary("binary_sensor.motion_door", "door", "Motion door"),
+            binary("binary_sensor.pir_window", "window"),
+            binary("binary_sensor.hall_pir"),
+            binary("binary_sensor.x", friendly_name="Hall movement"),
+            binary("binary_sensor.y"),
+            Entity(entity_id="light.motion", kind="binary", area="hall", device_class="motion"),
+        ]
+    )
+    assert sorted(e.entity_id for e in picked["hall"]) == [
+        "binary_sensor.a",
+        "binary_sensor.b",
+        "binary_sensor.c",
+        "binary_sensor.hall_pir",
+        "binary_sensor.x",
+    ]
 
 
 def test_room_activity_open_hour_is_partial(ha_db: HaDatabase, enrich_db: str):
