@@ -5,7 +5,27 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from retention.models import Entity
+from retention.models import (
+    Alert,
+    ArchiveObject,
+    DailyCarbonSummary,
+    DailyEnergyByDevice,
+    Entity,
+    HourlyRoomActivity,
+    RetentionRun,
+    TierChunk,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For what the system computes or records: shown, never added or edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
 
 # A person's word on these beats discovery's guess: changing one marks the row edited.
 CURATED_FIELDS = ("kind", "area", "unit", "device_class", "tiered")
@@ -79,19 +99,10 @@ class EntityAdmin(admin.ModelAdmin):
 
 
 # --- Materialized views (read-only: they are computed; rebuild with manage.py rebuild_view) ---
-from retention.models import DailyCarbonSummary, DailyEnergyByDevice, HourlyRoomActivity  # noqa: E402
-
-
-class _ViewAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(DailyEnergyByDevice)
-class DailyEnergyByDeviceAdmin(_ViewAdmin):
+class DailyEnergyByDeviceAdmin(ReadOnlyAdmin):
     list_display = ("entity_id", "date", "total_kwh", "avg_power", "peak_power", "cost",
                     "currency", "cost_source", "partial", "refreshed")  # fmt: skip
     list_filter = ("cost_source", "partial", "date")
@@ -100,7 +111,7 @@ class DailyEnergyByDeviceAdmin(_ViewAdmin):
 
 
 @admin.register(HourlyRoomActivity)
-class HourlyRoomActivityAdmin(_ViewAdmin):
+class HourlyRoomActivityAdmin(ReadOnlyAdmin):
     list_display = ("area", "hour", "day_of_week", "motion_count", "occupancy_rate", "partial",
                     "refreshed")  # fmt: skip
     list_filter = ("area", "day_of_week", "partial")
@@ -108,7 +119,7 @@ class HourlyRoomActivityAdmin(_ViewAdmin):
 
 
 @admin.register(DailyCarbonSummary)
-class DailyCarbonSummaryAdmin(_ViewAdmin):
+class DailyCarbonSummaryAdmin(ReadOnlyAdmin):
     list_display = ("date", "region", "avg_carbon", "min_carbon", "max_carbon", "avg_renewable",
                     "partial", "refreshed")  # fmt: skip
     list_filter = ("region", "partial")
@@ -116,11 +127,10 @@ class DailyCarbonSummaryAdmin(_ViewAdmin):
 
 
 # --- Retention alerts (retention.alerts) -------------------------------------------------------
-from retention.models import Alert  # noqa: E402
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     """Alerts are raised by the system (retention.alerts); the admin shows them read-only."""
 
     list_display = ("created", "kind", "operation", "run", "delivered", "short_message")
@@ -144,19 +154,12 @@ class AlertAdmin(admin.ModelAdmin):
     def short_message(self, alert: Alert) -> str:
         return alert.message if len(alert.message) <= 120 else alert.message[:119] + "…"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Alert | None = None) -> bool:
-        return False
-
 
 # --- Archive objects (retention.archive) -------------------------------------------------
-from retention.models import ArchiveObject  # noqa: E402
 
 
 @admin.register(ArchiveObject)
-class ArchiveObjectAdmin(admin.ModelAdmin):
+class ArchiveObjectAdmin(ReadOnlyAdmin):
     """Parquet files of the archive; written, verified and expired by the system only."""
 
     list_display = (
@@ -187,19 +190,12 @@ class ArchiveObjectAdmin(admin.ModelAdmin):
     def size_kb(self, obj: ArchiveObject) -> str:
         return f"{obj.file_size / 1024:.1f}"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: ArchiveObject | None = None) -> bool:
-        return False
-
 
 # --- Tier runs and their resumable chunks (retention.tiers) ------------------------------
-from retention.models import RetentionRun, TierChunk  # noqa: E402
 
 
 @admin.register(RetentionRun)
-class RetentionRunAdmin(admin.ModelAdmin):
+class RetentionRunAdmin(ReadOnlyAdmin):
     """Every retention run: read-only history (records, storage before/after, errors)."""
 
     list_display = (
@@ -215,12 +211,9 @@ class RetentionRunAdmin(admin.ModelAdmin):
     date_hierarchy = "started"
     readonly_fields = [f.name for f in RetentionRun._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(TierChunk)
-class TierChunkAdmin(admin.ModelAdmin):
+class TierChunkAdmin(ReadOnlyAdmin):
     """One UTC day of one tier: written -> verified -> deleted. Read-only: the runs move the
     state; a stuck day resumes on the next run."""
 
@@ -236,6 +229,3 @@ class TierChunkAdmin(admin.ModelAdmin):
     list_filter = ("tier", "state")
     date_hierarchy = "day"
     readonly_fields = [f.name for f in TierChunk._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
