@@ -131,6 +131,28 @@ def home_minutes(result, device="Main panel") -> dict[datetime, float]:
 # --- login ---
 
 
+def second_run_answers(server) -> None:
+    """The answers of the run five minutes later: circuits at 14:10, and the mains chart
+    from 14:01 whose last minute is not ready yet (null)."""
+    second_usage = server.load_fixture("emporia/usage_1min.json")
+    second_usage["deviceListUsages"]["instant"] = "2026-05-01T14:10:00Z"
+    server.add(
+        "GET",
+        "/AppAPI",
+        query={**MINUTE_USAGE, "instant": "2026-05-01T14:10:00.000Z"},
+        json=second_usage,
+    )
+    server.add(
+        "GET",
+        "/AppAPI",
+        query={**MAINS_CHART, "start": "2026-05-01T14:01:00.000Z"},
+        json={
+            "firstUsageInstant": "2026-05-01T14:01:00Z",
+            "usageList": [0.0182, 0.0179, 0.0183, 0.0185, 0.0186, 0.02, 0.021, 0.022, 0.023, None],
+        },
+    )
+
+
 def test_srp_login_sends_a_proof_the_server_side_math_accepts(replay_server):
     emporia_routes(replay_server)
     fetch(replay_server)
@@ -396,23 +418,7 @@ def test_null_minutes_of_the_chart_are_left_out_and_written_by_the_next_run(repl
         },
     )
     later = EMPORIA_NOW + FIVE_MINUTES
-    second_usage = replay_server.load_fixture("emporia/usage_1min.json")
-    second_usage["deviceListUsages"]["instant"] = "2026-05-01T14:10:00Z"
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**MINUTE_USAGE, "instant": "2026-05-01T14:10:00.000Z"},
-        json=second_usage,
-    )
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**MAINS_CHART, "start": "2026-05-01T14:01:00.000Z"},
-        json={
-            "firstUsageInstant": "2026-05-01T14:01:00Z",
-            "usageList": [0.0182, 0.0179, 0.0183, 0.0185, 0.0186, 0.02, 0.021, 0.022, 0.023, None],
-        },
-    )
+    second_run_answers(replay_server)
     adapter = EmporiaVueAdapter()
     first = fetch(replay_server, adapter, win=window(EMPORIA_NOW))
     # 14:04 null: left out, not 0; 14:05 null in the chart but in the device list usage.
@@ -672,23 +678,7 @@ def test_two_pipeline_runs_store_every_minute_of_the_mains(isolated, settings, r
             + [None, None],
         },
     )
-    second_usage = replay_server.load_fixture("emporia/usage_1min.json")
-    second_usage["deviceListUsages"]["instant"] = "2026-05-01T14:10:00Z"
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**MINUTE_USAGE, "instant": "2026-05-01T14:10:00.000Z"},
-        json=second_usage,
-    )
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**MAINS_CHART, "start": "2026-05-01T14:01:00.000Z"},
-        json={
-            "firstUsageInstant": "2026-05-01T14:01:00Z",
-            "usageList": [0.0182, 0.0179, 0.0183, 0.0185, 0.0186, 0.02, 0.021, 0.022, 0.023, None],
-        },
-    )
+    second_run_answers(replay_server)
     site = Site.objects.create(
         name="Vue home", latitude=41.88, longitude=-87.63, timezone="America/Chicago"
     )
