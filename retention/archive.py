@@ -18,7 +18,9 @@ How (`run_archive`), per file: encode -> upload (storage class S3_STORAGE_CLASS,
 encryption S3_SSE, SHA-256 in the metadata and as S3's ChecksumSHA256) -> verify (HEAD: size
 and checksum; GET: SHA-256 of the bytes and the row count of the parsed file) -> ArchiveObject
 row + `archive_metadata` point -> re-read the rows and check each is in the file -> delete the
-rows from InfluxDB -> check none is left. Any failure stops that file before the delete; the
+rows from InfluxDB -> check none is left. Every read is checked against InfluxDB's own
+per-field counts of the range (`read_complete_rows`), so a short query answer is never
+archived as the whole, nor deleted. Any failure stops that file before the delete; the
 next run continues from what is there (an object that exists is adopted when it holds the
 rows; one that never passed verification is replaced; a verified one younger than 90 days is
 never rewritten).
@@ -152,6 +154,66 @@ def read_daily_rows(start: date, end: date, ts: TimeSeries | None = None) -> lis
     return sorted(rows, key=fmt.sort_key)
 
 
+def field_counts(start: date, end: date, ts: TimeSeries) -> dict[str, int]:
+    """InfluxDB's own count of values per field in start <= day < end (fields it has none of
+    are left out)."""
+    query = f"SELECT count(*) FROM {_source()} WHERE time >= $start AND time < $end"
+    params = {"start": _midnight(start), "end": _midnight(end)}
+    counts: dict[str, int] = {}
+    for row in ts.query(settings.TIER_DATABASE, query, params=params):
+        for name, value in row.values.items():
+            if name.startswith("count_") and value:
+                counts[name.removeprefix("count_")] = int(value)
+    return counts
+
+
+def rows_field_counts(rows: Iterable[fmt.Row]) -> dict[str, int]:
+    """Values per field of rows (None not counted), as `field_counts` reports them."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for name, value in row.items():
+            if value is not None and name != "time" and name not in fmt.TAG_COLUMNS:
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+READ_ATTEMPTS = 3
+
+
+def read_complete_rows(start: date, end: date, ts: TimeSeries) -> list[fmt.Row]:
+    """`read_daily_rows`, checked against InfluxDB's own per-field counts of the range.
+
+    A row or field value that a query did not return would otherwise be missing from the
+    file and then deleted with the range. On a mismatch the range is read again (up to
+    READ_ATTEMPTS times); if it persists, ArchiveError: nothing of it is archived or deleted.
+    """
+    mismatch = ""
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        rows = read_daily_rows(start, end, ts)
+        expected, got = field_counts(start, end, ts), rows_field_counts(rows)
+        if expected == got:
+            return rows
+        differ = sorted(n for n in expected.keys() | got.keys() if expected.get(n) != got.get(n))
+        mismatch = ", ".join(
+            f"{n}: {got.get(n, 0)} read, {expected.get(n, 0)} counted" for n in differ[:5]
+        )
+        logger.warning(
+            "reading %s..%s of the daily tier (attempt %d of %d) returned other values than "
+            "InfluxDB counts (%s)",
+            start,
+            end - timedelta(days=1),
+            attempt,
+            READ_ATTEMPTS,
+            mismatch,
+        )
+    raise ArchiveError(
+        f"InfluxDB returned other values for {start}..{end - timedelta(days=1)} than it counts "
+        f"({mismatch}), {READ_ATTEMPTS} reads in a row; nothing of this range is archived or "
+        "deleted. Writes may still be arriving there; otherwise restart influxd (InfluxDB 1.x "
+        "can hide series until a restart) and run the archive again."
+    )
+
+
 def _first_day_before(cutoff: date, ts: TimeSeries) -> date | None:
     query = f"SELECT first(sample_count) FROM {_source()} WHERE time < $end"
     rows = list(ts.query(settings.TIER_DATABASE, query, params={"end": _midnight(cutoff)}))
@@ -233,6 +295,9 @@ class ArchivePlan:
     objects: list[PlannedObject]
     waiting: list[Waiting]
     expire: list[ArchiveObject]
+    # Ranges InfluxDB did not return completely: planning stopped there, nothing of them
+    # (nor of the file they would have joined) is archived by this run.
+    unreadable: list[str] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -269,21 +334,26 @@ def plan_archive(now: datetime | None = None, ts: TimeSeries | None = None) -> A
             )
         group = None
 
+    unreadable: list[str] = []
     first = _first_day_before(cutoff, ts)
     unit = period_start(first, period) if first else None
     while unit is not None and next_period(unit, period) <= cutoff:
         unit_end = next_period(unit, period)
+        try:
+            rows = read_complete_rows(unit, unit_end, ts)
+        except ArchiveError as exc:
+            unreadable.append(str(exc))
+            group = None  # its year would be incomplete: it waits for the next run
+            break
         owner = next((a for a in archived if a.start_date <= unit <= a.end_date), None)
         if owner is not None:
             close("the next period is already archived")
-            rows = read_daily_rows(unit, unit_end, ts)
             if rows:
                 leftovers.setdefault(owner.pk, []).extend(rows)
             unit = unit_end
             continue
         if group is not None and unit.year != group["start"].year:
             close(f"year {group['start'].year} closed")
-        rows = read_daily_rows(unit, unit_end, ts)
         if rows or group is not None:
             group = group or {"start": unit, "rows": []}
             group["rows"].extend(rows)
@@ -325,7 +395,7 @@ def plan_archive(now: datetime | None = None, ts: TimeSeries | None = None) -> A
             )
         )
     objects.sort(key=lambda o: o.start)
-    return ArchivePlan(cutoff, objects, waiting, _due_for_expiry(now, archived))
+    return ArchivePlan(cutoff, objects, waiting, _due_for_expiry(now, archived), unreadable)
 
 
 def _due_for_expiry(now: datetime, archived: list[ArchiveObject]) -> list[ArchiveObject]:
@@ -431,6 +501,7 @@ def run_archive(
         run.range_end = _midnight(plan.cutoff)
         run.storage_before_bytes = _daily_bytes(ts)
         report.waiting = [w.summary() for w in plan.waiting]
+        report.errors.extend(plan.unreadable)
         report.lifecycle = _lifecycle(storage)
         if dry_run:
             _dry_run(plan, report, run, ts)
@@ -646,7 +717,7 @@ def _delete_source(obj: ArchiveObject, archived: list[fmt.Row], ts: TimeSeries) 
     """Delete the archived range from the daily tier after checking every row there is in
     the file (rows written meanwhile stop the delete); return the rows deleted."""
     end = obj.end_date + timedelta(days=1)
-    current = read_daily_rows(obj.start_date, end, ts)
+    current = read_complete_rows(obj.start_date, end, ts)
     if not _holds(archived, current):
         raise ArchiveError(
             f"the daily tier has rows in {obj.start_date}..{obj.end_date} that {obj.key} does "

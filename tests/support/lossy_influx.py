@@ -1,0 +1,122 @@
+"""A real HTTP proxy in front of the test InfluxDB that can lose data from query answers.
+
+InfluxDB 1.x has been seen returning fewer rows or field values than it holds (series hidden
+after deletes until a restart). To test that the system notices, the proxy forwards every
+request to the real server and, while `lose` is set, removes one row's field value ("field")
+or one whole row ("row") from the answers to `SELECT *` statements whose number (counted from
+1) is at least `lose_from`, `lose_times` answers in all (0: every one). Everything else
+passes through unchanged.
+
+    with lossy_influx(settings.INFLUXDB_URL) as proxy:
+        ts = connect(proxy.url)
+        proxy.lose = "row"
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+
+@dataclass
+class LossyInflux:
+    upstream: str
+    url: str = ""
+    lose: str = ""  # "", "field" or "row"
+    lose_from: int = 1
+    lose_times: int = 0
+    selects: int = 0  # SELECT * statements seen
+    lost: list[str] = field(default_factory=list)  # what was removed, for the assertions
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _damage(self, body: bytes) -> bytes:
+        lines = []
+        damaged = False
+        for line in body.split(b"\n"):
+            if not line.strip():
+                continue
+            chunk = json.loads(line)
+            for result in chunk.get("results", []):
+                for series in result.get("series", []):
+                    values = series.get("values") or []
+                    if damaged or not values:
+                        continue
+                    columns = series["columns"]
+                    last = values[-1]
+                    where = f"{series.get('tags')} at {last[0]}"
+                    if self.lose == "row":
+                        values.pop()
+                        self.lost.append(f"row {where}")
+                        damaged = True
+                        continue
+                    for i in range(len(columns) - 1, 0, -1):
+                        if last[i] is not None:
+                            self.lost.append(f"{columns[i]} of {where}")
+                            last[i] = None
+                            damaged = True
+                            break
+            lines.append(json.dumps(chunk).encode())
+        return b"\n".join(lines) + b"\n"
+
+    def handle(self, method: str, path: str, headers: dict, body: bytes) -> requests.Response:
+        return requests.request(
+            method, self.upstream + path, headers=headers, data=body or None, timeout=60
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    proxy: LossyInflux
+
+    def log_message(self, *args) -> None:  # keep the test output clean
+        pass
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        keep = {"Content-Type", "Authorization", "Accept"}
+        headers = {k: v for k, v in self.headers.items() if k in keep}
+        answer = self.proxy.handle(self.command, self.path, headers, body)
+        content = answer.content
+        split = urlsplit(self.path)
+        query = parse_qs(split.query).get("q", [""])[0]
+        if not query and body and "form" in self.headers.get("Content-Type", ""):
+            query = parse_qs(body.decode()).get("q", [""])[0]
+        if split.path == "/query" and query.upper().startswith("SELECT *"):
+            with self.proxy.lock:
+                self.proxy.selects += 1
+                proxy = self.proxy
+                if proxy.lose and proxy.selects >= proxy.lose_from:
+                    content = proxy._damage(content)
+                    if proxy.lose_times and len(proxy.lost) >= proxy.lose_times:
+                        proxy.lose = ""
+        self.send_response(answer.status_code)
+        for name in ("Content-Type", "X-Influxdb-Version", "X-Influxdb-Build"):
+            if name in answer.headers:
+                self.send_header(name, answer.headers[name])
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = _forward
+
+
+@contextmanager
+def lossy_influx(upstream: str) -> Iterator[LossyInflux]:
+    proxy = LossyInflux(upstream.rstrip("/"))
+    handler = type("Handler", (_Handler,), {"proxy": proxy})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        server.shutdown()
+        server.server_close()
