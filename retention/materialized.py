@@ -17,12 +17,17 @@ buckets of the local days start..end (both included) are recomputed; the waterma
 moved. Rows whose source data is gone entirely are left as they are.
 
 Every refresh and rebuild is recorded as a RetentionRun with operation "view_refresh".
+One refresh or rebuild per view at a time (a Redis lock per view): one that finds the view
+busy does nothing and is recorded with status "skipped", so a slow refresh cannot overwrite
+newer rows with older ones nor move the watermark back.
 """
 
 from __future__ import annotations
 
 import logging
 import time as clock
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -30,6 +35,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max, Sum
 
+from enrich.redis_client import get_redis, key_prefix
 from retention.aggregate import floor_hour
 from retention.models import (
     DailyCarbonSummary,
@@ -70,6 +76,9 @@ COLUMNS = {
              "partial", "refreshed"],
 }  # fmt: skip
 DAY = timedelta(days=1)
+# Longer than the refresh task's hard time limit, so a live refresh keeps its lock; a crashed
+# one's lock expires after this.
+LOCK_SECONDS = 2 * 3600 + 600
 
 
 class UnknownView(LookupError):
@@ -212,18 +221,60 @@ def _finish(run: RetentionRun, began: float) -> None:
     run.save()
 
 
+def view_lock_key(name: str) -> str:
+    return f"{key_prefix()}:lock:retention:view:{name}"
+
+
+@contextmanager
+def _view_lock(name: str) -> Iterator[bool]:
+    """Whether this process holds the view's lock (False: another run is busy with it)."""
+    lock = get_redis().lock(view_lock_key(name), timeout=LOCK_SECONDS)
+    acquired = lock.acquire(blocking=False)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            try:
+                lock.release()
+            except Exception as exc:  # expired meanwhile: nothing left to release
+                logger.warning("view %s lock: %s", name, exc)
+
+
+def _skipped(name: str, mode: str, start: datetime | None, end: datetime) -> RetentionRun:
+    why = (
+        f"another refresh or rebuild of {name} is running; nothing done (the next refresh "
+        "covers this range; a rebuild can be asked again once it has finished)"
+    )
+    logger.warning("view %s %s skipped: %s", name, mode, why)
+    moment = datetime.now(UTC)
+    return RetentionRun.objects.create(
+        operation=RetentionRun.Operation.VIEW_REFRESH,
+        status=RetentionRun.Status.SKIPPED,
+        started=moment,
+        finished=moment,
+        duration_seconds=0.0,
+        range_start=start,
+        range_end=end,
+        errors=why,
+        details={"view": name, "mode": mode},
+    )
+
+
 def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
     """Recompute the buckets touched since the last refresh (see the module docstring)."""
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    state, _ = ViewState.objects.get_or_create(view=name)
-    margin = timedelta(hours=settings.VIEW_LATE_MARGIN_HOURS)
-    start = state.watermark - margin if state.watermark else None
-    run = _run(name, "incremental", start, now, now, fill_new=True)
-    state.watermark = now
-    state.last_refreshed = datetime.now(UTC)
-    state.save()
-    return run
+    with _view_lock(name) as mine:
+        state, _ = ViewState.objects.get_or_create(view=name)
+        margin = timedelta(hours=settings.VIEW_LATE_MARGIN_HOURS)
+        start = state.watermark - margin if state.watermark else None
+        if not mine:
+            return _skipped(name, "incremental", start, now)
+        run = _run(name, "incremental", start, now, now, fill_new=True)
+        state.watermark = now
+        state.last_refreshed = datetime.now(UTC)
+        state.save()
+        return run
 
 
 def refresh_all(*, now: datetime | None = None) -> list[RetentionRun]:
@@ -247,7 +298,10 @@ def rebuild_view(name: str, start: date, end: date, *, now: datetime | None = No
     if range_start >= now:
         raise ValueError(f"start {start} is in the future; nothing can be computed yet")
     range_end = min(day_start(end + DAY), now)
-    return _run(name, "rebuild", range_start, range_end, now, fill_new=False)
+    with _view_lock(name) as mine:
+        if not mine:
+            return _skipped(name, "rebuild", range_start, range_end)
+        return _run(name, "rebuild", range_start, range_end, now, fill_new=False)
 
 
 # --- Queries -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
 POST rebuild: start, end (local dates, both included; in the body or the query string).
 Recomputes the range synchronously and answers with the run (RetentionRun "view_refresh").
-Unknown view: 404 listing the views. InfluxDB unreachable during a rebuild: 503.
+Unknown view: 404 listing the views. InfluxDB unreachable during a rebuild: 503. Another
+refresh or rebuild of the view running: 409, nothing done (ask again once it has finished).
 """
 
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from retention.materialized import (
     check_view,
     rebuild_view,
 )
+from retention.models import RetentionRun
 
 FILTERS = {
     ENERGY: ("entity_id", "start", "end"),
@@ -120,7 +122,7 @@ class ViewRebuild(APIView):
             OpenApiParameter("start", str, required=True, description="local date YYYY-MM-DD"),
             OpenApiParameter("end", str, required=True, description="local date YYYY-MM-DD"),
         ],
-        responses={200: dict, 400: dict, 404: dict, 503: dict},
+        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
     )
     def post(self, request, name: str):
         try:
@@ -139,6 +141,8 @@ class ViewRebuild(APIView):
             return Response({"start": str(exc)}, status=400)
         except TimeseriesError as exc:
             return Response({"detail": f"The source data cannot be read: {exc}"}, status=503)
+        if run.status == RetentionRun.Status.SKIPPED:
+            return Response({"detail": run.errors, "view": name, "run": run.pk}, status=409)
         return Response(
             {
                 "view": name,

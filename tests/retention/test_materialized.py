@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from enrich.readings import Reading
+from enrich.redis_client import get_redis
 from enrich.timeseries import RetentionTier, get_timeseries
 from retention.aggregate import aggregate_windows, hour_windows
 from retention.discovery import discover
@@ -25,6 +26,7 @@ from retention.materialized import (
     MaterializedViewManager,
     rebuild_view,
     refresh_view,
+    view_lock_key,
 )
 from retention.models import (
     DailyCarbonSummary,
@@ -42,6 +44,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 DAY1 = date(2024, 3, 4)  # T0's day, a Monday
 AFTER = T0 + timedelta(days=3)  # "now" when every test day is closed
 MIN = 60
+
+
+@pytest.fixture(autouse=True)
+def own_locks(settings):
+    """A Redis key prefix of this test's own: the view locks of another (or a killed) test
+    run must not make this one's refreshes skip."""
+    settings.REDIS_KEY_PREFIX = f"test-views-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture
@@ -273,6 +282,31 @@ def test_reruns_are_idempotent(ha_db: HaDatabase, enrich_db: str):
     assert again == first
     assert first[0]["cost"] == pytest.approx(0.08 * (0.10 + 0.20 + 0.30 + 0.40) / 4)
     assert DailyEnergyByDevice.objects.filter(entity_id="sensor.tv_power", date=DAY1).count() == 1
+
+
+def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase, enrich_db: str):
+    tv = ha_db.write_entity("official", "sensor.tv_power", [(-60, 80)], unit="W", kind="power")
+    save(tv, at(-60))
+    other = get_redis().lock(view_lock_key(ENERGY), timeout=60)
+    assert other.acquire(blocking=False)  # as a refresh in another worker would
+    try:
+        refreshed = refresh_view(ENERGY, now=AFTER)
+        rebuilt = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+        carbon = refresh_view(CARBON, now=AFTER)  # another view is not held up
+    finally:
+        other.release()
+    for run in (refreshed, rebuilt):
+        assert run.status == "skipped" and run.records_processed == 0
+        assert f"another refresh or rebuild of {ENERGY} is running" in run.errors
+    assert (refreshed.details["mode"], rebuilt.details["mode"]) == ("incremental", "rebuild")
+    assert rebuilt.range_start == datetime(2024, 3, 4, tzinfo=UTC)
+    assert not DailyEnergyByDevice.objects.exists()
+    assert ViewState.objects.get(view=ENERGY).watermark is None  # the watermark did not move
+    assert carbon.status == "ok"
+
+    run = refresh_view(ENERGY, now=AFTER)  # free again: the refresh runs and releases it
+    assert run.status == "ok" and energy_row("sensor.tv_power").total_kwh > 0
+    assert get_redis().get(view_lock_key(ENERGY)) is None
 
 
 # --- rebuild from the hourly tier ------------------------------------------------------------

@@ -11,6 +11,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.celery import app
+from enrich.redis_client import get_redis
+from retention.materialized import view_lock_key
 from retention.models import (
     DailyCarbonSummary,
     DailyEnergyByDevice,
@@ -18,7 +20,7 @@ from retention.models import (
     RetentionRun,
 )
 from tests.retention.conftest import T0, HaDatabase, at
-from tests.retention.test_materialized import enrich_db, save  # noqa: F401 (fixture)
+from tests.retention.test_materialized import enrich_db, own_locks, save  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 DAY1 = date(2024, 3, 4)
@@ -156,6 +158,23 @@ def test_rebuild_over_the_api_and_the_command(api, ha_db: HaDatabase, enrich_db,
     assert DailyEnergyByDevice.objects.get(entity_id="sensor.pump_power", date=DAY1).total_kwh == (
         pytest.approx(12.0)
     )
+    busy = get_redis().lock(view_lock_key("daily_energy_by_device"), timeout=60)
+    assert busy.acquire(blocking=False)  # a refresh running in a worker
+    try:
+        conflict = api.post("/api/views/daily_energy_by_device/rebuild",
+                            {"start": "2024-03-04", "end": "2024-03-04"})  # fmt: skip
+        call_command("rebuild_view", "daily_energy_by_device", "--start", "2024-03-04",
+                     "--end", "2024-03-04")  # fmt: skip
+    finally:
+        busy.release()
+    assert conflict.status_code == 409
+    assert (
+        "another refresh or rebuild of daily_energy_by_device is running"
+        in (conflict.json()["detail"])
+    )
+    assert RetentionRun.objects.get(pk=conflict.json()["run"]).status == "skipped"
+    assert "daily_energy_by_device: skipped: another refresh" in capsys.readouterr().out
+
     future = datetime.now(UTC).date() + timedelta(days=2)
     late = api.post("/api/views/daily_energy_by_device/rebuild",
                     {"start": future.isoformat(), "end": future.isoformat()})  # fmt: skip

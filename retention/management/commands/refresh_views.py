@@ -29,6 +29,8 @@ class Command(BaseCommand):
 
 def _describe(run) -> str:
     details = run.details
+    if run.status == "skipped":
+        return f"{details['view']}: skipped: {run.errors}"
     line = (
         f"{details['view']}: {run.records_processed} rows written "
         f"({details.get('partial_rows', 0)} partial) in {run.duration_seconds:.1f} s, "
