@@ -38,6 +38,9 @@ class Credentials:
     password: str = ""
     api_key: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    # A login session the provider handed out earlier (ProviderConfig.session), e.g. Sense's
+    # tokens; adapters that log in report a new one through report_renewed.
+    session: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Set by the pipeline for a fetch when the provider keeps its credentials outside the
     # adapter (registry.CREDENTIALS_RENEWED): where the adapter reports credentials it renewed
     # itself (e.g. an OAuth access token renewed on a 401), so they are saved for the next run.

@@ -66,6 +66,7 @@ def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credential
             password=config.password,
             api_key=config.api_key,
             options=dict(config.options or {}),
+            session=config.saved_session(),
         )
     on_renewed = credentials_renewed_hook(config.source, config.provider)
     if fetching and on_renewed is not None:

@@ -47,13 +47,25 @@ class ProviderConfigForm(forms.ModelForm):
 @admin.register(ProviderConfig)
 class ProviderConfigAdmin(admin.ModelAdmin):
     form = ProviderConfigForm
-    list_display = ("site", "source", "provider", "enabled", "interval_seconds", "secret_stored")
+    list_display = (
+        "site",
+        "source",
+        "provider",
+        "enabled",
+        "interval_seconds",
+        "secret_stored",
+        "session_saved",
+    )
     list_filter = ("source", "provider", "enabled")
     search_fields = ("site__name", "provider")
 
     @admin.display(boolean=True, description="secret stored")
     def secret_stored(self, obj: ProviderConfig) -> bool:
         return obj.has_secret
+
+    @admin.display(boolean=True, description="login session saved")
+    def session_saved(self, obj: ProviderConfig) -> bool:
+        return bool(obj.session)
 
 
 class ProviderConfigInline(admin.TabularInline):

@@ -108,6 +108,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 def _rebuild(cls: type[HttpError], state: dict[str, Any]) -> HttpError:
     error = cls.__new__(cls)
     Exception.__init__(error, state.get("message", ""))
+    error.fields = {}
     error.__dict__.update(state)
     return error
 
@@ -132,13 +133,17 @@ class HttpError(Exception):
         self.status = status
         self.body_excerpt = body_excerpt
         self.attempts = attempts
+        # Fields of a JSON error answer the caller asked for verbatim (`error_fields`), e.g. a
+        # login challenge's token: never in the message, never pickled.
+        self.fields: dict[str, str] = {}
 
     def __str__(self) -> str:
         return self.message
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only arguments defeat Exception's default pickling (Celery pickles errors).
-        return (_rebuild, (self.__class__, dict(self.__dict__)))
+        state = {k: v for k, v in self.__dict__.items() if k != "fields"}
+        return (_rebuild, (self.__class__, state))
 
 
 class TransientError(HttpError):
@@ -456,6 +461,16 @@ def malformed(
     )
 
 
+def _error_fields(response: requests.Response, names: Iterable[str]) -> dict[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    return {name: str(body[name]) for name in names if body.get(name) not in (None, "")}
+
+
 def _is_transient(exc: requests.RequestException) -> bool:
     """Timeouts, refused/reset connections and broken bodies; not TLS or URL mistakes."""
     if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidURL):
@@ -497,6 +512,7 @@ def _call(
     max_retries: int | None,
     policy: HttpPolicy | None,
     want_json: bool,
+    error_fields: Iterable[str] = (),
 ) -> tuple[requests.Response, Any]:
     policy = policy or HttpPolicy.from_settings()
     if timeout is not None:
@@ -604,6 +620,8 @@ def _call(
             attempt.log("transient", status, logging.WARNING)
         else:
             attempt.log("permanent", status, logging.WARNING)
+        if error_fields:
+            error.fields = _error_fields(response, error_fields)
         raise error
     raise AssertionError("unreachable: the loop returns or raises")
 
@@ -674,9 +692,12 @@ def request_json(
     timeout: float | None = None,
     max_retries: int | None = None,
     policy: HttpPolicy | None = None,
+    error_fields: Iterable[str] = (),
 ) -> Any:
     """Like `request`, returning the parsed JSON body; a non-JSON 2xx body raises
-    MalformedResponse."""
+    MalformedResponse. `error_fields`: names of fields of a JSON error answer to hand over
+    verbatim on the raised error's `.fields` (a login challenge's token, say); the message and
+    the body excerpt stay scrubbed."""
     merged = dict(headers or {})
     if not any(name.lower() == "accept" for name in merged):
         merged["Accept"] = "application/json"
@@ -693,6 +714,7 @@ def request_json(
         max_retries=max_retries,
         policy=policy,
         want_json=True,
+        error_fields=error_fields,
     )
     return parsed
 

@@ -1,5 +1,7 @@
 """Sites and per-source provider settings, editable in the Django admin."""
 
+import json
+import logging
 import zoneinfo
 
 from django.core.exceptions import ValidationError
@@ -7,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from enrich.crypto import EncryptedTextField
+
+logger = logging.getLogger(__name__)
 
 # Every data source and the providers that can serve it (names are stable identifiers used in
 # settings, environment variables, cache keys and the tags written to InfluxDB).
@@ -80,6 +84,9 @@ class ProviderConfig(models.Model):
     options = models.JSONField(
         default=dict, blank=True, help_text='Provider options, e.g. {"base_url": "..."}.'
     )
+    # Tokens a provider handed out at login (JSON, encrypted), kept so a worker restart does not
+    # need a new login (which, for an account with multi-factor authentication, needs a person).
+    session = EncryptedTextField(blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -109,6 +116,21 @@ class ProviderConfig(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.api_key or self.password)
+
+    def saved_session(self) -> dict:
+        """The saved login session ({} when none, or when it cannot be read: a new login)."""
+        if not self.session:
+            return {}
+        try:
+            data = json.loads(self.session)
+        except ValueError:
+            logger.warning("%s: the saved login session is not JSON; ignoring it", self)
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save_session(self, data: dict) -> None:
+        self.session = json.dumps(dict(data), sort_keys=True) if data else ""
+        self.save(update_fields=["session", "updated"])
 
 
 class OAuthConnection(models.Model):

@@ -110,3 +110,11 @@ def current(
         headline["total_power_w"] = sum(totals)
     headline["time"] = (newest or asked_at).isoformat()
     return headline
+
+
+def save_session(config: Any, previous: Credentials, renewed: Credentials) -> None:
+    """registry.CREDENTIALS_RENEWED: keep the login session an adapter obtained (encrypted in
+    ProviderConfig.session), so the next run, on any worker and after a restart, starts from
+    it instead of logging in again."""
+    if renewed.session and renewed.session != previous.session:
+        config.save_session(renewed.session)

@@ -1,9 +1,12 @@
 """Sense (unofficial cloud API): whole-home power and the power of each detected device.
 
 `POST authenticate` (form e-mail/password, header `x-sense-device-id`) gives an access token,
-the user id, a refresh token and the monitor id, kept in this instance; an account with
-multi-factor authentication answers 401 with an `mfa_token`, which enrich cannot answer
-unattended (a clear permanent error says what to do). The realtime power comes from one
+the user id, a refresh token and the monitor id. That session is kept in this instance and
+saved (encrypted, ProviderConfig.session, through registry.CREDENTIALS_RENEWED), so a restarted
+worker starts from it and renews it instead of logging in again. An account with multi-factor
+authentication answers 401 with an `mfa_token`: a person logs in once with
+`manage.py sense_login` (`login()`: `POST authenticate/mfa` with the one-time code); from then
+on the saved session is renewed unattended, and only a refused renewal needs that again. The realtime power comes from one
 `realtime_update` frame of the monitor's websocket feed (5 s timeout): `w` ->
 `smart_meter.total_power_w`, each `devices[]` entry -> `smart_meter_circuit` (circuit = the
 device name, percentage = its share of `w`), at the frame's `epoch` rounded down to the minute.
@@ -23,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +63,40 @@ class Session:
     user_id: str
     refresh_token: str
     monitor_id: str
+
+
+def _saved(credentials: Credentials) -> Session | None:
+    """The session saved by an earlier login (Credentials.session), if it is complete."""
+    data = credentials.session or {}
+    names = [f.name for f in fields(Session)]
+    if not all(isinstance(data.get(name), str) and data.get(name) for name in names):
+        return None
+    return Session(**{name: data[name] for name in names})
+
+
+def _keep(credentials: Credentials, session: Session) -> None:
+    """Report a new session, so the pipeline saves it for the next run (and other workers)."""
+    credentials.report_renewed(replace(credentials, session=asdict(session)))
+
+
+def _mfa_token(error: AuthError) -> str:
+    """The `mfa_token` of a 401 that asks for a one-time code ("" when it is no such answer)."""
+    return error.fields.get("mfa_token", "")
+
+
+def _login_session(url: str, body: Any) -> Session:
+    """The session of an `authenticate` or `authenticate/mfa` answer."""
+    answer = Answer(PROVIDER, url)
+    monitors = answer.items(body, "monitors", "the login answer")
+    if not monitors:
+        raise ConfigError("The Sense account has no monitor: set it up in the Sense app first.")
+    monitor = answer.get(monitors[0], "id", "monitors[0]")
+    return Session(
+        access_token=answer.text(body, "access_token", "the login answer"),
+        user_id=str(answer.get(body, "user_id", "the login answer")),
+        refresh_token=answer.text(body, "refresh_token", "the login answer"),
+        monitor_id=str(monitor),
+    )
 
 
 class Unauthorized(Exception):
@@ -126,8 +163,9 @@ class SenseAdapter(Adapter):
     ) -> Session:
         key = (base, credentials.username)
         with self._lock:
-            known = self._sessions.get(key)
+            known = self._sessions.get(key) or _saved(credentials)
             if known is not None and known != stale:
+                self._sessions[key] = known
                 return known
             fresh = None
             if known is not None:
@@ -135,8 +173,10 @@ class SenseAdapter(Adapter):
                     fresh = self._renew(base, credentials, known)
                 except AuthError:
                     logger.info("sense: the renewal was refused; logging in again")
-            self._sessions[key] = fresh or self._authenticate(base, credentials)
-            return self._sessions[key]
+            fresh = fresh or self._authenticate(base, credentials)
+            self._sessions[key] = fresh
+            _keep(credentials, fresh)
+            return fresh
 
     def _headers(self, credentials: Credentials) -> dict[str, str]:
         device = (
@@ -145,19 +185,31 @@ class SenseAdapter(Adapter):
         )
         return {"x-sense-device-id": str(device)}
 
-    def _authenticate(self, base: str, credentials: Credentials) -> Session:
+    def _authenticate(
+        self, base: str, credentials: Credentials, code: Callable[[], str] | None = None
+    ) -> Session:
         url = f"{base}/authenticate"
         form = {"email": credentials.username, "password": credentials.password}
         try:
-            body = post_json(PROVIDER, url, data=form, headers=self._headers(credentials))
+            body = post_json(
+                PROVIDER,
+                url,
+                data=form,
+                headers=self._headers(credentials),
+                error_fields=("mfa_token",),
+            )
         except AuthError as error:
-            if "mfa_token" in error.body_excerpt:
+            mfa_token = _mfa_token(error)
+            if mfa_token and code is not None:
+                return self._mfa(base, credentials, mfa_token, code())
+            if mfa_token:
                 raise AuthError(
-                    "sense: the Sense account needs MFA (multi-factor authentication): every "
-                    "login asks for a one-time code, which enrich cannot type in unattended. "
-                    "Turn off two-step verification for this account in the Sense app "
-                    "(Settings > My Account), or read Sense through Home Assistant's Sense "
-                    "integration with METER_TYPE=home_assistant.",
+                    "sense: the Sense account needs MFA (multi-factor authentication), and no "
+                    "saved session could be renewed: a login needs the one-time code from your "
+                    "authenticator app. Run `manage.py sense_login --site <site>` once and type "
+                    "the code; enrich then keeps the session and renews it unattended. Or turn "
+                    "off two-step verification for this account in the Sense app, or read Sense "
+                    "through Home Assistant's Sense integration with METER_TYPE=home_assistant.",
                     provider=PROVIDER,
                     endpoint=error.endpoint,
                     status=error.status,
@@ -170,17 +222,38 @@ class SenseAdapter(Adapter):
                 status=error.status,
                 body_excerpt=error.body_excerpt,
             ) from None
-        answer = Answer(PROVIDER, url)
-        monitors = answer.items(body, "monitors", "the login answer")
-        if not monitors:
-            raise ConfigError("The Sense account has no monitor: set it up in the Sense app first.")
-        monitor = answer.get(monitors[0], "id", "monitors[0]")
-        return Session(
-            access_token=answer.text(body, "access_token", "the login answer"),
-            user_id=str(answer.get(body, "user_id", "the login answer")),
-            refresh_token=answer.text(body, "refresh_token", "the login answer"),
-            monitor_id=str(monitor),
-        )
+        return _login_session(url, body)
+
+    def _mfa(self, base: str, credentials: Credentials, mfa_token: str, code: str) -> Session:
+        url = f"{base}/authenticate/mfa"
+        form = {
+            "totp": code.strip(),
+            "mfa_token": mfa_token,
+            "client_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        try:
+            body = post_json(PROVIDER, url, data=form, headers=self._headers(credentials))
+        except AuthError as error:
+            raise AuthError(
+                f"sense: the one-time code was refused (HTTP {error.status}). Codes change "
+                "every 30 seconds: run the login again with the current code from your "
+                "authenticator app.",
+                provider=PROVIDER,
+                endpoint=error.endpoint,
+                status=error.status,
+                body_excerpt=error.body_excerpt,
+            ) from None
+        return _login_session(url, body)
+
+    def login(self, credentials: Credentials, code: Callable[[], str]) -> Session:
+        """A fresh login, asking `code()` for the one-time code when the account has MFA;
+        the session is reported (Credentials.report_renewed) and kept."""
+        base = common.base_url(credentials, DEFAULT_BASE_URL)
+        with self._lock:
+            session = self._authenticate(base, credentials, code)
+            self._sessions[(base, credentials.username)] = session
+        _keep(credentials, session)
+        return session
 
     def _renew(self, base: str, credentials: Credentials, session: Session) -> Session:
         url = f"{base}/renew"

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.collectors.sense_feed import FeedServer, realtime_session
+
 
 @pytest.fixture(autouse=True)
 def fast_http(settings):
@@ -7,3 +9,11 @@ def fast_http(settings):
     settings.HTTP_BACKOFF_SECONDS = 0.01
     settings.HTTP_MAX_RETRIES = 1
     settings.HTTP_TIMEOUT_SECONDS = 5.0
+
+
+@pytest.fixture
+def feed():
+    """A local Sense realtime feed answering one realtime session (tests/collectors/sense_feed)."""
+    with FeedServer() as server:
+        server.script(realtime_session())
+        yield server

@@ -59,6 +59,17 @@ def sense_routes(server) -> None:
     server.add("GET", "/app/history/trends", json=server.load_fixture("sense/trends_day.json"))
 
 
+def sense_mfa_routes(server, code_accepted: bool = True) -> None:
+    """A Sense account with MFA: the login asks for a code; the code is accepted or not."""
+    mfa = server.load_fixture("sense/authenticate_mfa.json")
+    server.add("POST", "/authenticate", status=401, json=mfa)
+    if code_accepted:
+        server.add("POST", "/authenticate/mfa", json=server.load_fixture("sense/authenticate.json"))
+    else:
+        refused = server.load_fixture("sense/authenticate_refused.json")
+        server.add("POST", "/authenticate/mfa", status=401, json=refused)
+
+
 def sense_credentials(server, feed_url: str, **options) -> Credentials:
     return Credentials(
         username="sense.owner@example.com",

@@ -1,8 +1,11 @@
 """Sense adapter: REST against the replay server, realtime against a local websocket feed."""
 
 import logging
+import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -14,25 +17,13 @@ from tests.collectors.scenarios_smart_meter import (
     SENSE_NOW,
     SITE,
     sense_credentials,
+    sense_mfa_routes,
     sense_routes,
 )
-from tests.collectors.sense_feed import FeedServer, realtime_session
+from tests.collectors.sense_feed import realtime_session
 from tests.support.replay import load_fixture, unused_url
 
 UNAUTHORIZED = load_fixture("sense/frame_error_unauthorized.json")
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-
-
-@pytest.fixture
-def feed():
-    with FeedServer() as server:
-        server.script(realtime_session())
-        yield server
 
 
 class Clock:
@@ -94,6 +85,7 @@ def test_mfa_account_gets_a_clear_permanent_error(replay_server, feed):
         fetch(replay_server, feed.url)
     message = str(caught.value)
     assert "needs MFA" in message and "Sense app" in message and "home_assistant" in message
+    assert "manage.py sense_login" in message
     assert "mfa-abc123-token" not in message
     assert len(replay_server.calls("POST", "/authenticate")) == 1 and not feed.connections
 
@@ -213,3 +205,111 @@ def test_budget_is_one_realtime_read_a_minute_per_account():
     )
     assert parse_budget(adapter.budget) == (1, 60)
     assert adapter.history is None  # no realtime history: an outage stays a gap
+
+
+SAVED = {
+    "access_token": "t1.v2.saved-access",
+    "user_id": "512345",
+    "refresh_token": "refresh-saved",
+    "monitor_id": "98765",
+}
+FIRST_LOGIN = {
+    "access_token": "t1.v2.access-one",
+    "user_id": "512345",
+    "refresh_token": "refresh-one",
+    "monitor_id": "98765",
+}
+
+
+def with_session(server, feed_url, session=None, reported=None, **options):
+    credentials = sense_credentials(server, feed_url, **options)
+    on_renewed = (lambda renewed: reported.append(dict(renewed.session))) if reported is not None else None  # fmt: skip
+    return replace(credentials, session=session or {}, on_renewed=on_renewed)
+
+
+def fetch_with(adapter, credentials):
+    target = adapter.target(SITE, credentials)
+    window = Window(start=SENSE_NOW - timedelta(minutes=5), end=SENSE_NOW, now=SENSE_NOW)
+    return adapter.fetch(target, credentials, window)
+
+
+def test_a_saved_session_is_used_without_logging_in(replay_server, feed):
+    sense_routes(replay_server)
+    reported: list[dict] = []
+    result = fetch_with(SenseAdapter(), with_session(replay_server, feed.url, SAVED, reported))
+    assert result.readings[0].fields["total_power_w"] == 11163.86
+    assert replay_server.calls("POST", "/authenticate") == []
+    assert feed.connections == [
+        ("/monitors/98765/realtimefeed", {"access_token": "t1.v2.saved-access"})
+    ]
+    assert reported == []  # nothing new to save
+
+
+def test_a_login_and_each_renewal_are_reported_for_saving(replay_server, feed):
+    sense_routes(replay_server)
+    replay_server.add("POST", "/renew", json=load_fixture("sense/renew.json"))
+    feed.script(realtime_session(), [UNAUTHORIZED], realtime_session())
+    adapter, reported = SenseAdapter(), []
+    credentials = with_session(replay_server, feed.url, reported=reported)
+    fetch_with(adapter, credentials)
+    assert reported == [FIRST_LOGIN]
+    fetch_with(adapter, credentials)  # the feed refuses the token: renewed, reported again
+    assert reported == [
+        FIRST_LOGIN,
+        {**FIRST_LOGIN, "access_token": "t1.v2.access-two", "refresh_token": "refresh-two"},
+    ]
+
+
+def test_a_refused_saved_session_is_renewed_with_its_refresh_token(replay_server, feed):
+    sense_routes(replay_server)
+    replay_server.add("POST", "/renew", json=load_fixture("sense/renew.json"))
+    feed.script([UNAUTHORIZED], realtime_session())
+    reported: list[dict] = []
+    result = fetch_with(SenseAdapter(), with_session(replay_server, feed.url, SAVED, reported))
+    assert result.readings
+    renew = replay_server.calls("POST", "/renew")
+    assert [r.text for r in renew] == ["user_id=512345&refresh_token=refresh-saved"]
+    assert replay_server.calls("POST", "/authenticate") == []  # no login, so no code needed
+    assert reported == [
+        {**SAVED, "access_token": "t1.v2.access-two", "refresh_token": "refresh-two"}
+    ]
+
+
+def test_an_incomplete_saved_session_means_a_login(replay_server, feed):
+    sense_routes(replay_server)
+    partial = {k: v for k, v in SAVED.items() if k != "refresh_token"}
+    fetch_with(SenseAdapter(), with_session(replay_server, feed.url, partial))
+    assert len(replay_server.calls("POST", "/authenticate")) == 1
+
+
+def test_login_with_a_one_time_code(replay_server, feed):
+    sense_mfa_routes(replay_server)
+    reported: list[dict] = []
+    session = SenseAdapter().login(
+        with_session(replay_server, feed.url, reported=reported), lambda: " 123456 "
+    )
+    assert session.access_token == "t1.v2.access-one" and session.monitor_id == "98765"
+    assert reported == [FIRST_LOGIN]
+    [mfa] = replay_server.calls("POST", "/authenticate/mfa")
+    form = parse_qs(mfa.text)
+    assert form["totp"] == ["123456"] and form["mfa_token"] == ["mfa-abc123-token"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", form["client_time"][0])
+    assert mfa.headers["x-sense-device-id"]
+
+
+def test_a_refused_one_time_code_says_to_try_the_current_one(replay_server, feed):
+    sense_mfa_routes(replay_server, code_accepted=False)
+    with pytest.raises(AuthError, match="the one-time code was refused .HTTP 401.") as caught:
+        SenseAdapter().login(with_session(replay_server, feed.url), lambda: "000000")
+    assert "current code" in str(caught.value) and "mfa-abc123-token" not in str(caught.value)
+
+
+def test_login_without_mfa_never_asks_for_a_code(replay_server, feed):
+    sense_routes(replay_server)
+
+    def never() -> str:
+        raise AssertionError("asked for a code")
+
+    session = SenseAdapter().login(with_session(replay_server, feed.url), never)
+    assert session.refresh_token == "refresh-one"
+    assert replay_server.calls("POST", "/authenticate/mfa") == []

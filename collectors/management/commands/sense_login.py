@@ -1,0 +1,82 @@
+"""manage.py sense_login [--site NAME] [--code CODE]: log in to Sense once, by hand.
+
+For a Sense account with multi-factor authentication: the login asks for the one-time code of
+the authenticator app (typed at the prompt, or given with --code), and the session it gives is
+saved encrypted with the site's Sense provider settings. The collector then starts from that
+session and renews it without a code; only when Sense refuses the renewal is this needed again.
+Works for accounts without MFA too (it then only checks the e-mail and password).
+"""
+
+import sys
+from dataclasses import replace
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from collectors import pipeline
+from collectors.registry import adapter_for
+from collectors.smart_meter.sense import PROVIDER
+from enrich.http import HttpError
+from enrich.models import ProviderConfig
+
+SOURCE = "smart_meter"
+
+
+class Command(BaseCommand):
+    help = (
+        "Log in to Sense by hand (with the one-time code when the account has MFA) and save "
+        "the session, so the collector can renew it unattended."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--site", help="the site's name (needed when several use Sense)")
+        parser.add_argument("--code", help="the one-time code; asked at the prompt otherwise")
+
+    def handle(self, *args, site: str | None, code: str | None, **options) -> None:
+        config = self._config(site)
+        credentials = pipeline.credentials(config)
+        if not credentials.username or not credentials.password:
+            raise CommandError(
+                f"{config}: no e-mail or password: enter the Sense app's login in the provider "
+                "settings (admin) or set METER_USERNAME and METER_PASSWORD, then run this again."
+            )
+        saved: list[dict] = []
+        credentials = replace(
+            credentials, session={}, on_renewed=lambda renewed: saved.append(dict(renewed.session))
+        )
+
+        def ask() -> str:
+            if code:
+                return code
+            if not sys.stdin.isatty():
+                raise CommandError(
+                    "The Sense account asks for a one-time code (MFA): run this in a terminal "
+                    "to type it, or pass the current code with --code."
+                )
+            return input("One-time code from your authenticator app: ")
+
+        try:
+            session = adapter_for(SOURCE, PROVIDER).login(credentials, ask)
+        except HttpError as exc:
+            raise CommandError(str(exc)) from None
+        config.save_session(saved[-1] if saved else {})
+        self.stdout.write(
+            f"Sense: logged in as {credentials.username} (monitor {session.monitor_id}); the "
+            f"session is saved for {config.site}. The collector renews it from now on."
+        )
+
+    def _config(self, site: str | None) -> ProviderConfig:
+        configs = ProviderConfig.objects.filter(source=SOURCE, provider=PROVIDER)
+        if site:
+            configs = configs.filter(site__name=site)
+        found = list(configs.select_related("site"))
+        if not found:
+            where = f" for site {site!r}" if site else ""
+            raise CommandError(
+                f"No Sense provider settings{where}: add one (source smart_meter, provider "
+                "sense) in the admin, or set METER_TYPE=sense with METER_USERNAME and "
+                "METER_PASSWORD."
+            )
+        if len(found) > 1:
+            names = ", ".join(sorted(c.site.name for c in found))
+            raise CommandError(f"Several sites use Sense ({names}): choose one with --site.")
+        return found[0]
