@@ -65,10 +65,18 @@ class Session:
     monitor_id: str
 
 
+def _account(credentials: Credentials) -> str:
+    return credentials.username.strip().lower()
+
+
 def _saved(credentials: Credentials) -> Session | None:
-    """The session saved by an earlier login (Credentials.session), if it is complete."""
+    """The session saved by an earlier login (Credentials.session), if it is complete and was
+    given to this account (after the e-mail was changed, the old account's session is not
+    used)."""
     data = credentials.session or {}
     names = [f.name for f in fields(Session)]
+    if data.get("account") != _account(credentials):
+        return None
     if not all(isinstance(data.get(name), str) and data.get(name) for name in names):
         return None
     return Session(**{name: data[name] for name in names})
@@ -76,7 +84,8 @@ def _saved(credentials: Credentials) -> Session | None:
 
 def _keep(credentials: Credentials, session: Session) -> None:
     """Report a new session, so the pipeline saves it for the next run (and other workers)."""
-    credentials.report_renewed(replace(credentials, session=asdict(session)))
+    saved = {**asdict(session), "account": _account(credentials)}
+    credentials.report_renewed(replace(credentials, session=saved))
 
 
 def _mfa_token(error: AuthError) -> str:

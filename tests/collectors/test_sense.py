@@ -208,12 +208,14 @@ def test_budget_is_one_realtime_read_a_minute_per_account():
 
 
 SAVED = {
+    "account": "sense.owner@example.com",
     "access_token": "t1.v2.saved-access",
     "user_id": "512345",
     "refresh_token": "refresh-saved",
     "monitor_id": "98765",
 }
 FIRST_LOGIN = {
+    "account": "sense.owner@example.com",
     "access_token": "t1.v2.access-one",
     "user_id": "512345",
     "refresh_token": "refresh-one",
@@ -275,11 +277,21 @@ def test_a_refused_saved_session_is_renewed_with_its_refresh_token(replay_server
     ]
 
 
-def test_an_incomplete_saved_session_means_a_login(replay_server, feed):
+@pytest.mark.parametrize(
+    "saved",
+    [
+        {k: v for k, v in SAVED.items() if k != "refresh_token"},  # incomplete
+        {**SAVED, "account": "previous.owner@example.com"},  # the e-mail was changed since
+    ],
+    ids=["incomplete", "other-account"],
+)
+def test_a_saved_session_that_does_not_fit_means_a_login(replay_server, feed, saved):
     sense_routes(replay_server)
-    partial = {k: v for k, v in SAVED.items() if k != "refresh_token"}
-    fetch_with(SenseAdapter(), with_session(replay_server, feed.url, partial))
+    reported: list[dict] = []
+    fetch_with(SenseAdapter(), with_session(replay_server, feed.url, saved, reported))
     assert len(replay_server.calls("POST", "/authenticate")) == 1
+    assert feed.connections[0][1] == {"access_token": "t1.v2.access-one"}
+    assert reported == [FIRST_LOGIN]
 
 
 def test_login_with_a_one_time_code(replay_server, feed):

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 TOKENS = {
     "access_token": "t1.v2.access-one",
+    "account": "sense.owner@example.com",
     "monitor_id": "98765",
     "refresh_token": "refresh-one",
     "user_id": "512345",
