@@ -83,6 +83,7 @@ CREDENTIALS: dict[tuple[str, str], str] = {
 CREDENTIALS_RENEWED: dict[tuple[str, str], str] = {
     ("occupancy", "google_calendar"): "enrich.oauth:save_renewed_credentials",
     ("smart_meter", "sense"): "collectors.smart_meter.common:save_session",
+    ("smart_meter", "emporia_vue"): "collectors.smart_meter.common:save_session",
 }
 
 # Called when a collection failed with an AuthError: (config, error) -> None, e.g. to mark an

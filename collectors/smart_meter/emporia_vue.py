@@ -2,7 +2,9 @@
 
 Login: AWS Cognito SRP (collectors/smart_meter/cognito.py); the id token goes in the
 `authtoken` header, is renewed with the refresh token 5 minutes before it expires, and once
-when the API answers 401 (then the call is retried once).
+when the API answers 401 (then the call is retried once). The tokens and their expiry are
+saved encrypted with the provider config (ProviderConfig.session, through
+registry.CREDENTIALS_RENEWED), so a restarted worker starts from them instead of logging in.
 
 Each fetch makes two kinds of usage call (kWh per minute, converted to W with x60x1000):
 - Whole home, every minute: `getChartUsage` (`scale=1MIN`) of each top-level Vue's mains
@@ -35,7 +37,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -90,8 +92,13 @@ class EmporiaVueAdapter(Adapter):
     history = timedelta(days=1)  # our bound for the mains chart after an outage
     calls_per_fetch = 3  # minute usage + mains chart (one Vue), device list / day / retries
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
+        self._wall = wall  # the saved expiry is wall-clock time (it outlives the process)
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str], tuple[Tokens, float]] = {}  # -> (tokens, expiry)
         self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
@@ -269,8 +276,9 @@ class EmporiaVueAdapter(Adapter):
         url = str(options.get("cognito_url") or f"https://cognito-idp.{region}.amazonaws.com/")
         key = (url, credentials.username)
         with self._lock:
-            tokens, expires = self._tokens.get(key, (None, 0.0))
+            tokens, expires = self._tokens.get(key) or self._saved(credentials)
             if tokens and tokens.id_token != stale and self._clock() < expires - RENEW_BEFORE:
+                self._tokens[key] = (tokens, expires)
                 return tokens.id_token
             try:
                 cognito = Cognito(PROVIDER, url, pool, str(options.get("client_id") or CLIENT_ID))
@@ -286,7 +294,35 @@ class EmporiaVueAdapter(Adapter):
             if fresh is None:
                 fresh = cognito.login(credentials.username, credentials.password)
             self._tokens[key] = (fresh, issued + fresh.expires_in)
+            saved = {
+                "account": _account(credentials),
+                "id_token": fresh.id_token,
+                "access_token": fresh.access_token,
+                "refresh_token": fresh.refresh_token,
+                "expires_at": self._wall() + fresh.expires_in,
+            }
+            credentials.report_renewed(replace(credentials, session=saved))
             return fresh.id_token
+
+    def _saved(self, credentials: Credentials) -> tuple[Tokens | None, float]:
+        """Tokens saved by an earlier login (Credentials.session) for this account, with their
+        expiry on this process's clock; (None, 0) when there are none that fit."""
+        data = credentials.session or {}
+        names = ("id_token", "access_token", "refresh_token")
+        expires_at = data.get("expires_at")
+        if data.get("account") != _account(credentials) or not all(
+            isinstance(data.get(n), str) and data.get(n) for n in names
+        ):
+            return None, 0.0
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
+            return None, 0.0
+        left = float(expires_at) - self._wall()
+        tokens = Tokens(data["id_token"], data["access_token"], data["refresh_token"], left)
+        return tokens, self._clock() + left
+
+
+def _account(credentials: Credentials) -> str:
+    return credentials.username.strip().lower()
 
 
 def _iso(moment: datetime) -> str:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,6 +29,7 @@ from tests.collectors.scenarios_smart_meter import (
     emporia_credentials,
     emporia_routes,
 )
+from tests.support.replay import load_fixture
 
 POOL = "us-east-2_ghlOXVLi1"
 USER_ID = "5e3c1f7a-2b9d-4c8e-9f10-3a7b6c5d4e21"
@@ -327,6 +329,101 @@ def test_token_is_renewed_before_it_expires_and_a_refused_refresh_logs_in_again(
         "USER_SRP_AUTH",
         "challenge",
     ]
+
+
+class Wall:
+    """Wall-clock seconds the test moves by hand (the saved expiry is wall-clock time)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def saved_tokens(expires_at: float, account: str = "vue.owner@example.com") -> dict:
+    tokens = replay_fixture_tokens()
+    return {"account": account, **tokens, "expires_at": expires_at}
+
+
+def replay_fixture_tokens() -> dict:
+    result = load_fixture("emporia/cognito_tokens.json")["AuthenticationResult"]
+    return {
+        "id_token": result["IdToken"],
+        "access_token": result["AccessToken"],
+        "refresh_token": result["RefreshToken"],
+    }
+
+
+def with_session(server, session=None, reported=None) -> Credentials:
+    on_renewed = (lambda r: reported.append(dict(r.session))) if reported is not None else None
+    return replace(emporia_credentials(server), session=session or {}, on_renewed=on_renewed)
+
+
+def test_a_login_is_reported_with_its_wall_clock_expiry(replay_server):
+    emporia_routes(replay_server)
+    wall, reported = Wall(), []
+    fetch(replay_server, EmporiaVueAdapter(wall=wall), with_session(replay_server, None, reported))
+    assert reported == [saved_tokens(wall.now + 3600)]
+
+
+def test_saved_tokens_are_used_by_a_fresh_worker_without_logging_in(replay_server):
+    emporia_routes_without_login(replay_server)
+    wall, reported = Wall(), []
+    credentials = with_session(replay_server, saved_tokens(wall.now + 1800), reported)
+    result = fetch(replay_server, EmporiaVueAdapter(wall=wall), credentials)
+    assert result.readings and replay_server.calls("POST", COGNITO_PATH) == []
+    devices = replay_server.calls("GET", "/customers/devices")
+    assert devices[0].headers["authtoken"].endswith("id-one.sig")
+    assert reported == []  # nothing new to save
+
+
+def test_saved_tokens_about_to_expire_are_refreshed_not_logged_in_again(replay_server):
+    replay_server.add(
+        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_refreshed.json")
+    )
+    emporia_routes_without_login(replay_server)
+    wall, reported = Wall(), []
+    credentials = with_session(replay_server, saved_tokens(wall.now + 120), reported)
+    fetch(replay_server, EmporiaVueAdapter(wall=wall), credentials)
+    [refresh] = replay_server.calls("POST", COGNITO_PATH)
+    assert refresh.json()["AuthFlow"] == "REFRESH_TOKEN_AUTH"
+    assert [r["id_token"][-10:] for r in reported] == ["id-two.sig"]
+    assert reported[0]["refresh_token"] == saved_tokens(0)["refresh_token"]
+
+
+@pytest.mark.django_db
+def test_the_pipeline_saves_renewed_tokens_and_hands_them_to_the_next_fetch(replay_server):
+    site = Site.objects.create(name="Vue home", latitude=40.0, longitude=-75.0)
+    config = ProviderConfig.objects.create(
+        site=site,
+        source="smart_meter",
+        provider="emporia_vue",
+        username="Vue.Owner@example.com",
+        password=PASSWORD,
+        options=dict(emporia_credentials(replay_server).options),
+    )
+    emporia_routes(replay_server)
+    wall = Wall()
+    credentials = pipeline.credentials(config, fetching=True)
+    fetch(replay_server, EmporiaVueAdapter(wall=wall), credentials)  # logs in: saved
+    config.refresh_from_db()
+    assert config.saved_session() == saved_tokens(wall.now + 3600)
+
+    replay_server.reset()
+    emporia_routes_without_login(replay_server)
+    again = pipeline.credentials(config, fetching=True)
+    fetch(replay_server, EmporiaVueAdapter(wall=wall), again)  # a restarted worker
+    assert replay_server.calls("POST", COGNITO_PATH) == []
+
+
+def test_saved_tokens_of_another_account_are_not_used(replay_server):
+    emporia_routes(replay_server)
+    wall = Wall()
+    other = with_session(replay_server, saved_tokens(wall.now + 1800, "previous@example.com"))
+    fetch(replay_server, EmporiaVueAdapter(wall=wall), other)
+    flows = [r.json().get("AuthFlow") for r in replay_server.calls("POST", COGNITO_PATH)]
+    assert flows[0] == "USER_SRP_AUTH"
 
 
 # --- usage ---
