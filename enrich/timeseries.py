@@ -145,11 +145,16 @@ class RetentionTier:
     name: str
     duration: str  # InfluxQL duration ("7d", "90d") or "INF"
     default: bool = False
+    # Time span of one shard group ("52w"); None: InfluxDB's default for the duration (7 days
+    # for INF). Applied when the tier is created; an existing tier keeps its own.
+    shard_duration: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a retention tier needs a name")
         duration_seconds(self.duration)  # validates: the duration is put into InfluxQL as is
+        if self.shard_duration is not None and not duration_seconds(self.shard_duration):
+            raise ValueError(f"shard_duration={self.shard_duration!r}: use a duration like 52w")
 
     @property
     def seconds(self) -> int | None:
@@ -610,7 +615,8 @@ class Influx1(TimeSeries):
             have = existing.get(tier.name)
             if have is None:
                 default = " DEFAULT" if tier.default else ""
-                self.execute(None, f"CREATE RETENTION POLICY {spec} REPLICATION 1{default}")
+                shards = f" SHARD DURATION {tier.shard_duration}" if tier.shard_duration else ""
+                self.execute(None, f"CREATE RETENTION POLICY {spec} REPLICATION 1{shards}{default}")
                 continue
             if have.seconds != tier.seconds:
                 if not alter:
@@ -824,7 +830,14 @@ class Influx2(TimeSeries):
             keep_default = implicit and tier.name == DEFAULT_TIER and has_default
             make_default = tier.default and not keep_default
             name = f"{database}/{tier.name}"
-            rules = [BucketRetentionRules(type="expire", every_seconds=tier.seconds or 0)]
+            shards = duration_seconds(tier.shard_duration) if tier.shard_duration else None
+            rules = [
+                BucketRetentionRules(
+                    type="expire",
+                    every_seconds=tier.seconds or 0,
+                    shard_group_duration_seconds=shards,
+                )
+            ]
             buckets = self._api(
                 f"looking up bucket {name!r}",
                 lambda c, n=name: c.buckets_api().find_buckets(name=n, org_id=org_id).buckets,

@@ -281,6 +281,17 @@ def test_create_database_with_tiers_is_idempotent_and_guards_durations(ts, datab
     assert {t.name: t.duration for t in ts.retention_policies(database)}["hourly"] == "30d"
 
 
+def test_a_tier_can_set_its_shard_group_duration(ts, database):
+    tiers = [RetentionTier("daily", "INF", shard_duration="52w"), RetentionTier("plain", "INF")]
+    ts.create_database(database, tiers)
+    if ts.version == "1":
+        shown = ts.query(database, f"SHOW RETENTION POLICIES ON {quote_ident(database)}")
+        shards = {row.values["name"]: row.values["shardGroupDuration"] for row in shown}
+        assert shards["daily"] == "8736h0m0s" and shards["plain"] == "168h0m0s"
+    with pytest.raises(ValueError, match="shard_duration='INF': use a duration like 52w"):
+        RetentionTier("daily", "INF", shard_duration="INF")
+
+
 def test_a_malformed_tier_duration_is_refused_before_reaching_influxdb():
     with pytest.raises(ValueError, match="'7 days' is not a retention duration.*'7d'"):
         RetentionTier("weekly", "7 days")
