@@ -25,6 +25,12 @@ def base_url(credentials: Credentials, default: str, option: str = "base_url") -
     return str(credentials.options.get(option) or default).rstrip("/")
 
 
+def account(credentials: Credentials) -> str:
+    """The account a login belongs to (the e-mail, case and spaces ignored): a saved session
+    is used only for it."""
+    return credentials.username.strip().lower()
+
+
 def minute(moment: datetime) -> datetime:
     """The start of the minute (UTC) a moment falls in: the meters' own time grid."""
     return moment.astimezone(UTC).replace(second=0, microsecond=0)

@@ -111,7 +111,7 @@ class EmporiaVueAdapter(Adapter):
                 "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
             )
         params = common.watch_params(site, credentials)
-        return Target(self.source, PROVIDER, credentials.username.strip().lower(), params)
+        return Target(self.source, PROVIDER, common.account(credentials), params)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = common.base_url(credentials, DEFAULT_BASE_URL)
@@ -295,7 +295,7 @@ class EmporiaVueAdapter(Adapter):
                 fresh = cognito.login(credentials.username, credentials.password)
             self._tokens[key] = (fresh, issued + fresh.expires_in)
             saved = {
-                "account": _account(credentials),
+                "account": common.account(credentials),
                 "id_token": fresh.id_token,
                 "access_token": fresh.access_token,
                 "refresh_token": fresh.refresh_token,
@@ -310,7 +310,7 @@ class EmporiaVueAdapter(Adapter):
         data = credentials.session or {}
         names = ("id_token", "access_token", "refresh_token")
         expires_at = data.get("expires_at")
-        if data.get("account") != _account(credentials) or not all(
+        if data.get("account") != common.account(credentials) or not all(
             isinstance(data.get(n), str) and data.get(n) for n in names
         ):
             return None, 0.0
@@ -319,10 +319,6 @@ class EmporiaVueAdapter(Adapter):
         left = float(expires_at) - self._wall()
         tokens = Tokens(data["id_token"], data["access_token"], data["refresh_token"], left)
         return tokens, self._clock() + left
-
-
-def _account(credentials: Credentials) -> str:
-    return credentials.username.strip().lower()
 
 
 def _iso(moment: datetime) -> str:

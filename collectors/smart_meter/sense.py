@@ -65,17 +65,13 @@ class Session:
     monitor_id: str
 
 
-def _account(credentials: Credentials) -> str:
-    return credentials.username.strip().lower()
-
-
 def _saved(credentials: Credentials) -> Session | None:
     """The session saved by an earlier login (Credentials.session), if it is complete and was
     given to this account (after the e-mail was changed, the old account's session is not
     used)."""
     data = credentials.session or {}
     names = [f.name for f in fields(Session)]
-    if data.get("account") != _account(credentials):
+    if data.get("account") != common.account(credentials):
         return None
     if not all(isinstance(data.get(name), str) and data.get(name) for name in names):
         return None
@@ -84,8 +80,19 @@ def _saved(credentials: Credentials) -> Session | None:
 
 def _keep(credentials: Credentials, session: Session) -> None:
     """Report a new session, so the pipeline saves it for the next run (and other workers)."""
-    saved = {**asdict(session), "account": _account(credentials)}
+    saved = {**asdict(session), "account": common.account(credentials)}
     credentials.report_renewed(replace(credentials, session=saved))
+
+
+def _refused(error: AuthError, message: str) -> AuthError:
+    """The provider's refusal, with a message that says what to do."""
+    return AuthError(
+        message,
+        provider=PROVIDER,
+        endpoint=error.endpoint,
+        status=error.status,
+        body_excerpt=error.body_excerpt,
+    )
 
 
 def _mfa_token(error: AuthError) -> str:
@@ -133,7 +140,7 @@ class SenseAdapter(Adapter):
                 "METER_PASSWORD, or enter them in the provider settings."
             )
         params = common.watch_params(site, credentials)
-        return Target(self.source, PROVIDER, credentials.username.strip().lower(), params)
+        return Target(self.source, PROVIDER, common.account(credentials), params)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = common.base_url(credentials, DEFAULT_BASE_URL)
@@ -223,13 +230,10 @@ class SenseAdapter(Adapter):
                     endpoint=error.endpoint,
                     status=error.status,
                 ) from None
-            raise AuthError(
+            raise _refused(
+                error,
                 f"sense: the login refused the e-mail or password (HTTP {error.status}). Check "
                 "METER_USERNAME and METER_PASSWORD (the Sense app's login).",
-                provider=PROVIDER,
-                endpoint=error.endpoint,
-                status=error.status,
-                body_excerpt=error.body_excerpt,
             ) from None
         return _login_session(url, body)
 
@@ -243,14 +247,11 @@ class SenseAdapter(Adapter):
         try:
             body = post_json(PROVIDER, url, data=form, headers=self._headers(credentials))
         except AuthError as error:
-            raise AuthError(
+            raise _refused(
+                error,
                 f"sense: the one-time code was refused (HTTP {error.status}). Codes change "
                 "every 30 seconds: run the login again with the current code from your "
                 "authenticator app.",
-                provider=PROVIDER,
-                endpoint=error.endpoint,
-                status=error.status,
-                body_excerpt=error.body_excerpt,
             ) from None
         return _login_session(url, body)
 
