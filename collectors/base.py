@@ -74,6 +74,9 @@ class Window:
     start: datetime
     end: datetime
     now: datetime
+    # API calls the pipeline reserved from the budget for this fetch (None: no budget). An
+    # adapter whose number of calls depends on the answer (e.g. one per device) stays within.
+    calls: int | None = None
 
 
 @dataclass
@@ -82,6 +85,9 @@ class FetchResult:
     # Headline values for the REST API ("current"), JSON-serialisable, e.g.
     # {"carbon_intensity_gco2_kwh": 312.0, "time": "2026-11-27T06:00:00+00:00"}.
     current: dict[str, Any]
+    # API calls the fetch really made, when the adapter counts them: the pipeline gives the
+    # rest of what it reserved (Window.calls) back to the budget.
+    calls: int | None = None
 
 
 class Adapter(ABC):
@@ -92,12 +98,30 @@ class Adapter(ABC):
     # Default API budget ("100/day", "500/hour", "3000/5min"); None when the API publishes none.
     # Overridable per provider with options["budget"].
     budget: ClassVar[str | None] = None
-    # "target": the limit applies per region/zone/...; "account": to the whole account or key.
+    # "target": the limit applies per region/zone/...; "account": to the whole account or key
+    # (ours: one budget for the provider); "login": to each user's own account (budget_key).
     budget_scope: ClassVar[str] = "account"
     # How far back the API can serve history (used to backfill after an outage); None = none.
     history: ClassVar[timedelta | None] = None
     # API calls one fetch makes (for budgets): e.g. a login plus a data call.
     calls_per_fetch: ClassVar[int] = 1
+
+    def budget_key(self, target: Target, credentials: Credentials) -> str | None:
+        """Whose budget a fetch draws from: the target's ("target") or one for the whole
+        provider (None). Adapters with budget_scope "login" return the user's account."""
+        return target.key if self.budget_scope == "target" else None
+
+    def calls_for(self, target: Target, credentials: Credentials) -> int:
+        """The most API calls the next fetch may make: what the pipeline reserves."""
+        return self.calls_per_fetch
+
+    def calls_per_period(
+        self, target: Target, credentials: Credentials, interval_seconds: float, period: float
+    ) -> int | None:
+        """API calls over `period` seconds when fetching every `interval_seconds`, for an
+        adapter whose cost depends on what the account has (None: a fixed cost per fetch,
+        nothing to plan). The pipeline lowers the cadence when it would pass the budget."""
+        return None
 
     @abstractmethod
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:

@@ -7,12 +7,14 @@ Nothing invented is ever written: a failed run writes no points.
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 
+from collectors import cadence
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import (
@@ -25,7 +27,7 @@ from collectors.registry import (
 from enrich.cache import CachedAnswer, ResponseCache
 from enrich.http import AuthError, HttpError, TransientError
 from enrich.models import ProviderConfig
-from enrich.ratelimit import Budget
+from enrich.ratelimit import Budget, Taken
 from enrich.redis_client import RedisUnavailable
 from enrich.timeseries import TimeseriesError, get_timeseries
 
@@ -104,14 +106,18 @@ def _describe_last_good(answer: CachedAnswer | None) -> str:
     return f"last good answer from {answer.fetched_at.isoformat()} ({int(answer.age_seconds)} s old, stale)"
 
 
-def _budget(config: ProviderConfig, target: Target) -> Budget | None:
+def _budget_spec(config: ProviderConfig) -> str:
     adapter = adapter_for(config.source, config.provider)
-    spec = (config.options or {}).get("budget") or adapter.budget
+    return (config.options or {}).get("budget") or adapter.budget or ""
+
+
+def _budget(config: ProviderConfig, target: Target, creds: Credentials) -> Budget | None:
+    adapter = adapter_for(config.source, config.provider)
+    spec = _budget_spec(config)
     if not spec:
         return None
-    scope = target.key if adapter.budget_scope == "target" else None
     try:
-        return Budget.from_spec(config.provider, spec, target=scope)
+        return Budget.from_spec(config.provider, spec, target=adapter.budget_key(target, creds))
     except ValueError as exc:
         raise ConfigError(f"{config}: options.budget: {exc}") from None
 
@@ -142,9 +148,19 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
         if _fresh(cache, source, provider, target.key):
             outcome = Outcome("cached", served="fresh cached answer")
         else:
-            budget = _budget(config, target)
             adapter = adapter_for(source, provider)
-            if budget is not None and not budget.try_acquire(adapter.calls_per_fetch):
+            plain = credentials(config)
+            budget = _budget(config, target, plain)
+            slower = cadence.lowered(
+                adapter, target, plain, budget, config.interval_seconds, _budget_spec(config)
+            )
+            calls = min(adapter.calls_for(target, plain), budget.limit) if budget else None
+            taken = None
+            if slower and cadence.too_soon(source, provider, target.key, slower, now):
+                served = _describe_last_good(cache.last_good(source, provider, target.key))
+                logger.info("collect: %s/%s %s: %s", source, provider, target.key, slower.note)
+                outcome = Outcome("budget", served=f"{slower.note}; served {served}")
+            elif budget is not None and (taken := budget.take(calls)) is None:
                 served = _describe_last_good(cache.last_good(source, provider, target.key))
                 logger.warning(
                     "collect: %s/%s %s: API budget %s/%ss used up (retry in %.0f s); served %s",
@@ -158,9 +174,12 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
                 )
                 outcome = Outcome("budget", served=served)
             else:
-                window = _window(config, target, now)
+                window = replace(_window(config, target, now), calls=calls)
                 creds = credentials(config, fetching=True)
-                outcome = _fetch_and_write(config, target, creds, window, cache, now)
+                settle = partial(_settle, budget, taken)
+                outcome = _fetch_and_write(config, target, creds, window, cache, now, settle)
+                if slower:
+                    outcome.served = f"{outcome.served}; {slower.note}"
     except EXPECTED_FAILURES as exc:
         served = "nothing"
         try:
@@ -209,11 +228,24 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
     return outcome
 
 
+def _settle(budget: Budget | None, taken: Taken | None, result: FetchResult) -> None:
+    """Give the budget back the reserved calls the fetch did not make (when it counts them)."""
+    if budget is not None and taken is not None and result.calls is not None:
+        budget.give_back(taken, taken.calls - result.calls)
+
+
 def _fetch_and_write(
-    config, target: Target, creds: Credentials, window: Window, cache: ResponseCache, now: datetime
+    config,
+    target: Target,
+    creds: Credentials,
+    window: Window,
+    cache: ResponseCache,
+    now: datetime,
+    settle: Callable[[FetchResult], None],
 ) -> Outcome:
     adapter = adapter_for(config.source, config.provider)
     result: FetchResult = adapter.fetch(target, creds, window)
+    settle(result)
     if not result.readings:
         logger.info(
             "collect: %s/%s %s: the API had no data (%s)",

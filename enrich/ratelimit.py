@@ -6,7 +6,8 @@ workers can never both take the last call. The script reads the Redis server's c
 so workers on hosts whose clocks disagree still share one timeline.
 
 Keys: ``<prefix>:ratelimit:<provider>:<target or *>:<period>s``. A provider whose limit is per
-account uses target None (one budget for all its zones). The period is part of the key so a
+API key uses target None (one budget for all its zones); one whose limit is per user account
+(Sense, Emporia) uses the account as the target, so each account has its own. The period is part of the key so a
 provider can have both a per-minute and a per-day budget without them mixing.
 """
 
@@ -70,6 +71,14 @@ class BudgetExceeded(Exception):
         )
 
 
+@dataclass(frozen=True)
+class Taken:
+    """Calls taken from a budget at once: the log members `<member>:1` .. `<member>:<calls>`."""
+
+    member: str
+    calls: int
+
+
 class BudgetUnavailable(RedisUnavailable):
     """Redis is down, so no worker can know whether the budget allows a call."""
 
@@ -103,7 +112,28 @@ class Budget:
 
     def try_acquire(self, n: int = 1) -> bool:
         """Take n calls if all n are free now; otherwise take none and return False."""
-        return self._run(n, acquire=True)[0] == 1
+        return self.take(n) is not None
+
+    def take(self, n: int = 1) -> "Taken | None":
+        """Like try_acquire, but what was taken can be partly given back (give_back): for a
+        fetch whose calls depend on the answer, reserved at its most, settled after."""
+        member = uuid.uuid4().hex
+        if self._run(n, acquire=True, member=member)[0] != 1:
+            return None
+        return Taken(member, n)
+
+    def give_back(self, taken: "Taken", unused: int) -> None:
+        """Return the last `unused` calls of `taken` (calls reserved but never made)."""
+        unused = min(max(unused, 0), taken.calls)
+        if not unused:
+            return
+        members = [f"{taken.member}:{i}" for i in range(taken.calls - unused + 1, taken.calls + 1)]
+        try:
+            get_redis(self.redis_url).zrem(self.key, *members)
+        except CONNECTION_ERRORS as exc:
+            raise BudgetUnavailable(
+                self.redis_url, exc, f"The API budget of {self.provider}"
+            ) from exc
 
     def acquire_or_raise(self, n: int = 1) -> None:
         if not self.try_acquire(n):
@@ -117,11 +147,11 @@ class Budget:
         """Seconds until n calls are free (0.0 when they are free now)."""
         return self._run(n, acquire=False)[2] / 1_000_000
 
-    def _run(self, n: int, *, acquire: bool) -> list[int]:
+    def _run(self, n: int, *, acquire: bool, member: str = "") -> list[int]:
         if not 1 <= n <= self.limit:
             raise ValueError(f"n must be between 1 and the limit ({self.limit}), got {n}.")
         window_us = int(self.period_seconds * 1_000_000)
-        args = [self.limit, window_us, n, 1 if acquire else 0, uuid.uuid4().hex]
+        args = [self.limit, window_us, n, 1 if acquire else 0, member or uuid.uuid4().hex]
         try:
             return self._script(keys=[self.key], args=args)
         except CONNECTION_ERRORS as exc:

@@ -1,18 +1,19 @@
 """What the smart-meter adapters share: the reading builders, target parameters, units.
 
 Two measurements (DESIGN.md): `smart_meter` (whole home or one metering device: tags
-`meter_type`, `device`, `provider`; fields `total_power_w`, `daily_kwh`, and `phantom_load_w`
-written by the after-write hook) and `smart_meter_circuit` (one circuit: tags `meter_type`,
-`device`, `circuit`, `provider`; fields `power_w`, `percentage`, and the hook's
-`phantom_load_w`). `meter_type` is the METER_TYPE that selected the adapter. Values are W and
-kWh; a field the meter did not report is left out, never filled in.
+`meter_type`, `device`, `provider`, `site`; fields `total_power_w`, `daily_kwh`, and
+`phantom_load_w` written by the after-write hook) and `smart_meter_circuit` (one circuit: the
+same tags plus `circuit`; fields `power_w`, `percentage`, and the hook's `phantom_load_w`).
+`meter_type` is the METER_TYPE that selected the adapter; `site` is the name of the site whose
+provider config collected it, so two homes (e.g. two HA meters both called "home") never share
+a series. Values are W and kWh; a field the meter did not report is left out, never filled in.
 """
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from collectors.base import ConfigError, Credentials, SiteInfo
+from collectors.base import ConfigError, Credentials, SiteInfo, Target
 from enrich.readings import Reading
 
 MEASUREMENT = "smart_meter"
@@ -50,14 +51,19 @@ def watch_params(site: SiteInfo, credentials: Credentials) -> dict[str, Any]:
     if nights != int(nights) or nights > 60:
         raise ConfigError(f"Smart meter option phantom_nights={nights:g} must be a whole 1..60.")
     return {
+        "site": site.name,
         "timezone": site.timezone or "UTC",
         "phantom_nights": int(nights),
         "high_power_w": _positive(credentials, "high_power_w", DEFAULT_HIGH_POWER_W),
     }
 
 
-def tags(meter_type: str, device: str, provider: str, **extra: str) -> dict[str, str]:
-    return {"meter_type": meter_type, "device": device, "provider": provider, **extra}
+def tags(target: Target, device: str, **extra: str) -> dict[str, str]:
+    """The tags of a meter series; `site` keeps two homes' meters apart."""
+    found = {"meter_type": target.provider, "device": device, "provider": target.provider}
+    if target.params.get("site"):
+        found["site"] = str(target.params["site"])
+    return {**found, **extra}
 
 
 def home_reading(

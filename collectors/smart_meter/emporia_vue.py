@@ -25,11 +25,10 @@ Each fetch makes two kinds of usage call (kWh per minute, converted to W with x6
   retried twice with a short backoff; channels still null are skipped, never written as 0.
 Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`.
 
-Budget: Emporia asks for under ~2,000 requests a day per account. A fetch every 5 minutes
-with one Vue costs the minute usage and the mains chart (2 x 288/day), the device list (kept
-for an hour: 24/day) and the day total (96/day): 696 a day, plus rare null retries; hence
-calls_per_fetch = 3 (864/day reserved). Each further top-level Vue adds one chart call per
-fetch (288/day), which the budget does not see; six Vues on one account would pass 2,000.
+Budget: Emporia asks for under ~2,000 requests a day per account; the budget is kept per
+account (the login e-mail), each fetch reserves what it may call and counts what it called
+(one chart per top-level Vue, retries included), and an account whose Vues would pass 2,000 a
+day is fetched less often (collectors/smart_meter/emporia_budget.py, collectors/cadence.py).
 Options: `base_url`, `cognito_url`, `user_pool_id`, `client_id`, `null_retry_seconds`.
 """
 
@@ -37,7 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,8 +44,17 @@ from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Site
 from collectors.carbon.common import Answer
 from collectors.smart_meter import common
 from collectors.smart_meter.cognito import Cognito, Tokens
+from collectors.smart_meter.emporia_budget import (
+    DAY_EVERY,
+    DEVICES_TTL,
+    NULL_TRIES,
+    Calls,
+    calls_per_period,
+    most_calls,
+)
+from collectors.smart_meter.emporia_usage import MAINS, Device, Usage, device_tree, iso, walk
+from collectors.smart_meter.emporia_usage import readings as usage_readings
 from enrich.http import AuthError, get_json
-from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +62,7 @@ PROVIDER = "emporia_vue"
 DEFAULT_BASE_URL = "https://api.emporiaenergy.com"
 USER_POOL = "us-east-2_ghlOXVLi1"
 CLIENT_ID = "4qte47jbstod8apnfic0bunmrq"
-MAINS, BALANCE = "1,2,3", "Balance"
-KWH_PER_MINUTE_TO_W = 60 * 1000  # kWh in one minute -> average W over that minute
 RENEW_BEFORE = 300.0
-DEVICES_TTL = 3600.0
-DAY_EVERY = 900.0
-NULL_TRIES = 3
 # The mains chart starts this much before the window: the pipeline's windows follow each
 # other without overlap, so a minute still null at the end of one run would never be asked
 # again. Five minutes = the previous run's whole window (at the 5-minute interval).
@@ -67,30 +70,13 @@ LATE_MINUTES = timedelta(minutes=5)
 BACKFILL_AFTER = timedelta(minutes=15)  # a window longer than this is an outage (logged)
 
 
-@dataclass(frozen=True)
-class Device:
-    gid: int
-    name: str
-    top_level: bool
-    channels: dict[str, str]  # channelNum -> name
-
-
-@dataclass(frozen=True)
-class Usage:
-    gid: int
-    channel: str
-    name: str
-    kwh: float | None
-    percentage: float | None
-
-
 class EmporiaVueAdapter(Adapter):
     source = "smart_meter"
     provider = PROVIDER
     budget = "2000/day"  # Emporia's guidance per account (PyEmVue #19/#59)
-    budget_scope = "account"
+    budget_scope = "login"  # each Emporia account has its own
     history = timedelta(days=1)  # our bound for the mains chart after an outage
-    calls_per_fetch = 3  # minute usage + mains chart (one Vue), device list / day / retries
+    calls_per_fetch = most_calls(1)  # before the account's Vues are known (calls_for)
 
     def __init__(
         self,
@@ -103,6 +89,25 @@ class EmporiaVueAdapter(Adapter):
         self._tokens: dict[tuple[str, str], tuple[Tokens, float]] = {}  # -> (tokens, expiry)
         self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
         self._day_fetched: dict[tuple[str, str], float] = {}
+        self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
+
+    def budget_key(self, target: Target, credentials: Credentials) -> str | None:
+        return common.account(credentials)
+
+    def _vues(self, credentials: Credentials) -> int | None:
+        """Top-level Vues of the account, as far as this process has seen its device list."""
+        key = (common.base_url(credentials, DEFAULT_BASE_URL), credentials.username)
+        cached = self._devices.get(key)
+        return sum(1 for d in cached[0].values() if d.top_level) if cached else None
+
+    def calls_for(self, target: Target, credentials: Credentials) -> int:
+        return most_calls(self._vues(credentials) or 1)
+
+    def calls_per_period(
+        self, target: Target, credentials: Credentials, interval_seconds: float, period: float
+    ) -> int | None:
+        vues = self._vues(credentials)
+        return None if vues is None else calls_per_period(vues, interval_seconds, period)
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         if not credentials.username or not credentials.password:
@@ -116,13 +121,16 @@ class EmporiaVueAdapter(Adapter):
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = common.base_url(credentials, DEFAULT_BASE_URL)
         account = (base, credentials.username)
+        self._fetch.calls = calls = Calls(window.calls)
         devices = self._device_list(base, credentials)
+        vues = sum(1 for d in devices.values() if d.top_level)
         end = common.minute(window.now)
         instant = end - timedelta(minutes=1)  # the last complete minute
-        usages, answered = self._minute_usage(base, credentials, devices, instant)
+        usages, answered = self._minute_usage(base, credentials, devices, instant, vues)
         daily: dict[int, float] = {}
         last_day = self._day_fetched.get(account)
-        if last_day is None or self._clock() - last_day >= DAY_EVERY:
+        due = last_day is None or self._clock() - last_day >= DAY_EVERY
+        if due and calls.spare(keep=vues):  # the charts come first
             day, _ = self._usage(base, credentials, devices, instant, "1D")
             daily = {u.gid: u.kwh for u in day if u.channel == MAINS and u.kwh is not None}
             self._day_fetched[account] = self._clock()
@@ -134,16 +142,23 @@ class EmporiaVueAdapter(Adapter):
                 start.isoformat(),
                 sum(len(minutes) for minutes in mains.values()),
             )
-        readings = _readings(usages, devices, answered, daily, mains)
+        readings = usage_readings(target, usages, devices, answered, daily, mains)
         top = {d.name for d in devices.values() if d.top_level}
-        return FetchResult(readings, common.current(readings, answered, top_level=top))
+        current = common.current(readings, answered, top_level=top)
+        return FetchResult(readings, current, calls=calls.made)
 
     # --- calls ---
 
     def _minute_usage(
-        self, base: str, credentials: Credentials, devices: dict[int, Device], instant: datetime
+        self,
+        base: str,
+        credentials: Credentials,
+        devices: dict[int, Device],
+        instant: datetime,
+        charts: int,
     ) -> tuple[list[Usage], datetime]:
-        """1MIN usage; channels answered `null` are asked again (bounded), then skipped."""
+        """1MIN usage; channels answered `null` are asked again (bounded, and only with calls
+        the `charts` do not need), then skipped."""
         pause = float(credentials.options.get("null_retry_seconds", 1.0))
         merged: dict[tuple[int, str], Usage] = {}
         answered = instant
@@ -156,6 +171,9 @@ class EmporiaVueAdapter(Adapter):
             if not missing:
                 break
             if attempt + 1 < NULL_TRIES:
+                if not self._fetch.calls.spare(keep=charts):
+                    logger.info("emporia_vue: no call to spare for a retry of null usage")
+                    break
                 time.sleep(pause * 2**attempt)
         else:
             logger.info(
@@ -179,7 +197,7 @@ class EmporiaVueAdapter(Adapter):
         query = {
             "apiMethod": "getDeviceListUsages",
             "deviceGids": "+".join(str(gid) for gid in sorted(devices)),
-            "instant": _iso(instant),
+            "instant": iso(instant),
             "scale": scale,
             "energyUnit": "KilowattHours",
         }
@@ -189,7 +207,7 @@ class EmporiaVueAdapter(Adapter):
         answered = common.minute(answer.when(usage, "instant", "deviceListUsages"))
         found: list[Usage] = []
         for device in answer.items(usage, "devices", "deviceListUsages"):
-            _walk(answer, device, found)
+            walk(answer, device, found)
         return found, answered
 
     def _mains(
@@ -204,12 +222,19 @@ class EmporiaVueAdapter(Adapter):
         minute Emporia answers `null` (not ready, or no data) is left out."""
         found: dict[int, dict[datetime, float]] = {}
         for device in (d for d in devices.values() if d.top_level):
+            if not self._fetch.calls.spare():
+                logger.warning(
+                    "emporia_vue: %s: the calls reserved for this fetch are used up; its mains "
+                    "are charted by the next fetch",
+                    device.name,
+                )
+                continue
             query = {
                 "apiMethod": "getChartUsage",
                 "deviceGid": str(device.gid),
                 "channel": MAINS,
-                "start": _iso(start),
-                "end": _iso(end),
+                "start": iso(start),
+                "end": iso(end),
                 "scale": "1MIN",
                 "energyUnit": "KilowattHours",
             }
@@ -247,7 +272,7 @@ class EmporiaVueAdapter(Adapter):
         answer = Answer(PROVIDER, url)
         devices: dict[int, Device] = {}
         for raw in answer.items(body, "devices", "the device list"):
-            _device(answer, raw, devices, top_level=True)
+            device_tree(answer, raw, devices, top_level=True)
         if not devices:
             raise ConfigError(
                 "The Emporia account has no devices: add the Vue in the Emporia app first."
@@ -260,6 +285,8 @@ class EmporiaVueAdapter(Adapter):
     ) -> tuple[str, Any]:
         url = base + path
         token = self._token(credentials)
+        calls = getattr(self._fetch, "calls", None) or Calls(None)
+        calls.count()
         try:
             return url, get_json(PROVIDER, url, params=query, headers={"authtoken": token})
         except AuthError as error:
@@ -267,6 +294,7 @@ class EmporiaVueAdapter(Adapter):
                 raise
         logger.info("emporia_vue: %s refused the id token (HTTP 401); renewing it", path)
         token = self._token(credentials, stale=token)
+        calls.count()
         return url, get_json(PROVIDER, url, params=query, headers={"authtoken": token})
 
     def _token(self, credentials: Credentials, stale: str | None = None) -> str:
@@ -319,89 +347,3 @@ class EmporiaVueAdapter(Adapter):
         left = float(expires_at) - self._wall()
         tokens = Tokens(data["id_token"], data["access_token"], data["refresh_token"], left)
         return tokens, self._clock() + left
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _tags(device: Device) -> dict[str, str]:
-    return common.tags(PROVIDER, device.name, PROVIDER, device_gid=str(device.gid))
-
-
-def _device(answer: Answer, raw: Any, devices: dict[int, Device], top_level: bool) -> None:
-    gid = answer.get(raw, "deviceGid", "a device")
-    if isinstance(gid, bool) or not isinstance(gid, int):
-        raise answer.bad(f"deviceGid should be an integer, got {gid!r}", raw)
-    props = raw.get("locationProperties") or {}
-    name = props.get("deviceName") if isinstance(props, dict) else None
-    channels = {}
-    for channel in raw.get("channels") or []:
-        if isinstance(channel, dict) and isinstance(channel.get("channelNum"), str):
-            channels[channel["channelNum"]] = channel.get("name") or ""
-    devices.setdefault(gid, Device(gid, str(name or gid), top_level, channels))
-    for nested in raw.get("devices") or []:
-        _device(answer, nested, devices, top_level=False)
-
-
-def _walk(answer: Answer, device: Any, found: list[Usage]) -> None:
-    gid = answer.get(device, "deviceGid", "a device usage")
-    for channel in answer.items(device, "channelUsages", "a device usage"):
-        number = answer.text(channel, "channelNum", "a channel usage")
-        name = channel.get("name")
-        found.append(
-            Usage(
-                gid=gid,
-                channel=number,
-                name=name if isinstance(name, str) else "",
-                kwh=answer.maybe_number(channel, "usage", "a channel usage"),
-                percentage=(
-                    answer.maybe_number(channel, "percentage", "a channel usage")
-                    if "percentage" in channel
-                    else None
-                ),
-            )
-        )
-        for nested in channel.get("nestedDevices") or []:
-            _walk(answer, nested, found)
-
-
-def _readings(
-    usages: list[Usage],
-    devices: dict[int, Device],
-    moment: datetime,
-    daily: dict[int, float],
-    mains: dict[int, dict[datetime, float]],
-) -> list[Reading]:
-    """Every minute of the mains charts, then the one minute of `getDeviceListUsages`: its
-    mains (the chart's value where it said null), nested devices and circuits."""
-    totals: dict[int, float] = {}
-    for u in usages:
-        if u.channel == MAINS and u.kwh is not None:
-            totals[u.gid] = u.kwh * KWH_PER_MINUTE_TO_W
-    for gid, minutes in mains.items():
-        if gid not in totals and moment in minutes:
-            totals[gid] = minutes[moment] * KWH_PER_MINUTE_TO_W
-    readings: list[Reading] = []
-    for gid, minutes in mains.items():
-        tag_set = _tags(devices[gid])
-        for when, kwh in sorted(minutes.items()):
-            if when != moment:
-                readings.append(common.home_reading(tag_set, when, kwh * KWH_PER_MINUTE_TO_W))
-    for gid, total in totals.items():
-        device = devices.get(gid) or Device(gid, str(gid), False, {})
-        readings.append(common.home_reading(_tags(device), moment, total, daily.get(gid)))
-    for u in usages:
-        if u.channel == MAINS or u.kwh is None:
-            continue
-        device = devices.get(u.gid) or Device(u.gid, str(u.gid), False, {})
-        if u.channel == BALANCE:
-            circuit = BALANCE
-        else:
-            circuit = u.name or device.channels.get(u.channel) or f"Channel {u.channel}"
-        power = u.kwh * KWH_PER_MINUTE_TO_W
-        percentage = (
-            u.percentage if u.percentage is not None else common.share(power, totals.get(u.gid))
-        )
-        readings.append(common.circuit_reading(_tags(device), circuit, moment, power, percentage))
-    return readings

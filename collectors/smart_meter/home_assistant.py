@@ -3,33 +3,31 @@
 For meters flashed with ESPHome (an Emporia Vue with the `emporia_vue` component, Shelly EM,
 IoTaWatt, ...) or any meter integrated in HA. Each configured entity is read with
 `GET /api/states/<entity_id>` (header `Authorization: Bearer <long-lived token>`); W and kW
-are stored as W, the state's `last_updated` (HA's own time, kept exactly) is the reading's time.
-`unavailable`/`unknown` states are skipped, never written. Options: `base_url` (e.g.
+are stored as W, Wh/kWh/MWh as kWh, at HA's own time of the state (`last_reported`, else
+`last_updated`: ha_states.py). `unavailable`/`unknown` states are skipped, never written.
+After an outage (a window longer than BACKFILL_AFTER) the states HA recorded in the gap are
+read back from its history (ha_history.py). Options: `base_url` (e.g.
 http://homeassistant.local:8123), `total_entity` (whole-home power), `circuits`
-({"circuit name": "sensor.x_power"}), `daily_energy_entity` (today's energy, kWh or Wh ->
+({"circuit name": "sensor.x_power"}), `daily_energy_entity` (today's energy ->
 `daily_kwh`), `device` (the `device` tag, default "home"); the token is the provider config's
-API key. No budget: it is your own HA on your network.
+API key. The target is the site's own HA (two homes may both reach theirs at
+homeassistant.local). No budget: it is your own HA on your network.
 """
 
 import logging
-import math
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon.common import Answer
-from collectors.smart_meter import common
-from enrich.http import AuthError, PermanentError, get_json
+from collectors.smart_meter import common, ha_history, ha_states
+from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
 from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "home_assistant"
-# unit -> (multiply, divide) into W or kWh (dividing keeps 12450 Wh exactly 12.45 kWh)
-POWER_UNITS = {"W": (1, 1), "kW": (1000, 1)}
-ENERGY_UNITS = {"kWh": (1, 1), "Wh": (1, 1000)}
-SKIPPED_STATES = ("unavailable", "unknown")
+BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: read HA's history
 
 
 class HomeAssistantMeterAdapter(Adapter):
@@ -37,7 +35,7 @@ class HomeAssistantMeterAdapter(Adapter):
     provider = PROVIDER
     budget = None
     budget_scope = "target"
-    history = None  # HA's history API is not read: a gap while enrich was down stays a gap
+    history = timedelta(days=10)  # HA's recorder keeps 10 days by default
     calls_per_fetch = 1
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
@@ -72,12 +70,12 @@ class HomeAssistantMeterAdapter(Adapter):
                 raise ConfigError(f"Home Assistant meter: {entity!r} is not an entity id.")
         device = str(options.get("device") or "home")
         params = {**common.watch_params(site, credentials), "device": device}
-        return Target(self.source, PROVIDER, f"{base}|{device}", params)
+        return Target(self.source, PROVIDER, f"{site.name}|{base}|{device}", params)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         options = credentials.options
         base = common.base_url(credentials, "")
-        tag_set = common.tags(PROVIDER, target.params["device"], PROVIDER)
+        tag_set = common.tags(target, target.params["device"])
         readings: list[Reading] = []
         total_w = None
         if options.get("total_entity"):
@@ -95,55 +93,61 @@ class HomeAssistantMeterAdapter(Adapter):
             state = _state(base, credentials, options["daily_energy_entity"], ENERGY_UNITS)
             if state is not None:
                 kwh, when = state
-                readings.append(Reading(common.MEASUREMENT, {"daily_kwh": kwh}, when, tag_set))
-        return FetchResult(readings, common.current(readings, window.now))
+                readings.append(_daily(tag_set, kwh, when))
+        current = common.current(readings, window.now)
+        if window.start < window.now - BACKFILL_AFTER:
+            readings = _backfill(base, credentials, tag_set, window) + readings
+        return FetchResult(readings, current)
+
+
+def _daily(tag_set: dict[str, str], kwh: float, when: datetime) -> Reading:
+    return Reading(common.MEASUREMENT, {"daily_kwh": kwh}, when, tag_set)
+
+
+def _backfill(
+    base: str, credentials: Credentials, tag_set: dict[str, str], window: Window
+) -> list[Reading]:
+    """The states HA recorded in the gap (circuits without a share: the whole home's state
+    at that moment is another entity's, recorded at other times)."""
+    options = credentials.options
+    kinds: dict[str, tuple[str, dict[str, tuple[int, int]]]] = {}
+    if options.get("total_entity"):
+        kinds[options["total_entity"]] = ("", POWER_UNITS)
+    for circuit, entity in (options.get("circuits") or {}).items():
+        kinds[entity] = (circuit, POWER_UNITS)
+    if options.get("daily_energy_entity"):
+        kinds[options["daily_energy_entity"]] = ("daily", ENERGY_UNITS)
+    units = {entity: kind[1] for entity, kind in kinds.items()}
+    history = ha_history.recorded(base, credentials, units, window.start, window.now)
+    readings: list[Reading] = []
+    for entity, values in history.items():
+        circuit, _ = kinds[entity]
+        for number, when in values:
+            if entity == options.get("daily_energy_entity"):
+                readings.append(_daily(tag_set, number, when))
+            elif circuit:
+                readings.append(common.circuit_reading(tag_set, circuit, when, number))
+            else:
+                readings.append(common.home_reading(tag_set, when, number))
+    logger.info(
+        "home_assistant: after an outage, read %d recorded state(s) since %s from HA's history",
+        len(readings),
+        window.start.isoformat(),
+    )
+    return readings
 
 
 def _state(
     base: str, credentials: Credentials, entity: str, units: dict[str, tuple[int, int]]
 ) -> tuple[float, datetime] | None:
-    """(value in the base unit, last_updated) of one entity; None when it has no value now."""
+    """(value in the base unit, HA's time) of one entity; None when it has no value now."""
     url = f"{base}/api/states/{quote(entity, safe='.')}"
-    headers = {"Authorization": f"Bearer {credentials.api_key}"}
-    try:
-        body = get_json(PROVIDER, url, headers=headers)
-    except AuthError as error:
-        raise AuthError(
-            f"home_assistant: {error.endpoint} refused the token (HTTP {error.status}). Put a "
-            "valid long-lived access token (HA profile > Security) in the provider's API key.",
-            provider=PROVIDER,
-            endpoint=error.endpoint,
-            status=error.status,
-        ) from None
-    except PermanentError as error:
-        if error.status != 404:
-            raise
-        raise PermanentError(
-            f"home_assistant: Home Assistant has no entity {entity!r} (HTTP 404). Check the "
-            "entity ids in options (Developer tools > States lists them).",
-            provider=PROVIDER,
-            endpoint=error.endpoint,
-            status=404,
-        ) from None
+    body = ha_states.get(url, credentials, entity=entity)
     answer = Answer(PROVIDER, url)
     raw = answer.get(body, "state", "the state")
-    if raw in SKIPPED_STATES:
+    if raw in ha_states.SKIPPED_STATES:
         logger.info("home_assistant: %s is %s; nothing written for it", entity, raw)
         return None
-    attributes: Any = body.get("attributes") or {}
-    unit = attributes.get("unit_of_measurement") if isinstance(attributes, dict) else None
-    if unit not in units:
-        raise ConfigError(
-            f"Home Assistant meter: {entity} is in {unit!r}, expected one of "
-            f"{', '.join(units)}; pick the sensor that measures "
-            f"{'power' if 'W' in units else 'energy'}."
-        )
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise answer.bad(f"the state of {entity} is {raw!r}, not a number", body) from None
-    if not math.isfinite(value):
-        raise answer.bad(f"the state of {entity} is {raw!r}, not a finite number", body)
-    key = "last_updated" if "last_updated" in body else "last_changed"
-    multiply, divide = units[unit]
-    return value * multiply / divide, answer.when(body, key, "the state")
+    unit = ha_states.unit_of(body)
+    ha_states.check_unit(entity, unit, units)
+    return ha_states.value(answer, entity, body, str(unit), units)

@@ -6,55 +6,44 @@ saved (encrypted, ProviderConfig.session, through registry.CREDENTIALS_RENEWED),
 worker starts from it and renews it instead of logging in again. An account with multi-factor
 authentication answers 401 with an `mfa_token`: a person logs in once with
 `manage.py sense_login` (`login()`: `POST authenticate/mfa` with the one-time code); from then
-on the saved session is renewed unattended, and only a refused renewal needs that again. The realtime power comes from one
-`realtime_update` frame of the monitor's websocket feed (5 s timeout): `w` ->
-`smart_meter.total_power_w`, each `devices[]` entry -> `smart_meter_circuit` (circuit = the
-device name, percentage = its share of `w`), at the frame's `epoch` rounded down to the minute.
-An `{"type": "error", "payload": {"authorized": false}}` frame or a 401 from the REST API
+on the saved session is renewed unattended, and only a refused renewal needs that again.
+The realtime power comes from one `realtime_update` frame of the monitor's websocket feed
+(sense_realtime.py): `w` -> `smart_meter.total_power_w`, each `devices[]` entry ->
+`smart_meter_circuit` (circuit = the device name, percentage = its share of `w`), at the
+frame's `epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
 minutes `app/history/trends?scale=DAY` adds today's consumption as `daily_kwh`.
 
-Sense has no history for realtime power, so an outage stays a gap. Budget: one realtime read a
-minute per account ("1/minute"), the pace of the sense_energy library and of Home Assistant's
-integration; a fetch makes one read (login, renewal and trends are rare extras).
+The realtime feed has no past: after an outage the trends give each complete hour of the gap
+(`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (sense_history.py).
+Budget: one realtime read a minute per Sense account ("1/minute"), the pace of the
+sense_energy library and of Home Assistant's integration; a fetch makes one read (login,
+renewal and trends are rare extras).
 Options: `base_url`, `realtime_url`, `device_id`, `realtime_timeout`.
 """
 
 import hashlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import websocket
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon.common import Answer
-from collectors.smart_meter import common
-from enrich.http import (
-    AuthError,
-    MalformedResponse,
-    PermanentError,
-    TransientError,
-    get_json,
-    malformed,
-    post_json,
-    scrub_url,
-)
+from collectors.smart_meter import common, sense_history
+from collectors.smart_meter.sense_realtime import Unauthorized, feed, read_frame, realtime_readings
+from enrich.http import AuthError, get_json, post_json
 from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "sense"
 DEFAULT_BASE_URL = "https://api.sense.com/apiservice/api/v1"
-DEFAULT_REALTIME_URL = "wss://clientrt.sense.com"
-REALTIME_TIMEOUT = 5.0
-MAX_FRAMES = 50  # hello, features, ... then realtime_update; a bound so a chatty feed ends
 TRENDS_EVERY = 900.0
+BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
 
 
 @dataclass(frozen=True)
@@ -115,17 +104,16 @@ def _login_session(url: str, body: Any) -> Session:
     )
 
 
-class Unauthorized(Exception):
-    """The realtime feed refused the access token."""
-
-
 class SenseAdapter(Adapter):
     source = "smart_meter"
     provider = PROVIDER
     budget = "1/minute"  # one realtime read per minute per account (not "60/hour": no bursts)
-    budget_scope = "account"
-    history = None  # the realtime feed has no history: an outage stays a gap
+    budget_scope = "login"  # each Sense account has its own
+    history = timedelta(days=7)  # our bound for the trends backfill: one call per day
     calls_per_fetch = 1
+
+    def budget_key(self, target: Target, credentials: Credentials) -> str | None:
+        return common.account(credentials)
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -146,31 +134,34 @@ class SenseAdapter(Adapter):
         base = common.base_url(credentials, DEFAULT_BASE_URL)
         session = self._session(base, credentials)
         try:
-            payload = self._realtime(credentials, session)
+            payload = read_frame(credentials, session.monitor_id, session.access_token)
         except Unauthorized:
             logger.info("sense: the realtime feed refused the access token; renewing it")
             session = self._session(base, credentials, stale=session)
             try:
-                payload = self._realtime(credentials, session)
+                payload = read_frame(credentials, session.monitor_id, session.access_token)
             except Unauthorized:
                 raise AuthError(
                     "sense: the realtime feed refused a freshly renewed access token. Log in to "
                     "the Sense app to check the account, then check METER_USERNAME/METER_PASSWORD.",
                     provider=PROVIDER,
-                    endpoint=self._feed(credentials, session, scrubbed=True),
+                    endpoint=feed(credentials, session.monitor_id, session.access_token, True),
                 ) from None
-        readings = _realtime_readings(
-            payload, session.monitor_id, self._feed(credentials, session, True)
-        )
+        endpoint = feed(credentials, session.monitor_id, session.access_token, True)
+        readings = realtime_readings(target, payload, session.monitor_id, endpoint)
         account = (base, credentials.username)
         last = self._trends_fetched.get(account)
         if readings and (last is None or self._clock() - last >= TRENDS_EVERY):
-            daily = self._daily_kwh(base, credentials, session, window.now)
+            daily = sense_history.daily_total(*self._trends(base, credentials, session, window.now))
             self._trends_fetched[account] = self._clock()
             if daily is not None:
                 home = readings[0]
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
-        return FetchResult(readings, common.current(readings, window.now))
+        current = common.current(readings, window.now)
+        if window.start < window.now - BACKFILL_AFTER:
+            tag_set = common.tags(target, session.monitor_id)
+            readings = self._backfill(base, credentials, session, tag_set, window) + readings
+        return FetchResult(readings, current)
 
     # --- REST ---
 
@@ -279,123 +270,45 @@ class SenseAdapter(Adapter):
             else session.refresh_token,
         )
 
-    def _daily_kwh(
-        self, base: str, credentials: Credentials, session: Session, now: datetime
-    ) -> float | None:
-        """Today's consumption in kWh; None (field left out) when the answer has none."""
+    def _trends(
+        self, base: str, credentials: Credentials, session: Session, moment: datetime
+    ) -> tuple[str, Any]:
+        """The DAY trends answer for the account-local day holding `moment`."""
         url = f"{base}/app/history/trends"
         query = {
             "monitor_id": session.monitor_id,
             "device_id": "always_on",
             "scale": "DAY",
-            "start": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "start": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
         }
         headers = {"Authorization": f"bearer {session.access_token}"}
         try:
-            body = get_json(PROVIDER, url, params=query, headers=headers)
+            return url, get_json(PROVIDER, url, params=query, headers=headers)
         except AuthError as error:
             if error.status != 401:
                 raise
-            session = self._session(base, credentials, stale=session)
-            headers = {"Authorization": f"bearer {session.access_token}"}
-            body = get_json(PROVIDER, url, params=query, headers=headers)
-        try:
-            consumption = Answer(PROVIDER, url).get(body, "consumption", "the trends answer")
-            if isinstance(consumption, dict):
-                return Answer(PROVIDER, url).number(consumption, "total", "consumption")
-            return Answer(PROVIDER, url).number({"total": consumption}, "total", "consumption")
-        except MalformedResponse as error:
-            logger.warning("sense: daily_kwh left out: %s", error)
-            return None
+        session = self._session(base, credentials, stale=session)
+        headers = {"Authorization": f"bearer {session.access_token}"}
+        return url, get_json(PROVIDER, url, params=query, headers=headers)
 
-    # --- realtime websocket ---
-
-    def _feed(self, credentials: Credentials, session: Session, scrubbed: bool = False) -> str:
-        root = common.base_url(credentials, DEFAULT_REALTIME_URL, "realtime_url")
-        url = (
-            f"{root}/monitors/{session.monitor_id}/realtimefeed?access_token={session.access_token}"
-        )
-        return scrub_url(url) if scrubbed else url
-
-    def _realtime(self, credentials: Credentials, session: Session) -> dict[str, Any]:
-        """The payload of the first `realtime_update` frame; Unauthorized for a refused token."""
-        timeout = float(credentials.options.get("realtime_timeout", REALTIME_TIMEOUT))
-        endpoint = self._feed(credentials, session, scrubbed=True)
-        deadline = time.monotonic() + timeout
-
-        def failed(what: str) -> TransientError:
-            logger.warning("provider=sense endpoint=%s outcome=transient %s", endpoint, what)
-            return TransientError(
-                f"sense: the realtime feed {endpoint} {what}. The service may be slow or down; "
-                "the next run will try again.",
-                provider=PROVIDER,
-                endpoint=endpoint,
+    def _backfill(
+        self, base: str, credentials: Credentials, session: Session, tag_set: Any, window: Window
+    ) -> list[Reading]:
+        """The hours and days of an outage, one trends call per day (sense_history.py)."""
+        found: list[Reading] = []
+        moment = window.start
+        for _ in range(self.history.days + 1 if self.history else 0):
+            url, body = self._trends(base, credentials, session, moment)
+            readings, day_end = sense_history.gap_readings(
+                url, body, tag_set, window.start, window.now
             )
-
-        try:
-            ws = websocket.create_connection(self._feed(credentials, session), timeout=timeout)
-        except websocket.WebSocketBadStatusException as exc:
-            if exc.status_code in (401, 403):
-                raise Unauthorized() from None
-            if exc.status_code >= 500:
-                raise failed(f"refused the connection (HTTP {exc.status_code})") from None
-            raise PermanentError(
-                f"sense: the realtime feed {endpoint} answered HTTP {exc.status_code}; check "
-                "options.realtime_url.",
-                provider=PROVIDER,
-                endpoint=endpoint,
-                status=exc.status_code,
-            ) from None
-        except websocket.WebSocketTimeoutException:
-            raise failed(f"did not connect within {timeout:g} s") from None
-        except (OSError, websocket.WebSocketException) as exc:
-            raise failed(f"could not be reached ({type(exc).__name__})") from None
-        try:
-            for _ in range(MAX_FRAMES):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                ws.settimeout(remaining)
-                raw = ws.recv()
-                try:
-                    frame = json.loads(raw)
-                except (TypeError, ValueError):
-                    raise malformed(PROVIDER, endpoint, "a frame is not JSON", str(raw)) from None
-                kind = frame.get("type") if isinstance(frame, dict) else None
-                if kind == "realtime_update":
-                    payload = frame.get("payload")
-                    if not isinstance(payload, dict):
-                        raise malformed(PROVIDER, endpoint, "realtime_update has no payload", raw)
-                    return payload
-                if kind == "error":
-                    error = frame.get("payload") or {}
-                    if isinstance(error, dict) and error.get("authorized") is False:
-                        raise Unauthorized()
-                    reason = error.get("error_reason") if isinstance(error, dict) else error
-                    raise failed(f"sent an error: {reason}")
-            raise failed(f"sent no realtime_update within {timeout:g} s")
-        except websocket.WebSocketTimeoutException:
-            raise failed(f"sent no realtime_update within {timeout:g} s") from None
-        except (OSError, websocket.WebSocketException) as exc:
-            raise failed(f"broke off ({type(exc).__name__})") from None
-        finally:
-            ws.close()
-
-
-def _realtime_readings(payload: dict[str, Any], monitor_id: str, endpoint: str) -> list[Reading]:
-    answer = Answer(PROVIDER, endpoint)
-    total = answer.number(payload, "w", "realtime_update")
-    epoch = answer.number(payload, "epoch", "realtime_update")
-    moment = common.minute(datetime.fromtimestamp(epoch, UTC))
-    tag_set = common.tags(PROVIDER, monitor_id, PROVIDER)
-    readings = [common.home_reading(tag_set, moment, total)]
-    seen: set[str] = set()
-    for device in payload.get("devices") or []:
-        name = answer.text(device, "name", "a realtime device")
-        power = answer.number(device, "w", "a realtime device")
-        circuit = name if name not in seen else f"{name} ({device.get('id', len(seen))})"
-        seen.add(circuit)
-        readings.append(
-            common.circuit_reading(tag_set, circuit, moment, power, common.share(power, total))
+            found += readings
+            if day_end >= window.now or day_end <= moment:
+                break
+            moment = day_end
+        logger.info(
+            "sense: after an outage since %s, %d hour/day total(s) came back from the trends",
+            window.start.isoformat(),
+            len(found),
         )
-    return readings
+        return found

@@ -8,7 +8,10 @@ a reading older than the remembered one (a late worker) changes nothing.
 
 Phantom load: the standby draw, taken as the median of the samples whose site-local time is
 02:30-03:30 on each of the last N nights (option `phantom_nights`, default 7), for the whole
-home of each device and for each circuit, read back from InfluxDB. It is computed at most once
+home of each device and for each circuit, read back from InfluxDB grouped by every tag (one
+InfluxDB series each: `site`, `device`, `device_gid`, `circuit`, ..., so two sites' or two
+accounts' meters never share a baseline, even with the same device names; only the target's
+own site is read). It is computed at most once
 per site-local day per target, after 03:30 of that day in the data's own time (a Redis key
 claims the day, so one worker does it), stored as `phantom_load_w` at 03:30 local time on the
 same series (`smart_meter` / `smart_meter_circuit`), and logged when it differs from the last
@@ -20,6 +23,7 @@ minutes of 02:30-03:30, a fall-back night 90.
 import logging
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,7 +60,9 @@ redis.call('HSET', KEYS[1], 'time', ARGV[1], 'state', 'normal')
 return {was, 'normal', s[3] or '', s[4] or ''}
 """
 
-Series = tuple[str, str, str]  # (measurement, device, circuit or "")
+# (measurement, its tags without empty ones, sorted): exactly one InfluxDB series, so two sites
+# or two accounts with a device of the same name never share a baseline.
+Series = tuple[str, tuple[tuple[str, str], ...]]
 
 
 def after_write(target: Target, result: FetchResult) -> None:
@@ -134,7 +140,7 @@ def update_phantom_load(target: Target, readings: list[Reading]) -> None:
     if not redis.set(phantom_day_key(target, day), "1", nx=True, ex=3 * 86400):
         return  # done today already (or another worker is on it)
     nights = int(target.params.get("phantom_nights", common.DEFAULT_PHANTOM_NIGHTS))
-    series_tags = {_series(r): dict(r.tags) for r in readings}
+    series_tags = {series(r.measurement, r.tags): dict(r.tags) for r in readings}
     try:
         baselines = phantom_baselines(target.provider, series_tags, zone, day, nights)
         stamp = datetime.combine(day, WINDOW[1], zone)
@@ -154,35 +160,35 @@ def phantom_baselines(
     """Median of each series' 02:30-03:30 local samples over `nights` nights ending on `day`."""
     samples: dict[Series, list[float]] = defaultdict(list)
     ts = get_timeseries()
-    queries = (
-        (common.MEASUREMENT, "total_power_w", '"device"'),
-        (common.CIRCUIT_MEASUREMENT, "power_w", '"device", "circuit"'),
-    )
+    queries = ((common.MEASUREMENT, "total_power_w"), (common.CIRCUIT_MEASUREMENT, "power_w"))
+    sites = {dict(tags).get("site") for _, tags in series_tags}
     for back in range(nights):
         night = day - timedelta(days=back)
         # 01:00-05:00 local always contains 02:30-03:30, whatever DST does that night.
         start = datetime.combine(night, time(1), zone)
         end = datetime.combine(night, time(5), zone)
-        for measurement, field, group in queries:
-            influxql = (
-                f'SELECT "{field}" FROM "{measurement}" WHERE "provider" = $provider '
-                f"AND time >= $start AND time < $end GROUP BY {group}"
-            )
+        for measurement, field in queries:
+            where = '"provider" = $provider AND time >= $start AND time < $end'
             params = {"provider": provider, "start": start, "end": end}
+            if len(sites) == 1 and None not in sites:
+                where += ' AND "site" = $site'  # only this site's series are read
+                params["site"] = next(iter(sites))
+            influxql = f'SELECT "{field}" FROM "{measurement}" WHERE {where} GROUP BY *'
             for row in ts.query(settings.INFLUXDB_DATABASE, influxql, params):
                 value = row.values.get(field)
                 local = row.time.astimezone(zone) if row.time else None
                 if value is None or local is None or local.date() != night:
                     continue
                 if WINDOW[0] <= local.time() < WINDOW[1]:
-                    key = (measurement, row.tags.get("device", ""), row.tags.get("circuit", ""))
+                    key = series(measurement, row.tags)
                     if key in series_tags:
                         samples[key].append(float(value))
     return {key: statistics.median(values) for key, values in samples.items() if values}
 
 
-def _series(reading: Reading) -> Series:
-    return (reading.measurement, reading.tags.get("device", ""), reading.tags.get("circuit", ""))
+def series(measurement: str, tags: Mapping[str, str]) -> Series:
+    """The InfluxDB series of a measurement with these tags (empty tags are no tags)."""
+    return (measurement, tuple(sorted((k, str(v)) for k, v in tags.items() if v)))
 
 
 def _phantom_reading(
@@ -195,8 +201,11 @@ def _report_changes(target: Target, baselines: dict[Series, float], nights: int)
     """Log each baseline that moved notably since it was last reported (once per change)."""
     redis = get_redis()
     memory = phantom_memory_key(target)
-    for (measurement, device, circuit), watts in sorted(baselines.items()):
-        field = f"{measurement}|{device}|{circuit}"
+    for (measurement, tag_key), watts in sorted(baselines.items()):
+        tags = dict(tag_key)
+        device, circuit = tags.get("device", ""), tags.get("circuit", "")
+        gid = f"|{tags['device_gid']}" if "device_gid" in tags else ""  # same-named Vues
+        field = f"{measurement}|{device}|{circuit}{gid}"
         name = f"{device} / {circuit}" if circuit else f"{device} (whole home)"
         reported = redis.hget(memory, field)
         if reported is None:

@@ -66,7 +66,7 @@ def test_every_adapter_has_fixtures(source, provider):
     assert provider in SCENARIOS, f"{provider} has no scenario in tests/collectors/scenarios_*.py"
     adapter = fresh(source, provider)
     assert (adapter.source, adapter.provider) == (source, provider)
-    assert adapter.budget_scope in ("account", "target")
+    assert adapter.budget_scope in ("account", "target", "login")
 
 
 @pytest.mark.parametrize("source, provider", PROVIDERS)

@@ -40,6 +40,7 @@ def test_power_sensors_in_w_and_kw_at_has_own_times(replay_server):
         "meter_type": "home_assistant",
         "device": "home",
         "provider": "home_assistant",
+        "site": "Home",
     }
     assert heat_pump.measurement == "smart_meter_circuit"
     assert heat_pump.tags["circuit"] == "Heat pump"
@@ -130,8 +131,9 @@ def test_settings_it_cannot_use_are_config_errors(credentials, problem):
 def test_target_carries_the_device_and_the_sites_time_zone(replay_server):
     credentials = home_assistant_credentials(replay_server, device="garage", high_power_w=7000)
     target = HomeAssistantMeterAdapter().target(SITE, credentials)
-    assert target.key == f"{replay_server.url}|garage"
+    assert target.key == f"Home|{replay_server.url}|garage"  # the site's own HA
     assert dict(target.params) == {
+        "site": "Home",
         "timezone": "America/Chicago",
         "phantom_nights": 7,
         "high_power_w": 7000.0,

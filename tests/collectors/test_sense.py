@@ -49,7 +49,12 @@ def test_realtime_frame_becomes_whole_home_and_device_power(replay_server, feed)
     assert {r.time for r in result.readings} == {minute}
     home, *circuits = result.readings
     assert home.measurement == "smart_meter"
-    assert home.tags == {"meter_type": "sense", "device": "98765", "provider": "sense"}
+    assert home.tags == {
+        "meter_type": "sense",
+        "device": "98765",
+        "provider": "sense",
+        "site": "Home",
+    }
     assert home.fields == {"total_power_w": 11163.86, "daily_kwh": 23.84}
     by_name = {r.tags["circuit"]: r.fields for r in circuits}
     assert by_name["Dryer"]["power_w"] == 5584.70
@@ -200,11 +205,12 @@ def test_budget_is_one_realtime_read_a_minute_per_account():
     adapter = SenseAdapter()
     assert (adapter.budget, adapter.budget_scope, adapter.calls_per_fetch) == (
         "1/minute",
-        "account",
+        "login",
         1,
     )
     assert parse_budget(adapter.budget) == (1, 60)
-    assert adapter.history is None  # no realtime history: an outage stays a gap
+    # No realtime history, but the trends give the hours and days of an outage, a call a day.
+    assert adapter.history == timedelta(days=7)
 
 
 SAVED = {

@@ -239,16 +239,11 @@ def test_median_over_the_last_nights_ignores_one_odd_night(isolated, settings):
     old = last - timedelta(days=7)  # an eighth night, outside N=7: never counted
     points += night_series(old, lambda when: 5000.0)
     isolated.write(settings.INFLUXDB_DATABASE, points)
-    baselines = watch.phantom_baselines(
-        "emporia_vue",
-        {("smart_meter", "Main panel", ""): TAGS},
-        BERLIN,
-        last,
-        7,
-    )
+    series = watch.series("smart_meter", TAGS)
+    baselines = watch.phantom_baselines("emporia_vue", {series: TAGS}, BERLIN, last, 7)
     # Nights of 300, 301, 302, 304, 305, 306 W (12 samples each) and one of 2000 W: the median
     # is the middle normal night; a mean would be 545 W.
-    assert baselines == {("smart_meter", "Main panel", ""): 304.0}
+    assert baselines == {series: 304.0}
 
 
 def test_computed_once_a_day_after_0330_and_changes_logged_once(isolated, settings, caplog):

@@ -1,0 +1,49 @@
+"""What Emporia's guidance of about 2,000 requests a day per account allows, and a fetch's count.
+
+A fetch calls, in this order: the device list (when older than DEVICES_TTL), the minute usage
+(`getDeviceListUsages` 1MIN, asked again up to NULL_TRIES - 1 times while channels answer
+null), the day total (every DAY_EVERY), then one mains chart (`getChartUsage`) per top-level
+Vue. The pipeline reserves `most_calls` from the account's budget before the fetch, the fetch
+counts what it really calls (Calls) and the rest is given back. Within a fetch, retries and the
+day total only use calls the charts do not need; a chart that does not fit is asked by the
+next fetch (its window reaches back to the last success).
+
+Planning: with V Vues, fetching every I seconds costs (1 + V) calls a fetch plus the day total
+and the device list, i.e. 696 a day for one Vue every 5 minutes. `calls_per_period` adds
+RETRY_SHARE for the null retries; when that passes the budget (six Vues: 2,249 a day), the
+pipeline lowers the account's cadence (collectors/cadence.py).
+"""
+
+import math
+
+DEVICES_TTL = 3600.0
+DAY_EVERY = 900.0
+NULL_TRIES = 3
+RETRY_SHARE = 0.05  # of the planned calls, kept for the retries of not-ready values
+
+
+def most_calls(vues: int) -> int:
+    """What one fetch may call: device list, minute usage and its retries, day total, charts."""
+    return 1 + NULL_TRIES + 1 + vues
+
+
+def calls_per_period(vues: int, interval_seconds: float, period: float) -> int:
+    """Calls over `period` seconds for an account with `vues` top-level Vues."""
+    fetches = period / interval_seconds
+    planned = fetches * (1 + vues) + min(fetches, period / DAY_EVERY) + period / DEVICES_TTL
+    return math.ceil(planned * (1 + RETRY_SHARE))
+
+
+class Calls:
+    """One fetch's Emporia calls, within what the pipeline reserved (`allowed` None: no limit)."""
+
+    def __init__(self, allowed: int | None) -> None:
+        self.allowed = allowed
+        self.made = 0
+
+    def spare(self, keep: int = 0) -> bool:
+        """Whether one more call still leaves `keep` calls for what must come after it."""
+        return self.allowed is None or self.made + 1 + keep <= self.allowed
+
+    def count(self) -> None:
+        self.made += 1

@@ -1,0 +1,124 @@
+"""Emporia's usage answers as readings: devices, channel usages, and the minutes of the mains.
+
+`getDeviceListUsages` answers a tree (devices, their channels, nested devices under a
+channel); `getChartUsage` answers one channel's list of kWh per minute. Both give kWh per
+minute, turned into the average W of that minute (x 60 x 1000).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from collectors.base import Target
+from collectors.carbon.common import Answer
+from collectors.smart_meter import common
+from enrich.readings import Reading
+
+MAINS, BALANCE = "1,2,3", "Balance"
+KWH_PER_MINUTE_TO_W = 60 * 1000  # kWh in one minute -> average W over that minute
+
+
+@dataclass(frozen=True)
+class Device:
+    gid: int
+    name: str
+    top_level: bool
+    channels: dict[str, str]  # channelNum -> name
+
+
+@dataclass(frozen=True)
+class Usage:
+    gid: int
+    channel: str
+    name: str
+    kwh: float | None
+    percentage: float | None
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _tags(target: Target, device: Device) -> dict[str, str]:
+    return common.tags(target, device.name, device_gid=str(device.gid))
+
+
+def device_tree(answer: Answer, raw: Any, devices: dict[int, Device], top_level: bool) -> None:
+    gid = answer.get(raw, "deviceGid", "a device")
+    if isinstance(gid, bool) or not isinstance(gid, int):
+        raise answer.bad(f"deviceGid should be an integer, got {gid!r}", raw)
+    props = raw.get("locationProperties") or {}
+    name = props.get("deviceName") if isinstance(props, dict) else None
+    channels = {}
+    for channel in raw.get("channels") or []:
+        if isinstance(channel, dict) and isinstance(channel.get("channelNum"), str):
+            channels[channel["channelNum"]] = channel.get("name") or ""
+    devices.setdefault(gid, Device(gid, str(name or gid), top_level, channels))
+    for nested in raw.get("devices") or []:
+        device_tree(answer, nested, devices, top_level=False)
+
+
+def walk(answer: Answer, device: Any, found: list[Usage]) -> None:
+    gid = answer.get(device, "deviceGid", "a device usage")
+    for channel in answer.items(device, "channelUsages", "a device usage"):
+        number = answer.text(channel, "channelNum", "a channel usage")
+        name = channel.get("name")
+        found.append(
+            Usage(
+                gid=gid,
+                channel=number,
+                name=name if isinstance(name, str) else "",
+                kwh=answer.maybe_number(channel, "usage", "a channel usage"),
+                percentage=(
+                    answer.maybe_number(channel, "percentage", "a channel usage")
+                    if "percentage" in channel
+                    else None
+                ),
+            )
+        )
+        for nested in channel.get("nestedDevices") or []:
+            walk(answer, nested, found)
+
+
+def readings(
+    target: Target,
+    usages: list[Usage],
+    devices: dict[int, Device],
+    moment: datetime,
+    daily: dict[int, float],
+    mains: dict[int, dict[datetime, float]],
+) -> list[Reading]:
+    """Every minute of the mains charts, then the one minute of `getDeviceListUsages`: its
+    mains (the chart's value where it said null), nested devices and circuits."""
+    totals: dict[int, float] = {}
+    for u in usages:
+        if u.channel == MAINS and u.kwh is not None:
+            totals[u.gid] = u.kwh * KWH_PER_MINUTE_TO_W
+    for gid, minutes in mains.items():
+        if gid not in totals and moment in minutes:
+            totals[gid] = minutes[moment] * KWH_PER_MINUTE_TO_W
+    found: list[Reading] = []
+    for gid, minutes in mains.items():
+        tag_set = _tags(target, devices[gid])
+        for when, kwh in sorted(minutes.items()):
+            if when != moment:
+                found.append(common.home_reading(tag_set, when, kwh * KWH_PER_MINUTE_TO_W))
+    for gid, total in totals.items():
+        device = devices.get(gid) or Device(gid, str(gid), False, {})
+        found.append(common.home_reading(_tags(target, device), moment, total, daily.get(gid)))
+    for u in usages:
+        if u.channel == MAINS or u.kwh is None:
+            continue
+        device = devices.get(u.gid) or Device(u.gid, str(u.gid), False, {})
+        if u.channel == BALANCE:
+            circuit = BALANCE
+        else:
+            circuit = u.name or device.channels.get(u.channel) or f"Channel {u.channel}"
+        power = u.kwh * KWH_PER_MINUTE_TO_W
+        percentage = (
+            u.percentage if u.percentage is not None else common.share(power, totals.get(u.gid))
+        )
+        found.append(
+            common.circuit_reading(_tags(target, device), circuit, moment, power, percentage)
+        )
+    return found

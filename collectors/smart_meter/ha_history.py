@@ -1,0 +1,58 @@
+"""Backfill of a Home Assistant meter after an outage, from HA's own recorder.
+
+`GET /api/history/period/<start>?filter_entity_id=<a>,<b>&end_time=<end>&minimal_response`
+(HA's REST API docs) answers one list per entity, oldest first: the first entry a full state
+(`entity_id`, `attributes` with the unit, `last_changed`, `last_updated`), the others only
+`state` and `last_changed` (that is what `minimal_response` leaves). HA records a state when it
+changes, so each entry is a real value at the time HA recorded it; the first is the state in
+effect at `start` (HA stamps it with `start`). The same time again is an overwrite in InfluxDB,
+never a second point. HA's recorder keeps 10 days by default (`purge_keep_days`).
+"""
+
+from datetime import UTC, datetime
+
+from collectors.base import Credentials
+from collectors.carbon.common import Answer
+from collectors.smart_meter import ha_states
+
+PROVIDER = "home_assistant"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def recorded(
+    base: str,
+    credentials: Credentials,
+    entities: dict[str, dict[str, tuple[int, int]]],
+    start: datetime,
+    end: datetime,
+) -> dict[str, list[tuple[float, datetime]]]:
+    """(value in W or kWh, time) of every state HA recorded for each entity in [start, end]."""
+    url = f"{base}/api/history/period/{_iso(start)}"
+    params = {
+        "filter_entity_id": ",".join(entities),
+        "end_time": _iso(end),
+        "minimal_response": "",
+    }
+    body = ha_states.get(url, credentials, params=params)
+    answer = Answer(PROVIDER, url)
+    found: dict[str, list[tuple[float, datetime]]] = {}
+    for i, states in enumerate(answer.items({"history": body}, "history", "the history")):
+        if not isinstance(states, list) or not states:
+            raise answer.bad(f"history[{i}] should be a list of states", body)
+        entity = answer.text(states[0], "entity_id", f"history[{i}][0]")
+        if entity not in entities:
+            continue  # not asked for
+        units = entities[entity]
+        unit = ha_states.unit_of(states[0])
+        ha_states.check_unit(entity, unit, units)
+        values = found.setdefault(entity, [])
+        for state in states:
+            unit = ha_states.unit_of(state) or unit  # minimal entries carry no attributes
+            ha_states.check_unit(entity, unit, units)
+            reading = ha_states.value(answer, entity, state, str(unit), units)
+            if reading is not None and start <= reading[1] <= end:
+                values.append(reading)
+    return found

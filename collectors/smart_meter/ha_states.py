@@ -1,0 +1,81 @@
+"""One Home Assistant state object (from `/api/states` or `/api/history/period`) as a value.
+
+W, kW -> W; Wh, kWh, MWh -> kWh (dividing keeps 12450 Wh exactly 12.45 kWh). The reading's
+time is HA's own: `last_reported` (HA 2024.3+: the last time the sensor reported, also when the
+value did not change), else `last_updated`, else `last_changed`. `last_updated` moves only when
+the value (or an attribute) changes, so a constant standby load would keep one old timestamp.
+"""
+
+import math
+from datetime import datetime
+from typing import Any
+
+from collectors.base import ConfigError, Credentials
+from collectors.carbon.common import Answer
+from enrich.http import AuthError, PermanentError, get_json
+
+PROVIDER = "home_assistant"
+
+# unit -> (multiply, divide) into W or kWh
+POWER_UNITS = {"W": (1, 1), "kW": (1000, 1)}
+ENERGY_UNITS = {"kWh": (1, 1), "Wh": (1, 1000), "MWh": (1000, 1)}
+SKIPPED_STATES = ("unavailable", "unknown")
+TIME_KEYS = ("last_reported", "last_updated", "last_changed")
+
+
+def unit_of(state: Any) -> str | None:
+    attributes = state.get("attributes") if isinstance(state, dict) else None
+    unit = attributes.get("unit_of_measurement") if isinstance(attributes, dict) else None
+    return unit if isinstance(unit, str) else None
+
+
+def check_unit(entity: str, unit: str | None, units: dict[str, tuple[int, int]]) -> None:
+    if unit not in units:
+        raise ConfigError(
+            f"Home Assistant meter: {entity} is in {unit!r}, expected one of "
+            f"{', '.join(units)}; pick the sensor that measures "
+            f"{'power' if 'W' in units else 'energy'}."
+        )
+
+
+def value(
+    answer: Answer, entity: str, state: Any, unit: str, units: dict[str, tuple[int, int]]
+) -> tuple[float, datetime] | None:
+    """(value in W or kWh, HA's time) of one state; None for `unavailable`/`unknown`."""
+    raw = answer.get(state, "state", "the state")
+    if raw in SKIPPED_STATES:
+        return None
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise answer.bad(f"the state of {entity} is {raw!r}, not a number", state) from None
+    if not math.isfinite(number):
+        raise answer.bad(f"the state of {entity} is {raw!r}, not a finite number", state)
+    key = next((k for k in TIME_KEYS if state.get(k)), TIME_KEYS[-1])
+    multiply, divide = units[unit]
+    return number * multiply / divide, answer.when(state, key, "the state")
+
+
+def get(url: str, credentials: Credentials, entity: str = "", params: Any = None) -> Any:
+    """GET from HA's REST API with the long-lived token; refusals say what to fix."""
+    headers = {"Authorization": f"Bearer {credentials.api_key}"}
+    try:
+        return get_json(PROVIDER, url, params=params, headers=headers)
+    except AuthError as error:
+        raise AuthError(
+            f"home_assistant: {error.endpoint} refused the token (HTTP {error.status}). Put a "
+            "valid long-lived access token (HA profile > Security) in the provider's API key.",
+            provider=PROVIDER,
+            endpoint=error.endpoint,
+            status=error.status,
+        ) from None
+    except PermanentError as error:
+        if error.status != 404 or not entity:
+            raise
+        raise PermanentError(
+            f"home_assistant: Home Assistant has no entity {entity!r} (HTTP 404). Check the "
+            "entity ids in options (Developer tools > States lists them).",
+            provider=PROVIDER,
+            endpoint=error.endpoint,
+            status=404,
+        ) from None

@@ -1,0 +1,66 @@
+"""Sense's trends (`app/history/trends`, the call the sense_energy library makes): today's
+consumption, and the backfill of an outage.
+
+`GET app/history/trends?monitor_id=..&device_id=always_on&scale=DAY&start=<a moment>` answers
+the account-local day that holds the moment: `start`, `end`, `steps` (24 hours; 23 or 25 on a
+DST day) and `consumption` = {`total` (kWh of the day so far), `totals` (kWh of each step so
+far, one per elapsed hour), `devices`}; a value may also be a bare number (sense_energy's
+get_stat reads both). The realtime feed has no past, so after an outage these are what Sense
+can give: each complete hour of the gap -> `hour_kwh` at the hour's start, each complete day
+-> its `daily_kwh` at the day's last minute. Both are Sense's own figures at their own times;
+writing them again is an overwrite, never a second point.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from collectors.carbon.common import Answer
+from enrich.http import MalformedResponse
+from enrich.readings import Reading
+
+logger = logging.getLogger("collectors.smart_meter.sense")
+
+PROVIDER = "sense"
+MEASUREMENT = "smart_meter"
+
+
+def daily_total(url: str, body: Any) -> float | None:
+    """The day's consumption in kWh; None (field left out) when the answer has none."""
+    answer = Answer(PROVIDER, url)
+    try:
+        consumption = answer.get(body, "consumption", "the trends answer")
+        if isinstance(consumption, dict):
+            return answer.number(consumption, "total", "consumption")
+        return answer.number({"total": consumption}, "total", "consumption")
+    except MalformedResponse as error:
+        logger.warning("sense: daily_kwh left out: %s", error)
+        return None
+
+
+def gap_readings(
+    url: str, body: Any, tag_set: dict[str, str], since: datetime, now: datetime
+) -> tuple[list[Reading], datetime]:
+    """The complete hours (and the day, once complete) of one DAY answer that end after
+    `since` and by `now`, and the day's end (where the next day starts)."""
+    answer = Answer(PROVIDER, url)
+    start = answer.when(body, "start", "the trends answer")
+    end = answer.when(body, "end", "the trends answer")
+    steps = answer.number(body, "steps", "the trends answer")
+    if end <= start or steps < 1 or steps != int(steps):
+        raise answer.bad(f"a day from {start} to {end} in {steps:g} steps", body)
+    step = (end - start) / int(steps)
+    consumption = answer.get(body, "consumption", "the trends answer")
+    totals = consumption.get("totals") if isinstance(consumption, dict) else None
+    found: list[Reading] = []
+    for i, kwh in enumerate(totals if isinstance(totals, list) else []):
+        hour = start + i * step
+        if isinstance(kwh, bool) or not isinstance(kwh, int | float) or i >= steps:
+            continue  # not known (yet): left out
+        if since < hour + step <= now:
+            found.append(Reading(MEASUREMENT, {"hour_kwh": float(kwh)}, hour, dict(tag_set)))
+    total = daily_total(url, body)
+    if total is not None and since < end <= now:
+        last_minute = end - timedelta(minutes=1)
+        found.append(Reading(MEASUREMENT, {"daily_kwh": total}, last_minute, dict(tag_set)))
+    return found, end
