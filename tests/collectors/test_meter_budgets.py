@@ -1,0 +1,193 @@
+"""Smart-meter budgets per account, through the real pipeline (PostgreSQL, Redis, InfluxDB):
+Sense's 1/minute and Emporia's 2,000/day are each account's own, Emporia counts the calls it
+really makes (one chart per top-level Vue), and an account whose Vues would pass 2,000 a day is
+collected less often, saying so in the run record, never failing or going over."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from collectors import pipeline, registry
+from collectors.models import CollectorRun
+from enrich.models import ProviderConfig, Site
+from enrich.ratelimit import Budget
+from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
+from tests.collectors.scenarios_smart_meter import (
+    CHART,
+    COGNITO_PATH,
+    EMPORIA_NOW,
+    SENSE_NOW,
+    USAGE,
+    emporia_credentials,
+    emporia_routes,
+    sense_credentials,
+    sense_routes,
+)
+
+pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
+FIVE_MINUTES = timedelta(minutes=5)
+
+
+@pytest.fixture
+def isolated(settings):
+    """Own InfluxDB database and Redis key prefix (budgets included); fresh adapters."""
+    tag = uuid.uuid4().hex[:10]
+    settings.INFLUXDB_DATABASE = f"test_meter_budget_{tag}"
+    settings.REDIS_KEY_PREFIX = f"test-meter-budget-{tag}"
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    registry.adapter_for.cache_clear()
+    yield ts
+    registry.adapter_for.cache_clear()
+    ts.drop_database(settings.INFLUXDB_DATABASE)
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)
+
+
+def meter_config(site_name: str, provider: str, credentials) -> ProviderConfig:
+    site = Site.objects.create(
+        name=site_name, latitude=41.88, longitude=-87.63, timezone="America/Chicago"
+    )
+    return ProviderConfig.objects.create(
+        site=site,
+        source="smart_meter",
+        provider=provider,
+        interval_seconds=300,
+        username=credentials.username,
+        password=credentials.password,
+        options=dict(credentials.options),
+    )
+
+
+def other_account(credentials, email: str):
+    return credentials.__class__(
+        username=email, password="other-password", options=credentials.options
+    )
+
+
+def test_two_sense_accounts_are_both_collected_in_the_same_minute(
+    isolated, settings, replay_server, feed
+):
+    sense_routes(replay_server)
+    first = sense_credentials(replay_server, feed.url)
+    second = other_account(first, "Second.Home@example.com")
+    outcomes = [
+        pipeline.collect(meter_config("Home", "sense", first), now=SENSE_NOW),
+        pipeline.collect(meter_config("Cabin", "sense", second), now=SENSE_NOW),
+    ]
+    # One budget for all accounts refused the second every cycle; each account has its own.
+    assert [o.status for o in outcomes] == ["ok", "ok"]
+    assert len(feed.connections) == 2
+
+    def left(email: str) -> int:
+        return Budget.from_spec("sense", "1/minute", target=email).remaining()
+
+    assert (left("sense.owner@example.com"), left("second.home@example.com")) == (0, 0)
+    assert left("third.home@example.com") == 1
+    # Both homes' whole-home power is stored, each in its own series (the site tag).
+    query = 'SELECT "total_power_w" FROM "smart_meter" GROUP BY "site"'
+    rows = isolated.query(settings.INFLUXDB_DATABASE, query)
+    assert sorted(r.tags["site"] for r in rows) == ["Cabin", "Home"]
+
+
+def login_routes(server, logins: int) -> None:
+    for _ in range(logins):
+        server.add("POST", COGNITO_PATH, json=server.load_fixture("emporia/cognito_challenge.json"))
+        server.add("POST", COGNITO_PATH, json=server.load_fixture("emporia/cognito_tokens.json"))
+
+
+def test_emporia_accounts_have_their_own_day_and_count_the_calls_made(isolated, replay_server):
+    emporia_routes(replay_server)
+    login_routes(replay_server, 1)  # the second account's login
+    first = emporia_credentials(replay_server)
+    second = other_account(first, "barn.owner@example.com")
+    assert pipeline.collect(meter_config("Home", "emporia_vue", first), now=EMPORIA_NOW).status == (
+        "ok"
+    )
+    made_first = len(replay_server.calls("GET"))
+    assert made_first == 4  # device list, minute usage, day total, the one Vue's chart
+    assert pipeline.collect(
+        meter_config("Barn", "emporia_vue", second), now=EMPORIA_NOW
+    ).status == ("ok")
+
+    def left(email: str) -> int:
+        return Budget.from_spec("emporia_vue", "2000/day", target=email).remaining()
+
+    # 6 calls were reserved for each fetch (Vues not known yet); the 2 not made were given back.
+    assert left("vue.owner@example.com") == 2000 - made_first
+    assert left("barn.owner@example.com") == 2000 - 4
+    assert left("third.owner@example.com") == 2000  # not shared with the others
+
+
+SIX_VUES = range(3001, 3007)
+
+
+def six_vue_routes(server) -> None:
+    login_routes(server, 1)
+    server.add(
+        "GET", "/customers/devices", json=server.load_fixture("emporia/devices_six_vues.json")
+    )
+    minute = server.load_fixture("emporia/usage_1min_six_vues.json")
+    server.add("GET", "/AppAPI", query={**USAGE, "scale": "1MIN"}, json=minute)
+    day = server.load_fixture("emporia/usage_1day_six_vues.json")
+    server.add("GET", "/AppAPI", query={**USAGE, "scale": "1D"}, json=day)
+    for gid in SIX_VUES:
+        chart = {"apiMethod": CHART["apiMethod"], "deviceGid": str(gid)}
+        server.add(
+            "GET",
+            "/AppAPI",
+            query=chart,
+            json={"firstUsageInstant": "2026-05-01T13:56:00Z", "usageList": [0.012] * 30},
+        )
+
+
+def charted(server) -> list[str]:
+    return [r.query["deviceGid"] for r in server.calls("GET", "/AppAPI") if "deviceGid" in r.query]
+
+
+def test_six_vues_lower_the_accounts_cadence_and_say_so(isolated, replay_server, caplog):
+    six_vue_routes(replay_server)
+    credentials = emporia_credentials(replay_server, budget="2000/day")
+    config = meter_config("Farm", "emporia_vue", credentials)
+    budget = Budget.from_spec("emporia_vue", "2000/day", target="vue.owner@example.com")
+
+    # First fetch: the Vues are not known yet, so 6 calls are reserved; the device list shows
+    # six Vues and the fetch stays within the 6: minute usage, then 4 charts (no day total).
+    first = pipeline.collect(config, now=EMPORIA_NOW)
+    assert first.status == "ok"
+    assert charted(replay_server) == ["3001", "3002", "3003", "3004"]
+    assert "charted by the next fetch" in caplog.text
+    assert budget.remaining() == 2000 - 6
+
+    # Every 5 minutes, six Vues would make (1 + 6) x 288 + 96 + 24 = 2,136 calls a day, plus
+    # 5 % for retries: above 2,000. The next run 5 minutes later skips the call and says why.
+    before = len(replay_server.calls("GET"))
+    second = pipeline.collect(config, now=EMPORIA_NOW + FIVE_MINUTES)
+    assert second.status == "budget"
+    assert len(replay_server.calls("GET")) == before
+    run = CollectorRun.objects.filter(status="budget").get()
+    assert run.served.startswith(
+        "cadence lowered to every 6 min for this account: every 5 min would make 2243 calls, "
+        "above its budget 2000/day"
+    )
+
+    # 10 minutes after the first: fetched, all six charts from the last success (the skipped
+    # run's minutes included), the day total, and exactly what was called is counted.
+    third = pipeline.collect(config, now=EMPORIA_NOW + 2 * FIVE_MINUTES)
+    assert third.status == "ok"
+    assert (
+        "cadence lowered to every 6 min" in CollectorRun.objects.filter(status="ok").first().served
+    )
+    assert charted(replay_server)[4:] == [str(gid) for gid in SIX_VUES]
+    made = len(replay_server.calls("GET")) - before
+    assert made == 1 + 1 + 6  # minute usage, day total, six charts (device list still known)
+    assert budget.remaining() == 2000 - 6 - made
+    chart_starts = {
+        r.query["start"]
+        for r in replay_server.calls("GET", "/AppAPI")[before:]
+        if "start" in r.query
+    }
+    assert chart_starts == {"2026-05-01T14:01:00.000Z"}  # back to the first run, less 5 min
