@@ -96,8 +96,14 @@ class HomeAssistantMeterAdapter(Adapter):
                 readings.append(_daily(tag_set, kwh, when))
         current = common.current(readings, window.now)
         if window.start < window.now - BACKFILL_AFTER:
-            readings = _backfill(base, credentials, tag_set, window) + readings
+            live = {_point(r) for r in readings}  # the newest recorded state is also live
+            past = _backfill(base, credentials, tag_set, window)
+            readings = [r for r in past if _point(r) not in live] + readings
         return FetchResult(readings, current)
+
+
+def _point(reading: Reading) -> tuple:
+    return (reading.measurement, reading.time, tuple(sorted(reading.tags.items())))
 
 
 def _daily(tag_set: dict[str, str], kwh: float, when: datetime) -> Reading:
