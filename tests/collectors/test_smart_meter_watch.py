@@ -246,6 +246,33 @@ def test_median_over_the_last_nights_ignores_one_odd_night(isolated, settings):
     assert baselines == {series: 304.0}
 
 
+def tagged(readings: list[Reading], **tags: str) -> list[Reading]:
+    return [Reading(r.measurement, r.fields, r.time, {**r.tags, **tags}) for r in readings]
+
+
+def test_two_sites_or_accounts_with_the_same_device_name_keep_their_own_baseline(
+    isolated, settings
+):
+    """Same provider, same device name: the site tag (or Emporia's device_gid) keeps each
+    home's series apart, and the phantom load of each is its own."""
+    day = datetime(2026, 4, 10).date()
+    homes = {("Home", "1234"): 300.0, ("Cabin", "5678"): 900.0, ("Home", "9999"): 40.0}
+    for (site, gid), watts in homes.items():
+        points = night_series(day, lambda when, w=watts: w)
+        isolated.write(settings.INFLUXDB_DATABASE, tagged(points, site=site, device_gid=gid))
+    readings = tagged(after_night(day), site="Home", device_gid="1234")
+    watch.after_write(target(site="Home"), FetchResult(readings, {}))
+    rows = isolated.query(
+        settings.INFLUXDB_DATABASE, 'SELECT "phantom_load_w" FROM "smart_meter" GROUP BY *'
+    )
+    stored = {
+        (r.tags["site"], r.tags["device_gid"]): r.values["phantom_load_w"]
+        for r in rows
+        if r.values["phantom_load_w"] is not None
+    }
+    assert stored == {("Home", "1234"): 300.0}  # not a median over the three homes' 40..900 W
+
+
 def test_computed_once_a_day_after_0330_and_changes_logged_once(isolated, settings, caplog):
     day1, day2, day3 = (datetime(2026, 6, d).date() for d in (1, 2, 3))
     isolated.write(settings.INFLUXDB_DATABASE, night_series(day1, lambda when: 300.0))

@@ -38,6 +38,21 @@ def test_exactly_limit_calls_succeed(prefix):
     assert get_redis().zcard(budget.key) == 5
 
 
+def test_calls_reserved_at_most_and_not_made_are_given_back(prefix):
+    """A fetch whose calls depend on the answer reserves its most, then returns the rest."""
+    budget = Budget("emporia_vue", 10, 86400, "vue.owner@example.com", prefix=prefix)
+    other = Budget("emporia_vue", 10, 86400, "barn.owner@example.com", prefix=prefix)
+    taken = budget.take(6)
+    assert taken is not None and budget.remaining() == 4
+    budget.give_back(taken, 2)  # 4 of the 6 were called
+    assert budget.remaining() == 6 and get_redis().zcard(budget.key) == 4
+    budget.give_back(taken, 99)  # never more than was taken
+    assert budget.remaining() == 10
+    assert budget.take(10) is not None
+    assert budget.take(1) is None  # all 10 taken: nothing more, and nothing taken by trying
+    assert (budget.remaining(), other.remaining()) == (0, 10)  # each account its own
+
+
 def test_key_names_provider_target_and_period_and_expires_with_the_window(prefix):
     budget = Budget("watttime", 3, 60, "CAISO_NORTH", prefix=prefix)
     account = Budget("electricitymaps", 3, 3600, prefix=prefix)
