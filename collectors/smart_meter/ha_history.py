@@ -6,7 +6,8 @@
 `state` and `last_changed` (that is what `minimal_response` leaves). HA records a state when it
 changes, so each entry is a real value at the time HA recorded it; the first is the state in
 effect at `start` (HA stamps it with `start`). The same time again is an overwrite in InfluxDB,
-never a second point. HA's recorder keeps 10 days by default (`purge_keep_days`).
+never a second point. HA's recorder keeps 10 days by default (`purge_keep_days`); the adapter
+asks at most the last day (HomeAssistantMeterAdapter.history).
 """
 
 from datetime import UTC, datetime

@@ -35,7 +35,9 @@ class HomeAssistantMeterAdapter(Adapter):
     provider = PROVIDER
     budget = None
     budget_scope = "target"
-    history = timedelta(days=10)  # HA's recorder keeps 10 days by default
+    # HA's recorder keeps 10 days by default, but a day of a sensor that reports every few
+    # seconds is already tens of thousands of states in one answer: our bound.
+    history = timedelta(days=1)
     calls_per_fetch = 1
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:

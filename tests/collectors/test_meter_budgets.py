@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 
 from collectors import pipeline, registry
+from collectors.base import Window
 from collectors.models import CollectorRun
+from collectors.smart_meter.emporia_vue import EmporiaVueAdapter
 from enrich.models import ProviderConfig, Site
 from enrich.ratelimit import Budget
 from enrich.redis_client import get_redis
@@ -19,6 +21,7 @@ from tests.collectors.scenarios_smart_meter import (
     COGNITO_PATH,
     EMPORIA_NOW,
     SENSE_NOW,
+    SITE,
     USAGE,
     emporia_credentials,
     emporia_routes,
@@ -26,7 +29,7 @@ from tests.collectors.scenarios_smart_meter import (
     sense_routes,
 )
 
-pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
+pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]  # the adapter-only tests need neither
 FIVE_MINUTES = timedelta(minutes=5)
 
 
@@ -191,3 +194,35 @@ def test_six_vues_lower_the_accounts_cadence_and_say_so(isolated, replay_server,
         if "start" in r.query
     }
     assert chart_starts == {"2026-05-01T14:01:00.000Z"}  # back to the first run, less 5 min
+
+
+def null_usage_fetch(server, calls: int):
+    """One Vue whose minute usage answers null twice: what a fetch calls within `calls`."""
+    emporia_routes(server, usage="emporia/usage_1min_null.json")
+    again = server.load_fixture("emporia/usage_1min_null_again.json")
+    server.add("GET", "/AppAPI", query={**USAGE, "scale": "1MIN"}, json=again)
+    adapter = EmporiaVueAdapter()
+    credentials = emporia_credentials(server)
+    target = adapter.target(SITE, credentials)
+    window = Window(EMPORIA_NOW - FIVE_MINUTES, EMPORIA_NOW, EMPORIA_NOW, calls=calls)
+    return adapter.fetch(target, credentials, window)
+
+
+def minute_usages(server) -> int:
+    minute = {**USAGE, "scale": "1MIN"}
+    calls = server.calls("GET", "/AppAPI")
+    return len([r for r in calls if all(r.query.get(k) == v for k, v in minute.items())])
+
+
+def test_retries_of_null_usage_are_counted_as_calls(replay_server):
+    result = null_usage_fetch(replay_server, calls=6)
+    # Device list, the minute usage and its two retries, the day total, the chart.
+    assert result.calls == len(replay_server.calls("GET")) == 6
+    assert minute_usages(replay_server) == 3
+
+
+def test_with_few_calls_reserved_the_chart_comes_before_retries(replay_server):
+    result = null_usage_fetch(replay_server, calls=3)
+    assert result.calls == len(replay_server.calls("GET")) == 3
+    assert minute_usages(replay_server) == 1  # no retry, no day total: the chart needs the call
+    assert charted(replay_server) == ["1234"]
