@@ -221,20 +221,21 @@ def _best_run(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
     wins, a later start winning ties (we walk forwards and accept equal)."""
     best: list[Priced] | None = None
     best_score = math.inf
+    seconds = [_seconds(s) for s in usable]  # once: this runs for every minute of a day
     for i in range(len(usable)):
-        total = 0.0
+        total = cost = 0.0
         for j in range(i, len(usable)):
             if j > i and usable[j].start != usable[j - 1].end:
                 break  # a gap in the data breaks contiguity
-            total += _seconds(usable[j])
+            total += seconds[j]
+            cost += usable[j].price * seconds[j]
             if total + EPSILON >= wanted:
                 break
         if abs(total - wanted) > EPSILON:
             continue
-        run = usable[i : j + 1]
-        score = sign * _average(run)
+        score = sign * cost / total
         if score <= best_score + EPSILON:
-            best, best_score = run, min(score, best_score)
+            best, best_score = usable[i : j + 1], min(score, best_score)
     if best is None:
         longest = max((sum(_seconds(s) for s in run) for run in _runs(usable)), default=0.0)
         if longest + EPSILON < wanted:
@@ -262,25 +263,24 @@ def _best_set(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
     for index, (slot, width) in enumerate(zip(usable, widths, strict=True)):
         size = width // unit
         cost = sign * slot.price * size  # in price x units: small numbers, exact-ish sums
+        stamp = slot.start.timestamp()
         for c in range(capacity, size - 1, -1):
             prior = best[c - size]
             if prior is None:
                 continue
-            candidate = (prior[0] + cost, prior[1] - slot.start.timestamp(), (*prior[2], index))
+            score, later = prior[0] + cost, prior[1] - stamp
             current = best[c]
-            if current is None or _better(candidate, current):
-                best[c] = candidate
+            if current is None or _better(score, later, current):
+                best[c] = (score, later, (*prior[2], index))
     if best[capacity] is None:
         raise UnreachableDuration(_unreachable(usable, wanted))
     return [usable[i] for i in best[capacity][2]]
 
 
-def _better(
-    a: tuple[float, float, tuple[int, ...]], b: tuple[float, float, tuple[int, ...]]
-) -> bool:
-    if a[0] < b[0] - EPSILON:
+def _better(score: float, later: float, than: tuple[float, float, tuple[int, ...]]) -> bool:
+    if score < than[0] - EPSILON:
         return True
-    return abs(a[0] - b[0]) <= EPSILON and a[1] < b[1]
+    return abs(score - than[0]) <= EPSILON and later < than[1]
 
 
 def _unreachable(usable: Sequence[Priced], wanted: float) -> str:
