@@ -137,6 +137,16 @@ class PricingWindows(APIView):
     """The best time window(s) to use electricity for a site, from the stored price slots."""
 
     @extend_schema(
+        description=(
+            "The cheapest (or, with most_expensive=true, the dearest) window of `hours` from "
+            "the stored price slots, for the moment of the request. Running now counts: the "
+            "running slot is priced from now to its end, and no window dearer than running now "
+            "for the same duration is offered (none cheaper with most_expensive=true). "
+            "saving_vs_now = average price of running the same duration from now minus the "
+            "window's average price, per kWh, in both directions: positive means the window "
+            "costs less than running now (never negative for the cheapest window, never "
+            "positive for the most expensive one); null when the prices from now are not known."
+        ),
         parameters=[
             OpenApiParameter("hours", float, required=True, description="window length, hours"),
             OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
