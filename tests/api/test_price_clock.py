@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from collectors import pipeline
+from collectors.models import CollectorRun
 from collectors.pricing import now as clock
 from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, find_windows
@@ -302,3 +303,10 @@ def test_beat_task_writes_the_running_slot_at_each_edge_without_an_api_call(
     assert {r.values["known_until"] for r in rows} == {case.day_end.isoformat()}
     # the cheapest 3 h: 12 quarter-hours (13 when running now wins: it starts mid-slot)
     assert all(len(json.loads(r.values["cheapest_hours"])) in (12, 13) for r in rows)
+
+
+def test_beat_task_skips_configs_it_cannot_use_without_recording_a_run_each_minute(own_storage):
+    site = Site.objects.create(name="London", latitude=51.5, longitude=-0.1, pricing_region="")
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="octopus")
+    assert write_current_prices() == {"targets": 0, "points_written": 0}
+    assert not CollectorRun.objects.exists()  # the hourly dispatch records it, not every minute
