@@ -10,10 +10,11 @@ Query parameters (a bad value is a 400 naming it):
 
 The prices are the slots the site's enabled electricity_pricing provider stored in
 `electricity_pricing_forecast` (tags provider and region from the provider's target), read
-for the moment of the request. The answer names provider, region, currency, the window(s) with
-their time-weighted average price per kWh and `saving_vs_now`. Rules (never before now, the
-running slot priced from now to its end, ties to the later window, exact durations) are those
-of `collectors.pricing.windows`.
+for the moment of the request. The answer names provider, region, currency, the price now
+(`current_price`, of the slot covering the request's moment; null when none does), the
+window(s) with their time-weighted average price per kWh and `saving_vs_now`. Rules (never
+before now, the running slot priced from now to its end, ties to the later window, exact
+durations) are those of `collectors.pricing.windows`.
 
 `saving_vs_now` (currency per kWh) has the same sign for both directions: the average price of
 running the same duration from now, minus the window's average. Positive means the window
@@ -36,7 +37,7 @@ from rest_framework.views import APIView
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
 from collectors.pricing import now as clock
-from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot
+from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from enrich.api import params
@@ -181,6 +182,7 @@ class PricingWindows(APIView):
                 before=wanted["before"],
                 most_expensive=wanted["most_expensive"],
             )
+            running = current_slot(slots, now)
         except LookupError as exc:
             return Response({"site": str(exc)}, status=404)
         except (Conflict, NotEnoughData) as exc:
@@ -197,6 +199,7 @@ class PricingWindows(APIView):
                 "currency": currency,
                 "unit": f"{currency}/kWh",
                 "now": _iso(now),
+                "current_price": running.price if running else None,
                 "hours": wanted["hours"],
                 "within": _hours(wanted["within"].total_seconds()),
                 "before": _iso(wanted["before"]) if wanted["before"] else None,

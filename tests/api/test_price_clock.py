@@ -210,7 +210,7 @@ def test_http_answers_follow_the_clock(name, own_storage, replay_server, api, mo
         if moment + timedelta(hours=1) > case.day_end:
             continue
         body = api.get("/api/pricing/windows", {"hours": "1"}).json()
-        assert body["now"] == moment.isoformat()
+        assert (body["now"], body["current_price"]) == (moment.isoformat(), price)
         assert datetime.fromisoformat(body["start"]) >= moment
         assert body["saving_vs_now"] >= 0, (moment, body)
         dearest = api.get("/api/pricing/windows", {"hours": "1", "most_expensive": "true"}).json()
