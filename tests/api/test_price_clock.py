@@ -23,6 +23,7 @@ from collectors.pricing import now as clock
 from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, find_windows
 from collectors.tasks import write_current_prices
+from config.schedule import SCHEDULE
 from enrich.models import ProviderConfig, Site
 from enrich.timeseries import get_timeseries
 from tests.collectors.scenarios_pricing import OCTOPUS_RATES, TIBBER_HOME, TIBBER_TOKEN
@@ -310,3 +311,9 @@ def test_beat_task_skips_configs_it_cannot_use_without_recording_a_run_each_minu
     ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="octopus")
     assert write_current_prices() == {"targets": 0, "points_written": 0}
     assert not CollectorRun.objects.exists()  # the hourly dispatch records it, not every minute
+
+
+def test_the_price_task_runs_every_minute_on_the_collectors_queue():
+    [entry] = [e for e in SCHEDULE if e.task == "collectors.write_current_prices"]
+    # every slot edge (:00, :15, :30, :45) shows in InfluxDB within a minute
+    assert (entry.queue, entry.every_seconds, entry.expires) == ("collectors", 60, 50)
