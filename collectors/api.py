@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from collectors import pipeline
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
-from collectors.registry import UnknownProvider
+from collectors.registry import UnknownProvider, current_at_read_hook
 from enrich.api import params
 from enrich.cache import ResponseCache
 from enrich.models import SOURCES, ProviderConfig, Site
@@ -56,6 +56,9 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     answer = cache.get(config.source, config.provider, target.key)
     if answer is None:
         answer = cache.last_good(config.source, config.provider, target.key)
+    at_read = current_at_read_hook(config.source)
+    if at_read is not None:  # e.g. prices: the slot running now, not the one at the fetch
+        return {**entry, **at_read(config, target, answer)}
     if answer is None:
         return {**entry, "value": None, "message": "no answer yet (see last_run)"}
     return {

@@ -38,6 +38,13 @@ AFTER_WRITE: dict[str, str] = {
     "smart_meter": "collectors.smart_meter.watch:after_write",
 }
 
+# Sources whose current value is computed when asked instead of served from the cached answer:
+# source -> "module:function", called as function(config, target, cached answer or None) ->
+# the entry's "value", "time", "stale", "fetched_at", "age_seconds" (and "message").
+CURRENT_AT_READ: dict[str, str] = {
+    "electricity_pricing": "collectors.pricing.now:current_value",
+}
+
 
 class UnknownProvider(LookupError):
     pass
@@ -62,6 +69,11 @@ def adapter_for(source: str, provider: str) -> Adapter:
 
 def after_write_hook(source: str):
     path = AFTER_WRITE.get(source)
+    return _load(path) if path else None
+
+
+def current_at_read_hook(source: str):
+    path = CURRENT_AT_READ.get(source)
     return _load(path) if path else None
 
 

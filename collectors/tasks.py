@@ -1,5 +1,7 @@
 """Thin Celery tasks: beat calls one dispatch task per source; it fans out one `collect` per
-(provider, target) that enabled sites need — sites sharing a region share one call."""
+(provider, target) that enabled sites need — sites sharing a region share one call. Beat also
+runs `write_current_prices` every minute: the price point of the running slot, from the stored
+slots, with no API call (collectors.pricing.now)."""
 
 import logging
 
@@ -8,14 +10,19 @@ from celery import shared_task
 from collectors import pipeline
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
+from collectors.pricing.now import write_current_points
 from collectors.registry import UnknownProvider
 from enrich.models import SOURCES, ProviderConfig
 
 logger = logging.getLogger("collectors")
 
 
-def configs_by_target(source: str) -> dict[tuple[str, str], ProviderConfig]:
-    """One provider config per (provider, target key): the first enabled one wins."""
+def configs_by_target(
+    source: str, *, record_failures: bool = True
+) -> dict[tuple[str, str], ProviderConfig]:
+    """One provider config per (provider, target key): the first enabled one wins. A config
+    that cannot be collected is skipped, and with `record_failures` logged and recorded as a
+    failed run."""
     chosen: dict[tuple[str, str], ProviderConfig] = {}
     configs = (
         ProviderConfig.objects.filter(source=source, enabled=True, site__enabled=True)
@@ -27,6 +34,8 @@ def configs_by_target(source: str) -> dict[tuple[str, str], ProviderConfig]:
             key = pipeline.target_for(config).key
         except (ConfigError, UnknownProvider) as exc:
             # One badly configured site must not stop the others.
+            if not record_failures:
+                continue
             logger.error("dispatch: %s cannot be collected: %s", config, exc)
             CollectorRun.objects.create(
                 source=source,
@@ -89,3 +98,12 @@ def _make_dispatch_task(source: str):
 
 
 DISPATCH_TASKS = {source: _make_dispatch_task(source) for source in SOURCES}
+
+
+@shared_task(
+    name="collectors.write_current_prices", acks_late=True, soft_time_limit=45, time_limit=55
+)
+def write_current_prices() -> dict:
+    # The hourly dispatch already records configs that cannot be collected; not every minute.
+    configs = configs_by_target("electricity_pricing", record_failures=False)
+    return write_current_points(configs.values())

@@ -36,6 +36,15 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3300,
     ),
     Entry(
+        # The price point of the running slot, from the stored slots (no API call): every
+        # minute, so 15-, 30- and 60-minute slot edges show within a minute.
+        name="Current electricity price",
+        task="collectors.write_current_prices",
+        queue="collectors",
+        every_seconds=60,
+        expires=50,
+    ),
+    Entry(
         name="Air quality",
         task="collectors.dispatch_air_quality",
         queue="collectors",

@@ -28,6 +28,7 @@ def test_json_only_and_explicit_queues():
     "task_name, queue",
     [
         ("collectors.collect", "collectors"),
+        ("collectors.write_current_prices", "collectors"),
         ("retention.downsample_hourly", "retention"),
         ("enrich.check_services", "default"),
     ],

@@ -9,11 +9,18 @@ Query parameters (a bad value is a 400 naming it):
 - `most_expensive` (default false): the most expensive window instead (to avoid it).
 
 The prices are the slots the site's enabled electricity_pricing provider stored in
-`electricity_pricing_forecast` (tags provider and region from the provider's target). The
-answer names provider, region, currency, the window(s) with their time-weighted average price
-per kWh and `saving_vs_now` (currency per kWh: average price of the same duration starting now
-minus the window's; null when the prices from now are not known). Rules (never in the past,
-ties to the later window, exact durations) are those of `collectors.pricing.windows`.
+`electricity_pricing_forecast` (tags provider and region from the provider's target), read
+for the moment of the request. The answer names provider, region, currency, the price now
+(`current_price`, of the slot covering the request's moment; null when none does), the
+window(s) with their time-weighted average price per kWh and `saving_vs_now`. Rules (never
+before now, the running slot priced from now to its end, ties to the later window, exact
+durations) are those of `collectors.pricing.windows`.
+
+`saving_vs_now` (currency per kWh) has the same sign for both directions: the average price of
+running the same duration from now, minus the window's average. Positive means the window
+costs less than running now. The cheapest window is never dearer than running now, so its
+saving is never negative; with `most_expensive=true` it is never positive. It is null when
+the prices from now for that long are not known.
 Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown site;
 409 no enabled price provider, its settings are incomplete, or too few prices are stored;
 503 InfluxDB unreachable.
@@ -22,7 +29,6 @@ Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -30,27 +36,16 @@ from rest_framework.views import APIView
 
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
-from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot
+from collectors.pricing import now as clock
+from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
+from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from enrich.api import params
 from enrich.models import ProviderConfig, Site
-from enrich.timeseries import (
-    InfluxQueryError,
-    InfluxUnavailable,
-    TimeseriesError,
-    get_timeseries,
-    quote_ident,
-)
+from enrich.timeseries import InfluxUnavailable, TimeseriesError
 
 SOURCE = "electricity_pricing"
 DEFAULT_WITHIN = timedelta(hours=24)
-# Stored slots are at most an hour long: reading from 2 h back finds the slot running now.
-LOOK_BACK = timedelta(hours=2)
-QUERY = (
-    f'SELECT "price", "slot_minutes" FROM {quote_ident(FORECAST_MEASUREMENT)} '
-    'WHERE "provider" = $provider AND "region" = $region AND time >= $start AND time < $end '
-    'GROUP BY "currency"'
-)
 
 
 class Conflict(Exception):
@@ -95,19 +90,7 @@ def _provider(site: Site) -> ProviderConfig:
 def _slots(
     provider: str, region: str, start: datetime, end: datetime
 ) -> tuple[str, list[PriceSlot]]:
-    bound = {"provider": provider, "region": region, "start": start, "end": end}
-    by_currency: dict[str, list[PriceSlot]] = {}
-    try:
-        with get_timeseries().query(settings.INFLUXDB_DATABASE, QUERY, params=bound) as rows:
-            for row in rows:
-                price, minutes = row.values.get("price"), row.values.get("slot_minutes")
-                if price is None or not minutes or row.time is None:
-                    continue
-                slot = PriceSlot(row.time, row.time + timedelta(minutes=minutes), float(price))
-                by_currency.setdefault(row.tags.get("currency", ""), []).append(slot)
-    except InfluxQueryError as exc:
-        if "database not found" not in exc.server_message:
-            raise
+    by_currency = stored_slots(provider, region, start, end)
     if not by_currency:
         raise Conflict(
             f"No {provider} prices for {region} are stored between {start.isoformat()} and "
@@ -132,7 +115,7 @@ def _request(query) -> dict[str, Any]:
     if hours <= 0 or hours * 3600 > within.total_seconds():
         raise ValidationError({"hours": f"{query['hours']!r} is not valid: expected more than 0 "
                                f"and at most {_hours(within.total_seconds())} (within)."})  # fmt: skip
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     before = params.moment(query, "before")
     if before is not None and before <= now + timedelta(hours=hours):
         raise ValidationError({"before": f"{query['before']!r} leaves no room for {hours:g} h "
@@ -155,6 +138,16 @@ class PricingWindows(APIView):
     """The best time window(s) to use electricity for a site, from the stored price slots."""
 
     @extend_schema(
+        description=(
+            "The cheapest (or, with most_expensive=true, the dearest) window of `hours` from "
+            "the stored price slots, for the moment of the request. Running now counts: the "
+            "running slot is priced from now to its end, and no window dearer than running now "
+            "for the same duration is offered (none cheaper with most_expensive=true). "
+            "saving_vs_now = average price of running the same duration from now minus the "
+            "window's average price, per kWh, in both directions: positive means the window "
+            "costs less than running now (never negative for the cheapest window, never "
+            "positive for the most expensive one); null when the prices from now are not known."
+        ),
         parameters=[
             OpenApiParameter("hours", float, required=True, description="window length, hours"),
             OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
@@ -189,6 +182,7 @@ class PricingWindows(APIView):
                 before=wanted["before"],
                 most_expensive=wanted["most_expensive"],
             )
+            running = current_slot(slots, now)
         except LookupError as exc:
             return Response({"site": str(exc)}, status=404)
         except (Conflict, NotEnoughData) as exc:
@@ -205,6 +199,7 @@ class PricingWindows(APIView):
                 "currency": currency,
                 "unit": f"{currency}/kWh",
                 "now": _iso(now),
+                "current_price": running.price if running else None,
                 "hours": wanted["hours"],
                 "within": _hours(wanted["within"].total_seconds()),
                 "before": _iso(wanted["before"]) if wanted["before"] else None,

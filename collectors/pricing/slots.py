@@ -9,10 +9,15 @@ currency's main unit) and hands them to `pricing_result`, which writes:
   tomorrow's prices are out) leaves the future slots written earlier in place.
 - `electricity_pricing` (same tags): one point at the start of the current slot, fields
   `current_price`, `peak_period`, `average_price_24h`, `cheapest_hours` and
-  `most_expensive_hours` (JSON lists of slot-start times, UTC ISO 8601).
+  `most_expensive_hours` (JSON lists of slot-start times, UTC ISO 8601) and `known_until`.
+  The fetch writes it for the moment of the fetch; `collectors.pricing.now` rewrites it from
+  the stored slots every minute, and the REST API computes the same `headline` per request.
 
-The "next 24 h" of the headline point are the slots starting from the current slot's start up
-to (not including) now + 24 h; see `is_peak` and `average_price` for what is computed on them.
+The "next 24 h" of the headline are the slots starting from the current slot's start up to
+(not including) now + 24 h; see `is_peak` and `average_price` for what is computed on them.
+`known_until` is the end of the last of them: before now + 24 h when fewer prices are
+published (e.g. before tomorrow's prices at ~13:00 CET), and then the 24-h figures cover only
+up to it.
 """
 
 import json
@@ -32,6 +37,14 @@ DAY = timedelta(hours=24)
 DEFAULT_WINDOW_HOURS = 3.0
 # A slot is "peak" when less than this share of the next 24 h (by time) costs more.
 PEAK_SHARE = 0.25
+HEADLINE_FIELDS = (
+    "current_price",
+    "peak_period",
+    "average_price_24h",
+    "cheapest_hours",
+    "most_expensive_hours",
+    "known_until",
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -153,14 +166,44 @@ def extreme_hours(
     slots: Sequence[PriceSlot], hours: float, now: datetime, most_expensive: bool
 ) -> list[str]:
     """Slot starts (UTC ISO 8601, in time order) of the cheapest or most expensive `hours` of
-    the next 24 h, not necessarily adjacent (see `find_windows`); [] when fewer are known."""
+    the next 24 h, not necessarily adjacent (see `find_windows`; when running from now wins,
+    the running slot and those up to now + `hours`); [] when fewer are known."""
     try:
         result = find_windows(
             slots, hours, now, within=DAY, contiguous=False, most_expensive=most_expensive
         )
     except WindowError:
         return []
-    return [slot.start.isoformat() for slot in result.slots]
+    # A piece of the running slot starts at now: name the slot it belongs to.
+    starts = {current_slot(slots, piece.start).start for piece in result.slots}
+    return [start.isoformat() for start in sorted(starts)]
+
+
+def headline(slots: Sequence[PriceSlot], now: datetime, hours: float) -> dict[str, Any] | None:
+    """The price at `now` and the 24-h figures from time-ordered slots; None when no slot
+    covers `now`. Lists are Python lists here (JSON strings in the InfluxDB point)."""
+    current = current_slot(slots, now)
+    if current is None:
+        return None
+    day = next_day(slots, current, now)
+    return {
+        "current_price": current.price,
+        "peak_period": is_peak(day, current),
+        "average_price_24h": average_price(day),
+        "known_until": day[-1].end.isoformat(),
+        "cheapest_hours": extreme_hours(slots, hours, now, most_expensive=False),
+        "most_expensive_hours": extreme_hours(slots, hours, now, most_expensive=True),
+        "slot_minutes": current.minutes,
+        "time": current.start.isoformat(),
+    }
+
+
+def headline_fields(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The `electricity_pricing` point's fields from a `headline`."""
+    fields = {key: summary[key] for key in HEADLINE_FIELDS}
+    for key in ("cheapest_hours", "most_expensive_hours"):
+        fields[key] = json.dumps(summary[key])
+    return fields
 
 
 def check_slots(provider: str, url: str, slots: Iterable[PriceSlot]) -> list[PriceSlot]:
@@ -219,26 +262,12 @@ def pricing_result(
         )
         for slot in ordered
     ]
-    day = next_day(ordered, current, now)
-    cheapest = extreme_hours(ordered, hours, now, most_expensive=False)
-    dearest = extreme_hours(ordered, hours, now, most_expensive=True)
-    headline = {
-        "current_price": current.price,
-        "peak_period": is_peak(day, current),
-        "average_price_24h": average_price(day),
-        "cheapest_hours": json.dumps(cheapest),
-        "most_expensive_hours": json.dumps(dearest),
-    }
-    readings.append(Reading(MEASUREMENT, headline, current.start, tags))
-    summary = {
-        **headline,
-        "cheapest_hours": cheapest,
-        "most_expensive_hours": dearest,
-        "currency": currency,
-        "region": region,
-        "unit": f"{currency}/kWh",
-        "slot_minutes": current.minutes,
-        "slots_known_until": ordered[-1].end.isoformat(),
-        "time": current.start.isoformat(),
-    }
+    summary = headline(ordered, now, hours)
+    readings.append(Reading(MEASUREMENT, headline_fields(summary), current.start, tags))
+    summary.update(
+        currency=currency,
+        region=region,
+        unit=f"{currency}/kWh",
+        slots_known_until=ordered[-1].end.isoformat(),
+    )
     return FetchResult(readings=readings, current=summary)

@@ -2,9 +2,12 @@
 
 Rules, chosen so answers can be checked by hand:
 
-- Only slots that start at or after `now` and end by the limit (`now + within`, or `before`
-  when that is earlier) are used: a window never starts in the past, so the slot running at
-  `now` is not offered unless it starts exactly at `now`.
+- A window never starts before `now`. The candidates are the windows made of slots that
+  start at or after `now` and end by the limit (`now + within`, or `before` when that is
+  earlier), plus running now: `[now, now + hours)`, which prices the running slot from now to
+  its end (and the last slot it reaches up to the window's end). Running now is chosen when it
+  is strictly better than every other candidate, so no window is ever dearer than running now
+  for the same duration (cheaper with `most_expensive`), and ties still go to the later window.
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
   of slots lasting exactly `hours` in total, anywhere in the allowed span.
@@ -13,10 +16,11 @@ Rules, chosen so answers can be checked by hand:
 - Slots may be 15, 30 or 60 minutes, even mixed; a duration the slot widths cannot make
   exactly (0.5 h from hourly slots) is an `UnreachableDuration`, too little data a
   `NotEnoughData`; both say what is known and what to change.
-- `saving_vs_now` is in the price's own unit (currency per kWh): the time-weighted average price
-  of the same duration starting right now (the current slot's price from `now` on) minus the
-  window's average. Multiply by the kWh used to get money saved; negative means now is
-  cheaper. None when the prices from now for that long are not all known.
+- `saving_vs_now` has one sign for both directions: the time-weighted average price of the
+  same duration starting right now minus the window's average, in the price's unit (currency
+  per kWh; multiply by the kWh used to get money). Positive: the window costs less than running
+  now; so it is never negative for the cheapest window and never positive for the most
+  expensive one. None when the prices from now for that long are not all known.
 """
 
 import math
@@ -50,6 +54,15 @@ class NotEnoughData(WindowError):
 
 class UnreachableDuration(WindowError):
     """The slot widths cannot add up to exactly the requested duration."""
+
+
+@dataclass(frozen=True, order=True)
+class Piece:
+    """The part of a price slot that lies inside a window (running now starts mid-slot)."""
+
+    start: datetime
+    end: datetime
+    price: float
 
 
 @dataclass(frozen=True)
@@ -111,22 +124,29 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h"
 
 
-def price_from(slots: Sequence[Priced], start: datetime, duration: timedelta) -> float | None:
-    """Time-weighted average price over [start, start + duration); None if not all known."""
+def pieces_from(
+    slots: Sequence[Priced], start: datetime, duration: timedelta
+) -> list[Piece] | None:
+    """The known prices over [start, start + duration) as pieces of the slots; None when part
+    of that time has no price."""
     end = start + duration
-    covered, cost, cursor = 0.0, 0.0, start
+    pieces, cursor = [], start
     for slot in _ordered(slots):
         if slot.end <= cursor or slot.start >= end:
             continue
         if slot.start > cursor:
             return None  # a gap: the price for part of the time is unknown
-        part = (min(slot.end, end) - cursor).total_seconds()
-        covered += part
-        cost += slot.price * part
-        cursor = min(slot.end, end)
+        pieces.append(Piece(cursor, min(slot.end, end), slot.price))
+        cursor = pieces[-1].end
         if cursor >= end:
-            return cost / covered
+            return pieces
     return None
+
+
+def price_from(slots: Sequence[Priced], start: datetime, duration: timedelta) -> float | None:
+    """Time-weighted average price over [start, start + duration); None if not all known."""
+    pieces = pieces_from(slots, start, duration)
+    return None if pieces is None else _average(pieces)
 
 
 def find_windows(
@@ -151,6 +171,39 @@ def find_windows(
         )
     known = _ordered(slots)
     usable = [s for s in known if s.start >= now and s.end <= limit]
+    running_now = pieces_from(known, now, timedelta(seconds=wanted))
+    sign = -1.0 if most_expensive else 1.0
+    try:
+        chosen = _best(usable, wanted, now, limit, hours, contiguous, sign)
+    except NotEnoughData:
+        if running_now is None:
+            raise
+        chosen = running_now  # the running slot makes up what the later slots lack
+    if running_now is not None and sign * _average(running_now) < sign * _average(chosen) - EPSILON:
+        chosen = running_now
+    average = _average(chosen)
+    saving = None if running_now is None else _average(running_now) - average
+    return WindowResult(
+        hours=hours,
+        contiguous=contiguous,
+        most_expensive=most_expensive,
+        slots=tuple(chosen),
+        average_price=average,
+        # float sums of the same prices in another order differ in the last bits: that is 0
+        saving_vs_now=None if saving is None else (0.0 if abs(saving) <= EPSILON else saving),
+    )
+
+
+def _best(
+    usable: list[Priced],
+    wanted: float,
+    now: datetime,
+    limit: datetime,
+    hours: float,
+    contiguous: bool,
+    sign: float,
+) -> list[Priced]:
+    """The best window of whole slots that start at or after now."""
     available = sum(_seconds(s) for s in usable)
     if available + EPSILON < wanted:
         raise NotEnoughData(
@@ -158,21 +211,9 @@ def find_windows(
             f"({now.isoformat()}) and {limit.isoformat()}, {hours:g} h are needed; prices for "
             "later periods are usually published around midday the day before"
         )
-    sign = -1.0 if most_expensive else 1.0
     if contiguous:
-        chosen = _best_run(usable, wanted, sign)
-    else:
-        chosen = _best_set(usable, wanted, sign)
-    average = _average(chosen)
-    now_price = price_from(known, now, timedelta(seconds=wanted))
-    return WindowResult(
-        hours=hours,
-        contiguous=contiguous,
-        most_expensive=most_expensive,
-        slots=tuple(chosen),
-        average_price=average,
-        saving_vs_now=None if now_price is None else now_price - average,
-    )
+        return _best_run(usable, wanted, sign)
+    return _best_set(usable, wanted, sign)
 
 
 def _best_run(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
@@ -180,20 +221,21 @@ def _best_run(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
     wins, a later start winning ties (we walk forwards and accept equal)."""
     best: list[Priced] | None = None
     best_score = math.inf
+    seconds = [_seconds(s) for s in usable]  # once: this runs for every minute of a day
     for i in range(len(usable)):
-        total = 0.0
+        total = cost = 0.0
         for j in range(i, len(usable)):
             if j > i and usable[j].start != usable[j - 1].end:
                 break  # a gap in the data breaks contiguity
-            total += _seconds(usable[j])
+            total += seconds[j]
+            cost += usable[j].price * seconds[j]
             if total + EPSILON >= wanted:
                 break
         if abs(total - wanted) > EPSILON:
             continue
-        run = usable[i : j + 1]
-        score = sign * _average(run)
+        score = sign * cost / total
         if score <= best_score + EPSILON:
-            best, best_score = run, min(score, best_score)
+            best, best_score = usable[i : j + 1], min(score, best_score)
     if best is None:
         longest = max((sum(_seconds(s) for s in run) for run in _runs(usable)), default=0.0)
         if longest + EPSILON < wanted:
@@ -221,25 +263,24 @@ def _best_set(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
     for index, (slot, width) in enumerate(zip(usable, widths, strict=True)):
         size = width // unit
         cost = sign * slot.price * size  # in price x units: small numbers, exact-ish sums
+        stamp = slot.start.timestamp()
         for c in range(capacity, size - 1, -1):
             prior = best[c - size]
             if prior is None:
                 continue
-            candidate = (prior[0] + cost, prior[1] - slot.start.timestamp(), (*prior[2], index))
+            score, later = prior[0] + cost, prior[1] - stamp
             current = best[c]
-            if current is None or _better(candidate, current):
-                best[c] = candidate
+            if current is None or _better(score, later, current):
+                best[c] = (score, later, (*prior[2], index))
     if best[capacity] is None:
         raise UnreachableDuration(_unreachable(usable, wanted))
     return [usable[i] for i in best[capacity][2]]
 
 
-def _better(
-    a: tuple[float, float, tuple[int, ...]], b: tuple[float, float, tuple[int, ...]]
-) -> bool:
-    if a[0] < b[0] - EPSILON:
+def _better(score: float, later: float, than: tuple[float, float, tuple[int, ...]]) -> bool:
+    if score < than[0] - EPSILON:
         return True
-    return abs(a[0] - b[0]) <= EPSILON and a[1] < b[1]
+    return abs(score - than[0]) <= EPSILON and later < than[1]
 
 
 def _unreachable(usable: Sequence[Priced], wanted: float) -> str:

@@ -1,7 +1,6 @@
 """GET /api/enrichment/current: values with provider and time, stale/age from cache, and
 sources that are not configured say so."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,25 +9,16 @@ from rest_framework.test import APIClient
 
 from collectors import pipeline
 from enrich.models import ProviderConfig, Site
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 
 @pytest.fixture
-def api(settings):
-    tag = uuid.uuid4().hex[:10]
-    settings.INFLUXDB_DATABASE = f"test_current_{tag}"
-    settings.REDIS_KEY_PREFIX = f"test-current-{tag}"
-    get_timeseries().create_database(settings.INFLUXDB_DATABASE)
+def api(own_storage):
     client = APIClient()
     client.force_authenticate(get_user_model().objects.create_user("viewer"))
-    yield client
-    get_timeseries().drop_database(settings.INFLUXDB_DATABASE)
-    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        get_redis().delete(key)
+    return client
 
 
 @pytest.fixture

@@ -75,16 +75,60 @@ def test_most_expensive_contiguous_window():
     assert result.saving_vs_now == pytest.approx(14 / 3 - 7)
 
 
-def test_window_never_starts_in_the_past():
-    # now is 00:20: the 00:00 slot (0.1, the cheapest) already started, so it is not offered;
-    # of the rest, 02:00 (2) is the cheapest hour
+def test_the_running_slot_is_priced_from_now_to_its_end():
+    # now is 00:20: the 00:00 slot (0.1) is running. Running 1 h from now is 40 min at 0.1 and
+    # 20 min at 5 -> (4 + 100) / 60 = 1.733, cheaper than any later hour (2 at 02:00), so the
+    # window is now .. now + 1 h (the old rule offered 02:00, paying 0.267 more per kWh)
     slots = series([0.1, 5, 2, 3])
     now = at(0) + timedelta(minutes=20)
     result = find_windows(slots, 1, now=now)
+    assert (result.start, result.end) == (now, now + timedelta(hours=1))
+    assert result.average_price == pytest.approx(104 / 60)
+    assert result.saving_vs_now == 0.0
+    assert [(s.start, s.end, s.price) for s in result.slots] == [
+        (now, at(1), 0.1), (at(1), now + timedelta(hours=1), 5)
+    ]  # fmt: skip
+    # not contiguous either: the best whole hour (2 at 02:00) is dearer than running now
+    assert find_windows(slots, 1, now=now, contiguous=False).start == now
+
+
+def test_a_later_window_cheaper_than_now_never_starts_in_the_past():
+    # 02:00 at 1 beats running now (1.733, as above): saving (104 / 60 - 1) per kWh
+    now = at(0) + timedelta(minutes=20)
+    result = find_windows(series([0.1, 5, 1, 3]), 1, now=now)
     assert result.start == at(2)
-    assert result.average_price == 2
-    # the same hour from now: 40 min at 0.1 and 20 min at 5 -> (4 + 100) / 60
-    assert result.saving_vs_now == pytest.approx((40 * 0.1 + 20 * 5) / 60 - 2)
+    assert result.saving_vs_now == pytest.approx(104 / 60 - 1)
+
+
+def test_a_tie_with_running_now_goes_to_the_later_window():
+    # everything costs 2: running now ties with every whole hour -> the latest, 03:00
+    now = at(0) + timedelta(minutes=20)
+    result = find_windows(series([2, 2, 2, 2]), 1, now=now)
+    assert result.start == at(3)
+    assert result.saving_vs_now == 0.0
+
+
+def test_most_expensive_counts_running_now_too():
+    # 00:00 costs 9: running 1 h from 00:20 is (40 * 9 + 20 * 1) / 60 = 6.333, dearer than
+    # any later hour (5 at 03:00); saving_vs_now keeps its sign: now minus window = 0
+    now = at(0) + timedelta(minutes=20)
+    result = find_windows(series([9, 1, 2, 5]), 1, now=now, most_expensive=True)
+    assert (result.start, result.average_price) == (now, pytest.approx(380 / 60))
+    assert result.saving_vs_now == 0.0
+    # and when a later hour is dearer, saving_vs_now is negative (the window costs more)
+    dearer = find_windows(series([9, 1, 2, 8]), 1, now=at(0.5), most_expensive=True)
+    assert dearer.start == at(3)
+    assert dearer.saving_vs_now == pytest.approx((30 * 9 + 30 * 1) / 60 - 8)
+
+
+def test_too_few_whole_slots_but_running_now_is_known():
+    # 2 h from 00:20 within 2.5 h (until 02:50): of the whole slots only 01:00-02:00 fits, 1 h;
+    # running now, 00:20-02:20, is known: (40 * 1 + 60 * 4 + 20 * 4) / 120 = 3
+    now = at(0) + timedelta(minutes=20)
+    slots = series([1, 4, 4])
+    result = find_windows(slots, 2, now=now, within=timedelta(hours=2, minutes=30))
+    assert result.start == now
+    assert result.average_price == pytest.approx(360 / 120)
 
 
 def test_a_slot_starting_exactly_now_is_allowed():
@@ -195,9 +239,13 @@ def test_mixed_slot_widths():
     assert loose.average_price == pytest.approx(0.9)
     run = find_windows(slots, 1.25, now=T0)
     assert (run.start, run.end) == (at(0), at(1.25))
-    # 30 min: the hour is too long; quarters (0.5,3)=1.75 (3,3)=3 (3,3)=3 -> 01:00
+    # 30 min: the hour is too long as a whole, but running now (00:00-00:30 at 1.0) beats the
+    # quarters (0.5,3)=1.75 (3,3)=3 (3,3)=3
     half = find_windows(slots, 0.5, now=T0)
-    assert (half.start, half.average_price) == (at(1), 1.75)
+    assert (half.start, half.end, half.average_price) == (at(0), at(0.5), 1.0)
+    # from 00:40 running now is 20 min at 1.0 and 10 at 0.5 = 0.833, cheaper than 1.75 too
+    later = find_windows(slots, 0.5, now=at(0) + timedelta(minutes=40))
+    assert later.average_price == pytest.approx(25 / 30)
 
 
 def test_saving_is_unknown_when_prices_from_now_are_missing():
@@ -250,6 +298,20 @@ def test_headline_point_for_a_hand_made_day():
     assert {r.fields["slot_minutes"] for r in forecast} == {60.0}
     assert result.current["time"] == "2026-05-01T06:00:00+00:00"
     assert result.current["cheapest_hours"][0] == "2026-05-01T11:00:00+00:00"
+
+
+def test_headline_names_the_running_slot_when_running_now_is_cheapest():
+    # now 00:20 in 0.1 5 2 3 (see test_the_running_slot_is_priced_from_now_to_its_end): the
+    # cheapest hour is running now, 00:20-01:20: it lies in the 00:00 and 01:00 slots
+    now = at(0) + timedelta(minutes=20)
+    result = pricing_result(provider="test", url="http://127.0.0.1/", currency="EUR",
+                            region="DE", slots=series([0.1, 5, 2, 3]), now=now, hours=1)  # fmt: skip
+    assert result.current["cheapest_hours"] == [at(0).isoformat(), at(1).isoformat()]
+    assert result.current["most_expensive_hours"] == [at(1).isoformat()]
+    assert result.current["current_price"] == 0.1
+    # only 4 h are published: the 24-h figures say they end at 04:00
+    assert result.current["known_until"] == at(4).isoformat()
+    assert result.current["average_price_24h"] == pytest.approx((0.1 + 5 + 2 + 3) / 4)
 
 
 def test_cheapest_hours_empty_when_too_little_is_known():

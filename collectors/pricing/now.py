@@ -1,0 +1,135 @@
+"""The price now, computed when asked: from the stored slots, for the moment of the request.
+
+The hourly fetch stores every published slot (`electricity_pricing_forecast`); what is true
+"now" changes at every slot edge (15, 30 or 60 minutes), so it is never taken from the fetch's
+cached answer:
+
+- `current_value`: the `electricity_pricing` entry of `GET /api/enrichment/current`. `stale` is
+  true only when no stored slot covers now; then the last fetched answer is shown as it was.
+- `write_current_points`: the beat task `collectors.write_current_prices` (every minute) writes
+  the `electricity_pricing` point of the running slot from the stored slots, with no API call,
+  so InfluxDB readers (Grafana, Home Assistant's InfluxDB sensor) see the price change at the
+  slot edge. One read and one write per (provider, region); the point's time is the slot
+  start, so the runs within one slot overwrite the same point.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from collectors.base import Target
+from collectors.pipeline import target_for
+from collectors.pricing.slots import MEASUREMENT, PriceSlot, headline, headline_fields
+from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
+from enrich.cache import CachedAnswer
+from enrich.models import ProviderConfig
+from enrich.readings import Reading
+from enrich.timeseries import TimeseriesError, get_timeseries
+
+logger = logging.getLogger("collectors")
+
+
+def utc_now() -> datetime:
+    """The moment the read-time answers are for (one place, so tests can move the clock)."""
+    return datetime.now(UTC)
+
+
+def summary(
+    slots: list[PriceSlot], now: datetime, hours: float, currency: str, region: str
+) -> dict[str, Any] | None:
+    """The headline for `now` with its units, as the REST API shows it; None when no slot
+    covers now."""
+    found = headline(slots, now, hours)
+    if found is None:
+        return None
+    return {
+        **found,
+        "currency": currency,
+        "region": region,
+        "unit": f"{currency}/kWh",
+        "slots_known_until": slots[-1].end.isoformat(),
+        "now": now.isoformat(),
+    }
+
+
+def _hours(target: Target) -> float:
+    return float(target.params["window_hours"])
+
+
+def current_value(
+    config: ProviderConfig, target: Target, answer: CachedAnswer | None
+) -> dict[str, Any]:
+    """`value`, `time`, `stale`, `fetched_at` and `age_seconds` (of the last fetch) for
+    /api/enrichment/current, computed for this moment from the stored slots."""
+    now = utc_now()
+    fetched = {
+        "fetched_at": answer.fetched_at.isoformat() if answer else None,
+        "age_seconds": round(answer.age_seconds) if answer else None,
+    }
+    try:
+        by_currency = stored_slots(config.provider, target.key, now - LOOK_BACK, now + AHEAD)
+    except TimeseriesError as exc:
+        return _last_fetched(answer, fetched, f"the stored prices cannot be read: {exc}")
+    if len(by_currency) > 1:
+        return _last_fetched(
+            answer,
+            fetched,
+            f"prices in several currencies ({', '.join(sorted(by_currency))}) are stored for "
+            f"{config.provider}/{target.key}; delete the wrong ones",
+        )
+    for currency, slots in by_currency.items():
+        value = summary(slots, now, _hours(target), currency, target.key)
+        if value is not None:
+            return {"value": value, "time": value["time"], **fetched, "stale": False}
+    return _last_fetched(
+        answer,
+        fetched,
+        f"no stored price slot covers now ({now.isoformat(timespec='seconds')}); check that "
+        "the price collector runs (see last_run)",
+    )
+
+
+def _last_fetched(
+    answer: CachedAnswer | None, fetched: dict[str, Any], message: str
+) -> dict[str, Any]:
+    """The last fetched answer as it was, stale, saying why nothing current is known."""
+    if answer is None:
+        return {"value": None, "message": f"{message}; no answer yet", "stale": True, **fetched}
+    time = answer.value.get("time") if isinstance(answer.value, dict) else None
+    message = f"{message}; the last fetched answer is shown"
+    return {"value": answer.value, "time": time, **fetched, "stale": True, "message": message}
+
+
+def write_current_points(
+    configs: Iterable[ProviderConfig], now: datetime | None = None
+) -> dict[str, int]:
+    """Write the `electricity_pricing` point of the running slot for each config's target (one
+    config per target), from the stored slots. Returns counts: targets, points written."""
+    now = now or utc_now()
+    targets = written = 0
+    for config in configs:
+        target = target_for(config)
+        targets += 1
+        tags = {"provider": config.provider, "region": target.key}
+        found = stored_slots(config.provider, target.key, now - LOOK_BACK, now + AHEAD)
+        readings = []
+        for currency, slots in found.items():
+            value = headline(slots, now, _hours(target))
+            if value is None:
+                logger.warning(
+                    "write_current_prices: %s/%s: no stored %s slot covers %s; nothing written",
+                    config.provider,
+                    target.key,
+                    currency,
+                    now.isoformat(),
+                )
+                continue
+            start = datetime.fromisoformat(value["time"])
+            fields = headline_fields(value)
+            readings.append(Reading(MEASUREMENT, fields, start, {**tags, "currency": currency}))
+        if readings:
+            written += get_timeseries().write(settings.INFLUXDB_DATABASE, readings)
+    return {"targets": targets, "points_written": written}

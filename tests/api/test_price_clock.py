@@ -1,0 +1,319 @@
+"""The price now and the cheapest window at any minute (issue 10 §1).
+
+Documented payloads go through the real pipeline (replay server -> adapter -> InfluxDB). A clock
+then moves through every minute of the day: 15-minute slots on the autumn DST day (Tibber, 100
+quarter-hours), 30-minute slots on the spring DST day (Octopus, 46 half-hours) and 60-minute
+slots (aWATTar). The slots are read back once with the function the endpoints use, and the
+computation the endpoints run is asked per minute; full HTTP requests are made at chosen
+minutes. Expected prices come straight from the payloads, not from our code.
+"""
+
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from collectors import pipeline
+from collectors.models import CollectorRun
+from collectors.pricing import now as clock
+from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
+from collectors.pricing.windows import NotEnoughData, find_windows
+from collectors.tasks import write_current_prices
+from config.schedule import SCHEDULE
+from enrich.models import ProviderConfig, Site
+from enrich.timeseries import get_timeseries
+from tests.collectors.scenarios_pricing import OCTOPUS_RATES, TIBBER_HOME, TIBBER_TOKEN
+from tests.support.replay import load_fixture
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+MINUTE = timedelta(minutes=1)
+DAY = timedelta(hours=24)
+TIBBER_PATH = "/v1-beta/gql"
+
+
+@dataclass(frozen=True)
+class Case:
+    provider: str
+    fixture: str
+    region: str
+    currency: str
+    slot_minutes: int
+    day_start: datetime  # UTC, midnight local
+    day_end: datetime
+    edge: datetime  # a DST change (or a plain hour) to look at closely
+
+
+CASES = {
+    # Stockholm 2026-10-25: 02:00-03:00 CEST, then 02:00-03:00 CET again (25 h)
+    "15min_dst_autumn": Case("tibber", "tibber/price_info_dst_autumn.json", TIBBER_HOME, "SEK",
+                             15, datetime(2026, 10, 24, 22, tzinfo=UTC),
+                             datetime(2026, 10, 25, 23, tzinfo=UTC),
+                             datetime(2026, 10, 25, 1, tzinfo=UTC)),
+    # London 2026-03-29: 01:00 GMT jumps to 02:00 BST (23 h)
+    "30min_dst_spring": Case("octopus", "octopus/agile_dst_spring.json", "E-1R-AGILE-24-10-01-C",
+                             "GBP", 30, datetime(2026, 3, 29, 0, tzinfo=UTC),
+                             datetime(2026, 3, 29, 23, tzinfo=UTC),
+                             datetime(2026, 3, 29, 1, tzinfo=UTC)),
+    # Berlin 2026-05-01, hourly
+    "60min": Case("awattar", "awattar/marketdata_hourly.json", "DE", "EUR", 60,
+                  datetime(2026, 4, 30, 22, tzinfo=UTC), datetime(2026, 5, 1, 22, tzinfo=UTC),
+                  datetime(2026, 5, 1, 10, tzinfo=UTC)),
+}  # fmt: skip
+
+
+def payload_slots(case: Case) -> list[tuple[datetime, datetime, float]]:
+    """(start, end, price per kWh) straight from the documented payload."""
+    payload = load_fixture(case.fixture)
+    if case.provider == "tibber":
+        info = payload["data"]["viewer"]["home"]["currentSubscription"]["priceInfo"]
+        starts = [datetime.fromisoformat(e["startsAt"]).astimezone(UTC) for e in info["today"]]
+        ends = [*starts[1:], starts[-1] + timedelta(minutes=15)]
+        return [(s, e, entry["total"]) for s, e, entry in zip(starts, ends, info["today"])]  # noqa: B905
+    if case.provider == "octopus":
+        rates = sorted(payload["results"], key=lambda r: r["valid_from"])
+        return [(datetime.fromisoformat(r["valid_from"]), datetime.fromisoformat(r["valid_to"]),
+                 r["value_inc_vat"] / 100) for r in rates]  # fmt: skip
+    return [(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC),
+             datetime.fromtimestamp(r["end_timestamp"] / 1000, UTC),
+             r["marketprice"] / 1000) for r in payload["data"]]  # fmt: skip
+
+
+def collect(case: Case, server) -> ProviderConfig:
+    """One real collection of the payload, as the hourly task runs it, at 06:07 UTC."""
+    if case.provider == "tibber":
+        server.add("POST", TIBBER_PATH, json=load_fixture(case.fixture))
+        site = Site.objects.create(name="Uppsala", latitude=59.86, longitude=17.64)
+        options = {"base_url": server.url, "home_id": TIBBER_HOME}
+        config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
+                                               provider="tibber", api_key=TIBBER_TOKEN,
+                                               options=options)  # fmt: skip
+    else:
+        path = OCTOPUS_RATES if case.provider == "octopus" else "/v1/marketdata"
+        server.add("GET", path, json=load_fixture(case.fixture))
+        letter = "C" if case.provider == "octopus" else "DE"
+        site = Site.objects.create(name="Home", latitude=51.5, longitude=0, pricing_region=letter)
+        config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
+                                               provider=case.provider,
+                                               options={"base_url": server.url})  # fmt: skip
+    fetched = case.day_start + timedelta(hours=6, minutes=7)
+    assert pipeline.collect(config, now=fetched).status == "ok"
+    return config
+
+
+def minute_prices(case: Case) -> list[float]:
+    """The payload's price for every minute of the day, by minute index from day_start."""
+    prices = []
+    for start, end, price in payload_slots(case):
+        prices += [price] * round((end - start) / MINUTE)
+    assert len(prices) == round((case.day_end - case.day_start) / MINUTE)
+    return prices
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_minute_of_the_day_serves_the_covering_slot_and_no_dearer_window(
+    name, own_storage, replay_server
+):
+    case = CASES[name]
+    collect(case, replay_server)
+    [(currency, slots)] = stored_slots(
+        case.provider, case.region, case.day_start - LOOK_BACK, case.day_end + AHEAD
+    ).items()
+    assert currency == case.currency
+    expected = payload_slots(case)
+    assert [(s.start, s.end, s.price) for s in slots] == expected  # stored as published
+    per_minute = minute_prices(case)
+    # running now for `hours` from minute i costs mean(per_minute[i : i + 60 * hours])
+    totals = [0.0, *itertools.accumulate(per_minute)]
+    minutes = len(per_minute)
+    assert minutes == {"15min_dst_autumn": 1500, "30min_dst_spring": 1380, "60min": 1440}[name]
+    width = case.slot_minutes / 60
+    checks = [(width, True, False), (1, True, False), (3, True, False), (1, False, False),
+              (1, True, True)]  # fmt: skip
+    slot_index = 0
+    for i in range(minutes):
+        now = case.day_start + i * MINUTE
+        while expected[slot_index][1] <= now:
+            slot_index += 1
+        start, end, price = expected[slot_index]
+        value = clock.summary(slots, now, 3, currency, case.region)
+        assert (value["current_price"], value["time"]) == (price, start.isoformat()), now
+        assert value["slot_minutes"] == case.slot_minutes
+        # the 24-h figures use the slots from the running one up to now + 24 h; only this day
+        # is published, so they say where they end (the 25-h day is longer than 24 h at first)
+        rest = [slot for slot in expected[slot_index:] if slot[0] < now + DAY]
+        assert value["known_until"] == rest[-1][1].isoformat()
+        mean = sum(p * (e - s).total_seconds() for s, e, p in rest) / (
+            (rest[-1][1] - start).total_seconds()
+        )
+        assert value["average_price_24h"] == pytest.approx(mean)
+        for hours, contiguous, dearest in checks:
+            span = round(hours * 60)
+            if i + span > minutes:  # the day's prices end before the window would
+                with pytest.raises(NotEnoughData):
+                    find_windows(slots, hours, now, contiguous=contiguous, most_expensive=dearest)
+                continue
+            running_now = (totals[i + span] - totals[i]) / span
+            result = find_windows(slots, hours, now, contiguous=contiguous, most_expensive=dearest)
+            assert result.start >= now
+            assert sum((s.end - s.start for s in result.slots), timedelta()) == span * MINUTE
+            assert result.saving_vs_now == pytest.approx(running_now - result.average_price)
+            if dearest:
+                assert result.average_price >= running_now - 1e-9, (now, hours)
+                assert result.saving_vs_now <= 0
+            else:
+                assert result.average_price <= running_now + 1e-9, (now, hours, contiguous)
+                assert result.saving_vs_now >= 0
+
+
+@pytest.fixture
+def api():
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("viewer"))
+    return client
+
+
+def price_entry(api) -> dict:
+    body = api.get("/api/enrichment/current").json()
+    [entry] = body["sources"]["electricity_pricing"]["providers"]
+    return entry
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_http_answers_follow_the_clock(name, own_storage, replay_server, api, monkeypatch):
+    case = CASES[name]
+    collect(case, replay_server)
+    calls = len(replay_server.requests)
+    expected = payload_slots(case)
+    step = timedelta(minutes=case.slot_minutes)
+    # around a slot edge, around the DST change, the first and the last minute of the day
+    chosen = [case.edge - MINUTE, case.edge, case.edge + step - MINUTE, case.edge + step,
+              case.day_start, case.day_end - MINUTE,
+              case.day_start + timedelta(hours=6, minutes=7) + 2 * step]  # fmt: skip
+    for moment in chosen:
+        monkeypatch.setattr(clock, "utc_now", lambda moment=moment: moment)
+        [(start, _, price)] = [s for s in expected if s[0] <= moment < s[1]]
+        entry = price_entry(api)
+        assert entry["stale"] is False, moment
+        assert entry["time"] == start.isoformat()
+        value = entry["value"]
+        assert (value["current_price"], value["time"]) == (price, start.isoformat()), moment
+        assert value["currency"] == case.currency and value["unit"] == f"{case.currency}/kWh"
+        horizon = max(e for s, e, _ in expected if s < moment + DAY)
+        assert value["known_until"] == horizon.isoformat()
+        assert value["now"] == moment.isoformat()
+        # the last fetch is still named, with its own time
+        assert entry["fetched_at"] == (case.day_start + timedelta(hours=6, minutes=7)).isoformat()
+        if moment + timedelta(hours=1) > case.day_end:
+            continue
+        body = api.get("/api/pricing/windows", {"hours": "1"}).json()
+        assert (body["now"], body["current_price"]) == (moment.isoformat(), price)
+        assert datetime.fromisoformat(body["start"]) >= moment
+        assert body["saving_vs_now"] >= 0, (moment, body)
+        dearest = api.get("/api/pricing/windows", {"hours": "1", "most_expensive": "true"}).json()
+        assert dearest["saving_vs_now"] <= 0, (moment, dearest)
+    assert len(replay_server.requests) == calls  # no API call: everything came from InfluxDB
+
+
+def test_stale_only_when_no_stored_slot_covers_now(own_storage, replay_server, api, monkeypatch):
+    case = CASES["60min"]
+    collect(case, replay_server)
+    monkeypatch.setattr(clock, "utc_now", lambda: case.day_end - MINUTE)
+    assert price_entry(api)["stale"] is False
+    monkeypatch.setattr(clock, "utc_now", lambda: case.day_end)
+    entry = price_entry(api)
+    assert entry["stale"] is True
+    assert "no stored price slot covers now (2026-05-01T22:00:00+00:00)" in entry["message"]
+    # what was fetched is still shown as it was, with its own (fetch-time) slot
+    assert entry["value"]["time"] == "2026-05-01T04:00:00+00:00"
+    assert entry["value"]["current_price"] == pytest.approx(
+        next(p for s, _, p in payload_slots(case) if s.isoformat() == entry["value"]["time"])
+    )
+
+
+def test_nothing_stored_and_nothing_fetched_says_so(own_storage, api, monkeypatch):
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
+    entry = price_entry(api)
+    assert entry["value"] is None and entry["stale"] is True
+    assert entry["message"].endswith("; no answer yet")
+    assert entry["fetched_at"] is None
+
+
+def test_the_running_cheapest_quarter_hour_is_recommended(
+    own_storage, replay_server, api, monkeypatch
+):
+    # The issue's case: quarter-hours stored, the running one the cheapest of what is known
+    # (Tibber 2026-05-01 13:00 Stockholm, 0.4516 SEK/kWh). The old rule skipped it and answered
+    # a dearer window later with a negative saving.
+    replay_server.add("POST", TIBBER_PATH, json=load_fixture("tibber/price_info_today_only.json"))
+    site = Site.objects.create(name="Uppsala", latitude=59.86, longitude=17.64)
+    config = ProviderConfig.objects.create(
+        site=site, source="electricity_pricing", provider="tibber", api_key=TIBBER_TOKEN,
+        options={"base_url": replay_server.url, "home_id": TIBBER_HOME},
+    )  # fmt: skip
+    assert pipeline.collect(config, now=datetime(2026, 5, 1, 6, tzinfo=UTC)).status == "ok"
+    now = datetime(2026, 5, 1, 11, 1, tzinfo=UTC)
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    assert price_entry(api)["value"]["current_price"] == 0.4516
+    quarter = api.get("/api/pricing/windows", {"hours": "0.25"}).json()
+    # 14 min at 0.4516, then 1 min of 13:15 (0.4567)
+    assert quarter["start"] == now.isoformat()
+    assert quarter["average_price"] == pytest.approx((14 * 0.4516 + 0.4567) / 15)
+    assert quarter["saving_vs_now"] == 0
+    assert quarter["slots"][0] == {"start": now.isoformat(),
+                                   "end": "2026-05-01T11:15:00+00:00", "price": 0.4516}  # fmt: skip
+    hour = api.get("/api/pricing/windows", {"hours": "1"}).json()
+    assert hour["saving_vs_now"] >= 0
+
+
+def test_beat_task_writes_the_running_slot_at_each_edge_without_an_api_call(
+    own_storage, replay_server, monkeypatch
+):
+    case = CASES["15min_dst_autumn"]
+    collect(case, replay_server)
+    calls = len(replay_server.requests)
+    expected = {s: p for s, _, p in payload_slots(case)}
+    edge = case.edge  # 02:00 CET, the second 02:00 of the night
+    for moment in (edge - MINUTE, edge, edge + MINUTE, edge + 15 * MINUTE):
+        monkeypatch.setattr(clock, "utc_now", lambda moment=moment: moment)
+        assert write_current_prices() == {"targets": 1, "points_written": 1}
+    assert len(replay_server.requests) == calls
+    rows = list(
+        get_timeseries().query(
+            own_storage,
+            'SELECT "current_price", "known_until", "cheapest_hours" FROM "electricity_pricing" '
+            'WHERE "provider" = $provider AND "region" = $region AND "currency" = $currency '
+            "AND time >= $start AND time < $end",
+            params={
+                "provider": "tibber",
+                "region": case.region,
+                "currency": "SEK",
+                "start": edge - 15 * MINUTE,
+                "end": edge + 30 * MINUTE,
+            },  # fmt: skip
+        )
+    )
+    # 01:45, 02:00 (written twice: the second run overwrote it) and 02:15
+    assert [r.time for r in rows] == [edge - 15 * MINUTE, edge, edge + 15 * MINUTE]
+    assert [r.values["current_price"] for r in rows] == [expected[r.time] for r in rows]
+    assert {r.values["known_until"] for r in rows} == {case.day_end.isoformat()}
+    # the cheapest 3 h: 12 quarter-hours (13 when running now wins: it starts mid-slot)
+    assert all(len(json.loads(r.values["cheapest_hours"])) in (12, 13) for r in rows)
+
+
+def test_beat_task_skips_configs_it_cannot_use_without_recording_a_run_each_minute(own_storage):
+    site = Site.objects.create(name="London", latitude=51.5, longitude=-0.1, pricing_region="")
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="octopus")
+    assert write_current_prices() == {"targets": 0, "points_written": 0}
+    assert not CollectorRun.objects.exists()  # the hourly dispatch records it, not every minute
+
+
+def test_the_price_task_runs_every_minute_on_the_collectors_queue():
+    [entry] = [e for e in SCHEDULE if e.task == "collectors.write_current_prices"]
+    # every slot edge (:00, :15, :30, :45) shows in InfluxDB within a minute
+    assert (entry.queue, entry.every_seconds, entry.expires) == ("collectors", 60, 50)
