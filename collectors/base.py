@@ -7,13 +7,17 @@ it cannot understand) or `ConfigError` for settings it cannot work with. It neve
 Celery, Redis, InfluxDB or Django models: the pipeline does caching, budgets, writing, runs.
 """
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from enrich.http import HttpError
 from enrich.readings import Reading
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -74,6 +78,9 @@ class Window:
     start: datetime
     end: datetime
     now: datetime
+    # Why the pipeline left the backfill out of this window (the account's plan was seen
+    # refusing the history endpoint); "" when nothing was left out.
+    history_skipped: str = ""
 
 
 @dataclass
@@ -82,6 +89,29 @@ class FetchResult:
     # Headline values for the REST API ("current"), JSON-serialisable, e.g.
     # {"carbon_intensity_gco2_kwh": 312.0, "time": "2026-11-27T06:00:00+00:00"}.
     current: dict[str, Any]
+    # The backfill (history) call failed; the readings above still hold the latest values.
+    # The pipeline writes them and decides from the error: a refusal (401/403) is remembered
+    # as "not on this plan", anything else leaves the gap to be asked for again.
+    history_error: HttpError | None = None
+    # What the run record should say besides the outcome, e.g. a retired tariff product.
+    notes: list[str] = field(default_factory=list)
+
+
+def read_history(
+    provider: str, read: Callable[[], list[Reading]]
+) -> tuple[list[Reading], HttpError | None]:
+    """The history readings, or ([], the error) when the history call fails: a failed backfill
+    never costs the latest values the fetch has already read."""
+    try:
+        return read(), None
+    except HttpError as error:
+        logger.warning(
+            "%s: the history call failed, the latest values are kept: %s: %s",
+            provider,
+            type(error).__name__,
+            error,
+        )
+        return [], error
 
 
 class Adapter(ABC):
