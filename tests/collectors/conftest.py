@@ -15,6 +15,22 @@ def fast_http(settings):
     settings.HTTP_TIMEOUT_SECONDS = 5.0
 
 
+class Clock:
+    """A hand-moved monotonic clock, so expiry (tokens, lookups kept a day) is tested without
+    waiting: move `clock.now` forward."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture
 def feed():
     """A local Sense realtime feed answering one realtime session (tests/collectors/sense_feed)."""

@@ -1,4 +1,4 @@
-"""History never costs the present: the pipeline with a failing or refused backfill.
+"""What the run record says: history that never costs the present, and a retired product.
 
 Electricity Maps stands in for every adapter with history (real PostgreSQL, Redis, InfluxDB
 and replayed answers): the latest values are written whatever the history call does; a
@@ -149,3 +149,28 @@ def test_a_failing_history_call_makes_a_partial_run_and_the_gap_is_asked_again(
     assert outcome.status == "ok"
     points = stored(isolated, settings.INFLUXDB_DATABASE)
     assert "2026-05-01T09:00:00+00:00" in points
+
+
+def test_a_retired_octopus_product_is_said_on_the_run_record(isolated, replay_server, caplog):
+    site = Site.objects.create(name="London", latitude=51.51, longitude=-0.13, pricing_region="C")
+    config = ProviderConfig.objects.create(
+        site=site,
+        source="electricity_pricing",
+        provider="octopus",
+        interval_seconds=3600,
+        options={"base_url": replay_server.url, "product_code": "AGILE-23-12-06"},
+    )
+    rates = "/v1/products/AGILE-23-12-06/electricity-tariffs/E-1R-AGILE-23-12-06-C/"
+    retired = replay_server.load_fixture("octopus/agile_retired_no_rates.json")
+    replay_server.add("GET", rates + "standard-unit-rates/", json=retired)
+
+    outcome = pipeline.collect(config, now=NOW)
+
+    assert (outcome.status, outcome.points_written) == ("no_data", 0)
+    run = CollectorRun.objects.get(provider="octopus")
+    assert run.status == "no_data" and run.target == "E-1R-AGILE-23-12-06-C"
+    assert "product AGILE-23-12-06 (tariff E-1R-AGILE-23-12-06-C) has no rates" in run.error
+    assert "Set options.product_code" in run.error
+    assert any(
+        r.levelname == "WARNING" and "looks retired" in r.getMessage() for r in caplog.records
+    )

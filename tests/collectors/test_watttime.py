@@ -17,21 +17,6 @@ TOKEN = "eyJhbGciOiJIUzI1NiJ9.replay-token-1.c2lnbmF0dXJl"
 LBS = 0.453592
 
 
-class Clock:
-    """A hand-moved monotonic clock, so token expiry is tested without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def adapter(clock) -> WattTimeAdapter:
     return WattTimeAdapter(clock=clock)
