@@ -12,12 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from enrich.http import HttpError
 from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -97,11 +98,9 @@ class FetchResult:
     notes: list[str] = field(default_factory=list)
 
 
-def read_history(
-    provider: str, read: Callable[[], list[Reading]]
-) -> tuple[list[Reading], HttpError | None]:
-    """The history readings, or ([], the error) when the history call fails: a failed backfill
-    never costs the latest values the fetch has already read."""
+def read_history(provider: str, read: Callable[[], list[T]]) -> tuple[list[T], HttpError | None]:
+    """What the history call gave (readings, slots...), or ([], the error) when it fails: a
+    failed backfill never costs the latest values the fetch has already read."""
     try:
         return read(), None
     except HttpError as error:

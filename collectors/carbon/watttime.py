@@ -5,12 +5,9 @@ renewed 2 minutes before it expires, or once when a call answers 401 (then the c
 once). `signal-index` (free) gives the percentile, stored as `moer_percentile`; `forecast`
 (lbs/MWh, stored as gCO2/kWh) is fetched when `options["plan"]` is "forecast" or "historical",
 or probed when no plan is set: a 403 means "not on this plan", logged once and re-probed daily.
-The forecast is asked for 25 hours (`horizon_hours`): the default 24 start at the model run,
-a few minutes before now, and so end just before now+24h, which `forecast_24h` needs.
-`historical` backfills missed periods on the "historical" plan; a failing or refused call
-leaves the latest values in place (`history_error`, which the pipeline remembers as "not on
-this plan" for a day when it is a 401/403). Options: `plan` (free |
-forecast | historical), `base_url`. Site `grid_region` is the WattTime region (e.g.
+The forecast is asked for 25 h (`horizon_hours`): the default 24 h end just before now+24h.
+`historical` backfills missed periods on the "historical" plan; when it fails, the latest
+values stand (`history_error`). Options: `plan` (free | forecast | historical), `base_url`. Site `grid_region` is the WattTime region (e.g.
 CAISO_NORTH); without it the region is looked up from the site's coordinates (re-checked
 monthly, as WattTime advises). Budget: 3,000 calls / 5 min per account; /login separately
 allows 100 / 5 min, which the token reuse keeps far away.
@@ -20,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
@@ -112,32 +109,19 @@ class WattTimeAdapter(Adapter):
 
         readings = [Reading(MEASUREMENT, fields, now_slot.start, tags)]
         readings += forecast_readings(forecast, tags)
-        failed = None
+        failed, span = None, {**query, "end": window.now.isoformat()}
         if plan == "historical" and window.start < window.now - HISTORICAL_AFTER:
+            span["start"] = max(window.start, window.now - self.history).isoformat()
             past, failed = read_history(
-                PROVIDER,
-                lambda: self._historical(base, credentials, query, window, now_slot.start, tags),
+                PROVIDER, lambda: _series(*self._get(base, credentials, "/v3/historical", span))
             )
-            readings += past
+            readings += [
+                Reading(MEASUREMENT, dict(s.values), s.start, tags)
+                for s in past
+                if s.start < now_slot.start
+            ]
         headline = current(now_slot.start, fields, region=region)
         return FetchResult(readings, headline, history_error=failed)
-
-    def _historical(
-        self,
-        base: str,
-        credentials: Credentials,
-        query: dict[str, Any],
-        window: Window,
-        before: datetime,
-        tags: dict[str, str],
-    ) -> list[Reading]:
-        """The missed points from window.start (at most 30 days back) up to `before`."""
-        start = max(window.start, window.now - self.history)
-        span = {"start": start.isoformat(), "end": window.now.isoformat()}
-        past = _series(*self._get(base, credentials, "/v3/historical", {**query, **span}))
-        return [
-            Reading(MEASUREMENT, dict(s.values), s.start, tags) for s in past if s.start < before
-        ]
 
     # --- calls ---
 
