@@ -79,8 +79,8 @@ class Window:
     start: datetime
     end: datetime
     now: datetime
-    # Why the pipeline left the backfill out of this window (the account's plan was seen
-    # refusing the history endpoint); "" when nothing was left out.
+    # Set (to the reason) while the account's plan is remembered refusing the history
+    # endpoint: the pipeline gives no backfill window, and the adapter asks no history.
     history_skipped: str = ""
 
 

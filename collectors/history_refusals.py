@@ -40,13 +40,14 @@ def _redis(command):
 def refused(provider: str, target: str, account: str) -> str:
     """Why the backfill is left out (the remembered refusal), or "" when it may be asked."""
     raw = _redis(lambda: get_redis().get(_key(provider, target, account)))
-    if raw is None:
-        return ""
-    record = json.loads(raw)
+    try:
+        record = json.loads(raw) if raw is not None else None
+        status, at, until = record["status"], record["at"], record["until"]
+    except (TypeError, ValueError, KeyError):
+        return ""  # nothing remembered (or not written by settle): ask for history
     return (
-        f"history skipped: {provider} refused its history endpoint (HTTP {record['status']}) "
-        f"at {record['at']}, so this account's plan does not include it; asked again after "
-        f"{record['until']}"
+        f"history skipped: {provider} refused its history endpoint (HTTP {status}) at {at}, "
+        f"so this account's plan does not include it; asked again after {until}"
     )
 
 

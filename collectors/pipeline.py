@@ -83,10 +83,15 @@ def target_for(config: ProviderConfig) -> Target:
 
 def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
     """Normally the last interval; after an outage, back to the last success (as far as the
-    API keeps history), so the gap is filled."""
+    API keeps history), so the gap is filled — unless the account's plan was seen refusing
+    history lately: then no backfill, and `history_skipped` tells the adapter not to ask."""
     adapter = adapter_for(config.source, config.provider)
     start = now - timedelta(seconds=config.interval_seconds)
     if adapter.history:
+        account = history_refusals.account_of(config.api_key, config.username)
+        skipped = history_refusals.refused(config.provider, target.key, account)
+        if skipped:  # no growing gap, no call bound to be refused again
+            return Window(start=start, end=now, now=now, history_skipped=skipped)
         last_ok = (
             CollectorRun.objects.filter(
                 source=config.source, provider=config.provider, target=target.key, status="ok"
@@ -95,10 +100,6 @@ def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
             .first()
         )
         if last_ok and last_ok < start:
-            account = history_refusals.account_of(config.api_key, config.username)
-            skipped = history_refusals.refused(config.provider, target.key, account)
-            if skipped:  # the plan refused history lately: no backfill, no growing gap
-                return Window(start=start, end=now, now=now, history_skipped=skipped)
             start = max(last_ok, now - adapter.history)
     return Window(start=start, end=now, now=now)
 

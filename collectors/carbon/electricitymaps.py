@@ -96,7 +96,7 @@ class ElectricityMapsAdapter(Adapter):
         readings = [Reading(MEASUREMENT, f, t, tags) for t, f in sorted(points.items()) if f]
         readings += forecast_readings(forecast, tags)
         failed = None
-        if window.start < window.now - HISTORY_AFTER:
+        if window.start < window.now - HISTORY_AFTER and not window.history_skipped:
             past, failed = read_history(
                 PROVIDER,
                 lambda: self._history(base, where, headers, window, before=at, tags=tags),

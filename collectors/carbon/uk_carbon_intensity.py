@@ -90,7 +90,7 @@ class UKCarbonIntensityAdapter(Adapter):
         readings = [Reading(MEASUREMENT, fields, slot["start"], tags)]
         readings += forecast_readings(forecast, tags)
         failed = None
-        if window.start < window.now - BACKFILL_AFTER:
+        if window.start < window.now - BACKFILL_AFTER and not window.history_skipped:
             past, failed = read_history(
                 PROVIDER, lambda: self._backfill(base, scope, place, window, slot["start"], tags)
             )

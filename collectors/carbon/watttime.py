@@ -110,7 +110,8 @@ class WattTimeAdapter(Adapter):
         readings = [Reading(MEASUREMENT, fields, now_slot.start, tags)]
         readings += forecast_readings(forecast, tags)
         failed, span = None, {**query, "end": window.now.isoformat()}
-        if plan == "historical" and window.start < window.now - HISTORICAL_AFTER:
+        gap = window.start < window.now - HISTORICAL_AFTER
+        if plan == "historical" and gap and not window.history_skipped:
             span["start"] = max(window.start, window.now - self.history).isoformat()
             past, failed = read_history(
                 PROVIDER, lambda: _series(*self._get(base, credentials, "/v3/historical", span))

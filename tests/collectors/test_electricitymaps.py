@@ -343,3 +343,14 @@ def test_a_failing_history_call_keeps_the_latest_values(
     assert result.current["carbon_intensity_gco2_kwh"] == 312.0
     assert isinstance(result.history_error, error)
     assert "history call failed, the latest values are kept" in caplog.text
+
+
+def test_no_history_call_while_the_pipeline_remembers_a_refusal(replay_server, adapter):
+    site, credentials = scenario(replay_server)
+    skipped = "history skipped: electricitymaps refused its history endpoint (HTTP 403)"
+    win = Window(start=NOW - timedelta(hours=6), end=NOW, now=NOW, history_skipped=skipped)
+
+    (reading,) = run(adapter, site, credentials, win).readings
+
+    assert reading.fields["carbon_intensity_gco2_kwh"] == 312.0
+    assert replay_server.calls("GET", HISTORY) == []

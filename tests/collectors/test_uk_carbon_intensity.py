@@ -250,6 +250,15 @@ def test_no_backfill_call_in_a_normal_run(replay_server, adapter):
     assert len(replay_server.requests) == 2
 
 
+def test_no_backfill_call_while_the_pipeline_remembers_a_refusal(replay_server, adapter):
+    serve(replay_server, NATIONAL)
+    credentials = Credentials(options={"base_url": replay_server.url})
+    window = Window(NOW - timedelta(hours=5), NOW, NOW, history_skipped="history skipped: ...")
+    result = adapter.fetch(adapter.target(site("GB"), credentials), credentials, window)
+    assert [r.path for r in replay_server.requests] == list(NATIONAL)
+    assert len(split(result)[0]) == 1
+
+
 def test_unknown_index_value_is_malformed(replay_server, adapter):
     body = load(replay_server, "intensity.json")
     body["data"][0]["intensity"]["index"] = "extreme"

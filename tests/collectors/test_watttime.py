@@ -289,6 +289,17 @@ def test_a_failing_historical_call_keeps_the_latest_values(replay_server, adapte
     assert result.current["moer_percentile"] == 37.0
 
 
+def test_no_historical_call_while_the_pipeline_remembers_a_refusal(replay_server, adapter):
+    site, credentials = scenario(replay_server, plan="historical")
+    skipped = "history skipped: watttime refused its history endpoint (HTTP 403)"
+    win = Window(start=NOW - timedelta(hours=3), end=NOW, now=NOW, history_skipped=skipped)
+
+    (headline,), _ = split(run(adapter, replay_server, site, credentials, win))
+
+    assert headline.fields["moer_percentile"] == 37.0
+    assert replay_server.calls("GET", "/v3/historical") == []
+
+
 def test_backfill_start_is_capped_at_thirty_days(replay_server, adapter):
     site, credentials = scenario(replay_server, plan="historical")
     replay_server.add(
