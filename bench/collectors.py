@@ -141,7 +141,7 @@ def bench_redis_keys() -> Iterator[None]:
 
 def create_sites(server, regions, sites: int) -> None:
     """`sites` homes spread evenly over the regions, each with its carbon and price provider."""
-    from bench.collectors_replay import base_url
+    from bench.collectors_replay import bench_options
     from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
 
     homes = []
@@ -175,7 +175,7 @@ def create_sites(server, regions, sites: int) -> None:
                     provider=provider,
                     interval_seconds=DEFAULT_INTERVAL_SECONDS[source],
                     api_key="bench-electricitymaps-key" if provider == "electricitymaps" else "",
-                    options={"base_url": base_url(server, region, provider)},
+                    options=bench_options(server, region, provider),
                 )
             )
     ProviderConfig.objects.bulk_create(configs, batch_size=500)

@@ -95,6 +95,15 @@ def base_url(server: ReplayServer, region: Region, provider: str) -> str:
     return server.url + ROOTS[key]
 
 
+def bench_options(server: ReplayServer, region: Region, provider: str) -> dict[str, str]:
+    """The provider options of a bench site: the replayed base URL; for Octopus the product
+    (set, so no daily /v1/products/ lookup per worker process muddles the call counts)."""
+    options = {"base_url": base_url(server, region, provider)}
+    if provider == "octopus":
+        options["product_code"] = OCTOPUS_PRODUCT
+    return options
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One API target x endpoint: what a collection cycle should call exactly once."""

@@ -7,13 +7,18 @@ it cannot understand) or `ConfigError` for settings it cannot work with. It neve
 Celery, Redis, InfluxDB or Django models: the pipeline does caching, budgets, writing, runs.
 """
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from enrich.http import HttpError
 from enrich.readings import Reading
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -77,6 +82,9 @@ class Window:
     # API calls the pipeline reserved from the budget for this fetch (None: no budget). An
     # adapter whose number of calls depends on the answer (e.g. one per device) stays within.
     calls: int | None = None
+    # Set (to the reason) while the account's plan is remembered refusing the history
+    # endpoint: the pipeline gives no backfill window, and the adapter asks no history.
+    history_skipped: str = ""
 
 
 @dataclass
@@ -88,6 +96,27 @@ class FetchResult:
     # API calls the fetch really made, when the adapter counts them: the pipeline gives the
     # rest of what it reserved (Window.calls) back to the budget.
     calls: int | None = None
+    # The backfill (history) call failed; the readings above still hold the latest values.
+    # The pipeline writes them and decides from the error: a refusal (401/403) is remembered
+    # as "not on this plan", anything else leaves the gap to be asked for again.
+    history_error: HttpError | None = None
+    # What the run record should say besides the outcome, e.g. a retired tariff product.
+    notes: list[str] = field(default_factory=list)
+
+
+def read_history(provider: str, read: Callable[[], list[T]]) -> tuple[list[T], HttpError | None]:
+    """What the history call gave (readings, slots...), or ([], the error) when it fails: a
+    failed backfill never costs the latest values the fetch has already read."""
+    try:
+        return read(), None
+    except HttpError as error:
+        logger.warning(
+            "%s: the history call failed, the latest values are kept: %s: %s",
+            provider,
+            type(error).__name__,
+            error,
+        )
+        return [], error
 
 
 class Adapter(ABC):

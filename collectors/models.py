@@ -6,6 +6,7 @@ from django.db import models
 class CollectorRun(models.Model):
     class Status(models.TextChoices):
         OK = "ok", "fetched and written"
+        PARTIAL = "partial", "latest written, backfill failed (asked again next run)"
         CACHED = "cached", "fresh cache, no call"
         NO_DATA = "no_data", "API had no data"
         BUDGET = "budget", "budget used up, cache served"

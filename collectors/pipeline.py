@@ -14,7 +14,7 @@ from functools import partial
 
 from django.conf import settings
 
-from collectors import cadence
+from collectors import cadence, history_refusals
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import (
@@ -84,10 +84,15 @@ def target_for(config: ProviderConfig) -> Target:
 
 def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
     """Normally the last interval; after an outage, back to the last success (as far as the
-    API keeps history), so the gap is filled."""
+    API keeps history), so the gap is filled — unless the account's plan was seen refusing
+    history lately: then no backfill, and `history_skipped` tells the adapter not to ask."""
     adapter = adapter_for(config.source, config.provider)
     start = now - timedelta(seconds=config.interval_seconds)
     if adapter.history:
+        account = history_refusals.account_of(config.api_key, config.username)
+        skipped = history_refusals.refused(config.provider, target.key, account)
+        if skipped:  # no growing gap, no call bound to be refused again
+            return Window(start=start, end=now, now=now, history_skipped=skipped)
         last_ok = (
             CollectorRun.objects.filter(
                 source=config.source, provider=config.provider, target=target.key, status="ok"
@@ -246,30 +251,43 @@ def _fetch_and_write(
     adapter = adapter_for(config.source, config.provider)
     result: FetchResult = adapter.fetch(target, creds, window)
     settle(result)
+    notes, status = [window.history_skipped, *result.notes], "ok"
+    if result.history_error is not None:
+        account = history_refusals.account_of(config.api_key, config.username)
+        refusal = history_refusals.settle(
+            config.provider, target.key, account, result.history_error, now
+        )
+        notes.append(history_refusals.note(result.history_error, refusal))
+        status = "ok" if refusal else "partial"  # partial: the next window keeps the gap
+    note = "; ".join(n for n in notes if n)
     if not result.readings:
         logger.info(
-            "collect: %s/%s %s: the API had no data (%s)",
+            "collect: %s/%s %s: the API had no data (%s)%s",
             config.source,
             config.provider,
             target.key,
             result.current.get("message", "empty answer"),
+            f"; {note}" if note else "",
         )
         return Outcome(
             "no_data",
             served=_describe_last_good(cache.last_good(config.source, config.provider, target.key)),
+            error=note,
         )
     written = get_timeseries().write(settings.INFLUXDB_DATABASE, result.readings)
     cache.put(config.source, config.provider, target.key, result.current, fetched_at=now)
     hook = after_write_hook(config.source)
     if hook is not None:
         hook(target, result)
-    logger.info(
-        "collect: %s/%s %s: wrote %d points (window %s .. %s)",
+    logger.log(
+        logging.WARNING if status == "partial" else logging.INFO,
+        "collect: %s/%s %s: wrote %d points (window %s .. %s)%s",
         config.source,
         config.provider,
         target.key,
         written,
         window.start.isoformat(),
         window.end.isoformat(),
+        f"; {note}" if note else "",
     )
-    return Outcome("ok", points_written=written, served="fresh answer")
+    return Outcome(status, points_written=written, served="fresh answer", error=note)

@@ -129,12 +129,14 @@ class AirNowAdapter(Adapter):
         if isinstance(body, str):
             return _no_data(target, window, f"AirNow has no current observation: {body}")
         parse_row = obs.parse_current if endpoint == CURRENT else obs.parse_classic
-        found = obs.parse(body, url, parse_row)
+        found, skipped = obs.parse(body, url, parse_row)
         if not found:
             what = "no observations" if not body else "AQI -1 (no value) for every pollutant"
+            if skipped:
+                what = f"no usable observation (skipped {'; '.join(skipped)})"
             return _no_data(target, window, f"AirNow returned {what} for {target.key}")
         current = obs.summary(found) | {"endpoint": endpoint}
-        return FetchResult(obs.to_readings(found, self.provider), current)
+        return FetchResult(obs.to_readings(found, self.provider), current, notes=skipped)
 
 
 def _classic_path(target: Target) -> str:

@@ -2,8 +2,11 @@
 
 pm25 / pm10 / ozone are AQI sub-indices (0-500, unitless), not concentrations: AirNow's
 observation services report AQI values only. The overall AQI is the maximum over pollutants.
+An observation with a time-zone abbreviation we do not know is skipped with a warning (its
+hour cannot be placed in UTC); the other observations of the answer are kept.
 """
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -13,6 +16,8 @@ from typing import Any
 
 from enrich.http import malformed
 from enrich.readings import Reading
+
+log = logging.getLogger(__name__)
 
 # US time zone abbreviations AirNow reports (AST: Puerto Rico and the US Virgin Islands).
 # fmt: off
@@ -28,6 +33,10 @@ ALIASES = {"OZONE": "O3"}  # the current service may name ozone so (pyairnow 1.4
 def category_number(aqi: float) -> int:
     """AQI category 1 (Good) .. 6 (Hazardous) for an AQI value."""
     return next((n for n, upper in enumerate(CATEGORY_UPPER, 1) if aqi <= upper), 6)
+
+
+class UnknownTimeZone(ValueError):
+    """One observation's zone abbreviation is not a known US one: that row is skipped."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,7 @@ def observed_at(
     """The UTC start of the observed hour from AirNow's local date, hour and zone abbreviation."""
     offset = TZ_OFFSETS.get(tz.strip().upper())
     if offset is None:
-        raise malformed(
-            "airnow", url, f"{where}: unknown time zone {tz!r} (known: {', '.join(TZ_OFFSETS)})"
-        )
+        raise UnknownTimeZone(f"unknown time zone {tz!r} (known: {', '.join(TZ_OFFSETS)})")
     try:
         day_start = datetime.combine(date.fromisoformat(day.strip()), datetime.min.time())
     except ValueError:
@@ -115,15 +122,25 @@ def parse_classic(row: Any, url: str, where: str) -> Observation | None:
     )
 
 
-def parse(rows: list, url: str, parse_row: Callable[..., Observation | None]) -> list[Observation]:
-    """Valid observations, the latest one per pollutant (AQI -1 rows left out)."""
+def parse(
+    rows: list, url: str, parse_row: Callable[..., Observation | None]
+) -> tuple[list[Observation], list[str]]:
+    """Valid observations, the latest one per pollutant (AQI -1 rows left out), and why rows
+    were skipped (an unknown time zone: logged at WARNING, the rest is kept)."""
     best: dict[str, Observation] = {}
+    skipped: list[str] = []
     for index, row in enumerate(rows):
-        o = parse_row(row, url, f"observation {index}")
+        try:
+            o = parse_row(row, url, f"observation {index}")
+        except UnknownTimeZone as exc:
+            what = f"observation {index} ({row.get('parameterName') or row.get('ParameterName')})"
+            log.warning("airnow: %s skipped: %s; the other observations are kept", what, exc)
+            skipped.append(f"{what}: {exc}")
+            continue
         kept = best.get(o.parameter) if o else None
         if o and (kept is None or (o.time, o.aqi) > (kept.time, kept.aqi)):
             best[o.parameter] = o
-    return list(best.values())
+    return list(best.values()), skipped
 
 
 def overall(observations: list[Observation]) -> tuple[Observation, str, datetime]:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors.base import Credentials
+from collectors.base import read_history as read_history  # the adapters' backfill guard
 from enrich.http import MalformedResponse, malformed
 from enrich.readings import FieldValue, Reading
 
@@ -59,6 +60,13 @@ class Answer:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise self.bad(f"{what}: {key} should be a number, got {value!r}", obj)
         return None if value is None else float(value)
+
+    def flag(self, obj: Any, key: str, what: str = "the answer") -> bool | None:
+        """A JSON boolean; None when the key is absent or null (older answers lack it)."""
+        value = obj.get(key) if isinstance(obj, Mapping) else self.get(obj, key, what)
+        if value is not None and not isinstance(value, bool):
+            raise self.bad(f"{what}: {key} should be true or false, got {value!r}", obj)
+        return value
 
     def text(self, obj: Any, key: str, what: str = "the answer") -> str:
         value = self.get(obj, key, what)

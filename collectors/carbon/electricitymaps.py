@@ -1,9 +1,11 @@
 """Electricity Maps (v3, or v4 through `base_url`): carbon intensity and renewable share.
 
 `carbon-intensity/latest` gives gCO2eq/kWh (consumption-based, lifecycle factors),
-`power-breakdown/latest` the renewable and fossil-free percentages. The forecast is fetched
-only when `options["forecast"] is True` (free keys have none; a 401/403 on it is logged and
-the run carries on). After an outage `carbon-intensity/history` backfills the last 24 hours.
+`power-breakdown/latest` the renewable and fossil-free percentages; their `isEstimated` is kept
+as the field `is_estimated` (true when Electricity Maps estimated a value of that point). The
+forecast is fetched only when `options["forecast"] is True` (free keys have none; a 401/403 on
+it is logged and the run carries on). After an outage `carbon-intensity/history` backfills the
+last 24 hours; a failing history call leaves the latest values in place (`history_error`).
 The zone is the site's `grid_region` (e.g. "DE"); without it the site's coordinates are sent.
 Options: `base_url`, `forecast`, `budget` (Electricity Maps publishes no fixed limit).
 """
@@ -22,6 +24,7 @@ from collectors.carbon.common import (
     current,
     forecast_readings,
     horizon_fields,
+    read_history,
 )
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
@@ -67,6 +70,7 @@ class ElectricityMapsAdapter(Adapter):
         points: dict[datetime, dict[str, Any]] = {
             at: {GCO2_KWH: answer.number(latest, "carbonIntensity")}
         }
+        _estimated(points[at], answer.flag(latest, "isEstimated"))
 
         url = base + "/power-breakdown/latest"
         breakdown = get_json(PROVIDER, url, params=where, headers=headers)
@@ -80,6 +84,8 @@ class ElectricityMapsAdapter(Adapter):
             share = answer.maybe_number(breakdown, key)
             if share is not None:  # null = not known: leave the field out, never 0
                 points.setdefault(shares_at, {})[name] = share
+        if shares_at in points:
+            _estimated(points[shares_at], answer.flag(breakdown, "isEstimated"))
 
         forecast: list[Slot] = []
         if credentials.options.get("forecast") is True:
@@ -89,10 +95,15 @@ class ElectricityMapsAdapter(Adapter):
         tags = {"region": zone, "grid_operator": zone, "provider": PROVIDER}
         readings = [Reading(MEASUREMENT, f, t, tags) for t, f in sorted(points.items()) if f]
         readings += forecast_readings(forecast, tags)
-        if window.start < window.now - HISTORY_AFTER:
-            readings += self._history(base, where, headers, window, before=at, tags=tags)
+        failed = None
+        if window.start < window.now - HISTORY_AFTER and not window.history_skipped:
+            past, failed = read_history(
+                PROVIDER,
+                lambda: self._history(base, where, headers, window, before=at, tags=tags),
+            )
+            readings += past
         headline = {**points.get(shares_at, {}), **points[at]}
-        return FetchResult(readings, current(at, headline, region=zone))
+        return FetchResult(readings, current(at, headline, region=zone), history_error=failed)
 
     def _forecast(self, base: str, where: dict[str, Any], headers: dict[str, str]) -> list[Slot]:
         url = base + "/carbon-intensity/forecast"
@@ -139,8 +150,16 @@ class ElectricityMapsAdapter(Adapter):
             value = answer.maybe_number(entry, "carbonIntensity", "a history entry")
             # null = no data for that hour: leave the gap rather than store a guess.
             if value is not None and window.start <= at < before:
-                readings.append(Reading(MEASUREMENT, {GCO2_KWH: value}, at, tags))
+                fields = {GCO2_KWH: value}
+                _estimated(fields, answer.flag(entry, "isEstimated", "a history entry"))
+                readings.append(Reading(MEASUREMENT, fields, at, tags))
         return readings
+
+
+def _estimated(fields: dict[str, Any], flag: bool | None) -> None:
+    """`is_estimated` of a point: true when any value read for it was estimated."""
+    if flag is not None:
+        fields["is_estimated"] = bool(fields.get("is_estimated")) or flag
 
 
 def _minutes(known: list[tuple[datetime, float | None]], i: int) -> float:

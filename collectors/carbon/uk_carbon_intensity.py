@@ -5,7 +5,8 @@ region id 1-17 (e.g. "12" = South England); or a postcode (its outward code, e.g
 sent). The current half hour stores `actual` when NESO has it (national, finished slots) and
 the forecast otherwise, with `is_forecast` saying which. `renewable_percentage` (regional
 answers carry a generation mix) counts wind, solar, hydro and biomass, as NESO does.
-Backfill: `/intensity/{from}/{to}` nationally, `pt24h` regionally (24 h either way).
+Backfill: `/intensity/{from}/{to}` nationally, `pt24h` regionally (24 h either way); a failing
+backfill call leaves the current half hour and the forecast in place (`history_error`).
 """
 
 import re
@@ -22,6 +23,7 @@ from collectors.carbon.common import (
     current,
     forecast_readings,
     horizon_fields,
+    read_history,
 )
 from enrich.http import get_json
 from enrich.readings import Reading
@@ -87,9 +89,14 @@ class UKCarbonIntensityAdapter(Adapter):
         fields = {**_fields(slot), **horizon_fields(forecast, window.now)}
         readings = [Reading(MEASUREMENT, fields, slot["start"], tags)]
         readings += forecast_readings(forecast, tags)
-        if window.start < window.now - BACKFILL_AFTER:
-            readings += self._backfill(base, scope, place, window, slot["start"], tags)
-        return FetchResult(readings, current(slot["start"], fields, region=tags["region"]))
+        failed = None
+        if window.start < window.now - BACKFILL_AFTER and not window.history_skipped:
+            past, failed = read_history(
+                PROVIDER, lambda: self._backfill(base, scope, place, window, slot["start"], tags)
+            )
+            readings += past
+        headline = current(slot["start"], fields, region=tags["region"])
+        return FetchResult(readings, headline, history_error=failed)
 
     def _backfill(
         self, base: str, scope: str, place: Any, window: Window, before: datetime, tags: dict

@@ -5,8 +5,9 @@ renewed 2 minutes before it expires, or once when a call answers 401 (then the c
 once). `signal-index` (free) gives the percentile, stored as `moer_percentile`; `forecast`
 (lbs/MWh, stored as gCO2/kWh) is fetched when `options["plan"]` is "forecast" or "historical",
 or probed when no plan is set: a 403 means "not on this plan", logged once and re-probed daily.
-`historical` backfills missed periods on the "historical" plan. Options: `plan` (free |
-forecast | historical), `base_url`. Site `grid_region` is the WattTime region (e.g.
+The forecast is asked for 25 h (`horizon_hours`): the default 24 h end just before now+24h.
+`historical` backfills missed periods on the "historical" plan; when it fails, the latest
+values stand (`history_error`). Options: `plan` (free | forecast | historical), `base_url`. Site `grid_region` is the WattTime region (e.g.
 CAISO_NORTH); without it the region is looked up from the site's coordinates (re-checked
 monthly, as WattTime advises). Budget: 3,000 calls / 5 min per account; /login separately
 allows 100 / 5 min, which the token reuse keeps far away.
@@ -30,6 +31,7 @@ from collectors.carbon.common import (
     current,
     forecast_readings,
     horizon_fields,
+    read_history,
 )
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
@@ -45,6 +47,7 @@ RENEW_BEFORE = 2 * 60.0
 REGION_RECHECK = 30 * 24 * 3600.0  # WattTime: re-query region-from-loc monthly
 FORECAST_REPROBE = 24 * 3600.0
 HISTORICAL_AFTER = timedelta(minutes=15)
+FORECAST_HOURS = 25  # one more than the default 24, so now+24h is covered (forecast_24h)
 # meta.units -> (field, factor): the answer says which signal it carries.
 UNITS = {
     "percentile": ("moer_percentile", 1.0),
@@ -96,7 +99,8 @@ class WattTimeAdapter(Adapter):
 
         forecast: list[Slot] = []
         if plan in ("forecast", "historical") or (plan is None and self._may_have(base, region)):
-            forecast = self._optional(base, credentials, "/v3/forecast", query, "forecasts")
+            ahead = {**query, "horizon_hours": FORECAST_HOURS}
+            forecast = self._optional(base, credentials, "/v3/forecast", ahead, "forecasts")
         fields: dict[str, Any] = dict(now_slot.values)
         covering = next((s for s in forecast if s.covers(now_slot.start)), None)
         if covering is not None and GCO2_KWH in covering.values:
@@ -105,16 +109,20 @@ class WattTimeAdapter(Adapter):
 
         readings = [Reading(MEASUREMENT, fields, now_slot.start, tags)]
         readings += forecast_readings(forecast, tags)
-        if plan == "historical" and window.start < window.now - HISTORICAL_AFTER:
-            start = max(window.start, window.now - self.history)
-            span = {"start": start.isoformat(), "end": window.now.isoformat()}
-            past = self._optional(base, credentials, "/v3/historical", {**query, **span}, "history")
+        failed, span = None, {**query, "end": window.now.isoformat()}
+        gap = window.start < window.now - HISTORICAL_AFTER
+        if plan == "historical" and gap and not window.history_skipped:
+            span["start"] = max(window.start, window.now - self.history).isoformat()
+            past, failed = read_history(
+                PROVIDER, lambda: _series(*self._get(base, credentials, "/v3/historical", span))
+            )
             readings += [
                 Reading(MEASUREMENT, dict(s.values), s.start, tags)
                 for s in past
                 if s.start < now_slot.start
             ]
-        return FetchResult(readings, current(now_slot.start, fields, region=region))
+        headline = current(now_slot.start, fields, region=region)
+        return FetchResult(readings, headline, history_error=failed)
 
     # --- calls ---
 

@@ -3,10 +3,14 @@
 `GET {base}/v1/products/{product}/electricity-tariffs/{tariff}/standard-unit-rates/` with
 `period_from`/`period_to` (UTC) and `page_size`; the answer is paged (`next` is followed until
 it is null) and newest first, so the rates are sorted before use. The tariff code is
-`options["tariff_code"]` (e.g. E-1R-AGILE-24-10-01-C), or built as
-`E-1R-{product}-{letter}` from `options["product_code"]` (default AGILE-24-10-01) and the site's
-pricing region, the GSP region letter A-P (no I or O). `value_inc_vat` (p/kWh) / 100 is stored
-as GBP/kWh. A rate with `valid_to: null` (open-ended, as on fixed tariffs) is skipped: it has no
+`options["tariff_code"]` (e.g. E-1R-AGILE-24-10-01-C), or built as `E-1R-{product}-{letter}`
+from the product and the site's pricing region, the GSP region letter A-P (no I or O). The
+product is `options["product_code"]` when set (it wins); otherwise the current Agile product,
+found through `/v1/products/` once a day (`octopus_products`), and the target (and `region`
+tag) is then `agile-{letter}`, which stays the same when Octopus launches a new Agile product.
+A product with no rates from now on (retired) gives no readings and a WARNING naming it and
+`options.product_code`, also on the run record. `value_inc_vat` (p/kWh) / 100 is stored as
+GBP/kWh. A rate with `valid_to: null` (open-ended, as on fixed tariffs) is skipped: it has no
 slot end, and this adapter stores time-of-use slots only. Where several rates share a start
 (per payment method), the direct-debit (or unspecified) one is kept.
 
@@ -16,11 +20,21 @@ at api.octopus.energy are followed on the configured `base_url` (proxies, tests)
 limit is published; one call per hour per tariff is far below anything reasonable.
 """
 
+import logging
 import re
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.pricing.octopus_products import (
+    DEFAULT_BASE_URL,
+    PROVIDER,
+    AgileProducts,
+    paged_results,
+    utc,
+)
 from collectors.pricing.slots import (
     PriceSlot,
     base_url,
@@ -31,22 +45,16 @@ from collectors.pricing.slots import (
     timestamp,
     window_hours,
 )
-from enrich.http import PermanentError, get_json, malformed
 
-PROVIDER = "octopus"
-DEFAULT_BASE_URL = "https://api.octopus.energy"
-DEFAULT_PRODUCT = "AGILE-24-10-01"
+logger = logging.getLogger(__name__)
+
+EXAMPLE_PRODUCT = "AGILE-24-10-01"
 REGIONS = "ABCDEFGHJKLMNP"  # GSP groups; the letters I and O are not used
 TARIFF = re.compile(r"E-1R-(?P<product>[A-Z0-9-]+)-(?P<region>[A-Z])")
 PRODUCT = re.compile(r"[A-Z0-9-]+")
 AHEAD = timedelta(hours=48)
 PAGE_SIZE = 1500
-MAX_PAGES = 50  # a `next` chain longer than this is a loop, not data
 PENCE_PER_POUND = 100
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _region(site: SiteInfo) -> str:
@@ -67,7 +75,12 @@ class OctopusAgileAdapter(Adapter):
     budget = None  # not published for the REST API
     budget_scope = "target"
     history = timedelta(days=7)
-    calls_per_fetch = 1  # one page of up to 1500 rates covers 7 days and more
+    calls_per_fetch = (
+        1  # one page of up to 1500 rates covers 7 days and more (+1 product list a day)
+    )
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._products = AgileProducts(clock)
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         options = credentials.options
@@ -75,7 +88,7 @@ class OctopusAgileAdapter(Adapter):
         if product and not PRODUCT.fullmatch(product):
             raise ConfigError(
                 f"options.product_code {product!r} is not an Octopus product code "
-                f"(e.g. {DEFAULT_PRODUCT})."
+                f"(e.g. {EXAMPLE_PRODUCT})."
             )
         tariff = str(options.get("tariff_code") or "").strip().upper()
         if tariff:
@@ -83,49 +96,41 @@ class OctopusAgileAdapter(Adapter):
             if not match or match["region"] not in REGIONS:
                 raise ConfigError(
                     f"options.tariff_code {tariff!r} is not a single-rate electricity tariff "
-                    f"code like E-1R-{DEFAULT_PRODUCT}-C (region letter one of {REGIONS})."
+                    f"code like E-1R-{EXAMPLE_PRODUCT}-C (region letter one of {REGIONS})."
                 )
-            product = product or match["product"]
+            product, letter, key = product or match["product"], match["region"], tariff
         else:
-            product = product or DEFAULT_PRODUCT
-            tariff = f"E-1R-{product}-{_region(site)}"
+            letter = _region(site)
+            key = f"E-1R-{product}-{letter}" if product else f"agile-{letter}"
         return Target(
             source=self.source,
             provider=self.provider,
-            key=tariff,
-            params={"product": product, "tariff": tariff, "window_hours": window_hours(options)},
+            key=key,
+            params={
+                "product": product,  # "" = the current Agile product, looked up
+                "tariff": tariff,
+                "region": letter,
+                "window_hours": window_hours(options),
+            },
         )
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = base_url(credentials.options, DEFAULT_BASE_URL)
-        product, tariff = target.params["product"], target.params["tariff"]
-        first = f"{base}/v1/products/{product}/electricity-tariffs/{tariff}/standard-unit-rates/"
         auth = (credentials.api_key, "") if credentials.api_key else None
+        product = target.params["product"] or self._products.current(base, auth, window.now)
+        tariff = target.params["tariff"] or f"E-1R-{product}-{target.params['region']}"
+        first = f"{base}/v1/products/{product}/electricity-tariffs/{tariff}/standard-unit-rates/"
         start = in_history(window.start, window.now, self.history)
-        params: dict[str, Any] | None = {
-            "period_from": _utc(start),
-            "period_to": _utc(window.now + AHEAD),
+        params = {
+            "period_from": utc(start),
+            "period_to": utc(window.now + AHEAD),
             "page_size": PAGE_SIZE,
         }
-        url: str | None = first
-        rates: list[Any] = []
-        pages = 0
-        while url:
-            pages += 1
-            if pages > MAX_PAGES:
-                raise malformed(PROVIDER, first, f"more than {MAX_PAGES} pages of rates")
-            page = _get(url, params, auth, product, tariff)
-            results = field(PROVIDER, url, page, "results", "the page")
-            following = field(PROVIDER, url, page, "next", "the page")
-            if not isinstance(results, list) or not (
-                following is None or isinstance(following, str)
-            ):
-                raise malformed(
-                    PROVIDER, url, "'results' should be a list and 'next' a URL or null"
-                )
-            rates += [(url, index, rate) for index, rate in enumerate(results)]
-            url = _rebase(following, base) if following else None
-            params = None  # `next` carries the query
+        missing = (
+            f"tariff {tariff} of product {product}; check options.tariff_code / "
+            "options.product_code and Site.pricing_region (the region letter)"
+        )
+        rates = paged_results(first, params, auth, base, missing)
         slots = _slots(rates)
         if rates and not slots:
             raise ConfigError(
@@ -133,39 +138,43 @@ class OctopusAgileAdapter(Adapter):
                 "tariffs do; this adapter stores time-of-use slots. Set options.tariff_code or "
                 "options.product_code to an Agile tariff."
             )
-        return pricing_result(
+        if not any(slot.end > window.now for slot in slots):
+            return self._retired(base, target, product, tariff, window.now)
+        result = pricing_result(
             provider=PROVIDER,
             url=first,
             currency="GBP",
-            region=tariff,
+            region=target.key,
             slots=slots,
             now=window.now,
             hours=float(target.params["window_hours"]),
         )
+        result.current.update(product=product, tariff=tariff)
+        return result
 
-
-def _get(url: str, params: Any, auth: Any, product: str, tariff: str) -> Any:
-    try:
-        return get_json(PROVIDER, url, params=params, auth=auth)
-    except PermanentError as exc:
-        if exc.status != 404:
-            raise
-        raise PermanentError(
-            f"octopus: tariff {tariff} of product {product} was not found (HTTP 404). Check "
-            "options.tariff_code / options.product_code and Site.pricing_region (the region "
-            "letter).",
-            provider=PROVIDER,
-            endpoint=exc.endpoint,
-            status=404,
-            body_excerpt=exc.body_excerpt,
-        ) from None
-
-
-def _rebase(link: str, base: str) -> str:
-    """A `next` link on the configured base URL (the API writes its own host into it)."""
-    if link.startswith(DEFAULT_BASE_URL + "/"):
-        return base + link[len(DEFAULT_BASE_URL) :]
-    return link
+    def _retired(
+        self, base: str, target: Target, product: str, tariff: str, now: datetime
+    ) -> FetchResult:
+        """No rates from now on: the product is retired (or not yet published)."""
+        if target.params["product"]:
+            advice = (
+                "Set options.product_code to the current Agile product (listed at "
+                f"{base}/v1/products/), or remove product_code and tariff_code to have the "
+                "current one picked automatically."
+            )
+        else:
+            self._products.forget(base)  # looked up again next run
+            advice = (
+                "It was picked from /v1/products/ as the current Agile product and is looked "
+                "up again next run; set options.product_code to choose the product yourself."
+            )
+        message = (
+            f"octopus: product {product} (tariff {tariff}) has no rates from {now.isoformat()} "
+            f"on: it looks retired. {advice}"
+        )
+        logger.warning(message)
+        current = {"no_data": True, "message": message, "product": product, "tariff": tariff}
+        return FetchResult([], {**current, "time": None}, notes=[message])
 
 
 def _direct_debit_first(payment_method: Any) -> int:

@@ -6,8 +6,9 @@ account's first home, looked up once and kept in this instance. `total` is alrea
 the home's currency (`current.currency`, e.g. SEK, EUR, NOK) and stored as is. `tomorrow`
 is `[]` until about 13:00 CET: then only today's slots are written, which leaves tomorrow's
 already-written slots (if any) alone. Tibber gives slot starts only: a slot ends where the next
-one starts, and the last one after the series' usual step (15 minutes here, 60 for an hourly
-series), so `slot_minutes` comes from the data.
+one starts, and the last one after its day's usual step (15 minutes here, 60 for an hourly
+day), so `slot_minutes` comes from the data. The step is decided per day: an hourly `today`
+next to a quarter-hourly `tomorrow` (as on the day the market switched) keeps 60-minute slots.
 
 GraphQL errors arrive inside HTTP 200 (`{"errors": [{"extensions": {"code": ...}}]}`):
 UNAUTHENTICATED / FORBIDDEN -> AuthError (fix the token); INTERNAL_SERVER_ERROR,
@@ -110,22 +111,21 @@ class TibberAdapter(Adapter):
         currency = field(PROVIDER, url, current, "currency", "priceInfo.current")
         if not isinstance(currency, str) or not currency:
             raise malformed(PROVIDER, url, f"priceInfo.current.currency is {currency!r}")
-        points = []
+        days = []
         for day in ("today", "tomorrow"):
             entries = field(PROVIDER, url, info, day, "priceInfo")
             if not isinstance(entries, list):
                 raise malformed(PROVIDER, url, f"priceInfo.{day} should be a list")
-            points += [
-                _point(url, entry, f"priceInfo.{day}[{i}]") for i, entry in enumerate(entries)
-            ]
-        if current is not None:
-            points.append(_point(url, current, "priceInfo.current"))
+            days.append(
+                [_point(url, entry, f"priceInfo.{day}[{i}]") for i, entry in enumerate(entries)]
+            )
+        now_point = _point(url, current, "priceInfo.current") if current is not None else None
         return pricing_result(
             provider=PROVIDER,
             url=url,
             currency=currency,
             region=target.key,
-            slots=_slots(points),
+            slots=_slots(days, now_point),
             now=window.now,
             hours=float(target.params["window_hours"]),
         )
@@ -163,18 +163,35 @@ def _point(url: str, entry: Any, what: str) -> tuple:
     return starts, total
 
 
-def _slots(points: list[tuple]) -> list[PriceSlot]:
-    """Start/price pairs (deduplicated by start) as slots ending at the next start, or after
-    the series' most common step where the next one is further away or missing."""
-    prices: dict = {}
-    for start, price in points:  # the day lists come before `current`, and win
-        prices.setdefault(start, price)
-    starts = sorted(prices)
+def _step(starts: list) -> timedelta | None:
+    """The most common distance between consecutive starts; None for fewer than two."""
+    starts = sorted(starts)
     gaps = Counter(b - a for a, b in zip(starts, starts[1:], strict=False))
-    step = gaps.most_common(1)[0][0] if gaps else RESOLUTION_STEP
+    return gaps.most_common(1)[0][0] if gaps else None
+
+
+def _slots(days: list[list[tuple]], current: tuple | None) -> list[PriceSlot]:
+    """Start/price pairs (deduplicated by start) as slots ending at the next start, or after
+    their own day's most common step where the next one is further away or missing.
+
+    `days` is [today, tomorrow]; `current` belongs to today. A day with a single price takes
+    the step of the whole answer (or the quarter hour asked for)."""
+    every = _step([start for day in days for start, _ in day]) or RESOLUTION_STEP
+    prices: dict = {}
+    steps: dict = {}
+    for day in days:
+        step = _step([start for start, _ in day]) or every
+        for start, price in day:  # the day lists come before `current`, and win
+            prices.setdefault(start, price)
+            steps.setdefault(start, step)
+    if current is not None:
+        prices.setdefault(current[0], current[1])
+        steps.setdefault(current[0], _step([start for start, _ in days[0]]) or every)
+    starts = sorted(prices)
     return [
-        PriceSlot(start, min(nxt, start + step) if nxt else start + step, prices[start])
+        PriceSlot(start, min(nxt or end, end), prices[start])
         for start, nxt in zip(starts, [*starts[1:], None], strict=True)
+        for end in [start + steps[start]]
     ]
 
 

@@ -1,5 +1,9 @@
+import uuid
+
 import pytest
 
+from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
 from tests.collectors.sense_feed import FeedServer, realtime_session
 
 
@@ -11,9 +15,42 @@ def fast_http(settings):
     settings.HTTP_TIMEOUT_SECONDS = 5.0
 
 
+class Clock:
+    """A hand-moved monotonic clock, so expiry (tokens, lookups kept a day) is tested without
+    waiting: move `clock.now` forward."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture
 def feed():
     """A local Sense realtime feed answering one realtime session (tests/collectors/sense_feed)."""
     with FeedServer() as server:
         server.script(realtime_session())
         yield server
+
+
+@pytest.fixture
+def isolated(settings):
+    """Own InfluxDB database and Redis key prefix per test (pipeline tests)."""
+    tag = uuid.uuid4().hex[:10]
+    settings.INFLUXDB_DATABASE = f"test_pipe_{tag}"
+    settings.REDIS_KEY_PREFIX = f"test-pipe-{tag}"
+    settings.HTTP_BACKOFF_SECONDS = 0.01
+    settings.HTTP_MAX_RETRIES = 1
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    yield ts
+    ts.drop_database(settings.INFLUXDB_DATABASE)
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)

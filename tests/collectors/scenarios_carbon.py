@@ -11,10 +11,10 @@ UK_NOW = datetime(2026, 5, 1, 12, 10, tzinfo=UTC)
 
 
 def watttime(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
-    """A forecast-plan account in CAISO_NORTH: login, signal index, MOER forecast."""
+    """A forecast-plan account in CAISO_NORTH: login, signal index, 25 h MOER forecast."""
     server.add("GET", "/login", json=server.load_fixture("watttime/login.json"))
     server.add("GET", "/v3/signal-index", json=server.load_fixture("watttime/signal_index.json"))
-    server.add("GET", "/v3/forecast", json=server.load_fixture("watttime/forecast.json"))
+    server.add("GET", "/v3/forecast", json=server.load_fixture("watttime/forecast_25h.json"))
     site = SiteInfo(
         name="Sacramento home",
         latitude=38.5816,

@@ -17,6 +17,7 @@ TIBBER_HOME = "96a14971-525a-4420-aae9-e5aedaa129ff"
 TIBBER_TOKEN = "tibber-personal-token-5c1e9a"
 # Octopus Agile 2026-05-01 (Europe/London, half-hourly, three pages): now is 13:10 local.
 OCTOPUS_NOW = datetime(2026, 5, 1, 12, 10, tzinfo=UTC)
+OCTOPUS_PRODUCTS = "/v1/products/"
 OCTOPUS_RATES = (
     "/v1/products/AGILE-24-10-01/electricity-tariffs/E-1R-AGILE-24-10-01-C/standard-unit-rates/"
 )
@@ -38,7 +39,9 @@ def tibber(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
 
 
 def octopus(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
-    # The first request has no `page`; the `next` links ask for pages 2 and 3.
+    # No product_code: the current Agile product is looked up in the product list first.
+    server.add("GET", OCTOPUS_PRODUCTS, json=load_fixture("octopus/products.json"))
+    # The first rates request has no `page`; the `next` links ask for pages 2 and 3.
     server.add("GET", OCTOPUS_RATES, json=load_fixture("octopus/agile_page1.json"))
     for page in (2, 3):
         server.add(

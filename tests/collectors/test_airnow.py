@@ -1,6 +1,7 @@
 """AirNow adapter against the local replay server: both API generations, errors, no-data."""
 
 import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -247,13 +248,49 @@ def test_ozone_named_ozone_is_stored_as_o3(replay_server, adapter):
     assert points["overall"].fields["ozone"] == 35.0
 
 
-def test_unknown_time_zone_is_malformed(replay_server, adapter):
+@pytest.mark.parametrize(
+    ("endpoint", "name", "zone_field"),
+    [
+        (CURRENT, "observation_current.json", "localTimeZone"),
+        (CLASSIC, "observation_classic.json", "LocalTimeZone"),
+    ],
+)
+def test_an_unknown_time_zone_skips_that_observation_with_a_warning(
+    replay_server, adapter, caplog, endpoint, name, zone_field
+):
+    rows = fixture(replay_server, name)
+    assert len(rows) >= 2
+    first = rows[0].get("parameterName") or rows[0]["ParameterName"]
+    rows[0][zone_field] = "XST"
+    if endpoint == CLASSIC:
+        adapter.endpoint = "classic"  # remembered from an earlier fetch
+    replay_server.add("GET", endpoint, json=rows)
+    caplog.set_level(logging.WARNING, logger="collectors.air_quality.observations")
+
+    result = fetch(adapter, replay_server)
+
+    points = by_parameter(result)
+    others = {r.get("parameterName") or r["ParameterName"] for r in rows[1:]}
+    assert set(points) == {"overall"} | {"O3" if p == "OZONE" else p for p in others}
+    assert first not in points
+    assert all(r.time.tzinfo is not None for r in result.readings)
+    assert f"observation 0 ({first}) skipped: unknown time zone 'XST'" in caplog.text
+    assert [record.levelname for record in caplog.records] == ["WARNING"]
+    (note,) = result.notes  # said on the run record too
+    assert "unknown time zone 'XST'" in note
+
+
+def test_only_unknown_time_zones_is_no_data_that_says_why(replay_server, adapter):
     rows = fixture(replay_server, "observation_current.json")
-    rows[0]["localTimeZone"] = "XST"
+    for row in rows:
+        row["localTimeZone"] = "XST"
     replay_server.add("GET", CURRENT, json=rows)
 
-    with pytest.raises(MalformedResponse, match="unknown time zone 'XST'"):
-        fetch(adapter, replay_server)
+    result = fetch(adapter, replay_server)
+
+    assert result.readings == [] and result.current["no_data"] is True
+    assert "no usable observation" in result.current["message"]
+    assert "unknown time zone 'XST'" in result.current["message"]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.electricitymaps import ElectricityMapsAdapter
-from enrich.http import AuthError, MalformedResponse
+from enrich.http import AuthError, MalformedResponse, TransientError
 from tests.collectors.scenarios_carbon import ELECTRICITYMAPS_NOW, SCENARIOS
 
 NOW = ELECTRICITYMAPS_NOW
@@ -71,13 +71,16 @@ def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
         "carbon_intensity_gco2_kwh": 312.0,
         "renewable_percentage": 33.5,
         "fossil_free_percentage": 34.0,
+        "is_estimated": True,  # both answers say isEstimated: true
     }
     # Integers from the API are stored as floats so InfluxDB field types stay stable.
-    assert all(type(v) is float for v in reading.fields.values())
+    assert all(type(v) is float for k, v in reading.fields.items() if k != "is_estimated")
+    assert "is_estimated=true" in reading.to_line()
     assert result.current == {
         "carbon_intensity_gco2_kwh": 312.0,
         "renewable_percentage": 33.5,
         "fossil_free_percentage": 34.0,
+        "is_estimated": True,
         "region": "DE",
         "time": "2026-05-01T14:00:00+00:00",
     }
@@ -133,6 +136,7 @@ def test_null_percentages_are_left_out_and_spaced_keys_parse(replay_server, adap
     assert dict(reading.fields) == {
         "carbon_intensity_gco2_kwh": 312.0,
         "fossil_free_percentage": 34.0,
+        "is_estimated": True,
     }
 
 
@@ -144,9 +148,44 @@ def test_percentages_of_another_hour_keep_their_own_timestamp(replay_server, ada
     earlier, latest = run(adapter, site, credentials).readings
 
     assert earlier.time.isoformat() == "2026-05-01T13:00:00+00:00"
-    assert set(earlier.fields) == {"renewable_percentage", "fossil_free_percentage"}
+    assert set(earlier.fields) == {"renewable_percentage", "fossil_free_percentage", "is_estimated"}
     assert latest.time.isoformat() == "2026-05-01T14:00:00+00:00"
-    assert dict(latest.fields) == {"carbon_intensity_gco2_kwh": 312.0}
+    assert dict(latest.fields) == {"carbon_intensity_gco2_kwh": 312.0, "is_estimated": True}
+
+
+def test_is_estimated_false_is_kept_and_an_answer_without_it_leaves_it_out(replay_server, adapter):
+    latest = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
+    latest["isEstimated"], latest["estimationMethod"] = False, None  # a measured hour
+    breakdown = replay_server.load_fixture("electricitymaps/power_breakdown_latest.json")
+    del breakdown["isEstimated"]  # older answers have no isEstimated
+    site, credentials = scenario(
+        replay_server,
+        {
+            "/v3/carbon-intensity/latest": [{"json": latest}],
+            "/v3/power-breakdown/latest": [{"json": breakdown}],
+        },
+    )
+
+    result = run(adapter, site, credentials)
+
+    (reading,) = result.readings
+    assert reading.fields["is_estimated"] is False
+    assert "is_estimated=false" in reading.to_line()
+    assert result.current["is_estimated"] is False
+    del latest["isEstimated"]
+    replay_server.reset()
+    replay_server.add("GET", "/v3/carbon-intensity/latest", json=latest)
+    replay_server.add("GET", "/v3/power-breakdown/latest", json=breakdown)
+    (reading,) = run(adapter, site, credentials).readings
+    assert "is_estimated" not in reading.fields  # unknown is not "false"
+
+
+def test_is_estimated_that_is_not_a_boolean_is_malformed(replay_server, adapter):
+    latest = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
+    latest["isEstimated"] = "yes"
+    site, credentials = scenario(replay_server, {"/v3/carbon-intensity/latest": [{"json": latest}]})
+    with pytest.raises(MalformedResponse, match="isEstimated should be true or false"):
+        run(adapter, site, credentials)
 
 
 def test_invalid_token_is_an_auth_error_with_the_message_and_no_retry(replay_server, adapter):
@@ -184,7 +223,13 @@ def test_backfill_after_an_outage_reads_the_missed_hours_from_history(replay_ser
         322.0,
         324.0,
     ]
+    history = replay_server.load_fixture("electricitymaps/carbon_intensity_history.json")
+    flags = {e["datetime"][:13]: e["isEstimated"] for e in history["history"]}
+    assert [r.fields["is_estimated"] for r in past] == [
+        flags[r.time.strftime("%Y-%m-%dT%H")] for r in past
+    ]
     assert now[-1].time.isoformat() == "2026-05-01T14:00:00+00:00"
+    assert result.history_error is None
 
 
 def test_backfill_of_a_long_outage_takes_the_24_hours_the_api_has(replay_server, adapter):
@@ -269,3 +314,43 @@ def test_missing_api_key_is_a_config_error(adapter):
     site = SiteInfo(name="home", latitude=1.0, longitude=2.0, grid_region="DE")
     with pytest.raises(ConfigError, match="ELECTRICITYMAPS_API_KEY"):
         adapter.target(site, Credentials())
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        # A key whose plan has no history (the body is the documented {"error": ...} shape).
+        ({"status": 403, "json": {"error": "History is not available on your plan"}}, AuthError),
+        ({"status": 503, "body": "upstream unavailable"}, TransientError),
+        ({"json": {"zone": "DE", "history": "none"}}, MalformedResponse),
+    ],
+)
+def test_a_failing_history_call_keeps_the_latest_values(
+    replay_server, adapter, caplog, reply, error
+):
+    site, credentials = scenario(replay_server, forecast=True)
+    replay_server.add("GET", FORECAST, **fixture(replay_server, "carbon_intensity_forecast.json"))
+    replay_server.add("GET", HISTORY, times=5, **reply)
+    caplog.set_level(logging.WARNING, logger="collectors.base")
+
+    result = run(adapter, site, credentials, window(timedelta(hours=6)))
+
+    (headline,), series = split(result)
+    assert headline.time.isoformat() == "2026-05-01T14:00:00+00:00"
+    assert headline.fields["carbon_intensity_gco2_kwh"] == 312.0
+    assert headline.fields["forecast_24h"] == 378.0
+    assert len(series) == 47
+    assert result.current["carbon_intensity_gco2_kwh"] == 312.0
+    assert isinstance(result.history_error, error)
+    assert "history call failed, the latest values are kept" in caplog.text
+
+
+def test_no_history_call_while_the_pipeline_remembers_a_refusal(replay_server, adapter):
+    site, credentials = scenario(replay_server)
+    skipped = "history skipped: electricitymaps refused its history endpoint (HTTP 403)"
+    win = Window(start=NOW - timedelta(hours=6), end=NOW, now=NOW, history_skipped=skipped)
+
+    (reading,) = run(adapter, site, credentials, win).readings
+
+    assert reading.fields["carbon_intensity_gco2_kwh"] == 312.0
+    assert replay_server.calls("GET", HISTORY) == []

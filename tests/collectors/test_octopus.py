@@ -16,7 +16,12 @@ from enrich.http import (
     RateLimitedError,
     TransientError,
 )
-from tests.collectors.scenarios_pricing import OCTOPUS_NOW, OCTOPUS_RATES, SCENARIOS
+from tests.collectors.scenarios_pricing import (
+    OCTOPUS_NOW,
+    OCTOPUS_PRODUCTS,
+    OCTOPUS_RATES,
+    SCENARIOS,
+)
 
 
 @pytest.fixture
@@ -25,7 +30,10 @@ def adapter() -> OctopusAgileAdapter:
 
 
 def run(adapter, server, now=OCTOPUS_NOW, start=None, api_key="", region="C", options=None):
-    credentials = Credentials(api_key=api_key, options={"base_url": server.url, **(options or {})})
+    """A fetch of the tariff of product AGILE-24-10-01 (set, so no product lookup) unless
+    `options` say otherwise."""
+    options = {"base_url": server.url, "product_code": "AGILE-24-10-01", **(options or {})}
+    credentials = Credentials(api_key=api_key, options=options)
     target = adapter.target(SiteInfo("home", 51.5, -0.1, pricing_region=region), credentials)
     return adapter.fetch(target, credentials, Window(start or now - timedelta(hours=1), now, now))
 
@@ -48,9 +56,15 @@ def page(*results) -> dict:
 def test_three_pages_all_requested_and_ordered(replay_server, adapter):
     site, credentials, now = SCENARIOS["octopus"](replay_server)
     target = adapter.target(site, credentials)
-    assert target.key == "E-1R-AGILE-24-10-01-C"
+    assert target.key == "agile-C"  # the current Agile product of region C, whichever it is
     result = adapter.fetch(target, credentials, Window(now - timedelta(hours=1), now, now))
 
+    (products,) = replay_server.calls("GET", OCTOPUS_PRODUCTS)
+    assert products.query == {
+        "is_variable": "true",
+        "is_business": "false",
+        "available_at": "2026-05-01T12:10:00Z",
+    }
     first, second, third = replay_server.calls("GET", OCTOPUS_RATES)
     assert first.query == {
         "period_from": "2026-05-01T11:10:00Z",
@@ -81,11 +95,11 @@ def test_three_pages_all_requested_and_ordered(replay_server, adapter):
     assert [r.fields["price"] for r in forecast] == [
         by_start[t.strftime("%Y-%m-%dT%H:%M:%SZ")] for t in times
     ]
-    assert forecast[0].tags == {
-        "provider": "octopus",
-        "currency": "GBP",
-        "region": "E-1R-AGILE-24-10-01-C",
-    }
+    assert forecast[0].tags == {"provider": "octopus", "currency": "GBP", "region": "agile-C"}
+    assert (result.current["product"], result.current["tariff"]) == (
+        "AGILE-24-10-01",
+        "E-1R-AGILE-24-10-01-C",
+    )
     # now 13:10 BST: the current slot is 12:00-12:30 UTC
     assert headline.time == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     assert headline.fields["current_price"] == by_start["2026-05-01T12:00:00Z"]
@@ -115,7 +129,7 @@ def test_dst_days_have_46_and_50_half_hours(replay_server, adapter, fixture, slo
 def test_tariff_from_options_and_region_letters(adapter):
     site = SiteInfo("home", 51.5, -0.1, pricing_region="_p")
     target = adapter.target(site, Credentials())
-    assert target.params["tariff"] == "E-1R-AGILE-24-10-01-P"
+    assert (target.key, target.params["product"], target.params["region"]) == ("agile-P", "", "P")
     product = adapter.target(site, Credentials(options={"product_code": "AGILE-FLEX-22-11-25"}))
     assert product.key == "E-1R-AGILE-FLEX-22-11-25-P"
     given = adapter.target(

@@ -4,7 +4,6 @@ AirNow stands in for any provider: the pipeline only sees the adapter contract.
 """
 
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,28 +12,10 @@ from collectors import pipeline, tasks
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)  # the fixture's observation is 10:00Z
-
-
-@pytest.fixture
-def isolated(settings):
-    """Own InfluxDB database and Redis key prefix per test."""
-    tag = uuid.uuid4().hex[:10]
-    settings.INFLUXDB_DATABASE = f"test_pipe_{tag}"
-    settings.REDIS_KEY_PREFIX = f"test-pipe-{tag}"
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-    redis = get_redis()
-    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        redis.delete(key)
 
 
 @pytest.fixture

@@ -101,6 +101,27 @@ def test_hourly_series_today_and_tomorrow(replay_server, adapter):
     assert len(json.loads(headline.fields["cheapest_hours"])) == 3
 
 
+def test_slot_length_is_decided_per_day(replay_server, adapter):
+    # The day the market switched: `today` hourly, `tomorrow` already quarter-hourly.
+    answer(replay_server, "price_info_hourly_today_quarter_tomorrow.json")
+    result = run(adapter, replay_server)
+
+    forecast, headline = split(result)
+    assert len(forecast) == 24 + 96
+    today = [r for r in forecast if r.time < datetime(2026, 5, 1, 22, tzinfo=UTC)]
+    tomorrow = [r for r in forecast if r.time >= datetime(2026, 5, 1, 22, tzinfo=UTC)]
+    # Today keeps 60-minute slots: every hour of today is covered, none shrinks to 15 minutes.
+    assert len(today) == 24 and {r.fields["slot_minutes"] for r in today} == {60.0}
+    assert len(tomorrow) == 96 and {r.fields["slot_minutes"] for r in tomorrow} == {15.0}
+    covered = sum(r.fields["slot_minutes"] for r in forecast)
+    assert covered == 2 * 24 * 60  # two whole days, no uncovered minute
+    # now 14:20 local lies in today's 14:00 hour (0.5316 SEK/kWh), not in a 15-minute gap.
+    assert headline.time == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert headline.fields["current_price"] == 0.5316
+    assert result.current["slot_minutes"] == 60.0
+    assert result.current["slots_known_until"] == "2026-05-02T22:00:00+00:00"
+
+
 @pytest.mark.parametrize(
     ("fixture", "slots", "first", "end"),
     [

@@ -7,7 +7,7 @@ import pytest
 
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.uk_carbon_intensity import UKCarbonIntensityAdapter
-from enrich.http import MalformedResponse, PermanentError
+from enrich.http import MalformedResponse, PermanentError, TransientError
 from tests.collectors.scenarios_carbon import SCENARIOS, UK_NOW
 
 NOW = UK_NOW  # 12:10Z: the current half hour starts 12:00Z
@@ -215,10 +215,48 @@ def test_regional_backfill_uses_the_past_24_hours(replay_server, adapter):
     assert all("renewable_percentage" in r.fields for r in now)
 
 
+@pytest.mark.parametrize(
+    ("grid_region", "routes", "path"),
+    [
+        ("GB", NATIONAL, "/intensity/2026-05-01T07:00Z/2026-05-01T12:00Z"),
+        ("12", REGION_ID, "/regional/intensity/2026-05-01T12:00Z/pt24h/regionid/12"),
+    ],
+)
+@pytest.mark.parametrize("status", [400, 500])
+def test_a_failing_backfill_keeps_the_current_half_hour_and_forecast(
+    replay_server, adapter, grid_region, routes, path, status
+):
+    # NESO's documented error body, for a 400 and for a 500 alike.
+    error = {"code": f"{status} Error", "message": "Something went wrong with the request"}
+    replay_server.add("GET", path, status=status, json={"error": error}, times=5)
+    serve(replay_server, routes)
+
+    result = run(adapter, replay_server, grid_region, start_ago=timedelta(hours=5))
+
+    now, series = split(result)
+    (current,) = now  # the 12:00 half hour, nothing from the failed backfill
+    assert current.time.strftime("%H:%M") == "12:00"
+    assert result.current["time"] == "2026-05-01T12:00:00+00:00"
+    assert len(series) == 96  # the 48 h forecast, half hourly
+    expected = PermanentError if status == 400 else TransientError
+    assert isinstance(result.history_error, expected)
+    assert result.history_error.status == status
+    assert "Something went wrong" in result.history_error.body_excerpt
+
+
 def test_no_backfill_call_in_a_normal_run(replay_server, adapter):
     serve(replay_server, NATIONAL)
     run(adapter, replay_server, "GB", start_ago=timedelta(minutes=15))
     assert len(replay_server.requests) == 2
+
+
+def test_no_backfill_call_while_the_pipeline_remembers_a_refusal(replay_server, adapter):
+    serve(replay_server, NATIONAL)
+    credentials = Credentials(options={"base_url": replay_server.url})
+    window = Window(NOW - timedelta(hours=5), NOW, NOW, history_skipped="history skipped: ...")
+    result = adapter.fetch(adapter.target(site("GB"), credentials), credentials, window)
+    assert [r.path for r in replay_server.requests] == list(NATIONAL)
+    assert len(split(result)[0]) == 1
 
 
 def test_unknown_index_value_is_malformed(replay_server, adapter):

@@ -17,21 +17,6 @@ TOKEN = "eyJhbGciOiJIUzI1NiJ9.replay-token-1.c2lnbmF0dXJl"
 LBS = 0.453592
 
 
-class Clock:
-    """A hand-moved monotonic clock, so token expiry is tested without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def adapter(clock) -> WattTimeAdapter:
     return WattTimeAdapter(clock=clock)
@@ -44,7 +29,7 @@ def window(start_ago: timedelta = timedelta(minutes=15), now=NOW) -> Window:
 FIXTURES = {
     "/login": "watttime/login.json",
     "/v3/signal-index": "watttime/signal_index.json",
-    "/v3/forecast": "watttime/forecast.json",
+    "/v3/forecast": "watttime/forecast_25h.json",
 }
 
 
@@ -91,13 +76,13 @@ def test_forecast_plan_stores_index_and_moer_converted_to_gco2_kwh(replay_server
     assert round(headline.fields["carbon_intensity_gco2_kwh"], 2) == 475.55
     # now + 1 h = 15:07 lies in the 15:05 slot (1102.2 lbs/MWh).
     assert headline.fields["forecast_1h"] == pytest.approx(1102.2 * LBS)
-    # The 24 h forecast ends at 14:00 tomorrow: now + 24 h is not covered, so no field (not 0).
-    assert "forecast_24h" not in headline.fields
+    # The 25 h forecast runs to 15:00 tomorrow: now + 24 h = 14:07 lies in the 14:05 slot.
+    assert headline.fields["forecast_24h"] == pytest.approx(1090.52 * LBS)
     assert result.current["moer_percentile"] == 37.0
     assert result.current["time"] == "2026-05-01T14:05:00+00:00"
 
-    raw = replay_server.load_fixture("watttime/forecast.json")["data"]
-    assert len(series) == len(raw) == 288
+    raw = replay_server.load_fixture("watttime/forecast_25h.json")["data"]
+    assert len(series) == len(raw) == 300
     assert all(r.fields["slot_minutes"] == 5.0 for r in series)
     assert all(r.tags == headline.tags for r in series)
     for reading, point in zip(series, raw, strict=True):
@@ -112,7 +97,24 @@ def test_forecast_plan_stores_index_and_moer_converted_to_gco2_kwh(replay_server
     assert index.query == {"region": "CAISO_NORTH", "signal_type": "co2_moer"}
     assert index.headers["Authorization"] == f"Bearer {TOKEN}"
     (forecast,) = replay_server.calls("GET", "/v3/forecast")
-    assert forecast.query == {"region": "CAISO_NORTH", "signal_type": "co2_moer"}
+    assert forecast.query == {
+        "region": "CAISO_NORTH",
+        "signal_type": "co2_moer",
+        "horizon_hours": "25",  # the default 24 h end just before now + 24 h
+    }
+
+
+def test_a_24_hour_forecast_leaves_forecast_24h_out_rather_than_guess(replay_server, adapter):
+    # An API that ignores horizon_hours answers the default 24 h, ending at 14:00 tomorrow:
+    # now + 24 h (14:07) is not covered, so the field is left out, never 0 or a neighbour.
+    day = {"json": replay_server.load_fixture("watttime/forecast.json")}
+    site, credentials = scenario(replay_server, {"/v3/forecast": [day]})
+
+    (headline,), series = split(run(adapter, replay_server, site, credentials))
+
+    assert headline.fields["forecast_1h"] == pytest.approx(1102.2 * LBS)
+    assert "forecast_24h" not in headline.fields
+    assert len(series) == 288
 
 
 def test_free_plan_stores_the_percentile_only_never_as_gco2(replay_server, adapter):
@@ -262,6 +264,40 @@ def test_backfill_on_historical_plan_requests_the_missed_window(replay_server, a
     assert past[0].time.isoformat() == "2026-05-01T11:00:00+00:00"
     assert past[0].fields == {"carbon_intensity_gco2_kwh": pytest.approx(980.0 * LBS)}
     assert past[-1].fields["carbon_intensity_gco2_kwh"] == pytest.approx((980 + 3.1 * 36) * LBS)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        ({"status": 403, "json": {"error": "not authorized for historical data"}}, AuthError),
+        ({"status": 500, "body": "internal error"}, TransientError),
+    ],
+)
+def test_a_failing_historical_call_keeps_the_latest_values(replay_server, adapter, reply, error):
+    site, credentials = scenario(replay_server, plan="historical")
+    replay_server.add("GET", "/v3/historical", times=5, **reply)
+
+    result = run(adapter, replay_server, site, credentials, window(timedelta(hours=3)))
+
+    (headline,), series = split(result)
+    assert headline.time.isoformat() == "2026-05-01T14:05:00+00:00"
+    assert headline.fields["moer_percentile"] == 37.0
+    assert round(headline.fields["carbon_intensity_gco2_kwh"], 2) == 475.55
+    assert headline.fields["forecast_24h"] == pytest.approx(1090.52 * LBS)
+    assert len(series) == 300
+    assert isinstance(result.history_error, error)
+    assert result.current["moer_percentile"] == 37.0
+
+
+def test_no_historical_call_while_the_pipeline_remembers_a_refusal(replay_server, adapter):
+    site, credentials = scenario(replay_server, plan="historical")
+    skipped = "history skipped: watttime refused its history endpoint (HTTP 403)"
+    win = Window(start=NOW - timedelta(hours=3), end=NOW, now=NOW, history_skipped=skipped)
+
+    (headline,), _ = split(run(adapter, replay_server, site, credentials, win))
+
+    assert headline.fields["moer_percentile"] == 37.0
+    assert replay_server.calls("GET", "/v3/historical") == []
 
 
 def test_backfill_start_is_capped_at_thirty_days(replay_server, adapter):
