@@ -97,9 +97,12 @@ def collect(case: Case, server) -> ProviderConfig:
         server.add("GET", path, json=load_fixture(case.fixture))
         letter = "C" if case.provider == "octopus" else "DE"
         site = Site.objects.create(name="Home", latitude=51.5, longitude=0, pricing_region=letter)
+        options = {"base_url": server.url}
+        if case.provider == "octopus":  # the payload's product, so no product lookup is made
+            options["product_code"] = "AGILE-24-10-01"
         config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
                                                provider=case.provider,
-                                               options={"base_url": server.url})  # fmt: skip
+                                               options=options)  # fmt: skip
     fetched = case.day_start + timedelta(hours=6, minutes=7)
     assert pipeline.collect(config, now=fetched).status == "ok"
     return config
