@@ -23,6 +23,7 @@ from collectors.registry import (
     credentials_renewed_hook,
 )
 from enrich.cache import CachedAnswer, ResponseCache
+from enrich.crypto import SecretUnreadable, require_readable
 from enrich.http import AuthError, HttpError, TransientError
 from enrich.models import ProviderConfig
 from enrich.ratelimit import Budget
@@ -58,16 +59,21 @@ def site_info(config: ProviderConfig) -> SiteInfo:
 
 def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
     hook = credentials_hook(config.source, config.provider)
-    if hook is not None:  # e.g. OAuth tokens kept outside ProviderConfig (registry.CREDENTIALS)
-        found = hook(config, fetching=fetching)
-    else:
-        found = Credentials(
-            username=config.username,
-            password=config.password,
-            api_key=config.api_key,
-            options=dict(config.options or {}),
-            session=config.saved_session(),
-        )
+    try:
+        if hook is not None:  # e.g. OAuth tokens kept outside ProviderConfig (registry.CREDENTIALS)
+            found = hook(config, fetching=fetching)
+        else:
+            require_readable(config, "api_key", "password")
+            found = Credentials(
+                username=config.username,
+                password=config.password,
+                api_key=config.api_key,
+                options=dict(config.options or {}),
+                session=config.saved_session(),
+            )
+    except SecretUnreadable as exc:
+        # A secret no key decrypts fails this provider (its run record says which), no other.
+        raise ConfigError(str(exc)) from None
     on_renewed = credentials_renewed_hook(config.source, config.provider)
     if fetching and on_renewed is not None:
         # Credentials the adapter renews mid-fetch are saved, not only kept in its memory.
