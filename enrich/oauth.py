@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -59,7 +59,7 @@ class OAuthSetupError(Exception):
 @dataclass(frozen=True)
 class PendingConsent:
     state: str
-    code_verifier: str
+    code_verifier: str = field(repr=False)  # the PKCE secret
     site_id: int
     user_id: int
     redirect_uri: str

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,9 +59,9 @@ TRENDS_EVERY = 900.0
 
 @dataclass(frozen=True)
 class Session:
-    access_token: str
+    access_token: str = field(repr=False)
     user_id: str
-    refresh_token: str
+    refresh_token: str = field(repr=False)
     monitor_id: str
 
 
