@@ -142,6 +142,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
     target_key = f"site:{config.site_id}"
     cache = ResponseCache()
     window = None
+    creds = None  # what the fetch started with, once known
     try:
         target = target_for(config)
         target_key = target.key
@@ -175,7 +176,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             served = "nothing (Redis unavailable)"
         on_auth_failure = auth_failure_hook(source, provider)
         if isinstance(exc, AuthError) and on_auth_failure is not None:
-            on_auth_failure(config, exc)
+            on_auth_failure(config, exc, creds)
         # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
         logger.log(
             logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR,

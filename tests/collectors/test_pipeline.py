@@ -272,7 +272,7 @@ def test_a_secret_no_key_decrypts_fails_only_its_own_site(
     assert list(chosen.values()) == [airnow_config]
     assert pipeline.collect(airnow_config, now=NOW).status == "ok"
     failed = CollectorRun.objects.get(status="failed")
-    assert (failed.provider, failed.target) == ("airnow", f"site:{lost.pk}")
+    assert (failed.provider, failed.target) == ("airnow", f"site:{lost.site_id}")
     assert failed.error == (
         "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.api_key of "
         f"Denver · air_quality · airnow (id {lost.pk}); re-enter the secret in the admin, or "
