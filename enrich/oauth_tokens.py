@@ -219,10 +219,8 @@ def save_renewed_credentials(
         client_id=options.get("client_id", ""),
         client_secret="",
     )
-    if (
-        _save_unless_reconnected(config, previous.options["refresh_token"], fresh, "a fetch")
-        is None
-    ):
+    saved = _save_unless_reconnected(config, previous.options["refresh_token"], fresh, "a fetch")
+    if saved is None:
         return
     logger.info(
         "oauth: saved the Google access token renewed during a fetch for site %s (valid until %s)",
