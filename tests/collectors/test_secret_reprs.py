@@ -11,6 +11,7 @@ import pytest
 
 import collectors
 import enrich
+import retention
 from collectors.base import Credentials
 from collectors.occupancy.google_client import Tokens as GoogleTokens
 from collectors.smart_meter.cognito import Tokens as CognitoTokens
@@ -23,7 +24,7 @@ SECRET_NAME = re.compile(r"(^|_)(password|secret|token|api_key|verifier)$")
 
 def project_dataclasses() -> list[type]:
     found = []
-    for package in (collectors, enrich):
+    for package in (collectors, enrich, retention):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             loaded = importlib.import_module(module.name)
             found += [
