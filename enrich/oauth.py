@@ -72,7 +72,8 @@ def api_base() -> str:
 def client_credentials(config: ProviderConfig | None) -> tuple[str, str]:
     """The OAuth client: the provider config's username/password if set, else the settings."""
     if config is not None and config.username and config.password:
-        require_readable(config, "password", remedy="enter the OAuth client secret again")
+        remedy = "re-enter the OAuth client secret (the provider config's password) in the admin"
+        require_readable(config, "password", remedy=remedy)
         return config.username, config.password
     return settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET
 
