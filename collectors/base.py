@@ -40,9 +40,10 @@ class SiteInfo:
 @dataclass(frozen=True)
 class Credentials:
     username: str = ""
-    password: str = ""
-    api_key: str = ""
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # Secrets stay out of repr() (logs, tracebacks); options may carry OAuth tokens.
+    password: str = field(default="", repr=False)
+    api_key: str = field(default="", repr=False)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # A login session the provider handed out earlier (ProviderConfig.session), e.g. Sense's
     # tokens; adapters that log in report a new one through report_renewed.
     session: Mapping[str, Any] = field(default_factory=dict, repr=False)

@@ -25,6 +25,7 @@ from collectors.registry import (
     credentials_renewed_hook,
 )
 from enrich.cache import CachedAnswer, ResponseCache
+from enrich.crypto import SecretUnreadable, require_readable
 from enrich.http import AuthError, HttpError, TransientError
 from enrich.models import ProviderConfig
 from enrich.ratelimit import Budget, Taken
@@ -60,16 +61,21 @@ def site_info(config: ProviderConfig) -> SiteInfo:
 
 def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
     hook = credentials_hook(config.source, config.provider)
-    if hook is not None:  # e.g. OAuth tokens kept outside ProviderConfig (registry.CREDENTIALS)
-        found = hook(config, fetching=fetching)
-    else:
-        found = Credentials(
-            username=config.username,
-            password=config.password,
-            api_key=config.api_key,
-            options=dict(config.options or {}),
-            session=config.saved_session(),
-        )
+    try:
+        if hook is not None:  # e.g. OAuth tokens kept outside ProviderConfig (registry.CREDENTIALS)
+            found = hook(config, fetching=fetching)
+        else:
+            require_readable(config, "api_key", "password")
+            found = Credentials(
+                username=config.username,
+                password=config.password,
+                api_key=config.api_key,
+                options=dict(config.options or {}),
+                session=config.saved_session(),
+            )
+    except SecretUnreadable as exc:
+        # A secret no key decrypts fails this provider (its run record says which), no other.
+        raise ConfigError(str(exc)) from None
     on_renewed = credentials_renewed_hook(config.source, config.provider)
     if fetching and on_renewed is not None:
         # Credentials the adapter renews mid-fetch are saved, not only kept in its memory.
@@ -147,6 +153,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
     target_key = f"site:{config.site_id}"
     cache = ResponseCache()
     window = None
+    creds = None  # what the fetch started with, once known
     try:
         target = target_for(config)
         target_key = target.key
@@ -193,7 +200,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             served = "nothing (Redis unavailable)"
         on_auth_failure = auth_failure_hook(source, provider)
         if isinstance(exc, AuthError) and on_auth_failure is not None:
-            on_auth_failure(config, exc)
+            on_auth_failure(config, exc, creds)
         # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
         logger.log(
             logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR,

@@ -83,7 +83,7 @@ def current_at_read_hook(source: str):
 # database (dispatch, the API); with fetching=True (right before fetch) it may also renew
 # tokens, and raises enrich.http errors like a fetch would.
 CREDENTIALS: dict[tuple[str, str], str] = {
-    ("occupancy", "google_calendar"): "enrich.oauth:calendar_credentials",
+    ("occupancy", "google_calendar"): "enrich.oauth_tokens:calendar_credentials",
 }
 
 # Providers whose adapter may renew its credentials during a fetch (google-auth renews an
@@ -93,16 +93,18 @@ CREDENTIALS: dict[tuple[str, str], str] = {
 # also when the fetch fails afterwards. It saves them where CREDENTIALS reads them, so the next
 # run, on any worker, starts from the renewed ones.
 CREDENTIALS_RENEWED: dict[tuple[str, str], str] = {
-    ("occupancy", "google_calendar"): "enrich.oauth:save_renewed_credentials",
+    ("occupancy", "google_calendar"): "enrich.oauth_tokens:save_renewed_credentials",
     ("smart_meter", "sense"): "collectors.smart_meter.common:save_session",
     ("smart_meter", "emporia_vue"): "collectors.smart_meter.common:save_session",
 }
 
-# Called when a collection failed with an AuthError: (config, error) -> None, e.g. to mark an
-# OAuth connection "needs reconnect". It may set `error.already_reported = True` once it has
-# reported the failure at ERROR, so the pipeline repeats it at WARNING only.
+# Called when a collection failed with an AuthError: (config, error, started_with) -> None,
+# e.g. to mark an OAuth connection "needs reconnect" unless it was reconnected since the fetch
+# started with the Credentials `started_with` (None: the failure came while getting them). It
+# may set `error.already_reported = True` once the failure was reported at ERROR, so the
+# pipeline repeats it at WARNING only.
 AUTH_FAILED: dict[tuple[str, str], str] = {
-    ("occupancy", "google_calendar"): "enrich.oauth:note_auth_failure",
+    ("occupancy", "google_calendar"): "enrich.oauth_tokens:note_auth_failure",
 }
 
 

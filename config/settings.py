@@ -126,14 +126,17 @@ FIELD_ENCRYPTION_KEY = required(
     "It encrypts API keys and tokens in the database. Create one with: "
     "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
 )
-try:
-    Fernet(FIELD_ENCRYPTION_KEY)
-except ValueError:
-    raise ImproperlyConfigured(
-        "FIELD_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes). "
-        "Create one with: python -c 'from cryptography.fernet import Fernet; "
-        "print(Fernet.generate_key().decode())'"
-    ) from None
+# Several keys, comma-separated and newest first, while rotating (enrich.crypto).
+for _position, _key in enumerate(FIELD_ENCRYPTION_KEY.split(","), start=1):
+    try:
+        Fernet(_key.strip())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEY is not a valid Fernet key (key {_position}: 32 url-safe "
+            "base64-encoded bytes; several keys are separated by commas). Create one with: "
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        ) from None
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -2,9 +2,22 @@ from django import forms
 from django.contrib import admin
 from django.utils.safestring import mark_safe
 
+from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
 from enrich.models import OAuthConnection, ProviderConfig, Site
 
 SECRET_FIELDS = ("api_key", "password")
+RECONNECT = "reconnect Google Calendar on /oauth/google/"
+
+
+def secret_problems(obj, **remedy: str) -> str:
+    """What the admin shows for stored secrets no key in FIELD_ENCRYPTION_KEY decrypts."""
+    problems = [
+        "The saved login session cannot be decrypted; the next run logs in again."
+        if name == "session"
+        else unreadable_message(obj, name, **remedy)
+        for name in unreadable_fields(obj)
+    ]
+    return " ".join(problems) or "-"
 
 
 class ProviderConfigForm(forms.ModelForm):
@@ -31,7 +44,11 @@ class ProviderConfigForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
-            if self.instance.pk and getattr(self.instance, name):
+            stored = getattr(self.instance, name) if self.instance.pk else ""
+            if isinstance(stored, UnreadableSecret):
+                self.fields[name].widget.attrs["placeholder"] = "cannot be decrypted: enter again"
+                self.fields[name].help_text = unreadable_message(self.instance, name)
+            elif stored:
                 self.fields[name].widget.attrs["placeholder"] = "•••••• (stored)"
 
     def clean(self):
@@ -55,9 +72,15 @@ class ProviderConfigAdmin(admin.ModelAdmin):
         "interval_seconds",
         "secret_stored",
         "session_saved",
+        "secret_problem",
     )
     list_filter = ("source", "provider", "enabled")
     search_fields = ("site__name", "provider")
+    readonly_fields = ("secret_problem",)
+
+    @admin.display(description="secret problem")
+    def secret_problem(self, obj: ProviderConfig) -> str:
+        return secret_problems(obj)
 
     @admin.display(boolean=True, description="secret stored")
     def secret_stored(self, obj: ProviderConfig) -> bool:
@@ -112,6 +135,7 @@ class OAuthConnectionAdmin(admin.ModelAdmin):
         "origin",
         "token_expiry",
         "last_refreshed",
+        "token_problem",
     )
     list_filter = ("status", "origin")
     exclude = ("access_token", "refresh_token")
@@ -128,7 +152,12 @@ class OAuthConnectionAdmin(admin.ModelAdmin):
         "connected_at",
         "updated",
         "reconnect",
+        "token_problem",
     )
+
+    @admin.display(description="token problem")
+    def token_problem(self, obj: OAuthConnection) -> str:
+        return secret_problems(obj, remedy=RECONNECT)
 
     @admin.display(description="site", ordering="provider_config__site__name")
     def site(self, obj: OAuthConnection) -> str:

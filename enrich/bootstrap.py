@@ -6,7 +6,7 @@ the variable.
 """
 
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -20,8 +20,8 @@ class PlannedProvider:
     source: str
     provider: str
     username: str = ""
-    api_key: str = ""
-    password: str = ""
+    api_key: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
 
 
 def _coordinate(name: str, low: float, high: float) -> float:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from enrich.crypto import EncryptedTextField
+from enrich.crypto import EncryptedTextField, UnreadableSecret
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,14 @@ class ProviderConfig(models.Model):
         return bool(self.api_key or self.password)
 
     def saved_session(self) -> dict:
-        """The saved login session ({} when none, or when it cannot be read: a new login)."""
+        """The saved login session ({} when none, or when it cannot be read or decrypted: a new
+        login)."""
         if not self.session:
+            return {}
+        if isinstance(self.session, UnreadableSecret):
+            logger.warning(
+                "%s: the saved login session %s; logging in again", self, self.session.reason
+            )
             return {}
         try:
             data = json.loads(self.session)

@@ -1,22 +1,12 @@
-"""Google Calendar OAuth: the consent flow, tokens at rest, renewal and "needs reconnect".
+"""Google Calendar OAuth: the consent flow and the connection status.
 
 The setup page (enrich.oauth_views) calls `start_consent` and `finish_consent`. Between the
 two requests the flow's `state` and PKCE `code_verifier` wait in Redis for 10 minutes under a
 key named by the state; the callback takes them with GETDEL, so each state works once.
 
-Tokens live encrypted in `OAuthConnection`. The collector pipeline asks `calendar_credentials`
-(registry.CREDENTIALS) for the adapter's credentials: right before a fetch it renews an
-access token that expires within 5 minutes (google-auth against GOOGLE_TOKEN_URI) and saves
-it. When Google refuses an access token before its expiry (a 401 on the calendar), google-auth
-renews it during the fetch; the adapter reports that and `save_renewed_credentials`
-(registry.CREDENTIALS_RENEWED) saves it as well, also when the fetch fails afterwards.
-When Google refuses the refresh token (`invalid_grant`), `note_auth_failure`
-(registry.AUTH_FAILED) marks the connection "needs reconnect" and logs it at ERROR once; later
-runs fail fast without calling Google until someone reconnects. Other collectors are not
-affected: the failure is this provider's run record, nothing else.
-
-GOOGLE_REFRESH_TOKEN (with GOOGLE_CLIENT_ID/SECRET) also works: a connection is built from it
-for a calendar provider config that has none from the setup page.
+Tokens live encrypted in `OAuthConnection`; how the collectors renew them, save them and mark
+a connection "needs reconnect" (without overwriting a reconnect made meanwhile) is in
+enrich.oauth_tokens.
 """
 
 from __future__ import annotations
@@ -26,8 +16,8 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -36,9 +26,9 @@ from django.db import transaction
 from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from collectors.base import ConfigError, Credentials
 from collectors.occupancy import google_client
-from collectors.occupancy.google_client import ReconnectNeeded, Tokens
+from collectors.occupancy.google_client import Tokens
+from enrich.crypto import require_readable
 from enrich.http import HttpError, HttpPolicy, scrub_text
 from enrich.models import DEFAULT_INTERVAL_SECONDS, OAuthConnection, ProviderConfig, Site
 from enrich.redis_client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key
@@ -48,7 +38,6 @@ logger = logging.getLogger("enrich.oauth")
 SOURCE, PROVIDER = "occupancy", "google_calendar"
 SETUP_PATH = "/oauth/google/"
 STATE_TTL_SECONDS = 600
-REFRESH_MARGIN = timedelta(minutes=5)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -59,7 +48,7 @@ class OAuthSetupError(Exception):
 @dataclass(frozen=True)
 class PendingConsent:
     state: str
-    code_verifier: str
+    code_verifier: str = field(repr=False)  # the PKCE secret
     site_id: int
     user_id: int
     redirect_uri: str
@@ -83,6 +72,8 @@ def api_base() -> str:
 def client_credentials(config: ProviderConfig | None) -> tuple[str, str]:
     """The OAuth client: the provider config's username/password if set, else the settings."""
     if config is not None and config.username and config.password:
+        remedy = "re-enter the OAuth client secret (the provider config's password) in the admin"
+        require_readable(config, "password", remedy=remedy)
         return config.username, config.password
     return settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET
 
@@ -253,7 +244,7 @@ def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
                 provider=PROVIDER,
                 interval_seconds=DEFAULT_INTERVAL_SECONDS[SOURCE],
             )
-        connected = _connected(calendars, config)
+        connected = connected_calendars(calendars, config)
         connection, _ = OAuthConnection.objects.update_or_create(
             provider_config=config,
             defaults={
@@ -279,7 +270,7 @@ def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
     return connection
 
 
-def _connected(calendars: list[dict], config: ProviderConfig) -> list[dict]:
+def connected_calendars(calendars: list[dict], config: ProviderConfig) -> list[dict]:
     """The account's calendars that options.calendars names ("primary" = the primary one)."""
     wanted = _wanted_calendar_ids(config)
     return [c for c in calendars if c["id"] in wanted or (c["primary"] and "primary" in wanted)]
@@ -295,185 +286,7 @@ def _wanted_calendar_ids(config: ProviderConfig) -> set[str]:
     return ids
 
 
-# --- the collector's side --------------------------------------------------------------------
-
-
-def connection_for(config: ProviderConfig) -> OAuthConnection | None:
-    """The config's connection; built from GOOGLE_REFRESH_TOKEN when it has none (or when the
-    environment's token changed since it was built from it)."""
-    connection = OAuthConnection.objects.filter(provider_config=config).first()
-    env_token = settings.GOOGLE_REFRESH_TOKEN
-    if env_token and (
-        connection is None
-        or (connection.origin == "environment" and connection.refresh_token != env_token)
-    ):
-        connection, _ = OAuthConnection.objects.update_or_create(
-            provider_config=config,
-            defaults={
-                "origin": "environment",
-                "refresh_token": env_token,
-                "access_token": "",
-                "token_expiry": None,
-                "status": OAuthConnection.CONNECTED,
-                "last_error": "",
-                "scopes": " ".join(google_client.SCOPES),
-            },
-        )
-        logger.info("oauth: Google Calendar for site %s uses GOOGLE_REFRESH_TOKEN", config.site)
-    return connection
-
-
-def _tokens(connection: OAuthConnection, config: ProviderConfig) -> Tokens:
-    client_id, client_secret = client_credentials(config)
-    return Tokens(
-        access_token=connection.access_token,
-        refresh_token=connection.refresh_token,
-        expiry=connection.token_expiry,
-        client_id=client_id,
-        client_secret=client_secret,
-        token_uri=token_uri(),
-    )
-
-
-def renew(connection: OAuthConnection, config: ProviderConfig) -> OAuthConnection:
-    """A new access token, saved encrypted; raises ReconnectNeeded on invalid_grant."""
-    fresh = google_client.refresh(_tokens(connection, config))
-    connection.access_token = fresh.access_token
-    connection.refresh_token = fresh.refresh_token
-    connection.token_expiry = fresh.expiry
-    connection.last_refreshed = datetime.now(UTC)
-    connection.last_error = ""
-    connection.save(
-        update_fields=[
-            "access_token",
-            "refresh_token",
-            "token_expiry",
-            "last_refreshed",
-            "last_error",
-            "updated",
-        ]
-    )
-    logger.info(
-        "oauth: renewed the Google access token for site %s (valid until %s)",
-        config.site,
-        fresh.expiry.isoformat() if fresh.expiry else "unknown",
-    )
-    if not connection.account_email:
-        # Built from GOOGLE_REFRESH_TOKEN: learn the account once, from its primary calendar.
-        calendars = google_client.list_calendars(
-            google_client.calendar_service(_tokens(connection, config), api_base())
-        )
-        connection.account_email = next((c["id"] for c in calendars if c["primary"]), "")
-        connection.calendars = _connected(calendars, config)
-        connection.save(update_fields=["account_email", "calendars", "updated"])
-    return connection
-
-
-def _needs_renewal(connection: OAuthConnection, now: datetime) -> bool:
-    expiry = connection.token_expiry
-    return not connection.access_token or expiry is None or expiry - now < REFRESH_MARGIN
-
-
-def calendar_credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
-    """The adapter's credentials (registry.CREDENTIALS): tokens, client, endpoints, options."""
-    connection = connection_for(config)
-    if connection is None:
-        raise ConfigError(
-            f"Google Calendar is not connected for site {config.site}: open {SETUP_PATH} "
-            "and click 'Connect Google Calendar' (or set GOOGLE_REFRESH_TOKEN)."
-        )
-    if fetching:
-        if connection.status == OAuthConnection.NEEDS_RECONNECT:
-            error = ReconnectNeeded(
-                f"{PROVIDER}: the Google connection of site {config.site} needs reconnecting "
-                f"(since {connection.updated.isoformat()}): open {SETUP_PATH} and click "
-                f"'Connect Google Calendar'. Last error: {connection.last_error}",
-                provider=PROVIDER,
-                endpoint=token_uri(),
-            )
-            error.already_reported = True
-            raise error
-        if _needs_renewal(connection, datetime.now(UTC)):
-            connection = renew(connection, config)
-    client_id, client_secret = client_credentials(config)
-    options = {
-        **(config.options or {}),
-        "token": connection.access_token,
-        "refresh_token": connection.refresh_token,
-        "token_expiry": connection.token_expiry.isoformat() if connection.token_expiry else "",
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "token_uri": token_uri(),
-        "account": connection.account_email,
-    }
-    options.setdefault("base_url", api_base())
-    return Credentials(options=options)
-
-
-def save_renewed_credentials(
-    config: ProviderConfig, previous: Credentials, renewed: Credentials
-) -> None:
-    """registry.CREDENTIALS_RENEWED: save (encrypted, like `renew`) the access token google-auth
-    renewed during a fetch, so the next run on any worker starts from it instead of renewing
-    again. Skipped when the stored refresh token is no longer the one the fetch started with:
-    someone reconnected meanwhile, and that connection's tokens win."""
-    options = renewed.options
-    expiry = datetime.fromisoformat(options["token_expiry"]) if options["token_expiry"] else None
-    with transaction.atomic():
-        connection = (
-            OAuthConnection.objects.select_for_update().filter(provider_config=config).first()
-        )
-        if connection is None or connection.refresh_token != previous.options["refresh_token"]:
-            logger.info(
-                "oauth: Google Calendar for site %s was reconnected during a fetch; the access "
-                "token that fetch renewed is not saved",
-                config.site,
-            )
-            return
-        connection.access_token = options["token"]
-        connection.refresh_token = options["refresh_token"]
-        connection.token_expiry = expiry
-        connection.last_refreshed = datetime.now(UTC)
-        connection.last_error = ""
-        connection.save(
-            update_fields=[
-                "access_token",
-                "refresh_token",
-                "token_expiry",
-                "last_refreshed",
-                "last_error",
-                "updated",
-            ]
-        )
-    logger.info(
-        "oauth: saved the Google access token renewed during a fetch for site %s (valid until %s)",
-        config.site,
-        expiry.isoformat() if expiry else "unknown",
-    )
-
-
-def note_auth_failure(config: ProviderConfig, error: Exception) -> None:
-    """registry.AUTH_FAILED: on invalid_grant mark the connection and log it at ERROR once."""
-    if not isinstance(error, ReconnectNeeded):
-        OAuthConnection.objects.filter(provider_config=config).update(
-            last_error=str(error)[:2000], updated=datetime.now(UTC)
-        )
-        return
-    changed = OAuthConnection.objects.filter(
-        provider_config=config, status=OAuthConnection.CONNECTED
-    ).update(
-        status=OAuthConnection.NEEDS_RECONNECT,
-        last_error=str(error)[:2000],
-        updated=datetime.now(UTC),
-    )
-    if changed:
-        logger.error(
-            "oauth: Google Calendar for site %s needs reconnecting: %s Other collectors keep "
-            "running; occupancy serves its last good answer until then.",
-            config.site,
-            error,
-        )
-    error.already_reported = True
+# --- status for the API ---------------------------------------------------------------------
 
 
 def connection_status(config: ProviderConfig) -> dict | None:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from enrich import oauth
+from enrich.crypto import SecretUnreadable
 from enrich.models import OAuthConnection, Site
 from enrich.redis_client import RedisUnavailable
 
@@ -38,7 +39,10 @@ def setup(request: HttpRequest) -> HttpResponse:
         connection = (
             OAuthConnection.objects.filter(provider_config=config).first() if config else None
         )
-        client_id, client_secret = oauth.client_credentials(config)
+        try:
+            client_id, client_secret = oauth.client_credentials(config)
+        except SecretUnreadable:
+            client_id = client_secret = ""  # shown as "no client"; the admin names the problem
         rows.append(
             {
                 "site": site,
@@ -65,7 +69,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         )
     try:
         url = oauth.start_consent(site, request.user.pk, redirect_uri(request))
-    except oauth.OAuthSetupError as exc:
+    except (oauth.OAuthSetupError, SecretUnreadable) as exc:
         return _problem(request, "Google Calendar cannot be connected yet", str(exc))
     except RedisUnavailable as exc:
         return _problem(request, "Redis is unavailable", str(exc), status=503)
@@ -106,7 +110,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     try:
         connection = oauth.finish_consent(pending, request.GET["code"])
-    except oauth.OAuthSetupError as exc:
+    except (oauth.OAuthSetupError, SecretUnreadable) as exc:
         return _problem(request, "Google Calendar was not connected", str(exc), status=502)
     return render(
         request,

@@ -42,6 +42,10 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"DJANGO_SECRET_KEY": None}, "DJANGO_SECRET_KEY is not set"),
         ({"FIELD_ENCRYPTION_KEY": None}, "FIELD_ENCRYPTION_KEY is not set"),
         ({"FIELD_ENCRYPTION_KEY": "short"}, "FIELD_ENCRYPTION_KEY is not a valid Fernet key"),
+        (
+            {"FIELD_ENCRYPTION_KEY": GOOD["FIELD_ENCRYPTION_KEY"] + ",short"},
+            "FIELD_ENCRYPTION_KEY is not a valid Fernet key (key 2:",
+        ),
         ({"INFLUXDB_VERSION": "3"}, "INFLUXDB_VERSION='3' is not valid"),
         ({"INFLUXDB_VERSION": "2"}, "INFLUXDB_VERSION=2 needs INFLUXDB_TOKEN and INFLUXDB_ORG"),
         ({"DATABASE_URL": "nosuchdb://x/y"}, "DATABASE_URL is not a valid database URL"),
@@ -72,6 +76,12 @@ def test_embedded_sqlite_waits_for_locks_and_uses_wal(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "20"]
+
+
+def test_several_encryption_keys_load():
+    newest = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0="
+    result = load_settings(FIELD_ENCRYPTION_KEY=f"{newest}, {GOOD['FIELD_ENCRYPTION_KEY']}")
+    assert result.returncode == 0, result.stderr
 
 
 def test_postgres_from_database_url():

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,11 +70,11 @@ class ReconnectNeeded(AuthError):
 
 @dataclass(frozen=True)
 class Tokens:
-    access_token: str
-    refresh_token: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     expiry: datetime | None  # aware; None = unknown
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     token_uri: str = DEFAULT_TOKEN_URI
 
 

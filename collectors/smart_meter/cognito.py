@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,9 +102,9 @@ def timestamp(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class Tokens:
-    id_token: str
-    access_token: str
-    refresh_token: str
+    id_token: str = field(repr=False)
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     expires_in: float  # seconds
 
 

@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,9 +48,9 @@ BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the 
 
 @dataclass(frozen=True)
 class Session:
-    access_token: str
+    access_token: str = field(repr=False)
     user_id: str
-    refresh_token: str
+    refresh_token: str = field(repr=False)
     monitor_id: str
 
 

@@ -232,3 +232,34 @@ def test_an_answer_about_to_expire_does_not_skip_the_next_cycle(
     outcome = pipeline.collect(airnow_config)
     assert outcome.status == "ok"
     assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2
+
+
+def test_a_secret_no_key_decrypts_fails_only_its_own_site(
+    isolated, settings, airnow_config, replay_server
+):
+    ok_answer(replay_server)
+    valid_key = settings.FIELD_ENCRYPTION_KEY
+    settings.FIELD_ENCRYPTION_KEY = "bG9zdC1rZXktbG9zdC1rZXktbG9zdC1rZXktbG9zdC0="  # since lost
+    lost = ProviderConfig.objects.create(
+        site=Site.objects.create(name="Denver", latitude=39.74, longitude=-104.99),
+        source="air_quality",
+        provider="airnow",
+        api_key="KEY-SAVED-WITH-A-LOST-KEY",
+        options={"base_url": replay_server.url},
+    )
+    settings.FIELD_ENCRYPTION_KEY = valid_key
+
+    chosen = tasks.configs_by_target("air_quality")  # loading every site's row works
+    assert list(chosen.values()) == [airnow_config]
+    assert pipeline.collect(airnow_config, now=NOW).status == "ok"
+    failed = CollectorRun.objects.get(status="failed")
+    assert (failed.provider, failed.target) == ("airnow", f"site:{lost.site_id}")
+    assert failed.error == (
+        "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.api_key of "
+        f"Denver · air_quality · airnow (id {lost.pk}); re-enter the secret in the admin, or "
+        "add the key it was saved with to FIELD_ENCRYPTION_KEY (comma-separated, newest first)."
+    )
+    # A collect already queued for it fails the same way, calling nothing.
+    outcome = pipeline.collect(ProviderConfig.objects.get(pk=lost.pk), now=NOW)
+    assert outcome.status == "failed" and "cannot decrypt" in outcome.error
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 1

@@ -5,6 +5,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.test import override_settings
 
+from enrich.crypto import require_readable, unreadable_fields
 from enrich.models import ProviderConfig, Site
 
 pytestmark = pytest.mark.django_db
@@ -37,11 +38,39 @@ def test_api_key_is_encrypted_at_rest_and_read_back_in_clear(tibber):
     assert ProviderConfig.objects.get(pk=tibber.pk).api_key == "TIBBER-SECRET-123"
 
 
-def test_changed_encryption_key_gives_a_clear_error(tibber):
+def test_changed_encryption_key_gives_a_clear_error_when_the_secret_is_used(tibber):
     other_key = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMDE="
     with override_settings(FIELD_ENCRYPTION_KEY=other_key):
-        with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEY"):
-            ProviderConfig.objects.get(pk=tibber.pk)
+        loaded = ProviderConfig.objects.get(pk=tibber.pk)  # loading the row still works
+        assert unreadable_fields(loaded) == ["api_key"]
+        with pytest.raises(ImproperlyConfigured, match="re-enter it in the admin"):
+            str(loaded.api_key)  # it never passes for the secret
+        with pytest.raises(ImproperlyConfigured) as info:
+            require_readable(loaded, "api_key")
+        assert str(info.value) == (
+            "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.api_key of "
+            f"Home · electricity_pricing · tibber (id {tibber.pk}); re-enter the secret in the "
+            "admin, or add the key it was saved with to FIELD_ENCRYPTION_KEY (comma-separated, "
+            "newest first)."
+        )
+        stored = raw_column(tibber.pk, "api_key")
+        loaded.interval_seconds = 1800
+        loaded.save()  # the unreadable ciphertext is written back as it was
+        assert raw_column(tibber.pk, "api_key") == stored
+    assert ProviderConfig.objects.get(pk=tibber.pk).api_key == "TIBBER-SECRET-123"
+
+
+def test_a_secret_stored_unencrypted_is_named(tibber):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE enrich_providerconfig SET password = 'plain' WHERE id = %s", [tibber.pk]
+        )
+    loaded = ProviderConfig.objects.get(pk=tibber.pk)
+    assert loaded.api_key == "TIBBER-SECRET-123"
+    with pytest.raises(
+        ImproperlyConfigured, match="ProviderConfig.password .* is stored unencrypted"
+    ):
+        require_readable(loaded, "api_key", "password")
 
 
 def test_provider_must_serve_the_source(site):

@@ -1,11 +1,13 @@
-"""Google's endpoints played by the local replay server; a site; Redis keys per test."""
+"""Google's endpoints played by the local replay server; a site and its calendar provider;
+Redis keys and an InfluxDB database per test."""
 
 import uuid
 
 import pytest
 
-from enrich.models import Site
+from enrich.models import ProviderConfig, Site
 from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
 
 CLIENT_ID = "123-test.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-test-client-secret"
@@ -35,3 +37,19 @@ def site(db):
     return Site.objects.create(
         name="Berlin flat", latitude=52.52, longitude=13.405, timezone="Europe/Berlin"
     )
+
+
+@pytest.fixture
+def calendar(site):
+    return ProviderConfig.objects.create(
+        site=site, source="occupancy", provider="google_calendar", interval_seconds=900
+    )
+
+
+@pytest.fixture
+def influx(settings, google):
+    settings.INFLUXDB_DATABASE = f"test_occ_{uuid.uuid4().hex[:10]}"
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    yield ts
+    ts.drop_database(settings.INFLUXDB_DATABASE)

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection as db_connection
+from django.test import override_settings
 
 from enrich import oauth
 from enrich.models import OAuthConnection, ProviderConfig
@@ -203,3 +204,21 @@ def test_reconnecting_clears_needs_reconnect(admin_client, google, site):
         "",
         "1//0gfirst-refresh-token",
     )
+
+
+def test_an_undecryptable_client_secret_is_named_on_the_setup_page(admin_client, google, site):
+    lost = "bG9zdC1rZXktbG9zdC1rZXktbG9zdC1rZXktbG9zdC0="
+    with override_settings(FIELD_ENCRYPTION_KEY=lost):  # a key since lost
+        ProviderConfig.objects.create(
+            site=site,
+            source="occupancy",
+            provider="google_calendar",
+            username="own-client.apps.googleusercontent.com",
+            password="GOCSPX-own-secret",
+        )
+    assert admin_client.get("/oauth/google/").status_code == 200
+    response = admin_client.post("/oauth/google/connect", {"site": site.pk})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.password" in page
+    assert "re-enter the OAuth client secret" in page and "GOCSPX" not in page

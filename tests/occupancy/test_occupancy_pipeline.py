@@ -3,7 +3,6 @@
 GOOGLE_REFRESH_TOKEN path. Real PostgreSQL, Redis and InfluxDB; Google on a local server."""
 
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
@@ -12,9 +11,8 @@ from django.db import connection as db_connection
 
 from collectors import pipeline, tasks
 from collectors.base import Credentials
-from enrich import oauth
+from enrich import oauth_tokens
 from enrich.models import OAuthConnection, ProviderConfig, Site
-from enrich.timeseries import get_timeseries
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -22,22 +20,6 @@ PRIMARY = "/calendar/v3/calendars/primary/events"
 CALENDAR_LIST = "/calendar/v3/users/me/calendarList"
 NOW = datetime(2026, 5, 4, 6, 5, tzinfo=UTC)  # 08:05 in Berlin
 ACCOUNT = "alex.morgan@example.com"
-
-
-@pytest.fixture
-def influx(settings, google):
-    settings.INFLUXDB_DATABASE = f"test_occ_{uuid.uuid4().hex[:10]}"
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-
-
-@pytest.fixture
-def calendar(site):
-    return ProviderConfig.objects.create(
-        site=site, source="occupancy", provider="google_calendar", interval_seconds=900
-    )
 
 
 def connect(config, expires_in: timedelta) -> OAuthConnection:
@@ -177,7 +159,7 @@ def test_a_reconnect_during_the_fetch_keeps_its_own_tokens(google, calendar):
             "token_expiry": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
         }
     )
-    oauth.save_renewed_credentials(calendar, started_with, renewed)
+    oauth_tokens.save_renewed_credentials(calendar, started_with, renewed)
     connection.refresh_from_db()
     assert connection.access_token == "ya29.a0new-consent-access-token"
     assert connection.refresh_token == "1//0gnew-consent-refresh-token"
@@ -264,4 +246,23 @@ def test_dispatch_needs_no_call_to_google(google, calendar):
 def test_not_connected_says_where_to_connect(influx, google, calendar):
     outcome = pipeline.collect(calendar, now=NOW)
     assert outcome.status == "failed" and "/oauth/google/" in outcome.error
+    assert google.requests == []
+
+
+def test_tokens_no_key_decrypts_fail_this_calendar_only_and_say_reconnect(
+    influx, settings, google, calendar
+):
+    valid_key = settings.FIELD_ENCRYPTION_KEY
+    settings.FIELD_ENCRYPTION_KEY = "bG9zdC1rZXktbG9zdC1rZXktbG9zdC1rZXktbG9zdC0="  # since lost
+    connection = connect(calendar, expires_in=timedelta(minutes=40))
+    settings.FIELD_ENCRYPTION_KEY = valid_key
+    assert list(tasks.configs_by_target("occupancy")) == []  # recorded, not dispatched
+    outcome = pipeline.collect(ProviderConfig.objects.get(pk=calendar.pk), now=NOW)
+    assert outcome.status == "failed"
+    assert outcome.error == (
+        "ConfigError: FIELD_ENCRYPTION_KEY cannot decrypt enrich.OAuthConnection.access_token of "
+        f"Berlin flat · {ACCOUNT} · connected (id {connection.pk}); reconnect Google Calendar "
+        "on /oauth/google/, or add the key it was saved with to FIELD_ENCRYPTION_KEY "
+        "(comma-separated, newest first)."
+    )
     assert google.requests == []
