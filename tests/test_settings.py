@@ -132,3 +132,14 @@ def test_archive_local_dir_has_no_default_and_is_taken_from_the_project_root():
     assert relative.stdout.strip() == str(ROOT / "var" / "archive")
     absolute = load_settings(show="settings.ARCHIVE_LOCAL_DIR", ARCHIVE_LOCAL_DIR="/data/archive")
     assert absolute.stdout.strip() == "/data/archive"
+
+
+def test_a_copied_env_example_with_the_profile_on_gets_the_whole_profile(tmp_path):
+    dotenv = tmp_path / ".env"
+    example = (ROOT / ".env.example").read_text()
+    assert "\nDJANGO_PRODUCTION=false\n" in example
+    dotenv.write_text(example.replace("\nDJANGO_PRODUCTION=false\n", "\nDJANGO_PRODUCTION=true\n"))
+    result = load_settings(show=SECURITY, ENRICH_ENV_FILE=str(dotenv))
+    assert result.returncode == 0, result.stderr
+    expected = "[True, True, 31536000, True, ('HTTP_X_FORWARDED_PROTO', 'https'), 4]"
+    assert result.stdout.strip() == expected
