@@ -5,7 +5,6 @@ Celery app and queues, WSGI application, beat scheduler, requirements file) is r
 the code.
 """
 
-import base64
 import importlib
 import re
 import shlex
@@ -326,62 +325,3 @@ def test_first_start_credentials_go_to_a_volume_of_web():
     mounts = dict(volume.split(":", 1)[::-1] for volume in SERVICES["web"]["volumes"])
     assert mounts[str(Path(path).parent)] in COMPOSE["volumes"]
     assert "mkdir -p var/credentials" in DOCKERFILE  # owned by the image's user
-
-
-# --- scripts/init-env: the first-start step before `docker compose up` and in `make run` ------
-def init_env(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([INIT_ENV, *args], capture_output=True, text=True, timeout=30, check=True)
-
-
-def test_init_env_writes_every_secret_compose_needs_readable_by_the_owner_only(tmp_path):
-    dotenv = tmp_path / ".env"
-    init_env(dotenv)
-    assert dotenv.stat().st_mode & 0o777 == 0o600
-    values = read_dotenv(dotenv)
-    # Nothing compose marks as required is left unset.
-    interpolated(COMPOSE, values)
-    Fernet(values["FIELD_ENCRYPTION_KEY"])
-    assert len(values["DJANGO_SECRET_KEY"]) >= 50
-    user, _, password = values["FLOWER_BASIC_AUTH"].partition(":")
-    assert user and len(password) >= 20
-    name, _, key = values["MINIO_KMS_SECRET_KEY"].partition(":")
-    assert name and len(base64.b64decode(key)) == 32
-    for secret in ("POSTGRES_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "MINIO_ROOT_PASSWORD"):
-        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", values[secret]), secret
-    # Generated, not fixed: a second file gets other values.
-    init_env(tmp_path / "other.env")
-    assert read_dotenv(tmp_path / "other.env")["POSTGRES_PASSWORD"] != values["POSTGRES_PASSWORD"]
-    assert "ARCHIVE_LOCAL_DIR" not in values  # compose archives to MinIO
-
-
-def test_init_env_keeps_what_is_set_and_fills_empty_or_placeholder_values(tmp_path):
-    dotenv = tmp_path / ".env"
-    dotenv.write_text(
-        "# my settings\n"
-        "DJANGO_SECRET_KEY=change-me-to-a-long-random-string\n"
-        "FIELD_ENCRYPTION_KEY=\n"
-        "POSTGRES_PASSWORD=chosen-by-me\n"
-        "LATITUDE=52.52\n"
-    )
-    dotenv.chmod(0o644)
-    init_env(dotenv)
-    values = read_dotenv(dotenv)
-    assert values["POSTGRES_PASSWORD"] == "chosen-by-me"
-    assert values["LATITUDE"] == "52.52"
-    assert values["DJANGO_SECRET_KEY"] != "change-me-to-a-long-random-string"
-    Fernet(values["FIELD_ENCRYPTION_KEY"])
-    assert dotenv.read_text().startswith("# my settings\n")
-    assert dotenv.stat().st_mode & 0o777 == 0o600
-    before = dotenv.read_text()
-    init_env(dotenv)
-    assert dotenv.read_text() == before
-
-
-def test_make_run_writes_its_secrets_and_an_explicit_archive_folder(tmp_path):
-    dotenv = tmp_path / ".env"
-    init_env("--local", dotenv)
-    values = read_dotenv(dotenv)
-    assert set(values) == {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ARCHIVE_LOCAL_DIR"}
-    assert values["ARCHIVE_LOCAL_DIR"] == "var/archive"
-    assert dotenv.stat().st_mode & 0o777 == 0o600
-    assert "scripts/init-env --local" in (ROOT / "scripts" / "run.sh").read_text()
