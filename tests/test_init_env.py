@@ -88,3 +88,15 @@ def test_make_run_writes_its_secrets_and_an_explicit_archive_folder(tmp_path):
     assert settings_from(dotenv, "settings.ARCHIVE_LOCAL_DIR") == str(ROOT / "var" / "archive")
     assert dotenv.stat().st_mode & 0o777 == 0o600
     assert "scripts/init-env --local" in (ROOT / "scripts" / "run.sh").read_text()
+
+
+def test_a_copied_env_example_becomes_a_working_env(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text((ROOT / ".env.example").read_text())
+    init_env(dotenv)
+    values = read_dotenv(dotenv)
+    interpolated(COMPOSE, values)
+    assert values["DJANGO_SECRET_KEY"] != "change-me-to-a-long-random-string"
+    assert settings_from(dotenv, "settings.TIME_ZONE") == "UTC"
+    # Only the generated lines were added; the example's own lines are all still there.
+    assert dotenv.read_text().count("\n# ") == (ROOT / ".env.example").read_text().count("\n# ")
