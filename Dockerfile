@@ -17,16 +17,17 @@ COPY . .
 # Static files are baked into the image (served by whitenoise). Settings refuse to load without
 # the two secrets, so this one step gets throwaway values; the real ones come from .env at run
 # time and never enter the image.
-ARG BUILD_SECRET_KEY=collectstatic-only-not-a-secret
+ARG BUILD_SECRET_KEY=collectstatic-only-throwaway-value-not-a-secret-key
 ARG BUILD_FIELD_ENCRYPTION_KEY=Y29sbGVjdHN0YXRpYy1vbmx5LW5vdC1hLXNlY3JldC0=
 RUN DJANGO_SECRET_KEY="$BUILD_SECRET_KEY" \
     FIELD_ENCRYPTION_KEY="$BUILD_FIELD_ENCRYPTION_KEY" \
     ENRICH_ENV_FILE=none \
     python manage.py collectstatic --noinput -v 0
 
-# Run as an unprivileged user; var/ (beat schedule file, local archive folder) stays writable.
+# Run as an unprivileged user; var/ (beat schedule file, first-start credentials) stays
+# writable. A named volume mounted on var/credentials starts with this owner.
 RUN useradd --system --create-home --uid 10001 enrich \
-    && mkdir -p var \
+    && mkdir -p var/credentials \
     && chown -R enrich:enrich var
 USER enrich
 

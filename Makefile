@@ -10,7 +10,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
 	DATABASE_URL=postgres://enrich:enrich@127.0.0.1:5432/enrich \
 	REDIS_URL=redis://127.0.0.1:6379/15 \
 	INFLUXDB_URL=$${INFLUXDB_URL:-http://127.0.0.1:8186} \
-	DJANGO_SECRET_KEY=test-secret-key-not-for-production \
+	DJANGO_SECRET_KEY=test-secret-key-not-for-production-at-least-40-chars \
 	FIELD_ENCRYPTION_KEY=dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0= \
 	ENRICH_ENV_FILE=none
 
@@ -34,7 +34,7 @@ test: venv
 	scripts/services.sh redis influxdb postgres browser
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
-BENCHES := collectors views downsample storage archive
+BENCHES := collectors views downsample storage archive api
 
 bench-quick: venv services
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name --quick || exit 1; done

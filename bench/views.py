@@ -42,7 +42,10 @@ CALLS = {False: {"view": 300, "raw_day": 60, "raw_group": 10},
          True: {"view": 100, "raw_day": 20, "raw_group": 5}}  # fmt: skip
 
 
-def _prepare_environment() -> tuple[str, str | None]:
+def _prepare_environment(
+    name: str = "views", ha_database: str = HA_DATABASE, enrich_database: str = ENRICH_DATABASE
+) -> tuple[str, str | None]:
+    """The bench's own databases (`name` tells them apart; bench.api uses it too)."""
     import environ
     from cryptography.fernet import Fernet
 
@@ -53,20 +56,20 @@ def _prepare_environment() -> tuple[str, str | None]:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    os.environ["HA_INFLUXDB_DATABASE"] = HA_DATABASE
-    os.environ["TIER_DATABASE"] = HA_DATABASE
-    os.environ["INFLUXDB_DATABASE"] = ENRICH_DATABASE
+    os.environ["HA_INFLUXDB_DATABASE"] = ha_database
+    os.environ["TIER_DATABASE"] = ha_database
+    os.environ["INFLUXDB_DATABASE"] = enrich_database
     os.environ["TIME_ZONE"] = "UTC"
     os.environ["ENERGY_FLAT_TARIFF"] = "0.30"
     os.environ.setdefault("LOG_LEVEL", "warning")
     given = os.environ.get("DATABASE_URL", "")
     if given.split("://", 1)[0] in ("postgres", "postgresql", "pgsql"):
         parts = urlsplit(given)
-        name = parts.path.lstrip("/") + "_bench_views"
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
+        database = f"{parts.path.lstrip('/')}_bench_{name}"
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
         return os.environ["DATABASE_URL"], given
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'views.sqlite3'}"
+    os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / f'{name}.sqlite3'}"
     return os.environ["DATABASE_URL"], None
 
 

@@ -11,6 +11,8 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config.security import checked_secret_key, production_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -46,13 +48,18 @@ def number(name: str, default, cast=int):
 
 
 # --- Django core -------------------------------------------------------------------------
-SECRET_KEY = required(
-    "DJANGO_SECRET_KEY",
-    "Set it to a long random string (make run writes one into .env on first start).",
+SECRET_KEY = checked_secret_key(
+    required(
+        "DJANGO_SECRET_KEY",
+        "Set it to a long random string (make run and scripts/init-env write one into .env).",
+    )
 )
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Production profile (DJANGO_PRODUCTION, DJANGO_SECURE_COOKIES, DJANGO_HSTS_SECONDS, ...): secure
+# cookies, HSTS, HTTPS redirect behind a TLS proxy, password validators; see config.security.
+globals().update(production_settings(env))
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
@@ -229,7 +236,8 @@ if not 0 <= RETENTION_LATE_MARGIN_HOURS < 24:
 
 # --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive) ---
 # Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
-# without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout).
+# without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout);
+# with neither, archive runs refuse.
 RETENTION_DAILY_DAYS = number("RETENTION_DAILY_DAYS", 365)
 if RETENTION_DAILY_DAYS <= number("RETENTION_HOURLY_DAYS", 90):
     raise ImproperlyConfigured(
@@ -260,7 +268,10 @@ if bool(AWS_ACCESS_KEY) != bool(AWS_SECRET_KEY):
         "Set both AWS_ACCESS_KEY and AWS_SECRET_KEY (or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY), or neither to use boto3's credential chain."
     )
-ARCHIVE_LOCAL_DIR = Path(env.str("ARCHIVE_LOCAL_DIR", default="") or VAR_DIR / "archive")
+# No default: an archive run deletes what it archived, so the folder must be named on purpose
+# (relative = from the project root; make run writes var/archive into .env). retention.archive_target.
+_archive_dir = env.str("ARCHIVE_LOCAL_DIR", default="").strip()
+ARCHIVE_LOCAL_DIR = BASE_DIR / _archive_dir if _archive_dir else None
 ARCHIVE_COMPRESSION = choice("ARCHIVE_COMPRESSION", "gzip", ("gzip", "zstd"))
 ARCHIVE_PERIOD = choice("ARCHIVE_PERIOD", "month", ("month", "quarter", "year"))
 ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5)
@@ -304,6 +315,12 @@ HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float)  # PRD NFR1
 HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3)  # PRD NFR4
 HTTP_BACKOFF_SECONDS = number("HTTP_BACKOFF_SECONDS", 1.0, float)
 HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, float)
+
+# manage.py ensure_admin writes the first admin's password and API token here (0600), not to
+# the logs (docker compose: a volume of web). Relative = from the project root.
+FIRST_START_CREDENTIALS_FILE = BASE_DIR / env.str(
+    "FIRST_START_CREDENTIALS_FILE", default="var/first-start-credentials.txt"
+)
 
 # --- Site and providers, read once on first start to fill the database (enrich.bootstrap) --
 SITE_NAME = env.str("SITE_NAME", default="Home")

@@ -1,5 +1,5 @@
-"""The archive: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet on S3 (or a local
-directory), verified before InfluxDB forgets them; restore of any date range.
+"""The archive: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet on S3 (or a named
+local directory: retention.archive_target), verified before InfluxDB forgets them; restore.
 
 What gets archived (`plan_archive`)
 - Rows of TIER_DATABASE.enrich_daily.entity_aggregates whose day is before the cutoff
@@ -25,9 +25,8 @@ next run continues from what is there (an object that exists is adopted when it 
 rows; one that never passed verification is replaced; a verified one younger than 90 days is
 never rewritten).
 
-Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and that are at least
-90 days old) are deleted by the system and marked `expired`; `check_lifecycle` reports
-whether the bucket also has an expiration rule.
+Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days old)
+are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them.
 
 Fault hook: with ENRICH_FAULT_INJECT naming a point (comma-separated), the process kills
 itself there with SIGKILL, as a crashed worker would: `archive.after_upload`,
@@ -56,8 +55,9 @@ from enrich.readings import Reading
 from enrich.redis_client import get_redis, key_prefix
 from enrich.timeseries import TimeSeries, get_timeseries, quote_ident
 from retention import archive_format as fmt
+from retention.archive_target import get_storage
 from retention.models import ArchiveObject, RetentionRun
-from retention.s3 import ArchiveStorage, StorageError, get_storage, sha256_hex
+from retention.s3 import ArchiveStorage, StorageError, sha256_hex
 
 if TYPE_CHECKING:
     from retention.archive_index import IndexReport
@@ -489,8 +489,8 @@ def run_archive(
     """Archive what is due, expire what is old; recorded as a RetentionRun (see module doc)."""
     ts = get_timeseries()
     now = now or timezone.now()
-    storage = storage or get_storage()
     with recorded_run(RetentionRun.Operation.ARCHIVE) as run, _archive_lock() as lock:
+        storage = storage or get_storage()  # no target: refused, recorded as a failed run
         report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target)
         if lock is None:
             run.status = RetentionRun.Status.SKIPPED

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from enrich.timeseries import TimeseriesError
 from retention.archive import ArchiveError, restore_to_influxdb, run_archive
+from retention.archive_target import NOT_CONFIGURED, ArchiveNotConfigured, archive_configured
 from retention.s3 import StorageError, StorageUnavailable
 
 
@@ -42,21 +43,31 @@ class RestoreRequest(serializers.Serializer):
 
 
 def _unavailable(exc: Exception) -> Response:
-    code = (
-        status.HTTP_503_SERVICE_UNAVAILABLE
-        if isinstance(exc, StorageUnavailable | TimeseriesError)
-        else status.HTTP_502_BAD_GATEWAY
-    )
+    if isinstance(exc, ArchiveNotConfigured):
+        code = status.HTTP_409_CONFLICT
+    elif isinstance(exc, StorageUnavailable | TimeseriesError):
+        code = status.HTTP_503_SERVICE_UNAVAILABLE
+    else:
+        code = status.HTTP_502_BAD_GATEWAY
     return Response({"detail": str(exc)}, status=code)
+
+
+def _no_target() -> Response | None:
+    """409 naming what to set when no archive target is configured (nothing is queued)."""
+    if archive_configured():
+        return None
+    return Response({"detail": NOT_CONFIGURED}, status=status.HTTP_409_CONFLICT)
 
 
 class ArchiveView(APIView):
     """Dry run: the plan, answered now. Otherwise the archive task is queued (202)."""
 
-    @extend_schema(request=ArchiveRequest, responses={200: dict, 202: dict})
+    @extend_schema(request=ArchiveRequest, responses={200: dict, 202: dict, 409: dict})
     def post(self, request):
         given = ArchiveRequest(data=request.data)
         given.is_valid(raise_exception=True)
+        if refused := _no_target():
+            return refused
         if given.validated_data["dry_run"]:
             try:
                 report = run_archive(dry_run=True)
@@ -80,11 +91,13 @@ class ArchiveView(APIView):
 class RestoreView(APIView):
     """Re-import the archived daily aggregates of a date range into InfluxDB."""
 
-    @extend_schema(request=RestoreRequest, responses={200: dict})
+    @extend_schema(request=RestoreRequest, responses={200: dict, 409: dict})
     def post(self, request):
         given = RestoreRequest(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        if refused := _no_target():
+            return refused
         try:
             report = restore_to_influxdb(
                 data["start_date"], data["end_date"], data.get("database") or None

@@ -48,13 +48,13 @@ from retention.archive import (
     _count_rows,
     _write_metadata_point,
 )
+from retention.archive_target import get_storage
 from retention.models import ArchiveObject
 from retention.s3 import (
     ArchiveStorage,
     ObjectInfo,
     StorageError,
     StorageUnavailable,
-    get_storage,
     sha256_hex,
 )
 

@@ -38,7 +38,6 @@ __all__ = [
     "S3Storage",
     "StorageError",
     "StorageUnavailable",
-    "get_storage",
     "sha256_hex",
 ]
 
@@ -445,19 +444,3 @@ class LocalStorage:
             message=f"A local directory has no lifecycle rules; enrich expires objects older "
             f"than {years} years itself.",
         )
-
-
-def get_storage() -> ArchiveStorage:
-    """The configured archive store: S3 when S3_ARCHIVE_BUCKET is set, else ARCHIVE_LOCAL_DIR."""
-    from django.conf import settings
-
-    if settings.S3_ARCHIVE_BUCKET:
-        return S3Storage(
-            settings.S3_ARCHIVE_BUCKET,
-            endpoint_url=settings.S3_ENDPOINT_URL,
-            region=settings.S3_REGION,
-            access_key=settings.AWS_ACCESS_KEY,
-            secret_key=settings.AWS_SECRET_KEY,
-            kms_key_id=settings.S3_SSE_KMS_KEY_ID,
-        )
-    return LocalStorage(settings.ARCHIVE_LOCAL_DIR)

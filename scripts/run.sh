@@ -6,16 +6,9 @@ cd "$(dirname "$0")/.."
 mkdir -p var/log
 PY=.venv/bin/python
 
-# First start: generate the two secrets into .env (kept for later starts).
-if [ ! -f .env ]; then
-  echo "[run] creating .env with generated DJANGO_SECRET_KEY and FIELD_ENCRYPTION_KEY"
-  umask 077
-  {
-    echo "# Written by make run on $(date -u +%FT%TZ). See .env.example for every variable."
-    echo "DJANGO_SECRET_KEY=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')"
-    echo "FIELD_ENCRYPTION_KEY=$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
-  } > .env
-fi
+# First start: generate the two secrets into .env (kept for later starts, 0600) and name the
+# archive folder explicitly (archive runs refuse without a target).
+scripts/init-env --local
 
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0

@@ -8,6 +8,7 @@ the code.
 import importlib
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,8 +26,39 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
+INIT_ENV = ROOT / "scripts" / "init-env"
 APP_SERVICES = ("web", "worker-collectors", "worker-retention", "beat", "flower")
 INFRA_SERVICES = ("redis", "postgres", "influxdb", "minio")
+
+
+# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, as compose reads them.
+REFERENCE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def interpolated(node, values: dict[str, str]):
+    """The compose data with every ${...} replaced as docker compose does it from .env."""
+    if isinstance(node, dict):
+        return {key: interpolated(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [interpolated(value, values) for value in node]
+    if not isinstance(node, str):
+        return node
+
+    def replace(match: re.Match) -> str:
+        name, kind, word = match.groups()
+        value = values.get(name)
+        if kind and kind.endswith("?") and not value:
+            raise AssertionError(f"compose would refuse to start: {name} unset ({word})")
+        if kind and kind.endswith("-") and not value:
+            return word
+        return value or ""
+
+    return REFERENCE.sub(replace, node)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    lines = path.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
 def commands_of(service: dict) -> list[list[str]]:
@@ -79,22 +111,32 @@ def test_all_services_are_defined():
     assert "--console-address" in SERVICES["minio"]["command"]
 
 
+@pytest.fixture(name="services", scope="module")
+def services_fixture(tmp_path_factory) -> dict:
+    """The services as docker compose sees them after `scripts/init-env` wrote .env."""
+    dotenv = tmp_path_factory.mktemp("compose") / ".env"
+    subprocess.run([INIT_ENV, dotenv], check=True, capture_output=True, timeout=30)
+    return interpolated(SERVICES, read_dotenv(dotenv))
+
+
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_app_services_share_one_image_and_wiring(name):
-    service = SERVICES[name]
-    web = SERVICES["web"]
+def test_app_services_share_one_image_and_wiring(name, services):
+    service = services[name]
+    web = services["web"]
     assert service["build"] == "."
     assert service["image"] == web["image"]
     assert service["env_file"] == [{"path": ".env", "required": False}]
     env = service["environment"]
-    assert env == web["environment"]
+    # Flower alone adds its login.
+    extra = {"FLOWER_BASIC_AUTH"} if name == "flower" else set()
+    assert {k: v for k, v in env.items() if k not in extra} == web["environment"]
     assert env["REDIS_URL"] == "redis://redis:6379/0"
     assert env["INFLUXDB_URL"] == "http://influxdb:8086"
     # Every URL points at a service of this file.
     for key in ("DATABASE_URL", "REDIS_URL", "INFLUXDB_URL", "S3_ENDPOINT_URL"):
         assert urlsplit(env[key]).hostname in SERVICES, key
     database = urlsplit(env["DATABASE_URL"])
-    postgres = SERVICES["postgres"]["environment"]
+    postgres = services["postgres"]["environment"]
     assert database.scheme == "postgres"
     assert (database.username, database.password, database.path) == (
         postgres["POSTGRES_USER"],
@@ -102,8 +144,13 @@ def test_app_services_share_one_image_and_wiring(name):
         "/" + postgres["POSTGRES_DB"],
     )
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
-        SERVICES["minio"]["environment"]["MINIO_ROOT_USER"],
-        SERVICES["minio"]["environment"]["MINIO_ROOT_PASSWORD"],
+        services["minio"]["environment"]["MINIO_ROOT_USER"],
+        services["minio"]["environment"]["MINIO_ROOT_PASSWORD"],
+    )
+    influxdb = services["influxdb"]["environment"]
+    assert (env["INFLUXDB_USERNAME"], env["INFLUXDB_PASSWORD"]) == (
+        influxdb["INFLUXDB_ADMIN_USER"],
+        influxdb["INFLUXDB_ADMIN_PASSWORD"],
     )
     for dependency in ("postgres", "redis", "influxdb"):
         assert service["depends_on"][dependency]["condition"] == "service_healthy"
@@ -204,3 +251,77 @@ def test_dockerfile_builds_static_files_with_throwaway_secrets_and_runs_unprivil
     cmd = re.search(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE).group(1)
     assert yaml.safe_load(cmd)[:2] == ["gunicorn", "config.wsgi:application"]
     assert ".env" in (ROOT / ".dockerignore").read_text().split()
+
+
+# --- What the shipped compose file exposes, and where its secrets come from ---------------
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|_KEY_|BASIC_AUTH")
+USER_NAMES = {"AWS_ACCESS_KEY_ID"}  # a user name, not a secret (MINIO_ROOT_USER)
+REQUIRED_REFERENCE = re.compile(r"\$\{\w+(:?\?[^}]*)?\}")
+
+
+def test_only_web_publishes_a_port_beyond_loopback():
+    published = {}
+    for name, service in SERVICES.items():
+        assert service.get("network_mode") != "host", name
+        for port in service.get("ports", []):
+            if not str(port).startswith("127.0.0.1:"):
+                published.setdefault(name, []).append(port)
+    assert published == {"web": ["8000:8000"]}
+    assert SERVICES["flower"]["ports"] == ["127.0.0.1:5555:5555"]
+    # The MinIO console, to create the bucket; the data services publish nothing.
+    assert SERVICES["minio"]["ports"] == ["127.0.0.1:9001:9001"]
+    for name in ("redis", "postgres", "influxdb"):
+        assert "ports" not in SERVICES[name], f"{name} publishes a port"
+
+
+def test_no_secret_is_written_in_the_compose_file():
+    """Every secret, commented examples included, is a ${VAR} without a default (from .env)."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    checked = []
+    for line in text.splitlines():
+        found = re.match(r"^\s*#?\s*([A-Z][A-Z0-9_]*):\s*(\S.*)$", line)
+        if found and SECRET_NAME.search(found[1]) and found[1] not in USER_NAMES:
+            assert REQUIRED_REFERENCE.fullmatch(found[2].strip()), line
+            checked.append(found[1])
+        for password in re.findall(r"://[^\s:/@]+:(\$\{[^}]*\}|[^\s@]+)@", line):
+            assert REQUIRED_REFERENCE.fullmatch(password), line
+            checked.append("DATABASE_URL")
+    assert {
+        "POSTGRES_PASSWORD",
+        "MINIO_ROOT_PASSWORD",
+        "MINIO_KMS_SECRET_KEY",
+        "AWS_SECRET_ACCESS_KEY",
+        "INFLUXDB_ADMIN_PASSWORD",
+        "INFLUXDB_PASSWORD",
+        "FLOWER_BASIC_AUTH",
+        "DATABASE_URL",
+    } <= set(checked)
+
+
+def test_influxdb_runs_with_authentication_and_enrich_logs_in():
+    influxdb = SERVICES["influxdb"]
+    assert influxdb["image"].startswith("influxdb:1.")
+    env = influxdb["environment"]
+    assert env["INFLUXDB_HTTP_AUTH_ENABLED"] == "true"
+    assert env["INFLUXDB_ADMIN_USER"] == "${INFLUXDB_ADMIN_USER:-admin}"
+    assert REQUIRED_REFERENCE.fullmatch(env["INFLUXDB_ADMIN_PASSWORD"])
+    for name in APP_SERVICES:
+        app = SERVICES[name]["environment"]
+        assert app["INFLUXDB_USERNAME"] == env["INFLUXDB_ADMIN_USER"]
+        assert app["INFLUXDB_PASSWORD"] == env["INFLUXDB_ADMIN_PASSWORD"]
+
+
+def test_flower_asks_for_a_login_from_env():
+    env = SERVICES["flower"]["environment"]
+    assert env["FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:?run scripts/init-env first}"
+    # Flower reads its options from FLOWER_<OPTION> variables.
+    from flower.options import options
+
+    assert "basic_auth" in options
+
+
+def test_first_start_credentials_go_to_a_volume_of_web():
+    path = SERVICES["web"]["environment"]["FIRST_START_CREDENTIALS_FILE"]
+    mounts = dict(volume.split(":", 1)[::-1] for volume in SERVICES["web"]["volumes"])
+    assert mounts[str(Path(path).parent)] in COMPOSE["volumes"]
+    assert "mkdir -p var/credentials" in DOCKERFILE  # owned by the image's user

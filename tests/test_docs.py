@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (ROOT / "config" / "settings.py").read_text()
+# config.security holds the production profile's variables.
+SETTINGS = "".join((ROOT / "config" / name).read_text() for name in ("settings.py", "security.py"))
 VARIABLES = sorted(
     set(re.findall(r'(?:env\.\w+|required|choice|number)\(\s*f?"([A-Z][A-Z0-9_]+)"', SETTINGS))
 )

@@ -9,14 +9,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {
-    "DJANGO_SECRET_KEY": "s",
+    "DJANGO_SECRET_KEY": "settings-test-key-of-more-than-forty-characters",
     "FIELD_ENCRYPTION_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=",
     "ENRICH_ENV_FILE": "none",
     "DJANGO_SETTINGS_MODULE": "config.settings",
 }
 
 
-def load_settings(**overrides: str | None) -> subprocess.CompletedProcess:
+def load_settings(
+    *, show: str = "settings.DATABASES['default']['ENGINE']", **overrides: str | None
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
     env.update(GOOD)
     for key, value in overrides.items():
@@ -24,7 +26,7 @@ def load_settings(**overrides: str | None) -> subprocess.CompletedProcess:
             env.pop(key, None)
         else:
             env[key] = value
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    code = f"import django; django.setup(); from django.conf import settings; print({show})"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
@@ -53,6 +55,15 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"HTTP_TIMEOUT_SECONDS": "five"}, "HTTP_TIMEOUT_SECONDS='five' is not a number"),
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "400"}, "CELERY_TASK_SOFT_TIME_LIMIT must be below"),
         ({"HA_LAYOUT": "other"}, "HA_LAYOUT='other' is not valid; use one of: official, ingestor"),
+        (
+            {"DJANGO_SECRET_KEY": "change-me-to-a-long-random-string"},
+            "DJANGO_SECRET_KEY is the placeholder of .env.example",
+        ),
+        (
+            {"DJANGO_SECRET_KEY": "test-secret-key-not-for-production"},
+            "DJANGO_SECRET_KEY is 34 characters long; use at least 40",
+        ),
+        ({"DJANGO_HSTS_SECONDS": "a year"}, "DJANGO_HSTS_SECONDS='a year' must be a whole number"),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
@@ -88,3 +99,57 @@ def test_postgres_from_database_url():
     result = load_settings(DATABASE_URL="postgres://enrich:enrich@127.0.0.1:5432/enrich")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_a_copied_env_example_is_refused_with_how_to_fix():
+    result = load_settings(ENRICH_ENV_FILE=str(ROOT / ".env.example"), DJANGO_SECRET_KEY=None)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is the placeholder of .env.example" in result.stderr
+    assert "scripts/init-env" in result.stderr
+
+
+SECURITY = (
+    "[settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS, "
+    "settings.SECURE_SSL_REDIRECT, settings.SECURE_PROXY_SSL_HEADER, "
+    "len(settings.AUTH_PASSWORD_VALIDATORS)]"
+)
+
+
+def test_production_profile_is_off_by_default_and_switched_on_by_one_variable():
+    off = load_settings(show=SECURITY)
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.strip() == "[False, False, 0, False, None, 0]"
+    on = load_settings(show=SECURITY, DJANGO_PRODUCTION="true")
+    assert on.returncode == 0, on.stderr
+    expected = "[True, True, 31536000, True, ('HTTP_X_FORWARDED_PROTO', 'https'), 4]"
+    assert on.stdout.strip() == expected
+    # Each part can be set on its own, and an explicit value wins over the profile.
+    mixed = load_settings(
+        show=SECURITY,
+        DJANGO_PRODUCTION="true",
+        DJANGO_HSTS_SECONDS="3600",
+        DJANGO_SSL_REDIRECT="false",
+    )
+    assert (
+        mixed.stdout.strip() == "[True, True, 3600, False, ('HTTP_X_FORWARDED_PROTO', 'https'), 4]"
+    )
+
+
+def test_archive_local_dir_has_no_default_and_is_taken_from_the_project_root():
+    unset = load_settings(show="settings.ARCHIVE_LOCAL_DIR")
+    assert unset.stdout.strip() == "None", unset.stderr
+    relative = load_settings(show="settings.ARCHIVE_LOCAL_DIR", ARCHIVE_LOCAL_DIR="var/archive")
+    assert relative.stdout.strip() == str(ROOT / "var" / "archive")
+    absolute = load_settings(show="settings.ARCHIVE_LOCAL_DIR", ARCHIVE_LOCAL_DIR="/data/archive")
+    assert absolute.stdout.strip() == "/data/archive"
+
+
+def test_a_copied_env_example_with_the_profile_on_gets_the_whole_profile(tmp_path):
+    dotenv = tmp_path / ".env"
+    example = (ROOT / ".env.example").read_text()
+    assert "\nDJANGO_PRODUCTION=false\n" in example
+    dotenv.write_text(example.replace("\nDJANGO_PRODUCTION=false\n", "\nDJANGO_PRODUCTION=true\n"))
+    result = load_settings(show=SECURITY, ENRICH_ENV_FILE=str(dotenv))
+    assert result.returncode == 0, result.stderr
+    expected = "[True, True, 31536000, True, ('HTTP_X_FORWARDED_PROTO', 'https'), 4]"
+    assert result.stdout.strip() == expected

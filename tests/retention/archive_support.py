@@ -8,7 +8,7 @@ test module to use the fixtures `tier`, `s3`, `local_archive`.
   `enrich_daily` (settings.TIER_DATABASE points at it) plus a fresh INFLUXDB_DATABASE for the
   `archive_metadata` points and a fresh RESTORE_INFLUXDB_DATABASE; all dropped afterwards.
 - `s3` -> `MotoS3`: moto's S3 server on 127.0.0.1 (a random port) with a bucket; the S3_*
-  settings point at it, so `retention.s3.get_storage()` returns an `S3Storage` for it.
+  settings point at it, so `retention.archive_target.get_storage()` returns an `S3Storage` for it.
 - `local_archive` -> Path: the local directory target (no bucket set).
 
 `daily_rows(entities, first_day, days)` builds realistic daily aggregate rows (power, energy,

@@ -26,8 +26,9 @@ from retention.archive import (
     restore_from_archive,
     run_archive,
 )
+from retention.archive_target import get_storage
 from retention.models import ArchiveObject, RetentionRun
-from retention.s3 import LocalStorage, get_storage
+from retention.s3 import LocalStorage
 from tests.retention.archive_support import (  # noqa: F401  (fixtures)
     BUCKET,
     Recording,

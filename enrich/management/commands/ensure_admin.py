@@ -1,25 +1,29 @@
-import secrets
-
-from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
+
+from enrich.first_start import create_first_admin, save_credentials
 
 
 class Command(BaseCommand):
-    help = "Create an admin account (and its API token) if no superuser exists; prints the password once."
+    help = (
+        "Create an admin account (and its API token) if no superuser exists. The password and "
+        "token go to FIRST_START_CREDENTIALS_FILE (0600), and to the screen only on a terminal."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args, username, **options):
-        User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
+        credentials = create_first_admin(username)
+        if credentials is None:
             self.stdout.write("Admin account: exists (unchanged).")
             return
-        password = secrets.token_urlsafe(12)
-        user = User.objects.create_superuser(username=username, email="", password=password)
-        token = Token.objects.create(user=user)
+        path = settings.FIRST_START_CREDENTIALS_FILE
+        save_credentials(credentials, path)
         self.stdout.write(
-            "Admin account created — shown once, write it down:\n"
-            f"  username: {username}\n  password: {password}\n  API token: {token.key}"
+            f"Admin account {username!r} created; its password and API token are in {path} "
+            "(readable by its owner only)."
         )
+        # A person at a terminal sees them once; a log (docker compose logs, journald) never.
+        if self.stdout.isatty():
+            self.stdout.write(credentials.as_text())

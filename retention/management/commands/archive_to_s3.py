@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from enrich.timeseries import TimeseriesError
 from retention.archive import run_archive
-from retention.s3 import StorageError, get_storage
+from retention.s3 import StorageError
 
 
 class Command(BaseCommand):
@@ -37,11 +37,10 @@ class Command(BaseCommand):
             except ValueError:
                 raise CommandError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD") from None
         try:
-            storage = get_storage()
+            # Without a target run_archive refuses (recorded as a failed run): no default folder.
             report = run_archive(
                 now,
                 dry_run=dry_run,
-                storage=storage,
                 # A bar on a terminal only (disable=None), on stderr so the report stays clean.
                 progress=lambda items: tqdm(items, desc="archive", unit="file", disable=None),
             )

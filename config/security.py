@@ -1,0 +1,74 @@
+"""The secret key check and the production profile, read by config.settings.
+
+The production profile is for enrich served behind a TLS-terminating reverse proxy:
+`DJANGO_PRODUCTION=true` switches on secure cookies, HSTS, the redirect to HTTPS (trusting the
+proxy's X-Forwarded-Proto) and Django's password validators. Each can also be set on its own;
+an explicit variable wins over the profile.
+"""
+
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+# DJANGO_SECRET_KEY's value in .env.example: a copied example file must not become a deployment.
+PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
+MIN_SECRET_KEY_LENGTH = 40
+HSTS_PROFILE_SECONDS = 365 * 24 * 3600
+
+
+def checked_secret_key(value: str) -> str:
+    """The key, or ImproperlyConfigured when it is the example's placeholder or too short."""
+    fix = (
+        "Generate one with scripts/init-env (it fills an empty or placeholder DJANGO_SECRET_KEY "
+        "in .env) or: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+    if value.strip() == PLACEHOLDER_SECRET_KEY:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is the placeholder of .env.example; anyone can read it. {fix}"
+        )
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is {len(value)} characters long; use at least "
+            f"{MIN_SECRET_KEY_LENGTH} random ones. {fix}"
+        )
+    return value
+
+
+def production_settings(env: environ.Env) -> dict[str, Any]:
+    """The Django security settings of the production profile, each overridable."""
+    production = env.bool("DJANGO_PRODUCTION", default=False)
+    secure_cookies = env.bool("DJANGO_SECURE_COOKIES", default=production)
+    raw_hsts = env.str(
+        "DJANGO_HSTS_SECONDS", default=str(HSTS_PROFILE_SECONDS if production else 0)
+    )
+    if not raw_hsts.strip().isdigit():
+        raise ImproperlyConfigured(
+            f"DJANGO_HSTS_SECONDS={raw_hsts!r} must be a whole number of seconds (0 = no HSTS)."
+        )
+    hsts_seconds = int(raw_hsts)
+    behind_proxy = env.bool("DJANGO_BEHIND_TLS_PROXY", default=production)
+    validators = env.bool("DJANGO_PASSWORD_VALIDATORS", default=production)
+    return {
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "CSRF_COOKIE_SECURE": secure_cookies,
+        "SECURE_HSTS_SECONDS": hsts_seconds,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False),
+        "SECURE_SSL_REDIRECT": env.bool("DJANGO_SSL_REDIRECT", default=production),
+        # The proxy terminates TLS and says so in X-Forwarded-Proto; only trust it behind one
+        # that sets the header itself.
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https") if behind_proxy else None,
+        # Container and load-balancer health checks call plain HTTP on the inside.
+        "SECURE_REDIRECT_EXEMPT": [r"^api/health/$"],
+        "AUTH_PASSWORD_VALIDATORS": [
+            {"NAME": f"django.contrib.auth.password_validation.{name}"}
+            for name in (
+                "UserAttributeSimilarityValidator",
+                "MinimumLengthValidator",
+                "CommonPasswordValidator",
+                "NumericPasswordValidator",
+            )
+        ]
+        if validators
+        else [],
+    }

@@ -1,0 +1,102 @@
+"""scripts/init-env, the first-start step: run before `docker compose up` and by `make run`.
+
+It writes the missing secrets into .env (0600), keeps every value already set, and what it
+writes is everything docker-compose.yml requires and passes the settings' checks.
+"""
+
+import base64
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from tests.test_compose import COMPOSE, INIT_ENV, ROOT, interpolated, read_dotenv
+
+
+def init_env(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run([INIT_ENV, *args], capture_output=True, text=True, timeout=30, check=True)
+
+
+def settings_from(dotenv: Path, show: str) -> str:
+    """A setting as a process started with only `dotenv` (no secrets in the environment) sees it."""
+    names = ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ARCHIVE_LOCAL_DIR", "DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(ENRICH_ENV_FILE=str(dotenv), DJANGO_SETTINGS_MODULE="config.settings")
+    code = f"import django; django.setup(); from django.conf import settings; print({show})"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_init_env_writes_every_secret_compose_needs_readable_by_the_owner_only(tmp_path):
+    dotenv = tmp_path / ".env"
+    init_env(dotenv)
+    assert dotenv.stat().st_mode & 0o777 == 0o600
+    values = read_dotenv(dotenv)
+    # Nothing compose marks as required is left unset.
+    interpolated(COMPOSE, values)
+    Fernet(values["FIELD_ENCRYPTION_KEY"])
+    assert len(values["DJANGO_SECRET_KEY"]) >= 50
+    user, _, password = values["FLOWER_BASIC_AUTH"].partition(":")
+    assert user and len(password) >= 20
+    name, _, key = values["MINIO_KMS_SECRET_KEY"].partition(":")
+    assert name and len(base64.b64decode(key)) == 32
+    for secret in ("POSTGRES_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "MINIO_ROOT_PASSWORD"):
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", values[secret]), secret
+    # Generated, not fixed: a second file gets other values.
+    init_env(tmp_path / "other.env")
+    assert read_dotenv(tmp_path / "other.env")["POSTGRES_PASSWORD"] != values["POSTGRES_PASSWORD"]
+    assert "ARCHIVE_LOCAL_DIR" not in values  # compose archives to MinIO
+    # The generated secrets pass the settings' checks (Fernet key, secret key length).
+    assert settings_from(dotenv, "len(settings.SECRET_KEY)") == "64"
+
+
+def test_init_env_keeps_what_is_set_and_fills_empty_or_placeholder_values(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# my settings\n"
+        "DJANGO_SECRET_KEY=change-me-to-a-long-random-string\n"
+        "FIELD_ENCRYPTION_KEY=\n"
+        "POSTGRES_PASSWORD=chosen-by-me\n"
+        "LATITUDE=52.52\n"
+    )
+    dotenv.chmod(0o644)
+    init_env(dotenv)
+    values = read_dotenv(dotenv)
+    assert values["POSTGRES_PASSWORD"] == "chosen-by-me"
+    assert values["LATITUDE"] == "52.52"
+    assert values["DJANGO_SECRET_KEY"] != "change-me-to-a-long-random-string"
+    Fernet(values["FIELD_ENCRYPTION_KEY"])
+    assert dotenv.read_text().startswith("# my settings\n")
+    assert dotenv.stat().st_mode & 0o777 == 0o600
+    before = dotenv.read_text()
+    init_env(dotenv)
+    assert dotenv.read_text() == before
+
+
+def test_make_run_writes_its_secrets_and_an_explicit_archive_folder(tmp_path):
+    dotenv = tmp_path / ".env"
+    init_env("--local", dotenv)
+    values = read_dotenv(dotenv)
+    assert set(values) == {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ARCHIVE_LOCAL_DIR"}
+    assert values["ARCHIVE_LOCAL_DIR"] == "var/archive"
+    assert settings_from(dotenv, "settings.ARCHIVE_LOCAL_DIR") == str(ROOT / "var" / "archive")
+    assert dotenv.stat().st_mode & 0o777 == 0o600
+    assert "scripts/init-env --local" in (ROOT / "scripts" / "run.sh").read_text()
+
+
+def test_a_copied_env_example_becomes_a_working_env(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text((ROOT / ".env.example").read_text())
+    init_env(dotenv)
+    values = read_dotenv(dotenv)
+    interpolated(COMPOSE, values)
+    assert values["DJANGO_SECRET_KEY"] != "change-me-to-a-long-random-string"
+    assert settings_from(dotenv, "settings.TIME_ZONE") == "UTC"
+    # Only the generated lines were added; the example's own lines are all still there.
+    assert dotenv.read_text().count("\n# ") == (ROOT / ".env.example").read_text().count("\n# ")
