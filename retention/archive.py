@@ -54,6 +54,7 @@ from django.utils import timezone
 
 from enrich.readings import Reading
 from enrich.redis_client import get_redis, key_prefix
+from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeSeries, get_timeseries, quote_ident
 from retention import archive_format as fmt
 from retention.models import ArchiveObject, RetentionRun
@@ -761,13 +762,14 @@ def objects_covering(start_date: date, end_date: date) -> list[ArchiveObject]:
 
 def _as_date(value: date | datetime | str, name: str) -> date:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
+        value = value.astimezone(UTC).date() if value.tzinfo else value.date()
     try:
-        return date.fromisoformat(str(value))
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD") from None
+        day = None
+    if day is None or outside_span(day):
+        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD, {SPAN}")
+    return day
 
 
 def restore_from_archive(

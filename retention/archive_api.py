@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeseriesError
 from retention.archive import ArchiveError, restore_to_influxdb, run_archive
 from retention.restore_target import RestoreTargetRefused, restore_database
@@ -29,6 +30,9 @@ class RestoreRequest(serializers.Serializer):
     )
 
     def validate(self, attrs: dict) -> dict:
+        for name in ("start_date", "end_date"):
+            if outside_span(attrs[name]):
+                raise serializers.ValidationError({name: f"Enter a date {SPAN}."})
         if attrs["end_date"] < attrs["start_date"]:
             raise serializers.ValidationError(
                 {"end_date": "end_date is before start_date; give the range in order."}

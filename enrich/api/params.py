@@ -2,20 +2,17 @@
 
 import math
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
+
+from enrich.time_span import SPAN, outside_span
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhm])")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes"}
 FALSE = {"false", "0", "no"}
-# Times InfluxDB can hold (1677..2262, int64 nanoseconds) with room for day arithmetic: a value
-# outside is a 400 here, not an overflow deep inside a query.
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-SPAN = "from 1900-01-01 to 2199-12-31"
 MAX_DURATION = timedelta(days=366)
 BIGGEST = 2**63 - 1
 
@@ -69,7 +66,7 @@ def day(params, name: str, default: date | None = None) -> date | None:
         value = None
     if value is None:
         raise _bad(name, raw, "a date as YYYY-MM-DD")
-    if not EARLIEST.date() <= value < LATEST.date():
+    if outside_span(value):
         raise _bad(name, raw, f"a date {SPAN}")
     return value
 
@@ -84,7 +81,7 @@ def moment(params, name: str, default: datetime | None = None) -> datetime | Non
         value = None
     if value is None or value.tzinfo is None:
         raise _bad(name, raw, "an ISO 8601 time with a time zone, e.g. 2026-11-27T06:00:00Z")
-    if not EARLIEST <= value < LATEST:
+    if outside_span(value):
         raise _bad(name, raw, f"a time {SPAN}")
     return value
 
