@@ -1,6 +1,8 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +36,18 @@ class TokenView(ObtainAuthToken):
 
     throttle_classes = [ScopedThrottle]
     throttle_scope = "token"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the DRF request, which its middleware does not see: say so here.
+            if getattr(request, "axes_locked_out", False):
+                raise Throttled(
+                    detail="Too many failed logins for this account from this address; the "
+                    f"lockout ends {settings.AXES_COOLOFF_TIME * 60:g} minutes after the last one."
+                ) from None
+            raise
 
 
 class SiteList(generics.ListAPIView):
