@@ -1,16 +1,20 @@
 """Bad input is a 400 naming the parameter, never a 500: huge durations, times outside what
-InfluxDB can hold, ids too large for the database, a non-numeric OAuth site.
+InfluxDB can hold, ids too large for the database, a non-numeric OAuth site. Commands taking
+dates stop with an error naming the value instead of a traceback.
 
 The test client raises a view's exception, so a 500 would fail these tests with its traceback.
 """
 
+import re
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from enrich.models import Site
+from retention.models import RetentionRun
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +128,18 @@ def test_the_oauth_connect_page_refuses_a_site_that_is_not_an_id(admin_client, s
     assert response.status_code == 400
     page = response.content.decode()
     assert "Unknown site" in page and "site:" in page
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        ("rebuild_view", ["daily_energy_by_device", "--start", "0001-01-01", "--end", "2024-01-01"],
+         "'0001-01-01' is not a date"),
+        ("archive_to_s3", ["--dry-run", "--as-of", "9999-12-31"], "--as-of '9999-12-31' is not"),
+        ("downsample_hourly", ["--start", "0001-01-01", "--dry-run"], "'0001-01-01' is not a date"),
+    ],
+)  # fmt: skip
+def test_commands_refuse_dates_influxdb_cannot_hold(command, args, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command(command, *args)
+    assert not RetentionRun.objects.exists()
