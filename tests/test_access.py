@@ -115,8 +115,11 @@ def implemented(callback) -> tuple[str, ...]:
 
 
 @pytest.fixture(autouse=True)
-def own_throttle_counts(settings):
+def unthrottled(settings):
+    """The walk checks permissions; throttles (tests/api/test_access_rules.py) stay out of it."""
     settings.REDIS_KEY_PREFIX = f"test-access-{uuid.uuid4().hex[:8]}"
+    rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "1000/minute")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 
 def _client(user=None, *, token: bool = True) -> Client:

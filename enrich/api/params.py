@@ -47,7 +47,7 @@ def integer(
     except ValueError:
         raise _bad(name, raw, "a whole number") from None
     if abs(value) > BIGGEST:  # ids and counts are 64-bit in the database
-        raise _bad(name, raw, "a whole number of at most 18 digits")
+        raise _bad(name, raw, f"a whole number up to {BIGGEST}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         if minimum is not None and maximum is not None:
             raise _bad(name, raw, f"a number from {minimum} to {maximum}")

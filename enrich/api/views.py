@@ -34,6 +34,8 @@ class TokenView(ObtainAuthToken):
     """POST username and password: the user's API token. Public, but throttled per client
     (scope "token") and counted by django-axes' login lockout."""
 
+    # A login: the caller is counted by address, whatever token it may also send.
+    authentication_classes = []
     throttle_classes = [ScopedThrottle]
     throttle_scope = "token"
 

@@ -136,6 +136,9 @@ def test_the_token_endpoint_is_throttled_per_address(settings):
     here = APIClient(REMOTE_ADDR="192.0.2.10")
     answers = [here.post("/api/token/", {"username": "ops", "password": "wrong"}) for _ in "123"]
     assert [a.status_code for a in answers] == [400, 400, 429]
+    # Sending some token does not make it another caller: a login is counted by address.
+    key = create_token("--read-only", "ha")
+    assert with_token(key, REMOTE_ADDR="192.0.2.10").post("/api/token/").status_code == 429
     elsewhere = APIClient(REMOTE_ADDR="192.0.2.20")
     ok = elsewhere.post("/api/token/", {"username": "ops", "password": "pw-ops-123"})
     assert ok.status_code == 200 and ok.json()["token"]
