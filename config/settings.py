@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "enrich",
     "collectors",
     "retention",
@@ -95,6 +96,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers a locked-out login with 429
+]
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 TEMPLATES = [
@@ -276,6 +283,8 @@ ARCHIVE_COMPRESSION = choice("ARCHIVE_COMPRESSION", "gzip", ("gzip", "zstd"))
 ARCHIVE_PERIOD = choice("ARCHIVE_PERIOD", "month", ("month", "quarter", "year"))
 ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5)
 RESTORE_INFLUXDB_DATABASE = env.str("RESTORE_INFLUXDB_DATABASE", default="enrich_restore")
+# Other databases a restore may write into (never Home Assistant's, the tiers' or enrich's own).
+RESTORE_ALLOWED_DATABASES = env.list("RESTORE_ALLOWED_DATABASES", default=[])
 if ARCHIVE_RETENTION_YEARS < 1:
     raise ImproperlyConfigured(
         f"ARCHIVE_RETENTION_YEARS={ARCHIVE_RETENTION_YEARS} must be at least 1."
@@ -361,15 +370,32 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
         "clean up before it is killed."
     )
 
-# --- REST API ----------------------------------------------------------------------------
+# --- REST API: who may do what, throttles, admin login lockout (enrich.access) ---------------
+# Reads need any token; changes and triggers need staff or the permission enrich.trigger_work.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["enrich.access.ReadOrTrigger"],
+    "DEFAULT_THROTTLE_CLASSES": ["enrich.access.ScopedThrottle"],
+    # Per client: N/second, N/minute, N/hour, N/day or N/<k>min (checked at start, enrich.apps).
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
+        "user": env.str("API_THROTTLE_USER", default="300/minute"),
+        "trigger": env.str("API_THROTTLE_TRIGGER", default="30/hour"),
+        "token": env.str("API_THROTTLE_TOKEN", default="5/minute"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Reverse proxies in front of the web app; 0 = the client is the connection's own address.
+TRUSTED_PROXY_COUNT = number("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "enrich.access.client_address"
+AXES_FAILURE_LIMIT = number("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = number("ADMIN_LOGIN_COOLOFF_MINUTES", 15, float) / 60  # hours
+# A username is locked from the address that failed, so guessing cannot lock the admin out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 SPECTACULAR_SETTINGS = {
     "TITLE": "enrich API",
     "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.",

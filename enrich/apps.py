@@ -1,6 +1,31 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class EnrichConfig(AppConfig):
     name = "enrich"
     verbose_name = "Enrichment"
+
+    def ready(self) -> None:
+        check_access_settings()
+
+
+def check_access_settings() -> None:
+    """Stop the process at start on a throttle rate or login limit that cannot work."""
+    from enrich.ratelimit import parse_budget
+
+    for scope, rate in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+        try:
+            parse_budget(rate)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"API_THROTTLE_{scope.upper()}: {exc}") from None
+    if settings.AXES_FAILURE_LIMIT < 1 or settings.AXES_COOLOFF_TIME <= 0:
+        raise ImproperlyConfigured(
+            f"ADMIN_LOGIN_FAILURE_LIMIT={settings.AXES_FAILURE_LIMIT} must be at least 1 and "
+            f"ADMIN_LOGIN_COOLOFF_MINUTES={settings.AXES_COOLOFF_TIME * 60:g} above 0."
+        )
+    if settings.TRUSTED_PROXY_COUNT < 0:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_COUNT={settings.TRUSTED_PROXY_COUNT} must be 0 or more."
+        )

@@ -51,3 +51,11 @@ def check_services() -> dict:
             "ms": round((time.monotonic() - started) * 1000, 1),
         }
     return {"ok": all(s["ok"] for s in services.values()), "services": services}
+
+
+def without_detail(result: dict) -> dict:
+    """The answer for anonymous callers: ok or not per service, no versions or error text."""
+    return {
+        "ok": result["ok"],
+        "services": {name: {"ok": s["ok"]} for name, s in result["services"].items()},
+    }

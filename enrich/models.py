@@ -62,6 +62,8 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Hung on Site because every deployment has one; it is what enrich.access checks.
+        permissions = [("trigger_work", "Can change data and start work through the API")]
 
     def __str__(self) -> str:
         return self.name

@@ -11,8 +11,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import ValidationError
 
 from enrich import oauth
+from enrich.api import params
 from enrich.crypto import SecretUnreadable
 from enrich.models import OAuthConnection, Site
 from enrich.redis_client import RedisUnavailable
@@ -60,7 +62,11 @@ def setup(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 @require_POST
 def connect(request: HttpRequest) -> HttpResponse:
-    site = Site.objects.filter(pk=request.POST.get("site") or 0).first()
+    try:
+        site_id = params.integer(request.POST, "site", minimum=1)
+    except ValidationError as exc:
+        return _problem(request, "Unknown site", f"site: {exc.detail['site']}")
+    site = Site.objects.filter(pk=site_id).first() if site_id else None
     if site is None:
         return _problem(
             request,

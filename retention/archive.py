@@ -53,10 +53,12 @@ from django.utils import timezone
 
 from enrich.readings import Reading
 from enrich.redis_client import get_redis, key_prefix
+from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeSeries, get_timeseries, quote_ident
 from retention import archive_format as fmt
 from retention.archive_target import get_storage
 from retention.models import ArchiveObject, RetentionRun
+from retention.restore_target import restore_database
 from retention.s3 import ArchiveStorage, StorageError, sha256_hex
 
 if TYPE_CHECKING:
@@ -760,13 +762,14 @@ def objects_covering(start_date: date, end_date: date) -> list[ArchiveObject]:
 
 def _as_date(value: date | datetime | str, name: str) -> date:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
+        value = value.astimezone(UTC).date() if value.tzinfo else value.date()
     try:
-        return date.fromisoformat(str(value))
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD") from None
+        day = None
+    if day is None or outside_span(day):
+        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD, {SPAN}")
+    return day
 
 
 def restore_from_archive(
@@ -833,15 +836,10 @@ def restore_to_influxdb(
     progress: Progress | None = None,
 ) -> RestoreReport:
     """Re-import the archived rows of a date range into `database` (default
-    RESTORE_INFLUXDB_DATABASE, created if missing), measurement entity_aggregates."""
+    RESTORE_INFLUXDB_DATABASE, created if missing; see `retention.restore_target` for which
+    databases are allowed), measurement entity_aggregates."""
     start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
-    database = database or settings.RESTORE_INFLUXDB_DATABASE
-    if database == settings.TIER_DATABASE:
-        raise ValueError(
-            f"restoring into the tier database {database!r} would put archived rows back where "
-            "the next archive run deletes them; restore into another database "
-            "(RESTORE_INFLUXDB_DATABASE)."
-        )
+    database = restore_database(database)  # refuses Home Assistant's, the tiers', enrich's
     ts = get_timeseries()
     with recorded_run(
         RetentionRun.Operation.RESTORE, range_start=_midnight(start), range_end=_midnight(end)

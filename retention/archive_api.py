@@ -1,15 +1,17 @@
 """POST /retention/archive (run or dry-run the archive) and POST /retention/restore
-(re-import an archived date range into the restore database). Both need authentication."""
+(re-import an archived date range into the restore database). Both need a staff user or the
+permission enrich.trigger_work (enrich.access)."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeseriesError
 from retention.archive import ArchiveError, restore_to_influxdb, run_archive
 from retention.archive_target import NOT_CONFIGURED, ArchiveNotConfigured, archive_configured
+from retention.restore_target import RestoreTargetRefused, restore_database
 from retention.s3 import StorageError, StorageUnavailable
 
 
@@ -23,22 +25,23 @@ class RestoreRequest(serializers.Serializer):
     start_date = serializers.DateField(help_text="First day to restore (YYYY-MM-DD).")
     end_date = serializers.DateField(help_text="Last day to restore, inclusive.")
     database = serializers.CharField(
-        required=False, help_text="InfluxDB database to write to (RESTORE_INFLUXDB_DATABASE)."
+        required=False,
+        help_text="InfluxDB database to write to: RESTORE_INFLUXDB_DATABASE (the default) or "
+        "one of RESTORE_ALLOWED_DATABASES.",
     )
 
     def validate(self, attrs: dict) -> dict:
+        for name in ("start_date", "end_date"):
+            if outside_span(attrs[name]):
+                raise serializers.ValidationError({name: f"Enter a date {SPAN}."})
         if attrs["end_date"] < attrs["start_date"]:
             raise serializers.ValidationError(
                 {"end_date": "end_date is before start_date; give the range in order."}
             )
-        database = attrs.get("database")
-        if database and database == settings.TIER_DATABASE:
-            raise serializers.ValidationError(
-                {
-                    "database": "This is the tier database, which the archive empties; restore "
-                    "into another database."
-                }
-            )
+        try:
+            attrs["database"] = restore_database(attrs.get("database"))
+        except RestoreTargetRefused as exc:
+            raise serializers.ValidationError({"database": str(exc)}) from None
         return attrs
 
 
@@ -99,9 +102,7 @@ class RestoreView(APIView):
         if refused := _no_target():
             return refused
         try:
-            report = restore_to_influxdb(
-                data["start_date"], data["end_date"], data.get("database") or None
-            )
+            report = restore_to_influxdb(data["start_date"], data["end_date"], data["database"])
         except (StorageError, TimeseriesError, ArchiveError) as exc:
             return _unavailable(exc)
         return Response(report.as_dict())

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 
+from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import InfluxQueryError, RetentionTier, get_timeseries, quote_ident
 from retention.models import RetentionRun
 from retention.tier_rows import DAILY_RP, HOURLY_RP
@@ -154,17 +155,18 @@ def check_range(
     exclusive). Raises RangeError naming the parameter."""
     days = {}
     for name, value in (("start", start), ("end", end)):
+        days[name] = None
         if value is None or value == "":
-            days[name] = None
-        elif isinstance(value, date):
+            continue
+        if isinstance(value, date):
             days[name] = value
         else:
             try:
                 days[name] = date.fromisoformat(str(value)) if len(str(value)) == 10 else None
             except ValueError:
-                days[name] = None
-            if days[name] is None:
-                raise RangeError(name, f"{value!r} is not a date: use YYYY-MM-DD (a UTC day).")
+                pass
+        if days[name] is None or outside_span(days[name]):
+            raise RangeError(name, f"{value!r} is not a date: use YYYY-MM-DD (a UTC day), {SPAN}.")
     first, stop = days["start"], days["end"]
     if first is not None and stop is not None and first >= stop:
         raise RangeError(

@@ -7,10 +7,14 @@ from datetime import date, datetime, timedelta
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from enrich.time_span import SPAN, outside_span
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhm])")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes"}
 FALSE = {"false", "0", "no"}
+MAX_DURATION = timedelta(days=366)
+BIGGEST = 2**63 - 1
 
 
 def _bad(name: str, value: str, expected: str) -> ValidationError:
@@ -42,8 +46,13 @@ def integer(
         value = int(raw)
     except ValueError:
         raise _bad(name, raw, "a whole number") from None
+    if abs(value) > BIGGEST:  # ids and counts are 64-bit in the database
+        raise _bad(name, raw, f"a whole number up to {BIGGEST}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise _bad(name, raw, f"a number from {minimum} to {maximum}")
+        if minimum is not None and maximum is not None:
+            raise _bad(name, raw, f"a number from {minimum} to {maximum}")
+        raise _bad(name, raw, f"a number of {minimum} or more" if maximum is None else
+                   f"a number of {maximum} or less")  # fmt: skip
     return value
 
 
@@ -57,6 +66,8 @@ def day(params, name: str, default: date | None = None) -> date | None:
         value = None
     if value is None:
         raise _bad(name, raw, "a date as YYYY-MM-DD")
+    if outside_span(value):
+        raise _bad(name, raw, f"a date {SPAN}")
     return value
 
 
@@ -70,6 +81,8 @@ def moment(params, name: str, default: datetime | None = None) -> datetime | Non
         value = None
     if value is None or value.tzinfo is None:
         raise _bad(name, raw, "an ISO 8601 time with a time zone, e.g. 2026-11-27T06:00:00Z")
+    if outside_span(value):
+        raise _bad(name, raw, f"a time {SPAN}")
     return value
 
 
@@ -88,7 +101,8 @@ def number(params, name: str, default: float | None = None) -> float | None:
 
 
 def duration(params, name: str, default: timedelta | None = None) -> timedelta | None:
-    """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h"."""
+    """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h";
+    at most MAX_DURATION (a year), so adding it to a time cannot overflow."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -96,7 +110,10 @@ def duration(params, name: str, default: timedelta | None = None) -> timedelta |
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise _bad(name, raw, "a duration such as 24h, 90m, 2d or 1h30m")
-    value = timedelta(seconds=sum(float(n) * _DURATION_UNITS[u] for n, u in parts))
+    seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds > MAX_DURATION.total_seconds():
+        raise _bad(name, raw, f"a duration of at most {MAX_DURATION.days}d")
+    value = timedelta(seconds=seconds)
     if value <= timedelta(0):
         raise _bad(name, raw, "a duration longer than zero, such as 24h")
     return value

@@ -1,15 +1,14 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from collectors.api import CurrentEnrichment
 from collectors.pricing.api import PricingWindows
-from enrich.api.views import HealthView, SiteList
+from enrich.api.views import HealthView, SiteList, TokenView
 from retention.api.views import SeriesView
 from retention.views_api import ViewRebuild, ViewRows
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
-    path("token/", obtain_auth_token, name="api-token"),
+    path("token/", TokenView.as_view(), name="api-token"),
     path("sites/", SiteList.as_view(), name="sites"),
     path("pricing/windows", PricingWindows.as_view(), name="pricing-windows"),
     path("enrichment/current", CurrentEnrichment.as_view(), name="enrichment-current"),

@@ -1,25 +1,55 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enrich.access import ScopedThrottle
 from enrich.api import params
 from enrich.api.serializers import SiteSerializer
-from enrich.health import check_services
+from enrich.health import check_services, without_detail
 from enrich.models import Site
 
 
 class HealthView(APIView):
-    """Whether the database, Redis and InfluxDB answer (no authentication)."""
+    """Whether the database, Redis and InfluxDB answer. Anyone gets ok/not ok per service;
+    an authenticated user also each service's detail (version, or the error)."""
 
     permission_classes = [AllowAny]
-    authentication_classes = []
+    # Monitors poll it, and it must answer at once while Redis (the throttles' store) is down.
+    throttle_classes = []
 
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
         result = check_services()
+        if not request.user.is_authenticated:
+            result = without_detail(result)
         return Response(result, status=200 if result["ok"] else 503)
+
+
+class TokenView(ObtainAuthToken):
+    """POST username and password: the user's API token. Public, but throttled per client
+    (scope "token") and counted by django-axes' login lockout."""
+
+    # A login: the caller is counted by address, whatever token it may also send.
+    authentication_classes = []
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "token"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the DRF request, which its middleware does not see: say so here.
+            if getattr(request, "axes_locked_out", False):
+                raise Throttled(
+                    detail="Too many failed logins for this account from this address; the "
+                    f"lockout ends {settings.AXES_COOLOFF_TIME * 60:g} minutes after the last one."
+                ) from None
+            raise
 
 
 class SiteList(generics.ListAPIView):

@@ -1,4 +1,5 @@
-"""Authentication on every endpoint but health; health reports the real services."""
+"""Authentication on every endpoint but health; health reports the real services (in detail
+only to an authenticated caller)."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -57,10 +58,18 @@ def test_invalid_parameter_is_a_400_naming_it(client_with_token):
     assert response.json() == {"enabled": "'maybe' is not valid: expected true or false."}
 
 
-def test_health_answers_without_auth_and_reports_each_service():
+def test_health_answers_without_auth_with_ok_per_service_only():
     response = APIClient().get("/api/health/")
     body = response.json()
     assert response.status_code == 200, body
+    assert body == {
+        "ok": True,
+        "services": {"database": {"ok": True}, "redis": {"ok": True}, "influxdb": {"ok": True}},
+    }
+
+
+def test_health_reports_each_service_in_detail_to_a_token(client_with_token):
+    body = client_with_token.get("/api/health/").json()
     assert body["ok"] is True
     assert set(body["services"]) == {"database", "redis", "influxdb"}
     assert body["services"]["database"]["detail"] == "postgresql"
@@ -68,16 +77,24 @@ def test_health_answers_without_auth_and_reports_each_service():
     assert body["services"]["influxdb"]["detail"].startswith("influxdb 1.")
 
 
-def test_health_is_503_and_names_the_service_that_is_down(settings):
+def test_health_is_503_and_names_the_service_that_is_down(settings, client_with_token):
     from enrich import timeseries
 
     settings.INFLUXDB_URL = "http://127.0.0.1:9"  # discard port: nothing listens
     settings.INFLUXDB_TIMEOUT = 1.0
     timeseries.reset_timeseries()
     try:
-        response = APIClient().get("/api/health/")
+        anonymous = APIClient().get("/api/health/")
+        response = client_with_token.get("/api/health/")
     finally:
         timeseries.reset_timeseries()
+    # Anyone learns which service is down, but not the error text (addresses, versions).
+    assert anonymous.status_code == 503
+    assert anonymous.json() == {
+        "ok": False,
+        "services": {"database": {"ok": True}, "redis": {"ok": True}, "influxdb": {"ok": False}},
+    }
+    assert b"127.0.0.1:9" not in anonymous.content
     body = response.json()
     assert response.status_code == 503
     assert body["ok"] is False

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def client():
-    user = get_user_model().objects.create_user("ops", password="pw-ops-123")
+    user = get_user_model().objects.create_user("ops", password="pw-ops-123", is_staff=True)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return api

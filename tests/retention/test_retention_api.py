@@ -32,7 +32,7 @@ def own_redis_prefix(settings):
 
 @pytest.fixture
 def client(db):
-    user = get_user_model().objects.create_user("ha-api", password="pw-ha-123")
+    user = get_user_model().objects.create_user("ha-api", password="pw-ha-123", is_staff=True)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return api
@@ -110,7 +110,7 @@ def test_dry_run_is_409_when_a_retention_policy_would_drop_raw_data(client, ha_d
 
 @pytest.mark.django_db(transaction=True)
 def test_queued_run_is_202_and_a_real_worker_executes_it(ha_db, settings):
-    user = get_user_model().objects.create_user("ha-worker", password="pw-ha-123")
+    user = get_user_model().objects.create_user("ha-worker", password="pw-ha-123", is_staff=True)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     entity = ha_db.write_entity("ingestor", "sensor.dryer_power", [(0, 700), (5400, 0)], unit="W")

@@ -28,7 +28,7 @@ DAY1 = date(2024, 3, 4)
 
 @pytest.fixture
 def api() -> APIClient:
-    user = get_user_model().objects.create_user("ops", password="pw-ops-123")
+    user = get_user_model().objects.create_user("ops", password="pw-ops-123", is_staff=True)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeseriesError
 from retention.archive import run_archive
 from retention.s3 import StorageError
@@ -35,7 +36,9 @@ class Command(BaseCommand):
             try:
                 now = datetime.fromisoformat(as_of).replace(tzinfo=UTC)
             except ValueError:
-                raise CommandError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD") from None
+                now = None
+            if now is None or outside_span(now):
+                raise CommandError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD, {SPAN}")
         try:
             # Without a target run_archive refuses (recorded as a failed run): no default folder.
             report = run_archive(

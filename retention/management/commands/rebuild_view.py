@@ -4,6 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeseriesError
 from retention.management.commands.refresh_views import _describe
 from retention.materialized import VIEWS, rebuild_view
@@ -11,9 +12,12 @@ from retention.materialized import VIEWS, rebuild_view
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise CommandError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-01") from None
+        day = None
+    if day is None or outside_span(day):
+        raise CommandError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-01, {SPAN}")
+    return day
 
 
 class Command(BaseCommand):

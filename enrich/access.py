@@ -1,0 +1,91 @@
+"""Who may do what on the REST API, and how often.
+
+- Reading (GET, HEAD, OPTIONS) needs any authenticated user, e.g. the read-only token Home
+  Assistant's REST sensors use (`manage.py create_token --read-only NAME`).
+- Everything else — changing, deleting, or queueing work (downsample, archive, restore, view
+  rebuild, any future POST/PUT/PATCH/DELETE) — needs a staff user or the permission
+  `enrich.trigger_work` ("Can change data and start work through the API").
+- Throttles count requests per client and scope as `enrich.ratelimit` budgets in Redis, so
+  every web process shares one count. The scope is the view's `throttle_scope` (the token
+  endpoint: "token"), else "trigger" for a changing method, "user" for an authenticated read
+  and "anon" for an anonymous one. Rates: settings REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
+"""
+
+import logging
+
+from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.throttling import BaseThrottle
+
+from enrich.ratelimit import Budget, BudgetUnavailable
+
+logger = logging.getLogger(__name__)
+
+TRIGGER_PERMISSION = "enrich.trigger_work"
+
+
+def may_trigger(user) -> bool:
+    """Staff, or granted enrich.trigger_work (directly or through a group)."""
+    return bool(user and user.is_active and (user.is_staff or user.has_perm(TRIGGER_PERMISSION)))
+
+
+class ReadOrTrigger(BasePermission):
+    """Any authenticated user reads; only staff or enrich.trigger_work changes or triggers."""
+
+    message = (
+        "This token may only read. Changing data or starting work needs a staff user or the "
+        f"permission {TRIGGER_PERMISSION} (admin → Users)."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False  # DRF answers 401 (no or bad token) rather than 403
+        return request.method in SAFE_METHODS or may_trigger(user)
+
+
+def client_address(request) -> str:
+    """The client's IP address. With TRUSTED_PROXY_COUNT = n reverse proxies in front, the
+    address the outermost of them saw (n-th from the right in X-Forwarded-For); entries to its
+    left come from the client and are ignored, so a client cannot choose its address."""
+    count = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if count and hops:
+        return hops[-min(count, len(hops))]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def throttle_scope(request, view) -> str:
+    scope = getattr(view, "throttle_scope", None)
+    if scope:
+        return scope
+    if request.method not in SAFE_METHODS:
+        return "trigger"
+    return "user" if request.user and request.user.is_authenticated else "anon"
+
+
+class ScopedThrottle(BaseThrottle):
+    """One sliding-window budget per scope and client (user id, or address when anonymous)."""
+
+    budget: Budget | None = None
+
+    def allow_request(self, request, view) -> bool:
+        scope = throttle_scope(request, view)
+        rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]
+        user = request.user
+        client = f"user-{user.pk}" if user and user.is_authenticated else client_address(request)
+        self.budget = Budget.from_spec(f"api-{scope}", rate, target=client or "unknown")
+        try:
+            return self.budget.try_acquire()
+        except BudgetUnavailable as exc:
+            # Refusing everything while Redis is down would also take health and reads down;
+            # admin logins stay limited by django-axes, which keeps its count in the database.
+            logger.warning("API throttle not applied: %s", exc)
+            return True
+
+    def wait(self) -> float | None:
+        try:
+            return self.budget.retry_after() if self.budget else None
+        except BudgetUnavailable:
+            return None

@@ -1,0 +1,229 @@
+"""Who may do what, for every URL pattern of the URL conf: walked, not listed, so an endpoint is
+covered the day it is added.
+
+Identities (each with an API token and a logged-in session):
+- anonymous;
+- read-only: a user who is not staff and lacks `enrich.trigger_work` (`create_token --read-only`);
+- staff: `is_staff`; on admin pages a superuser, since the admin also checks model permissions;
+- operator (API only): not staff, but granted `enrich.trigger_work`.
+
+Rules checked for each URL and method:
+- anonymous is refused everywhere (401/403 from the API, a redirect to the admin login from a
+  page) except the PUBLIC routes below;
+- read-only is refused every changing method (POST/PUT/PATCH/DELETE), and pages; it may read
+  the API;
+- staff and operator are never refused (other answers — 200, 202, 400, 404, 405, 409 — are fine);
+- nobody gets a server error (the test client raises the view's exception).
+A refusal may also be 405: the method does not exist there, so nothing was done.
+
+Changing requests carry a malformed JSON body. Permission and throttle checks run before the
+body is read, so the answer still tells whether the caller was refused, and no endpoint queues
+work or changes anything during the walk.
+"""
+
+import itertools
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.test import Client, RequestFactory
+from django.urls import URLResolver, get_resolver, resolve, reverse
+from django.utils.regex_helper import normalize
+from rest_framework.authtoken.models import Token
+from rest_framework.views import APIView
+
+from enrich.management.commands.create_token import trigger_permission
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+MALFORMED_JSON = "{not json"
+
+# Route -> (methods anyone may use, why).
+PUBLIC = {
+    "api/health/": (("GET",), "monitors poll it; anonymous callers get ok/not ok only"),
+    "api/token/": (("POST",), "exchanges a username and password for a token (throttled)"),
+    "api/schema/": (("GET",), "the API's description, no data"),
+    "api/docs/": (("GET",), "the page showing the API's description"),
+    "admin/login/": (METHODS, "where logging in happens (django-axes locks it out)"),
+    "admin/logout/": (METHODS, "without a session it only redirects to the admin index"),
+}
+# Route -> (methods on which staff may be answered 403, why).
+STAFF_403 = {
+    "admin/autocomplete/": (
+        ("GET",),
+        "answers 403 to a request without a valid app_label/model_name/field_name query",
+    ),
+}
+
+
+def _walk(patterns, chain=()):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, (*chain, entry.pattern))
+        else:
+            yield (*chain, entry.pattern), entry.callback
+
+
+def _candidates() -> list[str]:
+    return ["1", "x", *(config.label for config in apps.get_app_configs())]
+
+
+def concrete_url(chain, callback) -> str:
+    """A URL that resolves to this pattern's view: each path parameter filled with the first
+    plausible value (an id, a word, an app label) that makes the URL resolve to it."""
+    formats, names = "", []
+    for pattern in chain:
+        text, params = normalize(pattern.regex.pattern)[0]
+        formats, names = formats + text, names + params
+    for values in itertools.product(_candidates(), repeat=len(names)):
+        url = "/" + formats % dict(zip(names, values, strict=True))
+        try:
+            if resolve(url).func is callback:
+                return url
+        except Exception:  # noqa: BLE001 - a candidate that does not resolve: try the next
+            continue
+    raise AssertionError(f"no URL resolves to {chain}; add a plausible value to _candidates()")
+
+
+def endpoints() -> list[tuple[str, str, object]]:
+    found = []
+    for chain, callback in _walk(get_resolver().url_patterns):
+        route = "".join(str(pattern) for pattern in chain)
+        found.append((route, concrete_url(chain, callback), callback))
+    return found
+
+
+ENDPOINTS = endpoints()
+
+
+def api_view(callback) -> type[APIView] | None:
+    cls = getattr(callback, "cls", None)
+    return cls if isinstance(cls, type) and issubclass(cls, APIView) else None
+
+
+def implemented(callback) -> tuple[str, ...]:
+    """The methods a view has: an API view's handlers; a page: GET and POST (Django's views
+    answer other methods like GET, or 405)."""
+    cls = api_view(callback)
+    if cls is None:
+        return ("GET", "POST")
+    return tuple(m for m in METHODS if hasattr(cls, m.lower()))
+
+
+@pytest.fixture(autouse=True)
+def unthrottled(settings):
+    """The walk checks permissions; throttles (tests/api/test_access_rules.py) stay out of it."""
+    settings.REDIS_KEY_PREFIX = f"test-access-{uuid.uuid4().hex[:8]}"
+    rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "1000/minute")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+def _client(user=None, *, token: bool = True) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+        if token:
+            key = Token.objects.create(user=user).key
+            client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
+    return client
+
+
+@pytest.fixture
+def clients() -> dict[str, Client]:
+    User = get_user_model()
+    operator = User.objects.create_user("operator")
+    operator.user_permissions.add(trigger_permission())
+    return {
+        "anonymous": _client(),
+        "read-only": _client(User.objects.create_user("home-assistant")),
+        "staff": _client(User.objects.create_user("staff", is_staff=True)),
+        "admin": _client(User.objects.create_superuser("admin", "", None), token=False),
+        "operator": _client(operator),
+    }
+
+
+def send(client: Client, method: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    return client.generic(method, url, MALFORMED_JSON, content_type="application/json")
+
+
+def to_login(response) -> bool:
+    location = response.get("Location", "")
+    return response.status_code in (301, 302) and urlsplit(location).path == reverse("admin:login")
+
+
+ADMIN_ACTIONS = {"add_view": "add", "change_view": "change", "delete_view": "delete"}
+
+
+def admin_forbids(callback, user) -> bool:
+    """Whether the page's ModelAdmin forbids its action even to a superuser (records written
+    only by enrich or django-axes: runs, alerts, view rows, archive objects, access logs)."""
+    model_admin = getattr(callback, "model_admin", None)
+    action = ADMIN_ACTIONS.get(getattr(callback, "__name__", ""))
+    if model_admin is None or action is None:
+        return False
+    request = RequestFactory().get("/")
+    request.user = user
+    return not getattr(model_admin, f"has_{action}_permission")(request)
+
+
+def denied(response) -> bool:
+    return response.status_code in (401, 403) or to_login(response)
+
+
+def refused(response) -> bool:
+    """Denied, or 405: the method does not exist there, so nothing was done either."""
+    return denied(response) or response.status_code == 405
+
+
+@pytest.mark.parametrize(("route", "url", "callback"), ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
+def test_who_may_do_what(clients, route, url, callback):
+    public = PUBLIC.get(route, ((), ""))[0]
+    for method in METHODS:
+        response = send(clients["anonymous"], method, url)
+        if method not in public:
+            assert refused(response), f"anonymous {method} {url}: {response.status_code}"
+
+    is_api = api_view(callback) is not None
+    for method in METHODS:
+        response = send(clients["read-only"], method, url)
+        if method in public:
+            continue
+        if method in CHANGING or not is_api:
+            assert refused(response), f"read-only {method} {url}: {response.status_code}"
+        else:
+            assert not denied(response), f"read-only {method} {url}: {response.status_code}"
+
+    allowed_403 = STAFF_403.get(route, ((), ""))[0]
+    admin = get_user_model().objects.get(username="admin")
+    trusted = ("staff", "operator") if is_api else ("admin",)
+    for who, method in itertools.product(trusted, implemented(callback)):
+        if who == "admin":
+            clients[who].force_login(admin)  # again: a POST to admin/logout/ ended the session
+        response = send(clients[who], method, url)
+        if response.status_code == 403 and (
+            method in allowed_403 or (who == "admin" and admin_forbids(callback, admin))
+        ):
+            continue
+        assert not denied(response), f"{who} {method} {url}: {response.status_code}"
+
+
+def test_the_walk_finds_every_kind_of_endpoint():
+    routes = {route for route, _, _ in ENDPOINTS}
+    triggers = {
+        "retention/downsample-hourly",
+        "retention/downsample-daily",
+        "retention/archive",
+        "retention/restore",
+        "api/views/<str:name>/rebuild",
+    }
+    assert triggers <= routes
+    assert {"api/series", "api/sites/", "oauth/google/connect", "admin/"} <= routes
+    assert any(route.startswith("admin/enrich/site/") for route in routes)
+    # Every exception names a route that exists, so none outlives its endpoint unnoticed.
+    assert set(PUBLIC) <= routes and set(STAFF_403) <= routes
