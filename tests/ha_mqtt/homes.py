@@ -29,7 +29,7 @@ def collect(config: ProviderConfig, scenario) -> pipeline.Outcome:
     with ReplayServer() as server:
         site_info, credentials, now = scenario(server)
         config.options = {**config.options, **credentials.options, "base_url": server.url}
-        config.save()
+        config.save(update_fields=["options"])
         if scenario is scenarios_carbon.uk_carbon_intensity:
             config.site.grid_region = site_info.grid_region
             config.site.save()
@@ -54,10 +54,14 @@ def carbon(site: Site) -> ProviderConfig:
     return config
 
 
-def air_quality(site: Site) -> ProviderConfig:
-    config = ProviderConfig.objects.create(
+def airnow_config(site: Site) -> ProviderConfig:
+    return ProviderConfig.objects.create(
         site=site, source="air_quality", provider="airnow", api_key="test-airnow-key-123"
     )
+
+
+def air_quality(site: Site) -> ProviderConfig:
+    config = airnow_config(site)
     assert collect(config, scenarios_air_quality.airnow).status == "ok"
     return config
 
