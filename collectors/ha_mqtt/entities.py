@@ -198,11 +198,12 @@ def smart_meter_states(
     value, about = entry.get("value") or {}, freshness(entry)
     states = [EntityState(HOME_POWER, number(value.get("total_power_w")), about)]
     devices = set(value.get("devices") or {})
-    if not devices:
+    if not devices or not value.get("time"):
         return states
+    newest = datetime.fromisoformat(value["time"])
     try:
-        phantoms = meters.phantom_loads(entry["provider"], devices, now)
-        circuits = meters.circuit_powers(entry["provider"], devices, now)
+        phantoms = meters.phantom_loads(entry["provider"], devices, newest)
+        circuits = meters.circuit_powers(entry["provider"], devices, newest)
     except TimeseriesError:
         return states  # InfluxDB down: keep what the cache says, the rest comes next time
     for found in phantoms:

@@ -14,9 +14,9 @@ from django.conf import settings
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, MEASUREMENT
 from enrich.timeseries import InfluxQueryError, get_timeseries, quote_ident
 
-# Circuits silent for longer than this are no longer offered (their entity is removed).
-CIRCUIT_LOOK_BACK = timedelta(days=7)
-# Phantom load is computed once a day; a week back always finds the newest one.
+# Measured back from the newest answer's data time: the circuits of that answer (a poll covers
+# a few minutes), and the phantom load, computed once a day, of the last week.
+CIRCUIT_LOOK_BACK = timedelta(hours=1)
 PHANTOM_LOOK_BACK = timedelta(days=7)
 
 
@@ -53,14 +53,14 @@ def _values(rows, field: str, devices: set[str]) -> list[MeterValue]:
     return sorted(found, key=lambda v: (v.device, v.circuit))
 
 
-def phantom_loads(provider: str, devices: set[str], now: datetime) -> list[MeterValue]:
-    rows = _newest("phantom_load_w", MEASUREMENT, '"device"', provider, now - PHANTOM_LOOK_BACK)
+def phantom_loads(provider: str, devices: set[str], newest: datetime) -> list[MeterValue]:
+    rows = _newest("phantom_load_w", MEASUREMENT, '"device"', provider, newest - PHANTOM_LOOK_BACK)
     return _values(rows, "phantom_load_w", devices)
 
 
-def circuit_powers(provider: str, devices: set[str], now: datetime) -> list[MeterValue]:
+def circuit_powers(provider: str, devices: set[str], newest: datetime) -> list[MeterValue]:
     rows = _newest(
-        "power_w", CIRCUIT_MEASUREMENT, '"device", "circuit"', provider, now - CIRCUIT_LOOK_BACK
+        "power_w", CIRCUIT_MEASUREMENT, '"device", "circuit"', provider, newest - CIRCUIT_LOOK_BACK
     )
     return _values(rows, "power_w", devices)
 

@@ -29,7 +29,8 @@ def collect(config: ProviderConfig, scenario) -> pipeline.Outcome:
     with ReplayServer() as server:
         site_info, credentials, now = scenario(server)
         config.options = {**config.options, **credentials.options, "base_url": server.url}
-        config.save(update_fields=["options"])
+        config.api_key = credentials.api_key or config.api_key
+        config.save(update_fields=["options", "api_key"])
         if scenario is scenarios_carbon.uk_carbon_intensity:
             config.site.grid_region = site_info.grid_region
             config.site.save()
