@@ -1,6 +1,7 @@
 """Ask for a publication when what Home Assistant shows changes: a collection wrote data, or a
 site or provider was added, changed, disabled or deleted (deleted ones are then removed)."""
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -24,6 +25,8 @@ def configuration_changed(sender, **_) -> None:
 
 
 def _request() -> None:
+    if not settings.MQTT_URL:
+        return
     from collectors.ha_mqtt.tasks import request_publish  # the task module imports Celery
 
     transaction.on_commit(request_publish)  # the task must see the committed change
