@@ -81,13 +81,14 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     redis = get_redis()
     before = redis.hgetall(published_key(topics))
     removed = {topic: base for topic, base in before.items() if topic not in wanted}
-    for config_topic, base in sorted(removed.items()):
+    clearing = [
+        (topic, "")
+        for config_topic, base in sorted(removed.items())
         # Config first: HA drops the entity, then the retained state topics are cleared.
-        for topic in (config_topic, f"{base}/state", f"{base}/attributes", f"{base}/availability"):
-            broker.publish(topic, "")
-    for topic, payload in messages:
-        broker.publish(topic, payload)
-    if not broker.flush(FLUSH_SECONDS):
+        for topic in (config_topic, f"{base}/state", f"{base}/attributes", f"{base}/availability")
+    ]
+    handed_over = [broker.publish(topic, payload) for topic, payload in clearing + messages]
+    if not all(handed_over) or not broker.flush(FLUSH_SECONDS):
         log.warning(
             "mqtt: publication interrupted (broker connection lost); it is redone on reconnect"
         )

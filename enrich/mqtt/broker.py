@@ -28,8 +28,9 @@ RECONNECT_MIN_SECONDS, RECONNECT_MAX_SECONDS = 1, 60
 CONNECT_TIMEOUT_SECONDS = 5.0
 KEEPALIVE_SECONDS = 30
 # While connected, paho buffers outgoing QoS 1 messages; beyond this many it refuses more
-# instead of growing without bound (a state refresh is only a few hundred messages).
-MAX_QUEUED_MESSAGES = 5000
+# instead of growing without bound if the broker stalls (a home's full publication is a few
+# hundred messages; a refused one makes the publication count as interrupted).
+MAX_QUEUED_MESSAGES = 20000
 
 
 class BadMqttUrl(ValueError):

@@ -166,7 +166,7 @@ def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broke
 def test_stale_values_stay_shown_and_say_so(topics, subscriber, broker, site):
     publish_all(broker, topics)
     base = f"{topics.root}/site_{site.pk}"
-    assert subscriber.wait_for(lambda m: f"{base}/aqi/attributes" in m)
+    assert subscriber.wait_for(lambda m: f"{base}/aqi/availability" in m)
     # The AirNow answer was fetched on 2026-10-08 (the fixture's time): long past its 1 h TTL.
     attributes = json.loads(subscriber.messages[f"{base}/aqi/attributes"])
     assert attributes["stale"] is True
@@ -198,7 +198,9 @@ def test_an_entity_without_a_value_is_unavailable_until_it_has_one(
         records_deleted=1100,
     )
     publish_all(broker, topics)
-    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
+    assert subscriber.wait_for(
+        lambda m: m.get(f"{base}/availability") == m.get(f"{base}_status/availability") == "online"
+    )
     assert subscriber.messages[f"{base}/state"] == "2026-12-01T02:04:30+00:00"
     assert subscriber.messages[f"{base}_status/state"] == "ok"
     details = json.loads(subscriber.messages[f"{base}/attributes"])

@@ -97,7 +97,7 @@ def test_home_power_circuits_and_phantom_load(topics, subscriber, broker, settin
 
     publish_all(broker, topics)
     base = f"{topics.root}/site_{site.pk}"
-    assert subscriber.wait_for(lambda m: f"{base}/phantom_load_home/state" in m)
+    assert subscriber.wait_for(lambda m: f"{base}/circuit_home_heat_pump_power/availability" in m)
     found = states(subscriber, topics, site)
     # tests/fixtures/home_assistant: 1843.6 W in total; the heat pump's 0.92 kW as 920 W; the
     # oven was "unavailable" in Home Assistant, so it has no entity.

@@ -29,7 +29,8 @@ def test_disabling_a_provider_removes_its_entities_only(
     node = f"{topics.root}_site_{site.pk}"
     aqi_config = f"{topics.discovery_prefix}/sensor/{node}/aqi/config"
     aqi_state = f"{topics.root}/site_{site.pk}/aqi/state"
-    assert subscriber.wait_for(lambda m: aqi_state in m and aqi_config in m)
+    last = f"{topics.root}/site_{site.pk}/last_retention_run_status/availability"
+    assert subscriber.wait_for(lambda m: aqi_state in m and aqi_config in m and last in m)
     before = site_topics(subscriber.messages, topics, site)
 
     with django_capture_on_commit_callbacks() as requested:
