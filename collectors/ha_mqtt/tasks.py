@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 
 from collectors.ha_mqtt import publisher
 from enrich.mqtt.broker import Broker, current_broker, get_broker
-from enrich.redis_client import CONNECTION_ERRORS, get_redis
+from enrich.redis_client import CONNECTION_ERRORS, get_redis, make_key
 
 log = logging.getLogger("collectors.ha_mqtt")
 
@@ -27,11 +27,19 @@ EXPIRES_SECONDS = 50
 _needs_republish: set[int] = set()
 
 
+def pending_key() -> str:
+    topics = publisher.topics_from_settings()
+    return make_key("mqtt_publish_pending", topics.discovery_prefix, topics.root)
+
+
 def request_publish() -> None:
-    """Enqueue a publication; never raises (a down Celery broker only costs this one)."""
+    """Enqueue a publication unless one is already waiting to start (a burst of writes costs
+    one); never raises (a down Celery broker or Redis only costs this one request)."""
     if not settings.MQTT_URL:
         return
     try:
+        if not get_redis().set(pending_key(), "1", nx=True, ex=EXPIRES_SECONDS + 10):
+            return  # the waiting one has not started yet, so it will include this change
         publish_states.apply_async(expires=EXPIRES_SECONDS)
     except (OperationalError, *CONNECTION_ERRORS) as exc:
         log.warning("mqtt: could not request a publication (%s); beat will publish later", exc)
@@ -68,6 +76,7 @@ def run() -> dict:
         return {"status": "broker_unavailable"}
     topics = publisher.topics_from_settings()
     try:
+        get_redis().delete(pending_key())  # changes from now on need a new publication
         # One publication at a time per topic root, so the reconcile step sees a settled set;
         # it outlives the task's hard time limit, so it is never released by someone else.
         lock = get_redis().lock(publisher.lock_key(topics), timeout=150, blocking_timeout=30)
