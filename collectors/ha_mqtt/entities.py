@@ -53,6 +53,9 @@ CARBON_FIELDS = {
     "forecast_1h": _carbon("carbon_intensity_forecast_1h", "Carbon intensity in 1 h"),
     "forecast_24h": _carbon("carbon_intensity_forecast_24h", "Carbon intensity in 24 h"),
 }
+MOER = EntitySpec(
+    "carbon_moer_percentile", "Carbon MOER percentile", state_class=MEASUREMENT, unit="%"
+)
 PEAK = EntitySpec("peak_period", "Peak period", component="binary_sensor", icon="mdi:cash-clock")
 WINDOW_START = _timestamp("cheapest_window_start", "Cheapest window start")
 WINDOW_END = _timestamp("cheapest_window_end", "Cheapest window end")
@@ -109,10 +112,14 @@ def source_entry(configs: list[ProviderConfig], cache: ResponseCache) -> dict[st
 def carbon_states(entry: Mapping[str, Any]) -> list[EntityState]:
     value, about = entry.get("value") or {}, freshness(entry)
     extra = {k: v for k, v in value.items() if k not in CARBON_FIELDS and k != "time"}
-    return [
-        EntityState(spec, number(value.get(f)), {**about, **extra})
-        for f, spec in CARBON_FIELDS.items()
-    ]
+    states = []
+    for field, spec in CARBON_FIELDS.items():
+        state = number(value.get(field))
+        missing = {"reason": f"the answer has no {field}"} if value and state is None else {}
+        states.append(EntityState(spec, state, {**about, **extra, **missing}))
+    if "moer_percentile" in value:  # WattTime's free plan: a relative index, not gCO2/kWh
+        states.append(EntityState(MOER, number(value["moer_percentile"]), {**about, **extra}))
+    return states
 
 
 def air_quality_states(entry: Mapping[str, Any]) -> list[EntityState]:

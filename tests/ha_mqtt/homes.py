@@ -22,16 +22,19 @@ def write_prices(database: str, anchor: datetime) -> None:
     get_timeseries().write(database, slot_readings(anchor, prices=PRICES))
 
 
-def collect(config: ProviderConfig, scenario) -> pipeline.Outcome:
-    """Run the real pipeline for `config` against the scenario's replayed answers."""
+def collect(config: ProviderConfig, scenario, **options) -> pipeline.Outcome:
+    """Run the real pipeline for `config` against the scenario's replayed answers (`options`
+    override the scenario's provider options)."""
     from tests.support.replay import ReplayServer
 
     with ReplayServer() as server:
         site_info, credentials, now = scenario(server)
-        config.options = {**config.options, **credentials.options, "base_url": server.url}
+        config.options = {**credentials.options, "base_url": server.url, **options}
         config.api_key = credentials.api_key or config.api_key
-        config.save(update_fields=["options", "api_key"])
-        if scenario is scenarios_carbon.uk_carbon_intensity:
+        config.username = credentials.username or config.username
+        config.password = credentials.password or config.password
+        config.save(update_fields=["options", "api_key", "username", "password"])
+        if site_info.grid_region:  # the region the scenario's answers are for
             config.site.grid_region = site_info.grid_region
             config.site.save()
         return pipeline.collect(config, now=now)
