@@ -19,7 +19,6 @@ from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
 from enrich.cache import ResponseCache
 from enrich.models import ProviderConfig, Site
-from enrich.timeseries import TimeseriesError
 
 GCO2_KWH = "gCO2/kWh"
 MEASUREMENT = "measurement"
@@ -208,11 +207,10 @@ def smart_meter_states(
     if not devices or not value.get("time"):
         return states
     newest = datetime.fromisoformat(value["time"])
-    try:
-        phantoms = meters.phantom_loads(entry["provider"], devices, newest)
-        circuits = meters.circuit_powers(entry["provider"], devices, newest)
-    except TimeseriesError:
-        return states  # InfluxDB down: keep what the cache says, the rest comes next time
+    # InfluxDB down raises TimeseriesError: the publisher then leaves this site as it was,
+    # rather than removing circuits it cannot see.
+    phantoms = meters.phantom_loads(entry["provider"], devices, newest)
+    circuits = meters.circuit_powers(entry["provider"], devices, newest)
     for found in phantoms:
         spec = _power(f"phantom_load_{slug(found.device)}", f"Phantom load {found.device}")
         states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))

@@ -21,6 +21,7 @@ from enrich.cache import ResponseCache
 from enrich.models import Site
 from enrich.mqtt.broker import Broker
 from enrich.redis_client import get_redis, make_key
+from enrich.timeseries import TimeseriesError
 
 log = logging.getLogger("collectors.ha_mqtt")
 
@@ -40,21 +41,30 @@ def lock_key(topics: Topics) -> str:
     return make_key("mqtt_publish_lock", topics.discovery_prefix, topics.root)
 
 
-def desired_messages(topics: Topics, now: datetime) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """({config topic: entity topic base}, [(topic, payload), ...]) for every enabled site."""
+def desired_messages(
+    topics: Topics, now: datetime
+) -> tuple[dict[str, str], list[tuple[str, str]], set[int]]:
+    """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites that
+    could not be read now) for every enabled site."""
     cache = ResponseCache()
     diagnostics = storage_states(now)
     wanted: dict[str, str] = {}
     messages: list[tuple[str, str]] = []
+    unread: set[int] = set()
     for site in Site.objects.filter(enabled=True).order_by("id"):
-        states = site_states(
-            site,
-            cache,
-            now,
-            window_hours=settings.MQTT_CHEAPEST_WINDOW_HOURS,
-            meter_stale_after=2 * settings.CACHE_TTL_SECONDS["smart_meter"],
-            diagnostics=diagnostics,
-        )
+        try:
+            states = site_states(
+                site,
+                cache,
+                now,
+                window_hours=settings.MQTT_CHEAPEST_WINDOW_HOURS,
+                meter_stale_after=2 * settings.CACHE_TTL_SECONDS["smart_meter"],
+                diagnostics=diagnostics,
+            )
+        except TimeseriesError as exc:
+            log.warning("mqtt: site %s left as published (InfluxDB: %s)", site.pk, exc)
+            unread.add(site.pk)
+            continue
         for entity in states:
             config_topic = topics.config(site.pk, entity.spec)
             if config_topic in wanted:
@@ -67,7 +77,7 @@ def desired_messages(topics: Topics, now: datetime) -> tuple[dict[str, str], lis
             if entity.state is not None:
                 messages.append((state, entity.state))
             messages.append((availability, OFFLINE if entity.state is None else ONLINE))
-    return wanted, messages
+    return wanted, messages, unread
 
 
 def _json(value: Any) -> str:
@@ -77,9 +87,12 @@ def _json(value: Any) -> str:
 def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> dict[str, Any]:
     """One full publication; the published set is saved only once the broker acknowledged it."""
     now = now or datetime.now(UTC)
-    wanted, messages = desired_messages(topics, now)
+    wanted, messages, unread = desired_messages(topics, now)
     redis = get_redis()
     before = redis.hgetall(published_key(topics))
+    # A site that could not be read keeps what it had; only the others are reconciled.
+    kept = tuple(topics.base(site_id, "") for site_id in unread)
+    wanted |= {topic: base for topic, base in before.items() if kept and base.startswith(kept)}
     removed = {topic: base for topic, base in before.items() if topic not in wanted}
     clearing = [
         (topic, "")

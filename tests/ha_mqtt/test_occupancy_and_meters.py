@@ -124,3 +124,27 @@ def test_home_power_circuits_and_phantom_load(topics, subscriber, broker, settin
     attributes = json.loads(subscriber.messages[f"{base}/circuit_home_heat_pump_power/attributes"])
     assert attributes["data_time"] == "2026-05-01T14:04:41.250000+00:00"
     assert attributes["stale"] is True  # months old: shown, and marked
+
+
+def test_influxdb_down_removes_nothing(topics, subscriber, broker, settings):
+    from enrich.timeseries import reset_timeseries
+
+    site = homes.home()
+    config = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant"
+    )
+    assert homes.collect(config, scenarios_smart_meter.home_assistant).status == "ok"
+    assert publish_all(broker, topics)["entities"] == 2 + 7  # power, the heat pump, diagnostics
+    circuit = f"{topics.root}/site_{site.pk}/circuit_home_heat_pump_power/state"
+    assert subscriber.wait_for(lambda m: circuit in m)
+    upstream = settings.INFLUXDB_URL
+    settings.INFLUXDB_URL, settings.INFLUXDB_TIMEOUT = "http://127.0.0.1:9", 1.0
+    reset_timeseries()
+    try:
+        # The circuits cannot be read: the site stays as it was, nothing is removed.
+        assert publish_all(broker, topics) == {"status": "ok", "entities": 9, "removed": 0}
+    finally:
+        settings.INFLUXDB_URL = upstream
+        reset_timeseries()
+    assert subscriber.messages[circuit] == "920.0"
+    assert not any(payload == "" for _, payload, _ in subscriber.log)
