@@ -6,6 +6,7 @@ A wrong or missing required value stops the process at start with a message nami
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
@@ -304,9 +305,9 @@ HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, floa
 
 # --- Home Assistant over MQTT discovery (collectors.ha_mqtt); off while MQTT_URL is empty ---
 MQTT_URL = env.str("MQTT_URL", default="").strip()
-if MQTT_URL and not MQTT_URL.startswith(("mqtt://", "mqtts://")):
+if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and urlsplit(MQTT_URL).hostname):
     raise ImproperlyConfigured(
-        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// "
+        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
         "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."
     )
 MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")

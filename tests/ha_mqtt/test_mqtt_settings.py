@@ -12,6 +12,10 @@ from tests.test_settings import load_settings
             {"MQTT_URL": "tcp://enrich:s3cret@broker:1883"},
             "MQTT_URL='broker:1883' must start with mqtt://",
         ),
+        (
+            {"MQTT_URL": "mqtt://"},
+            "MQTT_URL='mqtt://' must start with mqtt:// or mqtts:// and name a host",
+        ),
         ({"MQTT_CHEAPEST_WINDOW_HOURS": "25"}, "MQTT_CHEAPEST_WINDOW_HOURS=25 must be above 0"),
         ({"MQTT_CHEAPEST_WINDOW_HOURS": "two"}, "MQTT_CHEAPEST_WINDOW_HOURS='two' is not a number"),
     ],
