@@ -31,7 +31,7 @@ run: venv services
 	scripts/run.sh
 
 test: venv
-	scripts/services.sh redis influxdb postgres browser
+	scripts/services.sh redis influxdb postgres browser mosquitto
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 BENCHES := collectors views downsample storage archive api

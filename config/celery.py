@@ -47,3 +47,5 @@ app.autodiscover_tasks(["retention"], related_name="view_tasks")
 app.autodiscover_tasks(["retention"], related_name="stats_tasks")
 # The archive's task lives in retention/archive_tasks.py.
 app.autodiscover_tasks(["retention"], related_name="archive_tasks")
+# Home Assistant MQTT discovery: mqtt.publish_states lives in collectors/ha_mqtt/tasks.py.
+app.autodiscover_tasks(["collectors.ha_mqtt"])

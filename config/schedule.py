@@ -118,6 +118,15 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3600,
     ),
     Entry(
+        # Home Assistant over MQTT (a no-op without MQTT_URL): every minute, so the price now,
+        # peak and cheapest window follow price-slot boundaries; also requested after writes.
+        name="Home Assistant MQTT states",
+        task="mqtt.publish_states",
+        queue="default",
+        crontab="* * * * *",
+        expires=50,
+    ),
+    Entry(
         name="Service health check",
         task="enrich.check_services",
         queue="default",

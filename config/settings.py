@@ -6,6 +6,7 @@ A wrong or missing required value stops the process at start with a message nami
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
@@ -330,6 +331,21 @@ HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, floa
 FIRST_START_CREDENTIALS_FILE = BASE_DIR / env.str(
     "FIRST_START_CREDENTIALS_FILE", default="var/first-start-credentials.txt"
 )
+
+# --- Home Assistant over MQTT discovery (collectors.ha_mqtt); off while MQTT_URL is empty ---
+MQTT_URL = env.str("MQTT_URL", default="").strip()
+if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and urlsplit(MQTT_URL).hostname):
+    raise ImproperlyConfigured(
+        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
+        "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."
+    )
+MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")
+MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip("/")
+MQTT_CHEAPEST_WINDOW_HOURS = number("MQTT_CHEAPEST_WINDOW_HOURS", 2, float)
+if not 0 < MQTT_CHEAPEST_WINDOW_HOURS <= 24:
+    raise ImproperlyConfigured(
+        f"MQTT_CHEAPEST_WINDOW_HOURS={MQTT_CHEAPEST_WINDOW_HOURS:g} must be above 0 and at most 24."
+    )
 
 # --- Site and providers, read once on first start to fill the database (enrich.bootstrap) --
 SITE_NAME = env.str("SITE_NAME", default="Home")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provision and start the services enrich needs, idempotently.
-#   scripts/services.sh redis influxdb postgres browser
+#   scripts/services.sh redis influxdb postgres browser mosquitto
 # A service that already answers is reused, never restarted or killed. A missing one is
 # installed from Debian's packages (apt-get) and started.
 set -euo pipefail
@@ -16,6 +16,7 @@ INFLUXDB_RPC_PORT=${ENRICH_INFLUXDB_RPC_PORT:-8188}
 INFLUXDB_DATA_DIR=${ENRICH_INFLUXDB_DATA_DIR:-$VAR/influxdb}
 REDIS_PORT=${ENRICH_REDIS_PORT:-6379}
 PG_PORT=${ENRICH_PG_PORT:-5432}
+MQTT_PORT=${ENRICH_MQTT_PORT:-1883}
 
 log() { echo "[services] $*" >&2; }
 
@@ -104,6 +105,27 @@ ensure_browser() {
   apt_install chromium chromium-driver
 }
 
+mqtt_open() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
+
+# Debian's Mosquitto on loopback, for Home Assistant discovery (MQTT_URL) and its tests; its
+# own config in var/mosquitto/ (no persistence: retained messages live as long as it runs).
+ensure_mosquitto() {
+  if mqtt_open; then
+    log "mosquitto: running on 127.0.0.1:$MQTT_PORT"
+    return
+  fi
+  command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto
+  local bin dir="$VAR/mosquitto"
+  bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+  mkdir -p "$dir"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" \
+    > "$dir/mosquitto.conf"
+  log "mosquitto: starting on 127.0.0.1:$MQTT_PORT"
+  nohup "$bin" -c "$dir/mosquitto.conf" >>"$VAR/log/mosquitto.log" 2>&1 &
+  echo $! > "$dir/mosquitto.pid"
+  wait_for mosquitto 15 mqtt_open || { tail -20 "$VAR/log/mosquitto.log" >&2; exit 1; }
+}
+
 [ $# -gt 0 ] || set -- redis influxdb
 for service in "$@"; do
   case "$service" in
@@ -111,6 +133,7 @@ for service in "$@"; do
     influxdb) ensure_influxdb ;;
     postgres) ensure_postgres ;;
     browser) ensure_browser ;;
-    *) log "unknown service '$service' (use redis, influxdb, postgres, browser)"; exit 2 ;;
+    mosquitto) ensure_mosquitto ;;
+    *) log "unknown service '$service' (use redis, influxdb, postgres, browser, mosquitto)"; exit 2 ;;
   esac
 done

@@ -54,19 +54,25 @@ def run(server, now, site=BERLIN, **options):
     return target, adapter.fetch(target, credentials, Window(now - timedelta(minutes=15), now, now))
 
 
+def workday_pages(server) -> dict:
+    """The workday's events in two pages (Google's pageToken); returns the first page."""
+    page1 = server.load_fixture("google/events_workday_page1.json")
+    server.add("GET", PRIMARY, json=page1)
+    server.add(
+        "GET",
+        PRIMARY,
+        json=server.load_fixture("google/events_workday_page2.json"),
+        query={"pageToken": page1["nextPageToken"]},
+    )
+    return page1
+
+
 def by_person(result):
     return {r.tags["person"]: r for r in result.readings}
 
 
 def test_a_workday_over_two_pages(replay_server):
-    page1 = replay_server.load_fixture("google/events_workday_page1.json")
-    replay_server.add("GET", PRIMARY, json=page1)
-    replay_server.add(
-        "GET",
-        PRIMARY,
-        json=replay_server.load_fixture("google/events_workday_page2.json"),
-        query={"pageToken": page1["nextPageToken"]},
-    )
+    page1 = workday_pages(replay_server)
     now = datetime(2026, 5, 4, 6, 5, tzinfo=UTC)  # 08:05 in Berlin
     target, result = run(replay_server, now)
     assert target.key == "Berlin flat"
@@ -112,14 +118,7 @@ def test_a_workday_over_two_pages(replay_server):
 
 
 def test_during_the_dentist_appointment_the_person_is_away(replay_server):
-    page1 = replay_server.load_fixture("google/events_workday_page1.json")
-    replay_server.add("GET", PRIMARY, json=page1)
-    replay_server.add(
-        "GET",
-        PRIMARY,
-        json=replay_server.load_fixture("google/events_workday_page2.json"),
-        query={"pageToken": page1["nextPageToken"]},
-    )
+    workday_pages(replay_server)
     _, result = run(replay_server, datetime(2026, 5, 4, 8, 20, tzinfo=UTC))  # 10:20 local
     alex = by_person(result)[ACCOUNT]
     assert alex.fields["currently_home"] is False

@@ -1,0 +1,1 @@
+"""Home Assistant entities over MQTT discovery: one HA device per site (see README)."""

@@ -1,0 +1,257 @@
+"""Which entities a site's Home Assistant device has, and their current states.
+
+A source's entities exist while the site has an enabled provider for it. Values are the ones
+enrich already serves: the cached / last good answers of GET /api/enrichment/current
+(`collectors.api.provider_value`), the prices computed at read time from the stored slots
+(`collectors.ha_mqtt.pricing`), the smart meter values stored in InfluxDB
+(`collectors.ha_mqtt.meters`) and the retention statistics (`collectors.ha_mqtt.storage`).
+Every state carries `stale` and `age_seconds` in its attributes; nothing is hidden because it
+is old, and nothing is shown that enrich does not have.
+"""
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from collectors.api import provider_value
+from collectors.ha_mqtt import meters
+from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug
+from collectors.ha_mqtt.pricing import NoPrices, price_outlook
+from enrich.cache import ResponseCache
+from enrich.models import ProviderConfig, Site
+
+GCO2_KWH = "gCO2/kWh"
+MEASUREMENT = "measurement"
+# EPA AQI categories 1..6 (collectors.air_quality): the state is chosen by category_number,
+# so it is always one of these options.
+AQI_CATEGORIES = (
+    "Good",
+    "Moderate",
+    "Unhealthy for Sensitive Groups",
+    "Unhealthy",
+    "Very Unhealthy",
+    "Hazardous",
+)
+
+
+def _carbon(key: str, name: str) -> EntitySpec:
+    # HA has no device class for grid carbon intensity (carbon_dioxide is a ppm concentration).
+    return EntitySpec(key, name, state_class=MEASUREMENT, unit=GCO2_KWH, icon="mdi:molecule-co2")
+
+
+def _power(key: str, name: str) -> EntitySpec:
+    return EntitySpec(key, name, device_class="power", state_class=MEASUREMENT, unit="W")
+
+
+def _timestamp(key: str, name: str) -> EntitySpec:
+    return EntitySpec(key, name, device_class="timestamp")
+
+
+CARBON_FIELDS = {
+    "carbon_intensity_gco2_kwh": _carbon("carbon_intensity", "Carbon intensity"),
+    "forecast_1h": _carbon("carbon_intensity_forecast_1h", "Carbon intensity in 1 h"),
+    "forecast_24h": _carbon("carbon_intensity_forecast_24h", "Carbon intensity in 24 h"),
+}
+MOER = EntitySpec(
+    "carbon_moer_percentile", "Carbon MOER percentile", state_class=MEASUREMENT, unit="%"
+)
+PEAK = EntitySpec("peak_period", "Peak period", component="binary_sensor", icon="mdi:cash-clock")
+WINDOW_START = _timestamp("cheapest_window_start", "Cheapest window start")
+WINDOW_END = _timestamp("cheapest_window_end", "Cheapest window end")
+AQI = EntitySpec("aqi", "Air quality index", device_class="aqi", state_class=MEASUREMENT)
+AQI_CATEGORY = EntitySpec(
+    "aqi_category", "Air quality category", device_class="enum", options=AQI_CATEGORIES
+)
+OCCUPIED = EntitySpec(
+    "occupancy_prediction", "Home occupied", component="binary_sensor", device_class="occupancy"
+)
+PREPARE_TIME = _timestamp("prepare_time", "Prepare time")
+NEXT_ARRIVAL = _timestamp("next_arrival_time", "Next arrival")
+HOME_POWER = _power("power", "Power")
+
+
+def price_spec(currency: str) -> EntitySpec:
+    # Not device_class "monetary": HA means an amount of money by it (state class `total`
+    # only), while this is a price per kWh; `measurement` keeps its long-term statistics.
+    return EntitySpec(
+        "electricity_price",
+        "Electricity price",
+        state_class=MEASUREMENT,
+        unit=f"{currency}/kWh",
+        icon="mdi:cash",
+    )
+
+
+def number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return repr(float(value))
+
+
+def freshness(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What every entity of a source says about where its value comes from and its age."""
+    found = {
+        name: entry.get(name)
+        for name in ("provider", "fetched_at", "stale", "age_seconds")
+        if name in entry
+    }
+    if entry.get("time"):
+        found["data_time"] = entry["time"]
+    if entry.get("value") is None:
+        found["reason"] = entry.get("message", "no answer yet")
+    return found
+
+
+def source_entry(configs: list[ProviderConfig], cache: ResponseCache) -> dict[str, Any]:
+    """The first enabled provider's answer that has a value (as the REST endpoint gives it)."""
+    entries = [provider_value(config, cache) for config in configs]
+    return next((e for e in entries if e.get("value") is not None), entries[0])
+
+
+def carbon_states(entry: Mapping[str, Any]) -> list[EntityState]:
+    value, about = entry.get("value") or {}, freshness(entry)
+    extra = {k: v for k, v in value.items() if k not in CARBON_FIELDS and k != "time"}
+    states = []
+    for field, spec in CARBON_FIELDS.items():
+        state = number(value.get(field))
+        missing = {"reason": f"the answer has no {field}"} if value and state is None else {}
+        states.append(EntityState(spec, state, {**about, **extra, **missing}))
+    if "moer_percentile" in value:  # WattTime's free plan: a relative index, not gCO2/kWh
+        states.append(EntityState(MOER, number(value["moer_percentile"]), {**about, **extra}))
+    return states
+
+
+def air_quality_states(entry: Mapping[str, Any]) -> list[EntityState]:
+    value, about = entry.get("value") or {}, freshness(entry)
+    number_of = value.get("category_number")
+    category = AQI_CATEGORIES[number_of - 1] if number_of in range(1, 7) else None
+    extra = {k: value[k] for k in ("location", "pm25", "pm10", "ozone", "category") if k in value}
+    if number_of is not None:
+        extra["category_number"] = number_of
+    return [
+        EntityState(AQI, number(value.get("aqi")), {**about, **extra}),
+        EntityState(AQI_CATEGORY, category, {**about, **extra}),
+    ]
+
+
+def occupancy_states(entry: Mapping[str, Any]) -> list[EntityState]:
+    value, about = entry.get("value"), freshness(entry)
+    if not value:
+        return [EntityState(s, None, about) for s in (OCCUPIED, PREPARE_TIME, NEXT_ARRIVAL)]
+    extra = {k: value[k] for k in ("confidence", "wfh_today", "rule", "people") if k in value}
+    home = value.get("currently_home")
+    occupied = None if home is None else ("ON" if home else "OFF")
+    # No away event ahead: the time is known to be absent ("unknown" in HA), not unavailable.
+    return [
+        EntityState(OCCUPIED, occupied, {**about, **extra}),
+        EntityState(PREPARE_TIME, value.get("prepare_time") or UNKNOWN, about),
+        EntityState(NEXT_ARRIVAL, value.get("next_arrival_time") or UNKNOWN, about),
+    ]
+
+
+def pricing_states(
+    site: Site, entry: Mapping[str, Any], hours: float, now: datetime
+) -> list[EntityState]:
+    about = freshness(entry)
+    try:
+        outlook = price_outlook(site, hours, now)
+    except NoPrices as exc:
+        reason = {**about, "reason": str(exc)}
+        currency = (entry.get("value") or {}).get("currency")
+        unavailable = [EntityState(s, None, reason) for s in (PEAK, WINDOW_START, WINDOW_END)]
+        if currency:
+            unavailable.append(EntityState(price_spec(currency), None, reason))
+        return unavailable
+    # The figures come from the stored slots, not from the cached answer's headline.
+    about.pop("reason", None)
+    about |= {"provider": outlook.provider, "region": outlook.region}
+    slot = {}
+    if outlook.slot_start is not None:
+        slot = {
+            "slot_start": outlook.slot_start.isoformat(),
+            "slot_end": outlook.slot_end.isoformat(),
+        }
+    peak = None if outlook.peak is None else ("ON" if outlook.peak else "OFF")
+    states = [
+        EntityState(price_spec(outlook.currency), number(outlook.price_now), {**about, **slot}),
+        EntityState(PEAK, peak, {**about, **slot}),
+    ]
+    window = outlook.window
+    if window is None:
+        reason = {**about, "hours": hours, "reason": outlook.window_problem}
+        return states + [
+            EntityState(WINDOW_START, None, reason),
+            EntityState(WINDOW_END, None, reason),
+        ]
+    details = {
+        **about,
+        "hours": hours,
+        "average_price": window.average_price,
+        "saving_vs_now": window.saving_vs_now,
+        "unit": f"{outlook.currency}/kWh",
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+    }
+    return states + [
+        EntityState(WINDOW_START, window.start.isoformat(), details),
+        EntityState(WINDOW_END, window.end.isoformat(), details),
+    ]
+
+
+def smart_meter_states(
+    entry: Mapping[str, Any], stale_after: float, now: datetime
+) -> list[EntityState]:
+    value, about = entry.get("value") or {}, freshness(entry)
+    states = [EntityState(HOME_POWER, number(value.get("total_power_w")), about)]
+    devices = set(value.get("devices") or {})
+    if not devices or not value.get("time"):
+        return states
+    newest = datetime.fromisoformat(value["time"])
+    # InfluxDB down raises TimeseriesError: the publisher then leaves this site as it was,
+    # rather than removing circuits it cannot see.
+    phantoms = meters.phantom_loads(entry["provider"], devices, newest)
+    circuits = meters.circuit_powers(entry["provider"], devices, newest)
+    for found in phantoms:
+        spec = _power(f"phantom_load_{slug(found.device)}", f"Phantom load {found.device}")
+        states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
+    for found in circuits:
+        key = f"circuit_{slug(found.device)}_{slug(found.circuit)}_power"
+        spec = _power(key, f"{found.circuit} power")
+        states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
+    return states
+
+
+def _stored(found: meters.MeterValue, stale_after: float, now: datetime) -> dict[str, Any]:
+    age = meters.age_seconds(found, now)
+    about = {"device": found.device, "data_time": found.time.isoformat(), "age_seconds": age}
+    if found.circuit:
+        about["circuit"] = found.circuit
+    return about | {"stale": age > stale_after}
+
+
+def site_states(
+    site: Site,
+    cache: ResponseCache,
+    now: datetime,
+    *,
+    window_hours: float,
+    meter_stale_after: float,
+    diagnostics: list[EntityState],
+) -> list[EntityState]:
+    """Every entity of one site, in a stable order."""
+    configs = list(ProviderConfig.objects.filter(site=site, enabled=True).order_by("id"))
+    by_source: dict[str, list[ProviderConfig]] = {}
+    for config in configs:
+        by_source.setdefault(config.source, []).append(config)
+    builders: dict[str, Callable[[dict[str, Any]], list[EntityState]]] = {
+        "carbon_intensity": carbon_states,
+        "electricity_pricing": lambda e: pricing_states(site, e, window_hours, now),
+        "air_quality": air_quality_states,
+        "occupancy": occupancy_states,
+        "smart_meter": lambda e: smart_meter_states(e, meter_stale_after, now),
+    }
+    states: list[EntityState] = []
+    for source, build in builders.items():
+        if source in by_source:
+            states += build(source_entry(by_source[source], cache))
+    return states + diagnostics

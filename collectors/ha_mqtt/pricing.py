@@ -1,0 +1,63 @@
+"""The price entities' figures, computed at read time from the stored price slots.
+
+This is the ONE place the MQTT entities reach into the pricing code: the same site ->
+provider -> stored slots path as `GET /api/pricing/windows` (collectors.pricing.api), then
+the price of the slot running now, the peak rule and the cheapest window of
+MQTT_CHEAPEST_WINDOW_HOURS within the next 24 h. Re-point `price_outlook` when the pricing
+API's read path changes.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from collectors.base import ConfigError
+from collectors.pipeline import target_for
+from collectors.pricing.api import LOOK_BACK, Conflict, _provider, _slots
+from collectors.pricing.slots import current_slot, is_peak, next_day
+from collectors.pricing.windows import WindowError, WindowResult, find_windows
+from enrich.models import Site
+from enrich.timeseries import TimeseriesError
+
+WITHIN = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class PriceOutlook:
+    provider: str
+    region: str
+    currency: str
+    price_now: float | None  # None: no stored slot covers now
+    slot_start: datetime | None
+    slot_end: datetime | None
+    peak: bool | None
+    window: WindowResult | None
+    window_problem: str  # why there is no window (empty when there is one)
+
+
+class NoPrices(Exception):
+    """No price can be computed for the site; the message says why."""
+
+
+def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
+    try:
+        config = _provider(site)
+        target = target_for(config)
+        currency, slots = _slots(config.provider, target.key, now - LOOK_BACK, now + WITHIN)
+    except (Conflict, ConfigError, TimeseriesError) as exc:
+        raise NoPrices(str(exc)) from exc
+    current = current_slot(slots, now)
+    try:
+        window, problem = find_windows(slots, hours, now, within=WITHIN, contiguous=True), ""
+    except WindowError as exc:
+        window, problem = None, str(exc)
+    return PriceOutlook(
+        provider=config.provider,
+        region=target.key,
+        currency=currency,
+        price_now=current.price if current else None,
+        slot_start=current.start if current else None,
+        slot_end=current.end if current else None,
+        peak=is_peak(next_day(slots, current, now), current) if current else None,
+        window=window,
+        window_problem=problem,
+    )

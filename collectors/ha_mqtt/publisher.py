@@ -1,0 +1,116 @@
+"""Publish every site's entities: retained discovery configs, states, attributes, availability.
+
+Each run publishes the full current picture (configs are idempotent and retained, states are
+recomputed), so a run after a broker outage loses nothing. Removal is a reconcile step: the
+config topics published last time are kept in Redis; those no longer wanted (site deleted or
+disabled, provider removed or disabled, a circuit gone) get an empty retained config, which
+makes Home Assistant remove the entity, and their retained state topics are cleared.
+"""
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from collectors.ha_mqtt.discovery import OFFLINE, ONLINE, Topics, config_payload
+from collectors.ha_mqtt.entities import site_states
+from collectors.ha_mqtt.storage import storage_states
+from enrich.cache import ResponseCache
+from enrich.models import Site
+from enrich.mqtt.broker import Broker
+from enrich.redis_client import get_redis, make_key
+from enrich.timeseries import TimeseriesError
+
+log = logging.getLogger("collectors.ha_mqtt")
+
+FLUSH_SECONDS = 10.0
+
+
+def topics_from_settings() -> Topics:
+    return Topics(settings.MQTT_DISCOVERY_PREFIX, settings.MQTT_TOPIC_ROOT)
+
+
+def published_key(topics: Topics) -> str:
+    """Redis hash: config topic -> the entity's topic base, of what was published last."""
+    return make_key("mqtt_published", topics.discovery_prefix, topics.root)
+
+
+def lock_key(topics: Topics) -> str:
+    return make_key("mqtt_publish_lock", topics.discovery_prefix, topics.root)
+
+
+def desired_messages(
+    topics: Topics, now: datetime
+) -> tuple[dict[str, str], list[tuple[str, str]], set[int]]:
+    """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites that
+    could not be read now) for every enabled site."""
+    cache = ResponseCache()
+    diagnostics = storage_states(now)
+    wanted: dict[str, str] = {}
+    messages: list[tuple[str, str]] = []
+    unread: set[int] = set()
+    for site in Site.objects.filter(enabled=True).order_by("id"):
+        try:
+            states = site_states(
+                site,
+                cache,
+                now,
+                window_hours=settings.MQTT_CHEAPEST_WINDOW_HOURS,
+                meter_stale_after=2 * settings.CACHE_TTL_SECONDS["smart_meter"],
+                diagnostics=diagnostics,
+            )
+        except TimeseriesError as exc:
+            log.warning("mqtt: site %s left as published (InfluxDB: %s)", site.pk, exc)
+            unread.add(site.pk)
+            continue
+        for entity in states:
+            config_topic = topics.config(site.pk, entity.spec)
+            if config_topic in wanted:
+                continue  # two device/circuit names with the same slug: the first one wins
+            wanted[config_topic] = topics.base(site.pk, entity.spec.key)
+            state, attributes, availability = topics.entity_topics(site.pk, entity.spec.key)
+            config = config_payload(topics, site.pk, site.name, entity.spec)
+            messages.append((config_topic, _json(config)))
+            messages.append((attributes, _json(entity.attributes)))
+            if entity.state is not None:
+                messages.append((state, entity.state))
+            messages.append((availability, OFFLINE if entity.state is None else ONLINE))
+    return wanted, messages, unread
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> dict[str, Any]:
+    """One full publication; the published set is saved only once the broker acknowledged it."""
+    now = now or datetime.now(UTC)
+    wanted, messages, unread = desired_messages(topics, now)
+    redis = get_redis()
+    before = redis.hgetall(published_key(topics))
+    # A site that could not be read keeps what it had; only the others are reconciled.
+    kept = tuple(topics.base(site_id, "") for site_id in unread)
+    wanted |= {topic: base for topic, base in before.items() if kept and base.startswith(kept)}
+    removed = {topic: base for topic, base in before.items() if topic not in wanted}
+    clearing = [
+        (topic, "")
+        for config_topic, base in sorted(removed.items())
+        # Config first: HA drops the entity, then the retained state topics are cleared.
+        for topic in (config_topic, f"{base}/state", f"{base}/attributes", f"{base}/availability")
+    ]
+    handed_over = [broker.publish(topic, payload) for topic, payload in clearing + messages]
+    if not all(handed_over) or not broker.flush(FLUSH_SECONDS):
+        log.warning(
+            "mqtt: publication interrupted (broker connection lost); it is redone on reconnect"
+        )
+        return {"status": "interrupted", "entities": len(wanted), "removed": 0}
+    pipe = redis.pipeline(transaction=True)
+    pipe.delete(published_key(topics))
+    if wanted:
+        pipe.hset(published_key(topics), mapping=wanted)
+    pipe.execute()
+    if removed:
+        log.info("mqtt: removed %d entities: %s", len(removed), ", ".join(sorted(removed)))
+    return {"status": "ok", "entities": len(wanted), "removed": len(removed)}

@@ -1,0 +1,81 @@
+"""Diagnostic entities: storage by tier and the last retention run (as GET /retention/stats)."""
+
+from datetime import datetime
+
+from collectors.ha_mqtt.discovery import EntitySpec, EntityState
+from enrich.timeseries import TimeseriesError, get_timeseries
+from retention.models import RetentionRun
+from retention.stats import archive_bytes, run_summary, tier_sizes
+
+TIERS = ("raw", "hourly", "daily", "enrichment")
+RUN_STATUSES = tuple(RetentionRun.Status.values)
+
+
+def _size_spec(tier: str) -> EntitySpec:
+    return EntitySpec(
+        f"storage_{tier}",
+        f"Storage {tier}",
+        device_class="data_size",
+        state_class="measurement",
+        unit="B",
+        diagnostic=True,
+    )
+
+
+LAST_RUN = EntitySpec(
+    "last_retention_run", "Last retention run", device_class="timestamp", diagnostic=True
+)
+LAST_RUN_STATUS = EntitySpec(
+    "last_retention_run_status",
+    "Last retention run status",
+    device_class="enum",
+    options=RUN_STATUSES,
+    diagnostic=True,
+)
+
+
+def storage_states(now: datetime) -> list[EntityState]:
+    """Computed once per publish and shared by every site's device."""
+    states = []
+    try:
+        tiers = tier_sizes(get_timeseries().sizes())
+        problem = ""
+    except TimeseriesError as exc:
+        tiers, problem = {}, f"InfluxDB's sizes could not be read: {exc}"
+    for tier in TIERS:
+        size = tiers.get(tier)
+        attributes = {"measured_at": now.isoformat()}
+        if size is None:
+            states.append(EntityState(_size_spec(tier), None, {**attributes, "reason": problem}))
+            continue
+        attributes |= {
+            "database": size.database,
+            "retention_policies": list(size.retention_policies),
+        }
+        states.append(EntityState(_size_spec(tier), str(size.bytes), attributes))
+    archived, objects = archive_bytes()
+    states.append(
+        EntityState(
+            _size_spec("archive"),
+            str(archived),
+            {"objects": objects, "measured_at": now.isoformat()},
+        )
+    )
+    run = (
+        RetentionRun.objects.exclude(
+            status__in=(RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED)
+        )
+        .order_by("-started", "-pk")
+        .first()
+    )
+    if run is None:
+        reason = {"reason": "no retention run has been recorded yet"}
+        states += [EntityState(LAST_RUN, None, reason), EntityState(LAST_RUN_STATUS, None, reason)]
+    else:
+        summary = run_summary(run)
+        when = (run.finished or run.started).isoformat()
+        states += [
+            EntityState(LAST_RUN, when, summary),
+            EntityState(LAST_RUN_STATUS, run.status, summary),
+        ]
+    return states

@@ -1,0 +1,108 @@
+"""`mqtt.publish_states`: publish the Home Assistant entities (MQTT_URL set, else a no-op).
+
+Requested after every collection that wrote data and every change of a site or provider
+(collectors.ha_mqtt.signals), by beat every minute (so price-slot boundaries, the cheapest
+window and the storage diagnostics move on their own), at worker start and after each
+reconnect to the MQTT broker. Collection tasks only enqueue it: they never wait on MQTT.
+"""
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_process_shutdown, worker_ready
+from django.conf import settings
+from kombu.exceptions import OperationalError
+
+from collectors.ha_mqtt import publisher
+from enrich.mqtt.broker import Broker, current_broker, get_broker
+from enrich.redis_client import CONNECTION_ERRORS, get_redis, make_key
+
+log = logging.getLogger("collectors.ha_mqtt")
+
+# How long one run waits for the broker before giving up (the connection keeps trying in the
+# background and a reconnect requests a new run).
+CONNECT_WAIT_SECONDS = 3.0
+# A publication that could not start within this is dropped: a newer one is always coming.
+EXPIRES_SECONDS = 50
+_needs_republish: set[int] = set()
+
+
+def pending_key() -> str:
+    topics = publisher.topics_from_settings()
+    return make_key("mqtt_publish_pending", topics.discovery_prefix, topics.root)
+
+
+def request_publish() -> None:
+    """Enqueue a publication unless one is already waiting to start (a burst of writes costs
+    one); never raises (a down Celery broker or Redis only costs this one request)."""
+    if not settings.MQTT_URL:
+        return
+    try:
+        if not get_redis().set(pending_key(), "1", nx=True, ex=EXPIRES_SECONDS + 10):
+            return  # the waiting one has not started yet, so it will include this change
+        publish_states.apply_async(expires=EXPIRES_SECONDS)
+    except (OperationalError, *CONNECTION_ERRORS) as exc:
+        log.warning("mqtt: could not request a publication (%s); beat will publish later", exc)
+
+
+def _on_connect(broker: Broker):
+    def connected(reconnected: bool) -> None:
+        # After an outage (or a first connect no run waited for) everything is republished.
+        if reconnected or id(broker) in _needs_republish:
+            _needs_republish.discard(id(broker))
+            request_publish()
+
+    return connected
+
+
+_watched: set[int] = set()
+
+
+def connection() -> Broker:
+    broker = get_broker(settings.MQTT_URL, publisher.topics_from_settings().status)
+    if id(broker) not in _watched:
+        _watched.add(id(broker))
+        broker.on_connect(_on_connect(broker))
+    return broker
+
+
+def run() -> dict:
+    if not settings.MQTT_URL:
+        return {"status": "off"}
+    broker = connection()
+    if not broker.wait_connected(CONNECT_WAIT_SECONDS):
+        _needs_republish.add(id(broker))
+        log.warning("mqtt: broker %s unreachable; publishing once it is back", broker.url)
+        return {"status": "broker_unavailable"}
+    topics = publisher.topics_from_settings()
+    try:
+        get_redis().delete(pending_key())  # changes from now on need a new publication
+        # One publication at a time per topic root, so the reconcile step sees a settled set;
+        # it outlives the task's hard time limit, so it is never released by someone else.
+        lock = get_redis().lock(publisher.lock_key(topics), timeout=150, blocking_timeout=30)
+        if not lock.acquire():
+            return {"status": "busy"}
+        try:
+            return publisher.publish_all(broker, topics)
+        finally:
+            lock.release()
+    except CONNECTION_ERRORS as exc:
+        log.warning("mqtt: Redis unavailable, nothing published this time: %s", exc)
+        return {"status": "redis_unavailable"}
+
+
+@shared_task(name="mqtt.publish_states", acks_late=True, soft_time_limit=90, time_limit=120)
+def publish_states() -> dict:
+    return run()
+
+
+@worker_ready.connect
+def _publish_at_start(**_) -> None:
+    request_publish()
+
+
+@worker_process_shutdown.connect
+def _leave(**_) -> None:
+    broker = current_broker()
+    if broker is not None:
+        broker.stop(offline=True)

@@ -1,0 +1,107 @@
+"""A real Mosquitto broker on loopback (MQTT_TEST_URL, default mqtt://127.0.0.1:1883, started by
+scripts/services.sh mosquitto), with a discovery prefix, topic root, Redis key prefix and
+InfluxDB database of its own per test, so concurrent runs never see each other's messages."""
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from collectors.ha_mqtt.discovery import Topics
+from enrich.mqtt.broker import Broker
+from enrich.redis_client import get_redis
+from enrich.timeseries import get_timeseries
+
+MQTT_TEST_URL = os.environ.get("MQTT_TEST_URL", "mqtt://127.0.0.1:1883")
+
+
+class Subscriber:
+    """Every message under the test's prefix and root, latest payload per topic."""
+
+    def __init__(self, url: str, *filters: str) -> None:
+        from enrich.mqtt.broker import Endpoint
+
+        endpoint = Endpoint.parse(url)
+        self.messages: dict[str, str] = {}
+        self.log: list[tuple[str, str, bool]] = []
+        self._changed = threading.Condition()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex}"
+        )
+        if endpoint.username:
+            self.client.username_pw_set(endpoint.username, endpoint.password)
+        subscribed = threading.Event()
+        self.client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in filters])
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect(endpoint.host, endpoint.port, 30)
+        self.client.loop_start()
+        assert subscribed.wait(10), "could not subscribe to the test broker"
+
+    def _on_message(self, client, userdata, message) -> None:
+        payload = message.payload.decode()
+        with self._changed:
+            self.log.append((message.topic, payload, bool(message.retain)))
+            if payload:
+                self.messages[message.topic] = payload
+            else:
+                self.messages.pop(message.topic, None)
+            self._changed.notify_all()
+
+    def wait_for(self, check: Callable[[dict[str, str]], bool], timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not check(self.messages):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def topics(settings) -> Iterator[Topics]:
+    tag = uuid.uuid4().hex[:10]
+    found = Topics(f"test_ha_{tag}", f"test_enrich_{tag}")
+    settings.MQTT_URL = MQTT_TEST_URL
+    settings.MQTT_DISCOVERY_PREFIX, settings.MQTT_TOPIC_ROOT = found.discovery_prefix, found.root
+    settings.REDIS_KEY_PREFIX = f"test-mqtt-{tag}"
+    settings.INFLUXDB_DATABASE = f"test_mqtt_{tag}"
+    settings.HTTP_BACKOFF_SECONDS, settings.HTTP_MAX_RETRIES = 0.01, 1
+    ts = get_timeseries()
+    ts.create_database(settings.INFLUXDB_DATABASE)
+    yield found
+    ts.drop_database(settings.INFLUXDB_DATABASE)
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)
+
+
+@pytest.fixture
+def subscriber(topics) -> Iterator[Subscriber]:
+    watcher = Subscriber(MQTT_TEST_URL, f"{topics.discovery_prefix}/#", f"{topics.root}/#")
+    yield watcher
+    # Leave no retained messages behind on the shared broker.
+    cleaner = Broker(MQTT_TEST_URL, f"{topics.root}/cleanup").start()
+    if cleaner.wait_connected(5):
+        for topic in [*watcher.messages, f"{topics.root}/cleanup", topics.status]:
+            cleaner.publish(topic, "")
+        cleaner.flush(5)
+    cleaner.stop(offline=False)
+    watcher.stop()
+
+
+@pytest.fixture
+def broker(topics) -> Iterator[Broker]:
+    connection = Broker(MQTT_TEST_URL, topics.status).start()
+    assert connection.wait_connected(10), f"no MQTT broker at {MQTT_TEST_URL}"
+    yield connection
+    connection.stop(offline=False)

@@ -1,0 +1,77 @@
+"""A site with real collections behind it: UK carbon intensity and AirNow through the replay
+server (tests/fixtures), and hourly aWATTar price slots written to the test's InfluxDB."""
+
+from datetime import UTC, datetime
+
+from collectors import pipeline
+from enrich.models import ProviderConfig, Site
+from enrich.timeseries import get_timeseries
+from tests.api.test_pricing_windows_api import slot_readings
+from tests.collectors import scenarios_air_quality, scenarios_carbon
+
+# Hourly prices from the start of the current UTC hour (H): H-1..H+1 0.30, H+2 0.12,
+# H+3 0.08, H+4 0.10, H+5 0.20, then 0.30 up to H+29. Cheapest 2 h: H+3..H+5 (0.09 average).
+PRICES = {2: 0.12, 3: 0.08, 4: 0.10, 5: 0.20}
+
+
+def hour_start() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def write_prices(database: str, anchor: datetime) -> None:
+    get_timeseries().write(database, slot_readings(anchor, prices=PRICES))
+
+
+def collect(config: ProviderConfig, scenario, **options) -> pipeline.Outcome:
+    """Run the real pipeline for `config` against the scenario's replayed answers (`options`
+    override the scenario's provider options)."""
+    from tests.support.replay import ReplayServer
+
+    with ReplayServer() as server:
+        site_info, credentials, now = scenario(server)
+        config.options = {**credentials.options, "base_url": server.url, **options}
+        config.api_key = credentials.api_key or config.api_key
+        config.username = credentials.username or config.username
+        config.password = credentials.password or config.password
+        config.save(update_fields=["options", "api_key", "username", "password"])
+        if site_info.grid_region:  # the region the scenario's answers are for
+            config.site.grid_region = site_info.grid_region
+            config.site.save()
+        return pipeline.collect(config, now=now)
+
+
+def home(name: str = "Home") -> Site:
+    return Site.objects.create(
+        name=name,
+        latitude=51.4769,
+        longitude=-0.8636,
+        timezone="Europe/London",
+        pricing_region="DE",
+    )
+
+
+def carbon(site: Site) -> ProviderConfig:
+    config = ProviderConfig.objects.create(
+        site=site, source="carbon_intensity", provider="uk_carbon_intensity"
+    )
+    assert collect(config, scenarios_carbon.uk_carbon_intensity).status == "ok"
+    return config
+
+
+def airnow_config(site: Site) -> ProviderConfig:
+    return ProviderConfig.objects.create(
+        site=site, source="air_quality", provider="airnow", api_key="test-airnow-key-123"
+    )
+
+
+def air_quality(site: Site) -> ProviderConfig:
+    config = airnow_config(site)
+    assert collect(config, scenarios_air_quality.airnow).status == "ok"
+    return config
+
+
+def pricing(site: Site, database: str) -> ProviderConfig:
+    write_prices(database, hour_start())
+    return ProviderConfig.objects.create(
+        site=site, source="electricity_pricing", provider="awattar"
+    )

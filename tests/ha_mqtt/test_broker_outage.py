@@ -1,0 +1,183 @@
+"""The broker going away costs nothing: collection goes on, the connection comes back with
+backoff, and the last will marks enrich offline when the process dies."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from collectors.ha_mqtt import tasks
+from collectors.ha_mqtt.publisher import publish_all
+from enrich.mqtt.broker import Broker, current_broker
+from enrich.timeseries import get_timeseries
+from tests.ha_mqtt import homes
+from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
+
+ROOT = Path(__file__).resolve().parents[2]
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_mosquitto(port: int, directory: Path) -> subprocess.Popen:
+    """A private broker (the shared one must not be stopped), like scripts/services.sh's."""
+    conf = directory / f"mosquitto-{port}.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the private mosquitto did not start")
+
+
+@pytest.fixture
+def stop_connections():
+    yield
+    broker = current_broker()
+    if broker is not None:
+        broker.stop(offline=False)
+
+
+@pytest.mark.django_db
+@pytest.mark.influxdb
+def test_collection_goes_on_while_the_broker_is_down_then_states_appear(
+    topics, subscriber, settings, stop_connections, django_capture_on_commit_callbacks
+):
+    settings.MQTT_URL = f"mqtt://127.0.0.1:{free_port()}"  # nothing listens there
+    site = homes.home()
+    config = homes.airnow_config(site)
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks() as requested:
+        # The real pipeline: AirNow replayed, written to InfluxDB, the run recorded.
+        outcome = homes.collect(config, homes.scenarios_air_quality.airnow)
+    assert time.monotonic() - started < 5
+    assert outcome.status == "ok"
+    # The options saved by the test helper, then the write: each asks for a publication.
+    assert requested == [tasks.request_publish, tasks.request_publish]
+    rows = list(
+        get_timeseries().query(settings.INFLUXDB_DATABASE, 'SELECT "aqi" FROM "air_quality"')
+    )
+    assert len(rows) == outcome.points_written == 4
+
+    started = time.monotonic()
+    assert tasks.run() == {"status": "broker_unavailable"}
+    assert time.monotonic() - started < tasks.CONNECT_WAIT_SECONDS + 1
+
+    settings.MQTT_URL = MQTT_TEST_URL  # the broker is back
+    assert tasks.run() == {"status": "ok", "entities": 2 + 7, "removed": 0}
+    state = f"{topics.root}/site_{site.pk}/aqi/state"
+    assert subscriber.wait_for(lambda m: m.get(state) == "62.0")
+    assert subscriber.messages[topics.status] == "online"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.influxdb
+def test_reconnects_with_backoff_and_republishes_everything(topics, tmp_path):
+    port = free_port()
+    url = f"mqtt://127.0.0.1:{port}"
+    broker = Broker(url, topics.status).start()
+    reconnects: list[bool] = []
+    republished = threading.Event()
+
+    def on_connect(reconnected: bool) -> None:
+        reconnects.append(reconnected)
+        if reconnected:  # as tasks.py does through Celery: a full publication
+            threading.Thread(
+                target=lambda: (publish_all(broker, topics), republished.set())
+            ).start()
+
+    broker.on_connect(on_connect)
+    homes.carbon(homes.home())
+    server = start_mosquitto(port, tmp_path)
+    try:
+        assert broker.wait_connected(15), "no connection once the broker started"
+        assert publish_all(broker, topics)["status"] == "ok"
+        server.terminate()
+        server.wait(10)
+        deadline = time.monotonic() + 10
+        while broker.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not broker.connected
+        # Broker down: publishing neither blocks nor raises, it reports the drop.
+        started = time.monotonic()
+        assert broker.publish(f"{topics.root}/x", "y") is False
+        assert time.monotonic() - started < 0.1
+
+        server = start_mosquitto(port, tmp_path)  # a fresh broker: no retained messages
+        watcher = Subscriber(url, f"{topics.discovery_prefix}/#", f"{topics.root}/#")
+        try:
+            assert republished.wait(70), "not republished after the reconnect"
+            assert reconnects == [False, True]
+            assert watcher.wait_for(
+                lambda m: (
+                    sum(t.endswith("/config") for t in m) == 10 and m.get(topics.status) == "online"
+                )
+            ), sorted(watcher.messages)
+        finally:
+            watcher.stop()
+    finally:
+        broker.stop(offline=False)
+        server.terminate()
+        server.wait(10)
+
+
+PUBLISHER = """
+import sys, time
+from enrich.mqtt.broker import Broker
+broker = Broker(sys.argv[1], sys.argv[2]).start()
+assert broker.wait_connected(10)
+print("connected", flush=True)
+time.sleep(120)
+"""
+
+
+def test_last_will_marks_enrich_offline_when_the_process_dies(topics):
+    watcher = Subscriber(MQTT_TEST_URL, topics.status)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER, MQTT_TEST_URL, topics.status],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "connected"
+        assert watcher.wait_for(lambda m: m.get(topics.status) == "online")
+        os.kill(proc.pid, signal.SIGKILL)  # no clean disconnect: only the will can tell
+        proc.wait(10)
+        assert watcher.wait_for(lambda m: m.get(topics.status) == "offline")
+    finally:
+        proc.kill()
+        watcher.stop()
+    late = Subscriber(MQTT_TEST_URL, topics.status)  # retained for whoever comes later
+    try:
+        assert late.wait_for(lambda m: m.get(topics.status) == "offline")
+    finally:
+        late.stop()
+        cleaner = Broker(MQTT_TEST_URL, f"{topics.root}/cleanup").start()
+        cleaner.wait_connected(5)
+        cleaner.publish(topics.status, "")
+        cleaner.flush(5)
+        cleaner.stop(offline=False)
+
+
+def test_a_clean_stop_marks_enrich_offline_too(topics, subscriber):
+    broker = Broker(MQTT_TEST_URL, topics.status).start()
+    assert broker.wait_connected(10)
+    assert subscriber.wait_for(lambda m: m.get(topics.status) == "online")
+    broker.stop(offline=True)
+    assert subscriber.wait_for(lambda m: m.get(topics.status) == "offline")

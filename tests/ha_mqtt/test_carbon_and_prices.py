@@ -1,0 +1,57 @@
+"""Carbon and price entities where enrich knows less: WattTime's free plan (a percentile, no
+gCO2/kWh) and a price provider with no prices stored yet."""
+
+import json
+
+import pytest
+
+from collectors.ha_mqtt.publisher import publish_all
+from enrich.models import ProviderConfig
+from tests.collectors import scenarios_carbon
+from tests.ha_mqtt import homes
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+
+def test_watttime_free_plan_shows_the_percentile_and_says_why_there_is_no_gco2(
+    topics, subscriber, broker
+):
+    site = homes.home()
+    config = ProviderConfig.objects.create(
+        site=site, source="carbon_intensity", provider="watttime"
+    )
+    assert homes.collect(config, scenarios_carbon.watttime, plan="free").status == "ok"
+    publish_all(broker, topics)
+    base = f"{topics.root}/site_{site.pk}"
+    node = f"{topics.root}_site_{site.pk}"
+    assert subscriber.wait_for(lambda m: f"{base}/carbon_moer_percentile/availability" in m)
+    assert subscriber.messages[f"{base}/carbon_moer_percentile/state"] == "37.0"
+    moer = json.loads(
+        subscriber.messages[
+            f"{topics.discovery_prefix}/sensor/{node}/carbon_moer_percentile/config"
+        ]
+    )
+    assert (moer["unit_of_measurement"], moer["state_class"]) == ("%", "measurement")
+    assert "device_class" not in moer
+    assert subscriber.messages[f"{base}/carbon_intensity/availability"] == "offline"
+    assert f"{base}/carbon_intensity/state" not in subscriber.messages
+    attributes = json.loads(subscriber.messages[f"{base}/carbon_intensity/attributes"])
+    assert attributes["reason"] == "the answer has no carbon_intensity_gco2_kwh"
+    assert attributes["moer_percentile"] == 37.0
+
+
+def test_no_prices_stored_makes_the_price_entities_unavailable_with_the_reason(
+    topics, subscriber, broker
+):
+    site = homes.home()
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
+    publish_all(broker, topics)
+    base = f"{topics.root}/site_{site.pk}"
+    assert subscriber.wait_for(lambda m: f"{base}/cheapest_window_end/availability" in m)
+    for key in ("peak_period", "cheapest_window_start", "cheapest_window_end"):
+        assert subscriber.messages[f"{base}/{key}/availability"] == "offline"
+        assert f"{base}/{key}/state" not in subscriber.messages
+        reason = json.loads(subscriber.messages[f"{base}/{key}/attributes"])["reason"]
+        assert reason.startswith("No awattar prices for DE are stored between")
+    # The unit of the price is its currency, unknown until the first prices: no entity yet.
+    assert not any("electricity_price" in topic for topic in subscriber.messages)

@@ -1,0 +1,207 @@
+"""One site, one Home Assistant device: the exact discovery configs and states that reach a
+real Mosquitto broker, with the values enrich collected (UK Carbon Intensity and AirNow through
+the replay server) and the prices stored in InfluxDB."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors.ha_mqtt.publisher import publish_all
+from retention.models import RetentionRun
+from tests.ha_mqtt import homes
+from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+SENSORS = {
+    "carbon_intensity", "carbon_intensity_forecast_1h", "carbon_intensity_forecast_24h",
+    "electricity_price", "cheapest_window_start", "cheapest_window_end",
+    "aqi", "aqi_category",
+    "storage_raw", "storage_hourly", "storage_daily", "storage_enrichment", "storage_archive",
+    "last_retention_run", "last_retention_run_status",
+}  # fmt: skip
+
+
+@pytest.fixture
+def site(topics, settings):
+    home = homes.home()
+    homes.carbon(home)
+    homes.air_quality(home)
+    homes.pricing(home, settings.INFLUXDB_DATABASE)
+    return home
+
+
+def availability(topics, key: str, site_id: int) -> list[dict]:
+    return [
+        {"topic": topics.status, "payload_available": "online", "payload_not_available": "offline"},
+        {
+            "topic": f"{topics.root}/site_{site_id}/{key}/availability",
+            "payload_available": "online",
+            "payload_not_available": "offline",
+        },
+    ]
+
+
+def expected_config(topics, site, key: str, name: str, **extra) -> dict:
+    node = f"{topics.root}_site_{site.pk}"
+    base = f"{topics.root}/site_{site.pk}/{key}"
+    return {
+        "name": name,
+        "unique_id": f"{node}_{key}",
+        "state_topic": f"{base}/state",
+        "json_attributes_topic": f"{base}/attributes",
+        "availability": availability(topics, key, site.pk),
+        "availability_mode": "all",
+        "device": {
+            "identifiers": [node],
+            "name": "Home",
+            "manufacturer": "enrich",
+            "model": "Site",
+        },
+        "origin": {"name": "enrich"},
+        **extra,
+    }
+
+
+def test_each_entity_has_its_exact_discovery_config(topics, subscriber, broker, site):
+    assert publish_all(broker, topics) == {"status": "ok", "entities": 16, "removed": 0}
+    node = f"{topics.root}_site_{site.pk}"
+    configs = {f"{topics.discovery_prefix}/sensor/{node}/{k}/config" for k in SENSORS}
+    configs.add(f"{topics.discovery_prefix}/binary_sensor/{node}/peak_period/config")
+    assert subscriber.wait_for(lambda m: configs <= set(m))
+    published = {t for t in subscriber.messages if t.startswith(topics.discovery_prefix)}
+    assert published == configs
+
+    def config(component: str, key: str) -> dict:
+        return json.loads(
+            subscriber.messages[f"{topics.discovery_prefix}/{component}/{node}/{key}/config"]
+        )
+
+    assert config("sensor", "carbon_intensity") == expected_config(
+        topics, site, "carbon_intensity", "Carbon intensity",
+        state_class="measurement", unit_of_measurement="gCO2/kWh", icon="mdi:molecule-co2",
+    )  # fmt: skip
+    assert config("sensor", "electricity_price") == expected_config(
+        topics, site, "electricity_price", "Electricity price",
+        state_class="measurement", unit_of_measurement="EUR/kWh", icon="mdi:cash",
+    )  # fmt: skip
+    assert config("sensor", "cheapest_window_start") == expected_config(
+        topics, site, "cheapest_window_start", "Cheapest window start", device_class="timestamp"
+    )
+    assert config("binary_sensor", "peak_period") == expected_config(
+        topics, site, "peak_period", "Peak period",
+        payload_on="ON", payload_off="OFF", icon="mdi:cash-clock",
+    )  # fmt: skip
+    assert config("sensor", "aqi") == expected_config(
+        topics, site, "aqi", "Air quality index", device_class="aqi", state_class="measurement"
+    )
+    assert config("sensor", "aqi_category") == expected_config(
+        topics, site, "aqi_category", "Air quality category", device_class="enum",
+        options=["Good", "Moderate", "Unhealthy for Sensitive Groups", "Unhealthy",
+                 "Very Unhealthy", "Hazardous"],
+    )  # fmt: skip
+    assert config("sensor", "storage_raw") == expected_config(
+        topics, site, "storage_raw", "Storage raw", device_class="data_size",
+        state_class="measurement", unit_of_measurement="B", entity_category="diagnostic",
+    )  # fmt: skip
+    assert config("sensor", "last_retention_run_status") == expected_config(
+        topics, site, "last_retention_run_status", "Last retention run status",
+        device_class="enum", entity_category="diagnostic",
+        options=["running", "ok", "failed", "dry_run", "skipped"],
+    )  # fmt: skip
+
+    # Retained: a subscriber arriving later (Home Assistant restarting) gets every config.
+    late = Subscriber(MQTT_TEST_URL, f"{topics.discovery_prefix}/#")
+    try:
+        assert late.wait_for(lambda m: set(m) == configs)
+        assert all(retained for _, _, retained in late.log)
+    finally:
+        late.stop()
+
+
+def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broker, site):
+    now = datetime.now(UTC)
+    publish_all(broker, topics, now=now)
+    base = f"{topics.root}/site_{site.pk}"
+    assert subscriber.wait_for(lambda m: f"{base}/last_retention_run/attributes" in m)
+    state = {
+        t[len(base) + 1 : -len("/state")]: p
+        for t, p in subscriber.messages.items()
+        if t.startswith(base) and t.endswith("/state")
+    }
+    hour = homes.hour_start()
+    assert state == {
+        # UK Carbon Intensity fixture: RG10's 12:00 half hour (266, a forecast) and the
+        # forecast slots covering 13:00 and 12:00 the next day.
+        "carbon_intensity": "266.0",
+        "carbon_intensity_forecast_1h": "188.0",
+        "carbon_intensity_forecast_24h": "97.0",
+        # Price slots: 0.30 now; nothing in the next 24 h is dearer, so this is peak.
+        "electricity_price": "0.3",
+        "peak_period": "ON",
+        # Cheapest 2 h: H+3 (0.08) and H+4 (0.10).
+        "cheapest_window_start": (hour + timedelta(hours=3)).isoformat(),
+        "cheapest_window_end": (hour + timedelta(hours=5)).isoformat(),
+        # AirNow fixture: the worst pollutant's AQI, 62, is "Moderate" (category 2).
+        "aqi": "62.0",
+        "aqi_category": "Moderate",
+        "storage_raw": "0",
+        "storage_hourly": "0",
+        "storage_daily": "0",
+        "storage_enrichment": state["storage_enrichment"],
+        "storage_archive": "0",
+    }
+    assert int(state["storage_enrichment"]) > 0  # measured by InfluxDB, the test's database
+    window = json.loads(subscriber.messages[f"{base}/cheapest_window_start/attributes"])
+    assert window["average_price"] == pytest.approx(0.09)
+    # Running 2 h from now instead: the rest of H and all of H+1 at 0.30, then H+2 at 0.12.
+    f = (now - hour).total_seconds() / 3600
+    now_price = (0.30 * (2 - f) + 0.12 * f) / 2
+    assert window["saving_vs_now"] == pytest.approx(now_price - 0.09)
+    assert (window["hours"], window["unit"]) == (2.0, "EUR/kWh")
+    assert subscriber.messages[topics.status] == "online"
+
+
+def test_stale_values_stay_shown_and_say_so(topics, subscriber, broker, site):
+    publish_all(broker, topics)
+    base = f"{topics.root}/site_{site.pk}"
+    assert subscriber.wait_for(lambda m: f"{base}/aqi/availability" in m)
+    # The AirNow answer was fetched on 2026-10-08 (the fixture's time): long past its 1 h TTL.
+    attributes = json.loads(subscriber.messages[f"{base}/aqi/attributes"])
+    assert attributes["stale"] is True
+    assert attributes["fetched_at"] == "2026-10-08T10:40:00+00:00"
+    assert attributes["age_seconds"] > 3600
+    assert attributes["provider"] == "airnow"
+    assert subscriber.messages[f"{base}/aqi/availability"] == "online"
+    assert subscriber.messages[f"{base}/aqi/state"] == "62.0"
+
+
+def test_an_entity_without_a_value_is_unavailable_until_it_has_one(
+    topics, subscriber, broker, site
+):
+    publish_all(broker, topics)
+    base = f"{topics.root}/site_{site.pk}/last_retention_run"
+    assert subscriber.wait_for(lambda m: f"{base}/availability" in m)
+    assert subscriber.messages[f"{base}/availability"] == "offline"
+    assert f"{base}/state" not in subscriber.messages
+    assert json.loads(subscriber.messages[f"{base}/attributes"]) == {
+        "reason": "no retention run has been recorded yet"
+    }
+    finished = datetime(2026, 12, 1, 2, 4, 30, tzinfo=UTC)
+    RetentionRun.objects.create(
+        operation="downsample_hourly",
+        status="ok",
+        started=finished - timedelta(minutes=4),
+        finished=finished,
+        records_processed=1200,
+        records_deleted=1100,
+    )
+    publish_all(broker, topics)
+    assert subscriber.wait_for(
+        lambda m: m.get(f"{base}/availability") == m.get(f"{base}_status/availability") == "online"
+    )
+    assert subscriber.messages[f"{base}/state"] == "2026-12-01T02:04:30+00:00"
+    assert subscriber.messages[f"{base}_status/state"] == "ok"
+    details = json.loads(subscriber.messages[f"{base}/attributes"])
+    assert (details["operation_type"], details["records_deleted"]) == ("downsample_hourly", 1100)

@@ -1,0 +1,32 @@
+"""The MQTT settings: off by default, a wrong value stops the process at start naming it."""
+
+import pytest
+
+from tests.test_settings import load_settings
+
+
+@pytest.mark.parametrize(
+    "overrides, named",
+    [
+        (
+            {"MQTT_URL": "tcp://enrich:s3cret@broker:1883"},
+            "MQTT_URL='broker:1883' must start with mqtt://",
+        ),
+        (
+            {"MQTT_URL": "mqtt://"},
+            "MQTT_URL='mqtt://' must start with mqtt:// or mqtts:// and name a host",
+        ),
+        ({"MQTT_CHEAPEST_WINDOW_HOURS": "25"}, "MQTT_CHEAPEST_WINDOW_HOURS=25 must be above 0"),
+        ({"MQTT_CHEAPEST_WINDOW_HOURS": "two"}, "MQTT_CHEAPEST_WINDOW_HOURS='two' is not a number"),
+    ],
+)
+def test_bad_mqtt_setting_fails_at_start_naming_it(overrides, named):
+    result = load_settings(**overrides)
+    assert result.returncode != 0
+    assert named in result.stderr
+    assert "s3cret" not in result.stderr  # the password is never shown
+
+
+def test_mqtt_is_off_by_default_and_accepts_a_broker_url():
+    assert load_settings().returncode == 0
+    assert load_settings(MQTT_URL="mqtts://enrich:pw@homeassistant.local:8883").returncode == 0

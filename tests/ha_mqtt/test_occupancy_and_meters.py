@@ -1,0 +1,150 @@
+"""Occupancy (Google Calendar) and smart meter entities, from real collections through the
+replay server: the prediction and prepare_time, whole-home power, each circuit's power and the
+phantom load per meter device."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors import pipeline
+from collectors.ha_mqtt.publisher import publish_all
+from enrich.models import OAuthConnection, ProviderConfig
+from enrich.readings import Reading
+from enrich.timeseries import get_timeseries
+from tests.collectors import scenarios_smart_meter
+from tests.ha_mqtt import homes
+from tests.occupancy.test_google_calendar import workday_pages
+from tests.support.replay import ReplayServer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+CALENDAR_NOW = datetime(2026, 5, 4, 6, 5, tzinfo=UTC)  # 08:05 in Berlin (tests/occupancy)
+ACCOUNT = "alex.morgan@example.com"
+
+
+def states(subscriber, topics, site) -> dict[str, str]:
+    base = f"{topics.root}/site_{site.pk}/"
+    return {
+        t[len(base) : -len("/state")]: p
+        for t, p in subscriber.messages.items()
+        if t.startswith(base) and t.endswith("/state")
+    }
+
+
+def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, settings):
+    site = homes.home()
+    site.timezone = "Europe/Berlin"
+    site.save()
+    config = ProviderConfig.objects.create(
+        site=site, source="occupancy", provider="google_calendar"
+    )
+    OAuthConnection.objects.create(
+        provider_config=config,
+        account_email=ACCOUNT,
+        calendars=[{"id": ACCOUNT, "summary": ACCOUNT, "primary": True}],
+        access_token="ya29.a0stored-access-token",
+        refresh_token="1//0gstored-refresh-token",
+        token_expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    with ReplayServer() as google:
+        settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "id", "secret"
+        settings.GOOGLE_TOKEN_URI = google.url_for("/token")
+        settings.GOOGLE_API_BASE = google.url
+        workday_pages(google)
+        assert pipeline.collect(config, now=CALENDAR_NOW).status == "ok"
+    [household] = get_timeseries().query(
+        settings.INFLUXDB_DATABASE,
+        'SELECT * FROM "occupancy_prediction" WHERE "person" = \'household\'',
+    )
+    publish_all(broker, topics)
+    node = f"{topics.root}_site_{site.pk}"
+    occupied_config = f"{topics.discovery_prefix}/binary_sensor/{node}/occupancy_prediction/config"
+    assert subscriber.wait_for(
+        lambda m: f"{topics.root}/site_{site.pk}/next_arrival_time/state" in m
+    )
+    found = states(subscriber, topics, site)
+    # Home office all day, climbing 18-20 (tests/occupancy/test_google_calendar.py): home now,
+    # back at 20:30 after climbing, so pre-heat from 19:30 - as the collector stored it.
+    assert (found["occupancy_prediction"], found["prepare_time"], found["next_arrival_time"]) == (
+        "ON",
+        "2026-05-04T19:30:00+02:00",
+        "2026-05-04T20:30:00+02:00",
+    )
+    assert household.values["prepare_time"] == found["prepare_time"]
+    attributes = json.loads(
+        subscriber.messages[f"{topics.root}/site_{site.pk}/occupancy_prediction/attributes"]
+    )
+    assert (attributes["confidence"], attributes["wfh_today"]) == (0.95, True)
+    config_payload = json.loads(subscriber.messages[occupied_config])
+    assert (config_payload["device_class"], config_payload["payload_on"]) == ("occupancy", "ON")
+    prepare = json.loads(
+        subscriber.messages[f"{topics.discovery_prefix}/sensor/{node}/prepare_time/config"]
+    )
+    assert prepare["device_class"] == "timestamp" and "unit_of_measurement" not in prepare
+
+
+def test_home_power_circuits_and_phantom_load(topics, subscriber, broker, settings):
+    site = homes.home()
+    config = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant"
+    )
+    assert homes.collect(config, scenarios_smart_meter.home_assistant).status == "ok"
+    # What the after-write hook stores once the night's 02:30-03:30 samples are in.
+    tags = {"meter_type": "home_assistant", "device": "home", "provider": "home_assistant"}
+    night = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)  # 03:30 in Chicago
+    phantom = Reading("smart_meter", {"phantom_load_w": 212.0}, night, tags)
+    get_timeseries().write(settings.INFLUXDB_DATABASE, [phantom])
+
+    publish_all(broker, topics)
+    base = f"{topics.root}/site_{site.pk}"
+    assert subscriber.wait_for(lambda m: f"{base}/circuit_home_heat_pump_power/availability" in m)
+    found = states(subscriber, topics, site)
+    # tests/fixtures/home_assistant: 1843.6 W in total; the heat pump's 0.92 kW as 920 W; the
+    # oven was "unavailable" in Home Assistant, so it has no entity.
+    assert {
+        k: found[k] for k in ("power", "phantom_load_home", "circuit_home_heat_pump_power")
+    } == {
+        "power": "1843.6",
+        "phantom_load_home": "212.0",
+        "circuit_home_heat_pump_power": "920.0",
+    }
+    assert not any("oven" in key for key in found)
+    node = f"{topics.root}_site_{site.pk}"
+    circuit = json.loads(
+        subscriber.messages[
+            f"{topics.discovery_prefix}/sensor/{node}/circuit_home_heat_pump_power/config"
+        ]
+    )
+    assert (circuit["name"], circuit["device_class"], circuit["unit_of_measurement"]) == (
+        "Heat pump power",
+        "power",
+        "W",
+    )
+    assert circuit["state_class"] == "measurement"
+    attributes = json.loads(subscriber.messages[f"{base}/circuit_home_heat_pump_power/attributes"])
+    assert attributes["data_time"] == "2026-05-01T14:04:41.250000+00:00"
+    assert attributes["stale"] is True  # months old: shown, and marked
+
+
+def test_influxdb_down_removes_nothing(topics, subscriber, broker, settings):
+    from enrich.timeseries import reset_timeseries
+
+    site = homes.home()
+    config = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant"
+    )
+    assert homes.collect(config, scenarios_smart_meter.home_assistant).status == "ok"
+    assert publish_all(broker, topics)["entities"] == 2 + 7  # power, the heat pump, diagnostics
+    circuit = f"{topics.root}/site_{site.pk}/circuit_home_heat_pump_power/state"
+    assert subscriber.wait_for(lambda m: circuit in m)
+    upstream = settings.INFLUXDB_URL
+    settings.INFLUXDB_URL, settings.INFLUXDB_TIMEOUT = "http://127.0.0.1:9", 1.0
+    reset_timeseries()
+    try:
+        # The circuits cannot be read: the site stays as it was, nothing is removed.
+        assert publish_all(broker, topics) == {"status": "ok", "entities": 9, "removed": 0}
+    finally:
+        settings.INFLUXDB_URL = upstream
+        reset_timeseries()
+    assert subscriber.messages[circuit] == "920.0"
+    assert not any(payload == "" for _, payload, _ in subscriber.log)

@@ -1,0 +1,72 @@
+"""Removing a provider or a site removes its entities: an empty retained config (Home Assistant
+deletes the entity) and cleared state topics, found by comparing with what was published."""
+
+import pytest
+
+from collectors.ha_mqtt.publisher import publish_all
+from collectors.ha_mqtt.tasks import request_publish
+from tests.ha_mqtt import homes
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+
+def site_topics(messages: dict[str, str], topics, site) -> set[str]:
+    node, base = f"{topics.root}_site_{site.pk}", f"{topics.root}/site_{site.pk}/"
+    return {t for t in messages if f"/{node}/" in t or t.startswith(base)}
+
+
+def cleared(subscriber, topic: str) -> bool:
+    return any(t == topic and p == "" for t, p, _ in subscriber.log)
+
+
+def test_disabling_a_provider_removes_its_entities_only(
+    topics, subscriber, broker, settings, django_capture_on_commit_callbacks
+):
+    site = homes.home()
+    homes.carbon(site)
+    air = homes.air_quality(site)
+    assert publish_all(broker, topics)["entities"] == 2 + 3 + 7  # AQI, carbon, diagnostics
+    node = f"{topics.root}_site_{site.pk}"
+    aqi_config = f"{topics.discovery_prefix}/sensor/{node}/aqi/config"
+    aqi_state = f"{topics.root}/site_{site.pk}/aqi/state"
+    last = f"{topics.root}/site_{site.pk}/last_retention_run_status/availability"
+    assert subscriber.wait_for(lambda m: aqi_state in m and aqi_config in m and last in m)
+    before = site_topics(subscriber.messages, topics, site)
+
+    with django_capture_on_commit_callbacks() as requested:
+        air.enabled = False
+        air.save()
+    assert requested == [request_publish]  # the change asks for a publication
+
+    assert publish_all(broker, topics) == {"status": "ok", "entities": 10, "removed": 2}
+    assert subscriber.wait_for(lambda m: aqi_config not in m and aqi_state not in m)
+    gone = before - site_topics(subscriber.messages, topics, site)
+    for key in ("aqi", "aqi_category"):
+        assert f"{topics.discovery_prefix}/sensor/{node}/{key}/config" in gone
+        for part in ("state", "attributes", "availability"):
+            assert f"{topics.root}/site_{site.pk}/{key}/{part}" in gone
+    assert all(cleared(subscriber, topic) for topic in gone)
+    assert len(gone) == 2 * 4
+    assert f"{topics.discovery_prefix}/sensor/{node}/carbon_intensity/config" in subscriber.messages
+
+    # Published once: the next run has nothing more to remove.
+    assert publish_all(broker, topics)["removed"] == 0
+
+
+def test_deleting_a_site_removes_its_device(topics, subscriber, broker):
+    kept, removed = homes.home("Kept"), homes.home("Removed")
+    homes.carbon(kept)
+    homes.carbon(removed)
+    assert publish_all(broker, topics)["entities"] == 2 * (3 + 7)
+    node = f"{topics.root}_site_{removed.pk}"
+    assert subscriber.wait_for(
+        lambda m: f"{topics.root}/site_{removed.pk}/storage_archive/availability" in m
+    )
+    removed_pk = removed.pk
+    removed.delete()
+    assert publish_all(broker, topics) == {"status": "ok", "entities": 10, "removed": 10}
+    assert subscriber.wait_for(
+        lambda m: not any(f"/{node}/" in t or f"/site_{removed_pk}/" in t for t in m)
+    )
+    kept_node = f"{topics.root}_site_{kept.pk}"
+    assert sum(f"/{kept_node}/" in t for t in subscriber.messages) == 10

@@ -1,0 +1,46 @@
+"""Publication requests through the real Celery broker (Redis): a burst of writes enqueues one
+`mqtt.publish_states`, and a publication that has started lets the next change ask again."""
+
+import pytest
+from django.conf import settings as django_settings
+
+from collectors.ha_mqtt import tasks
+from config.celery import app
+from enrich.mqtt.broker import current_broker
+from enrich.redis_client import get_redis
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+
+@pytest.fixture
+def queue(topics):
+    """The length of the default queue on the Celery broker, emptied before and after."""
+    app.control.purge()
+    broker = get_redis(django_settings.CELERY_BROKER_URL)
+    yield lambda: broker.llen("default")
+    app.control.purge()
+    connection = current_broker()
+    if connection is not None:
+        connection.stop(offline=False)
+
+
+def test_a_burst_of_writes_asks_for_one_publication(queue):
+    for _ in range(5):
+        tasks.request_publish()
+    assert queue() == 1
+    [message] = get_redis(django_settings.CELERY_BROKER_URL).lrange("default", 0, -1)
+    assert '"task": "mqtt.publish_states"' in message
+
+
+def test_once_a_publication_started_the_next_change_asks_again(queue, subscriber):
+    tasks.request_publish()
+    assert tasks.run()["status"] == "ok"  # what the worker runs for the queued message
+    tasks.request_publish()
+    assert queue() == 2
+
+
+def test_without_mqtt_url_nothing_is_asked(queue, settings):
+    settings.MQTT_URL = ""
+    tasks.request_publish()
+    assert queue() == 0
+    assert tasks.run() == {"status": "off"}

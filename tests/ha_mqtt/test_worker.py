@@ -1,0 +1,57 @@
+"""The production path through a real Celery worker on the Redis broker: the worker publishes
+when it starts, a collection that wrote data publishes again, and stopping the worker marks
+enrich offline."""
+
+import time
+
+import pytest
+from django.conf import settings as django_settings
+
+from config.celery import app
+from enrich.models import ProviderConfig
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.ha_mqtt import homes
+from tests.support.worker import celery_worker, output
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
+
+
+def test_worker_start_and_each_write_publish(topics, subscriber, settings, replay_server):
+    replay_server.add(
+        "GET",
+        AIRNOW_CURRENT_PATH,
+        json=replay_server.load_fixture("airnow/observation_current.json"),
+    )
+    site = homes.home()
+    ProviderConfig.objects.create(
+        site=site,
+        source="air_quality",
+        provider="airnow",
+        api_key="test-airnow-key-123",
+        options={"base_url": replay_server.url},
+    )
+    base = f"{topics.root}/site_{site.pk}/aqi"
+    env = {
+        name: str(getattr(django_settings, name))
+        for name in (
+            "MQTT_URL",
+            "MQTT_DISCOVERY_PREFIX",
+            "MQTT_TOPIC_ROOT",
+            "REDIS_KEY_PREFIX",
+            "INFLUXDB_DATABASE",
+        )
+    }
+    with celery_worker("mqtt", **env) as worker:
+        # At start: the entity exists, unavailable until AirNow answered.
+        if not subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline", 60):
+            pytest.fail(f"nothing published at worker start; worker output:\n{output(worker)}")
+        assert subscriber.messages[topics.status] == "online"
+        assert app.send_task("collectors.dispatch_air_quality").get(timeout=60) == 1
+        published = {f"{base}/state": "62.0", f"{base}/availability": "online"}
+        if not subscriber.wait_for(lambda m: published.items() <= m.items(), 60):
+            pytest.fail(f"nothing published after the write; worker output:\n{output(worker)}")
+        worker.terminate()
+        worker.wait(30)
+    started = time.monotonic()
+    assert subscriber.wait_for(lambda m: m.get(topics.status) == "offline", 30)
+    assert time.monotonic() - started < 30
