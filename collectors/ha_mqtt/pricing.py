@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
-from collectors.pricing.api import LOOK_BACK, Conflict, _provider, _slots
+from collectors.pricing.api import Conflict, one_currency_slots, site_provider
 from collectors.pricing.slots import current_slot, is_peak, next_day
+from collectors.pricing.store import LOOK_BACK
 from collectors.pricing.windows import WindowError, WindowResult, find_windows
 from enrich.models import Site
 from enrich.timeseries import TimeseriesError
@@ -40,9 +41,11 @@ class NoPrices(Exception):
 
 def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
     try:
-        config = _provider(site)
+        config = site_provider(site)
         target = target_for(config)
-        currency, slots = _slots(config.provider, target.key, now - LOOK_BACK, now + WITHIN)
+        currency, slots = one_currency_slots(
+            config.provider, target.key, now - LOOK_BACK, now + WITHIN
+        )
     except (Conflict, ConfigError, TimeseriesError) as exc:
         raise NoPrices(str(exc)) from exc
     current = current_slot(slots, now)

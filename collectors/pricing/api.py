@@ -71,7 +71,7 @@ def _site(query) -> Site:
     return sites[0]
 
 
-def _provider(site: Site) -> ProviderConfig:
+def site_provider(site: Site) -> ProviderConfig:
     config = (
         ProviderConfig.objects.select_related("site")
         .filter(site=site, source=SOURCE, enabled=True)
@@ -87,7 +87,7 @@ def _provider(site: Site) -> ProviderConfig:
     return config
 
 
-def _slots(
+def one_currency_slots(
     provider: str, region: str, start: datetime, end: datetime
 ) -> tuple[str, list[PriceSlot]]:
     by_currency = stored_slots(provider, region, start, end)
@@ -162,7 +162,7 @@ class PricingWindows(APIView):
         wanted = _request(request.query_params)
         try:
             site = _site(request.query_params)
-            config = _provider(site)
+            config = site_provider(site)
             try:
                 target = target_for(config)
             except ConfigError as exc:
@@ -172,7 +172,7 @@ class PricingWindows(APIView):
             end = now + wanted["within"]
             if wanted["before"] is not None:
                 end = min(end, wanted["before"])
-            currency, slots = _slots(config.provider, target.key, now - LOOK_BACK, end)
+            currency, slots = one_currency_slots(config.provider, target.key, now - LOOK_BACK, end)
             result = find_windows(
                 slots,
                 wanted["hours"],
