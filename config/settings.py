@@ -340,6 +340,32 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
         "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, so a task can "
         "clean up before it is killed."
     )
+# (soft, hard) time limits in seconds of the tasks allowed longer than the default above; the
+# tasks read theirs from here, so the broker's visibility timeout is derived from them.
+TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "retention.archive": (3 * 3600, 3 * 3600 + 300),
+    "retention.refresh_views": (2 * 3600, 2 * 3600 + 300),
+    "retention.downsample_hourly": (3300, 3500),
+    "retention.downsample_daily": (3300, 3500),
+    "retention.discover_entities": (600, 660),
+    "retention.record_metrics": (600, 660),
+}
+# Redis redelivers a task it has not seen acknowledged within the visibility timeout (acks_late:
+# acknowledged when it ends), so it must outlast the longest run or a running task would be
+# started a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(
+        [CELERY_TASK_TIME_LIMIT, *(hard for _, hard in TASK_TIME_LIMITS.values())]
+    )
+    + 600
+}
+# A task whose worker dies under it (out of memory, killed) is delivered again; after this many
+# redeliveries it is recorded as failed instead of run (enrich.deliveries).
+TASK_MAX_REDELIVERIES = number("TASK_MAX_REDELIVERIES", 3)
+if TASK_MAX_REDELIVERIES < 0:
+    raise ImproperlyConfigured(
+        f"TASK_MAX_REDELIVERIES={TASK_MAX_REDELIVERIES} must be 0 or more redeliveries."
+    )
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,22 +1,27 @@
 """Celery task of the archive (beat entry "Archive to S3", Sundays 03:00, queue retention)."""
 
 from celery import shared_task
+from django.conf import settings
 
 from enrich.timeseries import InfluxUnavailable
 from retention.archive import run_archive
+from retention.models import RetentionRun
 from retention.s3 import StorageUnavailable
+from retention.task_records import RecordedTask
 
 
 @shared_task(
     name="retention.archive",
+    base=RecordedTask,
+    operation=RetentionRun.Operation.ARCHIVE,
     acks_late=True,
     # Transient outages only; every step is idempotent, so a retry continues where it was.
     autoretry_for=(StorageUnavailable, InfluxUnavailable),
     retry_backoff=60,
     retry_jitter=True,
     max_retries=3,
-    soft_time_limit=3 * 3600,
-    time_limit=3 * 3600 + 300,
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.archive"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.archive"][1],
 )
 def archive(dry_run: bool = False) -> dict:
     """Archive the daily aggregates that are due and expire old objects; returns the report."""

@@ -78,7 +78,7 @@ COLUMNS = {
 DAY = timedelta(days=1)
 # Longer than the refresh task's hard time limit, so a live refresh keeps its lock; a crashed
 # one's lock expires after this.
-LOCK_SECONDS = 2 * 3600 + 600
+LOCK_SECONDS = settings.TASK_TIME_LIMITS["retention.refresh_views"][1] + 300
 
 
 class UnknownView(LookupError):

@@ -10,6 +10,7 @@ from django.conf import settings
 from enrich.timeseries import InfluxUnavailable
 from retention import tiers
 from retention.models import RetentionRun
+from retention.task_records import RecordedTask
 
 logger = logging.getLogger("retention.tiers")
 
@@ -37,10 +38,12 @@ def _run(task, function, run_id: int | None, start: str | None, end: str | None)
 
 @shared_task(
     name="retention.downsample_hourly",
+    base=RecordedTask,
+    operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY,
     bind=True,
     acks_late=True,
-    soft_time_limit=3300,
-    time_limit=3500,
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.downsample_hourly"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.downsample_hourly"][1],
     max_retries=3,
 )
 def downsample_hourly(
@@ -53,10 +56,12 @@ def downsample_hourly(
 
 @shared_task(
     name="retention.downsample_daily",
+    base=RecordedTask,
+    operation=RetentionRun.Operation.DOWNSAMPLE_DAILY,
     bind=True,
     acks_late=True,
-    soft_time_limit=3300,
-    time_limit=3500,
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.downsample_daily"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.downsample_daily"][1],
     max_retries=3,
 )
 def downsample_daily(
@@ -66,7 +71,11 @@ def downsample_daily(
     return _run(self, tiers.downsample_daily, run_id, start, end)
 
 
-@shared_task(name="retention.discover_entities", soft_time_limit=600, time_limit=660)
+@shared_task(
+    name="retention.discover_entities",
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][1],
+)
 def discover_entities() -> dict:
     """Daily, before the tier runs: new Home Assistant entities join the registry (and the
     tiers and views) without anyone running the command. Admin edits are kept."""

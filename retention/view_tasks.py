@@ -7,18 +7,23 @@ the beat entry "Refresh materialized views" (every 4 hours, editable in the admi
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from retention.materialized import VIEWS, refresh_view
+from retention.models import RetentionRun
+from retention.task_records import RecordedTask
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
     name="retention.refresh_views",
+    base=RecordedTask,
+    operation=RetentionRun.Operation.VIEW_REFRESH,
     acks_late=True,
     # A first refresh reads the whole history; later ones a few hours. Below the 3 h expiry.
-    soft_time_limit=2 * 3600,
-    time_limit=2 * 3600 + 300,
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.refresh_views"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.refresh_views"][1],
 )
 def refresh_views() -> dict:
     """Refresh each view; a view that fails is reported and the others still run."""

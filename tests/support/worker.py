@@ -20,8 +20,12 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker(node: str = "test", **env_overrides: str) -> Iterator[subprocess.Popen]:
-    """A solo worker on all queues; `node` names it (two workers need two names)."""
+def celery_worker(
+    node: str = "test", *, app: str = "config", pool: str = "solo", **env_overrides: str
+) -> Iterator[subprocess.Popen]:
+    """A worker with one process on all queues; `node` names it (two workers need two names).
+    `app` is the module holding the Celery app; `pool` "prefork" runs tasks in a child process
+    (one the task can kill without killing the worker)."""
     env = dict(os.environ, DATABASE_URL=test_database_url(), **env_overrides)
     proc = subprocess.Popen(
         [
@@ -29,14 +33,14 @@ def celery_worker(node: str = "test", **env_overrides: str) -> Iterator[subproce
             "-m",
             "celery",
             "-A",
-            "config",
+            app,
             "worker",
             "-Q",
             ",".join(QUEUES),
             "-c",
             "1",
             "-P",
-            "solo",
+            pool,
             "-l",
             "info",
             "-n",
