@@ -224,6 +224,14 @@ if not 0 <= RETENTION_LATE_MARGIN_HOURS < 24:
         f"RETENTION_LATE_MARGIN_HOURS={RETENTION_LATE_MARGIN_HOURS:g} must be from 0 to under 24."
     )
 
+# The longest day range one web request may ask for (tier runs and dry runs, view rebuild,
+# restore), so it answers inside the web server's timeout; the commands have no limit.
+RETENTION_MAX_RANGE_DAYS = number("RETENTION_MAX_RANGE_DAYS", 400)
+if RETENTION_MAX_RANGE_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"RETENTION_MAX_RANGE_DAYS={RETENTION_MAX_RANGE_DAYS} must be at least 1 day."
+    )
+
 # --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive) ---
 # Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
 # without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout).

@@ -53,9 +53,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from enrich.readings import Reading
-from enrich.redis_client import get_redis, key_prefix
 from enrich.timeseries import TimeSeries, get_timeseries, quote_ident
 from retention import archive_format as fmt
+from retention.archive_lock import archive_lock as _archive_lock  # noqa: F401  (re-exported)
+from retention.archive_lock import archive_lock_key  # noqa: F401  (re-exported)
 from retention.models import ArchiveObject, RetentionRun
 from retention.s3 import ArchiveStorage, StorageError, get_storage, sha256_hex
 
@@ -72,8 +73,6 @@ MIN_OBJECT_BYTES = 128 * 1024  # Glacier IR's minimum billable object size
 MIN_STORAGE_DAYS = 90  # Glacier IR bills deleting/overwriting younger objects to 90 days
 MB = 1_000_000
 FAULT_ENV = "ENRICH_FAULT_INJECT"
-# A crashed run's lock expires after this; a live run renews it before each file.
-LOCK_SECONDS = 900
 
 T = TypeVar("T")
 Progress = Callable[[list[T]], Iterable[T]]
@@ -309,8 +308,11 @@ def _min_object_bytes() -> int:
     return int(getattr(settings, "ARCHIVE_MIN_OBJECT_BYTES", MIN_OBJECT_BYTES))
 
 
-def plan_archive(now: datetime | None = None, ts: TimeSeries | None = None) -> ArchivePlan:
-    """What a run would archive and expire now; reads only."""
+def plan_archive(
+    now: datetime | None = None, ts: TimeSeries | None = None, renew: Callable = lambda: None
+) -> ArchivePlan:
+    """What a run would archive and expire now; reads only. `renew` (the run's lock) is called
+    before each period is read."""
     ts = ts or get_timeseries()
     now = now or timezone.now()
     cutoff = cutoff_day(now)
@@ -339,6 +341,7 @@ def plan_archive(now: datetime | None = None, ts: TimeSeries | None = None) -> A
     unit = period_start(first, period) if first else None
     while unit is not None and next_period(unit, period) <= cutoff:
         unit_end = next_period(unit, period)
+        renew()
         try:
             rows = read_complete_rows(unit, unit_end, ts)
         except ArchiveError as exc:
@@ -435,25 +438,6 @@ def recorded_run(operation: str, **fields: Any) -> Iterator[RetentionRun]:
         run.save()
 
 
-def archive_lock_key() -> str:
-    return f"{key_prefix()}:lock:retention:archive"
-
-
-@contextmanager
-def _archive_lock() -> Iterator[Any]:
-    """The run's Redis lock (None when another run holds it); `.reacquire()` renews it."""
-    lock = get_redis().lock(archive_lock_key(), timeout=LOCK_SECONDS)
-    acquired = lock.acquire(blocking=False)
-    try:
-        yield lock if acquired else None
-    finally:
-        if acquired:
-            try:
-                lock.release()
-            except Exception as exc:  # expired meanwhile: nothing left to release
-                logger.warning("archive lock: %s", exc)
-
-
 # --- Running -------------------------------------------------------------------------------
 @dataclass
 class ArchiveReport:
@@ -490,19 +474,23 @@ def run_archive(
     ts = get_timeseries()
     now = now or timezone.now()
     storage = storage or get_storage()
-    with recorded_run(RetentionRun.Operation.ARCHIVE) as run, _archive_lock() as lock:
+    with (
+        recorded_run(RetentionRun.Operation.ARCHIVE) as run,
+        _archive_lock(take=not dry_run) as lock,
+    ):
         report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target)
         if lock is None:
             run.status = RetentionRun.Status.SKIPPED
             report.status = run.status
             report.errors.append("another archive run holds the lock; nothing done")
             return report
-        plan = plan_archive(now, ts)
+        plan = plan_archive(now, ts, renew=lock.renew)
         run.range_end = _midnight(plan.cutoff)
         run.storage_before_bytes = _daily_bytes(ts)
         report.waiting = [w.summary() for w in plan.waiting]
         report.errors.extend(plan.unreadable)
         report.lifecycle = _lifecycle(storage)
+        lock.renew()
         if dry_run:
             _dry_run(plan, report, run, ts)
             report.status = run.status = RetentionRun.Status.DRY_RUN
@@ -510,7 +498,7 @@ def run_archive(
             return report
         items = progress(plan.objects) if progress else plan.objects
         for planned in items:
-            lock.reacquire()
+            lock.renew()
             try:
                 done = _archive_object(planned, storage, ts, report, now)
             except Exception as exc:
@@ -520,6 +508,7 @@ def run_archive(
             if done:
                 report.records_archived += planned.record_count
         for obj in plan.expire:
+            lock.renew()
             try:
                 _expire(obj, storage, now)
                 report.expired.append(obj.key)

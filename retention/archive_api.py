@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from enrich.timeseries import TimeseriesError
 from retention.archive import ArchiveError, restore_to_influxdb, run_archive
+from retention.day_ranges import RangeError, check_span
 from retention.s3 import StorageError, StorageUnavailable
 
 
@@ -30,6 +31,16 @@ class RestoreRequest(serializers.Serializer):
             raise serializers.ValidationError(
                 {"end_date": "end_date is before start_date; give the range in order."}
             )
+        try:
+            # A bounded range answers within the web timeout; the command restores any range.
+            check_span(
+                attrs["start_date"],
+                attrs["end_date"],
+                end_inclusive=True,
+                names=("start_date", "end_date"),
+            )
+        except RangeError as exc:
+            raise serializers.ValidationError({exc.parameter: str(exc)}) from None
         database = attrs.get("database")
         if database and database == settings.TIER_DATABASE:
             raise serializers.ValidationError(

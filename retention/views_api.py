@@ -8,7 +8,8 @@ GET filters (a bad value is a 400 naming the parameter; an unknown parameter too
 - daily_carbon_summary: region, start, end (local dates).
 The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
-POST rebuild: start, end (local dates, both included; in the body or the query string).
+POST rebuild: start, end (local dates, both included; in the body or the query string; at most
+RETENTION_MAX_RANGE_DAYS days, none before 2000, so it answers within the web timeout).
 Recomputes the range synchronously and answers with the run (RetentionRun "view_refresh").
 Unknown view: 404 listing the views. InfluxDB unreachable during a rebuild: 503. Another
 refresh or rebuild of the view running: 409, nothing done (ask again once it has finished).
@@ -24,6 +25,7 @@ from rest_framework.views import APIView
 
 from enrich.api import params
 from enrich.timeseries import TimeseriesError
+from retention.day_ranges import RangeError, check_span
 from retention.materialized import (
     ACTIVITY,
     CARBON,
@@ -135,6 +137,10 @@ class ViewRebuild(APIView):
                 raise ValidationError({required: "Required: a local date as YYYY-MM-DD."})
         start, end = _day(given, "start"), _day(given, "end")
         _ordered(start, end)
+        try:
+            check_span(start, end, end_inclusive=True)
+        except RangeError as exc:
+            raise ValidationError({exc.parameter: str(exc)}) from None
         try:
             run = rebuild_view(name, start, end)
         except ValueError as exc:

@@ -6,12 +6,15 @@ auth; JSON or form body):
   end=2024-03-05 is the single day 2024-03-04). Default: all data older than the horizon.
 - `dry_run` (true/false, default false): run synchronously and report what would be
   aggregated and deleted (entities, days, points) and the space expected back, from the
-  measured bytes per point of the source tier; nothing is changed. 200, or 409 when a
-  retention policy makes running unsafe.
+  measured bytes per point of the source tier; nothing is changed and no lock is taken. It
+  covers at most RETENTION_MAX_RANGE_DAYS days (the report's `next_start` says where to go on).
+  200, or 409 when a retention policy makes running unsafe.
 - otherwise: the run is recorded (RetentionRun), the Celery task enqueued; 202 with
   `task_id` and `run_id`.
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled"); 503 when InfluxDB or the broker cannot be reached.
+data older than N days is downsampled", a day before 2000, for a dry run a range from start
+to end (or the horizon) longer than RETENTION_MAX_RANGE_DAYS); 503 when InfluxDB or the
+broker cannot be reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
@@ -57,11 +60,14 @@ class DownsampleView(APIView):
     )
     def post(self, request):
         data = request.data
+        dry_run = _flag(data, "dry_run")
         try:
-            start, end = tiers.check_range(self.operation, data.get("start"), data.get("end"))
+            # A dry run answers in the request: its range is limited; a queued run's is not.
+            start, end = tiers.check_range(
+                self.operation, data.get("start"), data.get("end"), limited=dry_run
+            )
         except tiers.RangeError as exc:
             return Response({exc.parameter: str(exc)}, status=400)
-        dry_run = _flag(data, "dry_run")
         if dry_run:
             try:
                 run = type(self).function(start, end, dry_run=True)
