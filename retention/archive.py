@@ -414,9 +414,12 @@ def _due_for_expiry(now: datetime, archived: list[ArchiveObject]) -> list[Archiv
 
 # --- Recording runs ------------------------------------------------------------------------
 @contextmanager
-def recorded_run(operation: str, **fields: Any) -> Iterator[RetentionRun]:
-    """A RetentionRun row for the block: running, then ok or failed with the error."""
-    run = RetentionRun.objects.create(
+def recorded_run(
+    operation: str, run: RetentionRun | None = None, **fields: Any
+) -> Iterator[RetentionRun]:
+    """A RetentionRun row for the block (`run`, one the API created, or a new one): running,
+    then ok or failed with the error."""
+    run = run or RetentionRun.objects.create(
         operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
     )
     began = clock.monotonic()
@@ -469,13 +472,15 @@ def run_archive(
     dry_run: bool = False,
     storage: ArchiveStorage | None = None,
     progress: Progress | None = None,
+    run: RetentionRun | None = None,
 ) -> ArchiveReport:
-    """Archive what is due, expire what is old; recorded as a RetentionRun (see module doc)."""
+    """Archive what is due, expire what is old; recorded as a RetentionRun (`run`, if the API
+    created it; see module doc)."""
     ts = get_timeseries()
     now = now or timezone.now()
     storage = storage or get_storage()
     with (
-        recorded_run(RetentionRun.Operation.ARCHIVE) as run,
+        recorded_run(RetentionRun.Operation.ARCHIVE, run) as run,
         _archive_lock(take=not dry_run) as lock,
     ):
         report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target)
@@ -494,7 +499,7 @@ def run_archive(
         if dry_run:
             _dry_run(plan, report, run, ts)
             report.status = run.status = RetentionRun.Status.DRY_RUN
-            run.details = report.as_dict()
+            run.details = {**run.details, **report.as_dict()}  # keeps who queued it
             return report
         items = progress(plan.objects) if progress else plan.objects
         for planned in items:
@@ -522,7 +527,7 @@ def run_archive(
             run.range_start = _midnight(plan.objects[0].start)
         report.status = RetentionRun.Status.FAILED if report.errors else RetentionRun.Status.OK
         run.status = report.status
-        run.details = report.as_dict()
+        run.details = {**run.details, **report.as_dict()}  # keeps who queued it
         return report
 
 

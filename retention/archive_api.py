@@ -1,5 +1,9 @@
 """POST /retention/archive (run or dry-run the archive) and POST /retention/restore
-(re-import an archived date range into the restore database). Both need authentication."""
+(re-import an archived date range into the restore database). Both need authentication.
+
+The archive, dry run included, runs on a worker (planning reads every daily row due, which
+can outlast a web request): 202 with the run to follow (retention.queued). A restore is
+limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -8,8 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.timeseries import TimeseriesError
-from retention.archive import ArchiveError, restore_to_influxdb, run_archive
+from retention.archive import ArchiveError, restore_to_influxdb
 from retention.day_ranges import RangeError, check_span
+from retention.models import RetentionRun
+from retention.queued import queue, record_queued_run
 from retention.s3 import StorageError, StorageUnavailable
 
 
@@ -62,30 +68,19 @@ def _unavailable(exc: Exception) -> Response:
 
 
 class ArchiveView(APIView):
-    """Dry run: the plan, answered now. Otherwise the archive task is queued (202)."""
+    """The archive task (or its dry run) is queued: 202 with the run to follow."""
 
-    @extend_schema(request=ArchiveRequest, responses={200: dict, 202: dict})
+    @extend_schema(request=ArchiveRequest, responses={202: dict, 503: dict})
     def post(self, request):
         given = ArchiveRequest(data=request.data)
         given.is_valid(raise_exception=True)
-        if given.validated_data["dry_run"]:
-            try:
-                report = run_archive(dry_run=True)
-            except (StorageError, TimeseriesError) as exc:
-                return _unavailable(exc)
-            return Response(report.as_dict())
         from retention.archive_tasks import archive
 
-        result = archive.apply_async(kwargs={"dry_run": False})
-        return Response(
-            {
-                "task_id": result.id,
-                "status": "queued",
-                "detail": "The archive runs on the retention queue; its result is recorded as "
-                "a retention run (operation archive).",
-            },
-            status=status.HTTP_202_ACCEPTED,
+        dry_run = given.validated_data["dry_run"]
+        run = record_queued_run(
+            RetentionRun.Operation.ARCHIVE, request, details={"dry_run": dry_run}
         )
+        return queue(archive, run, request, dry_run=dry_run)
 
 
 class RestoreView(APIView):

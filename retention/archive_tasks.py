@@ -23,6 +23,9 @@ from retention.task_records import RecordedTask
     soft_time_limit=settings.TASK_TIME_LIMITS["retention.archive"][0],
     time_limit=settings.TASK_TIME_LIMITS["retention.archive"][1],
 )
-def archive(dry_run: bool = False) -> dict:
-    """Archive the daily aggregates that are due and expire old objects; returns the report."""
-    return run_archive(dry_run=dry_run).as_dict()
+def archive(dry_run: bool = False, run_id: int | None = None) -> dict:
+    """Archive the daily aggregates that are due and expire old objects (or, with dry_run,
+    report what it would do); returns the report. `run_id`: the RetentionRun the API created
+    for this task, so whoever queued it can follow it (GET /retention/runs/<id>)."""
+    run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+    return run_archive(dry_run=dry_run, run=run).as_dict()

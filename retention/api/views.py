@@ -10,7 +10,7 @@ auth; JSON or form body):
   covers at most RETENTION_MAX_RANGE_DAYS days (the report's `next_start` says where to go on).
   200, or 409 when a retention policy makes running unsafe.
 - otherwise: the run is recorded (RetentionRun), the Celery task enqueued; 202 with
-  `task_id` and `run_id`.
+  `task_id`, `run_id` and `poll` (GET /retention/runs/<run_id>).
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
 data older than N days is downsampled", a day before 2000, for a dry run a range from start
 to end (or the horizon) longer than RETENTION_MAX_RANGE_DAYS); 503 when InfluxDB or the
@@ -21,10 +21,9 @@ from raw, hourly or daily data as each part of the range has it, each segment st
 resolution (retention.series). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from kombu.exceptions import OperationalError
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,6 +32,7 @@ from enrich.api import params
 from enrich.timeseries import InfluxUnavailable, TimeseriesError
 from retention import tasks, tiers
 from retention.models import Entity, RetentionRun
+from retention.queued import queue, record_queued_run
 from retention.series import read_series, unit_of
 
 TRUE = {"true", "1", "yes", "on"}
@@ -77,32 +77,18 @@ class DownsampleView(APIView):
             if run.status == RetentionRun.Status.FAILED:
                 return Response({**body, "detail": run.errors}, status=409)
             return Response({**body, "report": run.details})
-        run = RetentionRun.objects.create(
-            operation=self.operation,
-            status=RetentionRun.Status.RUNNING,
-            started=datetime.now(UTC),
+        run = record_queued_run(
+            self.operation,
+            request,
             range_start=tiers._at(start) if start else None,
             range_end=tiers._at(end) if end else None,
-            details={"queued_by": str(request.user)},
         )
-        kwargs = {
-            "run_id": run.pk,
-            "start": start.isoformat() if start else None,
-            "end": end.isoformat() if end else None,
-        }
-        try:
-            result = self.task.apply_async(kwargs=kwargs)
-        except OperationalError as exc:
-            run.status = RetentionRun.Status.FAILED
-            run.errors = f"The task could not be queued: {exc}"
-            run.finished = datetime.now(UTC)
-            run.save()
-            return Response(
-                {"detail": f"{run.errors}. Check that Redis (the Celery broker) is running."},
-                status=503,
-            )
-        return Response(
-            {"task_id": result.id, "run_id": run.pk, "status": "queued", **kwargs}, status=202
+        return queue(
+            self.task,
+            run,
+            request,
+            start=start.isoformat() if start else None,
+            end=end.isoformat() if end else None,
         )
 
 
