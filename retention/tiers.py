@@ -771,7 +771,7 @@ def _still_held(*locks: RunLock) -> bool:
     """Renew the run's locks (between phases, days, entities): True, or LockLost if one was lost."""
     for lost in (lock for lock in locks if not lock.renew()):
         raise LockLost(
-            f"lock {lost.key!r} expired, now held by {lost.holder()}; stopped before deleting more"
+            f"lock {lost.key!r} lost to {lost.holder() or 'nobody'}; stopped before deleting more"
         )
     return True
 

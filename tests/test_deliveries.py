@@ -84,3 +84,25 @@ def test_a_refused_task_without_a_run_id_records_a_failed_run_of_its_operation()
     assert (run.operation, run.status) == ("archive", "failed")
     assert "out of memory or killed" in run.errors
     get_redis().delete(delivery_key(task_id, 0))
+
+
+@pytest.mark.django_db
+def test_a_refused_collect_is_a_failed_run_of_its_provider_config():
+    from collectors.models import CollectorRun
+    from collectors.tasks import collect
+    from enrich.models import ProviderConfig, Site
+
+    site = Site.objects.create(name="home", latitude=47.6, longitude=-122.33)
+    config = ProviderConfig.objects.create(
+        site=site, source="air_quality", provider="airnow", api_key="k"
+    )
+    task_id = uuid.uuid4().hex
+    for _ in range(1 + settings.TASK_MAX_REDELIVERIES):
+        count_delivery(task_id)
+    result = collect.apply(args=[config.pk], task_id=task_id)
+    assert result.state == "FAILURE" and isinstance(result.result, PoisonedTask)
+    run = CollectorRun.objects.get()  # the only run: the collection itself never started
+    assert (run.source, run.provider, run.status) == ("air_quality", "airnow", "failed")
+    assert run.task_id == task_id and "out of memory or killed" in run.error
+    assert run.served == "nothing (the task was not run)"
+    get_redis().delete(delivery_key(task_id, 0))
