@@ -135,6 +135,13 @@ def test_queued_run_is_202_and_a_real_worker_executes_it(ha_db, settings):
     assert run.status == "ok", run.errors
     assert (run.records_processed, run.records_deleted) == (2, 2)
     assert run.details["queued_by"] == "ha-worker"
+    followed = api.get(body["poll"]).json()  # what the caller sees at the poll URL
+    assert (followed["run_id"], followed["status"], followed["records_deleted"]) == (
+        run.pk,
+        "ok",
+        2,
+    )
+    assert followed["details"]["days"] == [str(D0)]
     rows = read_rows(HOURLY_RP, T0, T0 + DAY, entity.entity_id)[entity.entity_id]
     assert rows[0].fields["avg_value"] == 700 and rows[1].fields["max_value"] == 700
     assert count_samples(entity, T0, T0 + DAY) == 0
