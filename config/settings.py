@@ -224,8 +224,8 @@ if not 0 <= RETENTION_LATE_MARGIN_HOURS < 24:
         f"RETENTION_LATE_MARGIN_HOURS={RETENTION_LATE_MARGIN_HOURS:g} must be from 0 to under 24."
     )
 
-# The longest day range one web request may ask for (tier runs and dry runs, view rebuild,
-# restore), so it answers inside the web server's timeout; the commands have no limit.
+# The longest day range the API computes within the request (view rebuild, restore), so it
+# answers inside the web server's timeout; the commands have no limit.
 RETENTION_MAX_RANGE_DAYS = number("RETENTION_MAX_RANGE_DAYS", 400)
 if RETENTION_MAX_RANGE_DAYS < 1:
     raise ImproperlyConfigured(

@@ -15,13 +15,16 @@ from retention.task_records import RecordedTask
 logger = logging.getLogger("retention.tiers")
 
 
-def _run(task, function, run_id: int | None, start: str | None, end: str | None) -> dict:
+def _run(
+    task, function, run_id: int | None, start: str | None, end: str | None, dry_run: bool
+) -> dict:
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
     try:
         run = function(
             date.fromisoformat(start) if start else None,
             date.fromisoformat(end) if end else None,
             run=run,
+            dry_run=dry_run,
         )
     except InfluxUnavailable as exc:
         if task.request.retries >= task.max_retries:
@@ -31,7 +34,8 @@ def _run(task, function, run_id: int | None, start: str | None, end: str | None)
         logger.warning("%s: InfluxDB unreachable, retrying in %d s: %s", task.name, countdown, exc)
         # A retry is a new run record; the failed one stays as history.
         raise task.retry(
-            countdown=countdown, kwargs={"run_id": None, "start": start, "end": end}
+            countdown=countdown,
+            kwargs={"run_id": None, "start": start, "end": end, "dry_run": dry_run},
         ) from exc
     return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
 
@@ -47,11 +51,16 @@ def _run(task, function, run_id: int | None, start: str | None, end: str | None)
     max_retries=3,
 )
 def downsample_hourly(
-    self, run_id: int | None = None, start: str | None = None, end: str | None = None
+    self,
+    run_id: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dry_run: bool = False,
 ) -> dict:
     """Raw -> hourly; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun
-    created by the API for this task."""
-    return _run(self, tiers.downsample_hourly, run_id, start, end)
+    created by the API for this task; `dry_run` reports what a run would do, changing nothing
+    (the API queues dry runs too: they read every entity's points of every day due)."""
+    return _run(self, tiers.downsample_hourly, run_id, start, end, dry_run)
 
 
 @shared_task(
@@ -65,10 +74,14 @@ def downsample_hourly(
     max_retries=3,
 )
 def downsample_daily(
-    self, run_id: int | None = None, start: str | None = None, end: str | None = None
+    self,
+    run_id: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dry_run: bool = False,
 ) -> dict:
     """Hourly -> daily; arguments as for downsample_hourly."""
-    return _run(self, tiers.downsample_daily, run_id, start, end)
+    return _run(self, tiers.downsample_daily, run_id, start, end, dry_run)
 
 
 @shared_task(

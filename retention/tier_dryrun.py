@@ -1,13 +1,10 @@
 """Dry runs of the tiers: what a run would aggregate and delete and the space expected back,
-from the measured bytes per point of the source tier; nothing is changed.
-
-A dry run takes no lock (a scheduled run starting meanwhile is not skipped) and covers at most
-RETENTION_MAX_RANGE_DAYS days, the first ones due, so it answers within a web request; its
-report says where to continue (`next_start`)."""
+from the measured bytes per point of the source tier; nothing is changed. A dry run takes no
+lock, so a scheduled run starting meanwhile is not skipped for it."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 
@@ -18,20 +15,6 @@ from retention.tier_safety import _at
 
 
 # --- Dry run ----------------------------------------------------------------------------------
-def _days_covered(tier) -> tuple[list[date], dict]:
-    """The days the dry run looks at, and what the report says about days left out."""
-    days = tier.work_days()
-    most = settings.RETENTION_MAX_RANGE_DAYS
-    if len(days) <= most:
-        return days, {}
-    return days[:most], {
-        "days_not_covered": len(days) - most,
-        "next_start": days[most].isoformat(),
-        "limited": f"a dry run covers at most {most} days (RETENTION_MAX_RANGE_DAYS): the first "
-        f"{most} of {len(days)} days due; ask again with start={days[most]} for the rest",
-    }
-
-
 def _points_in(database: str, rp: str) -> int:
     """Points in a retention policy: per measurement the largest field count (a point has at
     least one field; fields present in every point give the exact number)."""
@@ -53,7 +36,7 @@ def _bytes_per_point(database: str, rp: str) -> tuple[float | None, int, int]:
 
 def dry_run_hourly(tier, progress=None) -> dict:
     """What a run would aggregate and delete, changing nothing."""
-    days, left_out = _days_covered(tier)
+    days = tier.work_days()
     per_day = []
     total = 0
     entities: set[str] = set()
@@ -89,12 +72,11 @@ def dry_run_hourly(tier, progress=None) -> dict:
         "expected_freed_bytes": round(per_point * total) if per_point else None,
         "note": "bytes per point measured: the raw retention policy's size by InfluxDB's "
         "accounting divided by its points; InfluxDB returns the space at its next compaction",
-        **left_out,
     }
 
 
 def dry_run_daily(tier, progress=None) -> dict:
-    days, left_out = _days_covered(tier)
+    days = tier.work_days()
     per_day = []
     total = 0
     entities: set[str] = set()
@@ -124,5 +106,4 @@ def dry_run_daily(tier, progress=None) -> dict:
         "expected_freed_bytes": round(per_point * total) if per_point else None,
         "note": "bytes per point measured: the hourly tier's size by InfluxDB's accounting "
         "divided by its rows; InfluxDB returns the space at its next compaction",
-        **left_out,
     }

@@ -141,16 +141,11 @@ def ensure_tiers() -> None:
 
 # --- The range a person asks for ------------------------------------------------------------
 def check_range(
-    operation: str,
-    start: str | date | None,
-    end: str | date | None,
-    now: datetime | None = None,
-    *,
-    limited: bool = False,
+    operation: str, start: str | date | None, end: str | date | None, now: datetime | None = None
 ) -> tuple[date | None, date | None]:
     """Parse and check a run's `start`/`end` (UTC days as YYYY-MM-DD; start inclusive, end
-    exclusive; see retention.day_ranges for `limited`, set for web requests). Raises
-    RangeError naming the parameter."""
+    exclusive; none before retention.day_ranges.EARLIEST_DAY). Raises RangeError naming the
+    parameter."""
     days = {}
     for name, value in (("start", start), ("end", end)):
         if value is None or value == "":
@@ -193,5 +188,5 @@ def check_range(
             f"start {first} is too recent: {rule}; the newest day allowed is "
             f"{horizon - timedelta(days=1)}.",
         )
-    check_span(first, stop or horizon, end_inclusive=False, limited=limited)
+    check_span(first, stop, end_inclusive=False, limited=False)
     return first, stop

@@ -855,7 +855,7 @@ def _run(
             return run
         tier = make_tier()
         if dry_run:
-            run.details = dry(tier, progress)
+            run.details = {**run.details, **dry(tier, progress)}  # keeps who queued it
             run.records_processed = run.details.get("raw_points", run.details.get("hourly_rows", 0))
             run.status = RetentionRun.Status.DRY_RUN
             return run

@@ -4,17 +4,16 @@
 auth; JSON or form body):
 - `start`, `end`: UTC days as YYYY-MM-DD; start inclusive, end EXCLUSIVE (start=2024-03-04,
   end=2024-03-05 is the single day 2024-03-04). Default: all data older than the horizon.
-- `dry_run` (true/false, default false): run synchronously and report what would be
-  aggregated and deleted (entities, days, points) and the space expected back, from the
-  measured bytes per point of the source tier; nothing is changed and no lock is taken. It
-  covers at most RETENTION_MAX_RANGE_DAYS days (the report's `next_start` says where to go on).
-  200, or 409 when a retention policy makes running unsafe.
-- otherwise: the run is recorded (RetentionRun), the Celery task enqueued; 202 with
-  `task_id`, `run_id` and `poll` (GET /retention/runs/<run_id>).
+- `dry_run` (true/false, default false): report what would be aggregated and deleted
+  (entities, days, points) and the space expected back, from the measured bytes per point of
+  the source tier; nothing is changed and no lock is taken (a scheduled run is not skipped).
+Both are recorded (RetentionRun) and run by a worker (a dry run reads every entity's points
+of every day due: more than a web request should wait for): 202 with `task_id`, `run_id` and
+`poll` (GET /retention/runs/<run_id>: the status, and once done the report in `details`; a
+retention policy that makes running unsafe shows as status failed with the reason).
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled", a day before 2000, for a dry run a range from start
-to end (or the horizon) longer than RETENTION_MAX_RANGE_DAYS); 503 when InfluxDB or the
-broker cannot be reached.
+data older than N days is downsampled", a day before 2000); 503 when the broker cannot be
+reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
@@ -51,37 +50,25 @@ def _flag(data, name: str) -> bool:
 class DownsampleView(APIView):
     operation = ""
     task = None
-    function = None
 
     @extend_schema(
         request={"application/json": dict},
-        responses={200: dict, 202: dict, 400: dict, 409: dict, 503: dict},
+        responses={202: dict, 400: dict, 503: dict},
         description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true/false.",
     )
     def post(self, request):
         data = request.data
         dry_run = _flag(data, "dry_run")
         try:
-            # A dry run answers in the request: its range is limited; a queued run's is not.
-            start, end = tiers.check_range(
-                self.operation, data.get("start"), data.get("end"), limited=dry_run
-            )
+            start, end = tiers.check_range(self.operation, data.get("start"), data.get("end"))
         except tiers.RangeError as exc:
             return Response({exc.parameter: str(exc)}, status=400)
-        if dry_run:
-            try:
-                run = type(self).function(start, end, dry_run=True)
-            except InfluxUnavailable as exc:
-                return Response({"detail": str(exc)}, status=503)
-            body = {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
-            if run.status == RetentionRun.Status.FAILED:
-                return Response({**body, "detail": run.errors}, status=409)
-            return Response({**body, "report": run.details})
         run = record_queued_run(
             self.operation,
             request,
             range_start=tiers._at(start) if start else None,
             range_end=tiers._at(end) if end else None,
+            details={"dry_run": dry_run},
         )
         return queue(
             self.task,
@@ -89,6 +76,7 @@ class DownsampleView(APIView):
             request,
             start=start.isoformat() if start else None,
             end=end.isoformat() if end else None,
+            dry_run=dry_run,
         )
 
 
@@ -97,7 +85,6 @@ class DownsampleHourly(DownsampleView):
 
     operation = RetentionRun.Operation.DOWNSAMPLE_HOURLY
     task = tasks.downsample_hourly
-    function = staticmethod(tiers.downsample_hourly)
 
 
 class DownsampleDaily(DownsampleView):
@@ -105,7 +92,6 @@ class DownsampleDaily(DownsampleView):
 
     operation = RetentionRun.Operation.DOWNSAMPLE_DAILY
     task = tasks.downsample_daily
-    function = staticmethod(tiers.downsample_daily)
 
 
 class SeriesView(APIView):

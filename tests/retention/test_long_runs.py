@@ -1,6 +1,7 @@
 """Long work against the real Redis and InfluxDB: locks are renewed through every phase (a
 second run cannot take them meanwhile, even past their expiry), dry runs take no lock, and
-the day ranges a web request may ask for are limited (400 naming the parameter)."""
+day ranges are limited (400 naming the parameter): nothing before 2000, and what a web
+request computes itself (view rebuild, restore) at most RETENTION_MAX_RANGE_DAYS days."""
 
 from __future__ import annotations
 
@@ -137,19 +138,6 @@ def test_a_tier_dry_run_takes_no_lock(ha_db):
         holder.release()
 
 
-def test_a_dry_run_covers_at_most_the_limit_and_says_where_to_go_on(ha_db, settings):
-    points = [(day * 86400 + 600, 10 + day) for day in range(3)]
-    ha_db.write_entity("official", "sensor.fan_power", points, unit="W").save()
-    settings.RETENTION_MAX_RANGE_DAYS = 2
-    run = tiers.downsample_hourly(dry_run=True)  # everything due: from D0 to the horizon
-    report = run.details
-    assert [d["day"] for d in report["days"]] == [str(D0), str(D0 + DAY)]
-    assert report["raw_points"] == 2 and report["next_start"] == str(D0 + 2 * DAY)
-    horizon = tiers.hourly_horizon()
-    assert report["days_not_covered"] == (horizon - D0).days - 2
-    assert f"ask again with start={D0 + 2 * DAY}" in report["limited"]
-
-
 # --- day ranges of web requests -----------------------------------------------------------
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_a_tier_run_from_year_one_is_400_and_creates_nothing(admin_client, dry_run):
@@ -160,17 +148,6 @@ def test_a_tier_run_from_year_one_is_400_and_creates_nothing(admin_client, dry_r
         assert response.status_code == 400
         assert "0001-01-01 is before 2000-01-01" in response.json()["start"]
     assert not RetentionRun.objects.exists() and not TierChunk.objects.exists()
-
-
-def test_a_tier_dry_run_over_more_days_than_the_limit_is_400(admin_client, settings):
-    settings.RETENTION_MAX_RANGE_DAYS = 30
-    body = {"start": "2024-01-01", "end": "2024-03-01", "dry_run": True}
-    response = admin_client.post(
-        "/retention/downsample-hourly", body, content_type="application/json"
-    )
-    assert response.status_code == 400
-    assert "spans 60 days; one request covers at most 30" in response.json()["start"]
-    assert not RetentionRun.objects.exists()
 
 
 def test_a_view_rebuild_range_is_limited(admin_client, settings):

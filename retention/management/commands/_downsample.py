@@ -59,8 +59,6 @@ class DownsampleCommand(BaseCommand):
             for day in details.get("days", []):
                 count = day.get("raw_points", day.get("hourly_rows"))
                 self.stdout.write(f"  {day['day']}: {count:,}")
-            if details.get("limited"):
-                self.stdout.write(details["limited"])
             per_point = details.get("bytes_per_point")
             if per_point:
                 self.stdout.write(
