@@ -1,27 +1,21 @@
 """Celery task of the archive (beat entry "Archive to S3", Sundays 03:00, queue retention)."""
 
 from celery import shared_task
-from django.conf import settings
 
 from enrich.timeseries import InfluxUnavailable
 from retention.archive import run_archive
 from retention.models import RetentionRun
 from retention.s3 import StorageUnavailable
-from retention.task_records import RecordedTask
+from retention.task_records import recorded
 
 
 @shared_task(
-    name="retention.archive",
-    base=RecordedTask,
-    operation=RetentionRun.Operation.ARCHIVE,
-    acks_late=True,
+    **recorded("retention.archive", RetentionRun.Operation.ARCHIVE),
     # Transient outages only; every step is idempotent, so a retry continues where it was.
     autoretry_for=(StorageUnavailable, InfluxUnavailable),
     retry_backoff=60,
     retry_jitter=True,
     max_retries=3,
-    soft_time_limit=settings.TASK_TIME_LIMITS["retention.archive"][0],
-    time_limit=settings.TASK_TIME_LIMITS["retention.archive"][1],
 )
 def archive(dry_run: bool = False, run_id: int | None = None) -> dict:
     """Archive the daily aggregates that are due and expire old objects (or, with dry_run,

@@ -8,6 +8,9 @@ of the task's `operation`, so the failure shows where every retention run is loo
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
 
 from enrich.deliveries import GuardedTask
 from retention.models import RetentionRun
@@ -27,3 +30,18 @@ class RecordedTask(GuardedTask):
         run.finished = now
         run.details = {**(run.details or {}), "task_id": self.request.id, "poisoned": True}
         run.save()
+
+
+def recorded(name: str, operation: str) -> dict[str, Any]:
+    """`@shared_task(**recorded(name, operation), ...)`: a long retention task with a run record,
+    acknowledged when it ends, its time limits from settings.TASK_TIME_LIMITS (which the
+    broker's visibility timeout is derived from)."""
+    soft, hard = settings.TASK_TIME_LIMITS[name]
+    return {
+        "name": name,
+        "base": RecordedTask,
+        "operation": operation,
+        "acks_late": True,
+        "soft_time_limit": soft,
+        "time_limit": hard,
+    }

@@ -10,7 +10,7 @@ from django.conf import settings
 from enrich.timeseries import InfluxUnavailable
 from retention import tiers
 from retention.models import RetentionRun
-from retention.task_records import RecordedTask
+from retention.task_records import recorded
 
 logger = logging.getLogger("retention.tiers")
 
@@ -41,13 +41,8 @@ def _run(
 
 
 @shared_task(
-    name="retention.downsample_hourly",
-    base=RecordedTask,
-    operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+    **recorded("retention.downsample_hourly", RetentionRun.Operation.DOWNSAMPLE_HOURLY),
     bind=True,
-    acks_late=True,
-    soft_time_limit=settings.TASK_TIME_LIMITS["retention.downsample_hourly"][0],
-    time_limit=settings.TASK_TIME_LIMITS["retention.downsample_hourly"][1],
     max_retries=3,
 )
 def downsample_hourly(
@@ -64,13 +59,8 @@ def downsample_hourly(
 
 
 @shared_task(
-    name="retention.downsample_daily",
-    base=RecordedTask,
-    operation=RetentionRun.Operation.DOWNSAMPLE_DAILY,
+    **recorded("retention.downsample_daily", RetentionRun.Operation.DOWNSAMPLE_DAILY),
     bind=True,
-    acks_late=True,
-    soft_time_limit=settings.TASK_TIME_LIMITS["retention.downsample_daily"][0],
-    time_limit=settings.TASK_TIME_LIMITS["retention.downsample_daily"][1],
     max_retries=3,
 )
 def downsample_daily(

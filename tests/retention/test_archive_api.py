@@ -22,7 +22,7 @@ from tests.retention.archive_support import (  # noqa: F401  (fixtures)
     s3_fixture,
     tier_fixture,
 )
-from tests.support.worker import celery_worker, output
+from tests.support.worker import celery_worker, followed, output
 
 pytestmark = pytest.mark.django_db
 
@@ -50,17 +50,6 @@ def worker_env(tier, local_archive) -> dict[str, str]:
         "S3_ARCHIVE_BUCKET": "",
         "ARCHIVE_LOCAL_DIR": str(local_archive),
     }
-
-
-def followed(client, answer: dict, worker) -> dict:
-    """The run of a 202 answer, polled at its `poll` URL until it is no longer running."""
-    deadline = time.monotonic() + 90
-    while True:
-        run = client.get(answer["poll"]).json()
-        if run["status"] != "running":
-            return run
-        assert time.monotonic() < deadline, output(worker)
-        time.sleep(0.2)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -85,15 +85,6 @@ def worker_env(settings) -> dict[str, str]:
     }
 
 
-def followed(api, answer: dict, worker) -> dict:
-    """The run of a 202 answer, polled at its `poll` URL until it is no longer running."""
-    deadline = time.monotonic() + 60
-    while (run := api.get(answer["poll"]).json())["status"] == "running":
-        assert time.monotonic() < deadline, support.output(worker)
-        time.sleep(0.2)
-    return run
-
-
 @pytest.mark.django_db(transaction=True)
 def test_dry_run_is_queued_reports_what_would_happen_and_changes_nothing(ha_db, settings):
     """A dry run reads every entity's points of every day due: a worker does it."""
@@ -109,7 +100,7 @@ def test_dry_run_is_queued_reports_what_would_happen_and_changes_nothing(ha_db, 
         assert response.status_code == 202
         answer = response.json()
         assert answer["status"] == "queued" and answer["dry_run"] is True
-        run = followed(api, answer, worker)
+        run = support.followed(api, answer, worker)
     assert run["status"] == "dry_run" and run["records_processed"] == 50
     report = run["details"]
     assert report["entities"] == ["sensor.iron_power"]
@@ -133,7 +124,7 @@ def test_a_dry_run_refused_by_a_retention_policy_says_why(ha_db, settings):
     with support.celery_worker("tiers-refused", **worker_env(settings)) as worker:
         response = api.post(DAILY, {"dry_run": "true"})
         assert response.status_code == 202
-        run = followed(api, response.json(), worker)
+        run = support.followed(api, response.json(), worker)
     assert run["status"] == "failed"
     assert "Retention policy 'autogen'" in run["errors"] and "DURATION INF" in run["errors"]
 

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,3 +66,13 @@ def output(proc: subprocess.Popen) -> str:
     """The worker's output so far (stops it), for failure messages."""
     proc.terminate()
     return proc.communicate(timeout=30)[0][-4000:]
+
+
+def followed(client, answer: dict, worker: subprocess.Popen, timeout: float = 90) -> dict:
+    """The retention run of a 202 answer, polled at its `poll` URL (GET /retention/runs/<id>)
+    with the API `client` until it is no longer running; the worker's output on timeout."""
+    deadline = time.monotonic() + timeout
+    while (run := client.get(answer["poll"]).json())["status"] == "running":
+        assert time.monotonic() < deadline, output(worker)
+        time.sleep(0.2)
+    return run
