@@ -12,6 +12,7 @@ from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.pricing.now import write_current_points
 from collectors.registry import UnknownProvider
+from enrich.deliveries import GuardedTask
 from enrich.models import SOURCES, ProviderConfig
 
 logger = logging.getLogger("collectors")
@@ -37,18 +38,32 @@ def configs_by_target(
             if not record_failures:
                 continue
             logger.error("dispatch: %s cannot be collected: %s", config, exc)
-            CollectorRun.objects.create(
-                source=source,
-                provider=config.provider,
-                target=f"site:{config.site_id}",
-                started=pipeline.datetime.now(pipeline.UTC),
-                status="failed",
-                error=str(exc),
-                served="nothing (configuration error)",
-            )
+            record_failure(config, str(exc), "nothing (configuration error)")
             continue
         chosen.setdefault((config.provider, key), config)
     return chosen
+
+
+def record_failure(config: ProviderConfig, error: str, served: str, task_id: str = "") -> None:
+    """A failed run of a config whose collection did not get as far as the pipeline."""
+    CollectorRun.objects.create(
+        source=config.source,
+        provider=config.provider,
+        target=f"site:{config.site_id}",
+        started=pipeline.datetime.now(pipeline.UTC),
+        status=CollectorRun.Status.FAILED,
+        error=error,
+        served=served,
+        task_id=task_id,
+    )
+
+
+class CollectTask(GuardedTask):
+    def poisoned(self, message: str, args: tuple, kwargs: dict) -> None:
+        """A collect refused after its worker died too often is a failed run of its config."""
+        config = ProviderConfig.objects.filter(pk=kwargs.get("config_id", *args[:1])).first()
+        if config is not None:
+            record_failure(config, message, "nothing (the task was not run)", self.request.id)
 
 
 def dispatch(source: str) -> int:
@@ -63,6 +78,7 @@ def dispatch(source: str) -> int:
 
 @shared_task(
     name="collectors.collect",
+    base=CollectTask,
     bind=True,
     acks_late=True,
     soft_time_limit=120,

@@ -7,7 +7,8 @@ from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("enrich")
+# Every task counts its deliveries: one that keeps killing its worker stops (enrich.deliveries).
+app = Celery("enrich", task_cls="enrich.deliveries:GuardedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 QUEUES = ("collectors", "retention", "default")
@@ -27,7 +28,9 @@ app.conf.update(
         {"retention.*": {"queue": "retention"}},
     ],
     # Collect and retention tasks are idempotent (deterministic timestamps, resumable
-    # chunks), so acknowledging after the run is safe and a killed worker loses no work.
+    # chunks), so acknowledging after the run is safe and a killed worker loses no work. The
+    # broker's visibility timeout (settings) outlasts every time limit, so a task still running
+    # is never delivered twice; TASK_MAX_REDELIVERIES bounds the redeliveries of a dead one.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,

@@ -242,6 +242,14 @@ if not 0 <= RETENTION_LATE_MARGIN_HOURS < 24:
         f"RETENTION_LATE_MARGIN_HOURS={RETENTION_LATE_MARGIN_HOURS:g} must be from 0 to under 24."
     )
 
+# The longest day range a restore over the API (answered within the request) may ask for, so
+# it answers inside the web server's timeout; the command has no limit.
+RETENTION_MAX_RANGE_DAYS = number("RETENTION_MAX_RANGE_DAYS", 400)
+if RETENTION_MAX_RANGE_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"RETENTION_MAX_RANGE_DAYS={RETENTION_MAX_RANGE_DAYS} must be at least 1 day."
+    )
+
 # --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive) ---
 # Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
 # without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout);
@@ -384,6 +392,33 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured(
         "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, so a task can "
         "clean up before it is killed."
+    )
+# (soft, hard) time limits in seconds of the tasks allowed longer than the default above; the
+# tasks read theirs from here, so the broker's visibility timeout is derived from them.
+TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "retention.archive": (3 * 3600, 3 * 3600 + 300),
+    "retention.refresh_views": (2 * 3600, 2 * 3600 + 300),
+    "retention.rebuild_view": (2 * 3600, 2 * 3600 + 300),
+    "retention.downsample_hourly": (3300, 3500),
+    "retention.downsample_daily": (3300, 3500),
+    "retention.discover_entities": (600, 660),
+    "retention.record_metrics": (600, 660),
+}
+# Redis redelivers a task it has not seen acknowledged within the visibility timeout (acks_late:
+# acknowledged when it ends), so it must outlast the longest run or a running task would be
+# started a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(
+        [CELERY_TASK_TIME_LIMIT, *(hard for _, hard in TASK_TIME_LIMITS.values())]
+    )
+    + 600
+}
+# A task whose worker dies under it (out of memory, killed) is delivered again; after this many
+# redeliveries it is recorded as failed instead of run (enrich.deliveries).
+TASK_MAX_REDELIVERIES = number("TASK_MAX_REDELIVERIES", 3)
+if TASK_MAX_REDELIVERIES < 0:
+    raise ImproperlyConfigured(
+        f"TASK_MAX_REDELIVERIES={TASK_MAX_REDELIVERIES} must be 0 or more redeliveries."
     )
 
 # --- REST API: who may do what, throttles, admin login lockout (enrich.access) ---------------

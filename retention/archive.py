@@ -52,10 +52,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from enrich.readings import Reading
-from enrich.redis_client import get_redis, key_prefix
 from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeSeries, get_timeseries, quote_ident
 from retention import archive_format as fmt
+from retention.archive_lock import archive_lock as _archive_lock  # noqa: F401  (re-exported)
+from retention.archive_lock import archive_lock_key  # noqa: F401  (re-exported)
 from retention.archive_target import get_storage
 from retention.models import ArchiveObject, RetentionRun
 from retention.restore_target import restore_database
@@ -74,8 +75,6 @@ MIN_OBJECT_BYTES = 128 * 1024  # Glacier IR's minimum billable object size
 MIN_STORAGE_DAYS = 90  # Glacier IR bills deleting/overwriting younger objects to 90 days
 MB = 1_000_000
 FAULT_ENV = "ENRICH_FAULT_INJECT"
-# A crashed run's lock expires after this; a live run renews it before each file.
-LOCK_SECONDS = 900
 
 T = TypeVar("T")
 Progress = Callable[[list[T]], Iterable[T]]
@@ -311,8 +310,11 @@ def _min_object_bytes() -> int:
     return int(getattr(settings, "ARCHIVE_MIN_OBJECT_BYTES", MIN_OBJECT_BYTES))
 
 
-def plan_archive(now: datetime | None = None, ts: TimeSeries | None = None) -> ArchivePlan:
-    """What a run would archive and expire now; reads only."""
+def plan_archive(
+    now: datetime | None = None, ts: TimeSeries | None = None, renew: Callable = lambda: None
+) -> ArchivePlan:
+    """What a run would archive and expire now; reads only. `renew` (the run's lock) is called
+    before each period is read."""
     ts = ts or get_timeseries()
     now = now or timezone.now()
     cutoff = cutoff_day(now)
@@ -341,6 +343,7 @@ def plan_archive(now: datetime | None = None, ts: TimeSeries | None = None) -> A
     unit = period_start(first, period) if first else None
     while unit is not None and next_period(unit, period) <= cutoff:
         unit_end = next_period(unit, period)
+        renew()
         try:
             rows = read_complete_rows(unit, unit_end, ts)
         except ArchiveError as exc:
@@ -413,9 +416,12 @@ def _due_for_expiry(now: datetime, archived: list[ArchiveObject]) -> list[Archiv
 
 # --- Recording runs ------------------------------------------------------------------------
 @contextmanager
-def recorded_run(operation: str, **fields: Any) -> Iterator[RetentionRun]:
-    """A RetentionRun row for the block: running, then ok or failed with the error."""
-    run = RetentionRun.objects.create(
+def recorded_run(
+    operation: str, run: RetentionRun | None = None, **fields: Any
+) -> Iterator[RetentionRun]:
+    """A RetentionRun row for the block (`run`, one the API created, or a new one): running,
+    then ok or failed with the error."""
+    run = run or RetentionRun.objects.create(
         operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
     )
     began = clock.monotonic()
@@ -435,25 +441,6 @@ def recorded_run(operation: str, **fields: Any) -> Iterator[RetentionRun]:
             freed = run.storage_before_bytes - run.storage_after_bytes
             run.storage_freed_mb = max(freed, 0) / MB
         run.save()
-
-
-def archive_lock_key() -> str:
-    return f"{key_prefix()}:lock:retention:archive"
-
-
-@contextmanager
-def _archive_lock() -> Iterator[Any]:
-    """The run's Redis lock (None when another run holds it); `.reacquire()` renews it."""
-    lock = get_redis().lock(archive_lock_key(), timeout=LOCK_SECONDS)
-    acquired = lock.acquire(blocking=False)
-    try:
-        yield lock if acquired else None
-    finally:
-        if acquired:
-            try:
-                lock.release()
-            except Exception as exc:  # expired meanwhile: nothing left to release
-                logger.warning("archive lock: %s", exc)
 
 
 # --- Running -------------------------------------------------------------------------------
@@ -487,11 +474,16 @@ def run_archive(
     dry_run: bool = False,
     storage: ArchiveStorage | None = None,
     progress: Progress | None = None,
+    run: RetentionRun | None = None,
 ) -> ArchiveReport:
-    """Archive what is due, expire what is old; recorded as a RetentionRun (see module doc)."""
+    """Archive what is due, expire what is old; recorded as a RetentionRun (`run`, if the API
+    created it; see module doc)."""
     ts = get_timeseries()
     now = now or timezone.now()
-    with recorded_run(RetentionRun.Operation.ARCHIVE) as run, _archive_lock() as lock:
+    with (
+        recorded_run(RetentionRun.Operation.ARCHIVE, run) as run,
+        _archive_lock(take=not dry_run) as lock,
+    ):
         storage = storage or get_storage()  # no target: refused, recorded as a failed run
         report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target)
         if lock is None:
@@ -499,20 +491,21 @@ def run_archive(
             report.status = run.status
             report.errors.append("another archive run holds the lock; nothing done")
             return report
-        plan = plan_archive(now, ts)
+        plan = plan_archive(now, ts, renew=lock.renew)
         run.range_end = _midnight(plan.cutoff)
         run.storage_before_bytes = _daily_bytes(ts)
         report.waiting = [w.summary() for w in plan.waiting]
         report.errors.extend(plan.unreadable)
         report.lifecycle = _lifecycle(storage)
+        lock.renew()
         if dry_run:
             _dry_run(plan, report, run, ts)
             report.status = run.status = RetentionRun.Status.DRY_RUN
-            run.details = report.as_dict()
+            run.details = {**run.details, **report.as_dict()}  # keeps who queued it
             return report
         items = progress(plan.objects) if progress else plan.objects
         for planned in items:
-            lock.reacquire()
+            lock.renew()
             try:
                 done = _archive_object(planned, storage, ts, report, now)
             except Exception as exc:
@@ -522,6 +515,7 @@ def run_archive(
             if done:
                 report.records_archived += planned.record_count
         for obj in plan.expire:
+            lock.renew()
             try:
                 _expire(obj, storage, now)
                 report.expired.append(obj.key)
@@ -535,7 +529,7 @@ def run_archive(
             run.range_start = _midnight(plan.objects[0].start)
         report.status = RetentionRun.Status.FAILED if report.errors else RetentionRun.Status.OK
         run.status = report.status
-        run.details = report.as_dict()
+        run.details = {**run.details, **report.as_dict()}  # keeps who queued it
         return report
 
 

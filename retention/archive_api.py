@@ -1,6 +1,10 @@
 """POST /retention/archive (run or dry-run the archive) and POST /retention/restore
 (re-import an archived date range into the restore database). Both need a staff user or the
-permission enrich.trigger_work (enrich.access)."""
+permission enrich.trigger_work (enrich.access).
+
+The archive, dry run included, runs on a worker (planning reads every daily row due, which
+can outlast a web request): 202 with the run to follow (retention.queued). A restore is
+limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -9,8 +13,11 @@ from rest_framework.views import APIView
 
 from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeseriesError
-from retention.archive import ArchiveError, restore_to_influxdb, run_archive
+from retention.archive import ArchiveError, restore_to_influxdb
 from retention.archive_target import NOT_CONFIGURED, ArchiveNotConfigured, archive_configured
+from retention.day_ranges import RangeError, check_span
+from retention.models import RetentionRun
+from retention.queued import queue, record_queued_run
 from retention.restore_target import RestoreTargetRefused, restore_database
 from retention.s3 import StorageError, StorageUnavailable
 
@@ -39,6 +46,16 @@ class RestoreRequest(serializers.Serializer):
                 {"end_date": "end_date is before start_date; give the range in order."}
             )
         try:
+            # A bounded range answers within the web timeout; the command restores any range.
+            check_span(
+                attrs["start_date"],
+                attrs["end_date"],
+                end_inclusive=True,
+                names=("start_date", "end_date"),
+            )
+        except RangeError as exc:
+            raise serializers.ValidationError({exc.parameter: str(exc)}) from None
+        try:
             attrs["database"] = restore_database(attrs.get("database"))
         except RestoreTargetRefused as exc:
             raise serializers.ValidationError({"database": str(exc)}) from None
@@ -63,32 +80,21 @@ def _no_target() -> Response | None:
 
 
 class ArchiveView(APIView):
-    """Dry run: the plan, answered now. Otherwise the archive task is queued (202)."""
+    """The archive task (or its dry run) is queued: 202 with the run to follow."""
 
-    @extend_schema(request=ArchiveRequest, responses={200: dict, 202: dict, 409: dict})
+    @extend_schema(request=ArchiveRequest, responses={202: dict, 409: dict, 503: dict})
     def post(self, request):
         given = ArchiveRequest(data=request.data)
         given.is_valid(raise_exception=True)
         if refused := _no_target():
             return refused
-        if given.validated_data["dry_run"]:
-            try:
-                report = run_archive(dry_run=True)
-            except (StorageError, TimeseriesError) as exc:
-                return _unavailable(exc)
-            return Response(report.as_dict())
         from retention.archive_tasks import archive
 
-        result = archive.apply_async(kwargs={"dry_run": False})
-        return Response(
-            {
-                "task_id": result.id,
-                "status": "queued",
-                "detail": "The archive runs on the retention queue; its result is recorded as "
-                "a retention run (operation archive).",
-            },
-            status=status.HTTP_202_ACCEPTED,
+        dry_run = given.validated_data["dry_run"]
+        run = record_queued_run(
+            RetentionRun.Operation.ARCHIVE, request, details={"dry_run": dry_run}
         )
+        return queue(archive, run, request, dry_run=dry_run)
 
 
 class RestoreView(APIView):

@@ -31,6 +31,7 @@ import base64
 import io
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -111,13 +112,18 @@ def rebuild(
             raise ArchiveError(
                 "An archive run holds the archive lock; rebuild the index when it has finished."
             )
-        _rebuild(storage, report, progress, write=True)
+        _rebuild(storage, report, progress, write=True, renew=lock.renew)
     return report
 
 
 def _rebuild(
-    storage: ArchiveStorage, report: IndexReport, progress: Progress | None, write: bool
+    storage: ArchiveStorage,
+    report: IndexReport,
+    progress: Progress | None,
+    write: bool,
+    renew: Callable[[], None] = lambda: None,
 ) -> None:
+    """Index the objects that have none; `renew` (the archive lock) is called before each."""
     ts = get_timeseries()
     keys = sorted(i.key for i in storage.list(PREFIX) if i.key.endswith(".parquet"))
     rows = {o.key: o for o in ArchiveObject.objects.filter(key__in=keys)}
@@ -129,6 +135,7 @@ def _rebuild(
     ]
     missing = [k for k in keys if k not in rows]
     for key in progress(missing) if progress else missing:
+        renew()
         try:
             found = _inspect(storage, key)
             _check_overlap(found, taken)

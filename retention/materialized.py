@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import logging
 import time as clock
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -35,7 +33,6 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max, Sum
 
-from enrich.redis_client import get_redis, key_prefix
 from retention.aggregate import floor_hour
 from retention.models import (
     DailyCarbonSummary,
@@ -46,6 +43,7 @@ from retention.models import (
     ViewState,
 )
 from retention.view_inputs import first_carbon_time, price_book
+from retention.view_lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
 from retention.view_rows import (
     Outcome,
     activity_rows,
@@ -76,9 +74,6 @@ COLUMNS = {
              "partial", "refreshed"],
 }  # fmt: skip
 DAY = timedelta(days=1)
-# Longer than the refresh task's hard time limit, so a live refresh keeps its lock; a crashed
-# one's lock expires after this.
-LOCK_SECONDS = 2 * 3600 + 600
 
 
 class UnknownView(LookupError):
@@ -177,16 +172,20 @@ def _compute(
 
 # --- Runs ----------------------------------------------------------------------------------
 def _run(
-    name: str, mode: str, start: datetime | None, end: datetime, now: datetime, fill_new: bool
+    name: str,
+    mode: str,
+    start: datetime | None,
+    end: datetime,
+    now: datetime,
+    fill_new: bool,
+    run: RetentionRun | None = None,
 ) -> RetentionRun:
+    """Compute and upsert the rows; recorded in `run` (one the API created) or a new run."""
     began = clock.monotonic()
-    run = RetentionRun.objects.create(
-        operation=RetentionRun.Operation.VIEW_REFRESH,
-        started=datetime.now(UTC),
-        range_start=start,
-        range_end=end,
-        details={"view": name, "mode": mode},
-    )
+    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
+    run.started, run.range_start, run.range_end = datetime.now(UTC), start, end
+    run.details = {**run.details, "view": name, "mode": mode}
+    run.save()
     try:
         outcome = _compute(name, start, end, now, fill_new=fill_new)
         written = _upsert(name, outcome.rows)
@@ -199,6 +198,7 @@ def _run(
     run.status = RetentionRun.Status.OK
     run.records_processed = written
     run.details = {
+        **run.details,
         "view": name,
         "mode": mode,
         "rows_written": written,
@@ -221,50 +221,28 @@ def _finish(run: RetentionRun, began: float) -> None:
     run.save()
 
 
-def view_lock_key(name: str) -> str:
-    return f"{key_prefix()}:lock:retention:view:{name}"
-
-
-@contextmanager
-def _view_lock(name: str) -> Iterator[bool]:
-    """Whether this process holds the view's lock (False: another run is busy with it)."""
-    lock = get_redis().lock(view_lock_key(name), timeout=LOCK_SECONDS)
-    acquired = lock.acquire(blocking=False)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            try:
-                lock.release()
-            except Exception as exc:  # expired meanwhile: nothing left to release
-                logger.warning("view %s lock: %s", name, exc)
-
-
-def _skipped(name: str, mode: str, start: datetime | None, end: datetime) -> RetentionRun:
+def _skipped(
+    name: str, mode: str, start: datetime | None, end: datetime, run: RetentionRun | None = None
+) -> RetentionRun:
     why = (
         f"another refresh or rebuild of {name} is running; nothing done (the next refresh "
         "covers this range; a rebuild can be asked again once it has finished)"
     )
     logger.warning("view %s %s skipped: %s", name, mode, why)
-    moment = datetime.now(UTC)
-    return RetentionRun.objects.create(
-        operation=RetentionRun.Operation.VIEW_REFRESH,
-        status=RetentionRun.Status.SKIPPED,
-        started=moment,
-        finished=moment,
-        duration_seconds=0.0,
-        range_start=start,
-        range_end=end,
-        errors=why,
-        details={"view": name, "mode": mode},
-    )
+    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
+    run.started = run.finished = datetime.now(UTC)
+    run.status, run.duration_seconds, run.errors = RetentionRun.Status.SKIPPED, 0.0, why
+    run.range_start, run.range_end = start, end
+    run.details = {**run.details, "view": name, "mode": mode}
+    run.save()
+    return run
 
 
 def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
     """Recompute the buckets touched since the last refresh (see the module docstring)."""
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    with _view_lock(name) as mine:
+    with view_lock(name) as mine:
         state, _ = ViewState.objects.get_or_create(view=name)
         margin = timedelta(hours=settings.VIEW_LATE_MARGIN_HOURS)
         start = state.watermark - margin if state.watermark else None
@@ -288,20 +266,33 @@ def refresh_all(*, now: datetime | None = None) -> list[RetentionRun]:
     return runs
 
 
-def rebuild_view(name: str, start: date, end: date, *, now: datetime | None = None) -> RetentionRun:
-    """Recompute the buckets of the local days start..end (both included)."""
-    check_view(name)
+def rebuild_bounds(start: date, end: date, now: datetime) -> tuple[datetime, datetime]:
+    """The times a rebuild of the local days start..end covers; ValueError when none."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    now = (now or datetime.now(UTC)).astimezone(UTC)
     range_start = day_start(start)
     if range_start >= now:
         raise ValueError(f"start {start} is in the future; nothing can be computed yet")
-    range_end = min(day_start(end + DAY), now)
-    with _view_lock(name) as mine:
+    return range_start, min(day_start(end + DAY), now)
+
+
+def rebuild_view(
+    name: str,
+    start: date,
+    end: date,
+    *,
+    now: datetime | None = None,
+    run: RetentionRun | None = None,
+) -> RetentionRun:
+    """Recompute the buckets of the local days start..end (both included); recorded in `run`
+    (one the API created for the queued rebuild) or a new run."""
+    check_view(name)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    range_start, range_end = rebuild_bounds(start, end, now)
+    with view_lock(name) as mine:
         if not mine:
-            return _skipped(name, "rebuild", range_start, range_end)
-        return _run(name, "rebuild", range_start, range_end, now, fill_new=False)
+            return _skipped(name, "rebuild", range_start, range_end, run)
+        return _run(name, "rebuild", range_start, range_end, now, False, run)
 
 
 # --- Queries -------------------------------------------------------------------------------

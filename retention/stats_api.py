@@ -1,4 +1,5 @@
-"""GET /retention/stats and GET /retention/history (token auth, as every API endpoint)."""
+"""GET /retention/stats, GET /retention/history and GET /retention/runs/<id> (token auth, as
+every API endpoint)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +35,18 @@ class RetentionStats(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request):
         return Response(storage_stats())
+
+
+class RetentionRunDetail(APIView):
+    """One retention run: how a queued run, dry run or restore is followed (the `poll` URL of
+    a 202). `details` holds the report once it has finished."""
+
+    @extend_schema(responses={200: dict, 404: dict})
+    def get(self, request, pk: int):
+        run = RetentionRun.objects.filter(pk=pk).first()
+        if run is None:
+            return Response({"detail": f"There is no retention run {pk}."}, status=404)
+        return Response({**run_summary(run), "details": run.details})
 
 
 class RetentionHistory(APIView):

@@ -3,13 +3,18 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from retention import alerts, stats
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="retention.record_metrics", soft_time_limit=600, time_limit=660)
+@shared_task(
+    name="retention.record_metrics",
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.record_metrics"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.record_metrics"][1],
+)
 def record_metrics() -> dict:
     """Daily: write today's `retention_metrics` point (a rerun the same day replaces it).
     Counting the raw tier's points reads it once, hence the longer time limit."""

@@ -10,17 +10,21 @@ from django.conf import settings
 from enrich.timeseries import InfluxUnavailable
 from retention import tiers
 from retention.models import RetentionRun
+from retention.task_records import recorded
 
 logger = logging.getLogger("retention.tiers")
 
 
-def _run(task, function, run_id: int | None, start: str | None, end: str | None) -> dict:
+def _run(
+    task, function, run_id: int | None, start: str | None, end: str | None, dry_run: bool
+) -> dict:
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
     try:
         run = function(
             date.fromisoformat(start) if start else None,
             date.fromisoformat(end) if end else None,
             run=run,
+            dry_run=dry_run,
         )
     except InfluxUnavailable as exc:
         if task.request.retries >= task.max_retries:
@@ -30,43 +34,51 @@ def _run(task, function, run_id: int | None, start: str | None, end: str | None)
         logger.warning("%s: InfluxDB unreachable, retrying in %d s: %s", task.name, countdown, exc)
         # A retry is a new run record; the failed one stays as history.
         raise task.retry(
-            countdown=countdown, kwargs={"run_id": None, "start": start, "end": end}
+            countdown=countdown,
+            kwargs={"run_id": None, "start": start, "end": end, "dry_run": dry_run},
         ) from exc
     return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
 
 
 @shared_task(
-    name="retention.downsample_hourly",
+    **recorded("retention.downsample_hourly", RetentionRun.Operation.DOWNSAMPLE_HOURLY),
     bind=True,
-    acks_late=True,
-    soft_time_limit=3300,
-    time_limit=3500,
     max_retries=3,
 )
 def downsample_hourly(
-    self, run_id: int | None = None, start: str | None = None, end: str | None = None
+    self,
+    run_id: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dry_run: bool = False,
 ) -> dict:
     """Raw -> hourly; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun
-    created by the API for this task."""
-    return _run(self, tiers.downsample_hourly, run_id, start, end)
+    created by the API for this task; `dry_run` reports what a run would do, changing nothing
+    (the API queues dry runs too: they read every entity's points of every day due)."""
+    return _run(self, tiers.downsample_hourly, run_id, start, end, dry_run)
 
 
 @shared_task(
-    name="retention.downsample_daily",
+    **recorded("retention.downsample_daily", RetentionRun.Operation.DOWNSAMPLE_DAILY),
     bind=True,
-    acks_late=True,
-    soft_time_limit=3300,
-    time_limit=3500,
     max_retries=3,
 )
 def downsample_daily(
-    self, run_id: int | None = None, start: str | None = None, end: str | None = None
+    self,
+    run_id: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dry_run: bool = False,
 ) -> dict:
     """Hourly -> daily; arguments as for downsample_hourly."""
-    return _run(self, tiers.downsample_daily, run_id, start, end)
+    return _run(self, tiers.downsample_daily, run_id, start, end, dry_run)
 
 
-@shared_task(name="retention.discover_entities", soft_time_limit=600, time_limit=660)
+@shared_task(
+    name="retention.discover_entities",
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][1],
+)
 def discover_entities() -> dict:
     """Daily, before the tier runs: new Home Assistant entities join the registry (and the
     tiers and views) without anyone running the command. Admin edits are kept."""

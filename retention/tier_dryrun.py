@@ -1,5 +1,6 @@
 """Dry runs of the tiers: what a run would aggregate and delete and the space expected back,
-from the measured bytes per point of the source tier; nothing is changed."""
+from the measured bytes per point of the source tier; nothing is changed. A dry run takes no
+lock, so a scheduled run starting meanwhile is not skipped for it."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import InfluxQueryError, RetentionTier, get_timeseries, quote_ident
+from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun
 from retention.tier_rows import DAILY_RP, HOURLY_RP
 
@@ -140,19 +141,12 @@ def ensure_tiers() -> None:
 
 
 # --- The range a person asks for ------------------------------------------------------------
-class RangeError(ValueError):
-    """A bad start/end; `parameter` names which one."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        self.parameter = parameter
-        super().__init__(message)
-
-
 def check_range(
     operation: str, start: str | date | None, end: str | date | None, now: datetime | None = None
 ) -> tuple[date | None, date | None]:
     """Parse and check a run's `start`/`end` (UTC days as YYYY-MM-DD; start inclusive, end
-    exclusive). Raises RangeError naming the parameter."""
+    exclusive; none before retention.day_ranges.EARLIEST_DAY). Raises RangeError naming the
+    parameter."""
     days = {}
     for name, value in (("start", start), ("end", end)):
         days[name] = None
@@ -196,4 +190,5 @@ def check_range(
             f"start {first} is too recent: {rule}; the newest day allowed is "
             f"{horizon - timedelta(days=1)}.",
         )
+    check_span(first, stop, end_inclusive=False, limited=False)
     return first, stop

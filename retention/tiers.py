@@ -473,7 +473,7 @@ class HourlyTier:
                             day,
                         )
                     to_delete.append((entity, raw))
-        computed = [self.compute(entity, day) for entity in to_aggregate]
+        computed = [self.compute(e, day) for e in to_aggregate if _still_held(lock)]
         computed = [item for item in computed if item.rows]
         written = write_rows(HOURLY_RP, (row for item in computed for row in item.rows))
         raw_points = sum(item.raw_points for item in computed)
@@ -491,8 +491,7 @@ class HourlyTier:
         if not verified:
             _set_chunk(self.tier, day, TierChunk.State.VERIFIED)
         fault_point("hourly:after_verify")
-        if not lock.renew():
-            raise LockLost(_lock_lost_message(lock))
+        _still_held(lock)
         deleted = 0
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
         for n, (entity, present) in enumerate(targets):
@@ -535,8 +534,7 @@ class HourlyTier:
                             daily_lock = None
                             return
                     self._fold(entity, start, end)
-                    if not lock.renew():
-                        raise LockLost(_lock_lost_message(lock))
+                    _still_held(lock, daily_lock)
         finally:
             if daily_lock is not None:
                 daily_lock.release()
@@ -696,8 +694,7 @@ class DailyTier:
             self.outcome.processed += sources
             self.outcome.rows_written += written
         fault_point("daily:after_verify")
-        if not lock.renew():
-            raise LockLost(_lock_lost_message(lock))
+        _still_held(lock)
         pending = chunk.pending_rows
         database = settings.TIER_DATABASE
         stored = read_rows(HOURLY_RP, start, start + DAY)
@@ -770,11 +767,13 @@ def _pending_rows(pending: dict[str, dict], start: datetime) -> list[TierRow]:
     ]
 
 
-def _lock_lost_message(lock: RunLock) -> str:
-    return (
-        f"The run's lock {lock.key!r} expired and is now held by {lock.holder() or 'nobody'}; "
-        "this run stopped before deleting anything more. Rerun it."
-    )
+def _still_held(*locks: RunLock) -> bool:
+    """Renew the run's locks (between phases, days, entities): True, or LockLost if one was lost."""
+    for lost in (lock for lock in locks if not lock.renew()):
+        raise LockLost(
+            f"lock {lost.key!r} lost to {lost.holder() or 'nobody'}; stopped before deleting more"
+        )
+    return True
 
 
 # --- Runs ----------------------------------------------------------------------------------------
@@ -856,7 +855,7 @@ def _run(
             return run
         tier = make_tier()
         if dry_run:
-            run.details = dry(tier, progress)
+            run.details = {**run.details, **dry(tier, progress)}  # keeps who queued it
             run.records_processed = run.details.get("raw_points", run.details.get("hourly_rows", 0))
             run.status = RetentionRun.Status.DRY_RUN
             return run
@@ -876,6 +875,7 @@ def _run(
             )
             logger.warning("downsample_hourly: %s", tier.outcome.waiting[-1])
         days = tier.work_days()
+        _still_held(lock)  # finding the days reads each entity's first sample: it can take long
         for n, day in enumerate(days):
             tier.process_day(day, lock)
             if progress:

@@ -8,13 +8,15 @@ GET filters (a bad value is a 400 naming the parameter; an unknown parameter too
 - daily_carbon_summary: region, start, end (local dates).
 The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
-POST rebuild: start, end (local dates, both included; in the body or the query string).
-Recomputes the range synchronously and answers with the run (RetentionRun "view_refresh").
-Unknown view: 404 listing the views. InfluxDB unreachable during a rebuild: 503. Another
-refresh or rebuild of the view running: 409, nothing done (ask again once it has finished).
+POST rebuild: start, end (local dates, both included, none before 2000; in the body or the
+query string). The rebuild reads the range's source data, more than a web request should
+wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
+`poll` (GET /retention/runs/<id>: status ok with the rows written, failed with the error, or
+skipped when another refresh or rebuild of the view was running; ask again then).
+Unknown view: 404 listing the views; 503 when the broker cannot be reached.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
-from enrich.timeseries import TimeseriesError
+from retention.day_ranges import RangeError, check_span
 from retention.materialized import (
     ACTIVITY,
     CARBON,
@@ -32,9 +34,11 @@ from retention.materialized import (
     MaterializedViewManager,
     UnknownView,
     check_view,
-    rebuild_view,
+    rebuild_bounds,
 )
 from retention.models import RetentionRun
+from retention.queued import queue, record_queued_run
+from retention.view_tasks import rebuild
 
 FILTERS = {
     ENERGY: ("entity_id", "start", "end"),
@@ -122,7 +126,7 @@ class ViewRebuild(APIView):
             OpenApiParameter("start", str, required=True, description="local date YYYY-MM-DD"),
             OpenApiParameter("end", str, required=True, description="local date YYYY-MM-DD"),
         ],
-        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+        responses={202: dict, 400: dict, 404: dict, 503: dict},
     )
     def post(self, request, name: str):
         try:
@@ -136,25 +140,20 @@ class ViewRebuild(APIView):
         start, end = _day(given, "start"), _day(given, "end")
         _ordered(start, end)
         try:
-            run = rebuild_view(name, start, end)
+            check_span(start, end, end_inclusive=True, limited=False)
+            range_start, range_end = rebuild_bounds(start, end, datetime.now(UTC))
+        except RangeError as exc:
+            raise ValidationError({exc.parameter: str(exc)}) from None
         except ValueError as exc:
-            return Response({"start": str(exc)}, status=400)
-        except TimeseriesError as exc:
-            return Response({"detail": f"The source data cannot be read: {exc}"}, status=503)
-        if run.status == RetentionRun.Status.SKIPPED:
-            return Response({"detail": run.errors, "view": name, "run": run.pk}, status=409)
-        return Response(
-            {
-                "view": name,
-                "run": run.pk,
-                "status": run.status,
-                "rows_written": run.records_processed,
-                "range_start": run.range_start,
-                "range_end": run.range_end,
-                "duration_seconds": run.duration_seconds,
-                "details": run.details,
-            }
+            raise ValidationError({"start": str(exc)}) from None
+        run = record_queued_run(
+            RetentionRun.Operation.VIEW_REFRESH,
+            request,
+            range_start=range_start,
+            range_end=range_end,
+            details={"view": name, "mode": "rebuild"},
         )
+        return queue(rebuild, run, request, name=name, start=str(start), end=str(end))
 
 
 def _body(data: Any) -> dict[str, str]:

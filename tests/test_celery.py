@@ -64,3 +64,53 @@ def test_worker_runs_a_task_through_the_real_redis_broker(worker):
     assert answer["services"]["database"] == {**answer["services"]["database"], "ok": True}
     assert answer["services"]["redis"]["ok"] is True
     assert answer["services"]["influxdb"]["ok"] is True
+
+
+# --- Long work: visibility timeout, time limits, redeliveries --------------------------------
+def project_tasks() -> dict:
+    app.loader.import_default_modules()
+    return {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+
+
+def test_no_task_is_delivered_again_while_it_still_runs():
+    """Redis hands an unacknowledged task to another worker after the visibility timeout;
+    with acks_late that would start a second copy of a run still going."""
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    tasks = project_tasks()
+    assert {"retention.archive", "retention.refresh_views", "collectors.collect"} <= set(tasks)
+    assert visibility > app.conf.task_time_limit
+    for name, task in tasks.items():
+        hard = task.time_limit or app.conf.task_time_limit
+        soft = task.soft_time_limit or app.conf.task_soft_time_limit
+        assert soft < hard < visibility, name
+        assert task.acks_late is True, name
+    # The longest run: the archive, 3 h + 5 min (it was 3600 s against 11,100 s before).
+    assert tasks["retention.archive"].time_limit == 11_100 < visibility
+
+
+def test_every_long_task_takes_its_limits_from_the_table_the_timeout_is_derived_from():
+    from django.conf import settings
+
+    for name, task in project_tasks().items():
+        if task.time_limit and task.time_limit > settings.CELERY_TASK_TIME_LIMIT:
+            assert settings.TASK_TIME_LIMITS[name] == (task.soft_time_limit, task.time_limit)
+    longest = max(hard for _, hard in settings.TASK_TIME_LIMITS.values())
+    assert app.conf.broker_transport_options["visibility_timeout"] == longest + 600
+
+
+def test_results_and_acknowledgement_agree_with_the_long_runs():
+    conf = app.conf
+    # A worker lost mid-task puts the task back (acks_late); the redelivery guard bounds it.
+    assert conf.task_acks_late is True and conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    longest = max(t.time_limit or conf.task_time_limit for t in project_tasks().values())
+    # A result is still there when someone asks after the longest run.
+    assert conf.result_expires > longest
+    assert conf.result_backend.startswith(("redis://", "rediss://", "unix://"))
+
+
+def test_retry_countdowns_stay_inside_the_visibility_timeout(settings):
+    """A retry waiting in Redis longer than the visibility timeout would be delivered twice."""
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    tiers = project_tasks()["retention.downsample_hourly"]
+    assert settings.RETENTION_RETRY_SECONDS * 2 ** (tiers.max_retries - 1) < visibility

@@ -4,24 +4,25 @@
 auth; JSON or form body):
 - `start`, `end`: UTC days as YYYY-MM-DD; start inclusive, end EXCLUSIVE (start=2024-03-04,
   end=2024-03-05 is the single day 2024-03-04). Default: all data older than the horizon.
-- `dry_run` (true/false, default false): run synchronously and report what would be
-  aggregated and deleted (entities, days, points) and the space expected back, from the
-  measured bytes per point of the source tier; nothing is changed. 200, or 409 when a
-  retention policy makes running unsafe.
-- otherwise: the run is recorded (RetentionRun), the Celery task enqueued; 202 with
-  `task_id` and `run_id`.
+- `dry_run` (true/false, default false): report what would be aggregated and deleted
+  (entities, days, points) and the space expected back, from the measured bytes per point of
+  the source tier; nothing is changed and no lock is taken (a scheduled run is not skipped).
+Both are recorded (RetentionRun) and run by a worker (a dry run reads every entity's points
+of every day due: more than a web request should wait for): 202 with `task_id`, `run_id` and
+`poll` (GET /retention/runs/<run_id>: the status, and once done the report in `details`; a
+retention policy that makes running unsafe shows as status failed with the reason).
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled"); 503 when InfluxDB or the broker cannot be reached.
+data older than N days is downsampled", a day before 2000); 503 when the broker cannot be
+reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
 resolution (retention.series). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from kombu.exceptions import OperationalError
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +31,7 @@ from enrich.api import params
 from enrich.timeseries import InfluxUnavailable, TimeseriesError
 from retention import tasks, tiers
 from retention.models import Entity, RetentionRun
+from retention.queued import queue, record_queued_run
 from retention.series import read_series, unit_of
 
 TRUE = {"true", "1", "yes", "on"}
@@ -48,55 +50,33 @@ def _flag(data, name: str) -> bool:
 class DownsampleView(APIView):
     operation = ""
     task = None
-    function = None
 
     @extend_schema(
         request={"application/json": dict},
-        responses={200: dict, 202: dict, 400: dict, 409: dict, 503: dict},
+        responses={202: dict, 400: dict, 503: dict},
         description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true/false.",
     )
     def post(self, request):
         data = request.data
+        dry_run = _flag(data, "dry_run")
         try:
             start, end = tiers.check_range(self.operation, data.get("start"), data.get("end"))
         except tiers.RangeError as exc:
             return Response({exc.parameter: str(exc)}, status=400)
-        dry_run = _flag(data, "dry_run")
-        if dry_run:
-            try:
-                run = type(self).function(start, end, dry_run=True)
-            except InfluxUnavailable as exc:
-                return Response({"detail": str(exc)}, status=503)
-            body = {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
-            if run.status == RetentionRun.Status.FAILED:
-                return Response({**body, "detail": run.errors}, status=409)
-            return Response({**body, "report": run.details})
-        run = RetentionRun.objects.create(
-            operation=self.operation,
-            status=RetentionRun.Status.RUNNING,
-            started=datetime.now(UTC),
+        run = record_queued_run(
+            self.operation,
+            request,
             range_start=tiers._at(start) if start else None,
             range_end=tiers._at(end) if end else None,
-            details={"queued_by": str(request.user)},
+            details={"dry_run": dry_run},
         )
-        kwargs = {
-            "run_id": run.pk,
-            "start": start.isoformat() if start else None,
-            "end": end.isoformat() if end else None,
-        }
-        try:
-            result = self.task.apply_async(kwargs=kwargs)
-        except OperationalError as exc:
-            run.status = RetentionRun.Status.FAILED
-            run.errors = f"The task could not be queued: {exc}"
-            run.finished = datetime.now(UTC)
-            run.save()
-            return Response(
-                {"detail": f"{run.errors}. Check that Redis (the Celery broker) is running."},
-                status=503,
-            )
-        return Response(
-            {"task_id": result.id, "run_id": run.pk, "status": "queued", **kwargs}, status=202
+        return queue(
+            self.task,
+            run,
+            request,
+            start=start.isoformat() if start else None,
+            end=end.isoformat() if end else None,
+            dry_run=dry_run,
         )
 
 
@@ -105,7 +85,6 @@ class DownsampleHourly(DownsampleView):
 
     operation = RetentionRun.Operation.DOWNSAMPLE_HOURLY
     task = tasks.downsample_hourly
-    function = staticmethod(tiers.downsample_hourly)
 
 
 class DownsampleDaily(DownsampleView):
@@ -113,7 +92,6 @@ class DownsampleDaily(DownsampleView):
 
     operation = RetentionRun.Operation.DOWNSAMPLE_DAILY
     task = tasks.downsample_daily
-    function = staticmethod(tiers.downsample_daily)
 
 
 class SeriesView(APIView):

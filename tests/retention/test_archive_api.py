@@ -22,7 +22,7 @@ from tests.retention.archive_support import (  # noqa: F401  (fixtures)
     s3_fixture,
     tier_fixture,
 )
-from tests.support.worker import celery_worker, output
+from tests.support.worker import celery_worker, followed, output
 
 pytestmark = pytest.mark.django_db
 
@@ -43,18 +43,47 @@ def test_both_endpoints_need_authentication():
     assert not RetentionRun.objects.exists()
 
 
-def test_dry_run_reports_what_would_be_archived_and_changes_nothing(client, tier, local_archive):
+def worker_env(tier, local_archive) -> dict[str, str]:
+    return {
+        "TIER_DATABASE": tier.database,
+        "INFLUXDB_DATABASE": tier.enrich_database,
+        "S3_ARCHIVE_BUCKET": "",
+        "ARCHIVE_LOCAL_DIR": str(local_archive),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dry_run_is_queued_and_reports_what_would_be_archived_changing_nothing(
+    client, tier, local_archive
+):
+    """Planning reads every daily row that is due: a worker does it, not the web request."""
     tier.write(daily_rows(3, date(2022, 1, 1), 365))  # old enough whatever today is
-    response = client.post("/retention/archive", {"dry_run": True}, format="json")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "dry_run" and body["dry_run"] is True and body["target"] == "local"
+    with celery_worker("archive-dry", **worker_env(tier, local_archive)) as worker:
+        response = client.post("/retention/archive", {"dry_run": True}, format="json")
+        assert response.status_code == 202
+        answer = response.json()
+        assert answer["status"] == "queued" and answer["dry_run"] is True
+        assert answer["poll"] == f"http://testserver/retention/runs/{answer['run_id']}"
+        run = followed(client, answer, worker)
+    assert (run["run_id"], run["operation_type"], run["status"]) == (
+        answer["run_id"],
+        "archive",
+        "dry_run",
+    )
+    body = run["details"]
+    assert body["dry_run"] is True and body["target"] == "local"
     assert [o["key"] for o in body["objects"]] == ["archives/2022/data_2022-01-01.parquet"]
     assert body["objects"][0]["record_count"] == 3 * 365
     assert body["records_archived"] == 3 * 365 and body["expected_bytes_freed"] > 0
+    assert run["records_processed"] == 3 * 365
     assert not local_archive.exists() and not ArchiveObject.objects.exists()
     assert len(tier.rows()) == 3 * 365
-    assert RetentionRun.objects.get().status == "dry_run"
+    assert RetentionRun.objects.get().details["queued_by"] == "ops"
+
+
+def test_an_unknown_run_is_404(client):
+    response = client.get("/retention/runs/987654")
+    assert response.status_code == 404 and "no retention run 987654" in response.json()["detail"]
 
 
 def test_bad_input_is_explained(client):
@@ -107,13 +136,7 @@ def test_the_task_is_registered_routed_and_scheduled_weekly():
 def test_a_real_run_is_queued_and_a_worker_archives(client, tier, local_archive):
     readings = daily_rows(2, date(2022, 1, 1), 365)
     tier.write(readings)
-    env = {
-        "TIER_DATABASE": tier.database,
-        "INFLUXDB_DATABASE": tier.enrich_database,
-        "S3_ARCHIVE_BUCKET": "",
-        "ARCHIVE_LOCAL_DIR": str(local_archive),
-    }
-    with celery_worker("archive", **env) as worker:
+    with celery_worker("archive", **worker_env(tier, local_archive)) as worker:
         response = client.post("/retention/archive", {}, format="json")
         assert response.status_code == 202
         task_id = response.json()["task_id"]
@@ -129,3 +152,4 @@ def test_a_real_run_is_queued_and_a_worker_archives(client, tier, local_archive)
     assert tier.rows() == []
     run = RetentionRun.objects.get(operation="archive")
     assert (run.status, run.records_processed) == ("ok", 2 * 365)
+    assert run.pk == response.json()["run_id"] == result["run_id"]

@@ -1,4 +1,5 @@
-"""/api/views/...: filters, 400s naming the parameter, 404 listing the views, rebuild."""
+"""/api/views/...: filters, 400s naming the parameter, 404 listing the views, rebuild (queued
+to a real worker)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from retention.models import (
     DailyCarbonSummary,
     DailyEnergyByDevice,
     HourlyRoomActivity,
-    RetentionRun,
 )
 from tests.retention.conftest import T0, HaDatabase, at
 from tests.retention.test_materialized import enrich_db, own_locks, save  # noqa: F401 (fixtures)
+from tests.support.worker import celery_worker, followed
 
 pytestmark = pytest.mark.django_db
 DAY1 = date(2024, 3, 4)
@@ -125,7 +126,9 @@ def test_unknown_view_is_404_listing_the_views(api):
 
 
 @pytest.mark.influxdb
+@pytest.mark.django_db(transaction=True)
 def test_rebuild_over_the_api_and_the_command(api, ha_db: HaDatabase, enrich_db, settings, capsys):  # noqa: F811
+    """The POST queues the rebuild (it reads the range's source data) and a worker runs it."""
     settings.ENERGY_FLAT_TARIFF = 0.25
     entity = ha_db.write_entity("official", "sensor.pump_power", [(-60, 500)], unit="W")
     save(entity, at(-60))
@@ -137,19 +140,43 @@ def test_rebuild_over_the_api_and_the_command(api, ha_db: HaDatabase, enrich_db,
     )
     assert backwards.status_code == 400 and "is after end" in backwards.json()["start"]
 
-    response = api.post(
-        "/api/views/daily_energy_by_device/rebuild",
-        {"start": "2024-03-04", "end": "2024-03-05"},
-        format="json",
-    )
-    assert response.status_code == 200, response.json()
-    body = response.json()
-    assert body["status"] == "ok" and body["rows_written"] == 2
-    assert body["range_start"] == "2024-03-04T00:00:00Z"
-    run = RetentionRun.objects.get(pk=body["run"])
-    assert run.operation == "view_refresh" and run.details["mode"] == "rebuild"
-    row = DailyEnergyByDevice.objects.get(entity_id="sensor.pump_power", date=DAY1)
-    assert row.total_kwh == pytest.approx(12.0) and row.cost == pytest.approx(3.0)
+    env = {
+        "HA_INFLUXDB_DATABASE": ha_db.name,
+        "TIER_DATABASE": ha_db.name,
+        "INFLUXDB_DATABASE": enrich_db,
+        "ENERGY_FLAT_TARIFF": "0.25",
+        "TIME_ZONE": "UTC",
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+    }
+    with celery_worker("views-rebuild", **env) as worker:
+        response = api.post(
+            "/api/views/daily_energy_by_device/rebuild",
+            {"start": "2024-03-04", "end": "2024-03-05"},
+            format="json",
+        )
+        assert response.status_code == 202, response.json()
+        answer = response.json()
+        assert answer["status"] == "queued" and answer["name"] == "daily_energy_by_device"
+        run = followed(api, answer, worker)
+        assert run["status"] == "ok" and run["records_processed"] == 2, run
+        assert run["range_start"] == "2024-03-04T00:00:00Z"
+        assert run["details"]["mode"] == "rebuild" and run["details"]["queued_by"] == "ops"
+        row = DailyEnergyByDevice.objects.get(entity_id="sensor.pump_power", date=DAY1)
+        assert row.total_kwh == pytest.approx(12.0) and row.cost == pytest.approx(3.0)
+
+        busy = get_redis().lock(view_lock_key("daily_energy_by_device"), timeout=60)
+        assert busy.acquire(blocking=False)  # a refresh running in a worker
+        try:
+            conflict = api.post("/api/views/daily_energy_by_device/rebuild",
+                                {"start": "2024-03-04", "end": "2024-03-04"})  # fmt: skip
+            skipped = followed(api, conflict.json(), worker)
+            call_command("rebuild_view", "daily_energy_by_device", "--start", "2024-03-04",
+                         "--end", "2024-03-04")  # fmt: skip
+        finally:
+            busy.release()
+    assert conflict.status_code == 202 and skipped["status"] == "skipped"
+    assert "another refresh or rebuild of daily_energy_by_device is running" in skipped["errors"]
+    assert "daily_energy_by_device: skipped: another refresh" in capsys.readouterr().out
 
     row.delete()
     call_command("rebuild_view", "daily_energy_by_device", "--start", "2024-03-04",
@@ -158,22 +185,6 @@ def test_rebuild_over_the_api_and_the_command(api, ha_db: HaDatabase, enrich_db,
     assert DailyEnergyByDevice.objects.get(entity_id="sensor.pump_power", date=DAY1).total_kwh == (
         pytest.approx(12.0)
     )
-    busy = get_redis().lock(view_lock_key("daily_energy_by_device"), timeout=60)
-    assert busy.acquire(blocking=False)  # a refresh running in a worker
-    try:
-        conflict = api.post("/api/views/daily_energy_by_device/rebuild",
-                            {"start": "2024-03-04", "end": "2024-03-04"})  # fmt: skip
-        call_command("rebuild_view", "daily_energy_by_device", "--start", "2024-03-04",
-                     "--end", "2024-03-04")  # fmt: skip
-    finally:
-        busy.release()
-    assert conflict.status_code == 409
-    assert (
-        "another refresh or rebuild of daily_energy_by_device is running"
-        in (conflict.json()["detail"])
-    )
-    assert RetentionRun.objects.get(pk=conflict.json()["run"]).status == "skipped"
-    assert "daily_energy_by_device: skipped: another refresh" in capsys.readouterr().out
 
     future = datetime.now(UTC).date() + timedelta(days=2)
     late = api.post("/api/views/daily_energy_by_device/rebuild",

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,12 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker(node: str = "test", **env_overrides: str) -> Iterator[subprocess.Popen]:
-    """A solo worker on all queues; `node` names it (two workers need two names)."""
+def celery_worker(
+    node: str = "test", *, app: str = "config", pool: str = "solo", **env_overrides: str
+) -> Iterator[subprocess.Popen]:
+    """A worker with one process on all queues; `node` names it (two workers need two names).
+    `app` is the module holding the Celery app; `pool` "prefork" runs tasks in a child process
+    (one the task can kill without killing the worker)."""
     env = dict(os.environ, DATABASE_URL=test_database_url(), **env_overrides)
     proc = subprocess.Popen(
         [
@@ -29,14 +34,14 @@ def celery_worker(node: str = "test", **env_overrides: str) -> Iterator[subproce
             "-m",
             "celery",
             "-A",
-            "config",
+            app,
             "worker",
             "-Q",
             ",".join(QUEUES),
             "-c",
             "1",
             "-P",
-            "solo",
+            pool,
             "-l",
             "info",
             "-n",
@@ -61,3 +66,13 @@ def output(proc: subprocess.Popen) -> str:
     """The worker's output so far (stops it), for failure messages."""
     proc.terminate()
     return proc.communicate(timeout=30)[0][-4000:]
+
+
+def followed(client, answer: dict, worker: subprocess.Popen, timeout: float = 90) -> dict:
+    """The retention run of a 202 answer, polled at its `poll` URL (GET /retention/runs/<id>)
+    with the API `client` until it is no longer running; the worker's output on timeout."""
+    deadline = time.monotonic() + timeout
+    while (run := client.get(answer["poll"]).json())["status"] == "running":
+        assert time.monotonic() < deadline, output(worker)
+        time.sleep(0.2)
+    return run

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.time_span import SPAN, outside_span
 from enrich.timeseries import TimeseriesError
+from retention.day_ranges import check_span
 from retention.management.commands.refresh_views import _describe
 from retention.materialized import VIEWS, rebuild_view
 
@@ -33,8 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--end", required=True, help="last local day, YYYY-MM-DD")
 
     def handle(self, *args, name: str, start: str, end: str, **options) -> None:
+        first, last = _day(start), _day(end)
         try:
-            run = rebuild_view(name, _day(start), _day(end))
+            check_span(first, last, end_inclusive=True, limited=False)
+            run = rebuild_view(name, first, last)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         except TimeseriesError as exc:

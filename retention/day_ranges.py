@@ -1,0 +1,54 @@
+"""How far back, and how many days at once, a person may ask for.
+
+Every endpoint and command taking a day range (tier runs and dry runs, view rebuild, restore)
+checks it here, so `start=0001-01-01` is a 400 naming the parameter instead of a run over
+740,000 days. What the API computes within the request (a restore) is also limited to
+RETENTION_MAX_RANGE_DAYS days, so it answers within the web server's timeout; longer ranges are
+asked in parts, or run by the management command.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+
+# No Home Assistant (2013) or smart-meter data is older: an earlier day is a typing error.
+EARLIEST_DAY = date(2000, 1, 1)
+
+
+class RangeError(ValueError):
+    """A bad start/end; `parameter` names which one."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(message)
+
+
+def check_span(
+    start: date | None,
+    end: date | None,
+    *,
+    end_inclusive: bool,
+    limited: bool = True,
+    names: tuple[str, str] = ("start", "end"),
+) -> None:
+    """Raise RangeError naming the parameter when a day is before EARLIEST_DAY or, with
+    `limited` (web requests), the range spans more than RETENTION_MAX_RANGE_DAYS days."""
+    for name, day in zip(names, (start, end), strict=True):
+        if day is not None and day < EARLIEST_DAY:
+            raise RangeError(
+                name,
+                f"{day} is before {EARLIEST_DAY}: there is no data that old; give a later day.",
+            )
+    if not limited or start is None or end is None:
+        return
+    days = (end - start).days + (1 if end_inclusive else 0)
+    most = settings.RETENTION_MAX_RANGE_DAYS
+    if days > most:
+        raise RangeError(
+            names[0],
+            f"{start}..{end} spans {days} days; one request covers at most {most} days "
+            "(RETENTION_MAX_RANGE_DAYS). Ask for the range in parts, or use the management "
+            "command, which has no such limit.",
+        )

@@ -1,0 +1,50 @@
+"""Work the API hands to a Celery worker instead of doing it in the request.
+
+The endpoint records the run first (RetentionRun, status running) and passes its id to the task,
+so the answer can name it: 202 with `task_id`, `run_id` and `poll` (GET /retention/runs/<id>,
+which shows the status and, when done, the report). When the broker cannot be reached the run
+is marked failed and the answer is 503.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Task
+from django.urls import reverse
+from kombu.exceptions import OperationalError
+from rest_framework.response import Response
+
+from retention.models import RetentionRun
+
+
+def record_queued_run(operation: str, request: Any, **fields: Any) -> RetentionRun:
+    details = {"queued_by": str(request.user), **fields.pop("details", {})}
+    return RetentionRun.objects.create(
+        operation=operation,
+        status=RetentionRun.Status.RUNNING,
+        started=datetime.now(UTC),
+        details=details,
+        **fields,
+    )
+
+
+def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Response:
+    """Queue `task(run_id=run.pk, **kwargs)`; the 202 (or 503) answer described above."""
+    try:
+        result = task.apply_async(kwargs={"run_id": run.pk, **kwargs})
+    except OperationalError as exc:
+        run.status = RetentionRun.Status.FAILED
+        run.errors = f"The task could not be queued: {exc}"
+        run.finished = datetime.now(UTC)
+        run.save()
+        return Response(
+            {"detail": f"{run.errors}. Check that Redis (the Celery broker) is running."},
+            status=503,
+        )
+    poll = request.build_absolute_uri(reverse("retention-run", args=[run.pk]))
+    return Response(
+        {"task_id": result.id, "run_id": run.pk, "status": "queued", "poll": poll, **kwargs},
+        status=202,
+    )

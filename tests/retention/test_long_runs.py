@@ -1,0 +1,172 @@
+"""Long work against the real Redis and InfluxDB: locks are renewed through every phase (a
+second run cannot take them meanwhile, even past their expiry), dry runs take no lock, and
+day ranges are limited (400 naming the parameter): nothing before 2000, and a restore (which
+answers within the request) at most RETENTION_MAX_RANGE_DAYS days."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from enrich.redis_client import get_redis, make_key
+from retention import archive, archive_lock, tiers
+from retention.locks import RunLock
+from retention.models import RetentionRun, TierChunk
+from tests.retention.archive_support import (  # noqa: F401  (fixtures)
+    daily_rows,
+    local_archive_fixture,
+    tier_fixture,
+)
+from tests.retention.conftest import T0
+
+pytestmark = pytest.mark.django_db
+
+DAY = timedelta(days=1)
+D0 = T0.date()
+HOURLY = RetentionRun.Operation.DOWNSAMPLE_HOURLY
+
+
+@pytest.fixture(autouse=True)
+def own_redis_prefix(settings):
+    """Locks of this test under their own prefix (parallel test runs share Redis)."""
+    settings.REDIS_KEY_PREFIX = f"test-long-{uuid.uuid4().hex[:8]}"
+
+
+class Contender:
+    """A second run trying to take a lock while the first one is in a phase."""
+
+    def __init__(self, take) -> None:
+        self.take = take
+        self.tries = 0
+        self.won = 0
+
+    def attempt(self) -> None:
+        self.tries += 1
+        self.won += bool(self.take())
+
+
+def slowed(monkeypatch, owner, name: str, seconds: float, before=None) -> None:
+    """Make a phase of a run last `seconds` longer (and let a contender try meanwhile)."""
+    original = getattr(owner, name)
+
+    def slow(*args, **kwargs):
+        time.sleep(seconds)
+        if before:
+            before()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, slow)
+
+
+# --- archive --------------------------------------------------------------------------------
+def _take_archive_lock() -> bool:
+    lock = get_redis().lock(archive.archive_lock_key(), timeout=30)
+    if lock.acquire(blocking=False):
+        lock.release()
+        return True
+    return False
+
+
+def test_the_archive_lock_is_renewed_while_planning_past_its_expiry(
+    tier, local_archive, monkeypatch, settings
+):
+    """Planning reads period by period; with a 3 s lock and 4 quarters of 1.5 s and more each
+    the plan alone outlasts the expiry twice, yet no second run gets the lock meanwhile."""
+    settings.ARCHIVE_PERIOD = "quarter"
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    monkeypatch.setattr(archive_lock, "LOCK_SECONDS", 3)
+    second = Contender(_take_archive_lock)
+    slowed(monkeypatch, archive, "read_complete_rows", 1.5, before=second.attempt)
+    began = time.monotonic()
+    report = archive.run_archive()
+    assert time.monotonic() - began > 6  # two lock lifetimes
+    assert report.status == "ok" and report.records_archived == 2 * 365
+    assert second.tries >= 4 and second.won == 0
+    assert _take_archive_lock()  # released at the end
+
+
+def test_an_archive_dry_run_takes_no_lock(tier, local_archive, monkeypatch):
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    # A real run is busy: the dry run still reports (it is not skipped) ...
+    busy = get_redis().lock(archive.archive_lock_key(), timeout=60)
+    assert busy.acquire(blocking=False)
+    try:
+        report = archive.run_archive(dry_run=True)
+    finally:
+        busy.release()
+    assert report.status == "dry_run" and report.records_archived == 2 * 365
+    # ... and while a dry run plans, the scheduled run can take the lock (it is not skipped).
+    scheduled = Contender(_take_archive_lock)
+    slowed(monkeypatch, archive, "read_complete_rows", 0, before=scheduled.attempt)
+    assert archive.run_archive(dry_run=True).status == "dry_run"
+    assert scheduled.tries >= 12 and scheduled.won == scheduled.tries
+
+
+# --- tiers ----------------------------------------------------------------------------------
+def test_a_tier_run_renews_its_lock_through_every_day_past_its_expiry(ha_db, monkeypatch):
+    entity = ha_db.write_entity(
+        "official", "sensor.kettle_power", [(n * 3600 * 6, n) for n in range(16)], unit="W"
+    )
+    entity.save()
+    monkeypatch.setattr(tiers, "LOCK_TTL_SECONDS", 1)
+    second = Contender(lambda: RunLock(HOURLY, owner="second").acquire())
+    slowed(monkeypatch, tiers.HourlyTier, "compute", 0.6, before=second.attempt)
+    run = tiers.downsample_hourly(D0, D0 + 4 * DAY)
+    assert run.status == "ok", run.errors
+    assert run.duration_seconds > 2 and run.records_deleted == 16
+    assert second.tries == 4 and second.won == 0
+    assert get_redis().get(make_key("lock", HOURLY)) is None  # released at the end
+
+
+def test_a_tier_dry_run_takes_no_lock(ha_db):
+    entity = ha_db.write_entity("official", "sensor.iron_power", [(0, 5), (60, 0)], unit="W")
+    entity.save()
+    key = make_key("lock", HOURLY)
+    seen = []
+    run = tiers.downsample_hourly(
+        D0, D0 + DAY, dry_run=True, progress=lambda *_: seen.append(get_redis().get(key))
+    )
+    assert run.status == "dry_run" and seen == [None]
+    holder = RunLock(HOURLY, owner="run 999")
+    assert holder.acquire()
+    try:
+        assert tiers.downsample_hourly(D0, D0 + DAY, dry_run=True).status == "dry_run"
+    finally:
+        holder.release()
+
+
+# --- day ranges of web requests -----------------------------------------------------------
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_tier_run_from_year_one_is_400_and_creates_nothing(admin_client, dry_run):
+    for url in ("/retention/downsample-hourly", "/retention/downsample-daily"):
+        response = admin_client.post(
+            url, {"start": "0001-01-01", "dry_run": dry_run}, content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert "0001-01-01 is before 2000-01-01" in response.json()["start"]
+    assert not RetentionRun.objects.exists() and not TierChunk.objects.exists()
+
+
+def test_a_view_rebuild_from_year_one_is_400_and_queues_nothing(admin_client):
+    url = "/api/views/daily_energy_by_device/rebuild"
+    body = {"start": "0001-01-01", "end": "2024-01-01"}
+    response = admin_client.post(url, body, content_type="application/json")
+    assert response.status_code == 400 and "is before 2000-01-01" in response.json()["start"]
+    assert not RetentionRun.objects.exists()
+
+
+def test_a_restore_range_is_limited(admin_client, settings):
+    url = "/retention/restore"
+    body = {"start_date": "0001-01-01", "end_date": "2023-01-01"}
+    response = admin_client.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "is before 2000-01-01" in response.json()["start_date"][0]
+    settings.RETENTION_MAX_RANGE_DAYS = 365
+    body = {"start_date": "2023-01-01", "end_date": "2024-01-01"}
+    response = admin_client.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "spans 366 days; one request covers at most 365" in response.json()["start_date"][0]
+    assert not RetentionRun.objects.exists()
