@@ -142,17 +142,26 @@ def test_a_tier_dry_run_takes_no_lock(ha_db):
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_a_tier_run_from_year_one_is_400_and_creates_nothing(admin_client, dry_run):
     for url in ("/retention/downsample-hourly", "/retention/downsample-daily"):
+        # Year one is no date InfluxDB can hold; 1999 is one, but before any tier's data.
         response = admin_client.post(
             url, {"start": "0001-01-01", "dry_run": dry_run}, content_type="application/json"
         )
         assert response.status_code == 400
-        assert "0001-01-01 is before 2000-01-01" in response.json()["start"]
+        assert "'0001-01-01' is not a date" in response.json()["start"]
+        response = admin_client.post(
+            url, {"start": "1999-12-31", "dry_run": dry_run}, content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert "1999-12-31 is before 2000-01-01" in response.json()["start"]
     assert not RetentionRun.objects.exists() and not TierChunk.objects.exists()
 
 
 def test_a_view_rebuild_from_year_one_is_400_and_queues_nothing(admin_client):
     url = "/api/views/daily_energy_by_device/rebuild"
     body = {"start": "0001-01-01", "end": "2024-01-01"}
+    response = admin_client.post(url, body, content_type="application/json")
+    assert response.status_code == 400 and "'0001-01-01' is not valid" in response.json()["start"]
+    body = {"start": "1999-12-31", "end": "2024-01-01"}
     response = admin_client.post(url, body, content_type="application/json")
     assert response.status_code == 400 and "is before 2000-01-01" in response.json()["start"]
     assert not RetentionRun.objects.exists()
@@ -161,6 +170,10 @@ def test_a_view_rebuild_from_year_one_is_400_and_queues_nothing(admin_client):
 def test_a_restore_range_is_limited(admin_client, settings):
     url = "/retention/restore"
     body = {"start_date": "0001-01-01", "end_date": "2023-01-01"}
+    response = admin_client.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "Enter a date from 1900-01-01" in response.json()["start_date"][0]
+    body = {"start_date": "1999-12-31", "end_date": "2023-01-01"}
     response = admin_client.post(url, body, content_type="application/json")
     assert response.status_code == 400
     assert "is before 2000-01-01" in response.json()["start_date"][0]
