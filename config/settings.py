@@ -5,48 +5,29 @@ root is read when present (``make run`` creates one with generated secrets on fi
 A wrong or missing required value stops the process at start with a message naming it.
 """
 
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+# The REST API's settings (who may do what, throttles, login lockout) live in config.api_access.
+from config.api_access import (  # noqa: F401  (settings Django reads)
+    AXES_CLIENT_IP_CALLABLE,
+    AXES_COOLOFF_TIME,
+    AXES_FAILURE_LIMIT,
+    AXES_LOCKOUT_PARAMETERS,
+    AXES_RESET_ON_SUCCESS,
+    REST_FRAMEWORK,
+    SPECTACULAR_SETTINGS,
+    TRUSTED_PROXY_COUNT,
+)
+from config.environment import BASE_DIR, VAR_DIR, choice, env, number, required
+from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
+    MQTT_CHEAPEST_WINDOW_HOURS,
+    MQTT_DISCOVERY_PREFIX,
+    MQTT_TOPIC_ROOT,
+    MQTT_URL,
+)
 from config.security import checked_secret_key, production_settings
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
-env = environ.Env()
-# ENRICH_ENV_FILE names another file to read, or "none" to read none (the tests do this).
-_env_file = env.str("ENRICH_ENV_FILE", default=str(BASE_DIR / ".env"))
-if _env_file != "none" and Path(_env_file).is_file():
-    environ.Env.read_env(_env_file, overwrite=False)
-
-
-def required(name: str, hint: str) -> str:
-    value = env.str(name, default="")
-    if not value:
-        raise ImproperlyConfigured(f"{name} is not set. {hint}")
-    return value
-
-
-def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = env.str(name, default=default).strip().lower()
-    if value not in allowed:
-        raise ImproperlyConfigured(
-            f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}."
-        )
-    return value
-
-
-def number(name: str, default, cast=int):
-    raw = env.str(name, default=str(default))
-    try:
-        return cast(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
-
 
 # --- Django core -------------------------------------------------------------------------
 SECRET_KEY = checked_secret_key(
@@ -178,7 +159,6 @@ for _source, _ttl in CACHE_TTL_SECONDS.items():
         raise ImproperlyConfigured(
             f"CACHE_TTL_{_source.upper()}_SECONDS={_ttl} must be a whole number of seconds above 0."
         )
-# --- end of response cache TTLs ----------------------------------------------------------
 
 # --- InfluxDB ----------------------------------------------------------------------------
 INFLUXDB_URL = env.str("INFLUXDB_URL", default="http://127.0.0.1:8186")
@@ -298,7 +278,6 @@ if ARCHIVE_RETENTION_YEARS < 1:
     raise ImproperlyConfigured(
         f"ARCHIVE_RETENTION_YEARS={ARCHIVE_RETENTION_YEARS} must be at least 1."
     )
-# --- end of archive ------------------------------------------------------------------------
 
 # --- Storage statistics and alerts (retention.stats, retention.alerts) -----------------------
 # Prices per GB-month (GB = 2^30 bytes) for the savings figure. Defaults: AWS us-east-1 list
@@ -326,7 +305,6 @@ if ALERT_MAX_DURATION_SECONDS < 1:
     raise ImproperlyConfigured(
         f"ALERT_MAX_DURATION_SECONDS={ALERT_MAX_DURATION_SECONDS} must be at least 1 second."
     )
-# --- end of storage statistics and alerts -----------------------------------------------------
 
 # --- Outbound HTTP -----------------------------------------------------------------------
 HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float)  # PRD NFR1
@@ -339,21 +317,6 @@ HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, floa
 FIRST_START_CREDENTIALS_FILE = BASE_DIR / env.str(
     "FIRST_START_CREDENTIALS_FILE", default="var/first-start-credentials.txt"
 )
-
-# --- Home Assistant over MQTT discovery (collectors.ha_mqtt); off while MQTT_URL is empty ---
-MQTT_URL = env.str("MQTT_URL", default="").strip()
-if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and urlsplit(MQTT_URL).hostname):
-    raise ImproperlyConfigured(
-        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
-        "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."
-    )
-MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")
-MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip("/")
-MQTT_CHEAPEST_WINDOW_HOURS = number("MQTT_CHEAPEST_WINDOW_HOURS", 2, float)
-if not 0 < MQTT_CHEAPEST_WINDOW_HOURS <= 24:
-    raise ImproperlyConfigured(
-        f"MQTT_CHEAPEST_WINDOW_HOURS={MQTT_CHEAPEST_WINDOW_HOURS:g} must be above 0 and at most 24."
-    )
 
 # --- Site and providers, read once on first start to fill the database (enrich.bootstrap) --
 SITE_NAME = env.str("SITE_NAME", default="Home")
@@ -420,42 +383,6 @@ if TASK_MAX_REDELIVERIES < 0:
     raise ImproperlyConfigured(
         f"TASK_MAX_REDELIVERIES={TASK_MAX_REDELIVERIES} must be 0 or more redeliveries."
     )
-
-# --- REST API: who may do what, throttles, admin login lockout (enrich.access) ---------------
-# Reads need any token; changes and triggers need staff or the permission enrich.trigger_work.
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["enrich.access.ReadOrTrigger"],
-    "DEFAULT_THROTTLE_CLASSES": ["enrich.access.ScopedThrottle"],
-    # Per client: N/second, N/minute, N/hour, N/day or N/<k>min (checked at start, enrich.apps).
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
-        "user": env.str("API_THROTTLE_USER", default="300/minute"),
-        "trigger": env.str("API_THROTTLE_TRIGGER", default="30/hour"),
-        "token": env.str("API_THROTTLE_TOKEN", default="5/minute"),
-    },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-}
-# Reverse proxies in front of the web app; 0 = the client is the connection's own address.
-TRUSTED_PROXY_COUNT = number("TRUSTED_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "enrich.access.client_address"
-AXES_FAILURE_LIMIT = number("ADMIN_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = number("ADMIN_LOGIN_COOLOFF_MINUTES", 15, float) / 60  # hours
-# A username is locked from the address that failed, so guessing cannot lock the admin out.
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-SPECTACULAR_SETTINGS = {
-    "TITLE": "enrich API",
-    "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.",
-    "VERSION": "0.1.0",
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    # The docs page works offline: Swagger UI is served from drf-spectacular-sidecar.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-}
 
 # --- Logging: one line per event, to stderr --------------------------------------------
 LOG_LEVEL = choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()

@@ -7,7 +7,7 @@ only (0600), and shown once more when the command runs on an interactive termina
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -18,8 +18,8 @@ from rest_framework.authtoken.models import Token
 @dataclass(frozen=True)
 class AdminCredentials:
     username: str
-    password: str
-    token: str
+    password: str = field(repr=False)
+    token: str = field(repr=False)
 
     def as_text(self) -> str:
         return (

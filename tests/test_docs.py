@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# config.security holds the production profile's variables.
-SETTINGS = "".join((ROOT / "config" / name).read_text() for name in ("settings.py", "security.py"))
+# Every module of config/ may read variables (settings.py, security.py, api_access.py, ...).
+SETTINGS = "".join(path.read_text() for path in sorted((ROOT / "config").glob("*.py")))
 VARIABLES = sorted(
     set(re.findall(r'(?:env\.\w+|required|choice|number)\(\s*f?"([A-Z][A-Z0-9_]+)"', SETTINGS))
 )

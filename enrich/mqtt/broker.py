@@ -16,7 +16,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -43,7 +43,7 @@ class Endpoint:
     port: int
     tls: bool
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)
 
     @classmethod
     def parse(cls, url: str) -> "Endpoint":

@@ -1,0 +1,40 @@
+"""Settings of the REST API: who may do what, throttles, the admin login lockout (read by
+config.settings; the classes named here live in enrich.access)."""
+
+from config.environment import env, number
+
+# --- REST API: who may do what, throttles, admin login lockout (enrich.access) ---------------
+# Reads need any token; changes and triggers need staff or the permission enrich.trigger_work.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["enrich.access.ReadOrTrigger"],
+    "DEFAULT_THROTTLE_CLASSES": ["enrich.access.ScopedThrottle"],
+    # Per client: N/second, N/minute, N/hour, N/day or N/<k>min (checked at start, enrich.apps).
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
+        "user": env.str("API_THROTTLE_USER", default="300/minute"),
+        "trigger": env.str("API_THROTTLE_TRIGGER", default="30/hour"),
+        "token": env.str("API_THROTTLE_TOKEN", default="5/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Reverse proxies in front of the web app; 0 = the client is the connection's own address.
+TRUSTED_PROXY_COUNT = number("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "enrich.access.client_address"
+AXES_FAILURE_LIMIT = number("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = number("ADMIN_LOGIN_COOLOFF_MINUTES", 15, float) / 60  # hours
+# A username is locked from the address that failed, so guessing cannot lock the admin out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+SPECTACULAR_SETTINGS = {
+    "TITLE": "enrich API",
+    "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.",
+    "VERSION": "0.1.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The docs page works offline: Swagger UI is served from drf-spectacular-sidecar.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}

@@ -1,0 +1,22 @@
+"""Settings of the Home Assistant entities over MQTT discovery (collectors.ha_mqtt), read by
+config.settings; off while MQTT_URL is empty."""
+
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.environment import env, number
+
+MQTT_URL = env.str("MQTT_URL", default="").strip()
+if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and urlsplit(MQTT_URL).hostname):
+    raise ImproperlyConfigured(
+        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
+        "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."
+    )
+MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")
+MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip("/")
+MQTT_CHEAPEST_WINDOW_HOURS = number("MQTT_CHEAPEST_WINDOW_HOURS", 2, float)
+if not 0 < MQTT_CHEAPEST_WINDOW_HOURS <= 24:
+    raise ImproperlyConfigured(
+        f"MQTT_CHEAPEST_WINDOW_HOURS={MQTT_CHEAPEST_WINDOW_HOURS:g} must be above 0 and at most 24."
+    )
