@@ -17,7 +17,7 @@ from collectors.pipeline import target_for
 from collectors.pricing.api import Conflict, _provider, _slots
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, stored_carbon
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
-from collectors.pricing.store import LOOK_BACK
+from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import NotEnoughData
 from enrich.cache import ResponseCache
 from enrich.models import ProviderConfig, Site
@@ -130,7 +130,8 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
                        f"{exc}") from None  # fmt: skip
     now = wanted.now
     currency, slots = _slots(config.provider, region, now - LOOK_BACK, wanted.before)
-    carbon = site_carbon(site, now, wanted.before)
+    # read as far as forecasts go (not just to `before`), so the answer says how far that is
+    carbon = site_carbon(site, now, max(wanted.before, now + AHEAD))
     try:
         plan = make_plan(slots, carbon.spans, now, wanted.hours, before=wanted.before,
                          carbon_price=wanted.carbon_price, contiguous=wanted.contiguous,
@@ -138,15 +139,18 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
                          pareto=wanted.pareto)  # fmt: skip
     except NotEnoughData as exc:
         known = {"prices_until": _iso(slots[-1].end) if slots else None,
-                 "carbon_until": _iso(carbon.spans[-1].end) if carbon.spans else None}  # fmt: skip
+                 "carbon_forecast_until": _iso(_forecast_end(carbon))}  # fmt: skip
         raise TooFewKnown(str(exc), known) from None
     return _shown(site, config.provider, region, currency, wanted, carbon, plan)
+
+
+def _forecast_end(carbon: Carbon) -> datetime | None:
+    return max((s.end for s in carbon.spans if s.carried_from is None), default=None)
 
 
 def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict[str, Any]:
     kwh = None if wanted.kw is None else wanted.kw * wanted.hours
     chosen = plan.chosen
-    forecast = [s for s in carbon.spans if s.carried_from is None]
     return {
         "site": {"id": site.pk, "name": site.name},
         "provider": provider,
@@ -168,7 +172,7 @@ def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict
             "provider": carbon.provider,
             "region": carbon.region,
             "known": plan.carbon_known,
-            "forecast_until": _iso(forecast[-1].end) if forecast else None,
+            "forecast_until": _iso(_forecast_end(carbon)),
             "message": carbon.message,
         },
         **_figures(chosen, kwh),
