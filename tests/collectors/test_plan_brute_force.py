@@ -177,3 +177,55 @@ def test_the_plan_scores_the_optimum_of_every_allowed_window(seed, contiguous):
         assert plan.greenest.average_carbon <= chosen.average_carbon + 1e-9
     if plan.running_now is not None:
         assert judged(average, windows, penalty / 100) <= plan.running_now.average_score + 1e-9
+
+
+def hourly(values, start=T0):
+    return [(start + timedelta(hours=i), start + timedelta(hours=i + 1), v)
+            for i, v in enumerate(values)]  # fmt: skip
+
+
+def hand_plan(prices, carbon, hours, carbon_price, **rules):
+    price_slots = [PriceSlot(a, b, p) for a, b, p in hourly(prices)]
+    forecast = [ForecastSlot(a, b, g) for a, b, g in hourly(carbon)]
+    end = T0 + timedelta(hours=len(prices))
+    spans = carbon_spans(forecast, [], T0, end)
+    return make_plan(price_slots, spans, T0, hours, before=end, carbon_price=carbon_price, **rules)
+
+
+def test_hand_computed_plan_and_its_comparisons():
+    # scores at 1000 per tonne: 0.30 + 0.100 = 0.40, 0.10 + 0.400 = 0.50, 0.20 + 0.050 = 0.25,
+    # 0.10 + 0.300 = 0.40 -> 02:00
+    plan = hand_plan([0.30, 0.10, 0.20, 0.10], [100, 400, 50, 300], 1, 1000)
+    assert (plan.chosen.start, plan.chosen.average_score) == (T0 + timedelta(hours=2), 0.25)
+    assert (plan.chosen.average_price, plan.chosen.average_carbon) == (0.20, 50)
+    # cheapest: 0.10 at 01:00 and 03:00, the later; greenest: 50 g at 02:00; now: 00:00
+    assert plan.cheapest.start == T0 + timedelta(hours=3)
+    assert (plan.cheapest.average_price, plan.cheapest.average_carbon) == (0.10, 300)
+    assert plan.greenest.start == T0 + timedelta(hours=2)
+    assert (plan.running_now.average_price, plan.running_now.average_carbon) == (0.30, 100)
+
+
+def test_hours_after_the_forecast_carry_its_last_value_and_say_so():
+    # forecast for 00:00 (100 g) and 01:00 (400 g) only: 02:00 and 03:00 carry 400 g
+    price_slots = [PriceSlot(a, b, p) for a, b, p in hourly([0.30, 0.10, 0.05, 0.20])]
+    forecast = [ForecastSlot(a, b, g) for a, b, g in hourly([100, 400])]
+    end = T0 + timedelta(hours=4)
+    spans = carbon_spans(forecast, [], T0, end)
+    assert spans[-1].carried_from == T0 + timedelta(hours=1) and spans[-1].gco2 == 400
+    plan = make_plan(price_slots, spans, T0, 1, before=end, carbon_price=1000)
+    # scores 0.40, 0.50, 0.45, 0.60 -> running now (00:00) wins
+    assert plan.chosen.start == T0 and plan.chosen.carried_seconds == 0
+    plan = make_plan(price_slots, spans, T0, 2, before=end, carbon_price=0)
+    # by price, 2 h: 00:00 0.20, 01:00 0.075, 02:00 0.125 -> 01:00, its 02:00 hour carried
+    assert plan.chosen.start == T0 + timedelta(hours=1)
+    assert plan.chosen.carried_seconds == 3600
+    assert plan.chosen.average_carbon == 400
+
+
+def test_pareto_set_holds_every_supported_trade_off():
+    # (price, g): (0.1, 400) (0.2, 200) (0.3, 120) (0.4, 100): all convex, none dominated
+    plan = hand_plan([0.1, 0.2, 0.3, 0.4], [400, 200, 120, 100], 1, 500, pareto=True)
+    # at 500 per tonne 00:00 and 01:00 both score 0.30: the later one
+    assert plan.chosen.start == T0 + timedelta(hours=1)
+    assert [(f.average_price, f.average_carbon) for f in plan.pareto] == [
+        (0.1, 400), (0.2, 200), (0.3, 120), (0.4, 100)]  # fmt: skip
