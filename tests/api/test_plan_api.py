@@ -152,6 +152,13 @@ def test_the_plan_weighs_price_and_carbon_and_shows_the_trade_off(collected, api
     assert compared["cheapest"]["price_saving"] <= 0 <= compared["cheapest"]["carbon_saving"]
     assert compared["greenest"]["carbon_saving"] <= 0 <= compared["greenest"]["price_saving"]
     assert body["pareto"] is None
+    # on this day price dominates up to ~18,000 GBP/t; at 19,000 the evening wins for its CO2
+    flipped = api.get(URL, {"hours": "2", "carbon_price": "19000"}).json()
+    expected = expected_window(2, lambda a, b: average(prices, a, b)
+                               + 19000 * average(carbon, a, b) / 1e6)  # fmt: skip
+    assert flipped["start"] == expected[0].isoformat() == green[0].isoformat()
+    assert flipped["compared"]["cheapest"]["price_saving"] < 0
+    assert flipped["compared"]["cheapest"]["carbon_saving"] > 0
 
 
 def test_carbon_price_zero_is_the_cheapest_window(collected, api):
