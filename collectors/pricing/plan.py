@@ -17,6 +17,7 @@ Pareto set: windows the same rules choose for other carbon prices, none of them 
 and dirtier than another.
 """
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,14 +72,20 @@ class Plan:
 class Scorer:
     """Scores the parts of price slots from the carbon spans with weights on price and gCO2."""
 
-    def __init__(self, spans: Sequence[CarbonSpan], price_weight: float, carbon_weight: float):
+    def __init__(self, spans: Sequence[CarbonSpan], price_weight: float, carbon_weight: float,
+                 cache: dict | None = None):  # fmt: skip
         self.spans, self.price_weight, self.carbon_weight = spans, price_weight, carbon_weight
+        self._slots = {} if cache is None else cache  # shared by the scorers of one plan
+        self._starts = [span.start for span in spans]
 
     def part(self, energy_price: float, start: datetime, end: datetime) -> PlanSlot | None:
         carbon, carried = None, 0.0
         if self.spans:
             grams = seconds = 0.0
-            for span in self.spans:
+            first = max(bisect.bisect_right(self._starts, start) - 1, 0)
+            for span in self.spans[first:]:
+                if span.start >= end:
+                    break
                 left, right = max(span.start, start), min(span.end, end)
                 if left < right:
                     length = (right - left).total_seconds()
@@ -97,14 +104,19 @@ class Scorer:
     def slots(self, prices: Sequence[PriceSlot], now: datetime) -> list[PlanSlot]:
         """The slots still to come; the running one is scored from now (only that part of it
         is ever used) but keeps its own start and end, as the window finder expects."""
-        scored = []
-        for slot in prices:
-            if slot.end <= now:
-                continue
-            part = self.part(slot.price, max(slot.start, now), slot.end)
-            if part is not None:
-                scored.append(PlanSlot(slot.start, slot.end, *_values(part)))
-        return scored
+        key = (id(prices), now)
+        if key not in self._slots:  # once per plan: the carbon of a slot is the same always
+            self._slots[key] = [
+                PlanSlot(slot.start, slot.end, *_values(part))
+                for slot in prices
+                if slot.end > now
+                and (part := self.part(slot.price, max(slot.start, now), slot.end)) is not None
+            ]
+        return [self.weighed(slot) for slot in self._slots[key]]
+
+    def weighed(self, slot: PlanSlot) -> PlanSlot:
+        score = self.price_weight * slot.energy_price + self.carbon_weight * (slot.carbon or 0.0)
+        return PlanSlot(slot.start, slot.end, score, slot.energy_price, slot.carbon, slot.carried)
 
 
 def _values(part: PlanSlot) -> tuple[float, float, float | None, float]:
@@ -133,8 +145,9 @@ def figures(slots: Sequence[PlanSlot], used: int = 1, penalty: float = 0.0) -> F
 
 
 def _solve(prices, spans, now, weights, rules) -> tuple[WindowResult, Scorer]:
-    scorer = Scorer(spans, *weights)
-    result = find_windows(scorer.slots(prices, now), now=now, cut=scorer.cut, **rules)
+    scorer = Scorer(spans, *weights, cache=rules["cache"])
+    wanted = {k: v for k, v in rules.items() if k != "cache"}
+    result = find_windows(scorer.slots(prices, now), now=now, cut=scorer.cut, **wanted)
     return result, scorer
 
 
@@ -165,6 +178,7 @@ def make_plan(
         "contiguous": contiguous,
         "penalty_percent": penalty_percent,
         "max_windows": max_windows,
+        "cache": {},
     }
     per_gram = carbon_price / GRAMS_PER_TONNE
     result, main = _solve(prices, spans, now, (1.0, per_gram), rules)

@@ -53,15 +53,20 @@ def best_split(
         came_from: dict[tuple[int, int, bool], tuple[tuple[int, int, bool], bool]] = {}
         for key, (total, later) in states.items():
             units, runs, taken = key
-            moves = [((units, runs, False), total, later, False)]
+            skipped = (units, runs, False)  # leaving this slot out
+            held = following.get(skipped)
+            if held is None or _better(total, later, held):
+                following[skipped] = (total, later)
+                came_from[skipped] = (key, False)
             runs_after = runs if (taken and joins) else runs + 1
-            if units + size <= capacity and runs_after <= runs_allowed:
-                moves.append(((units + size, runs_after, True), total + cost, later - stamp, True))
-            for state, new_total, new_later, took in moves:
-                held = following.get(state)
-                if held is None or _better(new_total, new_later, held):
-                    following[state] = (new_total, new_later)
-                    came_from[state] = (key, took)
+            if units + size > capacity or runs_after > runs_allowed:
+                continue
+            took = (units + size, runs_after, True)  # taking it
+            new_total, new_later = total + cost, later - stamp
+            held = following.get(took)
+            if held is None or _better(new_total, new_later, held):
+                following[took] = (new_total, new_later)
+                came_from[took] = (key, True)
         steps.append(came_from)
         states = following
     finals = [
