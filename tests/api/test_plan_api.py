@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from collectors import pipeline
 from collectors.models import FlexibleLoad
 from collectors.pricing import now as clock
-from collectors.pricing.loads import plan_for
+from collectors.pricing.loads import next_deadline, plan_for
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.support.replay import load_fixture
@@ -288,3 +288,24 @@ def test_the_plan_is_in_the_openapi_schema(api):
             "penalty_percent", "pareto", "site"} <= names  # fmt: skip
     windows = {p["name"] for p in schema["paths"]["/api/pricing/windows"]["get"]["parameters"]}
     assert {"penalty_percent", "max_windows"} <= windows
+
+
+@pytest.mark.parametrize(
+    ("now", "deadline", "expected"),
+    [
+        # London, spring 2026-03-29: 07:00 BST is 06:00 UTC (the day before it was 07:00 UTC)
+        ("2026-03-28T20:00:00+00:00", "07:00", "2026-03-29T06:00:00+00:00"),
+        ("2026-03-27T20:00:00+00:00", "07:00", "2026-03-28T07:00:00+00:00"),
+        # 01:30 does not exist that night: the wall time before the change, 01:30 UTC
+        ("2026-03-28T20:00:00+00:00", "01:30", "2026-03-29T01:30:00+00:00"),
+        # autumn 2026-10-25: 01:30 happens twice; the first (BST, 00:30 UTC) is planned for
+        ("2026-10-24T20:00:00+00:00", "01:30", "2026-10-25T00:30:00+00:00"),
+        # 3 h before 07:00 no longer fit at 05:00 UTC (06:00 BST): tomorrow's 07:00
+        ("2026-05-01T05:00:00+00:00", "07:00", "2026-05-02T06:00:00+00:00"),
+    ],
+)
+def test_load_deadlines_follow_the_sites_clock(now, deadline, expected):
+    site = Site(name="Twyford", latitude=51.48, longitude=-0.86, timezone="Europe/London")
+    load = FlexibleLoad(site=site, name="Boost", hours=3,
+                        deadline=datetime.strptime(deadline, "%H:%M").time())  # fmt: skip
+    assert next_deadline(load, datetime.fromisoformat(now)).isoformat() == expected
