@@ -48,7 +48,11 @@ def plan_request(query) -> PlanRequest:
         raise ValidationError({"hours": "Required: how long the load runs, e.g. hours=3."})
     hours = _positive(query, "hours", "hours the load runs")
     now = clock.utc_now()
-    before = params.moment(query, "before") or now + DEFAULT_HORIZON
+    before = params.moment(query, "before")
+    if before is None and timedelta(hours=hours) > DEFAULT_HORIZON:
+        raise ValidationError({"hours": f"{hours:g} h is more than the 24 h planned without "
+                               "`before`: give before=<ISO time> further ahead."})  # fmt: skip
+    before = before or now + DEFAULT_HORIZON
     if before < now + timedelta(hours=hours):
         raise ValidationError({"before": f"{before.isoformat()} leaves no room for {hours:g} h "
                                f"from now ({now.isoformat(timespec='seconds')})."})  # fmt: skip

@@ -197,6 +197,7 @@ def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
         ({"hours": "0"}, "hours", "more than 0"),
         ({"hours": "-2"}, "hours", "more than 0"),
         ({"hours": "x"}, "hours", "a number"),
+        ({"hours": "30"}, "hours", "more than the 24 h planned without `before`"),
         ({"hours": "2", "before": "tomorrow"}, "before", "time zone"),
         ({"hours": "2", "before": "2026-05-01T13:00:00Z"}, "before", "leaves no room"),
         ({"hours": "2", "before": "2020-01-01T00:00:00Z"}, "before", "leaves no room"),
