@@ -17,6 +17,7 @@ from collectors.models import FlexibleLoad
 from collectors.pricing import now as clock
 from collectors.pricing.loads import next_deadline, plan_for
 from enrich.models import ProviderConfig, Site
+from tests.api.test_price_clock import CASES, collect
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.support.replay import load_fixture
 
@@ -310,3 +311,28 @@ def test_load_deadlines_follow_the_sites_clock(now, deadline, expected):
     load = FlexibleLoad(site=site, name="Boost", hours=3,
                         deadline=datetime.strptime(deadline, "%H:%M").time())  # fmt: skip
     assert next_deadline(load, datetime.fromisoformat(now)).isoformat() == expected
+
+
+@pytest.mark.parametrize("name", ["15min_dst_autumn", "30min_dst_spring"])
+def test_by_price_alone_the_plan_is_the_windows_answer_across_dst(name, own_storage,
+                                                                  replay_server, api,
+                                                                  monkeypatch):  # fmt: skip
+    # The price clock's DST days (25 h of quarter-hours, 23 h of half hours), collected as the
+    # hourly task does; with carbon_price=0 the plan must pick what /api/pricing/windows picks
+    case = CASES[name]
+    collect(case, replay_server)
+    step = timedelta(minutes=case.slot_minutes)
+    for moment in (case.edge - MINUTE, case.edge + step + 7 * MINUTE, case.day_start + 3 * step):
+        monkeypatch.setattr(clock, "utc_now", lambda moment=moment: moment)
+        for hours, contiguous in (("1", "true"), ("3", "true"), ("2", "false")):
+            query = {"hours": hours, "contiguous": contiguous}
+            windows = api.get("/api/pricing/windows", query).json()
+            plan = api.get(URL, {**query, "carbon_price": "0"}).json()
+            assert plan["carbon"]["known"] is False, plan
+            assert [(s["start"], s["end"]) for s in plan["slots"]] == [
+                (s["start"], s["end"]) for s in windows["slots"]], (moment, query)  # fmt: skip
+            assert plan["average_price"] == pytest.approx(windows["average_price"])
+            assert (plan["windows_used"], plan["penalty_cost"]) == (
+                windows["windows_used"], pytest.approx(windows["penalty_cost"]))  # fmt: skip
+            assert plan["compared"]["running_now"]["price_saving"] == pytest.approx(
+                windows["saving_vs_now"])  # fmt: skip
