@@ -43,37 +43,50 @@ def best_split(
     """The slots (time order) of `capacity` units with the lowest judged total (ties: fewer
     runs, then later slots); None when no set fits."""
     runs_allowed = most_windows(share, max_windows, capacity)
-    # (units, runs, previous taken) -> (signed total, -sum of start stamps)
-    states: dict[tuple[int, int, bool], tuple[float, float]] = {(0, 0, False): (0.0, 0.0)}
-    steps: list[dict[tuple[int, int, bool], tuple[tuple[int, int, bool], bool]]] = []
+    width = 2 * (runs_allowed + 1)  # a state is units * width + runs * 2 + (previous taken)
+    # state -> (signed total, -sum of start stamps); steps[i][state] = (previous state, taken)
+    states: dict[int, tuple[float, float]] = {0: (0.0, 0.0)}
+    steps: list[dict[int, tuple[int, bool]]] = []
     for index, (slot, size) in enumerate(zip(usable, sizes, strict=True)):
         cost, stamp = sign * slot.price * size, slot.start.timestamp()
         joins = index > 0 and usable[index - 1].end == slot.start
-        following: dict[tuple[int, int, bool], tuple[float, float]] = {}
-        came_from: dict[tuple[int, int, bool], tuple[tuple[int, int, bool], bool]] = {}
-        for key, (total, later) in states.items():
-            units, runs, taken = key
-            skipped = (units, runs, False)  # leaving this slot out
+        following: dict[int, tuple[float, float]] = {}
+        came_from: dict[int, tuple[int, bool]] = {}
+        room = (capacity - size) * width  # states below this have room for the slot
+        for state, value in states.items():
+            skipped = state & ~1  # leaving this slot out
             held = following.get(skipped)
-            if held is None or _better(total, later, held):
-                following[skipped] = (total, later)
-                came_from[skipped] = (key, False)
-            runs_after = runs if (taken and joins) else runs + 1
-            if units + size > capacity or runs_after > runs_allowed:
+            # inlined `_better` (this loop runs a million times for long split plans)
+            if (
+                held is None
+                or value[0] < held[0] - EPSILON
+                or (value[0] <= held[0] + EPSILON and value[1] < held[1])
+            ):
+                following[skipped] = value
+                came_from[skipped] = (state, False)
+            if state >= room + width:
                 continue
-            took = (units + size, runs_after, True)  # taking it
-            new_total, new_later = total + cost, later - stamp
+            runs = (state % width) >> 1
+            same_run = joins and state & 1
+            if not same_run and runs == runs_allowed:
+                continue
+            took = state + size * width + (0 if same_run else 2) | 1  # taking it
+            total, later = value[0] + cost, value[1] - stamp
             held = following.get(took)
-            if held is None or _better(new_total, new_later, held):
-                following[took] = (new_total, new_later)
-                came_from[took] = (key, True)
+            if (
+                held is None
+                or total < held[0] - EPSILON
+                or (total <= held[0] + EPSILON and later < held[1])
+            ):
+                following[took] = (total, later)
+                came_from[took] = (state, True)
         steps.append(came_from)
         states = following
-    finals = [
-        (total + (key[1] - 1) * share * abs(total), key[1], later, key)
-        for key, (total, later) in states.items()
-        if key[0] == capacity and key[1] >= 1
-    ]
+    finals = []
+    for state, (total, later) in states.items():
+        runs = (state % width) >> 1
+        if state // width == capacity and runs >= 1:
+            finals.append((total + (runs - 1) * share * abs(total), runs, later, state))
     if not finals:
         return None
     best = finals[0]
@@ -82,15 +95,9 @@ def best_split(
             abs(candidate[0] - best[0]) <= EPSILON and candidate[1:3] < best[1:3]
         ):
             best = candidate
-    chosen, key = [], best[3]
+    chosen, state = [], best[3]
     for index in range(len(usable) - 1, -1, -1):
-        key, took = steps[index][key]
+        state, took = steps[index][state]
         if took:
             chosen.append(usable[index])
     return chosen[::-1]
-
-
-def _better(total: float, later: float, than: tuple[float, float]) -> bool:
-    if total < than[0] - EPSILON:
-        return True
-    return abs(total - than[0]) <= EPSILON and later < than[1]
