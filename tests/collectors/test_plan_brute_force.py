@@ -229,3 +229,35 @@ def test_pareto_set_holds_every_supported_trade_off():
     assert plan.chosen.start == T0 + timedelta(hours=1)
     assert [(f.average_price, f.average_carbon) for f in plan.pareto] == [
         (0.1, 400), (0.2, 200), (0.3, 120), (0.4, 100)]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_pareto_windows_are_not_beaten_on_both_price_and_carbon(seed):
+    rng = random.Random(1000 + seed)
+    prices, forecast, points, last = random_day(rng, 30)
+    now = T0 + rng.choice([0, 7, 20]) * MINUTE
+    wanted = rng.choice([30, 60, 120]) * MINUTE
+    before = min(last, now + timedelta(hours=12))
+    spans = carbon_spans(forecast, points, now, before)
+    values = per_minute(prices, forecast, points, now, before)
+    try:
+        plan = make_plan(prices, spans, now, wanted / timedelta(hours=1), before=before,
+                         carbon_price=rng.choice([50, 400, 2000]), pareto=True)  # fmt: skip
+    except (NotEnoughData, UnreachableDuration):
+        return
+    every = []
+    for window in candidates(prices, now, before, wanted, True, 0, None):
+        minutes = [m for a, b in window for m in _minutes(a, b)]
+        if all(m in values for m in minutes):
+            every.append((sum(values[m][0] for m in minutes) / len(minutes),
+                          sum(values[m][1] for m in minutes) / len(minutes)))  # fmt: skip
+    assert 1 <= len(plan.pareto) <= 5
+    shown = [(f.average_price, f.average_carbon) for f in plan.pareto]
+    assert shown == sorted(shown)
+    for price, carbon in shown:
+        assert (price, carbon) in [pytest.approx(point) for point in every]
+        beaten = [(p, c) for p, c in every if p < price - 1e-9 and c < carbon - 1e-9]
+        assert beaten == [], (seed, price, carbon)
+    # the cheapest and the greenest windows of all are there
+    assert shown[0][0] == pytest.approx(min(p for p, _ in every))
+    assert shown[-1][1] == pytest.approx(min(c for _, c in every))
