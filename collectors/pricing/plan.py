@@ -151,10 +151,12 @@ def _solve(prices, spans, now, weights, rules) -> tuple[WindowResult, Scorer]:
     return result, scorer
 
 
-def _rescored(result: WindowResult, main: Scorer) -> Figures:
-    """A window found under other weights, with the main plan's scores."""
+def _rescored(result: WindowResult, main: Scorer, share: float) -> Figures:
+    """A window found under other weights, with the main plan's scores (its penalty too)."""
     slots = [main.part(s.energy_price, s.start, s.end) for s in result.slots]
-    return figures(slots, result.windows_used, result.penalty_cost)
+    found = figures(slots, result.windows_used)
+    penalty = (found.windows_used - 1) * share * abs(found.average_score)
+    return figures(slots, result.windows_used, penalty)
 
 
 def make_plan(
@@ -184,25 +186,29 @@ def make_plan(
     result, main = _solve(prices, spans, now, (1.0, per_gram), rules)
     chosen = figures(result.slots, result.windows_used, result.penalty_cost)
     running = pieces_from(main.slots(prices, now), now, timedelta(hours=hours), main.cut)
-    cheapest = _rescored(_solve(prices, spans, now, (1.0, 0.0), rules)[0], main)
-    greenest = None
+    share = penalty_percent / 100
+    cheapest = _rescored(_solve(prices, spans, now, (1.0, 0.0), rules)[0], main, share)
+    greenest = found = None
     if spans:
-        greenest = _rescored(_solve(prices, spans, now, (0.0, 1.0), rules)[0], main)
-    found = [] if not (pareto and spans) else _pareto(prices, spans, now, rules, main, cheapest, greenest, chosen)  # fmt: skip
+        greenest = _rescored(_solve(prices, spans, now, (0.0, 1.0), rules)[0], main, share)
+    if spans and pareto:
+        found = _pareto(prices, spans, now, rules, main, (cheapest, greenest, chosen))
     return Plan(
         chosen=chosen,
         running_now=figures(running) if running else None,
         cheapest=cheapest,
         greenest=greenest,
-        pareto=found,
+        pareto=found or [],
         carbon_known=bool(spans),
     )
 
 
-def _pareto(prices, spans, now, rules, main, cheapest, greenest, chosen) -> list[Figures]:
+def _pareto(prices, spans, now, rules, main, ends) -> list[Figures]:
     """Supported Pareto windows: between two found windows A (cheaper) and B (greener), the
     carbon price at which they score the same is tried; a window better than both there lies
     between them, so the search goes on on each side (at most PARETO_SOLVES tries)."""
+    cheapest, greenest, chosen = ends
+    share = rules["penalty_percent"] / 100
     found = [cheapest, greenest, chosen]
     pending = [(cheapest, greenest)]
     solves = 0
@@ -211,7 +217,7 @@ def _pareto(prices, spans, now, rules, main, cheapest, greenest, chosen) -> list
         if a.average_carbon - b.average_carbon <= 1e-9 or b.average_price <= a.average_price:
             continue
         per_gram = (b.average_price - a.average_price) / (a.average_carbon - b.average_carbon)
-        window = _rescored(_solve(prices, spans, now, (1.0, per_gram), rules)[0], main)
+        window = _rescored(_solve(prices, spans, now, (1.0, per_gram), rules)[0], main, share)
         solves += 1
         line = a.average_price + per_gram * a.average_carbon
         if window.average_price + per_gram * window.average_carbon < line - 1e-9:

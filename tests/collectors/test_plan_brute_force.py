@@ -175,6 +175,10 @@ def test_the_plan_scores_the_optimum_of_every_allowed_window(seed, contiguous):
     assert plan.cheapest.average_price <= chosen.average_price + 1e-9 or windows > 1
     if plan.greenest is not None and windows == 1 and plan.greenest.windows_used == 1:
         assert plan.greenest.average_carbon <= chosen.average_carbon + 1e-9
+    for other in (plan.cheapest, plan.greenest):  # penalties in the plan's own score unit
+        if other is not None:
+            assert other.penalty_cost == pytest.approx(
+                (other.windows_used - 1) * penalty / 100 * abs(other.average_score))  # fmt: skip
     if plan.running_now is not None:
         assert judged(average, windows, penalty / 100) <= plan.running_now.average_score + 1e-9
 
