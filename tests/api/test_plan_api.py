@@ -336,3 +336,26 @@ def test_by_price_alone_the_plan_is_the_windows_answer_across_dst(name, own_stor
                 windows["windows_used"], pytest.approx(windows["penalty_cost"]))  # fmt: skip
             assert plan["compared"]["running_now"]["price_saving"] == pytest.approx(
                 windows["saving_vs_now"])  # fmt: skip
+
+
+def test_site_selection_and_missing_providers(own_storage, api):
+    first = Site.objects.create(name="A", latitude=51.5, longitude=-0.1, pricing_region="C")
+    response = api.get(URL, {"hours": "2", "site": str(first.pk)})
+    assert response.status_code == 409
+    assert "no enabled electricity price provider" in response.json()["detail"]
+    Site.objects.create(name="B", latitude=51.5, longitude=-0.1)
+    response = api.get(URL, {"hours": "2"})
+    assert (response.status_code, list(response.json())) == (400, ["site"])
+    assert api.get(URL, {"hours": "2", "site": "999999"}).status_code == 404
+
+
+def test_the_admin_shows_a_loads_recommended_start(collected, client):
+    admin = get_user_model().objects.create_superuser("boss", password="pw-boss-123")
+    client.force_login(admin)
+    load = FlexibleLoad.objects.create(site=collected, name="EV", hours=2,
+                                       deadline=datetime(2000, 1, 1, 23, 30).time())  # fmt: skip
+    page = client.get(f"/admin/collectors/flexibleload/{load.pk}/change/")
+    assert page.status_code == 200
+    assert plan_for(load)["start"] in page.content.decode()
+    listing = client.get("/admin/collectors/flexibleload/")
+    assert listing.status_code == 200 and "EV" in listing.content.decode()
