@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from collectors.models import CollectorRun
+from collectors.models import CollectorRun, FlexibleLoad
+from collectors.pricing.loads import plan_for
 
 
 @admin.register(CollectorRun)
@@ -27,3 +28,17 @@ class CollectorRunAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj: CollectorRun) -> str:
         return obj.error[:120]
+
+
+@admin.register(FlexibleLoad)
+class FlexibleLoadAdmin(admin.ModelAdmin):
+    list_display = ("name", "site", "hours", "deadline", "carbon_price", "contiguous", "enabled")
+    list_filter = ("enabled", "site")
+    readonly_fields = ("recommended_start",)
+
+    @admin.display(description="recommended start (now)")
+    def recommended_start(self, obj: FlexibleLoad) -> str:
+        if obj.pk is None:
+            return "-"
+        found = plan_for(obj)
+        return found["start"] or found["message"]

@@ -1,5 +1,6 @@
 """One row per collection run: what happened, what was written, what was served instead."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -30,3 +31,50 @@ class CollectorRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}/{self.provider}/{self.target} {self.status} {self.started:%Y-%m-%d %H:%M}"
+
+
+class FlexibleLoad(models.Model):
+    """A load that can run whenever it is cheapest and cleanest before its deadline (a
+    dishwasher, an EV charge, a heat-pump boost); `collectors.pricing.loads.plan_for` plans it
+    and its recommended start is what a Home Assistant sensor shows."""
+
+    site = models.ForeignKey("enrich.Site", on_delete=models.CASCADE, related_name="loads")
+    name = models.CharField(max_length=100)
+    hours = models.FloatField(
+        validators=[MinValueValidator(0.25), MaxValueValidator(24)],
+        help_text="How long it runs, in hours (e.g. 2.5).",
+    )
+    deadline = models.TimeField(
+        help_text="Local time (the site's time zone) it must have finished by, e.g. 07:00. The "
+        "next one that leaves room for the hours is planned for."
+    )
+    carbon_price = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Price of a tonne of CO2 in the electricity price's currency; empty = "
+        "PLAN_CARBON_PRICE. 0 plans by price only.",
+    )
+    kw = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.001)],
+        help_text="Power in kW, for cost and emissions in money and kg (optional).",
+    )
+    contiguous = models.BooleanField(default=True, help_text="Must run without interruption.")
+    max_windows = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="When it may be interrupted: at most this many windows (empty = no limit).",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["site__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "name"], name="one_load_name_per_site")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} · {self.name}"

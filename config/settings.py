@@ -190,6 +190,9 @@ if HA_URL and not HA_URL.startswith(("http://", "https://")):
         f"HA_URL={HA_URL!r} must start with http:// or https:// (e.g. http://homeassistant.local:8123)."
     )
 DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
+# Load plans (/api/plan, split windows): % of the plan's average per interruption; currency/t CO2.
+PLAN_INTERRUPTION_PENALTY_PERCENT = number("PLAN_INTERRUPTION_PENALTY_PERCENT", 6, float)
+PLAN_CARBON_PRICE = number("PLAN_CARBON_PRICE", 100, float)
 
 # --- Materialized views (retention.materialized) ----------------------------------------------
 # Flat electricity price per kWh used where no price slot is known; empty = unknown (cost null).

@@ -7,6 +7,9 @@ Query parameters (a bad value is a 400 naming it):
 - `before`: ISO 8601 time with a zone; the window must end by then (must be in the future).
 - `site`: site id; optional when exactly one site exists.
 - `most_expensive` (default false): the most expensive window instead (to avoid it).
+- `penalty_percent` (default `PLAN_INTERRUPTION_PENALTY_PERCENT`, 6) and `max_windows`: how a
+  split answer (contiguous=false) is kept from chopping the run for noise-level savings; the
+  answer says `windows_used` and `penalty_cost` (per kWh).
 
 The prices are the slots the site's enabled electricity_pricing provider stored in
 `electricity_pricing_forecast` (tags provider and region from the provider's target), read
@@ -29,6 +32,7 @@ Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -56,7 +60,7 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g}h"
 
 
-def _site(query) -> Site:
+def site_from_query(query) -> Site:
     site_id = params.integer(query, "site", minimum=1)
     if site_id is not None:
         site = Site.objects.filter(pk=site_id).first()
@@ -127,7 +131,35 @@ def _request(query) -> dict[str, Any]:
         "most_expensive": params.boolean(query, "most_expensive", False),
         "before": before,
         "now": now,
+        **split_rules(query),
     }
+
+
+def split_rules(query) -> dict[str, Any]:
+    """`penalty_percent` and `max_windows` of a split plan; a bad value names its parameter."""
+    penalty = params.number(query, "penalty_percent", settings.PLAN_INTERRUPTION_PENALTY_PERCENT)
+    if penalty < 0:
+        raise ValidationError({"penalty_percent": f"{penalty:g} is not valid: expected 0 or "
+                               "more (percent of the plan's average per interruption)."})  # fmt: skip
+    max_windows = params.integer(query, "max_windows")
+    if max_windows is not None and max_windows < 1:
+        raise ValidationError({"max_windows": f"{max_windows} is not valid: expected 1 or more "
+                               "(1 = one unbroken window)."})  # fmt: skip
+    return {"penalty_percent": penalty, "max_windows": max_windows}
+
+
+SHARED_PARAMETERS = [
+    OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
+    OpenApiParameter("site", int, description="site id (optional with one site)"),
+    OpenApiParameter(
+        "penalty_percent", float, description="cost of each interruption of a split plan, "
+        "% of its average (default PLAN_INTERRUPTION_PENALTY_PERCENT, 6)",
+    ),
+    OpenApiParameter("max_windows", int, description="most windows a split plan may use"),
+]  # fmt: skip
+
+
+RESPONSES = {200: dict, 400: dict, 404: dict, 409: dict, 503: dict}
 
 
 def _iso(moment: datetime) -> str:
@@ -151,17 +183,16 @@ class PricingWindows(APIView):
         parameters=[
             OpenApiParameter("hours", float, required=True, description="window length, hours"),
             OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
-            OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
             OpenApiParameter("before", str, description="ISO time the window must end by"),
-            OpenApiParameter("site", int, description="site id (optional with one site)"),
             OpenApiParameter("most_expensive", bool, description="the dearest window instead"),
+            *SHARED_PARAMETERS,
         ],
-        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+        responses=RESPONSES,
     )
     def get(self, request):
         wanted = _request(request.query_params)
         try:
-            site = _site(request.query_params)
+            site = site_from_query(request.query_params)
             config = site_provider(site)
             try:
                 target = target_for(config)
@@ -181,6 +212,8 @@ class PricingWindows(APIView):
                 contiguous=wanted["contiguous"],
                 before=wanted["before"],
                 most_expensive=wanted["most_expensive"],
+                penalty_percent=wanted["penalty_percent"],
+                max_windows=wanted["max_windows"],
             )
             running = current_slot(slots, now)
         except LookupError as exc:
@@ -209,6 +242,10 @@ class PricingWindows(APIView):
                 "end": _iso(result.end),
                 "average_price": result.average_price,
                 "saving_vs_now": result.saving_vs_now,
+                "penalty_percent": wanted["penalty_percent"],
+                "max_windows": wanted["max_windows"],
+                "windows_used": result.windows_used,
+                "penalty_cost": result.penalty_cost,
                 "windows": [
                     {"start": _iso(s), "end": _iso(e), "average_price": price}
                     for s, e, price in result.runs()

@@ -10,7 +10,12 @@ Rules, chosen so answers can be checked by hand:
   for the same duration (cheaper with `most_expensive`), and ties still go to the later window.
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
-  of slots lasting exactly `hours` in total, anywhere in the allowed span.
+  of slots lasting exactly `hours` in total, anywhere in the allowed span. A split set must
+  not chop the run for noise: with `penalty_percent` p, a set made of w back-to-back runs is
+  judged by its average plus (w - 1) x p % of its absolute average (evcc's planner uses 6 %),
+  sets whose interruptions would cost all of that (w - 1 >= 100 / p) are not considered, and
+  `max_windows` caps w. The result names `windows_used` and `penalty_cost` (per kWh, the
+  virtual cost the interruptions added when choosing; no money is paid for it).
 - "Best" is the lowest time-weighted average price (highest with `most_expensive`). Ties go
   to the later window / the later slots.
 - Slots may be 15, 30 or 60 minutes, even mixed; a duration the slot widths cannot make
@@ -24,11 +29,13 @@ Rules, chosen so answers can be checked by hand:
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from typing import Protocol
+
+from collectors.pricing import split
 
 EPSILON = 1e-9  # prices closer than this count as equal (float sums of the same prices)
 
@@ -73,6 +80,8 @@ class WindowResult:
     slots: tuple[Priced, ...]  # in time order
     average_price: float  # time-weighted, per kWh
     saving_vs_now: float | None  # per kWh, see the module docstring
+    windows_used: int = 1  # back-to-back runs in `slots`
+    penalty_cost: float = 0.0  # per kWh: what the interruptions added to the judged average
 
     @property
     def start(self) -> datetime:
@@ -124,20 +133,30 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h"
 
 
+def piece(slot: Priced, start: datetime, end: datetime) -> Priced:
+    """The part [start, end) of a slot, at the slot's price."""
+    return Piece(start, end, slot.price)
+
+
+Cut = Callable[[Priced, datetime, datetime], Priced | None]
+
+
 def pieces_from(
-    slots: Sequence[Priced], start: datetime, duration: timedelta
-) -> list[Piece] | None:
-    """The known prices over [start, start + duration) as pieces of the slots; None when part
-    of that time has no price."""
+    slots: Sequence[Priced], start: datetime, duration: timedelta, cut: Cut = piece
+) -> list[Priced] | None:
+    """The known prices over [start, start + duration) as pieces of the slots (made by `cut`,
+    which may price a part differently from the whole, or answer None: unknown); None when
+    part of that time has no price."""
     end = start + duration
     pieces, cursor = [], start
     for slot in _ordered(slots):
         if slot.end <= cursor or slot.start >= end:
             continue
-        if slot.start > cursor:
+        part = None if slot.start > cursor else cut(slot, cursor, min(slot.end, end))
+        if part is None:
             return None  # a gap: the price for part of the time is unknown
-        pieces.append(Piece(cursor, min(slot.end, end), slot.price))
-        cursor = pieces[-1].end
+        pieces.append(part)
+        cursor = part.end
         if cursor >= end:
             return pieces
     return None
@@ -157,8 +176,12 @@ def find_windows(
     contiguous: bool = True,
     before: datetime | None = None,
     most_expensive: bool = False,
+    penalty_percent: float = 0.0,
+    max_windows: int | None = None,
+    cut: Cut = piece,
 ) -> WindowResult:
-    """The best window of `hours` (see the module docstring for every rule)."""
+    """The best window of `hours` (see the module docstring for every rule; `cut` prices the
+    parts of slots that running now uses, see `pieces_from`)."""
     if not (isinstance(hours, int | float) and math.isfinite(hours) and hours > 0):
         raise WindowError(f"hours must be a positive number, got {hours!r}")
     if now.tzinfo is None or (before is not None and before.tzinfo is None):
@@ -171,18 +194,22 @@ def find_windows(
         )
     known = _ordered(slots)
     usable = [s for s in known if s.start >= now and s.end <= limit]
-    running_now = pieces_from(known, now, timedelta(seconds=wanted))
+    running_now = pieces_from(known, now, timedelta(seconds=wanted), cut)
     sign = -1.0 if most_expensive else 1.0
+    share = penalty_percent / 100
     try:
-        chosen = _best(usable, wanted, now, limit, hours, contiguous, sign)
+        chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows)
     except NotEnoughData:
         if running_now is None:
             raise
         chosen = running_now  # the running slot makes up what the later slots lack
-    if running_now is not None and sign * _average(running_now) < sign * _average(chosen) - EPSILON:
+    if running_now is not None and (
+        sign * _average(running_now) < judged(chosen, sign, share) - EPSILON
+    ):
         chosen = running_now
     average = _average(chosen)
     saving = None if running_now is None else _average(running_now) - average
+    used = len(_runs(chosen))
     return WindowResult(
         hours=hours,
         contiguous=contiguous,
@@ -191,7 +218,16 @@ def find_windows(
         average_price=average,
         # float sums of the same prices in another order differ in the last bits: that is 0
         saving_vs_now=None if saving is None else (0.0 if abs(saving) <= EPSILON else saving),
+        windows_used=used,
+        penalty_cost=(used - 1) * share * abs(average),
     )
+
+
+def judged(slots: Sequence[Priced], sign: float, share: float) -> float:
+    """The signed average a set of slots is chosen by: plus `share` of its absolute value per
+    interruption (lower is better)."""
+    average = sign * _average(slots)
+    return average + (len(_runs(slots)) - 1) * share * abs(average)
 
 
 def _best(
@@ -202,6 +238,8 @@ def _best(
     hours: float,
     contiguous: bool,
     sign: float,
+    share: float = 0.0,
+    max_windows: int | None = None,
 ) -> list[Priced]:
     """The best window of whole slots that start at or after now."""
     available = sum(_seconds(s) for s in usable)
@@ -211,9 +249,24 @@ def _best(
             f"({now.isoformat()}) and {limit.isoformat()}, {hours:g} h are needed; prices for "
             "later periods are usually published around midday the day before"
         )
-    if contiguous:
+    if contiguous or max_windows == 1:
         return _best_run(usable, wanted, sign)
-    return _best_set(usable, wanted, sign)
+    if share == 0 and max_windows is None:
+        return _best_set(usable, wanted, sign)
+    widths = [round(_seconds(s)) for s in usable]
+    unit = reduce(math.gcd, widths)
+    if abs(wanted / unit - round(wanted / unit)) > 1e-6:
+        raise UnreachableDuration(_unreachable(usable, wanted))
+    found = split.best_split(usable, [w // unit for w in widths], round(wanted / unit), sign,
+                             share, max_windows)  # fmt: skip
+    if found is None and max_windows is not None:
+        raise NotEnoughData(
+            f"{hours:g} h cannot be made from at most {max_windows} windows of the known price "
+            "slots; allow more windows (max_windows) or fewer hours"
+        )
+    if found is None:
+        raise _not_made(usable, wanted)
+    return found
 
 
 def _best_run(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
@@ -244,7 +297,7 @@ def _best_run(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
                 f"{_hours(longest)}, {_hours(wanted)} are needed; ask for fewer hours or "
                 "contiguous=false"
             )
-        raise UnreachableDuration(_unreachable(usable, wanted))
+        raise _not_made(usable, wanted)
     return best
 
 
@@ -273,7 +326,7 @@ def _best_set(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
             if current is None or _better(score, later, current):
                 best[c] = (score, later, (*prior[2], index))
     if best[capacity] is None:
-        raise UnreachableDuration(_unreachable(usable, wanted))
+        raise _not_made(usable, wanted)
     return [usable[i] for i in best[capacity][2]]
 
 
@@ -281,6 +334,19 @@ def _better(score: float, later: float, than: tuple[float, float, tuple[int, ...
     if score < than[0] - EPSILON:
         return True
     return abs(score - than[0]) <= EPSILON and later < than[1]
+
+
+def _not_made(usable: Sequence[Priced], wanted: float) -> WindowError:
+    """No exact window of whole slots: the widths cannot make the duration at all (a bad
+    request), or they could but the slots known do not line up (then running now may still
+    answer)."""
+    unit = reduce(math.gcd, [round(_seconds(s)) for s in usable])
+    if abs(wanted / unit - round(wanted / unit)) > 1e-6:
+        return UnreachableDuration(_unreachable(usable, wanted))
+    return NotEnoughData(
+        f"no window of the known price slots lasts exactly {_hours(wanted)}: the slots do not "
+        "line up for it; ask for another number of hours"
+    )
 
 
 def _unreachable(usable: Sequence[Priced], wanted: float) -> str:

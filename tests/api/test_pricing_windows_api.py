@@ -202,3 +202,33 @@ def test_site_selection(client, database, site):
 
 def test_needs_a_token(database, site):
     assert APIClient().get(URL, {"hours": "3"}).status_code == 401
+
+
+def test_split_windows_say_how_many_and_what_the_interruptions_cost(client, anchor):
+    # 0.10 + 0.05 (H+5, H+6) and 0.01 (H+20): 0.16 / 3 in two windows; by default (6 %) the
+    # interruption adds 6 % x 0.0533 = 0.0032, still far below the best run (0.09)
+    body = client.get(URL, {"hours": "3", "contiguous": "false"}).json()
+    assert (body["penalty_percent"], body["max_windows"], body["windows_used"]) == (6, None, 2)
+    assert body["penalty_cost"] == pytest.approx(0.06 * 0.16 / 3)
+    # one window allowed: the best run, H+5..H+8 at 0.09
+    one = client.get(URL, {"hours": "3", "contiguous": "false", "max_windows": "1"}).json()
+    assert (one["start"], one["windows_used"], one["penalty_cost"]) == (
+        iso(anchor + timedelta(hours=5)), 1, 0)  # fmt: skip
+    assert one["average_price"] == pytest.approx(0.09)
+    # a penalty of 100 % per interruption: every split costs more than the whole plan again
+    whole = client.get(URL, {"hours": "3", "contiguous": "false", "penalty_percent": "100"}).json()
+    assert (whole["windows_used"], whole["average_price"]) == (1, pytest.approx(0.09))
+    # contiguous windows use one window and pay nothing
+    run = client.get(URL, {"hours": "3"}).json()
+    assert (run["windows_used"], run["penalty_cost"]) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [({"penalty_percent": "-1"}, "penalty_percent"), ({"max_windows": "0"}, "max_windows"),
+     ({"max_windows": "two"}, "max_windows")],
+)  # fmt: skip
+def test_bad_split_rules_are_400_naming_them(client, anchor, query, name):
+    response = client.get(URL, {"hours": "3", "contiguous": "false", **query})
+    assert response.status_code == 400
+    assert list(response.json()) == [name]

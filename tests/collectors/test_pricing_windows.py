@@ -320,3 +320,49 @@ def test_cheapest_hours_empty_when_too_little_is_known():
     headline = next(r for r in result.readings if r.measurement == "electricity_pricing")
     assert headline.fields["cheapest_hours"] == "[]"
     assert headline.fields["most_expensive_hours"] == "[]"
+
+
+# --- fragmentation: the interruption penalty and max_windows -------------------------------
+
+
+def test_a_split_plan_pays_for_each_interruption():
+    # 0.20 0.21 0.20 0.21 0.30 0.30, 2 h anywhere: 00:00 + 02:00 at 0.20 (2 windows), or one
+    # run at 0.205 (01:00-03:00 and 02:00-04:00 tie, the later wins)
+    slots = series([0.20, 0.21, 0.20, 0.21, 0.30, 0.30])
+    free = find_windows(slots, 2, now=T0, contiguous=False)
+    assert (starts(free), free.windows_used, free.penalty_cost) == ([at(0), at(2)], 2, 0.0)
+    # 6 %: 0.20 + 1 x 6 % x 0.20 = 0.212 > 0.205 -> one run
+    kept = find_windows(slots, 2, now=T0, contiguous=False, penalty_percent=6)
+    assert (starts(kept), kept.windows_used, kept.penalty_cost) == ([at(2), at(3)], 1, 0.0)
+    assert kept.average_price == pytest.approx(0.205)
+    # 1 %: 0.20 + 0.002 = 0.202 < 0.205 -> still split, and the answer says what it cost
+    split = find_windows(slots, 2, now=T0, contiguous=False, penalty_percent=1)
+    assert (starts(split), split.windows_used) == ([at(0), at(2)], 2)
+    assert split.penalty_cost == pytest.approx(0.002)
+
+
+def test_evcc_noise_stays_in_one_piece_and_real_savings_split():
+    # evcc's case in ct/kWh, 4 h of 8: the four low hours cost 25 on average, plus 3
+    # interruptions x 6 % x 25 = 29.5; every set of fewer runs holds a 50 (best 31, below), so
+    # the split still wins
+    ripple = series([24, 50, 25, 50, 26, 50, 25, 50])
+    result = find_windows(ripple, 4, now=T0, contiguous=False, penalty_percent=6)
+    assert (result.windows_used, result.average_price) == (4, 25)
+    assert result.penalty_cost == pytest.approx(3 * 0.06 * 25)
+    # max_windows 2: 00:00-03:00 + 06:00 = (24 + 50 + 25 + 25) / 4 = 31; the other two-run
+    # sets cost 125 or 126 in total (e.g. 00:00 + 02:00-05:00 = 24 + 25 + 50 + 26)
+    capped = find_windows(ripple, 4, now=T0, contiguous=False, max_windows=2)
+    assert (starts(capped), capped.windows_used) == ([at(0), at(1), at(2), at(6)], 2)
+    assert capped.average_price == pytest.approx(31)
+    assert capped.penalty_cost == 0  # no penalty asked
+    assert find_windows(ripple, 4, now=T0, contiguous=False, max_windows=1).windows_used == 1
+
+
+def test_max_windows_that_cannot_be_met_is_not_enough_data():
+    # three 1-hour slots between gaps: 3 h need three windows
+    slots = series([1, None, 1, None, 1])
+    assert find_windows(slots, 3, now=T0, contiguous=False, penalty_percent=6).windows_used == 3
+    with pytest.raises(NotEnoughData, match="at most 2 windows"):
+        find_windows(slots, 3, now=T0, contiguous=False, max_windows=2, penalty_percent=6)
+    with pytest.raises(NotEnoughData, match="longest unbroken stretch is 1 h"):
+        find_windows(slots, 3, now=T0, contiguous=False, max_windows=1)

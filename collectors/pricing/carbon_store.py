@@ -1,0 +1,117 @@
+"""Stored carbon intensity for planning: what the carbon collectors wrote, as spans of time.
+
+The carbon adapters write `carbon_intensity_forecast` (one point per forecast slot at its
+start, `carbon_intensity_gco2_kwh` and `slot_minutes`: UK Carbon Intensity 48 h of half hours,
+Electricity Maps hourly, WattTime 5-minute MOER) and `carbon_intensity` (the latest value at
+the data's own time). Only gCO2/kWh is used: WattTime's free 0-100 index is not an intensity.
+
+`carbon_spans` turns them into back-to-back spans from `start` to `end`: a forecast slot's
+value over its own length (a later slot cuts an earlier one short); any time no forecast slot
+covers takes the last value known before it (a forecast slot or a measured point), marked
+with the time that value is from. Nothing is invented: before the first known value there is
+no span at all.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
+from enrich.timeseries import InfluxQueryError, get_timeseries, quote_ident
+
+# A last known value older than this is not carried into the plan.
+LOOK_BACK = timedelta(hours=24)
+_WHERE = 'WHERE "provider" = $provider AND "region" = $region AND time >= $start AND time < $end'
+FORECAST_QUERY = (
+    f'SELECT {quote_ident(GCO2_KWH)}, "slot_minutes" FROM {quote_ident(FORECAST_MEASUREMENT)} '
+    + _WHERE
+)
+POINT_QUERY = f"SELECT {quote_ident(GCO2_KWH)} FROM {quote_ident(MEASUREMENT)} " + _WHERE
+
+
+@dataclass(frozen=True)
+class ForecastSlot:
+    start: datetime
+    end: datetime
+    gco2: float
+
+
+@dataclass(frozen=True)
+class CarbonSpan:
+    """[start, end) at `gco2` gCO2/kWh; `carried_from` is None for a forecast, else the time
+    of the last known value used because no forecast covers this span."""
+
+    start: datetime
+    end: datetime
+    gco2: float
+    carried_from: datetime | None = None
+
+
+def _rows(query: str, bound: dict) -> list:
+    try:
+        with get_timeseries().query(settings.INFLUXDB_DATABASE, query, params=bound) as rows:
+            return [row for row in rows if row.time is not None]
+    except InfluxQueryError as exc:
+        if "database not found" not in exc.server_message:
+            raise
+        return []
+
+
+def stored_carbon(
+    provider: str, region: str, start: datetime, end: datetime
+) -> tuple[list[ForecastSlot], list[tuple[datetime, float]]]:
+    """The gCO2/kWh forecast slots starting in [start - LOOK_BACK, end) and the measured
+    points from start - LOOK_BACK up to `start` (inclusive), both in time order."""
+    bound = {"provider": provider, "region": region, "start": start - LOOK_BACK, "end": end}
+    forecast = [
+        ForecastSlot(row.time, row.time + timedelta(minutes=minutes), float(value))
+        for row in _rows(FORECAST_QUERY, bound)
+        if (value := row.values.get(GCO2_KWH)) is not None
+        and (minutes := row.values.get("slot_minutes"))
+    ]
+    bound["end"] = start + timedelta(microseconds=1)
+    points = [
+        (row.time, float(value))
+        for row in _rows(POINT_QUERY, bound)
+        if (value := row.values.get(GCO2_KWH)) is not None
+    ]
+    return sorted(forecast, key=lambda s: s.start), sorted(points)
+
+
+def carbon_spans(
+    forecast: list[ForecastSlot],
+    points: list[tuple[datetime, float]],
+    start: datetime,
+    end: datetime,
+) -> list[CarbonSpan]:
+    """Back-to-back spans over [start, end), from the first known value on (see the module
+    docstring); [] when nothing is known."""
+    slots = [
+        ForecastSlot(s.start, min(s.end, later.start), s.gco2)
+        for s, later in zip(forecast, forecast[1:], strict=False)
+    ] + forecast[-1:]
+    known = sorted([(s.start, s.gco2) for s in slots] + points)
+    edges = sorted({start, end, *(s.start for s in slots), *(s.end for s in slots),
+                    *(t for t, _ in points)})  # fmt: skip
+    spans: list[CarbonSpan] = []
+    for left, right in zip(edges, edges[1:], strict=False):
+        if right <= start or left >= end:
+            continue
+        left, right = max(left, start), min(right, end)
+        covering = next((s for s in slots if s.start <= left < s.end), None)
+        if covering is not None:
+            span = CarbonSpan(left, right, covering.gco2)
+        else:
+            last = [(t, v) for t, v in known if t <= left]
+            if not last:
+                continue  # nothing known yet: no value, never a guess
+            span = CarbonSpan(left, right, last[-1][1], carried_from=last[-1][0])
+        if spans and spans[-1].end == left and _same(spans[-1], span):
+            span = CarbonSpan(spans.pop().start, right, span.gco2, span.carried_from)
+        spans.append(span)
+    return spans
+
+
+def _same(a: CarbonSpan, b: CarbonSpan) -> bool:
+    return a.gco2 == b.gco2 and a.carried_from == b.carried_from

@@ -1,0 +1,115 @@
+"""`GET /api/plan`: when to run a flexible load, by price and CO2 together (docs/plan.md).
+
+Query parameters (a bad value is a 400 naming it):
+- `hours` (required): how long the load runs, > 0.
+- `before`: ISO 8601 time with a zone the load must have finished by (default now + 24 h);
+  it must leave room for `hours` from now.
+- `carbon_price` (default `PLAN_CARBON_PRICE`): currency (the price's) per tonne of CO2, >= 0;
+  0 plans by price only.
+- `kw`: the load's power, > 0, for absolute cost (currency) and emissions (kg).
+- `contiguous` (default true), `penalty_percent`, `max_windows`: as in /api/pricing/windows.
+- `pareto` (default false): also a few windows trading price against CO2 (at most 5).
+- `site`: site id; optional when exactly one site exists.
+
+Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown site; 409 no
+enabled price provider, its settings incomplete, or too little stored (`known` says how far
+prices and carbon go); 503 InfluxDB unreachable.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collectors.pricing import now as clock
+from collectors.pricing.api import (
+    RESPONSES,
+    SHARED_PARAMETERS,
+    Conflict,
+    site_from_query,
+    split_rules,
+)
+from collectors.pricing.plan_inputs import PlanRequest, TooFewKnown, plan_answer
+from collectors.pricing.windows import UnreachableDuration
+from enrich.api import params
+from enrich.timeseries import InfluxUnavailable, TimeseriesError
+
+DEFAULT_HORIZON = timedelta(hours=24)
+
+
+def _positive(query, name: str, what: str, *, zero: bool = False) -> float | None:
+    value = params.number(query, name)
+    if value is not None and (value < 0 or (value == 0 and not zero)):
+        floor = "0 or more" if zero else "more than 0"
+        raise ValidationError({name: f"{query[name]!r} is not valid: expected {floor} ({what})."})
+    return value
+
+
+def plan_request(query) -> PlanRequest:
+    """The parameters, checked against each other; a ValidationError names the bad one."""
+    if query.get("hours") in (None, ""):
+        raise ValidationError({"hours": "Required: how long the load runs, e.g. hours=3."})
+    hours = _positive(query, "hours", "hours the load runs")
+    now = clock.utc_now()
+    before = params.moment(query, "before")
+    if before is None and timedelta(hours=hours) > DEFAULT_HORIZON:
+        raise ValidationError({"hours": f"{hours:g} h is more than the 24 h planned without "
+                               "`before`: give before=<ISO time> further ahead."})  # fmt: skip
+    before = before or now + DEFAULT_HORIZON
+    if before < now + timedelta(hours=hours):
+        raise ValidationError({"before": f"{before.isoformat()} leaves no room for {hours:g} h "
+                               f"from now ({now.isoformat(timespec='seconds')})."})  # fmt: skip
+    carbon_price = _positive(query, "carbon_price", "currency per tonne of CO2", zero=True)
+    return PlanRequest(
+        now=now,
+        hours=hours,
+        before=before,
+        carbon_price=settings.PLAN_CARBON_PRICE if carbon_price is None else carbon_price,
+        kw=_positive(query, "kw", "the load's power in kW"),
+        contiguous=params.boolean(query, "contiguous", True),
+        pareto=params.boolean(query, "pareto", False),
+        **split_rules(query),
+    )
+
+
+class LoadPlan(APIView):
+    """The best window for a flexible load by cost plus carbon cost, from stored data."""
+
+    @extend_schema(
+        description=(
+            "The window (contiguous, or split with contiguous=false) minimising price plus "
+            "carbon cost (kWh x gCO2/kWh x carbon_price per tonne) for a load that runs "
+            "`hours` before `before`, from the stored price slots and carbon forecasts. "
+            "Compared with running now, the cheapest-only and the greenest-only windows "
+            "(price_saving, carbon_saving: positive means the plan is better). Hours without "
+            "a carbon forecast use the last known value (carbon_last_known_hours, "
+            "slots[].carbon_last_known); with no carbon data the plan is by price only and "
+            "carbon.message says so."
+        ),
+        parameters=[
+            OpenApiParameter("hours", float, required=True, description="run time, hours"),
+            OpenApiParameter("before", str, description="ISO time the load must end by"),
+            OpenApiParameter("carbon_price", float, description="currency per tonne CO2"),
+            OpenApiParameter("kw", float, description="load power, for absolute figures"),
+            OpenApiParameter("pareto", bool, description="also up to 5 trade-off windows"),
+            *SHARED_PARAMETERS,
+        ],
+        responses=RESPONSES,
+    )
+    def get(self, request):
+        wanted = plan_request(request.query_params)
+        try:
+            return Response(plan_answer(site_from_query(request.query_params), wanted))
+        except LookupError as exc:
+            return Response({"site": str(exc)}, status=404)
+        except TooFewKnown as exc:
+            return Response({"detail": str(exc), "known": exc.known}, status=409)
+        except Conflict as exc:
+            return Response({"detail": str(exc)}, status=409)
+        except UnreachableDuration as exc:
+            return Response({"hours": str(exc)}, status=400)
+        except (InfluxUnavailable, TimeseriesError) as exc:
+            return Response({"detail": f"The stored data cannot be read: {exc}"}, status=503)

@@ -1,0 +1,212 @@
+"""A site's plan from stored data: its price slots, its carbon forecast, and the answer.
+
+Shared by `GET /api/plan` (`plan_api`) and the flexible loads (`loads.plan_for`), so both give
+the same answer for the same moment. Prices: the site's price provider, as
+`/api/pricing/windows` picks it. Carbon: the site's enabled carbon providers in name order;
+the first with gCO2/kWh stored for its region is used. The region is the tag the collector
+wrote (the last answer in Redis names it: UK postcodes are stored under the region's name),
+else the provider target's own key.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from collectors.base import ConfigError
+from collectors.pipeline import target_for
+from collectors.pricing.api import Conflict, one_currency_slots, site_provider
+from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, stored_carbon
+from collectors.pricing.plan import Figures, Plan, figures, make_plan
+from collectors.pricing.store import AHEAD, LOOK_BACK
+from collectors.pricing.windows import NotEnoughData
+from enrich.cache import ResponseCache
+from enrich.models import ProviderConfig, Site
+from enrich.redis_client import RedisUnavailable
+
+CARBON = "carbon_intensity"
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    now: datetime
+    hours: float
+    before: datetime
+    carbon_price: float  # currency per tonne CO2
+    kw: float | None = None
+    contiguous: bool = True
+    penalty_percent: float = 0.0
+    max_windows: int | None = None
+    pareto: bool = False
+
+
+@dataclass(frozen=True)
+class Carbon:
+    provider: str | None
+    region: str | None
+    spans: list[CarbonSpan]
+    message: str | None
+
+
+class TooFewKnown(NotEnoughData):
+    """Not enough is stored for the plan; `known` says how far prices and carbon go."""
+
+    def __init__(self, message: str, known: dict[str, Any]):
+        super().__init__(message)
+        self.known = known
+
+
+def _region(config: ProviderConfig, key: str) -> str:
+    try:
+        answer = ResponseCache().last_good(config.source, config.provider, key)
+    except RedisUnavailable:
+        answer = None
+    value = answer.value if answer is not None else None
+    return str(value.get("region") or key) if isinstance(value, dict) else key
+
+
+def site_carbon(site: Site, start: datetime, end: datetime) -> Carbon:
+    configs = ProviderConfig.objects.filter(site=site, source=CARBON, enabled=True)
+    notes = []
+    for config in configs.order_by("provider"):
+        try:
+            key = target_for(config).key
+        except ConfigError as exc:
+            notes.append(f"the {config.provider} settings are incomplete ({exc})")
+            continue
+        region = _region(config, key)
+        spans = carbon_spans(*stored_carbon(config.provider, region, start, end), start, end)
+        if spans:
+            return Carbon(config.provider, region, spans, None)
+        notes.append(f"no gCO2/kWh is stored for {config.provider}/{region}")
+    if not notes:
+        notes.append(f"site {site.name!r} has no enabled carbon intensity provider")
+    return Carbon(None, None, [], f"No carbon data: {'; '.join(notes)}. Planned by price only.")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _figures(f: Figures, kwh: float | None) -> dict[str, Any]:
+    shown = {
+        "start": _iso(f.start),
+        "end": _iso(f.end),
+        "average_price": f.average_price,
+        "average_carbon": f.average_carbon,
+        "average_score": f.average_score,
+        "carbon_last_known_hours": f.carried_seconds / 3600,
+        "windows_used": f.windows_used,
+        "penalty_cost": f.penalty_cost,
+    }
+    if kwh is not None:
+        shown["cost"] = f.average_price * kwh
+        shown["emissions_kg"] = None if f.average_carbon is None else f.average_carbon * kwh / 1000
+    return shown
+
+
+def _against(chosen: Figures, other: Figures | None, kwh: float | None) -> dict | None:
+    """The other window's figures and what the plan saves against it (positive: the plan
+    costs less / emits less)."""
+    if other is None:
+        return None
+    shown = _figures(other, kwh)
+    shown["price_saving"] = other.average_price - chosen.average_price
+    carbon = None not in (other.average_carbon, chosen.average_carbon)
+    shown["carbon_saving"] = other.average_carbon - chosen.average_carbon if carbon else None
+    if kwh is not None:
+        shown["cost_saving"] = shown["price_saving"] * kwh
+        shown["emissions_saving_kg"] = shown["carbon_saving"] * kwh / 1000 if carbon else None
+    return shown
+
+
+def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
+    """The plan as the API shows it; Conflict, TooFewKnown and UnreachableDuration say why
+    there is none (ConfigError of the price provider becomes a Conflict)."""
+    config = site_provider(site)
+    try:
+        region = target_for(config).key
+    except ConfigError as exc:
+        raise Conflict(f"The {config.provider} settings of site {site.name!r} are incomplete: "
+                       f"{exc}") from None  # fmt: skip
+    now = wanted.now
+    currency, slots = one_currency_slots(config.provider, region, now - LOOK_BACK, wanted.before)
+    # read as far as forecasts go (not just to `before`), so the answer says how far that is
+    carbon = site_carbon(site, now, max(wanted.before, now + AHEAD))
+    try:
+        plan = make_plan(slots, carbon.spans, now, wanted.hours, before=wanted.before,
+                         carbon_price=wanted.carbon_price, contiguous=wanted.contiguous,
+                         penalty_percent=wanted.penalty_percent, max_windows=wanted.max_windows,
+                         pareto=wanted.pareto)  # fmt: skip
+    except NotEnoughData as exc:
+        known = {"prices_until": _iso(slots[-1].end) if slots else None,
+                 "carbon_forecast_until": _iso(_forecast_end(carbon))}  # fmt: skip
+        raise TooFewKnown(str(exc), known) from None
+    return _shown(site, config.provider, region, currency, wanted, carbon, plan)
+
+
+def _forecast_end(carbon: Carbon) -> datetime | None:
+    return max((s.end for s in carbon.spans if s.carried_from is None), default=None)
+
+
+def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict[str, Any]:
+    kwh = None if wanted.kw is None else wanted.kw * wanted.hours
+    chosen = plan.chosen
+    return {
+        "site": {"id": site.pk, "name": site.name},
+        "provider": provider,
+        "region": region,
+        "currency": currency,
+        "unit": f"{currency}/kWh",
+        "carbon_unit": "gCO2/kWh",
+        "now": _iso(wanted.now),
+        "hours": wanted.hours,
+        "before": _iso(wanted.before),
+        "contiguous": wanted.contiguous,
+        "carbon_price": wanted.carbon_price,
+        "carbon_price_unit": f"{currency}/t CO2",
+        "kw": wanted.kw,
+        "kwh": kwh,
+        "penalty_percent": wanted.penalty_percent,
+        "max_windows": wanted.max_windows,
+        "carbon": {
+            "provider": carbon.provider,
+            "region": carbon.region,
+            "known": plan.carbon_known,
+            "forecast_until": _iso(_forecast_end(carbon)),
+            "message": carbon.message,
+        },
+        **_figures(chosen, kwh),
+        "windows": _runs(chosen),
+        "slots": [
+            {
+                "start": _iso(s.start),
+                "end": _iso(s.end),
+                "price": s.energy_price,
+                "carbon": s.carbon,
+                "carbon_last_known": s.carried > 0,
+            }
+            for s in chosen.slots
+        ],  # fmt: skip
+        "compared": {
+            "running_now": _against(chosen, plan.running_now, kwh),
+            "cheapest": _against(chosen, plan.cheapest, kwh),
+            "greenest": _against(chosen, plan.greenest, kwh),
+        },
+        "pareto": [_figures(f, kwh) for f in plan.pareto] if wanted.pareto else None,
+    }
+
+
+def _runs(f: Figures) -> list[dict[str, Any]]:
+    """The back-to-back runs of the chosen slots, each with its own averages."""
+    groups: list[list] = []
+    for slot in f.slots:
+        if groups and groups[-1][-1].end == slot.start:
+            groups[-1].append(slot)
+        else:
+            groups.append([slot])
+    return [
+        {"start": _iso(g[0].start), "end": _iso(g[-1].end), "average_price": run.average_price,
+         "average_carbon": run.average_carbon}
+        for g in groups
+        if (run := figures(g))
+    ]  # fmt: skip

@@ -1,0 +1,361 @@
+"""GET /api/plan against real InfluxDB and Redis, with data written by the real collectors.
+
+Octopus Agile (region C, half hours of 2026-05-01) and UK Carbon Intensity (postcode RG10,
+48 h of half-hourly forecast from 12:00 UTC) are collected from their documented payloads
+through the replay server at 12:10 UTC. The expected windows are found here from the payloads
+by exhaustive search, minute by minute, not with the planner's code.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from collectors import pipeline
+from collectors.models import FlexibleLoad
+from collectors.pricing import now as clock
+from collectors.pricing.loads import next_deadline, plan_for
+from enrich.models import ProviderConfig, Site
+from tests.api.test_price_clock import CASES, collect
+from tests.collectors import scenarios_carbon, scenarios_pricing
+from tests.support.replay import load_fixture
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+URL = "/api/plan"
+NOW = datetime(2026, 5, 1, 12, 10, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def octopus_prices() -> dict[datetime, float]:
+    """GBP/kWh per minute, from the three payload pages (p/kWh incl. VAT / 100)."""
+    rates = []
+    for page in (1, 2, 3):
+        rates += load_fixture(f"octopus/agile_page{page}.json")["results"]
+    return _minutes((datetime.fromisoformat(r["valid_from"]), datetime.fromisoformat(r["valid_to"]),
+                     r["value_inc_vat"] / 100) for r in rates)  # fmt: skip
+
+
+def uk_carbon() -> dict[datetime, float]:
+    slots = load_fixture("uk_carbon_intensity/regional_fw48h_postcode.json")["data"]["data"]
+    return _minutes((datetime.fromisoformat(s["from"]), datetime.fromisoformat(s["to"]),
+                     s["intensity"]["forecast"]) for s in slots)  # fmt: skip
+
+
+def _minutes(slots) -> dict[datetime, float]:
+    values = {}
+    for start, end, value in slots:
+        moment = start
+        while moment < end:
+            values[moment] = value
+            moment += MINUTE
+    return values
+
+
+def average(values, start, end) -> float:
+    minutes = [values[start + i * MINUTE] for i in range(round((end - start) / MINUTE))]
+    return sum(minutes) / len(minutes)
+
+
+def expected_window(hours: float, score) -> tuple[datetime, datetime]:
+    """The best window by `score(start, end)`: running now or whole half hours from 12:30 up
+    to the last price (23:00); ties to the later one."""
+    length = timedelta(hours=hours)
+    found = [(NOW, NOW + length)]
+    start = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
+    while start + length <= datetime(2026, 5, 1, 23, tzinfo=UTC):
+        found.append((start, start + length))
+        start += timedelta(minutes=30)
+    best = min(score(a, b) for a, b in found)
+    return [(a, b) for a, b in found if score(a, b) <= best + 1e-12][-1]
+
+
+@pytest.fixture
+def collected(own_storage, replay_server, monkeypatch):
+    scenarios_pricing.octopus(replay_server)
+    scenarios_carbon.uk_carbon_intensity(replay_server)
+    site = Site.objects.create(name="Twyford", latitude=51.48, longitude=-0.86,
+                               timezone="Europe/London", pricing_region="C",
+                               grid_region="RG10 9XX")  # fmt: skip
+    options = {"base_url": replay_server.url}
+    for source, provider in (("electricity_pricing", "octopus"), ("carbon_intensity",
+                                                                   "uk_carbon_intensity")):  # fmt: skip
+        config = ProviderConfig.objects.create(site=site, source=source, provider=provider,
+                                               options=options)  # fmt: skip
+        assert pipeline.collect(config, now=NOW).status == "ok"
+    monkeypatch.setattr(clock, "utc_now", lambda: NOW)
+    return site
+
+
+@pytest.fixture
+def api():
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("planner"))
+    return client
+
+
+def test_the_plan_weighs_price_and_carbon_and_shows_the_trade_off(collected, api, replay_server):
+    calls = len(replay_server.requests)
+    prices, carbon = octopus_prices(), uk_carbon()
+    response = api.get(URL, {"hours": "2", "carbon_price": "500", "kw": "2"})
+    body = response.json()
+    assert response.status_code == 200, body
+    assert len(replay_server.requests) == calls  # everything came from InfluxDB
+    assert (body["provider"], body["currency"], body["carbon_price_unit"]) == (
+        "octopus",
+        "GBP",
+        "GBP/t CO2",
+    )
+    # the carbon tag the collector wrote for RG10 is the region's name
+    assert body["carbon"] == {"provider": "uk_carbon_intensity", "region": "South England",
+                              "known": True, "forecast_until": "2026-05-03T12:00:00+00:00",
+                              "message": None}  # fmt: skip
+
+    def score(a, b):  # GBP per kWh: price + 500 GBP/t x g/kWh / 1e6
+        return average(prices, a, b) + 500 * average(carbon, a, b) / 1e6
+
+    start, end = expected_window(2, score)
+    assert (body["start"], body["end"]) == (start.isoformat(), end.isoformat())
+    assert body["average_price"] == pytest.approx(average(prices, start, end))
+    assert body["average_carbon"] == pytest.approx(average(carbon, start, end))
+    assert body["average_score"] == pytest.approx(score(start, end))
+    assert body["kwh"] == 4.0
+    assert body["cost"] == pytest.approx(4 * average(prices, start, end))
+    assert body["emissions_kg"] == pytest.approx(4 * average(carbon, start, end) / 1000)
+    assert (body["windows_used"], body["penalty_cost"], body["carbon_last_known_hours"]) == (
+        1,
+        0,
+        0,
+    )
+    assert not any(s["carbon_last_known"] for s in body["slots"])
+    # against the cheapest-only and greenest-only windows, and running now
+    compared = body["compared"]
+    cheap = expected_window(2, lambda a, b: average(prices, a, b))
+    green = expected_window(2, lambda a, b: average(carbon, a, b))
+    assert (compared["cheapest"]["start"], compared["greenest"]["start"]) == (
+        cheap[0].isoformat(),
+        green[0].isoformat(),
+    )
+    assert cheap != green  # the day has a real trade-off
+    for name, (a, b) in (
+        ("cheapest", cheap),
+        ("greenest", green),
+        ("running_now", (NOW, NOW + timedelta(hours=2))),
+    ):
+        entry = compared[name]
+        assert entry["price_saving"] == pytest.approx(average(prices, a, b) - body["average_price"])
+        assert entry["carbon_saving"] == pytest.approx(
+            average(carbon, a, b) - body["average_carbon"]
+        )
+        assert entry["cost_saving"] == pytest.approx(4 * entry["price_saving"])
+        assert entry["emissions_saving_kg"] == pytest.approx(4 * entry["carbon_saving"] / 1000)
+    assert compared["cheapest"]["price_saving"] <= 0 <= compared["cheapest"]["carbon_saving"]
+    assert compared["greenest"]["carbon_saving"] <= 0 <= compared["greenest"]["price_saving"]
+    assert body["pareto"] is None
+    # on this day price dominates up to ~18,000 GBP/t; at 19,000 the evening wins for its CO2
+    flipped = api.get(URL, {"hours": "2", "carbon_price": "19000"}).json()
+    expected = expected_window(2, lambda a, b: average(prices, a, b)
+                               + 19000 * average(carbon, a, b) / 1e6)  # fmt: skip
+    assert flipped["start"] == expected[0].isoformat() == green[0].isoformat()
+    assert flipped["compared"]["cheapest"]["price_saving"] < 0
+    assert flipped["compared"]["cheapest"]["carbon_saving"] > 0
+
+
+def test_carbon_price_zero_is_the_cheapest_window(collected, api):
+    body = api.get(URL, {"hours": "1.5", "carbon_price": "0"}).json()
+    assert body["start"] == body["compared"]["cheapest"]["start"]
+    windows = api.get("/api/pricing/windows", {"hours": "1.5"}).json()
+    assert (body["start"], body["end"]) == (windows["start"], windows["end"])
+    assert body["average_price"] == pytest.approx(windows["average_price"])
+
+
+def test_pareto_set_is_small_and_has_no_dominated_window(collected, api):
+    body = api.get(URL, {"hours": "2", "carbon_price": "500", "pareto": "true"}).json()
+    front = body["pareto"]
+    assert 2 <= len(front) <= 5
+    points = [(f["average_price"], f["average_carbon"]) for f in front]
+    assert points == sorted(points)
+    for p, c in points:
+        assert not any(q <= p and d <= c and (q, d) != (p, c) for q, d in points)
+    starts = {f["start"] for f in front}
+    assert {body["compared"]["cheapest"]["start"], body["compared"]["greenest"]["start"]} <= starts
+
+
+def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
+    response = api.get(URL, {"hours": "12"})
+    assert response.status_code == 409
+    body = response.json()
+    assert "of price slots lie entirely between" in body["detail"]
+    assert body["known"] == {"prices_until": "2026-05-01T23:00:00+00:00",
+                             "carbon_forecast_until": "2026-05-03T12:00:00+00:00"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "text"),
+    [
+        ({}, "hours", "Required"),
+        ({"hours": "0"}, "hours", "more than 0"),
+        ({"hours": "-2"}, "hours", "more than 0"),
+        ({"hours": "x"}, "hours", "a number"),
+        ({"hours": "30"}, "hours", "more than the 24 h planned without `before`"),
+        ({"hours": "2", "before": "tomorrow"}, "before", "time zone"),
+        ({"hours": "2", "before": "2026-05-01T13:00:00Z"}, "before", "leaves no room"),
+        ({"hours": "2", "before": "2020-01-01T00:00:00Z"}, "before", "leaves no room"),
+        ({"hours": "2", "carbon_price": "-1"}, "carbon_price", "0 or more"),
+        ({"hours": "2", "kw": "0"}, "kw", "more than 0"),
+        ({"hours": "2", "max_windows": "0"}, "max_windows", "1 or more"),
+        ({"hours": "2", "penalty_percent": "-3"}, "penalty_percent", "0 or more"),
+        ({"hours": "2", "contiguous": "perhaps"}, "contiguous", "true or false"),
+        ({"hours": "0.1"}, "hours", "cannot be made exactly from the price slots (30 min)"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(collected, api, query, name, text):
+    response = api.get(URL, query)
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == [name]
+    assert text in str(response.json()[name])
+
+
+def test_without_carbon_data_it_says_so_and_plans_by_price(own_storage, replay_server, api,
+                                                           monkeypatch):  # fmt: skip
+    scenarios_pricing.octopus(replay_server)
+    site = Site.objects.create(name="London", latitude=51.5, longitude=-0.1, pricing_region="C")
+    config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
+                                           provider="octopus",
+                                           options={"base_url": replay_server.url})  # fmt: skip
+    assert pipeline.collect(config, now=NOW).status == "ok"
+    ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
+                                  api_key="em-key")  # fmt: skip
+    monkeypatch.setattr(clock, "utc_now", lambda: NOW)
+    body = api.get(URL, {"hours": "2"}).json()
+    assert body["carbon"]["known"] is False
+    assert "no gCO2/kWh is stored for electricitymaps/51.5000,-0.1000" in body["carbon"]["message"]
+    assert body["carbon"]["message"].endswith("Planned by price only.")
+    assert body["average_carbon"] is None and body["compared"]["greenest"] is None
+    cheap = expected_window(2, lambda a, b: average(octopus_prices(), a, b))
+    assert body["start"] == cheap[0].isoformat()
+
+
+def test_hours_without_a_forecast_carry_the_last_known_value(own_storage, replay_server, api,
+                                                             monkeypatch):  # fmt: skip
+    # Electricity Maps without a forecast plan stores only the latest value (312 g at 14:00)
+    site_info, _, now = scenarios_carbon.electricitymaps(replay_server)
+    replay_server.add("GET", "/v1/marketdata", json=load_fixture("awattar/marketdata_hourly.json"))
+    site = Site.objects.create(name="Berlin", latitude=52.52, longitude=13.405,
+                               pricing_region="DE", grid_region="DE")  # fmt: skip
+    for source, provider, extra in (
+        ("electricity_pricing", "awattar", {"options": {"base_url": replay_server.url}}),
+        ("carbon_intensity", "electricitymaps",
+         {"api_key": "test-em-token-abc", "options": {"base_url": replay_server.url + "/v3"}}),
+    ):  # fmt: skip
+        config = ProviderConfig.objects.create(site=site, source=source, provider=provider, **extra)
+        assert pipeline.collect(config, now=now).status == "ok"
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    body = api.get(URL, {"hours": "2", "carbon_price": "100"}).json()
+    assert body["carbon"]["known"] is True and body["carbon"]["forecast_until"] is None
+    assert body["average_carbon"] == 312
+    assert body["carbon_last_known_hours"] == 2
+    assert all(s["carbon_last_known"] and s["carbon"] == 312 for s in body["slots"])
+    # one carbon value everywhere: the plan is the cheapest window
+    assert body["start"] == body["compared"]["cheapest"]["start"]
+
+
+def test_a_flexible_load_plans_for_its_next_local_deadline(collected):
+    load = FlexibleLoad.objects.create(site=collected, name="Dishwasher", hours=2,
+                                       deadline=datetime(2000, 1, 1, 23, 30).time(),
+                                       carbon_price=500, kw=2)  # fmt: skip
+    found = plan_for(load, NOW)
+    # 23:30 in London (BST) is 22:30 UTC, today: the window must end by then
+    assert found["before"] == "2026-05-01T22:30:00+00:00"
+    assert found["message"] is None
+    prices, carbon = octopus_prices(), uk_carbon()
+    start, _ = expected_window(
+        2, lambda a, b: average(prices, a, b) + 500 * average(carbon, a, b) / 1e6
+    )
+    assert found["start"] == start.isoformat() == found["plan"]["start"]
+    # a deadline too close for the hours moves to the next day
+    load.deadline = datetime(2000, 1, 1, 14, 0).time()  # 13:00 UTC, not 2 h away
+    assert plan_for(load, NOW)["before"] == "2026-05-02T13:00:00+00:00"
+    # no prices stored that far: no start, and why
+    load.hours = 20
+    refused = plan_for(load, NOW)
+    assert refused["start"] is None and "of price slots lie entirely" in refused["message"]
+
+
+def test_the_plan_is_in_the_openapi_schema(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    names = {p["name"] for p in schema["paths"]["/api/plan"]["get"]["parameters"]}
+    assert {"hours", "before", "carbon_price", "kw", "contiguous", "max_windows",
+            "penalty_percent", "pareto", "site"} <= names  # fmt: skip
+    windows = {p["name"] for p in schema["paths"]["/api/pricing/windows"]["get"]["parameters"]}
+    assert {"penalty_percent", "max_windows"} <= windows
+
+
+@pytest.mark.parametrize(
+    ("now", "deadline", "expected"),
+    [
+        # London, spring 2026-03-29: 07:00 BST is 06:00 UTC (the day before it was 07:00 UTC)
+        ("2026-03-28T20:00:00+00:00", "07:00", "2026-03-29T06:00:00+00:00"),
+        ("2026-03-27T20:00:00+00:00", "07:00", "2026-03-28T07:00:00+00:00"),
+        # 01:30 does not exist that night: the wall time before the change, 01:30 UTC
+        ("2026-03-28T20:00:00+00:00", "01:30", "2026-03-29T01:30:00+00:00"),
+        # autumn 2026-10-25: 01:30 happens twice; the first (BST, 00:30 UTC) is planned for
+        ("2026-10-24T20:00:00+00:00", "01:30", "2026-10-25T00:30:00+00:00"),
+        # 3 h before 07:00 no longer fit at 05:00 UTC (06:00 BST): tomorrow's 07:00
+        ("2026-05-01T05:00:00+00:00", "07:00", "2026-05-02T06:00:00+00:00"),
+    ],
+)
+def test_load_deadlines_follow_the_sites_clock(now, deadline, expected):
+    site = Site(name="Twyford", latitude=51.48, longitude=-0.86, timezone="Europe/London")
+    load = FlexibleLoad(site=site, name="Boost", hours=3,
+                        deadline=datetime.strptime(deadline, "%H:%M").time())  # fmt: skip
+    assert next_deadline(load, datetime.fromisoformat(now)).isoformat() == expected
+
+
+@pytest.mark.parametrize("name", ["15min_dst_autumn", "30min_dst_spring"])
+def test_by_price_alone_the_plan_is_the_windows_answer_across_dst(name, own_storage,
+                                                                  replay_server, api,
+                                                                  monkeypatch):  # fmt: skip
+    # The price clock's DST days (25 h of quarter-hours, 23 h of half hours), collected as the
+    # hourly task does; with carbon_price=0 the plan must pick what /api/pricing/windows picks
+    case = CASES[name]
+    collect(case, replay_server)
+    step = timedelta(minutes=case.slot_minutes)
+    for moment in (case.edge - MINUTE, case.edge + step + 7 * MINUTE, case.day_start + 3 * step):
+        monkeypatch.setattr(clock, "utc_now", lambda moment=moment: moment)
+        for hours, contiguous in (("1", "true"), ("3", "true"), ("2", "false")):
+            query = {"hours": hours, "contiguous": contiguous}
+            windows = api.get("/api/pricing/windows", query).json()
+            plan = api.get(URL, {**query, "carbon_price": "0"}).json()
+            assert plan["carbon"]["known"] is False, plan
+            assert [(s["start"], s["end"]) for s in plan["slots"]] == [
+                (s["start"], s["end"]) for s in windows["slots"]], (moment, query)  # fmt: skip
+            assert plan["average_price"] == pytest.approx(windows["average_price"])
+            assert (plan["windows_used"], plan["penalty_cost"]) == (
+                windows["windows_used"], pytest.approx(windows["penalty_cost"]))  # fmt: skip
+            assert plan["compared"]["running_now"]["price_saving"] == pytest.approx(
+                windows["saving_vs_now"])  # fmt: skip
+
+
+def test_site_selection_and_missing_providers(own_storage, api):
+    first = Site.objects.create(name="A", latitude=51.5, longitude=-0.1, pricing_region="C")
+    response = api.get(URL, {"hours": "2", "site": str(first.pk)})
+    assert response.status_code == 409
+    assert "no enabled electricity price provider" in response.json()["detail"]
+    Site.objects.create(name="B", latitude=51.5, longitude=-0.1)
+    response = api.get(URL, {"hours": "2"})
+    assert (response.status_code, list(response.json())) == (400, ["site"])
+    assert api.get(URL, {"hours": "2", "site": "999999"}).status_code == 404
+
+
+def test_the_admin_shows_a_loads_recommended_start(collected, client):
+    admin = get_user_model().objects.create_superuser("boss", password="pw-boss-123")
+    client.force_login(admin)
+    load = FlexibleLoad.objects.create(site=collected, name="EV", hours=2,
+                                       deadline=datetime(2000, 1, 1, 23, 30).time())  # fmt: skip
+    page = client.get(f"/admin/collectors/flexibleload/{load.pk}/change/")
+    assert page.status_code == 200
+    assert plan_for(load)["start"] in page.content.decode()
+    listing = client.get("/admin/collectors/flexibleload/")
+    assert listing.status_code == 200 and "EV" in listing.content.decode()
