@@ -2,45 +2,18 @@
 the setup, the country ticks aWATTar, the InfluxDB connection is tested, and creating the site
 collects at once from the local replay server: the status page shows the price now."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import pytest
 from django.contrib.auth.models import User
 
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
-from tests.occupancy.test_setup_browser import CHROMEDRIVER, CHROMIUM, browser, wait_for
+from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
+from tests.support.status_home import register_awattar
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs Debian's chromium and chromium-driver: scripts/services.sh browser",
-    ),
-]
+pytestmark = BROWSER_TEST
 __all__ = ["browser"]
 PATH = "/v1/marketdata"
-
-
-def awattar_today(server) -> list[dict]:
-    """The documented hourly answer, moved so its 24 slots start 2 hours before this hour."""
-    payload = server.load_fixture("awattar/marketdata_hourly.json")
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    shift = int(hour.timestamp() * 1000) - payload["data"][0]["start_timestamp"]
-    for row in payload["data"]:
-        row["start_timestamp"] += shift
-        row["end_timestamp"] += shift
-    server.add("GET", PATH, json=payload)
-    return payload["data"]
-
-
-def log_in(driver, url: str, username: str, password: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.get(f"{url}/")
-    wait_for(driver, "#id_username").send_keys(username)
-    driver.find_element(By.ID, "id_password").send_keys(password)
-    driver.find_element(By.ID, "login").click()
 
 
 def test_first_run_sets_up_a_site_and_shows_a_collected_price(
@@ -49,7 +22,7 @@ def test_first_run_sets_up_a_site_and_shows_a_collected_price(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    rows = awattar_today(replay_server)
+    rows = register_awattar(replay_server)
     settings.PROVIDER_BASE_URLS = {"awattar": replay_server.url}
     User.objects.create_superuser("admin", "admin@example.com", "correct-horse-battery")
 

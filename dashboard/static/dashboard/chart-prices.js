@@ -38,8 +38,9 @@
   }
 
   function windowFor(prices) {
-    var within = Math.max(1, Math.floor((Date.parse(prices.known_until) - Date.now()) / 60000)) + "m";
-    return S.api("/api/pricing/windows", { hours: hours.value, within: within }).then(function (res) {
+    var asked = hours.value;
+    return S.api("/api/pricing/windows", { hours: asked, within: "48h", before: prices.known_until }).then(function (res) {
+      if (asked !== hours.value) return;  // a newer choice is on its way
       if (!res.ok) { draw(prices, null); summary.textContent += " No cheapest window: " + S.problem(res); return; }
       draw(prices, res.body);
     });

@@ -30,8 +30,9 @@
       if (i > 0) bands.push({ series: [i + 1, i], fill: S.color(tier[0]) + "66" });
     });
     var opts = { series: series, bands: bands,
+                 scales: { y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } },
                  axes: [{ stroke: S.color("fg"), grid: { stroke: S.color("line") } },
-                        { stroke: S.color("fg"), grid: { stroke: S.color("line") }, size: 70,
+                        { stroke: S.color("fg"), grid: { stroke: S.color("line") }, size: 90,
                           values: function (u, ticks) { return ticks.map(S.bytes); } }] };
     // With bands, the upper series' own fill would cover the ones below: fill only the first.
     series.forEach(function (s, i) { if (i > 1) delete s.fill; });
