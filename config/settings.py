@@ -68,6 +68,8 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
+LOGIN_URL = "/login/"  # the start page's login (staff and read-only users)
+LOGIN_REDIRECT_URL = "/"
 STATIC_ROOT = VAR_DIR / "static"
 
 INSTALLED_APPS = [
