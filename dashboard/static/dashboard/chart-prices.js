@@ -37,22 +37,27 @@
     summary.textContent = text;
   }
 
-  function windowFor(prices) {
+  // The window is asked for over the same stored slots (48 h ahead at most), in parallel.
+  function windowFor() {
     var asked = hours.value;
-    return S.api("/api/pricing/windows", { hours: asked, within: "48h", before: prices.known_until }).then(function (res) {
-      if (asked !== hours.value) return;  // a newer choice is on its way
-      if (!res.ok) { draw(prices, null); summary.textContent += " No cheapest window: " + S.problem(res); return; }
-      draw(prices, res.body);
+    return S.api("/api/pricing/windows", { hours: asked, within: "48h" }).then(function (res) {
+      return asked === hours.value ? res : null;  // null: a newer choice is on its way
     });
   }
+  function show(res) {
+    if (res === null || !slots) return;
+    if (!res.ok) { draw(slots, null); summary.textContent += " No cheapest window: " + S.problem(res); return; }
+    draw(slots, res.body);
+  }
 
+  var asking = windowFor();
   S.api("/api/pricing/slots").then(function (res) {
     if (!res.ok || !res.body.slots.length) {
       summary.textContent = res.ok ? "No price slots are stored from now on." : S.problem(res);
       return;
     }
     slots = res.body;
-    windowFor(slots);
+    return asking.then(show);
   });
-  hours.addEventListener("change", function () { if (slots) windowFor(slots); });
+  hours.addEventListener("change", function () { windowFor().then(show); });
 })();
