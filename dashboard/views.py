@@ -33,8 +33,10 @@ def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extr
 
 
 @login_required(login_url=LOGIN_URL)
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":  # the setup form, whichever address it was sent to
+        return setup(request)
     if not Site.objects.exists():
         return _setup_page(request, SetupForm())
     sites = list(Site.objects.order_by("name"))

@@ -34,6 +34,7 @@ def test_read_only_users_see_the_setup_but_cannot_post_it(client):
     assert "can read but not change settings" in page.content.decode()
     assert client.post("/setup/", FORM).status_code == 403
     assert client.post("/setup/", {**FORM, "action": "test"}).status_code == 403
+    assert client.post("/", FORM).status_code == 403
     assert Site.objects.count() == 0
 
 
