@@ -100,8 +100,15 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser):
     assert "No open alerts." in browser.find_element(By.ID, "alerts-open").text
     assert "Nothing archived yet." in browser.find_element(By.ID, "archive-table").text
 
-    # Keyboard: the window length is reachable and changing it redraws the highlight.
-    select = browser.find_element(By.ID, "window-hours")
+    # Keyboard: Tab reaches the window length, and changing it redraws the highlight.
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.click()
+    for _ in range(15):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element.get_attribute("id") == "window-hours":
+            break
+    select = browser.switch_to.active_element
+    assert select.get_attribute("id") == "window-hours"
     select.send_keys(Keys.HOME)  # the first option: 1 hour
     assert select.get_attribute("value") == "1"
     one_hour = api.get("/api/pricing/windows", {"hours": 1, "within": "48h"}).json()
@@ -113,7 +120,23 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser):
     WebDriverWait(browser, 10).until(
         lambda d: chart(d, "price")["highlight"].split(",")[0] == str(first)
     )
+    # Dark mode (the system setting): dark page, light text, and the charts drawn again.
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+    )
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    colours = browser.execute_script(
+        "var s = getComputedStyle(document.body); return [s.backgroundColor, s.color];"
+    )
+    assert colours == ["rgb(18, 18, 18)", "rgb(236, 236, 236)"]
+    assert chart(browser, "price")["points"] == len(slots)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     if os.environ.get("SAVE_SCREENSHOTS") == "1":
+        browser.refresh()
+        wait_for(browser, "html[data-loaded]")
+        select = browser.find_element(By.ID, "window-hours")
         Select(select).select_by_value("3")
         WebDriverWait(browser, 10).until(
             lambda d: chart(d, "price")["highlight"] == prices["highlight"]
