@@ -16,7 +16,7 @@ from enrich.redis_client import RedisUnavailable
 def budget_use(config: ProviderConfig, target: Target) -> dict[str, Any] | None:
     """{spec, limit, period_seconds, used, remaining} of the budget this config's calls count
     against (the same Redis window the pipeline takes from); None when it has none."""
-    spec = pipeline._budget_spec(config)
+    spec = pipeline.budget_spec(config)
     if not spec:
         return None
     adapter = adapter_for(config.source, config.provider)
