@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
+from dashboard.choices import preselected
 from enrich.models import ProviderConfig, Site
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +61,16 @@ def test_a_wrong_database_name_is_named_with_the_ones_that_exist(client, setting
         f"INFLUXDB_URL={settings.INFLUXDB_URL} and HA_INFLUXDB_DATABASE=no_such_database_here"
         in text
     )
+
+
+@pytest.mark.parametrize(
+    "country, key, ticked",
+    [
+        ("GB", "", ["uk_carbon_intensity", "octopus"]),
+        ("DE", "", ["awattar"]),
+        ("AT", "em-key", ["awattar", "electricitymaps"]),
+        ("", "", []),
+    ],
+)
+def test_keyless_providers_that_serve_the_country_are_ticked(country, key, ticked):
+    assert preselected(country, key) == ticked
