@@ -7,12 +7,12 @@ add sites and provider configs, so read-only users get 403.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from dashboard import first_run
-from dashboard.choices import OFFERS, preselected
+from dashboard.choices import preselected
 from dashboard.setup_form import SetupForm
 from enrich.models import Site
 
@@ -24,7 +24,6 @@ def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extr
     defaults = {country: preselected(country) for country in ("GB", "DE", "AT", "")}
     context = {
         "form": form,
-        "offers": OFFERS,
         "defaults": defaults,
         "can_set_up": request.user.has_perms(SETUP_PERMISSIONS),
         **extra,
@@ -41,7 +40,12 @@ def home(request: HttpRequest) -> HttpResponse:
         return _setup_page(request, SetupForm())
     sites = list(Site.objects.order_by("name"))
     wanted = request.GET.get("site", "")
-    site = next((s for s in sites if str(s.pk) == wanted), sites[0])
+    site = next((s for s in sites if str(s.pk) == wanted), None if wanted else sites[0])
+    if site is None:
+        return HttpResponseBadRequest(
+            f"site: there is no site with id {wanted!r}; the status page links every site.",
+            content_type="text/plain",
+        )
     return render(request, "dashboard/status.html", {"sites": sites, "site": site})
 
 

@@ -74,3 +74,12 @@ def test_a_wrong_database_name_is_named_with_the_ones_that_exist(client, setting
 )
 def test_keyless_providers_that_serve_the_country_are_ticked(country, key, ticked):
     assert preselected(country, key) == ticked
+
+
+def test_the_status_page_names_a_site_that_does_not_exist(client):
+    site = Site.objects.create(name="Flat", latitude=52.5, longitude=13.4)
+    client.force_login(User.objects.create_user("reader", password="x"))
+    assert client.get("/", {"site": site.pk}).status_code == 200
+    response = client.get("/", {"site": "999999"})
+    assert response.status_code == 400
+    assert response.content.decode().startswith("site: there is no site with id '999999'")
