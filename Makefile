@@ -34,7 +34,7 @@ test: venv
 	scripts/services.sh redis influxdb postgres browser mosquitto
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
-BENCHES := collectors views downsample storage archive api
+BENCHES := collectors views downsample storage archive api status_page
 
 bench-quick: venv services
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name --quick || exit 1; done

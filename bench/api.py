@@ -31,6 +31,8 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +130,17 @@ def start_web(log_path: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"gunicorn did not answer /api/health/ within 60 s; see {log_path}")
+
+
+@contextmanager
+def web_server(log_path: Path) -> Iterator[str]:
+    """gunicorn as make run starts it, for the block; yields its base URL."""
+    process, base = start_web(log_path)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 # --- the clients ----------------------------------------------------------------------------
@@ -265,15 +278,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             seed(sensors, days)
             keys = tokens(args.clients)
-            web, base = start_web(log_path)
-            try:
+            with web_server(log_path) as base:
                 alone = serial(base, keys[0], sensors, days)
                 load_before = os.getloadavg()[0]
                 load, seconds = drive(base, keys, requests_each, sensors, days)
                 load_after = os.getloadavg()[0]
-            finally:
-                web.terminate()
-                web.wait(timeout=30)
         finally:
             for name in (HA_DATABASE, ENRICH_DATABASE):
                 ts.drop_database(name)

@@ -5,7 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collectors import pipeline
+from collectors import pipeline, usage
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, current_at_read_hook
@@ -53,6 +53,8 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
         return {**entry, "value": None, "message": f"cannot be collected: {exc}"}
     entry["target"] = target.key
     entry["last_run"] = _last_run(config, target.key)
+    entry["budget"] = usage.budget_use(config, target)
+    entry["runs_today"] = usage.runs_today(config, target.key)
     answer = cache.get(config.source, config.provider, target.key)
     if answer is None:
         answer = cache.last_good(config.source, config.provider, target.key)

@@ -117,14 +117,15 @@ def _describe_last_good(answer: CachedAnswer | None) -> str:
     return f"last good answer from {answer.fetched_at.isoformat()} ({int(answer.age_seconds)} s old, stale)"
 
 
-def _budget_spec(config: ProviderConfig) -> str:
+def budget_spec(config: ProviderConfig) -> str:
+    """The API budget of this config: options.budget, else the provider's own ("" = none)."""
     adapter = adapter_for(config.source, config.provider)
     return (config.options or {}).get("budget") or adapter.budget or ""
 
 
 def _budget(config: ProviderConfig, target: Target, creds: Credentials) -> Budget | None:
     adapter = adapter_for(config.source, config.provider)
-    spec = _budget_spec(config)
+    spec = budget_spec(config)
     if not spec:
         return None
     try:
@@ -164,7 +165,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             plain = credentials(config)
             budget = _budget(config, target, plain)
             slower = cadence.lowered(
-                adapter, target, plain, budget, config.interval_seconds, _budget_spec(config)
+                adapter, target, plain, budget, config.interval_seconds, budget_spec(config)
             )
             calls = min(adapter.calls_for(target, plain), budget.limit) if budget else None
             taken = None

@@ -5,6 +5,8 @@ root is read when present (``make run`` creates one with generated secrets on fi
 A wrong or missing required value stops the process at start with a message naming it.
 """
 
+import json
+
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +21,17 @@ from config.api_access import (  # noqa: F401  (settings Django reads)
     REST_FRAMEWORK,
     SPECTACULAR_SETTINGS,
     TRUSTED_PROXY_COUNT,
+)
+from config.broker import (  # noqa: F401  (Redis and Celery settings)
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    CELERY_BROKER_URL,
+    CELERY_RESULT_BACKEND,
+    CELERY_TASK_SOFT_TIME_LIMIT,
+    CELERY_TASK_TIME_LIMIT,
+    REDIS_KEY_PREFIX,
+    REDIS_URL,
+    TASK_MAX_REDELIVERIES,
+    TASK_TIME_LIMITS,
 )
 from config.environment import BASE_DIR, VAR_DIR, choice, env, number, required
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
@@ -49,6 +62,8 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
+LOGIN_URL = "/login/"  # the start page's login (staff and read-only users)
+LOGIN_REDIRECT_URL = "/"
 STATIC_ROOT = VAR_DIR / "static"
 
 INSTALLED_APPS = [
@@ -67,6 +82,7 @@ INSTALLED_APPS = [
     "enrich",
     "collectors",
     "retention",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -133,15 +149,6 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEY.split(","), start=1):
             "python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())'"
         ) from None
-
-# --- Redis: broker, caches, budgets, locks -----------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-    raise ImproperlyConfigured(
-        f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
-    )
-# Keys of this deployment live under this prefix, so several deployments can share a Redis.
-REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="enrich")
 
 # --- Response cache TTLs (PRD FR9), one per source; CACHE_TTL_<SOURCE>_SECONDS overrides --
 CACHE_TTL_SECONDS = {
@@ -344,48 +351,20 @@ GOOGLE_REFRESH_TOKEN = env.str("GOOGLE_REFRESH_TOKEN", default="")
 # Where Google sends the browser back after consent; empty = built from the request
 # (<scheme>://<host>/oauth/google/callback). Set it behind a proxy that changes the scheme/host.
 GOOGLE_REDIRECT_URI = env.str("GOOGLE_REDIRECT_URI", default="")
+# The first-run setup gives the providers it creates these API roots as their `base_url`
+# option, e.g. {"awattar": "http://proxy:8080"} (JSON; empty = the providers' own hosts).
+try:
+    PROVIDER_BASE_URLS = json.loads(env.str("PROVIDER_BASE_URLS", default="") or "{}")
+except ValueError:
+    PROVIDER_BASE_URLS = None
+if not isinstance(PROVIDER_BASE_URLS, dict):
+    raise ImproperlyConfigured(
+        'PROVIDER_BASE_URLS must be a JSON object, e.g. {"awattar": "http://proxy:8080"}.'
+    )
 # Google's endpoints, overridable (tests point them at a local server).
 GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
 GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
 GOOGLE_API_BASE = env.str("GOOGLE_API_BASE", default="https://www.googleapis.com")
-
-# --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
-CELERY_TASK_SOFT_TIME_LIMIT = number("CELERY_TASK_SOFT_TIME_LIMIT", 300)
-CELERY_TASK_TIME_LIMIT = number("CELERY_TASK_TIME_LIMIT", 360)
-if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
-    raise ImproperlyConfigured(
-        "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, so a task can "
-        "clean up before it is killed."
-    )
-# (soft, hard) time limits in seconds of the tasks allowed longer than the default above; the
-# tasks read theirs from here, so the broker's visibility timeout is derived from them.
-TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
-    "retention.archive": (3 * 3600, 3 * 3600 + 300),
-    "retention.refresh_views": (2 * 3600, 2 * 3600 + 300),
-    "retention.rebuild_view": (2 * 3600, 2 * 3600 + 300),
-    "retention.downsample_hourly": (3300, 3500),
-    "retention.downsample_daily": (3300, 3500),
-    "retention.discover_entities": (600, 660),
-    "retention.record_metrics": (600, 660),
-}
-# Redis redelivers a task it has not seen acknowledged within the visibility timeout (acks_late:
-# acknowledged when it ends), so it must outlast the longest run or a running task would be
-# started a second time.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": max(
-        [CELERY_TASK_TIME_LIMIT, *(hard for _, hard in TASK_TIME_LIMITS.values())]
-    )
-    + 600
-}
-# A task whose worker dies under it (out of memory, killed) is delivered again; after this many
-# redeliveries it is recorded as failed instead of run (enrich.deliveries).
-TASK_MAX_REDELIVERIES = number("TASK_MAX_REDELIVERIES", 3)
-if TASK_MAX_REDELIVERIES < 0:
-    raise ImproperlyConfigured(
-        f"TASK_MAX_REDELIVERIES={TASK_MAX_REDELIVERIES} must be 0 or more redeliveries."
-    )
 
 # --- Logging: one line per event, to stderr --------------------------------------------
 LOG_LEVEL = choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()

@@ -9,10 +9,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("enrich.api.urls")),
+    path("api/", include("collectors.urls")),
     path("retention/", include("retention.api.urls")),
     path("retention/", include("retention.stats_urls")),
     path("retention/", include("retention.archive_urls")),
+    path("retention/", include("retention.status_urls")),
     path("oauth/google/", oauth_views.setup, name="oauth-google"),
     path("oauth/google/connect", oauth_views.connect, name="oauth-google-connect"),
     path("oauth/google/callback", oauth_views.callback, name="oauth-google-callback"),
+    path("", include("dashboard.urls")),
 ]

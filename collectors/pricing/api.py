@@ -91,6 +91,18 @@ def site_provider(site: Site) -> ProviderConfig:
     return config
 
 
+def pricing_target(query) -> tuple[Site, ProviderConfig, Any]:
+    """The site asked for, its price provider and that provider's target (Conflict when the
+    provider's settings are incomplete)."""
+    site = site_from_query(query)
+    config = site_provider(site)
+    try:
+        return site, config, target_for(config)
+    except ConfigError as exc:
+        raise Conflict(f"The {config.provider} settings of site {site.name!r} are "
+                       f"incomplete: {exc}") from None  # fmt: skip
+
+
 def one_currency_slots(
     provider: str, region: str, start: datetime, end: datetime
 ) -> tuple[str, list[PriceSlot]]:
@@ -166,6 +178,18 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def answer_head(site: Site, provider: str, region: str, currency: str, now: datetime) -> dict:
+    """What every price answer starts with: whose prices, in what, for which moment."""
+    return {
+        "site": {"id": site.pk, "name": site.name},
+        "provider": provider,
+        "region": region,
+        "currency": currency,
+        "unit": f"{currency}/kWh",
+        "now": _iso(now),
+    }
+
+
 class PricingWindows(APIView):
     """The best time window(s) to use electricity for a site, from the stored price slots."""
 
@@ -192,13 +216,7 @@ class PricingWindows(APIView):
     def get(self, request):
         wanted = _request(request.query_params)
         try:
-            site = site_from_query(request.query_params)
-            config = site_provider(site)
-            try:
-                target = target_for(config)
-            except ConfigError as exc:
-                raise Conflict(f"The {config.provider} settings of site {site.name!r} are "
-                               f"incomplete: {exc}") from None  # fmt: skip
+            site, config, target = pricing_target(request.query_params)
             now = wanted["now"]
             end = now + wanted["within"]
             if wanted["before"] is not None:
@@ -226,12 +244,7 @@ class PricingWindows(APIView):
             return Response({"detail": f"The price data cannot be read: {exc}"}, status=503)
         return Response(
             {
-                "site": {"id": site.pk, "name": site.name},
-                "provider": config.provider,
-                "region": target.key,
-                "currency": currency,
-                "unit": f"{currency}/kWh",
-                "now": _iso(now),
+                **answer_head(site, config.provider, target.key, currency, now),
                 "current_price": running.price if running else None,
                 "hours": wanted["hours"],
                 "within": _hours(wanted["within"].total_seconds()),

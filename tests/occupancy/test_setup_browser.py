@@ -4,7 +4,6 @@ access on the local OAuth server's consent page and lands on the callback page."
 
 import html
 import shutil
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -12,10 +11,9 @@ from django.contrib.auth.models import User
 
 from enrich.models import OAuthConnection, Site
 from tests.occupancy.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.support.chromium import CHROMEDRIVER, CHROMIUM, start_chromium
 from tests.support.replay import ReplayServer, Reply
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 AUTH_PATH = "/o/oauth2/auth"
 CODE = "4/0AQlEd-browser-code"
 
@@ -73,25 +71,7 @@ def consent_server(settings):
 
 @pytest.fixture
 def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path / "chromium-profile")
     yield driver
     driver.quit()
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)

@@ -1,0 +1,94 @@
+"""`GET /api/carbon/series`: a site's grid carbon intensity over the last `hours` (what was
+stored in `carbon_intensity`) and the stored forecast from now on (`carbon_intensity_forecast`).
+
+Parameters: `site` (optional with one site), `hours` (1..168, default 24). The field is
+gCO2/kWh, or WattTime's free plan's `moer_percentile` (0-100) when that is all there is.
+Errors: 400 bad parameter, 404 unknown site, 409 no carbon provider, 503 InfluxDB unreachable.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
+from collectors.pricing.api import _iso, site_from_query
+from enrich.api import params
+from enrich.models import ProviderConfig
+from enrich.timeseries import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
+
+FIELDS = {GCO2_KWH: "gCO2/kWh", "moer_percentile": "percentile (0-100)"}
+FORECAST_AHEAD = timedelta(hours=48)
+
+
+def _points(measurement: str, provider: str, start: datetime, end: datetime) -> dict:
+    """{region: {field: [(time, value)]}} of the provider's points in [start, end)."""
+    query = (
+        f"SELECT {', '.join(quote_ident(f) for f in FIELDS)} FROM {quote_ident(measurement)} "
+        'WHERE "provider" = $provider AND time >= $start AND time < $end GROUP BY "region"'
+    )
+    found: dict[str, dict[str, list]] = {}
+    bound = {"provider": provider, "start": start, "end": end}
+    try:
+        with get_timeseries().query(settings.INFLUXDB_DATABASE, query, params=bound) as rows:
+            for row in rows:
+                series = found.setdefault(row.tags.get("region", ""), {})
+                for name in FIELDS:
+                    if row.values.get(name) is not None:
+                        series.setdefault(name, []).append((row.time, float(row.values[name])))
+    except InfluxQueryError as exc:
+        if "database not found" not in exc.server_message:
+            raise
+    return found
+
+
+class CarbonSeries(APIView):
+    """Stored carbon intensity of the last hours and its stored forecast."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("site", int, description="site id (optional with one site)"),
+            OpenApiParameter("hours", int, description="hours back, 1..168 (default 24)"),
+        ],
+        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+    )
+    def get(self, request):
+        hours = params.integer(request.query_params, "hours", 24, minimum=1, maximum=168)
+        try:
+            site = site_from_query(request.query_params)
+        except LookupError as exc:
+            return Response({"site": str(exc)}, status=404)
+        config = (
+            ProviderConfig.objects.filter(site=site, source="carbon_intensity", enabled=True)
+            .order_by("id")
+            .first()
+        )
+        if config is None:
+            return Response(
+                {"detail": f"Site {site.name!r} has no enabled carbon intensity provider; add "
+                 "one in the admin (Provider configs)."}, status=409)  # fmt: skip
+        now = datetime.now(UTC)
+        try:
+            actual = _points(MEASUREMENT, config.provider, now - timedelta(hours=hours), now)
+            forecast = _points(FORECAST_MEASUREMENT, config.provider, now, now + FORECAST_AHEAD)
+        except TimeseriesError as exc:
+            return Response({"detail": f"The carbon data cannot be read: {exc}"}, status=503)
+        # The region with the newest actual point (a site's provider answers for one region).
+        regions = sorted(actual, key=lambda r: max(t for s in actual[r].values() for t, _ in s))
+        region = regions[-1] if regions else next(iter(forecast), "")
+        mine, ahead = actual.get(region, {}), forecast.get(region, {})
+        field = next((f for f in FIELDS if f in mine or f in ahead), GCO2_KWH)
+        return Response(
+            {
+                "site": {"id": site.pk, "name": site.name},
+                "provider": config.provider,
+                "region": region,
+                "field": field,
+                "unit": FIELDS[field],
+                "now": _iso(now),
+                "actual": [{"time": _iso(t), "value": v} for t, v in mine.get(field, [])],
+                "forecast": [{"time": _iso(t), "value": v} for t, v in ahead.get(field, [])],
+            }
+        )

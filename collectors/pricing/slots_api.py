@@ -1,0 +1,55 @@
+"""`GET /api/pricing/slots`: the stored price slots of a site from the running one to the end of
+the known horizon (for charts; the windows endpoint finds the best time in them).
+
+Parameters: `site` (optional with one site), `within` (default 48h, e.g. 24h). Errors as
+/api/pricing/windows: 400 bad parameter, 404 unknown site, 409 no provider or no prices,
+503 InfluxDB unreachable.
+"""
+
+from datetime import timedelta
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from collectors.pricing import now as clock
+from collectors.pricing.api import Conflict, _iso, answer_head, one_currency_slots, pricing_target
+from collectors.pricing.store import AHEAD
+from enrich.api import params
+from enrich.timeseries import TimeseriesError
+
+
+class PricingSlots(APIView):
+    """Stored price slots from the one running now to the known horizon."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("site", int, description="site id (optional with one site)"),
+            OpenApiParameter("within", str, description="look-ahead, default 48h"),
+        ],
+        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+    )
+    def get(self, request):
+        within = params.duration(request.query_params, "within", AHEAD)
+        now = clock.utc_now()
+        try:
+            site, config, target = pricing_target(request.query_params)
+            currency, slots = one_currency_slots(
+                config.provider, target.key, now - timedelta(hours=2), now + within
+            )
+        except LookupError as exc:
+            return Response({"site": str(exc)}, status=404)
+        except Conflict as exc:
+            return Response({"detail": str(exc)}, status=409)
+        except TimeseriesError as exc:
+            return Response({"detail": f"The price data cannot be read: {exc}"}, status=503)
+        ahead = [s for s in slots if s.end > now]
+        return Response(
+            {
+                **answer_head(site, config.provider, target.key, currency, now),
+                "known_until": _iso(ahead[-1].end) if ahead else None,
+                "slots": [
+                    {"start": _iso(s.start), "end": _iso(s.end), "price": s.price} for s in ahead
+                ],
+            }
+        )

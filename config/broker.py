@@ -1,0 +1,53 @@
+"""Settings of Redis and of Celery on it (read by config.settings): the broker, the time limits
+and the visibility timeout derived from them, the poison-task limit."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.environment import env, number
+
+# --- Redis: broker, caches, budgets, locks -----------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
+    )
+# Keys of this deployment live under this prefix, so several deployments can share a Redis.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="enrich")
+
+# --- Celery ------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
+CELERY_TASK_SOFT_TIME_LIMIT = number("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = number("CELERY_TASK_TIME_LIMIT", 360)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, so a task can "
+        "clean up before it is killed."
+    )
+# (soft, hard) time limits in seconds of the tasks allowed longer than the default above; the
+# tasks read theirs from here, so the broker's visibility timeout is derived from them.
+TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "retention.archive": (3 * 3600, 3 * 3600 + 300),
+    "retention.refresh_views": (2 * 3600, 2 * 3600 + 300),
+    "retention.rebuild_view": (2 * 3600, 2 * 3600 + 300),
+    "retention.downsample_hourly": (3300, 3500),
+    "retention.downsample_daily": (3300, 3500),
+    "retention.discover_entities": (600, 660),
+    "retention.record_metrics": (600, 660),
+}
+# Redis redelivers a task it has not seen acknowledged within the visibility timeout (acks_late:
+# acknowledged when it ends), so it must outlast the longest run or a running task would be
+# started a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(
+        [CELERY_TASK_TIME_LIMIT, *(hard for _, hard in TASK_TIME_LIMITS.values())]
+    )
+    + 600
+}
+# A task whose worker dies under it (out of memory, killed) is delivered again; after this many
+# redeliveries it is recorded as failed instead of run (enrich.deliveries).
+TASK_MAX_REDELIVERIES = number("TASK_MAX_REDELIVERIES", 3)
+if TASK_MAX_REDELIVERIES < 0:
+    raise ImproperlyConfigured(
+        f"TASK_MAX_REDELIVERIES={TASK_MAX_REDELIVERIES} must be 0 or more redeliveries."
+    )

@@ -1,0 +1,119 @@
+"""What the setup form does: create the site and its providers, collect once at once, and
+check that Home Assistant's InfluxDB answers."""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from collectors import pipeline
+from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
+from enrich.timeseries import TimeseriesError, connect
+
+from .choices import offer
+
+
+@dataclass(frozen=True)
+class FirstCollection:
+    provider: str
+    status: str
+    points_written: int
+    error: str
+
+
+def create_site(data: dict, pricing_region: str) -> Site:
+    """The site and one provider config per chosen provider. PROVIDER_BASE_URLS (a proxy, or
+    a local replay server) becomes the configs' `base_url` option."""
+    with transaction.atomic():
+        site = Site.objects.create(
+            name=data["name"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            timezone=data["timezone"],
+            grid_region=data["grid_region"],
+            pricing_region=pricing_region,
+        )
+        for provider in data["providers"]:
+            source = offer(provider).source
+            base_url = settings.PROVIDER_BASE_URLS.get(provider)
+            ProviderConfig.objects.create(
+                site=site,
+                source=source,
+                provider=provider,
+                interval_seconds=DEFAULT_INTERVAL_SECONDS[source],
+                api_key=data["electricitymaps_key"] if provider == "electricitymaps" else "",
+                options={"base_url": base_url} if base_url else {},
+            )
+    return site
+
+
+def _collect(config: ProviderConfig) -> FirstCollection:
+    try:
+        outcome = pipeline.collect(config)
+    finally:
+        connection.close()  # this thread's own database connection
+    return FirstCollection(config.provider, outcome.status, outcome.points_written, outcome.error)
+
+
+def collect_now(site: Site) -> list[FirstCollection]:
+    """One collection per provider of the site, here and now (not waiting for beat): the
+    pipeline as the worker runs it, so the run is recorded and values are cached. The
+    providers are asked side by side, so a slow or unreachable one (5 s timeout, retries)
+    delays the page by its own time only, within the web server's request timeout."""
+    configs = list(site.providers.select_related("site").order_by("source", "provider"))
+    if not configs:
+        return []
+    with ThreadPoolExecutor(max_workers=len(configs)) as pool:
+        return list(pool.map(_collect, configs))
+
+
+@dataclass(frozen=True)
+class InfluxCheck:
+    ok: bool
+    message: str
+
+
+def check_influxdb(url: str, database: str) -> InfluxCheck:
+    """Does an InfluxDB answer at `url`, and does it hold `database`? The configured
+    credentials are used when `url` is the configured one."""
+    same = url.rstrip("/") == settings.INFLUXDB_URL.rstrip("/")
+    gateway = connect(
+        url,
+        settings.INFLUXDB_VERSION,
+        timeout=5.0,
+        username=settings.INFLUXDB_USERNAME if same else "",
+        password=settings.INFLUXDB_PASSWORD if same else "",
+        token=settings.INFLUXDB_TOKEN if same else "",
+        org=settings.INFLUXDB_ORG if same else "",
+    )
+    try:
+        version = gateway.ping()
+        databases = gateway.databases()
+    except TimeseriesError as exc:
+        return InfluxCheck(False, f"No InfluxDB answers at {url}: {exc}")
+    finally:
+        gateway.close()
+    if database not in databases:
+        listed = ", ".join(databases) or "none"
+        return InfluxCheck(
+            False,
+            f"InfluxDB {version} answers at {url}, but it has no database {database!r} "
+            f"(it has: {listed}). Home Assistant's InfluxDB integration names it in its "
+            "configuration (`database:`, default home_assistant).",
+        )
+    return InfluxCheck(True, f"InfluxDB {version} answers at {url} and holds {database!r}.")
+
+
+def settings_note(url: str, database: str) -> str:
+    """enrich reads these from the environment only: say how to keep them."""
+    if url.rstrip("/") == settings.INFLUXDB_URL.rstrip("/") and (
+        database == settings.HA_INFLUXDB_DATABASE
+    ):
+        return ""
+    return (
+        "enrich reads Home Assistant's InfluxDB from the environment: to use this one, set "
+        f"INFLUXDB_URL={url} and HA_INFLUXDB_DATABASE={database} in .env and restart "
+        "(make run). Until then it keeps using "
+        f"{settings.INFLUXDB_URL} / {settings.HA_INFLUXDB_DATABASE}."
+    )

@@ -1,0 +1,35 @@
+// Grid carbon intensity: what was stored over the last 24 h, and the stored forecast ahead.
+(function () {
+  "use strict";
+  var S = window.Status;
+  var el = document.getElementById("carbon-chart");
+  var summary = document.getElementById("carbon-summary");
+  S.api("/api/carbon/series", { hours: 24 }).then(function (res) {
+    if (!res.ok) { summary.textContent = S.problem(res); return; }
+    var b = res.body;
+    if (!b.actual.length && !b.forecast.length) {
+      summary.textContent = "No carbon intensity is stored for " + b.provider + " yet.";
+      return;
+    }
+    var rows = {};
+    b.actual.forEach(function (p) { rows[p.time] = [p.value, null]; });
+    b.forecast.forEach(function (p) { (rows[p.time] = rows[p.time] || [null, null])[1] = p.value; });
+    var times = Object.keys(rows).sort();
+    var data = [
+      times.map(function (t) { return Date.parse(t) / 1000; }),
+      times.map(function (t) { return rows[t][0]; }),
+      times.map(function (t) { return rows[t][1]; }),
+    ];
+    S.chart("carbon", el, {
+      series: [
+        {},
+        { label: "Measured (" + b.unit + ")", stroke: S.color("carbon"), width: 2 },
+        { label: "Forecast (" + b.unit + ")", stroke: S.color("forecast"), width: 2, dash: [6, 4] },
+      ],
+    }, data);
+    var last = b.actual.length ? b.actual[b.actual.length - 1] : null;
+    summary.textContent = b.provider + " (" + b.region + "): " + b.actual.length +
+      " measured values over 24 h" + (last ? ", latest " + last.value + " " + b.unit + " at " + S.time(last.time) : "") +
+      "; " + b.forecast.length + " forecast values ahead.";
+  });
+})();

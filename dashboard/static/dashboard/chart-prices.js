@@ -1,0 +1,63 @@
+// Prices for the known horizon as slots, the cheapest window for the chosen duration drawn
+// as a second series over the slots it uses.
+(function () {
+  "use strict";
+  var S = window.Status;
+  var el = document.getElementById("price-chart");
+  var summary = document.getElementById("price-summary");
+  var hours = document.getElementById("window-hours");
+  var slots = null;
+
+  function draw(prices, win) {
+    var x = prices.slots.map(function (s) { return Date.parse(s.start) / 1000; });
+    var y = prices.slots.map(function (s) { return s.price; });
+    var inWindow = [];
+    var cheap = prices.slots.map(function (s, i) {
+      var hit = win && Date.parse(s.end) > Date.parse(win.start) && Date.parse(s.start) < Date.parse(win.end);
+      if (hit) inWindow.push(i);
+      return hit ? s.price : null;
+    });
+    var step = uPlot.paths.stepped({ align: 1 });
+    S.chart("prices", el, {
+      series: [
+        {},
+        { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },
+        { label: "Cheapest " + hours.value + " h", stroke: S.color("cheap"), fill: S.color("cheap") + "55",
+          paths: step, width: 3, spanGaps: false },
+      ],
+    }, [x, y, cheap]);
+    el.dataset.highlight = inWindow.join(",");
+    var text = prices.slots.length + " price slots from " + S.time(prices.slots[0].start) +
+      " to " + S.time(prices.known_until) + ", " + Math.min.apply(null, y).toFixed(4) + " to " +
+      Math.max.apply(null, y).toFixed(4) + " " + prices.unit + ".";
+    if (win) {
+      text += " Cheapest " + hours.value + " h: " + S.time(win.start) + " to " + S.time(win.end) +
+        ", average " + win.average_price.toFixed(4) + " " + prices.unit + ".";
+    }
+    summary.textContent = text;
+  }
+
+  // The window is asked for over the same stored slots (48 h ahead at most), in parallel.
+  function windowFor() {
+    var asked = hours.value;
+    return S.api("/api/pricing/windows", { hours: asked, within: "48h" }).then(function (res) {
+      return asked === hours.value ? res : null;  // null: a newer choice is on its way
+    });
+  }
+  function show(res) {
+    if (res === null || !slots) return;
+    if (!res.ok) { draw(slots, null); summary.textContent += " No cheapest window: " + S.problem(res); return; }
+    draw(slots, res.body);
+  }
+
+  var asking = windowFor();
+  S.api("/api/pricing/slots").then(function (res) {
+    if (!res.ok || !res.body.slots.length) {
+      summary.textContent = res.ok ? "No price slots are stored from now on." : S.problem(res);
+      return;
+    }
+    slots = res.body;
+    return asking.then(show);
+  });
+  hours.addEventListener("change", function () { windowFor().then(show); });
+})();

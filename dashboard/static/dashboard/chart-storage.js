@@ -1,0 +1,48 @@
+// Bytes per tier over time, stacked (raw at the bottom, then hourly, daily, archive), from the
+// daily storage metrics; and the reduction so far from the newest of them.
+(function () {
+  "use strict";
+  var S = window.Status;
+  var el = document.getElementById("storage-chart");
+  var summary = document.getElementById("storage-summary");
+  var reduction = document.getElementById("reduction");
+  var TIERS = [["raw", "raw_size_bytes"], ["hourly", "hourly_size_bytes"],
+               ["daily", "daily_size_bytes"], ["archive", "archive_size_bytes"]];
+  S.api("/retention/metrics", { days: 365 }).then(function (res) {
+    if (!res.ok) { summary.textContent = reduction.textContent = S.problem(res); return; }
+    var points = res.body.points;
+    if (!points.length) {
+      summary.textContent = "No storage history yet: retention.record_metrics writes one point a day (04:15 UTC).";
+      reduction.textContent = "Reduction so far: not measured yet.";
+      return;
+    }
+    var x = points.map(function (p) { return Date.parse(p.time) / 1000; });
+    var below = points.map(function () { return 0; });
+    var data = [x], series = [{}], bands = [];
+    TIERS.forEach(function (tier, i) {
+      var stacked = points.map(function (p, j) {
+        below[j] += p[tier[1]] || 0;
+        return below[j];
+      });
+      data.push(stacked);
+      series.push({ label: tier[0], stroke: S.color(tier[0]), fill: S.color(tier[0]) + "66", width: 1,
+                    value: function (u, v, si, idx) { return idx === null ? "—" : S.bytes(points[idx][tier[1]]); } });
+      if (i > 0) bands.push({ series: [i + 1, i], fill: S.color(tier[0]) + "66" });
+    });
+    var opts = { series: series, bands: bands,
+                 scales: { y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } },
+                 axes: [{ stroke: S.color("fg"), grid: { stroke: S.color("line") } },
+                        { stroke: S.color("fg"), grid: { stroke: S.color("line") }, size: 90,
+                          values: function (u, ticks) { return ticks.map(S.bytes); } }] };
+    // With bands, the upper series' own fill would cover the ones below: fill only the first.
+    series.forEach(function (s, i) { if (i > 1) delete s.fill; });
+    S.chart("storage", el, opts, data);
+    var last = points[points.length - 1];
+    summary.textContent = points.length + " daily measurements; on " + S.time(last.time) + ": " +
+      TIERS.map(function (t) { return t[0] + " " + S.bytes(last[t[1]]); }).join(", ") + ".";
+    reduction.textContent = last.reduction_percentage === null
+      ? "Reduction so far: not measured (see /retention/stats for why)."
+      : "Reduction so far: " + last.reduction_percentage.toFixed(1) + " % (" + S.bytes(last.storage_saved_bytes) +
+        " saved against keeping everything raw), measured " + S.time(last.time) + ".";
+  });
+})();

@@ -1,0 +1,97 @@
+// Shared by the status page's scripts: the REST calls (session cookie), formatting, and
+// uPlot options that follow the page's light/dark colours.
+(function () {
+  "use strict";
+  var root = document.getElementById("status");
+  var site = root ? root.dataset.site : "";
+  // Requests in flight; when the last one has been rendered, <html data-loaded> says after
+  // how many ms since navigation start (the browser test waits for it, bench.status_page
+  // reports it).
+  var pending = 0;
+  function settled() {
+    pending -= 1;
+    if (pending === 0) document.documentElement.dataset.loaded = String(Math.round(performance.now()));
+  }
+  function api(path, query) {
+    pending += 1;
+    var params = new URLSearchParams(query || {});
+    if (site) params.set("site", site);
+    var url = path + (path.indexOf("?") === -1 ? "?" : "&") + params.toString();
+    var answer = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; },
+          function () { return { ok: false, status: r.status, body: { detail: r.statusText } }; });
+      }, function (err) { return { ok: false, status: 0, body: { detail: String(err) } }; });
+    // After the caller's handlers (they may start the next request first).
+    answer.then(function () { setTimeout(settled, 0); });
+    return answer;
+  }
+  function problem(res) {
+    var b = res.body || {};
+    return b.detail || b.site || JSON.stringify(b);
+  }
+  function age(seconds) {
+    if (seconds === null || seconds === undefined) return "—";
+    if (seconds < 120) return Math.round(seconds) + " s";
+    if (seconds < 7200) return Math.round(seconds / 60) + " min";
+    if (seconds < 172800) return (seconds / 3600).toFixed(1) + " h";
+    return (seconds / 86400).toFixed(1) + " d";
+  }
+  function bytes(n) {
+    if (n === null || n === undefined) return "—";
+    var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    while (Math.abs(n) >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return n.toFixed(i ? 1 : 0) + " " + units[i];
+  }
+  function time(iso) {
+    return new Date(iso).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  }
+  function color(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue("--" + name).trim();
+  }
+  function cell(row, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    row.appendChild(td);
+    return td;
+  }
+  function fill(tbody, rows, empty, columns) {
+    tbody.textContent = "";
+    if (!rows.length) {
+      var tr = tbody.insertRow();
+      var td = cell(tr, empty);
+      td.colSpan = columns;
+    }
+    rows.forEach(function (values) {
+      var tr = tbody.insertRow();
+      values.forEach(function (v) {
+        if (Array.isArray(v)) cell(tr, v[0], v[1]); else cell(tr, v);
+      });
+    });
+  }
+  function axes() {
+    var stroke = color("fg"), grid = color("line");
+    return [
+      { stroke: stroke, grid: { stroke: grid } },
+      { stroke: stroke, grid: { stroke: grid } },
+    ];
+  }
+  // Draws (or redraws) a chart and notes its series and points on the element for tests
+  // and assistive summaries.
+  function chart(name, el, opts, data) {
+    var charts = window.Status.charts;
+    if (charts[name]) charts[name].destroy();
+    opts.width = Math.max(320, Math.min(el.parentElement.clientWidth - 16, 1100));
+    opts.height = opts.height || 260;
+    opts.axes = opts.axes || axes();
+    el.textContent = "";
+    charts[name] = new uPlot(opts, data, el);
+    el.dataset.series = String(data.length - 1);
+    el.dataset.points = String(data[0].length);
+    el.dataset.rendered = "true";
+    return charts[name];
+  }
+  window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, color: color,
+                    cell: cell, fill: fill, chart: chart, charts: {} };
+})();

@@ -1,0 +1,74 @@
+// "Now": each source's current value, its age, stale or fresh, OAuth state, runs and budget.
+(function () {
+  "use strict";
+  var S = window.Status;
+  var HEADLINE = {
+    carbon_intensity: [["carbon_intensity_gco2_kwh", " gCO2/kWh"], ["moer_percentile", " (MOER percentile)"]],
+    electricity_pricing: [["current_price", ""]],
+    air_quality: [["aqi", " AQI"]],
+    occupancy: [["currently_home", ""]],
+    smart_meter: [["total_power_w", " W"]],
+  };
+  function headline(source, value) {
+    if (!value) return "—";
+    var fields = HEADLINE[source] || [];
+    for (var i = 0; i < fields.length; i++) {
+      var v = value[fields[i][0]];
+      if (v !== undefined && v !== null) {
+        var unit = fields[i][1] || (value.currency ? " " + value.currency + "/kWh" : "");
+        if (typeof v === "boolean") return (v ? "home" : "away");
+        return (typeof v === "number" ? +v.toFixed(4) : v) + unit;
+      }
+    }
+    return "—";
+  }
+  function budget(b) {
+    if (!b) return "no limit";
+    if (b.error) return b.spec + ": " + b.error;
+    return b.used + " of " + b.limit + " (" + b.spec + ")";
+  }
+  function render(res) {
+    var tbody = document.querySelector("#now-table tbody");
+    if (!res.ok) { S.fill(tbody, [], S.problem(res), 8); return; }
+    tbody.textContent = "";
+    Object.keys(res.body.sources).forEach(function (source) {
+      var entry = res.body.sources[source];
+      var name = source.replace(/_/g, " ");
+      if (!entry.configured) {
+        var tr = tbody.insertRow();
+        S.cell(tr, name);
+        S.cell(tr, "none").colSpan = 1;
+        S.cell(tr, entry.message).colSpan = 6;
+        return;
+      }
+      entry.providers.forEach(function (p) {
+        var tr = tbody.insertRow();
+        tr.dataset.source = source;
+        tr.dataset.provider = p.provider;
+        S.cell(tr, name);
+        var who = S.cell(tr, p.provider);
+        if (p.connection) {
+          var state = document.createElement("div");
+          state.className = "status-" + p.connection.status;
+          state.textContent = p.connection.status.replace(/_/g, " ");
+          who.appendChild(state);
+          var link = document.createElement("a");
+          link.href = "/oauth/google/";
+          link.textContent = p.connection.status === "connected" ? "manage" : "reconnect";
+          who.appendChild(link);
+        }
+        S.cell(tr, p.value ? headline(source, p.value) : (p.message || "—"), "value");
+        S.cell(tr, S.age(p.age_seconds), "age");
+        var stale = p.stale === true;
+        var known = p.stale !== undefined && p.stale !== null;
+        S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
+        var run = p.last_run;
+        S.cell(tr, run ? run.status + " · " + S.time(run.started) + (run.error ? " · " + run.error : "") : "never",
+               run ? "status-" + run.status : "");
+        S.cell(tr, p.runs_today ? String(p.runs_today.total) : "—");
+        S.cell(tr, budget(p.budget));
+      });
+    });
+  }
+  S.api("/api/enrichment/current").then(render);
+})();

@@ -1,0 +1,36 @@
+// Retention runs (ok, skipped, failed), archive objects per year, open alerts and history.
+(function () {
+  "use strict";
+  var S = window.Status;
+  S.api("/retention/history", { days: 30 }).then(function (res) {
+    var tbody = document.querySelector("#runs-table tbody");
+    if (!res.ok) { S.fill(tbody, [], S.problem(res), 6); return; }
+    S.fill(tbody, res.body.runs.slice(0, 50).map(function (r) {
+      return [S.time(r.started), r.operation_type, [r.status, "status-" + r.status],
+              String(r.records_processed), String(r.records_deleted), r.errors || ""];
+    }), "No retention runs in the last 30 days.", 6);
+  });
+  S.api("/retention/archive/years").then(function (res) {
+    var tbody = document.querySelector("#archive-table tbody");
+    if (!res.ok) { S.fill(tbody, [], S.problem(res), 4); return; }
+    S.fill(tbody, res.body.years.map(function (y) {
+      return [String(y.year), String(y.objects), String(y.records), S.bytes(y.bytes)];
+    }), "Nothing archived yet.", 4);
+  });
+  S.api("/retention/alerts", { days: 30 }).then(function (res) {
+    var list = document.getElementById("alerts-open");
+    var tbody = document.querySelector("#alerts-history tbody");
+    list.textContent = "";
+    if (!res.ok) { list.textContent = S.problem(res); return; }
+    if (!res.body.open.length) { var li = document.createElement("li"); li.textContent = "No open alerts."; list.appendChild(li); }
+    res.body.open.forEach(function (a) {
+      var li = document.createElement("li");
+      li.className = "problem";
+      li.textContent = a.operation_type + " (" + a.kind + "): " + a.message;
+      list.appendChild(li);
+    });
+    S.fill(tbody, res.body.history.map(function (a) {
+      return [S.time(a.created), a.kind, a.operation_type, a.message];
+    }), "No alerts in the last 30 days.", 4);
+  });
+})();

@@ -1,0 +1,83 @@
+"""The start page (`/`): the first-run setup while no site exists, the status page after.
+
+Login required (staff or read-only users); creating the site (a POST) needs the permission to
+add sites and provider configs, so read-only users get 403.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from dashboard import first_run
+from dashboard.choices import preselected
+from dashboard.setup_form import SetupForm
+from enrich.models import Site
+
+LOGIN_URL = "/login/"
+SETUP_PERMISSIONS = ("enrich.add_site", "enrich.add_providerconfig")
+
+
+def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extra) -> HttpResponse:
+    defaults = {country: preselected(country) for country in ("GB", "DE", "AT", "")}
+    context = {
+        "form": form,
+        "defaults": defaults,
+        "can_set_up": request.user.has_perms(SETUP_PERMISSIONS),
+        **extra,
+    }
+    return render(request, "dashboard/setup.html", context, status=status)
+
+
+@login_required(login_url=LOGIN_URL)
+@require_http_methods(["GET", "HEAD", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":  # the setup form, whichever address it was sent to
+        return setup(request)
+    if not Site.objects.exists():
+        return _setup_page(request, SetupForm())
+    sites = list(Site.objects.order_by("name"))
+    wanted = request.GET.get("site", "")
+    site = next((s for s in sites if str(s.pk) == wanted), None if wanted else sites[0])
+    if site is None:
+        return HttpResponseBadRequest(
+            f"site: there is no site with id {wanted!r}; the status page links every site.",
+            content_type="text/plain",
+        )
+    return render(request, "dashboard/status.html", {"sites": sites, "site": site})
+
+
+@login_required(login_url=LOGIN_URL)
+@require_http_methods(["GET", "HEAD", "POST"])
+def setup(request: HttpRequest) -> HttpResponse:
+    """POST: `action=test` checks the InfluxDB only; otherwise create and collect."""
+    if request.method != "POST":
+        return redirect("home")
+    if not request.user.has_perms(SETUP_PERMISSIONS):
+        raise PermissionDenied("Setting up a site needs a staff account.")
+    if Site.objects.exists():
+        messages.info(request, "A site exists already; edit it in the admin (Sites).")
+        return redirect("home")
+    form = SetupForm(request.POST)
+    if request.POST.get("action") == "test":
+        url, database = request.POST.get("influxdb_url", ""), request.POST.get("ha_database", "")
+        check = first_run.check_influxdb(url, database)
+        return _setup_page(
+            request, form, influx_check=check, influx_note=first_run.settings_note(url, database)
+        )
+    if not form.is_valid():
+        return _setup_page(request, form, status=400)
+    data = form.cleaned_data
+    site = first_run.create_site(data, form.pricing_region())
+    for done in first_run.collect_now(site):
+        text = f"First collection of {done.provider}: {done.status}"
+        if done.status in ("ok", "partial"):
+            messages.success(request, f"{text}, {done.points_written} points written.")
+        else:
+            messages.warning(request, f"{text}. {done.error}".strip())
+    note = first_run.settings_note(data["influxdb_url"], data["ha_database"])
+    if note:
+        messages.info(request, note)
+    return redirect("home")

@@ -1,0 +1,24 @@
+"""What the browser tests share: headless Chromium (the OAuth setup test's fixture)."""
+
+import pytest
+
+from tests.occupancy.test_setup_browser import CHROMEDRIVER, CHROMIUM, browser, wait_for
+
+__all__ = ["browser", "wait_for", "log_in", "BROWSER_TEST"]
+BROWSER_TEST = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs Debian's chromium and chromium-driver: scripts/services.sh browser",
+    ),
+]
+
+
+def log_in(driver, url: str, username: str, password: str) -> None:
+    """Open the start page and log in on the login page it sends to."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{url}/")
+    wait_for(driver, "#id_username").send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(password)
+    driver.find_element(By.ID, "login").click()

@@ -1,0 +1,85 @@
+"""Who may see and use the start page, and what a bad setup answers."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from dashboard.choices import preselected
+from enrich.models import ProviderConfig, Site
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "name": "Flat",
+    "latitude": "51.5",
+    "longitude": "-0.12",
+    "timezone": "Europe/London",
+    "country": "GB",
+    "providers": ["octopus", "awattar"],
+    "influxdb_url": "http://127.0.0.1:8186",
+    "ha_database": "home_assistant",
+}
+
+
+def test_anonymous_users_are_sent_to_the_login(client):
+    for path in ("/", "/setup/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"] == f"/login/?next={path}"
+    assert client.post("/setup/", FORM).status_code == 302
+    assert Site.objects.count() == 0
+
+
+def test_read_only_users_see_the_setup_but_cannot_post_it(client):
+    client.force_login(User.objects.create_user("reader", password="x"))
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "can read but not change settings" in page.content.decode()
+    assert client.post("/setup/", FORM).status_code == 403
+    assert client.post("/setup/", {**FORM, "action": "test"}).status_code == 403
+    assert client.post("/", FORM).status_code == 403
+    assert Site.objects.count() == 0
+
+
+def test_providers_that_do_not_serve_the_country_are_refused(client):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    response = client.post("/setup/", FORM)
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "aWATTar spot prices (no key) serves DE, AT only; the country is GB." in text
+    assert "Octopus needs your region letter, A to P." in text
+    assert not Site.objects.exists() and not ProviderConfig.objects.exists()
+
+
+def test_a_wrong_database_name_is_named_with_the_ones_that_exist(client, settings):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    response = client.post(
+        "/setup/", {**FORM, "action": "test", "ha_database": "no_such_database_here"}
+    )
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "has no database &#x27;no_such_database_here&#x27;" in text
+    assert (
+        f"INFLUXDB_URL={settings.INFLUXDB_URL} and HA_INFLUXDB_DATABASE=no_such_database_here"
+        in text
+    )
+
+
+@pytest.mark.parametrize(
+    "country, key, ticked",
+    [
+        ("GB", "", ["uk_carbon_intensity", "octopus"]),
+        ("DE", "", ["awattar"]),
+        ("AT", "em-key", ["awattar", "electricitymaps"]),
+        ("", "", []),
+    ],
+)
+def test_keyless_providers_that_serve_the_country_are_ticked(country, key, ticked):
+    assert preselected(country, key) == ticked
+
+
+def test_the_status_page_names_a_site_that_does_not_exist(client):
+    site = Site.objects.create(name="Flat", latitude=52.5, longitude=13.4)
+    client.force_login(User.objects.create_user("reader", password="x"))
+    assert client.get("/", {"site": site.pk}).status_code == 200
+    response = client.get("/", {"site": "999999"})
+    assert response.status_code == 400
+    assert response.content.decode().startswith("site: there is no site with id '999999'")

@@ -1,0 +1,145 @@
+"""The status page in a real browser on the demo home: charts drawn from the REST API with
+the right series and points, the cheapest window highlighted at its slots, a stale value
+shown as stale. With SAVE_SCREENSHOTS=1 it saves docs/status.png (the README's screenshot)."""
+
+import os
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from retention.models import RetentionRun
+from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
+from tests.support.status_home import seed_status_home
+
+pytestmark = BROWSER_TEST
+__all__ = ["browser"]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status.png"
+
+
+@pytest.fixture
+def demo_home(settings, isolated, replay_server):
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = f"test_demo_{uuid.uuid4().hex[:8]}"
+    # Carbon answers expire after a second, so the page serves the last good one: stale.
+    settings.CACHE_TTL_SECONDS = {**settings.CACHE_TTL_SECONDS, "carbon_intensity": 1}
+    site = seed_status_home(replay_server, settings.HA_INFLUXDB_DATABASE)
+    yield site
+    isolated.drop_database(settings.HA_INFLUXDB_DATABASE)
+
+
+def chart(driver, name: str) -> dict:
+    element = driver.find_element("id", f"{name}-chart")
+    return {
+        "series": int(element.get_attribute("data-series")),
+        "points": int(element.get_attribute("data-points")),
+        "highlight": element.get_attribute("data-highlight"),
+        "canvas": len(element.find_elements("css selector", "canvas")),
+    }
+
+
+def test_status_page_on_the_demo_home(live_server, demo_home, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    User.objects.create_user("reader", password="read-only-password")  # no staff, no perms
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("api", "a@example.com", "x"))
+    slots = api.get("/api/pricing/slots").json()["slots"]
+    carbon = api.get("/api/carbon/series", {"hours": 24}).json()
+    time.sleep(1.5)  # past the carbon answer's 1 s TTL
+
+    browser.set_window_size(1280, 2200)
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Status of Demo home"
+
+    prices = chart(browser, "price")
+    assert (prices["series"], prices["points"], prices["canvas"]) == (2, len(slots), 1)
+    assert len(slots) == 22  # 24 slots from 2 h before this hour; the running one counts
+    window = api.get("/api/pricing/windows", {"hours": 3, "within": "48h"}).json()
+    start, end = (datetime.fromisoformat(window[k]) for k in ("start", "end"))
+    expected = [
+        i
+        for i, s in enumerate(slots)
+        if datetime.fromisoformat(s["end"]) > start and datetime.fromisoformat(s["start"]) < end
+    ]
+    assert prices["highlight"] == ",".join(map(str, expected))
+    assert len(expected) in (3, 4)  # 3 h of hourly slots, the first maybe cut at now
+    if start >= datetime.fromisoformat(slots[1]["start"]):  # not cut at now: whole slots
+        # The cheapest 3 consecutive hours ahead, ties to the later (as the windows rule).
+        sums = [(round(sum(s["price"] for s in slots[i : i + 3]), 9), -i) for i in range(1, 20)]
+        best = -min(sums)[1]
+        assert expected == [best, best + 1, best + 2]
+    summary = browser.find_element(By.ID, "price-summary").text
+    assert summary.startswith("22 price slots from") and "Cheapest 3 h:" in summary
+
+    co2 = chart(browser, "carbon")
+    times = {p["time"] for p in carbon["actual"]} | {p["time"] for p in carbon["forecast"]}
+    assert (co2["series"], co2["points"], co2["canvas"]) == (2, len(times), 1)
+    assert carbon["forecast"] and carbon["actual"]
+
+    storage = chart(browser, "storage")
+    assert (storage["series"], storage["points"], storage["canvas"]) == (4, 2, 1)
+    assert browser.find_element(By.ID, "reduction").text.startswith("Reduction so far:")
+
+    carbon_row = browser.find_element(By.CSS_SELECTOR, "tr[data-source=carbon_intensity]")
+    state = carbon_row.find_element(By.CSS_SELECTOR, "td.state")
+    assert state.text == "stale" and "stale" in state.get_attribute("class").split()
+    assert "gCO2/kWh" in carbon_row.find_element(By.CSS_SELECTOR, "td.value").text
+    price_row = browser.find_element(By.CSS_SELECTOR, "tr[data-source=electricity_pricing]")
+    assert price_row.find_element(By.CSS_SELECTOR, "td.state").text == "fresh"
+
+    [run] = RetentionRun.objects.filter(operation="downsample_hourly")
+    runs = browser.find_element(By.ID, "runs-table").text
+    assert f"downsample_hourly ok {run.records_processed} {run.records_deleted}" in runs
+    assert "No open alerts." in browser.find_element(By.ID, "alerts-open").text
+    assert "Nothing archived yet." in browser.find_element(By.ID, "archive-table").text
+
+    # Keyboard: Tab reaches the window length, and changing it redraws the highlight.
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.click()
+    for _ in range(15):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element.get_attribute("id") == "window-hours":
+            break
+    select = browser.switch_to.active_element
+    assert select.get_attribute("id") == "window-hours"
+    select.send_keys(Keys.HOME)  # the first option: 1 hour
+    assert select.get_attribute("value") == "1"
+    one_hour = api.get("/api/pricing/windows", {"hours": 1, "within": "48h"}).json()
+    first = next(
+        i
+        for i, s in enumerate(slots)
+        if datetime.fromisoformat(s["end"]) > datetime.fromisoformat(one_hour["start"])
+    )
+    WebDriverWait(browser, 10).until(
+        lambda d: chart(d, "price")["highlight"].split(",")[0] == str(first)
+    )
+    # Dark mode (the system setting): dark page, light text, and the charts drawn again.
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+    )
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    colours = browser.execute_script(
+        "var s = getComputedStyle(document.body); return [s.backgroundColor, s.color];"
+    )
+    assert colours == ["rgb(18, 18, 18)", "rgb(236, 236, 236)"]
+    assert chart(browser, "price")["points"] == len(slots)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    if os.environ.get("SAVE_SCREENSHOTS") == "1":
+        browser.refresh()
+        wait_for(browser, "html[data-loaded]")
+        select = browser.find_element(By.ID, "window-hours")
+        Select(select).select_by_value("3")
+        WebDriverWait(browser, 10).until(
+            lambda d: chart(d, "price")["highlight"] == prices["highlight"]
+        )
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOT))

@@ -1,0 +1,130 @@
+"""The demo home behind the status page (browser test and `bench.status_page`).
+
+Home Assistant's data is the synthetic demo home (`enrich.demo`, as `manage.py demo_home`
+writes it), registered, downsampled by a real `downsample_hourly` run and measured by
+`retention.stats.record_metrics` before and after it. One site in Germany has aWATTar prices
+and Electricity Maps carbon intensity, collected once through the real pipeline from the
+documented answers (tests/fixtures) on the local replay server, their times moved to today.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from typing import Any
+
+from django.core.management import call_command
+
+from collectors import pipeline
+from enrich.demo import generate_demo_home
+from enrich.models import ProviderConfig, Site
+from enrich.timeseries import get_timeseries
+from retention import stats
+from tests.support.replay import ReplayServer
+
+# The Electricity Maps fixtures describe the moment 2026-05-01T14:00Z.
+EM_FIXTURE_NOW = datetime(2026, 5, 1, 14, tzinfo=UTC)
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+EM_PATHS = {
+    "/carbon-intensity/latest": "carbon_intensity_latest.json",
+    "/power-breakdown/latest": "power_breakdown_latest.json",
+    "/carbon-intensity/forecast": "carbon_intensity_forecast.json",
+    "/carbon-intensity/history": "carbon_intensity_history.json",
+}
+
+
+def shifted(payload: Any, delta: timedelta) -> Any:
+    """The payload with every ISO 8601 UTC time moved by `delta` (format kept)."""
+    if isinstance(payload, dict):
+        return {k: shifted(v, delta) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [shifted(v, delta) for v in payload]
+    if isinstance(payload, str) and ISO.match(payload):
+        moved = datetime.fromisoformat(payload.replace("Z", "+00:00")) + delta
+        return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return payload
+
+
+def this_hour() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def register_awattar(server: ReplayServer) -> list[dict]:
+    """aWATTar's documented hourly day, moved so its 24 slots start 2 hours before this hour."""
+    payload = server.load_fixture("awattar/marketdata_hourly.json")
+    shift = int((this_hour() - timedelta(hours=2)).timestamp() * 1000)
+    shift -= payload["data"][0]["start_timestamp"]
+    for row in payload["data"]:
+        row["start_timestamp"] += shift
+        row["end_timestamp"] += shift
+    server.add("GET", "/v1/marketdata", json=payload)
+    return payload["data"]
+
+
+def register_electricitymaps(server: ReplayServer) -> dict[str, Any]:
+    """Electricity Maps' documented answers, moved from their moment to this hour."""
+    delta = this_hour() - EM_FIXTURE_NOW
+    answers = {}
+    for path, name in EM_PATHS.items():
+        answers[path] = shifted(server.load_fixture(f"electricitymaps/{name}"), delta)
+        server.add("GET", path, json=answers[path])
+    return answers
+
+
+def write_demo_home(ha_database: str, days: int, entities: int, seed: int = 42) -> int:
+    ts = get_timeseries()
+    ts.create_database(ha_database)
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    return ts.write(ha_database, generate_demo_home(days, entities, end, seed))
+
+
+def downsample_and_measure(now: datetime | None = None) -> None:
+    """Storage measured the day before (all raw), one real downsampling run, measured again."""
+    now = now or datetime.now(UTC)
+    out = StringIO()
+    call_command("discover_entities", stdout=out)
+    stats.record_metrics(now - timedelta(days=1))
+    call_command("downsample_hourly", stdout=out, stderr=out)
+    stats.record_metrics(now)
+
+
+def create_site(server: ReplayServer) -> Site:
+    site = Site.objects.create(
+        name="Demo home",
+        latitude=52.52,
+        longitude=13.405,
+        timezone="Europe/Berlin",
+        grid_region="DE",
+        pricing_region="DE",
+    )
+    ProviderConfig.objects.create(
+        site=site,
+        source="electricity_pricing",
+        provider="awattar",
+        interval_seconds=3600,
+        options={"base_url": server.url},
+    )
+    ProviderConfig.objects.create(
+        site=site,
+        source="carbon_intensity",
+        provider="electricitymaps",
+        interval_seconds=900,
+        api_key="em-demo-token",
+        options={"base_url": server.url, "forecast": True},
+    )
+    return site
+
+
+def collect_all(site: Site) -> dict[str, str]:
+    return {c.provider: pipeline.collect(c).status for c in site.providers.all()}
+
+
+def seed_status_home(server: ReplayServer, ha_database: str, days: int = 10,
+                     entities: int = 12) -> Site:  # fmt: skip
+    """Everything above; returns the site (its providers collected once)."""
+    register_awattar(server)
+    register_electricitymaps(server)
+    write_demo_home(ha_database, days, entities)
+    downsample_and_measure()
+    site = create_site(server)
+    collect_all(site)
+    return site
