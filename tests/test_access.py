@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.shortcuts import resolve_url
 from django.test import Client, RequestFactory
 from django.urls import URLResolver, get_resolver, resolve, reverse
 from django.utils.regex_helper import normalize
@@ -50,6 +52,14 @@ PUBLIC = {
     "api/docs/": (("GET",), "the page showing the API's description"),
     "admin/login/": (METHODS, "where logging in happens (django-axes locks it out)"),
     "admin/logout/": (METHODS, "without a session it only redirects to the admin index"),
+    "login/": (METHODS, "the start page's login, for staff and read-only users (axes locks it)"),
+    "logout/": (("POST",), "without a session it only redirects to the login page"),
+}
+# Pages (not the REST API) that any logged-in user may read, read-only users included; their
+# changing methods still need staff or a permission. Route -> why.
+READ_PAGES = {
+    "": "the status page (or, before the first site, the setup it leads to)",
+    "setup/": "the first-run setup form; creating the site is a POST (permission needed)",
 }
 # Route -> (methods on which staff may be answered 403, why).
 STAFF_403 = {
@@ -154,7 +164,8 @@ def send(client: Client, method: str, url: str):
 
 def to_login(response) -> bool:
     location = response.get("Location", "")
-    return response.status_code in (301, 302) and urlsplit(location).path == reverse("admin:login")
+    login_pages = (reverse("admin:login"), resolve_url(settings.LOGIN_URL))
+    return response.status_code in (301, 302) and urlsplit(location).path in login_pages
 
 
 ADMIN_ACTIONS = {"add_view": "add", "change_view": "change", "delete_view": "delete"}
@@ -190,11 +201,12 @@ def test_who_may_do_what(clients, route, url, callback):
             assert refused(response), f"anonymous {method} {url}: {response.status_code}"
 
     is_api = api_view(callback) is not None
+    readable = is_api or route in READ_PAGES
     for method in METHODS:
         response = send(clients["read-only"], method, url)
         if method in public:
             continue
-        if method in CHANGING or not is_api:
+        if method in CHANGING or not readable:
             assert refused(response), f"read-only {method} {url}: {response.status_code}"
         else:
             assert not denied(response), f"read-only {method} {url}: {response.status_code}"
@@ -226,4 +238,4 @@ def test_the_walk_finds_every_kind_of_endpoint():
     assert {"api/series", "api/sites/", "oauth/google/connect", "admin/"} <= routes
     assert any(route.startswith("admin/enrich/site/") for route in routes)
     # Every exception names a route that exists, so none outlives its endpoint unnoticed.
-    assert set(PUBLIC) <= routes and set(STAFF_403) <= routes
+    assert set(PUBLIC) <= routes and set(STAFF_403) <= routes and set(READ_PAGES) <= routes
