@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
+from enrich.errors import Permanent
 from enrich.http import HttpError
 from enrich.readings import Reading
 
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class ConfigError(Exception):
+class ConfigError(Permanent):
     """Settings the adapter cannot work with; the message says what to change and where."""
 
 

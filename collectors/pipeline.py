@@ -26,7 +26,8 @@ from collectors.registry import (
 )
 from enrich.cache import CachedAnswer, ResponseCache
 from enrich.crypto import SecretUnreadable, require_readable
-from enrich.http import AuthError, HttpError, TransientError
+from enrich.errors import Transient
+from enrich.http import AuthError, HttpError
 from enrich.models import ProviderConfig
 from enrich.ratelimit import Budget, Taken
 from enrich.redis_client import RedisUnavailable
@@ -217,7 +218,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             "failed",
             served=served,
             error=f"{type(exc).__name__}: {exc}",
-            transient=isinstance(exc, TransientError | TimeseriesError | RedisUnavailable),
+            transient=isinstance(exc, Transient),
         )
     duration_ms = int((time.monotonic() - started) * 1000)
     backfill_from = (

@@ -26,6 +26,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest
 
+from enrich.errors import Permanent, Transient
+
 logger = logging.getLogger("enrich.http")
 
 USER_AGENT = "enrich/0.1 (Home Assistant data enrichment)"
@@ -146,7 +148,7 @@ class HttpError(Exception):
         return (_rebuild, (self.__class__, state))
 
 
-class TransientError(HttpError):
+class TransientError(HttpError, Transient):
     """Timeout, connection failure or 5xx: worth trying again later."""
 
 
@@ -158,7 +160,7 @@ class RateLimitedError(TransientError):
         self.retry_after = retry_after
 
 
-class PermanentError(HttpError):
+class PermanentError(HttpError, Permanent):
     """The request itself is wrong (4xx): retrying will not help, a person must act."""
 
 

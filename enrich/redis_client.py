@@ -11,11 +11,13 @@ from django.conf import settings
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from enrich.errors import Transient
+
 # Errors meaning "Redis cannot be reached", as opposed to a bug in a command.
 CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
-class RedisUnavailable(RuntimeError):
+class RedisUnavailable(RuntimeError, Transient):
     """Redis cannot be reached; the message names the URL and what to do."""
 
     def __init__(self, url: str, cause: BaseException, what: str = "Redis") -> None:

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 import requests
 
+from enrich.errors import Permanent, Transient
 from enrich.readings import EPOCH, Reading
 
 __all__ = [
@@ -63,15 +64,15 @@ class TimeseriesError(Exception):
     """Base of every error raised by this module."""
 
 
-class InfluxUnavailable(TimeseriesError):
+class InfluxUnavailable(TimeseriesError, Transient):
     """InfluxDB could not be reached or did not answer in time (transient: retry later)."""
 
 
-class InfluxAuthError(TimeseriesError):
+class InfluxAuthError(TimeseriesError, Permanent):
     """InfluxDB refused the credentials (a person must act)."""
 
 
-class InfluxQueryError(TimeseriesError):
+class InfluxQueryError(TimeseriesError, Permanent):
     """InfluxDB rejected a query; carries the server's message, the query and the database."""
 
     def __init__(self, server_message: str, query: str, database: str | None) -> None:
@@ -84,7 +85,7 @@ class InfluxQueryError(TimeseriesError):
         )
 
 
-class InfluxWriteError(TimeseriesError):
+class InfluxWriteError(TimeseriesError, Permanent):
     """InfluxDB rejected (part of) a write; carries the server's message."""
 
     def __init__(self, message: str, server_message: str, database: str) -> None:
@@ -93,15 +94,15 @@ class InfluxWriteError(TimeseriesError):
         super().__init__(message)
 
 
-class InfluxVersionMismatch(TimeseriesError):
+class InfluxVersionMismatch(TimeseriesError, Permanent):
     """INFLUXDB_VERSION does not match the major version the server reports."""
 
 
-class RetentionConflict(TimeseriesError):
+class RetentionConflict(TimeseriesError, Permanent):
     """A retention tier exists with another duration and altering it was not asked for."""
 
 
-class UnsafeDelete(TimeseriesError):
+class UnsafeDelete(TimeseriesError, Permanent):
     """A delete would remove data outside what was asked for (1.x: other retention policies)."""
 
 

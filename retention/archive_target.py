@@ -9,6 +9,7 @@ Runs, restores and index rebuilds refuse with `ArchiveNotConfigured` instead.
 
 from django.conf import settings
 
+from enrich.errors import Permanent
 from retention.s3 import ArchiveStorage, LocalStorage, S3Storage, StorageError
 
 NOT_CONFIGURED = (
@@ -19,7 +20,7 @@ NOT_CONFIGURED = (
 )
 
 
-class ArchiveNotConfigured(StorageError):
+class ArchiveNotConfigured(StorageError, Permanent):
     """Neither a bucket nor a local archive directory is configured (a person must set one)."""
 
 

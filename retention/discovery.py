@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import transaction
 
 from enrich import http
+from enrich.errors import Permanent
 from enrich.timeseries import Row, get_timeseries, quote_ident
 from retention.ha_source import (
     INGESTOR_MEASUREMENT,
@@ -59,7 +60,7 @@ _ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[A-Za-z0-9_]+$")
 _REAL_STATE = "!~ /^(unknown|unavailable)?$/"  # a field with a state that is not a gap
 
 
-class DiscoveryError(Exception):
+class DiscoveryError(Permanent):
     """Discovery cannot run as asked (bad layout, missing database); says what to do."""
 
 

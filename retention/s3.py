@@ -14,8 +14,9 @@ S3-compatible store) and as S3's own `ChecksumSHA256` (the store checks the uplo
 it and returns it on HEAD with ChecksumMode). The local store keeps the metadata in a hidden
 JSON file next to the object.
 
-Errors: `StorageUnavailable` (cannot reach the store: retry later) and `StorageError`
-(the store refused: a person must act; the message says what to fix).
+Errors: `StorageUnavailable` (cannot reach the store: retry later; `enrich.errors.Transient`)
+and `StorageRefused` (the store refused: a person must act; the message says what to fix;
+`Permanent`), both `StorageError`s.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from enrich.errors import Permanent, Transient
+
 __all__ = [
     "ArchiveStorage",
     "LifecycleStatus",
@@ -37,6 +40,7 @@ __all__ = [
     "ObjectInfo",
     "S3Storage",
     "StorageError",
+    "StorageRefused",
     "StorageUnavailable",
     "sha256_hex",
 ]
@@ -45,10 +49,15 @@ DAYS_PER_YEAR = 365
 
 
 class StorageError(Exception):
-    """The archive store refused an operation (credentials, bucket, permissions)."""
+    """Any failure of the archive store: refused (`StorageRefused`) or out of reach
+    (`StorageUnavailable`)."""
 
 
-class StorageUnavailable(StorageError):
+class StorageRefused(StorageError, Permanent):
+    """The store answered, and said no: a missing bucket, a bad key, a denied permission."""
+
+
+class StorageUnavailable(StorageError, Transient):
     """The archive store could not be reached or did not answer (transient: retry later)."""
 
 
@@ -128,7 +137,7 @@ class S3Storage:
         from botocore.config import Config
 
         if not bucket:
-            raise StorageError("S3_ARCHIVE_BUCKET is empty: name the bucket to archive to.")
+            raise StorageRefused("S3_ARCHIVE_BUCKET is empty: name the bucket to archive to.")
         self.bucket = self.location = bucket
         self.endpoint_url = endpoint_url
         self.kms_key_id = kms_key_id
@@ -199,7 +208,7 @@ class S3Storage:
             )
         else:
             hint = "See the store's message."
-        return StorageError(
+        return StorageRefused(
             f"The archive store refused {doing} in bucket {self.bucket!r} "
             f"({code or status}): {message}. {hint}"
         )
@@ -234,7 +243,9 @@ class S3Storage:
         )
         info = self.head(key)
         if info is None:
-            raise StorageError(f"{key} was uploaded to {self.bucket!r} but HEAD does not find it.")
+            raise StorageRefused(
+                f"{key} was uploaded to {self.bucket!r} but HEAD does not find it."
+            )
         return info
 
     def head(self, key: str) -> ObjectInfo | None:
@@ -359,7 +370,7 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root.resolve()) or key.endswith(".meta.json"):
-            raise StorageError(f"{key!r} is not a valid archive key.")
+            raise StorageRefused(f"{key!r} is not a valid archive key.")
         return path
 
     @staticmethod
@@ -376,7 +387,7 @@ class LocalStorage:
                 os.fsync(tmp.fileno())
             os.replace(tmp.name, path)
         except OSError as exc:
-            raise StorageError(
+            raise StorageRefused(
                 f"Cannot write {path}: {exc}. Check ARCHIVE_LOCAL_DIR and its permissions."
             ) from exc
 
@@ -418,7 +429,7 @@ class LocalStorage:
         try:
             return path.read_bytes()
         except FileNotFoundError:
-            raise StorageError(f"{key} is not in the archive directory {self.root}.") from None
+            raise StorageRefused(f"{key} is not in the archive directory {self.root}.") from None
 
     def delete(self, key: str) -> None:
         path = self._path(key)

@@ -7,13 +7,17 @@ of the task's `operation`, so the failure shows where every retention run is loo
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 
 from enrich.deliveries import GuardedTask
+from enrich.errors import Transient
 from retention.models import RetentionRun
+
+logger = logging.getLogger("retention.tasks")
 
 
 class RecordedTask(GuardedTask):
@@ -30,6 +34,26 @@ class RecordedTask(GuardedTask):
         run.finished = now
         run.details = {**(run.details or {}), "task_id": self.request.id, "poisoned": True}
         run.save()
+
+
+def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
+    """The one way retention tasks retry: a `Transient` error (InfluxDB, Redis or S3 out of
+    reach) is tried again after RETENTION_RETRY_SECONDS (300), then twice that, ..., at most
+    `task.max_retries` times, with the task's `kwargs`; anything else fails the task at once.
+    Restarts and upgrades of a service take minutes, hence the long first wait."""
+    if not isinstance(exc, Transient) or task.request.retries >= task.max_retries:
+        raise exc
+    countdown = settings.RETENTION_RETRY_SECONDS * 2**task.request.retries
+    logger.warning(
+        "%s: %s: %s; retry %d of %d in %d s",
+        task.name,
+        type(exc).__name__,
+        exc,
+        task.request.retries + 1,
+        task.max_retries,
+        countdown,
+    )
+    raise task.retry(countdown=countdown, kwargs=kwargs) from exc
 
 
 def recorded(name: str, operation: str) -> dict[str, Any]:

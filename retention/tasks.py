@@ -7,10 +7,10 @@ from datetime import date
 from celery import shared_task
 from django.conf import settings
 
-from enrich.timeseries import InfluxUnavailable
+from enrich.errors import Transient
 from retention import tiers
 from retention.models import RetentionRun
-from retention.task_records import recorded
+from retention.task_records import recorded, retry_transient
 
 logger = logging.getLogger("retention.tiers")
 
@@ -26,17 +26,9 @@ def _run(
             run=run,
             dry_run=dry_run,
         )
-    except InfluxUnavailable as exc:
-        if task.request.retries >= task.max_retries:
-            raise
-        # RETENTION_RETRY_SECONDS (300), then doubled: restarts and upgrades take minutes.
-        countdown = settings.RETENTION_RETRY_SECONDS * 2**task.request.retries
-        logger.warning("%s: InfluxDB unreachable, retrying in %d s: %s", task.name, countdown, exc)
+    except Transient as exc:
         # A retry is a new run record; the failed one stays as history.
-        raise task.retry(
-            countdown=countdown,
-            kwargs={"run_id": None, "start": start, "end": end, "dry_run": dry_run},
-        ) from exc
+        retry_transient(task, exc, run_id=None, start=start, end=end, dry_run=dry_run)
     return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
 
 
@@ -78,17 +70,19 @@ def downsample_daily(
     name="retention.discover_entities",
     soft_time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][0],
     time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][1],
+    bind=True,
+    max_retries=3,
 )
-def discover_entities() -> dict:
+def discover_entities(self) -> dict:
     """Daily, before the tier runs: new Home Assistant entities join the registry (and the
     tiers and views) without anyone running the command. Admin edits are kept."""
     from retention.discovery import DiscoveryError, discover
 
     try:
         report = discover()
-    except (DiscoveryError, InfluxUnavailable) as exc:
+    except (DiscoveryError, Transient) as exc:
         logger.error("discover_entities: %s", exc)
-        return {"error": str(exc)}
+        retry_transient(self, exc)  # InfluxDB out of reach: later; a missing database: fails
     logger.info("discover_entities: %s", report)
     return {
         "created": report.created,

@@ -466,12 +466,18 @@ def test_the_daily_task_registers_new_entities(ha_db, caplog):
 
 
 @pytest.mark.django_db
-def test_the_daily_task_logs_a_missing_database_and_keeps_running(settings, caplog):
+def test_the_daily_task_fails_on_a_missing_database_and_logs_it(settings, caplog):
+    """A discovery that cannot run is a failed task (Flower and the result say so), not a
+    success carrying an error; a missing database is not retried."""
+    from retention.discovery import DiscoveryError
     from retention.tasks import discover_entities
 
     settings.HA_INFLUXDB_DATABASE = "no_such_ha_database"
-    result = discover_entities.run()
-    assert "no_such_ha_database" in result["error"]
+    result = discover_entities.apply()
+    assert result.state == "FAILURE" and isinstance(result.result, DiscoveryError)
+    assert "no_such_ha_database" in str(result.result)
+    assert result.info is result.result and discover_entities.request.retries == 0
     assert any(
         r.levelname == "ERROR" and "no_such_ha_database" in r.getMessage() for r in caplog.records
     )
+    assert not any("retry" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,55 @@
+"""Every error a door raises says whether trying again can help, and retries read only that."""
+
+import inspect
+
+import pytest
+
+from enrich import cache, http, redis_client, timeseries
+from enrich.errors import Permanent, Transient
+from retention import archive_target, discovery, s3
+
+DOORS = (http, timeseries, redis_client, cache, s3)
+
+
+def door_errors() -> list[type[BaseException]]:
+    found = []
+    for module in DOORS:
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Exception) and cls.__module__ == module.__name__:
+                found.append(cls)
+    return found
+
+
+# Base classes that group a door's errors; what they are raised as is one of their subclasses.
+BASES = {http.HttpError, timeseries.TimeseriesError, s3.StorageError}
+
+
+@pytest.mark.parametrize("cls", door_errors(), ids=lambda c: f"{c.__module__}.{c.__name__}")
+def test_each_door_error_is_either_transient_or_permanent(cls):
+    if cls in BASES:
+        assert not issubclass(cls, Transient | Permanent), cls
+        return
+    assert issubclass(cls, Transient) != issubclass(cls, Permanent), cls
+
+
+@pytest.mark.parametrize(
+    "cls, transient",
+    [
+        (http.TransientError, True),
+        (http.RateLimitedError, True),
+        (http.AuthError, False),
+        (http.MalformedResponse, False),
+        (timeseries.InfluxUnavailable, True),
+        (timeseries.InfluxAuthError, False),
+        (timeseries.InfluxQueryError, False),
+        (timeseries.InfluxWriteError, False),
+        (redis_client.RedisUnavailable, True),
+        (s3.StorageUnavailable, True),
+        (s3.StorageRefused, False),
+        (archive_target.ArchiveNotConfigured, False),
+        (discovery.DiscoveryError, False),
+    ],
+)
+def test_what_is_worth_retrying(cls, transient):
+    assert issubclass(cls, Transient) is transient
+    assert issubclass(cls, Permanent) is not transient
