@@ -1,8 +1,8 @@
 """The beat schedule: one table, installed into django-celery-beat's tables on start.
 
-`manage.py install_schedules` creates a periodic task for each row whose name is not in the
-database yet; rows already there are left alone, so edits made in the Django admin survive
-restarts. `expires` is a little under the interval: a run that could not start in time is
+`manage.py install_schedules` (enrich/schedules.py) creates a periodic task for each row
+whose name is not in the database yet and updates rows nobody edited when this table changes;
+rows edited in the Django admin are kept, so admin edits survive restarts. `expires` is a little under the interval: a run that could not start in time is
 dropped instead of piling up behind the next one.
 """
 

@@ -1,4 +1,6 @@
-"""The beat table in code is installed once; admin edits survive later starts."""
+"""The beat table in code is installed and followed; admin edits survive later starts."""
+
+from dataclasses import replace
 
 import pytest
 from django.core.management import call_command
@@ -6,6 +8,7 @@ from django_celery_beat.models import PeriodicTask
 
 from config.celery import QUEUES, app
 from config.schedule import SCHEDULE
+from enrich.schedules import install_schedules
 
 pytestmark = pytest.mark.django_db
 
@@ -44,4 +47,40 @@ def test_install_creates_entries_then_keeps_admin_edits(capsys):
     task.refresh_from_db()
     assert task.enabled is False and task.queue == "retention"
     assert PeriodicTask.objects.filter(name=first.name).count() == 1
-    assert f"0 installed, {len(SCHEDULE)} already present" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"0 installed, 0 updated, {len(SCHEDULE) - 1} unchanged, 1 kept as edited" in out
+    assert f"Schedule kept: {first.name} (edited in the admin: " in out
+
+
+def test_a_changed_cadence_reaches_rows_nobody_edited(capsys):
+    """A cadence changed in config/schedule.py reaches an existing install; the row edited in
+    the admin keeps its edit, and the command says what it changed."""
+    call_command("install_schedules")
+    carbon, prices = SCHEDULE[0], SCHEDULE[1]
+    edited = PeriodicTask.objects.get(name=prices.name)
+    edited.queue = "retention"
+    edited.save()
+    slower = replace(carbon, every_seconds=1800, expires=1700)
+    moved = replace(prices, every_seconds=7200, expires=7000)
+    changes = {c.name: c for c in install_schedules((slower, moved, *SCHEDULE[2:]))}
+
+    assert changes[carbon.name].action == "updated"
+    assert changes[carbon.name].detail.endswith("every 1800s, expires 1700s, enabled")
+    task = PeriodicTask.objects.get(name=carbon.name)
+    assert (task.interval.every, task.expire_seconds, task.enabled) == (1800, 1700, True)
+    assert changes[prices.name].action == "kept"
+    edited.refresh_from_db()
+    assert (edited.queue, edited.interval.every) == ("retention", prices.every_seconds)
+    assert {c.action for n, c in changes.items() if n not in (carbon.name, prices.name)} == {
+        "unchanged"
+    }
+
+
+def test_rows_without_a_record_of_what_was_installed_are_kept():
+    """A row made before fingerprints existed (or by hand) may have been edited: kept."""
+    entry = SCHEDULE[0]
+    call_command("install_schedules")
+    PeriodicTask.objects.filter(name=entry.name).update(description="")
+    changes = {c.name: c for c in install_schedules((replace(entry, every_seconds=1200),))}
+    assert changes[entry.name].action == "kept"
+    assert PeriodicTask.objects.get(name=entry.name).interval.every == entry.every_seconds

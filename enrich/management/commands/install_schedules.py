@@ -1,17 +1,23 @@
+from collections import Counter
+
 from django.core.management.base import BaseCommand
 
-from config.schedule import SCHEDULE
 from enrich.schedules import install_schedules
 
 
 class Command(BaseCommand):
-    help = "Install the beat schedule table (config/schedule.py); existing entries are kept."
+    help = (
+        "Install the beat schedule table (config/schedule.py): missing entries are created, "
+        "entries nobody edited follow the table, entries edited in the admin are kept."
+    )
 
     def handle(self, *args, **options):
-        created = install_schedules()
-        kept = len(SCHEDULE) - len(created)
-        for name in created:
-            self.stdout.write(f"Schedule installed: {name}")
+        changes = install_schedules()
+        for change in changes:
+            if change.action != "unchanged":
+                self.stdout.write(f"Schedule {change.action}: {change.name} ({change.detail})")
+        counts = Counter(change.action for change in changes)
         self.stdout.write(
-            f"Schedules: {len(created)} installed, {kept} already present (kept as edited)."
+            f"Schedules: {counts['installed']} installed, {counts['updated']} updated, "
+            f"{counts['unchanged']} unchanged, {counts['kept']} kept as edited in the admin."
         )
