@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("enrich.api.urls")),
     path("api/", include("collectors.urls")),
+    path("api/", include("retention.api.read_urls")),
     path("retention/", include("retention.api.urls")),
     path("retention/", include("retention.stats_urls")),
     path("retention/", include("retention.archive_urls")),
