@@ -8,11 +8,11 @@ from rest_framework.views import APIView
 from collectors import pipeline, usage
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
+from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, current_at_read_hook
 from enrich.api import params
 from enrich.cache import ResponseCache
 from enrich.models import SOURCES, ProviderConfig, Site
-from enrich.oauth import connection_status
 
 
 def site_from_request(request) -> Site:

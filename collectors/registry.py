@@ -22,7 +22,7 @@ ADAPTERS: dict[tuple[str, str], str] = {
     ("electricity_pricing", "tibber"): "collectors.pricing.tibber:TibberAdapter",
     ("electricity_pricing", "octopus"): "collectors.pricing.octopus:OctopusAgileAdapter",
     ("air_quality", "airnow"): "collectors.air_quality.airnow:AirNowAdapter",
-    ("occupancy", "google_calendar"): "collectors.occupancy.google_calendar:GoogleCalendarAdapter",
+    ("occupancy", "google_calendar"): "collectors.occupancy.google.adapter:GoogleCalendarAdapter",
     ("smart_meter", "emporia_vue"): "collectors.smart_meter.emporia_vue:EmporiaVueAdapter",
     ("smart_meter", "sense"): "collectors.smart_meter.sense:SenseAdapter",
     (
@@ -83,7 +83,7 @@ def current_at_read_hook(source: str):
 # database (dispatch, the API); with fetching=True (right before fetch) it may also renew
 # tokens, and raises enrich.http errors like a fetch would.
 CREDENTIALS: dict[tuple[str, str], str] = {
-    ("occupancy", "google_calendar"): "enrich.oauth_tokens:calendar_credentials",
+    ("occupancy", "google_calendar"): "collectors.occupancy.google.tokens:calendar_credentials",
 }
 
 # Providers whose adapter may renew its credentials during a fetch (google-auth renews an
@@ -93,7 +93,7 @@ CREDENTIALS: dict[tuple[str, str], str] = {
 # also when the fetch fails afterwards. It saves them where CREDENTIALS reads them, so the next
 # run, on any worker, starts from the renewed ones.
 CREDENTIALS_RENEWED: dict[tuple[str, str], str] = {
-    ("occupancy", "google_calendar"): "enrich.oauth_tokens:save_renewed_credentials",
+    ("occupancy", "google_calendar"): "collectors.occupancy.google.tokens:save_renewed_credentials",
     ("smart_meter", "sense"): "collectors.smart_meter.common:save_session",
     ("smart_meter", "emporia_vue"): "collectors.smart_meter.common:save_session",
 }
@@ -104,7 +104,7 @@ CREDENTIALS_RENEWED: dict[tuple[str, str], str] = {
 # may set `error.already_reported = True` once the failure was reported at ERROR, so the
 # pipeline repeats it at WARNING only.
 AUTH_FAILED: dict[tuple[str, str], str] = {
-    ("occupancy", "google_calendar"): "enrich.oauth_tokens:note_auth_failure",
+    ("occupancy", "google_calendar"): "collectors.occupancy.google.tokens:note_auth_failure",
 }
 
 

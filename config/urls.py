@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from enrich import oauth_views
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -15,8 +13,6 @@ urlpatterns = [
     path("retention/", include("retention.stats_urls")),
     path("retention/", include("retention.archive_urls")),
     path("retention/", include("retention.status_urls")),
-    path("oauth/google/", oauth_views.setup, name="oauth-google"),
-    path("oauth/google/connect", oauth_views.connect, name="oauth-google-connect"),
-    path("oauth/google/callback", oauth_views.callback, name="oauth-google-callback"),
+    path("oauth/google/", include("collectors.occupancy.google.urls")),
     path("", include("dashboard.urls")),
 ]

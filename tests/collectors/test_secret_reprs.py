@@ -13,11 +13,11 @@ import collectors
 import enrich
 import retention
 from collectors.base import Credentials
-from collectors.occupancy.google_client import Tokens as GoogleTokens
+from collectors.occupancy.google.client import Tokens as GoogleTokens
+from collectors.occupancy.google.oauth import PendingConsent
 from collectors.smart_meter.cognito import Tokens as CognitoTokens
 from collectors.smart_meter.sense import Session as SenseSession
 from enrich.bootstrap import PlannedProvider
-from enrich.oauth import PendingConsent
 
 SECRET_NAME = re.compile(r"(^|_)(password|secret|token|api_key|verifier)$")
 

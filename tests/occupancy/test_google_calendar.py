@@ -9,8 +9,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
-from collectors.occupancy.google_calendar import GoogleCalendarAdapter
-from collectors.occupancy.google_client import ReconnectNeeded
+from collectors.occupancy.google.adapter import GoogleCalendarAdapter
+from collectors.occupancy.google.client import ReconnectNeeded
 from enrich.http import (
     AuthError,
     MalformedResponse,

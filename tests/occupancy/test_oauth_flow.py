@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.test import override_settings
 
-from enrich import oauth
+from collectors.occupancy.google import oauth
 from enrich.models import OAuthConnection, ProviderConfig
 from enrich.redis_client import get_redis
 from tests.occupancy.conftest import CLIENT_ID, CLIENT_SECRET

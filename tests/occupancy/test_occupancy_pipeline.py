@@ -11,7 +11,7 @@ from django.db import connection as db_connection
 
 from collectors import pipeline, tasks
 from collectors.base import Credentials
-from enrich import oauth_tokens
+from collectors.occupancy.google import tokens as oauth_tokens
 from enrich.models import OAuthConnection, ProviderConfig, Site
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collectors.occupancy.prediction import (
+from collectors.occupancy.google.prediction import (
     RULES,
     CalendarEvent,
     Rules,

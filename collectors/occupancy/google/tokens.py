@@ -31,12 +31,9 @@ from django.conf import settings
 from django.db import transaction
 
 from collectors.base import ConfigError, Credentials
-from collectors.occupancy import google_client
-from collectors.occupancy.google_client import ReconnectNeeded, Tokens
-from enrich.crypto import require_readable
-from enrich.http import AuthError
-from enrich.models import OAuthConnection, ProviderConfig
-from enrich.oauth import (
+from collectors.occupancy.google import client as google_client
+from collectors.occupancy.google.client import ReconnectNeeded, Tokens
+from collectors.occupancy.google.oauth import (
     PROVIDER,
     SETUP_PATH,
     api_base,
@@ -44,6 +41,9 @@ from enrich.oauth import (
     connected_calendars,
     token_uri,
 )
+from enrich.crypto import require_readable
+from enrich.http import AuthError
+from enrich.models import OAuthConnection, ProviderConfig
 
 logger = logging.getLogger("enrich.oauth")
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import ValidationError
 
-from enrich import oauth
+from collectors.occupancy.google import oauth
 from enrich.api import params
 from enrich.crypto import SecretUnreadable
 from enrich.models import OAuthConnection, Site

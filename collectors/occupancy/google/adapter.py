@@ -6,7 +6,7 @@ how its HTTP follows enrich.http's timeouts, retries and error classes), then ap
 rules in prediction.py. Writes `occupancy_prediction` per person and for the household, at
 the start of the 15-minute slot of "now", so a rerun in the same slot overwrites.
 
-Options (ProviderConfig.options; tokens and endpoints are added by enrich.oauth):
+Options (ProviderConfig.options; tokens and endpoints are added by collectors.occupancy.google.oauth):
   calendars      ["primary"] | ["id", {"id": "...", "person": "..."}]
   person         name of the person whose calendars these are (default: the account email)
   home_keywords  ["WFH", "HOME"]; home_address ""; online_keywords (see prediction.py)
@@ -21,8 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.occupancy import google_client, prediction
-from collectors.occupancy.google_client import PROVIDER, Tokens
+from collectors.occupancy.google import client as google_client
+from collectors.occupancy.google import prediction
+from collectors.occupancy.google.client import PROVIDER, Tokens
 from enrich.http import HttpPolicy, malformed, scrub_url
 from enrich.readings import Reading
 

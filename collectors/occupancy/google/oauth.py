@@ -1,12 +1,12 @@
 """Google Calendar OAuth: the consent flow and the connection status.
 
-The setup page (enrich.oauth_views) calls `start_consent` and `finish_consent`. Between the
+The setup page (collectors.occupancy.google.views) calls `start_consent` and `finish_consent`. Between the
 two requests the flow's `state` and PKCE `code_verifier` wait in Redis for 10 minutes under a
 key named by the state; the callback takes them with GETDEL, so each state works once.
 
 Tokens live encrypted in `OAuthConnection`; how the collectors renew them, save them and mark
 a connection "needs reconnect" (without overwriting a reconnect made meanwhile) is in
-enrich.oauth_tokens.
+collectors.occupancy.google.tokens.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from django.db import transaction
 from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from collectors.occupancy import google_client
-from collectors.occupancy.google_client import Tokens
+from collectors.occupancy.google import client as google_client
+from collectors.occupancy.google.client import Tokens
 from enrich.crypto import require_readable
 from enrich.http import HttpError, HttpPolicy, scrub_text
 from enrich.models import DEFAULT_INTERVAL_SECONDS, OAuthConnection, ProviderConfig, Site
