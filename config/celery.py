@@ -5,13 +5,13 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from config.queues import QUEUES, ROUTES
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Every task counts its deliveries: one that keeps killing its worker stops (enrich.deliveries).
 app = Celery("enrich", task_cls="enrich.deliveries:GuardedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-
-QUEUES = ("collectors", "retention", "default")
 
 app.conf.update(
     task_serializer="json",
@@ -21,12 +21,7 @@ app.conf.update(
     task_default_queue="default",
     # A task routed to a queue nobody declared is a typo: fail instead of creating it.
     task_create_missing_queues=False,
-    task_routes=[
-        {"collectors.*": {"queue": "collectors"}},
-        # Alerts must not wait behind a long run on the retention queue.
-        {"retention.check_alerts": {"queue": "default"}},
-        {"retention.*": {"queue": "retention"}},
-    ],
+    task_routes=ROUTES,
     # Collect and retention tasks are idempotent (deterministic timestamps, resumable
     # chunks), so acknowledging after the run is safe and a killed worker loses no work. The
     # broker's visibility timeout (settings) outlasts every time limit, so a task still running

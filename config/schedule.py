@@ -8,15 +8,21 @@ dropped instead of piling up behind the next one.
 
 from dataclasses import dataclass
 
+from config.queues import queue_of
+
 
 @dataclass(frozen=True)
 class Entry:
     name: str
     task: str
-    queue: str
     expires: int  # seconds
     every_seconds: int | None = None
     crontab: str | None = None  # "minute hour day_of_month month_of_year day_of_week"
+
+    @property
+    def queue(self) -> str:
+        """The task's queue, from the routes (config/queues.py): declared once."""
+        return queue_of(self.task)
 
 
 SCHEDULE: tuple[Entry, ...] = (
@@ -24,14 +30,12 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry(
         name="Carbon intensity",
         task="collectors.dispatch_carbon_intensity",
-        queue="collectors",
         every_seconds=900,
         expires=840,
     ),
     Entry(
         name="Electricity prices",
         task="collectors.dispatch_electricity_pricing",
-        queue="collectors",
         every_seconds=3600,
         expires=3300,
     ),
@@ -40,50 +44,43 @@ SCHEDULE: tuple[Entry, ...] = (
         # minute, so 15-, 30- and 60-minute slot edges show within a minute.
         name="Current electricity price",
         task="collectors.write_current_prices",
-        queue="collectors",
         every_seconds=60,
         expires=50,
     ),
     Entry(
         name="Air quality",
         task="collectors.dispatch_air_quality",
-        queue="collectors",
         every_seconds=3600,
         expires=3300,
     ),
     Entry(
         name="Occupancy prediction",
         task="collectors.dispatch_occupancy",
-        queue="collectors",
         every_seconds=900,
         expires=840,
     ),
     Entry(
         name="Smart meter",
         task="collectors.dispatch_smart_meter",
-        queue="collectors",
         every_seconds=300,
         expires=270,
     ),
     Entry(
         name="Refresh materialized views",
         task="retention.refresh_views",
-        queue="retention",
         crontab="0 */4 * * *",
         expires=3 * 3600,
     ),
     Entry(
         name="Record storage metrics",
         task="retention.record_metrics",
-        queue="retention",
         crontab="15 4 * * *",
         expires=3600,
     ),
     Entry(
-        # On the default queue: a long run busy on the retention queue must not delay it.
+        # Routed to the default queue (config/queues.py): a long retention run must not delay it.
         name="Check retention alerts",
         task="retention.check_alerts",
-        queue="default",
         every_seconds=300,
         expires=240,
     ),
@@ -91,7 +88,6 @@ SCHEDULE: tuple[Entry, ...] = (
         # Weekly, Sundays 03:00: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet.
         name="Archive to S3",
         task="retention.archive",
-        queue="retention",
         crontab="0 3 * * 0",
         expires=6 * 3600,
     ),
@@ -99,21 +95,18 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry(
         name="Discover Home Assistant entities",
         task="retention.discover_entities",
-        queue="retention",
         crontab="30 1 * * *",
         expires=3600,
     ),
     Entry(
         name="Downsample raw to hourly",
         task="retention.downsample_hourly",
-        queue="retention",
         crontab="0 2 * * *",
         expires=3600,
     ),
     Entry(
         name="Downsample hourly to daily",
         task="retention.downsample_daily",
-        queue="retention",
         crontab="30 2 * * *",
         expires=3600,
     ),
@@ -122,14 +115,12 @@ SCHEDULE: tuple[Entry, ...] = (
         # peak and cheapest window follow price-slot boundaries; also requested after writes.
         name="Home Assistant MQTT states",
         task="mqtt.publish_states",
-        queue="default",
         crontab="* * * * *",
         expires=50,
     ),
     Entry(
         name="Service health check",
         task="enrich.check_services",
-        queue="default",
         every_seconds=300,
         expires=240,
     ),

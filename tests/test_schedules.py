@@ -24,6 +24,17 @@ def test_every_entry_names_a_registered_task_and_a_declared_queue():
             assert 0 < entry.expires < interval, "expires must be just under the interval"
 
 
+def test_the_queue_each_entry_names_is_where_celery_routes_its_task():
+    """Queues are declared once (config/queues.py); the beat table reads them from there."""
+    app.loader.import_default_modules()
+    router = app.amqp.router
+    for entry in SCHEDULE:
+        routed = router.route({}, entry.task)["queue"].name
+        assert entry.queue == routed, entry.task
+    assert router.route({}, "retention.check_alerts")["queue"].name == "default"
+    assert router.route({}, "retention.archive")["queue"].name == "retention"
+
+
 def test_entry_names_and_tasks_are_unique():
     names = [e.name for e in SCHEDULE]
     tasks = [e.task for e in SCHEDULE]
