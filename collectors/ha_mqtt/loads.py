@@ -4,8 +4,9 @@ Its state is the load's recommended start (device_class `timestamp`, ISO 8601 wi
 from `collectors.pricing.loads.plan_for`: the same answer `GET /api/plan` gives now for the
 load's hours, next deadline and carbon price. The attributes are what an automation needs
 besides the start: when the window ends, the windows of a split plan, the average price and
-gCO2/kWh, the carbon price used, what the plan saves against running now, and whether hours
-without a carbon forecast used the last known value.
+gCO2/kWh, the carbon price used, what the plan saves against running now, whether hours
+without a carbon forecast used the last known value, and `starts_now` (the best window starts
+at this moment, which a time trigger at the state would miss).
 
 When no plan is possible (no price provider, too little stored, InfluxDB unreadable) the
 sensor stays available with the state unknown (payload `None`) and the reason in its
@@ -74,6 +75,8 @@ def load_state(load: FlexibleLoad, now: datetime) -> EntityState:
         return EntityState(load_spec(load), UNKNOWN, {**about, **known, "reason": found["message"]})
     about |= {name: plan.get(name) for name in PLAN_FIELDS}
     about["windows"] = [{"start": w["start"], "end": w["end"]} for w in plan["windows"]]
+    # Running now is best: the start is this very moment, already past for a time trigger.
+    about["starts_now"] = plan["start"] == plan["now"]
     carbon = plan["carbon"]
     about |= {
         "carbon_known": carbon["known"],

@@ -111,7 +111,7 @@ def test_the_sensor_shows_the_start_that_weighs_price_and_carbon(
     assert attributes == {
         "load": "Dishwasher", "load_id": dishwasher.pk, "planned_at": now.isoformat(),
         "before": (anchor + 6 * HOUR).isoformat(), "end": (anchor + 4 * HOUR).isoformat(),
-        "contiguous": True, "max_windows": None, "windows_used": 1,
+        "contiguous": True, "max_windows": None, "windows_used": 1, "starts_now": False,
         "windows": [{"start": (anchor + 2 * HOUR).isoformat(),
                      "end": (anchor + 4 * HOUR).isoformat()}],
         "currency": "EUR", "unit": "EUR/kWh", "carbon_unit": "gCO2/kWh",
@@ -166,6 +166,22 @@ def test_a_split_plan_lists_its_windows_and_without_carbon_says_so(
         "only."
     )
     assert attributes["carbon_saving_vs_now"] is None
+
+
+def test_when_running_now_is_best_the_start_is_now_and_says_so(
+    topics, subscriber, broker, settings
+):
+    anchor = homes.hour_start()
+    # H and H+1 0.01, H+2 0.02: from now 2 h cost less than 0.015, H+1..H+3 0.015.
+    site = utc_home(settings.INFLUXDB_DATABASE, anchor, prices={0: 0.01, 1: 0.01, 2: 0.02})
+    dishwasher = load(site, anchor, carbon_price=0)
+    now = datetime.now(UTC)
+    publish_all(broker, topics, now=now)
+    key = f"load_{dishwasher.pk}_start"
+    state, attributes, _ = published(subscriber, topics, site, key)
+    assert state == now.isoformat()
+    assert attributes["starts_now"] is True
+    assert attributes["price_saving_vs_now"] == 0.0
 
 
 def test_without_a_plan_the_state_is_unknown_and_the_reason_is_shown(
