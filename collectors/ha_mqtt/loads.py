@@ -25,11 +25,10 @@ from collectors.models import FlexibleLoad
 from collectors.pricing.loads import plan_for
 from enrich.models import Site
 
-# Figures of the chosen window copied into the attributes under the same names as /api/plan.
+# Figures of the chosen window copied into the attributes under the same names as /api/plan
+# (cost and emissions_kg are null without the load's kw).
 PLAN_FIELDS = (
     "end",
-    "hours",
-    "before",
     "windows_used",
     "penalty_cost",
     "penalty_percent",
