@@ -3,8 +3,9 @@
 Each run publishes the full current picture (configs are idempotent and retained, states are
 recomputed), so a run after a broker outage loses nothing. Removal is a reconcile step: the
 config topics published last time are kept in Redis; those no longer wanted (site deleted or
-disabled, provider removed or disabled, a circuit gone) get an empty retained config, which
-makes Home Assistant remove the entity, and their retained state topics are cleared.
+disabled, provider removed or disabled, a circuit gone, a flexible load deleted or disabled)
+get an empty retained config, which makes Home Assistant remove the entity, and their retained
+state topics are cleared.
 """
 
 import json
@@ -16,6 +17,7 @@ from django.conf import settings
 
 from collectors.ha_mqtt.discovery import OFFLINE, ONLINE, Topics, config_payload
 from collectors.ha_mqtt.entities import site_states
+from collectors.ha_mqtt.loads import load_states
 from collectors.ha_mqtt.storage import storage_states
 from enrich.cache import ResponseCache
 from enrich.models import Site
@@ -65,6 +67,7 @@ def desired_messages(
             log.warning("mqtt: site %s left as published (InfluxDB: %s)", site.pk, exc)
             unread.add(site.pk)
             continue
+        states += load_states(site, now)
         for entity in states:
             config_topic = topics.config(site.pk, entity.spec)
             if config_topic in wanted:

@@ -1,18 +1,20 @@
 """Ask for a publication when what Home Assistant shows changes: a collection wrote data, or a
-site or provider was added, changed, disabled or deleted (deleted ones are then removed)."""
+site, provider or flexible load was added, changed, disabled or deleted (deleted ones are then
+removed)."""
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from collectors.models import CollectorRun
+from collectors.models import CollectorRun, FlexibleLoad
 from enrich.models import ProviderConfig, Site
 
 
 @receiver(post_save, sender=CollectorRun, dispatch_uid="ha_mqtt_after_write")
 def after_write(sender, instance: CollectorRun, created: bool, **_) -> None:
-    if created and instance.status == "ok":
+    # "partial" wrote the latest values too (only the backfill failed).
+    if created and instance.status in (CollectorRun.Status.OK, CollectorRun.Status.PARTIAL):
         _request()
 
 
@@ -20,6 +22,8 @@ def after_write(sender, instance: CollectorRun, created: bool, **_) -> None:
 @receiver(post_delete, sender=Site, dispatch_uid="ha_mqtt_site_deleted")
 @receiver(post_save, sender=ProviderConfig, dispatch_uid="ha_mqtt_provider_saved")
 @receiver(post_delete, sender=ProviderConfig, dispatch_uid="ha_mqtt_provider_deleted")
+@receiver(post_save, sender=FlexibleLoad, dispatch_uid="ha_mqtt_load_saved")
+@receiver(post_delete, sender=FlexibleLoad, dispatch_uid="ha_mqtt_load_deleted")
 def configuration_changed(sender, **_) -> None:
     _request()
 

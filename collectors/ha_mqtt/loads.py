@@ -1,0 +1,99 @@
+"""One Home Assistant sensor per enabled flexible load (admin: Collectors -> Flexible loads).
+
+Its state is the load's recommended start (device_class `timestamp`, ISO 8601 with offset),
+from `collectors.pricing.loads.plan_for`: the same answer `GET /api/plan` gives now for the
+load's hours, next deadline and carbon price. The attributes are what an automation needs
+besides the start: when the window ends, the windows of a split plan, the average price and
+gCO2/kWh, the carbon price used, what the plan saves against running now, whether hours
+without a carbon forecast used the last known value, and `starts_now` (the best window starts
+at this moment, which a time trigger at the state would miss).
+
+When no plan is possible (no price provider, too little stored, InfluxDB unreadable) the
+sensor stays available with the state unknown (payload `None`) and the reason in its
+attributes: Home Assistant hides the attributes of an unavailable entity, and the reason is
+what the user needs to see. No start is ever made up.
+
+The entity's key holds the load's primary key, so its unique id survives renames; a deleted
+or disabled load is no longer wanted and the publisher removes it like any other entity.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState
+from collectors.models import FlexibleLoad
+from collectors.pricing.loads import plan_for
+from enrich.models import Site
+
+# Figures of the chosen window copied into the attributes under the same names as /api/plan
+# (cost and emissions_kg are null without the load's kw).
+PLAN_FIELDS = (
+    "end",
+    "windows_used",
+    "penalty_cost",
+    "penalty_percent",
+    "average_price",
+    "currency",
+    "unit",
+    "average_carbon",
+    "carbon_unit",
+    "carbon_price",
+    "carbon_price_unit",
+    "carbon_last_known_hours",
+    "kw",
+    "kwh",
+    "cost",
+    "emissions_kg",
+    "provider",
+    "region",
+)
+# What the plan saves against running now (positive: the plan is cheaper / cleaner).
+SAVINGS = ("price_saving", "carbon_saving", "cost_saving", "emissions_saving_kg")
+
+
+def load_spec(load: FlexibleLoad) -> EntitySpec:
+    return EntitySpec(
+        f"load_{load.pk}_start", f"{load.name} recommended start", device_class="timestamp"
+    )
+
+
+def load_state(load: FlexibleLoad, now: datetime) -> EntityState:
+    found = plan_for(load, now)
+    about: dict[str, Any] = {
+        "load": load.name,
+        "load_id": load.pk,
+        "planned_at": now.isoformat(),
+        "hours": load.hours,
+        "before": found["before"],
+        "contiguous": load.contiguous,
+        "max_windows": load.max_windows,
+    }
+    plan = found["plan"]
+    if plan is None:
+        known = {"known": found["known"]} if found["known"] else {}
+        return EntityState(load_spec(load), UNKNOWN, {**about, **known, "reason": found["message"]})
+    about |= {name: plan.get(name) for name in PLAN_FIELDS}
+    about["windows"] = [{"start": w["start"], "end": w["end"]} for w in plan["windows"]]
+    # Running now is best: the start is this very moment, already past for a time trigger.
+    about["starts_now"] = plan["start"] == plan["now"]
+    carbon = plan["carbon"]
+    about |= {
+        "carbon_known": carbon["known"],
+        "carbon_provider": carbon["provider"],
+        "carbon_forecast_until": carbon["forecast_until"],
+        "carbon_carried_forward": plan["carbon_last_known_hours"] > 0,
+    }
+    if carbon["message"]:
+        about["carbon_message"] = carbon["message"]
+    now_window = plan["compared"]["running_now"]
+    if now_window is not None:
+        about |= {f"{name}_vs_now": now_window[name] for name in SAVINGS if name in now_window}
+        about["average_price_now"] = now_window["average_price"]
+        about["average_carbon_now"] = now_window["average_carbon"]
+    return EntityState(load_spec(load), plan["start"], about)
+
+
+def load_states(site: Site, now: datetime) -> list[EntityState]:
+    """The sensors of the site's enabled loads, in name order."""
+    loads = FlexibleLoad.objects.filter(site=site, enabled=True).select_related("site")
+    return [load_state(load, now) for load in loads.order_by("name", "pk")]
