@@ -9,7 +9,7 @@ from collectors import pipeline, usage
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
-from collectors.registry import UnknownProvider, current_at_read_hook
+from collectors.registry import UnknownProvider, adapter_for
 from enrich.api import params
 from enrich.cache import ResponseCache
 from enrich.models import SOURCES, ProviderConfig, Site
@@ -58,9 +58,10 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     answer = cache.get(config.source, config.provider, target.key)
     if answer is None:
         answer = cache.last_good(config.source, config.provider, target.key)
-    at_read = current_at_read_hook(config.source)
-    if at_read is not None:  # e.g. prices: the slot running now, not the one at the fetch
-        return {**entry, **at_read(config, target, answer)}
+    # e.g. prices: the slot running now, not the one at the fetch
+    at_read = adapter_for(config.source, config.provider).current_at_read(config, target, answer)
+    if at_read is not None:
+        return {**entry, **at_read}
     if answer is None:
         return {**entry, "value": None, "message": "no answer yet (see last_run)"}
     return {

@@ -49,7 +49,7 @@ class Credentials:
     # tokens; adapters that log in report a new one through report_renewed.
     session: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # Set by the pipeline for a fetch when the provider keeps its credentials outside the
-    # adapter (registry.CREDENTIALS_RENEWED): where the adapter reports credentials it renewed
+    # adapter (Adapter.on_renewed): where the adapter reports credentials it renewed
     # itself (e.g. an OAuth access token renewed on a 401), so they are saved for the next run.
     on_renewed: Callable[["Credentials"], None] | None = field(
         default=None, compare=False, repr=False
@@ -152,6 +152,43 @@ class Adapter(ABC):
         """API calls over `period` seconds when fetching every `interval_seconds`, for an
         adapter whose cost depends on what the account has (None: a fixed cost per fetch,
         nothing to plan). The pipeline lowers the cadence when it would pass the budget."""
+        return None
+
+    # --- Optional hooks: what a provider needs beyond target() and fetch(). The defaults do
+    # nothing; a provider overrides the ones it needs. Hooks that touch our infrastructure
+    # (Django models, Redis) import it inside the method, so the adapter module stays free
+    # of it and the pipeline, which calls them, stays the one place that runs them.
+
+    def credentials(self, config: Any, *, fetching: bool) -> Credentials | None:
+        """Credentials kept outside ProviderConfig's own fields (e.g. OAuth tokens), or None
+        to use those fields. With fetching=False only read (dispatch, the API); with
+        fetching=True (right before fetch) it may renew tokens, raising enrich.http errors
+        like a fetch would."""
+        return None
+
+    def on_renewed(self, config: Any, previous: Credentials, renewed: Credentials) -> None:
+        """Credentials the adapter renewed during a fetch (Credentials.report_renewed), as soon
+        as it reports them, also when the fetch fails afterwards: save them where
+        credentials() or ProviderConfig reads them, so the next run on any worker starts from
+        them."""
+        return None  # nothing to do, unless the provider says otherwise
+
+    def on_auth_failure(self, config: Any, error: HttpError, started_with: Any) -> None:
+        """The collection failed with an AuthError; `started_with` is the Credentials the
+        fetch started with (None: the failure came while getting them). May set
+        `error.already_reported = True` once reported at ERROR (the pipeline then repeats it
+        at WARNING only)."""
+        return None  # nothing to do, unless the provider says otherwise
+
+    def after_write(self, target: Target, result: FetchResult) -> None:
+        """A fresh answer was written: work that needs our infrastructure (e.g. remembering
+        AQI categories in Redis)."""
+        return None  # nothing to do, unless the provider says otherwise
+
+    def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
+        """The current value computed when asked (e.g. the price slot running now), as the
+        entry's "value", "time", "stale", "fetched_at", "age_seconds" (and "message"), from
+        the cached answer or None; None here: serve the cached answer as it is."""
         return None
 
     @abstractmethod

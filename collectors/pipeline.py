@@ -17,13 +17,7 @@ from django.conf import settings
 from collectors import cadence, history_refusals
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
-from collectors.registry import (
-    adapter_for,
-    after_write_hook,
-    auth_failure_hook,
-    credentials_hook,
-    credentials_renewed_hook,
-)
+from collectors.registry import adapter_for
 from enrich.cache import CachedAnswer, ResponseCache
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
@@ -61,11 +55,11 @@ def site_info(config: ProviderConfig) -> SiteInfo:
 
 
 def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
-    hook = credentials_hook(config.source, config.provider)
+    adapter = adapter_for(config.source, config.provider)
     try:
-        if hook is not None:  # e.g. OAuth tokens kept outside ProviderConfig (registry.CREDENTIALS)
-            found = hook(config, fetching=fetching)
-        else:
+        # e.g. OAuth tokens kept outside ProviderConfig (Adapter.credentials)
+        found = adapter.credentials(config, fetching=fetching)
+        if found is None:
             require_readable(config, "api_key", "password")
             found = Credentials(
                 username=config.username,
@@ -77,10 +71,9 @@ def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credential
     except SecretUnreadable as exc:
         # A secret no key decrypts fails this provider (its run record says which), no other.
         raise ConfigError(str(exc)) from None
-    on_renewed = credentials_renewed_hook(config.source, config.provider)
-    if fetching and on_renewed is not None:
+    if fetching:
         # Credentials the adapter renews mid-fetch are saved, not only kept in its memory.
-        found = replace(found, on_renewed=partial(on_renewed, config, found))
+        found = replace(found, on_renewed=partial(adapter.on_renewed, config, found))
     return found
 
 
@@ -200,9 +193,8 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             served = _describe_last_good(cache.last_good(source, provider, target_key))
         except RedisUnavailable:
             served = "nothing (Redis unavailable)"
-        on_auth_failure = auth_failure_hook(source, provider)
-        if isinstance(exc, AuthError) and on_auth_failure is not None:
-            on_auth_failure(config, exc, creds)
+        if isinstance(exc, AuthError):
+            adapter_for(source, provider).on_auth_failure(config, exc, creds)
         # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
         logger.log(
             logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR,
@@ -285,9 +277,7 @@ def _fetch_and_write(
         )
     written = get_timeseries().write(settings.INFLUXDB_DATABASE, result.readings)
     cache.put(config.source, config.provider, target.key, result.current, fetched_at=now)
-    hook = after_write_hook(config.source)
-    if hook is not None:
-        hook(target, result)
+    adapter_for(config.source, config.provider).after_write(target, result)
     logger.log(
         logging.WARNING if status == "partial" else logging.INFO,
         "collect: %s/%s %s: wrote %d points (window %s .. %s)%s",

@@ -41,6 +41,11 @@ class AirNowAdapter(Adapter):
     history = None
     calls_per_fetch = 1  # 2 only on the one fetch that discovers the current service is gone
 
+    def after_write(self, target: Target, result: FetchResult) -> None:
+        from collectors.air_quality.categories import note_category_change
+
+        note_category_change(target, result)  # remembered in Redis: a category change shows
+
     def __init__(self) -> None:
         self.endpoint: str | None = None  # the generation that last answered
 

@@ -1,6 +1,6 @@
 """Remember each location's AQI category in Redis and log when it changes, once per change.
 
-Runs after a fresh answer was written (registry.AFTER_WRITE). The remembered category lives in
+Runs after a fresh answer was written (AirNowAdapter.after_write). The remembered category lives in
 Redis without expiry, so it survives restarts and is shared by all workers. One Lua script
 reads and replaces it atomically: when two workers see the same change, only the first one
 gets the old category back, so the change is logged exactly once. An observation older than

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.slots import (
+    PricedNow,
     PriceSlot,
     base_url,
     field,
@@ -42,7 +43,7 @@ def _from_ms(provider: str, url: str, value: object, what: str) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
-class AwattarAdapter(Adapter):
+class AwattarAdapter(PricedNow, Adapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = "100/day"

@@ -36,6 +36,7 @@ from collectors.pricing.octopus_products import (
     utc,
 )
 from collectors.pricing.slots import (
+    PricedNow,
     PriceSlot,
     base_url,
     field,
@@ -69,7 +70,7 @@ def _region(site: SiteInfo) -> str:
     return letter
 
 
-class OctopusAgileAdapter(Adapter):
+class OctopusAgileAdapter(PricedNow, Adapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = None  # not published for the REST API

@@ -271,3 +271,13 @@ def pricing_result(
         slots_known_until=ordered[-1].end.isoformat(),
     )
     return FetchResult(readings=readings, current=summary)
+
+
+class PricedNow:
+    """A price adapter's current_at_read: the current price is the slot running when asked,
+    read from the stored slots, not the one running at the fetch (collectors.pricing.now)."""
+
+    def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
+        from collectors.pricing.now import current_value
+
+        return current_value(config, target, answer)

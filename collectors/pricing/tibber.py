@@ -28,6 +28,7 @@ from typing import Any
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.slots import (
+    PricedNow,
     PriceSlot,
     base_url,
     field,
@@ -61,7 +62,7 @@ PRICE_QUERY = """{ viewer { home(id: "%s") { currentSubscription {
     tomorrow { total startsAt level } } } } } }"""
 
 
-class TibberAdapter(Adapter):
+class TibberAdapter(PricedNow, Adapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = "100/5min"

@@ -125,8 +125,25 @@ def current(
 
 
 def save_session(config: Any, previous: Credentials, renewed: Credentials) -> None:
-    """registry.CREDENTIALS_RENEWED: keep the login session an adapter obtained (encrypted in
+    """Adapter.on_renewed of Sense and Emporia (SavedSession): keep the login session an adapter obtained (encrypted in
     ProviderConfig.session), so the next run, on any worker and after a restart, starts from
     it instead of logging in again."""
     if renewed.session and renewed.session != previous.session:
         config.save_session(renewed.session)
+
+
+class WatchedMeter:
+    """A meter adapter's after_write: the high-power and phantom-load watch, which keeps its
+    baselines in Redis (collectors.smart_meter.watch)."""
+
+    def after_write(self, target: Any, result: Any) -> None:
+        from collectors.smart_meter.watch import after_write
+
+        after_write(target, result)
+
+
+class SavedSession:
+    """A meter adapter's on_renewed: the login session it obtained is saved (save_session)."""
+
+    def on_renewed(self, config: Any, previous: Credentials, renewed: Credentials) -> None:
+        save_session(config, previous, renewed)

@@ -4,7 +4,7 @@ Login: AWS Cognito SRP (collectors/smart_meter/cognito.py); the id token goes in
 `authtoken` header, is renewed with the refresh token 5 minutes before it expires, and once
 when the API answers 401 (then the call is retried once). The tokens and their expiry are
 saved encrypted with the provider config (ProviderConfig.session, through
-registry.CREDENTIALS_RENEWED), so a restarted worker starts from them instead of logging in.
+Adapter.on_renewed), so a restarted worker starts from them instead of logging in.
 
 Each fetch makes two kinds of usage call (kWh per minute, converted to W with x60x1000):
 - Whole home, every minute: `getChartUsage` (`scale=1MIN`) of each top-level Vue's mains
@@ -70,7 +70,7 @@ LATE_MINUTES = timedelta(minutes=5)
 BACKFILL_AFTER = timedelta(minutes=15)  # a window longer than this is an outage (logged)
 
 
-class EmporiaVueAdapter(Adapter):
+class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
     source = "smart_meter"
     provider = PROVIDER
     budget = "2000/day"  # Emporia's guidance per account (PyEmVue #19/#59)

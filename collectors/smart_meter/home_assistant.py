@@ -30,7 +30,7 @@ PROVIDER = "home_assistant"
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: read HA's history
 
 
-class HomeAssistantMeterAdapter(Adapter):
+class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
     source = "smart_meter"
     provider = PROVIDER
     budget = None

@@ -2,7 +2,7 @@
 
 `POST authenticate` (form e-mail/password, header `x-sense-device-id`) gives an access token,
 the user id, a refresh token and the monitor id. That session is kept in this instance and
-saved (encrypted, ProviderConfig.session, through registry.CREDENTIALS_RENEWED), so a restarted
+saved (encrypted, ProviderConfig.session, through Adapter.on_renewed), so a restarted
 worker starts from it and renews it instead of logging in again. An account with multi-factor
 authentication answers 401 with an `mfa_token`: a person logs in once with
 `manage.py sense_login` (`login()`: `POST authenticate/mfa` with the one-time code); from then
@@ -104,7 +104,7 @@ def _login_session(url: str, body: Any) -> Session:
     )
 
 
-class SenseAdapter(Adapter):
+class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
     source = "smart_meter"
     provider = PROVIDER
     budget = "1/minute"  # one realtime read per minute per account (not "60/hour": no bursts)

@@ -66,7 +66,7 @@ Series = tuple[str, tuple[tuple[str, str], ...]]
 
 
 def after_write(target: Target, result: FetchResult) -> None:
-    """Registered in collectors.registry.AFTER_WRITE for the smart_meter source."""
+    """Every meter adapter's after_write (common.WatchedMeter)."""
     if not result.readings:
         return
     try:

@@ -9,7 +9,7 @@ import pytest
 
 import tests.collectors as scenarios_package
 from collectors.base import Adapter, FetchResult, Target, Window
-from collectors.registry import ADAPTERS, _load
+from collectors.registry import ADAPTERS, BY_KEY
 from enrich.http import AuthError, MalformedResponse, TransientError
 
 # Measurements each source may write (DESIGN.md; new measurements need a row there first).
@@ -31,7 +31,24 @@ def _scenarios() -> dict:
 
 
 SCENARIOS = _scenarios()
-PROVIDERS = sorted(ADAPTERS, key=lambda k: k[1])
+
+
+def test_the_registry_lists_each_provider_once():
+    assert len(BY_KEY) == len(ADAPTERS) == 11
+    assert all(issubclass(adapter, Adapter) for adapter in ADAPTERS)
+
+
+def test_the_registry_serves_every_provider_a_site_can_choose_and_beat_dispatches_each_source():
+    from config.celery import app
+    from enrich.models import SOURCES
+
+    assert set(BY_KEY) == {(s, p) for s, providers in SOURCES.items() for p in providers}
+    app.loader.import_default_modules()
+    for source in SOURCES:
+        assert f"collectors.dispatch_{source}" in app.tasks, source
+
+
+PROVIDERS = sorted(BY_KEY, key=lambda k: k[1])
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +59,7 @@ def fast_retries(settings):
 
 
 def fresh(source: str, provider: str) -> Adapter:
-    return _load(ADAPTERS[(source, provider)])()  # no token or endpoint memory from other tests
+    return BY_KEY[(source, provider)]()  # no token or endpoint memory from other tests
 
 
 def run(source, provider, server):

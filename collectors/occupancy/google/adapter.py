@@ -124,6 +124,22 @@ class GoogleCalendarAdapter(Adapter):
     history = None  # a prediction is about now; nothing to backfill
     calls_per_fetch = 1
 
+    # The OAuth tokens live in enrich.models.OAuthConnection (collectors.occupancy.google.tokens).
+    def credentials(self, config: Any, *, fetching: bool) -> Credentials:
+        from collectors.occupancy.google.tokens import calendar_credentials
+
+        return calendar_credentials(config, fetching=fetching)
+
+    def on_renewed(self, config: Any, previous: Credentials, renewed: Credentials) -> None:
+        from collectors.occupancy.google.tokens import save_renewed_credentials
+
+        save_renewed_credentials(config, previous, renewed)
+
+    def on_auth_failure(self, config: Any, error: Any, started_with: Any) -> None:
+        from collectors.occupancy.google.tokens import note_auth_failure
+
+        note_auth_failure(config, error, started_with)
+
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         options = credentials.options
         if site.timezone not in zoneinfo.available_timezones():

@@ -1,13 +1,13 @@
 """Google Calendar tokens on the collector's side: renewal, saving, and "needs reconnect".
 
 Tokens live encrypted in `OAuthConnection`. The collector pipeline asks `calendar_credentials`
-(registry.CREDENTIALS) for the adapter's credentials: right before a fetch it renews an
+(through GoogleCalendarAdapter.credentials) for the adapter's credentials: right before a fetch it renews an
 access token that expires within 5 minutes (google-auth against GOOGLE_TOKEN_URI) and saves
 it. When Google refuses an access token before its expiry (a 401 on the calendar), google-auth
 renews it during the fetch; the adapter reports that and `save_renewed_credentials`
-(registry.CREDENTIALS_RENEWED) saves it as well, also when the fetch fails afterwards.
+(GoogleCalendarAdapter.on_renewed) saves it as well, also when the fetch fails afterwards.
 When Google refuses the refresh token (`invalid_grant`), the connection is marked "needs
-reconnect" (`note_auth_failure`, registry.AUTH_FAILED, or right here when the renewal before
+reconnect" (`note_auth_failure`, GoogleCalendarAdapter.on_auth_failure, or right here when the renewal before
 the fetch failed) and logged at ERROR once; later runs fail fast without calling Google until
 someone reconnects. Other collectors are not affected: the failure is this provider's run
 record, nothing else.
@@ -166,7 +166,7 @@ def _needs_renewal(connection: OAuthConnection, now: datetime) -> bool:
 
 
 def calendar_credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:
-    """The adapter's credentials (registry.CREDENTIALS): tokens, client, endpoints, options."""
+    """The adapter's credentials (GoogleCalendarAdapter.credentials): tokens, client, endpoints, options."""
     connection = connection_for(config)
     if connection is None:
         raise _not_connected(config)
@@ -207,7 +207,7 @@ def calendar_credentials(config: ProviderConfig, *, fetching: bool = False) -> C
 def save_renewed_credentials(
     config: ProviderConfig, previous: Credentials, renewed: Credentials
 ) -> None:
-    """registry.CREDENTIALS_RENEWED: save (encrypted, like `renew`) the access token google-auth
+    """GoogleCalendarAdapter.on_renewed: save (encrypted, like `renew`) the access token google-auth
     renewed during a fetch, so the next run on any worker starts from it instead of renewing
     again. Skipped when someone reconnected meanwhile: that connection's tokens win."""
     options = renewed.options
@@ -232,7 +232,7 @@ def save_renewed_credentials(
 def note_auth_failure(
     config: ProviderConfig, error: Exception, started_with: Credentials | None
 ) -> None:
-    """registry.AUTH_FAILED: on invalid_grant mark the connection and log it at ERROR once.
+    """GoogleCalendarAdapter.on_auth_failure: on invalid_grant mark the connection and log it at ERROR once.
     Without `started_with` the failure came while getting the credentials, and
     `calendar_credentials` already noted it against the row it had read."""
     if started_with is not None:
