@@ -38,7 +38,8 @@ def next_deadline(load: FlexibleLoad, now: datetime) -> datetime:
 
 def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:
     """{"load", "start" (ISO, the sensor's state; None when no plan), "before", "plan" (the
-    /api/plan answer or None), "message" (why there is no plan, else None)}."""
+    /api/plan answer or None), "message" (why there is no plan, else None), "known" (when too
+    little is stored: how far prices and carbon go, as /api/plan's 409 says; else None)}."""
     now = now or clock.utc_now()
     before = next_deadline(load, now)
     carbon_price = settings.PLAN_CARBON_PRICE if load.carbon_price is None else load.carbon_price
@@ -56,5 +57,5 @@ def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:
     try:
         answer = plan_answer(load.site, wanted)
     except (Conflict, WindowError, TimeseriesError, ValidationError) as exc:
-        return {**shown, "message": str(exc)}
-    return {**shown, "start": answer["start"], "plan": answer, "message": None}
+        return {**shown, "message": str(exc), "known": getattr(exc, "known", None)}
+    return {**shown, "start": answer["start"], "plan": answer, "message": None, "known": None}
