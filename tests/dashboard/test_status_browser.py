@@ -53,13 +53,13 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser):
     carbon = api.get("/api/carbon/series", {"hours": 24}).json()
     time.sleep(1.5)  # past the carbon answer's 1 s TTL
 
-    browser.set_window_size(1280, 2200)
+    browser.set_window_size(1280, 3000)
     log_in(browser, live_server.url, "reader", "read-only-password")
     wait_for(browser, "html[data-loaded]")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Status of Demo home"
 
     prices = chart(browser, "price")
-    assert (prices["series"], prices["points"], prices["canvas"]) == (2, len(slots), 1)
+    assert (prices["series"], prices["points"], prices["canvas"]) == (3, len(slots), 1)
     assert len(slots) == 22  # 24 slots from 2 h before this hour; the running one counts
     window = api.get("/api/pricing/windows", {"hours": 3, "within": "48h"}).json()
     start, end = (datetime.fromisoformat(window[k]) for k in ("start", "end"))

@@ -4,17 +4,19 @@ Home Assistant's data is the synthetic demo home (`enrich.demo`, as `manage.py d
 writes it), registered, downsampled by a real `downsample_hourly` run and measured by
 `retention.stats.record_metrics` before and after it. One site in Germany has aWATTar prices
 and Electricity Maps carbon intensity, collected once through the real pipeline from the
-documented answers (tests/fixtures) on the local replay server, their times moved to today.
+documented answers (tests/fixtures) on the local replay server, their times moved to today,
+and two flexible loads for the status page's Plan panel.
 """
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from io import StringIO
 from typing import Any
 
 from django.core.management import call_command
 
 from collectors import pipeline
+from collectors.models import FlexibleLoad
 from enrich.demo import generate_demo_home
 from enrich.models import ProviderConfig, Site
 from enrich.timeseries import get_timeseries
@@ -114,6 +116,17 @@ def create_site(server: ReplayServer) -> Site:
     return site
 
 
+def add_loads(site: Site) -> list[FlexibleLoad]:
+    """A dishwasher (3 h in one go, done by 07:00, CO2 at 500 EUR/t) and an EV charge (4 h in at
+    most two windows, done by 07:30, CO2 at the default price)."""
+    return [
+        FlexibleLoad.objects.create(site=site, name="Dishwasher", hours=3, deadline=time(7),
+                                    carbon_price=500, kw=1.2),
+        FlexibleLoad.objects.create(site=site, name="EV charge", hours=4, deadline=time(7, 30),
+                                    kw=7.4, contiguous=False, max_windows=2),
+    ]  # fmt: skip
+
+
 def collect_all(site: Site) -> dict[str, str]:
     return {c.provider: pipeline.collect(c).status for c in site.providers.all()}
 
@@ -127,4 +140,5 @@ def seed_status_home(server: ReplayServer, ha_database: str, days: int = 10,
     downsample_and_measure()
     site = create_site(server)
     collect_all(site)
+    add_loads(site)
     return site
