@@ -21,11 +21,14 @@ from enrich.demo import generate_demo_home
 from enrich.models import ProviderConfig, Site
 from enrich.timeseries import get_timeseries
 from retention import stats
+from tests.collectors.scenarios_pricing import OCTOPUS_PRODUCTS, OCTOPUS_RATES
 from tests.support.replay import ReplayServer
 
 # The Electricity Maps fixtures describe the moment 2026-05-01T14:00Z.
 EM_FIXTURE_NOW = datetime(2026, 5, 1, 14, tzinfo=UTC)
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+# The Octopus and UK Carbon Intensity fixtures describe the half hour from 2026-05-01T12:00Z.
+GB_FIXTURE_NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z$")
 EM_PATHS = {
     "/carbon-intensity/latest": "carbon_intensity_latest.json",
     "/power-breakdown/latest": "power_breakdown_latest.json",
@@ -35,14 +38,17 @@ EM_PATHS = {
 
 
 def shifted(payload: Any, delta: timedelta) -> Any:
-    """The payload with every ISO 8601 UTC time moved by `delta` (format kept)."""
+    """The payload with every ISO 8601 UTC time moved by `delta`, in its own format (minutes,
+    seconds or milliseconds, `Z`)."""
     if isinstance(payload, dict):
         return {k: shifted(v, delta) for k, v in payload.items()}
     if isinstance(payload, list):
         return [shifted(v, delta) for v in payload]
-    if isinstance(payload, str) and ISO.match(payload):
+    if isinstance(payload, str) and (match := ISO.match(payload)):
         moved = datetime.fromisoformat(payload.replace("Z", "+00:00")) + delta
-        return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if match.group(2):
+            return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return moved.strftime("%Y-%m-%dT%H:%M:%SZ" if match.group(1) else "%Y-%m-%dT%H:%MZ")
     return payload
 
 
@@ -60,6 +66,34 @@ def register_awattar(server: ReplayServer) -> list[dict]:
         row["end_timestamp"] += shift
     server.add("GET", "/v1/marketdata", json=payload)
     return payload["data"]
+
+
+def register_gb(server: ReplayServer) -> dict[str, Any]:
+    """Octopus Agile (region C) and UK Carbon Intensity (postcode RG10) as documented for
+    2026-05-01 12:00 UTC, moved to this half hour: the product list, the three rate pages and
+    the current half hour and 48 h forecast of RG10."""
+    now = datetime.now(UTC)
+    half_hour = now.replace(minute=now.minute // 30 * 30, second=0, microsecond=0)
+    delta = half_hour - GB_FIXTURE_NOW
+    server.add("GET", OCTOPUS_PRODUCTS, json=server.load_fixture("octopus/products.json"))
+    answers = {"rates": []}
+    for page in (1, 2, 3):
+        answer = shifted(server.load_fixture(f"octopus/agile_page{page}.json"), delta)
+        answers["rates"] += answer["results"]
+        server.add(
+            "GET", OCTOPUS_RATES, json=answer, query={"page": str(page)} if page > 1 else None
+        )
+    answers["current"] = shifted(
+        server.load_fixture("uk_carbon_intensity/regional_postcode.json"), delta
+    )
+    server.add("GET", "/regional/postcode/RG10", json=answers["current"])
+    forecast = shifted(
+        server.load_fixture("uk_carbon_intensity/regional_fw48h_postcode.json"), delta
+    )
+    for moment in (half_hour, half_hour + timedelta(minutes=30)):  # asked in the next one too
+        stamp = moment.strftime("%Y-%m-%dT%H:%MZ")
+        server.add("GET", f"/regional/intensity/{stamp}/fw48h/postcode/RG10", json=forecast)
+    return answers
 
 
 def register_electricitymaps(server: ReplayServer) -> dict[str, Any]:
