@@ -155,7 +155,11 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
     )
     legend = browser.find_element(By.CSS_SELECTOR, "#price-chart .u-legend").text
     assert "Plan: Dishwasher" in legend and "Cheapest 3 h" in legend
-    chooser = browser.find_element(By.ID, "plan-shown")
+    browser.find_element(By.ID, "window-hours").click()
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    browser.switch_to.active_element.send_keys(Keys.TAB)  # the next control: the plan drawn
+    chooser = browser.switch_to.active_element
+    assert chooser.get_attribute("id") == "plan-shown"
     chooser.send_keys(Keys.DOWN)  # the next option: EV charge
     ev = loads["EV charge"]["plan"]
     WebDriverWait(browser, 10).until(
@@ -164,6 +168,15 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
         )
     )
     assert "Plan: EV charge" in browser.find_element(By.CSS_SELECTOR, "#price-chart .u-legend").text
+
+    # Dark mode: the panel keeps its light text on the dark card, the plan's colour lightens.
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})  # fmt: skip
+    colours = browser.execute_script(
+        "var s = getComputedStyle(arguments[0]); return [s.color, s.backgroundColor,"
+        " s.borderLeftColor];", panel(browser, "Dishwasher"))  # fmt: skip
+    assert colours == ["rgb(236, 236, 236)", "rgb(30, 30, 30)", "rgb(244, 143, 177)"]
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
     # No forecast after this hour: the plans carry the last known value forward, and say so.
     isolated.delete(settings.INFLUXDB_DATABASE, this_hour() + timedelta(hours=1),
