@@ -15,7 +15,12 @@
 
   function num(v, digits) { return v === null || v === undefined ? "—" : v.toFixed(digits); }
   function span(w) { return S.time(w.start) + " to " + S.time(w.end); }
-  function when(p) { return p.windows ? p.windows.map(span).join(", then ") : span(p); }
+  // The plan lists its windows; a compared split window gives only its first start, last end
+  // and how many windows it uses.
+  function when(p) {
+    if (p.windows) return p.windows.map(span).join(", then ");
+    return span(p) + (p.windows_used > 1 ? " (in " + p.windows_used + " windows)" : "");
+  }
   function hoursText(h) { return +h.toFixed(2) + " h"; }
   // "saves 0.0123 EUR/kWh" / "pays 0.0123 EUR/kWh more"; null: not known.
   function versus(v, digits, unit, less, more) {
