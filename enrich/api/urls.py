@@ -2,7 +2,7 @@ from django.urls import path
 
 from collectors.api import CurrentEnrichment
 from collectors.pricing.api import PricingWindows
-from collectors.pricing.plan_api import LoadPlan
+from collectors.pricing.plan_api import LoadPlan, LoadPlans
 from enrich.api.views import HealthView, SiteList, TokenView
 from retention.api.views import SeriesView
 from retention.views_api import ViewRebuild, ViewRows
@@ -13,6 +13,7 @@ urlpatterns = [
     path("sites/", SiteList.as_view(), name="sites"),
     path("pricing/windows", PricingWindows.as_view(), name="pricing-windows"),
     path("plan", LoadPlan.as_view(), name="load-plan"),
+    path("plan/loads", LoadPlans.as_view(), name="load-plans"),
     path("enrichment/current", CurrentEnrichment.as_view(), name="enrichment-current"),
     path("series", SeriesView.as_view(), name="series"),
     path("views/<str:name>", ViewRows.as_view(), name="view-rows"),
