@@ -38,8 +38,8 @@ def next_deadline(load: FlexibleLoad, now: datetime) -> datetime:
 
 def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:
     """{"load", "start" (ISO, the sensor's state; None when no plan), "before", "plan" (the
-    /api/plan answer or None), "message" (why there is no plan, else None), "known" (how far
-    prices and carbon are stored, when too little is; else None)}."""
+    /api/plan answer or None), "message" (why there is no plan, else None), "known" (when too
+    little is stored: how far prices and carbon go, as /api/plan's 409 says; else None)}."""
     now = now or clock.utc_now()
     before = next_deadline(load, now)
     carbon_price = settings.PLAN_CARBON_PRICE if load.carbon_price is None else load.carbon_price

@@ -11,6 +11,9 @@ Query parameters (a bad value is a 400 naming it):
 - `pareto` (default false): also a few windows trading price against CO2 (at most 5).
 - `site`: site id; optional when exactly one site exists.
 
+`GET /api/plan/loads` (`LoadPlans`): the site's enabled flexible loads, each with its plan for
+its next deadline (`loads.plan_for`) or the reason there is none.
+
 Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown site; 409 no
 enabled price provider, its settings incomplete, or too little stored (`known` says how far
 prices and carbon go); 503 InfluxDB unreachable.
@@ -24,6 +27,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from collectors.models import FlexibleLoad
 from collectors.pricing import now as clock
 from collectors.pricing.api import (
     RESPONSES,
@@ -32,6 +36,7 @@ from collectors.pricing.api import (
     site_from_query,
     split_rules,
 )
+from collectors.pricing.loads import plan_for
 from collectors.pricing.plan_inputs import PlanRequest, TooFewKnown, plan_answer
 from collectors.pricing.windows import UnreachableDuration
 from enrich.api import params
@@ -113,3 +118,49 @@ class LoadPlan(APIView):
             return Response({"hours": str(exc)}, status=400)
         except (InfluxUnavailable, TimeseriesError) as exc:
             return Response({"detail": f"The stored data cannot be read: {exc}"}, status=503)
+
+
+def _load(load: FlexibleLoad) -> dict:
+    return {
+        "id": load.pk,
+        "name": load.name,
+        "hours": load.hours,
+        "deadline": load.deadline.strftime("%H:%M"),
+        "timezone": load.site.timezone,
+        "carbon_price": load.carbon_price,
+        "kw": load.kw,
+        "contiguous": load.contiguous,
+        "max_windows": load.max_windows,
+    }
+
+
+class LoadPlans(APIView):
+    """Each enabled flexible load of the site with its plan for now (the status page)."""
+
+    @extend_schema(
+        description=(
+            "The site's enabled flexible loads (admin: Collectors -> Flexible loads), each "
+            "with its settings and its plan for the next deadline: `plan` is what /api/plan "
+            "answers for the load's parameters (null when none is possible), `message` says "
+            "why not and `known` how far prices and carbon are stored. `loads` is empty when "
+            "none is configured."
+        ),
+        parameters=[
+            OpenApiParameter("site", int, description="site id (optional with one site)"),
+        ],
+        responses={200: dict, 400: dict, 404: dict},
+    )
+    def get(self, request):
+        try:
+            site = site_from_query(request.query_params)
+        except LookupError as exc:
+            return Response({"site": str(exc)}, status=404)
+        now = clock.utc_now()
+        loads = FlexibleLoad.objects.filter(site=site, enabled=True).select_related("site")
+        return Response(
+            {
+                "site": {"id": site.pk, "name": site.name},
+                "now": now.isoformat(),
+                "loads": [{**_load(load), **plan_for(load, now)} for load in loads],
+            }
+        )

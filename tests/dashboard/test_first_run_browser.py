@@ -1,6 +1,8 @@
 """First run in a real browser: a staff user logs in to an empty enrich, the start page shows
-the setup, the country ticks aWATTar, the InfluxDB connection is tested, and creating the site
-collects at once from the local replay server: the status page shows the price now."""
+the setup, the country ticks its keyless providers (aWATTar for Germany; Octopus and UK Carbon
+Intensity for Great Britain), the InfluxDB connection is tested, and creating the site collects
+at once from the local replay server: the status page shows the values now (and, in Great
+Britain, the Plan panel plans from what was collected)."""
 
 from datetime import UTC, datetime
 
@@ -9,7 +11,7 @@ from django.contrib.auth.models import User
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
-from tests.support.status_home import register_awattar
+from tests.support.status_home import register_awattar, register_gb
 
 pytestmark = BROWSER_TEST
 __all__ = ["browser"]
@@ -65,3 +67,60 @@ def test_first_run_sets_up_a_site_and_shows_a_collected_price(
     [run] = CollectorRun.objects.all()
     assert run.status == "ok" and run.points_written >= 24
     assert len(replay_server.calls("GET", PATH)) == 1
+
+
+def test_first_run_in_great_britain_ticks_and_collects_octopus_and_uk_carbon_intensity(
+    live_server, replay_server, isolated, settings, browser
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    answers = register_gb(replay_server)
+    settings.PROVIDER_BASE_URLS = {p: replay_server.url for p in ("octopus", "uk_carbon_intensity")}
+    User.objects.create_superuser("admin", "admin@example.com", "correct-horse-battery")
+
+    log_in(browser, live_server.url, "admin", "correct-horse-battery")
+    assert wait_for(browser, "h1").text == "Set up your home"
+    for field, value in (("id_latitude", "51.4769"), ("id_longitude", "-0.8636"),
+                         ("id_octopus_region", "c"), ("id_grid_region", "RG10 9XX")):  # fmt: skip
+        browser.find_element(By.ID, field).send_keys(value)
+    browser.find_element(By.ID, "id_timezone").clear()
+    browser.find_element(By.ID, "id_timezone").send_keys("Europe/London")
+    Select(browser.find_element(By.ID, "id_country")).select_by_value("GB")
+    ticked = [b.get_attribute("value") for b in browser.find_elements(
+        By.CSS_SELECTOR, "input[name=providers]:checked")]  # fmt: skip
+    assert ticked == ["uk_carbon_intensity", "octopus"]  # keyless and serving Great Britain
+    database = browser.find_element(By.ID, "id_ha_database")
+    database.clear()
+    database.send_keys(settings.INFLUXDB_DATABASE)
+    browser.find_element(By.ID, "create-site").click()
+
+    price = wait_for(browser, "tr[data-provider=octopus] td.value")
+    WebDriverWait(browser, 20).until(lambda d: "GBP/kWh" in price.text)
+    now = datetime.now(UTC)
+    running = next(
+        r for r in answers["rates"] if _utc(r["valid_from"]) <= now < _utc(r["valid_to"])
+    )
+    assert price.text == f"{round(running['value_inc_vat'] / 100, 4):g} GBP/kWh"
+    carbon = browser.find_element(By.CSS_SELECTOR, "tr[data-provider=uk_carbon_intensity] td.value")
+    [region] = answers["current"]["data"]
+    assert carbon.text == f"{region['data'][0]['intensity']['forecast']} gCO2/kWh"
+    for provider in ("octopus", "uk_carbon_intensity"):
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-provider={provider}]")
+        assert row.find_element(By.CSS_SELECTOR, "td.state").text == "fresh"
+    site = Site.objects.get()
+    assert (site.pricing_region, site.grid_region, site.timezone) == (
+        "C",
+        "RG10 9XX",
+        "Europe/London",
+    )
+    assert sorted(CollectorRun.objects.values_list("provider", "status")) == [
+        ("octopus", "ok"), ("uk_carbon_intensity", "ok")]  # fmt: skip
+    # The Plan panel has no loads yet: it plans the cheapest window's 3 h from what was collected.
+    plan = wait_for(browser, "article.plan[data-load='3 h load']")
+    WebDriverWait(browser, 20).until(lambda d: plan.get_attribute("data-start"))
+    assert "Carbon: uk_carbon_intensity (South England)" in plan.text
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from enrich.models import ProviderConfig
 from retention.models import RetentionRun
 from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
 from tests.support.status_home import seed_status_home
@@ -47,19 +48,21 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser):
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     User.objects.create_user("reader", password="read-only-password")  # no staff, no perms
+    # A Google Calendar the user has not connected yet: its row says so and links the setup.
+    ProviderConfig.objects.create(site=demo_home, source="occupancy", provider="google_calendar")
     api = APIClient()
     api.force_authenticate(User.objects.create_superuser("api", "a@example.com", "x"))
     slots = api.get("/api/pricing/slots").json()["slots"]
     carbon = api.get("/api/carbon/series", {"hours": 24}).json()
     time.sleep(1.5)  # past the carbon answer's 1 s TTL
 
-    browser.set_window_size(1280, 2200)
+    browser.set_window_size(1280, 3000)
     log_in(browser, live_server.url, "reader", "read-only-password")
     wait_for(browser, "html[data-loaded]")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Status of Demo home"
 
     prices = chart(browser, "price")
-    assert (prices["series"], prices["points"], prices["canvas"]) == (2, len(slots), 1)
+    assert (prices["series"], prices["points"], prices["canvas"]) == (3, len(slots), 1)
     assert len(slots) == 22  # 24 slots from 2 h before this hour; the running one counts
     window = api.get("/api/pricing/windows", {"hours": 3, "within": "48h"}).json()
     start, end = (datetime.fromisoformat(window[k]) for k in ("start", "end"))
@@ -91,6 +94,10 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser):
     state = carbon_row.find_element(By.CSS_SELECTOR, "td.state")
     assert state.text == "stale" and "stale" in state.get_attribute("class").split()
     assert "gCO2/kWh" in carbon_row.find_element(By.CSS_SELECTOR, "td.value").text
+    calendar = browser.find_element(By.CSS_SELECTOR, "tr[data-provider=google_calendar]")
+    assert calendar.find_element(By.CSS_SELECTOR, ".status-not_connected").text == "not connected"
+    link = calendar.find_element(By.LINK_TEXT, "reconnect")
+    assert link.get_attribute("href") == f"{live_server.url}/oauth/google/"
     price_row = browser.find_element(By.CSS_SELECTOR, "tr[data-source=electricity_pricing]")
     assert price_row.find_element(By.CSS_SELECTOR, "td.state").text == "fresh"
 

@@ -4,26 +4,31 @@ Home Assistant's data is the synthetic demo home (`enrich.demo`, as `manage.py d
 writes it), registered, downsampled by a real `downsample_hourly` run and measured by
 `retention.stats.record_metrics` before and after it. One site in Germany has aWATTar prices
 and Electricity Maps carbon intensity, collected once through the real pipeline from the
-documented answers (tests/fixtures) on the local replay server, their times moved to today.
+documented answers (tests/fixtures) on the local replay server, their times moved to today,
+and two flexible loads for the status page's Plan panel.
 """
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from io import StringIO
 from typing import Any
 
 from django.core.management import call_command
 
 from collectors import pipeline
+from collectors.models import FlexibleLoad
 from enrich.demo import generate_demo_home
 from enrich.models import ProviderConfig, Site
 from enrich.timeseries import get_timeseries
 from retention import stats
+from tests.collectors.scenarios_pricing import OCTOPUS_PRODUCTS, OCTOPUS_RATES
 from tests.support.replay import ReplayServer
 
 # The Electricity Maps fixtures describe the moment 2026-05-01T14:00Z.
 EM_FIXTURE_NOW = datetime(2026, 5, 1, 14, tzinfo=UTC)
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+# The Octopus and UK Carbon Intensity fixtures describe the half hour from 2026-05-01T12:00Z.
+GB_FIXTURE_NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z$")
 EM_PATHS = {
     "/carbon-intensity/latest": "carbon_intensity_latest.json",
     "/power-breakdown/latest": "power_breakdown_latest.json",
@@ -33,14 +38,17 @@ EM_PATHS = {
 
 
 def shifted(payload: Any, delta: timedelta) -> Any:
-    """The payload with every ISO 8601 UTC time moved by `delta` (format kept)."""
+    """The payload with every ISO 8601 UTC time moved by `delta`, in its own format (minutes,
+    seconds or milliseconds, `Z`)."""
     if isinstance(payload, dict):
         return {k: shifted(v, delta) for k, v in payload.items()}
     if isinstance(payload, list):
         return [shifted(v, delta) for v in payload]
-    if isinstance(payload, str) and ISO.match(payload):
+    if isinstance(payload, str) and (match := ISO.match(payload)):
         moved = datetime.fromisoformat(payload.replace("Z", "+00:00")) + delta
-        return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if match.group(2):
+            return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return moved.strftime("%Y-%m-%dT%H:%M:%SZ" if match.group(1) else "%Y-%m-%dT%H:%MZ")
     return payload
 
 
@@ -58,6 +66,34 @@ def register_awattar(server: ReplayServer) -> list[dict]:
         row["end_timestamp"] += shift
     server.add("GET", "/v1/marketdata", json=payload)
     return payload["data"]
+
+
+def register_gb(server: ReplayServer) -> dict[str, Any]:
+    """Octopus Agile (region C) and UK Carbon Intensity (postcode RG10) as documented for
+    2026-05-01 12:00 UTC, moved to this half hour: the product list, the three rate pages and
+    the current half hour and 48 h forecast of RG10."""
+    now = datetime.now(UTC)
+    half_hour = now.replace(minute=now.minute // 30 * 30, second=0, microsecond=0)
+    delta = half_hour - GB_FIXTURE_NOW
+    server.add("GET", OCTOPUS_PRODUCTS, json=server.load_fixture("octopus/products.json"))
+    answers = {"rates": []}
+    for page in (1, 2, 3):
+        answer = shifted(server.load_fixture(f"octopus/agile_page{page}.json"), delta)
+        answers["rates"] += answer["results"]
+        server.add(
+            "GET", OCTOPUS_RATES, json=answer, query={"page": str(page)} if page > 1 else None
+        )
+    answers["current"] = shifted(
+        server.load_fixture("uk_carbon_intensity/regional_postcode.json"), delta
+    )
+    server.add("GET", "/regional/postcode/RG10", json=answers["current"])
+    forecast = shifted(
+        server.load_fixture("uk_carbon_intensity/regional_fw48h_postcode.json"), delta
+    )
+    for moment in (half_hour, half_hour + timedelta(minutes=30)):  # asked in the next one too
+        stamp = moment.strftime("%Y-%m-%dT%H:%MZ")
+        server.add("GET", f"/regional/intensity/{stamp}/fw48h/postcode/RG10", json=forecast)
+    return answers
 
 
 def register_electricitymaps(server: ReplayServer) -> dict[str, Any]:
@@ -114,6 +150,17 @@ def create_site(server: ReplayServer) -> Site:
     return site
 
 
+def add_loads(site: Site) -> list[FlexibleLoad]:
+    """A dishwasher (3 h in one go, done by 07:00, CO2 at 500 EUR/t) and an EV charge (4 h in at
+    most two windows, done by 07:30, CO2 at the default price)."""
+    return [
+        FlexibleLoad.objects.create(site=site, name="Dishwasher", hours=3, deadline=time(7),
+                                    carbon_price=500, kw=1.2),
+        FlexibleLoad.objects.create(site=site, name="EV charge", hours=4, deadline=time(7, 30),
+                                    kw=7.4, contiguous=False, max_windows=2),
+    ]  # fmt: skip
+
+
 def collect_all(site: Site) -> dict[str, str]:
     return {c.provider: pipeline.collect(c).status for c in site.providers.all()}
 
@@ -127,4 +174,5 @@ def seed_status_home(server: ReplayServer, ha_database: str, days: int = 10,
     downsample_and_measure()
     site = create_site(server)
     collect_all(site)
+    add_loads(site)
     return site

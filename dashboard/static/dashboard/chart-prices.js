@@ -1,5 +1,6 @@
 // Prices for the known horizon as slots, the cheapest window for the chosen duration drawn
-// as a second series over the slots it uses.
+// as a second series over the slots it uses, the plan chosen in the Plan panel as a third
+// (plan.js hands it over with S.showPlan).
 (function () {
   "use strict";
   var S = window.Status;
@@ -7,14 +8,26 @@
   var summary = document.getElementById("price-summary");
   var hours = document.getElementById("window-hours");
   var slots = null;
+  var lastWindow = null;
+  var plan = null;  // {label, windows} of the plan drawn
 
+  function overlaps(slot, w) {
+    return Date.parse(slot.end) > Date.parse(w.start) && Date.parse(slot.start) < Date.parse(w.end);
+  }
   function draw(prices, win) {
+    lastWindow = win;
     var x = prices.slots.map(function (s) { return Date.parse(s.start) / 1000; });
     var y = prices.slots.map(function (s) { return s.price; });
     var inWindow = [];
     var cheap = prices.slots.map(function (s, i) {
-      var hit = win && Date.parse(s.end) > Date.parse(win.start) && Date.parse(s.start) < Date.parse(win.end);
+      var hit = win && overlaps(s, win);
       if (hit) inWindow.push(i);
+      return hit ? s.price : null;
+    });
+    var planned = [];
+    var inPlan = prices.slots.map(function (s, i) {
+      var hit = plan && plan.windows.some(function (w) { return overlaps(s, w); });
+      if (hit) planned.push(i);
       return hit ? s.price : null;
     });
     var step = uPlot.paths.stepped({ align: 1 });
@@ -24,9 +37,12 @@
         { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },
         { label: "Cheapest " + hours.value + " h", stroke: S.color("cheap"), fill: S.color("cheap") + "55",
           paths: step, width: 3, spanGaps: false },
+        { label: "Plan" + (plan ? ": " + plan.label : " (none)"), stroke: S.color("plan"),
+          fill: S.color("plan") + "44", paths: step, width: 3, dash: [8, 4], spanGaps: false },
       ],
-    }, [x, y, cheap]);
+    }, [x, y, cheap, inPlan]);
     el.dataset.highlight = inWindow.join(",");
+    el.dataset.planHighlight = planned.join(",");
     var text = prices.slots.length + " price slots from " + S.time(prices.slots[0].start) +
       " to " + S.time(prices.known_until) + ", " + Math.min.apply(null, y).toFixed(4) + " to " +
       Math.max.apply(null, y).toFixed(4) + " " + prices.unit + ".";
@@ -34,8 +50,17 @@
       text += " Cheapest " + hours.value + " h: " + S.time(win.start) + " to " + S.time(win.end) +
         ", average " + win.average_price.toFixed(4) + " " + prices.unit + ".";
     }
+    if (plan) {
+      text += " Plan for " + plan.label + " (dashed): " + plan.windows.map(function (w) {
+        return S.time(w.start) + " to " + S.time(w.end);
+      }).join(", then ") + ".";
+    }
     summary.textContent = text;
   }
+  S.showPlan = function (label, windows) {
+    plan = windows ? { label: label, windows: windows } : null;
+    if (slots) draw(slots, lastWindow);
+  };
 
   // The window is asked for over the same stored slots (48 h ahead at most), in parallel.
   function windowFor() {

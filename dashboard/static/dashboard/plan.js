@@ -1,0 +1,164 @@
+// The joint price + CO2 plan: each flexible load of the site (/api/plan/loads) or, when none is
+// configured, the duration chosen for the cheapest window (/api/plan). Per plan: its window(s),
+// averages, what it saves against running now and the cheapest-only and greenest-only windows,
+// where carbon was carried forward or absent, or why no plan is possible. The chosen plan is
+// drawn on the price chart (chart-prices.js, S.showPlan).
+(function () {
+  "use strict";
+  var S = window.Status;
+  var box = document.getElementById("plan-loads");
+  var summary = document.getElementById("plan-summary");
+  var chooser = document.getElementById("plan-shown");
+  var hours = document.getElementById("window-hours");
+  var plans = [];  // [{label, plan}] in the chooser's order
+  var byDuration = false;  // no loads configured: the plan follows the window duration
+
+  function num(v, digits) { return v === null || v === undefined ? "—" : v.toFixed(digits); }
+  function span(w) { return S.time(w.start) + " to " + S.time(w.end); }
+  // The plan lists its windows; a compared split window gives only its first start, last end
+  // and how many windows it uses.
+  function when(p) {
+    if (p.windows) return p.windows.map(span).join(", then ");
+    return span(p) + (p.windows_used > 1 ? " (in " + p.windows_used + " windows)" : "");
+  }
+  function hoursText(h) { return +h.toFixed(2) + " h"; }
+  // "saves 0.0123 EUR/kWh" / "pays 0.0123 EUR/kWh more"; null: not known.
+  function versus(v, digits, unit, less, more) {
+    if (v === null || v === undefined) return "not known";
+    if (Math.abs(v) < Math.pow(10, -digits) / 2) return "the same";
+    return (v > 0 ? less : more).replace("X", Math.abs(v).toFixed(digits) + " " + unit);
+  }
+  function priceVs(p, row) {
+    var text = versus(row.price_saving, 4, p.unit, "saves X", "pays X more");
+    if (text !== "the same" && row.cost_saving !== undefined && row.cost_saving !== null) {
+      text += " (" + versus(row.cost_saving, 2, p.currency, "X less", "X more") + " for " + num(p.kwh, 1) + " kWh)";
+    }
+    return text;
+  }
+  function carbonVs(p, row) {
+    if (!p.carbon.known) return "no carbon data";
+    var text = versus(row.carbon_saving, 0, "g/kWh", "emits X less", "emits X more");
+    if (text !== "the same" && row.emissions_saving_kg !== undefined && row.emissions_saving_kg !== null) {
+      text += " (" + versus(row.emissions_saving_kg, 2, "kg CO2", "X less", "X more") + ")";
+    }
+    return text;
+  }
+  function carbonCell(p, row) {
+    if (row.average_carbon === null) return "—";
+    var text = num(row.average_carbon, 0) + " " + p.carbon_unit;
+    if (row.carbon_last_known_hours > 0) text += " (" + hoursText(row.carbon_last_known_hours) + " carried forward)";
+    return text;
+  }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  }
+  function carbonNote(p) {
+    var c = p.carbon;
+    if (!c.known) return [c.message || "No carbon data: planned by price only.", "status-budget carbon-absent"];
+    var text = "Carbon: " + c.provider + " (" + c.region + ")" +
+      (c.forecast_until ? ", forecast until " + S.time(c.forecast_until) : ", no forecast stored") +
+      "; CO2 priced at " + p.carbon_price + " " + p.carbon_price_unit + ".";
+    if (p.carbon_last_known_hours > 0) {
+      return [text + " " + hoursText(p.carbon_last_known_hours) + " of the plan have no forecast: " +
+        "the last known value is carried forward there.", "status-budget carbon-carried"];
+    }
+    return [text, "note"];
+  }
+  function sentence(label, p) {
+    var c = p.compared, text = label + ": run " + when(p) + ", average " + num(p.average_price, 4) + " " +
+      p.unit + (p.carbon.known ? " and " + num(p.average_carbon, 0) + " " + p.carbon_unit : ", by price only") + ".";
+    [["running now", c.running_now], ["the cheapest-only window", c.cheapest], ["the greenest-only window", c.greenest]]
+      .forEach(function (pair) {
+        if (pair[1]) text += " Against " + pair[0] + " it " + priceVs(p, pair[1]) + (p.carbon.known ? " and " + carbonVs(p, pair[1]) : "") + ".";
+      });
+    return text;
+  }
+  function table(label, p) {
+    var t = el("table", null, "plan-table");
+    t.appendChild(el("caption", label + ": the plan against the other windows", "sr-only"));
+    var head = t.createTHead().insertRow();
+    ["Window", "When", "Average price", "Average carbon", "The plan's price against it", "The plan's carbon against it"]
+      .forEach(function (h) { var th = el("th", h); th.scope = "col"; head.appendChild(th); });
+    var body = t.createTBody();
+    [["Plan", p], ["Running now", p.compared.running_now], ["Cheapest only", p.compared.cheapest],
+     ["Greenest only", p.compared.greenest]].forEach(function (pair, i) {
+      var row = body.insertRow(), w = pair[1];
+      row.dataset.window = ["plan", "running_now", "cheapest", "greenest"][i];
+      var th = el("th", pair[0]); th.scope = "row"; row.appendChild(th);
+      if (!w) { S.cell(row, "not known from the stored prices").colSpan = 5; return; }
+      S.cell(row, when(w), "when");
+      S.cell(row, num(w.average_price, 4) + " " + p.unit);
+      S.cell(row, carbonCell(p, w));
+      S.cell(row, i ? priceVs(p, w) : "—");
+      S.cell(row, i ? carbonVs(p, w) : "—");
+    });
+    return t;
+  }
+  function card(label, title, answer, reason, known) {
+    var article = el("article", null, "plan");
+    article.dataset.load = label;
+    article.appendChild(el("h4", title));
+    if (!answer) {
+      article.dataset.plan = "none";
+      article.appendChild(el("p", "No plan possible: " + reason, "problem plan-reason"));
+      if (known) {
+        article.appendChild(el("p", "Stored: prices until " + (known.prices_until ? S.time(known.prices_until) : "—") +
+          ", carbon forecast until " + (known.carbon_forecast_until ? S.time(known.carbon_forecast_until) : "—") + ".", "note"));
+      }
+      return { article: article, text: label + ": no plan possible. " + reason };
+    }
+    article.dataset.start = answer.start;
+    article.dataset.end = answer.end;
+    article.dataset.windows = String(answer.windows.length);
+    var split = answer.windows.length > 1 ? " (" + answer.windows.length + " windows)" : "";
+    article.appendChild(el("p", "Recommended: " + when(answer) + split, "plan-window"));
+    var note = carbonNote(answer);
+    article.appendChild(el("p", note[0], note[1] + " plan-carbon"));
+    article.appendChild(table(label, answer));
+    plans.push({ label: label, plan: answer });
+    return { article: article, text: sentence(label, answer) };
+  }
+  function render(cards, intro) {
+    box.textContent = "";
+    chooser.textContent = "";
+    cards.forEach(function (c) { box.appendChild(c.article); });
+    plans.forEach(function (p, i) { chooser.appendChild(new Option(p.label, String(i))); });
+    chooser.disabled = !plans.length;
+    if (!plans.length) chooser.appendChild(new Option("no plan", ""));
+    summary.textContent = intro + " " + cards.map(function (c) { return c.text; }).join(" ");
+    showChosen();
+  }
+  function showChosen() {
+    var p = plans[+chooser.value];
+    S.showPlan(p ? p.label : null, p ? p.plan.windows : null);
+  }
+  function fromLoads(res) {
+    plans = [];
+    if (!res.ok) { render([], "No plan: " + S.problem(res)); return; }
+    if (!res.body.loads.length) { byDuration = true; return askDuration(); }
+    render(res.body.loads.map(function (load) {
+      var title = load.name + " · " + hoursText(load.hours) + (load.contiguous ? "" : ", may be interrupted") +
+        " · done by " + load.deadline + " " + load.timezone + " (" + S.time(load.before) + " here)" + (load.kw ? " · " + load.kw + " kW" : "");
+      return card(load.name, title, load.plan, load.message, load.known);
+    }), res.body.loads.length + " flexible load(s) of the site.");
+  }
+  function askDuration() {
+    var asked = hours.value;
+    var before = new Date(Date.now() + 48 * 3600 * 1000).toISOString();
+    return S.api("/api/plan", { hours: asked, before: before }).then(function (res) {
+      if (asked !== hours.value) return;  // a newer choice is on its way
+      plans = [];
+      var label = asked + " h load";
+      var title = "A " + asked + " h load (no flexible loads are configured: Admin → Collectors → Flexible loads)";
+      var reason = res.ok ? null : S.problem(res);
+      render([card(label, title, res.ok ? res.body : null, reason, res.ok ? null : res.body.known)],
+             "No flexible loads are configured; planned for the cheapest window's duration.");
+    });
+  }
+  chooser.addEventListener("change", showChosen);
+  hours.addEventListener("change", function () { if (byDuration) askDuration(); });
+  S.api("/api/plan/loads").then(fromLoads);
+})();

@@ -1,0 +1,213 @@
+"""The status page's Plan panel in a real browser on the demo home (tests/support/status_home):
+each flexible load's window as /api/plan/loads answers it, one of them also found here by hand
+from the stored prices and the documented carbon forecast; the plan drawn at its slots on the
+price chart; a load that cannot be planned shows why; carbon carried forward or absent is said;
+with no loads the plan follows the cheapest window's duration."""
+
+import re
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from collectors.carbon.common import FORECAST_MEASUREMENT
+from collectors.models import FlexibleLoad
+from enrich.models import ProviderConfig
+from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
+from tests.support.replay import load_fixture
+from tests.support.status_home import EM_FIXTURE_NOW, seed_status_home, shifted, this_hour
+
+pytestmark = BROWSER_TEST
+__all__ = ["browser"]
+
+
+@pytest.fixture
+def demo_home(settings, isolated, replay_server):
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = f"test_demo_{uuid.uuid4().hex[:8]}"
+    site = seed_status_home(replay_server, settings.HA_INFLUXDB_DATABASE, days=2, entities=4)
+    yield site
+    isolated.drop_database(settings.HA_INFLUXDB_DATABASE)
+
+
+def overlapping(slots: list[dict], windows: list[dict]) -> str:
+    """The chart's slot indices a plan's windows cover, as the page notes them."""
+
+    def span(d: dict) -> tuple[datetime, datetime]:
+        return datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"])
+
+    hit = [
+        i
+        for i, (start, end) in enumerate(map(span, slots))
+        if any(end > a and start < b for a, b in map(span, windows))
+    ]
+    return ",".join(map(str, hit))
+
+
+def by_hand(slots: list[dict], carbon: dict[datetime, float], now: datetime, before: datetime,
+            hours: float, carbon_price: float) -> datetime:  # fmt: skip
+    """The start of the contiguous window of `hours` with the lowest time-weighted price +
+    carbon_price x gCO2/kWh / 1e6: running now, or starting at a slot's start; ties to the
+    later one. Hourly slots and hourly carbon, so each slot has the carbon of its hour."""
+    spans = [(datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]), s["price"])
+             for s in slots]  # fmt: skip
+    length = timedelta(hours=hours)
+    end_known = min(before, spans[-1][1])
+
+    def score(start: datetime) -> float:
+        total = 0.0
+        for a, b, price in spans:
+            seconds = (min(b, start + length) - max(a, start)).total_seconds()
+            if seconds > 0:
+                total += seconds * (price + carbon_price * carbon[a] / 1e6)
+        return total / length.total_seconds()
+
+    starts = [now] + [a for a, _, _ in spans if a > now]
+    scored = [(score(s), s) for s in starts if s + length <= end_known]
+    best = min(v for v, _ in scored)
+    return [s for v, s in scored if v <= best + 1e-12][-1]
+
+
+def panel(driver, name: str):
+    return driver.find_element("css selector", f"article.plan[data-load='{name}']")
+
+
+def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, settings):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    FlexibleLoad.objects.create(site=demo_home, name="Pool pump", hours=23, deadline=time(12))
+    User.objects.create_user("reader", password="read-only-password")
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("api", "a@example.com", "x"))
+    slots = api.get("/api/pricing/slots").json()["slots"]
+
+    browser.set_window_size(1280, 2600)
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+    loads = {load["name"]: load for load in api.get("/api/plan/loads").json()["loads"]}
+    assert list(loads) == ["Dishwasher", "EV charge", "Pool pump"]
+    shown = [
+        a.get_attribute("data-load") for a in browser.find_elements(By.CSS_SELECTOR, "article.plan")
+    ]
+    assert shown == list(loads)
+
+    # The dishwasher's window, found by hand: aWATTar's stored slots, Electricity Maps' hourly
+    # forecast as the replay server answered it (moved to this hour), CO2 at 500 EUR/t.
+    dishwasher = loads["Dishwasher"]["plan"]
+    forecast = shifted(load_fixture("electricitymaps/carbon_intensity_forecast.json"),
+                       this_hour() - EM_FIXTURE_NOW)["forecast"]  # fmt: skip
+    carbon = {datetime.fromisoformat(f["datetime"].replace("Z", "+00:00")): f["carbonIntensity"]
+              for f in forecast if f["carbonIntensity"] is not None}  # fmt: skip
+    now, before = (datetime.fromisoformat(dishwasher[k]) for k in ("now", "before"))
+    expected = by_hand(slots, carbon, now, before, 3, 500)
+    assert datetime.fromisoformat(dishwasher["start"]) == expected
+    assert dishwasher["carbon"]["known"] and dishwasher["carbon_last_known_hours"] == 0
+
+    for name in ("Dishwasher", "EV charge"):
+        plan, article = loads[name]["plan"], panel(browser, name)
+        start = datetime.fromisoformat(article.get_attribute("data-start"))
+        if plan["start"] == plan["now"]:  # running now: the page asked a moment earlier
+            assert (
+                timedelta(0) <= datetime.fromisoformat(plan["start"]) - start < timedelta(minutes=1)
+            )
+        else:
+            assert start == datetime.fromisoformat(plan["start"])
+            assert article.get_attribute("data-end") == plan["end"]
+        assert article.get_attribute("data-windows") == str(len(plan["windows"]))
+        times = browser.execute_script(
+            "return arguments[0].map(function (w) { return Status.time(w.start) + ' to ' +"
+            " Status.time(w.end); }).join(', then ');", plan["windows"])  # fmt: skip
+        assert article.find_element(By.CSS_SELECTOR, ".plan-window").text.startswith(
+            f"Recommended: {times}")  # fmt: skip
+        row = article.find_element(By.CSS_SELECTOR, "tr[data-window=plan]").text
+        assert f"{plan['average_price']:.4f} EUR/kWh" in row
+        assert f"{plan['average_carbon']:.0f} gCO2/kWh" in row
+        for other in ("running_now", "cheapest", "greenest"):
+            compared = plan["compared"][other]
+            text = article.find_element(By.CSS_SELECTOR, f"tr[data-window={other}]").text
+            assert f"{compared['average_price']:.4f} EUR/kWh" in text
+            saving = compared["price_saving"]
+            if abs(saving) >= 0.00005:
+                assert f"{'saves' if saving > 0 else 'pays'} {abs(saving):.4f} EUR/kWh" in text
+        note = article.find_element(By.CSS_SELECTOR, ".plan-carbon").text
+        assert note.startswith("Carbon: electricitymaps (DE), forecast until")
+    assert int(panel(browser, "EV charge").get_attribute("data-windows")) <= 2  # max_windows
+
+    pump = panel(browser, "Pool pump")
+    assert pump.get_attribute("data-plan") == "none"
+    reason = pump.find_element(By.CSS_SELECTOR, ".plan-reason").text
+    moment = re.compile(r"now \([^)]*\)")  # the page asked a moment before the test
+    assert moment.sub("now", reason) == moment.sub(
+        "now", f"No plan possible: {loads['Pool pump']['message']}"
+    )
+    assert "h of price slots lie entirely" in reason and "23 h are needed" in reason
+    summary = browser.find_element(By.ID, "plan-summary").get_attribute("textContent")
+    assert "Pool pump: no plan possible." in summary and "Dishwasher: run " in summary
+
+    # The chart draws the first plan (dashed, its own series and legend entry) at its slots,
+    # apart from the cheapest window; the keyboard picks another.
+    price_chart = browser.find_element(By.ID, "price-chart")
+    assert price_chart.get_attribute("data-plan-highlight") == overlapping(
+        slots, dishwasher["windows"]
+    )
+    legend = browser.find_element(By.CSS_SELECTOR, "#price-chart .u-legend").text
+    assert "Plan: Dishwasher" in legend and "Cheapest 3 h" in legend
+    browser.find_element(By.ID, "window-hours").click()
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    browser.switch_to.active_element.send_keys(Keys.TAB)  # the next control: the plan drawn
+    chooser = browser.switch_to.active_element
+    assert chooser.get_attribute("id") == "plan-shown"
+    chooser.send_keys(Keys.DOWN)  # the next option: EV charge
+    ev = loads["EV charge"]["plan"]
+    WebDriverWait(browser, 10).until(
+        lambda d: (
+            price_chart.get_attribute("data-plan-highlight") == overlapping(slots, ev["windows"])
+        )
+    )
+    assert "Plan: EV charge" in browser.find_element(By.CSS_SELECTOR, "#price-chart .u-legend").text
+
+    # Dark mode: the panel keeps its light text on the dark card, the plan's colour lightens.
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})  # fmt: skip
+    colours = browser.execute_script(
+        "var s = getComputedStyle(arguments[0]); return [s.color, s.backgroundColor,"
+        " s.borderLeftColor];", panel(browser, "Dishwasher"))  # fmt: skip
+    assert colours == ["rgb(236, 236, 236)", "rgb(30, 30, 30)", "rgb(244, 143, 177)"]
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+    # No forecast after this hour: the plans carry the last known value forward, and say so.
+    isolated.delete(settings.INFLUXDB_DATABASE, this_hour() + timedelta(hours=1),
+                    this_hour() + timedelta(days=3), measurement=FORECAST_MEASUREMENT)  # fmt: skip
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    plan = api.get("/api/plan/loads").json()["loads"][0]["plan"]
+    assert plan["carbon_last_known_hours"] >= 2  # 3 h, at most 1 of them forecast
+    note = panel(browser, "Dishwasher").find_element(By.CSS_SELECTOR, ".plan-carbon").text
+    assert f"{round(plan['carbon_last_known_hours'], 2):g} h of the plan have no forecast" in note
+    assert "carried forward" in note
+
+    # No carbon provider: planned by price only, and the panel says so.
+    ProviderConfig.objects.filter(source="carbon_intensity").update(enabled=False)
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    note = panel(browser, "Dishwasher").find_element(By.CSS_SELECTOR, ".plan-carbon").text
+    assert note == ("No carbon data: site 'Demo home' has no enabled carbon intensity provider. "
+                    "Planned by price only.")  # fmt: skip
+
+    # No loads: the plan is for the duration chosen for the cheapest window (3 h by default),
+    # so by price only it is the cheapest window itself.
+    FlexibleLoad.objects.all().delete()
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    article = panel(browser, "3 h load")
+    price_chart = browser.find_element(By.ID, "price-chart")
+    assert price_chart.get_attribute("data-plan-highlight") == price_chart.get_attribute(
+        "data-highlight"
+    )
+    before = (datetime.now(UTC) + timedelta(hours=48)).isoformat()
+    answer = api.get("/api/plan", {"hours": 3, "before": before}).json()
+    assert article.get_attribute("data-windows") == "1"
+    assert price_chart.get_attribute("data-plan-highlight") == overlapping(slots, answer["windows"])
