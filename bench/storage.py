@@ -16,7 +16,7 @@ nothing left in the cache. The user's InfluxDB is never restarted or reconfigure
 Then the bench restarts its own influxd and accounts for every point written: raw points left
 + sample/gap counts of the hourly and daily rows == points written. (InfluxDB 1.6's in-memory
 series index can lose sight of a series after deletes in other shards until a restart — data
-on disk is intact; see README "Tiered retention". The restart makes the count reflect disk.)
+on disk is intact; see docs/storage.md "Tiered retention". The restart makes the count reflect disk.)
 
 Figures: raw_bytes, tiered_bytes, reduction_percent (target 80; aim 95).
 """

@@ -1,6 +1,6 @@
 """All settings, read from the environment in one place (django-environ).
 
-Every variable is documented in README.md and .env.example. A `.env` file in the project
+Every variable is documented in docs/configuration.md and .env.example. A `.env` file in the project
 root is read when present (``make run`` creates one with generated secrets on first start).
 A wrong or missing required value stops the process at start with a message naming it.
 """
