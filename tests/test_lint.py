@@ -1,4 +1,5 @@
-"""House style holds: ruff's lint rules and formatter (configured in pyproject.toml)."""
+"""House style holds: ruff's lint rules and formatter, and no dead code (configured in
+pyproject.toml)."""
 
 import subprocess
 import sys
@@ -20,4 +21,13 @@ def test_ruff_check_passes():
 
 def test_code_is_formatted():
     result = ruff("format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_dead_code():
+    """vulture over the code and the tests (configured in pyproject.toml; names only frameworks
+    use are in vulture_allowlist.py)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "vulture"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -53,7 +53,6 @@ logger = logging.getLogger("enrich.http")
 
 PROVIDER = "google_calendar"
 SCOPES = ("https://www.googleapis.com/auth/calendar.readonly",)
-DEFAULT_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_API_BASE = "https://www.googleapis.com"
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}

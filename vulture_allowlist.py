@@ -1,0 +1,58 @@
+"""Names vulture cannot see being used (the dead-code check in tests/test_lint.py reads this
+file with the code). Each is used by a framework, by name in a string, or by an outside
+caller: model and form fields (Django reads them), serializer fields (DRF), report and
+dataclass fields (serialized with asdict), paho-mqtt and http.server callbacks and settings,
+pytest fixtures asked for by name, and the permission class named in REST_FRAMEWORK.
+
+Add a name here only when it is used that way; delete dead code instead.
+"""
+
+# ruff: noqa
+CACHED  # unused variable (collectors/models.py:11)
+NO_DATA  # unused variable (collectors/models.py:12)
+ReadOrTrigger  # unused class (enrich/access.py:32)
+_.binary_location  # unused attribute (tests/support/chromium.py:16)
+_.bytes_uploaded  # unused attribute (retention/archive.py:614)
+_.close_connection  # unused attribute (tests/support/replay.py:132)
+_.connect_timeout  # unused attribute (enrich/mqtt/broker.py:96)
+_.from_db_value  # unused method (enrich/crypto.py:143)
+_.help_text  # unused attribute (enrich/admin.py:50)
+_.lifecycle  # unused attribute (retention/archive.py:499)
+_.log_message  # unused method (tests/support/lossy_influx.py:77)
+_.on_disconnect  # unused attribute (enrich/mqtt/broker.py:99)
+_.on_message  # unused attribute (tests/ha_mqtt/conftest.py:40)
+_.on_subscribe  # unused attribute (tests/ha_mqtt/conftest.py:39)
+_.result_backend_transport_options  # unused attribute (bench/_celery.py:13)
+_.validate  # unused method (retention/archive_api.py:40)
+aggregate_points  # unused variable (retention/models.py:116)
+avg_renewable  # unused variable (retention/models.py:185)
+block_on_close  # unused variable (tests/support/replay.py:153)
+bytes_uploaded  # unused variable (retention/archive.py:460)
+clear_secrets  # unused variable (enrich/admin.py:36)
+daemon_threads  # unused variable (tests/support/replay.py:152)
+db_table  # unused variable (retention/models.py:155)
+discovered  # unused variable (retention/models.py:39)
+django_db_setup  # unused variable (tests/test_celery.py:47)
+do_DELETE  # unused variable (tests/support/replay.py:145)
+do_GET  # unused variable (tests/support/lossy_influx.py:107)
+do_HEAD  # unused variable (tests/support/replay.py:145)
+do_OPTIONS  # unused variable (tests/support/replay.py:145)
+do_PATCH  # unused variable (tests/support/replay.py:145)
+do_POST  # unused variable (tests/support/lossy_influx.py:107)
+do_PUT  # unused variable (tests/support/replay.py:145)
+etag  # unused variable (retention/s3.py:68)
+expression  # unused variable (enrich/crypto.py:143)
+influxdb_url  # unused variable (dashboard/setup_form.py:44)
+lifecycle  # unused variable (retention/archive.py:462)
+max_carbon  # unused variable (retention/models.py:184)
+min_carbon  # unused variable (retention/models.py:183)
+motion_count  # unused variable (retention/models.py:166)
+no_target  # unused variable (tests/retention/test_archive_target.py:29)
+octopus_region  # unused variable (dashboard/setup_form.py:22)
+properties  # unused variable (enrich/mqtt/broker.py:161)
+protocol_version  # unused variable (tests/support/replay.py:109)
+secret_stored  # unused variable (enrich/api/serializers.py:7)
+sender  # unused variable (collectors/ha_mqtt/signals.py:15)
+source_points  # unused variable (retention/models.py:115)
+stop_connections  # unused variable (tests/ha_mqtt/test_broker_outage.py:59)
+userdata  # unused variable (enrich/mqtt/broker.py:161)
