@@ -2,7 +2,7 @@
 
 gunicorn as `make run` starts it (the Procfile's web line, static files collected as
 `scripts/run.sh` does) serves the page for the demo home of `tests/support/status_home.py`:
-`enrich.demo`'s synthetic Home Assistant home (12 entities, 10 days) downsampled once and
+`retention.demo`'s synthetic Home Assistant home (12 entities, 10 days) downsampled once and
 measured twice, and one site whose aWATTar prices and Electricity Maps carbon intensity were
 collected through the real pipeline from the replayed documented answers.
 

@@ -60,3 +60,23 @@ def test_each_service_library_is_imported_only_by_its_door(library):
     }
     assert users <= DOORS[library], sorted(users - DOORS[library])
     assert users, f"nothing imports {library}: update DOORS"
+
+
+# Modules still over 400 lines, to be split (the architecture issue). The list may only shrink.
+KNOWN_LARGE = {
+    "enrich/http.py",
+    "enrich/timeseries.py",
+    "retention/aggregate.py",
+    "retention/archive.py",
+    "retention/discovery.py",
+    "retention/s3.py",
+    "retention/stats.py",
+    "retention/tiers.py",
+    "retention/view_rows.py",
+}
+
+
+def test_no_module_over_400_lines():
+    large = {name for name, path in modules() if len(path.read_text().splitlines()) > 400}
+    assert large <= KNOWN_LARGE, sorted(large - KNOWN_LARGE)
+    assert KNOWN_LARGE <= large, f"split already: drop {sorted(KNOWN_LARGE - large)}"

@@ -29,7 +29,7 @@ The writers follow each layout's writer (reference/ha_influx_schema.md):
 `write_entity` returns an unsaved `retention.models.Entity` describing where the points are
 (kind guessed from domain/unit unless given; call `.save()` under django_db if needed).
 `ha_db.write(readings)` writes any `Reading`s; `ha_db.write_demo_home(layout, ...)` writes
-`enrich.demo.generate_demo_home`'s home in either layout and returns its official readings
+`retention.demo.generate_demo_home`'s home in either layout and returns its official readings
 (`official_to_ingestor` converts one official reading to the ingestor layout).
 """
 
@@ -43,9 +43,9 @@ from typing import Any
 
 import pytest
 
-from enrich.demo import generate_demo_home
 from enrich.readings import Reading
 from enrich.timeseries import get_timeseries
+from retention.demo import generate_demo_home
 from retention.discovery import BINARY_DOMAINS, kind_for
 from retention.ha_source import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
 from retention.models import Entity
@@ -169,7 +169,7 @@ def ingestor_readings(
 
 
 def official_to_ingestor(reading: Reading) -> Reading:
-    """One point of the official layout (e.g. from enrich.demo) as the HA Ingestor writes it."""
+    """One point of the official layout (e.g. from retention.demo) as the HA Ingestor writes it."""
     domain = reading.tags["domain"]
     entity_id = f"{domain}.{reading.tags['entity_id']}"
     fields = reading.fields
@@ -243,7 +243,7 @@ class HaDatabase:
     def write_demo_home(
         self, layout: str, *, days: int = 2, entities: int = 6, end: datetime = T0, seed: int = 1
     ) -> list[Reading]:
-        """Write enrich.demo's home in `layout`; return the official-layout readings."""
+        """Write retention.demo's home in `layout`; return the official-layout readings."""
         readings = list(generate_demo_home(days, entities, end, seed))
         self.write(readings if layout == "official" else map(official_to_ingestor, readings))
         return readings

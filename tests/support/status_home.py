@@ -1,6 +1,6 @@
 """The demo home behind the status page (browser test and `bench.status_page`).
 
-Home Assistant's data is the synthetic demo home (`enrich.demo`, as `manage.py demo_home`
+Home Assistant's data is the synthetic demo home (`retention.demo`, as `manage.py demo_home`
 writes it), registered, downsampled by a real `downsample_hourly` run and measured by
 `retention.stats.record_metrics` before and after it. One site in Germany has aWATTar prices
 and Electricity Maps carbon intensity, collected once through the real pipeline from the
@@ -17,10 +17,10 @@ from django.core.management import call_command
 
 from collectors import pipeline
 from collectors.models import FlexibleLoad
-from enrich.demo import generate_demo_home
 from enrich.models import ProviderConfig, Site
 from enrich.timeseries import get_timeseries
 from retention import stats
+from retention.demo import generate_demo_home
 from tests.collectors.scenarios_pricing import OCTOPUS_PRODUCTS, OCTOPUS_RATES
 from tests.support.replay import ReplayServer
 

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from enrich.demo import MIN_ENTITIES, generate_demo_home, plan_entities
 from enrich.readings import Reading
 from enrich.timeseries import TimeseriesError, get_timeseries
+from retention.demo import MIN_ENTITIES, generate_demo_home, plan_entities
 
 
 class Command(BaseCommand):
