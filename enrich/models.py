@@ -76,8 +76,16 @@ class ProviderConfig(models.Model):
     source = models.CharField(max_length=32, choices=SOURCE_CHOICES)
     provider = models.CharField(max_length=32, choices=PROVIDER_CHOICES)
     enabled = models.BooleanField(default=True)
+    # Named for the REST API's field (GET /api/sites/), which keeps its name; what it does:
     interval_seconds = models.PositiveIntegerField(
-        default=900, validators=[MinValueValidator(60)], help_text="How often to fetch."
+        "fetch window (seconds)",
+        default=900,
+        validators=[MinValueValidator(60)],
+        help_text=(
+            "How far back each fetch asks the API for, and the fetch spacing the API budget "
+            "check assumes. How often fetches run is set by the beat schedule (Periodic tasks) "
+            "and the cache TTL (CACHE_TTL_*_SECONDS), not here."
+        ),
     )
     username = models.CharField(max_length=200, blank=True)
     # Secrets: encrypted at rest, never displayed back in the admin.
