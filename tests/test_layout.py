@@ -80,3 +80,15 @@ def test_no_module_over_400_lines():
     large = {name for name, path in modules() if len(path.read_text().splitlines()) > 400}
     assert large <= KNOWN_LARGE, sorted(large - KNOWN_LARGE)
     assert KNOWN_LARGE <= large, f"split already: drop {sorted(KNOWN_LARGE - large)}"
+
+
+@pytest.mark.django_db
+def test_the_models_and_their_migrations_agree():
+    """A model change without its migration would reach a user's database only half."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+    assert "No changes detected" in out.getvalue()
