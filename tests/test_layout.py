@@ -2,6 +2,7 @@
 apps built on it, and each outside service is reached through its one door."""
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,33 @@ def test_each_service_library_is_imported_only_by_its_door(library):
     }
     assert users <= DOORS[library], sorted(users - DOORS[library])
     assert users, f"nothing imports {library}: update DOORS"
+
+
+def lines(path: Path) -> int:
+    return len(path.read_text().splitlines())
+
+
+def test_no_collectors_module_exceeds_400_lines():
+    long = {
+        name: lines(path)
+        for name, path in modules()
+        if name.startswith("collectors/") and lines(path) > 400
+    }
+    assert long == {}, long
+
+
+def test_no_provider_adapter_module_exceeds_250_lines():
+    """Each module defining an Adapter subclass (every one the registry imports, and their
+    bases) stays small: what a provider needs besides fetching lives in its package."""
+    import collectors.registry  # noqa: F401  (imports every adapter module)
+    from collectors.base import Adapter
+
+    found, todo = set(), list(Adapter.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.add(Path(sys.modules[cls.__module__].__file__).resolve())
+        todo += cls.__subclasses__()
+    found = {path for path in found if ROOT / "collectors" in path.parents}
+    assert len(found) >= 11, sorted(found)  # every provider of the registry, at least
+    long = {path.relative_to(ROOT).as_posix(): lines(path) for path in found if lines(path) > 250}
+    assert long == {}, long

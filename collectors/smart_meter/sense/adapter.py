@@ -8,100 +8,41 @@ authentication answers 401 with an `mfa_token`: a person logs in once with
 `manage.py sense_login` (`login()`: `POST authenticate/mfa` with the one-time code); from then
 on the saved session is renewed unattended, and only a refused renewal needs that again.
 The realtime power comes from one `realtime_update` frame of the monitor's websocket feed
-(sense_realtime.py): `w` -> `smart_meter.total_power_w`, each `devices[]` entry ->
+(realtime.py): `w` -> `smart_meter.total_power_w`, each `devices[]` entry ->
 `smart_meter_circuit` (circuit = the device name, percentage = its share of `w`), at the
 frame's `epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
 minutes `app/history/trends?scale=DAY` adds today's consumption as `daily_kwh`.
 
 The realtime feed has no past: after an outage the trends give each complete hour of the gap
-(`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (sense_history.py).
+(`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
 Budget: one realtime read a minute per Sense account ("1/minute"), the pace of the
 sense_energy library and of Home Assistant's integration; a fetch makes one read (login,
 renewal and trends are rare extras).
 Options: `base_url`, `realtime_url`, `device_id`, `realtime_timeout`.
 """
 
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.carbon.common import Answer
-from collectors.smart_meter import common, sense_history
-from collectors.smart_meter.sense_realtime import Unauthorized, feed, read_frame, realtime_readings
-from enrich.http import AuthError, get_json, post_json
+from collectors.smart_meter import common
+from collectors.smart_meter.sense import PROVIDER, auth, history
+from collectors.smart_meter.sense.auth import Session
+from collectors.smart_meter.sense.realtime import Unauthorized, feed, read_frame, realtime_readings
+from enrich.http import AuthError, get_json
 from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "sense"
 DEFAULT_BASE_URL = "https://api.sense.com/apiservice/api/v1"
 TRENDS_EVERY = 900.0
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
-
-
-@dataclass(frozen=True)
-class Session:
-    access_token: str = field(repr=False)
-    user_id: str
-    refresh_token: str = field(repr=False)
-    monitor_id: str
-
-
-def _saved(credentials: Credentials) -> Session | None:
-    """The session saved by an earlier login (Credentials.session), if it is complete and was
-    given to this account (after the e-mail was changed, the old account's session is not
-    used)."""
-    data = credentials.session or {}
-    names = [f.name for f in fields(Session)]
-    if data.get("account") != common.account(credentials):
-        return None
-    if not all(isinstance(data.get(name), str) and data.get(name) for name in names):
-        return None
-    return Session(**{name: data[name] for name in names})
-
-
-def _keep(credentials: Credentials, session: Session) -> None:
-    """Report a new session, so the pipeline saves it for the next run (and other workers)."""
-    saved = {**asdict(session), "account": common.account(credentials)}
-    credentials.report_renewed(replace(credentials, session=saved))
-
-
-def _refused(error: AuthError, message: str) -> AuthError:
-    """The provider's refusal, with a message that says what to do."""
-    return AuthError(
-        message,
-        provider=PROVIDER,
-        endpoint=error.endpoint,
-        status=error.status,
-        body_excerpt=error.body_excerpt,
-    )
-
-
-def _mfa_token(error: AuthError) -> str:
-    """The `mfa_token` of a 401 that asks for a one-time code ("" when it is no such answer)."""
-    return error.fields.get("mfa_token", "")
-
-
-def _login_session(url: str, body: Any) -> Session:
-    """The session of an `authenticate` or `authenticate/mfa` answer."""
-    answer = Answer(PROVIDER, url)
-    monitors = answer.items(body, "monitors", "the login answer")
-    if not monitors:
-        raise ConfigError("The Sense account has no monitor: set it up in the Sense app first.")
-    monitor = answer.get(monitors[0], "id", "monitors[0]")
-    return Session(
-        access_token=answer.text(body, "access_token", "the login answer"),
-        user_id=str(answer.get(body, "user_id", "the login answer")),
-        refresh_token=answer.text(body, "refresh_token", "the login answer"),
-        monitor_id=str(monitor),
-    )
 
 
 class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
@@ -152,7 +93,7 @@ class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         account = (base, credentials.username)
         last = self._trends_fetched.get(account)
         if readings and (last is None or self._clock() - last >= TRENDS_EVERY):
-            daily = sense_history.daily_total(*self._trends(base, credentials, session, window.now))
+            daily = history.daily_total(*self._trends(base, credentials, session, window.now))
             self._trends_fetched[account] = self._clock()
             if daily is not None:
                 home = readings[0]
@@ -170,105 +111,30 @@ class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
     ) -> Session:
         key = (base, credentials.username)
         with self._lock:
-            known = self._sessions.get(key) or _saved(credentials)
+            known = self._sessions.get(key) or auth.saved(credentials)
             if known is not None and known != stale:
                 self._sessions[key] = known
                 return known
             fresh = None
             if known is not None:
                 try:
-                    fresh = self._renew(base, credentials, known)
+                    fresh = auth.renew(base, credentials, known)
                 except AuthError:
                     logger.info("sense: the renewal was refused; logging in again")
-            fresh = fresh or self._authenticate(base, credentials)
+            fresh = fresh or auth.authenticate(base, credentials)
             self._sessions[key] = fresh
-            _keep(credentials, fresh)
+            auth.keep(credentials, fresh)
             return fresh
-
-    def _headers(self, credentials: Credentials) -> dict[str, str]:
-        device = (
-            credentials.options.get("device_id")
-            or hashlib.sha256(f"enrich:{credentials.username}".encode()).hexdigest()[:32]
-        )
-        return {"x-sense-device-id": str(device)}
-
-    def _authenticate(
-        self, base: str, credentials: Credentials, code: Callable[[], str] | None = None
-    ) -> Session:
-        url = f"{base}/authenticate"
-        form = {"email": credentials.username, "password": credentials.password}
-        try:
-            body = post_json(
-                PROVIDER,
-                url,
-                data=form,
-                headers=self._headers(credentials),
-                error_fields=("mfa_token",),
-            )
-        except AuthError as error:
-            mfa_token = _mfa_token(error)
-            if mfa_token and code is not None:
-                return self._mfa(base, credentials, mfa_token, code())
-            if mfa_token:
-                raise AuthError(
-                    "sense: the Sense account needs MFA (multi-factor authentication), and no "
-                    "saved session could be renewed: a login needs the one-time code from your "
-                    "authenticator app. Run `manage.py sense_login --site <site>` once and type "
-                    "the code; enrich then keeps the session and renews it unattended. Or turn "
-                    "off two-step verification for this account in the Sense app, or read Sense "
-                    "through Home Assistant's Sense integration with METER_TYPE=home_assistant.",
-                    provider=PROVIDER,
-                    endpoint=error.endpoint,
-                    status=error.status,
-                ) from None
-            raise _refused(
-                error,
-                f"sense: the login refused the e-mail or password (HTTP {error.status}). Check "
-                "METER_USERNAME and METER_PASSWORD (the Sense app's login).",
-            ) from None
-        return _login_session(url, body)
-
-    def _mfa(self, base: str, credentials: Credentials, mfa_token: str, code: str) -> Session:
-        url = f"{base}/authenticate/mfa"
-        form = {
-            "totp": code.strip(),
-            "mfa_token": mfa_token,
-            "client_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        try:
-            body = post_json(PROVIDER, url, data=form, headers=self._headers(credentials))
-        except AuthError as error:
-            raise _refused(
-                error,
-                f"sense: the one-time code was refused (HTTP {error.status}). Codes change "
-                "every 30 seconds: run the login again with the current code from your "
-                "authenticator app.",
-            ) from None
-        return _login_session(url, body)
 
     def login(self, credentials: Credentials, code: Callable[[], str]) -> Session:
         """A fresh login, asking `code()` for the one-time code when the account has MFA;
         the session is reported (Credentials.report_renewed) and kept."""
         base = common.base_url(credentials, DEFAULT_BASE_URL)
         with self._lock:
-            session = self._authenticate(base, credentials, code)
+            session = auth.authenticate(base, credentials, code)
             self._sessions[(base, credentials.username)] = session
-        _keep(credentials, session)
+        auth.keep(credentials, session)
         return session
-
-    def _renew(self, base: str, credentials: Credentials, session: Session) -> Session:
-        url = f"{base}/renew"
-        form = {"user_id": session.user_id, "refresh_token": session.refresh_token}
-        body = post_json(PROVIDER, url, data=form, headers=self._headers(credentials))
-        answer = Answer(PROVIDER, url)
-        refresh = body.get("refresh_token") if isinstance(body, dict) else None
-        return replace(
-            session,
-            access_token=answer.text(body, "access_token", "the renew answer"),
-            refresh_token=refresh
-            if isinstance(refresh, str) and refresh
-            else session.refresh_token,
-        )
 
     def _trends(
         self, base: str, credentials: Credentials, session: Session, moment: datetime
@@ -294,14 +160,12 @@ class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
     def _backfill(
         self, base: str, credentials: Credentials, session: Session, tag_set: Any, window: Window
     ) -> list[Reading]:
-        """The hours and days of an outage, one trends call per day (sense_history.py)."""
+        """The hours and days of an outage, one trends call per day (history.py)."""
         found: list[Reading] = []
         moment = window.start
         for _ in range(self.history.days + 1 if self.history else 0):
             url, body = self._trends(base, credentials, session, moment)
-            readings, day_end = sense_history.gap_readings(
-                url, body, tag_set, window.start, window.now
-            )
+            readings, day_end = history.gap_readings(url, body, tag_set, window.start, window.now)
             found += readings
             if day_end >= window.now or day_end <= moment:
                 break

@@ -17,12 +17,12 @@ import websocket
 from collectors.base import Credentials, Target
 from collectors.carbon.common import Answer
 from collectors.smart_meter import common
+from collectors.smart_meter.sense import PROVIDER
 from enrich.http import PermanentError, TransientError, malformed, scrub_url
 from enrich.readings import Reading
 
-logger = logging.getLogger("collectors.smart_meter.sense")
+logger = logging.getLogger(__name__)
 
-PROVIDER = "sense"
 DEFAULT_REALTIME_URL = "wss://clientrt.sense.com"
 REALTIME_TIMEOUT = 5.0
 MAX_FRAMES = 50  # hello, features, ... then realtime_update; a bound so a chatty feed ends
