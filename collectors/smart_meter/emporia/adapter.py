@@ -35,7 +35,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.answers import base_url
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Target, Window
 from collectors.smart_meter import common
 from collectors.smart_meter.emporia import PROVIDER, usage
 from collectors.smart_meter.emporia.budget import (
@@ -60,9 +61,10 @@ LATE_MINUTES = timedelta(minutes=5)
 BACKFILL_AFTER = timedelta(minutes=15)  # a window longer than this is an outage (logged)
 
 
-class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
+class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
     source = "smart_meter"
     provider = PROVIDER
+    label, app = "Emporia Vue", "Emporia"
     budget = "2000/day"  # Emporia's guidance per account (PyEmVue #19/#59)
     budget_scope = "login"  # each Emporia account has its own
     history = timedelta(days=1)  # our bound for the mains chart after an outage
@@ -79,12 +81,9 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         self._day_fetched: dict[tuple[str, str], float] = {}
         self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
 
-    def budget_key(self, target: Target, credentials: Credentials) -> str | None:
-        return common.account(credentials)
-
     def _vues(self, credentials: Credentials) -> int | None:
         """Top-level Vues of the account, as far as this process has seen its device list."""
-        key = (common.base_url(credentials, DEFAULT_BASE_URL), credentials.username)
+        key = (base_url(credentials, DEFAULT_BASE_URL), credentials.username)
         cached = self._devices.get(key)
         return sum(1 for d in cached[0].values() if d.top_level) if cached else None
 
@@ -97,17 +96,8 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         vues = self._vues(credentials)
         return None if vues is None else calls_per_period(vues, interval_seconds, period)
 
-    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
-        if not credentials.username or not credentials.password:
-            raise ConfigError(
-                "Emporia Vue needs the e-mail and password of the Emporia app: set "
-                "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
-            )
-        params = common.watch_params(site, credentials)
-        return Target(self.source, PROVIDER, common.account(credentials), params)
-
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = common.base_url(credentials, DEFAULT_BASE_URL)
+        base = base_url(credentials, DEFAULT_BASE_URL)
         account = (base, credentials.username)
         self._fetch.calls = calls = Calls(window.calls)
         devices = self._device_list(base, credentials)

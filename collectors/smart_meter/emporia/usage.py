@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from collectors.answers import Answer
 from collectors.base import Target
-from collectors.carbon.common import Answer
 from collectors.smart_meter import common
 from collectors.smart_meter.emporia import PROVIDER
 from enrich.readings import Reading

@@ -30,7 +30,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.answers import base_url
+from collectors.base import Adapter, Credentials, FetchResult, Target, Window
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER, auth, history
 from collectors.smart_meter.sense.auth import Session
@@ -45,16 +46,14 @@ TRENDS_EVERY = 900.0
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
 
 
-class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
+class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
     source = "smart_meter"
     provider = PROVIDER
+    label, app = "Sense", "Sense"
     budget = "1/minute"  # one realtime read per minute per account (not "60/hour": no bursts)
     budget_scope = "login"  # each Sense account has its own
     history = timedelta(days=7)  # our bound for the trends backfill: one call per day
     calls_per_fetch = 1
-
-    def budget_key(self, target: Target, credentials: Credentials) -> str | None:
-        return common.account(credentials)
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -62,17 +61,8 @@ class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         self._sessions: dict[tuple[str, str], Session] = {}
         self._trends_fetched: dict[tuple[str, str], float] = {}
 
-    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
-        if not credentials.username or not credentials.password:
-            raise ConfigError(
-                "Sense needs the e-mail and password of the Sense app: set METER_USERNAME and "
-                "METER_PASSWORD, or enter them in the provider settings."
-            )
-        params = common.watch_params(site, credentials)
-        return Target(self.source, PROVIDER, common.account(credentials), params)
-
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = common.base_url(credentials, DEFAULT_BASE_URL)
+        base = base_url(credentials, DEFAULT_BASE_URL)
         session = self._session(base, credentials)
         try:
             payload = read_frame(credentials, session.monitor_id, session.access_token)
@@ -129,7 +119,7 @@ class SenseAdapter(common.WatchedMeter, common.SavedSession, Adapter):
     def login(self, credentials: Credentials, code: Callable[[], str]) -> Session:
         """A fresh login, asking `code()` for the one-time code when the account has MFA;
         the session is reported (Credentials.report_renewed) and kept."""
-        base = common.base_url(credentials, DEFAULT_BASE_URL)
+        base = base_url(credentials, DEFAULT_BASE_URL)
         with self._lock:
             session = auth.authenticate(base, credentials, code)
             self._sessions[(base, credentials.username)] = session

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from collectors.answers import Answer
 from collectors.base import ConfigError, Credentials
-from collectors.carbon.common import Answer
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import AuthError, post_json

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.carbon.common import Answer
+from collectors.answers import Answer
 from collectors.smart_meter.common import MEASUREMENT
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import MalformedResponse
