@@ -13,9 +13,9 @@ from collectors.occupancy.google.adapter import GoogleCalendarAdapter
 from collectors.pricing.awattar import AwattarAdapter
 from collectors.pricing.octopus import OctopusAgileAdapter
 from collectors.pricing.tibber import TibberAdapter
-from collectors.smart_meter.emporia_vue import EmporiaVueAdapter
+from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from collectors.smart_meter.home_assistant import HomeAssistantMeterAdapter
-from collectors.smart_meter.sense import SenseAdapter
+from collectors.smart_meter.sense.adapter import SenseAdapter
 
 ADAPTERS: list[type[Adapter]] = [
     WattTimeAdapter,

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from collectors.air_quality import observations as obs
+from collectors.answers import base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from enrich.http import AuthError, PermanentError, get_json, malformed
 
@@ -75,7 +76,7 @@ class AirNowAdapter(Adapter):
                 "AirNow needs an API key: request one at https://docs.airnowapi.org/ and set "
                 "AIRNOW_API_KEY (or the key of the AirNow provider in the admin)."
             )
-        base = str(credentials.options.get("base_url") or BASE_URL).rstrip("/")
+        base = base_url(credentials, BASE_URL)
         order = [CLASSIC, CURRENT] if self.endpoint == CLASSIC else [CURRENT, CLASSIC]
         missing: dict[str, PermanentError] = {}
         for endpoint in order:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from collectors.answers import Answer
 from enrich.http import malformed
 from enrich.readings import Reading
 
@@ -49,14 +50,6 @@ class Observation:
     area: str  # reporting area
 
 
-def _field(row: dict, name: str, kind: type | tuple, url: str, where: str) -> Any:
-    value = row.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        got = "missing" if name not in row else f"{type(value).__name__} {value!r}"
-        raise malformed("airnow", url, f"{where}: field {name!r} is {got}", repr(row))
-    return value
-
-
 def observed_at(
     day: str, hour: int, tz: str, url: str = "", where: str = "observation"
 ) -> datetime:
@@ -78,18 +71,19 @@ def parse_current(row: Any, url: str, where: str) -> Observation | None:
     """A row of /aq/observation/current/ziplatlong/; None when its AQI is -1 (no value)."""
     if not isinstance(row, dict):
         raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
-    hour = _field(row, "hourObserved", str, url, where)
+    answer = Answer("airnow", url)
+    hour = answer.typed(row, "hourObserved", str, where)
     match = re.fullmatch(r"\s*(\d{1,2}):00\s*", hour)
     if not match:
         raise malformed("airnow", url, f"{where}: hourObserved {hour!r} is not HH:00")
     day, tz = (
-        _field(row, "dateObserved", str, url, where),
-        _field(row, "localTimeZone", str, url, where),
+        answer.typed(row, "dateObserved", str, where),
+        answer.typed(row, "localTimeZone", str, where),
     )
-    aqi = _field(row, "nowcastAQI", (int, float), url, where)
-    parameter = _field(row, "parameterName", str, url, where).strip()
-    category = _field(row, "aqiCategoryName", str, url, where).strip()
-    area = _field(row, "reportingAreaName", str, url, where).strip()
+    aqi = answer.typed(row, "nowcastAQI", (int, float), where)
+    parameter = answer.typed(row, "parameterName", str, where).strip()
+    category = answer.typed(row, "aqiCategoryName", str, where).strip()
+    area = answer.typed(row, "reportingAreaName", str, where).strip()
     when = observed_at(day, int(match[1]), tz, url, where)
     if aqi < 0:
         return None
@@ -101,17 +95,18 @@ def parse_classic(row: Any, url: str, where: str) -> Observation | None:
     """A row of the classic /aq/observation/{latLong,zipCode}/current/; None for AQI -1."""
     if not isinstance(row, dict):
         raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
+    answer = Answer("airnow", url)
     day, tz = (
-        _field(row, "DateObserved", str, url, where),
-        _field(row, "LocalTimeZone", str, url, where),
+        answer.typed(row, "DateObserved", str, where),
+        answer.typed(row, "LocalTimeZone", str, where),
     )
-    hour = _field(row, "HourObserved", int, url, where)
-    aqi = _field(row, "AQI", (int, float), url, where)
-    parameter = _field(row, "ParameterName", str, url, where).strip()
-    area = _field(row, "ReportingArea", str, url, where).strip()
-    category = _field(row, "Category", dict, url, where)
-    name = _field(category, "Name", str, url, f"{where}.Category").strip()
-    number = _field(category, "Number", int, url, f"{where}.Category")
+    hour = answer.typed(row, "HourObserved", int, where)
+    aqi = answer.typed(row, "AQI", (int, float), where)
+    parameter = answer.typed(row, "ParameterName", str, where).strip()
+    area = answer.typed(row, "ReportingArea", str, where).strip()
+    category = answer.typed(row, "Category", dict, where)
+    name = answer.typed(category, "Name", str, f"{where}.Category").strip()
+    number = answer.typed(category, "Number", int, f"{where}.Category")
     when = observed_at(day, hour, tz, url, where)
     if aqi < 0:
         return None

@@ -14,13 +14,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon.common import (
     GCO2_KWH,
     MEASUREMENT,
-    Answer,
     Slot,
-    base_url,
     current,
     forecast_readings,
     horizon_fields,

@@ -13,13 +13,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon.common import (
     GCO2_KWH,
     MEASUREMENT,
-    Answer,
     Slot,
-    base_url,
     current,
     forecast_readings,
     horizon_fields,

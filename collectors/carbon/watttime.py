@@ -20,14 +20,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon.common import (
     GCO2_KWH,
     LBS_PER_MWH_TO_G_PER_KWH,
     MEASUREMENT,
-    Answer,
     Slot,
-    base_url,
     current,
     forecast_readings,
     horizon_fields,

@@ -13,14 +13,12 @@ host for both countries), `window_hours`.
 
 from datetime import UTC, datetime, timedelta
 
+from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.slots import (
     PricedNow,
     PriceSlot,
-    base_url,
-    field,
     in_history,
-    number,
     pricing_result,
     window_hours,
 )
@@ -68,17 +66,17 @@ class AwattarAdapter(PricedNow, Adapter):
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         country = target.params["country"]
-        url = base_url(credentials.options, HOSTS[country]) + PATH
+        url = base_url(credentials, HOSTS[country]) + PATH
         start = in_history(window.start, window.now, self.history)
         params = {"start": _epoch_ms(start), "end": _epoch_ms(window.now + AHEAD)}
-        answer = get_json(PROVIDER, url, params=params)
-        rows = field(PROVIDER, url, answer, "data", "the answer")
+        body, answer = get_json(PROVIDER, url, params=params), Answer(PROVIDER, url)
+        rows = answer.get(body, "data", "the answer")
         if not isinstance(rows, list):
             raise malformed(PROVIDER, url, f"'data' should be a list, got {rows!r}")
         slots = []
         for index, row in enumerate(rows):
             what = f"data[{index}]"
-            unit = field(PROVIDER, url, row, "unit", what)
+            unit = answer.get(row, "unit", what)
             if not isinstance(unit, str) or unit.lower() != "eur/mwh":
                 raise malformed(PROVIDER, url, f"{what}.unit is {unit!r}, expected 'Eur/MWh'")
             slots.append(
@@ -86,19 +84,17 @@ class AwattarAdapter(PricedNow, Adapter):
                     start=_from_ms(
                         PROVIDER,
                         url,
-                        field(PROVIDER, url, row, "start_timestamp", what),
+                        answer.get(row, "start_timestamp", what),
                         f"{what}.start_timestamp",
                     ),
                     end=_from_ms(
                         PROVIDER,
                         url,
-                        field(PROVIDER, url, row, "end_timestamp", what),
+                        answer.get(row, "end_timestamp", what),
                         f"{what}.end_timestamp",
                     ),
-                    price=number(
-                        PROVIDER,
-                        url,
-                        field(PROVIDER, url, row, "marketprice", what),
+                    price=answer.a_number(
+                        answer.get(row, "marketprice", what),
                         f"{what}.marketprice",
                     )
                     / KWH_PER_MWH,

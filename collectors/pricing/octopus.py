@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.octopus_products import (
     DEFAULT_BASE_URL,
@@ -38,12 +39,8 @@ from collectors.pricing.octopus_products import (
 from collectors.pricing.slots import (
     PricedNow,
     PriceSlot,
-    base_url,
-    field,
     in_history,
-    number,
     pricing_result,
-    timestamp,
     window_hours,
 )
 
@@ -116,7 +113,7 @@ class OctopusAgileAdapter(PricedNow, Adapter):
         )
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = base_url(credentials.options, DEFAULT_BASE_URL)
+        base = base_url(credentials, DEFAULT_BASE_URL)
         auth = (credentials.api_key, "") if credentials.api_key else None
         product = target.params["product"] or self._products.current(base, auth, window.now)
         tariff = target.params["tariff"] or f"E-1R-{product}-{target.params['region']}"
@@ -185,18 +182,14 @@ def _direct_debit_first(payment_method: Any) -> int:
 def _slots(rates: list[tuple[str, int, Any]]) -> list[PriceSlot]:
     chosen: dict[datetime, tuple[int, PriceSlot]] = {}
     for url, index, rate in rates:
-        what = f"results[{index}]"
-        valid_to = field(PROVIDER, url, rate, "valid_to", what)
+        what, answer = f"results[{index}]", Answer(PROVIDER, url)
+        valid_to = answer.get(rate, "valid_to", what)
         if valid_to is None:
             continue  # open-ended rate: no slot end (see the module docstring)
-        start = timestamp(
-            PROVIDER, url, field(PROVIDER, url, rate, "valid_from", what), f"{what}.valid_from"
-        )
-        end = timestamp(PROVIDER, url, valid_to, f"{what}.valid_to")
-        pence = number(
-            PROVIDER,
-            url,
-            field(PROVIDER, url, rate, "value_inc_vat", what),
+        start = answer.time(answer.get(rate, "valid_from", what), f"{what}.valid_from")
+        end = answer.time(valid_to, f"{what}.valid_to")
+        pence = answer.a_number(
+            answer.get(rate, "value_inc_vat", what),
             f"{what}.value_inc_vat",
         )
         rank = _direct_debit_first(rate.get("payment_method"))

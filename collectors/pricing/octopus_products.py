@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from collectors.pricing.slots import field, timestamp
+from collectors.answers import Answer
 from enrich.http import PermanentError, get_json, malformed
 
 PROVIDER = "octopus"
@@ -41,9 +41,9 @@ def paged_results(
         pages += 1
         if pages > MAX_PAGES:
             raise malformed(PROVIDER, first, f"more than {MAX_PAGES} pages of results")
-        page = _get(url, query, auth, missing)
-        results = field(PROVIDER, url, page, "results", "the page")
-        following = field(PROVIDER, url, page, "next", "the page")
+        page, answer = _get(url, query, auth, missing), Answer(PROVIDER, url)
+        results = answer.get(page, "results", "the page")
+        following = answer.get(page, "next", "the page")
         if not isinstance(results, list) or not (following is None or isinstance(following, str)):
             raise malformed(PROVIDER, url, "'results' should be a list and 'next' a URL or null")
         items += [(url, index, item) for index, item in enumerate(results)]
@@ -80,17 +80,17 @@ def current_agile(base: str, auth: Any, now: datetime) -> str:
     products = paged_results(f"{base}/v1/products/", query, auth, base, "the product list")
     on_sale = []
     for url, index, product in products:
-        what = f"results[{index}]"
-        code = field(PROVIDER, url, product, "code", what)
-        direction = field(PROVIDER, url, product, "direction", what)
-        start = field(PROVIDER, url, product, "available_from", what)
-        end = field(PROVIDER, url, product, "available_to", what)
+        what, answer = f"results[{index}]", Answer(PROVIDER, url)
+        code = answer.get(product, "code", what)
+        direction = answer.get(product, "direction", what)
+        start = answer.get(product, "available_from", what)
+        end = answer.get(product, "available_to", what)
         if not isinstance(code, str) or not code.startswith("AGILE") or direction != "IMPORT":
             continue
         if product.get("is_business") is True or product.get("is_prepay") is True:
             continue
-        since = timestamp(PROVIDER, url, start, f"{what}.available_from")
-        until = None if end is None else timestamp(PROVIDER, url, end, f"{what}.available_to")
+        since = answer.time(start, f"{what}.available_from")
+        until = None if end is None else answer.time(end, f"{what}.available_to")
         if since <= now and (until is None or now < until):
             on_sale.append((since, code))
     if not on_sale:

@@ -1,4 +1,4 @@
-"""What the price adapters share: the price slot, answer checks, and the readings they write.
+"""What the price adapters share: the price slot and the readings they write.
 
 Every price adapter turns its answer into `PriceSlot`s (UTC start/end, price per kWh in the
 currency's main unit) and hands them to `pricing_result`, which writes:
@@ -23,7 +23,7 @@ up to it.
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from collectors.base import ConfigError, FetchResult
@@ -65,47 +65,6 @@ class PriceSlot:
 
     def covers(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
-
-
-# --- answer checks (shared by the adapters) ------------------------------------------------
-
-
-def base_url(options: Mapping[str, Any], default: str) -> str:
-    """The API root: `options["base_url"]` (tests, proxies) or the provider's default."""
-    return str(options.get("base_url") or default).rstrip("/")
-
-
-def number(provider: str, url: str, value: Any, what: str) -> float:
-    """A JSON number as float; null, strings and booleans are a malformed answer."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise malformed(provider, url, f"{what} should be a number, got {value!r}")
-    return float(value)
-
-
-def timestamp(provider: str, url: str, value: Any, what: str) -> datetime:
-    """An ISO 8601 time with a zone as an aware UTC datetime; anything else is malformed."""
-    if not isinstance(value, str):
-        raise malformed(provider, url, f"{what} should be an ISO 8601 time, got {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise malformed(provider, url, f"{what} {value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise malformed(provider, url, f"{what} {value!r} has no time zone")
-    return parsed.astimezone(UTC)
-
-
-def field(provider: str, url: str, mapping: Any, key: str, what: str) -> Any:
-    """`mapping[key]`, or a malformed-answer error naming what was missing."""
-    if not isinstance(mapping, Mapping):
-        raise malformed(provider, url, f"{what} should be a JSON object, got {_short(mapping)}")
-    if key not in mapping:
-        raise malformed(provider, url, f"{what} has no {key!r}", body=_short(mapping))
-    return mapping[key]
-
-
-def _short(value: Any) -> str:
-    return json.dumps(value, default=str)[:300]
 
 
 def window_hours(options: Mapping[str, Any]) -> float:

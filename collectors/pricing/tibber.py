@@ -26,15 +26,12 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.slots import (
     PricedNow,
     PriceSlot,
-    base_url,
-    field,
-    number,
     pricing_result,
-    timestamp,
     window_hours,
 )
 from enrich.http import (
@@ -94,12 +91,13 @@ class TibberAdapter(PricedNow, Adapter):
         )
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        url = base_url(credentials.options, DEFAULT_BASE_URL) + PATH
+        url = base_url(credentials, DEFAULT_BASE_URL) + PATH
         home_id = target.params["home_id"] or self._first_home(url, credentials.api_key)
         data = _query(url, credentials.api_key, PRICE_QUERY % home_id)
-        viewer = field(PROVIDER, url, data, "viewer", "data")
-        home = field(PROVIDER, url, viewer, "home", "data.viewer")
-        subscription = field(PROVIDER, url, home, "currentSubscription", "the home")
+        answer = Answer(PROVIDER, url)
+        viewer = answer.get(data, "viewer", "data")
+        home = answer.get(viewer, "home", "data.viewer")
+        subscription = answer.get(home, "currentSubscription", "the home")
         if subscription is None:
             raise PermanentError(
                 f"tibber: home {home_id} has no current subscription, so Tibber has no prices "
@@ -107,14 +105,14 @@ class TibberAdapter(PricedNow, Adapter):
                 provider=PROVIDER,
                 endpoint=url,
             )
-        info = field(PROVIDER, url, subscription, "priceInfo", "currentSubscription")
-        current = field(PROVIDER, url, info, "current", "priceInfo")
-        currency = field(PROVIDER, url, current, "currency", "priceInfo.current")
+        info = answer.get(subscription, "priceInfo", "currentSubscription")
+        current = answer.get(info, "current", "priceInfo")
+        currency = answer.get(current, "currency", "priceInfo.current")
         if not isinstance(currency, str) or not currency:
             raise malformed(PROVIDER, url, f"priceInfo.current.currency is {currency!r}")
         days = []
         for day in ("today", "tomorrow"):
-            entries = field(PROVIDER, url, info, day, "priceInfo")
+            entries = answer.get(info, day, "priceInfo")
             if not isinstance(entries, list):
                 raise malformed(PROVIDER, url, f"priceInfo.{day} should be a list")
             days.append(
@@ -134,10 +132,8 @@ class TibberAdapter(PricedNow, Adapter):
     def _first_home(self, url: str, token: str) -> str:
         digest = _digest(token)
         if digest not in self._homes:
-            data = _query(url, token, HOMES_QUERY)
-            homes = field(
-                PROVIDER, url, field(PROVIDER, url, data, "viewer", "data"), "homes", "data.viewer"
-            )
+            data, answer = _query(url, token, HOMES_QUERY), Answer(PROVIDER, url)
+            homes = answer.get(answer.get(data, "viewer", "data"), "homes", "data.viewer")
             if not isinstance(homes, list) or not homes:
                 raise PermanentError(
                     "tibber: this account has no homes, so there are no prices to fetch. Check "
@@ -145,7 +141,7 @@ class TibberAdapter(PricedNow, Adapter):
                     provider=PROVIDER,
                     endpoint=url,
                 )
-            home_id = field(PROVIDER, url, homes[0], "id", "data.viewer.homes[0]")
+            home_id = answer.get(homes[0], "id", "data.viewer.homes[0]")
             if not isinstance(home_id, str) or not HOME_ID.fullmatch(home_id):
                 raise malformed(PROVIDER, url, f"homes[0].id is {home_id!r}")
             self._homes[digest] = home_id
@@ -157,10 +153,9 @@ def _digest(token: str) -> str:
 
 
 def _point(url: str, entry: Any, what: str) -> tuple:
-    starts = timestamp(
-        PROVIDER, url, field(PROVIDER, url, entry, "startsAt", what), f"{what}.startsAt"
-    )
-    total = number(PROVIDER, url, field(PROVIDER, url, entry, "total", what), f"{what}.total")
+    answer = Answer(PROVIDER, url)
+    starts = answer.time(answer.get(entry, "startsAt", what), f"{what}.startsAt")
+    total = answer.a_number(answer.get(entry, "total", what), f"{what}.total")
     return starts, total
 
 
@@ -199,19 +194,19 @@ def _slots(days: list[list[tuple]], current: tuple | None) -> list[PriceSlot]:
 def _query(url: str, token: str, query: str) -> dict:
     headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
     try:
-        answer = post_json(PROVIDER, url, json={"query": query}, headers=headers)
+        body = post_json(PROVIDER, url, json={"query": query}, headers=headers)
     except AuthError:
         raise
     except PermanentError as exc:
         if exc.status == 400 and "UNAUTHENTICATED" in exc.body_excerpt:
             raise _auth_error(url, exc.body_excerpt) from None
         raise
-    if not isinstance(answer, dict):
+    if not isinstance(body, dict):
         raise malformed(PROVIDER, url, "the answer is not a JSON object")
-    errors = answer.get("errors")
+    errors = body.get("errors")
     if errors:
         _raise_graphql(url, errors)
-    data = field(PROVIDER, url, answer, "data", "the answer")
+    data = Answer(PROVIDER, url).get(body, "data", "the answer")
     if not isinstance(data, dict):
         raise malformed(PROVIDER, url, f"'data' is {data!r}")
     return data

@@ -22,10 +22,6 @@ DEFAULT_HIGH_POWER_W = 10_000.0
 DEFAULT_PHANTOM_NIGHTS = 7
 
 
-def base_url(credentials: Credentials, default: str, option: str = "base_url") -> str:
-    return str(credentials.options.get(option) or default).rstrip("/")
-
-
 def account(credentials: Credentials) -> str:
     """The account a login belongs to (the e-mail, case and spaces ignored): a saved session
     is used only for it."""
@@ -147,3 +143,25 @@ class SavedSession:
 
     def on_renewed(self, config: Any, previous: Credentials, renewed: Credentials) -> None:
         save_session(config, previous, renewed)
+
+
+class AppAccount:
+    """A meter read through its maker's cloud with the e-mail and password of its app: the
+    target and the budget (budget_scope "login") are that account."""
+
+    source: str
+    provider: str
+    label: str  # how messages name the meter, e.g. "Emporia Vue"
+    app: str  # whose app's login it takes, e.g. "Emporia"
+
+    def budget_key(self, target: Target, credentials: Credentials) -> str | None:
+        return account(credentials)
+
+    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
+        if not credentials.username or not credentials.password:
+            raise ConfigError(
+                f"{self.label} needs the e-mail and password of the {self.app} app: set "
+                "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
+            )
+        params = watch_params(site, credentials)
+        return Target(self.source, self.provider, account(credentials), params)

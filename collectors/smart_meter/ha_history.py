@@ -12,8 +12,8 @@ asks at most the last day (HomeAssistantMeterAdapter.history).
 
 from datetime import UTC, datetime
 
+from collectors.answers import Answer
 from collectors.base import Credentials
-from collectors.carbon.common import Answer
 from collectors.smart_meter import ha_states
 
 PROVIDER = "home_assistant"

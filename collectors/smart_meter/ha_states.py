@@ -10,8 +10,8 @@ import math
 from datetime import datetime
 from typing import Any
 
+from collectors.answers import Answer
 from collectors.base import ConfigError, Credentials
-from collectors.carbon.common import Answer
 from enrich.http import AuthError, PermanentError, get_json
 
 PROVIDER = "home_assistant"

@@ -18,8 +18,8 @@ import logging
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.carbon.common import Answer
 from collectors.smart_meter import common, ha_history, ha_states
 from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
 from enrich.readings import Reading
@@ -42,7 +42,7 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         options = credentials.options
-        base = str(options.get("base_url") or "").rstrip("/")
+        base = base_url(credentials, "")
         if not base.startswith(("http://", "https://")):
             raise ConfigError(
                 "Home Assistant meter: set options.base_url to your Home Assistant's address, "
@@ -76,7 +76,7 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         options = credentials.options
-        base = common.base_url(credentials, "")
+        base = base_url(credentials, "")
         tag_set = common.tags(target, target.params["device"])
         readings: list[Reading] = []
         total_w = None

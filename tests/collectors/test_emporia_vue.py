@@ -14,8 +14,8 @@ import pytest
 
 from collectors import pipeline, registry
 from collectors.base import ConfigError, Credentials, Window
-from collectors.smart_meter import cognito
-from collectors.smart_meter.emporia_vue import EmporiaVueAdapter
+from collectors.smart_meter.emporia import cognito
+from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
 from enrich.models import ProviderConfig, Site
 from enrich.redis_client import get_redis
@@ -626,7 +626,7 @@ def test_after_an_outage_the_mains_are_backfilled_from_chart_usage(replay_server
         json=replay_server.load_fixture("emporia/chart_usage.json"),
     )
     start = t(13, 40)  # the pipeline's window reaches back to the last success
-    caplog.set_level("INFO", logger="collectors.smart_meter.emporia_vue")
+    caplog.set_level("INFO", logger="collectors.smart_meter.emporia")
     result = fetch(replay_server, win=Window(start=start, end=EMPORIA_NOW, now=EMPORIA_NOW))
     charts = api_calls(replay_server, **MAINS_CHART)
     assert len(charts) == 1  # only the top-level device's mains: one call

@@ -11,7 +11,7 @@ import pytest
 from collectors import pipeline, registry
 from collectors.base import Window
 from collectors.models import CollectorRun
-from collectors.smart_meter.emporia_vue import EmporiaVueAdapter
+from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from enrich.models import ProviderConfig, Site
 from enrich.ratelimit import Budget
 from enrich.redis_client import get_redis

@@ -15,8 +15,8 @@ import retention
 from collectors.base import Credentials
 from collectors.occupancy.google.client import Tokens as GoogleTokens
 from collectors.occupancy.google.oauth import PendingConsent
-from collectors.smart_meter.cognito import Tokens as CognitoTokens
-from collectors.smart_meter.sense import Session as SenseSession
+from collectors.smart_meter.emporia.cognito import Tokens as CognitoTokens
+from collectors.smart_meter.sense.auth import Session as SenseSession
 from enrich.bootstrap import PlannedProvider
 
 SECRET_NAME = re.compile(r"(^|_)(password|secret|token|api_key|verifier)$")

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from collectors.base import Window
-from collectors.smart_meter.sense import SenseAdapter
+from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
 from enrich.ratelimit import parse_budget
 from tests.collectors.scenarios_smart_meter import (

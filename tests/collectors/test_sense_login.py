@@ -13,7 +13,7 @@ from django.db import connection
 
 from collectors import pipeline
 from collectors.base import Window
-from collectors.smart_meter.sense import SenseAdapter
+from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.models import ProviderConfig, Site
 from tests.collectors.scenarios_smart_meter import SENSE_NOW, SITE, sense_mfa_routes, sense_routes
 

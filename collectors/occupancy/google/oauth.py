@@ -18,6 +18,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -221,6 +222,18 @@ def _scope_missing() -> str:
     )
 
 
+def token_fields(tokens: Tokens) -> dict[str, Any]:
+    """The OAuthConnection fields that keep tokens Google just gave (at a consent or a
+    renewal), with the time they came; every place that saves tokens writes these."""
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "token_expiry": tokens.expiry,
+        "last_refreshed": datetime.now(UTC),
+        "last_error": "",
+    }
+
+
 def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
     """Exchange the code (with the PKCE verifier), read the calendar list, store the tokens."""
     site = Site.objects.filter(pk=pending.site_id).first()
@@ -252,12 +265,8 @@ def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
                 "account_email": account,
                 "calendars": connected,
                 "scopes": " ".join(google_client.SCOPES),
-                "access_token": tokens.access_token,
-                "refresh_token": tokens.refresh_token,
-                "token_expiry": tokens.expiry,
+                **token_fields(tokens),
                 "status": OAuthConnection.CONNECTED,
-                "last_error": "",
-                "last_refreshed": datetime.now(UTC),
             },
         )
     logger.info(

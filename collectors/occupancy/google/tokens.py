@@ -39,6 +39,7 @@ from collectors.occupancy.google.oauth import (
     api_base,
     client_credentials,
     connected_calendars,
+    token_fields,
     token_uri,
 )
 from enrich.crypto import require_readable
@@ -48,7 +49,6 @@ from enrich.models import OAuthConnection, ProviderConfig
 logger = logging.getLogger("enrich.oauth")
 
 REFRESH_MARGIN = timedelta(minutes=5)
-TOKEN_FIELDS = ["access_token", "refresh_token", "token_expiry", "last_refreshed", "last_error"]
 RECONNECT = f"reconnect Google Calendar on {SETUP_PATH}"
 
 
@@ -117,12 +117,10 @@ def _save_unless_reconnected(
     `during` the renewal: then None, and that connection's tokens win."""
     with _unchanged(config, started_with) as connection:
         if connection is not None:
-            connection.access_token = fresh.access_token
-            connection.refresh_token = fresh.refresh_token
-            connection.token_expiry = fresh.expiry
-            connection.last_refreshed = datetime.now(UTC)
-            connection.last_error = ""
-            connection.save(update_fields=[*TOKEN_FIELDS, "updated"])
+            fields = token_fields(fresh)
+            for name, value in fields.items():
+                setattr(connection, name, value)
+            connection.save(update_fields=[*fields, "updated"])
     if connection is None:
         logger.info(
             "oauth: Google Calendar for site %s was reconnected during %s; the access token "

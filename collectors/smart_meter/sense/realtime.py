@@ -14,15 +14,15 @@ from typing import Any
 
 import websocket
 
+from collectors.answers import Answer, base_url
 from collectors.base import Credentials, Target
-from collectors.carbon.common import Answer
 from collectors.smart_meter import common
+from collectors.smart_meter.sense import PROVIDER
 from enrich.http import PermanentError, TransientError, malformed, scrub_url
 from enrich.readings import Reading
 
-logger = logging.getLogger("collectors.smart_meter.sense")
+logger = logging.getLogger(__name__)
 
-PROVIDER = "sense"
 DEFAULT_REALTIME_URL = "wss://clientrt.sense.com"
 REALTIME_TIMEOUT = 5.0
 MAX_FRAMES = 50  # hello, features, ... then realtime_update; a bound so a chatty feed ends
@@ -35,7 +35,7 @@ class Unauthorized(Exception):
 def feed(
     credentials: Credentials, monitor_id: str, access_token: str, scrubbed: bool = False
 ) -> str:
-    root = common.base_url(credentials, DEFAULT_REALTIME_URL, "realtime_url")
+    root = base_url(credentials, DEFAULT_REALTIME_URL, "realtime_url")
     url = f"{root}/monitors/{monitor_id}/realtimefeed?access_token={access_token}"
     return scrub_url(url) if scrubbed else url
 

@@ -15,14 +15,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.carbon.common import Answer
+from collectors.answers import Answer
+from collectors.smart_meter.common import MEASUREMENT
+from collectors.smart_meter.sense import PROVIDER
 from enrich.http import MalformedResponse
 from enrich.readings import Reading
 
-logger = logging.getLogger("collectors.smart_meter.sense")
-
-PROVIDER = "sense"
-MEASUREMENT = "smart_meter"
+logger = logging.getLogger(__name__)
 
 
 def daily_total(url: str, body: Any) -> float | None:

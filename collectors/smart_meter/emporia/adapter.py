@@ -1,10 +1,6 @@
 """Emporia Vue (cloud API): whole-home and per-circuit power of every device on the account.
 
-Login: AWS Cognito SRP (collectors/smart_meter/cognito.py); the id token goes in the
-`authtoken` header, is renewed with the refresh token 5 minutes before it expires, and once
-when the API answers 401 (then the call is retried once). The tokens and their expiry are
-saved encrypted with the provider config (ProviderConfig.session, through
-Adapter.on_renewed), so a restarted worker starts from them instead of logging in.
+Login: AWS Cognito SRP (cognito.py), the tokens renewed, saved and reused (login.py).
 
 Each fetch makes two kinds of usage call (kWh per minute, converted to W with x60x1000):
 - Whole home, every minute: `getChartUsage` (`scale=1MIN`) of each top-level Vue's mains
@@ -28,7 +24,7 @@ Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`.
 Budget: Emporia asks for under ~2,000 requests a day per account; the budget is kept per
 account (the login e-mail), each fetch reserves what it may call and counts what it called
 (one chart per top-level Vue, retries included), and an account whose Vues would pass 2,000 a
-day is fetched less often (collectors/smart_meter/emporia_budget.py, collectors/cadence.py).
+day is fetched less often (budget.py, collectors/cadence.py).
 Options: `base_url`, `cognito_url`, `user_pool_id`, `client_id`, `null_retry_seconds`.
 """
 
@@ -36,15 +32,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.carbon.common import Answer
+from collectors.answers import base_url
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Target, Window
 from collectors.smart_meter import common
-from collectors.smart_meter.cognito import Cognito, Tokens
-from collectors.smart_meter.emporia_budget import (
+from collectors.smart_meter.emporia import PROVIDER, usage
+from collectors.smart_meter.emporia.budget import (
     DAY_EVERY,
     DEVICES_TTL,
     NULL_TRIES,
@@ -52,17 +47,13 @@ from collectors.smart_meter.emporia_budget import (
     calls_per_period,
     most_calls,
 )
-from collectors.smart_meter.emporia_usage import MAINS, Device, Usage, device_tree, iso, walk
-from collectors.smart_meter.emporia_usage import readings as usage_readings
+from collectors.smart_meter.emporia.login import Logins
+from collectors.smart_meter.emporia.usage import MAINS, Device, Usage
 from enrich.http import AuthError, get_json
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "emporia_vue"
 DEFAULT_BASE_URL = "https://api.emporiaenergy.com"
-USER_POOL = "us-east-2_ghlOXVLi1"
-CLIENT_ID = "4qte47jbstod8apnfic0bunmrq"
-RENEW_BEFORE = 300.0
 # The mains chart starts this much before the window: the pipeline's windows follow each
 # other without overlap, so a minute still null at the end of one run would never be asked
 # again. Five minutes = the previous run's whole window (at the 5-minute interval).
@@ -70,9 +61,10 @@ LATE_MINUTES = timedelta(minutes=5)
 BACKFILL_AFTER = timedelta(minutes=15)  # a window longer than this is an outage (logged)
 
 
-class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
+class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
     source = "smart_meter"
     provider = PROVIDER
+    label, app = "Emporia Vue", "Emporia"
     budget = "2000/day"  # Emporia's guidance per account (PyEmVue #19/#59)
     budget_scope = "login"  # each Emporia account has its own
     history = timedelta(days=1)  # our bound for the mains chart after an outage
@@ -84,19 +76,14 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        self._wall = wall  # the saved expiry is wall-clock time (it outlives the process)
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, str], tuple[Tokens, float]] = {}  # -> (tokens, expiry)
+        self._logins = Logins(clock, wall)
         self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
         self._day_fetched: dict[tuple[str, str], float] = {}
         self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
 
-    def budget_key(self, target: Target, credentials: Credentials) -> str | None:
-        return common.account(credentials)
-
     def _vues(self, credentials: Credentials) -> int | None:
         """Top-level Vues of the account, as far as this process has seen its device list."""
-        key = (common.base_url(credentials, DEFAULT_BASE_URL), credentials.username)
+        key = (base_url(credentials, DEFAULT_BASE_URL), credentials.username)
         cached = self._devices.get(key)
         return sum(1 for d in cached[0].values() if d.top_level) if cached else None
 
@@ -109,17 +96,8 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         vues = self._vues(credentials)
         return None if vues is None else calls_per_period(vues, interval_seconds, period)
 
-    def target(self, site: SiteInfo, credentials: Credentials) -> Target:
-        if not credentials.username or not credentials.password:
-            raise ConfigError(
-                "Emporia Vue needs the e-mail and password of the Emporia app: set "
-                "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
-            )
-        params = common.watch_params(site, credentials)
-        return Target(self.source, PROVIDER, common.account(credentials), params)
-
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = common.base_url(credentials, DEFAULT_BASE_URL)
+        base = base_url(credentials, DEFAULT_BASE_URL)
         account = (base, credentials.username)
         self._fetch.calls = calls = Calls(window.calls)
         devices = self._device_list(base, credentials)
@@ -142,7 +120,7 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
                 start.isoformat(),
                 sum(len(minutes) for minutes in mains.values()),
             )
-        readings = usage_readings(target, usages, devices, answered, daily, mains)
+        readings = usage.readings(target, usages, devices, answered, daily, mains)
         top = {d.name for d in devices.values() if d.top_level}
         current = common.current(readings, answered, top_level=top)
         return FetchResult(readings, current, calls=calls.made)
@@ -194,21 +172,8 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         instant: datetime,
         scale: str,
     ) -> tuple[list[Usage], datetime]:
-        query = {
-            "apiMethod": "getDeviceListUsages",
-            "deviceGids": "+".join(str(gid) for gid in sorted(devices)),
-            "instant": iso(instant),
-            "scale": scale,
-            "energyUnit": "KilowattHours",
-        }
-        url, body = self._get(base, credentials, "/AppAPI", query)
-        answer = Answer(PROVIDER, url)
-        usage = answer.get(body, "deviceListUsages")
-        answered = common.minute(answer.when(usage, "instant", "deviceListUsages"))
-        found: list[Usage] = []
-        for device in answer.items(usage, "devices", "deviceListUsages"):
-            walk(answer, device, found)
-        return found, answered
+        query = usage.usage_query(devices, instant, scale)
+        return usage.parse_usages(*self._get(base, credentials, "/AppAPI", query))
 
     def _mains(
         self,
@@ -229,30 +194,9 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
                     device.name,
                 )
                 continue
-            query = {
-                "apiMethod": "getChartUsage",
-                "deviceGid": str(device.gid),
-                "channel": MAINS,
-                "start": iso(start),
-                "end": iso(end),
-                "scale": "1MIN",
-                "energyUnit": "KilowattHours",
-            }
+            query = usage.chart_query(device, start, end)
             url, body = self._get(base, credentials, "/AppAPI", query)
-            answer = Answer(PROVIDER, url)
-            first = common.minute(answer.when(body, "firstUsageInstant", "getChartUsage"))
-            minutes = found.setdefault(device.gid, {})
-            missing = 0
-            for i, kwh in enumerate(answer.items(body, "usageList", "getChartUsage")):
-                if isinstance(kwh, bool) or not isinstance(kwh, int | float | None):
-                    raise answer.bad(f"usageList[{i}] should be a number or null, got {kwh!r}")
-                moment = first + timedelta(minutes=i)
-                if not start <= moment < end:
-                    continue  # e.g. the current, incomplete minute
-                if kwh is None:
-                    missing += 1
-                else:
-                    minutes[moment] = float(kwh)
+            found[device.gid], missing = usage.chart_minutes(url, body, start, end)
             if missing:
                 logger.debug(
                     "emporia_vue: %s: %d minute(s) of mains not ready since %s; asked again "
@@ -268,11 +212,7 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         cached = self._devices.get(key)
         if cached and self._clock() - cached[1] < DEVICES_TTL:
             return cached[0]
-        url, body = self._get(base, credentials, "/customers/devices", None)
-        answer = Answer(PROVIDER, url)
-        devices: dict[int, Device] = {}
-        for raw in answer.items(body, "devices", "the device list"):
-            device_tree(answer, raw, devices, top_level=True)
+        devices = usage.parse_devices(*self._get(base, credentials, "/customers/devices", None))
         if not devices:
             raise ConfigError(
                 "The Emporia account has no devices: add the Vue in the Emporia app first."
@@ -284,7 +224,7 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
         self, base: str, credentials: Credentials, path: str, query: dict[str, Any] | None
     ) -> tuple[str, Any]:
         url = base + path
-        token = self._token(credentials)
+        token = self._logins.id_token(credentials)
         calls = getattr(self._fetch, "calls", None) or Calls(None)
         calls.count()
         try:
@@ -293,57 +233,6 @@ class EmporiaVueAdapter(common.WatchedMeter, common.SavedSession, Adapter):
             if error.status != 401:
                 raise
         logger.info("emporia_vue: %s refused the id token (HTTP 401); renewing it", path)
-        token = self._token(credentials, stale=token)
+        token = self._logins.id_token(credentials, stale=token)
         calls.count()
         return url, get_json(PROVIDER, url, params=query, headers={"authtoken": token})
-
-    def _token(self, credentials: Credentials, stale: str | None = None) -> str:
-        options = credentials.options
-        pool = str(options.get("user_pool_id") or USER_POOL)
-        region = pool.split("_", 1)[0]
-        url = str(options.get("cognito_url") or f"https://cognito-idp.{region}.amazonaws.com/")
-        key = (url, credentials.username)
-        with self._lock:
-            tokens, expires = self._tokens.get(key) or self._saved(credentials)
-            if tokens and tokens.id_token != stale and self._clock() < expires - RENEW_BEFORE:
-                self._tokens[key] = (tokens, expires)
-                return tokens.id_token
-            try:
-                cognito = Cognito(PROVIDER, url, pool, str(options.get("client_id") or CLIENT_ID))
-            except ValueError as exc:
-                raise ConfigError(f"Emporia option user_pool_id: {exc}") from None
-            issued = self._clock()
-            fresh = None
-            if tokens is not None:
-                try:
-                    fresh = cognito.refresh(tokens.refresh_token)
-                except AuthError:
-                    logger.info("emporia_vue: the refresh token was refused; logging in again")
-            if fresh is None:
-                fresh = cognito.login(credentials.username, credentials.password)
-            self._tokens[key] = (fresh, issued + fresh.expires_in)
-            saved = {
-                "account": common.account(credentials),
-                "id_token": fresh.id_token,
-                "access_token": fresh.access_token,
-                "refresh_token": fresh.refresh_token,
-                "expires_at": self._wall() + fresh.expires_in,
-            }
-            credentials.report_renewed(replace(credentials, session=saved))
-            return fresh.id_token
-
-    def _saved(self, credentials: Credentials) -> tuple[Tokens | None, float]:
-        """Tokens saved by an earlier login (Credentials.session) for this account, with their
-        expiry on this process's clock; (None, 0) when there are none that fit."""
-        data = credentials.session or {}
-        names = ("id_token", "access_token", "refresh_token")
-        expires_at = data.get("expires_at")
-        if data.get("account") != common.account(credentials) or not all(
-            isinstance(data.get(n), str) and data.get(n) for n in names
-        ):
-            return None, 0.0
-        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
-            return None, 0.0
-        left = float(expires_at) - self._wall()
-        tokens = Tokens(data["id_token"], data["access_token"], data["refresh_token"], left)
-        return tokens, self._clock() + left

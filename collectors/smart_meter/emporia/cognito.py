@@ -9,6 +9,12 @@ Tokens are renewed with `REFRESH_TOKEN_AUTH`. Both are unauthenticated JSON-1.1 
 
 The SRP-6a variant is Cognito's (RFC 5054 3072-bit group, SHA-256, the "Caldera Derived Key"
 HKDF, the signature over pool name | user id | secret block | timestamp).
+
+Why not pycognito: it calls Cognito through boto3 and fetches the pool's keys with its own
+`requests` call, both outside `enrich.http` (its retries, error classes, scrubbing), and it
+cannot be tested as strictly: moto's cognito-idp server accepts any PASSWORD_VERIFIER answer
+(a wrong password logs in), while tests/collectors/test_emporia_vue.py checks the proof with
+the server's side of the SRP math.
 """
 
 import base64

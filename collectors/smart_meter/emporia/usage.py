@@ -6,12 +6,13 @@ minute, turned into the average W of that minute (x 60 x 1000).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from collectors.answers import Answer
 from collectors.base import Target
-from collectors.carbon.common import Answer
 from collectors.smart_meter import common
+from collectors.smart_meter.emporia import PROVIDER
 from enrich.readings import Reading
 
 MAINS, BALANCE = "1,2,3", "Balance"
@@ -78,6 +79,72 @@ def walk(answer: Answer, device: Any, found: list[Usage]) -> None:
         )
         for nested in channel.get("nestedDevices") or []:
             walk(answer, nested, found)
+
+
+def parse_devices(url: str, body: Any) -> dict[int, Device]:
+    """The devices of a `customers/devices` answer by gid, nested ones included."""
+    answer = Answer(PROVIDER, url)
+    devices: dict[int, Device] = {}
+    for raw in answer.items(body, "devices", "the device list"):
+        device_tree(answer, raw, devices, top_level=True)
+    return devices
+
+
+def usage_query(devices: dict[int, Device], instant: datetime, scale: str) -> dict[str, str]:
+    """`getDeviceListUsages` of every channel of every device at `instant` (1MIN or 1D)."""
+    return {
+        "apiMethod": "getDeviceListUsages",
+        "deviceGids": "+".join(str(gid) for gid in sorted(devices)),
+        "instant": iso(instant),
+        "scale": scale,
+        "energyUnit": "KilowattHours",
+    }
+
+
+def parse_usages(url: str, body: Any) -> tuple[list[Usage], datetime]:
+    """Every channel usage of a `getDeviceListUsages` answer, and the minute it answers for."""
+    answer = Answer(PROVIDER, url)
+    usage = answer.get(body, "deviceListUsages")
+    answered = common.minute(answer.when(usage, "instant", "deviceListUsages"))
+    found: list[Usage] = []
+    for device in answer.items(usage, "devices", "deviceListUsages"):
+        walk(answer, device, found)
+    return found, answered
+
+
+def chart_query(device: Device, start: datetime, end: datetime) -> dict[str, str]:
+    """`getChartUsage` of the device's mains, every minute from `start` to `end`."""
+    return {
+        "apiMethod": "getChartUsage",
+        "deviceGid": str(device.gid),
+        "channel": MAINS,
+        "start": iso(start),
+        "end": iso(end),
+        "scale": "1MIN",
+        "energyUnit": "KilowattHours",
+    }
+
+
+def chart_minutes(
+    url: str, body: Any, start: datetime, end: datetime
+) -> tuple[dict[datetime, float], int]:
+    """kWh of each minute in [start, end) of a `getChartUsage` answer, and how many of those
+    minutes Emporia answered `null` (not ready, or no data: left out)."""
+    answer = Answer(PROVIDER, url)
+    first = common.minute(answer.when(body, "firstUsageInstant", "getChartUsage"))
+    minutes: dict[datetime, float] = {}
+    missing = 0
+    for i, kwh in enumerate(answer.items(body, "usageList", "getChartUsage")):
+        if isinstance(kwh, bool) or not isinstance(kwh, int | float | None):
+            raise answer.bad(f"usageList[{i}] should be a number or null, got {kwh!r}")
+        moment = first + timedelta(minutes=i)
+        if not start <= moment < end:
+            continue  # e.g. the current, incomplete minute
+        if kwh is None:
+            missing += 1
+        else:
+            minutes[moment] = float(kwh)
+    return minutes, missing
 
 
 def readings(

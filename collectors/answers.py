@@ -1,0 +1,98 @@
+"""Reading a provider's answer, for every adapter: the API root it calls, and one validator.
+
+`Answer` reads one parsed answer: each missing or wrongly typed value raises
+`enrich.http.malformed(...)` naming the provider, the URL and what was wrong, so nothing is
+stored on a guess.
+"""
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from collectors.base import Credentials
+from enrich.http import MalformedResponse, malformed
+
+
+def base_url(credentials: Credentials, default: str, option: str = "base_url") -> str:
+    """The API root: `options[option]` (tests, proxies, other API versions) or `default`."""
+    return str(credentials.options.get(option) or default).rstrip("/")
+
+
+class Answer:
+    """One parsed answer of `provider` from `url`; its methods return checked values."""
+
+    def __init__(self, provider: str, url: str) -> None:
+        self.provider, self.url = provider, url
+
+    def bad(self, problem: str, value: Any = None) -> MalformedResponse:
+        body = None if value is None else json.dumps(value, default=str)[:1000]
+        return malformed(self.provider, self.url, problem, body=body)
+
+    def get(self, obj: Any, key: str, what: str = "the answer") -> Any:
+        if not isinstance(obj, Mapping):
+            raise self.bad(f"{what} should be a JSON object", obj)
+        if key not in obj:
+            raise self.bad(f"{what} has no {key!r}", obj)
+        return obj[key]
+
+    def number(self, obj: Any, key: str, what: str = "the answer") -> float:
+        value = self.maybe_number(obj, key, what)
+        if value is None:
+            raise self.bad(f"{what}: {key} is null", obj)
+        return value
+
+    def maybe_number(self, obj: Any, key: str, what: str = "the answer") -> float | None:
+        """A number as float (ints too, so field types stay stable); None for null."""
+        value = self.get(obj, key, what)
+        return None if value is None else self.a_number(value, f"{what}: {key}", obj)
+
+    def a_number(self, value: Any, what: str, context: Any = None) -> float:
+        """`value` as float when it is a JSON number; null, strings and booleans are malformed
+        (`what` names the value, `context` is the object shown with the error)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.bad(f"{what} should be a number, got {value!r}", context)
+        return float(value)
+
+    def flag(self, obj: Any, key: str, what: str = "the answer") -> bool | None:
+        """A JSON boolean; None when the key is absent or null (older answers lack it)."""
+        value = obj.get(key) if isinstance(obj, Mapping) else self.get(obj, key, what)
+        if value is not None and not isinstance(value, bool):
+            raise self.bad(f"{what}: {key} should be true or false, got {value!r}", obj)
+        return value
+
+    def text(self, obj: Any, key: str, what: str = "the answer") -> str:
+        value = self.get(obj, key, what)
+        if not isinstance(value, str) or not value:
+            raise self.bad(f"{what}: {key} should be a non-empty string, got {value!r}", obj)
+        return value
+
+    def items(self, obj: Any, key: str, what: str = "the answer") -> list[Any]:
+        value = self.get(obj, key, what)
+        if not isinstance(value, list):
+            raise self.bad(f"{what}: {key} should be a list", obj)
+        return value
+
+    def typed(self, obj: Mapping[str, Any], key: str, kind: type | tuple, what: str) -> Any:
+        """`obj[key]` when it is of `kind` (never a boolean for a number)."""
+        value = obj.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            got = "missing" if key not in obj else f"{type(value).__name__} {value!r}"
+            raise self.bad(f"{what}: field {key!r} is {got}", obj)
+        return value
+
+    def when(self, obj: Any, key: str, what: str = "the answer") -> datetime:
+        """An ISO 8601 time with a zone (`...Z`, `...+00:00`), as an aware UTC datetime."""
+        return self.time(self.text(obj, key, what), f"{what}: {key}")
+
+    def time(self, value: Any, what: str) -> datetime:
+        """`value` as an aware UTC datetime when it is an ISO 8601 time with a zone."""
+        if not isinstance(value, str):
+            raise self.bad(f"{what} should be an ISO 8601 time, got {value!r}")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise self.bad(f"{what} {value!r} is not an ISO 8601 time") from None
+        if parsed.tzinfo is None:
+            raise self.bad(f"{what} {value!r} has no time zone")
+        return parsed.astimezone(UTC)

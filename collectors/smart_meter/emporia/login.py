@@ -1,0 +1,88 @@
+"""The Emporia account's Cognito tokens, kept in memory and saved with the provider config.
+
+Login: AWS Cognito SRP (cognito.py); the id token goes in the `authtoken` header, is renewed
+with the refresh token 5 minutes before it expires, and once when the API answers 401 (then
+the call is retried once). The tokens and their expiry are saved encrypted with the provider
+config (ProviderConfig.session, through Adapter.on_renewed), so a restarted worker starts from
+them instead of logging in.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from collectors.base import ConfigError, Credentials
+from collectors.smart_meter import common
+from collectors.smart_meter.emporia import PROVIDER
+from collectors.smart_meter.emporia.cognito import Cognito, Tokens
+from enrich.http import AuthError
+
+logger = logging.getLogger(__name__)
+
+USER_POOL = "us-east-2_ghlOXVLi1"
+CLIENT_ID = "4qte47jbstod8apnfic0bunmrq"
+RENEW_BEFORE = 300.0
+
+
+class Logins:
+    """The tokens of each account (by Cognito URL and e-mail) of one adapter instance."""
+
+    def __init__(self, clock: Callable[[], float], wall: Callable[[], float]) -> None:
+        self._clock = clock
+        self._wall = wall  # the saved expiry is wall-clock time (it outlives the process)
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str], tuple[Tokens, float]] = {}  # -> (tokens, expiry)
+
+    def id_token(self, credentials: Credentials, stale: str | None = None) -> str:
+        """A valid id token for the account: kept, saved, refreshed or from a new login (a
+        token the API refused is passed as `stale` and never given again)."""
+        options = credentials.options
+        pool = str(options.get("user_pool_id") or USER_POOL)
+        region = pool.split("_", 1)[0]
+        url = str(options.get("cognito_url") or f"https://cognito-idp.{region}.amazonaws.com/")
+        key = (url, credentials.username)
+        with self._lock:
+            tokens, expires = self._tokens.get(key) or self._saved(credentials)
+            if tokens and tokens.id_token != stale and self._clock() < expires - RENEW_BEFORE:
+                self._tokens[key] = (tokens, expires)
+                return tokens.id_token
+            try:
+                cognito = Cognito(PROVIDER, url, pool, str(options.get("client_id") or CLIENT_ID))
+            except ValueError as exc:
+                raise ConfigError(f"Emporia option user_pool_id: {exc}") from None
+            issued = self._clock()
+            fresh = None
+            if tokens is not None:
+                try:
+                    fresh = cognito.refresh(tokens.refresh_token)
+                except AuthError:
+                    logger.info("emporia_vue: the refresh token was refused; logging in again")
+            if fresh is None:
+                fresh = cognito.login(credentials.username, credentials.password)
+            self._tokens[key] = (fresh, issued + fresh.expires_in)
+            saved = {
+                "account": common.account(credentials),
+                "id_token": fresh.id_token,
+                "access_token": fresh.access_token,
+                "refresh_token": fresh.refresh_token,
+                "expires_at": self._wall() + fresh.expires_in,
+            }
+            credentials.report_renewed(replace(credentials, session=saved))
+            return fresh.id_token
+
+    def _saved(self, credentials: Credentials) -> tuple[Tokens | None, float]:
+        """Tokens saved by an earlier login (Credentials.session) for this account, with their
+        expiry on this process's clock; (None, 0) when there are none that fit."""
+        data = credentials.session or {}
+        names = ("id_token", "access_token", "refresh_token")
+        expires_at = data.get("expires_at")
+        if data.get("account") != common.account(credentials) or not all(
+            isinstance(data.get(n), str) and data.get(n) for n in names
+        ):
+            return None, 0.0
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
+            return None, 0.0
+        left = float(expires_at) - self._wall()
+        tokens = Tokens(data["id_token"], data["access_token"], data["refresh_token"], left)
+        return tokens, self._clock() + left

@@ -1,0 +1,168 @@
+"""Sense (unofficial cloud API): whole-home power and the power of each detected device.
+
+`POST authenticate` (form e-mail/password, header `x-sense-device-id`) gives an access token,
+the user id, a refresh token and the monitor id. That session is kept in this instance and
+saved (encrypted, ProviderConfig.session, through Adapter.on_renewed), so a restarted
+worker starts from it and renews it instead of logging in again. An account with multi-factor
+authentication answers 401 with an `mfa_token`: a person logs in once with
+`manage.py sense_login` (`login()`: `POST authenticate/mfa` with the one-time code); from then
+on the saved session is renewed unattended, and only a refused renewal needs that again.
+The realtime power comes from one `realtime_update` frame of the monitor's websocket feed
+(realtime.py): `w` -> `smart_meter.total_power_w`, each `devices[]` entry ->
+`smart_meter_circuit` (circuit = the device name, percentage = its share of `w`), at the
+frame's `epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
+renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
+minutes `app/history/trends?scale=DAY` adds today's consumption as `daily_kwh`.
+
+The realtime feed has no past: after an outage the trends give each complete hour of the gap
+(`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
+Budget: one realtime read a minute per Sense account ("1/minute"), the pace of the
+sense_energy library and of Home Assistant's integration; a fetch makes one read (login,
+renewal and trends are rare extras).
+Options: `base_url`, `realtime_url`, `device_id`, `realtime_timeout`.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from collectors.answers import base_url
+from collectors.base import Adapter, Credentials, FetchResult, Target, Window
+from collectors.smart_meter import common
+from collectors.smart_meter.sense import PROVIDER, auth, history
+from collectors.smart_meter.sense.auth import Session
+from collectors.smart_meter.sense.realtime import Unauthorized, feed, read_frame, realtime_readings
+from enrich.http import AuthError, get_json
+from enrich.readings import Reading
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.sense.com/apiservice/api/v1"
+TRENDS_EVERY = 900.0
+BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
+
+
+class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
+    source = "smart_meter"
+    provider = PROVIDER
+    label, app = "Sense", "Sense"
+    budget = "1/minute"  # one realtime read per minute per account (not "60/hour": no bursts)
+    budget_scope = "login"  # each Sense account has its own
+    history = timedelta(days=7)  # our bound for the trends backfill: one call per day
+    calls_per_fetch = 1
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, str], Session] = {}
+        self._trends_fetched: dict[tuple[str, str], float] = {}
+
+    def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        base = base_url(credentials, DEFAULT_BASE_URL)
+        session = self._session(base, credentials)
+        try:
+            payload = read_frame(credentials, session.monitor_id, session.access_token)
+        except Unauthorized:
+            logger.info("sense: the realtime feed refused the access token; renewing it")
+            session = self._session(base, credentials, stale=session)
+            try:
+                payload = read_frame(credentials, session.monitor_id, session.access_token)
+            except Unauthorized:
+                raise AuthError(
+                    "sense: the realtime feed refused a freshly renewed access token. Log in to "
+                    "the Sense app to check the account, then check METER_USERNAME/METER_PASSWORD.",
+                    provider=PROVIDER,
+                    endpoint=feed(credentials, session.monitor_id, session.access_token, True),
+                ) from None
+        endpoint = feed(credentials, session.monitor_id, session.access_token, True)
+        readings = realtime_readings(target, payload, session.monitor_id, endpoint)
+        account = (base, credentials.username)
+        last = self._trends_fetched.get(account)
+        if readings and (last is None or self._clock() - last >= TRENDS_EVERY):
+            daily = history.daily_total(*self._trends(base, credentials, session, window.now))
+            self._trends_fetched[account] = self._clock()
+            if daily is not None:
+                home = readings[0]
+                readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
+        current = common.current(readings, window.now)
+        if window.start < window.now - BACKFILL_AFTER:
+            tag_set = common.tags(target, session.monitor_id)
+            readings = self._backfill(base, credentials, session, tag_set, window) + readings
+        return FetchResult(readings, current)
+
+    # --- REST ---
+
+    def _session(
+        self, base: str, credentials: Credentials, stale: Session | None = None
+    ) -> Session:
+        key = (base, credentials.username)
+        with self._lock:
+            known = self._sessions.get(key) or auth.saved(credentials)
+            if known is not None and known != stale:
+                self._sessions[key] = known
+                return known
+            fresh = None
+            if known is not None:
+                try:
+                    fresh = auth.renew(base, credentials, known)
+                except AuthError:
+                    logger.info("sense: the renewal was refused; logging in again")
+            fresh = fresh or auth.authenticate(base, credentials)
+            self._sessions[key] = fresh
+            auth.keep(credentials, fresh)
+            return fresh
+
+    def login(self, credentials: Credentials, code: Callable[[], str]) -> Session:
+        """A fresh login, asking `code()` for the one-time code when the account has MFA;
+        the session is reported (Credentials.report_renewed) and kept."""
+        base = base_url(credentials, DEFAULT_BASE_URL)
+        with self._lock:
+            session = auth.authenticate(base, credentials, code)
+            self._sessions[(base, credentials.username)] = session
+        auth.keep(credentials, session)
+        return session
+
+    def _trends(
+        self, base: str, credentials: Credentials, session: Session, moment: datetime
+    ) -> tuple[str, Any]:
+        """The DAY trends answer for the account-local day holding `moment`."""
+        url = f"{base}/app/history/trends"
+        query = {
+            "monitor_id": session.monitor_id,
+            "device_id": "always_on",
+            "scale": "DAY",
+            "start": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        headers = {"Authorization": f"bearer {session.access_token}"}
+        try:
+            return url, get_json(PROVIDER, url, params=query, headers=headers)
+        except AuthError as error:
+            if error.status != 401:
+                raise
+        session = self._session(base, credentials, stale=session)
+        headers = {"Authorization": f"bearer {session.access_token}"}
+        return url, get_json(PROVIDER, url, params=query, headers=headers)
+
+    def _backfill(
+        self, base: str, credentials: Credentials, session: Session, tag_set: Any, window: Window
+    ) -> list[Reading]:
+        """The hours and days of an outage, one trends call per day (history.py)."""
+        found: list[Reading] = []
+        moment = window.start
+        for _ in range(self.history.days + 1 if self.history else 0):
+            url, body = self._trends(base, credentials, session, moment)
+            readings, day_end = history.gap_readings(url, body, tag_set, window.start, window.now)
+            found += readings
+            if day_end >= window.now or day_end <= moment:
+                break
+            moment = day_end
+        logger.info(
+            "sense: after an outage since %s, %d hour/day total(s) came back from the trends",
+            window.start.isoformat(),
+            len(found),
+        )
+        return found

@@ -1,0 +1,152 @@
+"""Sense's login: `POST authenticate` (form e-mail/password, header `x-sense-device-id`)
+gives an access token, the user id, a refresh token and the monitor id (a Session). An account
+with multi-factor authentication answers 401 with an `mfa_token`; `POST authenticate/mfa` with
+the one-time code then gives the session. `POST renew` renews the access token.
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from collectors.answers import Answer
+from collectors.base import ConfigError, Credentials
+from collectors.smart_meter import common
+from collectors.smart_meter.sense import PROVIDER
+from enrich.http import AuthError, post_json
+
+
+@dataclass(frozen=True)
+class Session:
+    access_token: str = field(repr=False)
+    user_id: str
+    refresh_token: str = field(repr=False)
+    monitor_id: str
+
+
+def saved(credentials: Credentials) -> Session | None:
+    """The session saved by an earlier login (Credentials.session), if it is complete and was
+    given to this account (after the e-mail was changed, the old account's session is not
+    used)."""
+    data = credentials.session or {}
+    names = [f.name for f in fields(Session)]
+    if data.get("account") != common.account(credentials):
+        return None
+    if not all(isinstance(data.get(name), str) and data.get(name) for name in names):
+        return None
+    return Session(**{name: data[name] for name in names})
+
+
+def keep(credentials: Credentials, session: Session) -> None:
+    """Report a new session, so the pipeline saves it for the next run (and other workers)."""
+    saved = {**asdict(session), "account": common.account(credentials)}
+    credentials.report_renewed(replace(credentials, session=saved))
+
+
+def _refused(error: AuthError, message: str) -> AuthError:
+    """The provider's refusal, with a message that says what to do."""
+    return AuthError(
+        message,
+        provider=PROVIDER,
+        endpoint=error.endpoint,
+        status=error.status,
+        body_excerpt=error.body_excerpt,
+    )
+
+
+def _mfa_token(error: AuthError) -> str:
+    """The `mfa_token` of a 401 that asks for a one-time code ("" when it is no such answer)."""
+    return error.fields.get("mfa_token", "")
+
+
+def _login_session(url: str, body: Any) -> Session:
+    """The session of an `authenticate` or `authenticate/mfa` answer."""
+    answer = Answer(PROVIDER, url)
+    monitors = answer.items(body, "monitors", "the login answer")
+    if not monitors:
+        raise ConfigError("The Sense account has no monitor: set it up in the Sense app first.")
+    monitor = answer.get(monitors[0], "id", "monitors[0]")
+    return Session(
+        access_token=answer.text(body, "access_token", "the login answer"),
+        user_id=str(answer.get(body, "user_id", "the login answer")),
+        refresh_token=answer.text(body, "refresh_token", "the login answer"),
+        monitor_id=str(monitor),
+    )
+
+
+def _headers(credentials: Credentials) -> dict[str, str]:
+    device = (
+        credentials.options.get("device_id")
+        or hashlib.sha256(f"enrich:{credentials.username}".encode()).hexdigest()[:32]
+    )
+    return {"x-sense-device-id": str(device)}
+
+
+def authenticate(
+    base: str, credentials: Credentials, code: Callable[[], str] | None = None
+) -> Session:
+    url = f"{base}/authenticate"
+    form = {"email": credentials.username, "password": credentials.password}
+    try:
+        body = post_json(
+            PROVIDER,
+            url,
+            data=form,
+            headers=_headers(credentials),
+            error_fields=("mfa_token",),
+        )
+    except AuthError as error:
+        mfa_token = _mfa_token(error)
+        if mfa_token and code is not None:
+            return _mfa(base, credentials, mfa_token, code())
+        if mfa_token:
+            raise AuthError(
+                "sense: the Sense account needs MFA (multi-factor authentication), and no "
+                "saved session could be renewed: a login needs the one-time code from your "
+                "authenticator app. Run `manage.py sense_login --site <site>` once and type "
+                "the code; enrich then keeps the session and renews it unattended. Or turn "
+                "off two-step verification for this account in the Sense app, or read Sense "
+                "through Home Assistant's Sense integration with METER_TYPE=home_assistant.",
+                provider=PROVIDER,
+                endpoint=error.endpoint,
+                status=error.status,
+            ) from None
+        raise _refused(
+            error,
+            f"sense: the login refused the e-mail or password (HTTP {error.status}). Check "
+            "METER_USERNAME and METER_PASSWORD (the Sense app's login).",
+        ) from None
+    return _login_session(url, body)
+
+
+def _mfa(base: str, credentials: Credentials, mfa_token: str, code: str) -> Session:
+    url = f"{base}/authenticate/mfa"
+    form = {
+        "totp": code.strip(),
+        "mfa_token": mfa_token,
+        "client_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    try:
+        body = post_json(PROVIDER, url, data=form, headers=_headers(credentials))
+    except AuthError as error:
+        raise _refused(
+            error,
+            f"sense: the one-time code was refused (HTTP {error.status}). Codes change "
+            "every 30 seconds: run the login again with the current code from your "
+            "authenticator app.",
+        ) from None
+    return _login_session(url, body)
+
+
+def renew(base: str, credentials: Credentials, session: Session) -> Session:
+    url = f"{base}/renew"
+    form = {"user_id": session.user_id, "refresh_token": session.refresh_token}
+    body = post_json(PROVIDER, url, data=form, headers=_headers(credentials))
+    answer = Answer(PROVIDER, url)
+    refresh = body.get("refresh_token") if isinstance(body, dict) else None
+    return replace(
+        session,
+        access_token=answer.text(body, "access_token", "the renew answer"),
+        refresh_token=refresh if isinstance(refresh, str) and refresh else session.refresh_token,
+    )
