@@ -19,6 +19,9 @@ instant as an aware UTC datetime (microseconds, like `Reading.time`).
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import json
 import os
 import re
@@ -302,6 +305,20 @@ def _series_rows(series: Mapping[str, Any]) -> Iterator[Row]:
             yield Row(name, dict(tags), _from_ns(ns), record, ns)
 
 
+def _text_lines(response: requests.Response) -> Iterator[str]:
+    """The lines of a streamed text answer, line ends kept (what csv.reader needs), read in
+    blocks of 1 MB."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    for block in response.iter_content(chunk_size=1 << 20):
+        text = pending + decoder.decode(block)
+        cut = text.rfind("\n") + 1
+        pending = text[cut:]
+        yield from io.StringIO(text[:cut], newline="")
+    if pending := pending + decoder.decode(b"", final=True):
+        yield pending
+
+
 # --- The gateway -------------------------------------------------------------------------
 class TimeSeries(ABC):
     """What every InfluxDB version offers; build one with `connect()` or `get_timeseries()`."""
@@ -502,6 +519,40 @@ class TimeSeries(ABC):
             response.close()
             raise InfluxQueryError(message, influxql, database)
         return RowStream(self, response, influxql, database)
+
+    def query_csv(
+        self,
+        database: str,
+        influxql: str,
+        params: Mapping[str, Any] | None = None,
+        chunk_size: int = 10000,
+    ) -> Iterator[list[str]]:
+        """Run one SELECT and stream its rows as CSV (`Accept: application/csv`): lists of
+        strings, the header first (name, tags, time in ns, then the columns). InfluxDB writes
+        CSV about 3x faster than JSON, which matters for reads of millions of points.
+
+        CSV has two blind spots, so the caller must cover them: null and "" are both empty
+        (select only float/integer fields), and InfluxDB 1.x drops errors from a CSV answer
+        (a missing database answers 200 with no rows): check the count of rows some other way,
+        e.g. a COUNT() through `query`."""
+        form: dict[str, str] = {"q": influxql}
+        if params:
+            bound = {k: _to_ns(v) if isinstance(v, datetime) else v for k, v in params.items()}
+            form["params"] = json.dumps(bound)
+        url_params = {"db": database, "chunked": "true", "chunk_size": str(chunk_size)}
+        doing = f"querying {database!r} as CSV"
+        response = self._request(
+            "POST", "/query", doing, params=url_params, data=form, stream=True,
+            headers={"Accept": "application/csv", "Accept-Encoding": "identity"},
+        )  # fmt: skip
+        try:
+            if response.status_code != 200:
+                message = response.headers.get("X-Influxdb-Error") or _server_message(response)
+                raise InfluxQueryError(message, influxql, database)
+            with self._unavailable_on_network_error("reading a CSV query result"):
+                yield from csv.reader(_text_lines(response))
+        finally:
+            response.close()
 
     def execute(self, database: str | None, influxql: str) -> None:
         """Run statements that return no rows (CREATE, DROP, ALTER, DELETE)."""

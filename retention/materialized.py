@@ -42,6 +42,7 @@ from retention.models import (
     RetentionRun,
     ViewState,
 )
+from retention.view_energy import energy_rows
 from retention.view_inputs import first_carbon_time, price_book
 from retention.view_lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
 from retention.view_rows import (
@@ -50,7 +51,6 @@ from retention.view_rows import (
     activity_sensors,
     carbon_rows,
     day_start,
-    energy_rows,
     local_date,
 )
 
