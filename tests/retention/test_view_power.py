@@ -19,6 +19,7 @@ from retention.materialized import ENERGY, rebuild_view
 from retention.models import DailyEnergyByDevice, Entity
 from retention.view_power import plain_power, power_windows, read_power
 from tests.retention.conftest import T0, HaDatabase, at
+from tests.retention.test_materialized import own_locks  # noqa: F401  (a lock prefix of its own)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
