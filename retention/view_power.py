@@ -9,9 +9,10 @@ path's per point work (JSON rows, a `Sample` and a datetime per point).
 A power sensor qualifies (`plain_power`) when it is of the official layout and its
 measurement has a float/integer `value` field and no `state` field: every point is then one
 number (Home Assistant writes numbers to `value` and drops unknown/unavailable states). Its
-points are read as CSV (InfluxDB writes CSV about 3x faster than JSON) into integer
-microseconds (a Sample's resolution; points sharing one keep the later, as `ha_source` and
-`aggregate` do) and floats. `power_windows` sums them with the same arithmetic in the same
+points are read as CSV (InfluxDB writes CSV about 3x faster than JSON), split at commas and
+converted by numpy into integer microseconds (a Sample's resolution; points sharing one keep
+the later, as `ha_source` and `aggregate` do) and floats (numpy parses the text as float()
+does: the nearest double). `power_windows` sums them with the same arithmetic in the same
 order as `aggregate_window`, so the results are equal float for float
 (tests/retention/test_view_power.py compares both paths). A CSV answer carries no error, so the
 rows read are checked against InfluxDB's COUNT over the same range; a mismatch raises.
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from django.conf import settings
 
 from enrich.readings import EPOCH
@@ -36,6 +38,7 @@ from retention.samples import Sample
 
 MICROSECOND = timedelta(microseconds=1)
 CHUNK_SIZE = 50000
+HEADER = "name,tags,time,value\n"
 
 
 class IncompleteRead(RuntimeError):
@@ -55,6 +58,8 @@ def plain_power(entity: Entity) -> bool:
     if "." not in entity.entity_id:
         return False  # the general path says what is wrong
     measurement, _, _ = selector(entity)
+    if set(measurement) & set(',"\r\n'):
+        return False  # CSV would quote the name: read_power splits lines at commas
     try:
         fields = get_timeseries().field_keys(settings.HA_INFLUXDB_DATABASE, measurement)
     except InfluxQueryError:
@@ -73,25 +78,23 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
     window = f"FROM {quote_ident(measurement)} WHERE {where} AND time >= $start AND time < $end"
     bound = {**params, "start": start, "end": end}
     ts, database = get_timeseries(), settings.HA_INFLUXDB_DATABASE
-    times: list[int] = []
-    values: list[float] = []
-    rows = 0
-    last = -1
-    for _name, _tags, moment, value in ts.query_csv(
-        database, f'SELECT "value" {window}', bound, chunk_size=CHUNK_SIZE
-    ):
-        if moment == "time":
-            continue  # the header
-        rows += 1
-        at = int(moment) // 1000
-        if at == last:
-            values[-1] = float(value)  # the later point of one time wins
-            continue
-        if at < last:
-            raise ValueError(f"{entity.entity_id}: points out of time order at {at} us")
-        times.append(at)
-        values.append(float(value))
-        last = at
+    stamps, numbers = [], []
+    for block in ts.query_csv(database, f'SELECT "value" {window}', bound, CHUNK_SIZE):
+        # Lines are "<measurement>,<no tags>,<ns>,<value>" (plain_power made sure the name
+        # holds no comma or quote), the header "name,tags,time,value" once at the start.
+        block = block.removeprefix(HEADER).replace("\n" + HEADER, "\n")
+        fields = block[:-1].replace("\n", ",").split(",") if block else []
+        if len(fields) % 4:
+            raise ValueError(f"{entity.entity_id}: a CSV line of {measurement!r} is not 4 fields")
+        stamps.append(np.array(fields[2::4], dtype=np.int64) // 1000)  # floor, as _from_ns
+        numbers.append(np.array(fields[3::4], dtype=np.float64))
+    times = np.concatenate(stamps) if stamps else np.zeros(0, np.int64)
+    values = np.concatenate(numbers) if numbers else np.zeros(0, np.float64)
+    rows = len(times)
+    if rows and bool((times[1:] < times[:-1]).any()):
+        raise ValueError(f"{entity.entity_id}: points out of time order")
+    last = np.ones(rows, dtype=bool)  # of points sharing a microsecond the later wins
+    last[:-1] = times[1:] != times[:-1]
     with ts.query(database, f'SELECT COUNT("value") {window}', params=bound) as counted:
         expected = sum(int(row.values.get("count") or 0) for row in counted)
     if rows != expected:
@@ -99,7 +102,7 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
             f"{entity.entity_id}: InfluxDB counts {expected} points in {start.isoformat()}.."
             f"{end.isoformat()} but its CSV answer had {rows}; nothing was computed from it"
         )
-    return PowerPoints(times, values)
+    return PowerPoints(times[last].tolist(), values[last].tolist())
 
 
 def power_windows(
