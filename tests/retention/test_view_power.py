@@ -12,7 +12,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from enrich.timeseries import get_timeseries
+from enrich.readings import EPOCH
+from enrich.timeseries import InfluxQueryError, get_timeseries
 from retention.aggregate import aggregate_windows
 from retention.ha_source import carried_in_sample, read_samples
 from retention.materialized import ENERGY, rebuild_view
@@ -131,3 +132,19 @@ def test_view_rows_of_the_fast_path_equal_the_general_path(ha_db: HaDatabase, ut
     assert [[r[c] for c in columns] for r in fast] == [[r[c] for c in columns] for r in general]
     assert run.details["sources"] == {"raw": 3}
     assert get_timeseries().field_keys(ha_db.name, "W") == {"value": "float"}
+
+
+def test_query_csv_streams_whole_lines_and_raises_for_a_bad_statement(ha_db: HaDatabase):
+    ha_db.write_entity("official", "sensor.fan_power", [(0, 5.0), (60, 6.5)], unit="W")
+    ts = get_timeseries()
+    blocks = list(ts.query_csv(ha_db.name, 'SELECT "value" FROM "W"', chunk_size=1))
+    assert all(block.endswith("\n") for block in blocks)
+    header, *lines = "".join(blocks).splitlines()
+    assert header == "name,tags,time,value"
+    rows = [line.split(",") for line in lines]
+    assert [(name, int(ns), float(value)) for name, _, ns, value in rows] == [
+        ("W", (at(0) - EPOCH) // timedelta(microseconds=1) * 1000, 5.0),
+        ("W", (at(60) - EPOCH) // timedelta(microseconds=1) * 1000, 6.5),
+    ]
+    with pytest.raises(InfluxQueryError, match="SELEC"):
+        list(ts.query_csv(ha_db.name, 'SELEC "value" FROM "W"'))
