@@ -1,10 +1,16 @@
-"""One collection cycle for many sites: `python -m bench.collectors [--quick]`.
+"""One collection cycle for many sites: `python -m bench.collectors [--quick | --scale]`.
 
 1,000 sites in 20 regions (quick: 100 in 5) get a carbon provider and, where one serves the
 region, a price provider (see bench/collectors_replay.py for the regions and answers). The
 cycle runs as in production: the two dispatch tasks go through the Redis broker to a real
 Celery worker (prefork, 2 processes), which fans out one `collect` task per API target; the
 adapters call a local replay server; the pipeline writes to InfluxDB and records each run.
+
+`--scale`: 10,000 sites over every region the replay knows, one cycle on one worker of one
+process, then (runs, cache, budgets and points forgotten) the same cycle on 2 workers of one
+process each under separate `-n` names, as on two machines sharing the broker. `--sites N`
+and `--workers N [N ...]` choose other sizes. Results: bench/results/collectors.json, or
+collectors_scale.json with --scale.
 
 Everything the bench touches is its own and is removed at the end: a fresh SQLite file
 var/bench/collectors.sqlite3 (or, when DATABASE_URL names PostgreSQL, a database
@@ -22,9 +28,7 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -37,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results" / "collectors.json"
 INFLUXDB_DATABASE = "bench_collectors"
-SOURCES = ("carbon_intensity", "electricity_pricing")
 SIZES = {False: (1000, 20), True: (100, 5)}  # quick -> (sites, regions)
+SCALE_SITES = 10_000
+CYCLE_TARGET_SECONDS = 10.0  # at SCALE_SITES, on one worker process
 CYCLE_TIMEOUT_SECONDS = 600
 
 
@@ -181,59 +186,6 @@ def create_sites(server, regions, sites: int) -> None:
     ProviderConfig.objects.bulk_create(configs, batch_size=500)
 
 
-# --- the worker ------------------------------------------------------------------------------
-
-
-@contextmanager
-def celery_worker(log_path: Path) -> Iterator[str]:
-    """A real worker (prefork, 2 processes) on the collectors queue; yields its node name."""
-    from bench._celery import app
-
-    node = f"bench-collectors-{os.getpid()}@{os.uname().nodename}"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "bench._celery", "worker", "-Q", "collectors",
-             "-c", "2", "-P", "prefork", "-l", "info", "-n", node,
-             "--without-mingle", "--without-gossip"],
-            cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(destination=[node], timeout=0.5):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"The bench's Celery worker did not start; see {log_path}.")
-        yield node
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def run_cycle(expected_runs_timeout: float) -> tuple[int, float]:
-    """Send the dispatch tasks, wait for every collect run; (collect tasks, seconds)."""
-    from bench._celery import app
-    from collectors.models import CollectorRun
-
-    started = time.monotonic()
-    dispatches = [app.send_task(f"collectors.dispatch_{source}") for source in SOURCES]
-    tasks = sum(result.get(timeout=expected_runs_timeout) for result in dispatches)
-    deadline = started + expected_runs_timeout
-    while CollectorRun.objects.count() < tasks:
-        if time.monotonic() > deadline:
-            raise SystemExit(
-                f"Only {CollectorRun.objects.count()} of {tasks} collect runs finished within "
-                f"{expected_runs_timeout:.0f} s; see var/bench/collectors-worker.log."
-            )
-        time.sleep(0.05)
-    seconds = time.monotonic() - started
-    for result in dispatches:
-        result.forget()
-    return tasks, seconds
-
-
 # --- figures ---------------------------------------------------------------------------------
 
 
@@ -276,93 +228,143 @@ def figure(value: float, unit: str, target: float | None, better: str) -> dict:
     return {"value": value, "unit": unit, "target": target, "better": better}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.collectors", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--quick", action="store_true", help="100 sites in 5 regions")
-    args = parser.parse_args(argv)
-    sites, region_count = SIZES[args.quick]
-
-    database_url, admin_url = _prepare_environment()
-    import django
-
-    django.setup()
-    from bench.collectors_replay import REGIONS, register_answers
+def one_cycle(server, ts, regions, workers: int | None) -> dict:
+    """Register the answers, run one cycle through `workers`, and collect what it did."""
+    from bench._collector_workers import celery_workers, run_cycle
+    from bench.collectors_replay import register_answers
     from collectors.models import CollectorRun
-    from tests.support.replay import ReplayServer
 
-    regions = REGIONS[:region_count]
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = BENCH_DIR / "collectors-worker.log"
-    with (
-        bench_redis_keys(),
-        bench_influxdb() as ts,
-        bench_database(database_url, admin_url),
-        ReplayServer() as server,
-    ):
-        endpoints = register_answers(server, regions, datetime.now(UTC))
-        create_sites(server, regions, sites)
-        with celery_worker(log_path):
-            tasks, cycle_seconds = run_cycle(CYCLE_TIMEOUT_SECONDS)
-        runs = list(CollectorRun.objects.all())
-        points = count_points(ts)
-        called = called_endpoints(server)
-        unmatched = [r for r in server.requests if not r.matched]
-
-    expected = Counter((e.path, e.query) for e in endpoints)
-    durations = [run.duration_ms for run in runs]
+    endpoints = register_answers(server, regions, datetime.now(UTC))
+    with celery_workers(BENCH_DIR, workers):
+        tasks, seconds = run_cycle(CYCLE_TIMEOUT_SECONDS)
+    runs = list(CollectorRun.objects.all())
+    called = called_endpoints(server)
     statuses = Counter(run.status for run in runs)
-    api_calls = sum(called.values())
-    figures = {
-        "api_calls": figure(api_calls, "calls", len(endpoints), "lower"),
-        "distinct_api_targets": figure(len(endpoints), "targets x endpoints", None, "lower"),
-        "points_written": figure(points, "points", None, "higher"),
-        "cycle_seconds": figure(round(cycle_seconds, 3), "s", None, "lower"),
-        "task_p50_ms": figure(round(percentile(durations, 50), 1), "ms", None, "lower"),
-        "task_p99_ms": figure(round(percentile(durations, 99), 1), "ms", None, "lower"),
-    }
-    result = {
-        "name": "collectors",
-        "params": {
-            "sites": sites,
-            "regions": len(regions),
-            "carbon_targets": len(regions),
-            "price_targets": sum(1 for r in regions if r.price),
-            "collect_tasks": tasks,
-            "worker_processes": 2,
-            "database": "postgresql" if admin_url else "sqlite",
-            "quick": args.quick,
-        },
-        "figures": figures,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-
-    print(f"collectors: {sites} sites in {len(regions)} regions, {tasks} collect tasks")
-    print(f"{'figure':<22}{'value':>12}  {'unit':<20}{'target':>8}  better")
-    for name, f in figures.items():
-        target = "" if f["target"] is None else f["target"]
-        print(f"{name:<22}{f['value']:>12}  {f['unit']:<20}{target!s:>8}  {f['better']}")
-    recorded = sum(run.points_written for run in runs)
+    points, recorded = count_points(ts), sum(run.points_written for run in runs)
     checks = {
-        "api_calls == distinct_api_targets": api_calls == len(endpoints),
-        "every target x endpoint called exactly once": called == expected,
-        "no request missed the replayed routes": not unmatched,
+        "api_calls == distinct_api_targets": sum(called.values()) == len(endpoints),
+        "every target x endpoint called exactly once": called
+        == Counter((e.path, e.query) for e in endpoints),
+        "no request missed the replayed routes": all(r.matched for r in server.requests),
         "every collect run ok": statuses == Counter(ok=len(runs)) and len(runs) == tasks,
         "points in InfluxDB == points the runs recorded": points == recorded,
     }
-    for name, passed in checks.items():
-        print(f"check: {name}: {'yes' if passed else 'NO'}")
     if not all(checks.values()):
         failed = [
             f"{r.provider} {r.target}: {r.status} {r.error}" for r in runs if r.status != "ok"
         ]
         print("\n".join(failed[:20]), file=sys.stderr)
         print(f"runs by status: {dict(statuses)}; points recorded {recorded}", file=sys.stderr)
-        return 1
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
-    return 0
+    durations = [run.duration_ms for run in runs]
+    return {"tasks": tasks, "seconds": seconds, "endpoints": len(endpoints), "points": points,
+            "calls": sum(called.values()), "durations": durations, "checks": checks}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.collectors", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="100 sites in 5 regions")
+    parser.add_argument(
+        "--scale", action="store_true",
+        help=f"{SCALE_SITES:,} sites in every region, one cycle on 1 then on 2 workers",
+    )  # fmt: skip
+    parser.add_argument("--sites", type=int, help="sites (default 1,000)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", metavar="N",
+        help="one cycle per N: N workers of one process each under separate -n names "
+        "(default: one worker of 2 processes, the Procfile's worker line)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    sites, region_count = SIZES[args.quick]
+    workers: list[int | None] = list(args.workers or [None])
+    if args.scale:
+        sites, region_count, workers = SCALE_SITES, None, [1, 2]
+    sites = args.sites or sites
+    if sites < 1 or any(n is not None and n < 1 for n in workers):
+        parser.error("--sites and --workers must be at least 1")
+
+    database_url, admin_url = _prepare_environment()
+    import django
+
+    django.setup()
+    from bench._collector_workers import forget_cycle
+    from bench.collectors_replay import REGIONS
+    from tests.support.replay import ReplayServer
+
+    regions = REGIONS[:region_count]
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    cycles = []
+    with (
+        bench_redis_keys(),
+        bench_influxdb() as ts,
+        bench_database(database_url, admin_url),
+        ReplayServer() as server,
+    ):
+        create_sites(server, regions, sites)
+        for n, count in enumerate(workers):
+            if n:
+                forget_cycle(ts, INFLUXDB_DATABASE)
+                server.reset()
+            cycles.append(one_cycle(server, ts, regions, count))
+            on = "one worker of 2 processes" if count is None else f"{count} worker(s) of 1 process"
+            print(f"cycle on {on}: {cycles[-1]['seconds']:.2f} s", flush=True)
+
+    first = cycles[0]
+    target = CYCLE_TARGET_SECONDS if sites >= SCALE_SITES else None
+    figures = {
+        "api_calls": figure(first["calls"], "calls", first["endpoints"], "lower"),
+        "distinct_api_targets": figure(first["endpoints"], "targets x endpoints", None, "lower"),
+        "points_written": figure(first["points"], "points", None, "higher"),
+        "cycle_seconds": figure(round(first["seconds"], 3), "s", target, "lower"),
+        "task_p50_ms": figure(round(percentile(first["durations"], 50), 1), "ms", None, "lower"),
+        "task_p99_ms": figure(round(percentile(first["durations"], 99), 1), "ms", None, "lower"),
+    }
+    for count, cycle in list(zip(workers, cycles, strict=True))[1:]:
+        figures[f"cycle_seconds_{count}_workers"] = figure(
+            round(cycle["seconds"], 3), "s", None, "lower"
+        )
+        figures[f"speedup_{count}_workers"] = figure(
+            round(first["seconds"] / cycle["seconds"], 3), "x", 1.0, "higher"
+        )
+    result = {
+        "name": "collectors_scale" if args.scale else "collectors",
+        "params": {
+            "sites": sites,
+            "regions": len(regions),
+            "carbon_targets": len(regions),
+            "price_targets": sum(1 for r in regions if r.price),
+            "collect_tasks": first["tasks"],
+            "workers": ["one worker of 2 processes" if n is None else f"{n} x 1 process"
+                        for n in workers],
+            "database": "postgresql" if admin_url else "sqlite",
+            "quick": args.quick,
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            "date": datetime.now(UTC).date().isoformat(),
+        },
+        "figures": figures,
+    }  # fmt: skip
+    results = RESULTS.with_name(f"{result['name']}.json")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n")
+
+    print(f"collectors: {sites} sites in {len(regions)} regions, {first['tasks']} collect tasks")
+    print(f"{'figure':<26}{'value':>12}  {'unit':<20}{'target':>8}  better")
+    for name, f in figures.items():
+        target = "" if f["target"] is None else f["target"]
+        print(f"{name:<26}{f['value']:>12}  {f['unit']:<20}{target!s:>8}  {f['better']}")
+    checks = {}
+    for count, cycle in zip(workers, cycles, strict=True):
+        label = f" ({count} workers)" if len(cycles) > 1 else ""
+        checks.update({f"{name}{label}": ok for name, ok in cycle["checks"].items()})
+    for count, cycle in list(zip(workers, cycles, strict=True))[1:]:
+        checks[f"the cycle is faster on {count} workers than on {workers[0]}"] = (
+            cycle["seconds"] < first["seconds"]
+        )
+    for name, passed in checks.items():
+        print(f"check: {name}: {'yes' if passed else 'NO'}")
+    print(f"wrote {results.relative_to(ROOT)}")
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":

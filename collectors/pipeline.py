@@ -61,12 +61,12 @@ def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credential
         found = adapter.credentials(config, fetching=fetching)
         if found is None:
             require_readable(config, "api_key", "password")
-            found = Credentials(
-                username=config.username,
-                password=config.password,
-                api_key=config.api_key,
-                options=dict(config.options or {}),
-                session=config.saved_session(),
+            found = stored_credentials(
+                config.username,
+                config.password,
+                config.api_key,
+                config.options,
+                config.saved_session(),
             )
     except SecretUnreadable as exc:
         # A secret no key decrypts fails this provider (its run record says which), no other.
@@ -75,6 +75,19 @@ def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credential
         # Credentials the adapter renews mid-fetch are saved, not only kept in its memory.
         found = replace(found, on_renewed=partial(adapter.on_renewed, config, found))
     return found
+
+
+def stored_credentials(
+    username: str, password: str, api_key: str, options: dict | None, session: dict
+) -> Credentials:
+    """Credentials from what a ProviderConfig stores (secrets already decrypted)."""
+    return Credentials(
+        username=username,
+        password=password,
+        api_key=api_key,
+        options=dict(options or {}),
+        session=session,
+    )
 
 
 def target_for(config: ProviderConfig) -> Target:

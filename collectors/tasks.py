@@ -8,14 +8,21 @@ import logging
 from celery import shared_task
 
 from collectors import pipeline
-from collectors.base import ConfigError
+from collectors.base import ConfigError, SiteInfo
 from collectors.models import CollectorRun
 from collectors.pricing.now import write_current_points
-from collectors.registry import UnknownProvider
+from collectors.registry import UnknownProvider, adapter_for, credentials_hook
+from enrich.crypto import UnreadableSecret
 from enrich.deliveries import GuardedTask
 from enrich.models import ProviderConfig
 
 logger = logging.getLogger("collectors")
+
+
+# What a target depends on: the site's SiteInfo and the config's stored credentials.
+_SITE_FIELDS = ("name", "latitude", "longitude", "timezone", "grid_region", "pricing_region")
+_ROW_FIELDS = ("id", "provider", "username", "api_key", "password", "options", "session",
+               *(f"site__{name}" for name in _SITE_FIELDS))  # fmt: skip
 
 
 def configs_by_target(
@@ -23,25 +30,51 @@ def configs_by_target(
 ) -> dict[tuple[str, str], ProviderConfig]:
     """One provider config per (provider, target key): the first enabled one wins. A config
     that cannot be collected is skipped, and with `record_failures` logged and recorded as a
-    failed run."""
-    chosen: dict[tuple[str, str], ProviderConfig] = {}
-    configs = (
+    failed run.
+
+    Thousands of sites share a few targets, so the configs are read as plain rows (no model
+    instance, no timestamps) and the target computed from them; only a config whose
+    credentials come from elsewhere (registry.CREDENTIALS), are unreadable or hold a saved
+    session, or whose target fails, is loaded whole and goes through `pipeline.target_for`."""
+    chosen: dict[tuple[str, str], int] = {}
+    rows = (
         ProviderConfig.objects.filter(source=source, enabled=True, site__enabled=True)
-        .select_related("site")
         .order_by("id")
+        .values_list(*_ROW_FIELDS)
     )
-    for config in configs:
+    for config_id, provider, username, api_key, password, options, session, *site in rows:
         try:
-            key = pipeline.target_for(config).key
+            key = _target_key(source, provider, username, api_key, password, options, session,
+                              site)  # fmt: skip
+            if key is None:
+                key = pipeline.target_for(_whole(config_id)).key
         except (ConfigError, UnknownProvider) as exc:
             # One badly configured site must not stop the others.
             if not record_failures:
                 continue
+            config = _whole(config_id)
             logger.error("dispatch: %s cannot be collected: %s", config, exc)
             record_failure(config, str(exc), "nothing (configuration error)")
             continue
-        chosen.setdefault((config.provider, key), config)
-    return chosen
+        chosen.setdefault((provider, key), config_id)
+    configs = ProviderConfig.objects.select_related("site").in_bulk(list(chosen.values()))
+    return {target: configs[config_id] for target, config_id in chosen.items()}
+
+
+def _whole(config_id: int) -> ProviderConfig:
+    return ProviderConfig.objects.select_related("site").get(pk=config_id)
+
+
+def _target_key(source, provider, username, api_key, password, options, session, site):
+    """The target key from a config's row; None when the row alone cannot tell (see
+    configs_by_target). Raises what the adapter raises for a bad configuration."""
+    if credentials_hook(source, provider) is not None or session:
+        return None
+    if isinstance(api_key, UnreadableSecret) or isinstance(password, UnreadableSecret):
+        return None  # target_for names the row and field
+    adapter = adapter_for(source, provider)
+    plain = pipeline.stored_credentials(username, password, api_key, options, {})
+    return adapter.target(SiteInfo(*site), plain).key
 
 
 def record_failure(config: ProviderConfig, error: str, served: str, task_id: str = "") -> None:

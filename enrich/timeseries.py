@@ -19,6 +19,7 @@ instant as an aware UTC datetime (microseconds, like `Reading.time`).
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -303,6 +304,20 @@ def _series_rows(series: Mapping[str, Any]) -> Iterator[Row]:
             yield Row(name, dict(tags), _from_ns(ns), record, ns)
 
 
+def _text_blocks(response: requests.Response) -> Iterator[str]:
+    """A streamed text answer in blocks of whole lines (read 1 MB at a time)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    for block in response.iter_content(chunk_size=1 << 20):
+        text = pending + decoder.decode(block)
+        cut = text.rfind("\n") + 1
+        pending = text[cut:]
+        if cut:
+            yield text[:cut]
+    if pending := pending + decoder.decode(b"", final=True):
+        yield pending + "\n"
+
+
 # --- The gateway -------------------------------------------------------------------------
 class TimeSeries(ABC):
     """What every InfluxDB version offers; build one with `connect()` or `get_timeseries()`."""
@@ -503,6 +518,42 @@ class TimeSeries(ABC):
             response.close()
             raise InfluxQueryError(message, influxql, database)
         return RowStream(self, response, influxql, database)
+
+    def query_csv(
+        self,
+        database: str,
+        influxql: str,
+        params: Mapping[str, Any] | None = None,
+        chunk_size: int = 10000,
+    ) -> Iterator[str]:
+        """Run one SELECT and stream its answer as CSV text (`Accept: application/csv`), in
+        blocks of whole lines ending in a newline; the first line is the header (name, tags,
+        time in ns, then the columns). InfluxDB writes CSV about 3x faster than JSON, which
+        matters for reads of millions of points; parse it with `csv.reader` (or, when no
+        value can hold a comma or quote, by splitting).
+
+        CSV has two blind spots, so the caller must cover them: null and "" are both empty
+        (select only float/integer fields), and InfluxDB 1.x drops errors from a CSV answer
+        (a missing database answers 200 with no rows): check the count of rows some other way,
+        e.g. a COUNT() through `query`."""
+        form: dict[str, str] = {"q": influxql}
+        if params:
+            bound = {k: _to_ns(v) if isinstance(v, datetime) else v for k, v in params.items()}
+            form["params"] = json.dumps(bound)
+        url_params = {"db": database, "chunked": "true", "chunk_size": str(chunk_size)}
+        doing = f"querying {database!r} as CSV"
+        response = self._request(
+            "POST", "/query", doing, params=url_params, data=form, stream=True,
+            headers={"Accept": "application/csv", "Accept-Encoding": "identity"},
+        )  # fmt: skip
+        try:
+            if response.status_code != 200:
+                message = response.headers.get("X-Influxdb-Error") or _server_message(response)
+                raise InfluxQueryError(message, influxql, database)
+            with self._unavailable_on_network_error("reading a CSV query result"):
+                yield from _text_blocks(response)
+        finally:
+            response.close()
 
     def execute(self, database: str | None, influxql: str) -> None:
         """Run statements that return no rows (CREATE, DROP, ALTER, DELETE)."""

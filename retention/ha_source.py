@@ -309,6 +309,19 @@ def _stream(source: _Source, db: str, start: datetime, end: datetime) -> Iterato
         yield from _deduplicated(rows, source)
 
 
+def carried_in_sample(
+    entity: Entity, start: datetime, *, database: str | None = None
+) -> Sample | None:
+    """The sample in force at `start` (the one `read_samples` yields first), None if none."""
+    return _carried_in(_source(entity), _database(database), start)
+
+
+def selector(entity: Entity) -> tuple[str, str, dict[str, Any]]:
+    """(measurement, InfluxQL condition without time, its params) of the entity's points."""
+    source = _source(entity)
+    return source.measurement, source.where, dict(source.params)
+
+
 def _carried_in(source: _Source, db: str, start: datetime) -> Sample | None:
     # The sample in force at `start`: the newest point before it (a point without a state
     # does not count; of several points at that time the last one wins, as in the window).

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import logging
 import time as clock
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Max, Sum
 
 from retention.aggregate import floor_hour
 from retention.models import (
@@ -42,6 +41,7 @@ from retention.models import (
     RetentionRun,
     ViewState,
 )
+from retention.view_energy import energy_rows
 from retention.view_inputs import first_carbon_time, price_book
 from retention.view_lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
 from retention.view_rows import (
@@ -50,7 +50,6 @@ from retention.view_rows import (
     activity_sensors,
     carbon_rows,
     day_start,
-    energy_rows,
     local_date,
 )
 
@@ -119,8 +118,11 @@ def _energy(first: date | None, last: date, now: datetime, *, fill_new: bool) ->
     if not plans:
         return total
     prices = price_book(day_start(min(s for _, s in plans)), min(day_start(last + DAY), now))
-    for entity, start in plans:
-        _merge(total, energy_rows(entity, start, last, now, prices))
+    # Two entities in flight: one waits for InfluxDB while the other is summed (the threads
+    # read InfluxDB only; the rows come back in the plans' order).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="view-energy") as pool:
+        for part in pool.map(lambda plan: energy_rows(*plan, last, now, prices), plans):
+            _merge(total, part)
     return total
 
 
@@ -295,102 +297,5 @@ def rebuild_view(
         return _run(name, "rebuild", range_start, range_end, now, False, run)
 
 
-# --- Queries -------------------------------------------------------------------------------
-def _as_date(value: date | datetime | None) -> date | None:
-    if isinstance(value, datetime):
-        return local_date(value)
-    return value
-
-
-class MaterializedViewManager:
-    """Read the views: lists of dicts, filtered on indexed columns.
-
-    Daily views take `start`/`end` as local dates, both included. Hourly room activity takes
-    aware datetimes (hour >= start, hour < end) or local dates (whole days, both included).
-    """
-
-    def daily_energy(
-        self,
-        entity_id: str | None = None,
-        start: date | None = None,
-        end: date | None = None,
-    ) -> list[dict[str, Any]]:
-        rows = DailyEnergyByDevice.objects.all()
-        if entity_id:
-            rows = rows.filter(entity_id=entity_id)
-        rows = _date_range(rows, _as_date(start), _as_date(end))
-        return list(rows.order_by("entity_id", "date").values(*COLUMNS[ENERGY]))
-
-    def energy_by_device(
-        self, start: date | None = None, end: date | None = None
-    ) -> list[dict[str, Any]]:
-        """Per entity over the days: total kWh, cost, highest peak, days counted."""
-        rows = _date_range(DailyEnergyByDevice.objects.all(), _as_date(start), _as_date(end))
-        return list(
-            rows.values("entity_id")
-            .annotate(
-                total_kwh=Sum("total_kwh"),
-                cost=Sum("cost"),
-                peak_power=Max("peak_power"),
-                days=models.Count("date"),
-            )
-            .order_by("entity_id")
-        )
-
-    def room_activity(
-        self,
-        area: str | None = None,
-        start: date | datetime | None = None,
-        end: date | datetime | None = None,
-        day_of_week: int | None = None,
-    ) -> list[dict[str, Any]]:
-        rows = HourlyRoomActivity.objects.all()
-        if area:
-            rows = rows.filter(area=area)
-        if start is not None:
-            since = start if isinstance(start, datetime) else day_start(start)
-            rows = rows.filter(hour__gte=since)
-        if end is not None:
-            until = end if isinstance(end, datetime) else day_start(end + DAY)
-            rows = rows.filter(hour__lt=until)
-        if day_of_week is not None:
-            rows = rows.filter(day_of_week=day_of_week)
-        return list(rows.order_by("area", "hour").values(*COLUMNS[ACTIVITY]))
-
-    def carbon(
-        self,
-        region: str | None = None,
-        start: date | None = None,
-        end: date | None = None,
-    ) -> list[dict[str, Any]]:
-        rows = DailyCarbonSummary.objects.all()
-        if region:
-            rows = rows.filter(region=region)
-        rows = _date_range(rows, _as_date(start), _as_date(end))
-        return list(rows.order_by("region", "date").values(*COLUMNS[CARBON]))
-
-    def freshness(self, name: str) -> dict[str, Any]:
-        """When the view was last refreshed and up to which time data is folded in."""
-        state = ViewState.objects.filter(view=check_view(name)).first()
-        return {
-            "last_refreshed": state.last_refreshed if state else None,
-            "watermark": state.watermark if state else None,
-        }
-
-    def refresh(
-        self, name: str | None = None, *, now: datetime | None = None
-    ) -> list[RetentionRun]:
-        return [refresh_view(name, now=now)] if name else refresh_all(now=now)
-
-    def rebuild(
-        self, name: str, start: date, end: date, *, now: datetime | None = None
-    ) -> RetentionRun:
-        return rebuild_view(name, start, end, now=now)
-
-
-def _date_range(rows: models.QuerySet, start: date | None, end: date | None) -> models.QuerySet:
-    if start is not None:
-        rows = rows.filter(date__gte=start)
-    if end is not None:
-        rows = rows.filter(date__lte=end)
-    return rows
+# --- Queries (retention.view_queries; re-exported here, where callers look for them) --------
+from retention.view_queries import MaterializedViewManager  # noqa: E402,F401

@@ -27,9 +27,10 @@ from django.conf import settings
 
 from enrich.timeseries import InfluxQueryError, get_timeseries, quote_ident
 from retention.aggregate import Aggregate, floor_day, is_gap
-from retention.ha_source import count_samples, read_samples
+from retention.ha_source import carried_in_sample, count_samples, read_samples
 from retention.models import Entity
 from retention.samples import Sample
+from retention.view_power import PowerPoints, read_power
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class RawPart:
     end: datetime
     samples: list[Sample] = field(default_factory=list)  # the carried-in one first, if any
     source: str = "raw"
+    # With plain_power: `samples` holds only the carried-in sample, the points are here.
+    points: PowerPoints | None = None
 
 
 @dataclass
@@ -112,8 +115,12 @@ def _utc_days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]
     return pieces
 
 
-def entity_parts(entity: Entity, start: datetime, end: datetime) -> list[Part]:
-    """The entity's data over [start, end) as consecutive parts (see the module docstring)."""
+def entity_parts(
+    entity: Entity, start: datetime, end: datetime, *, plain_power: bool = False
+) -> list[Part]:
+    """The entity's data over [start, end) as consecutive parts (see the module docstring).
+    With `plain_power` (`retention.view_power.plain_power` said yes), raw parts are read as
+    `PowerPoints`."""
     hourly = _tier_rows(entity, floor_day(start), end, HOURLY_POLICY)
     daily: list[tuple[Aggregate, dict]] | None = None  # read only when needed
     plan: list[Part] = []
@@ -143,7 +150,12 @@ def entity_parts(entity: Entity, start: datetime, end: datetime) -> list[Part]:
             plan.append(RawPart(part_start, part_end))
     for index, part in enumerate(plan):
         if isinstance(part, RawPart):
-            part.samples = list(read_samples(entity, part.start, part.end))
+            if plain_power:
+                carried = carried_in_sample(entity, part.start)
+                part.samples = [carried] if carried is not None else []
+                part.points = read_power(entity, part.start, part.end)
+            else:
+                part.samples = list(read_samples(entity, part.start, part.end))
             previous = plan[index - 1] if index else None
             if isinstance(previous, TierPart):
                 _carry_from_tier(part, previous.rows[-1], previous.last_fields)
