@@ -8,10 +8,10 @@ import logging
 from celery import shared_task
 
 from collectors import pipeline
-from collectors.base import ConfigError, SiteInfo
+from collectors.base import Adapter, ConfigError, SiteInfo
 from collectors.models import CollectorRun
 from collectors.pricing.now import write_current_points
-from collectors.registry import UnknownProvider, adapter_for, credentials_hook
+from collectors.registry import UnknownProvider, adapter_for
 from enrich.crypto import UnreadableSecret
 from enrich.deliveries import GuardedTask
 from enrich.models import ProviderConfig
@@ -34,7 +34,7 @@ def configs_by_target(
 
     Thousands of sites share a few targets, so the configs are read as plain rows (no model
     instance, no timestamps) and the target computed from them; only a config whose
-    credentials come from elsewhere (registry.CREDENTIALS), are unreadable or hold a saved
+    credentials come from elsewhere (an adapter with its own credentials()), are unreadable or hold a saved
     session, or whose target fails, is loaded whole and goes through `pipeline.target_for`."""
     chosen: dict[tuple[str, str], int] = {}
     rows = (
@@ -68,11 +68,11 @@ def _whole(config_id: int) -> ProviderConfig:
 def _target_key(source, provider, username, api_key, password, options, session, site):
     """The target key from a config's row; None when the row alone cannot tell (see
     configs_by_target). Raises what the adapter raises for a bad configuration."""
-    if credentials_hook(source, provider) is not None or session:
+    adapter = adapter_for(source, provider)
+    if type(adapter).credentials is not Adapter.credentials or session:
         return None
     if isinstance(api_key, UnreadableSecret) or isinstance(password, UnreadableSecret):
         return None  # target_for names the row and field
-    adapter = adapter_for(source, provider)
     plain = pipeline.stored_credentials(username, password, api_key, options, {})
     return adapter.target(SiteInfo(*site), plain).key
 

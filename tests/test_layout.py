@@ -77,7 +77,6 @@ KNOWN_LARGE = {
     "retention/s3.py",
     "retention/stats.py",
     "retention/tiers.py",
-    "retention/view_rows.py",
 }
 
 
