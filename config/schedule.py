@@ -80,6 +80,14 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3600,
     ),
     Entry(
+        # The tier runs' storage once InfluxDB compacted (RETENTION_SETTLE_HOURS after them).
+        name="Settle tier runs' storage",
+        task="retention.settle_storage",
+        queue="retention",
+        crontab="0 8 * * *",
+        expires=3600,
+    ),
+    Entry(
         # On the default queue: a long run busy on the retention queue must not delay it.
         name="Check retention alerts",
         task="retention.check_alerts",

@@ -205,6 +205,7 @@ class RetentionRunAdmin(ReadOnlyAdmin):
         "records_processed",
         "records_deleted",
         "storage_freed_mb",
+        "storage_settled_freed_mb",
         "duration_seconds",
     )
     list_filter = ("operation", "status")

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from enrich.timeseries import InfluxUnavailable
-from retention import tiers
+from retention import density, tiers
 from retention.models import RetentionRun
 from retention.task_records import recorded
 
@@ -86,6 +86,7 @@ def discover_entities() -> dict:
 
     try:
         report = discover()
+        measured = density.measure_registry()
     except (DiscoveryError, InfluxUnavailable) as exc:
         logger.error("discover_entities: %s", exc)
         return {"error": str(exc)}
@@ -95,4 +96,5 @@ def discover_entities() -> dict:
         "updated": report.updated,
         "unchanged": report.unchanged,
         "created_ids": report.created_ids,
+        "states_per_day": measured,
     }

@@ -30,6 +30,7 @@ from retention.aggregate import Aggregate, floor_day, is_gap
 from retention.ha_source import count_samples, read_samples
 from retention.models import Entity
 from retention.samples import Sample
+from retention.tier_layout import expand
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,9 @@ def _tier_rows(
         ) as stream:
             for row in stream:
                 kind = str(row.values.get("kind") or entity.kind)
-                aggregate = Aggregate.from_fields(kind, row.time, row.time + step, row.values)
-                rows.append((aggregate, row.values))
+                values = expand(policy, {k: v for k, v in row.values.items() if v is not None})
+                aggregate = Aggregate.from_fields(kind, row.time, row.time + step, values)
+                rows.append((aggregate, values))
     except InfluxQueryError as exc:
         # No tiers yet (database or retention policy not created): nothing was tiered.
         if "not found" not in exc.server_message:

@@ -1,0 +1,97 @@
+"""What the tiers store, sized to their data: shard group durations and compact rows.
+
+Shard groups. InfluxDB gives a retention policy of duration INF 7-day shard groups. Every shard
+repeats the index of every series key (measurement, tags, field) it holds and its own files,
+so the tiers' few rows per entity and day were mostly shard overhead (the daily tier about
+180 bytes per row). `enrich_hourly` holds about RETENTION_HOURLY_DAYS of rows and
+`enrich_daily` about RETENTION_DAILY_DAYS, so each gets shard groups that long (in whole
+weeks): a tier's data then lies in one or two shards. `ensure_tiers` creates the policies so and
+alters existing ones (only shard groups created afterwards get the new duration; the data in
+old ones stays where it is until the tiers delete it).
+
+Compact rows. A row is written without the fields a reader can derive, and read back with
+them put in again (`compact` on write, `expand` on read, both in `retention.tier_rows`), so
+every reader sees the full row and verification compares full rows:
+- `gap_count` 0 (no gap: the field is absent);
+- on hourly rows, `carry_value` equal to `last_value` and `carry_state` equal to `last_state`
+  (the sample in force at the window end is almost always the last one in it). When the
+  sample in force has no value (or state) but the row has a `last_value` (or `last_state`),
+  the marker `carry_value_none` (`carry_state_none`) = 1 says so;
+- `<attribute>_coverage_seconds` equal to the row's `coverage_seconds` (the attribute was there
+  whenever the state was).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from django.conf import settings
+
+from enrich.timeseries import RetentionTier
+from retention.aggregate import COVERAGE_SUFFIX, MEAN_SUFFIX
+
+HOURLY_RP = "enrich_hourly"
+DAILY_RP = "enrich_daily"
+# (carry field, the row field it usually equals) on hourly rows.
+CARRY_PAIRS = (("carry_value", "last_value"), ("carry_state", "last_state"))
+NONE_SUFFIX = "_none"
+
+
+def shard_duration(days: float) -> str:
+    """A shard group duration covering `days` (whole weeks, at least one)."""
+    return f"{max(1, math.ceil(days / 7))}w"
+
+
+def tier_policies() -> list[RetentionTier]:
+    """The tiers' retention policies: INF (enrich deletes only verified data itself), with
+    shard groups as long as the data each tier holds."""
+    daily_days = getattr(settings, "RETENTION_DAILY_DAYS", 365)
+    return [
+        RetentionTier(
+            HOURLY_RP, "INF", shard_duration=shard_duration(settings.RETENTION_HOURLY_DAYS)
+        ),
+        RetentionTier(DAILY_RP, "INF", shard_duration=shard_duration(daily_days)),
+    ]
+
+
+def compact(rp: str, fields: Mapping[str, object]) -> dict[str, object]:
+    """The fields to write: without those `expand` puts back (see the module docstring)."""
+    out = dict(fields)
+    if out.get("gap_count") == 0:
+        del out["gap_count"]
+    coverage = out.get("coverage_seconds")
+    for name in [n for n in out if n.endswith(MEAN_SUFFIX)]:
+        attribute = name[: -len(MEAN_SUFFIX)] + COVERAGE_SUFFIX
+        if attribute in out and coverage is not None and out[attribute] == coverage:
+            del out[attribute]
+    if rp == HOURLY_RP and not out.get("carry_gap"):
+        for carry, last in CARRY_PAIRS:
+            if last not in out:
+                continue
+            if carry not in out:
+                out[carry + NONE_SUFFIX] = 1
+            elif type(out[carry]) is type(out[last]) and out[carry] == out[last]:
+                del out[carry]
+    return out
+
+
+def expand(rp: str, fields: Mapping[str, object]) -> dict[str, object]:
+    """The full fields of a row as `compact` wrote it (rows written before are unchanged)."""
+    out = dict(fields)
+    if "sample_count" in out and out.get("gap_count") is None:
+        out["gap_count"] = 0
+    coverage = out.get("coverage_seconds")
+    for name in [n for n in out if n.endswith(MEAN_SUFFIX) and out[n] is not None]:
+        attribute = name[: -len(MEAN_SUFFIX)] + COVERAGE_SUFFIX
+        if out.get(attribute) is None and coverage is not None:
+            out[attribute] = coverage
+    if rp == HOURLY_RP and not out.get("carry_gap"):
+        for carry, last in CARRY_PAIRS:
+            if out.pop(carry + NONE_SUFFIX, None):
+                continue
+            if out.get(carry) is None and out.get(last) is not None:
+                out[carry] = out[last]
+    for carry, _ in CARRY_PAIRS:
+        out.pop(carry + NONE_SUFFIX, None)
+    return out
