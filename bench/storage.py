@@ -209,7 +209,10 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
         for entity in registry:
             for n in range((raw_from - start).days):
                 at = start + n * day
-                if (left := count_samples(entity, at, at + day)) and (entity, at.date()) not in kept:
+                if (left := count_samples(entity, at, at + day)) and (
+                    entity,
+                    at.date(),
+                ) not in kept:
                     print(f"raw left: {entity.entity_id} {at.date()} {left}", file=sys.stderr)
     return figures, checks
 

@@ -162,6 +162,17 @@ class RetentionTier:
         return duration_seconds(self.duration)
 
 
+class Shard(NamedTuple):
+    """One shard as InfluxDB 1.x reports it (times as RFC 3339 text, e.g. 2024-03-04T00:00:00Z)."""
+
+    database: str
+    retention_policy: str
+    disk_bytes: int
+    cache_bytes: int
+    start: str
+    end: str
+
+
 def _shard_duration(shown: object) -> str | None:
     """SHOW RETENTION POLICIES' shardGroupDuration ("168h0m0s") as a tier's shard_duration."""
     seconds = duration_seconds(str(shown or "0s"))
@@ -586,9 +597,9 @@ class TimeSeries(ABC):
         (TSM files plus WAL of every shard; it trails writes by up to a few seconds and
         shrinks only after compactions)."""
 
-    def shard_sizes(self) -> dict[str, tuple[str, str, int, int]]:
-        """Shard id -> (database, retention policy, bytes on disk, bytes still in its cache);
-        {} where the server does not report shards (InfluxDB 2.x)."""
+    def shard_sizes(self) -> dict[str, Shard]:
+        """Shard id -> its database, retention policy, bytes on disk, bytes still in its cache
+        and time range; {} where the server does not report shards (InfluxDB 2.x)."""
         return {}
 
     def _check_delete_args(self, start: datetime, end: datetime) -> tuple[int, int]:
@@ -722,19 +733,26 @@ class Influx1(TimeSeries):
             totals[key] = totals.get(key, 0) + int(row.values.get("diskBytes") or 0)
         return totals
 
-    def shard_sizes(self) -> dict[str, tuple[str, str, int, int]]:
+    def shard_sizes(self) -> dict[str, Shard]:
         cached: dict[str, int] = {}
         for row in self.query(None, "SHOW STATS FOR 'tsm1_cache'"):
             shard = str(row.tags.get("path", "")).rstrip("/").rsplit("/", 1)[-1]
             cached[shard] = cached.get(shard, 0) + int(row.values.get("memBytes") or 0)
+        spans = {
+            str(row.values.get("id")): (str(row.values["start_time"]), str(row.values["end_time"]))
+            for row in self.query(None, "SHOW SHARDS")
+        }
         found = {}
         for row in self.query(None, "SHOW STATS FOR 'shard'"):
             shard = str(row.tags.get("id", ""))
-            found[shard] = (
+            start, end = spans.get(shard, ("", ""))
+            found[shard] = Shard(
                 row.tags.get("database", ""),
                 row.tags.get("retentionPolicy", ""),
                 int(row.values.get("diskBytes") or 0),
                 cached.get(shard, 0),
+                start,
+                end,
             )
         return found
 

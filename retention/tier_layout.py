@@ -13,6 +13,8 @@ Compact rows. A row is written without the fields a reader can derive, and read 
 them put in again (`compact` on write, `expand` on read, both in `retention.tier_rows`), so
 every reader sees the full row and verification compares full rows:
 - `gap_count` 0 (no gap: the field is absent);
+- on power rows, `total_energy` when `avg_value` x `coverage_seconds` / 3.6e6 gives it (to
+  1e-12 relative: the mean is the integral divided by the coverage);
 - on hourly rows, `carry_value` equal to `last_value` and `carry_state` equal to `last_state`
   (the sample in force at the window end is almost always the last one in it). When the
   sample in force has no value (or state) but the row has a `last_value` (or `last_state`),
@@ -29,13 +31,15 @@ from collections.abc import Mapping
 from django.conf import settings
 
 from enrich.timeseries import RetentionTier
-from retention.aggregate import COVERAGE_SUFFIX, MEAN_SUFFIX
+from retention.aggregate import COVERAGE_SUFFIX, MEAN_SUFFIX, WATT_SECONDS_PER_KWH
 
 HOURLY_RP = "enrich_hourly"
 DAILY_RP = "enrich_daily"
 # (carry field, the row field it usually equals) on hourly rows.
 CARRY_PAIRS = (("carry_value", "last_value"), ("carry_state", "last_state"))
 NONE_SUFFIX = "_none"
+# A power row's total_energy is left out when avg_value x coverage_seconds gives it to this.
+ENERGY_REL = 1e-12
 
 
 def shard_duration(days: float) -> str:
@@ -55,9 +59,21 @@ def tier_policies() -> list[RetentionTier]:
     ]
 
 
-def compact(rp: str, fields: Mapping[str, object]) -> dict[str, object]:
+def _energy(fields: Mapping[str, object]) -> float | None:
+    """A power row's kWh from its time-weighted mean and coverage (None when not both)."""
+    avg, coverage = fields.get("avg_value"), fields.get("coverage_seconds")
+    if avg is None or coverage is None:
+        return None
+    return float(avg) * float(coverage) / WATT_SECONDS_PER_KWH  # type: ignore[arg-type]
+
+
+def compact(rp: str, fields: Mapping[str, object], kind: str = "") -> dict[str, object]:
     """The fields to write: without those `expand` puts back (see the module docstring)."""
     out = dict(fields)
+    energy = out.get("total_energy")
+    if kind == "power" and isinstance(energy, float) and (derived := _energy(out)) is not None:
+        if math.isclose(derived, energy, rel_tol=ENERGY_REL, abs_tol=1e-15):
+            del out["total_energy"]
     if out.get("gap_count") == 0:
         del out["gap_count"]
     coverage = out.get("coverage_seconds")
@@ -76,9 +92,12 @@ def compact(rp: str, fields: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
-def expand(rp: str, fields: Mapping[str, object]) -> dict[str, object]:
+def expand(rp: str, fields: Mapping[str, object], kind: str = "") -> dict[str, object]:
     """The full fields of a row as `compact` wrote it (rows written before are unchanged)."""
     out = dict(fields)
+    if kind == "power" and out.get("total_energy") is None:
+        if (derived := _energy(out)) is not None:
+            out["total_energy"] = derived
     if "sample_count" in out and out.get("gap_count") is None:
         out["gap_count"] = 0
     coverage = out.get("coverage_seconds")

@@ -60,7 +60,7 @@ class TierRow:
         """The row as written to `rp`: without the fields a reader derives (tier_layout)."""
         return Reading(
             MEASUREMENT,
-            compact(rp, self.fields),  # type: ignore[arg-type]
+            compact(rp, self.fields, self.kind),  # type: ignore[arg-type]
             self.start,
             {"entity_id": self.entity_id, "kind": self.kind},
         )
@@ -145,7 +145,7 @@ def _typed(name: str, value: object) -> FieldValue:
 def _row(rp: str, entity_id: str, time: datetime, values: Mapping[str, object]) -> TierRow:
     kind = str(values.get("kind") or "")
     present = {k: v for k, v in values.items() if v is not None and k not in TAGS}
-    fields = {k: _typed(k, v) for k, v in expand(rp, present).items()}
+    fields = {k: _typed(k, v) for k, v in expand(rp, present, kind).items()}
     return TierRow(entity_id, kind, time, fields)
 
 

@@ -886,7 +886,8 @@ def _run(
         if late and isinstance(tier, HourlyTier):
             tier.fold_late_points(lock)
         run.storage_after_bytes = storage_bytes(settle=True)
-        run.details = {**run.details, "shards": settle.changed(shards, settle.shard_sizes())}
+        touched = settle.changed(shards, settle.shard_sizes(), tier.outcome.days)
+        run.details = {**run.details, "shards": touched}
         run.status = RetentionRun.Status.OK
         return run
     except InfluxUnavailable as exc:

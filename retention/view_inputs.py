@@ -93,7 +93,8 @@ def _tier_rows(
         ) as stream:
             for row in stream:
                 kind = str(row.values.get("kind") or entity.kind)
-                values = expand(policy, {k: v for k, v in row.values.items() if v is not None})
+                present = {k: v for k, v in row.values.items() if v is not None}
+                values = expand(policy, present, kind)
                 aggregate = Aggregate.from_fields(kind, row.time, row.time + step, values)
                 rows.append((aggregate, values))
     except InfluxQueryError as exc:

@@ -59,7 +59,8 @@ def test_a_run_records_its_settled_storage_once_influxdb_compacted(compacting_in
 
     run = tiers.downsample_hourly(T0.date(), T0.date() + timedelta(days=DAYS))
     assert run.status == "ok", run.errors
-    assert run.details["shards"]  # the shards it changed, [bytes at start, bytes at end]
+    # Every shard with [bytes at start, bytes at end, touched]: the run touched them all here.
+    assert run.details["shards"] and all(hit for _, _, hit in run.details["shards"].values())
     immediate = run.storage_after_bytes
     # Deleted points are tombstones until InfluxDB compacts: right after the run, no gain.
     assert run.storage_freed_mb is not None and run.storage_settled_bytes is None
@@ -99,20 +100,27 @@ def test_a_later_run_takes_the_shards_it_changed_too(compacting_influx):
     first = tiers.downsample_hourly(T0.date(), T0.date() + timedelta(days=2))
     second = tiers.downsample_hourly(T0.date() + timedelta(days=2), T0.date() + timedelta(days=3))
     assert first.status == second.status == "ok"
-    shared = set(first.details["shards"]) & set(second.details["shards"])
+
+    def touched(run):
+        return {shard for shard, (_, _, hit) in run.details["shards"].items() if hit}
+
+    shared = touched(first) & touched(second)
     assert shared  # both wrote hourly rows into the hourly tier's one shard
     settled_sizes({"home"}, stable_polls=3, interval=1.0, timeout=180)
     later = datetime.now(UTC) + timedelta(hours=6)
     assert {r.pk for r in settle.settle_runs(now=later)} == {first.pk, second.pk}
     first.refresh_from_db()
     second.refresh_from_db()
-    now = {shard: size for shard, (_, _, size, _) in ts.shard_sizes().items()}
+    now = {shard: info.disk_bytes for shard, info in ts.shard_sizes().items()}
     # The first run's settling counts the shared shard as it was at its end: what happened to
     # it afterwards is the second run's.
     expected = sum(
-        end if shard in shared or start == end else now.get(shard, 0)
-        for shard, (start, end) in first.details["shards"].items()
+        now.get(shard, 0) if hit and shard not in shared else end
+        for shard, (_, end, hit) in first.details["shards"].items()
     )
     assert first.storage_settled_bytes == expected
-    assert second.storage_settled_bytes == sum(now.get(s, 0) for s in second.details["shards"])
+    assert second.storage_settled_bytes == sum(
+        now.get(shard, 0) if hit else end
+        for shard, (_, end, hit) in second.details["shards"].items()
+    )
     assert RetentionRun.objects.filter(storage_settled_bytes__isnull=False).count() == 2
