@@ -13,6 +13,7 @@ Compact rows. A row is written without the fields a reader can derive, and read 
 them put in again (`compact` on write, `expand` on read, both in `retention.tier_rows`), so
 every reader sees the full row and verification compares full rows:
 - `gap_count` 0 (no gap: the field is absent);
+- `max_value` equal to `last_value` in a window with coverage (a meter that only grows);
 - on power rows, `total_energy` when `avg_value` x `coverage_seconds` / 3.6e6 gives it (to
   1e-12 relative: the mean is the integral divided by the coverage);
 - on hourly rows, `carry_value` equal to `last_value` and `carry_state` equal to `last_state`
@@ -59,6 +60,11 @@ def tier_policies() -> list[RetentionTier]:
     ]
 
 
+def _covered(fields: Mapping[str, object]) -> bool:
+    """A reading was in force for a while: then min_value and max_value are known."""
+    return float(fields.get("coverage_seconds") or 0) > 0  # type: ignore[arg-type]
+
+
 def _energy(fields: Mapping[str, object]) -> float | None:
     """A power row's kWh from its time-weighted mean and coverage (None when not both)."""
     avg, coverage = fields.get("avg_value"), fields.get("coverage_seconds")
@@ -70,6 +76,8 @@ def _energy(fields: Mapping[str, object]) -> float | None:
 def compact(rp: str, fields: Mapping[str, object], kind: str = "") -> dict[str, object]:
     """The fields to write: without those `expand` puts back (see the module docstring)."""
     out = dict(fields)
+    if _covered(out) and "last_value" in out and out.get("max_value") == out["last_value"]:
+        del out["max_value"]  # e.g. every hour of a meter that only grows
     energy = out.get("total_energy")
     if kind == "power" and isinstance(energy, float) and (derived := _energy(out)) is not None:
         if math.isclose(derived, energy, rel_tol=ENERGY_REL, abs_tol=1e-15):
@@ -95,6 +103,8 @@ def compact(rp: str, fields: Mapping[str, object], kind: str = "") -> dict[str, 
 def expand(rp: str, fields: Mapping[str, object], kind: str = "") -> dict[str, object]:
     """The full fields of a row as `compact` wrote it (rows written before are unchanged)."""
     out = dict(fields)
+    if _covered(out) and out.get("max_value") is None and out.get("last_value") is not None:
+        out["max_value"] = out["last_value"]
     if kind == "power" and out.get("total_energy") is None:
         if (derived := _energy(out)) is not None:
             out["total_energy"] = derived
