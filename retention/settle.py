@@ -63,6 +63,11 @@ def changed(before: dict[str, Shard], after: dict[str, Shard], days: list[str]) 
     return record
 
 
+def record(run: RetentionRun, before: dict[str, Shard], days: list[str]) -> None:
+    """Put the run's shards (`changed`, measured now, at its end) into its details."""
+    run.details = {**run.details, "shards": changed(before, shard_sizes(), days)}
+
+
 def _next(day: str) -> str:
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 

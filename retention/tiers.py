@@ -886,8 +886,7 @@ def _run(
         if late and isinstance(tier, HourlyTier):
             tier.fold_late_points(lock)
         run.storage_after_bytes = storage_bytes(settle=True)
-        touched = settle.changed(shards, settle.shard_sizes(), tier.outcome.days)
-        run.details = {**run.details, "shards": touched}
+        settle.record(run, shards, tier.outcome.days)
         run.status = RetentionRun.Status.OK
         return run
     except InfluxUnavailable as exc:
