@@ -176,3 +176,26 @@ def test_dense_or_unmeasured_entities_still_get_hourly_rows(ha_db, layout):
     assert rows_per_day(dense.entity_id) == {D0: 24, D0 + DAY: 24}
     assert rows_per_day(quiet.entity_id) == {D0: 24, D0 + DAY: 24}
     assert count_samples(dense, T0, T0 + 2 * DAY) == count_samples(quiet, T0, T0 + 2 * DAY) == 0
+
+
+def test_discovery_measures_states_per_day(ha_db, layout):
+    import io
+    from datetime import UTC, datetime
+
+    from django.core.management import call_command
+
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    door = [(midnight - 3 * DAY + n * HOUR, "on" if n % 2 else "off") for n in range(6)]
+    ha_db.write_entity(layout, "binary_sensor.front_door", door)
+    every = timedelta(minutes=36)  # 40 a day
+    power = [(midnight - (n + 1) * every, float(n)) for n in range(7 * 40)]
+    ha_db.write_entity(layout, "sensor.oven_power", power, unit="W")
+    out = io.StringIO()
+    call_command("discover_entities", "--layout", layout, stdout=out)
+    measured = dict(Entity.objects.values_list("entity_id", "states_per_day"))
+    # Over the RETENTION_RAW_DAYS (7) whole days before today.
+    assert measured == {
+        "binary_sensor.front_door": pytest.approx(6 / 7, abs=1e-3),
+        "sensor.oven_power": pytest.approx(40.0),
+    }
+    assert "States per day measured for 2 tiered entities; 1 have fewer than 24" in out.getvalue()
