@@ -18,22 +18,30 @@ Then the bench restarts its own influxd and accounts for every point written: ra
 series index can lose sight of a series after deletes in other shards until a restart — data
 on disk is intact; see docs/storage.md "Tiered retention". The restart makes the count reflect disk.)
 
-Figures: raw_bytes, tiered_bytes, reduction_percent (target 80; aim 95).
+The sparse variant (`--sparse`; the default runs both) writes a year of a home whose entities
+change rarely (bench/_sparse.py: door and window contacts, motion sensors, a thermostat, hourly
+weather, a power sensor and an energy meter with a reset) to `bench_storage_sparse_raw` and
+`bench_storage_sparse_tiered`, its entities measured as discovery does (states per day), and
+goes through the same tiers: a day of an entity with no more states than the hourly rows that
+would replace them keeps its states (retention/density.py).
+
+Figures: raw_bytes, tiered_bytes, reduction_percent (target 95); sparse_raw_bytes,
+sparse_tiered_bytes, sparse_reduction_percent (target 50, never negative).
 """
 
 import argparse
+import json
 import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 
-from bench import _tiers
+from bench import _sparse, _tiers
 
 NAME = "storage"
-RAW_DB = "bench_storage_raw"
-TIERED_DB = "bench_storage_tiered"
-SIZES = {False: (20, 365), True: (8, 120)}  # quick -> (entities, days)
+SIZES = {False: (20, 365), True: (8, 120)}  # quick -> (entities, days) of the dense home
+TARGETS = {"": 95, "sparse_": 50}  # reduction_percent per variant (prefix of its figures)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,10 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.storage", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="8 entities x 120 days")
+    parser.add_argument("--sparse", action="store_true", help="only the sparse home")
+    parser.add_argument("--dense", action="store_true", help="only the dense home")
     args = parser.parse_args(argv)
     entities, days = SIZES[args.quick]
+    variants = ["sparse_"] if args.sparse else [""] if args.dense else ["", "sparse_"]
 
-    database_url, admin_url = _tiers.prepare_environment(NAME, TIERED_DB)
+    database_url, admin_url = _tiers.prepare_environment(NAME, "bench_storage_tiered")
     with _tiers.private_influxd(NAME) as server:
         os.environ["INFLUXDB_URL"] = server.url
         os.environ["INFLUXDB_VERSION"] = "1"
@@ -53,84 +64,157 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
         from bench.collectors import bench_database
-        from enrich.timeseries import get_timeseries
-        from retention import tiers
-        from retention.ha_source import count_samples
-        from retention.models import Entity
-        from retention.tier_rows import DAILY_RP, HOURLY_RP, read_rows
 
-        # The simulated year ends at the start of a UTC day; the tiers run as that morning.
-        end = datetime(2025, 1, 1, tzinfo=UTC)
-        start = end - timedelta(days=days)
-        now = end + timedelta(hours=3)
-        specs = _tiers.plan(entities)
-        for database in (RAW_DB, TIERED_DB):
-            get_timeseries().create_database(database)
+        figures: dict = {}
+        checks: dict = {}
         with bench_database(database_url, admin_url):
-            began = time.monotonic()
-            written = get_timeseries().write(RAW_DB, _tiers.dense_home(specs, start, days))
-            get_timeseries().write(TIERED_DB, _tiers.dense_home(specs, start, days))
-            write_seconds = time.monotonic() - began
-            _tiers.register(specs)
-            registry = list(Entity.objects.all())
-            hourly = tiers.downsample_hourly(now=now)
-            daily = tiers.downsample_daily(now=now)
-            sizes = _tiers.settled_sizes({RAW_DB, TIERED_DB})
-
-            server.restart()
-            raw_from = datetime.combine(tiers.hourly_horizon(now), clock(), UTC)
-            hourly_from = datetime.combine(tiers.daily_horizon(now), clock(), UTC)
-            raw_left = sum(count_samples(e, start, end) for e in registry)
-            raw_too_old = sum(count_samples(e, start, raw_from) for e in registry)
-            far = (start - timedelta(days=1), end + timedelta(days=1))
-            hour_rows = read_rows(HOURLY_RP, *far)
-            day_rows = read_rows(DAILY_RP, *far)
-            accounted = raw_left + sum(
-                r.points for table in (hour_rows, day_rows) for per in table.values() for r in per
-            )
-            hour_times = [r.start for per in hour_rows.values() for r in per]
-            day_times = [r.start for per in day_rows.values() for r in per]
-
-    raw_bytes = sum(v for (db, _), v in sizes.items() if db == RAW_DB)
-    tiered_bytes = sum(v for (db, _), v in sizes.items() if db == TIERED_DB)
-    by_tier = {rp: v for (db, rp), v in sizes.items() if db == TIERED_DB}
-    reduction = 100 * (raw_bytes - tiered_bytes) / raw_bytes if raw_bytes else float("nan")
-    figures = {
-        "raw_bytes": _tiers.figure(raw_bytes, "bytes", None, "lower"),
-        "tiered_bytes": _tiers.figure(tiered_bytes, "bytes", None, "lower"),
-        "reduction_percent": _tiers.figure(round(reduction, 2), "%", 80, "higher"),
-        "raw_points": _tiers.figure(written, "points", None, "higher"),
-        "write_seconds": _tiers.figure(round(write_seconds, 1), "s", None, "lower"),
-        "hourly_run_seconds": _tiers.figure(hourly.duration_seconds, "s", None, "lower"),
-        "daily_run_seconds": _tiers.figure(daily.duration_seconds, "s", None, "lower"),
-    }
-    for rp, size in sorted(by_tier.items()):
-        figures[f"tiered_{rp}_bytes"] = _tiers.figure(size, "bytes", None, "lower")
-    checks = {
-        "both runs ok": hourly.status == daily.status == "ok",
-        f"raw points only in the last RETENTION_RAW_DAYS (+ margin) days ({raw_too_old:,} older, {raw_left:,} in all)": raw_too_old
-        == 0
-        and raw_left > 0,
-        "hourly rows only between the daily and the raw horizon": bool(hour_times)
-        and min(hour_times) >= hourly_from
-        and max(hour_times) < raw_from,
-        "daily rows only before the daily horizon": bool(day_times)
-        and max(day_times) < hourly_from,
-        f"every point written accounted for (raw + hourly + daily counts: {accounted:,})": (
-            accounted == written
-        ),
-    }
-    for run in (hourly, daily):
-        if run.status != "ok":
-            print(run.errors, file=sys.stderr)
+            for prefix in variants:
+                sparse = prefix == "sparse_"
+                specs = _sparse.plan() if sparse else _tiers.plan(entities)
+                home = _sparse.sparse_home if sparse else _tiers.dense_home
+                got, passed = run_variant(server, prefix, specs, home, days)
+                figures.update(got)
+                checks.update(passed)
     params = {
         "entities": entities,
         "days": days,
         "sampling": "1 point/min (measurements), motion on change, weather 10 min",
+        "sparse_entities": len(_sparse.plan()),
+        "sparse_sampling": "door/window 0-8 changes a day, motion 24-60, thermostat every "
+        "15-60 min, weather hourly, power about 3 changes an hour, meter every 10-30 min "
+        "with one reset",
+        "variants": [p.rstrip("_") or "dense" for p in variants],
+        "measured": datetime.now(UTC).isoformat(timespec="seconds"),
         "influxdb": "private influxd 1.x, cache snapshot after 1 s, full compaction after 2 s",
         "quick": args.quick,
     }
-    return _tiers.report(NAME, params, figures, checks)
+    return _tiers.report(NAME, params, _with_earlier(figures, args.quick), checks)
+
+
+def _with_earlier(figures: dict, quick: bool) -> dict:
+    """This run's figures plus the other variant's from the last run of the same size (a run
+    of one variant keeps the other's figures in the results file)."""
+    path = _tiers.RESULTS_DIR / f"{NAME}.json"
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return figures
+    if earlier.get("params", {}).get("quick") != quick:
+        return figures
+    return {**earlier.get("figures", {}), **figures}
+
+
+def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict, dict]:
+    """Write the home raw and tiered, run the tiers, measure both, account for every point."""
+    from django.conf import settings
+
+    from enrich.timeseries import get_timeseries
+    from retention import density, tiers
+    from retention.ha_source import count_samples
+    from retention.models import Entity, RetentionRun, TierChunk
+    from retention.tier_rows import DAILY_RP, HOURLY_RP, read_rows
+
+    raw_db, tiered_db = f"bench_storage_{prefix}raw", f"bench_storage_{prefix}tiered"
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = tiered_db
+    for model in (Entity, RetentionRun, TierChunk):
+        model.objects.all().delete()
+    # The simulated year ends at the start of a UTC day; the tiers run as that morning.
+    end = datetime(2025, 1, 1, tzinfo=UTC)
+    start = end - timedelta(days=days)
+    now = end + timedelta(hours=3)
+    for database in (raw_db, tiered_db):
+        get_timeseries().create_database(database)
+    began = time.monotonic()
+    written = get_timeseries().write(raw_db, home(specs, start, days))
+    get_timeseries().write(tiered_db, home(specs, start, days))
+    write_seconds = time.monotonic() - began
+    _tiers.register(specs)
+    registry = list(Entity.objects.all())
+    if prefix:
+        density.measure(registry, now)  # as discovery does before the tier runs
+    hourly = tiers.downsample_hourly(now=now)
+    daily = tiers.downsample_daily(now=now)
+    sizes = _tiers.settled_sizes({raw_db, tiered_db})
+
+    server.restart()
+    raw_from = datetime.combine(tiers.hourly_horizon(now), clock(), UTC)
+    hourly_from = datetime.combine(tiers.daily_horizon(now), clock(), UTC)
+    raw_left = sum(count_samples(e, start, end) for e in registry)
+    raw_too_old = sum(count_samples(e, start, raw_from) for e in registry)
+    kept = [
+        (entity, day)
+        for day, names in TierChunk.objects.filter(tier="hourly").values_list("day", "kept_raw")
+        for entity in registry
+        if entity.entity_id in names
+    ]
+    day = timedelta(days=1)
+    midnights = [(e, datetime.combine(d, clock(), UTC)) for e, d in kept]
+    raw_kept = sum(count_samples(e, at, at + day) for e, at in midnights)
+    far = (start - day, end + day)
+    hour_rows = read_rows(HOURLY_RP, *far)
+    day_rows = read_rows(DAILY_RP, *far)
+    accounted = raw_left + sum(
+        r.points for table in (hour_rows, day_rows) for per in table.values() for r in per
+    )
+    hour_times = [r.start for per in hour_rows.values() for r in per]
+    day_times = [r.start for per in day_rows.values() for r in per]
+    per_entity_day: dict = {}
+    for entity_id, rows in hour_rows.items():
+        for row in rows:
+            key = (entity_id, row.start.date())
+            count, points = per_entity_day.get(key, (0, 0))
+            per_entity_day[key] = (count + 1, points + row.points)
+    more_rows = sum(1 for count, points in per_entity_day.values() if count >= points)
+
+    raw_bytes = sum(v for (db, _), v in sizes.items() if db == raw_db)
+    tiered_bytes = sum(v for (db, _), v in sizes.items() if db == tiered_db)
+    by_tier = {rp: v for (db, rp), v in sizes.items() if db == tiered_db}
+    reduction = 100 * (raw_bytes - tiered_bytes) / raw_bytes if raw_bytes else float("nan")
+    figure = _tiers.figure
+    figures = {
+        f"{prefix}raw_bytes": figure(raw_bytes, "bytes", None, "lower"),
+        f"{prefix}tiered_bytes": figure(tiered_bytes, "bytes", None, "lower"),
+        f"{prefix}reduction_percent": figure(round(reduction, 2), "%", TARGETS[prefix], "higher"),
+        f"{prefix}raw_points": figure(written, "points", None, "higher"),
+        f"{prefix}write_seconds": figure(round(write_seconds, 1), "s", None, "lower"),
+        f"{prefix}hourly_run_seconds": figure(hourly.duration_seconds, "s", None, "lower"),
+        f"{prefix}daily_run_seconds": figure(daily.duration_seconds, "s", None, "lower"),
+    }
+    for rp, size in sorted(by_tier.items()):
+        figures[f"{prefix}tiered_{rp}_bytes"] = figure(size, "bytes", None, "lower")
+    if prefix:
+        figures[f"{prefix}kept_entity_days"] = figure(len(kept), "entity-days", None, "lower")
+    what = prefix.rstrip("_") or "dense"
+    checks = {
+        f"{what}: both runs ok": hourly.status == daily.status == "ok",
+        f"{what}: raw points older than the raw horizon only in entity-days that kept their "
+        f"states ({raw_too_old:,} older, {raw_kept:,} kept, {raw_left:,} in all)": raw_too_old
+        == raw_kept
+        and raw_left > 0,
+        f"{what}: hourly rows only between the daily and the raw horizon": bool(hour_times)
+        and min(hour_times) >= hourly_from
+        and max(hour_times) < raw_from,
+        f"{what}: daily rows only before the daily horizon": bool(day_times)
+        and max(day_times) < hourly_from,
+        f"{what}: every point written accounted for (raw + hourly + daily counts: "
+        f"{accounted:,})": accounted == written,
+        f"{what}: no entity-day has as many hourly rows as the raw states they replace "
+        f"({more_rows} have)": not prefix or more_rows == 0,
+        f"{what}: tiering made the history no bigger": tiered_bytes <= raw_bytes,
+    }
+    for run in (hourly, daily):
+        if run.status != "ok":
+            print(run.errors, file=sys.stderr)
+    if raw_too_old != raw_kept:  # name the entity-days, to look into
+        for entity in registry:
+            for n in range((raw_from - start).days):
+                at = start + n * day
+                if (left := count_samples(entity, at, at + day)) and (
+                    entity,
+                    at.date(),
+                ) not in kept:
+                    print(f"raw left: {entity.entity_id} {at.date()} {left}", file=sys.stderr)
+    return figures, checks
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "retention.downsample_daily": (3300, 3500),
     "retention.discover_entities": (600, 660),
     "retention.record_metrics": (600, 660),
+    "retention.settle_storage": (300, 360),
 }
 # Redis redelivers a task it has not seen acknowledged within the visibility timeout (acks_late:
 # acknowledged when it ends), so it must outlast the longest run or a running task would be

@@ -78,6 +78,13 @@ SCHEDULE: tuple[Entry, ...] = (
         expires=3600,
     ),
     Entry(
+        # The tier runs' storage once InfluxDB compacted (RETENTION_SETTLE_HOURS after them).
+        name="Settle tier runs' storage",
+        task="retention.settle_storage",
+        crontab="0 8 * * *",
+        expires=3600,
+    ),
+    Entry(
         # Routed to the default queue (config/queues.py): a long retention run must not delay it.
         name="Check retention alerts",
         task="retention.check_alerts",

@@ -224,6 +224,9 @@ if VIEW_LATE_MARGIN_HOURS < 0:
 RETENTION_RAW_DAYS = number("RETENTION_RAW_DAYS", 7)
 RETENTION_HOURLY_DAYS = number("RETENTION_HOURLY_DAYS", 90)
 RETENTION_LATE_MARGIN_HOURS = number("RETENTION_LATE_MARGIN_HOURS", 2, float)
+# A run's storage is measured again this many hours after it ends, once InfluxDB compacted the
+# shards it changed (1.x fully compacts a shard 4 h after its last write): retention.settle.
+RETENTION_SETTLE_HOURS = number("RETENTION_SETTLE_HOURS", 5, float)
 # A run that found InfluxDB unreachable is retried after this many seconds (doubling, 3 times).
 RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300)
 if RETENTION_RAW_DAYS < 1 or RETENTION_HOURLY_DAYS <= RETENTION_RAW_DAYS:

@@ -164,6 +164,30 @@ class RetentionTier:
         return duration_seconds(self.duration)
 
 
+class Shard(NamedTuple):
+    """One shard as InfluxDB 1.x reports it (times as RFC 3339 text, e.g. 2024-03-04T00:00:00Z)."""
+
+    database: str
+    retention_policy: str
+    disk_bytes: int
+    cache_bytes: int
+    start: str
+    end: str
+
+
+def _shard_duration(shown: object) -> str | None:
+    """SHOW RETENTION POLICIES' shardGroupDuration ("168h0m0s") as a tier's shard_duration."""
+    seconds = duration_seconds(str(shown or "0s"))
+    return format_duration(seconds) if seconds else None
+
+
+def _shards_differ(wanted: RetentionTier, have: RetentionTier) -> bool:
+    """True when `wanted` names a shard group duration other than the existing tier's."""
+    if wanted.shard_duration is None or have.shard_duration is None:
+        return False
+    return duration_seconds(wanted.shard_duration) != duration_seconds(have.shard_duration)
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One row of a query result.
@@ -625,6 +649,11 @@ class TimeSeries(ABC):
         (TSM files plus WAL of every shard; it trails writes by up to a few seconds and
         shrinks only after compactions)."""
 
+    def shard_sizes(self) -> dict[str, Shard]:
+        """Shard id -> its database, retention policy, bytes on disk, bytes still in its cache
+        and time range; {} where the server does not report shards (InfluxDB 2.x)."""
+        return {}
+
     def _check_delete_args(self, start: datetime, end: datetime) -> tuple[int, int]:
         start_ns, end_ns = _to_ns(start), _to_ns(end)
         if end_ns <= start_ns:
@@ -678,6 +707,13 @@ class Influx1(TimeSeries):
                         "(a shorter duration deletes older data)."
                     )
                 self.execute(None, f"ALTER RETENTION POLICY {spec}")
+            if _shards_differ(tier, have):
+                # Only shard groups created from now on get it; existing ones keep theirs.
+                self.execute(
+                    None,
+                    f"ALTER RETENTION POLICY {quote_ident(tier.name)} ON {db} "
+                    f"SHARD DURATION {tier.shard_duration}",
+                )
             if tier.default and not have.default and not (implicit and tier.name == DEFAULT_TIER):
                 self.execute(
                     None, f"ALTER RETENTION POLICY {quote_ident(tier.name)} ON {db} DEFAULT"
@@ -693,6 +729,7 @@ class Influx1(TimeSeries):
                 r.values["name"],
                 format_duration(duration_seconds(r.values["duration"])),
                 bool(r.values["default"]),
+                _shard_duration(r.values.get("shardGroupDuration")),
             )
             for r in rows
         ]
@@ -747,6 +784,29 @@ class Influx1(TimeSeries):
             key = (row.tags.get("database", ""), row.tags.get("retentionPolicy", ""))
             totals[key] = totals.get(key, 0) + int(row.values.get("diskBytes") or 0)
         return totals
+
+    def shard_sizes(self) -> dict[str, Shard]:
+        cached: dict[str, int] = {}
+        for row in self.query(None, "SHOW STATS FOR 'tsm1_cache'"):
+            shard = str(row.tags.get("path", "")).rstrip("/").rsplit("/", 1)[-1]
+            cached[shard] = cached.get(shard, 0) + int(row.values.get("memBytes") or 0)
+        spans = {
+            str(row.values.get("id")): (str(row.values["start_time"]), str(row.values["end_time"]))
+            for row in self.query(None, "SHOW SHARDS")
+        }
+        found = {}
+        for row in self.query(None, "SHOW STATS FOR 'shard'"):
+            shard = str(row.tags.get("id", ""))
+            start, end = spans.get(shard, ("", ""))
+            found[shard] = Shard(
+                row.tags.get("database", ""),
+                row.tags.get("retentionPolicy", ""),
+                int(row.values.get("diskBytes") or 0),
+                cached.get(shard, 0),
+                start,
+                end,
+            )
+        return found
 
 
 class _Bucket(NamedTuple):
@@ -904,6 +964,14 @@ class Influx2(TimeSeries):
             else:
                 bucket = buckets[0]
                 have = self._every_seconds(bucket)
+                rule = next((r for r in bucket.retention_rules or [] if r.type == "expire"), None)
+                if have == tier.seconds and shards and rule is not None:
+                    if (rule.shard_group_duration_seconds or 0) != shards:
+                        bucket.retention_rules = rules  # new shard groups only; data stays
+                        self._api(
+                            f"updating bucket {name!r}",
+                            lambda c, b=bucket: c.buckets_api().update_bucket(b),
+                        )
                 if have != tier.seconds:
                     if not alter:
                         raise RetentionConflict(

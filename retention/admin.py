@@ -41,6 +41,7 @@ class EntityAdmin(admin.ModelAdmin):
         "unit",
         "device_class",
         "tiered",
+        "states_per_day",
         "layout",
         "measurement",
         "edited",
@@ -49,7 +50,7 @@ class EntityAdmin(admin.ModelAdmin):
     list_editable = ("kind", "area", "unit", "device_class", "tiered")
     list_filter = ("kind", "device_class", "area", "layout", "tiered", "edited")
     search_fields = ("entity_id", "friendly_name", "area", "measurement")
-    readonly_fields = ("first_seen", "last_seen", "discovered", "updated")
+    readonly_fields = ("first_seen", "last_seen", "states_per_day", "discovered", "updated")
     actions = ("return_to_discovery",)
     fieldsets = (
         (
@@ -68,7 +69,7 @@ class EntityAdmin(admin.ModelAdmin):
         ),
         (
             "Where Home Assistant's data is",
-            {"fields": ("layout", "measurement", "first_seen", "last_seen")},
+            {"fields": ("layout", "measurement", "first_seen", "last_seen", "states_per_day")},
         ),
         (
             "Registry",
@@ -205,6 +206,7 @@ class RetentionRunAdmin(ReadOnlyAdmin):
         "records_processed",
         "records_deleted",
         "storage_freed_mb",
+        "storage_settled_freed_mb",
         "duration_seconds",
     )
     list_filter = ("operation", "status")
@@ -224,6 +226,7 @@ class TierChunkAdmin(ReadOnlyAdmin):
         "entities",
         "source_points",
         "aggregate_points",
+        "kept_raw",
         "updated",
     )
     list_filter = ("tier", "state")

@@ -38,6 +38,12 @@ class Entity(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     discovered = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Raw states a day, measured by discovery over the last raw days (retention.density);
+    # None: not measured. A measured entity keeps the states of a day that has no more of
+    # them than the hourly rows that would replace them.
+    states_per_day = models.FloatField(
+        null=True, blank=True, help_text="Measured raw states per day (discovery)."
+    )
 
     class Meta:
         ordering = ["entity_id"]
@@ -84,7 +90,16 @@ class RetentionRun(models.Model):
     # Measured from InfluxDB's own size accounting (enrich.timeseries.sizes) before and after.
     storage_before_bytes = models.BigIntegerField(null=True, blank=True)
     storage_after_bytes = models.BigIntegerField(null=True, blank=True)
-    storage_freed_mb = models.FloatField(null=True, blank=True)
+    storage_freed_mb = models.FloatField(
+        null=True, blank=True, verbose_name="freed MB (right after the run)"
+    )
+    # Measured again once InfluxDB compacted the shards the run touched (retention.settle):
+    # right after a run, deleted data is still on disk as tombstones.
+    storage_settled_bytes = models.BigIntegerField(null=True, blank=True)
+    storage_settled_freed_mb = models.FloatField(
+        null=True, blank=True, verbose_name="freed MB (settled)"
+    )
+    storage_settled_at = models.DateTimeField(null=True, blank=True)
     errors = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
 
@@ -119,6 +134,9 @@ class TierChunk(models.Model):
     # deleting the hourly row at midnight also removes the daily row at midnight; it is
     # written again from here, also after a crash in between.
     pending_rows = models.JSONField(default=dict, blank=True)
+    # Hourly tier only: entities whose raw states of the day were kept instead of hourly rows
+    # (fewer states than rows, see retention.density); never folded in as late points.
+    kept_raw = models.JSONField(default=list, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

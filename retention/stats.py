@@ -35,6 +35,7 @@ from django.db.models import Exists, OuterRef, Sum
 
 from enrich.readings import Reading
 from enrich.timeseries import TimeseriesError, get_timeseries, quote_ident
+from retention import settle
 from retention.models import Alert, ArchiveObject, RetentionRun
 from retention.tier_rows import DAILY_RP, HOURLY_RP
 
@@ -177,7 +178,9 @@ def run_summary(run: RetentionRun) -> dict[str, Any]:
         "range_end": _iso(run.range_end),
         "records_processed": run.records_processed,
         "records_deleted": run.records_deleted,
-        "storage_freed_mb": run.storage_freed_mb,
+        "storage_freed_mb": settle.freed_mb(run),
+        "storage_freed_immediate_mb": run.storage_freed_mb,
+        "storage_settled": run.storage_settled_freed_mb is not None,
         "errors": run.errors,
     }
 

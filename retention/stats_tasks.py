@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from retention import alerts, stats
+from retention import alerts, settle, stats
 
 logger = logging.getLogger(__name__)
 
@@ -18,8 +18,20 @@ logger = logging.getLogger(__name__)
 def record_metrics() -> dict:
     """Daily: write today's `retention_metrics` point (a rerun the same day replaces it).
     Counting the raw tier's points reads it once, hence the longer time limit."""
+    settle.settle_runs()
     reading = stats.record_metrics()
     return {"time": reading.time.isoformat(), "fields": dict(reading.fields)}
+
+
+@shared_task(
+    name="retention.settle_storage",
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.settle_storage"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.settle_storage"][1],
+)
+def settle_storage() -> dict:
+    """Daily, hours after the tier runs: their storage once InfluxDB compacted (settle)."""
+    runs = settle.settle_runs()
+    return {str(run.pk): run.storage_settled_freed_mb for run in runs}
 
 
 # Routed to the default queue (config/celery.py, and so is its beat entry): a long retention

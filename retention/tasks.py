@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from enrich.errors import Transient
-from retention import tiers
+from retention import density, tiers
 from retention.models import RetentionRun
 from retention.task_records import recorded, retry_transient
 
@@ -80,6 +80,7 @@ def discover_entities(self) -> dict:
 
     try:
         report = discover()
+        measured = density.measure_registry()
     except (DiscoveryError, Transient) as exc:
         logger.error("discover_entities: %s", exc)
         retry_transient(self, exc)  # InfluxDB out of reach: later; a missing database: fails
@@ -89,4 +90,5 @@ def discover_entities(self) -> dict:
         "updated": report.updated,
         "unchanged": report.unchanged,
         "created_ids": report.created_ids,
+        "states_per_day": measured,
     }

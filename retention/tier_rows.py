@@ -10,6 +10,9 @@ start (UTC hour or day), fields = `Aggregate.to_fields()` plus, on rows of ours 
   the chain of hours stays exact (time-weighted means, energy reference, state changes);
 - `late_times` (rows that took in late points, see `retention.tiers`): the microsecond
   times of the raw points folded in, so folding them in again after a crash is a no-op.
+
+Rows are written without the fields a reader can derive and read back with them
+(`retention.tier_layout`: `compact`, `expand`).
 """
 
 from __future__ import annotations
@@ -25,10 +28,9 @@ from enrich.readings import EPOCH, Reading
 from enrich.timeseries import get_timeseries, quote_ident
 from retention.aggregate import Aggregate, FieldValue, is_gap
 from retention.samples import Sample
+from retention.tier_layout import DAILY_RP, HOURLY_RP, compact, expand  # noqa: F401 (DAILY_RP: re-exported)
 
 MEASUREMENT = "entity_aggregates"
-HOURLY_RP = "enrich_hourly"
-DAILY_RP = "enrich_daily"
 CARRY_VALUE = "carry_value"
 CARRY_STATE = "carry_state"
 CARRY_GAP = "carry_gap"
@@ -54,10 +56,11 @@ class TierRow:
         own = {k: v for k, v in self.fields.items() if not is_own_field(k)}
         return Aggregate.from_fields(self.kind, self.start, self.start + width, own)
 
-    def reading(self) -> Reading:
+    def reading(self, rp: str = HOURLY_RP) -> Reading:
+        """The row as written to `rp`: without the fields a reader derives (tier_layout)."""
         return Reading(
             MEASUREMENT,
-            dict(self.fields),
+            compact(rp, self.fields, self.kind),  # type: ignore[arg-type]
             self.start,
             {"entity_id": self.entity_id, "kind": self.kind},
         )
@@ -139,9 +142,10 @@ def _typed(name: str, value: object) -> FieldValue:
     return float(value)  # type: ignore[arg-type]
 
 
-def _row(entity_id: str, time: datetime, values: Mapping[str, object]) -> TierRow:
+def _row(rp: str, entity_id: str, time: datetime, values: Mapping[str, object]) -> TierRow:
     kind = str(values.get("kind") or "")
-    fields = {k: _typed(k, v) for k, v in values.items() if v is not None and k not in TAGS}
+    present = {k: v for k, v in values.items() if v is not None and k not in TAGS}
+    fields = {k: _typed(k, v) for k, v in expand(rp, present, kind).items()}
     return TierRow(entity_id, kind, time, fields)
 
 
@@ -159,7 +163,7 @@ def read_rows(
     with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
         for row in rows:
             entity = row.tags.get("entity_id", "")
-            found.setdefault(entity, []).append(_row(entity, row.time, row.values))
+            found.setdefault(entity, []).append(_row(rp, entity, row.time, row.values))
     return found
 
 
@@ -172,11 +176,11 @@ def last_row_before(rp: str, entity_id: str, before: datetime) -> TierRow | None
     params = {"entity_id": entity_id, "before": before}
     with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
         row = next(rows, None)
-    return None if row is None else _row(entity_id, row.time, row.values)
+    return None if row is None else _row(rp, entity_id, row.time, row.values)
 
 
 def write_rows(rp: str, rows: Iterable[TierRow]) -> int:
-    return get_timeseries().write(settings.TIER_DATABASE, (r.reading() for r in rows), rp)
+    return get_timeseries().write(settings.TIER_DATABASE, (r.reading(rp) for r in rows), rp)
 
 
 def differences(expected: Mapping[str, object], got: Mapping[str, object]) -> list[str]:

@@ -14,9 +14,16 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 
 from enrich.time_span import SPAN, outside_span
-from enrich.timeseries import InfluxQueryError, RetentionTier, get_timeseries, quote_ident
+from enrich.timeseries import (
+    InfluxQueryError,
+    RetentionTier,
+    duration_seconds,
+    get_timeseries,
+    quote_ident,
+)
 from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun
+from retention.tier_layout import tier_policies
 from retention.tier_rows import DAILY_RP, HOURLY_RP
 
 
@@ -129,15 +136,41 @@ def check_retention_policies() -> list[str]:
 
 
 def ensure_tiers() -> None:
-    """Create enrich_hourly and enrich_daily (INF, never the default) where missing."""
+    """Create enrich_hourly and enrich_daily (INF, never the default) where missing, with
+    shard groups sized to their data (`tier_layout`); give existing ones those shard groups."""
     ts = get_timeseries()
     database = settings.TIER_DATABASE
     existing = _policies(database) or {}
-    missing = [RetentionTier(name, "INF") for name in (HOURLY_RP, DAILY_RP) if name not in existing]
-    if not missing:
+    wanted = tier_policies()
+    if all(_same_shards(existing.get(tier.name), tier) for tier in wanted):
         return
-    # Passing the existing policies as they are leaves them (and the default) untouched.
-    ts.create_database(database, tiers=[*existing.values(), *missing])
+    # Other existing policies are passed as they are, which leaves them (and the default) alone.
+    ours = {tier.name for tier in wanted}
+    others = [policy for name, policy in existing.items() if name not in ours]
+    # A duration someone gave a tier (check_retention_policies allows long enough ones) stays;
+    # InfluxDB refuses shard groups longer than it.
+    kept = []
+    for tier in wanted:
+        have = existing.get(tier.name)
+        if have is None:
+            kept.append(tier)
+            continue
+        shards = duration_seconds(tier.shard_duration or "INF")
+        fits = have.seconds is None or (shards is not None and shards <= have.seconds)
+        kept.append(
+            RetentionTier(
+                tier.name, have.duration, have.default, tier.shard_duration if fits else None
+            )
+        )
+    ts.create_database(database, tiers=[*others, *kept])
+
+
+def _same_shards(have: RetentionTier | None, wanted: RetentionTier) -> bool:
+    if have is None:
+        return False
+    if have.shard_duration is None or wanted.shard_duration is None:
+        return True  # InfluxDB 2.x does not report it: set when the bucket was made
+    return duration_seconds(have.shard_duration) == duration_seconds(wanted.shard_duration)
 
 
 # --- The range a person asks for ------------------------------------------------------------

@@ -71,7 +71,7 @@ from enrich.timeseries import (
     get_timeseries,
     quote_ident,
 )
-from retention import ha_source
+from retention import density, ha_source, settle
 from retention.aggregate import (
     VALUE_KINDS,
     Aggregate,
@@ -93,7 +93,6 @@ from retention.tier_rows import (
     carry_fields,
     carry_sample,
     differences,
-    last_row_before,
     micros,
     read_rows,
     write_rows,
@@ -328,10 +327,9 @@ class HourlyTier:
         raw_carry = samples[0] if samples and samples[0].time < start else None
         day_samples = samples[1:] if raw_carry is not None else samples
         head: list[Sample] = [raw_carry] if raw_carry is not None else []
-        previous = last_row_before(HOURLY_RP, entity.entity_id, start)
+        previous, previous_end = density.previous_row(entity.entity_id, start)
         previous_value = previous_state = None
         if previous is not None:
-            previous_end = previous.start + HOUR
             last_value = previous.fields.get("last_value")
             last_state = previous.fields.get("last_state")
             previous_value = None if last_value is None else float(last_value)
@@ -474,7 +472,7 @@ class HourlyTier:
                         )
                     to_delete.append((entity, raw))
         computed = [self.compute(e, day) for e in to_aggregate if _still_held(lock)]
-        computed = [item for item in computed if item.rows]
+        computed, kept = density.split([item for item in computed if item.rows])
         written = write_rows(HOURLY_RP, (row for item in computed for row in item.rows))
         raw_points = sum(item.raw_points for item in computed)
         if not verified:
@@ -486,6 +484,7 @@ class HourlyTier:
                 source_points=raw_points,
                 aggregate_points=written,
             )
+        density.record_kept(day, kept)
         fault_point("hourly:after_write")
         counts = self.verify(day, computed)
         if not verified:
@@ -515,7 +514,7 @@ class HourlyTier:
         daily_lock: RunLock | None = None
         try:
             for entity in self.entities:
-                for first, stop in ranges:
+                for first, stop in density.without_kept(entity.entity_id, ranges):
                     start, end = _at(first), _at(stop)
                     if not ha_source.count_samples(entity, start, end, database=self.database):
                         continue
@@ -655,7 +654,8 @@ class DailyTier:
                 .values_list("day", flat=True)
                 .first()
             )
-            candidates = [d for d in (pending, first and _floor_day(first.time)) if d]
+            kept = density.first_kept_day(self.end)
+            candidates = [d for d in (pending, first and _floor_day(first.time), kept) if d]
             if not candidates:
                 return []
             start = min(candidates)
@@ -669,6 +669,7 @@ class DailyTier:
         start = _at(day)
         if chunk is None or chunk.state == TierChunk.State.WRITTEN:
             hourly = read_rows(HOURLY_RP, start, start + DAY)
+            kept = density.add_kept_days(day, hourly, HourlyTier(None, None, _at(day)))
             pending: dict[str, dict] = {}
             sources = 0
             for entity_id, rows in sorted(hourly.items()):
@@ -678,6 +679,7 @@ class DailyTier:
                     continue
                 pending[entity_id] = {"kind": kind, "fields": daily.to_fields()}
                 sources += len(rows)
+            density.carry_on_daily(pending, hourly, kept)
             written = write_rows(DAILY_RP, _pending_rows(pending, start))
             _set_chunk(
                 self.tier,
@@ -711,6 +713,7 @@ class DailyTier:
             # Hour 00 shares its time with the daily row: InfluxDB 1.x deletes both (rewritten
             # from pending_rows below), 2.x every bucket's points of that hour.
             delete(database, start, start + HOUR, MEASUREMENT, tags)
+        deleted += density.delete_kept_raw(day, pending)
         fault_point("daily:before_rewrite")
         write_rows(DAILY_RP, _pending_rows(pending, start))
         stored = read_rows(DAILY_RP, start, start + DAY)
@@ -867,7 +870,7 @@ def _run(
             run.details = {"reason": f"another {operation} run holds the lock: {holder}"}
             return run
         ensure_tiers()
-        run.storage_before_bytes = storage_bytes()
+        run.storage_before_bytes, shards = storage_bytes(), settle.shard_sizes()
         if isinstance(tier, HourlyTier) and not tier.entities:
             tier.outcome.waiting.append(
                 "no tiered entity in the registry: run `manage.py discover_entities` (or tick "
@@ -883,6 +886,7 @@ def _run(
         if late and isinstance(tier, HourlyTier):
             tier.fold_late_points(lock)
         run.storage_after_bytes = storage_bytes(settle=True)
+        settle.record(run, shards, tier.outcome.days)
         run.status = RetentionRun.Status.OK
         return run
     except InfluxUnavailable as exc:

@@ -31,6 +31,7 @@ from retention.ha_source import carried_in_sample, count_samples, read_samples
 from retention.models import Entity
 from retention.samples import Sample
 from retention.view_power import PowerPoints, read_power
+from retention.tier_layout import expand
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,10 @@ def _tier_rows(
         ) as stream:
             for row in stream:
                 kind = str(row.values.get("kind") or entity.kind)
-                aggregate = Aggregate.from_fields(kind, row.time, row.time + step, row.values)
-                rows.append((aggregate, row.values))
+                present = {k: v for k, v in row.values.items() if v is not None}
+                values = expand(policy, present, kind)
+                aggregate = Aggregate.from_fields(kind, row.time, row.time + step, values)
+                rows.append((aggregate, values))
     except InfluxQueryError as exc:
         # No tiers yet (database or retention policy not created): nothing was tiered.
         if "not found" not in exc.server_message:

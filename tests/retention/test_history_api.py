@@ -68,8 +68,20 @@ def test_default_is_the_last_30_days_newest_first_with_units_in_the_names(client
         "records_processed": 86_400,
         "records_deleted": 86_400,
         "storage_freed_mb": 1.25,
+        "storage_freed_immediate_mb": 1.25,
+        "storage_settled": False,
         "errors": "",
     }
+
+
+def test_a_settled_run_shows_its_settled_figure(client, runs):
+    run = runs["hourly_ok"]
+    run.storage_settled_freed_mb, run.storage_settled_bytes = 3.5, 1_000_000
+    run.save()
+    first = client.get("/retention/history").json()["runs"][0]
+    assert first["run_id"] == run.pk
+    assert (first["storage_freed_mb"], first["storage_freed_immediate_mb"]) == (3.5, 1.25)
+    assert first["storage_settled"] is True
 
 
 def test_days_widens_or_narrows_the_window(client, runs):

@@ -4,11 +4,14 @@
   var S = window.Status;
   S.api("/retention/history", { days: 30 }).then(function (res) {
     var tbody = document.querySelector("#runs-table tbody");
-    if (!res.ok) { S.fill(tbody, [], S.problem(res), 6); return; }
+    if (!res.ok) { S.fill(tbody, [], S.problem(res), 7); return; }
     S.fill(tbody, res.body.runs.slice(0, 50).map(function (r) {
+      // Settled: measured again once InfluxDB compacted; else right after the run.
+      var freed = r.storage_freed_mb === null || r.storage_freed_mb === undefined ? "" :
+        r.storage_freed_mb.toFixed(2) + " MB" + (r.storage_settled ? " (settled)" : " (before compaction)");
       return [S.time(r.started), r.operation_type, [r.status, "status-" + r.status],
-              String(r.records_processed), String(r.records_deleted), r.errors || ""];
-    }), "No retention runs in the last 30 days.", 6);
+              String(r.records_processed), String(r.records_deleted), freed, r.errors || ""];
+    }), "No retention runs in the last 30 days.", 7);
   });
   S.api("/retention/archive/years").then(function (res) {
     var tbody = document.querySelector("#archive-table tbody");

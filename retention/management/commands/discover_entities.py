@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.timeseries import TimeseriesError
+from retention import density
 from retention.discovery import (
     LAYOUTS,
     AreaImportError,
@@ -45,9 +46,16 @@ class Command(BaseCommand):
                **options) -> None:  # fmt: skip
         try:
             report = discover(database=database, layout=layout)
+            measured = density.measure_registry() if database is None else {}
         except (DiscoveryError, TimeseriesError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(str(report))
+        sparse = sorted(e for e, per_day in measured.items() if per_day < 24)
+        if measured:
+            self.stdout.write(
+                f"States per day measured for {len(measured)} tiered entities; {len(sparse)} "
+                "have fewer than 24 (their quiet days keep raw states instead of hourly rows)."
+            )
         if ha_areas:
             try:
                 areas = import_ha_areas()
