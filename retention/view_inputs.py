@@ -30,8 +30,8 @@ from retention.aggregate import Aggregate, floor_day, is_gap
 from retention.ha_source import carried_in_sample, count_samples, read_samples
 from retention.models import Entity
 from retention.samples import Sample
-from retention.view_power import PowerPoints, read_power
 from retention.tier_layout import expand
+from retention.view_power import PowerPoints, read_power
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,8 @@ def compacting_influx(settings):
         shutil.rmtree(server.data, ignore_errors=True)
 
 
-def test_a_run_records_its_settled_storage_once_influxdb_compacted(compacting_influx):
+@pytest.mark.usefixtures("compacting_influx")
+def test_a_run_records_its_settled_storage_once_influxdb_compacted():
     ts = get_timeseries()
     ts.create_database("home")
     readings = (
@@ -89,7 +90,8 @@ def test_a_run_records_its_settled_storage_once_influxdb_compacted(compacting_in
     assert settle.settle_runs(now=datetime.now(UTC) + timedelta(days=1)) == []
 
 
-def test_a_later_run_takes_the_shards_it_changed_too(compacting_influx):
+@pytest.mark.usefixtures("compacting_influx")
+def test_a_later_run_takes_the_shards_it_changed_too():
     ts = get_timeseries()
     ts.create_database("home")
     ts.write("home", (Reading("W", {"value": float(n % 13)}, T0 + timedelta(minutes=n),
