@@ -10,13 +10,14 @@ How a day is processed (one UTC day is one resumable chunk, state in `TierChunk`
 
 hot -> warm, for days ending RETENTION_RAW_DAYS (+ RETENTION_LATE_MARGIN_HOURS) ago, every
 tiered entity of the registry:
-1. read the day's raw samples and the sample in force when the day opens (from raw data, or,
-   once that is deleted, from the previous hourly row's `carry_*` fields); convert kW -> W and
-   Wh -> kWh (Entity.unit); aggregate 24 UTC hours; write the rows.      -> state "written"
+1. read the day's raw samples (batched: `retention.tier_reads`, the next day read ahead) and
+   the sample in force when the day opens (from raw data, or, once that is deleted, from the
+   previous hourly row's `carry_*` fields); convert kW -> W and Wh -> kWh (Entity.unit);
+   aggregate 24 UTC hours; write the rows.                               -> state "written"
 2. read the rows back and check each entity: every field as written, `count_samples` of the
    raw day == sum of (sample_count + gap_count), energy totals equal (1e-9 relative).
                                                                            -> state "verified"
-3. delete the entity's raw points of the day (measurement- and tag-scoped). -> "deleted"
+3. delete the entities' raw points of the day (measurement- and tag-scoped). -> "deleted"
 A rerun skips "deleted" days and redoes a "written" day from raw (which is complete: deletes
 start only after "verified"). In a "verified" day an entity without raw points left is done,
 one whose raw count equals its rows' count is deleted, and one with more raw points (late
@@ -65,13 +66,12 @@ from django.conf import settings
 from django.db import transaction
 
 from enrich.timeseries import (
-    InfluxQueryError,
     InfluxUnavailable,
     TimeseriesError,
     get_timeseries,
     quote_ident,
 )
-from retention import ha_source
+from retention import ha_source, tier_reads
 from retention.aggregate import (
     VALUE_KINDS,
     Aggregate,
@@ -93,7 +93,6 @@ from retention.tier_rows import (
     carry_fields,
     carry_sample,
     differences,
-    last_row_before,
     micros,
     read_rows,
     write_rows,
@@ -144,16 +143,8 @@ def fault_point(name: str) -> None:
 
 
 def delete(*args: object, **kwargs: object) -> None:
-    """`TimeSeries.delete`, tried again when InfluxDB 1.x answers "engine is closed" (a shard
-    being opened or closed meanwhile, e.g. another database dropped): a delete is idempotent."""
-    for attempt in range(3):
-        try:
-            get_timeseries().delete(*args, **kwargs)  # type: ignore[arg-type]
-            return
-        except InfluxQueryError as exc:
-            if "engine is closed" not in exc.server_message or attempt == 2:
-                raise
-            time.sleep(0.5 * (attempt + 1))
+    """`TimeSeries.delete`, tried again when 1.x answers "engine is closed" (tier_reads)."""
+    tier_reads.retry_engine_closed(lambda: get_timeseries().delete(*args, **kwargs))  # type: ignore[arg-type]
 
 
 # --- Units -----------------------------------------------------------------------------------
@@ -284,6 +275,7 @@ class HourlyTier:
         self.entities = list(Entity.objects.filter(tiered=True).order_by("entity_id"))
         self.outcome = Outcome()
         self._raw_rp: str | None = None
+        self.reader = tier_reads.Reader(self.entities, self.database)
 
     @property
     def raw_rp(self) -> str:
@@ -316,19 +308,18 @@ class HourlyTier:
                 return []
             start = min(firsts)
         done = set(_deleted_days(self.tier, start, self.end))
-        return [day for day in _days(start, self.end) if day not in done]
+        self.reader.days = [day for day in _days(start, self.end) if day not in done]
+        return self.reader.days
 
     # -- one entity, one day --
-    def compute(self, entity: Entity, day: date) -> _EntityDay:
+    def compute(self, entity: Entity, day: date, reads: tier_reads.GroupReads) -> _EntityDay:
         start, end = _at(day), _at(day) + DAY
         factor = unit_factor(entity)
-        samples = converted(
-            ha_source.read_samples(entity, start, end, database=self.database), factor
-        )
-        raw_carry = samples[0] if samples and samples[0].time < start else None
-        day_samples = samples[1:] if raw_carry is not None else samples
+        day_samples = converted(reads.samples[entity.entity_id], factor)
+        carried = reads.carried[entity.entity_id]
+        raw_carry = converted([carried], factor)[0] if carried is not None else None
         head: list[Sample] = [raw_carry] if raw_carry is not None else []
-        previous = last_row_before(HOURLY_RP, entity.entity_id, start)
+        previous = reads.previous.get(entity.entity_id)
         previous_value = previous_state = None
         if previous is not None:
             previous_end = previous.start + HOUR
@@ -370,7 +361,7 @@ class HourlyTier:
         VerificationFailed naming entity, hour and field."""
         start = _at(day)
         stored = read_rows(HOURLY_RP, start, start + DAY)
-        counts: dict[str, int] = {}
+        counts = tier_reads.count_samples([c.entity for c in computed], start, start + DAY, self.database)  # fmt: skip
         for item in computed:
             entity_id = item.entity.entity_id
             got = {row.start: row for row in stored.get(entity_id, [])}
@@ -388,10 +379,7 @@ class HourlyTier:
                         f"differently ({'; '.join(problems)}); nothing of the day was deleted."
                     )
             rows = list(got.values())
-            counted = ha_source.count_samples(
-                item.entity, start, start + DAY, database=self.database
-            )
-            counts[entity_id] = counted
+            counted = counts[entity_id]
             accounted = sum(row.points for row in rows)
             if counted != accounted:
                 raise VerificationFailed(
@@ -455,8 +443,9 @@ class HourlyTier:
         else:
             # Deletes may have run for some entities: decide per entity from what is left.
             stored = read_rows(HOURLY_RP, start, start + DAY)
+            counts = tier_reads.count_samples(self.entities, start, start + DAY, self.database)
             for entity in self.entities:
-                raw = ha_source.count_samples(entity, start, start + DAY, database=self.database)
+                raw = counts[entity.entity_id]
                 accounted = sum(row.points for row in stored.get(entity.entity_id, []))
                 if raw == 0:
                     continue
@@ -473,7 +462,12 @@ class HourlyTier:
                             day,
                         )
                     to_delete.append((entity, raw))
-        computed = [self.compute(e, day) for e in to_aggregate if _still_held(lock)]
+        computed = [
+            self.compute(entity, day, reads)
+            for group, reads in self.reader.groups(start, to_aggregate)
+            if _still_held(lock)
+            for entity in group
+        ]
         computed = [item for item in computed if item.rows]
         written = write_rows(HOURLY_RP, (row for item in computed for row in item.rows))
         raw_points = sum(item.raw_points for item in computed)
@@ -492,12 +486,11 @@ class HourlyTier:
             _set_chunk(self.tier, day, TierChunk.State.VERIFIED)
         fault_point("hourly:after_verify")
         _still_held(lock)
-        deleted = 0
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
-        for n, (entity, present) in enumerate(targets):
-            deleted += self.delete_raw(entity, start, start + DAY, present)
-            if n == 0:
-                fault_point("hourly:mid_delete")
+        deleted = tier_reads.delete_day(
+            [(entity, n) for entity, n in targets if n], start, start + DAY, self.database,
+            self.raw_rp, lambda entity, n: self.delete_raw(entity, start, start + DAY, n),
+            lambda: fault_point("hourly:mid_delete"))  # fmt: skip
         _set_chunk(self.tier, day, TierChunk.State.DELETED)
         self.outcome.days.append(day.isoformat())
         self.outcome.entities.update(item.entity.entity_id for item in computed)
@@ -910,6 +903,8 @@ def _run(
 
 
 def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float) -> None:
+    if isinstance(tier, HourlyTier):
+        tier.reader.close()
     run.finished = datetime.now(UTC)
     run.duration_seconds = round(time.monotonic() - began, 3)
     if tier is not None and run.status != RetentionRun.Status.DRY_RUN:
