@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             registry = list(Entity.objects.all())
             raw_before = sum(count_samples(e, start, end) for e in registry)
             load_before = os.getloadavg()[0]
-            read_lines, read_seconds = read_bound(ts, specs, start, end)
+            read_lines, read_seconds = read_bound(ts, INFLUX_DATABASE, specs, start, end)
             run = tiers.downsample_hourly(start.date(), end.date())
             load_after = os.getloadavg()[0]
             raw_after = sum(count_samples(e, start, end) for e in registry)
@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     return _tiers.report(NAME, params, figures, checks)
 
 
-def read_bound(ts, specs: list, start: datetime, end: datetime) -> tuple[int, float]:
+def read_bound(ts, database: str, specs: list, start: datetime, end: datetime
+               ) -> tuple[int, float]:  # fmt: skip
     """(lines, seconds) of InfluxDB's own CSV answer with every raw point of the home in
     [start, end): one query over all its measurements, read to the end and not parsed."""
     from enrich.timeseries import quote_ident
@@ -134,7 +135,7 @@ def read_bound(ts, specs: list, start: datetime, end: datetime) -> tuple[int, fl
         'GROUP BY "entity_id", "domain"'
     )
     began = time.perf_counter()
-    lines, _ = csv_read_bound(ts, INFLUX_DATABASE, query, {"start": start, "end": end})
+    lines, _ = csv_read_bound(ts, database, query, {"start": start, "end": end})
     return lines, time.perf_counter() - began
 
 

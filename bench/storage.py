@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 
 from bench import _tiers
+from bench.downsample import read_bound
 
 NAME = "storage"
 RAW_DB = "bench_storage_raw"
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             hourly = tiers.downsample_hourly(now=now)
             daily = tiers.downsample_daily(now=now)
             sizes = _tiers.settled_sizes({RAW_DB, TIERED_DB})
+            # The hourly run's bound: InfluxDB's CSV read of the same points (kept raw).
+            read_lines, read_seconds = read_bound(get_timeseries(), RAW_DB, specs, start, end)
 
             server.restart()
             raw_from = datetime.combine(tiers.hourly_horizon(now), clock(), UTC)
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         "raw_points": _tiers.figure(written, "points", None, "higher"),
         "write_seconds": _tiers.figure(round(write_seconds, 1), "s", None, "lower"),
         "hourly_run_seconds": _tiers.figure(hourly.duration_seconds, "s", None, "lower"),
-        "daily_run_seconds": _tiers.figure(daily.duration_seconds, "s", None, "lower"),
+        "daily_run_seconds": _tiers.figure(daily.duration_seconds, "s", 60, "lower"),
+        **speed_figures(hourly, daily, written, read_seconds),
     }
     for rp, size in sorted(by_tier.items()):
         figures[f"tiered_{rp}_bytes"] = _tiers.figure(size, "bytes", None, "lower")
@@ -119,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         f"every point written accounted for (raw + hourly + daily counts: {accounted:,})": (
             accounted == written
         ),
+        "the CSV read bound returned every point": read_lines >= written,
     }
     for run in (hourly, daily):
         if run.status != "ok":
@@ -130,7 +135,33 @@ def main(argv: list[str] | None = None) -> int:
         "influxdb": "private influxd 1.x, cache snapshot after 1 s, full compaction after 2 s",
         "quick": args.quick,
     }
+    unmet = [k for k, f in figures.items() if f["target"] is not None and (
+        f["value"] < f["target"] if f["better"] == "higher" else f["value"] > f["target"])]  # fmt: skip
+    if unmet:
+        params["bound"] = (
+            f"{', '.join(unmet)} missed. InfluxDB's CSV read of the year's {written:,} points "
+            f"took {read_seconds:.1f} s; hourly run {hourly.duration_seconds:.1f} s "
+            f"({hourly.records_processed:,} raw points), daily run {daily.duration_seconds:.1f} s "
+            f"({daily.records_processed:,} hourly rows of {len(daily.details.get('days', []))} "
+            f"days); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+        print(params["bound"])
     return _tiers.report(NAME, params, figures, checks)
+
+
+def speed_figures(hourly, daily, written: int, read_seconds: float) -> dict:
+    """The tier runs' rates (targets of issue 15) against InfluxDB's own read of the points."""
+    rate = round(hourly.records_processed / (hourly.duration_seconds or float("nan")) * 60)
+    read_rate = round(written / read_seconds * 60)
+    days = len(daily.details.get("days", [])) or 1
+    return {
+        "hourly_points_per_minute": _tiers.figure(rate, "points/min", 5_000_000, "higher"),
+        "read_bound_points_per_minute": _tiers.figure(read_rate, "points/min", None, "higher"),
+        "hourly_vs_read": _tiers.figure(round(rate / read_rate, 3), "x", 0.2, "higher"),
+        "daily_seconds_per_day": _tiers.figure(
+            round((daily.duration_seconds or 0) / days, 3), "s", None, "lower"
+        ),
+    }
 
 
 if __name__ == "__main__":

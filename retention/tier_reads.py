@@ -169,6 +169,22 @@ def retry_engine_closed(call: Callable[[], object]) -> None:
             time.sleep(0.5 * (attempt + 1))
 
 
+def delete_tagged(database: str, start: datetime, end: datetime, measurement: str,
+                  tag_sets: Sequence[dict[str, str]], rp: str | None,
+                  after_first: Callable[[], None] | None = None) -> None:  # fmt: skip
+    """Delete the points of `measurement` in [start, end) with one of `tag_sets`, GROUP_SIZE
+    sets a statement (`delete_series`; with `rp`, tier-scoped and checked by the door)."""
+    for n in range(0, len(tag_sets), GROUP_SIZE):
+        part = tag_sets[n : n + GROUP_SIZE]
+        retry_engine_closed(
+            lambda t=part: delete_series(
+                get_timeseries(), database, start, end, [measurement], t, rp
+            )
+        )
+        if n == 0 and after_first is not None:
+            after_first()
+
+
 def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, database: str,
                     rp: str, after_first: Callable[[], None]) -> None:  # fmt: skip
     """Delete the raw points of official `entities` in [start, end) (retried when 1.x answers

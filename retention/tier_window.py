@@ -161,7 +161,11 @@ def parse(entities: Sequence[Entity], fetched: Fetched
                 continue
             if not cell:
                 continue  # no state at all: not a sample
-            value = float(cell)
+            try:
+                value = float(cell)
+            except ValueError:  # the field took another type since SHOW FIELD KEYS
+                redo.add(entity.entity_id)
+                continue
             if not isfinite(value):
                 sample = from_official(_time(stamp), {"value": value}, entity.kind)
             elif entity.kind in VALUE_KINDS:
@@ -173,10 +177,11 @@ def parse(entities: Sequence[Entity], fetched: Fetched
             for index, name, convert in columns:
                 cell = cells[index]
                 if cell:
-                    if convert is None:
+                    try:
+                        values[name] = convert(cell)  # type: ignore[misc]
+                    except (TypeError, ValueError):  # no type, or another one meanwhile
                         redo.add(entity.entity_id)
                         break
-                    values[name] = convert(cell)
             else:
                 if has_state and "state" not in values:
                     redo.add(entity.entity_id)  # maybe a "" state (a gap): only JSON can tell
