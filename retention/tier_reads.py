@@ -47,13 +47,18 @@ DAY = timedelta(days=1)
 
 
 def official(entities: Iterable[Entity]) -> list[Entity]:
+    """The entities read in batches: official layout, InfluxDB 1.x (else, entity by entity
+    through ha_source as before)."""
+    if not supports_csv(get_timeseries()):
+        return []
     return [e for e in entities if e.layout == Entity.Layout.OFFICIAL]
 
 
 def groups(entities: Sequence[Entity]) -> list[list[Entity]]:
     """The entities in groups of at most GROUP_SIZE (official ones batched, ingestor alone)."""
     batched = official(entities)
-    alone = [[e] for e in entities if e.layout != Entity.Layout.OFFICIAL]
+    ids = {e.entity_id for e in batched}
+    alone = [[e] for e in entities if e.entity_id not in ids]
     return [batched[n : n + GROUP_SIZE] for n in range(0, len(batched), GROUP_SIZE)] + alone
 
 
@@ -62,6 +67,7 @@ def carried_in(entities: Sequence[Entity], start: datetime, database: str
                ) -> dict[str, Sample | None]:  # fmt: skip
     """Each entity's sample in force at `start` (ha_source's carry-in), None when none."""
     batched = official(entities)
+    ids = {e.entity_id for e in batched}
     result: dict[str, Sample | None] = {}
     newest: dict[str, list] = {}
     if batched:
@@ -79,9 +85,7 @@ def carried_in(entities: Sequence[Entity], start: datetime, database: str
     for entity in entities:
         rows = newest.get(entity.entity_id, [])
         source = ha_source._source(entity)
-        if entity.layout != Entity.Layout.OFFICIAL or (
-            len(rows) == 2 and rows[0].time_ns == rows[1].time_ns
-        ):
+        if entity.entity_id not in ids or (len(rows) == 2 and rows[0].time_ns == rows[1].time_ns):
             result[entity.entity_id] = ha_source._carried_in(source, database, start)
         else:
             result[entity.entity_id] = next(ha_source._deduplicated(iter(rows[:1]), source), None)
@@ -114,8 +118,10 @@ def count_samples(entities: Sequence[Entity], start: datetime, end: datetime, da
                   ) -> dict[str, int]:  # fmt: skip
     """`ha_source.count_samples` of each entity in [start, end), batched."""
     counts: dict[str, int] = {}
-    single: list[Entity] = [e for e in entities if e.layout != Entity.Layout.OFFICIAL]
-    for group in groups(official(entities)):
+    batched = official(entities)
+    ids = {e.entity_id for e in batched}
+    single: list[Entity] = [e for e in entities if e.entity_id not in ids]
+    for group in groups(batched):
         measurements, where, params = selection(group)
         by_key = keyed(group)
         window = f"WHERE time >= $start AND time < $end AND {where}"
