@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from enrich.readings import EPOCH
@@ -132,11 +133,16 @@ def parse(entities: Sequence[Entity], fetched: Fetched
         ha_source.sample_from_official,
         math.isfinite,
     )
+    header: list[str] = []
+    key: tuple[str, str] = ("", "")
+    target: Any = None
     for header, cells in csv_parse(fetched.data):
         if header is not last_header:
-            last_header = header
+            last_header, target = header, None
             series.clear()
-        target = series.get((cells[0], cells[1]))
+        if target is None or cells[1] != key[1] or cells[0] != key[0]:
+            key = (cells[0], cells[1])
+            target = series.get(key)
         if target is None:
             entity = entity_of(by_key, cells[0], parse_tags(cells[1]))
             types = fetched.fields.get(cells[0], {})
@@ -144,19 +150,21 @@ def parse(entities: Sequence[Entity], fetched: Fetched
             typed = [c for c in columns if c[2] is not None]
             value_only = None
             if len(typed) == 1 and typed[0][1:] == ("value", float):
-                value_only = (typed[0][0], [c[0] for c in columns if c[2] is None])
-            target = series[(cells[0], cells[1])] = (
+                empty = [c[0] for c in columns if c[2] is None] + [typed[0][0]]  # + one
+                value_only = (typed[0][0], itemgetter(*empty))
+            target = series[key] = (
                 entity, columns, types.get("state") == "string", value_only,
                 found[entity.entity_id] if entity is not None else None,
+                entity is not None and entity.kind in VALUE_KINDS,
             )  # fmt: skip
             out, last_stamp = [], ""
-        entity, columns, has_state, value_only, samples = target
+        entity, columns, has_state, value_only, samples, plain = target
         if entity is None or (redo and entity.entity_id in redo):
             continue
         stamp = cells[2]
         if value_only:  # most sensors: a float `value` and nothing else
             cell = cells[value_only[0]]
-            if any(cells[i] for i in value_only[1]):  # must be empty (see _columns)
+            if any(value_only[1](cells)[:-1]):  # must be empty (see _columns)
                 redo.add(entity.entity_id)
                 continue
             if not cell:
@@ -168,7 +176,7 @@ def parse(entities: Sequence[Entity], fetched: Fetched
                 continue
             if not isfinite(value):
                 sample = from_official(_time(stamp), {"value": value}, entity.kind)
-            elif entity.kind in VALUE_KINDS:
+            elif plain:
                 sample = Sample(_time(stamp), value, None, {})  # what _finish gives them
             else:
                 sample = finish(_time(stamp), value, None, entity.kind, {})
