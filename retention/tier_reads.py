@@ -15,7 +15,8 @@ entities of the official layout, with exactly `ha_source`'s results:
   series matches the statement (checked by a query just before; else one per measurement),
   tier-scoped with the cross-policy check of the door; then counted again.
 
-Entities of the ingestor layout go through `ha_source` one by one, as before. Groups hold at
+Entities of the ingestor layout, and every entity on InfluxDB 2.x, go through `ha_source`
+one by one, as before. Groups hold at
 most GROUP_SIZE entities, so a large home is never read into memory at once. `Prefetch` reads
 the next group (or the first group of the next day) in a thread with its own connection
 while the current one is aggregated, verified and deleted.
@@ -278,7 +279,9 @@ def read_group(entities: Sequence[Entity], start: datetime, database: str,
 # --- reading ahead ---------------------------------------------------------------------------
 class Prefetch:
     """Reads the windows of (day, group) units in order, one unit ahead, in a thread with its
-    own connection to InfluxDB. `get(unit)` returns what `fetch_window` returns."""
+    own connection to InfluxDB (it only waits on the network: the main thread parses).
+    `get(start, entities)` returns that unit's `tier_window.fetch`, None for a unit that was
+    not planned (the caller reads it itself)."""
 
     def __init__(self, units: list[tuple[datetime, datetime, tuple[Entity, ...]]],
                  database: str) -> None:  # fmt: skip
