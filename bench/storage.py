@@ -16,7 +16,7 @@ nothing left in the cache. The user's InfluxDB is never restarted or reconfigure
 Then the bench restarts its own influxd and accounts for every point written: raw points left
 + sample/gap counts of the hourly and daily rows == points written. (InfluxDB 1.6's in-memory
 series index can lose sight of a series after deletes in other shards until a restart — data
-on disk is intact; see docs/storage.md "Tiered retention". The restart makes the count reflect disk.)
+on disk is intact; see README "Tiered retention". The restart makes the count reflect disk.)
 
 The sparse variant (`--sparse`; the default runs both) writes a year of a home whose entities
 change rarely (bench/_sparse.py: door and window contacts, motion sensors, a thermostat, hourly
@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 
 from bench import _sparse, _tiers
+from bench.downsample import read_bound
 
 NAME = "storage"
 SIZES = {False: (20, 365), True: (8, 120)}  # quick -> (entities, days) of the dense home
@@ -67,14 +68,16 @@ def main(argv: list[str] | None = None) -> int:
 
         figures: dict = {}
         checks: dict = {}
+        bounds: list[str] = []
         with bench_database(database_url, admin_url):
             for prefix in variants:
                 sparse = prefix == "sparse_"
                 specs = _sparse.plan() if sparse else _tiers.plan(entities)
                 home = _sparse.sparse_home if sparse else _tiers.dense_home
-                got, passed = run_variant(server, prefix, specs, home, days)
+                got, passed, bound = run_variant(server, prefix, specs, home, days)
                 figures.update(got)
                 checks.update(passed)
+                bounds += [bound] if bound else []
     params = {
         "entities": entities,
         "days": days,
@@ -88,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         "influxdb": "private influxd 1.x, cache snapshot after 1 s, full compaction after 2 s",
         "quick": args.quick,
     }
+    if bounds:
+        params["bound"] = "; ".join(bounds)
+        print(params["bound"])
     return _tiers.report(NAME, params, _with_earlier(figures, args.quick), checks)
 
 
@@ -104,8 +110,10 @@ def _with_earlier(figures: dict, quick: bool) -> dict:
     return {**earlier.get("figures", {}), **figures}
 
 
-def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict, dict]:
-    """Write the home raw and tiered, run the tiers, measure both, account for every point."""
+def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict, dict, str]:
+    """Write the home raw and tiered, run the tiers, measure both, account for every point;
+    the dense home also measures the runs' speed against InfluxDB's own read (returned: the
+    bound hit when a speed target is missed, else "")."""
     from django.conf import settings
 
     from enrich.timeseries import get_timeseries
@@ -135,6 +143,8 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
     hourly = tiers.downsample_hourly(now=now)
     daily = tiers.downsample_daily(now=now)
     sizes = _tiers.settled_sizes({raw_db, tiered_db})
+    if not prefix:  # the hourly run's bound: InfluxDB's CSV read of the same points (kept raw)
+        read_lines, read_seconds = read_bound(get_timeseries(), raw_db, specs, start, end)
 
     server.restart()
     raw_from = datetime.combine(tiers.hourly_horizon(now), clock(), UTC)
@@ -178,8 +188,24 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
         f"{prefix}raw_points": figure(written, "points", None, "higher"),
         f"{prefix}write_seconds": figure(round(write_seconds, 1), "s", None, "lower"),
         f"{prefix}hourly_run_seconds": figure(hourly.duration_seconds, "s", None, "lower"),
-        f"{prefix}daily_run_seconds": figure(daily.duration_seconds, "s", None, "lower"),
+        f"{prefix}daily_run_seconds": figure(
+            daily.duration_seconds, "s", None if prefix else 60, "lower"
+        ),
     }
+    bound = ""
+    if not prefix:
+        figures.update(speed_figures(hourly, daily, written, read_seconds))
+        unmet = [k for k, f in figures.items() if f["target"] is not None and (
+            f["value"] < f["target"] if f["better"] == "higher" else f["value"] > f["target"])]  # fmt: skip
+        if unmet:
+            bound = (
+                f"{', '.join(unmet)} missed. InfluxDB's CSV read of the year's {written:,} points "
+                f"took {read_seconds:.1f} s; hourly run {hourly.duration_seconds:.1f} s "
+                f"({hourly.records_processed:,} raw points), daily run "
+                f"{daily.duration_seconds:.1f} s ({daily.records_processed:,} hourly rows of "
+                f"{len(daily.details.get('days', []))} days); load average "
+                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            )
     for rp, size in sorted(by_tier.items()):
         figures[f"{prefix}tiered_{rp}_bytes"] = figure(size, "bytes", None, "lower")
     if prefix:
@@ -202,6 +228,8 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
         f"({more_rows} have)": not prefix or more_rows == 0,
         f"{what}: tiering made the history no bigger": tiered_bytes <= raw_bytes,
     }
+    if not prefix:
+        checks[f"{what}: the CSV read bound returned every point"] = read_lines >= written
     for run in (hourly, daily):
         if run.status != "ok":
             print(run.errors, file=sys.stderr)
@@ -214,7 +242,22 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
                     at.date(),
                 ) not in kept:
                     print(f"raw left: {entity.entity_id} {at.date()} {left}", file=sys.stderr)
-    return figures, checks
+    return figures, checks, bound
+
+
+def speed_figures(hourly, daily, written: int, read_seconds: float) -> dict:
+    """The tier runs' rates (targets of issue 15) against InfluxDB's own read of the points."""
+    rate = round(hourly.records_processed / (hourly.duration_seconds or float("nan")) * 60)
+    read_rate = round(written / read_seconds * 60)
+    days = len(daily.details.get("days", [])) or 1
+    return {
+        "hourly_points_per_minute": _tiers.figure(rate, "points/min", 5_000_000, "higher"),
+        "read_bound_points_per_minute": _tiers.figure(read_rate, "points/min", None, "higher"),
+        "hourly_vs_read": _tiers.figure(round(rate / read_rate, 3), "x", 0.2, "higher"),
+        "daily_seconds_per_day": _tiers.figure(
+            round((daily.duration_seconds or 0) / days, 3), "s", None, "lower"
+        ),
+    }
 
 
 if __name__ == "__main__":

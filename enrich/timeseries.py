@@ -366,7 +366,9 @@ class TimeSeries(ABC):
         self.password = password
         self.token = token
         self.org = org
-        self._session = requests.Session()
+        from enrich.timeseries_csv import frozen_session  # a helper of this door
+
+        self._session = frozen_session(self.url)
 
     @staticmethod
     def from_url(url: str, version: str = "1", **options: Any) -> TimeSeries:
@@ -526,6 +528,13 @@ class TimeSeries(ABC):
         InfluxQueryError here; one met later in the stream raises while iterating.
         `database=None` runs server-wide statements (SHOW DATABASES, SHOW STATS).
         """
+        response = self._post_query(database, influxql, params, chunk_size, retention_policy)
+        return RowStream(self, response, influxql, database)
+
+    def _post_query(self, database: str | None, influxql: str, params: Mapping[str, Any] | None,
+                    chunk_size: int, retention_policy: str | None = None,
+                    headers: Mapping[str, str] | None = None) -> requests.Response:  # fmt: skip
+        """POST /query; the streamed response (200), else InfluxQueryError."""
         form: dict[str, str] = {"q": influxql}
         if params:
             bound = {k: _to_ns(v) if isinstance(v, datetime) else v for k, v in params.items()}
@@ -536,12 +545,14 @@ class TimeSeries(ABC):
         if retention_policy:
             url_params["rp"] = retention_policy
         doing = f"querying {database!r}" if database else "querying"
-        response = self._request("POST", "/query", doing, params=url_params, data=form, stream=True)
+        response = self._request(
+            "POST", "/query", doing, params=url_params, data=form, headers=headers, stream=True
+        )
         if response.status_code != 200:
             message = _server_message(response)
             response.close()
             raise InfluxQueryError(message, influxql, database)
-        return RowStream(self, response, influxql, database)
+        return response
 
     def query_csv(
         self,

@@ -10,13 +10,14 @@ How a day is processed (one UTC day is one resumable chunk, state in `TierChunk`
 
 hot -> warm, for days ending RETENTION_RAW_DAYS (+ RETENTION_LATE_MARGIN_HOURS) ago, every
 tiered entity of the registry:
-1. read the day's raw samples and the sample in force when the day opens (from raw data, or,
-   once that is deleted, from the previous hourly row's `carry_*` fields); convert kW -> W and
-   Wh -> kWh (Entity.unit); aggregate 24 UTC hours; write the rows.      -> state "written"
+1. read the day's raw samples (batched: `retention.tier_reads`, the next day read ahead) and
+   the sample in force when the day opens (from raw data, or, once that is deleted, from the
+   previous hourly row's `carry_*` fields); convert kW -> W and Wh -> kWh (Entity.unit);
+   aggregate 24 UTC hours; write the rows.                               -> state "written"
 2. read the rows back and check each entity: every field as written, `count_samples` of the
    raw day == sum of (sample_count + gap_count), energy totals equal (1e-9 relative).
                                                                            -> state "verified"
-3. delete the entity's raw points of the day (measurement- and tag-scoped). -> "deleted"
+3. delete the entities' raw points of the day (measurement- and tag-scoped). -> "deleted"
 A rerun skips "deleted" days and redoes a "written" day from raw (which is complete: deletes
 start only after "verified"). In a "verified" day an entity without raw points left is done,
 one whose raw count equals its rows' count is deleted, and one with more raw points (late
@@ -65,13 +66,12 @@ from django.conf import settings
 from django.db import transaction
 
 from enrich.timeseries import (
-    InfluxQueryError,
     InfluxUnavailable,
     TimeseriesError,
     get_timeseries,
     quote_ident,
 )
-from retention import density, ha_source, settle
+from retention import density, ha_source, settle, tier_reads
 from retention.aggregate import (
     VALUE_KINDS,
     Aggregate,
@@ -143,16 +143,8 @@ def fault_point(name: str) -> None:
 
 
 def delete(*args: object, **kwargs: object) -> None:
-    """`TimeSeries.delete`, tried again when InfluxDB 1.x answers "engine is closed" (a shard
-    being opened or closed meanwhile, e.g. another database dropped): a delete is idempotent."""
-    for attempt in range(3):
-        try:
-            get_timeseries().delete(*args, **kwargs)  # type: ignore[arg-type]
-            return
-        except InfluxQueryError as exc:
-            if "engine is closed" not in exc.server_message or attempt == 2:
-                raise
-            time.sleep(0.5 * (attempt + 1))
+    """`TimeSeries.delete`, tried again when 1.x answers "engine is closed" (tier_reads)."""
+    tier_reads.retry_engine_closed(lambda: get_timeseries().delete(*args, **kwargs))  # type: ignore[arg-type]
 
 
 # --- Units -----------------------------------------------------------------------------------
@@ -283,6 +275,7 @@ class HourlyTier:
         self.entities = list(Entity.objects.filter(tiered=True).order_by("entity_id"))
         self.outcome = Outcome()
         self._raw_rp: str | None = None
+        self.reader = tier_reads.Reader(self.entities, self.database)
 
     @property
     def raw_rp(self) -> str:
@@ -315,19 +308,30 @@ class HourlyTier:
                 return []
             start = min(firsts)
         done = set(_deleted_days(self.tier, start, self.end))
-        return [day for day in _days(start, self.end) if day not in done]
+        self.reader.days = [day for day in _days(start, self.end) if day not in done]
+        return self.reader.days
 
     # -- one entity, one day --
-    def compute(self, entity: Entity, day: date) -> _EntityDay:
+    def compute(
+        self, entity: Entity, day: date, reads: tier_reads.GroupReads | None = None
+    ) -> _EntityDay:
+        """The entity's hourly rows of `day`, from the day's batched reads (tier_reads), or,
+        without them (a kept day the daily tier composes: density.add_kept_days), its own."""
         start, end = _at(day), _at(day) + DAY
         factor = unit_factor(entity)
-        samples = converted(
-            ha_source.read_samples(entity, start, end, database=self.database), factor
-        )
-        raw_carry = samples[0] if samples and samples[0].time < start else None
-        day_samples = samples[1:] if raw_carry is not None else samples
+        if reads is None:
+            samples = converted(
+                ha_source.read_samples(entity, start, end, database=self.database), factor
+            )
+            raw_carry = samples[0] if samples and samples[0].time < start else None
+            day_samples = samples[1:] if raw_carry is not None else samples
+            previous, previous_end = density.previous_row(entity.entity_id, start)
+        else:
+            day_samples = converted(reads.samples[entity.entity_id], factor)
+            carried = reads.carried[entity.entity_id]
+            raw_carry = converted([carried], factor)[0] if carried is not None else None
+            previous, previous_end = _previous(entity.entity_id, start, reads)
         head: list[Sample] = [raw_carry] if raw_carry is not None else []
-        previous, previous_end = density.previous_row(entity.entity_id, start)
         previous_value = previous_state = None
         if previous is not None:
             last_value = previous.fields.get("last_value")
@@ -368,7 +372,7 @@ class HourlyTier:
         VerificationFailed naming entity, hour and field."""
         start = _at(day)
         stored = read_rows(HOURLY_RP, start, start + DAY)
-        counts: dict[str, int] = {}
+        counts = tier_reads.count_samples([c.entity for c in computed], start, start + DAY, self.database)  # fmt: skip
         for item in computed:
             entity_id = item.entity.entity_id
             got = {row.start: row for row in stored.get(entity_id, [])}
@@ -386,10 +390,7 @@ class HourlyTier:
                         f"differently ({'; '.join(problems)}); nothing of the day was deleted."
                     )
             rows = list(got.values())
-            counted = ha_source.count_samples(
-                item.entity, start, start + DAY, database=self.database
-            )
-            counts[entity_id] = counted
+            counted = counts[entity_id]
             accounted = sum(row.points for row in rows)
             if counted != accounted:
                 raise VerificationFailed(
@@ -453,8 +454,9 @@ class HourlyTier:
         else:
             # Deletes may have run for some entities: decide per entity from what is left.
             stored = read_rows(HOURLY_RP, start, start + DAY)
+            counts = tier_reads.count_samples(self.entities, start, start + DAY, self.database)
             for entity in self.entities:
-                raw = ha_source.count_samples(entity, start, start + DAY, database=self.database)
+                raw = counts[entity.entity_id]
                 accounted = sum(row.points for row in stored.get(entity.entity_id, []))
                 if raw == 0:
                     continue
@@ -471,7 +473,12 @@ class HourlyTier:
                             day,
                         )
                     to_delete.append((entity, raw))
-        computed = [self.compute(e, day) for e in to_aggregate if _still_held(lock)]
+        computed = [
+            self.compute(entity, day, reads)
+            for group, reads in self.reader.groups(start, to_aggregate)
+            if _still_held(lock)
+            for entity in group
+        ]
         computed, kept = density.split([item for item in computed if item.rows])
         written = write_rows(HOURLY_RP, (row for item in computed for row in item.rows))
         raw_points = sum(item.raw_points for item in computed)
@@ -491,12 +498,11 @@ class HourlyTier:
             _set_chunk(self.tier, day, TierChunk.State.VERIFIED)
         fault_point("hourly:after_verify")
         _still_held(lock)
-        deleted = 0
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
-        for n, (entity, present) in enumerate(targets):
-            deleted += self.delete_raw(entity, start, start + DAY, present)
-            if n == 0:
-                fault_point("hourly:mid_delete")
+        deleted = tier_reads.delete_day(
+            [(entity, n) for entity, n in targets if n], start, start + DAY, self.database,
+            self.raw_rp, lambda entity, n: self.delete_raw(entity, start, start + DAY, n),
+            lambda: fault_point("hourly:mid_delete"))  # fmt: skip
         _set_chunk(self.tier, day, TierChunk.State.DELETED)
         self.outcome.days.append(day.isoformat())
         self.outcome.entities.update(item.entity.entity_id for item in computed)
@@ -701,18 +707,16 @@ class DailyTier:
         database = settings.TIER_DATABASE
         stored = read_rows(HOURLY_RP, start, start + DAY)
         deleted = sum(len(stored.get(entity_id, [])) for entity_id in pending)
-        # Entity by entity, only the rows that were composed: a row InfluxDB did not show
-        # when the day was composed (see README, 1.6's series index) is never deleted unseen.
-        for n, entity_id in enumerate(sorted(pending)):
-            tags = {"entity_id": entity_id}
-            # Hours 01-23: no daily row lies there, so the tier-scoped delete is safe (the
-            # gateway checks).
-            delete(database, start + HOUR, start + DAY, MEASUREMENT, tags, HOURLY_RP)
-            if n == 0:
-                fault_point("daily:mid_delete")
-            # Hour 00 shares its time with the daily row: InfluxDB 1.x deletes both (rewritten
-            # from pending_rows below), 2.x every bucket's points of that hour.
-            delete(database, start, start + HOUR, MEASUREMENT, tags)
+        # Only the entities whose rows were composed: a row InfluxDB did not show when the day
+        # was composed (see docs/storage.md, 1.6's series index) is never deleted unseen.
+        tag_sets = [{"entity_id": entity_id} for entity_id in sorted(pending)]
+        # Hours 01-23: no daily row lies there, so the tier-scoped delete is safe (the door
+        # checks). All the day's entities in one statement (tier_reads.delete_tagged).
+        tier_reads.delete_tagged(database, start + HOUR, start + DAY, MEASUREMENT, tag_sets,
+                                 HOURLY_RP, after_first=lambda: fault_point("daily:mid_delete"))  # fmt: skip
+        # Hour 00 shares its time with the daily row: InfluxDB 1.x deletes both (rewritten
+        # from pending_rows below), 2.x every bucket's points of that hour.
+        tier_reads.delete_tagged(database, start, start + HOUR, MEASUREMENT, tag_sets, None)
         deleted += density.delete_kept_raw(day, pending)
         fault_point("daily:before_rewrite")
         write_rows(DAILY_RP, _pending_rows(pending, start))
@@ -768,6 +772,17 @@ def _pending_rows(pending: dict[str, dict], start: datetime) -> list[TierRow]:
         TierRow(entity_id, entry["kind"], start, dict(entry["fields"]))
         for entity_id, entry in sorted(pending.items())
     ]
+
+
+def _previous(
+    entity_id: str, start: datetime, reads: tier_reads.GroupReads
+) -> tuple[TierRow | None, datetime | None]:
+    """The batched newest hourly row when it is from the last day (no row can be newer), else
+    what density.previous_row finds (a daily row is newer after days kept raw)."""
+    hour = reads.previous.get(entity_id)
+    if hour is not None and hour.start >= start - DAY:
+        return hour, hour.start + HOUR
+    return density.previous_row(entity_id, start)
 
 
 def _still_held(*locks: RunLock) -> bool:
@@ -914,6 +929,8 @@ def _run(
 
 
 def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float) -> None:
+    if isinstance(tier, HourlyTier):
+        tier.reader.close()
     run.finished = datetime.now(UTC)
     run.duration_seconds = round(time.monotonic() - began, 3)
     if tier is not None and run.status != RetentionRun.Status.DRY_RUN:
