@@ -8,11 +8,16 @@ STAMP := $(VENV)/.installed
 # The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback.
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
 	DATABASE_URL=postgres://enrich:enrich@127.0.0.1:5432/enrich \
-	REDIS_URL=redis://127.0.0.1:6379/15 \
+	REDIS_URL=redis://127.0.0.1:6379/12 \
 	INFLUXDB_URL=$${INFLUXDB_URL:-http://127.0.0.1:8186} \
 	DJANGO_SECRET_KEY=test-secret-key-not-for-production-at-least-40-chars \
 	FIELD_ENCRYPTION_KEY=dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0= \
 	ENRICH_ENV_FILE=none
+# pytest-xdist processes running the tests side by side; each has its own PostgreSQL test
+# database (test_enrich_gw<K>) and Redis database (REDIS_URL's + K, so 12..14 here; see
+# tests/support/xdist.py). Most tests wait on services and child processes, so more workers
+# than cores pays. `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= 3
 
 .PHONY: venv run test services lint bench-quick clean
 
@@ -32,7 +37,7 @@ run: venv services
 
 test: venv
 	scripts/services.sh redis influxdb postgres browser mosquitto
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 BENCHES := collectors views downsample storage archive api status_page
 
