@@ -65,7 +65,6 @@ from django.conf import settings
 from django.db import transaction
 
 from enrich.timeseries import (
-    InfluxQueryError,
     InfluxUnavailable,
     TimeseriesError,
     get_timeseries,
@@ -144,16 +143,8 @@ def fault_point(name: str) -> None:
 
 
 def delete(*args: object, **kwargs: object) -> None:
-    """`TimeSeries.delete`, tried again when InfluxDB 1.x answers "engine is closed" (a shard
-    being opened or closed meanwhile, e.g. another database dropped): a delete is idempotent."""
-    for attempt in range(3):
-        try:
-            get_timeseries().delete(*args, **kwargs)  # type: ignore[arg-type]
-            return
-        except InfluxQueryError as exc:
-            if "engine is closed" not in exc.server_message or attempt == 2:
-                raise
-            time.sleep(0.5 * (attempt + 1))
+    """`TimeSeries.delete` (which tries again when InfluxDB 1.x answers "engine is closed")."""
+    get_timeseries().delete(*args, **kwargs)  # type: ignore[arg-type]
 
 
 # --- Units -----------------------------------------------------------------------------------
