@@ -16,7 +16,8 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
 # pytest-xdist processes running the tests side by side; each has its own PostgreSQL test
 # database (test_enrich_gw<K>) and Redis database (REDIS_URL's + K, so 12..14 here; see
 # tests/support/xdist.py). Most tests wait on services and child processes, so more workers
-# than cores pays. `make test PYTEST_WORKERS=0` runs them in one process.
+# than cores pays; `--dist worksteal` lets an idle worker take tests queued for a busy one, so
+# a few slow tests do not hold up the end. `make test PYTEST_WORKERS=0` runs them in one process.
 PYTEST_WORKERS ?= 3
 
 .PHONY: venv run test services lint bench-quick clean
@@ -37,7 +38,7 @@ run: venv services
 
 test: venv
 	scripts/services.sh redis influxdb postgres browser mosquitto
-	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 BENCHES := collectors views downsample storage archive api status_page
 
