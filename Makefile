@@ -20,7 +20,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
 # a few slow tests do not hold up the end. `make test PYTEST_WORKERS=0` runs them in one process.
 PYTEST_WORKERS ?= 3
 
-.PHONY: venv run test services lint bench-quick clean
+.PHONY: venv run test services lint bench-quick bench-tests clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,12 @@ test: venv
 	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 BENCHES := collectors views downsample storage archive api status_page
+
+# The whole suite timed as `make test` runs it (bench/results/test_suite.json); SERIAL=1 times
+# it in one process first, for the speedup measured in the same period.
+bench-tests: venv
+	scripts/services.sh redis influxdb postgres browser mosquitto
+	$(TEST_ENV) $(BIN)/python -m bench.test_suite --workers $(PYTEST_WORKERS) $(if $(SERIAL),--serial)
 
 bench-quick: venv services
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name --quick || exit 1; done
