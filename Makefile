@@ -8,13 +8,19 @@ STAMP := $(VENV)/.installed
 # The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback.
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
 	DATABASE_URL=postgres://enrich:enrich@127.0.0.1:5432/enrich \
-	REDIS_URL=redis://127.0.0.1:6379/15 \
+	REDIS_URL=redis://127.0.0.1:6379/12 \
 	INFLUXDB_URL=$${INFLUXDB_URL:-http://127.0.0.1:8186} \
 	DJANGO_SECRET_KEY=test-secret-key-not-for-production-at-least-40-chars \
 	FIELD_ENCRYPTION_KEY=dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0= \
 	ENRICH_ENV_FILE=none
+# pytest-xdist processes running the tests side by side; each has its own PostgreSQL test
+# database (test_enrich_gw<K>) and Redis database (REDIS_URL's + K, so 12..14 here; see
+# tests/support/xdist.py). Most tests wait on services and child processes, so more workers
+# than cores pays; `--dist worksteal` lets an idle worker take tests queued for a busy one, so
+# a few slow tests do not hold up the end. `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= 3
 
-.PHONY: venv run test services lint bench-quick clean
+.PHONY: venv run test services lint bench-quick bench-tests clean
 
 venv: $(STAMP)
 
@@ -32,9 +38,15 @@ run: venv services
 
 test: venv
 	scripts/services.sh redis influxdb postgres browser mosquitto
-	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 BENCHES := collectors views downsample storage archive api status_page
+
+# The whole suite timed as `make test` runs it (bench/results/test_suite.json); SERIAL=1 times
+# it in one process first, for the speedup measured in the same period.
+bench-tests: venv
+	scripts/services.sh redis influxdb postgres browser mosquitto
+	$(TEST_ENV) $(BIN)/python -m bench.test_suite --workers $(PYTEST_WORKERS) $(if $(SERIAL),--serial)
 
 bench-quick: venv services
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name --quick || exit 1; done

@@ -23,6 +23,7 @@ import codecs
 import json
 import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -762,7 +763,16 @@ class Influx1(TimeSeries):
         if retention_policy:
             self._refuse_cross_policy_delete(database, retention_policy, source, where)
         statement = f"DELETE FROM {source} WHERE {where}" if source else f"DELETE WHERE {where}"
-        self.execute(database, statement)
+        # InfluxDB 1.x answers "engine is closed" when a shard is opened or closed meanwhile
+        # (seen while another database is dropped); a DELETE is idempotent, so it is tried again.
+        for attempt in range(3):
+            try:
+                self.execute(database, statement)
+                return
+            except InfluxQueryError as exc:
+                if "engine is closed" not in exc.server_message or attempt == 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
 
     def _refuse_cross_policy_delete(
         self, database: str, rp: str, source: str | None, where: str

@@ -143,8 +143,8 @@ def fault_point(name: str) -> None:
 
 
 def delete(*args: object, **kwargs: object) -> None:
-    """`TimeSeries.delete`, tried again when 1.x answers "engine is closed" (tier_reads)."""
-    tier_reads.retry_engine_closed(lambda: get_timeseries().delete(*args, **kwargs))  # type: ignore[arg-type]
+    """`TimeSeries.delete` (which tries again when InfluxDB 1.x answers "engine is closed")."""
+    get_timeseries().delete(*args, **kwargs)  # type: ignore[arg-type]
 
 
 # --- Units -----------------------------------------------------------------------------------

@@ -6,6 +6,16 @@ import pytest
 
 from enrich.redis_client import CONNECTION_ERRORS, get_redis, make_key
 from tests.support.replay import ReplayServer
+from tests.support.xdist import isolate_worker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test` runs `pytest -n N`) each worker gets its own Redis
+    database, so the workers' Celery queues and key scans never meet (tests/support/xdist.py)."""
+    try:
+        isolate_worker(getattr(config.option, "numprocesses", None))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,10 +15,15 @@ BROWSER_TEST = [
 
 
 def log_in(driver, url: str, username: str, password: str) -> None:
-    """Open the start page and log in on the login page it sends to."""
+    """Open the start page and log in on the login page it sends to; returns once the browser
+    has left the login page (else the caller could read the login page's own heading)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{url}/")
     wait_for(driver, "#id_username").send_keys(username)
     driver.find_element(By.ID, "id_password").send_keys(password)
-    driver.find_element(By.ID, "login").click()
+    button = driver.find_element(By.ID, "login")
+    button.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
