@@ -110,7 +110,7 @@ def last_rows_before(entity_ids: Sequence[str], before: datetime) -> dict[str, T
         with get_timeseries().query(settings.TIER_DATABASE, query, params) as rows:
             for row in rows:
                 entity_id = row.tags.get("entity_id", "")
-                found[entity_id] = _row(entity_id, row.time, row.values)
+                found[entity_id] = _row(HOURLY_RP, entity_id, row.time, row.values)
     return found
 
 
