@@ -61,15 +61,15 @@ from retention.archive_target import get_storage
 from retention.models import ArchiveObject, RetentionRun
 from retention.restore_target import restore_database
 from retention.s3 import ArchiveStorage, StorageError, sha256_hex
+from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP, TIER_MEASUREMENT
 
 if TYPE_CHECKING:
     from retention.archive_index import IndexReport
 
 logger = logging.getLogger(__name__)
 
-MEASUREMENT = "entity_aggregates"
-DAILY_RP = "enrich_daily"
-METADATA_MEASUREMENT = "archive_metadata"
+MEASUREMENT = TIER_MEASUREMENT
+METADATA_MEASUREMENT = ARCHIVE_METADATA_MEASUREMENT
 KEY_FORMAT = "archives/{year}/data_{start}.parquet"
 MIN_OBJECT_BYTES = 128 * 1024  # Glacier IR's minimum billable object size
 MIN_STORAGE_DAYS = 90  # Glacier IR bills deleting/overwriting younger objects to 90 days

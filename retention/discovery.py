@@ -49,12 +49,13 @@ from retention.ha_source import (
     as_number,
 )
 from retention.models import Entity
+from retention.schema import TIER_MEASUREMENT
 
 BINARY_DOMAINS = frozenset({"binary_sensor", "input_boolean", "switch", "light"})
 POWER_UNITS = frozenset({"W", "kW"})
 ENERGY_UNITS = frozenset({"kWh", "Wh"})
 # Measurements of ours that can live in Home Assistant's database (the tiers).
-OWN_MEASUREMENTS = frozenset({"entity_aggregates"})
+OWN_MEASUREMENTS = frozenset({TIER_MEASUREMENT})
 LAYOUTS = ("official", "ingestor", "auto")
 _ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[A-Za-z0-9_]+$")
 _REAL_STATE = "!~ /^(unknown|unavailable)?$/"  # a field with a state that is not a gap

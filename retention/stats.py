@@ -37,13 +37,13 @@ from enrich.readings import Reading
 from enrich.timeseries import TimeseriesError, get_timeseries, quote_ident
 from retention import settle
 from retention.models import Alert, ArchiveObject, RetentionRun
+from retention.schema import METRICS_MEASUREMENT
 from retention.tier_rows import DAILY_RP, HOURLY_RP
 
 logger = logging.getLogger(__name__)
 
 GB = 2**30  # AWS prices "GB-month" with GB = 2^30 bytes
 TIER_RPS = (HOURLY_RP, DAILY_RP)
-METRICS_MEASUREMENT = "retention_metrics"
 # The fields every Home Assistant point carries at least one of (as retention.ha_source):
 # official layout `value` and/or `state`; HA Ingestor `state_value` (or the older `state`).
 STATE_FIELDS = ("value", "state", "state_value")

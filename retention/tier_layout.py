@@ -33,9 +33,8 @@ from django.conf import settings
 
 from enrich.timeseries import RetentionTier
 from retention.aggregate import COVERAGE_SUFFIX, MEAN_SUFFIX, WATT_SECONDS_PER_KWH
+from retention.schema import DAILY_RP, HOURLY_RP
 
-HOURLY_RP = "enrich_hourly"
-DAILY_RP = "enrich_daily"
 # (carry field, the row field it usually equals) on hourly rows.
 CARRY_PAIRS = (("carry_value", "last_value"), ("carry_state", "last_state"))
 NONE_SUFFIX = "_none"

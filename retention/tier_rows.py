@@ -28,9 +28,10 @@ from enrich.readings import EPOCH, Reading
 from enrich.timeseries import get_timeseries, quote_ident
 from retention.aggregate import Aggregate, FieldValue, is_gap
 from retention.samples import Sample
+from retention.schema import TIER_MEASUREMENT
 from retention.tier_layout import DAILY_RP, HOURLY_RP, compact, expand  # noqa: F401 (DAILY_RP: re-exported)
 
-MEASUREMENT = "entity_aggregates"
+MEASUREMENT = TIER_MEASUREMENT
 CARRY_VALUE = "carry_value"
 CARRY_STATE = "carry_state"
 CARRY_GAP = "carry_gap"

@@ -30,14 +30,13 @@ from retention.aggregate import Aggregate, floor_day, is_gap
 from retention.ha_source import carried_in_sample, count_samples, read_samples
 from retention.models import Entity
 from retention.samples import Sample
+from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tier_layout import expand
 from retention.view_power import PowerPoints, read_power
 
 logger = logging.getLogger(__name__)
 
-TIER_MEASUREMENT = "entity_aggregates"
-HOURLY_POLICY = "enrich_hourly"
-DAILY_POLICY = "enrich_daily"
+HOURLY_POLICY, DAILY_POLICY = HOURLY_RP, DAILY_RP
 PRICE_MEASUREMENT = "electricity_pricing_forecast"
 CARBON_MEASUREMENT = "carbon_intensity"
 CARBON_FIELD = "carbon_intensity_gco2_kwh"
