@@ -90,7 +90,7 @@ def forget_cycle(ts, database: str) -> None:
     from django.conf import settings
 
     from collectors.models import CollectorRun
-    from enrich.redis_client import get_redis
+    from enrich.redis.client import get_redis
 
     CollectorRun.objects.all().delete()
     redis = get_redis()

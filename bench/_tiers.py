@@ -238,7 +238,7 @@ class PrivateInflux:
         in-memory series index from the files on disk."""
         self.stop()
         self.start()
-        from enrich.timeseries import reset_timeseries
+        from enrich.influx import reset_timeseries
 
         reset_timeseries()
 
@@ -261,7 +261,7 @@ def settled_sizes(databases: set[str], stable_polls: int = 5, interval: float = 
                   timeout: float = 900) -> dict[tuple[str, str], int]:  # fmt: skip
     """Poll InfluxDB's own size accounting until the databases' sizes stop changing
     (`stable_polls` equal reads in a row) and no cache data is left to snapshot."""
-    from enrich.timeseries import get_timeseries
+    from enrich.influx import get_timeseries
 
     ts = get_timeseries()
     deadline = time.monotonic() + timeout

@@ -62,9 +62,9 @@ def seed(sensors: int, days: int) -> None:
     from bench.collectors_replay import REGIONS, register_answers
     from bench.views import dense_home, register_entities
     from collectors import pipeline
+    from enrich.influx import get_timeseries
     from enrich.models import ProviderConfig
-    from enrich.timeseries import get_timeseries
-    from retention.materialized import ENERGY, rebuild_view
+    from retention.rollups.materialized import ENERGY, rebuild_view
     from tests.support.replay import ReplayServer
 
     points = get_timeseries().write(HA_DATABASE, dense_home(sensors, days), batch_size=10000)
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from bench.collectors import bench_database, bench_redis_keys
-    from enrich.timeseries import get_timeseries
+    from enrich.influx import get_timeseries
 
     ts = get_timeseries()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)

@@ -63,8 +63,8 @@ def generate(years: int, seed: int = 1):
     """Daily aggregate readings, shaped like a real home's: seasonal power, growing meters,
     daily motion, full-precision time-weighted means (which is what makes them incompressible)."""
     from enrich.readings import Reading
-    from retention.aggregate import Aggregate
-    from retention.archive import MEASUREMENT
+    from retention.archive.run import MEASUREMENT
+    from retention.tiers.aggregate import Aggregate
 
     rng = random.Random(seed)
     first = date(FIRST_YEAR, 1, 1)
@@ -134,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connections
 
-    from enrich.redis_client import get_redis
-    from enrich.timeseries import RetentionTier, get_timeseries
-    from retention import archive_format as fmt
-    from retention.archive import DAILY_RP, restore_from_archive, run_archive
+    from enrich.influx import RetentionTier, get_timeseries
+    from enrich.redis.client import get_redis
+    from retention.archive import format as fmt
+    from retention.archive.run import DAILY_RP, restore_from_archive, run_archive
+    from retention.archive.s3 import LocalStorage, S3Storage
     from retention.models import ArchiveObject
-    from retention.s3 import LocalStorage, S3Storage
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     SQLITE.unlink(missing_ok=True)

@@ -116,7 +116,7 @@ def _postgres(admin_url: str, statement: str, url: str) -> None:
 
 @contextmanager
 def bench_influxdb() -> Iterator[object]:
-    from enrich.timeseries import get_timeseries
+    from enrich.influx import get_timeseries
 
     ts = get_timeseries()
     ts.drop_database(INFLUXDB_DATABASE)  # left over from an interrupted run
@@ -131,7 +131,7 @@ def bench_influxdb() -> Iterator[object]:
 def bench_redis_keys() -> Iterator[None]:
     from django.conf import settings
 
-    from enrich.redis_client import get_redis
+    from enrich.redis.client import get_redis
 
     try:
         yield
@@ -200,7 +200,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def count_points(ts) -> int:
     """Points in the bench database: one row per series and timestamp."""
-    from enrich.timeseries import quote_ident
+    from enrich.influx import quote_ident
 
     total = 0
     for measurement in ts.measurements(INFLUXDB_DATABASE):

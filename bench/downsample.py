@@ -2,7 +2,7 @@
 
 A dense home (bench/_tiers.py: one point a minute per measurement entity) of 50 entities x
 14 days (quick: 20 x 3), all older than the raw horizon, is written to its own InfluxDB
-database; then one real `retention.tiers.downsample_hourly` run takes it through the whole
+database; then one real `retention.tiers.runner.downsample_hourly` run takes it through the whole
 hot -> warm path: read, aggregate, write the hourly rows, read them back and verify (field by
 field, raw counts by InfluxDB, energy), delete the raw points, measure storage before/after.
 
@@ -46,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
 
     from bench.collectors import bench_database
-    from enrich.redis_client import get_redis
-    from enrich.timeseries import get_timeseries
-    from retention import tiers
-    from retention.ha_source import count_samples
+    from enrich.influx import get_timeseries
+    from enrich.redis.client import get_redis
+    from retention.entities.ha_source import count_samples
     from retention.models import Entity
-    from retention.tier_rows import HOURLY_RP, read_rows
+    from retention.tiers import runner as tiers
+    from retention.tiers.rows import HOURLY_RP, read_rows
 
     ts = get_timeseries()
     # Old enough for the horizon whatever RETENTION_RAW_DAYS is set to.
@@ -126,8 +126,8 @@ def read_bound(ts, database: str, specs: list, start: datetime, end: datetime
                ) -> tuple[int, float]:  # fmt: skip
     """(lines, seconds) of InfluxDB's own CSV answer with every raw point of the home in
     [start, end): one query over all its measurements, read to the end and not parsed."""
-    from enrich.timeseries import quote_ident
-    from enrich.timeseries_csv import csv_read_bound
+    from enrich.influx import quote_ident
+    from enrich.influx.bulk import csv_read_bound
 
     measurements = ", ".join(quote_ident(m) for m in sorted({s.measurement for s in specs}))
     query = (

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     from bench.collectors import bench_database, bench_redis_keys
-    from enrich.timeseries import get_timeseries
+    from enrich.influx import get_timeseries
     from tests.support.replay import ReplayServer
     from tests.support.status_home import seed_status_home
 

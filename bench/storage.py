@@ -23,7 +23,7 @@ change rarely (bench/_sparse.py: door and window contacts, motion sensors, a the
 weather, a power sensor and an energy meter with a reset) to `bench_storage_sparse_raw` and
 `bench_storage_sparse_tiered`, its entities measured as discovery does (states per day), and
 goes through the same tiers: a day of an entity with no more states than the hourly rows that
-would replace them keeps its states (retention/density.py).
+would replace them keeps its states (retention/tiers/density.py).
 
 Figures: raw_bytes, tiered_bytes, reduction_percent (target 95); sparse_raw_bytes,
 sparse_tiered_bytes, sparse_reduction_percent (target 50, never negative).
@@ -116,11 +116,12 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
     bound hit when a speed target is missed, else "")."""
     from django.conf import settings
 
-    from enrich.timeseries import get_timeseries
-    from retention import density, tiers
-    from retention.ha_source import count_samples
+    from enrich.influx import get_timeseries
+    from retention.entities.ha_source import count_samples
     from retention.models import Entity, RetentionRun, TierChunk
-    from retention.tier_rows import DAILY_RP, HOURLY_RP, read_rows
+    from retention.tiers import density
+    from retention.tiers import runner as tiers
+    from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
 
     raw_db, tiered_db = f"bench_storage_{prefix}raw", f"bench_storage_{prefix}tiered"
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = tiered_db

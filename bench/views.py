@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from bench.collectors import bench_database
-    from enrich.timeseries import get_timeseries
-    from retention.materialized import ENERGY, MaterializedViewManager, rebuild_view
+    from enrich.influx import get_timeseries
+    from retention.rollups.materialized import ENERGY, MaterializedViewManager, rebuild_view
 
     ts = get_timeseries()
     calls = CALLS[args.quick]

@@ -11,8 +11,8 @@ from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
 from enrich.api import params
-from enrich.cache import ResponseCache
 from enrich.models import SOURCES, ProviderConfig, Site
+from enrich.redis.cache import ResponseCache
 
 
 def site_from_request(request) -> Site:

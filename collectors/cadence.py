@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from collectors.base import Adapter, Credentials, Target
 from collectors.models import CollectorRun
-from enrich.ratelimit import Budget
+from enrich.redis.budget import Budget
 
 STEP = 60  # the lowered interval is a whole number of minutes
 # Beat fires about one interval apart; a run a few seconds early must still fetch.

@@ -15,7 +15,7 @@ import json
 from datetime import datetime, timedelta
 
 from enrich.http import AuthError, HttpError
-from enrich.redis_client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
+from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
 
 REMEMBER = timedelta(days=1)
 

@@ -18,14 +18,14 @@ from collectors import cadence, history_refusals
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import adapter_for
-from enrich.cache import CachedAnswer, ResponseCache
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
 from enrich.http import AuthError, HttpError
+from enrich.influx import TimeseriesError, get_timeseries
 from enrich.models import ProviderConfig
-from enrich.ratelimit import Budget, Taken
-from enrich.redis_client import RedisUnavailable
-from enrich.timeseries import TimeseriesError, get_timeseries
+from enrich.redis.budget import Budget, Taken
+from enrich.redis.cache import CachedAnswer, ResponseCache
+from enrich.redis.client import RedisUnavailable
 
 logger = logging.getLogger("collectors")
 

@@ -9,8 +9,8 @@ from collectors.base import Target
 from collectors.models import CollectorRun
 from collectors.registry import adapter_for
 from enrich.models import ProviderConfig
-from enrich.ratelimit import Budget
-from enrich.redis_client import RedisUnavailable
+from enrich.redis.budget import Budget
+from enrich.redis.client import RedisUnavailable
 
 
 def budget_use(config: ProviderConfig, target: Target) -> dict[str, Any] | None:

@@ -38,12 +38,16 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     timezone="UTC",
 )
-app.autodiscover_tasks(["enrich", "collectors", "retention"])
-# The materialized views' task lives in retention/view_tasks.py (retention/tasks.py is tiers).
-app.autodiscover_tasks(["retention"], related_name="view_tasks")
-# Storage statistics and alerts live in retention/stats_tasks.py.
-app.autodiscover_tasks(["retention"], related_name="stats_tasks")
-# The archive's task lives in retention/archive_tasks.py.
-app.autodiscover_tasks(["retention"], related_name="archive_tasks")
+app.autodiscover_tasks(["enrich", "collectors"])
+# Each retention capability keeps its tasks in its own package's tasks.py.
+app.autodiscover_tasks(
+    [
+        "retention.entities",
+        "retention.tiers",
+        "retention.rollups",
+        "retention.stats",
+        "retention.archive",
+    ]
+)
 # Home Assistant MQTT discovery: mqtt.publish_states lives in collectors/ha_mqtt/tasks.py.
 app.autodiscover_tasks(["collectors.ha_mqtt"])

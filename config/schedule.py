@@ -98,7 +98,7 @@ SCHEDULE: tuple[Entry, ...] = (
         crontab="0 3 * * 0",
         expires=6 * 3600,
     ),
-    # Tiered retention: raw -> hourly at 02:00 UTC, hourly -> daily at 02:30 (retention.tiers).
+    # Tiered retention: raw -> hourly at 02:00 UTC, hourly -> daily at 02:30 (retention.tiers.runner).
     Entry(
         name="Discover Home Assistant entities",
         task="retention.discover_entities",

@@ -205,7 +205,7 @@ DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo"
 PLAN_INTERRUPTION_PENALTY_PERCENT = number("PLAN_INTERRUPTION_PENALTY_PERCENT", 6, float)
 PLAN_CARBON_PRICE = number("PLAN_CARBON_PRICE", 100, float)
 
-# --- Materialized views (retention.materialized) ----------------------------------------------
+# --- Materialized views (retention.rollups.materialized) ----------------------------------------------
 # Flat electricity price per kWh used where no price slot is known; empty = unknown (cost null).
 _flat_tariff = env.str("ENERGY_FLAT_TARIFF", default="").strip()
 ENERGY_FLAT_TARIFF = number("ENERGY_FLAT_TARIFF", _flat_tariff, float) if _flat_tariff else None
@@ -217,7 +217,7 @@ if VIEW_LATE_MARGIN_HOURS < 0:
         f"VIEW_LATE_MARGIN_HOURS={VIEW_LATE_MARGIN_HOURS:g} must be 0 or more hours."
     )
 
-# --- Tiered retention (retention.tiers): raw -> hourly -> daily ------------------------------
+# --- Tiered retention (retention.tiers.runner): raw -> hourly -> daily ------------------------------
 # Raw points older than RETENTION_RAW_DAYS become hourly aggregates (then deleted); hourly rows
 # older than RETENTION_HOURLY_DAYS become daily ones. Whole UTC days only, and a day waits
 # RETENTION_LATE_MARGIN_HOURS past its horizon for late points before it is downsampled.
@@ -225,7 +225,7 @@ RETENTION_RAW_DAYS = number("RETENTION_RAW_DAYS", 7)
 RETENTION_HOURLY_DAYS = number("RETENTION_HOURLY_DAYS", 90)
 RETENTION_LATE_MARGIN_HOURS = number("RETENTION_LATE_MARGIN_HOURS", 2, float)
 # A run's storage is measured again this many hours after it ends, once InfluxDB compacted the
-# shards it changed (1.x fully compacts a shard 4 h after its last write): retention.settle.
+# shards it changed (1.x fully compacts a shard 4 h after its last write): retention.stats.settle.
 RETENTION_SETTLE_HOURS = number("RETENTION_SETTLE_HOURS", 5, float)
 # A run that found InfluxDB unreachable is retried after this many seconds (doubling, 3 times).
 RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300)
@@ -247,7 +247,7 @@ if RETENTION_MAX_RANGE_DAYS < 1:
         f"RETENTION_MAX_RANGE_DAYS={RETENTION_MAX_RANGE_DAYS} must be at least 1 day."
     )
 
-# --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive) ---
+# --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive.run) ---
 # Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
 # without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout);
 # with neither, archive runs refuse.
@@ -282,7 +282,7 @@ if bool(AWS_ACCESS_KEY) != bool(AWS_SECRET_KEY):
         "AWS_SECRET_ACCESS_KEY), or neither to use boto3's credential chain."
     )
 # No default: an archive run deletes what it archived, so the folder must be named on purpose
-# (relative = from the project root; make run writes var/archive into .env). retention.archive_target.
+# (relative = from the project root; make run writes var/archive into .env). retention.archive.target.
 _archive_dir = env.str("ARCHIVE_LOCAL_DIR", default="").strip()
 ARCHIVE_LOCAL_DIR = BASE_DIR / _archive_dir if _archive_dir else None
 ARCHIVE_COMPRESSION = choice("ARCHIVE_COMPRESSION", "gzip", ("gzip", "zstd"))
@@ -296,7 +296,7 @@ if ARCHIVE_RETENTION_YEARS < 1:
         f"ARCHIVE_RETENTION_YEARS={ARCHIVE_RETENTION_YEARS} must be at least 1."
     )
 
-# --- Storage statistics and alerts (retention.stats, retention.alerts) -----------------------
+# --- Storage statistics and alerts (retention.stats.measure, retention.stats.alerts) -----------------------
 # Prices per GB-month (GB = 2^30 bytes) for the savings figure. Defaults: AWS us-east-1 list
 # prices, EBS gp3 $0.08 (aws.amazon.com/ebs/pricing) for the database's disk, S3 Glacier
 # Instant Retrieval $0.004 (aws.amazon.com/s3/pricing) for the archive.

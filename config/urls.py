@@ -10,9 +10,9 @@ urlpatterns = [
     path("api/", include("collectors.urls")),
     path("api/", include("retention.api.read_urls")),
     path("retention/", include("retention.api.urls")),
-    path("retention/", include("retention.stats_urls")),
-    path("retention/", include("retention.archive_urls")),
-    path("retention/", include("retention.status_urls")),
+    path("retention/", include("retention.stats.urls")),
+    path("retention/", include("retention.archive.urls")),
+    path("retention/", include("retention.stats.status_urls")),
     path("oauth/google/", include("collectors.occupancy.google.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from collectors import pipeline
+from enrich.influx import TimeseriesError, connect
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
-from enrich.timeseries import TimeseriesError, connect
 
 from .choices import offer
 

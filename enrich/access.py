@@ -5,7 +5,7 @@
 - Everything else — changing, deleting, or queueing work (downsample, archive, restore, view
   rebuild, any future POST/PUT/PATCH/DELETE) — needs a staff user or the permission
   `enrich.trigger_work` ("Can change data and start work through the API").
-- Throttles count requests per client and scope as `enrich.ratelimit` budgets in Redis, so
+- Throttles count requests per client and scope as `enrich.redis.budget` budgets in Redis, so
   every web process shares one count. The scope is the view's `throttle_scope` (the token
   endpoint: "token"), else "trigger" for a changing method, "user" for an authenticated read
   and "anon" for an anonymous one. Rates: settings REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
@@ -17,7 +17,7 @@ from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import BaseThrottle
 
-from enrich.ratelimit import Budget, BudgetUnavailable
+from enrich.redis.budget import Budget, BudgetUnavailable
 
 logger = logging.getLogger(__name__)
 

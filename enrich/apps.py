@@ -13,7 +13,7 @@ class EnrichConfig(AppConfig):
 
 def check_access_settings() -> None:
     """Stop the process at start on a throttle rate or login limit that cannot work."""
-    from enrich.ratelimit import parse_budget
+    from enrich.redis.budget import parse_budget
 
     for scope, rate in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
         try:

@@ -20,7 +20,7 @@ from typing import Any
 from celery import Task
 from django.conf import settings
 
-from enrich.redis_client import CONNECTION_ERRORS, get_redis, make_key
+from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 
 logger = logging.getLogger(__name__)
 

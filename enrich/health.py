@@ -16,14 +16,14 @@ def _database() -> str:
 
 
 def _redis() -> str:
-    from enrich.redis_client import get_redis
+    from enrich.redis.client import get_redis
 
     info = get_redis().info("server")
     return f"redis {info['redis_version']}"
 
 
 def _influxdb() -> str:
-    from enrich.timeseries import get_timeseries
+    from enrich.influx import get_timeseries
 
     return f"influxdb {get_timeseries().ping()}"
 

@@ -1,7 +1,7 @@
 """A reading: one point of a time series, and its InfluxDB line-protocol form.
 
 Collectors return readings, the demo home generates them, retention writes aggregates as
-readings; `enrich.timeseries` writes them. Timestamps are the data's own time (timezone-aware),
+readings; `enrich.influx` writes them. Timestamps are the data's own time (timezone-aware),
 never the time of the task, so writing the same reading twice overwrites instead of duplicating.
 """
 

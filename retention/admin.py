@@ -127,12 +127,12 @@ class DailyCarbonSummaryAdmin(ReadOnlyAdmin):
     date_hierarchy = "date"
 
 
-# --- Retention alerts (retention.alerts) -------------------------------------------------------
+# --- Retention alerts (retention.stats.alerts) -------------------------------------------------------
 
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    """Alerts are raised by the system (retention.alerts); the admin shows them read-only."""
+    """Alerts are raised by the system (retention.stats.alerts); the admin shows them read-only."""
 
     list_display = ("created", "kind", "operation", "run", "delivered", "short_message")
     list_filter = ("kind", "run__operation", ("sent", admin.EmptyFieldListFilter))
@@ -156,7 +156,7 @@ class AlertAdmin(ReadOnlyAdmin):
         return alert.message if len(alert.message) <= 120 else alert.message[:119] + "…"
 
 
-# --- Archive objects (retention.archive) -------------------------------------------------
+# --- Archive objects (retention.archive.run) -------------------------------------------------
 
 
 @admin.register(ArchiveObject)
@@ -192,7 +192,7 @@ class ArchiveObjectAdmin(ReadOnlyAdmin):
         return f"{obj.file_size / 1024:.1f}"
 
 
-# --- Tier runs and their resumable chunks (retention.tiers) ------------------------------
+# --- Tier runs and their resumable chunks (retention.tiers.runner) ------------------------------
 
 
 @admin.register(RetentionRun)

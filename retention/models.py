@@ -38,7 +38,7 @@ class Entity(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     discovered = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
-    # Raw states a day, measured by discovery over the last raw days (retention.density);
+    # Raw states a day, measured by discovery over the last raw days (retention.tiers.density);
     # None: not measured. A measured entity keeps the states of a day that has no more of
     # them than the hourly rows that would replace them.
     states_per_day = models.FloatField(
@@ -87,13 +87,13 @@ class RetentionRun(models.Model):
     range_end = models.DateTimeField(null=True, blank=True)
     records_processed = models.BigIntegerField(default=0)
     records_deleted = models.BigIntegerField(default=0)
-    # Measured from InfluxDB's own size accounting (enrich.timeseries.sizes) before and after.
+    # Measured from InfluxDB's own size accounting (enrich.influx.sizes) before and after.
     storage_before_bytes = models.BigIntegerField(null=True, blank=True)
     storage_after_bytes = models.BigIntegerField(null=True, blank=True)
     storage_freed_mb = models.FloatField(
         null=True, blank=True, verbose_name="freed MB (right after the run)"
     )
-    # Measured again once InfluxDB compacted the shards the run touched (retention.settle):
+    # Measured again once InfluxDB compacted the shards the run touched (retention.stats.settle):
     # right after a run, deleted data is still on disk as tombstones.
     storage_settled_bytes = models.BigIntegerField(null=True, blank=True)
     storage_settled_freed_mb = models.FloatField(
@@ -135,7 +135,7 @@ class TierChunk(models.Model):
     # written again from here, also after a crash in between.
     pending_rows = models.JSONField(default=dict, blank=True)
     # Hourly tier only: entities whose raw states of the day were kept instead of hourly rows
-    # (fewer states than rows, see retention.density); never folded in as late points.
+    # (fewer states than rows, see retention.tiers.density); never folded in as late points.
     kept_raw = models.JSONField(default=list, blank=True)
     updated = models.DateTimeField(auto_now=True)
 

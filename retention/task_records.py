@@ -17,7 +17,7 @@ from enrich.deliveries import GuardedTask
 from enrich.errors import Transient
 from retention.models import RetentionRun
 
-logger = logging.getLogger("retention.tasks")
+logger = logging.getLogger("retention.tiers.tasks")
 
 
 class RecordedTask(GuardedTask):

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from enrich.redis_client import CONNECTION_ERRORS, get_redis, make_key
+from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 from tests.support.replay import ReplayServer
 from tests.support.xdist import isolate_worker
 

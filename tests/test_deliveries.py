@@ -8,9 +8,9 @@ from django.conf import settings
 
 from config.celery import app
 from enrich.deliveries import PoisonedTask, count_delivery, delivery_key
-from enrich.redis_client import get_redis, make_key
+from enrich.redis.client import get_redis, make_key
 from retention.models import RetentionRun
-from retention.tasks import downsample_hourly
+from retention.tiers.tasks import downsample_hourly
 from tests.support.worker import celery_worker, output
 
 
@@ -73,7 +73,7 @@ def test_a_refused_retention_task_marks_its_run_record_failed():
 
 @pytest.mark.django_db
 def test_a_refused_task_without_a_run_id_records_a_failed_run_of_its_operation():
-    from retention.archive_tasks import archive
+    from retention.archive.tasks import archive
 
     task_id = uuid.uuid4().hex
     for _ in range(1 + settings.TASK_MAX_REDELIVERIES):

@@ -12,17 +12,17 @@ PACKAGES = ("enrich", "collectors", "retention", "dashboard", "config")
 
 # Each outside service's client library, and the modules allowed to import it.
 DOORS = {
-    "boto3": {"retention/s3.py"},
-    "botocore": {"retention/s3.py"},
-    "influxdb_client": {"enrich/timeseries.py"},
-    "redis": {"enrich/redis_client.py", "enrich/ratelimit.py"},
+    "boto3": {"retention/archive/s3.py"},
+    "botocore": {"retention/archive/s3.py"},
+    "influxdb_client": {"enrich/influx/__init__.py"},
+    "redis": {"enrich/redis/client.py", "enrich/redis/budget.py"},
     "paho": {"enrich/mqtt/broker.py"},
     # The OAuth flow only catches requests' errors raised inside google-auth-oauthlib's
     # token exchange (Google's library brings its own HTTP session).
     "requests": {
-        "enrich/http.py",
-        "enrich/timeseries.py",
-        "enrich/timeseries_csv.py",  # the InfluxDB door's bulk CSV reads
+        "enrich/http/__init__.py",
+        "enrich/influx/__init__.py",
+        "enrich/influx/bulk.py",  # the InfluxDB door's bulk CSV reads
         "collectors/occupancy/google/oauth.py",
     },
 }
@@ -74,14 +74,14 @@ def lines(path: Path) -> int:
 
 # Modules still over 400 lines, to be split (the architecture issue). The list may only shrink.
 KNOWN_LARGE = {
-    "enrich/http.py",
-    "enrich/timeseries.py",
-    "retention/aggregate.py",
-    "retention/archive.py",
-    "retention/discovery.py",
-    "retention/s3.py",
-    "retention/stats.py",
-    "retention/tiers.py",
+    "enrich/http/__init__.py",
+    "enrich/influx/__init__.py",
+    "retention/tiers/aggregate.py",
+    "retention/archive/run.py",
+    "retention/entities/discovery.py",
+    "retention/archive/s3.py",
+    "retention/stats/measure.py",
+    "retention/tiers/runner.py",
 }
 
 

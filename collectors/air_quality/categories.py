@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 
 from collectors.base import FetchResult, Target
-from enrich.redis_client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
+from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
 
 log = logging.getLogger("collectors.air_quality")
 

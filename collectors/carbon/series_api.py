@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.pricing.api import _iso, site_from_query
 from enrich.api import params
+from enrich.influx import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
 from enrich.models import ProviderConfig
-from enrich.timeseries import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
 
 FIELDS = {GCO2_KWH: "gCO2/kWh", "moer_percentile": "percentile (0-100)"}
 FORECAST_AHEAD = timedelta(hours=48)

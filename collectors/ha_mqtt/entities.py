@@ -17,8 +17,8 @@ from collectors.api import provider_value
 from collectors.ha_mqtt import meters
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
-from enrich.cache import ResponseCache
 from enrich.models import ProviderConfig, Site
+from enrich.redis.cache import ResponseCache
 
 GCO2_KWH = "gCO2/kWh"
 MEASUREMENT = "measurement"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, MEASUREMENT
-from enrich.timeseries import InfluxQueryError, get_timeseries, quote_ident
+from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
 
 # Measured back from the newest answer's data time: the circuits of that answer (a poll covers
 # a few minutes), and the phantom load, computed once a day, of the last week.

@@ -16,8 +16,8 @@ from collectors.pricing.api import Conflict, one_currency_slots, site_provider
 from collectors.pricing.slots import current_slot, is_peak, next_day
 from collectors.pricing.store import LOOK_BACK
 from collectors.pricing.windows import WindowError, WindowResult, find_windows
+from enrich.influx import TimeseriesError
 from enrich.models import Site
-from enrich.timeseries import TimeseriesError
 
 WITHIN = timedelta(hours=24)
 

@@ -19,11 +19,11 @@ from collectors.ha_mqtt.discovery import OFFLINE, ONLINE, Topics, config_payload
 from collectors.ha_mqtt.entities import site_states
 from collectors.ha_mqtt.loads import load_states
 from collectors.ha_mqtt.storage import storage_states
-from enrich.cache import ResponseCache
+from enrich.influx import TimeseriesError
 from enrich.models import Site
 from enrich.mqtt.broker import Broker
-from enrich.redis_client import get_redis, make_key
-from enrich.timeseries import TimeseriesError
+from enrich.redis.cache import ResponseCache
+from enrich.redis.client import get_redis, make_key
 
 log = logging.getLogger("collectors.ha_mqtt")
 

@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 
 from collectors.ha_mqtt import publisher
 from enrich.mqtt.broker import Broker, current_broker, get_broker
-from enrich.redis_client import CONNECTION_ERRORS, get_redis, make_key
+from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 
 log = logging.getLogger("collectors.ha_mqtt")
 

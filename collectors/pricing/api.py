@@ -45,8 +45,8 @@ from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_sl
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from enrich.api import params
+from enrich.influx import InfluxUnavailable, TimeseriesError
 from enrich.models import ProviderConfig, Site
-from enrich.timeseries import InfluxUnavailable, TimeseriesError
 
 SOURCE = "electricity_pricing"
 DEFAULT_WITHIN = timedelta(hours=24)

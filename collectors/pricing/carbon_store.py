@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
-from enrich.timeseries import InfluxQueryError, get_timeseries, quote_ident
+from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
 
 # A last known value older than this is not carried into the plan.
 LOOK_BACK = timedelta(hours=24)

@@ -22,7 +22,7 @@ from collectors.pricing import now as clock
 from collectors.pricing.api import Conflict
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
 from collectors.pricing.windows import WindowError
-from enrich.timeseries import TimeseriesError
+from enrich.influx import TimeseriesError
 
 
 def next_deadline(load: FlexibleLoad, now: datetime) -> datetime:

@@ -24,10 +24,10 @@ from collectors.base import Target
 from collectors.pipeline import target_for
 from collectors.pricing.slots import MEASUREMENT, PriceSlot, headline, headline_fields
 from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
-from enrich.cache import CachedAnswer
+from enrich.influx import TimeseriesError, get_timeseries
 from enrich.models import ProviderConfig
 from enrich.readings import Reading
-from enrich.timeseries import TimeseriesError, get_timeseries
+from enrich.redis.cache import CachedAnswer
 
 logger = logging.getLogger("collectors")
 

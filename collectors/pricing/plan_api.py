@@ -40,7 +40,7 @@ from collectors.pricing.loads import plan_for
 from collectors.pricing.plan_inputs import PlanRequest, TooFewKnown, plan_answer
 from collectors.pricing.windows import UnreachableDuration
 from enrich.api import params
-from enrich.timeseries import InfluxUnavailable, TimeseriesError
+from enrich.influx import InfluxUnavailable, TimeseriesError
 
 DEFAULT_HORIZON = timedelta(hours=24)
 

@@ -19,9 +19,9 @@ from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, stored_car
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
 from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import NotEnoughData
-from enrich.cache import ResponseCache
 from enrich.models import ProviderConfig, Site
-from enrich.redis_client import RedisUnavailable
+from enrich.redis.cache import ResponseCache
+from enrich.redis.client import RedisUnavailable
 
 CARBON = "carbon_intensity"
 

@@ -16,7 +16,7 @@ from collectors.pricing import now as clock
 from collectors.pricing.api import Conflict, _iso, answer_head, one_currency_slots, pricing_target
 from collectors.pricing.store import AHEAD
 from enrich.api import params
-from enrich.timeseries import TimeseriesError
+from enrich.influx import TimeseriesError
 
 
 class PricingSlots(APIView):

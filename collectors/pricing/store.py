@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot
-from enrich.timeseries import InfluxQueryError, get_timeseries, quote_ident
+from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
 
 # Stored slots are at most an hour long: reading from 2 h back finds the slot running now.
 LOOK_BACK = timedelta(hours=2)

@@ -31,9 +31,9 @@ from django.conf import settings
 
 from collectors.base import FetchResult, Target
 from collectors.smart_meter import common
+from enrich.influx import TimeseriesError, get_timeseries
 from enrich.readings import Reading
-from enrich.redis_client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
-from enrich.timeseries import TimeseriesError, get_timeseries
+from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
 
 log = logging.getLogger("collectors.smart_meter")
 

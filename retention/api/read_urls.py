@@ -4,7 +4,7 @@ the materialized views (with their rebuild)."""
 from django.urls import path
 
 from retention.api.views import SeriesView
-from retention.views_api import ViewRebuild, ViewRows
+from retention.rollups.api import ViewRebuild, ViewRows
 
 urlpatterns = [
     path("series", SeriesView.as_view(), name="series"),

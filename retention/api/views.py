@@ -17,7 +17,7 @@ reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
-resolution (retention.series). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
+resolution (retention.tiers.series). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
 """
 
 from datetime import UTC
@@ -28,11 +28,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
-from enrich.timeseries import InfluxUnavailable, TimeseriesError
-from retention import tasks, tiers
+from enrich.influx import InfluxUnavailable, TimeseriesError
 from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
-from retention.series import read_series, unit_of
+from retention.tiers import runner as tiers
+from retention.tiers import tasks
+from retention.tiers.series import read_series, unit_of
 
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off", ""}

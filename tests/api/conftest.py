@@ -2,8 +2,8 @@ import uuid
 
 import pytest
 
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.influx import get_timeseries
+from enrich.redis.client import get_redis
 
 
 @pytest.fixture

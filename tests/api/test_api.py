@@ -78,7 +78,7 @@ def test_health_reports_each_service_in_detail_to_a_token(client_with_token):
 
 
 def test_health_is_503_and_names_the_service_that_is_down(settings, client_with_token):
-    from enrich import timeseries
+    from enrich import influx as timeseries
 
     settings.INFLUXDB_URL = "http://127.0.0.1:9"  # discard port: nothing listens
     settings.INFLUXDB_TIMEOUT = 1.0

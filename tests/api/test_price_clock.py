@@ -24,8 +24,8 @@ from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, find_windows
 from collectors.tasks import write_current_prices
 from config.schedule import SCHEDULE
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.timeseries import get_timeseries
 from tests.collectors.scenarios_pricing import OCTOPUS_RATES, TIBBER_HOME, TIBBER_TOKEN
 from tests.support.replay import load_fixture
 

@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
-from enrich.timeseries import get_timeseries
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 

@@ -14,7 +14,7 @@ import pytest
 from collectors.air_quality.airnow import AirNowAdapter
 from collectors.air_quality.categories import memory_key, note_category_change
 from collectors.base import Credentials, FetchResult, SiteInfo, Target, Window
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Target("air_quality", "airnow", "47.60,-122.33", {"latitude": 47.6, "longitude": -122.33})
@@ -26,7 +26,7 @@ WORKER = """
 import json, logging, sys
 from collectors.air_quality.categories import note_category_change
 from collectors.base import FetchResult, Target
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 
 records = []
 class Keep(logging.Handler):

@@ -8,9 +8,9 @@ import pytest
 
 from collectors.models import CollectorRun
 from config.celery import app
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support.worker import celery_worker, output
 

@@ -17,9 +17,9 @@ from collectors.base import ConfigError, Credentials, Window
 from collectors.smart_meter.emporia import cognito
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_smart_meter import (
     CHART,
     COGNITO_PATH,

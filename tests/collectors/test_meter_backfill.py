@@ -12,7 +12,7 @@ import pytest
 from collectors.base import Window
 from collectors.smart_meter.home_assistant import HomeAssistantMeterAdapter
 from collectors.smart_meter.sense.adapter import SenseAdapter
-from enrich.timeseries import get_timeseries
+from enrich.influx import get_timeseries
 from tests.collectors.scenarios_smart_meter import (
     HA_NOW,
     SENSE_NOW,

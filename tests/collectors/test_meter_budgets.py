@@ -12,10 +12,10 @@ from collectors import pipeline, registry
 from collectors.base import Window
 from collectors.models import CollectorRun
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.ratelimit import Budget
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.redis.budget import Budget
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_smart_meter import (
     CHART,
     COGNITO_PATH,

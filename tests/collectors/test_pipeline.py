@@ -11,7 +11,7 @@ import pytest
 from collectors import pipeline, tasks
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -150,7 +150,7 @@ def test_bad_budget_option_is_a_clear_configuration_failure(isolated, airnow_con
 def test_influxdb_down_mid_run_loses_nothing_and_is_recorded(
     isolated, settings, airnow_config, replay_server
 ):
-    from enrich.timeseries import reset_timeseries
+    from enrich.influx import reset_timeseries
 
     ok_answer(replay_server)
     settings.INFLUXDB_URL, settings.INFLUXDB_TIMEOUT = "http://127.0.0.1:9", 1.0

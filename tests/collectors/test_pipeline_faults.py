@@ -20,11 +20,11 @@ from rest_framework.test import APIClient
 from collectors import pipeline
 from collectors.models import CollectorRun
 from config.celery import app
-from enrich.cache import ResponseCache
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.ratelimit import Budget
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.redis.budget import Budget
+from enrich.redis.cache import ResponseCache
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support.replay import load_fixture
 from tests.support.worker import celery_worker, output

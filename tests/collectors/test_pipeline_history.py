@@ -13,7 +13,7 @@ import pytest
 from collectors import pipeline
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_carbon import ELECTRICITYMAPS_NOW
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]

@@ -12,7 +12,7 @@ import pytest
 from collectors.base import Window
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
-from enrich.ratelimit import parse_budget
+from enrich.redis.budget import parse_budget
 from tests.collectors.scenarios_smart_meter import (
     SENSE_NOW,
     SITE,

@@ -17,10 +17,10 @@ import pytest
 from collectors import pipeline
 from collectors.base import FetchResult, Target
 from collectors.smart_meter import watch
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_smart_meter import HA_NOW, HA_OPTIONS, home_assistant_routes
 
 pytestmark = pytest.mark.influxdb
@@ -114,7 +114,7 @@ from datetime import datetime
 from collectors.base import Target
 from collectors.smart_meter.watch import note_high_power
 from enrich.readings import Reading
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 
 records = []
 class Keep(logging.Handler):

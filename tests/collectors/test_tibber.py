@@ -18,7 +18,7 @@ from enrich.http import (
     RateLimitedError,
     TransientError,
 )
-from enrich.timeseries import get_timeseries
+from enrich.influx import get_timeseries
 from tests.collectors.scenarios_pricing import (
     SCENARIOS,
     TIBBER_HOME,

@@ -7,9 +7,10 @@ from rest_framework.test import APIClient
 
 from collectors import pipeline
 from enrich.models import ProviderConfig, Site
-from retention import alerts, stats
 from retention.models import ArchiveObject, RetentionRun
-from retention.status_api import SERIES_FIELDS
+from retention.stats import alerts
+from retention.stats import measure as stats
+from retention.stats.status_api import SERIES_FIELDS
 from tests.support.status_home import create_site, register_awattar, register_electricitymaps
 
 pytestmark = pytest.mark.django_db

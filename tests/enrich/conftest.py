@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from enrich.timeseries import TimeSeries, connect
+from enrich.influx import TimeSeries, connect
 
 
 def influx_options() -> dict[str, str | float]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from enrich.cache import CacheUnavailable, ResponseCache, cache_key, last_good_key
-from enrich.redis_client import get_redis
+from enrich.redis.cache import CacheUnavailable, ResponseCache, cache_key, last_good_key
+from enrich.redis.client import get_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,9 +4,14 @@ import inspect
 
 import pytest
 
-from enrich import cache, http, redis_client, timeseries
+from enrich import http
+from enrich import influx as timeseries
 from enrich.errors import Permanent, Transient
-from retention import archive_target, discovery, s3
+from enrich.redis import cache
+from enrich.redis import client as redis_client
+from retention.archive import s3
+from retention.archive import target as archive_target
+from retention.entities import discovery
 
 DOORS = (http, timeseries, redis_client, cache, s3)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from enrich.ratelimit import Budget, BudgetExceeded, BudgetUnavailable, parse_budget
-from enrich.redis_client import get_redis
+from enrich.redis.budget import Budget, BudgetExceeded, BudgetUnavailable, parse_budget
+from enrich.redis.client import get_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,8 +161,8 @@ def test_invalid_arguments_are_refused(prefix):
 # Each process waits at a barrier in Redis so both hammer the budget at the same time.
 WORKER = """
 import json, sys, time
-from enrich.ratelimit import Budget
-from enrich.redis_client import get_redis
+from enrich.redis.budget import Budget
+from enrich.redis.client import get_redis
 
 url, prefix, attempts = sys.argv[1], sys.argv[2], int(sys.argv[3])
 budget = Budget("hammer", 200, 60, "zone-1", redis_url=url, prefix=prefix)

@@ -1,4 +1,4 @@
-"""Contract of `enrich.timeseries`: what every caller may rely on, for InfluxDB 1.x and 2.x.
+"""Contract of `enrich.influx`: what every caller may rely on, for InfluxDB 1.x and 2.x.
 
 Runs against the InfluxDB named by INFLUXDB_URL / INFLUXDB_VERSION (see conftest.py), each
 test in its own database.
@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enrich.readings import Reading
-from enrich.timeseries import (
+from enrich.influx import (
     InfluxQueryError,
     InfluxUnavailable,
     InfluxVersionMismatch,
@@ -26,6 +25,7 @@ from enrich.timeseries import (
     quote_ident,
     reset_timeseries,
 )
+from enrich.readings import Reading
 from tests.enrich.conftest import influx_options
 
 pytestmark = pytest.mark.influxdb

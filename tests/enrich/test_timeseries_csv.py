@@ -1,4 +1,4 @@
-"""Contract of `enrich.timeseries_csv`, the door's bulk CSV reads and batched deletes (1.x).
+"""Contract of `enrich.influx.bulk`, the door's bulk CSV reads and batched deletes (1.x).
 
 Runs against the InfluxDB named by INFLUXDB_URL (see conftest.py), each test in its own
 database. The CSV reads are used with InfluxDB 1.x only (`supports_csv`).
@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enrich.readings import Reading
-from enrich.timeseries import InfluxQueryError, RetentionTier, UnsafeDelete, quote_ident
-from enrich.timeseries_csv import (
+from enrich.influx import InfluxQueryError, RetentionTier, UnsafeDelete, quote_ident
+from enrich.influx.bulk import (
     csv_fetch,
     csv_parse,
     csv_read_bound,
@@ -19,6 +18,7 @@ from enrich.timeseries_csv import (
     parse_tags,
     supports_csv,
 )
+from enrich.readings import Reading
 
 pytestmark = pytest.mark.influxdb
 

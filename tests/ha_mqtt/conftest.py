@@ -12,9 +12,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from collectors.ha_mqtt.discovery import Topics
+from enrich.influx import get_timeseries
 from enrich.mqtt.broker import Broker
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.redis.client import get_redis
 
 MQTT_TEST_URL = os.environ.get("MQTT_TEST_URL", "mqtt://127.0.0.1:1883")
 

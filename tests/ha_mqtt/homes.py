@@ -4,8 +4,8 @@ server (tests/fixtures), and hourly aWATTar price slots written to the test's In
 from datetime import UTC, datetime
 
 from collectors import pipeline
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.timeseries import get_timeseries
 from tests.api.test_pricing_windows_api import slot_readings
 from tests.collectors import scenarios_air_quality, scenarios_carbon
 

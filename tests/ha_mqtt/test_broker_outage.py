@@ -14,8 +14,8 @@ import pytest
 
 from collectors.ha_mqtt import tasks
 from collectors.ha_mqtt.publisher import publish_all
+from enrich.influx import get_timeseries
 from enrich.mqtt.broker import Broker, current_broker
-from enrich.timeseries import get_timeseries
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
 

@@ -17,9 +17,9 @@ from collectors.ha_mqtt.publisher import publish_all
 from collectors.ha_mqtt.tasks import request_publish
 from collectors.models import CollectorRun, FlexibleLoad
 from collectors.pipeline import target_for
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
-from enrich.timeseries import get_timeseries
 from tests.api.test_pricing_windows_api import slot_readings
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.test_discovery import expected_config

@@ -9,9 +9,9 @@ import pytest
 
 from collectors import pipeline
 from collectors.ha_mqtt.publisher import publish_all
+from enrich.influx import get_timeseries
 from enrich.models import OAuthConnection, ProviderConfig
 from enrich.readings import Reading
-from enrich.timeseries import get_timeseries
 from tests.collectors import scenarios_smart_meter
 from tests.ha_mqtt import homes
 from tests.occupancy.test_google_calendar import workday_pages
@@ -127,7 +127,7 @@ def test_home_power_circuits_and_phantom_load(topics, subscriber, broker, settin
 
 
 def test_influxdb_down_removes_nothing(topics, subscriber, broker, settings):
-    from enrich.timeseries import reset_timeseries
+    from enrich.influx import reset_timeseries
 
     site = homes.home()
     config = ProviderConfig.objects.create(

@@ -7,7 +7,7 @@ from django.conf import settings as django_settings
 from collectors.ha_mqtt import tasks
 from config.celery import app
 from enrich.mqtt.broker import current_broker
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 

@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.redis_client import get_redis
-from enrich.timeseries import get_timeseries
+from enrich.redis.client import get_redis
 
 CLIENT_ID = "123-test.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-test-client-secret"

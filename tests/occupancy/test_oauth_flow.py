@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from collectors.occupancy.google import oauth
 from enrich.models import OAuthConnection, ProviderConfig
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 from tests.occupancy.conftest import CLIENT_ID, CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db

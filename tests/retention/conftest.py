@@ -43,11 +43,11 @@ from typing import Any
 
 import pytest
 
+from enrich.influx import get_timeseries
 from enrich.readings import Reading
-from enrich.timeseries import get_timeseries
 from retention.demo import generate_demo_home
-from retention.discovery import BINARY_DOMAINS, kind_for
-from retention.ha_source import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
+from retention.entities.discovery import BINARY_DOMAINS, kind_for
+from retention.entities.ha_source import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
 from retention.models import Entity
 
 T0 = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday, no DST change near it

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from enrich.timeseries import get_timeseries, quote_ident
+from enrich.influx import get_timeseries, quote_ident
 from retention.demo import DemoPlan, generate_demo_home, plan_entities
 
 END = datetime(2024, 5, 8, tzinfo=UTC)

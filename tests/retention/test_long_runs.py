@@ -11,16 +11,18 @@ from datetime import date, timedelta
 
 import pytest
 
-from enrich.redis_client import get_redis, make_key
-from retention import archive, archive_lock, tiers
-from retention.locks import RunLock
+from enrich.redis.client import get_redis, make_key
+from enrich.redis.lock import RunLock
+from retention.archive import lock as archive_lock
+from retention.archive import run as archive
 from retention.models import RetentionRun, TierChunk
-from tests.retention.archive_support import (  # noqa: F401  (fixtures)
+from retention.tiers import runner as tiers
+from tests.retention.conftest import T0
+from tests.support.archive import (  # noqa: F401  (fixtures)
     daily_rows,
     local_archive_fixture,
     tier_fixture,
 )
-from tests.retention.conftest import T0
 
 pytestmark = pytest.mark.django_db
 

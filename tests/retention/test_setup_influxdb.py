@@ -3,7 +3,7 @@ import uuid
 import pytest
 from django.core.management import CommandError, call_command
 
-from enrich.timeseries import get_timeseries, reset_timeseries
+from enrich.influx import get_timeseries, reset_timeseries
 
 pytestmark = pytest.mark.influxdb
 
@@ -48,7 +48,7 @@ def test_warns_when_home_assistants_database_is_missing(settings, capsys):
 
 
 def test_warns_when_a_retention_policy_would_drop_raw_data_too_early(settings, capsys):
-    from enrich.timeseries import RetentionTier
+    from enrich.influx import RetentionTier
 
     ha = f"test_setup_ha_{uuid.uuid4().hex[:8]}"
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = ha

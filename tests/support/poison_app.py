@@ -6,7 +6,7 @@ import os
 import signal
 
 from config.celery import app
-from enrich.redis_client import get_redis
+from enrich.redis.client import get_redis
 
 __all__ = ("app", "kill_own_worker")
 

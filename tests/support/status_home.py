@@ -2,7 +2,7 @@
 
 Home Assistant's data is the synthetic demo home (`retention.demo`, as `manage.py demo_home`
 writes it), registered, downsampled by a real `downsample_hourly` run and measured by
-`retention.stats.record_metrics` before and after it. One site in Germany has aWATTar prices
+`retention.stats.measure.record_metrics` before and after it. One site in Germany has aWATTar prices
 and Electricity Maps carbon intensity, collected once through the real pipeline from the
 documented answers (tests/fixtures) on the local replay server, their times moved to today,
 and two flexible loads for the status page's Plan panel.
@@ -17,10 +17,10 @@ from django.core.management import call_command
 
 from collectors import pipeline
 from collectors.models import FlexibleLoad
+from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.timeseries import get_timeseries
-from retention import stats
 from retention.demo import generate_demo_home
+from retention.stats import measure as stats
 from tests.collectors.scenarios_pricing import OCTOPUS_PRODUCTS, OCTOPUS_RATES
 from tests.support.replay import ReplayServer
 

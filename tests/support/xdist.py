@@ -57,7 +57,7 @@ def worker_redis_url(url: str, worker: int, workers: int, databases: int) -> str
 
 def redis_databases(url: str) -> int:
     """How many databases the Redis at `url` has (its `databases` setting)."""
-    from enrich.redis_client import CONNECTION_ERRORS, get_redis
+    from enrich.redis.client import CONNECTION_ERRORS, get_redis
 
     try:
         return int(get_redis(url).config_get("databases")["databases"])

@@ -32,7 +32,7 @@ from collectors.occupancy.google.client import Tokens
 from enrich.crypto import require_readable
 from enrich.http import HttpError, HttpPolicy, scrub_text
 from enrich.models import DEFAULT_INTERVAL_SECONDS, OAuthConnection, ProviderConfig, Site
-from enrich.redis_client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key
+from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key
 
 logger = logging.getLogger("enrich.oauth")
 

@@ -17,7 +17,7 @@ from collectors.occupancy.google import oauth
 from enrich.api import params
 from enrich.crypto import SecretUnreadable
 from enrich.models import OAuthConnection, Site
-from enrich.redis_client import RedisUnavailable
+from enrich.redis.client import RedisUnavailable
 
 
 def redirect_uri(request: HttpRequest) -> str:

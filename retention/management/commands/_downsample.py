@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from enrich.timeseries import InfluxUnavailable
-from retention import tiers
+from enrich.influx import InfluxUnavailable
 from retention.models import RetentionRun
+from retention.tiers import runner as tiers
 
 
 class DownsampleCommand(BaseCommand):

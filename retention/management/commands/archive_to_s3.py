@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from enrich.influx import TimeseriesError
 from enrich.time_span import SPAN, outside_span
-from enrich.timeseries import TimeseriesError
-from retention.archive import run_archive
-from retention.s3 import StorageError
+from retention.archive.run import run_archive
+from retention.archive.s3 import StorageError
 
 
 class Command(BaseCommand):

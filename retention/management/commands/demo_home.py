@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from enrich.influx import TimeseriesError, get_timeseries
 from enrich.readings import Reading
-from enrich.timeseries import TimeseriesError, get_timeseries
 from retention.demo import MIN_ENTITIES, generate_demo_home, plan_entities
 
 

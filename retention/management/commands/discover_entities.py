@@ -3,15 +3,15 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from enrich.timeseries import TimeseriesError
-from retention import density
-from retention.discovery import (
+from enrich.influx import TimeseriesError
+from retention.entities.discovery import (
     LAYOUTS,
     AreaImportError,
     DiscoveryError,
     discover,
     import_ha_areas,
 )
+from retention.tiers import density
 
 
 class Command(BaseCommand):

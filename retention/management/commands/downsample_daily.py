@@ -1,8 +1,8 @@
 """manage.py downsample_daily [--start D] [--end D] [--dry-run]: hourly -> daily now."""
 
-from retention import tiers
 from retention.management.commands._downsample import DownsampleCommand
 from retention.models import RetentionRun
+from retention.tiers import runner as tiers
 
 
 class Command(DownsampleCommand):

@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from enrich.timeseries import TimeseriesError
-from retention.archive import ArchiveError, rebuild_index
-from retention.s3 import StorageError
+from enrich.influx import TimeseriesError
+from retention.archive.run import ArchiveError, rebuild_index
+from retention.archive.s3 import StorageError
 
 
 class Command(BaseCommand):

@@ -4,11 +4,11 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from enrich.influx import TimeseriesError
 from enrich.time_span import SPAN, outside_span
-from enrich.timeseries import TimeseriesError
 from retention.day_ranges import check_span
 from retention.management.commands.refresh_views import _describe
-from retention.materialized import VIEWS, rebuild_view
+from retention.rollups.materialized import VIEWS, rebuild_view
 
 
 def _day(text: str) -> date:

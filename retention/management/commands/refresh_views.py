@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from enrich.timeseries import TimeseriesError
-from retention.materialized import VIEWS, refresh_view
+from enrich.influx import TimeseriesError
+from retention.rollups.materialized import VIEWS, refresh_view
 
 
 class Command(BaseCommand):

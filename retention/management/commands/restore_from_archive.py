@@ -6,10 +6,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from enrich.timeseries import TimeseriesError
-from retention.archive import ArchiveError, restore_from_archive, restore_to_influxdb
-from retention.archive_format import to_parquet
-from retention.s3 import StorageError
+from enrich.influx import TimeseriesError
+from retention.archive.format import to_parquet
+from retention.archive.run import ArchiveError, restore_from_archive, restore_to_influxdb
+from retention.archive.s3 import StorageError
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from enrich.timeseries import TimeseriesError, get_timeseries
+from enrich.influx import TimeseriesError, get_timeseries
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         )
         # Retention must never let InfluxDB drop data that was not downsampled yet: say so at
         # start (the tier runs themselves refuse to run while a problem stands).
-        from retention.tier_safety import check_retention_policies
+        from retention.tiers.safety import check_retention_policies
 
         try:
             problems = check_retention_policies()

@@ -1,0 +1,114 @@
+"""POST /retention/archive (run or dry-run the archive) and POST /retention/restore
+(re-import an archived date range into the restore database). Both need a staff user or the
+permission enrich.trigger_work (enrich.access).
+
+The archive, dry run included, runs on a worker (planning reads every daily row due, which
+can outlast a web request): 202 with the run to follow (retention.queued). A restore is
+limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrich.influx import TimeseriesError
+from enrich.time_span import SPAN, outside_span
+from retention.archive.restore_target import RestoreTargetRefused, restore_database
+from retention.archive.run import ArchiveError, restore_to_influxdb
+from retention.archive.s3 import StorageError, StorageUnavailable
+from retention.archive.target import NOT_CONFIGURED, ArchiveNotConfigured, archive_configured
+from retention.day_ranges import RangeError, check_span
+from retention.models import RetentionRun
+from retention.queued import queue, record_queued_run
+
+
+class ArchiveRequest(serializers.Serializer):
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Report what would be archived and freed; change nothing."
+    )
+
+
+class RestoreRequest(serializers.Serializer):
+    start_date = serializers.DateField(help_text="First day to restore (YYYY-MM-DD).")
+    end_date = serializers.DateField(help_text="Last day to restore, inclusive.")
+    database = serializers.CharField(
+        required=False,
+        help_text="InfluxDB database to write to: RESTORE_INFLUXDB_DATABASE (the default) or "
+        "one of RESTORE_ALLOWED_DATABASES.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        for name in ("start_date", "end_date"):
+            if outside_span(attrs[name]):
+                raise serializers.ValidationError({name: f"Enter a date {SPAN}."})
+        if attrs["end_date"] < attrs["start_date"]:
+            raise serializers.ValidationError(
+                {"end_date": "end_date is before start_date; give the range in order."}
+            )
+        try:
+            # A bounded range answers within the web timeout; the command restores any range.
+            check_span(
+                attrs["start_date"],
+                attrs["end_date"],
+                end_inclusive=True,
+                names=("start_date", "end_date"),
+            )
+        except RangeError as exc:
+            raise serializers.ValidationError({exc.parameter: str(exc)}) from None
+        try:
+            attrs["database"] = restore_database(attrs.get("database"))
+        except RestoreTargetRefused as exc:
+            raise serializers.ValidationError({"database": str(exc)}) from None
+        return attrs
+
+
+def _unavailable(exc: Exception) -> Response:
+    if isinstance(exc, ArchiveNotConfigured):
+        code = status.HTTP_409_CONFLICT
+    elif isinstance(exc, StorageUnavailable | TimeseriesError):
+        code = status.HTTP_503_SERVICE_UNAVAILABLE
+    else:
+        code = status.HTTP_502_BAD_GATEWAY
+    return Response({"detail": str(exc)}, status=code)
+
+
+def _no_target() -> Response | None:
+    """409 naming what to set when no archive target is configured (nothing is queued)."""
+    if archive_configured():
+        return None
+    return Response({"detail": NOT_CONFIGURED}, status=status.HTTP_409_CONFLICT)
+
+
+class ArchiveView(APIView):
+    """The archive task (or its dry run) is queued: 202 with the run to follow."""
+
+    @extend_schema(request=ArchiveRequest, responses={202: dict, 409: dict, 503: dict})
+    def post(self, request):
+        given = ArchiveRequest(data=request.data)
+        given.is_valid(raise_exception=True)
+        if refused := _no_target():
+            return refused
+        from retention.archive.tasks import archive
+
+        dry_run = given.validated_data["dry_run"]
+        run = record_queued_run(
+            RetentionRun.Operation.ARCHIVE, request, details={"dry_run": dry_run}
+        )
+        return queue(archive, run, request, dry_run=dry_run)
+
+
+class RestoreView(APIView):
+    """Re-import the archived daily aggregates of a date range into InfluxDB."""
+
+    @extend_schema(request=RestoreRequest, responses={200: dict, 409: dict})
+    def post(self, request):
+        given = RestoreRequest(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        if refused := _no_target():
+            return refused
+        try:
+            report = restore_to_influxdb(data["start_date"], data["end_date"], data["database"])
+        except (StorageError, TimeseriesError, ArchiveError) as exc:
+            return _unavailable(exc)
+        return Response(report.as_dict())

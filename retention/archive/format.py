@@ -1,0 +1,130 @@
+"""Daily aggregate rows <-> Arrow table <-> Parquet bytes: the archive's file format.
+
+A row is a dict: `time` (aware UTC datetime, the day's start), `entity_id`, `kind`, and the
+aggregate fields of `retention.tiers.aggregate.Aggregate.to_fields` (absent = None). A file has the
+columns `time` (timestamp, UTC), `entity_id`, `kind`, every known aggregate field (nullable,
+so every file has the same core schema), then any other field found (weather attribute means,
+sorted by name). Rows are sorted by entity, then time: similar values sit together, which is
+what makes Parquet small (reference/retention_semantics.md: ~13 B per daily row).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TIME_TYPE = pa.timestamp("us", tz="UTC")
+TAG_COLUMNS = ("entity_id", "kind")
+# Aggregate.to_fields' fields, in a fixed order with fixed types (retention/tiers/aggregate.py).
+KNOWN_FIELDS: dict[str, pa.DataType] = {
+    "sample_count": pa.int64(),
+    "coverage_seconds": pa.float64(),
+    "gap_count": pa.int64(),
+    "avg_value": pa.float64(),
+    "min_value": pa.float64(),
+    "max_value": pa.float64(),
+    "last_value": pa.float64(),
+    "total_energy": pa.float64(),
+    "state_changes": pa.int64(),
+    "on_seconds": pa.float64(),
+    "last_state": pa.string(),
+}
+# InfluxDB's field types (SHOW FIELD KEYS) as Arrow types, for fields not known above.
+INFLUX_TYPES: dict[str, pa.DataType] = {
+    "float": pa.float64(),
+    "integer": pa.int64(),
+    "string": pa.string(),
+    "boolean": pa.bool_(),
+}
+# zstd level 9 is about as small as gzip's default and much faster to read back.
+COMPRESSION_LEVELS = {"gzip": None, "zstd": 9}
+
+Row = dict[str, Any]
+
+
+def field_types(influx_types: Mapping[str, str]) -> dict[str, pa.DataType]:
+    """Column types of the fields: the known ones, then the others InfluxDB reports."""
+    types = dict(KNOWN_FIELDS)
+    for name in sorted(influx_types):
+        if name not in types:
+            # A field written with two types shows as e.g. "float,integer": float holds both.
+            kinds = influx_types[name].split(",")
+            types[name] = (
+                pa.float64() if len(kinds) > 1 else INFLUX_TYPES.get(kinds[0], pa.string())
+            )
+    return types
+
+
+def _convert(value: Any, kind: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if pa.types.is_floating(kind):
+        return float(value)  # JSON turns 2.0 into 2
+    if pa.types.is_integer(kind):
+        return int(value)
+    if pa.types.is_boolean(kind):
+        return bool(value)
+    return str(value)
+
+
+def sort_key(row: Mapping[str, Any]) -> tuple[str, datetime]:
+    return (row["entity_id"], row["time"])
+
+
+def rows_to_table(rows: Iterable[Row], types: Mapping[str, pa.DataType]) -> pa.Table:
+    """The rows as a table sorted by entity then time; fields not in `types` are an error."""
+    ordered = sorted(rows, key=sort_key)
+    unknown = sorted({k for r in ordered for k in r} - {"time", *TAG_COLUMNS, *types})
+    if unknown:
+        raise ValueError(f"fields {unknown} have no column type; pass them in `types`")
+    used = [n for n in types if n in KNOWN_FIELDS or any(r.get(n) is not None for r in ordered)]
+    columns: dict[str, pa.Array] = {
+        "time": pa.array([r["time"] for r in ordered], type=TIME_TYPE),
+        "entity_id": pa.array([r["entity_id"] for r in ordered], type=pa.string()),
+        "kind": pa.array([r["kind"] for r in ordered], type=pa.string()),
+    }
+    for name in used:
+        kind = types[name]
+        columns[name] = pa.array([_convert(r.get(name), kind) for r in ordered], type=kind)
+    return pa.table(columns)
+
+
+def table_rows(table: pa.Table) -> list[Row]:
+    """Rows of a table, None values left out (as InfluxDB has no such field)."""
+    return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+
+
+def row_index(rows: Iterable[Row]) -> dict[tuple[str, datetime], Row]:
+    """Rows by (entity_id, time), None values left out: equal dicts mean equal rows."""
+    return {sort_key(r): {k: v for k, v in r.items() if v is not None} for r in rows}
+
+
+def to_parquet(table: pa.Table, compression: str) -> bytes:
+    if compression not in COMPRESSION_LEVELS:
+        raise ValueError(f"ARCHIVE_COMPRESSION={compression!r}: use gzip or zstd")
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        compression=compression,
+        compression_level=COMPRESSION_LEVELS[compression],
+        use_dictionary=True,
+    )
+    return sink.getvalue()
+
+
+def from_parquet(data: bytes) -> pa.Table:
+    return pq.read_table(io.BytesIO(data))
+
+
+def concat(tables: list[pa.Table]) -> pa.Table:
+    """Tables of several files (their extra columns may differ) as one, sorted."""
+    if not tables:
+        return rows_to_table([], KNOWN_FIELDS)
+    table = pa.concat_tables(tables, promote_options="default")
+    return table.sort_by([("entity_id", "ascending"), ("time", "ascending")])

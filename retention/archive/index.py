@@ -1,0 +1,270 @@
+"""Rebuild the archive index (the ArchiveObject rows) from what is in the store.
+
+Restore finds files through ArchiveObject rows. When the relational database is lost (a fresh
+install pointed at an existing bucket or directory), `rebuild` lists `archives/`, and for each
+`.parquet` object without a row reads its metadata (the SHA-256 stored with it, its size) and
+the file itself, then records it as the archive run would have.
+
+An object is indexed only when all of this holds; otherwise it is reported and left out:
+- its bytes have the SHA-256 stored in its metadata (and S3's ChecksumSHA256, when present),
+  and the size HEAD reports;
+- it parses as Parquet and has rows; the row count matches the metadata's `record_count`;
+- its range: the metadata's `start_date`/`end_date` (the archive run's period bounds; without
+  them, the key's date and the last day in the file) must contain the first and last day found
+  in the file - checked against the content, never taken from the name alone; the key's date
+  and the metadata's start must agree;
+- the range overlaps no other indexed object (restore would return those rows twice).
+
+`verified` is now (the bytes were just checked). `source_deleted` is not known for a file
+found this way: it is set (to now) only when the daily tier in InfluxDB has no rows in the
+file's range; otherwise it stays empty and the next archive run checks those rows against the
+file and deletes them, as after a crash between upload and delete. The `archive_metadata`
+point is written again (same time and tags: it overwrites, never duplicates).
+
+Existing rows are never changed, so a rerun changes nothing. The archive lock keeps an archive
+run from writing rows meanwhile; a dry run only reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.utils import timezone
+
+from enrich.influx import TimeSeries, get_timeseries
+from retention.archive.run import (
+    ArchiveError,
+    Progress,
+    _archive_lock,
+    _count_rows,
+    _write_metadata_point,
+)
+from retention.archive.s3 import (
+    ArchiveStorage,
+    ObjectInfo,
+    StorageError,
+    StorageUnavailable,
+    sha256_hex,
+)
+from retention.archive.target import get_storage
+from retention.models import ArchiveObject
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "archives/"
+KEY_DATE = re.compile(r"/data_(\d{4}-\d{2}-\d{2})\.parquet$")
+
+
+class Refused(Exception):
+    """This object cannot be indexed; the message says why and what to do."""
+
+
+@dataclass
+class IndexReport:
+    dry_run: bool
+    target: str
+    location: str
+    indexed: list[dict[str, Any]] = field(default_factory=list)  # (or would be, dry run)
+    already_indexed: list[str] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Found:
+    key: str
+    start: date
+    end: date
+    record_count: int
+    data: bytes
+    compression: str
+    info: ObjectInfo
+
+
+def rebuild(
+    storage: ArchiveStorage | None = None,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
+    module doc). Raises ArchiveError when an archive run holds the lock, StorageError when the
+    store cannot be listed, TimeseriesError when InfluxDB cannot be asked."""
+    storage = storage or get_storage()
+    report = IndexReport(dry_run, storage.target, storage.location)
+    if dry_run:
+        _rebuild(storage, report, progress, write=False)
+        return report
+    with _archive_lock() as lock:
+        if lock is None:
+            raise ArchiveError(
+                "An archive run holds the archive lock; rebuild the index when it has finished."
+            )
+        _rebuild(storage, report, progress, write=True, renew=lock.renew)
+    return report
+
+
+def _rebuild(
+    storage: ArchiveStorage,
+    report: IndexReport,
+    progress: Progress | None,
+    write: bool,
+    renew: Callable[[], None] = lambda: None,
+) -> None:
+    """Index the objects that have none; `renew` (the archive lock) is called before each."""
+    ts = get_timeseries()
+    keys = sorted(i.key for i in storage.list(PREFIX) if i.key.endswith(".parquet"))
+    rows = {o.key: o for o in ArchiveObject.objects.filter(key__in=keys)}
+    report.already_indexed = [k for k in keys if k in rows]
+    # Ranges restore already serves (or will, once this run indexes them).
+    taken = [
+        (o.start_date, o.end_date, o.key)
+        for o in ArchiveObject.objects.filter(expired__isnull=True)
+    ]
+    missing = [k for k in keys if k not in rows]
+    for key in progress(missing) if progress else missing:
+        renew()
+        try:
+            found = _inspect(storage, key)
+            _check_overlap(found, taken)
+        except StorageUnavailable:
+            raise  # the store went away: stop; a rerun continues where this one stopped
+        except (Refused, StorageError) as exc:
+            logger.error("not indexed: %s: %s", key, exc)
+            report.refused.append({"key": key, "why": str(exc)})
+            continue
+        taken.append((found.start, found.end, found.key))
+        left = _count_rows(found.start, found.end + timedelta(days=1), ts)
+        if write:
+            _record(found, storage, left == 0, ts)
+        report.indexed.append(
+            {
+                "key": key,
+                "start_date": found.start.isoformat(),
+                "end_date": found.end.isoformat(),
+                "record_count": found.record_count,
+                "file_size": len(found.data),
+                "sha256": sha256_hex(found.data),
+                "rows_in_daily_tier": left,
+            }
+        )
+        logger.info("%s %s", "would index" if not write else "indexed", key)
+
+
+def _inspect(storage: ArchiveStorage, key: str) -> _Found:
+    """Read and check one object; raises Refused with the reason."""
+    info = storage.head(key)
+    if info is None:
+        raise Refused(f"listed but gone from {storage.location} when read; rerun to retry.")
+    stored = info.metadata.get("sha256", "")
+    if not stored:
+        raise Refused(
+            "its metadata has no sha256, so it cannot be verified. Check it by hand and "
+            "upload it again with the archive's metadata, or remove it."
+        )
+    data = storage.get(key)
+    actual = sha256_hex(data)
+    if actual != stored:
+        raise Refused(
+            f"its bytes have SHA-256 {actual}, not the {stored} stored with it: the object is "
+            "damaged or was replaced. Replace it from a copy (or remove it), then rerun."
+        )
+    if info.checksum_sha256 and base64.b64decode(info.checksum_sha256) != bytes.fromhex(actual):
+        raise Refused("the store's ChecksumSHA256 does not match its bytes; damaged object.")
+    if info.size != len(data):
+        raise Refused(f"HEAD reports {info.size} bytes but {len(data)} were downloaded.")
+    try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        table = parquet.read(columns=["time"])
+    except (pa.ArrowException, OSError, KeyError) as exc:
+        raise Refused(
+            f"not a readable archive Parquet file ({exc}); remove or replace it."
+        ) from None
+    if table.num_rows == 0:
+        raise Refused("the file holds no rows, so it covers no days; remove it.")
+    bounds = pc.min_max(table["time"])
+    first, last = (_utc_day(bounds[name].as_py()) for name in ("min", "max"))
+    start, end = _declared_range(key, info, first, last)
+    declared_count = info.metadata.get("record_count")
+    if declared_count is not None and declared_count != str(table.num_rows):
+        raise Refused(
+            f"it holds {table.num_rows} rows but its metadata says {declared_count}; check it."
+        )
+    compression = info.metadata.get("compression", "")
+    if parquet.metadata.num_row_groups:
+        compression = parquet.metadata.row_group(0).column(0).compression.lower()
+    return _Found(key, start, end, table.num_rows, data, compression, info)
+
+
+def _utc_day(moment: datetime) -> date:
+    # The archive writes UTC timestamps; a file without a zone is read as UTC too.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
+
+
+def _day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Refused(f"its {what} {value!r} is not a date.") from None
+
+
+def _declared_range(key: str, info: ObjectInfo, first: date, last: date) -> tuple[date, date]:
+    """The file's range: the archive run's period bounds (metadata, else the key's date),
+    checked against the first and last day the file holds; the content when none is given."""
+    match = KEY_DATE.search(key)
+    named = _day(match.group(1), "key date") if match else None
+    start = _day(info.metadata.get("start_date"), "metadata start_date")
+    end = _day(info.metadata.get("end_date"), "metadata end_date")
+    if named and start and named != start:
+        raise Refused(f"its key names {named} but its metadata starts at {start}; check it.")
+    start = start or named or first
+    end = end or last
+    if first < start or last > end:
+        raise Refused(
+            f"it holds days {first}..{last}, outside its declared range {start}..{end}; "
+            "check which is right before indexing it."
+        )
+    return start, end
+
+
+def _check_overlap(found: _Found, taken: list[tuple[date, date, str]]) -> None:
+    for start, end, key in taken:
+        if start <= found.end and found.start <= end:
+            raise Refused(
+                f"its range {found.start}..{found.end} overlaps {key} ({start}..{end}); restore "
+                "would return those days twice. Keep one of the two, then rerun."
+            )
+
+
+def _record(found: _Found, storage: ArchiveStorage, source_gone: bool, ts: TimeSeries) -> None:
+    now = timezone.now()
+    obj = ArchiveObject.objects.create(
+        key=found.key,
+        target=storage.target,
+        bucket=storage.location,
+        start_date=found.start,
+        end_date=found.end,
+        record_count=found.record_count,
+        file_size=len(found.data),
+        checksum=sha256_hex(found.data),
+        compression=found.compression,
+        storage_class=found.info.storage_class,
+        created=found.info.last_modified,
+        verified=now,
+        source_deleted=now if source_gone else None,
+    )
+    _write_metadata_point(obj, ts)

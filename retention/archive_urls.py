@@ -1,8 +1,0 @@
-from django.urls import path
-
-from retention.archive_api import ArchiveView, RestoreView
-
-urlpatterns = [
-    path("archive", ArchiveView.as_view(), name="retention-archive"),
-    path("restore", RestoreView.as_view(), name="retention-restore"),
-]

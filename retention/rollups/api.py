@@ -1,0 +1,164 @@
+"""REST access to the materialized views: `GET /api/views/<name>` and
+`POST /api/views/<name>/rebuild`.
+
+GET filters (a bad value is a 400 naming the parameter; an unknown parameter too):
+- daily_energy_by_device: entity_id, start, end (local dates YYYY-MM-DD, both included);
+- hourly_room_activity: area, start, end (ISO times with zone: hour >= start, hour < end; or
+  local dates, whole days included), day_of_week (0 = Monday .. 6);
+- daily_carbon_summary: region, start, end (local dates).
+The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
+
+POST rebuild: start, end (local dates, both included, none before 2000; in the body or the
+query string). The rebuild reads the range's source data, more than a web request should
+wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
+`poll` (GET /retention/runs/<id>: status ok with the rows written, failed with the error, or
+skipped when another refresh or rebuild of the view was running; ask again then).
+Unknown view: 404 listing the views; 503 when the broker cannot be reached.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrich.api import params
+from retention.day_ranges import RangeError, check_span
+from retention.models import RetentionRun
+from retention.queued import queue, record_queued_run
+from retention.rollups.materialized import (
+    ACTIVITY,
+    CARBON,
+    ENERGY,
+    VIEWS,
+    MaterializedViewManager,
+    UnknownView,
+    check_view,
+    rebuild_bounds,
+)
+from retention.rollups.tasks import rebuild
+
+FILTERS = {
+    ENERGY: ("entity_id", "start", "end"),
+    ACTIVITY: ("area", "start", "end", "day_of_week"),
+    CARBON: ("region", "start", "end"),
+}
+
+
+def _not_found(name: str) -> Response:
+    return Response({"detail": str(UnknownView(name)), "views": list(VIEWS)}, status=404)
+
+
+def _check_known(query, name: str, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(query) - set(allowed))
+    if unknown:
+        raise ValidationError({unknown[0]: f"is not a filter of {name}; use {', '.join(allowed)}."})
+
+
+def _ordered(start: Any, end: Any) -> None:
+    if start is not None and end is not None and start > end:
+        raise ValidationError({"start": f"{start.isoformat()} is after end {end.isoformat()}."})
+
+
+def _day(query, name: str) -> date | None:
+    try:
+        return params.day(query, name)
+    except ValueError:  # well-formed but impossible, e.g. 2024-13-01
+        raise ValidationError(
+            {name: f"{query.get(name)!r} is not valid: expected a date as YYYY-MM-DD."}
+        ) from None
+
+
+def _day_or_moment(query, name: str) -> date | datetime | None:
+    raw = query.get(name)
+    if raw is not None and len(raw) == 10:
+        return _day(query, name)
+    return params.moment(query, name)
+
+
+class ViewRows(APIView):
+    """Rows of one materialized view, filtered."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("entity_id", str, description="daily_energy_by_device"),
+            OpenApiParameter("area", str, description="hourly_room_activity"),
+            OpenApiParameter("region", str, description="daily_carbon_summary"),
+            OpenApiParameter("start", str, description="local date YYYY-MM-DD (or ISO time)"),
+            OpenApiParameter("end", str, description="local date YYYY-MM-DD (or ISO time)"),
+            OpenApiParameter("day_of_week", int, description="0 = Monday (room activity)"),
+        ],
+        responses={200: dict, 400: dict, 404: dict},
+    )
+    def get(self, request, name: str):
+        if name not in VIEWS:
+            return _not_found(name)
+        query = request.query_params
+        _check_known(query, name, FILTERS[name])
+        views = MaterializedViewManager()
+        if name == ACTIVITY:
+            start, end = _day_or_moment(query, "start"), _day_or_moment(query, "end")
+            if type(start) is type(end):
+                _ordered(start, end)
+            rows = views.room_activity(
+                area=query.get("area") or None,
+                start=start,
+                end=end,
+                day_of_week=params.integer(query, "day_of_week", minimum=0, maximum=6),
+            )
+        else:
+            start, end = _day(query, "start"), _day(query, "end")
+            _ordered(start, end)
+            if name == ENERGY:
+                rows = views.daily_energy(query.get("entity_id") or None, start, end)
+            else:
+                rows = views.carbon(query.get("region") or None, start, end)
+        return Response({"view": name, "count": len(rows), "rows": rows, **views.freshness(name)})
+
+
+class ViewRebuild(APIView):
+    """Recompute a view for the local days start..end (both included)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", str, required=True, description="local date YYYY-MM-DD"),
+            OpenApiParameter("end", str, required=True, description="local date YYYY-MM-DD"),
+        ],
+        responses={202: dict, 400: dict, 404: dict, 503: dict},
+    )
+    def post(self, request, name: str):
+        try:
+            check_view(name)
+        except UnknownView:
+            return _not_found(name)
+        given = {**request.query_params.dict(), **_body(request.data)}
+        for required in ("start", "end"):
+            if not given.get(required):
+                raise ValidationError({required: "Required: a local date as YYYY-MM-DD."})
+        start, end = _day(given, "start"), _day(given, "end")
+        _ordered(start, end)
+        try:
+            check_span(start, end, end_inclusive=True, limited=False)
+            range_start, range_end = rebuild_bounds(start, end, datetime.now(UTC))
+        except RangeError as exc:
+            raise ValidationError({exc.parameter: str(exc)}) from None
+        except ValueError as exc:
+            raise ValidationError({"start": str(exc)}) from None
+        run = record_queued_run(
+            RetentionRun.Operation.VIEW_REFRESH,
+            request,
+            range_start=range_start,
+            range_end=range_end,
+            details={"view": name, "mode": "rebuild"},
+        )
+        return queue(rebuild, run, request, name=name, start=str(start), end=str(end))
+
+
+def _body(data: Any) -> dict[str, str]:
+    if hasattr(data, "dict"):
+        data = data.dict()
+    if not isinstance(data, dict):
+        raise ValidationError({"body": "Send start and end as form fields or a JSON object."})
+    return {key: str(value) for key, value in data.items() if value is not None}

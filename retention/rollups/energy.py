@@ -1,0 +1,169 @@
+"""daily_energy_by_device: an entity's rows per local day (the rules are in `retention.rollups.rows`'
+docstring, the README's "Materialized views" says them for users).
+
+A power sensor whose points are plain numbers is read and summed by `retention.rollups.power`
+(CSV, integer times), which gives the same windows as `aggregate_windows` float for float;
+every other entity takes `aggregate_windows` over its samples.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+
+from retention.models import DailyEnergyByDevice, Entity
+from retention.rollups.inputs import HOUR, PriceBook, RawPart, TierPart, Unavailable, entity_parts
+from retention.rollups.power import plain_power, power_windows
+from retention.rollups.rows import Outcome, day_length, day_start, days, local_date
+from retention.tiers.aggregate import Aggregate, aggregate_windows, floor_hour
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Piece:
+    start: datetime
+    end: datetime
+    aggregate: Aggregate
+
+
+def _edges(part: RawPart, prices: PriceBook) -> list[datetime]:
+    edges = {part.start, part.end} | prices.edges(part.start, part.end)
+    hour = floor_hour(part.start) + HOUR
+    while hour < part.end:
+        edges.add(hour)
+        hour += HOUR
+    for day in days(local_date(part.start), local_date(part.end)):
+        if part.start < (midnight := day_start(day)) < part.end:
+            edges.add(midnight)
+    return sorted(edges)
+
+
+def energy_rows(
+    entity: Entity, first: date, last: date, now: datetime, prices: PriceBook
+) -> Outcome:
+    """The entity's rows for the local days first..last (the open day up to `now`)."""
+    outcome = Outcome()
+    start, end = day_start(first), min(day_start(last + timedelta(days=1)), now)
+    if end <= start:
+        return outcome
+    pieces: dict[date, list[Piece]] = defaultdict(list)
+    unavailable: set[date] = set()
+    fast = plain_power(entity)
+    for part in entity_parts(entity, start, end, plain_power=fast):
+        outcome.sources[part.source] += 1
+        if isinstance(part, Unavailable):
+            last_moment = part.end - timedelta(microseconds=1)
+            unavailable.update(days(local_date(part.start), local_date(last_moment)))
+        elif isinstance(part, TierPart):
+            for row in part.rows:
+                piece = Piece(row.window_start, min(row.window_end, end), row)
+                pieces[local_date(row.window_start)].append(piece)
+        else:
+            edges = _edges(part, prices)
+            windows = list(zip(edges, edges[1:], strict=False))
+            if part.points is not None:
+                results = power_windows(part.samples, part.points, windows)
+            else:
+                results = aggregate_windows(
+                    entity.kind, part.samples, windows, entity_id=entity.entity_id
+                )
+            for (w_start, w_end), aggregate in zip(windows, results, strict=True):
+                if aggregate is not None:
+                    pieces[local_date(w_start)].append(Piece(w_start, w_end, aggregate))
+    for day in sorted(pieces):
+        if day in unavailable:
+            outcome.skipped.append(
+                f"{entity.entity_id} {day}: only a daily tier row is left for part of this "
+                "local day and it cannot be split (TIME_ZONE is not UTC); the row is kept"
+            )
+            continue
+        row = _energy_day(
+            entity, day, pieces[day], prices, partial=day_start(day) + day_length(day) > now
+        )
+        if row is not None:
+            outcome.rows.append(row)
+    return outcome
+
+
+def _energy_day(
+    entity: Entity, day: date, pieces: list[Piece], prices: PriceBook, *, partial: bool
+) -> DailyEnergyByDevice | None:
+    measured = [p for p in pieces if p.aggregate.total_energy is not None]
+    if not measured:
+        return None
+    total = sum(p.aggregate.total_energy for p in measured)
+    coverage = sum(p.aggregate.coverage_seconds for p in measured)
+    if entity.kind == Entity.Kind.POWER:
+        weighted = [(p.aggregate.avg_value, p.aggregate.coverage_seconds) for p in measured]
+        known = sum(s for v, s in weighted if v is not None)
+        avg = sum(v * s for v, s in weighted if v is not None) / known if known else None
+        peaks = [p.aggregate.max_value for p in measured if p.aggregate.max_value is not None]
+        peak = max(peaks) if peaks else None
+    else:
+        avg = total / (coverage / 3600) * 1000 if coverage > 0 else None
+        per_hour: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for p in measured:
+            bucket = per_hour[floor_hour(p.start)]
+            bucket[0] += p.aggregate.total_energy
+            bucket[1] += p.aggregate.coverage_seconds
+        rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
+        peak = max(rates) if rates else None
+    cost, currency, source = _cost(measured, prices)
+    return DailyEnergyByDevice(
+        entity_id=entity.entity_id,
+        date=day,
+        total_kwh=total,
+        avg_power=avg,
+        peak_power=peak,
+        cost=cost,
+        currency=currency,
+        cost_source=source,
+        partial=partial,
+    )
+
+
+def _cost(pieces: list[Piece], prices: PriceBook) -> tuple[float | None, str, str]:
+    """(cost, currency, cost_source) of the pieces' energy; see the module docstring."""
+    flat = settings.ENERGY_FLAT_TARIFF
+    flat_currency = settings.ENERGY_FLAT_TARIFF_CURRENCY
+    used_energy = sum(abs(p.aggregate.total_energy) for p in pieces)
+    cost = 0.0
+    weight = {"price_slots": 0.0, "flat_tariff": 0.0, "unknown": 0.0}
+    currencies: set[str] = set()
+    for piece in pieces:
+        energy = piece.aggregate.total_energy
+        seconds = (piece.end - piece.start).total_seconds()
+        # Which price applied is weighed by energy; on a day without any, by time.
+        base = abs(energy) if used_energy > 0 else seconds
+        priced = 0.0
+        for slot, overlap in prices.overlaps(piece.start, piece.end):
+            share = overlap / seconds
+            cost += energy * share * slot.price
+            weight["price_slots"] += base * share
+            currencies.add(slot.currency)
+            priced += overlap
+        rest = (seconds - priced) / seconds
+        if rest > 1e-9:
+            if flat is None:
+                weight["unknown"] += base * rest
+            else:
+                cost += energy * rest * flat
+                weight["flat_tariff"] += base * rest
+                currencies.add(flat_currency)
+    if weight["unknown"] > 0:
+        return None, "", "none"
+    if len(currencies) > 1:
+        logger.warning(
+            "energy priced in several currencies (%s): cost left empty; set "
+            "ENERGY_FLAT_TARIFF_CURRENCY to the price provider's currency",
+            ", ".join(sorted(currencies)),
+        )
+        return None, "", "none"
+    used = [name for name in ("price_slots", "flat_tariff") if weight[name] > 0]
+    source = "mixed" if len(used) == 2 else (used[0] if used else "none")
+    return round(cost, 9), (currencies.pop() if currencies else ""), source

@@ -1,0 +1,340 @@
+"""What the materialized views read: an entity's data over a time range, price slots, carbon.
+
+An entity's data comes from Home Assistant's raw points where they still exist and from the
+retention tiers where retention replaced them (`entity_aggregates` in the retention policies
+`enrich_hourly` / `enrich_daily` of TIER_DATABASE, one row per entity and UTC hour/day). The
+choice is made per UTC day, the tiers' unit of work (raw is deleted a day at a time):
+
+- the day has hourly tier rows and no raw point -> the hourly rows (`TierPart`);
+- the day has neither raw points nor hourly rows but a daily row, and the range covers the
+  whole UTC day -> the daily row; when it covers only part of that day (local days in a zone
+  other than UTC) the daily row cannot be split: the part is `Unavailable`;
+- otherwise -> raw samples (`RawPart`), read with the sample in force at the part's start. When
+  the day before was read from a tier, the raw carry-in is stale (its raw points are gone), so
+  the value in force is taken from the tier's last row instead (`last_value`/`last_state` are
+  "the value in force at the window end").
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
+from retention.entities.ha_source import carried_in_sample, count_samples, read_samples
+from retention.entities.samples import Sample
+from retention.models import Entity
+from retention.rollups.power import PowerPoints, read_power
+from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
+from retention.tiers.aggregate import Aggregate, floor_day, is_gap
+from retention.tiers.layout import expand
+
+logger = logging.getLogger(__name__)
+
+HOURLY_POLICY, DAILY_POLICY = HOURLY_RP, DAILY_RP
+PRICE_MEASUREMENT = "electricity_pricing_forecast"
+CARBON_MEASUREMENT = "carbon_intensity"
+CARBON_FIELD = "carbon_intensity_gco2_kwh"
+RENEWABLE_FIELD = "renewable_percentage"
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+# --- An entity's data over a range ------------------------------------------------------------
+@dataclass
+class RawPart:
+    start: datetime
+    end: datetime
+    samples: list[Sample] = field(default_factory=list)  # the carried-in one first, if any
+    source: str = "raw"
+    # With plain_power: `samples` holds only the carried-in sample, the points are here.
+    points: PowerPoints | None = None
+
+
+@dataclass
+class TierPart:
+    start: datetime
+    end: datetime
+    rows: list[Aggregate]  # ascending, window_start inside [start, end)
+    source: str  # "hourly" | "daily"
+    last_fields: dict = field(default_factory=dict)  # the last row's stored fields
+
+
+@dataclass
+class Unavailable:
+    """Only a daily tier row is left and the range covers part of its UTC day."""
+
+    start: datetime
+    end: datetime
+    source: str = "unavailable"
+
+
+Part = RawPart | TierPart | Unavailable
+
+
+def _tier_rows(
+    entity: Entity, start: datetime, end: datetime, policy: str
+) -> list[tuple[Aggregate, dict]]:
+    """The entity's tier rows with window start in [start, end), ascending, with the stored
+    fields (the tiers also keep `carry_*`: the raw sample in force at the window end)."""
+    step = HOUR if policy == HOURLY_POLICY else DAY
+    query = (
+        f"SELECT * FROM {quote_ident(TIER_MEASUREMENT)} WHERE "
+        '"entity_id" = $entity_id AND time >= $start AND time < $end'
+    )
+    bound = {"entity_id": entity.entity_id, "start": start, "end": end}
+    rows: list[tuple[Aggregate, dict]] = []
+    try:
+        with get_timeseries().query(
+            settings.TIER_DATABASE, query, params=bound, retention_policy=policy
+        ) as stream:
+            for row in stream:
+                kind = str(row.values.get("kind") or entity.kind)
+                present = {k: v for k, v in row.values.items() if v is not None}
+                values = expand(policy, present, kind)
+                aggregate = Aggregate.from_fields(kind, row.time, row.time + step, values)
+                rows.append((aggregate, values))
+    except InfluxQueryError as exc:
+        # No tiers yet (database or retention policy not created): nothing was tiered.
+        if "not found" not in exc.server_message:
+            raise
+    return rows
+
+
+def _utc_days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at UTC midnights."""
+    pieces = []
+    current = start
+    while current < end:
+        stop = min(floor_day(current) + DAY, end)
+        pieces.append((current, stop))
+        current = stop
+    return pieces
+
+
+def entity_parts(
+    entity: Entity, start: datetime, end: datetime, *, plain_power: bool = False
+) -> list[Part]:
+    """The entity's data over [start, end) as consecutive parts (see the module docstring).
+    With `plain_power` (`retention.rollups.power.plain_power` said yes), raw parts are read as
+    `PowerPoints`."""
+    hourly = _tier_rows(entity, floor_day(start), end, HOURLY_POLICY)
+    daily: list[tuple[Aggregate, dict]] | None = None  # read only when needed
+    plan: list[Part] = []
+    for part_start, part_end in _utc_days(start, end):
+        rows = [r for r in hourly if part_start <= r[0].window_start < part_end]
+        if rows:
+            if count_samples(entity, part_start, part_end) == 0:
+                aggregates = [aggregate for aggregate, _ in rows]
+                plan.append(TierPart(part_start, part_end, aggregates, "hourly", rows[-1][1]))
+                continue
+        elif entity.tiered:
+            if daily is None:
+                daily = _tier_rows(entity, floor_day(start), end, DAILY_POLICY)
+            found = next((r for r in daily if r[0].window_start == floor_day(part_start)), None)
+            if found is not None and count_samples(entity, part_start, part_end) == 0:
+                day_row, fields = found
+                whole = part_start == day_row.window_start and part_end == day_row.window_end
+                plan.append(
+                    TierPart(part_start, part_end, [day_row], "daily", fields)
+                    if whole
+                    else Unavailable(part_start, part_end)
+                )
+                continue
+        if plan and isinstance(plan[-1], RawPart):
+            plan[-1].end = part_end  # one read for consecutive raw days
+        else:
+            plan.append(RawPart(part_start, part_end))
+    for index, part in enumerate(plan):
+        if isinstance(part, RawPart):
+            if plain_power:
+                carried = carried_in_sample(entity, part.start)
+                part.samples = [carried] if carried is not None else []
+                part.points = read_power(entity, part.start, part.end)
+            else:
+                part.samples = list(read_samples(entity, part.start, part.end))
+            previous = plan[index - 1] if index else None
+            if isinstance(previous, TierPart):
+                _carry_from_tier(part, previous.rows[-1], previous.last_fields)
+    return plan
+
+
+def _carry_from_tier(part: RawPart, row: Aggregate, fields: dict) -> None:
+    """Replace a stale raw carry-in by the sample in force at the end of the tier row: the
+    row's `carry_*` fields when the tiers stored them, else its last_value/last_state."""
+    carried = part.samples[0] if part.samples and part.samples[0].time < part.start else None
+    if carried is not None and carried.time >= row.window_start:
+        return  # raw is there right up to the tier row's window: the raw carry-in is good
+    if carried is not None:
+        part.samples.pop(0)
+    moment = part.start - timedelta(microseconds=1)
+    if fields.get("carry_gap"):
+        part.samples.insert(0, Sample(moment))  # nothing was known at the window end
+        return
+    value, state = row.last_value, row.last_state
+    if fields.get("carry_value") is not None or fields.get("carry_state") is not None:
+        raw_value, state = fields.get("carry_value"), fields.get("carry_state")
+        value = None if raw_value is None else float(raw_value)
+        state = None if state is None else str(state)
+    if value is None and state is not None and row.kind == "binary":
+        value = 1.0 if state.lower() in ("on", "open", "home") else 0.0
+    if value is None and state is None:
+        return
+    part.samples.insert(0, Sample(moment, value, state))
+
+
+# --- Price slots ------------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class PricedSlot:
+    start: datetime
+    end: datetime
+    price: float
+    currency: str = field(compare=False)
+
+
+class PriceBook:
+    """The known price slots, non-overlapping and ascending, with lookups by time."""
+
+    def __init__(self, slots: Iterable[PricedSlot]) -> None:
+        self.slots = sorted(slots)
+        self._starts = [slot.start for slot in self.slots]
+
+    def overlaps(self, start: datetime, end: datetime) -> list[tuple[PricedSlot, float]]:
+        """(slot, seconds of [start, end) it covers) for each slot overlapping the window."""
+        found = []
+        index = max(bisect_right(self._starts, start) - 1, 0)
+        while index < len(self.slots) and self.slots[index].start < end:
+            slot = self.slots[index]
+            seconds = (min(slot.end, end) - max(slot.start, start)).total_seconds()
+            if seconds > 0:
+                found.append((slot, seconds))
+            index += 1
+        return found
+
+    def edges(self, start: datetime, end: datetime) -> set[datetime]:
+        """Slot starts and ends strictly inside (start, end)."""
+        inside = set()
+        index = max(bisect_right(self._starts, start) - 1, 0)
+        while index < len(self.slots) and self.slots[index].start < end:
+            for edge in (self.slots[index].start, self.slots[index].end):
+                if start < edge < end:
+                    inside.add(edge)
+            index += 1
+        return inside
+
+
+def price_book(start: datetime, end: datetime) -> PriceBook:
+    """Price slots overlapping [start, end) from `electricity_pricing_forecast`.
+
+    A slot is [time, time + slot_minutes). When several series (provider, region, currency)
+    price the same time, the first in sorted tag order wins and the overlap is logged: a home
+    has one tariff, and a second series is usually a provider tried once.
+    """
+    query = (
+        f'SELECT "price", "slot_minutes" FROM {quote_ident(PRICE_MEASUREMENT)} '
+        'WHERE time >= $start AND time < $end GROUP BY "provider", "region", "currency"'
+    )
+    # Slots are at most an hour long in practice; a day back finds any slot running at start.
+    bound = {"start": start - DAY, "end": end}
+    series: dict[tuple[str, str, str], list[PricedSlot]] = {}
+    try:
+        with get_timeseries().query(settings.INFLUXDB_DATABASE, query, params=bound) as rows:
+            for row in rows:
+                price, minutes = row.values.get("price"), row.values.get("slot_minutes")
+                if price is None or not minutes or row.time is None:
+                    continue
+                slot_end = row.time + timedelta(minutes=float(minutes))
+                if slot_end <= start:
+                    continue
+                key = (
+                    row.tags.get("provider", ""),
+                    row.tags.get("region", ""),
+                    row.tags.get("currency", ""),
+                )
+                series.setdefault(key, []).append(
+                    PricedSlot(row.time, slot_end, float(price), key[2])
+                )
+    except InfluxQueryError as exc:
+        if "database not found" not in exc.server_message:
+            raise
+    chosen: list[PricedSlot] = []
+    for key in sorted(series):
+        for slot in series[key]:
+            if any(slot.start < c.end and c.start < slot.end for c in _near(chosen, slot)):
+                logger.warning(
+                    "price slot %s of %s overlaps a slot of another price series; the first "
+                    "series (sorted by provider, region, currency) is used",
+                    slot.start.isoformat(),
+                    "/".join(key),
+                )
+                continue
+            chosen.append(slot)
+        chosen.sort()
+    return PriceBook(chosen)
+
+
+def _near(chosen: list[PricedSlot], slot: PricedSlot) -> list[PricedSlot]:
+    index = bisect_right([c.start for c in chosen], slot.start)
+    return chosen[max(index - 2, 0) : index + 2]
+
+
+# --- Carbon intensity -------------------------------------------------------------------------
+def carbon_samples(start: datetime, end: datetime) -> dict[str, tuple[list[Sample], list[Sample]]]:
+    """region -> (carbon gCO2/kWh samples, renewable % samples) with start <= time < end,
+    ascending; points of several providers of one region are one series (later wins on a tie)."""
+    query = (
+        f"SELECT {quote_ident(CARBON_FIELD)}, {quote_ident(RENEWABLE_FIELD)} FROM "
+        f'{quote_ident(CARBON_MEASUREMENT)} WHERE time >= $start AND time < $end GROUP BY "region"'
+    )
+    found: dict[str, tuple[list[Sample], list[Sample]]] = {}
+    try:
+        with get_timeseries().query(
+            settings.INFLUXDB_DATABASE, query, params={"start": start, "end": end}
+        ) as rows:
+            for row in rows:
+                region = row.tags.get("region", "")
+                if not region or row.time is None:
+                    continue
+                carbon, renewable = found.setdefault(region, ([], []))
+                if (value := row.values.get(CARBON_FIELD)) is not None:
+                    carbon.append(Sample(row.time, float(value)))
+                if (value := row.values.get(RENEWABLE_FIELD)) is not None:
+                    renewable.append(Sample(row.time, float(value)))
+    except InfluxQueryError as exc:
+        if "database not found" not in exc.server_message:
+            raise
+    for carbon, renewable in found.values():
+        carbon.sort(key=lambda s: s.time)
+        renewable.sort(key=lambda s: s.time)
+    return found
+
+
+def first_carbon_time() -> datetime | None:
+    """The time of the oldest carbon_intensity point, None when there is none."""
+    query = f"SELECT FIRST({quote_ident(CARBON_FIELD)}) FROM {quote_ident(CARBON_MEASUREMENT)}"
+    try:
+        with get_timeseries().query(settings.INFLUXDB_DATABASE, query) as rows:
+            row = next(rows, None)
+    except InfluxQueryError as exc:
+        if "database not found" not in exc.server_message:
+            raise
+        return None
+    if row is None or row.time is None:
+        return None
+    return row.time.astimezone(UTC)
+
+
+def is_on(sample: Sample) -> bool | None:
+    """A binary sample's state: True on, False off, None unknown (a gap)."""
+    if is_gap(sample):
+        return None
+    if sample.value is not None:
+        return sample.value > 0
+    if sample.state is not None:
+        return sample.state.lower() in ("on", "open", "home", "detected", "true", "yes")
+    return None

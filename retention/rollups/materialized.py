@@ -1,0 +1,301 @@
+"""Materialized views: incremental refresh, rebuild of any date range, and the query interface.
+
+Three tables in the relational database (`retention.models`), computed by `retention.rollups.rows`
+from Home Assistant's data (raw, or the hourly tier where raw is gone) and the enrichment data:
+`daily_energy_by_device`, `hourly_room_activity`, `daily_carbon_summary`.
+
+Refresh (`refresh_view`, every 4 hours by the beat entry "Refresh materialized views"):
+the buckets from (watermark - VIEW_LATE_MARGIN_HOURS) to now are recomputed and upserted on
+their unique keys, so a rerun writes the same rows and buckets before that are not touched.
+The watermark is the time the last refresh read the data. The first refresh (no watermark)
+starts at the oldest data: the entities' first_seen, the first carbon point. An entity or area
+without any row yet is filled from its first_seen too, so newly discovered entities get their
+history. The open bucket (containing now) is written up to now with partial=True.
+
+Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebuild`): the
+buckets of the local days start..end (both included) are recomputed; the watermark is not
+moved. Rows whose source data is gone entirely are left as they are.
+
+Every refresh and rebuild is recorded as a RetentionRun with operation "view_refresh".
+One refresh or rebuild per view at a time (a Redis lock per view): one that finds the view
+busy does nothing and is recorded with status "skipped", so a slow refresh cannot overwrite
+newer rows with older ones nor move the watermark back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+
+from retention.models import (
+    DailyCarbonSummary,
+    DailyEnergyByDevice,
+    Entity,
+    HourlyRoomActivity,
+    RetentionRun,
+    ViewState,
+)
+from retention.rollups.energy import energy_rows
+from retention.rollups.inputs import first_carbon_time, price_book
+from retention.rollups.lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
+from retention.rollups.rows import (
+    Outcome,
+    activity_rows,
+    activity_sensors,
+    carbon_rows,
+    day_start,
+    local_date,
+)
+from retention.tiers.aggregate import floor_hour
+
+logger = logging.getLogger(__name__)
+
+ENERGY = "daily_energy_by_device"
+ACTIVITY = "hourly_room_activity"
+CARBON = "daily_carbon_summary"
+VIEWS: dict[str, type[models.Model]] = {
+    ENERGY: DailyEnergyByDevice,
+    ACTIVITY: HourlyRoomActivity,
+    CARBON: DailyCarbonSummary,
+}
+KEYS = {ENERGY: ["entity_id", "date"], ACTIVITY: ["area", "hour"], CARBON: ["date", "region"]}
+COLUMNS = {
+    ENERGY: ["entity_id", "date", "total_kwh", "avg_power", "peak_power", "cost", "currency",
+             "cost_source", "partial", "refreshed"],
+    ACTIVITY: ["area", "hour", "day_of_week", "motion_count", "occupancy_rate", "partial",
+               "refreshed"],
+    CARBON: ["date", "region", "avg_carbon", "min_carbon", "max_carbon", "avg_renewable",
+             "partial", "refreshed"],
+}  # fmt: skip
+DAY = timedelta(days=1)
+
+
+class UnknownView(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"There is no view {name!r}; the views are: {', '.join(VIEWS)}.")
+
+
+def check_view(name: str) -> str:
+    if name not in VIEWS:
+        raise UnknownView(name)
+    return name
+
+
+# --- Writing -------------------------------------------------------------------------------
+def _upsert(name: str, rows: list[models.Model]) -> int:
+    model = VIEWS[name]
+    keys = KEYS[name]
+    update = [c for c in COLUMNS[name] if c not in keys]  # "refreshed" is auto_now
+    with transaction.atomic():
+        model.objects.bulk_create(
+            rows, batch_size=1000, update_conflicts=True, unique_fields=keys, update_fields=update
+        )
+    return len(rows)
+
+
+# --- What each view computes over a range ------------------------------------------------------
+def _energy(first: date | None, last: date, now: datetime, *, fill_new: bool) -> Outcome:
+    total = Outcome()
+    entities = list(Entity.objects.filter(kind__in=[Entity.Kind.POWER, Entity.Kind.ENERGY]))
+    plans: list[tuple[Entity, date]] = []
+    with_rows = set(DailyEnergyByDevice.objects.values_list("entity_id", flat=True).distinct())
+    for entity in entities:
+        start = first
+        history = local_date(entity.first_seen) if entity.first_seen else None
+        if history is not None and (
+            start is None or (fill_new and entity.entity_id not in with_rows)
+        ):
+            start = min(start, history) if start else history
+        if start is None:
+            total.skipped.append(f"{entity.entity_id}: first_seen unknown, run discover_entities")
+            continue
+        plans.append((entity, start))
+    if not plans:
+        return total
+    prices = price_book(day_start(min(s for _, s in plans)), min(day_start(last + DAY), now))
+    # Two entities in flight: one waits for InfluxDB while the other is summed (the threads
+    # read InfluxDB only; the rows come back in the plans' order).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="view-energy") as pool:
+        for part in pool.map(lambda plan: energy_rows(*plan, last, now, prices), plans):
+            _merge(total, part)
+    return total
+
+
+def _activity(start: datetime | None, end: datetime, now: datetime, *, fill_new: bool) -> Outcome:
+    total = Outcome()
+    areas = activity_sensors(Entity.objects.filter(kind=Entity.Kind.BINARY).exclude(area=""))
+    with_rows = set(HourlyRoomActivity.objects.values_list("area", flat=True).distinct())
+    for area, sensors in sorted(areas.items()):
+        area_start = start
+        seen = [s.first_seen for s in sensors if s.first_seen]
+        if seen and (area_start is None or (fill_new and area not in with_rows)):
+            oldest = floor_hour(min(seen))
+            area_start = min(area_start, oldest) if area_start else oldest
+        if area_start is None:
+            total.skipped.append(f"{area}: first_seen of its sensors unknown")
+            continue
+        _merge(total, activity_rows(area, sensors, area_start, end, now))
+    return total
+
+
+def _carbon(first: date | None, last: date, now: datetime) -> Outcome:
+    if first is None:
+        oldest = first_carbon_time()
+        if oldest is None:
+            return Outcome()
+        first = local_date(oldest)
+    return carbon_rows(first, last, now)
+
+
+def _merge(total: Outcome, part: Outcome) -> None:
+    total.rows.extend(part.rows)
+    total.sources.update(part.sources)
+    total.skipped.extend(part.skipped)
+
+
+def _compute(
+    name: str, start: datetime | None, end: datetime, now: datetime, *, fill_new: bool
+) -> Outcome:
+    """Rows of `name` for buckets from the one containing `start` (None: the oldest data)
+    to the one containing the moment before `end`."""
+    last_day = local_date(end - timedelta(microseconds=1))
+    if name == ENERGY:
+        first = local_date(start) if start else None
+        return _energy(first, last_day, now, fill_new=fill_new)
+    if name == ACTIVITY:
+        return _activity(floor_hour(start) if start else None, end, now, fill_new=fill_new)
+    return _carbon(local_date(start) if start else None, last_day, now)
+
+
+# --- Runs ----------------------------------------------------------------------------------
+def _run(
+    name: str,
+    mode: str,
+    start: datetime | None,
+    end: datetime,
+    now: datetime,
+    fill_new: bool,
+    run: RetentionRun | None = None,
+) -> RetentionRun:
+    """Compute and upsert the rows; recorded in `run` (one the API created) or a new run."""
+    began = clock.monotonic()
+    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
+    run.started, run.range_start, run.range_end = datetime.now(UTC), start, end
+    run.details = {**run.details, "view": name, "mode": mode}
+    run.save()
+    try:
+        outcome = _compute(name, start, end, now, fill_new=fill_new)
+        written = _upsert(name, outcome.rows)
+    except Exception as exc:
+        run.status = RetentionRun.Status.FAILED
+        run.errors = f"{type(exc).__name__}: {exc}"
+        _finish(run, began)
+        logger.exception("view %s %s failed", name, mode)
+        raise
+    run.status = RetentionRun.Status.OK
+    run.records_processed = written
+    run.details = {
+        **run.details,
+        "view": name,
+        "mode": mode,
+        "rows_written": written,
+        "partial_rows": sum(1 for row in outcome.rows if row.partial),
+        "sources": dict(outcome.sources),
+        "skipped": outcome.skipped[:100],
+        "skipped_count": len(outcome.skipped),
+        "now": now.isoformat(),
+    }
+    if outcome.skipped:
+        run.errors = "\n".join(outcome.skipped[:20])
+    _finish(run, began)
+    logger.info("view %s %s: %d rows written", name, mode, written)
+    return run
+
+
+def _finish(run: RetentionRun, began: float) -> None:
+    run.finished = datetime.now(UTC)
+    run.duration_seconds = clock.monotonic() - began
+    run.save()
+
+
+def _skipped(
+    name: str, mode: str, start: datetime | None, end: datetime, run: RetentionRun | None = None
+) -> RetentionRun:
+    why = (
+        f"another refresh or rebuild of {name} is running; nothing done (the next refresh "
+        "covers this range; a rebuild can be asked again once it has finished)"
+    )
+    logger.warning("view %s %s skipped: %s", name, mode, why)
+    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
+    run.started = run.finished = datetime.now(UTC)
+    run.status, run.duration_seconds, run.errors = RetentionRun.Status.SKIPPED, 0.0, why
+    run.range_start, run.range_end = start, end
+    run.details = {**run.details, "view": name, "mode": mode}
+    run.save()
+    return run
+
+
+def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
+    """Recompute the buckets touched since the last refresh (see the module docstring)."""
+    check_view(name)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    with view_lock(name) as mine:
+        state, _ = ViewState.objects.get_or_create(view=name)
+        margin = timedelta(hours=settings.VIEW_LATE_MARGIN_HOURS)
+        start = state.watermark - margin if state.watermark else None
+        if not mine:
+            return _skipped(name, "incremental", start, now)
+        run = _run(name, "incremental", start, now, now, fill_new=True)
+        state.watermark = now
+        state.last_refreshed = datetime.now(UTC)
+        state.save()
+        return run
+
+
+def refresh_all(*, now: datetime | None = None) -> list[RetentionRun]:
+    """Refresh every view; one failing view does not stop the others (its run says why)."""
+    runs = []
+    for name in VIEWS:
+        try:
+            runs.append(refresh_view(name, now=now))
+        except Exception:
+            runs.append(RetentionRun.objects.filter(details__view=name).order_by("-pk").first())
+    return runs
+
+
+def rebuild_bounds(start: date, end: date, now: datetime) -> tuple[datetime, datetime]:
+    """The times a rebuild of the local days start..end covers; ValueError when none."""
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    range_start = day_start(start)
+    if range_start >= now:
+        raise ValueError(f"start {start} is in the future; nothing can be computed yet")
+    return range_start, min(day_start(end + DAY), now)
+
+
+def rebuild_view(
+    name: str,
+    start: date,
+    end: date,
+    *,
+    now: datetime | None = None,
+    run: RetentionRun | None = None,
+) -> RetentionRun:
+    """Recompute the buckets of the local days start..end (both included); recorded in `run`
+    (one the API created for the queued rebuild) or a new run."""
+    check_view(name)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    range_start, range_end = rebuild_bounds(start, end, now)
+    with view_lock(name) as mine:
+        if not mine:
+            return _skipped(name, "rebuild", range_start, range_end, run)
+        return _run(name, "rebuild", range_start, range_end, now, False, run)
+
+
+# --- Queries (retention.rollups.queries; re-exported here, where callers look for them) --------
+from retention.rollups.queries import MaterializedViewManager  # noqa: E402,F401

@@ -1,0 +1,267 @@
+"""The rows of the three materialized views, computed from what `retention.rollups.inputs` reads.
+
+Rules (README "Materialized views" says the same for users):
+
+- Days are local days of settings.TIME_ZONE (a DST day lasts 23 or 25 hours); hours are UTC
+  hours. The open bucket (the day or hour containing `now`) is computed up to `now` and
+  marked partial: a value in force is never extended into the future.
+- daily_energy_by_device, per power/energy entity and local day:
+  total_kwh: energy meters the growth with Home Assistant's reset rules, power sensors the
+  time integral (`retention.tiers.aggregate`); avg_power: power sensors the time-weighted mean W
+  over the time a value was known, energy meters total_kwh / known hours x 1000;
+  peak_power: power sensors the highest reading, energy meters the highest hourly average
+  power (a meter's growth within one UTC hour / its known hours there).
+  cost: the day is cut at every price slot edge and hour; the energy of each piece is priced
+  by the slot it falls in, where no slot is known by ENERGY_FLAT_TARIFF. cost_source says
+  which was used: price_slots, flat_tariff, mixed, or none (some energy had neither, or the
+  prices' currencies differ; cost is then null rather than a partial sum). From the hourly
+  tier (raw deleted) the hour's energy is spread evenly over the hour: exact for slots of
+  an hour or longer, for shorter slots exact only when the power was constant in the hour.
+- hourly_room_activity, per area and UTC hour over the area's binary motion/occupancy sensors
+  (domain binary_sensor with device class motion, occupancy or presence; only an entity
+  without a device class is picked by "motion", "occupancy", "presence", "pir" or "movement"
+  in its id or name): motion_count = off->on transitions summed over the sensors (unknown/unavailable is
+  transparent: off -> unavailable -> on counts once); occupancy_rate = the length of the
+  union of the sensors' "on" intervals / the hour (elapsed part of the open hour).
+  day_of_week is that of the hour in local time (0 = Monday). From the hourly tier the counts
+  stay exact (from state_changes and last_state); the union is not in the tier, so the rate
+  is then the largest single sensor's on-time (exact for one sensor, else a lower bound).
+- daily_carbon_summary, per region and local day: the carbon_intensity points of the day as
+  a step function (each point holds until the next one of the region, the last until the
+  day's end; points describe the slot that starts at them, so nothing is carried in from the
+  day before); avg = its time-weighted mean, min/max over the points; avg_renewable likewise.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from retention.entities.samples import Sample
+from retention.models import DailyCarbonSummary, Entity, HourlyRoomActivity
+from retention.rollups.inputs import (
+    HOUR,
+    RawPart,
+    TierPart,
+    carbon_samples,
+    entity_parts,
+    is_on,
+)
+from retention.tiers.aggregate import Aggregate, aggregate_window, floor_hour
+
+logger = logging.getLogger(__name__)
+
+ACTIVITY_DEVICE_CLASSES = frozenset({"motion", "occupancy", "presence"})
+# Only for entities without a device class (it was not recorded, or HA has none for them).
+ACTIVITY_SENSOR = re.compile(r"motion|occupan|presence|pir|movement", re.IGNORECASE)
+
+
+# --- Local days ------------------------------------------------------------------------------
+def zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def day_start(day: date) -> datetime:
+    """The UTC instant the local day (settings.TIME_ZONE) starts."""
+    return datetime.combine(day, time(), tzinfo=zone()).astimezone(UTC)
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(zone()).date()
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def day_length(day: date) -> timedelta:
+    return day_start(day + timedelta(days=1)) - day_start(day)
+
+
+@dataclass
+class Outcome:
+    """What one computation produced, for the run record."""
+
+    rows: list = field(default_factory=list)
+    sources: Counter = field(default_factory=Counter)  # raw / hourly / daily parts read
+    skipped: list[str] = field(default_factory=list)
+
+
+# --- hourly_room_activity ----------------------------------------------------------------
+def activity_sensors(entities: Iterable[Entity]) -> dict[str, list[Entity]]:
+    """area -> its binary motion/occupancy sensors (entities without an area are skipped).
+
+    A binary_sensor counts when its device class is motion, occupancy or presence; the
+    device class wins over the name (a door sensor named "motion_door" does not count). Only
+    an entity without a device class falls back to the keywords (motion, occupan, presence,
+    pir, movement) in its id or friendly name."""
+    areas: dict[str, list[Entity]] = defaultdict(list)
+    for entity in entities:
+        if entity.kind != Entity.Kind.BINARY or not entity.area:
+            continue
+        if entity.domain != "binary_sensor":
+            continue
+        if is_activity_sensor(entity):
+            areas[entity.area].append(entity)
+    return dict(areas)
+
+
+def is_activity_sensor(entity: Entity) -> bool:
+    """Whether a binary sensor reports presence: by device class, else by its id or name."""
+    device_class = entity.device_class.strip().lower()
+    if device_class:
+        return device_class in ACTIVITY_DEVICE_CLASSES
+    return bool(
+        ACTIVITY_SENSOR.search(entity.entity_id) or ACTIVITY_SENSOR.search(entity.friendly_name)
+    )
+
+
+def _union_seconds(intervals: list[tuple[datetime, datetime]]) -> dict[datetime, float]:
+    """hour -> seconds of the hour inside the union of the intervals."""
+    merged: list[list[datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    seconds: dict[datetime, float] = defaultdict(float)
+    for start, end in merged:
+        hour = floor_hour(start)
+        while hour < end:
+            overlap = (min(end, hour + HOUR) - max(start, hour)).total_seconds()
+            if overlap > 0:
+                seconds[hour] += overlap
+            hour += HOUR
+    return seconds
+
+
+def activity_rows(
+    area: str, sensors: list[Entity], start: datetime, end: datetime, now: datetime
+) -> Outcome:
+    """The area's rows for the UTC hours in [start, end) (start on an hour; the open hour up
+    to `now`)."""
+    outcome = Outcome()
+    end = min(end, now)
+    if end <= start:
+        return outcome
+    intervals: list[tuple[datetime, datetime]] = []
+    counts: Counter = Counter()
+    tier_on: dict[datetime, float] = defaultdict(float)
+    known_from: datetime | None = None
+    blocked: set[datetime] = set()
+    for sensor in sensors:
+        for part in entity_parts(sensor, start, end):
+            outcome.sources[part.source] += 1
+            if isinstance(part, RawPart):
+                first_known = _raw_activity(part, intervals, counts)
+            elif isinstance(part, TierPart) and part.source == "hourly":
+                first_known = _tier_activity(part, counts, tier_on)
+            else:  # a daily row cannot tell hours apart
+                hour = floor_hour(part.start)
+                while hour < part.end:
+                    blocked.add(hour)
+                    hour += HOUR
+                continue
+            if first_known is not None and (known_from is None or first_known < known_from):
+                known_from = first_known
+    if known_from is None:
+        return outcome
+    union = _union_seconds(intervals)
+    hour = max(floor_hour(known_from), start)
+    while hour < end:
+        if hour in blocked:
+            outcome.skipped.append(f"{area} {hour.isoformat()}: only daily tier rows remain")
+        else:
+            length = (min(hour + HOUR, end) - hour).total_seconds()
+            on_seconds = max(union.get(hour, 0.0), tier_on.get(hour, 0.0))
+            outcome.rows.append(
+                HourlyRoomActivity(
+                    area=area,
+                    hour=hour,
+                    day_of_week=hour.astimezone(zone()).weekday(),
+                    motion_count=counts.get(hour, 0),
+                    occupancy_rate=min(on_seconds / length, 1.0),
+                    partial=hour + HOUR > now,
+                )
+            )
+        hour += HOUR
+    return outcome
+
+
+def _raw_activity(
+    part: RawPart, intervals: list[tuple[datetime, datetime]], counts: Counter
+) -> datetime | None:
+    samples = part.samples
+    previous: bool | None = None
+    first_known: datetime | None = None
+    for index, sample in enumerate(samples):
+        state = is_on(sample)
+        if state is None:
+            continue  # a gap: ends the interval below, transparent for transitions
+        held_to = samples[index + 1].time if index + 1 < len(samples) else part.end
+        held_from = max(sample.time, part.start)
+        if first_known is None and held_to > held_from:
+            first_known = held_from
+        if state and held_to > held_from:
+            intervals.append((held_from, min(held_to, part.end)))
+        if state and previous is False and sample.time >= part.start:
+            counts[floor_hour(sample.time)] += 1
+        previous = state
+    return first_known
+
+
+def _tier_activity(part: TierPart, counts: Counter, tier_on: dict) -> datetime | None:
+    for row in part.rows:
+        changes = row.state_changes or 0
+        ends_on = (row.last_state or "").lower() in ("on", "open", "home", "detected")
+        # States alternate: with an odd number of changes the hour ended in the other state,
+        # so it started off exactly when it ended on.
+        counts[row.window_start] += changes // 2 + (1 if changes % 2 and ends_on else 0)
+        tier_on[row.window_start] = max(tier_on[row.window_start], row.on_seconds or 0.0)
+    covered = [r.window_start for r in part.rows if r.coverage_seconds > 0]
+    return min(covered) if covered else None
+
+
+# --- daily_carbon_summary ----------------------------------------------------------------
+def carbon_rows(first: date, last: date, now: datetime) -> Outcome:
+    outcome = Outcome()
+    start, end = day_start(first), min(day_start(last + timedelta(days=1)), now)
+    if end <= start:
+        return outcome
+    for region, (carbon, renewable) in sorted(carbon_samples(start, end).items()):
+        outcome.sources["points"] += len(carbon) + len(renewable)
+        for day in days(first, last):
+            window_start = day_start(day)
+            window_end = min(day_start(day + timedelta(days=1)), now)
+            if window_end <= window_start:
+                continue
+            intensity = _step_summary(carbon, window_start, window_end)
+            share = _step_summary(renewable, window_start, window_end)
+            if intensity is None and share is None:
+                continue
+            outcome.rows.append(
+                DailyCarbonSummary(
+                    date=day,
+                    region=region,
+                    avg_carbon=intensity.avg_value if intensity else None,
+                    min_carbon=intensity.min_value if intensity else None,
+                    max_carbon=intensity.max_value if intensity else None,
+                    avg_renewable=share.avg_value if share else None,
+                    partial=window_start + day_length(day) > now,
+                )
+            )
+    return outcome
+
+
+def _step_summary(samples: list[Sample], start: datetime, end: datetime) -> Aggregate | None:
+    inside = [s for s in samples if start <= s.time < end]
+    if not inside:
+        return None
+    return aggregate_window("numeric", inside, start, end)

@@ -1,0 +1,258 @@
+"""Alerts when a retention operation fails or runs too long, at most once per incident.
+
+An incident is (run, kind): the run failed, or it ran (or is still running) longer than
+ALERT_MAX_DURATION_SECONDS. `check_alerts()` (every 5 minutes) finds new incidents among the
+recorded runs, records one `Alert` each, logs it at ERROR and POSTs it to ALERT_WEBHOOK_URL.
+
+Once per incident, also with concurrent checkers:
+- recording: the unique (run, kind) constraint lets one insert win; the loser's
+  IntegrityError means "already recorded" and it does nothing more;
+- delivery: an alert is sent while holding its row lock (SELECT ... FOR UPDATE SKIP LOCKED,
+  so a second checker skips it) and `sent` is set in the same transaction. A webhook that
+  fails leaves `sent` empty and the error in `delivery_error`; the next check retries the
+  delivery of the same alert (no new alert), for up to DELIVERY_WINDOW after it was raised.
+  Only a crash between the POST and the commit can send one twice.
+
+`notify_run_finished(run)` does the same for one run right after it was recorded; modules
+may call it, the periodic check catches whatever they do not.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from enrich.http import HttpError, request
+from enrich.redis.lock import RunLock
+from retention.models import Alert, RetentionRun
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK = "alert_webhook"  # the name enrich.http logs the calls under
+DELIVERY_WINDOW = timedelta(hours=24)  # an alert not delivered by then is given up on
+# Finished runs older than this are history, not news (e.g. on the first check after an
+# upgrade); a run still running is checked however long ago it started.
+DETECTION_WINDOW = timedelta(days=7)
+ERRORS_EXCERPT = 500  # characters of a run's errors put into the message
+
+
+@dataclass
+class CheckResult:
+    raised: list[int] = field(default_factory=list)  # ids of alerts raised by this check
+    delivered: list[int] = field(default_factory=list)
+    delivery_failed: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[int]]:
+        return {
+            "raised": self.raised,
+            "delivered": self.delivered,
+            "delivery_failed": self.delivery_failed,
+        }
+
+
+def max_duration() -> timedelta:
+    return timedelta(seconds=settings.ALERT_MAX_DURATION_SECONDS)
+
+
+def _age(run: RetentionRun, now: datetime) -> float:
+    """Seconds the run took, or has been running so far."""
+    if run.duration_seconds is not None:
+        return run.duration_seconds
+    return ((run.finished or now) - run.started).total_seconds()
+
+
+def _human(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{seconds:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _started(run: RetentionRun) -> str:
+    return run.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def failed_message(run: RetentionRun, now: datetime) -> str:
+    errors = " ".join((run.errors or "no error text was recorded").split())
+    if len(errors) > ERRORS_EXCERPT:
+        errors = errors[: ERRORS_EXCERPT - 1] + "…"
+    return (
+        f"Retention operation {run.operation} (run {run.pk}, started {_started(run)}) failed "
+        f"after {_human(_age(run, now))}: {errors} Retention steps are idempotent: fix the "
+        f"cause and rerun it. Details in the admin (retention run {run.pk}) and the worker log."
+    )
+
+
+def overrun_message(run: RetentionRun, now: datetime) -> str:
+    limit = settings.ALERT_MAX_DURATION_SECONDS
+    took = _human(_age(run, now))
+    what = (
+        f"has been running for {took}"
+        if run.status == RetentionRun.Status.RUNNING
+        else f"ran for {took} (status {run.status})"
+    )
+    return (
+        f"Retention operation {run.operation} (run {run.pk}, started {_started(run)}) "
+        f"{what}, longer than the limit of {_human(limit)} "
+        f"(ALERT_MAX_DURATION_SECONDS={limit}). Check the retention worker in Flower: it may "
+        "be stuck on InfluxDB or S3, or the data grew; raise the limit if this is expected."
+    )
+
+
+def raise_alert(run: RetentionRun, kind: str, message: str) -> Alert | None:
+    """Record the incident and log it at ERROR; None when it was recorded already (by this
+    or a concurrent checker): the unique (run, kind) constraint decides."""
+    try:
+        with transaction.atomic():  # a savepoint: the failed insert leaves no broken txn
+            alert = Alert.objects.create(run=run, kind=kind, message=message)
+    except IntegrityError:
+        return None
+    logger.error("retention alert %s (%s): %s", alert.pk, kind, message)
+    return alert
+
+
+def _incidents(runs, now: datetime) -> list[tuple[RetentionRun, str, str]]:
+    """(run, kind, message) of the runs' incidents that have no alert yet."""
+    limit = max_duration()
+    runs = runs.filter(
+        Q(started__gte=now - DETECTION_WINDOW) | Q(status=RetentionRun.Status.RUNNING)
+    )
+    found = []
+    failed = runs.filter(status=RetentionRun.Status.FAILED).exclude(alerts__kind=Alert.Kind.FAILED)
+    for run in failed.order_by("started", "pk"):
+        found.append((run, Alert.Kind.FAILED, failed_message(run, now)))
+    too_long = Q(status=RetentionRun.Status.RUNNING, started__lt=now - limit) | Q(
+        duration_seconds__gt=limit.total_seconds()
+    )
+    overrun = runs.filter(too_long).exclude(alerts__kind=Alert.Kind.OVERRUN)
+    for run in overrun.order_by("started", "pk"):
+        found.append((run, Alert.Kind.OVERRUN, overrun_message(run, now)))
+    return found
+
+
+def detect(now: datetime | None = None, runs=None) -> list[Alert]:
+    """Raise the alerts of new incidents among `runs` (default: every recorded run)."""
+    now = now or datetime.now(UTC)
+    queryset = RetentionRun.objects.all() if runs is None else runs
+    raised = []
+    for run, kind, message in _incidents(queryset, now):
+        alert = raise_alert(run, kind, message)
+        if alert is not None:
+            raised.append(alert)
+    return raised
+
+
+def payload(alert: Alert, now: datetime) -> dict[str, Any]:
+    """The webhook's JSON body (Home Assistant: `trigger.json.<key>`)."""
+    run = alert.run
+    return {
+        "source": "enrich",
+        "alert_id": alert.pk,
+        "kind": alert.kind,
+        "operation": run.operation,
+        "status": run.status,
+        "message": alert.message,
+        "run_id": run.pk,
+        "started": run.started.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "duration_seconds": round(_age(run, now), 3),
+        "alert_created": alert.created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _deliver_one(alert_id: int, url: str, now: datetime) -> bool | None:
+    """POST one alert; True sent, False failed, None skipped (another checker has it).
+
+    Two guards: a Redis lock per alert (holds on every database, SQLite included, where
+    SELECT ... FOR UPDATE is a no-op) and, on PostgreSQL, the row lock."""
+    lock = RunLock(f"alert-delivery:{alert_id}", owner="alert check", ttl_seconds=120)
+    if not lock.acquire():
+        return None
+    try:
+        return _deliver_locked(alert_id, url, now)
+    finally:
+        lock.release()
+
+
+def _deliver_locked(alert_id: int, url: str, now: datetime) -> bool | None:
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("run")
+            .filter(pk=alert_id, sent__isnull=True)
+            .first()
+        )
+        if alert is None:
+            return None  # another checker holds it, or it was sent meanwhile
+        try:
+            # No inline retries: the row stays locked meanwhile; the next check retries.
+            request(WEBHOOK, "POST", url, json=payload(alert, now), max_retries=0)
+        except HttpError as exc:
+            alert.delivery_error = f"{now:%Y-%m-%d %H:%M:%S} UTC: {exc}"
+            alert.save(update_fields=["delivery_error"])
+            logger.error(
+                "retention alert %s could not be delivered to ALERT_WEBHOOK_URL (retried "
+                "at the next check): %s",
+                alert.pk,
+                exc,
+            )
+            return False
+        alert.sent = datetime.now(UTC)
+        alert.delivery_error = ""
+        alert.save(update_fields=["sent", "delivery_error"])
+        logger.info("retention alert %s delivered to ALERT_WEBHOOK_URL", alert.pk)
+        return True
+
+
+def deliver_pending(
+    now: datetime | None = None, ids: list[int] | None = None
+) -> tuple[list[int], list[int]]:
+    """Send every alert not sent yet (raised within DELIVERY_WINDOW, or only `ids`).
+    Returns (delivered ids, failed ids). Without ALERT_WEBHOOK_URL nothing is sent."""
+    now = now or datetime.now(UTC)
+    url = settings.ALERT_WEBHOOK_URL
+    if not url:
+        return [], []
+    pending = Alert.objects.filter(sent__isnull=True, created__gte=now - DELIVERY_WINDOW)
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
+    delivered, failed = [], []
+    for alert_id in pending.order_by("created", "pk").values_list("pk", flat=True):
+        outcome = _deliver_one(alert_id, url, now)
+        if outcome is True:
+            delivered.append(alert_id)
+        elif outcome is False:
+            failed.append(alert_id)
+    return delivered, failed
+
+
+def check_alerts(now: datetime | None = None) -> CheckResult:
+    """The periodic check: raise alerts for new incidents, deliver what is not sent yet."""
+    now = now or datetime.now(UTC)
+    result = CheckResult(raised=[a.pk for a in detect(now)])
+    result.delivered, result.delivery_failed = deliver_pending(now)
+    return result
+
+
+def notify_run_finished(run: RetentionRun) -> list[Alert]:
+    """Call right after recording a run: alerts for its incidents now, not at the next check.
+
+    Never raises (alerting must not turn a recorded run into a failed task); problems are
+    logged and the periodic check tries again."""
+    try:
+        now = datetime.now(UTC)
+        raised = detect(now, RetentionRun.objects.filter(pk=run.pk))
+        if raised:
+            deliver_pending(now, ids=[a.pk for a in raised])
+        return raised
+    except Exception:
+        logger.exception(
+            "alert check for retention run %s failed; the periodic check will retry", run.pk
+        )
+        return []

@@ -1,0 +1,88 @@
+"""GET /retention/stats, GET /retention/history and GET /retention/runs/<id> (token auth, as
+every API endpoint)."""
+
+from datetime import UTC, datetime, timedelta
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrich.api import params
+from retention.models import RetentionRun
+from retention.stats.measure import run_summary, storage_stats
+
+DEFAULT_DAYS = 30
+MAX_RUNS = 5000  # a 365-day history of frequent view refreshes stays a sane response
+
+
+def _choice(query, name: str, choices) -> str | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    allowed = [value for value, _ in choices]
+    if raw not in allowed:
+        raise ValidationError(
+            {name: f"{raw!r} is not valid: expected one of {', '.join(allowed)}."}
+        )
+    return raw
+
+
+class RetentionStats(APIView):
+    """Storage figures: sizes per tier, archive, savings against keeping all data raw, cost,
+    last runs and open alerts. Each figure has a unit; an unmeasurable one is null + reason."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(storage_stats())
+
+
+class RetentionRunDetail(APIView):
+    """One retention run: how a queued run, dry run or restore is followed (the `poll` URL of
+    a 202). `details` holds the report once it has finished."""
+
+    @extend_schema(responses={200: dict, 404: dict})
+    def get(self, request, pk: int):
+        run = RetentionRun.objects.filter(pk=pk).first()
+        if run is None:
+            return Response({"detail": f"There is no retention run {pk}."}, status=404)
+        return Response({**run_summary(run), "details": run.details})
+
+
+class RetentionHistory(APIView):
+    """Retention runs of the last `days` days, newest first, filterable by type and status."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("days", int, description=f"1..365, default {DEFAULT_DAYS}"),
+            OpenApiParameter(
+                "type", str, enum=RetentionRun.Operation.values, description="operation type"
+            ),
+            OpenApiParameter("status", str, enum=RetentionRun.Status.values),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request):
+        query = request.query_params
+        days = params.integer(query, "days", DEFAULT_DAYS, minimum=1, maximum=365)
+        operation = _choice(query, "type", RetentionRun.Operation.choices)
+        status = _choice(query, "status", RetentionRun.Status.choices)
+        since = datetime.now(UTC) - timedelta(days=days)
+        runs = RetentionRun.objects.filter(started__gte=since)
+        if operation:
+            runs = runs.filter(operation=operation)
+        if status:
+            runs = runs.filter(status=status)
+        total = runs.count()
+        rows = [run_summary(r) for r in runs.order_by("-started", "-pk")[:MAX_RUNS]]
+        return Response(
+            {
+                "days": days,
+                "since": since.isoformat().replace("+00:00", "Z"),
+                "type": operation,
+                "status": status,
+                "count": total,
+                "truncated": total > len(rows),
+                "runs": rows,
+            }
+        )

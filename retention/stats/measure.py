@@ -1,0 +1,478 @@
+"""Storage statistics and the cost model: what the tiers and the archive hold and save.
+
+Every figure is measured, never assumed:
+- sizes on disk come from InfluxDB's own accounting (`enrich.influx.sizes()`: 1.x
+  `SHOW STATS` shard `diskBytes`, data files plus WAL; 2.x `/metrics`);
+- raw bytes per point = bytes of the raw tier / points in the raw tier, counted by InfluxDB
+  (`count_raw_points`);
+- raw points removed = Σ `records_deleted` of the `downsample_hourly` runs: the only
+  operation that deletes raw points. The daily downsample and the archive delete aggregate
+  rows whose raw points were already counted when they were downsampled; their effect shows
+  in the measured tier sizes, and multiplying them by raw bytes per point would count the same
+  data twice.
+
+Formulas (bytes exact; GB = 2^30 bytes, the unit AWS bills "GB-month" in):
+    raw_equivalent  = raw_bytes + raw_points_removed × raw_bytes_per_point
+    current_tiers   = raw_bytes + hourly_bytes + daily_bytes
+    storage_saved   = raw_equivalent − current_tiers
+    reduction_%     = storage_saved / raw_equivalent × 100
+    annual_savings  = storage_saved_GB × STORAGE_PRICE_DB_GB_MONTH × 12
+                      − archive_GB × STORAGE_PRICE_ARCHIVE_GB_MONTH × 12
+A figure that cannot be measured is `{"value": null, "reason": ...}`, never 0 or a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from fractions import Fraction
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Sum
+
+from enrich.influx import TimeseriesError, get_timeseries, quote_ident
+from enrich.readings import Reading
+from retention.models import Alert, ArchiveObject, RetentionRun
+from retention.schema import METRICS_MEASUREMENT
+from retention.stats import settle
+from retention.tiers.rows import DAILY_RP, HOURLY_RP
+
+logger = logging.getLogger(__name__)
+
+GB = 2**30  # AWS prices "GB-month" with GB = 2^30 bytes
+TIER_RPS = (HOURLY_RP, DAILY_RP)
+# The fields every Home Assistant point carries at least one of (as retention.entities.ha_source):
+# official layout `value` and/or `state`; HA Ingestor `state_value` (or the older `state`).
+STATE_FIELDS = ("value", "state", "state_value")
+SIZE_SOURCE = "InfluxDB's own size accounting (1.x SHOW STATS shard diskBytes, 2.x /metrics)"
+
+LAST_RUNS = {
+    "last_downsample_hot_to_warm": RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+    "last_downsample_warm_to_cold": RetentionRun.Operation.DOWNSAMPLE_DAILY,
+    "last_archive_to_s3": RetentionRun.Operation.ARCHIVE,
+}
+
+
+# --- Measuring ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TierSize:
+    """Bytes of one tier: the (database, retention policy) pairs it is made of."""
+
+    name: str
+    database: str
+    retention_policies: tuple[str, ...]
+    bytes: int
+
+
+def tier_sizes(sizes: Mapping[tuple[str, str], int]) -> dict[str, TierSize]:
+    """raw, hourly, daily and enrichment tiers out of `TimeSeries.sizes()`.
+
+    raw = every retention policy of Home Assistant's database except the tiers'; hourly and
+    daily = `enrich_hourly`/`enrich_daily` of TIER_DATABASE; enrichment = INFLUXDB_DATABASE.
+    A pair is counted in one tier only (the first that claims it, in that order).
+    """
+    ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
+    claims = {
+        "raw": lambda db, rp: db == ha_db and not (db == tier_db and rp in TIER_RPS),
+        "hourly": lambda db, rp: db == tier_db and rp == HOURLY_RP,
+        "daily": lambda db, rp: db == tier_db and rp == DAILY_RP,
+        "enrichment": lambda db, rp: db == settings.INFLUXDB_DATABASE,
+    }
+    databases = {"raw": ha_db, "hourly": tier_db, "daily": tier_db}
+    databases["enrichment"] = settings.INFLUXDB_DATABASE
+    claimed: set[tuple[str, str]] = set()
+    tiers = {}
+    for name, claims_pair in claims.items():
+        pairs = sorted(k for k in sizes if k not in claimed and claims_pair(*k))
+        claimed.update(pairs)
+        tiers[name] = TierSize(
+            name, databases[name], tuple(rp for _, rp in pairs), sum(sizes[p] for p in pairs)
+        )
+    return tiers
+
+
+@dataclass
+class PointCount:
+    """Points of the raw tier. `exact` is False when some measurement has none of the state
+    fields: its points are then counted as its largest per-field count (a lower bound)."""
+
+    points: int = 0
+    exact: bool = True
+    lower_bound_measurements: list[str] = field(default_factory=list)
+
+
+def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> PointCount:
+    """Points (one per series and timestamp) in the raw tier, counted by InfluxDB.
+
+    `COUNT(*)` counts field values, not points. Every Home Assistant point carries `value`,
+    `state` or `state_value`, so per retention policy:
+        points = COUNT(value) + COUNT(state) + COUNT(state_value)
+                 − COUNT(value WHERE state present) − COUNT(state_value WHERE state present)
+    (the official integration writes on/off states with both `value` and `state`; no writer
+    puts `value` and `state_value` in one point). Two queries over the state fields only,
+    across all measurements; measurements without any state field get a third query.
+    """
+    ts = get_timeseries()
+    result = PointCount()
+    for rp in retention_policies:
+        source = f"{quote_ident(database)}.{quote_ident(rp)}./.*/"
+        counts = ", ".join(f'COUNT({quote_ident(f)}) AS "n_{f}"' for f in STATE_FIELDS)
+        counted = set()
+        for row in ts.query(database, f"SELECT {counts} FROM {source}"):
+            counted.add(row.measurement)
+            result.points += sum(int(row.values.get(f"n_{f}") or 0) for f in STATE_FIELDS)
+        if not counted:
+            continue
+        overlap = (
+            f'SELECT COUNT("value") AS "value_and_state", COUNT("state_value") AS '
+            f'"state_value_and_state" FROM {source} WHERE "state" =~ /.*/'
+        )
+        for row in ts.query(database, overlap):
+            result.points -= int(row.values.get("value_and_state") or 0)
+            result.points -= int(row.values.get("state_value_and_state") or 0)
+        others = [m for m in ts.measurements(database) if m not in counted]
+        if others:
+            sources = ", ".join(
+                f"{quote_ident(database)}.{quote_ident(rp)}.{quote_ident(m)}" for m in others
+            )
+            for row in ts.query(database, f"SELECT COUNT(*) FROM {sources}"):
+                result.points += max(int(v or 0) for v in row.values.values())
+                result.exact = False
+                result.lower_bound_measurements.append(row.measurement)
+    return result
+
+
+def raw_points_removed() -> tuple[int, int]:
+    """(Σ records_deleted, number of runs) of raw -> hourly downsampling (dry runs excluded)."""
+    runs = RetentionRun.objects.filter(
+        operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY, records_deleted__gt=0
+    ).exclude(status=RetentionRun.Status.DRY_RUN)
+    totals = runs.aggregate(points=Sum("records_deleted"))
+    return int(totals["points"] or 0), runs.count()
+
+
+def archive_bytes() -> tuple[int, int]:
+    """(Σ file_size, objects) of the archive objects not expired."""
+    objects = ArchiveObject.objects.filter(expired__isnull=True)
+    return int(objects.aggregate(total=Sum("file_size"))["total"] or 0), objects.count()
+
+
+# --- Runs and alerts ---------------------------------------------------------------------
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def run_summary(run: RetentionRun) -> dict[str, Any]:
+    """A run as the API shows it (units in the key names)."""
+    return {
+        "run_id": run.pk,
+        "operation_type": run.operation,
+        "status": run.status,
+        "started": _iso(run.started),
+        "finished": _iso(run.finished),
+        "duration_seconds": run.duration_seconds,
+        "range_start": _iso(run.range_start),
+        "range_end": _iso(run.range_end),
+        "records_processed": run.records_processed,
+        "records_deleted": run.records_deleted,
+        "storage_freed_mb": settle.freed_mb(run),
+        "storage_freed_immediate_mb": run.storage_freed_mb,
+        "storage_settled": run.storage_settled_freed_mb is not None,
+        "errors": run.errors,
+    }
+
+
+def last_run(operation: str) -> dict[str, Any]:
+    """Time and status of the newest real run (not a dry run, not skipped for the lock)."""
+    run = (
+        RetentionRun.objects.filter(operation=operation)
+        .exclude(status__in=(RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED))
+        .order_by("-started", "-pk")
+        .first()
+    )
+    if run is None:
+        return {"status": None, "reason": f"no {operation} run has been recorded yet"}
+    return run_summary(run)
+
+
+def open_alerts():
+    """Alerts whose incident is not over: no run of the same operation finished ok since the
+    alerted run started (an overrun that then finished ok closes its own alert)."""
+    resolved = RetentionRun.objects.filter(
+        operation=OuterRef("run__operation"),
+        status=RetentionRun.Status.OK,
+        started__gte=OuterRef("run__started"),
+    )
+    return (
+        Alert.objects.select_related("run")
+        .annotate(resolved=Exists(resolved))
+        .filter(resolved=False)
+        .order_by("-created", "-pk")
+    )
+
+
+def alert_summary(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": alert.pk,
+        "kind": alert.kind,
+        "operation_type": alert.run.operation,
+        "run_id": alert.run_id,
+        "run_status": alert.run.status,
+        "message": alert.message,
+        "created": _iso(alert.created),
+        "sent": _iso(alert.sent),
+        "delivery_error": alert.delivery_error or None,
+    }
+
+
+# --- Figures -----------------------------------------------------------------------------
+def _gb(nbytes: int | float) -> float:
+    return round(nbytes / GB, 9)  # 1e-9 GB is about one byte
+
+
+def _unknown(unit: str, reason: str) -> dict[str, Any]:
+    return {"value": None, "unit": unit, "reason": reason}
+
+
+def _size(nbytes: int, **extra: Any) -> dict[str, Any]:
+    return {"value": _gb(nbytes), "unit": "GB", "bytes": nbytes, **extra}
+
+
+def storage_stats(now: datetime | None = None) -> dict[str, Any]:
+    """Every figure of GET /retention/stats (and of the daily `retention_metrics` point)."""
+    now = now or datetime.now(UTC)
+    price_db = settings.STORAGE_PRICE_DB_GB_MONTH
+    price_archive = settings.STORAGE_PRICE_ARCHIVE_GB_MONTH
+    currency = settings.STORAGE_PRICE_CURRENCY
+    stats: dict[str, Any] = {
+        "measured_at": _iso(now),
+        "units": {
+            "GB": "2^30 bytes (the GB of AWS's GB-month prices)",
+            "bytes/point": "bytes on disk per InfluxDB point (one series, one timestamp)",
+        },
+    }
+
+    archived, archive_objects = archive_bytes()
+    stats["archive_size_gb"] = _size(archived, objects=archive_objects)
+    removed, removing_runs = raw_points_removed()
+    stats["raw_points_removed"] = {
+        "value": removed,
+        "unit": "points",
+        "runs": removing_runs,
+        "source": "sum of records_deleted of downsample_hourly runs",
+    }
+
+    tiers: dict[str, TierSize] | None = None
+    try:
+        tiers = tier_sizes(get_timeseries().sizes())
+    except TimeseriesError as exc:
+        reason = f"InfluxDB's sizes could not be read: {exc}"
+        logger.warning("retention stats: %s", reason)
+        stats["current_db_size_gb"] = _unknown("GB", reason)
+    if tiers is not None:
+        total = sum(t.bytes for t in tiers.values())
+        stats["current_db_size_gb"] = _size(
+            total,
+            source=SIZE_SOURCE,
+            tiers={
+                t.name: _size(
+                    t.bytes, database=t.database, retention_policies=list(t.retention_policies)
+                )
+                for t in tiers.values()
+            },
+        )
+
+    per_point = _bytes_per_point(tiers)
+    stats["raw_bytes_per_point"] = per_point
+    saved = _storage_saved(tiers, per_point, removed)
+    stats.update(saved)
+
+    if stats["storage_saved_gb"]["value"] is None:
+        stats["annual_cost_savings"] = _unknown(
+            f"{currency}/year", f"storage saved is unknown: {stats['storage_saved_gb']['reason']}"
+        )
+    else:
+        saved_bytes = Fraction(stats["storage_saved_gb"]["bytes"])
+        savings = (saved_bytes / GB) * Fraction(str(price_db)) * 12 - (
+            Fraction(archived, GB) * Fraction(str(price_archive)) * 12
+        )
+        stats["annual_cost_savings"] = {
+            "value": round(float(savings), 4),
+            "unit": f"{currency}/year",
+            "formula": "storage_saved_gb × db price × 12 − archive_size_gb × archive price × 12",
+            "db_price_per_gb_month": price_db,
+            "archive_price_per_gb_month": price_archive,
+        }
+
+    for name, operation in LAST_RUNS.items():
+        stats[name] = last_run(operation)
+    stats["open_alerts"] = [alert_summary(a) for a in open_alerts()]
+    return stats
+
+
+def _bytes_per_point(tiers: dict[str, TierSize] | None) -> dict[str, Any]:
+    unit = "bytes/point"
+    if tiers is None:
+        return _unknown(unit, "the raw tier's size is unknown (InfluxDB's sizes not readable)")
+    raw = tiers["raw"]
+    if not raw.retention_policies:
+        return _unknown(
+            unit,
+            f"Home Assistant's database {raw.database!r} holds no data on disk yet "
+            "(no shards), so there is nothing to measure bytes per point on",
+        )
+    try:
+        counted = count_raw_points(raw.database, raw.retention_policies)
+    except TimeseriesError as exc:
+        return _unknown(unit, f"the raw points could not be counted: {exc}")
+    if counted.points == 0:
+        return _unknown(
+            unit,
+            f"the raw tier ({raw.database!r}: {', '.join(raw.retention_policies)}) holds "
+            f"{raw.bytes} bytes but no points (deleted data awaiting compaction), so bytes "
+            "per point cannot be measured until Home Assistant writes again",
+        )
+    figure: dict[str, Any] = {
+        "value": round(raw.bytes / counted.points, 6),
+        "unit": unit,
+        "bytes": raw.bytes,
+        "points": counted.points,
+        "exact": counted.exact,
+        "method": "raw tier bytes / points counted by InfluxDB over the state fields",
+    }
+    if not counted.exact:
+        figure["note"] = (
+            "measurements without a value/state/state_value field were counted by their "
+            "largest field count (a lower bound of their points): "
+            + ", ".join(counted.lower_bound_measurements)
+        )
+    return figure
+
+
+def _storage_saved(
+    tiers: dict[str, TierSize] | None, per_point: dict[str, Any], removed: int
+) -> dict[str, Any]:
+    names = ("raw_equivalent_size_gb", "storage_saved_gb", "reduction_percentage")
+    units = ("GB", "GB", "%")
+    if tiers is None:
+        reason = "the tier sizes are unknown (InfluxDB's sizes not readable)"
+        return {n: _unknown(u, reason) for n, u in zip(names, units, strict=True)}
+    raw, current = tiers["raw"].bytes, sum(tiers[t].bytes for t in ("raw", "hourly", "daily"))
+    if removed == 0:
+        raw_equivalent = raw  # nothing deleted: all data is still where it was
+    elif per_point["value"] is None:
+        reason = (
+            f"{removed} raw points were removed, but raw bytes per point is unknown: "
+            f"{per_point['reason']}"
+        )
+        return {n: _unknown(u, reason) for n, u in zip(names, units, strict=True)}
+    else:
+        removed_bytes = Fraction(removed * per_point["bytes"], per_point["points"])
+        raw_equivalent = raw + round(removed_bytes)
+    saved = raw_equivalent - current
+    result = {
+        "raw_equivalent_size_gb": _size(
+            raw_equivalent, formula="raw bytes + raw_points_removed × raw_bytes_per_point"
+        ),
+        "storage_saved_gb": _size(
+            saved, formula="raw equivalent − (raw + hourly + daily tier bytes)"
+        ),
+    }
+    if raw_equivalent == 0:
+        result["reduction_percentage"] = _unknown(
+            "%", "no raw data has been stored or removed yet: nothing to reduce"
+        )
+    else:
+        result["reduction_percentage"] = {
+            "value": round(saved / raw_equivalent * 100, 4),
+            "unit": "%",
+            "formula": "storage_saved / raw equivalent × 100",
+        }
+    return result
+
+
+# --- Daily trend point ---------------------------------------------------------------------
+def metrics_reading(stats: Mapping[str, Any], day: datetime) -> Reading:
+    """The `retention_metrics` point of `stats` at `day` (UTC midnight). Unknown figures are
+    left out (InfluxDB has no null) and listed with their reason in the `unmeasured` field."""
+    fields: dict[str, Any] = {}
+    unmeasured = []
+
+    def put(name: str, figure: Mapping[str, Any], *extra: tuple[str, str]) -> None:
+        if figure.get("value") is None:
+            unmeasured.append(f"{name}: {figure.get('reason', 'unknown')}")
+            return
+        fields[name] = float(figure["value"])
+        for field_name, key in extra:
+            fields[field_name] = figure[key]
+
+    put("current_db_size_gb", stats["current_db_size_gb"], ("current_db_size_bytes", "bytes"))
+    for tier, size in stats["current_db_size_gb"].get("tiers", {}).items():
+        fields[f"{tier}_size_bytes"] = size["bytes"]
+    put("archive_size_gb", stats["archive_size_gb"], ("archive_size_bytes", "bytes"))
+    fields["archive_objects"] = stats["archive_size_gb"]["objects"]
+    put("raw_bytes_per_point", stats["raw_bytes_per_point"])
+    if stats["raw_bytes_per_point"].get("points") is not None:
+        fields["raw_points"] = stats["raw_bytes_per_point"]["points"]
+    fields["raw_points_removed"] = stats["raw_points_removed"]["value"]
+    put("raw_equivalent_size_gb", stats["raw_equivalent_size_gb"])
+    put("storage_saved_gb", stats["storage_saved_gb"], ("storage_saved_bytes", "bytes"))
+    put("reduction_percentage", stats["reduction_percentage"])
+    put("annual_cost_savings", stats["annual_cost_savings"])
+    fields["currency"] = settings.STORAGE_PRICE_CURRENCY
+    fields["open_alerts"] = len(stats["open_alerts"])
+    if unmeasured:
+        fields["unmeasured"] = "; ".join(unmeasured)
+    return Reading(METRICS_MEASUREMENT, fields, day)
+
+
+def day_start(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+
+
+def record_metrics(now: datetime | None = None) -> Reading:
+    """Write today's `retention_metrics` point (UTC day start) into INFLUXDB_DATABASE.
+
+    A rerun the same day replaces the point: InfluxDB would merge the fields of two writes at
+    the same time, so a figure that became unknown would keep yesterday's run's value; the old
+    point is deleted first."""
+    now = now or datetime.now(UTC)
+    reading = metrics_reading(storage_stats(now), day_start(now))
+    ts = get_timeseries()
+    db = settings.INFLUXDB_DATABASE
+    existing = (
+        f"SELECT * FROM {quote_ident(METRICS_MEASUREMENT)} WHERE time >= $day AND time <= $day"
+    )
+    with ts.query(db, existing, params={"day": reading.time}) as rows:
+        found = next(rows, None) is not None
+    if found:
+        ts.delete(db, reading.time, reading.time + timedelta(microseconds=1), METRICS_MEASUREMENT)
+    ts.write(db, [reading])
+    logger.info(
+        "retention metrics for %s written to %s.%s (%d fields)",
+        reading.time.date(),
+        db,
+        METRICS_MEASUREMENT,
+        len(reading.fields),
+    )
+    return reading
+
+
+__all__ = [
+    "GB",
+    "METRICS_MEASUREMENT",
+    "PointCount",
+    "TierSize",
+    "archive_bytes",
+    "count_raw_points",
+    "last_run",
+    "metrics_reading",
+    "open_alerts",
+    "raw_points_removed",
+    "record_metrics",
+    "storage_stats",
+    "tier_sizes",
+]

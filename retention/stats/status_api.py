@@ -1,0 +1,98 @@
+"""Read-only storage series for charts (the status page):
+
+GET /retention/metrics         the daily `retention_metrics` points: bytes per tier over time
+GET /retention/alerts          open alerts and the alert history
+GET /retention/archive/years   archive objects, rows and bytes per year
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.db.models.functions import ExtractYear
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from enrich.api import params
+from enrich.influx import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
+from retention.models import Alert, ArchiveObject
+from retention.stats.measure import METRICS_MEASUREMENT, _iso, alert_summary, open_alerts
+
+SERIES_FIELDS = (
+    "raw_size_bytes",
+    "hourly_size_bytes",
+    "daily_size_bytes",
+    "archive_size_bytes",
+    "storage_saved_bytes",
+    "reduction_percentage",
+)
+DAYS = OpenApiParameter("days", int, description="1..3650 days back")
+
+
+class StorageMetrics(APIView):
+    """Bytes per tier (raw, hourly, daily, archive) day by day, as `retention.record_metrics`
+    measured them (InfluxDB's own size accounting); a figure not measured that day is null."""
+
+    @extend_schema(parameters=[DAYS], responses={200: dict, 400: dict, 503: dict})
+    def get(self, request):
+        days = params.integer(request.query_params, "days", 90, minimum=1, maximum=3650)
+        since = datetime.now(UTC) - timedelta(days=days)
+        query = (
+            f"SELECT {', '.join(quote_ident(f) for f in SERIES_FIELDS)} "
+            f"FROM {quote_ident(METRICS_MEASUREMENT)} WHERE time >= $since"
+        )
+        points = []
+        try:
+            with get_timeseries().query(
+                settings.INFLUXDB_DATABASE, query, params={"since": since}
+            ) as rows:
+                points = [{"time": _iso(r.time), **{f: r.values.get(f) for f in SERIES_FIELDS}}
+                          for r in rows]  # fmt: skip
+        except InfluxQueryError as exc:
+            if "database not found" not in exc.server_message:
+                return Response({"detail": f"Storage metrics cannot be read: {exc}"}, status=503)
+        except TimeseriesError as exc:
+            return Response({"detail": f"Storage metrics cannot be read: {exc}"}, status=503)
+        return Response(
+            {
+                "days": days,
+                "unit": "bytes",
+                "source": f"{settings.INFLUXDB_DATABASE}.{METRICS_MEASUREMENT}, written daily "
+                "by retention.record_metrics",
+                "points": points,
+            }
+        )
+
+
+class AlertList(APIView):
+    """Open alerts (incident not over) and every alert of the last `days` days."""
+
+    @extend_schema(parameters=[DAYS], responses={200: dict, 400: dict})
+    def get(self, request):
+        days = params.integer(request.query_params, "days", 30, minimum=1, maximum=3650)
+        since = datetime.now(UTC) - timedelta(days=days)
+        opened = list(open_alerts())
+        history = Alert.objects.select_related("run").filter(created__gte=since)
+        return Response(
+            {
+                "days": days,
+                "open": [alert_summary(a) for a in opened],
+                "history": [alert_summary(a) for a in history.order_by("-created", "-pk")[:500]],
+            }
+        )
+
+
+class ArchiveYears(APIView):
+    """Archive objects (not expired) per year of the data they hold."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        years = (
+            ArchiveObject.objects.filter(expired__isnull=True)
+            .annotate(year=ExtractYear("start_date"))
+            .values("year")
+            .annotate(objects=Count("id"), bytes=Sum("file_size"), records=Sum("record_count"))
+            .order_by("year")
+        )
+        return Response({"years": [dict(y) for y in years]})

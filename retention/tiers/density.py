@@ -1,0 +1,206 @@
+"""Sparse entities keep their states: the hourly tier keeps what is smaller.
+
+An hourly row is written for every hour in which the entity had a value, whether or not it
+changed: a door sensor that opens four times a day still gets 24 rows a day, each with more
+fields than a raw state. So for a day of an entity whose density is measured
+(`Entity.states_per_day`, by `measure` when discovery runs), the hourly tier compares the
+day's raw states with the rows that would replace them: with no more states than rows, the
+states stay where Home Assistant wrote them and no row is written (`keeps_states`). The
+day's `TierChunk.kept_raw` names the entity, so the raw points there are never taken for late
+points (`kept_days`). Every point stays accounted for (it is still raw), and every read stays
+exact: readers of the tiers fall back to raw data for a day an entity has no rows for
+(`retention.tiers.series`, `retention.rollups.inputs`), and the next day's carry-in is read from the
+kept raw states. A day with more states than rows gets its hourly rows as before; an entity
+that was never measured always gets rows.
+
+At the daily horizon one row a day is smaller than the states of any day with more than one,
+so the daily tier composes a kept entity-day from its raw states (aggregated into hours in
+memory exactly as the hourly tier would, `add_kept_days`), verifies the daily row like any
+other (fields, counts, energy) and then deletes the raw states (`delete_kept_raw`, after
+checking that the raw count still equals the row's). Such a daily row also carries the
+`carry_*` fields of its last hour, so the chain of carried-in values stays exact when the
+raw states before a later day are gone (`previous_row`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+
+from retention.entities import ha_source
+from retention.models import Entity, TierChunk
+from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before
+
+DAY = timedelta(days=1)
+
+
+class _Computed(Protocol):
+    entity: Entity
+    rows: Sequence[object]
+    raw_points: int
+
+
+def measure(entities: Iterable[Entity], now: datetime | None = None, days: int | None = None,
+            database: str | None = None) -> dict[str, float]:  # fmt: skip
+    """Measure and save each entity's raw states per day over the `days` (default
+    RETENTION_RAW_DAYS) whole UTC days before `now`; returns entity id -> states per day."""
+    now = now or datetime.now(UTC)
+    days = days or settings.RETENTION_RAW_DAYS
+    end = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), UTC)
+    start = end - days * DAY
+    measured: dict[str, float] = {}
+    for entity in entities:
+        count = ha_source.count_samples(entity, start, end, database=database)
+        entity.states_per_day = round(count / days, 3)
+        Entity.objects.filter(pk=entity.pk).update(states_per_day=entity.states_per_day)
+        measured[entity.entity_id] = entity.states_per_day
+    return measured
+
+
+def keeps_states(item: _Computed) -> bool:
+    """Whether the entity's raw states of the day stay instead of its hourly rows."""
+    if item.entity.states_per_day is None:
+        return False
+    return item.raw_points <= len(item.rows)
+
+
+def split(computed: list) -> tuple[list, list[str]]:
+    """(the entity-days that get hourly rows, the ids of those that keep their states)."""
+    rows, kept = [], []
+    for item in computed:
+        if keeps_states(item):
+            kept.append(item.entity.entity_id)
+        else:
+            rows.append(item)
+    return rows, kept
+
+
+def kept_days(entity_id: str, first: date, stop: date) -> set[date]:
+    """Days in [first, stop) whose raw states of the entity were kept."""
+    chunks = TierChunk.objects.filter(
+        tier=TierChunk.Tier.HOURLY, day__gte=first, day__lt=stop
+    ).values_list("day", "kept_raw")
+    return {day for day, kept in chunks if entity_id in (kept or [])}
+
+
+def without_kept(entity_id: str, ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The [first, stop) day ranges with the entity's kept days cut out."""
+    pieces: list[tuple[date, date]] = []
+    for first, stop in ranges:
+        kept = kept_days(entity_id, first, stop)
+        day = first
+        while day < stop:
+            if day in kept:
+                day += DAY
+                continue
+            end = day
+            while end < stop and end not in kept:
+                end += DAY
+            pieces.append((day, end))
+            day = end
+    return pieces
+
+
+def record_kept(day: date, kept: list[str]) -> None:
+    """Name the entities that kept their states of the day in its hourly TierChunk."""
+    if not kept:
+        return
+    chunk = TierChunk.objects.get(tier=TierChunk.Tier.HOURLY, day=day)
+    chunk.kept_raw = sorted(set(chunk.kept_raw or []) | set(kept))
+    chunk.save(update_fields=["kept_raw", "updated"])
+
+
+def measure_registry(now: datetime | None = None) -> dict[str, float]:
+    """`measure` every tiered entity of the registry (run after discovery)."""
+    return measure(Entity.objects.filter(tiered=True).order_by("entity_id"), now)
+
+
+# --- Kept entity-days at the daily horizon ----------------------------------------------------
+def previous_row(entity_id: str, before: datetime) -> tuple[TierRow | None, datetime | None]:
+    """The entity's newest tier row before `before` (hourly, else a daily row newer than the
+    hourly ones) and the end of its window."""
+    hour = last_row_before(HOURLY_RP, entity_id, before)
+    if hour is not None and hour.start >= before - DAY:
+        return hour, hour.start + timedelta(hours=1)  # no daily row can be newer
+    day = last_row_before(DAILY_RP, entity_id, before)
+    if day is not None and (hour is None or day.start + DAY > hour.start + timedelta(hours=1)):
+        return day, day.start + DAY
+    return hour, None if hour is None else hour.start + timedelta(hours=1)
+
+
+def _kept_ids(day: date) -> list[str]:
+    chunk = TierChunk.objects.filter(tier=TierChunk.Tier.HOURLY, day=day).first()
+    return list(chunk.kept_raw or []) if chunk is not None else []
+
+
+def add_kept_days(day: date, hourly: dict[str, list[TierRow]], tier) -> list[str]:
+    """Put the hours of the day's kept entities, aggregated from their raw states, into
+    `hourly` (entity id -> rows, as read from the hourly tier); returns their ids. An entity
+    whose raw count differs from what the hours account for waits (late points)."""
+    added = []
+    for entity in Entity.objects.filter(entity_id__in=_kept_ids(day), tiered=True):
+        if hourly.get(entity.entity_id):
+            continue
+        item = tier.compute(entity, day)
+        start = datetime.combine(day, datetime.min.time(), UTC)
+        counted = ha_source.count_samples(entity, start, start + DAY, database=tier.database)
+        if not item.rows or counted != item.raw_points:
+            continue
+        hourly[entity.entity_id] = item.rows
+        added.append(entity.entity_id)
+    return added
+
+
+def carry_on_daily(pending: dict[str, dict], hourly: dict[str, list[TierRow]],
+                   kept: list[str]) -> None:  # fmt: skip
+    """Give the daily rows of kept entities the carry-in fields of their last hour."""
+    for entity_id in kept:
+        if entity_id in pending and hourly.get(entity_id):
+            last = hourly[entity_id][-1].fields
+            carry = {k: v for k, v in last.items() if k.startswith("carry_")}
+            pending[entity_id]["fields"] = {**pending[entity_id]["fields"], **carry}
+
+
+def delete_kept_raw(day: date, pending: dict[str, dict]) -> int:
+    """Delete the raw states of the day's kept entities now held by verified daily rows;
+    returns how many were deleted. Raises VerificationFailed when the raw count changed."""
+    from retention.tiers.runner import HourlyTier, VerificationFailed
+
+    kept = [entity_id for entity_id in _kept_ids(day) if entity_id in pending]
+    if not kept:
+        return 0
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    tier = HourlyTier(None, None, start)
+    deleted = 0
+    for entity in Entity.objects.filter(entity_id__in=kept):
+        fields = pending[entity.entity_id]["fields"]
+        expected = int(fields.get("sample_count", 0)) + int(fields.get("gap_count", 0))
+        present = ha_source.count_samples(entity, start, start + DAY, database=tier.database)
+        if present and present != expected:
+            raise VerificationFailed(
+                f"{entity.entity_id}: {present} raw states on {day}, the daily row accounts for "
+                f"{expected}; the raw states were kept. Points were written meanwhile: delete "
+                "the day's daily row and rerun downsample_daily for it."
+            )
+        deleted += tier.delete_raw(entity, start, start + DAY, present)
+    chunk = TierChunk.objects.get(tier=TierChunk.Tier.HOURLY, day=day)
+    chunk.kept_raw = [entity_id for entity_id in chunk.kept_raw if entity_id not in kept]
+    chunk.save(update_fields=["kept_raw", "updated"])
+    return deleted
+
+
+def first_kept_day(end: date) -> date | None:
+    """The first day before `end` with kept raw states the daily tier has not composed."""
+    composed = set(
+        TierChunk.objects.filter(
+            tier=TierChunk.Tier.DAILY, state=TierChunk.State.DELETED, day__lt=end
+        ).values_list("day", flat=True)
+    )
+    chunks = TierChunk.objects.filter(tier=TierChunk.Tier.HOURLY, day__lt=end).order_by("day")
+    for day, kept in chunks.values_list("day", "kept_raw"):
+        if kept and day not in composed:
+            return day
+    return None

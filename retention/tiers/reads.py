@@ -1,0 +1,365 @@
+"""The hourly tier's reads, counts and deletes of one day, batched across entities.
+
+`ha_source` reads one entity at a time: a day of 50 entities cost some 450 requests (window,
+carry-in, hourly chain, counts, deletes). Here each step is one request for a group of
+entities of the official layout, with exactly `ha_source`'s results:
+
+- the day's points of every entity in the group: one CSV query (`retention.tiers.window`);
+- `carried_in`: the newest point before the day of each entity (`ORDER BY time DESC LIMIT 2`
+  per series), with `ha_source`'s rule for ties;
+- `count_samples`: `ha_source.count_samples` per entity from one COUNT query per group
+  (plus one for points with both fields); an entity with several series is counted by
+  `ha_source` itself;
+- `last_rows_before`: each entity's newest hourly row before the day (the carry-in chain);
+- `delete_day`: one DELETE for the day's entities over all their measurements when no other
+  series matches the statement (checked by a query just before; else one per measurement),
+  tier-scoped with the cross-policy check of the door; then counted again.
+
+Entities of the ingestor layout, and every entity on InfluxDB 2.x, go through `ha_source`
+one by one, as before. Groups hold at
+most GROUP_SIZE entities, so a large home is never read into memory at once. `Prefetch` reads
+the next group (or the first group of the next day) in a thread with its own connection
+while the current one is aggregated, verified and deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from enrich.influx import InfluxQueryError, TimeSeries, connect, get_timeseries
+from enrich.influx.bulk import delete_series, supports_csv
+from retention.entities import ha_source
+from retention.entities.samples import Sample
+from retention.models import Entity
+from retention.tiers.rows import HOURLY_RP, TierRow, _row, _source
+from retention.tiers.window import Fetched, entity_of, fetch, keyed, selection, window_samples
+
+logger = logging.getLogger("retention.tiers.runner")
+
+GROUP_SIZE = 100
+DAY = timedelta(days=1)
+
+
+def official(entities: Iterable[Entity]) -> list[Entity]:
+    """The entities read in batches: official layout, InfluxDB 1.x (else, entity by entity
+    through ha_source as before)."""
+    if not supports_csv(get_timeseries()):
+        return []
+    return [e for e in entities if e.layout == Entity.Layout.OFFICIAL]
+
+
+def groups(entities: Sequence[Entity]) -> list[list[Entity]]:
+    """The entities in groups of at most GROUP_SIZE (official ones batched, ingestor alone)."""
+    batched = official(entities)
+    ids = {e.entity_id for e in batched}
+    alone = [[e] for e in entities if e.entity_id not in ids]
+    return [batched[n : n + GROUP_SIZE] for n in range(0, len(batched), GROUP_SIZE)] + alone
+
+
+# --- around the day ------------------------------------------------------------------------
+def carried_in(entities: Sequence[Entity], start: datetime, database: str
+               ) -> dict[str, Sample | None]:  # fmt: skip
+    """Each entity's sample in force at `start` (ha_source's carry-in), None when none."""
+    batched = official(entities)
+    ids = {e.entity_id for e in batched}
+    result: dict[str, Sample | None] = {}
+    newest: dict[str, list] = {}
+    if batched:
+        measurements, where, params = selection(batched)
+        by_key = keyed(batched)
+        query = (
+            f"SELECT * FROM {measurements} WHERE time < $start AND {where} "
+            'GROUP BY "entity_id", "domain" ORDER BY time DESC LIMIT 2'
+        )
+        with get_timeseries().query(database, query, {**params, "start": start}) as rows:
+            for row in rows:
+                entity = entity_of(by_key, row.measurement, row.tags)
+                if entity is not None:
+                    newest.setdefault(entity.entity_id, []).append(row)
+    for entity in entities:
+        rows = newest.get(entity.entity_id, [])
+        source = ha_source._source(entity)
+        if entity.entity_id not in ids or (len(rows) == 2 and rows[0].time_ns == rows[1].time_ns):
+            result[entity.entity_id] = ha_source._carried_in(source, database, start)
+        else:
+            result[entity.entity_id] = next(ha_source._deduplicated(iter(rows[:1]), source), None)
+    return result
+
+
+def last_rows_before(entity_ids: Sequence[str], before: datetime) -> dict[str, TierRow]:
+    """Each entity's newest hourly row before `before`."""
+    from django.conf import settings
+
+    found: dict[str, TierRow] = {}
+    for n in range(0, len(entity_ids), GROUP_SIZE):
+        part = entity_ids[n : n + GROUP_SIZE]
+        terms = " OR ".join(f'"entity_id" = $e{i}' for i in range(len(part)))
+        params: dict[str, Any] = {f"e{i}": entity_id for i, entity_id in enumerate(part)}
+        query = (
+            f"SELECT * FROM {_source(HOURLY_RP)} WHERE time < $before AND ({terms}) "
+            'GROUP BY "entity_id" ORDER BY time DESC LIMIT 1'
+        )
+        params["before"] = before
+        with get_timeseries().query(settings.TIER_DATABASE, query, params) as rows:
+            for row in rows:
+                entity_id = row.tags.get("entity_id", "")
+                found[entity_id] = _row(HOURLY_RP, entity_id, row.time, row.values)
+    return found
+
+
+# --- counts and deletes ----------------------------------------------------------------------
+def count_samples(entities: Sequence[Entity], start: datetime, end: datetime, database: str
+                  ) -> dict[str, int]:  # fmt: skip
+    """`ha_source.count_samples` of each entity in [start, end), batched."""
+    counts: dict[str, int] = {}
+    batched = official(entities)
+    ids = {e.entity_id for e in batched}
+    single: list[Entity] = [e for e in entities if e.entity_id not in ids]
+    for group in groups(batched):
+        measurements, where, params = selection(group)
+        by_key = keyed(group)
+        window = f"WHERE time >= $start AND time < $end AND {where}"
+        params = {**params, "start": start, "end": end}
+        per_entity: dict[str, list[dict]] = {}
+        query = f'SELECT COUNT("value"), COUNT("state") FROM {measurements} {window} GROUP BY *'
+        with get_timeseries().query(database, query, params) as rows:
+            for row in rows:
+                entity = entity_of(by_key, row.measurement, row.tags)
+                if entity is not None:
+                    per_entity.setdefault(entity.entity_id, []).append(row.values)
+        both: list[Entity] = []
+        for entity in group:
+            found = per_entity.get(entity.entity_id, [])
+            if len(found) > 1:
+                single.append(entity)  # several series: ha_source reads the points
+                continue
+            values = found[0] if found else {}
+            first, second = int(values.get("count") or 0), int(values.get("count_1") or 0)
+            counts[entity.entity_id] = first + second
+            if first and second:
+                both.append(entity)
+        if both:
+            measurements, where, params = selection(both)
+            query = (
+                f'SELECT COUNT("value") FROM {measurements} WHERE time >= $start AND '
+                f'time < $end AND {where} AND "state" =~ /./ GROUP BY "entity_id", "domain"'
+            )
+            by_key = keyed(both)
+            with get_timeseries().query(database, query, {**params, "start": start, "end": end}
+                                        ) as rows:  # fmt: skip
+                for row in rows:
+                    entity = entity_of(by_key, row.measurement, row.tags)
+                    if entity is not None:
+                        counts[entity.entity_id] -= int(row.values.get("count") or 0)
+    for entity in single:
+        counts[entity.entity_id] = ha_source.count_samples(entity, start, end, database=database)
+    return counts
+
+
+def retry_engine_closed(call: Callable[[], object]) -> None:
+    """Run a delete, tried again when InfluxDB 1.x answers "engine is closed" (a shard being
+    opened or closed meanwhile, e.g. another database dropped): a delete is idempotent."""
+    for attempt in range(3):
+        try:
+            call()
+            return
+        except InfluxQueryError as exc:
+            if "engine is closed" not in exc.server_message or attempt == 2:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def delete_tagged(database: str, start: datetime, end: datetime, measurement: str,
+                  tag_sets: Sequence[dict[str, str]], rp: str | None,
+                  after_first: Callable[[], None] | None = None) -> None:  # fmt: skip
+    """Delete the points of `measurement` in [start, end) with one of `tag_sets`, GROUP_SIZE
+    sets a statement (`delete_series`; with `rp`, tier-scoped and checked by the door)."""
+    for n in range(0, len(tag_sets), GROUP_SIZE):
+        part = tag_sets[n : n + GROUP_SIZE]
+        retry_engine_closed(
+            lambda t=part: delete_series(
+                get_timeseries(), database, start, end, [measurement], t, rp
+            )
+        )
+        if n == 0 and after_first is not None:
+            after_first()
+
+
+def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, database: str,
+                    rp: str, after_first: Callable[[], None]) -> None:  # fmt: skip
+    """Delete the raw points of official `entities` in [start, end) (retried when 1.x answers
+    "engine is closed"); `after_first` runs after the first statement (fault injection).
+    One statement deletes every listed tag set from every listed measurement: it is used
+    when the window holds no other series that it would match, else one per measurement."""
+    ts = get_timeseries()
+    parts: list[tuple[list[str], list[Entity]]] = []
+    for n in range(0, len(entities), GROUP_SIZE):
+        group = list(entities[n : n + GROUP_SIZE])
+        if _only_these(group, start, end, database):
+            parts.append((sorted({e.measurement for e in group}), group))
+        else:
+            for measurement in sorted({e.measurement for e in group}):
+                parts.append(([measurement], [e for e in group if e.measurement == measurement]))
+    for n, (measurements, group) in enumerate(parts):
+        tag_sets = [{"entity_id": e.object_id, "domain": e.domain} for e in group]
+        retry_engine_closed(
+            lambda m=measurements, t=tag_sets: delete_series(ts, database, start, end, m, t, rp)
+        )
+        if n == 0:
+            after_first()
+
+
+def _only_these(entities: Sequence[Entity], start: datetime, end: datetime, database: str
+                ) -> bool:  # fmt: skip
+    """Whether every series with points in [start, end) that the entities' measurements
+    and tag sets select together is one of the entities'."""
+    measurements, where, params = selection(entities)
+    query = f"SELECT COUNT(*) FROM {measurements} WHERE time >= $start AND time < $end AND "
+    by_key = keyed(entities)
+    with get_timeseries().query(database, query + f"{where} GROUP BY *",
+                                {**params, "start": start, "end": end}) as rows:  # fmt: skip
+        return all(entity_of(by_key, row.measurement, row.tags) is not None for row in rows)
+
+
+def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: datetime,
+               database: str, rp: str, delete_one: Callable[[Entity, int], int],
+               after_first: Callable[[], None]) -> int:  # fmt: skip
+    """Delete the raw points of (entity, points present) in [start, end): official entities
+    batched (`delete_official`, then counted again), the others with `delete_one`. Returns
+    the points deleted; points still there (written meanwhile) are left for the late-point
+    pass, with a warning."""
+    present = {entity.entity_id: count for entity, count in targets}
+    batched = official(entity for entity, _ in targets)
+    deleted = 0
+    if batched:
+        delete_official(batched, start, end, database, rp, after_first)
+        left = count_samples(batched, start, end, database)
+        for entity in batched:
+            if left[entity.entity_id]:
+                logger.warning(
+                    "%s: %d raw points in %s – %s are still there after the delete (written "
+                    "meanwhile?); the next run takes them in as late points",
+                    entity.entity_id, left[entity.entity_id], start.isoformat(),
+                    end.isoformat(),
+                )  # fmt: skip
+            deleted += max(present[entity.entity_id] - left[entity.entity_id], 0)
+    ids = {entity.entity_id for entity in batched}
+    for n, (entity, count) in enumerate(t for t in targets if t[0].entity_id not in ids):
+        deleted += delete_one(entity, count)
+        if n == 0 and not batched:
+            after_first()
+    return deleted
+
+
+@dataclass
+class GroupReads:
+    """What the hourly tier reads for a group of entities and a day."""
+
+    samples: dict[str, list[Sample]]  # the day's samples
+    carried: dict[str, Sample | None]  # the sample in force when the day opens
+    previous: dict[str, TierRow]  # the newest hourly row before the day
+
+
+def read_group(entities: Sequence[Entity], start: datetime, database: str,
+               fetched: Fetched | None) -> GroupReads:  # fmt: skip
+    return GroupReads(
+        window_samples(entities, start, start + DAY, database, fetched),
+        carried_in(entities, start, database),
+        last_rows_before([e.entity_id for e in entities], start),
+    )
+
+
+# --- reading ahead ---------------------------------------------------------------------------
+class Prefetch:
+    """Reads the windows of (day, group) units in order, one unit ahead, in a thread with its
+    own connection to InfluxDB (it only waits on the network: the main thread parses).
+    `get(start, entities)` returns that unit's `tier_window.fetch`, None for a unit that was
+    not planned (the caller reads it itself)."""
+
+    def __init__(self, units: list[tuple[datetime, datetime, tuple[Entity, ...]]],
+                 database: str) -> None:  # fmt: skip
+        self.units = units
+        self.database = database
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[int, Future] = {}
+        self._local = threading.local()
+        self._gateways: list[TimeSeries] = []
+
+    def _gateway(self) -> TimeSeries:
+        ts = getattr(self._local, "ts", None)
+        if ts is None:
+            main = get_timeseries()
+            ts = self._local.ts = connect(
+                main.url, main.version, timeout=main.timeout, username=main.username,
+                password=main.password, token=main.token, org=main.org,
+            )  # fmt: skip
+            self._gateways.append(ts)
+        return ts
+
+    def _fetch(self, index: int) -> Fetched | None:
+        start, end, entities = self.units[index]
+        batched, ts = official(entities), self._gateway()
+        return (
+            fetch(ts, batched, start, end, self.database) if batched and supports_csv(ts) else None
+        )
+
+    def get(self, start: datetime, entities: Sequence[Entity]) -> Fetched | None:
+        key = (start, tuple(entities))
+        index = next((i for i, u in enumerate(self.units) if (u[0], u[2]) == key), None)
+        if index is None:
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tier-prefetch")
+        future = self._futures.pop(index, None)
+        for stale in [i for i in self._futures if i < index]:
+            self._futures.pop(stale).cancel()
+        if index + 1 < len(self.units) and index + 1 not in self._futures:
+            self._futures[index + 1] = self._pool.submit(self._fetch, index + 1)
+        return future.result() if future is not None else self._fetch(index)
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        for gateway in self._gateways:
+            gateway.close()
+        self._gateways.clear()
+
+
+class Reader:
+    """The hourly tier's reads for one run: `groups(start, entities)` gives each group of the
+    day with its `GroupReads`; the planned (`days`) units are read one ahead (`Prefetch`)."""
+
+    def __init__(self, entities: Sequence[Entity], database: str) -> None:
+        self.entities = list(entities)
+        self.database = database
+        self.days: list = []
+        self._prefetch: Prefetch | None = None
+
+    def groups(self, start: datetime, entities: Sequence[Entity]
+               ) -> Iterator[tuple[list[Entity], GroupReads]]:  # fmt: skip
+        if self._prefetch is None:
+            units = [(at, at + DAY, tuple(g)) for at in map(_midnight, self.days)
+                     for g in groups(self.entities)]  # fmt: skip
+            self._prefetch = Prefetch(units, self.database)
+        for group in groups(entities):
+            fetched = self._prefetch.get(start, group)
+            yield group, read_group(group, start, self.database, fetched)
+
+    def close(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.close()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

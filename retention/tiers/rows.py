@@ -1,0 +1,199 @@
+"""Aggregate rows of the tiers in InfluxDB: write, read back, compare.
+
+A row is one point of measurement `entity_aggregates` in retention policy `enrich_hourly` or
+`enrich_daily` of TIER_DATABASE: tags `entity_id` (full id) and `kind`, time = the window
+start (UTC hour or day), fields = `Aggregate.to_fields()` plus, on rows of ours only:
+
+- `carry_value`, `carry_state`, `carry_attr_<name>`, `carry_gap` (hourly rows): the raw
+  sample in force at the window end, exactly as `ha_source` gave it (units converted). Once
+  the raw data of a day is deleted, the next day's first hour is carried in from here, so
+  the chain of hours stays exact (time-weighted means, energy reference, state changes);
+- `late_times` (rows that took in late points, see `retention.tiers.runner`): the microsecond
+  times of the raw points folded in, so folding them in again after a crash is a no-op.
+
+Rows are written without the fields a reader can derive and read back with them
+(`retention.tiers.layout`: `compact`, `expand`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from enrich.influx import get_timeseries, quote_ident
+from enrich.readings import EPOCH, Reading
+from retention.entities.samples import Sample
+from retention.schema import TIER_MEASUREMENT
+from retention.tiers.aggregate import Aggregate, FieldValue, is_gap
+from retention.tiers.layout import DAILY_RP, HOURLY_RP, compact, expand  # noqa: F401 (DAILY_RP: re-exported)
+
+MEASUREMENT = TIER_MEASUREMENT
+CARRY_VALUE = "carry_value"
+CARRY_STATE = "carry_state"
+CARRY_GAP = "carry_gap"
+CARRY_ATTR = "carry_attr_"
+LATE_TIMES = "late_times"
+TAGS = ("entity_id", "kind")
+REL_TOLERANCE = 1e-9
+
+
+def is_own_field(name: str) -> bool:
+    """Fields of ours that are not part of the aggregate (carry-in, late bookkeeping)."""
+    return name.startswith("carry_") or name == LATE_TIMES
+
+
+@dataclass
+class TierRow:
+    entity_id: str
+    kind: str
+    start: datetime
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+
+    def aggregate(self, width: timedelta) -> Aggregate:
+        own = {k: v for k, v in self.fields.items() if not is_own_field(k)}
+        return Aggregate.from_fields(self.kind, self.start, self.start + width, own)
+
+    def reading(self, rp: str = HOURLY_RP) -> Reading:
+        """The row as written to `rp`: without the fields a reader derives (tier_layout)."""
+        return Reading(
+            MEASUREMENT,
+            compact(rp, self.fields, self.kind),  # type: ignore[arg-type]
+            self.start,
+            {"entity_id": self.entity_id, "kind": self.kind},
+        )
+
+    @property
+    def points(self) -> int:
+        """Raw points this row accounts for (samples and gaps)."""
+        return int(self.fields.get("sample_count", 0)) + int(self.fields.get("gap_count", 0))
+
+    @property
+    def energy(self) -> float:
+        return float(self.fields.get("total_energy") or 0.0)
+
+    def late_times(self) -> set[int]:
+        raw = str(self.fields.get(LATE_TIMES) or "")
+        return {int(part) for part in raw.split(",") if part}
+
+
+# --- Carry-in fields -------------------------------------------------------------------------
+def carry_fields(sample: Sample | None) -> dict[str, FieldValue]:
+    """The fields describing the sample in force at a window end ({} when none ever was)."""
+    if sample is None:
+        return {}
+    if is_gap(sample):
+        return {CARRY_GAP: 1}
+    fields: dict[str, FieldValue] = {}
+    if sample.value is not None and math.isfinite(sample.value):
+        fields[CARRY_VALUE] = float(sample.value)
+    if sample.state is not None:
+        fields[CARRY_STATE] = str(sample.state)
+    for name, value in sorted(sample.attributes.items()):
+        if math.isfinite(value):
+            fields[CARRY_ATTR + name] = float(value)
+    return fields or {CARRY_GAP: 1}
+
+
+def carry_sample(fields: Mapping[str, object], at: datetime) -> Sample | None:
+    """The sample `carry_fields` described, placed at `at`; None when there was none."""
+    if fields.get(CARRY_GAP):
+        return Sample(at)
+    value = fields.get(CARRY_VALUE)
+    state = fields.get(CARRY_STATE)
+    attributes = {
+        key[len(CARRY_ATTR) :]: float(v)
+        for key, v in fields.items()
+        if key.startswith(CARRY_ATTR) and v is not None
+    }
+    if value is None and state is None and not attributes:
+        return None
+    return Sample(
+        at,
+        None if value is None else float(value),
+        None if state is None else str(state),
+        attributes,
+    )
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch: the identity of a raw point in `late_times`."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+# --- InfluxDB ---------------------------------------------------------------------------------
+def _source(rp: str) -> str:
+    return f"{quote_ident(settings.TIER_DATABASE)}.{quote_ident(rp)}.{quote_ident(MEASUREMENT)}"
+
+
+INT_FIELDS = frozenset({"sample_count", "gap_count", "state_changes", CARRY_GAP})
+STR_FIELDS = frozenset({"last_state", CARRY_STATE, LATE_TIMES})
+
+
+def _typed(name: str, value: object) -> FieldValue:
+    # JSON gives 2.0 back as 2: restore the type the field was written with, so a row read
+    # back and written again (late points) keeps its field types (InfluxDB refuses a change).
+    if name in STR_FIELDS or isinstance(value, str):
+        return str(value)
+    if name in INT_FIELDS:
+        return int(value)  # type: ignore[call-overload]
+    return float(value)  # type: ignore[arg-type]
+
+
+def _row(rp: str, entity_id: str, time: datetime, values: Mapping[str, object]) -> TierRow:
+    kind = str(values.get("kind") or "")
+    present = {k: v for k, v in values.items() if v is not None and k not in TAGS}
+    fields = {k: _typed(k, v) for k, v in expand(rp, present, kind).items()}
+    return TierRow(entity_id, kind, time, fields)
+
+
+def read_rows(
+    rp: str, start: datetime, end: datetime, entity_id: str | None = None
+) -> dict[str, list[TierRow]]:
+    """Rows with start <= time < end per entity id, in time order."""
+    where = "time >= $start AND time < $end"
+    params: dict[str, object] = {"start": start, "end": end}
+    if entity_id is not None:
+        where += ' AND "entity_id" = $entity_id'
+        params["entity_id"] = entity_id
+    query = f'SELECT * FROM {_source(rp)} WHERE {where} GROUP BY "entity_id"'
+    found: dict[str, list[TierRow]] = {}
+    with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
+        for row in rows:
+            entity = row.tags.get("entity_id", "")
+            found.setdefault(entity, []).append(_row(rp, entity, row.time, row.values))
+    return found
+
+
+def last_row_before(rp: str, entity_id: str, before: datetime) -> TierRow | None:
+    """The entity's newest row before `before`."""
+    query = (
+        f'SELECT * FROM {_source(rp)} WHERE "entity_id" = $entity_id AND time < $before '
+        "ORDER BY time DESC LIMIT 1"
+    )
+    params = {"entity_id": entity_id, "before": before}
+    with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
+        row = next(rows, None)
+    return None if row is None else _row(rp, entity_id, row.time, row.values)
+
+
+def write_rows(rp: str, rows: Iterable[TierRow]) -> int:
+    return get_timeseries().write(settings.TIER_DATABASE, (r.reading(rp) for r in rows), rp)
+
+
+def differences(expected: Mapping[str, object], got: Mapping[str, object]) -> list[str]:
+    """What differs between written and read-back fields (floats to 1e-9 relative)."""
+    problems = []
+    for name, want in expected.items():
+        have = got.get(name)
+        if have is None:
+            problems.append(f"{name} missing (expected {want!r})")
+        elif isinstance(want, str) or isinstance(have, str):
+            if str(want) != str(have):
+                problems.append(f"{name}={have!r}, expected {want!r}")
+        elif not math.isclose(float(have), float(want), rel_tol=REL_TOLERANCE, abs_tol=1e-12):
+            problems.append(f"{name}={have!r}, expected {want!r}")
+    return problems

@@ -1,0 +1,227 @@
+"""Safety of the tiers: horizons, retention policies that must not drop data before it is
+downsampled, the tier retention policies themselves, and the day range a person asks for.
+
+Used by `retention.tiers.runner` before every run (`check_retention_policies()`), by the API and the
+commands (`check_range`), and by anyone who wants to know whether the InfluxDB retention
+settings are safe (`check_retention_policies()` returns the problems, [] when safe).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+
+from enrich.influx import (
+    InfluxQueryError,
+    RetentionTier,
+    duration_seconds,
+    get_timeseries,
+    quote_ident,
+)
+from enrich.time_span import SPAN, outside_span
+from retention.day_ranges import RangeError, check_span
+from retention.models import RetentionRun
+from retention.tiers.layout import tier_policies
+from retention.tiers.rows import DAILY_RP, HOURLY_RP
+
+
+class TierError(Exception):
+    """A tier run cannot go on; the message says what was wrong and what to do."""
+
+
+# --- Horizons, retention policies ----------------------------------------------------------
+def _floor_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def hourly_horizon(now: datetime | None = None) -> date:
+    """The first UTC day whose raw data is NOT downsampled yet (days before it are)."""
+    now = now or datetime.now(UTC)
+    margin = timedelta(hours=settings.RETENTION_LATE_MARGIN_HOURS)
+    return _floor_day(now - timedelta(days=settings.RETENTION_RAW_DAYS) - margin)
+
+
+def daily_horizon(now: datetime | None = None) -> date:
+    """The first UTC day whose hourly rows are NOT composed into daily ones yet."""
+    now = now or datetime.now(UTC)
+    margin = timedelta(hours=settings.RETENTION_LATE_MARGIN_HOURS)
+    return _floor_day(now - timedelta(days=settings.RETENTION_HOURLY_DAYS) - margin)
+
+
+def raw_retention_policy() -> str:
+    """The retention policy Home Assistant writes to: the default one of its database."""
+    database = settings.HA_INFLUXDB_DATABASE
+    policies = get_timeseries().retention_policies(database)
+    for policy in policies:
+        if policy.default:
+            return policy.name
+    raise TierError(
+        f"InfluxDB database {database!r} has no default retention policy, so it is unclear "
+        "where Home Assistant's raw data is. Make the one Home Assistant writes to the default "
+        f"(ALTER RETENTION POLICY ... ON {quote_ident(database)} DEFAULT)."
+    )
+
+
+def _policies(database: str) -> dict[str, RetentionTier] | None:
+    try:
+        return {p.name: p for p in get_timeseries().retention_policies(database)}
+    except InfluxQueryError as exc:
+        if "not found" in exc.server_message:
+            return None
+        raise
+
+
+def check_retention_policies() -> list[str]:
+    """Problems that would let InfluxDB drop data before it is downsampled ([] = safe).
+
+    Raw data must stay RETENTION_RAW_DAYS + 1 day (plus the late margin) in its retention
+    policy; enrich_hourly and enrich_daily, if someone gave them a duration, must keep rows
+    longer than their tier horizon plus a day."""
+    problems: list[str] = []
+    margin_days = settings.RETENTION_LATE_MARGIN_HOURS / 24
+    ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
+    daily_days = getattr(settings, "RETENTION_DAILY_DAYS", 365)
+    if daily_days <= settings.RETENTION_HOURLY_DAYS:
+        problems.append(
+            f"RETENTION_DAILY_DAYS={daily_days} must be more than RETENTION_HOURLY_DAYS="
+            f"{settings.RETENTION_HOURLY_DAYS}: daily rows are made from hourly rows older "
+            "than that."
+        )
+    ha_policies = _policies(ha_db)
+    if ha_policies is None:
+        return [
+            *problems,
+            f"Home Assistant's InfluxDB database {ha_db!r} does not exist: check "
+            "HA_INFLUXDB_DATABASE (and INFLUXDB_URL).",
+        ]
+    defaults = [p for p in ha_policies.values() if p.default]
+    needed_days = settings.RETENTION_RAW_DAYS + 1 + margin_days
+    for policy in defaults:
+        seconds = policy.seconds
+        if seconds is not None and seconds < needed_days * 86400:
+            problems.append(
+                f"Retention policy {policy.name!r} of {ha_db!r} (Home Assistant's raw data) "
+                f"drops data after {policy.duration}, before it is downsampled "
+                f"(RETENTION_RAW_DAYS={settings.RETENTION_RAW_DAYS} plus a day and the "
+                f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h late margin). Set its duration "
+                f"to INF (ALTER RETENTION POLICY {quote_ident(policy.name)} ON "
+                f"{quote_ident(ha_db)} DURATION INF; on InfluxDB 2.x the bucket's retention "
+                f"to 'never') or to at least {math.ceil(needed_days)}d, or lower "
+                "RETENTION_RAW_DAYS."
+            )
+    tier_policies = ha_policies if tier_db == ha_db else (_policies(tier_db) or {})
+    for name, horizon_days, setting in (
+        (HOURLY_RP, settings.RETENTION_HOURLY_DAYS, "RETENTION_HOURLY_DAYS"),
+        (DAILY_RP, daily_days, "RETENTION_DAILY_DAYS"),
+    ):
+        policy = tier_policies.get(name)
+        if policy is None or policy.seconds is None:
+            continue
+        needed = horizon_days + 1 + margin_days
+        if policy.seconds < needed * 86400:
+            problems.append(
+                f"Retention policy {name!r} of {tier_db!r} drops rows after "
+                f"{policy.duration}, before they are composed or archived ({setting}="
+                f"{horizon_days}). enrich creates it with duration INF and deletes only "
+                f"verified data itself: set it back (ALTER RETENTION POLICY {quote_ident(name)} "
+                f"ON {quote_ident(tier_db)} DURATION INF) or to at least {math.ceil(needed)}d."
+            )
+    return problems
+
+
+def ensure_tiers() -> None:
+    """Create enrich_hourly and enrich_daily (INF, never the default) where missing, with
+    shard groups sized to their data (`tier_layout`); give existing ones those shard groups."""
+    ts = get_timeseries()
+    database = settings.TIER_DATABASE
+    existing = _policies(database) or {}
+    wanted = tier_policies()
+    if all(_same_shards(existing.get(tier.name), tier) for tier in wanted):
+        return
+    # Other existing policies are passed as they are, which leaves them (and the default) alone.
+    ours = {tier.name for tier in wanted}
+    others = [policy for name, policy in existing.items() if name not in ours]
+    # A duration someone gave a tier (check_retention_policies allows long enough ones) stays;
+    # InfluxDB refuses shard groups longer than it.
+    kept = []
+    for tier in wanted:
+        have = existing.get(tier.name)
+        if have is None:
+            kept.append(tier)
+            continue
+        shards = duration_seconds(tier.shard_duration or "INF")
+        fits = have.seconds is None or (shards is not None and shards <= have.seconds)
+        kept.append(
+            RetentionTier(
+                tier.name, have.duration, have.default, tier.shard_duration if fits else None
+            )
+        )
+    ts.create_database(database, tiers=[*others, *kept])
+
+
+def _same_shards(have: RetentionTier | None, wanted: RetentionTier) -> bool:
+    if have is None:
+        return False
+    if have.shard_duration is None or wanted.shard_duration is None:
+        return True  # InfluxDB 2.x does not report it: set when the bucket was made
+    return duration_seconds(have.shard_duration) == duration_seconds(wanted.shard_duration)
+
+
+# --- The range a person asks for ------------------------------------------------------------
+def check_range(
+    operation: str, start: str | date | None, end: str | date | None, now: datetime | None = None
+) -> tuple[date | None, date | None]:
+    """Parse and check a run's `start`/`end` (UTC days as YYYY-MM-DD; start inclusive, end
+    exclusive; none before retention.day_ranges.EARLIEST_DAY). Raises RangeError naming the
+    parameter."""
+    days = {}
+    for name, value in (("start", start), ("end", end)):
+        days[name] = None
+        if value is None or value == "":
+            continue
+        if isinstance(value, date):
+            days[name] = value
+        else:
+            try:
+                days[name] = date.fromisoformat(str(value)) if len(str(value)) == 10 else None
+            except ValueError:
+                pass
+        if days[name] is None or outside_span(days[name]):
+            raise RangeError(name, f"{value!r} is not a date: use YYYY-MM-DD (a UTC day), {SPAN}.")
+    first, stop = days["start"], days["end"]
+    if first is not None and stop is not None and first >= stop:
+        raise RangeError(
+            "end",
+            f"end {stop} must be after start {first} (end is exclusive: start=2024-03-04, "
+            "end=2024-03-05 is the one day 2024-03-04).",
+        )
+    hourly = operation == RetentionRun.Operation.DOWNSAMPLE_HOURLY
+    horizon = hourly_horizon(now) if hourly else daily_horizon(now)
+    days_setting = (
+        ("RETENTION_RAW_DAYS", settings.RETENTION_RAW_DAYS)
+        if hourly
+        else ("RETENTION_HOURLY_DAYS", settings.RETENTION_HOURLY_DAYS)
+    )
+    what = "raw data" if hourly else "hourly data"
+    rule = (
+        f"only {what} older than {days_setting[1]} days ({days_setting[0]}, plus "
+        f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h late margin) is downsampled"
+    )
+    if stop is not None and stop > horizon:
+        raise RangeError(
+            "end", f"end {stop} is too recent: {rule}, so end can be {horizon} at the latest."
+        )
+    if first is not None and first >= horizon:
+        raise RangeError(
+            "start",
+            f"start {first} is too recent: {rule}; the newest day allowed is "
+            f"{horizon - timedelta(days=1)}.",
+        )
+    check_span(first, stop, end_inclusive=False, limited=False)
+    return first, stop

@@ -1,0 +1,131 @@
+"""Transparent reads (PRD 2.3 AC7): an entity's series over any range, from whichever tier
+holds each part of it.
+
+`read_series(entity_id, start, end)` returns segments in time order, each with its
+resolution: "raw" (Home Assistant's own points), "hourly" or "daily" (rows of the tiers).
+Which tier holds a UTC day follows the tiers' progress (`TierChunk`): once a day's hourly rows
+are verified, its raw data may be (partly) gone, so the hourly rows are read; once its daily
+row is verified, the daily row. An aggregate segment for which the entity has no rows (it was
+not tiered when the day was processed) falls back to raw points.
+
+Points: raw -> {"time", "value", "state", "attributes"}; hourly/daily -> {"time" (window
+start), "end", and the aggregate fields: sample_count, coverage_seconds, avg_value, min_value,
+max_value, last_value, total_energy, state_changes, on_seconds, last_state, <attr>_mean ...}.
+An aggregate window overlapping the range is included whole. Power is in W and energy in kWh
+at every resolution (raw kW/Wh points are converted like the tiers do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from retention.entities import ha_source
+from retention.models import Entity, TierChunk
+from retention.tiers.aggregate import floor_day, floor_hour
+from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from retention.tiers.runner import converted, unit_factor
+
+DONE = (TierChunk.State.VERIFIED, TierChunk.State.DELETED)
+
+
+@dataclass
+class Segment:
+    resolution: str  # "raw", "hourly" or "daily"
+    start: datetime
+    end: datetime
+    points: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resolution": self.resolution,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "points": self.points,
+        }
+
+
+def unit_of(entity: Entity) -> str:
+    """The unit the series is given in (power W, energy kWh, else the entity's unit)."""
+    return {Entity.Kind.POWER: "W", Entity.Kind.ENERGY: "kWh"}.get(entity.kind, entity.unit)
+
+
+def read_series(entity_id: str, start: datetime, end: datetime) -> list[Segment]:
+    """The entity's series in [start, end); raises Entity.DoesNotExist for an unknown entity
+    and ValueError for a bad range."""
+    for name, moment in (("start", start), ("end", end)):
+        if moment.tzinfo is None:
+            raise ValueError(f"{name} {moment!r} needs a time zone (e.g. UTC)")
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        raise ValueError(f"end {end.isoformat()} must be after start {start.isoformat()}")
+    entity = Entity.objects.get(entity_id=entity_id)
+    segments: list[Segment] = []
+    for resolution, part_start, part_end in _parts(start, end):
+        segment = _read(entity, resolution, part_start, part_end)
+        if segment.resolution != "raw" and not segment.points:
+            segment = _read(entity, "raw", part_start, part_end)
+        if segments and segments[-1].resolution == segment.resolution:
+            segments[-1].end = segment.end
+            segments[-1].points.extend(segment.points)
+        else:
+            segments.append(segment)
+    return segments
+
+
+def _parts(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    """Consecutive pieces of [start, end) with the resolution each UTC day is held in."""
+    first: date = start.date()
+    last: date = (end - timedelta(microseconds=1)).date()
+    states: dict[tuple[str, date], str] = {
+        (tier, day): state
+        for tier, day, state in TierChunk.objects.filter(day__gte=first, day__lte=last).values_list(
+            "tier", "day", "state"
+        )
+    }
+    parts: list[tuple[str, datetime, datetime]] = []
+    day = first
+    while day <= last:
+        if states.get((TierChunk.Tier.DAILY, day)) in DONE:
+            resolution = "daily"
+        elif states.get((TierChunk.Tier.HOURLY, day)) in DONE:
+            resolution = "hourly"
+        else:
+            resolution = "raw"
+        day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        piece = (max(start, day_start), min(end, day_start + timedelta(days=1)))
+        if parts and parts[-1][0] == resolution:
+            parts[-1] = (resolution, parts[-1][1], piece[1])
+        else:
+            parts.append((resolution, *piece))
+        day += timedelta(days=1)
+    return parts
+
+
+def _read(entity: Entity, resolution: str, start: datetime, end: datetime) -> Segment:
+    segment = Segment(resolution, start, end)
+    if resolution == "raw":
+        samples = ha_source.read_samples(entity, start, end, carry_in=False)
+        for sample in converted(samples, unit_factor(entity)):
+            segment.points.append(
+                {
+                    "time": sample.time.isoformat(),
+                    "value": sample.value,
+                    "state": sample.state,
+                    "attributes": sample.attributes,
+                }
+            )
+        return segment
+    rp, width, floor = (
+        (HOURLY_RP, timedelta(hours=1), floor_hour)
+        if resolution == "hourly"
+        else (DAILY_RP, timedelta(days=1), floor_day)
+    )
+    rows = read_rows(rp, floor(start), end, entity.entity_id).get(entity.entity_id, [])
+    for row in rows:
+        fields = {k: v for k, v in row.fields.items() if not is_own_field(k)}
+        segment.points.append(
+            {"time": row.start.isoformat(), "end": (row.start + width).isoformat(), **fields}
+        )
+    return segment

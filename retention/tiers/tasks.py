@@ -1,0 +1,95 @@
+"""Thin Celery tasks of the retention tiers (beat: 02:00 hourly, 02:30 daily; see
+config/schedule.py). The work and its bookkeeping are in `retention.tiers.runner`."""
+
+import logging
+from datetime import date
+
+from celery import shared_task
+from django.conf import settings
+
+from enrich.errors import Transient
+from retention.models import RetentionRun
+from retention.task_records import recorded, retry_transient
+from retention.tiers import density
+from retention.tiers import runner as tiers
+
+logger = logging.getLogger("retention.tiers.runner")
+
+
+def _run(
+    task, function, run_id: int | None, start: str | None, end: str | None, dry_run: bool
+) -> dict:
+    run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+    try:
+        run = function(
+            date.fromisoformat(start) if start else None,
+            date.fromisoformat(end) if end else None,
+            run=run,
+            dry_run=dry_run,
+        )
+    except Transient as exc:
+        # A retry is a new run record; the failed one stays as history.
+        retry_transient(task, exc, run_id=None, start=start, end=end, dry_run=dry_run)
+    return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
+
+
+@shared_task(
+    **recorded("retention.downsample_hourly", RetentionRun.Operation.DOWNSAMPLE_HOURLY),
+    bind=True,
+    max_retries=3,
+)
+def downsample_hourly(
+    self,
+    run_id: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dry_run: bool = False,
+) -> dict:
+    """Raw -> hourly; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun
+    created by the API for this task; `dry_run` reports what a run would do, changing nothing
+    (the API queues dry runs too: they read every entity's points of every day due)."""
+    return _run(self, tiers.downsample_hourly, run_id, start, end, dry_run)
+
+
+@shared_task(
+    **recorded("retention.downsample_daily", RetentionRun.Operation.DOWNSAMPLE_DAILY),
+    bind=True,
+    max_retries=3,
+)
+def downsample_daily(
+    self,
+    run_id: int | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dry_run: bool = False,
+) -> dict:
+    """Hourly -> daily; arguments as for downsample_hourly."""
+    return _run(self, tiers.downsample_daily, run_id, start, end, dry_run)
+
+
+@shared_task(
+    name="retention.discover_entities",
+    soft_time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][0],
+    time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][1],
+    bind=True,
+    max_retries=3,
+)
+def discover_entities(self) -> dict:
+    """Daily, before the tier runs: new Home Assistant entities join the registry (and the
+    tiers and views) without anyone running the command. Admin edits are kept."""
+    from retention.entities.discovery import DiscoveryError, discover
+
+    try:
+        report = discover()
+        measured = density.measure_registry()
+    except (DiscoveryError, Transient) as exc:
+        logger.error("discover_entities: %s", exc)
+        retry_transient(self, exc)  # InfluxDB out of reach: later; a missing database: fails
+    logger.info("discover_entities: %s", report)
+    return {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "created_ids": report.created_ids,
+        "states_per_day": measured,
+    }

@@ -1,0 +1,229 @@
+"""One day's raw points of a group of official-layout entities, read at once as CSV.
+
+`fetch` sends one query over all the group's measurements (`enrich.influx.bulk`) and
+returns the answer unparsed, so a reader thread (`tier_reads.Prefetch`) only waits on the
+network; `parse` turns it into each entity's Samples exactly as `ha_source.read_samples`
+would (`sample_from_official` on the typed fields, same-time points deduplicated, the last
+one winning). Types come from InfluxDB's own field keys (SHOW FIELD KEYS), read with the
+points. CSV cannot tell the empty string from a missing field: an entity with a point
+without `state` in a measurement that has a `state` field (HA's "" state is a gap), or with a
+cell of a field of mixed or unknown type, is left to `ha_source` (JSON) by `window_samples`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import itemgetter
+from typing import Any
+
+from enrich.influx import TimeSeries, get_timeseries, quote_ident
+from enrich.influx.bulk import csv_fetch, csv_parse, parse_tags, supports_csv
+from enrich.readings import EPOCH
+from retention.entities import ha_source
+from retention.entities.samples import Sample
+from retention.models import Entity
+from retention.tiers.aggregate import VALUE_KINDS
+
+CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "float": float,
+    "integer": int,
+    "string": str,
+    "boolean": lambda cell: cell == "true",
+}
+_time_cache: dict[str, datetime] = {}
+
+
+@dataclass
+class Fetched:
+    data: bytes
+    fields: dict[str, dict[str, str]]  # measurement -> field -> type ("mixed" if several)
+    tags: set[str]
+
+
+def selection(entities: Sequence[Entity]) -> tuple[str, str, dict[str, str]]:
+    """(FROM list, condition, params) selecting the raw points of official entities."""
+    measurements = ", ".join(quote_ident(m) for m in sorted({e.measurement for e in entities}))
+    terms, params = [], {}
+    for n, entity in enumerate(entities):
+        terms.append(f'("entity_id" = $o{n} AND "domain" = $d{n})')
+        params[f"o{n}"], params[f"d{n}"] = entity.object_id, entity.domain
+    return measurements, "(" + " OR ".join(terms) + ")", params
+
+
+def keyed(entities: Sequence[Entity]) -> dict[tuple[str, str, str], Entity]:
+    return {(e.measurement, e.object_id, e.domain): e for e in entities}
+
+
+def entity_of(by_key: dict, measurement: str, tags: dict[str, str]) -> Entity | None:
+    return by_key.get((measurement, tags.get("entity_id", ""), tags.get("domain", "")))
+
+
+def _types(ts: TimeSeries, database: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+    fields: dict[str, dict[str, str]] = {}
+    for row in ts.query(database, "SHOW FIELD KEYS"):
+        types = fields.setdefault(row.measurement, {})
+        name, kind = row.values["fieldKey"], row.values["fieldType"]
+        types[name] = kind if types.get(name) in (None, kind) else "mixed"
+    tags = {row.values["tagKey"] for row in ts.query(database, "SHOW TAG KEYS")}
+    return fields, tags
+
+
+def _query(entities: Sequence[Entity]) -> tuple[str, dict[str, str]]:
+    measurements, where, params = selection(entities)
+    return (
+        f"SELECT * FROM {measurements} WHERE time >= $start AND time < $end AND {where} "
+        'GROUP BY "entity_id", "domain"',
+        params,
+    )
+
+
+def fetch(ts: TimeSeries, entities: Sequence[Entity], start: datetime, end: datetime,
+          database: str) -> Fetched:  # fmt: skip
+    """The group's points in [start, end), unparsed, with the database's field types."""
+    fields, tags = _types(ts, database)
+    query, params = _query(entities)
+    return Fetched(csv_fetch(ts, database, query, {**params, "start": start, "end": end}),
+                   fields, tags)  # fmt: skip
+
+
+def _time(stamp: str) -> datetime:
+    """The time of an epoch-ns cell, as `enrich.influx` gives it (cached: the points
+    of many entities share their minutes)."""
+    moment = _time_cache.get(stamp)
+    if moment is None:
+        moment = EPOCH + timedelta(microseconds=int(stamp) // 1000)
+        if len(_time_cache) > 200_000:
+            _time_cache.clear()
+        _time_cache[stamp] = moment
+    return moment
+
+
+def _columns(header: list[str], types: dict[str, str], fetched: Fetched) -> list[tuple]:
+    """(index, name, converter) of the cells that can matter for a series of a measurement
+    with field `types`; converter None for a column no field or tag explains (written
+    meanwhile: the entity is read through ha_source) and for another measurement's field
+    (its cell must be empty here)."""
+    columns = []
+    for index, name in enumerate(header[3:], start=3):
+        kind = types.get(name)
+        if kind is not None:
+            columns.append((index, name, CONVERTERS.get(kind)))
+        elif name not in fetched.tags:
+            columns.append((index, name, None))
+        elif name in ("value", "state") or name.endswith("_str"):
+            columns.append((index, name, str))  # a tag sample_from_official looks at
+    return columns
+
+
+def parse(entities: Sequence[Entity], fetched: Fetched
+          ) -> tuple[dict[str, list[Sample]], set[str]]:  # fmt: skip
+    """Each entity's samples, and the ids of entities to read through `ha_source`."""
+    by_key = keyed(entities)
+    found: dict[str, list[Sample]] = {e.entity_id: [] for e in entities}
+    redo: set[str] = set()
+    series: dict[tuple[str, str], Any] = {}
+    last_header: list[str] | None = None
+    out: list[Sample] = []
+    last_stamp = ""
+    finish, from_official, isfinite = (
+        ha_source._finish,
+        ha_source.sample_from_official,
+        math.isfinite,
+    )
+    header: list[str] = []
+    key: tuple[str, str] = ("", "")
+    target: Any = None
+    for header, cells in csv_parse(fetched.data):
+        if header is not last_header:
+            last_header, target = header, None
+            series.clear()
+        if target is None or cells[1] != key[1] or cells[0] != key[0]:
+            key = (cells[0], cells[1])
+            target = series.get(key)
+        if target is None:
+            entity = entity_of(by_key, cells[0], parse_tags(cells[1]))
+            types = fetched.fields.get(cells[0], {})
+            columns = _columns(header, types, fetched)
+            typed = [c for c in columns if c[2] is not None]
+            value_only = None
+            if len(typed) == 1 and typed[0][1:] == ("value", float):
+                empty = [c[0] for c in columns if c[2] is None] + [typed[0][0]]  # + one
+                value_only = (typed[0][0], itemgetter(*empty))
+            target = series[key] = (
+                entity, columns, types.get("state") == "string", value_only,
+                found[entity.entity_id] if entity is not None else None,
+                entity is not None and entity.kind in VALUE_KINDS,
+            )  # fmt: skip
+            out, last_stamp = [], ""
+        entity, columns, has_state, value_only, samples, plain = target
+        if entity is None or (redo and entity.entity_id in redo):
+            continue
+        stamp = cells[2]
+        if value_only:  # most sensors: a float `value` and nothing else
+            cell = cells[value_only[0]]
+            if any(value_only[1](cells)[:-1]):  # must be empty (see _columns)
+                redo.add(entity.entity_id)
+                continue
+            if not cell:
+                continue  # no state at all: not a sample
+            try:
+                value = float(cell)
+            except ValueError:  # the field took another type since SHOW FIELD KEYS
+                redo.add(entity.entity_id)
+                continue
+            if not isfinite(value):
+                sample = from_official(_time(stamp), {"value": value}, entity.kind)
+            elif plain:
+                sample = Sample(_time(stamp), value, None, {})  # what _finish gives them
+            else:
+                sample = finish(_time(stamp), value, None, entity.kind, {})
+        else:
+            values: dict[str, Any] = {}
+            for index, name, convert in columns:
+                cell = cells[index]
+                if cell:
+                    try:
+                        values[name] = convert(cell)  # type: ignore[misc]
+                    except (TypeError, ValueError):  # no type, or another one meanwhile
+                        redo.add(entity.entity_id)
+                        break
+            else:
+                if has_state and "state" not in values:
+                    redo.add(entity.entity_id)  # maybe a "" state (a gap): only JSON can tell
+                    continue
+            if entity.entity_id in redo:
+                continue
+            sample = from_official(_time(stamp), values, entity.kind)
+            if sample is None:
+                continue
+        if samples is out and stamp == last_stamp:
+            samples[-1] = sample  # the same time again: the last one wins
+        else:
+            samples.append(sample)
+        out, last_stamp = samples, stamp
+    for entity_id in redo:
+        found.pop(entity_id, None)
+    return found, redo
+
+
+def window_samples(entities: Sequence[Entity], start: datetime, end: datetime, database: str,
+                   fetched: Fetched | None = None) -> dict[str, list[Sample]]:  # fmt: skip
+    """Every entity's samples in [start, end): parsed from `fetched` (or fetched now) for
+    the official ones, through `ha_source` for the rest."""
+    batched = [e for e in entities if e.layout == Entity.Layout.OFFICIAL]
+    if not supports_csv(get_timeseries()):
+        batched = []
+    samples: dict[str, list[Sample]] = {}
+    if batched:
+        if fetched is None:
+            fetched = fetch(get_timeseries(), batched, start, end, database)
+        samples, _ = parse(batched, fetched)
+    for entity in entities:
+        if entity.entity_id not in samples:
+            samples[entity.entity_id] = list(
+                ha_source.read_samples(entity, start, end, carry_in=False, database=database)
+            )
+    return samples

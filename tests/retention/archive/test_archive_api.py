@@ -1,0 +1,145 @@
+"""POST /retention/archive (dry run answered at once; a real run queued to a real Celery
+worker) and POST /retention/restore (authenticated re-import); the task and beat entry."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.celery import app
+from config.schedule import SCHEDULE
+from retention.archive.run import run_archive
+from retention.models import ArchiveObject, RetentionRun
+from tests.support.archive import (  # noqa: F401  (fixtures)
+    as_rows,
+    daily_rows,
+    local_archive_fixture,
+    s3_fixture,
+    tier_fixture,
+)
+from tests.support.worker import celery_worker, followed, output
+
+pytestmark = pytest.mark.django_db
+
+
+def test_both_endpoints_need_authentication():
+    anonymous = APIClient()
+    for path in ("/retention/archive", "/retention/restore"):
+        response = anonymous.post(path, {"dry_run": True}, format="json")
+        assert response.status_code == 401, path
+    assert not RetentionRun.objects.exists()
+
+
+def worker_env(tier, local_archive) -> dict[str, str]:
+    return {
+        "TIER_DATABASE": tier.database,
+        "INFLUXDB_DATABASE": tier.enrich_database,
+        "S3_ARCHIVE_BUCKET": "",
+        "ARCHIVE_LOCAL_DIR": str(local_archive),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dry_run_is_queued_and_reports_what_would_be_archived_changing_nothing(
+    client, tier, local_archive
+):
+    """Planning reads every daily row that is due: a worker does it, not the web request."""
+    tier.write(daily_rows(3, date(2022, 1, 1), 365))  # old enough whatever today is
+    with celery_worker("archive-dry", **worker_env(tier, local_archive)) as worker:
+        response = client.post("/retention/archive", {"dry_run": True}, format="json")
+        assert response.status_code == 202
+        answer = response.json()
+        assert answer["status"] == "queued" and answer["dry_run"] is True
+        assert answer["poll"] == f"http://testserver/retention/runs/{answer['run_id']}"
+        run = followed(client, answer, worker)
+    assert (run["run_id"], run["operation_type"], run["status"]) == (
+        answer["run_id"],
+        "archive",
+        "dry_run",
+    )
+    body = run["details"]
+    assert body["dry_run"] is True and body["target"] == "local"
+    assert [o["key"] for o in body["objects"]] == ["archives/2022/data_2022-01-01.parquet"]
+    assert body["objects"][0]["record_count"] == 3 * 365
+    assert body["records_archived"] == 3 * 365 and body["expected_bytes_freed"] > 0
+    assert run["records_processed"] == 3 * 365
+    assert not local_archive.exists() and not ArchiveObject.objects.exists()
+    assert len(tier.rows()) == 3 * 365
+    assert RetentionRun.objects.get().details["queued_by"] == "ops"
+
+
+def test_an_unknown_run_is_404(client):
+    response = client.get("/retention/runs/987654")
+    assert response.status_code == 404 and "no retention run 987654" in response.json()["detail"]
+
+
+def test_bad_input_is_explained(client):
+    response = client.post("/retention/archive", {"dry_run": "perhaps"}, format="json")
+    assert response.status_code == 400 and "dry_run" in response.json()
+    response = client.post(
+        "/retention/restore", {"start_date": "2023-02-01", "end_date": "2023-01-01"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "end_date is before start_date" in response.json()["end_date"][0]
+    response = client.post("/retention/restore", {"start_date": "soon"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"start_date", "end_date"}
+
+
+def test_restore_endpoint_reimports_a_range(client, tier, s3):
+    readings = daily_rows(2, date(2022, 1, 1), 365)
+    tier.write(readings)
+    run_archive()
+    response = client.post(
+        "/retention/restore", {"start_date": "2022-03-01", "end_date": "2022-03-31"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["records"] == 2 * 31 and body["database"] == tier.restore_database
+    assert body["objects"] == ["archives/2022/data_2022-01-01.parquet"]
+
+    response = client.post(
+        "/retention/restore",
+        {"start_date": "2022-03-01", "end_date": "2022-03-31", "database": tier.database},
+        format="json",
+    )
+    assert response.status_code == 400 and "tier database" in response.json()["database"][0]
+
+
+def test_the_task_is_registered_routed_and_scheduled_weekly():
+    app.loader.import_default_modules()
+    assert "retention.archive" in app.tasks
+    assert app.amqp.router.route({}, "retention.archive")["queue"].name == "retention"
+    [entry] = [e for e in SCHEDULE if e.task == "retention.archive"]
+    assert (entry.name, entry.crontab, entry.queue, entry.expires) == (
+        "Archive to S3",
+        "0 3 * * 0",
+        "retention",
+        6 * 3600,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_run_is_queued_and_a_worker_archives(client, tier, local_archive):
+    readings = daily_rows(2, date(2022, 1, 1), 365)
+    tier.write(readings)
+    with celery_worker("archive", **worker_env(tier, local_archive)) as worker:
+        response = client.post("/retention/archive", {}, format="json")
+        assert response.status_code == 202
+        task_id = response.json()["task_id"]
+        try:
+            result = app.AsyncResult(task_id).get(timeout=90)
+        except Exception:
+            pytest.fail(f"the worker did not run the archive; its output:\n{output(worker)}")
+    assert result["status"] == "ok" and result["records_archived"] == 2 * 365
+    assert (local_archive / "archives/2022/data_2022-01-01.parquet").is_file()
+    deadline = time.monotonic() + 10
+    while tier.rows() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert tier.rows() == []
+    run = RetentionRun.objects.get(operation="archive")
+    assert (run.status, run.records_processed) == ("ok", 2 * 365)
+    assert run.pk == response.json()["run_id"] == result["run_id"]

@@ -1,0 +1,254 @@
+"""Rebuilding the archive index from the store after losing the database, against moto's S3
+server on loopback, the local directory target and the real InfluxDB: the rebuilt rows find
+the same rows on restore; damaged or inconsistent objects are reported, not indexed; a dry
+run writes nothing; a rerun changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from enrich.redis.client import get_redis
+from retention.archive import format as fmt
+from retention.archive.run import (
+    ArchiveError,
+    archive_lock_key,
+    rebuild_index,
+    restore_from_archive,
+    run_archive,
+)
+from retention.archive.s3 import LocalStorage
+from retention.models import ArchiveObject
+from tests.support.archive import (  # noqa: F401  (fixtures)
+    BUCKET,
+    Recording,
+    as_rows,
+    daily_rows,
+    local_archive_fixture,
+    s3_fixture,
+    tier_fixture,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 15, tzinfo=UTC)  # cutoff 2025-03-15: 2022..2024 are closed years
+KEYS = [f"archives/{y}/data_{y}-{m}-01.parquet" for y, m in ((2022, "03"), (2023, "01"), (2024, "01"))]  # fmt: skip
+FIELDS = ("key", "target", "bucket", "start_date", "end_date", "record_count", "file_size",
+          "checksum", "compression", "storage_class", "created", "expired")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def own_lock(settings):
+    """A Redis key prefix of this test's own: test runs in parallel share Redis, and another
+    run's archive lock would stop the rebuild."""
+    settings.REDIS_KEY_PREFIX = f"test-index-{uuid.uuid4().hex[:10]}"
+
+
+def index() -> list[tuple]:
+    return list(ArchiveObject.objects.order_by("key").values_list(*FIELDS))
+
+
+@pytest.fixture
+def archived(tier, s3):
+    """2022-03-10 .. 2024-12-31 archived in three files (the first starts mid-month, so its
+    period bound 2022-03-01 is not a day the file holds)."""
+    readings = daily_rows(4, date(2022, 3, 10), 297 + 365 + 366)
+    tier.write(readings)
+    report = run_archive(NOW)
+    assert [o["key"] for o in report.objects] == KEYS and tier.rows() == []
+    return as_rows(readings)
+
+
+def test_rebuild_after_losing_the_rows_restores_the_same_rows(archived, tier, s3):
+    before_index = index()
+    before = fmt.table_rows(restore_from_archive("2022-01-01", "2024-12-31"))
+    assert before == archived
+    ArchiveObject.objects.all().delete()  # the database is lost
+    assert restore_from_archive("2022-01-01", "2024-12-31").num_rows == 0
+
+    report = rebuild_index()
+    assert report.refused == [] and report.already_indexed == []
+    assert [o["key"] for o in report.indexed] == KEYS
+    assert index() == before_index  # key, range, rows, size, checksum, class, created: as before
+    first = ArchiveObject.objects.get(key=KEYS[0])
+    assert (first.start_date, first.end_date) == (date(2022, 3, 1), date(2022, 12, 31))
+    assert first.record_count == 4 * 297 and first.storage_class == "GLACIER_IR"
+    assert first.compression == "gzip" and first.target == "s3" and first.bucket == BUCKET
+    # The daily tier holds nothing of these ranges: the source is known to be deleted.
+    assert all(o.verified and o.source_deleted for o in ArchiveObject.objects.all())
+    assert [o["rows_in_daily_tier"] for o in report.indexed] == [0, 0, 0]
+    assert fmt.table_rows(restore_from_archive("2022-01-01", "2024-12-31")) == before
+    # The archive_metadata point of each object is there (written again, not duplicated).
+    assert sorted(p.tags["s3_key"] for p in tier.metadata_points()) == KEYS
+
+
+def test_dry_run_writes_nothing_and_a_rerun_changes_nothing(archived, s3):
+    ArchiveObject.objects.filter(key__in=KEYS[1:]).delete()  # one row survived
+    kept = index()
+
+    storage = Recording(s3.storage())
+    dry = rebuild_index(storage, dry_run=True)
+    assert dry.dry_run and [o["key"] for o in dry.indexed] == KEYS[1:]
+    assert dry.already_indexed == KEYS[:1] and dry.refused == []
+    assert index() == kept
+    assert storage.keys("put") == [] and storage.keys("delete") == []
+
+    survivor = ArchiveObject.objects.get(key=KEYS[0])
+    report = rebuild_index(storage)
+    assert [o["key"] for o in report.indexed] == KEYS[1:]
+    # The existing row is left alone (not even re-verified).
+    assert index()[0] == kept[0]
+    assert ArchiveObject.objects.get(key=KEYS[0]).verified == survivor.verified
+    rebuilt = list(ArchiveObject.objects.order_by("key").values_list("key", "verified"))
+
+    again = rebuild_index(storage)
+    assert again.indexed == [] and again.refused == [] and again.already_indexed == KEYS
+    assert list(ArchiveObject.objects.order_by("key").values_list("key", "verified")) == rebuilt
+    assert storage.keys("put") == [] and storage.keys("delete") == []
+
+
+def test_a_damaged_object_is_reported_and_not_indexed(archived, s3):
+    client = s3.client()
+    head = client.head_object(Bucket=BUCKET, Key=KEYS[1])
+    body = client.get_object(Bucket=BUCKET, Key=KEYS[1])["Body"].read()
+    middle = len(body) // 2
+    damaged = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
+    # One flipped byte; the metadata still carries the SHA-256 of the original.
+    client.put_object(Bucket=BUCKET, Key=KEYS[1], Body=damaged, Metadata=head["Metadata"])
+    ArchiveObject.objects.all().delete()
+
+    report = rebuild_index()
+    assert [o["key"] for o in report.indexed] == [KEYS[0], KEYS[2]]
+    [refused] = report.refused
+    assert refused["key"] == KEYS[1]
+    assert f"not the {head['Metadata']['sha256']} stored with it" in refused["why"]
+    assert "damaged" in refused["why"]
+    assert not ArchiveObject.objects.filter(key=KEYS[1]).exists()
+    # Restore serves the verified files and none of the damaged one's days.
+    assert fmt.table_rows(restore_from_archive("2022-01-01", "2024-12-31")) == [
+        r for r in archived if r["time"].year != 2023
+    ]
+
+
+def test_rows_still_in_the_daily_tier_leave_source_deleted_unknown(archived, tier, s3):
+    """As after a crash between upload and delete: the file's rows are still in InfluxDB.
+    The rebuilt row says nothing was deleted; the next archive run adopts the file (no
+    upload) and deletes the rows."""
+    again = [r for r in daily_rows(4, date(2022, 3, 10), 297 + 365 + 366) if r.time.year == 2023]
+    tier.write(again)
+    ArchiveObject.objects.all().delete()
+
+    report = rebuild_index()
+    assert [o["rows_in_daily_tier"] for o in report.indexed] == [0, 4 * 365, 0]
+    assert ArchiveObject.objects.get(key=KEYS[1]).source_deleted is None
+    assert ArchiveObject.objects.get(key=KEYS[0]).source_deleted is not None
+
+    storage = Recording(s3.storage())
+    archive = run_archive(NOW, storage=storage)
+    assert archive.errors == [] and storage.keys("put") == []
+    assert tier.rows() == [] and ArchiveObject.objects.get(key=KEYS[1]).source_deleted
+
+
+def test_the_range_comes_from_the_content_when_the_metadata_has_none(tier, s3):
+    readings = daily_rows(2, date(2022, 5, 3), 200)  # 2022-05-03 .. 2022-11-18
+    tier.write(readings)
+    run_archive(NOW)
+    key = "archives/2022/data_2022-05-01.parquet"
+    client = s3.client()
+    sha = client.head_object(Bucket=BUCKET, Key=key)["Metadata"]["sha256"]
+    # The object copied without the archive's metadata except its SHA-256.
+    client.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": key},
+                       Metadata={"sha256": sha}, MetadataDirective="REPLACE")  # fmt: skip
+    ArchiveObject.objects.all().delete()
+
+    report = rebuild_index()
+    assert report.refused == []
+    obj = ArchiveObject.objects.get(key=key)
+    # Start from the key's date (the period bound), end from the last day in the file.
+    assert (obj.start_date, obj.end_date) == (date(2022, 5, 1), date(2022, 11, 18))
+    assert obj.record_count == 2 * 200
+    assert fmt.table_rows(restore_from_archive("2022-01-01", "2022-12-31")) == as_rows(readings)
+
+
+def test_local_directory_round_trip_and_inconsistent_objects(tier, local_archive):
+    readings = daily_rows(3, date(2022, 1, 1), 365 + 365)
+    tier.write(readings)
+    run_archive(NOW)
+    before_index = index()
+    before = fmt.table_rows(restore_from_archive("2022-01-01", "2023-12-31"))
+    storage = LocalStorage(local_archive)
+    rows_2022 = [r for r in as_rows(readings) if r["time"].year == 2022]
+    june = [r for r in rows_2022 if r["time"].month == 6]
+    types = fmt.field_types({"humidity_mean": "float", "temperature_mean": "float",
+                             "humidity_coverage_seconds": "float",
+                             "temperature_coverage_seconds": "float"})  # fmt: skip
+    june_data = fmt.to_parquet(fmt.rows_to_table(june, types), "gzip")
+    meta = {"start_date": "2022-06-01", "end_date": "2022-06-30", "record_count": str(len(june))}
+    # A second, valid file for days the 2022 file already holds: restore would see them twice.
+    storage.put("archives/2022/data_2022-06-01.parquet", june_data, metadata=meta)
+    # A file whose metadata claims a month it does not hold.
+    storage.put("archives/2021/data_2021-06-01.parquet", june_data, metadata=meta | {
+        "start_date": "2021-06-01", "end_date": "2021-06-30"})  # fmt: skip
+    # Bytes with a matching SHA-256 that are not Parquet; a file that is not .parquet.
+    storage.put("archives/2020/data_2020-01-01.parquet", b"not parquet")
+    storage.put("archives/README.txt", b"not an archive file")
+    ArchiveObject.objects.all().delete()
+
+    report = rebuild_index()
+    assert [o["key"] for o in report.indexed] == [
+        "archives/2022/data_2022-01-01.parquet",
+        "archives/2023/data_2023-01-01.parquet",
+    ]
+    why = {r["key"]: r["why"] for r in report.refused}
+    assert "not a readable archive Parquet file" in why["archives/2020/data_2020-01-01.parquet"]
+    assert (
+        "holds days 2022-06-01..2022-06-30, outside its declared range 2021-06-01..2021-06-30"
+        in (why["archives/2021/data_2021-06-01.parquet"])
+    )
+    assert (
+        "overlaps archives/2022/data_2022-01-01.parquet"
+        in (why["archives/2022/data_2022-06-01.parquet"])
+    )
+    assert len(why) == 3
+    assert index() == before_index
+    assert ArchiveObject.objects.get(key=before_index[0][0]).target == "local"
+    assert fmt.table_rows(restore_from_archive("2022-01-01", "2023-12-31")) == before
+
+
+def test_the_command_reports_and_fails_on_refused_objects(archived, s3, capsys):
+    ArchiveObject.objects.all().delete()
+    call_command("rebuild_archive_index", "--dry-run")
+    out = capsys.readouterr().out
+    assert f"archive index (s3: {BUCKET}): would index 3 files, 0 already indexed, 0 refused" in out
+    assert f"  {KEYS[0]}  2022-03-01..2022-12-31  {4 * 297} rows" in out
+    assert not ArchiveObject.objects.exists()
+
+    call_command("rebuild_archive_index")
+    assert "indexed 3 files" in capsys.readouterr().out
+    assert ArchiveObject.objects.count() == 3
+
+    ArchiveObject.objects.filter(key=KEYS[2]).delete()
+    s3.client().put_object(Bucket=BUCKET, Key=KEYS[2], Body=b"PAR1 damaged",
+                           Metadata={"sha256": "0" * 64})  # fmt: skip
+    with pytest.raises(CommandError, match="1 files not indexed"):
+        call_command("rebuild_archive_index")
+    captured = capsys.readouterr()
+    assert "indexed 0 files, 2 already indexed, 1 refused" in captured.out
+    assert f"refused {KEYS[2]}: its bytes have SHA-256" in captured.err
+
+
+def test_an_archive_run_holding_the_lock_stops_the_rebuild(archived):
+    ArchiveObject.objects.all().delete()
+    redis = get_redis()
+    redis.set(archive_lock_key(), "another run", ex=60)
+    try:
+        with pytest.raises(ArchiveError, match="rebuild the index when it has finished"):
+            rebuild_index()
+        with pytest.raises(CommandError, match="holds the archive lock"):
+            call_command("rebuild_archive_index")
+    finally:
+        redis.delete(archive_lock_key())
+    assert not ArchiveObject.objects.exists()

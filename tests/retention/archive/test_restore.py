@@ -1,0 +1,154 @@
+"""Restore from the archive: exactly the objects covering a range are downloaded, exactly the
+rows in range come back, value for value; re-import into InfluxDB by function and command."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from enrich.influx import get_timeseries
+from retention.archive import format as fmt
+from retention.archive.run import (
+    MEASUREMENT,
+    VerificationError,
+    restore_from_archive,
+    restore_to_influxdb,
+    run_archive,
+)
+from retention.models import RetentionRun
+from tests.support.archive import (  # noqa: F401  (fixtures)
+    BUCKET,
+    Recording,
+    as_rows,
+    daily_rows,
+    local_archive_fixture,
+    s3_fixture,
+    tier_fixture,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 15, tzinfo=UTC)  # 2022..2024 are closed years
+YEARS = {2022: "archives/2022/data_2022-01-01.parquet", 2023: "archives/2023/data_2023-01-01.parquet",
+         2024: "archives/2024/data_2024-01-01.parquet"}  # fmt: skip
+
+
+@pytest.fixture
+def archived(tier, s3):
+    readings = daily_rows(5, date(2022, 1, 1), 366 + 365 + 365)  # 2022 .. 2024 (leap year)
+    tier.write(readings)
+    report = run_archive(NOW)
+    assert [o["key"] for o in report.objects] == list(YEARS.values()) and tier.rows() == []
+    return as_rows(readings)
+
+
+def in_range(rows: list[dict], start: date, end: date) -> list[dict]:
+    return [r for r in rows if start <= r["time"].date() <= end]
+
+
+@pytest.mark.parametrize(
+    "start, end, keys",
+    [
+        (date(2023, 3, 10), date(2023, 3, 20), [YEARS[2023]]),
+        (date(2022, 12, 31), date(2023, 1, 1), [YEARS[2022], YEARS[2023]]),
+        (date(2022, 6, 1), date(2024, 2, 29), list(YEARS.values())),
+        (date(2024, 2, 29), date(2024, 2, 29), [YEARS[2024]]),
+    ],
+)
+def test_restore_downloads_exactly_the_covering_objects_and_returns_the_rows_in_range(
+    archived, s3, start, end, keys
+):
+    storage = Recording(s3.storage())
+    table = restore_from_archive(start, end, storage=storage)
+    assert storage.keys("get") == keys
+    assert [m for m, _ in storage.calls] == ["get"] * len(keys)  # nothing else asked
+    assert fmt.table_rows(table) == in_range(archived, start, end)  # value for value
+    assert table.num_rows == 5 * ((end - start).days + 1)
+
+
+def test_restore_of_a_range_nothing_covers_downloads_nothing(archived, s3):
+    storage = Recording(s3.storage())
+    table = restore_from_archive("2019-01-01", "2021-12-31", storage=storage)
+    assert table.num_rows == 0 and storage.calls == []
+    assert table.column_names[:3] == ["time", "entity_id", "kind"]
+
+
+def test_restore_refuses_a_damaged_object(archived, s3):
+    s3.client().put_object(Bucket=BUCKET, Key=YEARS[2023], Body=b"PAR1 damaged")
+    with pytest.raises(VerificationError, match="does not match its recorded SHA-256"):
+        restore_from_archive("2023-01-01", "2023-01-31")
+
+
+def test_restore_rejects_bad_ranges(archived):
+    with pytest.raises(ValueError, match="is before start_date"):
+        restore_from_archive("2023-02-01", "2023-01-01")
+    with pytest.raises(ValueError, match="is not a date; use YYYY-MM-DD"):
+        restore_from_archive("yesterday", "2023-01-01")
+
+
+def read_back(database: str) -> list[dict]:
+    query = f'SELECT * FROM "{MEASUREMENT}" GROUP BY "entity_id", "kind"'
+    rows = []
+    for row in get_timeseries().query(database, query):
+        values = {k: v for k, v in row.values.items() if v is not None}
+        rows.append({"time": row.time, **row.tags, **values})
+    return sorted(rows, key=lambda r: (r["entity_id"], r["time"]))
+
+
+def test_round_trip_into_the_restore_database(archived, tier):
+    report = restore_to_influxdb("2023-05-01", "2024-01-31")
+    expected = in_range(archived, date(2023, 5, 1), date(2024, 1, 31))
+    assert report.database == tier.restore_database and report.records == len(expected)
+    assert report.objects == [YEARS[2023], YEARS[2024]]
+    assert read_back(tier.restore_database) == expected  # archived rows == restored rows
+    # Field types survive too: counts stay integers, measures floats, states strings.
+    types = get_timeseries().field_keys(tier.restore_database, MEASUREMENT)
+    assert types["sample_count"] == "integer" and types["avg_value"] == "float"
+    assert types["last_state"] == "string" and types["temperature_mean"] == "float"
+    run = RetentionRun.objects.get(pk=report.run_id)
+    assert (run.operation, run.status, run.records_processed) == ("restore", "ok", len(expected))
+    assert run.range_start == datetime(2023, 5, 1, tzinfo=UTC)
+    assert run.duration_seconds > 0
+
+
+def test_restore_never_writes_into_the_tier_database(archived, tier):
+    with pytest.raises(ValueError, match="restore into another database"):
+        restore_to_influxdb("2023-01-01", "2023-01-31", tier.database)
+
+
+def test_the_command_restores_into_influxdb_and_to_a_parquet_file(archived, tier, tmp_path, capsys):
+    call_command("restore_from_archive", "2022-02-01", "2022-02-28")
+    out = capsys.readouterr().out
+    assert "140 rows of 2022-02-01..2022-02-28 from 1 archive file(s)" in out
+    assert read_back(tier.restore_database) == in_range(
+        archived, date(2022, 2, 1), date(2022, 2, 28)
+    )
+
+    target = tmp_path / "feb.parquet"
+    call_command("restore_from_archive", "2022-02-01", "2022-02-28", "--output", str(target))
+    assert fmt.table_rows(fmt.from_parquet(target.read_bytes())) == in_range(
+        archived, date(2022, 2, 1), date(2022, 2, 28)
+    )
+    with pytest.raises(CommandError, match="is not a date"):
+        call_command("restore_from_archive", "2022-02-30", "2022-03-01")
+
+
+def test_restore_from_the_local_directory(tier, local_archive):
+    readings = daily_rows(2, date(2022, 1, 1), 365)
+    tier.write(readings)
+    run_archive(NOW)
+    assert (local_archive / YEARS[2022]).is_file()
+    table = restore_from_archive(date(2022, 1, 1), date(2022, 12, 31))
+    assert fmt.table_rows(table) == as_rows(readings)
+
+
+def test_restored_rows_convert_to_pandas(archived, s3):
+    start, end = date(2023, 3, 1), date(2023, 3, 2)
+    frame = restore_from_archive(start, end, storage=s3.storage()).to_pandas()
+    expected = in_range(archived, start, end)
+    assert len(frame) == len(expected) == 5 * 2
+    assert sorted(zip(frame["entity_id"], frame["sample_count"], strict=True)) == sorted(
+        (row["entity_id"], row["sample_count"]) for row in expected
+    )

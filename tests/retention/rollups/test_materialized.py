@@ -1,0 +1,570 @@
+"""Materialized views against the real InfluxDB, with answers computed by hand.
+
+Every scenario writes Home Assistant data (both layouts where the view reads HA data), price
+slots and carbon points, refreshes or rebuilds a view and compares the rows to the numbers
+worked out in the comments.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from enrich.influx import RetentionTier, get_timeseries
+from enrich.readings import Reading
+from enrich.redis.client import get_redis
+from retention.entities.discovery import discover
+from retention.entities.ha_source import read_samples
+from retention.models import (
+    DailyCarbonSummary,
+    DailyEnergyByDevice,
+    Entity,
+    HourlyRoomActivity,
+    RetentionRun,
+    ViewState,
+)
+from retention.rollups.materialized import (
+    ACTIVITY,
+    CARBON,
+    ENERGY,
+    MaterializedViewManager,
+    rebuild_view,
+    refresh_view,
+    view_lock_key,
+)
+from retention.rollups.rows import activity_sensors
+from retention.tiers.aggregate import aggregate_windows, hour_windows
+from tests.retention.conftest import T0, HaDatabase, at
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+DAY1 = date(2024, 3, 4)  # T0's day, a Monday
+AFTER = T0 + timedelta(days=3)  # "now" when every test day is closed
+MIN = 60
+
+
+@pytest.fixture(autouse=True)
+def own_locks(settings):
+    """A Redis key prefix of this test's own: the view locks of another (or a killed) test
+    run must not make this one's refreshes skip."""
+    settings.REDIS_KEY_PREFIX = f"test-views-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def enrich_db(settings) -> Iterator[str]:
+    """A fresh enrichment database (prices, carbon) named by INFLUXDB_DATABASE."""
+    name = f"test_enrich_{uuid.uuid4().hex[:12]}"
+    ts = get_timeseries()
+    ts.create_database(name)
+    settings.INFLUXDB_DATABASE = name
+    settings.ENERGY_FLAT_TARIFF = None
+    settings.ENERGY_FLAT_TARIFF_CURRENCY = "EUR"
+    settings.TIME_ZONE = "UTC"
+    try:
+        yield name
+    finally:
+        ts.drop_database(name)
+
+
+def write_prices(db: str, slots: list[tuple[float, int, float]], provider: str = "awattar"):
+    """slots: (start seconds after T0, minutes, EUR/kWh)."""
+    tags = {"provider": provider, "region": "DE", "currency": "EUR"}
+    get_timeseries().write(
+        db,
+        [
+            Reading(
+                "electricity_pricing_forecast",
+                {"price": price, "slot_minutes": float(minutes)},
+                at(start),
+                tags,
+            )
+            for start, minutes, price in slots
+        ],
+    )
+
+
+# 15-minute slots for 00:00-01:00, one 60-minute slot 01:00-02:00, nothing after.
+MIXED_SLOTS = [(0, 15, 0.10), (15 * MIN, 15, 0.20), (30 * MIN, 15, 0.30), (45 * MIN, 15, 0.40),
+               (60 * MIN, 60, 0.25)]  # fmt: skip
+
+
+def save(entity: Entity, first_seen: datetime, area: str = "") -> Entity:
+    entity.first_seen = first_seen
+    if area:
+        entity.area = area
+    entity.save()
+    return entity
+
+
+def energy_row(entity_id: str, day: date = DAY1) -> DailyEnergyByDevice:
+    return DailyEnergyByDevice.objects.get(entity_id=entity_id, date=day)
+
+
+# --- daily_energy_by_device ----------------------------------------------------------------
+def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
+    ha_db: HaDatabase, enrich_db: str, layout: str
+):
+    write_prices(enrich_db, MIXED_SLOTS)
+    meter = ha_db.write_entity(
+        layout,
+        "sensor.plug_energy",
+        [
+            (-3600, 10.0),  # carried in: the meter stands at 10.0 when the day starts
+            (5 * MIN, 10.4),  # +0.4 in the 00:00 slot (0.10) -> 0.04
+            (20 * MIN, 11.0),  # +0.6 in the 00:15 slot (0.20) -> 0.12
+            (40 * MIN, 0.3),  # reset (0.3 < 0.9 x 11): +0.3 in the 00:30 slot (0.30) -> 0.09
+            (50 * MIN, 0.5),  # +0.2 in the 00:45 slot (0.40) -> 0.08
+            (90 * MIN, 1.5),  # +1.0 in the 60-minute slot 01:00 (0.25) -> 0.25
+            (3 * 3600, 1.5),  # no growth, no price: costs nothing
+        ],
+        unit="kWh",
+        kind="energy",
+    )
+    save(meter, at(-3600))
+
+    run = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+
+    row = energy_row("sensor.plug_energy")
+    assert row.total_kwh == pytest.approx(2.5)
+    assert round(row.cost, 2) == 0.58 and row.cost == pytest.approx(0.58, abs=1e-9)
+    assert (row.currency, row.cost_source, row.partial) == ("EUR", "price_slots", False)
+    assert row.avg_power == pytest.approx(2.5 / 24 * 1000)  # known all day
+    assert row.peak_power == pytest.approx(1500)  # hour 00: 1.5 kWh in one hour
+    assert run.status == "ok" and run.operation == RetentionRun.Operation.VIEW_REFRESH
+    assert run.details["mode"] == "rebuild" and run.details["sources"] == {"raw": 1}
+    assert run.records_processed == 1
+
+
+def test_power_sensor_mixed_prices_flat_tariff_and_unknown(
+    ha_db: HaDatabase, enrich_db: str, layout: str, settings
+):
+    write_prices(enrich_db, MIXED_SLOTS)
+    settings.ENERGY_FLAT_TARIFF = 0.50
+    heater = ha_db.write_entity(
+        layout,
+        "sensor.heater_power",
+        [
+            (-60, 0),
+            (30 * MIN, 1000),  # 00:30-02:30 at 1 kW
+            (150 * MIN, 0),
+            (86400 + 10 * 3600, 500),  # day 2: 10:00-12:00 at 500 W, no prices that day
+            (86400 + 12 * 3600, 0),
+        ],
+        unit="W",
+        kind="power",
+    )
+    save(heater, at(-60))
+
+    rebuild_view(ENERGY, DAY1, DAY1 + timedelta(days=1), now=AFTER)
+
+    day1 = energy_row("sensor.heater_power")
+    # 0.25 kWh x 0.30 + 0.25 kWh x 0.40 + 1 kWh x 0.25 + 0.5 kWh x 0.50 (flat) = 0.675
+    assert day1.total_kwh == pytest.approx(2.0)
+    assert day1.cost == pytest.approx(0.675, abs=1e-9)
+    assert (day1.cost_source, day1.currency) == ("mixed", "EUR")
+    assert day1.avg_power == pytest.approx(2000 / 24)
+    assert day1.peak_power == 1000
+    day2 = energy_row("sensor.heater_power", DAY1 + timedelta(days=1))
+    assert day2.total_kwh == pytest.approx(1.0)
+    assert (day2.cost, day2.cost_source) == (pytest.approx(0.5), "flat_tariff")
+
+    settings.ENERGY_FLAT_TARIFF = None  # nothing known for day 2's energy: no cost at all
+    rebuild_view(ENERGY, DAY1, DAY1 + timedelta(days=1), now=AFTER)
+    day2 = energy_row("sensor.heater_power", DAY1 + timedelta(days=1))
+    assert (day2.cost, day2.cost_source, day2.currency) == (None, "none", "")
+    day1 = energy_row("sensor.heater_power")  # 02:00-02:30 is unpriced now: cost unknown
+    assert (day1.cost, day1.cost_source) == (None, "none")
+
+
+def test_days_are_local_days_of_time_zone(ha_db: HaDatabase, enrich_db: str, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # UTC+1 in March 2024 (DST starts on the 31st)
+    settings.ENERGY_FLAT_TARIFF = 0.30
+    lamp = ha_db.write_entity(
+        "official",
+        "sensor.lamp_power",
+        [(-2 * 3600, 100), (-30 * MIN, 0)],  # 22:00-23:30 UTC = 23:00-00:30 Berlin
+        unit="W",
+        kind="power",
+    )
+    save(lamp, at(-2 * 3600))
+
+    rebuild_view(ENERGY, DAY1 - timedelta(days=1), DAY1, now=AFTER)
+
+    # Berlin's March 4th starts at 23:00 UTC on the 3rd: 0.5 h at 100 W = 0.05 kWh.
+    assert energy_row("sensor.lamp_power").total_kwh == pytest.approx(0.05)
+    assert energy_row("sensor.lamp_power", DAY1 - timedelta(days=1)).total_kwh == pytest.approx(0.1)
+
+
+def test_dst_day_lasts_23_hours(ha_db: HaDatabase, enrich_db: str, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    dst = date(2024, 3, 31)  # clocks go from 02:00 to 03:00
+    start = datetime(2024, 3, 30, 23, tzinfo=UTC)  # Berlin midnight of the 31st
+    fan = ha_db.write_entity(
+        "official", "sensor.fan_power", [(start - timedelta(hours=1), 100)], unit="W", kind="power"
+    )
+    save(fan, start - timedelta(hours=1))
+
+    rebuild_view(ENERGY, dst, dst, now=datetime(2024, 4, 2, tzinfo=UTC))
+
+    row = energy_row("sensor.fan_power", dst)
+    assert row.total_kwh == pytest.approx(2.3)  # 100 W for 23 hours
+    assert row.avg_power == pytest.approx(100)
+
+
+# --- incremental refresh -------------------------------------------------------------------
+def test_incremental_refresh_touches_only_recent_buckets_and_marks_the_open_one(
+    ha_db: HaDatabase, enrich_db: str, settings
+):
+    settings.VIEW_LATE_MARGIN_HOURS = 6
+    settings.ENERGY_FLAT_TARIFF = 0.20
+    oven = ha_db.write_entity(
+        "official", "sensor.oven_power", [(-60, 2000)], unit="W", kind="power"
+    )
+    save(oven, at(-60))
+    views = MaterializedViewManager()
+
+    first_now = T0 + timedelta(days=2, hours=10)
+    run = refresh_view(ENERGY, now=first_now)
+    rows = {r["date"]: r for r in views.daily_energy("sensor.oven_power")}
+    # Days 3 to 5 March (the 3rd from first_seen 23:59); the 6th is open: 10 h so far, not 24.
+    assert sorted(rows) == [date(2024, 3, 3), DAY1, date(2024, 3, 5), date(2024, 3, 6)]
+    open_day = rows[date(2024, 3, 6)]
+    assert open_day["partial"] is True and open_day["total_kwh"] == pytest.approx(20.0)
+    assert rows[DAY1]["partial"] is False and rows[DAY1]["total_kwh"] == pytest.approx(48.0)
+    assert run.details["partial_rows"] == 1
+    assert ViewState.objects.get(view=ENERGY).watermark == first_now
+    before = {r["date"]: r["refreshed"] for r in views.daily_energy("sensor.oven_power")}
+
+    # Late data inside the margin (the oven was off 08:00-09:00) and a second refresh 4 h on:
+    ha_db.write(
+        [
+            Reading("W", {"value": 0.0}, first_now - timedelta(hours=2), {"domain": "sensor",
+                    "entity_id": "oven_power"}),
+            Reading("W", {"value": 2000.0}, first_now - timedelta(hours=1), {"domain": "sensor",
+                    "entity_id": "oven_power"}),
+        ]
+    )  # fmt: skip
+    second = refresh_view(ENERGY, now=first_now + timedelta(hours=4))
+    after = {r["date"]: r for r in views.daily_energy("sensor.oven_power")}
+    assert second.range_start == first_now - timedelta(hours=6)
+    for untouched in (date(2024, 3, 3), DAY1, date(2024, 3, 5)):
+        assert after[untouched]["refreshed"] == before[untouched]
+    assert after[date(2024, 3, 6)]["refreshed"] > before[date(2024, 3, 6)]
+    assert after[date(2024, 3, 6)]["total_kwh"] == pytest.approx(26.0)  # 13 h on of 14
+    assert second.records_processed == 1
+
+    # The day closes: the next refresh writes it whole, no longer partial, and opens the 7th.
+    refresh_view(ENERGY, now=T0 + timedelta(days=3, hours=1))
+    closed = energy_row("sensor.oven_power", date(2024, 3, 6))
+    assert closed.partial is False and closed.total_kwh == pytest.approx(46.0)
+    assert energy_row("sensor.oven_power", date(2024, 3, 7)).partial is True
+
+
+def test_reruns_are_idempotent(ha_db: HaDatabase, enrich_db: str):
+    write_prices(enrich_db, MIXED_SLOTS)
+    tv = ha_db.write_entity(
+        "ingestor", "sensor.tv_power", [(-60, 80), (3600, 0)], unit="W", kind="power"
+    )
+    save(tv, at(-60))
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+    first = list(DailyEnergyByDevice.objects.values("entity_id", "date", "total_kwh", "cost"))
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+    refresh_view(ENERGY, now=AFTER)
+    refresh_view(ENERGY, now=AFTER)
+    again = list(
+        DailyEnergyByDevice.objects.filter(date=DAY1).values(
+            "entity_id", "date", "total_kwh", "cost"
+        )
+    )
+    assert again == first
+    assert first[0]["cost"] == pytest.approx(0.08 * (0.10 + 0.20 + 0.30 + 0.40) / 4)
+    assert DailyEnergyByDevice.objects.filter(entity_id="sensor.tv_power", date=DAY1).count() == 1
+
+
+def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase, enrich_db: str):
+    tv = ha_db.write_entity("official", "sensor.tv_power", [(-60, 80)], unit="W", kind="power")
+    save(tv, at(-60))
+    other = get_redis().lock(view_lock_key(ENERGY), timeout=60)
+    assert other.acquire(blocking=False)  # as a refresh in another worker would
+    try:
+        refreshed = refresh_view(ENERGY, now=AFTER)
+        rebuilt = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+        carbon = refresh_view(CARBON, now=AFTER)  # another view is not held up
+    finally:
+        other.release()
+    for run in (refreshed, rebuilt):
+        assert run.status == "skipped" and run.records_processed == 0
+        assert f"another refresh or rebuild of {ENERGY} is running" in run.errors
+    assert (refreshed.details["mode"], rebuilt.details["mode"]) == ("incremental", "rebuild")
+    assert rebuilt.range_start == datetime(2024, 3, 4, tzinfo=UTC)
+    assert not DailyEnergyByDevice.objects.exists()
+    assert ViewState.objects.get(view=ENERGY).watermark is None  # the watermark did not move
+    assert carbon.status == "ok"
+
+    run = refresh_view(ENERGY, now=AFTER)  # free again: the refresh runs and releases it
+    assert run.status == "ok" and energy_row("sensor.tv_power").total_kwh > 0
+    assert get_redis().get(view_lock_key(ENERGY)) is None
+
+
+# --- rebuild from the hourly tier ------------------------------------------------------------
+def write_hourly_tier(ha_db: HaDatabase, entity: Entity, day_start: datetime) -> None:
+    """What retention's hot -> warm step writes: one row per UTC hour of the day; then the
+    day's raw points are deleted (before writing: a 1.x DELETE spans every policy)."""
+    ts = get_timeseries()
+    ts.create_database(ha_db.name, tiers=[RetentionTier("enrich_hourly", "INF")])
+    windows = hour_windows(day_start, day_start + timedelta(days=1))
+    samples = list(read_samples(entity, windows[0][0], windows[-1][1]))
+    rows = aggregate_windows(entity.kind, samples, windows)
+    ts.delete(ha_db.name, day_start, day_start + timedelta(days=1), measurement=entity.measurement)
+    readings = [
+        Reading("entity_aggregates", agg.to_fields(), agg.window_start,
+                {"entity_id": entity.entity_id, "kind": entity.kind})
+        for agg in rows
+        if agg is not None
+    ]  # fmt: skip
+    ts.write(ha_db.name, readings, retention_policy="enrich_hourly")
+
+
+def test_rebuild_of_an_old_range_reads_the_hourly_tier_after_raw_is_gone(
+    ha_db: HaDatabase, enrich_db: str, layout: str
+):
+    write_prices(enrich_db, MIXED_SLOTS)
+    kettle = ha_db.write_entity(
+        layout,
+        "sensor.kettle_power",
+        [
+            (-60, 0),
+            (30 * MIN, 1000),  # hour 00: on 00:30-01:00 only (not constant within the hour)
+            (90 * MIN, 2000),  # hour 01: 01:00-01:30 at 1 kW, then 2 kW until 02:00
+            (120 * MIN, 0),
+            (86400 + 3600, 0),  # day 2 still has raw points
+        ],
+        unit="W",
+        kind="power",
+    )
+    save(kettle, at(-60))
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+    from_raw = energy_row("sensor.kettle_power")
+    # raw: 0.25 x 0.30 + 0.25 x 0.40 + (0.5 + 1.0) x 0.25 = 0.55
+    assert from_raw.cost == pytest.approx(0.55, abs=1e-9)
+
+    write_hourly_tier(ha_db, kettle, T0)
+    assert list(read_samples(kettle, T0, T0 + timedelta(days=1), carry_in=False)) == []
+    run = rebuild_view(ENERGY, DAY1, DAY1 + timedelta(days=1), now=AFTER)
+
+    row = energy_row("sensor.kettle_power")
+    assert run.details["sources"] == {"hourly": 1, "raw": 1}
+    assert row.total_kwh == pytest.approx(2.0)  # energy is exact from the tier
+    assert row.avg_power == pytest.approx(from_raw.avg_power)
+    assert row.peak_power == 2000
+    # The tier spreads hour 00's 0.5 kWh evenly over its four 15-minute slots (mean price
+    # 0.25): 0.125 instead of 0.175; hour 01 has one 60-minute slot: exact (1.5 x 0.25).
+    assert row.cost == pytest.approx(0.125 + 0.375, abs=1e-9)
+    assert row.cost_source == "price_slots"
+    # Day 2 reads raw again; the value in force at its start comes from the tier's last row.
+    assert energy_row("sensor.kettle_power", DAY1 + timedelta(days=1)).total_kwh == 0
+
+
+# --- hourly_room_activity --------------------------------------------------------------------
+def test_room_activity_unions_overlapping_sensors(
+    ha_db: HaDatabase, enrich_db: str, layout: str, settings
+):
+    settings.TIME_ZONE = "America/New_York"  # UTC-5: 02:00 UTC Monday is Sunday 21:00
+    h = 3600
+    area = {"area": "hall"} if layout == "ingestor" else {}
+    motion = ha_db.write_entity(
+        layout,
+        "binary_sensor.hall_motion",
+        [(-600, "off"), (10 * h + 10 * MIN, "on"), (10 * h + 30 * MIN, "off"),
+         (10 * h + 50 * MIN, "on"), (11 * h + 10 * MIN, "off")],
+        kind="binary",
+        **area,
+    )  # fmt: skip
+    occupancy = ha_db.write_entity(
+        layout,
+        "binary_sensor.hall_occupancy",
+        [(-600, "off"), (10 * h + 20 * MIN, "on"), (10 * h + 40 * MIN, "off"),
+         (11 * h + 5 * MIN, "on"), (11 * h + 20 * MIN, "off")],
+        kind="binary",
+        **area,
+    )  # fmt: skip
+    light = ha_db.write_entity(layout, "light.hall", [(-600, "on")], kind="binary", **area)
+    nowhere = ha_db.write_entity(
+        layout, "binary_sensor.attic_motion", [(-600, "on")], kind="binary"
+    )
+    for entity in (motion, occupancy, light):
+        save(entity, at(-600), area="hall")
+    save(nowhere, at(-600))
+
+    rebuild_view(ACTIVITY, DAY1, DAY1, now=AFTER)
+
+    rows = {r["hour"]: r for r in MaterializedViewManager().room_activity(area="hall")}
+    # Local March 4th in New York = 05:00 UTC on the 4th to 05:00 UTC on the 5th.
+    assert min(rows) == T0 + timedelta(hours=5) and len(rows) == 24
+    ten, eleven = rows[at(10 * h)], rows[at(11 * h)]
+    # 10:xx: motion on 10-30 and 50-60, occupancy 20-40 -> union 10-40, 50-60 = 40 minutes
+    assert ten["occupancy_rate"] == pytest.approx(40 / 60)
+    assert ten["motion_count"] == 3
+    # 11:xx: motion on 00-10 (carried over), occupancy 05-20 -> union 00-20; one off->on
+    assert eleven["occupancy_rate"] == pytest.approx(20 / 60)
+    assert eleven["motion_count"] == 1
+    assert ten["day_of_week"] == 0  # 05:00 Monday in New York
+    assert rows[at(12 * h)]["occupancy_rate"] == 0 and rows[at(12 * h)]["motion_count"] == 0
+    assert set(HourlyRoomActivity.objects.values_list("area", flat=True)) == {"hall"}
+
+    settings.TIME_ZONE = "America/New_York"
+    rebuild_view(ACTIVITY, DAY1 - timedelta(days=1), DAY1 - timedelta(days=1), now=AFTER)
+    sunday = HourlyRoomActivity.objects.get(area="hall", hour=at(2 * h))
+    assert sunday.day_of_week == 6  # 21:00 Sunday local
+    mondays = MaterializedViewManager().room_activity(area="hall", day_of_week=0)
+    assert {r["hour"] for r in mondays} == {at(n * h) for n in range(5, 29)}
+
+
+def test_room_activity_picks_sensors_by_device_class_before_name(
+    ha_db: HaDatabase, enrich_db: str, layout: str
+):
+    h = 3600
+    # Occupancy by device class, though no keyword is in its id or name.
+    ha_db.write_entity(
+        layout,
+        "binary_sensor.sofa_seat",
+        [(-600, "off"), (10 * h, "on"), (10 * h + 30 * MIN, "off")],
+        device_class="occupancy",
+        friendly_name="Sofa seat",
+    )
+    # A door sensor named like a motion sensor: its device class keeps it out.
+    ha_db.write_entity(
+        layout,
+        "binary_sensor.motion_door",
+        [(-600, "on")],
+        device_class="door",
+        friendly_name="Motion door",
+    )
+    # No device class recorded: the keyword rule still picks it.
+    ha_db.write_entity(
+        layout, "binary_sensor.den_pir", [(-600, "off"), (10 * h + 15 * MIN, "on"),
+                                          (10 * h + 45 * MIN, "off")]
+    )  # fmt: skip
+    discover(layout=layout)
+    Entity.objects.update(area="den")  # the official layout has no areas: set them here
+    assert dict(Entity.objects.values_list("entity_id", "device_class")) == {
+        "binary_sensor.sofa_seat": "occupancy",
+        "binary_sensor.motion_door": "door",
+        "binary_sensor.den_pir": "",
+    }
+    picked = activity_sensors(Entity.objects.all())
+    assert {area: sorted(e.entity_id for e in sensors) for area, sensors in picked.items()} == {
+        "den": ["binary_sensor.den_pir", "binary_sensor.sofa_seat"]
+    }
+
+    rebuild_view(ACTIVITY, DAY1, DAY1, now=AFTER)
+
+    rows = {r["hour"]: r for r in MaterializedViewManager().room_activity(area="den")}
+    assert len(rows) == 24
+    # 10:xx: sofa on 00-30, pir on 15-45 -> union 00-45; one off->on each. The door, on all
+    # day, would make every hour 1.0 if it were counted.
+    assert rows[at(10 * h)]["occupancy_rate"] == pytest.approx(45 / 60)
+    assert rows[at(10 * h)]["motion_count"] == 2
+    assert rows[at(9 * h)]["occupancy_rate"] == 0 and rows[at(9 * h)]["motion_count"] == 0
+    assert sum(r["occupancy_rate"] for r in rows.values()) == pytest.approx(45 / 60)
+
+
+def test_room_activity_device_class_rule_without_influxdb():
+    def binary(entity_id: str, device_class: str = "", friendly_name: str = "") -> Entity:
+        return Entity(entity_id=entity_id, kind="binary", area="hall", layout="official",
+                      measurement=entity_id, device_class=device_class,
+                      friendly_name=friendly_name)  # fmt: skip
+
+    picked = activity_sensors(
+        [
+            binary("binary_sensor.a", "motion"),
+            binary("binary_sensor.b", "Presence"),  # edited by hand: case does not matter
+            binary("binary_sensor.c", "occupancy"),
+            binary("binary_sensor.motion_door", "door", "Motion door"),
+            binary("binary_sensor.pir_window", "window"),
+            binary("binary_sensor.hall_pir"),
+            binary("binary_sensor.x", friendly_name="Hall movement"),
+            binary("binary_sensor.y"),
+            Entity(entity_id="light.motion", kind="binary", area="hall", device_class="motion"),
+        ]
+    )
+    assert sorted(e.entity_id for e in picked["hall"]) == [
+        "binary_sensor.a",
+        "binary_sensor.b",
+        "binary_sensor.c",
+        "binary_sensor.hall_pir",
+        "binary_sensor.x",
+    ]
+
+
+def test_room_activity_open_hour_is_partial(ha_db: HaDatabase, enrich_db: str):
+    sensor = ha_db.write_entity(
+        "official", "binary_sensor.desk_presence", [(-600, "on")], kind="binary"
+    )
+    save(sensor, at(-600), area="office")
+    now = at(2 * 3600 + 30 * MIN)
+    refresh_view(ACTIVITY, now=now)
+    latest = HourlyRoomActivity.objects.get(area="office", hour=at(2 * 3600))
+    assert latest.partial is True and latest.occupancy_rate == 1.0
+    assert HourlyRoomActivity.objects.get(area="office", hour=at(3600)).partial is False
+    assert not HourlyRoomActivity.objects.filter(hour__gte=at(3 * 3600)).exists()
+
+
+# --- daily_carbon_summary ----------------------------------------------------------------
+def test_carbon_summary_is_time_weighted_per_region(enrich_db: str):
+    def point(seconds: float, region: str, **fields: float) -> Reading:
+        tags = {"region": region, "grid_operator": region, "provider": "electricitymaps"}
+        return Reading("carbon_intensity", fields, at(seconds), tags)
+
+    get_timeseries().write(
+        enrich_db,
+        [
+            point(-3600, "DE", carbon_intensity_gco2_kwh=999.0),  # yesterday: not carried in
+            point(0, "DE", carbon_intensity_gco2_kwh=100.0, renewable_percentage=40.0),
+            point(12 * 3600, "DE", carbon_intensity_gco2_kwh=200.0, renewable_percentage=60.0),
+            point(18 * 3600, "DE", carbon_intensity_gco2_kwh=400.0),
+            point(6 * 3600, "GB", carbon_intensity_gco2_kwh=150.0),
+        ],
+    )
+
+    refresh_view(CARBON, now=at(86400 + 6 * 3600))
+
+    views = MaterializedViewManager()
+    [de] = views.carbon(region="DE", start=DAY1, end=DAY1)
+    # 100 for 12 h, 200 for 6 h, 400 for 6 h -> 4800 / 24 = 200 (the plain mean is 233.3)
+    assert de["avg_carbon"] == pytest.approx(200.0)
+    assert (de["min_carbon"], de["max_carbon"]) == (100.0, 400.0)
+    assert de["avg_renewable"] == pytest.approx(50.0)  # 40 for 12 h, 60 for 12 h
+    assert de["partial"] is False
+    [gb] = views.carbon(region="GB")
+    assert gb["avg_carbon"] == 150.0 and gb["avg_renewable"] is None
+    yesterday = DailyCarbonSummary.objects.get(region="DE", date=DAY1 - timedelta(days=1))
+    assert yesterday.avg_carbon == 999.0
+    # The 5th is open and has no point of its own: nothing is carried into it.
+    assert not DailyCarbonSummary.objects.filter(date=DAY1 + timedelta(days=1)).exists()
+
+
+# --- the query interface -------------------------------------------------------------------
+def test_manager_filters(ha_db: HaDatabase, enrich_db: str, settings):
+    settings.ENERGY_FLAT_TARIFF = 0.30
+    for name, watts in (("sensor.a_power", 100), ("sensor.b_power", 200)):
+        save(
+            ha_db.write_entity("official", name, [(-60, watts)], unit="W", kind="power"),
+            at(-60),
+        )
+    rebuild_view(ENERGY, DAY1, DAY1 + timedelta(days=2), now=AFTER)
+    views = MaterializedViewManager()
+    assert len(views.daily_energy()) == 6
+    one = views.daily_energy("sensor.b_power", start=DAY1 + timedelta(days=1))
+    assert [r["date"] for r in one] == [DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
+    assert one[0]["total_kwh"] == pytest.approx(4.8) and one[0]["cost"] == pytest.approx(1.44)
+    grouped = views.energy_by_device(start=DAY1, end=DAY1 + timedelta(days=1))
+    assert [(g["entity_id"], g["days"]) for g in grouped] == [
+        ("sensor.a_power", 2),
+        ("sensor.b_power", 2),
+    ]
+    assert grouped[0]["total_kwh"] == pytest.approx(4.8)
+    assert views.freshness(ENERGY) == {"last_refreshed": None, "watermark": None}

@@ -1,0 +1,319 @@
+"""Alerts for failed and overrunning retention runs: recorded, logged at ERROR, shown in stats
+and the admin, and POSTed once per incident to a webhook (a local receiver here)."""
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from retention.models import Alert, RetentionRun
+from retention.stats import alerts
+
+pytestmark = pytest.mark.django_db
+
+HOOK = "/api/webhook/enrich_alerts"
+Op, Status = RetentionRun.Operation, RetentionRun.Status
+
+
+@pytest.fixture
+def webhook(settings, replay_server):
+    """A Home-Assistant-like webhook receiver on loopback (HA answers 200 with no body)."""
+    settings.ALERT_WEBHOOK_URL = replay_server.url_for(HOOK)
+    settings.HTTP_TIMEOUT_SECONDS = 5.0
+    return replay_server
+
+
+def posts(server) -> list[dict]:
+    return [r.json() for r in server.calls("POST", HOOK)]
+
+
+def failed_run(**fields) -> RetentionRun:
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    defaults = {
+        "operation": Op.DOWNSAMPLE_HOURLY,
+        "status": Status.FAILED,
+        "started": started,
+        "finished": started + timedelta(seconds=95),
+        "duration_seconds": 95.0,
+        "errors": "InfluxDB at http://127.0.0.1:8186 did not answer within 30 s",
+    }
+    return RetentionRun.objects.create(**{**defaults, **fields})
+
+
+def test_a_failed_run_is_alerted_once_logged_recorded_and_posted(webhook, caplog):
+    webhook.add("POST", HOOK, 200, body="")
+    run = failed_run()
+
+    with caplog.at_level(logging.ERROR, logger="retention.stats.alerts"):
+        first = alerts.check_alerts()
+    second = alerts.check_alerts()
+
+    [alert] = Alert.objects.all()
+    assert (alert.run_id, alert.kind) == (run.pk, Alert.Kind.FAILED)
+    assert first.raised == [alert.pk] and first.delivered == [alert.pk]
+    assert second.raised == [] and second.delivered == []
+    assert "downsample_hourly" in alert.message and "did not answer within 30 s" in alert.message
+    assert alert.sent is not None and alert.delivery_error == ""
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        f"retention alert {alert.pk} (failed): {alert.message}"
+    ]
+    [body] = posts(webhook)
+    assert body == {
+        "source": "enrich",
+        "alert_id": alert.pk,
+        "kind": "failed",
+        "operation": "downsample_hourly",
+        "status": "failed",
+        "message": alert.message,
+        "run_id": run.pk,
+        "started": run.started.isoformat().replace("+00:00", "Z"),
+        "duration_seconds": 95.0,
+        "alert_created": alert.created.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, settings):
+    settings.ALERT_MAX_DURATION_SECONDS = 60  # test-shortened from 2 hours
+    webhook.add("POST", HOOK, 200, body="")
+    now = datetime.now(UTC)
+    stuck = RetentionRun.objects.create(
+        operation=Op.ARCHIVE, status=Status.RUNNING, started=now - timedelta(seconds=150)
+    )
+    RetentionRun.objects.create(  # running, but within the limit
+        operation=Op.VIEW_REFRESH, status=Status.RUNNING, started=now - timedelta(seconds=30)
+    )
+    slow_but_done = RetentionRun.objects.create(  # finished between two checks, too slowly
+        operation=Op.RESTORE, status=Status.OK, started=now - timedelta(minutes=30),
+        duration_seconds=75.0, finished=now - timedelta(minutes=28, seconds=45),
+    )  # fmt: skip
+
+    alerts.check_alerts()
+    alerts.check_alerts()
+
+    raised = {a.run_id: a for a in Alert.objects.all()}
+    assert set(raised) == {stuck.pk, slow_but_done.pk}
+    assert {a.kind for a in raised.values()} == {Alert.Kind.OVERRUN}
+    assert "has been running for 2 min" in raised[stuck.pk].message
+    assert "ALERT_MAX_DURATION_SECONDS=60" in raised[stuck.pk].message
+    assert "ran for 1 min (status ok)" in raised[slow_but_done.pk].message
+    bodies = {b["run_id"]: b for b in posts(webhook)}
+    assert len(posts(webhook)) == 2
+    assert bodies[stuck.pk]["status"] == "running"
+    assert bodies[stuck.pk]["duration_seconds"] >= 150
+    assert bodies[slow_but_done.pk]["duration_seconds"] == 75.0
+
+
+def test_the_overrun_of_a_run_that_then_fails_is_a_second_incident(webhook, settings):
+    settings.ALERT_MAX_DURATION_SECONDS = 60
+    webhook.add("POST", HOOK, 200, body="")
+    run = RetentionRun.objects.create(
+        operation=Op.DOWNSAMPLE_DAILY,
+        status=Status.RUNNING,
+        started=datetime.now(UTC) - timedelta(minutes=5),
+    )
+    alerts.check_alerts()
+    run.status, run.errors, run.duration_seconds = Status.FAILED, "killed", 310.0
+    run.save()
+    alerts.check_alerts()
+    alerts.check_alerts()
+
+    assert sorted(Alert.objects.values_list("kind", flat=True)) == ["failed", "overrun"]
+    assert [b["kind"] for b in posts(webhook)] == ["overrun", "failed"]
+
+
+def test_delivery_is_retried_after_a_webhook_500_without_a_second_alert(webhook, caplog):
+    webhook.add("POST", HOOK, 500, json={"message": "Home Assistant is restarting"}, times=1)
+    webhook.add("POST", HOOK, 200, body="")
+    failed_run()
+
+    with caplog.at_level(logging.ERROR, logger="retention.stats.alerts"):
+        first = alerts.check_alerts()
+    [alert] = Alert.objects.all()
+    assert first.delivery_failed == [alert.pk] and alert.sent is None
+    assert "HTTP 500" in alert.delivery_error
+    assert any(
+        "could not be delivered" in r.getMessage() and r.levelno == logging.ERROR
+        for r in caplog.records
+    )
+
+    second = alerts.check_alerts()
+    third = alerts.check_alerts()
+
+    alert.refresh_from_db()
+    assert second.raised == [] and second.delivered == [alert.pk]
+    assert third.delivered == []
+    assert alert.sent is not None and alert.delivery_error == ""
+    assert Alert.objects.count() == 1
+    assert [b["alert_id"] for b in posts(webhook)] == [alert.pk, alert.pk]  # 500, then 200
+
+
+def test_without_a_webhook_alerts_are_recorded_and_not_sent(settings, caplog):
+    settings.ALERT_WEBHOOK_URL = ""
+    failed_run()
+    with caplog.at_level(logging.ERROR, logger="retention.stats.alerts"):
+        result = alerts.check_alerts()
+    [alert] = Alert.objects.all()
+    assert result.raised == [alert.pk] and result.delivered == []
+    assert alert.sent is None
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+
+
+def test_runs_finished_before_the_detection_window_are_history_not_news(settings):
+    settings.ALERT_WEBHOOK_URL = ""
+    settings.ALERT_MAX_DURATION_SECONDS = 60
+    long_ago = datetime.now(UTC) - alerts.DETECTION_WINDOW - timedelta(hours=1)
+    failed_run(started=long_ago)
+    hung = RetentionRun.objects.create(
+        operation=Op.RESTORE, status=Status.RUNNING, started=long_ago
+    )
+    alerts.check_alerts()
+    assert list(Alert.objects.values_list("run_id", "kind")) == [(hung.pk, "overrun")]
+
+
+def test_recording_the_same_incident_twice_keeps_one_alert():
+    run = failed_run()
+    first = alerts.raise_alert(run, Alert.Kind.FAILED, "first")
+    second = alerts.raise_alert(run, Alert.Kind.FAILED, "second")  # the unique constraint
+    assert first is not None and second is None
+    assert list(Alert.objects.values_list("message", flat=True)) == ["first"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_checkers_raise_and_send_one_alert(webhook):
+    # The receiver answers slowly, so the second checker arrives while the first holds the
+    # alert's row lock.
+    webhook.add("POST", HOOK, 200, body="", delay=0.5)
+    run = failed_run()
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def checker() -> None:
+        try:
+            barrier.wait(timeout=5)
+            results.append(alerts.check_alerts())
+        except Exception as exc:  # surfaced below: a thread's exception is not the test's
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=checker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failures == []
+    assert Alert.objects.filter(run=run).count() == 1
+    assert sum(len(r.raised) for r in results) == 1
+    assert sum(len(r.delivered) for r in results) == 1
+    assert len(posts(webhook)) == 1
+
+
+def test_notify_run_finished_alerts_at_once_and_the_check_does_not_repeat_it(webhook):
+    webhook.add("POST", HOOK, 200, body="")
+    run = failed_run(operation=Op.ARCHIVE, errors="checksum mismatch after upload")
+
+    [alert] = alerts.notify_run_finished(run)
+    assert alert.kind == Alert.Kind.FAILED and posts(webhook)[0]["run_id"] == run.pk
+    ok = RetentionRun.objects.create(
+        operation=Op.ARCHIVE, status=Status.OK, started=datetime.now(UTC), duration_seconds=3.0
+    )
+    assert alerts.notify_run_finished(ok) == []
+    alerts.check_alerts()
+    assert len(posts(webhook)) == 1
+
+
+def test_notify_run_finished_never_raises(settings, caplog):
+    settings.ALERT_MAX_DURATION_SECONDS = None  # a broken configuration in the alert check
+    run = failed_run()
+    with caplog.at_level(logging.ERROR, logger="retention.stats.alerts"):
+        assert alerts.notify_run_finished(run) == []
+    assert any(
+        f"alert check for retention run {run.pk} failed" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_open_alerts_are_in_stats_until_a_later_run_succeeds(settings):
+    settings.ALERT_WEBHOOK_URL = ""
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = "no_such_database_for_stats"
+    user = get_user_model().objects.create_user("ops", password="pw-ops-123")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    run = failed_run(operation=Op.DOWNSAMPLE_DAILY)
+    alerts.check_alerts()
+    [alert] = Alert.objects.all()
+
+    [shown] = client.get("/retention/stats").json()["open_alerts"]
+    assert shown["alert_id"] == alert.pk and shown["run_id"] == run.pk
+    assert (shown["kind"], shown["operation_type"], shown["sent"]) == (
+        "failed",
+        "downsample_daily",
+        None,
+    )
+
+    RetentionRun.objects.create(  # another operation succeeding closes nothing
+        operation=Op.ARCHIVE, status=Status.OK, started=datetime.now(UTC)
+    )
+    assert len(client.get("/retention/stats").json()["open_alerts"]) == 1
+    RetentionRun.objects.create(
+        operation=Op.DOWNSAMPLE_DAILY, status=Status.OK, started=datetime.now(UTC)
+    )
+    assert client.get("/retention/stats").json()["open_alerts"] == []
+
+
+def test_alerts_are_listed_in_the_admin(admin_client, settings):
+    settings.ALERT_WEBHOOK_URL = ""
+    failed_run(errors="the S3 bucket refused the upload")
+    alerts.check_alerts()
+
+    page = admin_client.get("/admin/retention/alert/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'class="field-operation">downsample_hourly<' in text
+    assert 'class="field-kind">operation failed<' in text
+    alert = Alert.objects.get()
+    detail = admin_client.get(f"/admin/retention/alert/{alert.pk}/change/")
+    assert (
+        detail.status_code == 200 and "the S3 bucket refused the upload" in detail.content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"ALERT_WEBHOOK_URL": "homeassistant:8123/api/webhook/x"}, "ALERT_WEBHOOK_URL="),
+        ({"ALERT_MAX_DURATION_SECONDS": "2h"}, "ALERT_MAX_DURATION_SECONDS='2h' is not a number"),
+        ({"ALERT_MAX_DURATION_SECONDS": "0"}, "ALERT_MAX_DURATION_SECONDS=0 must be at least"),
+        ({"STORAGE_PRICE_DB_GB_MONTH": "-1"}, "cannot be negative"),
+    ],
+)
+def test_bad_alert_and_price_settings_stop_the_start_naming_them(overrides, named):
+    from tests.test_settings import load_settings
+
+    result = load_settings(**overrides)
+    assert result.returncode != 0
+    assert named in result.stderr
+
+
+def test_delivery_is_skipped_while_another_checker_holds_the_alert(webhook):
+    """The Redis lock per alert guards delivery on every database (SQLite has no row locks)."""
+    from enrich.redis.lock import RunLock
+
+    webhook.add("POST", HOOK, 200, body="")
+    failed_run()
+    [alert] = alerts.detect()
+    other = RunLock(f"alert-delivery:{alert.pk}", owner="another checker")
+    assert other.acquire()
+    try:
+        assert alerts.deliver_pending() == ([], [])
+        assert posts(webhook) == []
+    finally:
+        other.release()
+    assert alerts.deliver_pending() == ([alert.pk], [])
+    assert len(posts(webhook)) == 1

@@ -1,0 +1,360 @@
+"""GET /retention/stats and the daily `retention_metrics` point, checked against sizes the
+test measures itself (SHOW STATS over plain HTTP) and points it wrote itself."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from enrich import influx as timeseries
+from enrich.influx import RetentionTier, get_timeseries
+from enrich.readings import Reading
+from retention.models import ArchiveObject, RetentionRun
+from retention.stats import measure as stats
+from tests.retention.conftest import T0, ingestor_readings, official_readings
+from tests.support.replay import unused_url
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+GB = 2**30
+NOW = datetime(2026, 5, 17, 9, 30, tzinfo=UTC)
+
+
+# --- fixtures and independent measurements ----------------------------------------------------
+@pytest.fixture
+def client():
+    user = get_user_model().objects.create_user("stats", password="pw-stats-123")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return api
+
+
+@pytest.fixture
+def tiers(ha_db):
+    """The HA test database with the two tier retention policies next to autogen."""
+    get_timeseries().create_database(
+        ha_db.name,
+        tiers=[RetentionTier(stats.HOURLY_RP, "INF"), RetentionTier(stats.DAILY_RP, "INF")],
+    )
+    return ha_db
+
+
+@pytest.fixture
+def enrichment_db(settings):
+    name = f"test_enrich_{uuid.uuid4().hex[:12]}"
+    ts = get_timeseries()
+    ts.create_database(name)
+    settings.INFLUXDB_DATABASE = name
+    try:
+        yield name
+    finally:
+        ts.drop_database(name)
+
+
+def measured_sizes() -> dict[tuple[str, str], int]:
+    """diskBytes per (database, retention policy), straight from InfluxDB's SHOW STATS."""
+    response = requests.get(
+        f"{django_settings.INFLUXDB_URL}/query", params={"q": "SHOW STATS FOR 'shard'"}, timeout=10
+    )
+    response.raise_for_status()
+    sizes: dict[tuple[str, str], int] = {}
+    for series in response.json()["results"][0].get("series", []):
+        row = dict(zip(series["columns"], series["values"][0], strict=True))
+        key = (series["tags"]["database"], series["tags"]["retentionPolicy"])
+        sizes[key] = sizes.get(key, 0) + row["diskBytes"]
+    return sizes
+
+
+def stats_with_stable_sizes(client, *databases: str):
+    """The endpoint's answer plus the sizes measured around it, equal before and after for
+    our databases (no compaction moved their bytes while the endpoint measured)."""
+
+    def ours() -> dict[tuple[str, str], int]:
+        return {k: v for k, v in measured_sizes().items() if k[0] in databases}
+
+    for _ in range(5):
+        before = ours()
+        response = client.get("/retention/stats")
+        if before == ours():
+            assert response.status_code == 200, response.content
+            return response.json(), before
+    pytest.fail("InfluxDB's shard sizes kept changing during the request")
+
+
+def raw_home(db_name: str) -> int:
+    """Official-layout points of three kinds of entity; returns how many points were written."""
+    readings = official_readings(
+        "sensor.fridge_power", [(i * 60, 100.0 + i) for i in range(120)], unit="W"
+    )
+    # on/off states carry both `value` and `state`: one point, two state fields
+    readings += official_readings(
+        "binary_sensor.hall_motion", [(i * 90, i % 2 == 0) for i in range(40)]
+    )
+    # text states carry `state` only
+    readings += official_readings(
+        "sensor.washer_status", [(i * 600, ["idle", "washing", "spin"][i % 3]) for i in range(12)]
+    )
+    get_timeseries().write(db_name, readings)
+    return len(readings)
+
+
+def aggregate_rows(tier_rp: str, db_name: str, count: int, step: timedelta) -> None:
+    readings = [
+        Reading(
+            "entity_aggregates",
+            {"avg_value": 100.0 + i, "sample_count": 60, "coverage_seconds": 3600.0},
+            T0 - timedelta(days=30) + i * step,
+            {"entity_id": "sensor.fridge_power", "kind": "power"},
+        )
+        for i in range(count)
+    ]
+    get_timeseries().write(db_name, readings, retention_policy=tier_rp)
+
+
+def run(operation, deleted, status=RetentionRun.Status.OK, **fields):
+    return RetentionRun.objects.create(
+        operation=operation,
+        status=status,
+        started=fields.pop("started", NOW - timedelta(hours=3)),
+        records_deleted=deleted,
+        **fields,
+    )
+
+
+# --- the figures --------------------------------------------------------------------------------
+def test_sizes_and_savings_match_independent_measurements(client, tiers, enrichment_db, settings):
+    points = raw_home(tiers.name)
+    aggregate_rows(stats.HOURLY_RP, tiers.name, 48, timedelta(hours=1))
+    aggregate_rows(stats.DAILY_RP, tiers.name, 10, timedelta(days=1))
+    get_timeseries().write(enrichment_db, [Reading("carbon_intensity", {"x": 1.0}, T0)])
+    op = RetentionRun.Operation
+    run(op.DOWNSAMPLE_HOURLY, 1000)
+    run(op.DOWNSAMPLE_HOURLY, 234, status=RetentionRun.Status.FAILED)  # deleted before failing
+    run(op.DOWNSAMPLE_HOURLY, 999, status=RetentionRun.Status.DRY_RUN)  # deleted nothing
+    run(op.DOWNSAMPLE_DAILY, 77)  # hourly rows: their raw points were counted already
+    run(op.ARCHIVE, 5)
+    ArchiveObject.objects.create(
+        key="archives/2024/data_2024-01-01.parquet", target="local", start_date=T0.date(),
+        end_date=T0.date(), record_count=10, file_size=200_000, checksum="a" * 64,
+        compression="gzip", created=NOW,
+    )  # fmt: skip
+    ArchiveObject.objects.create(
+        key="archives/2019/data_2019-01-01.parquet", target="local", start_date=T0.date(),
+        end_date=T0.date(), record_count=10, file_size=7_777, checksum="b" * 64,
+        compression="gzip", created=NOW, expired=NOW,
+    )  # fmt: skip
+
+    body, sizes = stats_with_stable_sizes(client, tiers.name, enrichment_db)
+
+    raw = sizes[(tiers.name, "autogen")]
+    hourly = sizes[(tiers.name, stats.HOURLY_RP)]
+    daily = sizes[(tiers.name, stats.DAILY_RP)]
+    enrichment = sizes[(enrichment_db, "autogen")]
+    assert min(raw, hourly, daily, enrichment) > 0
+    size = body["current_db_size_gb"]
+    assert {name: t["bytes"] for name, t in size["tiers"].items()} == {
+        "raw": raw,
+        "hourly": hourly,
+        "daily": daily,
+        "enrichment": enrichment,
+    }
+    assert size["tiers"]["raw"]["retention_policies"] == ["autogen"]
+    assert size["bytes"] == raw + hourly + daily + enrichment
+    assert size["unit"] == "GB" and size["value"] == pytest.approx(size["bytes"] / GB, abs=1e-9)
+
+    per_point = body["raw_bytes_per_point"]
+    assert per_point["points"] == points and per_point["exact"] is True
+    assert per_point["unit"] == "bytes/point"
+    assert per_point["value"] == pytest.approx(raw / points, abs=1e-6)
+
+    assert body["raw_points_removed"]["value"] == 1234
+    removed_bytes = round(Fraction(1234 * raw, points))
+    equivalent = raw + removed_bytes
+    saved = equivalent - (raw + hourly + daily)
+    assert body["raw_equivalent_size_gb"]["bytes"] == equivalent
+    assert body["storage_saved_gb"]["bytes"] == saved
+    assert body["storage_saved_gb"]["value"] == pytest.approx(saved / GB, abs=1e-9)
+    assert body["reduction_percentage"]["value"] == pytest.approx(
+        saved / equivalent * 100, abs=1e-4
+    )
+    assert body["reduction_percentage"]["unit"] == "%"
+
+    assert body["archive_size_gb"]["bytes"] == 200_000  # the expired object is gone
+    assert body["archive_size_gb"]["objects"] == 1
+    expected_cost = saved / GB * 0.08 * 12 - 200_000 / GB * 0.004 * 12
+    cost = body["annual_cost_savings"]
+    assert cost["value"] == pytest.approx(expected_cost, abs=1e-4)
+    assert cost["unit"] == "USD/year"
+    assert (cost["db_price_per_gb_month"], cost["archive_price_per_gb_month"]) == (0.08, 0.004)
+
+
+def test_saved_bytes_are_deleted_points_times_measured_bytes_per_point(client, tiers, settings):
+    settings.INFLUXDB_DATABASE = tiers.name  # no separate enrichment data in this test
+    points = raw_home(tiers.name)
+    run(RetentionRun.Operation.DOWNSAMPLE_HOURLY, 86_400)
+    run(RetentionRun.Operation.DOWNSAMPLE_HOURLY, 1_600)
+
+    body, sizes = stats_with_stable_sizes(client, tiers.name)
+
+    raw = sizes[(tiers.name, "autogen")]
+    # empty tiers: what was saved is exactly the deleted raw points' measured bytes
+    assert body["storage_saved_gb"]["bytes"] == round(Fraction(88_000 * raw, points))
+    assert body["raw_equivalent_size_gb"]["bytes"] == raw + round(Fraction(88_000 * raw, points))
+
+
+def test_points_are_counted_per_point_not_per_field_in_the_ingestor_layout(tiers):
+    readings = ingestor_readings(
+        "sensor.outdoor_temperature", [(i * 60, 10 + i / 10) for i in range(50)], unit="°C"
+    )
+    readings += ingestor_readings(
+        "light.kitchen", [(i * 60, i % 2 == 0) for i in range(20)], writer="attr"
+    )
+    tiers.write(readings)
+
+    counted = stats.count_raw_points(tiers.name, ("autogen",))
+
+    assert (counted.points, counted.exact) == (70, True)
+
+
+def test_points_without_a_state_field_are_a_lower_bound_and_said_so(client, tiers, settings):
+    settings.INFLUXDB_DATABASE = tiers.name
+    raw_home(tiers.name)
+    tiers.write(
+        [
+            Reading("custom_meter", {"a": 1.0, "b": 2.0}, T0),
+            Reading("custom_meter", {"a": 3.0}, T0 + timedelta(seconds=1)),
+        ]
+    )
+
+    per_point = client.get("/retention/stats").json()["raw_bytes_per_point"]
+
+    assert per_point["exact"] is False
+    assert per_point["points"] == 120 + 40 + 12 + 2
+    assert "custom_meter" in per_point["note"]
+
+
+def test_unmeasurable_figures_are_null_with_a_reason(client, ha_db, settings):
+    settings.INFLUXDB_DATABASE = ha_db.name
+    run(RetentionRun.Operation.DOWNSAMPLE_HOURLY, 500)
+
+    body = client.get("/retention/stats").json()
+
+    per_point = body["raw_bytes_per_point"]
+    assert per_point["value"] is None and "no data on disk" in per_point["reason"]
+    for name in ("storage_saved_gb", "raw_equivalent_size_gb", "reduction_percentage"):
+        assert body[name]["value"] is None
+        assert "500 raw points were removed" in body[name]["reason"]
+    assert body["annual_cost_savings"]["value"] is None
+    assert "storage saved is unknown" in body["annual_cost_savings"]["reason"]
+    # measured zeros stay numbers
+    assert body["current_db_size_gb"]["tiers"]["raw"]["bytes"] == 0
+    assert body["archive_size_gb"]["bytes"] == 0
+    assert body["last_downsample_warm_to_cold"] == {
+        "status": None,
+        "reason": "no downsample_daily run has been recorded yet",
+    }
+    assert body["last_archive_to_s3"]["status"] is None
+
+
+def test_influxdb_down_makes_sizes_unknown_but_the_rest_is_reported(client, settings):
+    settings.INFLUXDB_URL = unused_url()
+    settings.INFLUXDB_TIMEOUT = 2.0
+    timeseries.reset_timeseries()
+    try:
+        body = client.get("/retention/stats").json()
+    finally:
+        timeseries.reset_timeseries()
+
+    assert body["current_db_size_gb"]["value"] is None
+    assert "Cannot reach InfluxDB" in body["current_db_size_gb"]["reason"]
+    assert body["storage_saved_gb"]["value"] is None
+    assert body["archive_size_gb"]["value"] == 0
+
+
+def test_last_runs_show_time_and_status_of_the_newest_real_run(client, ha_db, settings):
+    settings.INFLUXDB_DATABASE = ha_db.name
+    op, status = RetentionRun.Operation, RetentionRun.Status
+    run(op.DOWNSAMPLE_HOURLY, 0, started=NOW - timedelta(days=2))
+    newest = run(op.DOWNSAMPLE_HOURLY, 0, status=status.FAILED, started=NOW - timedelta(days=1),
+                 errors="InfluxDB timed out")  # fmt: skip
+    run(op.DOWNSAMPLE_HOURLY, 0, status=status.DRY_RUN, started=NOW)
+    run(op.DOWNSAMPLE_HOURLY, 0, status=status.SKIPPED, started=NOW)
+    archive = run(op.ARCHIVE, 0, started=NOW - timedelta(days=3), duration_seconds=12.5)
+
+    body = client.get("/retention/stats").json()
+
+    hot = body["last_downsample_hot_to_warm"]
+    assert (hot["run_id"], hot["status"], hot["errors"]) == (newest.pk, "failed", newest.errors)
+    assert hot["started"] == (NOW - timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    assert body["last_archive_to_s3"]["run_id"] == archive.pk
+    assert body["last_archive_to_s3"]["duration_seconds"] == 12.5
+
+
+def test_stats_need_a_token():
+    assert APIClient().get("/retention/stats").status_code == 401
+
+
+# --- the daily trend point ----------------------------------------------------------------------
+def metric_points(db: str) -> list:
+    query = f"SELECT * FROM {stats.METRICS_MEASUREMENT}"
+    return list(get_timeseries().query(db, query))
+
+
+def test_daily_metrics_point_is_written_at_day_start_and_replaced_on_rerun(
+    tiers, enrichment_db, settings
+):
+    points = raw_home(tiers.name)
+    run(RetentionRun.Operation.DOWNSAMPLE_HOURLY, 10_000)
+
+    stats.record_metrics(NOW)
+    [first] = metric_points(enrichment_db)
+    sizes = measured_sizes()
+    raw = sizes[(tiers.name, "autogen")]
+
+    assert first.time == datetime(2026, 5, 17, tzinfo=UTC)
+    assert first.values["raw_points"] == points
+    assert first.values["raw_size_bytes"] == raw
+    assert first.values["raw_points_removed"] == 10_000
+    assert first.values["storage_saved_bytes"] == round(Fraction(10_000 * raw, points))
+    assert first.values["raw_bytes_per_point"] == pytest.approx(raw / points, abs=1e-6)
+    assert first.values["currency"] == "USD"
+    assert first.values.get("unmeasured") is None
+
+    # Later the same day the raw data is gone: bytes per point (and what depends on it) can
+    # no longer be measured. The rerun replaces the point; no stale figure survives.
+    get_timeseries().drop_database(tiers.name)
+    get_timeseries().create_database(tiers.name)
+    stats.record_metrics(NOW + timedelta(hours=5))
+    [second] = metric_points(enrichment_db)
+
+    assert second.time == first.time
+    assert second.values["raw_bytes_per_point"] is None
+    assert second.values["storage_saved_bytes"] is None
+    assert "raw_bytes_per_point: " in second.values["unmeasured"]
+    assert second.values["raw_points_removed"] == 10_000
+
+    stats.record_metrics(NOW + timedelta(days=1))
+    assert len(metric_points(enrichment_db)) == 2  # one point per day
+
+
+def test_record_metrics_task_is_registered_with_its_beat_entry():
+    from config.celery import app
+    from config.schedule import SCHEDULE
+
+    app.loader.import_default_modules()
+    entries = {e.task: e for e in SCHEDULE}
+    assert "retention.record_metrics" in app.tasks and "retention.check_alerts" in app.tasks
+    daily = entries["retention.record_metrics"]
+    assert (daily.crontab, daily.queue, daily.expires) == ("15 4 * * *", "retention", 3600)
+    check = entries["retention.check_alerts"]
+    assert (check.every_seconds, check.queue, check.expires) == (300, "default", 240)
+    # also when sent without the beat entry's queue: not behind long runs on "retention"
+    route = app.amqp.router.route({}, "retention.check_alerts")
+    assert route["queue"].name == "default"
+    assert app.amqp.router.route({}, "retention.record_metrics")["queue"].name == "retention"

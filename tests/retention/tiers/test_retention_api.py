@@ -1,0 +1,162 @@
+"""POST /retention/downsample-hourly and /retention/downsample-daily against the real services:
+auth, 400s naming the parameter, and runs and dry runs queued to a real Celery worker and
+followed at their poll URL."""
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from retention.entities.ha_source import count_samples
+from retention.models import RetentionRun, TierChunk
+from retention.tiers.rows import HOURLY_RP, read_rows
+from tests.retention.conftest import T0
+from tests.support import worker as support
+
+pytestmark = pytest.mark.influxdb
+
+HOURLY = "/retention/downsample-hourly"
+DAILY = "/retention/downsample-daily"
+D0 = T0.date()
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def own_redis_prefix(settings):
+    settings.REDIS_KEY_PREFIX = f"test-api-{uuid.uuid4().hex[:8]}"
+
+
+def token_client(username: str) -> APIClient:
+    """A staff user's token: the retention triggers need staff or enrich.trigger_work."""
+    user = get_user_model().objects.create_user(username, password="pw-ha-123", is_staff=True)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return api
+
+
+@pytest.fixture
+def client(db):
+    return token_client("ha-api")
+
+
+@pytest.mark.django_db
+def test_authentication_is_required():
+    for url in (HOURLY, DAILY):
+        assert APIClient().post(url, {"dry_run": True}, format="json").status_code == 401
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "parameter", "message"),
+    [
+        (HOURLY, {"start": "2024-13-01"}, "start", "'2024-13-01' is not a date: use YYYY-MM-DD"),
+        (HOURLY, {"end": "yesterday"}, "end", "'yesterday' is not a date"),
+        (HOURLY, {"start": "2024-03-05", "end": "2024-03-04"}, "end", "must be after start"),
+        (HOURLY, {"start": "2024-03-05", "end": "2024-03-05"}, "end", "end is exclusive"),
+        (HOURLY, {"dry_run": "maybe"}, "dry_run", "'maybe' is not valid: expected true or false"),
+        (DAILY, {"start": "2024-03-04", "dry_run": 3}, "dry_run", "expected true or false"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(client, url, body, parameter, message):
+    response = client.post(url, body, format="json")
+    assert response.status_code == 400
+    assert message in str(response.json()[parameter])
+    assert not RetentionRun.objects.exists()
+
+
+def test_end_beyond_the_horizon_is_refused_with_the_rule(client):
+    today = datetime.now(UTC).date()
+    response = client.post(HOURLY, {"end": str(today)}, format="json")
+    assert response.status_code == 400
+    assert "only raw data older than 7 days" in response.json()["end"]
+    response = client.post(DAILY, {"start": str(today - timedelta(days=30))})  # a form body
+    assert response.status_code == 400
+    assert "only hourly data older than 90 days" in response.json()["start"]
+
+
+def worker_env(settings) -> dict[str, str]:
+    return {
+        "HA_INFLUXDB_DATABASE": settings.HA_INFLUXDB_DATABASE,
+        "TIER_DATABASE": settings.TIER_DATABASE,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dry_run_is_queued_reports_what_would_happen_and_changes_nothing(ha_db, settings):
+    """A dry run reads every entity's points of every day due: a worker does it."""
+    api = token_client("ha-dry")
+    entity = ha_db.write_entity(
+        "official", "sensor.iron_power", [(n * 60, n) for n in range(50)], unit="W"
+    )
+    entity.save()
+    with support.celery_worker("tiers-dry", **worker_env(settings)) as worker:
+        response = api.post(
+            HOURLY, {"start": str(D0), "end": str(D0 + DAY), "dry_run": True}, format="json"
+        )
+        assert response.status_code == 202
+        answer = response.json()
+        assert answer["status"] == "queued" and answer["dry_run"] is True
+        run = support.followed(api, answer, worker)
+    assert run["status"] == "dry_run" and run["records_processed"] == 50
+    report = run["details"]
+    assert report["entities"] == ["sensor.iron_power"]
+    assert report["days"] == [{"day": str(D0), "raw_points": 50}]
+    assert report["would_delete_points"] == 50 and report["source_points"] == 50
+    if report["source_bytes"]:
+        assert report["bytes_per_point"] == pytest.approx(report["source_bytes"] / 50)
+    assert report["dry_run"] is True and report["queued_by"] == "ha-dry"
+    assert count_samples(entity, T0, T0 + DAY) == 50
+    assert not TierChunk.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_refused_by_a_retention_policy_says_why(ha_db, settings):
+    from enrich.influx import get_timeseries, quote_ident
+
+    get_timeseries().execute(
+        None, f"ALTER RETENTION POLICY autogen ON {quote_ident(ha_db.name)} DURATION 7d"
+    )
+    api = token_client("ha-refused")
+    with support.celery_worker("tiers-refused", **worker_env(settings)) as worker:
+        response = api.post(DAILY, {"dry_run": "true"})
+        assert response.status_code == 202
+        run = support.followed(api, response.json(), worker)
+    assert run["status"] == "failed"
+    assert "Retention policy 'autogen'" in run["errors"] and "DURATION INF" in run["errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queued_run_is_202_and_a_real_worker_executes_it(ha_db, settings):
+    api = token_client("ha-worker")
+    entity = ha_db.write_entity("ingestor", "sensor.dryer_power", [(0, 700), (5400, 0)], unit="W")
+    entity.save()
+    with support.celery_worker("tiers-api", **worker_env(settings)) as worker:
+        response = api.post(HOURLY, {"start": str(D0), "end": str(D0 + DAY)}, format="json")
+        assert response.status_code == 202
+        body = response.json()
+        assert body["status"] == "queued" and body["task_id"]
+        assert (body["start"], body["end"]) == (str(D0), str(D0 + DAY))
+        run = RetentionRun.objects.get(pk=body["run_id"])
+        deadline = time.monotonic() + 60
+        while run.status == "running":
+            assert time.monotonic() < deadline, support.output(worker)
+            time.sleep(0.2)
+            run.refresh_from_db()
+    assert run.status == "ok", run.errors
+    assert (run.records_processed, run.records_deleted) == (2, 2)
+    assert run.details["queued_by"] == "ha-worker"
+    followed = api.get(body["poll"]).json()  # what the caller sees at the poll URL
+    assert (followed["run_id"], followed["status"], followed["records_deleted"]) == (
+        run.pk,
+        "ok",
+        2,
+    )
+    assert followed["details"]["days"] == [str(D0)]
+    rows = read_rows(HOURLY_RP, T0, T0 + DAY, entity.entity_id)[entity.entity_id]
+    assert rows[0].fields["avg_value"] == 700 and rows[1].fields["max_value"] == 700
+    assert count_samples(entity, T0, T0 + DAY) == 0

@@ -1,0 +1,112 @@
+"""Transparent reads (PRD 2.3 AC7): read_series and GET /api/series over a range that spans
+daily, hourly and raw data, against the real InfluxDB."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from retention.models import Entity
+from retention.tiers import runner as tiers
+from retention.tiers.series import read_series
+from tests.retention.conftest import T0
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+D0 = T0.date()
+
+
+@pytest.fixture(autouse=True)
+def own_redis_prefix(settings):
+    settings.REDIS_KEY_PREFIX = f"test-series-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def tiered(ha_db, layout):
+    """1 kW from T0 on, 2 kW from 12:00 of day 3; day 1 daily, day 2 hourly, day 3 raw."""
+    entity = ha_db.write_entity(
+        layout, "sensor.boiler_power", [(0, 1.0), (2 * 86400 + 12 * 3600, 2.0)], unit="kW"
+    )
+    entity.save()
+    assert tiers.downsample_hourly(D0, D0 + 2 * DAY).status == "ok"
+    assert tiers.downsample_daily(D0, D0 + DAY).status == "ok"
+    return entity
+
+
+def test_segments_state_their_resolution(tiered):
+    segments = read_series("sensor.boiler_power", T0, T0 + 3 * DAY)
+    assert [s.resolution for s in segments] == ["daily", "hourly", "raw"]
+    daily, hourly, raw = segments
+    assert (daily.start, daily.end) == (T0, T0 + DAY)
+    [day] = daily.points
+    assert day["avg_value"] == 1000 and day["total_energy"] == pytest.approx(24.0)
+    assert len(hourly.points) == 24 and all(p["avg_value"] == 1000 for p in hourly.points)
+    assert hourly.points[0]["time"] == (T0 + DAY).isoformat()
+    assert not any(k.startswith("carry_") for p in hourly.points for k in p)
+    assert raw.points == [
+        {
+            "time": (T0 + 2 * DAY + 12 * HOUR).isoformat(),
+            "value": 2000.0,  # kW converted to W like the tiers
+            "state": None,
+            "attributes": {},
+        }
+    ]
+    total = day["total_energy"] + sum(p["total_energy"] for p in hourly.points)
+    assert total == pytest.approx(48.0)
+
+
+def test_partial_windows_at_the_edges(tiered):
+    segments = read_series("sensor.boiler_power", T0 + 12 * HOUR, T0 + DAY + timedelta(minutes=90))
+    assert [s.resolution for s in segments] == ["daily", "hourly"]
+    assert segments[0].start == T0 + 12 * HOUR  # the whole daily window is included
+    assert [p["time"] for p in segments[1].points] == [
+        (T0 + DAY).isoformat(),
+        (T0 + DAY + HOUR).isoformat(),
+    ]
+
+
+def test_an_untiered_entity_reads_raw_everywhere(tiered, ha_db):
+    other = ha_db.write_entity("official", "sensor.radio_power", [(3600, 5)], unit="W")
+    other.tiered = False
+    other.save()
+    # Its raw point in a day the tiers processed (it was not tiered then) is still read.
+    [segment] = read_series("sensor.radio_power", T0, T0 + 3 * DAY)
+    assert segment.resolution == "raw" and segment.points[0]["value"] == 5.0
+
+
+def test_bad_calls(tiered):
+    with pytest.raises(Entity.DoesNotExist):
+        read_series("sensor.nope", T0, T0 + DAY)
+    with pytest.raises(ValueError, match="must be after start"):
+        read_series("sensor.boiler_power", T0 + DAY, T0)
+
+
+@pytest.mark.parametrize("layout", ["official"])
+def test_api_series(tiered):
+    user = get_user_model().objects.create_user("ha-series", password="pw-ha-123")
+    api = APIClient()
+    assert api.get("/api/series", {"entity_id": "sensor.boiler_power"}).status_code == 401
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    query = {
+        "entity_id": "sensor.boiler_power",
+        "start": T0.isoformat(),
+        "end": (T0 + 3 * DAY).isoformat(),
+    }
+    body = api.get("/api/series", query).json()
+    assert (body["kind"], body["unit"]) == ("power", "W")
+    assert [s["resolution"] for s in body["segments"]] == ["daily", "hourly", "raw"]
+    assert body["segments"][0]["points"][0]["sample_count"] == 1
+
+    missing = api.get("/api/series", {"entity_id": "sensor.boiler_power"})
+    assert missing.status_code == 400 and "Required" in missing.json()["start"]
+    bad = api.get("/api/series", {**query, "start": "monday"})
+    assert bad.status_code == 400 and "ISO 8601" in bad.json()["start"]
+    backwards = api.get("/api/series", {**query, "end": T0.isoformat()})
+    assert backwards.status_code == 400 and "after start" in backwards.json()["end"]
+    unknown = api.get("/api/series", {**query, "entity_id": "sensor.nope"})
+    assert unknown.status_code == 404 and "discover_entities" in unknown.json()["entity_id"]

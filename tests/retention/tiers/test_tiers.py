@@ -1,0 +1,559 @@
+"""Tier execution against the real InfluxDB: constructed series with known answers, both
+Home Assistant layouts, hot -> warm -> cold, late points, locks and retention-policy safety.
+
+Days are UTC; T0 = 2024-03-04 00:00 UTC (tests/retention/conftest.py). Every run names its
+days explicitly (start inclusive, end exclusive), so it touches only the test's data.
+"""
+
+import logging
+import math
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from enrich.influx import get_timeseries, quote_ident
+from enrich.redis.lock import RunLock
+from retention.entities.ha_source import count_samples, read_samples
+from retention.models import Entity, RetentionRun, TierChunk
+from retention.tiers import runner as tiers
+from retention.tiers.aggregate import aggregate_windows, hour_windows
+from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from tests.retention.conftest import T0
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+D0 = T0.date()
+
+
+@pytest.fixture(autouse=True)
+def own_redis_prefix(settings):
+    """Locks of this test under their own prefix (parallel test runs share Redis)."""
+    settings.REDIS_KEY_PREFIX = f"test-tiers-{uuid.uuid4().hex[:8]}"
+
+
+def saved(entity: Entity) -> Entity:
+    entity.save()
+    return entity
+
+
+def hourly(start: date, end: date, **kwargs) -> RetentionRun:
+    run = tiers.downsample_hourly(start, end, **kwargs)
+    assert run.status in ("ok", "dry_run"), (run.status, run.errors)
+    return run
+
+
+def daily(start: date, end: date, **kwargs) -> RetentionRun:
+    run = tiers.downsample_daily(start, end, **kwargs)
+    assert run.status in ("ok", "dry_run"), (run.status, run.errors)
+    return run
+
+
+def rows(entity_id: str, rp: str = HOURLY_RP, start=T0 - 10 * DAY, end=T0 + 10 * DAY):
+    return read_rows(rp, start, end, entity_id).get(entity_id, [])
+
+
+def by_hour(entity_id: str, rp: str = HOURLY_RP, **window) -> dict[datetime, dict]:
+    return {
+        row.start: {k: v for k, v in row.fields.items() if not is_own_field(k)}
+        for row in rows(entity_id, rp, **window)
+    }
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+# --- hot -> warm: known answers --------------------------------------------------------------
+
+
+def test_power_step_spans_hours_and_days_carried_in_after_raw_is_deleted(ha_db, layout):
+    # 100 W from 23:30 the day before, 200 W from 00:10, 50 W from 01:06:40 on.
+    entity = saved(
+        ha_db.write_entity(
+            layout, "sensor.heater_power", [(-1800, 100), (600, 200), (4000, 50)], unit="W"
+        )
+    )
+    run = hourly(D0 - DAY, D0 + DAY)
+
+    got = by_hour(entity.entity_id)
+    assert len(got) == 1 + 24  # the evening hour, then every hour of D0
+    evening = got[T0 - HOUR]
+    assert evening["avg_value"] == 100 and evening["coverage_seconds"] == 1800
+    assert close(evening["total_energy"], 0.05)
+    first = got[T0]  # 100 W carried in from the deleted day, then 200 W
+    assert close(first["avg_value"], (100 * 600 + 200 * 3000) / 3600)
+    assert (first["min_value"], first["max_value"], first["sample_count"]) == (100, 200, 1)
+    assert first["coverage_seconds"] == 3600
+    second = got[T0 + HOUR]
+    assert close(second["avg_value"], (200 * 400 + 50 * 3200) / 3600)
+    assert (second["min_value"], second["max_value"], second["last_value"]) == (50, 200, 50)
+    for hour in range(2, 24):
+        row = got[T0 + hour * HOUR]
+        assert (row["avg_value"], row["sample_count"], row["coverage_seconds"]) == (50, 0, 3600)
+    # The day's energy is the exact integral of the step function: 1.35 kWh.
+    day_energy = sum(r["total_energy"] for t, r in got.items() if t >= T0)
+    assert close(day_energy, (100 * 600 + 200 * 3400 + 50 * (86400 - 4000)) / 3.6e6)
+
+    assert count_samples(entity, T0 - DAY, T0 + DAY) == 0  # raw deleted after verification
+    assert (run.records_processed, run.records_deleted) == (3, 3)
+    assert run.details["days"] == [str(D0 - DAY), str(D0)]
+    states = dict(TierChunk.objects.filter(tier="hourly").values_list("day", "state"))
+    assert states == {D0 - DAY: "deleted", D0: "deleted"}
+
+
+def test_rerun_changes_nothing_and_skips_deleted_days(ha_db, layout):
+    entity = saved(ha_db.write_entity(layout, "sensor.tv_power", [(60, 90), (7200, 0)], unit="W"))
+    hourly(D0, D0 + DAY)
+    first = by_hour(entity.entity_id)
+    again = hourly(D0, D0 + DAY)
+    assert by_hour(entity.entity_id) == first
+    assert (again.records_processed, again.records_deleted, again.details["days"]) == (0, 0, [])
+
+
+def test_energy_meter_reset_and_small_dip_follow_home_assistant(ha_db, layout, caplog):
+    points = [
+        (600, 10.0),  # first reading ever: the zero point
+        (4800, 10.5),
+        (6000, 10.2),  # dip < 10 %: noise, -0.3 given back later
+        (9000, 10.8),
+        (11700, 0.3),  # reset: the new cycle counts from 0
+        (18000, 0.9),
+        (86400 + 3600, 1.5),  # next day: growth from the carried-in 0.9 (raw deleted by then)
+    ]
+    entity = saved(ha_db.write_entity(layout, "sensor.washer_energy", points, unit="kWh"))
+    with caplog.at_level(logging.WARNING):
+        hourly(D0, D0 + 2 * DAY)
+    got = by_hour(entity.entity_id)
+    growth = {int((t - T0) / HOUR): r["total_energy"] for t, r in got.items()}
+    assert growth[0] == 0
+    assert close(growth[1], 0.2) and close(growth[2], 0.6) and close(growth[3], 0.3)
+    assert growth[4] == 0 and close(growth[5], 0.6)
+    assert close(growth[25], 0.6)
+    assert close(sum(growth.values()), 2.3)
+    assert got[T0 + 5 * HOUR]["last_value"] == 0.9
+    assert "dipped from 10.5 to 10.2" in caplog.text
+
+
+def test_units_are_converted_kw_to_w_and_wh_to_kwh(ha_db):
+    kw = saved(ha_db.write_entity("official", "sensor.oven_power", [(0, 2.5)], unit="kW"))
+    wh = saved(
+        ha_db.write_entity(
+            "official", "sensor.plug_energy", [(0, 1000.0), (1800, 1500.0)], unit="Wh"
+        )
+    )
+    hourly(D0, D0 + DAY)
+    oven = by_hour(kw.entity_id)[T0]
+    assert oven["avg_value"] == 2500 and close(oven["total_energy"], 2.5)
+    plug = by_hour(wh.entity_id)[T0]
+    assert close(plug["total_energy"], 0.5) and plug["last_value"] == 1.5
+
+
+def test_binary_and_text_states(ha_db, layout):
+    motion = saved(
+        ha_db.write_entity(
+            layout,
+            "binary_sensor.hall_motion",
+            [(-600, "off"), (300, "on"), (900, "off"), (3000, "on"), (4200, "off")],
+        )
+    )
+    mode = saved(
+        ha_db.write_entity(
+            layout, "sensor.washer_program", [(0, "eco"), (1200, "rinse"), (1300, "rinse")]
+        )
+    )
+    assert mode.kind == "text"
+    hourly(D0 - DAY, D0 + DAY)
+    hour0 = by_hour(motion.entity_id)[T0]
+    assert hour0["state_changes"] == 3  # off -> on -> off -> on
+    assert hour0["on_seconds"] == 600 + 600 and hour0["last_state"] == "on"
+    hour1 = by_hour(motion.entity_id)[T0 + HOUR]
+    assert (hour1["on_seconds"], hour1["state_changes"], hour1["last_state"]) == (600, 1, "off")
+    text = by_hour(mode.entity_id)[T0]
+    assert (text["state_changes"], text["last_state"], text["sample_count"]) == (1, "rinse", 3)
+
+
+def test_unavailable_and_unknown_are_gaps_and_counted(ha_db):
+    # Only the HA Ingestor records unavailable/unknown; they stop the value from holding.
+    entity = saved(
+        ha_db.write_entity(
+            "ingestor",
+            "sensor.fridge_power",
+            [(0, 100), (1800, "unavailable"), (2700, 200), (3000, "unknown")],
+            unit="W",
+        )
+    )
+    hourly(D0, D0 + DAY)
+    row = by_hour(entity.entity_id)[T0]
+    assert (row["sample_count"], row["gap_count"], row["coverage_seconds"]) == (2, 2, 2100)
+    assert close(row["avg_value"], (100 * 1800 + 200 * 300) / 2100)
+    assert close(row["total_energy"], (100 * 1800 + 200 * 300) / 3.6e6)
+    assert T0 + HOUR not in by_hour(entity.entity_id)  # a gap in force: nothing to say
+    assert count_samples(entity, T0, T0 + DAY) == 0
+
+
+def test_duplicate_timestamps_in_two_series_are_one_sample(ha_db):
+    # The ingestor wrote the same state change twice with different area tags.
+    from tests.retention.conftest import ingestor_readings
+
+    points = [(0, 100), (1800, 300)]
+    ha_db.write(ingestor_readings("sensor.desk_power", points, unit="W", area="office"))
+    ha_db.write(ingestor_readings("sensor.desk_power", [(1800, 400)], unit="W", area="study"))
+    entity = saved(
+        Entity(
+            entity_id="sensor.desk_power",
+            kind="power",
+            unit="W",
+            layout="ingestor",
+            measurement="home_assistant_events",
+        )
+    )
+    assert count_samples(entity, T0, T0 + DAY) == 2
+    hourly(D0, D0 + DAY)
+    row = by_hour(entity.entity_id)[T0]
+    assert row["sample_count"] == 2
+    assert row["max_value"] in (300, 400)  # the later series InfluxDB returns wins
+    # Both series' points are gone.
+    query = 'SELECT COUNT("state_value") FROM "home_assistant_events"'
+    assert list(get_timeseries().query(ha_db.name, query)) == []
+
+
+def test_dst_day_is_24_utc_hours_and_composes_exactly(ha_db, layout):
+    # 2024-03-31: Europe switches to summer time; UTC days and hours are unaffected.
+    dst = datetime(2024, 3, 31, tzinfo=UTC)
+    entity = saved(ha_db.write_entity(layout, "sensor.pump_power", [(dst - HOUR, 1000)], unit="W"))
+    hourly(dst.date() - DAY, dst.date() + DAY)
+    window = {"start": dst - 2 * DAY, "end": dst + 2 * DAY}
+    got = {t: r for t, r in by_hour(entity.entity_id, **window).items() if t >= dst}
+    assert len(got) == 24 and all(close(r["total_energy"], 1.0) for r in got.values())
+    daily(dst.date(), dst.date() + DAY)
+    day_row = by_hour(entity.entity_id, DAILY_RP, **window)[dst]
+    assert close(day_row["total_energy"], 24.0) and day_row["coverage_seconds"] == 86400
+
+
+def test_weather_attribute_means_are_carried_across_days(ha_db, layout):
+    entity = saved(
+        ha_db.write_entity(
+            layout,
+            "weather.home",
+            [
+                (-3600, "sunny", {"temperature": 10, "humidity": 50}),
+                (1800, "rainy", {"temperature": 6, "humidity": 90}),
+            ],
+        )  # fmt: skip
+    )
+    hourly(D0 - DAY, D0 + DAY)
+    row = by_hour(entity.entity_id)[T0]
+    assert row["temperature_mean"] == 8 and row["humidity_mean"] == 70
+    assert (row["state_changes"], row["last_state"]) == (1, "rainy")
+
+
+# --- the tiers equal one aggregation of the whole raw series -------------------------------
+
+
+def reference(entity: Entity, start: datetime, end: datetime) -> dict[datetime, dict]:
+    """What aggregating the complete raw series at once gives (before anything is deleted)."""
+    samples = tiers.converted(read_samples(entity, start, end), tiers.unit_factor(entity))
+    aggregates = aggregate_windows(entity.kind, samples, hour_windows(start, end))
+    return {a.window_start: a.to_fields() for a in aggregates if a is not None}
+
+
+def same(expected: dict, got: dict) -> bool:
+    return expected.keys() == got.keys() and all(
+        (expected[k] == got[k]) if isinstance(expected[k], str) else close(expected[k], got[k])
+        for k in expected
+    )
+
+
+def test_demo_home_tiers_equal_one_shot_aggregation_and_conserve(ha_db, layout):
+    readings = ha_db.write_demo_home(layout, days=3, entities=8, end=T0 + 3 * DAY)
+    entities = []
+    for reading in {(r.measurement, r.tags["domain"], r.tags["entity_id"]) for r in readings}:
+        measurement, domain, object_id = reading
+        entity_id = f"{domain}.{object_id}"
+        kind = {"W": "power", "kWh": "energy", "°C": "numeric"}.get(measurement)
+        kind = kind or ("binary" if domain == "binary_sensor" else "weather")
+        entities.append(
+            saved(
+                Entity(
+                    entity_id=entity_id,
+                    kind=kind,
+                    unit=measurement if kind in ("power", "energy", "numeric") else "",
+                    layout=layout,
+                    measurement=measurement if layout == "official" else "home_assistant_events",
+                )
+            )
+        )
+    start, end = T0, T0 + 3 * DAY
+    expected = {e.entity_id: reference(e, start, end) for e in entities}
+    raw_total = sum(count_samples(e, start, end) for e in entities)
+
+    run = hourly(D0, D0 + 3 * DAY)
+
+    assert run.records_processed == raw_total == run.records_deleted
+    for entity in entities:
+        got = by_hour(entity.entity_id)
+        assert got.keys() == expected[entity.entity_id].keys(), entity.entity_id
+        for hour, fields in expected[entity.entity_id].items():
+            assert same(fields, got[hour]), (entity.entity_id, hour, fields, got[hour])
+            if "avg_value" in fields:
+                assert fields["min_value"] <= fields["avg_value"] <= fields["max_value"]
+        assert count_samples(entity, start, end) == 0
+
+    hourly_rows = {e.entity_id: rows(e.entity_id) for e in entities}
+    daily(D0, D0 + 3 * DAY)
+    for entity in entities:
+        assert rows(entity.entity_id) == []  # hourly rows deleted after verification
+        days = rows(entity.entity_id, DAILY_RP)
+        assert len(days) == 3
+        hours = hourly_rows[entity.entity_id]
+        assert sum(d.points for d in days) == sum(h.points for h in hours)
+        assert close(sum(d.energy for d in days), sum(h.energy for h in hours))
+        for day_row in days:
+            f = day_row.fields
+            if "avg_value" in f:
+                assert f["min_value"] <= f["avg_value"] <= f["max_value"]
+
+
+# --- warm -> cold ----------------------------------------------------------------------------
+
+
+def test_daily_row_at_midnight_survives_the_cross_policy_delete(ha_db, layout):
+    entity = saved(ha_db.write_entity(layout, "sensor.lamp_power", [(0, 40), (7200, 60)], unit="W"))
+    hourly(D0, D0 + DAY)
+    hour_rows = rows(entity.entity_id)
+    run = daily(D0, D0 + DAY)
+    assert run.records_processed == 24 and run.records_deleted == 24
+    [row] = rows(entity.entity_id, DAILY_RP)
+    assert row.start == T0
+    assert close(row.fields["avg_value"], (40 * 7200 + 60 * (86400 - 7200)) / 86400)
+    assert (row.fields["min_value"], row.fields["max_value"]) == (40, 60)
+    assert row.points == sum(h.points for h in hour_rows) == 2
+    assert close(row.energy, sum(h.energy for h in hour_rows))
+    assert rows(entity.entity_id) == []
+    chunk = TierChunk.objects.get(tier="daily", day=D0)
+    assert chunk.state == "deleted" and chunk.pending_rows == {}
+
+
+# --- late points -----------------------------------------------------------------------------
+
+
+def test_late_point_after_its_day_was_deleted_is_folded_in_once(ha_db, layout):
+    entity = saved(
+        ha_db.write_entity(layout, "sensor.kettle_power", [(0, 10), (3 * 3600, 20)], unit="W")
+    )
+    hourly(D0, D0 + DAY)
+    before = by_hour(entity.entity_id)
+    # A point for 05:30 arrives late (e.g. an ingestor backfill), raw of that day is gone.
+    ha_db.write_entity(layout, "sensor.kettle_power", [(5.5 * 3600, 2000)], unit="W")
+
+    run = hourly(D0, D0 + DAY)
+
+    after = by_hour(entity.entity_id)
+    hour5 = after[T0 + 5 * HOUR]
+    assert hour5["sample_count"] == before[T0 + 5 * HOUR]["sample_count"] + 1
+    assert hour5["max_value"] == 2000 and hour5["min_value"] == 20
+    for name in ("avg_value", "total_energy", "coverage_seconds", "last_value"):
+        assert hour5[name] == before[T0 + 5 * HOUR][name]  # time-based fields kept
+    assert {t: r for t, r in after.items() if t != T0 + 5 * HOUR} == {
+        t: r for t, r in before.items() if t != T0 + 5 * HOUR
+    }
+    assert run.details["late_points"] == 1 and run.records_deleted == 1
+    assert count_samples(entity, T0, T0 + DAY) == 0
+    [row] = [r for r in rows(entity.entity_id) if r.start == T0 + 5 * HOUR]
+    assert row.late_times() == {int((T0 + 5.5 * HOUR).timestamp() * 1_000_000)}
+    # Once folded and deleted, a rerun changes nothing.
+    hourly(D0, D0 + DAY)
+    assert by_hour(entity.entity_id) == after
+
+
+def test_late_point_after_the_daily_row_is_folded_into_it(ha_db, layout):
+    entity = saved(ha_db.write_entity(layout, "sensor.heat_pump_power", [(0, 500)], unit="W"))
+    hourly(D0, D0 + DAY)
+    daily(D0, D0 + DAY)
+    before = by_hour(entity.entity_id, DAILY_RP)[T0]
+    ha_db.write_entity(layout, "sensor.heat_pump_power", [(12 * 3600, 3)], unit="W")
+    run = hourly(D0, D0 + DAY)
+    after = by_hour(entity.entity_id, DAILY_RP)[T0]
+    assert after["sample_count"] == before["sample_count"] + 1 and after["min_value"] == 3
+    assert after["total_energy"] == before["total_energy"]
+    assert run.details["late_points"] == 1
+    assert rows(entity.entity_id) == []  # no hourly row was recreated
+
+
+def test_late_point_while_raw_is_still_there_is_simply_aggregated(ha_db, layout):
+    entity = saved(ha_db.write_entity(layout, "sensor.fan_power", [(0, 30)], unit="W"))
+    hourly(D0 - DAY, D0)  # the day before only; D0 still raw
+    ha_db.write_entity(layout, "sensor.fan_power", [(1800, 60)], unit="W")  # late, raw day
+    hourly(D0, D0 + DAY)
+    row = by_hour(entity.entity_id)[T0]
+    assert row["sample_count"] == 2 and close(row["avg_value"], 45)
+
+
+# --- verified chunks resume per entity ---------------------------------------------------------
+
+
+def test_verified_day_with_an_entity_already_deleted_resumes(ha_db, layout):
+    a = saved(ha_db.write_entity(layout, "sensor.a_power", [(0, 1), (60, 2)], unit="W"))
+    b = saved(ha_db.write_entity(layout, "sensor.b_power", [(0, 3), (60, 4)], unit="W"))
+    hourly(D0, D0 + DAY)
+    expected_a, expected_b = by_hour(a.entity_id), by_hour(b.entity_id)
+    # Put the state back to "verified" with b's raw points back, as after a kill mid-delete.
+    TierChunk.objects.filter(tier="hourly", day=D0).update(state="verified")
+    ha_db.write_entity(layout, "sensor.b_power", [(0, 3), (60, 4)], unit="W")
+    run = hourly(D0, D0 + DAY)
+    assert run.records_deleted == 2
+    assert by_hour(a.entity_id) == expected_a and by_hour(b.entity_id) == expected_b
+    assert count_samples(b, T0, T0 + DAY) == 0
+
+
+# --- lock ---------------------------------------------------------------------------------------
+
+
+def test_second_run_is_skipped_while_the_lock_is_held(ha_db):
+    entity = saved(ha_db.write_entity("official", "sensor.x_power", [(0, 1)], unit="W"))
+    holder = RunLock(RetentionRun.Operation.DOWNSAMPLE_HOURLY, owner="run 999")
+    assert holder.acquire()
+    try:
+        run = tiers.downsample_hourly(D0, D0 + DAY)
+    finally:
+        holder.release()
+    assert run.status == "skipped"
+    assert "holds the lock: run 999 since" in run.details["reason"]
+    assert count_samples(entity, T0, T0 + DAY) == 1  # nothing touched
+    assert not TierChunk.objects.exists()
+    assert hourly(D0, D0 + DAY).status == "ok"  # free again
+
+
+def test_lock_is_released_and_renewed_only_by_its_owner(settings):
+    first = RunLock("test-lock", owner="first", ttl_seconds=30)
+    second = RunLock("test-lock", owner="second", ttl_seconds=30)
+    assert first.acquire() and not second.acquire()
+    assert second.holder().startswith("first since ")
+    assert not second.release() and not second.renew()
+    assert first.renew() and first.release()
+    assert second.acquire() and second.release()
+
+
+# --- safety: retention policies -------------------------------------------------------------
+
+
+def test_refuses_when_the_raw_policy_would_drop_data_first(ha_db):
+    entity = saved(ha_db.write_entity("official", "sensor.y_power", [(0, 1)], unit="W"))
+    get_timeseries().execute(
+        None, f"ALTER RETENTION POLICY autogen ON {quote_ident(ha_db.name)} DURATION 168h"
+    )
+    problems = tiers.check_retention_policies()
+    assert len(problems) == 1
+    assert "'autogen'" in problems[0] and "7d" in problems[0] and "DURATION INF" in problems[0]
+    run = tiers.downsample_hourly(D0, D0 + DAY)
+    assert run.status == "failed" and run.errors.startswith("Refused to run: ")
+    assert count_samples(entity, T0, T0 + DAY) == 1
+
+
+def test_refuses_when_a_tier_policy_was_shortened(ha_db):
+    tiers.ensure_tiers()
+    get_timeseries().execute(
+        None,
+        f"ALTER RETENTION POLICY enrich_hourly ON {quote_ident(ha_db.name)} DURATION 30d "
+        "SHARD DURATION 1w",  # InfluxDB refuses a duration shorter than the tier's shard groups
+    )
+    [problem] = tiers.check_retention_policies()
+    assert "'enrich_hourly'" in problem and "RETENTION_HOURLY_DAYS=90" in problem
+
+
+def test_tiers_are_created_infinite_and_never_default(ha_db):
+    tiers.ensure_tiers()
+    policies = {p.name: p for p in get_timeseries().retention_policies(ha_db.name)}
+    assert policies["enrich_hourly"].seconds is None and not policies["enrich_hourly"].default
+    assert policies["enrich_daily"].seconds is None and not policies["enrich_daily"].default
+    assert policies["autogen"].default
+    assert tiers.check_retention_policies() == []
+
+
+# --- dry run and run record -------------------------------------------------------------------
+
+
+def test_dry_run_reports_and_changes_nothing(ha_db, layout):
+    entity = saved(
+        ha_db.write_entity(
+            layout, "sensor.z_power", [(n * 60, n % 7) for n in range(100)], unit="W"
+        )
+    )
+    run = hourly(D0, D0 + DAY, dry_run=True)
+    report = run.details
+    assert report["raw_points"] == 100 and report["entities"] == [entity.entity_id]
+    assert report["days"] == [{"day": str(D0), "raw_points": 100}]
+    size = get_timeseries().sizes().get((ha_db.name, "autogen"), 0)
+    assert report["source_bytes"] == size and report["source_points"] == 100
+    if size:
+        assert close(report["bytes_per_point"], size / 100)
+        assert report["expected_freed_bytes"] == round(size / 100 * 100)
+    assert count_samples(entity, T0, T0 + DAY) == 100
+    assert not TierChunk.objects.exists()
+    assert run.status == "dry_run"
+
+
+def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
+    saved(
+        ha_db.write_entity(
+            "official", "sensor.s_power", [(n, n) for n in range(0, 3600, 10)], unit="W"
+        )
+    )
+    with caplog.at_level(logging.INFO, logger="retention.tiers.runner"):
+        run = hourly(D0, D0 + DAY)
+    assert run.storage_before_bytes is not None and run.storage_after_bytes is not None
+    assert run.storage_freed_mb == round(
+        (run.storage_before_bytes - run.storage_after_bytes) / 1e6, 3
+    )
+    assert "reduction_percent" in run.details and run.duration_seconds > 0
+    [line] = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("downsample_hourly run")
+    ]
+    assert "360 raw points" in line and "360 deleted" in line and "storage" in line
+
+
+def test_commands_take_the_same_options(ha_db, capsys):
+    entity = saved(ha_db.write_entity("official", "sensor.c_power", [(0, 5)], unit="W"))
+    call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY), "--dry-run")
+    out = capsys.readouterr().out
+    assert "would aggregate 1 raw points of 1 day(s)" in out and f"{D0}: 1" in out
+    assert "\r" not in out  # no progress bar when stdout is not a terminal
+    assert count_samples(entity, T0, T0 + DAY) == 1
+    call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
+    assert count_samples(entity, T0, T0 + DAY) == 0
+    call_command("downsample_daily", "--start", str(D0), "--end", str(D0 + DAY))
+    assert len(rows(entity.entity_id, DAILY_RP)) == 1
+    with pytest.raises(CommandError, match="--end: .*only raw data older than 7 days"):
+        call_command("downsample_hourly", "--end", str(datetime.now(UTC).date()))
+    with pytest.raises(CommandError, match="--start: 'yesterday' is not a date"):
+        call_command("downsample_daily", "--start", "yesterday")
+
+
+def test_check_range_rules(settings):
+    now = datetime(2026, 6, 10, 12, tzinfo=UTC)
+    op = RetentionRun.Operation.DOWNSAMPLE_HOURLY
+    assert tiers.check_range(op, "2026-06-01", "2026-06-03", now) == (
+        date(2026, 6, 1),
+        date(2026, 6, 3),
+    )
+    assert tiers.hourly_horizon(now) == date(2026, 6, 3)
+    with pytest.raises(tiers.RangeError, match="end 2026-06-04 is too recent") as error:
+        tiers.check_range(op, None, "2026-06-04", now)
+    assert error.value.parameter == "end"
+    with pytest.raises(tiers.RangeError, match="must be after start") as error:
+        tiers.check_range(op, "2026-06-02", "2026-06-02", now)
+    daily_op = RetentionRun.Operation.DOWNSAMPLE_DAILY
+    with pytest.raises(tiers.RangeError, match="only hourly data older than 90 days"):
+        tiers.check_range(daily_op, "2026-05-01", None, now)
+
+
+def test_without_tiered_entities_the_run_says_what_to_do(ha_db):
+    ha_db.write_entity("official", "sensor.unregistered_power", [(0, 5)], unit="W")
+    run = hourly(D0, D0 + DAY)
+    assert "run `manage.py discover_entities`" in run.details["waiting"][0]
+    assert not TierChunk.objects.exists()

@@ -1,0 +1,412 @@
+"""Crashes and outages during tier runs, against the real services.
+
+- Crash injection: `manage.py downsample_hourly|downsample_daily` runs in a child process with
+  ENRICH_FAULT_INJECT naming a point in retention.tiers.runner; the process exits there with status 1
+  (as a killed worker would). A rerun must then give exactly the aggregates of one clean
+  aggregation of the raw data, no duplicate rows, and account for every raw point.
+- InfluxDB down mid-run: the gateway talks to InfluxDB through a TCP proxy on loopback that
+  the test closes between the write and the verification; and a real Celery worker whose
+  InfluxDB is unreachable records the failure and retries by itself once it is back.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from enrich.influx import InfluxUnavailable, reset_timeseries
+from enrich.redis.client import get_redis, make_key
+from retention.entities.ha_source import count_samples, read_samples
+from retention.models import Entity, RetentionRun, TierChunk
+from retention.tiers import runner as tiers
+from retention.tiers.aggregate import aggregate_windows, compose, hour_windows
+from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from tests.retention.conftest import T0
+from tests.support import worker as support
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
+
+ROOT = Path(__file__).resolve().parents[3]
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+D0 = T0.date()
+DAYS = 3
+
+
+@pytest.fixture(autouse=True)
+def own_redis_prefix(settings):
+    settings.REDIS_KEY_PREFIX = f"test-crash-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def home(ha_db, layout):
+    """A demo home of DAYS days plus a meter with a reset and an ingestor-style gap, saved
+    in the registry; returns (entities, reference hourly fields, raw points)."""
+    readings = ha_db.write_demo_home(layout, days=DAYS, entities=6, end=T0 + DAYS * DAY)
+    entities = []
+    for measurement, domain, object_id in sorted(
+        {(r.measurement, r.tags["domain"], r.tags["entity_id"]) for r in readings}
+    ):
+        kind = {"W": "power", "kWh": "energy", "°C": "numeric"}.get(measurement)
+        kind = kind or ("binary" if domain == "binary_sensor" else "weather")
+        entity = Entity(
+            entity_id=f"{domain}.{object_id}",
+            kind=kind,
+            unit=measurement if kind in ("power", "energy", "numeric") else "",
+            layout=layout,
+            measurement=measurement if layout == "official" else "home_assistant_events",
+        )
+        entity.save()
+        entities.append(entity)
+    meter = ha_db.write_entity(
+        layout,
+        "sensor.plug_energy",
+        [(600, 5.0), (40000, 5.4), (90000, 0.2), (100000, "unavailable"), (180000, 0.9)],
+        unit="kWh",
+    )
+    meter.save()
+    entities.append(meter)
+    start, end = T0, T0 + DAYS * DAY
+    expected = {}
+    for entity in entities:
+        samples = tiers.converted(read_samples(entity, start, end), tiers.unit_factor(entity))
+        aggregates = aggregate_windows(entity.kind, samples, hour_windows(start, end))
+        expected[entity.entity_id] = {
+            a.window_start: a.to_fields() for a in aggregates if a is not None
+        }
+    raw = sum(count_samples(e, start, end) for e in entities)
+    return entities, expected, raw
+
+
+def manage(command: str, fault: str = "", start=D0, end=D0 + DAYS * DAY):
+    env = dict(
+        os.environ,
+        DATABASE_URL=support.test_database_url(),
+        HA_INFLUXDB_DATABASE=django_settings.HA_INFLUXDB_DATABASE,
+        TIER_DATABASE=django_settings.TIER_DATABASE,
+        REDIS_KEY_PREFIX=django_settings.REDIS_KEY_PREFIX,
+        REDIS_URL=django_settings.REDIS_URL,
+        INFLUXDB_URL=django_settings.INFLUXDB_URL,
+        ENRICH_FAULT_INJECT=fault,
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", command, "--start", str(start), "--end", str(end)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def crash(command: str, fault: str) -> None:
+    result = manage(command, fault)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"fault injection: process exits at {fault}" in result.stderr
+
+
+def expire_dead_runs_lock(operation: str) -> None:
+    """The killed run's lock lives on until its expiry (LOCK_TTL_SECONDS); a run meanwhile is
+    skipped. Shown once, then the expiry is brought forward instead of waiting 10 minutes."""
+    run = tiers.downsample_hourly(D0, D0 + DAY) if operation == "downsample_hourly" else None
+    if run is not None:
+        assert run.status == "skipped" and "holds the lock: run " in run.details["reason"]
+    key = make_key("lock", operation)
+    assert get_redis().pttl(key) > 0
+    get_redis().pexpire(key, 1)
+    time.sleep(0.01)
+
+
+def hourly_rows(entity_id: str) -> dict:
+    rows = read_rows(HOURLY_RP, T0 - DAY, T0 + (DAYS + 1) * DAY, entity_id).get(entity_id, [])
+    return {r.start: {k: v for k, v in r.fields.items() if not is_own_field(k)} for r in rows}
+
+
+def assert_exact(entities, expected, raw_before) -> None:
+    accounted = 0
+    for entity in entities:
+        got = hourly_rows(entity.entity_id)
+        want = expected[entity.entity_id]
+        assert got.keys() == want.keys(), entity.entity_id  # no missing, no extra rows
+        for hour, fields in want.items():
+            assert got[hour].keys() == fields.keys(), (entity.entity_id, hour)
+            for name, value in fields.items():
+                if isinstance(value, str):
+                    assert got[hour][name] == value
+                else:
+                    assert got[hour][name] == pytest.approx(value, rel=1e-9, abs=1e-12)
+        accounted += sum(f["sample_count"] + f["gap_count"] for f in got.values())
+        assert count_samples(entity, T0, T0 + DAYS * DAY) == 0
+    assert accounted == raw_before  # no lost samples
+
+
+def no_duplicates(entity_id: str, rp: str) -> None:
+    """One row per window: raw InfluxQL, every point of the series."""
+    from enrich.influx import get_timeseries, quote_ident
+
+    source = f"{quote_ident(django_settings.TIER_DATABASE)}.{quote_ident(rp)}.entity_aggregates"
+    query = f'SELECT "sample_count" FROM {source} WHERE "entity_id" = $e GROUP BY *'
+    rows = list(get_timeseries().query(django_settings.TIER_DATABASE, query, {"e": entity_id}))
+    times = [r.time for r in rows]
+    assert len(times) == len(set(times))
+
+
+# --- hot -> warm crashes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault", ["hourly:after_write", "hourly:after_verify", "hourly:mid_delete"]
+)
+def test_hourly_crash_then_rerun_gives_the_same_aggregates(home, fault):
+    entities, expected, raw_before = home
+    crash("downsample_hourly", fault)
+
+    chunk = TierChunk.objects.get(tier="hourly", day=D0)
+    raw_now = sum(count_samples(e, T0, T0 + DAYS * DAY) for e in entities)
+    if fault == "hourly:after_write":
+        assert chunk.state == "written" and raw_now == raw_before
+    elif fault == "hourly:after_verify":
+        assert chunk.state == "verified" and raw_now == raw_before
+    else:  # the first entity's raw day is gone, the others are untouched
+        assert chunk.state == "verified" and 0 < raw_now < raw_before
+    assert not TierChunk.objects.filter(day__gt=D0).exists()
+
+    expire_dead_runs_lock("downsample_hourly")
+    rerun = manage("downsample_hourly")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "downsample_hourly run" in rerun.stdout and ": ok;" in rerun.stdout
+
+    assert_exact(entities, expected, raw_before)
+    for entity in entities:
+        no_duplicates(entity.entity_id, HOURLY_RP)
+    states = set(TierChunk.objects.filter(tier="hourly").values_list("state", flat=True))
+    assert states == {"deleted"}
+
+
+# --- warm -> cold crashes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["daily:after_write", "daily:after_verify", "daily:mid_delete", "daily:before_rewrite"],
+)
+def test_daily_crash_then_rerun_gives_the_same_aggregates(home, fault):
+    entities, expected, raw_before = home
+    assert tiers.downsample_hourly(D0, D0 + DAYS * DAY).status == "ok"
+    hourly = {e.entity_id: read_rows(HOURLY_RP, T0, T0 + DAYS * DAY, e.entity_id) for e in entities}
+    want = {}
+    for entity in entities:
+        rows = hourly[entity.entity_id].get(entity.entity_id, [])
+        for n in range(DAYS):
+            start = T0 + n * DAY
+            parts = [r.aggregate(HOUR) for r in rows if start <= r.start < start + DAY]
+            composed = compose(entity.kind, parts, start, start + DAY)
+            if composed is not None:
+                want[(entity.entity_id, start)] = composed.to_fields()
+
+    crash("downsample_daily", fault)
+    chunk = TierChunk.objects.get(tier="daily", day=D0)
+    daily_now = read_rows(DAILY_RP, T0, T0 + DAY)
+    if fault == "daily:before_rewrite":
+        # InfluxDB 1.x deleted the daily rows at midnight with the hourly ones; they are in
+        # the chunk's pending_rows and the rerun writes them again.
+        assert chunk.state == "verified" and set(chunk.pending_rows) == {
+            e.entity_id for e in entities if (e.entity_id, T0) in want
+        }
+    else:
+        assert chunk.state in ("written", "verified") and daily_now
+
+    expire_dead_runs_lock("downsample_daily")
+    rerun = manage("downsample_daily")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+
+    got = {}
+    for entity_id, rows in read_rows(DAILY_RP, T0, T0 + DAYS * DAY).items():
+        for row in rows:
+            got[(entity_id, row.start)] = row.fields
+    assert got.keys() == want.keys()
+    for key, fields in want.items():
+        for name, value in fields.items():
+            assert got[key][name] == (
+                value if isinstance(value, str) else pytest.approx(value, rel=1e-9, abs=1e-12)
+            ), (key, name)
+    assert read_rows(HOURLY_RP, T0, T0 + DAYS * DAY) == {}
+    assert sum(f["sample_count"] + f["gap_count"] for f in got.values()) == raw_before
+    for entity in entities:
+        no_duplicates(entity.entity_id, DAILY_RP)
+
+
+# --- late points: a crash between folding them in and deleting them ----------------------
+
+
+def test_late_point_crash_then_rerun_folds_it_in_once(ha_db):
+    entity = ha_db.write_entity("official", "sensor.kettle_power", [(0, 10)], unit="W")
+    entity.save()
+    assert tiers.downsample_hourly(D0, D0 + DAY).status == "ok"
+    ha_db.write_entity("official", "sensor.kettle_power", [(7200 + 5, 900)], unit="W")
+    result = manage("downsample_hourly", "hourly:late_after_write", D0, D0 + DAY)
+    assert result.returncode == 1
+    assert count_samples(entity, T0, T0 + DAY) == 1  # folded, not deleted yet
+    expire_dead_runs_lock("downsample_hourly")
+    # The dead run also held the daily tier's lock (hourly rows must not change while the
+    # daily tier composes them): until it expires, late points wait.
+    waiting = tiers.downsample_hourly(D0, D0 + DAY)
+    assert waiting.status == "ok" and waiting.details["late_points"] == 0
+    assert "late points not folded in: the daily tier is running" in waiting.details["waiting"][0]
+    expire_dead_runs_lock("downsample_daily")
+    assert manage("downsample_hourly", "", D0, D0 + DAY).returncode == 0
+    row = hourly_rows(entity.entity_id)[T0 + 2 * HOUR]
+    assert row["sample_count"] == 1 and row["max_value"] == 900  # once, not twice
+    assert count_samples(entity, T0, T0 + DAY) == 0
+
+
+# --- InfluxDB down -------------------------------------------------------------------------
+
+
+class Proxy:
+    """A TCP proxy on loopback to the real InfluxDB that can be closed and opened again on the
+    same port: closed, connections are refused and open ones are cut."""
+
+    def __init__(self, target_url: str) -> None:
+        host_port = target_url.split("://", 1)[1].split("/", 1)[0]
+        host, port = host_port.rsplit(":", 1)
+        self.target = (host, int(port))
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+
+    def open(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def close(self) -> None:
+        if self._server is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave it
+            # accepting on Linux.
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._server.close()
+            self._server = None
+        for sock in self._sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._sockets = []
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def proxy(settings):
+    real = settings.INFLUXDB_URL
+    proxy = Proxy(real)
+    proxy.open()
+    settings.INFLUXDB_URL = proxy.url
+    reset_timeseries()
+    yield proxy
+    proxy.close()
+    settings.INFLUXDB_URL = real
+    reset_timeseries()
+
+
+def test_influxdb_down_between_write_and_verify_deletes_nothing(home, proxy, monkeypatch):
+    entities, expected, raw_before = home
+    real_fault_point = tiers.fault_point
+
+    def influxdb_goes_away(name: str) -> None:
+        if name == "hourly:after_write":
+            proxy.close()
+        real_fault_point(name)
+
+    monkeypatch.setattr(tiers, "fault_point", influxdb_goes_away)
+    with pytest.raises(InfluxUnavailable, match=f"Cannot reach InfluxDB at {proxy.url}"):
+        tiers.downsample_hourly(D0, D0 + DAYS * DAY)
+    run = RetentionRun.objects.get()
+    assert run.status == "failed"
+    assert run.errors.startswith("InfluxDB became unreachable: Cannot reach InfluxDB")
+    assert "Nothing was deleted for a day whose rows were not verified" in run.errors
+    assert TierChunk.objects.get(day=D0).state == "written"
+    assert make_key("lock", "downsample_hourly") not in get_redis().keys("*lock*")
+
+    monkeypatch.setattr(tiers, "fault_point", real_fault_point)
+    proxy.open()  # InfluxDB is back: nothing was lost, the rerun completes exactly
+    assert sum(count_samples(e, T0, T0 + DAYS * DAY) for e in entities) == raw_before
+    assert tiers.downsample_hourly(D0, D0 + DAYS * DAY).status == "ok"
+    assert_exact(entities, expected, raw_before)
+
+
+@pytest.mark.parametrize("layout", ["official"])
+def test_task_retries_by_itself_when_influxdb_is_back(home, settings):
+    entities, expected, raw_before = home
+    proxy = Proxy(settings.INFLUXDB_URL)  # closed: InfluxDB unreachable for the worker
+    from retention.tiers.tasks import downsample_hourly
+
+    env = {
+        "INFLUXDB_URL": proxy.url,
+        "HA_INFLUXDB_DATABASE": settings.HA_INFLUXDB_DATABASE,
+        "TIER_DATABASE": settings.TIER_DATABASE,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        "RETENTION_RETRY_SECONDS": "3",
+    }
+    with support.celery_worker("tiers-retry", **env) as worker:
+        result = downsample_hourly.apply_async(
+            kwargs={"start": str(D0), "end": str(D0 + DAYS * DAY)}
+        )
+        deadline = time.monotonic() + 60
+        while not RetentionRun.objects.filter(status="failed").exists():
+            assert time.monotonic() < deadline, support.output(worker)
+            time.sleep(0.2)
+        failed = RetentionRun.objects.get(status="failed")
+        assert "InfluxDB became unreachable" in failed.errors
+        assert sum(count_samples(e, T0, T0 + DAYS * DAY) for e in entities) == raw_before
+        proxy.open()
+        try:
+            outcome = result.get(timeout=90)
+        finally:
+            proxy.close()
+    assert outcome["status"] == "ok"
+    assert RetentionRun.objects.filter(status="ok").count() == 1
+    assert_exact(entities, expected, raw_before)
