@@ -80,7 +80,6 @@ KNOWN_LARGE = {
     "retention/archive/run.py",
     "retention/entities/discovery.py",
     "retention/archive/s3.py",
-    "retention/stats/measure.py",
     "retention/tiers/runner.py",
 }
 
