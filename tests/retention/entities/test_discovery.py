@@ -13,14 +13,9 @@ from django.urls import reverse
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from enrich.readings import Reading
-from retention.entities.discovery import (
-    AREAS_TEMPLATE,
-    AreaImportError,
-    DiscoveryError,
-    detect_layout,
-    discover,
-    import_ha_areas,
-)
+from retention.entities.areas import AREAS_TEMPLATE, AreaImportError, import_ha_areas
+from retention.entities.discovery import DiscoveryError, discover
+from retention.entities.scan import detect_layout
 from retention.models import Entity
 from tests.retention.conftest import T0, at, official_readings, official_to_ingestor
 
