@@ -450,7 +450,7 @@ def test_admin_lists_filters_and_marks_edits(admin_client):
 @pytest.mark.django_db
 def test_the_daily_task_registers_new_entities(ha_db, caplog):
     from config.schedule import SCHEDULE
-    from retention.tiers.tasks import discover_entities
+    from retention.entities.tasks import discover_entities
 
     ha_db.write_demo_home("official", days=1, entities=5, end=T0, seed=2)
     result = discover_entities.run()
@@ -465,7 +465,7 @@ def test_the_daily_task_fails_on_a_missing_database_and_logs_it(settings, caplog
     """A discovery that cannot run is a failed task (Flower and the result say so), not a
     success carrying an error; a missing database is not retried."""
     from retention.entities.discovery import DiscoveryError
-    from retention.tiers.tasks import discover_entities
+    from retention.entities.tasks import discover_entities
 
     settings.HA_INFLUXDB_DATABASE = "no_such_ha_database"
     result = discover_entities.apply()
