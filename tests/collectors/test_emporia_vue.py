@@ -1,16 +1,23 @@
 """Emporia Vue adapter against the replay server: Cognito SRP login checked with the server's
-side of the SRP math, token refresh, usage shapes, every minute of the mains, nulls, backfill,
-the request budget, and two pipeline runs into the real InfluxDB."""
+side of the SRP math, login and renewal against moto's cognito-idp server, token refresh,
+usage shapes, every minute of the mains, nulls, backfill, the request budget, and two pipeline
+runs into the real InfluxDB."""
 
 import base64
 import hashlib
 import hmac
+import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
+import requests
+from moto.server import ThreadedMotoServer
+from pycognito.aws_srp import AWSSRP
 
 from collectors import pipeline, registry
 from collectors.base import ConfigError, Credentials, Window
@@ -85,19 +92,49 @@ def fetch(server, adapter=None, credentials=None, win=None):
     return adapter.fetch(target, credentials, win or window())
 
 
+# Cognito's side of the SRP math, written here from RFC 5054 (3072-bit group, g = 2, SHA-256)
+# and Cognito's HKDF, independently of pycognito's client side that the adapter uses.
+N = int(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
+    "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
+    "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F"
+    "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B"
+    "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510"
+    "15728E5A8AAAC42DAD33170D04507A33A85521ABDF1CBA64ECFB850458DBEF0A8AEA71575D060C7DB3970F85A6E1E4C7"
+    "ABF5AE8CDB0933D71E8C94E04A25619DCEE3D2261AD2EE6BF12FFA06D98A0864D87602733EC86A64521F2B18177B200C"
+    "BBE117577A615D6C770988C0BAD946E208E24FA074E5AB3143DB5BFCE0FD108E4B82D120A93AD2CAFFFFFFFFFFFFFFFF",
+    16,
+)
+G = 2
+
+
+def padded(value: int | str) -> bytes:
+    """A positive number as Cognito hashes it: even-length hex, 00 first when the top bit is
+    set (read as positive, like Java's BigInteger)."""
+    text = value if isinstance(value, str) else f"{value:x}"
+    if len(text) % 2:
+        text = "0" + text
+    elif text[0] in "89abcdefABCDEF":
+        text = "00" + text
+    return bytes.fromhex(text)
+
+
+def sha256_int(data: bytes) -> int:
+    return int(hashlib.sha256(data).hexdigest(), 16)
+
+
 def server_expected_signature(challenge: dict, srp_a_hex: str, timestamp: str) -> str:
     """Cognito's side: v = g^x, S = (A * v^u)^b, the same HKDF and HMAC, from the password."""
     params = challenge["ChallengeParameters"]
     big_a, big_b = int(srp_a_hex, 16), int(params["SRP_B"], 16)
     inner = hashlib.sha256(f"{POOL.split('_')[1]}{USER_ID}:{PASSWORD}".encode()).hexdigest()
-    x = cognito.hash_hex(cognito.padded_hex(params["SALT"]) + inner)
-    v = pow(cognito.G, x, cognito.N)
-    assert big_b == (cognito.K * v + pow(cognito.G, SERVER_B, cognito.N)) % cognito.N
-    u = cognito.hash_hex(cognito.padded_hex(big_a) + cognito.padded_hex(big_b))
-    s = pow(big_a * pow(v, u, cognito.N), SERVER_B, cognito.N)
-    prk = hmac.new(
-        bytes.fromhex(cognito.padded_hex(u)), bytes.fromhex(cognito.padded_hex(s)), "sha256"
-    ).digest()
+    x = sha256_int(padded(params["SALT"]) + bytes.fromhex(inner))
+    v = pow(G, x, N)
+    k = sha256_int(padded(N) + padded(G))
+    assert big_b == (k * v + pow(G, SERVER_B, N)) % N
+    u = sha256_int(padded(big_a) + padded(big_b))
+    s = pow(big_a * pow(v, u, N), SERVER_B, N)
+    prk = hmac.new(padded(u), padded(s), "sha256").digest()
     key = hmac.new(prk, b"Caldera Derived Key\x01", "sha256").digest()[:16]
     message = (
         b"ghlOXVLi1"
@@ -206,9 +243,21 @@ def test_a_wrong_password_gives_a_proof_the_server_rejects(replay_server):
     assert responses["PASSWORD_CLAIM_SIGNATURE"] != expected
 
 
+def test_a_challenge_with_b_zero_mod_n_is_refused_before_any_proof(replay_server):
+    challenge = replay_server.load_fixture("emporia/cognito_challenge.json")
+    challenge["ChallengeParameters"]["SRP_B"] = f"{2 * N:x}"  # would make the key guessable
+    replay_server.add("POST", "/c", json=challenge)
+    with pytest.raises(MalformedResponse, match="SRP challenge is unusable"):
+        cognito.Cognito("emporia_vue", replay_server.url_for("/c"), POOL, "client").login(
+            "Vue.Owner@example.com", PASSWORD
+        )
+    assert len(replay_server.calls("POST", "/c")) == 1  # no RespondToAuthChallenge
+
+
 def test_timestamp_is_cognitos_format_without_day_padding():
+    # pycognito's format, used by the proof: English names whatever the process locale
     assert (
-        cognito.timestamp(datetime(2026, 5, 1, 4, 5, 3, tzinfo=UTC))
+        AWSSRP.get_cognito_formatted_timestamp(datetime(2026, 5, 1, 4, 5, 3))
         == "Fri May 1 04:05:03 UTC 2026"
     )
 
@@ -424,6 +473,82 @@ def test_saved_tokens_of_another_account_are_not_used(replay_server):
     fetch(replay_server, EmporiaVueAdapter(wall=wall), other)
     flows = [r.json().get("AuthFlow") for r in replay_server.calls("POST", COGNITO_PATH)]
     assert flows[0] == "USER_SRP_AUTH"
+
+
+# --- against moto's Cognito ---
+
+
+@pytest.fixture
+def moto_cognito() -> Iterator[dict[str, str]]:
+    """moto's cognito-idp server on loopback with a user pool, an app client and the Vue
+    owner: the login and renewal as a Cognito server speaks them (moto does not check the
+    SRP proof; the replay tests above check it with the server's side of the math)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}/"
+    requests.post(f"{url}moto-api/reset", timeout=5).raise_for_status()
+    idp = boto3.client(
+        "cognito-idp",
+        endpoint_url=url,
+        region_name="us-east-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    policy = {"MinimumLength": 8, "RequireUppercase": False, "RequireSymbols": False}
+    pool = idp.create_user_pool(PoolName="emporia", Policies={"PasswordPolicy": policy})
+    pool_id = pool["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="emporia-app")
+    user = {"UserPoolId": pool_id, "Username": "Vue.Owner@example.com"}
+    idp.admin_create_user(**user, TemporaryPassword="temporary-1")
+    idp.admin_set_user_password(**user, Password=PASSWORD, Permanent=True)
+    try:
+        yield {
+            "cognito_url": url,
+            "user_pool_id": pool_id,
+            "client_id": app["UserPoolClient"]["ClientId"],
+        }
+    finally:
+        server.stop()
+
+
+def claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_login_and_renewal_against_motos_cognito(replay_server, moto_cognito):
+    emporia_routes_without_login(replay_server)
+    clock, reported = Clock(), []
+    credentials = replace(
+        emporia_credentials(replay_server, **moto_cognito),
+        on_renewed=lambda renewed: reported.append(dict(renewed.session)),
+    )
+    adapter = EmporiaVueAdapter(clock=clock)
+    fetch(replay_server, adapter, credentials)
+    first_run = len(replay_server.calls("GET"))
+    [login] = reported
+    assert claims(login["id_token"])["cognito:username"] == "Vue.Owner@example.com"
+    assert claims(login["id_token"])["aud"] == moto_cognito["client_id"]
+    assert claims(login["id_token"])["token_use"] == "id"
+    clock.now += 3600 - 299  # inside the last 5 minutes of the hour-long token
+    fetch(replay_server, adapter, credentials)
+    login, renewal = reported
+    assert renewal["id_token"] != login["id_token"]
+    assert renewal["refresh_token"] == login["refresh_token"]  # a refresh keeps it
+    tokens = [r.headers["authtoken"] for r in replay_server.calls("GET")]
+    assert set(tokens[:first_run]) == {login["id_token"]}
+    assert set(tokens[first_run:]) == {renewal["id_token"]}
+
+
+def test_an_account_motos_cognito_does_not_know_is_an_auth_error(replay_server, moto_cognito):
+    emporia_routes_without_login(replay_server)
+    credentials = replace(
+        emporia_credentials(replay_server, **moto_cognito), username="nobody@example.com"
+    )
+    with pytest.raises(AuthError, match="METER_PASSWORD.*UserNotFoundException"):
+        fetch(replay_server, credentials=credentials)
+    assert not replay_server.calls("GET")
 
 
 # --- usage ---

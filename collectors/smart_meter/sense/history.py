@@ -1,5 +1,5 @@
-"""Sense's trends (`app/history/trends`, the call the sense_energy library makes): today's
-consumption, and the backfill of an outage.
+"""Sense's trends (`app/history/trends`, the documented call): today's consumption, and the
+backfill of an outage.
 
 `GET app/history/trends?monitor_id=..&device_id=always_on&scale=DAY&start=<a moment>` answers
 the account-local day that holds the moment: `start`, `end`, `steps` (24 hours; 23 or 25 on a
