@@ -26,6 +26,7 @@ from enrich.redis.budget import Budget
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
 from tests.support.replay import load_fixture
 from tests.support.worker import celery_worker, output
 
@@ -160,13 +161,8 @@ def test_hang_longer_than_the_timeout_serves_last_good_within_the_bound(
     settings.HTTP_TIMEOUT_SECONDS = 0.5
     settings.HTTP_MAX_RETRIES = 0
     site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
-    config = ProviderConfig.objects.create(
-        site=site,
-        source="air_quality",
-        provider="airnow",
-        interval_seconds=3600,
-        api_key="AIRNOW-KEY-123",
-        options={"base_url": replay_server.url},
+    config = configs.airnow(
+        site, replay_server.url, api_key="AIRNOW-KEY-123", interval_seconds=3600
     )
     replay_server.add(
         "GET", AIRNOW_CURRENT_PATH, json=load_fixture("airnow/observation_current.json")
