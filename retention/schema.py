@@ -6,6 +6,6 @@ TIER_MEASUREMENT = "entity_aggregates"
 HOURLY_RP = "enrich_hourly"
 DAILY_RP = "enrich_daily"
 
-# Daily storage measurements (retention.stats.measure) and archive bookkeeping (retention.archive.run).
+# Daily storage measurements (retention.stats.metrics) and archive bookkeeping (retention.archive.run).
 METRICS_MEASUREMENT = "retention_metrics"
 ARCHIVE_METADATA_MEASUREMENT = "archive_metadata"

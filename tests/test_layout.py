@@ -78,9 +78,7 @@ KNOWN_LARGE = {
     "enrich/influx/__init__.py",
     "retention/tiers/aggregate.py",
     "retention/archive/run.py",
-    "retention/entities/discovery.py",
     "retention/archive/s3.py",
-    "retention/stats/measure.py",
     "retention/tiers/runner.py",
 }
 

@@ -5,7 +5,8 @@ from datetime import datetime
 from collectors.ha_mqtt.discovery import EntitySpec, EntityState
 from enrich.influx import TimeseriesError, get_timeseries
 from retention.models import RetentionRun
-from retention.stats.measure import archive_bytes, run_summary, tier_sizes
+from retention.stats.history import run_summary
+from retention.stats.measure import archive_bytes, tier_sizes
 
 TIERS = ("raw", "hourly", "daily", "enrichment")
 RUN_STATUSES = tuple(RetentionRun.Status.values)

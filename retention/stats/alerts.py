@@ -26,11 +26,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
 from retention.models import Alert, RetentionRun
+from retention.stats.history import iso
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +161,9 @@ def payload(alert: Alert, now: datetime) -> dict[str, Any]:
         "status": run.status,
         "message": alert.message,
         "run_id": run.pk,
-        "started": run.started.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "started": iso(run.started),
         "duration_seconds": round(_age(run, now), 3),
-        "alert_created": alert.created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "alert_created": iso(alert.created),
     }
 
 
@@ -256,3 +257,34 @@ def notify_run_finished(run: RetentionRun) -> list[Alert]:
             "alert check for retention run %s failed; the periodic check will retry", run.pk
         )
         return []
+
+
+# --- As the API shows them -------------------------------------------------------------
+def open_alerts():
+    """Alerts whose incident is not over: no run of the same operation finished ok since the
+    alerted run started (an overrun that then finished ok closes its own alert)."""
+    resolved = RetentionRun.objects.filter(
+        operation=OuterRef("run__operation"),
+        status=RetentionRun.Status.OK,
+        started__gte=OuterRef("run__started"),
+    )
+    return (
+        Alert.objects.select_related("run")
+        .annotate(resolved=Exists(resolved))
+        .filter(resolved=False)
+        .order_by("-created", "-pk")
+    )
+
+
+def alert_summary(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": alert.pk,
+        "kind": alert.kind,
+        "operation_type": alert.run.operation,
+        "run_id": alert.run_id,
+        "run_status": alert.run.status,
+        "message": alert.message,
+        "created": iso(alert.created),
+        "sent": iso(alert.sent),
+        "delivery_error": alert.delivery_error or None,
+    }

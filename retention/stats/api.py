@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from enrich.api import params
 from retention.models import RetentionRun
-from retention.stats.measure import run_summary, storage_stats
+from retention.stats.history import run_summary
+from retention.stats.measure import storage_stats
 
 DEFAULT_DAYS = 30
 MAX_RUNS = 5000  # a 365-day history of frequent view refreshes stays a sane response

@@ -19,6 +19,9 @@ Formulas (bytes exact; GB = 2^30 bytes, the unit AWS bills "GB-month" in):
     annual_savings  = storage_saved_GB × STORAGE_PRICE_DB_GB_MONTH × 12
                       − archive_GB × STORAGE_PRICE_ARCHIVE_GB_MONTH × 12
 A figure that cannot be measured is `{"value": null, "reason": ...}`, never 0 or a guess.
+
+The last runs are shown as `retention.stats.history` shows runs, the open alerts as
+`retention.stats.alerts` shows them; `retention.stats.metrics` writes these figures daily.
 """
 
 from __future__ import annotations
@@ -26,19 +29,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Sum
 
 from enrich.influx import TimeseriesError, get_timeseries, quote_ident
-from enrich.readings import Reading
-from retention.models import Alert, ArchiveObject, RetentionRun
-from retention.schema import METRICS_MEASUREMENT
-from retention.stats import settle
-from retention.tiers.rows import DAILY_RP, HOURLY_RP
+from retention.models import ArchiveObject, RetentionRun
+from retention.schema import DAILY_RP, HOURLY_RP
+from retention.stats.alerts import alert_summary, open_alerts
+from retention.stats.history import iso, last_run
 
 logger = logging.getLogger(__name__)
 
@@ -160,74 +162,6 @@ def archive_bytes() -> tuple[int, int]:
     return int(objects.aggregate(total=Sum("file_size"))["total"] or 0), objects.count()
 
 
-# --- Runs and alerts ---------------------------------------------------------------------
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
-def run_summary(run: RetentionRun) -> dict[str, Any]:
-    """A run as the API shows it (units in the key names)."""
-    return {
-        "run_id": run.pk,
-        "operation_type": run.operation,
-        "status": run.status,
-        "started": _iso(run.started),
-        "finished": _iso(run.finished),
-        "duration_seconds": run.duration_seconds,
-        "range_start": _iso(run.range_start),
-        "range_end": _iso(run.range_end),
-        "records_processed": run.records_processed,
-        "records_deleted": run.records_deleted,
-        "storage_freed_mb": settle.freed_mb(run),
-        "storage_freed_immediate_mb": run.storage_freed_mb,
-        "storage_settled": run.storage_settled_freed_mb is not None,
-        "errors": run.errors,
-    }
-
-
-def last_run(operation: str) -> dict[str, Any]:
-    """Time and status of the newest real run (not a dry run, not skipped for the lock)."""
-    run = (
-        RetentionRun.objects.filter(operation=operation)
-        .exclude(status__in=(RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED))
-        .order_by("-started", "-pk")
-        .first()
-    )
-    if run is None:
-        return {"status": None, "reason": f"no {operation} run has been recorded yet"}
-    return run_summary(run)
-
-
-def open_alerts():
-    """Alerts whose incident is not over: no run of the same operation finished ok since the
-    alerted run started (an overrun that then finished ok closes its own alert)."""
-    resolved = RetentionRun.objects.filter(
-        operation=OuterRef("run__operation"),
-        status=RetentionRun.Status.OK,
-        started__gte=OuterRef("run__started"),
-    )
-    return (
-        Alert.objects.select_related("run")
-        .annotate(resolved=Exists(resolved))
-        .filter(resolved=False)
-        .order_by("-created", "-pk")
-    )
-
-
-def alert_summary(alert: Alert) -> dict[str, Any]:
-    return {
-        "alert_id": alert.pk,
-        "kind": alert.kind,
-        "operation_type": alert.run.operation,
-        "run_id": alert.run_id,
-        "run_status": alert.run.status,
-        "message": alert.message,
-        "created": _iso(alert.created),
-        "sent": _iso(alert.sent),
-        "delivery_error": alert.delivery_error or None,
-    }
-
-
 # --- Figures -----------------------------------------------------------------------------
 def _gb(nbytes: int | float) -> float:
     return round(nbytes / GB, 9)  # 1e-9 GB is about one byte
@@ -248,7 +182,7 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
     price_archive = settings.STORAGE_PRICE_ARCHIVE_GB_MONTH
     currency = settings.STORAGE_PRICE_CURRENCY
     stats: dict[str, Any] = {
-        "measured_at": _iso(now),
+        "measured_at": iso(now),
         "units": {
             "GB": "2^30 bytes (the GB of AWS's GB-month prices)",
             "bytes/point": "bytes on disk per InfluxDB point (one series, one timestamp)",
@@ -394,85 +328,13 @@ def _storage_saved(
     return result
 
 
-# --- Daily trend point ---------------------------------------------------------------------
-def metrics_reading(stats: Mapping[str, Any], day: datetime) -> Reading:
-    """The `retention_metrics` point of `stats` at `day` (UTC midnight). Unknown figures are
-    left out (InfluxDB has no null) and listed with their reason in the `unmeasured` field."""
-    fields: dict[str, Any] = {}
-    unmeasured = []
-
-    def put(name: str, figure: Mapping[str, Any], *extra: tuple[str, str]) -> None:
-        if figure.get("value") is None:
-            unmeasured.append(f"{name}: {figure.get('reason', 'unknown')}")
-            return
-        fields[name] = float(figure["value"])
-        for field_name, key in extra:
-            fields[field_name] = figure[key]
-
-    put("current_db_size_gb", stats["current_db_size_gb"], ("current_db_size_bytes", "bytes"))
-    for tier, size in stats["current_db_size_gb"].get("tiers", {}).items():
-        fields[f"{tier}_size_bytes"] = size["bytes"]
-    put("archive_size_gb", stats["archive_size_gb"], ("archive_size_bytes", "bytes"))
-    fields["archive_objects"] = stats["archive_size_gb"]["objects"]
-    put("raw_bytes_per_point", stats["raw_bytes_per_point"])
-    if stats["raw_bytes_per_point"].get("points") is not None:
-        fields["raw_points"] = stats["raw_bytes_per_point"]["points"]
-    fields["raw_points_removed"] = stats["raw_points_removed"]["value"]
-    put("raw_equivalent_size_gb", stats["raw_equivalent_size_gb"])
-    put("storage_saved_gb", stats["storage_saved_gb"], ("storage_saved_bytes", "bytes"))
-    put("reduction_percentage", stats["reduction_percentage"])
-    put("annual_cost_savings", stats["annual_cost_savings"])
-    fields["currency"] = settings.STORAGE_PRICE_CURRENCY
-    fields["open_alerts"] = len(stats["open_alerts"])
-    if unmeasured:
-        fields["unmeasured"] = "; ".join(unmeasured)
-    return Reading(METRICS_MEASUREMENT, fields, day)
-
-
-def day_start(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
-
-
-def record_metrics(now: datetime | None = None) -> Reading:
-    """Write today's `retention_metrics` point (UTC day start) into INFLUXDB_DATABASE.
-
-    A rerun the same day replaces the point: InfluxDB would merge the fields of two writes at
-    the same time, so a figure that became unknown would keep yesterday's run's value; the old
-    point is deleted first."""
-    now = now or datetime.now(UTC)
-    reading = metrics_reading(storage_stats(now), day_start(now))
-    ts = get_timeseries()
-    db = settings.INFLUXDB_DATABASE
-    existing = (
-        f"SELECT * FROM {quote_ident(METRICS_MEASUREMENT)} WHERE time >= $day AND time <= $day"
-    )
-    with ts.query(db, existing, params={"day": reading.time}) as rows:
-        found = next(rows, None) is not None
-    if found:
-        ts.delete(db, reading.time, reading.time + timedelta(microseconds=1), METRICS_MEASUREMENT)
-    ts.write(db, [reading])
-    logger.info(
-        "retention metrics for %s written to %s.%s (%d fields)",
-        reading.time.date(),
-        db,
-        METRICS_MEASUREMENT,
-        len(reading.fields),
-    )
-    return reading
-
-
 __all__ = [
     "GB",
-    "METRICS_MEASUREMENT",
     "PointCount",
     "TierSize",
     "archive_bytes",
     "count_raw_points",
-    "last_run",
-    "metrics_reading",
-    "open_alerts",
     "raw_points_removed",
-    "record_metrics",
     "storage_stats",
     "tier_sizes",
 ]

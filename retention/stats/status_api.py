@@ -17,7 +17,9 @@ from rest_framework.views import APIView
 from enrich.api import params
 from enrich.influx import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
 from retention.models import Alert, ArchiveObject
-from retention.stats.measure import METRICS_MEASUREMENT, _iso, alert_summary, open_alerts
+from retention.schema import METRICS_MEASUREMENT
+from retention.stats.alerts import alert_summary, open_alerts
+from retention.stats.history import iso
 
 SERIES_FIELDS = (
     "raw_size_bytes",
@@ -47,7 +49,7 @@ class StorageMetrics(APIView):
             with get_timeseries().query(
                 settings.INFLUXDB_DATABASE, query, params={"since": since}
             ) as rows:
-                points = [{"time": _iso(r.time), **{f: r.values.get(f) for f in SERIES_FIELDS}}
+                points = [{"time": iso(r.time), **{f: r.values.get(f) for f in SERIES_FIELDS}}
                           for r in rows]  # fmt: skip
         except InfluxQueryError as exc:
             if "database not found" not in exc.server_message:

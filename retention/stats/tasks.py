@@ -5,8 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from retention.stats import alerts, settle
-from retention.stats import measure as stats
+from retention.stats import alerts, metrics, settle
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ def record_metrics() -> dict:
     """Daily: write today's `retention_metrics` point (a rerun the same day replaces it).
     Counting the raw tier's points reads it once, hence the longer time limit."""
     settle.settle_runs()
-    reading = stats.record_metrics()
+    reading = metrics.record_metrics()
     return {"time": reading.time.isoformat(), "fields": dict(reading.fields)}
 
 

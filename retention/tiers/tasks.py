@@ -1,19 +1,14 @@
 """Thin Celery tasks of the retention tiers (beat: 02:00 hourly, 02:30 daily; see
 config/schedule.py). The work and its bookkeeping are in `retention.tiers.runner`."""
 
-import logging
 from datetime import date
 
 from celery import shared_task
-from django.conf import settings
 
 from enrich.errors import Transient
 from retention.models import RetentionRun
 from retention.task_records import recorded, retry_transient
-from retention.tiers import density
 from retention.tiers import runner as tiers
-
-logger = logging.getLogger("retention.tiers.runner")
 
 
 def _run(
@@ -65,31 +60,3 @@ def downsample_daily(
 ) -> dict:
     """Hourly -> daily; arguments as for downsample_hourly."""
     return _run(self, tiers.downsample_daily, run_id, start, end, dry_run)
-
-
-@shared_task(
-    name="retention.discover_entities",
-    soft_time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][0],
-    time_limit=settings.TASK_TIME_LIMITS["retention.discover_entities"][1],
-    bind=True,
-    max_retries=3,
-)
-def discover_entities(self) -> dict:
-    """Daily, before the tier runs: new Home Assistant entities join the registry (and the
-    tiers and views) without anyone running the command. Admin edits are kept."""
-    from retention.entities.discovery import DiscoveryError, discover
-
-    try:
-        report = discover()
-        measured = density.measure_registry()
-    except (DiscoveryError, Transient) as exc:
-        logger.error("discover_entities: %s", exc)
-        retry_transient(self, exc)  # InfluxDB out of reach: later; a missing database: fails
-    logger.info("discover_entities: %s", report)
-    return {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "created_ids": report.created_ids,
-        "states_per_day": measured,
-    }

@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 from collectors import pipeline
 from enrich.models import ProviderConfig, Site
 from retention.models import ArchiveObject, RetentionRun
-from retention.stats import alerts
-from retention.stats import measure as stats
+from retention.stats import alerts, metrics
+from retention.stats.history import iso
 from retention.stats.status_api import SERIES_FIELDS
 from tests.support.status_home import create_site, register_awattar, register_electricitymaps
 
@@ -89,12 +89,12 @@ def test_slots_carbon_series_budget_and_runs_after_one_collection(api, isolated,
 
 def test_storage_metrics_are_the_recorded_points_in_time_order(api, isolated):
     now = datetime.now(UTC)
-    older = stats.record_metrics(now - timedelta(days=1))
-    newer = stats.record_metrics(now)
+    older = metrics.record_metrics(now - timedelta(days=1))
+    newer = metrics.record_metrics(now)
     body = api.get("/retention/metrics", {"days": 7}).json()
     assert [p["time"] for p in body["points"]] == [
-        stats._iso(older.time),
-        stats._iso(newer.time),
+        iso(older.time),
+        iso(newer.time),
     ]
     for point, reading in zip(body["points"], (older, newer), strict=True):
         for name in SERIES_FIELDS:

@@ -46,8 +46,8 @@ import pytest
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from retention.demo import generate_demo_home
-from retention.entities.discovery import BINARY_DOMAINS, kind_for
 from retention.entities.ha_source import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
+from retention.entities.scan import BINARY_DOMAINS, kind_for
 from retention.models import Entity
 
 T0 = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday, no DST change near it

@@ -2,7 +2,7 @@
 
 Home Assistant's data is the synthetic demo home (`retention.demo`, as `manage.py demo_home`
 writes it), registered, downsampled by a real `downsample_hourly` run and measured by
-`retention.stats.measure.record_metrics` before and after it. One site in Germany has aWATTar prices
+`retention.stats.metrics.record_metrics` before and after it. One site in Germany has aWATTar prices
 and Electricity Maps carbon intensity, collected once through the real pipeline from the
 documented answers (tests/fixtures) on the local replay server, their times moved to today,
 and two flexible loads for the status page's Plan panel.
@@ -20,7 +20,7 @@ from collectors.models import FlexibleLoad
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from retention.demo import generate_demo_home
-from retention.stats import measure as stats
+from retention.stats import metrics
 from tests.collectors.scenarios_pricing import OCTOPUS_PRODUCTS, OCTOPUS_RATES
 from tests.support.replay import ReplayServer
 
@@ -118,9 +118,9 @@ def downsample_and_measure(now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     out = StringIO()
     call_command("discover_entities", stdout=out)
-    stats.record_metrics(now - timedelta(days=1))
+    metrics.record_metrics(now - timedelta(days=1))
     call_command("downsample_hourly", stdout=out, stderr=out)
-    stats.record_metrics(now)
+    metrics.record_metrics(now)
 
 
 def create_site(server: ReplayServer) -> Site:

@@ -4,13 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
-from retention.entities.discovery import (
-    LAYOUTS,
-    AreaImportError,
-    DiscoveryError,
-    discover,
-    import_ha_areas,
-)
+from retention.entities.areas import AreaImportError, import_ha_areas
+from retention.entities.discovery import LAYOUTS, DiscoveryError, discover
 from retention.tiers import density
 
 

@@ -13,14 +13,9 @@ from django.urls import reverse
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from enrich.readings import Reading
-from retention.entities.discovery import (
-    AREAS_TEMPLATE,
-    AreaImportError,
-    DiscoveryError,
-    detect_layout,
-    discover,
-    import_ha_areas,
-)
+from retention.entities.areas import AREAS_TEMPLATE, AreaImportError, import_ha_areas
+from retention.entities.discovery import DiscoveryError, discover
+from retention.entities.scan import detect_layout
 from retention.models import Entity
 from tests.retention.conftest import T0, at, official_readings, official_to_ingestor
 
@@ -455,7 +450,7 @@ def test_admin_lists_filters_and_marks_edits(admin_client):
 @pytest.mark.django_db
 def test_the_daily_task_registers_new_entities(ha_db, caplog):
     from config.schedule import SCHEDULE
-    from retention.tiers.tasks import discover_entities
+    from retention.entities.tasks import discover_entities
 
     ha_db.write_demo_home("official", days=1, entities=5, end=T0, seed=2)
     result = discover_entities.run()
@@ -470,7 +465,7 @@ def test_the_daily_task_fails_on_a_missing_database_and_logs_it(settings, caplog
     """A discovery that cannot run is a failed task (Flower and the result say so), not a
     success carrying an error; a missing database is not retried."""
     from retention.entities.discovery import DiscoveryError
-    from retention.tiers.tasks import discover_entities
+    from retention.entities.tasks import discover_entities
 
     settings.HA_INFLUXDB_DATABASE = "no_such_ha_database"
     result = discover_entities.apply()

@@ -12,7 +12,7 @@ from enrich.influx import get_timeseries, reset_timeseries
 from enrich.readings import Reading
 from retention.models import Entity, RetentionRun
 from retention.stats import settle
-from retention.stats.measure import run_summary
+from retention.stats.history import run_summary
 from retention.tiers import runner as tiers
 from tests.retention.conftest import T0
 

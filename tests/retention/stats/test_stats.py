@@ -16,7 +16,8 @@ from enrich import influx as timeseries
 from enrich.influx import RetentionTier, get_timeseries
 from enrich.readings import Reading
 from retention.models import ArchiveObject, RetentionRun
-from retention.stats import measure as stats
+from retention.schema import DAILY_RP, HOURLY_RP, METRICS_MEASUREMENT
+from retention.stats import measure, metrics
 from tests.retention.conftest import T0, ingestor_readings, official_readings
 from tests.support.replay import unused_url
 
@@ -40,7 +41,7 @@ def tiers(ha_db):
     """The HA test database with the two tier retention policies next to autogen."""
     get_timeseries().create_database(
         ha_db.name,
-        tiers=[RetentionTier(stats.HOURLY_RP, "INF"), RetentionTier(stats.DAILY_RP, "INF")],
+        tiers=[RetentionTier(HOURLY_RP, "INF"), RetentionTier(DAILY_RP, "INF")],
     )
     return ha_db
 
@@ -130,8 +131,8 @@ def run(operation, deleted, status=RetentionRun.Status.OK, **fields):
 # --- the figures --------------------------------------------------------------------------------
 def test_sizes_and_savings_match_independent_measurements(client, tiers, enrichment_db, settings):
     points = raw_home(tiers.name)
-    aggregate_rows(stats.HOURLY_RP, tiers.name, 48, timedelta(hours=1))
-    aggregate_rows(stats.DAILY_RP, tiers.name, 10, timedelta(days=1))
+    aggregate_rows(HOURLY_RP, tiers.name, 48, timedelta(hours=1))
+    aggregate_rows(DAILY_RP, tiers.name, 10, timedelta(days=1))
     get_timeseries().write(enrichment_db, [Reading("carbon_intensity", {"x": 1.0}, T0)])
     op = RetentionRun.Operation
     run(op.DOWNSAMPLE_HOURLY, 1000)
@@ -153,8 +154,8 @@ def test_sizes_and_savings_match_independent_measurements(client, tiers, enrichm
     body, sizes = stats_with_stable_sizes(client, tiers.name, enrichment_db)
 
     raw = sizes[(tiers.name, "autogen")]
-    hourly = sizes[(tiers.name, stats.HOURLY_RP)]
-    daily = sizes[(tiers.name, stats.DAILY_RP)]
+    hourly = sizes[(tiers.name, HOURLY_RP)]
+    daily = sizes[(tiers.name, DAILY_RP)]
     enrichment = sizes[(enrichment_db, "autogen")]
     assert min(raw, hourly, daily, enrichment) > 0
     size = body["current_db_size_gb"]
@@ -217,7 +218,7 @@ def test_points_are_counted_per_point_not_per_field_in_the_ingestor_layout(tiers
     )
     tiers.write(readings)
 
-    counted = stats.count_raw_points(tiers.name, ("autogen",))
+    counted = measure.count_raw_points(tiers.name, ("autogen",))
 
     assert (counted.points, counted.exact) == (70, True)
 
@@ -302,7 +303,7 @@ def test_stats_need_a_token():
 
 # --- the daily trend point ----------------------------------------------------------------------
 def metric_points(db: str) -> list:
-    query = f"SELECT * FROM {stats.METRICS_MEASUREMENT}"
+    query = f"SELECT * FROM {METRICS_MEASUREMENT}"
     return list(get_timeseries().query(db, query))
 
 
@@ -312,7 +313,7 @@ def test_daily_metrics_point_is_written_at_day_start_and_replaced_on_rerun(
     points = raw_home(tiers.name)
     run(RetentionRun.Operation.DOWNSAMPLE_HOURLY, 10_000)
 
-    stats.record_metrics(NOW)
+    metrics.record_metrics(NOW)
     [first] = metric_points(enrichment_db)
     sizes = measured_sizes()
     raw = sizes[(tiers.name, "autogen")]
@@ -330,7 +331,7 @@ def test_daily_metrics_point_is_written_at_day_start_and_replaced_on_rerun(
     # no longer be measured. The rerun replaces the point; no stale figure survives.
     get_timeseries().drop_database(tiers.name)
     get_timeseries().create_database(tiers.name)
-    stats.record_metrics(NOW + timedelta(hours=5))
+    metrics.record_metrics(NOW + timedelta(hours=5))
     [second] = metric_points(enrichment_db)
 
     assert second.time == first.time
@@ -339,7 +340,7 @@ def test_daily_metrics_point_is_written_at_day_start_and_replaced_on_rerun(
     assert "raw_bytes_per_point: " in second.values["unmeasured"]
     assert second.values["raw_points_removed"] == 10_000
 
-    stats.record_metrics(NOW + timedelta(days=1))
+    metrics.record_metrics(NOW + timedelta(days=1))
     assert len(metric_points(enrichment_db)) == 2  # one point per day
 
 

@@ -1,0 +1,113 @@
+"""Each registry entity's area from Home Assistant's own registries.
+
+`import_ha_areas()` asks Home Assistant (HA_URL, HA_TOKEN) for every entity's area with one
+`POST /api/template`: the REST API has no entity registry, but templates see it
+(`areas()`, `area_entities()` — which includes entities inheriting their device's area —
+and `area_name()`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from enrich import http
+from retention.models import Entity
+
+
+class AreaImportError(Exception):
+    """Home Assistant's areas could not be imported; says what to check."""
+
+
+# One rendering gives every entity that has an area (its own, or its device's) and the
+# area's name, as JSON pairs. Whitespace control keeps the output pure JSON.
+AREAS_TEMPLATE = (
+    "{%- set ns = namespace(pairs=[]) -%}"
+    "{%- for area in areas() -%}"
+    "{%- for entity_id in area_entities(area) -%}"
+    "{%- set ns.pairs = ns.pairs + [[entity_id, area_name(area)]] -%}"
+    "{%- endfor -%}"
+    "{%- endfor -%}"
+    "{{ ns.pairs | tojson }}"
+)
+
+
+@dataclass
+class AreaImportReport:
+    areas_known: int = 0  # entities Home Assistant gave an area (in its registry)
+    updated: int = 0
+    unchanged: int = 0
+    kept_edited: int = 0  # a person set the area in the admin: left alone
+    without_area: int = 0  # registry entities Home Assistant knows no area for
+
+    def __str__(self) -> str:
+        return (
+            f"Areas from Home Assistant: {self.areas_known} entities have an area there; "
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.kept_edited} kept "
+            f"(edited in the admin), {self.without_area} without an area in Home Assistant."
+        )
+
+
+def fetch_ha_areas(url: str, token: str) -> dict[str, str]:
+    """entity_id -> area name, for every entity that has an area in Home Assistant."""
+    endpoint = url.rstrip("/") + "/api/template"
+    try:
+        response = http.request(
+            "home_assistant",
+            "POST",
+            endpoint,
+            json={"template": AREAS_TEMPLATE},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except http.AuthError as exc:
+        raise AreaImportError(
+            f"Home Assistant at {url} refused the token (HTTP {exc.status}). Set HA_TOKEN to "
+            "a long-lived access token of an admin user (Profile > Security in Home "
+            "Assistant): rendering templates needs one."
+        ) from exc
+    except http.HttpError as exc:
+        raise AreaImportError(f"Could not read areas from Home Assistant at {url}: {exc}") from exc
+    try:
+        pairs = json.loads(response.text)
+        areas = {str(entity_id): str(name) for entity_id, name in pairs if name}
+    except (ValueError, TypeError) as exc:
+        raise AreaImportError(
+            f"Home Assistant at {url} answered {endpoint} with something other than the "
+            f"expected JSON list of [entity_id, area] pairs (starts: {response.text[:200]!r}). "
+            "Check that HA_URL points at Home Assistant itself (e.g. http://homeassistant."
+            "local:8123), not at a proxy page."
+        ) from exc
+    return areas
+
+
+def import_ha_areas(url: str | None = None, token: str | None = None) -> AreaImportReport:
+    """Set each registry entity's area from Home Assistant (HA_URL, HA_TOKEN by default).
+    Entities edited in the admin keep theirs; entities without an area in HA keep theirs."""
+    url = (url if url is not None else settings.HA_URL).rstrip("/")
+    token = token if token is not None else settings.HA_TOKEN
+    if not url or not token:
+        missing = " and ".join(n for n, v in (("HA_URL", url), ("HA_TOKEN", token)) if not v)
+        raise AreaImportError(
+            f"{missing} not set: importing areas needs Home Assistant's URL (HA_URL, e.g. "
+            "http://homeassistant.local:8123) and a long-lived access token of an admin user "
+            "(HA_TOKEN)."
+        )
+    areas = fetch_ha_areas(url, token)
+    report = AreaImportReport(areas_known=len(areas))
+    with transaction.atomic():
+        for entity in Entity.objects.select_for_update().order_by("entity_id"):
+            area = areas.get(entity.entity_id)
+            if area is None:
+                report.without_area += 1
+            elif entity.edited:
+                report.kept_edited += 1
+            elif entity.area == area:
+                report.unchanged += 1
+            else:
+                entity.area = area
+                entity.save(update_fields=["area", "updated"])
+                report.updated += 1
+    return report

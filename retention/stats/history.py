@@ -1,0 +1,52 @@
+"""Retention runs as the API shows them: one run's summary and the newest real run of an
+operation (GET /retention/history, GET /retention/runs/<id>, the last runs of
+GET /retention/stats)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from retention.models import RetentionRun
+from retention.stats import settle
+
+
+def iso(moment: datetime | None) -> str | None:
+    """`moment` in UTC as ISO 8601 with a `Z`, as every figure of the API shows times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def run_summary(run: RetentionRun) -> dict[str, Any]:
+    """A run as the API shows it (units in the key names)."""
+    return {
+        "run_id": run.pk,
+        "operation_type": run.operation,
+        "status": run.status,
+        "started": iso(run.started),
+        "finished": iso(run.finished),
+        "duration_seconds": run.duration_seconds,
+        "range_start": iso(run.range_start),
+        "range_end": iso(run.range_end),
+        "records_processed": run.records_processed,
+        "records_deleted": run.records_deleted,
+        "storage_freed_mb": settle.freed_mb(run),
+        "storage_freed_immediate_mb": run.storage_freed_mb,
+        "storage_settled": run.storage_settled_freed_mb is not None,
+        "errors": run.errors,
+    }
+
+
+def last_run(operation: str) -> dict[str, Any]:
+    """Time and status of the newest real run (not a dry run, not skipped for the lock)."""
+    run = (
+        RetentionRun.objects.filter(operation=operation)
+        .exclude(status__in=(RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED))
+        .order_by("-started", "-pk")
+        .first()
+    )
+    if run is None:
+        return {"status": None, "reason": f"no {operation} run has been recorded yet"}
+    return run_summary(run)
+
+
+__all__ = ["iso", "last_run", "run_summary"]
