@@ -9,7 +9,6 @@ import os
 import re
 import socket
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -20,13 +19,12 @@ from rest_framework.test import APIClient
 from collectors import pipeline
 from collectors.models import CollectorRun
 from config.celery import app
-from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
 from enrich.redis.cache import ResponseCache
-from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support import configs
+from tests.support.isolation import own_storage
 from tests.support.replay import load_fixture
 from tests.support.worker import celery_worker, output
 
@@ -38,15 +36,8 @@ BUDGET = 3  # calls per hour, fewer than the targets
 @pytest.fixture
 def isolated(settings):
     """Own InfluxDB database and Redis key prefix per test (also given to the workers)."""
-    tag = uuid.uuid4().hex[:10]
-    settings.INFLUXDB_DATABASE = f"test_faults_{tag}"
-    settings.REDIS_KEY_PREFIX = f"test-faults-{tag}"
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        get_redis().delete(key)
+    with own_storage(settings, "faults") as ts:
+        yield ts
 
 
 def area(zip_code: str) -> str:
