@@ -12,21 +12,17 @@ from __future__ import annotations
 import math
 import os
 import random
-import secrets
 import shutil
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
+from bench._env import BENCH_DIR, ROOT, base_environment, own_database
+
 RESULTS_DIR = ROOT / "bench" / "results"
 MINUTE = timedelta(minutes=1)
 
@@ -35,29 +31,8 @@ MINUTE = timedelta(minutes=1)
 def prepare_environment(name: str, influx_database: str) -> tuple[str, str | None]:
     """The bench's own relational database, InfluxDB databases and Redis key prefix, set in
     the environment (like bench.collectors). Returns (DATABASE_URL, PostgreSQL admin URL)."""
-    import environ
-    from cryptography.fernet import Fernet
-
-    env_file = os.environ.get("ENRICH_ENV_FILE", str(ROOT / ".env"))
-    if env_file != "none" and Path(env_file).is_file():
-        environ.Env.read_env(env_file, overwrite=False)
-    os.environ["ENRICH_ENV_FILE"] = "none"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    os.environ["HA_INFLUXDB_DATABASE"] = influx_database
-    os.environ["TIER_DATABASE"] = influx_database
-    os.environ["REDIS_KEY_PREFIX"] = f"bench-{name}-{uuid.uuid4().hex[:8]}"
-    os.environ.setdefault("LOG_LEVEL", "warning")
-    given = os.environ.get("DATABASE_URL", "")
-    if given.split("://", 1)[0] in ("postgres", "postgresql", "pgsql"):
-        parts = urlsplit(given)
-        database = parts.path.lstrip("/") + f"_bench_{name}"
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
-        return os.environ["DATABASE_URL"], given
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / f'{name}.sqlite3'}"
-    return os.environ["DATABASE_URL"], None
+    base_environment(name, HA_INFLUXDB_DATABASE=influx_database, TIER_DATABASE=influx_database)
+    return own_database(name)
 
 
 # --- the dense home --------------------------------------------------------------------------

@@ -18,18 +18,14 @@ and Redis keys under bench-archive-<random>.
 import argparse
 import json
 import math
-import os
 import random
-import secrets
 import shutil
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
+from bench._env import BENCH_DIR, ROOT, base_environment
+
 RESULTS = ROOT / "bench" / "results" / "archive.json"
 TIER_DATABASE = "bench_archive_tier"
 ENRICH_DATABASE = "bench_archive"
@@ -40,23 +36,14 @@ FIRST_YEAR = 2018
 
 
 def _prepare_environment() -> None:
-    import environ
-    from cryptography.fernet import Fernet
-
-    env_file = os.environ.get("ENRICH_ENV_FILE", str(ROOT / ".env"))
-    if env_file != "none" and Path(env_file).is_file():
-        environ.Env.read_env(env_file, overwrite=False)  # the user's service URLs, if any
-    os.environ["ENRICH_ENV_FILE"] = "none"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    os.environ["DATABASE_URL"] = f"sqlite:///{SQLITE}"
-    os.environ["TIER_DATABASE"] = TIER_DATABASE
-    os.environ["INFLUXDB_DATABASE"] = ENRICH_DATABASE
-    os.environ["ARCHIVE_LOCAL_DIR"] = str(ARCHIVE_DIR)
-    os.environ["S3_ARCHIVE_BUCKET"] = ""
-    os.environ["REDIS_KEY_PREFIX"] = f"bench-archive-{uuid.uuid4().hex[:8]}"
-    os.environ.setdefault("LOG_LEVEL", "warning")
+    base_environment(
+        "archive",
+        DATABASE_URL=f"sqlite:///{SQLITE}",
+        TIER_DATABASE=TIER_DATABASE,
+        INFLUXDB_DATABASE=ENRICH_DATABASE,
+        ARCHIVE_LOCAL_DIR=str(ARCHIVE_DIR),
+        S3_ARCHIVE_BUCKET="",
+    )
 
 
 def generate(years: int, seed: int = 1):

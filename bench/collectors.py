@@ -27,9 +27,7 @@ import argparse
 import json
 import os
 import re
-import secrets
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,8 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
+from bench._env import BENCH_DIR, ROOT, base_environment, own_database
+
 RESULTS = ROOT / "bench" / "results" / "collectors.json"
 INFLUXDB_DATABASE = "bench_collectors"
 SIZES = {False: (1000, 20), True: (100, 5)}  # quick -> (sites, regions)
@@ -53,30 +51,8 @@ CYCLE_TIMEOUT_SECONDS = 600
 def _prepare_environment() -> tuple[str, str | None]:
     """Set the bench's own database, InfluxDB database and key prefix in the environment
     (inherited by the worker). Returns (DATABASE_URL, PostgreSQL admin URL or None)."""
-    import environ
-    from cryptography.fernet import Fernet
-
-    env_file = os.environ.get("ENRICH_ENV_FILE", str(ROOT / ".env"))
-    if env_file != "none" and Path(env_file).is_file():
-        environ.Env.read_env(env_file, overwrite=False)  # the user's service URLs, if any
-    os.environ["ENRICH_ENV_FILE"] = "none"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    # Throwaway secrets when none are configured: the bench's data dies with the run.
-    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    os.environ["INFLUXDB_DATABASE"] = INFLUXDB_DATABASE
-    os.environ["REDIS_KEY_PREFIX"] = f"bench-collectors-{uuid.uuid4().hex[:8]}"
-    os.environ.setdefault("LOG_LEVEL", "warning")
-
-    given = os.environ.get("DATABASE_URL", "")
-    if given.split("://", 1)[0] in ("postgres", "postgresql", "pgsql"):
-        parts = urlsplit(given)
-        name = parts.path.lstrip("/") + "_bench_collectors"
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
-        return os.environ["DATABASE_URL"], given
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'collectors.sqlite3'}"
-    return os.environ["DATABASE_URL"], None
+    base_environment("collectors", INFLUXDB_DATABASE=INFLUXDB_DATABASE)
+    return own_database("collectors")
 
 
 @contextmanager

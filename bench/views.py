@@ -36,11 +36,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
+from bench._env import BENCH_DIR, ROOT, base_environment, own_database
+
 RESULTS = ROOT / "bench" / "results" / "views.json"
 HA_DATABASE = "bench_views_ha"
 ENRICH_DATABASE = "bench_views_enrich"
@@ -58,31 +56,15 @@ def _prepare_environment(
     name: str = "views", ha_database: str = HA_DATABASE, enrich_database: str = ENRICH_DATABASE
 ) -> tuple[str, str | None]:
     """The bench's own databases (`name` tells them apart; bench.api uses it too)."""
-    import environ
-    from cryptography.fernet import Fernet
-
-    env_file = os.environ.get("ENRICH_ENV_FILE", str(ROOT / ".env"))
-    if env_file != "none" and Path(env_file).is_file():
-        environ.Env.read_env(env_file, overwrite=False)
-    os.environ["ENRICH_ENV_FILE"] = "none"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    os.environ["HA_INFLUXDB_DATABASE"] = ha_database
-    os.environ["TIER_DATABASE"] = ha_database
-    os.environ["INFLUXDB_DATABASE"] = enrich_database
-    os.environ["TIME_ZONE"] = "UTC"
-    os.environ["ENERGY_FLAT_TARIFF"] = "0.30"
-    os.environ.setdefault("LOG_LEVEL", "warning")
-    given = os.environ.get("DATABASE_URL", "")
-    if given.split("://", 1)[0] in ("postgres", "postgresql", "pgsql"):
-        parts = urlsplit(given)
-        database = f"{parts.path.lstrip('/')}_bench_{name}"
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + database))
-        return os.environ["DATABASE_URL"], given
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / f'{name}.sqlite3'}"
-    return os.environ["DATABASE_URL"], None
+    base_environment(
+        name,
+        HA_INFLUXDB_DATABASE=ha_database,
+        TIER_DATABASE=ha_database,
+        INFLUXDB_DATABASE=enrich_database,
+        TIME_ZONE="UTC",
+        ENERGY_FLAT_TARIFF="0.30",
+    )
+    return own_database(name)
 
 
 # --- the dense home ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
-from collectors.pricing.api import Conflict, one_currency_slots, site_provider
+from collectors.pricing.api import Conflict, answer_head, one_currency_slots, site_provider
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, stored_carbon
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
 from collectors.pricing.store import AHEAD, LOOK_BACK
@@ -152,13 +152,8 @@ def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict
     kwh = None if wanted.kw is None else wanted.kw * wanted.hours
     chosen = plan.chosen
     return {
-        "site": {"id": site.pk, "name": site.name},
-        "provider": provider,
-        "region": region,
-        "currency": currency,
-        "unit": f"{currency}/kWh",
+        **answer_head(site, provider, region, currency, wanted.now),
         "carbon_unit": "gCO2/kWh",
-        "now": _iso(wanted.now),
         "hours": wanted.hours,
         "before": _iso(wanted.before),
         "contiguous": wanted.contiguous,

@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from collectors import pipeline
-from enrich.models import ProviderConfig, Site
+from enrich.models import Site
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -24,13 +25,7 @@ def api(own_storage):
 @pytest.fixture
 def seattle(replay_server):
     site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
-    config = ProviderConfig.objects.create(
-        site=site,
-        source="air_quality",
-        provider="airnow",
-        api_key="k",
-        options={"base_url": replay_server.url},
-    )
+    config = configs.airnow(site, replay_server.url)
     replay_server.add(
         "GET",
         AIRNOW_CURRENT_PATH,

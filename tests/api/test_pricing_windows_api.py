@@ -7,7 +7,6 @@ H+12..H+29: 0.30 except H+20: 0.01. (Another region and another provider, much c
 are stored too and must be ignored.)
 """
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from rest_framework.test import APIClient
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
+from tests.support.isolation import fresh_database
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -44,12 +44,8 @@ def slot_readings(anchor, region="DE", provider="awattar", prices=SPECIAL, defau
 
 @pytest.fixture
 def database(settings):
-    name = f"test_pricing_{uuid.uuid4().hex[:12]}"
-    settings.INFLUXDB_DATABASE = name
-    ts = get_timeseries()
-    ts.create_database(name)
-    yield name
-    ts.drop_database(name)
+    with fresh_database("pricing") as settings.INFLUXDB_DATABASE:
+        yield settings.INFLUXDB_DATABASE
 
 
 @pytest.fixture

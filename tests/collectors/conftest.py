@@ -1,10 +1,7 @@
-import uuid
-
 import pytest
 
-from enrich.influx import get_timeseries
-from enrich.redis.client import get_redis
 from tests.collectors.sense_feed import FeedServer, realtime_session
+from tests.support.isolation import own_storage
 
 
 @pytest.fixture(autouse=True)
@@ -42,15 +39,7 @@ def feed():
 @pytest.fixture
 def isolated(settings):
     """Own InfluxDB database and Redis key prefix per test (pipeline tests)."""
-    tag = uuid.uuid4().hex[:10]
-    settings.INFLUXDB_DATABASE = f"test_pipe_{tag}"
-    settings.REDIS_KEY_PREFIX = f"test-pipe-{tag}"
     settings.HTTP_BACKOFF_SECONDS = 0.01
     settings.HTTP_MAX_RETRIES = 1
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-    redis = get_redis()
-    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        redis.delete(key)
+    with own_storage(settings, "pipe") as ts:
+        yield ts

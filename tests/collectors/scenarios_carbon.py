@@ -1,8 +1,10 @@
-"""Happy-path scenarios of the carbon-intensity adapters for the shared contract test."""
+"""Happy-path scenarios of the carbon-intensity adapters for the shared contract test, and
+the helpers their own tests share."""
 
+import json
 from datetime import UTC, datetime
 
-from collectors.base import Credentials, SiteInfo
+from collectors.base import Adapter, Credentials, FetchResult, SiteInfo, Window
 from tests.support.replay import ReplayServer
 
 WATTTIME_NOW = datetime(2026, 5, 1, 14, 7, tzinfo=UTC)
@@ -80,3 +82,23 @@ SCENARIOS = {
     "electricitymaps": electricitymaps,
     "uk_carbon_intensity": uk_carbon_intensity,
 }
+
+
+def fetch_checked(
+    adapter: Adapter, site: SiteInfo, credentials: Credentials, window: Window
+) -> FetchResult:
+    """One fetch, checking that every reading is writable and the current answer is JSON."""
+    result = adapter.fetch(adapter.target(site, credentials), credentials, window)
+    for reading in result.readings:
+        reading.to_line()
+    json.dumps(result.current)
+    return result
+
+
+def split(result: FetchResult) -> tuple[list, list]:
+    """The headline readings (oldest first) and the forecast series of one fetch."""
+    now = sorted(
+        (r for r in result.readings if r.measurement == "carbon_intensity"), key=lambda r: r.time
+    )
+    series = [r for r in result.readings if r.measurement == "carbon_intensity_forecast"]
+    return now, series

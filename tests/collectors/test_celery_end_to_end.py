@@ -9,9 +9,10 @@ import pytest
 from collectors.models import CollectorRun
 from config.celery import app
 from enrich.influx import get_timeseries
-from enrich.models import ProviderConfig, Site
+from enrich.models import Site
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
 from tests.support.worker import celery_worker, output
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
@@ -29,13 +30,7 @@ def test_dispatch_to_worker_writes_points(replay_server, settings):
     )
     for n in range(3):  # three homes in one place: one API call
         site = Site.objects.create(name=f"home {n}", latitude=47.6021, longitude=-122.3290)
-        ProviderConfig.objects.create(
-            site=site,
-            source="air_quality",
-            provider="airnow",
-            api_key="k",
-            options={"base_url": replay_server.url},
-        )
+        configs.airnow(site, replay_server.url)
     try:
         with celery_worker(INFLUXDB_DATABASE=database, REDIS_KEY_PREFIX=prefix) as worker:
             assert app.send_task("collectors.dispatch_air_quality").get(timeout=60) == 1

@@ -1,6 +1,5 @@
 """Electricity Maps adapter against the local replay server: latest, shares, forecast, history."""
 
-import json
 import logging
 from datetime import timedelta
 
@@ -9,7 +8,7 @@ import pytest
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.electricitymaps import ElectricityMapsAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
-from tests.collectors.scenarios_carbon import ELECTRICITYMAPS_NOW, SCENARIOS
+from tests.collectors.scenarios_carbon import ELECTRICITYMAPS_NOW, SCENARIOS, fetch_checked, split
 
 NOW = ELECTRICITYMAPS_NOW
 KEY = "test-em-token-abc"
@@ -46,17 +45,7 @@ def fixture(server, name):
 
 
 def run(adapter, site, credentials, win=None):
-    result = adapter.fetch(adapter.target(site, credentials), credentials, win or window())
-    for reading in result.readings:
-        reading.to_line()
-    json.dumps(result.current)
-    return result
-
-
-def split(result):
-    now = [r for r in result.readings if r.measurement == "carbon_intensity"]
-    series = [r for r in result.readings if r.measurement == "carbon_intensity_forecast"]
-    return now, series
+    return fetch_checked(adapter, site, credentials, win or window())
 
 
 def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):

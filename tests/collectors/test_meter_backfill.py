@@ -4,7 +4,6 @@ API docs), Sense's `app/history/trends` (what the sense_energy library calls; th
 list as openHAB's Sense binding reads it). Backfilled points are written to the real InfluxDB
 twice to show they are the readings at their own times, never duplicated."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from tests.collectors.scenarios_smart_meter import (
     sense_credentials,
     sense_routes,
 )
+from tests.support.isolation import fresh_database
 from tests.support.replay import load_fixture
 
 HISTORY_PATH = "/api/history/period/2026-05-01T12:00:00+00:00"
@@ -47,11 +47,8 @@ def ha_fetch(server, start: datetime, **options):
 
 @pytest.fixture
 def influx(settings):
-    settings.INFLUXDB_DATABASE = f"test_meter_backfill_{uuid.uuid4().hex[:10]}"
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
+    with fresh_database("meter_backfill") as settings.INFLUXDB_DATABASE:
+        yield get_timeseries()
 
 
 # --- Home Assistant: timestamps and units ---

@@ -3,7 +3,6 @@ Sense's 1/minute and Emporia's 2,000/day are each account's own, Emporia counts 
 really makes (one chart per top-level Vue), and an account whose Vues would pass 2,000 a day is
 collected less often, saying so in the run record, never failing or going over."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,10 +11,8 @@ from collectors import pipeline, registry
 from collectors.base import Window
 from collectors.models import CollectorRun
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
-from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
-from enrich.redis.client import get_redis
 from tests.collectors.scenarios_smart_meter import (
     CHART,
     COGNITO_PATH,
@@ -28,6 +25,7 @@ from tests.collectors.scenarios_smart_meter import (
     sense_credentials,
     sense_routes,
 )
+from tests.support.isolation import own_storage
 
 pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]  # the adapter-only tests need neither
 FIVE_MINUTES = timedelta(minutes=5)
@@ -36,18 +34,10 @@ FIVE_MINUTES = timedelta(minutes=5)
 @pytest.fixture
 def isolated(settings):
     """Own InfluxDB database and Redis key prefix (budgets included); fresh adapters."""
-    tag = uuid.uuid4().hex[:10]
-    settings.INFLUXDB_DATABASE = f"test_meter_budget_{tag}"
-    settings.REDIS_KEY_PREFIX = f"test-meter-budget-{tag}"
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
     registry.adapter_for.cache_clear()
-    yield ts
+    with own_storage(settings, "meter-budget") as ts:
+        yield ts
     registry.adapter_for.cache_clear()
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-    redis = get_redis()
-    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        redis.delete(key)
 
 
 def meter_config(site_name: str, provider: str, credentials) -> ProviderConfig:

@@ -13,6 +13,7 @@ from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)  # the fixture's observation is 10:00Z
@@ -21,14 +22,7 @@ NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)  # the fixture's observation is 
 @pytest.fixture
 def airnow_config(replay_server):
     site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
-    return ProviderConfig.objects.create(
-        site=site,
-        source="air_quality",
-        provider="airnow",
-        interval_seconds=3600,
-        api_key="AIRNOW-KEY-123",
-        options={"base_url": replay_server.url},
-    )
+    return configs.airnow(site, replay_server.url, api_key="AIRNOW-KEY-123", interval_seconds=3600)
 
 
 def ok_answer(server):
@@ -194,21 +188,9 @@ def test_backfill_window_reaches_back_to_the_last_success(isolated, airnow_confi
 def test_dispatch_makes_one_call_per_target_not_per_site(isolated, airnow_config, replay_server):
     for n in range(5):  # five neighbours in the same place
         site = Site.objects.create(name=f"neighbour {n}", latitude=47.6049, longitude=-122.3301)
-        ProviderConfig.objects.create(
-            site=site,
-            source="air_quality",
-            provider="airnow",
-            api_key="k",
-            options={"base_url": replay_server.url},
-        )
+        configs.airnow(site, replay_server.url)
     far = Site.objects.create(name="far", latitude=40.0, longitude=-105.0)
-    ProviderConfig.objects.create(
-        site=far,
-        source="air_quality",
-        provider="airnow",
-        api_key="k",
-        options={"base_url": replay_server.url},
-    )
+    configs.airnow(far, replay_server.url)
     chosen = tasks.configs_by_target("air_quality")
     assert sorted(key for _, key in chosen) == ["40.00,-105.00", "47.60,-122.33"]
 

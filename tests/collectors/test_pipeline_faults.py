@@ -9,7 +9,6 @@ import os
 import re
 import socket
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -20,12 +19,12 @@ from rest_framework.test import APIClient
 from collectors import pipeline
 from collectors.models import CollectorRun
 from config.celery import app
-from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
 from enrich.redis.cache import ResponseCache
-from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
+from tests.support.isolation import own_storage
 from tests.support.replay import load_fixture
 from tests.support.worker import celery_worker, output
 
@@ -37,15 +36,8 @@ BUDGET = 3  # calls per hour, fewer than the targets
 @pytest.fixture
 def isolated(settings):
     """Own InfluxDB database and Redis key prefix per test (also given to the workers)."""
-    tag = uuid.uuid4().hex[:10]
-    settings.INFLUXDB_DATABASE = f"test_faults_{tag}"
-    settings.REDIS_KEY_PREFIX = f"test-faults-{tag}"
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        get_redis().delete(key)
+    with own_storage(settings, "faults") as ts:
+        yield ts
 
 
 def area(zip_code: str) -> str:
@@ -160,13 +152,8 @@ def test_hang_longer_than_the_timeout_serves_last_good_within_the_bound(
     settings.HTTP_TIMEOUT_SECONDS = 0.5
     settings.HTTP_MAX_RETRIES = 0
     site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
-    config = ProviderConfig.objects.create(
-        site=site,
-        source="air_quality",
-        provider="airnow",
-        interval_seconds=3600,
-        api_key="AIRNOW-KEY-123",
-        options={"base_url": replay_server.url},
+    config = configs.airnow(
+        site, replay_server.url, api_key="AIRNOW-KEY-123", interval_seconds=3600
     )
     replay_server.add(
         "GET", AIRNOW_CURRENT_PATH, json=load_fixture("airnow/observation_current.json")

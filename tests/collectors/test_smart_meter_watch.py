@@ -17,11 +17,11 @@ import pytest
 from collectors import pipeline
 from collectors.base import FetchResult, Target
 from collectors.smart_meter import watch
-from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_smart_meter import HA_NOW, HA_OPTIONS, home_assistant_routes
+from tests.support.isolation import own_storage
 
 pytestmark = pytest.mark.influxdb
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,17 +38,9 @@ def target(**params) -> Target:
 @pytest.fixture
 def isolated(settings, caplog):
     """Own InfluxDB database and Redis key prefix per test (also for its worker processes)."""
-    tag = uuid.uuid4().hex[:10]
-    settings.INFLUXDB_DATABASE = f"test_meter_{tag}"
-    settings.REDIS_KEY_PREFIX = f"test-meter-{tag}"
     caplog.set_level(logging.DEBUG, logger=LOGGER)
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-    redis = get_redis()
-    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        redis.delete(key)
+    with own_storage(settings, "meter") as ts:
+        yield ts
 
 
 def logged(caplog) -> list[tuple[str, str]]:

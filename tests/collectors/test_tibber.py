@@ -3,7 +3,6 @@ answers (also in InfluxDB), homes lookup, GraphQL errors inside HTTP 200, HTTP e
 
 import json
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from tests.collectors.scenarios_pricing import (
     TIBBER_NOW,
     TIBBER_TOKEN,
 )
+from tests.support.isolation import fresh_database
 
 PATH = "/v1-beta/gql"
 FIRST_HOME = "96a14971-525a-4420-aae9-e5aedaa129ff"
@@ -146,11 +146,8 @@ def test_dst_days(replay_server, adapter, fixture, slots, first, end):
 
 @pytest.fixture
 def database(settings):
-    name = f"test_pricing_{uuid.uuid4().hex[:12]}"
-    ts = get_timeseries()
-    ts.create_database(name)
-    yield name
-    ts.drop_database(name)
+    with fresh_database("pricing") as name:
+        yield name
 
 
 @pytest.mark.influxdb

@@ -1,6 +1,5 @@
 """UK Carbon Intensity adapter against the local replay server: national and regional shapes."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.uk_carbon_intensity import UKCarbonIntensityAdapter
 from enrich.http import MalformedResponse, PermanentError, TransientError
-from tests.collectors.scenarios_carbon import SCENARIOS, UK_NOW
+from tests.collectors.scenarios_carbon import SCENARIOS, UK_NOW, fetch_checked, split
 
 NOW = UK_NOW  # 12:10Z: the current half hour starts 12:00Z
 NATIONAL = {
@@ -48,19 +47,7 @@ def site(grid_region: str) -> SiteInfo:
 def run(adapter, server, grid_region, start_ago=timedelta(minutes=15)):
     credentials = Credentials(options={"base_url": server.url})
     window = Window(start=NOW - start_ago, end=NOW, now=NOW)
-    result = adapter.fetch(adapter.target(site(grid_region), credentials), credentials, window)
-    for reading in result.readings:
-        reading.to_line()
-    json.dumps(result.current)
-    return result
-
-
-def split(result):
-    now = sorted(
-        (r for r in result.readings if r.measurement == "carbon_intensity"), key=lambda r: r.time
-    )
-    series = [r for r in result.readings if r.measurement == "carbon_intensity_forecast"]
-    return now, series
+    return fetch_checked(adapter, site(grid_region), credentials, window)
 
 
 def test_national_current_uses_the_forecast_while_actual_is_null(replay_server, adapter):

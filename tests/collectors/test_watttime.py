@@ -1,7 +1,6 @@
 """WattTime v3 adapter against the local replay server: token handling, units, plans, backfill."""
 
 import base64
-import json
 import logging
 from datetime import timedelta
 
@@ -10,7 +9,7 @@ import pytest
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.watttime import WattTimeAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
-from tests.collectors.scenarios_carbon import SCENARIOS, WATTTIME_NOW
+from tests.collectors.scenarios_carbon import SCENARIOS, WATTTIME_NOW, fetch_checked, split
 
 NOW = WATTTIME_NOW
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.replay-token-1.c2lnbmF0dXJl"
@@ -47,17 +46,7 @@ def scenario(server, replies=None, **options):
 
 
 def run(adapter, server, site, credentials, win=None):
-    result = adapter.fetch(adapter.target(site, credentials), credentials, win or window())
-    for reading in result.readings:
-        reading.to_line()  # every reading is writable
-    json.dumps(result.current)
-    return result
-
-
-def split(result):
-    now = [r for r in result.readings if r.measurement == "carbon_intensity"]
-    series = [r for r in result.readings if r.measurement == "carbon_intensity_forecast"]
-    return now, series
+    return fetch_checked(adapter, site, credentials, win or window())
 
 
 def test_forecast_plan_stores_index_and_moer_converted_to_gco2_kwh(replay_server, adapter):

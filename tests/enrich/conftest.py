@@ -1,4 +1,5 @@
-"""InfluxDB fixtures for the gateway's contract tests.
+"""Fixtures of the core's tests: InfluxDB for the gateway's contract tests, and `prefix`, a
+Redis key prefix of one test (its keys deleted afterwards) for the cache and budget tests.
 
 They talk to the InfluxDB named by the environment, the same variables the application
 reads: INFLUXDB_URL (default the project's 1.x on 127.0.0.1:8186), INFLUXDB_VERSION ("1" or
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from enrich.influx import TimeSeries, connect
+from enrich.redis.client import get_redis
 
 
 def influx_options() -> dict[str, str | float]:
@@ -44,3 +46,14 @@ def database(ts: TimeSeries) -> Iterator[str]:
     ts.create_database(name)
     yield name
     ts.drop_database(name)
+
+
+@pytest.fixture
+def prefix():
+    """A key prefix of this test alone; its keys are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = get_redis()
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,17 +16,6 @@ from enrich.redis.cache import CacheUnavailable, ResponseCache, cache_key, last_
 from enrich.redis.client import get_redis
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def prefix():
-    """A key prefix of this test alone; its keys are deleted afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    client = get_redis()
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture

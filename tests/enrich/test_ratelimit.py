@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,6 @@ from enrich.redis.budget import Budget, BudgetExceeded, BudgetUnavailable, parse
 from enrich.redis.client import get_redis
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def prefix():
-    """A key prefix of this test alone; its keys are deleted afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    client = get_redis()
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 def test_exactly_limit_calls_succeed(prefix):

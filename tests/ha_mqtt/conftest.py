@@ -12,9 +12,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from collectors.ha_mqtt.discovery import Topics
-from enrich.influx import get_timeseries
 from enrich.mqtt.broker import Broker
-from enrich.redis.client import get_redis
+from tests.support.isolation import own_storage
 
 MQTT_TEST_URL = os.environ.get("MQTT_TEST_URL", "mqtt://127.0.0.1:1883")
 
@@ -73,16 +72,9 @@ def topics(settings) -> Iterator[Topics]:
     found = Topics(f"test_ha_{tag}", f"test_enrich_{tag}")
     settings.MQTT_URL = MQTT_TEST_URL
     settings.MQTT_DISCOVERY_PREFIX, settings.MQTT_TOPIC_ROOT = found.discovery_prefix, found.root
-    settings.REDIS_KEY_PREFIX = f"test-mqtt-{tag}"
-    settings.INFLUXDB_DATABASE = f"test_mqtt_{tag}"
     settings.HTTP_BACKOFF_SECONDS, settings.HTTP_MAX_RETRIES = 0.01, 1
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield found
-    ts.drop_database(settings.INFLUXDB_DATABASE)
-    redis = get_redis()
-    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        redis.delete(key)
+    with own_storage(settings, "mqtt"):
+        yield found
 
 
 @pytest.fixture

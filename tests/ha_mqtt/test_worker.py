@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings as django_settings
 
 from config.celery import app
-from enrich.models import ProviderConfig
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.ha_mqtt import homes
+from tests.support import configs
 from tests.support.worker import celery_worker, output
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
@@ -23,13 +23,7 @@ def test_worker_start_and_each_write_publish(topics, subscriber, settings, repla
         json=replay_server.load_fixture("airnow/observation_current.json"),
     )
     site = homes.home()
-    ProviderConfig.objects.create(
-        site=site,
-        source="air_quality",
-        provider="airnow",
-        api_key="test-airnow-key-123",
-        options={"base_url": replay_server.url},
-    )
+    configs.airnow(site, replay_server.url, api_key="test-airnow-key-123")
     base = f"{topics.root}/site_{site.pk}/aqi"
     env = {
         name: str(getattr(django_settings, name))

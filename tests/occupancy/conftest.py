@@ -8,6 +8,7 @@ import pytest
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.redis.client import get_redis
+from tests.support.isolation import fresh_database
 
 CLIENT_ID = "123-test.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-test-client-secret"
@@ -48,8 +49,5 @@ def calendar(site):
 
 @pytest.fixture
 def influx(settings, google):
-    settings.INFLUXDB_DATABASE = f"test_occ_{uuid.uuid4().hex[:10]}"
-    ts = get_timeseries()
-    ts.create_database(settings.INFLUXDB_DATABASE)
-    yield ts
-    ts.drop_database(settings.INFLUXDB_DATABASE)
+    with fresh_database("occ") as settings.INFLUXDB_DATABASE:
+        yield get_timeseries()

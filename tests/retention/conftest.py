@@ -49,6 +49,7 @@ from retention.demo import generate_demo_home
 from retention.entities.ha_source import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
 from retention.entities.scan import BINARY_DOMAINS, kind_for
 from retention.models import Entity
+from tests.support.isolation import fresh_database
 
 T0 = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday, no DST change near it
 LAYOUTS = ("official", "ingestor")
@@ -251,15 +252,10 @@ class HaDatabase:
 
 @pytest.fixture
 def ha_db(settings) -> Iterator[HaDatabase]:
-    name = f"test_ha_{uuid.uuid4().hex[:12]}"
-    ts = get_timeseries()
-    ts.create_database(name)
-    settings.HA_INFLUXDB_DATABASE = name
-    settings.TIER_DATABASE = name
-    try:
+    with fresh_database("ha") as name:
+        settings.HA_INFLUXDB_DATABASE = name
+        settings.TIER_DATABASE = name
         yield HaDatabase(name)
-    finally:
-        ts.drop_database(name)
 
 
 @pytest.fixture(params=LAYOUTS)

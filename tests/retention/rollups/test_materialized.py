@@ -38,6 +38,7 @@ from retention.rollups.materialized import (
 from retention.rollups.rows import activity_sensors
 from retention.tiers.aggregate import aggregate_windows, hour_windows
 from tests.retention.conftest import T0, HaDatabase, at
+from tests.support.isolation import fresh_database
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -56,17 +57,11 @@ def own_locks(settings):
 @pytest.fixture
 def enrich_db(settings) -> Iterator[str]:
     """A fresh enrichment database (prices, carbon) named by INFLUXDB_DATABASE."""
-    name = f"test_enrich_{uuid.uuid4().hex[:12]}"
-    ts = get_timeseries()
-    ts.create_database(name)
-    settings.INFLUXDB_DATABASE = name
     settings.ENERGY_FLAT_TARIFF = None
     settings.ENERGY_FLAT_TARIFF_CURRENCY = "EUR"
     settings.TIME_ZONE = "UTC"
-    try:
-        yield name
-    finally:
-        ts.drop_database(name)
+    with fresh_database("enrich") as settings.INFLUXDB_DATABASE:
+        yield settings.INFLUXDB_DATABASE
 
 
 def write_prices(db: str, slots: list[tuple[float, int, float]], provider: str = "awattar"):
