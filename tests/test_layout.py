@@ -20,7 +20,9 @@ DOORS = {
     # The OAuth flow only catches requests' errors raised inside google-auth-oauthlib's
     # token exchange (Google's library brings its own HTTP session).
     "requests": {
-        "enrich/http/__init__.py",
+        "enrich/http/client.py",
+        "enrich/http/errors.py",
+        "enrich/http/scrubbing.py",
         "enrich/influx/__init__.py",
         "enrich/influx/bulk.py",  # the InfluxDB door's bulk CSV reads
         "collectors/occupancy/google/oauth.py",
@@ -74,7 +76,6 @@ def lines(path: Path) -> int:
 
 # Modules still over 400 lines, to be split (the architecture issue). The list may only shrink.
 KNOWN_LARGE = {
-    "enrich/http/__init__.py",
     "enrich/influx/__init__.py",
     "retention/tiers/aggregate.py",
     "retention/archive/run.py",

@@ -1,18 +1,25 @@
-"""A Redis lock held by one run at a time: SET NX with an expiry and an owner token.
+"""The one Redis lock: held by one run at a time, SET NX with an expiry and an owner token.
 
 Only the owner releases or renews it (compare-and-delete / compare-and-expire in one Lua
 script each, so a run whose lock expired and was taken by another never deletes the other's).
 The expiry is the safety net for a killed worker: a dead run's lock disappears after `ttl`.
 A long run calls `renew()` between chunks; `renew()` returning False means the lock was lost
-and the run must stop writing.
+and the run must stop writing (`keep()` raises LockLost instead). `with lock.taken() as mine:`
+tries once without waiting and releases on leaving.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from enrich.errors import Permanent
 from enrich.redis.client import get_redis, make_key
+
+logger = logging.getLogger(__name__)
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -26,12 +33,28 @@ return 0
 """
 
 
-class RunLock:
-    """`RunLock("downsample_hourly", owner="run 12").acquire()`; see the module docstring."""
+def lock_key(*name: str) -> str:
+    """The Redis key of the lock named by these parts: `<prefix>:lock:<part>:<part>...`."""
+    return make_key("lock", *name)
 
-    def __init__(self, name: str, *, owner: str = "", ttl_seconds: float = 600) -> None:
-        self.name = name
-        self.key = make_key("lock", name)
+
+class LockLost(Permanent):
+    """The run's lock expired and could not be renewed: another run may be doing the work now,
+    so this one stops (trying it again would only find the lock taken)."""
+
+
+class RunLock:
+    """`RunLock("downsample_hourly", owner="run 12").acquire()`; see the module docstring.
+
+    The name may have several parts (`RunLock("retention", "view", name)`), each escaped into
+    the key as by `make_key`.
+    """
+
+    def __init__(self, *name: str, owner: str = "", ttl_seconds: float = 600) -> None:
+        if not name:
+            raise TypeError("RunLock needs a name")
+        self.name = ":".join(name)
+        self.key = lock_key(*name)
         self.ttl_ms = int(ttl_seconds * 1000)
         # The value says who holds it (shown to the run that finds it taken) and is unique.
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -54,8 +77,40 @@ class RunLock:
         self.held = bool(get_redis().eval(_RENEW, 1, self.key, self.token, self.ttl_ms))
         return self.held
 
+    def keep(self) -> None:
+        """Renew, or raise LockLost (naming who holds the lock now) when it was lost."""
+        if not self.renew():
+            raise LockLost(
+                f"lock {self.key!r} lost to {self.holder() or 'nobody'} (it expired); "
+                "this run stopped"
+            )
+
     def release(self) -> bool:
         """Delete the lock if this run owns it; True when it did."""
         released = bool(get_redis().eval(_RELEASE, 1, self.key, self.token))
         self.held = False
         return released
+
+    @contextmanager
+    def taken(self) -> Iterator[bool]:
+        """Try once, without waiting: whether this run holds the lock inside the block.
+
+        On leaving, a lock it took is released; a release that fails (the lock expired
+        meanwhile, Redis out of reach) is logged, not raised: the work is done either way and
+        the expiry frees the lock.
+        """
+        mine = self.acquire()
+        try:
+            yield mine
+        finally:
+            if mine:
+                self._release_quietly()
+
+    def _release_quietly(self) -> None:
+        try:
+            released = self.release()
+        except Exception as exc:
+            logger.warning("lock %s not released: %s", self.key, exc)
+            return
+        if not released:
+            logger.warning("lock %s not released: it expired meanwhile", self.key)

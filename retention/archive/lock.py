@@ -1,56 +1,45 @@
-"""The archive's Redis lock: one archive run (or index rebuild) at a time.
+"""The archive's lock: one archive run (or index rebuild) at a time (an enrich.redis RunLock).
 
 It expires after LOCK_SECONDS, so a killed run's lock frees itself; a live run renews it
 (`renew()`) between every phase and step, planning included, so it never expires under it.
-`renew()` raises when the lock was lost meanwhile: the run stops instead of working beside
-another. A dry run takes no lock (`take=False`): the scheduled run is never skipped for it.
+`renew()` raises LockLost when the lock was lost meanwhile: the run stops instead of working
+beside another. A dry run takes no lock (`take=False`): the scheduled run is never skipped
+for it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from enrich.redis.client import get_redis, key_prefix
-
-logger = logging.getLogger(__name__)
+from enrich.redis.lock import RunLock, lock_key
 
 LOCK_SECONDS = 900
+NAME = ("retention", "archive")
 
 
 def archive_lock_key() -> str:
-    return f"{key_prefix()}:lock:retention:archive"
+    return lock_key(*NAME)
 
 
 class ArchiveLock:
-    def __init__(self, take: bool = True) -> None:
-        self._lock = get_redis().lock(archive_lock_key(), timeout=LOCK_SECONDS) if take else None
+    """What a run holds; a dry run's holds no lock and renews nothing."""
 
-    def acquire(self) -> bool:
-        return self._lock is None or bool(self._lock.acquire(blocking=False))
+    def __init__(self, lock: RunLock | None) -> None:
+        self._lock = lock
 
     def renew(self) -> None:
-        """Back to a full LOCK_SECONDS; LockNotOwnedError when another run holds it now."""
+        """Back to a full LOCK_SECONDS; LockLost when another run holds it now."""
         if self._lock is not None:
-            self._lock.reacquire()
-
-    def release(self) -> None:
-        if self._lock is None:
-            return
-        try:
-            self._lock.release()
-        except Exception as exc:  # expired meanwhile: nothing left to release
-            logger.warning("archive lock: %s", exc)
+            self._lock.keep()
 
 
 @contextmanager
 def archive_lock(*, take: bool = True) -> Iterator[ArchiveLock | None]:
     """The run's lock (None when another run holds it); with take=False nothing is locked."""
-    lock = ArchiveLock(take)
-    acquired = lock.acquire()
-    try:
-        yield lock if acquired else None
-    finally:
-        if acquired:
-            lock.release()
+    if not take:
+        yield ArchiveLock(None)
+        return
+    lock = RunLock(*NAME, owner="archive", ttl_seconds=LOCK_SECONDS)
+    with lock.taken() as mine:
+        yield ArchiveLock(lock) if mine else None

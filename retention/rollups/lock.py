@@ -1,4 +1,4 @@
-"""One refresh or rebuild per materialized view at a time: a Redis lock per view.
+"""One refresh or rebuild per materialized view at a time: an enrich.redis RunLock per view.
 
 It expires 5 minutes after the longest hard time limit of the view tasks (the refresh and the
 rebuild run only in workers), so it outlives any live run and frees itself after a killed one.
@@ -6,15 +6,12 @@ rebuild run only in workers), so it outlives any live run and frees itself after
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 
-from enrich.redis.client import get_redis, key_prefix
-
-logger = logging.getLogger(__name__)
+from enrich.redis.lock import RunLock, lock_key
 
 LOCK_SECONDS = (
     max(
@@ -25,20 +22,17 @@ LOCK_SECONDS = (
 )
 
 
+def _lock_name(view: str) -> tuple[str, ...]:
+    return ("retention", "view", view)
+
+
 def view_lock_key(name: str) -> str:
-    return f"{key_prefix()}:lock:retention:view:{name}"
+    return lock_key(*_lock_name(name))
 
 
 @contextmanager
 def view_lock(name: str) -> Iterator[bool]:
     """Whether this process holds the view's lock (False: another run is busy with it)."""
-    lock = get_redis().lock(view_lock_key(name), timeout=LOCK_SECONDS)
-    acquired = lock.acquire(blocking=False)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            try:
-                lock.release()
-            except Exception as exc:  # expired meanwhile: nothing left to release
-                logger.warning("view %s lock: %s", name, exc)
+    lock = RunLock(*_lock_name(name), owner=f"view {name}", ttl_seconds=LOCK_SECONDS)
+    with lock.taken() as mine:
+        yield mine

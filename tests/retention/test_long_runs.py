@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from enrich.redis.client import get_redis, make_key
-from enrich.redis.lock import RunLock
+from enrich.redis.lock import LockLost, RunLock
 from retention.archive import lock as archive_lock
 from retention.archive import run as archive
 from retention.models import RetentionRun, TierChunk
@@ -105,6 +105,24 @@ def test_an_archive_dry_run_takes_no_lock(tier, local_archive, monkeypatch):
     slowed(monkeypatch, archive, "read_complete_rows", 0, before=scheduled.attempt)
     assert archive.run_archive(dry_run=True).status == "dry_run"
     assert scheduled.tries >= 12 and scheduled.won == scheduled.tries
+
+
+def test_an_archive_run_that_lost_its_lock_stops_and_leaves_the_other_runs_lock(
+    tier, local_archive, monkeypatch
+):
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    key = archive.archive_lock_key()
+
+    def expire_and_take() -> None:  # the run's lock expired and another run took it
+        get_redis().set(key, "another run", ex=60)
+
+    slowed(monkeypatch, archive, "read_complete_rows", 0, before=expire_and_take)
+    with pytest.raises(LockLost, match="lost to another run"):
+        archive.run_archive()
+    run = RetentionRun.objects.get(operation=RetentionRun.Operation.ARCHIVE)
+    assert run.status == "failed" and "LockLost" in run.errors
+    assert run.records_processed in (None, 0)
+    assert get_redis().get(key) == "another run"  # not released by the run that lost it
 
 
 # --- tiers ----------------------------------------------------------------------------------

@@ -1,0 +1,265 @@
+"""The process's HTTP session and the calls every adapter makes: `request`, `get_json`,
+`post_json`.
+
+Each call follows its `HttpPolicy` (timeout, retries with backoff, Retry-After), raises only
+the classes of `enrich.http.errors`, and logs each attempt once on the `enrich.http` logger
+with the URL scrubbed; headers are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest
+
+from enrich.http.errors import (
+    TransientError,
+    connection_failed,
+    error_fields_of,
+    is_transient,
+    not_json,
+    rate_limited,
+    request_failed,
+    status_error,
+)
+from enrich.http.policy import HttpPolicy, backoff_delay, call_policy, parse_retry_after
+from enrich.http.scrubbing import excerpt_of, scrub_url, secrets_of
+
+logger = logging.getLogger("enrich.http")
+
+USER_AGENT = "enrich/0.1 (Home Assistant data enrichment)"
+
+
+# --- session ----------------------------------------------------------------------------
+
+_session: requests.Session | None = None
+_session_pid: int | None = None
+_session_lock = threading.Lock()
+
+
+def get_session() -> requests.Session:
+    """The process's session (pooled connections). A forked worker gets its own."""
+    global _session, _session_pid
+    pid = os.getpid()
+    with _session_lock:
+        if _session is None or _session_pid != pid:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=20, pool_maxsize=20, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            _session, _session_pid = session, pid
+        return _session
+
+
+# --- calls ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Attempt:
+    provider: str
+    method: str
+    endpoint: str
+    number: int
+    total: int
+    started: float
+
+    def log(self, outcome: str, status: int | str | None, level: int, note: str = "") -> None:
+        duration_ms = round((time.monotonic() - self.started) * 1000)
+        shown = status if status is not None else "-"
+        logger.log(
+            level,
+            "provider=%s method=%s endpoint=%s status=%s duration_ms=%d attempt=%d/%d outcome=%s%s",
+            self.provider,
+            self.method,
+            self.endpoint,
+            shown,
+            duration_ms,
+            self.number,
+            self.total,
+            outcome,
+            f" {note}" if note else "",
+            extra={
+                "provider": self.provider,
+                "method": self.method,
+                "endpoint": self.endpoint,
+                "status": status if isinstance(status, int) else None,
+                "error": status if isinstance(status, str) else None,
+                "duration_ms": duration_ms,
+                "attempt": self.number,
+                "outcome": outcome,
+            },
+        )
+
+    def retry(self, status: int | str, delay: float) -> None:
+        """Log this attempt as one to be retried, then sit out `delay` seconds."""
+        self.log("retry", status, logging.WARNING, f"retry_in={delay:.2f}s")
+        time.sleep(delay)
+
+
+class CallOptions(TypedDict, total=False):
+    """What `request` and `request_json` take besides the provider, method and URL."""
+
+    params: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    json: Any
+    data: Any
+    auth: Any
+    timeout: float | None  # overrides the policy's
+    max_retries: int | None  # overrides the policy's
+    policy: HttpPolicy | None  # default: HttpPolicy.from_settings()
+
+
+def _call(
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    want_json: bool,
+    error_fields: Iterable[str] = (),
+    params: Any = None,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    data: Any = None,
+    auth: Any = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    policy: HttpPolicy | None = None,
+) -> tuple[requests.Response, Any]:
+    policy = call_policy(provider, policy, timeout, max_retries)
+    method = method.upper()
+    prepared = PreparedRequest()
+    try:
+        prepared.prepare_url(url, params)
+        full_url = prepared.url or url
+    except (requests.RequestException, ValueError):
+        full_url = url
+    endpoint = scrub_url(full_url)
+    secrets = secrets_of(url, params, headers, auth)
+    total = policy.max_retries + 1
+    session = get_session()
+
+    for index in range(total):
+        attempt = _Attempt(provider, method, endpoint, index + 1, total, time.monotonic())
+        retries_left = index < policy.max_retries
+        # Errors are raised outside the `except` blocks: the requests exception's text holds
+        # the raw URL (with its secrets) and must not ride along as __context__.
+        failure: requests.RequestException | None = None
+        try:
+            response = session.request(
+                method,
+                url,
+                params=params,
+                headers=dict(headers) if headers else None,
+                json=json,
+                data=data,
+                auth=auth,
+                timeout=policy.timeout,
+            )
+        except requests.RequestException as exc:
+            failure = exc
+        if failure is not None:
+            error_name = type(failure).__name__
+            if not is_transient(failure):
+                attempt.log("permanent", error_name, logging.WARNING)
+                raise request_failed(provider, endpoint, failure, secrets)
+            if retries_left:
+                attempt.retry(
+                    error_name, backoff_delay(index, policy.backoff, policy.max_retry_after)
+                )
+                continue
+            attempt.log("transient", error_name, logging.WARNING)
+            raise connection_failed(provider, endpoint, failure, policy.timeout, total)
+
+        status = response.status_code
+        if 200 <= status < 300:
+            if not want_json:
+                attempt.log("ok", status, logging.INFO)
+                return response, None
+            try:
+                parsed = response.json()
+            except ValueError as exc:
+                failure_name = type(exc).__name__
+            else:
+                attempt.log("ok", status, logging.INFO)
+                return response, parsed
+            attempt.log("malformed", status, logging.WARNING)
+            raise not_json(provider, response, endpoint, failure_name, secrets)
+
+        excerpt = excerpt_of(response, secrets)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None and retry_after > policy.max_retry_after:
+                note = f"retry_after={retry_after:g}s"
+                attempt.log("rate_limited", status, logging.WARNING, note)
+                raise rate_limited(provider, endpoint, excerpt, retry_after, index + 1)
+            if retries_left:
+                delay = (
+                    retry_after
+                    if retry_after is not None
+                    else backoff_delay(index, policy.backoff, policy.max_retry_after)
+                )
+                attempt.retry(status, delay)
+                continue
+            attempt.log("rate_limited", status, logging.WARNING)
+            raise rate_limited(provider, endpoint, excerpt, retry_after, total)
+
+        error = status_error(provider, endpoint, status, excerpt, index + 1)
+        if isinstance(error, TransientError):
+            if retries_left:
+                attempt.retry(status, backoff_delay(index, policy.backoff, policy.max_retry_after))
+                continue
+            attempt.log("transient", status, logging.WARNING)
+        else:
+            attempt.log("permanent", status, logging.WARNING)
+        if error_fields:
+            error.fields = error_fields_of(response, error_fields)
+        raise error
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+def request(
+    provider: str, method: str, url: str, **options: Unpack[CallOptions]
+) -> requests.Response:
+    """Send a request, retrying transient failures; return the 2xx response or raise."""
+    response, _ = _call(provider, method, url, want_json=False, **options)
+    return response
+
+
+def request_json(
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    error_fields: Iterable[str] = (),
+    **options: Unpack[CallOptions],
+) -> Any:
+    """Like `request`, returning the parsed JSON body; a non-JSON 2xx body raises
+    MalformedResponse. `error_fields`: names of fields of a JSON error answer to hand over
+    verbatim on the raised error's `.fields` (a login challenge's token, say); the message and
+    the body excerpt stay scrubbed."""
+    merged = dict(options.pop("headers", None) or {})
+    if not any(name.lower() == "accept" for name in merged):
+        merged["Accept"] = "application/json"
+    _, parsed = _call(
+        provider, method, url, want_json=True, error_fields=error_fields, headers=merged, **options
+    )
+    return parsed
+
+
+def get_json(provider: str, url: str, **kwargs: Any) -> Any:
+    """GET and return the parsed JSON body (keyword arguments as for `request_json`)."""
+    return request_json(provider, "GET", url, **kwargs)
+
+
+def post_json(provider: str, url: str, **kwargs: Any) -> Any:
+    """POST (a JSON body, or form `data`) and return the parsed JSON answer."""
+    return request_json(provider, "POST", url, **kwargs)
