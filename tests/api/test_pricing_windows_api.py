@@ -10,13 +10,12 @@ are stored too and must be ignored.)
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
+from tests.support.api import token_client
 from tests.support.isolation import fresh_database
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -50,10 +49,7 @@ def database(settings):
 
 @pytest.fixture
 def client():
-    user = get_user_model().objects.create_user("ha", password="pw-ha-123")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return api
+    return token_client("ha")
 
 
 @pytest.fixture

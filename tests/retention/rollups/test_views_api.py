@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.celery import app
@@ -21,6 +19,7 @@ from retention.models import (
 from retention.rollups.materialized import view_lock_key
 from tests.retention.conftest import T0, HaDatabase, at
 from tests.retention.rollups.test_materialized import enrich_db, own_locks, save  # noqa: F401 (fixtures)
+from tests.support.api import token_client
 from tests.support.worker import celery_worker, followed
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +28,7 @@ DAY1 = date(2024, 3, 4)
 
 @pytest.fixture
 def api() -> APIClient:
-    user = get_user_model().objects.create_user("ops", password="pw-ops-123", is_staff=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+    return token_client("ops", staff=True)
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from retention.models import Alert, RetentionRun
 from retention.stats import alerts
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -242,9 +240,7 @@ def test_notify_run_finished_never_raises(settings, caplog):
 def test_open_alerts_are_in_stats_until_a_later_run_succeeds(settings):
     settings.ALERT_WEBHOOK_URL = ""
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = "no_such_database_for_stats"
-    user = get_user_model().objects.create_user("ops", password="pw-ops-123")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client = token_client("ops")
     run = failed_run(operation=Op.DOWNSAMPLE_DAILY)
     alerts.check_alerts()
     [alert] = Alert.objects.all()

@@ -3,11 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from retention.models import RetentionRun
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -16,10 +15,7 @@ Op, Status = RetentionRun.Operation, RetentionRun.Status
 
 @pytest.fixture
 def client():
-    user = get_user_model().objects.create_user("history", password="pw-history-123")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return api
+    return token_client("history")
 
 
 @pytest.fixture

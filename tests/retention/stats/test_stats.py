@@ -8,8 +8,6 @@ from fractions import Fraction
 import pytest
 import requests
 from django.conf import settings as django_settings
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from enrich import influx as timeseries
@@ -19,6 +17,7 @@ from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP, HOURLY_RP, METRICS_MEASUREMENT
 from retention.stats import measure, metrics
 from tests.retention.conftest import T0, ingestor_readings, official_readings
+from tests.support.api import token_client
 from tests.support.replay import unused_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -30,10 +29,7 @@ NOW = datetime(2026, 5, 17, 9, 30, tzinfo=UTC)
 # --- fixtures and independent measurements ----------------------------------------------------
 @pytest.fixture
 def client():
-    user = get_user_model().objects.create_user("stats", password="pw-stats-123")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return api
+    return token_client("stats")
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from retention.entities.ha_source import count_samples
@@ -16,6 +14,7 @@ from retention.models import RetentionRun, TierChunk
 from retention.tiers.rows import HOURLY_RP, read_rows
 from tests.retention.conftest import T0
 from tests.support import worker as support
+from tests.support.api import token_client
 
 pytestmark = pytest.mark.influxdb
 
@@ -30,17 +29,9 @@ def own_redis_prefix(settings):
     settings.REDIS_KEY_PREFIX = f"test-api-{uuid.uuid4().hex[:8]}"
 
 
-def token_client(username: str) -> APIClient:
-    """A staff user's token: the retention triggers need staff or enrich.trigger_work."""
-    user = get_user_model().objects.create_user(username, password="pw-ha-123", is_staff=True)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return api
-
-
 @pytest.fixture
 def client(db):
-    return token_client("ha-api")
+    return token_client("ha-api", staff=True)  # the retention triggers need staff
 
 
 @pytest.mark.django_db
@@ -89,7 +80,7 @@ def worker_env(settings) -> dict[str, str]:
 @pytest.mark.django_db(transaction=True)
 def test_dry_run_is_queued_reports_what_would_happen_and_changes_nothing(ha_db, settings):
     """A dry run reads every entity's points of every day due: a worker does it."""
-    api = token_client("ha-dry")
+    api = token_client("ha-dry", staff=True)
     entity = ha_db.write_entity(
         "official", "sensor.iron_power", [(n * 60, n) for n in range(50)], unit="W"
     )
@@ -121,7 +112,7 @@ def test_a_dry_run_refused_by_a_retention_policy_says_why(ha_db, settings):
     get_timeseries().execute(
         None, f"ALTER RETENTION POLICY autogen ON {quote_ident(ha_db.name)} DURATION 7d"
     )
-    api = token_client("ha-refused")
+    api = token_client("ha-refused", staff=True)
     with support.celery_worker("tiers-refused", **worker_env(settings)) as worker:
         response = api.post(DAILY, {"dry_run": "true"})
         assert response.status_code == 202
@@ -132,7 +123,7 @@ def test_a_dry_run_refused_by_a_retention_policy_says_why(ha_db, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_queued_run_is_202_and_a_real_worker_executes_it(ha_db, settings):
-    api = token_client("ha-worker")
+    api = token_client("ha-worker", staff=True)
     entity = ha_db.write_entity("ingestor", "sensor.dryer_power", [(0, 700), (5400, 0)], unit="W")
     entity.save()
     with support.celery_worker("tiers-api", **worker_env(settings)) as worker:
