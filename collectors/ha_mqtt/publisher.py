@@ -39,10 +39,6 @@ def published_key(topics: Topics) -> str:
     return make_key("mqtt_published", topics.discovery_prefix, topics.root)
 
 
-def lock_key(topics: Topics) -> str:
-    return make_key("mqtt_publish_lock", topics.discovery_prefix, topics.root)
-
-
 def desired_messages(
     topics: Topics, now: datetime
 ) -> tuple[dict[str, str], list[tuple[str, str]], set[int]]:

@@ -16,12 +16,15 @@ from kombu.exceptions import OperationalError
 from collectors.ha_mqtt import publisher
 from enrich.mqtt.broker import Broker, current_broker, get_broker
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
+from enrich.redis.lock import RunLock
 
 log = logging.getLogger("collectors.ha_mqtt")
 
 # How long one run waits for the broker before giving up (the connection keeps trying in the
 # background and a reconnect requests a new run).
 CONNECT_WAIT_SECONDS = 3.0
+# How long a publication waits for the one running for the same topic root.
+LOCK_WAIT_SECONDS = 30.0
 # A publication that could not start within this is dropped: a newer one is always coming.
 EXPIRES_SECONDS = 50
 _needs_republish: set[int] = set()
@@ -79,8 +82,11 @@ def run() -> dict:
         get_redis().delete(pending_key())  # changes from now on need a new publication
         # One publication at a time per topic root, so the reconcile step sees a settled set;
         # it outlives the task's hard time limit, so it is never released by someone else.
-        lock = get_redis().lock(publisher.lock_key(topics), timeout=150, blocking_timeout=30)
-        if not lock.acquire():
+        lock = RunLock(
+            "mqtt_publish", topics.discovery_prefix, topics.root,
+            owner="mqtt.publish_states", ttl_seconds=150,
+        )  # fmt: skip
+        if not lock.acquire(wait_seconds=LOCK_WAIT_SECONDS):
             return {"status": "busy"}
         try:
             return publisher.publish_all(broker, topics)

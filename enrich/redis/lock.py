@@ -5,12 +5,14 @@ script each, so a run whose lock expired and was taken by another never deletes 
 The expiry is the safety net for a killed worker: a dead run's lock disappears after `ttl`.
 A long run calls `renew()` between chunks; `renew()` returning False means the lock was lost
 and the run must stop writing (`keep()` raises LockLost instead). `with lock.taken() as mine:`
-tries once without waiting and releases on leaving.
+tries once without waiting and releases on leaving; `acquire(wait_seconds=30)` waits for a
+run that holds it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,9 +63,14 @@ class RunLock:
         self.token = f"{owner or 'unnamed'} since {stamp} [{uuid.uuid4().hex}]"
         self.held = False
 
-    def acquire(self) -> bool:
-        self.held = bool(get_redis().set(self.key, self.token, nx=True, px=self.ttl_ms))
-        return self.held
+    def acquire(self, wait_seconds: float = 0) -> bool:
+        """Take the lock; with `wait_seconds`, keep trying (every 0.1 s) that long first."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            self.held = bool(get_redis().set(self.key, self.token, nx=True, px=self.ttl_ms))
+            if self.held or time.monotonic() >= deadline:
+                return self.held
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
 
     def holder(self) -> str | None:
         """Who holds the lock now (their token without the random part), or None."""

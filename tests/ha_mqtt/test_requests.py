@@ -8,6 +8,7 @@ from collectors.ha_mqtt import tasks
 from config.celery import app
 from enrich.mqtt.broker import current_broker
 from enrich.redis.client import get_redis
+from enrich.redis.lock import RunLock
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -44,3 +45,14 @@ def test_without_mqtt_url_nothing_is_asked(queue, settings):
     tasks.request_publish()
     assert queue() == 0
     assert tasks.run() == {"status": "off"}
+
+
+def test_a_publication_waits_for_the_one_running_and_gives_up_busy(queue, topics, monkeypatch):
+    monkeypatch.setattr(tasks, "LOCK_WAIT_SECONDS", 0.3)
+    running = RunLock("mqtt_publish", topics.discovery_prefix, topics.root, owner="another")
+    assert running.acquire()
+    try:
+        assert tasks.run() == {"status": "busy"}
+    finally:
+        running.release()
+    assert tasks.run()["status"] == "ok"  # the lock was released: this one publishes
