@@ -124,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     from enrich.influx import RetentionTier, get_timeseries
     from enrich.redis.client import get_redis
     from retention.archive import format as fmt
+    from retention.archive.local import LocalStorage
     from retention.archive.run import DAILY_RP, restore_from_archive, run_archive
-    from retention.archive.s3 import LocalStorage, S3Storage
+    from retention.archive.s3 import S3Storage
     from retention.models import ArchiveObject
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)

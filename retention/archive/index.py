@@ -49,7 +49,7 @@ from retention.archive.run import (
     _count_rows,
     _write_metadata_point,
 )
-from retention.archive.s3 import (
+from retention.archive.store import (
     ArchiveStorage,
     ObjectInfo,
     StorageError,

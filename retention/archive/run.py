@@ -58,7 +58,7 @@ from retention.archive import format as fmt
 from retention.archive.lock import archive_lock as _archive_lock  # noqa: F401  (re-exported)
 from retention.archive.lock import archive_lock_key  # noqa: F401  (re-exported)
 from retention.archive.restore_target import restore_database
-from retention.archive.s3 import ArchiveStorage, StorageError, sha256_hex
+from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP, TIER_MEASUREMENT

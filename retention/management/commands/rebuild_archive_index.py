@@ -5,7 +5,7 @@ from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
 from retention.archive.run import ArchiveError, rebuild_index
-from retention.archive.s3 import StorageError
+from retention.archive.store import StorageError
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from enrich.influx import TimeseriesError
 from retention.archive.format import to_parquet
 from retention.archive.run import ArchiveError, restore_from_archive, restore_to_influxdb
-from retention.archive.s3 import StorageError
+from retention.archive.store import StorageError
 
 
 class Command(BaseCommand):

@@ -18,6 +18,7 @@ from moto.server import ThreadedMotoServer
 from enrich.influx import get_timeseries
 from enrich.redis.client import get_redis
 from retention.archive import format as fmt
+from retention.archive.local import LocalStorage
 from retention.archive.run import (
     DAILY_RP,
     MIN_OBJECT_BYTES,
@@ -26,7 +27,6 @@ from retention.archive.run import (
     restore_from_archive,
     run_archive,
 )
-from retention.archive.s3 import LocalStorage
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun
 from tests.support import worker as worker_support

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from enrich.redis.client import get_redis
 from retention.archive import format as fmt
+from retention.archive.local import LocalStorage
 from retention.archive.run import (
     ArchiveError,
     archive_lock_key,
@@ -20,7 +21,6 @@ from retention.archive.run import (
     restore_from_archive,
     run_archive,
 )
-from retention.archive.s3 import LocalStorage
 from retention.models import ArchiveObject
 from tests.support.archive import (  # noqa: F401  (fixtures)
     BUCKET,
