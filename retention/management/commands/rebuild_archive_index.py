@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
-from retention.archive.run import ArchiveError, rebuild_index
+from retention.archive.errors import ArchiveError
+from retention.archive.index import rebuild_index
 from retention.archive.store import StorageError
 
 
