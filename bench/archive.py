@@ -50,7 +50,7 @@ def generate(years: int, seed: int = 1):
     """Daily aggregate readings, shaped like a real home's: seasonal power, growing meters,
     daily motion, full-precision time-weighted means (which is what makes them incompressible)."""
     from enrich.readings import Reading
-    from retention.archive.run import MEASUREMENT
+    from retention.archive.reader import MEASUREMENT
     from retention.tiers.aggregate import Aggregate
 
     rng = random.Random(seed)
@@ -124,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     from enrich.influx import RetentionTier, get_timeseries
     from enrich.redis.client import get_redis
     from retention.archive import format as fmt
-    from retention.archive.run import DAILY_RP, restore_from_archive, run_archive
-    from retention.archive.s3 import LocalStorage, S3Storage
+    from retention.archive.local import LocalStorage
+    from retention.archive.restore import restore_from_archive
+    from retention.archive.run import run_archive
+    from retention.archive.s3 import S3Storage
     from retention.models import ArchiveObject
+    from retention.schema import DAILY_RP
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     SQLITE.unlink(missing_ok=True)

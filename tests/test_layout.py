@@ -78,8 +78,6 @@ def lines(path: Path) -> int:
 KNOWN_LARGE = {
     "enrich/influx/__init__.py",
     "retention/tiers/aggregate.py",
-    "retention/archive/run.py",
-    "retention/archive/s3.py",
     "retention/tiers/runner.py",
 }
 

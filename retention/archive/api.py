@@ -13,9 +13,10 @@ from rest_framework.views import APIView
 
 from enrich.influx import TimeseriesError
 from enrich.time_span import SPAN, outside_span
+from retention.archive.errors import ArchiveError
+from retention.archive.restore import restore_to_influxdb
 from retention.archive.restore_target import RestoreTargetRefused, restore_database
-from retention.archive.run import ArchiveError, restore_to_influxdb
-from retention.archive.s3 import StorageError, StorageUnavailable
+from retention.archive.store import StorageError, StorageUnavailable
 from retention.archive.target import NOT_CONFIGURED, ArchiveNotConfigured, archive_configured
 from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun

@@ -1,9 +1,9 @@
 """Rebuild the archive index (the ArchiveObject rows) from what is in the store.
 
 Restore finds files through ArchiveObject rows. When the relational database is lost (a fresh
-install pointed at an existing bucket or directory), `rebuild` lists `archives/`, and for each
-`.parquet` object without a row reads its metadata (the SHA-256 stored with it, its size) and
-the file itself, then records it as the archive run would have.
+install pointed at an existing bucket or directory), `rebuild_index` lists `archives/`, and for
+each `.parquet` object without a row reads its metadata (the SHA-256 stored with it, its size)
+and the file itself, then records it as the archive run would have.
 
 An object is indexed only when all of this holds; otherwise it is reported and left out:
 - its bytes have the SHA-256 stored in its metadata (and S3's ChecksumSHA256, when present),
@@ -42,14 +42,11 @@ import pyarrow.parquet as pq
 from django.utils import timezone
 
 from enrich.influx import TimeSeries, get_timeseries
-from retention.archive.run import (
-    ArchiveError,
-    Progress,
-    _archive_lock,
-    _count_rows,
-    _write_metadata_point,
-)
-from retention.archive.s3 import (
+from retention.archive.errors import ArchiveError
+from retention.archive.lock import archive_lock
+from retention.archive.reader import count_rows
+from retention.archive.run import Progress, write_metadata_point
+from retention.archive.store import (
     ArchiveStorage,
     ObjectInfo,
     StorageError,
@@ -93,7 +90,7 @@ class _Found:
     info: ObjectInfo
 
 
-def rebuild(
+def rebuild_index(
     storage: ArchiveStorage | None = None,
     *,
     dry_run: bool = False,
@@ -107,7 +104,7 @@ def rebuild(
     if dry_run:
         _rebuild(storage, report, progress, write=False)
         return report
-    with _archive_lock() as lock:
+    with archive_lock() as lock:
         if lock is None:
             raise ArchiveError(
                 "An archive run holds the archive lock; rebuild the index when it has finished."
@@ -146,7 +143,7 @@ def _rebuild(
             report.refused.append({"key": key, "why": str(exc)})
             continue
         taken.append((found.start, found.end, found.key))
-        left = _count_rows(found.start, found.end + timedelta(days=1), ts)
+        left = count_rows(found.start, found.end + timedelta(days=1), ts)
         if write:
             _record(found, storage, left == 0, ts)
         report.indexed.append(
@@ -267,4 +264,4 @@ def _record(found: _Found, storage: ArchiveStorage, source_gone: bool, ts: TimeS
         verified=now,
         source_deleted=now if source_gone else None,
     )
-    _write_metadata_point(obj, ts)
+    write_metadata_point(obj, ts)

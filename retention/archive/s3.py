@@ -1,123 +1,31 @@
-"""Where archive objects live: an S3 bucket (AWS, MinIO, any S3 endpoint) or a local directory.
+"""The archive store in an S3 bucket (AWS, MinIO, any S3 endpoint): `S3Storage`.
 
-The ONLY module that imports boto3. Both stores share one key layout
-(`archives/{year}/data_{date}.parquet`) and one small interface, `ArchiveStorage`:
+The ONLY module that imports boto3; the interface and errors it shares with the local
+directory are `retention.archive.store`'s.
 
-- `put(key, data, storage_class, sse, metadata)` stores bytes (or a file's bytes);
-- `head(key)` -> `ObjectInfo` (size, etag, metadata, storage class, encryption, created) or
-  None when there is no such object;
-- `get(key)` -> the object's bytes; `delete(key)`; `list(prefix)` -> `ObjectInfo`s;
-- `check_lifecycle(prefix, years)` -> whether the store itself expires old objects.
-
-On S3 every object carries its SHA-256 twice: as user metadata `sha256` (hex, survives any
+Every object carries its SHA-256 twice: as user metadata `sha256` (hex, survives any
 S3-compatible store) and as S3's own `ChecksumSHA256` (the store checks the upload against
-it and returns it on HEAD with ChecksumMode). The local store keeps the metadata in a hidden
-JSON file next to the object.
-
-Errors: `StorageUnavailable` (cannot reach the store: retry later; `enrich.errors.Transient`)
-and `StorageRefused` (the store refused: a person must act; the message says what to fix;
-`Permanent`), both `StorageError`s.
+it and returns it on HEAD with ChecksumMode).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-import os
-import tempfile
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from enrich.errors import Permanent, Transient
-
-__all__ = [
-    "ArchiveStorage",
-    "LifecycleStatus",
-    "LocalStorage",
-    "ObjectInfo",
-    "S3Storage",
-    "StorageError",
-    "StorageRefused",
-    "StorageUnavailable",
-    "sha256_hex",
-]
+from retention.archive.store import (
+    ArchiveStorage,
+    LifecycleStatus,
+    ObjectInfo,
+    StorageError,
+    StorageRefused,
+    StorageUnavailable,
+)
 
 DAYS_PER_YEAR = 365
 
 
-class StorageError(Exception):
-    """Any failure of the archive store: refused (`StorageRefused`) or out of reach
-    (`StorageUnavailable`)."""
-
-
-class StorageRefused(StorageError, Permanent):
-    """The store answered, and said no: a missing bucket, a bad key, a denied permission."""
-
-
-class StorageUnavailable(StorageError, Transient):
-    """The archive store could not be reached or did not answer (transient: retry later)."""
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-    etag: str
-    last_modified: datetime
-    metadata: dict[str, str] = field(default_factory=dict)
-    storage_class: str = ""
-    sse: str = ""
-    checksum_sha256: str = ""  # S3's base64 ChecksumSHA256 when the store returns one
-
-
-@dataclass(frozen=True)
-class LifecycleStatus:
-    """Whether the store expires `prefix` objects by itself after at least `years`."""
-
-    applicable: bool  # False for stores without lifecycle rules (the local directory)
-    expires: bool
-    rule_id: str = ""
-    days: int | None = None
-    message: str = ""
-
-
-class ArchiveStorage(Protocol):
-    target: str  # "s3" or "local"
-    location: str  # bucket name or directory
-
-    def put(
-        self,
-        key: str,
-        data: bytes | Path,
-        storage_class: str = "",
-        sse: str = "",
-        metadata: dict[str, str] | None = None,
-    ) -> ObjectInfo: ...
-
-    def head(self, key: str) -> ObjectInfo | None: ...
-
-    def get(self, key: str) -> bytes: ...
-
-    def delete(self, key: str) -> None: ...
-
-    def list(self, prefix: str = "") -> list[ObjectInfo]: ...
-
-    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus: ...
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read(data: bytes | Path) -> bytes:
-    return data if isinstance(data, bytes) else Path(data).read_bytes()
-
-
-# --- S3 ------------------------------------------------------------------------------------
-class S3Storage:
+class S3Storage(ArchiveStorage):
     """An S3 bucket through boto3 (AWS, or `endpoint_url` for MinIO and other stores)."""
 
     target = "s3"
@@ -213,16 +121,9 @@ class S3Storage:
             f"({code or status}): {message}. {hint}"
         )
 
-    def put(
-        self,
-        key: str,
-        data: bytes | Path,
-        storage_class: str = "",
-        sse: str = "",
-        metadata: dict[str, str] | None = None,
-    ) -> ObjectInfo:
-        body = _read(data)
-        digest = hashlib.sha256(body).digest()
+    def _store(
+        self, key: str, body: bytes, metadata: dict[str, str], storage_class: str, sse: str
+    ) -> None:
         extra: dict[str, Any] = {}
         if storage_class:
             extra["StorageClass"] = storage_class
@@ -235,18 +136,12 @@ class S3Storage:
             "put_object",
             Key=key,
             Body=body,
-            Metadata={**(metadata or {}), "sha256": digest.hex()},
+            Metadata=metadata,
             ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=base64.b64encode(digest).decode(),
+            ChecksumSHA256=base64.b64encode(bytes.fromhex(metadata["sha256"])).decode(),
             ContentType="application/vnd.apache.parquet",
             **extra,
         )
-        info = self.head(key)
-        if info is None:
-            raise StorageRefused(
-                f"{key} was uploaded to {self.bucket!r} but HEAD does not find it."
-            )
-        return info
 
     def head(self, key: str) -> ObjectInfo | None:
         answer = self._call(
@@ -352,106 +247,3 @@ def _rule_prefix(rule: dict[str, Any]) -> str:
     if "Prefix" in rule_filter:
         return rule_filter["Prefix"] or ""
     return (rule_filter.get("And") or {}).get("Prefix", "") or ""
-
-
-# --- Local directory -----------------------------------------------------------------------
-class LocalStorage:
-    """A directory with the same key layout; metadata in a hidden `.<name>.meta.json` file."""
-
-    target = "local"
-
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-        self.location = str(self.root)
-
-    def __repr__(self) -> str:
-        return f"LocalStorage({self.location!r})"
-
-    def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()) or key.endswith(".meta.json"):
-            raise StorageRefused(f"{key!r} is not a valid archive key.")
-        return path
-
-    @staticmethod
-    def _meta_path(path: Path) -> Path:
-        return path.with_name(f".{path.name}.meta.json")
-
-    def _write_atomically(self, path: Path, data: bytes) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write next to the target, then rename: a crash never leaves half a file.
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp.name, path)
-        except OSError as exc:
-            raise StorageRefused(
-                f"Cannot write {path}: {exc}. Check ARCHIVE_LOCAL_DIR and its permissions."
-            ) from exc
-
-    def put(
-        self,
-        key: str,
-        data: bytes | Path,
-        storage_class: str = "",
-        sse: str = "",
-        metadata: dict[str, str] | None = None,
-    ) -> ObjectInfo:
-        body = _read(data)
-        path = self._path(key)
-        meta = {**(metadata or {}), "sha256": sha256_hex(body)}
-        self._write_atomically(self._meta_path(path), json.dumps(meta, sort_keys=True).encode())
-        self._write_atomically(path, body)
-        info = self.head(key)
-        assert info is not None  # just written
-        return info
-
-    def head(self, key: str) -> ObjectInfo | None:
-        path = self._path(key)
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return None
-        meta_path = self._meta_path(path)
-        metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        return ObjectInfo(
-            key=key,
-            size=stat.st_size,
-            etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}",
-            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
-            metadata=metadata,
-        )
-
-    def get(self, key: str) -> bytes:
-        path = self._path(key)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise StorageRefused(f"{key} is not in the archive directory {self.root}.") from None
-
-    def delete(self, key: str) -> None:
-        path = self._path(key)
-        path.unlink(missing_ok=True)
-        self._meta_path(path).unlink(missing_ok=True)
-
-    def list(self, prefix: str = "") -> list[ObjectInfo]:
-        if not self.root.exists():
-            return []
-        infos = []
-        for path in sorted(self.root.rglob("*")):
-            key = path.relative_to(self.root).as_posix()
-            if path.is_file() and not path.name.startswith(".") and key.startswith(prefix):
-                info = self.head(key)
-                if info is not None:
-                    infos.append(info)
-        return infos
-
-    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
-        return LifecycleStatus(
-            False,
-            False,
-            message=f"A local directory has no lifecycle rules; enrich expires objects older "
-            f"than {years} years itself.",
-        )

@@ -10,7 +10,9 @@ Runs, restores and index rebuilds refuse with `ArchiveNotConfigured` instead.
 from django.conf import settings
 
 from enrich.errors import Permanent
-from retention.archive.s3 import ArchiveStorage, LocalStorage, S3Storage, StorageError
+from retention.archive.local import LocalStorage
+from retention.archive.s3 import S3Storage
+from retention.archive.store import ArchiveStorage, StorageError
 
 NOT_CONFIGURED = (
     "No archive target is set, so nothing was archived or deleted. Set S3_ARCHIVE_BUCKET (with "

@@ -9,11 +9,11 @@ from enrich.errors import Permanent, Transient
 from enrich.http import errors as http
 from enrich.redis import cache
 from enrich.redis import client as redis_client
-from retention.archive import s3
+from retention.archive import store
 from retention.archive import target as archive_target
 from retention.entities import discovery
 
-DOORS = (http, timeseries, redis_client, cache, s3)
+DOORS = (http, timeseries, redis_client, cache, store)
 
 
 def door_errors() -> list[type[BaseException]]:
@@ -26,7 +26,7 @@ def door_errors() -> list[type[BaseException]]:
 
 
 # Base classes that group a door's errors; what they are raised as is one of their subclasses.
-BASES = {http.HttpError, timeseries.TimeseriesError, s3.StorageError}
+BASES = {http.HttpError, timeseries.TimeseriesError, store.StorageError}
 
 
 @pytest.mark.parametrize("cls", door_errors(), ids=lambda c: f"{c.__module__}.{c.__name__}")
@@ -49,8 +49,8 @@ def test_each_door_error_is_either_transient_or_permanent(cls):
         (timeseries.InfluxQueryError, False),
         (timeseries.InfluxWriteError, False),
         (redis_client.RedisUnavailable, True),
-        (s3.StorageUnavailable, True),
-        (s3.StorageRefused, False),
+        (store.StorageUnavailable, True),
+        (store.StorageRefused, False),
         (archive_target.ArchiveNotConfigured, False),
         (discovery.DiscoveryError, False),
     ],

@@ -14,6 +14,7 @@ import pytest
 from enrich.redis.client import get_redis, make_key
 from enrich.redis.lock import LockLost, RunLock
 from retention.archive import lock as archive_lock
+from retention.archive import plan as archive_plan
 from retention.archive import run as archive
 from retention.models import RetentionRun, TierChunk
 from retention.tiers import runner as tiers
@@ -65,7 +66,7 @@ def slowed(monkeypatch, owner, name: str, seconds: float, before=None) -> None:
 
 # --- archive --------------------------------------------------------------------------------
 def _take_archive_lock() -> bool:
-    lock = get_redis().lock(archive.archive_lock_key(), timeout=30)
+    lock = get_redis().lock(archive_lock.archive_lock_key(), timeout=30)
     if lock.acquire(blocking=False):
         lock.release()
         return True
@@ -81,7 +82,8 @@ def test_the_archive_lock_is_renewed_while_planning_past_its_expiry(
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
     monkeypatch.setattr(archive_lock, "LOCK_SECONDS", 3)
     second = Contender(_take_archive_lock)
-    slowed(monkeypatch, archive, "read_complete_rows", 1.5, before=second.attempt)
+    for reads in (archive_plan, archive):  # planning, and the check before each delete
+        slowed(monkeypatch, reads, "read_complete_rows", 1.5, before=second.attempt)
     began = time.monotonic()
     report = archive.run_archive()
     assert time.monotonic() - began > 6  # two lock lifetimes
@@ -93,7 +95,7 @@ def test_the_archive_lock_is_renewed_while_planning_past_its_expiry(
 def test_an_archive_dry_run_takes_no_lock(tier, local_archive, monkeypatch):
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
     # A real run is busy: the dry run still reports (it is not skipped) ...
-    busy = get_redis().lock(archive.archive_lock_key(), timeout=60)
+    busy = get_redis().lock(archive_lock.archive_lock_key(), timeout=60)
     assert busy.acquire(blocking=False)
     try:
         report = archive.run_archive(dry_run=True)
@@ -102,7 +104,7 @@ def test_an_archive_dry_run_takes_no_lock(tier, local_archive, monkeypatch):
     assert report.status == "dry_run" and report.records_archived == 2 * 365
     # ... and while a dry run plans, the scheduled run can take the lock (it is not skipped).
     scheduled = Contender(_take_archive_lock)
-    slowed(monkeypatch, archive, "read_complete_rows", 0, before=scheduled.attempt)
+    slowed(monkeypatch, archive_plan, "read_complete_rows", 0, before=scheduled.attempt)
     assert archive.run_archive(dry_run=True).status == "dry_run"
     assert scheduled.tries >= 12 and scheduled.won == scheduled.tries
 
@@ -111,12 +113,12 @@ def test_an_archive_run_that_lost_its_lock_stops_and_leaves_the_other_runs_lock(
     tier, local_archive, monkeypatch
 ):
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
-    key = archive.archive_lock_key()
+    key = archive_lock.archive_lock_key()
 
     def expire_and_take() -> None:  # the run's lock expired and another run took it
         get_redis().set(key, "another run", ex=60)
 
-    slowed(monkeypatch, archive, "read_complete_rows", 0, before=expire_and_take)
+    slowed(monkeypatch, archive_plan, "read_complete_rows", 0, before=expire_and_take)
     with pytest.raises(LockLost, match="lost to another run"):
         archive.run_archive()
     run = RetentionRun.objects.get(operation=RetentionRun.Operation.ARCHIVE)

@@ -31,8 +31,9 @@ from moto.server import ThreadedMotoServer
 
 from enrich.influx import RetentionTier, TimeSeries, connect, get_timeseries
 from enrich.readings import Reading
-from retention.archive.run import DAILY_RP, MEASUREMENT, read_daily_rows
+from retention.archive.reader import MEASUREMENT, read_daily_rows
 from retention.archive.s3 import S3Storage
+from retention.schema import DAILY_RP
 from retention.tiers.aggregate import Aggregate
 
 KINDS = ("power", "energy", "binary", "weather")

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from enrich.influx import TimeseriesError
 from enrich.time_span import SPAN, outside_span
 from retention.archive.run import run_archive
-from retention.archive.s3 import StorageError
+from retention.archive.store import StorageError
 
 
 class Command(BaseCommand):

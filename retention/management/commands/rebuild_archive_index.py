@@ -4,8 +4,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
-from retention.archive.run import ArchiveError, rebuild_index
-from retention.archive.s3 import StorageError
+from retention.archive.errors import ArchiveError
+from retention.archive.index import rebuild_index
+from retention.archive.store import StorageError
 
 
 class Command(BaseCommand):

@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
-from retention.archive.run import ArchiveError, restore_from_archive, restore_to_influxdb
-from retention.archive.s3 import StorageError
+from retention.archive.restore import restore_from_archive, restore_to_influxdb
+from retention.archive.store import StorageError
 
 
 class Command(BaseCommand):

@@ -18,17 +18,14 @@ from moto.server import ThreadedMotoServer
 from enrich.influx import get_timeseries
 from enrich.redis.client import get_redis
 from retention.archive import format as fmt
-from retention.archive.run import (
-    DAILY_RP,
-    MIN_OBJECT_BYTES,
-    archive_lock_key,
-    plan_archive,
-    restore_from_archive,
-    run_archive,
-)
-from retention.archive.s3 import LocalStorage
+from retention.archive.local import LocalStorage
+from retention.archive.lock import archive_lock_key
+from retention.archive.plan import MIN_OBJECT_BYTES, plan_archive
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun
+from retention.schema import DAILY_RP
 from tests.support import worker as worker_support
 from tests.support.archive import (  # noqa: F401  (fixtures)
     BUCKET,

@@ -14,16 +14,16 @@ import pytest
 
 from enrich.influx import connect, get_timeseries, reset_timeseries
 from retention.archive import format as fmt
-from retention.archive.run import (
+from retention.archive.errors import ArchiveError
+from retention.archive.plan import plan_archive
+from retention.archive.reader import (
     READ_ATTEMPTS,
-    ArchiveError,
     field_counts,
-    plan_archive,
     read_complete_rows,
-    restore_from_archive,
     rows_field_counts,
-    run_archive,
 )
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
 from retention.models import ArchiveObject
 from tests.support.archive import (  # noqa: F401  (fixtures)
     BUCKET,

@@ -13,14 +13,12 @@ from django.core.management import CommandError, call_command
 
 from enrich.redis.client import get_redis
 from retention.archive import format as fmt
-from retention.archive.run import (
-    ArchiveError,
-    archive_lock_key,
-    rebuild_index,
-    restore_from_archive,
-    run_archive,
-)
-from retention.archive.s3 import LocalStorage
+from retention.archive.errors import ArchiveError
+from retention.archive.index import rebuild_index
+from retention.archive.local import LocalStorage
+from retention.archive.lock import archive_lock_key
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
 from retention.models import ArchiveObject
 from tests.support.archive import (  # noqa: F401  (fixtures)
     BUCKET,

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from django.core.management import CommandError, call_command
 
+from retention.archive.local import LocalStorage
 from retention.archive.run import run_archive
-from retention.archive.s3 import LocalStorage
 from retention.archive.target import ArchiveNotConfigured, get_storage
 from retention.models import ArchiveObject, RetentionRun
 from tests.support.archive import daily_rows, tier_fixture  # noqa: F401  (fixture)

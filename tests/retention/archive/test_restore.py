@@ -10,13 +10,10 @@ from django.core.management import CommandError, call_command
 
 from enrich.influx import get_timeseries
 from retention.archive import format as fmt
-from retention.archive.run import (
-    MEASUREMENT,
-    VerificationError,
-    restore_from_archive,
-    restore_to_influxdb,
-    run_archive,
-)
+from retention.archive.errors import VerificationError
+from retention.archive.reader import MEASUREMENT
+from retention.archive.restore import restore_from_archive, restore_to_influxdb
+from retention.archive.run import run_archive
 from retention.models import RetentionRun
 from tests.support.archive import (  # noqa: F401  (fixtures)
     BUCKET,

@@ -1,0 +1,105 @@
+"""The archive store in a local directory: `LocalStorage`, with the key layout and interface
+of `retention.archive.store`; each object's metadata is kept in a hidden JSON file next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from retention.archive.store import ArchiveStorage, LifecycleStatus, ObjectInfo, StorageRefused
+
+
+class LocalStorage(ArchiveStorage):
+    """A directory with the same key layout; metadata in a hidden `.<name>.meta.json` file."""
+
+    target = "local"
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.location = str(self.root)
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({self.location!r})"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()) or key.endswith(".meta.json"):
+            raise StorageRefused(f"{key!r} is not a valid archive key.")
+        return path
+
+    @staticmethod
+    def _meta_path(path: Path) -> Path:
+        return path.with_name(f".{path.name}.meta.json")
+
+    def _write_atomically(self, path: Path, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write next to the target, then rename: a crash never leaves half a file.
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp.name, path)
+        except OSError as exc:
+            raise StorageRefused(
+                f"Cannot write {path}: {exc}. Check ARCHIVE_LOCAL_DIR and its permissions."
+            ) from exc
+
+    def _store(
+        self, key: str, body: bytes, metadata: dict[str, str], storage_class: str, sse: str
+    ) -> None:
+        path = self._path(key)
+        self._write_atomically(self._meta_path(path), json.dumps(metadata, sort_keys=True).encode())
+        self._write_atomically(path, body)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        meta_path = self._meta_path(path)
+        metadata = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        return ObjectInfo(
+            key=key,
+            size=stat.st_size,
+            etag=f"{stat.st_mtime_ns:x}-{stat.st_size:x}",
+            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+            metadata=metadata,
+        )
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise StorageRefused(f"{key} is not in the archive directory {self.root}.") from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        self._meta_path(path).unlink(missing_ok=True)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        if not self.root.exists():
+            return []
+        infos = []
+        for path in sorted(self.root.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and not path.name.startswith(".") and key.startswith(prefix):
+                info = self.head(key)
+                if info is not None:
+                    infos.append(info)
+        return infos
+
+    def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
+        return LifecycleStatus(
+            False,
+            False,
+            message=f"A local directory has no lifecycle rules; enrich expires objects older "
+            f"than {years} years itself.",
+        )

@@ -1,0 +1,230 @@
+"""What an archive run would archive and expire now (`plan_archive`); it only reads.
+
+- Rows of TIER_DATABASE.enrich_daily.entity_aggregates whose day is before the cutoff
+  (today - RETENTION_DAILY_DAYS), in CLOSED periods (ARCHIVE_PERIOD: month, quarter or year)
+  that lie wholly before the cutoff.
+- Small periods: Glacier IR bills every object as at least 128 KB and for at least 90 days,
+  and a month of daily rows of a home is ~20 KB. So consecutive periods of one calendar year
+  are grouped into one file until the file reaches 128 KB (MIN_OBJECT_BYTES); the rest of a
+  year is written once the year has closed (wholly before the cutoff), even if smaller. Until
+  then those rows wait in InfluxDB. A file is therefore written once and never extended: no
+  young object ever has to be rewritten.
+- Key: `archives/{year}/data_{first day the file covers}.parquet` - deterministic, so a
+  rerun finds the object (and its ArchiveObject row) instead of uploading again.
+- Rows found again in a range already archived (written after its file) are planned against
+  that file (`PlannedObject.existing`).
+- Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days
+  old).
+
+How a run then writes each file: `retention.archive.run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from enrich.influx import TimeSeries, get_timeseries
+from retention.archive import format as fmt
+from retention.archive.errors import ArchiveError
+from retention.archive.reader import daily_field_types, first_day_before, read_complete_rows
+from retention.models import ArchiveObject
+
+KEY_FORMAT = "archives/{year}/data_{start}.parquet"
+MIN_OBJECT_BYTES = 128 * 1024  # Glacier IR's minimum billable object size
+MIN_STORAGE_DAYS = 90  # Glacier IR bills deleting/overwriting younger objects to 90 days
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def period_start(day: date, period: str) -> date:
+    months = PERIOD_MONTHS[period]
+    return date(day.year, (day.month - 1) // months * months + 1, 1)
+
+
+def next_period(start: date, period: str) -> date:
+    month = start.month - 1 + PERIOD_MONTHS[period]
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def archive_key(start: date) -> str:
+    return KEY_FORMAT.format(year=start.year, start=start.isoformat())
+
+
+def cutoff_day(now: datetime | None = None) -> date:
+    """Rows of days before this one are due for the archive."""
+    today = (now or timezone.now()).astimezone(UTC).date()
+    return today - timedelta(days=settings.RETENTION_DAILY_DAYS)
+
+
+@dataclass
+class PlannedObject:
+    """One file to write (or, with `existing`, rows left in a range already archived)."""
+
+    key: str
+    start: date
+    end: date  # last day covered, inclusive
+    rows: list[fmt.Row] = field(repr=False)
+    data: bytes = field(repr=False)
+    why: str
+    existing: ArchiveObject | None = None
+
+    @property
+    def record_count(self) -> int:
+        return len(self.rows)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "start_date": self.start.isoformat(),
+            "end_date": self.end.isoformat(),
+            "record_count": self.record_count,
+            "file_size": len(self.data),
+            "why": self.why,
+        }
+
+
+@dataclass
+class Waiting:
+    start: date
+    end: date
+    record_count: int
+    file_size: int
+    why: str
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "start_date": self.start.isoformat(),
+            "end_date": self.end.isoformat(),
+            "record_count": self.record_count,
+            "file_size": self.file_size,
+            "why": self.why,
+        }
+
+
+@dataclass
+class ArchivePlan:
+    cutoff: date
+    objects: list[PlannedObject]
+    waiting: list[Waiting]
+    expire: list[ArchiveObject]
+    # Ranges InfluxDB did not return completely: planning stopped there, nothing of them
+    # (nor of the file they would have joined) is archived by this run.
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(o.record_count for o in self.objects)
+
+
+def _min_object_bytes() -> int:
+    # Tests shrink it to exercise grouping with small data; production keeps Glacier's 128 KB.
+    return int(getattr(settings, "ARCHIVE_MIN_OBJECT_BYTES", MIN_OBJECT_BYTES))
+
+
+def plan_archive(
+    now: datetime | None = None, ts: TimeSeries | None = None, renew: Callable = lambda: None
+) -> ArchivePlan:
+    """What a run would archive and expire now; reads only. `renew` (the run's lock) is called
+    before each period is read."""
+    ts = ts or get_timeseries()
+    now = now or timezone.now()
+    cutoff = cutoff_day(now)
+    period = settings.ARCHIVE_PERIOD
+    compression = settings.ARCHIVE_COMPRESSION
+    types = daily_field_types(ts)
+    minimum = _min_object_bytes()
+    archived = list(ArchiveObject.objects.filter(expired__isnull=True))
+    objects: list[PlannedObject] = []
+    waiting: list[Waiting] = []
+    leftovers: dict[int, list[fmt.Row]] = {}
+
+    group: dict[str, Any] | None = None
+
+    def close(why: str) -> None:
+        nonlocal group
+        if group is not None:
+            start, end = group["start"], group["end"] - timedelta(days=1)
+            objects.append(
+                PlannedObject(archive_key(start), start, end, group["rows"], group["data"], why)
+            )
+        group = None
+
+    unreadable: list[str] = []
+    first = first_day_before(cutoff, ts)
+    unit = period_start(first, period) if first else None
+    while unit is not None and next_period(unit, period) <= cutoff:
+        unit_end = next_period(unit, period)
+        renew()
+        try:
+            rows = read_complete_rows(unit, unit_end, ts)
+        except ArchiveError as exc:
+            unreadable.append(str(exc))
+            group = None  # its year would be incomplete: it waits for the next run
+            break
+        owner = next((a for a in archived if a.start_date <= unit <= a.end_date), None)
+        if owner is not None:
+            close("the next period is already archived")
+            if rows:
+                leftovers.setdefault(owner.pk, []).extend(rows)
+            unit = unit_end
+            continue
+        if group is not None and unit.year != group["start"].year:
+            close(f"year {group['start'].year} closed")
+        if rows or group is not None:
+            group = group or {"start": unit, "rows": []}
+            group["rows"].extend(rows)
+            group["end"] = unit_end
+            group["data"] = fmt.to_parquet(fmt.rows_to_table(group["rows"], types), compression)
+            if len(group["data"]) >= minimum:
+                close(f"reached {minimum} bytes")
+        unit = unit_end
+    if group is not None:
+        year_end = date(group["start"].year + 1, 1, 1)
+        if year_end <= cutoff:
+            close(f"year {group['start'].year} closed")
+        else:
+            waiting.append(
+                Waiting(
+                    group["start"],
+                    group["end"] - timedelta(days=1),
+                    len(group["rows"]),
+                    len(group["data"]),
+                    f"{len(group['data'])} bytes, below the {minimum} bytes minimum object "
+                    f"size; written when it grows past it or when {group['start'].year} "
+                    f"closes (on {year_end + timedelta(days=settings.RETENTION_DAILY_DAYS)})",
+                )
+            )
+            group = None
+    by_pk = {a.pk: a for a in archived}
+    for pk, rows in leftovers.items():
+        owner = by_pk[pk]
+        table = fmt.rows_to_table(rows, types)
+        objects.append(
+            PlannedObject(
+                owner.key,
+                owner.start_date,
+                owner.end_date,
+                rows,
+                fmt.to_parquet(table, compression),
+                "rows found again in an archived range",
+                existing=owner,
+            )
+        )
+    objects.sort(key=lambda o: o.start)
+    return ArchivePlan(cutoff, objects, waiting, _due_for_expiry(now, archived), unreadable)
+
+
+def _due_for_expiry(now: datetime, archived: list[ArchiveObject]) -> list[ArchiveObject]:
+    years = settings.ARCHIVE_RETENTION_YEARS
+    today = now.astimezone(UTC).date()
+    try:
+        limit = today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        limit = today.replace(year=today.year - years, day=28)
+    young = now - timedelta(days=MIN_STORAGE_DAYS)
+    return [a for a in archived if a.end_date < limit and a.created <= young]

@@ -1,0 +1,144 @@
+"""Reading the daily tier (TIER_DATABASE, retention policy DAILY_RP, measurement
+entity_aggregates) for the archive: its rows as archive rows, its field types, and InfluxDB's
+own counts, against which every read that the archive keeps or deletes is checked
+(`read_complete_rows`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow as pa
+from django.conf import settings
+
+from enrich.influx import TimeSeries, get_timeseries, quote_ident
+from retention.archive import format as fmt
+from retention.archive.errors import ArchiveError
+from retention.schema import DAILY_RP, TIER_MEASUREMENT
+
+logger = logging.getLogger(__name__)
+
+MEASUREMENT = TIER_MEASUREMENT
+READ_ATTEMPTS = 3
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _source() -> str:
+    return f"{quote_ident(DAILY_RP)}.{quote_ident(MEASUREMENT)}"
+
+
+def daily_field_types(ts: TimeSeries | None = None) -> dict[str, pa.DataType]:
+    ts = ts or get_timeseries()
+    influx: dict[str, str] = {}
+    for row in ts.query(settings.TIER_DATABASE, f"SHOW FIELD KEYS FROM {_source()}"):
+        key = row.values["fieldKey"]
+        influx[key] = ",".join(
+            sorted({*influx.get(key, "").split(","), row.values["fieldType"]} - {""})
+        )
+    return fmt.field_types(influx)
+
+
+def read_daily_rows(start: date, end: date, ts: TimeSeries | None = None) -> list[fmt.Row]:
+    """Daily rows with start <= day < end, as archive rows (None fields left out)."""
+    ts = ts or get_timeseries()
+    query = (
+        f"SELECT * FROM {_source()} WHERE time >= $start AND time < $end "
+        f'GROUP BY "entity_id", "kind"'
+    )
+    rows = []
+    params = {"start": midnight(start), "end": midnight(end)}
+    for row in ts.query(settings.TIER_DATABASE, query, params=params):
+        values = {k: v for k, v in row.values.items() if v is not None and k not in fmt.TAG_COLUMNS}
+        rows.append({"time": row.time, **row.tags, **values})
+    return sorted(rows, key=fmt.sort_key)
+
+
+def field_counts(start: date, end: date, ts: TimeSeries) -> dict[str, int]:
+    """InfluxDB's own count of values per field in start <= day < end (fields it has none of
+    are left out)."""
+    query = f"SELECT count(*) FROM {_source()} WHERE time >= $start AND time < $end"
+    params = {"start": midnight(start), "end": midnight(end)}
+    counts: dict[str, int] = {}
+    for row in ts.query(settings.TIER_DATABASE, query, params=params):
+        for name, value in row.values.items():
+            if name.startswith("count_") and value:
+                counts[name.removeprefix("count_")] = int(value)
+    return counts
+
+
+def rows_field_counts(rows: Iterable[fmt.Row]) -> dict[str, int]:
+    """Values per field of rows (None not counted), as `field_counts` reports them."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for name, value in row.items():
+            if value is not None and name != "time" and name not in fmt.TAG_COLUMNS:
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def read_complete_rows(start: date, end: date, ts: TimeSeries) -> list[fmt.Row]:
+    """`read_daily_rows`, checked against InfluxDB's own per-field counts of the range.
+
+    A row or field value that a query did not return would otherwise be missing from the
+    file and then deleted with the range. On a mismatch the range is read again (up to
+    READ_ATTEMPTS times); if it persists, ArchiveError: nothing of it is archived or deleted.
+    """
+    mismatch = ""
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        rows = read_daily_rows(start, end, ts)
+        expected, got = field_counts(start, end, ts), rows_field_counts(rows)
+        if expected == got:
+            return rows
+        differ = sorted(n for n in expected.keys() | got.keys() if expected.get(n) != got.get(n))
+        mismatch = ", ".join(
+            f"{n}: {got.get(n, 0)} read, {expected.get(n, 0)} counted" for n in differ[:5]
+        )
+        logger.warning(
+            "reading %s..%s of the daily tier (attempt %d of %d) returned other values than "
+            "InfluxDB counts (%s)",
+            start,
+            end - timedelta(days=1),
+            attempt,
+            READ_ATTEMPTS,
+            mismatch,
+        )
+    raise ArchiveError(
+        f"InfluxDB returned other values for {start}..{end - timedelta(days=1)} than it counts "
+        f"({mismatch}), {READ_ATTEMPTS} reads in a row; nothing of this range is archived or "
+        "deleted. Writes may still be arriving there; otherwise restart influxd (InfluxDB 1.x "
+        "can hide series until a restart) and run the archive again."
+    )
+
+
+def first_day_before(cutoff: date, ts: TimeSeries) -> date | None:
+    query = f"SELECT first(sample_count) FROM {_source()} WHERE time < $end"
+    rows = list(ts.query(settings.TIER_DATABASE, query, params={"end": midnight(cutoff)}))
+    return rows[0].time.date() if rows and rows[0].time else None
+
+
+def count_rows(start: date | None, end: date | None, ts: TimeSeries) -> int:
+    """Daily rows with start <= day < end (None: unbounded)."""
+    terms, params = [], {}
+    if start:
+        terms.append("time >= $start")
+        params["start"] = midnight(start)
+    if end:
+        terms.append("time < $end")
+        params["end"] = midnight(end)
+    where = f" WHERE {' AND '.join(terms)}" if terms else ""
+    query = f"SELECT count(sample_count) FROM {_source()}{where}"
+    rows = list(ts.query(settings.TIER_DATABASE, query, params=params or None))
+    return int(rows[0].values["count"]) if rows else 0
+
+
+def daily_bytes(ts: TimeSeries) -> int | None:
+    try:
+        return ts.sizes().get((settings.TIER_DATABASE, DAILY_RP))
+    except Exception as exc:  # sizes are a figure for the log, never a reason to stop
+        logger.warning("cannot measure the daily tier's size: %s", exc)
+        return None

@@ -1,0 +1,130 @@
+"""Restore from the archive: the archived daily rows of a date range as a pyarrow Table
+(`restore_from_archive`), or re-imported into an InfluxDB database (`restore_to_influxdb`).
+Only the objects that cover the range are downloaded, each checked against its recorded SHA-256.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from enrich.influx import get_timeseries
+from enrich.readings import Reading
+from enrich.time_span import SPAN, outside_span
+from retention.archive import format as fmt
+from retention.archive.errors import VerificationError
+from retention.archive.reader import MEASUREMENT, midnight
+from retention.archive.restore_target import restore_database
+from retention.archive.run import Progress, recorded_run
+from retention.archive.store import ArchiveStorage, sha256_hex
+from retention.archive.target import get_storage
+from retention.models import ArchiveObject, RetentionRun
+
+
+def objects_covering(start_date: date, end_date: date) -> list[ArchiveObject]:
+    return list(
+        ArchiveObject.objects.filter(
+            expired__isnull=True,
+            verified__isnull=False,
+            start_date__lte=end_date,
+            end_date__gte=start_date,
+        ).order_by("start_date")
+    )
+
+
+def _as_date(value: date | datetime | str, name: str) -> date:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).date() if value.tzinfo else value.date()
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        day = None
+    if day is None or outside_span(day):
+        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD, {SPAN}")
+    return day
+
+
+def restore_from_archive(
+    start_date: date | str,
+    end_date: date | str,
+    *,
+    storage: ArchiveStorage | None = None,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """The archived daily rows with start_date <= day <= end_date (both inclusive), as a
+    pyarrow Table (`.to_pandas()` with pandas installed). Downloads only the objects that
+    cover the range, each checked against its recorded SHA-256."""
+    start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
+    if end < start:
+        raise ValueError(f"end_date {end} is before start_date {start}")
+    storage = storage or get_storage()
+    covering = objects_covering(start, end)
+    tables = []
+    for obj in progress(covering) if progress else covering:
+        data = storage.get(obj.key)
+        if sha256_hex(data) != obj.checksum:
+            raise VerificationError(
+                f"{obj.key} in {storage.location} does not match its recorded SHA-256 "
+                f"{obj.checksum}; the object is damaged or was replaced. Not restored."
+            )
+        tables.append(fmt.from_parquet(data))
+    table = fmt.concat(tables)
+    low = pa.scalar(midnight(start), type=fmt.TIME_TYPE)
+    high = pa.scalar(midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
+    mask = pc.and_(pc.greater_equal(table["time"], low), pc.less(table["time"], high))
+    return table.filter(mask)
+
+
+def table_readings(table: pa.Table) -> Iterator[Reading]:
+    """The rows as `entity_aggregates` readings (tags entity_id, kind; None fields left out)."""
+    for row in fmt.table_rows(table):
+        tags = {name: row.pop(name) for name in fmt.TAG_COLUMNS}
+        moment = row.pop("time")
+        yield Reading(MEASUREMENT, row, moment, tags)
+
+
+@dataclass
+class RestoreReport:
+    run_id: int
+    database: str
+    start_date: date
+    end_date: date
+    objects: list[str]
+    records: int
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["start_date"] = self.start_date.isoformat()
+        data["end_date"] = self.end_date.isoformat()
+        return data
+
+
+def restore_to_influxdb(
+    start_date: date | str,
+    end_date: date | str,
+    database: str | None = None,
+    *,
+    storage: ArchiveStorage | None = None,
+    progress: Progress | None = None,
+) -> RestoreReport:
+    """Re-import the archived rows of a date range into `database` (default
+    RESTORE_INFLUXDB_DATABASE, created if missing; see `retention.archive.restore_target` for which
+    databases are allowed), measurement entity_aggregates."""
+    start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
+    database = restore_database(database)  # refuses Home Assistant's, the tiers', enrich's
+    ts = get_timeseries()
+    with recorded_run(
+        RetentionRun.Operation.RESTORE, range_start=midnight(start), range_end=midnight(end)
+    ) as run:
+        covering = [o.key for o in objects_covering(start, end)]
+        table = restore_from_archive(start, end, storage=storage, progress=progress)
+        ts.create_database(database)
+        written = ts.write(database, table_readings(table))
+        run.records_processed = written
+        run.details = {"database": database, "objects": covering}
+        return RestoreReport(run.pk, database, start, end, covering, written)
