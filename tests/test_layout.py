@@ -14,7 +14,7 @@ PACKAGES = ("enrich", "collectors", "retention", "dashboard", "config")
 DOORS = {
     "boto3": {"retention/archive/s3.py"},
     "botocore": {"retention/archive/s3.py"},
-    "influxdb_client": {"enrich/influx/__init__.py"},
+    "influxdb_client": {"enrich/influx/v2.py"},
     "redis": {"enrich/redis/client.py", "enrich/redis/budget.py"},
     "paho": {"enrich/mqtt/broker.py"},
     # The OAuth flow only catches requests' errors raised inside google-auth-oauthlib's
@@ -23,8 +23,11 @@ DOORS = {
         "enrich/http/client.py",
         "enrich/http/errors.py",
         "enrich/http/scrubbing.py",
-        "enrich/influx/__init__.py",
-        "enrich/influx/bulk.py",  # the InfluxDB door's bulk CSV reads
+        # the InfluxDB door's session, its streamed answers and its bulk CSV reads
+        "enrich/influx/transport.py",
+        "enrich/influx/gateway.py",
+        "enrich/influx/rows.py",
+        "enrich/influx/bulk.py",
         "collectors/occupancy/google/oauth.py",
     },
 }
@@ -76,7 +79,6 @@ def lines(path: Path) -> int:
 
 # Modules still over 400 lines, to be split (the architecture issue). The list may only shrink.
 KNOWN_LARGE = {
-    "enrich/influx/__init__.py",
     "retention/tiers/aggregate.py",
     "retention/tiers/runner.py",
 }

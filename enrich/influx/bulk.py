@@ -17,9 +17,7 @@ string. Callers that need types pass what `TimeSeries.field_keys` reports; calle
 - `delete_series(ts, database, start, end, measurements, tag_sets, retention_policy)`: the
   points of several tag sets of several measurements in one statement on 1.x (a regex of
   the measurements, OR of the tag sets), one DeleteApi call per measurement and set on 2.x;
-  the same cross-policy safety as `TimeSeries.delete`;
-- `frozen_session()`: a requests session that reads the environment (proxies, CA bundle,
-  .netrc) once instead of on every request (that lookup cost more than a small query).
+  the same cross-policy safety as `TimeSeries.delete`.
 """
 
 from __future__ import annotations
@@ -32,14 +30,10 @@ from typing import Any
 
 import requests
 
-from enrich.influx import (
-    Influx1,
-    InfluxQueryError,
-    InfluxUnavailable,
-    TimeSeries,
-    quote_ident,
-    quote_literal,
-)
+from enrich.influx.errors import InfluxQueryError, InfluxUnavailable
+from enrich.influx.gateway import TimeSeries
+from enrich.influx.influxql import delete_window, quote_ident, quote_literal
+from enrich.influx.v1 import Influx1
 
 READ_BUFFER = 1 << 18
 SPECIAL = frozenset("\\.^$|?*+()[]{}/-")
@@ -148,7 +142,7 @@ def delete_series(ts: TimeSeries, database: str, start: datetime, end: datetime,
             for tags in tag_sets:
                 ts.delete(database, start, end, measurement, tags, retention_policy)
         return len(tag_sets) * len(measurements)
-    start_ns, end_ns = ts._check_delete_args(start, end)
+    start_ns, end_ns = delete_window(start, end)
     alternatives = " OR ".join(
         "("
         + " AND ".join(f"{quote_ident(k)} = {quote_literal(v)}" for k, v in sorted(t.items()))
@@ -167,19 +161,3 @@ def supports_csv(ts: TimeSeries) -> bool:
     """Whether the bulk CSV reads are used with this gateway (1.x; 2.x's v1 API is read as
     JSON, one entity at a time)."""
     return isinstance(ts, Influx1)
-
-
-def frozen_session(url: str) -> requests.Session:
-    """A session with the environment's proxies, CA bundle and .netrc credentials for `url`
-    resolved now; requests would otherwise read os.environ on every request."""
-    session = requests.Session()
-    settings = session.merge_environment_settings(url, {}, None, None, None)
-    auth = requests.utils.get_netrc_auth(url)
-    session.trust_env = False
-    session.proxies.update(settings.get("proxies") or {})
-    session.verify = settings.get("verify", True)
-    if settings.get("cert"):
-        session.cert = settings["cert"]
-    if auth:
-        session.auth = auth
-    return session

@@ -86,7 +86,7 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
         fields = block[:-1].replace("\n", ",").split(",") if block else []
         if len(fields) % 4:
             raise ValueError(f"{entity.entity_id}: a CSV line of {measurement!r} is not 4 fields")
-        stamps.append(np.array(fields[2::4], dtype=np.int64) // 1000)  # floor, as _from_ns
+        stamps.append(np.array(fields[2::4], dtype=np.int64) // 1000)  # floor, as influxql.from_ns
         numbers.append(np.array(fields[3::4], dtype=np.float64))
     times = np.concatenate(stamps) if stamps else np.zeros(0, np.int64)
     values = np.concatenate(numbers) if numbers else np.zeros(0, np.float64)

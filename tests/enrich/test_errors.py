@@ -4,9 +4,9 @@ import inspect
 
 import pytest
 
-from enrich import influx as timeseries
 from enrich.errors import Permanent, Transient
 from enrich.http import errors as http
+from enrich.influx import errors as timeseries
 from enrich.redis import cache
 from enrich.redis import client as redis_client
 from retention.archive import store

@@ -14,10 +14,10 @@ from enrich.influx.bulk import (
     csv_parse,
     csv_read_bound,
     delete_series,
-    frozen_session,
     parse_tags,
     supports_csv,
 )
+from enrich.influx.transport import frozen_session
 from enrich.readings import Reading
 
 pytestmark = pytest.mark.influxdb

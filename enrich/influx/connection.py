@@ -1,0 +1,51 @@
+"""Building a gateway: `connect()` from arguments (tests, bench, the first-run form), or
+`get_timeseries()` from the INFLUXDB_* settings, one per process."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from enrich.influx.gateway import TimeSeries
+from enrich.influx.v1 import Influx1
+from enrich.influx.v2 import Influx2
+
+
+def connect(url: str, version: str = "1", **options: Any) -> TimeSeries:
+    """A gateway for the InfluxDB at `url`, without Django settings (tests, bench). `options`
+    are the keywords of `TimeSeries`: timeout, username, password, token, org."""
+    classes = {"1": Influx1, "2": Influx2}
+    if str(version) not in classes:
+        raise ValueError(f"INFLUXDB_VERSION={version!r} is not valid; use 1 or 2.")
+    return classes[str(version)](url, **options)
+
+
+_per_process: dict[int, TimeSeries] = {}
+
+
+def get_timeseries() -> TimeSeries:
+    """The gateway configured by the INFLUXDB_* settings, one per process (safe after fork)."""
+    pid = os.getpid()
+    gateway = _per_process.get(pid)
+    if gateway is None:
+        from django.conf import settings
+
+        gateway = connect(
+            settings.INFLUXDB_URL,
+            settings.INFLUXDB_VERSION,
+            timeout=settings.INFLUXDB_TIMEOUT,
+            username=settings.INFLUXDB_USERNAME,
+            password=settings.INFLUXDB_PASSWORD,
+            token=settings.INFLUXDB_TOKEN,
+            org=settings.INFLUXDB_ORG,
+        )
+        _per_process.clear()  # a forked child must not reuse its parent's connections
+        _per_process[pid] = gateway
+    return gateway
+
+
+def reset_timeseries() -> None:
+    """Forget the cached gateway (after settings change, e.g. in tests)."""
+    gateway = _per_process.pop(os.getpid(), None)
+    if gateway is not None:
+        gateway.close()

@@ -1,0 +1,52 @@
+"""The InfluxDB door's errors: each one either Transient (retry later) or Permanent (a person
+must act), below `TimeseriesError`, which callers catch for "InfluxDB failed"."""
+
+from __future__ import annotations
+
+from enrich.errors import Permanent, Transient
+
+
+class TimeseriesError(Exception):
+    """Base of every error raised by the InfluxDB door."""
+
+
+class InfluxUnavailable(TimeseriesError, Transient):
+    """InfluxDB could not be reached or did not answer in time (transient: retry later)."""
+
+
+class InfluxAuthError(TimeseriesError, Permanent):
+    """InfluxDB refused the credentials (a person must act)."""
+
+
+class InfluxQueryError(TimeseriesError, Permanent):
+    """InfluxDB rejected a query; carries the server's message, the query and the database."""
+
+    def __init__(self, server_message: str, query: str, database: str | None) -> None:
+        self.server_message = server_message
+        self.query = query
+        self.database = database
+        super().__init__(
+            f"InfluxDB rejected the query on database {database!r}: {server_message}"
+            f" -- query: {query}"
+        )
+
+
+class InfluxWriteError(TimeseriesError, Permanent):
+    """InfluxDB rejected (part of) a write; carries the server's message."""
+
+    def __init__(self, message: str, server_message: str, database: str) -> None:
+        self.server_message = server_message
+        self.database = database
+        super().__init__(message)
+
+
+class InfluxVersionMismatch(TimeseriesError, Permanent):
+    """INFLUXDB_VERSION does not match the major version the server reports."""
+
+
+class RetentionConflict(TimeseriesError, Permanent):
+    """A retention tier exists with another duration and altering it was not asked for."""
+
+
+class UnsafeDelete(TimeseriesError, Permanent):
+    """A delete would remove data outside what was asked for (1.x: other retention policies)."""

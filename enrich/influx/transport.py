@@ -1,0 +1,62 @@
+"""HTTP to InfluxDB: one session per gateway, network failures as InfluxUnavailable, and the
+server's own words when it refuses something."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+
+from enrich.influx.errors import InfluxUnavailable
+
+
+def frozen_session(url: str) -> requests.Session:
+    """A session with the environment's proxies, CA bundle and .netrc credentials for `url`
+    resolved now; requests would otherwise read os.environ on every request (that lookup
+    cost more than a small query)."""
+    session = requests.Session()
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    auth = requests.utils.get_netrc_auth(url)
+    session.trust_env = False
+    session.proxies.update(settings.get("proxies") or {})
+    session.verify = settings.get("verify", True)
+    if settings.get("cert"):
+        session.cert = settings["cert"]
+    if auth:
+        session.auth = auth
+    return session
+
+
+@contextmanager
+def network_errors(url: str, timeout: float, doing: str) -> Iterator[None]:
+    """Turn requests' timeouts and connection errors met while `doing` into InfluxUnavailable."""
+    try:
+        yield
+    except requests.Timeout as exc:
+        raise InfluxUnavailable(
+            f"InfluxDB at {url} did not answer within {timeout:g} s while "
+            f"{doing} (INFLUXDB_TIMEOUT). Check INFLUXDB_URL and that influxd is running "
+            "and not overloaded."
+        ) from exc
+    except requests.RequestException as exc:
+        raise InfluxUnavailable(
+            f"Cannot reach InfluxDB at {url} while {doing}: {type(exc).__name__}: "
+            f"{exc}. Check INFLUXDB_URL and that influxd is running."
+        ) from exc
+
+
+def server_message(response: requests.Response) -> str:
+    """What InfluxDB said was wrong: the JSON answer's error or message, else its text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip() or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("error", "message"):
+            if body.get(key):
+                return str(body[key])
+        for result in body.get("results", []):
+            if result.get("error"):
+                return str(result["error"])
+    return response.text.strip()

@@ -1,0 +1,159 @@
+"""InfluxDB 1.x: what its native v1 API does beyond the shared gateway (databases and retention
+policies in InfluxQL, DELETE, SHOW STATS for sizes), with optional basic auth."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from enrich.influx.errors import (
+    InfluxQueryError,
+    RetentionConflict,
+    TimeseriesError,
+    UnsafeDelete,
+)
+from enrich.influx.gateway import TimeSeries
+from enrich.influx.influxql import duration_seconds, format_duration, quote_ident, quote_literal
+from enrich.influx.policies import (
+    DEFAULT_TIER,
+    RetentionTier,
+    Shard,
+    check_tiers,
+    shards_differ,
+    shown_shard_duration,
+)
+
+
+class Influx1(TimeSeries):
+    """InfluxDB 1.x through its native v1 API (optional basic auth)."""
+
+    version = "1"
+
+    def _auth(self) -> dict[str, Any]:
+        return {"auth": (self.username, self.password)} if self.username else {}
+
+    def create_database(
+        self, database: str, tiers: Sequence[RetentionTier] = (), alter: bool = False
+    ) -> None:
+        tiers, implicit = check_tiers(tiers)
+        db = quote_ident(database)
+        self.execute(None, f"CREATE DATABASE {db}")
+        existing = {t.name: t for t in self.retention_policies(database)}
+        for tier in tiers:
+            spec = f"{quote_ident(tier.name)} ON {db} DURATION {tier.duration}"
+            have = existing.get(tier.name)
+            if have is None:
+                default = " DEFAULT" if tier.default else ""
+                shards = f" SHARD DURATION {tier.shard_duration}" if tier.shard_duration else ""
+                self.execute(None, f"CREATE RETENTION POLICY {spec} REPLICATION 1{shards}{default}")
+                continue
+            if have.seconds != tier.seconds:
+                if not alter:
+                    raise RetentionConflict(
+                        f"Retention policy {tier.name!r} of {database!r} keeps data for "
+                        f"{have.duration}, not {tier.duration}. Pass alter=True to change it "
+                        "(a shorter duration deletes older data)."
+                    )
+                self.execute(None, f"ALTER RETENTION POLICY {spec}")
+            if shards_differ(tier, have):
+                # Only shard groups created from now on get it; existing ones keep theirs.
+                self.execute(
+                    None,
+                    f"ALTER RETENTION POLICY {quote_ident(tier.name)} ON {db} "
+                    f"SHARD DURATION {tier.shard_duration}",
+                )
+            if tier.default and not have.default and not (implicit and tier.name == DEFAULT_TIER):
+                self.execute(
+                    None, f"ALTER RETENTION POLICY {quote_ident(tier.name)} ON {db} DEFAULT"
+                )
+
+    def drop_database(self, database: str) -> None:
+        self.execute(None, f"DROP DATABASE {quote_ident(database)}")
+
+    def retention_policies(self, database: str) -> list[RetentionTier]:
+        rows = self.query(database, f"SHOW RETENTION POLICIES ON {quote_ident(database)}")
+        return [
+            RetentionTier(
+                r.values["name"],
+                format_duration(duration_seconds(r.values["duration"])),
+                bool(r.values["default"]),
+                shown_shard_duration(r.values.get("shardGroupDuration")),
+            )
+            for r in rows
+        ]
+
+    def _delete(self, database: str, start_ns: int, end_ns: int, measurement: str | None,
+                tags: Mapping[str, str], retention_policy: str | None) -> None:  # fmt: skip
+        where = f"time >= {start_ns} AND time < {end_ns}" + "".join(
+            f" AND {quote_ident(k)} = {quote_literal(v)}" for k, v in sorted(tags.items())
+        )
+        source = quote_ident(measurement) if measurement else None
+        if retention_policy:
+            self._refuse_cross_policy_delete(database, retention_policy, source, where)
+        statement = f"DELETE FROM {source} WHERE {where}" if source else f"DELETE WHERE {where}"
+        # InfluxDB 1.x answers "engine is closed" when a shard is opened or closed meanwhile
+        # (seen while another database is dropped); a DELETE is idempotent, so it is tried again.
+        for attempt in range(3):
+            try:
+                self.execute(database, statement)
+                return
+            except InfluxQueryError as exc:
+                if "engine is closed" not in exc.server_message or attempt == 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+
+    def _refuse_cross_policy_delete(
+        self, database: str, rp: str, source: str | None, where: str
+    ) -> None:
+        # 1.x DELETE spans every retention policy of the database: go ahead only when no
+        # other policy holds a point the delete would also remove.
+        names = [t.name for t in self.retention_policies(database)]
+        if rp not in names:
+            raise TimeseriesError(
+                f"Retention policy {rp!r} does not exist in {database!r} (it has: {names})."
+            )
+        for other in names:
+            if other == rp:
+                continue
+            target = f"{quote_ident(database)}.{quote_ident(other)}.{source or '/.*/'}"
+            with self.query(database, f"SELECT * FROM {target} WHERE {where} LIMIT 1") as rows:
+                found = next(rows, None)
+            if found is not None:
+                raise UnsafeDelete(
+                    f"InfluxDB 1.x deletes from every retention policy at once, and "
+                    f"{database!r}.{other!r} also holds points in this window "
+                    f"(e.g. {found.measurement} at {found.time}). Nothing was deleted. "
+                    f"Delete without retention_policy to remove them from all policies, "
+                    f"or narrow the measurement/tags."
+                )
+
+    def sizes(self) -> dict[tuple[str, str], int]:
+        totals: dict[tuple[str, str], int] = {}
+        for row in self.query(None, "SHOW STATS FOR 'shard'"):
+            key = (row.tags.get("database", ""), row.tags.get("retentionPolicy", ""))
+            totals[key] = totals.get(key, 0) + int(row.values.get("diskBytes") or 0)
+        return totals
+
+    def shard_sizes(self) -> dict[str, Shard]:
+        cached: dict[str, int] = {}
+        for row in self.query(None, "SHOW STATS FOR 'tsm1_cache'"):
+            shard = str(row.tags.get("path", "")).rstrip("/").rsplit("/", 1)[-1]
+            cached[shard] = cached.get(shard, 0) + int(row.values.get("memBytes") or 0)
+        spans = {
+            str(row.values.get("id")): (str(row.values["start_time"]), str(row.values["end_time"]))
+            for row in self.query(None, "SHOW SHARDS")
+        }
+        found = {}
+        for row in self.query(None, "SHOW STATS FOR 'shard'"):
+            shard = str(row.tags.get("id", ""))
+            start, end = spans.get(shard, ("", ""))
+            found[shard] = Shard(
+                row.tags.get("database", ""),
+                row.tags.get("retentionPolicy", ""),
+                int(row.values.get("diskBytes") or 0),
+                cached.get(shard, 0),
+                start,
+                end,
+            )
+        return found
