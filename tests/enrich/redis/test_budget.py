@@ -14,7 +14,7 @@ from django.conf import settings
 from enrich.redis.budget import Budget, BudgetExceeded, BudgetUnavailable, parse_budget
 from enrich.redis.client import get_redis
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_exactly_limit_calls_succeed(prefix):

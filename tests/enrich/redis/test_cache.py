@@ -15,7 +15,7 @@ from django.conf import settings
 from enrich.redis.cache import CacheUnavailable, ResponseCache, cache_key, last_good_key
 from enrich.redis.client import get_redis
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
