@@ -17,16 +17,13 @@ days is never rewritten).
 Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days old)
 are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them.
 
-Fault hook: with ENRICH_FAULT_INJECT naming a point (comma-separated), the process kills
-itself there with SIGKILL, as a crashed worker would: `archive.after_upload`,
-`archive.before_delete`, `archive.after_delete`. Unset, it does nothing.
+Crash points for the tests (`archive.after_upload`, `archive.before_delete`,
+`archive.after_delete`): `retention.faults`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time as clock
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -39,6 +36,7 @@ from django.utils import timezone
 
 from enrich.influx import TimeSeries, get_timeseries
 from enrich.readings import Reading
+from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError, VerificationError
 from retention.archive.lock import archive_lock
@@ -67,18 +65,9 @@ logger = logging.getLogger(__name__)
 
 METADATA_MEASUREMENT = ARCHIVE_METADATA_MEASUREMENT
 MB = 1_000_000
-FAULT_ENV = "ENRICH_FAULT_INJECT"
 
 T = TypeVar("T")
 Progress = Callable[[list[T]], Iterable[T]]
-
-
-def fault_point(name: str) -> None:
-    """Die here (SIGKILL) when ENRICH_FAULT_INJECT names this point; a no-op otherwise."""
-    wanted = {n.strip() for n in os.environ.get(FAULT_ENV, "").split(",")}
-    if name in wanted:
-        logger.error("fault injection: killing the process at %s", name)
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --- Recording runs ------------------------------------------------------------------------
@@ -280,7 +269,7 @@ def _archive_object(
         )
         report.bytes_uploaded += len(data)
         created = info.last_modified
-        fault_point("archive.after_upload")
+        faults.point("archive.after_upload")
     checksum = sha256_hex(data)
     verified_info = verify_object(storage, planned.key, checksum, len(data), len(rows))
     obj, _ = ArchiveObject.objects.update_or_create(
@@ -305,9 +294,9 @@ def _archive_object(
     report.objects.append(
         {**planned.summary(), "record_count": len(rows), "file_size": len(data), "sha256": checksum}
     )
-    fault_point("archive.before_delete")
+    faults.point("archive.before_delete")
     report.records_deleted += _delete_source(obj, rows, ts)
-    fault_point("archive.after_delete")
+    faults.point("archive.after_delete")
     obj.source_deleted = timezone.now()
     obj.save(update_fields=["source_deleted"])
     return True

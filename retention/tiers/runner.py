@@ -47,16 +47,13 @@ tier keeps two runs of a tier apart (the second records status "skipped" and who
 InfluxDB becoming unreachable raises `InfluxUnavailable` after the run is recorded as failed;
 nothing of the day in progress was deleted (deletes come last) and the Celery task retries.
 
-Fault injection (crash tests only): when the environment variable ENRICH_FAULT_INJECT names a
-point (e.g. `hourly:after_write`, `hourly:mid_delete`, `daily:before_rewrite`), the process
-exits there with status 1, as a killed worker would. Unset, it does nothing.
+Crash points for the tests (`hourly:after_write`, `daily:before_rewrite`, ...): `retention.faults`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -72,6 +69,7 @@ from enrich.influx import (
     quote_ident,
 )
 from enrich.redis.lock import RunLock
+from retention import faults
 from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity, RetentionRun, TierChunk
@@ -116,7 +114,6 @@ from retention.tiers.safety import (  # noqa: F401  (re-exported: the tiers' pub
 
 logger = logging.getLogger("retention.tiers.runner")
 
-FAULT_ENV = "ENRICH_FAULT_INJECT"
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MICROSECOND = timedelta(microseconds=1)
@@ -136,13 +133,6 @@ class VerificationFailed(TierError):
 
 class LockLost(TierError):
     """The run's Redis lock expired and could not be renewed."""
-
-
-def fault_point(name: str) -> None:
-    """Exit the process here when ENRICH_FAULT_INJECT names this point (crash tests)."""
-    if os.environ.get(FAULT_ENV) == name:
-        logger.error("fault injection: process exits at %s (%s=%s)", name, FAULT_ENV, name)
-        os._exit(1)
 
 
 def delete(*args: object, **kwargs: object) -> None:
@@ -495,17 +485,17 @@ class HourlyTier:
                 aggregate_points=written,
             )
         density.record_kept(day, kept)
-        fault_point("hourly:after_write")
+        faults.point("hourly:after_write")
         counts = self.verify(day, computed)
         if not verified:
             _set_chunk(self.tier, day, TierChunk.State.VERIFIED)
-        fault_point("hourly:after_verify")
+        faults.point("hourly:after_verify")
         _still_held(lock)
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
         deleted = tier_reads.delete_day(
             [(entity, n) for entity, n in targets if n], start, start + DAY, self.database,
             self.raw_rp, lambda entity, n: self.delete_raw(entity, start, start + DAY, n),
-            lambda: fault_point("hourly:mid_delete"))  # fmt: skip
+            lambda: faults.point("hourly:mid_delete"))  # fmt: skip
         _set_chunk(self.tier, day, TierChunk.State.DELETED)
         self.outcome.days.append(day.isoformat())
         self.outcome.entities.update(item.entity.entity_id for item in computed)
@@ -574,7 +564,7 @@ class HourlyTier:
             folded = 0
             for window_start, group in sorted(groups.items()):
                 folded += fold_late(entity, rp, window_start, width, group)
-            fault_point("hourly:late_after_write")
+            faults.point("hourly:late_after_write")
             deleted = self.delete_raw(entity, _at(day), _at(day) + DAY)
             logger.warning(
                 "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
@@ -699,12 +689,12 @@ class DailyTier:
                 aggregate_points=written,
                 pending_rows=pending,
             )
-            fault_point("daily:after_write")
+            faults.point("daily:after_write")
             self.verify(day, pending, hourly)
             chunk = _set_chunk(self.tier, day, TierChunk.State.VERIFIED)
             self.outcome.processed += sources
             self.outcome.rows_written += written
-        fault_point("daily:after_verify")
+        faults.point("daily:after_verify")
         _still_held(lock)
         pending = chunk.pending_rows
         database = settings.TIER_DATABASE
@@ -716,12 +706,12 @@ class DailyTier:
         # Hours 01-23: no daily row lies there, so the tier-scoped delete is safe (the door
         # checks). All the day's entities in one statement (tier_reads.delete_tagged).
         tier_reads.delete_tagged(database, start + HOUR, start + DAY, MEASUREMENT, tag_sets,
-                                 HOURLY_RP, after_first=lambda: fault_point("daily:mid_delete"))  # fmt: skip
+                                 HOURLY_RP, after_first=lambda: faults.point("daily:mid_delete"))  # fmt: skip
         # Hour 00 shares its time with the daily row: InfluxDB 1.x deletes both (rewritten
         # from pending_rows below), 2.x every bucket's points of that hour.
         tier_reads.delete_tagged(database, start, start + HOUR, MEASUREMENT, tag_sets, None)
         deleted += density.delete_kept_raw(day, pending)
-        fault_point("daily:before_rewrite")
+        faults.point("daily:before_rewrite")
         write_rows(DAILY_RP, _pending_rows(pending, start))
         stored = read_rows(DAILY_RP, start, start + DAY)
         for entity_id, entry in pending.items():

@@ -1,8 +1,8 @@
 """Crashes and outages during tier runs, against the real services.
 
 - Crash injection: `manage.py downsample_hourly|downsample_daily` runs in a child process with
-  ENRICH_FAULT_INJECT naming a point in retention.tiers.runner; the process exits there with status 1
-  (as a killed worker would). A rerun must then give exactly the aggregates of one clean
+  ENRICH_FAULT_INJECT naming a crash point of the tiers (`retention.faults`); the process kills
+  itself there with SIGKILL (as the OOM killer would). A rerun must then give exactly the aggregates of one clean
   aggregation of the raw data, no duplicate rows, and account for every raw point.
 - InfluxDB down mid-run: the gateway talks to InfluxDB through a TCP proxy on loopback that
   the test closes between the write and the verification; and a real Celery worker whose
@@ -10,6 +10,7 @@
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from django.conf import settings as django_settings
 
 from enrich.influx import InfluxUnavailable, reset_timeseries
 from enrich.redis.client import get_redis, make_key
+from retention import faults
 from retention.entities.ha_source import count_samples, read_samples
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import runner as tiers
@@ -109,7 +111,7 @@ def manage(command: str, fault: str = "", start=D0, end=D0 + DAYS * DAY):
 
 def crash(command: str, fault: str) -> None:
     result = manage(command, fault)
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == -signal.SIGKILL, result.stdout + result.stderr
     assert f"fault injection: process exits at {fault}" in result.stderr
 
 
@@ -253,7 +255,7 @@ def test_late_point_crash_then_rerun_folds_it_in_once(ha_db):
     assert tiers.downsample_hourly(D0, D0 + DAY).status == "ok"
     ha_db.write_entity("official", "sensor.kettle_power", [(7200 + 5, 900)], unit="W")
     result = manage("downsample_hourly", "hourly:late_after_write", D0, D0 + DAY)
-    assert result.returncode == 1
+    assert result.returncode == -signal.SIGKILL
     assert count_samples(entity, T0, T0 + DAY) == 1  # folded, not deleted yet
     expire_dead_runs_lock("downsample_hourly")
     # The dead run also held the daily tier's lock (hourly rows must not change while the
@@ -354,14 +356,14 @@ def proxy(settings):
 
 def test_influxdb_down_between_write_and_verify_deletes_nothing(home, proxy, monkeypatch):
     entities, expected, raw_before = home
-    real_fault_point = tiers.fault_point
+    real_point = faults.point
 
     def influxdb_goes_away(name: str) -> None:
         if name == "hourly:after_write":
             proxy.close()
-        real_fault_point(name)
+        real_point(name)
 
-    monkeypatch.setattr(tiers, "fault_point", influxdb_goes_away)
+    monkeypatch.setattr(faults, "point", influxdb_goes_away)
     with pytest.raises(InfluxUnavailable, match=f"Cannot reach InfluxDB at {proxy.url}"):
         tiers.downsample_hourly(D0, D0 + DAYS * DAY)
     run = RetentionRun.objects.get()
@@ -371,7 +373,7 @@ def test_influxdb_down_between_write_and_verify_deletes_nothing(home, proxy, mon
     assert TierChunk.objects.get(day=D0).state == "written"
     assert make_key("lock", "downsample_hourly") not in get_redis().keys("*lock*")
 
-    monkeypatch.setattr(tiers, "fault_point", real_fault_point)
+    monkeypatch.setattr(faults, "point", real_point)
     proxy.open()  # InfluxDB is back: nothing was lost, the rerun completes exactly
     assert sum(count_samples(e, T0, T0 + DAYS * DAY) for e in entities) == raw_before
     assert tiers.downsample_hourly(D0, D0 + DAYS * DAY).status == "ok"
