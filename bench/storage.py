@@ -122,6 +122,7 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
     from retention.tiers import density
     from retention.tiers import runner as tiers
     from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
+    from retention.tiers.safety import daily_horizon, hourly_horizon
 
     raw_db, tiered_db = f"bench_storage_{prefix}raw", f"bench_storage_{prefix}tiered"
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = tiered_db
@@ -148,8 +149,8 @@ def run_variant(server, prefix: str, specs: list, home, days: int) -> tuple[dict
         read_lines, read_seconds = read_bound(get_timeseries(), raw_db, specs, start, end)
 
     server.restart()
-    raw_from = datetime.combine(tiers.hourly_horizon(now), clock(), UTC)
-    hourly_from = datetime.combine(tiers.daily_horizon(now), clock(), UTC)
+    raw_from = datetime.combine(hourly_horizon(now), clock(), UTC)
+    hourly_from = datetime.combine(daily_horizon(now), clock(), UTC)
     raw_left = sum(count_samples(e, start, end) for e in registry)
     raw_too_old = sum(count_samples(e, start, raw_from) for e in registry)
     kept = [

@@ -192,7 +192,7 @@ class ArchiveObjectAdmin(ReadOnlyAdmin):
         return f"{obj.file_size / 1024:.1f}"
 
 
-# --- Tier runs and their resumable chunks (retention.tiers.runner) ------------------------------
+# --- Tier runs and their resumable chunks (retention.tiers.runner, .chunks) -------------------
 
 
 @admin.register(RetentionRun)

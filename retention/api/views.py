@@ -29,10 +29,11 @@ from rest_framework.views import APIView
 
 from enrich.api import params
 from enrich.influx import InfluxUnavailable, TimeseriesError
+from retention.day_ranges import RangeError
 from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
-from retention.tiers import runner as tiers
 from retention.tiers import tasks
+from retention.tiers.safety import _at, check_range
 from retention.tiers.series import read_series, unit_of
 
 TRUE = {"true", "1", "yes", "on"}
@@ -61,14 +62,14 @@ class DownsampleView(APIView):
         data = request.data
         dry_run = _flag(data, "dry_run")
         try:
-            start, end = tiers.check_range(self.operation, data.get("start"), data.get("end"))
-        except tiers.RangeError as exc:
+            start, end = check_range(self.operation, data.get("start"), data.get("end"))
+        except RangeError as exc:
             return Response({exc.parameter: str(exc)}, status=400)
         run = record_queued_run(
             self.operation,
             request,
-            range_start=tiers._at(start) if start else None,
-            range_end=tiers._at(end) if end else None,
+            range_start=_at(start) if start else None,
+            range_end=_at(end) if end else None,
             details={"dry_run": dry_run},
         )
         return queue(

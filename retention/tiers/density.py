@@ -33,6 +33,7 @@ from django.conf import settings
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before
+from retention.tiers.safety import VerificationFailed
 
 DAY = timedelta(days=1)
 
@@ -167,7 +168,7 @@ def carry_on_daily(pending: dict[str, dict], hourly: dict[str, list[TierRow]],
 def delete_kept_raw(day: date, pending: dict[str, dict]) -> int:
     """Delete the raw states of the day's kept entities now held by verified daily rows;
     returns how many were deleted. Raises VerificationFailed when the raw count changed."""
-    from retention.tiers.runner import HourlyTier, VerificationFailed
+    from retention.tiers.hourly import HourlyTier
 
     kept = [entity_id for entity_id in _kept_ids(day) if entity_id in pending]
     if not kept:

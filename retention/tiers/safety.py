@@ -31,6 +31,10 @@ class TierError(Exception):
     """A tier run cannot go on; the message says what was wrong and what to do."""
 
 
+class VerificationFailed(TierError):
+    """Rows read back differ from what was written or do not account for the source data."""
+
+
 # --- Horizons, retention policies ----------------------------------------------------------
 def _floor_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()

@@ -17,7 +17,9 @@ from retention.archive import lock as archive_lock
 from retention.archive import plan as archive_plan
 from retention.archive import run as archive
 from retention.models import RetentionRun, TierChunk
+from retention.tiers import chunks
 from retention.tiers import runner as tiers
+from retention.tiers.hourly import HourlyTier
 from tests.retention.conftest import T0
 from tests.support.archive import (  # noqa: F401  (fixtures)
     daily_rows,
@@ -136,9 +138,9 @@ def test_a_tier_run_renews_its_lock_through_every_day_past_its_expiry(ha_db, mon
     # A 3 s lock, each of the 4 days' computing slowed by 1.8 s: the run outlasts the lock's
     # expiry twice. The lock is renewed between phases, so a phase's own work (reads, writes,
     # verification) may take up to 1.2 s on a busy machine before the lock would be lost.
-    monkeypatch.setattr(tiers, "LOCK_TTL_SECONDS", 3)
+    monkeypatch.setattr(chunks, "LOCK_TTL_SECONDS", 3)
     second = Contender(lambda: RunLock(HOURLY, owner="second").acquire())
-    slowed(monkeypatch, tiers.HourlyTier, "compute", 1.8, before=second.attempt)
+    slowed(monkeypatch, HourlyTier, "compute", 1.8, before=second.attempt)
     run = tiers.downsample_hourly(D0, D0 + 4 * DAY)
     assert run.status == "ok", run.errors
     assert run.duration_seconds > 6 and run.records_deleted == 16

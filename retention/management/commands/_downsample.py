@@ -6,8 +6,10 @@ from collections.abc import Callable
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import InfluxUnavailable
+from retention.day_ranges import RangeError
 from retention.models import RetentionRun
-from retention.tiers import runner as tiers
+from retention.tiers.runner import summary
+from retention.tiers.safety import check_range
 
 
 class DownsampleCommand(BaseCommand):
@@ -28,8 +30,8 @@ class DownsampleCommand(BaseCommand):
 
     def handle(self, *args, start: str | None, end: str | None, dry_run: bool, **options):
         try:
-            first, stop = tiers.check_range(self.operation, start, end)
-        except tiers.RangeError as exc:
+            first, stop = check_range(self.operation, start, end)
+        except RangeError as exc:
             raise CommandError(f"--{exc.parameter}: {exc}") from None
         bar = None
         progress = None
@@ -53,7 +55,7 @@ class DownsampleCommand(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
-        self.stdout.write(tiers.summary(run))
+        self.stdout.write(summary(run))
         if dry_run:
             details = run.details
             for day in details.get("days", []):

@@ -4,7 +4,6 @@ without derivable fields that read back whole."""
 import pytest
 
 from enrich.influx import duration_seconds, get_timeseries, quote_ident
-from retention.tiers import runner as tiers
 from retention.tiers.layout import (
     DAILY_RP,
     HOURLY_RP,
@@ -13,6 +12,7 @@ from retention.tiers.layout import (
     shard_duration,
     tier_policies,
 )
+from retention.tiers.safety import ensure_tiers
 
 POWER = {
     "sample_count": 60,
@@ -43,7 +43,7 @@ def test_shard_groups_cover_each_tiers_span_in_whole_weeks(settings):
 
 @pytest.mark.influxdb
 def test_new_tiers_get_long_shard_groups_and_existing_ones_are_altered(ha_db):
-    tiers.ensure_tiers()
+    ensure_tiers()
     assert shards(ha_db.name) == {
         "autogen": "168h0m0s",  # Home Assistant's own policy is left alone
         HOURLY_RP: f"{13 * 168}h0m0s",
@@ -57,7 +57,7 @@ def test_new_tiers_get_long_shard_groups_and_existing_ones_are_altered(ha_db):
             f"ALTER RETENTION POLICY {name} ON {quote_ident(ha_db.name)} SHARD DURATION 1w",
         )
     assert set(shards(ha_db.name).values()) == {"168h0m0s"}
-    tiers.ensure_tiers()
+    ensure_tiers()
     assert shards(ha_db.name)[HOURLY_RP] == f"{13 * 168}h0m0s"
     assert shards(ha_db.name)[DAILY_RP] == f"{53 * 168}h0m0s"
     policies = {p.name: p for p in ts.retention_policies(ha_db.name)}

@@ -16,11 +16,14 @@ from django.core.management.base import CommandError
 
 from enrich.influx import get_timeseries, quote_ident
 from enrich.redis.lock import RunLock
+from retention.day_ranges import RangeError
 from retention.entities.ha_source import count_samples, read_samples
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import runner as tiers
+from retention.tiers import safety
 from retention.tiers.aggregate import aggregate_windows, hour_windows
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from retention.tiers.units import converted, unit_factor
 from tests.retention.conftest import T0
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -257,7 +260,7 @@ def test_weather_attribute_means_are_carried_across_days(ha_db, layout):
 
 def reference(entity: Entity, start: datetime, end: datetime) -> dict[datetime, dict]:
     """What aggregating the complete raw series at once gives (before anything is deleted)."""
-    samples = tiers.converted(read_samples(entity, start, end), tiers.unit_factor(entity))
+    samples = converted(read_samples(entity, start, end), unit_factor(entity))
     aggregates = aggregate_windows(entity.kind, samples, hour_windows(start, end))
     return {a.window_start: a.to_fields() for a in aggregates if a is not None}
 
@@ -447,7 +450,7 @@ def test_refuses_when_the_raw_policy_would_drop_data_first(ha_db):
     get_timeseries().execute(
         None, f"ALTER RETENTION POLICY autogen ON {quote_ident(ha_db.name)} DURATION 168h"
     )
-    problems = tiers.check_retention_policies()
+    problems = safety.check_retention_policies()
     assert len(problems) == 1
     assert "'autogen'" in problems[0] and "7d" in problems[0] and "DURATION INF" in problems[0]
     run = tiers.downsample_hourly(D0, D0 + DAY)
@@ -456,23 +459,23 @@ def test_refuses_when_the_raw_policy_would_drop_data_first(ha_db):
 
 
 def test_refuses_when_a_tier_policy_was_shortened(ha_db):
-    tiers.ensure_tiers()
+    safety.ensure_tiers()
     get_timeseries().execute(
         None,
         f"ALTER RETENTION POLICY enrich_hourly ON {quote_ident(ha_db.name)} DURATION 30d "
         "SHARD DURATION 1w",  # InfluxDB refuses a duration shorter than the tier's shard groups
     )
-    [problem] = tiers.check_retention_policies()
+    [problem] = safety.check_retention_policies()
     assert "'enrich_hourly'" in problem and "RETENTION_HOURLY_DAYS=90" in problem
 
 
 def test_tiers_are_created_infinite_and_never_default(ha_db):
-    tiers.ensure_tiers()
+    safety.ensure_tiers()
     policies = {p.name: p for p in get_timeseries().retention_policies(ha_db.name)}
     assert policies["enrich_hourly"].seconds is None and not policies["enrich_hourly"].default
     assert policies["enrich_daily"].seconds is None and not policies["enrich_daily"].default
     assert policies["autogen"].default
-    assert tiers.check_retention_policies() == []
+    assert safety.check_retention_policies() == []
 
 
 # --- dry run and run record -------------------------------------------------------------------
@@ -537,19 +540,19 @@ def test_commands_take_the_same_options(ha_db, capsys):
 def test_check_range_rules(settings):
     now = datetime(2026, 6, 10, 12, tzinfo=UTC)
     op = RetentionRun.Operation.DOWNSAMPLE_HOURLY
-    assert tiers.check_range(op, "2026-06-01", "2026-06-03", now) == (
+    assert safety.check_range(op, "2026-06-01", "2026-06-03", now) == (
         date(2026, 6, 1),
         date(2026, 6, 3),
     )
-    assert tiers.hourly_horizon(now) == date(2026, 6, 3)
-    with pytest.raises(tiers.RangeError, match="end 2026-06-04 is too recent") as error:
-        tiers.check_range(op, None, "2026-06-04", now)
+    assert safety.hourly_horizon(now) == date(2026, 6, 3)
+    with pytest.raises(RangeError, match="end 2026-06-04 is too recent") as error:
+        safety.check_range(op, None, "2026-06-04", now)
     assert error.value.parameter == "end"
-    with pytest.raises(tiers.RangeError, match="must be after start") as error:
-        tiers.check_range(op, "2026-06-02", "2026-06-02", now)
+    with pytest.raises(RangeError, match="must be after start") as error:
+        safety.check_range(op, "2026-06-02", "2026-06-02", now)
     daily_op = RetentionRun.Operation.DOWNSAMPLE_DAILY
-    with pytest.raises(tiers.RangeError, match="only hourly data older than 90 days"):
-        tiers.check_range(daily_op, "2026-05-01", None, now)
+    with pytest.raises(RangeError, match="only hourly data older than 90 days"):
+        safety.check_range(daily_op, "2026-05-01", None, now)
 
 
 def test_without_tiered_entities_the_run_says_what_to_do(ha_db):

@@ -31,6 +31,7 @@ from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import runner as tiers
 from retention.tiers.aggregate import aggregate_windows, compose, hour_windows
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from retention.tiers.units import converted, unit_factor
 from tests.retention.conftest import T0
 from tests.support import worker as support
 
@@ -79,7 +80,7 @@ def home(ha_db, layout):
     start, end = T0, T0 + DAYS * DAY
     expected = {}
     for entity in entities:
-        samples = tiers.converted(read_samples(entity, start, end), tiers.unit_factor(entity))
+        samples = converted(read_samples(entity, start, end), unit_factor(entity))
         aggregates = aggregate_windows(entity.kind, samples, hour_windows(start, end))
         expected[entity.entity_id] = {
             a.window_start: a.to_fields() for a in aggregates if a is not None

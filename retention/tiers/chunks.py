@@ -1,0 +1,105 @@
+"""The tiers' resumable bookkeeping: one `TierChunk` per tier and UTC day, what a run did
+(`Outcome`), and the Redis lock a run holds while it works.
+
+A day's chunk goes "written" -> "verified" -> "deleted" (`retention.tiers.hourly`,
+`retention.tiers.daily`); a rerun skips "deleted" days and resumes the others. One lock per
+tier keeps two runs of a tier apart; a run renews it between phases, days and entities and
+stops (`LockLost`) before deleting more once it was lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import transaction
+
+from enrich.redis.lock import RunLock
+from retention.models import TierChunk
+from retention.tiers.safety import TierError
+
+LOCK_TTL_SECONDS = 600
+
+
+class LockLost(TierError):
+    """The run's Redis lock expired and could not be renewed."""
+
+
+@dataclass
+class Outcome:
+    days: list[str] = field(default_factory=list)
+    entities: set[str] = field(default_factory=set)
+    processed: int = 0  # source points (raw points / hourly rows) aggregated
+    rows_written: int = 0
+    deleted: int = 0  # source points removed
+    late_points: int = 0
+    waiting: list[str] = field(default_factory=list)  # notes about work left for a later run
+
+
+class DayTier:
+    """What both tiers share: the UTC days in [start, end) before the horizon, one chunk a
+    day, and the outcome of the run."""
+
+    tier: str  # a TierChunk.Tier
+
+    def __init__(self, start: date | None, end: date | None, horizon: date) -> None:
+        self.horizon = horizon
+        self.start = start
+        self.end = min(end, horizon) if end else horizon
+        self.outcome = Outcome()
+
+    def days_left(self, start: date) -> list[date]:
+        """The days from `start` to the end whose chunk is not "deleted" yet."""
+        done = set(deleted_days(self.tier, start, self.end))
+        days = (start + timedelta(days=n) for n in range((self.end - start).days))
+        return [day for day in days if day not in done]
+
+    def written(self, day: date, entities: int, sources: int, rows: int, **values: object) -> None:
+        """Record the day "written": how many entities, source points and rows it took."""
+        values.update(entities=entities, source_points=sources, aggregate_points=rows)
+        set_chunk(self.tier, day, TierChunk.State.WRITTEN, **values)
+
+
+def find_chunk(tier: str, day: date) -> TierChunk | None:
+    return TierChunk.objects.filter(tier=tier, day=day).first()
+
+
+def set_chunk(tier: str, day: date, state: str, **values: object) -> TierChunk:
+    with transaction.atomic():
+        chunk, _ = TierChunk.objects.update_or_create(
+            tier=tier, day=day, defaults={"state": state, **values}
+        )
+    return chunk
+
+
+def deleted_days(tier: str, start: date | None, end: date) -> list[date]:
+    chunks = TierChunk.objects.filter(tier=tier, state=TierChunk.State.DELETED, day__lt=end)
+    if start is not None:
+        chunks = chunks.filter(day__gte=start)
+    return list(chunks.order_by("day").values_list("day", flat=True))
+
+
+def day_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as [first, last + 1) ranges."""
+    ranges: list[tuple[date, date]] = []
+    for day in days:
+        if ranges and ranges[-1][1] == day:
+            ranges[-1] = (ranges[-1][0], day + timedelta(days=1))
+        else:
+            ranges.append((day, day + timedelta(days=1)))
+    return ranges
+
+
+# --- The run's lock ----------------------------------------------------------------------------
+def run_lock(operation: str, owner: str) -> RunLock:
+    """The lock of a tier's runs (`operation`), expiring LOCK_TTL_SECONDS after each renewal."""
+    return RunLock(operation, owner=owner, ttl_seconds=LOCK_TTL_SECONDS)
+
+
+def still_held(*locks: RunLock) -> bool:
+    """Renew the run's locks (between phases, days, entities): True, or LockLost if one was lost."""
+    for lost in (lock for lock in locks if not lock.renew()):
+        raise LockLost(
+            f"lock {lost.key!r} lost to {lost.holder() or 'nobody'}; stopped before deleting more"
+        )
+    return True

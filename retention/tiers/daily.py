@@ -1,0 +1,172 @@
+"""Hourly -> daily (warm -> cold): the days ending RETENTION_HOURLY_DAYS (+ margin) ago.
+
+Per day (one resumable `TierChunk`): compose the day's hourly rows per entity (`compose`:
+coverage-weighted means, min of mins, max of maxes, sums), write the daily rows ("written"),
+read back and check (fields, sum of hourly counts and energy == daily) and keep the rows in
+`TierChunk.pending_rows` ("verified"), then delete the hourly rows and write the daily rows
+again ("deleted"). InfluxDB 1.x deletes from every retention policy at once, so deleting the
+hourly row at midnight also removes the daily row at midnight: it is rewritten from
+`pending_rows` and checked again, also by a rerun after a crash in between. Entity-days the
+hourly tier kept raw are composed from their raw states (`retention.tiers.density`).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+
+from enrich.influx import get_timeseries, quote_ident
+from enrich.redis.lock import RunLock
+from retention import faults
+from retention.models import TierChunk
+from retention.tiers import density
+from retention.tiers import reads as tier_reads
+from retention.tiers.aggregate import compose
+from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
+from retention.tiers.hourly import HourlyTier
+from retention.tiers.rows import (
+    DAILY_RP,
+    HOURLY_RP,
+    MEASUREMENT,
+    TierRow,
+    differences,
+    read_rows,
+    write_rows,
+)
+from retention.tiers.safety import VerificationFailed, _at, _floor_day, daily_horizon
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+class DailyTier(DayTier):
+    """Hourly -> daily for the days in [start, end) before the horizon."""
+
+    tier = TierChunk.Tier.DAILY
+
+    def __init__(self, start: date | None, end: date | None, now: datetime) -> None:
+        super().__init__(start, end, daily_horizon(now))
+
+    def work_days(self) -> list[date]:
+        start = self.start
+        if start is None:
+            query = (
+                f"SELECT * FROM {quote_ident(settings.TIER_DATABASE)}.{quote_ident(HOURLY_RP)}."
+                f"{quote_ident(MEASUREMENT)} WHERE time < $end ORDER BY time ASC LIMIT 1"
+            )
+            with get_timeseries().query(
+                settings.TIER_DATABASE, query, params={"end": _at(self.end)}
+            ) as rows:
+                first = next(rows, None)
+            pending = (
+                TierChunk.objects.filter(tier=self.tier, day__lt=self.end)
+                .exclude(state=TierChunk.State.DELETED)
+                .order_by("day")
+                .values_list("day", flat=True)
+                .first()
+            )
+            kept = density.first_kept_day(self.end)
+            candidates = [d for d in (pending, first and _floor_day(first.time), kept) if d]
+            if not candidates:
+                return []
+            start = min(candidates)
+        return self.days_left(start)
+
+    def process_day(self, day: date, lock: RunLock) -> None:
+        chunk = find_chunk(self.tier, day)
+        if chunk is not None and chunk.state == TierChunk.State.DELETED:
+            return
+        start = _at(day)
+        if chunk is None or chunk.state == TierChunk.State.WRITTEN:
+            hourly = read_rows(HOURLY_RP, start, start + DAY)
+            kept = density.add_kept_days(day, hourly, HourlyTier(None, None, _at(day)))
+            pending: dict[str, dict] = {}
+            sources = 0
+            for entity_id, rows in sorted(hourly.items()):
+                kind = rows[0].kind
+                daily = compose(kind, [row.aggregate(HOUR) for row in rows], start, start + DAY)
+                if daily is None:
+                    continue
+                pending[entity_id] = {"kind": kind, "fields": daily.to_fields()}
+                sources += len(rows)
+            density.carry_on_daily(pending, hourly, kept)
+            written = write_rows(DAILY_RP, _pending_rows(pending, start))
+            self.written(day, len(pending), sources, written, pending_rows=pending)
+            faults.point("daily:after_write")
+            self.verify(day, pending, hourly)
+            chunk = set_chunk(self.tier, day, TierChunk.State.VERIFIED)
+            self.outcome.processed += sources
+            self.outcome.rows_written += written
+        faults.point("daily:after_verify")
+        still_held(lock)
+        pending = chunk.pending_rows
+        database = settings.TIER_DATABASE
+        stored = read_rows(HOURLY_RP, start, start + DAY)
+        deleted = sum(len(stored.get(entity_id, [])) for entity_id in pending)
+        # Only the entities whose rows were composed: a row InfluxDB did not show when the day
+        # was composed (see docs/storage.md, 1.6's series index) is never deleted unseen.
+        tag_sets = [{"entity_id": entity_id} for entity_id in sorted(pending)]
+        # Hours 01-23: no daily row lies there, so the tier-scoped delete is safe (the door
+        # checks). All the day's entities in one statement (tier_reads.delete_tagged).
+        tier_reads.delete_tagged(database, start + HOUR, start + DAY, MEASUREMENT, tag_sets,
+                                 HOURLY_RP, after_first=lambda: faults.point("daily:mid_delete"))  # fmt: skip
+        # Hour 00 shares its time with the daily row: InfluxDB 1.x deletes both (rewritten
+        # from pending_rows below), 2.x every bucket's points of that hour.
+        tier_reads.delete_tagged(database, start, start + HOUR, MEASUREMENT, tag_sets, None)
+        deleted += density.delete_kept_raw(day, pending)
+        faults.point("daily:before_rewrite")
+        write_rows(DAILY_RP, _pending_rows(pending, start))
+        stored = read_rows(DAILY_RP, start, start + DAY)
+        for entity_id, entry in pending.items():
+            got = stored.get(entity_id, [])
+            problems = differences(entry["fields"], got[0].fields) if got else ["row missing"]
+            if problems:
+                raise VerificationFailed(
+                    f"{entity_id}: the daily row of {day} reads back differently after the "
+                    f"hourly rows were deleted ({'; '.join(problems)}); it is kept in the "
+                    "day's TierChunk and rewritten by the next run."
+                )
+        set_chunk(self.tier, day, TierChunk.State.DELETED, pending_rows={})
+        self.outcome.days.append(day.isoformat())
+        self.outcome.entities.update(pending)
+        self.outcome.deleted += deleted
+
+    def verify(self, day: date, pending: dict[str, dict], hourly: dict[str, list[TierRow]]) -> None:
+        start = _at(day)
+        stored = read_rows(DAILY_RP, start, start + DAY)
+        for entity_id, entry in pending.items():
+            got = stored.get(entity_id, [])
+            if not got:
+                raise VerificationFailed(
+                    f"{entity_id}: the daily row of {day} was written but cannot be read back; "
+                    "no hourly row was deleted. Rerun later."
+                )
+            row = got[0]
+            problems = differences(entry["fields"], row.fields)
+            if problems:
+                raise VerificationFailed(
+                    f"{entity_id}: the daily row of {day} reads back differently "
+                    f"({'; '.join(problems)}); no hourly row was deleted."
+                )
+            hours = hourly.get(entity_id, [])
+            if sum(r.points for r in hours) != row.points:
+                raise VerificationFailed(
+                    f"{entity_id}: the hourly rows of {day} account for "
+                    f"{sum(r.points for r in hours)} raw points, the daily row for {row.points}; "
+                    "no hourly row was deleted."
+                )
+            energy = sum(r.energy for r in hours)
+            if not math.isclose(energy, row.energy, rel_tol=1e-9, abs_tol=1e-12):
+                raise VerificationFailed(
+                    f"{entity_id}: the hourly rows of {day} hold {energy} kWh, the daily row "
+                    f"{row.energy} kWh; no hourly row was deleted."
+                )
+
+
+def _pending_rows(pending: dict[str, dict], start: datetime) -> list[TierRow]:
+    return [
+        TierRow(entity_id, entry["kind"], start, dict(entry["fields"]))
+        for entity_id, entry in sorted(pending.items())
+    ]

@@ -1,0 +1,340 @@
+"""Raw -> hourly (hot -> warm): the days ending RETENTION_RAW_DAYS (+ RETENTION_LATE_MARGIN_HOURS)
+ago, every tiered entity of the registry; one UTC day is one resumable chunk (`TierChunk`).
+
+1. read the day's raw samples (batched: `retention.tiers.reads`, the next day read ahead) and
+   the sample in force when the day opens (from raw data, or, once that is deleted, from the
+   previous hourly row's `carry_*` fields); convert kW -> W and Wh -> kWh
+   (`retention.tiers.units`); aggregate 24 UTC hours; write the rows.      -> state "written"
+2. read the rows back and check each entity: every field as written, `count_samples` of the
+   raw day == sum of (sample_count + gap_count), energy totals equal (1e-9 relative).
+                                                                           -> state "verified"
+3. delete the entities' raw points of the day (measurement- and tag-scoped). -> "deleted"
+A rerun skips "deleted" days and redoes a "written" day from raw (which is complete: deletes
+start only after "verified"). In a "verified" day an entity without raw points left is done,
+one whose raw count equals its rows' count is deleted, and one with more raw points (late
+ones arrived) is aggregated again. Same times and tags overwrite: no duplicates. Raw points
+arriving in a day already deleted are late points (`retention.tiers.late`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+
+from enrich.influx import get_timeseries
+from enrich.redis.lock import RunLock
+from retention import faults
+from retention.entities import ha_source
+from retention.entities.samples import Sample
+from retention.models import Entity, TierChunk
+from retention.tiers import density
+from retention.tiers import reads as tier_reads
+from retention.tiers.aggregate import aggregate_windows, hour_windows
+from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
+from retention.tiers.rows import (
+    HOURLY_RP,
+    TierRow,
+    carry_fields,
+    carry_sample,
+    differences,
+    read_rows,
+    write_rows,
+)
+from retention.tiers.safety import (
+    VerificationFailed,
+    _at,
+    _floor_day,
+    hourly_horizon,
+    raw_retention_policy,
+)
+from retention.tiers.units import converted, unit_factor
+
+logger = logging.getLogger(__name__)
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def delete(*args: object, **kwargs: object) -> None:
+    """`TimeSeries.delete` (which tries again when InfluxDB 1.x answers "engine is closed")."""
+    get_timeseries().delete(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def _raw_tags(entity: Entity) -> list[dict[str, str]]:
+    """Tag sets selecting the entity's raw points for a delete (see ha_source's layouts)."""
+    if entity.layout == Entity.Layout.OFFICIAL:
+        return [{"entity_id": entity.object_id, "domain": entity.domain}]
+    # Ingestor: only state events are samples; a missing event_type tag compares equal to ''.
+    return [
+        {"entity_id": entity.entity_id, "event_type": "state_changed"},
+        {"entity_id": entity.entity_id, "event_type": ""},
+    ]
+
+
+def _measurement(entity: Entity) -> str:
+    if entity.layout == Entity.Layout.INGESTOR:
+        return entity.measurement or ha_source.INGESTOR_MEASUREMENT
+    return entity.measurement
+
+
+@dataclass
+class _EntityDay:
+    """One entity's hourly rows of one day, as computed from raw data."""
+
+    entity: Entity
+    rows: list[TierRow]
+    raw_points: int
+
+
+class HourlyTier(DayTier):
+    """Raw -> hourly for the days in [start, end) before the horizon."""
+
+    tier = TierChunk.Tier.HOURLY
+
+    def __init__(self, start: date | None, end: date | None, now: datetime) -> None:
+        super().__init__(start, end, hourly_horizon(now))
+        self.database = settings.HA_INFLUXDB_DATABASE
+        self.entities = list(Entity.objects.filter(tiered=True).order_by("entity_id"))
+        self._raw_rp: str | None = None
+        self.reader = tier_reads.Reader(self.entities, self.database)
+
+    @property
+    def raw_rp(self) -> str:
+        if self._raw_rp is None:
+            self._raw_rp = raw_retention_policy()
+        return self._raw_rp
+
+    # -- what there is to do --
+    def work_days(self) -> list[date]:
+        """Days not deleted yet, from where raw data (or the chain of hourly rows) starts."""
+        if not self.entities:
+            return []
+        start = self.start
+        if start is None:
+            firsts = []
+            for entity in self.entities:
+                first = ha_source.first_sample_time(entity, _at(self.end), database=self.database)
+                if first is not None:
+                    firsts.append(_floor_day(first))
+            last = (
+                TierChunk.objects.filter(tier=self.tier, day__lt=self.end)
+                .order_by("-day")
+                .values_list("day", flat=True)
+                .first()
+            )
+            if last is not None:
+                # Entities whose value holds without new points still get their hours.
+                firsts.append(last + timedelta(days=1))
+            if not firsts:
+                return []
+            start = min(firsts)
+        self.reader.days = self.days_left(start)
+        return self.reader.days
+
+    # -- one entity, one day --
+    def compute(
+        self, entity: Entity, day: date, reads: tier_reads.GroupReads | None = None
+    ) -> _EntityDay:
+        """The entity's hourly rows of `day`, from the day's batched reads (tier_reads), or,
+        without them (a kept day the daily tier composes: density.add_kept_days), its own."""
+        start, end = _at(day), _at(day) + DAY
+        factor = unit_factor(entity)
+        if reads is None:
+            samples = converted(
+                ha_source.read_samples(entity, start, end, database=self.database), factor
+            )
+            raw_carry = samples[0] if samples and samples[0].time < start else None
+            day_samples = samples[1:] if raw_carry is not None else samples
+            previous, previous_end = density.previous_row(entity.entity_id, start)
+        else:
+            day_samples = converted(reads.samples[entity.entity_id], factor)
+            carried = reads.carried[entity.entity_id]
+            raw_carry = converted([carried], factor)[0] if carried is not None else None
+            previous, previous_end = _previous(entity.entity_id, start, reads)
+        head: list[Sample] = [raw_carry] if raw_carry is not None else []
+        previous_value = previous_state = None
+        if previous is not None:
+            last_value = previous.fields.get("last_value")
+            last_state = previous.fields.get("last_state")
+            previous_value = None if last_value is None else float(last_value)
+            previous_state = None if last_state is None else str(last_state)
+            if raw_carry is None or raw_carry.time < previous_end:
+                # The raw point before the day is gone (or older than the hourly chain).
+                synthetic = carry_sample(previous.fields, min(previous_end, start) - MICROSECOND)
+                head = [synthetic] if synthetic is not None else []
+        timeline = head + day_samples
+        windows = hour_windows(start, end)
+        aggregates = aggregate_windows(
+            entity.kind,
+            timeline,
+            windows,
+            previous_last_value=previous_value,
+            previous_last_state=previous_state,
+            entity_id=entity.entity_id,
+        )
+        rows: list[TierRow] = []
+        position = 0
+        in_force: Sample | None = None
+        for (_, window_end), aggregate in zip(windows, aggregates, strict=True):
+            while position < len(timeline) and timeline[position].time < window_end:
+                in_force = timeline[position]
+                position += 1
+            if aggregate is None:
+                continue
+            fields = {**aggregate.to_fields(), **carry_fields(in_force)}
+            rows.append(TierRow(entity.entity_id, entity.kind, aggregate.window_start, fields))
+        raw_points = sum(row.points for row in rows)
+        return _EntityDay(entity, rows, raw_points)
+
+    def verify(self, day: date, computed: list[_EntityDay]) -> dict[str, int]:
+        """Read the day's rows back; every entity's rows as written and accounting for every
+        raw point and all energy. Returns the raw points counted per entity; raises
+        VerificationFailed naming entity, hour and field."""
+        start = _at(day)
+        stored = read_rows(HOURLY_RP, start, start + DAY)
+        counts = tier_reads.count_samples([c.entity for c in computed], start, start + DAY, self.database)  # fmt: skip
+        for item in computed:
+            entity_id = item.entity.entity_id
+            got = {row.start: row for row in stored.get(entity_id, [])}
+            for row in item.rows:
+                have = got.get(row.start)
+                if have is None:
+                    raise VerificationFailed(
+                        f"{entity_id}: the hourly row of {row.start.isoformat()} was written "
+                        "but cannot be read back; nothing of the day was deleted. Rerun later."
+                    )
+                problems = differences(row.fields, have.fields)
+                if problems:
+                    raise VerificationFailed(
+                        f"{entity_id}: the hourly row of {row.start.isoformat()} reads back "
+                        f"differently ({'; '.join(problems)}); nothing of the day was deleted."
+                    )
+            rows = list(got.values())
+            counted = counts[entity_id]
+            accounted = sum(row.points for row in rows)
+            if counted != accounted:
+                raise VerificationFailed(
+                    f"{entity_id}: {counted} raw points on {day} but the hourly rows account "
+                    f"for {accounted} (sample_count + gap_count); nothing of the day was "
+                    "deleted. A point may have been written meanwhile: rerun."
+                )
+            energy_written = sum(row.energy for row in item.rows)
+            energy_read = sum(row.energy for row in rows)
+            if not math.isclose(energy_read, energy_written, rel_tol=1e-9, abs_tol=1e-12):
+                raise VerificationFailed(
+                    f"{entity_id}: the hourly rows of {day} hold {energy_read} kWh, "
+                    f"{energy_written} kWh were written; nothing of the day was deleted."
+                )
+        return counts
+
+    def delete_raw(
+        self, entity: Entity, start: datetime, end: datetime, present: int | None = None
+    ) -> int:
+        """Delete the entity's raw points in [start, end) (`present`: how many there are, if
+        just counted); returns how many were deleted."""
+        if present is None:
+            present = ha_source.count_samples(entity, start, end, database=self.database)
+        if present == 0:
+            return 0
+        left = present
+        for tags in _raw_tags(entity):
+            delete(
+                self.database,
+                start,
+                end,
+                measurement=_measurement(entity),
+                tags=tags,
+                retention_policy=self.raw_rp,
+            )
+            left = ha_source.count_samples(entity, start, end, database=self.database)
+            if not left:
+                break
+        if left:
+            logger.warning(
+                "%s: %d raw points in %s – %s are still there after the delete (written "
+                "meanwhile?); the next run takes them in as late points",
+                entity.entity_id,
+                left,
+                start.isoformat(),
+                end.isoformat(),
+            )
+        return max(present - left, 0)
+
+    # -- one day --
+    def process_day(self, day: date, lock: RunLock) -> None:
+        chunk = find_chunk(self.tier, day)
+        if chunk is not None and chunk.state == TierChunk.State.DELETED:
+            return
+        start = _at(day)
+        verified = chunk is not None and chunk.state == TierChunk.State.VERIFIED
+        to_aggregate: list[Entity] = []
+        to_delete: list[tuple[Entity, int]] = []
+        if not verified:
+            to_aggregate = list(self.entities)
+        else:
+            # Deletes may have run for some entities: decide per entity from what is left.
+            stored = read_rows(HOURLY_RP, start, start + DAY)
+            counts = tier_reads.count_samples(self.entities, start, start + DAY, self.database)
+            for entity in self.entities:
+                raw = counts[entity.entity_id]
+                accounted = sum(row.points for row in stored.get(entity.entity_id, []))
+                if raw == 0:
+                    continue
+                if raw > accounted:
+                    to_aggregate.append(entity)  # late points arrived before its delete
+                else:
+                    if raw < accounted:
+                        logger.warning(
+                            "%s: %d of %d raw points of %s left after an interrupted delete; "
+                            "deleting the rest (the hourly rows hold them all)",
+                            entity.entity_id,
+                            raw,
+                            accounted,
+                            day,
+                        )
+                    to_delete.append((entity, raw))
+        computed = [
+            self.compute(entity, day, reads)
+            for group, reads in self.reader.groups(start, to_aggregate)
+            if still_held(lock)
+            for entity in group
+        ]
+        computed, kept = density.split([item for item in computed if item.rows])
+        written = write_rows(HOURLY_RP, (row for item in computed for row in item.rows))
+        raw_points = sum(item.raw_points for item in computed)
+        if not verified:
+            self.written(day, len(computed), raw_points, written)
+        density.record_kept(day, kept)
+        faults.point("hourly:after_write")
+        counts = self.verify(day, computed)
+        if not verified:
+            set_chunk(self.tier, day, TierChunk.State.VERIFIED)
+        faults.point("hourly:after_verify")
+        still_held(lock)
+        targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
+        deleted = tier_reads.delete_day(
+            [(entity, n) for entity, n in targets if n], start, start + DAY, self.database,
+            self.raw_rp, lambda entity, n: self.delete_raw(entity, start, start + DAY, n),
+            lambda: faults.point("hourly:mid_delete"))  # fmt: skip
+        set_chunk(self.tier, day, TierChunk.State.DELETED)
+        self.outcome.days.append(day.isoformat())
+        self.outcome.entities.update(item.entity.entity_id for item in computed)
+        self.outcome.processed += raw_points
+        self.outcome.rows_written += written
+        self.outcome.deleted += deleted
+
+
+def _previous(
+    entity_id: str, start: datetime, reads: tier_reads.GroupReads
+) -> tuple[TierRow | None, datetime | None]:
+    """The batched newest hourly row when it is from the last day (no row can be newer), else
+    what density.previous_row finds (a daily row is newer after days kept raw)."""
+    hour = reads.previous.get(entity_id)
+    if hour is not None and hour.start >= start - DAY:
+        return hour, hour.start + HOUR
+    return density.previous_row(entity_id, start)

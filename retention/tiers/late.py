@@ -1,0 +1,160 @@
+"""Late points: raw points of a tiered entity in a day whose raw data was already deleted.
+
+The points around them are gone, so where they sit in the step function cannot be
+reconstructed. They are folded into the row of their hour (or, once the hourly rows were
+composed into a daily row, into that): sample_count/gap_count grow by them, so every raw
+point stays accounted for, min_value/max_value widen to include their readings; everything
+time-based (avg_value, coverage, energy, on_seconds, state changes, last_*) keeps the value
+computed from the complete sequence Home Assistant had written. Their times are added to the
+row's `late_times`, so a rerun after a crash does not fold them twice; then they are deleted.
+A day whose daily composition is in progress waits for the next run. The hourly run folds
+them in after its days (`fold_late_points`), holding the daily tier's lock meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from enrich.redis.lock import RunLock
+from retention import faults
+from retention.entities import ha_source
+from retention.entities.samples import Sample
+from retention.models import Entity, RetentionRun, TierChunk
+from retention.tiers import density
+from retention.tiers.aggregate import VALUE_KINDS, Aggregate, aggregate_window
+from retention.tiers.chunks import day_runs, deleted_days, find_chunk, run_lock, still_held
+from retention.tiers.hourly import DAY, HOUR, HourlyTier
+from retention.tiers.rows import (
+    DAILY_RP,
+    HOURLY_RP,
+    LATE_TIMES,
+    TierRow,
+    differences,
+    micros,
+    read_rows,
+    write_rows,
+)
+from retention.tiers.safety import VerificationFailed, _at, _floor_day
+from retention.tiers.units import converted, unit_factor
+
+logger = logging.getLogger(__name__)
+
+
+def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
+    """Fold raw points found in the tier's days already downsampled into their rows (see the
+    module docstring), then delete them."""
+    ranges = day_runs(deleted_days(tier.tier, tier.start, tier.end))
+    if not ranges:
+        return
+    daily_lock: RunLock | None = None
+    try:
+        for entity in tier.entities:
+            for first, stop in density.without_kept(entity.entity_id, ranges):
+                start, end = _at(first), _at(stop)
+                if not ha_source.count_samples(entity, start, end, database=tier.database):
+                    continue
+                if daily_lock is None:
+                    # Hourly rows must not change while the daily tier composes them.
+                    daily_lock = run_lock(
+                        RetentionRun.Operation.DOWNSAMPLE_DAILY,
+                        owner="late points of a downsample_hourly run",
+                    )
+                    if not daily_lock.acquire():
+                        tier.outcome.waiting.append(
+                            "late points not folded in: the daily tier is running "
+                            f"({daily_lock.holder()}); the next run does it"
+                        )
+                        daily_lock = None
+                        return
+                _fold(tier, entity, start, end)
+                still_held(lock, daily_lock)
+    finally:
+        if daily_lock is not None:
+            daily_lock.release()
+
+
+def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> None:
+    samples = converted(
+        ha_source.read_samples(entity, start, end, carry_in=False, database=tier.database),
+        unit_factor(entity),
+    )
+    by_day: dict[date, list[Sample]] = {}
+    for sample in samples:
+        by_day.setdefault(_floor_day(sample.time), []).append(sample)
+    for day, day_samples in sorted(by_day.items()):
+        daily_chunk = find_chunk(TierChunk.Tier.DAILY, day)
+        if daily_chunk is None:
+            rp, width = HOURLY_RP, HOUR
+            groups: dict[datetime, list[Sample]] = {}
+            for sample in day_samples:
+                hour = sample.time.replace(minute=0, second=0, microsecond=0)
+                groups.setdefault(hour, []).append(sample)
+        elif daily_chunk.state == TierChunk.State.DELETED:
+            rp, width, groups = DAILY_RP, DAY, {_at(day): day_samples}
+        else:
+            tier.outcome.waiting.append(
+                f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait for "
+                "the daily tier to finish that day"
+            )
+            continue
+        folded = 0
+        for window_start, group in sorted(groups.items()):
+            folded += fold_late(entity, rp, window_start, width, group)
+        faults.point("hourly:late_after_write")
+        deleted = tier.delete_raw(entity, _at(day), _at(day) + DAY)
+        logger.warning(
+            "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
+            "the README), %d raw point(s) deleted",
+            entity.entity_id,
+            folded,
+            day,
+            rp,
+            deleted,
+        )
+        tier.outcome.late_points += folded
+        tier.outcome.processed += folded
+        tier.outcome.deleted += deleted
+        tier.outcome.entities.add(entity.entity_id)
+
+
+def fold_late(
+    entity: Entity, rp: str, window_start: datetime, width: timedelta, samples: list[Sample]
+) -> int:
+    """Fold late samples into the entity's row of [window_start, + width); returns how many
+    were new (already folded ones, named in `late_times`, are skipped). Verified by reading
+    the row back; raises VerificationFailed otherwise."""
+    existing = read_rows(rp, window_start, window_start + width, entity.entity_id)
+    row = (existing.get(entity.entity_id) or [None])[0]
+    seen = row.late_times() if row is not None else set()
+    fresh = [s for s in samples if micros(s.time) not in seen]
+    if not fresh:
+        return 0
+    window_end = window_start + width
+    late = aggregate_window(entity.kind, fresh, window_start, window_end)
+    base = (
+        row.aggregate(width)
+        if row is not None
+        else Aggregate(window_start, window_end, entity.kind)
+    )
+    if late is not None:
+        base.sample_count += late.sample_count
+        base.gap_count += late.gap_count
+        if entity.kind in VALUE_KINDS:
+            lows = [v for v in (base.min_value, late.min_value) if v is not None]
+            highs = [v for v in (base.max_value, late.max_value) if v is not None]
+            base.min_value = min(lows) if lows else None
+            base.max_value = max(highs) if highs else None
+    kept = {k: v for k, v in (row.fields if row else {}).items() if k.startswith("carry_")}
+    times = sorted(seen | {micros(s.time) for s in fresh})
+    fields = {**base.to_fields(), **kept, LATE_TIMES: ",".join(map(str, times))}
+    merged = TierRow(entity.entity_id, entity.kind, window_start, fields)
+    write_rows(rp, [merged])
+    got = read_rows(rp, window_start, window_end, entity.entity_id).get(entity.entity_id, [])
+    problems = differences(fields, got[0].fields) if got else ["row missing"]
+    if problems:
+        raise VerificationFailed(
+            f"{entity.entity_id}: the {rp} row of {window_start.isoformat()} with late points "
+            f"reads back differently ({'; '.join(problems)}); the late points were kept."
+        )
+    return len(fresh)
