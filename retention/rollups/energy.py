@@ -19,7 +19,9 @@ from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.inputs import HOUR, PriceBook, RawPart, TierPart, Unavailable, entity_parts
 from retention.rollups.power import plain_power, power_windows
 from retention.rollups.rows import Outcome, day_length, day_start, days, local_date
-from retention.tiers.aggregate import Aggregate, aggregate_windows, floor_hour
+from retention.tiers.aggregate import Aggregate
+from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.timeline import floor_hour
 
 logger = logging.getLogger(__name__)
 

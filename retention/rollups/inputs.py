@@ -31,8 +31,9 @@ from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.rollups.power import PowerPoints, read_power
 from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
-from retention.tiers.aggregate import Aggregate, floor_day, is_gap
+from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
+from retention.tiers.timeline import floor_day, is_gap
 
 logger = logging.getLogger(__name__)
 

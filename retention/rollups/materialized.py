@@ -51,7 +51,7 @@ from retention.rollups.rows import (
     day_start,
     local_date,
 )
-from retention.tiers.aggregate import floor_hour
+from retention.tiers.timeline import floor_hour
 
 logger = logging.getLogger(__name__)
 

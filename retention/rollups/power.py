@@ -1,7 +1,7 @@
 """A power sensor's raw points for `daily_energy_by_device`, read and summed fast.
 
 The energy view needs, per window (UTC hours, cut at price slot edges and local midnights),
-what `retention.tiers.aggregate.aggregate_windows` gives for kind "power": coverage, time-weighted
+what `retention.tiers.stepwise.aggregate_windows` gives for kind "power": coverage, time-weighted
 mean, min, max, integral (kWh) and last reading. Building the view reads every raw point once,
 so this is where a large home's first build spends its time. Most of it went to the general
 path's per point work (JSON rows, a `Sample` and a datetime per point).
@@ -11,7 +11,7 @@ measurement has a float/integer `value` field and no `state` field: every point 
 number (Home Assistant writes numbers to `value` and drops unknown/unavailable states). Its
 points are read as CSV (InfluxDB writes CSV about 3x faster than JSON), split at commas and
 converted by numpy into integer microseconds (a Sample's resolution; points sharing one keep
-the later, as `ha_source` and `aggregate` do) and floats (numpy parses the text as float()
+the later, as `ha_source` and `stepwise` do) and floats (numpy parses the text as float()
 does: the nearest double). `power_windows` sums them with the same arithmetic in the same
 order as `aggregate_window`, so the results are equal float for float
 (tests/retention/rollups/test_view_power.py compares both paths). A CSV answer carries no error, so the
@@ -34,7 +34,8 @@ from enrich.readings import EPOCH
 from retention.entities.ha_source import selector
 from retention.entities.samples import Sample
 from retention.models import Entity
-from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate, _clamp, _reading
+from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate, clamp
+from retention.tiers.timeline import reading_of
 
 MICROSECOND = timedelta(microseconds=1)
 CHUNK_SIZE = 50000
@@ -115,7 +116,7 @@ def power_windows(
     `head` holds the sample in force at the first point (the carried-in one), if any."""
     heads = [head] if isinstance(head, Sample) else list(head)
     times = [_us(sample.time) for sample in heads] + points.times
-    values = [_reading("power", sample) for sample in heads] + points.values
+    values = [reading_of("power", sample) for sample in heads] + points.values
     count = len(times)
     results: list[Aggregate | None] = []
     position = bisect_left(times, _us(windows[0][0])) if windows else 0
@@ -160,7 +161,7 @@ def power_windows(
             last_value=_last_reading(values, stop),
         )
         if coverage > 0:
-            aggregate.avg_value = _clamp(weighted / coverage, low, high)
+            aggregate.avg_value = clamp(weighted / coverage, low, high)
             aggregate.total_energy = weighted / WATT_SECONDS_PER_KWH
         results.append(aggregate)
     return results

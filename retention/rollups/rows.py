@@ -7,7 +7,7 @@ Rules (README "Materialized views" says the same for users):
   marked partial: a value in force is never extended into the future.
 - daily_energy_by_device, per power/energy entity and local day:
   total_kwh: energy meters the growth with Home Assistant's reset rules, power sensors the
-  time integral (`retention.tiers.aggregate`); avg_power: power sensors the time-weighted mean W
+  time integral (`retention.tiers.stepwise`); avg_power: power sensors the time-weighted mean W
   over the time a value was known, energy meters total_kwh / known hours x 1000;
   peak_power: power sensors the highest reading, energy meters the highest hourly average
   power (a meter's growth within one UTC hour / its known hours there).
@@ -54,7 +54,9 @@ from retention.rollups.inputs import (
     entity_parts,
     is_on,
 )
-from retention.tiers.aggregate import Aggregate, aggregate_window, floor_hour
+from retention.tiers.aggregate import Aggregate
+from retention.tiers.stepwise import aggregate_window
+from retention.tiers.timeline import floor_hour
 
 logger = logging.getLogger(__name__)
 

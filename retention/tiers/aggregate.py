@@ -1,60 +1,25 @@
-"""The aggregation math of the retention tiers: one window of samples -> one `Aggregate`.
+"""The `Aggregate`: one entity's summary of one window, the InfluxDB fields it is stored as, and
+how the aggregates of finer windows compose exactly into a coarser one (hourly -> daily).
 
-Pure Python, no I/O. `retention.tiers.runner` reads samples (`retention.entities.ha_source`), calls
-`aggregate_window`/`aggregate_windows`, writes `Aggregate.to_fields()` to InfluxDB, reads them
-back with `Aggregate.from_fields` to verify, and builds daily rows with `compose`.
-
-The semantics are Home Assistant's long-term statistics (reference/retention_semantics.md and
-`homeassistant/components/sensor/recorder.py`):
-
-- Step function: a sample's value holds until the next sample, no interpolation; the sample
-  in force at the window start (carried in from before it) covers the window's first part.
-- Gap: a sample with no value, no state and no attributes (HA's unknown/unavailable,
-  `Sample(time)`). It stops the previous value from holding: the time until the next sample
-  is not covered (no coverage, no mean weight, no on-seconds, no power energy). A sample that
-  has no reading usable for the entity's kind (a non-finite value, a numeric entity's text
-  state, a negative energy reading) also holds nothing but counts as a sample.
-- Duplicate times: samples with the same time are one sample; the later in input order wins
-  (as `ha_source` does with points of one entity sharing a time).
-- `sample_count` counts the (deduplicated) samples with start <= time < end that are not
-  gaps; `gap_count` counts the gaps there, so sample_count + gap_count is the number of raw
-  points in the window (what `ha_source.count_samples` counts) and verification can account
-  for every point before it is deleted.
-- Energy meters (total_increasing): growth is computed pair by pair over consecutive valid
-  readings, exactly as HA does: a step `prev -> new` adds `new - prev` when
-  `new >= 0.9 * prev` (an increase, or a dip of less than 10 %, which HA treats as noise: it
-  is logged and NOT a reset; HA moves its reference to the dipped reading, so the dip counts
-  as negative growth that the recovery gives back: 100 -> 95 -> 100.5 grows 0.5), and adds
-  `new` when `new < 0.9 * prev` (a reset: the new cycle's zero point is 0). Negative readings
-  are skipped with a warning (HA skips them too). Because every step depends only on the pair
-  of readings, window growths add up exactly: Σ hourly == daily == the whole range.
-- Transitions (binary/text/weather): a sample at t in [start, end) whose state differs from
-  the last known state before t counts as one change. Gaps are transparent: on -> gap -> on
-  is no change, on -> gap -> off is one; the first state ever known is no change.
-- `last_value`/`last_state`: the last known reading/state at or before the window end (the one
-  in force at the end unless a gap is in force then); for energy the last valid meter reading.
+Pure Python, no I/O. `retention.tiers.stepwise` computes an Aggregate from a window of samples
+(its module docstring gives the semantics, Home Assistant's long-term statistics); the tiers
+write `Aggregate.to_fields()` to InfluxDB, read them back with `Aggregate.from_fields` to
+verify, and build daily rows with `compose`.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
-from retention.entities.samples import Sample
-
-logger = logging.getLogger(__name__)
+from retention.tiers.timeline import utc_window
 
 KINDS = ("power", "energy", "numeric", "binary", "text", "weather")
 VALUE_KINDS = frozenset({"power", "energy", "numeric"})
 ENERGY_KINDS = frozenset({"power", "energy"})
-# homeassistant.helpers.state.state_as_number: the states that count as 1 ("on").
-ON_STATES = frozenset({"on", "open", "home", "locked", "above_horizon"})
 WATT_SECONDS_PER_KWH = 3.6e6
-DIP_FRACTION = 0.9  # HA: 0.9 * prev <= new < prev is noise, below that a meter reset
 MEAN_SUFFIX = "_mean"
 COVERAGE_SUFFIX = "_coverage_seconds"
 
@@ -89,13 +54,11 @@ class Aggregate:
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
-        missing = sorted(set(self.attribute_means) - set(self.attribute_coverage))
-        if missing:
-            raise ValueError(
-                f"weather aggregate at {self.window_start.isoformat()}: attribute means "
-                f"{missing} have no coverage seconds; every mean needs its coverage so daily "
-                "composition stays exact"
-            )
+        _check_covered(
+            self,
+            "attribute means {} have no coverage seconds; every mean needs its coverage so "
+            "daily composition stays exact",
+        )
 
     def to_fields(self) -> dict[str, FieldValue]:
         """The InfluxDB fields for this kind: ints for counts, floats for measures, a string
@@ -181,13 +144,11 @@ class Aggregate:
                 elif key.endswith(COVERAGE_SUFFIX):
                     name = key[: -len(COVERAGE_SUFFIX)]
                     aggregate.attribute_coverage[name] = _as_float(value, key)
-            unmatched = sorted(set(aggregate.attribute_means) - set(aggregate.attribute_coverage))
-            if unmatched:
-                raise ValueError(
-                    f"weather aggregate at {window_start.isoformat()}: means of {unmatched} "
-                    f"have no '<attribute>{COVERAGE_SUFFIX}' field; rerun the downsampling "
-                    "for this window so daily composition can weight them"
-                )
+            _check_covered(
+                aggregate,
+                f"means of {{}} have no '<attribute>{COVERAGE_SUFFIX}' field; rerun the "
+                "downsampling for this window so daily composition can weight them",
+            )
             # Coverage without a mean cannot happen in rows we wrote; keep the pairs only.
             aggregate.attribute_coverage = {
                 name: aggregate.attribute_coverage[name] for name in aggregate.attribute_means
@@ -204,369 +165,20 @@ def _as_float(value: object, name: str) -> float:
     raise ValueError(f"aggregate field {name}={value!r} is not a number")
 
 
+def _check_covered(aggregate: Aggregate, problem: str) -> None:
+    """Every attribute mean needs its coverage seconds; else ValueError, `problem` naming them."""
+    missing = sorted(set(aggregate.attribute_means) - set(aggregate.attribute_coverage))
+    if missing:
+        at = aggregate.window_start.isoformat()
+        raise ValueError(f"weather aggregate at {at}: {problem.format(missing)}")
+
+
 def check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown entity kind {kind!r}: expected one of {', '.join(KINDS)}")
 
 
-def is_gap(sample: Sample) -> bool:
-    """Unknown/unavailable: nothing known from this time until the next sample."""
-    return sample.value is None and sample.state is None and not sample.attributes
-
-
-# --- One window --------------------------------------------------------------------------
-def aggregate_window(
-    kind: str,
-    samples: Iterable[Sample],
-    start: datetime,
-    end: datetime,
-    *,
-    previous_last_value: float | None = None,
-    previous_last_state: str | None = None,
-    entity_id: str | None = None,
-) -> Aggregate | None:
-    """Aggregate time-ordered `samples` over [start, end).
-
-    `samples` may begin with samples before `start` (the carried-in one is in force at
-    `start`); samples at or after `end` are ignored. `previous_last_value` /
-    `previous_last_state` stand for the last known reading/state before the window when no
-    sample before `start` has one (e.g. the previous window's `last_value` when the raw data
-    before it is gone): the energy reference and the state transitions are counted from it.
-    `entity_id` only names the entity in log messages. None when nothing is in force inside
-    the window and no point lies in it.
-    """
-    check_kind(kind)
-    start, end = _utc_window(start, end)
-    timeline, inside, sample_count, gap_count = _timeline(samples, start, end)
-    if kind in VALUE_KINDS:
-        aggregate = _aggregate_values(
-            kind, timeline, inside, start, end, previous_last_value, entity_id or kind
-        )
-    else:
-        aggregate = _aggregate_states(kind, timeline, inside, start, end, previous_last_state)
-    if aggregate.coverage_seconds == 0 and sample_count == 0 and gap_count == 0:
-        return None
-    aggregate.sample_count = sample_count
-    aggregate.gap_count = gap_count
-    return aggregate
-
-
-def aggregate_windows(
-    kind: str,
-    samples: Iterable[Sample],
-    windows: Sequence[tuple[datetime, datetime]],
-    *,
-    previous_last_value: float | None = None,
-    previous_last_state: str | None = None,
-    entity_id: str | None = None,
-) -> list[Aggregate | None]:
-    """`aggregate_window` for each of the ascending, non-overlapping `windows` over one
-    time-ordered stream of samples (e.g. a day read at once, split into hours). Each window
-    gets the sample in force at its start and the last known reading before it, so the
-    windows' results compose exactly into the aggregate of the whole range."""
-    timeline = [_in_utc(sample) for sample in samples]
-    _check_order(timeline)
-    results: list[Aggregate | None] = []
-    position = 0  # first sample at or after the current window's start
-    last_known: Sample | None = None  # last sample before it with a usable reading
-    previous_end: datetime | None = None
-    for window in windows:
-        window_start, window_end = _utc_window(*window)
-        if previous_end is not None and window_start < previous_end:
-            raise ValueError(
-                f"windows must be ascending and must not overlap: {window_start.isoformat()} "
-                f"starts before the previous window ends ({previous_end.isoformat()})"
-            )
-        previous_end = window_end
-        while position < len(timeline) and timeline[position].time < window_start:
-            sample = timeline[position]
-            overwritten = (
-                position + 1 < len(timeline) and timeline[position + 1].time == sample.time
-            )
-            if not overwritten and _has_reading(kind, sample):
-                last_known = sample
-            position += 1
-        stop = position
-        while stop < len(timeline) and timeline[stop].time < window_end:
-            stop += 1
-        head: list[Sample] = []
-        carried = timeline[position - 1] if position else None
-        if last_known is not None and last_known is not carried:
-            head.append(last_known)
-        if carried is not None:
-            head.append(carried)
-        results.append(
-            aggregate_window(
-                kind,
-                head + timeline[position:stop],
-                window_start,
-                window_end,
-                previous_last_value=previous_last_value,
-                previous_last_state=previous_last_state,
-                entity_id=entity_id,
-            )
-        )
-    return results
-
-
-def _utc_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    for name, moment in (("start", start), ("end", end)):
-        if moment.tzinfo is None:
-            raise ValueError(f"window {name} {moment!r} has no timezone; pass UTC times")
-    # In UTC: Python subtracts two times of the same zone by wall clock, which is wrong
-    # across a DST change (a Berlin day would always last 24 h).
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    if end <= start:
-        raise ValueError(
-            f"empty window: end {end.isoformat()} is not after start {start.isoformat()}"
-        )
-    return start, end
-
-
-def _in_utc(sample: Sample) -> Sample:
-    if sample.time.tzinfo is UTC:
-        return sample
-    return replace(sample, time=sample.time.astimezone(UTC))
-
-
-def _check_order(samples: Sequence[Sample]) -> None:
-    for before, after in zip(samples, samples[1:], strict=False):
-        if after.time < before.time:
-            raise ValueError(_order_message(before.time, after.time))
-
-
-def _order_message(before: datetime, after: datetime) -> str:
-    return (
-        f"samples must be in time order: {after.isoformat()} comes after "
-        f"{before.isoformat()}; sort them by time first"
-    )
-
-
-def _timeline(
-    samples: Iterable[Sample], start: datetime, end: datetime
-) -> tuple[list[Sample], int, int, int]:
-    """Samples before `end`, one per time (the later wins); the index of the first one at or
-    after `start`; the counts of samples and gaps inside the window."""
-    timeline: list[Sample] = []
-    previous: datetime | None = None
-    for sample in map(_in_utc, samples):
-        moment = sample.time
-        if previous is not None and moment < previous:
-            raise ValueError(_order_message(previous, moment))
-        previous = moment
-        if moment >= end:
-            break
-        if timeline and timeline[-1].time == moment:
-            timeline[-1] = sample
-        else:
-            timeline.append(sample)
-    inside = len(timeline)
-    while inside > 0 and timeline[inside - 1].time >= start:
-        inside -= 1
-    gaps = sum(1 for sample in timeline[inside:] if is_gap(sample))
-    return timeline, inside, len(timeline) - inside - gaps, gaps
-
-
-def _in_force(
-    timeline: list[Sample], inside: int, start: datetime, end: datetime
-) -> Iterator[tuple[Sample, float]]:
-    """(sample, seconds it holds inside the window) for the carried-in sample and each
-    sample in the window; a sample holds until the next one or the window end."""
-    last = len(timeline) - 1
-    for index in range(max(inside - 1, 0), last + 1):
-        sample = timeline[index]
-        held_from = sample.time if sample.time > start else start
-        held_to = timeline[index + 1].time if index < last else end
-        seconds = (held_to - held_from).total_seconds()
-        if seconds > 0:
-            yield sample, seconds
-
-
-def _reading(kind: str, sample: Sample) -> float | None:
-    """The sample's numeric reading for a value kind, None when it has no usable one."""
-    value = sample.value
-    if value is None or not math.isfinite(value):
-        return None
-    if kind == "energy" and value < 0:
-        return None  # HA skips negative meter readings
-    return float(value)
-
-
-def _state(kind: str, sample: Sample) -> str | None:
-    """The sample's state for a state kind, None when unknown."""
-    if sample.state is not None:
-        return sample.state
-    if kind == "weather" or sample.value is None or not math.isfinite(sample.value):
-        return None
-    if kind == "binary":
-        return "on" if sample.value else "off"
-    value = float(sample.value)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-
-
-def _is_on(sample: Sample) -> bool:
-    # The numeric 1/0 is HA's own mapping of the state; the state set covers samples without.
-    if sample.value is not None and math.isfinite(sample.value):
-        return sample.value > 0
-    return sample.state is not None and sample.state.lower() in ON_STATES
-
-
-def _has_reading(kind: str, sample: Sample) -> bool:
-    if kind in VALUE_KINDS:
-        return _reading(kind, sample) is not None
-    return _state(kind, sample) is not None
-
-
-def _aggregate_values(
-    kind: str,
-    timeline: list[Sample],
-    inside: int,
-    start: datetime,
-    end: datetime,
-    previous_last_value: float | None,
-    label: str,
-) -> Aggregate:
-    weighted = 0.0
-    coverage = 0.0
-    low: float | None = None
-    high: float | None = None
-    for sample, seconds in _in_force(timeline, inside, start, end):
-        value = _reading(kind, sample)
-        if value is None:
-            continue
-        coverage += seconds
-        weighted += value * seconds
-        if low is None or value < low:
-            low = value
-        if high is None or value > high:
-            high = value
-    aggregate = Aggregate(
-        start, end, kind, coverage_seconds=coverage, min_value=low, max_value=high
-    )
-    if coverage > 0:
-        aggregate.avg_value = _clamp(weighted / coverage, low, high)
-        if kind == "power":
-            aggregate.total_energy = weighted / WATT_SECONDS_PER_KWH
-    if kind == "energy":
-        reference = _last_reading(kind, timeline, inside, previous_last_value)
-        aggregate.total_energy, aggregate.last_value = _growth(timeline, inside, reference, label)
-    else:
-        aggregate.last_value = _last_reading(kind, timeline, len(timeline), previous_last_value)
-    return aggregate
-
-
-def _last_reading(
-    kind: str, timeline: list[Sample], stop: int, fallback: float | None
-) -> float | None:
-    for index in range(stop - 1, -1, -1):
-        if (value := _reading(kind, timeline[index])) is not None:
-            return value
-    return None if fallback is None else float(fallback)
-
-
-def _growth(
-    timeline: list[Sample], inside: int, reference: float | None, label: str
-) -> tuple[float | None, float | None]:
-    """Meter growth inside the window and the last valid reading (HA's total_increasing)."""
-    growth = None if reference is None else 0.0
-    for sample in timeline[inside:]:
-        value = sample.value
-        if value is None or not math.isfinite(value):
-            continue
-        if value < 0:
-            logger.warning(
-                "%s: negative energy meter reading %s at %s skipped (a total_increasing "
-                "meter cannot be negative; Home Assistant skips it too)",
-                label,
-                value,
-                sample.time.isoformat(),
-            )
-            continue
-        if reference is None or growth is None:
-            reference, growth = value, 0.0  # the first reading ever is the zero point
-            continue
-        if value >= DIP_FRACTION * reference:
-            if value < reference:
-                logger.warning(
-                    "%s: energy meter reading dipped from %s to %s at %s (less than 10 %%): "
-                    "treated as noise, not as a meter reset, as Home Assistant does",
-                    label,
-                    reference,
-                    value,
-                    sample.time.isoformat(),
-                )
-            growth += value - reference
-        else:
-            logger.info(
-                "%s: energy meter reset from %s to %s at %s: new cycle counted from 0",
-                label,
-                reference,
-                value,
-                sample.time.isoformat(),
-            )
-            growth += value
-        reference = value
-    return growth, reference
-
-
-def _aggregate_states(
-    kind: str,
-    timeline: list[Sample],
-    inside: int,
-    start: datetime,
-    end: datetime,
-    previous_last_state: str | None,
-) -> Aggregate:
-    coverage = 0.0
-    on_seconds = 0.0
-    attribute_sums: dict[str, float] = {}
-    attribute_coverage: dict[str, float] = {}
-    for sample, seconds in _in_force(timeline, inside, start, end):
-        if kind == "weather":
-            attributes = {k: v for k, v in sample.attributes.items() if math.isfinite(v)}
-            if sample.state is None and not attributes:
-                continue
-            for name, value in attributes.items():
-                attribute_sums[name] = attribute_sums.get(name, 0.0) + value * seconds
-                attribute_coverage[name] = attribute_coverage.get(name, 0.0) + seconds
-        elif _state(kind, sample) is None:
-            continue
-        elif kind == "binary" and _is_on(sample):
-            on_seconds += seconds
-        coverage += seconds
-
-    last_state = previous_last_state
-    for index in range(inside - 1, -1, -1):
-        if (state := _state(kind, timeline[index])) is not None:
-            last_state = state
-            break
-    changes = 0
-    for sample in timeline[inside:]:
-        state = _state(kind, sample)
-        if state is None:
-            continue
-        if last_state is not None and state != last_state:
-            changes += 1
-        last_state = state
-
-    aggregate = Aggregate(start, end, kind, coverage_seconds=coverage)
-    aggregate.state_changes = changes
-    aggregate.last_state = last_state
-    if kind == "binary":
-        aggregate.on_seconds = on_seconds
-    if kind == "weather":
-        aggregate.attribute_means = {
-            name: attribute_sums[name] / seconds
-            for name, seconds in attribute_coverage.items()
-            if seconds > 0
-        }
-        aggregate.attribute_coverage = {
-            name: attribute_coverage[name] for name in aggregate.attribute_means
-        }
-    return aggregate
-
-
-def _clamp(mean: float, low: float | None, high: float | None) -> float:
+def clamp(mean: float, low: float | None, high: float | None) -> float:
     # Mathematically low <= mean <= high; float rounding of the weighted sum can step an ulp
     # outside (0.1 held everywhere averages to 0.10000000000000002).
     if low is not None and mean < low:
@@ -585,7 +197,7 @@ def compose(
     counts, coverage, energy and on-seconds, the last known last_value/last_state. Windows
     without a row had nothing in force and no point. None when there are no aggregates."""
     check_kind(kind)
-    start, end = _utc_window(start, end)
+    start, end = utc_window(start, end)
     parts = sorted(aggregates, key=lambda part: part.window_start)
     if not parts:
         return None
@@ -617,7 +229,7 @@ def compose(
         result.max_value = _known_max(part.max_value for part in parts)
         result.avg_value = _weighted_mean((part.avg_value, part.coverage_seconds) for part in parts)
         if result.avg_value is not None:
-            result.avg_value = _clamp(result.avg_value, result.min_value, result.max_value)
+            result.avg_value = clamp(result.avg_value, result.min_value, result.max_value)
         result.last_value = _last_known(part.last_value for part in parts)
         if kind in ENERGY_KINDS:
             result.total_energy = _known_sum(part.total_energy for part in parts)
@@ -671,54 +283,3 @@ def _last_known(values: Iterable[T | None]) -> T | None:
         if value is not None:
             last = value
     return last
-
-
-# --- Windows (UTC) ------------------------------------------------------------------------
-def floor_hour(moment: datetime) -> datetime:
-    """The start of the UTC hour containing `moment`."""
-    _require_aware(moment)
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def floor_day(moment: datetime) -> datetime:
-    """The start of the UTC day containing `moment`."""
-    return floor_hour(moment).replace(hour=0)
-
-
-def hour_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The UTC hours [h, h + 1 h) from `start` to `end`, both on UTC hour boundaries."""
-    return _windows(start, end, timedelta(hours=1), floor_hour, "hour")
-
-
-def day_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The UTC days [d, d + 1 d) from `start` to `end`, both at UTC midnight."""
-    return _windows(start, end, timedelta(days=1), floor_day, "day")
-
-
-def _require_aware(moment: datetime) -> None:
-    if moment.tzinfo is None:
-        raise ValueError(f"{moment!r} has no timezone; pass UTC times")
-
-
-def _windows(
-    start: datetime,
-    end: datetime,
-    step: timedelta,
-    floor: Callable[[datetime], datetime],
-    unit: str,
-) -> list[tuple[datetime, datetime]]:
-    for name, moment in (("start", start), ("end", end)):
-        _require_aware(moment)
-        if floor(moment) != moment:
-            raise ValueError(
-                f"{name} {moment.isoformat()} is not on a UTC {unit} boundary; tiers use UTC "
-                f"{unit}s (round with floor_{unit}())"
-            )
-    current, stop = start.astimezone(UTC), end.astimezone(UTC)
-    if stop < current:
-        raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
-    windows = []
-    while current < stop:
-        windows.append((current, current + step))
-        current += step
-    return windows

@@ -13,7 +13,7 @@ hourly tier kept raw are composed from their raw states (`retention.tiers.densit
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 
@@ -25,7 +25,7 @@ from retention.tiers import density
 from retention.tiers import reads as tier_reads
 from retention.tiers.aggregate import compose
 from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
-from retention.tiers.hourly import HourlyTier
+from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.rows import (
     DAILY_RP,
     HOURLY_RP,
@@ -36,9 +36,6 @@ from retention.tiers.rows import (
     write_rows,
 )
 from retention.tiers.safety import VerificationFailed, _at, _floor_day, daily_horizon
-
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
 
 
 class DailyTier(DayTier):

@@ -33,7 +33,6 @@ from retention.entities.samples import Sample
 from retention.models import Entity, TierChunk
 from retention.tiers import density
 from retention.tiers import reads as tier_reads
-from retention.tiers.aggregate import aggregate_windows, hour_windows
 from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
 from retention.tiers.rows import (
     HOURLY_RP,
@@ -51,6 +50,8 @@ from retention.tiers.safety import (
     hourly_horizon,
     raw_retention_policy,
 )
+from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.timeline import hour_windows
 from retention.tiers.units import converted, unit_factor
 
 logger = logging.getLogger(__name__)

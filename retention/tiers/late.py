@@ -22,7 +22,7 @@ from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import density
-from retention.tiers.aggregate import VALUE_KINDS, Aggregate, aggregate_window
+from retention.tiers.aggregate import VALUE_KINDS, Aggregate
 from retention.tiers.chunks import day_runs, deleted_days, find_chunk, run_lock, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.rows import (
@@ -36,6 +36,7 @@ from retention.tiers.rows import (
     write_rows,
 )
 from retention.tiers.safety import VerificationFailed, _at, _floor_day
+from retention.tiers.stepwise import aggregate_window
 from retention.tiers.units import converted, unit_factor
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,9 @@ from enrich.influx import get_timeseries, quote_ident
 from enrich.readings import EPOCH, Reading
 from retention.entities.samples import Sample
 from retention.schema import TIER_MEASUREMENT
-from retention.tiers.aggregate import Aggregate, FieldValue, is_gap
+from retention.tiers.aggregate import Aggregate, FieldValue
 from retention.tiers.layout import DAILY_RP, HOURLY_RP, compact, expand  # noqa: F401 (DAILY_RP: re-exported)
+from retention.tiers.timeline import is_gap
 
 MEASUREMENT = TIER_MEASUREMENT
 CARRY_VALUE = "carry_value"

@@ -23,8 +23,8 @@ from typing import Any
 
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
-from retention.tiers.aggregate import floor_day, floor_hour
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from retention.tiers.timeline import floor_day, floor_hour
 from retention.tiers.units import converted, unit_factor
 
 DONE = (TierChunk.State.VERIFIED, TierChunk.State.DELETED)

@@ -36,7 +36,8 @@ from retention.rollups.materialized import (
     view_lock_key,
 )
 from retention.rollups.rows import activity_sensors
-from retention.tiers.aggregate import aggregate_windows, hour_windows
+from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0, HaDatabase, at
 from tests.support.isolation import fresh_database
 

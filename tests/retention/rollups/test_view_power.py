@@ -18,7 +18,7 @@ from retention.entities.ha_source import carried_in_sample, read_samples
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.materialized import ENERGY, rebuild_view
 from retention.rollups.power import plain_power, power_windows, read_power
-from retention.tiers.aggregate import aggregate_windows
+from retention.tiers.stepwise import aggregate_windows
 from tests.retention.conftest import T0, HaDatabase, at
 from tests.retention.rollups.test_materialized import own_locks  # noqa: F401  (a lock prefix of its own)
 

@@ -10,17 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from retention.entities.samples import Sample
-from retention.tiers.aggregate import (
-    KINDS,
-    Aggregate,
-    aggregate_window,
-    aggregate_windows,
-    compose,
-    day_windows,
-    floor_day,
-    floor_hour,
-    hour_windows,
-)
+from retention.tiers.aggregate import KINDS, Aggregate, compose
+from retention.tiers.stepwise import aggregate_window, aggregate_windows
+from retention.tiers.timeline import day_windows, floor_day, floor_hour, hour_windows
 
 
 def T(hour: int, minute: int = 0, second: int = 0, day: int = 1) -> datetime:
@@ -48,7 +40,7 @@ def dip_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
         r
         for r in caplog.records
-        if r.name == "retention.tiers.aggregate" and r.levelno == logging.WARNING
+        if r.name == "retention.tiers.stepwise" and r.levelno == logging.WARNING
     ]
 
 
@@ -148,7 +140,7 @@ def test_nothing_known_and_no_point_gives_no_aggregate():
 def test_energy_meter_reset_counts_the_new_cycle_from_zero(caplog):
     # 100.0 -> 100.5: +0.5; 100.5 -> 0.2 is below 90 % of 100.5: a reset, +0.2 (new cycle from
     # 0); 0.2 -> 0.4: +0.2. Growth 0.5 + 0.2 + 0.2 = 0.9.
-    caplog.set_level(logging.INFO, logger="retention.tiers.aggregate")
+    caplog.set_level(logging.INFO, logger="retention.tiers.stepwise")
     carried = [value(9, 50, 100.0), value(10, 10, 100.5), value(10, 30, 0.2), value(10, 50, 0.4)]
     agg = aggregate_window("energy", carried, T(10), T(11))
     assert agg.total_energy == pytest.approx(0.9, rel=1e-12)
@@ -164,7 +156,7 @@ def test_energy_dip_below_ten_percent_is_noise_and_logged_once(caplog):
     # 100.0 -> 95.0 is >= 90 % of 100: noise, not a reset. HA moves its reference to 95.0
     # (the dip counts -5.0) and the recovery 95.0 -> 100.5 gives it back (+5.5): growth 0.5.
     # Had it been taken as a reset, the growth would be 95.0 + 5.5 = 100.5.
-    caplog.set_level(logging.INFO, logger="retention.tiers.aggregate")
+    caplog.set_level(logging.INFO, logger="retention.tiers.stepwise")
     samples = [value(10, 0, 100.0), value(10, 20, 95.0), value(10, 40, 100.5)]
     agg = aggregate_window("energy", samples, T(10), T(11), entity_id="sensor.meter")
     assert agg.total_energy == pytest.approx(0.5, rel=1e-12)
@@ -539,7 +531,7 @@ def _hourly_like_tiers(kind: str, samples: list[Sample]) -> list[Aggregate | Non
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_properties_on_random_series(kind, caplog):
-    caplog.set_level(logging.ERROR, logger="retention.tiers.aggregate")  # dips are expected here
+    caplog.set_level(logging.ERROR, logger="retention.tiers.stepwise")  # dips are expected here
     for seed in range(25):
         rng = random.Random(f"{kind}-{seed}")
         samples = _random_series(rng, kind)

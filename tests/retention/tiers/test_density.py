@@ -14,8 +14,10 @@ from retention.models import Entity, TierChunk
 from retention.rollups.inputs import RawPart, TierPart, entity_parts
 from retention.tiers import density
 from retention.tiers import runner as tiers
-from retention.tiers.aggregate import aggregate_windows, compose, day_windows
+from retention.tiers.aggregate import compose
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
+from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.timeline import day_windows
 from tests.retention.conftest import T0
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]

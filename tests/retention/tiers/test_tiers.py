@@ -21,8 +21,9 @@ from retention.entities.ha_source import count_samples, read_samples
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import runner as tiers
 from retention.tiers import safety
-from retention.tiers.aggregate import aggregate_windows, hour_windows
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.timeline import hour_windows
 from retention.tiers.units import converted, unit_factor
 from tests.retention.conftest import T0
 

@@ -29,8 +29,10 @@ from retention import faults
 from retention.entities.ha_source import count_samples, read_samples
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import runner as tiers
-from retention.tiers.aggregate import aggregate_windows, compose, hour_windows
+from retention.tiers.aggregate import compose
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.timeline import hour_windows
 from retention.tiers.units import converted, unit_factor
 from tests.retention.conftest import T0
 from tests.support import worker as support

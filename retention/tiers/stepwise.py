@@ -1,0 +1,316 @@
+"""The aggregation math of the retention tiers: one window of samples -> one `Aggregate`.
+
+Pure Python, no I/O. The hourly tier (`retention.tiers.hourly`) reads samples
+(`retention.entities.ha_source`), calls `aggregate_windows` and writes `Aggregate.to_fields()`
+(`retention.tiers.aggregate`, where `compose` builds daily rows from hourly ones); late points
+and the views call `aggregate_window`. Windows and the step function: `retention.tiers.timeline`.
+
+The semantics are Home Assistant's long-term statistics (reference/retention_semantics.md and
+`homeassistant/components/sensor/recorder.py`):
+
+- Step function: a sample's value holds until the next sample, no interpolation; the sample
+  in force at the window start (carried in from before it) covers the window's first part.
+- Gap: a sample with no value, no state and no attributes (HA's unknown/unavailable,
+  `Sample(time)`). It stops the previous value from holding: the time until the next sample
+  is not covered (no coverage, no mean weight, no on-seconds, no power energy). A sample that
+  has no reading usable for the entity's kind (a non-finite value, a numeric entity's text
+  state, a negative energy reading) also holds nothing but counts as a sample.
+- Duplicate times: samples with the same time are one sample; the later in input order wins
+  (as `ha_source` does with points of one entity sharing a time).
+- `sample_count` counts the (deduplicated) samples with start <= time < end that are not
+  gaps; `gap_count` counts the gaps there, so sample_count + gap_count is the number of raw
+  points in the window (what `ha_source.count_samples` counts) and verification can account
+  for every point before it is deleted.
+- Energy meters (total_increasing): growth is computed pair by pair over consecutive valid
+  readings, exactly as HA does: a step `prev -> new` adds `new - prev` when
+  `new >= 0.9 * prev` (an increase, or a dip of less than 10 %, which HA treats as noise: it
+  is logged and NOT a reset; HA moves its reference to the dipped reading, so the dip counts
+  as negative growth that the recovery gives back: 100 -> 95 -> 100.5 grows 0.5), and adds
+  `new` when `new < 0.9 * prev` (a reset: the new cycle's zero point is 0). Negative readings
+  are skipped with a warning (HA skips them too). Because every step depends only on the pair
+  of readings, window growths add up exactly: Σ hourly == daily == the whole range.
+- Transitions (binary/text/weather): a sample at t in [start, end) whose state differs from
+  the last known state before t counts as one change. Gaps are transparent: on -> gap -> on
+  is no change, on -> gap -> off is one; the first state ever known is no change.
+- `last_value`/`last_state`: the last known reading/state at or before the window end (the one
+  in force at the end unless a gap is in force then); for energy the last valid meter reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from retention.entities.samples import Sample
+from retention.tiers.aggregate import (
+    VALUE_KINDS,
+    WATT_SECONDS_PER_KWH,
+    Aggregate,
+    check_kind,
+    clamp,
+)
+from retention.tiers.timeline import (
+    check_order,
+    in_force,
+    in_utc,
+    is_on,
+    reading_of,
+    state_of,
+    utc_window,
+    window_timeline,
+)
+
+logger = logging.getLogger(__name__)
+
+DIP_FRACTION = 0.9  # HA: 0.9 * prev <= new < prev is noise, below that a meter reset
+
+
+def aggregate_window(
+    kind: str,
+    samples: Iterable[Sample],
+    start: datetime,
+    end: datetime,
+    *,
+    previous_last_value: float | None = None,
+    previous_last_state: str | None = None,
+    entity_id: str | None = None,
+) -> Aggregate | None:
+    """Aggregate time-ordered `samples` over [start, end).
+
+    `samples` may begin with samples before `start` (the carried-in one is in force at
+    `start`); samples at or after `end` are ignored. `previous_last_value` /
+    `previous_last_state` stand for the last known reading/state before the window when no
+    sample before `start` has one (e.g. the previous window's `last_value` when the raw data
+    before it is gone): the energy reference and the state transitions are counted from it.
+    `entity_id` only names the entity in log messages. None when nothing is in force inside
+    the window and no point lies in it.
+    """
+    check_kind(kind)
+    start, end = utc_window(start, end)
+    timeline, inside, sample_count, gap_count = window_timeline(samples, start, end)
+    if kind in VALUE_KINDS:
+        aggregate = _aggregate_values(
+            kind, timeline, inside, start, end, previous_last_value, entity_id or kind
+        )
+    else:
+        aggregate = _aggregate_states(kind, timeline, inside, start, end, previous_last_state)
+    if aggregate.coverage_seconds == 0 and sample_count == 0 and gap_count == 0:
+        return None
+    aggregate.sample_count = sample_count
+    aggregate.gap_count = gap_count
+    return aggregate
+
+
+def aggregate_windows(
+    kind: str,
+    samples: Iterable[Sample],
+    windows: Sequence[tuple[datetime, datetime]],
+    *,
+    previous_last_value: float | None = None,
+    previous_last_state: str | None = None,
+    entity_id: str | None = None,
+) -> list[Aggregate | None]:
+    """`aggregate_window` for each of the ascending, non-overlapping `windows` over one
+    time-ordered stream of samples (e.g. a day read at once, split into hours). Each window
+    gets the sample in force at its start and the last known reading before it, so the
+    windows' results compose exactly into the aggregate of the whole range."""
+    timeline = [in_utc(sample) for sample in samples]
+    check_order(timeline)
+    results: list[Aggregate | None] = []
+    position = 0  # first sample at or after the current window's start
+    last_known: Sample | None = None  # last sample before it with a usable reading
+    previous_end: datetime | None = None
+    for window in windows:
+        window_start, window_end = utc_window(*window)
+        if previous_end is not None and window_start < previous_end:
+            raise ValueError(
+                f"windows must be ascending and must not overlap: {window_start.isoformat()} "
+                f"starts before the previous window ends ({previous_end.isoformat()})"
+            )
+        previous_end = window_end
+        while position < len(timeline) and timeline[position].time < window_start:
+            sample = timeline[position]
+            overwritten = (
+                position + 1 < len(timeline) and timeline[position + 1].time == sample.time
+            )
+            if not overwritten and _has_reading(kind, sample):
+                last_known = sample
+            position += 1
+        stop = position
+        while stop < len(timeline) and timeline[stop].time < window_end:
+            stop += 1
+        head: list[Sample] = []
+        carried = timeline[position - 1] if position else None
+        if last_known is not None and last_known is not carried:
+            head.append(last_known)
+        if carried is not None:
+            head.append(carried)
+        results.append(
+            aggregate_window(
+                kind,
+                head + timeline[position:stop],
+                window_start,
+                window_end,
+                previous_last_value=previous_last_value,
+                previous_last_state=previous_last_state,
+                entity_id=entity_id,
+            )
+        )
+    return results
+
+
+def _has_reading(kind: str, sample: Sample) -> bool:
+    if kind in VALUE_KINDS:
+        return reading_of(kind, sample) is not None
+    return state_of(kind, sample) is not None
+
+
+def _aggregate_values(
+    kind: str,
+    timeline: list[Sample],
+    inside: int,
+    start: datetime,
+    end: datetime,
+    previous_last_value: float | None,
+    label: str,
+) -> Aggregate:
+    weighted = 0.0
+    coverage = 0.0
+    low: float | None = None
+    high: float | None = None
+    for sample, seconds in in_force(timeline, inside, start, end):
+        value = reading_of(kind, sample)
+        if value is None:
+            continue
+        coverage += seconds
+        weighted += value * seconds
+        if low is None or value < low:
+            low = value
+        if high is None or value > high:
+            high = value
+    aggregate = Aggregate(
+        start, end, kind, coverage_seconds=coverage, min_value=low, max_value=high
+    )
+    if coverage > 0:
+        aggregate.avg_value = clamp(weighted / coverage, low, high)
+        if kind == "power":
+            aggregate.total_energy = weighted / WATT_SECONDS_PER_KWH
+    if kind == "energy":
+        reference = _last_reading(kind, timeline, inside, previous_last_value)
+        aggregate.total_energy, aggregate.last_value = _growth(timeline, inside, reference, label)
+    else:
+        aggregate.last_value = _last_reading(kind, timeline, len(timeline), previous_last_value)
+    return aggregate
+
+
+def _last_reading(
+    kind: str, timeline: list[Sample], stop: int, fallback: float | None
+) -> float | None:
+    for index in range(stop - 1, -1, -1):
+        if (value := reading_of(kind, timeline[index])) is not None:
+            return value
+    return None if fallback is None else float(fallback)
+
+
+def _growth(
+    timeline: list[Sample], inside: int, reference: float | None, label: str
+) -> tuple[float | None, float | None]:
+    """Meter growth inside the window and the last valid reading (HA's total_increasing)."""
+    growth = None if reference is None else 0.0
+    for sample in timeline[inside:]:
+        value = sample.value
+        if value is None or not math.isfinite(value):
+            continue
+        if value < 0:
+            logger.warning(
+                "%s: negative energy meter reading %s at %s skipped (a total_increasing "
+                "meter cannot be negative; Home Assistant skips it too)",
+                label,
+                value,
+                sample.time.isoformat(),
+            )
+            continue
+        if reference is None or growth is None:
+            reference, growth = value, 0.0  # the first reading ever is the zero point
+            continue
+        if value >= DIP_FRACTION * reference:
+            if value < reference:
+                logger.warning(
+                    "%s: energy meter reading dipped from %s to %s at %s (less than 10 %%): "
+                    "treated as noise, not as a meter reset, as Home Assistant does",
+                    label,
+                    reference,
+                    value,
+                    sample.time.isoformat(),
+                )
+            growth += value - reference
+        else:
+            logger.info(
+                "%s: energy meter reset from %s to %s at %s: new cycle counted from 0",
+                label,
+                reference,
+                value,
+                sample.time.isoformat(),
+            )
+            growth += value
+        reference = value
+    return growth, reference
+
+
+def _aggregate_states(
+    kind: str,
+    timeline: list[Sample],
+    inside: int,
+    start: datetime,
+    end: datetime,
+    previous_last_state: str | None,
+) -> Aggregate:
+    coverage = 0.0
+    on_seconds = 0.0
+    attribute_sums: dict[str, float] = {}
+    attribute_coverage: dict[str, float] = {}
+    for sample, seconds in in_force(timeline, inside, start, end):
+        if kind == "weather":
+            attributes = {k: v for k, v in sample.attributes.items() if math.isfinite(v)}
+            if sample.state is None and not attributes:
+                continue
+            for name, value in attributes.items():
+                attribute_sums[name] = attribute_sums.get(name, 0.0) + value * seconds
+                attribute_coverage[name] = attribute_coverage.get(name, 0.0) + seconds
+        elif state_of(kind, sample) is None:
+            continue
+        elif kind == "binary" and is_on(sample):
+            on_seconds += seconds
+        coverage += seconds
+
+    last_state = previous_last_state
+    for index in range(inside - 1, -1, -1):
+        if (state := state_of(kind, timeline[index])) is not None:
+            last_state = state
+            break
+    changes = 0
+    for sample in timeline[inside:]:
+        state = state_of(kind, sample)
+        if state is None:
+            continue
+        if last_state is not None and state != last_state:
+            changes += 1
+        last_state = state
+
+    aggregate = Aggregate(start, end, kind, coverage_seconds=coverage)
+    aggregate.state_changes = changes
+    aggregate.last_state = last_state
+    if kind == "binary":
+        aggregate.on_seconds = on_seconds
+    if kind == "weather":
+        aggregate.attribute_means = {
+            name: attribute_sums[name] / seconds
+            for name, seconds in attribute_coverage.items()
+            if seconds > 0
+        }
+        aggregate.attribute_coverage = {
+            name: attribute_coverage[name] for name in aggregate.attribute_means
+        }
+    return aggregate
