@@ -33,8 +33,9 @@ from retention.day_ranges import RangeError
 from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.tiers import tasks
-from retention.tiers.safety import _at, check_range
+from retention.tiers.safety import check_range
 from retention.tiers.series import read_series, unit_of
+from retention.timeutil import utc_midnight
 
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off", ""}
@@ -68,8 +69,8 @@ class DownsampleView(APIView):
         run = record_queued_run(
             self.operation,
             request,
-            range_start=_at(start) if start else None,
-            range_end=_at(end) if end else None,
+            range_start=utc_midnight(start) if start else None,
+            range_end=utc_midnight(end) if end else None,
             details={"dry_run": dry_run},
         )
         return queue(

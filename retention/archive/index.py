@@ -33,7 +33,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -55,6 +55,7 @@ from retention.archive.store import (
 )
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject
+from retention.timeutil import utc_date
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ def _inspect(storage: ArchiveStorage, key: str) -> _Found:
     if table.num_rows == 0:
         raise Refused("the file holds no rows, so it covers no days; remove it.")
     bounds = pc.min_max(table["time"])
-    first, last = (_utc_day(bounds[name].as_py()) for name in ("min", "max"))
+    first, last = (utc_date(bounds[name].as_py()) for name in ("min", "max"))
     start, end = _declared_range(key, info, first, last)
     declared_count = info.metadata.get("record_count")
     if declared_count is not None and declared_count != str(table.num_rows):
@@ -203,11 +204,6 @@ def _inspect(storage: ArchiveStorage, key: str) -> _Found:
     if parquet.metadata.num_row_groups:
         compression = parquet.metadata.row_group(0).column(0).compression.lower()
     return _Found(key, start, end, table.num_rows, data, compression, info)
-
-
-def _utc_day(moment: datetime) -> date:
-    # The archive writes UTC timestamps; a file without a zone is read as UTC too.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).date()
 
 
 def _day(value: str | None, what: str) -> date | None:

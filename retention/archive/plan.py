@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +34,7 @@ from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.reader import daily_field_types, first_day_before, read_complete_rows
 from retention.models import ArchiveObject
+from retention.timeutil import utc_date
 
 KEY_FORMAT = "archives/{year}/data_{start}.parquet"
 MIN_OBJECT_BYTES = 128 * 1024  # Glacier IR's minimum billable object size
@@ -57,7 +58,7 @@ def archive_key(start: date) -> str:
 
 def cutoff_day(now: datetime | None = None) -> date:
     """Rows of days before this one are due for the archive."""
-    today = (now or timezone.now()).astimezone(UTC).date()
+    today = utc_date(now or timezone.now())
     return today - timedelta(days=settings.RETENTION_DAILY_DAYS)
 
 
@@ -221,7 +222,7 @@ def plan_archive(
 
 def _due_for_expiry(now: datetime, archived: list[ArchiveObject]) -> list[ArchiveObject]:
     years = settings.ARCHIVE_RETENTION_YEARS
-    today = now.astimezone(UTC).date()
+    today = utc_date(now)
     try:
         limit = today.replace(year=today.year - years)
     except ValueError:  # 29 February

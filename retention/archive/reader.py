@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pyarrow as pa
 from django.conf import settings
@@ -17,15 +17,12 @@ from enrich.influx import TimeSeries, get_timeseries, quote_ident
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.schema import DAILY_RP, TIER_MEASUREMENT
+from retention.timeutil import utc_midnight
 
 logger = logging.getLogger(__name__)
 
 MEASUREMENT = TIER_MEASUREMENT
 READ_ATTEMPTS = 3
-
-
-def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _source() -> str:
@@ -51,7 +48,7 @@ def read_daily_rows(start: date, end: date, ts: TimeSeries | None = None) -> lis
         f'GROUP BY "entity_id", "kind"'
     )
     rows = []
-    params = {"start": midnight(start), "end": midnight(end)}
+    params = {"start": utc_midnight(start), "end": utc_midnight(end)}
     for row in ts.query(settings.TIER_DATABASE, query, params=params):
         values = {k: v for k, v in row.values.items() if v is not None and k not in fmt.TAG_COLUMNS}
         rows.append({"time": row.time, **row.tags, **values})
@@ -62,7 +59,7 @@ def field_counts(start: date, end: date, ts: TimeSeries) -> dict[str, int]:
     """InfluxDB's own count of values per field in start <= day < end (fields it has none of
     are left out)."""
     query = f"SELECT count(*) FROM {_source()} WHERE time >= $start AND time < $end"
-    params = {"start": midnight(start), "end": midnight(end)}
+    params = {"start": utc_midnight(start), "end": utc_midnight(end)}
     counts: dict[str, int] = {}
     for row in ts.query(settings.TIER_DATABASE, query, params=params):
         for name, value in row.values.items():
@@ -117,7 +114,7 @@ def read_complete_rows(start: date, end: date, ts: TimeSeries) -> list[fmt.Row]:
 
 def first_day_before(cutoff: date, ts: TimeSeries) -> date | None:
     query = f"SELECT first(sample_count) FROM {_source()} WHERE time < $end"
-    rows = list(ts.query(settings.TIER_DATABASE, query, params={"end": midnight(cutoff)}))
+    rows = list(ts.query(settings.TIER_DATABASE, query, params={"end": utc_midnight(cutoff)}))
     return rows[0].time.date() if rows and rows[0].time else None
 
 
@@ -126,10 +123,10 @@ def count_rows(start: date | None, end: date | None, ts: TimeSeries) -> int:
     terms, params = [], {}
     if start:
         terms.append("time >= $start")
-        params["start"] = midnight(start)
+        params["start"] = utc_midnight(start)
     if end:
         terms.append("time < $end")
-        params["end"] = midnight(end)
+        params["end"] = utc_midnight(end)
     where = f" WHERE {' AND '.join(terms)}" if terms else ""
     query = f"SELECT count(sample_count) FROM {_source()}{where}"
     rows = list(ts.query(settings.TIER_DATABASE, query, params=params or None))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -18,12 +18,13 @@ from enrich.readings import Reading
 from enrich.time_span import SPAN, outside_span
 from retention.archive import format as fmt
 from retention.archive.errors import VerificationError
-from retention.archive.reader import MEASUREMENT, midnight
+from retention.archive.reader import MEASUREMENT
 from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress, recorded_run
 from retention.archive.store import ArchiveStorage, sha256_hex
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun
+from retention.timeutil import utc_date, utc_midnight
 
 
 def objects_covering(start_date: date, end_date: date) -> list[ArchiveObject]:
@@ -39,7 +40,7 @@ def objects_covering(start_date: date, end_date: date) -> list[ArchiveObject]:
 
 def _as_date(value: date | datetime | str, name: str) -> date:
     if isinstance(value, datetime):
-        value = value.astimezone(UTC).date() if value.tzinfo else value.date()
+        value = utc_date(value)
     try:
         day = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
@@ -74,8 +75,8 @@ def restore_from_archive(
             )
         tables.append(fmt.from_parquet(data))
     table = fmt.concat(tables)
-    low = pa.scalar(midnight(start), type=fmt.TIME_TYPE)
-    high = pa.scalar(midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
+    low = pa.scalar(utc_midnight(start), type=fmt.TIME_TYPE)
+    high = pa.scalar(utc_midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
     mask = pc.and_(pc.greater_equal(table["time"], low), pc.less(table["time"], high))
     return table.filter(mask)
 
@@ -119,7 +120,7 @@ def restore_to_influxdb(
     database = restore_database(database)  # refuses Home Assistant's, the tiers', enrich's
     ts = get_timeseries()
     with recorded_run(
-        RetentionRun.Operation.RESTORE, range_start=midnight(start), range_end=midnight(end)
+        RetentionRun.Operation.RESTORE, range_start=utc_midnight(start), range_end=utc_midnight(end)
     ) as run:
         covering = [o.key for o in objects_covering(start, end)]
         table = restore_from_archive(start, end, storage=storage, progress=progress)

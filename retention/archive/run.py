@@ -52,7 +52,6 @@ from retention.archive.reader import (
     count_rows,
     daily_bytes,
     daily_field_types,
-    midnight,
     read_complete_rows,
 )
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
@@ -60,6 +59,7 @@ from retention.archive.target import get_storage
 from retention.archive.verify import holds, parsed_rows, verify_object
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP
+from retention.timeutil import utc_midnight
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def run_archive(
             report.errors.append("another archive run holds the lock; nothing done")
             return report
         plan = plan_archive(now, ts, renew=lock.renew)
-        run.range_end = midnight(plan.cutoff)
+        run.range_end = utc_midnight(plan.cutoff)
         run.storage_before_bytes = daily_bytes(ts)
         report.waiting = [w.summary() for w in plan.waiting]
         report.errors.extend(plan.unreadable)
@@ -182,7 +182,7 @@ def run_archive(
         run.storage_after_bytes = daily_bytes(ts)
         run.errors = "\n".join(report.errors)
         if plan.objects:
-            run.range_start = midnight(plan.objects[0].start)
+            run.range_start = utc_midnight(plan.objects[0].start)
         report.status = RetentionRun.Status.FAILED if report.errors else RetentionRun.Status.OK
         run.status = report.status
         run.details = {**run.details, **report.as_dict()}  # keeps who queued it
@@ -314,7 +314,7 @@ def write_metadata_point(obj: ArchiveObject, ts: TimeSeries) -> None:
             "checksum": obj.checksum,
             "storage_class": obj.storage_class or obj.target,
         },
-        midnight(obj.start_date),
+        utc_midnight(obj.start_date),
         {"s3_key": obj.key, "target": obj.target},
     )
     ts.write(settings.INFLUXDB_DATABASE, [reading])
@@ -333,8 +333,8 @@ def _delete_source(obj: ArchiveObject, archived: list[fmt.Row], ts: TimeSeries) 
     if current:
         ts.delete(
             settings.TIER_DATABASE,
-            midnight(obj.start_date),
-            midnight(end),
+            utc_midnight(obj.start_date),
+            utc_midnight(end),
             measurement=MEASUREMENT,
             retention_policy=DAILY_RP,
         )

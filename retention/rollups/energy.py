@@ -18,10 +18,10 @@ from django.conf import settings
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.inputs import HOUR, PriceBook, RawPart, TierPart, Unavailable, entity_parts
 from retention.rollups.power import plain_power, power_windows
-from retention.rollups.rows import Outcome, day_length, day_start, days, local_date
+from retention.rollups.rows import Outcome
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.stepwise import aggregate_windows
-from retention.tiers.timeline import floor_hour
+from retention.timeutil import floor_hour, local_date, local_day_length, local_day_start, local_days
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ def _edges(part: RawPart, prices: PriceBook) -> list[datetime]:
     while hour < part.end:
         edges.add(hour)
         hour += HOUR
-    for day in days(local_date(part.start), local_date(part.end)):
-        if part.start < (midnight := day_start(day)) < part.end:
+    for day in local_days(local_date(part.start), local_date(part.end)):
+        if part.start < (midnight := local_day_start(day)) < part.end:
             edges.add(midnight)
     return sorted(edges)
 
@@ -50,7 +50,7 @@ def energy_rows(
 ) -> Outcome:
     """The entity's rows for the local days first..last (the open day up to `now`)."""
     outcome = Outcome()
-    start, end = day_start(first), min(day_start(last + timedelta(days=1)), now)
+    start, end = local_day_start(first), min(local_day_start(last + timedelta(days=1)), now)
     if end <= start:
         return outcome
     pieces: dict[date, list[Piece]] = defaultdict(list)
@@ -60,7 +60,7 @@ def energy_rows(
         outcome.sources[part.source] += 1
         if isinstance(part, Unavailable):
             last_moment = part.end - timedelta(microseconds=1)
-            unavailable.update(days(local_date(part.start), local_date(last_moment)))
+            unavailable.update(local_days(local_date(part.start), local_date(last_moment)))
         elif isinstance(part, TierPart):
             for row in part.rows:
                 piece = Piece(row.window_start, min(row.window_end, end), row)
@@ -85,7 +85,11 @@ def energy_rows(
             )
             continue
         row = _energy_day(
-            entity, day, pieces[day], prices, partial=day_start(day) + day_length(day) > now
+            entity,
+            day,
+            pieces[day],
+            prices,
+            partial=local_day_start(day) + local_day_length(day) > now,
         )
         if row is not None:
             outcome.rows.append(row)

@@ -33,7 +33,8 @@ from retention.rollups.power import PowerPoints, read_power
 from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
-from retention.tiers.timeline import floor_day, is_gap
+from retention.tiers.timeline import is_gap
+from retention.timeutil import floor_day, utc_day_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +108,6 @@ def _tier_rows(
     return rows
 
 
-def _utc_days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut at UTC midnights."""
-    pieces = []
-    current = start
-    while current < end:
-        stop = min(floor_day(current) + DAY, end)
-        pieces.append((current, stop))
-        current = stop
-    return pieces
-
-
 def entity_parts(
     entity: Entity, start: datetime, end: datetime, *, plain_power: bool = False
 ) -> list[Part]:
@@ -127,7 +117,7 @@ def entity_parts(
     hourly = _tier_rows(entity, floor_day(start), end, HOURLY_POLICY)
     daily: list[tuple[Aggregate, dict]] | None = None  # read only when needed
     plan: list[Part] = []
-    for part_start, part_end in _utc_days(start, end):
+    for part_start, part_end in utc_day_pieces(start, end):
         rows = [r for r in hourly if part_start <= r[0].window_start < part_end]
         if rows:
             if count_samples(entity, part_start, part_end) == 0:

@@ -43,15 +43,8 @@ from retention.models import (
 from retention.rollups.energy import energy_rows
 from retention.rollups.inputs import first_carbon_time, price_book
 from retention.rollups.lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
-from retention.rollups.rows import (
-    Outcome,
-    activity_rows,
-    activity_sensors,
-    carbon_rows,
-    day_start,
-    local_date,
-)
-from retention.tiers.timeline import floor_hour
+from retention.rollups.rows import Outcome, activity_rows, activity_sensors, carbon_rows
+from retention.timeutil import floor_hour, local_date, local_day_start
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +110,9 @@ def _energy(first: date | None, last: date, now: datetime, *, fill_new: bool) ->
         plans.append((entity, start))
     if not plans:
         return total
-    prices = price_book(day_start(min(s for _, s in plans)), min(day_start(last + DAY), now))
+    prices = price_book(
+        local_day_start(min(s for _, s in plans)), min(local_day_start(last + DAY), now)
+    )
     # Two entities in flight: one waits for InfluxDB while the other is summed (the threads
     # read InfluxDB only; the rows come back in the plans' order).
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="view-energy") as pool:
@@ -272,10 +267,10 @@ def rebuild_bounds(start: date, end: date, now: datetime) -> tuple[datetime, dat
     """The times a rebuild of the local days start..end covers; ValueError when none."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    range_start = day_start(start)
+    range_start = local_day_start(start)
     if range_start >= now:
         raise ValueError(f"start {start} is in the future; nothing can be computed yet")
-    return range_start, min(day_start(end + DAY), now)
+    return range_start, min(local_day_start(end + DAY), now)
 
 
 def rebuild_view(

@@ -27,7 +27,7 @@ from retention.rollups.materialized import (
     refresh_all,
     refresh_view,
 )
-from retention.rollups.rows import day_start, local_date
+from retention.timeutil import local_date, local_day_start
 
 ENERGY_TABLE = DailyEnergyByDevice._meta.db_table
 ENERGY_BY_DEVICE_SQL = (
@@ -125,10 +125,10 @@ class MaterializedViewManager:
         if area:
             rows = rows.filter(area=area)
         if start is not None:
-            since = start if isinstance(start, datetime) else day_start(start)
+            since = start if isinstance(start, datetime) else local_day_start(start)
             rows = rows.filter(hour__gte=since)
         if end is not None:
-            until = end if isinstance(end, datetime) else day_start(end + DAY)
+            until = end if isinstance(end, datetime) else local_day_start(end + DAY)
             rows = rows.filter(hour__lt=until)
         if day_of_week is not None:
             rows = rows.filter(day_of_week=day_of_week)

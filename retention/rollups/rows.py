@@ -39,10 +39,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
+from datetime import date, datetime, timedelta
 
 from retention.entities.samples import Sample
 from retention.models import DailyCarbonSummary, Entity, HourlyRoomActivity
@@ -56,7 +53,7 @@ from retention.rollups.inputs import (
 )
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.stepwise import aggregate_window
-from retention.tiers.timeline import floor_hour
+from retention.timeutil import floor_hour, local_day_length, local_day_start, local_days, zone
 
 logger = logging.getLogger(__name__)
 
@@ -66,27 +63,6 @@ ACTIVITY_SENSOR = re.compile(r"motion|occupan|presence|pir|movement", re.IGNOREC
 
 
 # --- Local days ------------------------------------------------------------------------------
-def zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def day_start(day: date) -> datetime:
-    """The UTC instant the local day (settings.TIME_ZONE) starts."""
-    return datetime.combine(day, time(), tzinfo=zone()).astimezone(UTC)
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(zone()).date()
-
-
-def days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def day_length(day: date) -> timedelta:
-    return day_start(day + timedelta(days=1)) - day_start(day)
-
-
 @dataclass
 class Outcome:
     """What one computation produced, for the run record."""
@@ -234,14 +210,14 @@ def _tier_activity(part: TierPart, counts: Counter, tier_on: dict) -> datetime |
 # --- daily_carbon_summary ----------------------------------------------------------------
 def carbon_rows(first: date, last: date, now: datetime) -> Outcome:
     outcome = Outcome()
-    start, end = day_start(first), min(day_start(last + timedelta(days=1)), now)
+    start, end = local_day_start(first), min(local_day_start(last + timedelta(days=1)), now)
     if end <= start:
         return outcome
     for region, (carbon, renewable) in sorted(carbon_samples(start, end).items()):
         outcome.sources["points"] += len(carbon) + len(renewable)
-        for day in days(first, last):
-            window_start = day_start(day)
-            window_end = min(day_start(day + timedelta(days=1)), now)
+        for day in local_days(first, last):
+            window_start = local_day_start(day)
+            window_end = min(local_day_start(day + timedelta(days=1)), now)
             if window_end <= window_start:
                 continue
             intensity = _step_summary(carbon, window_start, window_end)
@@ -256,7 +232,7 @@ def carbon_rows(first: date, last: date, now: datetime) -> Outcome:
                     min_carbon=intensity.min_value if intensity else None,
                     max_carbon=intensity.max_value if intensity else None,
                     avg_renewable=share.avg_value if share else None,
-                    partial=window_start + day_length(day) > now,
+                    partial=window_start + local_day_length(day) > now,
                 )
             )
     return outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from enrich.influx import get_timeseries, quote_ident
 from enrich.readings import Reading
 from retention.schema import METRICS_MEASUREMENT
 from retention.stats.measure import storage_stats
+from retention.timeutil import floor_day
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,6 @@ def metrics_reading(stats: Mapping[str, Any], day: datetime) -> Reading:
     return Reading(METRICS_MEASUREMENT, fields, day)
 
 
-def day_start(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
-
-
 def record_metrics(now: datetime | None = None) -> Reading:
     """Write today's `retention_metrics` point (UTC day start) into INFLUXDB_DATABASE.
 
@@ -63,7 +60,7 @@ def record_metrics(now: datetime | None = None) -> Reading:
     the same time, so a figure that became unknown would keep yesterday's run's value; the old
     point is deleted first."""
     now = now or datetime.now(UTC)
-    reading = metrics_reading(storage_stats(now), day_start(now))
+    reading = metrics_reading(storage_stats(now), floor_day(now))
     ts = get_timeseries()
     db = settings.INFLUXDB_DATABASE
     existing = (
@@ -84,4 +81,4 @@ def record_metrics(now: datetime | None = None) -> Reading:
     return reading
 
 
-__all__ = ["day_start", "metrics_reading", "record_metrics"]
+__all__ = ["metrics_reading", "record_metrics"]

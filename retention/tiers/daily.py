@@ -35,7 +35,8 @@ from retention.tiers.rows import (
     read_rows,
     write_rows,
 )
-from retention.tiers.safety import VerificationFailed, _at, _floor_day, daily_horizon
+from retention.tiers.safety import VerificationFailed, daily_horizon
+from retention.timeutil import utc_date, utc_midnight
 
 
 class DailyTier(DayTier):
@@ -54,7 +55,7 @@ class DailyTier(DayTier):
                 f"{quote_ident(MEASUREMENT)} WHERE time < $end ORDER BY time ASC LIMIT 1"
             )
             with get_timeseries().query(
-                settings.TIER_DATABASE, query, params={"end": _at(self.end)}
+                settings.TIER_DATABASE, query, params={"end": utc_midnight(self.end)}
             ) as rows:
                 first = next(rows, None)
             pending = (
@@ -65,7 +66,7 @@ class DailyTier(DayTier):
                 .first()
             )
             kept = density.first_kept_day(self.end)
-            candidates = [d for d in (pending, first and _floor_day(first.time), kept) if d]
+            candidates = [d for d in (pending, first and utc_date(first.time), kept) if d]
             if not candidates:
                 return []
             start = min(candidates)
@@ -75,10 +76,10 @@ class DailyTier(DayTier):
         chunk = find_chunk(self.tier, day)
         if chunk is not None and chunk.state == TierChunk.State.DELETED:
             return
-        start = _at(day)
+        start = utc_midnight(day)
         if chunk is None or chunk.state == TierChunk.State.WRITTEN:
             hourly = read_rows(HOURLY_RP, start, start + DAY)
-            kept = density.add_kept_days(day, hourly, HourlyTier(None, None, _at(day)))
+            kept = density.add_kept_days(day, hourly, HourlyTier(None, None, utc_midnight(day)))
             pending: dict[str, dict] = {}
             sources = 0
             for entity_id, rows in sorted(hourly.items()):
@@ -131,7 +132,7 @@ class DailyTier(DayTier):
         self.outcome.deleted += deleted
 
     def verify(self, day: date, pending: dict[str, dict], hourly: dict[str, list[TierRow]]) -> None:
-        start = _at(day)
+        start = utc_midnight(day)
         stored = read_rows(DAILY_RP, start, start + DAY)
         for entity_id, entry in pending.items():
             got = stored.get(entity_id, [])

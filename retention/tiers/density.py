@@ -34,6 +34,7 @@ from retention.entities import ha_source
 from retention.models import Entity, TierChunk
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before
 from retention.tiers.safety import VerificationFailed
+from retention.timeutil import floor_day, utc_midnight
 
 DAY = timedelta(days=1)
 
@@ -50,7 +51,7 @@ def measure(entities: Iterable[Entity], now: datetime | None = None, days: int |
     RETENTION_RAW_DAYS) whole UTC days before `now`; returns entity id -> states per day."""
     now = now or datetime.now(UTC)
     days = days or settings.RETENTION_RAW_DAYS
-    end = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), UTC)
+    end = floor_day(now)
     start = end - days * DAY
     measured: dict[str, float] = {}
     for entity in entities:
@@ -146,7 +147,7 @@ def add_kept_days(day: date, hourly: dict[str, list[TierRow]], tier) -> list[str
         if hourly.get(entity.entity_id):
             continue
         item = tier.compute(entity, day)
-        start = datetime.combine(day, datetime.min.time(), UTC)
+        start = utc_midnight(day)
         counted = ha_source.count_samples(entity, start, start + DAY, database=tier.database)
         if not item.rows or counted != item.raw_points:
             continue
@@ -173,7 +174,7 @@ def delete_kept_raw(day: date, pending: dict[str, dict]) -> int:
     kept = [entity_id for entity_id in _kept_ids(day) if entity_id in pending]
     if not kept:
         return 0
-    start = datetime.combine(day, datetime.min.time(), UTC)
+    start = utc_midnight(day)
     tier = HourlyTier(None, None, start)
     deleted = 0
     for entity in Entity.objects.filter(entity_id__in=kept):

@@ -11,7 +11,7 @@ from django.conf import settings
 from enrich.influx import get_timeseries, quote_ident
 from retention.entities import ha_source
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
-from retention.tiers.safety import _at
+from retention.timeutil import utc_midnight
 
 
 # --- Dry run ----------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def dry_run_hourly(tier, progress=None) -> dict:
     total = 0
     entities: set[str] = set()
     for n, day in enumerate(days):
-        start = _at(day)
+        start = utc_midnight(day)
         counts = {
             e.entity_id: ha_source.count_samples(
                 e, start, start + timedelta(days=1), database=tier.database
@@ -81,7 +81,7 @@ def dry_run_daily(tier, progress=None) -> dict:
     total = 0
     entities: set[str] = set()
     for n, day in enumerate(days):
-        rows = read_rows(HOURLY_RP, _at(day), _at(day) + timedelta(days=1))
+        rows = read_rows(HOURLY_RP, utc_midnight(day), utc_midnight(day) + timedelta(days=1))
         count = sum(len(r) for r in rows.values())
         entities.update(rows)
         per_day.append({"day": day.isoformat(), "hourly_rows": count})

@@ -43,16 +43,11 @@ from retention.tiers.rows import (
     read_rows,
     write_rows,
 )
-from retention.tiers.safety import (
-    VerificationFailed,
-    _at,
-    _floor_day,
-    hourly_horizon,
-    raw_retention_policy,
-)
+from retention.tiers.safety import VerificationFailed, hourly_horizon, raw_retention_policy
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from retention.tiers.units import converted, unit_factor
+from retention.timeutil import utc_date, utc_midnight
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +114,11 @@ class HourlyTier(DayTier):
         if start is None:
             firsts = []
             for entity in self.entities:
-                first = ha_source.first_sample_time(entity, _at(self.end), database=self.database)
+                first = ha_source.first_sample_time(
+                    entity, utc_midnight(self.end), database=self.database
+                )
                 if first is not None:
-                    firsts.append(_floor_day(first))
+                    firsts.append(utc_date(first))
             last = (
                 TierChunk.objects.filter(tier=self.tier, day__lt=self.end)
                 .order_by("-day")
@@ -143,7 +140,7 @@ class HourlyTier(DayTier):
     ) -> _EntityDay:
         """The entity's hourly rows of `day`, from the day's batched reads (tier_reads), or,
         without them (a kept day the daily tier composes: density.add_kept_days), its own."""
-        start, end = _at(day), _at(day) + DAY
+        start, end = utc_midnight(day), utc_midnight(day) + DAY
         factor = unit_factor(entity)
         if reads is None:
             samples = converted(
@@ -196,7 +193,7 @@ class HourlyTier(DayTier):
         """Read the day's rows back; every entity's rows as written and accounting for every
         raw point and all energy. Returns the raw points counted per entity; raises
         VerificationFailed naming entity, hour and field."""
-        start = _at(day)
+        start = utc_midnight(day)
         stored = read_rows(HOURLY_RP, start, start + DAY)
         counts = tier_reads.count_samples([c.entity for c in computed], start, start + DAY, self.database)  # fmt: skip
         for item in computed:
@@ -271,7 +268,7 @@ class HourlyTier(DayTier):
         chunk = find_chunk(self.tier, day)
         if chunk is not None and chunk.state == TierChunk.State.DELETED:
             return
-        start = _at(day)
+        start = utc_midnight(day)
         verified = chunk is not None and chunk.state == TierChunk.State.VERIFIED
         to_aggregate: list[Entity] = []
         to_delete: list[tuple[Entity, int]] = []

@@ -35,9 +35,10 @@ from retention.tiers.rows import (
     read_rows,
     write_rows,
 )
-from retention.tiers.safety import VerificationFailed, _at, _floor_day
+from retention.tiers.safety import VerificationFailed
 from retention.tiers.stepwise import aggregate_window
 from retention.tiers.units import converted, unit_factor
+from retention.timeutil import utc_date, utc_midnight
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
     try:
         for entity in tier.entities:
             for first, stop in density.without_kept(entity.entity_id, ranges):
-                start, end = _at(first), _at(stop)
+                start, end = utc_midnight(first), utc_midnight(stop)
                 if not ha_source.count_samples(entity, start, end, database=tier.database):
                     continue
                 if daily_lock is None:
@@ -82,7 +83,7 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
     )
     by_day: dict[date, list[Sample]] = {}
     for sample in samples:
-        by_day.setdefault(_floor_day(sample.time), []).append(sample)
+        by_day.setdefault(utc_date(sample.time), []).append(sample)
     for day, day_samples in sorted(by_day.items()):
         daily_chunk = find_chunk(TierChunk.Tier.DAILY, day)
         if daily_chunk is None:
@@ -92,7 +93,7 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
                 hour = sample.time.replace(minute=0, second=0, microsecond=0)
                 groups.setdefault(hour, []).append(sample)
         elif daily_chunk.state == TierChunk.State.DELETED:
-            rp, width, groups = DAILY_RP, DAY, {_at(day): day_samples}
+            rp, width, groups = DAILY_RP, DAY, {utc_midnight(day): day_samples}
         else:
             tier.outcome.waiting.append(
                 f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait for "
@@ -103,7 +104,7 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
         for window_start, group in sorted(groups.items()):
             folded += fold_late(entity, rp, window_start, width, group)
         faults.point("hourly:late_after_write")
-        deleted = tier.delete_raw(entity, _at(day), _at(day) + DAY)
+        deleted = tier.delete_raw(entity, utc_midnight(day), utc_midnight(day) + DAY)
         logger.warning(
             "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
             "the README), %d raw point(s) deleted",

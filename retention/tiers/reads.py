@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from enrich.influx import InfluxQueryError, TimeSeries, connect, get_timeseries
@@ -40,6 +40,7 @@ from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.tiers.rows import HOURLY_RP, TierRow, _row, _source
 from retention.tiers.window import Fetched, entity_of, fetch, keyed, selection, window_samples
+from retention.timeutil import utc_midnight
 
 logger = logging.getLogger("retention.tiers.runner")
 
@@ -349,7 +350,7 @@ class Reader:
     def groups(self, start: datetime, entities: Sequence[Entity]
                ) -> Iterator[tuple[list[Entity], GroupReads]]:  # fmt: skip
         if self._prefetch is None:
-            units = [(at, at + DAY, tuple(g)) for at in map(_midnight, self.days)
+            units = [(at, at + DAY, tuple(g)) for at in map(utc_midnight, self.days)
                      for g in groups(self.entities)]  # fmt: skip
             self._prefetch = Prefetch(units, self.database)
         for group in groups(entities):
@@ -359,7 +360,3 @@ class Reader:
     def close(self) -> None:
         if self._prefetch is not None:
             self._prefetch.close()
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -41,7 +41,8 @@ from retention.tiers.daily import DailyTier
 from retention.tiers.dryrun import dry_run_daily, dry_run_hourly
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.late import fold_late_points
-from retention.tiers.safety import TierError, _at, check_retention_policies, ensure_tiers
+from retention.tiers.safety import TierError, check_retention_policies, ensure_tiers
+from retention.timeutil import utc_midnight
 
 logger = logging.getLogger("retention.tiers.runner")
 
@@ -116,8 +117,8 @@ def downsample(
     if run is None:
         run = RetentionRun(operation=operation, started=datetime.now(UTC))
     run.status = RetentionRun.Status.RUNNING
-    run.range_start = _at(start) if start else None
-    run.range_end = _at(end) if end else None
+    run.range_start = utc_midnight(start) if start else None
+    run.range_end = utc_midnight(end) if end else None
     run.save()
     lock: RunLock | None = None
     tier: HourlyTier | DailyTier | None = None

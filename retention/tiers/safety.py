@@ -25,6 +25,7 @@ from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun
 from retention.tiers.layout import tier_policies
 from retention.tiers.rows import DAILY_RP, HOURLY_RP
+from retention.timeutil import utc_date
 
 
 class TierError(Exception):
@@ -36,26 +37,18 @@ class VerificationFailed(TierError):
 
 
 # --- Horizons, retention policies ----------------------------------------------------------
-def _floor_day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
-
-
-def _at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 def hourly_horizon(now: datetime | None = None) -> date:
     """The first UTC day whose raw data is NOT downsampled yet (days before it are)."""
     now = now or datetime.now(UTC)
     margin = timedelta(hours=settings.RETENTION_LATE_MARGIN_HOURS)
-    return _floor_day(now - timedelta(days=settings.RETENTION_RAW_DAYS) - margin)
+    return utc_date(now - timedelta(days=settings.RETENTION_RAW_DAYS) - margin)
 
 
 def daily_horizon(now: datetime | None = None) -> date:
     """The first UTC day whose hourly rows are NOT composed into daily ones yet."""
     now = now or datetime.now(UTC)
     margin = timedelta(hours=settings.RETENTION_LATE_MARGIN_HOURS)
-    return _floor_day(now - timedelta(days=settings.RETENTION_HOURLY_DAYS) - margin)
+    return utc_date(now - timedelta(days=settings.RETENTION_HOURLY_DAYS) - margin)
 
 
 def raw_retention_policy() -> str:

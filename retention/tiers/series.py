@@ -24,8 +24,8 @@ from typing import Any
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
-from retention.tiers.timeline import floor_day, floor_hour
 from retention.tiers.units import converted, unit_factor
+from retention.timeutil import floor_day, floor_hour, utc_midnight
 
 DONE = (TierChunk.State.VERIFIED, TierChunk.State.DELETED)
 
@@ -93,7 +93,7 @@ def _parts(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
             resolution = "hourly"
         else:
             resolution = "raw"
-        day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        day_start = utc_midnight(day)
         piece = (max(start, day_start), min(end, day_start + timedelta(days=1)))
         if parts and parts[-1][0] == resolution:
             parts[-1] = (resolution, parts[-1][1], piece[1])

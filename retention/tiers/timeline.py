@@ -14,23 +14,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from retention.entities.samples import Sample
+from retention.timeutil import floor_day, floor_hour, require_aware
 
 # homeassistant.helpers.state.state_as_number: the states that count as 1 ("on").
 ON_STATES = frozenset({"on", "open", "home", "locked", "above_horizon"})
 
 
 # --- Windows (UTC) ------------------------------------------------------------------------
-def floor_hour(moment: datetime) -> datetime:
-    """The start of the UTC hour containing `moment`."""
-    _require_aware(moment)
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def floor_day(moment: datetime) -> datetime:
-    """The start of the UTC day containing `moment`."""
-    return floor_hour(moment).replace(hour=0)
-
-
 def hour_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The UTC hours [h, h + 1 h) from `start` to `end`, both on UTC hour boundaries."""
     return _windows(start, end, timedelta(hours=1), floor_hour, "hour")
@@ -41,11 +31,6 @@ def day_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime
     return _windows(start, end, timedelta(days=1), floor_day, "day")
 
 
-def _require_aware(moment: datetime) -> None:
-    if moment.tzinfo is None:
-        raise ValueError(f"{moment!r} has no timezone; pass UTC times")
-
-
 def _windows(
     start: datetime,
     end: datetime,
@@ -54,7 +39,7 @@ def _windows(
     unit: str,
 ) -> list[tuple[datetime, datetime]]:
     for name, moment in (("start", start), ("end", end)):
-        _require_aware(moment)
+        require_aware(moment)
         if floor(moment) != moment:
             raise ValueError(
                 f"{name} {moment.isoformat()} is not on a UTC {unit} boundary; tiers use UTC "

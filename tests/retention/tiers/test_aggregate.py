@@ -12,7 +12,8 @@ import pytest
 from retention.entities.samples import Sample
 from retention.tiers.aggregate import KINDS, Aggregate, compose
 from retention.tiers.stepwise import aggregate_window, aggregate_windows
-from retention.tiers.timeline import day_windows, floor_day, floor_hour, hour_windows
+from retention.tiers.timeline import day_windows, hour_windows
+from retention.timeutil import floor_day, floor_hour
 
 
 def T(hour: int, minute: int = 0, second: int = 0, day: int = 1) -> datetime:
