@@ -8,11 +8,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("enrich.api.urls")),
     path("api/", include("collectors.urls")),
-    path("api/", include("retention.api.read_urls")),
-    path("retention/", include("retention.api.urls")),
-    path("retention/", include("retention.stats.urls")),
-    path("retention/", include("retention.archive.urls")),
-    path("retention/", include("retention.stats.status_urls")),
+    # Each retention package's urls.py names its full paths (/api/... and /retention/...).
+    path("", include("retention.tiers.urls")),
+    path("", include("retention.rollups.urls")),
+    path("", include("retention.stats.urls")),
+    path("", include("retention.archive.urls")),
     path("oauth/google/", include("collectors.occupancy.google.urls")),
     path("", include("dashboard.urls")),
 ]

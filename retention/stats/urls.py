@@ -1,9 +1,15 @@
+"""Storage statistics, run history and records, metrics series, alerts (all under /retention/)."""
+
 from django.urls import path
 
 from retention.stats.api import RetentionHistory, RetentionRunDetail, RetentionStats
+from retention.stats.status_api import AlertList, ArchiveYears, StorageMetrics
 
 urlpatterns = [
-    path("stats", RetentionStats.as_view(), name="retention-stats"),
-    path("history", RetentionHistory.as_view(), name="retention-history"),
-    path("runs/<int:pk>", RetentionRunDetail.as_view(), name="retention-run"),
+    path("retention/stats", RetentionStats.as_view(), name="retention-stats"),
+    path("retention/history", RetentionHistory.as_view(), name="retention-history"),
+    path("retention/runs/<int:pk>", RetentionRunDetail.as_view(), name="retention-run"),
+    path("retention/metrics", StorageMetrics.as_view(), name="retention-metrics"),
+    path("retention/alerts", AlertList.as_view(), name="retention-alerts"),
+    path("retention/archive/years", ArchiveYears.as_view(), name="retention-archive-years"),
 ]
