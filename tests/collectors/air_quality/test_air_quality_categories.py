@@ -16,7 +16,7 @@ from collectors.air_quality.categories import memory_key, note_category_change
 from collectors.base import Credentials, FetchResult, SiteInfo, Target, Window
 from enrich.redis.client import get_redis
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TARGET = Target("air_quality", "airnow", "47.60,-122.33", {"latitude": 47.6, "longitude": -122.33})
 LOGGER = "collectors.air_quality"
 

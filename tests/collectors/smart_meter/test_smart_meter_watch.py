@@ -24,7 +24,7 @@ from tests.collectors.scenarios_smart_meter import HA_NOW, HA_OPTIONS, home_assi
 from tests.support.isolation import own_storage
 
 pytestmark = pytest.mark.influxdb
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LOGGER = "collectors.smart_meter"
 BERLIN = ZoneInfo("Europe/Berlin")
 TAGS = {"meter_type": "emporia_vue", "device": "Main panel", "provider": "emporia_vue"}
