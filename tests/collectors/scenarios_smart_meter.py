@@ -23,6 +23,11 @@ def emporia_routes(server, usage="emporia/usage_1min.json") -> None:
     server.add(
         "POST", COGNITO_PATH, json=server.load_fixture("emporia/cognito_tokens.json"), times=1
     )
+    emporia_routes_without_login(server, usage)
+
+
+def emporia_routes_without_login(server, usage="emporia/usage_1min.json") -> None:
+    """The device list, the usage of both scales and the live chart, without the login."""
     server.add("GET", "/customers/devices", json=server.load_fixture("emporia/devices.json"))
     server.add("GET", "/AppAPI", query={**USAGE, "scale": "1MIN"}, json=server.load_fixture(usage))
     server.add(

@@ -35,6 +35,7 @@ from tests.collectors.scenarios_smart_meter import (
     USAGE,
     emporia_credentials,
     emporia_routes,
+    emporia_routes_without_login,
 )
 from tests.support.replay import load_fixture
 
@@ -311,25 +312,6 @@ def test_401_refreshes_the_token_and_retries_once(replay_server):
     devices = replay_server.calls("GET", "/customers/devices")
     assert [r.headers["authtoken"][-10:] for r in devices] == ["id-one.sig", "id-two.sig"]
     assert result.readings
-
-
-def emporia_routes_without_login(server) -> None:
-    server.add("GET", "/customers/devices", json=server.load_fixture("emporia/devices.json"))
-    server.add(
-        "GET",
-        "/AppAPI",
-        query={**USAGE, "scale": "1MIN"},
-        json=server.load_fixture("emporia/usage_1min.json"),
-    )
-    server.add(
-        "GET",
-        "/AppAPI",
-        query={**USAGE, "scale": "1D"},
-        json=server.load_fixture("emporia/usage_1day.json"),
-    )
-    server.add(
-        "GET", "/AppAPI", query=CHART, json=server.load_fixture("emporia/chart_usage_live.json")
-    )
 
 
 def test_a_second_401_after_the_refresh_is_an_auth_error(replay_server):
