@@ -49,6 +49,11 @@ from retention.demo import generate_demo_home
 from retention.entities.ha_source import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
 from retention.entities.scan import BINARY_DOMAINS, kind_for
 from retention.models import Entity
+from tests.support.archive import (  # noqa: F401  (fixtures: tier, s3, local_archive)
+    local_archive_fixture,
+    s3_fixture,
+    tier_fixture,
+)
 from tests.support.isolation import fresh_database
 
 T0 = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday, no DST change near it

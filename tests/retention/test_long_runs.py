@@ -21,11 +21,7 @@ from retention.tiers import chunks
 from retention.tiers import runner as tiers
 from retention.tiers.hourly import HourlyTier
 from tests.retention.conftest import T0
-from tests.support.archive import (  # noqa: F401  (fixtures)
-    daily_rows,
-    local_archive_fixture,
-    tier_fixture,
-)
+from tests.support.archive import daily_rows
 
 pytestmark = pytest.mark.django_db
 

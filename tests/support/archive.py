@@ -1,8 +1,9 @@
 """Fixtures and data for the archive tests: the daily tier in InfluxDB, moto's S3 server on
 loopback, a local archive directory.
 
-Import the fixture functions (`tier_fixture`, `s3_fixture`, `local_archive_fixture`) into a
-test module to use the fixtures `tier`, `s3`, `local_archive`.
+The fixture functions (`tier_fixture`, `s3_fixture`, `local_archive_fixture`) are registered
+for every retention test by tests/retention/conftest.py: the fixtures `tier`, `s3`,
+`local_archive`.
 
 - `tier` -> `Tier`: a fresh InfluxDB database with the retention policies `enrich_hourly` and
   `enrich_daily` (settings.TIER_DATABASE points at it) plus a fresh INFLUXDB_DATABASE for the

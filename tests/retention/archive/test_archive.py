@@ -27,16 +27,7 @@ from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP
 from tests.support import worker as worker_support
-from tests.support.archive import (  # noqa: F401  (fixtures)
-    BUCKET,
-    Recording,
-    as_rows,
-    daily_rows,
-    local_archive_fixture,
-    midnight,
-    s3_fixture,
-    tier_fixture,
-)
+from tests.support.archive import BUCKET, Recording, as_rows, daily_rows, midnight
 
 pytestmark = pytest.mark.django_db
 

@@ -13,13 +13,7 @@ from config.celery import app
 from config.schedule import SCHEDULE
 from retention.archive.run import run_archive
 from retention.models import ArchiveObject, RetentionRun
-from tests.support.archive import (  # noqa: F401  (fixtures)
-    as_rows,
-    daily_rows,
-    local_archive_fixture,
-    s3_fixture,
-    tier_fixture,
-)
+from tests.support.archive import daily_rows
 from tests.support.worker import celery_worker, followed, output
 
 pytestmark = pytest.mark.django_db

@@ -25,14 +25,7 @@ from retention.archive.reader import (
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.models import ArchiveObject
-from tests.support.archive import (  # noqa: F401  (fixtures)
-    BUCKET,
-    Recording,
-    as_rows,
-    daily_rows,
-    s3_fixture,
-    tier_fixture,
-)
+from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
 from tests.support.lossy_influx import lossy_influx
 
 pytestmark = pytest.mark.django_db

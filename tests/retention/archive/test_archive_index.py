@@ -20,15 +20,7 @@ from retention.archive.lock import archive_lock_key
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.models import ArchiveObject
-from tests.support.archive import (  # noqa: F401  (fixtures)
-    BUCKET,
-    Recording,
-    as_rows,
-    daily_rows,
-    local_archive_fixture,
-    s3_fixture,
-    tier_fixture,
-)
+from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
 
 pytestmark = pytest.mark.django_db
 

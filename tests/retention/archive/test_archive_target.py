@@ -12,7 +12,7 @@ from retention.archive.local import LocalStorage
 from retention.archive.run import run_archive
 from retention.archive.target import ArchiveNotConfigured, get_storage
 from retention.models import ArchiveObject, RetentionRun
-from tests.support.archive import daily_rows, tier_fixture  # noqa: F401  (fixture)
+from tests.support.archive import daily_rows
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)

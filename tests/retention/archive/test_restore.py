@@ -15,15 +15,7 @@ from retention.archive.reader import MEASUREMENT
 from retention.archive.restore import restore_from_archive, restore_to_influxdb
 from retention.archive.run import run_archive
 from retention.models import RetentionRun
-from tests.support.archive import (  # noqa: F401  (fixtures)
-    BUCKET,
-    Recording,
-    as_rows,
-    daily_rows,
-    local_archive_fixture,
-    s3_fixture,
-    tier_fixture,
-)
+from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
 
 pytestmark = pytest.mark.django_db
 
