@@ -3,7 +3,6 @@ auth, 400s naming the parameter, and runs and dry runs queued to a real Celery w
 followed at their poll URL."""
 
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,11 +21,6 @@ HOURLY = "/retention/downsample-hourly"
 DAILY = "/retention/downsample-daily"
 D0 = T0.date()
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def own_redis_prefix(settings):
-    settings.REDIS_KEY_PREFIX = f"test-api-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

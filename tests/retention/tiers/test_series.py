@@ -1,7 +1,6 @@
 """Transparent reads (PRD 2.3 AC7): read_series and GET /api/series over a range that spans
 daily, hourly and raw data, against the real InfluxDB."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -19,11 +18,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 D0 = T0.date()
-
-
-@pytest.fixture(autouse=True)
-def own_redis_prefix(settings):
-    settings.REDIS_KEY_PREFIX = f"test-series-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

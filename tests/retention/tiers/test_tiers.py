@@ -7,7 +7,6 @@ days explicitly (start inclusive, end exclusive), so it touches only the test's 
 
 import logging
 import math
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -32,12 +31,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 D0 = T0.date()
-
-
-@pytest.fixture(autouse=True)
-def own_redis_prefix(settings):
-    """Locks of this test under their own prefix (parallel test runs share Redis)."""
-    settings.REDIS_KEY_PREFIX = f"test-tiers-{uuid.uuid4().hex[:8]}"
 
 
 def saved(entity: Entity) -> Entity:

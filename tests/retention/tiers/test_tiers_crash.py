@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,11 +43,6 @@ DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 D0 = T0.date()
 DAYS = 3
-
-
-@pytest.fixture(autouse=True)
-def own_redis_prefix(settings):
-    settings.REDIS_KEY_PREFIX = f"test-crash-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
