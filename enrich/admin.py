@@ -109,15 +109,7 @@ class ProviderConfigInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "latitude",
-        "longitude",
-        "timezone",
-        "grid_region",
-        "pricing_region",
-        "enabled",
-    )
+    list_display = Site.SHOWN
     list_filter = ("enabled",)
     search_fields = ("name", "grid_region")
     inlines = [ProviderConfigInline]

@@ -41,6 +41,17 @@ def validate_timezone(value: str) -> None:
 class Site(models.Model):
     """A home: where it is, which grid it sits on, which tariff region it buys from."""
 
+    # What the admin's list and the REST API show of a site.
+    SHOWN = (
+        "name",
+        "latitude",
+        "longitude",
+        "timezone",
+        "grid_region",
+        "pricing_region",
+        "enabled",
+    )
+
     name = models.CharField(max_length=100, unique=True)
     latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])

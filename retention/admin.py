@@ -31,16 +31,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 CURATED_FIELDS = ("kind", "area", "unit", "device_class", "tiered")
 
 
+# What an entity is, as discovery infers it and a person corrects it.
+IDENTITY = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class", "tiered")
+
+
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
     list_display = (
-        "entity_id",
-        "friendly_name",
-        "kind",
-        "area",
-        "unit",
-        "device_class",
-        "tiered",
+        *IDENTITY,
         "states_per_day",
         "layout",
         "measurement",
@@ -55,17 +53,7 @@ class EntityAdmin(admin.ModelAdmin):
     fieldsets = (
         (
             None,
-            {
-                "fields": (
-                    "entity_id",
-                    "friendly_name",
-                    "kind",
-                    "area",
-                    "unit",
-                    "device_class",
-                    "tiered",
-                )
-            },
+            {"fields": IDENTITY},
         ),
         (
             "Where Home Assistant's data is",

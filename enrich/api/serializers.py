@@ -26,14 +26,4 @@ class SiteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Site
-        fields = [
-            "id",
-            "name",
-            "latitude",
-            "longitude",
-            "timezone",
-            "grid_region",
-            "pricing_region",
-            "enabled",
-            "providers",
-        ]
+        fields = ["id", *Site.SHOWN, "providers"]
