@@ -15,7 +15,7 @@ The areas can also come from Home Assistant's own registries: `retention.entitie
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -92,18 +92,7 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
 
 def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if entity is None:
-        entity = Entity.objects.create(
-            entity_id=found.entity_id,
-            kind=found.kind,
-            area=found.area,
-            unit=found.unit,
-            device_class=found.device_class,
-            friendly_name=found.friendly_name,
-            layout=found.layout,
-            measurement=found.measurement,
-            first_seen=found.first_seen,
-            last_seen=found.last_seen,
-        )
+        entity = Entity.objects.create(**asdict(found))  # Found holds Entity fields only
         return "created", entity
     wanted: dict[str, Any] = {"layout": found.layout, "measurement": found.measurement}
     if found.friendly_name:

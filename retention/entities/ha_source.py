@@ -157,25 +157,25 @@ def sample_from_official(time: datetime, fields: Mapping[str, Any], kind: str) -
     return _finish(time, number, state, kind, attributes)
 
 
+def ingestor_raw_attributes(fields: Mapping[str, Any]) -> tuple[dict | None, dict[str, Any]]:
+    """An ingestor point's attributes as written: the `attributes` JSON object (None when it is
+    not JSON) and the old writer's `attr_<name>` fields, by name."""
+    old = {key[5:]: value for key, value in fields.items() if key.startswith("attr_")}
+    try:
+        parsed = json.loads(fields["attributes"]) if fields.get("attributes") else {}
+    except ValueError:
+        return None, old
+    return (parsed if isinstance(parsed, dict) else {}), old
+
+
 def ingestor_attributes(fields: Mapping[str, Any]) -> dict[str, float] | None:
-    """Numeric attributes of an ingestor point: the `attributes` JSON, or the old writer's
-    `attr_<name>` fields. None when the JSON cannot be read."""
-    attributes: dict[str, float] = {}
-    raw = fields.get("attributes")
-    if raw:
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            return None
-        if isinstance(parsed, dict):
-            for key, value in parsed.items():
-                if (number := as_number(value)) is not None:
-                    attributes[str(key)] = number
-    for key, value in fields.items():
-        if key.startswith("attr_") and value is not None:
-            if (number := as_number(value)) is not None:
-                attributes[key[5:]] = number
-    return attributes
+    """Numeric attributes of an ingestor point (an `attr_<name>` field wins over a JSON one of
+    the same name). None when the JSON cannot be read."""
+    parsed, old = ingestor_raw_attributes(fields)
+    if parsed is None:
+        return None
+    pairs = (*parsed.items(), *old.items())
+    return {key: number for key, value in pairs if (number := as_number(value)) is not None}
 
 
 # --- Where an entity's points are ------------------------------------------------------------

@@ -21,7 +21,6 @@ HA Ingestor layout.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from enrich.influx import Row, get_timeseries, quote_ident
-from retention.entities.ha_source import INGESTOR_MEASUREMENT, as_number
+from retention.entities.ha_source import INGESTOR_MEASUREMENT, as_number, ingestor_raw_attributes
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
 
@@ -189,20 +188,11 @@ def _ingestor_entity(tag: str, first: Row, last: Row, known: Row | None) -> Foun
 
 
 def _string_attributes(values: dict[str, Any]) -> dict[str, str]:
-    """The ingestor's attributes as strings (unit, friendly name, device class)."""
-    found: dict[str, str] = {}
-    raw = values.get("attributes")
-    if raw:
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            found.update({str(k): str(v) for k, v in parsed.items() if isinstance(v, str)})
-    for key, value in values.items():
-        if key.startswith("attr_") and isinstance(value, str):
-            found.setdefault(key[5:], value)
-    return found
+    """The ingestor's string attributes (unit, friendly name, device class); a JSON one wins
+    over an `attr_<name>` field of the same name, JSON that cannot be read is passed over."""
+    parsed, old = ingestor_raw_attributes(values)
+    pairs = (*old.items(), *(parsed or {}).items())
+    return {key: value for key, value in pairs if isinstance(value, str)}
 
 
 # --- The whole database ---------------------------------------------------------------------
