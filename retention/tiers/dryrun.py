@@ -4,7 +4,9 @@ lock, so a scheduled run starting meanwhile is not skipped for it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -28,33 +30,51 @@ def _points_in(database: str, rp: str) -> int:
     return total
 
 
-def _bytes_per_point(database: str, rp: str) -> tuple[float | None, int, int]:
-    size = get_timeseries().sizes().get((database, rp), 0)
-    points = _points_in(database, rp)
-    return (size / points if points else None), size, points
-
-
-def dry_run_hourly(tier, progress=None) -> dict:
-    """What a run would aggregate and delete, changing nothing."""
+def _per_day(
+    tier, label: str, count: Callable[[date], dict[str, int]], progress
+) -> tuple[list[dict[str, Any]], int, set[str]]:
+    """`count(day)` (points per entity id) for every day the run would work on: the days as
+    the report lists them (the sum under `label`), the total, the entities that have any."""
     days = tier.work_days()
     per_day = []
     total = 0
     entities: set[str] = set()
     for n, day in enumerate(days):
-        start = utc_midnight(day)
-        counts = {
-            e.entity_id: ha_source.count_samples(
-                e, start, start + timedelta(days=1), database=tier.database
-            )
-            for e in tier.entities
-        }
+        counts = count(day)
         points = sum(counts.values())
         entities.update(k for k, v in counts.items() if v)
-        per_day.append({"day": day.isoformat(), "raw_points": points})
+        per_day.append({"day": day.isoformat(), label: points})
         total += points
         if progress:
             progress(n + 1, len(days), day.isoformat())
-    per_point, size, stored = _bytes_per_point(tier.database, tier.raw_rp)
+    return per_day, total, entities
+
+
+def _space(database: str, rp: str, deleted: int) -> dict[str, Any]:
+    """The source's size, its points, and the space deleting `deleted` of them gives back."""
+    size = get_timeseries().sizes().get((database, rp), 0)
+    points = _points_in(database, rp)
+    per_point = size / points if points else None
+    return {
+        "source_bytes": size,
+        "source_points": points,
+        "bytes_per_point": per_point,
+        "expected_freed_bytes": round(per_point * deleted) if per_point else None,
+    }
+
+
+def dry_run_hourly(tier, progress=None) -> dict:
+    """What a run would aggregate and delete, changing nothing."""
+
+    def raw_points(day: date) -> dict[str, int]:
+        start = utc_midnight(day)
+        end = start + timedelta(days=1)
+        return {
+            e.entity_id: ha_source.count_samples(e, start, end, database=tier.database)
+            for e in tier.entities
+        }
+
+    per_day, total, entities = _per_day(tier, "raw_points", raw_points, progress)
     return {
         "tier": "hourly",
         "source": f"{tier.database}/{tier.raw_rp}",
@@ -65,31 +85,20 @@ def dry_run_hourly(tier, progress=None) -> dict:
         "tiered_entities": len(tier.entities),
         "raw_points": total,
         "would_delete_points": total,
-        "hourly_rows_at_most": 24 * len(days) * len(tier.entities),
-        "source_bytes": size,
-        "source_points": stored,
-        "bytes_per_point": per_point,
-        "expected_freed_bytes": round(per_point * total) if per_point else None,
+        "hourly_rows_at_most": 24 * len(per_day) * len(tier.entities),
+        **_space(tier.database, tier.raw_rp, total),
         "note": "bytes per point measured: the raw retention policy's size by InfluxDB's "
         "accounting divided by its points; InfluxDB returns the space at its next compaction",
     }
 
 
 def dry_run_daily(tier, progress=None) -> dict:
-    days = tier.work_days()
-    per_day = []
-    total = 0
-    entities: set[str] = set()
-    for n, day in enumerate(days):
+    def hourly_rows(day: date) -> dict[str, int]:
         rows = read_rows(HOURLY_RP, utc_midnight(day), utc_midnight(day) + timedelta(days=1))
-        count = sum(len(r) for r in rows.values())
-        entities.update(rows)
-        per_day.append({"day": day.isoformat(), "hourly_rows": count})
-        total += count
-        if progress:
-            progress(n + 1, len(days), day.isoformat())
+        return {entity_id: len(entity_rows) for entity_id, entity_rows in rows.items()}
+
+    per_day, total, entities = _per_day(tier, "hourly_rows", hourly_rows, progress)
     database = settings.TIER_DATABASE
-    per_point, size, stored = _bytes_per_point(database, HOURLY_RP)
     return {
         "tier": "daily",
         "source": f"{database}/{HOURLY_RP}",
@@ -99,11 +108,8 @@ def dry_run_daily(tier, progress=None) -> dict:
         "entities": sorted(entities),
         "hourly_rows": total,
         "would_delete_points": total,
-        "daily_rows_at_most": len(entities) * len(days),
-        "source_bytes": size,
-        "source_points": stored,
-        "bytes_per_point": per_point,
-        "expected_freed_bytes": round(per_point * total) if per_point else None,
+        "daily_rows_at_most": len(entities) * len(per_day),
+        **_space(database, HOURLY_RP, total),
         "note": "bytes per point measured: the hourly tier's size by InfluxDB's accounting "
         "divided by its rows; InfluxDB returns the space at its next compaction",
     }
