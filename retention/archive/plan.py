@@ -78,15 +78,12 @@ class PlannedObject:
     def record_count(self) -> int:
         return len(self.rows)
 
+    @property
+    def file_size(self) -> int:
+        return len(self.data)
+
     def summary(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "start_date": self.start.isoformat(),
-            "end_date": self.end.isoformat(),
-            "record_count": self.record_count,
-            "file_size": len(self.data),
-            "why": self.why,
-        }
+        return {"key": self.key, **_summary(self)}
 
 
 @dataclass
@@ -98,13 +95,18 @@ class Waiting:
     why: str
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "start_date": self.start.isoformat(),
-            "end_date": self.end.isoformat(),
-            "record_count": self.record_count,
-            "file_size": self.file_size,
-            "why": self.why,
-        }
+        return _summary(self)
+
+
+def _summary(days: PlannedObject | Waiting) -> dict[str, Any]:
+    """How the report lists days to write or waiting."""
+    return {
+        "start_date": days.start.isoformat(),
+        "end_date": days.end.isoformat(),
+        "record_count": days.record_count,
+        "file_size": days.file_size,
+        "why": days.why,
+    }
 
 
 @dataclass
