@@ -1,15 +1,15 @@
 """manage.py archive_to_s3: archive the daily aggregates that are due (or --dry-run)."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
-from enrich.time_span import SPAN, outside_span
 from retention.archive.run import run_archive
 from retention.archive.store import StorageError
+from retention.management.commands._dates import parse_day
 
 
 class Command(BaseCommand):
@@ -31,14 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args, dry_run: bool, as_of: str | None, json: bool, **options) -> None:
-        now = None
-        if as_of:
-            try:
-                now = datetime.fromisoformat(as_of).replace(tzinfo=UTC)
-            except ValueError:
-                now = None
-            if now is None or outside_span(now):
-                raise CommandError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD, {SPAN}")
+        now = datetime.combine(parse_day("--as-of", as_of), time(), UTC) if as_of else None
         try:
             # Without a target run_archive refuses (recorded as a failed run): no default folder.
             report = run_archive(
