@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
-from collectors.pricing.api import _iso, site_from_query
+from collectors.pricing.api import RESPONSES, SITE, _iso, site_from_query
 from enrich.api import params
 from enrich.influx import TimeseriesError, quote_ident, stored_rows
 from enrich.models import ProviderConfig
@@ -43,10 +43,10 @@ class CarbonSeries(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("site", int, description="site id (optional with one site)"),
+            SITE,
             OpenApiParameter("hours", int, description="hours back, 1..168 (default 24)"),
         ],
-        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+        responses=RESPONSES,
     )
     def get(self, request):
         hours = params.integer(request.query_params, "hours", 24, minimum=1, maximum=168)
