@@ -8,7 +8,7 @@ Nothing invented is ever written: a failed run writes no points.
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -42,16 +42,13 @@ class Outcome:
     transient: bool = False  # the task may retry later
 
 
+# SiteInfo's fields are named as the Site model's: what a site gives an adapter, copied here
+# and by the dispatch's row query (collectors.tasks).
+SITE_FIELDS = tuple(f.name for f in fields(SiteInfo))
+
+
 def site_info(config: ProviderConfig) -> SiteInfo:
-    site = config.site
-    return SiteInfo(
-        name=site.name,
-        latitude=site.latitude,
-        longitude=site.longitude,
-        timezone=site.timezone,
-        grid_region=site.grid_region,
-        pricing_region=site.pricing_region,
-    )
+    return SiteInfo(*(getattr(config.site, name) for name in SITE_FIELDS))
 
 
 def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credentials:

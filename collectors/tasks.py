@@ -20,9 +20,8 @@ logger = logging.getLogger("collectors")
 
 
 # What a target depends on: the site's SiteInfo and the config's stored credentials.
-_SITE_FIELDS = ("name", "latitude", "longitude", "timezone", "grid_region", "pricing_region")
 _ROW_FIELDS = ("id", "provider", "username", "api_key", "password", "options", "session",
-               *(f"site__{name}" for name in _SITE_FIELDS))  # fmt: skip
+               *(f"site__{name}" for name in pipeline.SITE_FIELDS))  # fmt: skip
 
 
 def configs_by_target(

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 
 from dashboard.choices import COUNTRIES, OFFERS, offer
-from enrich.models import validate_timezone
+from enrich.models import Site, validate_timezone
 
 OCTOPUS_REGION = re.compile(r"^[A-P]$")
 
@@ -25,9 +25,8 @@ class SetupForm(forms.Form):
         label="Octopus region letter",
         help_text="A-P, the last letter of your Agile tariff code (GB only)",
     )
-    grid_region = forms.CharField(
-        max_length=64,
-        required=False,
+    # The site's own field (its length, optional), with help for this form.
+    grid_region = Site._meta.get_field("grid_region").formfield(
         help_text="optional: Electricity Maps zone (e.g. DE) or UK region id/postcode; "
         "empty = the whole country or the site's coordinates",
     )

@@ -16,15 +16,7 @@ from typing import Any
 
 from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.carbon.common import (
-    GCO2_KWH,
-    MEASUREMENT,
-    Slot,
-    current,
-    forecast_readings,
-    horizon_fields,
-    read_history,
-)
+from collectors.carbon import common
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
 
@@ -67,7 +59,7 @@ class ElectricityMapsAdapter(Adapter):
         zone = answer.text(latest, "zone")
         at = answer.when(latest, "datetime")
         points: dict[datetime, dict[str, Any]] = {
-            at: {GCO2_KWH: answer.number(latest, "carbonIntensity")}
+            at: {common.GCO2_KWH: answer.number(latest, "carbonIntensity")}
         }
         _estimated(points[at], answer.flag(latest, "isEstimated"))
 
@@ -86,25 +78,29 @@ class ElectricityMapsAdapter(Adapter):
         if shares_at in points:
             _estimated(points[shares_at], answer.flag(breakdown, "isEstimated"))
 
-        forecast: list[Slot] = []
+        forecast: list[common.Slot] = []
         if credentials.options.get("forecast") is True:
             forecast = self._forecast(base, where, headers)
-        points[at].update(horizon_fields(forecast, window.now))
+        points[at].update(common.horizon_fields(forecast, window.now))
 
         tags = {"region": zone, "grid_operator": zone, "provider": PROVIDER}
-        readings = [Reading(MEASUREMENT, f, t, tags) for t, f in sorted(points.items()) if f]
-        readings += forecast_readings(forecast, tags)
+        readings = [Reading(common.MEASUREMENT, f, t, tags) for t, f in sorted(points.items()) if f]
+        readings += common.forecast_readings(forecast, tags)
         failed = None
         if window.start < window.now - HISTORY_AFTER and not window.history_skipped:
-            past, failed = read_history(
+            past, failed = common.read_history(
                 PROVIDER,
                 lambda: self._history(base, where, headers, window, before=at, tags=tags),
             )
             readings += past
         headline = {**points.get(shares_at, {}), **points[at]}
-        return FetchResult(readings, current(at, headline, region=zone), history_error=failed)
+        return FetchResult(
+            readings, common.current(at, headline, region=zone), history_error=failed
+        )
 
-    def _forecast(self, base: str, where: dict[str, Any], headers: dict[str, str]) -> list[Slot]:
+    def _forecast(
+        self, base: str, where: dict[str, Any], headers: dict[str, str]
+    ) -> list[common.Slot]:
         url = base + "/carbon-intensity/forecast"
         try:
             body = get_json(PROVIDER, url, params=where, headers=headers)
@@ -126,7 +122,7 @@ class ElectricityMapsAdapter(Adapter):
         # Slot lengths come from the spacing of all entries; a slot without a value is then
         # left out (never stored as 0), without stretching its neighbour over the gap.
         return [
-            Slot(at, _minutes(entries, i), {GCO2_KWH: value})
+            common.Slot(at, _minutes(entries, i), {common.GCO2_KWH: value})
             for i, (at, value) in enumerate(entries)
             if value is not None
         ]
@@ -149,9 +145,9 @@ class ElectricityMapsAdapter(Adapter):
             value = answer.maybe_number(entry, "carbonIntensity", "a history entry")
             # null = no data for that hour: leave the gap rather than store a guess.
             if value is not None and window.start <= at < before:
-                fields = {GCO2_KWH: value}
+                fields = {common.GCO2_KWH: value}
                 _estimated(fields, answer.flag(entry, "isEstimated", "a history entry"))
-                readings.append(Reading(MEASUREMENT, fields, at, tags))
+                readings.append(Reading(common.MEASUREMENT, fields, at, tags))
         return readings
 
 

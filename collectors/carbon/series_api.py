@@ -8,15 +8,14 @@ Errors: 400 bad parameter, 404 unknown site, 409 no carbon provider, 503 InfluxD
 
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
-from collectors.pricing.api import _iso, site_from_query
+from collectors.pricing.api import RESPONSES, SITE, _iso, site_from_query
 from enrich.api import params
-from enrich.influx import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
+from enrich.influx import TimeseriesError, quote_ident, stored_rows
 from enrich.models import ProviderConfig
 
 FIELDS = {GCO2_KWH: "gCO2/kWh", "moer_percentile": "percentile (0-100)"}
@@ -31,16 +30,11 @@ def _points(measurement: str, provider: str, start: datetime, end: datetime) -> 
     )
     found: dict[str, dict[str, list]] = {}
     bound = {"provider": provider, "start": start, "end": end}
-    try:
-        with get_timeseries().query(settings.INFLUXDB_DATABASE, query, params=bound) as rows:
-            for row in rows:
-                series = found.setdefault(row.tags.get("region", ""), {})
-                for name in FIELDS:
-                    if row.values.get(name) is not None:
-                        series.setdefault(name, []).append((row.time, float(row.values[name])))
-    except InfluxQueryError as exc:
-        if "database not found" not in exc.server_message:
-            raise
+    for row in stored_rows(query, bound):
+        series = found.setdefault(row.tags.get("region", ""), {})
+        for name in FIELDS:
+            if row.values.get(name) is not None:
+                series.setdefault(name, []).append((row.time, float(row.values[name])))
     return found
 
 
@@ -49,10 +43,10 @@ class CarbonSeries(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("site", int, description="site id (optional with one site)"),
+            SITE,
             OpenApiParameter("hours", int, description="hours back, 1..168 (default 24)"),
         ],
-        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+        responses=RESPONSES,
     )
     def get(self, request):
         hours = params.integer(request.query_params, "hours", 24, minimum=1, maximum=168)

@@ -15,15 +15,7 @@ from typing import Any
 
 from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.carbon.common import (
-    GCO2_KWH,
-    MEASUREMENT,
-    Slot,
-    current,
-    forecast_readings,
-    horizon_fields,
-    read_history,
-)
+from collectors.carbon import common
 from enrich.http import get_json
 from enrich.readings import Reading
 
@@ -85,16 +77,16 @@ class UKCarbonIntensityAdapter(Adapter):
         if not slots:
             raise Answer(PROVIDER, base).bad("the answer has no current half hour (empty data)")
         slot, forecast = slots[-1], _forecast(ahead)
-        fields = {**_fields(slot), **horizon_fields(forecast, window.now)}
-        readings = [Reading(MEASUREMENT, fields, slot["start"], tags)]
-        readings += forecast_readings(forecast, tags)
+        fields = {**_fields(slot), **common.horizon_fields(forecast, window.now)}
+        readings = [Reading(common.MEASUREMENT, fields, slot["start"], tags)]
+        readings += common.forecast_readings(forecast, tags)
         failed = None
         if window.start < window.now - BACKFILL_AFTER and not window.history_skipped:
-            past, failed = read_history(
+            past, failed = common.read_history(
                 PROVIDER, lambda: self._backfill(base, scope, place, window, slot["start"], tags)
             )
             readings += past
-        headline = current(slot["start"], fields, region=tags["region"])
+        headline = common.current(slot["start"], fields, region=tags["region"])
         return FetchResult(readings, headline, history_error=failed)
 
     def _backfill(
@@ -108,7 +100,7 @@ class UKCarbonIntensityAdapter(Adapter):
             path = f"/regional/intensity/{_t(before)}/pt24h/{scope}/{place}"
             past = _slots(*_holder(base, path, regional=True))
         return [
-            Reading(MEASUREMENT, _fields(s), s["start"], tags)
+            Reading(common.MEASUREMENT, _fields(s), s["start"], tags)
             for s in past
             if start <= s["start"] < before
         ]
@@ -183,7 +175,7 @@ def _slots(url: str, holder: Any) -> list[dict[str, Any]]:
 def _fields(slot: dict[str, Any]) -> dict[str, Any]:
     actual = slot["actual"]
     fields: dict[str, Any] = {
-        GCO2_KWH: actual if actual is not None else slot["forecast"],
+        common.GCO2_KWH: actual if actual is not None else slot["forecast"],
         "is_forecast": actual is None,
         "intensity_index": slot["index"],
     }
@@ -192,5 +184,5 @@ def _fields(slot: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _forecast(slots: list[dict[str, Any]]) -> list[Slot]:
-    return [Slot(s["start"], s["minutes"], {GCO2_KWH: s["forecast"]}) for s in slots]
+def _forecast(slots: list[dict[str, Any]]) -> list[common.Slot]:
+    return [common.Slot(s["start"], s["minutes"], {common.GCO2_KWH: s["forecast"]}) for s in slots]

@@ -22,16 +22,7 @@ from typing import Any
 
 from collectors.answers import Answer, base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.carbon.common import (
-    GCO2_KWH,
-    LBS_PER_MWH_TO_G_PER_KWH,
-    MEASUREMENT,
-    Slot,
-    current,
-    forecast_readings,
-    horizon_fields,
-    read_history,
-)
+from collectors.carbon import common
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
 
@@ -50,7 +41,7 @@ FORECAST_HOURS = 25  # one more than the default 24, so now+24h is covered (fore
 # meta.units -> (field, factor): the answer says which signal it carries.
 UNITS = {
     "percentile": ("moer_percentile", 1.0),
-    "lbs_co2_per_mwh": (GCO2_KWH, LBS_PER_MWH_TO_G_PER_KWH),
+    "lbs_co2_per_mwh": (common.GCO2_KWH, common.LBS_PER_MWH_TO_G_PER_KWH),
 }
 
 
@@ -96,38 +87,38 @@ class WattTimeAdapter(Adapter):
         tags = {"region": region, "grid_operator": operator, "provider": PROVIDER}
         now_slot = index[-1]
 
-        forecast: list[Slot] = []
+        forecast: list[common.Slot] = []
         if plan in ("forecast", "historical") or (plan is None and self._may_have(base, region)):
             ahead = {**query, "horizon_hours": FORECAST_HOURS}
             forecast = self._optional(base, credentials, "/v3/forecast", ahead, "forecasts")
         fields: dict[str, Any] = dict(now_slot.values)
         covering = next((s for s in forecast if s.covers(now_slot.start)), None)
-        if covering is not None and GCO2_KWH in covering.values:
-            fields[GCO2_KWH] = covering.values[GCO2_KWH]
-        fields.update(horizon_fields(forecast, window.now))
+        if covering is not None and common.GCO2_KWH in covering.values:
+            fields[common.GCO2_KWH] = covering.values[common.GCO2_KWH]
+        fields.update(common.horizon_fields(forecast, window.now))
 
-        readings = [Reading(MEASUREMENT, fields, now_slot.start, tags)]
-        readings += forecast_readings(forecast, tags)
+        readings = [Reading(common.MEASUREMENT, fields, now_slot.start, tags)]
+        readings += common.forecast_readings(forecast, tags)
         failed, span = None, {**query, "end": window.now.isoformat()}
         gap = window.start < window.now - HISTORICAL_AFTER
         if plan == "historical" and gap and not window.history_skipped:
             span["start"] = max(window.start, window.now - self.history).isoformat()
-            past, failed = read_history(
+            past, failed = common.read_history(
                 PROVIDER, lambda: _series(*self._get(base, credentials, "/v3/historical", span))
             )
             readings += [
-                Reading(MEASUREMENT, dict(s.values), s.start, tags)
+                Reading(common.MEASUREMENT, dict(s.values), s.start, tags)
                 for s in past
                 if s.start < now_slot.start
             ]
-        headline = current(now_slot.start, fields, region=region)
+        headline = common.current(now_slot.start, fields, region=region)
         return FetchResult(readings, headline, history_error=failed)
 
     # --- calls ---
 
     def _optional(
         self, base: str, credentials: Credentials, path: str, query: dict[str, Any], what: str
-    ) -> list[Slot]:
+    ) -> list[common.Slot]:
         """A subscriber-only series; [] when the plan does not include it (HTTP 403)."""
         try:
             return _series(*self._get(base, credentials, path, query))
@@ -215,7 +206,7 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _series(url: str, body: Any) -> list[Slot]:
+def _series(url: str, body: Any) -> list[common.Slot]:
     """A v3 data answer as slots, in the unit `meta.units` names (unknown units are refused)."""
     answer = Answer(PROVIDER, url)
     meta = answer.get(body, "meta")
@@ -234,6 +225,8 @@ def _series(url: str, body: Any) -> list[Slot]:
         if name == "moer_percentile" and not 0 <= value <= 100:
             raise answer.bad(f"the percentile {value:g} is outside 0-100", point)
         slots.append(
-            Slot(answer.when(point, "point_time", "a data point"), minutes, {name: value * factor})
+            common.Slot(
+                answer.when(point, "point_time", "a data point"), minutes, {name: value * factor}
+            )
         )
     return sorted(slots, key=lambda s: s.start)

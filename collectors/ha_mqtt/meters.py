@@ -9,10 +9,8 @@ both are the newest stored values of the meter's devices (tags `provider`, `devi
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
-
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, MEASUREMENT
-from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
+from enrich.influx import quote_ident, stored_rows
 
 # Measured back from the newest answer's data time: the circuits of that answer (a poll covers
 # a few minutes), and the phantom load, computed once a day, of the last week.
@@ -33,15 +31,7 @@ def _newest(field: str, measurement: str, group: str, provider: str, since: date
         f"SELECT last({quote_ident(field)}) AS {quote_ident(field)} FROM {quote_ident(measurement)} "
         f'WHERE "provider" = $provider AND time >= $since GROUP BY {group}'
     )
-    try:
-        with get_timeseries().query(
-            settings.INFLUXDB_DATABASE, influxql, {"provider": provider, "since": since}
-        ) as rows:
-            return list(rows)
-    except InfluxQueryError as exc:
-        if "database not found" in exc.server_message:
-            return []
-        raise
+    return list(stored_rows(influxql, {"provider": provider, "since": since}))
 
 
 def _values(rows, field: str, devices: set[str]) -> list[MeterValue]:

@@ -160,9 +160,11 @@ def split_rules(query) -> dict[str, Any]:
     return {"penalty_percent": penalty, "max_windows": max_windows}
 
 
+# The `site` query parameter of every price, plan and chart endpoint (site_from_query).
+SITE = OpenApiParameter("site", int, description="site id (optional with one site)")
 SHARED_PARAMETERS = [
     OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
-    OpenApiParameter("site", int, description="site id (optional with one site)"),
+    SITE,
     OpenApiParameter(
         "penalty_percent", float, description="cost of each interruption of a split plan, "
         "% of its average (default PLAN_INTERRUPTION_PENALTY_PERCENT, 6)",

@@ -14,14 +14,9 @@ host for both countries), `window_hours`.
 from datetime import UTC, datetime, timedelta
 
 from collectors.answers import Answer, base_url
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.pricing.slots import (
-    PricedNow,
-    PriceSlot,
-    in_history,
-    pricing_result,
-    window_hours,
-)
+from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.pricing.adapter import PriceAdapter
+from collectors.pricing.slots import PriceSlot, in_history
 from enrich.http import get_json, malformed
 
 PROVIDER = "awattar"
@@ -41,7 +36,7 @@ def _from_ms(provider: str, url: str, value: object, what: str) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
-class AwattarAdapter(PricedNow, Adapter):
+class AwattarAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = "100/day"
@@ -57,12 +52,7 @@ class AwattarAdapter(PricedNow, Adapter):
                 f"region {site.pricing_region!r}. Set Site.pricing_region (or PRICING_REGION) "
                 "to DE or AT."
             )
-        return Target(
-            source=self.source,
-            provider=self.provider,
-            key=country,
-            params={"country": country, "window_hours": window_hours(credentials.options)},
-        )
+        return self.price_target(country, credentials.options, country=country)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         country = target.params["country"]
@@ -100,12 +90,4 @@ class AwattarAdapter(PricedNow, Adapter):
                     / KWH_PER_MWH,
                 )
             )
-        return pricing_result(
-            provider=PROVIDER,
-            url=url,
-            currency="EUR",
-            region=target.key,
-            slots=slots,
-            now=window.now,
-            hours=float(target.params["window_hours"]),
-        )
+        return self.price_result(target, window, url=url, currency="EUR", slots=slots)

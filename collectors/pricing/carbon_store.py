@@ -15,10 +15,8 @@ no span at all.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
-
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
-from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
+from enrich.influx import quote_ident, stored_rows
 
 # A last known value older than this is not carried into the plan.
 LOOK_BACK = timedelta(hours=24)
@@ -49,13 +47,7 @@ class CarbonSpan:
 
 
 def _rows(query: str, bound: dict) -> list:
-    try:
-        with get_timeseries().query(settings.INFLUXDB_DATABASE, query, params=bound) as rows:
-            return [row for row in rows if row.time is not None]
-    except InfluxQueryError as exc:
-        if "database not found" not in exc.server_message:
-            raise
-        return []
+    return [row for row in stored_rows(query, bound) if row.time is not None]
 
 
 def stored_carbon(

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collectors.answers import Answer, base_url
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.pricing.adapter import PriceAdapter
 from collectors.pricing.octopus_products import (
     DEFAULT_BASE_URL,
     PROVIDER,
@@ -36,13 +37,7 @@ from collectors.pricing.octopus_products import (
     paged_results,
     utc,
 )
-from collectors.pricing.slots import (
-    PricedNow,
-    PriceSlot,
-    in_history,
-    pricing_result,
-    window_hours,
-)
+from collectors.pricing.slots import PriceSlot, in_history
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +62,7 @@ def _region(site: SiteInfo) -> str:
     return letter
 
 
-class OctopusAgileAdapter(PricedNow, Adapter):
+class OctopusAgileAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = None  # not published for the REST API
@@ -100,17 +95,8 @@ class OctopusAgileAdapter(PricedNow, Adapter):
         else:
             letter = _region(site)
             key = f"E-1R-{product}-{letter}" if product else f"agile-{letter}"
-        return Target(
-            source=self.source,
-            provider=self.provider,
-            key=key,
-            params={
-                "product": product,  # "" = the current Agile product, looked up
-                "tariff": tariff,
-                "region": letter,
-                "window_hours": window_hours(options),
-            },
-        )
+        # product "": the current Agile product, looked up
+        return self.price_target(key, options, product=product, tariff=tariff, region=letter)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = base_url(credentials, DEFAULT_BASE_URL)
@@ -138,15 +124,7 @@ class OctopusAgileAdapter(PricedNow, Adapter):
             )
         if not any(slot.end > window.now for slot in slots):
             return self._retired(base, target, product, tariff, window.now)
-        result = pricing_result(
-            provider=PROVIDER,
-            url=first,
-            currency="GBP",
-            region=target.key,
-            slots=slots,
-            now=window.now,
-            hours=float(target.params["window_hours"]),
-        )
+        result = self.price_result(target, window, url=first, currency="GBP", slots=slots)
         result.current.update(product=product, tariff=tariff)
         return result
 

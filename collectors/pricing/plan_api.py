@@ -32,6 +32,7 @@ from collectors.pricing import now as clock
 from collectors.pricing.api import (
     RESPONSES,
     SHARED_PARAMETERS,
+    SITE,
     Conflict,
     site_from_query,
     split_rules,
@@ -145,9 +146,7 @@ class LoadPlans(APIView):
             "why not and `known` how far prices and carbon are stored. `loads` is empty when "
             "none is configured."
         ),
-        parameters=[
-            OpenApiParameter("site", int, description="site id (optional with one site)"),
-        ],
+        parameters=[SITE],
         responses={200: dict, 400: dict, 404: dict},
     )
     def get(self, request):

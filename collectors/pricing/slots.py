@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.base import ConfigError, FetchResult
+from collectors.base import FetchResult
 from collectors.pricing.windows import WindowError, find_windows
 from enrich.http import malformed
 from enrich.readings import Reading
@@ -34,7 +34,6 @@ from enrich.readings import Reading
 MEASUREMENT = "electricity_pricing"
 FORECAST_MEASUREMENT = "electricity_pricing_forecast"
 DAY = timedelta(hours=24)
-DEFAULT_WINDOW_HOURS = 3.0
 # A slot is "peak" when less than this share of the next 24 h (by time) costs more.
 PEAK_SHARE = 0.25
 HEADLINE_FIELDS = (
@@ -65,24 +64,6 @@ class PriceSlot:
 
     def covers(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
-
-
-def window_hours(options: Mapping[str, Any]) -> float:
-    """`options["window_hours"]`: how many hours `cheapest_hours`/`most_expensive_hours` name."""
-    raw = options.get("window_hours", DEFAULT_WINDOW_HOURS)
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raw = None
-    try:
-        hours = float(raw) if raw is not None else None
-    except ValueError:
-        hours = None
-    if hours is None or not 0 < hours <= 24:
-        raise ConfigError(
-            f"options.window_hours {options.get('window_hours')!r} is not valid: give the "
-            "number of hours (more than 0, at most 24) that cheapest_hours and "
-            "most_expensive_hours should name, e.g. 3."
-        )
-    return hours
 
 
 def in_history(start: datetime, now: datetime, history: timedelta) -> datetime:
@@ -230,13 +211,3 @@ def pricing_result(
         slots_known_until=ordered[-1].end.isoformat(),
     )
     return FetchResult(readings=readings, current=summary)
-
-
-class PricedNow:
-    """A price adapter's current_at_read: the current price is the slot running when asked,
-    read from the stored slots, not the one running at the fetch (collectors.pricing.now)."""
-
-    def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
-        from collectors.pricing.now import current_value
-
-        return current_value(config, target, answer)

@@ -13,7 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors.pricing import now as clock
-from collectors.pricing.api import Conflict, _iso, answer_head, one_currency_slots, pricing_target
+from collectors.pricing.api import (
+    RESPONSES,
+    SITE,
+    Conflict,
+    _iso,
+    answer_head,
+    one_currency_slots,
+    pricing_target,
+)
 from collectors.pricing.store import AHEAD
 from enrich.api import params
 from enrich.influx import TimeseriesError
@@ -23,11 +31,8 @@ class PricingSlots(APIView):
     """Stored price slots from the one running now to the known horizon."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("site", int, description="site id (optional with one site)"),
-            OpenApiParameter("within", str, description="look-ahead, default 48h"),
-        ],
-        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+        parameters=[SITE, OpenApiParameter("within", str, description="look-ahead, default 48h")],
+        responses=RESPONSES,
     )
     def get(self, request):
         within = params.duration(request.query_params, "within", AHEAD)

@@ -6,10 +6,8 @@ Every read-time answer (the REST price now, the windows, the beat task that keep
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
-
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot
-from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
+from enrich.influx import quote_ident, stored_rows
 
 # Stored slots are at most an hour long: reading from 2 h back finds the slot running now.
 LOOK_BACK = timedelta(hours=2)
@@ -29,15 +27,10 @@ def stored_slots(
     the database does not exist yet). InfluxDB errors other than that propagate."""
     bound = {"provider": provider, "region": region, "start": start, "end": end}
     by_currency: dict[str, list[PriceSlot]] = {}
-    try:
-        with get_timeseries().query(settings.INFLUXDB_DATABASE, QUERY, params=bound) as rows:
-            for row in rows:
-                price, minutes = row.values.get("price"), row.values.get("slot_minutes")
-                if price is None or not minutes or row.time is None:
-                    continue
-                slot = PriceSlot(row.time, row.time + timedelta(minutes=minutes), float(price))
-                by_currency.setdefault(row.tags.get("currency", ""), []).append(slot)
-    except InfluxQueryError as exc:
-        if "database not found" not in exc.server_message:
-            raise
+    for row in stored_rows(QUERY, bound):
+        price, minutes = row.values.get("price"), row.values.get("slot_minutes")
+        if price is None or not minutes or row.time is None:
+            continue
+        slot = PriceSlot(row.time, row.time + timedelta(minutes=minutes), float(price))
+        by_currency.setdefault(row.tags.get("currency", ""), []).append(slot)
     return {currency: sorted(slots) for currency, slots in by_currency.items()}

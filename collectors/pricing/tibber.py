@@ -27,13 +27,9 @@ from datetime import timedelta
 from typing import Any
 
 from collectors.answers import Answer, base_url
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.pricing.slots import (
-    PricedNow,
-    PriceSlot,
-    pricing_result,
-    window_hours,
-)
+from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.pricing.adapter import PriceAdapter
+from collectors.pricing.slots import PriceSlot
 from enrich.http import (
     USER_AGENT,
     AuthError,
@@ -59,7 +55,7 @@ PRICE_QUERY = """{ viewer { home(id: "%s") { currentSubscription {
     tomorrow { total startsAt level } } } } } }"""
 
 
-class TibberAdapter(PricedNow, Adapter):
+class TibberAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = "100/5min"
@@ -83,12 +79,7 @@ class TibberAdapter(PricedNow, Adapter):
                 "dashes, as listed by the homes query); remove it to use the first home."
             )
         key = home_id or f"account-{_digest(credentials.api_key)}"
-        return Target(
-            source=self.source,
-            provider=self.provider,
-            key=key,
-            params={"home_id": home_id, "window_hours": window_hours(credentials.options)},
-        )
+        return self.price_target(key, credentials.options, home_id=home_id)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         url = base_url(credentials, DEFAULT_BASE_URL) + PATH
@@ -119,15 +110,8 @@ class TibberAdapter(PricedNow, Adapter):
                 [_point(url, entry, f"priceInfo.{day}[{i}]") for i, entry in enumerate(entries)]
             )
         now_point = _point(url, current, "priceInfo.current") if current is not None else None
-        return pricing_result(
-            provider=PROVIDER,
-            url=url,
-            currency=currency,
-            region=target.key,
-            slots=_slots(days, now_point),
-            now=window.now,
-            hours=float(target.params["window_hours"]),
-        )
+        slots = _slots(days, now_point)
+        return self.price_result(target, window, url=url, currency=currency, slots=slots)
 
     def _first_home(self, url: str, token: str) -> str:
         digest = _digest(token)

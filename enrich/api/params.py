@@ -1,8 +1,15 @@
-"""Query-parameter parsing for the REST API: a bad value is a 400 that names the parameter."""
+"""Query-parameter parsing for the REST API: a bad value is a 400 that names the parameter.
 
+Each reader is called as `reader(params, name, default=None, **limits)` (e.g.
+`integer(request.query_params, "days", 30, minimum=1)`) and gives `default` when the parameter
+is absent or empty."""
+
+import functools
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
@@ -21,10 +28,38 @@ def _bad(name: str, value: str, expected: str) -> ValidationError:
     return ValidationError({name: f"{value!r} is not valid: expected {expected}."})
 
 
-def boolean(params, name: str, default: bool | None = None) -> bool | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
+def _parameter(parse: Callable[..., Any]) -> Callable[..., Any]:
+    """A reader of one query parameter, called as `reader(params, name, default, **limits)`:
+    `default` when the parameter is absent or empty, else `parse(name, raw, **limits)`, which
+    raises `_bad` for a value it cannot use."""
+
+    @functools.wraps(parse)
+    def read(params, name: str, default: Any = None, **limits: Any) -> Any:
+        raw = params.get(name)
+        if raw is None or raw == "":
+            return default
+        return parse(name, raw, **limits)
+
+    return read
+
+
+def _or_none(parse: Callable[[str], Any], raw: str) -> Any:
+    """parse(raw), or None when it raises ValueError (e.g. 2026-13-01 is well formed but
+    impossible)."""
+    try:
+        return parse(raw)
+    except ValueError:
+        return None
+
+
+def _in_span(name: str, raw: str, value: Any, what: str) -> Any:
+    if outside_span(value):
+        raise _bad(name, raw, f"{what} {SPAN}")
+    return value
+
+
+@_parameter
+def boolean(name: str, raw: str) -> bool:
     if raw.lower() in TRUE:
         return True
     if raw.lower() in FALSE:
@@ -32,20 +67,11 @@ def boolean(params, name: str, default: bool | None = None) -> bool | None:
     raise _bad(name, raw, "true or false")
 
 
-def integer(
-    params,
-    name: str,
-    default: int | None = None,
-    minimum: int | None = None,
-    maximum: int | None = None,
-) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad(name, raw, "a whole number") from None
+@_parameter
+def integer(name: str, raw: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    value = _or_none(int, raw)
+    if value is None:
+        raise _bad(name, raw, "a whole number")
     if abs(value) > BIGGEST:  # ids and counts are 64-bit in the database
         raise _bad(name, raw, f"a whole number up to {BIGGEST}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
@@ -56,56 +82,35 @@ def integer(
     return value
 
 
-def day(params, name: str, default: date | None = None) -> date | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = parse_date(raw) if len(raw) == 10 else None
-    except ValueError:  # well formed but impossible, e.g. 2026-13-01
-        value = None
+@_parameter
+def day(name: str, raw: str) -> date:
+    value = _or_none(parse_date, raw) if len(raw) == 10 else None
     if value is None:
         raise _bad(name, raw, "a date as YYYY-MM-DD")
-    if outside_span(value):
-        raise _bad(name, raw, f"a date {SPAN}")
-    return value
+    return _in_span(name, raw, value, "a date")
 
 
-def moment(params, name: str, default: datetime | None = None) -> datetime | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = parse_datetime(raw)
-    except ValueError:
-        value = None
+@_parameter
+def moment(name: str, raw: str) -> datetime:
+    value = _or_none(parse_datetime, raw)
     if value is None or value.tzinfo is None:
         raise _bad(name, raw, "an ISO 8601 time with a time zone, e.g. 2026-11-27T06:00:00Z")
-    if outside_span(value):
-        raise _bad(name, raw, f"a time {SPAN}")
-    return value
+    return _in_span(name, raw, value, "a time")
 
 
-def number(params, name: str, default: float | None = None) -> float | None:
+@_parameter
+def number(name: str, raw: str) -> float:
     """A finite decimal number ("3", "1.5")."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
+    value = _or_none(float, raw)
+    if value is None or not math.isfinite(value):
         raise _bad(name, raw, "a number, e.g. 3 or 1.5")
     return value
 
 
-def duration(params, name: str, default: timedelta | None = None) -> timedelta | None:
+@_parameter
+def duration(name: str, raw: str) -> timedelta:
     """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h";
     at most MAX_DURATION (a year), so adding it to a time cannot overflow."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
     text = raw.strip().lower()
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:

@@ -8,11 +8,11 @@ delete, size. Callers import from here; the parts:
 - `transport`: the HTTP session, network errors, the server's messages;
 - `gateway`: TimeSeries, everything the v1 HTTP API does for both versions;
 - `v1`, `v2`: what differs per version (databases and tiers, deletes, sizes);
-- `connection`: `connect()` and the per-process `get_timeseries()`;
+- `connection`: `connect()`, the per-process `get_timeseries()` and `stored_rows()`;
 - `bulk`: bulk reads as CSV and batched deletes (imported from there by the tiers).
 """
 
-from enrich.influx.connection import connect, get_timeseries, reset_timeseries
+from enrich.influx.connection import connect, get_timeseries, reset_timeseries, stored_rows
 from enrich.influx.errors import (
     InfluxAuthError,
     InfluxQueryError,
@@ -52,4 +52,5 @@ __all__ = [
     "quote_ident",
     "quote_literal",
     "reset_timeseries",
+    "stored_rows",
 ]

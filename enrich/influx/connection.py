@@ -1,12 +1,16 @@
 """Building a gateway: `connect()` from arguments (tests, bench, the first-run form), or
-`get_timeseries()` from the INFLUXDB_* settings, one per process."""
+`get_timeseries()` from the INFLUXDB_* settings, one per process; `stored_rows()` reads what
+enrich wrote through it."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from enrich.influx.errors import InfluxQueryError
 from enrich.influx.gateway import TimeSeries
+from enrich.influx.rows import Row
 from enrich.influx.v1 import Influx1
 from enrich.influx.v2 import Influx2
 
@@ -49,3 +53,16 @@ def reset_timeseries() -> None:
     gateway = _per_process.pop(os.getpid(), None)
     if gateway is not None:
         gateway.close()
+
+
+def stored_rows(influxql: str, params: Mapping[str, Any] | None = None) -> Iterator[Row]:
+    """The rows of a query on enrich's own database (INFLUXDB_DATABASE), streamed; none while
+    that database does not exist yet (nothing was written). Other errors propagate."""
+    from django.conf import settings
+
+    try:
+        with get_timeseries().query(settings.INFLUXDB_DATABASE, influxql, params=params) as rows:
+            yield from rows
+    except InfluxQueryError as exc:
+        if "database not found" not in exc.server_message:
+            raise

@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
+from enrich.influx import InfluxQueryError, get_timeseries, quote_ident, stored_rows
 from retention.entities.ha_source import carried_in_sample, count_samples, read_samples
 from retention.entities.samples import Sample
 from retention.models import Entity
@@ -233,26 +234,19 @@ def price_book(start: datetime, end: datetime) -> PriceBook:
     # Slots are at most an hour long in practice; a day back finds any slot running at start.
     bound = {"start": start - DAY, "end": end}
     series: dict[tuple[str, str, str], list[PricedSlot]] = {}
-    try:
-        with get_timeseries().query(settings.INFLUXDB_DATABASE, query, params=bound) as rows:
-            for row in rows:
-                price, minutes = row.values.get("price"), row.values.get("slot_minutes")
-                if price is None or not minutes or row.time is None:
-                    continue
-                slot_end = row.time + timedelta(minutes=float(minutes))
-                if slot_end <= start:
-                    continue
-                key = (
-                    row.tags.get("provider", ""),
-                    row.tags.get("region", ""),
-                    row.tags.get("currency", ""),
-                )
-                series.setdefault(key, []).append(
-                    PricedSlot(row.time, slot_end, float(price), key[2])
-                )
-    except InfluxQueryError as exc:
-        if "database not found" not in exc.server_message:
-            raise
+    for row in stored_rows(query, bound):
+        price, minutes = row.values.get("price"), row.values.get("slot_minutes")
+        if price is None or not minutes or row.time is None:
+            continue
+        slot_end = row.time + timedelta(minutes=float(minutes))
+        if slot_end <= start:
+            continue
+        key = (
+            row.tags.get("provider", ""),
+            row.tags.get("region", ""),
+            row.tags.get("currency", ""),
+        )
+        series.setdefault(key, []).append(PricedSlot(row.time, slot_end, float(price), key[2]))
     chosen: list[PricedSlot] = []
     for key in sorted(series):
         for slot in series[key]:
@@ -283,22 +277,15 @@ def carbon_samples(start: datetime, end: datetime) -> dict[str, tuple[list[Sampl
         f'{quote_ident(CARBON_MEASUREMENT)} WHERE time >= $start AND time < $end GROUP BY "region"'
     )
     found: dict[str, tuple[list[Sample], list[Sample]]] = {}
-    try:
-        with get_timeseries().query(
-            settings.INFLUXDB_DATABASE, query, params={"start": start, "end": end}
-        ) as rows:
-            for row in rows:
-                region = row.tags.get("region", "")
-                if not region or row.time is None:
-                    continue
-                carbon, renewable = found.setdefault(region, ([], []))
-                if (value := row.values.get(CARBON_FIELD)) is not None:
-                    carbon.append(Sample(row.time, float(value)))
-                if (value := row.values.get(RENEWABLE_FIELD)) is not None:
-                    renewable.append(Sample(row.time, float(value)))
-    except InfluxQueryError as exc:
-        if "database not found" not in exc.server_message:
-            raise
+    for row in stored_rows(query, {"start": start, "end": end}):
+        region = row.tags.get("region", "")
+        if not region or row.time is None:
+            continue
+        carbon, renewable = found.setdefault(region, ([], []))
+        if (value := row.values.get(CARBON_FIELD)) is not None:
+            carbon.append(Sample(row.time, float(value)))
+        if (value := row.values.get(RENEWABLE_FIELD)) is not None:
+            renewable.append(Sample(row.time, float(value)))
     for carbon, renewable in found.values():
         carbon.sort(key=lambda s: s.time)
         renewable.sort(key=lambda s: s.time)
@@ -308,13 +295,9 @@ def carbon_samples(start: datetime, end: datetime) -> dict[str, tuple[list[Sampl
 def first_carbon_time() -> datetime | None:
     """The time of the oldest carbon_intensity point, None when there is none."""
     query = f"SELECT FIRST({quote_ident(CARBON_FIELD)}) FROM {quote_ident(CARBON_MEASUREMENT)}"
-    try:
-        with get_timeseries().query(settings.INFLUXDB_DATABASE, query) as rows:
-            row = next(rows, None)
-    except InfluxQueryError as exc:
-        if "database not found" not in exc.server_message:
-            raise
-        return None
+    rows = stored_rows(query)
+    with closing(rows):  # one row is read: the stream closes here
+        row = next(rows, None)
     if row is None or row.time is None:
         return None
     return row.time.astimezone(UTC)

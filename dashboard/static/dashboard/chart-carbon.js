@@ -1,9 +1,6 @@
 // Grid carbon intensity: what was stored over the last 24 h, and the stored forecast ahead.
-(function () {
+window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary) {
   "use strict";
-  var S = window.Status;
-  var el = document.getElementById("carbon-chart");
-  var summary = document.getElementById("carbon-summary");
   S.api("/api/carbon/series", { hours: 24 }).then(function (res) {
     if (!res.ok) { summary.textContent = S.problem(res); return; }
     var b = res.body;
@@ -32,4 +29,4 @@
       " measured values over 24 h" + (last ? ", latest " + last.value + " " + b.unit + " at " + S.time(last.time) : "") +
       "; " + b.forecast.length + " forecast values ahead.";
   });
-})();
+});

@@ -1,12 +1,8 @@
 // Prices for the known horizon as slots, the cheapest window for the chosen duration drawn
 // as a second series over the slots it uses, the plan chosen in the Plan panel as a third
 // (plan.js hands it over with S.showPlan).
-(function () {
+window.Status.panel(["price-chart", "price-summary", "window-hours"], function (S, el, summary, hours) {
   "use strict";
-  var S = window.Status;
-  var el = document.getElementById("price-chart");
-  var summary = document.getElementById("price-summary");
-  var hours = document.getElementById("window-hours");
   var slots = null;
   var lastWindow = null;
   var plan = null;  // {label, windows} of the plan drawn
@@ -85,4 +81,4 @@
     return asking.then(show);
   });
   hours.addEventListener("change", function () { windowFor().then(show); });
-})();
+});

@@ -1,11 +1,7 @@
 // Bytes per tier over time, stacked (raw at the bottom, then hourly, daily, archive), from the
 // daily storage metrics; and the reduction so far from the newest of them.
-(function () {
+window.Status.panel(["storage-chart", "storage-summary", "reduction"], function (S, el, summary, reduction) {
   "use strict";
-  var S = window.Status;
-  var el = document.getElementById("storage-chart");
-  var summary = document.getElementById("storage-summary");
-  var reduction = document.getElementById("reduction");
   var TIERS = [["raw", "raw_size_bytes"], ["hourly", "hourly_size_bytes"],
                ["daily", "daily_size_bytes"], ["archive", "archive_size_bytes"]];
   S.api("/retention/metrics", { days: 365 }).then(function (res) {
@@ -45,4 +41,4 @@
       : "Reduction so far: " + last.reduction_percentage.toFixed(1) + " % (" + S.bytes(last.storage_saved_bytes) +
         " saved against keeping everything raw), measured " + S.time(last.time) + ".";
   });
-})();
+});

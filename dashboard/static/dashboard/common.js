@@ -92,6 +92,12 @@
     el.dataset.rendered = "true";
     return charts[name];
   }
+  // Runs a panel's script with Status and the panel's elements, by id, in the order given:
+  // panel(["price-chart", "price-summary"], function (S, el, summary) { ... }).
+  function panel(ids, run) {
+    var elements = ids.map(function (id) { return document.getElementById(id); });
+    run.apply(null, [window.Status].concat(elements));
+  }
   window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, color: color,
-                    cell: cell, fill: fill, chart: chart, charts: {} };
+                    cell: cell, fill: fill, chart: chart, panel: panel, charts: {} };
 })();

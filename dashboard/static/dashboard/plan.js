@@ -3,13 +3,8 @@
 // averages, what it saves against running now and the cheapest-only and greenest-only windows,
 // where carbon was carried forward or absent, or why no plan is possible. The chosen plan is
 // drawn on the price chart (chart-prices.js, S.showPlan).
-(function () {
+window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"], function (S, box, summary, chooser, hours) {
   "use strict";
-  var S = window.Status;
-  var box = document.getElementById("plan-loads");
-  var summary = document.getElementById("plan-summary");
-  var chooser = document.getElementById("plan-shown");
-  var hours = document.getElementById("window-hours");
   var plans = [];  // [{label, plan}] in the chooser's order
   var byDuration = false;  // no loads configured: the plan follows the window duration
 
@@ -161,4 +156,4 @@
   chooser.addEventListener("change", showChosen);
   hours.addEventListener("change", function () { if (byDuration) askDuration(); });
   S.api("/api/plan/loads").then(fromLoads);
-})();
+});

@@ -1,0 +1,58 @@
+"""The base of the price adapters (aWATTar, Tibber, Octopus): what their targets carry, how a
+fetch ends, and the price computed when it is read."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from collectors.base import Adapter, ConfigError, FetchResult, Target, Window
+from collectors.pricing.slots import PriceSlot, pricing_result
+
+DEFAULT_WINDOW_HOURS = 3.0
+
+
+def window_hours(options: Mapping[str, Any]) -> float:
+    """`options["window_hours"]`: how many hours `cheapest_hours`/`most_expensive_hours` name."""
+    raw = options.get("window_hours", DEFAULT_WINDOW_HOURS)
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raw = None
+    try:
+        hours = float(raw) if raw is not None else None
+    except ValueError:
+        hours = None
+    if hours is None or not 0 < hours <= 24:
+        raise ConfigError(
+            f"options.window_hours {options.get('window_hours')!r} is not valid: give the "
+            "number of hours (more than 0, at most 24) that cheapest_hours and "
+            "most_expensive_hours should name, e.g. 3."
+        )
+    return hours
+
+
+class PriceAdapter(Adapter):
+    """What the price adapters share: `window_hours` in every target, the result of a fetch
+    (`pricing_result` for the target's key at the window's now), and current_at_read: the
+    current price is the slot running when asked, read from the stored slots, not the one
+    running at the fetch (collectors.pricing.now)."""
+
+    def price_target(self, key: str, options: Mapping[str, Any], **params: Any) -> Target:
+        """The target `key`; its params end with `window_hours`, checked from the options."""
+        params["window_hours"] = window_hours(options)
+        return Target(self.source, self.provider, key, params)
+
+    def price_result(
+        self, target: Target, window: Window, *, url: str, currency: str, slots: Iterable[PriceSlot]
+    ) -> FetchResult:
+        return pricing_result(
+            provider=self.provider,
+            url=url,
+            currency=currency,
+            region=target.key,
+            slots=slots,
+            now=window.now,
+            hours=float(target.params["window_hours"]),
+        )
+
+    def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
+        from collectors.pricing.now import current_value
+
+        return current_value(config, target, answer)
