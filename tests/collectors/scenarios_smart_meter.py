@@ -16,13 +16,18 @@ USAGE = {"apiMethod": "getDeviceListUsages"}
 CHART = {"apiMethod": "getChartUsage", "deviceGid": "1234", "start": "2026-05-01T13:56:00.000Z"}
 
 
+def cognito_answers(server, *answers: str, path: str = COGNITO_PATH, **reply) -> None:
+    """Queue Cognito's answers in this order, each tests/fixtures/emporia/cognito_<answer>.json;
+    `reply` holds more of `server.add`'s arguments (status, headers, times)."""
+    for answer in answers:
+        server.add(
+            "POST", path, json=server.load_fixture(f"emporia/cognito_{answer}.json"), **reply
+        )
+
+
 def emporia_routes(server, usage="emporia/usage_1min.json") -> None:
     # One login (used up, so a test can queue what a later refresh or login gets).
-    challenge = server.load_fixture("emporia/cognito_challenge.json")
-    server.add("POST", COGNITO_PATH, json=challenge, times=1)
-    server.add(
-        "POST", COGNITO_PATH, json=server.load_fixture("emporia/cognito_tokens.json"), times=1
-    )
+    cognito_answers(server, "challenge", "tokens", times=1)
     emporia_routes_without_login(server, usage)
 
 

@@ -33,6 +33,7 @@ from tests.collectors.scenarios_smart_meter import (
     EMPORIA_NOW,
     SITE,
     USAGE,
+    cognito_answers,
     emporia_credentials,
     emporia_routes,
     emporia_routes_without_login,
@@ -228,10 +229,7 @@ def test_srp_login_sends_a_proof_the_server_side_math_accepts(replay_server):
 
 
 def test_a_wrong_password_gives_a_proof_the_server_rejects(replay_server):
-    replay_server.add(
-        "POST", "/c", json=replay_server.load_fixture("emporia/cognito_challenge.json")
-    )
-    replay_server.add("POST", "/c", json=replay_server.load_fixture("emporia/cognito_tokens.json"))
+    cognito_answers(replay_server, "challenge", "tokens", path="/c")
     cognito.Cognito("emporia_vue", replay_server.url_for("/c"), POOL, "client").login(
         "Vue.Owner@example.com", "not-the-password"
     )
@@ -264,11 +262,10 @@ def test_timestamp_is_cognitos_format_without_day_padding():
 
 
 def test_refused_password_is_an_auth_error_that_says_what_to_do(replay_server):
-    replay_server.add(
-        "POST",
-        COGNITO_PATH,
+    cognito_answers(
+        replay_server,
+        "not_authorized",
         status=400,
-        json=replay_server.load_fixture("emporia/cognito_not_authorized.json"),
         headers={"Content-Type": "application/x-amz-json-1.1"},
     )
     with pytest.raises(AuthError) as caught:
@@ -279,26 +276,13 @@ def test_refused_password_is_an_auth_error_that_says_what_to_do(replay_server):
 
 
 def test_mfa_challenge_is_a_clear_auth_error(replay_server):
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_challenge.json")
-    )
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_mfa_challenge.json")
-    )
+    cognito_answers(replay_server, "challenge", "mfa_challenge")
     with pytest.raises(AuthError, match="SOFTWARE_TOKEN_MFA.*Emporia app"):
         fetch(replay_server)
 
 
 def test_401_refreshes_the_token_and_retries_once(replay_server):
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_challenge.json")
-    )
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_tokens.json")
-    )
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_refreshed.json")
-    )
+    cognito_answers(replay_server, "challenge", "tokens", "refreshed")
     replay_server.add(
         "GET", "/customers/devices", status=401, json={"message": "Unauthorized"}, times=1
     )
@@ -315,15 +299,7 @@ def test_401_refreshes_the_token_and_retries_once(replay_server):
 
 
 def test_a_second_401_after_the_refresh_is_an_auth_error(replay_server):
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_challenge.json")
-    )
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_tokens.json")
-    )
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_refreshed.json")
-    )
+    cognito_answers(replay_server, "challenge", "tokens", "refreshed")
     replay_server.add("GET", "/customers/devices", status=401, json={"message": "Unauthorized"})
     with pytest.raises(AuthError):
         fetch(replay_server)
@@ -337,18 +313,8 @@ def test_token_is_renewed_before_it_expires_and_a_refused_refresh_logs_in_again(
     fetch(replay_server, adapter)
     assert len(replay_server.calls("POST", COGNITO_PATH)) == 2
     clock.now += 3600 - 299  # inside the last 5 minutes of the hour-long token
-    replay_server.add(
-        "POST",
-        COGNITO_PATH,
-        status=400,
-        json=replay_server.load_fixture("emporia/cognito_not_authorized.json"),
-    )
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_challenge.json")
-    )
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_tokens.json")
-    )
+    cognito_answers(replay_server, "not_authorized", status=400)
+    cognito_answers(replay_server, "challenge", "tokens")
     fetch(replay_server, adapter)
     flows = [
         r.json().get("AuthFlow", "challenge") for r in replay_server.calls("POST", COGNITO_PATH)
@@ -410,9 +376,7 @@ def test_saved_tokens_are_used_by_a_fresh_worker_without_logging_in(replay_serve
 
 
 def test_saved_tokens_about_to_expire_are_refreshed_not_logged_in_again(replay_server):
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_refreshed.json")
-    )
+    cognito_answers(replay_server, "refreshed")
     emporia_routes_without_login(replay_server)
     wall, reported = Wall(), []
     credentials = with_session(replay_server, saved_tokens(wall.now + 120), reported)
@@ -813,9 +777,7 @@ def test_five_minute_fetches_stay_far_under_emporias_2000_requests_a_day(replay_
     clock = Clock()
     adapter = EmporiaVueAdapter(clock=clock)
     emporia_routes(replay_server)
-    replay_server.add(
-        "POST", COGNITO_PATH, json=replay_server.load_fixture("emporia/cognito_refreshed.json")
-    )
+    cognito_answers(replay_server, "refreshed")
     now = EMPORIA_NOW
     stored: dict[datetime, float] = {}
     for _ in range(72):

@@ -15,11 +15,11 @@ from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
 from tests.collectors.scenarios_smart_meter import (
     CHART,
-    COGNITO_PATH,
     EMPORIA_NOW,
     SENSE_NOW,
     SITE,
     USAGE,
+    cognito_answers,
     emporia_credentials,
     emporia_routes,
     sense_credentials,
@@ -88,8 +88,7 @@ def test_two_sense_accounts_are_both_collected_in_the_same_minute(
 
 def login_routes(server, logins: int) -> None:
     for _ in range(logins):
-        server.add("POST", COGNITO_PATH, json=server.load_fixture("emporia/cognito_challenge.json"))
-        server.add("POST", COGNITO_PATH, json=server.load_fixture("emporia/cognito_tokens.json"))
+        cognito_answers(server, "challenge", "tokens")
 
 
 def test_emporia_accounts_have_their_own_day_and_count_the_calls_made(isolated, replay_server):
