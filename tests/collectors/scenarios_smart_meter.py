@@ -11,6 +11,7 @@ SENSE_NOW = datetime(2026, 5, 1, 14, 6, 0, tzinfo=UTC)
 HA_NOW = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
 COGNITO_PATH = "/cognito/"
 USAGE = {"apiMethod": "getDeviceListUsages"}
+MINUTE_USAGE = {**USAGE, "scale": "1MIN"}
 # The mains chart of a normal run at EMPORIA_NOW: the 5-minute window from 14:01:30 floored,
 # moved back 5 minutes (emporia_vue.LATE_MINUTES), up to the last complete minute.
 CHART = {"apiMethod": "getChartUsage", "deviceGid": "1234", "start": "2026-05-01T13:56:00.000Z"}
@@ -25,6 +26,12 @@ def cognito_answers(server, *answers: str, path: str = COGNITO_PATH, **reply) ->
         )
 
 
+def answer_app_api(server, query: dict[str, str], **reply) -> None:
+    """Answer the GET /AppAPI requests whose query holds all of `query`; `reply` holds
+    `server.add`'s arguments (json, status, body, times)."""
+    server.add("GET", "/AppAPI", query=query, **reply)
+
+
 def emporia_routes(server, usage="emporia/usage_1min.json") -> None:
     # One login (used up, so a test can queue what a later refresh or login gets).
     cognito_answers(server, "challenge", "tokens", times=1)
@@ -34,16 +41,11 @@ def emporia_routes(server, usage="emporia/usage_1min.json") -> None:
 def emporia_routes_without_login(server, usage="emporia/usage_1min.json") -> None:
     """The device list, the usage of both scales and the live chart, without the login."""
     server.add("GET", "/customers/devices", json=server.load_fixture("emporia/devices.json"))
-    server.add("GET", "/AppAPI", query={**USAGE, "scale": "1MIN"}, json=server.load_fixture(usage))
-    server.add(
-        "GET",
-        "/AppAPI",
-        query={**USAGE, "scale": "1D"},
-        json=server.load_fixture("emporia/usage_1day.json"),
+    answer_app_api(server, MINUTE_USAGE, json=server.load_fixture(usage))
+    answer_app_api(
+        server, {**USAGE, "scale": "1D"}, json=server.load_fixture("emporia/usage_1day.json")
     )
-    server.add(
-        "GET", "/AppAPI", query=CHART, json=server.load_fixture("emporia/chart_usage_live.json")
-    )
+    answer_app_api(server, CHART, json=server.load_fixture("emporia/chart_usage_live.json"))
 
 
 def emporia_credentials(server, **options) -> Credentials:

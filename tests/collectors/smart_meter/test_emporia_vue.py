@@ -31,8 +31,10 @@ from tests.collectors.scenarios_smart_meter import (
     CHART,
     COGNITO_PATH,
     EMPORIA_NOW,
+    MINUTE_USAGE,
     SITE,
     USAGE,
+    answer_app_api,
     cognito_answers,
     emporia_credentials,
     emporia_routes,
@@ -53,7 +55,6 @@ SERVER_B = int(
 FIVE_MINUTES = timedelta(minutes=5)
 MINUTE = timedelta(minutes=1)
 MAINS_CHART = {"apiMethod": "getChartUsage"}
-MINUTE_USAGE = {**USAGE, "scale": "1MIN"}
 
 
 def t(hour: int, minute: int) -> datetime:
@@ -172,26 +173,59 @@ def home_minutes(result, device="Main panel") -> dict[datetime, float]:
 # --- login ---
 
 
-def second_run_answers(server) -> None:
-    """The answers of the run five minutes later: circuits at 14:10, and the mains chart
-    from 14:01 whose last minute is not ready yet (null)."""
+def two_runs_answers(server) -> None:
+    """The answers of two runs five minutes apart: in the first, the mains chart from 13:56
+    whose last two minutes are not ready yet (null); in the second, circuits at 14:10 and the
+    mains chart from 14:01 whose last minute is not ready yet."""
+    emporia_routes(server)
+    answer_app_api(
+        server,
+        {**CHART, "end": "2026-05-01T14:06:00.000Z"},
+        json={
+            "firstUsageInstant": "2026-05-01T13:56:00Z",
+            "usageList": [0.0171, 0.0174, 0.0169, 0.0180, 0.0177, 0.0182, 0.0179, 0.0183]
+            + [None, None],
+        },
+    )
     second_usage = server.load_fixture("emporia/usage_1min.json")
     second_usage["deviceListUsages"]["instant"] = "2026-05-01T14:10:00Z"
-    server.add(
-        "GET",
-        "/AppAPI",
-        query={**MINUTE_USAGE, "instant": "2026-05-01T14:10:00.000Z"},
-        json=second_usage,
+    answer_app_api(
+        server, {**MINUTE_USAGE, "instant": "2026-05-01T14:10:00.000Z"}, json=second_usage
     )
-    server.add(
-        "GET",
-        "/AppAPI",
-        query={**MAINS_CHART, "start": "2026-05-01T14:01:00.000Z"},
+    answer_app_api(
+        server,
+        {**MAINS_CHART, "start": "2026-05-01T14:01:00.000Z"},
         json={
             "firstUsageInstant": "2026-05-01T14:01:00Z",
             "usageList": [0.0182, 0.0179, 0.0183, 0.0185, 0.0186, 0.02, 0.021, 0.022, 0.023, None],
         },
     )
+
+
+# The whole-home watts of each minute (kWh per minute x 60 x 1000): 13:56..14:05 as
+# chart_usage_live.json has them, 14:06..14:10 as the second of two_runs_answers' runs does.
+MAINS_MINUTES = {
+    t(13, 56): 1026.0,  # 0.0171
+    t(13, 57): 1044.0,  # 0.0174
+    t(13, 58): 1014.0,  # 0.0169
+    t(13, 59): 1080.0,  # 0.0180
+    t(14, 0): 1062.0,  # 0.0177
+    t(14, 1): 1092.0,  # 0.0182
+    t(14, 2): 1074.0,  # 0.0179
+    t(14, 3): 1098.0,  # 0.0183
+    t(14, 4): 1110.0,  # 0.0185 (null in the first of the two runs, answered in the second)
+    t(14, 5): 1116.0,  # 0.0186 (the device list usage's minute)
+    t(14, 6): 1200.0,  # 0.02
+    t(14, 7): 1260.0,  # 0.021
+    t(14, 8): 1320.0,  # 0.022
+    t(14, 9): 1380.0,  # 0.023
+    t(14, 10): 1116.0,  # null in the chart: the second run's device list usage minute
+}
+
+
+def mains_minutes(first: datetime, last: datetime, left_out=()) -> dict[datetime, float]:
+    """The minutes first..last of MAINS_MINUTES, without those `left_out`."""
+    return {m: w for m, w in MAINS_MINUTES.items() if first <= m <= last and m not in left_out}
 
 
 def test_srp_login_sends_a_proof_the_server_side_math_accepts(replay_server):
@@ -553,21 +587,8 @@ def test_the_whole_home_has_every_minute_of_the_window(replay_server):
         "scale": "1MIN",
         "energyUnit": "KilowattHours",
     }
-    # chart_usage_live.json, kWh per minute x 60 x 1000:
-    assert home_minutes(result) == pytest.approx(
-        {
-            t(13, 56): 1026.0,  # 0.0171
-            t(13, 57): 1044.0,  # 0.0174
-            t(13, 58): 1014.0,  # 0.0169
-            t(13, 59): 1080.0,  # 0.0180
-            t(14, 0): 1062.0,  # 0.0177
-            t(14, 1): 1092.0,  # 0.0182
-            t(14, 2): 1074.0,  # 0.0179
-            t(14, 3): 1098.0,  # 0.0183
-            t(14, 4): 1110.0,  # 0.0185
-            t(14, 5): 1116.0,  # 0.0186 (the device list usage's minute)
-        }
-    )
+    # chart_usage_live.json's minutes
+    assert home_minutes(result) == pytest.approx(mains_minutes(t(13, 56), t(14, 5)))
     assert home_minutes(result, "Office plug") == pytest.approx({t(14, 5): 126.0})
     assert result.current["devices"]["Main panel"]["total_power_w"] == pytest.approx(1116.0)
 
@@ -575,51 +596,18 @@ def test_the_whole_home_has_every_minute_of_the_window(replay_server):
 def test_null_minutes_of_the_chart_are_left_out_and_written_by_the_next_run(replay_server):
     """Two runs 5 minutes apart with the pipeline's windows (start = now - interval): the
     minutes still null at the end of the first run are in the second run's chart."""
-    emporia_routes(replay_server)
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
-        json={
-            "firstUsageInstant": "2026-05-01T13:56:00Z",
-            "usageList": [0.0171, 0.0174, 0.0169, 0.0180, 0.0177, 0.0182, 0.0179, 0.0183]
-            + [None, None],
-        },
-    )
+    two_runs_answers(replay_server)
     later = EMPORIA_NOW + FIVE_MINUTES
-    second_run_answers(replay_server)
     adapter = EmporiaVueAdapter()
     first = fetch(replay_server, adapter, win=window(EMPORIA_NOW))
     # 14:04 null: left out, not 0; 14:05 null in the chart but in the device list usage.
     assert home_minutes(first) == pytest.approx(
-        {
-            t(13, 56): 1026.0,
-            t(13, 57): 1044.0,
-            t(13, 58): 1014.0,
-            t(13, 59): 1080.0,
-            t(14, 0): 1062.0,
-            t(14, 1): 1092.0,
-            t(14, 2): 1074.0,
-            t(14, 3): 1098.0,
-            t(14, 5): 1116.0,
-        }
+        mains_minutes(t(13, 56), t(14, 5), left_out={t(14, 4)})
     )
     second = fetch(replay_server, adapter, win=window(later))  # 14:06:30 .. 14:11:30
     assert api_calls(replay_server, **MAINS_CHART)[-1].query["start"] == "2026-05-01T14:01:00.000Z"
-    assert home_minutes(second) == pytest.approx(
-        {
-            t(14, 1): 1092.0,
-            t(14, 2): 1074.0,
-            t(14, 3): 1098.0,
-            t(14, 4): 1110.0,  # picked up: 0.0185 kWh
-            t(14, 5): 1116.0,
-            t(14, 6): 1200.0,  # 0.02
-            t(14, 7): 1260.0,  # 0.021
-            t(14, 8): 1320.0,  # 0.022
-            t(14, 9): 1380.0,  # 0.023
-            t(14, 10): 1116.0,  # null in the chart: the device list usage's minute
-        }
-    )
+    # 14:04 picked up; 14:10 null in the chart: the device list usage's minute
+    assert home_minutes(second) == pytest.approx(mains_minutes(t(14, 1), t(14, 10)))
     circuits = [r for r in second.readings if r.measurement == "smart_meter_circuit"]
     assert {r.time for r in circuits} == {t(14, 10)}
     assert len(circuits) == 4
@@ -627,10 +615,9 @@ def test_null_minutes_of_the_chart_are_left_out_and_written_by_the_next_run(repl
 
 def test_chart_values_that_are_not_numbers_are_refused(replay_server):
     emporia_routes(replay_server)
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
+    answer_app_api(
+        replay_server,
+        {**CHART, "end": "2026-05-01T14:06:00.000Z"},
         json={"firstUsageInstant": "2026-05-01T13:56:00Z", "usageList": [0.0171, "0.0174"]},
     )
     with pytest.raises(MalformedResponse, match=r"usageList\[1\] should be a number or null"):
@@ -639,10 +626,9 @@ def test_chart_values_that_are_not_numbers_are_refused(replay_server):
 
 def test_null_usage_is_asked_again_then_skipped_never_zero(replay_server):
     emporia_routes(replay_server, usage="emporia/usage_1min_null.json")
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**USAGE, "scale": "1MIN"},
+    answer_app_api(
+        replay_server,
+        MINUTE_USAGE,
         json=replay_server.load_fixture("emporia/usage_1min_null_again.json"),
     )
     result = fetch(replay_server)
@@ -658,11 +644,8 @@ def test_null_usage_is_asked_again_then_skipped_never_zero(replay_server):
 
 def test_null_usage_filled_by_a_retry_is_kept(replay_server):
     emporia_routes(replay_server, usage="emporia/usage_1min_null.json")
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**USAGE, "scale": "1MIN"},
-        json=replay_server.load_fixture("emporia/usage_1min.json"),
+    answer_app_api(
+        replay_server, MINUTE_USAGE, json=replay_server.load_fixture("emporia/usage_1min.json")
     )
     result = fetch(replay_server)
     assert power(result, "smart_meter_circuit", "Main panel", "Furnace").fields[
@@ -675,11 +658,8 @@ def test_malformed_usage_is_refused(replay_server):
     emporia_routes(replay_server)
     bad = replay_server.load_fixture("emporia/usage_1min.json")
     bad["deviceListUsages"]["devices"][0]["channelUsages"][1]["usage"] = "0.01"
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**USAGE, "scale": "1MIN", "instant": "2026-05-01T14:05:00.000Z"},
-        json=bad,
+    answer_app_api(
+        replay_server, {**USAGE, "scale": "1MIN", "instant": "2026-05-01T14:05:00.000Z"}, json=bad
     )
     with pytest.raises(MalformedResponse, match="usage should be a number"):
         fetch(replay_server)
@@ -690,11 +670,8 @@ def test_malformed_usage_is_refused(replay_server):
 
 def test_after_an_outage_the_mains_are_backfilled_from_chart_usage(replay_server, caplog):
     emporia_routes(replay_server)
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query=MAINS_CHART,
-        json=replay_server.load_fixture("emporia/chart_usage.json"),
+    answer_app_api(
+        replay_server, MAINS_CHART, json=replay_server.load_fixture("emporia/chart_usage.json")
     )
     start = t(13, 40)  # the pipeline's window reaches back to the last success
     caplog.set_level("INFO", logger="collectors.smart_meter.emporia")
@@ -726,10 +703,9 @@ def test_after_an_outage_the_mains_are_backfilled_from_chart_usage(replay_server
 
 def test_the_chart_is_bounded_to_a_day(replay_server):
     emporia_routes(replay_server)
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query=MAINS_CHART,
+    answer_app_api(
+        replay_server,
+        MAINS_CHART,
         json={"firstUsageInstant": "2026-04-30T14:06:00Z", "usageList": []},
     )
     result = fetch(replay_server, win=window(span=timedelta(days=3)))
@@ -743,12 +719,8 @@ def test_the_chart_is_bounded_to_a_day(replay_server):
 
 def test_a_failing_chart_call_is_transient(replay_server):
     emporia_routes(replay_server)
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
-        status=503,
-        body="busy",
+    answer_app_api(
+        replay_server, {**CHART, "end": "2026-05-01T14:06:00.000Z"}, status=503, body="busy"
     )
     with pytest.raises(TransientError):
         fetch(replay_server)
@@ -783,10 +755,9 @@ def test_five_minute_fetches_stay_far_under_emporias_2000_requests_a_day(replay_
     for _ in range(72):
         end = now.replace(second=0)
         start = end - FIVE_MINUTES - FIVE_MINUTES  # the window's start floored, less 5 minutes
-        replay_server.add(
-            "GET",
-            "/AppAPI",
-            query={**CHART, "start": _iso(start), "end": _iso(end)},
+        answer_app_api(
+            replay_server,
+            {**CHART, "start": _iso(start), "end": _iso(end)},
             json={"firstUsageInstant": _iso(start), "usageList": [0.015] * 10},
         )
         stored |= home_minutes(fetch(replay_server, adapter, win=window(now)))
@@ -837,18 +808,7 @@ def isolated(settings):
 def test_two_pipeline_runs_store_every_minute_of_the_mains(isolated, settings, replay_server):
     """The pipeline's windows (now - 300 s) do not overlap; the null minute 14:04 of the first
     run is still written, by the second, and circuits stay at one minute per run."""
-    emporia_routes(replay_server)
-    replay_server.add(
-        "GET",
-        "/AppAPI",
-        query={**CHART, "end": "2026-05-01T14:06:00.000Z"},
-        json={
-            "firstUsageInstant": "2026-05-01T13:56:00Z",
-            "usageList": [0.0171, 0.0174, 0.0169, 0.018, 0.0177, 0.0182, 0.0179, 0.0183]
-            + [None, None],
-        },
-    )
-    second_run_answers(replay_server)
+    two_runs_answers(replay_server)
     site = Site.objects.create(
         name="Vue home", latitude=41.88, longitude=-87.63, timezone="America/Chicago"
     )
@@ -876,25 +836,7 @@ def test_two_pipeline_runs_store_every_minute_of_the_mains(isolated, settings, r
         params={"device": "Main panel"},
     )
     stored = {r.time: r.values["total_power_w"] for r in rows}
-    assert stored == pytest.approx(
-        {
-            t(13, 56): 1026.0,
-            t(13, 57): 1044.0,
-            t(13, 58): 1014.0,
-            t(13, 59): 1080.0,
-            t(14, 0): 1062.0,
-            t(14, 1): 1092.0,
-            t(14, 2): 1074.0,
-            t(14, 3): 1098.0,
-            t(14, 4): 1110.0,  # null in the first run, written by the second
-            t(14, 5): 1116.0,
-            t(14, 6): 1200.0,
-            t(14, 7): 1260.0,
-            t(14, 8): 1320.0,
-            t(14, 9): 1380.0,
-            t(14, 10): 1116.0,
-        }
-    )
+    assert stored == pytest.approx(MAINS_MINUTES)  # 14:04: null in the first, written by the second
     circuits = isolated.query(db, "SELECT power_w FROM smart_meter_circuit GROUP BY circuit")
     assert sorted({r.time for r in circuits}) == [t(14, 5), t(14, 10)]
 
