@@ -1,15 +1,20 @@
 """aWATTar adapter against the local replay server: units, slot widths, DST, history, errors."""
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.pricing.awattar import AwattarAdapter
-from enrich.http import AuthError, MalformedResponse, RateLimitedError, TransientError
+from enrich.http import AuthError, MalformedResponse, TransientError
 from tests.collectors.scenarios_pricing import AWATTAR_NOW, SCENARIOS
+from tests.support.http_faults import (
+    fails_without_retry,
+    gives_up_at_the_timeout,
+    rate_limited_for,
+)
+from tests.support.pricing import CET_DST_DAYS, assert_slots, split
 
 PATH = "/v1/marketdata"
 HAND_MADE_DAY = [85.96, 80.10, 75.00, 70.00, 72.50, 78.00, 95.00, 120.00, 130.40, 110.00,
@@ -31,12 +36,6 @@ def run(adapter, server, now=AWATTAR_NOW, start=None, region="DE"):
     credentials = Credentials(options={"base_url": server.url})
     window = Window(start=start or now - timedelta(hours=1), end=now, now=now)
     return adapter.fetch(adapter.target(site, credentials), credentials, window)
-
-
-def split(result):
-    forecast = [r for r in result.readings if r.measurement == "electricity_pricing_forecast"]
-    [headline] = [r for r in result.readings if r.measurement == "electricity_pricing"]
-    return forecast, headline
 
 
 def test_hourly_day_in_eur_per_kwh(replay_server, adapter):
@@ -100,29 +99,15 @@ def test_current_slot_and_peak_in_the_evening(replay_server, adapter):
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("fixture", "slots", "first", "last_end"),
-    [
-        # 23-hour day: Europe/Berlin springs forward on 2026-03-29
-        ("marketdata_quarter_dst_spring.json", 92, datetime(2026, 3, 28, 23, tzinfo=UTC),
-         datetime(2026, 3, 29, 22, tzinfo=UTC)),
-        # 25-hour day: falls back on 2026-10-25
-        ("marketdata_quarter_dst_autumn.json", 100, datetime(2026, 10, 24, 22, tzinfo=UTC),
-         datetime(2026, 10, 25, 23, tzinfo=UTC)),
-    ],
-)  # fmt: skip
-def test_quarter_hours_on_dst_days(replay_server, adapter, fixture, slots, first, last_end):
-    payload = replay_server.load_fixture(f"awattar/{fixture}")
+@pytest.mark.parametrize("season", list(CET_DST_DAYS))
+def test_quarter_hours_on_dst_days(replay_server, adapter, season):
+    slots, first, last_end = CET_DST_DAYS[season]
+    payload = replay_server.load_fixture(f"awattar/marketdata_quarter_dst_{season}.json")
     replay_server.add("GET", PATH, json=payload)
     forecast, headline = split(
         run(adapter, replay_server, now=first + timedelta(hours=10, minutes=5))
     )
-    assert len(forecast) == slots
-    assert {r.fields["slot_minutes"] for r in forecast} == {15.0}
-    times = [r.time for r in forecast]
-    assert times[0] == first
-    assert all(b - a == timedelta(minutes=15) for a, b in zip(times, times[1:], strict=False))
-    assert times[-1] + timedelta(minutes=15) == last_end
+    assert_slots(forecast, slots, first, last_end, minutes=15)
     assert [r.fields["price"] for r in forecast] == [
         row["marketprice"] / 1000 for row in payload["data"]
     ]
@@ -181,16 +166,14 @@ def test_non_json_answer_is_malformed_and_not_retried(replay_server, adapter):
     replay_server.add(
         "GET", PATH, body="<html>Wartungsarbeiten</html>", headers={"Content-Type": "text/html"}
     )
-    with pytest.raises(MalformedResponse, match="not JSON"):
+    with fails_without_retry(replay_server, "GET", PATH, MalformedResponse, "not JSON"):
         run(adapter, replay_server)
-    assert len(replay_server.calls("GET", PATH)) == 1
 
 
 def test_auth_failure_is_permanent_and_not_retried(replay_server, adapter):
     replay_server.add("GET", PATH, status=403, body="Forbidden")
-    with pytest.raises(AuthError):
+    with fails_without_retry(replay_server, "GET", PATH, AuthError):
         run(adapter, replay_server)
-    assert len(replay_server.calls("GET", PATH)) == 1
 
 
 def test_server_error_is_retried_then_transient(replay_server, adapter):
@@ -214,18 +197,12 @@ def test_429_retry_after(replay_server, adapter):
     assert len(run(adapter, replay_server).readings) == 25
     assert len(replay_server.calls("GET", PATH)) == 2
     replay_server.reset()
-    replay_server.add("GET", PATH, status=429, headers={"Retry-After": "3600"}, body="")
-    with pytest.raises(RateLimitedError) as caught:
+    with rate_limited_for(replay_server, "GET", PATH, seconds=3600):
         run(adapter, replay_server)
-    assert caught.value.retry_after == 3600
     assert len(replay_server.calls("GET", PATH)) == 1  # longer than we wait inline
 
 
 def test_hang_longer_than_the_timeout(replay_server, adapter, settings):
-    settings.HTTP_TIMEOUT_SECONDS = 0.5
-    settings.HTTP_MAX_RETRIES = 0
     replay_server.add("GET", PATH, json={"object": "list", "data": []}, delay=5)
-    started = time.monotonic()
-    with pytest.raises(TransientError, match="no answer within 0.5 s"):
+    with gives_up_at_the_timeout(settings):
         run(adapter, replay_server)
-    assert time.monotonic() - started < 4  # gave up at the timeout, did not wait for the answer

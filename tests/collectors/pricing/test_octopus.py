@@ -2,7 +2,6 @@
 codes, DST half-hours, open-ended rates, auth and HTTP errors."""
 
 import base64
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from enrich.http import (
     AuthError,
     MalformedResponse,
     PermanentError,
-    RateLimitedError,
     TransientError,
 )
 from tests.collectors.scenarios_pricing import (
@@ -22,6 +20,12 @@ from tests.collectors.scenarios_pricing import (
     OCTOPUS_RATES,
     SCENARIOS,
 )
+from tests.support.http_faults import (
+    fails_without_retry,
+    gives_up_at_the_timeout,
+    rate_limited_for,
+)
+from tests.support.pricing import split
 
 
 @pytest.fixture
@@ -36,12 +40,6 @@ def run(adapter, server, now=OCTOPUS_NOW, start=None, api_key="", region="C", op
     credentials = Credentials(api_key=api_key, options=options)
     target = adapter.target(SiteInfo("home", 51.5, -0.1, pricing_region=region), credentials)
     return adapter.fetch(target, credentials, Window(start or now - timedelta(hours=1), now, now))
-
-
-def split(result):
-    forecast = [r for r in result.readings if r.measurement == "electricity_pricing_forecast"]
-    [headline] = [r for r in result.readings if r.measurement == "electricity_pricing"]
-    return forecast, headline
 
 
 def rate(start: str, end: str | None, pence: float, payment_method=None) -> dict:
@@ -193,16 +191,15 @@ def test_backfill_period_from(replay_server, adapter):
 
 def test_unknown_tariff_is_a_permanent_error_naming_it(replay_server, adapter):
     replay_server.add("GET", OCTOPUS_RATES, status=404, body="Not found")
-    with pytest.raises(PermanentError, match="tariff E-1R-AGILE-24-10-01-C .* not found"):
+    not_found = "tariff E-1R-AGILE-24-10-01-C .* not found"
+    with fails_without_retry(replay_server, "GET", OCTOPUS_RATES, PermanentError, not_found):
         run(adapter, replay_server)
-    assert len(replay_server.calls("GET", OCTOPUS_RATES)) == 1
 
 
 def test_auth_failure_not_retried(replay_server, adapter):
     replay_server.add("GET", OCTOPUS_RATES, status=401, body="Invalid API key")
-    with pytest.raises(AuthError):
+    with fails_without_retry(replay_server, "GET", OCTOPUS_RATES, AuthError):
         run(adapter, replay_server, api_key="sk_live_wrong")
-    assert len(replay_server.calls("GET", OCTOPUS_RATES)) == 1
 
 
 def test_a_failing_second_page_fails_the_fetch(replay_server, adapter):
@@ -231,10 +228,8 @@ def test_5xx_429_and_malformed(replay_server, adapter):
     run(adapter, replay_server, now=datetime(2026, 3, 29, 12, tzinfo=UTC))
     assert len(replay_server.calls("GET", OCTOPUS_RATES)) == 2
     replay_server.reset()
-    replay_server.add("GET", OCTOPUS_RATES, status=429, headers={"Retry-After": "900"}, body="")
-    with pytest.raises(RateLimitedError) as caught:
+    with rate_limited_for(replay_server, "GET", OCTOPUS_RATES, seconds=900):
         run(adapter, replay_server)
-    assert caught.value.retry_after == 900
     replay_server.reset()
     replay_server.add(
         "GET", OCTOPUS_RATES, body="{not json", headers={"Content-Type": "application/json"}
@@ -250,10 +245,6 @@ def test_5xx_429_and_malformed(replay_server, adapter):
 
 
 def test_hang_longer_than_the_timeout(replay_server, adapter, settings):
-    settings.HTTP_TIMEOUT_SECONDS = 0.5
-    settings.HTTP_MAX_RETRIES = 0
     replay_server.add("GET", OCTOPUS_RATES, json=page(), delay=5)
-    started = time.monotonic()
-    with pytest.raises(TransientError, match="no answer within 0.5 s"):
+    with gives_up_at_the_timeout(settings):
         run(adapter, replay_server)
-    assert time.monotonic() - started < 4
