@@ -3,6 +3,7 @@ the helpers their own tests share."""
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from collectors.base import Adapter, Credentials, FetchResult, SiteInfo, Window
 from tests.support.replay import ReplayServer
@@ -11,16 +12,43 @@ WATTTIME_NOW = datetime(2026, 5, 1, 14, 7, tzinfo=UTC)
 ELECTRICITYMAPS_NOW = datetime(2026, 5, 1, 14, 20, tzinfo=UTC)
 UK_NOW = datetime(2026, 5, 1, 12, 10, tzinfo=UTC)
 
+# Each scenario's answers: {path: fixture}.
+WATTTIME_ROUTES = {
+    "/login": "watttime/login.json",
+    "/v3/signal-index": "watttime/signal_index.json",
+    "/v3/forecast": "watttime/forecast_25h.json",
+}
+ELECTRICITYMAPS_ROUTES = {
+    "/v3/carbon-intensity/latest": "electricitymaps/carbon_intensity_latest.json",
+    "/v3/power-breakdown/latest": "electricitymaps/power_breakdown_latest.json",
+}
+UK_POSTCODE_ROUTES = {
+    "/regional/postcode/RG10": "uk_carbon_intensity/regional_postcode.json",
+    "/regional/intensity/2026-05-01T12:00Z/fw48h/postcode/RG10": (
+        "uk_carbon_intensity/regional_fw48h_postcode.json"
+    ),
+}
+# {path: [server.add() keyword arguments, ...]}: answers that replace a scenario's own.
+Replies = dict[str, list[dict[str, Any]]]
+Scenario = tuple[SiteInfo, Credentials, datetime]  # what the adapter is called with
 
-def watttime(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
+
+def serve(server: ReplayServer, routes: dict[str, str], replies: Replies | None = None) -> None:
+    """GET each path of `routes` ({path: fixture}) answers its fixture; `replies` replace a
+    path's answers or add a path."""
+    replies = replies or {}
+    for path in {**routes, **replies}:
+        for reply in replies.get(path) or [{"json": server.load_fixture(routes[path])}]:
+            server.add("GET", path, **reply)
+
+
+def watttime(server: ReplayServer, replies: Replies | None = None) -> Scenario:
     """A forecast-plan account in CAISO_NORTH: login, signal index, 25 h MOER forecast."""
-    server.add("GET", "/login", json=server.load_fixture("watttime/login.json"))
-    server.add("GET", "/v3/signal-index", json=server.load_fixture("watttime/signal_index.json"))
-    server.add("GET", "/v3/forecast", json=server.load_fixture("watttime/forecast_25h.json"))
+    serve(server, WATTTIME_ROUTES, replies)
     site = SiteInfo(
-        name="Sacramento home",
-        latitude=38.5816,
-        longitude=-121.4944,
+        "Sacramento home",
+        38.5816,
+        -121.4944,
         timezone="America/Los_Angeles",
         grid_region="CAISO_NORTH",
     )
@@ -32,47 +60,19 @@ def watttime(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
     return site, credentials, WATTTIME_NOW
 
 
-def electricitymaps(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
+def electricitymaps(server: ReplayServer, replies: Replies | None = None) -> Scenario:
     """Zone DE on the v3 API: latest carbon intensity and power breakdown."""
-    server.add(
-        "GET",
-        "/v3/carbon-intensity/latest",
-        json=server.load_fixture("electricitymaps/carbon_intensity_latest.json"),
-    )
-    server.add(
-        "GET",
-        "/v3/power-breakdown/latest",
-        json=server.load_fixture("electricitymaps/power_breakdown_latest.json"),
-    )
-    site = SiteInfo(
-        name="Berlin flat",
-        latitude=52.52,
-        longitude=13.405,
-        timezone="Europe/Berlin",
-        grid_region="DE",
-    )
+    serve(server, ELECTRICITYMAPS_ROUTES, replies)
+    site = SiteInfo("Berlin flat", 52.52, 13.405, timezone="Europe/Berlin", grid_region="DE")
     credentials = Credentials(api_key="test-em-token-abc", options={"base_url": server.url + "/v3"})
     return site, credentials, ELECTRICITYMAPS_NOW
 
 
-def uk_carbon_intensity(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
+def uk_carbon_intensity(server: ReplayServer, replies: Replies | None = None) -> Scenario:
     """A Reading (RG10) home: the regional current half hour and the 48 h forecast."""
-    server.add(
-        "GET",
-        "/regional/postcode/RG10",
-        json=server.load_fixture("uk_carbon_intensity/regional_postcode.json"),
-    )
-    server.add(
-        "GET",
-        "/regional/intensity/2026-05-01T12:00Z/fw48h/postcode/RG10",
-        json=server.load_fixture("uk_carbon_intensity/regional_fw48h_postcode.json"),
-    )
+    serve(server, UK_POSTCODE_ROUTES, replies)
     site = SiteInfo(
-        name="Twyford home",
-        latitude=51.4769,
-        longitude=-0.8636,
-        timezone="Europe/London",
-        grid_region="RG10 9XX",
+        "Twyford home", 51.4769, -0.8636, timezone="Europe/London", grid_region="RG10 9XX"
     )
     return site, Credentials(options={"base_url": server.url}), UK_NOW
 

@@ -8,14 +8,16 @@ import pytest
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.electricitymaps import ElectricityMapsAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
-from tests.collectors.scenarios_carbon import ELECTRICITYMAPS_NOW, SCENARIOS, fetch_checked, split
+from tests.collectors.scenarios_carbon import (
+    ELECTRICITYMAPS_NOW,
+    ELECTRICITYMAPS_ROUTES,
+    electricitymaps,
+    fetch_checked,
+    split,
+)
 
 NOW = ELECTRICITYMAPS_NOW
 KEY = "test-em-token-abc"
-FIXTURES = {
-    "/v3/carbon-intensity/latest": "electricitymaps/carbon_intensity_latest.json",
-    "/v3/power-breakdown/latest": "electricitymaps/power_breakdown_latest.json",
-}
 FORECAST = "/v3/carbon-intensity/forecast"
 HISTORY = "/v3/carbon-intensity/history"
 
@@ -30,13 +32,8 @@ def window(start_ago: timedelta = timedelta(minutes=15)) -> Window:
 
 
 def scenario(server, replies=None, **options):
-    """The contract scenario; `replies` ({path: [add() kwargs, ...]}) replace or add answers."""
-    site, credentials, _ = SCENARIOS["electricitymaps"](server)
-    if replies:
-        server.reset()
-        for path in {**FIXTURES, **replies}:
-            for reply in replies.get(path) or [{"json": server.load_fixture(FIXTURES[path])}]:
-                server.add("GET", path, **reply)
+    """The contract scenario; `replies` replace or add answers, `options` add to its own."""
+    site, credentials, _ = electricitymaps(server, replies)
     return site, Credentials(api_key=KEY, options={**credentials.options, **options})
 
 
@@ -73,7 +70,7 @@ def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
         "region": "DE",
         "time": "2026-05-01T14:00:00+00:00",
     }
-    for path in FIXTURES:
+    for path in ELECTRICITYMAPS_ROUTES:
         (call,) = replay_server.calls("GET", path)
         assert call.query == {"zone": "DE"}
         assert call.headers["auth-token"] == KEY
@@ -169,14 +166,6 @@ def test_is_estimated_false_is_kept_and_an_answer_without_it_leaves_it_out(repla
     assert "is_estimated" not in reading.fields  # unknown is not "false"
 
 
-def test_is_estimated_that_is_not_a_boolean_is_malformed(replay_server, adapter):
-    latest = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
-    latest["isEstimated"] = "yes"
-    site, credentials = scenario(replay_server, {"/v3/carbon-intensity/latest": [{"json": latest}]})
-    with pytest.raises(MalformedResponse, match="isEstimated should be true or false"):
-        run(adapter, site, credentials)
-
-
 def test_invalid_token_is_an_auth_error_with_the_message_and_no_retry(replay_server, adapter):
     error = replay_server.load_fixture("electricitymaps/error_401.json")
     site, credentials = scenario(
@@ -241,7 +230,7 @@ def test_no_zone_sends_coordinates_and_tags_the_zone_answered(replay_server, ada
     (reading,) = adapter.fetch(target, credentials, window()).readings
 
     assert reading.tags["region"] == "DE"
-    for path in FIXTURES:
+    for path in ELECTRICITYMAPS_ROUTES:
         (call,) = replay_server.calls("GET", path)
         assert call.query == {"lat": "52.52", "lon": "13.405"}
 
@@ -249,7 +238,7 @@ def test_no_zone_sends_coordinates_and_tags_the_zone_answered(replay_server, ada
 def test_base_url_selects_the_api_version(replay_server, adapter):
     site, _ = scenario(replay_server)
     replay_server.reset()
-    for path, name in FIXTURES.items():
+    for path, name in ELECTRICITYMAPS_ROUTES.items():
         replay_server.add(
             "GET", path.replace("/v3/", "/v4/"), json=replay_server.load_fixture(name)
         )
@@ -264,11 +253,24 @@ def test_base_url_selects_the_api_version(replay_server, adapter):
     }
 
 
-def test_null_intensity_in_latest_is_malformed(replay_server, adapter):
-    body = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
-    body["carbonIntensity"] = None
-    site, credentials = scenario(replay_server, {"/v3/carbon-intensity/latest": [{"json": body}]})
-    with pytest.raises(MalformedResponse, match="carbonIntensity is null"):
+@pytest.mark.parametrize(
+    ("path", "field", "value", "message"),
+    [
+        ("/v3/carbon-intensity/latest", "isEstimated", "yes",
+         "isEstimated should be true or false"),
+        ("/v3/carbon-intensity/latest", "carbonIntensity", None, "carbonIntensity is null"),
+        ("/v3/power-breakdown/latest", "renewablePercentage", "33%",
+         "renewablePercentage should be a number"),
+    ],
+    ids=["is_estimated_not_a_boolean", "null_intensity", "wrongly_typed_percentage"],
+)  # fmt: skip
+def test_a_wrong_value_in_an_answer_is_malformed(
+    replay_server, adapter, path, field, value, message
+):
+    body = replay_server.load_fixture(ELECTRICITYMAPS_ROUTES[path])
+    body[field] = value
+    site, credentials = scenario(replay_server, {path: [{"json": body}]})
+    with pytest.raises(MalformedResponse, match=message):
         run(adapter, site, credentials)
 
 
@@ -279,16 +281,8 @@ def test_non_json_answer_is_malformed(replay_server, adapter):
         run(adapter, site, credentials)
 
 
-def test_wrongly_typed_percentage_is_malformed(replay_server, adapter):
-    body = replay_server.load_fixture("electricitymaps/power_breakdown_latest.json")
-    body["renewablePercentage"] = "33%"
-    site, credentials = scenario(replay_server, {"/v3/power-breakdown/latest": [{"json": body}]})
-    with pytest.raises(MalformedResponse, match="renewablePercentage should be a number"):
-        run(adapter, site, credentials)
-
-
 def test_429_with_retry_after_is_honoured_once(replay_server, adapter):
-    latest = replay_server.load_fixture(FIXTURES["/v3/carbon-intensity/latest"])
+    latest = replay_server.load_fixture(ELECTRICITYMAPS_ROUTES["/v3/carbon-intensity/latest"])
     limited = {"status": 429, "body": "", "headers": {"Retry-After": "1"}, "times": 1}
     site, credentials = scenario(
         replay_server, {"/v3/carbon-intensity/latest": [limited, {"json": latest}]}

@@ -7,21 +7,27 @@ import pytest
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.uk_carbon_intensity import UKCarbonIntensityAdapter
 from enrich.http import MalformedResponse, PermanentError, TransientError
-from tests.collectors.scenarios_carbon import SCENARIOS, UK_NOW, fetch_checked, split
+from tests.collectors.scenarios_carbon import (
+    SCENARIOS,
+    UK_NOW,
+    UK_POSTCODE_ROUTES,
+    fetch_checked,
+    serve,
+    split,
+)
 
 NOW = UK_NOW  # 12:10Z: the current half hour starts 12:00Z
 NATIONAL = {
-    "/intensity": "intensity.json",
-    "/intensity/2026-05-01T12:00Z/fw48h": "national_fw48h.json",
+    "/intensity": "uk_carbon_intensity/intensity.json",
+    "/intensity/2026-05-01T12:00Z/fw48h": "uk_carbon_intensity/national_fw48h.json",
 }
 REGION_ID = {
-    "/regional/regionid/12": "regional_regionid.json",
-    "/regional/intensity/2026-05-01T12:00Z/fw48h/regionid/12": "regional_fw48h_regionid.json",
+    "/regional/regionid/12": "uk_carbon_intensity/regional_regionid.json",
+    "/regional/intensity/2026-05-01T12:00Z/fw48h/regionid/12": (
+        "uk_carbon_intensity/regional_fw48h_regionid.json"
+    ),
 }
-POSTCODE = {
-    "/regional/postcode/RG10": "regional_postcode.json",
-    "/regional/intensity/2026-05-01T12:00Z/fw48h/postcode/RG10": "regional_fw48h_postcode.json",
-}
+POSTCODE = UK_POSTCODE_ROUTES
 
 
 @pytest.fixture
@@ -31,13 +37,6 @@ def adapter() -> UKCarbonIntensityAdapter:
 
 def load(server, name):
     return server.load_fixture(f"uk_carbon_intensity/{name}")
-
-
-def serve(server, routes, **replies):
-    """Register `routes` ({path: fixture}); `replies` ({path: [add() kwargs]}) replace some."""
-    for path, name in routes.items():
-        for reply in replies.get(path) or [{"json": load(server, name)}]:
-            server.add("GET", path, **reply)
 
 
 def site(grid_region: str) -> SiteInfo:
@@ -82,7 +81,7 @@ def test_national_current_uses_the_forecast_while_actual_is_null(replay_server, 
 
 def test_national_current_prefers_the_actual_value(replay_server, adapter):
     actual = {"json": load(replay_server, "intensity_actual.json")}
-    serve(replay_server, NATIONAL, **{"/intensity": [actual]})
+    serve(replay_server, NATIONAL, {"/intensity": [actual]})
     (headline,), _ = split(run(adapter, replay_server, ""))
     assert headline.fields["carbon_intensity_gco2_kwh"] == 263.0
     assert headline.fields["is_forecast"] is False
@@ -94,8 +93,8 @@ def test_national_current_prefers_the_actual_value(replay_server, adapter):
 )
 def test_regional_answers_with_array_and_object_data(replay_server, adapter, grid_region, routes):
     # /regional/postcode|regionid answer data as an ARRAY, .../fw48h/... as an OBJECT.
-    assert isinstance(load(replay_server, list(routes.values())[0])["data"], list)
-    assert isinstance(load(replay_server, list(routes.values())[1])["data"], dict)
+    assert isinstance(replay_server.load_fixture(list(routes.values())[0])["data"], list)
+    assert isinstance(replay_server.load_fixture(list(routes.values())[1])["data"], dict)
     serve(replay_server, routes)
 
     (headline,), series = split(run(adapter, replay_server, grid_region))
@@ -143,7 +142,7 @@ def test_unusable_grid_region_is_a_config_error(adapter, grid_region, hint):
 
 def test_error_body_is_a_permanent_error_with_the_message_and_no_retry(replay_server, adapter):
     error = {"status": 400, "json": load(replay_server, "error_400.json")}
-    serve(replay_server, POSTCODE, **{"/regional/postcode/RG10": [error]})
+    serve(replay_server, POSTCODE, {"/regional/postcode/RG10": [error]})
     with pytest.raises(PermanentError) as caught:
         run(adapter, replay_server, "RG10")
     assert caught.value.status == 400
@@ -154,7 +153,7 @@ def test_error_body_is_a_permanent_error_with_the_message_and_no_retry(replay_se
 
 def test_national_backfill_requests_from_window_start_to_the_current_slot(replay_server, adapter):
     path = "/intensity/2026-05-01T07:00Z/2026-05-01T12:00Z"
-    serve(replay_server, {**NATIONAL, path: "national_range.json"})
+    serve(replay_server, {**NATIONAL, path: "uk_carbon_intensity/national_range.json"})
 
     now, _ = split(run(adapter, replay_server, "GB", start_ago=timedelta(hours=5)))
 
@@ -183,7 +182,7 @@ def test_national_backfill_requests_from_window_start_to_the_current_slot(replay
 
 def test_national_backfill_goes_back_one_day_at_most(replay_server, adapter):
     path = "/intensity/2026-04-30T12:00Z/2026-05-01T12:00Z"
-    serve(replay_server, {**NATIONAL, path: "national_range.json"})
+    serve(replay_server, {**NATIONAL, path: "uk_carbon_intensity/national_range.json"})
     now, _ = split(run(adapter, replay_server, "GB", start_ago=timedelta(days=4)))
     assert replay_server.requests[-1].path == path
     assert len(now) == 48 + 1
@@ -191,7 +190,7 @@ def test_national_backfill_goes_back_one_day_at_most(replay_server, adapter):
 
 def test_regional_backfill_uses_the_past_24_hours(replay_server, adapter):
     path = "/regional/intensity/2026-05-01T12:00Z/pt24h/regionid/12"
-    serve(replay_server, {**REGION_ID, path: "regional_pt24h_regionid.json"})
+    serve(replay_server, {**REGION_ID, path: "uk_carbon_intensity/regional_pt24h_regionid.json"})
 
     now, _ = split(run(adapter, replay_server, "12", start_ago=timedelta(hours=2)))
 
@@ -249,20 +248,20 @@ def test_no_backfill_call_while_the_pipeline_remembers_a_refusal(replay_server, 
 def test_unknown_index_value_is_malformed(replay_server, adapter):
     body = load(replay_server, "intensity.json")
     body["data"][0]["intensity"]["index"] = "extreme"
-    serve(replay_server, NATIONAL, **{"/intensity": [{"json": body}]})
+    serve(replay_server, NATIONAL, {"/intensity": [{"json": body}]})
     with pytest.raises(MalformedResponse, match="'extreme' is not one of"):
         run(adapter, replay_server, "GB")
 
 
 def test_empty_region_list_is_malformed(replay_server, adapter):
-    serve(replay_server, POSTCODE, **{"/regional/postcode/RG10": [{"json": {"data": []}}]})
+    serve(replay_server, POSTCODE, {"/regional/postcode/RG10": [{"json": {"data": []}}]})
     with pytest.raises(MalformedResponse, match="expected one region"):
         run(adapter, replay_server, "RG10")
 
 
 def test_non_json_answer_is_malformed(replay_server, adapter):
     html = {"body": "<html>Service Unavailable</html>", "headers": {"Content-Type": "text/html"}}
-    serve(replay_server, NATIONAL, **{"/intensity": [html]})
+    serve(replay_server, NATIONAL, {"/intensity": [html]})
     with pytest.raises(MalformedResponse, match="not JSON"):
         run(adapter, replay_server, "GB")
 
@@ -270,7 +269,7 @@ def test_non_json_answer_is_malformed(replay_server, adapter):
 def test_429_with_retry_after_is_honoured_once(replay_server, adapter):
     limited = {"status": 429, "body": "", "headers": {"Retry-After": "1"}, "times": 1}
     ok = {"json": load(replay_server, "intensity.json")}
-    serve(replay_server, NATIONAL, **{"/intensity": [limited, ok]})
+    serve(replay_server, NATIONAL, {"/intensity": [limited, ok]})
     (headline,), _ = split(run(adapter, replay_server, "GB"))
     assert headline.fields["carbon_intensity_gco2_kwh"] == 266.0
     first, second = replay_server.calls("GET", "/intensity")

@@ -9,7 +9,7 @@ import pytest
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.watttime import WattTimeAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
-from tests.collectors.scenarios_carbon import SCENARIOS, WATTTIME_NOW, fetch_checked, split
+from tests.collectors.scenarios_carbon import WATTTIME_NOW, fetch_checked, split, watttime
 
 NOW = WATTTIME_NOW
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.replay-token-1.c2lnbmF0dXJl"
@@ -25,21 +25,10 @@ def window(start_ago: timedelta = timedelta(minutes=15), now=NOW) -> Window:
     return Window(start=now - start_ago, end=now, now=now)
 
 
-FIXTURES = {
-    "/login": "watttime/login.json",
-    "/v3/signal-index": "watttime/signal_index.json",
-    "/v3/forecast": "watttime/forecast_25h.json",
-}
-
-
 def scenario(server, replies=None, **options):
-    """The contract scenario; `replies` ({path: [add() kwargs, ...]}) replace its answers."""
-    site, credentials, _ = SCENARIOS["watttime"](server)
-    if replies:
-        server.reset()
-        for path in {**FIXTURES, **replies}:
-            for reply in replies.get(path) or [{"json": server.load_fixture(FIXTURES[path])}]:
-                server.add("GET", path, **reply)
+    """The contract scenario; `replies` replace its answers, `options` change its own (None:
+    left out)."""
+    site, credentials, _ = watttime(server, replies)
     merged = {**credentials.options, **options}
     merged = {k: v for k, v in merged.items() if v is not None}
     return site, Credentials(credentials.username, credentials.password, options=merged)
