@@ -25,6 +25,13 @@ def gap(seconds: float) -> Sample:
     return Sample(at(seconds))
 
 
+def ingestor_entity(entity_id: str, kind: str) -> Entity:
+    """An entity of the HA Ingestor layout, which keeps every entity in one measurement."""
+    return Entity(
+        entity_id=entity_id, kind=kind, layout="ingestor", measurement="home_assistant_events"
+    )
+
+
 # --- the same logical data reads the same from both layouts ---------------------------------
 
 CASES = {
@@ -255,12 +262,7 @@ def test_ingestor_attributes_that_are_not_json_are_ignored_with_one_warning(ha_d
                     at(5), tags),
         ]
     )  # fmt: skip
-    entity = Entity(
-        entity_id="sensor.meter",
-        kind="energy",
-        layout="ingestor",
-        measurement="home_assistant_events",
-    )
+    entity = ingestor_entity("sensor.meter", "energy")
     with caplog.at_level(logging.WARNING, logger="retention.entities.ha_source"):
         assert read(entity) == [Sample(at(0), 1.5), Sample(at(5), 1.75)]
     warnings = [r for r in caplog.records if r.name == "retention.entities.ha_source"]
@@ -274,12 +276,7 @@ def test_the_old_ingestor_writer_attr_fields(ha_db):
     fields = {"state": "windy", "old_state": "sunny", "attr_wind_speed": 41.0,
               "attr_temperature": "3.5", "attr_friendly_name": "Roof"}  # fmt: skip
     ha_db.write([Reading("home_assistant_events", fields, at(0), tags)])
-    entity = Entity(
-        entity_id="weather.roof",
-        kind="weather",
-        layout="ingestor",
-        measurement="home_assistant_events",
-    )
+    entity = ingestor_entity("weather.roof", "weather")
     assert read(entity) == [Sample(at(0), None, "windy", {"wind_speed": 41.0, "temperature": 3.5})]
 
 
@@ -287,12 +284,7 @@ def test_ingestor_events_other_than_state_changes_are_not_samples(ha_db):
     states = ingestor_readings("light.desk", [(0, "on"), (10, "off")])
     service = ingestor_readings("light.desk", [(5, "on")], event_type="call_service")
     ha_db.write(states + service)
-    entity = Entity(
-        entity_id="light.desk",
-        kind="binary",
-        layout="ingestor",
-        measurement="home_assistant_events",
-    )
+    entity = ingestor_entity("light.desk", "binary")
     assert read(entity) == [Sample(at(0), 1.0, "on"), Sample(at(10), 0.0, "off")]
     assert count_samples(entity, T0, END) == 2
 
@@ -305,12 +297,7 @@ def test_ingestor_events_with_the_same_time_are_one_sample(ha_db):
     # The same moment again, written with another area tag: another series.
     second = ingestor_readings("sensor.tv_power", [(20, 31), (40, 50)], area="Living room")
     ha_db.write(first + second)
-    entity = Entity(
-        entity_id="sensor.tv_power",
-        kind="power",
-        layout="ingestor",
-        measurement="home_assistant_events",
-    )
+    entity = ingestor_entity("sensor.tv_power", "power")
     samples = read(entity)
     assert [s.time for s in samples] == [at(0), at(20), at(40)]
     assert samples[1].value in (30.0, 31.0)
