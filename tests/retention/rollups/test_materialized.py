@@ -16,16 +16,9 @@ import pytest
 from enrich.influx import RetentionTier, get_timeseries
 from enrich.readings import Reading
 from enrich.redis.client import get_redis
+from retention import models
 from retention.entities.discovery import discover
 from retention.entities.ha_source import read_samples
-from retention.models import (
-    DailyCarbonSummary,
-    DailyEnergyByDevice,
-    Entity,
-    HourlyRoomActivity,
-    RetentionRun,
-    ViewState,
-)
 from retention.rollups.materialized import (
     ACTIVITY,
     CARBON,
@@ -87,7 +80,7 @@ MIXED_SLOTS = [(0, 15, 0.10), (15 * MIN, 15, 0.20), (30 * MIN, 15, 0.30), (45 * 
                (60 * MIN, 60, 0.25)]  # fmt: skip
 
 
-def save(entity: Entity, first_seen: datetime, area: str = "") -> Entity:
+def save(entity: models.Entity, first_seen: datetime, area: str = "") -> models.Entity:
     entity.first_seen = first_seen
     if area:
         entity.area = area
@@ -95,8 +88,8 @@ def save(entity: Entity, first_seen: datetime, area: str = "") -> Entity:
     return entity
 
 
-def energy_row(entity_id: str, day: date = DAY1) -> DailyEnergyByDevice:
-    return DailyEnergyByDevice.objects.get(entity_id=entity_id, date=day)
+def energy_row(entity_id: str, day: date = DAY1) -> models.DailyEnergyByDevice:
+    return models.DailyEnergyByDevice.objects.get(entity_id=entity_id, date=day)
 
 
 # --- daily_energy_by_device ----------------------------------------------------------------
@@ -129,7 +122,7 @@ def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
     assert (row.currency, row.cost_source, row.partial) == ("EUR", "price_slots", False)
     assert row.avg_power == pytest.approx(2.5 / 24 * 1000)  # known all day
     assert row.peak_power == pytest.approx(1500)  # hour 00: 1.5 kWh in one hour
-    assert run.status == "ok" and run.operation == RetentionRun.Operation.VIEW_REFRESH
+    assert run.status == "ok" and run.operation == models.RetentionRun.Operation.VIEW_REFRESH
     assert run.details["mode"] == "rebuild" and run.details["sources"] == {"raw": 1}
     assert run.records_processed == 1
 
@@ -231,7 +224,7 @@ def test_incremental_refresh_touches_only_recent_buckets_and_marks_the_open_one(
     assert open_day["partial"] is True and open_day["total_kwh"] == pytest.approx(20.0)
     assert rows[DAY1]["partial"] is False and rows[DAY1]["total_kwh"] == pytest.approx(48.0)
     assert run.details["partial_rows"] == 1
-    assert ViewState.objects.get(view=ENERGY).watermark == first_now
+    assert models.ViewState.objects.get(view=ENERGY).watermark == first_now
     before = {r["date"]: r["refreshed"] for r in views.daily_energy("sensor.oven_power")}
 
     # Late data inside the margin (the oven was off 08:00-09:00) and a second refresh 4 h on:
@@ -265,19 +258,16 @@ def test_reruns_are_idempotent(ha_db: HaDatabase, enrich_db: str):
         "ingestor", "sensor.tv_power", [(-60, 80), (3600, 0)], unit="W", kind="power"
     )
     save(tv, at(-60))
+    rows = models.DailyEnergyByDevice.objects
     rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
-    first = list(DailyEnergyByDevice.objects.values("entity_id", "date", "total_kwh", "cost"))
+    first = list(rows.values("entity_id", "date", "total_kwh", "cost"))
     rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
     refresh_view(ENERGY, now=AFTER)
     refresh_view(ENERGY, now=AFTER)
-    again = list(
-        DailyEnergyByDevice.objects.filter(date=DAY1).values(
-            "entity_id", "date", "total_kwh", "cost"
-        )
-    )
+    again = list(rows.filter(date=DAY1).values("entity_id", "date", "total_kwh", "cost"))
     assert again == first
     assert first[0]["cost"] == pytest.approx(0.08 * (0.10 + 0.20 + 0.30 + 0.40) / 4)
-    assert DailyEnergyByDevice.objects.filter(entity_id="sensor.tv_power", date=DAY1).count() == 1
+    assert rows.filter(entity_id="sensor.tv_power", date=DAY1).count() == 1
 
 
 def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase, enrich_db: str):
@@ -296,8 +286,8 @@ def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase,
         assert f"another refresh or rebuild of {ENERGY} is running" in run.errors
     assert (refreshed.details["mode"], rebuilt.details["mode"]) == ("incremental", "rebuild")
     assert rebuilt.range_start == datetime(2024, 3, 4, tzinfo=UTC)
-    assert not DailyEnergyByDevice.objects.exists()
-    assert ViewState.objects.get(view=ENERGY).watermark is None  # the watermark did not move
+    assert not models.DailyEnergyByDevice.objects.exists()
+    assert models.ViewState.objects.get(view=ENERGY).watermark is None  # the watermark did not move
     assert carbon.status == "ok"
 
     run = refresh_view(ENERGY, now=AFTER)  # free again: the refresh runs and releases it
@@ -306,7 +296,7 @@ def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase,
 
 
 # --- rebuild from the hourly tier ------------------------------------------------------------
-def write_hourly_tier(ha_db: HaDatabase, entity: Entity, day_start: datetime) -> None:
+def write_hourly_tier(ha_db: HaDatabase, entity: models.Entity, day_start: datetime) -> None:
     """What retention's hot -> warm step writes: one row per UTC hour of the day; then the
     day's raw points are deleted (before writing: a 1.x DELETE spans every policy)."""
     ts = get_timeseries()
@@ -371,23 +361,21 @@ def test_room_activity_unions_overlapping_sensors(
     settings.TIME_ZONE = "America/New_York"  # UTC-5: 02:00 UTC Monday is Sunday 21:00
     h = 3600
     area = {"area": "hall"} if layout == "ingestor" else {}
-    motion = ha_db.write_entity(
-        layout,
+
+    def in_the_hall(entity_id: str, points: list) -> models.Entity:
+        return ha_db.write_entity(layout, entity_id, points, kind="binary", **area)
+
+    motion = in_the_hall(
         "binary_sensor.hall_motion",
         [(-600, "off"), (10 * h + 10 * MIN, "on"), (10 * h + 30 * MIN, "off"),
          (10 * h + 50 * MIN, "on"), (11 * h + 10 * MIN, "off")],
-        kind="binary",
-        **area,
     )  # fmt: skip
-    occupancy = ha_db.write_entity(
-        layout,
+    occupancy = in_the_hall(
         "binary_sensor.hall_occupancy",
         [(-600, "off"), (10 * h + 20 * MIN, "on"), (10 * h + 40 * MIN, "off"),
          (11 * h + 5 * MIN, "on"), (11 * h + 20 * MIN, "off")],
-        kind="binary",
-        **area,
     )  # fmt: skip
-    light = ha_db.write_entity(layout, "light.hall", [(-600, "on")], kind="binary", **area)
+    light = in_the_hall("light.hall", [(-600, "on")])
     nowhere = ha_db.write_entity(
         layout, "binary_sensor.attic_motion", [(-600, "on")], kind="binary"
     )
@@ -409,11 +397,11 @@ def test_room_activity_unions_overlapping_sensors(
     assert eleven["motion_count"] == 1
     assert ten["day_of_week"] == 0  # 05:00 Monday in New York
     assert rows[at(12 * h)]["occupancy_rate"] == 0 and rows[at(12 * h)]["motion_count"] == 0
-    assert set(HourlyRoomActivity.objects.values_list("area", flat=True)) == {"hall"}
+    assert set(models.HourlyRoomActivity.objects.values_list("area", flat=True)) == {"hall"}
 
     settings.TIME_ZONE = "America/New_York"
     rebuild_view(ACTIVITY, DAY1 - timedelta(days=1), DAY1 - timedelta(days=1), now=AFTER)
-    sunday = HourlyRoomActivity.objects.get(area="hall", hour=at(2 * h))
+    sunday = models.HourlyRoomActivity.objects.get(area="hall", hour=at(2 * h))
     assert sunday.day_of_week == 6  # 21:00 Sunday local
     mondays = MaterializedViewManager().room_activity(area="hall", day_of_week=0)
     assert {r["hour"] for r in mondays} == {at(n * h) for n in range(5, 29)}
@@ -445,13 +433,13 @@ def test_room_activity_picks_sensors_by_device_class_before_name(
                                           (10 * h + 45 * MIN, "off")]
     )  # fmt: skip
     discover(layout=layout)
-    Entity.objects.update(area="den")  # the official layout has no areas: set them here
-    assert dict(Entity.objects.values_list("entity_id", "device_class")) == {
+    models.Entity.objects.update(area="den")  # the official layout has no areas: set them here
+    assert dict(models.Entity.objects.values_list("entity_id", "device_class")) == {
         "binary_sensor.sofa_seat": "occupancy",
         "binary_sensor.motion_door": "door",
         "binary_sensor.den_pir": "",
     }
-    picked = activity_sensors(Entity.objects.all())
+    picked = activity_sensors(models.Entity.objects.all())
     assert {area: sorted(e.entity_id for e in sensors) for area, sensors in picked.items()} == {
         "den": ["binary_sensor.den_pir", "binary_sensor.sofa_seat"]
     }
@@ -469,10 +457,10 @@ def test_room_activity_picks_sensors_by_device_class_before_name(
 
 
 def test_room_activity_device_class_rule_without_influxdb():
-    def binary(entity_id: str, device_class: str = "", friendly_name: str = "") -> Entity:
-        return Entity(entity_id=entity_id, kind="binary", area="hall", layout="official",
-                      measurement=entity_id, device_class=device_class,
-                      friendly_name=friendly_name)  # fmt: skip
+    def binary(entity_id: str, device_class: str = "", friendly_name: str = "") -> models.Entity:
+        return models.Entity(entity_id=entity_id, kind="binary", area="hall", layout="official",
+                             measurement=entity_id, device_class=device_class,
+                             friendly_name=friendly_name)  # fmt: skip
 
     picked = activity_sensors(
         [
@@ -484,7 +472,9 @@ def test_room_activity_device_class_rule_without_influxdb():
             binary("binary_sensor.hall_pir"),
             binary("binary_sensor.x", friendly_name="Hall movement"),
             binary("binary_sensor.y"),
-            Entity(entity_id="light.motion", kind="binary", area="hall", device_class="motion"),
+            models.Entity(
+                entity_id="light.motion", kind="binary", area="hall", device_class="motion"
+            ),
         ]
     )
     assert sorted(e.entity_id for e in picked["hall"]) == [
@@ -503,10 +493,10 @@ def test_room_activity_open_hour_is_partial(ha_db: HaDatabase, enrich_db: str):
     save(sensor, at(-600), area="office")
     now = at(2 * 3600 + 30 * MIN)
     refresh_view(ACTIVITY, now=now)
-    latest = HourlyRoomActivity.objects.get(area="office", hour=at(2 * 3600))
+    latest = models.HourlyRoomActivity.objects.get(area="office", hour=at(2 * 3600))
     assert latest.partial is True and latest.occupancy_rate == 1.0
-    assert HourlyRoomActivity.objects.get(area="office", hour=at(3600)).partial is False
-    assert not HourlyRoomActivity.objects.filter(hour__gte=at(3 * 3600)).exists()
+    assert models.HourlyRoomActivity.objects.get(area="office", hour=at(3600)).partial is False
+    assert not models.HourlyRoomActivity.objects.filter(hour__gte=at(3 * 3600)).exists()
 
 
 # --- daily_carbon_summary ----------------------------------------------------------------
@@ -537,10 +527,10 @@ def test_carbon_summary_is_time_weighted_per_region(enrich_db: str):
     assert de["partial"] is False
     [gb] = views.carbon(region="GB")
     assert gb["avg_carbon"] == 150.0 and gb["avg_renewable"] is None
-    yesterday = DailyCarbonSummary.objects.get(region="DE", date=DAY1 - timedelta(days=1))
+    yesterday = models.DailyCarbonSummary.objects.get(region="DE", date=DAY1 - timedelta(days=1))
     assert yesterday.avg_carbon == 999.0
     # The 5th is open and has no point of its own: nothing is carried into it.
-    assert not DailyCarbonSummary.objects.filter(date=DAY1 + timedelta(days=1)).exists()
+    assert not models.DailyCarbonSummary.objects.filter(date=DAY1 + timedelta(days=1)).exists()
 
 
 # --- the query interface -------------------------------------------------------------------
