@@ -34,6 +34,15 @@ def all_day(summary, day, next_day, zone=BERLIN, **kw) -> CalendarEvent:
     )
 
 
+def working_location(kind, start, end, label=None, **kw) -> CalendarEvent:
+    """Google's workingLocation event in Berlin: `kind` is homeOffice, officeLocation or
+    customLocation (named by `label`); whole days, or times when `start` has one."""
+    key = "dateTime" if "T" in start else "date"
+    where = {"type": kind, kind: {} if label is None else {"label": label}}
+    event = {"eventType": "workingLocation", "start": {key: start}, "end": {key: end}, **kw}
+    return parse_event({**event, "workingLocationProperties": where}, BERLIN)
+
+
 def person(events, now, zone=BERLIN, rules=RULES_DEFAULT):
     return predict_person("alex", events, at(now), zone, rules)
 
@@ -51,16 +60,7 @@ def test_no_events_is_the_default_home_assumption():
 
 
 def test_working_location_home_office_is_the_most_explicit_home_signal():
-    event = parse_event(
-        {
-            "eventType": "workingLocation",
-            "transparency": "transparent",
-            "start": {"date": "2026-05-04"},
-            "end": {"date": "2026-05-05"},
-            "workingLocationProperties": {"type": "homeOffice", "homeOffice": {}},
-        },
-        BERLIN,
-    )
+    event = working_location("homeOffice", "2026-05-04", "2026-05-05", transparency="transparent")
     p = person([event], "2026-05-04T09:00:00+02:00")
     assert (p.currently_home, p.wfh_today, p.confidence, p.rule) == (
         True,
@@ -71,17 +71,11 @@ def test_working_location_home_office_is_the_most_explicit_home_signal():
 
 
 def test_timed_office_working_location_is_away_and_gives_the_arrival():
-    event = parse_event(
-        {
-            "eventType": "workingLocation",
-            "start": {"dateTime": "2026-05-04T08:30:00+02:00"},
-            "end": {"dateTime": "2026-05-04T17:30:00+02:00"},
-            "workingLocationProperties": {
-                "type": "officeLocation",
-                "officeLocation": {"label": "Alexanderplatz office"},
-            },
-        },
-        BERLIN,
+    event = working_location(
+        "officeLocation",
+        "2026-05-04T08:30:00+02:00",
+        "2026-05-04T17:30:00+02:00",
+        label="Alexanderplatz office",
     )
     p = person([event], "2026-05-04T09:00:00+02:00")
     assert (p.currently_home, p.confidence, p.rule, p.wfh_today) == (
@@ -95,31 +89,12 @@ def test_timed_office_working_location_is_away_and_gives_the_arrival():
 
 
 def test_custom_working_location_naming_home_is_a_home_signal():
-    event = parse_event(
-        {
-            "eventType": "workingLocation",
-            "start": {"date": "2026-05-04"},
-            "end": {"date": "2026-05-05"},
-            "workingLocationProperties": {
-                "type": "customLocation",
-                "customLocation": {"label": "Home"},
-            },
-        },
-        BERLIN,
-    )
+    event = working_location("customLocation", "2026-05-04", "2026-05-05", label="Home")
     assert person([event], "2026-05-04T12:00:00+02:00").wfh_today is True
 
 
 def test_all_day_office_location_gives_no_presence_interval():
-    event = parse_event(
-        {
-            "eventType": "workingLocation",
-            "start": {"date": "2026-05-04"},
-            "end": {"date": "2026-05-05"},
-            "workingLocationProperties": {"type": "officeLocation", "officeLocation": {}},
-        },
-        BERLIN,
-    )
+    event = working_location("officeLocation", "2026-05-04", "2026-05-05")
     p = person([event], "2026-05-04T22:00:00+02:00")
     assert (p.currently_home, p.rule, p.wfh_today) == (True, "default_home", False)
 
