@@ -2,12 +2,9 @@
 
 import json
 import logging
-import os
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,32 +12,20 @@ from collectors.air_quality.airnow import AirNowAdapter
 from collectors.air_quality.categories import memory_key, note_category_change
 from collectors.base import Credentials, FetchResult, SiteInfo, Target, Window
 from enrich.redis.client import get_redis
+from tests.support import log_workers
 
-ROOT = Path(__file__).resolve().parents[3]
 TARGET = Target("air_quality", "airnow", "47.60,-122.33", {"latitude": 47.6, "longitude": -122.33})
 LOGGER = "collectors.air_quality"
 
-# A worker process: registers a log handler, optionally waits at a barrier, then notes each
-# observation given as JSON arguments and prints the records it logged, as JSON.
+# A worker process (tests/support/log_workers.py): notes each observation given as a JSON
+# argument and prints the INFO and WARNING records it logged.
 WORKER = """
-import json, logging, sys
 from collectors.air_quality.categories import note_category_change
 from collectors.base import FetchResult, Target
-from enrich.redis.client import get_redis
 
-records = []
-class Keep(logging.Handler):
-    def emit(self, record):
-        records.append([record.levelname, record.getMessage()])
-logger = logging.getLogger("collectors.air_quality")
-logger.addHandler(Keep())
-logger.setLevel(logging.DEBUG)
-barrier = sys.argv[1]
-if barrier:
-    get_redis().rpush(barrier + ":ready", 1)
-    assert get_redis().blpop(barrier + ":go", timeout=60), "no go signal"
+wait_for_go()
 target = Target("air_quality", "airnow", "47.60,-122.33", {})
-for current in sys.argv[2:]:
+for current in args:
     note_category_change(target, FetchResult([], json.loads(current)))
 print(json.dumps([r for r in records if r[0] in ("INFO", "WARNING")]))
 """
@@ -87,17 +72,10 @@ def logged(caplog) -> list[tuple[str, str]]:
 
 
 def run_worker(prefix: str, barrier: str, *observations: dict) -> subprocess.Popen:
-    env = os.environ.copy() | {"REDIS_KEY_PREFIX": prefix}
-    args = [sys.executable, "-c", WORKER, barrier, *map(json.dumps, observations)]
-    return subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    args = [json.dumps(o) for o in observations]
+    return log_workers.start(
+        WORKER, logger=LOGGER, level="DEBUG", prefix=prefix, barrier=barrier, args=args
     )
-
-
-def records_of(worker: subprocess.Popen) -> list[list[str]]:
-    out, err = worker.communicate(timeout=120)
-    assert worker.returncode == 0, err
-    return json.loads(out)
 
 
 def test_first_observation_is_logged_at_info_without_change(prefix, caplog):
@@ -201,19 +179,16 @@ def test_two_worker_processes_log_the_same_change_exactly_once(prefix):
     note("Good", 37, hour=9)
     barrier = f"{prefix}:barrier"
     workers = [run_worker(prefix, barrier, current("Moderate", 62, hour=10)) for _ in range(2)]
-    client = get_redis()
-    for _ in workers:  # both are connected and waiting: release them together
-        assert client.blpop(f"{barrier}:ready", timeout=60), "a worker did not start"
-    client.rpush(f"{barrier}:go", 1, 1)
+    log_workers.release(barrier, workers)  # both are connected and waiting: together
 
-    outputs = [records_of(worker) for worker in workers]
+    outputs = [log_workers.records(worker) for worker in workers]
 
     warnings = [message for records in outputs for level, message in records if level == "WARNING"]
     assert warnings == [
         "AQI category changed for Seattle-Bellevue-Kent Valley: Good -> Moderate (AQI 62)"
     ]
     assert sorted(len(records) for records in outputs) == [0, 1]
-    assert client.hget(memory_key(TARGET), "category") == "Moderate"
+    assert get_redis().hget(memory_key(TARGET), "category") == "Moderate"
 
 
 def test_the_category_is_remembered_after_a_restart(prefix, caplog):
@@ -226,7 +201,7 @@ def test_the_category_is_remembered_after_a_restart(prefix, caplog):
         prefix, "", current("Good", 40, hour=10), current("Moderate", 62, hour=11)
     )
 
-    assert records_of(restarted) == [
+    assert log_workers.records(restarted) == [
         [
             "WARNING",
             "AQI category changed for Seattle-Bellevue-Kent Valley: Good -> Moderate (AQI 62)",

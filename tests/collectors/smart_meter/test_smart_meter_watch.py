@@ -4,12 +4,8 @@ constructed series across nights and DST changes."""
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,10 +17,10 @@ from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_smart_meter import HA_NOW, HA_OPTIONS, home_assistant_routes
+from tests.support import log_workers
 from tests.support.isolation import own_storage
 
 pytestmark = pytest.mark.influxdb
-ROOT = Path(__file__).resolve().parents[3]
 LOGGER = "collectors.smart_meter"
 BERLIN = ZoneInfo("Europe/Berlin")
 TAGS = {"meter_type": "emporia_vue", "device": "Main panel", "provider": "emporia_vue"}
@@ -100,27 +96,18 @@ def test_threshold_and_devices_are_separate(isolated, caplog):
     ]
 
 
+# A worker process (tests/support/log_workers.py): notes the whole-home series given as JSON
+# and prints the records it logged.
 WORKER = """
-import json, logging, sys
 from datetime import datetime
 from collectors.base import Target
 from collectors.smart_meter.watch import note_high_power
 from enrich.readings import Reading
-from enrich.redis.client import get_redis
 
-records = []
-class Keep(logging.Handler):
-    def emit(self, record):
-        records.append([record.levelname, record.getMessage()])
-logger = logging.getLogger("collectors.smart_meter")
-logger.addHandler(Keep())
-logger.setLevel(logging.INFO)
-barrier = sys.argv[1]
-get_redis().rpush(barrier + ":ready", 1)
-assert get_redis().blpop(barrier + ":go", timeout=60), "no go signal"
+wait_for_go()
 target = Target("smart_meter", "emporia_vue", "owner@example.com", {"high_power_w": 10000.0})
 tags = {"meter_type": "emporia_vue", "device": "Main panel", "provider": "emporia_vue"}
-for when, watts in json.loads(sys.argv[2]):
+for when, watts in json.loads(args[0]):
     reading = Reading("smart_meter", {"total_power_w": watts}, datetime.fromisoformat(when), tags)
     note_high_power(target, [reading])
 print(json.dumps(records))
@@ -132,27 +119,19 @@ def test_two_worker_processes_log_each_event_edge_exactly_once(isolated, setting
     series = [
         [(T0 + timedelta(minutes=5 * i)).isoformat(), w] for i, w in enumerate([11e3, 12e3, 9e3])
     ]
-    env = os.environ.copy() | {"REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX}
     workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, barrier, json.dumps(series)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        log_workers.start(
+            WORKER,
+            logger=LOGGER,
+            level="INFO",
+            prefix=settings.REDIS_KEY_PREFIX,
+            barrier=barrier,
+            args=[json.dumps(series)],
         )
         for _ in range(2)
     ]
-    client = get_redis()
-    for _ in workers:
-        assert client.blpop(f"{barrier}:ready", timeout=60), "a worker did not start"
-    client.rpush(f"{barrier}:go", 1, 1)
-    records = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err
-        records += json.loads(out)
+    log_workers.release(barrier, workers)
+    records = [record for worker in workers for record in log_workers.records(worker)]
     assert sorted(level for level, _ in records) == ["INFO", "WARNING"]
     assert any("started" in m for _, m in records) and any("ended" in m for _, m in records)
 
