@@ -1,35 +1,8 @@
 """A wrong or missing required setting stops the process at start, naming the variable."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-GOOD = {
-    "DJANGO_SECRET_KEY": "settings-test-key-of-more-than-forty-characters",
-    "FIELD_ENCRYPTION_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=",
-    "ENRICH_ENV_FILE": "none",
-    "DJANGO_SETTINGS_MODULE": "config.settings",
-}
-
-
-def load_settings(
-    *, show: str = "settings.DATABASES['default']['ENGINE']", **overrides: str | None
-) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
-    env.update(GOOD)
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    code = f"import django; django.setup(); from django.conf import settings; print({show})"
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+from tests.support.startup import GOOD, ROOT, load_settings, refused_start, run_django
 
 
 def test_defaults_load_with_sqlite_as_embedded_database():
@@ -67,24 +40,19 @@ def test_defaults_load_with_sqlite_as_embedded_database():
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
-    result = load_settings(**overrides)
-    assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert named in result.stderr
+    stderr = refused_start(**overrides)
+    assert "ImproperlyConfigured" in stderr
+    assert named in stderr
 
 
 def test_embedded_sqlite_waits_for_locks_and_uses_wal(tmp_path):
     db = tmp_path / "embedded.sqlite3"
     code = (
-        "import django; django.setup(); from django.db import connection; "
+        "from django.db import connection; "
         "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]); "
         "print(connection.settings_dict['OPTIONS']['timeout'])"
     )
-    env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
-    env.update(GOOD, DATABASE_URL=f"sqlite:///{db}")
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = run_django(code, DATABASE_URL=f"sqlite:///{db}")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "20"]
 
@@ -102,10 +70,9 @@ def test_postgres_from_database_url():
 
 
 def test_a_copied_env_example_is_refused_with_how_to_fix():
-    result = load_settings(ENRICH_ENV_FILE=str(ROOT / ".env.example"), DJANGO_SECRET_KEY=None)
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY is the placeholder of .env.example" in result.stderr
-    assert "scripts/init-env" in result.stderr
+    stderr = refused_start(ENRICH_ENV_FILE=str(ROOT / ".env.example"), DJANGO_SECRET_KEY=None)
+    assert "DJANGO_SECRET_KEY is the placeholder of .env.example" in stderr
+    assert "scripts/init-env" in stderr
 
 
 SECURITY = (

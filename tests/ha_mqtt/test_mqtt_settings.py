@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.test_settings import load_settings
+from tests.support.startup import load_settings, refused_start
 
 
 @pytest.mark.parametrize(
@@ -21,10 +21,9 @@ from tests.test_settings import load_settings
     ],
 )
 def test_bad_mqtt_setting_fails_at_start_naming_it(overrides, named):
-    result = load_settings(**overrides)
-    assert result.returncode != 0
-    assert named in result.stderr
-    assert "s3cret" not in result.stderr  # the password is never shown
+    stderr = refused_start(**overrides)
+    assert named in stderr
+    assert "s3cret" not in stderr  # the password is never shown
 
 
 def test_mqtt_is_off_by_default_and_accepts_a_broker_url():

@@ -290,11 +290,9 @@ def test_alerts_are_listed_in_the_admin(admin_client, settings):
     ],
 )
 def test_bad_alert_and_price_settings_stop_the_start_naming_them(overrides, named):
-    from tests.test_settings import load_settings
+    from tests.support.startup import refused_start
 
-    result = load_settings(**overrides)
-    assert result.returncode != 0
-    assert named in result.stderr
+    assert named in refused_start(**overrides)
 
 
 def test_delivery_is_skipped_while_another_checker_holds_the_alert(webhook):

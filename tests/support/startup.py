@@ -1,0 +1,48 @@
+"""The settings as a new process loads them at its start: only the required settings are set
+(to good values), plus each test's overrides (None: unset)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {
+    "DJANGO_SECRET_KEY": "settings-test-key-of-more-than-forty-characters",
+    "FIELD_ENCRYPTION_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=",
+    "ENRICH_ENV_FILE": "none",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+}
+
+
+def run_django(code: str, **overrides: str | None) -> subprocess.CompletedProcess:
+    """`code` run after django.setup() in a new Python process."""
+    env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
+    env.update(GOOD)
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def load_settings(
+    *, show: str = "settings.DATABASES['default']['ENGINE']", **overrides: str | None
+) -> subprocess.CompletedProcess:
+    """The settings loaded in a new process, which prints `show`."""
+    return run_django(f"from django.conf import settings; print({show})", **overrides)
+
+
+def refused_start(**overrides: str | None) -> str:
+    """What a process that the settings stop at its start writes to stderr (it must fail)."""
+    result = load_settings(**overrides)
+    assert result.returncode != 0
+    return result.stderr
