@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from collectors import pipeline
 from collectors.models import CollectorRun
 from config.celery import app
-from enrich.models import ProviderConfig, Site
+from enrich.models import Site
 from enrich.redis.budget import Budget
 from enrich.redis.cache import ResponseCache
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
@@ -76,17 +76,12 @@ def test_budget_is_shared_by_two_worker_processes(isolated, settings, replay_ser
             delay=0.3,
         )
         site = Site.objects.create(name=f"home {zip_code}", latitude=47.6, longitude=-122.3)
-        ProviderConfig.objects.create(
-            site=site,
-            source="air_quality",
-            provider="airnow",
-            interval_seconds=3600,
+        configs.airnow(
+            site,
+            replay_server.url,
             api_key="AIRNOW-KEY-123",
-            options={
-                "base_url": replay_server.url,
-                "zip_code": zip_code,
-                "budget": f"{BUDGET}/hour",
-            },
+            options={"zip_code": zip_code, "budget": f"{BUDGET}/hour"},
+            interval_seconds=3600,
         )
         # An earlier answer, older than the 1 h TTL: what a skipped target serves.
         ResponseCache().put(

@@ -5,13 +5,16 @@ from __future__ import annotations
 from enrich.models import ProviderConfig, Site
 
 
-def airnow(site: Site, base_url: str, api_key: str = "k", **fields) -> ProviderConfig:
-    """An enabled AirNow configuration of `site` whose calls go to `base_url`."""
+def airnow(
+    site: Site, base_url: str, api_key: str = "k", options: dict | None = None, **fields
+) -> ProviderConfig:
+    """An enabled AirNow configuration of `site` whose calls go to `base_url` (`options`: more
+    provider options)."""
     return ProviderConfig.objects.create(
         site=site,
         source="air_quality",
         provider="airnow",
         api_key=api_key,
-        options={"base_url": base_url},
+        options={"base_url": base_url, **(options or {})},
         **fields,
     )
