@@ -19,6 +19,7 @@ from collectors.pricing.loads import next_deadline, plan_for
 from enrich.models import ProviderConfig, Site
 from tests.api.test_price_clock import CASES, collect
 from tests.collectors import scenarios_carbon, scenarios_pricing
+from tests.support.api import assert_400_naming_only
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -211,10 +212,7 @@ def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
     ],
 )
 def test_bad_parameters_are_400_naming_them(collected, api, query, name, text):
-    response = api.get(URL, query)
-    assert response.status_code == 400, response.json()
-    assert list(response.json()) == [name]
-    assert text in str(response.json()[name])
+    assert_400_naming_only(api.get(URL, query), name, text)
 
 
 def test_without_carbon_data_it_says_so_and_plans_by_price(own_storage, replay_server, api,

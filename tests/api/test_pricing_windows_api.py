@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
-from tests.support.api import token_client
+from tests.support.api import assert_400_naming_only, token_client
 from tests.support.isolation import fresh_database
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -150,10 +150,7 @@ def test_most_expensive_window(client, anchor):
     ],
 )
 def test_bad_parameters_are_400_naming_them(client, anchor, query, name, text):
-    response = client.get(URL, query)
-    assert response.status_code == 400
-    assert list(response.json()) == [name]
-    assert text in str(response.json()[name])
+    assert_400_naming_only(client.get(URL, query), name, text)
 
 
 def test_accepted_within_forms(client, anchor):

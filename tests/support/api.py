@@ -1,4 +1,5 @@
-"""A REST client signed in with a new user's API token, as Home Assistant or a person is."""
+"""A REST client signed in with a new user's API token, as Home Assistant or a person is, and
+the answer the API gives a bad parameter."""
 
 from __future__ import annotations
 
@@ -15,3 +16,10 @@ def token_client(username: str, *, staff: bool = False) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+def assert_400_naming_only(response, name: str, text: str) -> None:
+    """A 400 whose body names the one parameter `name`, with `text` in what it says of it."""
+    assert response.status_code == 400, response.json()
+    assert list(response.json()) == [name]
+    assert text in str(response.json()[name])

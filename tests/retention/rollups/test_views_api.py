@@ -19,7 +19,7 @@ from retention.models import (
 from retention.rollups.materialized import view_lock_key
 from tests.retention.conftest import T0, HaDatabase, at
 from tests.retention.rollups.test_materialized import enrich_db, own_locks, save  # noqa: F401 (fixtures)
-from tests.support.api import token_client
+from tests.support.api import assert_400_naming_only, token_client
 from tests.support.worker import celery_worker, followed
 
 pytestmark = pytest.mark.django_db
@@ -104,10 +104,7 @@ def test_carbon_filters(api, rows):
     ],
 )
 def test_bad_parameters_are_400s_naming_them(api, query, name, message):
-    response = api.get(f"/api/views/{query}")
-    assert response.status_code == 400
-    assert list(response.json()) == [name]
-    assert message in str(response.json()[name])
+    assert_400_naming_only(api.get(f"/api/views/{query}"), name, message)
 
 
 def test_unknown_view_is_404_listing_the_views(api):
