@@ -7,8 +7,6 @@ worked out in the comments.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -32,30 +30,13 @@ from retention.rollups.rows import activity_sensors
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0, HaDatabase, at
-from tests.support.isolation import fresh_database
+from tests.support.entities import save
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 DAY1 = date(2024, 3, 4)  # T0's day, a Monday
 AFTER = T0 + timedelta(days=3)  # "now" when every test day is closed
 MIN = 60
-
-
-@pytest.fixture(autouse=True)
-def own_locks(settings):
-    """A Redis key prefix of this test's own: the view locks of another (or a killed) test
-    run must not make this one's refreshes skip."""
-    settings.REDIS_KEY_PREFIX = f"test-views-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def enrich_db(settings) -> Iterator[str]:
-    """A fresh enrichment database (prices, carbon) named by INFLUXDB_DATABASE."""
-    settings.ENERGY_FLAT_TARIFF = None
-    settings.ENERGY_FLAT_TARIFF_CURRENCY = "EUR"
-    settings.TIME_ZONE = "UTC"
-    with fresh_database("enrich") as settings.INFLUXDB_DATABASE:
-        yield settings.INFLUXDB_DATABASE
 
 
 def write_prices(db: str, slots: list[tuple[float, int, float]], provider: str = "awattar"):
@@ -78,14 +59,6 @@ def write_prices(db: str, slots: list[tuple[float, int, float]], provider: str =
 # 15-minute slots for 00:00-01:00, one 60-minute slot 01:00-02:00, nothing after.
 MIXED_SLOTS = [(0, 15, 0.10), (15 * MIN, 15, 0.20), (30 * MIN, 15, 0.30), (45 * MIN, 15, 0.40),
                (60 * MIN, 60, 0.25)]  # fmt: skip
-
-
-def save(entity: models.Entity, first_seen: datetime, area: str = "") -> models.Entity:
-    entity.first_seen = first_seen
-    if area:
-        entity.area = area
-    entity.save()
-    return entity
 
 
 def energy_row(entity_id: str, day: date = DAY1) -> models.DailyEnergyByDevice:

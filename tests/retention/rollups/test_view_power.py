@@ -20,7 +20,6 @@ from retention.rollups.materialized import ENERGY, rebuild_view
 from retention.rollups.power import plain_power, power_windows, read_power
 from retention.tiers.stepwise import aggregate_windows
 from tests.retention.conftest import T0, HaDatabase, at
-from tests.retention.rollups.test_materialized import own_locks  # noqa: F401  (a lock prefix of its own)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 

@@ -1,0 +1,26 @@
+"""Fixtures of the materialized-view tests: view locks under a prefix of the test's own, and
+an enrichment database for the prices and carbon the views read."""
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.isolation import fresh_database
+
+
+@pytest.fixture(autouse=True)
+def own_locks(settings):
+    """A Redis key prefix of this test's own: the view locks of another (or a killed) test
+    run must not make this one's refreshes skip."""
+    settings.REDIS_KEY_PREFIX = f"test-views-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def enrich_db(settings) -> Iterator[str]:
+    """A fresh enrichment database (prices, carbon) named by INFLUXDB_DATABASE."""
+    settings.ENERGY_FLAT_TARIFF = None
+    settings.ENERGY_FLAT_TARIFF_CURRENCY = "EUR"
+    settings.TIME_ZONE = "UTC"
+    with fresh_database("enrich") as settings.INFLUXDB_DATABASE:
+        yield settings.INFLUXDB_DATABASE
