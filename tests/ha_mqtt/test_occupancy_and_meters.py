@@ -10,16 +10,14 @@ import pytest
 from collectors import pipeline
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.influx import get_timeseries
-from enrich.models import OAuthConnection, ProviderConfig
+from enrich.models import ProviderConfig
 from enrich.readings import Reading
 from tests.collectors import scenarios_smart_meter
 from tests.ha_mqtt import homes
-from tests.occupancy.test_google_calendar import workday_pages
+from tests.support.google import NOW, connect, workday_pages
 from tests.support.replay import ReplayServer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
-CALENDAR_NOW = datetime(2026, 5, 4, 6, 5, tzinfo=UTC)  # 08:05 in Berlin (tests/occupancy)
-ACCOUNT = "alex.morgan@example.com"
 
 
 def states(subscriber, topics, site) -> dict[str, str]:
@@ -38,20 +36,13 @@ def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, setti
     config = ProviderConfig.objects.create(
         site=site, source="occupancy", provider="google_calendar"
     )
-    OAuthConnection.objects.create(
-        provider_config=config,
-        account_email=ACCOUNT,
-        calendars=[{"id": ACCOUNT, "summary": ACCOUNT, "primary": True}],
-        access_token="ya29.a0stored-access-token",
-        refresh_token="1//0gstored-refresh-token",
-        token_expiry=datetime.now(UTC) + timedelta(hours=1),
-    )
+    connect(config, expires_in=timedelta(hours=1))
     with ReplayServer() as google:
         settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "id", "secret"
         settings.GOOGLE_TOKEN_URI = google.url_for("/token")
         settings.GOOGLE_API_BASE = google.url
         workday_pages(google)
-        assert pipeline.collect(config, now=CALENDAR_NOW).status == "ok"
+        assert pipeline.collect(config, now=NOW).status == "ok"
     [household] = get_timeseries().query(
         settings.INFLUXDB_DATABASE,
         'SELECT * FROM "occupancy_prediction" WHERE "person" = \'household\'',

@@ -18,12 +18,11 @@ from enrich.http import (
     RateLimitedError,
     TransientError,
 )
+from tests.support.google import ACCOUNT, PRIMARY, workday_pages
 
-PRIMARY = "/calendar/v3/calendars/primary/events"
 FAMILY_ID = "family0a1b2c@group.calendar.google.com"
 FAMILY = "/calendar/v3/calendars/family0a1b2c%40group.calendar.google.com/events"
 BERLIN = SiteInfo(name="Berlin flat", latitude=52.52, longitude=13.405, timezone="Europe/Berlin")
-ACCOUNT = "alex.morgan@example.com"
 
 
 @pytest.fixture(autouse=True)
@@ -52,19 +51,6 @@ def run(server, now, site=BERLIN, **options):
     credentials = creds(server, **options)
     target = adapter.target(site, credentials)
     return target, adapter.fetch(target, credentials, Window(now - timedelta(minutes=15), now, now))
-
-
-def workday_pages(server) -> dict:
-    """The workday's events in two pages (Google's pageToken); returns the first page."""
-    page1 = server.load_fixture("google/events_workday_page1.json")
-    server.add("GET", PRIMARY, json=page1)
-    server.add(
-        "GET",
-        PRIMARY,
-        json=server.load_fixture("google/events_workday_page2.json"),
-        query={"pageToken": page1["nextPageToken"]},
-    )
-    return page1
 
 
 def by_person(result):

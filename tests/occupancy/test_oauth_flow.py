@@ -14,21 +14,10 @@ from collectors.occupancy.google import oauth
 from enrich.models import OAuthConnection, ProviderConfig
 from enrich.redis.client import get_redis
 from tests.occupancy.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.support.google import CALENDAR_LIST, google_answers, start
 
 pytestmark = pytest.mark.django_db
-CALENDAR_LIST = "/calendar/v3/users/me/calendarList"
 SCOPE = "https://www.googleapis.com/auth/calendar.readonly"
-
-
-def start(client, site) -> dict[str, str]:
-    response = client.post("/oauth/google/connect", {"site": site.pk})
-    assert response.status_code == 302
-    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
-
-
-def google_answers(server):
-    server.add("POST", "/token", json=server.load_fixture("google/token_exchange.json"))
-    server.add("GET", CALENDAR_LIST, json=server.load_fixture("google/calendar_list.json"))
 
 
 def test_the_setup_page_needs_a_staff_login(client):

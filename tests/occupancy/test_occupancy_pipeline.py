@@ -14,27 +14,9 @@ from collectors.base import Credentials
 from collectors.occupancy.google import tokens as oauth_tokens
 from enrich.models import OAuthConnection, ProviderConfig, Site
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support.google import ACCOUNT, CALENDAR_LIST, NOW, PRIMARY, connect, workday
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
-PRIMARY = "/calendar/v3/calendars/primary/events"
-CALENDAR_LIST = "/calendar/v3/users/me/calendarList"
-NOW = datetime(2026, 5, 4, 6, 5, tzinfo=UTC)  # 08:05 in Berlin
-ACCOUNT = "alex.morgan@example.com"
-
-
-def connect(config, expires_in: timedelta) -> OAuthConnection:
-    return OAuthConnection.objects.create(
-        provider_config=config,
-        account_email=ACCOUNT,
-        calendars=[{"id": ACCOUNT, "summary": ACCOUNT, "primary": True}],
-        access_token="ya29.a0stored-access-token",
-        refresh_token="1//0gstored-refresh-token",
-        token_expiry=datetime.now(UTC) + expires_in,
-    )
-
-
-def workday(server):
-    server.add("GET", PRIMARY, json=server.load_fixture("google/events_dst_berlin.json"))
 
 
 def stored(ts, settings):

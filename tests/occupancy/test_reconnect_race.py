@@ -17,8 +17,7 @@ from django.db import connection as db_connection
 
 from collectors import pipeline
 from enrich.models import OAuthConnection
-from tests.occupancy.test_oauth_flow import google_answers, start
-from tests.occupancy.test_occupancy_pipeline import NOW, PRIMARY, connect, workday
+from tests.support.google import NOW, PRIMARY, connect, google_answers, start, workday
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 HOLD = 4.0  # seconds Google keeps the worker waiting; the reconnect takes far less

@@ -1,0 +1,56 @@
+"""Google as the replay server plays it for the calendar tests: its paths, the answers to a
+code exchange and to a day's events, a connection already stored, and "Connect" pressed on the
+setup page."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from enrich.models import OAuthConnection
+
+PRIMARY = "/calendar/v3/calendars/primary/events"
+CALENDAR_LIST = "/calendar/v3/users/me/calendarList"
+ACCOUNT = "alex.morgan@example.com"
+NOW = datetime(2026, 5, 4, 6, 5, tzinfo=UTC)  # 08:05 in Berlin, the day of the events
+
+
+def start(client, site) -> dict[str, str]:
+    """Press "Connect" for `site`: the query of the consent URL it redirects to."""
+    response = client.post("/oauth/google/connect", {"site": site.pk})
+    assert response.status_code == 302
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def google_answers(server):
+    """Google's answers to the code exchange and to the calendar list that follows it."""
+    server.add("POST", "/token", json=server.load_fixture("google/token_exchange.json"))
+    server.add("GET", CALENDAR_LIST, json=server.load_fixture("google/calendar_list.json"))
+
+
+def connect(config, expires_in: timedelta) -> OAuthConnection:
+    """A stored connection of ACCOUNT to `config`, its access token expiring in `expires_in`."""
+    return OAuthConnection.objects.create(
+        provider_config=config,
+        account_email=ACCOUNT,
+        calendars=[{"id": ACCOUNT, "summary": ACCOUNT, "primary": True}],
+        access_token="ya29.a0stored-access-token",
+        refresh_token="1//0gstored-refresh-token",
+        token_expiry=datetime.now(UTC) + expires_in,
+    )
+
+
+def workday(server):
+    """The primary calendar's events around a DST change in Berlin, in one page."""
+    server.add("GET", PRIMARY, json=server.load_fixture("google/events_dst_berlin.json"))
+
+
+def workday_pages(server) -> dict:
+    """The workday's events in two pages (Google's pageToken); returns the first page."""
+    page1 = server.load_fixture("google/events_workday_page1.json")
+    server.add("GET", PRIMARY, json=page1)
+    server.add(
+        "GET",
+        PRIMARY,
+        json=server.load_fixture("google/events_workday_page2.json"),
+        query={"pageToken": page1["nextPageToken"]},
+    )
+    return page1
