@@ -2,98 +2,30 @@
 
 Octopus Agile (region C, half hours of 2026-05-01) and UK Carbon Intensity (postcode RG10,
 48 h of half-hourly forecast from 12:00 UTC) are collected from their documented payloads
-through the replay server at 12:10 UTC. The expected windows are found here from the payloads
-by exhaustive search, minute by minute, not with the planner's code.
+through the replay server at 12:10 UTC (the `collected` fixture, tests/api/conftest.py). The
+expected windows are found from the payloads by exhaustive search, minute by minute, not with
+the planner's code (tests/support/plan.py).
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from collectors import pipeline
 from collectors.models import FlexibleLoad
 from collectors.pricing import now as clock
 from collectors.pricing.loads import next_deadline, plan_for
 from enrich.models import ProviderConfig, Site
-from tests.api.test_price_clock import CASES, collect
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.support.api import assert_400_naming_only
+from tests.support.plan import MINUTE, NOW, average, expected_window, octopus_prices, uk_carbon
 from tests.support.replay import load_fixture
+from tests.support.stored_prices import CASES, collect
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 URL = "/api/plan"
-NOW = datetime(2026, 5, 1, 12, 10, tzinfo=UTC)
-MINUTE = timedelta(minutes=1)
-
-
-def octopus_prices() -> dict[datetime, float]:
-    """GBP/kWh per minute, from the three payload pages (p/kWh incl. VAT / 100)."""
-    rates = []
-    for page in (1, 2, 3):
-        rates += load_fixture(f"octopus/agile_page{page}.json")["results"]
-    return _minutes((datetime.fromisoformat(r["valid_from"]), datetime.fromisoformat(r["valid_to"]),
-                     r["value_inc_vat"] / 100) for r in rates)  # fmt: skip
-
-
-def uk_carbon() -> dict[datetime, float]:
-    slots = load_fixture("uk_carbon_intensity/regional_fw48h_postcode.json")["data"]["data"]
-    return _minutes((datetime.fromisoformat(s["from"]), datetime.fromisoformat(s["to"]),
-                     s["intensity"]["forecast"]) for s in slots)  # fmt: skip
-
-
-def _minutes(slots) -> dict[datetime, float]:
-    values = {}
-    for start, end, value in slots:
-        moment = start
-        while moment < end:
-            values[moment] = value
-            moment += MINUTE
-    return values
-
-
-def average(values, start, end) -> float:
-    minutes = [values[start + i * MINUTE] for i in range(round((end - start) / MINUTE))]
-    return sum(minutes) / len(minutes)
-
-
-def expected_window(hours: float, score) -> tuple[datetime, datetime]:
-    """The best window by `score(start, end)`: running now or whole half hours from 12:30 up
-    to the last price (23:00); ties to the later one."""
-    length = timedelta(hours=hours)
-    found = [(NOW, NOW + length)]
-    start = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
-    while start + length <= datetime(2026, 5, 1, 23, tzinfo=UTC):
-        found.append((start, start + length))
-        start += timedelta(minutes=30)
-    best = min(score(a, b) for a, b in found)
-    return [(a, b) for a, b in found if score(a, b) <= best + 1e-12][-1]
-
-
-@pytest.fixture
-def collected(own_storage, replay_server, monkeypatch):
-    scenarios_pricing.octopus(replay_server)
-    scenarios_carbon.uk_carbon_intensity(replay_server)
-    site = Site.objects.create(name="Twyford", latitude=51.48, longitude=-0.86,
-                               timezone="Europe/London", pricing_region="C",
-                               grid_region="RG10 9XX")  # fmt: skip
-    options = {"base_url": replay_server.url}
-    for source, provider in (("electricity_pricing", "octopus"), ("carbon_intensity",
-                                                                   "uk_carbon_intensity")):  # fmt: skip
-        config = ProviderConfig.objects.create(site=site, source=source, provider=provider,
-                                               options=options)  # fmt: skip
-        assert pipeline.collect(config, now=NOW).status == "ok"
-    monkeypatch.setattr(clock, "utc_now", lambda: NOW)
-    return site
-
-
-@pytest.fixture
-def api():
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("planner"))
-    return client
 
 
 def test_the_plan_weighs_price_and_carbon_and_shows_the_trade_off(collected, api, replay_server):

@@ -3,7 +3,7 @@ with the plan /api/plan gives for its parameters, or why there is none.
 
 Same data as test_plan_api: Octopus Agile (region C) and UK Carbon Intensity (RG10) collected
 from their documented payloads at 12:10 UTC on 2026-05-01; the expected window is found by the
-exhaustive minute-by-minute search of that module, not by the planner's code.
+exhaustive minute-by-minute search of tests/support/plan.py, not by the planner's code.
 """
 
 from datetime import time
@@ -12,17 +12,9 @@ import pytest
 
 from collectors.models import FlexibleLoad
 from enrich.models import Site
-from tests.api.test_plan_api import (
-    api,
-    average,
-    collected,
-    expected_window,
-    octopus_prices,
-    uk_carbon,
-)
+from tests.support.plan import average, expected_window, octopus_prices, uk_carbon
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
-__all__ = ["api", "collected"]
 URL = "/api/plan/loads"
 
 

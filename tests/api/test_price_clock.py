@@ -10,7 +10,6 @@ minutes. Expected prices come straight from the payloads, not from our code.
 
 import itertools
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,44 +25,14 @@ from collectors.tasks import write_current_prices
 from config.schedule import SCHEDULE
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from tests.collectors.scenarios_pricing import OCTOPUS_RATES, TIBBER_HOME, TIBBER_TOKEN
+from tests.collectors.scenarios_pricing import TIBBER_HOME, TIBBER_TOKEN
 from tests.support.replay import load_fixture
+from tests.support.stored_prices import CASES, TIBBER_PATH, Case, collect
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(hours=24)
-TIBBER_PATH = "/v1-beta/gql"
-
-
-@dataclass(frozen=True)
-class Case:
-    provider: str
-    fixture: str
-    region: str
-    currency: str
-    slot_minutes: int
-    day_start: datetime  # UTC, midnight local
-    day_end: datetime
-    edge: datetime  # a DST change (or a plain hour) to look at closely
-
-
-CASES = {
-    # Stockholm 2026-10-25: 02:00-03:00 CEST, then 02:00-03:00 CET again (25 h)
-    "15min_dst_autumn": Case("tibber", "tibber/price_info_dst_autumn.json", TIBBER_HOME, "SEK",
-                             15, datetime(2026, 10, 24, 22, tzinfo=UTC),
-                             datetime(2026, 10, 25, 23, tzinfo=UTC),
-                             datetime(2026, 10, 25, 1, tzinfo=UTC)),
-    # London 2026-03-29: 01:00 GMT jumps to 02:00 BST (23 h)
-    "30min_dst_spring": Case("octopus", "octopus/agile_dst_spring.json", "E-1R-AGILE-24-10-01-C",
-                             "GBP", 30, datetime(2026, 3, 29, 0, tzinfo=UTC),
-                             datetime(2026, 3, 29, 23, tzinfo=UTC),
-                             datetime(2026, 3, 29, 1, tzinfo=UTC)),
-    # Berlin 2026-05-01, hourly
-    "60min": Case("awattar", "awattar/marketdata_hourly.json", "DE", "EUR", 60,
-                  datetime(2026, 4, 30, 22, tzinfo=UTC), datetime(2026, 5, 1, 22, tzinfo=UTC),
-                  datetime(2026, 5, 1, 10, tzinfo=UTC)),
-}  # fmt: skip
 
 
 def payload_slots(case: Case) -> list[tuple[datetime, datetime, float]]:
@@ -81,31 +50,6 @@ def payload_slots(case: Case) -> list[tuple[datetime, datetime, float]]:
     return [(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC),
              datetime.fromtimestamp(r["end_timestamp"] / 1000, UTC),
              r["marketprice"] / 1000) for r in payload["data"]]  # fmt: skip
-
-
-def collect(case: Case, server) -> ProviderConfig:
-    """One real collection of the payload, as the hourly task runs it, at 06:07 UTC."""
-    if case.provider == "tibber":
-        server.add("POST", TIBBER_PATH, json=load_fixture(case.fixture))
-        site = Site.objects.create(name="Uppsala", latitude=59.86, longitude=17.64)
-        options = {"base_url": server.url, "home_id": TIBBER_HOME}
-        config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
-                                               provider="tibber", api_key=TIBBER_TOKEN,
-                                               options=options)  # fmt: skip
-    else:
-        path = OCTOPUS_RATES if case.provider == "octopus" else "/v1/marketdata"
-        server.add("GET", path, json=load_fixture(case.fixture))
-        letter = "C" if case.provider == "octopus" else "DE"
-        site = Site.objects.create(name="Home", latitude=51.5, longitude=0, pricing_region=letter)
-        options = {"base_url": server.url}
-        if case.provider == "octopus":  # the payload's product, so no product lookup is made
-            options["product_code"] = "AGILE-24-10-01"
-        config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
-                                               provider=case.provider,
-                                               options=options)  # fmt: skip
-    fetched = case.day_start + timedelta(hours=6, minutes=7)
-    assert pipeline.collect(config, now=fetched).status == "ok"
-    return config
 
 
 def minute_prices(case: Case) -> list[float]:

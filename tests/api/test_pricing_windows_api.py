@@ -14,9 +14,9 @@ from rest_framework.test import APIClient
 
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.readings import Reading
 from tests.support.api import assert_400_naming_only, token_client
 from tests.support.isolation import fresh_database
+from tests.support.stored_prices import slot_readings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -26,19 +26,6 @@ SPECIAL = {5: 0.10, 6: 0.05, 7: 0.12, 10: 0.90, 11: 0.80, 20: 0.01}
 
 def hour_start() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def slot_readings(anchor, region="DE", provider="awattar", prices=SPECIAL, default=0.30):
-    tags = {"provider": provider, "currency": "EUR", "region": region}
-    return [
-        Reading(
-            "electricity_pricing_forecast",
-            {"price": prices.get(h, default), "slot_minutes": 60.0},
-            anchor + timedelta(hours=h),
-            tags,
-        )
-        for h in range(-1, 30)
-    ]
 
 
 @pytest.fixture
@@ -63,9 +50,9 @@ def site():
 def anchor(database, site):
     start = hour_start()
     ts = get_timeseries()
-    ts.write(database, slot_readings(start))
-    ts.write(database, slot_readings(start, region="AT", default=0.001))
-    ts.write(database, slot_readings(start, provider="tibber", default=0.001))
+    ts.write(database, slot_readings(start, prices=SPECIAL))
+    ts.write(database, slot_readings(start, prices=SPECIAL, region="AT", default=0.001))
+    ts.write(database, slot_readings(start, prices=SPECIAL, provider="tibber", default=0.001))
     return start
 
 

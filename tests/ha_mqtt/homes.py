@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from collectors import pipeline
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from tests.api.test_pricing_windows_api import slot_readings
 from tests.collectors import scenarios_air_quality, scenarios_carbon
+from tests.support.stored_prices import slot_readings
 
 # Hourly prices from the start of the current UTC hour (H): H-1..H+1 0.30, H+2 0.12,
 # H+3 0.08, H+4 0.10, H+5 0.20, then 0.30 up to H+29. Cheapest 2 h: H+3..H+5 (0.09 average).

@@ -11,6 +11,7 @@ from collectors.ha_mqtt.publisher import publish_all
 from retention.models import RetentionRun
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
+from tests.support.ha_discovery import expected_config
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -30,38 +31,6 @@ def site(topics, settings):
     homes.air_quality(home)
     homes.pricing(home, settings.INFLUXDB_DATABASE)
     return home
-
-
-def availability(topics, key: str, site_id: int) -> list[dict]:
-    return [
-        {"topic": topics.status, "payload_available": "online", "payload_not_available": "offline"},
-        {
-            "topic": f"{topics.root}/site_{site_id}/{key}/availability",
-            "payload_available": "online",
-            "payload_not_available": "offline",
-        },
-    ]
-
-
-def expected_config(topics, site, key: str, name: str, **extra) -> dict:
-    node = f"{topics.root}_site_{site.pk}"
-    base = f"{topics.root}/site_{site.pk}/{key}"
-    return {
-        "name": name,
-        "unique_id": f"{node}_{key}",
-        "state_topic": f"{base}/state",
-        "json_attributes_topic": f"{base}/attributes",
-        "availability": availability(topics, key, site.pk),
-        "availability_mode": "all",
-        "device": {
-            "identifiers": [node],
-            "name": "Home",
-            "manufacturer": "enrich",
-            "model": "Site",
-        },
-        "origin": {"name": "enrich"},
-        **extra,
-    }
 
 
 def test_each_entity_has_its_exact_discovery_config(topics, subscriber, broker, site):

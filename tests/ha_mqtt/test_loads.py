@@ -20,10 +20,9 @@ from collectors.pipeline import target_for
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
-from tests.api.test_pricing_windows_api import slot_readings
 from tests.ha_mqtt import homes
-from tests.ha_mqtt.test_discovery import expected_config
-from tests.ha_mqtt.test_removal import cleared
+from tests.support.ha_discovery import cleared, expected_config
+from tests.support.stored_prices import slot_readings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 HOUR = timedelta(hours=1)

@@ -6,6 +6,7 @@ import pytest
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.ha_mqtt.tasks import request_publish
 from tests.ha_mqtt import homes
+from tests.support.ha_discovery import cleared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -13,10 +14,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 def site_topics(messages: dict[str, str], topics, site) -> set[str]:
     node, base = f"{topics.root}_site_{site.pk}", f"{topics.root}/site_{site.pk}/"
     return {t for t in messages if f"/{node}/" in t or t.startswith(base)}
-
-
-def cleared(subscriber, topic: str) -> bool:
-    return any(t == topic and p == "" for t, p, _ in subscriber.log)
 
 
 def test_disabling_a_provider_removes_its_entities_only(
