@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from tests.test_compose import COMPOSE, INIT_ENV, ROOT, interpolated, read_dotenv
+from tests.support.compose import COMPOSE, INIT_ENV, ROOT, interpolated, read_dotenv
 
 
 def init_env(*args: str | Path) -> subprocess.CompletedProcess:
