@@ -1,10 +1,12 @@
 """Fixtures shared by all tests."""
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
+from tests.support.chromium import start_chromium
 from tests.support.replay import ReplayServer
 from tests.support.xdist import isolate_worker
 
@@ -35,3 +37,13 @@ def replay_server() -> Iterator[ReplayServer]:
     """A fresh local HTTP server replaying scripted API answers (see tests/support/replay.py)."""
     with ReplayServer() as server:
         yield server
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium with a profile of the test's own (the occupancy and dashboard browser
+    tests; tests/support/chromium.py)."""
+    driver = start_chromium(tmp_path / "chromium-profile")
+    yield driver
+    driver.quit()
+    shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)

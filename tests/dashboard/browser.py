@@ -1,10 +1,10 @@
-"""What the browser tests share: headless Chromium (the OAuth setup test's fixture)."""
+"""What the dashboard's browser tests share: their marks (Chromium must be installed) and the
+log-in. The browser is the `browser` fixture of tests/conftest.py."""
 
 import pytest
 
-from tests.occupancy.test_setup_browser import CHROMEDRIVER, CHROMIUM, browser, wait_for
+from tests.support.chromium import CHROMEDRIVER, CHROMIUM, wait_for
 
-__all__ = ["browser", "wait_for", "log_in", "BROWSER_TEST"]
 BROWSER_TEST = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(

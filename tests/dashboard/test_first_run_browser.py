@@ -10,11 +10,11 @@ from django.contrib.auth.models import User
 
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
-from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
 from tests.support.status_home import register_awattar, register_gb
 
 pytestmark = BROWSER_TEST
-__all__ = ["browser"]
 PATH = "/v1/marketdata"
 
 

@@ -15,12 +15,12 @@ from rest_framework.test import APIClient
 from collectors.carbon.common import FORECAST_MEASUREMENT
 from collectors.models import FlexibleLoad
 from enrich.models import ProviderConfig
-from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
 from tests.support.replay import load_fixture
 from tests.support.status_home import EM_FIXTURE_NOW, seed_status_home, shifted, this_hour
 
 pytestmark = BROWSER_TEST
-__all__ = ["browser"]
 
 
 @pytest.fixture

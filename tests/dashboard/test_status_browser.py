@@ -14,11 +14,11 @@ from rest_framework.test import APIClient
 
 from enrich.models import ProviderConfig
 from retention.models import RetentionRun
-from tests.dashboard.browser import BROWSER_TEST, browser, log_in, wait_for
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
 from tests.support.status_home import seed_status_home
 
 pytestmark = BROWSER_TEST
-__all__ = ["browser"]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status.png"
 
 

@@ -3,7 +3,6 @@ through /usr/bin/chromedriver) logs in to the admin, clicks "Connect Google Cale
 access on the local OAuth server's consent page and lands on the callback page."""
 
 import html
-import shutil
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -11,7 +10,7 @@ from django.contrib.auth.models import User
 
 from enrich.models import OAuthConnection, Site
 from tests.occupancy.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.support.chromium import CHROMEDRIVER, CHROMIUM, start_chromium
+from tests.support.chromium import CHROMEDRIVER, CHROMIUM, wait_for
 from tests.support.replay import ReplayServer, Reply
 
 AUTH_PATH = "/o/oauth2/auth"
@@ -67,24 +66,6 @@ def consent_server(settings):
         settings.GOOGLE_TOKEN_URI = server.url_for("/token")
         settings.GOOGLE_API_BASE = server.url
         yield server
-
-
-@pytest.fixture
-def browser(tmp_path):
-    driver = start_chromium(tmp_path / "chromium-profile")
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
-
-
-def wait_for(driver, css):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, 20).until(
-        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
-    )
 
 
 def test_connect_google_calendar_from_the_setup_page(live_server, consent_server, browser):

@@ -1,5 +1,6 @@
 """Headless Chromium (Debian's package) driven by selenium through /usr/bin/chromedriver: the
-browser tests' and bench.status_page's browser."""
+browser tests' and bench.status_page's browser (the tests get it as the `browser` fixture of
+tests/conftest.py)."""
 
 from pathlib import Path
 
@@ -29,3 +30,14 @@ def start_chromium(profile: Path):
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
     return driver
+
+
+def wait_for(driver, css):
+    """The element `css` selects, once the page has it (20 s at most)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 20).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
