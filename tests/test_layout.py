@@ -73,6 +73,38 @@ def test_each_service_library_is_imported_only_by_its_door(library):
     assert users, f"nothing imports {library}: update DOORS"
 
 
+def is_test_module(name: str) -> bool:
+    """`tests...test_*` (or a relative `.test_*`): a module pytest collects tests from."""
+    return name.startswith(("tests.", ".")) and any(
+        part.startswith("test_") for part in name.split(".")
+    )
+
+
+def imported_test_modules(path: Path) -> set[str]:
+    """The test modules `path` imports: `import tests.x.test_y`, `from tests.x.test_y import
+    z` or `from tests.x import test_y`."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if is_test_module(alias.name))
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            names = [base] if is_test_module(base) else [f"{base}.{a.name}" for a in node.names]
+            found.update(name for name in names if is_test_module(name))
+    return found
+
+
+def test_no_module_of_the_tests_imports_a_test_module():
+    """Shared fixtures live in conftest.py files and shared helpers in tests/support/: a test
+    module imported by another would lend it fixtures unseen and tie the two together."""
+    importers = {
+        path.relative_to(ROOT).as_posix(): sorted(found)
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if (found := imported_test_modules(path))
+    }
+    assert importers == {}, importers
+
+
 def lines(path: Path) -> int:
     return len(path.read_text().splitlines())
 
