@@ -82,6 +82,17 @@ def sense_mfa_routes(server, code_accepted: bool = True) -> None:
         server.add("POST", "/authenticate/mfa", status=401, json=refused)
 
 
+# The session a login answered by sense/authenticate.json leaves (the MFA login too): what the
+# adapter reports as renewed and `sense_login` saves.
+SENSE_LOGIN_SESSION = {
+    "account": "sense.owner@example.com",
+    "access_token": "t1.v2.access-one",
+    "user_id": "512345",
+    "refresh_token": "refresh-one",
+    "monitor_id": "98765",
+}
+
+
 def sense_credentials(server, feed_url: str, **options) -> Credentials:
     return Credentials(
         username="sense.owner@example.com",

@@ -14,6 +14,7 @@ from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
 from enrich.redis.budget import parse_budget
 from tests.collectors.scenarios_smart_meter import (
+    SENSE_LOGIN_SESSION,
     SENSE_NOW,
     SITE,
     sense_credentials,
@@ -220,13 +221,6 @@ SAVED = {
     "refresh_token": "refresh-saved",
     "monitor_id": "98765",
 }
-FIRST_LOGIN = {
-    "account": "sense.owner@example.com",
-    "access_token": "t1.v2.access-one",
-    "user_id": "512345",
-    "refresh_token": "refresh-one",
-    "monitor_id": "98765",
-}
 
 
 def with_session(server, feed_url, session=None, reported=None, **options):
@@ -260,11 +254,11 @@ def test_a_login_and_each_renewal_are_reported_for_saving(replay_server, feed):
     adapter, reported = SenseAdapter(), []
     credentials = with_session(replay_server, feed.url, reported=reported)
     fetch_with(adapter, credentials)
-    assert reported == [FIRST_LOGIN]
+    assert reported == [SENSE_LOGIN_SESSION]
     fetch_with(adapter, credentials)  # the feed refuses the token: renewed, reported again
     assert reported == [
-        FIRST_LOGIN,
-        {**FIRST_LOGIN, "access_token": "t1.v2.access-two", "refresh_token": "refresh-two"},
+        SENSE_LOGIN_SESSION,
+        {**SENSE_LOGIN_SESSION, "access_token": "t1.v2.access-two", "refresh_token": "refresh-two"},
     ]
 
 
@@ -297,7 +291,7 @@ def test_a_saved_session_that_does_not_fit_means_a_login(replay_server, feed, sa
     fetch_with(SenseAdapter(), with_session(replay_server, feed.url, saved, reported))
     assert len(replay_server.calls("POST", "/authenticate")) == 1
     assert feed.connections[0][1] == {"access_token": "t1.v2.access-one"}
-    assert reported == [FIRST_LOGIN]
+    assert reported == [SENSE_LOGIN_SESSION]
 
 
 def test_login_with_a_one_time_code(replay_server, feed):
@@ -307,7 +301,7 @@ def test_login_with_a_one_time_code(replay_server, feed):
         with_session(replay_server, feed.url, reported=reported), lambda: " 123456 "
     )
     assert session.access_token == "t1.v2.access-one" and session.monitor_id == "98765"
-    assert reported == [FIRST_LOGIN]
+    assert reported == [SENSE_LOGIN_SESSION]
     [mfa] = replay_server.calls("POST", "/authenticate/mfa")
     form = parse_qs(mfa.text)
     assert form["totp"] == ["123456"] and form["mfa_token"] == ["mfa-abc123-token"]

@@ -15,17 +15,15 @@ from collectors import pipeline
 from collectors.base import Window
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.models import ProviderConfig, Site
-from tests.collectors.scenarios_smart_meter import SENSE_NOW, SITE, sense_mfa_routes, sense_routes
+from tests.collectors.scenarios_smart_meter import (
+    SENSE_LOGIN_SESSION,
+    SENSE_NOW,
+    SITE,
+    sense_mfa_routes,
+    sense_routes,
+)
 
 pytestmark = pytest.mark.django_db
-
-TOKENS = {
-    "access_token": "t1.v2.access-one",
-    "account": "sense.owner@example.com",
-    "monitor_id": "98765",
-    "refresh_token": "refresh-one",
-    "user_id": "512345",
-}
 
 
 @pytest.fixture
@@ -58,7 +56,7 @@ def test_the_command_logs_in_with_the_code_and_saves_the_session_encrypted(
     [mfa] = replay_server.calls("POST", "/authenticate/mfa")
     assert parse_qs(mfa.text)["totp"] == ["654321"]
     sense_config.refresh_from_db()
-    assert sense_config.saved_session() == TOKENS
+    assert sense_config.saved_session() == SENSE_LOGIN_SESSION
     raw = stored_session_column(sense_config)
     assert raw and "refresh-one" not in raw and "t1.v2.access-one" not in raw  # encrypted
 
@@ -71,7 +69,7 @@ def test_the_collector_then_starts_from_the_saved_session(replay_server, feed, s
 
     sense_config.refresh_from_db()
     credentials = pipeline.credentials(sense_config, fetching=True)
-    assert credentials.session == TOKENS
+    assert credentials.session == SENSE_LOGIN_SESSION
     adapter = SenseAdapter()  # a fresh worker: nothing in memory
     window = Window(start=SENSE_NOW - timedelta(minutes=5), end=SENSE_NOW, now=SENSE_NOW)
     result = adapter.fetch(adapter.target(SITE, credentials), credentials, window)
@@ -81,9 +79,13 @@ def test_the_collector_then_starts_from_the_saved_session(replay_server, feed, s
 
 
 def test_a_session_the_adapter_renews_is_saved_by_the_pipeline(sense_config):
-    sense_config.save_session(TOKENS)
+    sense_config.save_session(SENSE_LOGIN_SESSION)
     credentials = pipeline.credentials(sense_config, fetching=True)
-    renewed = {**TOKENS, "access_token": "t1.v2.access-two", "refresh_token": "refresh-two"}
+    renewed = {
+        **SENSE_LOGIN_SESSION,
+        "access_token": "t1.v2.access-two",
+        "refresh_token": "refresh-two",
+    }
     credentials.report_renewed(replace(credentials, session=renewed))
     assert ProviderConfig.objects.get(pk=sense_config.pk).saved_session() == renewed
     # Reading (fetching=False: dispatch, the API) hands the session over but saves nothing.
@@ -125,7 +127,7 @@ def test_the_command_names_what_is_missing(replay_server, feed, sense_config):
 
 
 def test_the_admin_shows_whether_a_session_is_saved_never_the_tokens(admin_client, sense_config):
-    sense_config.save_session(TOKENS)
+    sense_config.save_session(SENSE_LOGIN_SESSION)
     page = admin_client.get("/admin/enrich/providerconfig/").content.decode().lower()
     assert "login session saved" in page and "refresh-one" not in page
     form = admin_client.get(f"/admin/enrich/providerconfig/{sense_config.pk}/change/")
