@@ -234,6 +234,12 @@ def test_ingestor_kinds_areas_and_entities_seen_only_unavailable(ha_db, ingestor
     assert (oven.first_seen, oven.last_seen) == (at(0), at(20))
 
 
+def device_classes_discovered(layout: str) -> dict[str, str]:
+    """Run discovery in `layout`; each entity it registered, with its device class."""
+    discover(layout=layout)
+    return dict(Entity.objects.values_list("entity_id", "device_class"))
+
+
 def test_device_classes_in_the_official_layout(ha_db):
     write = ha_db.write_entity
     write("official", "binary_sensor.sofa", [(0, "on")], device_class="occupancy")
@@ -244,9 +250,7 @@ def test_device_classes_in_the_official_layout(ha_db):
     write("official", "binary_sensor.hall_pir", [(0, "off")])  # no device class
     write("official", "switch.kettle", [(0, "off")], measurement="switch")  # domain only
 
-    discover(layout="official")
-
-    assert dict(Entity.objects.values_list("entity_id", "device_class")) == {
+    assert device_classes_discovered("official") == {
         "binary_sensor.sofa": "occupancy",
         "sensor.grid": "power",
         "binary_sensor.porch": "door",
@@ -267,9 +271,7 @@ def test_device_classes_in_the_ingestor_layout(ha_db, ingestor_writer):
     write("sensor.oven_power", [(0, 1500.0)], unit="W", device_class="power")
     write("binary_sensor.hall_pir", [(0, "off"), (10, "unavailable")])  # no device class
 
-    discover(layout="ingestor")
-
-    assert dict(Entity.objects.values_list("entity_id", "device_class")) == {
+    assert device_classes_discovered("ingestor") == {
         "binary_sensor.sofa": "occupancy",
         "binary_sensor.motion_door": "door",
         "sensor.oven_power": "power",
