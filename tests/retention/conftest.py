@@ -27,7 +27,8 @@ The writers follow each layout's writer (reference/ha_influx_schema.md):
   (JSON with unit_of_measurement, friendly_name, device_class and the attributes); with
   `writer="attr"` the older fields `state`, `old_state`, `attr_<name>` instead.
 `write_entity` returns an unsaved `retention.models.Entity` describing where the points are
-(kind guessed from domain/unit unless given; call `.save()` under django_db if needed).
+(kind guessed from domain/unit unless given); `saved_entity` takes the same arguments and
+saves it too (under django_db) as discovery would, first seen at its first point.
 `ha_db.write(readings)` writes any `Reading`s; `ha_db.write_demo_home(layout, ...)` writes
 `retention.demo.generate_demo_home`'s home in either layout and returns its official readings
 (`official_to_ingestor` converts one official reading to the ingestor layout).
@@ -245,6 +246,16 @@ class HaDatabase:
             measurement=measurement,
             area=options.get("area", ""),
         )
+
+    def saved_entity(
+        self, layout: str, entity_id: str, points: Sequence[Point], **options: Any
+    ) -> Entity:
+        """`write_entity`, then save the Entity as discovery registers it: first seen at its
+        first point (the views count an entity only from then)."""
+        entity = self.write_entity(layout, entity_id, points, **options)
+        entity.first_seen = min(at(point[0]) for point in points)
+        entity.save()
+        return entity
 
     def write_demo_home(
         self, layout: str, *, days: int = 2, entities: int = 6, end: datetime = T0, seed: int = 1

@@ -70,7 +70,7 @@ def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
     ha_db: HaDatabase, enrich_db: str, layout: str
 ):
     write_prices(enrich_db, MIXED_SLOTS)
-    meter = ha_db.write_entity(
+    ha_db.saved_entity(
         layout,
         "sensor.plug_energy",
         [
@@ -85,7 +85,6 @@ def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
         unit="kWh",
         kind="energy",
     )
-    save(meter, at(-3600))
 
     run = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
 
@@ -105,7 +104,7 @@ def test_power_sensor_mixed_prices_flat_tariff_and_unknown(
 ):
     write_prices(enrich_db, MIXED_SLOTS)
     settings.ENERGY_FLAT_TARIFF = 0.50
-    heater = ha_db.write_entity(
+    ha_db.saved_entity(
         layout,
         "sensor.heater_power",
         [
@@ -118,7 +117,6 @@ def test_power_sensor_mixed_prices_flat_tariff_and_unknown(
         unit="W",
         kind="power",
     )
-    save(heater, at(-60))
 
     rebuild_view(ENERGY, DAY1, DAY1 + timedelta(days=1), now=AFTER)
 
@@ -144,14 +142,13 @@ def test_power_sensor_mixed_prices_flat_tariff_and_unknown(
 def test_days_are_local_days_of_time_zone(ha_db: HaDatabase, enrich_db: str, settings):
     settings.TIME_ZONE = "Europe/Berlin"  # UTC+1 in March 2024 (DST starts on the 31st)
     settings.ENERGY_FLAT_TARIFF = 0.30
-    lamp = ha_db.write_entity(
+    ha_db.saved_entity(
         "official",
         "sensor.lamp_power",
         [(-2 * 3600, 100), (-30 * MIN, 0)],  # 22:00-23:30 UTC = 23:00-00:30 Berlin
         unit="W",
         kind="power",
     )
-    save(lamp, at(-2 * 3600))
 
     rebuild_view(ENERGY, DAY1 - timedelta(days=1), DAY1, now=AFTER)
 
@@ -164,10 +161,9 @@ def test_dst_day_lasts_23_hours(ha_db: HaDatabase, enrich_db: str, settings):
     settings.TIME_ZONE = "Europe/Berlin"
     dst = date(2024, 3, 31)  # clocks go from 02:00 to 03:00
     start = datetime(2024, 3, 30, 23, tzinfo=UTC)  # Berlin midnight of the 31st
-    fan = ha_db.write_entity(
+    ha_db.saved_entity(
         "official", "sensor.fan_power", [(start - timedelta(hours=1), 100)], unit="W", kind="power"
     )
-    save(fan, start - timedelta(hours=1))
 
     rebuild_view(ENERGY, dst, dst, now=datetime(2024, 4, 2, tzinfo=UTC))
 
@@ -182,10 +178,7 @@ def test_incremental_refresh_touches_only_recent_buckets_and_marks_the_open_one(
 ):
     settings.VIEW_LATE_MARGIN_HOURS = 6
     settings.ENERGY_FLAT_TARIFF = 0.20
-    oven = ha_db.write_entity(
-        "official", "sensor.oven_power", [(-60, 2000)], unit="W", kind="power"
-    )
-    save(oven, at(-60))
+    ha_db.saved_entity("official", "sensor.oven_power", [(-60, 2000)], unit="W", kind="power")
     views = MaterializedViewManager()
 
     first_now = T0 + timedelta(days=2, hours=10)
@@ -227,10 +220,9 @@ def test_incremental_refresh_touches_only_recent_buckets_and_marks_the_open_one(
 
 def test_reruns_are_idempotent(ha_db: HaDatabase, enrich_db: str):
     write_prices(enrich_db, MIXED_SLOTS)
-    tv = ha_db.write_entity(
+    ha_db.saved_entity(
         "ingestor", "sensor.tv_power", [(-60, 80), (3600, 0)], unit="W", kind="power"
     )
-    save(tv, at(-60))
     rows = models.DailyEnergyByDevice.objects
     rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
     first = list(rows.values("entity_id", "date", "total_kwh", "cost"))
@@ -244,8 +236,7 @@ def test_reruns_are_idempotent(ha_db: HaDatabase, enrich_db: str):
 
 
 def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase, enrich_db: str):
-    tv = ha_db.write_entity("official", "sensor.tv_power", [(-60, 80)], unit="W", kind="power")
-    save(tv, at(-60))
+    ha_db.saved_entity("official", "sensor.tv_power", [(-60, 80)], unit="W", kind="power")
     other = get_redis().lock(view_lock_key(ENERGY), timeout=60)
     assert other.acquire(blocking=False)  # as a refresh in another worker would
     try:
@@ -291,7 +282,7 @@ def test_rebuild_of_an_old_range_reads_the_hourly_tier_after_raw_is_gone(
     ha_db: HaDatabase, enrich_db: str, layout: str
 ):
     write_prices(enrich_db, MIXED_SLOTS)
-    kettle = ha_db.write_entity(
+    kettle = ha_db.saved_entity(
         layout,
         "sensor.kettle_power",
         [
@@ -304,7 +295,6 @@ def test_rebuild_of_an_old_range_reads_the_hourly_tier_after_raw_is_gone(
         unit="W",
         kind="power",
     )
-    save(kettle, at(-60))
     rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
     from_raw = energy_row("sensor.kettle_power")
     # raw: 0.25 x 0.30 + 0.25 x 0.40 + (0.5 + 1.0) x 0.25 = 0.55
@@ -510,10 +500,7 @@ def test_carbon_summary_is_time_weighted_per_region(enrich_db: str):
 def test_manager_filters(ha_db: HaDatabase, enrich_db: str, settings):
     settings.ENERGY_FLAT_TARIFF = 0.30
     for name, watts in (("sensor.a_power", 100), ("sensor.b_power", 200)):
-        save(
-            ha_db.write_entity("official", name, [(-60, watts)], unit="W", kind="power"),
-            at(-60),
-        )
+        ha_db.saved_entity("official", name, [(-60, watts)], unit="W", kind="power")
     rebuild_view(ENERGY, DAY1, DAY1 + timedelta(days=2), now=AFTER)
     views = MaterializedViewManager()
     assert len(views.daily_energy()) == 6

@@ -17,9 +17,8 @@ from retention.models import (
     HourlyRoomActivity,
 )
 from retention.rollups.materialized import view_lock_key
-from tests.retention.conftest import T0, HaDatabase, at
+from tests.retention.conftest import T0, HaDatabase
 from tests.support.api import assert_400_naming_only, token_client
-from tests.support.entities import save
 from tests.support.worker import celery_worker, followed
 
 pytestmark = pytest.mark.django_db
@@ -123,8 +122,7 @@ def test_unknown_view_is_404_listing_the_views(api):
 def test_rebuild_over_the_api_and_the_command(api, ha_db: HaDatabase, enrich_db, settings, capsys):
     """The POST queues the rebuild (it reads the range's source data) and a worker runs it."""
     settings.ENERGY_FLAT_TARIFF = 0.25
-    entity = ha_db.write_entity("official", "sensor.pump_power", [(-60, 500)], unit="W")
-    save(entity, at(-60))
+    ha_db.saved_entity("official", "sensor.pump_power", [(-60, 500)], unit="W")
 
     missing = api.post("/api/views/daily_energy_by_device/rebuild", {"start": "2024-03-04"})
     assert missing.status_code == 400 and "Required" in missing.json()["end"]

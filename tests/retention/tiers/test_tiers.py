@@ -33,11 +33,6 @@ HOUR = timedelta(hours=1)
 D0 = T0.date()
 
 
-def saved(entity: Entity) -> Entity:
-    entity.save()
-    return entity
-
-
 def hourly(start: date, end: date, **kwargs) -> RetentionRun:
     run = tiers.downsample_hourly(start, end, **kwargs)
     assert run.status in ("ok", "dry_run"), (run.status, run.errors)
@@ -70,10 +65,8 @@ def close(a: float, b: float) -> bool:
 
 def test_power_step_spans_hours_and_days_carried_in_after_raw_is_deleted(ha_db, layout):
     # 100 W from 23:30 the day before, 200 W from 00:10, 50 W from 01:06:40 on.
-    entity = saved(
-        ha_db.write_entity(
-            layout, "sensor.heater_power", [(-1800, 100), (600, 200), (4000, 50)], unit="W"
-        )
+    entity = ha_db.saved_entity(
+        layout, "sensor.heater_power", [(-1800, 100), (600, 200), (4000, 50)], unit="W"
     )
     run = hourly(D0 - DAY, D0 + DAY)
 
@@ -104,7 +97,7 @@ def test_power_step_spans_hours_and_days_carried_in_after_raw_is_deleted(ha_db, 
 
 
 def test_rerun_changes_nothing_and_skips_deleted_days(ha_db, layout):
-    entity = saved(ha_db.write_entity(layout, "sensor.tv_power", [(60, 90), (7200, 0)], unit="W"))
+    entity = ha_db.saved_entity(layout, "sensor.tv_power", [(60, 90), (7200, 0)], unit="W")
     hourly(D0, D0 + DAY)
     first = by_hour(entity.entity_id)
     again = hourly(D0, D0 + DAY)
@@ -122,7 +115,7 @@ def test_energy_meter_reset_and_small_dip_follow_home_assistant(ha_db, layout, c
         (18000, 0.9),
         (86400 + 3600, 1.5),  # next day: growth from the carried-in 0.9 (raw deleted by then)
     ]
-    entity = saved(ha_db.write_entity(layout, "sensor.washer_energy", points, unit="kWh"))
+    entity = ha_db.saved_entity(layout, "sensor.washer_energy", points, unit="kWh")
     with caplog.at_level(logging.WARNING):
         hourly(D0, D0 + 2 * DAY)
     got = by_hour(entity.entity_id)
@@ -137,11 +130,9 @@ def test_energy_meter_reset_and_small_dip_follow_home_assistant(ha_db, layout, c
 
 
 def test_units_are_converted_kw_to_w_and_wh_to_kwh(ha_db):
-    kw = saved(ha_db.write_entity("official", "sensor.oven_power", [(0, 2.5)], unit="kW"))
-    wh = saved(
-        ha_db.write_entity(
-            "official", "sensor.plug_energy", [(0, 1000.0), (1800, 1500.0)], unit="Wh"
-        )
+    kw = ha_db.saved_entity("official", "sensor.oven_power", [(0, 2.5)], unit="kW")
+    wh = ha_db.saved_entity(
+        "official", "sensor.plug_energy", [(0, 1000.0), (1800, 1500.0)], unit="Wh"
     )
     hourly(D0, D0 + DAY)
     oven = by_hour(kw.entity_id)[T0]
@@ -151,17 +142,13 @@ def test_units_are_converted_kw_to_w_and_wh_to_kwh(ha_db):
 
 
 def test_binary_and_text_states(ha_db, layout):
-    motion = saved(
-        ha_db.write_entity(
-            layout,
-            "binary_sensor.hall_motion",
-            [(-600, "off"), (300, "on"), (900, "off"), (3000, "on"), (4200, "off")],
-        )
+    motion = ha_db.saved_entity(
+        layout,
+        "binary_sensor.hall_motion",
+        [(-600, "off"), (300, "on"), (900, "off"), (3000, "on"), (4200, "off")],
     )
-    mode = saved(
-        ha_db.write_entity(
-            layout, "sensor.washer_program", [(0, "eco"), (1200, "rinse"), (1300, "rinse")]
-        )
+    mode = ha_db.saved_entity(
+        layout, "sensor.washer_program", [(0, "eco"), (1200, "rinse"), (1300, "rinse")]
     )
     assert mode.kind == "text"
     hourly(D0 - DAY, D0 + DAY)
@@ -176,13 +163,11 @@ def test_binary_and_text_states(ha_db, layout):
 
 def test_unavailable_and_unknown_are_gaps_and_counted(ha_db):
     # Only the HA Ingestor records unavailable/unknown; they stop the value from holding.
-    entity = saved(
-        ha_db.write_entity(
-            "ingestor",
-            "sensor.fridge_power",
-            [(0, 100), (1800, "unavailable"), (2700, 200), (3000, "unknown")],
-            unit="W",
-        )
+    entity = ha_db.saved_entity(
+        "ingestor",
+        "sensor.fridge_power",
+        [(0, 100), (1800, "unavailable"), (2700, 200), (3000, "unknown")],
+        unit="W",
     )
     hourly(D0, D0 + DAY)
     row = by_hour(entity.entity_id)[T0]
@@ -200,14 +185,12 @@ def test_duplicate_timestamps_in_two_series_are_one_sample(ha_db):
     points = [(0, 100), (1800, 300)]
     ha_db.write(ingestor_readings("sensor.desk_power", points, unit="W", area="office"))
     ha_db.write(ingestor_readings("sensor.desk_power", [(1800, 400)], unit="W", area="study"))
-    entity = saved(
-        Entity(
-            entity_id="sensor.desk_power",
-            kind="power",
-            unit="W",
-            layout="ingestor",
-            measurement="home_assistant_events",
-        )
+    entity = Entity.objects.create(
+        entity_id="sensor.desk_power",
+        kind="power",
+        unit="W",
+        layout="ingestor",
+        measurement="home_assistant_events",
     )
     assert count_samples(entity, T0, T0 + DAY) == 2
     hourly(D0, D0 + DAY)
@@ -222,7 +205,7 @@ def test_duplicate_timestamps_in_two_series_are_one_sample(ha_db):
 def test_dst_day_is_24_utc_hours_and_composes_exactly(ha_db, layout):
     # 2024-03-31: Europe switches to summer time; UTC days and hours are unaffected.
     dst = datetime(2024, 3, 31, tzinfo=UTC)
-    entity = saved(ha_db.write_entity(layout, "sensor.pump_power", [(dst - HOUR, 1000)], unit="W"))
+    entity = ha_db.saved_entity(layout, "sensor.pump_power", [(dst - HOUR, 1000)], unit="W")
     hourly(dst.date() - DAY, dst.date() + DAY)
     window = {"start": dst - 2 * DAY, "end": dst + 2 * DAY}
     got = {t: r for t, r in by_hour(entity.entity_id, **window).items() if t >= dst}
@@ -233,15 +216,13 @@ def test_dst_day_is_24_utc_hours_and_composes_exactly(ha_db, layout):
 
 
 def test_weather_attribute_means_are_carried_across_days(ha_db, layout):
-    entity = saved(
-        ha_db.write_entity(
-            layout,
-            "weather.home",
-            [
-                (-3600, "sunny", {"temperature": 10, "humidity": 50}),
-                (1800, "rainy", {"temperature": 6, "humidity": 90}),
-            ],
-        )  # fmt: skip
+    entity = ha_db.saved_entity(
+        layout,
+        "weather.home",
+        [
+            (-3600, "sunny", {"temperature": 10, "humidity": 50}),
+            (1800, "rainy", {"temperature": 6, "humidity": 90}),
+        ],
     )
     hourly(D0 - DAY, D0 + DAY)
     row = by_hour(entity.entity_id)[T0]
@@ -275,14 +256,12 @@ def test_demo_home_tiers_equal_one_shot_aggregation_and_conserve(ha_db, layout):
         kind = {"W": "power", "kWh": "energy", "°C": "numeric"}.get(measurement)
         kind = kind or ("binary" if domain == "binary_sensor" else "weather")
         entities.append(
-            saved(
-                Entity(
-                    entity_id=entity_id,
-                    kind=kind,
-                    unit=measurement if kind in ("power", "energy", "numeric") else "",
-                    layout=layout,
-                    measurement=measurement if layout == "official" else "home_assistant_events",
-                )
+            Entity.objects.create(
+                entity_id=entity_id,
+                kind=kind,
+                unit=measurement if kind in ("power", "energy", "numeric") else "",
+                layout=layout,
+                measurement=measurement if layout == "official" else "home_assistant_events",
             )
         )
     start, end = T0, T0 + 3 * DAY
@@ -320,7 +299,7 @@ def test_demo_home_tiers_equal_one_shot_aggregation_and_conserve(ha_db, layout):
 
 
 def test_daily_row_at_midnight_survives_the_cross_policy_delete(ha_db, layout):
-    entity = saved(ha_db.write_entity(layout, "sensor.lamp_power", [(0, 40), (7200, 60)], unit="W"))
+    entity = ha_db.saved_entity(layout, "sensor.lamp_power", [(0, 40), (7200, 60)], unit="W")
     hourly(D0, D0 + DAY)
     hour_rows = rows(entity.entity_id)
     run = daily(D0, D0 + DAY)
@@ -340,9 +319,7 @@ def test_daily_row_at_midnight_survives_the_cross_policy_delete(ha_db, layout):
 
 
 def test_late_point_after_its_day_was_deleted_is_folded_in_once(ha_db, layout):
-    entity = saved(
-        ha_db.write_entity(layout, "sensor.kettle_power", [(0, 10), (3 * 3600, 20)], unit="W")
-    )
+    entity = ha_db.saved_entity(layout, "sensor.kettle_power", [(0, 10), (3 * 3600, 20)], unit="W")
     hourly(D0, D0 + DAY)
     before = by_hour(entity.entity_id)
     # A point for 05:30 arrives late (e.g. an ingestor backfill), raw of that day is gone.
@@ -369,7 +346,7 @@ def test_late_point_after_its_day_was_deleted_is_folded_in_once(ha_db, layout):
 
 
 def test_late_point_after_the_daily_row_is_folded_into_it(ha_db, layout):
-    entity = saved(ha_db.write_entity(layout, "sensor.heat_pump_power", [(0, 500)], unit="W"))
+    entity = ha_db.saved_entity(layout, "sensor.heat_pump_power", [(0, 500)], unit="W")
     hourly(D0, D0 + DAY)
     daily(D0, D0 + DAY)
     before = by_hour(entity.entity_id, DAILY_RP)[T0]
@@ -383,7 +360,7 @@ def test_late_point_after_the_daily_row_is_folded_into_it(ha_db, layout):
 
 
 def test_late_point_while_raw_is_still_there_is_simply_aggregated(ha_db, layout):
-    entity = saved(ha_db.write_entity(layout, "sensor.fan_power", [(0, 30)], unit="W"))
+    entity = ha_db.saved_entity(layout, "sensor.fan_power", [(0, 30)], unit="W")
     hourly(D0 - DAY, D0)  # the day before only; D0 still raw
     ha_db.write_entity(layout, "sensor.fan_power", [(1800, 60)], unit="W")  # late, raw day
     hourly(D0, D0 + DAY)
@@ -395,8 +372,8 @@ def test_late_point_while_raw_is_still_there_is_simply_aggregated(ha_db, layout)
 
 
 def test_verified_day_with_an_entity_already_deleted_resumes(ha_db, layout):
-    a = saved(ha_db.write_entity(layout, "sensor.a_power", [(0, 1), (60, 2)], unit="W"))
-    b = saved(ha_db.write_entity(layout, "sensor.b_power", [(0, 3), (60, 4)], unit="W"))
+    a = ha_db.saved_entity(layout, "sensor.a_power", [(0, 1), (60, 2)], unit="W")
+    b = ha_db.saved_entity(layout, "sensor.b_power", [(0, 3), (60, 4)], unit="W")
     hourly(D0, D0 + DAY)
     expected_a, expected_b = by_hour(a.entity_id), by_hour(b.entity_id)
     # Put the state back to "verified" with b's raw points back, as after a kill mid-delete.
@@ -412,7 +389,7 @@ def test_verified_day_with_an_entity_already_deleted_resumes(ha_db, layout):
 
 
 def test_second_run_is_skipped_while_the_lock_is_held(ha_db):
-    entity = saved(ha_db.write_entity("official", "sensor.x_power", [(0, 1)], unit="W"))
+    entity = ha_db.saved_entity("official", "sensor.x_power", [(0, 1)], unit="W")
     holder = RunLock(RetentionRun.Operation.DOWNSAMPLE_HOURLY, owner="run 999")
     assert holder.acquire()
     try:
@@ -440,7 +417,7 @@ def test_lock_is_released_and_renewed_only_by_its_owner(settings):
 
 
 def test_refuses_when_the_raw_policy_would_drop_data_first(ha_db):
-    entity = saved(ha_db.write_entity("official", "sensor.y_power", [(0, 1)], unit="W"))
+    entity = ha_db.saved_entity("official", "sensor.y_power", [(0, 1)], unit="W")
     get_timeseries().execute(
         None, f"ALTER RETENTION POLICY autogen ON {quote_ident(ha_db.name)} DURATION 168h"
     )
@@ -476,10 +453,8 @@ def test_tiers_are_created_infinite_and_never_default(ha_db):
 
 
 def test_dry_run_reports_and_changes_nothing(ha_db, layout):
-    entity = saved(
-        ha_db.write_entity(
-            layout, "sensor.z_power", [(n * 60, n % 7) for n in range(100)], unit="W"
-        )
+    entity = ha_db.saved_entity(
+        layout, "sensor.z_power", [(n * 60, n % 7) for n in range(100)], unit="W"
     )
     run = hourly(D0, D0 + DAY, dry_run=True)
     report = run.details
@@ -496,11 +471,7 @@ def test_dry_run_reports_and_changes_nothing(ha_db, layout):
 
 
 def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
-    saved(
-        ha_db.write_entity(
-            "official", "sensor.s_power", [(n, n) for n in range(0, 3600, 10)], unit="W"
-        )
-    )
+    ha_db.saved_entity("official", "sensor.s_power", [(n, n) for n in range(0, 3600, 10)], unit="W")
     with caplog.at_level(logging.INFO, logger="retention.tiers.runner"):
         run = hourly(D0, D0 + DAY)
     assert run.storage_before_bytes is not None and run.storage_after_bytes is not None
@@ -515,7 +486,7 @@ def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
 
 
 def test_commands_take_the_same_options(ha_db, capsys):
-    entity = saved(ha_db.write_entity("official", "sensor.c_power", [(0, 5)], unit="W"))
+    entity = ha_db.saved_entity("official", "sensor.c_power", [(0, 5)], unit="W")
     call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY), "--dry-run")
     out = capsys.readouterr().out
     assert "would aggregate 1 raw points of 1 day(s)" in out and f"{D0}: 1" in out
