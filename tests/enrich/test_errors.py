@@ -37,23 +37,24 @@ def test_each_door_error_is_either_transient_or_permanent(cls):
     assert issubclass(cls, Transient) != issubclass(cls, Permanent), cls
 
 
+# What a retry can cure, and what it cannot; one line a door.
+TRANSIENT = [
+    http.TransientError, http.RateLimitedError,
+    timeseries.InfluxUnavailable,
+    redis_client.RedisUnavailable,
+    store.StorageUnavailable,
+]  # fmt: skip
+PERMANENT = [
+    http.AuthError, http.MalformedResponse,
+    timeseries.InfluxAuthError, timeseries.InfluxQueryError, timeseries.InfluxWriteError,
+    store.StorageRefused,
+    archive_target.ArchiveNotConfigured,
+    discovery.DiscoveryError,
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    "cls, transient",
-    [
-        (http.TransientError, True),
-        (http.RateLimitedError, True),
-        (http.AuthError, False),
-        (http.MalformedResponse, False),
-        (timeseries.InfluxUnavailable, True),
-        (timeseries.InfluxAuthError, False),
-        (timeseries.InfluxQueryError, False),
-        (timeseries.InfluxWriteError, False),
-        (redis_client.RedisUnavailable, True),
-        (store.StorageUnavailable, True),
-        (store.StorageRefused, False),
-        (archive_target.ArchiveNotConfigured, False),
-        (discovery.DiscoveryError, False),
-    ],
+    "cls, transient", [(cls, True) for cls in TRANSIENT] + [(cls, False) for cls in PERMANENT]
 )
 def test_what_is_worth_retrying(cls, transient):
     assert issubclass(cls, Transient) is transient
