@@ -95,6 +95,12 @@ def fetch_checked(
     return result
 
 
+def carbon_tags(provider: str, region: str, grid_operator: str = "") -> dict[str, str]:
+    """The tags of a carbon reading: the region, its grid operator (the region itself unless
+    the API names one) and the provider."""
+    return {"region": region, "grid_operator": grid_operator or region, "provider": provider}
+
+
 def split(result: FetchResult) -> tuple[list, list]:
     """The headline readings (oldest first) and the forecast series of one fetch."""
     now = sorted(

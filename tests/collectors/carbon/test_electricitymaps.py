@@ -11,6 +11,7 @@ from enrich.http import AuthError, MalformedResponse, TransientError
 from tests.collectors.scenarios_carbon import (
     ELECTRICITYMAPS_NOW,
     ELECTRICITYMAPS_ROUTES,
+    carbon_tags,
     electricitymaps,
     fetch_checked,
     split,
@@ -52,7 +53,7 @@ def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
     (reading,) = result.readings
     assert reading.measurement == "carbon_intensity"
     assert reading.time.isoformat() == "2026-05-01T14:00:00+00:00"
-    assert reading.tags == {"region": "DE", "grid_operator": "DE", "provider": "electricitymaps"}
+    assert reading.tags == carbon_tags("electricitymaps", "DE")
     assert dict(reading.fields) == {
         "carbon_intensity_gco2_kwh": 312.0,
         "renewable_percentage": 33.5,

@@ -11,6 +11,7 @@ from tests.collectors.scenarios_carbon import (
     SCENARIOS,
     UK_NOW,
     UK_POSTCODE_ROUTES,
+    carbon_tags,
     fetch_checked,
     serve,
     split,
@@ -55,11 +56,7 @@ def test_national_current_uses_the_forecast_while_actual_is_null(replay_server, 
 
     (headline,), series = split(result)
     assert headline.time.isoformat() == "2026-05-01T12:00:00+00:00"
-    assert headline.tags == {
-        "region": "GB",
-        "grid_operator": "GB",
-        "provider": "uk_carbon_intensity",
-    }
+    assert headline.tags == carbon_tags("uk_carbon_intensity", "GB")
     assert dict(headline.fields) == {
         "carbon_intensity_gco2_kwh": 266.0,
         "is_forecast": True,
@@ -99,11 +96,7 @@ def test_regional_answers_with_array_and_object_data(replay_server, adapter, gri
 
     (headline,), series = split(run(adapter, replay_server, grid_region))
 
-    assert headline.tags == {
-        "region": "South England",
-        "grid_operator": "SSE South",
-        "provider": "uk_carbon_intensity",
-    }
+    assert headline.tags == carbon_tags("uk_carbon_intensity", "South England", "SSE South")
     assert headline.fields["carbon_intensity_gco2_kwh"] == 266.0
     assert headline.fields["is_forecast"] is True  # regional data is forecast only
     assert headline.fields["intensity_index"] == "high"

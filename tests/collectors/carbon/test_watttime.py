@@ -9,7 +9,13 @@ import pytest
 from collectors.base import ConfigError, Credentials, SiteInfo, Window
 from collectors.carbon.watttime import WattTimeAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
-from tests.collectors.scenarios_carbon import WATTTIME_NOW, fetch_checked, split, watttime
+from tests.collectors.scenarios_carbon import (
+    WATTTIME_NOW,
+    carbon_tags,
+    fetch_checked,
+    split,
+    watttime,
+)
 
 NOW = WATTTIME_NOW
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.replay-token-1.c2lnbmF0dXJl"
@@ -44,11 +50,7 @@ def test_forecast_plan_stores_index_and_moer_converted_to_gco2_kwh(replay_server
 
     (headline,), series = split(result)
     assert headline.time.isoformat() == "2026-05-01T14:05:00+00:00"
-    assert headline.tags == {
-        "region": "CAISO_NORTH",
-        "grid_operator": "CAISO_NORTH",
-        "provider": "watttime",
-    }
+    assert headline.tags == carbon_tags("watttime", "CAISO_NORTH")
     assert headline.fields["moer_percentile"] == 37.0
     # The forecast's first point is the real-time value: 1048.41 lbs/MWh.
     assert round(headline.fields["carbon_intensity_gco2_kwh"], 2) == 475.55
