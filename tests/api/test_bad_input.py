@@ -19,6 +19,11 @@ from retention.models import RetentionRun
 pytestmark = pytest.mark.django_db
 
 FAR_PAST, FAR_FUTURE = "0001-01-01", "9999-12-31"
+# What the refusals say: the days InfluxDB can hold, the largest id the database can hold.
+YEARS = "from 1900-01-01 to 2199-12-31"
+A_TIME = f"a time {YEARS}"
+A_WHOLE_NUMBER = "a whole number up to 9223372036854775807"
+AT_MOST_366_DAYS = "a duration of at most 366d"
 
 
 @pytest.fixture(autouse=True)
@@ -41,12 +46,12 @@ def assert_400_naming(response, parameter: str, words: str) -> None:
 @pytest.mark.parametrize(
     ("query", "parameter", "words"),
     [
-        ("within=99999999999999999999d", "within", "a duration of at most 366d"),
-        ("within=367d", "within", "a duration of at most 366d"),
-        (f"within={'9' * 400}h", "within", "a duration of at most 366d"),
-        ("before=9999-12-31T23:59:59Z", "before", "a time from 1900-01-01 to 2199-12-31"),
-        ("before=0001-01-01T00:00:00%2B14:00", "before", "a time from 1900-01-01 to 2199-12-31"),
-        ("site=99999999999999999999", "site", "a whole number up to 9223372036854775807"),
+        ("within=99999999999999999999d", "within", AT_MOST_366_DAYS),
+        ("within=367d", "within", AT_MOST_366_DAYS),
+        (f"within={'9' * 400}h", "within", AT_MOST_366_DAYS),
+        ("before=9999-12-31T23:59:59Z", "before", A_TIME),
+        ("before=0001-01-01T00:00:00%2B14:00", "before", A_TIME),
+        ("site=99999999999999999999", "site", A_WHOLE_NUMBER),
         ("site=0", "site", "'0' is not valid: expected a number of 1 or more."),
     ],
 )
@@ -57,7 +62,7 @@ def test_pricing_windows_refuses_extreme_values(staff, query, parameter, words):
 
 def test_enrichment_current_refuses_a_site_id_too_large_for_the_database(staff):
     response = staff.get("/api/enrichment/current?site=99999999999999999999")
-    assert_400_naming(response, "site", "a whole number up to 9223372036854775807")
+    assert_400_naming(response, "site", A_WHOLE_NUMBER)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +75,7 @@ def test_enrichment_current_refuses_a_site_id_too_large_for_the_database(staff):
 )
 def test_series_refuses_times_influxdb_cannot_hold(staff, start, end, parameter):
     response = staff.get(f"/api/series?entity_id=sensor.x&start={start}&end={end}")
-    assert_400_naming(response, parameter, "a time from 1900-01-01 to 2199-12-31")
+    assert_400_naming(response, parameter, A_TIME)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +90,7 @@ def test_series_refuses_times_influxdb_cannot_hold(staff, start, end, parameter)
 def test_views_refuse_extreme_dates(staff, query):
     response = staff.get(f"/api/views/{query}")
     parameter = "start" if "start=" in query else "end"
-    assert_400_naming(response, parameter, "from 1900-01-01 to 2199-12-31")
+    assert_400_naming(response, parameter, YEARS)
 
 
 def test_view_rebuild_refuses_extreme_dates(staff):
@@ -94,14 +99,14 @@ def test_view_rebuild_refuses_extreme_dates(staff):
         {"start": FAR_PAST, "end": FAR_FUTURE},
         format="json",
     )
-    assert_400_naming(response, "start", "a date from 1900-01-01 to 2199-12-31")
+    assert_400_naming(response, "start", f"a date {YEARS}")
 
 
 @pytest.mark.parametrize("url", ["/retention/downsample-hourly", "/retention/downsample-daily"])
 def test_downsampling_refuses_extreme_dates(staff, url):
     for parameter, day in (("start", FAR_PAST), ("end", FAR_FUTURE)):
         response = staff.post(url, {parameter: day, "dry_run": True}, format="json")
-        assert_400_naming(response, parameter, "(a UTC day), from 1900-01-01 to 2199-12-31")
+        assert_400_naming(response, parameter, f"(a UTC day), {YEARS}")
 
 
 @pytest.mark.parametrize(
@@ -113,12 +118,12 @@ def test_downsampling_refuses_extreme_dates(staff, url):
 )
 def test_restore_refuses_extreme_dates(staff, body, parameter):
     response = staff.post("/retention/restore", body, format="json")
-    assert_400_naming(response, parameter, "Enter a date from 1900-01-01 to 2199-12-31.")
+    assert_400_naming(response, parameter, f"Enter a date {YEARS}.")
 
 
 def test_history_refuses_a_huge_number_of_days(staff):
     response = staff.get("/retention/history?days=99999999999999999999")
-    assert_400_naming(response, "days", "a whole number up to 9223372036854775807")
+    assert_400_naming(response, "days", A_WHOLE_NUMBER)
 
 
 @pytest.mark.parametrize("site", ["abc", "1e3", "99999999999999999999", "-1", "0"])
