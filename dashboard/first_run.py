@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from collectors import pipeline
-from enrich.influx import TimeseriesError, connect
+from enrich.influx import TimeseriesError, configured_credentials, connect
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
 
 from .choices import offer
@@ -78,15 +78,8 @@ def check_influxdb(url: str, database: str) -> InfluxCheck:
     """Does an InfluxDB answer at `url`, and does it hold `database`? The configured
     credentials are used when `url` is the configured one."""
     same = url.rstrip("/") == settings.INFLUXDB_URL.rstrip("/")
-    gateway = connect(
-        url,
-        settings.INFLUXDB_VERSION,
-        timeout=5.0,
-        username=settings.INFLUXDB_USERNAME if same else "",
-        password=settings.INFLUXDB_PASSWORD if same else "",
-        token=settings.INFLUXDB_TOKEN if same else "",
-        org=settings.INFLUXDB_ORG if same else "",
-    )
+    credentials = configured_credentials() if same else {}
+    gateway = connect(url, settings.INFLUXDB_VERSION, timeout=5.0, **credentials)
     try:
         version = gateway.ping()
         databases = gateway.databases()

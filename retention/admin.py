@@ -27,6 +27,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class RecordAdmin(ReadOnlyAdmin):
+    """For the records of what the system did (runs, chunks, archive files): every field of
+    the model on the detail page, also those no form shows (auto_now, JSON details)."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+
 # A person's word on these beats discovery's guess: changing one marks the row edited.
 CURATED_FIELDS = ("kind", "area", "unit", "device_class", "tiered")
 
@@ -148,7 +156,7 @@ class AlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ArchiveObject)
-class ArchiveObjectAdmin(ReadOnlyAdmin):
+class ArchiveObjectAdmin(RecordAdmin):
     """Parquet files of the archive; written, verified and expired by the system only."""
 
     list_display = (
@@ -173,7 +181,6 @@ class ArchiveObjectAdmin(ReadOnlyAdmin):
     )
     search_fields = ("key", "checksum")
     date_hierarchy = "start_date"
-    readonly_fields = [f.name for f in ArchiveObject._meta.fields]
 
     @admin.display(description="size (KB)", ordering="file_size")
     def size_kb(self, obj: ArchiveObject) -> str:
@@ -184,7 +191,7 @@ class ArchiveObjectAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RetentionRun)
-class RetentionRunAdmin(ReadOnlyAdmin):
+class RetentionRunAdmin(RecordAdmin):
     """Every retention run: read-only history (records, storage before/after, errors)."""
 
     list_display = (
@@ -199,11 +206,10 @@ class RetentionRunAdmin(ReadOnlyAdmin):
     )
     list_filter = ("operation", "status")
     date_hierarchy = "started"
-    readonly_fields = [f.name for f in RetentionRun._meta.fields]
 
 
 @admin.register(TierChunk)
-class TierChunkAdmin(ReadOnlyAdmin):
+class TierChunkAdmin(RecordAdmin):
     """One UTC day of one tier: written -> verified -> deleted. Read-only: the runs move the
     state; a stuck day resumes on the next run."""
 
@@ -219,4 +225,3 @@ class TierChunkAdmin(ReadOnlyAdmin):
     )
     list_filter = ("tier", "state")
     date_hierarchy = "day"
-    readonly_fields = [f.name for f in TierChunk._meta.fields]

@@ -8,11 +8,18 @@ delete, size. Callers import from here; the parts:
 - `transport`: the HTTP session, network errors, the server's messages;
 - `gateway`: TimeSeries, everything the v1 HTTP API does for both versions;
 - `v1`, `v2`: what differs per version (databases and tiers, deletes, sizes);
-- `connection`: `connect()`, the per-process `get_timeseries()` and `stored_rows()`;
+- `connection`: `connect()`, the INFLUXDB_* `configured_credentials()`, the per-process
+  `get_timeseries()` and `stored_rows()`;
 - `bulk`: bulk reads as CSV and batched deletes (imported from there by the tiers).
 """
 
-from enrich.influx.connection import connect, get_timeseries, reset_timeseries, stored_rows
+from enrich.influx.connection import (
+    configured_credentials,
+    connect,
+    get_timeseries,
+    reset_timeseries,
+    stored_rows,
+)
 from enrich.influx.errors import (
     InfluxAuthError,
     InfluxQueryError,
@@ -46,6 +53,7 @@ __all__ = [
     "TimeSeries",
     "TimeseriesError",
     "UnsafeDelete",
+    "configured_credentials",
     "connect",
     "duration_seconds",
     "get_timeseries",

@@ -1,6 +1,6 @@
 """Building a gateway: `connect()` from arguments (tests, bench, the first-run form), or
-`get_timeseries()` from the INFLUXDB_* settings, one per process; `stored_rows()` reads what
-enrich wrote through it."""
+`get_timeseries()` from the INFLUXDB_* settings (credentials: `configured_credentials()`), one
+per process; `stored_rows()` reads what enrich wrote through it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,19 @@ def connect(url: str, version: str = "1", **options: Any) -> TimeSeries:
     return classes[str(version)](url, **options)
 
 
+def configured_credentials() -> dict[str, str]:
+    """The INFLUXDB_* credentials as keywords of `connect()`: username and password (1.x),
+    token and org (2.x)."""
+    from django.conf import settings
+
+    return {
+        "username": settings.INFLUXDB_USERNAME,
+        "password": settings.INFLUXDB_PASSWORD,
+        "token": settings.INFLUXDB_TOKEN,
+        "org": settings.INFLUXDB_ORG,
+    }
+
+
 _per_process: dict[int, TimeSeries] = {}
 
 
@@ -38,10 +51,7 @@ def get_timeseries() -> TimeSeries:
             settings.INFLUXDB_URL,
             settings.INFLUXDB_VERSION,
             timeout=settings.INFLUXDB_TIMEOUT,
-            username=settings.INFLUXDB_USERNAME,
-            password=settings.INFLUXDB_PASSWORD,
-            token=settings.INFLUXDB_TOKEN,
-            org=settings.INFLUXDB_ORG,
+            **configured_credentials(),
         )
         _per_process.clear()  # a forked child must not reuse its parent's connections
         _per_process[pid] = gateway

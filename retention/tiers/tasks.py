@@ -1,9 +1,10 @@
 """Thin Celery tasks of the retention tiers (beat: 02:00 hourly, 02:30 daily; see
 config/schedule.py). The work and its bookkeeping are in `retention.tiers.runner`."""
 
+from collections.abc import Callable
 from datetime import date
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from enrich.errors import Transient
 from retention.models import RetentionRun
@@ -11,52 +12,48 @@ from retention.task_records import recorded, retry_transient
 from retention.tiers import runner as tiers
 
 
-def _run(
-    task, function, run_id: int | None, start: str | None, end: str | None, dry_run: bool
-) -> dict:
-    run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-    try:
-        run = function(
-            date.fromisoformat(start) if start else None,
-            date.fromisoformat(end) if end else None,
-            run=run,
-            dry_run=dry_run,
-        )
-    except Transient as exc:
-        # A retry is a new run record; the failed one stays as history.
-        retry_transient(task, exc, run_id=None, start=start, end=end, dry_run=dry_run)
-    return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
+def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun], what: str) -> Task:
+    """The task `name` running the tier `function` of retention.tiers.runner, recorded as
+    `operation`; `what` starts its docstring."""
+
+    def task(
+        self,
+        run_id: int | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        dry_run: bool = False,
+    ) -> dict:
+        run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+        try:
+            run = function(
+                date.fromisoformat(start) if start else None,
+                date.fromisoformat(end) if end else None,
+                run=run,
+                dry_run=dry_run,
+            )
+        except Transient as exc:
+            # A retry is a new run record; the failed one stays as history.
+            retry_transient(self, exc, run_id=None, start=start, end=end, dry_run=dry_run)
+        return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
+
+    task.__name__ = task.__qualname__ = function.__name__
+    task.__doc__ = (
+        f"{what}; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun created by "
+        "the API for this task; `dry_run` reports what a run would do, changing nothing (the API "
+        "queues dry runs too: they read every entity's points of every day due)."
+    )
+    return shared_task(**recorded(name, operation), bind=True, max_retries=3)(task)
 
 
-@shared_task(
-    **recorded("retention.downsample_hourly", RetentionRun.Operation.DOWNSAMPLE_HOURLY),
-    bind=True,
-    max_retries=3,
+downsample_hourly = _tier_task(
+    "retention.downsample_hourly",
+    RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+    tiers.downsample_hourly,
+    "Raw -> hourly",
 )
-def downsample_hourly(
-    self,
-    run_id: int | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    dry_run: bool = False,
-) -> dict:
-    """Raw -> hourly; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun
-    created by the API for this task; `dry_run` reports what a run would do, changing nothing
-    (the API queues dry runs too: they read every entity's points of every day due)."""
-    return _run(self, tiers.downsample_hourly, run_id, start, end, dry_run)
-
-
-@shared_task(
-    **recorded("retention.downsample_daily", RetentionRun.Operation.DOWNSAMPLE_DAILY),
-    bind=True,
-    max_retries=3,
+downsample_daily = _tier_task(
+    "retention.downsample_daily",
+    RetentionRun.Operation.DOWNSAMPLE_DAILY,
+    tiers.downsample_daily,
+    "Hourly -> daily",
 )
-def downsample_daily(
-    self,
-    run_id: int | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    dry_run: bool = False,
-) -> dict:
-    """Hourly -> daily; arguments as for downsample_hourly."""
-    return _run(self, tiers.downsample_daily, run_id, start, end, dry_run)

@@ -1,4 +1,6 @@
-"""manage.py archive_to_s3: archive the daily aggregates that are due (or --dry-run)."""
+"""Archive what is due: write the daily aggregates older than RETENTION_DAILY_DAYS to Parquet in
+the archive (S3_ARCHIVE_BUCKET, else ARCHIVE_LOCAL_DIR), verify each file, then delete the rows
+from InfluxDB; expire objects older than ARCHIVE_RETENTION_YEARS. --dry-run only reports."""
 
 import json
 from datetime import UTC, datetime, time
@@ -13,11 +15,7 @@ from retention.management.commands._dates import parse_day
 
 
 class Command(BaseCommand):
-    help = (
-        "Write the daily aggregates older than RETENTION_DAILY_DAYS to Parquet in the archive "
-        "(S3_ARCHIVE_BUCKET, else ARCHIVE_LOCAL_DIR), verify each file, then delete the rows "
-        "from InfluxDB; expire objects older than ARCHIVE_RETENTION_YEARS."
-    )
+    help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

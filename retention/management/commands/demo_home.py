@@ -1,4 +1,6 @@
-"""manage.py demo_home: write a synthetic Home Assistant home into a demo InfluxDB database."""
+"""Write N days of synthetic Home Assistant data (power, energy, motion, temperature, weather;
+official InfluxDB integration layout) into a demo InfluxDB database, to try enrich without Home
+Assistant. Refuses the database HA_INFLUXDB_DATABASE names."""
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -14,11 +16,7 @@ from retention.demo import MIN_ENTITIES, generate_demo_home, plan_entities
 
 
 class Command(BaseCommand):
-    help = (
-        "Write N days of synthetic Home Assistant data (power, energy, motion, temperature, "
-        "weather; official InfluxDB integration layout) into a demo InfluxDB database, to try "
-        "enrich without Home Assistant. Refuses the database HA_INFLUXDB_DATABASE names."
-    )
+    help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=7, help="days of history (default 7)")

@@ -1,4 +1,7 @@
-"""manage.py discover_entities: fill the entity registry from Home Assistant's InfluxDB."""
+"""Fill the entity registry from Home Assistant's InfluxDB: scan it for entities and add or
+update them in the registry (kind, unit, measurement, seen times). Entities edited in the admin
+keep their kind, area, unit and tiered flag. With --ha-areas, also take each entity's area from
+Home Assistant (HA_URL, HA_TOKEN)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,12 +13,7 @@ from retention.tiers import density
 
 
 class Command(BaseCommand):
-    help = (
-        "Scan Home Assistant's InfluxDB for entities and add or update them in the entity "
-        "registry (kind, unit, measurement, seen times). Entities edited in the admin keep "
-        "their kind, area, unit and tiered flag. With --ha-areas, also take each entity's "
-        "area from Home Assistant (HA_URL, HA_TOKEN)."
-    )
+    help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

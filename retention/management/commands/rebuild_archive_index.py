@@ -1,4 +1,6 @@
-"""manage.py rebuild_archive_index: ArchiveObject rows for archived files that have none."""
+"""After losing the database: list archives/ in the archive store (S3_ARCHIVE_BUCKET, else
+ARCHIVE_LOCAL_DIR) and index every Parquet file that has no ArchiveObject row, after checking its
+SHA-256, rows and days, so restore finds it again. Existing rows are left alone."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -10,12 +12,7 @@ from retention.archive.store import StorageError
 
 
 class Command(BaseCommand):
-    help = (
-        "After losing the database: list archives/ in the archive store (S3_ARCHIVE_BUCKET, "
-        "else ARCHIVE_LOCAL_DIR) and index every Parquet file that has no ArchiveObject row, "
-        "after checking its SHA-256, rows and days, so restore finds it again. Existing rows "
-        "are left alone."
-    )
+    help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

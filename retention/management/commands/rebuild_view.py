@@ -1,4 +1,5 @@
-"""manage.py rebuild_view <name> --start YYYY-MM-DD --end YYYY-MM-DD"""
+"""Recompute a materialized view for the local days START..END (both included), from raw data
+or, where retention replaced it, the hourly tier. Recorded as a view_refresh run."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -10,11 +11,7 @@ from retention.rollups.materialized import VIEWS, rebuild_view
 
 
 class Command(BaseCommand):
-    help = (
-        "Recompute a materialized view for the local days START..END (both included), from "
-        "raw data or, where retention replaced it, the hourly tier. Recorded as a "
-        "view_refresh run."
-    )
+    help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", choices=list(VIEWS))

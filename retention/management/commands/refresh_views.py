@@ -1,4 +1,5 @@
-"""manage.py refresh_views: the incremental refresh of the materialized views, now."""
+"""Refresh the materialized views incrementally, now: recompute the buckets from the last
+refresh minus VIEW_LATE_MARGIN_HOURS to now (the first refresh reads all history)."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -7,10 +8,7 @@ from retention.rollups.materialized import VIEWS, refresh_view
 
 
 class Command(BaseCommand):
-    help = (
-        "Refresh the materialized views incrementally: recompute the buckets from the last "
-        "refresh minus VIEW_LATE_MARGIN_HOURS to now (the first refresh reads all history)."
-    )
+    help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("views", nargs="*", help=f"any of {', '.join(VIEWS)} (default: all)")

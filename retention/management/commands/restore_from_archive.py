@@ -1,4 +1,6 @@
-"""manage.py restore_from_archive START END: re-import archived daily aggregates."""
+"""Restore the archived daily aggregates of START..END (dates, both inclusive) into the
+InfluxDB database RESTORE_INFLUXDB_DATABASE (measurement entity_aggregates), or with --output
+into one Parquet file."""
 
 from pathlib import Path
 
@@ -14,11 +16,7 @@ from retention.archive.store import StorageError
 
 
 class Command(BaseCommand):
-    help = (
-        "Restore the archived daily aggregates of START..END (dates, both inclusive) into the "
-        "InfluxDB database RESTORE_INFLUXDB_DATABASE (measurement entity_aggregates), or with "
-        "--output into one Parquet file."
-    )
+    help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("start_date", help="first day, YYYY-MM-DD")
