@@ -31,6 +31,7 @@ from retention import faults
 from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity, TierChunk
+from retention.tiers import ahead as tier_ahead
 from retention.tiers import density
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
@@ -98,6 +99,8 @@ class HourlyTier(DayTier):
         self.entities = list(Entity.objects.filter(tiered=True).order_by("entity_id"))
         self._raw_rp: str | None = None
         self.reader = tier_reads.Reader(self.entities, self.database)
+        self.ahead = tier_ahead.Lookahead()
+        self.work_set: set[date] = set()
 
     @property
     def raw_rp(self) -> str:
@@ -132,7 +135,13 @@ class HourlyTier(DayTier):
                 return []
             start = min(firsts)
         self.reader.days = self.days_left(start)
+        self.work_set = set(self.reader.days)
         return self.reader.days
+
+    def close(self) -> None:
+        """End the run's helper threads (the day computed ahead first: it reads)."""
+        self.ahead.close()
+        self.reader.close()
 
     # -- one entity, one day --
     def compute(
@@ -296,13 +305,17 @@ class HourlyTier(DayTier):
                             day,
                         )
                     to_delete.append((entity, raw))
-        computed = [
-            self.compute(entity, day, reads)
-            for group, reads in self.reader.groups(start, to_aggregate)
-            if still_held(lock)
-            for entity in group
-        ]
+        computed = self.ahead.take(day) if not verified and chunk is None else None
+        if computed is None:
+            computed = [
+                self.compute(entity, day, reads)
+                for group, reads in self.reader.groups(start, to_aggregate)
+                if still_held(lock)
+                for entity in group
+            ]
         computed, kept = density.split([item for item in computed if item.rows])
+        if (following := tier_ahead.plan(self, day, computed, kept)) is not None:
+            self.ahead.start(day + DAY, following)
         written = write_rows(HOURLY_RP, (row for item in computed for row in item.rows))
         raw_points = sum(item.raw_points for item in computed)
         if not verified:

@@ -280,7 +280,8 @@ def read_group(entities: Sequence[Entity], start: datetime, database: str,
 # --- reading ahead ---------------------------------------------------------------------------
 class Prefetch:
     """Reads the windows of (day, group) units in order, one unit ahead, in a thread with its
-    own connection to InfluxDB (it only waits on the network: the main thread parses).
+    own connection to InfluxDB, and parses it there (`Fetched.parse_ahead`) while the main
+    thread writes, verifies and deletes the current day.
     `get(start, entities)` returns that unit's `tier_window.fetch`, None for a unit that was
     not planned (the caller reads it itself)."""
 
@@ -307,9 +308,11 @@ class Prefetch:
     def _fetch(self, index: int) -> Fetched | None:
         start, end, entities = self.units[index]
         batched, ts = official(entities), self._gateway()
-        return (
-            fetch(ts, batched, start, end, self.database) if batched and supports_csv(ts) else None
-        )
+        if not batched or not supports_csv(ts):
+            return None
+        fetched = fetch(ts, batched, start, end, self.database)
+        fetched.parse_ahead(batched)
+        return fetched
 
     def get(self, start: datetime, entities: Sequence[Entity]) -> Fetched | None:
         key = (start, tuple(entities))
@@ -356,6 +359,19 @@ class Reader:
         for group in groups(entities):
             fetched = self._prefetch.get(start, group)
             yield group, read_group(group, start, self.database, fetched)
+
+    def ahead(self, start: datetime, group: Sequence[Entity], previous: dict[str, TierRow]
+              ) -> GroupReads | None:  # fmt: skip
+        """The group's reads of the day at `start` for computing it ahead (`tier_ahead`): its
+        points as the reader thread parsed them, no raw carry-in and `previous` as each
+        entity's last hourly row; None when an entity needs `ha_source`."""
+        fetched = self._prefetch.get(start, group) if self._prefetch is not None else None
+        if fetched is None or fetched.parsed is None:
+            return None
+        ids, samples, redo = fetched.parsed
+        if redo or ids != tuple(e.entity_id for e in group):
+            return None
+        return GroupReads(samples, dict.fromkeys(ids), {i: previous[i] for i in ids})
 
     def close(self) -> None:
         if self._prefetch is not None:

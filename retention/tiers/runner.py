@@ -187,7 +187,7 @@ def downsample(
 
 def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float) -> None:
     if isinstance(tier, HourlyTier):
-        tier.reader.close()
+        tier.close()
     run.finished = datetime.now(UTC)
     run.duration_seconds = round(time.monotonic() - began, 3)
     if tier is not None and run.status != RetentionRun.Status.DRY_RUN:

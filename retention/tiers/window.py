@@ -1,8 +1,8 @@
 """One day's raw points of a group of official-layout entities, read at once as CSV.
 
 `fetch` sends one query over all the group's measurements (`enrich.influx.bulk`) and
-returns the answer unparsed, so a reader thread (`tier_reads.Prefetch`) only waits on the
-network; `parse` turns it into each entity's Samples exactly as `ha_source.read_samples`
+returns the answer unparsed, so a reader thread (`tier_reads.Prefetch`) can read it, and
+parse it (`Fetched.parse_ahead`), while the run works on the day before; `parse` turns it into each entity's Samples exactly as `ha_source.read_samples`
 would (`sample_from_official` on the typed fields, same-time points deduplicated, the last
 one winning). Types come from InfluxDB's own field keys (SHOW FIELD KEYS), read with the
 points. CSV cannot tell the empty string from a missing field: an entity with a point
@@ -41,6 +41,14 @@ class Fetched:
     data: bytes
     fields: dict[str, dict[str, str]]  # measurement -> field -> type ("mixed" if several)
     tags: set[str]
+    # `parse`'s answer, when the reader thread parsed it ahead: (entity ids, samples, redo)
+    parsed: tuple[tuple[str, ...], dict[str, list[Sample]], set[str]] | None = None
+
+    def parse_ahead(self, entities: Sequence[Entity]) -> None:
+        """Parse now, in the reader thread (the points only: nothing here depends on what the
+        run writes or deletes meanwhile), for `window_samples` to take."""
+        samples, redo = parse(entities, self)
+        self.parsed = (tuple(e.entity_id for e in entities), samples, redo)
 
 
 def selection(entities: Sequence[Entity]) -> tuple[str, str, dict[str, str]]:
@@ -220,7 +228,11 @@ def window_samples(entities: Sequence[Entity], start: datetime, end: datetime, d
     if batched:
         if fetched is None:
             fetched = fetch(get_timeseries(), batched, start, end, database)
-        samples, _ = parse(batched, fetched)
+        ids = tuple(e.entity_id for e in batched)
+        if fetched.parsed is not None and fetched.parsed[0] == ids:
+            samples = fetched.parsed[1]
+        else:
+            samples, _ = parse(batched, fetched)
     for entity in entities:
         if entity.entity_id not in samples:
             samples[entity.entity_id] = list(
