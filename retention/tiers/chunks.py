@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db import transaction
-
 from enrich.redis.lock import RunLock
 from retention.models import TierChunk
 from retention.tiers.safety import TierError
@@ -64,12 +62,15 @@ def find_chunk(tier: str, day: date) -> TierChunk | None:
     return TierChunk.objects.filter(tier=tier, day=day).first()
 
 
-def set_chunk(tier: str, day: date, state: str, **values: object) -> TierChunk:
-    with transaction.atomic():
-        chunk, _ = TierChunk.objects.update_or_create(
-            tier=tier, day=day, defaults={"state": state, **values}
-        )
-    return chunk
+def set_chunk(tier: str, day: date, state: str, **values: object) -> None:
+    """Record the day's `state` (and `values`), creating its chunk if need be: one statement
+    (INSERT .. ON CONFLICT DO UPDATE), so fields not named keep what they hold."""
+    TierChunk.objects.bulk_create(
+        [TierChunk(tier=tier, day=day, state=state, **values)],
+        update_conflicts=True,
+        unique_fields=["tier", "day"],
+        update_fields=["state", "updated", *values],
+    )
 
 
 def deleted_days(tier: str, start: date | None, end: date) -> list[date]:

@@ -94,12 +94,13 @@ class DailyTier(DayTier):
             self.written(day, len(pending), sources, written, pending_rows=pending)
             faults.point("daily:after_write")
             self.verify(day, pending, hourly)
-            chunk = set_chunk(self.tier, day, TierChunk.State.VERIFIED)
+            set_chunk(self.tier, day, TierChunk.State.VERIFIED)
             self.outcome.processed += sources
             self.outcome.rows_written += written
+        else:
+            pending = chunk.pending_rows
         faults.point("daily:after_verify")
         still_held(lock)
-        pending = chunk.pending_rows
         database = settings.TIER_DATABASE
         stored = read_rows(HOURLY_RP, start, start + DAY)
         deleted = sum(len(stored.get(entity_id, [])) for entity_id in pending)
