@@ -135,33 +135,24 @@ def collect(self, config_id: int) -> dict:
     }
 
 
-# One dispatch task per source, each named literally (beat's table names them; grep finds them).
 DISPATCH = {"acks_late": True, "soft_time_limit": 60, "time_limit": 90}
 
 
-@shared_task(name="collectors.dispatch_carbon_intensity", **DISPATCH)
-def dispatch_carbon_intensity() -> int:
-    return dispatch("carbon_intensity")
+def _dispatch_task(name: str) -> None:
+    """Register beat's task `collectors.dispatch_<source>`: one collect per target of <source>."""
+    source = name.removeprefix("collectors.dispatch_")
+
+    @shared_task(name=name, **DISPATCH)
+    def dispatch_source() -> int:
+        return dispatch(source)
 
 
-@shared_task(name="collectors.dispatch_electricity_pricing", **DISPATCH)
-def dispatch_electricity_pricing() -> int:
-    return dispatch("electricity_pricing")
-
-
-@shared_task(name="collectors.dispatch_air_quality", **DISPATCH)
-def dispatch_air_quality() -> int:
-    return dispatch("air_quality")
-
-
-@shared_task(name="collectors.dispatch_occupancy", **DISPATCH)
-def dispatch_occupancy() -> int:
-    return dispatch("occupancy")
-
-
-@shared_task(name="collectors.dispatch_smart_meter", **DISPATCH)
-def dispatch_smart_meter() -> int:
-    return dispatch("smart_meter")
+# One dispatch task per source, each named literally (beat's table names them; grep finds them).
+_dispatch_task("collectors.dispatch_carbon_intensity")
+_dispatch_task("collectors.dispatch_electricity_pricing")
+_dispatch_task("collectors.dispatch_air_quality")
+_dispatch_task("collectors.dispatch_occupancy")
+_dispatch_task("collectors.dispatch_smart_meter")
 
 
 @shared_task(

@@ -25,110 +25,32 @@ class Entry:
         return queue_of(self.task)
 
 
+# fmt: off
 SCHEDULE: tuple[Entry, ...] = (
     # PRD FR9 cadences; each dispatch fans out one collect task per (provider, target).
-    Entry(
-        name="Carbon intensity",
-        task="collectors.dispatch_carbon_intensity",
-        every_seconds=900,
-        expires=840,
-    ),
-    Entry(
-        name="Electricity prices",
-        task="collectors.dispatch_electricity_pricing",
-        every_seconds=3600,
-        expires=3300,
-    ),
-    Entry(
-        # The price point of the running slot, from the stored slots (no API call): every
-        # minute, so 15-, 30- and 60-minute slot edges show within a minute.
-        name="Current electricity price",
-        task="collectors.write_current_prices",
-        every_seconds=60,
-        expires=50,
-    ),
-    Entry(
-        name="Air quality",
-        task="collectors.dispatch_air_quality",
-        every_seconds=3600,
-        expires=3300,
-    ),
-    Entry(
-        name="Occupancy prediction",
-        task="collectors.dispatch_occupancy",
-        every_seconds=900,
-        expires=840,
-    ),
-    Entry(
-        name="Smart meter",
-        task="collectors.dispatch_smart_meter",
-        every_seconds=300,
-        expires=270,
-    ),
-    Entry(
-        name="Refresh materialized views",
-        task="retention.refresh_views",
-        crontab="0 */4 * * *",
-        expires=3 * 3600,
-    ),
-    Entry(
-        name="Record storage metrics",
-        task="retention.record_metrics",
-        crontab="15 4 * * *",
-        expires=3600,
-    ),
-    Entry(
-        # The tier runs' storage once InfluxDB compacted (RETENTION_SETTLE_HOURS after them).
-        name="Settle tier runs' storage",
-        task="retention.settle_storage",
-        crontab="0 8 * * *",
-        expires=3600,
-    ),
-    Entry(
-        # Routed to the default queue (config/queues.py): a long retention run must not delay it.
-        name="Check retention alerts",
-        task="retention.check_alerts",
-        every_seconds=300,
-        expires=240,
-    ),
-    Entry(
-        # Weekly, Sundays 03:00: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet.
-        name="Archive to S3",
-        task="retention.archive",
-        crontab="0 3 * * 0",
-        expires=6 * 3600,
-    ),
+    Entry("Carbon intensity",                 "collectors.dispatch_carbon_intensity",    every_seconds=900,     expires=840),
+    Entry("Electricity prices",               "collectors.dispatch_electricity_pricing", every_seconds=3600,    expires=3300),
+    # The price point of the running slot, from the stored slots (no API call): every
+    # minute, so 15-, 30- and 60-minute slot edges show within a minute.
+    Entry("Current electricity price",        "collectors.write_current_prices",         every_seconds=60,      expires=50),
+    Entry("Air quality",                      "collectors.dispatch_air_quality",         every_seconds=3600,    expires=3300),
+    Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           every_seconds=900,     expires=840),
+    Entry("Smart meter",                      "collectors.dispatch_smart_meter",         every_seconds=300,     expires=270),
+    Entry("Refresh materialized views",       "retention.refresh_views",                 crontab="0 */4 * * *", expires=3 * 3600),
+    Entry("Record storage metrics",           "retention.record_metrics",                crontab="15 4 * * *",  expires=3600),
+    # The tier runs' storage once InfluxDB compacted (RETENTION_SETTLE_HOURS after them).
+    Entry("Settle tier runs' storage",        "retention.settle_storage",                crontab="0 8 * * *",   expires=3600),
+    # Routed to the default queue (config/queues.py): a long retention run must not delay it.
+    Entry("Check retention alerts",           "retention.check_alerts",                  every_seconds=300,     expires=240),
+    # Weekly, Sundays 03:00: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet.
+    Entry("Archive to S3",                    "retention.archive",                       crontab="0 3 * * 0",   expires=6 * 3600),
     # Tiered retention: raw -> hourly at 02:00 UTC, hourly -> daily at 02:30 (retention.tiers.runner).
-    Entry(
-        name="Discover Home Assistant entities",
-        task="retention.discover_entities",
-        crontab="30 1 * * *",
-        expires=3600,
-    ),
-    Entry(
-        name="Downsample raw to hourly",
-        task="retention.downsample_hourly",
-        crontab="0 2 * * *",
-        expires=3600,
-    ),
-    Entry(
-        name="Downsample hourly to daily",
-        task="retention.downsample_daily",
-        crontab="30 2 * * *",
-        expires=3600,
-    ),
-    Entry(
-        # Home Assistant over MQTT (a no-op without MQTT_URL): every minute, so the price now,
-        # peak and cheapest window follow price-slot boundaries; also requested after writes.
-        name="Home Assistant MQTT states",
-        task="mqtt.publish_states",
-        crontab="* * * * *",
-        expires=50,
-    ),
-    Entry(
-        name="Service health check",
-        task="enrich.check_services",
-        every_seconds=300,
-        expires=240,
-    ),
+    Entry("Discover Home Assistant entities", "retention.discover_entities",             crontab="30 1 * * *",  expires=3600),
+    Entry("Downsample raw to hourly",         "retention.downsample_hourly",             crontab="0 2 * * *",   expires=3600),
+    Entry("Downsample hourly to daily",       "retention.downsample_daily",              crontab="30 2 * * *",  expires=3600),
+    # Home Assistant over MQTT (a no-op without MQTT_URL): every minute, so the price now,
+    # peak and cheapest window follow price-slot boundaries; also requested after writes.
+    Entry("Home Assistant MQTT states",       "mqtt.publish_states",                     crontab="* * * * *",   expires=50),
+    Entry("Service health check",             "enrich.check_services",                   every_seconds=300,     expires=240),
 )
+# fmt: on

@@ -6,6 +6,8 @@ from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_messag
 from enrich.models import OAuthConnection, ProviderConfig, Site
 
 SECRET_FIELDS = ("api_key", "password")
+# What a provider config collects and how often: the columns of the list and the inline.
+PROVIDER_SETTINGS = ("source", "provider", "enabled", "interval_seconds")
 RECONNECT = "reconnect Google Calendar on /oauth/google/"
 
 
@@ -64,16 +66,7 @@ class ProviderConfigForm(forms.ModelForm):
 @admin.register(ProviderConfig)
 class ProviderConfigAdmin(admin.ModelAdmin):
     form = ProviderConfigForm
-    list_display = (
-        "site",
-        "source",
-        "provider",
-        "enabled",
-        "interval_seconds",
-        "secret_stored",
-        "session_saved",
-        "secret_problem",
-    )
+    list_display = ("site", *PROVIDER_SETTINGS, "secret_stored", "session_saved", "secret_problem")
     list_filter = ("source", "provider", "enabled")
     search_fields = ("site__name", "provider")
     readonly_fields = ("secret_problem",)
@@ -95,16 +88,7 @@ class ProviderConfigInline(admin.TabularInline):
     model = ProviderConfig
     form = ProviderConfigForm
     extra = 0
-    fields = (
-        "source",
-        "provider",
-        "enabled",
-        "interval_seconds",
-        "username",
-        "api_key",
-        "password",
-        "options",
-    )
+    fields = (*PROVIDER_SETTINGS, "username", *SECRET_FIELDS, "options")
 
 
 @admin.register(Site)

@@ -29,6 +29,7 @@ Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown
 503 InfluxDB unreachable.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_sl
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from enrich.api import params
-from enrich.influx import InfluxUnavailable, TimeseriesError
+from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig, Site
 
 SOURCE = "electricity_pricing"
@@ -176,6 +177,35 @@ SHARED_PARAMETERS = [
 RESPONSES = {200: dict, 400: dict, 404: dict, 409: dict, 503: dict}
 
 
+def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
+    """What a planning endpoint answers: `answer()`, or the error it raised as 404 (unknown
+    site), 409 (no provider, incomplete settings, too little stored: with `known` where the
+    error says how far the stored data goes), 400 (a duration the slot widths cannot make) or
+    503 (`unreadable` cannot be read)."""
+    try:
+        return Response(answer())
+    except LookupError as exc:
+        return Response({"site": str(exc)}, status=404)
+    except NotEnoughData as exc:
+        known = {} if exc.known is None else {"known": exc.known}
+        return Response({"detail": str(exc), **known}, status=409)
+    except Conflict as exc:
+        return Response({"detail": str(exc)}, status=409)
+    except UnreachableDuration as exc:
+        return Response({"hours": str(exc)}, status=400)
+    except TimeseriesError as exc:  # InfluxUnavailable is one
+        return Response({"detail": f"The {unreadable} cannot be read: {exc}"}, status=503)
+
+
+def planning_schema(description: str, *own: OpenApiParameter):
+    """The OpenAPI schema of an endpoint that plans a window from the stored slots
+    (/api/pricing/windows, /api/plan): its own parameters, then the split rules and `site`
+    they share (SHARED_PARAMETERS), and the shared error answers."""
+    return extend_schema(
+        description=description, parameters=[*own, *SHARED_PARAMETERS], responses=RESPONSES
+    )
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
@@ -195,79 +225,66 @@ def answer_head(site: Site, provider: str, region: str, currency: str, now: date
 class PricingWindows(APIView):
     """The best time window(s) to use electricity for a site, from the stored price slots."""
 
-    @extend_schema(
-        description=(
-            "The cheapest (or, with most_expensive=true, the dearest) window of `hours` from "
-            "the stored price slots, for the moment of the request. Running now counts: the "
-            "running slot is priced from now to its end, and no window dearer than running now "
-            "for the same duration is offered (none cheaper with most_expensive=true). "
-            "saving_vs_now = average price of running the same duration from now minus the "
-            "window's average price, per kWh, in both directions: positive means the window "
-            "costs less than running now (never negative for the cheapest window, never "
-            "positive for the most expensive one); null when the prices from now are not known."
-        ),
-        parameters=[
-            OpenApiParameter("hours", float, required=True, description="window length, hours"),
-            OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
-            OpenApiParameter("before", str, description="ISO time the window must end by"),
-            OpenApiParameter("most_expensive", bool, description="the dearest window instead"),
-            *SHARED_PARAMETERS,
-        ],
-        responses=RESPONSES,
+    @planning_schema(
+        "The cheapest (or, with most_expensive=true, the dearest) window of `hours` from "
+        "the stored price slots, for the moment of the request. Running now counts: the "
+        "running slot is priced from now to its end, and no window dearer than running now "
+        "for the same duration is offered (none cheaper with most_expensive=true). "
+        "saving_vs_now = average price of running the same duration from now minus the "
+        "window's average price, per kWh, in both directions: positive means the window "
+        "costs less than running now (never negative for the cheapest window, never "
+        "positive for the most expensive one); null when the prices from now are not known.",
+        OpenApiParameter("hours", float, required=True, description="window length, hours"),
+        OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
+        OpenApiParameter("before", str, description="ISO time the window must end by"),
+        OpenApiParameter("most_expensive", bool, description="the dearest window instead"),
     )
     def get(self, request):
         wanted = _request(request.query_params)
-        try:
-            site, config, target = pricing_target(request.query_params)
-            now = wanted["now"]
-            end = now + wanted["within"]
-            if wanted["before"] is not None:
-                end = min(end, wanted["before"])
-            currency, slots = one_currency_slots(config.provider, target.key, now - LOOK_BACK, end)
-            result = find_windows(
-                slots,
-                wanted["hours"],
-                now,
-                within=wanted["within"],
-                contiguous=wanted["contiguous"],
-                before=wanted["before"],
-                most_expensive=wanted["most_expensive"],
-                penalty_percent=wanted["penalty_percent"],
-                max_windows=wanted["max_windows"],
-            )
-            running = current_slot(slots, now)
-        except LookupError as exc:
-            return Response({"site": str(exc)}, status=404)
-        except (Conflict, NotEnoughData) as exc:
-            return Response({"detail": str(exc)}, status=409)
-        except UnreachableDuration as exc:
-            return Response({"hours": str(exc)}, status=400)
-        except (InfluxUnavailable, TimeseriesError) as exc:
-            return Response({"detail": f"The price data cannot be read: {exc}"}, status=503)
-        return Response(
-            {
-                **answer_head(site, config.provider, target.key, currency, now),
-                "current_price": running.price if running else None,
-                "hours": wanted["hours"],
-                "within": _hours(wanted["within"].total_seconds()),
-                "before": _iso(wanted["before"]) if wanted["before"] else None,
-                "contiguous": wanted["contiguous"],
-                "most_expensive": wanted["most_expensive"],
-                "start": _iso(result.start),
-                "end": _iso(result.end),
-                "average_price": result.average_price,
-                "saving_vs_now": result.saving_vs_now,
-                "penalty_percent": wanted["penalty_percent"],
-                "max_windows": wanted["max_windows"],
-                "windows_used": result.windows_used,
-                "penalty_cost": result.penalty_cost,
-                "windows": [
-                    {"start": _iso(s), "end": _iso(e), "average_price": price}
-                    for s, e, price in result.runs()
-                ],
-                "slots": [
-                    {"start": _iso(s.start), "end": _iso(s.end), "price": s.price}
-                    for s in result.slots
-                ],
-            }
-        )
+        return planning_answer(lambda: windows_answer(request.query_params, wanted), "price data")
+
+
+def windows_answer(query, wanted: dict[str, Any]) -> dict:
+    """The best window(s) for the checked parameters (`_request`)."""
+    site, config, target = pricing_target(query)
+    now = wanted["now"]
+    end = now + wanted["within"]
+    if wanted["before"] is not None:
+        end = min(end, wanted["before"])
+    currency, slots = one_currency_slots(config.provider, target.key, now - LOOK_BACK, end)
+    result = find_windows(
+        slots,
+        wanted["hours"],
+        now,
+        within=wanted["within"],
+        contiguous=wanted["contiguous"],
+        before=wanted["before"],
+        most_expensive=wanted["most_expensive"],
+        penalty_percent=wanted["penalty_percent"],
+        max_windows=wanted["max_windows"],
+    )
+    running = current_slot(slots, now)
+    return {
+        **answer_head(site, config.provider, target.key, currency, now),
+        "current_price": running.price if running else None,
+        "hours": wanted["hours"],
+        "within": _hours(wanted["within"].total_seconds()),
+        "before": _iso(wanted["before"]) if wanted["before"] else None,
+        "contiguous": wanted["contiguous"],
+        "most_expensive": wanted["most_expensive"],
+        "start": _iso(result.start),
+        "end": _iso(result.end),
+        "average_price": result.average_price,
+        "saving_vs_now": result.saving_vs_now,
+        "penalty_percent": wanted["penalty_percent"],
+        "max_windows": wanted["max_windows"],
+        "windows_used": result.windows_used,
+        "penalty_cost": result.penalty_cost,
+        "windows": [
+            {"start": _iso(s), "end": _iso(e), "average_price": price}
+            for s, e, price in result.runs()
+        ],
+        "slots": [
+            {"start": _iso(s.start), "end": _iso(s.end), "price": s.price} for s in result.slots
+        ],
+    }

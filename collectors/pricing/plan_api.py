@@ -30,18 +30,15 @@ from rest_framework.views import APIView
 from collectors.models import FlexibleLoad
 from collectors.pricing import now as clock
 from collectors.pricing.api import (
-    RESPONSES,
-    SHARED_PARAMETERS,
     SITE,
-    Conflict,
+    planning_answer,
+    planning_schema,
     site_from_query,
     split_rules,
 )
 from collectors.pricing.loads import plan_for
-from collectors.pricing.plan_inputs import PlanRequest, TooFewKnown, plan_answer
-from collectors.pricing.windows import UnreachableDuration
+from collectors.pricing.plan_inputs import PlanRequest, plan_answer
 from enrich.api import params
-from enrich.influx import InfluxUnavailable, TimeseriesError
 
 DEFAULT_HORIZON = timedelta(hours=24)
 
@@ -84,41 +81,25 @@ def plan_request(query) -> PlanRequest:
 class LoadPlan(APIView):
     """The best window for a flexible load by cost plus carbon cost, from stored data."""
 
-    @extend_schema(
-        description=(
-            "The window (contiguous, or split with contiguous=false) minimising price plus "
-            "carbon cost (kWh x gCO2/kWh x carbon_price per tonne) for a load that runs "
-            "`hours` before `before`, from the stored price slots and carbon forecasts. "
-            "Compared with running now, the cheapest-only and the greenest-only windows "
-            "(price_saving, carbon_saving: positive means the plan is better). Hours without "
-            "a carbon forecast use the last known value (carbon_last_known_hours, "
-            "slots[].carbon_last_known); with no carbon data the plan is by price only and "
-            "carbon.message says so."
-        ),
-        parameters=[
-            OpenApiParameter("hours", float, required=True, description="run time, hours"),
-            OpenApiParameter("before", str, description="ISO time the load must end by"),
-            OpenApiParameter("carbon_price", float, description="currency per tonne CO2"),
-            OpenApiParameter("kw", float, description="load power, for absolute figures"),
-            OpenApiParameter("pareto", bool, description="also up to 5 trade-off windows"),
-            *SHARED_PARAMETERS,
-        ],
-        responses=RESPONSES,
+    @planning_schema(
+        "The window (contiguous, or split with contiguous=false) minimising price plus "
+        "carbon cost (kWh x gCO2/kWh x carbon_price per tonne) for a load that runs "
+        "`hours` before `before`, from the stored price slots and carbon forecasts. "
+        "Compared with running now, the cheapest-only and the greenest-only windows "
+        "(price_saving, carbon_saving: positive means the plan is better). Hours without "
+        "a carbon forecast use the last known value (carbon_last_known_hours, "
+        "slots[].carbon_last_known); with no carbon data the plan is by price only and "
+        "carbon.message says so.",
+        OpenApiParameter("hours", float, required=True, description="run time, hours"),
+        OpenApiParameter("before", str, description="ISO time the load must end by"),
+        OpenApiParameter("carbon_price", float, description="currency per tonne CO2"),
+        OpenApiParameter("kw", float, description="load power, for absolute figures"),
+        OpenApiParameter("pareto", bool, description="also up to 5 trade-off windows"),
     )
     def get(self, request):
         wanted = plan_request(request.query_params)
-        try:
-            return Response(plan_answer(site_from_query(request.query_params), wanted))
-        except LookupError as exc:
-            return Response({"site": str(exc)}, status=404)
-        except TooFewKnown as exc:
-            return Response({"detail": str(exc), "known": exc.known}, status=409)
-        except Conflict as exc:
-            return Response({"detail": str(exc)}, status=409)
-        except UnreachableDuration as exc:
-            return Response({"hours": str(exc)}, status=400)
-        except (InfluxUnavailable, TimeseriesError) as exc:
-            return Response({"detail": f"The stored data cannot be read: {exc}"}, status=503)
+        query = request.query_params
+        return planning_answer(lambda: plan_answer(site_from_query(query), wanted), "stored data")
 
 
 def _load(load: FlexibleLoad) -> dict:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
-from typing import Protocol
+from typing import Any, Protocol
 
 from collectors.pricing import split
 
@@ -57,6 +57,8 @@ class WindowError(ValueError):
 
 class NotEnoughData(WindowError):
     """Fewer prices are known (or fewer back-to-back) than the window needs."""
+
+    known: dict[str, Any] | None = None  # how far the stored data goes, where the raiser says
 
 
 class UnreachableDuration(WindowError):

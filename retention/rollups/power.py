@@ -12,8 +12,8 @@ number (Home Assistant writes numbers to `value` and drops unknown/unavailable s
 points are read as CSV (InfluxDB writes CSV about 3x faster than JSON), split at commas and
 converted by numpy into integer microseconds (a Sample's resolution; points sharing one keep
 the later, as `ha_source` and `stepwise` do) and floats (numpy parses the text as float()
-does: the nearest double). `power_windows` sums them with the same arithmetic in the same
-order as `aggregate_window`, so the results are equal float for float
+does: the nearest double). `power_windows` sums each window's run of them with the tiers' own
+`retention.tiers.stepwise.step_sums`, in the same order, so the results are equal float for float
 (tests/retention/rollups/test_view_power.py compares both paths). A CSV answer carries no error, so the
 rows read are checked against InfluxDB's COUNT over the same range; a mismatch raises.
 Any other entity takes the general path.
@@ -35,6 +35,7 @@ from retention.entities.ha_source import selector
 from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate, clamp
+from retention.tiers.stepwise import step_sums
 from retention.tiers.timeline import reading_of
 
 MICROSECOND = timedelta(microseconds=1)
@@ -127,25 +128,17 @@ def power_windows(
         stop = position
         while stop < count and times[stop] < end:
             stop += 1
-        weighted = coverage = 0.0
-        low = high = None
-        if position:  # the sample in force at the window start
-            value = values[position - 1]
-            seconds = ((times[position] if position < stop else end) - start) / 1_000_000
-            if value is not None and seconds > 0:
-                coverage, weighted, low, high = seconds, value * seconds, value, value
-        for index in range(position, stop):
-            value = values[index]
-            held_to = times[index + 1] if index + 1 < stop else end
-            seconds = (held_to - times[index]) / 1_000_000
-            if value is None or seconds <= 0:
-                continue
-            coverage += seconds
-            weighted += value * seconds
-            if low is None or value < low:
-                low = value
-            if high is None or value > high:
-                high = value
+        # Each sample holds from its time (the one in force at the window start: from the
+        # start) until the next sample or the window end.
+        first = position - 1 if position else 0
+        held_from = times[first:stop]
+        if position:
+            held_from[0] = start
+        held_to = times[first + 1 : stop]
+        if held_from:  # else nothing is in force in the window
+            held_to.append(end)
+        seconds = [(b - a) / 1_000_000 for a, b in zip(held_from, held_to, strict=True)]
+        coverage, weighted, low, high = step_sums(zip(values[first:stop], seconds, strict=True))
         inside = stop - position
         if coverage == 0 and inside == 0:
             results.append(None)

@@ -176,20 +176,10 @@ def _aggregate_values(
     previous_last_value: float | None,
     label: str,
 ) -> Aggregate:
-    weighted = 0.0
-    coverage = 0.0
-    low: float | None = None
-    high: float | None = None
-    for sample, seconds in in_force(timeline, inside, start, end):
-        value = reading_of(kind, sample)
-        if value is None:
-            continue
-        coverage += seconds
-        weighted += value * seconds
-        if low is None or value < low:
-            low = value
-        if high is None or value > high:
-            high = value
+    coverage, weighted, low, high = step_sums(
+        (reading_of(kind, sample), seconds)
+        for sample, seconds in in_force(timeline, inside, start, end)
+    )
     aggregate = Aggregate(
         start, end, kind, coverage_seconds=coverage, min_value=low, max_value=high
     )
@@ -203,6 +193,31 @@ def _aggregate_values(
     else:
         aggregate.last_value = _last_reading(kind, timeline, len(timeline), previous_last_value)
     return aggregate
+
+
+def step_sums(
+    pieces: Iterable[tuple[float | None, float]],
+) -> tuple[float, float, float | None, float | None]:
+    """The step function over one window from its pieces in time order, (reading, seconds it
+    holds in the window): seconds covered, the sum of reading x seconds, the lowest and the
+    highest reading. A piece with no reading (a gap) or no time covers nothing.
+
+    The one place of this arithmetic: the tiers (`_aggregate_values`) and the energy view's
+    fast path (`retention.rollups.power`) both sum here, in the same order, so their results
+    are equal float for float. It takes a window's whole run of pieces, not one per call."""
+    coverage = weighted = 0.0
+    low: float | None = None
+    high: float | None = None
+    for value, seconds in pieces:
+        if value is None or seconds <= 0:
+            continue
+        coverage += seconds
+        weighted += value * seconds
+        if low is None or value < low:
+            low = value
+        if high is None or value > high:
+            high = value
+    return coverage, weighted, low, high
 
 
 def _last_reading(

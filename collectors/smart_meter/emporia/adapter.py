@@ -32,6 +32,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +62,22 @@ LATE_MINUTES = timedelta(minutes=5)
 BACKFILL_AFTER = timedelta(minutes=15)  # a window longer than this is an outage (logged)
 
 
+@dataclass(frozen=True)
+class _Account:
+    """Where a fetch's calls go and whose login they carry; `key` tells accounts apart."""
+
+    base: str
+    credentials: Credentials
+
+    @classmethod
+    def of(cls, credentials: Credentials) -> "_Account":
+        return cls(base_url(credentials, DEFAULT_BASE_URL), credentials)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.base, self.credentials.username
+
+
 class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
     source = "smart_meter"
     provider = PROVIDER
@@ -83,8 +100,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
 
     def _vues(self, credentials: Credentials) -> int | None:
         """Top-level Vues of the account, as far as this process has seen its device list."""
-        key = (base_url(credentials, DEFAULT_BASE_URL), credentials.username)
-        cached = self._devices.get(key)
+        cached = self._devices.get(_Account.of(credentials).key)
         return sum(1 for d in cached[0].values() if d.top_level) if cached else None
 
     def calls_for(self, target: Target, credentials: Credentials) -> int:
@@ -97,23 +113,22 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         return None if vues is None else calls_per_period(vues, interval_seconds, period)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = base_url(credentials, DEFAULT_BASE_URL)
-        account = (base, credentials.username)
+        account = _Account.of(credentials)
         self._fetch.calls = calls = Calls(window.calls)
-        devices = self._device_list(base, credentials)
+        devices = self._device_list(account)
         vues = sum(1 for d in devices.values() if d.top_level)
         end = common.minute(window.now)
         instant = end - timedelta(minutes=1)  # the last complete minute
-        usages, answered = self._minute_usage(base, credentials, devices, instant, vues)
+        usages, answered = self._minute_usage(account, devices, instant, vues)
         daily: dict[int, float] = {}
-        last_day = self._day_fetched.get(account)
+        last_day = self._day_fetched.get(account.key)
         due = last_day is None or self._clock() - last_day >= DAY_EVERY
         if due and calls.spare(keep=vues):  # the charts come first
-            day, _ = self._usage(base, credentials, devices, instant, "1D")
+            day, _ = self._usage(account, devices, instant, "1D")
             daily = {u.gid: u.kwh for u in day if u.channel == MAINS and u.kwh is not None}
-            self._day_fetched[account] = self._clock()
+            self._day_fetched[account.key] = self._clock()
         start = common.minute(max(window.start - LATE_MINUTES, window.now - self.history))
-        mains = self._mains(base, credentials, devices, start, end)
+        mains = self._mains(account, devices, start, end)
         if window.start < window.now - BACKFILL_AFTER:
             logger.info(
                 "emporia_vue: after an outage, asked the mains from %s: %d minute(s) came back",
@@ -128,20 +143,15 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     # --- calls ---
 
     def _minute_usage(
-        self,
-        base: str,
-        credentials: Credentials,
-        devices: dict[int, Device],
-        instant: datetime,
-        charts: int,
+        self, account: _Account, devices: dict[int, Device], instant: datetime, charts: int
     ) -> tuple[list[Usage], datetime]:
         """1MIN usage; channels answered `null` are asked again (bounded, and only with calls
         the `charts` do not need), then skipped."""
-        pause = float(credentials.options.get("null_retry_seconds", 1.0))
+        pause = float(account.credentials.options.get("null_retry_seconds", 1.0))
         merged: dict[tuple[int, str], Usage] = {}
         answered = instant
         for attempt in range(NULL_TRIES):
-            usages, answered = self._usage(base, credentials, devices, instant, "1MIN")
+            usages, answered = self._usage(account, devices, instant, "1MIN")
             for u in usages:
                 if u.kwh is not None or (u.gid, u.channel) not in merged:
                     merged[(u.gid, u.channel)] = u
@@ -165,23 +175,13 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         return list(merged.values()), answered
 
     def _usage(
-        self,
-        base: str,
-        credentials: Credentials,
-        devices: dict[int, Device],
-        instant: datetime,
-        scale: str,
+        self, account: _Account, devices: dict[int, Device], instant: datetime, scale: str
     ) -> tuple[list[Usage], datetime]:
         query = usage.usage_query(devices, instant, scale)
-        return usage.parse_usages(*self._get(base, credentials, "/AppAPI", query))
+        return usage.parse_usages(*self._get(account, "/AppAPI", query))
 
     def _mains(
-        self,
-        base: str,
-        credentials: Credentials,
-        devices: dict[int, Device],
-        start: datetime,
-        end: datetime,
+        self, account: _Account, devices: dict[int, Device], start: datetime, end: datetime
     ) -> dict[int, dict[datetime, float]]:
         """kWh of each minute in [start, end) of each top-level device's mains, by gid; a
         minute Emporia answers `null` (not ready, or no data) is left out."""
@@ -195,7 +195,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
                 )
                 continue
             query = usage.chart_query(device, start, end)
-            url, body = self._get(base, credentials, "/AppAPI", query)
+            url, body = self._get(account, "/AppAPI", query)
             found[device.gid], missing = usage.chart_minutes(url, body, start, end)
             if missing:
                 logger.debug(
@@ -207,23 +207,20 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
                 )
         return found
 
-    def _device_list(self, base: str, credentials: Credentials) -> dict[int, Device]:
-        key = (base, credentials.username)
-        cached = self._devices.get(key)
+    def _device_list(self, account: _Account) -> dict[int, Device]:
+        cached = self._devices.get(account.key)
         if cached and self._clock() - cached[1] < DEVICES_TTL:
             return cached[0]
-        devices = usage.parse_devices(*self._get(base, credentials, "/customers/devices", None))
+        devices = usage.parse_devices(*self._get(account, "/customers/devices", None))
         if not devices:
             raise ConfigError(
                 "The Emporia account has no devices: add the Vue in the Emporia app first."
             )
-        self._devices[key] = (devices, self._clock())
+        self._devices[account.key] = (devices, self._clock())
         return devices
 
-    def _get(
-        self, base: str, credentials: Credentials, path: str, query: dict[str, Any] | None
-    ) -> tuple[str, Any]:
-        url = base + path
+    def _get(self, account: _Account, path: str, query: dict[str, Any] | None) -> tuple[str, Any]:
+        url, credentials = account.base + path, account.credentials
         token = self._logins.id_token(credentials)
         calls = getattr(self._fetch, "calls", None) or Calls(None)
         calls.count()
