@@ -295,6 +295,52 @@ def test_demo_home_tiers_equal_one_shot_aggregation_and_conserve(ha_db, layout):
                 assert f["min_value"] <= f["avg_value"] <= f["max_value"]
 
 
+def test_days_computed_ahead_equal_the_one_shot_aggregation(ha_db, monkeypatch):
+    """The next day is computed while the current one is written, verified and deleted
+    (retention.tiers.ahead) only when that cannot change it: here days 3 and 4 are, day 2 is
+    not (a plug appears on it: on day 1 not every entity had rows), and every hour equals the
+    aggregation of the complete raw series."""
+    from retention.tiers import ahead
+
+    readings = ha_db.write_demo_home("official", days=4, entities=5, end=T0 + 4 * DAY)
+    entities = []
+    for measurement, domain, object_id in sorted(
+        {(r.measurement, r.tags["domain"], r.tags["entity_id"]) for r in readings}
+    ):
+        kind = {"W": "power", "kWh": "energy", "°C": "numeric"}.get(measurement)
+        kind = kind or ("binary" if domain == "binary_sensor" else "weather")
+        unit = measurement if kind in ("power", "energy", "numeric") else ""
+        entities.append(Entity.objects.create(entity_id=f"{domain}.{object_id}", kind=kind,
+                                              unit=unit, layout="official",
+                                              measurement=measurement))  # fmt: skip
+    plug = [(86400 + 600 + 60 * n, 40.0 + n) for n in range(0, 3 * 1440 - 20, 7)]
+    entities.append(ha_db.saved_entity("official", "sensor.late_plug_power", plug, unit="W"))
+    start, end = T0, T0 + 4 * DAY
+    expected = {e.entity_id: reference(e, start, end) for e in entities}
+    raw_total = sum(count_samples(e, start, end) for e in entities)
+    served: list[date] = []
+    take = ahead.Lookahead.take
+
+    def counted(self, day):
+        found = take(self, day)
+        if found is not None:
+            served.append(day)
+        return found
+
+    monkeypatch.setattr(ahead.Lookahead, "take", counted)
+
+    run = hourly(D0, D0 + 4 * DAY)
+
+    assert served == [D0 + 2 * DAY, D0 + 3 * DAY]
+    assert run.records_processed == raw_total == run.records_deleted
+    for entity in entities:
+        got = by_hour(entity.entity_id)
+        assert got.keys() == expected[entity.entity_id].keys(), entity.entity_id
+        for hour, fields in expected[entity.entity_id].items():
+            assert same(fields, got[hour]), (entity.entity_id, hour, fields, got[hour])
+        assert count_samples(entity, start, end) == 0
+
+
 # --- warm -> cold ----------------------------------------------------------------------------
 
 
