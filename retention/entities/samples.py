@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: made and read millions of times a run
 class Sample:
     time: datetime
     value: float | None = None
