@@ -113,12 +113,19 @@ class Influx1(TimeSeries):
             raise TimeseriesError(
                 f"Retention policy {rp!r} does not exist in {database!r} (it has: {names})."
             )
-        for other in names:
-            if other == rp:
-                continue
-            target = f"{quote_ident(database)}.{quote_ident(other)}.{source or '/.*/'}"
-            with self.query(database, f"SELECT * FROM {target} WHERE {where} LIMIT 1") as rows:
-                found = next(rows, None)
+        others = [name for name in names if name != rp]
+
+        def first(policies: list[str]):  # a point of `policies` the delete would remove
+            targets = ", ".join(
+                f"{quote_ident(database)}.{quote_ident(p)}.{source or '/.*/'}" for p in policies
+            )
+            with self.query(database, f"SELECT * FROM {targets} WHERE {where} LIMIT 1") as rows:
+                return next(rows, None)
+
+        if not others or first(others) is None:  # one query over all the other policies
+            return
+        for other in others:  # one per policy, to name the one that holds the point
+            found = first([other])
             if found is not None:
                 raise UnsafeDelete(
                     f"InfluxDB 1.x deletes from every retention policy at once, and "
