@@ -247,30 +247,28 @@ def same(expected: dict, got: dict) -> bool:
     )
 
 
-def test_demo_home_tiers_equal_one_shot_aggregation_and_conserve(ha_db, layout):
-    readings = ha_db.write_demo_home(layout, days=3, entities=8, end=T0 + 3 * DAY)
+def demo_entities(readings, layout: str) -> list[Entity]:
+    """Register the entities of a demo home written with `ha_db.write_demo_home`."""
     entities = []
-    for reading in {(r.measurement, r.tags["domain"], r.tags["entity_id"]) for r in readings}:
-        measurement, domain, object_id = reading
-        entity_id = f"{domain}.{object_id}"
+    for measurement, domain, object_id in sorted(
+        {(r.measurement, r.tags["domain"], r.tags["entity_id"]) for r in readings}
+    ):
         kind = {"W": "power", "kWh": "energy", "°C": "numeric"}.get(measurement)
         kind = kind or ("binary" if domain == "binary_sensor" else "weather")
         entities.append(
             Entity.objects.create(
-                entity_id=entity_id,
+                entity_id=f"{domain}.{object_id}",
                 kind=kind,
                 unit=measurement if kind in ("power", "energy", "numeric") else "",
                 layout=layout,
                 measurement=measurement if layout == "official" else "home_assistant_events",
             )
         )
-    start, end = T0, T0 + 3 * DAY
-    expected = {e.entity_id: reference(e, start, end) for e in entities}
-    raw_total = sum(count_samples(e, start, end) for e in entities)
+    return entities
 
-    run = hourly(D0, D0 + 3 * DAY)
 
-    assert run.records_processed == raw_total == run.records_deleted
+def assert_one_shot(entities, expected, start: datetime, end: datetime) -> None:
+    """Every entity's hourly rows are the `reference` ones, and its raw points are gone."""
     for entity in entities:
         got = by_hour(entity.entity_id)
         assert got.keys() == expected[entity.entity_id].keys(), entity.entity_id
@@ -279,6 +277,19 @@ def test_demo_home_tiers_equal_one_shot_aggregation_and_conserve(ha_db, layout):
             if "avg_value" in fields:
                 assert fields["min_value"] <= fields["avg_value"] <= fields["max_value"]
         assert count_samples(entity, start, end) == 0
+
+
+def test_demo_home_tiers_equal_one_shot_aggregation_and_conserve(ha_db, layout):
+    readings = ha_db.write_demo_home(layout, days=3, entities=8, end=T0 + 3 * DAY)
+    entities = demo_entities(readings, layout)
+    start, end = T0, T0 + 3 * DAY
+    expected = {e.entity_id: reference(e, start, end) for e in entities}
+    raw_total = sum(count_samples(e, start, end) for e in entities)
+
+    run = hourly(D0, D0 + 3 * DAY)
+
+    assert run.records_processed == raw_total == run.records_deleted
+    assert_one_shot(entities, expected, start, end)
 
     hourly_rows = {e.entity_id: rows(e.entity_id) for e in entities}
     daily(D0, D0 + 3 * DAY)
@@ -303,16 +314,7 @@ def test_days_computed_ahead_equal_the_one_shot_aggregation(ha_db, monkeypatch):
     from retention.tiers import ahead
 
     readings = ha_db.write_demo_home("official", days=4, entities=5, end=T0 + 4 * DAY)
-    entities = []
-    for measurement, domain, object_id in sorted(
-        {(r.measurement, r.tags["domain"], r.tags["entity_id"]) for r in readings}
-    ):
-        kind = {"W": "power", "kWh": "energy", "°C": "numeric"}.get(measurement)
-        kind = kind or ("binary" if domain == "binary_sensor" else "weather")
-        unit = measurement if kind in ("power", "energy", "numeric") else ""
-        entities.append(Entity.objects.create(entity_id=f"{domain}.{object_id}", kind=kind,
-                                              unit=unit, layout="official",
-                                              measurement=measurement))  # fmt: skip
+    entities = demo_entities(readings, "official")
     plug = [(86400 + 600 + 60 * n, 40.0 + n) for n in range(0, 3 * 1440 - 20, 7)]
     entities.append(ha_db.saved_entity("official", "sensor.late_plug_power", plug, unit="W"))
     start, end = T0, T0 + 4 * DAY
@@ -333,12 +335,7 @@ def test_days_computed_ahead_equal_the_one_shot_aggregation(ha_db, monkeypatch):
 
     assert served == [D0 + 2 * DAY, D0 + 3 * DAY]
     assert run.records_processed == raw_total == run.records_deleted
-    for entity in entities:
-        got = by_hour(entity.entity_id)
-        assert got.keys() == expected[entity.entity_id].keys(), entity.entity_id
-        for hour, fields in expected[entity.entity_id].items():
-            assert same(fields, got[hour]), (entity.entity_id, hour, fields, got[hour])
-        assert count_samples(entity, start, end) == 0
+    assert_one_shot(entities, expected, start, end)
 
 
 # --- warm -> cold ----------------------------------------------------------------------------
