@@ -28,6 +28,7 @@ from typing import Any
 
 from retention.models import Entity
 from retention.tiers import reads as tier_reads
+from retention.tiers.chunks import find_chunk
 from retention.timeutil import utc_midnight
 
 
@@ -40,7 +41,7 @@ class Lookahead:
 
     def start(self, day: date, compute: Callable[[], list | None]) -> None:
         """Compute `day`'s entity-days now, in the worker thread."""
-        self.take(date.min)  # drop one not taken
+        self.drop()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tier-ahead")
         self._pending = (day, self._pool.submit(compute))
@@ -48,30 +49,34 @@ class Lookahead:
     def take(self, day: date) -> list | None:
         """The entity-days computed ahead for `day`, None when there are none (or computing
         them failed: the day is then computed in turn, and fails there if it must)."""
-        pending, self._pending = self._pending, None
-        if pending is None or pending[0] != day:
-            if pending is not None:
-                pending[1].cancel()
-                _wait(pending[1])
+        if self._pending is None or self._pending[0] != day:
+            self.drop()
             return None
+        future = self._pending[1]
+        self._pending = None
         try:
-            return pending[1].result()
+            return future.result()
         except Exception:  # noqa: BLE001 - recomputed in turn, where errors are handled
             return None
 
+    def drop(self) -> None:
+        """Cancel what was computed ahead and not taken, waiting for it to stop."""
+        if self._pending is None:
+            return
+        future = self._pending[1]
+        self._pending = None
+        future.cancel()
+        try:
+            future.result()
+        except BaseException:  # noqa: BLE001 - a dropped look-ahead's outcome does not matter
+            pass
+
     def close(self) -> None:
-        """Drop what was not taken (waiting for it to stop) and end the worker thread."""
-        self.take(date.min)
+        """Drop what was not taken and end the worker thread."""
+        self.drop()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-
-
-def _wait(future: Future) -> None:
-    try:
-        future.result()
-    except BaseException:  # noqa: BLE001 - a cancelled or failed look ahead is just dropped
-        pass
 
 
 def plan(tier: Any, day: date, computed: list, kept: list[str]) -> Callable[[], list | None] | None:
@@ -84,8 +89,6 @@ def plan(tier: Any, day: date, computed: list, kept: list[str]) -> Callable[[], 
     previous = {item.entity.entity_id: item.rows[-1] for item in computed if item.rows}
     if len(previous) != len(entities) or len(tier_reads.official(entities)) != len(entities):
         return None
-    from retention.tiers.chunks import find_chunk
-
     if find_chunk(tier.tier, following) is not None:
         return None
     start = utc_midnight(following)
