@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 FieldValue = float | int | bool | str
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -50,6 +51,7 @@ def _escape_measurement(name: str) -> str:
     return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
 
 
+@lru_cache(maxsize=4096)  # field and tag names, tag values: few, and met on every line
 def _escape_key(key: str) -> str:
     return key.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 

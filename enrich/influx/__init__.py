@@ -9,16 +9,19 @@ delete, size. Callers import from here; the parts:
 - `gateway`: TimeSeries, everything the v1 HTTP API does for both versions;
 - `v1`, `v2`: what differs per version (databases and tiers, deletes, sizes);
 - `connection`: `connect()`, the INFLUXDB_* `configured_credentials()`, the per-process
-  `get_timeseries()` and `stored_rows()`;
+  `get_timeseries()` (or a helper thread's `another_connection()`, `use_in_this_thread()`)
+  and `stored_rows()`;
 - `bulk`: bulk reads as CSV and batched deletes (imported from there by the tiers).
 """
 
 from enrich.influx.connection import (
+    another_connection,
     configured_credentials,
     connect,
     get_timeseries,
     reset_timeseries,
     stored_rows,
+    use_in_this_thread,
 )
 from enrich.influx.errors import (
     InfluxAuthError,
@@ -53,6 +56,7 @@ __all__ = [
     "TimeSeries",
     "TimeseriesError",
     "UnsafeDelete",
+    "another_connection",
     "configured_credentials",
     "connect",
     "duration_seconds",
@@ -61,4 +65,5 @@ __all__ = [
     "quote_literal",
     "reset_timeseries",
     "stored_rows",
+    "use_in_this_thread",
 ]

@@ -1,10 +1,12 @@
 """Building a gateway: `connect()` from arguments (tests, bench, the first-run form), or
 `get_timeseries()` from the INFLUXDB_* settings (credentials: `configured_credentials()`), one
-per process; `stored_rows()` reads what enrich wrote through it."""
+per process, or the one a helper thread was given (`use_in_this_thread`); `stored_rows()` reads
+what enrich wrote through it."""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,11 +39,31 @@ def configured_credentials() -> dict[str, str]:
     }
 
 
+def another_connection(gateway: TimeSeries) -> TimeSeries:
+    """A new gateway to the same server as `gateway`, with the same options (a connection of
+    its own for a helper thread: a requests session is not meant to be shared by threads)."""
+    return connect(
+        gateway.url, gateway.version, timeout=gateway.timeout, username=gateway.username,
+        password=gateway.password, token=gateway.token, org=gateway.org,
+    )  # fmt: skip
+
+
 _per_process: dict[int, TimeSeries] = {}
+_this_thread = threading.local()
+
+
+def use_in_this_thread(gateway: TimeSeries | None) -> None:
+    """Make `get_timeseries()` return `gateway` in the calling thread (None: the per-process
+    one again); helper threads call it first with their `another_connection()`."""
+    _this_thread.gateway = gateway
 
 
 def get_timeseries() -> TimeSeries:
-    """The gateway configured by the INFLUXDB_* settings, one per process (safe after fork)."""
+    """The gateway configured by the INFLUXDB_* settings, one per process (safe after fork),
+    or the calling thread's own (`use_in_this_thread`)."""
+    own = getattr(_this_thread, "gateway", None)
+    if own is not None:
+        return own
     pid = os.getpid()
     gateway = _per_process.get(pid)
     if gateway is None:

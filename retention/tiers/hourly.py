@@ -45,6 +45,7 @@ from retention.tiers.rows import (
     write_rows,
 )
 from retention.tiers.safety import VerificationFailed, hourly_horizon, raw_retention_policy
+from retention.tiers.side import Side
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from retention.tiers.units import converted, unit_factor
@@ -100,6 +101,7 @@ class HourlyTier(DayTier):
         self._raw_rp: str | None = None
         self.reader = tier_reads.Reader(self.entities, self.database)
         self.ahead = tier_ahead.Lookahead()
+        self.side = Side("tier-side")  # reads the main thread need not wait for in turn
         self.work_set: set[date] = set()
 
     @property
@@ -142,6 +144,7 @@ class HourlyTier(DayTier):
         """End the run's helper threads (the day computed ahead first: it reads)."""
         self.ahead.close()
         self.reader.close()
+        self.side.close()
 
     # -- one entity, one day --
     def compute(
@@ -203,8 +206,12 @@ class HourlyTier(DayTier):
         raw point and all energy. Returns the raw points counted per entity; raises
         VerificationFailed naming entity, hour and field."""
         start = utc_midnight(day)
+        entities = [c.entity for c in computed]
+        counting = self.side.submit(
+            tier_reads.count_samples, entities, start, start + DAY, self.database
+        )  # while the rows are read back
         stored = read_rows(HOURLY_RP, start, start + DAY)
-        counts = tier_reads.count_samples([c.entity for c in computed], start, start + DAY, self.database)  # fmt: skip
+        counts = counting.result()
         for item in computed:
             entity_id = item.entity.entity_id
             got = {row.start: row for row in stored.get(entity_id, [])}
@@ -322,6 +329,9 @@ class HourlyTier(DayTier):
             self.written(day, len(computed), raw_points, written)
         density.record_kept(day, kept)
         faults.point("hourly:after_write")
+        # The delete's series check (`tier_reads.delete_official`), asked beside the verification.
+        alone = self.side.submit(tier_reads.alone_groups, [item.entity for item in computed],
+                                 start, start + DAY, self.database)  # fmt: skip
         counts = self.verify(day, computed)
         if not verified:
             set_chunk(self.tier, day, TierChunk.State.VERIFIED)
@@ -331,8 +341,8 @@ class HourlyTier(DayTier):
         deleted = tier_reads.delete_day(
             [(entity, n) for entity, n in targets if n], start, start + DAY, self.database,
             self.raw_rp, lambda entity, n: self.delete_raw(entity, start, start + DAY, n),
-            lambda: faults.point("hourly:mid_delete"))  # fmt: skip
-        set_chunk(self.tier, day, TierChunk.State.DELETED)
+            lambda: faults.point("hourly:mid_delete"), self.side, alone.result(),
+            meanwhile=lambda: set_chunk(self.tier, day, TierChunk.State.DELETED))  # fmt: skip
         self.outcome.days.append(day.isoformat())
         self.outcome.entities.update(item.entity.entity_id for item in computed)
         self.outcome.processed += raw_points

@@ -25,20 +25,20 @@ while the current one is aggregated, verified and deleted.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from enrich.influx import InfluxQueryError, TimeSeries, connect, get_timeseries
+from enrich.influx import InfluxQueryError, get_timeseries
 from enrich.influx.bulk import delete_series, supports_csv
 from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.tiers.rows import HOURLY_RP, TierRow, _row, _source
+from retention.tiers.side import Side
 from retention.tiers.window import Fetched, entity_of, fetch, keyed, selection, window_samples
 from retention.timeutil import utc_midnight
 
@@ -194,16 +194,21 @@ def delete_tagged(database: str, start: datetime, end: datetime, measurement: st
 
 
 def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, database: str,
-                    rp: str, after_first: Callable[[], None]) -> None:  # fmt: skip
+                    rp: str, after_first: Callable[[], None],
+                    alone: dict[frozenset[str], bool] | None = None) -> None:  # fmt: skip
     """Delete the raw points of official `entities` in [start, end) (retried when 1.x answers
     "engine is closed"); `after_first` runs after the first statement (fault injection).
     One statement deletes every listed tag set from every listed measurement: it is used
-    when the window holds no other series that it would match, else one per measurement."""
+    when the window holds no other series that it would match, else one per measurement.
+    `alone` holds that check's answers for groups of entities (`alone_groups`), asked while
+    the day was verified; a group inside one of them takes its answer, others are asked now."""
     ts = get_timeseries()
     parts: list[tuple[list[str], list[Entity]]] = []
     for n in range(0, len(entities), GROUP_SIZE):
         group = list(entities[n : n + GROUP_SIZE])
-        if _only_these(group, start, end, database):
+        ids = {e.entity_id for e in group}
+        known = next((ok for checked, ok in (alone or {}).items() if ids <= checked), None)
+        if known if known is not None else _only_these(group, start, end, database):
             parts.append((sorted({e.measurement for e in group}), group))
         else:
             for measurement in sorted({e.measurement for e in group}):
@@ -215,6 +220,17 @@ def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, 
         )
         if n == 0:
             after_first()
+
+
+def alone_groups(entities: Sequence[Entity], start: datetime, end: datetime, database: str
+                 ) -> dict[frozenset[str], bool]:  # fmt: skip
+    """For each group of the official `entities`: whether the window holds no other series
+    that one statement deleting them all would match (`_only_these`). It holds for every part
+    of a group too: a part selects fewer measurements and tag sets."""
+    return {
+        frozenset(e.entity_id for e in group): _only_these(group, start, end, database)
+        for group in groups(official(entities))
+    }
 
 
 def _only_these(entities: Sequence[Entity], start: datetime, end: datetime, database: str
@@ -231,32 +247,44 @@ def _only_these(entities: Sequence[Entity], start: datetime, end: datetime, data
 
 def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: datetime,
                database: str, rp: str, delete_one: Callable[[Entity, int], int],
-               after_first: Callable[[], None]) -> int:  # fmt: skip
+               after_first: Callable[[], None], side: Side | None = None,
+               alone: dict[frozenset[str], bool] | None = None,
+               meanwhile: Callable[[], None] = lambda: None) -> int:  # fmt: skip
     """Delete the raw points of (entity, points present) in [start, end): official entities
-    batched (`delete_official`, then counted again), the others with `delete_one`. Returns
-    the points deleted; points still there (written meanwhile) are left for the late-point
-    pass, with a warning."""
+    batched (`delete_official`, then counted again, on the `side` thread if given, while the
+    others are deleted with `delete_one` and `meanwhile` runs). Returns the points deleted; points still
+    there (written meanwhile) are left for the late-point pass, with a warning."""
     present = {entity.entity_id: count for entity, count in targets}
     batched = official(entity for entity, _ in targets)
-    deleted = 0
+    left: Future | None = None
     if batched:
-        delete_official(batched, start, end, database, rp, after_first)
-        left = count_samples(batched, start, end, database)
-        for entity in batched:
-            if left[entity.entity_id]:
-                logger.warning(
-                    "%s: %d raw points in %s – %s are still there after the delete (written "
-                    "meanwhile?); the next run takes them in as late points",
-                    entity.entity_id, left[entity.entity_id], start.isoformat(),
-                    end.isoformat(),
-                )  # fmt: skip
-            deleted += max(present[entity.entity_id] - left[entity.entity_id], 0)
+        delete_official(batched, start, end, database, rp, after_first, alone)
+        args = (batched, start, end, database)
+        left = side.submit(count_samples, *args) if side else _done(count_samples(*args))
     ids = {entity.entity_id for entity in batched}
+    deleted = 0
     for n, (entity, count) in enumerate(t for t in targets if t[0].entity_id not in ids):
         deleted += delete_one(entity, count)
         if n == 0 and not batched:
             after_first()
+    meanwhile()
+    remaining = left.result() if left is not None else {}
+    for entity in batched:
+        if remaining[entity.entity_id]:
+            logger.warning(
+                "%s: %d raw points in %s – %s are still there after the delete (written "
+                "meanwhile?); the next run takes them in as late points",
+                entity.entity_id, remaining[entity.entity_id], start.isoformat(),
+                end.isoformat(),
+            )  # fmt: skip
+        deleted += max(present[entity.entity_id] - remaining[entity.entity_id], 0)
     return deleted
+
+
+def _done(result: object) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
 
 
 @dataclass
@@ -280,8 +308,8 @@ def read_group(entities: Sequence[Entity], start: datetime, database: str,
 # --- reading ahead ---------------------------------------------------------------------------
 class Prefetch:
     """Reads the windows of (day, group) units in order, one unit ahead, in a thread with its
-    own connection to InfluxDB, and parses it there (`Fetched.parse_ahead`) while the main
-    thread writes, verifies and deletes the current day.
+    own connection to InfluxDB (`Side`), and parses it there (`Fetched.parse_ahead`) while the
+    main thread writes, verifies and deletes the current day.
     `get(start, entities)` returns that unit's `tier_window.fetch`, None for a unit that was
     not planned (the caller reads it itself)."""
 
@@ -289,25 +317,12 @@ class Prefetch:
                  database: str) -> None:  # fmt: skip
         self.units = units
         self.database = database
-        self._pool: ThreadPoolExecutor | None = None
+        self._thread = Side("tier-prefetch")
         self._futures: dict[int, Future] = {}
-        self._local = threading.local()
-        self._gateways: list[TimeSeries] = []
-
-    def _gateway(self) -> TimeSeries:
-        ts = getattr(self._local, "ts", None)
-        if ts is None:
-            main = get_timeseries()
-            ts = self._local.ts = connect(
-                main.url, main.version, timeout=main.timeout, username=main.username,
-                password=main.password, token=main.token, org=main.org,
-            )  # fmt: skip
-            self._gateways.append(ts)
-        return ts
 
     def _fetch(self, index: int) -> Fetched | None:
         start, end, entities = self.units[index]
-        batched, ts = official(entities), self._gateway()
+        batched, ts = official(entities), get_timeseries()
         if not batched or not supports_csv(ts):
             return None
         fetched = fetch(ts, batched, start, end, self.database)
@@ -319,25 +334,18 @@ class Prefetch:
         index = next((i for i, u in enumerate(self.units) if (u[0], u[2]) == key), None)
         if index is None:
             return None
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tier-prefetch")
         future = self._futures.pop(index, None)
         for stale in [i for i in self._futures if i < index]:
             self._futures.pop(stale).cancel()
         if index + 1 < len(self.units) and index + 1 not in self._futures:
-            self._futures[index + 1] = self._pool.submit(self._fetch, index + 1)
+            self._futures[index + 1] = self._thread.submit(self._fetch, index + 1)
         return future.result() if future is not None else self._fetch(index)
 
     def close(self) -> None:
         for future in self._futures.values():
             future.cancel()
         self._futures.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        for gateway in self._gateways:
-            gateway.close()
-        self._gateways.clear()
+        self._thread.close()
 
 
 class Reader:

@@ -130,14 +130,17 @@ def aggregate_windows(
                 f"starts before the previous window ends ({previous_end.isoformat()})"
             )
         previous_end = window_end
+        passed = position
         while position < len(timeline) and timeline[position].time < window_start:
-            sample = timeline[position]
-            overwritten = (
-                position + 1 < len(timeline) and timeline[position + 1].time == sample.time
-            )
+            position += 1
+        # The newest of the samples passed now with a usable reading, if any (one overwritten
+        # by the next sample at the same time does not count), else the one known before.
+        for index in range(position - 1, passed - 1, -1):
+            sample = timeline[index]
+            overwritten = index + 1 < len(timeline) and timeline[index + 1].time == sample.time
             if not overwritten and _has_reading(kind, sample):
                 last_known = sample
-            position += 1
+                break
         stop = position
         while stop < len(timeline) and timeline[stop].time < window_end:
             stop += 1

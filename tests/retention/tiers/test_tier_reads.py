@@ -10,6 +10,7 @@ from enrich.readings import Reading
 from retention.entities import ha_source
 from retention.tiers import reads as tier_reads
 from retention.tiers import window as tier_window
+from retention.tiers.side import Side
 from tests.retention.conftest import T0
 
 pytestmark = pytest.mark.influxdb
@@ -111,4 +112,25 @@ def test_delete_day_deletes_the_listed_entities_and_never_a_look_alike_series(ha
     )  # fmt: skip
     assert deleted == 3 and calls == ["first"]
     for entity, left in ((power, 0), (energy, 0), (look_alike, 1), (other, 1)):
+        assert ha_source.count_samples(entity, START, END, database=db) == left
+
+
+def test_the_series_check_asked_ahead_and_the_count_on_a_side_thread_give_the_same_delete(ha_db):
+    power = ha_db.write_entity("official", "sensor.a_power", [(0, 1.0), (60, 2.0)], unit="W")
+    energy = ha_db.write_entity("official", "sensor.b_energy", [(0, 1.0)], unit="kWh")
+    db, ids = ha_db.name, frozenset({"sensor.a_power", "sensor.b_energy"})
+    assert tier_reads.alone_groups([power, energy], START, END, db) == {ids: True}
+    look_alike = ha_db.write_entity("official", "sensor.a_power", [(30, 5.0)], unit="kWh")
+    alone = tier_reads.alone_groups([power, energy], START, END, db)
+    assert alone == {ids: False}  # one statement over W and kWh would take the look-alike
+    side, calls = Side("test-side"), []
+    try:
+        deleted = tier_reads.delete_day(
+            [(power, 2), (energy, 1)], START, END, db, "autogen", lambda entity, n: 0,
+            lambda: calls.append("first"), side, alone, meanwhile=lambda: calls.append("then"),
+        )  # fmt: skip
+    finally:
+        side.close()
+    assert deleted == 3 and calls == ["first", "then"]
+    for entity, left in ((power, 0), (energy, 0), (look_alike, 1)):
         assert ha_source.count_samples(entity, START, END, database=db) == left
