@@ -20,3 +20,25 @@ class Sample:
     def __post_init__(self) -> None:
         if self.time.tzinfo is None:
             raise ValueError(f"sample time {self.time!r} has no timezone")
+
+
+_new = object.__new__
+_set_time, _set_value, _set_state, _set_attributes = (
+    Sample.time.__set__,  # type: ignore[attr-defined]  # the slots' own descriptors
+    Sample.value.__set__,  # type: ignore[attr-defined]
+    Sample.state.__set__,  # type: ignore[attr-defined]
+    Sample.attributes.__set__,  # type: ignore[attr-defined]
+)
+
+
+def aware_sample(
+    time: datetime, value: float | None, state: str | None, attributes: dict[str, float]
+) -> Sample:
+    """`Sample(time, value, state, attributes)` for a `time` known to be timezone-aware (a
+    bulk reader's): the same frozen sample, made in about half the time, without the check."""
+    sample = _new(Sample)
+    _set_time(sample, time)
+    _set_value(sample, value)
+    _set_state(sample, state)
+    _set_attributes(sample, attributes)
+    return sample

@@ -34,6 +34,7 @@ from django.conf import settings
 
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
 from enrich.redis.lock import RunLock
+from retention.gc_pacing import fewer_collections
 from retention.models import RetentionRun
 from retention.stats import settle
 from retention.tiers.chunks import run_lock, still_held
@@ -151,12 +152,13 @@ def downsample(
             logger.warning("downsample_hourly: %s", tier.outcome.waiting[-1])
         days = tier.work_days()
         still_held(lock)  # finding the days reads each entity's first sample: it can take long
-        for n, day in enumerate(days):
-            tier.process_day(day, lock)
-            if progress:
-                progress(n + 1, len(days), day.isoformat())
-        if isinstance(tier, HourlyTier):
-            fold_late_points(tier, lock)
+        with fewer_collections():  # millions of points become objects, next to no cycles
+            for n, day in enumerate(days):
+                tier.process_day(day, lock)
+                if progress:
+                    progress(n + 1, len(days), day.isoformat())
+            if isinstance(tier, HourlyTier):
+                fold_late_points(tier, lock)
         run.storage_after_bytes = storage_bytes(settle=True)
         settle.record(run, shards, tier.outcome.days)
         run.status = RetentionRun.Status.OK

@@ -13,7 +13,7 @@ cell of a field of mixed or unknown type, is left to `ha_source` (JSON) by `wind
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -23,7 +23,7 @@ from enrich.influx import TimeSeries, get_timeseries, quote_ident
 from enrich.influx.bulk import csv_fetch, csv_parse, parse_tags, supports_csv
 from enrich.readings import EPOCH
 from retention.entities import ha_source
-from retention.entities.samples import Sample
+from retention.entities.samples import Sample, aware_sample
 from retention.models import Entity
 from retention.tiers.aggregate import VALUE_KINDS
 
@@ -132,89 +132,89 @@ def parse(entities: Sequence[Entity], fetched: Fetched
     by_key = keyed(entities)
     found: dict[str, list[Sample]] = {e.entity_id: [] for e in entities}
     redo: set[str] = set()
-    series: dict[tuple[str, str], Any] = {}
-    last_header: list[str] | None = None
-    out: list[Sample] = []
-    last_stamp = ""
-    finish, from_official, isfinite = (
-        ha_source._finish,
-        ha_source.sample_from_official,
-        math.isfinite,
-    )
-    header: list[str] = []
-    key: tuple[str, str] = ("", "")
-    target: Any = None
-    for header, cells in csv_parse(fetched.data):
-        if header is not last_header:
-            last_header, target = header, None
-            series.clear()
-        if target is None or cells[1] != key[1] or cells[0] != key[0]:
-            key = (cells[0], cells[1])
-            target = series.get(key)
-        if target is None:
-            entity = entity_of(by_key, cells[0], parse_tags(cells[1]))
-            types = fetched.fields.get(cells[0], {})
-            columns = _columns(header, types, fetched)
-            typed = [c for c in columns if c[2] is not None]
-            value_only = None
-            if len(typed) == 1 and typed[0][1:] == ("value", float):
-                empty = [c[0] for c in columns if c[2] is None] + [typed[0][0]]  # + one
-                value_only = (typed[0][0], itemgetter(*empty))
-            target = series[key] = (
-                entity, columns, types.get("state") == "string", value_only,
-                found[entity.entity_id] if entity is not None else None,
-                entity is not None and entity.kind in VALUE_KINDS,
-            )  # fmt: skip
-            out, last_stamp = [], ""
-        entity, columns, has_state, value_only, samples, plain = target
-        if entity is None or (redo and entity.entity_id in redo):
+    for header, rows in _series_blocks(fetched.data):
+        entity = entity_of(by_key, rows[0][0], parse_tags(rows[0][1]))
+        if entity is None or entity.entity_id in redo:
             continue
-        stamp = cells[2]
-        if value_only:  # most sensors: a float `value` and nothing else
-            cell = cells[value_only[0]]
-            if any(value_only[1](cells)[:-1]):  # must be empty (see _columns)
-                redo.add(entity.entity_id)
-                continue
-            if not cell:
-                continue  # no state at all: not a sample
-            try:
-                value = float(cell)
-            except ValueError:  # the field took another type since SHOW FIELD KEYS
-                redo.add(entity.entity_id)
-                continue
-            if not isfinite(value):
-                sample = from_official(_time(stamp), {"value": value}, entity.kind)
-            elif plain:
-                sample = Sample(_time(stamp), value, None, {})  # what _finish gives them
-            else:
-                sample = finish(_time(stamp), value, None, entity.kind, {})
+        types = fetched.fields.get(rows[0][0], {})
+        columns = _columns(header, types, fetched)
+        typed = [c for c in columns if c[2] is not None]
+        samples = None
+        if len(typed) == 1 and typed[0][1:] == ("value", float):  # most sensors
+            samples = _values_only(rows, typed[0][0], [c[0] for c in columns if c[2] is None],
+                                   entity)  # fmt: skip
+        if samples is None:
+            samples = _rows(rows, columns, types.get("state") == "string", entity)
+        if samples is None:
+            redo.add(entity.entity_id)
         else:
-            values: dict[str, Any] = {}
-            for index, name, convert in columns:
-                cell = cells[index]
-                if cell:
-                    try:
-                        values[name] = convert(cell)  # type: ignore[misc]
-                    except (TypeError, ValueError):  # no type, or another one meanwhile
-                        redo.add(entity.entity_id)
-                        break
-            else:
-                if has_state and "state" not in values:
-                    redo.add(entity.entity_id)  # maybe a "" state (a gap): only JSON can tell
-                    continue
-            if entity.entity_id in redo:
-                continue
-            sample = from_official(_time(stamp), values, entity.kind)
-            if sample is None:
-                continue
-        if samples is out and stamp == last_stamp:
-            samples[-1] = sample  # the same time again: the last one wins
-        else:
-            samples.append(sample)
-        out, last_stamp = samples, stamp
+            found[entity.entity_id].extend(samples)
     for entity_id in redo:
         found.pop(entity_id, None)
     return found, redo
+
+
+def _series_blocks(data: bytes) -> Iterator[tuple[list[str], list[list[str]]]]:
+    """The answer's rows in runs of one series (same statement result, measurement, tags)."""
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    name = tags = ""
+    for columns, cells in csv_parse(data):
+        if cells[1] != tags or cells[0] != name or columns is not header:
+            if rows:
+                yield header, rows  # type: ignore[misc]
+            header, name, tags, rows = columns, cells[0], cells[1], []
+        rows.append(cells)
+    if rows:
+        yield header, rows  # type: ignore[misc]
+
+
+def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: Entity
+                 ) -> list[Sample] | None:  # fmt: skip
+    """The samples of a run of rows whose only field is a float `value`: one a row with a
+    value, the last one winning of rows at the same time (as `_rows` gives them, faster).
+    None, for `_rows` to decide, when a cell that must be empty is not (see _columns) or a
+    value is not a finite float."""
+    if empty and any(map(any, map(itemgetter(*empty), rows))):
+        return None
+    try:
+        by_time = {cells[2]: float(cells[value]) for cells in rows if cells[value]}
+    except ValueError:  # the field took another type since SHOW FIELD KEYS
+        return None
+    if not all(map(math.isfinite, by_time.values())):
+        return None
+    if entity.kind in VALUE_KINDS:  # what _finish gives them
+        return [aware_sample(_time(stamp), number, None, {}) for stamp, number in by_time.items()]
+    finish, kind = ha_source._finish, entity.kind
+    return [finish(_time(stamp), number, None, kind, {}) for stamp, number in by_time.items()]
+
+
+def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: Entity
+          ) -> list[Sample] | None:  # fmt: skip
+    """The samples of a run of rows, cell by cell (`sample_from_official`), the last one
+    winning of rows at the same time; None when the entity must be read through ha_source."""
+    samples: list[Sample] = []
+    last_stamp = ""
+    for cells in rows:
+        values: dict[str, Any] = {}
+        for index, name, convert in columns:
+            cell = cells[index]
+            if cell:
+                try:
+                    values[name] = convert(cell)
+                except (TypeError, ValueError):  # no type, or another one meanwhile
+                    return None
+        if has_state and "state" not in values:
+            return None  # maybe a "" state (a gap): only JSON can tell
+        sample = ha_source.sample_from_official(_time(cells[2]), values, entity.kind)
+        if sample is None:
+            continue
+        if samples and cells[2] == last_stamp:
+            samples[-1] = sample  # the same time again: the last one wins
+        else:
+            samples.append(sample)
+        last_stamp = cells[2]
+    return samples
 
 
 def window_samples(entities: Sequence[Entity], start: datetime, end: datetime, database: str,
