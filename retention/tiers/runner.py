@@ -34,8 +34,8 @@ from django.conf import settings
 
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
 from enrich.redis.lock import RunLock
-from retention.gc_pacing import fewer_collections
 from retention.models import RetentionRun
+from retention.pacing import run_pacing
 from retention.stats import settle
 from retention.tiers.chunks import run_lock, still_held
 from retention.tiers.daily import DailyTier
@@ -152,7 +152,7 @@ def downsample(
             logger.warning("downsample_hourly: %s", tier.outcome.waiting[-1])
         days = tier.work_days()
         still_held(lock)  # finding the days reads each entity's first sample: it can take long
-        with fewer_collections():  # millions of points become objects, next to no cycles
+        with run_pacing():  # millions of points become objects in three threads
             for n, day in enumerate(days):
                 tier.process_day(day, lock)
                 if progress:
