@@ -251,16 +251,17 @@ def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: date
                alone: dict[frozenset[str], bool] | None = None,
                meanwhile: Callable[[], None] = lambda: None) -> int:  # fmt: skip
     """Delete the raw points of (entity, points present) in [start, end): official entities
-    batched (`delete_official`, then counted again, on the `side` thread if given, while the
-    others are deleted with `delete_one` and `meanwhile` runs). Returns the points deleted; points still
-    there (written meanwhile) are left for the late-point pass, with a warning."""
+    batched (`delete_official`), the others with `delete_one`; then run `meanwhile` while
+    the official ones are counted again (on the `side` thread if given). Returns the points
+    deleted; points still there (written meanwhile) are left for the late-point pass, with a
+    warning."""
     present = {entity.entity_id: count for entity, count in targets}
     batched = official(entity for entity, _ in targets)
-    left: Future | None = None
+    counting: Future | None = None
     if batched:
         delete_official(batched, start, end, database, rp, after_first, alone)
-        args = (batched, start, end, database)
-        left = side.submit(count_samples, *args) if side else _done(count_samples(*args))
+        if side is not None:
+            counting = side.submit(count_samples, batched, start, end, database)
     ids = {entity.entity_id for entity in batched}
     deleted = 0
     for n, (entity, count) in enumerate(t for t in targets if t[0].entity_id not in ids):
@@ -268,7 +269,10 @@ def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: date
         if n == 0 and not batched:
             after_first()
     meanwhile()
-    remaining = left.result() if left is not None else {}
+    if counting is not None:
+        remaining = counting.result()
+    else:
+        remaining = count_samples(batched, start, end, database) if batched else {}
     for entity in batched:
         if remaining[entity.entity_id]:
             logger.warning(
@@ -279,12 +283,6 @@ def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: date
             )  # fmt: skip
         deleted += max(present[entity.entity_id] - remaining[entity.entity_id], 0)
     return deleted
-
-
-def _done(result: object) -> Future:
-    future: Future = Future()
-    future.set_result(result)
-    return future
 
 
 @dataclass
