@@ -21,7 +21,8 @@ from enrich.influx import TimeSeries, another_connection, get_timeseries, use_in
 
 class Side:
     """One thread, started on first use, with its own InfluxDB connection; `submit` queues a
-    call, `close` waits for the queued ones and closes the connection."""
+    call, `close` cancels the queued calls not started, waits for the running one and closes
+    the connection."""
 
     def __init__(self, name: str) -> None:
         self.name = name
