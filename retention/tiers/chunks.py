@@ -52,6 +52,9 @@ class DayTier:
         days = (start + timedelta(days=n) for n in range((self.end - start).days))
         return [day for day in days if day not in done]
 
+    def finish(self, lock: RunLock) -> None:
+        """What the run's last days left to do (the hourly tier's held deletes)."""
+
     def written(self, day: date, entities: int, sources: int, rows: int, **values: object) -> None:
         """Record the day "written": how many entities, source points and rows it took."""
         values.update(entities=entities, source_points=sources, aggregate_points=rows)

@@ -8,7 +8,8 @@ ago, every tiered entity of the registry; one UTC day is one resumable chunk (`T
 2. read the rows back and check each entity: every field as written, `count_samples` of the
    raw day == sum of (sample_count + gap_count), energy totals equal (1e-9 relative).
                                                                            -> state "verified"
-3. delete the entities' raw points of the day (measurement- and tag-scoped). -> "deleted"
+3. delete the entities' raw points of the day (measurement- and tag-scoped), with the verified
+   days before it: up to a week of days a statement (`retention.tiers.pending`). -> "deleted"
 A rerun skips "deleted" days and redoes a "written" day from raw (which is complete: deletes
 start only after "verified"). In a "verified" day an entity without raw points left is done,
 one whose raw count equals its rows' count is deleted, and one with more raw points (late
@@ -35,6 +36,7 @@ from retention.tiers import ahead as tier_ahead
 from retention.tiers import density
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
+from retention.tiers.pending import PendingDeletes
 from retention.tiers.rows import (
     HOURLY_RP,
     TierRow,
@@ -103,6 +105,7 @@ class HourlyTier(DayTier):
         self.ahead = tier_ahead.Lookahead()
         self.side = Side("tier-side")  # reads the main thread need not wait for in turn
         self.work_set: set[date] = set()
+        self.pending = PendingDeletes(self)  # verified days, deleted a few at a time
 
     @property
     def raw_rp(self) -> str:
@@ -337,17 +340,18 @@ class HourlyTier(DayTier):
             set_chunk(self.tier, day, TierChunk.State.VERIFIED)
         faults.point("hourly:after_verify")
         still_held(lock)
-        targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
-        deleted = tier_reads.delete_day(
-            [(entity, n) for entity, n in targets if n], start, start + DAY, self.database,
-            self.raw_rp, lambda entity, n: self.delete_raw(entity, start, start + DAY, n),
-            lambda: faults.point("hourly:mid_delete"), self.side, alone.result(),
-            meanwhile=lambda: set_chunk(self.tier, day, TierChunk.State.DELETED))  # fmt: skip
-        self.outcome.days.append(day.isoformat())
+        if day.isoformat() not in self.outcome.days:  # a day taken again (PendingDeletes)
+            self.outcome.days.append(day.isoformat())
         self.outcome.entities.update(item.entity.entity_id for item in computed)
         self.outcome.processed += raw_points
         self.outcome.rows_written += written
-        self.outcome.deleted += deleted
+        targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
+        deletable = {entity.entity_id for entity, _ in targets}
+        self.pending.add(day, targets, deletable, alone.result(), lock)  # deleted with its week
+
+    def finish(self, lock: RunLock) -> None:
+        """Delete what the last verified days hold (`PendingDeletes.flush`)."""
+        self.pending.flush(lock)
 
 
 def _previous(

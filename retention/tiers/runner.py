@@ -157,6 +157,7 @@ def downsample(
                 tier.process_day(day, lock)
                 if progress:
                     progress(n + 1, len(days), day.isoformat())
+            tier.finish(lock)
             if isinstance(tier, HourlyTier):
                 fold_late_points(tier, lock)
         run.storage_after_bytes = storage_bytes(settle=True)
