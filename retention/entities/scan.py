@@ -71,6 +71,16 @@ def kind_for(domain: str, unit: str, device_class: str, numeric: bool) -> str:
     return Entity.Kind.NUMERIC if numeric else Entity.Kind.TEXT
 
 
+def _found(entity_id: str, domain: str, unit: str, device_class: str, numeric: bool,
+           seen: tuple[Row, Row], **where: str) -> Found:  # fmt: skip
+    """The entity as found: its kind (`kind_for`), first and last seen from the scan's
+    (first, last) rows; `where`: measurement, layout, friendly name, area."""
+    first, last = seen
+    kind = kind_for(domain, unit, device_class, numeric)
+    return Found(entity_id=entity_id, kind=kind, unit=unit, device_class=device_class,
+                 first_seen=first.time, last_seen=last.time, **where)  # fmt: skip
+
+
 def full_entity_id(domain: str, entity_id: str) -> str:
     """`domain.object_id` from the official layout's tags (or an id that already has it)."""
     if domain and not entity_id.startswith(f"{domain}."):
@@ -124,17 +134,9 @@ def _official_entity(measurement: str, key: tuple[str, str], first: Row, last: R
         measurement.split("__", 1)[1] if measurement.startswith(f"{domain}__") else ""
     )
     numeric = any(as_number(r.values.get("value")) is not None for r in rows)
-    return Found(
-        entity_id=entity_id,
-        kind=kind_for(domain, unit, device_class, numeric),
-        unit=unit,
-        measurement=measurement,
-        layout=Entity.Layout.OFFICIAL,
-        device_class=device_class,
-        friendly_name=attribute("friendly_name_str"),
-        first_seen=first.time,
-        last_seen=last.time,
-    )
+    return _found(entity_id, domain, unit, device_class, numeric, (first, last),
+                  measurement=measurement, layout=Entity.Layout.OFFICIAL,
+                  friendly_name=attribute("friendly_name_str"))  # fmt: skip
 
 
 # --- Ingestor layout -------------------------------------------------------------------------
@@ -173,18 +175,10 @@ def _ingestor_entity(tag: str, first: Row, last: Row, known: Row | None) -> Foun
         numeric = as_number(state) is not None
     else:  # only gaps so far: a unit says it measures something
         numeric = bool(unit)
-    return Found(
-        entity_id=entity_id,
-        kind=kind_for(domain, unit, device_class, numeric),
-        unit=unit,
-        measurement=INGESTOR_MEASUREMENT,
-        layout=Entity.Layout.INGESTOR,
-        device_class=device_class,
-        friendly_name=attributes.get("friendly_name", ""),
-        area=str(last.values.get("area") or ""),
-        first_seen=first.time,
-        last_seen=last.time,
-    )
+    return _found(entity_id, domain, unit, device_class, numeric, (first, last),
+                  measurement=INGESTOR_MEASUREMENT, layout=Entity.Layout.INGESTOR,
+                  friendly_name=attributes.get("friendly_name", ""),
+                  area=str(last.values.get("area") or ""))  # fmt: skip
 
 
 def _string_attributes(values: dict[str, Any]) -> dict[str, str]:
