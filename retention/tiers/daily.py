@@ -4,9 +4,12 @@ Per day (one resumable `TierChunk`): compose the day's hourly rows per entity (`
 coverage-weighted means, min of mins, max of maxes, sums), write the daily rows ("written"),
 read back and check (fields, sum of hourly counts and energy == daily) and keep the rows in
 `TierChunk.pending_rows` ("verified"), then delete the hourly rows and write the daily rows
-again ("deleted"). InfluxDB 1.x deletes from every retention policy at once, so deleting the
-hourly row at midnight also removes the daily row at midnight: it is rewritten from
-`pending_rows` and checked again, also by a rerun after a crash in between. Entity-days the
+again ("deleted"). Verified days are deleted together, up to DELETE_BATCH_DAYS consecutive
+days with the same entities in one statement per group of entities (InfluxDB 1.6 spends
+about as long on a DELETE of a week as of a day: `retention.tiers.pending`). InfluxDB 1.x
+deletes from every retention policy at once, so the statement also removes the days' daily
+rows at midnight: they are rewritten from `pending_rows` and checked again, also by a rerun
+after a crash in between (the days stay "verified" until then). Entity-days the
 hourly tier kept raw are composed from their raw states (`retention.tiers.density`).
 """
 
@@ -26,6 +29,7 @@ from retention.tiers import reads as tier_reads
 from retention.tiers.aggregate import compose
 from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
+from retention.tiers.pending import DELETE_BATCH_DAYS
 from retention.tiers.rows import (
     DAILY_RP,
     HOURLY_RP,
@@ -46,6 +50,7 @@ class DailyTier(DayTier):
 
     def __init__(self, start: date | None, end: date | None, now: datetime) -> None:
         super().__init__(start, end, daily_horizon(now))
+        self.held: list[tuple[date, dict[str, dict]]] = []  # verified days, deleted together
 
     def work_days(self) -> list[date]:
         start = self.start
@@ -101,35 +106,53 @@ class DailyTier(DayTier):
             pending = chunk.pending_rows
         faults.point("daily:after_verify")
         still_held(lock)
-        database = settings.TIER_DATABASE
-        stored = read_rows(HOURLY_RP, start, start + DAY)
-        deleted = sum(len(stored.get(entity_id, [])) for entity_id in pending)
+        if self.held and not (
+            day == self.held[-1][0] + DAY and pending.keys() == self.held[0][1].keys()
+        ):
+            self.flush(lock)
+        self.held.append((day, pending))  # deleted with its week (see the module doc)
+        if len(self.held) >= DELETE_BATCH_DAYS:
+            self.flush(lock)
+
+    def finish(self, lock: RunLock) -> None:
+        self.flush(lock)
+
+    def flush(self, lock: RunLock) -> None:
+        """Delete the held days' hourly rows in one statement per group of entities, then
+        write their daily rows again and check them (see the module doc)."""
+        if not self.held:
+            return
+        held, self.held = self.held, []
+        still_held(lock)
+        start, end = utc_midnight(held[0][0]), utc_midnight(held[-1][0]) + DAY
+        ids = sorted(held[0][1])  # the same entities every held day
+        stored = read_rows(HOURLY_RP, start, end)
+        deleted = sum(len(stored.get(entity_id, [])) for entity_id in ids)
         # Only the entities whose rows were composed: a row InfluxDB did not show when the day
         # was composed (see docs/storage.md, 1.6's series index) is never deleted unseen.
-        tag_sets = [{"entity_id": entity_id} for entity_id in sorted(pending)]
-        # Hours 01-23: no daily row lies there, so the tier-scoped delete is safe (the door
-        # checks). All the day's entities in one statement (tier_reads.delete_tagged).
-        tier_reads.delete_tagged(database, start + HOUR, start + DAY, MEASUREMENT, tag_sets,
-                                 HOURLY_RP, after_first=lambda: faults.point("daily:mid_delete"))  # fmt: skip
-        # Hour 00 shares its time with the daily row: InfluxDB 1.x deletes both (rewritten
-        # from pending_rows below), 2.x every bucket's points of that hour.
-        tier_reads.delete_tagged(database, start, start + HOUR, MEASUREMENT, tag_sets, None)
-        deleted += density.delete_kept_raw(day, pending)
+        # InfluxDB 1.x deletes from every retention policy at once (2.x: every bucket), so the
+        # statement takes the days' daily rows at midnight too: they are written again below.
+        tier_reads.delete_tagged(settings.TIER_DATABASE, start, end, MEASUREMENT,
+                                 [{"entity_id": entity_id} for entity_id in ids], None,
+                                 after_first=lambda: faults.point("daily:mid_delete"))  # fmt: skip
+        deleted += sum(density.delete_kept_raw(day, pending) for day, pending in held)
         faults.point("daily:before_rewrite")
-        write_rows(DAILY_RP, _pending_rows(pending, start))
-        stored = read_rows(DAILY_RP, start, start + DAY)
-        for entity_id, entry in pending.items():
-            got = stored.get(entity_id, [])
-            problems = differences(entry["fields"], got[0].fields) if got else ["row missing"]
-            if problems:
-                raise VerificationFailed(
-                    f"{entity_id}: the daily row of {day} reads back differently after the "
-                    f"hourly rows were deleted ({'; '.join(problems)}); it is kept in the "
-                    "day's TierChunk and rewritten by the next run."
-                )
-        set_chunk(self.tier, day, TierChunk.State.DELETED, pending_rows={})
-        self.outcome.days.append(day.isoformat())
-        self.outcome.entities.update(pending)
+        write_rows(DAILY_RP, [r for day, p in held for r in _pending_rows(p, utc_midnight(day))])
+        stored = read_rows(DAILY_RP, start, end)
+        for day, pending in held:
+            for entity_id, entry in pending.items():
+                got = [r for r in stored.get(entity_id, []) if r.start == utc_midnight(day)]
+                problems = differences(entry["fields"], got[0].fields) if got else ["row missing"]
+                if problems:
+                    raise VerificationFailed(
+                        f"{entity_id}: the daily row of {day} reads back differently after the "
+                        f"hourly rows were deleted ({'; '.join(problems)}); it is kept in the "
+                        "day's TierChunk and rewritten by the next run."
+                    )
+        for day, pending in held:
+            set_chunk(self.tier, day, TierChunk.State.DELETED, pending_rows={})
+            self.outcome.days.append(day.isoformat())
+            self.outcome.entities.update(pending)
         self.outcome.deleted += deleted
 
     def verify(self, day: date, pending: dict[str, dict], hourly: dict[str, list[TierRow]]) -> None:

@@ -444,6 +444,42 @@ def test_verified_days_are_deleted_a_week_at_a_time(ha_db, layout, monkeypatch):
     assert states == ["deleted"] * 9
 
 
+def test_daily_deletes_a_week_of_hourly_rows_at_a_time(ha_db, layout, monkeypatch):
+    """Warm -> cold holds verified days too: nine days' hourly rows go in two statements
+    (days 1-7, 8-9), which take the daily rows at midnight with them; those are written again
+    from the chunks and equal the time-weighted day of the raw series."""
+    from retention.tiers import reads as tier_reads
+
+    fan = ha_db.saved_entity(
+        layout, "sensor.fan_power", [(1800 * n, float(n % 9)) for n in range(9 * 48)], unit="W"
+    )
+    hourly(D0, D0 + 9 * DAY)
+    hours = rows(fan.entity_id)
+    windows = []
+    delete_tagged = tier_reads.delete_tagged
+
+    def recorded(database, first, last, *args, **kwargs):
+        windows.append((first, last))
+        return delete_tagged(database, first, last, *args, **kwargs)
+
+    monkeypatch.setattr(tier_reads, "delete_tagged", recorded)
+    run = daily(D0, D0 + 9 * DAY)
+
+    assert windows == [(T0, T0 + 7 * DAY), (T0 + 7 * DAY, T0 + 9 * DAY)]
+    assert run.records_processed == len(hours) == run.records_deleted == 9 * 24
+    days = rows(fan.entity_id, DAILY_RP)
+    assert [row.start for row in days] == [T0 + n * DAY for n in range(9)]
+    for k, row in enumerate(days):
+        assert row.points == 48
+        assert close(row.fields["avg_value"], sum(n % 9 for n in range(48 * k, 48 * k + 48)) / 48)
+        assert close(
+            row.energy, sum(h.energy for h in hours if T0 + k * DAY <= h.start < T0 + (k + 1) * DAY)
+        )
+    assert rows(fan.entity_id) == []
+    states = list(TierChunk.objects.filter(tier="daily").values_list("state", flat=True))
+    assert states == ["deleted"] * 9
+
+
 def test_point_arriving_in_a_held_day_is_aggregated_not_deleted(ha_db, layout, monkeypatch, caplog):
     """A raw point written into a verified day still waiting for its delete is counted just
     before the delete: nothing is deleted unseen, each held day is taken again on its own, and

@@ -215,16 +215,22 @@ def test_daily_crash_then_rerun_gives_the_same_aggregates(home, fault):
                 want[(entity.entity_id, start)] = composed.to_fields()
 
     crash("downsample_daily", fault)
-    chunk = TierChunk.objects.get(tier="daily", day=D0)
-    daily_now = read_rows(DAILY_RP, T0, T0 + DAY)
-    if fault == "daily:before_rewrite":
-        # InfluxDB 1.x deleted the daily rows at midnight with the hourly ones; they are in
-        # the chunk's pending_rows and the rerun writes them again.
-        assert chunk.state == "verified" and set(chunk.pending_rows) == {
-            e.entity_id for e in entities if (e.entity_id, T0) in want
+    chunks = {chunk.day: chunk for chunk in TierChunk.objects.filter(tier="daily")}
+    daily_now = read_rows(DAILY_RP, T0, T0 + DAYS * DAY)
+    if fault in ("daily:mid_delete", "daily:before_rewrite"):
+        # The held days are deleted together (retention.tiers.daily): InfluxDB 1.x deleted
+        # their daily rows at midnight with the hourly ones; each day's rows are in its
+        # chunk's pending_rows and the rerun writes them again.
+        assert {day: chunk.state for day, chunk in chunks.items()} == {
+            D0 + n * DAY: "verified" for n in range(DAYS)
         }
+        for n in range(DAYS):
+            assert set(chunks[D0 + n * DAY].pending_rows) == {
+                e.entity_id for e in entities if (e.entity_id, T0 + n * DAY) in want
+            }
+        assert daily_now == {}
     else:
-        assert chunk.state in ("written", "verified") and daily_now
+        assert chunks[D0].state in ("written", "verified") and daily_now
 
     expire_dead_runs_lock("downsample_daily")
     rerun = manage("downsample_daily")
