@@ -32,6 +32,7 @@ from django.conf import settings
 
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
+from retention.tiers import reads as tier_reads
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before
 from retention.tiers.safety import VerificationFailed
 from retention.timeutil import floor_day, utc_midnight
@@ -141,18 +142,25 @@ def _kept_ids(day: date) -> list[str]:
 def add_kept_days(day: date, hourly: dict[str, list[TierRow]], tier) -> list[str]:
     """Put the hours of the day's kept entities, aggregated from their raw states, into
     `hourly` (entity id -> rows, as read from the hourly tier); returns their ids. An entity
-    whose raw count differs from what the hours account for waits (late points)."""
+    whose raw count differs from what the hours account for waits (late points). The
+    entities' states and counts are read together (`tier.reader`, `tier_reads`)."""
+    entities = [
+        entity
+        for entity in Entity.objects.filter(entity_id__in=_kept_ids(day), tiered=True)
+        if not hourly.get(entity.entity_id)
+    ]
+    if not entities:
+        return []
+    start = utc_midnight(day)
+    counted = tier_reads.count_samples(entities, start, start + DAY, tier.database)
     added = []
-    for entity in Entity.objects.filter(entity_id__in=_kept_ids(day), tiered=True):
-        if hourly.get(entity.entity_id):
-            continue
-        item = tier.compute(entity, day)
-        start = utc_midnight(day)
-        counted = ha_source.count_samples(entity, start, start + DAY, database=tier.database)
-        if not item.rows or counted != item.raw_points:
-            continue
-        hourly[entity.entity_id] = item.rows
-        added.append(entity.entity_id)
+    for group, reads in tier.reader.groups(start, entities):
+        for entity in group:
+            item = tier.compute(entity, day, reads)
+            if not item.rows or counted[entity.entity_id] != item.raw_points:
+                continue
+            hourly[entity.entity_id] = item.rows
+            added.append(entity.entity_id)
     return added
 
 
@@ -167,27 +175,32 @@ def carry_on_daily(pending: dict[str, dict], hourly: dict[str, list[TierRow]],
 
 
 def delete_kept_raw(day: date, pending: dict[str, dict]) -> int:
-    """Delete the raw states of the day's kept entities now held by verified daily rows;
-    returns how many were deleted. Raises VerificationFailed when the raw count changed."""
+    """Delete the raw states of the day's kept entities now held by verified daily rows, all
+    of them in one statement where they allow it (`tier_reads.delete_day`); returns how many
+    were deleted. Raises VerificationFailed when a raw count changed."""
     from retention.tiers.hourly import HourlyTier
 
     kept = [entity_id for entity_id in _kept_ids(day) if entity_id in pending]
     if not kept:
         return 0
-    start = utc_midnight(day)
+    start, end = utc_midnight(day), utc_midnight(day) + DAY
     tier = HourlyTier(None, None, start)
-    deleted = 0
-    for entity in Entity.objects.filter(entity_id__in=kept):
+    entities = list(Entity.objects.filter(entity_id__in=kept))
+    present = tier_reads.count_samples(entities, start, end, tier.database)
+    for entity in entities:
         fields = pending[entity.entity_id]["fields"]
         expected = int(fields.get("sample_count", 0)) + int(fields.get("gap_count", 0))
-        present = ha_source.count_samples(entity, start, start + DAY, database=tier.database)
-        if present and present != expected:
+        if present[entity.entity_id] and present[entity.entity_id] != expected:
             raise VerificationFailed(
-                f"{entity.entity_id}: {present} raw states on {day}, the daily row accounts for "
-                f"{expected}; the raw states were kept. Points were written meanwhile: delete "
-                "the day's daily row and rerun downsample_daily for it."
+                f"{entity.entity_id}: {present[entity.entity_id]} raw states on {day}, the daily "
+                f"row accounts for {expected}; the raw states were kept. Points were written "
+                "meanwhile: delete the day's daily row and rerun downsample_daily for it."
             )
-        deleted += tier.delete_raw(entity, start, start + DAY, present)
+    targets = [(entity, present[entity.entity_id]) for entity in entities]
+    deleted = tier_reads.delete_day(
+        [(entity, n) for entity, n in targets if n], start, end, tier.database, tier.raw_rp,
+        lambda entity, n: tier.delete_raw(entity, start, end, n), after_first=lambda: None,
+    )  # fmt: skip
     chunk = TierChunk.objects.get(tier=TierChunk.Tier.HOURLY, day=day)
     chunk.kept_raw = [entity_id for entity_id in chunk.kept_raw if entity_id not in kept]
     chunk.save(update_fields=["kept_raw", "updated"])
