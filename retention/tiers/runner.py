@@ -16,8 +16,8 @@ Safety: `check_retention_policies()` (`retention.tiers.safety`) refuses to run w
 policy (bucket) would drop raw data before it is downsampled, or tier rows before their
 horizon. A Redis lock per tier keeps two runs of a tier apart (the second records status
 "skipped" and who holds it). InfluxDB becoming unreachable raises `InfluxUnavailable` after
-the run is recorded as failed; nothing of the day in progress was deleted (deletes come
-last) and the Celery task retries.
+the run is recorded as failed; nothing of a day not yet verified was deleted (deletes come
+last, a week of verified days at a time) and the Celery task retries.
 
 Crash points for the tests (`hourly:after_write`, `daily:before_rewrite`, ...): `retention.faults`.
 """
@@ -179,7 +179,8 @@ def downsample(
         run.status = RetentionRun.Status.FAILED
         run.errors = (
             f"{type(exc).__name__}: {exc or 'interrupted'}. Days already deleted stay done; "
-            "the next run resumes the day in progress."
+            "the next run resumes the days in progress (verified days waiting for their delete "
+            "included)."
         )
         raise
     finally:
