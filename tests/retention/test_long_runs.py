@@ -74,17 +74,18 @@ def _take_archive_lock() -> bool:
 def test_the_archive_lock_is_renewed_while_planning_past_its_expiry(
     tier, local_archive, monkeypatch, settings
 ):
-    """Planning reads period by period; with a 3 s lock and 4 quarters of 1.5 s and more each
-    the plan alone outlasts the expiry twice, yet no second run gets the lock meanwhile."""
+    """Planning reads period by period; with a 4 s lock and 4 quarters of 2 s and more each
+    the plan alone outlasts the expiry twice, yet no second run gets the lock meanwhile. (The
+    2 s left between renewals are for the reads themselves, on a loaded test machine.)"""
     settings.ARCHIVE_PERIOD = "quarter"
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
-    monkeypatch.setattr(archive_lock, "LOCK_SECONDS", 3)
+    monkeypatch.setattr(archive_lock, "LOCK_SECONDS", 4)
     second = Contender(_take_archive_lock)
     for reads in (archive_plan, archive):  # planning, and the check before each delete
-        slowed(monkeypatch, reads, "read_complete_rows", 1.5, before=second.attempt)
+        slowed(monkeypatch, reads, "read_complete_rows", 2.0, before=second.attempt)
     began = time.monotonic()
     report = archive.run_archive()
-    assert time.monotonic() - began > 6  # two lock lifetimes
+    assert time.monotonic() - began > 8  # two lock lifetimes
     assert report.status == "ok" and report.records_archived == 2 * 365
     assert second.tries >= 4 and second.won == 0
     assert _take_archive_lock()  # released at the end
