@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from collectors.models import CollectorRun, FlexibleLoad
-from collectors.pricing.loads import plan_for
 
 
 @admin.register(CollectorRun)
@@ -38,6 +37,10 @@ class FlexibleLoadAdmin(admin.ModelAdmin):
 
     @admin.display(description="recommended start (now)")
     def recommended_start(self, obj: FlexibleLoad) -> str:
+        # Imported here: the planner pulls in the pipeline and every provider, which every
+        # process that starts Django (a manage.py command, a Celery worker) would pay for.
+        from collectors.pricing.loads import plan_for
+
         if obj.pk is None:
             return "-"
         found = plan_for(obj)
