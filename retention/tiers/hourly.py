@@ -346,8 +346,7 @@ class HourlyTier(DayTier):
         self.outcome.processed += raw_points
         self.outcome.rows_written += written
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
-        deletable = {entity.entity_id for entity, _ in targets}
-        self.pending.add(day, targets, deletable, alone.result(), lock)  # deleted with its week
+        self.pending.add(day, targets, alone.result(), lock)  # deleted with its week
 
     def finish(self, lock: RunLock) -> None:
         """Delete what the last verified days hold (`PendingDeletes.flush`)."""

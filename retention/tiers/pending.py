@@ -55,11 +55,13 @@ class PendingDeletes:
     limit: int = DELETE_BATCH_DAYS
     entities: dict[str, Entity] = field(default_factory=dict)
 
-    def add(self, day: date, targets: list[tuple[Entity, int]], deletable: set[str],
+    def add(self, day: date, targets: list[tuple[Entity, int]],
             alone: dict[frozenset[str], bool], lock: RunLock) -> None:  # fmt: skip
-        """Hold the verified `day` (`targets`: entity, raw points to delete); deleted with the
-        days held before it, or first on its own when it cannot join them."""
+        """Hold the verified `day` (`targets`: every entity its hourly rows account for, with
+        its raw points to delete, 0 for none); deleted with the days held before it, or first
+        on its own when it cannot join them."""
         present = {entity.entity_id: n for entity, n in targets if n}
+        deletable = {entity.entity_id for entity, _ in targets}
         self.entities.update((entity.entity_id, entity) for entity, _ in targets)
         if self.days and not self._joins(day, present, deletable):
             self.flush(lock)
