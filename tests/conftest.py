@@ -21,6 +21,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing() -> Iterator[None]:
+    """Django's default hasher, PBKDF2 at 1,000,000 rounds, costs about half a second of CPU per
+    password made or checked, and the tests make hundreds (every admin and token fixture): it
+    was a fifth of the suite's CPU time. In the test process passwords are hashed with MD5, as
+    Django's testing docs advise; the default hashers follow it, so a password that a child
+    process (a command, a worker) hashed as a deployment does can still be checked here."""
+    from django.conf import global_settings
+    from django.test import override_settings
+
+    md5 = "django.contrib.auth.hashers.MD5PasswordHasher"
+    quick = override_settings(PASSWORD_HASHERS=[md5, *global_settings.PASSWORD_HASHERS])
+    quick.enable()
+    yield
+    quick.disable()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def fresh_api_throttles() -> None:
     """API throttle counts outlive a run in Redis (keyed by user id, which a new test database
     hands out again): forget an earlier run's, so this run is not throttled by them."""
