@@ -123,7 +123,9 @@ def _oven(home: Home, rng: random.Random) -> list[tuple[float, float]]:
             if rng.random() >= chance or not _at(trace, day + (hour + rng.uniform(0, 1.2)) * 3600):
                 continue
             trace.runs([(rng.uniform(600.0, 900.0), rng.uniform(2600.0, 3100.0), 40.0, 120.0)])
-            end = trace.s + rng.uniform(1500.0, 4500.0)
+            # A session still cooking when the history ends stops there (`hold` never draws
+            # past the span, so an end beyond it would never be reached).
+            end = min(trace.s + rng.uniform(1500.0, 4500.0), home.span)
             while trace.s < end:  # the thermostat cycles the element, fan and light stay on
                 trace.runs(
                     [

@@ -53,6 +53,17 @@ def test_same_seed_same_home_other_seed_other_home():
     ]
 
 
+@pytest.mark.timeout(60)
+def test_a_history_ending_while_the_oven_cooks_ends_there():
+    """The oven's thermostat cycles until a drawn end; when the history ended before it, the
+    generator waited forever (the status page test hung at 19:00 UTC)."""
+    end = datetime(2024, 5, 8, 19, 0, tzinfo=UTC)
+    readings = generate_demo_home(1, 9, end, seed=42)
+    oven = [r for r in readings if r.measurement == "W" and r.tags["entity_id"] == "oven_power"]
+    assert end - timedelta(minutes=5) < oven[-1].time <= end
+    assert oven[-1].fields["value"] > 2000  # the element is on: cooking when the history ends
+
+
 def test_every_point_is_inside_the_window_even_across_a_dst_change():
     end = datetime(2024, 4, 2, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # DST began 31 March
     readings = list(generate_demo_home(4, 30, end, seed=3))
