@@ -291,6 +291,7 @@ class HourlyTier(DayTier):
         verified = chunk is not None and chunk.state == TierChunk.State.VERIFIED
         to_aggregate: list[Entity] = []
         to_delete: list[tuple[Entity, int]] = []
+        before: dict[str, tuple[int, int]] = {}  # (points, rows) an entity's rows held already
         if not verified:
             to_aggregate = list(self.entities)
         else:
@@ -304,6 +305,7 @@ class HourlyTier(DayTier):
                     continue
                 if raw > accounted:
                     to_aggregate.append(entity)  # late points arrived before its delete
+                    before[entity.entity_id] = (accounted, len(stored.get(entity.entity_id, [])))
                 else:
                     if raw < accounted:
                         logger.warning(
@@ -343,8 +345,10 @@ class HourlyTier(DayTier):
         if day.isoformat() not in self.outcome.days:  # a day taken again (PendingDeletes)
             self.outcome.days.append(day.isoformat())
         self.outcome.entities.update(item.entity.entity_id for item in computed)
-        self.outcome.processed += raw_points
-        self.outcome.rows_written += written
+        # An entity taken again is aggregated whole: the run counts its points and rows once.
+        again = [before.get(item.entity.entity_id, (0, 0)) for item in computed]
+        self.outcome.processed += raw_points - sum(points for points, _ in again)
+        self.outcome.rows_written += written - sum(rows for _, rows in again)
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
         self.pending.add(day, targets, alone.result(), lock)  # deleted with its week
 

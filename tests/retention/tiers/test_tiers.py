@@ -511,6 +511,9 @@ def test_point_arriving_in_a_held_day_is_aggregated_not_deleted(ha_db, layout, m
     assert_one_shot([entity], expected, start, end)
     assert by_hour(entity.entity_id)[T0 + 5 * HOUR]["max_value"] == 2000
     assert run.records_deleted == 3 * 144 + 1 and run.details["late_points"] == 0
+    # The day taken again counts each point and each hourly row once in the run's record.
+    assert run.records_processed == 3 * 144 + 1
+    assert run.details["rows_written"] == 3 * 24
     states = list(TierChunk.objects.filter(tier="hourly").values_list("state", flat=True))
     assert states == ["deleted"] * 3
 
