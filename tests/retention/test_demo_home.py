@@ -64,6 +64,18 @@ def test_a_history_ending_while_the_oven_cooks_ends_there():
     assert oven[-1].fields["value"] > 2000  # the element is on: cooking when the history ends
 
 
+@pytest.mark.timeout(60)
+def test_a_history_may_end_at_any_time_of_day():
+    """Every device (24 entities: all six) ends its history wherever `end` falls, every 20
+    minutes of a day, and no point lies after it."""
+    assert plan_entities(24).power == 6
+    for minutes in range(0, 24 * 60, 20):
+        end = END + timedelta(minutes=minutes)
+        readings = list(generate_demo_home(1, 24, end, seed=minutes))
+        assert len(series_of(readings)) == 24
+        assert max(r.time for r in readings) <= end
+
+
 def test_every_point_is_inside_the_window_even_across_a_dst_change():
     end = datetime(2024, 4, 2, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # DST began 31 March
     readings = list(generate_demo_home(4, 30, end, seed=3))
