@@ -33,8 +33,9 @@ from django.conf import settings
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
 from retention.tiers import reads as tier_reads
+from retention.tiers.raw_delete import delete_raw
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, TierRow, last_row_before
-from retention.tiers.safety import VerificationFailed
+from retention.tiers.safety import VerificationFailed, raw_retention_policy
 from retention.timeutil import floor_day, utc_midnight
 
 DAY = timedelta(days=1)
@@ -178,15 +179,13 @@ def delete_kept_raw(day: date, pending: dict[str, dict]) -> int:
     """Delete the raw states of the day's kept entities now held by verified daily rows, all
     of them in one statement where they allow it (`tier_reads.delete_day`); returns how many
     were deleted. Raises VerificationFailed when a raw count changed."""
-    from retention.tiers.hourly import HourlyTier
-
     kept = [entity_id for entity_id in _kept_ids(day) if entity_id in pending]
     if not kept:
         return 0
     start, end = utc_midnight(day), utc_midnight(day) + DAY
-    tier = HourlyTier(None, None, start)
+    database, raw_rp = settings.HA_INFLUXDB_DATABASE, raw_retention_policy()
     entities = list(Entity.objects.filter(entity_id__in=kept))
-    present = tier_reads.count_samples(entities, start, end, tier.database)
+    present = tier_reads.count_samples(entities, start, end, database)
     for entity in entities:
         fields = pending[entity.entity_id]["fields"]
         expected = int(fields.get("sample_count", 0)) + int(fields.get("gap_count", 0))
@@ -198,8 +197,9 @@ def delete_kept_raw(day: date, pending: dict[str, dict]) -> int:
             )
     targets = [(entity, present[entity.entity_id]) for entity in entities]
     deleted = tier_reads.delete_day(
-        [(entity, n) for entity, n in targets if n], start, end, tier.database, tier.raw_rp,
-        lambda entity, n: tier.delete_raw(entity, start, end, n), after_first=lambda: None,
+        [(entity, n) for entity, n in targets if n], start, end, database, raw_rp,
+        lambda entity, n: delete_raw(entity, start, end, database, raw_rp, n),
+        after_first=lambda: None,
     )  # fmt: skip
     chunk = TierChunk.objects.get(tier=TierChunk.Tier.HOURLY, day=day)
     chunk.kept_raw = [entity_id for entity_id in chunk.kept_raw if entity_id not in kept]

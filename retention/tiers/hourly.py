@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
-from enrich.influx import get_timeseries
 from enrich.redis.lock import RunLock
 from retention import faults
 from retention.entities import ha_source
@@ -58,28 +57,6 @@ logger = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MICROSECOND = timedelta(microseconds=1)
-
-
-def delete(*args: object, **kwargs: object) -> None:
-    """`TimeSeries.delete` (which tries again when InfluxDB 1.x answers "engine is closed")."""
-    get_timeseries().delete(*args, **kwargs)  # type: ignore[arg-type]
-
-
-def _raw_tags(entity: Entity) -> list[dict[str, str]]:
-    """Tag sets selecting the entity's raw points for a delete (see ha_source's layouts)."""
-    if entity.layout == Entity.Layout.OFFICIAL:
-        return [{"entity_id": entity.object_id, "domain": entity.domain}]
-    # Ingestor: only state events are samples; a missing event_type tag compares equal to ''.
-    return [
-        {"entity_id": entity.entity_id, "event_type": "state_changed"},
-        {"entity_id": entity.entity_id, "event_type": ""},
-    ]
-
-
-def _measurement(entity: Entity) -> str:
-    if entity.layout == Entity.Layout.INGESTOR:
-        return entity.measurement or ha_source.INGESTOR_MEASUREMENT
-    return entity.measurement
 
 
 @dataclass
@@ -248,39 +225,6 @@ class HourlyTier(DayTier):
                     f"{energy_written} kWh were written; nothing of the day was deleted."
                 )
         return counts
-
-    def delete_raw(
-        self, entity: Entity, start: datetime, end: datetime, present: int | None = None
-    ) -> int:
-        """Delete the entity's raw points in [start, end) (`present`: how many there are, if
-        just counted); returns how many were deleted."""
-        if present is None:
-            present = ha_source.count_samples(entity, start, end, database=self.database)
-        if present == 0:
-            return 0
-        left = present
-        for tags in _raw_tags(entity):
-            delete(
-                self.database,
-                start,
-                end,
-                measurement=_measurement(entity),
-                tags=tags,
-                retention_policy=self.raw_rp,
-            )
-            left = ha_source.count_samples(entity, start, end, database=self.database)
-            if not left:
-                break
-        if left:
-            logger.warning(
-                "%s: %d raw points in %s – %s are still there after the delete (written "
-                "meanwhile?); the next run takes them in as late points",
-                entity.entity_id,
-                left,
-                start.isoformat(),
-                end.isoformat(),
-            )
-        return max(present - left, 0)
 
     # -- one day --
     def process_day(self, day: date, lock: RunLock) -> None:

@@ -25,6 +25,7 @@ from retention.tiers import density
 from retention.tiers.aggregate import VALUE_KINDS, Aggregate
 from retention.tiers.chunks import day_runs, deleted_days, find_chunk, run_lock, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
+from retention.tiers.raw_delete import delete_raw
 from retention.tiers.rows import (
     DAILY_RP,
     HOURLY_RP,
@@ -104,7 +105,8 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
         for window_start, group in sorted(groups.items()):
             folded += fold_late(entity, rp, window_start, width, group)
         faults.point("hourly:late_after_write")
-        deleted = tier.delete_raw(entity, utc_midnight(day), utc_midnight(day) + DAY)
+        start = utc_midnight(day)
+        deleted = delete_raw(entity, start, start + DAY, tier.database, tier.raw_rp)
         logger.warning(
             "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
             "the README), %d raw point(s) deleted",

@@ -30,6 +30,7 @@ from retention import faults
 from retention.models import Entity, TierChunk
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import set_chunk, still_held
+from retention.tiers.raw_delete import delete_raw
 from retention.timeutil import utc_midnight
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class _Day:
 class PendingDeletes:
     """Verified days of the hourly `tier` waiting for their delete (see the module doc)."""
 
-    tier: object  # HourlyTier (its database, raw_rp, side, delete_raw, outcome, process_day)
+    tier: object  # HourlyTier (its database, raw_rp, side, outcome, process_day)
     days: list[_Day] = field(default_factory=list)
     limit: int = DELETE_BATCH_DAYS
     entities: dict[str, Entity] = field(default_factory=dict)
@@ -99,7 +100,8 @@ class PendingDeletes:
             meanwhile=lambda: _mark_deleted(tier.tier, held))  # fmt: skip
 
     def _delete_one(self, start: datetime, end: datetime) -> Callable[[Entity, int], int]:
-        return lambda entity, n: self.tier.delete_raw(entity, start, end, n)
+        tier = self.tier
+        return lambda entity, n: delete_raw(entity, start, end, tier.database, tier.raw_rp, n)
 
     def _again(self, held: list[_Day], changed: list[str], lock: RunLock) -> None:
         """Raw points changed in the held days since they were verified: take each day again
