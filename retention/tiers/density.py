@@ -195,9 +195,11 @@ def delete_kept_raw(day: date, pending: dict[str, dict]) -> int:
                 f"row accounts for {expected}; the raw states were kept. Points were written "
                 "meanwhile: delete the day's daily row and rerun downsample_daily for it."
             )
-    targets = [(entity, present[entity.entity_id]) for entity in entities]
+    targets = [
+        (entity, present[entity.entity_id]) for entity in entities if present[entity.entity_id]
+    ]
     deleted = tier_reads.delete_day(
-        [(entity, n) for entity, n in targets if n], start, end, database, raw_rp,
+        targets, start, end, database, raw_rp,
         lambda entity, n: delete_raw(entity, start, end, database, raw_rp, n),
         after_first=lambda: None,
     )  # fmt: skip

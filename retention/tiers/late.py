@@ -105,8 +105,8 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
         for window_start, group in sorted(groups.items()):
             folded += fold_late(entity, rp, window_start, width, group)
         faults.point("hourly:late_after_write")
-        start = utc_midnight(day)
-        deleted = delete_raw(entity, start, start + DAY, tier.database, tier.raw_rp)
+        midnight = utc_midnight(day)
+        deleted = delete_raw(entity, midnight, midnight + DAY, tier.database, tier.raw_rp)
         logger.warning(
             "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
             "the README), %d raw point(s) deleted",

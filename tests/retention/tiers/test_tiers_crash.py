@@ -101,17 +101,9 @@ def manage(command: str, fault: str, start=D0, end=D0 + DAYS * DAY):
         INFLUXDB_URL=django_settings.INFLUXDB_URL,
         ENRICH_FAULT_INJECT=fault,
     )
+    argv = ["manage.py", command, "--skip-checks", "--start", str(start), "--end", str(end)]
     return subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            command,
-            "--skip-checks",
-            "--start",
-            str(start),
-            "--end",
-            str(end),
-        ],  # fmt: skip
+        [sys.executable, *argv],
         cwd=ROOT,
         env=env,
         capture_output=True,
