@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -31,7 +28,6 @@ from tests.support.archive import BUCKET, Recording, as_rows, daily_rows, midnig
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[3]
 # Cutoff = NOW - 365 days = 2024-03-15: 2022 and 2023 are closed years, 2024-01/02 closed months.
 NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)
 
@@ -229,9 +225,11 @@ def test_the_store_going_down_mid_run_deletes_nothing_and_a_rerun_finishes(tier,
 
 
 def _archive_in_a_subprocess(tier, s3, fault: str) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        DATABASE_URL=worker_support.test_database_url(),
+    return worker_support.manage_in_child(
+        "archive_to_s3",
+        "--as-of",
+        NOW.date().isoformat(),
+        timeout=120,
         TIER_DATABASE=tier.database,
         INFLUXDB_DATABASE=tier.enrich_database,
         S3_ARCHIVE_BUCKET=BUCKET,
@@ -239,16 +237,6 @@ def _archive_in_a_subprocess(tier, s3, fault: str) -> subprocess.CompletedProces
         AWS_ACCESS_KEY="testing",
         AWS_SECRET_KEY="testing",
         ENRICH_FAULT_INJECT=fault,
-    )
-    # Django's system checks are skipped: they import every view, half the child's CPU.
-    argv = ["manage.py", "archive_to_s3", "--skip-checks", "--as-of", NOW.date().isoformat()]
-    return subprocess.run(
-        [sys.executable, *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 

@@ -11,15 +11,11 @@
 """
 
 import io
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -41,7 +37,6 @@ from tests.support import worker as support
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
-ROOT = Path(__file__).resolve().parents[3]
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 D0 = T0.date()
@@ -89,26 +84,20 @@ def home(ha_db, layout):
 
 
 def manage(command: str, fault: str, start=D0, end=D0 + DAYS * DAY):
-    """The command in a child process armed to die at `fault`. Django's system checks are
-    skipped (`--skip-checks`): they import every view and took half of the child's CPU time."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=support.test_database_url(),
+    """The command in a child process armed to die at `fault`."""
+    return support.manage_in_child(
+        command,
+        "--start",
+        str(start),
+        "--end",
+        str(end),
+        timeout=240,
         HA_INFLUXDB_DATABASE=django_settings.HA_INFLUXDB_DATABASE,
         TIER_DATABASE=django_settings.TIER_DATABASE,
         REDIS_KEY_PREFIX=django_settings.REDIS_KEY_PREFIX,
         REDIS_URL=django_settings.REDIS_URL,
         INFLUXDB_URL=django_settings.INFLUXDB_URL,
         ENRICH_FAULT_INJECT=fault,
-    )
-    argv = ["manage.py", command, "--skip-checks", "--start", str(start), "--end", str(end)]
-    return subprocess.run(
-        [sys.executable, *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
     )
 
 
