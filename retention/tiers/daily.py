@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -29,7 +30,7 @@ from retention.tiers import reads as tier_reads
 from retention.tiers.aggregate import compose
 from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
-from retention.tiers.pending import DELETE_BATCH_DAYS
+from retention.tiers.pending import HeldDays
 from retention.tiers.rows import (
     DAILY_RP,
     HOURLY_RP,
@@ -43,6 +44,11 @@ from retention.tiers.safety import VerificationFailed, daily_horizon
 from retention.timeutil import utc_date, utc_midnight
 
 
+class _Verified(NamedTuple):
+    day: date
+    pending: dict[str, dict]  # entity_id -> {"kind", "fields"}: the day's daily rows
+
+
 class DailyTier(DayTier):
     """Hourly -> daily for the days in [start, end) before the horizon."""
 
@@ -50,7 +56,9 @@ class DailyTier(DayTier):
 
     def __init__(self, start: date | None, end: date | None, now: datetime) -> None:
         super().__init__(start, end, daily_horizon(now))
-        self.held: list[tuple[date, dict[str, dict]]] = []  # verified days, deleted together
+        # Verified days, deleted together when the next one has the same entities.
+        self.held = HeldDays(lambda held, item: item.pending.keys() == held[0].pending.keys(),
+                             self._delete)  # fmt: skip
 
     def work_days(self) -> list[date]:
         start = self.start
@@ -106,26 +114,17 @@ class DailyTier(DayTier):
             pending = chunk.pending_rows
         faults.point("daily:after_verify")
         still_held(lock)
-        if self.held and not (
-            day == self.held[-1][0] + DAY and pending.keys() == self.held[0][1].keys()
-        ):
-            self.flush(lock)
-        self.held.append((day, pending))  # deleted with its week (see the module doc)
-        if len(self.held) >= DELETE_BATCH_DAYS:
-            self.flush(lock)
+        self.held.add(_Verified(day, pending), lock)  # deleted with its week (module doc)
 
     def finish(self, lock: RunLock) -> None:
-        self.flush(lock)
+        self.held.flush(lock)
 
-    def flush(self, lock: RunLock) -> None:
+    def _delete(self, held: list[_Verified], lock: RunLock) -> None:
         """Delete the held days' hourly rows in one statement per group of entities, then
         write their daily rows again and check them (see the module doc)."""
-        if not self.held:
-            return
-        held, self.held = self.held, []
         still_held(lock)
-        start, end = utc_midnight(held[0][0]), utc_midnight(held[-1][0]) + DAY
-        ids = sorted(held[0][1])  # the same entities every held day
+        start, end = utc_midnight(held[0].day), utc_midnight(held[-1].day) + DAY
+        ids = sorted(held[0].pending)  # the same entities every held day
         stored = read_rows(HOURLY_RP, start, end)
         deleted = sum(len(stored.get(entity_id, [])) for entity_id in ids)
         # Only the entities whose rows were composed: a row InfluxDB did not show when the day

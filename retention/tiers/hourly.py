@@ -294,7 +294,7 @@ class HourlyTier(DayTier):
         self.outcome.processed += raw_points - sum(points for points, _ in again)
         self.outcome.rows_written += written - sum(rows for _, rows in again)
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
-        self.pending.add(day, targets, alone.result(), lock)  # deleted with its week
+        self.pending.hold(day, targets, alone.result(), lock)  # deleted with its week
 
     def finish(self, lock: RunLock) -> None:
         """Delete what the last verified days hold (`PendingDeletes.flush`)."""

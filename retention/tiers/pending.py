@@ -1,4 +1,5 @@
-"""The hourly tier's deletes, a few verified days at a time (`PendingDeletes`).
+"""Verified days held to be deleted together (`HeldDays`, both tiers), and the hourly tier's
+deletes of raw points, a few verified days at a time (`PendingDeletes`).
 
 InfluxDB 1.6 applies each DELETE statement to every shard of the database, whatever its time
 range: on a settled dense year, deleting seven days took about as long as deleting one
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
 from enrich.redis.lock import RunLock
 from retention import faults
@@ -39,6 +41,13 @@ DELETE_BATCH_DAYS = 7
 DAY = timedelta(days=1)
 
 
+class _Dated(Protocol):
+    day: date
+
+
+D = TypeVar("D", bound=_Dated)
+
+
 @dataclass
 class _Day:
     day: date
@@ -47,40 +56,52 @@ class _Day:
     alone: dict[frozenset[str], bool]  # tier_reads.alone_groups of the day
 
 
-@dataclass
-class PendingDeletes:
-    """Verified days of the hourly `tier` waiting for their delete (see the module doc)."""
+class HeldDays(Generic[D]):
+    """Verified days waiting to be deleted together: consecutive days, at most `limit`, each
+    accepted by `joins(held, item)` next to the days held before it; `flush` hands them to
+    `delete(held, lock)`. Both tiers hold their days this way."""
 
-    tier: object  # HourlyTier (its database, raw_rp, side, outcome, process_day)
-    days: list[_Day] = field(default_factory=list)
-    limit: int = DELETE_BATCH_DAYS
-    entities: dict[str, Entity] = field(default_factory=dict)
+    def __init__(self, joins: Callable[[list[D], D], bool],
+                 delete: Callable[[list[D], RunLock], None]) -> None:  # fmt: skip
+        self.joins, self.delete = joins, delete
+        self.limit = DELETE_BATCH_DAYS
+        self.days: list[D] = []
 
-    def add(self, day: date, targets: list[tuple[Entity, int]],
-            alone: dict[frozenset[str], bool], lock: RunLock) -> None:  # fmt: skip
-        """Hold the verified `day` (`targets`: every entity its hourly rows account for, with
-        its raw points to delete, 0 for none); deleted with the days held before it, or first
-        on its own when it cannot join them."""
-        present = {entity.entity_id: n for entity, n in targets if n}
-        deletable = {entity.entity_id for entity, _ in targets}
-        self.entities.update((entity.entity_id, entity) for entity, _ in targets)
-        if self.days and not self._joins(day, present, deletable):
+    def add(self, item: D, lock: RunLock) -> None:
+        """Hold `item`; the days held before it are deleted first when it cannot join them."""
+        last = self.days[-1] if self.days else None
+        if last is not None and not (item.day == last.day + DAY and self.joins(self.days, item)):
             self.flush(lock)
-        self.days.append(_Day(day, present, deletable, alone))
+        self.days.append(item)
         if len(self.days) >= self.limit:
             self.flush(lock)
 
-    def _joins(self, day: date, present: dict[str, int], deletable: set[str]) -> bool:
-        if day != self.days[-1].day + DAY:
-            return False
-        touched = set(present).union(*(held.present for held in self.days))
-        return all(touched <= held.deletable for held in self.days) and touched <= deletable
-
     def flush(self, lock: RunLock) -> None:
+        """Delete the held days (none: nothing to do)."""
+        if self.days:
+            held, self.days = self.days, []
+            self.delete(held, lock)
+
+
+class PendingDeletes(HeldDays[_Day]):
+    """Verified days of the hourly `tier` waiting for their delete (see the module doc)."""
+
+    def __init__(self, tier) -> None:  # HourlyTier (database, raw_rp, side, outcome, process_day)
+        super().__init__(_joins, self._delete)
+        self.tier = tier
+        self.entities: dict[str, Entity] = {}
+
+    def hold(self, day: date, targets: list[tuple[Entity, int]],
+             alone: dict[frozenset[str], bool], lock: RunLock) -> None:  # fmt: skip
+        """Hold the verified `day` (`targets`: every entity its hourly rows account for, with
+        its raw points to delete, 0 for none)."""
+        present = {entity.entity_id: n for entity, n in targets if n}
+        deletable = {entity.entity_id for entity, _ in targets}
+        self.entities.update((entity.entity_id, entity) for entity, _ in targets)
+        self.add(_Day(day, present, deletable, alone), lock)
+
+    def _delete(self, held: list[_Day], lock: RunLock) -> None:
         """Delete the held days' raw points (see the module doc) and mark them "deleted"."""
-        if not self.days:
-            return
-        held, self.days = self.days, []
         start, end = utc_midnight(held[0].day), utc_midnight(held[-1].day) + DAY
         present: dict[str, int] = {}
         for item in held:
@@ -121,6 +142,13 @@ class PendingDeletes:
                 self.tier.process_day(item.day, lock)
         finally:
             self.limit = limit
+
+
+def _joins(held: list[_Day], item: _Day) -> bool:
+    """Whether every held day and `item` account for the raw points of every entity one of
+    them deletes (one statement deletes them all)."""
+    touched = set(item.present).union(*(day.present for day in held))
+    return all(touched <= day.deletable for day in held) and touched <= item.deletable
 
 
 def _together(held: list[_Day]) -> dict[frozenset[str], bool]:
