@@ -115,6 +115,7 @@ def start_web(log_path: Path) -> tuple[subprocess.Popen, str]:
 
     bind = f"127.0.0.1:{free_port()}"
     command = web_command(bind)
+    log_path.parent.mkdir(parents=True, exist_ok=True)  # var/bench/ on a fresh checkout
     log = log_path.open("w")
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://{bind}"
