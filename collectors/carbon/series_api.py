@@ -6,12 +6,13 @@ gCO2/kWh, or WattTime's free plan's `moer_percentile` (0-100) when that is all t
 Errors: 400 bad parameter, 404 unknown site, 409 no carbon provider, 503 InfluxDB unreachable.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from collectors import clock
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.pricing.api import RESPONSES, SITE, _iso, site_from_query
 from enrich.api import params
@@ -63,7 +64,7 @@ class CarbonSeries(APIView):
             return Response(
                 {"detail": f"Site {site.name!r} has no enabled carbon intensity provider; add "
                  "one in the admin (Provider configs)."}, status=409)  # fmt: skip
-        now = datetime.now(UTC)
+        now = clock.utc_now()
         try:
             actual = _points(MEASUREMENT, config.provider, now - timedelta(hours=hours), now)
             forecast = _points(FORECAST_MEASUREMENT, config.provider, now, now + FORECAST_AHEAD)

@@ -39,9 +39,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from collectors import clock
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
-from collectors.pricing import now as clock
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
+from collectors import clock
 from collectors.models import FlexibleLoad
-from collectors.pricing import now as clock
 from collectors.pricing.api import Conflict
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
 from collectors.pricing.windows import WindowError

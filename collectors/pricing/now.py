@@ -15,11 +15,12 @@ cached answer:
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 
+from collectors import clock
 from collectors.base import Target
 from collectors.pipeline import target_for
 from collectors.pricing.slots import MEASUREMENT, PriceSlot, headline, headline_fields
@@ -30,11 +31,6 @@ from enrich.readings import Reading
 from enrich.redis.cache import CachedAnswer
 
 logger = logging.getLogger("collectors")
-
-
-def utc_now() -> datetime:
-    """The moment the read-time answers are for (one place, so tests can move the clock)."""
-    return datetime.now(UTC)
 
 
 def summary(
@@ -64,7 +60,7 @@ def current_value(
 ) -> dict[str, Any]:
     """`value`, `time`, `stale`, `fetched_at` and `age_seconds` (of the last fetch) for
     /api/enrichment/current, computed for this moment from the stored slots."""
-    now = utc_now()
+    now = clock.utc_now()
     fetched = {
         "fetched_at": answer.fetched_at.isoformat() if answer else None,
         "age_seconds": round(answer.age_seconds) if answer else None,
@@ -108,7 +104,7 @@ def write_current_points(
 ) -> dict[str, int]:
     """Write the `electricity_pricing` point of the running slot for each config's target (one
     config per target), from the stored slots. Returns counts: targets, points written."""
-    now = now or utc_now()
+    now = now or clock.utc_now()
     targets = written = 0
     for config in configs:
         target = target_for(config)

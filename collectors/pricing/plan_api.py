@@ -27,8 +27,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from collectors import clock
 from collectors.models import FlexibleLoad
-from collectors.pricing import now as clock
 from collectors.pricing.api import (
     SITE,
     planning_answer,

@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collectors.pricing import now as clock
+from collectors import clock
 from collectors.pricing.api import (
     RESPONSES,
     SITE,

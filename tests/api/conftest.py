@@ -5,8 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from collectors import pipeline
-from collectors.pricing import now as clock
+from collectors import clock, pipeline
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.support import isolation

@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 
-from collectors import pipeline
+from collectors import clock, pipeline
 from collectors.models import FlexibleLoad
-from collectors.pricing import now as clock
 from collectors.pricing.loads import next_deadline, plan_for
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon, scenarios_pricing

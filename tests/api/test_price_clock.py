@@ -16,9 +16,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from collectors import pipeline
+from collectors import clock, pipeline
 from collectors.models import CollectorRun
-from collectors.pricing import now as clock
+from collectors.pricing import now as price_now
 from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, find_windows
 from collectors.tasks import write_current_prices
@@ -87,7 +87,7 @@ def test_every_minute_of_the_day_serves_the_covering_slot_and_no_dearer_window(
         while expected[slot_index][1] <= now:
             slot_index += 1
         start, end, price = expected[slot_index]
-        value = clock.summary(slots, now, 3, currency, case.region)
+        value = price_now.summary(slots, now, 3, currency, case.region)
         assert (value["current_price"], value["time"]) == (price, start.isoformat()), now
         assert value["slot_minutes"] == case.slot_minutes
         # the 24-h figures use the slots from the running one up to now + 24 h; only this day

@@ -24,11 +24,11 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status.png"
 
 
 @pytest.fixture
-def demo_home(settings, isolated, replay_server):
+def demo_home(settings, isolated, replay_server, read_clock):
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = f"test_demo_{uuid.uuid4().hex[:8]}"
     # Carbon answers expire after a second, so the page serves the last good one: stale.
     settings.CACHE_TTL_SECONDS = {**settings.CACHE_TTL_SECONDS, "carbon_intensity": 1}
-    site = seed_status_home(replay_server, settings.HA_INFLUXDB_DATABASE)
+    site = seed_status_home(replay_server, settings.HA_INFLUXDB_DATABASE, now=read_clock)
     yield site
     isolated.drop_database(settings.HA_INFLUXDB_DATABASE)
 

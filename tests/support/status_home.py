@@ -52,14 +52,16 @@ def shifted(payload: Any, delta: timedelta) -> Any:
     return payload
 
 
-def this_hour() -> datetime:
-    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+def hour_of(now: datetime | None = None) -> datetime:
+    """The start of the UTC hour of `now` (default: the wall clock's)."""
+    return (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
 
 
-def register_awattar(server: ReplayServer) -> list[dict]:
-    """aWATTar's documented hourly day, moved so its 24 slots start 2 hours before this hour."""
+def register_awattar(server: ReplayServer, now: datetime | None = None) -> list[dict]:
+    """aWATTar's documented hourly day, moved so its 24 slots start 2 hours before the hour of
+    `now` (default: this hour)."""
     payload = server.load_fixture("awattar/marketdata_hourly.json")
-    shift = int((this_hour() - timedelta(hours=2)).timestamp() * 1000)
+    shift = int((hour_of(now) - timedelta(hours=2)).timestamp() * 1000)
     shift -= payload["data"][0]["start_timestamp"]
     for row in payload["data"]:
         row["start_timestamp"] += shift
@@ -68,11 +70,11 @@ def register_awattar(server: ReplayServer) -> list[dict]:
     return payload["data"]
 
 
-def register_gb(server: ReplayServer) -> dict[str, Any]:
+def register_gb(server: ReplayServer, now: datetime | None = None) -> dict[str, Any]:
     """Octopus Agile (region C) and UK Carbon Intensity (postcode RG10) as documented for
-    2026-05-01 12:00 UTC, moved to this half hour: the product list, the three rate pages and
-    the current half hour and 48 h forecast of RG10."""
-    now = datetime.now(UTC)
+    2026-05-01 12:00 UTC, moved to the half hour of `now` (default: this one): the product list,
+    the three rate pages and the current half hour and 48 h forecast of RG10."""
+    now = now or datetime.now(UTC)
     half_hour = now.replace(minute=now.minute // 30 * 30, second=0, microsecond=0)
     delta = half_hour - GB_FIXTURE_NOW
     server.add("GET", OCTOPUS_PRODUCTS, json=server.load_fixture("octopus/products.json"))
@@ -96,9 +98,10 @@ def register_gb(server: ReplayServer) -> dict[str, Any]:
     return answers
 
 
-def register_electricitymaps(server: ReplayServer) -> dict[str, Any]:
-    """Electricity Maps' documented answers, moved from their moment to this hour."""
-    delta = this_hour() - EM_FIXTURE_NOW
+def register_electricitymaps(server: ReplayServer, now: datetime | None = None) -> dict[str, Any]:
+    """Electricity Maps' documented answers, moved from their moment to the hour of `now`
+    (default: this hour)."""
+    delta = hour_of(now) - EM_FIXTURE_NOW
     answers = {}
     for path, name in EM_PATHS.items():
         answers[path] = shifted(server.load_fixture(f"electricitymaps/{name}"), delta)
@@ -161,18 +164,20 @@ def add_loads(site: Site) -> list[FlexibleLoad]:
     ]  # fmt: skip
 
 
-def collect_all(site: Site) -> dict[str, str]:
-    return {c.provider: pipeline.collect(c).status for c in site.providers.all()}
+def collect_all(site: Site, now: datetime | None = None) -> dict[str, str]:
+    return {c.provider: pipeline.collect(c, now=now).status for c in site.providers.all()}
 
 
 def seed_status_home(server: ReplayServer, ha_database: str, days: int = 10,
-                     entities: int = 12) -> Site:  # fmt: skip
-    """Everything above; returns the site (its providers collected once)."""
-    register_awattar(server)
-    register_electricitymaps(server)
+                     entities: int = 12, now: datetime | None = None) -> Site:  # fmt: skip
+    """Everything above, with prices and carbon intensity for the hour of `now` (default: the
+    wall clock's); returns the site (its providers collected once, at `now`)."""
+    now = now or datetime.now(UTC)
+    register_awattar(server, now)
+    register_electricitymaps(server, now)
     write_demo_home(ha_database, days, entities)
     downsample_and_measure()
     site = create_site(server)
-    collect_all(site)
+    collect_all(site, now)
     add_loads(site)
     return site
