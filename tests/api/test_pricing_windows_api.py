@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from collectors import clock
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from tests.support.api import assert_400_naming_only, token_client
@@ -47,8 +48,10 @@ def site():
 
 
 @pytest.fixture
-def anchor(database, site):
+def anchor(database, site, monkeypatch):
+    """The hour the slots are stored from; the endpoint answers for 20 minutes into it."""
     start = hour_start()
+    monkeypatch.setattr(clock, "utc_now", lambda: start + timedelta(minutes=20))
     ts = get_timeseries()
     ts.write(database, slot_readings(start, prices=SPECIAL))
     ts.write(database, slot_readings(start, prices=SPECIAL, region="AT", default=0.001))

@@ -50,7 +50,7 @@ def test_slots_carbon_series_budget_and_runs_after_one_collection(api, isolated,
         assert pipeline.collect(config).status == "ok"
 
     slots = api.get("/api/pricing/slots").json()
-    now = datetime.now(UTC).timestamp() * 1000
+    now = datetime.fromisoformat(slots["now"]).timestamp() * 1000  # the moment it answered for
     ahead = [r for r in rows if r["end_timestamp"] > now]
     assert [s["price"] for s in slots["slots"]] == [r["marketprice"] / 1000 for r in ahead]
     assert (slots["currency"], slots["unit"], slots["region"]) == ("EUR", "EUR/kWh", "DE")
@@ -68,7 +68,8 @@ def test_slots_carbon_series_budget_and_runs_after_one_collection(api, isolated,
     future = [
         f["carbonIntensity"]
         for f in answers["/carbon-intensity/forecast"]["forecast"]
-        if datetime.fromisoformat(f["datetime"].replace("Z", "+00:00")) >= datetime.now(UTC)
+        if datetime.fromisoformat(f["datetime"].replace("Z", "+00:00"))
+        >= datetime.fromisoformat(carbon["now"])
         and f["carbonIntensity"] is not None  # a null forecast hour is left out, not stored
     ]
     assert [p["value"] for p in carbon["forecast"]] == future

@@ -70,8 +70,9 @@ def air_quality(site: Site) -> ProviderConfig:
     return config
 
 
-def pricing(site: Site, database: str) -> ProviderConfig:
-    write_prices(database, hour_start())
+def pricing(site: Site, database: str, anchor: datetime) -> ProviderConfig:
+    """aWATTar for `site`, its price slots stored from the hour `anchor` (`write_prices`)."""
+    write_prices(database, anchor)
     return ProviderConfig.objects.create(
         site=site, source="electricity_pricing", provider="awattar"
     )

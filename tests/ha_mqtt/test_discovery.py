@@ -25,11 +25,17 @@ SENSORS = {
 
 
 @pytest.fixture
-def site(topics, settings):
+def anchor() -> datetime:
+    """The hour the price slots are stored from; the tests publish for a moment in it."""
+    return homes.hour_start()
+
+
+@pytest.fixture
+def site(topics, settings, anchor):
     home = homes.home()
     homes.carbon(home)
     homes.air_quality(home)
-    homes.pricing(home, settings.INFLUXDB_DATABASE)
+    homes.pricing(home, settings.INFLUXDB_DATABASE, anchor)
     return home
 
 
@@ -89,8 +95,8 @@ def test_each_entity_has_its_exact_discovery_config(topics, subscriber, broker, 
         late.stop()
 
 
-def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broker, site):
-    now = datetime.now(UTC)
+def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broker, site, anchor):
+    now = anchor + timedelta(minutes=20)  # in the hour the slots were stored for
     publish_all(broker, topics, now=now)
     base = f"{topics.root}/site_{site.pk}"
     assert subscriber.wait_for(lambda m: f"{base}/last_retention_run/attributes" in m)
@@ -99,7 +105,7 @@ def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broke
         for t, p in subscriber.messages.items()
         if t.startswith(base) and t.endswith("/state")
     }
-    hour = homes.hour_start()
+    hour = anchor
     assert state == {
         # UK Carbon Intensity fixture: RG10's 12:00 half hour (266, a forecast) and the
         # forecast slots covering 13:00 and 12:00 the next day.

@@ -26,6 +26,7 @@ from tests.support.stored_prices import slot_readings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 def utc_home(database: str, anchor: datetime, prices=homes.PRICES, count: int = 31) -> Site:
@@ -81,7 +82,7 @@ def test_the_sensor_shows_the_start_that_weighs_price_and_carbon(
     # gCO2/kWh: H+2 and H+3 100, H+4 500, H+5 100, otherwise 300; forecast up to H+8.
     store_carbon(site, settings.INFLUXDB_DATABASE, anchor, {2: 100, 3: 100, 4: 500, 5: 100}, 8)
     dishwasher = load(site, anchor, carbon_price=100, kw=1.5)
-    now = datetime.now(UTC)
+    now = anchor + 20 * MINUTE  # in the hour the slots and the forecast were stored for
     assert publish_all(broker, topics, now=now)["status"] == "ok"
 
     key = f"load_{dishwasher.pk}_start"
@@ -128,7 +129,7 @@ def test_hours_past_the_forecast_say_the_carbon_was_carried_forward(
     # Forecast H-1..H+3 only: 300 g, H+2 100 g; from H+3 on the last known value, 100 g.
     store_carbon(site, settings.INFLUXDB_DATABASE, anchor, {2: 100}, 3)
     dishwasher = load(site, anchor, carbon_price=100)
-    publish_all(broker, topics)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
     state, attributes, _ = published(subscriber, topics, site, f"load_{dishwasher.pk}_start")
     # Scores: H+2 0.13, H+3 0.09, H+4 0.11, H+5 0.21: H+3..H+5 (0.10) beats H+2..H+4 (0.11).
     assert state == (anchor + 3 * HOUR).isoformat()
@@ -146,7 +147,7 @@ def test_a_split_plan_lists_its_windows_and_without_carbon_says_so(
     anchor = homes.hour_start()
     site = utc_home(settings.INFLUXDB_DATABASE, anchor, prices={2: 0.05, 3: 0.30, 4: 0.06})
     ev = load(site, anchor, name="EV", carbon_price=0, contiguous=False)
-    publish_all(broker, topics)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
     state, attributes, availability = published(subscriber, topics, site, f"load_{ev.pk}_start")
     # H+2 and H+4 average 0.055; one interruption costs 6 % of it (0.0033): 0.0583 beats any
     # two hours in a row (at best 0.175).
@@ -174,7 +175,7 @@ def test_when_running_now_is_best_the_start_is_now_and_says_so(
     # H and H+1 0.01, H+2 0.02: from now 2 h cost less than 0.015, H+1..H+3 0.015.
     site = utc_home(settings.INFLUXDB_DATABASE, anchor, prices={0: 0.01, 1: 0.01, 2: 0.02})
     dishwasher = load(site, anchor, carbon_price=0)
-    now = datetime.now(UTC)
+    now = anchor + 20 * MINUTE
     publish_all(broker, topics, now=now)
     key = f"load_{dishwasher.pk}_start"
     state, attributes, _ = published(subscriber, topics, site, key)
@@ -195,7 +196,7 @@ def test_without_a_plan_the_state_is_unknown_and_the_reason_is_shown(
     # Slots H-1..H+3 only: four hours cannot end by H+4 when they start after now.
     short = utc_home(settings.INFLUXDB_DATABASE, anchor, count=5)
     loads = [load(no_prices, anchor), load(no_provider, anchor), load(short, anchor, hours=4)]
-    publish_all(broker, topics)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
     found = [published(subscriber, topics, s.site, f"load_{s.pk}_start") for s in loads]
     for state, attributes, availability in found:
         # HA reads "None" as unknown; the entity stays available so its reason shows.
@@ -216,7 +217,7 @@ def test_renamed_in_the_admin_it_keeps_its_unique_id_and_deleted_it_goes(
     anchor = homes.hour_start()
     site = utc_home(settings.INFLUXDB_DATABASE, anchor)
     boost = load(site, anchor, name="Boost")
-    publish_all(broker, topics)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
     key, node = f"load_{boost.pk}_start", f"{topics.root}_site_{site.pk}"
     config_topic = f"{topics.discovery_prefix}/sensor/{node}/{key}/config"
     assert subscriber.wait_for(lambda m: config_topic in m)
@@ -228,7 +229,7 @@ def test_renamed_in_the_admin_it_keeps_its_unique_id_and_deleted_it_goes(
         page = admin_client.post(f"/admin/collectors/flexibleload/{boost.pk}/change/", form)
     assert page.status_code == 302, page.content.decode()[:2000]
     assert requested == [request_publish]  # the admin's save asks for a publication
-    publish_all(broker, topics)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
     assert subscriber.wait_for(lambda m: "Heat pump" in m.get(config_topic, ""))
     renamed = json.loads(subscriber.messages[config_topic])
     assert renamed["name"] == "Heat pump boost recommended start"
@@ -237,7 +238,7 @@ def test_renamed_in_the_admin_it_keeps_its_unique_id_and_deleted_it_goes(
     with django_capture_on_commit_callbacks() as requested:
         boost.delete()
     assert requested == [request_publish]
-    assert publish_all(broker, topics)["removed"] == 1
+    assert publish_all(broker, topics, now=anchor + 20 * MINUTE)["removed"] == 1
     assert subscriber.wait_for(lambda m: not any(f"/{key}/" in t for t in m))
     for topic in (config_topic, *(f"{topics.root}/site_{site.pk}/{key}/{p}"
                                   for p in ("state", "attributes", "availability"))):  # fmt: skip
@@ -248,14 +249,14 @@ def test_a_deleted_site_takes_its_loads_with_it(topics, subscriber, broker, sett
     anchor = homes.hour_start()
     site = utc_home(settings.INFLUXDB_DATABASE, anchor)
     dishwasher = load(site, anchor)
-    publish_all(broker, topics)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
     config_topic = (
         f"{topics.discovery_prefix}/sensor/{topics.root}_site_{site.pk}/load_{dishwasher.pk}_start"
         "/config"
     )
     assert subscriber.wait_for(lambda m: config_topic in m)
     site.delete()
-    assert publish_all(broker, topics)["status"] == "ok"
+    assert publish_all(broker, topics, now=anchor + 20 * MINUTE)["status"] == "ok"
     assert subscriber.wait_for(lambda m: config_topic not in m)
     assert cleared(subscriber, config_topic)
 
@@ -266,12 +267,12 @@ def test_disabling_a_load_removes_it_and_writes_ask_for_a_publication(
     anchor = homes.hour_start()
     site = utc_home(settings.INFLUXDB_DATABASE, anchor)
     dishwasher = load(site, anchor)
-    publish_all(broker, topics)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
     key = f"load_{dishwasher.pk}_start"
     assert subscriber.wait_for(lambda m: any(f"/{key}/config" in t for t in m))
     dishwasher.enabled = False
     dishwasher.save()
-    assert publish_all(broker, topics)["removed"] == 1
+    assert publish_all(broker, topics, now=anchor + 20 * MINUTE)["removed"] == 1
     assert subscriber.wait_for(lambda m: not any(f"/{key}/" in t for t in m))
     # Prices written (fully, or the latest with the backfill failing) ask for a publication.
     for status in ("ok", "partial"):
