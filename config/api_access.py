@@ -19,11 +19,18 @@ REST_FRAMEWORK = {
         "trigger": env.str("API_THROTTLE_TRIGGER", default="30/hour"),
         "token": env.str("API_THROTTLE_TOKEN", default="5/minute"),
     },
+    # DRF's JSON parser, with a body nested too deep for Python's json a 400 (enrich.api.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "enrich.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # Reverse proxies in front of the web app; 0 = the client is the connection's own address.
 TRUSTED_PROXY_COUNT = number("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "enrich.access.client_address"
+AXES_USERNAME_CALLABLE = "enrich.access.login_username"
 AXES_FAILURE_LIMIT = number("ADMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = number("ADMIN_LOGIN_COOLOFF_MINUTES", 15, float) / 60  # hours
 # A username is locked from the address that failed, so guessing cannot lock the admin out.

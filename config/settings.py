@@ -18,6 +18,7 @@ from config.api_access import (  # noqa: F401  (settings Django reads)
     AXES_FAILURE_LIMIT,
     AXES_LOCKOUT_PARAMETERS,
     AXES_RESET_ON_SUCCESS,
+    AXES_USERNAME_CALLABLE,
     REST_FRAMEWORK,
     SPECTACULAR_SETTINGS,
     TRUSTED_PROXY_COUNT,

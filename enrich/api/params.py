@@ -8,7 +8,7 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
@@ -92,10 +92,20 @@ def day(name: str, raw: str) -> date:
 
 @_parameter
 def moment(name: str, raw: str) -> datetime:
+    """An ISO 8601 time with a zone, as UTC (an offset PostgreSQL refuses, such as +16:00,
+    is still a moment)."""
     value = _or_none(parse_datetime, raw)
     if value is None or value.tzinfo is None:
         raise _bad(name, raw, "an ISO 8601 time with a time zone, e.g. 2026-11-27T06:00:00Z")
-    return _in_span(name, raw, value, "a time")
+    return _in_span(name, raw, value, "a time").astimezone(UTC)
+
+
+@_parameter
+def text(name: str, raw: str) -> str:
+    """A text filter, such as an entity id: any characters but NUL, which no database stores."""
+    if "\x00" in raw:
+        raise _bad(name, raw, "text without NUL characters")
+    return raw
 
 
 @_parameter
@@ -122,3 +132,13 @@ def duration(name: str, raw: str) -> timedelta:
     if value <= timedelta(0):
         raise _bad(name, raw, "a duration longer than zero, such as 24h")
     return value
+
+
+def body(data: Any, fields: str) -> dict[str, Any]:
+    """A request body as a dict: form fields or a JSON object; anything else (a JSON list,
+    string or null) is a 400 saying to send `fields` as one of those."""
+    if hasattr(data, "dict"):  # a QueryDict: form fields
+        data = data.dict()
+    if not isinstance(data, dict):
+        raise ValidationError({"body": f"Send {fields} as form fields or a JSON object."})
+    return data

@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from enrich.access import ScopedThrottle
@@ -38,6 +39,8 @@ class TokenView(ObtainAuthToken):
     authentication_classes = []
     throttle_classes = [ScopedThrottle]
     throttle_scope = "token"
+    # ObtainAuthToken names its own parsers; these are the project's (enrich.api.parsers).
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     def post(self, request, *args, **kwargs):
         try:

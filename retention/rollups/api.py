@@ -103,7 +103,7 @@ class ViewRows(APIView):
             if type(start) is type(end):
                 _ordered(start, end)
             rows = views.room_activity(
-                area=query.get("area") or None,
+                area=params.text(query, "area"),
                 start=start,
                 end=end,
                 day_of_week=params.integer(query, "day_of_week", minimum=0, maximum=6),
@@ -112,9 +112,9 @@ class ViewRows(APIView):
             start, end = _day(query, "start"), _day(query, "end")
             _ordered(start, end)
             if name == ENERGY:
-                rows = views.daily_energy(query.get("entity_id") or None, start, end)
+                rows = views.daily_energy(params.text(query, "entity_id"), start, end)
             else:
-                rows = views.carbon(query.get("region") or None, start, end)
+                rows = views.carbon(params.text(query, "region"), start, end)
         return Response({"view": name, "count": len(rows), "rows": rows, **views.freshness(name)})
 
 
@@ -157,8 +157,5 @@ class ViewRebuild(APIView):
 
 
 def _body(data: Any) -> dict[str, str]:
-    if hasattr(data, "dict"):
-        data = data.dict()
-    if not isinstance(data, dict):
-        raise ValidationError({"body": "Send start and end as form fields or a JSON object."})
-    return {key: str(value) for key, value in data.items() if value is not None}
+    given = params.body(data, "start and end")
+    return {key: str(value) for key, value in given.items() if value is not None}

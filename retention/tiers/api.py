@@ -60,7 +60,7 @@ class DownsampleView(APIView):
         description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true/false.",
     )
     def post(self, request):
-        data = request.data
+        data = params.body(request.data, "start, end and dry_run")
         dry_run = _flag(data, "dry_run")
         try:
             start, end = check_range(self.operation, data.get("start"), data.get("end"))
@@ -121,7 +121,7 @@ class SeriesView(APIView):
         start, end = params.moment(query, "start"), params.moment(query, "end")
         if end <= start:
             raise ValidationError({"end": f"{query['end']!r} must be after start."})
-        entity_id = query["entity_id"]
+        entity_id = params.text(query, "entity_id")
         entity = Entity.objects.filter(entity_id=entity_id).first()
         if entity is None:
             return Response(

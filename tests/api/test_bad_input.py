@@ -148,3 +148,68 @@ def test_commands_refuse_dates_influxdb_cannot_hold(command, args, message):
     with pytest.raises(CommandError, match=re.escape(message)):
         call_command(command, *args)
     assert not RetentionRun.objects.exists()
+
+
+# --- Found by sending every endpoint hostile values (each was a 500) ---------------------------
+NO_NUL = "text without NUL characters"
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/series?start=2024-01-01T00:00:00Z&end=2024-01-02T00:00:00Z&entity_id=", "entity_id"),
+        ("/api/views/daily_energy_by_device?entity_id=", "entity_id"),
+        ("/api/views/hourly_room_activity?area=", "area"),
+        ("/api/views/daily_carbon_summary?region=", "region"),
+    ],
+)
+def test_a_nul_character_in_a_text_filter_is_refused(staff, url, parameter):
+    # PostgreSQL stores no NUL in text: the query itself failed.
+    assert_400_naming(staff.get(url + "sensor.a%00b"), parameter, NO_NUL)
+
+
+def test_a_time_with_an_offset_postgresql_refuses_is_read_as_the_same_moment(staff):
+    # Python reads offsets up to +-23:59, PostgreSQL up to +-15:59: the moment goes as UTC.
+    url = "/api/views/hourly_room_activity?start="
+    far = staff.get(url + "2026-01-01T16:00:00%2B16:00")
+    assert far.status_code == 200, far.content
+    assert far.json()["rows"] == staff.get(url + "2026-01-01T00:00:00Z").json()["rows"]
+    response = staff.get("/api/series?entity_id=sensor.none&start=2026-01-01T00:00:00-23:59"
+                         "&end=2026-01-03T00:00:00%2B23:59")  # fmt: skip
+    assert response.status_code == 404  # the times were read; the entity is unknown
+
+
+@pytest.mark.parametrize("body", ["[]", "[1, 2]", '"2024-01-01"', "null", "1", "true"])
+@pytest.mark.parametrize("url", ["/retention/downsample-hourly", "/retention/downsample-daily"])
+def test_downsampling_refuses_a_body_that_is_not_an_object(staff, url, body):
+    response = staff.post(url, body, content_type="application/json")
+    assert_400_naming(response, "body", "Send start, end and dry_run as form fields or a JSON")
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/retention/downsample-hourly",
+        "/retention/archive",
+        "/retention/restore",
+        "/api/views/daily_energy_by_device/rebuild",
+        "/api/token/",
+    ],
+)
+def test_json_nested_too_deep_to_parse_is_a_400(staff, url):
+    response = staff.post(url, "[" * 5000 + "]" * 5000, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_a_login_with_a_name_longer_than_the_lockout_table_holds_is_refused(client):
+    from axes.models import AccessAttempt
+
+    name = "n" * 300
+    response = APIClient().post("/api/token/", {"username": name, "password": "x"}, format="json")
+    assert response.status_code == 400, response.content
+    page = client.post("/login/", {"username": name, "password": "x"})
+    assert page.status_code == 200  # the form again, with its error
+    # Counted for the lockout, under the first 255 characters (no account name is longer).
+    assert AccessAttempt.objects.get().username == name[:255]
