@@ -3,6 +3,11 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+# The most a flexible load (admin) or a plan request (/api/plan) may give: far above any real
+# load or carbon price, low enough that every figure of a plan stays a finite number.
+MAX_LOAD_KW = 100_000
+MAX_CARBON_PRICE = 1_000_000  # currency per tonne of CO2
+
 
 class CollectorRun(models.Model):
     class Status(models.TextChoices):
@@ -51,15 +56,16 @@ class FlexibleLoad(models.Model):
     carbon_price = models.FloatField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(0)],
-        help_text="Price of a tonne of CO2 in the electricity price's currency; empty = "
-        "PLAN_CARBON_PRICE. 0 plans by price only.",
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_CARBON_PRICE)],
+        help_text="Price of a tonne of CO2 in the electricity price's currency (at most "
+        f"{MAX_CARBON_PRICE}); empty = PLAN_CARBON_PRICE. 0 plans by price only.",
     )
     kw = models.FloatField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(0.001)],
-        help_text="Power in kW, for cost and emissions in money and kg (optional).",
+        validators=[MinValueValidator(0.001), MaxValueValidator(MAX_LOAD_KW)],
+        help_text=f"Power in kW (at most {MAX_LOAD_KW}), for cost and emissions in money and "
+        "kg (optional).",
     )
     contiguous = models.BooleanField(default=True, help_text="Must run without interruption.")
     max_windows = models.PositiveSmallIntegerField(

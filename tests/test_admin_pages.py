@@ -1,8 +1,12 @@
-"""Every model registered in the admin has a working list page and add page (or refuses adding)."""
+"""Every model registered in the admin has a working list page and add page (or refuses adding);
+a flexible load beyond what /api/plan accepts is refused."""
 
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+
+from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
+from enrich.models import Site
 
 pytestmark = pytest.mark.django_db
 
@@ -26,3 +30,23 @@ def test_add_page_renders_or_is_refused(admin_client, admin_user, rf, model):
     request.user = admin_user
     can_add = admin.site._registry[model].has_add_permission(request)
     assert response.status_code == (200 if can_add else 403)
+
+
+def test_a_flexible_load_beyond_the_plan_limits_is_refused(admin_client):
+    # /api/plan refuses more (a figure of the plan would become infinite); a load configured
+    # here feeds /api/plan/loads and the MQTT sensors, so the admin refuses it too
+    site = Site.objects.create(name="Wien", latitude=48.2, longitude=16.4)
+    form = {"site": site.pk, "name": "Smelter", "hours": "2", "deadline": "07:00",
+            "carbon_price": "1000001", "kw": "100001", "contiguous": "on", "max_windows": "",
+            "enabled": "on"}  # fmt: skip
+    page = admin_client.post(reverse("admin:collectors_flexibleload_add"), form)
+    assert page.status_code == 200
+    errors = page.context["adminform"].form.errors
+    assert errors["kw"] == [f"Ensure this value is less than or equal to {MAX_LOAD_KW}."]
+    assert errors["carbon_price"] == [
+        f"Ensure this value is less than or equal to {MAX_CARBON_PRICE}."
+    ]
+    assert not FlexibleLoad.objects.exists()
+    form.update(kw=str(MAX_LOAD_KW), carbon_price=str(MAX_CARBON_PRICE))
+    assert admin_client.post(reverse("admin:collectors_flexibleload_add"), form).status_code == 302
+    assert FlexibleLoad.objects.get().kw == MAX_LOAD_KW

@@ -1,7 +1,8 @@
 """`GET /api/pricing/windows`: the cheapest (or most expensive) time to use electricity.
 
 Query parameters (a bad value is a 400 naming it):
-- `hours` (required): length of the window in hours, > 0 and at most `within` (e.g. 3, 1.5).
+- `hours` (required): length of the window in hours, at least a minute and at most `within`
+  (e.g. 3, 1.5; `hours_parameter`).
 - `within` (default 24h): how far ahead to look, e.g. 24h, 90m, 2d, 1h30m.
 - `contiguous` (default true): one unbroken run, or (false) the best slots anywhere.
 - `before`: ISO 8601 time with a zone; the window must end by then (must be in the future).
@@ -46,11 +47,14 @@ from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_sl
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from enrich.api import params
+from enrich.api.params import MAX_DURATION
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig, Site
 
 SOURCE = "electricity_pricing"
 DEFAULT_WITHIN = timedelta(hours=24)
+MIN_HOURS = 1 / 60  # a minute: no price slot is shorter than 15 min
+MAX_HOURS = MAX_DURATION.total_seconds() / 3600  # a year (366 days)
 
 
 class Conflict(Exception):
@@ -123,15 +127,35 @@ def one_currency_slots(
     return currency, slots
 
 
+def _bad_hours(query, expected: str) -> ValidationError:
+    return ValidationError({"hours": f"{query['hours']!r} is not valid: expected {expected}."})
+
+
+def hours_parameter(query, required: str, expected: str) -> float:
+    """`hours` of /api/pricing/windows and /api/plan, checked before any timedelta is made of
+    it: a 400 naming it when it is missing ("Required: " + `required`), not a number, not more
+    than 0 (`expected` says what is wanted), under a minute (it would round to no time at all)
+    or over a year (MAX_DURATION: added to a time it could overflow)."""
+    if query.get("hours") in (None, ""):
+        raise ValidationError({"hours": f"Required: {required}"})
+    hours = params.number(query, "hours")
+    if hours <= 0:
+        raise _bad_hours(query, expected)
+    if hours < MIN_HOURS:
+        raise _bad_hours(query, f"at least one minute (hours={MIN_HOURS:.4g}); no price slot "
+                         "is shorter than 15 min")  # fmt: skip
+    if hours > MAX_HOURS:
+        raise _bad_hours(query, f"at most a year: {MAX_HOURS:g} ({MAX_DURATION.days} days)")
+    return hours
+
+
 def _request(query) -> dict[str, Any]:
     """The parameters, checked against each other; a ValidationError names the bad one."""
     within = params.duration(query, "within", DEFAULT_WITHIN)
-    if query.get("hours") in (None, ""):
-        raise ValidationError({"hours": "Required: the window length in hours, e.g. hours=3."})
-    hours = params.number(query, "hours")
-    if hours <= 0 or hours * 3600 > within.total_seconds():
-        raise ValidationError({"hours": f"{query['hours']!r} is not valid: expected more than 0 "
-                               f"and at most {_hours(within.total_seconds())} (within)."})  # fmt: skip
+    expected = f"more than 0 and at most {_hours(within.total_seconds())} (within)"
+    hours = hours_parameter(query, "the window length in hours, e.g. hours=3.", expected)
+    if hours * 3600 > within.total_seconds():
+        raise _bad_hours(query, expected)
     now = clock.utc_now()
     before = params.moment(query, "before")
     if before is not None and before <= now + timedelta(hours=hours):

@@ -1,12 +1,14 @@
 """`GET /api/plan`: when to run a flexible load, by price and CO2 together (docs/plan.md).
 
 Query parameters (a bad value is a 400 naming it):
-- `hours` (required): how long the load runs, > 0.
+- `hours` (required): how long the load runs, at least a minute and at most a year (8784;
+  `hours_parameter`), at most 24 without `before`.
 - `before`: ISO 8601 time with a zone the load must have finished by (default now + 24 h);
   it must leave room for `hours` from now.
-- `carbon_price` (default `PLAN_CARBON_PRICE`): currency (the price's) per tonne of CO2, >= 0;
-  0 plans by price only.
-- `kw`: the load's power, > 0, for absolute cost (currency) and emissions (kg).
+- `carbon_price` (default `PLAN_CARBON_PRICE`): currency (the price's) per tonne of CO2, >= 0
+  and at most MAX_CARBON_PRICE (1000000); 0 plans by price only.
+- `kw`: the load's power, > 0 and at most MAX_LOAD_KW (100000), for absolute cost (currency)
+  and emissions (kg).
 - `contiguous` (default true), `penalty_percent`, `max_windows`: as in /api/pricing/windows.
 - `pareto` (default false): also a few windows trading price against CO2 (at most 5).
 - `site`: site id; optional when exactly one site exists.
@@ -28,9 +30,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors import clock
-from collectors.models import FlexibleLoad
+from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
 from collectors.pricing.api import (
     SITE,
+    hours_parameter,
     planning_answer,
     planning_schema,
     site_from_query,
@@ -43,19 +46,21 @@ from enrich.api import params
 DEFAULT_HORIZON = timedelta(hours=24)
 
 
-def _positive(query, name: str, what: str, *, zero: bool = False) -> float | None:
+def _positive(query, name: str, what: str, maximum: int, *, zero: bool = False) -> float | None:
+    """A number up to `maximum` (so no figure of the plan becomes infinite), more than 0 (or
+    with `zero` 0 or more); None when absent."""
     value = params.number(query, name)
-    if value is not None and (value < 0 or (value == 0 and not zero)):
+    if value is not None and (value < 0 or (value == 0 and not zero) or value > maximum):
         floor = "0 or more" if zero else "more than 0"
-        raise ValidationError({name: f"{query[name]!r} is not valid: expected {floor} ({what})."})
+        raise ValidationError({name: f"{query[name]!r} is not valid: expected {floor} and at "
+                               f"most {maximum} ({what})."})  # fmt: skip
     return value
 
 
 def plan_request(query) -> PlanRequest:
     """The parameters, checked against each other; a ValidationError names the bad one."""
-    if query.get("hours") in (None, ""):
-        raise ValidationError({"hours": "Required: how long the load runs, e.g. hours=3."})
-    hours = _positive(query, "hours", "hours the load runs")
+    hours = hours_parameter(query, "how long the load runs, e.g. hours=3.",
+                            "more than 0 (hours the load runs)")  # fmt: skip
     now = clock.utc_now()
     before = params.moment(query, "before")
     if before is None and timedelta(hours=hours) > DEFAULT_HORIZON:
@@ -65,13 +70,14 @@ def plan_request(query) -> PlanRequest:
     if before < now + timedelta(hours=hours):
         raise ValidationError({"before": f"{before.isoformat()} leaves no room for {hours:g} h "
                                f"from now ({now.isoformat(timespec='seconds')})."})  # fmt: skip
-    carbon_price = _positive(query, "carbon_price", "currency per tonne of CO2", zero=True)
+    carbon_price = _positive(query, "carbon_price", "currency per tonne of CO2",
+                             MAX_CARBON_PRICE, zero=True)  # fmt: skip
     return PlanRequest(
         now=now,
         hours=hours,
         before=before,
         carbon_price=settings.PLAN_CARBON_PRICE if carbon_price is None else carbon_price,
-        kw=_positive(query, "kw", "the load's power in kW"),
+        kw=_positive(query, "kw", "the load's power in kW", MAX_LOAD_KW),
         contiguous=params.boolean(query, "contiguous", True),
         pareto=params.boolean(query, "pareto", False),
         **split_rules(query),

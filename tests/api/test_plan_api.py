@@ -140,6 +140,14 @@ def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
         ({"hours": "2", "penalty_percent": "-3"}, "penalty_percent", "0 or more"),
         ({"hours": "2", "contiguous": "perhaps"}, "contiguous", "true or false"),
         ({"hours": "0.1"}, "hours", "cannot be made exactly from the price slots (30 min)"),
+        ({"hours": "1e-10"}, "hours", "at least one minute"),
+        ({"hours": "5e-324"}, "hours", "at least one minute"),
+        ({"hours": "0.001"}, "hours", "at least one minute"),
+        ({"hours": "1e15"}, "hours", "at most a year: 8784"),
+        ({"hours": "1e8", "before": "2199-12-31T23:00:00Z"}, "hours", "at most a year: 8784"),
+        # 1e307 kW or 1.79e308 per tonne made a figure of the answer infinite (500)
+        ({"hours": "3", "carbon_price": "1.79e308"}, "carbon_price", "at most 1000000"),
+        ({"hours": "1", "kw": "1e307"}, "kw", "at most 100000"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(collected, api, query, name, text):

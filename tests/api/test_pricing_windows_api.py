@@ -137,6 +137,9 @@ def test_most_expensive_window(client, anchor):
         ({"hours": "1", "before": "2030-05-01T10:00:00"}, "before", "with a time zone"),
         ({"hours": "1", "before": "2020-05-01T10:00:00Z"}, "before", "leaves no room"),
         ({"hours": "0.25"}, "hours", "cannot be made exactly from the price slots (60 min)"),
+        ({"hours": "1e-10"}, "hours", "at least one minute"),
+        ({"hours": "5e-324"}, "hours", "at least one minute"),
+        ({"hours": "0.001"}, "hours", "at least one minute"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(client, anchor, query, name, text):
