@@ -99,6 +99,7 @@ def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
     adapter = adapter_for(config.source, config.provider)
     start = now - timedelta(seconds=config.interval_seconds)
     if adapter.history:
+        start = max(start, now - adapter.history)  # a fetch window past what the API keeps
         account = history_refusals.account_of(config.api_key, config.username)
         skipped = history_refusals.refused(config.provider, target.key, account)
         if skipped:  # no growing gap, no call bound to be refused again

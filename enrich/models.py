@@ -2,7 +2,9 @@
 
 import json
 import logging
+import math
 import zoneinfo
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -133,6 +135,8 @@ class ProviderConfig(models.Model):
             )
         if not isinstance(self.options, dict):
             raise ValidationError({"options": "Options must be a JSON object."})
+        if problem := _unstorable(self.options):
+            raise ValidationError({"options": f"Options cannot hold {problem}."})
 
     @property
     def has_secret(self) -> bool:
@@ -195,3 +199,17 @@ class OAuthConnection(models.Model):
     def __str__(self) -> str:
         who = self.account_email or "Google account"
         return f"{self.provider_config.site} · {who} · {self.get_status_display()}"
+
+
+def _unstorable(value: Any) -> str:
+    """What in a JSON value PostgreSQL cannot store ("" when nothing): NaN or an infinity
+    (JSON has neither, Python's parser reads them), or a NUL character."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} (NaN and infinities are not JSON numbers)"
+    if isinstance(value, str) and "\x00" in value:
+        return "a NUL character (\\u0000)"
+    if isinstance(value, dict):
+        return next(filter(None, map(_unstorable, [*value, *value.values()])), "")
+    if isinstance(value, list):
+        return next(filter(None, map(_unstorable, value)), "")
+    return ""

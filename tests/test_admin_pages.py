@@ -1,12 +1,13 @@
 """Every model registered in the admin has a working list page and add page (or refuses adding);
-a flexible load beyond what /api/plan accepts is refused."""
+a flexible load beyond what /api/plan accepts, and provider options PostgreSQL cannot store, are
+refused."""
 
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
 from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
-from enrich.models import Site
+from enrich.models import ProviderConfig, Site
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +51,27 @@ def test_a_flexible_load_beyond_the_plan_limits_is_refused(admin_client):
     form.update(kw=str(MAX_LOAD_KW), carbon_price=str(MAX_CARBON_PRICE))
     assert admin_client.post(reverse("admin:collectors_flexibleload_add"), form).status_code == 302
     assert FlexibleLoad.objects.get().kw == MAX_LOAD_KW
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ('{"budget": NaN}', "nan (NaN and infinities are not JSON numbers)"),
+        ('{"window_hours": [1, Infinity]}', "inf (NaN and infinities are not JSON numbers)"),
+        ('{"region": "DE\\u0000"}', "a NUL character (\\u0000)"),
+        ('{"a\\u0000": 1}', "a NUL character (\\u0000)"),
+    ],
+)
+def test_provider_options_postgresql_cannot_store_are_refused(admin_client, options, named):
+    # Python's JSON parser reads NaN and Infinity, and PostgreSQL stores neither, nor a NUL
+    # character: the save failed (a 500). The form says which.
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    form = {"site": site.pk, "source": "electricity_pricing", "provider": "awattar",
+            "enabled": "on", "interval_seconds": "3600", "options": options}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_providerconfig_add"), form)
+    assert page.status_code == 200
+    [error] = page.context["adminform"].form.errors["options"]
+    assert error == f"Options cannot hold {named}."
+    assert not ProviderConfig.objects.exists()
+    form["options"] = '{"window_hours": 3}'
+    assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302

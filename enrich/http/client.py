@@ -166,6 +166,8 @@ def _call(
             )
         except requests.RequestException as exc:
             failure = exc
+        except ValueError as exc:  # urllib3 refusing the host (e.g. http://a..b): a bad URL
+            failure = requests.exceptions.InvalidURL(str(exc))
         if failure is not None:
             error_name = type(failure).__name__
             if not is_transient(failure):

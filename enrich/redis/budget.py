@@ -54,8 +54,8 @@ _FORMS = "N/second, N/minute, N/hour, N/day or N/<k>min (e.g. 100/day, 3000/5min
 
 def parse_budget(spec: str) -> tuple[int, int]:
     """``"100/day"`` -> ``(100, 86400)``; ``"3000/5min"`` -> ``(3000, 300)``."""
-    pattern = r"\s*(\d+)\s*/\s*(?:(second|minute|hour|day)|(\d+)\s*min)\s*"
-    match = re.fullmatch(pattern, (spec or "").lower())
+    pattern = r"\s*([0-9]+)\s*/\s*(?:(second|minute|hour|day)|([0-9]+)\s*min)\s*"
+    match = re.fullmatch(pattern, spec.lower()) if isinstance(spec, str) else None
     if not match or int(match[1]) < 1 or (match[3] is not None and int(match[3]) < 1):
         raise ValueError(f"Budget {spec!r} is not understood; use {_FORMS}, with N and k above 0.")
     period = _UNITS[match[2]] if match[2] else int(match[3]) * 60

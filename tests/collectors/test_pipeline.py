@@ -132,12 +132,16 @@ def test_used_up_budget_skips_the_call_and_serves_the_cache(
     assert outcome.served.startswith("last good answer from")
 
 
-def test_bad_budget_option_is_a_clear_configuration_failure(isolated, airnow_config, replay_server):
-    airnow_config.options = {**airnow_config.options, "budget": "lots"}
+@pytest.mark.parametrize("budget", ["lots", 123, 1.5, True, ["100/day"], {"n": 100}, "١٠٠/day"])
+def test_bad_budget_option_is_a_clear_configuration_failure(
+    isolated, airnow_config, replay_server, budget
+):
+    # Not text (a number, a list) was an AttributeError out of collect; digits are 0-9.
+    airnow_config.options = {**airnow_config.options, "budget": budget}
     airnow_config.save()
     outcome = pipeline.collect(airnow_config, now=NOW)
     assert outcome.status == "failed"
-    assert "options.budget" in outcome.error and "lots" in outcome.error
+    assert "options.budget" in outcome.error and repr(budget) in outcome.error
     assert replay_server.calls() == []
 
 

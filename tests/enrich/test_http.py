@@ -444,6 +444,14 @@ def test_invalid_url_is_a_permanent_error_with_advice():
     assert "SECRET123" not in str(caught.value)
 
 
+@pytest.mark.parametrize("url", ["http://a..b/x", f"http://{'a' * 70}.example/x"])
+def test_a_host_urllib3_refuses_is_a_permanent_error_with_advice(url):
+    # urllib3's LocationParseError is a ValueError, not a requests error: it escaped the call.
+    with pytest.raises(PermanentError) as caught:
+        http.get_json("awattar", url)
+    assert "Check the base URL" in str(caught.value)
+
+
 def test_invalid_policy_is_refused_before_any_request(replay_server):
     with pytest.raises(ValueError, match="HTTP_TIMEOUT_SECONDS"):
         http.get_json("p", replay_server.url + "/x", timeout=0)

@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collectors import pipeline
 from collectors.base import Window
 from collectors.smart_meter.home_assistant import HomeAssistantMeterAdapter
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.influx import get_timeseries
+from enrich.models import ProviderConfig, Site
 from tests.collectors.scenarios_smart_meter import (
     HA_NOW,
+    HA_OPTIONS,
     SENSE_NOW,
     SITE,
     home_assistant_credentials,
@@ -96,6 +99,20 @@ def test_a_normal_window_does_not_read_has_history(replay_server):
     home_assistant_routes(replay_server)
     ha_fetch(replay_server, HA_NOW - timedelta(minutes=5))
     assert not [r for r in replay_server.requests if r.path.startswith("/api/history")]
+
+
+@pytest.mark.django_db
+def test_a_fetch_window_longer_than_ha_keeps_asks_only_its_history(isolated, replay_server):
+    # The admin takes any fetch window of a minute or more; HA's history API keeps a day.
+    home_assistant_routes(replay_server)
+    site = Site.objects.create(name="Home", latitude=SITE.latitude, longitude=SITE.longitude)
+    config = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant", interval_seconds=30 * 86400,
+        api_key="ha-long-lived-token-xyz", options={"base_url": replay_server.url, **HA_OPTIONS},
+    )  # fmt: skip
+    pipeline.collect(config, now=HA_NOW)
+    asked = [r.path for r in replay_server.requests if r.path.startswith("/api/history")]
+    assert asked == [f"/api/history/period/{(HA_NOW - timedelta(days=1)).isoformat()}"]
 
 
 def test_after_an_outage_the_states_ha_recorded_are_backfilled_once(
