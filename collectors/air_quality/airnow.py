@@ -53,7 +53,7 @@ class AirNowAdapter(Adapter):
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         zip_code = str(credentials.options.get("zip_code") or "").strip()
         if zip_code:
-            if not re.fullmatch(r"\d{5}", zip_code):
+            if not re.fullmatch(r"[0-9]{5}", zip_code):
                 raise ConfigError(
                     f"AirNow: zip_code {zip_code!r} is not a 5-digit US ZIP code; correct it in "
                     "the AirNow provider options, or remove it to use the site's coordinates."

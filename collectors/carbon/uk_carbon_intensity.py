@@ -24,6 +24,8 @@ DEFAULT_BASE_URL = "https://api.carbonintensity.org.uk"
 NATIONAL = ("", "gb", "national")
 REGION_IDS = range(1, 18)
 OUTWARD_CODE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
+# ASCII digits only: str.isdigit() also takes "²" or "١٢", which int() refuses or reads.
+REGION_ID = re.compile(r"[0-9]+")
 INDEX_VALUES = ("very low", "low", "moderate", "high", "very high")
 RENEWABLE_FUELS = ("wind", "solar", "hydro", "biomass")
 BACKFILL_AFTER = timedelta(minutes=30)  # one half-hour slot
@@ -41,7 +43,7 @@ class UKCarbonIntensityAdapter(Adapter):
         raw = site.grid_region.strip()
         if raw.lower() in NATIONAL:
             return Target(self.source, PROVIDER, "GB", {"scope": "national"})
-        if raw.isdigit():
+        if REGION_ID.fullmatch(raw):
             if int(raw) not in REGION_IDS:
                 raise ConfigError(
                     f"UK Carbon Intensity region id {raw} does not exist: use 1-17 (e.g. 12 = "
