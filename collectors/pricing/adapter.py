@@ -8,6 +8,10 @@ from collectors.base import Adapter, ConfigError, FetchResult, Target, Window
 from collectors.pricing.slots import PriceSlot, pricing_result
 
 DEFAULT_WINDOW_HOURS = 3.0
+# The bounds of a window's length, here and in /api/pricing/windows and /api/plan (`hours`):
+# at least a minute (no price slot is shorter than 15 min; less rounds to no time at all)...
+MIN_HOURS = 1 / 60
+MAX_WINDOW_HOURS = 24.0  # ...and, for cheapest_hours/most_expensive_hours, the next 24 h
 
 
 def window_hours(options: Mapping[str, Any]) -> float:
@@ -19,11 +23,12 @@ def window_hours(options: Mapping[str, Any]) -> float:
         hours = float(raw) if raw is not None else None
     except ValueError:
         hours = None
-    if hours is None or not 0 < hours <= 24:
+    if hours is None or not MIN_HOURS <= hours <= MAX_WINDOW_HOURS:
         raise ConfigError(
             f"options.window_hours {options.get('window_hours')!r} is not valid: give the "
-            "number of hours (more than 0, at most 24) that cheapest_hours and "
-            "most_expensive_hours should name, e.g. 3."
+            f"number of hours (at least a minute, {MIN_HOURS:.4g}, and at most "
+            f"{MAX_WINDOW_HOURS:g}) that cheapest_hours and most_expensive_hours should name, "
+            "e.g. 3."
         )
     return hours
 

@@ -43,6 +43,7 @@ from rest_framework.views import APIView
 from collectors import clock
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
+from collectors.pricing.adapter import MIN_HOURS  # a minute, as options.window_hours
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
@@ -53,7 +54,6 @@ from enrich.models import ProviderConfig, Site
 
 SOURCE = "electricity_pricing"
 DEFAULT_WITHIN = timedelta(hours=24)
-MIN_HOURS = 1 / 60  # a minute: no price slot is shorter than 15 min
 MAX_HOURS = MAX_DURATION.total_seconds() / 3600  # a year (366 days)
 
 

@@ -69,3 +69,12 @@ def test_a_zip_code_of_other_digits_than_0_9_is_refused_naming_it(replay_server,
     # \d matched Arabic-Indic and full-width digits, sent to AirNow as the zip code.
     run = refused(replay_server, "airnow", zip_code=zip_code)
     assert f"zip_code {zip_code!r} is not a 5-digit US ZIP code" in run.error
+
+
+@pytest.mark.parametrize("provider", sorted(PRICING))
+@pytest.mark.parametrize("hours", [1e-9, "1e-320", 0.0166])
+def test_a_window_hours_under_a_minute_is_refused_naming_it(replay_server, provider, hours):
+    # Under a minute the cheapest_hours search divided by a window of no time at all.
+    run = refused(replay_server, provider, window_hours=hours)
+    assert f"options.window_hours {hours!r} is not valid" in run.error
+    assert "at least a minute" in run.error
