@@ -1,5 +1,8 @@
 """Reading a provider's answer, for every adapter: the API root it calls, and one validator.
 
+`checked_url` is the API root of an option that must be a URL of given schemes with a host
+(checked before any client library sees it, which would raise its own errors, or retry).
+
 `Answer` reads one parsed answer: each missing or wrongly typed value raises
 `enrich.http.malformed(...)` naming the provider, the URL and what was wrong, so nothing is
 stored on a guess.
@@ -9,14 +12,56 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from collectors.base import Credentials
+from collectors.base import ConfigError, Credentials
 from enrich.http import MalformedResponse, malformed
 
 
 def base_url(credentials: Credentials, default: str, option: str = "base_url") -> str:
     """The API root: `options[option]` (tests, proxies, other API versions) or `default`."""
     return str(credentials.options.get(option) or default).rstrip("/")
+
+
+def checked_url(
+    credentials: Credentials, default: str, option: str, schemes: tuple[str, ...], who: str
+) -> str:
+    """`options[option]` (absent, null or "": `default`) without its trailing "/", when it is
+    text, a URL of one of `schemes` with a host; a ConfigError naming options.<option> if not."""
+    raw = credentials.options.get(option)
+    if raw is None or raw == "":
+        return default.rstrip("/")
+    problem = _url_problem(raw, schemes)
+    if problem:
+        wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ConfigError(
+            f"{who}: options.{option} {raw!r} is not usable: {problem}. Give a {wanted} URL "
+            f"with a host, e.g. {default}, or remove the option to use that one."
+        )
+    return raw.rstrip("/")
+
+
+def _url_problem(raw: Any, schemes: tuple[str, ...]) -> str:
+    """What keeps `raw` from being a URL of `schemes` with a host ("" when nothing does)."""
+    if not isinstance(raw, str):
+        return f"it is {type(raw).__name__}, not text"
+    if any(c.isspace() or not c.isprintable() for c in raw):
+        return "it holds spaces or control characters"
+    try:
+        parts = urlsplit(raw)
+        host, _port = parts.hostname, parts.port  # a port that is no number raises ValueError
+    except ValueError as exc:
+        return f"it is not a URL ({exc})"
+    scheme = raw.partition(":")[0] if parts.scheme else ""
+    if scheme not in schemes:  # as written: websocket-client takes "ws", never "WS"
+        return f"its scheme is {scheme!r}" if scheme else "it has no scheme"
+    if not host:
+        return "it names no host"
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return f"its host {host!r} is not a valid name"
+    return ""
 
 
 class Answer:

@@ -9,6 +9,7 @@ provider config collected it, so two homes (e.g. two HA meters both called "home
 a series. Values are W and kWh; a field the meter did not report is left out, never filled in.
 """
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,28 @@ def account(credentials: Credentials) -> str:
 def minute(moment: datetime) -> datetime:
     """The start of the minute (UTC) a moment falls in: the meters' own time grid."""
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def seconds(
+    credentials: Credentials, name: str, default: float, *, who: str, most: float, zero: bool
+) -> float:
+    """`options[name]`: a finite number of seconds (a numeric string too), more than 0 (with
+    `zero`, 0 or more) and at most `most`; a ConfigError naming options.<name> otherwise."""
+    value = credentials.options.get(name, default)
+    number = math.nan  # refused below: every comparison with NaN is false (inf is over `most`)
+    if not isinstance(value, bool) and isinstance(value, int | float | str):
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            pass
+    above_floor = number >= 0 if zero else number > 0
+    if not (above_floor and number <= most):
+        floor = "0 or more" if zero else "more than 0"
+        raise ConfigError(
+            f"{who}: options.{name} {value!r} is not valid: give a number of seconds, {floor} "
+            f"and at most {most:g} (default {default:g})."
+        )
+    return number
 
 
 def _positive(credentials: Credentials, name: str, default: float) -> float:
@@ -157,11 +180,18 @@ class AppAccount:
     def budget_key(self, target: Target, credentials: Credentials) -> str | None:
         return account(credentials)
 
+    def check_options(self, credentials: Credentials) -> None:
+        """Refuse the meter's own options (a ConfigError naming the option): called by
+        target(), so a bad one fails at dispatch, before any login or call."""
+        return None  # nothing to check, unless the meter says otherwise
+
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
-        if not credentials.username or not credentials.password:
+        # The account is the e-mail stripped: one of spaces only is no e-mail at all.
+        if not account(credentials) or not credentials.password:
             raise ConfigError(
                 f"{self.label} needs the e-mail and password of the {self.app} app: set "
                 "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
             )
+        self.check_options(credentials)
         params = watch_params(site, credentials)
         return Target(self.source, self.provider, account(credentials), params)

@@ -78,3 +78,58 @@ def test_a_window_hours_under_a_minute_is_refused_naming_it(replay_server, provi
     run = refused(replay_server, provider, window_hours=hours)
     assert f"options.window_hours {hours!r} is not valid" in run.error
     assert "at least a minute" in run.error
+
+
+NOT_SECONDS = ["abc", None, [], {}, -1, "nan", "inf", "-inf", True, 10**400]
+
+
+@pytest.mark.parametrize("value", [*NOT_SECONDS, 30.5])
+def test_a_null_retry_seconds_that_is_no_pause_is_refused_naming_it(replay_server, value):
+    run = refused(replay_server, "emporia_vue", null_retry_seconds=value)
+    assert f"options.null_retry_seconds {value!r} is not valid" in run.error
+    assert "0 or more and at most 30" in run.error
+
+
+@pytest.mark.parametrize("value", [*NOT_SECONDS, 0, "0", 60.5])
+def test_a_realtime_timeout_that_is_no_wait_is_refused_naming_it(replay_server, feed, value):
+    run = refused(replay_server, "sense", realtime_url=feed.url, realtime_timeout=value)
+    assert f"options.realtime_timeout {value!r} is not valid" in run.error
+    assert "more than 0 and at most 60" in run.error
+    assert feed.connections == []
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("nota url", "spaces"),
+        ("http://127.0.0.1:9", "scheme is 'http'"),
+        ("ftp://x", "scheme is 'ftp'"),
+        ("WS://x", "scheme is 'WS'"),
+        (123, "int, not text"),
+        (["ws://x"], "list, not text"),
+        ("ws://", "names no host"),
+        ("ws://[::1", "not a URL"),
+        ("ws://x:port", "not a URL"),
+        ("ws://☃☃..com", "not a valid name"),
+    ],
+)
+def test_a_realtime_url_that_is_no_websocket_url_is_refused_naming_it(replay_server, url, problem):
+    run = refused(replay_server, "sense", realtime_url=url)
+    assert f"options.realtime_url {url!r} is not usable: " in run.error
+    assert problem in run.error and "ws:// or wss://" in run.error
+
+
+@pytest.mark.parametrize("pool", ["_x", "a/b_c", "us-east-2", "us-east-2_", "eu-west_1x", 7])
+def test_a_user_pool_id_that_is_no_cognito_pool_is_refused_naming_it(replay_server, pool):
+    # "_x" built the host cognito-idp..amazonaws.com (cognito_url set: a login to the wrong
+    # pool).
+    run = refused(replay_server, "emporia_vue", user_pool_id=pool)
+    assert f"options.user_pool_id {pool!r} is not a Cognito user pool id" in run.error
+
+
+@pytest.mark.parametrize("provider", ["emporia_vue", "sense"])
+@pytest.mark.parametrize("username", ["  ", "\t\n"])
+def test_an_e_mail_of_spaces_only_is_the_missing_login(replay_server, provider, username):
+    # It made the account (the target and the budget's key) empty, which Redis keys refuse.
+    run = refused(replay_server, provider, username=username)
+    assert "needs the e-mail and password" in run.error and "METER_USERNAME" in run.error

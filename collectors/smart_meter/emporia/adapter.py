@@ -47,8 +47,9 @@ from collectors.smart_meter.emporia.budget import (
     Calls,
     calls_per_period,
     most_calls,
+    null_retry_seconds,
 )
-from collectors.smart_meter.emporia.login import Logins
+from collectors.smart_meter.emporia.login import Logins, pool_id
 from collectors.smart_meter.emporia.usage import MAINS, Device, Usage
 from enrich.http import AuthError, get_json
 
@@ -103,6 +104,10 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         cached = self._devices.get(_Account.of(credentials).key)
         return sum(1 for d in cached[0].values() if d.top_level) if cached else None
 
+    def check_options(self, credentials: Credentials) -> None:
+        null_retry_seconds(credentials)
+        pool_id(credentials)
+
     def calls_for(self, target: Target, credentials: Credentials) -> int:
         return most_calls(self._vues(credentials) or 1)
 
@@ -147,7 +152,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     ) -> tuple[list[Usage], datetime]:
         """1MIN usage; channels answered `null` are asked again (bounded, and only with calls
         the `charts` do not need), then skipped."""
-        pause = float(account.credentials.options.get("null_retry_seconds", 1.0))
+        pause = null_retry_seconds(account.credentials)
         merged: dict[tuple[int, str], Usage] = {}
         answered = instant
         for attempt in range(NULL_TRIES):

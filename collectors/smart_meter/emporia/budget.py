@@ -11,14 +11,20 @@ next fetch (its window reaches back to the last success).
 Planning: with V Vues, fetching every I seconds costs (1 + V) calls a fetch plus the day total
 and the device list, i.e. 696 a day for one Vue every 5 minutes. `calls_per_period` adds
 RETRY_SHARE for the null retries; when that passes the budget (six Vues: 2,249 a day), the
-pipeline lowers the account's cadence (collectors/cadence.py).
+pipeline lowers the account's cadence (collectors/cadence.py). The pause before a null retry
+(options.null_retry_seconds) is checked here too.
 """
 
 import math
 
+from collectors.base import Credentials
+from collectors.smart_meter import common
+
 DEVICES_TTL = 3600.0
 DAY_EVERY = 900.0
 NULL_TRIES = 3
+NULL_RETRY_SECONDS = 1.0  # options.null_retry_seconds: the first pause, doubled for the next
+MOST_NULL_RETRY = 30.0  # at most: the pauses of one fetch then add up to 90 s
 RETRY_SHARE = 0.05  # of the planned calls, kept for the retries of not-ready values
 
 
@@ -47,3 +53,15 @@ class Calls:
 
     def count(self) -> None:
         self.made += 1
+
+
+def null_retry_seconds(credentials: Credentials) -> float:
+    """options.null_retry_seconds (0 or more, at most MOST_NULL_RETRY); a ConfigError names it."""
+    return common.seconds(
+        credentials,
+        "null_retry_seconds",
+        NULL_RETRY_SECONDS,
+        who="Emporia Vue",
+        most=MOST_NULL_RETRY,
+        zero=True,
+    )

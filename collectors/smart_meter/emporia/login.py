@@ -8,6 +8,7 @@ them instead of logging in.
 """
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +24,21 @@ logger = logging.getLogger(__name__)
 USER_POOL = "us-east-2_ghlOXVLi1"
 CLIENT_ID = "4qte47jbstod8apnfic0bunmrq"
 RENEW_BEFORE = 300.0
+# A Cognito user pool id: the pool's AWS region (e.g. us-east-2), "_", then the pool's own id;
+# the region names the host (cognito-idp.<region>.amazonaws.com).
+POOL_ID = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+_[0-9A-Za-z]+")
+
+
+def pool_id(credentials: Credentials) -> str:
+    """options.user_pool_id (default Emporia's pool), checked; a ConfigError names it."""
+    pool = credentials.options.get("user_pool_id") or USER_POOL
+    if not isinstance(pool, str) or not POOL_ID.fullmatch(pool):
+        raise ConfigError(
+            f"Emporia Vue: options.user_pool_id {pool!r} is not a Cognito user pool id (the "
+            f"region, '_' and the pool's id, e.g. {USER_POOL}, Emporia's own, used when the "
+            "option is left out)."
+        )
+    return pool
 
 
 class Logins:
@@ -38,7 +54,7 @@ class Logins:
         """A valid id token for the account: kept, saved, refreshed or from a new login (a
         token the API refused is passed as `stale` and never given again)."""
         options = credentials.options
-        pool = str(options.get("user_pool_id") or USER_POOL)
+        pool = pool_id(credentials)
         region = pool.split("_", 1)[0]
         url = str(options.get("cognito_url") or f"https://cognito-idp.{region}.amazonaws.com/")
         key = (url, credentials.username)
@@ -47,10 +63,7 @@ class Logins:
             if tokens and tokens.id_token != stale and self._clock() < expires - RENEW_BEFORE:
                 self._tokens[key] = (tokens, expires)
                 return tokens.id_token
-            try:
-                cognito = Cognito(PROVIDER, url, pool, str(options.get("client_id") or CLIENT_ID))
-            except ValueError as exc:
-                raise ConfigError(f"Emporia option user_pool_id: {exc}") from None
+            cognito = Cognito(PROVIDER, url, pool, str(options.get("client_id") or CLIENT_ID))
             issued = self._clock()
             fresh = None
             if tokens is not None:

@@ -35,7 +35,14 @@ from collectors.base import Adapter, Credentials, FetchResult, Target, Window
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER, auth, history
 from collectors.smart_meter.sense.auth import Session
-from collectors.smart_meter.sense.realtime import Unauthorized, feed, read_frame, realtime_readings
+from collectors.smart_meter.sense.realtime import (
+    Unauthorized,
+    feed,
+    read_frame,
+    realtime_readings,
+    realtime_root,
+    realtime_timeout,
+)
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
 
@@ -60,6 +67,10 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str], Session] = {}
         self._trends_fetched: dict[tuple[str, str], float] = {}
+
+    def check_options(self, credentials: Credentials) -> None:
+        realtime_root(credentials)
+        realtime_timeout(credentials)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = base_url(credentials, DEFAULT_BASE_URL)

@@ -3,7 +3,9 @@
 `wss://clientrt.sense.com/monitors/<monitor id>/realtimefeed?access_token=...` sends hello,
 features, ... then `realtime_update` frames; the first one is read (5 s timeout, at most
 MAX_FRAMES frames). `{"type": "error", "payload": {"authorized": false}}` or a 401/403
-handshake is Unauthorized (the adapter renews the token once).
+handshake is Unauthorized (the adapter renews the token once). The options `realtime_url` (a
+ws:// or wss:// root) and `realtime_timeout` (seconds, more than 0, at most MOST_TIMEOUT) are
+checked before any connection: websocket-client raises its own errors for what it cannot use.
 """
 
 import json
@@ -14,7 +16,7 @@ from typing import Any
 
 import websocket
 
-from collectors.answers import Answer, base_url
+from collectors.answers import Answer, checked_url
 from collectors.base import Credentials, Target
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_REALTIME_URL = "wss://clientrt.sense.com"
 REALTIME_TIMEOUT = 5.0
+MOST_TIMEOUT = 60.0  # a run every minute (the budget): no longer than that on one frame
 MAX_FRAMES = 50  # hello, features, ... then realtime_update; a bound so a chatty feed ends
 
 
@@ -32,17 +35,34 @@ class Unauthorized(Exception):
     """The realtime feed refused the access token."""
 
 
+def realtime_root(credentials: Credentials) -> str:
+    """options.realtime_url, checked (a ConfigError names it), or Sense's feed."""
+    return checked_url(credentials, DEFAULT_REALTIME_URL, "realtime_url", ("ws", "wss"), "Sense")
+
+
+def realtime_timeout(credentials: Credentials) -> float:
+    """options.realtime_timeout, checked (a ConfigError names it), or REALTIME_TIMEOUT."""
+    return common.seconds(
+        credentials,
+        "realtime_timeout",
+        REALTIME_TIMEOUT,
+        who="Sense",
+        most=MOST_TIMEOUT,
+        zero=False,
+    )
+
+
 def feed(
     credentials: Credentials, monitor_id: str, access_token: str, scrubbed: bool = False
 ) -> str:
-    root = base_url(credentials, DEFAULT_REALTIME_URL, "realtime_url")
+    root = realtime_root(credentials)
     url = f"{root}/monitors/{monitor_id}/realtimefeed?access_token={access_token}"
     return scrub_url(url) if scrubbed else url
 
 
 def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> dict[str, Any]:
     """The payload of the first `realtime_update` frame; Unauthorized for a refused token."""
-    timeout = float(credentials.options.get("realtime_timeout", REALTIME_TIMEOUT))
+    timeout = realtime_timeout(credentials)
     endpoint = feed(credentials, monitor_id, access_token, scrubbed=True)
     deadline = time.monotonic() + timeout
 
