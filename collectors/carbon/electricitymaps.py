@@ -3,9 +3,10 @@
 `carbon-intensity/latest` gives gCO2eq/kWh (consumption-based, lifecycle factors),
 `power-breakdown/latest` the renewable and fossil-free percentages; their `isEstimated` is kept
 as the field `is_estimated` (true when Electricity Maps estimated a value of that point). The
-forecast is fetched only when `options["forecast"] is True` (free keys have none; a 401/403 on
-it is logged and the run carries on). After an outage `carbon-intensity/history` backfills the
-last 24 hours; a failing history call leaves the latest values in place (`history_error`).
+forecast is fetched only when `options["forecast"]` is true (JSON true or false; anything else
+is a ConfigError naming it; free keys have none; a 401/403 on it is logged and the run carries
+on). After an outage `carbon-intensity/history` backfills the last 24 hours; a failing history
+call leaves the latest values in place (`history_error`).
 The zone is the site's `grid_region` (e.g. "DE"); without it the site's coordinates are sent.
 Options: `base_url`, `forecast`, `budget` (Electricity Maps publishes no fixed limit).
 """
@@ -28,6 +29,18 @@ HISTORY_AFTER = timedelta(hours=1)  # the data is hourly: a shorter gap has noth
 DEFAULT_SLOT_MINUTES = 60.0
 
 
+def _forecast_wanted(credentials: Credentials) -> bool:
+    """options.forecast: JSON true or false (left out: false); a ConfigError names anything
+    else ("true", 1 or "yes" would silently ask no forecast)."""
+    value = credentials.options.get("forecast", False)
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"Electricity Maps: options.forecast {value!r} is not valid: give true (your plan "
+            "has forecasts) or false, as a JSON boolean, not text or a number."
+        )
+    return value
+
+
 class ElectricityMapsAdapter(Adapter):
     source = "carbon_intensity"
     provider = PROVIDER
@@ -42,6 +55,7 @@ class ElectricityMapsAdapter(Adapter):
                 "Electricity Maps needs an API key: set ELECTRICITYMAPS_API_KEY or enter it in "
                 "the admin's provider settings (keys: https://portal.electricitymaps.com)."
             )
+        _forecast_wanted(credentials)  # fail at dispatch, with the option named
         zone = site.grid_region.strip()
         if zone:
             return Target(self.source, PROVIDER, zone, {"zone": zone})
@@ -79,7 +93,7 @@ class ElectricityMapsAdapter(Adapter):
             _estimated(points[shares_at], answer.flag(breakdown, "isEstimated"))
 
         forecast: list[common.Slot] = []
-        if credentials.options.get("forecast") is True:
+        if _forecast_wanted(credentials):
             forecast = self._forecast(base, where, headers)
         points[at].update(common.horizon_fields(forecast, window.now))
 

@@ -10,7 +10,9 @@ from dataclasses import asdict, replace
 import pytest
 
 from collectors import pipeline, registry
+from collectors.base import Credentials
 from collectors.models import CollectorRun
+from collectors.pricing.adapter import MIN_HOURS
 from enrich.models import ProviderConfig, Site
 from tests.collectors.scenarios_air_quality import SCENARIOS as AIR_QUALITY
 from tests.collectors.scenarios_carbon import SCENARIOS as CARBON
@@ -133,3 +135,35 @@ def test_an_e_mail_of_spaces_only_is_the_missing_login(replay_server, provider, 
     # It made the account (the target and the budget's key) empty, which Redis keys refuse.
     run = refused(replay_server, provider, username=username)
     assert "needs the e-mail and password" in run.error and "METER_USERNAME" in run.error
+
+
+@pytest.mark.parametrize("forecast", ["true", 1, "yes", None, "false", 0])
+def test_a_forecast_other_than_true_or_false_is_refused_naming_it(replay_server, forecast):
+    # `is True` asked no forecast for "true", 1 or "yes", without a word.
+    run = refused(replay_server, "electricitymaps", forecast=forecast)
+    assert f"options.forecast {forecast!r} is not valid" in run.error
+
+
+@pytest.mark.parametrize(
+    ("provider", "options"),
+    [
+        ("awattar", {"window_hours": MIN_HOURS}),
+        ("awattar", {"window_hours": "24"}),
+        ("emporia_vue", {"null_retry_seconds": 0}),
+        ("emporia_vue", {"null_retry_seconds": "30"}),
+        ("emporia_vue", {"user_pool_id": "us-gov-west-1_AbC123"}),
+        ("sense", {"realtime_timeout": 60, "realtime_url": "wss://[::1]:8443/feed/"}),
+        ("sense", {"realtime_timeout": "0.5", "realtime_url": "ws://localhost:8080"}),
+        ("electricitymaps", {"forecast": False}),
+        ("airnow", {"zip_code": " 98104 "}),
+    ],
+)
+def test_the_bounds_themselves_are_accepted(replay_server, provider, options):
+    site_info, credentials, _ = SCENARIOS[provider](replay_server)
+    changed = Credentials(
+        username=credentials.username,
+        password=credentials.password,
+        api_key=credentials.api_key,
+        options={**credentials.options, **options},
+    )
+    assert registry.adapter_for(SOURCE[provider], provider).target(site_info, changed).key
