@@ -148,6 +148,7 @@ class GoogleCalendarAdapter(Adapter):
             )
         calendars = calendars_from(options)
         rules_from(options)  # fail at dispatch, with the option named, not mid-fetch
+        google_client.api_root(credentials)
         # One connection per site: the site is what the answer is for (its zone, its people).
         return Target(
             source=self.source,
@@ -175,9 +176,7 @@ class GoogleCalendarAdapter(Adapter):
             token_uri=str(options.get("token_uri") or google_client.DEFAULT_TOKEN_URI),
         )
         auth = google_client.google_credentials(tokens)
-        service = google_client.calendar_service(
-            auth, str(options.get("base_url") or google_client.DEFAULT_API_BASE), policy
-        )
+        service = google_client.calendar_service(auth, google_client.api_root(credentials), policy)
         start, end = prediction.horizon(window.now, zone)
         events: dict[str, list[prediction.CalendarEvent]] = {}
         try:

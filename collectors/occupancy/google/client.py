@@ -12,11 +12,12 @@ other provider:
 - `enrich.http`'s error classes: 401/403 -> AuthError; a refresh token Google no longer
   accepts (`invalid_grant`) -> ReconnectNeeded (an AuthError: a person must reconnect);
   403 rateLimitExceeded and 429 -> RateLimitedError; 5xx, 408, timeouts and refused
-  connections -> TransientError; other 4xx -> PermanentError; a body that is not a JSON
-  object -> MalformedResponse.
+  connections -> TransientError; other 4xx, and a URL that is not absolute (httplib2's
+  RelativeURIError) -> PermanentError; a body that is not a JSON object -> MalformedResponse.
 
 Endpoints are overridable (settings GOOGLE_TOKEN_URI and GOOGLE_API_BASE, or the provider
-option `base_url`), which is how the tests point the library at a local server.
+option `base_url`), which is how the tests point the library at a local server. `base_url` is
+checked first (`api_root`): httplib2 raises its own errors, or retries, for what it cannot use.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError as GoogleHttpError
 
+from collectors.answers import checked_url
+from collectors.base import Credentials
 from enrich.http import (
     AuthError,
     HttpError,
@@ -75,6 +78,12 @@ class Tokens:
     client_id: str
     client_secret: str = field(repr=False)
     token_uri: str = DEFAULT_TOKEN_URI
+
+
+def api_root(credentials: Credentials) -> str:
+    """options.base_url (default DEFAULT_API_BASE) when it is an http(s) URL with a host; a
+    ConfigError naming it otherwise."""
+    return checked_url(credentials, DEFAULT_API_BASE, "base_url", ("http", "https"), PROVIDER)
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:
@@ -288,6 +297,17 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
         except (RefreshError, TransportError) as exc:
             # google-auth already retried its own call; a person may have to act.
             raise refresh_failure(exc, getattr(request.http.credentials, "token_uri", "")) from None
+        except httplib2.RelativeURIError:
+            # Not an absolute http(s) URL: what the configuration says, no retry will mend it.
+            _log(
+                request.method, request.uri, "RelativeURIError", started, index + 1, total, "failed"
+            )
+            raise PermanentError(
+                f"{PROVIDER}: could not call {endpoint}: it is not an absolute http:// or "
+                "https:// URL. Check the provider's option base_url (GOOGLE_API_BASE).",
+                provider=PROVIDER,
+                endpoint=endpoint,
+            ) from None
         except (OSError, httplib2.HttpLib2Error) as exc:
             name = type(exc).__name__
             if retries_left:
