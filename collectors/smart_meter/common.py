@@ -11,6 +11,7 @@ a series. Values are W and kWh; a field the meter did not report is left out, ne
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,26 +35,34 @@ def minute(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def seconds(
-    credentials: Credentials, name: str, default: float, *, who: str, most: float, zero: bool
-) -> float:
-    """`options[name]`: a finite number of seconds (a numeric string too), more than 0 (with
-    `zero`, 0 or more) and at most `most`; a ConfigError naming options.<name> otherwise."""
-    value = credentials.options.get(name, default)
-    number = math.nan  # refused below: every comparison with NaN is false (inf is over `most`)
-    if not isinstance(value, bool) and isinstance(value, int | float | str):
-        try:
-            number = float(value)
-        except (ValueError, OverflowError):
-            pass
-    above_floor = number >= 0 if zero else number > 0
-    if not (above_floor and number <= most):
-        floor = "0 or more" if zero else "more than 0"
-        raise ConfigError(
-            f"{who}: options.{name} {value!r} is not valid: give a number of seconds, {floor} "
-            f"and at most {most:g} (default {default:g})."
-        )
-    return number
+@dataclass(frozen=True)
+class Seconds:
+    """An option giving a number of seconds, `options[name]` (`default` when absent): a finite
+    number (a numeric string too), more than 0 (with `zero`, 0 or more) and at most `most`;
+    `read` raises a ConfigError naming options.<name> for anything else."""
+
+    name: str
+    default: float
+    most: float
+    who: str  # the meter, as the error names it
+    zero: bool = False
+
+    def read(self, credentials: Credentials) -> float:
+        value = credentials.options.get(self.name, self.default)
+        number = math.nan  # refused below: every comparison with NaN is false (inf is > most)
+        if not isinstance(value, bool) and isinstance(value, int | float | str):
+            try:
+                number = float(value)
+            except (ValueError, OverflowError):
+                pass
+        above_floor = number >= 0 if self.zero else number > 0
+        if not (above_floor and number <= self.most):
+            floor = "0 or more" if self.zero else "more than 0"
+            raise ConfigError(
+                f"{self.who}: options.{self.name} {value!r} is not valid: give a number of "
+                f"seconds, {floor} and at most {self.most:g} (default {self.default:g})."
+            )
+        return number
 
 
 def _positive(credentials: Credentials, name: str, default: float) -> float:

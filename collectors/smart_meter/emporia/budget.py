@@ -55,13 +55,10 @@ class Calls:
         self.made += 1
 
 
+NULL_RETRY = common.Seconds("null_retry_seconds", NULL_RETRY_SECONDS, MOST_NULL_RETRY,
+                            who="Emporia Vue", zero=True)  # fmt: skip
+
+
 def null_retry_seconds(credentials: Credentials) -> float:
     """options.null_retry_seconds (0 or more, at most MOST_NULL_RETRY); a ConfigError names it."""
-    return common.seconds(
-        credentials,
-        "null_retry_seconds",
-        NULL_RETRY_SECONDS,
-        who="Emporia Vue",
-        most=MOST_NULL_RETRY,
-        zero=True,
-    )
+    return NULL_RETRY.read(credentials)

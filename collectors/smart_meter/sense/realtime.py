@@ -40,16 +40,12 @@ def realtime_root(credentials: Credentials) -> str:
     return checked_url(credentials, DEFAULT_REALTIME_URL, "realtime_url", ("ws", "wss"), "Sense")
 
 
+TIMEOUT = common.Seconds("realtime_timeout", REALTIME_TIMEOUT, MOST_TIMEOUT, who="Sense")
+
+
 def realtime_timeout(credentials: Credentials) -> float:
     """options.realtime_timeout, checked (a ConfigError names it), or REALTIME_TIMEOUT."""
-    return common.seconds(
-        credentials,
-        "realtime_timeout",
-        REALTIME_TIMEOUT,
-        who="Sense",
-        most=MOST_TIMEOUT,
-        zero=False,
-    )
+    return TIMEOUT.read(credentials)
 
 
 def feed(
