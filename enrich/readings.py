@@ -6,6 +6,7 @@ never the time of the task, so writing the same reading twice overwrites instead
 """
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,8 +36,9 @@ class Reading:
         return (self.time - EPOCH) // timedelta(microseconds=1) * 1000
 
     def to_line(self) -> str:
+        """The line-protocol line; a ValueError names a value the protocol cannot carry."""
         tags = "".join(
-            f",{_escape_key(k)}={_escape_key(str(v))}"
+            f",{_escape_key(k)}={_escape_key(_tag_value(self.measurement, k, str(v)))}"
             for k, v in sorted(self.tags.items())
             if v is not None and str(v) != ""  # InfluxDB rejects empty tag values
         )
@@ -47,13 +49,35 @@ class Reading:
         return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.time_ns}"
 
 
+# A backslash InfluxDB would read as escaping what follows it: the end, a comma, "=" or a space.
+_STUCK_BACKSLASH = re.compile(r"\\($|[, =])")
+
+
+def _tag_value(measurement: str, key: str, value: str) -> str:
+    """`value`, unless line protocol cannot carry it as a tag: a line break ends the line, and
+    InfluxDB unescapes only "\\," "\\=" and "\\ " (any other backslash is kept as written), so
+    a backslash at the end or before a comma, "=" or a space cannot be written."""
+    if "\n" in value or "\r" in value:
+        why = "a line break"
+    elif _STUCK_BACKSLASH.search(value):
+        why = "a backslash at its end or before a comma, '=' or a space"
+    else:
+        return value
+    raise ValueError(
+        f"{measurement}: the tag {key}={value!r} cannot be written to InfluxDB: a tag cannot "
+        f"hold {why}. Rename it where it is set (a site, device, circuit or person name)."
+    )
+
+
 def _escape_measurement(name: str) -> str:
-    return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
+    return name.replace(",", "\\,").replace(" ", "\\ ")  # a backslash as written (_escape_key)
 
 
 @lru_cache(maxsize=4096)  # field and tag names, tag values: few, and met on every line
 def _escape_key(key: str) -> str:
-    return key.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+    """A tag key or value, or a field key. InfluxDB (1.x and 2.x) unescapes only "\\," "\\="
+    and "\\ ": a backslash is written as it is (doubled, it would be stored doubled)."""
+    return key.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _field_value(measurement: str, key: str, value: FieldValue) -> str:

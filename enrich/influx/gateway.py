@@ -154,7 +154,15 @@ class TimeSeries(ABC):
         written = 0
         batch: list[str] = []
         for reading in readings:
-            batch.append(reading.to_line())
+            try:
+                batch.append(reading.to_line())
+            except ValueError as exc:  # a value line protocol cannot carry: named in exc
+                raise InfluxWriteError(
+                    f"{exc} Nothing of this batch was written; {written} points of earlier "
+                    "batches were.",
+                    str(exc),
+                    database,
+                ) from None
             if len(batch) >= batch_size:
                 written += self._write_batch(params, batch, written)
                 batch = []

@@ -75,7 +75,9 @@ def test_check_version_names_both_versions_when_settings_disagree(ts):
 
 # --- Write and read -----------------------------------------------------------------------
 def test_round_trip_keeps_tags_field_types_and_exact_timestamps(ts, database):
-    tags = {"entity_id": "living room, east=1", "quote": 'say "hi"', "plain": "x"}
+    # A backslash in a tag is kept as written: InfluxDB unescapes only \, \= and "\ ".
+    tags = {"entity_id": "living room, east=1", "quote": 'say "hi"', "plain": "x",
+            "path": "C:\\temp\\x", "two": "a\\\\b"}  # fmt: skip
     fields = {
         "float": 21.375,
         "tiny": 1e-300,
@@ -353,6 +355,28 @@ def test_a_field_type_conflict_raises_with_influxdbs_message(ts, database):
     assert "conflict" in error.value.server_message
     assert "conflict" in str(error.value) and database in str(error.value)
     assert count(ts, database, "power") == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("Heat\npump", "a line break"),
+        ("Heat\r\npump", "a line break"),
+        ("Garage\\", "a backslash at its end"),
+        ("C:\\ drive", "before a comma, '=' or a space"),
+        ("a\\,b", "before a comma, '=' or a space"),
+        ("a\\=b", "before a comma, '=' or a space"),
+    ],
+)
+def test_a_tag_line_protocol_cannot_carry_is_refused_naming_it(ts, database, value, why):
+    # InfluxDB refused the whole batch ("invalid tag format", "missing fields").
+    good = Reading("power", {"w": 1.0}, T0, {"circuit": "Oven"})
+    bad = Reading("power", {"w": 2.0}, T0, {"circuit": value})
+    with pytest.raises(InfluxWriteError) as error:
+        ts.write(database, [good, bad])
+    assert f"the tag circuit={value!r} cannot be written" in str(error.value)
+    assert why in str(error.value)
+    assert count(ts, database, "power") == 0  # the batch, good point too, was not sent
 
 
 def test_writing_to_a_missing_database_says_so(ts):
