@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from enrich.crypto import EncryptedTextField, UnreadableSecret
+from enrich.readings import tag_problem
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")
 
 
+def validate_tag_value(value: str) -> None:
+    if problem := tag_problem(value):
+        raise ValidationError(f"InfluxDB tags cannot hold {problem}, and this name is one.")
+
+
 class Site(models.Model):
     """A home: where it is, which grid it sits on, which tariff region it buys from."""
 
@@ -54,7 +60,8 @@ class Site(models.Model):
         "enabled",
     )
 
-    name = models.CharField(max_length=100, unique=True)
+    # Written as a tag of the smart meters' points: what InfluxDB tags can hold.
+    name = models.CharField(max_length=100, unique=True, validators=[validate_tag_value])
     latitude = models.FloatField(validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(validators=[MinValueValidator(-180), MaxValueValidator(180)])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])

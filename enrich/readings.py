@@ -53,15 +53,21 @@ class Reading:
 _STUCK_BACKSLASH = re.compile(r"\\($|[, =])")
 
 
+def tag_problem(value: str) -> str:
+    """What keeps line protocol from carrying `value` as a tag ("" when nothing does)."""
+    if "\n" in value or "\r" in value:
+        return "a line break"
+    if _STUCK_BACKSLASH.search(value):
+        return "a backslash at its end or before a comma, '=' or a space"
+    return ""
+
+
 def _tag_value(measurement: str, key: str, value: str) -> str:
     """`value`, unless line protocol cannot carry it as a tag: a line break ends the line, and
     InfluxDB unescapes only "\\," "\\=" and "\\ " (any other backslash is kept as written), so
     a backslash at the end or before a comma, "=" or a space cannot be written."""
-    if "\n" in value or "\r" in value:
-        why = "a line break"
-    elif _STUCK_BACKSLASH.search(value):
-        why = "a backslash at its end or before a comma, '=' or a space"
-    else:
+    why = tag_problem(value)
+    if not why:
         return value
     raise ValueError(
         f"{measurement}: the tag {key}={value!r} cannot be written to InfluxDB: a tag cannot "

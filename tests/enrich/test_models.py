@@ -86,6 +86,25 @@ def test_site_rejects_unknown_time_zone_and_bad_coordinates():
     assert set(info.value.message_dict) == {"latitude", "timezone"}
 
 
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Home\nTwo", "a line break"),
+        ("Garage\\", "a backslash at its end or before a comma, '=' or a space"),
+        ("C:\\ home", "a backslash at its end or before a comma, '=' or a space"),
+    ],
+)
+def test_a_site_name_no_influxdb_tag_can_hold_is_refused(name, why):
+    # The smart meters write the name as a tag: such a name failed every write of theirs.
+    site = Site(name=name, latitude=52.5, longitude=13.4)
+    with pytest.raises(ValidationError) as info:
+        site.full_clean()
+    assert info.value.message_dict == {
+        "name": [f"InfluxDB tags cannot hold {why}, and this name is one."]
+    }
+    Site(name="C:\\temp home", latitude=52.5, longitude=13.4).full_clean()  # a backslash is fine
+
+
 def test_admin_never_shows_a_stored_secret(admin_client, tibber):
     page = admin_client.get(f"/admin/enrich/providerconfig/{tibber.pk}/change/")
     assert page.status_code == 200
