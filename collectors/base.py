@@ -20,6 +20,8 @@ from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# Options (ProviderConfig.options) the pipeline reads for every provider (collectors.pipeline).
+PIPELINE_OPTIONS = frozenset({"budget"})
 
 
 class ConfigError(Permanent):
@@ -129,6 +131,9 @@ class Adapter(ABC):
     # Default API budget ("100/day", "500/hour", "3000/5min"); None when the API publishes none.
     # Overridable per provider with options["budget"].
     budget: ClassVar[str | None] = None
+    # Every option name (ProviderConfig.options) the adapter and its helpers read; the admin
+    # refuses any other name (known_options), so a misspelt option is never silently ignored.
+    options: ClassVar[frozenset[str]] = frozenset()
     # "target": the limit applies per region/zone/...; "account": to the whole account or key
     # (ours: one budget for the provider); "login": to each user's own account (budget_key).
     budget_scope: ClassVar[str] = "account"
@@ -136,6 +141,11 @@ class Adapter(ABC):
     history: ClassVar[timedelta | None] = None
     # API calls one fetch makes (for budgets): e.g. a login plus a data call.
     calls_per_fetch: ClassVar[int] = 1
+
+    @classmethod
+    def known_options(cls) -> frozenset[str]:
+        """The option names a provider config of this provider may hold."""
+        return cls.options | PIPELINE_OPTIONS
 
     def budget_key(self, target: Target, credentials: Credentials) -> str | None:
         """Whose budget a fetch draws from: the target's ("target") or one for the whole

@@ -38,6 +38,7 @@ class AirNowAdapter(Adapter):
     source = "air_quality"
     provider = "airnow"
     budget = "500/hour"  # per key per hour (set per web service); options["budget"] overrides
+    options = frozenset({"base_url", "zip_code"})
     budget_scope = "account"
     history = None
     calls_per_fetch = 1  # 2 only on the one fetch that discovers the current service is gone

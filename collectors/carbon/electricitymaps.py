@@ -45,6 +45,7 @@ class ElectricityMapsAdapter(Adapter):
     source = "carbon_intensity"
     provider = PROVIDER
     budget = None  # plan-dependent, unpublished; set options["budget"] to your plan's limit
+    options = frozenset({"base_url", "forecast"})
     budget_scope = "account"
     history = timedelta(hours=24)
     calls_per_fetch = 2  # latest carbon intensity + latest power breakdown

@@ -35,6 +35,7 @@ class UKCarbonIntensityAdapter(Adapter):
     source = "carbon_intensity"
     provider = PROVIDER
     budget = None  # no published limit; NESO updates every 30 minutes
+    options = frozenset({"base_url"})
     budget_scope = "target"
     history = timedelta(days=1)
     calls_per_fetch = 2  # current half hour + 48 h forecast

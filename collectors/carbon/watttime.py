@@ -49,6 +49,7 @@ class WattTimeAdapter(Adapter):
     source = "carbon_intensity"
     provider = PROVIDER
     budget = "3000/5min"
+    options = frozenset({"base_url", "plan"})
     budget_scope = "account"
     history = timedelta(days=30)  # /v3/historical serves 32-day windows; on the historical plan
     calls_per_fetch = 2  # signal-index + forecast; the login is once per ~28 minutes

@@ -39,6 +39,8 @@ class PriceAdapter(Adapter):
     current price is the slot running when asked, read from the stored slots, not the one
     running at the fetch (collectors.pricing.now)."""
 
+    options = frozenset({"window_hours"})  # each price adapter adds its own
+
     def price_target(self, key: str, options: Mapping[str, Any], **params: Any) -> Target:
         """The target `key`; its params end with `window_hours`, checked from the options."""
         params["window_hours"] = window_hours(options)

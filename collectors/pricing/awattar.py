@@ -40,6 +40,7 @@ class AwattarAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = "100/day"
+    options = PriceAdapter.options | {"base_url"}
     budget_scope = "account"  # fair use is per client, whichever country
     history = timedelta(days=7)
     calls_per_fetch = 1

@@ -66,6 +66,7 @@ class OctopusAgileAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = None  # not published for the REST API
+    options = PriceAdapter.options | {"base_url", "product_code", "tariff_code"}
     budget_scope = "target"
     history = timedelta(days=7)
     calls_per_fetch = (

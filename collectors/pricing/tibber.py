@@ -59,6 +59,7 @@ class TibberAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = "100/5min"
+    options = PriceAdapter.options | {"base_url", "home_id"}
     budget_scope = "account"
     history = None  # priceInfo covers today and tomorrow only
     calls_per_fetch = 1  # plus one homes lookup per process when no home_id is configured

@@ -22,6 +22,8 @@ MEASUREMENT = "smart_meter"
 CIRCUIT_MEASUREMENT = "smart_meter_circuit"
 DEFAULT_HIGH_POWER_W = 10_000.0
 DEFAULT_PHANTOM_NIGHTS = 7
+# The options every meter reads (watch_params); each meter adapter adds its own.
+METER_OPTIONS = frozenset({"high_power_w", "phantom_nights"})
 
 
 def account(credentials: Credentials) -> str:

@@ -34,6 +34,9 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
     source = "smart_meter"
     provider = PROVIDER
     budget = None
+    options = common.METER_OPTIONS | {
+        "base_url", "total_entity", "circuits", "daily_energy_entity", "device"
+    }  # fmt: skip
     budget_scope = "target"
     # HA's recorder keeps 10 days by default, but a day of a sensor that reports every few
     # seconds is already tens of thousands of states in one answer: our bound.

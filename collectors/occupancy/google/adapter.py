@@ -120,6 +120,9 @@ class GoogleCalendarAdapter(Adapter):
     source = "occupancy"
     provider = PROVIDER
     budget = None  # Google's Calendar quota is per project (1M/day) and far above 96 runs/day
+    # The tokens, client and account are added by credentials(), never read from the config.
+    options = frozenset({"base_url", "calendars", "person", "home_keywords", "home_address",
+                         "online_keywords", "travel_minutes", "lead_minutes"})  # fmt: skip
     budget_scope = "account"
     history = None  # a prediction is about now; nothing to backfill
     calls_per_fetch = 1

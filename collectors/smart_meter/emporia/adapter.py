@@ -84,6 +84,9 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     provider = PROVIDER
     label, app = "Emporia Vue", "Emporia"
     budget = "2000/day"  # Emporia's guidance per account (PyEmVue #19/#59)
+    options = common.METER_OPTIONS | {
+        "base_url", "cognito_url", "user_pool_id", "client_id", "null_retry_seconds"
+    }  # fmt: skip
     budget_scope = "login"  # each Emporia account has its own
     history = timedelta(days=1)  # our bound for the mains chart after an outage
     calls_per_fetch = most_calls(1)  # before the account's Vues are known (calls_for)
