@@ -3,6 +3,7 @@ fetch() (its own credentials, saving renewed ones, an auth-failure note, work af
 a value computed when read) is a method of its adapter class (collectors.base.Adapter)."""
 
 from functools import cache
+from typing import Any
 
 from collectors.air_quality.airnow import AirNowAdapter
 from collectors.base import Adapter
@@ -49,3 +50,20 @@ def adapter_for(source: str, provider: str) -> Adapter:
         raise UnknownProvider(
             f"No adapter for {source}/{provider}; providers of {source}: {known}."
         ) from None
+
+
+def unknown_options(sender: Any, config: Any, **_: Any) -> str:
+    """Receiver of enrich.models.options_check: the option names of `config` its provider's
+    adapter does not read (a typo would be silently ignored), with the ones it reads."""
+    adapter = BY_KEY.get((config.source, config.provider))
+    if adapter is None:  # ProviderConfig.clean refuses a provider not serving the source
+        return ""
+    known = adapter.known_options()
+    unknown = sorted(set(config.options) - known)
+    if not unknown:
+        return ""
+    name = config.provider
+    return (
+        f"Unknown option(s) for {name}: {', '.join(unknown)}. "
+        f"{name} reads: {', '.join(sorted(known))}."
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.dispatch import Signal
 
 from enrich.crypto import EncryptedTextField, UnreadableSecret
 from enrich.readings import tag_problem
@@ -89,6 +90,12 @@ class Site(models.Model):
         return self.name
 
 
+# Sent by ProviderConfig.clean() with `config`, once the source, provider and options are
+# valid JSON: each receiver returns what is wrong with the options ("" when nothing). The
+# collectors app answers with the option names its adapter reads (collectors.apps).
+options_check = Signal()
+
+
 class ProviderConfig(models.Model):
     """Which provider serves a source for a site, how often, with which credentials."""
 
@@ -144,6 +151,9 @@ class ProviderConfig(models.Model):
             raise ValidationError({"options": "Options must be a JSON object."})
         if problem := _unstorable(self.options):
             raise ValidationError({"options": f"Options cannot hold {problem}."})
+        for _receiver, problem in options_check.send(sender=ProviderConfig, config=self):
+            if problem:
+                raise ValidationError({"options": problem})
 
     @property
     def has_secret(self) -> bool:

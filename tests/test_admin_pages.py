@@ -75,3 +75,20 @@ def test_provider_options_postgresql_cannot_store_are_refused(admin_client, opti
     assert not ProviderConfig.objects.exists()
     form["options"] = '{"window_hours": 3}'
     assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302
+
+
+def test_provider_options_the_provider_does_not_read_are_refused(admin_client):
+    # A misspelt option was saved and silently ignored: the run used the default URL instead.
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    form = {"site": site.pk, "source": "electricity_pricing", "provider": "awattar",
+            "enabled": "on", "interval_seconds": "3600", "options": '{"bse_url": "http://x"}'}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_providerconfig_add"), form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["options"] == [
+        "Unknown option(s) for awattar: bse_url. awattar reads: base_url, budget, window_hours."
+    ]
+    assert "bse_url" in page.content.decode()
+    assert not ProviderConfig.objects.exists()
+    form["options"] = '{"base_url": "http://x", "budget": "50/day", "window_hours": 2}'
+    assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302
+    assert ProviderConfig.objects.get().options["base_url"] == "http://x"

@@ -12,9 +12,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from collectors.base import PIPELINE_OPTIONS, Adapter
 from collectors.registry import ADAPTERS, BY_KEY
+from enrich.models import ProviderConfig, Site
 
 ROOT = Path(__file__).resolve().parents[2]
 # Modules whose reads are the pipeline's, for every provider (they import every adapter).
@@ -197,3 +199,41 @@ def test_every_option_name_is_documented():
     for adapter in ADAPTERS:
         missing = [name for name in adapter.known_options() if f"`{name}" not in docs]
         assert missing == [], adapter.provider
+
+
+@pytest.fixture
+def site(db):
+    return Site.objects.create(name="Home", latitude=52.5, longitude=13.4, timezone="Europe/Berlin")
+
+
+def test_a_meter_config_with_an_unknown_option_is_refused(site):
+    options = {"base_url": "https://api.sense.com/apiservice/api/v1", "realtime_timeot": 5}
+    config = ProviderConfig(site=site, source="smart_meter", provider="sense", options=options)
+    with pytest.raises(ValidationError) as info:
+        config.full_clean()
+    assert info.value.message_dict == {
+        "options": [
+            "Unknown option(s) for sense: realtime_timeot. sense reads: base_url, budget, "
+            "device_id, high_power_w, phantom_nights, realtime_timeout, realtime_url."
+        ]
+    }
+    config.options = {"realtime_timeout": 5, "high_power_w": 5000, "budget": "1/minute"}
+    config.full_clean()
+
+
+def test_a_calendar_config_with_an_unknown_or_supplied_option_is_refused(site):
+    config = ProviderConfig(
+        site=site,
+        source="occupancy",
+        provider="google_calendar",
+        options={"calendars": ["primary"], "travel_minute": 20, "token": "ya29.x"},
+    )
+    with pytest.raises(ValidationError) as info:
+        config.full_clean()
+    [message] = info.value.message_dict["options"]
+    assert message.startswith(
+        "Unknown option(s) for google_calendar: token, travel_minute. google_calendar reads: "
+        "base_url, budget, calendars, home_address, home_keywords, lead_minutes, "
+    )
+    config.options = {"calendars": ["primary"], "travel_minutes": 20, "person": "sam"}
+    config.full_clean()
