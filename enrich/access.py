@@ -14,6 +14,8 @@
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import BaseThrottle
 
@@ -63,6 +65,17 @@ def login_username(request, credentials: dict | None = None) -> str | None:
     source = credentials or getattr(request, "data", request.POST)
     name = source.get("username") if hasattr(source, "get") else None
     return name[:255] if isinstance(name, str) else name
+
+
+def username_problem(name: str) -> str:
+    """Why `name` cannot be a user name ("" when it can): Django's rule for the field (letters,
+    digits and @.+-_, at most 150 characters), checked before the database sees it."""
+    field = get_user_model()._meta.get_field("username")
+    try:
+        field.clean(name, None)
+    except DjangoValidationError as exc:
+        return " ".join(exc.messages)
+    return ""
 
 
 def throttle_scope(request, view) -> str:

@@ -21,7 +21,7 @@ from enrich.influx import (
     quote_ident,
 )
 from enrich.time_span import SPAN, outside_span
-from retention.day_ranges import RangeError, check_span
+from retention.day_ranges import ISO_DAY, RangeError, check_span
 from retention.models import RetentionRun
 from retention.tiers.layout import tier_policies
 from retention.tiers.rows import DAILY_RP, HOURLY_RP
@@ -186,7 +186,9 @@ def check_range(
             days[name] = value
         else:
             try:
-                days[name] = date.fromisoformat(str(value)) if len(str(value)) == 10 else None
+                days[name] = (
+                    date.fromisoformat(str(value)) if ISO_DAY.fullmatch(str(value)) else None
+                )
             except ValueError:
                 pass
         if days[name] is None or outside_span(days[name]):

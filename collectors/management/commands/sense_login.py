@@ -66,6 +66,8 @@ class Command(BaseCommand):
 
     def _config(self, site: str | None) -> ProviderConfig:
         configs = ProviderConfig.objects.filter(source=SOURCE, provider=PROVIDER)
+        if site and "\x00" in site:
+            raise CommandError(f"--site {site!r}: a site name holds no NUL character.")
         if site:
             configs = configs.filter(site__name=site)
         found = list(configs.select_related("site"))

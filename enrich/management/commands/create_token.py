@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from enrich.access import TRIGGER_PERMISSION, may_trigger
+from enrich.access import TRIGGER_PERMISSION, may_trigger, username_problem
 
 
 def trigger_permission() -> Permission:
@@ -32,6 +32,8 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, name: str, read_only: bool, operator: bool, rotate: bool,
                **options) -> None:  # fmt: skip
+        if problem := username_problem(name):
+            raise CommandError(f"NAME {name!r}: {problem}")
         User = get_user_model()
         user = User.objects.filter(username=name).first()
         created = user is None

@@ -1,6 +1,8 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
 
+from enrich.access import username_problem
 from enrich.first_start import create_first_admin, save_credentials
 
 
@@ -14,6 +16,15 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args, username, **options):
+        if problem := username_problem(username):
+            raise CommandError(f"--username {username!r}: {problem}")
+        User = get_user_model()
+        if not User.objects.filter(is_superuser=True).exists():
+            if User.objects.filter(username=username).exists():
+                raise CommandError(
+                    f"--username {username!r}: a user of that name exists already and is no "
+                    "admin; choose another name for the admin account."
+                )
         credentials = create_first_admin(username)
         if credentials is None:
             self.stdout.write("Admin account: exists (unchanged).")

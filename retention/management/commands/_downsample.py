@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import InfluxUnavailable
 from retention.day_ranges import RangeError
+from retention.management.commands._dates import not_empty
 from retention.models import RetentionRun
 from retention.tiers.runner import summary
 from retention.tiers.safety import check_range
@@ -30,7 +31,9 @@ class DownsampleCommand(BaseCommand):
 
     def handle(self, *args, start: str | None, end: str | None, dry_run: bool, **options):
         try:
-            first, stop = check_range(self.operation, start, end)
+            first, stop = check_range(
+                self.operation, not_empty("--start", start), not_empty("--end", end)
+            )
         except RangeError as exc:
             raise CommandError(f"--{exc.parameter}: {exc}") from None
         bar = None

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from enrich.influx import TimeseriesError
 from retention.archive.run import run_archive
 from retention.archive.store import StorageError
-from retention.management.commands._dates import parse_day
+from retention.management.commands._dates import not_empty, parse_day
 
 
 class Command(BaseCommand):
@@ -29,7 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args, dry_run: bool, as_of: str | None, json: bool, **options) -> None:
-        now = datetime.combine(parse_day("--as-of", as_of), time(), UTC) if as_of else None
+        given = not_empty("--as-of", as_of)
+        now = datetime.combine(parse_day("--as-of", given), time(), UTC) if given else None
         try:
             # Without a target run_archive refuses (recorded as a failed run): no default folder.
             report = run_archive(

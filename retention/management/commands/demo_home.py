@@ -4,7 +4,7 @@ Assistant. Refuses the database HA_INFLUXDB_DATABASE names."""
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,19 +12,25 @@ from django.utils import timezone
 
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.readings import Reading
+from enrich.time_span import SPAN, outside_span
 from retention.demo import MIN_ENTITIES, generate_demo_home, plan_entities
+
+MAX_DAYS = 3660  # ten years
+MAX_ENTITIES = 1000
 
 
 class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=int, default=7, help="days of history (default 7)")
+        parser.add_argument(
+            "--days", type=int, default=7, help=f"days of history (default 7, at most {MAX_DAYS})"
+        )
         parser.add_argument(
             "--entities",
             type=int,
             default=12,
-            help=f"number of entities, at least {MIN_ENTITIES} (default 12)",
+            help=f"number of entities, {MIN_ENTITIES} to {MAX_ENTITIES} (default 12)",
         )
         parser.add_argument(
             "--database",
@@ -47,15 +53,22 @@ class Command(BaseCommand):
 
     def handle(self, *args, days: int, entities: int, database: str | None, seed: int,
                end: str | None, fresh: bool, **options) -> None:  # fmt: skip
-        database = database or settings.DEMO_INFLUXDB_DATABASE
+        # Every check before the first write (with --fresh, before the drop).
+        database = settings.DEMO_INFLUXDB_DATABASE if database is None else database
         check_demo_database(database)
-        if days < 1:
-            raise CommandError(f"--days {days}: give at least 1 day of history.")
+        if not 1 <= days <= MAX_DAYS:
+            raise CommandError(f"--days {days}: give from 1 to {MAX_DAYS} days of history.")
+        if entities > MAX_ENTITIES:
+            raise CommandError(f"--entities {entities}: at most {MAX_ENTITIES} entities.")
         try:
             plan = plan_entities(entities)
         except ValueError as exc:
             raise CommandError(f"--entities {entities}: {exc}.") from None
         end_time = parse_end(end)
+        if outside_span(end_time) or outside_span(end_time - timedelta(days=days)):
+            raise CommandError(
+                f"--end {end_time.isoformat()} with --days {days}: the history must lie {SPAN}."
+            )
 
         ts = get_timeseries()
         counts: Counter[str] = Counter()
@@ -101,6 +114,11 @@ class Command(BaseCommand):
 
 def check_demo_database(database: str) -> None:
     """Refuse any database that is not plainly a demo one: never touch the user's HA data."""
+    if not database or database != database.strip():
+        raise CommandError(
+            f"--database {database!r}: give a name without spaces at its ends, e.g. "
+            f"{settings.DEMO_INFLUXDB_DATABASE!r} (the default)."
+        )
     if database == settings.HA_INFLUXDB_DATABASE:
         raise CommandError(
             f"Refusing to write demo data into {database!r}: HA_INFLUXDB_DATABASE names it as "

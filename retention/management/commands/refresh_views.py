@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, views: list[str], **options) -> None:
         unknown = [name for name in views if name not in VIEWS]
         if unknown:
-            raise CommandError(f"unknown view(s) {', '.join(unknown)}; use {', '.join(VIEWS)}")
+            raise CommandError(
+                f"unknown view(s) {', '.join(map(repr, unknown))}; use {', '.join(VIEWS)}"
+            )
         for name in views or VIEWS:
             try:
                 run = refresh_view(name)

@@ -30,16 +30,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output", type=Path, default=None, help="write a Parquet file instead of InfluxDB"
         )
+        parser.add_argument(
+            "--force", action="store_true", help="with --output: replace a file already there"
+        )
 
     def handle(self, *args, start_date: str, end_date: str, database: str | None,
-               output: Path | None, **options) -> None:  # fmt: skip
+               output: Path | None, force: bool = False, **options) -> None:  # fmt: skip
         def progress(items):
             return tqdm(items, desc="restore", unit="file", disable=None)
 
         try:
             if output is not None:
+                check_output(output, force)
                 table = restore_from_archive(start_date, end_date, progress=progress)
-                output.write_bytes(to_parquet(table, settings.ARCHIVE_COMPRESSION))
+                try:
+                    output.write_bytes(to_parquet(table, settings.ARCHIVE_COMPRESSION))
+                except OSError as exc:
+                    raise CommandError(f"--output {str(output)!r}: {exc.strerror}.") from None
                 self.stdout.write(f"{table.num_rows} rows written to {output}")
                 return
             report = restore_to_influxdb(start_date, end_date, database, progress=progress)
@@ -52,3 +59,20 @@ class Command(BaseCommand):
             f"{len(report.objects)} archive file(s) written to InfluxDB database "
             f"{report.database!r} (measurement entity_aggregates)"
         )
+
+
+def check_output(output: Path, force: bool) -> None:
+    """Refuse an --output that is no file to write, before anything is downloaded; a file
+    already there is replaced only with --force."""
+    name = str(output)
+    problem = ""
+    if name in ("", ".") or "\x00" in name:
+        problem = "is not a file name"
+    elif output.is_dir():
+        problem = "is a folder; name a file in it, e.g. restore.parquet"
+    elif not output.parent.is_dir():
+        problem = f"is in {str(output.parent)!r}, which is not a folder"
+    elif output.exists() and not force:
+        problem = "exists already; give --force to replace it"
+    if problem:
+        raise CommandError(f"--output {name!r} {problem}.")

@@ -1,0 +1,105 @@
+"""Commands refuse bad arguments with a CommandError naming them, before they change anything.
+
+Each case was found by sending every command hostile values: it raised a bare exception
+(ValueError, DataError, IntegrityError, OverflowError, OSError), ran without end, or did damage
+first (`demo_home --fresh` dropped its database before it noticed a bad --end or --days;
+`restore_from_archive --output` replaced any file it was given).
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from enrich.influx import get_timeseries
+from enrich.readings import Reading
+
+pytestmark = pytest.mark.django_db
+
+
+def refused(command: str, *args, match: str, **options) -> None:
+    with pytest.raises(CommandError, match=match):
+        call_command(command, *args, **options)
+
+
+@pytest.fixture
+def demo_database():
+    """A demo database holding one marker point: it must survive a refused --fresh run."""
+    ts, name = get_timeseries(), f"test_cmd_demo_{uuid.uuid4().hex[:8]}"
+    ts.create_database(name)
+    ts.write(name, [Reading("marker", {"v": 1.0}, datetime(2026, 1, 1, tzinfo=UTC))])
+    yield name
+    ts.drop_database(name)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--days", "1000000"], r"--days 1000000: give from 1 to 3660 days"),
+        (["--days", str(10**30)], r"--days 10{30}: give from 1 to 3660 days"),
+        (["--entities", "100000000"], r"--entities 100000000: at most 1000 entities"),
+        (["--end", "0001-01-01T00:00:00+00:00"], r"the history must lie from 1900-01-01"),
+        (["--end", "2300-01-01T00:00:00+00:00"], r"the history must lie from 1900-01-01"),
+        (["--end", "1900-01-02T00:00:00+00:00", "--days", "7"], r"the history must lie"),
+    ],
+)
+def test_demo_home_checks_everything_before_it_drops_its_database(demo_database, args, match):
+    refused("demo_home", "--fresh", "--database", demo_database, *args, match=match)
+    rows = get_timeseries().query(demo_database, 'SELECT * FROM "marker"')
+    assert [r.values["v"] for r in rows] == [1.0]
+
+
+@pytest.mark.parametrize("name", ["", " ", " demo", "demo "])
+def test_demo_home_refuses_a_blank_or_padded_database_name(name):
+    refused("demo_home", "--database", name, match=r"--database .*: give a name without spaces")
+
+
+def test_restore_never_replaces_a_file_unless_forced(tmp_path):
+    existing = tmp_path / "mine.parquet"
+    existing.write_bytes(b"the user's own file")
+    args = ["2024-01-01", "2024-01-31"]
+    refused("restore_from_archive", *args, output=existing,
+            match=r"--output '.*mine.parquet' exists already; give --force to replace it")  # fmt: skip
+    assert existing.read_bytes() == b"the user's own file"
+    refused("restore_from_archive", *args, output=tmp_path, match=r"is a folder; name a file")
+    refused("restore_from_archive", *args, output=tmp_path / "missing" / "x.parquet",
+            match=r"which is not a folder")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("downsample_hourly", "start"), ("downsample_daily", "end"), ("archive_to_s3", "as_of")],
+)
+def test_an_empty_day_is_refused_not_read_as_every_day(command, option):
+    # An unset shell variable ("--start $DAY") must not become a run over all the data.
+    flag = "--" + option.replace("_", "-")
+    refused(command, "--dry-run", f"{flag}=", match=f"{flag} '' is empty")
+
+
+@pytest.mark.parametrize("day", ["2024-W10-1", "20240301"])
+def test_a_day_is_written_yyyy_mm_dd_only(day):
+    refused("downsample_hourly", "--dry-run", "--start", day, match="is not a date")
+    refused("archive_to_s3", "--dry-run", "--as-of", day, match="is not a date")
+
+
+@pytest.mark.parametrize("name", ["", " ", "a\x00b", "n" * 200, "two words"])
+def test_create_token_refuses_a_name_no_user_can_have(name):
+    refused("create_token", name, read_only=True, match=r"NAME .*: ")
+    assert not get_user_model().objects.exists()
+
+
+def test_ensure_admin_refuses_a_bad_or_taken_name():
+    refused("ensure_admin", username="", match=r"--username '': ")
+    get_user_model().objects.create_user("home-assistant")
+    refused("ensure_admin", username="home-assistant", match=r"exists already and is no admin")
+    assert not get_user_model().objects.filter(is_superuser=True).exists()
+
+
+def test_sense_login_refuses_a_nul_in_the_site_name():
+    refused("sense_login", site="a\x00b", code="123456", match=r"--site .*: a site name holds no")
+
+
+def test_refresh_views_quotes_the_unknown_names():
+    refused("refresh_views", "", match=r"unknown view\(s\) ''; use ")
