@@ -6,13 +6,15 @@ from django import forms
 from django.conf import settings
 
 from dashboard.choices import COUNTRIES, OFFERS, offer
-from enrich.models import Site, validate_timezone
+from enrich.models import Site, validate_tag_value, validate_timezone
 
 OCTOPUS_REGION = re.compile(r"^[A-P]$")
 
 
 class SetupForm(forms.Form):
-    name = forms.CharField(max_length=100, initial="Home", label="Site name")
+    name = forms.CharField(
+        max_length=100, initial="Home", label="Site name", validators=[validate_tag_value]
+    )
     latitude = forms.FloatField(min_value=-90, max_value=90, help_text="decimal degrees")
     longitude = forms.FloatField(min_value=-180, max_value=180, help_text="decimal degrees")
     timezone = forms.CharField(

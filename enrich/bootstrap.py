@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from enrich.models import DEFAULT_INTERVAL_SECONDS, SOURCES, ProviderConfig, Site
+from enrich.readings import tag_problem
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,10 @@ def bootstrap_from_environment() -> Site | None:
         raise ImproperlyConfigured(
             "LATITUDE and LONGITUDE are both needed to create the first site "
             "(decimal degrees, e.g. LATITUDE=52.52 LONGITUDE=13.40)."
+        )
+    if problem := tag_problem(settings.SITE_NAME):  # the meters write it as a tag
+        raise ImproperlyConfigured(
+            f"SITE_NAME={settings.SITE_NAME!r}: InfluxDB tags cannot hold {problem}."
         )
     if settings.TIME_ZONE not in zoneinfo.available_timezones():
         raise ImproperlyConfigured(

@@ -49,6 +49,16 @@ def test_providers_that_do_not_serve_the_country_are_refused(client):
     assert not Site.objects.exists() and not ProviderConfig.objects.exists()
 
 
+def test_a_site_name_no_influxdb_tag_can_hold_is_refused(client):
+    # The smart meters write the name as a tag: "Home\\" failed every write of theirs.
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "name": "Home\\", "providers": []}
+    response = client.post("/setup/", form)
+    assert response.status_code == 400
+    assert "InfluxDB tags cannot hold a backslash at its end" in response.content.decode()
+    assert not Site.objects.exists()
+
+
 def test_a_wrong_database_name_is_named_with_the_ones_that_exist(client, settings):
     client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
     response = client.post(

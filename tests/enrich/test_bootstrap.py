@@ -77,6 +77,7 @@ def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
         ({"LATITUDE": "north"}, "LATITUDE='north' is not a number"),
         ({"LONGITUDE": ""}, "LATITUDE and LONGITUDE are both needed"),
         ({"WATTTIME_API_TOKEN": "just-a-token"}, "WATTTIME_API_TOKEN must be 'username:password'"),
+        ({"SITE_NAME": "Lake house\\"}, r"SITE_NAME='Lake house\\\\': InfluxDB tags cannot hold"),
     ],
 )
 def test_bad_environment_value_is_named_and_nothing_is_written(change, message):
