@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.forms.fields import InvalidJSONInput
+from django.forms.models import BaseInlineFormSet
 from django.utils.safestring import mark_safe
 
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
@@ -22,6 +24,26 @@ def secret_problems(obj, **remedy: str) -> str:
     return " ".join(problems) or "-"
 
 
+class OptionsField(forms.JSONField):
+    """Django's JSON form field, with JSON Python cannot read (nested beyond its recursion
+    limit, an integer of over 4300 digits) a form error like any other bad JSON, not a 500;
+    a form shown again shows the text as typed."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except (ValueError, RecursionError) as exc:
+            problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            raise forms.ValidationError(f"Enter valid JSON: {problem}.") from None
+
+    def bound_data(self, data, initial):
+        # Django parses the text and dumps it again to show it, which fails for the JSON
+        # above, or for a lone surrogate (no UTF-8 page can carry it).
+        if self.disabled or data is None:
+            return super().bound_data(data, initial)
+        return InvalidJSONInput(data)
+
+
 class ProviderConfigForm(forms.ModelForm):
     """Secrets are write-only: the form never renders a stored value, blank keeps it."""
 
@@ -42,6 +64,7 @@ class ProviderConfigForm(forms.ModelForm):
     class Meta:
         model = ProviderConfig
         fields = "__all__"
+        field_classes = {"options": OptionsField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,9 +107,30 @@ class ProviderConfigAdmin(admin.ModelAdmin):
         return bool(obj.session)
 
 
+class ProviderConfigFormSet(BaseInlineFormSet):
+    """A site's providers: one per source and provider, counting the saved ones. Django leaves
+    the model's constraint unchecked for a new inline row (it holds the site), so a row
+    repeating a saved one reached the database (an IntegrityError, a 500)."""
+
+    def clean(self) -> None:
+        super().clean()
+        shown = [form.instance.pk for form in self.forms if form.instance.pk]
+        saved = self.instance.providers.exclude(pk__in=shown) if self.instance.pk else []
+        taken = {(config.source, config.provider) for config in saved}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            pair = (data.get("source"), data.get("provider"))
+            if pair in taken:
+                form.add_error("provider", f"This site has {pair[1]} for {pair[0]} already.")
+            taken.add(pair)
+
+
 class ProviderConfigInline(admin.TabularInline):
     model = ProviderConfig
     form = ProviderConfigForm
+    formset = ProviderConfigFormSet
     extra = 0
     fields = (*PROVIDER_SETTINGS, "username", *SECRET_FIELDS, "options")
 

@@ -90,6 +90,8 @@ class Site(models.Model):
         return self.name
 
 
+MAX_OPTIONS_DEPTH = 32  # options are flat settings; a deeper value is a mistake
+
 # Sent by ProviderConfig.clean() with `config`, once the source, provider and options are
 # valid JSON: each receiver returns what is wrong with the options ("" when nothing). The
 # collectors app answers with the option names its adapter reads (collectors.apps).
@@ -218,15 +220,25 @@ class OAuthConnection(models.Model):
         return f"{self.provider_config.site} · {who} · {self.get_status_display()}"
 
 
-def _unstorable(value: Any) -> str:
+def _unstorable(value: Any, depth: int = 0) -> str:
     """What in a JSON value PostgreSQL cannot store ("" when nothing): NaN or an infinity
-    (JSON has neither, Python's parser reads them), or a NUL character."""
+    (JSON has neither, Python's parser reads them), a NUL character or a lone surrogate, or
+    nesting deeper than MAX_OPTIONS_DEPTH (the encoder's recursion would fail on save)."""
+    if depth > MAX_OPTIONS_DEPTH:
+        return f"objects or lists nested more than {MAX_OPTIONS_DEPTH} deep"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} (NaN and infinities are not JSON numbers)"
-    if isinstance(value, str) and "\x00" in value:
-        return "a NUL character (\\u0000)"
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "a NUL character (\\u0000)"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "a lone surrogate (\\ud800-\\udfff), which is no character"
     if isinstance(value, dict):
-        return next(filter(None, map(_unstorable, [*value, *value.values()])), "")
-    if isinstance(value, list):
-        return next(filter(None, map(_unstorable, value)), "")
-    return ""
+        parts = [*value, *value.values()]
+    elif isinstance(value, list):
+        parts = value
+    else:
+        return ""
+    return next(filter(None, (_unstorable(part, depth + 1) for part in parts)), "")

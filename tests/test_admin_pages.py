@@ -54,24 +54,30 @@ def test_a_flexible_load_beyond_the_plan_limits_is_refused(admin_client):
 
 
 @pytest.mark.parametrize(
-    ("options", "named"),
+    ("options", "error"),
     [
-        ('{"budget": NaN}', "nan (NaN and infinities are not JSON numbers)"),
-        ('{"window_hours": [1, Infinity]}', "inf (NaN and infinities are not JSON numbers)"),
-        ('{"region": "DE\\u0000"}', "a NUL character (\\u0000)"),
-        ('{"a\\u0000": 1}', "a NUL character (\\u0000)"),
+        ('{"budget": NaN}', "Options cannot hold nan (NaN and infinities are not JSON numbers)."),
+        ('{"window_hours": [1, Infinity]}', "Options cannot hold inf (NaN and infinities"),
+        ('{"region": "DE\\u0000"}', "Options cannot hold a NUL character (\\u0000)."),
+        ('{"a\\u0000": 1}', "Options cannot hold a NUL character (\\u0000)."),
+        ('{"base_url": "\\ud800"}', "Options cannot hold a lone surrogate"),
+        ('{"a": ' + "[" * 40 + "]" * 40 + "}", "Options cannot hold objects or lists nested"),
+        ('{"a": ' + "[" * 200 + "]" * 200 + "}", "Options cannot hold objects or lists nested"),
+        ("[" * 5000 + "]" * 5000, "Enter valid JSON: nested too deeply."),
+        ('{"window_hours": ' + "9" * 5000 + "}", "Enter valid JSON: Exceeds the limit"),
     ],
 )
-def test_provider_options_postgresql_cannot_store_are_refused(admin_client, options, named):
-    # Python's JSON parser reads NaN and Infinity, and PostgreSQL stores neither, nor a NUL
-    # character: the save failed (a 500). The form says which.
+def test_provider_options_json_cannot_hold_is_a_form_error(admin_client, options, error):
+    # Each passed the form and failed the save (PostgreSQL stores no NaN, infinity, NUL or lone
+    # surrogate; the encoder's recursion) or failed the form field itself (RecursionError,
+    # ValueError): a 500. The form says which.
     site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
     form = {"site": site.pk, "source": "electricity_pricing", "provider": "awattar",
             "enabled": "on", "interval_seconds": "3600", "options": options}  # fmt: skip
     page = admin_client.post(reverse("admin:enrich_providerconfig_add"), form)
     assert page.status_code == 200
-    [error] = page.context["adminform"].form.errors["options"]
-    assert error == f"Options cannot hold {named}."
+    [shown] = page.context["adminform"].form.errors["options"]
+    assert shown.startswith(error), shown
     assert not ProviderConfig.objects.exists()
     form["options"] = '{"window_hours": 3}'
     assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302
@@ -92,3 +98,24 @@ def test_provider_options_the_provider_does_not_read_are_refused(admin_client):
     form["options"] = '{"base_url": "http://x", "budget": "50/day", "window_hours": 2}'
     assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302
     assert ProviderConfig.objects.get().options["base_url"] == "http://x"
+
+
+def test_a_site_cannot_get_a_second_row_for_a_provider_it_has(admin_client):
+    # Django leaves the unique constraint unchecked for a new inline row: it reached the
+    # database as an IntegrityError (a 500).
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
+    form = {"name": "Berlin", "latitude": "52.5", "longitude": "13.4", "timezone": "UTC",
+            "grid_region": "", "pricing_region": "DE", "enabled": "on",
+            "providers-TOTAL_FORMS": "1", "providers-INITIAL_FORMS": "0",
+            "providers-MIN_NUM_FORMS": "0", "providers-MAX_NUM_FORMS": "1000",
+            "providers-0-source": "electricity_pricing", "providers-0-provider": "awattar",
+            "providers-0-enabled": "on", "providers-0-interval_seconds": "3600",
+            "providers-0-options": "{}"}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_site_change", args=[site.pk]), form)
+    assert page.status_code == 200
+    [formset] = page.context["inline_admin_formsets"]
+    assert formset.formset.errors == [
+        {"provider": ["This site has awattar for electricity_pricing already."]}
+    ]
+    assert ProviderConfig.objects.count() == 1
