@@ -119,3 +119,27 @@ def test_a_site_cannot_get_a_second_row_for_a_provider_it_has(admin_client):
         {"provider": ["This site has awattar for electricity_pricing already."]}
     ]
     assert ProviderConfig.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data", "said"),
+    [
+        ("get", "/admin/collectors/collectorrun/", {"provider": "a\x00"}, "'provider': a NUL"),
+        ("get", "/admin/enrich/site/", {"q": "\x00"}, "'q': a NUL character"),
+        ("get", "/admin/collectors/collectorrun/", {"started__year": "9999"}, "up to 9998"),
+        ("get", "/admin/retention/retentionrun/", {"started__year": "9" * 30}, "up to 9998"),
+        ("post", "/admin/enrich/site/", {"action": "delete_selected", "_selected_action": "abc"},
+         "rows are selected by their number"),
+    ],
+)  # fmt: skip
+def test_admin_input_its_own_code_fails_on_is_a_400(admin_client, method, url, data, said):
+    # Each was a 500 inside Django's admin (PostgreSQL refusing NUL, a year past Python's
+    # dates, a bulk action's query on an id that is no number).
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4)
+    response = getattr(admin_client, method)(url, data)
+    assert response.status_code == 400
+    assert said in response.content.decode()
+    assert Site.objects.filter(pk=site.pk).exists()
+    assert (
+        admin_client.get(url, {"started__year": "2026"} if "run" in url else {}).status_code == 200
+    )
