@@ -30,10 +30,16 @@ class AdminCredentials:
 
 
 def create_first_admin(username: str = "admin") -> AdminCredentials | None:
-    """A superuser with a random password and an API token; None when a superuser exists."""
+    """A superuser with a random password and an API token; None when a superuser exists.
+    A ValueError when another user already has the name."""
     User = get_user_model()
     if User.objects.filter(is_superuser=True).exists():
         return None
+    if User.objects.filter(username=username).exists():
+        raise ValueError(
+            f"a user named {username!r} exists already and is no admin; choose another name "
+            "for the admin account"
+        )
     password = secrets.token_urlsafe(12)
     user = User.objects.create_superuser(username=username, email="", password=password)
     return AdminCredentials(username, password, Token.objects.create(user=user).key)

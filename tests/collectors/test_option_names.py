@@ -58,11 +58,12 @@ def _imports(module: str) -> set[str]:
 
 
 def _closure(module: str) -> set[str]:
-    seen, todo = {module}, [module]
-    while todo:
-        for found in _imports(todo.pop()) - seen - PIPELINE_MODULES:
+    """`module` and every collectors module it reaches through imports, the pipeline's aside."""
+    seen, unread = {module}, [module]
+    while unread:
+        for found in _imports(unread.pop()) - seen - PIPELINE_MODULES:
             seen.add(found)
-            todo.append(found)
+            unread.append(found)
     return seen
 
 

@@ -43,11 +43,11 @@ from collectors.smart_meter.emporia import PROVIDER, usage
 from collectors.smart_meter.emporia.budget import (
     DAY_EVERY,
     DEVICES_TTL,
+    NULL_RETRY,
     NULL_TRIES,
     Calls,
     calls_per_period,
     most_calls,
-    null_retry_seconds,
 )
 from collectors.smart_meter.emporia.login import Logins, pool_id
 from collectors.smart_meter.emporia.usage import MAINS, Device, Usage
@@ -108,7 +108,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         return sum(1 for d in cached[0].values() if d.top_level) if cached else None
 
     def check_options(self, credentials: Credentials) -> None:
-        null_retry_seconds(credentials)
+        NULL_RETRY.read(credentials)
         pool_id(credentials)
 
     def calls_for(self, target: Target, credentials: Credentials) -> int:
@@ -155,7 +155,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     ) -> tuple[list[Usage], datetime]:
         """1MIN usage; channels answered `null` are asked again (bounded, and only with calls
         the `charts` do not need), then skipped."""
-        pause = null_retry_seconds(account.credentials)
+        pause = NULL_RETRY.read(account.credentials)
         merged: dict[tuple[int, str], Usage] = {}
         answered = instant
         for attempt in range(NULL_TRIES):

@@ -17,7 +17,6 @@ pipeline lowers the account's cadence (collectors/cadence.py). The pause before 
 
 import math
 
-from collectors.base import Credentials
 from collectors.smart_meter import common
 
 DEVICES_TTL = 3600.0
@@ -55,10 +54,6 @@ class Calls:
         self.made += 1
 
 
+# options.null_retry_seconds (0 or more, at most MOST_NULL_RETRY); a ConfigError names it.
 NULL_RETRY = common.Seconds("null_retry_seconds", NULL_RETRY_SECONDS, MOST_NULL_RETRY,
                             who="Emporia Vue", zero=True)  # fmt: skip
-
-
-def null_retry_seconds(credentials: Credentials) -> float:
-    """options.null_retry_seconds (0 or more, at most MOST_NULL_RETRY); a ConfigError names it."""
-    return NULL_RETRY.read(credentials)

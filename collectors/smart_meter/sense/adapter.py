@@ -36,12 +36,12 @@ from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER, auth, history
 from collectors.smart_meter.sense.auth import Session
 from collectors.smart_meter.sense.realtime import (
+    TIMEOUT,
     Unauthorized,
     feed,
     read_frame,
     realtime_readings,
     realtime_root,
-    realtime_timeout,
 )
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
@@ -71,7 +71,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
 
     def check_options(self, credentials: Credentials) -> None:
         realtime_root(credentials)
-        realtime_timeout(credentials)
+        TIMEOUT.read(credentials)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = base_url(credentials, DEFAULT_BASE_URL)

@@ -40,12 +40,8 @@ def realtime_root(credentials: Credentials) -> str:
     return checked_url(credentials, DEFAULT_REALTIME_URL, "realtime_url", ("ws", "wss"), "Sense")
 
 
+# options.realtime_timeout, checked (a ConfigError names it), or REALTIME_TIMEOUT.
 TIMEOUT = common.Seconds("realtime_timeout", REALTIME_TIMEOUT, MOST_TIMEOUT, who="Sense")
-
-
-def realtime_timeout(credentials: Credentials) -> float:
-    """options.realtime_timeout, checked (a ConfigError names it), or REALTIME_TIMEOUT."""
-    return TIMEOUT.read(credentials)
 
 
 def feed(
@@ -58,7 +54,7 @@ def feed(
 
 def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> dict[str, Any]:
     """The payload of the first `realtime_update` frame; Unauthorized for a refused token."""
-    timeout = realtime_timeout(credentials)
+    timeout = TIMEOUT.read(credentials)
     endpoint = feed(credentials, monitor_id, access_token, scrubbed=True)
     deadline = time.monotonic() + timeout
 

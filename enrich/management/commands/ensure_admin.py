@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from enrich.access import username_problem
@@ -18,14 +17,10 @@ class Command(BaseCommand):
     def handle(self, *args, username, **options):
         if problem := username_problem(username):
             raise CommandError(f"--username {username!r}: {problem}")
-        User = get_user_model()
-        if not User.objects.filter(is_superuser=True).exists():
-            if User.objects.filter(username=username).exists():
-                raise CommandError(
-                    f"--username {username!r}: a user of that name exists already and is no "
-                    "admin; choose another name for the admin account."
-                )
-        credentials = create_first_admin(username)
+        try:
+            credentials = create_first_admin(username)
+        except ValueError as exc:
+            raise CommandError(f"--username: {exc}.") from None
         if credentials is None:
             self.stdout.write("Admin account: exists (unchanged).")
             return
