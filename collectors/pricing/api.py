@@ -188,6 +188,8 @@ def split_rules(query) -> dict[str, Any]:
 # The `site` query parameter of every price, plan and chart endpoint (site_from_query).
 SITE = OpenApiParameter("site", int, description="site id (optional with one site)")
 SHARED_PARAMETERS = [
+    OpenApiParameter("hours", float, required=True, description="length of the run, hours"),
+    OpenApiParameter("before", str, description="ISO time the run must end by"),
     OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
     SITE,
     OpenApiParameter(
@@ -221,13 +223,12 @@ def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
         return Response({"detail": f"The {unreadable} cannot be read: {exc}"}, status=503)
 
 
-def planning_schema(description: str, *own: OpenApiParameter):
+def planning_schema(*own: OpenApiParameter):
     """The OpenAPI schema of an endpoint that plans a window from the stored slots
-    (/api/pricing/windows, /api/plan): its own parameters, then the split rules and `site`
-    they share (SHARED_PARAMETERS), and the shared error answers."""
-    return extend_schema(
-        description=description, parameters=[*own, *SHARED_PARAMETERS], responses=RESPONSES
-    )
+    (/api/pricing/windows, /api/plan): its own parameters, then `hours`, `before`, the split
+    rules and `site` they share (SHARED_PARAMETERS), and the shared error answers. The
+    description is the docstring of the endpoint's `get`."""
+    return extend_schema(parameters=[*own, *SHARED_PARAMETERS], responses=RESPONSES)
 
 
 def _iso(moment: datetime) -> str:
@@ -250,20 +251,18 @@ class PricingWindows(APIView):
     """The best time window(s) to use electricity for a site, from the stored price slots."""
 
     @planning_schema(
-        "The cheapest (or, with most_expensive=true, the dearest) window of `hours` from "
-        "the stored price slots, for the moment of the request. Running now counts: the "
-        "running slot is priced from now to its end, and no window dearer than running now "
-        "for the same duration is offered (none cheaper with most_expensive=true). "
-        "saving_vs_now = average price of running the same duration from now minus the "
-        "window's average price, per kWh, in both directions: positive means the window "
-        "costs less than running now (never negative for the cheapest window, never "
-        "positive for the most expensive one); null when the prices from now are not known.",
-        OpenApiParameter("hours", float, required=True, description="window length, hours"),
         OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
-        OpenApiParameter("before", str, description="ISO time the window must end by"),
         OpenApiParameter("most_expensive", bool, description="the dearest window instead"),
     )
     def get(self, request):
+        """The cheapest (or, with most_expensive=true, the dearest) window of `hours` from the
+        stored price slots, for the moment of the request. Running now counts: the running slot
+        is priced from now to its end, and no window dearer than running now for the same
+        duration is offered (none cheaper with most_expensive=true). saving_vs_now = average
+        price of running the same duration from now minus the window's average price, per kWh,
+        in both directions: positive means the window costs less than running now (never
+        negative for the cheapest window, never positive for the most expensive one); null when
+        the prices from now are not known."""
         wanted = _request(request.query_params)
         return planning_answer(lambda: windows_answer(request.query_params, wanted), "price data")
 

@@ -88,21 +88,18 @@ class LoadPlan(APIView):
     """The best window for a flexible load by cost plus carbon cost, from stored data."""
 
     @planning_schema(
-        "The window (contiguous, or split with contiguous=false) minimising price plus "
-        "carbon cost (kWh x gCO2/kWh x carbon_price per tonne) for a load that runs "
-        "`hours` before `before`, from the stored price slots and carbon forecasts. "
-        "Compared with running now, the cheapest-only and the greenest-only windows "
-        "(price_saving, carbon_saving: positive means the plan is better). Hours without "
-        "a carbon forecast use the last known value (carbon_last_known_hours, "
-        "slots[].carbon_last_known); with no carbon data the plan is by price only and "
-        "carbon.message says so.",
-        OpenApiParameter("hours", float, required=True, description="run time, hours"),
-        OpenApiParameter("before", str, description="ISO time the load must end by"),
         OpenApiParameter("carbon_price", float, description="currency per tonne CO2"),
         OpenApiParameter("kw", float, description="load power, for absolute figures"),
         OpenApiParameter("pareto", bool, description="also up to 5 trade-off windows"),
     )
     def get(self, request):
+        """The window (contiguous, or split with contiguous=false) minimising price plus carbon
+        cost (kWh x gCO2/kWh x carbon_price per tonne) for a load that runs `hours` before
+        `before`, from the stored price slots and carbon forecasts. Compared with running now,
+        the cheapest-only and the greenest-only windows (price_saving, carbon_saving: positive
+        means the plan is better). Hours without a carbon forecast use the last known value
+        (carbon_last_known_hours, slots[].carbon_last_known); with no carbon data the plan is by
+        price only and carbon.message says so."""
         wanted = plan_request(request.query_params)
         query = request.query_params
         return planning_answer(lambda: plan_answer(site_from_query(query), wanted), "stored data")
