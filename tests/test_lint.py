@@ -25,8 +25,8 @@ def test_code_is_formatted():
 
 
 def test_no_dead_code():
-    """vulture over the code and the tests (configured in pyproject.toml; names only frameworks
-    use are in vulture_allowlist.py)."""
+    """vulture over the code and the tests (configured in pyproject.toml, with the names only
+    frameworks use)."""
     result = subprocess.run(
         [sys.executable, "-m", "vulture"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
