@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("enrich.api.urls")),
     path("api/", include("collectors.urls")),
+    path("api/", include("collectors.pricing.urls")),
     # Each retention package's urls.py names its full paths (/api/... and /retention/...).
     path("", include("retention.tiers.urls")),
     path("", include("retention.rollups.urls")),
