@@ -1,12 +1,17 @@
 """Every model registered in the admin has a working list page and add page (or refuses adding);
 a flexible load beyond what /api/plan accepts, and provider options PostgreSQL cannot store, are
-refused."""
+refused; django-axes' cleanup of expired login attempts runs from its list."""
+
+from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
+from config.api_access import AXES_COOLOFF_TIME
 from enrich.models import ProviderConfig, Site
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +148,28 @@ def test_admin_input_its_own_code_fails_on_is_a_400(admin_client, method, url, d
     assert (
         admin_client.get(url, {"started__year": "2026"} if "run" in url else {}).status_code == 200
     )
+
+
+def test_the_cleanup_of_expired_login_attempts_runs_from_the_admin(admin_client):
+    # django-axes' own action read an attribute its middleware sets only on login requests:
+    # an AttributeError (500) from the admin's list of access attempts
+    def attempt(name, minutes_ago):
+        made = AccessAttempt.objects.create(
+            username=name, ip_address="192.0.2.7", user_agent="test", get_data="",
+            post_data="", failures_since_start=1, path_info="/admin/login/",
+        )  # fmt: skip
+        when = timezone.now() - timedelta(minutes=minutes_ago)
+        AccessAttempt.objects.filter(pk=made.pk).update(attempt_time=when)
+        return made
+
+    cool_off_minutes = AXES_COOLOFF_TIME * 60
+    old = attempt("mallory", cool_off_minutes + 5)
+    recent = attempt("eve", 1)
+    page = admin_client.post(
+        reverse("admin:axes_accessattempt_changelist"),
+        {"action": "cleanup_expired_attempts", "_selected_action": [old.pk, recent.pk]},
+        follow=True,
+    )
+    assert page.status_code == 200
+    assert "Cleaned up 1 expired access attempts." in page.content.decode()
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["eve"]
