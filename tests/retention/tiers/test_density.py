@@ -191,7 +191,9 @@ def test_discovery_measures_states_per_day(ha_db, layout):
     door = [(midnight - 3 * DAY + n * HOUR, "on" if n % 2 else "off") for n in range(6)]
     ha_db.write_entity(layout, "binary_sensor.front_door", door)
     every = timedelta(minutes=36)  # 40 a day
-    power = [(midnight - (n + 1) * every, float(n)) for n in range(7 * 40)]
+    # Also over the day from this midnight on: a UTC midnight passing before discovery reads
+    # its own clock moves the measured days one on, and they hold 40 a day all the same.
+    power = [(midnight - (n + 1) * every, float(n)) for n in range(-40, 7 * 40)]
     ha_db.write_entity(layout, "sensor.oven_power", power, unit="W")
     out = io.StringIO()
     call_command("discover_entities", "--layout", layout, stdout=out)
