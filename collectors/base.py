@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from enrich.errors import Permanent
 from enrich.http import HttpError
-from enrich.readings import Reading
+from enrich.readings import Reading, tag_problem
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,6 +26,17 @@ PIPELINE_OPTIONS = frozenset({"budget"})
 
 class ConfigError(Permanent):
     """Settings the adapter cannot work with; the message says what to change and where."""
+
+
+def tag_option(what: str, value: str) -> str:
+    """`value`, a setting written as an InfluxDB tag (a circuit, device or person name), or a
+    ConfigError naming it (`what`) when line protocol cannot carry it: refused before any call,
+    not by the write after the fetch."""
+    if problem := tag_problem(value):
+        raise ConfigError(
+            f"{what} {value!r} cannot be an InfluxDB tag: a tag cannot hold {problem}."
+        )
+    return value
 
 
 @dataclass(frozen=True)

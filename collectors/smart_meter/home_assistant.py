@@ -19,7 +19,16 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from collectors.answers import Answer, base_url
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.base import (
+    Adapter,
+    ConfigError,
+    Credentials,
+    FetchResult,
+    SiteInfo,
+    Target,
+    Window,
+    tag_option,
+)
 from collectors.smart_meter import common, ha_history, ha_states
 from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
 from enrich.readings import Reading
@@ -73,7 +82,11 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
         for entity in [*entities, *circuits.values()]:
             if not isinstance(entity, str) or "." not in entity:
                 raise ConfigError(f"Home Assistant meter: {entity!r} is not an entity id.")
-        device = str(options.get("device") or "home")
+        for circuit in circuits:
+            tag_option("Home Assistant meter: the circuit name", circuit)
+        device = tag_option(
+            "Home Assistant meter: options.device", str(options.get("device") or "home")
+        )
         params = {**common.watch_params(site, credentials), "device": device}
         return Target(self.source, PROVIDER, f"{site.name}|{base}|{device}", params)
 

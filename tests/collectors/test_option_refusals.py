@@ -167,3 +167,23 @@ def test_the_bounds_themselves_are_accepted(replay_server, provider, options):
         options={**credentials.options, **options},
     )
     assert registry.adapter_for(SOURCE[provider], provider).target(site_info, changed).key
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"circuits": {"Heat\npump": "sensor.heat_pump_power"}},
+         "the circuit name 'Heat\\npump' cannot be an InfluxDB tag: a tag cannot hold a line"),
+        ({"circuits": {"Oven\\": "sensor.oven_power"}},
+         "the circuit name 'Oven\\\\' cannot be an InfluxDB tag: a tag cannot hold a backslash"),
+        ({"device": "main\\ panel"},
+         "options.device 'main\\\\ panel' cannot be an InfluxDB tag: a tag cannot hold a "
+         "backslash at its end or before a comma, '=' or a space"),
+    ],
+)  # fmt: skip
+def test_a_home_assistant_name_a_tag_cannot_hold_is_refused_before_any_call(
+    replay_server, options, said
+):
+    # They are the circuit and device tags of smart_meter_circuit and smart_meter: the write
+    # refused them only after every state had been fetched.
+    assert said in refused(replay_server, "home_assistant", **options).error

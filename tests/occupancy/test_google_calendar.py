@@ -306,8 +306,13 @@ def test_an_unreadable_event_is_malformed_and_named(replay_server):
         ({"calendars": [{"person": "x"}]}, "neither a calendar id"),
         ({"travel_minutes": "thirty"}, "options.travel_minutes must be a number"),
         ({"home_keywords": "WFH"}, "options.home_keywords must be a list"),
+        # the person is the `person` tag of occupancy_prediction
+        ({"person": "Alex\nSam"}, r"the person 'Alex\\nSam' cannot be an InfluxDB tag: a tag "
+         "cannot hold a line break"),
+        ({"calendars": [{"id": "x@y", "person": "C:\\"}]}, "the person 'C:.*' cannot be an "
+         "InfluxDB tag: a tag cannot hold a backslash at its end"),
     ],
-)
+)  # fmt: skip
 def test_bad_options_are_config_errors_naming_the_option(replay_server, options, problem):
     with pytest.raises(ConfigError, match=problem):
         GoogleCalendarAdapter().target(BERLIN, creds(replay_server, **options))

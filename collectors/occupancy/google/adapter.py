@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from collectors import base
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import prediction
@@ -88,6 +89,8 @@ def calendars_from(options: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"google_calendar: options.calendars entry {entry!r} is neither a calendar id nor "
                 '{"id": ..., "person": ...}.'
             )
+    for calendar in calendars:
+        base.tag_option("google_calendar: the person", calendar["person"])
     return calendars
 
 
