@@ -17,7 +17,7 @@ from django.conf import settings
 from collectors import cadence, history_refusals
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
-from collectors.registry import adapter_for
+from collectors.registry import UnknownProvider, adapter_for
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
 from enrich.http import AuthError, HttpError
@@ -90,6 +90,16 @@ def stored_credentials(
 def target_for(config: ProviderConfig) -> Target:
     adapter = adapter_for(config.source, config.provider)
     return adapter.target(site_info(config), credentials(config))
+
+
+def settings_problem(sender: object, config: ProviderConfig, **_: object) -> str:
+    """Receiver of enrich.models.collect_check: the error a collection with `config`'s
+    settings would fail with before any call ("" when none)."""
+    try:
+        target_for(config)
+    except (ConfigError, UnknownProvider) as exc:
+        return str(exc)
+    return ""
 
 
 def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:

@@ -2,7 +2,7 @@ from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
 from django.utils.safestring import mark_safe
@@ -92,10 +92,21 @@ class ProviderConfigForm(forms.ModelForm):
 @admin.register(ProviderConfig)
 class ProviderConfigAdmin(admin.ModelAdmin):
     form = ProviderConfigForm
-    list_display = ("site", *PROVIDER_SETTINGS, "secret_stored", "session_saved", "secret_problem")
+    list_display = (
+        "site", *PROVIDER_SETTINGS, "secret_stored", "session_saved", "secret_problem",
+        "settings_problem",
+    )  # fmt: skip
     list_filter = ("source", "provider", "enabled")
     search_fields = ("site__name", "provider")
-    readonly_fields = ("secret_problem",)
+    readonly_fields = ("secret_problem", "settings_problem")
+
+    @admin.display(description="cannot collect")
+    def settings_problem(self, obj: ProviderConfig) -> str:
+        return (obj.collect_problem() or "-") if obj.pk else "-"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        warn_unready(request, [obj])
 
     @admin.display(description="secret problem")
     def secret_problem(self, obj: ProviderConfig) -> str:
@@ -108,6 +119,14 @@ class ProviderConfigAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="login session saved")
     def session_saved(self, obj: ProviderConfig) -> bool:
         return bool(obj.session)
+
+
+def warn_unready(request, configs) -> None:
+    """After a save: a warning for each enabled config a collection would refuse (saved all
+    the same: a Google Calendar config is connected after it is saved)."""
+    for config in configs:
+        if config.enabled and (problem := config.collect_problem()):
+            messages.warning(request, f"{config}: saved, but it cannot collect yet: {problem}")
 
 
 class ProviderConfigFormSet(BaseInlineFormSet):
@@ -144,6 +163,10 @@ class SiteAdmin(admin.ModelAdmin):
     list_filter = ("enabled",)
     search_fields = ("name", "grid_region")
     inlines = [ProviderConfigInline]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        warn_unready(request, form.instance.providers.order_by("source", "provider"))
 
 
 @admin.register(OAuthConnection)

@@ -96,6 +96,10 @@ MAX_OPTIONS_DEPTH = 32  # options are flat settings; a deeper value is a mistake
 # valid JSON: each receiver returns what is wrong with the options ("" when nothing). The
 # collectors app answers with the option names its adapter reads (collectors.apps).
 options_check = Signal()
+# Sent by the admin for a saved config (`config`): each receiver returns what keeps it from
+# collecting with its settings ("" when nothing). The collectors app answers with the error a
+# collection would fail with before any call (collectors.pipeline.settings_problem).
+collect_check = Signal()
 
 
 class ProviderConfig(models.Model):
@@ -156,6 +160,11 @@ class ProviderConfig(models.Model):
         for _receiver, problem in options_check.send(sender=ProviderConfig, config=self):
             if problem:
                 raise ValidationError({"options": problem})
+
+    def collect_problem(self) -> str:
+        """What keeps this config from collecting with its settings ("" when nothing)."""
+        answers = collect_check.send(sender=ProviderConfig, config=self)
+        return " ".join(problem for _receiver, problem in answers if problem)
 
     @property
     def has_secret(self) -> bool:

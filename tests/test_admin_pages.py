@@ -173,3 +173,50 @@ def test_the_cleanup_of_expired_login_attempts_runs_from_the_admin(admin_client)
     assert page.status_code == 200
     assert "Cleaned up 1 expired access attempts." in page.content.decode()
     assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["eve"]
+
+
+def test_a_saved_config_that_cannot_collect_is_named_with_the_reason(admin_client):
+    # Saved all the same (a Google Calendar config is connected after it is saved); before,
+    # the reason showed only in the failed run the next collection recorded.
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4)
+    form = {"site": site.pk, "source": "smart_meter", "provider": "home_assistant",
+            "enabled": "on", "interval_seconds": "300",
+            "options": '{"base_url": "http://ha.local:8123", "total_entity": "sensor.home_power"}'}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_providerconfig_add"), form, follow=True)
+    config = ProviderConfig.objects.get()
+    no_token = "Home Assistant meter: put a long-lived access token"
+    said = [str(message) for message in page.context["messages"]]
+    assert [m for m in said if "cannot collect" in m] == [
+        f"{config}: saved, but it cannot collect yet: {config.collect_problem()}"
+    ]
+    assert config.collect_problem().startswith(no_token)
+    listed = admin_client.get(reverse("admin:enrich_providerconfig_changelist")).content.decode()
+    assert no_token in listed
+    # with the token it can: no warning, nothing listed
+    form["api_key"] = "long-lived-token"
+    change = reverse("admin:enrich_providerconfig_change", args=[config.pk])
+    page = admin_client.post(change, form, follow=True)
+    assert not [m for m in page.context["messages"] if "cannot collect" in str(m)]
+    config.refresh_from_db()
+    assert (config.api_key, config.collect_problem()) == ("long-lived-token", "")
+    assert (
+        no_token
+        not in admin_client.get(reverse("admin:enrich_providerconfig_changelist")).content.decode()
+    )
+
+
+def test_a_site_saved_with_a_provider_that_cannot_collect_is_warned(admin_client):
+    site = Site.objects.create(name="Leeds", latitude=53.8, longitude=-1.5, grid_region="99")
+    ProviderConfig.objects.create(
+        site=site, source="carbon_intensity", provider="uk_carbon_intensity"
+    )
+    form = {"name": "Leeds", "latitude": "53.8", "longitude": "-1.5", "timezone": "Europe/London",
+            "grid_region": "99", "pricing_region": "", "enabled": "on",
+            "providers-TOTAL_FORMS": "0", "providers-INITIAL_FORMS": "0",
+            "providers-MIN_NUM_FORMS": "0", "providers-MAX_NUM_FORMS": "1000"}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_site_change", args=[site.pk]), form, follow=True)
+    said = [str(m) for m in page.context["messages"] if "cannot collect" in str(m)]
+    assert len(said) == 1 and "UK Carbon Intensity region id 99 does not exist" in said[0]
+    form["grid_region"] = "13"
+    page = admin_client.post(reverse("admin:enrich_site_change", args=[site.pk]), form, follow=True)
+    assert not [m for m in page.context["messages"] if "cannot collect" in str(m)]
