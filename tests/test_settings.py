@@ -1,6 +1,9 @@
 """A wrong or missing required setting stops the process at start, naming the variable."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from tests.support.startup import GOOD, ROOT, load_settings, refused_start, run_django
 
@@ -120,3 +123,11 @@ def test_a_copied_env_example_with_the_profile_on_gets_the_whole_profile(tmp_pat
     assert result.returncode == 0, result.stderr
     expected = "[True, True, 31536000, True, ('HTTP_X_FORWARDED_PROTO', 'https'), 4]"
     assert result.stdout.strip() == expected
+
+
+def test_djangos_system_checks_find_nothing():
+    # The test Celery workers skip them (CELERY_SKIP_CHECKS, tests/support/worker.py): this is
+    # where they run. A warning fails too.
+    out = StringIO()
+    call_command("check", "--fail-level", "WARNING", stdout=out)
+    assert "System check identified no issues" in out.getvalue()

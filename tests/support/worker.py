@@ -27,7 +27,9 @@ def celery_worker(
     """A worker with one process on all queues; `node` names it (two workers need two names).
     `app` is the module holding the Celery app; `pool` "prefork" runs tasks in a child process
     (one the task can kill without killing the worker)."""
-    env = dict(os.environ, DATABASE_URL=test_database_url(), **env_overrides)
+    # Django's system checks run once, in tests/test_settings.py, not at every worker's start.
+    env = dict(os.environ, DATABASE_URL=test_database_url(), CELERY_SKIP_CHECKS="1")
+    env.update(env_overrides)
     proc = subprocess.Popen(
         [
             sys.executable,
