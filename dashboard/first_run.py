@@ -79,7 +79,10 @@ def check_influxdb(url: str, database: str) -> InfluxCheck:
     credentials are used when `url` is the configured one."""
     same = url.rstrip("/") == settings.INFLUXDB_URL.rstrip("/")
     credentials = configured_credentials() if same else {}
-    gateway = connect(url, settings.INFLUXDB_VERSION, timeout=5.0, **credentials)
+    try:
+        gateway = connect(url, settings.INFLUXDB_VERSION, timeout=5.0, **credentials)
+    except ValueError as exc:  # e.g. ftp://, which the form's URL field lets through
+        return InfluxCheck(False, f"{url} cannot be an InfluxDB URL: {exc}")
     try:
         version = gateway.ping()
         databases = gateway.databases()

@@ -6,7 +6,7 @@ add sites and provider configs, so read-only users get 403.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -29,6 +29,19 @@ def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extr
         **extra,
     }
     return render(request, "dashboard/setup.html", context, status=status)
+
+
+def _influx_test(request: HttpRequest, form: SetupForm) -> HttpResponse:
+    """The setup form's "Test connection": the URL as the form reads it, or why it is none."""
+    database = request.POST.get("ha_database", "")
+    try:
+        url = form.fields["influxdb_url"].clean(request.POST.get("influxdb_url", ""))
+    except ValidationError as exc:
+        check = first_run.InfluxCheck(False, f"InfluxDB URL: {' '.join(exc.messages)}")
+        return _setup_page(request, form, status=400, influx_check=check)
+    check = first_run.check_influxdb(url, database)
+    note = first_run.settings_note(url, database)
+    return _setup_page(request, form, influx_check=check, influx_note=note)
 
 
 @login_required(login_url=LOGIN_URL)
@@ -62,11 +75,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = SetupForm(request.POST)
     if request.POST.get("action") == "test":
-        url, database = request.POST.get("influxdb_url", ""), request.POST.get("ha_database", "")
-        check = first_run.check_influxdb(url, database)
-        return _setup_page(
-            request, form, influx_check=check, influx_note=first_run.settings_note(url, database)
-        )
+        return _influx_test(request, form)
     if not form.is_valid():
         return _setup_page(request, form, status=400)
     data = form.cleaned_data

@@ -93,3 +93,35 @@ def test_the_status_page_names_a_site_that_does_not_exist(client):
     response = client.get("/", {"site": "999999"})
     assert response.status_code == 400
     assert response.content.decode().startswith("site: there is no site with id '999999'")
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("", "InfluxDB URL: This field is required."),
+        ("ftp://127.0.0.1:8186", "ftp://127.0.0.1:8186 cannot be an InfluxDB URL: "
+         "INFLUXDB_URL='ftp://127.0.0.1:8186' must start with http:// or https://"),
+        ("http://[::1", "InfluxDB URL: Enter a valid URL."),
+        ("http://a..b/", "InfluxDB URL: Enter a valid URL."),
+        (f"http://{'a' * 64}.com", "InfluxDB URL: Enter a valid URL."),
+        ("http://127.0.0.1:99999", "No InfluxDB answers at http://127.0.0.1:99999: "),
+    ],
+)  # fmt: skip
+def test_testing_an_influxdb_url_that_is_none_says_so(client, url, said):
+    # Each but the last was a 500: the test skipped the form's check of the URL, and the
+    # InfluxDB door refused it (ValueError) or urllib3 could not parse its host.
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    response = client.post("/setup/", {**FORM, "action": "test", "influxdb_url": url})
+    assert response.status_code in (200, 400)
+    check = response.context["influx_check"]
+    assert not check.ok and check.message.startswith(said), check.message
+    assert not Site.objects.exists()
+
+
+def test_an_influxdb_url_without_its_scheme_is_read_as_http(client, settings):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    bare = settings.INFLUXDB_URL.removeprefix("http://")
+    response = client.post("/setup/", {**FORM, "action": "test", "influxdb_url": bare})
+    check = response.context["influx_check"]
+    assert check.message.startswith("InfluxDB 1.")
+    assert f"answers at {settings.INFLUXDB_URL}" in check.message
