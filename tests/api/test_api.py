@@ -111,6 +111,9 @@ def test_openapi_schema_and_docs_page_are_served():
     docs = APIClient().get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+    # OPTIONS was a 500: DRF's metadata answer had no template in the page's HTML renderer
+    options = APIClient().options("/api/docs/")
+    assert (options.status_code, options["Allow"]) == (405, "GET, HEAD")
 
 
 @pytest.mark.parametrize("raw", ["2026-13-01", "2026-02-30", "tomorrow", "2026-1-1"])
