@@ -11,6 +11,7 @@
   and "anon" for an anonymous one. Rates: settings REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
 """
 
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -49,13 +50,28 @@ class ReadOrTrigger(BasePermission):
 def client_address(request) -> str:
     """The client's IP address. With TRUSTED_PROXY_COUNT = n reverse proxies in front, the
     address the outermost of them saw (n-th from the right in X-Forwarded-For); entries to its
-    left come from the client and are ignored, so a client cannot choose its address."""
+    left come from the client and are ignored, so a client cannot choose its address. An entry
+    that is no IP address counts as the nearest proxy's (REMOTE_ADDR); "" when that is none."""
     count = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    nearest = request.META.get("REMOTE_ADDR", "")
     if count and hops:
-        return hops[-min(count, len(hops))]
-    return request.META.get("REMOTE_ADDR", "")
+        hop = hops[-min(count, len(hops))]
+        if _is_ip(hop):
+            return hop
+        logger.warning("X-Forwarded-For entry %r is no IP address; the request counts as from "
+                       "the nearest proxy, %s", hop[:60], nearest)  # fmt: skip
+    # django-axes keeps the address in an IP address column: anything else failed its queries.
+    return nearest if _is_ip(nearest) else ""
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def login_username(request, credentials: dict | None = None) -> str | None:

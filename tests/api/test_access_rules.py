@@ -4,6 +4,7 @@ real database and Redis (throttle counts live there)."""
 import uuid
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
@@ -156,6 +157,29 @@ def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(settings):
     assert client.post("/api/token/", HTTP_X_FORWARDED_FOR=forged).status_code == 400
     forged = "203.0.113.10, 198.51.100.3"  # same client, another forged first entry
     assert client.post("/api/token/", HTTP_X_FORWARDED_FOR=forged).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("count", "forwarded", "remote", "recorded"),
+    [
+        (1, "garbage", "10.0.0.2", "10.0.0.2"),
+        (1, "203.0.113.9, garbage", "10.0.0.2", "10.0.0.2"),
+        (2, "garbage, 10.0.0.1", "10.0.0.2", "10.0.0.2"),
+        (0, "", "not-an-ip", None),
+        (0, "", "", None),
+    ],
+)
+def test_a_client_address_that_is_no_ip_address_is_not_recorded_as_one(
+    client, settings, count, forwarded, remote, recorded
+):
+    # A failed login was a 500: django-axes stores the address in an IP address column.
+    # A forwarded hop that is none counts as the nearest proxy (REMOTE_ADDR).
+    settings.TRUSTED_PROXY_COUNT = count
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    form = {"username": "ops", "password": "wrong"}
+    page = client.post("/login/", form, REMOTE_ADDR=remote, **headers)
+    assert page.status_code == 200 and "name and password didn't match" in page.content.decode()
+    assert AccessAttempt.objects.get().ip_address == recorded
 
 
 def test_health_is_never_throttled(settings):
