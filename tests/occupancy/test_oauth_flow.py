@@ -211,3 +211,33 @@ def test_an_undecryptable_client_secret_is_named_on_the_setup_page(admin_client,
     page = response.content.decode()
     assert "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.password" in page
     assert "re-enter the OAuth client secret" in page and "GOCSPX" not in page
+
+
+TOKEN = {"access_token": "ya29.a", "token_type": "Bearer", "refresh_token": "1//r", "scope": SCOPE}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [],
+        "a token",
+        None,
+        {**TOKEN, "expires_in": "soon"},
+        {**TOKEN, "scope": 5},
+        TOKEN,  # no expires_in (optional in RFC 6749): google-auth-oauthlib needs it
+        {**TOKEN, "expires_in": 1e20},
+    ],
+    ids=["list", "string", "null", "expires_in-text", "scope-number", "no-expires_in", "1e20"],
+)
+def test_a_token_answer_that_is_no_token_is_reported_and_nothing_stored(
+    admin_client, google, site, answer
+):
+    # Each was a 500 out of oauthlib or google-auth-oauthlib.
+    google.add("POST", "/token", json=answer)
+    query = start(admin_client, site)
+    response = admin_client.get("/oauth/google/callback", {"state": query["state"], "code": "4/x"})
+    assert response.status_code == 502
+    page = response.content.decode()
+    assert "answered with no token enrich can read" in page and "Nothing was changed" in page
+    assert not OAuthConnection.objects.exists()
+    assert not ProviderConfig.objects.filter(source="occupancy").exists()

@@ -195,7 +195,12 @@ def _exchange_code(pending: PendingConsent, config: ProviderConfig | None, code:
             f"Could not reach Google's token endpoint ({type(exc).__name__}). Check the "
             "server's internet connection (and GOOGLE_TOKEN_URI), then connect again."
         ) from None
-    credentials = flow.credentials
+    except UNREADABLE_TOKEN as exc:  # oauthlib reading a body that is no token
+        raise OAuthSetupError(_token_unreadable(exc)) from None
+    try:
+        credentials = flow.credentials
+    except UNREADABLE_TOKEN as exc:  # e.g. no expires_in, or one past the calendar's end
+        raise OAuthSetupError(_token_unreadable(exc)) from None
     granted = set(credentials.granted_scopes or google_client.SCOPES)
     if not set(google_client.SCOPES) <= granted:
         raise OAuthSetupError(_scope_missing())
@@ -212,6 +217,19 @@ def _exchange_code(pending: PendingConsent, config: ProviderConfig | None, code:
         client_id=client_id,
         client_secret=client_secret,
         token_uri=token_uri(),
+    )
+
+
+# What oauthlib and google-auth-oauthlib raise on a token answer they cannot read (a list, a
+# string, scope or expires_in of the wrong type, no expires_in, an expiry past year 9999).
+UNREADABLE_TOKEN = (ValueError, TypeError, AttributeError, KeyError, OverflowError)
+
+
+def _token_unreadable(exc: Exception) -> str:
+    return (
+        f"Google's token endpoint ({token_uri()}) answered with no token enrich can read "
+        f"({type(exc).__name__}: {scrub_text(str(exc))[:200]}). Nothing was changed. Connect "
+        "again; if this repeats, check GOOGLE_TOKEN_URI and any proxy in between."
     )
 
 
