@@ -1,14 +1,11 @@
 """The first-run setup form: a site, its providers, and where Home Assistant's InfluxDB is."""
 
-import re
-
 from django import forms
 from django.conf import settings
 
+from collectors.pricing import octopus
 from dashboard.choices import COUNTRIES, OFFERS, offer
 from enrich.models import Site, validate_tag_value, validate_timezone
-
-OCTOPUS_REGION = re.compile(r"^[A-P]$")
 
 
 class SetupForm(forms.Form):
@@ -25,7 +22,7 @@ class SetupForm(forms.Form):
         max_length=1,
         required=False,
         label="Octopus region letter",
-        help_text="A-P, the last letter of your Agile tariff code (GB only)",
+        help_text="A-P (no I or O), the last letter of your Agile tariff code (GB only)",
     )
     # The site's own field (its length, optional), with help for this form.
     grid_region = Site._meta.get_field("grid_region").formfield(
@@ -57,7 +54,9 @@ class SetupForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_octopus_region(self) -> str:
-        return self.cleaned_data["octopus_region"].strip().upper()
+        # Upper case for ASCII only: "ı".upper() is "I", a region nobody typed.
+        value = self.cleaned_data["octopus_region"].strip()
+        return value.upper() if value.isascii() else value
 
     def clean(self) -> dict:
         data = super().clean()
@@ -71,8 +70,11 @@ class SetupForm(forms.Form):
                     f"{offer(provider).label} serves {', '.join(served)} only; the country is "
                     f"{country or 'another country'}.",
                 )
-        if "octopus" in chosen and not OCTOPUS_REGION.match(data.get("octopus_region", "")):
-            self.add_error("octopus_region", "Octopus needs your region letter, A to P.")
+        region = data.get("octopus_region", "")
+        if "octopus" in chosen and not (len(region) == 1 and region in octopus.REGIONS):
+            self.add_error(
+                "octopus_region", "Octopus needs your region letter, A to P (no I or O)."
+            )
         if "electricitymaps" in chosen and not data.get("electricitymaps_key"):
             self.add_error("electricitymaps_key", "Electricity Maps needs an API key.")
         return data

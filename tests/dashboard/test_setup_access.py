@@ -45,8 +45,20 @@ def test_providers_that_do_not_serve_the_country_are_refused(client):
     assert response.status_code == 400
     text = response.content.decode()
     assert "aWATTar spot prices (no key) serves DE, AT only; the country is GB." in text
-    assert "Octopus needs your region letter, A to P." in text
+    assert "Octopus needs your region letter, A to P (no I or O)." in text
     assert not Site.objects.exists() and not ProviderConfig.objects.exists()
+
+
+@pytest.mark.parametrize("letter", ["ı", "i", "O", "ｃ", "Q", "1"])
+def test_an_octopus_region_that_is_no_gsp_letter_is_refused(client, letter):
+    # "ı" (dotless i) was saved as region I (its upper case), and I and O, which are no
+    # region, were saved: the first collection failed on them.
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "providers": ["octopus"], "octopus_region": letter}
+    response = client.post("/setup/", form)
+    assert response.status_code == 400
+    assert "Octopus needs your region letter, A to P (no I or O)." in response.content.decode()
+    assert not Site.objects.exists()
 
 
 def test_a_site_name_no_influxdb_tag_can_hold_is_refused(client):
