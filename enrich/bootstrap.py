@@ -5,14 +5,13 @@ overwritten by the environment. A variable with a wrong value stops it with a me
 the variable.
 """
 
-import zoneinfo
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from enrich.models import DEFAULT_INTERVAL_SECONDS, SOURCES, ProviderConfig, Site
+from enrich.models import DEFAULT_INTERVAL_SECONDS, SOURCES, ProviderConfig, Site, is_zone_name
 from enrich.readings import tag_problem
 
 
@@ -119,7 +118,7 @@ def bootstrap_from_environment() -> Site | None:
         raise ImproperlyConfigured(
             f"SITE_NAME={settings.SITE_NAME!r}: InfluxDB tags cannot hold {problem}."
         )
-    if settings.TIME_ZONE not in zoneinfo.available_timezones():
+    if not is_zone_name(settings.TIME_ZONE):
         raise ImproperlyConfigured(
             f"TIME_ZONE={settings.TIME_ZONE!r} is not an IANA time zone name."
         )

@@ -37,8 +37,18 @@ SOURCE_CHOICES = [(s, s.replace("_", " ").capitalize()) for s in SOURCES]
 PROVIDER_CHOICES = sorted({(p, p) for providers in SOURCES.values() for p in providers})
 
 
+# Names zoneinfo lists that are no place's zone: "localtime" is the host's own (a link to
+# /etc/localtime: a site's days would move with the host's setting), "Factory" none at all.
+NOT_PLACES = frozenset({"localtime", "Factory"})
+
+
+def is_zone_name(value: str) -> bool:
+    """An IANA time zone name of a place."""
+    return value in zoneinfo.available_timezones() and value not in NOT_PLACES
+
+
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if not is_zone_name(value):
         raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")
 
 

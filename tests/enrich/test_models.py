@@ -6,7 +6,7 @@ from django.db import connection
 from django.test import override_settings
 
 from enrich.crypto import require_readable, unreadable_fields
-from enrich.models import ProviderConfig, Site
+from enrich.models import ProviderConfig, Site, is_zone_name
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +84,16 @@ def test_site_rejects_unknown_time_zone_and_bad_coordinates():
     with pytest.raises(ValidationError) as info:
         site.full_clean()
     assert set(info.value.message_dict) == {"latitude", "timezone"}
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "Mars/Olympus", "utc", ""])
+def test_a_time_zone_that_is_no_place_is_refused(zone):
+    # zoneinfo lists "localtime" (the host's own zone: a site's days would move with it)
+    site = Site(name="x", latitude=52.5, longitude=13.4, timezone=zone)
+    with pytest.raises(ValidationError) as info:
+        site.full_clean()
+    assert set(info.value.message_dict) == {"timezone"}
+    assert is_zone_name("Europe/Berlin") and is_zone_name("UTC") and not is_zone_name(zone)
 
 
 @pytest.mark.parametrize(

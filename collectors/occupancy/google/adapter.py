@@ -26,6 +26,7 @@ from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import prediction
 from collectors.occupancy.google.client import PROVIDER, Tokens
 from enrich.http import HttpPolicy, malformed, scrub_url
+from enrich.models import is_zone_name
 from enrich.readings import Reading
 
 MEASUREMENT = "occupancy_prediction"
@@ -148,7 +149,7 @@ class GoogleCalendarAdapter(Adapter):
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         options = credentials.options
-        if site.timezone not in zoneinfo.available_timezones():
+        if not is_zone_name(site.timezone):
             raise ConfigError(
                 f"google_calendar: site {site.name!r} has time zone {site.timezone!r}, not an IANA name."
             )
