@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from collectors.answers import Answer
 from enrich.http import PermanentError, get_json, malformed
@@ -47,7 +48,7 @@ def paged_results(
         if not isinstance(results, list) or not (following is None or isinstance(following, str)):
             raise malformed(PROVIDER, url, "'results' should be a list and 'next' a URL or null")
         items += [(url, index, item) for index, item in enumerate(results)]
-        url = _rebase(following, base) if following else None
+        url = _next_page(url, following, base) if following else None
         query = None  # `next` carries the query
     return items
 
@@ -67,10 +68,20 @@ def _get(url: str, params: Any, auth: Any, missing: str) -> Any:
         ) from None
 
 
-def _rebase(link: str, base: str) -> str:
-    """A `next` link on the configured base URL (the API writes its own host into it)."""
+def _next_page(page: str, link: str, base: str) -> str:
+    """The URL of the page a `next` link names: on the configured base URL (the API writes its
+    own host into the link), and the same listing as `page`. A link anywhere else is refused,
+    not followed: the API key would go with it."""
     if link.startswith(DEFAULT_BASE_URL + "/"):
-        return base + link[len(DEFAULT_BASE_URL) :]
+        link = base + link[len(DEFAULT_BASE_URL) :]
+    there, here = urlsplit(link), urlsplit(page)
+    if (there.scheme, there.netloc, there.path) != (here.scheme, here.netloc, here.path):
+        raise malformed(
+            PROVIDER,
+            page,
+            f"'next' should be a further page of {here.path} on {base}, not {link[:200]!r}; "
+            "it was not followed",
+        )
     return link
 
 

@@ -202,6 +202,27 @@ def test_auth_failure_not_retried(replay_server, adapter):
         run(adapter, replay_server, api_key="sk_live_wrong")
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://localhost:{port}/v1/products/AGILE-24-10-01/electricity-tariffs/"
+        "E-1R-AGILE-24-10-01-C/standard-unit-rates/?page=2",  # another host: not with the key
+        "https://api.octopus.energy.example.net/v1/products/?page=2",
+        "{base}/v1/products/?page=2",  # another listing
+        "12",
+    ],
+)
+def test_a_next_link_off_the_listing_is_refused_not_followed(replay_server, adapter, link):
+    first = page(rate("2026-05-01T12:00:00Z", "2026-05-01T12:30:00Z", 28.0))
+    first["next"] = link.format(port=replay_server.port, base=replay_server.url)
+    replay_server.add("GET", OCTOPUS_RATES, json=first)
+
+    with pytest.raises(MalformedResponse, match=r"'next' should be a further page of .* not "):
+        run(adapter, replay_server, api_key="sk_live_octo123")
+
+    assert len(replay_server.requests) == 1  # the key went nowhere else
+
+
 def test_a_failing_second_page_fails_the_fetch(replay_server, adapter):
     SCENARIOS["octopus"](replay_server)
     replay_server.reset()
