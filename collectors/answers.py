@@ -9,6 +9,7 @@ stored on a guess.
 """
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,10 @@ from urllib.parse import urlsplit
 
 from collectors.base import ConfigError, Credentials
 from enrich.http import MalformedResponse, malformed
+
+# InfluxDB keeps nanoseconds since 1970 in a signed 64-bit integer: 1677-09-21 .. 2262-04-11.
+# Whole years inside that range; a time outside it would fail the write after other points.
+STORABLE = (datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC))
 
 
 def base_url(credentials: Credentials, default: str, option: str = "base_url") -> str:
@@ -97,7 +102,19 @@ class Answer:
         (`what` names the value, `context` is the object shown with the error)."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.bad(f"{what} should be a number, got {value!r}", context)
-        return float(value)
+        return self.finite(value, what, context)
+
+    def finite(self, value: int | float, what: str, context: Any = None) -> float:
+        """`value` as float when it is finite: NaN, Infinity (Python's JSON reads both) and
+        numbers past a double's range (1e400, a 400-digit integer) are malformed, not stored."""
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            shown = repr(value) if isinstance(value, float) else f"{str(value)[:20]}..."
+            raise self.bad(f"{what} should be a finite number, got {shown}", context)
+        return number
 
     def flag(self, obj: Any, key: str, what: str = "the answer") -> bool | None:
         """A JSON boolean; None when the key is absent or null (older answers lack it)."""
@@ -124,6 +141,8 @@ class Answer:
         if not isinstance(value, kind) or isinstance(value, bool):
             got = "missing" if key not in obj else f"{type(value).__name__} {value!r}"
             raise self.bad(f"{what}: field {key!r} is {got}", obj)
+        if isinstance(value, int | float):
+            self.finite(value, f"{what}: field {key!r}", obj)
         return value
 
     def when(self, obj: Any, key: str, what: str = "the answer") -> datetime:
@@ -140,4 +159,10 @@ class Answer:
             raise self.bad(f"{what} {value!r} is not an ISO 8601 time") from None
         if parsed.tzinfo is None:
             raise self.bad(f"{what} {value!r} has no time zone")
-        return parsed.astimezone(UTC)
+        try:
+            moment = parsed.astimezone(UTC)
+        except OverflowError:  # year 1 east of UTC, year 9999 west of it
+            moment = None
+        if moment is None or not STORABLE[0] <= moment < STORABLE[1]:
+            raise self.bad(f"{what} {value!r} is outside the times InfluxDB can store (1678-2261)")
+        return moment

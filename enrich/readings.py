@@ -14,6 +14,10 @@ from functools import lru_cache
 
 FieldValue = float | int | bool | str
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# InfluxDB keeps integer fields and times as signed 64-bit integers; times are ns since 1970
+# (1677-09-21 .. 2262-04-11), the lowest two and the highest value held back.
+INT64 = (-(2**63), 2**63 - 1)
+TIME_NS = (INT64[0] + 2, INT64[1] - 1)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,13 @@ class Reading:
             f"{_escape_key(k)}={_field_value(self.measurement, k, v)}"
             for k, v in sorted(self.fields.items())
         )
-        return f"{_escape_measurement(self.measurement)}{tags} {fields} {self.time_ns}"
+        ns = self.time_ns
+        if not TIME_NS[0] <= ns <= TIME_NS[1]:
+            raise ValueError(
+                f"{self.measurement}: the time {self.time.isoformat()} is outside the times "
+                "InfluxDB can store (1677-09-21 to 2262-04-11)"
+            )
+        return f"{_escape_measurement(self.measurement)}{tags} {fields} {ns}"
 
 
 # A backslash InfluxDB would read as escaping what follows it: the end, a comma, "=" or a space.
@@ -90,6 +100,8 @@ def _field_value(measurement: str, key: str, value: FieldValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
+        if not INT64[0] <= value <= INT64[1]:
+            raise ValueError(f"{measurement}.{key}: {value} is past InfluxDB's 64-bit integers")
         return f"{value}i"
     if isinstance(value, float):
         if not math.isfinite(value):

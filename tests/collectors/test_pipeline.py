@@ -3,6 +3,7 @@
 AirNow stands in for any provider: the pipeline only sees the adapter contract.
 """
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from tests.support import configs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)  # the fixture's observation is 10:00Z
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -143,6 +145,24 @@ def test_bad_budget_option_is_a_clear_configuration_failure(
     assert outcome.status == "failed"
     assert "options.budget" in outcome.error and repr(budget) in outcome.error
     assert replay_server.calls() == []
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400", "9" * 400])
+def test_a_number_no_double_holds_fails_the_run_naming_the_field(
+    isolated, settings, airnow_config, replay_server, token
+):
+    # Python's JSON reads NaN and Infinity; a 400-digit integer was an OverflowError out of
+    # collect (no run recorded), the others failed the write naming InfluxDB's field.
+    body = json.dumps(replay_server.load_fixture("airnow/observation_current.json"))
+    body = body.replace('"nowcastAQI": 62', f'"nowcastAQI": {token}', 1)
+    assert token in body
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, body=body, headers=JSON)
+    outcome = pipeline.collect(airnow_config, now=NOW)
+    assert outcome.status == "failed" and not outcome.transient
+    assert "MalformedResponse" in outcome.error
+    assert "observation 0: field 'nowcastAQI' should be a finite number" in outcome.error
+    assert stored_points(isolated, settings.INFLUXDB_DATABASE) == []
+    assert CollectorRun.objects.get().status == "failed"
 
 
 def test_influxdb_down_mid_run_loses_nothing_and_is_recorded(

@@ -379,6 +379,28 @@ def test_a_tag_line_protocol_cannot_carry_is_refused_naming_it(ts, database, val
     assert count(ts, database, "power") == 0  # the batch, good point too, was not sent
 
 
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (Reading("power", {"w": 2.0}, datetime(1677, 9, 21, tzinfo=UTC)), "the time 1677-09-21"),
+        (Reading("power", {"w": 2.0}, datetime(2262, 4, 12, tzinfo=UTC)), "the time 2262-04-12"),
+        (Reading("power", {"w": 2.0}, datetime(9999, 1, 1, tzinfo=UTC)), "the time 9999-01-01"),
+        (Reading("power", {"count": 2**63}, T0), "power.count: 9223372036854775808 is past"),
+        (Reading("power", {"count": -(2**63) - 1}, T0), "power.count: -9223372036854775809"),
+    ],
+)
+def test_a_time_or_integer_past_influxdbs_range_is_refused_naming_it(ts, database, bad, named):
+    # InfluxDB stored the batch's other points and answered "partial write" about this one.
+    good = Reading("power", {"w": 1.0}, T0 - timedelta(seconds=1))
+    with pytest.raises(InfluxWriteError) as error:
+        ts.write(database, [good, bad])
+    assert named in str(error.value)
+    assert count(ts, database, "power") == 0  # the batch, good point too, was not sent
+    edges = [datetime(1677, 9, 21, 0, 12, 43, 145225, tzinfo=UTC), datetime(2262, 4, 11, 23, 47, 16, 854775, tzinfo=UTC)]  # fmt: skip
+    ts.write(database, [Reading("edge", {"count": 2**63 - 1}, moment) for moment in edges])
+    assert count(ts, database, "edge") == 2  # the range's ends are kept
+
+
 def test_writing_to_a_missing_database_says_so(ts):
     missing = f"test_ts_missing_{time.monotonic_ns()}"
     with pytest.raises(InfluxWriteError, match=missing):
