@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -66,14 +67,17 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds (a number or an HTTP-date); None when absent or unreadable."""
+    """Retry-After as seconds (a number or an HTTP-date); None when absent or unreadable (a
+    number no wait can be: NaN, Infinity, 1e400)."""
     if value is None or not value.strip():
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -239,6 +239,8 @@ def test_parse_retry_after_accepts_seconds_and_http_dates():
     assert http.parse_retry_after("soon", now) is None
     assert http.parse_retry_after(None, now) is None
     assert http.parse_retry_after("", now) is None
+    for number in ("1e400", "inf", "-Infinity", "nan"):  # was "wait inf s", or no wait for NaN
+        assert http.parse_retry_after(number, now) is None
 
 
 @pytest.mark.parametrize(
