@@ -3,7 +3,9 @@
 pm25 / pm10 / ozone are AQI sub-indices (0-500, unitless), not concentrations: AirNow's
 observation services report AQI values only. The overall AQI is the maximum over pollutants.
 An observation with a time-zone abbreviation we do not know is skipped with a warning (its
-hour cannot be placed in UTC); the other observations of the answer are kept.
+hour cannot be placed in UTC); the other observations of the answer are kept. AQI -1 means
+no value (that row is left out); any other AQI outside 0-`MAX_AQI`, or an observation time
+InfluxDB cannot store, makes the answer malformed.
 """
 
 import logging
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from collectors.answers import Answer
+from collectors.answers import STORABLE, Answer
 from enrich.http import malformed
 from enrich.readings import Reading
 
@@ -27,6 +29,10 @@ TZ_OFFSETS = {"HST": -10, "AKST": -9, "AKDT": -8, "PST": -8, "PDT": -7, "MST": -
 # fmt: on
 # Upper AQI bound of categories 1..5 (AirNow fact sheets); above 300 is 6, Hazardous.
 CATEGORY_UPPER = (50, 100, 150, 200, 300)
+# The AQI scale ends at 500, but "beyond the AQI" readings (wildfire smoke) are reported up to
+# ~999; more is no reading. -1 is AirNow's "no value".
+MAX_AQI = 1000
+NO_VALUE = -1
 FIELD_OF = {"PM2.5": "pm25", "PM10": "pm10", "O3": "ozone"}
 ALIASES = {"OZONE": "O3"}  # the current service may name ozone so (pyairnow 1.4 maps it)
 
@@ -64,7 +70,23 @@ def observed_at(
     if not 0 <= hour <= 23:
         raise malformed("airnow", url, f"{where}: hour {hour} is not 0-23")
     local = day_start.replace(hour=hour, tzinfo=timezone(timedelta(hours=offset)))
-    return local.astimezone(UTC)
+    try:
+        moment = local.astimezone(UTC)
+    except OverflowError:  # 9999-12-31, late in the day
+        moment = None
+    if moment is None or not STORABLE[0] <= moment < STORABLE[1]:
+        problem = f"date {day!r} is outside the times InfluxDB can store (1678-2261)"
+        raise malformed("airnow", url, f"{where}: {problem}")
+    return moment
+
+
+def checked_aqi(aqi: float, key: str, url: str, where: str) -> float | None:
+    """`aqi` when it is 0-MAX_AQI; None for -1 (no value); malformed, naming `key`, if not."""
+    if aqi == NO_VALUE:
+        return None
+    if not 0 <= aqi <= MAX_AQI:
+        raise malformed("airnow", url, f"{where}: {key} {aqi!r} is outside 0-{MAX_AQI}")
+    return float(aqi)
 
 
 def parse_current(row: Any, url: str, where: str) -> Observation | None:
@@ -85,10 +107,11 @@ def parse_current(row: Any, url: str, where: str) -> Observation | None:
     category = answer.typed(row, "aqiCategoryName", str, where).strip()
     area = answer.typed(row, "reportingAreaName", str, where).strip()
     when = observed_at(day, int(match[1]), tz, url, where)
-    if aqi < 0:
+    aqi = checked_aqi(aqi, "nowcastAQI", url, where)
+    if aqi is None:
         return None
     parameter = ALIASES.get(parameter.upper(), parameter)
-    return Observation(parameter, float(aqi), category, category_number(aqi), when, area)
+    return Observation(parameter, aqi, category, category_number(aqi), when, area)
 
 
 def parse_classic(row: Any, url: str, where: str) -> Observation | None:
@@ -108,13 +131,12 @@ def parse_classic(row: Any, url: str, where: str) -> Observation | None:
     name = answer.typed(category, "Name", str, f"{where}.Category").strip()
     number = answer.typed(category, "Number", int, f"{where}.Category")
     when = observed_at(day, hour, tz, url, where)
-    if aqi < 0:
+    aqi = checked_aqi(aqi, "AQI", url, where)
+    if aqi is None:
         return None
     if not 1 <= number <= 6:
         raise malformed("airnow", url, f"{where}: Category.Number {number} is not 1-6")
-    return Observation(
-        ALIASES.get(parameter.upper(), parameter), float(aqi), name, number, when, area
-    )
+    return Observation(ALIASES.get(parameter.upper(), parameter), aqi, name, number, when, area)
 
 
 def parse(

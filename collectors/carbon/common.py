@@ -5,6 +5,9 @@ value at the data's own time, with `forecast_1h`/`forecast_24h` when a forecast 
 `carbon_intensity_forecast` (one point per forecast slot at the slot start, with
 `slot_minutes`). Values are gCO2/kWh; a provider that gives only an index stores the index in
 its own field (`moer_percentile`, `intensity_index`), never in `carbon_intensity_gco2_kwh`.
+
+Values outside what a grid can emit are malformed answers, never stored: gCO2/kWh below 0 or
+above `MAX_GCO2_KWH`, shares (renewable, fossil-free) outside 0-100 %.
 """
 
 from collections.abc import Iterable, Mapping
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from collectors.answers import Answer
 from collectors.base import read_history as read_history  # the adapters' backfill guard
 from enrich.readings import FieldValue, Reading
 
@@ -20,6 +24,9 @@ FORECAST_MEASUREMENT = "carbon_intensity_forecast"
 GCO2_KWH = "carbon_intensity_gco2_kwh"
 # 1 lb = 453.592 g and 1 MWh = 1000 kWh, so lbs/MWh x 0.453592 = g/kWh.
 LBS_PER_MWH_TO_G_PER_KWH = 0.453592
+# No grid emits less than nothing; the dirtiest generation (lignite, ~1,100-1,300 gCO2/kWh
+# over its life cycle; a marginal coal plant ~1,000) stays far below 5,000.
+MAX_GCO2_KWH = 5000.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,33 @@ class Slot:
 
     def covers(self, when: datetime) -> bool:
         return self.start <= when < self.start + timedelta(minutes=self.minutes)
+
+
+def intensity(answer: Answer, grams: float, what: str, context: Any, shown: str = "") -> float:
+    """`grams` (gCO2/kWh) when it lies in 0..MAX_GCO2_KWH; malformed, naming `what`, if not
+    (`shown`: the value as the answer gave it, when in another unit)."""
+    if not 0 <= grams <= MAX_GCO2_KWH:
+        shown = shown or f"{grams:g} gCO2/kWh"
+        raise answer.bad(f"{what} {shown} is outside 0-{MAX_GCO2_KWH:g} gCO2/kWh", context)
+    return grams
+
+
+def percentage(answer: Answer, share: float, what: str, context: Any) -> float:
+    """`share` (%) when it lies in 0..100; malformed, naming `what`, if not."""
+    if not 0 <= share <= 100:
+        raise answer.bad(f"{what} {share:g} % is outside 0-100", context)
+    return share
+
+
+def no_overlap(answer: Answer, spans: Iterable[tuple[datetime, datetime]], what: str) -> None:
+    """Refuse slots ([start, end)) of one answer that repeat a start or overlap: which value
+    holds for that time is then unknown."""
+    ordered = sorted(spans)
+    for (start, end), (later, _) in zip(ordered, ordered[1:], strict=False):
+        if later < end or later == start:
+            raise answer.bad(
+                f"{what}: the slots starting {start.isoformat()} and {later.isoformat()} overlap"
+            )
 
 
 def forecast_readings(slots: Iterable[Slot], tags: Mapping[str, str]) -> list[Reading]:

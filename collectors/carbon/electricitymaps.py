@@ -9,6 +9,7 @@ on). After an outage `carbon-intensity/history` backfills the last 24 hours; a f
 call leaves the latest values in place (`history_error`).
 The zone is the site's `grid_region` (e.g. "DE"); without it the site's coordinates are sent.
 Options: `base_url`, `forecast`, `budget` (Electricity Maps publishes no fixed limit).
+Values outside 0-5000 gCO2/kWh or 0-100 % are malformed answers (`common`).
 """
 
 import logging
@@ -73,9 +74,10 @@ class ElectricityMapsAdapter(Adapter):
         answer = Answer(PROVIDER, url)
         zone = answer.text(latest, "zone")
         at = answer.when(latest, "datetime")
-        points: dict[datetime, dict[str, Any]] = {
-            at: {common.GCO2_KWH: answer.number(latest, "carbonIntensity")}
-        }
+        grams = common.intensity(
+            answer, answer.number(latest, "carbonIntensity"), "carbonIntensity", latest
+        )
+        points: dict[datetime, dict[str, Any]] = {at: {common.GCO2_KWH: grams}}
         _estimated(points[at], answer.flag(latest, "isEstimated"))
 
         url = base + "/power-breakdown/latest"
@@ -89,6 +91,7 @@ class ElectricityMapsAdapter(Adapter):
         ):
             share = answer.maybe_number(breakdown, key)
             if share is not None:  # null = not known: leave the field out, never 0
+                share = common.percentage(answer, share, key, breakdown)
                 points.setdefault(shares_at, {})[name] = share
         if shares_at in points:
             _estimated(points[shares_at], answer.flag(breakdown, "isEstimated"))
@@ -130,7 +133,7 @@ class ElectricityMapsAdapter(Adapter):
         entries = sorted(
             (
                 answer.when(entry, "datetime", "a forecast entry"),
-                answer.maybe_number(entry, "carbonIntensity", "a forecast entry"),
+                _grams(answer, entry, "a forecast entry"),
             )
             for entry in answer.items(body, "forecast")
         )
@@ -157,13 +160,21 @@ class ElectricityMapsAdapter(Adapter):
         answer, readings = Answer(PROVIDER, url), []
         for entry in answer.items(body, "history"):
             at = answer.when(entry, "datetime", "a history entry")
-            value = answer.maybe_number(entry, "carbonIntensity", "a history entry")
+            value = _grams(answer, entry, "a history entry")
             # null = no data for that hour: leave the gap rather than store a guess.
             if value is not None and window.start <= at < before:
                 fields = {common.GCO2_KWH: value}
                 _estimated(fields, answer.flag(entry, "isEstimated", "a history entry"))
                 readings.append(Reading(common.MEASUREMENT, fields, at, tags))
         return readings
+
+
+def _grams(answer: Answer, entry: Any, what: str) -> float | None:
+    """An entry's carbonIntensity (gCO2/kWh, checked); None for null."""
+    value = answer.maybe_number(entry, "carbonIntensity", what)
+    if value is None:
+        return None
+    return common.intensity(answer, value, f"{what}: carbonIntensity", entry)
 
 
 def _estimated(fields: dict[str, Any], flag: bool | None) -> None:

@@ -4,7 +4,9 @@ The site's `grid_region` picks what to ask for: empty, "GB" or "national" for Gr
 region id 1-17 (e.g. "12" = South England); or a postcode (its outward code, e.g. "RG10", is
 sent). The current half hour stores `actual` when NESO has it (national, finished slots) and
 the forecast otherwise, with `is_forecast` saying which. `renewable_percentage` (regional
-answers carry a generation mix) counts wind, solar, hydro and biomass, as NESO does.
+answers carry a generation mix) counts wind, solar, hydro and biomass, as NESO does; an empty
+mix is malformed (no mix is not 0 % renewable), as are slots of one answer that overlap and
+values outside 0-5000 gCO2/kWh or 0-100 % (`common`).
 Backfill: `/intensity/{from}/{to}` nationally, `pt24h` regionally (24 h either way); a failing
 backfill call leaves the current half hour and the forecast in place (`history_error`).
 """
@@ -29,6 +31,8 @@ REGION_ID = re.compile(r"[0-9]+")
 INDEX_VALUES = ("very low", "low", "moderate", "high", "very high")
 RENEWABLE_FUELS = ("wind", "solar", "hydro", "biomass")
 BACKFILL_AFTER = timedelta(minutes=30)  # one half-hour slot
+# NESO rounds each fuel's share to 0.1 %: the renewable fuels may add up to a little over 100.
+MIX_ROUNDING = 0.5
 
 
 class UKCarbonIntensityAdapter(Adapter):
@@ -141,7 +145,8 @@ def _region(url: str, body: Any) -> tuple[Any, dict[str, str]]:
 
 
 def _slots(url: str, holder: Any) -> list[dict[str, Any]]:
-    """Half-hour slots of `holder["data"]`, checked and sorted by start."""
+    """Half-hour slots of `holder["data"]`, checked and sorted by start (one answer's slots
+    may not overlap or repeat a start)."""
     answer = Answer(PROVIDER, url)
     slots = []
     for raw in answer.items(holder, "data"):
@@ -154,25 +159,47 @@ def _slots(url: str, holder: Any) -> list[dict[str, Any]]:
             raise answer.bad(
                 f"intensity.index {index!r} is not one of {', '.join(INDEX_VALUES)}", raw
             )
+        forecast = answer.number(intensity, "forecast", "intensity")
+        # Regional answers have no `actual`; national ones have null until the slot ends.
+        actual = (
+            answer.maybe_number(intensity, "actual", "intensity") if "actual" in intensity else None
+        )
         slot = {
             "start": start,
+            "end": end,
             "minutes": (end - start).total_seconds() / 60,
-            "forecast": answer.number(intensity, "forecast", "intensity"),
-            # Regional answers have no `actual`; national ones have null until the slot ends.
-            "actual": answer.maybe_number(intensity, "actual", "intensity")
-            if "actual" in intensity
-            else None,
+            "forecast": _grams(answer, forecast, "forecast", raw),
+            "actual": None if actual is None else _grams(answer, actual, "actual", raw),
             "index": index,
         }
         if "generationmix" in raw:
-            mix = answer.items(raw, "generationmix", "a slot")
-            fuels = {
-                answer.text(m, "fuel", "generationmix"): answer.number(m, "perc", "generationmix")
-                for m in mix
-            }
-            slot["renewable"] = sum(fuels.get(f, 0.0) for f in RENEWABLE_FUELS)
+            slot["renewable"] = _renewable(answer, raw)
         slots.append(slot)
+    common.no_overlap(answer, [(s["start"], s["end"]) for s in slots], "data")
     return sorted(slots, key=lambda s: s["start"])
+
+
+def _grams(answer: Answer, value: float, key: str, slot: Any) -> float:
+    return common.intensity(answer, value, f"a slot: intensity.{key}", slot)
+
+
+def _renewable(answer: Answer, slot: Any) -> float:
+    """The renewable share of a slot's generation mix (%); an empty mix or a fuel listed
+    twice is malformed (no mix is not 0 % renewable)."""
+    mix = answer.items(slot, "generationmix", "a slot")
+    if not mix:
+        raise answer.bad("a slot: generationmix is empty, so its renewable share is unknown", slot)
+    fuels: dict[str, float] = {}
+    for m in mix:
+        fuel = answer.text(m, "fuel", "generationmix")
+        if fuel in fuels:
+            raise answer.bad(f"a slot: generationmix lists fuel {fuel!r} twice", slot)
+        share = answer.number(m, "perc", "generationmix")
+        fuels[fuel] = common.percentage(answer, share, f"generationmix: {fuel} perc", slot)
+    renewable = sum(fuels.get(f, 0.0) for f in RENEWABLE_FUELS)
+    if renewable > 100 + MIX_ROUNDING:
+        raise answer.bad(f"a slot: generationmix renewable fuels add up to {renewable:g} %", slot)
+    return min(renewable, 100.0)
 
 
 def _fields(slot: dict[str, Any]) -> dict[str, Any]:

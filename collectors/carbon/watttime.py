@@ -37,6 +37,7 @@ RENEW_BEFORE = 2 * 60.0
 REGION_RECHECK = 30 * 24 * 3600.0  # WattTime: re-query region-from-loc monthly
 FORECAST_REPROBE = 24 * 3600.0
 HISTORICAL_AFTER = timedelta(minutes=15)
+MAX_PERIOD_SECONDS = 24 * 3600  # points come every 300 s; a longer period is no series
 FORECAST_HOURS = 25  # one more than the default 24, so now+24h is covered (forecast_24h)
 # meta.units -> (field, factor): the answer says which signal it carries.
 UNITS = {
@@ -212,22 +213,26 @@ def _series(url: str, body: Any) -> list[common.Slot]:
     answer = Answer(PROVIDER, url)
     meta = answer.get(body, "meta")
     units = answer.get(meta, "units", "meta")
-    if units not in UNITS:
+    if not isinstance(units, str) or units not in UNITS:
         raise answer.bad(f"meta.units {units!r} is not one of {', '.join(UNITS)}", meta)
     name, factor = UNITS[units]
-    minutes = answer.number(meta, "data_point_period_seconds", "meta") / 60
-    if minutes <= 0:
-        raise answer.bad("meta.data_point_period_seconds is not positive", meta)
-    for warning in meta.get("warnings") or []:
+    seconds = answer.number(meta, "data_point_period_seconds", "meta")
+    if not 0 < seconds <= MAX_PERIOD_SECONDS:  # NaN too
+        problem = f"is not within 0-{MAX_PERIOD_SECONDS} (a day)"
+        raise answer.bad(f"meta.data_point_period_seconds {seconds:g} {problem}", meta)
+    warnings = meta.get("warnings") or []
+    if not isinstance(warnings, list):
+        raise answer.bad(f"meta.warnings should be a list, got {warnings!r}", meta)
+    for warning in warnings:
         logger.warning("watttime: %s warned: %s", url, warning)
     slots = []
     for point in answer.items(body, "data"):
         value = answer.number(point, "value", "a data point")
         if name == "moer_percentile" and not 0 <= value <= 100:
             raise answer.bad(f"the percentile {value:g} is outside 0-100", point)
-        slots.append(
-            common.Slot(
-                answer.when(point, "point_time", "a data point"), minutes, {name: value * factor}
-            )
-        )
+        if name == common.GCO2_KWH:
+            shown = f"{value:g} lbs/MWh ({value * factor:g} gCO2/kWh)"
+            common.intensity(answer, value * factor, "a data point: value", point, shown)
+        when = answer.when(point, "point_time", "a data point")
+        slots.append(common.Slot(when, seconds / 60, {name: value * factor}))
     return sorted(slots, key=lambda s: s.start)

@@ -13,7 +13,7 @@ host for both countries), `window_hours`.
 
 from datetime import UTC, datetime, timedelta
 
-from collectors.answers import Answer, base_url
+from collectors.answers import STORABLE, Answer, base_url
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.adapter import PriceAdapter
 from collectors.pricing.slots import PriceSlot, in_history
@@ -30,10 +30,22 @@ def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+STORABLE_MS = tuple(_epoch_ms(moment) for moment in STORABLE)
+
+
 def _from_ms(provider: str, url: str, value: object, what: str) -> datetime:
+    """Epoch milliseconds as an aware UTC datetime; outside the times InfluxDB can store
+    (microseconds land in year ~57,000; huge numbers overflow datetime) it is malformed."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise malformed(provider, url, f"{what} should be epoch milliseconds, got {value!r}")
-    return datetime.fromtimestamp(value / 1000, UTC)
+    if not STORABLE_MS[0] <= value < STORABLE_MS[1]:
+        raise malformed(
+            provider,
+            url,
+            f"{what} {str(value)[:30]} is not epoch milliseconds within the times InfluxDB can "
+            "store (1678-2261)",
+        )
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
 
 
 class AwattarAdapter(PriceAdapter):

@@ -9,6 +9,7 @@ already-written slots (if any) alone. Tibber gives slot starts only: a slot ends
 one starts, and the last one after its day's usual step (15 minutes here, 60 for an hourly
 day), so `slot_minutes` comes from the data. The step is decided per day: an hourly `today`
 next to a quarter-hourly `tomorrow` (as on the day the market switched) keeps 60-minute slots.
+A `current.startsAt` inside a listed slot (not at a slot start) is malformed, not a new slot.
 
 GraphQL errors arrive inside HTTP 200 (`{"errors": [{"extensions": {"code": ...}}]}`):
 UNAUTHENTICATED / FORBIDDEN -> AuthError (fix the token); INTERNAL_SERVER_ERROR,
@@ -111,7 +112,7 @@ class TibberAdapter(PriceAdapter):
                 [_point(url, entry, f"priceInfo.{day}[{i}]") for i, entry in enumerate(entries)]
             )
         now_point = _point(url, current, "priceInfo.current") if current is not None else None
-        slots = _slots(days, now_point)
+        slots = _slots(url, days, now_point)
         return self.price_result(target, window, url=url, currency=currency, slots=slots)
 
     def _first_home(self, url: str, token: str) -> str:
@@ -151,12 +152,13 @@ def _step(starts: list) -> timedelta | None:
     return gaps.most_common(1)[0][0] if gaps else None
 
 
-def _slots(days: list[list[tuple]], current: tuple | None) -> list[PriceSlot]:
+def _slots(url: str, days: list[list[tuple]], current: tuple | None) -> list[PriceSlot]:
     """Start/price pairs (deduplicated by start) as slots ending at the next start, or after
     their own day's most common step where the next one is further away or missing.
 
     `days` is [today, tomorrow]; `current` belongs to today. A day with a single price takes
-    the step of the whole answer (or the quarter hour asked for)."""
+    the step of the whole answer (or the quarter hour asked for). A `current` inside a listed
+    slot, not at its start, is malformed: it would cut that slot in two."""
     every = _step([start for day in days for start, _ in day]) or RESOLUTION_STEP
     prices: dict = {}
     steps: dict = {}
@@ -165,13 +167,29 @@ def _slots(days: list[list[tuple]], current: tuple | None) -> list[PriceSlot]:
         for start, price in day:  # the day lists come before `current`, and win
             prices.setdefault(start, price)
             steps.setdefault(start, step)
-    if current is not None:
-        prices.setdefault(current[0], current[1])
-        steps.setdefault(current[0], _step([start for start, _ in days[0]]) or every)
+    slots = _ending(prices, steps)
+    if current is not None and current[0] not in prices:
+        inside = next((slot for slot in slots if slot.covers(current[0])), None)
+        if inside is not None:
+            raise malformed(
+                PROVIDER,
+                url,
+                f"priceInfo.current.startsAt {current[0].isoformat()} is not a slot start: it "
+                f"lies inside the slot starting {inside.start.isoformat()}",
+            )
+        prices[current[0]] = current[1]
+        steps[current[0]] = _step([start for start, _ in days[0]]) or every
+        slots = _ending(prices, steps)
+    return slots
+
+
+def _ending(prices: dict, steps: dict) -> list[PriceSlot]:
+    """Slots in time order, each ending at the next start or after its own step."""
     starts = sorted(prices)
+    nexts = [*starts[1:], None] if starts else []
     return [
         PriceSlot(start, min(nxt or end, end), prices[start])
-        for start, nxt in zip(starts, [*starts[1:], None], strict=True)
+        for start, nxt in zip(starts, nexts, strict=True)
         for end in [start + steps[start]]
     ]
 
