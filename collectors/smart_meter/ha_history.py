@@ -47,7 +47,7 @@ def recorded(
         if entity not in entities:
             continue  # not asked for
         units = entities[entity]
-        unit = ha_states.unit_of(states[0])
+        unit = ha_states.declared_unit(answer, entity, states[0])  # the first is a full state
         ha_states.check_unit(entity, unit, units)
         values = found.setdefault(entity, [])
         for state in states:

@@ -23,6 +23,15 @@ SKIPPED_STATES = ("unavailable", "unknown")
 TIME_KEYS = ("last_reported", "last_updated", "last_changed")
 
 
+def declared_unit(answer: Answer, entity: str, state: Any) -> str | None:
+    """The unit of a full state object, whose `attributes` must be a JSON object (a sensor
+    without a unit is the settings' problem: check_unit says so)."""
+    attributes = answer.get(state, "attributes", f"the state of {entity}")
+    if not isinstance(attributes, dict):
+        raise answer.bad(f"the state of {entity}: attributes should be a JSON object", state)
+    return unit_of(state)
+
+
 def unit_of(state: Any) -> str | None:
     attributes = state.get("attributes") if isinstance(state, dict) else None
     unit = attributes.get("unit_of_measurement") if isinstance(attributes, dict) else None
@@ -45,15 +54,20 @@ def value(
     raw = answer.get(state, "state", "the state")
     if raw in SKIPPED_STATES:
         return None
+    if isinstance(raw, bool):  # HA's states are text: float(true) would store 1.0
+        shown = "true" if raw else "false"
+        raise answer.bad(f"the state of {entity} is {shown} (a JSON boolean), not a number", state)
+    shown = repr(raw) if len(repr(raw)) <= 40 else f"{repr(raw)[:40]}..."
     try:
-        number = float(raw)
+        number = float(raw) * units[unit][0] / units[unit][1]
+    except OverflowError:  # a 400-digit integer
+        number = math.inf
     except (TypeError, ValueError):
-        raise answer.bad(f"the state of {entity} is {raw!r}, not a number", state) from None
-    if not math.isfinite(number):
-        raise answer.bad(f"the state of {entity} is {raw!r}, not a finite number", state)
+        raise answer.bad(f"the state of {entity} is {shown}, not a number", state) from None
+    if not math.isfinite(number):  # also a finite state times 1000 (kW, MWh)
+        raise answer.bad(f"the state of {entity} is {shown}, not a finite number", state)
     key = next((k for k in TIME_KEYS if state.get(k)), TIME_KEYS[-1])
-    multiply, divide = units[unit]
-    return number * multiply / divide, answer.when(state, key, "the state")
+    return number, answer.when(state, key, "the state")
 
 
 def get(url: str, credentials: Credentials, entity: str = "", params: Any = None) -> Any:

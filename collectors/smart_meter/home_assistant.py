@@ -172,6 +172,6 @@ def _state(
     if raw in ha_states.SKIPPED_STATES:
         logger.info("home_assistant: %s is %s; nothing written for it", entity, raw)
         return None
-    unit = ha_states.unit_of(body)
+    unit = ha_states.declared_unit(answer, entity, body)
     ha_states.check_unit(entity, unit, units)
     return ha_states.value(answer, entity, body, str(unit), units)

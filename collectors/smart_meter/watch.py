@@ -39,6 +39,7 @@ log = logging.getLogger("collectors.smart_meter")
 
 WINDOW = (time(2, 30), time(3, 30))
 CHANGE_RATIO, CHANGE_WATTS = 0.10, 20.0
+BATCH = 1000  # readings per Redis round trip of the high-consumption script
 
 # KEYS[1] = the device's state; ARGV = reading time (epoch s), power W, threshold W.
 # Returns {previous state or '', new state or 'seen', event start, peak}.
@@ -84,35 +85,59 @@ def high_power_key(target: Target, device: str) -> str:
 
 
 def note_high_power(target: Target, readings: list[Reading]) -> None:
+    """Each whole-home reading, oldest first, through the script; sent in batches (a backfill
+    may hold a day of HA states), one round trip each, the script atomic per reading."""
     threshold = float(target.params.get("high_power_w", common.DEFAULT_HIGH_POWER_W))
-    script = get_redis().register_script(_HIGH)
-    homes = [r for r in readings if r.measurement == common.MEASUREMENT]
-    for reading in sorted(homes, key=lambda r: r.time):
-        power = reading.fields.get("total_power_w")
-        if not isinstance(power, float | int):
-            continue
-        device = reading.tags["device"]
-        args = [repr(reading.time.timestamp()), repr(float(power)), repr(threshold)]
-        was, now, since, peak = script(keys=[high_power_key(target, device)], args=args)
-        where = f"{device} ({target.provider})"
-        if now == "high" and was != "high":
-            log.warning(
-                "High consumption on %s started at %s: %.1f kW, above %.1f kW",
-                where,
-                reading.time.isoformat(),
-                power / 1000,
-                threshold / 1000,
-            )
-        elif now == "normal" and was == "high":
-            began = datetime.fromtimestamp(float(since), reading.time.tzinfo)
-            log.info(
-                "High consumption on %s ended at %s (now %.1f kW): it lasted %s, peak %.1f kW",
-                where,
-                reading.time.isoformat(),
-                power / 1000,
-                reading.time - began,
-                float(peak) / 1000,
-            )
+    homes = sorted(
+        (
+            r
+            for r in readings
+            if r.measurement == common.MEASUREMENT
+            and isinstance(r.fields.get("total_power_w"), float | int)
+        ),
+        key=lambda r: r.time,
+    )
+    redis = get_redis()
+    script = redis.register_script(_HIGH)
+    for first in range(0, len(homes), BATCH):
+        batch = homes[first : first + BATCH]
+        pipe = redis.pipeline(transaction=False)
+        for reading in batch:
+            args = [
+                repr(reading.time.timestamp()),
+                repr(float(reading.fields["total_power_w"])),
+                repr(threshold),
+            ]
+            script(keys=[high_power_key(target, reading.tags["device"])], args=args, client=pipe)
+        for reading, answer in zip(batch, pipe.execute(), strict=True):
+            _log_edge(target, reading, threshold, *answer)
+
+
+def _log_edge(
+    target: Target, reading: Reading, threshold: float, was: str, now: str, since: str, peak: str
+) -> None:
+    """Log where the script says a high-consumption event started or ended."""
+    power = reading.fields["total_power_w"]
+    device = reading.tags["device"]
+    where = f"{device} ({target.provider})"
+    if now == "high" and was != "high":
+        log.warning(
+            "High consumption on %s started at %s: %.1f kW, above %.1f kW",
+            where,
+            reading.time.isoformat(),
+            power / 1000,
+            threshold / 1000,
+        )
+    elif now == "normal" and was == "high":
+        began = datetime.fromtimestamp(float(since), reading.time.tzinfo)
+        log.info(
+            "High consumption on %s ended at %s (now %.1f kW): it lasted %s, peak %.1f kW",
+            where,
+            reading.time.isoformat(),
+            power / 1000,
+            reading.time - began,
+            float(peak) / 1000,
+        )
 
 
 # --- phantom load ---

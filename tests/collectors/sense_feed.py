@@ -2,8 +2,8 @@
 
 Small on purpose: the handshake, unmasked server text frames, and the client's close frame.
 Each connection takes the next scripted session: a list of frames (dicts, sent as JSON text;
-a float pauses that many seconds), or an int HTTP status refusing the handshake. The last
-session repeats. `connections` records each request's path and query (with the token).
+a float pauses that many seconds; CLOSE sends a close frame and hangs up), or an int HTTP
+status refusing the handshake. The last session repeats. `connections` records each request's path and query (with the token).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from tests.support.replay import load_fixture
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+CLOSE = object()  # a session item: the server closes the connection (1001, going away)
 Session = list[Any] | int
 
 
@@ -100,6 +101,9 @@ class FeedServer:
                 for item in session:
                     if isinstance(item, float):
                         time.sleep(item)
+                    elif item is CLOSE:
+                        conn.sendall(_frame(0x8, struct.pack(">H", 1001)))
+                        return
                     else:
                         text = item if isinstance(item, str) else json.dumps(item)
                         conn.sendall(_frame(0x1, text.encode()))

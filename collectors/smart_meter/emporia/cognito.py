@@ -62,8 +62,12 @@ class Cognito:
             raise self._challenge(answer)
         params = answer.get("ChallengeParameters")
         needed = ("SRP_B", "SALT", "SECRET_BLOCK", "USER_ID_FOR_SRP")
-        if not isinstance(params, dict) or not all(isinstance(params.get(k), str) for k in needed):
-            raise malformed(self.provider, self.url, f"the SRP challenge lacks {needed}", None)
+        if not isinstance(params, dict):
+            raise malformed(self.provider, self.url, "the SRP challenge has no ChallengeParameters")
+        for key in needed:  # pycognito fails on an empty one with an IndexError
+            if not isinstance(params.get(key), str) or not params[key]:
+                problem = f"the SRP challenge's {key} should be a non-empty string"
+                raise malformed(self.provider, self.url, f"{problem}, got {params.get(key)!r}")
         try:
             if int(params["SRP_B"], 16) % srp.big_n == 0:  # SRP-6a: abort, or the key is known
                 raise ValueError("B = 0 mod N")
@@ -132,8 +136,15 @@ class Cognito:
             body_excerpt=text,
         )
 
-    def _challenge(self, answer: dict[str, Any]) -> AuthError:
-        name = answer.get("ChallengeName") or "no tokens"
+    def _challenge(self, answer: dict[str, Any]) -> PermanentError:
+        """A challenge a person must answer (AuthError); an answer naming none is malformed."""
+        name = answer.get("ChallengeName")
+        if not isinstance(name, str) or not name:
+            return malformed(
+                self.provider,
+                self.url,
+                f"the answer has neither the expected tokens nor a ChallengeName (got {name!r})",
+            )
         return AuthError(
             f"{self.provider}: the Emporia login asked for {name}, which enrich cannot answer "
             "unattended (multi-factor codes or a new password). Finish that step in the Emporia "

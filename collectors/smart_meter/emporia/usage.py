@@ -44,25 +44,44 @@ def _tags(target: Target, device: Device) -> dict[str, str]:
     return common.tags(target, device.name, device_gid=str(device.gid))
 
 
-def device_tree(answer: Answer, raw: Any, devices: dict[int, Device], top_level: bool) -> None:
-    gid = answer.get(raw, "deviceGid", "a device")
+def _gid(answer: Answer, raw: Any, what: str) -> int:
+    """A device's `deviceGid`: an integer, as the device list and usage answers give it."""
+    gid = answer.get(raw, "deviceGid", what)
     if isinstance(gid, bool) or not isinstance(gid, int):
-        raise answer.bad(f"deviceGid should be an integer, got {gid!r}", raw)
+        raise answer.bad(f"{what}: deviceGid should be an integer, got {gid!r}", raw)
+    return gid
+
+
+def _listed(answer: Answer, obj: Any, key: str, what: str) -> list[Any]:
+    """`obj[key]` as a list: absent or null is none, anything but a list is malformed."""
+    return [] if obj.get(key) is None else answer.items(obj, key, what)
+
+
+def device_tree(answer: Answer, raw: Any, devices: dict[int, Device], top_level: bool) -> None:
+    gid = _gid(answer, raw, "a device")
     props = raw.get("locationProperties") or {}
     name = props.get("deviceName") if isinstance(props, dict) else None
-    channels = {}
-    for channel in raw.get("channels") or []:
+    channels: dict[str, str] = {}
+    for channel in _listed(answer, raw, "channels", f"device {gid}"):
         if isinstance(channel, dict) and isinstance(channel.get("channelNum"), str):
-            channels[channel["channelNum"]] = channel.get("name") or ""
-    devices.setdefault(gid, Device(gid, str(name or gid), top_level, channels))
-    for nested in raw.get("devices") or []:
+            number, label = channel["channelNum"], channel.get("name")
+            if number in channels:
+                raise answer.bad(f"device {gid}: channels list channelNum {number!r} twice", raw)
+            channels[number] = label if isinstance(label, str) else ""
+    label = name if isinstance(name, str) and name else str(gid)
+    devices.setdefault(gid, Device(gid, label, top_level, channels))
+    for nested in _listed(answer, raw, "devices", f"device {gid}"):
         device_tree(answer, nested, devices, top_level=False)
 
 
 def walk(answer: Answer, device: Any, found: list[Usage]) -> None:
-    gid = answer.get(device, "deviceGid", "a device usage")
-    for channel in answer.items(device, "channelUsages", "a device usage"):
+    gid = _gid(answer, device, "a device usage")
+    seen: set[str] = set()
+    for channel in answer.items(device, "channelUsages", f"device usage {gid}"):
         number = answer.text(channel, "channelNum", "a channel usage")
+        if number in seen:  # two values for one channel and minute: which is right is a guess
+            raise answer.bad(f"device usage {gid}: channelNum {number!r} is answered twice", device)
+        seen.add(number)
         name = channel.get("name")
         found.append(
             Usage(
@@ -77,7 +96,7 @@ def walk(answer: Answer, device: Any, found: list[Usage]) -> None:
                 ),
             )
         )
-        for nested in channel.get("nestedDevices") or []:
+        for nested in _listed(answer, channel, "nestedDevices", f"channel {gid}/{number}"):
             walk(answer, nested, found)
 
 
@@ -137,13 +156,13 @@ def chart_minutes(
     for i, kwh in enumerate(answer.items(body, "usageList", "getChartUsage")):
         if isinstance(kwh, bool) or not isinstance(kwh, int | float | None):
             raise answer.bad(f"usageList[{i}] should be a number or null, got {kwh!r}")
-        moment = first + timedelta(minutes=i)
+        moment = first + timedelta(minutes=i)  # Answer.when keeps `first` before 2262
         if not start <= moment < end:
             continue  # e.g. the current, incomplete minute
         if kwh is None:
             missing += 1
         else:
-            minutes[moment] = float(kwh)
+            minutes[moment] = answer.a_number(kwh, f"getChartUsage: usageList[{i}]")
     return minutes, missing
 
 

@@ -5,6 +5,7 @@ the one-time code then gives the session. `POST renew` renews the access token.
 """
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from collectors.base import ConfigError, Credentials
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import AuthError, post_json
+
+IDENT = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # Sense's ids are numbers
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,22 @@ def _login_session(url: str, body: Any) -> Session:
     monitors = answer.items(body, "monitors", "the login answer")
     if not monitors:
         raise ConfigError("The Sense account has no monitor: set it up in the Sense app first.")
-    monitor = answer.get(monitors[0], "id", "monitors[0]")
     return Session(
         access_token=answer.text(body, "access_token", "the login answer"),
-        user_id=str(answer.get(body, "user_id", "the login answer")),
+        user_id=_ident(answer, body, "user_id", "the login answer"),
         refresh_token=answer.text(body, "refresh_token", "the login answer"),
-        monitor_id=str(monitor),
+        monitor_id=_ident(answer, monitors[0], "id", "monitors[0]"),
     )
+
+
+def _ident(answer: Answer, obj: Any, key: str, what: str) -> str:
+    """An id Sense gives as a number (or text): it goes into URLs, forms and the `device` tag."""
+    value = answer.get(obj, key, what)
+    usable = isinstance(value, int | str) and not isinstance(value, bool)
+    if not usable or not IDENT.fullmatch(str(value)):
+        # not shown with `obj`: the login answer holds the tokens
+        raise answer.bad(f"{what}: {key} should be a number or letters and digits, got {value!r}")
+    return str(value)
 
 
 def _headers(credentials: Credentials) -> dict[str, str]:

@@ -46,8 +46,10 @@ def gap_readings(
     start = answer.when(body, "start", "the trends answer")
     end = answer.when(body, "end", "the trends answer")
     steps = answer.number(body, "steps", "the trends answer")
-    if end <= start or steps < 1 or steps != int(steps):
-        raise answer.bad(f"a day from {start} to {end} in {steps:g} steps", body)
+    minutes = (end - start) / timedelta(minutes=1)
+    # whole steps of at least a minute each
+    if end <= start or not 1 <= steps <= minutes or not steps.is_integer():
+        raise answer.bad(f"the trends answer: a day from {start} to {end} in {steps:g} steps", body)
     step = (end - start) / int(steps)
     consumption = answer.get(body, "consumption", "the trends answer")
     totals = consumption.get("totals") if isinstance(consumption, dict) else None
@@ -57,7 +59,8 @@ def gap_readings(
         if isinstance(kwh, bool) or not isinstance(kwh, int | float) or i >= steps:
             continue  # not known (yet): left out
         if since < hour + step <= now:
-            found.append(Reading(MEASUREMENT, {"hour_kwh": float(kwh)}, hour, dict(tag_set)))
+            value = answer.a_number(kwh, f"the trends answer: consumption.totals[{i}]")
+            found.append(Reading(MEASUREMENT, {"hour_kwh": value}, hour, dict(tag_set)))
     total = daily_total(url, body)
     if total is not None and since < end <= now:
         last_minute = end - timedelta(minutes=1)

@@ -16,7 +16,7 @@ from typing import Any
 
 import websocket
 
-from collectors.answers import Answer, checked_url
+from collectors.answers import STORABLE, Answer, checked_url
 from collectors.base import Credentials, Target
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER
@@ -94,22 +94,24 @@ def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> 
                 break
             ws.settimeout(remaining)
             raw = ws.recv()
+            if raw == "" and not ws.connected:  # websocket-client's answer to a close frame
+                raise failed("closed the connection before a realtime_update")
             try:
                 frame = json.loads(raw)
             except (TypeError, ValueError):
                 raise malformed(PROVIDER, endpoint, "a frame is not JSON", str(raw)) from None
             kind = frame.get("type") if isinstance(frame, dict) else None
-            if kind == "realtime_update":
+            if not isinstance(kind, str):  # every frame of the feed is {"type": ..., ...}
+                raise malformed(PROVIDER, endpoint, "a frame has no 'type'", str(raw))
+            if kind in ("realtime_update", "error"):
                 payload = frame.get("payload")
                 if not isinstance(payload, dict):
-                    raise malformed(PROVIDER, endpoint, "realtime_update has no payload", raw)
-                return payload
-            if kind == "error":
-                error = frame.get("payload") or {}
-                if isinstance(error, dict) and error.get("authorized") is False:
+                    raise malformed(PROVIDER, endpoint, f"{kind} has no payload object", str(raw))
+                if kind == "realtime_update":
+                    return payload
+                if payload.get("authorized") is False:
                     raise Unauthorized()
-                reason = error.get("error_reason") if isinstance(error, dict) else error
-                raise failed(f"sent an error: {reason}")
+                raise failed(f"sent an error: {payload.get('error_reason')}")
         raise failed(f"sent no realtime_update within {timeout:g} s")
     except websocket.WebSocketTimeoutException:
         raise failed(f"sent no realtime_update within {timeout:g} s") from None
@@ -122,14 +124,18 @@ def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> 
 def realtime_readings(
     target: Target, payload: dict[str, Any], monitor_id: str, endpoint: str
 ) -> list[Reading]:
+    """The whole home and each device at the frame's minute; a device's negative watts are
+    kept (Sense gives them; not impossible: a device that produces, or disaggregation)."""
     answer = Answer(PROVIDER, endpoint)
     total = answer.number(payload, "w", "realtime_update")
-    epoch = answer.number(payload, "epoch", "realtime_update")
-    moment = common.minute(datetime.fromtimestamp(epoch, UTC))
+    moment = common.minute(_epoch(answer, payload))
     tag_set = common.tags(target, monitor_id)
     readings = [common.home_reading(tag_set, moment, total)]
     seen: set[str] = set()
-    for device in payload.get("devices") or []:
+    devices = [] if payload.get("devices") is None else payload["devices"]
+    if not isinstance(devices, list):
+        raise answer.bad("realtime_update: devices should be a list", payload)
+    for device in devices:
         name = answer.text(device, "name", "a realtime device")
         power = answer.number(device, "w", "a realtime device")
         circuit = name if name not in seen else f"{name} ({device.get('id', len(seen))})"
@@ -138,3 +144,19 @@ def realtime_readings(
             common.circuit_reading(tag_set, circuit, moment, power, common.share(power, total))
         )
     return readings
+
+
+def _epoch(answer: Answer, payload: dict[str, Any]) -> datetime:
+    """The frame's `epoch` (seconds since 1970) as a time InfluxDB can store."""
+    epoch = answer.number(payload, "epoch", "realtime_update")
+    try:
+        moment = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):  # past year 9999: e.g. milliseconds
+        moment = None
+    if moment is None or not STORABLE[0] <= moment < STORABLE[1]:
+        raise answer.bad(
+            f"realtime_update: epoch {epoch!r} is not seconds since 1970 within the times "
+            "InfluxDB can store (1678-2261)",
+            payload,
+        )
+    return moment

@@ -6,7 +6,7 @@ import pytest
 
 from collectors.base import ConfigError, Credentials, Window
 from collectors.smart_meter.home_assistant import HomeAssistantMeterAdapter
-from enrich.http import AuthError, PermanentError
+from enrich.http import AuthError, MalformedResponse, PermanentError
 from tests.collectors.scenarios_smart_meter import (
     HA_NOW,
     SITE,
@@ -139,3 +139,55 @@ def test_target_carries_the_device_and_the_sites_time_zone(replay_server):
         "high_power_w": 7000.0,
         "device": "garage",
     }
+
+
+# --- answers that are not HA's shape (found by fuzzing) ---
+
+
+def total_state(**changes) -> dict:
+    return load_fixture("home_assistant/state_total_w.json") | changes
+
+
+@pytest.mark.parametrize("state", [True, False])
+def test_a_boolean_state_is_malformed_not_stored_as_one(replay_server, state):
+    """HA's states are text ("on" is refused as no number); float(true) was stored as 1.0 W."""
+    replay_server.add("GET", "/api/states/sensor.home_power", json=total_state(state=state))
+    shown = "true" if state else "false"
+    with pytest.raises(MalformedResponse, match=f"sensor.home_power is {shown} \\(a JSON boolean"):
+        fetch(replay_server, circuits={}, daily_energy_entity=None)
+
+
+@pytest.mark.parametrize(
+    "state", [10**400, "1e306"], ids=["a 400-digit integer", "1e306 kW, infinite in W"]
+)
+def test_a_state_past_what_a_number_holds_is_malformed(replay_server, state):
+    heat_pump = load_fixture("home_assistant/state_heat_pump_kw.json") | {"state": state}
+    replay_server.add("GET", "/api/states/sensor.heat_pump_power", json=heat_pump)
+    home_assistant_routes(replay_server)
+    with pytest.raises(MalformedResponse, match="the state of sensor.heat_pump_power is"):
+        fetch(replay_server)
+
+
+@pytest.mark.parametrize("attributes", [None, ["unit_of_measurement", "W"], "W"])
+def test_a_state_without_an_attributes_object_is_malformed_not_a_setting(replay_server, attributes):
+    """The unit is in `attributes`: without them HA's answer is broken, not the settings."""
+    state = total_state()
+    if attributes is None:
+        del state["attributes"]
+    else:
+        state["attributes"] = attributes
+    replay_server.add("GET", "/api/states/sensor.home_power", json=state)
+    with pytest.raises(MalformedResponse, match="sensor.home_power.*attributes"):
+        fetch(replay_server, circuits={}, daily_energy_entity=None)
+
+
+def test_a_history_without_the_first_states_attributes_is_malformed(replay_server):
+    history = load_fixture("home_assistant/history_period.json")
+    del history[1][0]["attributes"]  # the heat pump's first, full state
+    home_assistant_routes(replay_server)
+    replay_server.add("GET", "/api/history/period/2026-05-01T12:00:00+00:00", json=history)
+    adapter = HomeAssistantMeterAdapter()
+    credentials = home_assistant_credentials(replay_server)
+    start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    with pytest.raises(MalformedResponse, match="sensor.heat_pump_power has no 'attributes'"):
+        adapter.fetch(adapter.target(SITE, credentials), credentials, Window(start, HA_NOW, HA_NOW))

@@ -96,6 +96,20 @@ def test_threshold_and_devices_are_separate(isolated, caplog):
     ]
 
 
+def test_a_backfill_of_many_readings_goes_to_redis_in_a_few_round_trips(isolated, caplog):
+    """A day of HA states (a sensor reporting every few seconds) is tens of thousands of
+    readings: one round trip each was most of the write's time. Redis counts the reads of
+    its clients (all of them, so the bound leaves room for other tests' traffic: one round
+    trip a reading would be 20,000 reads)."""
+    readings = [home(8000 + (i // 5000) * 3000, T0 + timedelta(seconds=i)) for i in range(20_000)]
+    reads = get_redis().info("stats")["total_reads_processed"]
+    watch.note_high_power(target(), readings)
+    assert get_redis().info("stats")["total_reads_processed"] - reads < 10_000
+    assert [level for level, _ in logged(caplog)] == ["WARNING"]  # 11 kW from the 5000th second
+    assert "started at 2026-05-01T19:23:20+00:00" in logged(caplog)[0][1]
+    assert get_redis().hget(watch.high_power_key(target(), "Main panel"), "peak") == "17000.0"
+
+
 # A worker process (tests/support/log_workers.py): notes the whole-home series given as JSON
 # and prints the records it logged.
 WORKER = """
