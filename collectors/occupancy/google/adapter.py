@@ -1,10 +1,11 @@
 """Google Calendar occupancy adapter: today's and tomorrow morning's events -> who is home.
 
-Reads every configured calendar (events.list with singleEvents, ordered by start, all pages,
-status events requested explicitly) through google-api-python-client (see google_client.py for
-how its HTTP follows enrich.http's timeouts, retries and error classes), then applies the
-rules in prediction.py. Writes `occupancy_prediction` per person and for the household, at
-the start of the 15-minute slot of "now", so a rerun in the same slot overwrites.
+Reads every configured calendar (events.list with singleEvents, ordered by start, all pages
+up to listing.MAX_PAGES, status events requested explicitly) through google-api-python-client
+(see google_client.py for how its HTTP follows enrich.http's timeouts, retries and error
+classes), then applies the rules in prediction.py. Writes `occupancy_prediction` per person
+and for the household, at the start of the 15-minute slot of "now", so a rerun in the same
+slot overwrites.
 
 Options (ProviderConfig.options; tokens and endpoints are added by collectors.occupancy.google.oauth):
   calendars      ["primary"] | ["id", {"id": "...", "person": "..."}]
@@ -23,15 +24,14 @@ from typing import Any
 from collectors import base
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.occupancy.google import client as google_client
-from collectors.occupancy.google import prediction
+from collectors.occupancy.google import listing, prediction
 from collectors.occupancy.google.client import PROVIDER, Tokens
-from enrich.http import HttpPolicy, malformed, scrub_url
+from enrich.http import HttpPolicy, malformed
 from enrich.models import is_zone_name
 from enrich.readings import Reading
 
 MEASUREMENT = "occupancy_prediction"
 EVENT_TYPES = ["default", "focusTime", "outOfOffice", "workingLocation", "fromGmail"]
-PAGE_SIZE = 250
 
 
 def _strings(options: Mapping[str, Any], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -218,29 +218,25 @@ class GoogleCalendarAdapter(Adapter):
         self, service, calendar_id, start, end, zone, policy
     ) -> list[prediction.CalendarEvent]:
         parsed: list[prediction.CalendarEvent] = []
-        page_token = None
-        while True:
-            request = service.events().list(
+
+        def request_for(token: str | None) -> Any:
+            return service.events().list(
                 calendarId=calendar_id,
                 timeMin=start.isoformat(),
                 timeMax=end.isoformat(),
                 singleEvents=True,
                 orderBy="startTime",
                 eventTypes=EVENT_TYPES,
-                maxResults=PAGE_SIZE,
-                pageToken=page_token,
+                maxResults=listing.PAGE_SIZE,
+                pageToken=token,
             )
-            page = google_client.execute(request, policy)
-            items = page.get("items", [])
-            if not isinstance(items, list):
-                raise malformed(PROVIDER, scrub_url(request.uri), "'items' is not a list")
+
+        for url, items in listing.pages(request_for, policy, "the events page"):
             for item in items:
                 try:
                     event = prediction.parse_event(item, zone)
                 except ValueError as exc:
-                    raise malformed(PROVIDER, scrub_url(request.uri), str(exc)) from None
+                    raise malformed(PROVIDER, url, str(exc)) from None
                 if event is not None:
                     parsed.append(event)
-            page_token = page.get("nextPageToken")
-            if not page_token:
-                return parsed
+        return parsed

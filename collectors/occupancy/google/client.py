@@ -11,9 +11,11 @@ other provider:
 - one log line per attempt on the `enrich.http` logger, URLs scrubbed of secrets;
 - `enrich.http`'s error classes: 401/403 -> AuthError; a refresh token Google no longer
   accepts (`invalid_grant`) -> ReconnectNeeded (an AuthError: a person must reconnect);
-  403 rateLimitExceeded and 429 -> RateLimitedError; 5xx, 408, timeouts and refused
-  connections -> TransientError; other 4xx, and a URL that is not absolute (httplib2's
-  RelativeURIError) -> PermanentError; a body that is not a JSON object -> MalformedResponse.
+  403 rateLimitExceeded and 429 -> RateLimitedError; 5xx, 408, timeouts, refused
+  connections and answers cut short -> TransientError; other 4xx, a URL that is not
+  absolute (httplib2's RelativeURIError), a redirect without a Location and too many
+  redirects -> PermanentError; a body that is not a JSON object (or not UTF-8) ->
+  MalformedResponse.
 
 Endpoints are overridable (settings GOOGLE_TOKEN_URI and GOOGLE_API_BASE, or the provider
 option `base_url`), which is how the tests point the library at a local server. `base_url` is
@@ -22,6 +24,7 @@ checked first (`api_root`): httplib2 raises its own errors, or retries, for what
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
@@ -294,9 +297,34 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
                 continue
             _log(request.method, request.uri, exc.resp.status, started, index + 1, total, "failed")
             raise error from None
+        except UnicodeDecodeError:  # the client decodes a 2xx body as UTF-8 JSON
+            _log(request.method, request.uri, 200, started, index + 1, total, "malformed")
+            raise MalformedResponse(
+                f"{PROVIDER}: {endpoint} answered but the body is not UTF-8 text, so not the "
+                "JSON object Google sends. base_url may point elsewhere.",
+                provider=PROVIDER,
+                endpoint=endpoint,
+                status=200,
+            ) from None
         except (RefreshError, TransportError) as exc:
             # google-auth already retried its own call; a person may have to act.
             raise refresh_failure(exc, getattr(request.http.credentials, "token_uri", "")) from None
+        except (httplib2.RedirectMissingLocation, httplib2.RedirectLimit) as exc:
+            # As in enrich.http: a redirect that cannot be followed will not mend by itself.
+            status = getattr(exc.response, "status", None)
+            _log(request.method, request.uri, status, started, index + 1, total, "failed")
+            what = (
+                f"answered HTTP {status} without a Location to follow"
+                if isinstance(exc, httplib2.RedirectMissingLocation)
+                else "redirected too many times"
+            )
+            raise PermanentError(
+                f"{PROVIDER}: {endpoint} {what}, which retrying will not fix. Check the "
+                "provider's option base_url (GOOGLE_API_BASE).",
+                provider=PROVIDER,
+                endpoint=endpoint,
+                status=status,
+            ) from None
         except httplib2.RelativeURIError:
             # Not an absolute http(s) URL: what the configuration says, no retry will mend it.
             _log(
@@ -308,7 +336,8 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
                 provider=PROVIDER,
                 endpoint=endpoint,
             ) from None
-        except (OSError, httplib2.HttpLib2Error) as exc:
+        except (OSError, http.client.HTTPException, httplib2.HttpLib2Error) as exc:
+            # HTTPException: the connection broke mid-answer (IncompleteRead, BadStatusLine).
             name = type(exc).__name__
             if retries_left:
                 _log(request.method, request.uri, name, started, index + 1, total, "retry")
@@ -337,24 +366,3 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
         _log(request.method, request.uri, 200, started, index + 1, total, "ok")
         return body
     raise AssertionError("unreachable: the loop returns or raises")
-
-
-def list_calendars(service: Any, policy: HttpPolicy | None = None) -> list[dict[str, Any]]:
-    """The account's calendars: [{id, summary, primary, timeZone}], every page."""
-    calendars: list[dict[str, Any]] = []
-    page_token = None
-    while True:
-        page = execute(service.calendarList().list(pageToken=page_token, maxResults=250), policy)
-        for item in page.get("items") or []:
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                calendars.append(
-                    {
-                        "id": item["id"],
-                        "summary": str(item.get("summaryOverride") or item.get("summary") or ""),
-                        "primary": bool(item.get("primary")),
-                        "timeZone": str(item.get("timeZone") or ""),
-                    }
-                )
-        page_token = page.get("nextPageToken")
-        if not page_token:
-            return calendars

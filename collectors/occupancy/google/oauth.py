@@ -28,6 +28,7 @@ from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from collectors.occupancy.google import client as google_client
+from collectors.occupancy.google import listing
 from collectors.occupancy.google.client import Tokens
 from enrich.crypto import require_readable
 from enrich.http import HttpError, HttpPolicy, scrub_text
@@ -261,7 +262,7 @@ def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
     tokens = _exchange_code(pending, config, code)
     try:
         service = google_client.calendar_service(tokens, api_base())
-        calendars = google_client.list_calendars(service)
+        calendars = listing.list_calendars(service)
     except HttpError as exc:
         raise OAuthSetupError(
             f"Google accepted the connection but the calendar list could not be read: {exc}"

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from collectors.answers import STORABLE
+
 HOUSEHOLD = "household"
 DEFAULT_HOME_KEYWORDS = ("WFH", "HOME")
 DEFAULT_ONLINE_KEYWORDS = (
@@ -198,14 +200,38 @@ def horizon(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
 def _when(value: Any, what: str, zone: tzinfo) -> tuple[datetime, bool]:
     if not isinstance(value, Mapping):
         raise ValueError(f"{what} is not an object")
-    if isinstance(value.get("dateTime"), str):
-        moment = datetime.fromisoformat(value["dateTime"])
-        if moment.tzinfo is None:  # RFC3339 requires an offset; be strict about guessing
-            raise ValueError(f"{what}.dateTime {value['dateTime']!r} has no UTC offset")
-        return moment.astimezone(UTC), False
-    if isinstance(value.get("date"), str):
-        return local_midnight(date.fromisoformat(value["date"]), zone), True
-    raise ValueError(f"{what} has neither 'dateTime' nor 'date'")
+    all_day = not isinstance(value.get("dateTime"), str)
+    key = "date" if all_day else "dateTime"
+    if not isinstance(value.get(key), str):
+        raise ValueError(f"{what} has neither 'dateTime' nor 'date'")
+    what = f"{what}.{key} {value[key]!r:.60}"
+    try:
+        if all_day:
+            moment = datetime.combine(date.fromisoformat(value[key]), time(0), tzinfo=zone)
+        else:
+            moment = datetime.fromisoformat(value[key])
+    except ValueError:
+        raise ValueError(f"{what} is not an ISO 8601 {'date' if all_day else 'time'}") from None
+    if moment.tzinfo is None:  # RFC3339 requires an offset; be strict about guessing
+        raise ValueError(f"{what} has no UTC offset")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        utc = None
+    # The rules add days and minutes to event times: near years 1 and 9999 that overflows.
+    if utc is None or not STORABLE[0] <= utc < STORABLE[1]:
+        raise ValueError(f"{what} is outside the years 1678-2261")
+    return utc, all_day
+
+
+def _field(obj: Mapping[str, Any], key: str, kind: type, what: str, within: str = "") -> Any:
+    """`obj[key]` when it is a `kind` (str or Mapping), None when absent or null."""
+    value = obj.get(key)
+    if value is not None and not isinstance(value, kind):
+        wanted = "text" if kind is str else "an object"
+        shown = f"{type(value).__name__} {value!r:.60}"
+        raise ValueError(f"{what} {within}{key} is {shown}, not {wanted}")
+    return value
 
 
 def parse_event(item: Any, zone: tzinfo) -> CalendarEvent | None:
@@ -215,39 +241,34 @@ def parse_event(item: Any, zone: tzinfo) -> CalendarEvent | None:
     """
     if not isinstance(item, Mapping):
         raise ValueError("an event is not an object")
-    if item.get("status") == "cancelled" or item.get("eventType") == "birthday":
+    what = f"event {item.get('id', '?')}"
+    status, event_type = _field(item, "status", str, what), _field(item, "eventType", str, what)
+    if status == "cancelled" or event_type == "birthday":
         return None
-    for attendee in item.get("attendees") or ():
-        if (
-            isinstance(attendee, Mapping)
-            and attendee.get("self")
-            and attendee.get("responseStatus") == "declined"
-        ):
-            return None
-    ident = item.get("id", "?")
-    try:
-        start, all_day = _when(item.get("start"), f"event {ident} start", zone)
-        end, _ = _when(item.get("end"), f"event {ident} end", zone)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
+    attendees = item.get("attendees") or []
+    if not isinstance(attendees, list) or not all(isinstance(a, Mapping) for a in attendees):
+        raise ValueError(f"{what} attendees is not a list of objects")
+    if any(a.get("self") and a.get("responseStatus") == "declined" for a in attendees):
+        return None
+    start, all_day = _when(item.get("start"), f"{what} start", zone)
+    end, _ = _when(item.get("end"), f"{what} end", zone)
     if end < start:
-        raise ValueError(f"event {ident} ends ({end.isoformat()}) before it starts")
-    working = item.get("workingLocationProperties") or {}
-    if not isinstance(working, Mapping):
-        raise ValueError(f"event {ident} workingLocationProperties is not an object")
-    kind = working.get("type") or ""
+        raise ValueError(f"{what} ends ({end.isoformat()}) before it starts")
+    working = _field(item, "workingLocationProperties", Mapping, what) or {}
+    kind = _field(working, "type", str, what, "workingLocationProperties.") or ""
     label = ""
     if kind in ("customLocation", "officeLocation"):
-        label = str((working.get(kind) or {}).get("label") or "")
+        place = _field(working, kind, Mapping, what, "workingLocationProperties.") or {}
+        label = _field(place, "label", str, what, f"workingLocationProperties.{kind}.") or ""
     return CalendarEvent(
-        summary=str(item.get("summary") or ""),
+        summary=_field(item, "summary", str, what) or "",
         start=start,
         end=end,
         all_day=all_day,
-        location=str(item.get("location") or ""),
-        event_type=str(item.get("eventType") or "default"),
-        transparent=item.get("transparency") == "transparent",
-        working_location=str(kind),
+        location=_field(item, "location", str, what) or "",
+        event_type=event_type or "default",
+        transparent=_field(item, "transparency", str, what) == "transparent",
+        working_location=kind,
         working_location_label=label,
     )
 

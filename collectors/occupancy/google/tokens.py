@@ -32,6 +32,7 @@ from django.db import transaction
 
 from collectors.base import ConfigError, Credentials
 from collectors.occupancy.google import client as google_client
+from collectors.occupancy.google import listing
 from collectors.occupancy.google.client import ReconnectNeeded, Tokens
 from collectors.occupancy.google.oauth import (
     PROVIDER,
@@ -146,7 +147,7 @@ def renew(connection: OAuthConnection, config: ProviderConfig) -> OAuthConnectio
     )
     if not current.account_email:
         # Built from GOOGLE_REFRESH_TOKEN: learn the account once, from its primary calendar.
-        calendars = google_client.list_calendars(
+        calendars = listing.list_calendars(
             google_client.calendar_service(_tokens(current, config), api_base())
         )
         with _unchanged(config, fresh.refresh_token) as still:
