@@ -5,18 +5,16 @@ the rules or google-api-python-client, and not a page loop that never ends.
 Through the real google-api-python-client and google-auth, against the local replay server."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from collectors.base import Credentials, SiteInfo, Window
-from collectors.occupancy.google.adapter import GoogleCalendarAdapter
 from enrich.http import MalformedResponse, PermanentError, TransientError
 from enrich.models import OAuthConnection
+from tests.support import google
 from tests.support.google import ACCOUNT, CALENDAR_LIST, PRIMARY, start
 
 NOW = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
-BERLIN = SiteInfo(name="Berlin flat", latitude=52.52, longitude=13.405, timezone="Europe/Berlin")
 EVENT = {
     "id": "e1",
     "status": "confirmed",
@@ -35,21 +33,7 @@ def fast_http(settings):
 
 def run(server, now):
     """The adapter's fetch for the Berlin flat at `now`, its access token still valid."""
-    adapter = GoogleCalendarAdapter()
-    credentials = Credentials(
-        options={
-            "base_url": server.url,
-            "token": "ya29.a0current-access-token",
-            "refresh_token": "1//0gstored-refresh-token",
-            "token_expiry": (datetime.now(UTC) + timedelta(minutes=50)).isoformat(),
-            "token_uri": server.url_for("/token"),
-            "client_id": "123-test.apps.googleusercontent.com",
-            "client_secret": "GOCSPX-test-secret",
-            "account": ACCOUNT,
-        }
-    )
-    target = adapter.target(BERLIN, credentials)
-    return adapter.fetch(target, credentials, Window(now - timedelta(minutes=15), now, now))
+    return google.run(server, now)[1]
 
 
 def malformed_event(server, problem, **fields):

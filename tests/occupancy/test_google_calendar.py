@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from collectors.base import ConfigError, Credentials, SiteInfo, Window
+from collectors.base import ConfigError, Window
 from collectors.occupancy.google.adapter import GoogleCalendarAdapter
 from collectors.occupancy.google.client import ReconnectNeeded
 from enrich.http import (
@@ -18,11 +18,10 @@ from enrich.http import (
     RateLimitedError,
     TransientError,
 )
-from tests.support.google import ACCOUNT, PRIMARY, workday_pages
+from tests.support.google import ACCOUNT, BERLIN, PRIMARY, creds, run, workday_pages
 
 FAMILY_ID = "family0a1b2c@group.calendar.google.com"
 FAMILY = "/calendar/v3/calendars/family0a1b2c%40group.calendar.google.com/events"
-BERLIN = SiteInfo(name="Berlin flat", latitude=52.52, longitude=13.405, timezone="Europe/Berlin")
 
 
 @pytest.fixture(autouse=True)
@@ -30,27 +29,6 @@ def fast_http(settings):
     settings.HTTP_BACKOFF_SECONDS = 0.01
     settings.HTTP_MAX_RETRIES = 1
     settings.HTTP_MAX_RETRY_AFTER_SECONDS = 1
-
-
-def creds(server, **options):
-    base = {
-        "base_url": server.url,
-        "token": "ya29.a0current-access-token",
-        "refresh_token": "1//0gstored-refresh-token",
-        "token_expiry": (datetime.now(UTC) + timedelta(minutes=50)).isoformat(),
-        "token_uri": server.url_for("/token"),
-        "client_id": "123-test.apps.googleusercontent.com",
-        "client_secret": "GOCSPX-test-secret",
-        "account": ACCOUNT,
-    }
-    return Credentials(options={**base, **options})
-
-
-def run(server, now, site=BERLIN, **options):
-    adapter = GoogleCalendarAdapter()
-    credentials = creds(server, **options)
-    target = adapter.target(site, credentials)
-    return target, adapter.fetch(target, credentials, Window(now - timedelta(minutes=15), now, now))
 
 
 def by_person(result):

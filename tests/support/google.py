@@ -5,6 +5,8 @@ setup page."""
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from collectors.base import Credentials, SiteInfo, Window
+from collectors.occupancy.google.adapter import GoogleCalendarAdapter
 from enrich.models import OAuthConnection
 
 PRIMARY = "/calendar/v3/calendars/primary/events"
@@ -54,3 +56,29 @@ def workday_pages(server) -> dict:
         query={"pageToken": page1["nextPageToken"]},
     )
     return page1
+
+
+BERLIN = SiteInfo(name="Berlin flat", latitude=52.52, longitude=13.405, timezone="Europe/Berlin")
+
+
+def creds(server, **options) -> Credentials:
+    """Credentials of a connected account on `server`, the access token valid 50 minutes."""
+    base = {
+        "base_url": server.url,
+        "token": "ya29.a0current-access-token",
+        "refresh_token": "1//0gstored-refresh-token",
+        "token_expiry": (datetime.now(UTC) + timedelta(minutes=50)).isoformat(),
+        "token_uri": server.url_for("/token"),
+        "client_id": "123-test.apps.googleusercontent.com",
+        "client_secret": "GOCSPX-test-secret",
+        "account": ACCOUNT,
+    }
+    return Credentials(options={**base, **options})
+
+
+def run(server, now, site=BERLIN, **options):
+    """The adapter's target and fetch for `site` at `now` (the last 15 minutes)."""
+    adapter = GoogleCalendarAdapter()
+    credentials = creds(server, **options)
+    target = adapter.target(site, credentials)
+    return target, adapter.fetch(target, credentials, Window(now - timedelta(minutes=15), now, now))
