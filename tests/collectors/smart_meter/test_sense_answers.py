@@ -4,6 +4,7 @@ asking again gives the same), never a ValueError or OverflowError out of the ada
 for the feed's timeout classed as transient, or readings written on a guess."""
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,32 +72,25 @@ def test_login_ids_that_are_none_are_malformed(replay_server, feed, where, value
 # --- realtime frames ---
 
 
-@pytest.mark.parametrize("devices", [7, {"id": "11654c89", "name": "Dryer", "w": 5584.7}, "x"])
-def test_realtime_devices_that_are_no_list_are_malformed(replay_server, feed, devices):
-    sense_routes(replay_server)
-    feed.script([HELLO, realtime(devices=devices)])
-    with pytest.raises(MalformedResponse, match="realtime_update: devices should be a list"):
-        fetch(replay_server, feed.url)
-
-
 @pytest.mark.parametrize(
-    "epoch",
+    ("value", "problem"),
     [
-        1777644342000,  # milliseconds
-        1777644342e6,  # microseconds
-        math.nan,
-        math.inf,
-        -math.inf,
-        -1e13,  # before year 1
-        10_000_000_000,  # 2286: past what InfluxDB can store
+        ({"devices": 7}, "devices should be a list"),
+        ({"devices": {"id": "11654c89", "name": "Dryer", "w": 5584.7}}, "devices should be"),
+        ({"devices": "x"}, "devices should be a list"),
+        ({"epoch": 1777644342000}, "epoch 1777644342000.0 is not seconds"),  # milliseconds
+        ({"epoch": 1777644342e6}, "epoch 1777644342000000.0 is not seconds"),  # microseconds
+        ({"epoch": math.nan}, "epoch should be a finite number"),
+        ({"epoch": math.inf}, "epoch should be a finite number"),
+        ({"epoch": -math.inf}, "epoch should be a finite number"),
+        ({"epoch": -1e13}, "epoch -10000000000000.0 is not"),  # before year 1
+        ({"epoch": 10_000_000_000}, "epoch 10000000000.0 is not seconds"),  # 2286: past InfluxDB
     ],
 )
-def test_a_realtime_epoch_that_is_no_storable_time_in_seconds_is_malformed(
-    replay_server, feed, epoch
-):
+def test_a_realtime_value_of_another_shape_is_malformed(replay_server, feed, value, problem):
     sense_routes(replay_server)
-    feed.script([HELLO, realtime(epoch=epoch)])
-    with pytest.raises(MalformedResponse, match="realtime_update: epoch"):
+    feed.script([HELLO, realtime(**value)])
+    with pytest.raises(MalformedResponse, match=f"realtime_update: {re.escape(problem)}"):
         fetch(replay_server, feed.url)
 
 
