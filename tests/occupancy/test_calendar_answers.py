@@ -200,6 +200,16 @@ def test_a_redirect_loop_is_permanent_not_retried(replay_server):
     assert len(replay_server.calls("GET", PRIMARY)) == 6  # httplib2's 5 redirections, once
 
 
+@pytest.mark.parametrize("location", ["ftp://files.example.com/events", "file:///etc/passwd"])
+def test_a_redirect_off_http_is_permanent_not_followed(replay_server, location):
+    # httplib2 raised a KeyError for the scheme, out of collect.
+    replay_server.add("GET", PRIMARY, status=302, body="", headers={"Location": location})
+    scheme = location.partition(":")[0]
+    with pytest.raises(PermanentError, match=f"answered with a redirect to a {scheme}: URL"):
+        run(replay_server, NOW)
+    assert len(replay_server.calls("GET", PRIMARY)) == 1
+
+
 def test_a_body_that_is_not_utf8_is_malformed(replay_server):
     # UnicodeDecodeError out of google-api-python-client's JSON model
     replay_server.add(

@@ -106,8 +106,22 @@ def google_credentials(tokens: Tokens) -> google.oauth2.credentials.Credentials:
     )
 
 
+class RedirectElsewhere(httplib2.HttpLib2Error):
+    """A redirect to a URL that is not http(s) (httplib2 raised a KeyError for its scheme)."""
+
+
+class _Http(httplib2.Http):
+    """httplib2 that calls http(s) URLs only; it calls `request` again for each redirect."""
+
+    def request(self, uri: str, *args: Any, **kwargs: Any) -> Any:
+        scheme, has_host, _ = uri.partition("://")  # no host: httplib2's RelativeURIError
+        if has_host and scheme.lower() not in ("http", "https"):
+            raise RedirectElsewhere(f"a redirect to a {scheme}: URL")
+        return super().request(uri, *args, **kwargs)
+
+
 def _http(policy: HttpPolicy) -> httplib2.Http:
-    return httplib2.Http(timeout=policy.timeout)
+    return _Http(timeout=policy.timeout)
 
 
 def refresh_failure(exc: Exception, token_uri: str) -> HttpError:
@@ -309,13 +323,15 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
         except (RefreshError, TransportError) as exc:
             # google-auth already retried its own call; a person may have to act.
             raise refresh_failure(exc, getattr(request.http.credentials, "token_uri", "")) from None
-        except (httplib2.RedirectMissingLocation, httplib2.RedirectLimit) as exc:
+        except (httplib2.RedirectMissingLocation, httplib2.RedirectLimit, RedirectElsewhere) as exc:
             # As in enrich.http: a redirect that cannot be followed will not mend by itself.
-            status = getattr(exc.response, "status", None)
+            status = getattr(exc, "response", None) and getattr(exc.response, "status", None)
             _log(request.method, request.uri, status, started, index + 1, total, "failed")
             what = (
                 f"answered HTTP {status} without a Location to follow"
                 if isinstance(exc, httplib2.RedirectMissingLocation)
+                else f"answered with {exc}"
+                if isinstance(exc, RedirectElsewhere)
                 else "redirected too many times"
             )
             raise PermanentError(
