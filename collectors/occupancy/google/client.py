@@ -13,8 +13,8 @@ other provider:
   accepts (`invalid_grant`) -> ReconnectNeeded (an AuthError: a person must reconnect);
   403 rateLimitExceeded and 429 -> RateLimitedError; 5xx, 408, timeouts, refused
   connections and answers cut short -> TransientError; other 4xx, a URL that is not
-  absolute (httplib2's RelativeURIError), a redirect without a Location and too many
-  redirects -> PermanentError; a body that is not a JSON object (or not UTF-8) ->
+  absolute (httplib2's RelativeURIError), a redirect without a Location, to a URL that is
+  not http(s), or too many redirects -> PermanentError; a body that is not a JSON object (or not UTF-8) ->
   MalformedResponse.
 
 Endpoints are overridable (settings GOOGLE_TOKEN_URI and GOOGLE_API_BASE, or the provider
