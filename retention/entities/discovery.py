@@ -42,6 +42,7 @@ class DiscoveryReport:
     unchanged: int = 0
     kinds: Counter = field(default_factory=Counter)  # registry kind of each entity found
     created_ids: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # entities the registry cannot hold, why
 
     @property
     def total(self) -> int:
@@ -52,7 +53,7 @@ class DiscoveryReport:
         return (
             f"Discovered {self.total} entities in {self.database!r} ({self.layout} layout): "
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged.\n"
-            f"By kind: {kinds}."
+            f"By kind: {kinds}." + "".join(f"\nSkipped: {why}" for why in self.skipped)
         )
 
 
@@ -76,7 +77,7 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
     if layout == "auto":
         layout = detect_layout(database)
     report = DiscoveryReport(database=database, layout=layout)
-    found = scan(database, layout)
+    found = [item for item in scan(database, layout) if _fits(item, report)]
     with transaction.atomic():
         existing = Entity.objects.select_for_update().in_bulk(
             [f.entity_id for f in found], field_name="entity_id"
@@ -88,6 +89,27 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
             if outcome == "created":
                 report.created_ids.append(entity.entity_id)
     return report
+
+
+def _limit(name: str) -> int:
+    return Entity._meta.get_field(name).max_length
+
+
+def _fits(found: Found, report: DiscoveryReport) -> bool:
+    """Whether the registry can hold the entity: an id or measurement longer than its column
+    is skipped (named in the report; cutting it would point at other points), a longer
+    name, unit, device class or area is cut to its column's length."""
+    for name in ("entity_id", "measurement"):
+        if len(getattr(found, name)) > _limit(name):
+            shown = found.entity_id[:80] + ("…" if len(found.entity_id) > 80 else "")
+            report.skipped.append(
+                f"{shown}: its {name} is {len(getattr(found, name))} characters, the registry "
+                f"holds at most {_limit(name)}"
+            )
+            return False
+    for name in ("friendly_name", "unit", "device_class", "area"):
+        setattr(found, name, getattr(found, name)[: _limit(name)])
+    return True
 
 
 def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:

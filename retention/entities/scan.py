@@ -112,6 +112,8 @@ def _scan_official(db: str) -> Iterator[Found]:
         first = {_key(r): r for r in _select(db, f"{base} LIMIT 1")}
         last = {_key(r): r for r in _select(db, f"{base} ORDER BY time DESC LIMIT 1")}
         for key, newest in last.items():
+            if not all(key):
+                continue  # no domain or entity_id tag: not a series Home Assistant wrote
             yield _official_entity(measurement, key, first.get(key, newest), newest)
 
 

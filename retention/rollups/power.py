@@ -36,7 +36,7 @@ from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate, clamp
 from retention.tiers.stepwise import step_sums
-from retention.tiers.timeline import reading_of
+from retention.tiers.timeline import reading_of, usable
 
 MICROSECOND = timedelta(microseconds=1)
 CHUNK_SIZE = 50000
@@ -162,6 +162,7 @@ def power_windows(
 
 def _last_reading(values: list[float | None], stop: int) -> float | None:
     for index in range(stop - 1, -1, -1):
-        if values[index] is not None:
-            return values[index]
+        value = values[index]
+        if value is not None and usable(value):  # as reading_of: a reading beyond the limit is none
+            return value
     return None

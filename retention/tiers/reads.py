@@ -39,7 +39,16 @@ from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.tiers.rows import HOURLY_RP, TierRow, _row, _source
 from retention.tiers.side import Side
-from retention.tiers.window import Fetched, entity_of, fetch, keyed, selection, window_samples
+from retention.tiers.window import (
+    Fetched,
+    batchable,
+    entity_of,
+    fetch,
+    keyed,
+    outranked,
+    selection,
+    window_samples,
+)
 from retention.timeutil import utc_midnight
 
 logger = logging.getLogger("retention.tiers.runner")
@@ -49,11 +58,15 @@ DAY = timedelta(days=1)
 
 
 def official(entities: Iterable[Entity]) -> list[Entity]:
-    """The entities read in batches: official layout, InfluxDB 1.x (else, entity by entity
-    through ha_source as before)."""
-    if not supports_csv(get_timeseries()):
+    """The entities read in batches: official layout (`batchable`), InfluxDB 1.x (else,
+    entity by entity through ha_source as before)."""
+    from django.conf import settings
+
+    ts = get_timeseries()
+    if not supports_csv(ts):
         return []
-    return [e for e in entities if e.layout == Entity.Layout.OFFICIAL]
+    skip = outranked(ts, settings.HA_INFLUXDB_DATABASE)
+    return [e for e in entities if batchable(e, skip)]
 
 
 def groups(entities: Sequence[Entity]) -> list[list[Entity]]:

@@ -13,8 +13,9 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
 - Gap: a sample with no value, no state and no attributes (HA's unknown/unavailable,
   `Sample(time)`). It stops the previous value from holding: the time until the next sample
   is not covered (no coverage, no mean weight, no on-seconds, no power energy). A sample that
-  has no reading usable for the entity's kind (a non-finite value, a numeric entity's text
-  state, a negative energy reading) also holds nothing but counts as a sample.
+  has no reading usable for the entity's kind (a non-finite value or one beyond +-1e300,
+  `timeline.READING_LIMIT`; a numeric entity's text state; a negative energy reading) also
+  holds nothing but counts as a sample.
 - Duplicate times: samples with the same time are one sample; the later in input order wins
   (as `ha_source` does with points of one entity sharing a time).
 - `sample_count` counts the (deduplicated) samples with start <= time < end that are not
@@ -39,7 +40,6 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -58,6 +58,7 @@ from retention.tiers.timeline import (
     is_on,
     reading_of,
     state_of,
+    usable,
     utc_window,
     window_timeline,
 )
@@ -203,7 +204,8 @@ def step_sums(
 ) -> tuple[float, float, float | None, float | None]:
     """The step function over one window from its pieces in time order, (reading, seconds it
     holds in the window): seconds covered, the sum of reading x seconds, the lowest and the
-    highest reading. A piece with no reading (a gap) or no time covers nothing.
+    highest reading. A piece with no reading (a gap, or one not `usable`: beyond
+    READING_LIMIT) or no time covers nothing.
 
     The one place of this arithmetic: the tiers (`_aggregate_values`) and the energy view's
     fast path (`retention.rollups.power`) both sum here, in the same order, so their results
@@ -212,7 +214,7 @@ def step_sums(
     low: float | None = None
     high: float | None = None
     for value, seconds in pieces:
-        if value is None or seconds <= 0:
+        if value is None or seconds <= 0 or not usable(value):
             continue
         coverage += seconds
         weighted += value * seconds
@@ -239,7 +241,7 @@ def _growth(
     growth = None if reference is None else 0.0
     for sample in timeline[inside:]:
         value = sample.value
-        if value is None or not math.isfinite(value):
+        if value is None or not usable(value):
             continue
         if value < 0:
             logger.warning(
@@ -291,7 +293,7 @@ def _aggregate_states(
     attribute_coverage: dict[str, float] = {}
     for sample, seconds in in_force(timeline, inside, start, end):
         if kind == "weather":
-            attributes = {k: v for k, v in sample.attributes.items() if math.isfinite(v)}
+            attributes = {k: v for k, v in sample.attributes.items() if usable(v)}
             if sample.state is None and not attributes:
                 continue
             for name, value in attributes.items():

@@ -18,6 +18,15 @@ from retention.timeutil import floor_day, floor_hour, require_aware
 
 # homeassistant.helpers.state.state_as_number: the states that count as 1 ("on").
 ON_STATES = frozenset({"on", "open", "home", "locked", "above_horizon"})
+# A reading beyond this (HA stores any finite float, up to 1.8e308) is no usable reading: a
+# window's value x seconds, and sums of a year of those, must stay finite (a mean of inf/inf
+# is NaN, which InfluxDB cannot store: the day could never be written).
+READING_LIMIT = 1e300
+
+
+def usable(value: float) -> bool:
+    """Whether a finite reading within +-READING_LIMIT (False for NaN and +-inf too)."""
+    return -READING_LIMIT <= value <= READING_LIMIT
 
 
 # --- Windows (UTC) ------------------------------------------------------------------------
@@ -138,7 +147,7 @@ def is_gap(sample: Sample) -> bool:
 def reading_of(kind: str, sample: Sample) -> float | None:
     """The sample's numeric reading for a value kind, None when it has no usable one."""
     value = sample.value
-    if value is None or not math.isfinite(value):
+    if value is None or not usable(value):
         return None
     if kind == "energy" and value < 0:
         return None  # HA skips negative meter readings

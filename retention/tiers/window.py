@@ -13,6 +13,7 @@ cell of a field of mixed or unknown type, is left to `ha_source` (JSON) by `wind
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +50,55 @@ class Fetched:
         run writes or deletes meanwhile), for `window_samples` to take."""
         samples, redo = parse(entities, self)
         self.parsed = (tuple(e.entity_id for e in entities), samples, redo)
+
+
+# InfluxDB escapes these in a CSV answer's tags cell (`with\ space`, `a\=b`, `a\,b`).
+_ESCAPED_IN_TAGS = frozenset(" ,=\\")
+# A query over several measurements answers each field in one type: the first of these
+# that any of them has (integers cast to float); the points of a lower one are left out,
+# from SELECT and COUNT alike. Field types are asked again after TYPES_SECONDS.
+_TYPE_RANK = {"float": 0, "integer": 0, "string": 1, "boolean": 2}
+TYPES_SECONDS = 60.0
+_outranked: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def batchable(entity: Entity, outranked: frozenset[str] = frozenset()) -> bool:
+    """Whether the entity's points can be read in a group (CSV): official layout, not in a
+    measurement of `outranked`, and tag values the tags cell of the answer gives back as they
+    are (`parse_tags` compares them unescaped). Home Assistant's object ids and domains never
+    hold a space, ',', '=' or '\\', nor does it write a `value` that is not a number; another
+    writer may, and those entities are read through `ha_source` (JSON), one at a time."""
+    domain, _, object_id = entity.entity_id.partition(".")
+    return (
+        entity.layout == Entity.Layout.OFFICIAL
+        and entity.measurement not in outranked
+        and _ESCAPED_IN_TAGS.isdisjoint(domain + object_id)
+    )
+
+
+def outranked(ts: TimeSeries, database: str) -> frozenset[str]:
+    """The measurements with a field of a type another measurement's same field outranks
+    (a boolean or string `value` where others hold numbers): a query over several
+    measurements would leave those points out. Asked at most every TYPES_SECONDS."""
+    cached = _outranked.get(database)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < TYPES_SECONDS:
+        return cached[1]
+    ranks: dict[str, dict[str, set[int]]] = {}
+    for row in ts.query(database, "SHOW FIELD KEYS"):
+        field = ranks.setdefault(row.measurement, {}).setdefault(row.values["fieldKey"], set())
+        field.add(_TYPE_RANK.get(row.values["fieldType"], len(_TYPE_RANK)))
+    best: dict[str, int] = {}
+    for fields in ranks.values():
+        for name, kinds in fields.items():
+            best[name] = min(best.get(name, min(kinds)), min(kinds))
+    found = frozenset(
+        measurement
+        for measurement, fields in ranks.items()
+        if any(kinds != {best[name]} for name, kinds in fields.items())
+    )
+    _outranked[database] = (now, found)
+    return found
 
 
 def selection(entities: Sequence[Entity]) -> tuple[str, str, dict[str, str]]:
@@ -221,13 +271,15 @@ def window_samples(entities: Sequence[Entity], start: datetime, end: datetime, d
                    fetched: Fetched | None = None) -> dict[str, list[Sample]]:  # fmt: skip
     """Every entity's samples in [start, end): parsed from `fetched` (or fetched now) for
     the official ones, through `ha_source` for the rest."""
-    batched = [e for e in entities if e.layout == Entity.Layout.OFFICIAL]
-    if not supports_csv(get_timeseries()):
-        batched = []
+    ts = get_timeseries()
+    batched = []
+    if supports_csv(ts):
+        skip = outranked(ts, database)
+        batched = [e for e in entities if batchable(e, skip)]
     samples: dict[str, list[Sample]] = {}
     if batched:
         if fetched is None:
-            fetched = fetch(get_timeseries(), batched, start, end, database)
+            fetched = fetch(ts, batched, start, end, database)
         ids = tuple(e.entity_id for e in batched)
         if fetched.parsed is not None and fetched.parsed[0] == ids:
             samples = fetched.parsed[1]
