@@ -18,7 +18,7 @@ from retention.archive.restore import restore_to_influxdb
 from retention.archive.restore_target import RestoreTargetRefused, restore_database
 from retention.archive.store import StorageError, StorageUnavailable
 from retention.archive.target import NOT_CONFIGURED, ArchiveNotConfigured, archive_configured
-from retention.day_ranges import RangeError, check_span
+from retention.day_ranges import ISO_DAY, RangeError, check_span
 from retention.models import RetentionRun
 from retention.queued import queue, record_queued_run
 
@@ -29,9 +29,19 @@ class ArchiveRequest(serializers.Serializer):
     )
 
 
+class Day(serializers.DateField):
+    """A day written YYYY-MM-DD only: DRF (Python's date.fromisoformat) also reads 20240301,
+    2024-W10-1 (a Monday) and digits of other scripts, which no one means as that day."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
 class RestoreRequest(serializers.Serializer):
-    start_date = serializers.DateField(help_text="First day to restore (YYYY-MM-DD).")
-    end_date = serializers.DateField(help_text="Last day to restore, inclusive.")
+    start_date = Day(help_text="First day to restore (YYYY-MM-DD).")
+    end_date = Day(help_text="Last day to restore, inclusive.")
     database = serializers.CharField(
         required=False,
         help_text="InfluxDB database to write to: RESTORE_INFLUXDB_DATABASE (the default) or "

@@ -10,12 +10,14 @@ what makes Parquet small (reference/retention_semantics.md: ~13 B per daily row)
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 TIME_TYPE = pa.timestamp("us", tz="UTC")
@@ -120,6 +122,62 @@ def to_parquet(table: pa.Table, compression: str) -> bytes:
 
 def from_parquet(data: bytes) -> pa.Table:
     return pq.read_table(io.BytesIO(data))
+
+
+# The columns every archive file has, with the types `rows_to_table` gives them.
+REQUIRED_COLUMNS: dict[str, pa.DataType] = {
+    "time": TIME_TYPE,
+    "entity_id": pa.string(),
+    "kind": pa.string(),
+}
+
+
+def table_problems(table: pa.Table) -> list[str]:
+    """Why a table read from a store is not an archive file as `rows_to_table` writes it (a
+    file of another tool or shape, which restore could neither sort nor write to InfluxDB);
+    empty when it is one."""
+    problems = []
+    names = table.schema.names
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"column {name!r} appears {names.count(name)} times")
+    for name, kind in REQUIRED_COLUMNS.items():
+        if name not in names:
+            problems.append(f"no column {name!r}")
+        elif names.count(name) == 1 and not table.schema.field(name).type.equals(kind):
+            problems.append(f"column {name!r} is {table.schema.field(name).type}, not {kind}")
+        elif names.count(name) == 1 and table[name].null_count:
+            problems.append(f"column {name!r} has {table[name].null_count} empty values")
+    allowed = set(INFLUX_TYPES.values())
+    fields = [c for c in table.schema if c.name not in REQUIRED_COLUMNS]
+    for column in fields:
+        expected = KNOWN_FIELDS.get(column.name)
+        if not column.name:
+            problems.append("a column has no name")
+        elif names.count(column.name) > 1:
+            continue
+        elif expected is not None and not column.type.equals(expected):
+            problems.append(f"column {column.name!r} is {column.type}, not {expected}")
+        elif expected is None and column.type not in allowed:
+            problems.append(f"column {column.name!r} is {column.type}, which InfluxDB cannot hold")
+        elif pa.types.is_floating(column.type):
+            if bad := pc.sum(pc.invert(pc.is_finite(table[column.name]))).as_py():
+                problems.append(f"column {column.name!r} has {bad} values NaN or infinite")
+    if problems:
+        return problems
+    for name in TAG_COLUMNS:
+        if empty := pc.sum(pc.equal(table[name], "")).as_py():
+            problems.append(f"column {name!r} has {empty} empty values")
+    # InfluxDB has no point without a field: such a row could never be restored.
+    no_field = functools.reduce(
+        pc.and_, (pc.is_null(table[c.name]) for c in fields), pa.scalar(True)
+    )
+    bare = table.num_rows if not fields else pc.sum(pc.cast(no_field, pa.int64())).as_py()
+    if bare:
+        problems.append(f"{bare} rows hold no field value")
+    distinct = table.group_by(["entity_id", "time"]).aggregate([]).num_rows
+    if distinct != table.num_rows:
+        problems.append(f"{table.num_rows - distinct} rows repeat an entity and day")
+    return problems
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:

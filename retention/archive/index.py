@@ -9,6 +9,10 @@ An object is indexed only when all of this holds; otherwise it is reported and l
 - its bytes have the SHA-256 stored in its metadata (and S3's ChecksumSHA256, when present),
   and the size HEAD reports;
 - it parses as Parquet and has rows; the row count matches the metadata's `record_count`;
+- it is an archive file as the run writes it (`format.table_problems`: the columns `time`,
+  `entity_id`, `kind` with their types and no empty values, the known fields with theirs,
+  other fields of a type InfluxDB holds, no NaN, every row with a field, no row twice), so
+  restore can read it back into InfluxDB; its days lie in 2000-01-01..2199-12-31;
 - its range: the metadata's `start_date`/`end_date` (the archive run's period bounds; without
   them, the key's date and the last day in the file) must contain the first and last day found
   in the file - checked against the content, never taken from the name alone; the key's date
@@ -42,6 +46,8 @@ import pyarrow.parquet as pq
 from django.utils import timezone
 
 from enrich.influx import TimeSeries, get_timeseries
+from enrich.time_span import outside_span
+from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.lock import archive_lock
 from retention.archive.reader import count_rows
@@ -54,6 +60,7 @@ from retention.archive.store import (
     sha256_hex,
 )
 from retention.archive.target import get_storage
+from retention.day_ranges import EARLIEST_DAY
 from retention.models import ArchiveObject
 from retention.timeutil import utc_date
 
@@ -185,15 +192,22 @@ def _inspect(storage: ArchiveStorage, key: str) -> _Found:
         raise Refused(f"HEAD reports {info.size} bytes but {len(data)} were downloaded.")
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
-        table = parquet.read(columns=["time"])
+        table = parquet.read()
     except (pa.ArrowException, OSError, KeyError) as exc:
         raise Refused(
             f"not a readable archive Parquet file ({exc}); remove or replace it."
         ) from None
+    if problems := fmt.table_problems(table):
+        raise Refused(
+            f"not an archive file: {'; '.join(problems)}. Restore could not read it; remove "
+            "or replace it."
+        )
     if table.num_rows == 0:
         raise Refused("the file holds no rows, so it covers no days; remove it.")
     bounds = pc.min_max(table["time"])
     first, last = (utc_date(bounds[name].as_py()) for name in ("min", "max"))
+    if first < EARLIEST_DAY or outside_span(last):
+        raise Refused(f"it holds days {first}..{last}, outside the days an archive can hold.")
     start, end = _declared_range(key, info, first, last)
     declared_count = info.metadata.get("record_count")
     if declared_count is not None and declared_count != str(table.num_rows):
@@ -210,9 +224,12 @@ def _day(value: str | None, what: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Refused(f"its {what} {value!r} is not a date.") from None
+    if day < EARLIEST_DAY or outside_span(day):
+        raise Refused(f"its {what} {value!r} is outside the days an archive can hold.")
+    return day
 
 
 def _declared_range(key: str, info: ObjectInfo, first: date, last: date) -> tuple[date, date]:

@@ -50,6 +50,23 @@ def _as_date(value: date | datetime | str, name: str) -> date:
     return day
 
 
+def _archive_table(obj: ArchiveObject, data: bytes, storage: ArchiveStorage) -> pa.Table:
+    """The object's rows, refused (VerificationError naming it) when they are no archive
+    file: a file the index took in that restore could neither sort nor write to InfluxDB."""
+    try:
+        table = fmt.from_parquet(data)
+    except (pa.ArrowException, OSError) as exc:
+        problems = [f"not readable as Parquet ({exc})"]
+    else:
+        problems = fmt.table_problems(table)
+    if problems:
+        raise VerificationError(
+            f"{obj.key} in {storage.location} is no archive file: {'; '.join(problems)}. "
+            "Nothing was restored; replace it from a copy (or delete its ArchiveObject row)."
+        )
+    return table
+
+
 def restore_from_archive(
     start_date: date | str,
     end_date: date | str,
@@ -73,7 +90,7 @@ def restore_from_archive(
                 f"{obj.key} in {storage.location} does not match its recorded SHA-256 "
                 f"{obj.checksum}; the object is damaged or was replaced. Not restored."
             )
-        tables.append(fmt.from_parquet(data))
+        tables.append(_archive_table(obj, data, storage))
     table = fmt.concat(tables)
     low = pa.scalar(utc_midnight(start), type=fmt.TIME_TYPE)
     high = pa.scalar(utc_midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)

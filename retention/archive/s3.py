@@ -97,6 +97,15 @@ class S3Storage(ArchiveStorage):
         message = error.get("Message", "") or str(exc)
         if code in ("NoSuchBucket",):
             hint = f"Create the bucket {self.bucket!r} or correct S3_ARCHIVE_BUCKET."
+        elif code == "InvalidObjectState":
+            # GLACIER or DEEP_ARCHIVE (a lifecycle rule moved it, or someone changed its class):
+            # unlike Glacier Instant Retrieval, it is read only after a restore job.
+            hint = (
+                "The object is in an archive storage class that needs a restore before it can "
+                "be read: start one (aws s3api restore-object, or the S3 console), wait until "
+                "it is done (hours), then repeat; keep archives in GLACIER_IR (S3_STORAGE_CLASS) "
+                "and check the bucket's lifecycle rules for a transition."
+            )
         elif code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied") or status in (
             401,
             403,

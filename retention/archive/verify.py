@@ -14,10 +14,12 @@ from retention.archive.store import ArchiveStorage, ObjectInfo, sha256_hex
 
 
 def parsed_rows(data: bytes) -> list[fmt.Row] | None:
+    """The file's rows; None when it is no archive file (not Parquet, or other columns)."""
     try:
-        return fmt.table_rows(fmt.from_parquet(data))
+        table = fmt.from_parquet(data)
     except (pa.ArrowException, OSError):
         return None
+    return None if fmt.table_problems(table) else fmt.table_rows(table)
 
 
 def holds(archived: list[fmt.Row], rows: list[fmt.Row]) -> bool:

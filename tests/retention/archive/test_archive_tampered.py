@@ -1,0 +1,184 @@
+"""Objects in the bucket that are not what the archive wrote, against moto's S3 server on
+loopback, the real InfluxDB and PostgreSQL: Parquet files of another shape (carrying a SHA-256
+that matches, so only their content tells), days no archive holds, an object moved to a
+storage class that needs a restore job; and restore days written other than YYYY-MM-DD.
+Each is refused naming what is wrong, never a 500 or an exception escaping a run."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from django.utils import timezone
+
+from retention.archive import format as fmt
+from retention.archive.index import rebuild_index
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
+from retention.archive.store import sha256_hex
+from retention.models import ArchiveObject, RetentionRun
+from tests.support.archive import BUCKET, as_rows, daily_rows
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 15, tzinfo=UTC)  # cutoff 2025-03-15: 2022 is a closed year
+KEY = "archives/2022/data_2022-01-01.parquet"
+UTC_TIME = pa.timestamp("us", tz="UTC")
+
+
+@pytest.fixture(autouse=True)
+def own_lock(settings):
+    """This test's own Redis key prefix: another test run's archive lock would stop a rebuild."""
+    settings.REDIS_KEY_PREFIX = f"test-tampered-{uuid.uuid4().hex[:10]}"
+
+
+def at(*days: date) -> pa.Array:
+    return pa.array([datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days], type=UTC_TIME)
+
+
+def parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def upload(s3, key: str, data: bytes, storage_class: str = "GLACIER_IR", **metadata: str) -> None:
+    """An object as someone else put it there: with a SHA-256 in its metadata that matches."""
+    s3.client().put_object(
+        Bucket=BUCKET,
+        Key=key,
+        Body=data,
+        StorageClass=storage_class,
+        Metadata={"sha256": sha256_hex(data), **metadata},
+    )
+
+
+JAN = (date(2022, 1, 1), date(2022, 1, 2))
+OTHER_SHAPES = {
+    "no entity_id or kind": (pa.table({"time": at(*JAN), "value": [1.0, 2.0]}), "no column 'entity_id'"),
+    "time as text": (pa.table({"time": ["2022-01-01", "2022-01-02"], "entity_id": ["a", "b"],
+                               "kind": ["power"] * 2}), "column 'time' is string"),
+    "time as numbers": (pa.table({"time": [1640995200, 1641081600], "entity_id": ["a", "b"],
+                                  "kind": ["power"] * 2}), "column 'time' is int64"),
+    "time empty": (pa.table({"time": pa.array([None, None], type=UTC_TIME), "entity_id": ["a", "b"],
+                             "kind": ["power"] * 2}), "column 'time' has 2 empty values"),
+    "entity_id empty": (pa.table({"time": at(*JAN), "entity_id": ["a", None],
+                                  "kind": ["power"] * 2}), "column 'entity_id' has 1 empty values"),
+    "a count as float": (pa.table({"time": at(*JAN), "entity_id": ["a", "b"], "kind": ["power"] * 2,
+                                   "sample_count": [1.5, 2.0]}), "column 'sample_count' is double"),
+    "bytes InfluxDB cannot hold": (pa.table({"time": at(*JAN), "entity_id": ["a", "b"],
+                                             "kind": ["power"] * 2, "blob": [b"\x00", b"\x01"]}),
+                                   "column 'blob' is binary"),
+    "one row twice": (pa.table({"time": at(JAN[0], JAN[0]), "entity_id": ["a", "a"],
+                                "kind": ["power"] * 2, "sample_count": [3, 3]}),
+                      "1 rows repeat an entity and day"),
+    "NaN InfluxDB cannot hold": (pa.table({"time": at(*JAN), "entity_id": ["a", "b"],
+                                           "kind": ["power"] * 2, "avg_value": [float("nan"), 1.0]}),
+                                 "column 'avg_value' has 1 values NaN or infinite"),
+    "a row without fields": (pa.table({"time": at(*JAN), "entity_id": ["a", "b"],
+                                       "kind": ["power"] * 2, "sample_count": [None, 2]}),
+                             "1 rows hold no field value"),
+    "an empty entity_id": (pa.table({"time": at(*JAN), "entity_id": ["", "b"],
+                                     "kind": ["power"] * 2, "sample_count": [1, 2]}),
+                           "column 'entity_id' has 1 empty values"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", OTHER_SHAPES)
+def test_rebuild_index_refuses_a_parquet_file_of_another_shape_naming_the_column(tier, s3, shape):
+    table, why = OTHER_SHAPES[shape]
+    upload(s3, KEY, parquet(table))
+    report = rebuild_index()  # used to stop on an AttributeError, or index the file
+    assert report.indexed == [] and [r["key"] for r in report.refused] == [KEY]
+    assert why in report.refused[0]["why"]
+    assert not ArchiveObject.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content, metadata",
+    [
+        (at(*JAN), {"start_date": "0001-01-01", "end_date": "9999-12-31"}),
+        (at(date(9999, 12, 30), date(9999, 12, 31)), {}),
+    ],
+    ids=["metadata days", "content days"],
+)
+def test_rebuild_index_refuses_days_no_archive_holds(tier, s3, content, metadata):
+    table = pa.table(
+        {"time": content, "entity_id": ["a", "b"], "kind": ["power"] * 2, "sample_count": [1, 2]}
+    )
+    upload(s3, "archives/other/file.parquet", parquet(table), **metadata)
+    report = rebuild_index()  # used to raise OverflowError (the day after 9999-12-31)
+    assert report.indexed == [] and "outside the days an archive" in report.refused[0]["why"]
+    assert not ArchiveObject.objects.exists()
+
+
+def test_restore_of_an_indexed_file_of_another_shape_is_refused_naming_it_not_a_500(
+    tier, s3, client
+):
+    """The index (PostgreSQL) lists a file whose checksum matches but whose columns restore
+    cannot use (indexed by an older rebuild, or the row edited): a 502 naming the object, and
+    the restore run failed saying why."""
+    data = parquet(OTHER_SHAPES["no entity_id or kind"][0])
+    upload(s3, KEY, data)
+    ArchiveObject.objects.create(
+        key=KEY, target="s3", bucket=BUCKET, start_date=JAN[0], end_date=JAN[1], record_count=2,
+        file_size=len(data), checksum=sha256_hex(data), compression="snappy",
+        storage_class="GLACIER_IR", created=timezone.now(), verified=timezone.now(),
+    )  # fmt: skip
+    client.raise_request_exception = False
+    response = client.post(
+        "/retention/restore", {"start_date": "2022-01-01", "end_date": "2022-01-31"}, format="json"
+    )
+    assert response.status_code == 502, response.content
+    assert KEY in response.json()["detail"] and "no column 'entity_id'" in response.json()["detail"]
+    run = RetentionRun.objects.get(operation="restore")
+    assert run.status == "failed" and "VerificationError" in run.errors and KEY in run.errors
+
+
+def test_an_archive_run_replaces_an_unverified_object_of_another_shape(tier, s3):
+    """An object at the run's key that no run verified (no ArchiveObject row) and that is no
+    archive file is replaced, as a damaged upload is: it used to fail every run with a
+    KeyError, leaving the year in InfluxDB for good."""
+    readings = daily_rows(3, date(2022, 1, 1), 365)
+    tier.write(readings)
+    upload(s3, KEY, parquet(OTHER_SHAPES["no entity_id or kind"][0]))
+    report = run_archive(NOW)
+    assert report.errors == [] and report.status == "ok"
+    assert [o["key"] for o in report.objects] == [KEY] and report.bytes_uploaded > 0
+    assert tier.rows() == []  # deleted only after the new file was verified
+    assert fmt.table_rows(restore_from_archive("2022-01-01", "2022-12-31")) == as_rows(readings)
+
+
+def test_restore_of_an_object_needing_a_restore_job_says_so(tier, s3, client):
+    """An archived object moved to GLACIER (a lifecycle transition) answers InvalidObjectState:
+    the answer says to restore it first, not to check the credentials."""
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    run_archive(NOW)
+    body = s3.client().get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
+    upload(s3, KEY, body, storage_class="GLACIER")
+    response = client.post(
+        "/retention/restore", {"start_date": "2022-01-01", "end_date": "2022-01-31"}, format="json"
+    )
+    assert response.status_code == 502
+    detail = response.json()["detail"]
+    assert "InvalidObjectState" in detail and "restore-object" in detail
+    assert "AWS_ACCESS_KEY" not in detail
+
+
+@pytest.mark.parametrize("day", ["20220101", "2022-W01-6", "\u0662\u0660\u0662\u0662-01-01"])
+def test_restore_endpoint_takes_days_as_yyyy_mm_dd_only(tier, s3, client, day):
+    """Python reads 20220101 and 2022-W01-6 (a Saturday) as dates, and digits of other
+    scripts: a 400 naming the parameter instead of restoring a range no one asked for."""
+    response = client.post(
+        "/retention/restore", {"start_date": day, "end_date": "2022-01-31"}, format="json"
+    )
+    assert response.status_code == 400 and "YYYY-MM-DD" in response.json()["start_date"][0]
+    response = client.post(
+        "/retention/restore", {"start_date": "2022-01-01", "end_date": day}, format="json"
+    )
+    assert response.status_code == 400 and "YYYY-MM-DD" in response.json()["end_date"][0]
+    assert not RetentionRun.objects.exists()
