@@ -16,7 +16,12 @@ from rest_framework.exceptions import ValidationError
 
 from enrich.time_span import SPAN, outside_span
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhm])")
+# Numbers are written in ASCII digits only: Python's int(), float() and Django's date parsers
+# also read " 30", "+30", "3_0" and other scripts' digits ("٣٠"), which no client means.
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([dhm])")
+_WHOLE = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes"}
 FALSE = {"false", "0", "no"}
@@ -69,7 +74,7 @@ def boolean(name: str, raw: str) -> bool:
 
 @_parameter
 def integer(name: str, raw: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    value = _or_none(int, raw)
+    value = _or_none(int, raw) if _WHOLE.fullmatch(raw) else None
     if value is None:
         raise _bad(name, raw, "a whole number")
     if abs(value) > BIGGEST:  # ids and counts are 64-bit in the database
@@ -84,7 +89,7 @@ def integer(name: str, raw: str, minimum: int | None = None, maximum: int | None
 
 @_parameter
 def day(name: str, raw: str) -> date:
-    value = _or_none(parse_date, raw) if len(raw) == 10 else None
+    value = _or_none(parse_date, raw) if _DAY.fullmatch(raw) else None
     if value is None:
         raise _bad(name, raw, "a date as YYYY-MM-DD")
     return _in_span(name, raw, value, "a date")
@@ -94,7 +99,7 @@ def day(name: str, raw: str) -> date:
 def moment(name: str, raw: str) -> datetime:
     """An ISO 8601 time with a zone, as UTC (an offset PostgreSQL refuses, such as +16:00,
     is still a moment)."""
-    value = _or_none(parse_datetime, raw)
+    value = _or_none(parse_datetime, raw) if raw.isascii() else None
     if value is None or value.tzinfo is None:
         raise _bad(name, raw, "an ISO 8601 time with a time zone, e.g. 2026-11-27T06:00:00Z")
     return _in_span(name, raw, value, "a time").astimezone(UTC)
@@ -111,7 +116,7 @@ def text(name: str, raw: str) -> str:
 @_parameter
 def number(name: str, raw: str) -> float:
     """A finite decimal number ("3", "1.5")."""
-    value = _or_none(float, raw)
+    value = _or_none(float, raw) if _DECIMAL.fullmatch(raw) else None
     if value is None or not math.isfinite(value):
         raise _bad(name, raw, "a number, e.g. 3 or 1.5")
     return value

@@ -7,6 +7,7 @@ The test client raises a view's exception, so a 500 would fail these tests with 
 
 import re
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -124,6 +125,33 @@ def test_restore_refuses_extreme_dates(staff, body, parameter):
 def test_history_refuses_a_huge_number_of_days(staff):
     response = staff.get("/retention/history?days=99999999999999999999")
     assert_400_naming(response, "days", A_WHOLE_NUMBER)
+
+
+@pytest.mark.parametrize("days", ["\u0663", "+30", " 30", "3_0", "\uff13\uff10", "30 "])
+def test_a_number_is_written_in_ascii_digits_only(staff, days):
+    # int() read each as 3 or 30: a 200 answering for a number nobody wrote.
+    for url in ("/retention/history", "/retention/metrics", "/retention/alerts"):
+        response = staff.get(url, {"days": days})
+        assert_400_naming(response, "days", "expected a whole number")
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter", "value", "words"),
+    [
+        ("/api/pricing/windows?hours=3", "within", "\u0662h", "a duration such as 24h"),
+        ("/api/pricing/windows?within=4h", "hours", "1_0", "a number, e.g. 3 or 1.5"),
+        ("/api/pricing/windows?within=4h", "hours", "\u0663", "a number, e.g. 3 or 1.5"),
+        ("/api/pricing/windows?hours=3", "before", "\u0662\u0660\u0662\u0666-11-27T06:00:00Z",
+         "an ISO 8601 time"),
+        ("/api/views/daily_energy_by_device?end=2026-01-02", "start",
+         "\u0662\u0660\u0662\u0666-01-01", "a date as YYYY-MM-DD"),
+    ],
+)  # fmt: skip
+def test_times_durations_and_decimals_are_written_in_ascii_digits_only(
+    staff, url, parameter, value, words
+):
+    response = staff.get(f"{url}&{urlencode({parameter: value})}")
+    assert_400_naming(response, parameter, words)
 
 
 @pytest.mark.parametrize("site", ["abc", "1e3", "99999999999999999999", "-1", "0"])
