@@ -20,7 +20,7 @@ from enrich.time_span import SPAN, outside_span
 # also read " 30", "+30", "3_0" and other scripts' digits ("٣٠"), which no client means.
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([dhm])")
 _WHOLE = re.compile(r"-?[0-9]+")
-_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes"}
