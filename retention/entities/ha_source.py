@@ -57,6 +57,7 @@ from datetime import datetime
 from typing import Any
 
 from enrich.influx import Row, get_timeseries, quote_ident
+from retention.day_ranges import EARLIEST_TIME
 from retention.entities.samples import Sample
 from retention.models import Entity
 
@@ -384,16 +385,16 @@ def count_samples(
 def first_sample_time(
     entity: Entity, before: datetime, *, database: str | None = None
 ) -> datetime | None:
-    """The time of the entity's oldest point before `before` (any point of its series, a
-    gap included), or None when it has none; one query, for finding where raw data starts."""
+    """The entity's oldest point time in [2000, `before`) (a gap too; earlier is a clock not yet
+    set, e.g. a Raspberry Pi before NTP), or None: one query, for where raw data starts."""
     if before.tzinfo is None:
         raise ValueError(f"{entity.entity_id}: before {before!r} needs a timezone (UTC)")
     source = _source(entity)
     query = (
         f"SELECT * FROM {quote_ident(source.measurement)} WHERE {source.where} "
-        "AND time < $before ORDER BY time ASC LIMIT 1"
+        "AND time >= $since AND time < $before ORDER BY time ASC LIMIT 1"
     )
-    params = {**source.params, "before": before}
+    params = {**source.params, "since": EARLIEST_TIME, "before": before}
     with get_timeseries().query(_database(database), query, params=params) as rows:
         first = next(rows, None)
     return None if first is None else first.time

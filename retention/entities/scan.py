@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from enrich.influx import Row, get_timeseries, quote_ident
+from retention.day_ranges import EARLIEST_TIME
 from retention.entities.ha_source import INGESTOR_MEASUREMENT, as_number, ingestor_raw_attributes
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
@@ -39,6 +40,9 @@ ENERGY_UNITS = frozenset({"kWh", "Wh"})
 OWN_MEASUREMENTS = frozenset({TIER_MEASUREMENT})
 _ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[A-Za-z0-9_]+$")
 _REAL_STATE = "!~ /^(unknown|unavailable)?$/"  # a field with a state that is not a gap
+# First seen is the first point since 2000: an earlier one is a clock not yet set (a Raspberry
+# Pi before NTP), and the tiers and views would start from it and walk every day since 1970.
+SINCE = f"WHERE time >= '{EARLIEST_TIME:%Y-%m-%dT%H:%M:%SZ}'"
 
 
 # --- What one scan finds --------------------------------------------------------------------
@@ -108,9 +112,12 @@ def _scan_official(db: str) -> Iterator[Found]:
             continue
         if not {"entity_id", "domain"} <= set(ts.tag_keys(db, measurement)):
             continue  # not written by Home Assistant's integration (enrichment data, ...)
-        base = f'SELECT * FROM {quote_ident(measurement)} GROUP BY "domain", "entity_id"'
-        first = {_key(r): r for r in _select(db, f"{base} LIMIT 1")}
-        last = {_key(r): r for r in _select(db, f"{base} ORDER BY time DESC LIMIT 1")}
+        table, group = quote_ident(measurement), 'GROUP BY "domain", "entity_id"'
+        first = {_key(r): r for r in _select(db, f"SELECT * FROM {table} {SINCE} {group} LIMIT 1")}
+        last = {
+            _key(r): r
+            for r in _select(db, f"SELECT * FROM {table} {group} ORDER BY time DESC LIMIT 1")
+        }
         for key, newest in last.items():
             if not all(key):
                 continue  # no domain or entity_id tag: not a series Home Assistant wrote
@@ -148,7 +155,8 @@ def _scan_ingestor(db: str) -> Iterator[Found]:
     real = f'("state_value" {_REAL_STATE} OR "state" {_REAL_STATE})'
     base = f"SELECT * FROM {table} WHERE {states}"
     group = 'GROUP BY "entity_id"'
-    first = {r.tags["entity_id"]: r for r in _select(db, f"{base} {group} LIMIT 1")}
+    since = SINCE.replace("WHERE", "AND")
+    first = {r.tags["entity_id"]: r for r in _select(db, f"{base} {since} {group} LIMIT 1")}
     last = {
         r.tags["entity_id"]: r for r in _select(db, f"{base} {group} ORDER BY time DESC LIMIT 1")
     }

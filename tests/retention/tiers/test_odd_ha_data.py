@@ -1,9 +1,10 @@
 """Raw -> hourly with Home Assistant data that is odd but occurs (found by fuzzing): readings
 near the largest float, tag values InfluxDB escapes, a `value` field of another type than
 another measurement's, an entity id without a domain. Real InfluxDB; days are UTC, T0 =
-2024-03-04 00:00 UTC (a Monday: a new shard group of the default policy starts there)."""
+2024-03-04 00:00 UTC (a Monday: a new shard group of the default policy starts there); a point
+from 1970 (a clock not yet set)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -120,3 +121,25 @@ def test_an_entity_id_without_a_domain_is_left_out_and_named(ha_db):
     assert (run.status, run.errors) == ("ok", "")
     assert any("'nodomain'" in note for note in run.details["waiting"])
     assert len(hours(fine.entity_id)) == 24
+
+
+def test_a_point_from_1970_is_no_start_and_stays_raw(ha_db, settings):
+    # A Raspberry Pi writes 1970 times until NTP sets its clock: discovery took that point as
+    # first seen, and a scheduled hourly run started there, walking every day since 1970
+    # (and the views' refresh from first_seen likewise).
+    unset_clock = datetime(1970, 1, 1, 0, 0, 12, tzinfo=UTC)
+    pi = {"domain": "sensor", "entity_id": "pi_power"}
+    ha_db.write([Reading("W", {"value": 7.0}, unset_clock, pi)])
+    ha_db.write([point("W", "sensor.pi_power", s, value=float(s)) for s in (0, 1800, 90000)])
+    discover()
+    entity = Entity.objects.get(entity_id="sensor.pi_power")
+    assert (entity.first_seen, entity.last_seen) == (T0, T0 + timedelta(seconds=90000))
+
+    now = T0 + timedelta(days=settings.RETENTION_RAW_DAYS + 1, hours=12)  # only D0 is due
+    run = tiers.downsample_hourly(now=now)
+    assert (run.status, run.errors) == ("ok", "")
+    assert (run.range_start, run.range_end) == (None, None)  # the scheduled run's own start
+    got = hours(entity.entity_id)
+    assert sorted(got)[0] == T0 and len(got) == 24  # D0's hours, none before
+    assert (got[T0]["avg_value"], got[T0]["coverage_seconds"]) == (900.0, 3600)
+    assert count_samples(entity, unset_clock, unset_clock + DAY) == 1  # never deleted
