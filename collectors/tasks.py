@@ -6,6 +6,7 @@ slots, with no API call (collectors.pricing.now)."""
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from collectors import pipeline
 from collectors.base import Adapter, ConfigError, SiteInfo
@@ -76,6 +77,10 @@ def _target_key(source, provider, username, api_key, password, options, session,
     return adapter.target(SiteInfo(*site), plain).key
 
 
+# What a failed run says when the pipeline did not end it: the worker log has the traceback.
+UNEXPECTED = " (the collection stopped here: see the worker's log)"
+
+
 def record_failure(config: ProviderConfig, error: str, served: str, task_id: str = "") -> None:
     """A failed run of a config whose collection did not get as far as the pipeline."""
     CollectorRun.objects.create(
@@ -123,7 +128,13 @@ def collect(self, config_id: int) -> dict:
     except ProviderConfig.DoesNotExist:
         logger.warning("collect: provider config %s no longer exists; nothing to do", config_id)
         return {"status": "gone"}
-    outcome = pipeline.collect(config, task_id=self.request.id or "")
+    try:
+        outcome = pipeline.collect(config, task_id=self.request.id or "")
+    except Exception as exc:  # the time limit, or what no adapter expected: record, then fail
+        why = "the task's time limit ran out" if isinstance(exc, SoftTimeLimitExceeded) else exc
+        record_failure(config, f"{type(exc).__name__}: {why}"[:2000] + UNEXPECTED,
+                       "nothing (the run stopped)", self.request.id or "")  # fmt: skip
+        raise
     if outcome.transient and self.request.retries < self.max_retries:
         # A transient failure already served last-good; try once more a little later.
         raise self.retry(countdown=60 * 2**self.request.retries)

@@ -50,3 +50,34 @@ def test_dispatch_to_worker_writes_points(replay_server, settings):
         ts.drop_database(database)
         for key in get_redis().scan_iter(f"{prefix}:*"):
             get_redis().delete(key)
+
+
+def test_a_collection_stopped_by_its_time_limit_is_a_recorded_failure(replay_server, settings):
+    # The soft time limit (a SoftTimeLimitExceeded out of the HTTP call) is no failure the
+    # pipeline expects: the task failed in Flower and no run said so.
+    tag = uuid.uuid4().hex[:10]
+    prefix = f"test-e2e-{tag}"
+    replay_server.add(
+        "GET",
+        AIRNOW_CURRENT_PATH,
+        json=replay_server.load_fixture("airnow/observation_current.json"),
+        delay=8,
+    )
+    site = Site.objects.create(name="slow home", latitude=47.6021, longitude=-122.3290)
+    config = configs.airnow(site, replay_server.url)
+    try:
+        with celery_worker(
+            pool="prefork", REDIS_KEY_PREFIX=prefix, HTTP_TIMEOUT_SECONDS="20"
+        ) as worker:
+            result = app.send_task(
+                "collectors.collect", args=[config.pk], soft_time_limit=2, time_limit=30
+            )
+            result.get(timeout=60, propagate=False)
+            assert result.state == "FAILURE", output(worker)
+        (run,) = CollectorRun.objects.all()
+        assert (run.status, run.provider, run.task_id) == ("failed", "airnow", result.id)
+        assert run.error.startswith("SoftTimeLimitExceeded: the task's time limit ran out")
+        assert run.error.endswith("(the collection stopped here: see the worker's log)")
+    finally:
+        for key in get_redis().scan_iter(f"{prefix}:*"):
+            get_redis().delete(key)
