@@ -61,7 +61,7 @@ def test_a_collection_stopped_by_its_time_limit_is_a_recorded_failure(replay_ser
         "GET",
         AIRNOW_CURRENT_PATH,
         json=replay_server.load_fixture("airnow/observation_current.json"),
-        delay=8,
+        delay=3,
     )
     site = Site.objects.create(name="slow home", latitude=47.6021, longitude=-122.3290)
     config = configs.airnow(site, replay_server.url)
@@ -70,7 +70,7 @@ def test_a_collection_stopped_by_its_time_limit_is_a_recorded_failure(replay_ser
             pool="prefork", REDIS_KEY_PREFIX=prefix, HTTP_TIMEOUT_SECONDS="20"
         ) as worker:
             result = app.send_task(
-                "collectors.collect", args=[config.pk], soft_time_limit=2, time_limit=30
+                "collectors.collect", args=[config.pk], soft_time_limit=1, time_limit=30
             )
             result.get(timeout=60, propagate=False)
             assert result.state == "FAILURE", output(worker)

@@ -61,7 +61,7 @@ def celery_worker(
         yield proc
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.communicate(timeout=30)  # read its log: a full pipe would block its shutdown
 
 
 def output(proc: subprocess.Popen) -> str:
