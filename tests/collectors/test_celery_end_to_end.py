@@ -13,7 +13,7 @@ from enrich.models import Site
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support import configs
-from tests.support.worker import celery_worker, output
+from tests.support.worker import celery_worker, output, wait_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
@@ -70,10 +70,11 @@ def test_a_collection_stopped_by_its_time_limit_is_a_recorded_failure(replay_ser
             pool="prefork", REDIS_KEY_PREFIX=prefix, HTTP_TIMEOUT_SECONDS="20"
         ) as worker:
             result = app.send_task(
-                "collectors.collect", args=[config.pk], soft_time_limit=1, time_limit=30
+                "collectors.collect", args=[config.pk], soft_time_limit=1, time_limit=10
             )
             result.get(timeout=60, propagate=False)
             assert result.state == "FAILURE", output(worker)
+            wait_idle(worker)
         (run,) = CollectorRun.objects.all()
         assert (run.status, run.provider, run.task_id) == ("failed", "airnow", result.id)
         assert run.error.startswith("SoftTimeLimitExceeded: the task's time limit ran out")

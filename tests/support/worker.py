@@ -1,14 +1,17 @@
 """A real Celery worker in a child process, on the real Redis broker and the test database."""
 
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from config.celery import QUEUES
+from config.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +33,9 @@ def celery_worker(
     # Django's system checks run once, in tests/test_settings.py, not at every worker's start.
     env = dict(os.environ, DATABASE_URL=test_database_url(), CELERY_SKIP_CHECKS="1")
     env.update(env_overrides)
+    # The worker logs to a file, not a pipe: nobody reads a pipe while a test waits on a task,
+    # and a worker whose pipe is full (a few tracebacks) blocks in its next log line.
+    log = tempfile.TemporaryFile("w+")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -53,21 +59,44 @@ def celery_worker(
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
+    proc.log = log
+    proc.node = f"{node}-{os.getpid()}@{socket.gethostname()}"
     try:
         yield proc
     finally:
         proc.terminate()
-        proc.communicate(timeout=30)  # read its log: a full pipe would block its shutdown
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError(f"the worker did not stop within 30 s:\n{_tail(proc)}") from None
+        finally:
+            log.close()
 
 
 def output(proc: subprocess.Popen) -> str:
     """The worker's output so far (stops it), for failure messages."""
     proc.terminate()
-    return proc.communicate(timeout=30)[0][-4000:]
+    proc.wait(timeout=30)
+    return _tail(proc)
+
+
+def wait_idle(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Until the worker runs no task. A task's result reaches the backend a moment before the
+    worker hears it is done; a worker stopped in that moment waits out the task's hard time
+    limit before it stops."""
+    deadline = time.monotonic() + timeout
+    while celery_app.control.inspect([proc.node], timeout=1).active() != {proc.node: []}:
+        assert time.monotonic() < deadline, _tail(proc)
+        time.sleep(0.2)
+
+
+def _tail(proc: subprocess.Popen) -> str:
+    proc.log.seek(0)
+    return proc.log.read()[-4000:]
 
 
 def followed(client, answer: dict, worker: subprocess.Popen, timeout: float = 90) -> dict:
