@@ -67,21 +67,26 @@ def celery_worker(
     try:
         yield proc
     finally:
-        proc.terminate()
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError(f"the worker did not stop within 30 s:\n{_tail(proc)}") from None
+            _stop(proc)
         finally:
             log.close()
 
 
 def output(proc: subprocess.Popen) -> str:
     """The worker's output so far (stops it), for failure messages."""
-    proc.terminate()
-    proc.wait(timeout=30)
+    _stop(proc)
     return _tail(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Tell the worker to stop; fail with its log when it has not within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"the worker did not stop within 30 s:\n{_tail(proc)}") from None
 
 
 def wait_idle(proc: subprocess.Popen, timeout: float = 30) -> None:
