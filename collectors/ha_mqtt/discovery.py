@@ -13,6 +13,7 @@ Every entity is available only when both availability topics say `online`
 stays available (it is the last good answer) and says so in its attributes.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,16 @@ class EntityState:
 def slug(text: str) -> str:
     """A topic/object-id safe part: lower case letters, digits and `_`."""
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "unnamed"
+
+
+def distinct(key: str, name: str, taken: set[str]) -> str:
+    """`key`, or, when an entity of the site already has it, `key` with 8 hex digits of the
+    `name` it was made from: names that differ only in what slug() drops (case, punctuation,
+    other scripts: "冷蔵庫" and "洗濯機" are both "unnamed") stay two entities."""
+    if key in taken:
+        key = f"{key}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    taken.add(key)
+    return key
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from collectors.api import provider_value
 from collectors.ha_mqtt import meters
-from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug
+from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, distinct, slug
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
 from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
@@ -211,12 +211,15 @@ def smart_meter_states(
     # rather than removing circuits it cannot see.
     phantoms = meters.phantom_loads(entry["provider"], devices, newest)
     circuits = meters.circuit_powers(entry["provider"], devices, newest)
+    taken: set[str] = set()  # the values come sorted by device and circuit: stable keys
     for found in phantoms:
-        spec = _power(f"phantom_load_{slug(found.device)}", f"Phantom load {found.device}")
+        key = distinct(f"phantom_load_{slug(found.device)}", found.device, taken)
+        spec = _power(key, f"Phantom load {found.device}")
         states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
     for found in circuits:
-        key = f"circuit_{slug(found.device)}_{slug(found.circuit)}_power"
-        spec = _power(key, f"{found.circuit} power")
+        name = f"{found.device}\0{found.circuit}"
+        key = distinct(f"circuit_{slug(found.device)}_{slug(found.circuit)}", name, taken)
+        spec = _power(f"{key}_power", f"{found.circuit} power")
         states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
     return states
 

@@ -9,6 +9,7 @@ import pytest
 
 from collectors import pipeline
 from collectors.ha_mqtt.publisher import publish_all
+from collectors.smart_meter.common import CIRCUIT_MEASUREMENT
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig
 from enrich.readings import Reading
@@ -115,6 +116,47 @@ def test_home_power_circuits_and_phantom_load(topics, subscriber, broker, settin
     attributes = json.loads(subscriber.messages[f"{base}/circuit_home_heat_pump_power/attributes"])
     assert attributes["data_time"] == "2026-05-01T14:04:41.250000+00:00"
     assert attributes["stale"] is True  # months old: shown, and marked
+
+
+def test_circuits_whose_names_slug_alike_are_entities_each(topics, subscriber, broker, settings):
+    # slug() keeps a-z and 0-9: "Heat-Pump" reads as the heat pump's "heat_pump", and names in
+    # other scripts as "unnamed". One entity took both values before; each is its own now.
+    site = homes.home()
+    config = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant"
+    )
+    assert homes.collect(config, scenarios_smart_meter.home_assistant).status == "ok"
+    data_time = datetime(2026, 5, 1, 14, 4, 41, 250000, tzinfo=UTC)  # the heat pump's
+    more = {"Heat-Pump": 100.0, "冷蔵庫": 80.0, "洗濯機": 500.0}
+    tags = {"provider": "home_assistant", "device": "home"}
+    get_timeseries().write(
+        settings.INFLUXDB_DATABASE,
+        [
+            Reading(CIRCUIT_MEASUREMENT, {"power_w": w}, data_time, tags | {"circuit": name})
+            for name, w in more.items()
+        ],
+    )
+    assert publish_all(broker, topics)["entities"] == 2 + 3 + 7
+    prefix = f"{topics.discovery_prefix}/sensor/{topics.root}_site_{site.pk}/circuit_"
+
+    def circuits(messages) -> list[dict]:
+        return [json.loads(p) for t, p in list(messages.items()) if t.startswith(prefix)]
+
+    assert subscriber.wait_for(
+        lambda m: len(found := circuits(m)) == 4 and all(e["state_topic"] in m for e in found)
+    )
+    shown = {
+        e["name"]: subscriber.messages[e["state_topic"]] for e in circuits(subscriber.messages)
+    }
+    assert shown == {
+        "Heat pump power": "920.0",
+        "Heat-Pump power": "100.0",
+        "冷蔵庫 power": "80.0",
+        "洗濯機 power": "500.0",
+    }
+    found = states(subscriber, topics, site)
+    assert found["circuit_home_heat_pump_power"] == "920.0"  # the first keeps its id
+    assert found["circuit_home_unnamed_power"] == "80.0"
 
 
 def test_influxdb_down_removes_nothing(topics, subscriber, broker, settings):
