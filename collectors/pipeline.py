@@ -23,6 +23,7 @@ from enrich.errors import Transient
 from enrich.http import AuthError, HttpError
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.models import ProviderConfig
+from enrich.readings import Reading, unwritable_tag
 from enrich.redis.budget import Budget, Taken
 from enrich.redis.cache import CachedAnswer, ResponseCache
 from enrich.redis.client import RedisUnavailable
@@ -255,6 +256,25 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
     return outcome
 
 
+def _writable(readings: list[Reading]) -> tuple[list[Reading], list[str]]:
+    """The readings whose tags line protocol can carry, and a note for each tag that kept
+    others out. Such a tag is a name from the provider's side (a device, circuit or person
+    renamed in its app, e.g. with a line break): the rest of the answer is written, where one
+    such name failed every run and lost the whole site's points."""
+    kept, left_out = [], {}
+    for reading in readings:
+        if why := unwritable_tag(reading):
+            left_out[why] = left_out.get(why, 0) + 1
+        else:
+            kept.append(reading)
+    notes = [
+        f"left out {n} point(s) whose tag {why} InfluxDB cannot store (a name from the "
+        "provider's side; its points are written once it is renamed there)"
+        for why, n in left_out.items()
+    ]
+    return kept, notes
+
+
 def _settle(budget: Budget | None, taken: Taken | None, result: FetchResult) -> None:
     """Give the budget back the reserved calls the fetch did not make (when it counts them)."""
     if budget is not None and taken is not None and result.calls is not None:
@@ -281,7 +301,14 @@ def _fetch_and_write(
         )
         notes.append(history_refusals.note(result.history_error, refusal))
         status = "ok" if refusal else "partial"  # partial: the next window keeps the gap
+    readings, left_out = _writable(result.readings)
+    notes.extend(left_out)
     note = "; ".join(n for n in notes if n)
+    if left_out and not readings:  # every point: nothing to write, and no "no data" either
+        logger.error("collect: %s/%s %s: %s", config.source, config.provider, target.key, note)
+        served = _describe_last_good(cache.last_good(config.source, config.provider, target.key))
+        return Outcome("failed", served=served, error=note)
+    result = replace(result, readings=readings)
     if not result.readings:
         logger.info(
             "collect: %s/%s %s: the API had no data (%s)%s",
@@ -300,7 +327,7 @@ def _fetch_and_write(
     cache.put(config.source, config.provider, target.key, result.current, fetched_at=now)
     adapter_for(config.source, config.provider).after_write(target, result)
     logger.log(
-        logging.WARNING if status == "partial" else logging.INFO,
+        logging.WARNING if status == "partial" or left_out else logging.INFO,
         "collect: %s/%s %s: wrote %d points (window %s .. %s)%s",
         config.source,
         config.provider,

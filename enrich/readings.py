@@ -72,6 +72,14 @@ def tag_problem(value: str) -> str:
     return ""
 
 
+def unwritable_tag(reading: Reading) -> str:
+    """The first tag of `reading` line protocol cannot carry, with why ("" when none)."""
+    for key, value in sorted(reading.tags.items()):
+        if value is not None and (why := tag_problem(str(value))):
+            return f"{key}={str(value)!r} ({why})"
+    return ""
+
+
 def _tag_value(measurement: str, key: str, value: str) -> str:
     """`value`, unless line protocol cannot carry it as a tag: a line break ends the line, and
     InfluxDB unescapes only "\\," "\\=" and "\\ " (any other backslash is kept as written), so

@@ -165,6 +165,41 @@ def test_a_number_no_double_holds_fails_the_run_naming_the_field(
     assert CollectorRun.objects.get().status == "failed"
 
 
+def test_a_name_no_tag_can_hold_leaves_out_its_points_only(
+    isolated, settings, airnow_config, replay_server, caplog
+):
+    # A name from the provider's side (here AirNow's reporting area of the ozone monitor) is
+    # a tag; ending in a backslash it cannot be written. The whole batch was refused, every
+    # run: the site's air quality was lost until AirNow renamed the area.
+    answer = replay_server.load_fixture("airnow/observation_current.json")
+    ozone = next(o for o in answer if o["parameterName"] == "O3")
+    ozone["reportingAreaName"] = "Seattle\\"
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer)
+    with caplog.at_level(logging.WARNING, logger="collectors"):
+        outcome = pipeline.collect(airnow_config, now=NOW)
+    rows = stored_points(isolated, settings.INFLUXDB_DATABASE)
+    assert sorted(r.tags["parameter"] for r in rows) == ["PM10", "PM2.5", "overall"]
+    assert (outcome.status, outcome.points_written) == ("ok", 3)
+    said = "left out 1 point(s) whose tag location='Seattle\\\\' (a backslash at its end"
+    assert said in outcome.error and said in CollectorRun.objects.get().error
+    assert said in caplog.text
+
+
+def test_when_every_point_has_such_a_name_the_run_fails_naming_it(
+    isolated, settings, airnow_config, replay_server
+):
+    answer = replay_server.load_fixture("airnow/observation_current.json")
+    for observation in answer:
+        observation["reportingAreaName"] = "Seattle\nBellevue"
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer)
+    outcome = pipeline.collect(airnow_config, now=NOW)
+    assert (outcome.status, outcome.points_written, outcome.transient) == ("failed", 0, False)
+    assert "left out 4 point(s) whose tag location='Seattle\\nBellevue' (a line break)" in (
+        outcome.error
+    )
+    assert stored_points(isolated, settings.INFLUXDB_DATABASE) == []
+
+
 def test_influxdb_down_mid_run_loses_nothing_and_is_recorded(
     isolated, settings, airnow_config, replay_server
 ):
