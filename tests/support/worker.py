@@ -66,6 +66,8 @@ def celery_worker(
     proc.node = f"{node}-{os.getpid()}@{socket.gethostname()}"
     try:
         yield proc
+        if proc.poll() is None:
+            _idle(proc, timeout=10)  # a test may leave a task running: then stop it anyway
     finally:
         try:
             _stop(proc)
@@ -90,13 +92,20 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def wait_idle(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """Until the worker runs no task. A task's result reaches the backend a moment before the
-    worker hears it is done; a worker stopped in that moment waits out the task's hard time
-    limit before it stops."""
+    """Until the worker runs no task (fails with its log after `timeout` s)."""
+    assert _idle(proc, timeout), _tail(proc)
+
+
+def _idle(proc: subprocess.Popen, timeout: float) -> bool:
+    """Whether the worker ran no task within `timeout` s. A task's result reaches the backend
+    a moment before the worker hears it is done; a worker stopped in that moment waits out the
+    task's hard time limit before it stops, so each worker is stopped once idle."""
     deadline = time.monotonic() + timeout
     while celery_app.control.inspect([proc.node], timeout=1).active() != {proc.node: []}:
-        assert time.monotonic() < deadline, _tail(proc)
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.2)
+    return True
 
 
 def _tail(proc: subprocess.Popen) -> str:
