@@ -1,5 +1,6 @@
 """The beat table in code is installed and followed; admin edits survive later starts."""
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -20,6 +21,8 @@ def test_every_entry_names_a_registered_task_and_a_declared_queue():
         assert entry.queue in QUEUES
         assert (entry.every_seconds is None) != (entry.crontab is None)
         interval = entry.every_seconds
+        if entry.crontab and re.fullmatch(r"\*/\d+ \* \* \* \*", entry.crontab):
+            interval = int(entry.crontab.split()[0][2:]) * 60  # every N minutes
         if interval:
             assert 0 < entry.expires < interval, "expires must be just under the interval"
 
@@ -46,10 +49,21 @@ def test_install_creates_entries_then_keeps_admin_edits(capsys):
     call_command("install_schedules")
     tasks = {t.name: t for t in PeriodicTask.objects.all()}
     assert set(tasks) >= {e.name for e in SCHEDULE}
+    for entry in SCHEDULE:
+        task = tasks[entry.name]
+        assert (task.task, task.queue, task.expire_seconds) == (
+            entry.task,
+            entry.queue,
+            entry.expires,
+        )
+        if entry.every_seconds:
+            assert (task.interval.every, task.crontab) == (entry.every_seconds, None)
+        else:
+            c = task.crontab
+            cron = f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}"
+            assert (cron, str(c.timezone), task.interval) == (entry.crontab, "UTC", None)
     first = SCHEDULE[0]
     task = tasks[first.name]
-    assert (task.task, task.queue, task.expire_seconds) == (first.task, first.queue, first.expires)
-    assert task.interval.every == first.every_seconds
 
     task.enabled = False
     task.queue = "retention"
@@ -71,7 +85,7 @@ def test_a_changed_cadence_reaches_rows_nobody_edited(capsys):
     edited = PeriodicTask.objects.get(name=prices.name)
     edited.queue = "retention"
     edited.save()
-    slower = replace(carbon, every_seconds=1800, expires=1700)
+    slower = replace(carbon, crontab=None, every_seconds=1800, expires=1700)
     moved = replace(prices, every_seconds=7200, expires=7000)
     changes = {c.name: c for c in install_schedules((slower, moved, *SCHEDULE[2:]))}
 
@@ -89,9 +103,22 @@ def test_a_changed_cadence_reaches_rows_nobody_edited(capsys):
 
 def test_rows_without_a_record_of_what_was_installed_are_kept():
     """A row made before fingerprints existed (or by hand) may have been edited: kept."""
-    entry = SCHEDULE[0]
+    entry = next(e for e in SCHEDULE if e.every_seconds)
     call_command("install_schedules")
     PeriodicTask.objects.filter(name=entry.name).update(description="")
     changes = {c.name: c for c in install_schedules((replace(entry, every_seconds=1200),))}
     assert changes[entry.name].action == "kept"
     assert PeriodicTask.objects.get(name=entry.name).interval.every == entry.every_seconds
+
+
+def test_carbon_is_fetched_at_every_half_hour_and_hour_start():
+    """UK slots are half hours and Electricity Maps' hours, both from :00 UTC: the dispatch
+    runs at their starts (every 15 min from :00), so a new slot's value is fetched in its
+    first minute rather than up to 15 min later."""
+    from celery.schedules import crontab
+
+    [entry] = [e for e in SCHEDULE if e.task == "collectors.dispatch_carbon_intensity"]
+    minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
+    runs = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+    assert runs.minute == {0, 15, 30, 45} and runs.hour == set(range(24))
+    assert runs.day_of_week == set(range(7)) and runs.day_of_month == set(range(1, 32))
