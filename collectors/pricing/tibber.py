@@ -45,6 +45,7 @@ DEFAULT_BASE_URL = "https://api.tibber.com"
 PATH = "/v1-beta/gql"
 RESOLUTION_STEP = timedelta(minutes=15)  # what QUARTER_HOURLY asks for
 HOME_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217 (NOK, SEK, EUR): the `currency` tag and the unit
 AUTH_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
 TRANSIENT_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", ""}
 
@@ -101,8 +102,10 @@ class TibberAdapter(PriceAdapter):
         info = answer.get(subscription, "priceInfo", "currentSubscription")
         current = answer.get(info, "current", "priceInfo")
         currency = answer.get(current, "currency", "priceInfo.current")
-        if not isinstance(currency, str) or not currency:
-            raise malformed(PROVIDER, url, f"priceInfo.current.currency is {currency!r}")
+        if not isinstance(currency, str) or not CURRENCY.fullmatch(currency):
+            raise malformed(
+                PROVIDER, url, f"priceInfo.current.currency is {currency!r}, not an ISO 4217 code"
+            )
         days = []
         for day in ("today", "tomorrow"):
             entries = answer.get(info, day, "priceInfo")

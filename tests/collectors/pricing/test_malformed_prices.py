@@ -102,6 +102,15 @@ def test_tibber_starts_at_year_9999_with_an_offset_is_malformed(replay_server):
         tibber_answer(replay_server, today, current)
 
 
+@pytest.mark.parametrize("currency", ["", "sek", "SEK\\", "SEK\n", "Kronor", 752, None])
+def test_tibber_currency_that_is_no_iso_code_is_malformed(replay_server, currency):
+    # It is the `currency` tag and the unit of the price sensor (`<currency>/kWh`): a text
+    # such as "SEK\\" failed the write, "sek" was a series of its own.
+    current = {**TIBBER_TODAY[1], "currency": currency}
+    with pytest.raises(MalformedResponse, match="priceInfo.current.currency is .*not an ISO 4217"):
+        tibber_answer(replay_server, TIBBER_TODAY, current)
+
+
 def test_tibber_current_inside_a_listed_slot_is_malformed_not_a_new_slot(replay_server):
     # On a slot start (or alone) the current price is used...
     current = {**TIBBER_TODAY[1], "currency": "SEK"}
