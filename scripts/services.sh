@@ -48,8 +48,12 @@ ensure_redis() {
   fi
   command -v redis-server >/dev/null || apt_install redis-server
   log "redis: starting on 127.0.0.1:$REDIS_PORT"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
-    --appendonly no --dir "$VAR" --logfile "$VAR/log/redis.log"
+  # Snapshots (a minute after a change, and at shutdown) in var/redis/: the last good answers,
+  # API budgets and remembered refusals survive a restart or a reboot.
+  mkdir -p "$VAR/redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save 60 1 \
+    --appendonly no --dir "$VAR/redis" --dbfilename "dump-$REDIS_PORT.rdb" \
+    --logfile "$VAR/log/redis.log"
   wait_for redis 15 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 }
 
