@@ -67,7 +67,7 @@ def desired_messages(
         for entity in states:
             config_topic = topics.config(site.pk, entity.spec)
             if config_topic in wanted:
-                continue  # two device/circuit names with the same slug: the first one wins
+                continue  # one key twice (meter names that slug alike are kept distinct)
             wanted[config_topic] = topics.base(site.pk, entity.spec.key)
             state, attributes, availability = topics.entity_topics(site.pk, entity.spec.key)
             config = config_payload(topics, site.pk, site.name, entity.spec)
