@@ -32,9 +32,9 @@ SCHEDULE: tuple[Entry, ...] = (
     # slots start: a new slot's value is fetched in its first minute, not up to 15 min late.
     Entry("Carbon intensity",                 "collectors.dispatch_carbon_intensity",    crontab="*/15 * * * *", expires=840),
     Entry("Electricity prices",               "collectors.dispatch_electricity_pricing", every_seconds=3600,    expires=3300),
-    # The price point of the running slot, from the stored slots (no API call): every
-    # minute, so 15-, 30- and 60-minute slot edges show within a minute.
-    Entry("Current electricity price",        "collectors.write_current_prices",         every_seconds=60,      expires=50),
+    # The price point of the running slot, from the stored slots (no API call): at the start
+    # of every minute, so 15-, 30- and 60-minute slot edges show in their first seconds.
+    Entry("Current electricity price",        "collectors.write_current_prices",         crontab="* * * * *",   expires=50),
     Entry("Air quality",                      "collectors.dispatch_air_quality",         every_seconds=3600,    expires=3300),
     Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           every_seconds=900,     expires=840),
     Entry("Smart meter",                      "collectors.dispatch_smart_meter",         every_seconds=300,     expires=270),

@@ -21,8 +21,8 @@ def test_every_entry_names_a_registered_task_and_a_declared_queue():
         assert entry.queue in QUEUES
         assert (entry.every_seconds is None) != (entry.crontab is None)
         interval = entry.every_seconds
-        if entry.crontab and re.fullmatch(r"\*/\d+ \* \* \* \*", entry.crontab):
-            interval = int(entry.crontab.split()[0][2:]) * 60  # every N minutes
+        if entry.crontab and re.fullmatch(r"\*(/\d+)? \* \* \* \*", entry.crontab):
+            interval = int(entry.crontab.split()[0][2:] or 1) * 60  # every (N) minute(s)
         if interval:
             assert 0 < entry.expires < interval, "expires must be just under the interval"
 

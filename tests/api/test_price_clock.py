@@ -262,5 +262,7 @@ def test_beat_task_skips_configs_it_cannot_use_without_recording_a_run_each_minu
 
 def test_the_price_task_runs_every_minute_on_the_collectors_queue():
     [entry] = [e for e in SCHEDULE if e.task == "collectors.write_current_prices"]
-    # every slot edge (:00, :15, :30, :45) shows in InfluxDB within a minute
-    assert (entry.queue, entry.every_seconds, entry.expires) == ("collectors", 60, 50)
+    # at the start of every minute: every slot edge (:00, :15, :30, :45) shows in InfluxDB in
+    # its first seconds, not up to a minute later (every 60 s from beat's start)
+    assert (entry.queue, entry.crontab, entry.every_seconds) == ("collectors", "* * * * *", None)
+    assert entry.expires == 50
