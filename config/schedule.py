@@ -36,7 +36,9 @@ SCHEDULE: tuple[Entry, ...] = (
     # of every minute, so 15-, 30- and 60-minute slot edges show in their first seconds.
     Entry("Current electricity price",        "collectors.write_current_prices",         crontab="* * * * *",   expires=50),
     Entry("Air quality",                      "collectors.dispatch_air_quality",         every_seconds=3600,    expires=3300),
-    Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           every_seconds=900,     expires=840),
+    # Occupancy on the quarter hours too: calendar events start and end there, so "home now"
+    # changes in the event's first minute.
+    Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           crontab="*/15 * * * *", expires=840),
     Entry("Smart meter",                      "collectors.dispatch_smart_meter",         every_seconds=300,     expires=270),
     Entry("Refresh materialized views",       "retention.refresh_views",                 crontab="0 */4 * * *", expires=3 * 3600),
     Entry("Record storage metrics",           "retention.record_metrics",                crontab="15 4 * * *",  expires=3600),

@@ -111,13 +111,17 @@ def test_rows_without_a_record_of_what_was_installed_are_kept():
     assert PeriodicTask.objects.get(name=entry.name).interval.every == entry.every_seconds
 
 
-def test_carbon_is_fetched_at_every_half_hour_and_hour_start():
-    """UK slots are half hours and Electricity Maps' hours, both from :00 UTC: the dispatch
-    runs at their starts (every 15 min from :00), so a new slot's value is fetched in its
-    first minute rather than up to 15 min later."""
+@pytest.mark.parametrize(
+    "task", ["collectors.dispatch_carbon_intensity", "collectors.dispatch_occupancy"]
+)
+def test_slot_and_event_sources_run_at_every_quarter_hour_start(task):
+    """UK carbon slots are half hours and Electricity Maps' hours, from :00 UTC; calendar
+    events start and end on quarter hours. These dispatches run at those starts (every 15 min
+    from :00), so a new slot's value, or "home now", changes in its first minute rather than
+    up to 15 min later."""
     from celery.schedules import crontab
 
-    [entry] = [e for e in SCHEDULE if e.task == "collectors.dispatch_carbon_intensity"]
+    [entry] = [e for e in SCHEDULE if e.task == task]
     minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
     runs = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
     assert runs.minute == {0, 15, 30, 45} and runs.hour == set(range(24))
