@@ -35,7 +35,9 @@ SCHEDULE: tuple[Entry, ...] = (
     # The price point of the running slot, from the stored slots (no API call): at the start
     # of every minute, so 15-, 30- and 60-minute slot edges show in their first seconds.
     Entry("Current electricity price",        "collectors.write_current_prices",         crontab="* * * * *",   expires=50),
-    Entry("Air quality",                      "collectors.dispatch_air_quality",         every_seconds=3600,    expires=3300),
+    # AirNow publishes each hour's observations 10-30 min past the hour: asked at :35, the new
+    # hour is there; once an hour from beat's start, it could come up to 59 min late.
+    Entry("Air quality",                      "collectors.dispatch_air_quality",         crontab="35 * * * *",  expires=3300),
     # Occupancy on the quarter hours too: calendar events start and end there, so "home now"
     # changes in the event's first minute.
     Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           crontab="*/15 * * * *", expires=840),

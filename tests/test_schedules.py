@@ -4,6 +4,7 @@ import re
 from dataclasses import replace
 
 import pytest
+from celery.schedules import crontab
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -111,6 +112,13 @@ def test_rows_without_a_record_of_what_was_installed_are_kept():
     assert PeriodicTask.objects.get(name=entry.name).interval.every == entry.every_seconds
 
 
+def _runs(task: str) -> crontab:
+    """When beat runs `task`: its entry's crontab, as celery reads it."""
+    [entry] = [e for e in SCHEDULE if e.task == task]
+    minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
+    return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+
+
 @pytest.mark.parametrize(
     "task", ["collectors.dispatch_carbon_intensity", "collectors.dispatch_occupancy"]
 )
@@ -119,10 +127,13 @@ def test_slot_and_event_sources_run_at_every_quarter_hour_start(task):
     events start and end on quarter hours. These dispatches run at those starts (every 15 min
     from :00), so a new slot's value, or "home now", changes in its first minute rather than
     up to 15 min later."""
-    from celery.schedules import crontab
-
-    [entry] = [e for e in SCHEDULE if e.task == task]
-    minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
-    runs = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+    runs = _runs(task)
     assert runs.minute == {0, 15, 30, 45} and runs.hour == set(range(24))
     assert runs.day_of_week == set(range(7)) and runs.day_of_month == set(range(1, 32))
+
+
+def test_air_quality_is_asked_after_airnow_publishes_the_hour():
+    """AirNow's observations of an hour appear 10-30 min past it: asked at :35 each hour, the
+    new hour is in the answer, every hour the same."""
+    runs = _runs("collectors.dispatch_air_quality")
+    assert runs.minute == {35} and runs.hour == set(range(24))
