@@ -101,7 +101,7 @@ def _idle(proc: subprocess.Popen, timeout: float) -> bool:
     a moment before the worker hears it is done; a worker stopped in that moment waits out the
     task's hard time limit before it stops, so each worker is stopped once idle."""
     deadline = time.monotonic() + timeout
-    while celery_app.control.inspect([proc.node], timeout=1).active() != {proc.node: []}:
+    while celery_app.control.inspect([proc.node], timeout=1, limit=1).active() != {proc.node: []}:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.2)
