@@ -1,19 +1,14 @@
 """scripts/services.sh: what it starts keeps what a user would expect of it."""
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import redis
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _services(port: int) -> None:
@@ -29,7 +24,7 @@ def test_a_redis_it_starts_keeps_its_data_across_a_restart():
     # The last good answers, the API budgets and the remembered refusals live in Redis: a
     # Redis started without snapshots lost them at every reboot, so an API failing after one
     # served nothing, and a day's budget started again from zero.
-    port = _free_port()  # a Redis of its own: the shared one is never stopped
+    port = free_port()  # a Redis of its own: the shared one is never stopped
     dump = ROOT / "var" / "redis" / f"dump-{port}.rdb"
     client = redis.Redis(port=port, decode_responses=True)
     try:

@@ -18,15 +18,10 @@ from enrich.influx import get_timeseries
 from enrich.mqtt.broker import Broker, current_broker
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MOSQUITTO = "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_mosquitto(port: int, directory: Path) -> subprocess.Popen:

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
+from tests.support.ports import free_port
+
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 _MISSING: Any = object()
 
@@ -40,10 +42,7 @@ def load_fixture(name: str) -> Any:
 
 def unused_url() -> str:
     """A base URL on 127.0.0.1 where nothing listens: connections are refused."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @dataclass(frozen=True)

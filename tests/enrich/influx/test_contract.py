@@ -27,6 +27,7 @@ from enrich.influx import (
 )
 from enrich.readings import Reading
 from tests.enrich.conftest import influx_options
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.influxdb
 
@@ -407,14 +408,8 @@ def test_writing_to_a_missing_database_says_so(ts):
         ts.write(missing, [Reading("m", {"v": 1.0}, T0)])
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unreachable_influxdb_raises_unavailable_naming_the_url():
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     gateway = connect(url, "1", timeout=2)
     started = time.monotonic()
     for call in (

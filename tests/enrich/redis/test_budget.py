@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from django.conf import settings
 
 from enrich.redis.budget import Budget, BudgetExceeded, BudgetUnavailable, parse_budget
 from enrich.redis.client import get_redis
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -233,10 +233,7 @@ def test_budget_from_spec(prefix):
 
 
 def test_redis_down_raises_budget_unavailable_naming_the_url(prefix):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"redis://127.0.0.1:{port}/15"
+    url = f"redis://127.0.0.1:{free_port()}/15"
     budget = Budget("watttime", 10, 60, "PJM", redis_url=url, prefix=prefix)
     for call in (budget.try_acquire, budget.remaining, budget.retry_after):
         with pytest.raises(BudgetUnavailable) as error:

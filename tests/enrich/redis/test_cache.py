@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from django.conf import settings
 
 from enrich.redis.cache import CacheUnavailable, ResponseCache, cache_key, last_good_key
 from enrich.redis.client import get_redis
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -21,12 +21,6 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture
 def cache(prefix):
     return ResponseCache(prefix=prefix)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_round_trip_of_json_values(cache, prefix):
@@ -211,7 +205,7 @@ def test_bad_values_are_refused_with_a_reason(cache):
 
 
 def test_redis_down_raises_cache_unavailable_naming_the_url(prefix):
-    url = f"redis://127.0.0.1:{closed_port()}/15"
+    url = f"redis://127.0.0.1:{free_port()}/15"
     cache = ResponseCache(url, prefix=prefix)
     for call in (
         lambda: cache.get("carbon_intensity", "watttime", "PJM"),
@@ -225,7 +219,7 @@ def test_redis_down_raises_cache_unavailable_naming_the_url(prefix):
 
 
 def test_redis_down_message_hides_the_password(prefix):
-    url = f"redis://worker:s3cret@127.0.0.1:{closed_port()}/15"
+    url = f"redis://worker:s3cret@127.0.0.1:{free_port()}/15"
     with pytest.raises(CacheUnavailable) as error:
         ResponseCache(url, prefix=prefix).get("carbon_intensity", "watttime", "PJM")
     assert "s3cret" not in str(error.value)
