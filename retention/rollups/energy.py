@@ -45,6 +45,14 @@ def _edges(part: RawPart, prices: PriceBook) -> list[datetime]:
     return sorted(edges)
 
 
+def _local_day(part: TierPart) -> bool:
+    """Whether the part's UTC day is exactly a local day (TIME_ZONE at UTC+0 all that day)."""
+    day = local_date(part.start)
+    return part.start == local_day_start(day) and part.end == local_day_start(
+        day + timedelta(days=1)
+    )
+
+
 def energy_rows(
     entity: Entity, first: date, last: date, now: datetime, prices: PriceBook
 ) -> Outcome:
@@ -58,7 +66,10 @@ def energy_rows(
     fast = plain_power(entity)
     for part in entity_parts(entity, start, end, plain_power=fast):
         outcome.sources[part.source] += 1
-        if isinstance(part, Unavailable):
+        if isinstance(part, Unavailable) or (
+            isinstance(part, TierPart) and part.source == "daily" and not _local_day(part)
+        ):
+            # A daily row is a UTC day: it cannot be split between the local days it spans.
             last_moment = part.end - timedelta(microseconds=1)
             unavailable.update(local_days(local_date(part.start), local_date(last_moment)))
         elif isinstance(part, TierPart):
@@ -77,11 +88,12 @@ def energy_rows(
             for (w_start, w_end), aggregate in zip(windows, results, strict=True):
                 if aggregate is not None:
                     pieces[local_date(w_start)].append(Piece(w_start, w_end, aggregate))
-    for day in sorted(pieces):
+    for day in sorted(pieces.keys() | unavailable):
         if day in unavailable:
             outcome.skipped.append(
-                f"{entity.entity_id} {day}: only a daily tier row is left for part of this "
-                "local day and it cannot be split (TIME_ZONE is not UTC); the row is kept"
+                f"{entity.entity_id} {day}: only a daily tier row (a UTC day) is left for "
+                "part of this local day and it cannot be split (TIME_ZONE is not at UTC+0 "
+                "then); the row is kept"
             )
             continue
         row = _energy_day(

@@ -8,7 +8,8 @@ choice is made per UTC day, the tiers' unit of work (raw is deleted a day at a t
 - the day has hourly tier rows and no raw point -> the hourly rows (`TierPart`);
 - the day has neither raw points nor hourly rows but a daily row, and the range covers the
   whole UTC day -> the daily row; when it covers only part of that day (local days in a zone
-  other than UTC) the daily row cannot be split: the part is `Unavailable`;
+  other than UTC) the daily row cannot be split: the part is `Unavailable` (and the energy
+  view uses a whole daily row only for a local day that is exactly that UTC day);
 - otherwise -> raw samples (`RawPart`), read with the sample in force at the part's start. When
   the day before was read from a tier, the raw carry-in is stale (its raw points are gone), so
   the value in force is taken from the tier's last row instead (`last_value`/`last_state` are

@@ -317,6 +317,56 @@ def test_rebuild_of_an_old_range_reads_the_hourly_tier_after_raw_is_gone(
     assert energy_row("sensor.kettle_power", DAY1 + timedelta(days=1)).total_kwh == 0
 
 
+# --- rebuild from the daily tier --------------------------------------------------------------
+def write_daily_tier(ha_db: HaDatabase, entity: models.Entity, days: list[date]) -> None:
+    """What retention's warm -> cold step leaves: one row per UTC day, no raw points."""
+    ts = get_timeseries()
+    ts.create_database(ha_db.name, tiers=[RetentionTier("enrich_daily", "INF")])
+    readings = []
+    for day in days:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        end = start + timedelta(days=1)
+        samples = list(read_samples(entity, start, end))
+        [row] = aggregate_windows(entity.kind, samples, [(start, end)])
+        ts.delete(ha_db.name, start, end, measurement=entity.measurement)
+        readings.append(Reading("entity_aggregates", row.to_fields(), start,
+                                {"entity_id": entity.entity_id, "kind": entity.kind}))  # fmt: skip
+    ts.write(ha_db.name, readings, retention_policy="enrich_daily")
+
+
+@pytest.mark.parametrize(
+    "zone, rows",
+    [
+        # Berlin's 28 March runs 23:00 UTC (27th) to 23:00 UTC (28th), its 29th (DST, 23 h)
+        # to 22:00 UTC: no UTC day's row is one of its days. Before, the 28th got 1 h of raw
+        # plus the whole UTC 28th (2.5 kWh in a 24-h day), the 29th the UTC 29th (24 h).
+        ("Europe/Berlin", {}),
+        # London's 28th (GMT) is the UTC 28th: exact from its row. Its 29th (23 h, 00:00 to
+        # 23:00 UTC) and 30th (BST) are not UTC days: before, the 29th was given 24 h.
+        ("Europe/London", {date(2026, 3, 28): 2.4}),
+    ],
+)
+def test_daily_tier_rows_fill_only_local_days_that_are_utc_days(
+    ha_db: HaDatabase, enrich_db: str, settings, zone: str, rows: dict
+):
+    settings.TIME_ZONE = zone
+    fridge = ha_db.saved_entity(
+        "official", "sensor.fridge_power", [(datetime(2026, 3, 27, 12, tzinfo=UTC), 100)],
+        unit="W", kind="power",
+    )  # fmt: skip
+    write_daily_tier(ha_db, fridge, [date(2026, 3, d) for d in (28, 29, 30)])
+
+    run = rebuild_view(
+        ENERGY, date(2026, 3, 28), date(2026, 3, 30), now=datetime(2026, 4, 2, tzinfo=UTC)
+    )
+
+    found = {r["date"]: r["total_kwh"] for r in MaterializedViewManager().daily_energy()}
+    assert found == pytest.approx(rows)  # 100 W all along: 2.4 kWh in a 24-h day
+    skipped = [day for day in ("2026-03-28", "2026-03-29", "2026-03-30")
+               if date.fromisoformat(day) not in rows]  # fmt: skip
+    assert [note.split()[1].rstrip(":") for note in run.details["skipped"]] == skipped
+
+
 # --- hourly_room_activity --------------------------------------------------------------------
 def test_room_activity_unions_overlapping_sensors(
     ha_db: HaDatabase, enrich_db: str, layout: str, settings
