@@ -4,8 +4,10 @@ Each row enrich installs carries, in its description, a fingerprint of what was 
 (task, queue, schedule, expiry, enabled). On the next start a row whose fields still match
 its fingerprint was not touched by anyone, so it follows the table: a cadence changed in
 config/schedule.py reaches existing installs. A row whose fields differ from its fingerprint
-was edited in the admin and is kept as edited; so is a row without a fingerprint (installed
-before fingerprints existed, or made by hand), since nobody can tell what was changed there.
+was edited in the admin and is kept as edited. A row without a fingerprint was installed by a
+release before fingerprints existed (up to 2026-12-03): one still exactly as that release
+installed it (UNMARKED_INSTALLS) was not edited either and follows the table; any other is kept,
+since nobody can tell what was changed there.
 """
 
 import json
@@ -17,6 +19,29 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from config.schedule import SCHEDULE, Entry
 
 MARK = "Installed from config/schedule.py; unchanged since: "
+
+# What install_schedules wrote, per entry, before it kept fingerprints (every release up to
+# 2026-12-03 02:26 UTC installed each entry in one state, with an empty description). Without
+# this, every row of such an install counted as edited and no cadence change ever reached it.
+# fmt: off
+UNMARKED_INSTALLS: dict[str, str] = {
+    "Carbon intensity":                 "collectors.dispatch_carbon_intensity on collectors, every 900s, expires 840s, enabled",
+    "Electricity prices":               "collectors.dispatch_electricity_pricing on collectors, every 3600s, expires 3300s, enabled",
+    "Current electricity price":        "collectors.write_current_prices on collectors, every 60s, expires 50s, enabled",
+    "Air quality":                      "collectors.dispatch_air_quality on collectors, every 3600s, expires 3300s, enabled",
+    "Occupancy prediction":             "collectors.dispatch_occupancy on collectors, every 900s, expires 840s, enabled",
+    "Smart meter":                      "collectors.dispatch_smart_meter on collectors, every 300s, expires 270s, enabled",
+    "Refresh materialized views":       "retention.refresh_views on retention, cron 0 */4 * * *, expires 10800s, enabled",
+    "Record storage metrics":           "retention.record_metrics on retention, cron 15 4 * * *, expires 3600s, enabled",
+    "Check retention alerts":           "retention.check_alerts on default, every 300s, expires 240s, enabled",
+    "Archive to S3":                    "retention.archive on retention, cron 0 3 * * 0, expires 21600s, enabled",
+    "Discover Home Assistant entities": "retention.discover_entities on retention, cron 30 1 * * *, expires 3600s, enabled",
+    "Downsample raw to hourly":         "retention.downsample_hourly on retention, cron 0 2 * * *, expires 3600s, enabled",
+    "Downsample hourly to daily":       "retention.downsample_daily on retention, cron 30 2 * * *, expires 3600s, enabled",
+    "Home Assistant MQTT states":       "mqtt.publish_states on default, cron * * * * *, expires 50s, enabled",
+    "Service health check":             "enrich.check_services on default, every 300s, expires 240s, enabled",
+}
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,16 @@ def _row_state(task: PeriodicTask) -> str:
     return f"{task.task} on {task.queue}, {schedule}, expires {task.expire_seconds}s, {enabled}"
 
 
+def _installed_state(task: PeriodicTask) -> str | None:
+    """The state enrich installed this row in, or None when it cannot tell (made by hand, or
+    an unmarked row no longer as its release installed it: edited)."""
+    if task.description.startswith(MARK):
+        return task.description[len(MARK) :]
+    if task.description == "" and UNMARKED_INSTALLS.get(task.name) == _row_state(task):
+        return UNMARKED_INSTALLS[task.name]
+    return None
+
+
 def _install(entry: Entry, task: PeriodicTask | None = None) -> PeriodicTask:
     task = task or PeriodicTask(name=entry.name)
     task.task, task.queue, task.enabled = entry.task, entry.queue, True
@@ -84,11 +119,13 @@ def install_schedules(entries: tuple[Entry, ...] = SCHEDULE) -> list[Change]:
             _install(entry)
             changes.append(Change(entry.name, "installed", _entry_state(entry)))
             continue
-        installed = task.description[len(MARK) :] if task.description.startswith(MARK) else None
+        installed = _installed_state(task)
         now = _row_state(task)
         if installed is None or now != installed:
             changes.append(Change(entry.name, "kept", f"edited in the admin: {now}"))
         elif installed == _entry_state(entry):
+            if not task.description.startswith(MARK):
+                _install(entry, task)  # the same state, now with its fingerprint
             changes.append(Change(entry.name, "unchanged"))
         else:
             _install(entry, task)

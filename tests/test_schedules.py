@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 from celery.schedules import crontab
 from django.core.management import call_command
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from config.celery import QUEUES, app
 from config.schedule import SCHEDULE
@@ -103,13 +103,83 @@ def test_a_changed_cadence_reaches_rows_nobody_edited(capsys):
 
 
 def test_rows_without_a_record_of_what_was_installed_are_kept():
-    """A row made before fingerprints existed (or by hand) may have been edited: kept."""
+    """A row without a fingerprint that no release installed as it is (made by hand, or
+    edited since) may hold someone's change: kept."""
     entry = next(e for e in SCHEDULE if e.every_seconds)
     call_command("install_schedules")
-    PeriodicTask.objects.filter(name=entry.name).update(description="")
+    PeriodicTask.objects.filter(name=entry.name).update(description="", expire_seconds=1000)
     changes = {c.name: c for c in install_schedules((replace(entry, every_seconds=1200),))}
     assert changes[entry.name].action == "kept"
-    assert PeriodicTask.objects.get(name=entry.name).interval.every == entry.every_seconds
+    task = PeriodicTask.objects.get(name=entry.name)
+    assert (task.interval.every, task.expire_seconds) == (entry.every_seconds, 1000)
+
+
+def _row_as_first_releases_installed(name, task, queue, expires, every=None, hour=None):
+    """A beat row as install_schedules wrote it before fingerprints (up to 2026-12-03): the
+    entry's task, queue, schedule (an interval in seconds, or a daily-hours UTC crontab at
+    minute 0) and expiry, and an empty description."""
+    if every:
+        row, _ = IntervalSchedule.objects.get_or_create(every=every, period="seconds")
+        when = {"interval": row}
+    else:
+        row, _ = CrontabSchedule.objects.get_or_create(minute="0", hour=hour, timezone="UTC")
+        when = {"crontab": row}
+    return PeriodicTask.objects.create(
+        name=name, task=task, queue=queue, expire_seconds=expires, args="[]", **when
+    )
+
+
+def test_an_install_from_before_fingerprints_follows_the_table_except_what_was_edited(capsys):
+    """An install made by the first releases (no fingerprints) upgraded: the rows nobody
+    edited take the table's cadence (carbon and occupancy on the quarter hours, air quality at
+    :35), each gets its fingerprint so later releases move it too; the row edited in the admin
+    and the one made by hand stay as they are. Every row used to be 'kept as edited', so no
+    cadence change of a later release ever reached such an install."""
+    old = _row_as_first_releases_installed
+    old("Carbon intensity", "collectors.dispatch_carbon_intensity", "collectors", 840, every=900)
+    old(
+        "Electricity prices",
+        "collectors.dispatch_electricity_pricing",
+        "collectors",
+        3300,
+        every=3600,
+    )
+    old("Air quality", "collectors.dispatch_air_quality", "collectors", 3300, every=3600)
+    old("Occupancy prediction", "collectors.dispatch_occupancy", "collectors", 840, every=900)
+    old("Smart meter", "collectors.dispatch_smart_meter", "collectors", 270, every=600)  # edited
+    old(
+        "Refresh materialized views",
+        "retention.refresh_views",
+        "retention",
+        10800,
+        hour="*/4",
+    )
+    old("Check retention alerts", "retention.check_alerts", "default", 240, every=300)
+    old("My carbon", "collectors.dispatch_carbon_intensity", "collectors", 240, every=300)
+    call_command("install_schedules")
+
+    def state(name):
+        t = PeriodicTask.objects.get(name=name)
+        c = t.crontab
+        when = f"every {t.interval.every}s" if t.interval else f"cron {c.minute} {c.hour}"
+        return when, t.expire_seconds, t.enabled, t.description.startswith("Installed from")
+
+    assert state("Carbon intensity") == ("cron */15 *", 840, True, True)
+    assert state("Occupancy prediction") == ("cron */15 *", 840, True, True)
+    assert state("Air quality") == ("cron 35 *", 3300, True, True)
+    assert state("Electricity prices") == ("every 3600s", 3300, True, True)
+    assert state("Refresh materialized views") == ("cron 0 */4", 10800, True, True)
+    assert state("Check retention alerts") == ("every 300s", 240, True, True)
+    assert state("Smart meter") == ("every 600s", 270, True, False)
+    assert state("My carbon") == ("every 300s", 240, True, False)
+    out = capsys.readouterr().out
+    installed = len(SCHEDULE) - 7
+    assert f"{installed} installed, 3 updated, 3 unchanged, 1 kept as edited" in out
+    assert "Schedule kept: Smart meter (edited in the admin: " in out
+
+    call_command("install_schedules")
+    out = capsys.readouterr().out
+    assert f"0 installed, 0 updated, {len(SCHEDULE) - 1} unchanged, 1 kept as edited" in out
 
 
 def _runs(task: str) -> crontab:
