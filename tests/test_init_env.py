@@ -100,3 +100,29 @@ def test_a_copied_env_example_becomes_a_working_env(tmp_path):
     assert settings_from(dotenv, "settings.TIME_ZONE") == "UTC"
     # Only the generated lines were added; the example's own lines are all still there.
     assert dotenv.read_text().count("\n# ") == (ROOT / ".env.example").read_text().count("\n# ")
+
+
+def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_passwords(tmp_path):
+    """docs/deployment.md's upgrade of a compose install from before 2026-12-02 (its compose
+    file held Postgres' password `enrich` and MinIO's KMS key): run up to `scripts/init-env`
+    on that install's .env, the old volumes' password and key are kept, the rest generated."""
+    docs = (ROOT / "docs" / "deployment.md").read_text()
+    section = docs[docs.index("**Upgrading a compose install from before 2026-12-02.**") :]
+    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
+    steps = block[: block.index("scripts/init-env") + len("scripts/init-env")]
+    dotenv = tmp_path / ".env"
+    old_key = Fernet.generate_key().decode()
+    dotenv.write_text(f"DJANGO_SECRET_KEY={'k' * 50}\nFIELD_ENCRYPTION_KEY={old_key}\n")
+    before = read_dotenv(dotenv)
+    subprocess.run(
+        ["sh", "-c", steps.replace("scripts/init-env", f"{INIT_ENV} {dotenv}")],
+        cwd=tmp_path, check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    values = read_dotenv(dotenv)
+    assert values["POSTGRES_PASSWORD"] == "enrich"
+    assert values["MINIO_KMS_SECRET_KEY"] == (
+        "enrich-key:ZW5yaWNoLW1pbmlvLXNzZS1rZXktMzItYnl0ZXMtb2s="
+    )
+    for kept in ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
+        assert values[kept] == before[kept]
+    interpolated(COMPOSE, values)  # every other secret compose needs is there
