@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task
+from celery import Task, current_task
 from django.conf import settings
 
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
@@ -27,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 class PoisonedTask(RuntimeError):
     """The task was delivered more often than allowed without finishing; it was not run."""
+
+
+def current_task_id() -> str | None:
+    """The id of the Celery task running this code (the same in every delivery and retry of
+    it), or None outside a task."""
+    return getattr(current_task.request, "id", None) if current_task else None
 
 
 def delivery_key(task_id: str, retries: int) -> str:

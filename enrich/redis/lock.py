@@ -7,6 +7,13 @@ A long run calls `renew()` between chunks; `renew()` returning False means the l
 and the run must stop writing (`keep()` raises LockLost instead). `with lock.taken() as mine:`
 tries once without waiting and releases on leaving; `acquire(wait_seconds=30)` waits for a
 run that holds it.
+
+Taken inside a Celery task, the lock's value names the task id. A task whose worker died under
+it (SIGKILL, out of memory) is delivered again with the same id (acks_late,
+task_reject_on_worker_lost) while the dead delivery's lock still lives; that lock is taken
+over, not waited for: Celery never runs two deliveries of one task at once (the broker's
+visibility timeout outlasts every time limit), so its holder is dead. Without this the work
+the redelivery exists for was skipped until the lock expired.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from enrich.deliveries import current_task_id
 from enrich.errors import Permanent
 from enrich.redis.client import get_redis, make_key
 
@@ -32,6 +40,15 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 return 0
+"""
+# Take the lock from an earlier delivery of the same task: its value ends in ARGV[1].
+_RECLAIM = """
+local held = redis.call('get', KEYS[1])
+if held and string.sub(held, -string.len(ARGV[1])) == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[2], 'px', ARGV[3])
+  return held
+end
+return false
 """
 
 
@@ -60,7 +77,12 @@ class RunLock:
         self.ttl_ms = int(ttl_seconds * 1000)
         # The value says who holds it (shown to the run that finds it taken) and is unique.
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        self.token = f"{owner or 'unnamed'} since {stamp} [{uuid.uuid4().hex}]"
+        task_id = current_task_id()
+        # The part in brackets is not shown by holder(); it ends in the task id, if any.
+        self._task_suffix = f" task {task_id}]" if task_id else None
+        self.token = (
+            f"{owner or 'unnamed'} since {stamp} [{uuid.uuid4().hex}{self._task_suffix or ']'}"
+        )
         self.held = False
 
     def acquire(self, wait_seconds: float = 0) -> bool:
@@ -68,9 +90,24 @@ class RunLock:
         deadline = time.monotonic() + wait_seconds
         while True:
             self.held = bool(get_redis().set(self.key, self.token, nx=True, px=self.ttl_ms))
+            if not self.held and self._task_suffix:
+                self.held = self._reclaim()
             if self.held or time.monotonic() >= deadline:
                 return self.held
             time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
+
+    def _reclaim(self) -> bool:
+        """Take the lock over from an earlier delivery of this task (see the module docstring)."""
+        args = (self._task_suffix, self.token, self.ttl_ms)
+        dead = get_redis().eval(_RECLAIM, 1, self.key, *args)
+        if dead is None:
+            return False
+        logger.warning(
+            "lock %s taken over from %s: an earlier delivery of this task, whose worker died",
+            self.key,
+            dead.rsplit(" [", 1)[0],
+        )
+        return True
 
     def holder(self) -> str | None:
         """Who holds the lock now (their token without the random part), or None."""

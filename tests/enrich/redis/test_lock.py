@@ -5,6 +5,7 @@ import logging
 import uuid
 
 import pytest
+from celery import shared_task
 
 from enrich.errors import Permanent
 from enrich.redis.client import get_redis
@@ -62,3 +63,21 @@ def test_taken_releases_after_an_error_and_logs_a_lock_that_expired_meanwhile(ca
             get_redis().delete(lock_key("job"))  # expired under the run
         assert mine
     assert "not released: it expired meanwhile" in caplog.text
+
+
+@shared_task(name="tests.take_lock_in_a_task")
+def _take(name: str) -> bool:
+    return RunLock(name, owner="task").acquire()  # held on: as by a delivery that died
+
+
+def test_a_task_delivered_again_takes_over_the_lock_of_its_dead_delivery(caplog):
+    """The same task id (Celery's redelivery after the worker died) takes the lock over; any
+    other task, or code outside a task, finds it held."""
+    assert _take.apply(args=["job"], task_id="first").get() is True
+    assert _take.apply(args=["job"], task_id="other").get() is False
+    assert RunLock("job", owner="command").acquire() is False
+    with caplog.at_level(logging.WARNING, logger="enrich.redis.lock"):
+        assert _take.apply(args=["job"], task_id="first").get() is True
+    assert "an earlier delivery of this task, whose worker died" in caplog.text
+    assert get_redis().get(lock_key("job")).endswith(" task first]")
+    assert _take.apply(args=["job"], task_id="irst").get() is False  # the whole id

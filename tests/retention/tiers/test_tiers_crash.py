@@ -419,3 +419,39 @@ def test_task_retries_by_itself_when_influxdb_is_back(home, settings):
     assert outcome["status"] == "ok"
     assert RetentionRun.objects.filter(status="ok").count() == 1
     assert_exact(entities, expected, raw_before)
+
+
+# --- a worker killed mid-run: the task comes again ----------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["official"])
+def test_a_task_whose_worker_was_killed_is_delivered_again_and_finishes_the_work(home, settings):
+    """A real prefork worker whose process dies (SIGKILL) after writing the first day: Celery
+    delivers the task again at once (acks_late, task_reject_on_worker_lost), while the dead
+    delivery's lock still lives for LOCK_TTL_SECONDS. The new delivery takes that lock over
+    and finishes the run the API queued, exactly, instead of skipping it as "another run"."""
+    from tests.support.api import token_client
+    from tests.support.crash_once_app import crash_once_key
+
+    entities, expected, raw_before = home
+    api = token_client("crash-api", staff=True)
+    env = {
+        "HA_INFLUXDB_DATABASE": settings.HA_INFLUXDB_DATABASE,
+        "TIER_DATABASE": settings.TIER_DATABASE,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+    }
+    get_redis().set(crash_once_key(), "hourly:after_write")
+    with support.celery_worker(
+        "tiers-killed", app="tests.support.crash_once_app", pool="prefork", **env
+    ) as worker:
+        body = {"start": str(D0), "end": str(D0 + DAYS * DAY)}
+        answer = api.post("/retention/downsample-hourly", body, format="json").json()
+        run = support.followed(api, answer, worker, timeout=120)
+        log = support.output(worker)
+    assert "fault injection: process exits at hourly:after_write" in log
+    assert "WorkerLostError" in log
+    assert run["status"] == "ok", (run, log)
+    assert run["details"]["days"] == [str(D0 + n * DAY) for n in range(DAYS)]
+    assert RetentionRun.objects.count() == 1
+    assert_exact(entities, expected, raw_before)
+    assert get_redis().keys(make_key("lock", "*")) == []
