@@ -76,7 +76,12 @@ class GuardedTask(Task):
                 logger.error("%s", message)
                 self.poisoned(message, args, kwargs)
                 raise PoisonedTask(message)
+            self.delivered(deliveries, kwargs)
         return super().__call__(*args, **kwargs)
+
+    def delivered(self, deliveries: int, kwargs: dict) -> None:
+        """Called before the task runs, with how many deliveries it had (more than 1: the
+        earlier ones' workers died); tasks with run records close the ones left running."""
 
     def poisoned(self, message: str, args: tuple, kwargs: dict) -> None:
         """Called when a delivery is refused; tasks with a run record mark it failed."""

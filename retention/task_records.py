@@ -1,5 +1,12 @@
 """The Celery task class of retention tasks that keep a run record (RetentionRun).
 
+A run recorded inside a task names the task (`details["task_id"]`). A task whose worker died
+under it (SIGKILL, out of memory, a worker restarted without waiting) is delivered again with
+the same id; that delivery first closes the runs the dead one left "running" (failed: the
+worker died), which would otherwise stay "running" for ever and, after
+ALERT_MAX_DURATION_SECONDS, be reported as a run that hangs. The run the API created
+(`run_id`) is the redelivery's own: it goes on in it.
+
 A delivery refused as poisoned (enrich.deliveries: its worker died under it too often) marks
 the task's run record failed: the one the API created and passed as `run_id`, else a new one
 of the task's `operation`, so the failure shows where every retention run is looked up.
@@ -12,21 +19,64 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 
-from enrich.deliveries import GuardedTask
+from enrich.deliveries import GuardedTask, current_task_id
 from enrich.errors import Transient
 from retention.models import RetentionRun
 
 logger = logging.getLogger("retention.tiers.tasks")
 
+WORKER_DIED = (
+    "The worker running it died (killed, out of memory, or restarted without waiting for it) "
+    "before the run finished. Celery delivered the task again: delivery {delivery} resumes "
+    "the work{where}."
+)
+
+
+@receiver(pre_save, sender=RetentionRun)
+def _name_the_task(sender: type, instance: RetentionRun, **_: Any) -> None:
+    """A run recorded for the first time inside a Celery task names the task."""
+    task_id = current_task_id() if instance._state.adding else None
+    if task_id:
+        instance.details = {"task_id": task_id, **(instance.details or {})}
+
+
+def close_dead_runs(task_id: str, message: str, keep: int | None = None) -> int:
+    """Mark failed, with `message`, the runs an earlier delivery of the task left "running"
+    (but `keep`, the run this delivery goes on in); how many."""
+    now = datetime.now(UTC)
+    dead = RetentionRun.objects.filter(
+        status=RetentionRun.Status.RUNNING, details__task_id=task_id
+    ).exclude(pk=keep)
+    for run in dead:
+        run.status = RetentionRun.Status.FAILED
+        run.errors = "\n".join(filter(None, [run.errors, message]))
+        run.finished = now
+        run.details = {**run.details, "worker_lost": True}
+        run.save()
+        logger.error("retention run %s (%s): %s", run.pk, run.operation, message)
+    return len(dead)
+
 
 class RecordedTask(GuardedTask):
     operation: str = ""
 
+    def delivered(self, deliveries: int, kwargs: dict) -> None:
+        if deliveries > 1:
+            run_id = kwargs.get("run_id")
+            where = f" in run {run_id}" if run_id else " in a new run"
+            message = WORKER_DIED.format(delivery=deliveries, where=where)
+            close_dead_runs(self.request.id, message, keep=run_id)
+
     def poisoned(self, message: str, args: tuple, kwargs: dict) -> None:
         run_id = kwargs.get("run_id")
+        closed = close_dead_runs(self.request.id, message, keep=run_id)
         run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
         now = datetime.now(UTC)
+        if run is None and closed:
+            return  # the runs the dead deliveries left say it
         if run is None:
             run = RetentionRun(operation=self.operation, started=now)
         run.status = RetentionRun.Status.FAILED

@@ -106,3 +106,37 @@ def test_a_refused_collect_is_a_failed_run_of_its_provider_config():
     assert run.task_id == task_id and "out of memory or killed" in run.error
     assert run.served == "nothing (the task was not run)"
     get_redis().delete(delivery_key(task_id, 0))
+
+
+@pytest.mark.django_db
+def test_a_refused_task_closes_the_runs_its_dead_deliveries_left_running():
+    """Scheduled (no run_id): each delivery that died left its own run "running"; the refused
+    one marks them failed with the reason instead of adding one more run."""
+    task_id = uuid.uuid4().hex
+    left = [
+        RetentionRun.objects.create(
+            operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+            status=RetentionRun.Status.RUNNING,
+            started="2026-01-01T02:00:00Z",
+            details={"task_id": task_id},
+        )
+        for _ in range(1 + settings.TASK_MAX_REDELIVERIES)
+    ]
+    other = RetentionRun.objects.create(
+        operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+        status=RetentionRun.Status.RUNNING,
+        started="2026-01-01T02:00:00Z",
+        details={"task_id": "another task"},
+    )
+    for _ in range(1 + settings.TASK_MAX_REDELIVERIES):
+        count_delivery(task_id)
+    result = downsample_hourly.apply(task_id=task_id)
+    assert result.state == "FAILURE" and isinstance(result.result, PoisonedTask)
+    assert RetentionRun.objects.count() == len(left) + 1
+    for run in left:
+        run.refresh_from_db()
+        assert run.status == "failed" and run.finished is not None
+        assert "its worker died each time" in run.errors and run.details["worker_lost"]
+    other.refresh_from_db()
+    assert other.status == "running"
+    get_redis().delete(delivery_key(task_id, 0))

@@ -424,6 +424,22 @@ def test_task_retries_by_itself_when_influxdb_is_back(home, settings):
 # --- a worker killed mid-run: the task comes again ----------------------------------------
 
 
+def worker_dying_once(settings, node: str, fault: str):
+    """A real prefork worker on the test's databases whose process dies at `fault` in the
+    first task it runs, and only then (tests/support/crash_once_app.py)."""
+    from tests.support.crash_once_app import crash_once_key
+
+    get_redis().set(crash_once_key(), fault)
+    return support.celery_worker(
+        node,
+        app="tests.support.crash_once_app",
+        pool="prefork",
+        HA_INFLUXDB_DATABASE=settings.HA_INFLUXDB_DATABASE,
+        TIER_DATABASE=settings.TIER_DATABASE,
+        REDIS_KEY_PREFIX=settings.REDIS_KEY_PREFIX,
+    )
+
+
 @pytest.mark.parametrize("layout", ["official"])
 def test_a_task_whose_worker_was_killed_is_delivered_again_and_finishes_the_work(home, settings):
     """A real prefork worker whose process dies (SIGKILL) after writing the first day: Celery
@@ -431,19 +447,10 @@ def test_a_task_whose_worker_was_killed_is_delivered_again_and_finishes_the_work
     delivery's lock still lives for LOCK_TTL_SECONDS. The new delivery takes that lock over
     and finishes the run the API queued, exactly, instead of skipping it as "another run"."""
     from tests.support.api import token_client
-    from tests.support.crash_once_app import crash_once_key
 
     entities, expected, raw_before = home
     api = token_client("crash-api", staff=True)
-    env = {
-        "HA_INFLUXDB_DATABASE": settings.HA_INFLUXDB_DATABASE,
-        "TIER_DATABASE": settings.TIER_DATABASE,
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-    }
-    get_redis().set(crash_once_key(), "hourly:after_write")
-    with support.celery_worker(
-        "tiers-killed", app="tests.support.crash_once_app", pool="prefork", **env
-    ) as worker:
+    with worker_dying_once(settings, "tiers-killed", "hourly:after_write") as worker:
         body = {"start": str(D0), "end": str(D0 + DAYS * DAY)}
         answer = api.post("/retention/downsample-hourly", body, format="json").json()
         run = support.followed(api, answer, worker, timeout=120)
@@ -455,3 +462,36 @@ def test_a_task_whose_worker_was_killed_is_delivered_again_and_finishes_the_work
     assert RetentionRun.objects.count() == 1
     assert_exact(entities, expected, raw_before)
     assert get_redis().keys(make_key("lock", "*")) == []
+
+
+@pytest.mark.parametrize("layout", ["official"])
+def test_the_run_a_dead_delivery_left_running_is_closed_by_the_next_delivery(home, settings):
+    """The scheduled task (beat: no run_id) records a new run in each delivery. The one whose
+    worker died is closed as failed, saying so, by the delivery that follows; it is not left
+    "running" for ever, to be alerted as a run that hangs once ALERT_MAX_DURATION_SECONDS pass."""
+    from retention.stats.alerts import detect
+    from retention.tiers.tasks import downsample_hourly
+
+    entities, expected, raw_before = home
+    with worker_dying_once(settings, "tiers-beat-killed", "hourly:after_write") as worker:
+        result = downsample_hourly.apply_async(
+            kwargs={"start": str(D0), "end": str(D0 + DAYS * DAY)}
+        )
+        try:
+            outcome = result.get(timeout=120)
+        except Exception:
+            pytest.fail(support.output(worker))
+    dead, resumed = RetentionRun.objects.order_by("pk")
+    assert outcome == {"run_id": resumed.pk, "status": "ok", "summary": outcome["summary"]}
+    assert dead.status == "failed" and dead.details["worker_lost"] is True
+    assert dead.details["task_id"] == resumed.details["task_id"] == result.id
+    assert dead.errors == (
+        "The worker running it died (killed, out of memory, or restarted without waiting for "
+        "it) before the run finished. Celery delivered the task again: delivery 2 resumes the "
+        "work in a new run."
+    )
+    assert dead.finished is not None
+    assert_exact(entities, expected, raw_before)
+    # Hours later, the alert check finds no run hanging.
+    later = dead.started + timedelta(seconds=settings.ALERT_MAX_DURATION_SECONDS + 60)
+    assert [alert.kind for alert in detect(later)] == ["failed"]
