@@ -15,6 +15,23 @@ if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and urlsplit(M
     )
 MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")
 MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip("/")
+# Every topic enrich publishes starts with one of these: MQTT forbids the wildcards + and # in a
+# published topic (paho refuses each publication), and Home Assistant's discovery prefix is a
+# non-empty publish topic (mqtt/util.py valid_publish_topic).
+for _name, _value in (
+    ("MQTT_DISCOVERY_PREFIX", MQTT_DISCOVERY_PREFIX),
+    ("MQTT_TOPIC_ROOT", MQTT_TOPIC_ROOT),
+):
+    if "+" in _value or "#" in _value:
+        raise ImproperlyConfigured(
+            f"{_name}={_value!r} must not contain the MQTT wildcards + or #: it starts the "
+            "topics enrich publishes to."
+        )
+if not MQTT_DISCOVERY_PREFIX:
+    raise ImproperlyConfigured(
+        "MQTT_DISCOVERY_PREFIX is empty: set it to Home Assistant's discovery prefix "
+        "(default homeassistant)."
+    )
 MQTT_CHEAPEST_WINDOW_HOURS = number("MQTT_CHEAPEST_WINDOW_HOURS", 2, float)
 if not 0 < MQTT_CHEAPEST_WINDOW_HOURS <= 24:
     raise ImproperlyConfigured(

@@ -18,6 +18,14 @@ from tests.support.startup import load_settings, refused_start
         ),
         ({"MQTT_CHEAPEST_WINDOW_HOURS": "25"}, "MQTT_CHEAPEST_WINDOW_HOURS=25 must be above 0"),
         ({"MQTT_CHEAPEST_WINDOW_HOURS": "two"}, "MQTT_CHEAPEST_WINDOW_HOURS='two' is not a number"),
+        # paho refused every publication under these ("Publish topic cannot contain
+        # wildcards") and Home Assistant never saw an entity; now enrich does not start.
+        ({"MQTT_TOPIC_ROOT": "enrich/#"}, "MQTT_TOPIC_ROOT='enrich/#' must not contain"),
+        (
+            {"MQTT_DISCOVERY_PREFIX": "homeassistant/+"},
+            "MQTT_DISCOVERY_PREFIX='homeassistant/+' must not contain the MQTT wildcards",
+        ),
+        ({"MQTT_DISCOVERY_PREFIX": "/"}, "MQTT_DISCOVERY_PREFIX is empty"),
     ],
 )
 def test_bad_mqtt_setting_fails_at_start_naming_it(overrides, named):
