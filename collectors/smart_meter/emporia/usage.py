@@ -5,6 +5,7 @@ channel); `getChartUsage` answers one channel's list of kWh per minute. Both giv
 minute, turned into the average W of that minute (x 60 x 1000).
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -166,6 +167,27 @@ def chart_minutes(
     return minutes, missing
 
 
+def circuit_names(usages: list[Usage], devices: dict[int, Device]) -> dict[tuple[int, str], str]:
+    """The `circuit` tag of each (device, channel): its name in the app, else `Channel N`.
+    A name two channels of one device share (a channel named `Balance` too) gets ` (channel N)`
+    on every such channel but Emporia's own Balance: with one tag set for two circuits, InfluxDB
+    kept one circuit's value and dropped the other's."""
+    names: dict[tuple[int, str], str] = {}
+    for u in usages:
+        device = devices.get(u.gid)
+        named = u.name or (device.channels.get(u.channel) if device else "")
+        names[u.gid, u.channel] = (
+            BALANCE if u.channel == BALANCE else named or f"Channel {u.channel}"
+        )
+    shared = Counter((gid, name) for (gid, channel), name in names.items() if channel != MAINS)
+    return {
+        (gid, channel): f"{name} (channel {channel})"
+        if shared[gid, name] > 1 and channel not in (MAINS, BALANCE)
+        else name
+        for (gid, channel), name in names.items()
+    }
+
+
 def readings(
     target: Target,
     usages: list[Usage],
@@ -192,14 +214,12 @@ def readings(
     for gid, total in totals.items():
         device = devices.get(gid) or Device(gid, str(gid), False, {})
         found.append(common.home_reading(_tags(target, device), moment, total, daily.get(gid)))
+    names = circuit_names(usages, devices)
     for u in usages:
         if u.channel == MAINS or u.kwh is None:
             continue
         device = devices.get(u.gid) or Device(u.gid, str(u.gid), False, {})
-        if u.channel == BALANCE:
-            circuit = BALANCE
-        else:
-            circuit = u.name or device.channels.get(u.channel) or f"Channel {u.channel}"
+        circuit = names[u.gid, u.channel]
         power = u.kwh * KWH_PER_MINUTE_TO_W
         percentage = (
             u.percentage if u.percentage is not None else common.share(power, totals.get(u.gid))

@@ -40,6 +40,7 @@ from tests.collectors.scenarios_smart_meter import (
     emporia_routes,
     emporia_routes_without_login,
 )
+from tests.support.isolation import fresh_database
 from tests.support.replay import load_fixture
 
 POOL = "us-east-2_ghlOXVLi1"
@@ -663,6 +664,36 @@ def test_malformed_usage_is_refused(replay_server):
     )
     with pytest.raises(MalformedResponse, match="usage should be a number"):
         fetch(replay_server)
+
+
+@pytest.mark.influxdb
+def test_channels_of_one_device_sharing_a_name_are_stored_as_separate_circuits(replay_server):
+    """Two channels named "Kitchen" and one the user named "Balance": each keeps its value in
+    InfluxDB (one tag set for two circuits kept only the last one written). Emporia's own
+    Balance and the channels whose names are unique keep their plain names."""
+    emporia_routes(replay_server)
+    usage = replay_server.load_fixture("emporia/usage_1min.json")
+    channels = usage["deviceListUsages"]["devices"][0]["channelUsages"]
+    channels[1]["name"] = channels[2]["name"] = "Kitchen"  # Dryer (0 W) and Solar (-2,490 W)
+    channels.insert(4, {**channels[3], "name": "Balance", "channelNum": "8", "usage": 0.001})
+    answer_app_api(
+        replay_server, {**USAGE, "scale": "1MIN", "instant": "2026-05-01T14:05:00.000Z"}, json=usage
+    )
+    result = fetch(replay_server)
+    with fresh_database("emporia_names") as db:
+        ts = get_timeseries()
+        ts.write(db, result.readings)
+        rows = ts.query(db, "SELECT power_w FROM smart_meter_circuit GROUP BY circuit")
+        stored = {r.tags["circuit"]: r.values["power_w"] for r in rows}
+    assert stored == pytest.approx(
+        {
+            "Kitchen (channel 2)": 0.0,
+            "Kitchen (channel 5)": -2490.0,
+            "Furnace": 432.0,
+            "Balance (channel 8)": 60.0,
+            "Balance": 24.0,
+        }
+    )
 
 
 # --- backfill ---
