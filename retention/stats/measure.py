@@ -128,9 +128,11 @@ def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> Poin
             result.points += sum(int(row.values.get(f"n_{f}") or 0) for f in STATE_FIELDS)
         if not counted:
             continue
+        # `/./`, not `/.*/`: where no measurement has a `state` field InfluxDB takes "state"
+        # for a tag, empty on every point, and `/.*/` would match (and subtract) them all.
         overlap = (
             f'SELECT COUNT("value") AS "value_and_state", COUNT("state_value") AS '
-            f'"state_value_and_state" FROM {source} WHERE "state" =~ /.*/'
+            f'"state_value_and_state" FROM {source} WHERE "state" =~ /./'
         )
         for row in ts.query(database, overlap):
             result.points -= int(row.values.get("value_and_state") or 0)

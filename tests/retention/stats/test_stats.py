@@ -219,6 +219,26 @@ def test_points_are_counted_per_point_not_per_field_in_the_ingestor_layout(tiers
     assert (counted.points, counted.exact) == (70, True)
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "official",  # numeric sensors only: `value`, no `state` field anywhere
+        "ingestor",  # the HA Ingestor's JSON writer: `state_value`, no `state` field anywhere
+    ],
+)
+def test_points_are_counted_where_no_measurement_has_a_state_field(client, tiers, layout, settings):
+    settings.INFLUXDB_DATABASE = tiers.name
+    points = [(i * 60, 20.0 + i / 10) for i in range(30)]
+    tiers.write_entity(layout, "sensor.outdoor_temperature", points, unit="°C")
+    tiers.write_entity(layout, "sensor.fridge_power", points[:11], unit="W")
+
+    assert measure.count_raw_points(tiers.name, ("autogen",)).points == 41
+    body, sizes = stats_with_stable_sizes(client, tiers.name)
+    per_point = body["raw_bytes_per_point"]
+    assert (per_point["points"], per_point["exact"]) == (41, True)
+    assert per_point["value"] == round(sizes[(tiers.name, "autogen")] / 41, 6)
+
+
 def test_points_without_a_state_field_are_a_lower_bound_and_said_so(client, tiers, settings):
     settings.INFLUXDB_DATABASE = tiers.name
     raw_home(tiers.name)
