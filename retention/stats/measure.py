@@ -5,11 +5,12 @@ Every figure is measured, never assumed:
   `SHOW STATS` shard `diskBytes`, data files plus WAL; 2.x `/metrics`);
 - raw bytes per point = bytes of the raw tier / points in the raw tier, counted by InfluxDB
   (`count_raw_points`);
-- raw points removed = Σ `records_deleted` of the `downsample_hourly` runs: the only
-  operation that deletes raw points. The daily downsample and the archive delete aggregate
-  rows whose raw points were already counted when they were downsampled; their effect shows
-  in the measured tier sizes, and multiplying them by raw bytes per point would count the same
-  data twice.
+- raw points removed = Σ `records_deleted` of the `downsample_hourly` runs + Σ
+  `details["raw_points_deleted"]` of the `downsample_daily` runs (the raw states of sparse
+  entities, kept raw by the hourly tier and composed into daily rows by the daily one). The
+  rest the daily downsample and the archive delete are aggregate rows whose raw points were
+  already counted when they were downsampled; their effect shows in the measured tier sizes,
+  and multiplying them by raw bytes per point would count the same data twice.
 
 Formulas (bytes exact; GB = 2^30 bytes, the unit AWS bills "GB-month" in):
     raw_equivalent  = raw_bytes + raw_points_removed × raw_bytes_per_point
@@ -34,7 +35,9 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import BigIntegerField, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from enrich.influx import TimeseriesError, get_timeseries, quote_ident
 from retention.models import ArchiveObject, RetentionRun
@@ -150,12 +153,21 @@ def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> Poin
 
 
 def raw_points_removed() -> tuple[int, int]:
-    """(Σ records_deleted, number of runs) of raw -> hourly downsampling (dry runs excluded)."""
-    runs = RetentionRun.objects.filter(
-        operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY, records_deleted__gt=0
-    ).exclude(status=RetentionRun.Status.DRY_RUN)
-    totals = runs.aggregate(points=Sum("records_deleted"))
-    return int(totals["points"] or 0), runs.count()
+    """(raw points deleted, number of runs that deleted some; dry runs excluded): Σ
+    records_deleted of raw -> hourly downsampling plus Σ `details["raw_points_deleted"]` of
+    hourly -> daily downsampling (the raw states of sparse entities, retention.tiers.density)."""
+    real = ~Q(status=RetentionRun.Status.DRY_RUN)
+    hourly = RetentionRun.objects.filter(
+        real, operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY, records_deleted__gt=0
+    )
+    daily = RetentionRun.objects.filter(
+        real,
+        operation=RetentionRun.Operation.DOWNSAMPLE_DAILY,
+        details__raw_points_deleted__gt=0,
+    ).annotate(raw=Cast(KT("details__raw_points_deleted"), BigIntegerField()))
+    points = hourly.aggregate(n=Sum("records_deleted"))["n"] or 0
+    points += daily.aggregate(n=Sum("raw"))["n"] or 0
+    return int(points), hourly.count() + daily.count()
 
 
 def archive_bytes() -> tuple[int, int]:
@@ -198,7 +210,8 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
         "value": removed,
         "unit": "points",
         "runs": removing_runs,
-        "source": "sum of records_deleted of downsample_hourly runs",
+        "source": "records_deleted of downsample_hourly runs + raw_points_deleted of "
+        "downsample_daily runs",
     }
 
     tiers: dict[str, TierSize] | None = None

@@ -30,6 +30,7 @@ class Outcome:
     processed: int = 0  # source points (raw points / hourly rows) aggregated
     rows_written: int = 0
     deleted: int = 0  # source points removed
+    raw_deleted: int = 0  # daily tier: raw states of sparse entities removed (among `deleted`)
     late_points: int = 0
     waiting: list[str] = field(default_factory=list)  # notes about work left for a later run
 

@@ -134,7 +134,9 @@ class DailyTier(DayTier):
         tier_reads.delete_tagged(settings.TIER_DATABASE, start, end, MEASUREMENT,
                                  [{"entity_id": entity_id} for entity_id in ids], None,
                                  after_first=lambda: faults.point("daily:mid_delete"))  # fmt: skip
-        deleted += sum(density.delete_kept_raw(day, pending) for day, pending in held)
+        raw = sum(density.delete_kept_raw(day, pending) for day, pending in held)
+        self.outcome.raw_deleted += raw
+        deleted += raw
         faults.point("daily:before_rewrite")
         write_rows(DAILY_RP, [r for day, p in held for r in _pending_rows(p, utc_midnight(day))])
         stored = read_rows(DAILY_RP, start, end)

@@ -207,6 +207,8 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
             "waiting": outcome.waiting,
             "horizon": tier.horizon.isoformat(),
         }
+        if isinstance(tier, DailyTier):  # the raw states of sparse entities it composed
+            run.details["raw_points_deleted"] = outcome.raw_deleted
     before, after = run.storage_before_bytes, run.storage_after_bytes
     if before is not None and after is not None:
         run.storage_freed_mb = round((before - after) / 1e6, 3)
