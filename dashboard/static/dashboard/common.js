@@ -46,6 +46,11 @@
   function time(iso) {
     return new Date(iso).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
   }
+  // With the date: for lists that span more than a week (a month holds four of each weekday).
+  function day(iso) {
+    return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short",
+                                              hour: "2-digit", minute: "2-digit" });
+  }
   function color(name) {
     return getComputedStyle(document.documentElement).getPropertyValue("--" + name).trim();
   }
@@ -98,6 +103,6 @@
     var elements = ids.map(function (id) { return document.getElementById(id); });
     run.apply(null, [window.Status].concat(elements));
   }
-  window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, color: color,
+  window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, day: day, color: color,
                     cell: cell, fill: fill, chart: chart, panel: panel, charts: {} };
 })();

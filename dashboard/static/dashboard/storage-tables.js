@@ -9,7 +9,7 @@
       // Settled: measured again once InfluxDB compacted; else right after the run.
       var freed = r.storage_freed_mb === null || r.storage_freed_mb === undefined ? "" :
         r.storage_freed_mb.toFixed(2) + " MB" + (r.storage_settled ? " (settled)" : " (before compaction)");
-      return [S.time(r.started), r.operation_type, [r.status, "status-" + r.status],
+      return [S.day(r.started), r.operation_type, [r.status, "status-" + r.status],
               String(r.records_processed), String(r.records_deleted), freed, r.errors || ""];
     }), "No retention runs in the last 30 days.", 7);
   });
@@ -33,7 +33,7 @@
       list.appendChild(li);
     });
     S.fill(tbody, res.body.history.map(function (a) {
-      return [S.time(a.created), a.kind, a.operation_type, a.message];
+      return [S.day(a.created), a.kind, a.operation_type, a.message];
     }), "No alerts in the last 30 days.", 4);
   });
 })();

@@ -1,0 +1,54 @@
+"""The status page's 30-day tables of retention runs and alerts in a real browser: each row says
+on which day it happened, not only the weekday (a month holds four of each)."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from enrich.models import Site
+from retention.models import Alert, RetentionRun
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
+
+pytestmark = BROWSER_TEST
+
+
+def first_cells(browser, table: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    rows = browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")
+    return [row.find_element(By.TAG_NAME, "td").text for row in rows]
+
+
+@pytest.mark.usefixtures("isolated")
+def test_runs_and_alerts_a_week_apart_show_different_days(live_server, browser):
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    User.objects.create_user("reader", password="read-only-password")
+    at = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    for started in (at, at - timedelta(days=7)):  # the same weekday and time, a week apart
+        run = RetentionRun.objects.create(
+            operation=RetentionRun.Operation.ARCHIVE,
+            status=RetentionRun.Status.FAILED,
+            started=started,
+            finished=started + timedelta(minutes=2),
+            duration_seconds=120.0,
+            errors="S3 refused the upload",
+        )
+        alert = Alert.objects.create(run=run, kind=Alert.Kind.FAILED, message="archive failed")
+        Alert.objects.filter(pk=alert.pk).update(created=started + timedelta(minutes=5))
+
+    browser.set_window_size(1280, 3000)
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+    for table in ("runs-table", "alerts-history"):
+        newer, older = first_cells(browser, table)
+        assert newer != older, (table, newer, older)
+        for text, moment in ((newer, at), (older, at - timedelta(days=7))):
+            # the day of the month in the browser's time zone, as a number of its own
+            day = browser.execute_script(
+                "return new Date(arguments[0]).getDate();", moment.isoformat()
+            )
+            assert re.search(rf"\b{day}\b", text), (table, text, day)
