@@ -129,8 +129,6 @@ def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> Poin
         for row in ts.query(database, f"SELECT {counts} FROM {source}"):
             counted.add(row.measurement)
             result.points += sum(int(row.values.get(f"n_{f}") or 0) for f in STATE_FIELDS)
-        if not counted:
-            continue
         # `/./`, not `/.*/`: where no measurement has a `state` field InfluxDB takes "state"
         # for a tag, empty on every point, and `/.*/` would match (and subtract) them all.
         overlap = (

@@ -256,6 +256,25 @@ def test_points_without_a_state_field_are_a_lower_bound_and_said_so(client, tier
     assert "custom_meter" in per_point["note"]
 
 
+def test_a_retention_policy_without_state_fields_is_counted_too(client, tiers, settings):
+    """A policy of Home Assistant's database holding e.g. a continuous query's means (no
+    `value`/`state` field): its bytes are in the raw tier, so its points must be too."""
+    settings.INFLUXDB_DATABASE = tiers.name
+    points = raw_home(tiers.name)
+    get_timeseries().create_database(tiers.name, tiers=[RetentionTier("year", "INF")])
+    means = [Reading("W", {"mean_value": 100.0 + i}, T0 + timedelta(minutes=5 * i),
+                     {"entity_id": "fridge_power", "domain": "sensor"}) for i in range(30)]  # fmt: skip
+    get_timeseries().write(tiers.name, means, retention_policy="year")
+
+    body, sizes = stats_with_stable_sizes(client, tiers.name)
+
+    per_point = body["raw_bytes_per_point"]
+    assert body["current_db_size_gb"]["tiers"]["raw"]["retention_policies"] == ["autogen", "year"]
+    raw = sizes[(tiers.name, "autogen")] + sizes[(tiers.name, "year")]
+    assert (per_point["bytes"], per_point["points"]) == (raw, points + 30)
+    assert per_point["exact"] is False and "W" in per_point["note"]
+
+
 def test_unmeasurable_figures_are_null_with_a_reason(client, ha_db, settings):
     settings.INFLUXDB_DATABASE = ha_db.name
     run(RetentionRun.Operation.DOWNSAMPLE_HOURLY, 500)
