@@ -382,6 +382,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Libraries' records (urllib3's request lines at DEBUG) leave with their secrets scrubbed.
+    "filters": {"scrub": {"()": "enrich.http.scrubbing.ScrubLibraryLogs"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}
+    },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
 }

@@ -7,6 +7,7 @@ from outside (bodies, exception messages) before we show it. Headers are never l
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -143,3 +144,26 @@ def secrets_of(url: str, params: Any, headers: Mapping[str, str] | None, auth: A
             if value:
                 found.add(value.decode() if isinstance(value, bytes) else str(value))
     return found
+
+
+# Our own packages scrub what they log; the libraries below them do not (urllib3 logs each
+# request line with its query at DEBUG, requests-oauthlib the token bodies it sends and gets).
+_OUR_LOGGERS = ("enrich", "collectors", "retention", "dashboard", "config")
+_WEBHOOK_IN_TEXT = re.compile(r"(?i)(/(?:webhook|webhooks|hooks|services)/)[^?#\s\"']+")
+
+
+class ScrubLibraryLogs(logging.Filter):
+    """A log handler's filter: a library's record leaves with its secrets scrubbed (secret
+    query values and `name=value` pairs, bearer/basic credentials, webhook ids in paths) from
+    its message and its traceback, whatever LOG_LEVEL lets through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.partition(".")[0] in _OUR_LOGGERS:
+            return True
+        message = record.getMessage()
+        scrubbed = _WEBHOOK_IN_TEXT.sub(lambda m: m.group(1) + REDACTED, scrub_text(message))
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub_text(logging.Formatter().formatException(record.exc_info))
+        return True

@@ -20,6 +20,7 @@ from enrich.http import (
     TransientError,
 )
 from tests.support.replay import unused_url
+from tests.support.startup import run_django
 
 # Small backoff keeps the retry tests fast while still really sleeping between attempts.
 FAST = HttpPolicy(timeout=2.0, max_retries=2, backoff=0.01, max_retry_after=5.0)
@@ -336,6 +337,30 @@ def test_secrets_never_reach_logs_or_errors(replay_server, caplog):
     assert "zone=DE" in caplog.text
     assert "api_key=***" in caplog.text and "token=***" in caplog.text
     assert [r.outcome for r in attempt_records(caplog)] == ["retry", "permanent"]
+
+
+def test_at_log_level_debug_the_libraries_lines_reach_the_log_scrubbed(replay_server):
+    """LOG_LEVEL=debug lets urllib3 log each request line, query and path included; what a
+    process writes to its log (stderr) shows the line with the API key and the webhook id
+    scrubbed, and the harmless parameters as they were."""
+    replay_server.add("GET", "/api/webhook/HOOKID42", json={"ok": True})
+    url = replay_server.url + "/api/webhook/HOOKID42"
+    code = (
+        "from enrich import http; "
+        f"http.get_json('airnow', {url!r}, params={{'API_KEY': 'KEY5ECRET', 'zipCode': '20002'}})"
+    )
+    result = run_django(code, LOG_LEVEL="debug")
+    assert result.returncode == 0, result.stderr
+    assert replay_server.requests[-1].query["API_KEY"] == "KEY5ECRET"  # it was sent
+    request_line = next(
+        line
+        for line in result.stderr.splitlines()
+        if "urllib3.connectionpool" in line and "GET" in line
+    )
+    assert request_line.endswith(
+        '"GET /api/webhook/***?API_KEY=***&zipCode=20002 HTTP/1.1" 200 12'
+    ), request_line
+    assert "KEY5ECRET" not in result.stderr and "HOOKID42" not in result.stderr
 
 
 def test_url_userinfo_is_sent_as_basic_auth_but_never_shown(replay_server, caplog):
