@@ -120,6 +120,8 @@ def secrets_of(url: str, params: Any, headers: Mapping[str, str] | None, auth: A
         parts = urlsplit(url)
         found.update(v for v in (parts.username, parts.password) if v)
         found.update(unquote_plus(v) for v in (parts.username, parts.password) if v)
+        if hook := _WEBHOOK_PATH.search(parts.path):  # an answer may echo the id, or a part
+            found.update(p for p in hook.group(0)[len(hook.group(1)) :].split("/") if p)
     except ValueError:
         pass
     prepared = PreparedRequest()

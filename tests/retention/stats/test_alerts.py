@@ -125,6 +125,21 @@ def test_the_overrun_of_a_run_that_then_fails_is_a_second_incident(webhook, sett
     assert [b["kind"] for b in posts(webhook)] == ["overrun", "failed"]
 
 
+def test_a_webhook_answer_that_echoes_its_id_is_recorded_without_it(webhook):
+    """The webhook's id is its password: an error answer quoting it (a proxy's 404 page, a
+    receiver naming the hook it did not find) is kept in `delivery_error` with the id
+    scrubbed, like the URL itself."""
+    webhook.add("POST", HOOK, 404, json={"message": "No webhook enrich_alerts registered"})
+    failed_run()
+
+    alerts.check_alerts()
+
+    [alert] = Alert.objects.all()
+    assert "HTTP 404" in alert.delivery_error
+    assert '"No webhook *** registered"' in alert.delivery_error
+    assert "enrich_alerts" not in alert.delivery_error
+
+
 def test_delivery_is_retried_after_a_webhook_500_without_a_second_alert(webhook, caplog):
     webhook.add("POST", HOOK, 500, json={"message": "Home Assistant is restarting"}, times=1)
     webhook.add("POST", HOOK, 200, body="")
