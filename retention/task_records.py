@@ -60,10 +60,24 @@ def close_dead_runs(task_id: str, message: str, keep: int | None = None) -> int:
     return len(dead)
 
 
+def taken_up(run_id: int) -> None:
+    """The run the API queued starts its work: `started` becomes now and the moment it was
+    queued moves to `details["queued_at"]`, so its time is counted from its start, not from
+    the wait behind other work (once: a later delivery or retry leaves it)."""
+    run = RetentionRun.objects.filter(pk=run_id, status=RetentionRun.Status.RUNNING).first()
+    if run is None or "queued_at" in (run.details or {}):
+        return
+    run.details = {**(run.details or {}), "queued_at": run.started.isoformat()}
+    run.started = datetime.now(UTC)
+    run.save(update_fields=["started", "details"])
+
+
 class RecordedTask(GuardedTask):
     operation: str = ""
 
     def delivered(self, deliveries: int, kwargs: dict) -> None:
+        if kwargs.get("run_id"):
+            taken_up(kwargs["run_id"])
         if deliveries > 1:
             run_id = kwargs.get("run_id")
             where = f" in run {run_id}" if run_id else " in a new run"

@@ -94,6 +94,15 @@ def failed_message(run: RetentionRun, now: datetime) -> str:
 def overrun_message(run: RetentionRun, now: datetime) -> str:
     limit = settings.ALERT_MAX_DURATION_SECONDS
     took = _human(_age(run, now))
+    details = run.details or {}
+    waiting = "queued_by" in details and "queued_at" not in details  # (retention.task_records)
+    if run.status == RetentionRun.Status.RUNNING and waiting:
+        return (
+            f"Retention operation {run.operation} (run {run.pk}, queued {_started(run)}) has "
+            f"waited {took} in the queue, longer than the limit of {_human(limit)} "
+            f"(ALERT_MAX_DURATION_SECONDS={limit}), and no worker has started it. Check in "
+            "Flower that a worker consumes the retention queue and what it is busy with."
+        )
     what = (
         f"has been running for {took}"
         if run.status == RetentionRun.Status.RUNNING

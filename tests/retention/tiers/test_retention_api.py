@@ -145,3 +145,36 @@ def test_queued_run_is_202_and_a_real_worker_executes_it(ha_db, settings):
     rows = read_rows(HOURLY_RP, T0, T0 + DAY, entity.entity_id)[entity.entity_id]
     assert rows[0].fields["avg_value"] == 700 and rows[1].fields["max_value"] == 700
     assert count_samples(entity, T0, T0 + DAY) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_run_counts_from_when_a_worker_starts_it(ha_db, settings):
+    """A run queued while no worker takes it: past ALERT_MAX_DURATION_SECONDS the overrun says
+    it is waiting in the queue (not "running ... may be stuck on InfluxDB"); once a worker
+    starts it, `started` is that moment and the queueing time is kept in `queued_at`."""
+    from retention.stats.alerts import detect
+
+    api = token_client("ha-queued", staff=True)
+    ha_db.write_entity("ingestor", "sensor.kettle_power", [(0, 2000), (600, 0)], unit="W").save()
+    response = api.post(HOURLY, {"start": str(D0), "end": str(D0 + DAY)}, format="json")
+    assert response.status_code == 202
+    run = RetentionRun.objects.get(pk=response.json()["run_id"])
+    queued = run.started
+
+    later = queued + timedelta(seconds=settings.ALERT_MAX_DURATION_SECONDS + 60)
+    [alert] = detect(later)
+    assert alert.kind == "overrun"
+    assert f"(run {run.pk}, queued " in alert.message
+    assert "has waited 2 h 1 min in the queue" in alert.message
+    assert "no worker has started it" in alert.message
+
+    before_start = datetime.now(UTC)
+    with support.celery_worker("tiers-queued", **worker_env(settings)) as worker:
+        deadline = time.monotonic() + 60
+        while run.status == "running":
+            assert time.monotonic() < deadline, support.output(worker)
+            time.sleep(0.2)
+            run.refresh_from_db()
+    assert run.status == "ok", run.errors
+    assert run.details["queued_at"] == queued.isoformat()
+    assert before_start <= run.started <= run.finished
