@@ -14,13 +14,13 @@ from functools import partial
 
 from django.conf import settings
 
-from collectors import cadence, history_refusals
+from collectors import cadence, history_refusals, rate_limits
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
-from enrich.http import AuthError, HttpError
+from enrich.http import AuthError, HttpError, RateLimitedError
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.models import ProviderConfig
 from enrich.readings import Reading, unwritable_tag
@@ -171,6 +171,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
     cache = ResponseCache()
     window = None
     creds = None  # what the fetch started with, once known
+    limited = None  # whom the provider's rate limit covers (Adapter.budget_key), once known
     try:
         target = target_for(config)
         target_key = target.key
@@ -179,13 +180,18 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
         else:
             adapter = adapter_for(source, provider)
             plain = credentials(config)
+            limited = (adapter.budget_key(target, plain),)
             budget = _budget(config, target, plain)
             slower = cadence.lowered(
                 adapter, target, plain, budget, config.interval_seconds, budget_spec(config)
             )
             calls = min(adapter.calls_for(target, plain), budget.limit) if budget else None
             taken = None
-            if slower and cadence.too_soon(source, provider, target.key, slower, now):
+            if wait := rate_limits.waiting(provider, *limited):
+                served = _describe_last_good(cache.last_good(source, provider, target.key))
+                logger.warning("collect: %s/%s %s: %s", source, provider, target.key, wait)
+                outcome = Outcome("budget", served=f"{wait}; served {served}")
+            elif slower and cadence.too_soon(source, provider, target.key, slower, now):
                 served = _describe_last_good(cache.last_good(source, provider, target.key))
                 logger.info("collect: %s/%s %s: %s", source, provider, target.key, slower.note)
                 outcome = Outcome("budget", served=f"{slower.note}; served {served}")
@@ -205,7 +211,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             else:
                 window = replace(_window(config, target, now), calls=calls)
                 creds = credentials(config, fetching=True)
-                settle = partial(_settle, budget, taken)
+                settle = partial(_settle, budget, taken, provider, *limited)
                 outcome = _fetch_and_write(config, target, creds, window, cache, now, settle)
                 if slower:
                     outcome.served = f"{outcome.served}; {slower.note}"
@@ -217,6 +223,11 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             served = "nothing (Redis unavailable)"
         if isinstance(exc, AuthError):
             adapter_for(source, provider).on_auth_failure(config, exc, creds)
+        if isinstance(exc, RateLimitedError) and limited is not None:
+            try:  # no run, on any worker, calls before the wait ends
+                rate_limits.remember(provider, *limited, exc)
+            except RedisUnavailable:
+                pass  # the failure below is logged and recorded all the same
         # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
         logger.log(
             logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR,
@@ -275,8 +286,16 @@ def _writable(readings: list[Reading]) -> tuple[list[Reading], list[str]]:
     return kept, notes
 
 
-def _settle(budget: Budget | None, taken: Taken | None, result: FetchResult) -> None:
-    """Give the budget back the reserved calls the fetch did not make (when it counts them)."""
+def _settle(
+    budget: Budget | None,
+    taken: Taken | None,
+    provider: str,
+    scope: str | None,
+    result: FetchResult,
+) -> None:
+    """Give the budget back the reserved calls the fetch did not make (when it counts them),
+    and keep the Retry-After of a history call the provider rate limited."""
+    rate_limits.remember(provider, scope, result.history_error)
     if budget is not None and taken is not None and result.calls is not None:
         budget.give_back(taken, taken.calls - result.calls)
 

@@ -1,0 +1,66 @@
+"""A provider's 429 with Retry-After holds for every later run, on every worker, until the wait
+it asked for ends: real PostgreSQL, Redis, InfluxDB and a replayed API.
+
+AirNow stands in for any provider: the pipeline only sees the adapter contract.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors import pipeline
+from collectors.models import CollectorRun
+from enrich.models import Site
+from enrich.redis.cache import ResponseCache
+from enrich.redis.client import get_redis
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+WAIT = 600  # seconds the provider asks for: longer than a fetch sits out inline (60 s)
+
+
+@pytest.fixture
+def config(replay_server):
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    return configs.airnow(site, replay_server.url, api_key="AIRNOW-KEY-123", interval_seconds=3600)
+
+
+def observations(server):
+    return server.load_fixture("airnow/observation_current.json")
+
+
+def test_no_call_before_the_retry_after_of_a_429_ends(isolated, settings, config, replay_server):
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server), times=1)
+    earlier = datetime.now(UTC) - timedelta(hours=2)  # older than the 1 h TTL
+    assert pipeline.collect(config, now=earlier).status == "ok"
+    replay_server.add(
+        "GET", AIRNOW_CURRENT_PATH, status=429, headers={"Retry-After": str(WAIT)}, body=""
+    )
+
+    limited = pipeline.collect(config)
+    assert limited.status == "failed" and "HTTP 429" in limited.error
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2
+
+    # The task's retry a minute later, the next beat, another worker: none may call before
+    # the wait ends. Each serves the last good answer, stale, and writes nothing.
+    for minutes in (1, 3, 9):
+        later = pipeline.collect(config, now=datetime.now(UTC) + timedelta(minutes=minutes))
+        assert later.status == "budget" and later.points_written == 0
+        assert "HTTP 429" in later.served and "Retry-After" in later.served
+        assert "last good answer from" in later.served and "stale" in later.served
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2
+    assert CollectorRun.objects.filter(status="budget").count() == 3
+    last_good = ResponseCache().last_good("air_quality", "airnow", "47.60,-122.33")
+    assert last_good.stale and last_good.fetched_at == earlier
+
+    # Remembered in Redis (shared by every worker) for exactly the wait asked for.
+    [key] = get_redis().keys(f"{settings.REDIS_KEY_PREFIX}:rate-limited:*")
+    assert WAIT - 5 < get_redis().pttl(key) / 1000 <= WAIT
+
+    # Once the wait is over, the next run asks again.
+    get_redis().delete(key)
+    replay_server.reset()
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server))
+    assert pipeline.collect(config).status == "ok"
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 1
