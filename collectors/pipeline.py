@@ -14,7 +14,7 @@ from functools import partial
 
 from django.conf import settings
 
-from collectors import cadence, history_refusals, rate_limits
+from collectors import cadence, fetch_lock, history_refusals, rate_limits
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
@@ -172,6 +172,7 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
     window = None
     creds = None  # what the fetch started with, once known
     limited = None  # whom the provider's rate limit covers (Adapter.budget_key), once known
+    lock = None
     try:
         target = target_for(config)
         target_key = target.key
@@ -195,6 +196,12 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
                 served = _describe_last_good(cache.last_good(source, provider, target.key))
                 logger.info("collect: %s/%s %s: %s", source, provider, target.key, slower.note)
                 outcome = Outcome("budget", served=f"{slower.note}; served {served}")
+            elif not fetch_lock.acquire(lock := fetch_lock.lock_for(source, provider, target.key)):
+                holder = lock.holder() or "another run"
+                served = f"nothing new: {holder} is fetching this target now"
+                outcome = Outcome("cached", served=served)
+            elif _fresh(cache, source, provider, target.key):  # it just finished fetching
+                outcome = Outcome("cached", served="fresh cached answer")
             elif budget is not None and (taken := budget.take(calls)) is None:
                 served = _describe_last_good(cache.last_good(source, provider, target.key))
                 logger.warning(
@@ -245,6 +252,9 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
             error=f"{type(exc).__name__}: {exc}",
             transient=isinstance(exc, Transient),
         )
+    finally:
+        if lock is not None:
+            fetch_lock.release(lock)
     duration_ms = int((time.monotonic() - started) * 1000)
     backfill_from = (
         window.start

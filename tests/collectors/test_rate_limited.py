@@ -1,16 +1,21 @@
 """A provider's 429 with Retry-After holds for every later run, on every worker, until the wait
-it asked for ends: real PostgreSQL, Redis, InfluxDB and a replayed API.
+it asked for ends; two runs of one target at once make one call. Real PostgreSQL, Redis,
+InfluxDB and a replayed API.
 
 AirNow stands in for any provider: the pipeline only sees the adapter contract.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from collectors import pipeline
 from collectors.models import CollectorRun
-from enrich.models import Site
+from enrich.models import ProviderConfig, Site
+from enrich.redis.budget import Budget
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
@@ -64,3 +69,32 @@ def test_no_call_before_the_retry_after_of_a_429_ends(isolated, settings, config
     replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server))
     assert pipeline.collect(config).status == "ok"
     assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_the_same_target_make_one_call(isolated, config, replay_server):
+    """Two collects of one target at once (a backlog of dispatches, a task retry meeting the
+    next beat): one calls the provider and takes from its budget, the other makes no call."""
+    config.options = {**config.options, "budget": "10/hour"}
+    config.save()
+    # Slow enough that both runs are inside the fetch at once.
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server), delay=1.0)
+    start = threading.Barrier(2)
+
+    def worker() -> pipeline.Outcome:
+        mine = ProviderConfig.objects.select_related("site").get(pk=config.pk)
+        try:
+            start.wait()
+            return pipeline.collect(mine)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = [f.result() for f in [pool.submit(worker), pool.submit(worker)]]
+
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 1
+    assert sorted(o.status for o in outcomes) == ["cached", "ok"]
+    [skipped] = [o for o in outcomes if o.status == "cached"]
+    assert skipped.points_written == 0 and "fetching" in skipped.served
+    assert Budget.from_spec("airnow", "10/hour").remaining() == 9
+    assert sorted(CollectorRun.objects.values_list("status", flat=True)) == ["cached", "ok"]
