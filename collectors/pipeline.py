@@ -158,12 +158,29 @@ def _fresh(cache: ResponseCache, source: str, provider: str, key: str) -> bool:
     if hit is None:
         return False
     ttl = cache.ttl_for(source)
-    return hit.age_seconds < ttl - min(30.0, ttl * 0.1)
+    # The TTL it was stored with: shorter for a late run's answer (_fresh_for).
+    return hit.age_seconds < min(ttl, hit.ttl_seconds) - min(30.0, ttl * 0.1)
 
 
-def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str = "") -> Outcome:
+def _fresh_for(ttl: int, now: datetime, dispatched: datetime | None) -> int:
+    """How long an answer fetched at `now` for the cycle dispatched at `dispatched` is fresh:
+    until that cycle ends (beat dispatches each source one TTL apart). A run a retry or a
+    backlog made late must not carry its answer over the next beat, which then made no call
+    and lost its cycle (a minute late at most: a whole cycle without data)."""
+    late = (now - dispatched).total_seconds() if dispatched else 0.0
+    return ttl - int(late % ttl) if late > 0 else ttl
+
+
+def collect(
+    config: ProviderConfig,
+    *,
+    now: datetime | None = None,
+    task_id: str = "",
+    dispatched: datetime | None = None,
+) -> Outcome:
     """Run the pipeline for the target of this provider config; never raises for the
-    failures users and APIs cause — they are logged and recorded."""
+    failures users and APIs cause — they are logged and recorded. `dispatched`: when beat
+    dispatched the cycle this run is for (see _fresh_for)."""
     now = now or datetime.now(UTC)
     started = time.monotonic()
     source, provider = config.source, config.provider
@@ -219,7 +236,8 @@ def collect(config: ProviderConfig, *, now: datetime | None = None, task_id: str
                 window = replace(_window(config, target, now), calls=calls)
                 creds = credentials(config, fetching=True)
                 settle = partial(_settle, budget, taken, provider, *limited)
-                outcome = _fetch_and_write(config, target, creds, window, cache, now, settle)
+                fresh = _fresh_for(cache.ttl_for(source), now, dispatched)
+                outcome = _fetch_and_write(config, target, creds, window, cache, now, settle, fresh)
                 if slower:
                     outcome.served = f"{outcome.served}; {slower.note}"
     except EXPECTED_FAILURES as exc:
@@ -318,6 +336,7 @@ def _fetch_and_write(
     cache: ResponseCache,
     now: datetime,
     settle: Callable[[FetchResult], None],
+    fresh_seconds: int,
 ) -> Outcome:
     adapter = adapter_for(config.source, config.provider)
     result: FetchResult = adapter.fetch(target, creds, window)
@@ -353,7 +372,14 @@ def _fetch_and_write(
             error=note,
         )
     written = get_timeseries().write(settings.INFLUXDB_DATABASE, result.readings)
-    cache.put(config.source, config.provider, target.key, result.current, fetched_at=now)
+    cache.put(
+        config.source,
+        config.provider,
+        target.key,
+        result.current,
+        ttl=fresh_seconds,
+        fetched_at=now,
+    )
     adapter_for(config.source, config.provider).after_write(target, result)
     logger.log(
         logging.WARNING if status == "partial" or left_out else logging.INFO,

@@ -105,8 +105,9 @@ class CollectTask(GuardedTask):
 
 def dispatch(source: str) -> int:
     chosen = configs_by_target(source)
+    dispatched = pipeline.datetime.now(pipeline.UTC).isoformat()  # the cycle the runs are for
     for config in chosen.values():
-        collect.delay(config.pk)
+        collect.delay(config.pk, dispatched)
     logger.info(
         "dispatch: %s: %d collect task(s) for %d target(s)", source, len(chosen), len(chosen)
     )
@@ -122,14 +123,17 @@ def dispatch(source: str) -> int:
     time_limit=150,
     max_retries=2,
 )
-def collect(self, config_id: int) -> dict:
+def collect(self, config_id: int, dispatched: str | None = None) -> dict:
+    # `dispatched` (ISO time of beat's dispatch, kept by retries): a late run's answer is fresh
+    # only until its cycle ends, so the next beat fetches (pipeline.collect).
     try:
         config = ProviderConfig.objects.select_related("site").get(pk=config_id)
     except ProviderConfig.DoesNotExist:
         logger.warning("collect: provider config %s no longer exists; nothing to do", config_id)
         return {"status": "gone"}
     try:
-        outcome = pipeline.collect(config, task_id=self.request.id or "")
+        when = pipeline.datetime.fromisoformat(dispatched) if dispatched else None
+        outcome = pipeline.collect(config, task_id=self.request.id or "", dispatched=when)
     except Exception as exc:  # the time limit, or what no adapter expected: record, then fail
         why = "the task's time limit ran out" if isinstance(exc, SoftTimeLimitExceeded) else exc
         record_failure(config, f"{type(exc).__name__}: {why}"[:2000] + UNEXPECTED,

@@ -32,6 +32,7 @@ class CachedAnswer:
     fetched_at: datetime  # aware, UTC
     age_seconds: float
     stale: bool  # older than the TTL it was stored with
+    ttl_seconds: float = 0.0  # the TTL it was stored with: fresh until fetched_at + ttl_seconds
 
 
 def cache_key(source: str, provider: str, target: str, *, prefix: str | None = None) -> str:
@@ -139,4 +140,4 @@ def _decode(raw: str | None, *, fresh: bool) -> CachedAnswer | None:
         log.warning("Ignoring unreadable cache entry (%s): %.200r", exc, raw)
         return None
     age = _age(fetched_at)
-    return CachedAnswer(value, fetched_at, age, stale=not fresh and age >= ttl)
+    return CachedAnswer(value, fetched_at, age, stale=not fresh and age >= ttl, ttl_seconds=ttl)

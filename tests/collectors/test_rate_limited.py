@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from collectors import pipeline
+from collectors import pipeline, tasks
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
@@ -98,3 +98,43 @@ def test_two_workers_on_the_same_target_make_one_call(isolated, config, replay_s
     assert skipped.points_written == 0 and "fetching" in skipped.served
     assert Budget.from_spec("airnow", "10/hour").remaining() == 9
     assert sorted(CollectorRun.objects.values_list("status", flat=True)) == ["cached", "ok"]
+
+
+def fresh_seconds(settings) -> float:
+    [key] = get_redis().keys(f"{settings.REDIS_KEY_PREFIX}:cache:*")
+    return get_redis().pttl(key) / 1000
+
+
+def test_an_answer_fetched_late_is_fresh_only_until_its_cycle_ends(
+    isolated, settings, config, replay_server
+):
+    """The task's retry a minute after the beat (or a run a backlog delayed) fetched: its answer
+    must not still be fresh when the next beat comes, or that beat's run makes no call and the
+    cycle is lost (AirNow keeps no history: the hour is never stored)."""
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server))
+    dispatched = datetime.now(UTC) - timedelta(seconds=61)  # the beat's dispatch, 61 s ago
+    assert pipeline.collect(config, dispatched=dispatched).status == "ok"
+    assert 3600 - 61 - 5 < fresh_seconds(settings) <= 3600 - 61
+
+    # A run 59 min 40 s late: the next beat is due in 20 s, and its run must fetch.
+    get_redis().delete(*get_redis().keys(f"{settings.REDIS_KEY_PREFIX}:cache:*"))
+    dispatched = datetime.now(UTC) - timedelta(seconds=3600 - 20)
+    assert pipeline.collect(config, dispatched=dispatched).status == "ok"
+    assert pipeline.collect(config).status == "ok"  # the next beat's run
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 3
+
+    # An answer fetched on time (or with no dispatch known) is fresh for the whole TTL.
+    get_redis().delete(*get_redis().keys(f"{settings.REDIS_KEY_PREFIX}:cache:*"))
+    assert pipeline.collect(config, dispatched=datetime.now(UTC)).status == "ok"
+    assert fresh_seconds(settings) > 3600 - 5
+    assert pipeline.collect(config).status == "cached"
+
+
+def test_the_collect_task_hands_its_dispatch_time_to_the_pipeline(
+    isolated, settings, config, replay_server
+):
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server))
+    dispatched = datetime.now(UTC) - timedelta(seconds=600)
+    result = tasks.collect.apply(args=[config.pk, dispatched.isoformat()])
+    assert result.get()["status"] == "ok"
+    assert 3000 - 5 < fresh_seconds(settings) <= 3000
