@@ -4,6 +4,7 @@ runs `write_current_prices` every minute: the price point of the running slot, f
 slots, with no API call (collectors.pricing.now)."""
 
 import logging
+from datetime import UTC, datetime
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -87,7 +88,7 @@ def record_failure(config: ProviderConfig, error: str, served: str, task_id: str
         source=config.source,
         provider=config.provider,
         target=f"site:{config.site_id}",
-        started=pipeline.datetime.now(pipeline.UTC),
+        started=datetime.now(UTC),
         status=CollectorRun.Status.FAILED,
         error=error,
         served=served,
@@ -105,7 +106,7 @@ class CollectTask(GuardedTask):
 
 def dispatch(source: str) -> int:
     chosen = configs_by_target(source)
-    dispatched = pipeline.datetime.now(pipeline.UTC).isoformat()  # the cycle the runs are for
+    dispatched = datetime.now(UTC).isoformat()  # the cycle the runs are for
     for config in chosen.values():
         collect.delay(config.pk, dispatched)
     logger.info(
@@ -132,7 +133,7 @@ def collect(self, config_id: int, dispatched: str | None = None) -> dict:
         logger.warning("collect: provider config %s no longer exists; nothing to do", config_id)
         return {"status": "gone"}
     try:
-        when = pipeline.datetime.fromisoformat(dispatched) if dispatched else None
+        when = datetime.fromisoformat(dispatched) if dispatched else None
         outcome = pipeline.collect(config, task_id=self.request.id or "", dispatched=when)
     except Exception as exc:  # the time limit, or what no adapter expected: record, then fail
         why = "the task's time limit ran out" if isinstance(exc, SoftTimeLimitExceeded) else exc
