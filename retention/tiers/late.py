@@ -2,7 +2,9 @@
 
 The points around them are gone, so where they sit in the step function cannot be
 reconstructed. They are folded into the row of their hour (or, once the hourly rows were
-composed into a daily row, into that): sample_count/gap_count grow by them, so every raw
+composed into a daily row, into that; once that daily row was archived and deleted from
+InfluxDB, into the archived row, written back to the daily tier for the archive to merge):
+sample_count/gap_count grow by them, so every raw
 point stays accounted for, min_value/max_value widen to include their readings; everything
 time-based (avg_value, coverage, energy, on_seconds, state changes, last_*) keeps the value
 computed from the complete sequence Home Assistant had written. Their times are added to the
@@ -18,6 +20,10 @@ from datetime import date, datetime, timedelta
 
 from enrich.redis.lock import RunLock
 from retention import faults
+from retention.archive import format as fmt
+from retention.archive.errors import ArchiveError
+from retention.archive.restore import objects_covering, restore_from_archive
+from retention.archive.store import StorageError
 from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity, RetentionRun, TierChunk
@@ -31,6 +37,7 @@ from retention.tiers.rows import (
     HOURLY_RP,
     LATE_TIMES,
     TierRow,
+    _row,
     differences,
     micros,
     read_rows,
@@ -102,8 +109,15 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
             )
             continue
         folded = 0
-        for window_start, group in sorted(groups.items()):
-            folded += fold_late(entity, rp, window_start, width, group)
+        try:
+            for window_start, group in sorted(groups.items()):
+                folded += fold_late(entity, rp, window_start, width, group)
+        except (StorageError, ArchiveError) as exc:  # only the daily row of an archived day
+            tier.outcome.waiting.append(
+                f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait: the "
+                f"day is archived and its row could not be read from the archive ({exc})"
+            )
+            continue
         faults.point("hourly:late_after_write")
         midnight = utc_midnight(day)
         deleted = delete_raw(entity, midnight, midnight + DAY, tier.database, tier.raw_rp)
@@ -130,6 +144,8 @@ def fold_late(
     the row back; raises VerificationFailed otherwise."""
     existing = read_rows(rp, window_start, window_start + width, entity.entity_id)
     row = (existing.get(entity.entity_id) or [None])[0]
+    if row is None and rp == DAILY_RP:
+        row = archived_row(entity.entity_id, window_start)
     seen = row.late_times() if row is not None else set()
     fresh = [s for s in samples if micros(s.time) not in seen]
     if not fresh:
@@ -162,3 +178,17 @@ def fold_late(
             f"reads back differently ({'; '.join(problems)}); the late points were kept."
         )
     return len(fresh)
+
+
+def archived_row(entity_id: str, day_start: datetime) -> TierRow | None:
+    """The entity's daily row of the day as the archive holds it, once the daily tier's row
+    was archived and deleted (None when no archive object covers the day, or it has no row of
+    the entity). Raises StorageError or ArchiveError when the archive cannot be read."""
+    day = utc_date(day_start)
+    if not objects_covering(day, day):
+        return None
+    for values in fmt.table_rows(restore_from_archive(day, day)):
+        if values["entity_id"] == entity_id:
+            fields = {k: v for k, v in values.items() if k not in ("time", "entity_id")}
+            return _row(DAILY_RP, entity_id, day_start, fields)
+    return None

@@ -1,0 +1,81 @@
+"""Late points that reach a day after every tier is done with it: raw -> hourly -> daily ->
+archived and deleted from InfluxDB. The real tiers and archive run against the real InfluxDB
+and a local archive directory; every point must still count in what the archive holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from retention.archive import format as fmt
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
+from retention.archive.target import get_storage
+from retention.entities.ha_source import count_samples
+from retention.models import ArchiveObject
+from retention.tiers import runner as tiers
+from retention.tiers.layout import DAILY_RP, expand
+from tests.retention.conftest import HaDatabase
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+D = date(2022, 3, 1)
+T = datetime(2022, 3, 1, tzinfo=UTC)
+NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)  # archive cutoff 2024-03-15: 2022 has closed
+
+
+def _ok(run):
+    assert run.status == "ok", (run.status, run.errors)
+    return run
+
+
+def _archived(entity_id: str) -> dict:
+    """The entity's archived row of D with the fields a reader derives put back."""
+    [row] = [r for r in fmt.table_rows(restore_from_archive(D, D)) if r["entity_id"] == entity_id]
+    return expand(DAILY_RP, row, row["kind"])
+
+
+def test_late_point_of_an_archived_day_is_added_to_its_archived_row(tier, local_archive, settings):
+    """A point that arrives for a day whose daily row is already archived (and deleted from
+    InfluxDB) adds to that row: the archive keeps the day's mean and energy and counts the
+    point, instead of replacing the day by a row holding only the late point."""
+    ha = HaDatabase(tier.database)
+    entity = ha.saved_entity(
+        "official", "sensor.boiler_power", [(T, 100), (T + 6 * HOUR, 300)], unit="W"
+    )
+    _ok(tiers.downsample_hourly(D, D + DAY))
+    _ok(tiers.downsample_daily(D, D + DAY))
+    assert run_archive(NOW).errors == []
+    before = _archived(entity.entity_id)
+    assert before["sample_count"] == 2
+    assert before["avg_value"] == pytest.approx((100 * 6 + 300 * 18) / 24)
+    assert before["total_energy"] == pytest.approx((100 * 6 + 300 * 18) / 1000)  # kWh
+
+    # An ESP device with a wrong clock (or a replayed buffer) writes a point into that day.
+    ha.write_entity("official", "sensor.boiler_power", [(T + 12 * HOUR, 5)], unit="W")
+    # Without the archive at hand its row cannot be read: the point waits, nothing is lost.
+    settings.ARCHIVE_LOCAL_DIR = ""
+    run = _ok(tiers.downsample_hourly(D, D + DAY))
+    assert run.details["late_points"] == 0 and count_samples(entity, T, T + DAY) == 1
+    assert "could not be read from the archive" in run.details["waiting"][0]
+    assert tier.rows() == []
+    settings.ARCHIVE_LOCAL_DIR = local_archive
+    run = _ok(tiers.downsample_hourly(D, D + DAY))
+    assert run.details["late_points"] == 1
+    assert count_samples(entity, T, T + DAY) == 0  # the raw point was deleted ...
+
+    [obj] = ArchiveObject.objects.all()
+    uploaded = get_storage().head(obj.key).last_modified
+    report = run_archive(uploaded + timedelta(days=91))  # the object may be rewritten now
+    assert report.errors == []
+    after = _archived(entity.entity_id)
+    # ... so the archive must count it, and keep what the whole day gave.
+    assert after["sample_count"] == before["sample_count"] + 1
+    assert after["min_value"] == 5 and after["max_value"] == 300
+    for name in ("avg_value", "coverage_seconds", "last_value", "total_energy"):
+        assert after[name] == before[name], name
+    assert ArchiveObject.objects.get(key=obj.key).record_count == 1
+    assert tier.rows() == []
