@@ -34,6 +34,7 @@ from retention.tiers.pending import HeldDays
 from retention.tiers.rows import (
     DAILY_RP,
     HOURLY_RP,
+    LATE_TIMES,
     MEASUREMENT,
     TierRow,
     differences,
@@ -100,7 +101,12 @@ class DailyTier(DayTier):
                 daily = compose(kind, [row.aggregate(HOUR) for row in rows], start, start + DAY)
                 if daily is None:
                     continue
-                pending[entity_id] = {"kind": kind, "fields": daily.to_fields()}
+                fields = daily.to_fields()
+                # Late points folded into the hours stay known, so a crash before they were
+                # deleted does not fold them into the daily row again (retention.tiers.late).
+                if late := sorted({t for row in rows for t in row.late_times()}):
+                    fields[LATE_TIMES] = ",".join(map(str, late))
+                pending[entity_id] = {"kind": kind, "fields": fields}
                 sources += len(rows)
             density.carry_on_daily(pending, hourly, kept)
             written = write_rows(DAILY_RP, _pending_rows(pending, start))

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from retention import faults
 from retention.archive import format as fmt
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
@@ -16,7 +17,8 @@ from retention.entities.ha_source import count_samples
 from retention.models import ArchiveObject
 from retention.tiers import runner as tiers
 from retention.tiers.layout import DAILY_RP, expand
-from tests.retention.conftest import HaDatabase
+from retention.tiers.rows import read_rows
+from tests.retention.conftest import T0, HaDatabase
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -79,3 +81,36 @@ def test_late_point_of_an_archived_day_is_added_to_its_archived_row(tier, local_
         assert after[name] == before[name], name
     assert ArchiveObject.objects.get(key=obj.key).record_count == 1
     assert tier.rows() == []
+
+
+class Killed(BaseException):
+    """The process dies here (as Celery's hard time limit or the OOM killer would)."""
+
+
+def test_late_point_left_by_a_crash_counts_once_after_its_day_went_daily(ha_db, monkeypatch):
+    """A run dies after folding a late point into its hourly row, before deleting it; the daily
+    tier then composes that day. The next hourly run must see that the daily row already
+    holds the point, not fold it in a second time."""
+    entity = ha_db.saved_entity("official", "sensor.kettle_power", [(0, 10)], unit="W")
+    day = T0.date()
+    _ok(tiers.downsample_hourly(day, day + DAY))
+    ha_db.write_entity("official", "sensor.kettle_power", [(2 * 3600 + 5, 900)], unit="W")
+    real = faults.point
+
+    def dies_after_the_fold(name: str) -> None:
+        if name == "hourly:late_after_write":
+            raise Killed(name)
+        real(name)
+
+    monkeypatch.setattr(faults, "point", dies_after_the_fold)
+    with pytest.raises(Killed):
+        tiers.downsample_hourly(day, day + DAY)
+    monkeypatch.setattr(faults, "point", real)
+    assert count_samples(entity, T0, T0 + DAY) == 1  # folded, not deleted yet
+
+    _ok(tiers.downsample_daily(day, day + DAY))
+    _ok(tiers.downsample_hourly(day, day + DAY))  # the rerun deletes it
+    assert count_samples(entity, T0, T0 + DAY) == 0
+    [row] = read_rows(DAILY_RP, T0, T0 + DAY, entity.entity_id)[entity.entity_id]
+    assert row.points == 2  # the day's point and the late one, each once
+    assert (row.fields["min_value"], row.fields["max_value"]) == (10, 900)
