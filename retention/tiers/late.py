@@ -4,13 +4,19 @@ The points around them are gone, so where they sit in the step function cannot b
 reconstructed. They are folded into the row of their hour (or, once the hourly rows were
 composed into a daily row, into that; once that daily row was archived and deleted from
 InfluxDB, into the archived row, written back to the daily tier for the archive to merge):
-sample_count/gap_count grow by them, so every raw
-point stays accounted for, min_value/max_value widen to include their readings; everything
-time-based (avg_value, coverage, energy, on_seconds, state changes, last_*) keeps the value
-computed from the complete sequence Home Assistant had written. Their times are added to the
-row's `late_times`, so a rerun after a crash does not fold them twice; then they are deleted.
+sample_count/gap_count grow by them, so every raw point stays accounted for,
+min_value/max_value widen to include their readings; everything time-based (avg_value,
+coverage, energy, on_seconds, state changes, last_*) keeps the value computed from the
+complete sequence Home Assistant had written. Their times are added to the row's
+`late_times`, so a rerun after a crash does not fold them twice; then they are deleted.
 A day whose daily composition is in progress waits for the next run. The hourly run folds
 them in after its days (`fold_late_points`), holding the daily tier's lock meanwhile.
+
+Not late: raw points of an entity that has no row at all in their day (it was not tiered
+when the day was downsampled, then ticked again) are the day's whole record, so the day is
+aggregated from them as the hourly tier does (and composed into its daily row when the day is
+daily already), checked against the raw count and deleted. Raw points the rows already hold
+exactly (a run died after writing them, before the delete) are deleted without a fold.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import density
-from retention.tiers.aggregate import VALUE_KINDS, Aggregate
+from retention.tiers.aggregate import VALUE_KINDS, Aggregate, compose
 from retention.tiers.chunks import day_runs, deleted_days, find_chunk, run_lock, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.raw_delete import delete_raw
@@ -39,6 +45,7 @@ from retention.tiers.rows import (
     TierRow,
     _row,
     differences,
+    is_own_field,
     micros,
     read_rows,
     write_rows,
@@ -108,10 +115,20 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
                 "the daily tier to finish that day"
             )
             continue
-        folded = 0
+        folded, aggregated = 0, None
+        midnight = utc_midnight(day)
         try:
-            for window_start, group in sorted(groups.items()):
-                folded += fold_late(entity, rp, window_start, width, group)
+            stored = _stored(entity.entity_id, rp, midnight)
+            computed = _from_raw(tier, entity, day, rp)
+            if not stored:
+                # No row at all: the entity was not tiered when the day was downsampled. Its
+                # states there are the whole record, not late points: aggregate them.
+                aggregated = _aggregate_day(tier, entity, day, rp, computed)
+                if aggregated is None:
+                    continue
+            elif not _same(stored, computed):  # else: rows of these very points (a crash)
+                for window_start, group in sorted(groups.items()):
+                    folded += fold_late(entity, rp, window_start, width, group)
         except (StorageError, ArchiveError) as exc:  # only the daily row of an archived day
             tier.outcome.waiting.append(
                 f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait: the "
@@ -119,17 +136,20 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
             )
             continue
         faults.point("hourly:late_after_write")
-        midnight = utc_midnight(day)
         deleted = delete_raw(entity, midnight, midnight + DAY, tier.database, tier.raw_rp)
-        logger.warning(
-            "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
-            "the README), %d raw point(s) deleted",
-            entity.entity_id,
-            folded,
-            day,
-            rp,
-            deleted,
-        )
+        if aggregated is not None:
+            logger.info("%s: %d raw point(s) of %s (not tiered when the day was downsampled) "
+                        "aggregated into %s rows and deleted", entity.entity_id, deleted, day, rp)  # fmt: skip
+        else:
+            logger.warning(
+                "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
+                "the README), %d raw point(s) deleted",
+                entity.entity_id,
+                folded,
+                day,
+                rp,
+                deleted,
+            )
         tier.outcome.late_points += folded
         tier.outcome.processed += folded
         tier.outcome.deleted += deleted
@@ -142,10 +162,7 @@ def fold_late(
     """Fold late samples into the entity's row of [window_start, + width); returns how many
     were new (already folded ones, named in `late_times`, are skipped). Verified by reading
     the row back; raises VerificationFailed otherwise."""
-    existing = read_rows(rp, window_start, window_start + width, entity.entity_id)
-    row = (existing.get(entity.entity_id) or [None])[0]
-    if row is None and rp == DAILY_RP:
-        row = archived_row(entity.entity_id, window_start)
+    row = (_stored(entity.entity_id, rp, window_start, width) or [None])[0]
     seen = row.late_times() if row is not None else set()
     fresh = [s for s in samples if micros(s.time) not in seen]
     if not fresh:
@@ -192,3 +209,68 @@ def archived_row(entity_id: str, day_start: datetime) -> TierRow | None:
             fields = {k: v for k, v in values.items() if k not in ("time", "entity_id")}
             return _row(DAILY_RP, entity_id, day_start, fields)
     return None
+
+
+def _stored(entity_id: str, rp: str, start: datetime, width: timedelta = DAY) -> list[TierRow]:
+    """The entity's rows of [start, + width) in `rp`; a daily row archived and deleted from
+    InfluxDB as the archive holds it."""
+    rows = read_rows(rp, start, start + width, entity_id).get(entity_id, [])
+    if not rows and rp == DAILY_RP:
+        rows = [row] if (row := archived_row(entity_id, start)) is not None else []
+    return rows
+
+
+def _from_raw(tier: HourlyTier, entity: Entity, day: date, rp: str) -> list[TierRow]:
+    """The entity's rows of the day in `rp` as the tiers compute them from its raw states (the
+    hourly tier's hours; composed into the daily row, with its last hour's carry-in fields)."""
+    hours = tier.compute(entity, day).rows
+    start = utc_midnight(day)
+    if rp == HOURLY_RP or not hours:
+        return hours
+    daily = compose(entity.kind, [row.aggregate(HOUR) for row in hours], start, start + DAY)
+    assert daily is not None  # there are hours
+    carry = {k: v for k, v in hours[-1].fields.items() if k.startswith("carry_")}
+    return [TierRow(entity.entity_id, entity.kind, start, {**daily.to_fields(), **carry})]
+
+
+def _same(stored: list[TierRow], computed: list[TierRow]) -> bool:
+    """Whether the stored rows are the computed ones (times and aggregate fields)."""
+    if [row.start for row in stored] != [row.start for row in computed]:
+        return False
+    for have, want in zip(stored, computed, strict=True):
+        a, b = (
+            {k: v for k, v in row.fields.items() if not is_own_field(k)} for row in (want, have)
+        )
+        if a.keys() != b.keys() or differences(a, b):
+            return False
+    return True
+
+
+def _aggregate_day(
+    tier: HourlyTier, entity: Entity, day: date, rp: str, rows: list[TierRow]
+) -> int | None:
+    """Write the entity's rows of a day it has none of, read them back and check them against
+    its raw states; returns the raw points they hold, None when they do not hold all (the
+    states stay, named in the run's notes)."""
+    start = utc_midnight(day)
+    write_rows(rp, rows)
+    got = {
+        r.start: r
+        for r in read_rows(rp, start, start + DAY, entity.entity_id).get(entity.entity_id, [])
+    }
+    raw = ha_source.count_samples(entity, start, start + DAY, database=tier.database)
+    problems = [
+        p
+        for row in rows
+        for p in differences(row.fields, got[row.start].fields if row.start in got else {})
+    ]
+    points = sum(row.points for row in rows)
+    if problems or raw != points:
+        tier.outcome.waiting.append(
+            f"{entity.entity_id}: its {raw} raw point(s) of {day} (it was not tiered when the "
+            f"day was downsampled) were aggregated into {points}; kept: {'; '.join(problems)}"
+        )
+        return None
+    tier.outcome.processed += points
+    tier.outcome.rows_written += len(rows)
+    return points

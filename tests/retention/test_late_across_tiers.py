@@ -13,11 +13,15 @@ from retention.archive import format as fmt
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
-from retention.entities.ha_source import count_samples
-from retention.models import ArchiveObject
+from retention.entities.ha_source import count_samples, read_samples
+from retention.models import ArchiveObject, Entity
 from retention.tiers import runner as tiers
+from retention.tiers.aggregate import compose
 from retention.tiers.layout import DAILY_RP, expand
-from retention.tiers.rows import read_rows
+from retention.tiers.rows import HOURLY_RP, differences, read_rows
+from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.timeline import hour_windows
+from retention.tiers.units import converted, unit_factor
 from tests.retention.conftest import T0, HaDatabase
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -25,6 +29,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 D = date(2022, 3, 1)
+D0 = T0.date()
 T = datetime(2022, 3, 1, tzinfo=UTC)
 NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)  # archive cutoff 2024-03-15: 2022 has closed
 
@@ -32,6 +37,10 @@ NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)  # archive cutoff 2024-03-15: 2022 h
 def _ok(run):
     assert run.status == "ok", (run.status, run.errors)
     return run
+
+
+def rows_of(entity_id: str) -> list:
+    return read_rows(HOURLY_RP, T0 - DAY, T0 + 3 * DAY, entity_id).get(entity_id, [])
 
 
 def _archived(entity_id: str) -> dict:
@@ -87,6 +96,22 @@ class Killed(BaseException):
     """The process dies here (as Celery's hard time limit or the OOM killer would)."""
 
 
+def hourly_run_dies_after_the_late_write(monkeypatch, start: date, end: date) -> None:
+    """An hourly run of [start, end) that dies at `hourly:late_after_write`: after writing the
+    rows of the raw points found in deleted days, before deleting those points."""
+    real = faults.point
+
+    def dies(name: str) -> None:
+        if name == "hourly:late_after_write":
+            raise Killed(name)
+        real(name)
+
+    monkeypatch.setattr(faults, "point", dies)
+    with pytest.raises(Killed):
+        tiers.downsample_hourly(start, end)
+    monkeypatch.setattr(faults, "point", real)
+
+
 def test_late_point_left_by_a_crash_counts_once_after_its_day_went_daily(ha_db, monkeypatch):
     """A run dies after folding a late point into its hourly row, before deleting it; the daily
     tier then composes that day. The next hourly run must see that the daily row already
@@ -95,17 +120,7 @@ def test_late_point_left_by_a_crash_counts_once_after_its_day_went_daily(ha_db, 
     day = T0.date()
     _ok(tiers.downsample_hourly(day, day + DAY))
     ha_db.write_entity("official", "sensor.kettle_power", [(2 * 3600 + 5, 900)], unit="W")
-    real = faults.point
-
-    def dies_after_the_fold(name: str) -> None:
-        if name == "hourly:late_after_write":
-            raise Killed(name)
-        real(name)
-
-    monkeypatch.setattr(faults, "point", dies_after_the_fold)
-    with pytest.raises(Killed):
-        tiers.downsample_hourly(day, day + DAY)
-    monkeypatch.setattr(faults, "point", real)
+    hourly_run_dies_after_the_late_write(monkeypatch, day, day + DAY)
     assert count_samples(entity, T0, T0 + DAY) == 1  # folded, not deleted yet
 
     _ok(tiers.downsample_daily(day, day + DAY))
@@ -114,3 +129,75 @@ def test_late_point_left_by_a_crash_counts_once_after_its_day_went_daily(ha_db, 
     [row] = read_rows(DAILY_RP, T0, T0 + DAY, entity.entity_id)[entity.entity_id]
     assert row.points == 2  # the day's point and the late one, each once
     assert (row.fields["min_value"], row.fields["max_value"]) == (10, 900)
+
+
+def untiered_heater(ha_db):
+    """The fridge tiered, the heater unticked while its two days are downsampled; returns the
+    heater and its hours as the hourly tier computes them from its raw states."""
+    other = ha_db.saved_entity("official", "sensor.fridge_power", [(0, 80)], unit="W")
+    points = [(0, 100), (6 * 3600, 300), (T0 + DAY + 12 * HOUR, 50)]
+    heater = ha_db.saved_entity("official", "sensor.heater_power", points, unit="W")
+    Entity.objects.filter(pk=heater.pk).update(tiered=False)
+    _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))  # the fridge's days only
+    assert rows_of(other.entity_id) and rows_of(heater.entity_id) == []
+    raw = converted(read_samples(heater, T0, T0 + 2 * DAY), unit_factor(heater))
+    hours = [a for a in aggregate_windows("power", raw, hour_windows(T0, T0 + 2 * DAY)) if a]
+    assert len(hours) == 48
+    return heater, hours
+
+
+ENERGY = (100 * 6 + 300 * 30 + 50 * 12) / 1000  # kWh of the heater's two days
+
+
+def test_entity_tiered_again_gets_its_untiered_days_aggregated_not_folded(ha_db):
+    """An entity unticked (its raw history kept) while the other entities' days were
+    downsampled, then ticked again: its raw states of those days were never aggregated, so they
+    must become its hourly rows exactly as the hourly tier computes them (mean, energy), not
+    late points that keep only counts and min/max before the states are deleted."""
+    heater, hours = untiered_heater(ha_db)
+    Entity.objects.filter(pk=heater.pk).update(tiered=True)
+    run = _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))
+
+    got = {row.start: row for row in rows_of(heater.entity_id)}
+    assert sorted(got) == [a.window_start for a in hours]
+    for aggregate in hours:
+        assert differences(aggregate.to_fields(), got[aggregate.window_start].fields) == []
+    assert sum(row.energy for row in got.values()) == pytest.approx(ENERGY)
+    assert count_samples(heater, T0, T0 + 2 * DAY) == 0
+    assert run.details["late_points"] == 0 and run.records_deleted == 3
+    _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))  # a rerun changes nothing
+    assert {row.start: row.fields for row in rows_of(heater.entity_id)} == {
+        start: row.fields for start, row in got.items()
+    }
+
+
+def test_entity_tiered_again_after_its_days_went_daily_gets_daily_rows(ha_db):
+    heater, hours = untiered_heater(ha_db)
+    _ok(tiers.downsample_daily(D0, D0 + 2 * DAY))  # the fridge's days are daily now
+    Entity.objects.filter(pk=heater.pk).update(tiered=True)
+    _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))
+
+    days = read_rows(DAILY_RP, T0, T0 + 2 * DAY, heater.entity_id)[heater.entity_id]
+    assert [row.start for row in days] == [T0, T0 + DAY] and rows_of(heater.entity_id) == []
+    for row in days:
+        day_hours = [a for a in hours if row.start <= a.window_start < row.start + DAY]
+        want = compose("power", day_hours, row.start, row.start + DAY).to_fields()
+        assert differences(want, row.fields) == [], row.start
+    assert [row.points for row in days] == [2, 1]
+    assert sum(row.energy for row in days) == pytest.approx(ENERGY)
+    assert count_samples(heater, T0, T0 + 2 * DAY) == 0
+
+
+def test_entity_tiered_again_and_a_crash_before_the_delete_counts_each_state_once(
+    ha_db, monkeypatch
+):
+    heater, hours = untiered_heater(ha_db)
+    Entity.objects.filter(pk=heater.pk).update(tiered=True)
+    hourly_run_dies_after_the_late_write(monkeypatch, D0, D0 + 2 * DAY)
+    assert count_samples(heater, T0, T0 + DAY) == 2  # the first day's rows written, not deleted
+    run = _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))
+    got = rows_of(heater.entity_id)
+    assert sum(row.points for row in got) == 3 and len(got) == 48
+    assert sum(row.energy for row in got) == pytest.approx(ENERGY)
+    assert run.details["late_points"] == 0
+    assert count_samples(heater, T0, T0 + 2 * DAY) == 0
