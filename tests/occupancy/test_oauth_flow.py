@@ -241,3 +241,39 @@ def test_a_token_answer_that_is_no_token_is_reported_and_nothing_stored(
     assert "answered with no token enrich can read" in page and "Nothing was changed" in page
     assert not OAuthConnection.objects.exists()
     assert not ProviderConfig.objects.filter(source="occupancy").exists()
+
+
+# Google answers with every scope the account granted this OAuth client before (another app of
+# the same Cloud project, an earlier sign-in), not only the one asked for: e.g. "Scope has changed
+# from .../auth/adwords to .../auth/userinfo.profile openid .../auth/adwords
+# .../auth/userinfo.email" (googleads/google-ads-python#865).
+EARLIER = "https://www.googleapis.com/auth/userinfo.profile openid"
+
+
+def test_a_grant_wider_than_asked_connects(admin_client, google, site):
+    # Was refused as "the box was not ticked" though read access was granted.
+    answer = google.load_fixture("google/token_exchange.json")
+    google.add("POST", "/token", json={**answer, "scope": f"{EARLIER} {SCOPE}"})
+    google.add("GET", CALENDAR_LIST, json=google.load_fixture("google/calendar_list.json"))
+    query = start(admin_client, site)
+    response = admin_client.get("/oauth/google/callback", {"state": query["state"], "code": "4/x"})
+    assert response.status_code == 200
+    stored = OAuthConnection.objects.get()
+    assert (stored.status, stored.account_email) == ("connected", "alex.morgan@example.com")
+    assert stored.access_token == "ya29.a0first-access-token"
+    assert stored.refresh_token == "1//0gfirst-refresh-token"
+    assert 3500 < (stored.token_expiry - stored.connected_at).total_seconds() <= 3600
+
+
+@pytest.mark.parametrize("scope", [EARLIER, "https://www.googleapis.com/auth/calendar.events"])
+def test_a_grant_without_calendar_read_access_is_refused_and_nothing_stored(
+    admin_client, google, site, scope
+):
+    answer = google.load_fixture("google/token_exchange.json")
+    google.add("POST", "/token", json={**answer, "scope": scope})
+    query = start(admin_client, site)
+    response = admin_client.get("/oauth/google/callback", {"state": query["state"], "code": "4/x"})
+    assert response.status_code == 502
+    assert "did not grant read access to your calendars" in response.content.decode()
+    assert not OAuthConnection.objects.exists()
+    assert google.calls("GET", CALENDAR_LIST) == []

@@ -182,8 +182,12 @@ def _exchange_code(pending: PendingConsent, config: ProviderConfig | None, code:
     try:
         with _plain_http_allowed_for_loopback(token_uri()):
             flow.fetch_token(code=code, timeout=HttpPolicy.from_settings().timeout)
-    except Warning:  # oauthlib: Google granted other scopes than asked (box left unticked)
-        raise OAuthSetupError(_scope_missing()) from None
+    except Warning as changed:
+        # oauthlib: Google granted other scopes than asked. Fewer: the box was left unticked.
+        # More: Google adds what the account granted this client before; the token is good.
+        if not set(google_client.SCOPES) <= set(getattr(changed, "new_scope", None) or ()):
+            raise OAuthSetupError(_scope_missing()) from None
+        flow.oauth2session.token = changed.token
     except OAuth2Error as exc:
         raise OAuthSetupError(
             f"Google did not accept the authorization code ({exc.error}: "
