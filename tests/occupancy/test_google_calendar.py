@@ -235,12 +235,12 @@ def test_429_waits_as_asked_then_succeeds(replay_server):
     assert len(replay_server.calls("GET", PRIMARY)) == 2 and result.readings
 
 
-def test_403_rate_limit_exceeded_is_a_rate_limit_not_an_auth_error(replay_server):
+@pytest.mark.parametrize("answer", ["calendar_rate_limited", "calendar_daily_limit"])
+def test_403_rate_limit_exceeded_is_a_rate_limit_not_an_auth_error(replay_server, answer):
+    """Google's usage limits (rateLimitExceeded, dailyLimitExceeded) answer 403: a rate limit,
+    not a refused token ("reconnect Google Calendar" would send the user the wrong way)."""
     replay_server.add(
-        "GET",
-        PRIMARY,
-        status=403,
-        json=replay_server.load_fixture("google/calendar_rate_limited.json"),
+        "GET", PRIMARY, status=403, json=replay_server.load_fixture(f"google/{answer}.json")
     )
     with pytest.raises(RateLimitedError, match="rate limiting"):
         run(replay_server, datetime(2026, 5, 4, 8, 0, tzinfo=UTC))

@@ -11,8 +11,9 @@ other provider:
 - one log line per attempt on the `enrich.http` logger, URLs scrubbed of secrets;
 - `enrich.http`'s error classes: 401/403 -> AuthError; a refresh token Google no longer
   accepts (`invalid_grant`) -> ReconnectNeeded (an AuthError: a person must reconnect);
-  403 rateLimitExceeded and 429 -> RateLimitedError; 5xx, 408, timeouts, refused
-  connections and answers cut short -> TransientError; other 4xx, a URL that is not
+  403 usage limits (rateLimitExceeded, dailyLimitExceeded, ...) and 429 ->
+  RateLimitedError; 5xx, 408, timeouts, refused connections and answers cut short ->
+  TransientError; other 4xx, a URL that is not
   absolute (httplib2's RelativeURIError), a redirect without a Location, to a URL that is
   not http(s), or too many redirects -> PermanentError; a body that is not a JSON object (or not UTF-8) ->
   MalformedResponse.
@@ -61,7 +62,12 @@ PROVIDER = "google_calendar"
 SCOPES = ("https://www.googleapis.com/auth/calendar.readonly",)
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_API_BASE = "https://www.googleapis.com"
-RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+RATE_LIMIT_REASONS = {
+    "rateLimitExceeded",
+    "userRateLimitExceeded",
+    "dailyLimitExceeded",
+    "quotaExceeded",
+}
 
 
 class ReconnectNeeded(AuthError):
