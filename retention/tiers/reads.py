@@ -10,7 +10,8 @@ entities of the official layout, with exactly `ha_source`'s results:
 - `count_samples`: `ha_source.count_samples` per entity from one COUNT query per group
   (plus one for points with both fields); an entity with several series is counted by
   `ha_source` itself;
-- `last_rows_before`: each entity's newest hourly row before the day (the carry-in chain);
+- `last_rows_before` (`retention.tiers.rows`): each entity's newest hourly row before the
+  day (the carry-in chain);
 - `delete_day`: one DELETE for the day's entities over all their measurements when no other
   series matches the statement (checked by a query just before; else one per measurement),
   tier-scoped with the cross-policy check of the door; then counted again.
@@ -30,14 +31,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from enrich.influx import InfluxQueryError, get_timeseries
 from enrich.influx.bulk import delete_series, supports_csv
 from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity
-from retention.tiers.rows import HOURLY_RP, TierRow, _row, _source
+from retention.tiers.rows import TierRow, last_rows_before
 from retention.tiers.side import Side
 from retention.tiers.window import (
     Fetched,
@@ -105,27 +105,6 @@ def carried_in(entities: Sequence[Entity], start: datetime, database: str
         else:
             result[entity.entity_id] = next(ha_source._deduplicated(iter(rows[:1]), source), None)
     return result
-
-
-def last_rows_before(entity_ids: Sequence[str], before: datetime) -> dict[str, TierRow]:
-    """Each entity's newest hourly row before `before`."""
-    from django.conf import settings
-
-    found: dict[str, TierRow] = {}
-    for n in range(0, len(entity_ids), GROUP_SIZE):
-        part = entity_ids[n : n + GROUP_SIZE]
-        terms = " OR ".join(f'"entity_id" = $e{i}' for i in range(len(part)))
-        params: dict[str, Any] = {f"e{i}": entity_id for i, entity_id in enumerate(part)}
-        query = (
-            f"SELECT * FROM {_source(HOURLY_RP)} WHERE time < $before AND ({terms}) "
-            'GROUP BY "entity_id" ORDER BY time DESC LIMIT 1'
-        )
-        params["before"] = before
-        with get_timeseries().query(settings.TIER_DATABASE, query, params) as rows:
-            for row in rows:
-                entity_id = row.tags.get("entity_id", "")
-                found[entity_id] = _row(HOURLY_RP, entity_id, row.time, row.values)
-    return found
 
 
 # --- counts and deletes ----------------------------------------------------------------------
@@ -312,7 +291,7 @@ def read_group(entities: Sequence[Entity], start: datetime, database: str,
     return GroupReads(
         window_samples(entities, start, start + DAY, database, fetched),
         carried_in(entities, start, database),
-        last_rows_before([e.entity_id for e in entities], start),
+        last_rows_before([e.entity_id for e in entities], start, GROUP_SIZE),
     )
 
 

@@ -18,9 +18,10 @@ Rows are written without the fields a reader can derive and read back with them
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -179,6 +180,26 @@ def last_row_before(rp: str, entity_id: str, before: datetime) -> TierRow | None
     with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
         row = next(rows, None)
     return None if row is None else _row(rp, entity_id, row.time, row.values)
+
+
+def last_rows_before(entity_ids: Sequence[str], before: datetime, group: int
+                     ) -> dict[str, TierRow]:  # fmt: skip
+    """Each entity's newest hourly row before `before`, one query per `group` entities."""
+    found: dict[str, TierRow] = {}
+    for n in range(0, len(entity_ids), group):
+        part = entity_ids[n : n + group]
+        terms = " OR ".join(f'"entity_id" = $e{i}' for i in range(len(part)))
+        params: dict[str, Any] = {f"e{i}": entity_id for i, entity_id in enumerate(part)}
+        query = (
+            f"SELECT * FROM {_source(HOURLY_RP)} WHERE time < $before AND ({terms}) "
+            'GROUP BY "entity_id" ORDER BY time DESC LIMIT 1'
+        )
+        params["before"] = before
+        with get_timeseries().query(settings.TIER_DATABASE, query, params) as rows:
+            for row in rows:
+                entity_id = row.tags.get("entity_id", "")
+                found[entity_id] = _row(HOURLY_RP, entity_id, row.time, row.values)
+    return found
 
 
 def write_rows(rp: str, rows: Iterable[TierRow]) -> int:
