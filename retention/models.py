@@ -137,6 +137,9 @@ class TierChunk(models.Model):
     # Hourly tier only: entities whose raw states of the day were kept instead of hourly rows
     # (fewer states than rows, see retention.tiers.density); never folded in as late points.
     kept_raw = models.JSONField(default=list, blank=True)
+    # Hourly tier only: entities whose delete statement of the day ran while the day is still
+    # "verified"; raw points of theirs found there afterwards are late points, not leftovers.
+    raw_deleted = models.JSONField(default=list, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -11,10 +11,13 @@ ago, every tiered entity of the registry; one UTC day is one resumable chunk (`T
 3. delete the entities' raw points of the day (measurement- and tag-scoped), with the verified
    days before it: up to a week of days a statement (`retention.tiers.pending`). -> "deleted"
 A rerun skips "deleted" days and redoes a "written" day from raw (which is complete: deletes
-start only after "verified"). In a "verified" day an entity without raw points left is done,
-one whose raw count equals its rows' count is deleted, and one with more raw points (late
-ones arrived) is aggregated again. Same times and tags overwrite: no duplicates. Raw points
-arriving in a day already deleted are late points (`retention.tiers.late`).
+start only after "verified"). In a "verified" day an entity whose delete statement already ran
+(`TierChunk.raw_deleted`) or without raw points left is done: raw points of it there now
+arrived later and are folded in as late points once the day is deleted. Of the others, one
+whose raw count equals (or, the statement interrupted, is below) its rows' count is deleted,
+and one with more raw points (late ones arrived) is aggregated again. Same times and tags
+overwrite: no duplicates. Raw points arriving in a day already deleted are late points
+(`retention.tiers.late`).
 """
 
 from __future__ import annotations
@@ -243,11 +246,12 @@ class HourlyTier(DayTier):
             # Deletes may have run for some entities: decide per entity from what is left.
             stored = read_rows(HOURLY_RP, start, start + DAY)
             counts = tier_reads.count_samples(self.entities, start, start + DAY, self.database)
+            done = set(chunk.raw_deleted)
             for entity in self.entities:
                 raw = counts[entity.entity_id]
                 accounted = sum(row.points for row in stored.get(entity.entity_id, []))
-                if raw == 0:
-                    continue
+                if raw == 0 or entity.entity_id in done:
+                    continue  # points written after its delete ran: late (fold_late_points)
                 if raw > accounted:
                     to_aggregate.append(entity)  # late points arrived before its delete
                     before[entity.entity_id] = (accounted, len(stored.get(entity.entity_id, [])))

@@ -1,4 +1,6 @@
-"""Late points: raw points of a tiered entity in a day whose raw data was already deleted.
+"""Late points: raw points of a tiered entity in a day whose raw data was already deleted
+(also those written into a "verified" day after the entity's delete statement ran, before a
+crash: the rerun leaves them here, `TierChunk.raw_deleted`).
 
 The points around them are gone, so where they sit in the step function cannot be
 reconstructed. They are folded into the row of their hour (or, once the hourly rows were

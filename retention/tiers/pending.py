@@ -9,7 +9,9 @@ points in one statement per group of entities.
 
 What stays as strict as a day at a time:
 - a day is deleted only once verified, and its chunk stays "verified" until the delete ran:
-  a crash leaves verified days, which a rerun resumes entity by entity (`HourlyTier`);
+  a crash leaves verified days, which a rerun resumes entity by entity (`HourlyTier`); each
+  statement, once it ran, names its entities in the days' chunks (`TierChunk.raw_deleted`),
+  so raw points of theirs a rerun finds there are late points, never leftovers to delete;
 - a statement covers only entities whose raw points every day of the batch accounts for
   (aggregated that day, or left to delete after an interrupted delete); an entity kept raw
   on one of the days (`retention.tiers.density`) is never in it;
@@ -118,7 +120,8 @@ class PendingDeletes(HeldDays[_Day]):
         tier.outcome.deleted += tier_reads.delete_day(
             targets, start, end, tier.database, tier.raw_rp, self._delete_one(start, end),
             lambda: faults.point("hourly:mid_delete"), tier.side, _together(held),
-            meanwhile=lambda: _mark_deleted(tier.tier, held))  # fmt: skip
+            meanwhile=lambda: _mark_deleted(tier.tier, held),
+            done=lambda entities: _record_deleted(tier.tier, held, entities))  # fmt: skip
 
     def _delete_one(self, start: datetime, end: datetime) -> Callable[[Entity, int], int]:
         tier = self.tier
@@ -155,6 +158,16 @@ def _together(held: list[_Day]) -> dict[frozenset[str], bool]:
     """The groups every held day found alone in its window (`tier_reads.alone_groups`)."""
     keys = set(held[0].alone).intersection(*(item.alone for item in held[1:]))
     return {key: all(item.alone[key] for item in held) for key in keys}
+
+
+def _record_deleted(tier: str, held: list[_Day], entities: list[Entity]) -> None:
+    """Name the entities a delete statement of the held days just ran for in their chunks
+    (`TierChunk.raw_deleted`): their raw points found there by a rerun are late points."""
+    ids = {entity.entity_id for entity in entities}
+    chunks = list(TierChunk.objects.filter(tier=tier, day__in=[item.day for item in held]))
+    for chunk in chunks:
+        chunk.raw_deleted = sorted(ids.union(chunk.raw_deleted))
+    TierChunk.objects.bulk_update(chunks, ["raw_deleted"])
 
 
 def _mark_deleted(tier: str, held: list[_Day]) -> None:

@@ -187,9 +187,11 @@ def delete_tagged(database: str, start: datetime, end: datetime, measurement: st
 
 def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, database: str,
                     rp: str, after_first: Callable[[], None],
-                    alone: dict[frozenset[str], bool] | None = None) -> None:  # fmt: skip
+                    alone: dict[frozenset[str], bool] | None = None,
+                    done: Callable[[list[Entity]], None] = lambda _: None) -> None:  # fmt: skip
     """Delete the raw points of official `entities` in [start, end) (retried when 1.x answers
-    "engine is closed"); `after_first` runs after the first statement (fault injection).
+    "engine is closed"); `done` gets the entities of each statement once it ran, then
+    `after_first` runs after the first statement (fault injection).
     One statement deletes every listed tag set from every listed measurement: it is used
     when the window holds no other series that it would match, else one per measurement.
     `alone` holds that check's answers for groups of entities (`alone_groups`), asked while
@@ -210,6 +212,7 @@ def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, 
         retry_engine_closed(
             lambda m=measurements, t=tag_sets: delete_series(ts, database, start, end, m, t, rp)
         )
+        done(group)
         if n == 0:
             after_first()
 
@@ -241,23 +244,25 @@ def delete_day(targets: Sequence[tuple[Entity, int]], start: datetime, end: date
                database: str, rp: str, delete_one: Callable[[Entity, int], int],
                after_first: Callable[[], None], side: Side | None = None,
                alone: dict[frozenset[str], bool] | None = None,
-               meanwhile: Callable[[], None] = lambda: None) -> int:  # fmt: skip
+               meanwhile: Callable[[], None] = lambda: None,
+               done: Callable[[list[Entity]], None] = lambda _: None) -> int:  # fmt: skip
     """Delete the raw points of (entity, points present) in [start, end): official entities
-    batched (`delete_official`), the others with `delete_one`; then run `meanwhile` while
-    the official ones are counted again (on the `side` thread if given). Returns the points
-    deleted; points still there (written meanwhile) are left for the late-point pass, with a
-    warning."""
+    batched (`delete_official`), the others with `delete_one` (`done`: as there, per entity);
+    then run `meanwhile` while the official ones are counted again (on the `side` thread if
+    given). Returns the points deleted; points still there (written meanwhile) are left for
+    the late-point pass, with a warning."""
     present = {entity.entity_id: count for entity, count in targets}
     batched = official(entity for entity, _ in targets)
     counting: Future | None = None
     if batched:
-        delete_official(batched, start, end, database, rp, after_first, alone)
+        delete_official(batched, start, end, database, rp, after_first, alone, done)
         if side is not None:
             counting = side.submit(count_samples, batched, start, end, database)
     ids = {entity.entity_id for entity in batched}
     deleted = 0
     for n, (entity, count) in enumerate(t for t in targets if t[0].entity_id not in ids):
         deleted += delete_one(entity, count)
+        done([entity])
         if n == 0 and not batched:
             after_first()
     meanwhile()

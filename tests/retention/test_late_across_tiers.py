@@ -14,15 +14,15 @@ from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
 from retention.entities.ha_source import count_samples, read_samples
-from retention.models import ArchiveObject, Entity
+from retention.models import ArchiveObject, Entity, TierChunk
 from retention.tiers import runner as tiers
 from retention.tiers.aggregate import compose
 from retention.tiers.layout import DAILY_RP, expand
-from retention.tiers.rows import HOURLY_RP, differences, read_rows
+from retention.tiers.rows import HOURLY_RP, LATE_TIMES, differences, read_rows
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from retention.tiers.units import converted, unit_factor
-from tests.retention.conftest import T0, HaDatabase
+from tests.retention.conftest import T0, HaDatabase, at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -96,13 +96,13 @@ class Killed(BaseException):
     """The process dies here (as Celery's hard time limit or the OOM killer would)."""
 
 
-def hourly_run_dies_after_the_late_write(monkeypatch, start: date, end: date) -> None:
-    """An hourly run of [start, end) that dies at `hourly:late_after_write`: after writing the
-    rows of the raw points found in deleted days, before deleting those points."""
+def hourly_run_dies_at(monkeypatch, fault: str, start: date, end: date) -> None:
+    """An hourly run of [start, end) that dies at `fault`, e.g. `hourly:late_after_write`:
+    after writing the rows of the raw points found in deleted days, before deleting them."""
     real = faults.point
 
     def dies(name: str) -> None:
-        if name == "hourly:late_after_write":
+        if name == fault:
             raise Killed(name)
         real(name)
 
@@ -120,7 +120,7 @@ def test_late_point_left_by_a_crash_counts_once_after_its_day_went_daily(ha_db, 
     day = T0.date()
     _ok(tiers.downsample_hourly(day, day + DAY))
     ha_db.write_entity("official", "sensor.kettle_power", [(2 * 3600 + 5, 900)], unit="W")
-    hourly_run_dies_after_the_late_write(monkeypatch, day, day + DAY)
+    hourly_run_dies_at(monkeypatch, "hourly:late_after_write", day, day + DAY)
     assert count_samples(entity, T0, T0 + DAY) == 1  # folded, not deleted yet
 
     _ok(tiers.downsample_daily(day, day + DAY))
@@ -129,6 +129,77 @@ def test_late_point_left_by_a_crash_counts_once_after_its_day_went_daily(ha_db, 
     [row] = read_rows(DAILY_RP, T0, T0 + DAY, entity.entity_id)[entity.entity_id]
     assert row.points == 2  # the day's point and the late one, each once
     assert (row.fields["min_value"], row.fields["max_value"]) == (10, 900)
+
+
+LATE = {  # points written into the day after its delete ran: fewer than, as many as and more
+    # than the two its hourly rows account for
+    "none": [],
+    "fewer": [(5.5 * 3600, 2000)],
+    "as_many": [(5.5 * 3600, 2000), (9 * 3600, 3)],
+    "more": [(5.5 * 3600, 2000), (5.75 * 3600, 1500), (9 * 3600, 3)],
+}
+
+
+@pytest.mark.parametrize("layout", ["official", "ingestor"])
+@pytest.mark.parametrize("late", LATE.values(), ids=LATE.keys())
+def test_late_points_after_an_interrupted_delete_are_folded_in_once(
+    ha_db, monkeypatch, layout, late
+):
+    """The run dies right after its delete statement removed the kettle's raw points of a
+    verified day; points then written into that day are late points. The rerun must fold them
+    into their hours, not delete them uncounted as leftovers of the delete, nor recompute the
+    day from them alone (replacing the hours the deleted points gave)."""
+    entity = ha_db.saved_entity(layout, "sensor.kettle_power", [(0, 10), (3600, 20)], unit="W")
+    hourly_run_dies_at(monkeypatch, "hourly:mid_delete", D0, D0 + DAY)
+    assert TierChunk.objects.get(tier="hourly", day=D0).state == "verified"
+    assert count_samples(entity, T0, T0 + DAY) == 0
+    verified = {row.start: row.fields for row in rows_of(entity.entity_id)}
+    if late:
+        ha_db.write_entity(layout, "sensor.kettle_power", late, unit="W")
+
+    run = _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    assert run.details["late_points"] == len(late)
+    assert count_samples(entity, T0, T0 + DAY) == 0
+    assert TierChunk.objects.get(tier="hourly", day=D0).state == "deleted"
+    got = {row.start: row.fields for row in rows_of(entity.entity_id)}
+    assert got.keys() == verified.keys()
+    for start, fields in verified.items():
+        values = [value for t, value in late if start <= at(t) < start + HOUR]
+        want = {**fields, "sample_count": fields["sample_count"] + len(values)}
+        want["min_value"] = min([fields["min_value"], *values])
+        want["max_value"] = max([fields["max_value"], *values])
+        assert {k: v for k, v in got[start].items() if k != LATE_TIMES} == want, start
+    assert sum(row.points for row in rows_of(entity.entity_id)) == 2 + len(late)
+    assert got[T0 + 5 * HOUR]["max_value"] == (2000 if late else 20)
+
+
+def test_after_an_interrupted_delete_only_the_entities_it_reached_take_points_as_late(
+    ha_db, monkeypatch
+):
+    """The delete goes measurement by measurement (a look-alike series of the other unit) and
+    the run dies after the first statement: the power sensor's raw points are gone, the
+    meter's are all there. A point then written for each: the power sensor's is folded in as
+    late, the meter's day is aggregated again from its complete raw points."""
+    power = ha_db.saved_entity("official", "sensor.a_power", [(0, 10), (3600, 20)], unit="W")
+    meter = ha_db.saved_entity("official", "sensor.b_energy", [(0, 1.0), (7200, 1.5)], unit="kWh")
+    look_alike = ha_db.write_entity("official", "sensor.a_power", [(30, 5.0)], unit="kWh")
+    hourly_run_dies_at(monkeypatch, "hourly:mid_delete", D0, D0 + DAY)
+    assert [count_samples(e, T0, T0 + DAY) for e in (power, meter)] == [0, 2]
+    ha_db.write_entity("official", "sensor.a_power", [(5.5 * 3600, 2000)], unit="W")
+    ha_db.write_entity("official", "sensor.b_energy", [(10 * 3600, 1.7)], unit="kWh")
+    raw = read_samples(meter, T0, T0 + DAY)
+    want = [a for a in aggregate_windows("energy", raw, hour_windows(T0, T0 + DAY)) if a]
+
+    run = _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    assert run.details["late_points"] == 1
+    hour = {row.start: row.fields for row in rows_of(power.entity_id)}[T0 + 5 * HOUR]
+    assert (hour["sample_count"], hour["max_value"]) == (1, 2000)
+    got = {row.start: row for row in rows_of(meter.entity_id)}
+    assert sorted(got) == [a.window_start for a in want]
+    for aggregate in want:
+        assert differences(aggregate.to_fields(), got[aggregate.window_start].fields) == []
+    assert sum(row.points for row in got.values()) == 3
+    assert [count_samples(e, T0, T0 + DAY) for e in (power, meter, look_alike)] == [0, 0, 1]
 
 
 def untiered_heater(ha_db):
@@ -193,7 +264,7 @@ def test_entity_tiered_again_and_a_crash_before_the_delete_counts_each_state_onc
 ):
     heater, hours = untiered_heater(ha_db)
     Entity.objects.filter(pk=heater.pk).update(tiered=True)
-    hourly_run_dies_after_the_late_write(monkeypatch, D0, D0 + 2 * DAY)
+    hourly_run_dies_at(monkeypatch, "hourly:late_after_write", D0, D0 + 2 * DAY)
     assert count_samples(heater, T0, T0 + DAY) == 2  # the first day's rows written, not deleted
     run = _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))
     got = rows_of(heater.entity_id)
