@@ -11,8 +11,9 @@ choice is made per UTC day, the tiers' unit of work (raw is deleted a day at a t
   other than UTC) the daily row cannot be split: the part is `Unavailable` (and the energy
   view uses a whole daily row only for a local day that is exactly that UTC day);
 - otherwise -> raw samples (`RawPart`), read with the sample in force at the part's start. When
-  the day before was read from a tier, the raw carry-in is stale (its raw points are gone), so
-  the value in force is taken from the tier's last row instead (`last_value`/`last_state` are
+  the day before was tiered (read from a tier here, or just before the range), the raw
+  carry-in is stale (its raw points are gone), so the value in force is taken from the tier's
+  last row instead (`last_value`/`last_state` are
   "the value in force at the window end").
 """
 
@@ -82,16 +83,20 @@ Part = RawPart | TierPart | Unavailable
 
 
 def _tier_rows(
-    entity: Entity, start: datetime, end: datetime, policy: str
+    entity: Entity, start: datetime | None, end: datetime, policy: str, *, newest: int = 0
 ) -> list[tuple[Aggregate, dict]]:
-    """The entity's tier rows with window start in [start, end), ascending, with the stored
-    fields (the tiers also keep `carry_*`: the raw sample in force at the window end)."""
+    """The entity's tier rows with window start in [start, end) (start None: any before end;
+    `newest`: only that many of the newest), ascending, with the stored fields (the tiers
+    also keep `carry_*`: the raw sample in force at the window end)."""
     step = HOUR if policy == HOURLY_POLICY else DAY
+    since = "" if start is None else "time >= $start AND "
     query = (
         f"SELECT * FROM {quote_ident(TIER_MEASUREMENT)} WHERE "
-        '"entity_id" = $entity_id AND time >= $start AND time < $end'
-    )
-    bound = {"entity_id": entity.entity_id, "start": start, "end": end}
+        f'"entity_id" = $entity_id AND {since}time < $end'
+    ) + (f" ORDER BY time DESC LIMIT {int(newest)}" if newest else "")
+    bound = {"entity_id": entity.entity_id, "end": end}
+    if start is not None:
+        bound["start"] = start
     rows: list[tuple[Aggregate, dict]] = []
     try:
         with get_timeseries().query(
@@ -107,7 +112,20 @@ def _tier_rows(
         # No tiers yet (database or retention policy not created): nothing was tiered.
         if "not found" not in exc.server_message:
             raise
-    return rows
+    return rows[::-1] if newest else rows
+
+
+def _tier_row_before(entity: Entity, moment: datetime) -> tuple[Aggregate, dict] | None:
+    """The entity's newest tier row whose window ends at or before `moment` (hourly before
+    daily when both end there), None when nothing before `moment` was tiered."""
+    policies = (HOURLY_POLICY, DAILY_POLICY) if entity.tiered else (HOURLY_POLICY,)
+    found = [
+        row
+        for policy in policies
+        for row in _tier_rows(entity, None, moment, policy, newest=2)
+        if row[0].window_end <= moment
+    ]
+    return max(found, key=lambda row: row[0].window_end, default=None)
 
 
 def entity_parts(
@@ -154,6 +172,10 @@ def entity_parts(
             previous = plan[index - 1] if index else None
             if isinstance(previous, TierPart):
                 _carry_from_tier(part, previous.rows[-1], previous.last_fields)
+            elif index == 0 and (before := _tier_row_before(entity, part.start)) is not None:
+                # The range starts after tiered days (a refresh's recent range, a rebuild
+                # of the days after them): their raw carry-in is as stale as it is above.
+                _carry_from_tier(part, *before)
     return plan
 
 

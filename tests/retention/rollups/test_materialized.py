@@ -317,6 +317,45 @@ def test_rebuild_of_an_old_range_reads_the_hourly_tier_after_raw_is_gone(
     assert energy_row("sensor.kettle_power", DAY1 + timedelta(days=1)).total_kwh == 0
 
 
+def test_refresh_after_the_day_before_was_tiered_reads_the_value_in_force_from_the_tier(
+    ha_db: HaDatabase, enrich_db: str, layout: str, settings
+):
+    settings.VIEW_LATE_MARGIN_HOURS = 6
+    day2 = DAY1 + timedelta(days=1)
+    # 100 W from 3 March 23:59, 200 W from 12:00 on the 4th; nothing is written on the 5th.
+    fridge = ha_db.saved_entity(
+        layout, "sensor.fridge_power", [(-60, 100), (12 * 3600, 200)], unit="W", kind="power"
+    )
+    # Official layout (a tier's raw delete is per measurement: not the fridge's in the other).
+    motion = ha_db.saved_entity(
+        "official", "binary_sensor.hall_motion", [(-60, "off"), (23 * 3600, "on")], kind="binary"
+    )
+    motion.area, motion.device_class = "hall", "motion"
+    motion.save()
+    first = T0 + timedelta(days=1, hours=10)
+    refresh_view(ENERGY, now=first)
+    refresh_view(ACTIVITY, now=first)
+    assert energy_row("sensor.fridge_power", day2).total_kwh == pytest.approx(2.0)
+
+    # Retention replaces the 4th by hourly rows; the next refreshes start on the 5th.
+    write_hourly_tier(ha_db, fridge, T0)
+    write_hourly_tier(ha_db, motion, T0)
+    later = first + timedelta(hours=4)
+    refresh_view(ENERGY, now=later)
+    refresh_view(ACTIVITY, now=later)
+
+    # The 200 W (and the motion "on") in force since the 4th hold all of the 5th so far; the
+    # raw carry-in is the 100 W (the "off") of the 3rd, the 4th's raw points being gone.
+    incremental = energy_row("sensor.fridge_power", day2)
+    assert incremental.total_kwh == pytest.approx(2.8)  # 200 W for 14 h; was 1.4
+    assert incremental.avg_power == pytest.approx(200)
+    rates = models.HourlyRoomActivity.objects.filter(area="hall", hour__gte=T0 + timedelta(days=1))
+    assert {r.occupancy_rate for r in rates} == {1.0}  # was 0.0 for the refreshed hours
+    # ... which is what a rebuild of the whole range gives.
+    rebuild_view(ENERGY, DAY1 - timedelta(days=1), day2, now=later)
+    assert energy_row("sensor.fridge_power", day2).total_kwh == pytest.approx(2.8)
+
+
 # --- rebuild from the daily tier --------------------------------------------------------------
 def write_daily_tier(ha_db: HaDatabase, entity: models.Entity, days: list[date]) -> None:
     """What retention's warm -> cold step leaves: one row per UTC day, no raw points."""
