@@ -9,8 +9,10 @@ the buckets from (watermark - VIEW_LATE_MARGIN_HOURS) to now are recomputed and 
 their unique keys, so a rerun writes the same rows and buckets before that are not touched.
 The watermark is the time the last refresh read the data. The first refresh (no watermark)
 starts at the oldest data: the entities' first_seen, the first carbon point. An entity or area
-without any row yet is filled from its first_seen too, so newly discovered entities get their
-history. The open bucket (containing now) is written up to now with partial=True.
+without any row yet is filled from its first_seen too, and so is an entity discovered since
+the previous refresh (an area from the first_seen of its new sensors; an entity deleted in the
+admin and discovered again), so newly discovered entities get their history. The open bucket
+(containing now) is written up to now with partial=True.
 
 Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebuild`): the
 buckets of the local days start..end (both included) are recomputed; the watermark is not
@@ -66,6 +68,7 @@ COLUMNS = {
              "partial", "refreshed"],
 }  # fmt: skip
 DAY = timedelta(days=1)
+DISCOVERY_MARGIN = timedelta(minutes=5)  # longer than discovery's transaction takes
 
 
 class UnknownView(LookupError):
@@ -92,7 +95,14 @@ def _upsert(name: str, rows: list[models.Model]) -> int:
 
 
 # --- What each view computes over a range ------------------------------------------------------
-def _energy(first: date | None, last: date, now: datetime, *, fill_new: bool) -> Outcome:
+def _is_new(entity: Entity, discovered_after: datetime | None) -> bool:
+    """Whether discovery registered the entity after `discovered_after` (None: never)."""
+    return discovered_after is not None and entity.discovered > discovered_after
+
+
+def _energy(
+    first: date | None, last: date, now: datetime, *, fill_new: bool, new_after: datetime | None
+) -> Outcome:
     total = Outcome()
     entities = list(Entity.objects.filter(kind__in=[Entity.Kind.POWER, Entity.Kind.ENERGY]))
     plans: list[tuple[Entity, date]] = []
@@ -101,7 +111,8 @@ def _energy(first: date | None, last: date, now: datetime, *, fill_new: bool) ->
         start = first
         history = local_date(entity.first_seen) if entity.first_seen else None
         if history is not None and (
-            start is None or (fill_new and entity.entity_id not in with_rows)
+            start is None
+            or (fill_new and (entity.entity_id not in with_rows or _is_new(entity, new_after)))
         ):
             start = min(start, history) if start else history
         if start is None:
@@ -121,7 +132,10 @@ def _energy(first: date | None, last: date, now: datetime, *, fill_new: bool) ->
     return total
 
 
-def _activity(start: datetime | None, end: datetime, now: datetime, *, fill_new: bool) -> Outcome:
+def _activity(
+    start: datetime | None, end: datetime, now: datetime, *, fill_new: bool,
+    new_after: datetime | None,
+) -> Outcome:  # fmt: skip
     total = Outcome()
     areas = activity_sensors(Entity.objects.filter(kind=Entity.Kind.BINARY).exclude(area=""))
     with_rows = set(HourlyRoomActivity.objects.values_list("area", flat=True).distinct())
@@ -131,6 +145,10 @@ def _activity(start: datetime | None, end: datetime, now: datetime, *, fill_new:
         if seen and (area_start is None or (fill_new and area not in with_rows)):
             oldest = floor_hour(min(seen))
             area_start = min(area_start, oldest) if area_start else oldest
+        elif new := [s.first_seen for s in sensors if s.first_seen and _is_new(s, new_after)]:
+            # A sensor discovered since the previous refresh: the area's hours since it
+            # first reported are computed again, with it.
+            area_start = min(area_start, floor_hour(min(new)))
         if area_start is None:
             total.skipped.append(f"{area}: first_seen of its sensors unknown")
             continue
@@ -154,16 +172,23 @@ def _merge(total: Outcome, part: Outcome) -> None:
 
 
 def _compute(
-    name: str, start: datetime | None, end: datetime, now: datetime, *, fill_new: bool
+    name: str,
+    start: datetime | None,
+    end: datetime,
+    now: datetime,
+    *,
+    fill_new: bool,
+    new_after: datetime | None = None,
 ) -> Outcome:
     """Rows of `name` for buckets from the one containing `start` (None: the oldest data)
     to the one containing the moment before `end`."""
     last_day = local_date(end - timedelta(microseconds=1))
     if name == ENERGY:
         first = local_date(start) if start else None
-        return _energy(first, last_day, now, fill_new=fill_new)
+        return _energy(first, last_day, now, fill_new=fill_new, new_after=new_after)
     if name == ACTIVITY:
-        return _activity(floor_hour(start) if start else None, end, now, fill_new=fill_new)
+        area_start = floor_hour(start) if start else None
+        return _activity(area_start, end, now, fill_new=fill_new, new_after=new_after)
     return _carbon(local_date(start) if start else None, last_day, now)
 
 
@@ -176,6 +201,7 @@ def _run(
     now: datetime,
     fill_new: bool,
     run: RetentionRun | None = None,
+    new_after: datetime | None = None,
 ) -> RetentionRun:
     """Compute and upsert the rows; recorded in `run` (one the API created) or a new run."""
     began = clock.monotonic()
@@ -184,7 +210,7 @@ def _run(
     run.details = {**run.details, "view": name, "mode": mode}
     run.save()
     try:
-        outcome = _compute(name, start, end, now, fill_new=fill_new)
+        outcome = _compute(name, start, end, now, fill_new=fill_new, new_after=new_after)
         written = _upsert(name, outcome.rows)
     except Exception as exc:
         run.status = RetentionRun.Status.FAILED
@@ -245,11 +271,27 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
         start = state.watermark - margin if state.watermark else None
         if not mine:
             return _skipped(name, "incremental", start, now)
-        run = _run(name, "incremental", start, now, now, fill_new=True)
+        run = _run(name, "incremental", start, now, now, True, new_after=_last_began(name))
         state.watermark = now
         state.last_refreshed = datetime.now(UTC)
         state.save()
         return run
+
+
+def _last_began(name: str) -> datetime | None:
+    """When the previous successful refresh of the view read the entities, less a margin for
+    a discovery that was committing then (None: no refresh yet)."""
+    previous = (
+        RetentionRun.objects.filter(
+            operation=RetentionRun.Operation.VIEW_REFRESH,
+            status=RetentionRun.Status.OK,
+            details__view=name,
+            details__mode="incremental",
+        )
+        .order_by("-started")
+        .first()
+    )
+    return previous.started - DISCOVERY_MARGIN if previous and previous.started else None
 
 
 def refresh_all(*, now: datetime | None = None) -> list[RetentionRun]:

@@ -178,7 +178,11 @@ def test_incremental_refresh_touches_only_recent_buckets_and_marks_the_open_one(
 ):
     settings.VIEW_LATE_MARGIN_HOURS = 6
     settings.ENERGY_FLAT_TARIFF = 0.20
-    ha_db.saved_entity("official", "sensor.oven_power", [(-60, 2000)], unit="W", kind="power")
+    oven = ha_db.saved_entity(
+        "official", "sensor.oven_power", [(-60, 2000)], unit="W", kind="power"
+    )
+    # Discovered long before (one discovered since the previous refresh gets its history).
+    models.Entity.objects.filter(pk=oven.pk).update(discovered=T0)
     views = MaterializedViewManager()
 
     first_now = T0 + timedelta(days=2, hours=10)
@@ -536,6 +540,52 @@ def test_room_activity_device_class_rule_without_influxdb():
         "binary_sensor.hall_pir",
         "binary_sensor.x",
     ]
+
+
+def test_a_sensor_discovered_in_an_area_with_rows_gets_its_history_on_the_next_refresh(
+    ha_db: HaDatabase, enrich_db: str
+):
+    h = 3600
+    desk = ha_db.write_entity("official", "binary_sensor.desk_presence", [(-600, "off")])
+    save(desk, at(-600), area="office")
+    models.Entity.objects.filter(pk=desk.pk).update(discovered=at(-600))  # long known
+    refresh_view(ACTIVITY, now=at(20 * h))
+    # The next day's discovery finds a motion sensor of the office, on 02:00-03:00 yesterday.
+    door = ha_db.write_entity(
+        "official", "binary_sensor.door_motion", [(2 * h, "on"), (3 * h, "off")]
+    )
+    save(door, at(2 * h), area="office")
+    refresh_view(ACTIVITY, now=at(28 * h))
+
+    refreshed = MaterializedViewManager().room_activity(area="office")
+    two = next(r for r in refreshed if r["hour"] == at(2 * h))
+    assert two["occupancy_rate"] == 1.0  # was 0.0: the new sensor's history was left out
+    # ... as a rebuild of the same days gives.
+    rebuild_view(ACTIVITY, DAY1, DAY1 + timedelta(days=1), now=at(28 * h))
+    rebuilt = MaterializedViewManager().room_activity(area="office")
+    assert [(r["hour"], r["occupancy_rate"], r["motion_count"]) for r in refreshed] == [
+        (r["hour"], r["occupancy_rate"], r["motion_count"]) for r in rebuilt
+    ]
+
+
+def test_an_entity_deleted_and_discovered_again_gets_its_history_on_the_next_refresh(
+    ha_db: HaDatabase, enrich_db: str
+):
+    first = T0 + timedelta(hours=10)
+    ha_db.saved_entity("official", "sensor.oven_power", [(-60, 1000)], unit="W", kind="power")
+    refresh_view(ENERGY, now=first)  # the 4th so far: 10 h, partial
+    models.Entity.objects.filter(entity_id="sensor.oven_power").delete()  # in the admin
+    refresh_view(ENERGY, now=first + timedelta(days=1))
+    # Discovery registers it again the next night; the refresh after reads its history.
+    ha_db.saved_entity("official", "sensor.oven_power", [(-60, 1000)], unit="W", kind="power")
+    later = first + timedelta(days=1, hours=4)
+    refresh_view(ENERGY, now=later)
+    day1 = energy_row("sensor.oven_power")
+    assert (day1.total_kwh, day1.partial) == (pytest.approx(24.0), False)  # was 10 h, partial
+    refreshed = dict(models.DailyEnergyByDevice.objects.values_list("date", "total_kwh"))
+    rebuild_view(ENERGY, DAY1 - timedelta(days=1), DAY1 + timedelta(days=1), now=later)
+    rebuilt = dict(models.DailyEnergyByDevice.objects.values_list("date", "total_kwh"))
+    assert rebuilt == pytest.approx(refreshed)
 
 
 def test_room_activity_open_hour_is_partial(ha_db: HaDatabase, enrich_db: str):
