@@ -118,10 +118,9 @@ def _tier_rows(
 def _tier_row_before(entity: Entity, moment: datetime) -> tuple[Aggregate, dict] | None:
     """The entity's newest tier row whose window ends at or before `moment` (hourly before
     daily when both end there), None when nothing before `moment` was tiered."""
-    policies = (HOURLY_POLICY, DAILY_POLICY) if entity.tiered else (HOURLY_POLICY,)
     found = [
         row
-        for policy in policies
+        for policy in (HOURLY_POLICY, DAILY_POLICY)
         for row in _tier_rows(entity, None, moment, policy, newest=2)
         if row[0].window_end <= moment
     ]
@@ -144,7 +143,7 @@ def entity_parts(
                 aggregates = [aggregate for aggregate, _ in rows]
                 plan.append(TierPart(part_start, part_end, aggregates, "hourly", rows[-1][1]))
                 continue
-        elif entity.tiered:
+        else:  # whatever the entity's `tiered` flag says now: it may have been tiered before
             if daily is None:
                 daily = _tier_rows(entity, floor_day(start), end, DAILY_POLICY)
             found = next((r for r in daily if r[0].window_start == floor_day(part_start)), None)

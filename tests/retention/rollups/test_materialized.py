@@ -410,6 +410,25 @@ def test_daily_tier_rows_fill_only_local_days_that_are_utc_days(
     assert [note.split()[1].rstrip(":") for note in run.details["skipped"]] == skipped
 
 
+def test_unticking_tiered_in_the_admin_does_not_change_the_rows_of_tiered_days(
+    ha_db: HaDatabase, enrich_db: str
+):
+    # 100 W from the 4th, 200 W from noon on the 5th; retention replaced the 4th by its
+    # daily row before the user unticked `tiered` (retention leaves the entity alone now).
+    fridge = ha_db.saved_entity(
+        "official", "sensor.fridge_power", [(0, 100), (36 * 3600, 200)], unit="W", kind="power"
+    )
+    write_daily_tier(ha_db, fridge, [DAY1])
+    models.Entity.objects.filter(pk=fridge.pk).update(tiered=False, edited=True)
+
+    run = rebuild_view(ENERGY, DAY1, DAY1 + timedelta(days=1), now=AFTER)
+
+    found = {r["date"]: r["total_kwh"] for r in MaterializedViewManager().daily_energy()}
+    # Before: no row for the 4th, and the 5th without the 100 W in force at its start (2.4).
+    assert found == pytest.approx({DAY1: 2.4, DAY1 + timedelta(days=1): 1.2 + 2.4})
+    assert run.details["sources"] == {"daily": 1, "raw": 1}
+
+
 # --- hourly_room_activity --------------------------------------------------------------------
 def test_room_activity_unions_overlapping_sensors(
     ha_db: HaDatabase, enrich_db: str, layout: str, settings
