@@ -14,7 +14,9 @@ choice is made per UTC day, the tiers' unit of work (raw is deleted a day at a t
   the day before was tiered (read from a tier here, or just before the range), the raw
   carry-in is stale (its raw points are gone), so the value in force is taken from the tier's
   last row instead (`last_value`/`last_state` are
-  "the value in force at the window end").
+  "the value in force at the window end"). When that is a gap (unknown/unavailable), the last
+  known reading/state before it goes first (from raw, or the tier row's), as it would in a
+  range starting earlier: gaps are transparent for a meter's growth and for state changes.
 """
 
 from __future__ import annotations
@@ -170,36 +172,68 @@ def entity_parts(
                 part.samples = list(read_samples(entity, part.start, part.end))
             previous = plan[index - 1] if index else None
             if isinstance(previous, TierPart):
-                _carry_from_tier(part, previous.rows[-1], previous.last_fields)
+                from_tier = _carry_from_tier(part, previous.rows[-1], previous.last_fields)
             elif index == 0 and (before := _tier_row_before(entity, part.start)) is not None:
                 # The range starts after tiered days (a refresh's recent range, a rebuild
                 # of the days after them): their raw carry-in is as stale as it is above.
-                _carry_from_tier(part, *before)
+                from_tier = _carry_from_tier(part, *before)
+            else:
+                from_tier = False
+            if not from_tier:
+                _known_before_gap(entity, part)
     return plan
 
 
-def _carry_from_tier(part: RawPart, row: Aggregate, fields: dict) -> None:
+def _known_before_gap(entity: Entity, part: RawPart, lookback: int = 20) -> None:
+    """When the raw sample in force at the part's start is a gap (unknown/unavailable), put
+    the last known raw sample before it first: gaps are transparent for the meter's growth
+    and for state changes (off -> unavailable -> on is one), whatever time the range starts."""
+    if not part.samples or part.samples[0].time >= part.start or not is_gap(part.samples[0]):
+        return
+    moment = part.samples[0].time
+    for _ in range(lookback):  # a few gap states in a row at most, in practice one
+        sample = carried_in_sample(entity, moment)
+        if sample is None:
+            return
+        if not is_gap(sample):
+            part.samples.insert(0, sample)
+            return
+        moment = sample.time
+
+
+def _carry_from_tier(part: RawPart, row: Aggregate, fields: dict) -> bool:
     """Replace a stale raw carry-in by the sample in force at the end of the tier row: the
-    row's `carry_*` fields when the tiers stored them, else its last_value/last_state."""
+    row's `carry_*` fields when the tiers stored them, else its last_value/last_state.
+    False when the raw carry-in is good (left as it is)."""
     carried = part.samples[0] if part.samples and part.samples[0].time < part.start else None
     if carried is not None and carried.time >= row.window_start:
-        return  # raw is there right up to the tier row's window: the raw carry-in is good
+        return False  # raw is there right up to the tier row's window: the raw carry-in is good
     if carried is not None:
         part.samples.pop(0)
     moment = part.start - timedelta(microseconds=1)
+    known = _sample(row, moment - timedelta(microseconds=1), row.last_value, row.last_state)
     if fields.get("carry_gap"):
-        part.samples.insert(0, Sample(moment))  # nothing was known at the window end
-        return
+        # Nothing was known at the window end: the gap, after the last known reading/state
+        # (the meter's reference, the state a change is counted from; gaps are transparent).
+        part.samples[:0] = [known, Sample(moment)] if known else [Sample(moment)]
+        return True
     value, state = row.last_value, row.last_state
     if fields.get("carry_value") is not None or fields.get("carry_state") is not None:
         raw_value, state = fields.get("carry_value"), fields.get("carry_state")
         value = None if raw_value is None else float(raw_value)
         state = None if state is None else str(state)
+    if (carry := _sample(row, moment, value, state)) is not None:
+        part.samples.insert(0, carry)
+    return True
+
+
+def _sample(row: Aggregate, moment: datetime, value: float | None, state: str | None):
+    """A sample of the row's kind (binary: the value from the state), None when neither."""
     if value is None and state is not None and row.kind == "binary":
         value = 1.0 if state.lower() in ("on", "open", "home") else 0.0
     if value is None and state is None:
-        return
-    part.samples.insert(0, Sample(moment, value, state))
+        return None
+    return Sample(moment, value, state)
 
 
 # --- Price slots ------------------------------------------------------------------------------

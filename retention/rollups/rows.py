@@ -185,8 +185,8 @@ def _raw_activity(
             continue  # a gap: ends the interval below, transparent for transitions
         held_to = samples[index + 1].time if index + 1 < len(samples) else part.end
         held_from = max(sample.time, part.start)
-        if first_known is None and held_to > held_from:
-            first_known = held_from
+        if first_known is None and (held_to > held_from or sample.time < part.start):
+            first_known = held_from  # known before the part (a gap in force at its start too)
         if state and held_to > held_from:
             intervals.append((held_from, min(held_to, part.end)))
         if state and previous is False and sample.time >= part.start:

@@ -27,6 +27,7 @@ from retention.rollups.materialized import (
     view_lock_key,
 )
 from retention.rollups.rows import activity_sensors
+from retention.tiers import runner as tiers
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0, HaDatabase, at
@@ -605,6 +606,71 @@ def test_an_entity_deleted_and_discovered_again_gets_its_history_on_the_next_ref
     rebuild_view(ENERGY, DAY1 - timedelta(days=1), DAY1 + timedelta(days=1), now=later)
     rebuilt = dict(models.DailyEnergyByDevice.objects.values_list("date", "total_kwh"))
     assert rebuilt == pytest.approx(refreshed)
+
+
+def drop_out(ha_db: HaDatabase, gone: int, back: int, kwh: float) -> None:
+    """A smart plug (meter) and a motion sensor, unavailable from `gone` to `back` (seconds
+    after T0; the HA Ingestor records the state): the meter grew `kwh` meanwhile and 0.5 kWh
+    in the hour after, the sensor came back "on" for a minute."""
+    ha_db.saved_entity(
+        "ingestor", "sensor.plug_energy", [(-60, 100.0), (gone, "unavailable"),
+        (back, 100.0 + kwh), (back + 3600, 100.5 + kwh)], unit="kWh", kind="energy",
+    )  # fmt: skip
+    ha_db.saved_entity(
+        "ingestor", "binary_sensor.hall_motion", [(-60, "off"), (gone, "unavailable"),
+        (back, "on"), (back + 60, "off")], kind="binary", device_class="motion", area="hall",
+    )  # fmt: skip
+
+
+def test_a_refresh_starting_inside_an_unavailable_spell_counts_across_it_as_a_rebuild(
+    ha_db: HaDatabase, enrich_db: str, settings
+):
+    settings.VIEW_LATE_MARGIN_HOURS = 6
+    settings.ENERGY_FLAT_TARIFF = 0.30
+    h = 3600
+    drop_out(ha_db, 20 * h, 34 * h, 4.0)  # 20:00 to 10:00 the next day
+    models.Entity.objects.update(discovered=T0 - timedelta(days=1))
+    for hours in range(4, 44, 4):  # every 4 h; from 04:00 on the 5th a range starts in the gap
+        refresh_view(ENERGY, now=at(hours * h))
+        refresh_view(ACTIVITY, now=at(hours * h))
+    views = MaterializedViewManager()
+    refreshed = views.daily_energy(), views.room_activity()
+    day2 = energy_row("sensor.plug_energy", DAY1 + timedelta(days=1))
+    assert day2.total_kwh == pytest.approx(4.5)  # was 0.5: the growth across the gap lost
+    came_back = models.HourlyRoomActivity.objects.get(area="hall", hour=at(34 * h))
+    assert came_back.motion_count == 1  # off -> unavailable -> on counts once; was 0
+
+    rebuild_view(ENERGY, DAY1 - timedelta(days=1), DAY1 + timedelta(days=1), now=at(40 * h))
+    rebuild_view(ACTIVITY, DAY1 - timedelta(days=1), DAY1 + timedelta(days=1), now=at(40 * h))
+    rebuilt = views.daily_energy(), views.room_activity()
+    drop = {"refreshed"}
+    assert [[{k: v for k, v in r.items() if k not in drop} for r in rows] for rows in rebuilt] == [
+        [{k: v for k, v in r.items() if k not in drop} for r in rows] for rows in refreshed
+    ]  # the hours of the gap too (occupancy 0), which the refreshes had left out
+
+
+@pytest.mark.parametrize("first_day", [DAY1, DAY1 + timedelta(days=1)])
+def test_a_gap_over_midnight_counts_the_same_after_retention_tiered_the_day_before(
+    ha_db: HaDatabase, enrich_db: str, first_day: date
+):
+    h = 3600
+    drop_out(ha_db, 23 * h, 26 * h, 1.0)  # 23:00 to 02:00
+    day2 = DAY1 + timedelta(days=1)
+
+    def rows():
+        rebuild_view(ENERGY, first_day, day2, now=AFTER)
+        rebuild_view(ACTIVITY, first_day, day2, now=AFTER)
+        meter = energy_row("sensor.plug_energy", day2)
+        back = models.HourlyRoomActivity.objects.get(area="hall", hour=at(26 * h))
+        return meter.total_kwh, meter.avg_power, back.motion_count
+
+    from_raw = rows()
+    assert from_raw == (pytest.approx(1.5), pytest.approx(1.5 / 22 * 1000), 1)
+    run = tiers.downsample_hourly(DAY1, day2)  # the real hot -> warm step: the 4th's raw goes
+    assert run.status == "ok", run.errors
+    # Before: the tier's "unavailable at 23:00" was read without the state and reading before
+    # it: the on at 02:00 was no change and the 1 kWh across the gap was not counted.
+    assert rows() == from_raw
 
 
 def test_room_activity_open_hour_is_partial(ha_db: HaDatabase, enrich_db: str):
