@@ -173,6 +173,27 @@ def test_dst_day_lasts_23_hours(ha_db: HaDatabase, enrich_db: str, settings):
     assert row.avg_power == pytest.approx(100)
 
 
+def test_readings_in_wh_and_kw_are_counted_in_kwh_and_w_as_the_tiers_store_them(
+    ha_db: HaDatabase, enrich_db: str, layout: str
+):
+    # A plug's meter in Wh grows 2000 Wh (2 kWh) in the first hour; a heater reads 2 kW.
+    ha_db.saved_entity(
+        layout, "sensor.plug_energy", [(-60, 1000.0), (3600, 3000.0)], unit="Wh", kind="energy"
+    )
+    ha_db.saved_entity(layout, "sensor.heat_power", [(-60, 2.0)], unit="kW", kind="power")
+
+    def rows():
+        rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+        plug, heat = energy_row("sensor.plug_energy"), energy_row("sensor.heat_power")
+        return plug.total_kwh, plug.peak_power, heat.total_kwh, heat.avg_power, heat.peak_power
+
+    # Before: 2000 "kWh" with a 2 MW peak, and 0.048 kWh at 2 "W".
+    assert rows() == pytest.approx((2.0, 2000.0, 48.0, 2000.0, 2000.0))
+    run = tiers.downsample_hourly(DAY1, DAY1 + timedelta(days=1))  # it converts the units
+    assert run.status == "ok", run.errors
+    assert rows() == pytest.approx((2.0, 2000.0, 48.0, 2000.0, 2000.0))
+
+
 # --- incremental refresh -------------------------------------------------------------------
 def test_incremental_refresh_touches_only_recent_buckets_and_marks_the_open_one(
     ha_db: HaDatabase, enrich_db: str, settings
