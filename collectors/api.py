@@ -12,7 +12,7 @@ from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
 from enrich.api import params
 from enrich.models import SOURCES, ProviderConfig, Site
-from enrich.redis.cache import ResponseCache
+from enrich.redis.cache import CacheUnavailable, ResponseCache
 
 
 def site_from_request(request) -> Site:
@@ -55,15 +55,19 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     entry["last_run"] = _last_run(config, target.key)
     entry["budget"] = usage.budget_use(config, target)
     entry["runs_today"] = usage.runs_today(config, target.key)
-    answer = cache.get(config.source, config.provider, target.key)
-    if answer is None:
-        answer = cache.last_good(config.source, config.provider, target.key)
+    unreadable = ""
+    try:
+        answer = cache.get(config.source, config.provider, target.key)
+        if answer is None:
+            answer = cache.last_good(config.source, config.provider, target.key)
+    except CacheUnavailable as exc:  # the other sources and the stored prices are still read
+        answer, unreadable = None, f"the last answer cannot be read: {exc}"
     # e.g. prices: the slot running now, not the one at the fetch
     at_read = adapter_for(config.source, config.provider).current_at_read(config, target, answer)
     if at_read is not None:
         return {**entry, **at_read}
     if answer is None:
-        return {**entry, "value": None, "message": "no answer yet (see last_run)"}
+        return {**entry, "value": None, "message": unreadable or "no answer yet (see last_run)"}
     return {
         **entry,
         "value": answer.value,

@@ -1,0 +1,70 @@
+"""The status page in a real browser when things are not fine: Redis down. Each panel says
+what is wrong."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
+from tests.support.ports import free_port
+from tests.support.status_home import (
+    collect_all,
+    create_site,
+    register_awattar,
+    register_electricitymaps,
+)
+
+pytestmark = BROWSER_TEST
+
+
+@pytest.fixture
+def collected(isolated, replay_server, read_clock):
+    """The demo site (aWATTar, Electricity Maps) collected once at `read_clock`."""
+    register_awattar(replay_server, read_clock)
+    register_electricitymaps(replay_server, read_clock)
+    site = create_site(replay_server)
+    assert collect_all(site, read_clock) == {"awattar": "ok", "electricitymaps": "ok"}
+    return site
+
+
+def open_status(browser, url: str) -> None:
+    User.objects.create_user("reader", password="read-only-password")
+    browser.set_window_size(1280, 3000)
+    log_in(browser, url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+
+def answers_refused(browser) -> list[str]:
+    """The console's lines about answers of the server's own that failed (not the favicon)."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+    ]
+
+
+def now_row(browser, provider: str) -> list[str]:
+    row = browser.find_element("css selector", f"tr[data-provider={provider}]")
+    return [cell.text for cell in row.find_elements("tag name", "td")]
+
+
+def test_redis_down_shows_each_value_it_can_and_why_not_the_others(
+    live_server, collected, browser, settings
+):
+    # Redis held the last answers: /api/enrichment/current was a 500, and the Now table said
+    # only "Internal Server Error", though the price now is read from InfluxDB.
+    shared = settings.REDIS_URL
+    settings.REDIS_URL = down = f"redis://127.0.0.1:{free_port()}/0"
+    try:
+        open_status(browser, live_server.url)
+        carbon = now_row(browser, "electricitymaps")
+        price = now_row(browser, "awattar")
+        logged = answers_refused(browser)
+    finally:
+        settings.REDIS_URL = shared
+    assert carbon[2].startswith("the last answer cannot be read: The response cache is unavailable")
+    assert f"REDIS_URL={down}" in carbon[2]
+    assert carbon[3:5] == ["—", "no value"]
+    assert price[2] == "0.075 EUR/kWh"
+    assert price[4] == "fresh"
+    assert not [line for line in logged if "/api/enrichment/current" in line], logged
