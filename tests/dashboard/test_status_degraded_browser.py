@@ -1,8 +1,9 @@
-"""The status page in a real browser when things are not fine: Redis down. Each panel says
-what is wrong."""
+"""The status page in a real browser when things are not fine: Redis down, every REST call
+throttled. Each panel says what is wrong, none stays "Loading…"."""
 
 import pytest
 from django.contrib.auth.models import User
+from rest_framework.test import APIClient
 
 from tests.dashboard.browser import BROWSER_TEST, log_in
 from tests.support.chromium import wait_for
@@ -68,3 +69,22 @@ def test_redis_down_shows_each_value_it_can_and_why_not_the_others(
     assert price[2] == "0.075 EUR/kWh"
     assert price[4] == "fresh"
     assert not [line for line in logged if "/api/enrichment/current" in line], logged
+
+
+def test_every_panel_says_it_was_throttled(live_server, collected, browser, settings):
+    # The alerts history kept saying "Loading…" when /retention/alerts was refused.
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "user": "1/minute"},
+    }
+    reader = User.objects.create_user("early", password="x")
+    api = APIClient()
+    api.force_authenticate(reader)
+    api.get("/api/sites/")  # the reader's one call of the minute (another user: its own count)
+    open_status(browser, live_server.url)
+    page = browser.find_element("tag name", "body").text
+    assert "Loading" not in page, page
+    history = browser.find_element("css selector", "#alerts-history tbody").text
+    assert history.startswith("Request was throttled."), history
+    assert len(answers_refused(browser)) == 9

@@ -24,7 +24,7 @@
     var list = document.getElementById("alerts-open");
     var tbody = document.querySelector("#alerts-history tbody");
     list.textContent = "";
-    if (!res.ok) { list.textContent = S.problem(res); return; }
+    if (!res.ok) { list.textContent = S.problem(res); S.fill(tbody, [], S.problem(res), 4); return; }
     if (!res.body.open.length) { var li = document.createElement("li"); li.textContent = "No open alerts."; list.appendChild(li); }
     res.body.open.forEach(function (a) {
       var li = document.createElement("li");
