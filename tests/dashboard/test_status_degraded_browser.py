@@ -1,18 +1,25 @@
 """The status page in a real browser when things are not fine: Redis down, every REST call
-throttled. Each panel says what is wrong, none stays "Loading…"."""
+throttled, beat stopped a week ago. Each panel says what is wrong, none stays "Loading…", and
+moments days back carry their date."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from collectors.models import CollectorRun
 from tests.dashboard.browser import BROWSER_TEST, log_in
 from tests.support.chromium import wait_for
 from tests.support.ports import free_port
 from tests.support.status_home import (
     collect_all,
     create_site,
+    downsample_and_measure,
     register_awattar,
     register_electricitymaps,
+    write_demo_home,
 )
 
 pytestmark = BROWSER_TEST
@@ -88,3 +95,38 @@ def test_every_panel_says_it_was_throttled(live_server, collected, browser, sett
     history = browser.find_element("css selector", "#alerts-history tbody").text
     assert history.startswith("Request was throttled."), history
     assert len(answers_refused(browser)) == 9
+
+
+def test_a_last_run_and_a_measurement_a_week_back_show_their_date(
+    live_server, isolated, replay_server, browser, settings
+):
+    # Beat stopped 8 days ago: "ok · Thu 11:35 AM" read as yesterday's run, the storage
+    # summary's "on Thu" as this week's.
+    then = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)
+    then -= timedelta(days=8)
+    register_awattar(replay_server, then)
+    register_electricitymaps(replay_server, then)
+    site = create_site(replay_server)
+    collect_all(site, then)
+    CollectorRun.objects.update(started=then)
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = f"test_demo_{uuid.uuid4().hex[:8]}"
+    try:
+        write_demo_home(settings.HA_INFLUXDB_DATABASE, days=2, entities=4)
+        downsample_and_measure(then)  # measured then (the reduction), downsampled now
+    finally:
+        isolated.drop_database(settings.HA_INFLUXDB_DATABASE)
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("api", "a@example.com", "x"))
+    [*_, newest] = api.get("/retention/metrics", {"days": 365}).json()["points"]
+
+    open_status(browser, live_server.url)
+
+    def day(iso: str) -> str:  # weekday, day, month and time, as the page shows dates
+        return browser.execute_script("return window.Status.day(arguments[0]);", iso)
+
+    run = now_row(browser, "awattar")[5]
+    assert run == f"ok · {day(then.isoformat())}", run
+    summary = browser.find_element("id", "storage-summary").text
+    assert summary.startswith(f"2 daily measurements; on {day(newest['time'])}:"), summary
+    reduction = browser.find_element("id", "reduction").text
+    assert reduction.endswith(f"measured {day(newest['time'])}."), reduction

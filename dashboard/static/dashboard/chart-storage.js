@@ -34,11 +34,11 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     series.forEach(function (s, i) { if (i > 1) delete s.fill; });
     S.chart("storage", el, opts, data);
     var last = points[points.length - 1];
-    summary.textContent = points.length + " daily measurements; on " + S.time(last.time) + ": " +
+    summary.textContent = points.length + " daily measurements; on " + S.day(last.time) + ": " +
       TIERS.map(function (t) { return t[0] + " " + S.bytes(last[t[1]]); }).join(", ") + ".";
     reduction.textContent = last.reduction_percentage === null
       ? "Reduction so far: not measured (see /retention/stats for why)."
       : "Reduction so far: " + last.reduction_percentage.toFixed(1) + " % (" + S.bytes(last.storage_saved_bytes) +
-        " saved against keeping everything raw), measured " + S.time(last.time) + ".";
+        " saved against keeping everything raw), measured " + S.day(last.time) + ".";
   });
 });

@@ -46,7 +46,8 @@
   function time(iso) {
     return new Date(iso).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
   }
-  // With the date: for lists that span more than a week (a month holds four of each weekday).
+  // With the date: for lists that span more than a week (a month holds four of each weekday)
+  // and for moments that may lie days back (a last run or measurement when beat stopped).
   function day(iso) {
     return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short",
                                               hour: "2-digit", minute: "2-digit" });

@@ -63,7 +63,7 @@
         var known = p.stale !== undefined && p.stale !== null;
         S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
         var run = p.last_run;
-        S.cell(tr, run ? run.status + " · " + S.time(run.started) + (run.error ? " · " + run.error : "") : "never",
+        S.cell(tr, run ? run.status + " · " + S.day(run.started) + (run.error ? " · " + run.error : "") : "never",
                run ? "status-" + run.status : "");
         S.cell(tr, p.runs_today ? String(p.runs_today.total) : "—");
         S.cell(tr, budget(p.budget));
