@@ -13,6 +13,7 @@ from django.dispatch import Signal
 
 from enrich.crypto import EncryptedTextField, UnreadableSecret
 from enrich.readings import tag_problem
+from enrich.redis.budget import parse_budget
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,11 @@ class ProviderConfig(models.Model):
         for _receiver, problem in options_check.send(sender=ProviderConfig, config=self):
             if problem:
                 raise ValidationError({"options": problem})
+        if budget := self.options.get("budget"):  # empty: the provider's own
+            try:
+                parse_budget(budget)
+            except ValueError as exc:  # every run would fail on it
+                raise ValidationError({"options": f"options.budget: {exc}"}) from None
 
     def collect_problem(self) -> str:
         """What keeps this config from collecting with its settings ("" when nothing)."""

@@ -1,6 +1,7 @@
 """Every model registered in the admin has a working list page and add page (or refuses adding);
-a flexible load beyond what /api/plan accepts, and provider options PostgreSQL cannot store, are
-refused; django-axes' cleanup of expired login attempts runs from its list."""
+a flexible load beyond what /api/plan accepts, provider options PostgreSQL cannot store and an
+API budget no run can read are refused; django-axes' cleanup of expired login attempts runs
+from its list."""
 
 from datetime import timedelta
 
@@ -103,6 +104,22 @@ def test_provider_options_the_provider_does_not_read_are_refused(admin_client):
     form["options"] = '{"base_url": "http://x", "budget": "50/day", "window_hours": 2}'
     assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302
     assert ProviderConfig.objects.get().options["base_url"] == "http://x"
+
+
+@pytest.mark.parametrize("budget", ['"lots"', '"0/day"', "5", "true", '["100/day"]'])
+def test_a_budget_no_run_can_read_is_a_form_error(admin_client, budget):
+    # Saved without a word, and then every collection failed on it (options.budget).
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    form = {"site": site.pk, "source": "electricity_pricing", "provider": "awattar",
+            "enabled": "on", "interval_seconds": "3600", "options": f'{{"budget": {budget}}}'}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_providerconfig_add"), form)
+    assert page.status_code == 200
+    [shown] = page.context["adminform"].form.errors["options"]
+    assert shown.startswith("options.budget: Budget ") and "is not understood" in shown, shown
+    assert not ProviderConfig.objects.exists()
+    form["options"] = '{"budget": "3000/5min"}'
+    assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302
+    assert ProviderConfig.objects.get().options == {"budget": "3000/5min"}
 
 
 def test_a_site_cannot_get_a_second_row_for_a_provider_it_has(admin_client):
