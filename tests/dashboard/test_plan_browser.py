@@ -229,3 +229,8 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
     answer = api.get("/api/plan", {"hours": 3, "before": before}).json()
     assert article.get_attribute("data-windows") == "1"
     assert price_chart.get_attribute("data-plan-highlight") == overlapping(slots, answer["windows"])
+    # Read aloud (the panel's summary): a window the plan shares costs the same; it said
+    # "Against the cheapest-only window it the same."
+    summary = browser.find_element(By.ID, "plan-summary").get_attribute("textContent")
+    assert "Against the cheapest-only window it costs the same." in summary, summary
+    assert " it the same" not in summary, summary

@@ -62,12 +62,15 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
     }
     return [text, "note"];
   }
+  // A comparison as the sentence's verb: "saves X" reads as it is, "the same" needs its verb.
+  function said(text, verb) { return text === "the same" ? verb + " the same" : text; }
   function sentence(label, p) {
     var c = p.compared, text = label + ": run " + when(p) + ", average " + num(p.average_price, 4) + " " +
       p.unit + (p.carbon.known ? " and " + num(p.average_carbon, 0) + " " + p.carbon_unit : ", by price only") + ".";
     [["running now", c.running_now], ["the cheapest-only window", c.cheapest], ["the greenest-only window", c.greenest]]
       .forEach(function (pair) {
-        if (pair[1]) text += " Against " + pair[0] + " it " + priceVs(p, pair[1]) + (p.carbon.known ? " and " + carbonVs(p, pair[1]) : "") + ".";
+        if (pair[1]) text += " Against " + pair[0] + " it " + said(priceVs(p, pair[1]), "costs") +
+          (p.carbon.known ? " and " + said(carbonVs(p, pair[1]), "emits") : "") + ".";
       });
     return text;
   }
