@@ -1,6 +1,6 @@
-"""The status page in a real browser when things are not fine: Redis down, every REST call
-throttled, beat stopped a week ago. Each panel says what is wrong, none stays "Loading…", and
-moments days back carry their date."""
+"""The status page in a real browser when things are not fine: Redis or InfluxDB down, every
+REST call throttled, beat stopped a week ago. Each panel says what is wrong, none stays
+"Loading…", and moments days back carry their date."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from collectors.models import CollectorRun
+from enrich.influx.connection import reset_timeseries
 from tests.dashboard.browser import BROWSER_TEST, log_in
 from tests.support.chromium import wait_for
 from tests.support.ports import free_port
@@ -77,6 +78,27 @@ def test_redis_down_shows_each_value_it_can_and_why_not_the_others(
     assert price[2] == "0.075 EUR/kWh"
     assert price[4] == "fresh"
     assert not [line for line in logged if "/api/enrichment/current" in line], logged
+
+
+def test_influxdb_down_shows_the_last_fetched_price_and_why(
+    live_server, collected, browser, settings
+):
+    # The price row showed the last fetched price as "stale" 2 s old, and left out why.
+    shared = settings.INFLUXDB_URL
+    settings.INFLUXDB_URL = f"http://127.0.0.1:{free_port()}"
+    reset_timeseries()
+    try:
+        open_status(browser, live_server.url)
+        price = browser.find_element("css selector", "tr[data-provider=awattar] td.value")
+        shown = price.text
+        why = price.find_element("css selector", ".note").text
+    finally:
+        settings.INFLUXDB_URL = shared
+        reset_timeseries()
+    assert shown.startswith("0.075 EUR/kWh\n"), shown
+    assert why.startswith("the stored prices cannot be read: Cannot reach InfluxDB at "), why
+    assert why.endswith("; the last fetched answer is shown"), why
+    assert now_row(browser, "awattar")[4] == "stale"
 
 
 def test_every_panel_says_it_was_throttled(live_server, collected, browser, settings):

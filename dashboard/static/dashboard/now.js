@@ -57,7 +57,13 @@
           link.textContent = p.connection.status === "connected" ? "manage" : "reconnect";
           who.appendChild(link);
         }
-        S.cell(tr, p.value ? headline(source, p.value) : (p.message || "—"), "value");
+        var value = S.cell(tr, p.value ? headline(source, p.value) : (p.message || "—"), "value");
+        if (p.value && p.message) {  // an older value shown, and why (e.g. prices not readable)
+          var why = document.createElement("div");
+          why.className = "note";
+          why.textContent = p.message;
+          value.appendChild(why);
+        }
         S.cell(tr, S.age(p.age_seconds), "age");
         var stale = p.stale === true;
         var known = p.stale !== undefined && p.stale !== null;
