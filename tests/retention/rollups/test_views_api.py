@@ -99,6 +99,8 @@ def test_carbon_filters(api, rows):
         ("daily_energy_by_device?entity=sensor.x", "entity", "is not a filter"),
         ("hourly_room_activity?day_of_week=7", "day_of_week", "a number from 0 to 6"),
         ("hourly_room_activity?start=2024-03-04T10:00", "start", "with a time zone"),
+        ("hourly_room_activity?start=2024-03-05&end=2024-03-04T23:00Z", "start", "is after end"),
+        ("hourly_room_activity?start=2024-03-05T01:00Z&end=2024-03-03", "start", "is after end"),
         ("daily_carbon_summary?area=hall", "area", "use region, start, end"),
     ],
 )
