@@ -83,7 +83,9 @@ def test_archives_closed_years_to_glacier_ir_with_encryption_and_deletes_the_row
     assert (run.operation, run.status) == ("archive", "ok")
     assert run.records_processed == 2 * 6 * 365 and run.records_deleted == 2 * 6 * 365
     assert run.storage_before_bytes is not None and run.storage_after_bytes is not None
-    assert run.storage_freed_mb == max(run.storage_before_bytes - run.storage_after_bytes, 0) / 1e6
+    # As measured, not clamped at 0: right after the delete InfluxDB 1.x holds the rows and the
+    # tombstones (here 353,748 B before, 357,913 B after), so the figure is negative.
+    assert run.storage_freed_mb == (run.storage_before_bytes - run.storage_after_bytes) / 1e6
     assert run.duration_seconds > 0 and run.errors == ""
 
 
