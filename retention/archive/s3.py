@@ -74,7 +74,12 @@ class S3Storage(ArchiveStorage):
 
     def _call(self, doing: str, method: str, missing: Any = ..., **kwargs: Any) -> Any:
         """Call boto3, turning its errors into ours; a missing key returns `missing` if given."""
-        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            EndpointConnectionError,
+            NoCredentialsError,
+        )
 
         try:
             return getattr(self._client, method)(Bucket=self.bucket, **kwargs)
@@ -83,6 +88,13 @@ class S3Storage(ArchiveStorage):
             if missing is not ... and code in ("404", "NoSuchKey", "NotFound"):
                 return missing
             raise self._refused(doing, exc) from exc
+        except NoCredentialsError as exc:
+            # A setting to fix, not the store out of reach: retrying changes nothing.
+            raise StorageRefused(
+                f"No AWS credentials for bucket {self.bucket!r} while {doing}: {exc}. Set "
+                "AWS_ACCESS_KEY/AWS_SECRET_KEY, or give boto3's credential chain some (an "
+                "instance role, ~/.aws/credentials)."
+            ) from exc
         except (EndpointConnectionError, BotoCoreError) as exc:
             where = self.endpoint_url or "AWS S3"
             raise StorageUnavailable(

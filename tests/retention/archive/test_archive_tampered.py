@@ -1,12 +1,13 @@
 """Objects in the bucket that are not what the archive wrote, against moto's S3 server on
 loopback, the real InfluxDB and PostgreSQL: Parquet files of another shape (carrying a SHA-256
 that matches, so only their content tells), days no archive holds, an object moved to a
-storage class that needs a restore job; and restore days written other than YYYY-MM-DD.
-Each is refused naming what is wrong, never a 500 or an exception escaping a run."""
+storage class that needs a restore job; no credentials; restore days written other than
+YYYY-MM-DD. Each is refused naming what is wrong, never a 500 or an exception escaping a run."""
 
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from datetime import UTC, date, datetime
 
@@ -153,6 +154,15 @@ def test_an_archive_run_replaces_an_unverified_object_of_another_shape(tier, s3)
     assert fmt.table_rows(restore_from_archive("2022-01-01", "2022-12-31")) == as_rows(readings)
 
 
+def refused_restore_of_january(client) -> str:
+    """POST /retention/restore of January 2022, answered 502: the answer's detail."""
+    response = client.post(
+        "/retention/restore", {"start_date": "2022-01-01", "end_date": "2022-01-31"}, format="json"
+    )
+    assert response.status_code == 502
+    return response.json()["detail"]
+
+
 def test_restore_of_an_object_needing_a_restore_job_says_so(tier, s3, client):
     """An archived object moved to GLACIER (a lifecycle transition) answers InvalidObjectState:
     the answer says to restore it first, not to check the credentials."""
@@ -160,11 +170,7 @@ def test_restore_of_an_object_needing_a_restore_job_says_so(tier, s3, client):
     run_archive(NOW)
     body = s3.client().get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
     upload(s3, KEY, body, storage_class="GLACIER")
-    response = client.post(
-        "/retention/restore", {"start_date": "2022-01-01", "end_date": "2022-01-31"}, format="json"
-    )
-    assert response.status_code == 502
-    detail = response.json()["detail"]
+    detail = refused_restore_of_january(client)
     assert "InvalidObjectState" in detail and "restore-object" in detail
     assert "AWS_ACCESS_KEY" not in detail
 
@@ -182,3 +188,23 @@ def test_restore_endpoint_takes_days_as_yyyy_mm_dd_only(tier, s3, client, day):
     )
     assert response.status_code == 400 and "YYYY-MM-DD" in response.json()["end_date"][0]
     assert not RetentionRun.objects.exists()
+
+
+def test_missing_credentials_are_refused_naming_the_settings_not_a_network_error(
+    tier, s3, client, settings, monkeypatch
+):
+    """No AWS_ACCESS_KEY/AWS_SECRET_KEY and nothing in boto3's chain: botocore raises
+    NoCredentialsError before any request. That is a setting to fix (permanent, 502 naming the
+    settings), not the store out of reach (503 "check the network", retried for nothing)."""
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    run_archive(NOW)
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role either
+    settings.AWS_ACCESS_KEY = settings.AWS_SECRET_KEY = ""
+    detail = refused_restore_of_january(client)
+    assert "credentials" in detail and "AWS_ACCESS_KEY" in detail
+    assert "network" not in detail
+    assert RetentionRun.objects.filter(operation="restore").get().status == "failed"
