@@ -23,6 +23,7 @@ from retention.archive.store import (
 )
 
 DAYS_PER_YEAR = 365
+MISSING = ("404", "NoSuchKey", "NotFound")  # what S3 answers for a key that is not there
 
 
 class S3Storage(ArchiveStorage):
@@ -72,8 +73,11 @@ class S3Storage(ArchiveStorage):
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"S3Storage({self.bucket!r}{where})"
 
-    def _call(self, doing: str, method: str, missing: Any = ..., **kwargs: Any) -> Any:
-        """Call boto3, turning its errors into ours; a missing key returns `missing` if given."""
+    def _call(
+        self, doing: str, method: str, missing: Any = ..., absent: tuple = MISSING, **kwargs: Any
+    ) -> Any:
+        """Call boto3, turning its errors into ours; an answer with an error code in `absent`
+        (a missing key) returns `missing` if given."""
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -85,7 +89,7 @@ class S3Storage(ArchiveStorage):
             return getattr(self._client, method)(Bucket=self.bucket, **kwargs)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
-            if missing is not ... and code in ("404", "NoSuchKey", "NotFound"):
+            if missing is not ... and code in absent:
                 return missing
             raise self._refused(doing, exc) from exc
         except NoCredentialsError as exc:
@@ -215,20 +219,20 @@ class S3Storage(ArchiveStorage):
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
     def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
-        from botocore.exceptions import ClientError
-
         need = years * DAYS_PER_YEAR
-        try:
-            answer = self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
-                return LifecycleStatus(
-                    True,
-                    False,
-                    message=f"Bucket {self.bucket!r} has no lifecycle rules; enrich expires "
-                    f"objects older than {years} years itself.",
-                )
-            raise self._refused("reading the bucket's lifecycle rules", exc) from exc
+        answer = self._call(
+            "reading the bucket's lifecycle rules",
+            "get_bucket_lifecycle_configuration",
+            None,
+            absent=("NoSuchLifecycleConfiguration",),
+        )
+        if answer is None:  # NoSuchLifecycleConfiguration
+            return LifecycleStatus(
+                True,
+                False,
+                message=f"Bucket {self.bucket!r} has no lifecycle rules; enrich expires "
+                f"objects older than {years} years itself.",
+            )
         for rule in answer.get("Rules", []):
             days = (rule.get("Expiration") or {}).get("Days")
             if rule.get("Status") != "Enabled" or days is None:

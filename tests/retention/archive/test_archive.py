@@ -409,3 +409,14 @@ def test_hourly_rows_still_in_the_range_stop_the_delete(tier, s3):
     assert "UnsafeDelete" in report.errors[0]
     assert len(tier.rows()) == 2 * 365
     assert ArchiveObject.objects.get().source_deleted is None
+
+
+def test_a_dry_run_with_the_store_out_of_reach_reports_it_instead_of_failing(tier, s3):
+    """Reading the lifecycle rules is only for the report: a store out of reach is said there
+    (as reading it refused is), and the dry run still reports what would be archived."""
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    s3.server.stop()
+    report = run_archive(NOW, dry_run=True)
+    assert report.status == "dry_run"
+    assert report.lifecycle.startswith("could not read lifecycle rules: Cannot reach")
+    assert [o["key"] for o in report.objects] == ["archives/2022/data_2022-01-01.parquet"]
