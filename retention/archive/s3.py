@@ -233,29 +233,38 @@ class S3Storage(ArchiveStorage):
                 message=f"Bucket {self.bucket!r} has no lifecycle rules; enrich expires "
                 f"objects older than {years} years itself.",
             )
-        for rule in answer.get("Rules", []):
-            days = (rule.get("Expiration") or {}).get("Days")
-            if rule.get("Status") != "Enabled" or days is None:
-                continue
-            rule_prefix = _rule_prefix(rule)
-            if prefix.startswith(rule_prefix) and days >= need:
+        # Every enabled expiration rule whose prefix overlaps `prefix` deletes some of its
+        # objects; where rules overlap, S3 honours the shorter expiration.
+        rules = sorted(
+            (
+                (int(rule["Expiration"]["Days"]), _rule_prefix(rule), rule)
+                for rule in answer.get("Rules", [])
+                if rule.get("Status") == "Enabled"
+                and (rule.get("Expiration") or {}).get("Days") is not None
+            ),
+            key=lambda found: found[0],
+        )
+        overlapping = [r for r in rules if prefix.startswith(r[1]) or r[1].startswith(prefix)]
+        if overlapping and overlapping[0][0] < need:
+            days, rule_prefix, rule = overlapping[0]
+            return LifecycleStatus(
+                True,
+                False,
+                rule.get("ID", ""),
+                days,
+                f"Lifecycle rule {rule.get('ID', '')!r} expires {rule_prefix or '/'}* after "
+                f"{days} days, before the {years} years (>= {need} days) archives are "
+                "kept: lengthen it.",
+            )
+        for days, rule_prefix, rule in overlapping:
+            if prefix.startswith(rule_prefix):
                 return LifecycleStatus(
                     True,
                     True,
                     rule.get("ID", ""),
-                    int(days),
+                    days,
                     f"Lifecycle rule {rule.get('ID', '')!r} expires {rule_prefix or '/'}* "
                     f"after {days} days.",
-                )
-            if prefix.startswith(rule_prefix) and days < need:
-                return LifecycleStatus(
-                    True,
-                    False,
-                    rule.get("ID", ""),
-                    int(days),
-                    f"Lifecycle rule {rule.get('ID', '')!r} expires {rule_prefix or '/'}* after "
-                    f"{days} days, before the {years} years (>= {need} days) archives are "
-                    "kept: lengthen it.",
                 )
         return LifecycleStatus(
             True,

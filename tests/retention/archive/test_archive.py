@@ -420,3 +420,27 @@ def test_a_dry_run_with_the_store_out_of_reach_reports_it_instead_of_failing(tie
     assert report.status == "dry_run"
     assert report.lifecycle.startswith("could not read lifecycle rules: Cannot reach")
     assert [o["key"] for o in report.objects] == ["archives/2022/data_2022-01-01.parquet"]
+
+
+def test_the_shortest_overlapping_expiration_rule_is_the_one_reported(s3):
+    """S3 honours the shorter of two overlapping expiration rules: a rule keeping archives/
+    five years says nothing when another one, on the whole bucket or on part of archives/,
+    deletes them sooner."""
+    storage = s3.storage()
+
+    def rule(days: int, prefix: str) -> dict:
+        return {"ID": f"expire-{days}", "Status": "Enabled", "Filter": {"Prefix": prefix},
+                "Expiration": {"Days": days}}  # fmt: skip
+
+    client = s3.client()
+    for short in (rule(30, ""), rule(90, "archives/2022/")):
+        client.put_bucket_lifecycle_configuration(
+            Bucket=BUCKET, LifecycleConfiguration={"Rules": [rule(1826, "archives/"), short]}
+        )
+        status = storage.check_lifecycle("archives/", 5)
+        assert (status.expires, status.rule_id, status.days) == (
+            False,
+            short["ID"],
+            short["Expiration"]["Days"],
+        )
+        assert "lengthen it" in status.message
