@@ -12,7 +12,8 @@ per-field counts of the range (`retention.archive.reader.read_complete_rows`), s
 answer is never archived as the whole, nor deleted. Any failure stops that file before the
 delete; the next run continues from what is there (an object that exists is adopted when it
 holds the rows; one that never passed verification is replaced; a verified one younger than 90
-days is never rewritten).
+days is never rewritten; a merge uploaded but not recorded names the recorded file in its
+metadata `replaces` and is adopted).
 
 Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days old)
 are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them.
@@ -230,6 +231,8 @@ def _archive_object(
     if info is not None:
         stored = storage.get(planned.key)
         expected = planned.existing.checksum if trusted else info.metadata.get("sha256")
+        if trusted and _merged_from(info.metadata, stored, expected):
+            expected = sha256_hex(stored)  # uploaded, then the run stopped before recording it
         archived = parsed_rows(stored) if sha256_hex(stored) == expected else None
         if archived is None and trusted:
             raise VerificationError(
@@ -266,6 +269,8 @@ def _archive_object(
                 "end_date": planned.end.isoformat(),
                 "record_count": str(len(rows)),
                 "compression": settings.ARCHIVE_COMPRESSION,
+                # A merge names the recorded file it holds, for a rerun after a crash.
+                **({"replaces": planned.existing.checksum} if trusted else {}),
             },
         )
         report.bytes_uploaded += len(data)
@@ -301,6 +306,11 @@ def _archive_object(
     obj.source_deleted = timezone.now()
     obj.save(update_fields=["source_deleted"])
     return True
+
+
+def _merged_from(metadata: dict[str, str], stored: bytes, recorded: str) -> bool:
+    """Whether the stored bytes are this run's merge of the recorded file (rows + late rows)."""
+    return metadata.get("replaces") == recorded and metadata.get("sha256") == sha256_hex(stored)
 
 
 def write_metadata_point(obj: ArchiveObject, ts: TimeSeries) -> None:

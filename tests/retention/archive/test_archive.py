@@ -295,6 +295,41 @@ def test_late_rows_wait_for_a_young_object_and_are_merged_into_an_old_one(tier, 
     assert ArchiveObject.objects.get(key=key).record_count == 2 * 365 + 2
 
 
+def test_a_merge_uploaded_but_not_recorded_is_taken_up_by_the_next_run(tier, s3):
+    """The store goes away right after the merged file (old rows + late rows) replaced the
+    object, before it was verified and recorded: the next run recognises its own merge of the
+    recorded file and finishes, instead of calling the object damaged for ever."""
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    run_archive(NOW)
+    key = "archives/2022/data_2022-01-01.parquet"
+    late = [type(r)(r.measurement, r.fields, r.time, {"entity_id": "sensor.late", "kind": "power"})
+            for r in daily_rows(1, date(2022, 3, 1), 2, seed=5)]  # fmt: skip
+    tier.write(late)
+    later = s3.client().head_object(Bucket=BUCKET, Key=key)["LastModified"] + timedelta(days=91)
+    host, port = s3.server.get_host_and_port()
+
+    class GoesAwayAfterTheUpload(Recording):
+        def put(self, key, data, storage_class="", sse="", metadata=None):
+            info = super().put(key, data, storage_class, sse, metadata)
+            s3.server.stop()
+            return info
+
+    report = run_archive(later, storage=GoesAwayAfterTheUpload(s3.storage()))
+    assert "Cannot reach the archive store" in report.errors[0]
+    assert len(tier.rows()) == 2  # nothing deleted
+
+    s3.server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    s3.server.start()
+    storage = Recording(s3.storage())
+    report = run_archive(later, storage=storage)
+    assert report.errors == [] and storage.keys("put") == []  # adopted, not uploaded again
+    assert tier.rows() == []
+    obj = ArchiveObject.objects.get(key=key)
+    assert obj.record_count == 2 * 365 + 2 and obj.source_deleted
+    restored = fmt.table_rows(restore_from_archive("2022-03-01", "2022-03-02"))
+    assert [r for r in restored if r["entity_id"] == "sensor.late"] == as_rows(late)
+
+
 def test_objects_older_than_the_retention_years_are_expired(tier, s3, settings):
     tier.write(daily_rows(2, date(2019, 1, 1), 365 * 3))  # 2019, 2020, 2021
     run_archive(NOW)
