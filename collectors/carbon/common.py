@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collectors.answers import Answer
+from collectors.base import Adapter
 from collectors.base import read_history as read_history  # the adapters' backfill guard
 from enrich.readings import FieldValue, Reading
 
@@ -27,6 +28,18 @@ LBS_PER_MWH_TO_G_PER_KWH = 0.453592
 # No grid emits less than nothing; the dirtiest generation (lignite, ~1,100-1,300 gCO2/kWh
 # over its life cycle; a marginal coal plant ~1,000) stays far below 5,000.
 MAX_GCO2_KWH = 5000.0
+HORIZONS = {"forecast_1h": timedelta(hours=1), "forecast_24h": timedelta(hours=24)}
+
+
+class CarbonAdapter(Adapter):
+    """The base of the carbon adapters: the value now is computed when asked, from the stored
+    forecast slot covering the moment of the request once the fetched slot is over
+    (collectors.carbon.now)."""
+
+    def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
+        from collectors.carbon.now import current_value
+
+        return current_value(self.provider, answer)
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ def horizon_fields(slots: Iterable[Slot], now: datetime) -> dict[str, float]:
     """
     slots = list(slots)
     found: dict[str, float] = {}
-    for name, ahead in (("forecast_1h", timedelta(hours=1)), ("forecast_24h", timedelta(hours=24))):
+    for name, ahead in HORIZONS.items():
         slot = next((s for s in slots if s.covers(now + ahead)), None)
         if slot is not None and GCO2_KWH in slot.values:
             found[name] = slot.values[GCO2_KWH]

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collectors.answers import Answer, base_url
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
@@ -42,7 +42,7 @@ def _forecast_wanted(credentials: Credentials) -> bool:
     return value
 
 
-class ElectricityMapsAdapter(Adapter):
+class ElectricityMapsAdapter(common.CarbonAdapter):
     source = "carbon_intensity"
     provider = PROVIDER
     budget = None  # plan-dependent, unpublished; set options["budget"] to your plan's limit

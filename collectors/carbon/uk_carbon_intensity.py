@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors.answers import Answer, base_url
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
 from enrich.http import get_json
 from enrich.readings import Reading
@@ -35,7 +35,7 @@ BACKFILL_AFTER = timedelta(minutes=30)  # one half-hour slot
 MIX_ROUNDING = 0.5
 
 
-class UKCarbonIntensityAdapter(Adapter):
+class UKCarbonIntensityAdapter(common.CarbonAdapter):
     source = "carbon_intensity"
     provider = PROVIDER
     budget = None  # no published limit; NESO updates every 30 minutes

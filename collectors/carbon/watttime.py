@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from collectors.answers import Answer, base_url
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
@@ -46,7 +46,7 @@ UNITS = {
 }
 
 
-class WattTimeAdapter(Adapter):
+class WattTimeAdapter(common.CarbonAdapter):
     source = "carbon_intensity"
     provider = PROVIDER
     budget = "3000/5min"

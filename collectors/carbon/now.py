@@ -1,0 +1,71 @@
+"""The carbon intensity now, computed when asked: from the stored forecast slots.
+
+A fetch (every 15 minutes) caches the slot running then as the headline and stores the whole
+forecast (`carbon_intensity_forecast`). Once a later forecast slot has begun, the cached
+headline is a finished slot's value: WattTime's 5-minute MOER for 10 of every 15 minutes,
+a UK half hour or an Electricity Maps hour whose fetch failed or is late. Then the stored
+forecast slot covering the moment of the request is served instead: its gCO2/kWh with
+`is_forecast` true, `slot_minutes`, and `forecast_1h`/`forecast_24h` for that moment.
+Fields only the fetched slot has (`intensity_index`, the renewable and fossil-free shares,
+`is_estimated`) are left out; WattTime's `moer_percentile`, which has no forecast, is kept
+with `moer_percentile_time`, the time of the point it is from. `stale`, `fetched_at` and
+`age_seconds` still describe the last fetch. With no forecast slot covering now (free plans,
+nothing stored, InfluxDB unreadable) the cached answer is served as it is.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from collectors import clock
+from collectors.carbon import common
+from collectors.pricing.carbon_store import stored_carbon
+from enrich.influx import TimeseriesError
+from enrich.redis.cache import CachedAnswer
+
+logger = logging.getLogger("collectors")
+
+AHEAD = timedelta(hours=25)  # far enough for forecast_24h
+# Fields of the fetched slot alone: not true of a later slot.
+SLOT_ONLY = ("intensity_index", "renewable_percentage", "fossil_free_percentage", "is_estimated")
+
+
+def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] | None:
+    """The entry of GET /api/enrichment/current for now, or None: the cached answer holds."""
+    value = answer.value if answer is not None else None
+    if not isinstance(value, dict) or not value.get("region") or not value.get("time"):
+        return None
+    now = clock.utc_now()
+    fetched_slot = datetime.fromisoformat(value["time"])
+    try:
+        forecast, _ = stored_carbon(provider, value["region"], now, now + AHEAD)
+    except TimeseriesError as exc:
+        logger.warning("carbon now: %s: the stored forecast cannot be read: %s", provider, exc)
+        return None
+    # A later slot cuts an earlier one short (as in the plans: carbon_store).
+    ends = [later.start for later in forecast[1:]] + [forecast[-1].end] if forecast else []
+    slots = [
+        common.Slot(s.start, (min(s.end, end) - s.start).total_seconds() / 60,
+                    {common.GCO2_KWH: s.gco2})
+        for s, end in zip(forecast, ends, strict=True)
+    ]  # fmt: skip
+    slot = next((s for s in slots if s.covers(now)), None)
+    if slot is None or slot.start <= fetched_slot:
+        return None
+    shown = {k: v for k, v in value.items() if k not in SLOT_ONLY and k not in common.HORIZONS}
+    if "moer_percentile" in shown:
+        shown["moer_percentile_time"] = value["time"]
+    shown |= {
+        common.GCO2_KWH: slot.values[common.GCO2_KWH],
+        "is_forecast": True,
+        "slot_minutes": slot.minutes,
+        **common.horizon_fields(slots, now),
+        "time": slot.start.isoformat(),
+    }
+    return {
+        "value": shown,
+        "time": shown["time"],
+        "fetched_at": answer.fetched_at.isoformat(),
+        "stale": answer.stale,
+        "age_seconds": round(answer.age_seconds),
+    }
