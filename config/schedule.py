@@ -38,8 +38,8 @@ SCHEDULE: tuple[Entry, ...] = (
     # AirNow publishes each hour's observations 10-30 min past the hour: asked at :35, the new
     # hour is there; once an hour from beat's start, it could come up to 59 min late.
     Entry("Air quality",                      "collectors.dispatch_air_quality",         crontab="35 * * * *",  expires=3300),
-    # Occupancy on the quarter hours too: calendar events start and end there, so "home now"
-    # changes in the event's first minute.
+    # Occupancy on the quarter hours too, where most calendar events start and end; "home now"
+    # follows events between fetches too (predicted ahead, picked when read).
     Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           crontab="*/15 * * * *", expires=840),
     Entry("Smart meter",                      "collectors.dispatch_smart_meter",         every_seconds=300,     expires=270),
     Entry("Refresh materialized views",       "retention.refresh_views",                 crontab="0 */4 * * *", expires=3 * 3600),

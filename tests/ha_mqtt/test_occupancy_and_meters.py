@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import pipeline
+from collectors import clock, pipeline
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT
 from enrich.influx import get_timeseries
@@ -30,7 +30,7 @@ def states(subscriber, topics, site) -> dict[str, str]:
     }
 
 
-def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, settings):
+def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, settings, monkeypatch):
     site = homes.home()
     site.timezone = "Europe/Berlin"
     site.save()
@@ -48,7 +48,9 @@ def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, setti
         settings.INFLUXDB_DATABASE,
         'SELECT * FROM "occupancy_prediction" WHERE "person" = \'household\'',
     )
-    publish_all(broker, topics)
+    # Published at the fetch's moment: the prediction follows the events as time moves on.
+    monkeypatch.setattr(clock, "utc_now", lambda: NOW)
+    publish_all(broker, topics, NOW)
     node = f"{topics.root}_site_{site.pk}"
     occupied_config = f"{topics.discovery_prefix}/binary_sensor/{node}/occupancy_prediction/config"
     assert subscriber.wait_for(

@@ -25,6 +25,7 @@ from collectors import base
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import listing, prediction
+from collectors.occupancy.google import now as ahead
 from collectors.occupancy.google.client import PROVIDER, Tokens
 from enrich.http import HttpPolicy, malformed
 from enrich.models import is_zone_name
@@ -206,13 +207,20 @@ class GoogleCalendarAdapter(Adapter):
             )
             for p in [*people, household]
         ]
-        current = {
-            "time": slot.isoformat(),
-            **household.fields(),
-            "rule": household.rule,
-            "people": {p.person: {**p.fields(), "rule": p.rule} for p in people},
-        }
+        current = {"time": slot.isoformat(), **ahead.headline(people, household)}
+        # Who is home changes at event edges between fetches (a meeting from 10:07): the
+        # answers from each edge on, picked when read (current_at_read).
+        current[ahead.CHANGES] = [
+            {
+                "time": moment.isoformat(),
+                **ahead.headline(*prediction.predict(events, moment, zone, rules)),
+            }
+            for moment in ahead.changes(people, window.now, zone)
+        ]
         return FetchResult(readings=readings, current=current)
+
+    def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
+        return ahead.current_value(answer)
 
     def _events(
         self, service, calendar_id, start, end, zone, policy

@@ -1,0 +1,68 @@
+"""Who is home at any minute between calendar fetches (collectors.occupancy.google.now).
+
+The workday's documented events go through the real pipeline, with the dentist moved to
+10:07-10:50 (Berlin), off the quarter hours the fetches run on. The clock then moves on with no
+other fetch: GET /api/enrichment/current and Home Assistant's occupancy entities must follow
+the events from their first minute.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors import clock, pipeline
+from collectors.ha_mqtt.entities import occupancy_states, source_entry
+from enrich.redis.cache import ResponseCache
+from tests.support.google import PRIMARY, connect
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+FETCHED = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
+
+
+def serve_workday_with_a_dentist_at_10_07(google) -> None:
+    items = []
+    for page in (1, 2):
+        items += google.load_fixture(f"google/events_workday_page{page}.json")["items"]
+    [dentist] = [e for e in items if e.get("summary") == "Dentist"]
+    dentist["start"]["dateTime"] = "2026-05-04T10:07:00+02:00"
+    dentist["end"]["dateTime"] = "2026-05-04T10:50:00+02:00"
+    google.add("GET", PRIMARY, json={"kind": "calendar#events", "items": items})
+
+
+def entry_at(client, monkeypatch, moment: datetime) -> dict:
+    monkeypatch.setattr(clock, "utc_now", lambda: moment)
+    body = client.get("/api/enrichment/current").json()
+    [entry] = body["sources"]["occupancy"]["providers"]
+    return entry
+
+
+def test_an_event_off_the_quarter_hours_shows_from_its_first_minute(
+    influx, google, calendar, admin_client, monkeypatch
+):
+    connect(calendar, expires_in=timedelta(hours=1))
+    serve_workday_with_a_dentist_at_10_07(google)
+    assert pipeline.collect(calendar, now=FETCHED).status == "ok"
+    calls = len(google.requests)
+
+    before = entry_at(admin_client, monkeypatch, datetime(2026, 5, 4, 8, 6, tzinfo=UTC))
+    assert before["value"]["currently_home"] is True
+    assert before["value"]["rule"] == "working_location"  # home office all day
+
+    at_dentist = entry_at(admin_client, monkeypatch, datetime(2026, 5, 4, 8, 8, tzinfo=UTC))
+    value = at_dentist["value"]
+    assert value["currently_home"] is False and value["rule"] == "event_location"
+    assert at_dentist["time"] == value["time"] == "2026-05-04T08:07:00+00:00"
+    assert value["next_arrival_time"] == "2026-05-04T20:30:00+02:00"  # climbing ends 20:00
+    assert "changes" not in value
+    assert at_dentist["fetched_at"] == FETCHED.isoformat()
+    states = {
+        s.spec.key: s.state for s in occupancy_states(source_entry([calendar], ResponseCache()))
+    }
+    assert states["occupancy_prediction"] == "OFF"
+    assert states["prepare_time"] == "2026-05-04T19:30:00+02:00"
+
+    back = entry_at(admin_client, monkeypatch, datetime(2026, 5, 4, 8, 51, tzinfo=UTC))
+    assert back["value"]["currently_home"] is True
+    assert back["value"]["time"] == "2026-05-04T08:50:00+00:00"
+    assert len(google.requests) == calls  # no fetch: the last one's predictions
