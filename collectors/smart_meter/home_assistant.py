@@ -134,25 +134,27 @@ def _backfill(
     """The states HA recorded in the gap (circuits without a share: the whole home's state
     at that moment is another entity's, recorded at other times)."""
     options = credentials.options
-    kinds: dict[str, tuple[str, dict[str, tuple[int, int]]]] = {}
+    # entity -> (its unit table, where its values go): one entity may be the whole home and a
+    # circuit, or two circuits' names ("" = the whole home, None = today's energy)
+    uses: dict[str, tuple[dict[str, tuple[int, int]], list[str | None]]] = {}
     if options.get("total_entity"):
-        kinds[options["total_entity"]] = ("", POWER_UNITS)
+        uses.setdefault(options["total_entity"], (POWER_UNITS, []))[1].append("")
     for circuit, entity in (options.get("circuits") or {}).items():
-        kinds[entity] = (circuit, POWER_UNITS)
+        uses.setdefault(entity, (POWER_UNITS, []))[1].append(circuit)
     if options.get("daily_energy_entity"):
-        kinds[options["daily_energy_entity"]] = ("daily", ENERGY_UNITS)
-    units = {entity: kind[1] for entity, kind in kinds.items()}
+        uses.setdefault(options["daily_energy_entity"], (ENERGY_UNITS, []))[1].append(None)
+    units = {entity: use[0] for entity, use in uses.items()}
     history = ha_history.recorded(base, credentials, units, window.start, window.now)
     readings: list[Reading] = []
     for entity, values in history.items():
-        circuit, _ = kinds[entity]
-        for number, when in values:
-            if entity == options.get("daily_energy_entity"):
-                readings.append(_daily(tag_set, number, when))
-            elif circuit:
-                readings.append(common.circuit_reading(tag_set, circuit, when, number))
-            else:
-                readings.append(common.home_reading(tag_set, when, number))
+        for circuit in uses[entity][1]:
+            for number, when in values:
+                if circuit is None:
+                    readings.append(_daily(tag_set, number, when))
+                elif circuit:
+                    readings.append(common.circuit_reading(tag_set, circuit, when, number))
+                else:
+                    readings.append(common.home_reading(tag_set, when, number))
     logger.info(
         "home_assistant: after an outage, read %d recorded state(s) since %s from HA's history",
         len(readings),

@@ -165,6 +165,31 @@ def test_after_an_outage_the_states_ha_recorded_are_backfilled_once(
     assert sorted(r.time for r in rows if r.values["total_power_w"] is not None) == sorted(homes)
 
 
+def test_an_entity_named_twice_is_backfilled_under_each_name(replay_server):
+    """One sensor as the whole home and a circuit ("Mains"), another under two circuit names:
+    each name gets the states HA recorded, as it gets the live state."""
+    home_assistant_routes(replay_server)
+    replay_server.add(
+        "GET", HISTORY_PATH, json=replay_server.load_fixture("home_assistant/history_period.json")
+    )
+    circuits = {
+        "Mains": "sensor.home_power",
+        "Heat pump": "sensor.heat_pump_power",
+        "HVAC": "sensor.heat_pump_power",
+    }
+    result = ha_fetch(replay_server, at(12, 0), circuits=circuits)
+    recorded = [at(12, 0), at(12, 47, 10.25), at(13, 12, 0.9), at(14, 4, 58.412311)]
+    live = at(14, 5, 3.100002)
+    homes = sorted(r.time for r in result.readings if "total_power_w" in r.fields)
+    assert homes == [*recorded, live]
+    mains = sorted(r.time for r in result.readings if r.tags.get("circuit") == "Mains")
+    assert mains == [*recorded, live]
+    heat_pump = [at(12, 0), at(12, 47, 9), at(14, 4, 41.25)]  # the last one is also live
+    for name in ("Heat pump", "HVAC"):
+        got = sorted(r.time for r in result.readings if r.tags.get("circuit") == name)
+        assert got == heat_pump, name
+
+
 # --- Sense: backfill from the trends ---
 
 
