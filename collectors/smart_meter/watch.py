@@ -12,7 +12,8 @@ home of each device and for each circuit, read back from InfluxDB grouped by eve
 InfluxDB series each: `site`, `device`, `device_gid`, `circuit`, ..., so two sites' or two
 accounts' meters never share a baseline, even with the same device names; only the target's
 own site is read). It is computed at most once
-per site-local day per target, after 03:30 of that day in the data's own time (a Redis key
+per site-local day per target, after 03:30 of that day in the data's own time (the second 03:30
+where the clock goes back across it, window_over; a Redis key
 claims the day, so one worker does it), stored as `phantom_load_w` at 03:30 local time on the
 same series (`smart_meter` / `smart_meter_circuit`), and logged when it differs from the last
 reported baseline by more than 10 % and more than 20 W (then that becomes the reported one).
@@ -24,7 +25,7 @@ import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -157,10 +158,10 @@ def update_phantom_load(target: Target, readings: list[Reading]) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         log.error("phantom load: %s has an unknown time zone; skipped", target.key)
         return
-    local_now = max(r.time for r in readings).astimezone(zone)
-    if local_now.time() < WINDOW[1]:
+    newest = max(r.time for r in readings)
+    day = newest.astimezone(zone).date()
+    if newest < window_over(day, zone):
         return  # tonight's 02:30-03:30 is not over yet: compute once it is
-    day = local_now.date()
     redis = get_redis()
     if not redis.set(phantom_day_key(target, day), "1", nx=True, ex=3 * 86400):
         return  # done today already (or another worker is on it)
@@ -177,6 +178,14 @@ def update_phantom_load(target: Target, readings: list[Reading]) -> None:
         log.warning("phantom load of %s not computed (InfluxDB): %s", target.key, exc)
         return
     _report_changes(target, baselines, nights)
+
+
+def window_over(day: date, zone: ZoneInfo) -> datetime:
+    """When the night's 02:30-03:30 is over: 03:30 site time, the second one where the clock
+    goes back across it (04:00 -> 03:00 in EET zones such as Europe/Helsinki: 03:00-03:30
+    happens twice), the later reading where 03:30 does not exist (03:00 -> 04:00)."""
+    at = datetime.combine(day, WINDOW[1], zone)
+    return max(at.replace(fold=f).astimezone(UTC) for f in (0, 1))  # in UTC: fold counts
 
 
 def phantom_baselines(

@@ -214,6 +214,28 @@ def test_baseline_uses_the_local_0230_0330_samples_whatever_dst_does(
     ) in logged(caplog)
 
 
+def test_where_0300_0330_happens_twice_the_baseline_waits_for_the_second(
+    isolated, settings, caplog
+):
+    """Europe/Helsinki goes back 04:00 EEST -> 03:00 EET (01:00 UTC): 02:30-03:30 is 23:30-00:30
+    UTC and again 01:00-01:30 UTC. A poll at the first 03:35 must not compute the day yet."""
+    helsinki = target(timezone="Europe/Helsinki")
+    day = datetime(2026, 10, 25).date()
+    night = night_series(day, lambda when: 300.0 if when.day == 25 else 100.0, hours=6)
+    db = settings.INFLUXDB_DATABASE
+
+    def poll(hour: int, minute: int) -> None:
+        now = datetime(2026, 10, 25, hour, minute, tzinfo=UTC)
+        isolated.write(db, [p for p in night if p.time <= now])  # what was measured by then
+        watch.after_write(helsinki, FetchResult([home(300.0, now)], {}))
+
+    poll(0, 35)  # 03:35 EEST: the second 03:00-03:30 is still to come
+    poll(1, 35)  # 03:35 EET
+    # 6 samples of 100 W (02:30-03:00 EEST), 6 + 6 of 300 W (03:00-03:30 EEST, then EET)
+    stamp = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 03:30
+    assert stored_phantom(isolated, settings) == [(stamp, None, 300.0)]
+
+
 def test_median_over_the_last_nights_ignores_one_odd_night(isolated, settings):
     last = datetime(2026, 4, 10).date()
     points = []
