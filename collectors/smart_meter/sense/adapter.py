@@ -12,7 +12,8 @@ The realtime power comes from one `realtime_update` frame of the monitor's webso
 `smart_meter_circuit` (circuit = the device name, percentage = its share of `w`), at the
 frame's `epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
-minutes `app/history/trends?scale=DAY` adds today's consumption as `daily_kwh`.
+minutes `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so
+far as `daily_kwh`.
 
 The realtime feed has no past: after an outage the trends give each complete hour of the gap
 (`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
@@ -95,10 +96,12 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         account = (base, credentials.username)
         last = self._trends_fetched.get(account)
         if readings and (last is None or self._clock() - last >= TRENDS_EVERY):
-            daily = history.daily_total(*self._trends(base, credentials, session, window.now))
+            # the day of the frame's minute, where daily_kwh goes (not of window.now: a run
+            # started just before midnight reads its frame in the next day)
+            home = readings[0]
+            daily = history.daily_total(*self._trends(base, credentials, session, home.time))
             self._trends_fetched[account] = self._clock()
             if daily is not None:
-                home = readings[0]
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
         current = common.current(readings, window.now)
         if window.start < window.now - BACKFILL_AFTER:

@@ -204,7 +204,7 @@ def test_a_normal_sense_window_asks_only_todays_trends(replay_server, feed):
     sense_routes(replay_server)
     sense_fetch(replay_server, feed.url, SENSE_NOW - timedelta(minutes=5))
     starts = [r.query["start"] for r in replay_server.calls("GET", "/app/history/trends")]
-    assert starts == ["2026-05-01T14:06:00"]
+    assert starts == ["2026-05-01T14:05:00"]
 
 
 def test_after_an_outage_sense_trends_give_each_complete_hour_and_day(
@@ -221,9 +221,9 @@ def test_after_an_outage_sense_trends_give_each_complete_hour_and_day(
     )
     result = sense_fetch(replay_server, feed.url, day_before(20))
     starts = [r.query["start"] for r in replay_server.calls("GET", "/app/history/trends")]
-    # Today's total (every 15 min), then one call per day of the gap: the day the gap began,
-    # then the next day from where that one ended.
-    assert starts == ["2026-05-01T14:06:00", "2026-04-30T20:00:00", "2026-05-01T04:00:00"]
+    # Today's total (every 15 min, for the frame's minute), then one call per day of the gap:
+    # the day the gap began, then the next day from where that one ended.
+    assert starts == ["2026-05-01T14:05:00", "2026-04-30T20:00:00", "2026-05-01T04:00:00"]
     hours = {r.time: r.fields["hour_kwh"] for r in result.readings if "hour_kwh" in r.fields}
     totals = complete["consumption"]["totals"]
     expected = {day_before(20 + i): totals[16 + i] for i in range(4)}  # 20:00 .. 23:00

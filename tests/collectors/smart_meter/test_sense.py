@@ -79,7 +79,7 @@ def test_realtime_frame_becomes_whole_home_and_device_power(replay_server, feed)
         "monitor_id": "98765",
         "device_id": "always_on",
         "scale": "DAY",
-        "start": "2026-05-01T14:06:00",
+        "start": "2026-05-01T14:05:00",
     }
 
 
@@ -325,3 +325,30 @@ def test_login_without_mfa_never_asks_for_a_code(replay_server, feed):
     session = SenseAdapter().login(with_session(replay_server, feed.url), never)
     assert session.refresh_token == "refresh-one"
     assert replay_server.calls("POST", "/authenticate/mfa") == []
+
+
+def test_todays_kwh_is_of_the_frames_day_when_a_run_starts_just_before_midnight(
+    replay_server, feed
+):
+    """The account's day ends at 04:00 UTC (trends_day.json). A run starting at 03:59:58 reads a
+    frame of 04:00:01: its daily_kwh is the new day's so far, not the whole previous day's."""
+    replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
+    ended = load_fixture("sense/trends_day.json")  # 23.84 kWh, ending 2026-05-02T04:00Z
+    new_day = {
+        **ended,
+        "start": "2026-05-02T04:00:00.000Z",
+        "end": "2026-05-03T04:00:00.000Z",
+        "consumption": {"total": 0.05, "totals": [0.05], "devices": []},
+    }
+    for start, answer in (("2026-05-02T03:59:58", ended), ("2026-05-02T04:00:00", new_day)):
+        replay_server.add("GET", "/app/history/trends", query={"start": start}, json=answer)
+    frame = load_fixture("sense/frame_realtime_update.json")
+    frame["payload"]["epoch"] = datetime(2026, 5, 2, 4, 0, 1, tzinfo=UTC).timestamp()
+    feed.script([load_fixture("sense/frame_hello.json"), frame])
+    adapter = SenseAdapter()
+    credentials = sense_credentials(replay_server, feed.url)
+    now = datetime(2026, 5, 2, 3, 59, 58, tzinfo=UTC)
+    window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+    home = adapter.fetch(adapter.target(SITE, credentials), credentials, window).readings[0]
+    assert home.time == datetime(2026, 5, 2, 4, 0, tzinfo=UTC)
+    assert home.fields["daily_kwh"] == 0.05  # not 23.84 at the new day's first minute
