@@ -5,9 +5,9 @@
 (`entity_id`, `attributes` with the unit, `last_changed`, `last_updated`), the others only
 `state` and `last_changed` (that is what `minimal_response` leaves). HA records a state when it
 changes, so each entry is a real value at the time HA recorded it; the first is the state in
-effect at `start` (HA stamps it with `start`). The same time again is an overwrite in InfluxDB,
-never a second point. HA's recorder keeps 10 days by default (`purge_keep_days`); the adapter
-asks at most the last day (HomeAssistantMeterAdapter.history).
+effect at `start` (HA stamps it with `start`, asked to the whole second). The same time again
+is an overwrite in InfluxDB, never a second point. HA's recorder keeps 10 days by default
+(`purge_keep_days`); the adapter asks at most the last day (HomeAssistantMeterAdapter.history).
 """
 
 from datetime import UTC, datetime
@@ -31,6 +31,8 @@ def recorded(
     end: datetime,
 ) -> dict[str, list[tuple[float, datetime]]]:
     """(value in W or kWh, time) of every state HA recorded for each entity in [start, end]."""
+    # asked from the whole second (_iso), where HA stamps the state in effect then
+    start = start.replace(microsecond=0)
     url = f"{base}/api/history/period/{_iso(start)}"
     params = {
         "filter_entity_id": ",".join(entities),

@@ -190,6 +190,25 @@ def test_an_entity_named_twice_is_backfilled_under_each_name(replay_server):
         assert got == heat_pump, name
 
 
+def test_the_state_in_effect_when_the_gap_began_is_kept_for_a_start_within_a_second(
+    replay_server,
+):
+    """The gap begins at the last success, a time with microseconds (12:00:00.5); the history is
+    asked from the whole second and HA stamps the state in effect then with 12:00:00. A circuit
+    that did not change during the gap has only that state: it was dropped, leaving no point."""
+    home_assistant_routes(replay_server)
+    replay_server.add(
+        "GET", HISTORY_PATH, json=replay_server.load_fixture("home_assistant/history_period.json")
+    )
+    result = ha_fetch(replay_server, at(12, 0, 0.5))
+    homes = {r.time: r.fields for r in result.readings if "total_power_w" in r.fields}
+    assert homes[at(12, 0)] == {"total_power_w": 410.2}
+    heat_pump = [r for r in result.readings if r.tags.get("circuit") == "Heat pump"]
+    assert (at(12, 0), {"power_w": 0.0}) in [(r.time, r.fields) for r in heat_pump]
+    daily = {r.time: r.fields["daily_kwh"] for r in result.readings if "daily_kwh" in r.fields}
+    assert daily[at(12, 0)] == 9.8
+
+
 # --- Sense: backfill from the trends ---
 
 
