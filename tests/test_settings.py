@@ -31,6 +31,7 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"HTTP_TIMEOUT_SECONDS": "five"}, "HTTP_TIMEOUT_SECONDS='five' is not a number"),
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "400"}, "CELERY_TASK_SOFT_TIME_LIMIT must be below"),
         ({"HA_LAYOUT": "other"}, "HA_LAYOUT='other' is not valid; use one of: official, ingestor"),
+        ({"S3_STORAGE_CLASS": "deep_archive"}, "S3_STORAGE_CLASS=DEEP_ARCHIVE objects cannot be"),
         (
             {"DJANGO_SECRET_KEY": "change-me-to-a-long-random-string"},
             "DJANGO_SECRET_KEY is the placeholder of .env.example",
