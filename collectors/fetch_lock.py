@@ -11,7 +11,7 @@ fetch's fresh answer (the pipeline checks the cache again once it holds the lock
 
 import logging
 
-from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, redis_url
+from enrich.redis.client import CONNECTION_ERRORS, reachable
 from enrich.redis.lock import RunLock
 
 logger = logging.getLogger("collectors")
@@ -27,10 +27,8 @@ def lock_for(source: str, provider: str, target: str) -> RunLock:
 
 def acquire(lock: RunLock) -> bool:
     """Take the lock without waiting; False when another run holds it."""
-    try:
+    with reachable("The collect lock"):
         return lock.acquire()
-    except CONNECTION_ERRORS as exc:
-        raise RedisUnavailable(redis_url(), exc, "The collect lock") from exc
 
 
 def release(lock: RunLock) -> None:

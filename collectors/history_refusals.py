@@ -15,7 +15,7 @@ import json
 from datetime import datetime, timedelta
 
 from enrich.http import AuthError, HttpError
-from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
+from enrich.redis.client import get_redis, make_key, reachable
 
 REMEMBER = timedelta(days=1)
 
@@ -30,16 +30,13 @@ def _key(provider: str, target: str, account: str) -> str:
     return make_key("history-refused", provider, target, account)
 
 
-def _redis(command):
-    try:
-        return command()
-    except CONNECTION_ERRORS as exc:
-        raise RedisUnavailable(redis_url(), exc, "The history refusal memory") from exc
+MEMORY = "The history refusal memory"
 
 
 def refused(provider: str, target: str, account: str) -> str:
     """Why the backfill is left out (the remembered refusal), or "" when it may be asked."""
-    raw = _redis(lambda: get_redis().get(_key(provider, target, account)))
+    with reachable(MEMORY):
+        raw = get_redis().get(_key(provider, target, account))
     try:
         record = json.loads(raw) if raw is not None else None
         status, at, until = record["status"], record["at"], record["until"]
@@ -63,7 +60,8 @@ def settle(provider: str, target: str, account: str, error: HttpError, now: date
         "error": str(error)[:300],
     }
     key = _key(provider, target, account)
-    _redis(lambda: get_redis().set(key, json.dumps(record), ex=int(REMEMBER.total_seconds())))
+    with reachable(MEMORY):
+        get_redis().set(key, json.dumps(record), ex=int(REMEMBER.total_seconds()))
     return True
 
 

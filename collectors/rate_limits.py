@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from enrich.http import HttpError, RateLimitedError
-from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
+from enrich.redis.client import get_redis, make_key, reachable
 
 
 def _key(provider: str, scope: str | None) -> str:
@@ -23,11 +23,7 @@ def _key(provider: str, scope: str | None) -> str:
     return make_key("rate-limited", provider, scope)
 
 
-def _redis(command):
-    try:
-        return command()
-    except CONNECTION_ERRORS as exc:
-        raise RedisUnavailable(redis_url(), exc, "The rate limit memory") from exc
+MEMORY = "The rate limit memory"
 
 
 def remember(provider: str, scope: str | None, error: HttpError | None) -> None:
@@ -38,12 +34,14 @@ def remember(provider: str, scope: str | None, error: HttpError | None) -> None:
     until = datetime.now(UTC) + timedelta(seconds=wait)
     record = json.dumps({"until": until.isoformat(timespec="seconds"), "endpoint": error.endpoint})
     key = _key(provider, scope)
-    _redis(lambda: get_redis().set(key, record, px=max(1, int(wait * 1000))))
+    with reachable(MEMORY):
+        get_redis().set(key, record, px=max(1, int(wait * 1000)))
 
 
 def waiting(provider: str, scope: str | None) -> str:
     """Why no call may be made now (a remembered Retry-After not over yet), or ""."""
-    raw = _redis(lambda: get_redis().get(_key(provider, scope)))
+    with reachable(MEMORY):
+        raw = get_redis().get(_key(provider, scope))
     try:
         until = json.loads(raw)["until"] if raw is not None else None
     except (TypeError, ValueError, KeyError):

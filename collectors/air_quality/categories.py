@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 
 from collectors.base import FetchResult, Target
-from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
+from enrich.redis.client import get_redis, make_key, reachable
 
 log = logging.getLogger("collectors.air_quality")
 
@@ -43,12 +43,10 @@ def note_category_change(target: Target, result: FetchResult) -> None:
     aqi = current.get("aqi")
     observed = datetime.fromisoformat(current["time"]).timestamp()
     client = get_redis()
-    try:
+    with reachable("The AQI category memory"):
         script = client.register_script(_REMEMBER)
         args = [category, repr(observed), "" if aqi is None else repr(aqi), location]
         previous, outcome = script(keys=[memory_key(target)], args=args)
-    except CONNECTION_ERRORS as exc:
-        raise RedisUnavailable(redis_url(), exc, "The AQI category memory") from exc
     shown_aqi = f" (AQI {aqi:g})" if isinstance(aqi, int | float) else ""
     if outcome == "older":
         log.debug("AQI category for %s: an observation older than the remembered one", location)

@@ -19,7 +19,7 @@ from typing import Any
 
 from collectors import clock
 from collectors.carbon import common
-from collectors.pricing.carbon_store import stored_carbon
+from collectors.pricing.carbon_store import back_to_back, stored_carbon
 from enrich.influx import TimeseriesError
 from enrich.redis.cache import CachedAnswer
 
@@ -42,13 +42,10 @@ def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] 
     except TimeseriesError as exc:
         logger.warning("carbon now: %s: the stored forecast cannot be read: %s", provider, exc)
         return None
-    # A later slot cuts an earlier one short (as in the plans: carbon_store).
-    ends = [later.start for later in forecast[1:]] + [forecast[-1].end] if forecast else []
-    slots = [
-        common.Slot(s.start, (min(s.end, end) - s.start).total_seconds() / 60,
-                    {common.GCO2_KWH: s.gco2})
-        for s, end in zip(forecast, ends, strict=True)
-    ]  # fmt: skip
+    slots = [  # a later slot cuts an earlier one short, as in the plans
+        common.Slot(s.start, (s.end - s.start).total_seconds() / 60, {common.GCO2_KWH: s.gco2})
+        for s in back_to_back(forecast)
+    ]
     slot = next((s for s in slots if s.covers(now)), None)
     if slot is None or slot.start <= fetched_slot:
         return None

@@ -71,6 +71,14 @@ def stored_carbon(
     return sorted(forecast, key=lambda s: s.start), sorted(points)
 
 
+def back_to_back(forecast: list[ForecastSlot]) -> list[ForecastSlot]:
+    """The forecast slots (ascending), each cut short where a later one starts."""
+    return [
+        ForecastSlot(s.start, min(s.end, later.start), s.gco2)
+        for s, later in zip(forecast, forecast[1:], strict=False)
+    ] + forecast[-1:]
+
+
 def carbon_spans(
     forecast: list[ForecastSlot],
     points: list[tuple[datetime, float]],
@@ -79,10 +87,7 @@ def carbon_spans(
 ) -> list[CarbonSpan]:
     """Back-to-back spans over [start, end), from the first known value on (see the module
     docstring); [] when nothing is known."""
-    slots = [
-        ForecastSlot(s.start, min(s.end, later.start), s.gco2)
-        for s, later in zip(forecast, forecast[1:], strict=False)
-    ] + forecast[-1:]
+    slots = back_to_back(forecast)
     known = sorted([(s.start, s.gco2) for s in slots] + points)
     edges = sorted({start, end, *(s.start for s in slots), *(s.end for s in slots),
                     *(t for t, _ in points)})  # fmt: skip

@@ -34,7 +34,7 @@ from collectors.base import FetchResult, Target
 from collectors.smart_meter import common
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.readings import Reading
-from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key, redis_url
+from enrich.redis.client import get_redis, make_key, reachable
 
 log = logging.getLogger("collectors.smart_meter")
 
@@ -71,11 +71,9 @@ def after_write(target: Target, result: FetchResult) -> None:
     """Every meter adapter's after_write (common.WatchedMeter)."""
     if not result.readings:
         return
-    try:
+    with reachable("The smart meter watch"):
         note_high_power(target, result.readings)
         update_phantom_load(target, result.readings)
-    except CONNECTION_ERRORS as exc:
-        raise RedisUnavailable(redis_url(), exc, "The smart meter watch") from exc
 
 
 # --- high consumption ---

@@ -69,7 +69,8 @@ def scrub_url(url: str) -> str:
 
 
 # A webhook's id is its password (Home Assistant: /api/webhook/<id>; Slack: /services/<ids>).
-_WEBHOOK_PATH = re.compile(r"(?i)(/(?:webhook|webhooks|hooks|services)/)[^?#]+")
+# (up to the query, or a space or quote where a log line quotes the path)
+_WEBHOOK_PATH = re.compile(r"(?i)(/(?:webhook|webhooks|hooks|services)/)[^?#\s\"']+")
 
 
 def _scrub_path(path: str) -> str:
@@ -151,7 +152,6 @@ def secrets_of(url: str, params: Any, headers: Mapping[str, str] | None, auth: A
 # Our own packages scrub what they log; the libraries below them do not (urllib3 logs each
 # request line with its query at DEBUG, requests-oauthlib the token bodies it sends and gets).
 _OUR_LOGGERS = ("enrich", "collectors", "retention", "dashboard", "config")
-_WEBHOOK_IN_TEXT = re.compile(r"(?i)(/(?:webhook|webhooks|hooks|services)/)[^?#\s\"']+")
 
 
 class ScrubLibraryLogs(logging.Filter):
@@ -163,7 +163,7 @@ class ScrubLibraryLogs(logging.Filter):
         if record.name.partition(".")[0] in _OUR_LOGGERS:
             return True
         message = record.getMessage()
-        scrubbed = _WEBHOOK_IN_TEXT.sub(lambda m: m.group(1) + REDACTED, scrub_text(message))
+        scrubbed = _scrub_path(scrub_text(message))
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         if record.exc_info and not record.exc_text:

@@ -3,6 +3,8 @@
 Named ``redis_client`` so it does not shadow the ``redis`` package.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -30,6 +32,16 @@ class RedisUnavailable(RuntimeError, Transient):
 
 def redis_url() -> str:
     return settings.REDIS_URL
+
+
+@contextmanager
+def reachable(what: str) -> Iterator[None]:
+    """`with reachable("The rate limit memory"):` Redis out of reach inside becomes a
+    RedisUnavailable naming `what` (a Transient: the task tries again later)."""
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise RedisUnavailable(redis_url(), exc, what) from exc
 
 
 def key_prefix() -> str:

@@ -16,7 +16,7 @@ skipped when another refresh or rebuild of the view was running; ask again then)
 Unknown view: 404 listing the views; 503 when the broker cannot be reached.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -38,8 +38,8 @@ from retention.rollups.materialized import (
     check_view,
     rebuild_bounds,
 )
+from retention.rollups.queries import activity_since, activity_until
 from retention.rollups.tasks import rebuild
-from retention.timeutil import local_day_start
 
 FILTERS = {
     ENERGY: ("entity_id", "start", "end"),
@@ -70,16 +70,6 @@ def _day(query, name: str) -> date | None:
         raise ValidationError(
             {name: f"{query.get(name)!r} is not valid: expected a date as YYYY-MM-DD."}
         ) from None
-
-
-def _since(start: date | datetime) -> datetime:
-    """The first moment a `start` filter of room activity takes (a date: its local midnight)."""
-    return start if isinstance(start, datetime) else local_day_start(start)
-
-
-def _until(end: date | datetime) -> datetime:
-    """The moment an `end` filter of room activity stops at (a date: the day is included)."""
-    return end if isinstance(end, datetime) else local_day_start(end + timedelta(days=1))
 
 
 def _day_or_moment(query, name: str) -> date | datetime | None:
@@ -113,7 +103,11 @@ class ViewRows(APIView):
             start, end = _day_or_moment(query, "start"), _day_or_moment(query, "end")
             if type(start) is type(end):
                 _ordered(start, end)
-            elif start is not None and end is not None and _since(start) > _until(end):
+            elif (
+                start is not None
+                and end is not None
+                and activity_since(start) > activity_until(end)
+            ):
                 raise ValidationError(
                     {"start": f"{start.isoformat()} is after end {end.isoformat()}."}
                 )

@@ -83,6 +83,16 @@ def _as_python(rows: list[tuple], columns: list[str]) -> list[tuple]:
     return converted
 
 
+def activity_since(start: date | datetime) -> datetime:
+    """The first moment a room activity `start` filter takes (a date: its local midnight)."""
+    return start if isinstance(start, datetime) else local_day_start(start)
+
+
+def activity_until(end: date | datetime) -> datetime:
+    """The moment a room activity `end` filter stops at (a date: that day is included)."""
+    return end if isinstance(end, datetime) else local_day_start(end + DAY)
+
+
 class MaterializedViewManager:
     """Read the views: lists of dicts, filtered on indexed columns.
 
@@ -125,11 +135,9 @@ class MaterializedViewManager:
         if area:
             rows = rows.filter(area=area)
         if start is not None:
-            since = start if isinstance(start, datetime) else local_day_start(start)
-            rows = rows.filter(hour__gte=since)
+            rows = rows.filter(hour__gte=activity_since(start))
         if end is not None:
-            until = end if isinstance(end, datetime) else local_day_start(end + DAY)
-            rows = rows.filter(hour__lt=until)
+            rows = rows.filter(hour__lt=activity_until(end))
         if day_of_week is not None:
             rows = rows.filter(day_of_week=day_of_week)
         return list(rows.order_by("area", "hour").values(*COLUMNS[ACTIVITY]))
