@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from collectors.models import CollectorRun, FlexibleLoad
+from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
 
 
 @admin.register(CollectorRun)
@@ -27,6 +27,20 @@ class CollectorRunAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj: CollectorRun) -> str:
         return obj.error[:120]
+
+
+@admin.register(CircuitKey)
+class CircuitKeyAdmin(admin.ModelAdmin):
+    """Keys are given by the collections and the MQTT publication; deleting one frees it for
+    the next circuit asking (e.g. once a circuit is gone for good)."""
+
+    list_display = ("site", "scope", "key", "owner", "given")
+    list_filter = ("scope", "site")
+    search_fields = ("key", "owner")
+    readonly_fields = [f.name for f in CircuitKey._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(FlexibleLoad)

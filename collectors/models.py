@@ -84,3 +84,28 @@ class FlexibleLoad(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} · {self.name}"
+
+
+class CircuitKey(models.Model):
+    """A key one circuit of a site was given, kept for good (collectors.circuit_keys): its tag
+    in InfluxDB, where the meter's names can clash, or its Home Assistant entity key. A circuit
+    that comes later, or back after a pause, never takes a key another circuit holds."""
+
+    site = models.ForeignKey("enrich.Site", on_delete=models.CASCADE, related_name="circuit_keys")
+    scope = models.CharField(
+        max_length=200,
+        help_text="Where the key is unique: 'ha_mqtt' (entity keys), '<provider>/<device>' "
+        "(circuit tags of one meter device).",
+    )
+    key = models.TextField()
+    owner = models.TextField(help_text="Who holds it, as JSON: e.g. [channel, name].")
+    given = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["site", "scope", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "scope", "key"], name="one_owner_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} · {self.scope} · {self.key}"

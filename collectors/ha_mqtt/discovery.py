@@ -54,14 +54,12 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "unnamed"
 
 
-def distinct(key: str, name: str, taken: set[str]) -> str:
-    """`key`, or, when an entity of the site already has it, `key` with 8 hex digits of the
-    `name` it was made from: names that differ only in what slug() drops (case, punctuation,
-    other scripts: "冷蔵庫" and "洗濯機" are both "unnamed") stay two entities."""
-    if key in taken:
-        key = f"{key}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-    taken.add(key)
-    return key
+def suffixed(key: str, name: str) -> str:
+    """`key` with 8 hex digits of the `name` it was made from: the key of an entity whose
+    plain key another one holds (collectors.circuit_keys), as names that differ only in what
+    slug() drops (case, punctuation, other scripts: "冷蔵庫" and "洗濯機" are both "unnamed")
+    stay two entities."""
+    return f"{key}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)

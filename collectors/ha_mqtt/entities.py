@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from collectors import circuit_keys
 from collectors.api import provider_value
+from collectors.circuit_keys import MQTT_SCOPE, Keys, owner
 from collectors.ha_mqtt import meters
-from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, distinct, slug
+from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug, suffixed
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
 from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
@@ -199,7 +201,7 @@ def pricing_states(
 
 
 def smart_meter_states(
-    entry: Mapping[str, Any], stale_after: float, now: datetime
+    site: Site, entry: Mapping[str, Any], stale_after: float, now: datetime
 ) -> list[EntityState]:
     value, about = entry.get("value") or {}, freshness(entry)
     states = [EntityState(HOME_POWER, number(value.get("total_power_w")), about)]
@@ -211,16 +213,24 @@ def smart_meter_states(
     # rather than removing circuits it cannot see.
     phantoms = meters.phantom_loads(entry["provider"], devices, newest)
     circuits = meters.circuit_powers(entry["provider"], devices, newest)
-    taken: set[str] = set()  # the values come sorted by device and circuit: stable keys
+    # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
+    # was given, also when another one comes first in name order or it has no value for a while.
+    keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))
     for found in phantoms:
-        key = distinct(f"phantom_load_{slug(found.device)}", found.device, taken)
+        key = keys.key(
+            owner(found.device),
+            f"phantom_load_{slug(found.device)}",
+            suffixed(f"phantom_load_{slug(found.device)}", found.device),
+        )
         spec = _power(key, f"Phantom load {found.device}")
         states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
     for found in circuits:
+        plain = f"circuit_{slug(found.device)}_{slug(found.circuit)}"
         name = f"{found.device}\0{found.circuit}"
-        key = distinct(f"circuit_{slug(found.device)}_{slug(found.circuit)}", name, taken)
+        key = keys.key(owner(found.device, found.circuit), plain, suffixed(plain, name))
         spec = _power(f"{key}_power", f"{found.circuit} power")
         states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
+    circuit_keys.save(site.pk, {MQTT_SCOPE: keys.given})
     return states
 
 
@@ -251,7 +261,7 @@ def site_states(
         "electricity_pricing": lambda e: pricing_states(site, e, window_hours, now),
         "air_quality": air_quality_states,
         "occupancy": occupancy_states,
-        "smart_meter": lambda e: smart_meter_states(e, meter_stale_after, now),
+        "smart_meter": lambda e: smart_meter_states(site, e, meter_stale_after, now),
     }
     states: list[EntityState] = []
     for source, build in builders.items():

@@ -1,0 +1,76 @@
+"""Keys given to circuits for good: a circuit's tag in InfluxDB, its Home Assistant entity key.
+
+A meter's names can clash: two Emporia channels named alike, two Sense devices both "Heater",
+HA circuit names that read alike as an entity key ("Heat pump", "Heat-Pump"). One of them gets
+the plain key, the others a suffixed one. Which one is remembered (the CircuitKey model, in the
+relational database: Redis here is a cache that may be flushed or lose its last writes, and a
+key lost would hand an existing series to the other circuit). So a key, once given, stays with
+its circuit: a circuit that comes later, or back after a while without data, takes a free key
+or its suffixed one, never the key another holds, and no existing key is renamed. The owner is
+what stays the same about a circuit (Emporia's channel, Sense's device id, the HA circuit's
+name) with its name: a renamed circuit is a new owner; its old key stays reserved.
+
+The adapters read the keys from Credentials.kept and report the keys they gave in
+FetchResult.kept; the pipeline loads and saves them (load, save). Nothing here is imported by
+an adapter but Keys and owner, which touch no database.
+"""
+
+import json
+from collections.abc import Mapping
+
+MQTT_SCOPE = "ha_mqtt"
+
+
+def owner(*parts: str) -> str:
+    """Who holds a key, e.g. owner("4", "Kitchen") for channel 4 named Kitchen."""
+    return json.dumps(list(parts), ensure_ascii=False)
+
+
+class Keys:
+    """The keys of one scope (one meter device's circuit tags, or one site's entity keys)."""
+
+    def __init__(self, held: Mapping[str, str] | None = None) -> None:
+        self.held = dict(held or {})  # key -> owner, also keys given by this run
+        self._owned = {who: key for key, who in self.held.items()}
+        self.given: dict[str, str] = {}  # key -> owner, given by this run: to be saved
+
+    def key(self, who: str | None, wanted: str, other: str, free: bool = True) -> str:
+        """The key `who` holds; else `wanted` when no one holds it and `free` (the caller's
+        "no other circuit of this answer shares the name"), else `other` (`wanted` with the
+        circuit's own suffix). `who` None: a circuit with nothing that stays the same about it
+        gets a key for this run only."""
+        if who is not None and who in self._owned:
+            return self._owned[who]
+        key, n = (wanted if free and wanted not in self.held else other), 1
+        while key in self.held:  # `other` held too (a name that reads like a suffixed one)
+            n += 1
+            key = f"{other}_{n}"
+        self.held[key] = who or ""
+        if who is not None:
+            self._owned[who] = key
+            self.given[key] = who
+        return key
+
+
+def load(site_id: int, prefix: str) -> dict[str, dict[str, str]]:
+    """The keys of the site's scopes starting with `prefix`: {scope: {key: owner}}."""
+    from collectors.models import CircuitKey
+
+    found: dict[str, dict[str, str]] = {}
+    rows = CircuitKey.objects.filter(site_id=site_id, scope__startswith=prefix)
+    for scope, key, who in rows.values_list("scope", "key", "owner"):
+        found.setdefault(scope, {})[key] = who
+    return found
+
+
+def save(site_id: int, given: Mapping[str, Mapping[str, str]]) -> None:
+    """Keep the keys a run gave ({scope: {key: owner}}); a key someone holds already stays his."""
+    from collectors.models import CircuitKey
+
+    rows = [
+        CircuitKey(site_id=site_id, scope=scope, key=key, owner=who)
+        for scope, keys in given.items()
+        for key, who in keys.items()
+    ]
+    if rows:
+        CircuitKey.objects.bulk_create(rows, ignore_conflicts=True)
