@@ -61,6 +61,9 @@ class Credentials:
     # A login session the provider handed out earlier (ProviderConfig.session), e.g. Sense's
     # tokens; adapters that log in report a new one through report_renewed.
     session: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # The keys the site's circuits were given before, by scope (collectors.circuit_keys): set
+    # by the pipeline for a fetch; the adapter reports the keys it gives in FetchResult.kept.
+    kept: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     # Set by the pipeline for a fetch when the provider keeps its credentials outside the
     # adapter (Adapter.on_renewed): where the adapter reports credentials it renewed
     # itself (e.g. an OAuth access token renewed on a 401), so they are saved for the next run.
@@ -117,6 +120,9 @@ class FetchResult:
     history_error: HttpError | None = None
     # What the run record should say besides the outcome, e.g. a retired tariff product.
     notes: list[str] = field(default_factory=list)
+    # Keys given to circuits by this fetch, by scope ({scope: {key: owner}}): kept for good
+    # (collectors.circuit_keys), so the next runs give them to the same circuits.
+    kept: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def read_history(provider: str, read: Callable[[], list[T]]) -> tuple[list[T], HttpError | None]:

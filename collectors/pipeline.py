@@ -14,7 +14,7 @@ from functools import partial
 
 from django.conf import settings
 
-from collectors import cadence, fetch_lock, history_refusals, rate_limits
+from collectors import cadence, circuit_keys, fetch_lock, history_refusals, rate_limits
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
@@ -71,7 +71,8 @@ def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credential
         raise ConfigError(str(exc)) from None
     if fetching:
         # Credentials the adapter renews mid-fetch are saved, not only kept in its memory.
-        found = replace(found, on_renewed=partial(adapter.on_renewed, config, found))
+        kept = circuit_keys.load(config.site_id, f"{config.provider}/")
+        found = replace(found, on_renewed=partial(adapter.on_renewed, config, found), kept=kept)
     return found
 
 
@@ -341,6 +342,7 @@ def _fetch_and_write(
     adapter = adapter_for(config.source, config.provider)
     result: FetchResult = adapter.fetch(target, creds, window)
     settle(result)
+    circuit_keys.save(config.site_id, result.kept)  # before the write: no point under a key lost
     notes, status = [window.history_skipped, *result.notes], "ok"
     if result.history_error is not None:
         account = history_refusals.account_of(config.api_key, config.username)

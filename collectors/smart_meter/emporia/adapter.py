@@ -143,10 +143,12 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
                 start.isoformat(),
                 sum(len(minutes) for minutes in mains.values()),
             )
-        readings = usage.readings(target, usages, devices, answered, daily, mains)
+        readings, kept = usage.readings(
+            target, usages, devices, answered, daily, mains, credentials.kept
+        )
         top = {d.name for d in devices.values() if d.top_level}
         current = common.current(readings, answered, top_level=top)
-        return FetchResult(readings, current, calls=calls.made)
+        return FetchResult(readings, current, calls=calls.made, kept=kept)
 
     # --- calls ---
 

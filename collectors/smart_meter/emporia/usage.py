@@ -6,12 +6,14 @@ minute, turned into the average W of that minute (x 60 x 1000).
 """
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from collectors.answers import Answer
 from collectors.base import Target
+from collectors.circuit_keys import Keys, owner
 from collectors.smart_meter import common
 from collectors.smart_meter.emporia import PROVIDER
 from enrich.readings import Reading
@@ -167,11 +169,16 @@ def chart_minutes(
     return minutes, missing
 
 
-def circuit_names(usages: list[Usage], devices: dict[int, Device]) -> dict[tuple[int, str], str]:
-    """The `circuit` tag of each (device, channel): its name in the app, else `Channel N`.
-    A name two channels of one device share (a channel named `Balance` too) gets ` (channel N)`
-    on every such channel but Emporia's own Balance: with one tag set for two circuits, InfluxDB
-    kept one circuit's value and dropped the other's."""
+def circuit_names(
+    usages: list[Usage], devices: dict[int, Device], kept: Mapping[str, Mapping[str, str]]
+) -> tuple[dict[tuple[int, str], str], dict[str, dict[str, str]]]:
+    """The `circuit` tag of each (device, channel), and the tags given for good by this answer
+    (by scope, collectors.circuit_keys). The tag is the channel's name in the app (else
+    `Channel N`), kept by the channel that first had it: a name two channels of one device
+    share (a channel named `Balance` too) gets ` (channel N)`, on every such channel when they
+    come together (with one tag set for two circuits InfluxDB kept one circuit's value and
+    dropped the other's), else on the newcomer only: the channel holding the plain name keeps
+    it, also while it is missing from an answer, so its series never changes hands."""
     names: dict[tuple[int, str], str] = {}
     for u in usages:
         device = devices.get(u.gid)
@@ -180,12 +187,19 @@ def circuit_names(usages: list[Usage], devices: dict[int, Device]) -> dict[tuple
             BALANCE if u.channel == BALANCE else named or f"Channel {u.channel}"
         )
     shared = Counter((gid, name) for (gid, channel), name in names.items() if channel != MAINS)
-    return {
-        (gid, channel): f"{name} (channel {channel})"
-        if shared[gid, name] > 1 and channel not in (MAINS, BALANCE)
-        else name
-        for (gid, channel), name in names.items()
-    }
+    books: dict[str, Keys] = {}
+    tags: dict[tuple[int, str], str] = {}
+    for (gid, channel), name in names.items():
+        if channel in (MAINS, BALANCE):  # the mains are no circuit; Emporia's Balance is its own
+            tags[gid, channel] = name
+            continue
+        scope = f"{PROVIDER}/{gid}"
+        keys = books.setdefault(scope, Keys(kept.get(scope)))
+        free = shared[gid, name] == 1 and name != BALANCE
+        tags[gid, channel] = keys.key(
+            owner(channel, name), name, f"{name} (channel {channel})", free
+        )
+    return tags, {scope: keys.given for scope, keys in books.items() if keys.given}
 
 
 def readings(
@@ -195,9 +209,11 @@ def readings(
     moment: datetime,
     daily: dict[int, float],
     mains: dict[int, dict[datetime, float]],
-) -> list[Reading]:
+    kept: Mapping[str, Mapping[str, str]],
+) -> tuple[list[Reading], dict[str, dict[str, str]]]:
     """Every minute of the mains charts, then the one minute of `getDeviceListUsages`: its
-    mains (the chart's value where it said null), nested devices and circuits."""
+    mains (the chart's value where it said null), nested devices and circuits; and the
+    circuit tags given for good (circuit_names)."""
     totals: dict[int, float] = {}
     for u in usages:
         if u.channel == MAINS and u.kwh is not None:
@@ -214,7 +230,7 @@ def readings(
     for gid, total in totals.items():
         device = devices.get(gid) or Device(gid, str(gid), False, {})
         found.append(common.home_reading(_tags(target, device), moment, total, daily.get(gid)))
-    names = circuit_names(usages, devices)
+    names, given = circuit_names(usages, devices, kept)
     for u in usages:
         if u.channel == MAINS or u.kwh is None:
             continue
@@ -227,4 +243,4 @@ def readings(
         found.append(
             common.circuit_reading(_tags(target, device), circuit, moment, power, percentage)
         )
-    return found
+    return found, given

@@ -9,8 +9,9 @@ authentication answers 401 with an `mfa_token`: a person logs in once with
 on the saved session is renewed unattended, and only a refused renewal needs that again.
 The realtime power comes from one `realtime_update` frame of the monitor's websocket feed
 (realtime.py): `w` -> `smart_meter.total_power_w`, each `devices[]` entry ->
-`smart_meter_circuit` (circuit = the device name, percentage = its share of `w`), at the
-frame's `epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
+`smart_meter_circuit` (circuit = the device name, kept by the device that had it first: a
+later one of that name gets its id added; percentage = its share of `w`), at the frame's
+`epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
 minutes `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so
 far as `daily_kwh`.
@@ -92,7 +93,9 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
                     endpoint=feed(credentials, session.monitor_id, session.access_token, True),
                 ) from None
         endpoint = feed(credentials, session.monitor_id, session.access_token, True)
-        readings = realtime_readings(target, payload, session.monitor_id, endpoint)
+        readings, kept = realtime_readings(
+            target, payload, session.monitor_id, endpoint, credentials.kept
+        )
         account = (base, credentials.username)
         last = self._trends_fetched.get(account)
         if readings and (last is None or self._clock() - last >= TRENDS_EVERY):
@@ -107,7 +110,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         if window.start < window.now - BACKFILL_AFTER:
             tag_set = common.tags(target, session.monitor_id)
             readings = self._backfill(base, credentials, session, tag_set, window) + readings
-        return FetchResult(readings, current)
+        return FetchResult(readings, current, kept=kept)
 
     # --- REST ---
 

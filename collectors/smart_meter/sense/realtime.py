@@ -11,6 +11,7 @@ checked before any connection: websocket-client raises its own errors for what i
 import json
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ import websocket
 
 from collectors.answers import STORABLE, Answer, checked_url
 from collectors.base import Credentials, Target
+from collectors.circuit_keys import Keys, owner
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import PermanentError, TransientError, malformed, scrub_url
@@ -122,28 +124,38 @@ def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> 
 
 
 def realtime_readings(
-    target: Target, payload: dict[str, Any], monitor_id: str, endpoint: str
-) -> list[Reading]:
-    """The whole home and each device at the frame's minute; a device's negative watts are
-    kept (Sense gives them; not impossible: a device that produces, or disaggregation)."""
+    target: Target,
+    payload: dict[str, Any],
+    monitor_id: str,
+    endpoint: str,
+    kept: Mapping[str, Mapping[str, str]],
+) -> tuple[list[Reading], dict[str, dict[str, str]]]:
+    """The whole home and each device at the frame's minute, and the circuit tags given for
+    good (by scope, collectors.circuit_keys); a device's negative watts are kept (Sense gives
+    them; not impossible: a device that produces, or disaggregation). A frame lists only the
+    devices that are on, so which of two same-named ones comes first says nothing: the device
+    (its `id`) that first had the name keeps it, a later one gets `<name> (<id>)`."""
     answer = Answer(PROVIDER, endpoint)
     total = answer.number(payload, "w", "realtime_update")
     moment = common.minute(_epoch(answer, payload))
     tag_set = common.tags(target, monitor_id)
     readings = [common.home_reading(tag_set, moment, total)]
-    seen: set[str] = set()
+    scope = f"{PROVIDER}/{monitor_id}"
+    keys = Keys(kept.get(scope))
     devices = [] if payload.get("devices") is None else payload["devices"]
     if not isinstance(devices, list):
         raise answer.bad("realtime_update: devices should be a list", payload)
-    for device in devices:
+    for i, device in enumerate(devices):
         name = answer.text(device, "name", "a realtime device")
         power = answer.number(device, "w", "a realtime device")
-        circuit = name if name not in seen else f"{name} ({device.get('id', len(seen))})"
-        seen.add(circuit)
+        ident = device.get("id")
+        # Without an id nothing tells this device apart in the next frame: a key for now only.
+        who = None if ident is None or ident == "" else owner(str(ident), name)
+        circuit = keys.key(who, name, f"{name} ({i if who is None else ident})")
         readings.append(
             common.circuit_reading(tag_set, circuit, moment, power, common.share(power, total))
         )
-    return readings
+    return readings, ({scope: keys.given} if keys.given else {})
 
 
 def _epoch(answer: Answer, payload: dict[str, Any]) -> datetime:
