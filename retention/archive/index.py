@@ -6,7 +6,9 @@ each `.parquet` object without a row reads its metadata (the SHA-256 stored with
 and the file itself, then records it as the archive run would have.
 
 An object is indexed only when all of this holds; otherwise it is reported and left out:
-- its bytes have the SHA-256 stored in its metadata (and S3's ChecksumSHA256, when present),
+- its bytes have the SHA-256 stored in its metadata (and S3's ChecksumSHA256, when present and
+  of the whole bytes: an object copied in with a multipart upload, e.g. `aws s3 cp` above 8 MB,
+  has one of its parts' checksums instead, so its metadata's SHA-256 and its rows decide),
   and the size HEAD reports;
 - it parses as Parquet and has rows; the row count matches the metadata's `record_count`;
 - it is an archive file as the run writes it (`format.table_problems`: the columns `time`,
@@ -31,7 +33,6 @@ run from writing rows meanwhile; a dry run only reads.
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 import re
@@ -58,6 +59,7 @@ from retention.archive.store import (
     StorageError,
     StorageUnavailable,
     sha256_hex,
+    store_checksum_problem,
 )
 from retention.archive.target import get_storage
 from retention.day_ranges import EARLIEST_DAY
@@ -186,8 +188,10 @@ def _inspect(storage: ArchiveStorage, key: str) -> _Found:
             f"its bytes have SHA-256 {actual}, not the {stored} stored with it: the object is "
             "damaged or was replaced. Replace it from a copy (or remove it), then rerun."
         )
-    if info.checksum_sha256 and base64.b64decode(info.checksum_sha256) != bytes.fromhex(actual):
-        raise Refused("the store's ChecksumSHA256 does not match its bytes; damaged object.")
+    if problem := store_checksum_problem(info, actual):
+        raise Refused(f"{problem}; damaged object. Replace it from a copy (or remove it).")
+    if info.parts:
+        logger.info("%s was uploaded in %d parts: checked by its metadata sha256", key, info.parts)
     if info.size != len(data):
         raise Refused(f"HEAD reports {info.size} bytes but {len(data)} were downloaded.")
     try:

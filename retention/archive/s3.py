@@ -5,12 +5,16 @@ directory are `retention.archive.store`'s.
 
 Every object carries its SHA-256 twice: as user metadata `sha256` (hex, survives any
 S3-compatible store) and as S3's own `ChecksumSHA256` (the store checks the upload against
-it and returns it on HEAD with ChecksumMode).
+it and returns it on HEAD with ChecksumMode). An object copied in with a multipart upload
+(`aws s3 cp` above 8 MB) has a composite ChecksumSHA256 instead, the SHA-256 of its parts'
+SHA-256s ("<base64>-<parts>"), which no SHA-256 of the whole bytes can match: HEAD reports its
+parts (`ObjectInfo.parts`) and no whole-object checksum.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from retention.archive.store import (
@@ -24,6 +28,7 @@ from retention.archive.store import (
 
 DAYS_PER_YEAR = 365
 MISSING = ("404", "NoSuchKey", "NotFound")  # what S3 answers for a key that is not there
+PARTS = re.compile(r"-(\d+)$")  # how the ETag and the checksum of a multipart upload end
 
 
 class S3Storage(ArchiveStorage):
@@ -174,16 +179,22 @@ class S3Storage(ArchiveStorage):
         )
         if answer is None:
             return None
+        etag = str(answer.get("ETag", "")).strip('"')
+        checksum = str(answer.get("ChecksumSHA256", ""))
+        # Some stores (moto) leave the "-<parts>" off the checksum; the ETag still has it.
+        parts = _parts(checksum) or _parts(etag)
+        whole = not parts or answer.get("ChecksumType") == "FULL_OBJECT"
         return ObjectInfo(
             key=key,
             size=int(answer["ContentLength"]),
-            etag=str(answer.get("ETag", "")).strip('"'),
+            etag=etag,
             last_modified=answer["LastModified"],
             metadata=dict(answer.get("Metadata") or {}),
             # S3 leaves StorageClass out of HEAD for STANDARD objects.
             storage_class=answer.get("StorageClass", "STANDARD"),
             sse=answer.get("ServerSideEncryption", ""),
-            checksum_sha256=answer.get("ChecksumSHA256", ""),
+            checksum_sha256=checksum if whole else "",
+            parts=parts,
         )
 
     def get(self, key: str) -> bytes:
@@ -272,6 +283,11 @@ class S3Storage(ArchiveStorage):
             message=f"No enabled expiration rule for {prefix} in {self.bucket!r}; enrich "
             f"expires objects older than {years} years itself.",
         )
+
+
+def _parts(value: str) -> int:
+    match = PARTS.search(value)
+    return int(match.group(1)) if match else 0
 
 
 def _rule_prefix(rule: dict[str, Any]) -> str:

@@ -20,6 +20,8 @@ and `StorageRefused` (the store refused: a person must act; the message says wha
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,7 +53,10 @@ class ObjectInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     storage_class: str = ""
     sse: str = ""
-    checksum_sha256: str = ""  # S3's base64 ChecksumSHA256 when the store returns one
+    checksum_sha256: str = ""  # S3's base64 ChecksumSHA256 of the whole bytes, when returned
+    # Uploaded in this many parts (an S3 multipart upload, e.g. `aws s3 cp` above 8 MB): its
+    # ChecksumSHA256 is then of its parts' checksums, not of the bytes, and is not kept above.
+    parts: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,21 @@ class LifecycleStatus:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def store_checksum_problem(info: ObjectInfo, sha256: str) -> str | None:
+    """Why the store's own SHA-256 of the object contradicts `sha256` (hex, of the bytes read);
+    None when it agrees or the store has none of the whole bytes (`ObjectInfo.parts`): then the
+    bytes are checked against the metadata's `sha256` and their rows alone."""
+    if not info.checksum_sha256:
+        return None
+    try:
+        stored = base64.b64decode(info.checksum_sha256, validate=True)
+    except binascii.Error:
+        return f"the store's ChecksumSHA256 {info.checksum_sha256!r} is not base64"
+    if stored != bytes.fromhex(sha256):
+        return "the store's ChecksumSHA256 does not match its bytes"
+    return None
 
 
 class ArchiveStorage(Protocol):

@@ -4,13 +4,16 @@ parse a stored file, and tell whether archived rows hold given rows value for va
 
 from __future__ import annotations
 
-import base64
-
 import pyarrow as pa
 
 from retention.archive import format as fmt
 from retention.archive.errors import VerificationError
-from retention.archive.store import ArchiveStorage, ObjectInfo, sha256_hex
+from retention.archive.store import (
+    ArchiveStorage,
+    ObjectInfo,
+    sha256_hex,
+    store_checksum_problem,
+)
 
 
 def parsed_rows(data: bytes) -> list[fmt.Row] | None:
@@ -41,9 +44,8 @@ def verify_object(
         problems.append(f"size {info.size} instead of {size} bytes")
     if info.metadata.get("sha256") != checksum:
         problems.append(f"metadata sha256 {info.metadata.get('sha256')!r} instead of {checksum}")
-    if info.checksum_sha256:
-        if base64.b64decode(info.checksum_sha256) != bytes.fromhex(checksum):
-            problems.append("the store's ChecksumSHA256 does not match")
+    if problem := store_checksum_problem(info, checksum):
+        problems.append(problem)
     body = storage.get(key)
     if sha256_hex(body) != checksum:
         problems.append(f"downloaded bytes have sha256 {sha256_hex(body)}")

@@ -5,9 +5,13 @@ run writes nothing; a rerun changes nothing."""
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from datetime import UTC, date, datetime
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -19,6 +23,8 @@ from retention.archive.local import LocalStorage
 from retention.archive.lock import archive_lock_key
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
+from retention.archive.store import sha256_hex
+from retention.archive.verify import verify_object
 from retention.models import ArchiveObject
 from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
 
@@ -242,3 +248,72 @@ def test_an_archive_run_holding_the_lock_stops_the_rebuild(archived):
     finally:
         redis.delete(archive_lock_key())
     assert not ArchiveObject.objects.exists()
+
+
+def large_year(entities: int) -> pa.Table:
+    """A year of power rows of `entities` entities as the archive writes them, with values at
+    full precision (they do not compress): about 58 bytes per row in the file."""
+    rng = np.random.default_rng(3)
+    rows = entities * 365
+    days = np.arange(np.datetime64("2021-01-01"), np.datetime64("2022-01-01"))
+    columns = {
+        "time": pa.array(np.tile(days, entities).astype("datetime64[us]"), fmt.TIME_TYPE),
+        "entity_id": pa.array(np.repeat([f"sensor.power_{n:03d}" for n in range(entities)], 365)),
+        "kind": pa.array(["power"] * rows),
+    }
+    for name, kind in fmt.KNOWN_FIELDS.items():
+        if name in ("state_changes", "on_seconds", "last_state"):  # not a power sensor's
+            columns[name] = pa.nulls(rows, kind)
+        elif pa.types.is_integer(kind):
+            columns[name] = pa.array(rng.integers(0, 1440, rows), kind)
+        else:
+            columns[name] = pa.array(rng.uniform(0, 3000, rows), kind)
+    return pa.table(columns)
+
+
+def copy_in(s3, key: str, data: bytes, metadata: dict[str, str]) -> dict:
+    """Upload as `aws s3 cp --checksum-algorithm SHA256 --metadata ...` does (s3transfer with
+    its defaults: parts of 8 MB above 8 MB); HEAD's answer."""
+    client = s3.client()
+    client.upload_fileobj(
+        io.BytesIO(data),
+        BUCKET,
+        key,
+        ExtraArgs={"Metadata": metadata, "ChecksumAlgorithm": "SHA256"},
+    )
+    return client.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
+
+
+def test_an_object_copied_in_with_a_multipart_upload_is_checked_by_its_bytes(tier, s3):
+    """A year restored from a backup with `aws s3 cp` above 8 MB arrives in parts: S3's
+    ChecksumSHA256 is then the SHA-256 of the parts' SHA-256s, which no SHA-256 of the bytes
+    matches. The rebuild (and the run's read-back check) verify such a file by its bytes against
+    the SHA-256 in its metadata and by its rows, instead of calling it damaged; a copy damaged
+    on the way is still refused."""
+    table = large_year(420)
+    data = fmt.to_parquet(table, "zstd")
+    meta = {"sha256": sha256_hex(data), "start_date": "2021-01-01", "end_date": "2021-12-31",
+            "record_count": str(table.num_rows), "compression": "zstd"}  # fmt: skip
+    key = "archives/2021/data_2021-01-01.parquet"
+    head = copy_in(s3, key, data, meta)
+    assert len(data) > 8 * 1024 * 1024 and head["ETag"].endswith('-2"')  # two parts
+    whole = base64.b64encode(bytes.fromhex(sha256_hex(data))).decode()
+    assert head["ChecksumSHA256"].split("-")[0] != whole  # of the parts, not of the bytes
+    middle = len(data) // 2
+    damaged = data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
+    copy_in(s3, "archives/2020/data_2020-01-01.parquet", damaged, meta)
+
+    report = rebuild_index()
+    assert [(o["key"], o["record_count"], o["sha256"]) for o in report.indexed] == [
+        (key, 420 * 365, sha256_hex(data))
+    ]
+    [(refused, why)] = [(r["key"], r["why"]) for r in report.refused]
+    assert refused == "archives/2020/data_2020-01-01.parquet"
+    assert f"its bytes have SHA-256 {sha256_hex(damaged)}, not the {meta['sha256']}" in why
+    obj = ArchiveObject.objects.get()
+    assert (obj.key, obj.start_date, obj.end_date) == (key, date(2021, 1, 1), date(2021, 12, 31))
+    assert (obj.checksum, obj.file_size, obj.record_count) == (sha256_hex(data), len(data), 153300)
+    assert restore_from_archive("2021-01-01", "2021-12-31").equals(table)
+    # The run's read-back check of an object it finds (adopts) passes too.
+    info = verify_object(s3.storage(), key, sha256_hex(data), len(data), 420 * 365)
+    assert (info.parts, info.checksum_sha256) == (2, "")
