@@ -16,7 +16,8 @@ days is never rewritten; a merge uploaded but not recorded names the recorded fi
 metadata `replaces` and is adopted).
 
 Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days old)
-are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them.
+are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them,
+and warns when a versioned bucket keeps what is deleted or replaced as noncurrent versions for ever.
 
 Crash points for the tests (`archive.after_upload`, `archive.before_delete`,
 `archive.after_delete`): `retention.faults`.
@@ -193,9 +194,12 @@ def run_archive(
 
 def _lifecycle(storage: ArchiveStorage) -> str:
     try:
-        return storage.check_lifecycle("archives/", settings.ARCHIVE_RETENTION_YEARS).message
+        status = storage.check_lifecycle("archives/", settings.ARCHIVE_RETENTION_YEARS)
     except StorageError as exc:
         return f"could not read lifecycle rules: {exc}"
+    if status.versions_kept:
+        logger.warning("%s", status.message)
+    return status.message
 
 
 def _dry_run(plan: ArchivePlan, report: ArchiveReport, run: RetentionRun, ts: TimeSeries) -> None:

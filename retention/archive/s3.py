@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from typing import Any
 
 from retention.archive.store import (
@@ -230,14 +231,24 @@ class S3Storage(ArchiveStorage):
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
     def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus:
-        need = years * DAYS_PER_YEAR
         answer = self._call(
             "reading the bucket's lifecycle rules",
             "get_bucket_lifecycle_configuration",
             None,
             absent=("NoSuchLifecycleConfiguration",),
         )
-        if answer is None:  # NoSuchLifecycleConfiguration
+        rules = [r for r in (answer or {}).get("Rules", []) if r.get("Status") == "Enabled"]
+        status = self._expiration(rules, answer is not None, prefix, years)
+        if kept := self._versions_kept(rules, prefix, years):
+            return replace(status, versions_kept=True, message=f"{status.message} {kept}")
+        return status
+
+    def _expiration(
+        self, rules: list[dict[str, Any]], configured: bool, prefix: str, years: int
+    ) -> LifecycleStatus:
+        """Whether an enabled rule expires `prefix` objects, and not before `years`."""
+        need = years * DAYS_PER_YEAR
+        if not configured:  # NoSuchLifecycleConfiguration
             return LifecycleStatus(
                 True,
                 False,
@@ -246,16 +257,15 @@ class S3Storage(ArchiveStorage):
             )
         # Every enabled expiration rule whose prefix overlaps `prefix` deletes some of its
         # objects; where rules overlap, S3 honours the shorter expiration.
-        rules = sorted(
+        expiring = sorted(
             (
                 (int(rule["Expiration"]["Days"]), _rule_prefix(rule), rule)
-                for rule in answer.get("Rules", [])
-                if rule.get("Status") == "Enabled"
-                and (rule.get("Expiration") or {}).get("Days") is not None
+                for rule in rules
+                if (rule.get("Expiration") or {}).get("Days") is not None
             ),
             key=lambda found: found[0],
         )
-        overlapping = [r for r in rules if prefix.startswith(r[1]) or r[1].startswith(prefix)]
+        overlapping = [r for r in expiring if prefix.startswith(r[1]) or r[1].startswith(prefix)]
         if overlapping and overlapping[0][0] < need:
             days, rule_prefix, rule = overlapping[0]
             return LifecycleStatus(
@@ -284,10 +294,44 @@ class S3Storage(ArchiveStorage):
             f"expires objects older than {years} years itself.",
         )
 
+    def _versions_kept(self, rules: list[dict[str, Any]], prefix: str, years: int) -> str:
+        """What to fix when the bucket keeps old versions of `prefix` objects for ever: with
+        versioning on (or suspended), a delete (enrich's expiry, a lifecycle Expiration) only
+        adds a delete marker and an overwrite (a merge of late rows) keeps the old bytes; both
+        stay, billed, as noncurrent versions until NoncurrentVersionExpiration removes them."""
+        try:
+            answer = self._call("reading the bucket's versioning", "get_bucket_versioning")
+        except StorageError as exc:  # e.g. not allowed: the expiration report still stands
+            return (
+                f"Whether old versions of archives are kept is unknown ({exc}); allow "
+                "s3:GetBucketVersioning to have it checked."
+            )
+        versioning = answer.get("Status", "")
+        if versioning not in ("Enabled", "Suspended"):
+            return ""
+        if any(rule.get("NoncurrentVersionExpiration") and _covers(rule, prefix) for rule in rules):
+            return ""
+        return (
+            f"Warning: bucket {self.bucket!r} has versioning {versioning.lower()} and no "
+            f"enabled lifecycle rule expires noncurrent versions of {prefix}: every archive "
+            f"deleted (the {years}-year expiry) or replaced (a merge of late rows) stays as a "
+            "noncurrent version, billed for ever. Add NoncurrentVersionExpiration (e.g. "
+            f'{{"NoncurrentDays": 30}}) to a lifecycle rule for {prefix} (docs/storage.md, '
+            "Expiry)."
+        )
+
 
 def _parts(value: str) -> int:
     match = PARTS.search(value)
     return int(match.group(1)) if match else 0
+
+
+def _covers(rule: dict[str, Any], prefix: str) -> bool:
+    """Whether the rule applies to every object under `prefix` (no tag or size condition)."""
+    rule_filter = rule.get("Filter") or {}
+    conditions = {**rule_filter, **(rule_filter.get("And") or {})}
+    narrowed = any(value for name, value in conditions.items() if name not in ("Prefix", "And"))
+    return prefix.startswith(_rule_prefix(rule)) and not narrowed
 
 
 def _rule_prefix(rule: dict[str, Any]) -> str:

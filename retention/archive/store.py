@@ -68,6 +68,9 @@ class LifecycleStatus:
     rule_id: str = ""
     days: int | None = None
     message: str = ""
+    # A versioned bucket keeps deleted and replaced objects as noncurrent versions, and no rule
+    # expires them: they are billed for ever (the message says what to add).
+    versions_kept: bool = False
 
 
 def sha256_hex(data: bytes) -> str:
