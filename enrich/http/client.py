@@ -116,6 +116,9 @@ class CallOptions(TypedDict, total=False):
     timeout: float | None  # overrides the policy's
     max_retries: int | None  # overrides the policy's
     policy: HttpPolicy | None  # default: HttpPolicy.from_settings()
+    # What a person checks when the request is refused or cannot be sent (the errors' hint),
+    # e.g. "ALERT_WEBHOOK_URL"; default: the provider's credentials or settings.
+    check: str | None
 
 
 def _call(
@@ -133,6 +136,7 @@ def _call(
     timeout: float | None = None,
     max_retries: int | None = None,
     policy: HttpPolicy | None = None,
+    check: str | None = None,
 ) -> tuple[requests.Response, Any]:
     policy = call_policy(provider, policy, timeout, max_retries)
     method = method.upper()
@@ -172,7 +176,7 @@ def _call(
             error_name = type(failure).__name__
             if not is_transient(failure):
                 attempt.log("permanent", error_name, logging.WARNING)
-                raise request_failed(provider, endpoint, failure, secrets)
+                raise request_failed(provider, endpoint, failure, secrets, check)
             if retries_left:
                 attempt.retry(
                     error_name, backoff_delay(index, policy.backoff, policy.max_retry_after)
@@ -214,7 +218,7 @@ def _call(
             attempt.log("rate_limited", status, logging.WARNING)
             raise rate_limited(provider, endpoint, excerpt, retry_after, total)
 
-        error = status_error(provider, endpoint, status, excerpt, index + 1)
+        error = status_error(provider, endpoint, status, excerpt, index + 1, check)
         if isinstance(error, TransientError):
             if retries_left:
                 attempt.retry(status, backoff_delay(index, policy.backoff, policy.max_retry_after))

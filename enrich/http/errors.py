@@ -104,20 +104,25 @@ def _with_body(message: str, excerpt: str) -> str:
 
 
 def status_error(
-    provider: str, endpoint: str, status: int, excerpt: str, attempts: int
+    provider: str,
+    endpoint: str,
+    status: int,
+    excerpt: str,
+    attempts: int,
+    check: str | None = None,
 ) -> HttpError:
-    """The error for a non-2xx answer other than 429: 401/403 auth, 5xx/408 transient."""
+    """The error for a non-2xx answer other than 429: 401/403 auth, 5xx/408 transient.
+    `check`: what a person checks when the request is refused or wrong (the caller knows,
+    e.g. "ALERT_WEBHOOK_URL ..."); by default a provider's credentials or settings."""
     kw = {"provider": provider, "endpoint": endpoint, "status": status, "body_excerpt": excerpt}
     if status in (401, 403):
-        return AuthError(
-            _with_body(
-                f"{provider}: {endpoint} refused the credentials (HTTP {status}). Check the API "
-                f"key, token or login configured for {provider}, and that the account may use "
-                "this endpoint.",
-                excerpt,
-            ),
-            **kw,
+        refused = (
+            f"refused the request (HTTP {status}). Check {check}."
+            if check
+            else f"refused the credentials (HTTP {status}). Check the API key, token or login "
+            f"configured for {provider}, and that the account may use this endpoint."
         )
+        return AuthError(_with_body(f"{provider}: {endpoint} {refused}", excerpt), **kw)
     if status >= 500 or status == 408:
         return TransientError(
             _with_body(
@@ -128,10 +133,11 @@ def status_error(
             attempts=attempts,
             **kw,
         )
+    check = check or f"the settings for {provider} (region, zone, tariff, location, base URL)"
     return PermanentError(
         _with_body(
-            f"{provider}: {endpoint} answered HTTP {status}, which retrying will not fix. Check "
-            f"the settings for {provider} (region, zone, tariff, location, base URL).",
+            f"{provider}: {endpoint} answered HTTP {status}, which retrying will not fix. "
+            f"Check {check}.",
             excerpt,
         ),
         **kw,
@@ -225,18 +231,23 @@ def is_transient(exc: requests.RequestException) -> bool:
 
 
 def request_failed(
-    provider: str, endpoint: str, exc: requests.RequestException, secrets: Iterable[str]
+    provider: str,
+    endpoint: str,
+    exc: requests.RequestException,
+    secrets: Iterable[str],
+    check: str | None = None,
 ) -> PermanentError:
-    """The error for a request that could not be sent as configured (TLS, redirects, URL)."""
+    """The error for a request that could not be sent as configured (TLS, redirects, URL);
+    `check` as for `status_error`."""
     if isinstance(exc, requests.exceptions.SSLError):
         what = "the TLS certificate check failed"
     elif isinstance(exc, requests.TooManyRedirects):
         what = "the provider redirected too many times"
     else:  # invalid URL, missing schema and the like
         what = scrub_text(str(exc), secrets)
+    check = check or f"the base URL and settings configured for {provider}"
     return PermanentError(
-        f"{provider}: could not call {endpoint}: {what}. Check the base URL and settings "
-        f"configured for {provider}.",
+        f"{provider}: could not call {endpoint}: {what}. Check {check}.",
         provider=provider,
         endpoint=endpoint,
     )

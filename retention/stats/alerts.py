@@ -36,6 +36,12 @@ from retention.stats.history import iso
 logger = logging.getLogger(__name__)
 
 WEBHOOK = "alert_webhook"  # the name enrich.http logs the calls under
+# What a refused delivery (4xx, a bad URL) tells a person to check: not a provider's settings.
+WEBHOOK_CHECK = (
+    "ALERT_WEBHOOK_URL: the receiver's full address with its webhook id (Home Assistant: "
+    "http://homeassistant.local:8123/api/webhook/<id>, the id of an automation's webhook "
+    "trigger), and that the receiver accepts a JSON POST there"
+)
 DELIVERY_WINDOW = timedelta(hours=24)  # an alert not delivered by then is given up on
 # Finished runs older than this are history, not news (e.g. on the first check after an
 # upgrade); a run still running is checked however long ago it started.
@@ -202,7 +208,14 @@ def _deliver_locked(alert_id: int, url: str, now: datetime) -> bool | None:
             return None  # another checker holds it, or it was sent meanwhile
         try:
             # No inline retries: the row stays locked meanwhile; the next check retries.
-            request(WEBHOOK, "POST", url, json=payload(alert, now), max_retries=0)
+            request(
+                WEBHOOK,
+                "POST",
+                url,
+                json=payload(alert, now),
+                max_retries=0,
+                check=WEBHOOK_CHECK,
+            )
         except HttpError as exc:
             alert.delivery_error = f"{now:%Y-%m-%d %H:%M:%S} UTC: {exc}"
             alert.save(update_fields=["delivery_error"])

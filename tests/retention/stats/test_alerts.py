@@ -140,6 +140,31 @@ def test_a_webhook_answer_that_echoes_its_id_is_recorded_without_it(webhook):
     assert "enrich_alerts" not in alert.delivery_error
 
 
+@pytest.mark.parametrize("status", [404, 405, 403])
+def test_a_refused_delivery_names_the_webhook_setting_not_a_providers(
+    webhook, admin_client, status
+):
+    """A 4xx from the receiver (a wrong webhook id or path, a method it refuses) says to check
+    ALERT_WEBHOOK_URL, in `delivery_error`, the API and the admin, not a provider's "region,
+    zone, tariff" or "API key"."""
+    webhook.add("POST", HOOK, status, body="")
+    failed_run()
+
+    alerts.check_alerts()
+
+    [alert] = Alert.objects.all()
+    assert f"HTTP {status}" in alert.delivery_error
+    assert "Check ALERT_WEBHOOK_URL: the receiver's full address with its webhook id" in (
+        alert.delivery_error
+    )
+    for providers_words in ("region, zone, tariff", "API key", "base URL"):
+        assert providers_words not in alert.delivery_error
+    [listed] = token_client("ops").get("/retention/alerts").json()["history"]
+    assert listed["delivery_error"] == alert.delivery_error
+    page = admin_client.get(f"/admin/retention/alert/{alert.pk}/change/").content.decode()
+    assert "Check ALERT_WEBHOOK_URL" in page
+
+
 def test_delivery_is_retried_after_a_webhook_500_without_a_second_alert(webhook, caplog):
     webhook.add("POST", HOOK, 500, json={"message": "Home Assistant is restarting"}, times=1)
     webhook.add("POST", HOOK, 200, body="")
