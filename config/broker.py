@@ -30,6 +30,7 @@ TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "retention.archive": (3 * 3600, 3 * 3600 + 300),
     "retention.refresh_views": (2 * 3600, 2 * 3600 + 300),
     "retention.rebuild_view": (2 * 3600, 2 * 3600 + 300),
+    "retention.follow_view_edits": (2 * 3600, 2 * 3600 + 300),
     "retention.downsample_hourly": (3300, 3500),
     "retention.downsample_daily": (3300, 3500),
     "retention.discover_entities": (600, 660),

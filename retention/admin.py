@@ -1,9 +1,14 @@
 """Admin for the entity registry: correct what discovery inferred (kind, area, unit, device
 class, tiered)."""
 
+import logging
+
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from retention.models import (
     Alert,
@@ -15,6 +20,11 @@ from retention.models import (
     RetentionRun,
     TierChunk,
 )
+from retention.rollups.follow import note_edit
+from retention.rollups.materialized import ENERGY
+from retention.rollups.tasks import Queued, queue_follow_ups
+
+logger = logging.getLogger(__name__)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -73,7 +83,9 @@ class EntityAdmin(admin.ModelAdmin):
                 "fields": ("edited", "discovered", "updated"),
                 "description": "Edited rows keep their kind, area, unit, device class and "
                 "tiered flag when discovery runs again. Untick 'edited' to let discovery "
-                "manage them.",
+                "manage them. Saving a change the materialized views read (kind, unit, a "
+                "motion sensor's area, ...) recomputes their rows of it on the retention "
+                "worker.",
             },
         ),
     )
@@ -82,7 +94,10 @@ class EntityAdmin(admin.ModelAdmin):
         # Saving through the admin (form or list edit) marks a person's correction.
         if not change or set(CURATED_FIELDS) & set(form.changed_data):
             obj.edited = True
+        before = Entity.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
+        if before is not None:
+            _views_follow(request, before, obj)
 
     @admin.action(description="Let discovery manage the selected entities again (edited off)")
     def return_to_discovery(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
@@ -95,7 +110,50 @@ class EntityAdmin(admin.ModelAdmin):
         )
 
 
-# --- Materialized views (read-only: they are computed; rebuild with manage.py rebuild_view) ---
+def _views_follow(request: HttpRequest, before: Entity, after: Entity) -> None:
+    """Note what the edit changes in the materialized views; once the save is committed,
+    queue their follow-up and say so: one message per request, however many rows the list
+    saved (retention.rollups.follow)."""
+    parts = note_edit(before, after)
+    if not parts:
+        return
+    noted = getattr(request, "_views_to_follow", None)
+    if noted is None:
+        noted = request._views_to_follow = {}
+        transaction.on_commit(lambda: _queue_and_tell(request, noted))
+    for view, keys in parts.items():
+        noted.setdefault(view, set()).update(keys)
+
+
+def _queue_and_tell(request: HttpRequest, noted: dict[str, set[str]]) -> None:
+    try:
+        queued = queue_follow_ups(noted, str(request.user))
+    except Exception as exc:  # the edit is saved; the refresh follows it later
+        logger.exception("the follow-up of entity edits could not be queued")
+        queued = [Queued(view, sorted(keys), None, error=str(exc)) for view, keys in noted.items()]
+    for part in queued:
+        what = f"{part.view} ({'entities' if part.view == ENERGY else 'areas'} "
+        what += f"{', '.join(part.keys)})"
+        if part.error:
+            messages.warning(request, format_html(
+                "Saved, but the views cannot follow the edit now ({}). Their rows of {} are "
+                "computed again at the next refresh of the views (beat entry \"Refresh "
+                "materialized views\", every 4 hours), or at once by <code>manage.py "
+                "refresh_views</code> once Redis, the Celery broker, is running again.",
+                part.error, what,
+            ))  # fmt: skip
+            continue
+        url = reverse("admin:retention_retentionrun_change", args=[part.run.pk])
+        messages.info(request, format_html(
+            'The views follow the edit: the rows of {} are computed again on the retention '
+            'worker in <a href="{}">run {}</a>{}.',
+            what, url, part.run.pk, " (queued by an earlier edit, not started yet)"
+            if part.waiting else "",
+        ))  # fmt: skip
+
+
+# --- Materialized views (read-only: they are computed; entity edits are followed, see above;
+# rebuild a range with manage.py rebuild_view) ---
 
 
 @admin.register(DailyEnergyByDevice)

@@ -158,6 +158,29 @@ class ViewState(models.Model):
     watermark = models.DateTimeField(null=True, blank=True)
 
 
+class ViewFollowUp(models.Model):
+    """Rows of a materialized view that an edit of the entity registry changed: computed again
+    by the view's next follow-up run or refresh (retention.rollups.follow), then deleted."""
+
+    view = models.CharField(max_length=64)
+    key = models.CharField(
+        max_length=255,
+        help_text="entity_id (daily_energy_by_device) or area (hourly_room_activity)",
+    )
+    since = models.DateTimeField(
+        null=True, blank=True, help_text="Computed again from here: the entity's first_seen."
+    )
+    edit = models.CharField(max_length=500, help_text="What was edited.")
+    noted = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["noted"]
+        indexes = [models.Index(fields=["view"])]
+
+    def __str__(self) -> str:
+        return f"{self.view} {self.key}"
+
+
 class DailyEnergyByDevice(models.Model):
     entity_id = models.CharField(max_length=255)
     date = models.DateField()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
+from celery.result import AsyncResult
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 from rest_framework.response import Response
@@ -20,7 +21,12 @@ from retention.models import RetentionRun
 
 
 def record_queued_run(operation: str, request: Any, **fields: Any) -> RetentionRun:
-    details = {"queued_by": str(request.user), **fields.pop("details", {})}
+    return queued_run(operation, str(request.user), **fields)
+
+
+def queued_run(operation: str, queued_by: str, **fields: Any) -> RetentionRun:
+    """The run record of work about to be queued (status running until a worker ends it)."""
+    details = {"queued_by": queued_by, **fields.pop("details", {})}
     return RetentionRun.objects.create(
         operation=operation,
         status=RetentionRun.Status.RUNNING,
@@ -30,15 +36,23 @@ def record_queued_run(operation: str, request: Any, **fields: Any) -> RetentionR
     )
 
 
-def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Response:
-    """Queue `task(run_id=run.pk, **kwargs)`; the 202 (or 503) answer described above."""
+def send(task: Task, run: RetentionRun, **kwargs: Any) -> AsyncResult | None:
+    """Queue `task(run_id=run.pk, **kwargs)`; None when the broker cannot be reached (the run
+    is then marked failed, saying so)."""
     try:
-        result = task.apply_async(kwargs={"run_id": run.pk, **kwargs})
+        return task.apply_async(kwargs={"run_id": run.pk, **kwargs})
     except OperationalError as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"The task could not be queued: {exc}"
         run.finished = datetime.now(UTC)
         run.save()
+        return None
+
+
+def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Response:
+    """Queue `task(run_id=run.pk, **kwargs)`; the 202 (or 503) answer described above."""
+    result = send(task, run, **kwargs)
+    if result is None:
         return Response(
             {"detail": f"{run.errors}. Check that Redis (the Celery broker) is running."},
             status=503,

@@ -95,6 +95,7 @@ def energy_rows(
                 "part of this local day and it cannot be split (TIME_ZONE is not at UTC+0 "
                 "then); the row is kept"
             )
+            outcome.kept.add(day)
             continue
         row = _energy_day(
             entity,

@@ -1,7 +1,8 @@
 """One refresh or rebuild per materialized view at a time: an enrich.redis RunLock per view.
 
-It expires 5 minutes after the longest hard time limit of the view tasks (the refresh and the
-rebuild run only in workers), so it outlives any live run and frees itself after a killed one.
+It expires 5 minutes after the longest hard time limit of the view tasks (the refresh, the
+rebuild and the follow-up of entity edits run only in workers), so it outlives any live run
+and frees itself after a killed one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from enrich.redis.lock import RunLock, lock_key
 LOCK_SECONDS = (
     max(
         settings.TASK_TIME_LIMITS[t][1]
-        for t in ("retention.refresh_views", "retention.rebuild_view")
+        for t in (
+            "retention.refresh_views",
+            "retention.rebuild_view",
+            "retention.follow_view_edits",
+        )
     )
     + 300
 )

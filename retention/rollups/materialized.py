@@ -18,6 +18,10 @@ Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebui
 buckets of the local days start..end (both included) are recomputed; the watermark is not
 moved. Rows whose source data is gone entirely are left as they are.
 
+Edits of the entity registry (`retention.rollups.follow`): an edit that changes what a view
+reads of an entity is followed by a run of mode "edits" on the worker; the refresh takes up
+the edits no such run has followed yet.
+
 Every refresh and rebuild is recorded as a RetentionRun with operation "view_refresh".
 One refresh or rebuild per view at a time (a Redis lock per view): one that finds the view
 busy does nothing and is recorded with status "skipped", so a slow refresh cannot overwrite
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time as clock
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
@@ -83,11 +88,14 @@ def check_view(name: str) -> str:
 
 
 # --- Writing -------------------------------------------------------------------------------
-def _upsert(name: str, rows: list[models.Model]) -> int:
+def _upsert(name: str, rows: list[models.Model], stale: list[int] = ()) -> int:
+    """Write the rows (and delete the `stale` ones, by id) in one transaction."""
     model = VIEWS[name]
     keys = KEYS[name]
     update = [c for c in COLUMNS[name] if c not in keys]  # "refreshed" is auto_now
     with transaction.atomic():
+        for index in range(0, len(stale), 1000):
+            model.objects.filter(pk__in=stale[index : index + 1000]).delete()
         model.objects.bulk_create(
             rows, batch_size=1000, update_conflicts=True, unique_fields=keys, update_fields=update
         )
@@ -202,16 +210,21 @@ def _run(
     fill_new: bool,
     run: RetentionRun | None = None,
     new_after: datetime | None = None,
+    work: Callable[[], Outcome] | None = None,
 ) -> RetentionRun:
-    """Compute and upsert the rows; recorded in `run` (one the API created) or a new run."""
+    """Compute (`work`, by default `_compute`) and upsert the rows, delete the outcome's stale
+    ones; recorded in `run` (one the API created) or a new run."""
     began = clock.monotonic()
     run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
     run.started, run.range_start, run.range_end = datetime.now(UTC), start, end
     run.details = {**run.details, "view": name, "mode": mode}
     run.save()
     try:
-        outcome = _compute(name, start, end, now, fill_new=fill_new, new_after=new_after)
-        written = _upsert(name, outcome.rows)
+        if work is None:
+            outcome = _compute(name, start, end, now, fill_new=fill_new, new_after=new_after)
+        else:
+            outcome = work()
+        written = _upsert(name, outcome.rows, outcome.stale)
     except Exception as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"{type(exc).__name__}: {exc}"
@@ -220,6 +233,7 @@ def _run(
         raise
     run.status = RetentionRun.Status.OK
     run.records_processed = written
+    run.records_deleted = len(outcome.stale)
     run.details = {
         **run.details,
         "view": name,
@@ -245,12 +259,15 @@ def _finish(run: RetentionRun, began: float) -> None:
 
 
 def _skipped(
-    name: str, mode: str, start: datetime | None, end: datetime, run: RetentionRun | None = None
+    name: str,
+    mode: str,
+    start: datetime | None,
+    end: datetime,
+    run: RetentionRun | None = None,
+    why: str = "the next refresh covers this range; a rebuild can be asked again once it has "
+    "finished",
 ) -> RetentionRun:
-    why = (
-        f"another refresh or rebuild of {name} is running; nothing done (the next refresh "
-        "covers this range; a rebuild can be asked again once it has finished)"
-    )
+    why = f"another refresh or rebuild of {name} is running; nothing done ({why})"
     logger.warning("view %s %s skipped: %s", name, mode, why)
     run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
     run.started = run.finished = datetime.now(UTC)
@@ -275,7 +292,23 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
         state.watermark = now
         state.last_refreshed = datetime.now(UTC)
         state.save()
+        if followed := _follow_noted_edits(name, now):
+            run.details = {**run.details, "edits_run": followed.pk}
+            run.save(update_fields=["details"])
         return run
+
+
+def _follow_noted_edits(name: str, now: datetime) -> RetentionRun | None:
+    """The registry's edits not followed yet (the broker was out of reach when they were
+    saved, or the view was busy): taken up by the refresh, under its lock, in a run of their
+    own (None: there were none)."""
+    from retention.rollups.follow import take_up  # it builds on this module
+
+    try:
+        return take_up(name, now)
+    except Exception as exc:  # its run says why; the edits stay noted for the next run
+        logger.warning("view %s: the noted entity edits could not be followed: %s", name, exc)
+        return RetentionRun.objects.filter(details__view=name).order_by("-pk").first()
 
 
 def _last_began(name: str) -> datetime | None:

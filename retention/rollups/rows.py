@@ -70,6 +70,8 @@ class Outcome:
     rows: list = field(default_factory=list)
     sources: Counter = field(default_factory=Counter)  # raw / hourly / daily parts read
     skipped: list[str] = field(default_factory=list)
+    kept: set = field(default_factory=set)  # buckets whose rows are left as they are
+    stale: list[int] = field(default_factory=list)  # ids of rows to delete (edits followed)
 
 
 # --- hourly_room_activity ----------------------------------------------------------------
@@ -150,12 +152,14 @@ def activity_rows(
             if first_known is not None and (known_from is None or first_known < known_from):
                 known_from = first_known
     if known_from is None:
+        outcome.kept.update(blocked)
         return outcome
     union = _union_seconds(intervals)
     hour = max(floor_hour(known_from), start)
     while hour < end:
         if hour in blocked:
             outcome.skipped.append(f"{area} {hour.isoformat()}: only daily tier rows remain")
+            outcome.kept.add(hour)
         else:
             length = (min(hour + HOUR, end) - hour).total_seconds()
             on_seconds = max(union.get(hour, 0.0), tier_on.get(hour, 0.0))

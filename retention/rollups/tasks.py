@@ -1,16 +1,21 @@
-"""Celery tasks of the materialized views: the periodic incremental refresh, and the rebuild
-of a range that `POST /api/views/<name>/rebuild` queues.
+"""Celery tasks of the materialized views: the periodic incremental refresh, the rebuild of a
+range that `POST /api/views/<name>/rebuild` queues, and the follow-up of the entity registry's
+edits that a save in the admin queues (`queue_follow_ups`, retention.rollups.follow).
 
 Registered through `config/celery.py` (autodiscovery of `retention.rollups.tasks`); the refresh is
 scheduled by the beat entry "Refresh materialized views" (every 4 hours, editable in the admin).
 """
 
 import logging
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from celery import shared_task
 
 from retention.models import RetentionRun
+from retention.queued import queued_run, send
+from retention.rollups.follow import follow_edits, pending
+from retention.rollups.lock import LOCK_SECONDS
 from retention.rollups.materialized import VIEWS, rebuild_view, refresh_view
 from retention.task_records import recorded
 
@@ -29,6 +34,7 @@ def refresh_views() -> dict:
             logger.warning("view %s refresh failed: %s", name, exc)
             result[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
             continue
+        _edits_left(name, run)
         result[name] = {"status": run.status, "rows": run.records_processed, "run": run.pk}
     return result
 
@@ -39,4 +45,76 @@ def rebuild(name: str, start: str, end: str, run_id: int | None = None) -> dict:
     run the API created (`run_id`)."""
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
     run = rebuild_view(name, date.fromisoformat(start), date.fromisoformat(end), run=run)
+    _edits_left(name, run)
     return {"status": run.status, "rows": run.records_processed, "run": run.pk}
+
+
+@shared_task(**recorded("retention.follow_view_edits", RetentionRun.Operation.VIEW_REFRESH))
+def follow_view_edits(name: str, run_id: int | None = None) -> dict:
+    """Compute again the parts of view `name` that entity edits changed, in the run the save
+    created (`run_id`)."""
+    run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+    run = follow_edits(name, run=run)
+    if run is None:
+        return {"status": "ok", "rows": 0, "run": None}
+    _edits_left(name, run)
+    return {"status": run.status, "rows": run.records_processed, "run": run.pk}
+
+
+# --- Queueing the follow-up of edits ---------------------------------------------------------
+@dataclass
+class Queued:
+    """The follow-up of a view's edits: its run, and whether it could be queued."""
+
+    view: str
+    keys: list[str]
+    run: RetentionRun | None  # None: not even recorded (the database refused)
+    waiting: bool = False  # a run queued earlier (not started yet) takes these edits up too
+    error: str = ""  # the task could not be queued: the next refresh takes the edits up
+
+
+def _waiting_run(name: str) -> RetentionRun | None:
+    """A follow-up of the view queued and not started yet (a worker sets `queued_at`)."""
+    return (
+        RetentionRun.objects.filter(
+            operation=RetentionRun.Operation.VIEW_REFRESH,
+            status=RetentionRun.Status.RUNNING,
+            details__view=name,
+            details__mode="edits",
+            started__gte=datetime.now(UTC) - timedelta(seconds=LOCK_SECONDS),
+        )
+        .exclude(details__has_key="queued_at")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def queue_follow_ups(parts: dict[str, set[str]], queued_by: str) -> list[Queued]:
+    """Queue `follow_view_edits` for each view in `parts` (view -> keys), unless one is
+    waiting already: several edits in a row are followed by one run."""
+    queued = []
+    for name, keys in sorted(parts.items()):
+        waiting = _waiting_run(name)
+        if waiting is not None:
+            queued.append(Queued(name, sorted(keys), waiting, waiting=True))
+            continue
+        run = queued_run(
+            RetentionRun.Operation.VIEW_REFRESH, queued_by, details={"view": name, "mode": "edits"}
+        )
+        reason = ""
+        if send(follow_view_edits, run, name=name) is None:
+            reason = run.errors.rstrip(".")
+            run.errors = (
+                f"{reason}. The edits stay noted: the next refresh of the view takes them up."
+            )
+            run.save(update_fields=["errors"])
+            logger.warning("view %s: the follow-up of entity edits: %s", name, run.errors)
+        queued.append(Queued(name, sorted(keys), run, error=reason))
+    return queued
+
+
+def _edits_left(name: str, run: RetentionRun) -> None:
+    """Edits noted while this run held the view (their own follow-up found it busy): queued
+    now that it is free. A run that was skipped leaves them to the run it made way for."""
+    if run.status != RetentionRun.Status.SKIPPED and pending(name):
+        queue_follow_ups({name: set()}, "retention worker (edits noted while the view was busy)")

@@ -4,6 +4,7 @@ refresh minus VIEW_LATE_MARGIN_HOURS to now (the first refresh reads all history
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
+from retention.models import RetentionRun
 from retention.rollups.materialized import VIEWS, refresh_view
 
 
@@ -37,6 +38,13 @@ def _describe(run) -> str:
         f"range {run.range_start and run.range_start.isoformat()} .. "
         f"{run.range_end.isoformat()}, sources {details.get('sources', {})}"
     )
+    if details.get("edits_run"):
+        edits = RetentionRun.objects.get(pk=details["edits_run"])
+        line += (
+            f"\n  entity edits followed in run {edits.pk}: {edits.status}, "
+            f"{edits.records_processed} rows written, {edits.records_deleted} deleted"
+            + (f" ({edits.errors})" if edits.errors else "")
+        )
     if details.get("skipped_count"):
         line += f"\n  {details['skipped_count']} bucket(s) skipped:\n  " + "\n  ".join(
             details["skipped"][:10]

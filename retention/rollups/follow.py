@@ -1,0 +1,209 @@
+"""The materialized views follow the entity registry's edits.
+
+An edit (admin: the entity's form or the list) that changes what a view reads of an entity
+(`changed_parts`) notes the parts of the view it changes, in the edit's own transaction
+(`ViewFollowUp`): the entity's rows of daily_energy_by_device (its kind, unit, layout,
+measurement or id), the old and the new area's rows of hourly_room_activity (a motion,
+occupancy or presence sensor's area, kind, device class, name, layout, measurement or id).
+An edit that changes none of that (tiered, the name of a power sensor, "W" for "") notes
+nothing.
+
+Once committed, the edit's request queues `retention.follow_view_edits` on the retention worker
+(`retention.rollups.tasks.queue_follow_ups`: one waiting run per view, so ten edits in a row
+are one run). The run (`take_up`, under the view's lock, recorded as a "view_refresh" run in
+mode "edits") computes each noted part again, as a rebuild would, from the entity's
+first_seen to now, and deletes its rows the computation no longer gives: the sensor's hours
+in its old area, the days of an entity that left the energy view. It reaches back to the
+first day whose hourly aggregates still exist (`horizon`): before it only daily aggregates
+or the archive hold the data, a day cannot be split into hours again, and those rows stay as
+they were computed. Noted parts the run could not take up (the broker was out of reach at
+the save, the view was busy) are taken up by the view's next refresh.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from retention.models import (
+    DailyEnergyByDevice,
+    Entity,
+    HourlyRoomActivity,
+    RetentionRun,
+    TierChunk,
+    ViewFollowUp,
+)
+from retention.rollups.energy import energy_rows
+from retention.rollups.inputs import price_book
+from retention.rollups.materialized import (
+    ACTIVITY,
+    DAY,
+    ENERGY,
+    _merge,
+    _run,
+    _skipped,
+    check_view,
+    view_lock,
+)
+from retention.rollups.rows import Outcome, activity_rows, activity_sensors
+from retention.tiers.units import unit_factor
+from retention.timeutil import floor_hour, local_date, local_day_start
+
+ENERGY_KINDS = (Entity.Kind.POWER, Entity.Kind.ENERGY)
+# Shown next to a change: the fields the views read.
+SHOWN = ("entity_id", "kind", "area", "unit", "device_class", "friendly_name", "layout",
+         "measurement")  # fmt: skip
+
+
+# --- What an edit changes ------------------------------------------------------------------
+def _energy_inputs(entity: Entity) -> tuple | None:
+    """What daily_energy_by_device reads of the entity (None: it is not in the view)."""
+    if entity.kind not in ENERGY_KINDS:
+        return None
+    return (entity.entity_id, entity.kind, unit_factor(entity), entity.layout, entity.measurement)
+
+
+def _activity_inputs(entity: Entity) -> tuple | None:
+    """What hourly_room_activity reads of the entity, its area first (None: not counted)."""
+    if not activity_sensors([entity]):
+        return None
+    return (entity.area, entity.entity_id, entity.layout, entity.measurement)
+
+
+INPUTS = {ENERGY: _energy_inputs, ACTIVITY: _activity_inputs}
+
+
+def changed_parts(before: Entity, after: Entity) -> dict[str, set[str]]:
+    """view -> the keys of its rows (entity ids, areas) the edit `before` -> `after` changes."""
+    parts: dict[str, set[str]] = {}
+    for view, inputs in INPUTS.items():
+        old, new = inputs(before), inputs(after)
+        if old != new:
+            parts[view] = {found[0] for found in (old, new) if found is not None}
+    return parts
+
+
+def describe(before: Entity, after: Entity) -> str:
+    changes = [
+        f"{name} {getattr(before, name)!r} -> {getattr(after, name)!r}"
+        for name in SHOWN
+        if getattr(before, name) != getattr(after, name)
+    ]
+    return f"{after.entity_id}: {', '.join(changes)}"[:500]
+
+
+def note_edit(before: Entity, after: Entity) -> dict[str, set[str]]:
+    """Note the parts of the views the edit changes (in the caller's transaction); them."""
+    parts = changed_parts(before, after)
+    edit = describe(before, after)
+    since = after.first_seen or before.first_seen
+    ViewFollowUp.objects.bulk_create(
+        ViewFollowUp(view=view, key=key, since=since, edit=edit)
+        for view, keys in sorted(parts.items())
+        for key in sorted(keys)
+    )
+    return parts
+
+
+def pending(name: str) -> bool:
+    return ViewFollowUp.objects.filter(view=name).exists()
+
+
+# --- Following them --------------------------------------------------------------------------
+def horizon() -> datetime | None:
+    """The first moment after the last UTC day whose hourly aggregates retention replaced by
+    daily ones (None: none was): the edits are followed from there on."""
+    last = (
+        TierChunk.objects.filter(tier=TierChunk.Tier.DAILY, state=TierChunk.State.DELETED)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )
+    return datetime.combine(last + DAY, time(), UTC) if last else None
+
+
+def _oldest_row(name: str, key: str) -> datetime | None:
+    if name == ENERGY:
+        day = DailyEnergyByDevice.objects.filter(entity_id=key).order_by("date").first()
+        return local_day_start(day.date) if day else None
+    row = HourlyRoomActivity.objects.filter(area=key).order_by("hour").first()
+    return row.hour if row else None
+
+
+def _stale(rows, bucket: str, start, produced: Outcome) -> list[int]:
+    """Ids of the rows from `start` on that the computation no longer gives."""
+    given = {getattr(row, bucket) for row in produced.rows} | produced.kept
+    found = rows.filter(**{f"{bucket}__gte": start}).values_list("pk", bucket)
+    return [pk for pk, at in found if at not in given]
+
+
+def _energy_part(key: str, since: datetime, now: datetime) -> Outcome:
+    first = local_date(since)
+    entity = Entity.objects.filter(entity_id=key, kind__in=ENERGY_KINDS).first()
+    outcome = Outcome()
+    if entity is not None:
+        prices = price_book(local_day_start(first), now)
+        outcome = energy_rows(entity, first, local_date(now), now, prices)
+    rows = DailyEnergyByDevice.objects.filter(entity_id=key)
+    outcome.stale = _stale(rows, "date", first, outcome)
+    return outcome
+
+
+def _activity_part(key: str, since: datetime, now: datetime) -> Outcome:
+    start = floor_hour(since)
+    sensors = activity_sensors(Entity.objects.filter(kind=Entity.Kind.BINARY, area=key))
+    outcome = activity_rows(key, sensors.get(key, []), start, now, now)
+    rows = HourlyRoomActivity.objects.filter(area=key)
+    outcome.stale = _stale(rows, "hour", start, outcome)
+    return outcome
+
+
+def _outcome(name: str, since: dict[str, datetime], now: datetime) -> Outcome:
+    total = Outcome()
+    part = _energy_part if name == ENERGY else _activity_part
+    for key, start in sorted(since.items()):
+        found = part(key, start, now)
+        _merge(total, found)
+        total.stale.extend(found.stale)
+    return total
+
+
+def take_up(name: str, now: datetime, run: RetentionRun | None = None) -> RetentionRun | None:
+    """Follow the view's noted edits (the caller holds the view's lock); None when there were
+    none and no run was given."""
+    marks = list(ViewFollowUp.objects.filter(view=name).order_by("pk"))
+    if not marks and run is None:
+        return None
+    limit = horizon()
+    since: dict[str, datetime] = {}
+    unknown: set[str] = set()
+    for mark in marks:
+        start = mark.since or _oldest_row(name, mark.key)
+        if start is None:
+            unknown.add(mark.key)  # nothing was computed for it, and nothing can be yet
+            continue
+        start = max(start, limit) if limit else start
+        since[mark.key] = min(since.get(mark.key, start), start)
+    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
+    run.details = {
+        **run.details,
+        "edits": sorted({mark.edit for mark in marks})[:100],
+        "parts": sorted(since),
+        "first_seen_unknown": sorted(unknown),
+    }
+    start = min(since.values(), default=None)
+    done = _run(name, "edits", start, now, now, False, run, work=lambda: _outcome(name, since, now))
+    ViewFollowUp.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
+    return done
+
+
+def follow_edits(
+    name: str, *, now: datetime | None = None, run: RetentionRun | None = None
+) -> RetentionRun | None:
+    """Take the view's lock and follow its noted edits (see the module docstring)."""
+    check_view(name)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    with view_lock(name) as mine:
+        if not mine:
+            why = "the edits stay noted: that run's task or the next refresh takes them up"
+            return _skipped(name, "edits", None, now, run, why)
+        return take_up(name, now, run)
