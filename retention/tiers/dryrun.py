@@ -1,6 +1,11 @@
 """Dry runs of the tiers: what a run would aggregate and delete and the space expected back,
-from the measured bytes per point of the source tier; nothing is changed. A dry run takes no
-lock, so a scheduled run starting meanwhile is not skipped for it."""
+from the measured bytes per point of each source; nothing is changed. A dry run takes no
+lock, so a scheduled run starting meanwhile is not skipped for it.
+
+Sparse entities (`retention.tiers.density`) are counted where their runs delete them: the
+hourly dry run leaves out the entity-days whose raw states the hourly tier would keep (it
+computes their hours as the run does), and the daily dry run counts the kept raw states it
+would compose and delete, at the raw tier's bytes per point."""
 
 from __future__ import annotations
 
@@ -12,8 +17,13 @@ from django.conf import settings
 
 from enrich.influx import get_timeseries, quote_ident
 from retention.entities import ha_source
+from retention.tiers import density
+from retention.tiers.hourly import HourlyTier
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
+from retention.tiers.safety import raw_retention_policy
 from retention.timeutil import utc_midnight
+
+DAY = timedelta(days=1)
 
 
 # --- Dry run ----------------------------------------------------------------------------------
@@ -31,23 +41,27 @@ def _points_in(database: str, rp: str) -> int:
 
 
 def _per_day(
-    tier, label: str, count: Callable[[date], dict[str, int]], progress
-) -> tuple[list[dict[str, Any]], int, set[str]]:
-    """`count(day)` (points per entity id) for every day the run would work on: the days as
-    the report lists them (the sum under `label`), the total, the entities that have any."""
+    tier, labels: tuple[str, str], count: Callable[[date], tuple[dict[str, int], int]], progress
+) -> tuple[list[dict[str, Any]], int, int, set[str]]:
+    """`count(day)` (points per entity id, and the kept raw states) for every day the run
+    would work on: the days as the report lists them (the sums under `labels`, the second
+    where there are any), both totals, the entities that have any points."""
     days = tier.work_days()
     per_day = []
-    total = 0
+    total = kept_total = 0
     entities: set[str] = set()
     for n, day in enumerate(days):
-        counts = count(day)
+        counts, kept = count(day)
         points = sum(counts.values())
         entities.update(k for k, v in counts.items() if v)
-        per_day.append({"day": day.isoformat(), label: points})
+        per_day.append(
+            {"day": day.isoformat(), labels[0]: points, **({labels[1]: kept} if kept else {})}
+        )
         total += points
+        kept_total += kept
         if progress:
             progress(n + 1, len(days), day.isoformat())
-    return per_day, total, entities
+    return per_day, total, kept_total, entities
 
 
 def _space(database: str, rp: str, deleted: int) -> dict[str, Any]:
@@ -65,16 +79,23 @@ def _space(database: str, rp: str, deleted: int) -> dict[str, Any]:
 
 def dry_run_hourly(tier, progress=None) -> dict:
     """What a run would aggregate and delete, changing nothing."""
+    kept_entities: set[str] = set()
 
-    def raw_points(day: date) -> dict[str, int]:
+    def raw_points(day: date) -> tuple[dict[str, int], int]:
         start = utc_midnight(day)
-        end = start + timedelta(days=1)
-        return {
-            e.entity_id: ha_source.count_samples(e, start, end, database=tier.database)
+        counts = {
+            e.entity_id: ha_source.count_samples(e, start, start + DAY, database=tier.database)
             for e in tier.entities
         }
+        kept = 0
+        for entity in tier.entities:
+            if _keeps_states(tier, entity, day, counts[entity.entity_id]):
+                kept += counts.pop(entity.entity_id)
+                kept_entities.add(entity.entity_id)
+        return counts, kept
 
-    per_day, total, entities = _per_day(tier, "raw_points", raw_points, progress)
+    labels = ("raw_points", "kept_raw_points")
+    per_day, total, kept, entities = _per_day(tier, labels, raw_points, progress)
     return {
         "tier": "hourly",
         "source": f"{tier.database}/{tier.raw_rp}",
@@ -85,20 +106,50 @@ def dry_run_hourly(tier, progress=None) -> dict:
         "tiered_entities": len(tier.entities),
         "raw_points": total,
         "would_delete_points": total,
+        "kept_raw_points": kept,
+        "kept_entities": sorted(kept_entities),
         "hourly_rows_at_most": 24 * len(per_day) * len(tier.entities),
         **_space(tier.database, tier.raw_rp, total),
         "note": "bytes per point measured: the raw retention policy's size by InfluxDB's "
-        "accounting divided by its points; InfluxDB returns the space at its next compaction",
+        "accounting divided by its points; InfluxDB returns the space at its next compaction. "
+        "kept_raw_points: the raw states of sparse entities that the hourly tier keeps instead "
+        "of writing more hourly rows; the daily tier deletes them",
     }
 
 
-def dry_run_daily(tier, progress=None) -> dict:
-    def hourly_rows(day: date) -> dict[str, int]:
-        rows = read_rows(HOURLY_RP, utc_midnight(day), utc_midnight(day) + timedelta(days=1))
-        return {entity_id: len(entity_rows) for entity_id, entity_rows in rows.items()}
+def _keeps_states(tier, entity, day: date, raw_points: int) -> bool:
+    """Whether the run would keep the entity's raw states of the day (density.keeps_states):
+    only a measured entity with no more states than a day has hours, so only then are its
+    hours computed."""
+    if entity.states_per_day is None or not 0 < raw_points <= 24:
+        return False
+    item = tier.compute(entity, day)
+    return bool(item.rows) and density.keeps_states(item)
 
-    per_day, total, entities = _per_day(tier, "hourly_rows", hourly_rows, progress)
+
+def dry_run_daily(tier, progress=None) -> dict:
+    deleted = {"hourly": 0}
+
+    def hourly_rows(day: date) -> tuple[dict[str, int], int]:
+        start = utc_midnight(day)
+        rows = read_rows(HOURLY_RP, start, start + DAY)
+        deleted["hourly"] += sum(len(entity_rows) for entity_rows in rows.values())
+        composer = HourlyTier(None, None, start)
+        try:
+            kept = density.add_kept_days(day, rows, composer)
+        finally:
+            composer.close()
+        raw = sum(row.points for entity_id in kept for row in rows[entity_id])
+        return {entity_id: len(entity_rows) for entity_id, entity_rows in rows.items()}, raw
+
+    labels = ("hourly_rows", "kept_raw_points")
+    per_day, total, kept, entities = _per_day(tier, labels, hourly_rows, progress)
     database = settings.TIER_DATABASE
+    hourly = _space(database, HOURLY_RP, deleted["hourly"])
+    raw_database = settings.HA_INFLUXDB_DATABASE
+    raw_rp = raw_retention_policy()
+    raw = _space(raw_database, raw_rp, kept) if kept else {"expected_freed_bytes": None}
+    freed = [f for f in (hourly["expected_freed_bytes"], raw["expected_freed_bytes"]) if f]
     return {
         "tier": "daily",
         "source": f"{database}/{HOURLY_RP}",
@@ -107,9 +158,15 @@ def dry_run_daily(tier, progress=None) -> dict:
         "days": per_day,
         "entities": sorted(entities),
         "hourly_rows": total,
-        "would_delete_points": total,
+        "would_delete_points": deleted["hourly"] + kept,
+        "kept_raw_points": kept,
         "daily_rows_at_most": len(entities) * len(per_day),
-        **_space(database, HOURLY_RP, total),
+        **hourly,
+        "kept_raw": {"source": f"{raw_database}/{raw_rp}", "points": kept, **raw},
+        "expected_freed_bytes": sum(freed) if freed else None,
         "note": "bytes per point measured: the hourly tier's size by InfluxDB's accounting "
-        "divided by its rows; InfluxDB returns the space at its next compaction",
+        "divided by its rows (kept_raw: the raw tier's, for the raw states of sparse entities "
+        "the hourly tier kept, composed here and deleted); hourly_rows counts the hours "
+        "composed, the kept entities' made from their raw states; InfluxDB returns the space "
+        "at its next compaction",
     }

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
-from enrich.influx import get_timeseries, quote_ident
+from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
 from enrich.readings import EPOCH, Reading
 from retention.entities.samples import Sample
 from retention.schema import TIER_MEASUREMENT
@@ -171,14 +171,20 @@ def read_rows(
 
 
 def last_row_before(rp: str, entity_id: str, before: datetime) -> TierRow | None:
-    """The entity's newest row before `before`."""
+    """The entity's newest row before `before`; None also before the tiers exist (a dry run
+    before the first run computes the hours as that run will)."""
     query = (
         f'SELECT * FROM {_source(rp)} WHERE "entity_id" = $entity_id AND time < $before '
         "ORDER BY time DESC LIMIT 1"
     )
     params = {"entity_id": entity_id, "before": before}
-    with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
-        row = next(rows, None)
+    try:
+        with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
+            row = next(rows, None)
+    except InfluxQueryError as exc:
+        if "not found" not in exc.server_message:  # database or retention policy not created
+            raise
+        return None
     return None if row is None else _row(rp, entity_id, row.time, row.values)
 
 

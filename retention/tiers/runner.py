@@ -232,9 +232,15 @@ def summary(run: RetentionRun) -> str:
         parts.append(details.get("reason", ""))
     elif run.status == RetentionRun.Status.DRY_RUN:
         freed = details.get("expected_freed_bytes")
+        kept = details.get("kept_raw_points") or 0
+        deleted = details.get("would_delete_points", run.records_processed)
+        if kept and details.get("tier") == "hourly":
+            kept_text = f" ({kept:,} raw states of sparse entities stay raw)"
+        else:
+            kept_text = f" ({kept:,} of them raw states kept by the hourly tier)" if kept else ""
         parts.append(
             f"would aggregate {run.records_processed:,} {what[0]} of "
-            f"{len(details.get('days', []))} day(s) and delete them"
+            f"{len(details.get('days', []))} day(s) and delete {deleted:,} points{kept_text}"
             + (f", about {freed / 1e6:.2f} MB back" if freed else "")
         )
     else:

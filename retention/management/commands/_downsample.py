@@ -63,12 +63,17 @@ class DownsampleCommand(BaseCommand):
             details = run.details
             for day in details.get("days", []):
                 count = day.get("raw_points", day.get("hourly_rows"))
-                self.stdout.write(f"  {day['day']}: {count:,}")
-            per_point = details.get("bytes_per_point")
-            if per_point:
+                kept = day.get("kept_raw_points")
                 self.stdout.write(
-                    f"measured {per_point:.1f} bytes per point in {details['source']}; "
-                    f"expected back: {details['expected_freed_bytes'] / 1e6:.2f} MB"
+                    f"  {day['day']}: {count:,}" + (f" ({kept:,} kept raw)" if kept else "")
                 )
+            for source in (details, details.get("kept_raw") or {}):
+                if source.get("bytes_per_point"):
+                    self.stdout.write(
+                        f"measured {source['bytes_per_point']:.1f} bytes per point in "
+                        f"{source['source']}"
+                    )
+            if details.get("expected_freed_bytes"):
+                self.stdout.write(f"expected back: {details['expected_freed_bytes'] / 1e6:.2f} MB")
         if run.status in (RetentionRun.Status.FAILED,):
             raise CommandError(run.errors or "the run failed")

@@ -204,3 +204,54 @@ def test_discovery_measures_states_per_day(ha_db, layout):
         "sensor.oven_power": pytest.approx(40.0),
     }
     assert "States per day measured for 2 tiered entities; 1 have fewer than 24" in out.getvalue()
+
+
+def test_dry_runs_count_what_the_runs_then_delete(ha_db, layout):
+    """With a sparse entity the hourly tier keeps some days raw and the daily tier deletes
+    them later: each dry run reports the points its run then deletes, and the space expected
+    back from each source's measured bytes per point."""
+    power = measured(ha_db.write_entity(layout, "sensor.heater_power", power_points(), unit="W"))
+    dense = [(900 * n, float(n % 50)) for n in range(DAYS * 96)]  # every 15 min, 96 a day
+    measured(ha_db.write_entity(layout, "sensor.fridge_power", dense, unit="W"))
+    end = D0 + 2 * DAY  # A (heater kept), B (heater busy)
+
+    dry = tiers.downsample_hourly(D0, end, dry_run=True)
+    assert dry.status == "dry_run", dry.errors
+    run = tiers.downsample_hourly(D0, end)
+    assert run.status == "ok", run.errors
+    report = dry.details
+    # The heater's 3 states of day A stay raw; B's 40 and the fridge's 2 x 96 go.
+    assert report["would_delete_points"] == run.records_deleted == 40 + 2 * 96
+    assert dry.records_processed == run.records_processed == 40 + 2 * 96
+    assert report["kept_raw_points"] == 3
+    assert "and delete 232 points (3 raw states of sparse entities stay raw)" in tiers.summary(dry)
+    assert report["days"] == [
+        {"day": str(D0), "raw_points": 96, "kept_raw_points": 3},
+        {"day": str(D0 + DAY), "raw_points": 40 + 96},
+    ]
+    assert count_samples(power, T0, T0 + DAY) == 3
+
+    dry = tiers.downsample_daily(D0, end, dry_run=True)
+    assert dry.status == "dry_run", dry.errors
+    report = dry.details
+    run = tiers.downsample_daily(D0, end)
+    assert run.status == "ok", run.errors
+    # The hourly rows (heater on B, fridge on A and B) and the heater's 3 raw states of A.
+    assert report["would_delete_points"] == run.records_deleted == 3 * 24 + 3
+    assert dry.records_processed == run.records_processed == 3 * 24 + 21  # A's heater: 03-24 h
+    assert report["kept_raw_points"] == run.details["raw_points_deleted"] == 3
+    assert "and delete 75 points (3 of them raw states kept by the hourly tier)" in tiers.summary(
+        dry
+    )
+    # The space: each source's bytes per point (its size by InfluxDB / its points) times the
+    # points deleted there.
+    assert report["source_points"] == 3 * 24  # the hourly tier holds A and B
+    kept = report["kept_raw"]
+    assert kept["source"] == f"{ha_db.name}/autogen" and kept["points"] == 3
+    expected = 0
+    for source, deleted in ((report, 3 * 24), (kept, 3)):
+        if source["source_points"] and source["source_bytes"]:
+            per_point = source["source_bytes"] / source["source_points"]
+            assert source["bytes_per_point"] == pytest.approx(per_point)
+            expected += round(per_point * deleted)
+    assert report["expected_freed_bytes"] == (expected or None)
