@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
@@ -80,10 +81,12 @@ def current_value(
         value = summary(slots, now, _hours(target), currency, target.key)
         if value is not None:
             return {"value": value, "time": value["time"], **fetched, "stale": False}
+    # Now on the home's clock, with its offset: what a person there reads as now.
+    local = now.astimezone(ZoneInfo(config.site.timezone or "UTC"))
     return _last_fetched(
         answer,
         fetched,
-        f"no stored price slot covers now ({now.isoformat(timespec='seconds')}); check that "
+        f"no stored price slot covers now ({local.isoformat(timespec='seconds')}); check that "
         "the price collector runs (see last_run)",
     )
 

@@ -182,6 +182,18 @@ def test_stale_only_when_no_stored_slot_covers_now(own_storage, replay_server, a
     )
 
 
+def test_stale_reason_says_now_on_the_homes_clock(own_storage, replay_server, api, monkeypatch):
+    """The status page shows the reason as it is: a home in New York reads its own evening
+    (with its offset), not 22:00 UTC, which looked like the wrong time."""
+    case = CASES["60min"]
+    collect(case, replay_server)
+    Site.objects.update(timezone="America/New_York")
+    monkeypatch.setattr(clock, "utc_now", lambda: case.day_end)  # 2026-05-01T22:00Z
+    entry = price_entry(api)
+    assert entry["stale"] is True
+    assert "no stored price slot covers now (2026-05-01T18:00:00-04:00)" in entry["message"]
+
+
 def test_nothing_stored_and_nothing_fetched_says_so(own_storage, api, monkeypatch):
     site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
     ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
