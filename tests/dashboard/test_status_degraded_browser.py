@@ -146,9 +146,14 @@ def test_a_last_run_and_a_measurement_a_week_back_show_their_date(
     def day(iso: str) -> str:  # weekday, day, month and time, as the page shows dates
         return browser.execute_script("return window.Status.day(arguments[0]);", iso)
 
+    def date(iso: str) -> str:  # a daily measurement: the UTC day it measures
+        return browser.execute_script("return window.Status.date(arguments[0]);", iso)
+
     run = now_row(browser, "awattar")[5]
     assert run == f"ok · {day(then.isoformat())}", run
+    measured = datetime.fromisoformat(newest["time"])
+    assert measured.day == then.day and f" {then.day}" in date(newest["time"])
     summary = browser.find_element("id", "storage-summary").text
-    assert summary.startswith(f"2 daily measurements; on {day(newest['time'])}:"), summary
+    assert summary.startswith(f"2 daily measurements; on {date(newest['time'])}:"), summary
     reduction = browser.find_element("id", "reduction").text
-    assert reduction.endswith(f"measured {day(newest['time'])}."), reduction
+    assert reduction.endswith(f"measured {date(newest['time'])}."), reduction

@@ -25,7 +25,7 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
                     value: function (u, v, si, idx) { return idx === null ? "—" : S.bytes(points[idx][tier[1]]); } });
       if (i > 0) bands.push({ series: [i + 1, i], fill: S.color(tier[0]) + "66" });
     });
-    var opts = { series: series, bands: bands,
+    var opts = { series: series, bands: bands, tzDate: S.clockOf("UTC"),  // the days measured
                  scales: { y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } },
                  axes: [{ stroke: S.color("fg"), grid: { stroke: S.color("line") } },
                         { stroke: S.color("fg"), grid: { stroke: S.color("line") }, size: 90,
@@ -34,11 +34,11 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     series.forEach(function (s, i) { if (i > 1) delete s.fill; });
     S.chart("storage", el, opts, data);
     var last = points[points.length - 1];
-    summary.textContent = points.length + " daily measurements; on " + S.day(last.time) + ": " +
+    summary.textContent = points.length + " daily measurements; on " + S.date(last.time) + ": " +
       TIERS.map(function (t) { return t[0] + " " + S.bytes(last[t[1]]); }).join(", ") + ".";
     reduction.textContent = last.reduction_percentage === null
       ? "Reduction so far: not measured (see /retention/stats for why)."
       : "Reduction so far: " + last.reduction_percentage.toFixed(1) + " % (" + S.bytes(last.storage_saved_bytes) +
-        " saved against keeping everything raw), measured " + S.day(last.time) + ".";
+        " saved against keeping everything raw), measured " + S.date(last.time) + ".";
   });
 });

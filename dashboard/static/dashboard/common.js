@@ -43,14 +43,62 @@
     while (Math.abs(n) >= 1024 && i < units.length - 1) { n /= 1024; i++; }
     return n.toFixed(i ? 1 : 0) + " " + units[i];
   }
+  // Times are shown on the home's clock (the site's time zone), whatever the browser's is; one
+  // the clock reads twice (the hour repeated when clocks go back) says its zone: "02:15 GMT+1".
+  // A zone this browser does not know: its own clock, every time with its zone.
+  var zone = root && root.dataset.timezone ? root.dataset.timezone : undefined;
+  try { new Intl.DateTimeFormat([], { timeZone: zone }); } catch (e) { zone = undefined; }
+  var always = root && root.dataset.timezone && zone === undefined;
+  if (always) {
+    document.getElementById("zone").textContent = "This browser does not know the home's time zone (" +
+      root.dataset.timezone + "): times are this browser's, each with its zone.";
+  }
+  var clock = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric",
+    month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+  function offset(ms) {  // minutes the home's clock is ahead of UTC at `ms`
+    var p = {};
+    clock.formatToParts(new Date(ms)).forEach(function (part) { p[part.type] = +part.value; });
+    var whole = Math.floor(ms / 1000) * 1000;
+    return Math.round((Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - whole) / 60000);
+  }
+  // The other moment the home's clock shows the same at, or null.
+  function twin(ms) {
+    var own = offset(ms), around = [offset(ms - 6 * 3600000), offset(ms + 6 * 3600000)];
+    for (var i = 0; i < around.length; i++) {
+      var other = ms + (own - around[i]) * 60000;
+      if (around[i] !== own && offset(other) === around[i]) return other;
+    }
+    return null;
+  }
+  function zoneName(ms, style) {
+    var parts = new Intl.DateTimeFormat([], { timeZone: zone, timeZoneName: style }).formatToParts(new Date(ms));
+    return parts.filter(function (p) { return p.type === "timeZoneName"; })[0].value;
+  }
+  function shown(iso, options) {
+    var ms = Date.parse(iso);
+    var text = new Date(ms).toLocaleString([], Object.assign({ timeZone: zone }, options));
+    var other = twin(ms);
+    if (other === null && !always) return text;
+    // "CET"/"CEST" where the language has names for both, else the offsets.
+    var name = zoneName(ms, "short");
+    return text + " " + (other !== null && name === zoneName(other, "short") ? zoneName(ms, "shortOffset") : name);
+  }
   function time(iso) {
-    return new Date(iso).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+    return shown(iso, { weekday: "short", hour: "2-digit", minute: "2-digit" });
   }
   // With the date: for lists that span more than a week (a month holds four of each weekday)
   // and for moments that may lie days back (a last run or measurement when beat stopped).
   function day(iso) {
-    return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short",
-                                              hour: "2-digit", minute: "2-digit" });
+    return shown(iso, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  }
+  // A daily storage measurement: stamped at the start of the UTC day it measures, shown as
+  // that day (not as the evening before west of UTC).
+  function date(iso) {
+    return new Date(iso).toLocaleDateString([], { timeZone: "UTC", weekday: "short", day: "numeric", month: "short" });
+  }
+  // uPlot's axes and legend on the home's clock (or `tz`'s).
+  function clockOf(tz) {
+    return function (seconds) { return uPlot.tzDate(new Date(seconds * 1000), tz || zone || "UTC"); };
   }
   function color(name) {
     return getComputedStyle(document.documentElement).getPropertyValue("--" + name).trim();
@@ -91,6 +139,7 @@
     opts.width = Math.max(320, Math.min(el.parentElement.clientWidth - 16, 1100));
     opts.height = opts.height || 260;
     opts.axes = opts.axes || axes();
+    if (zone && !opts.tzDate) opts.tzDate = clockOf();
     el.textContent = "";
     charts[name] = new uPlot(opts, data, el);
     el.dataset.series = String(data.length - 1);
@@ -104,6 +153,6 @@
     var elements = ids.map(function (id) { return document.getElementById(id); });
     run.apply(null, [window.Status].concat(elements));
   }
-  window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, day: day, color: color,
-                    cell: cell, fill: fill, chart: chart, panel: panel, charts: {} };
+  window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, day: day, date: date,
+                    clockOf: clockOf, color: color, cell: cell, fill: fill, chart: chart, panel: panel, charts: {} };
 })();

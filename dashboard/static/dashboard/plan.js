@@ -139,7 +139,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
     if (!res.body.loads.length) { byDuration = true; return askDuration(); }
     render(res.body.loads.map(function (load) {
       var title = load.name + " · " + hoursText(load.hours) + (load.contiguous ? "" : ", may be interrupted") +
-        " · done by " + load.deadline + " " + load.timezone + " (" + S.time(load.before) + " here)" + (load.kw ? " · " + load.kw + " kW" : "");
+        " · done by " + S.time(load.before) + (load.kw ? " · " + load.kw + " kW" : "");
       return card(load.name, title, load.plan, load.message, load.known);
     }), res.body.loads.length + " flexible load(s) of the site.");
   }

@@ -1,0 +1,137 @@
+"""Times on the status page, in a real browser in New York for a home in Berlin, the night its
+clocks go back (2026-10-25: 02:00-03:00 happens twice). What the page composes reads on the
+home's clock, a time that clock shows twice says its zone, and a daily storage measurement
+reads as the UTC day it measures, not as the evening before."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from collectors import clock
+from collectors.models import FlexibleLoad
+from enrich.models import ProviderConfig, Site
+from retention.stats import metrics
+from retention.timeutil import floor_day
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
+from tests.support.status_home import collect_all
+
+pytestmark = BROWSER_TEST
+
+NOW = datetime(2026, 10, 24, 22, 30, tzinfo=UTC)  # Sun 00:30 in Berlin (CEST, UTC+2)
+FIRST_TWO = datetime(2026, 10, 25, 0, tzinfo=UTC)  # 02:00 CEST
+SECOND_TWO = datetime(2026, 10, 25, 1, tzinfo=UTC)  # 02:00 CET, an hour later
+# EUR/MWh of the hourly slots from 20:00 UTC: the cheapest hour is the second 02:00, the
+# cheapest three hours start at the first.
+CHEAP = {FIRST_TWO: 20.0, SECOND_TWO: 10.0, SECOND_TWO + timedelta(hours=1): 15.0}
+
+
+@pytest.fixture
+def autumn_home(settings, isolated, replay_server, monkeypatch):
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
+    monkeypatch.setattr(clock, "utc_now", lambda: NOW)
+    payload = replay_server.load_fixture("awattar/marketdata_hourly.json")
+    first = NOW.replace(minute=0) - timedelta(hours=2)
+    for n, row in enumerate(payload["data"]):
+        start = first + timedelta(hours=n)
+        row["start_timestamp"] = int(start.timestamp() * 1000)
+        row["end_timestamp"] = int((start + timedelta(hours=1)).timestamp() * 1000)
+        row["marketprice"] = CHEAP.get(start, 100.0)
+    replay_server.add("GET", "/v1/marketdata", json=payload)
+    site = Site.objects.create(name="Berlin flat", latitude=52.52, longitude=13.405,
+                               timezone="Europe/Berlin", pricing_region="DE")  # fmt: skip
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar",
+                                  options={"base_url": replay_server.url})  # fmt: skip
+    assert collect_all(site, NOW) == {"awattar": "ok"}
+    FlexibleLoad.objects.create(site=site, name="Dishwasher", hours=1, deadline=time(6))
+    # Done by 02:30, which zoneinfo takes as the first one (CEST).
+    FlexibleLoad.objects.create(site=site, name="Heat pump", hours=1, deadline=time(2, 30))
+    # The storage measured today (stamped at this UTC midnight), whatever the day.
+    measured = floor_day(datetime.now(UTC))
+    metrics.record_metrics(measured + timedelta(hours=4, minutes=15))
+    return measured
+
+
+def berlin(browser, moment: datetime, **options) -> str:
+    """`moment` as this browser's language writes it on Berlin's clock (Intl, not the page)."""
+    return browser.execute_script(
+        "return new Date(arguments[0]).toLocaleString([], arguments[1]);",
+        moment.isoformat(), {"timeZone": "Europe/Berlin", **options},
+    )  # fmt: skip
+
+
+def zone(browser, moment: datetime) -> str:
+    """Berlin's short zone name at `moment` in this browser's language ("GMT+1" or "CET")."""
+    return browser.execute_script(
+        "return new Intl.DateTimeFormat([], {timeZone: 'Europe/Berlin', timeZoneName: 'short'})"
+        ".formatToParts(new Date(arguments[0])).filter(function (p) {"
+        " return p.type === 'timeZoneName'; })[0].value;",
+        moment.isoformat(),
+    )
+
+
+def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
+    live_server, autumn_home, browser
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    User.objects.create_user("reader", password="read-only-password")
+    browser.set_window_size(1280, 3000)
+    browser.get(f"{live_server.url}/login/")
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+    assert browser.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone;") == (
+        "America/New_York"
+    )
+
+    def at(moment: datetime) -> str:  # the page's short form (weekday, hour)
+        return berlin(browser, moment, weekday="short", hour="2-digit", minute="2-digit")
+
+    first, second = zone(browser, FIRST_TWO), zone(browser, SECOND_TWO)
+    assert first != second and at(FIRST_TWO) == at(SECOND_TWO)  # e.g. GMT+2 / GMT+1
+    # The cheapest 3 h start at the first 02:00 and end at 04:00, which the clock shows once.
+    summary = browser.find_element(By.ID, "price-summary").text
+    end = FIRST_TWO + timedelta(hours=3)
+    assert f"Cheapest 3 h: {at(FIRST_TWO)} {first} to {at(end)}, average" in summary, summary
+    # The cheapest hour is the second 02:00.
+    Select(browser.find_element(By.ID, "window-hours")).select_by_value("1")
+    expected = f"Cheapest 1 h: {at(SECOND_TWO)} {second} to {at(SECOND_TWO + timedelta(hours=1))}"
+    WebDriverWait(browser, 10).until(
+        lambda d: expected in d.find_element(By.ID, "price-summary").text
+    )
+
+    # The plans: by price only (no carbon provider), the dishwasher in the second 02:00; the
+    # heat pump done by the first 02:30.
+    dishwasher = browser.find_element(By.CSS_SELECTOR, "article.plan[data-load='Dishwasher']")
+    assert dishwasher.find_element(By.TAG_NAME, "h4").text.endswith(
+        f"done by {at(FIRST_TWO + timedelta(hours=5))}"  # 06:00 CET
+    )
+    window = dishwasher.find_element(By.CSS_SELECTOR, ".plan-window").text
+    assert (
+        window == f"Recommended: {at(SECOND_TWO)} {second} to {at(SECOND_TWO + timedelta(hours=1))}"
+    )
+    pump = browser.find_element(By.CSS_SELECTOR, "article.plan[data-load='Heat pump'] h4").text
+    assert pump.endswith(f"done by {at(FIRST_TWO + timedelta(minutes=30))} {first}"), pump
+
+    # The last collection (at NOW: Sunday 00:30 in Berlin, Saturday evening in New York).
+    row = browser.find_element(By.CSS_SELECTOR, "tr[data-source=electricity_pricing]").text
+    started = berlin(browser, NOW, weekday="short", day="numeric", month="short",
+                     hour="2-digit", minute="2-digit")  # fmt: skip
+    assert f"ok · {started}" in row, row
+
+    # The storage measured today reads as today, not as yesterday evening in New York.
+    measured = browser.execute_script(
+        "return new Date(arguments[0]).toLocaleDateString([], {timeZone: 'UTC', weekday: 'short',"
+        " day: 'numeric', month: 'short'});",
+        autumn_home.isoformat(),
+    )
+    storage = browser.find_element(By.ID, "storage-summary").text
+    assert storage.startswith(f"1 daily measurements; on {measured}: raw "), storage
+    assert "20:00" not in storage and "08:00 PM" not in storage
+    # Said once, at the top.
+    assert browser.find_element(By.ID, "zone").text.startswith(
+        "Times are the home's (Europe/Berlin);"
+    )
