@@ -37,3 +37,13 @@ if not 0 < MQTT_CHEAPEST_WINDOW_HOURS <= 24:
     raise ImproperlyConfigured(
         f"MQTT_CHEAPEST_WINDOW_HOURS={MQTT_CHEAPEST_WINDOW_HOURS:g} must be above 0 and at most 24."
     )
+# Home Assistant shows every entity unavailable once no process has published for this long
+# (enrich.mqtt.presence). A publication runs every minute: below about two minutes one late
+# publication already turns the entities unavailable.
+MQTT_OFFLINE_AFTER_SECONDS = number("MQTT_OFFLINE_AFTER_SECONDS", 180)
+if not 1 <= MQTT_OFFLINE_AFTER_SECONDS <= 86400:
+    raise ImproperlyConfigured(
+        f"MQTT_OFFLINE_AFTER_SECONDS={MQTT_OFFLINE_AFTER_SECONDS} must be between 1 and 86400 "
+        "(seconds without a publication before Home Assistant shows enrich offline; 180 "
+        "by default)."
+    )

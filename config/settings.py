@@ -38,6 +38,7 @@ from config.environment import BASE_DIR, VAR_DIR, choice, env, number, required
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
     MQTT_DISCOVERY_PREFIX,
+    MQTT_OFFLINE_AFTER_SECONDS,
     MQTT_TOPIC_ROOT,
     MQTT_URL,
 )

@@ -1,7 +1,9 @@
 """Publish every site's entities: retained discovery configs, states, attributes, availability.
 
 Each run publishes the full current picture (configs are idempotent and retained, states are
-recomputed), so a run after a broker outage loses nothing. Removal is a reconcile step: the
+recomputed), so a run after a broker outage loses nothing. A run the broker acknowledged
+renews enrich's `online` status (enrich.mqtt.presence), which turns `offline` when no process
+has published for MQTT_OFFLINE_AFTER_SECONDS. Removal is a reconcile step: the
 config topics published last time are kept in Redis; those no longer wanted (site deleted or
 disabled, provider removed or disabled, a circuit gone, a flexible load deleted or disabled)
 get an empty retained config, which makes Home Assistant remove the entity, and their retained
@@ -21,6 +23,7 @@ from collectors.ha_mqtt.loads import load_states
 from collectors.ha_mqtt.storage import storage_states
 from enrich.influx import TimeseriesError
 from enrich.models import Site
+from enrich.mqtt import presence
 from enrich.mqtt.broker import Broker
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis, make_key
@@ -110,6 +113,7 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     if wanted:
         pipe.hset(published_key(topics), mapping=wanted)
     pipe.execute()
+    presence.renew(broker.endpoint, topics.status, settings.MQTT_OFFLINE_AFTER_SECONDS)
     if removed:
         log.info("mqtt: removed %d entities: %s", len(removed), ", ".join(sorted(removed)))
     return {"status": "ok", "entities": len(wanted), "removed": len(removed)}

@@ -62,7 +62,7 @@ _watched: set[int] = set()
 
 
 def connection() -> Broker:
-    broker = get_broker(settings.MQTT_URL, publisher.topics_from_settings().status)
+    broker = get_broker(settings.MQTT_URL)
     if id(broker) not in _watched:
         _watched.add(id(broker))
         broker.on_connect(_on_connect(broker))
@@ -109,6 +109,8 @@ def _publish_at_start(**_) -> None:
 
 @worker_process_shutdown.connect
 def _leave(**_) -> None:
+    # A child recycled (max-tasks-per-child) or a worker stopped says nothing about enrich
+    # being offline: other processes may go on publishing (collectors.ha_mqtt.publisher).
     broker = current_broker()
     if broker is not None:
-        broker.stop(offline=True)
+        broker.stop()

@@ -2,9 +2,9 @@
 
 - paho's own loop thread connects and reconnects in the background with exponential backoff
   (1 s doubling to 60 s); no caller ever waits on the network for longer than it asks to.
-- The availability topic gets `offline` as the last will (retained): when the process dies or
-  loses its connection the broker marks enrich unavailable; every (re)connect publishes
-  `online` (retained).
+- It carries no last will: many processes publish (each Celery worker child has its own
+  connection) and any one of them may stop while the others go on. Whether enrich as a whole
+  is online is kept by `enrich.mqtt.presence`, not by any one process's connection.
 - `publish` never blocks and never raises for a broker problem: while disconnected it drops
   the message and returns False. Nothing is lost by that because configs are retained and
   states are recomputed: every (re)connect calls the `on_connect` callbacks, which publish the
@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
 
-ONLINE, OFFLINE = "online", "offline"
 RECONNECT_MIN_SECONDS, RECONNECT_MAX_SECONDS = 1, 60
 CONNECT_TIMEOUT_SECONDS = 5.0
 KEEPALIVE_SECONDS = 30
@@ -31,6 +33,8 @@ KEEPALIVE_SECONDS = 30
 # instead of growing without bound if the broker stalls (a home's full publication is a few
 # hundred messages; a refused one makes the publication count as interrupted).
 MAX_QUEUED_MESSAGES = 20000
+# MQTT 5 DISCONNECT reason codes: 0 drops the will, 4 has the broker publish it (after its delay).
+NORMAL, WITH_WILL = 0, 4
 
 
 class BadMqttUrl(ValueError):
@@ -75,25 +79,91 @@ def redacted(url: str) -> str:
     return url.replace(f":{parts.password}@", ":***@", 1)
 
 
-class Broker:
-    """One client connection with a last will on `availability_topic`."""
+def new_client(endpoint: Endpoint, client_id: str, protocol=mqtt.MQTTv311) -> mqtt.Client:
+    """A paho client for `endpoint` (credentials, TLS), not yet connected."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+    if endpoint.username is not None:
+        client.username_pw_set(endpoint.username, endpoint.password)
+    if endpoint.tls:
+        client.tls_set()
+    client.connect_timeout = CONNECT_TIMEOUT_SECONDS
+    return client
 
-    def __init__(self, url: str, availability_topic: str, client_prefix: str = "enrich") -> None:
+
+def visit_session(
+    endpoint: Endpoint,
+    client_id: str,
+    *,
+    expiry: int,
+    will: tuple[str, str] | None,
+    message: tuple[str, str] | None,
+    timeout: float = CONNECT_TIMEOUT_SECONDS,
+) -> bool:
+    """Resume the MQTT 5 session `client_id` (clean start off), publish `message` (topic,
+    payload; retained, acknowledged) and leave. With `will` (topic, payload, retained) it leaves
+    with "disconnect with will message": the broker keeps that will pending for `expiry`
+    seconds (its will delay and the session's expiry) and drops it if the session is resumed
+    before. Without, it leaves normally and a pending will of the session is gone. False
+    (logged) when the broker could not be reached, refused, or did not acknowledge."""
+    client = new_client(endpoint, client_id, protocol=mqtt.MQTTv5)
+    if will is not None:
+        delay = Properties(PacketTypes.WILLMESSAGE)
+        delay.WillDelayInterval = expiry
+        client.will_set(*will, qos=1, retain=True, properties=delay)
+    session = Properties(PacketTypes.CONNECT)
+    session.SessionExpiryInterval = expiry
+    answered, accepted = threading.Event(), []
+
+    def on_connect(client, userdata, flags, reason_code, properties) -> None:
+        accepted.append(not reason_code.is_failure)
+        if reason_code.is_failure:
+            log.warning("mqtt: %s refused session %s: %s", endpoint.host, client_id, reason_code)
+        answered.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(
+            endpoint.host, endpoint.port, KEEPALIVE_SECONDS, clean_start=False, properties=session
+        )
+    except (OSError, ValueError) as exc:
+        log.warning("mqtt: session %s not reached at %s: %s", client_id, endpoint.host, exc)
+        return False
+    client.loop_start()
+    try:
+        if not answered.wait(timeout):
+            log.warning("mqtt: session %s: no answer from %s", client_id, endpoint.host)
+            return False
+        if not accepted[0]:
+            return False
+        if message is not None:
+            info = client.publish(*message, qos=1, retain=True)
+            info.wait_for_publish(timeout)
+            if not info.is_published():
+                log.warning("mqtt: session %s: %s not acknowledged", client_id, message)
+                return False
+        return True
+    except (RuntimeError, ValueError) as exc:
+        log.warning("mqtt: session %s: %s not acknowledged: %s", client_id, message, exc)
+        return False
+    finally:
+        leave = WITH_WILL if will is not None else NORMAL
+        client.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, identifier=leave))
+        client.loop_stop()
+
+
+class Broker:
+    """One client connection of this process, without a last will."""
+
+    def __init__(self, url: str, client_prefix: str = "enrich") -> None:
         self.endpoint = Endpoint.parse(url)
         self.url = redacted(url)
-        self.availability_topic = availability_topic
         self._connected = threading.Event()
         self._callbacks: list[Callable[[bool], None]] = []
         self._connects = 0
+        self._last: mqtt.MQTTMessageInfo | None = None
         client_id = f"{client_prefix}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-        if self.endpoint.username is not None:
-            self.client.username_pw_set(self.endpoint.username, self.endpoint.password)
-        if self.endpoint.tls:
-            self.client.tls_set()
-        self.client.will_set(availability_topic, OFFLINE, qos=1, retain=True)
+        self.client = new_client(self.endpoint, client_id)
         self.client.reconnect_delay_set(RECONNECT_MIN_SECONDS, RECONNECT_MAX_SECONDS)
-        self.client.connect_timeout = CONNECT_TIMEOUT_SECONDS
         self.client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -113,6 +183,10 @@ class Broker:
         self._callbacks.append(callback)
 
     @property
+    def stopped(self) -> bool:
+        return self._stopping
+
+    @property
     def connected(self) -> bool:
         return self._connected.is_set()
 
@@ -128,31 +202,28 @@ class Broker:
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             log.warning("mqtt: %s not published (%s)", topic, mqtt.error_string(info.rc))
             return False
+        self._last = info
         return True
 
     def flush(self, timeout: float) -> bool:
         """Wait up to `timeout` s until the broker acknowledged everything handed over so far.
 
-        The broker acknowledges QoS 1 messages of one connection in order, so waiting for one
-        last marker (`online` on the availability topic, true while we are connected) is enough.
+        The broker acknowledges QoS 1 messages of one connection in order, so waiting for the
+        last one handed over is enough.
         """
         if not self.connected:
             return False
-        info = self.client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
+        if self._last is None:
+            return True
         try:
-            info.wait_for_publish(timeout)
+            self._last.wait_for_publish(timeout)
         except (RuntimeError, ValueError):
             return False
-        return info.is_published()
+        return self._last.is_published()
 
-    def stop(self, *, offline: bool = True) -> None:
-        """Leave cleanly: mark enrich offline first (a clean disconnect sends no last will)."""
-        if offline and self.connected:
-            info = self.client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
-            try:
-                info.wait_for_publish(2)
-            except (RuntimeError, ValueError):
-                pass
+    def stop(self) -> None:
+        """Leave cleanly. Nothing is said about enrich being offline: other processes may go
+        on publishing (enrich.mqtt.presence says when none does)."""
         self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
@@ -165,7 +236,6 @@ class Broker:
         self._connects += 1
         reconnected = self._connects > 1
         log.info("mqtt: %s to %s", "reconnected" if reconnected else "connected", self.url)
-        client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
         self._connected.set()
         for callback in self._callbacks:
             try:
@@ -185,28 +255,28 @@ class Broker:
 
 
 _broker: Broker | None = None
-_broker_key: tuple[str, str, int] | None = None
+_broker_key: tuple[str, int] | None = None
 _lock = threading.Lock()
 
 
-def get_broker(url: str, availability_topic: str) -> Broker:
-    """This process's connection for (url, availability topic), started on first use.
+def get_broker(url: str) -> Broker:
+    """This process's connection to `url`, started on first use (and again after a stop).
 
     Keyed by process id too: paho's loop thread does not survive a fork (Celery's prefork
     pool), so a child builds its own connection.
     """
     global _broker, _broker_key
-    key = (url, availability_topic, os.getpid())
+    key = (url, os.getpid())
     with _lock:
-        if _broker is None or _broker_key != key:
-            if _broker is not None and _broker_key and _broker_key[2] == os.getpid():
+        if _broker is None or _broker_key != key or _broker.stopped:
+            if _broker is not None and _broker_key and _broker_key[1] == os.getpid():
                 _broker.stop()
-            _broker, _broker_key = Broker(url, availability_topic).start(), key
+            _broker, _broker_key = Broker(url).start(), key
         return _broker
 
 
 def current_broker() -> Broker | None:
     """The connection this process has started, if any (for shutdown)."""
-    if _broker is not None and _broker_key and _broker_key[2] == os.getpid():
+    if _broker is not None and _broker_key and _broker_key[1] == os.getpid():
         return _broker
     return None

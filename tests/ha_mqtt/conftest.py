@@ -12,7 +12,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from collectors.ha_mqtt.discovery import Topics
-from enrich.mqtt.broker import Broker
+from enrich.mqtt import presence
+from enrich.mqtt.broker import Broker, Endpoint
 from tests.support.isolation import own_storage
 
 MQTT_TEST_URL = os.environ.get("MQTT_TEST_URL", "mqtt://127.0.0.1:1883")
@@ -22,8 +23,6 @@ class Subscriber:
     """Every message under the test's prefix and root, latest payload per topic."""
 
     def __init__(self, url: str, *filters: str) -> None:
-        from enrich.mqtt.broker import Endpoint
-
         endpoint = Endpoint.parse(url)
         self.messages: dict[str, str] = {}
         self.log: list[tuple[str, str, bool]] = []
@@ -66,6 +65,21 @@ class Subscriber:
         self.client.disconnect()
 
 
+def process_env(**extra: str) -> dict[str, str]:
+    """What another process (a Celery worker, a publisher) needs to publish this test's
+    entities: the broker, topics, Redis key prefix and InfluxDB database; `extra` on top."""
+    from django.conf import settings
+
+    names = (
+        "MQTT_URL",
+        "MQTT_DISCOVERY_PREFIX",
+        "MQTT_TOPIC_ROOT",
+        "REDIS_KEY_PREFIX",
+        "INFLUXDB_DATABASE",
+    )
+    return {name: str(getattr(settings, name)) for name in names} | extra
+
+
 @pytest.fixture
 def topics(settings) -> Iterator[Topics]:
     tag = uuid.uuid4().hex[:10]
@@ -75,6 +89,9 @@ def topics(settings) -> Iterator[Topics]:
     settings.HTTP_BACKOFF_SECONDS, settings.HTTP_MAX_RETRIES = 0.01, 1
     with own_storage(settings, "mqtt"):
         yield found
+    # A publication left enrich's `offline` will pending on the shared broker: drop it, or it
+    # would be published (and retained) after the test.
+    presence.release(Endpoint.parse(MQTT_TEST_URL), found.status)
 
 
 @pytest.fixture
@@ -82,18 +99,18 @@ def subscriber(topics) -> Iterator[Subscriber]:
     watcher = Subscriber(MQTT_TEST_URL, f"{topics.discovery_prefix}/#", f"{topics.root}/#")
     yield watcher
     # Leave no retained messages behind on the shared broker.
-    cleaner = Broker(MQTT_TEST_URL, f"{topics.root}/cleanup").start()
+    cleaner = Broker(MQTT_TEST_URL).start()
     if cleaner.wait_connected(5):
-        for topic in [*watcher.messages, f"{topics.root}/cleanup", topics.status]:
+        for topic in [*watcher.messages, topics.status]:
             cleaner.publish(topic, "")
         cleaner.flush(5)
-    cleaner.stop(offline=False)
+    cleaner.stop()
     watcher.stop()
 
 
 @pytest.fixture
 def broker(topics) -> Iterator[Broker]:
-    connection = Broker(MQTT_TEST_URL, topics.status).start()
+    connection = Broker(MQTT_TEST_URL).start()
     assert connection.wait_connected(10), f"no MQTT broker at {MQTT_TEST_URL}"
     yield connection
-    connection.stop(offline=False)
+    connection.stop()

@@ -1,11 +1,9 @@
 """The broker going away costs nothing: collection goes on, the connection comes back with
-backoff, and the last will marks enrich offline when the process dies."""
+backoff. And enrich's status: online while publications renew it, offline (the shared last
+will) once they stop; tests/ha_mqtt/test_availability.py kills real publishing processes."""
 
-import os
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +13,8 @@ import pytest
 from collectors.ha_mqtt import tasks
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.influx import get_timeseries
-from enrich.mqtt.broker import Broker, current_broker
+from enrich.mqtt import presence
+from enrich.mqtt.broker import Broker, Endpoint, current_broker
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
 from tests.support.ports import free_port
@@ -45,7 +44,7 @@ def stop_connections():
     yield
     broker = current_broker()
     if broker is not None:
-        broker.stop(offline=False)
+        broker.stop()
 
 
 @pytest.mark.django_db
@@ -77,7 +76,7 @@ def test_collection_goes_on_while_the_broker_is_down_then_states_appear(
     assert tasks.run() == {"status": "ok", "entities": 2 + 7, "removed": 0}
     state = f"{topics.root}/site_{site.pk}/aqi/state"
     assert subscriber.wait_for(lambda m: m.get(state) == "62.0")
-    assert subscriber.messages[topics.status] == "online"
+    assert subscriber.wait_for(lambda m: m.get(topics.status) == "online")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,7 +84,7 @@ def test_collection_goes_on_while_the_broker_is_down_then_states_appear(
 def test_reconnects_with_backoff_and_republishes_everything(topics, tmp_path):
     port = free_port()
     url = f"mqtt://127.0.0.1:{port}"
-    broker = Broker(url, topics.status).start()
+    broker = Broker(url).start()
     reconnects: list[bool] = []
     republished = threading.Event()
 
@@ -126,53 +125,34 @@ def test_reconnects_with_backoff_and_republishes_everything(topics, tmp_path):
         finally:
             watcher.stop()
     finally:
-        broker.stop(offline=False)
+        broker.stop()
         server.terminate()
         server.wait(10)
 
 
-PUBLISHER = """
-import sys, time
-from enrich.mqtt.broker import Broker
-broker = Broker(sys.argv[1], sys.argv[2]).start()
-assert broker.wait_connected(10)
-print("connected", flush=True)
-time.sleep(120)
-"""
-
-
-def test_last_will_marks_enrich_offline_when_the_process_dies(topics):
-    watcher = Subscriber(MQTT_TEST_URL, topics.status)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PUBLISHER, MQTT_TEST_URL, topics.status],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout.readline().strip() == "connected"
-        assert watcher.wait_for(lambda m: m.get(topics.status) == "online")
-        os.kill(proc.pid, signal.SIGKILL)  # no clean disconnect: only the will can tell
-        proc.wait(10)
-        assert watcher.wait_for(lambda m: m.get(topics.status) == "offline")
-    finally:
-        proc.kill()
-        watcher.stop()
+def test_renewals_keep_enrich_online_and_silence_turns_it_offline(topics, subscriber):
+    endpoint = Endpoint.parse(MQTT_TEST_URL)
+    # Publications by any process, each within 2 s of the one before: online throughout.
+    for _ in range(4):
+        assert presence.renew(endpoint, topics.status, offline_after=2)
+        time.sleep(1.5)
+    # Then none: the will the broker held since the last renewal is published 2 s after it.
+    assert presence.renew(endpoint, topics.status, offline_after=2)
+    renewed = time.monotonic()
+    assert subscriber.wait_for(lambda m: m.get(topics.status) == "offline", 15)
+    assert time.monotonic() - renewed >= 1
+    statuses = [p for t, p, _ in subscriber.log if t == topics.status]
+    assert statuses == ["online"] * 5 + ["offline"]
     late = Subscriber(MQTT_TEST_URL, topics.status)  # retained for whoever comes later
     try:
         assert late.wait_for(lambda m: m.get(topics.status) == "offline")
     finally:
         late.stop()
-        cleaner = Broker(MQTT_TEST_URL, f"{topics.root}/cleanup").start()
-        cleaner.wait_connected(5)
-        cleaner.publish(topics.status, "")
-        cleaner.flush(5)
-        cleaner.stop(offline=False)
 
 
-def test_a_clean_stop_marks_enrich_offline_too(topics, subscriber):
-    broker = Broker(MQTT_TEST_URL, topics.status).start()
-    assert broker.wait_connected(10)
-    assert subscriber.wait_for(lambda m: m.get(topics.status) == "online")
-    broker.stop(offline=True)
-    assert subscriber.wait_for(lambda m: m.get(topics.status) == "offline")
+def test_a_released_will_is_never_published(topics, subscriber):
+    endpoint = Endpoint.parse(MQTT_TEST_URL)
+    assert presence.renew(endpoint, topics.status, offline_after=1)
+    assert presence.release(endpoint, topics.status)
+    time.sleep(3)
+    assert [p for t, p, _ in subscriber.log if t == topics.status] == ["online"]

@@ -135,7 +135,7 @@ def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broke
     now_price = (0.30 * (2 - f) + 0.12 * f) / 2
     assert window["saving_vs_now"] == pytest.approx(now_price - 0.09)
     assert (window["hours"], window["unit"]) == (2.0, "EUR/kWh")
-    assert subscriber.messages[topics.status] == "online"
+    assert subscriber.wait_for(lambda m: m.get(topics.status) == "online")
 
 
 def test_stale_values_stay_shown_and_say_so(topics, subscriber, broker, site):

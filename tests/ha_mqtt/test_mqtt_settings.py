@@ -18,6 +18,10 @@ from tests.support.startup import load_settings, refused_start
         ),
         ({"MQTT_CHEAPEST_WINDOW_HOURS": "25"}, "MQTT_CHEAPEST_WINDOW_HOURS=25 must be above 0"),
         ({"MQTT_CHEAPEST_WINDOW_HOURS": "two"}, "MQTT_CHEAPEST_WINDOW_HOURS='two' is not a number"),
+        (
+            {"MQTT_OFFLINE_AFTER_SECONDS": "0"},
+            "MQTT_OFFLINE_AFTER_SECONDS=0 must be between 1 and 86400",
+        ),
         # paho refused every publication under these ("Publish topic cannot contain
         # wildcards") and Home Assistant never saw an entity; now enrich does not start.
         ({"MQTT_TOPIC_ROOT": "enrich/#"}, "MQTT_TOPIC_ROOT='enrich/#' must not contain"),

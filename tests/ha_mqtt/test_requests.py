@@ -22,7 +22,7 @@ def queue(topics):
     app.control.purge()
     connection = current_broker()
     if connection is not None:
-        connection.stop(offline=False)
+        connection.stop()
 
 
 def test_a_burst_of_writes_asks_for_one_publication(queue):

@@ -1,15 +1,15 @@
 """The production path through a real Celery worker on the Redis broker: the worker publishes
-when it starts, a collection that wrote data publishes again, and stopping the worker marks
-enrich offline."""
+when it starts, a collection that wrote data publishes again, and once the only worker has
+stopped enrich turns offline (MQTT_OFFLINE_AFTER_SECONDS after its last publication)."""
 
 import time
 
 import pytest
-from django.conf import settings as django_settings
 
 from config.celery import app
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.ha_mqtt import homes
+from tests.ha_mqtt.conftest import process_env
 from tests.support import configs
 from tests.support.worker import celery_worker, output
 
@@ -25,21 +25,12 @@ def test_worker_start_and_each_write_publish(topics, subscriber, settings, repla
     site = homes.home()
     configs.airnow(site, replay_server.url, api_key="test-airnow-key-123")
     base = f"{topics.root}/site_{site.pk}/aqi"
-    env = {
-        name: str(getattr(django_settings, name))
-        for name in (
-            "MQTT_URL",
-            "MQTT_DISCOVERY_PREFIX",
-            "MQTT_TOPIC_ROOT",
-            "REDIS_KEY_PREFIX",
-            "INFLUXDB_DATABASE",
-        )
-    }
-    with celery_worker("mqtt", **env) as worker:
+    with celery_worker("mqtt", **process_env(MQTT_OFFLINE_AFTER_SECONDS="5")) as worker:
         # At start: the entity exists, unavailable until AirNow answered.
         if not subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline", 60):
             pytest.fail(f"nothing published at worker start; worker output:\n{output(worker)}")
-        assert subscriber.messages[topics.status] == "online"
+        # Once the publication was acknowledged, enrich says it is online.
+        assert subscriber.wait_for(lambda m: m.get(topics.status) == "online")
         assert app.send_task("collectors.dispatch_air_quality").get(timeout=60) == 1
         published = {f"{base}/state": "62.0", f"{base}/availability": "online"}
         if not subscriber.wait_for(lambda m: published.items() <= m.items(), 60):

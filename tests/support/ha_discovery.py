@@ -1,6 +1,7 @@
 """What Home Assistant reads from the broker, as the MQTT tests expect it: a site's entity's
-exact discovery config (with its availability topics), and whether a topic was cleared (an
-empty retained payload, which makes Home Assistant delete the entity)."""
+exact discovery config (with its availability topics), whether a topic was cleared (an empty
+retained payload, which makes Home Assistant delete the entity), and whether it shows an
+entity available."""
 
 
 def availability(topics, key: str, site_id: int) -> list[dict]:
@@ -37,3 +38,29 @@ def expected_config(topics, site, key: str, name: str, **extra) -> dict:
 
 def cleared(subscriber, topic: str) -> bool:
     return any(t == topic and p == "" for t, p, _ in subscriber.log)
+
+
+def availability_timeline(config: dict, log: list[tuple[str, str, bool]]) -> list[bool]:
+    """Whether Home Assistant shows the entity of discovery `config` available after each
+    message of `log` (the broker's messages in order: topic, payload, retained) on one of its
+    availability topics, as its MQTT integration computes it (mqtt/entity.py,
+    MqttAvailabilityMixin): each topic counts as not available until a payload equal to its
+    `payload_available` or `payload_not_available` arrives (any other payload, an empty one
+    included, changes nothing); `availability_mode` `all`, `any` or (the default) `latest`
+    combines them."""
+    entries = {entry["topic"]: entry for entry in config["availability"]}
+    available = dict.fromkeys(entries, False)
+    latest = False
+    mode = config.get("availability_mode", "latest")
+    timeline = []
+    for topic, payload, _ in log:
+        entry = entries.get(topic)
+        if entry is None or payload not in (
+            entry["payload_available"],
+            entry["payload_not_available"],
+        ):
+            continue
+        available[topic] = latest = payload == entry["payload_available"]
+        combined = {"all": all(available.values()), "any": any(available.values())}
+        timeline.append(combined.get(mode, latest))
+    return timeline

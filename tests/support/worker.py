@@ -25,11 +25,17 @@ def test_database_url() -> str:
 
 @contextmanager
 def celery_worker(
-    node: str = "test", *, app: str = "config", pool: str = "solo", **env_overrides: str
+    node: str = "test",
+    *,
+    app: str = "config",
+    pool: str = "solo",
+    max_tasks_per_child: int | None = None,
+    **env_overrides: str,
 ) -> Iterator[subprocess.Popen]:
     """A worker with one process on all queues; `node` names it (two workers need two names).
     `app` is the module holding the Celery app; `pool` "prefork" runs tasks in a child process
-    (one the task can kill without killing the worker)."""
+    (one the task can kill without killing the worker), replaced after `max_tasks_per_child`
+    tasks when given."""
     # Django's system checks run once, in tests/test_settings.py, not at every worker's start.
     env = dict(os.environ, DATABASE_URL=test_database_url(), CELERY_SKIP_CHECKS="1")
     env.update(env_overrides)
@@ -56,6 +62,7 @@ def celery_worker(
             f"{node}-{os.getpid()}@%h",
             "--without-mingle",
             "--without-gossip",
+            *(["--max-tasks-per-child", str(max_tasks_per_child)] if max_tasks_per_child else []),
         ],
         cwd=ROOT,
         env=env,

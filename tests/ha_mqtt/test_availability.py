@@ -1,0 +1,174 @@
+"""Home Assistant's entities reflect whether enrich as a whole publishes, not whether one of
+its processes lives: real publishing processes (each running what a Celery worker runs for
+mqtt.publish_states) on the real broker, killed with SIGKILL one by one, and a real prefork
+worker whose child is replaced after each task. What Home Assistant would show is computed
+from the messages it would receive (tests.support.ha_discovery.availability_timeline)."""
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from config.celery import app
+from tests.ha_mqtt import homes
+from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber, process_env
+from tests.support import worker as workers
+from tests.support.ha_discovery import availability_timeline
+from tests.support.worker import celery_worker, output
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
+
+ROOT = Path(__file__).resolve().parents[2]
+# Seconds without a publication before enrich counts as offline, for these tests (180 in use).
+OFFLINE_AFTER = 3
+PUBLISHER = """
+import time
+import django
+django.setup()
+from collectors.ha_mqtt import tasks
+while True:
+    print(tasks.run()["status"], flush=True)  # what a worker runs for mqtt.publish_states
+    time.sleep(0.5)
+"""
+
+
+class Publisher:
+    """A process publishing this test's entities about twice a second; it prints each
+    outcome, then sleeps half a second."""
+
+    def __init__(self) -> None:
+        env = dict(
+            os.environ,
+            DATABASE_URL=workers.test_database_url(),
+            **process_env(MQTT_OFFLINE_AFTER_SECONDS=str(OFFLINE_AFTER)),
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", PUBLISHER], cwd=ROOT, env=env, stdout=subprocess.PIPE
+        )
+
+    def next_outcome(self, timeout: float = 60) -> str:
+        """The outcome of the next publication that ends from now on."""
+        fd = self.proc.stdout.fileno()
+        while select.select([fd], [], [], 0)[0] and os.read(fd, 65536):
+            pass  # what it printed before now
+        line, deadline = b"", time.monotonic() + timeout
+        while not line.endswith(b"\n"):
+            assert select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]
+            line += os.read(fd, 65536)
+        return line.decode().split()[-1]
+
+    def kill(self) -> None:
+        """SIGKILL between two publications (not holding the publication lock): no clean
+        disconnect, only a last will can tell."""
+        self.next_outcome()
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+
+def entity_config(subscriber, topics, site) -> dict:
+    node = f"{topics.root}_site_{site.pk}"
+    topic = f"{topics.discovery_prefix}/sensor/{node}/carbon_intensity/config"
+    assert subscriber.wait_for(lambda m: topic in m)
+    return json.loads(subscriber.messages[topic])
+
+
+def shown_available(config: dict, log: list) -> list[bool]:
+    return availability_timeline(config, list(log))
+
+
+def restarted_home_assistant_sees(config: dict, topics) -> bool:
+    """What a Home Assistant that connects now shows, from the retained messages alone."""
+    late = Subscriber(MQTT_TEST_URL, f"{topics.root}/#")
+    try:
+        wanted = {entry["topic"] for entry in config["availability"]}
+        assert late.wait_for(lambda m: wanted <= set(m)), sorted(late.messages)
+        return shown_available(config, late.log)[-1]
+    finally:
+        late.stop()
+
+
+@pytest.fixture
+def site(topics):
+    home = homes.home()
+    homes.carbon(home)
+    return home
+
+
+@pytest.fixture
+def publisher():
+    """`publisher()` starts one, once it has published."""
+    started: list[Publisher] = []
+
+    def start() -> Publisher:
+        started.append(new := Publisher())
+        assert new.next_outcome() == "ok"
+        return new
+
+    yield start
+    for each in started:
+        each.proc.kill()
+        each.proc.wait(10)
+
+
+def test_entities_stay_available_while_any_process_publishes(topics, subscriber, site, publisher):
+    first, second = publisher(), publisher()
+    config = entity_config(subscriber, topics, site)
+    assert subscriber.wait_for(lambda m: shown_available(config, subscriber.log)[-1])
+
+    # One process dies (a child at its hard time limit, a worker killed) while another goes
+    # on: Home Assistant never shows the entity unavailable, not even for a moment.
+    seen = len(shown_available(config, subscriber.log))
+    first.kill()
+    time.sleep(3 * OFFLINE_AFTER)
+    assert False not in shown_available(config, subscriber.log)[seen:]
+    assert restarted_home_assistant_sees(config, topics) is True
+    # Nothing of the dead process is left on the broker: besides the entities' topics, enrich's
+    # only one is its status.
+    entities = f"{topics.root}/site_{site.pk}/"
+    own = {t for t in subscriber.messages if t.startswith(f"{topics.root}/")}
+    assert {t for t in own if not t.startswith(entities)} == {topics.status}
+
+    # A new process starts, then the older one dies: still available throughout.
+    third = publisher()
+    second.kill()
+    time.sleep(3 * OFFLINE_AFTER)
+    assert False not in shown_available(config, subscriber.log)[seen:]
+
+    # The last one dies: after OFFLINE_AFTER seconds without a publication the broker tells
+    # Home Assistant, and one that connects later sees it too (retained).
+    third.kill()
+    died = time.monotonic()
+    assert subscriber.wait_for(lambda m: m.get(topics.status) == "offline", OFFLINE_AFTER + 15)
+    assert time.monotonic() - died >= OFFLINE_AFTER - 1
+    assert shown_available(config, subscriber.log)[-1] is False
+    assert restarted_home_assistant_sees(config, topics) is False
+
+    # enrich comes back: available again.
+    publisher()
+    assert subscriber.wait_for(lambda m: shown_available(config, subscriber.log)[-1])
+
+
+def test_a_worker_child_replaced_after_its_task_leaves_entities_available(
+    topics, subscriber, site, publisher
+):
+    publisher()  # another worker's process, publishing on
+    config = entity_config(subscriber, topics, site)
+    assert subscriber.wait_for(lambda m: shown_available(config, subscriber.log)[-1])
+    seen = len(shown_available(config, subscriber.log))
+    env = process_env(MQTT_OFFLINE_AFTER_SECONDS=str(OFFLINE_AFTER))
+    with celery_worker("recycled", pool="prefork", max_tasks_per_child=1, **env) as worker:
+        # Each publication runs in a child that leaves cleanly after it (max-tasks-per-child):
+        # the second starts only once the first child has gone.
+        for _ in range(2):
+            outcome = app.send_task("mqtt.publish_states").get(timeout=60)
+            assert outcome["status"] in ("ok", "busy"), output(worker)
+    # ... and then the whole worker stopped (a restart), while the other process goes on.
+    time.sleep(OFFLINE_AFTER)
+    assert False not in shown_available(config, subscriber.log)[seen:]
+    assert subscriber.messages[topics.status] == "online"
