@@ -1,0 +1,89 @@
+"""Home Assistant's `rest` sensor turning an answer of enrich into a state, for the recipes of
+docs/home_assistant.md.
+
+The steps are those of homeassistant/components/rest/sensor.py
+`RestSensor._update_from_rest_data` (Home Assistant 2025.5 and later): the `availability`
+template first, strict, its result parsed and read as a boolean (helpers/
+trigger_template_entity.py `_render_availability_template`, `result_as_boolean`); when false
+the sensor is unavailable and the value is neither rendered nor read. Otherwise
+`value_template` is rendered to a stripped string (`ValueTemplate.async_render_as_value_
+template`), and a `timestamp` sensor parses that string as a time with an offset or logs
+"rendered invalid timestamp" and shows `unknown` (sensor/helpers.py
+`async_parse_date_datetime`). The templates run on Jinja2's sandbox as Home Assistant's do;
+its own filters and functions are left out (the value templates read here use none).
+"""
+
+import ast
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import StrictUndefined, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+STRICT = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+LENIENT = ImmutableSandboxedEnvironment(undefined=Undefined)
+
+
+def documented_sensor(page: str, name: str) -> dict:
+    """The REST sensor called `name` in a ```yaml block of docs/`page`."""
+    text = (DOCS / page).read_text()
+    for block in re.findall(r"```yaml\n(.*?)```", text, re.S):
+        config = yaml.safe_load(block)
+        for resource in config.get("rest", []) if isinstance(config, dict) else []:
+            for sensor in resource.get("sensor", []):
+                if sensor["name"] == name:
+                    return sensor
+    raise AssertionError(f"docs/{page} has no REST sensor named {name!r}")
+
+
+def rest_sensor(sensor: dict, body: str) -> tuple[str, list[str]]:
+    """(the state Home Assistant shows, what it logs) for `sensor` reading the answer `body`."""
+    variables: dict[str, Any] = {"value": body}
+    try:
+        variables["value_json"] = json.loads(body)
+    except ValueError:
+        pass
+    if "availability" in sensor:
+        rendered = STRICT.from_string(sensor["availability"]).render(variables)
+        if not _as_boolean(_parsed(rendered)):
+            return "unavailable", []
+    value = body
+    if "value_template" in sensor:
+        value = LENIENT.from_string(sensor["value_template"]).render(variables).strip()
+    if sensor.get("device_class") != "timestamp":
+        return value, []
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return "unknown", [f"rendered invalid timestamp: {value}"]
+    if moment.tzinfo is None:
+        return "unknown", [f"rendered timestamp without timezone: {value}"]
+    return moment.isoformat(), []
+
+
+def _parsed(rendered: str) -> Any:
+    """A rendered template's result as Home Assistant parses it: a Python literal or the text."""
+    try:
+        return ast.literal_eval(rendered)
+    except (ValueError, SyntaxError):
+        return rendered
+
+
+def _as_boolean(result: Any) -> bool:
+    """Home Assistant's result_as_boolean (config_validation.boolean; anything else: False)."""
+    if isinstance(result, bool):
+        return result
+    if isinstance(result, int | float):
+        return result != 0
+    return isinstance(result, str) and result.strip().lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+        "enable",
+    )
