@@ -9,8 +9,11 @@ the sensor is unavailable and the value is neither rendered nor read. Otherwise
 `value_template` is rendered to a stripped string (`ValueTemplate.async_render_as_value_
 template`), and a `timestamp` sensor parses that string as a time with an offset or logs
 "rendered invalid timestamp" and shows `unknown` (sensor/helpers.py
-`async_parse_date_datetime`). The templates run on Jinja2's sandbox as Home Assistant's do;
-its own filters and functions are left out (the value templates read here use none).
+`async_parse_date_datetime`); a sensor with a unit of measurement expects a number, and a value
+that is none fails the state's write with an error naming "the non-numeric value"
+(sensor/__init__.py, `SensorEntity.state`). The templates run on Jinja2's sandbox as Home
+Assistant's do; its own filters and functions are left out (the value templates read here use
+none).
 """
 
 import ast
@@ -55,6 +58,11 @@ def rest_sensor(sensor: dict, body: str) -> tuple[str, list[str]]:
     value = body
     if "value_template" in sensor:
         value = LENIENT.from_string(sensor["value_template"]).render(variables).strip()
+    if "unit_of_measurement" in sensor:  # a number is expected (sensor/__init__.py `state`)
+        try:
+            return str(float(value)), []
+        except ValueError:
+            return value, [f"has the non-numeric value: {value!r}"]
     if sensor.get("device_class") != "timestamp":
         return value, []
     try:
