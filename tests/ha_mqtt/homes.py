@@ -1,12 +1,14 @@
 """A site with real collections behind it: UK carbon intensity and AirNow through the replay
-server (tests/fixtures), and hourly aWATTar price slots written to the test's InfluxDB."""
+server (tests/fixtures), hourly aWATTar price slots written to the test's InfluxDB, and a Home
+Assistant meter collected through the pipeline from replayed states."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from collectors import pipeline
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_air_quality, scenarios_carbon
+from tests.support.replay import load_fixture
 from tests.support.stored_prices import slot_readings
 
 # Hourly prices from the start of the current UTC hour (H): H-1..H+1 0.30, H+2 0.12,
@@ -38,6 +40,62 @@ def collect(config: ProviderConfig, scenario, **options) -> pipeline.Outcome:
             config.site.grid_region = site_info.grid_region
             config.site.save()
         return pipeline.collect(config, now=now)
+
+
+def states(subscriber, topics, site) -> dict[str, str]:
+    """{entity key: state} of the site's entities on the broker."""
+    base = f"{topics.root}/site_{site.pk}/"
+    return {
+        t[len(base) : -len("/state")]: p
+        for t, p in subscriber.messages.items()
+        if t.startswith(base) and t.endswith("/state")
+    }
+
+
+def ha_state(entity: str, watts: float | None, when: datetime) -> dict:
+    """HA's answer for a power sensor in W (tests/fixtures/home_assistant), reported at
+    `when`; None: the sensor is unavailable."""
+    stamp = when.isoformat()
+    return load_fixture("home_assistant/state_standby_w.json") | {
+        "entity_id": entity,
+        "state": "unavailable" if watts is None else str(watts),
+        "last_changed": stamp,
+        "last_reported": stamp,
+        "last_updated": stamp,
+    }
+
+
+class HaMeter:
+    """One site's Home Assistant meter (device tag `home`, the default), collected every 5
+    minutes through the pipeline from `start` on; `entities` maps circuit names to sensors."""
+
+    TOTAL = "sensor.home_power"
+    EVERY = timedelta(minutes=5)
+
+    def __init__(self, server, site: Site, entities: dict[str, str], start: datetime) -> None:
+        self.server, self.site, self.entities, self.now = server, site, entities, start
+        self.config = ProviderConfig.objects.create(
+            site=site, source="smart_meter", provider="home_assistant",
+            interval_seconds=300, api_key="ha-long-lived-token-xyz",
+        )  # fmt: skip
+
+    def run(self, watts: dict[str, float | None], total: float = 2000.0) -> None:
+        """One collection: the circuits configured now and their power (None: unavailable),
+        reported by HA 30 s before the run."""
+        circuits = {name: self.entities[name] for name in watts}
+        self.config.options = {
+            "base_url": self.server.url, "total_entity": self.TOTAL, "circuits": circuits
+        }  # fmt: skip
+        self.config.save()
+        reported = self.now - timedelta(seconds=30)
+        for entity, power in [
+            (self.TOTAL, total),
+            *((self.entities[n], w) for n, w in watts.items()),
+        ]:
+            reply = ha_state(entity, power, reported)
+            self.server.add("GET", f"/api/states/{entity}", json=reply, times=1)
+        assert pipeline.collect(self.config, now=self.now).status == "ok"
+        self.now += self.EVERY
 
 
 def home(name: str = "Home") -> Site:

@@ -7,22 +7,17 @@ automations on it keep one circuit's power."""
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from collectors import pipeline
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.influx import get_timeseries
-from enrich.models import ProviderConfig
 from tests.ha_mqtt import homes
-from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 T0 = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
-RUN_EVERY = timedelta(minutes=5)
-HOME = "sensor.home_power"
 ENTITIES = {
     "Heat pump": "sensor.heat_pump_power",
     "Heat Pump": "sensor.attic_heat_pump_power",  # sorts before "Heat pump" ('P' < 'p')
@@ -37,46 +32,11 @@ def suffixed(circuit: str) -> str:
     return f"circuit_home_heat_pump_{digest}_power"
 
 
-def state(entity: str, watts: float | None, when: datetime) -> dict:
-    """HA's answer for a power sensor in W (tests/fixtures/home_assistant), reported at
-    `when`; None: the sensor is unavailable."""
-    stamp = when.isoformat()
-    return load_fixture("home_assistant/state_standby_w.json") | {
-        "entity_id": entity,
-        "state": "unavailable" if watts is None else str(watts),
-        "last_changed": stamp,
-        "last_reported": stamp,
-        "last_updated": stamp,
-    }
-
-
-class Meter:
+class Meter(homes.HaMeter):
     """One site's HA meter, collected every 5 minutes through the pipeline."""
 
     def __init__(self, server) -> None:
-        self.server, self.now = server, T0
-        self.site = homes.home()
-        self.config = ProviderConfig.objects.create(
-            site=self.site, source="smart_meter", provider="home_assistant",
-            interval_seconds=300, api_key="ha-long-lived-token-xyz",
-        )  # fmt: skip
-
-    def run(self, watts: dict[str, float | None]) -> None:
-        """One collection: the circuits configured now and their power (None: unavailable)."""
-        circuits = {name: ENTITIES[name] for name in watts}
-        self.config.options = {
-            "base_url": self.server.url, "total_entity": HOME, "circuits": circuits
-        }  # fmt: skip
-        self.config.save()
-        reported = self.now - timedelta(seconds=30)
-        self.server.add("GET", f"/api/states/{HOME}", json=state(HOME, 2000.0, reported), times=1)
-        for name, power in watts.items():
-            entity = ENTITIES[name]
-            self.server.add(
-                "GET", f"/api/states/{entity}", json=state(entity, power, reported), times=1
-            )
-        assert pipeline.collect(self.config, now=self.now).status == "ok"
-        self.now += RUN_EVERY
+        super().__init__(server, homes.home(), ENTITIES, T0)
 
 
 def circuit_entities(messages: dict[str, str], topics, site) -> dict[str, tuple[str, str]]:

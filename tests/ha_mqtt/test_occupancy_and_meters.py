@@ -21,15 +21,6 @@ from tests.support.replay import ReplayServer
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 
-def states(subscriber, topics, site) -> dict[str, str]:
-    base = f"{topics.root}/site_{site.pk}/"
-    return {
-        t[len(base) : -len("/state")]: p
-        for t, p in subscriber.messages.items()
-        if t.startswith(base) and t.endswith("/state")
-    }
-
-
 def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, settings, monkeypatch):
     site = homes.home()
     site.timezone = "Europe/Berlin"
@@ -56,7 +47,7 @@ def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, setti
     assert subscriber.wait_for(
         lambda m: f"{topics.root}/site_{site.pk}/next_arrival_time/state" in m
     )
-    found = states(subscriber, topics, site)
+    found = homes.states(subscriber, topics, site)
     # Home office all day, climbing 18-20 (tests/occupancy/test_google_calendar.py): home now,
     # back at 20:30 after climbing, so pre-heat from 19:30 - as the collector stored it.
     assert (found["occupancy_prediction"], found["prepare_time"], found["next_arrival_time"]) == (
@@ -92,7 +83,7 @@ def test_home_power_circuits_and_phantom_load(topics, subscriber, broker, settin
     publish_all(broker, topics)
     base = f"{topics.root}/site_{site.pk}"
     assert subscriber.wait_for(lambda m: f"{base}/circuit_home_heat_pump_power/availability" in m)
-    found = states(subscriber, topics, site)
+    found = homes.states(subscriber, topics, site)
     # tests/fixtures/home_assistant: 1843.6 W in total; the heat pump's 0.92 kW as 920 W; the
     # oven was "unavailable" in Home Assistant, so it has no entity.
     assert {
@@ -156,7 +147,7 @@ def test_circuits_whose_names_slug_alike_are_entities_each(topics, subscriber, b
         "冷蔵庫 power": "80.0",
         "洗濯機 power": "500.0",
     }
-    found = states(subscriber, topics, site)
+    found = homes.states(subscriber, topics, site)
     assert found["circuit_home_heat_pump_power"] == "920.0"  # the first keeps its id
     assert found["circuit_home_unnamed_power"] == "80.0"
 
