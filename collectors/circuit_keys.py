@@ -8,7 +8,10 @@ key lost would hand an existing series to the other circuit). So a key, once giv
 its circuit: a circuit that comes later, or back after a while without data, takes a free key
 or its suffixed one, never the key another holds, and no existing key is renamed. The owner is
 what stays the same about a circuit (Emporia's channel, Sense's device id, the HA circuit's
-name) with its name: a renamed circuit is a new owner; its old key stays reserved.
+name) with its name: a renamed circuit is a new owner; its old key stays reserved. An owner
+that comes to say more about the same circuit (an Emporia device's gid added to its name, once
+two devices of one name had to be told apart) takes over the key of the owner it was before,
+once: the key and its entity stay, and the row names the new owner from then on.
 
 The adapters read the keys from Credentials.kept and report the keys they gave in
 FetchResult.kept; the pipeline loads and saves them (load, save). Nothing here is imported by
@@ -33,14 +36,22 @@ class Keys:
         self.held = dict(held or {})  # key -> owner, also keys given by this run
         self._owned = {who: key for key, who in self.held.items()}
         self.given: dict[str, str] = {}  # key -> owner, given by this run: to be saved
+        self.handed: dict[str, tuple[str, str]] = {}  # key -> (owner before, owner now)
 
-    def key(self, who: str | None, wanted: str, other: str, free: bool = True) -> str:
-        """The key `who` holds; else `wanted` when no one holds it and `free` (the caller's
-        "no other circuit of this answer shares the name"), else `other` (`wanted` with the
+    def key(
+        self, who: str | None, wanted: str, other: str, free: bool = True, was: str | None = None
+    ) -> str:
+        """The key `who` holds; else the key `was` (who it was before, see the module) holds,
+        handed over to `who`; else `wanted` when no one holds it and `free` (the caller's "no
+        other circuit of this answer shares the name"), else `other` (`wanted` with the
         circuit's own suffix). `who` None: a circuit with nothing that stays the same about it
         gets a key for this run only."""
         if who is not None and who in self._owned:
             return self._owned[who]
+        if who is not None and was is not None and was in self._owned:
+            key = self._owned.pop(was)
+            self.held[key], self._owned[who], self.handed[key] = who, key, (was, who)
+            return key
         key, n = (wanted if free and wanted not in self.held else other), 1
         while key in self.held:  # `other` held too (a name that reads like a suffixed one)
             n += 1
@@ -63,8 +74,14 @@ def load(site_id: int, prefix: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def save(site_id: int, given: Mapping[str, Mapping[str, str]]) -> None:
-    """Keep the keys a run gave ({scope: {key: owner}}); a key someone holds already stays his."""
+def save(
+    site_id: int,
+    given: Mapping[str, Mapping[str, str]],
+    handed: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+) -> None:
+    """Keep the keys a run gave ({scope: {key: owner}}); a key someone holds already stays his.
+    `handed` ({scope: Keys.handed}): keys that passed to their owner's new form; a key whose
+    row names someone else by now (another run handed it first) stays as it is."""
     from collectors.models import CircuitKey
 
     rows = [
@@ -74,3 +91,8 @@ def save(site_id: int, given: Mapping[str, Mapping[str, str]]) -> None:
     ]
     if rows:
         CircuitKey.objects.bulk_create(rows, ignore_conflicts=True)
+    for scope, keys in (handed or {}).items():
+        for key, (before, now) in keys.items():
+            CircuitKey.objects.filter(site_id=site_id, scope=scope, key=key, owner=before).update(
+                owner=now
+            )

@@ -19,6 +19,7 @@ from collectors.circuit_keys import MQTT_SCOPE, Keys, owner
 from collectors.ha_mqtt import meters
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug, suffixed
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
+from collectors.smart_meter.common import device_key
 from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
 
@@ -205,38 +206,75 @@ def smart_meter_states(
 ) -> list[EntityState]:
     value, about = entry.get("value") or {}, freshness(entry)
     states = [EntityState(HOME_POWER, number(value.get("total_power_w")), about)]
-    devices = set(value.get("devices") or {})
+    devices = value.get("devices") or {}
     if not devices or not value.get("time"):
         return states
     newest = datetime.fromisoformat(value["time"])
+    # The series of this answer: those of the site whose config collected it (an account
+    # several sites name is collected under the first one's; an answer cached before the
+    # answer said so is this site's own), and of the devices it lists (by gid where it has).
+    collected_by = value.get("site") or site.name
+
+    def listed(device: str, gid: str) -> bool:
+        shown = devices.get(device) or devices.get(device_key(device, gid))
+        return isinstance(shown, dict) and shown.get("device_gid", gid) == gid
+
     # InfluxDB down raises TimeseriesError: the publisher then leaves this site as it was,
     # rather than removing circuits it cannot see.
-    phantoms = meters.phantom_loads(entry["provider"], devices, newest)
-    circuits = meters.circuit_powers(entry["provider"], devices, newest)
+    phantoms = meters.phantom_loads(entry["provider"], collected_by, listed, newest)
+    circuits = meters.circuit_powers(entry["provider"], collected_by, listed, newest)
     # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
     # was given, also when another one comes first in name order or it has no value for a while.
     keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))
+    shared = _shared_names(phantoms + circuits)
     for found in phantoms:
-        key = keys.key(
-            owner(found.device),
-            f"phantom_load_{slug(found.device)}",
-            suffixed(f"phantom_load_{slug(found.device)}", found.device),
-        )
-        spec = _power(key, f"Phantom load {found.device}")
+        plain = f"phantom_load_{slug(found.device)}"
+        key = _key(keys, found, plain, found.device)
+        spec = _power(key, f"Phantom load {_device_name(found, shared)}")
         states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
     for found in circuits:
         plain = f"circuit_{slug(found.device)}_{slug(found.circuit)}"
-        name = f"{found.device}\0{found.circuit}"
-        key = keys.key(owner(found.device, found.circuit), plain, suffixed(plain, name))
-        spec = _power(f"{key}_power", f"{found.circuit} power")
+        key = _key(keys, found, plain, f"{found.device}\0{found.circuit}")
+        name = f"{found.circuit} power"
+        if found.device in shared:
+            name += f" ({_device_name(found, shared)})"
+        spec = _power(f"{key}_power", name)
         states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
-    circuit_keys.save(site.pk, {MQTT_SCOPE: keys.given})
+    circuit_keys.save(site.pk, {MQTT_SCOPE: keys.given}, {MQTT_SCOPE: keys.handed})
     return states
+
+
+def _shared_names(found: list[meters.MeterValue]) -> set[str]:
+    """Device names two physical devices (gids) of the answer share."""
+    gids: dict[str, set[str]] = {}
+    for value in found:
+        gids.setdefault(value.device, set()).add(value.gid)
+    return {device for device, seen in gids.items() if len(seen) > 1}
+
+
+def _device_name(found: meters.MeterValue, shared: set[str]) -> str:
+    """How an entity's name says its device: with the gid where another device has its name."""
+    return f"{found.device} {found.gid}" if found.device in shared else found.device
+
+
+def _key(keys: Keys, found: meters.MeterValue, plain: str, name: str) -> str:
+    """The key of a device's phantom load or of a circuit. Its owner is its device and circuit
+    names; with Emporia's gid too, so two devices of one name are two owners: the first one
+    seen with its gid takes over the key its names held (before the gid was read, one entity
+    showed both devices), the other gets its own suffixed key."""
+    names = (found.device, found.circuit) if found.circuit else (found.device,)
+    if not found.gid:
+        return keys.key(owner(*names), plain, suffixed(plain, name))
+    gid_owner = owner(found.device, found.circuit, found.gid)
+    other = suffixed(plain, f"{name}\0{found.gid}")
+    return keys.key(gid_owner, plain, other, was=owner(*names))
 
 
 def _stored(found: meters.MeterValue, stale_after: float, now: datetime) -> dict[str, Any]:
     age = meters.age_seconds(found, now)
     about = {"device": found.device, "data_time": found.time.isoformat(), "age_seconds": age}
+    if found.gid:
+        about["device_gid"] = found.gid
     if found.circuit:
         about["circuit"] = found.circuit
     return about | {"stale": age > stale_after}

@@ -2,10 +2,13 @@
 
 The cached answer (what /api/enrichment/current serves) carries only whole-home values; the
 phantom load is written later by the after-write hook and circuits are separate points, so
-both are the newest stored values of the meter's devices (tags `provider`, `device`,
-`circuit`, as collectors.smart_meter writes them).
+both are the newest stored values of the meter's devices, read per InfluxDB series as
+collectors.smart_meter writes them: tags `provider`, `site` (the site whose config collected
+the answer: two homes' meters both called "home" are two series), `device`, `device_gid`
+(Emporia: two devices of one name are two series) and `circuit`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +19,7 @@ from enrich.influx import quote_ident, stored_rows
 # a few minutes), and the phantom load, computed once a day, of the last week.
 CIRCUIT_LOOK_BACK = timedelta(hours=1)
 PHANTOM_LOOK_BACK = timedelta(days=7)
+DEVICE = '"device", "device_gid"'  # one physical device: Emporia's gid, where it has one
 
 
 @dataclass(frozen=True)
@@ -24,35 +28,45 @@ class MeterValue:
     circuit: str  # "" for the whole device
     watts: float
     time: datetime
+    gid: str = ""  # Emporia's device_gid; "" for meters without one
 
 
-def _newest(field: str, measurement: str, group: str, provider: str, since: datetime):
+# Which (device, device_gid) series belong to the answer shown: the names in its `devices`.
+Listed = Callable[[str, str], bool]
+
+
+def _newest(field: str, measurement: str, group: str, provider: str, site: str, since: datetime):
     influxql = (
         f"SELECT last({quote_ident(field)}) AS {quote_ident(field)} FROM {quote_ident(measurement)} "
-        f'WHERE "provider" = $provider AND time >= $since GROUP BY {group}'
+        f'WHERE "provider" = $provider AND "site" = $site AND time >= $since GROUP BY {group}'
     )
-    return list(stored_rows(influxql, {"provider": provider, "since": since}))
+    return list(stored_rows(influxql, {"provider": provider, "site": site, "since": since}))
 
 
-def _values(rows, field: str, devices: set[str]) -> list[MeterValue]:
+def _values(rows, field: str, listed: Listed) -> list[MeterValue]:
     found = []
     for row in rows:
-        device, watts = row.tags.get("device", ""), row.values.get(field)
-        if device in devices and watts is not None and row.time is not None:
-            found.append(MeterValue(device, row.tags.get("circuit", ""), float(watts), row.time))
-    return sorted(found, key=lambda v: (v.device, v.circuit))
+        device, gid = row.tags.get("device", ""), row.tags.get("device_gid", "")
+        watts = row.values.get(field)
+        if listed(device, gid) and watts is not None and row.time is not None:
+            circuit = row.tags.get("circuit", "")
+            found.append(MeterValue(device, circuit, float(watts), row.time, gid))
+    # Lowest gid first: where two devices share a name, the older one claims its keys first.
+    return sorted(found, key=lambda v: (v.device, v.circuit, v.gid.zfill(20)))
 
 
-def phantom_loads(provider: str, devices: set[str], newest: datetime) -> list[MeterValue]:
-    rows = _newest("phantom_load_w", MEASUREMENT, '"device"', provider, newest - PHANTOM_LOOK_BACK)
-    return _values(rows, "phantom_load_w", devices)
+def phantom_loads(provider: str, site: str, listed: Listed, newest: datetime) -> list[MeterValue]:
+    """The newest phantom load of each device of `provider` stored under `site`."""
+    since = newest - PHANTOM_LOOK_BACK
+    rows = _newest("phantom_load_w", MEASUREMENT, DEVICE, provider, site, since)
+    return _values(rows, "phantom_load_w", listed)
 
 
-def circuit_powers(provider: str, devices: set[str], newest: datetime) -> list[MeterValue]:
-    rows = _newest(
-        "power_w", CIRCUIT_MEASUREMENT, '"device", "circuit"', provider, newest - CIRCUIT_LOOK_BACK
-    )
-    return _values(rows, "power_w", devices)
+def circuit_powers(provider: str, site: str, listed: Listed, newest: datetime) -> list[MeterValue]:
+    """The newest power of each circuit of each device of `provider` stored under `site`."""
+    since = newest - CIRCUIT_LOOK_BACK
+    rows = _newest("power_w", CIRCUIT_MEASUREMENT, f'{DEVICE}, "circuit"', provider, site, since)
+    return _values(rows, "power_w", listed)
 
 
 def age_seconds(value: MeterValue, now: datetime) -> int:

@@ -10,6 +10,7 @@ a series. Values are W and kWh; a field the meter did not report is left out, ne
 """
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -132,26 +133,46 @@ def current(
     **extra: Any,
 ) -> dict[str, Any]:
     """The headline for /api/enrichment/current: each device's newest whole-home values, the
-    sum over `top_level` devices (all when None; nested plugs are inside their parent's mains)
-    as `total_power_w`, and the data's time (`asked_at` only when the meter had nothing)."""
-    devices: dict[str, dict[str, Any]] = {}
+    sum over `top_level` devices (their `device_gid`, else their name; all when None: nested
+    plugs are inside their parent's mains) as `total_power_w`, the data's time (`asked_at`
+    only when the meter had nothing) and the `site` tag its series carry (the site whose
+    config collected them: the Home Assistant entities read them back by it). A device is one
+    series: two of one name (Emporia Vues or plugs named alike in one account) are
+    `<name> (<device_gid>)` each, with their own values, both counted in the total."""
+    series: dict[tuple[str, str], dict[str, Any]] = {}
     newest: datetime | None = None
     for reading in sorted(readings, key=lambda r: r.time):
         newest = reading.time if newest is None or reading.time > newest else newest
         if reading.measurement == MEASUREMENT:
-            entry = devices.setdefault(reading.tags["device"], {})
+            gid = reading.tags.get("device_gid", "")
+            entry = series.setdefault((reading.tags["device"], gid), {})
             entry.update(reading.fields)
             entry["time"] = reading.time.isoformat()
+            if gid:
+                entry["device_gid"] = gid
+    named = Counter(name for name, _ in series)
+    devices = {
+        (name if named[name] == 1 else device_key(name, gid)): entry
+        for (name, gid), entry in series.items()
+    }
     totals = [
         d["total_power_w"]
-        for name, d in devices.items()
-        if "total_power_w" in d and (top_level is None or name in top_level)
+        for (name, gid), d in series.items()
+        if "total_power_w" in d and (top_level is None or (gid or name) in top_level)
     ]
     headline: dict[str, Any] = {"devices": devices, **extra}
     if totals:
         headline["total_power_w"] = sum(totals)
     headline["time"] = (newest or asked_at).isoformat()
+    site = next((r.tags["site"] for r in readings if r.tags.get("site")), None)
+    if site is not None:
+        headline["site"] = site
     return headline
+
+
+def device_key(name: str, gid: str) -> str:
+    """A device's key in the headline's `devices` where another device has its name."""
+    return f"{name} ({gid})" if gid else name
 
 
 def save_session(config: Any, previous: Credentials, renewed: Credentials) -> None:

@@ -74,8 +74,10 @@ def test_home_power_circuits_and_phantom_load(topics, subscriber, broker, settin
         site=site, source="smart_meter", provider="home_assistant"
     )
     assert homes.collect(config, scenarios_smart_meter.home_assistant).status == "ok"
-    # What the after-write hook stores once the night's 02:30-03:30 samples are in.
+    # What the after-write hook stores once the night's 02:30-03:30 samples are in, on the
+    # meter's series (collectors.smart_meter.common.tags: the site's name too).
     tags = {"meter_type": "home_assistant", "device": "home", "provider": "home_assistant"}
+    tags["site"] = site.name
     night = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)  # 03:30 in Chicago
     phantom = Reading("smart_meter", {"phantom_load_w": 212.0}, night, tags)
     get_timeseries().write(settings.INFLUXDB_DATABASE, [phantom])
@@ -121,7 +123,7 @@ def test_circuits_whose_names_slug_alike_are_entities_each(topics, subscriber, b
     assert homes.collect(config, scenarios_smart_meter.home_assistant).status == "ok"
     data_time = datetime(2026, 5, 1, 14, 4, 41, 250000, tzinfo=UTC)  # the heat pump's
     more = {"Heat-Pump": 100.0, "冷蔵庫": 80.0, "洗濯機": 500.0}
-    tags = {"provider": "home_assistant", "device": "home"}
+    tags = {"provider": "home_assistant", "device": "home", "site": site.name}
     get_timeseries().write(
         settings.INFLUXDB_DATABASE,
         [

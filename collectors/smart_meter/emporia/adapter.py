@@ -146,7 +146,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         readings, kept = usage.readings(
             target, usages, devices, answered, daily, mains, credentials.kept
         )
-        top = {d.name for d in devices.values() if d.top_level}
+        top = {str(d.gid) for d in devices.values() if d.top_level}
         current = common.current(readings, answered, top_level=top)
         return FetchResult(readings, current, calls=calls.made, kept=kept)
 
