@@ -8,8 +8,6 @@ The data lies in the last days before the real now: the worker computes up to it
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -18,7 +16,6 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from config.celery import app
 from enrich.redis.client import get_redis
 from retention.models import (
     DailyEnergyByDevice,
@@ -38,19 +35,14 @@ from retention.rollups.tasks import rebuild
 from retention.timeutil import floor_day
 from tests.retention.conftest import HaDatabase
 from tests.support.entities import save
-from tests.support.ports import free_port
-from tests.support.worker import celery_worker, output
+from tests.support.views_follow import activity, energy, finished, follow_ups, worker_env
+from tests.support.worker import celery_worker
 
-pytestmark = [pytest.mark.influxdb, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def empty_queues() -> Iterator[None]:
-    """No task left in the broker by an earlier test (one that failed before its worker ran
-    what it queued) runs in this test's worker, and none of this test's outlives it."""
-    app.control.purge()
-    yield
-    app.control.purge()
+pytestmark = [
+    pytest.mark.influxdb,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_queues"),
+]
 
 
 DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days before today
@@ -58,25 +50,6 @@ DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days bef
 
 def at(hours: float) -> datetime:
     return DAY + timedelta(hours=hours)
-
-
-def worker_env(ha_db: HaDatabase, enrich_db: str, settings) -> dict[str, str]:
-    return {
-        "HA_INFLUXDB_DATABASE": ha_db.name,
-        "TIER_DATABASE": ha_db.name,
-        "INFLUXDB_DATABASE": enrich_db,
-        "TIME_ZONE": "UTC",
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-    }
-
-
-def finished(run_id: int, worker, timeout: float = 90) -> RetentionRun:
-    """The run once a worker has ended it (the worker's output on timeout)."""
-    deadline = time.monotonic() + timeout
-    while (run := RetentionRun.objects.get(pk=run_id)).status == RetentionRun.Status.RUNNING:
-        assert time.monotonic() < deadline, output(worker)
-        time.sleep(0.2)
-    return run
 
 
 def edit_in_the_admin(client, entity: Entity, **changes) -> list[str]:
@@ -112,24 +85,6 @@ def edit_in_the_list(client, edits: dict[Entity, dict]) -> list[str]:
 def shown(page) -> list[str]:
     """The messages of the page as the user reads them (without their links' markup)."""
     return [strip_tags(str(message)) for message in page.context["messages"]]
-
-
-def activity(area: str) -> dict[datetime, tuple[int, float]]:
-    return {
-        row.hour: (row.motion_count, round(row.occupancy_rate, 9))
-        for row in HourlyRoomActivity.objects.filter(area=area, partial=False)
-    }
-
-
-def energy() -> dict[tuple[str, object], float]:
-    return {
-        (row.entity_id, row.date): round(row.total_kwh, 9)
-        for row in DailyEnergyByDevice.objects.filter(partial=False)
-    }
-
-
-def follow_ups() -> list[RetentionRun]:
-    return list(RetentionRun.objects.filter(details__mode="edits").order_by("pk"))
 
 
 # --- A motion sensor moved to another room -----------------------------------------------------
@@ -285,24 +240,6 @@ def test_an_edit_that_changes_nothing_the_views_read_queues_nothing(
 
 
 # --- The broker out of reach, the view busy ---------------------------------------------------
-@pytest.fixture
-def broker_down() -> Iterator[None]:
-    """Celery's broker URL pointing where nothing listens (the pools made again around it)."""
-    given = app.conf.broker_url
-
-    def use(url: str) -> None:
-        # Celery keeps the connection and producer pools of the URL it first used.
-        app._pool = None
-        setattr(app.amqp, "_producer_pool", None)  # noqa: B010  (vulture: set, never read here)
-        app.conf.broker_url = url
-
-    use(f"redis://127.0.0.1:{free_port()}/0")
-    try:
-        yield
-    finally:
-        use(given)
-
-
 @pytest.mark.usefixtures("broker_down")
 def test_with_the_broker_out_of_reach_the_edit_is_saved_and_the_next_refresh_follows_it(
     admin_client, rooms
