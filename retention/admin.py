@@ -1,8 +1,6 @@
 """Admin for the entity registry: correct what discovery inferred (kind, area, unit, device
 class, tiered)."""
 
-import logging
-
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -20,11 +18,8 @@ from retention.models import (
     RetentionRun,
     TierChunk,
 )
-from retention.rollups.follow import note_edit
-from retention.rollups.materialized import ENERGY
-from retention.rollups.tasks import Queued, queue_follow_ups
-
-logger = logging.getLogger(__name__)
+from retention.rollups.follow import gather, note_edit
+from retention.rollups.tasks import follow_up
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -121,19 +116,12 @@ def _views_follow(request: HttpRequest, before: Entity, after: Entity) -> None:
     if noted is None:
         noted = request._views_to_follow = {}
         transaction.on_commit(lambda: _queue_and_tell(request, noted))
-    for view, keys in parts.items():
-        noted.setdefault(view, set()).update(keys)
+    gather(noted, parts)
 
 
 def _queue_and_tell(request: HttpRequest, noted: dict[str, set[str]]) -> None:
-    try:
-        queued = queue_follow_ups(noted, str(request.user))
-    except Exception as exc:  # the edit is saved; the refresh follows it later
-        logger.exception("the follow-up of entity edits could not be queued")
-        queued = [Queued(view, sorted(keys), None, error=str(exc)) for view, keys in noted.items()]
-    for part in queued:
-        what = f"{part.view} ({'entities' if part.view == ENERGY else 'areas'} "
-        what += f"{', '.join(part.keys)})"
+    for part in follow_up(noted, str(request.user)):  # the edit is saved whatever happens
+        what = part.what
         if part.error:
             messages.warning(request, format_html(
                 "Saved, but the views cannot follow the edit now ({}). Their rows of {} are "

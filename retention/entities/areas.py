@@ -3,19 +3,25 @@
 `import_ha_areas()` asks Home Assistant (HA_URL, HA_TOKEN) for every entity's area with one
 `POST /api/template`: the REST API has no entity registry, but templates see it
 (`areas()`, `area_entities()` — which includes entities inheriting their device's area —
-and `area_name()`).
+and `area_name()`). An area that changes for a motion, occupancy or presence sensor moves
+its rows of hourly_room_activity: noted with the change, followed once the import is
+committed (`retention.rollups.follow`), named in the report.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Collection
+from copy import copy
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 
 from enrich import http
 from retention.models import Entity
+from retention.rollups.follow import gather, note_edit
+from retention.rollups.tasks import Queued, follow_up_on_commit
 
 
 class AreaImportError(Exception):
@@ -42,13 +48,15 @@ class AreaImportReport:
     unchanged: int = 0
     kept_edited: int = 0  # a person set the area in the admin: left alone
     without_area: int = 0  # registry entities Home Assistant knows no area for
+    noted: dict[str, set[str]] = field(default_factory=dict)  # view -> areas the changes touch
+    queued: list[Queued] = field(default_factory=list)  # their follow-up, once committed
 
     def __str__(self) -> str:
         return (
             f"Areas from Home Assistant: {self.areas_known} entities have an area there; "
             f"{self.updated} updated, {self.unchanged} unchanged, {self.kept_edited} kept "
             f"(edited in the admin), {self.without_area} without an area in Home Assistant."
-        )
+        ) + "".join(f"\n{queued}" for queued in self.queued)
 
 
 def fetch_ha_areas(url: str, token: str) -> dict[str, str]:
@@ -83,9 +91,13 @@ def fetch_ha_areas(url: str, token: str) -> dict[str, str]:
     return areas
 
 
-def import_ha_areas(url: str | None = None, token: str | None = None) -> AreaImportReport:
+def import_ha_areas(
+    url: str | None = None, token: str | None = None, new: Collection[str] = ()
+) -> AreaImportReport:
     """Set each registry entity's area from Home Assistant (HA_URL, HA_TOKEN by default).
-    Entities edited in the admin keep theirs; entities without an area in HA keep theirs."""
+    Entities edited in the admin keep theirs; entities without an area in HA keep theirs.
+    `new`: ids the discovery just before registered; no view has read them yet (the next
+    refresh fills their history), so their areas need no follow-up."""
     url = (url if url is not None else settings.HA_URL).rstrip("/")
     token = token if token is not None else settings.HA_TOKEN
     if not url or not token:
@@ -107,7 +119,11 @@ def import_ha_areas(url: str | None = None, token: str | None = None) -> AreaImp
             elif entity.area == area:
                 report.unchanged += 1
             else:
+                before = copy(entity)
                 entity.area = area
                 entity.save(update_fields=["area", "updated"])
                 report.updated += 1
+                if entity.entity_id not in new:
+                    gather(report.noted, note_edit(before, entity))
+        report.queued = follow_up_on_commit(report.noted, "area import from Home Assistant")
     return report

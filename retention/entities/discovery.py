@@ -9,13 +9,20 @@ class and tiered flag; where the data lives (layout, measurement), the name and 
 always refreshed. first_seen only moves back and last_seen only forward: retention deletes
 old raw points, which must not make an entity look younger.
 
+A change to a registered entity that the materialized views read (its kind, unit, area,
+device class, name, measurement) is noted in the same transaction and, once committed,
+followed by the views (`retention.rollups.follow`): one follow-up per view at the end of the
+discovery, named in the report. A new entity needs none: the next refresh fills its history.
+
 The areas can also come from Home Assistant's own registries: `retention.entities.areas`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from copy import copy
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +32,8 @@ from enrich.errors import Permanent
 from enrich.influx import get_timeseries
 from retention.entities.scan import Found, detect_layout, scan
 from retention.models import Entity
+from retention.rollups.follow import gather, note_edit
+from retention.rollups.tasks import Queued, follow_up_on_commit
 
 LAYOUTS = ("official", "ingestor", "auto")
 
@@ -43,6 +52,8 @@ class DiscoveryReport:
     kinds: Counter = field(default_factory=Counter)  # registry kind of each entity found
     created_ids: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # entities the registry cannot hold, why
+    noted: dict[str, set[str]] = field(default_factory=dict)  # view -> keys the changes touch
+    queued: list[Queued] = field(default_factory=list)  # their follow-up, once committed
 
     @property
     def total(self) -> int:
@@ -53,7 +64,9 @@ class DiscoveryReport:
         return (
             f"Discovered {self.total} entities in {self.database!r} ({self.layout} layout): "
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged.\n"
-            f"By kind: {kinds}." + "".join(f"\nSkipped: {why}" for why in self.skipped)
+            f"By kind: {kinds}."
+            + "".join(f"\nSkipped: {why}" for why in self.skipped)
+            + "".join(f"\n{queued}" for queued in self.queued)
         )
 
 
@@ -83,12 +96,25 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
             [f.entity_id for f in found], field_name="entity_id"
         )
         for item in found:
+            before = copy(existing.get(item.entity_id))
             outcome, entity = _upsert(item, existing.get(item.entity_id))
             setattr(report, outcome, getattr(report, outcome) + 1)
             report.kinds[entity.kind] += 1
             if outcome == "created":
                 report.created_ids.append(entity.entity_id)
+            elif outcome == "updated":
+                gather(report.noted, note_edit(before, entity, _moved_at(before, item)))
+        report.queued = follow_up_on_commit(report.noted, "entity discovery")
     return report
+
+
+def _moved_at(before: Entity, found: Found) -> datetime | None:
+    """The entity's first point in the measurement (or layout) it is now read from, when it
+    moved there (Home Assistant's unit changed, in the official layout): its rows before were
+    computed from the old one, which the registry no longer reads, and are kept."""
+    if (before.layout, before.measurement) == (found.layout, found.measurement):
+        return None  # computed again from its first_seen
+    return found.series_start or found.first_seen
 
 
 def _limit(name: str) -> int:
@@ -114,7 +140,9 @@ def _fits(found: Found, report: DiscoveryReport) -> bool:
 
 def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if entity is None:
-        entity = Entity.objects.create(**asdict(found))  # Found holds Entity fields only
+        fields = asdict(found)
+        del fields["series_start"]  # the others are Entity fields
+        entity = Entity.objects.create(**fields)
         return "created", entity
     wanted: dict[str, Any] = {"layout": found.layout, "measurement": found.measurement}
     if found.friendly_name:

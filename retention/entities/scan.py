@@ -60,6 +60,9 @@ class Found:
     device_class: str = ""
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    # Not a registry field: the first point in `measurement` when the entity has points in
+    # older ones too (Home Assistant's unit changed: first_seen is the earliest of all).
+    series_start: datetime | None = None
 
 
 def kind_for(domain: str, unit: str, device_class: str, numeric: bool) -> str:
@@ -219,6 +222,7 @@ def scan(database: str, layout: str) -> list[Found]:
             entities[found.entity_id] = found
             continue
         newer, older = (found, seen) if found.last_seen > seen.last_seen else (seen, found)
+        newer.series_start = newer.series_start or newer.first_seen
         newer.first_seen = min(newer.first_seen, older.first_seen)
         entities[found.entity_id] = newer
     return [entities[k] for k in sorted(entities)]

@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 )
 def discover_entities(self) -> dict:
     """Daily, before the tier runs: new Home Assistant entities join the registry (and the
-    tiers and views) without anyone running the command. Admin edits are kept."""
+    tiers and views) without anyone running the command. Admin edits are kept. The result
+    names the follow-ups of the views it queued (`views_follow`: the changes to registered
+    entities the views read, retention.rollups.follow)."""
     try:
         report = discover()
         measured = density.measure_registry()
@@ -37,4 +39,5 @@ def discover_entities(self) -> dict:
         "unchanged": report.unchanged,
         "created_ids": report.created_ids,
         "states_per_day": measured,
+        "views_follow": [queued.as_dict() for queued in report.queued],
     }

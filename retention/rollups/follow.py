@@ -1,6 +1,7 @@
 """The materialized views follow the entity registry's edits.
 
-An edit (admin: the entity's form or the list) that changes what a view reads of an entity
+An edit (admin: the entity's form or the list; discovery and the import of Home Assistant's
+areas: a change to an entity already registered) that changes what a view reads of an entity
 (`changed_parts`) notes the parts of the view it changes, in the edit's own transaction
 (`ViewFollowUp`): the entity's rows of daily_energy_by_device (its kind, unit, layout,
 measurement or id), the old and the new area's rows of hourly_room_activity (a motion,
@@ -8,12 +9,15 @@ occupancy or presence sensor's area, kind, device class, name, layout, measureme
 An edit that changes none of that (tiered, the name of a power sensor, "W" for "") notes
 nothing.
 
-Once committed, the edit's request queues `retention.follow_view_edits` on the retention worker
+Once committed, the edit's request (or the discovery, the import, once at its end) queues
+`retention.follow_view_edits` on the retention worker
 (`retention.rollups.tasks.queue_follow_ups`: one waiting run per view, so ten edits in a row
 are one run). The run (`take_up`, under the view's lock, recorded as a "view_refresh" run in
 mode "edits") computes each noted part again, as a rebuild would, from the entity's
-first_seen to now, and deletes its rows the computation no longer gives: the sensor's hours
-in its old area, the days of an entity that left the energy view. It reaches back to the
+first_seen to now (discovery that found the entity's points in another measurement or
+layout: from its first point there, the rows before were computed from the place it no longer
+reads), and deletes its rows the computation no longer gives: the sensor's hours in its old
+area, the days of an entity that left the energy view. It reaches back to the
 first day whose hourly aggregates still exist (`horizon`): before it only daily aggregates
 or the archive hold the data, a day cannot be split into hours again, and those rows stay as
 they were computed. Noted parts the run could not take up (the broker was out of reach at
@@ -91,17 +95,24 @@ def describe(before: Entity, after: Entity) -> str:
     return f"{after.entity_id}: {', '.join(changes)}"[:500]
 
 
-def note_edit(before: Entity, after: Entity) -> dict[str, set[str]]:
-    """Note the parts of the views the edit changes (in the caller's transaction); them."""
+def note_edit(before: Entity, after: Entity, since: datetime | None = None) -> dict[str, set[str]]:
+    """Note the parts of the views the edit changes (in the caller's transaction); them.
+    They are computed again from `since`, by default the entity's first_seen."""
     parts = changed_parts(before, after)
     edit = describe(before, after)
-    since = after.first_seen or before.first_seen
+    since = since or after.first_seen or before.first_seen
     ViewFollowUp.objects.bulk_create(
         ViewFollowUp(view=view, key=key, since=since, edit=edit)
         for view, keys in sorted(parts.items())
         for key in sorted(keys)
     )
     return parts
+
+
+def gather(noted: dict[str, set[str]], parts: dict[str, set[str]]) -> None:
+    """Add the parts one edit noted to those of the edits before it (view -> keys)."""
+    for view, keys in parts.items():
+        noted.setdefault(view, set()).update(keys)
 
 
 def pending(name: str) -> bool:

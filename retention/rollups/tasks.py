@@ -1,6 +1,7 @@
 """Celery tasks of the materialized views: the periodic incremental refresh, the rebuild of a
 range that `POST /api/views/<name>/rebuild` queues, and the follow-up of the entity registry's
-edits that a save in the admin queues (`queue_follow_ups`, retention.rollups.follow).
+edits that a save in the admin, a discovery or an import of Home Assistant's areas queues
+(`queue_follow_ups`, retention.rollups.follow).
 
 Registered through `config/celery.py` (autodiscovery of `retention.rollups.tasks`); the refresh is
 scheduled by the beat entry "Refresh materialized views" (every 4 hours, editable in the admin).
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from celery import shared_task
+from django.db import transaction
 
 from retention.models import RetentionRun
 from retention.queued import queued_run, send
 from retention.rollups.follow import follow_edits, pending
 from retention.rollups.lock import LOCK_SECONDS
-from retention.rollups.materialized import VIEWS, rebuild_view, refresh_view
+from retention.rollups.materialized import ENERGY, VIEWS, rebuild_view, refresh_view
 from retention.task_records import recorded
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,30 @@ class Queued:
     waiting: bool = False  # a run queued earlier (not started yet) takes these edits up too
     error: str = ""  # the task could not be queued: the next refresh takes the edits up
 
+    @property
+    def what(self) -> str:
+        """The rows followed, as people read them: "hourly_room_activity (areas Hall)"."""
+        named = "entities" if self.view == ENERGY else "areas"
+        return f"{self.view} ({named} {', '.join(self.keys)})"
+
+    def __str__(self) -> str:
+        if self.error:
+            return (
+                f"The views cannot follow the changes now ({self.error}): their rows of "
+                f"{self.what} are computed again at the next refresh of the views (every 4 "
+                "hours, or manage.py refresh_views once Redis, the Celery broker, runs)."
+            )
+        waiting = " (queued by an earlier change, not started yet)" if self.waiting else ""
+        return (
+            f"The views follow the changes: the rows of {self.what} are computed again on the "
+            f"retention worker in run {self.run.pk}{waiting}."
+        )
+
+    def as_dict(self) -> dict:
+        run = self.run.pk if self.run is not None else None
+        return {"view": self.view, "keys": self.keys, "run": run, "waiting": self.waiting,
+                "error": self.error}  # fmt: skip
+
 
 def _waiting_run(name: str) -> RetentionRun | None:
     """A follow-up of the view queued and not started yet (a worker sets `queued_at`)."""
@@ -110,6 +136,25 @@ def queue_follow_ups(parts: dict[str, set[str]], queued_by: str) -> list[Queued]
             run.save(update_fields=["errors"])
             logger.warning("view %s: the follow-up of entity edits: %s", name, run.errors)
         queued.append(Queued(name, sorted(keys), run, error=reason))
+    return queued
+
+
+def follow_up(noted: dict[str, set[str]], queued_by: str) -> list[Queued]:
+    """`queue_follow_ups` once the edits are committed, never failing the work that made them:
+    an edit whose follow-up cannot be queued stays noted for the next refresh."""
+    try:
+        return queue_follow_ups(noted, queued_by)
+    except Exception as exc:
+        logger.exception("the follow-up of entity edits could not be queued")
+        return [Queued(view, sorted(keys), None, error=str(exc)) for view, keys in noted.items()]
+
+
+def follow_up_on_commit(noted: dict[str, set[str]], queued_by: str) -> list[Queued]:
+    """`follow_up` once the caller's transaction commits (at once outside one): the list it
+    returns is filled then."""
+    queued: list[Queued] = []
+    if noted:
+        transaction.on_commit(lambda: queued.extend(follow_up(noted, queued_by)))
     return queued
 
 

@@ -1,7 +1,9 @@
 """Fill the entity registry from Home Assistant's InfluxDB: scan it for entities and add or
 update them in the registry (kind, unit, measurement, seen times). Entities edited in the admin
 keep their kind, area, unit and tiered flag. With --ha-areas, also take each entity's area from
-Home Assistant (HA_URL, HA_TOKEN)."""
+Home Assistant (HA_URL, HA_TOKEN). Changes to registered entities that the materialized views
+read (kind, unit, area, ...) are followed by the views on the retention worker: the output
+names the runs queued."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -51,7 +53,7 @@ class Command(BaseCommand):
             )
         if ha_areas:
             try:
-                areas = import_ha_areas()
+                areas = import_ha_areas(new=set(report.created_ids))
             except AreaImportError as exc:
                 raise CommandError(str(exc)) from None
             self.stdout.write(str(areas))

@@ -16,7 +16,7 @@ from enrich.readings import Reading
 from retention.entities.areas import AREAS_TEMPLATE, AreaImportError, import_ha_areas
 from retention.entities.discovery import DiscoveryError, discover
 from retention.entities.scan import detect_layout
-from retention.models import Entity
+from retention.models import Entity, ViewFollowUp
 from tests.retention.conftest import T0, at, official_readings, official_to_ingestor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -142,6 +142,36 @@ def test_edited_rows_keep_kind_area_unit_device_class_and_tiered(ha_db, layout):
     assert (motion.kind, motion.area, motion.device_class) == ("binary", "Hall", "motion")
     assert (report.created, report.updated, report.unchanged) == (0, 2, 2)
     assert report.kinds["numeric"] == 1 and report.kinds["power"] == 0
+
+
+def test_changes_the_views_read_are_noted_with_the_discovery(ha_db):
+    """A change to a registered entity that a view reads is noted in the discovery's
+    transaction (the follow-up on a worker: tests/retention/rollups/test_follow_discovery.py);
+    a new entity, or one only seen again, is not."""
+
+    def write(entity_id, points, **options):
+        ha_db.write_entity("ingestor", entity_id, points, **options)
+
+    write("binary_sensor.kitchen_pir", [(0, "off")], device_class="motion", area="Kitchen")
+    write("binary_sensor.hall_sensor", [(0, "off")], area="Hall", friendly_name="Hall sensor")
+    write("sensor.fridge_power", [(0, 80.0)], unit="W", area="Kitchen")
+    assert not discover(layout="ingestor").noted and not ViewFollowUp.objects.exists()
+
+    # Moved to the Office in Home Assistant; renamed so that its name says what it is; seen.
+    write("binary_sensor.kitchen_pir", [(60, "on")], device_class="motion", area="Office")
+    write("binary_sensor.hall_sensor", [(60, "on")], area="Hall", friendly_name="Hall motion")
+    write("sensor.fridge_power", [(60, 90.0)], unit="W", area="Kitchen")
+    write("binary_sensor.new_motion", [(60, "on")], device_class="motion", area="Attic")
+    report = discover(layout="ingestor")
+
+    assert (report.created, report.updated) == (1, 3)
+    assert report.noted == {"hourly_room_activity": {"Kitchen", "Office", "Hall"}}
+    noted = {(n.key, n.since, n.edit) for n in ViewFollowUp.objects.all()}
+    assert noted == {
+        ("Kitchen", at(0), "binary_sensor.kitchen_pir: area 'Kitchen' -> 'Office'"),
+        ("Office", at(0), "binary_sensor.kitchen_pir: area 'Kitchen' -> 'Office'"),
+        ("Hall", at(0), "binary_sensor.hall_sensor: friendly_name 'Hall sensor' -> 'Hall motion'"),
+    }
 
 
 def test_first_seen_only_moves_back_when_old_raw_data_was_deleted(ha_db):
