@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from retention import liveness
 from retention.models import (
     Alert,
     ArchiveObject,
@@ -252,6 +253,14 @@ class RetentionRunAdmin(RecordAdmin):
     )
     list_filter = ("operation", "status")
     date_hierarchy = "started"
+
+    def changelist_view(self, request, extra_context=None):
+        liveness.close_dead()  # no run shows "running" after its process died
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        liveness.close_dead()
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(TierChunk)

@@ -62,3 +62,12 @@ def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Respons
         {"task_id": result.id, "run_id": run.pk, "status": "queued", "poll": poll, **kwargs},
         status=202,
     )
+
+
+def waiting(run: RetentionRun) -> bool:
+    """Whether `run` is one the API queued that no worker has started yet (it holds no lock and
+    counts no time: retention.task_records.taken_up moves `started` when a worker starts it)."""
+    details = run.details or {}
+    return run.status == RetentionRun.Status.RUNNING and (
+        "queued_by" in details and "queued_at" not in details
+    )

@@ -59,6 +59,7 @@ from retention.archive.reader import (
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.verify import holds, parsed_rows, verify_object
+from retention.liveness import alive
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP
 from retention.timeutil import utc_midnight
@@ -77,29 +78,30 @@ Progress = Callable[[list[T]], Iterable[T]]
 def recorded_run(
     operation: str, run: RetentionRun | None = None, **fields: Any
 ) -> Iterator[RetentionRun]:
-    """A RetentionRun row for the block (`run`, one the API created, or a new one): running,
-    then ok or failed with the error."""
-    run = run or RetentionRun.objects.create(
+    """A RetentionRun row for the block (`run`, one the API created, or a new one): running
+    (shown alive: retention.liveness), then ok or failed with the error."""
+    run = run or RetentionRun(
         operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
     )
     began = clock.monotonic()
-    try:
-        yield run
-    except BaseException as exc:
-        run.status = RetentionRun.Status.FAILED
-        run.errors = "\n".join(filter(None, [run.errors, f"{type(exc).__name__}: {exc}"]))
-        raise
-    else:
-        if run.status == RetentionRun.Status.RUNNING:
-            run.status = RetentionRun.Status.FAILED if run.errors else RetentionRun.Status.OK
-    finally:
-        run.finished = timezone.now()
-        run.duration_seconds = clock.monotonic() - began
-        if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
-            # As measured, like the tier runs': negative while InfluxDB has not compacted yet.
-            freed = run.storage_before_bytes - run.storage_after_bytes
-            run.storage_freed_mb = freed / MB
-        run.save()
+    with alive(run):
+        try:
+            yield run
+        except BaseException as exc:
+            run.status = RetentionRun.Status.FAILED
+            run.errors = "\n".join(filter(None, [run.errors, f"{type(exc).__name__}: {exc}"]))
+            raise
+        else:
+            if run.status == RetentionRun.Status.RUNNING:
+                run.status = RetentionRun.Status.FAILED if run.errors else RetentionRun.Status.OK
+        finally:
+            run.finished = timezone.now()
+            run.duration_seconds = clock.monotonic() - began
+            if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
+                # As measured, like the tier runs': negative while InfluxDB has not compacted.
+                freed = run.storage_before_bytes - run.storage_after_bytes
+                run.storage_freed_mb = freed / MB
+            run.save()
 
 
 # --- Running -------------------------------------------------------------------------------

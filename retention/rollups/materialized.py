@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db import models, transaction
 
+from retention.liveness import alive
 from retention.models import (
     DailyCarbonSummary,
     DailyEnergyByDevice,
@@ -218,19 +219,32 @@ def _run(
     run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
     run.started, run.range_start, run.range_end = datetime.now(UTC), start, end
     run.details = {**run.details, "view": name, "mode": mode}
-    run.save()
-    try:
-        if work is None:
-            outcome = _compute(name, start, end, now, fill_new=fill_new, new_after=new_after)
-        else:
-            outcome = work()
-        written = _upsert(name, outcome.rows, outcome.stale)
-    except Exception as exc:
-        run.status = RetentionRun.Status.FAILED
-        run.errors = f"{type(exc).__name__}: {exc}"
-        _finish(run, began)
-        logger.exception("view %s %s failed", name, mode)
-        raise
+    with alive(run):  # saved, and shown alive until its last save (retention.liveness)
+        try:
+            if work is None:
+                outcome = _compute(name, start, end, now, fill_new=fill_new, new_after=new_after)
+            else:
+                outcome = work()
+            written = _upsert(name, outcome.rows, outcome.stale)
+        except Exception as exc:
+            run.status = RetentionRun.Status.FAILED
+            run.errors = f"{type(exc).__name__}: {exc}"
+            _finish(run, began)
+            logger.exception("view %s %s failed", name, mode)
+            raise
+        _succeeded(run, name, mode, outcome, written, now, began)
+    return run
+
+
+def _succeeded(
+    run: RetentionRun,
+    name: str,
+    mode: str,
+    outcome: Outcome,
+    written: int,
+    now: datetime,
+    began: float,
+) -> None:
     run.status = RetentionRun.Status.OK
     run.records_processed = written
     run.records_deleted = len(outcome.stale)
@@ -249,7 +263,6 @@ def _run(
         run.errors = "\n".join(outcome.skipped[:20])
     _finish(run, began)
     logger.info("view %s %s: %d rows written", name, mode, written)
-    return run
 
 
 def _finish(run: RetentionRun, began: float) -> None:

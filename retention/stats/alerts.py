@@ -1,8 +1,10 @@
 """Alerts when a retention operation fails or runs too long, at most once per incident.
 
 An incident is (run, kind): the run failed, or it ran (or is still running) longer than
-ALERT_MAX_DURATION_SECONDS. `check_alerts()` (every 5 minutes) finds new incidents among the
-recorded runs, records one `Alert` each, logs it at ERROR and POSTs it to ALERT_WEBHOOK_URL.
+ALERT_MAX_DURATION_SECONDS. `check_alerts()` (every 5 minutes) first closes the runs left
+"running" by a process that died (retention.liveness), so those are failures, not runs that
+hang; then it finds new incidents among the recorded runs, records one `Alert` each, logs it
+at ERROR and POSTs it to ALERT_WEBHOOK_URL.
 
 Once per incident, also with concurrent checkers:
 - recording: the unique (run, kind) constraint lets one insert win; the loser's
@@ -30,7 +32,9 @@ from django.db.models import Exists, OuterRef, Q
 
 from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
+from retention import liveness
 from retention.models import Alert, RetentionRun
+from retention.queued import waiting
 from retention.stats.history import iso
 
 logger = logging.getLogger(__name__)
@@ -51,12 +55,14 @@ ERRORS_EXCERPT = 500  # characters of a run's errors put into the message
 
 @dataclass
 class CheckResult:
+    closed: list[int] = field(default_factory=list)  # ids of dead runs closed (liveness)
     raised: list[int] = field(default_factory=list)  # ids of alerts raised by this check
     delivered: list[int] = field(default_factory=list)
     delivery_failed: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[int]]:
         return {
+            "closed": self.closed,
             "raised": self.raised,
             "delivered": self.delivered,
             "delivery_failed": self.delivery_failed,
@@ -100,9 +106,7 @@ def failed_message(run: RetentionRun, now: datetime) -> str:
 def overrun_message(run: RetentionRun, now: datetime) -> str:
     limit = settings.ALERT_MAX_DURATION_SECONDS
     took = _human(_age(run, now))
-    details = run.details or {}
-    waiting = "queued_by" in details and "queued_at" not in details  # (retention.task_records)
-    if run.status == RetentionRun.Status.RUNNING and waiting:
+    if waiting(run):
         return (
             f"Retention operation {run.operation} (run {run.pk}, queued {_started(run)}) has "
             f"waited {took} in the queue, longer than the limit of {_human(limit)} "
@@ -256,9 +260,12 @@ def deliver_pending(
 
 
 def check_alerts(now: datetime | None = None) -> CheckResult:
-    """The periodic check: raise alerts for new incidents, deliver what is not sent yet."""
+    """The periodic check: close the runs whose process died (retention.liveness: alerted as
+    failed, not as runs that hang), raise alerts for new incidents, deliver what is not sent
+    yet."""
     now = now or datetime.now(UTC)
-    result = CheckResult(raised=[a.pk for a in detect(now)])
+    result = CheckResult(closed=[run.pk for run in liveness.close_dead()])
+    result.raised = [a.pk for a in detect(now)]
     result.delivered, result.delivery_failed = deliver_pending(now)
     return result
 

@@ -1,5 +1,6 @@
 """GET /retention/stats, GET /retention/history and GET /retention/runs/<id> (token auth, as
-every API endpoint)."""
+every API endpoint). Each first closes the runs whose process died (retention.liveness), so
+none shows "running" after its process is gone."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
+from retention import liveness
 from retention.models import RetentionRun
 from retention.stats.history import run_summary
 from retention.stats.measure import storage_stats
@@ -35,6 +37,7 @@ class RetentionStats(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request):
+        liveness.close_dead()
         return Response(storage_stats())
 
 
@@ -44,6 +47,7 @@ class RetentionRunDetail(APIView):
 
     @extend_schema(responses={200: dict, 404: dict})
     def get(self, request, pk: int):
+        liveness.close_dead()
         run = RetentionRun.objects.filter(pk=pk).first()
         if run is None:
             return Response({"detail": f"There is no retention run {pk}."}, status=404)
@@ -69,6 +73,7 @@ class RetentionHistory(APIView):
         operation = _choice(query, "type", RetentionRun.Operation.choices)
         status = _choice(query, "status", RetentionRun.Status.choices)
         since = datetime.now(UTC) - timedelta(days=days)
+        liveness.close_dead()
         runs = RetentionRun.objects.filter(started__gte=since)
         if operation:
             runs = runs.filter(operation=operation)

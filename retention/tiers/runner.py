@@ -34,6 +34,7 @@ from django.conf import settings
 
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
 from enrich.redis.lock import RunLock
+from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
 from retention.stats import settle
@@ -112,15 +113,27 @@ def downsample(
     `run`: the run record to use (the API's queued one), else a new one; `progress(days done,
     days in all, label)`. Returns the recorded run; raises InfluxUnavailable (after recording
     it) when InfluxDB cannot be reached, so the caller can retry."""
-    operation, dry = OPERATIONS[kind]
-    now = now or datetime.now(UTC)
     began = time.monotonic()
     if run is None:
-        run = RetentionRun(operation=operation, started=datetime.now(UTC))
+        run = RetentionRun(operation=OPERATIONS[kind][0], started=datetime.now(UTC))
     run.status = RetentionRun.Status.RUNNING
     run.range_start = utc_midnight(start) if start else None
     run.range_end = utc_midnight(end) if end else None
-    run.save()
+    with alive(run):  # saved, and shown alive until its last save (retention.liveness)
+        return _run(kind, run, start, end, now or datetime.now(UTC), began, dry_run, progress)
+
+
+def _run(
+    kind: Tier,
+    run: RetentionRun,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+    began: float,
+    dry_run: bool,
+    progress: Progress | None,
+) -> RetentionRun:
+    operation, dry = OPERATIONS[kind]
     lock: RunLock | None = None
     tier: HourlyTier | DailyTier | None = None
     try:

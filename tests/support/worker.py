@@ -77,19 +77,20 @@ def celery_worker(
             _idle(proc, timeout=10)  # a test may leave a task running: then stop it anyway
     finally:
         try:
-            _stop(proc)
+            stop(proc)
         finally:
             log.close()
 
 
 def output(proc: subprocess.Popen) -> str:
     """The worker's output so far (stops it), for failure messages."""
-    _stop(proc)
+    stop(proc)
     return _tail(proc)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Tell the worker to stop; fail with its log when it has not within 30 s."""
+def stop(proc: subprocess.Popen) -> None:
+    """Tell the worker (or another child started with a `log`, e.g. a web server) to stop;
+    fail with its log when it has not within 30 s."""
     proc.terminate()
     try:
         proc.wait(timeout=30)

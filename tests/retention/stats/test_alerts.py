@@ -3,6 +3,7 @@ and the admin, and POSTed once per incident to a webhook (a local receiver here)
 
 import logging
 import threading
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,6 +25,16 @@ def webhook(settings, replay_server):
     settings.ALERT_WEBHOOK_URL = replay_server.url_for(HOOK)
     settings.HTTP_TIMEOUT_SECONDS = 5.0
     return replay_server
+
+
+@pytest.fixture
+def alive_run():
+    """`alive_run(**fields)`: a run recorded running whose process works on it, as one that
+    hangs does: it shows it is alive (retention.liveness) until the test ends."""
+    from retention import liveness
+
+    with ExitStack() as stack:
+        yield lambda **fields: stack.enter_context(liveness.alive(RetentionRun(**fields)))
 
 
 def posts(server) -> list[dict]:
@@ -76,14 +87,14 @@ def test_a_failed_run_is_alerted_once_logged_recorded_and_posted(webhook, caplog
     }
 
 
-def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, settings):
+def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, settings, alive_run):
     settings.ALERT_MAX_DURATION_SECONDS = 60  # test-shortened from 2 hours
     webhook.add("POST", HOOK, 200, body="")
     now = datetime.now(UTC)
-    stuck = RetentionRun.objects.create(
+    stuck = alive_run(
         operation=Op.ARCHIVE, status=Status.RUNNING, started=now - timedelta(seconds=150)
     )
-    RetentionRun.objects.create(  # running, but within the limit
+    alive_run(  # running, but within the limit
         operation=Op.VIEW_REFRESH, status=Status.RUNNING, started=now - timedelta(seconds=30)
     )
     slow_but_done = RetentionRun.objects.create(  # finished between two checks, too slowly
@@ -107,10 +118,10 @@ def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, se
     assert bodies[slow_but_done.pk]["duration_seconds"] == 75.0
 
 
-def test_the_overrun_of_a_run_that_then_fails_is_a_second_incident(webhook, settings):
+def test_the_overrun_of_a_run_that_then_fails_is_a_second_incident(webhook, settings, alive_run):
     settings.ALERT_MAX_DURATION_SECONDS = 60
     webhook.add("POST", HOOK, 200, body="")
-    run = RetentionRun.objects.create(
+    run = alive_run(
         operation=Op.DOWNSAMPLE_DAILY,
         status=Status.RUNNING,
         started=datetime.now(UTC) - timedelta(minutes=5),
@@ -202,14 +213,12 @@ def test_without_a_webhook_alerts_are_recorded_and_not_sent(settings, caplog):
     assert any(r.levelno == logging.ERROR for r in caplog.records)
 
 
-def test_runs_finished_before_the_detection_window_are_history_not_news(settings):
+def test_runs_finished_before_the_detection_window_are_history_not_news(settings, alive_run):
     settings.ALERT_WEBHOOK_URL = ""
     settings.ALERT_MAX_DURATION_SECONDS = 60
     long_ago = datetime.now(UTC) - alerts.DETECTION_WINDOW - timedelta(hours=1)
     failed_run(started=long_ago)
-    hung = RetentionRun.objects.create(
-        operation=Op.RESTORE, status=Status.RUNNING, started=long_ago
-    )
+    hung = alive_run(operation=Op.RESTORE, status=Status.RUNNING, started=long_ago)
     alerts.check_alerts()
     assert list(Alert.objects.values_list("run_id", "kind")) == [(hung.pk, "overrun")]
 

@@ -1,0 +1,216 @@
+"""A retention run recorded "running" shows that a process works on it; one whose process
+stopped without recording its end is closed as failed, saying so and what to do.
+
+While a process works on a run it holds the run's own Redis key (an enrich.redis RunLock named
+`retention:run:<id>`, expiring ALIVE_SECONDS after each renewal), renewed every
+ALIVE_SECONDS / 4 by a thread of that process, so a long step (one InfluxDB query, one
+download) never lets it lapse. `alive(run)` saves the run and takes its key in one transaction,
+so nobody sees the run "running" before its key exists, and gives the key up after the block,
+i.e. after the run's last save. A Celery task handed the run the API queued (`run_id`) holds
+its key from the start of each delivery (retention.task_records), before the run leaves the
+queue. So a run recorded "running", no longer waiting in the queue, whose key is gone, is dead:
+its process was killed (SIGKILL, out of memory, a restart, a web request cut off by the web
+server) or lost its database connection before its last save.
+
+`close_dead()` marks those runs failed (`details.process_died`). The alert check calls it first
+(a dead run is alerted as failed, not as a run that hangs), and so do the places that show runs:
+GET /retention/history, /retention/runs/<id>, /retention/stats and the admin's retention runs.
+It closes nothing while Redis cannot be reached, nor while Redis has been up for less than
+ALIVE_SECONDS (a restarted Redis may have lost the keys of live runs; their threads take them
+again within ALIVE_SECONDS / 4). A live run closed all the same (its process cut off from Redis
+for longer than ALIVE_SECONDS) is set right by its own last save.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from enrich.redis.client import CONNECTION_ERRORS, get_redis
+from enrich.redis.lock import RunLock, lock_key
+from retention.models import RetentionRun
+from retention.queued import waiting
+
+logger = logging.getLogger(__name__)
+
+ALIVE_SECONDS = 60.0
+Op = RetentionRun.Operation
+
+DIED = (
+    "The process running it stopped before the run was recorded as finished: it was killed "
+    "(out of memory, a restart, a web request cut off by the web server's timeout) or lost its "
+    "database connection. {then}"
+)
+THEN = {
+    Op.RESTORE: "Nothing tells how much of the range reached InfluxDB: ask for the restore "
+    "again (POST /retention/restore, or `manage.py restore_from_archive START END`, which no "
+    "web timeout cuts off); rows restored twice overwrite themselves.",
+    Op.DOWNSAMPLE_HOURLY: "Days already deleted stay done; the next run (the schedule, or POST "
+    "/retention/downsample-hourly) resumes the days in progress.",
+    Op.DOWNSAMPLE_DAILY: "Days already deleted stay done; the next run (the schedule, or POST "
+    "/retention/downsample-daily) resumes the days in progress.",
+    Op.VIEW_REFRESH: "The view keeps what the last finished refresh wrote: the next refresh "
+    "covers this range again; a rebuild must be asked for again "
+    "(POST /api/views/<name>/rebuild).",
+    Op.ARCHIVE: "Nothing leaves InfluxDB before its file is verified: the next archive run (the "
+    "schedule, or POST /retention/archive) continues from what is there.",
+}
+
+
+def died_message(operation: str) -> str:
+    return DIED.format(then=THEN.get(operation, "Run it again."))
+
+
+def _name(run_id: int) -> tuple[str, ...]:
+    return ("retention", "run", str(run_id))
+
+
+def run_key(run_id: int) -> str:
+    """The Redis key a live run `run_id` holds."""
+    return lock_key(*_name(run_id))
+
+
+# --- Showing a run alive -------------------------------------------------------------------
+class _Heartbeat:
+    """The run's key, taken and then renewed by a thread until `end()`."""
+
+    def __init__(self, run_id: int) -> None:
+        owner = f"run {run_id}, process {os.getpid()} on {socket.gethostname()}"
+        self.lock = RunLock(*_name(run_id), owner=owner, ttl_seconds=ALIVE_SECONDS)
+        self.users = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"run {run_id} alive", daemon=True)
+
+    def start(self) -> None:
+        self._hold()
+        self._thread.start()
+
+    def _hold(self) -> None:
+        """Renew the key, or take it (again) when it is not this process's: not taken yet, or
+        gone (Redis restarted). Redis out of reach is logged; the next beat tries again."""
+        try:
+            if not self.lock.renew():
+                self.lock.acquire()
+        except CONNECTION_ERRORS as exc:
+            logger.warning("%s: not shown alive in Redis: %s", self._thread.name, exc)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(ALIVE_SECONDS / 4):
+            self._hold()
+
+    def end(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=10)
+        try:
+            self.lock.release()
+        except CONNECTION_ERRORS as exc:  # the key expires by itself
+            logger.warning("%s: key not released: %s", self._thread.name, exc)
+
+
+_beating: dict[int, _Heartbeat] = {}
+_beating_guard = threading.Lock()
+
+
+@contextmanager
+def kept_alive(run_id: int) -> Iterator[None]:
+    """Hold the key of the existing run `run_id` while the block runs; nested blocks of one
+    process for the same run share one key."""
+    run_id = int(run_id)
+    with _beating_guard:
+        beat = _beating.get(run_id)
+        first = beat is None
+        if beat is None:
+            beat = _beating[run_id] = _Heartbeat(run_id)
+        beat.users += 1
+    try:
+        if first:
+            beat.start()
+        yield
+    finally:
+        with _beating_guard:
+            beat.users -= 1
+            last = beat.users == 0
+            if last:
+                del _beating[run_id]
+        if last:
+            beat.end()
+
+
+@contextmanager
+def alive(run: RetentionRun) -> Iterator[RetentionRun]:
+    """Save `run` and hold its key until the block ends (see the module docstring)."""
+    with ExitStack() as stack:
+        with transaction.atomic():  # others see it running only once its key exists
+            run.save()
+            stack.enter_context(kept_alive(run.pk))
+        yield run
+
+
+# --- Closing dead runs ---------------------------------------------------------------------
+def close(
+    run_id: int, message: str, *, unless: Callable[[], bool] | None = None, **flags: Any
+) -> RetentionRun | None:
+    """Mark the run failed, `message` added to its errors and `flags` to its details, if it is
+    still running (and `unless()`, asked under its row lock, is false); the run, or None."""
+    with transaction.atomic():
+        run = (
+            RetentionRun.objects.select_for_update()
+            .filter(pk=run_id, status=RetentionRun.Status.RUNNING)
+            .first()
+        )
+        if run is None or (unless is not None and unless()):
+            return None
+        run.status = RetentionRun.Status.FAILED
+        run.errors = "\n".join(filter(None, [run.errors, message]))
+        run.finished = datetime.now(UTC)
+        run.details = {**(run.details or {}), **flags}
+        run.save()
+    logger.error("retention run %s (%s): %s", run.pk, run.operation, message)
+    return run
+
+
+def close_dead() -> list[RetentionRun]:
+    """Close the runs recorded "running" whose process stopped (see the module docstring)."""
+    running = RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING)
+    started = [run for run in running.only("pk", "operation", "details") if not waiting(run)]
+    if not started:
+        return []
+    redis = get_redis()
+    try:
+        if redis.info("server")["uptime_in_seconds"] < ALIVE_SECONDS:
+            return []  # the keys of live runs may have gone with a restart
+        pipe = redis.pipeline(transaction=False)
+        for run in started:
+            pipe.exists(run_key(run.pk))
+        held = pipe.execute()
+    except CONNECTION_ERRORS as exc:
+        logger.warning("running retention runs not checked: Redis is out of reach: %s", exc)
+        return []
+    closed = []
+    for run, is_held in zip(started, held, strict=True):
+        if is_held:
+            continue
+        # Asked again under the row lock: a delivery of its task may have taken it up meanwhile.
+        revived = partial(_held, run_key(run.pk))
+        done = close(run.pk, died_message(run.operation), unless=revived, process_died=True)
+        if done is not None:
+            closed.append(done)
+    return closed
+
+
+def _held(key: str) -> bool:
+    """Whether the key exists; True when Redis cannot tell (then nothing is closed)."""
+    try:
+        return bool(get_redis().exists(key))
+    except CONNECTION_ERRORS:
+        return True

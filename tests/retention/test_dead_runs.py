@@ -1,0 +1,380 @@
+"""A retention run whose process died is not left "running" for ever: it shows failed, saying
+the process died and what to do, wherever runs are shown (API, admin, status page, alerts);
+a run that is alive is never closed, nor anything while Redis cannot tell (retention.liveness).
+
+The processes die for real: a gunicorn worker killed with SIGKILL in the middle of a restore,
+a tier run whose PostgreSQL connection is terminated by the server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection
+from rest_framework.authtoken.models import Token
+
+from enrich.redis.client import get_redis, make_key
+from retention.models import Alert, Entity, RetentionRun
+from retention.stats import alerts
+from tests.retention.conftest import T0
+from tests.support import worker as support
+from tests.support.api import token_client
+from tests.support.ports import free_port
+
+Op, Status = RetentionRun.Operation, RetentionRun.Status
+
+
+def heartbeat_key(run_id: int) -> str:
+    """The Redis key a live run holds (spelled out: the old code has no module naming it)."""
+    return make_key("lock", "retention", "run", str(run_id))
+
+
+def left_running(operation: str, **fields) -> RetentionRun:
+    """A run as a process killed in the middle of it leaves it: "running", no process showing
+    it alive."""
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    return RetentionRun.objects.create(
+        operation=operation, status=Status.RUNNING, started=started, **fields
+    )
+
+
+# --- A restore whose web worker was killed ------------------------------------------------
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A URL whose server takes connections and never answers (an InfluxDB that hangs)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+@contextmanager
+def gunicorn(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The web app as deployed (gunicorn, one sync worker) on the test database; its URL."""
+    port = free_port()
+    log = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1",
+         "--bind", f"127.0.0.1:{port}", "--timeout", "300"],
+        cwd=support.ROOT, env=dict(os.environ, DATABASE_URL=support.test_database_url(), **env),
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    proc.log = log
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/admin/login/", timeout=10)
+                break
+            except requests.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{support.output(proc)}")
+                time.sleep(0.2)
+        yield url, proc
+    finally:
+        try:
+            support.stop(proc)
+        finally:
+            log.close()
+
+
+def only_worker(arbiter: subprocess.Popen) -> int:
+    children = subprocess.run(["pgrep", "-P", str(arbiter.pid)], capture_output=True, text=True)
+    [pid] = children.stdout.split()
+    return int(pid)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restore_whose_web_worker_was_killed_shows_failed_and_says_to_ask_again(
+    settings, local_archive, admin_client
+):
+    """POST /retention/restore runs inside the web request. Its gunicorn worker is killed
+    (SIGKILL: out of memory, a restart that stopped waiting) while the restore waits on
+    InfluxDB: the client gets no answer and the run record was left "running". Once the
+    run's key has expired (ALIVE_SECONDS, brought forward here) the admin, the API and the
+    alert check all say it failed, why, and to ask for the restore again."""
+    settings.ALERT_WEBHOOK_URL = ""
+    staff = get_user_model().objects.create_user("restorer", password="pw-123", is_staff=True)
+    token = Token.objects.create(user=staff).key
+    answers: list[object] = []
+    with (
+        silent_server() as influxdb,
+        gunicorn(
+            INFLUXDB_URL=influxdb,
+            INFLUXDB_TIMEOUT="240",
+            S3_ARCHIVE_BUCKET="",
+            ARCHIVE_LOCAL_DIR=str(local_archive),
+            REDIS_URL=settings.REDIS_URL,
+            REDIS_KEY_PREFIX=settings.REDIS_KEY_PREFIX,
+        ) as (web, arbiter),
+    ):
+
+        def ask() -> None:
+            try:
+                answers.append(
+                    requests.post(
+                        f"{web}/retention/restore",
+                        json={"start_date": "2023-03-01", "end_date": "2023-03-07"},
+                        headers={"Authorization": f"Token {token}"},
+                        timeout=120,
+                    )
+                )
+            except requests.RequestException as exc:
+                answers.append(exc)
+
+        client = threading.Thread(target=ask)
+        client.start()
+        deadline = time.monotonic() + 60
+        while not (run := RetentionRun.objects.filter(operation=Op.RESTORE).first()):
+            assert time.monotonic() < deadline, "no restore run was recorded"
+            time.sleep(0.1)
+        time.sleep(0.5)  # the restore now waits on the silent InfluxDB
+        os.kill(only_worker(arbiter), signal.SIGKILL)
+        client.join(timeout=60)
+    [answer] = answers
+    assert isinstance(answer, requests.ConnectionError)  # the client never heard back
+    run.refresh_from_db()
+    assert run.status == "running"  # what the killed process left
+
+    had_key = get_redis().pexpire(heartbeat_key(run.pk), 1)  # instead of waiting a minute
+    time.sleep(0.05)
+    page = admin_client.get("/admin/retention/retentionrun/").content.decode()
+    api = token_client("reader")
+    shown = api.get(f"/retention/runs/{run.pk}").json()
+    [listed] = api.get("/retention/history").json()["runs"]
+
+    assert 'class="field-status">failed<' in page
+    assert 'class="field-status">running<' not in page
+    assert shown["status"] == listed["status"] == "failed"
+    assert shown["finished"] is not None
+    errors = shown["errors"]
+    assert "The process running it stopped before the run was recorded as finished" in errors
+    assert "ask for the restore again (POST /retention/restore" in errors
+    assert shown["details"]["process_died"] is True
+    # Hours later the alert check reports a failed restore, not one that hangs.
+    later = datetime.now(UTC) + timedelta(seconds=settings.ALERT_MAX_DURATION_SECONDS + 60)
+    alerts.check_alerts(now=later)
+    [alert] = Alert.objects.all()
+    assert (alert.run_id, alert.kind) == (run.pk, "failed")
+    assert "ask for the restore again" in alert.message
+    assert had_key == 1  # while it lived, the restore showed it was alive
+
+
+# --- A tier run that lost its database connection ----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tier_run_that_lost_its_database_connection_is_not_left_running(ha_db):
+    """The server ends the run's PostgreSQL connection (a restart, a failover, an idle
+    timeout) after the first day: the run cannot record its end and its record stays
+    "running". The history shows it failed, with where the work resumes."""
+    from retention.tiers.runner import downsample_hourly
+
+    points = [(n * 600, 100.0 + n) for n in range(6 * 48)]
+    ha_db.saved_entity("official", "sensor.fridge_power", points, unit="W")
+    assert Entity.objects.count() == 1
+
+    def server_ends_the_connection(done: int, total: int, day: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            [pid] = cursor.fetchone()
+
+        def terminate() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            finally:
+                connection.close()
+
+        other = threading.Thread(target=terminate)  # a connection of its own
+        other.start()
+        other.join()
+
+    with pytest.raises(DatabaseError):
+        downsample_hourly(
+            T0.date(), T0.date() + timedelta(days=2), progress=server_ends_the_connection
+        )
+    connection.close()  # the test's own connection was the run's: a new one
+    [run] = RetentionRun.objects.all()
+    assert run.status == "running"  # what the run could not correct
+
+    [shown] = token_client("reader").get("/retention/history").json()["runs"]
+    assert shown["run_id"] == run.pk and shown["status"] == "failed"
+    errors = shown["errors"]
+    assert "lost its database connection" in errors
+    assert "the next run (the schedule, or POST /retention/downsample-hourly) resumes" in errors
+
+
+# --- Every place that shows runs tells the truth ------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "where",
+    ["admin list", "admin page", "history", "run", "stats", "alert check"],
+)
+def test_a_run_left_running_by_a_dead_process_shows_failed(where, admin_client, settings):
+    settings.ALERT_WEBHOOK_URL = ""
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = "no_such_database_for_stats"
+    run = left_running(Op.ARCHIVE)
+    api = token_client("reader")
+    if where == "admin list":
+        page = admin_client.get("/admin/retention/retentionrun/").content.decode()
+        assert 'class="field-status">failed<' in page
+    elif where == "admin page":
+        page = admin_client.get(f"/admin/retention/retentionrun/{run.pk}/change/")
+        assert "the next archive run (the schedule, or POST /retention/archive)" in (
+            page.content.decode()
+        )
+    elif where == "history":
+        assert api.get("/retention/history").json()["runs"][0]["status"] == "failed"
+    elif where == "run":
+        assert api.get(f"/retention/runs/{run.pk}").json()["status"] == "failed"
+    elif where == "stats":
+        assert api.get("/retention/stats").json()["last_archive_to_s3"]["status"] == "failed"
+    else:
+        later = run.started + timedelta(seconds=settings.ALERT_MAX_DURATION_SECONDS + 60)
+        alerts.check_alerts(now=later)
+        assert list(Alert.objects.values_list("kind", flat=True)) == ["failed"]
+    run.refresh_from_db()
+    assert run.status == "failed" and run.finished is not None
+
+
+# --- Never closed: a live run, a queued one, or when Redis cannot tell --------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_run_is_never_closed_though_its_step_outlasts_the_key_expiry(monkeypatch):
+    """The key expires 1 s after each renewal here (a minute in production); one step of
+    the run takes 3 s. The run's own thread renews the key, so it shows running throughout
+    and ends ok."""
+    from retention import liveness
+    from retention.archive.run import recorded_run
+
+    monkeypatch.setattr(liveness, "ALIVE_SECONDS", 1.0)
+    working, finish = threading.Event(), threading.Event()
+    ran: list[RetentionRun] = []
+
+    def restore() -> None:
+        try:
+            with recorded_run(Op.RESTORE) as run:
+                ran.append(run)
+                working.set()
+                finish.wait(timeout=30)  # one long step: a download, a write
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=restore)
+    worker.start()
+    assert working.wait(timeout=10)
+    [run] = ran
+    api = token_client("reader")
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        assert liveness.close_dead() == []
+        assert api.get(f"/retention/runs/{run.pk}").json()["status"] == "running"
+        assert 0 < get_redis().pttl(heartbeat_key(run.pk)) <= 1000
+        time.sleep(0.1)
+    finish.set()
+    worker.join(timeout=10)
+    run.refresh_from_db()
+    assert run.status == "ok" and run.errors == ""
+    assert get_redis().exists(heartbeat_key(run.pk)) == 0  # given up after its last save
+
+
+@pytest.mark.django_db
+def test_a_run_queued_and_not_started_yet_is_not_closed():
+    """A run the API queued holds no key while it waits for a worker: it is waiting, not dead
+    (an overrun alert says so when it waits too long)."""
+    from retention import liveness
+
+    queued = left_running(Op.ARCHIVE, details={"queued_by": "ops"})
+    assert liveness.close_dead() == []
+    queued.refresh_from_db()
+    assert queued.status == "running"
+
+
+@pytest.mark.django_db
+def test_with_redis_out_of_reach_nothing_is_closed_and_runs_are_still_shown(settings, caplog):
+    from retention import liveness
+
+    run = left_running(Op.RESTORE)
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    assert liveness.close_dead() == []
+    assert "running retention runs not checked: Redis is out of reach" in caplog.text
+    answer = token_client("reader").get("/retention/history")
+    assert answer.status_code == 200 and answer.json()["runs"][0]["status"] == "running"
+    run.refresh_from_db()
+    assert run.status == "running"
+
+
+def own_redis(port: int) -> subprocess.Popen:
+    """A Redis of the test's own on `port` that keeps nothing on disk (a restart forgets
+    every key, as one without persistence does), answering."""
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", tempfile.gettempdir()],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                if probe.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+
+
+def stopped(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_redis_restart_only_dead_runs_are_closed(settings, monkeypatch):
+    """A Redis restarted without persistence has forgotten the keys of the live runs too: for
+    ALIVE_SECONDS (1 s here) after its start nothing is closed, while the live run's thread
+    takes its key again; then only the dead run is."""
+    from retention import liveness
+
+    monkeypatch.setattr(liveness, "ALIVE_SECONDS", 1.0)
+    port = free_port()
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    redis = own_redis(port)
+    try:
+        with liveness.alive(RetentionRun(operation=Op.ARCHIVE, started=datetime.now(UTC))) as live:
+            time.sleep(1.1)
+            dead = left_running(Op.RESTORE)
+            assert [run.pk for run in liveness.close_dead()] == [dead.pk]
+
+            stopped(redis)
+            redis = own_redis(port)
+            after_restart = left_running(Op.VIEW_REFRESH)
+            assert liveness.close_dead() == []  # the restarted Redis cannot tell yet
+            time.sleep(1.1)
+            assert get_redis().exists(heartbeat_key(live.pk)) == 1  # taken again
+            assert [run.pk for run in liveness.close_dead()] == [after_restart.pk]
+            live.refresh_from_db()
+            assert live.status == "running"
+    finally:
+        stopped(redis)
