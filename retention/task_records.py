@@ -5,7 +5,10 @@ under it (SIGKILL, out of memory, a worker restarted without waiting) is deliver
 the same id; that delivery first closes the runs the dead one left "running" (failed: the
 worker died), which would otherwise stay "running" for ever and, after
 ALERT_MAX_DURATION_SECONDS, be reported as a run that hangs. The run the API created
-(`run_id`) is the redelivery's own: it goes on in it.
+(`run_id`) is the redelivery's own: it goes on in it, also when it was closed as dead
+meanwhile (retention.liveness closes a run whose process stopped showing it alive: a worker
+killed as a whole is delivered again only after the broker's visibility timeout). Each delivery
+handed a `run_id` shows that run alive from its start.
 
 A delivery refused as poisoned (enrich.deliveries: its worker died under it too often) marks
 the task's run record failed: the one the API created and passed as `run_id`, else a new one
@@ -24,6 +27,7 @@ from django.dispatch import receiver
 
 from enrich.deliveries import GuardedTask, current_task_id
 from enrich.errors import Transient
+from retention import liveness
 from retention.models import RetentionRun
 
 logger = logging.getLogger("retention.tiers.tasks")
@@ -46,18 +50,27 @@ def _name_the_task(sender: type, instance: RetentionRun, **_: Any) -> None:
 def close_dead_runs(task_id: str, message: str, keep: int | None = None) -> int:
     """Mark failed, with `message`, the runs an earlier delivery of the task left "running"
     (but `keep`, the run this delivery goes on in); how many."""
-    now = datetime.now(UTC)
     dead = RetentionRun.objects.filter(
         status=RetentionRun.Status.RUNNING, details__task_id=task_id
     ).exclude(pk=keep)
-    for run in dead:
-        run.status = RetentionRun.Status.FAILED
-        run.errors = "\n".join(filter(None, [run.errors, message]))
-        run.finished = now
-        run.details = {**run.details, "worker_lost": True}
-        run.save()
-        logger.error("retention run %s (%s): %s", run.pk, run.operation, message)
-    return len(dead)
+    closed = [
+        liveness.close(pk, message, worker_lost=True) for pk in dead.values_list("pk", flat=True)
+    ]
+    return sum(run is not None for run in closed)
+
+
+def resumed(run_id: int, delivery: int) -> None:
+    """The run the API queued, closed as dead (retention.liveness) before this delivery of its
+    task came, is running again: the delivery goes on in it, as in one that came sooner."""
+    run = RetentionRun.objects.filter(
+        pk=run_id, status=RetentionRun.Status.FAILED, details__process_died=True
+    ).first()
+    if run is None:
+        return
+    run.status, run.finished = RetentionRun.Status.RUNNING, None
+    run.errors = f"{run.errors}\nDelivery {delivery} of its Celery task resumes the run."
+    run.details = {k: v for k, v in run.details.items() if k != "process_died"}
+    run.save()
 
 
 def taken_up(run_id: int) -> None:
@@ -75,11 +88,22 @@ def taken_up(run_id: int) -> None:
 class RecordedTask(GuardedTask):
     operation: str = ""
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """A delivery handed the run the API queued shows it alive (retention.liveness) from
+        before the run leaves the queue to the end of the delivery."""
+        run_id = kwargs.get("run_id")
+        if not run_id:
+            return super().__call__(*args, **kwargs)
+        with liveness.kept_alive(run_id):
+            return super().__call__(*args, **kwargs)
+
     def delivered(self, deliveries: int, kwargs: dict) -> None:
         if kwargs.get("run_id"):
             taken_up(kwargs["run_id"])
         if deliveries > 1:
             run_id = kwargs.get("run_id")
+            if run_id:
+                resumed(run_id, deliveries)
             where = f" in run {run_id}" if run_id else " in a new run"
             message = WORKER_DIED.format(delivery=deliveries, where=where)
             close_dead_runs(self.request.id, message, keep=run_id)

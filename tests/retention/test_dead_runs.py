@@ -256,6 +256,38 @@ def test_a_run_left_running_by_a_dead_process_shows_failed(where, admin_client, 
     assert run.status == "failed" and run.finished is not None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_run_closed_as_dead_is_resumed_by_the_next_delivery_of_its_task(
+    tier, local_archive
+):
+    """A worker killed as a whole leaves the run the API queued "running"; Celery delivers the
+    task again only after the broker's visibility timeout (hours), long after the run was
+    closed as dead. That delivery goes on in the same run, which then says how it ended."""
+    import uuid
+
+    from enrich.deliveries import count_delivery, delivery_key
+    from retention import liveness
+    from retention.archive.tasks import archive
+
+    task_id = uuid.uuid4().hex
+    run = left_running(
+        Op.ARCHIVE, details={"queued_by": "ops", "queued_at": "2026-01-01T00:00:00+00:00",
+                             "task_id": task_id, "dry_run": True},
+    )  # fmt: skip
+    count_delivery(task_id)  # the delivery that died
+    assert [closed.pk for closed in liveness.close_dead()] == [run.pk]
+
+    result = archive.apply(kwargs={"run_id": run.pk, "dry_run": True}, task_id=task_id)
+
+    assert result.state == "SUCCESS", result.result
+    run.refresh_from_db()
+    assert run.status == "dry_run" and result.result["run_id"] == run.pk
+    assert run.errors.splitlines()[-1] == "Delivery 2 of its Celery task resumes the run."
+    assert "process_died" not in run.details
+    assert RetentionRun.objects.count() == 1
+    get_redis().delete(delivery_key(task_id, 0))
+
+
 # --- Never closed: a live run, a queued one, or when Redis cannot tell --------------------
 
 
