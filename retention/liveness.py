@@ -66,8 +66,20 @@ THEN = {
 }
 
 
+STOPPED = (
+    "The process running it was told to stop before the run finished: the web server's worker "
+    "timeout cut the request off (gunicorn aborts a worker whose request outlasts it), or the "
+    "process was shut down. {then}"
+)
+
+
 def died_message(operation: str) -> str:
     return DIED.format(then=THEN.get(operation, "Run it again."))
+
+
+def stopped_message(operation: str) -> str:
+    """What a run cut off by SystemExit (its process told to stop) records."""
+    return STOPPED.format(then=THEN.get(operation, "Run it again."))
 
 
 def _name(run_id: int) -> tuple[str, ...]:

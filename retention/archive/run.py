@@ -59,7 +59,7 @@ from retention.archive.reader import (
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.verify import holds, parsed_rows, verify_object
-from retention.liveness import alive
+from retention.liveness import alive, stopped_message
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP
 from retention.timeutil import utc_midnight
@@ -89,7 +89,10 @@ def recorded_run(
             yield run
         except BaseException as exc:
             run.status = RetentionRun.Status.FAILED
-            run.errors = "\n".join(filter(None, [run.errors, f"{type(exc).__name__}: {exc}"]))
+            why = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, SystemExit):  # e.g. gunicorn aborting a restore's web worker
+                why = stopped_message(operation)
+            run.errors = "\n".join(filter(None, [run.errors, why]))
             raise
         else:
             if run.status == RetentionRun.Status.RUNNING:

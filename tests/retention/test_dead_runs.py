@@ -64,13 +64,14 @@ def silent_server() -> Iterator[str]:
 
 
 @contextmanager
-def gunicorn(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """The web app as deployed (gunicorn, one sync worker) on the test database; its URL."""
+def gunicorn(timeout: int = 300, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The web app as deployed (gunicorn, one sync worker, its worker timeout `timeout` s) on
+    the test database; its URL."""
     port = free_port()
     log = tempfile.TemporaryFile("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1",
-         "--bind", f"127.0.0.1:{port}", "--timeout", "300"],
+         "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout)],
         cwd=support.ROOT, env=dict(os.environ, DATABASE_URL=support.test_database_url(), **env),
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -94,6 +95,18 @@ def gunicorn(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
             log.close()
 
 
+def restoring(settings, local_archive, influxdb: str) -> dict[str, str]:
+    """The web app's settings for a restore from the local archive that waits on `influxdb`."""
+    return {
+        "INFLUXDB_URL": influxdb,
+        "INFLUXDB_TIMEOUT": "240",
+        "S3_ARCHIVE_BUCKET": "",
+        "ARCHIVE_LOCAL_DIR": str(local_archive),
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+    }
+
+
 def only_worker(arbiter: subprocess.Popen) -> int:
     children = subprocess.run(["pgrep", "-P", str(arbiter.pid)], capture_output=True, text=True)
     [pid] = children.stdout.split()
@@ -115,14 +128,7 @@ def test_a_restore_whose_web_worker_was_killed_shows_failed_and_says_to_ask_agai
     answers: list[object] = []
     with (
         silent_server() as influxdb,
-        gunicorn(
-            INFLUXDB_URL=influxdb,
-            INFLUXDB_TIMEOUT="240",
-            S3_ARCHIVE_BUCKET="",
-            ARCHIVE_LOCAL_DIR=str(local_archive),
-            REDIS_URL=settings.REDIS_URL,
-            REDIS_KEY_PREFIX=settings.REDIS_KEY_PREFIX,
-        ) as (web, arbiter),
+        gunicorn(**restoring(settings, local_archive, influxdb)) as (web, arbiter),
     ):
 
         def ask() -> None:
@@ -174,6 +180,35 @@ def test_a_restore_whose_web_worker_was_killed_shows_failed_and_says_to_ask_agai
     assert (alert.run_id, alert.kind) == (run.pk, "failed")
     assert "ask for the restore again" in alert.message
     assert had_key == 1  # while it lived, the restore showed it was alive
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restore_cut_off_by_the_web_servers_timeout_says_why_and_what_to_do(
+    settings, local_archive
+):
+    """gunicorn aborts a worker whose request outlasts its timeout (SIGABRT: the restore's
+    code sees SystemExit). The run was recorded failed with "SystemExit: 1", telling nobody
+    why or what to do; it now says the web server cut the request off and how to restore
+    a long range."""
+    staff = get_user_model().objects.create_user("restorer", password="pw-123", is_staff=True)
+    token = Token.objects.create(user=staff).key
+    with (
+        silent_server() as influxdb,
+        gunicorn(timeout=2, **restoring(settings, local_archive, influxdb)) as (web, _),
+    ):
+        answer = requests.post(
+            f"{web}/retention/restore",
+            json={"start_date": "2023-03-01", "end_date": "2023-03-07"},
+            headers={"Authorization": f"Token {token}"},
+            timeout=120,
+        )
+    assert answer.status_code == 500  # gunicorn's own answer for an aborted worker
+    [run] = RetentionRun.objects.filter(operation=Op.RESTORE)
+    assert run.status == Status.FAILED and run.finished is not None
+    assert "SystemExit" not in run.errors
+    assert "the web server's worker timeout cut the request off" in run.errors
+    assert "ask for the restore again (POST /retention/restore" in run.errors
+    assert "`manage.py restore_from_archive START END`, which no web timeout cuts off" in run.errors
 
 
 # --- A tier run that lost its database connection ----------------------------------------
