@@ -1,6 +1,10 @@
-"""docs/configuration.md and .env.example document every variable the settings read; README.md
-shows the two commands."""
+"""docs/configuration.md and .env.example document every variable the settings read, with the
+defaults config/ gives them; README.md shows the two commands; what README.md and docs/*.md name
+(files, modules, tasks, endpoints, commands, links) is there."""
 
+import ast
+import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -38,3 +42,260 @@ def test_readme_shows_the_two_commands_and_ci_calls_make_test():
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+# --- What the pages name: files, modules, tasks, endpoints, commands, defaults -----------------
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCED = re.compile(r"^[ \t]*```.*?^[ \t]*```", re.M | re.S)
+# Placeholders of a name the reader fills in (`collectors/<source>/...`, `/api/views/…`).
+PLACEHOLDER = re.compile(r"[<>…*{}+$]")
+
+
+def code_of(page: Path) -> tuple[list[str], list[str]]:
+    """(inline code spans, fenced blocks) of a page; a span may wrap across lines."""
+    text = page.read_text()
+    spans = [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", FENCED.sub("", text))]
+    return spans, FENCED.findall(text)
+
+
+CODE = {page.relative_to(ROOT).as_posix(): code_of(page) for page in PAGES}
+
+
+def test_every_file_the_docs_name_exists():
+    """A path in code (`collectors/pipeline.py`, `retention/tiers/`) that starts at a top-level
+    entry of the checkout is there; var/ and bench/results/ are made at run time."""
+    tops = {path.name for path in ROOT.iterdir()} - {"var", ".venv", ".git"}
+    missing = []
+    for page, (spans, blocks) in CODE.items():
+        for token in " ".join(spans + blocks).split():
+            path = token.strip("()[],;:'\"")
+            parts = path.split("/")
+            if (
+                len(parts) > 1
+                and parts[0] in tops
+                and (path.endswith("/") or "." in parts[-1])
+                and not PLACEHOLDER.search(path)
+                and not path.startswith("bench/results/")
+                and not (ROOT / path).exists()
+            ):
+                missing.append(f"{page}: {path}")
+    assert not missing, missing
+
+
+def heading_anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_the_pages_leads_somewhere():
+    anchors = {
+        page.resolve(): {
+            heading_anchor(h) for h in re.findall(r"^#+ (.*)$", page.read_text(), re.M)
+        }
+        for page in PAGES
+    }
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            file, _, anchor = target.partition("#")
+            dest = (page.parent / file).resolve() if file else page.resolve()
+            if not dest.exists() or (anchor and anchor not in anchors.get(dest, {anchor})):
+                broken.append(f"{page.name}: {target}")
+    assert not broken, broken
+
+
+MISSING = object()
+DOTTED = re.compile(
+    r"((?:enrich|collectors|retention|config|dashboard|bench|tests|mqtt)(?:\.\w+)+)(?:\(.*\))?"
+)
+
+
+def _found(name: str) -> bool:
+    """`name` is a module, or an attribute (at any depth) of the longest module it starts with."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute, MISSING)
+        return found is not MISSING
+    return False
+
+
+def test_every_module_task_and_permission_the_docs_name_is_there():
+    """A span that is a dotted name (`retention.tiers.series.read_series(...)`,
+    `mqtt.publish_states`, `enrich.trigger_work`) names a module or one of its attributes, a
+    registered Celery task or a permission."""
+    from django.apps import apps
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    permissions = {
+        f"{model._meta.app_label}.{codename}"
+        for model in apps.get_models()
+        for codename, _ in model._meta.permissions
+    }
+    unknown = [
+        f"{page}: {match[1]}"
+        for page, (spans, _) in CODE.items()
+        for span in spans
+        if (match := DOTTED.fullmatch(span))
+        and not span.endswith(".py")  # a file named by itself (`mqtt.py` of config/)
+        and match[1] not in app.tasks
+        and match[1] not in permissions
+        and not _found(match[1])
+    ]
+    assert not unknown, unknown
+
+
+# Other services' APIs the pages name: Home Assistant's (the meter adapter, webhooks) and
+# InfluxDB 2's delete.
+OUTSIDE_PATHS = ("/api/states/", "/api/history/", "/api/webhook/", "/api/v2/")
+ENDPOINT = re.compile(
+    r"(?:(GET|POST|PUT|PATCH|DELETE) )?"
+    r"(/(?:(?:api|retention|oauth|admin|login|logout|setup)/?[^?\s]*)?)(?:\?(.*))?"
+)
+
+
+def test_every_endpoint_the_docs_call_answers_that_method_and_reads_its_parameters():
+    """`GET /retention/history?days=30&type=&status=`: the URL conf routes the path, the view
+    has a handler for the method, and its module reads each query parameter named."""
+    from django.urls import Resolver404, resolve
+
+    wrong = []
+    for page, (spans, _) in CODE.items():
+        for span in spans:
+            if not (match := ENDPOINT.fullmatch(span)) or match[2].startswith(OUTSIDE_PATHS):
+                continue
+            method, path, query = match[1], match[2], match[3] or ""
+            try:
+                view = resolve(re.sub(r"<[^>]*>|…", "1", path)).func
+            except Resolver404:
+                wrong.append(f"{page}: {span}: no such path")
+                continue
+            view = getattr(view, "view_class", view)
+            if method and inspect.isclass(view) and not hasattr(view, method.lower()):
+                wrong.append(f"{page}: {span}: {view.__name__} does not answer {method}")
+            source = inspect.getsource(inspect.getmodule(view))
+            for name in re.findall(r"(?:^|&)(\w+)=", query):
+                if f'"{name}"' not in source:
+                    wrong.append(f"{page}: {span}: {view.__module__} does not read {name}")
+    assert not wrong, wrong
+
+
+def test_every_command_and_flag_the_docs_give_exists():
+    """`manage.py rebuild_view ... --start ...` and `make bench-quick`: the command (Django's,
+    an app's) takes each flag shown, and the Makefile has the target."""
+    from django.core.management import get_commands, load_command_class
+
+    commands = get_commands()
+    targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
+    wrong = []
+    for page, (spans, blocks) in CODE.items():
+        code = "\n".join(spans + blocks)
+        for name, rest in re.findall(r"manage\.py (\w+)([^\n#|]*)", code):
+            if name not in commands:
+                wrong.append(f"{page}: manage.py {name}: no such command")
+                continue
+            parser = load_command_class(commands[name], name).create_parser("manage.py", name)
+            for flag in re.findall(r"(?<![\w-])--[a-z][\w-]*", rest):
+                if flag not in parser._option_string_actions:
+                    wrong.append(f"{page}: manage.py {name} {flag}: no such flag")
+        wrong += [
+            f"{page}: make {target}: no such target"
+            for target in re.findall(r"(?<![\w-])make ([a-z][\w-]*)", code)
+            if target not in targets
+        ]
+    assert not wrong, wrong
+
+
+def code_defaults() -> dict[str, object]:
+    """The default config/ gives each variable it reads, where that default is a literal
+    (`env.str("X", default="a")`, `number("X", 5)`, `choice("X", "a", (...))`)."""
+    found: dict[str, object] = {}
+    for path in sorted((ROOT / "config").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and node.args) or not (
+                isinstance(name := node.args[0], ast.Constant) and name.value in VARIABLES
+            ):
+                continue
+            default = {k.arg: k.value for k in node.keywords}.get("default")
+            reader = getattr(node.func, "id", None)
+            if default is None and reader in ("number", "choice") and len(node.args) > 1:
+                default = node.args[1]
+            try:
+                found.setdefault(name.value, ast.literal_eval(default))
+            except ValueError:  # no default (required), or one computed from others
+                pass
+    return found
+
+
+def same(documented: str, default: object) -> bool:
+    """Whether a default written in the docs is the code's (`false`, `a,b`, `5` for 5.0)."""
+    if isinstance(default, bool):
+        return documented == str(default).lower()
+    if isinstance(default, list):
+        return documented == ",".join(default)
+    try:
+        return float(documented) == float(default)
+    except ValueError:
+        return documented == str(default)
+
+
+DEFAULTS = code_defaults()
+
+
+@pytest.mark.parametrize("document", ["docs/configuration.md", "docs/home_assistant.md"])
+def test_the_defaults_in_the_settings_tables_are_the_code_s(document):
+    """A row `| `NAME` | `default` | ...` (or `| `A`, `B` | `a`, `b` | ...`) gives the default the
+    settings read; a row saying `empty` names a variable whose default is empty."""
+    wrong = []
+    for names, cell in re.findall(
+        r"^\| (`[A-Z].*?) \| (.*?) \|", (ROOT / document).read_text(), re.M
+    ):
+        names = [n for n in re.findall(r"`([A-Z][A-Z0-9_]+)`", names) if n in DEFAULTS]
+        if re.fullmatch(r"`[^`]*`(, `[^`]*`)*", cell):
+            given = [v for v in re.findall(r"`([^`]*)`", cell) if v not in VARIABLES]
+            given = given * len(names) if len(given) == 1 else given
+        elif re.match(r"\(?empty\b", cell):
+            given = [""] * len(names)
+        else:
+            continue
+        wrong += [
+            f"{name}: documented {value!r}, the settings' default is {DEFAULTS[name]!r}"
+            for name, value in zip(names, given, strict=False)
+            if not same(value, DEFAULTS[name])
+        ]
+    assert DEFAULTS.keys() >= {"REDIS_URL", "MQTT_OFFLINE_AFTER_SECONDS", "S3_STORAGE_CLASS"}
+    assert not wrong, wrong
+
+
+def test_the_values_in_env_example_are_the_defaults():
+    lines = re.findall(r"^([A-Z][A-Z0-9_]+)=(.*)$", (ROOT / ".env.example").read_text(), re.M)
+    wrong = [
+        f"{name}={value}: the settings' default is {DEFAULTS[name]!r}"
+        for name, value in lines
+        if name in DEFAULTS and not same(value, DEFAULTS[name])
+    ]
+    assert not wrong, wrong
+
+
+def test_readme_is_a_map_whose_reading_path_quotes_the_beat_table():
+    """At most 300 lines; the first step of the reading path is an entry of config/schedule.py
+    as it is."""
+    from config.schedule import SCHEDULE
+
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    quoted = re.search(r'Entry\("([^"]+)", "([^"]+)",\s+crontab="([^"]+)", expires=(\d+)\)', readme)
+    assert quoted, "README.md's reading path quotes no Entry(...)"
+    name, task, crontab, expires = quoted.groups()
+    entries = {entry.name: entry for entry in SCHEDULE}
+    assert name in entries, f"config/schedule.py has no entry {name!r}"
+    entry = entries[name]
+    assert (entry.task, entry.crontab, entry.expires) == (task, crontab, int(expires))
