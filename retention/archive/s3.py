@@ -278,7 +278,7 @@ class S3Storage(ArchiveStorage):
                 "kept: lengthen it.",
             )
         for days, rule_prefix, rule in overlapping:
-            if prefix.startswith(rule_prefix):
+            if _covers(rule, prefix):  # a tag or size condition leaves (some) archives out
                 return LifecycleStatus(
                     True,
                     True,

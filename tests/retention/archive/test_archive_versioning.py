@@ -91,3 +91,17 @@ def test_the_noncurrent_version_check(s3, status, lifecycle, kept):
     assert ("NoncurrentVersionExpiration" in found.message) is kept
     if kept:
         assert f"has versioning {status.lower()}" in found.message
+
+
+def test_a_rule_for_tagged_archive_objects_only_is_not_taken_for_their_expiry(s3):
+    """A rule with a tag condition expires only the objects carrying the tag; enrich's archives
+    carry none, so it expires none of them. The check said such a rule expires archives/* all
+    the same. (A size condition is read the same way; moto's server does not keep one.)"""
+    tagged = {"And": {"Prefix": "archives/", "Tags": [{"Key": "tier", "Value": "cold"}]}}
+    rules(s3, EXPIRE | {"Filter": tagged})
+    status = s3.storage().check_lifecycle("archives/", 5)
+    assert status.expires is False
+    assert status.message == (
+        f"No enabled expiration rule for archives/ in {BUCKET!r}; enrich expires objects older "
+        "than 5 years itself."
+    )
