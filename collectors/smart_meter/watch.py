@@ -2,9 +2,10 @@
 
 High consumption: a device's `total_power_w` above `high_power_w` (default 10 kW, option
 `high_power_w`) starts an event, logged once (WARNING); falling back to or below it ends the
-event, logged once (INFO) with its length and peak. The state lives in Redis per device and
-is read and replaced by one Lua script, so two workers seeing the same answer log it once, and
-a reading older than the remembered one (a late worker) changes nothing.
+event, logged once (INFO) with its length and peak. The state lives in Redis per device (its
+`device_gid` where it has one: two Emporia Vues of one account may share a name; else its name,
+one per target) and is read and replaced by one Lua script, so two workers seeing the same
+answer log it once, and a reading older than the remembered one (a late worker) changes nothing.
 
 Phantom load: the standby draw, taken as the median of the samples whose site-local time is
 02:30-03:30 on each of the last N nights (option `phantom_nights`, default 7), for the whole
@@ -43,8 +44,13 @@ CHANGE_RATIO, CHANGE_WATTS = 0.10, 20.0
 BATCH = 1000  # readings per Redis round trip of the high-consumption script
 
 # KEYS[1] = the device's state; ARGV = reading time (epoch s), power W, threshold W.
+# KEYS[2], when given: where the state was kept by name before it was kept by device_gid; taken
+# over once (renamed, so one worker takes it) if the device has no state of its own yet.
 # Returns {previous state or '', new state or 'seen', event start, peak}.
 _HIGH = """
+if KEYS[2] and redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[1])
+end
 local s = redis.call('HMGET', KEYS[1], 'time', 'state', 'since', 'peak')
 if s[1] and tonumber(s[1]) >= tonumber(ARGV[1]) then return {s[2] or '', 'seen', '', ''} end
 local was = s[2] or ''
@@ -79,8 +85,22 @@ def after_write(target: Target, result: FetchResult) -> None:
 # --- high consumption ---
 
 
-def high_power_key(target: Target, device: str) -> str:
+def high_power_key(target: Target, device: str, gid: str = "") -> str:
+    """A device's high-consumption state: by its device_gid where it has one, else by name."""
+    if gid:
+        return make_key("smart_meter_high", target.provider, target.key, "device_gid", gid)
     return make_key("smart_meter_high", target.provider, target.key, device)
+
+
+def _state_keys(target: Target, reading: Reading, gids: Mapping[str, set[str]]) -> list[str]:
+    """The device's state key and, where its name is its alone in this answer, the key the
+    name had before the state was kept by device_gid (read once, on the upgrade). Where two
+    devices share the name, that old state was a mix of both: neither takes it."""
+    device, gid = reading.tags["device"], reading.tags.get("device_gid", "")
+    keys = [high_power_key(target, device, gid)]
+    if gid and gids[device] == {gid}:
+        keys.append(high_power_key(target, device))
+    return keys
 
 
 def note_high_power(target: Target, readings: list[Reading]) -> None:
@@ -96,6 +116,9 @@ def note_high_power(target: Target, readings: list[Reading]) -> None:
         ),
         key=lambda r: r.time,
     )
+    gids: dict[str, set[str]] = defaultdict(set)
+    for reading in homes:
+        gids[reading.tags["device"]].add(reading.tags.get("device_gid", ""))
     redis = get_redis()
     script = redis.register_script(_HIGH)
     for first in range(0, len(homes), BATCH):
@@ -107,7 +130,7 @@ def note_high_power(target: Target, readings: list[Reading]) -> None:
                 repr(float(reading.fields["total_power_w"])),
                 repr(threshold),
             ]
-            script(keys=[high_power_key(target, reading.tags["device"])], args=args, client=pipe)
+            script(keys=_state_keys(target, reading, gids), args=args, client=pipe)
         for reading, answer in zip(batch, pipe.execute(), strict=True):
             _log_edge(target, reading, threshold, *answer)
 
@@ -117,8 +140,9 @@ def _log_edge(
 ) -> None:
     """Log where the script says a high-consumption event started or ended."""
     power = reading.fields["total_power_w"]
-    device = reading.tags["device"]
-    where = f"{device} ({target.provider})"
+    # Two sites' meters, or two Vues of one account, may have one name: the message names which.
+    told = [f"{tag} {reading.tags[tag]}" for tag in ("site", "device_gid") if reading.tags.get(tag)]
+    where = f"{reading.tags['device']} ({', '.join([target.provider, *told])})"
     if now == "high" and was != "high":
         log.warning(
             "High consumption on %s started at %s: %.1f kW, above %.1f kW",

@@ -66,6 +66,45 @@ def emporia(server):
     return SITE, emporia_credentials(server), EMPORIA_NOW
 
 
+PANEL = "Main panel"
+SECOND_VUE = {  # a second Vue the owner also called "Main panel", with its furnace
+    "deviceGid": 1235,
+    "locationProperties": {"deviceGid": 1235, "deviceName": PANEL},
+    "channels": [
+        {"deviceGid": 1235, "name": None, "channelNum": "1,2,3"},
+        {"deviceGid": 1235, "name": "Furnace", "channelNum": "7"},
+    ],
+    "devices": [],
+}
+SECOND_USAGE = {  # kWh of the minute: 300 W in all, the furnace 180 W
+    "deviceGid": 1235,
+    "channelUsages": [
+        {"name": "Main", "usage": 0.005, "deviceGid": 1235, "channelNum": "1,2,3"},
+        {"name": "Furnace", "usage": 0.003, "deviceGid": 1235, "channelNum": "7"},
+    ],
+}
+
+
+def two_panels(server, second_chart: list[float] | None = None):
+    """tests/fixtures/emporia's account (Vue 1234 "Main panel": 1026-1116 W from 13:56 to
+    14:05, its furnace 432 W) with the second Vue above, whose mains chart answers 0.005 kWh
+    (300 W) each minute, or the kWh of `second_chart` (13:56-14:05)."""
+    cognito_answers(server, "challenge", "tokens", times=1)
+    devices = server.load_fixture("emporia/devices.json")
+    devices["devices"].append(SECOND_VUE)
+    server.add("GET", "/customers/devices", json=devices)
+    minute = server.load_fixture("emporia/usage_1min.json")
+    minute["deviceListUsages"]["devices"].append(SECOND_USAGE)
+    answer_app_api(server, MINUTE_USAGE, json=minute)
+    day = server.load_fixture("emporia/usage_1day.json")
+    answer_app_api(server, {**USAGE, "scale": "1D"}, json=day)
+    chart = server.load_fixture("emporia/chart_usage_live.json")
+    answer_app_api(server, CHART, json=chart)
+    second = chart | {"usageList": second_chart or [0.005] * len(chart["usageList"])}
+    answer_app_api(server, {**CHART, "deviceGid": "1235"}, json=second)
+    return SITE, emporia_credentials(server), EMPORIA_NOW
+
+
 def sense_routes(server) -> None:
     server.add("POST", "/authenticate", json=server.load_fixture("sense/authenticate.json"))
     server.add("GET", "/app/history/trends", json=server.load_fixture("sense/trends_day.json"))

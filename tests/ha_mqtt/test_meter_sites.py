@@ -22,7 +22,6 @@ from enrich.models import ProviderConfig
 from enrich.readings import Reading
 from tests.collectors import scenarios_smart_meter as scenarios
 from tests.ha_mqtt import homes
-from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -75,43 +74,7 @@ def test_two_homes_with_a_meter_named_home_each_show_their_own_watts(
 
 # --- Emporia: two Vues named alike in one account, and one account in two sites ---
 
-PANEL = "Main panel"
-SECOND_VUE = {  # a second Vue the owner also called "Main panel", with its furnace
-    "deviceGid": 1235,
-    "locationProperties": {"deviceGid": 1235, "deviceName": PANEL},
-    "channels": [
-        {"deviceGid": 1235, "name": None, "channelNum": "1,2,3"},
-        {"deviceGid": 1235, "name": "Furnace", "channelNum": "7"},
-    ],
-    "devices": [],
-}
-SECOND_USAGE = {  # kWh of the minute: 300 W in all, the furnace 180 W
-    "deviceGid": 1235,
-    "channelUsages": [
-        {"name": "Main", "usage": 0.005, "deviceGid": 1235, "channelNum": "1,2,3"},
-        {"name": "Furnace", "usage": 0.003, "deviceGid": 1235, "channelNum": "7"},
-    ],
-}
-
-
-def two_panels(server):
-    """tests/fixtures/emporia's account (Vue 1234 "Main panel": 1116 W, its furnace 432 W)
-    with the second Vue above."""
-    scenarios.cognito_answers(server, "challenge", "tokens", times=1)
-    devices = load_fixture("emporia/devices.json")
-    devices["devices"].append(SECOND_VUE)
-    server.add("GET", "/customers/devices", json=devices)
-    minute = load_fixture("emporia/usage_1min.json")
-    minute["deviceListUsages"]["devices"].append(SECOND_USAGE)
-    scenarios.answer_app_api(server, scenarios.MINUTE_USAGE, json=minute)
-    scenarios.answer_app_api(
-        server, {**scenarios.USAGE, "scale": "1D"}, json=load_fixture("emporia/usage_1day.json")
-    )
-    chart = load_fixture("emporia/chart_usage_live.json")
-    scenarios.answer_app_api(server, scenarios.CHART, json=chart)
-    second = chart | {"usageList": [0.005] * len(chart["usageList"])}
-    scenarios.answer_app_api(server, {**scenarios.CHART, "deviceGid": "1235"}, json=second)
-    return scenarios.SITE, scenarios.emporia_credentials(server), scenarios.EMPORIA_NOW
+PANEL = scenarios.PANEL
 
 
 def emporia(site) -> ProviderConfig:
@@ -142,7 +105,7 @@ def test_two_vues_named_alike_in_one_account_show_each_their_own_watts(
     for key, names in (("phantom_load_main_panel", [PANEL]), (FURNACE, [PANEL, "Furnace"])):
         CircuitKey.objects.create(site=site, scope=MQTT_SCOPE, key=key, owner=json.dumps(names))
     config = emporia(site)
-    assert homes.collect(config, two_panels).status == "ok"
+    assert homes.collect(config, scenarios.two_panels).status == "ok"
     get_timeseries().write(
         settings.INFLUXDB_DATABASE,
         [

@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +17,9 @@ from collectors.smart_meter import watch
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from enrich.redis.client import get_redis
+from tests.collectors import scenarios_smart_meter as scenarios
 from tests.collectors.scenarios_smart_meter import HA_NOW, HA_OPTIONS, home_assistant_routes
+from tests.ha_mqtt import homes
 from tests.support import log_workers
 from tests.support.isolation import own_storage
 
@@ -354,6 +357,104 @@ def test_pipeline_writes_meter_readings_and_runs_the_watch(
     }
     assert (
         "WARNING",
-        "High consumption on home (home_assistant) started at 2026-05-01T14:05:03.100002+00:00:"
+        "High consumption on home (home_assistant, site Home) started at"
+        " 2026-05-01T14:05:03.100002+00:00:"
         " 1.8 kW, above 1.5 kW",
     ) in logged(caplog)
+
+
+# Vue 1234 "Main panel" of tests/fixtures/emporia draws 1026-1116 W from 13:56 to 14:05; the
+# second Vue the owner also called "Main panel" (1235) 1800 W from 13:59 to 14:02, else 300 W.
+SECOND_VUE_HIGH = [0.005] * 3 + [0.03] * 4 + [0.005] * 3
+VUE = "High consumption on Main panel (emporia_vue, site Home, device_gid {})"
+
+
+def emporia_config(site) -> ProviderConfig:
+    return ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="emporia_vue", interval_seconds=300
+    )
+
+
+def old_high_state(device: str, since: datetime) -> str:
+    """A high event as the watch kept it before it kept its state per device_gid: by name."""
+    account = Target("smart_meter", "emporia_vue", "vue.owner@example.com", {})
+    key = watch.high_power_key(account, device)
+    stamp = repr(since.timestamp())
+    get_redis().hset(
+        key, mapping={"time": stamp, "state": "high", "since": stamp, "peak": "12000.0"}
+    )
+    return key
+
+
+@pytest.mark.django_db
+def test_two_vues_named_alike_in_one_account_each_have_their_own_high_consumption(isolated, caplog):
+    """Before, both Vues shared one state (kept by name): at each minute the first Vue's
+    reading was taken and the second's, of the same minute, was seen as already noted, so the
+    second Vue's 1.8 kW event never started nor ended."""
+    scenario = partial(scenarios.two_panels, second_chart=SECOND_VUE_HIGH)
+    assert homes.collect(emporia_config(homes.home()), scenario, high_power_w=1500).status == "ok"
+    assert logged(caplog) == [
+        (
+            "WARNING",
+            f"{VUE.format(1235)} started at 2026-05-01T13:59:00+00:00: 1.8 kW, above 1.5 kW",
+        ),
+        (
+            "INFO",
+            f"{VUE.format(1235)} ended at 2026-05-01T14:03:00+00:00 (now 0.3 kW): it lasted"
+            " 0:04:00, peak 1.8 kW",
+        ),
+    ]
+
+
+@pytest.mark.django_db
+def test_an_event_kept_by_name_before_the_upgrade_ends_on_its_vue(isolated, caplog):
+    """A Vue whose name is its own takes over the state kept under its name (once)."""
+    old = old_high_state("Main panel", datetime(2026, 5, 1, 13, 50, tzinfo=UTC))
+    config = emporia_config(homes.home())
+    assert homes.collect(config, scenarios.emporia, high_power_w=1500).status == "ok"
+    assert logged(caplog) == [
+        (
+            "INFO",
+            f"{VUE.format(1234)} ended at 2026-05-01T13:56:00+00:00 (now 1.0 kW): it lasted"
+            " 0:06:00, peak 12.0 kW",
+        )
+    ]
+    assert not get_redis().exists(old)
+
+
+@pytest.mark.django_db
+def test_an_event_kept_by_a_name_two_vues_share_is_taken_by_neither(isolated, caplog):
+    """Two Vues called alike shared the old state: whose event it was is unknown, so neither
+    ends it (the second Vue, at 300 W all along, must not say its 12 kW event ended)."""
+    old_high_state("Main panel", datetime(2026, 5, 1, 13, 50, tzinfo=UTC))
+    config = emporia_config(homes.home())
+    assert homes.collect(config, scenarios.two_panels, high_power_w=1500).status == "ok"
+    assert logged(caplog) == []
+
+
+@pytest.mark.django_db
+def test_two_sites_meters_both_named_home_have_their_own_events(isolated, replay_server, caplog):
+    """The Home Assistant meter's target is its site (and HA, and device): each site's events
+    are its own, and the message says which site."""
+    north = homes.HaMeter(replay_server, homes.home("North"), {}, HA_NOW)
+    south = homes.HaMeter(replay_server, homes.home("South"), {}, HA_NOW)
+    for north_w, south_w in ((12000.0, 400.0), (11000.0, 12500.0), (400.0, 13000.0)):
+        north.run({}, total=north_w)
+        south.run({}, total=south_w)
+    assert logged(caplog) == [
+        (
+            "WARNING",
+            "High consumption on home (home_assistant, site North) started at"
+            " 2026-05-01T14:05:00+00:00: 12.0 kW, above 10.0 kW",
+        ),
+        (
+            "WARNING",
+            "High consumption on home (home_assistant, site South) started at"
+            " 2026-05-01T14:10:00+00:00: 12.5 kW, above 10.0 kW",
+        ),
+        (
+            "INFO",
+            "High consumption on home (home_assistant, site North) ended at"
+            " 2026-05-01T14:15:00+00:00 (now 0.4 kW): it lasted 0:10:00, peak 12.0 kW",
+        ),
+    ]
