@@ -15,6 +15,8 @@
   that file (`PlannedObject.existing`).
 - Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days
   old).
+- Before the daily tier's first run (a fresh install) its retention policy does not exist yet:
+  nothing is due, and nothing of it is read (InfluxDB answers "retention policy not found").
 
 How a run then writes each file: `retention.archive.run`.
 """
@@ -34,6 +36,8 @@ from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.reader import daily_field_types, first_day_before, read_complete_rows
 from retention.models import ArchiveObject
+from retention.schema import DAILY_RP
+from retention.tiers.safety import missing_tiers
 from retention.timeutil import utc_date
 
 KEY_FORMAT = "archives/{year}/data_{start}.parquet"
@@ -118,6 +122,7 @@ class ArchivePlan:
     # Ranges InfluxDB did not return completely: planning stopped there, nothing of them
     # (nor of the file they would have joined) is archived by this run.
     unreadable: list[str] = field(default_factory=list)
+    daily_tier: bool = True  # False: TIER_DATABASE has no enrich_daily yet (nothing to read)
 
     @property
     def records(self) -> int:
@@ -137,11 +142,13 @@ def plan_archive(
     ts = ts or get_timeseries()
     now = now or timezone.now()
     cutoff = cutoff_day(now)
+    archived = list(ArchiveObject.objects.filter(expired__isnull=True))
+    if DAILY_RP in missing_tiers():
+        return ArchivePlan(cutoff, [], [], _due_for_expiry(now, archived), daily_tier=False)
     period = settings.ARCHIVE_PERIOD
     compression = settings.ARCHIVE_COMPRESSION
     types = daily_field_types(ts)
     minimum = _min_object_bytes()
-    archived = list(ArchiveObject.objects.filter(expired__isnull=True))
     objects: list[PlannedObject] = []
     waiting: list[Waiting] = []
     leftovers: dict[int, list[fmt.Row]] = {}

@@ -124,6 +124,7 @@ class ArchiveReport:
     bytes_uploaded: int = 0
     expected_bytes_freed: int | None = None
     lifecycle: str = ""
+    note: str = ""
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -160,6 +161,11 @@ def run_archive(
         run.storage_before_bytes = daily_bytes(ts)
         report.waiting = [w.summary() for w in plan.waiting]
         report.errors.extend(plan.unreadable)
+        if not plan.daily_tier:
+            report.note = (
+                f"nothing to archive yet: {settings.TIER_DATABASE}/{DAILY_RP} does not exist "
+                "(the first downsample run creates it)"
+            )
         report.lifecycle = _lifecycle(storage)
         lock.renew()
         if dry_run:
@@ -214,7 +220,7 @@ def _dry_run(plan: ArchivePlan, report: ArchiveReport, run: RetentionRun, ts: Ti
     run.records_processed = plan.records
     # Expected bytes freed: the daily tier's measured bytes per row times the rows deleted.
     size = run.storage_before_bytes
-    total = count_rows(None, None, ts)
+    total = count_rows(None, None, ts) if plan.daily_tier else 0
     if size is not None and total:
         report.expected_bytes_freed = round(size / total * plan.records)
     run.storage_after_bytes = run.storage_before_bytes

@@ -61,17 +61,12 @@ class DailyTier(DayTier):
         self.held = HeldDays(lambda held, item: item.pending.keys() == held[0].pending.keys(),
                              self._delete)  # fmt: skip
 
-    def work_days(self) -> list[date]:
+    def work_days(self, hourly_tier: bool = True) -> list[date]:
+        """Days not deleted yet, from the first hourly row, kept raw state or unfinished day;
+        `hourly_tier` False: the hourly tier does not exist yet (a dry run before the first
+        run creates it), so no hourly row is looked for."""
         start = self.start
         if start is None:
-            query = (
-                f"SELECT * FROM {quote_ident(settings.TIER_DATABASE)}.{quote_ident(HOURLY_RP)}."
-                f"{quote_ident(MEASUREMENT)} WHERE time < $end ORDER BY time ASC LIMIT 1"
-            )
-            with get_timeseries().query(
-                settings.TIER_DATABASE, query, params={"end": utc_midnight(self.end)}
-            ) as rows:
-                first = next(rows, None)
             pending = (
                 TierChunk.objects.filter(tier=self.tier, day__lt=self.end)
                 .exclude(state=TierChunk.State.DELETED)
@@ -79,12 +74,23 @@ class DailyTier(DayTier):
                 .values_list("day", flat=True)
                 .first()
             )
+            first = self._first_hourly_day() if hourly_tier else None
             kept = density.first_kept_day(self.end)
-            candidates = [d for d in (pending, first and utc_date(first.time), kept) if d]
+            candidates = [d for d in (pending, first, kept) if d]
             if not candidates:
                 return []
             start = min(candidates)
         return self.days_left(start)
+
+    def _first_hourly_day(self) -> date | None:
+        query = (
+            f"SELECT * FROM {quote_ident(settings.TIER_DATABASE)}.{quote_ident(HOURLY_RP)}."
+            f"{quote_ident(MEASUREMENT)} WHERE time < $end ORDER BY time ASC LIMIT 1"
+        )
+        params = {"end": utc_midnight(self.end)}
+        with get_timeseries().query(settings.TIER_DATABASE, query, params=params) as rows:
+            first = next(rows, None)
+        return utc_date(first.time) if first else None
 
     def process_day(self, day: date, lock: RunLock) -> None:
         chunk = find_chunk(self.tier, day)

@@ -5,7 +5,11 @@ lock, so a scheduled run starting meanwhile is not skipped for it.
 Sparse entities (`retention.tiers.density`) are counted where their runs delete them: the
 hourly dry run leaves out the entity-days whose raw states the hourly tier would keep (it
 computes their hours as the run does), and the daily dry run counts the kept raw states it
-would compose and delete, at the raw tier's bytes per point."""
+would compose and delete, at the raw tier's bytes per point.
+
+Before the first run (a fresh install) the tiers' retention policies do not exist yet: the
+report names those the run would create first (`creates_retention_policies`) and reads
+nothing from them (there is nothing in them to read); a dry run creates nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from retention.entities import ha_source
 from retention.tiers import density
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
-from retention.tiers.safety import raw_retention_policy
+from retention.tiers.safety import missing_tiers, raw_retention_policy
 from retention.timeutil import utc_midnight
 
 DAY = timedelta(days=1)
@@ -41,12 +45,14 @@ def _points_in(database: str, rp: str) -> int:
 
 
 def _per_day(
-    tier, labels: tuple[str, str], count: Callable[[date], tuple[dict[str, int], int]], progress
+    days: list[date],
+    labels: tuple[str, str],
+    count: Callable[[date], tuple[dict[str, int], int]],
+    progress,
 ) -> tuple[list[dict[str, Any]], int, int, set[str]]:
     """`count(day)` (points per entity id, and the kept raw states) for every day the run
     would work on: the days as the report lists them (the sums under `labels`, the second
     where there are any), both totals, the entities that have any points."""
-    days = tier.work_days()
     per_day = []
     total = kept_total = 0
     entities: set[str] = set()
@@ -64,10 +70,11 @@ def _per_day(
     return per_day, total, kept_total, entities
 
 
-def _space(database: str, rp: str, deleted: int) -> dict[str, Any]:
-    """The source's size, its points, and the space deleting `deleted` of them gives back."""
-    size = get_timeseries().sizes().get((database, rp), 0)
-    points = _points_in(database, rp)
+def _space(database: str, rp: str, deleted: int, exists: bool = True) -> dict[str, Any]:
+    """The source's size, its points, and the space deleting `deleted` of them gives back
+    (none of each where the retention policy does not exist yet)."""
+    size = get_timeseries().sizes().get((database, rp), 0) if exists else 0
+    points = _points_in(database, rp) if exists else 0
     per_point = size / points if points else None
     return {
         "source_bytes": size,
@@ -95,8 +102,9 @@ def dry_run_hourly(tier, progress=None) -> dict:
         return counts, kept
 
     labels = ("raw_points", "kept_raw_points")
-    per_day, total, kept, entities = _per_day(tier, labels, raw_points, progress)
+    per_day, total, kept, entities = _per_day(tier.work_days(), labels, raw_points, progress)
     return {
+        **_creates(missing_tiers()),
         "tier": "hourly",
         "source": f"{tier.database}/{tier.raw_rp}",
         "target": f"{settings.TIER_DATABASE}/{HOURLY_RP}",
@@ -127,12 +135,20 @@ def _keeps_states(tier, entity, day: date, raw_points: int) -> bool:
     return bool(item.rows) and density.keeps_states(item)
 
 
+def _creates(missing: list[str]) -> dict[str, Any]:
+    """The tiers' retention policies the run would create first (none once they exist)."""
+    database = settings.TIER_DATABASE
+    return {"creates_retention_policies": [f"{database}/{rp}" for rp in missing]}
+
+
 def dry_run_daily(tier, progress=None) -> dict:
     deleted = {"hourly": 0}
+    missing = missing_tiers()
+    hourly_tier = HOURLY_RP not in missing  # else the first run creates it: no row to read
 
     def hourly_rows(day: date) -> tuple[dict[str, int], int]:
         start = utc_midnight(day)
-        rows = read_rows(HOURLY_RP, start, start + DAY)
+        rows = read_rows(HOURLY_RP, start, start + DAY) if hourly_tier else {}
         deleted["hourly"] += sum(len(entity_rows) for entity_rows in rows.values())
         composer = HourlyTier(None, None, start)
         try:
@@ -143,14 +159,16 @@ def dry_run_daily(tier, progress=None) -> dict:
         return {entity_id: len(entity_rows) for entity_id, entity_rows in rows.items()}, raw
 
     labels = ("hourly_rows", "kept_raw_points")
-    per_day, total, kept, entities = _per_day(tier, labels, hourly_rows, progress)
+    days = tier.work_days(hourly_tier)
+    per_day, total, kept, entities = _per_day(days, labels, hourly_rows, progress)
     database = settings.TIER_DATABASE
-    hourly = _space(database, HOURLY_RP, deleted["hourly"])
+    hourly = _space(database, HOURLY_RP, deleted["hourly"], hourly_tier)
     raw_database = settings.HA_INFLUXDB_DATABASE
     raw_rp = raw_retention_policy()
     raw = _space(raw_database, raw_rp, kept) if kept else {"expected_freed_bytes": None}
     freed = [f for f in (hourly["expected_freed_bytes"], raw["expected_freed_bytes"]) if f]
     return {
+        **_creates(missing),
         "tier": "daily",
         "source": f"{database}/{HOURLY_RP}",
         "target": f"{database}/{DAILY_RP}",

@@ -256,6 +256,8 @@ def summary(run: RetentionRun) -> str:
             f"{len(details.get('days', []))} day(s) and delete {deleted:,} points{kept_text}"
             + (f", about {freed / 1e6:.2f} MB back" if freed else "")
         )
+        if creates := details.get("creates_retention_policies"):  # a fresh install
+            parts.append(f"first it would create the retention policies {', '.join(creates)}")
     else:
         parts.append(
             f"{len(details.get('days', []))} day(s), {details.get('entities', 0)} entities, "

@@ -74,6 +74,14 @@ def _policies(database: str) -> dict[str, RetentionTier] | None:
         raise
 
 
+def missing_tiers() -> list[str]:
+    """The tiers' retention policies TIER_DATABASE does not have yet (all of them where the
+    database is missing): what the first run creates (`ensure_tiers`) and a dry run must not
+    read (InfluxDB answers "retention policy not found")."""
+    existing = _policies(settings.TIER_DATABASE) or {}
+    return [tier.name for tier in tier_policies() if tier.name not in existing]
+
+
 def check_retention_policies() -> list[str]:
     """Problems that would let InfluxDB drop data before it is downsampled ([] = safe).
 

@@ -71,5 +71,7 @@ class Command(BaseCommand):
             self.stdout.write(f"expected bytes freed in InfluxDB: {report['expected_bytes_freed']}")
         if report["lifecycle"]:
             self.stdout.write(f"lifecycle: {report['lifecycle']}")
+        if report["note"]:
+            self.stdout.write(report["note"])
         for error in report["errors"]:
             self.stderr.write(f"error: {error}")

@@ -10,6 +10,7 @@ import subprocess
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from moto.server import ThreadedMotoServer
 
 from enrich.influx import get_timeseries
@@ -432,6 +433,24 @@ def test_dry_run_reports_and_changes_nothing(tier, s3):
     assert not ArchiveObject.objects.exists() and tier.metadata_points() == []
     run = RetentionRun.objects.get(pk=report.run_id)
     assert (run.status, run.records_processed, run.records_deleted) == ("dry_run", 4 * 365, 0)
+
+
+def test_before_the_first_downsample_run_there_is_nothing_to_archive(ha_db, local_archive, capsys):
+    """A fresh install: TIER_DATABASE has no enrich_daily yet (the first downsample run creates
+    it). Before, the archive and its dry run failed: "retention policy not found"."""
+    says = (
+        f"nothing to archive yet: {ha_db.name}/{DAILY_RP} does not exist (the first "
+        "downsample run creates it)"
+    )
+    call_command("archive_to_s3", "--dry-run")
+    out = capsys.readouterr().out
+    assert "would write 0 files, 0 rows" in out and says in out
+    dry = RetentionRun.objects.get()
+    assert (dry.status, dry.records_processed, dry.errors) == ("dry_run", 0, "")
+    report = run_archive(NOW)
+    assert (report.status, report.objects, report.errors, report.note) == ("ok", [], [], says)
+    assert [p.name for p in get_timeseries().retention_policies(ha_db.name)] == ["autogen"]
+    assert not ArchiveObject.objects.exists() and not list(local_archive.rglob("*.parquet"))
 
 
 def test_hourly_rows_still_in_the_range_stop_the_delete(tier, s3):

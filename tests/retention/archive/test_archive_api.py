@@ -65,6 +65,26 @@ def test_dry_run_is_queued_and_reports_what_would_be_archived_changing_nothing(
     assert RetentionRun.objects.get().details["queued_by"] == "ops"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_before_the_daily_tier_exists_says_there_is_nothing_yet(
+    client, ha_db, local_archive
+):
+    """A fresh install (no enrich_daily yet): before, the run failed with "retention policy
+    not found: enrich_daily"."""
+    env = {
+        "TIER_DATABASE": ha_db.name,
+        "S3_ARCHIVE_BUCKET": "",
+        "ARCHIVE_LOCAL_DIR": str(local_archive),
+    }
+    with celery_worker("archive-fresh", **env) as worker:
+        response = client.post("/retention/archive", {"dry_run": True}, format="json")
+        assert response.status_code == 202
+        run = followed(client, response.json(), worker)
+    assert (run["status"], run["errors"]) == ("dry_run", "")
+    assert run["details"]["objects"] == [] and run["details"]["records_archived"] == 0
+    assert run["details"]["note"].startswith(f"nothing to archive yet: {ha_db.name}/enrich_daily")
+
+
 def test_an_unknown_run_is_404(client):
     response = client.get("/retention/runs/987654")
     assert response.status_code == 404 and "no retention run 987654" in response.json()["detail"]

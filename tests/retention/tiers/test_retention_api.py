@@ -100,6 +100,28 @@ def test_dry_run_is_queued_reports_what_would_happen_and_changes_nothing(ha_db, 
 
 
 @pytest.mark.django_db(transaction=True)
+def test_dry_runs_on_a_fresh_install_report_the_first_run_and_create_nothing(ha_db, settings):
+    """No tier retention policy yet (the first real run creates them). Before, the daily dry
+    run's poll said failed: "retention policy not found: enrich_hourly"."""
+    from enrich.influx import get_timeseries
+
+    api = token_client("ha-fresh", staff=True)
+    ha_db.write_entity("official", "sensor.kettle_power", [(0, 2000), (120, 0)], unit="W").save()
+    creates = [f"{ha_db.name}/enrich_hourly", f"{ha_db.name}/enrich_daily"]
+    with support.celery_worker("tiers-fresh", **worker_env(settings)) as worker:
+        daily = support.followed(api, api.post(DAILY, {"dry_run": True}).json(), worker)
+        body = {"start": str(D0), "end": str(D0 + DAY), "dry_run": True}
+        hourly = support.followed(api, api.post(HOURLY, body).json(), worker)
+    assert (daily["status"], daily["errors"]) == ("dry_run", "")
+    assert (daily["details"]["days"], daily["details"]["hourly_rows"]) == ([], 0)
+    assert daily["details"]["creates_retention_policies"] == creates
+    assert hourly["status"] == "dry_run" and hourly["records_processed"] == 2
+    assert hourly["details"]["creates_retention_policies"] == creates
+    assert [p.name for p in get_timeseries().retention_policies(ha_db.name)] == ["autogen"]
+    assert not TierChunk.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_dry_run_refused_by_a_retention_policy_says_why(ha_db, settings):
     from enrich.influx import get_timeseries, quote_ident
 

@@ -620,6 +620,45 @@ def test_dry_run_reports_and_changes_nothing(ha_db, layout):
     assert run.status == "dry_run"
 
 
+def test_dry_runs_on_a_fresh_install_say_what_the_first_run_does_and_create_nothing(ha_db, capsys):
+    """HA's database holds raw states; the tiers' retention policies do not exist yet (the
+    first real run creates them). Before, the daily dry run failed: "retention policy not
+    found: enrich_hourly"."""
+    entity = ha_db.saved_entity(
+        "official", "sensor.f_power", [(n * 60, n % 7) for n in range(100)], unit="W"
+    )
+    creates = [f"{ha_db.name}/{HOURLY_RP}", f"{ha_db.name}/{DAILY_RP}"]
+    call_command("downsample_daily", "--dry-run")
+    out = capsys.readouterr().out
+    assert "would aggregate 0 hourly rows of 0 day(s) and delete 0 points" in out
+    assert f"first it would create the retention policies {', '.join(creates)}" in out
+    report = RetentionRun.objects.get(operation="downsample_daily", status="dry_run").details
+    assert (report["creates_retention_policies"], report["days"]) == (creates, [])
+    assert (report["hourly_rows"], report["would_delete_points"]) == (0, 0)
+    report = hourly(D0, D0 + DAY, dry_run=True).details
+    assert report["creates_retention_policies"] == creates
+    assert report["days"] == [{"day": str(D0), "raw_points": 100}]
+    # A dry run writes nothing: no retention policy, no chunk, every raw point still there.
+    assert [p.name for p in get_timeseries().retention_policies(ha_db.name)] == ["autogen"]
+    assert count_samples(entity, T0, T0 + DAY) == 100 and not TierChunk.objects.exists()
+    # The first run creates them, as said; the next dry runs read them.
+    hourly(D0, D0 + DAY)
+    report = daily(D0, D0 + DAY, dry_run=True).details
+    assert (report["creates_retention_policies"], report["hourly_rows"]) == ([], 24)
+
+
+def test_a_daily_dry_run_before_the_tier_database_exists_creates_nothing(ha_db, settings):
+    """TIER_DATABASE apart from HA's, not made yet: before, "database not found"."""
+    settings.TIER_DATABASE = f"{ha_db.name}_tiers"
+    report = daily(D0, D0 + DAY, dry_run=True).details
+    assert report["creates_retention_policies"] == [
+        f"{settings.TIER_DATABASE}/{HOURLY_RP}",
+        f"{settings.TIER_DATABASE}/{DAILY_RP}",
+    ]
+    assert report["days"] == [{"day": str(D0), "hourly_rows": 0}]
+    assert settings.TIER_DATABASE not in get_timeseries().databases()
+
+
 def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
     ha_db.saved_entity("official", "sensor.s_power", [(n, n) for n in range(0, 3600, 10)], unit="W")
     with caplog.at_level(logging.INFO, logger="retention.tiers.runner"):
