@@ -218,6 +218,13 @@ class Adapter(ABC):
         the cached answer or None; None here: serve the cached answer as it is."""
         return None
 
+    def current_readings(self, config: Any, target: Target, answer: Any) -> list[Reading]:
+        """The points of what current_at_read serves now when no fetch wrote them (a later
+        slot of a stored forecast, a predicted event edge), at the data's own time; the beat
+        task `collectors.write_current_forecasts` writes them each minute
+        (collectors.served_points). [] here: what is served is what the fetch wrote."""
+        return []
+
     @abstractmethod
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         """Which region/zone/tariff/location this site needs; ConfigError if it cannot tell."""

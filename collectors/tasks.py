@@ -1,7 +1,9 @@
 """Thin Celery tasks: beat calls one dispatch task per source; it fans out one `collect` per
 (provider, target) that enabled sites need — sites sharing a region share one call. Beat also
 runs `write_current_prices` every minute: the price point of the running slot, from the stored
-slots, with no API call (collectors.pricing.now)."""
+slots, with no API call (collectors.pricing.now); and `write_current_forecasts`: the carbon
+and occupancy points of what the API serves between fetches, from the stored forecasts and
+predictions (collectors.served_points)."""
 
 import logging
 from datetime import UTC, datetime
@@ -14,6 +16,7 @@ from collectors.base import Adapter, ConfigError, SiteInfo
 from collectors.models import CollectorRun
 from collectors.pricing.now import write_current_points
 from collectors.registry import UnknownProvider, adapter_for
+from collectors.served_points import write_served_points
 from enrich.crypto import UnreadableSecret
 from enrich.deliveries import GuardedTask
 from enrich.models import ProviderConfig
@@ -178,3 +181,19 @@ def write_current_prices() -> dict:
     # The hourly dispatch already records configs that cannot be collected; not every minute.
     configs = configs_by_target("electricity_pricing", record_failures=False)
     return write_current_points(configs.values())
+
+
+# The sources whose value now comes from what their fetch stored ahead (forecast slots,
+# predictions at event edges): collectors.served_points.
+FORECAST_SOURCES = ("carbon_intensity", "occupancy")
+
+
+@shared_task(
+    name="collectors.write_current_forecasts", acks_late=True, soft_time_limit=45, time_limit=55
+)
+def write_current_forecasts() -> dict:
+    # The dispatches already record configs that cannot be collected; not every minute.
+    return {
+        source: write_served_points(configs_by_target(source, record_failures=False).values())
+        for source in FORECAST_SOURCES
+    }

@@ -35,6 +35,10 @@ SCHEDULE: tuple[Entry, ...] = (
     # The price point of the running slot, from the stored slots (no API call): at the start
     # of every minute, so 15-, 30- and 60-minute slot edges show in their first seconds.
     Entry("Current electricity price",        "collectors.write_current_prices",         crontab="* * * * *",   expires=50),
+    # Carbon and occupancy as the API serves them between the quarter-hour fetches (the stored
+    # forecast slot covering now, the prediction of the latest event edge), from what the
+    # fetches stored (no API call): at the start of every minute, like the price.
+    Entry("Current carbon and occupancy",     "collectors.write_current_forecasts",      crontab="* * * * *",   expires=50),
     # AirNow publishes each hour's observations 10-30 min past the hour: asked at :35, the new
     # hour is there; once an hour from beat's start, it could come up to 59 min late.
     Entry("Air quality",                      "collectors.dispatch_air_quality",         crontab="35 * * * *",  expires=3300),

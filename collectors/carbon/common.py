@@ -23,6 +23,10 @@ from enrich.readings import FieldValue, Reading
 MEASUREMENT = "carbon_intensity"
 FORECAST_MEASUREMENT = "carbon_intensity_forecast"
 GCO2_KWH = "carbon_intensity_gco2_kwh"
+# On a `carbon_intensity` point with gCO2/kWh: true for a forecast value (a stored forecast
+# slot written at its start between fetches, a UK slot NESO has no actual for yet), false for
+# the value a fetch gave for its running slot or a measured past one.
+IS_FORECAST = "is_forecast"
 # 1 lb = 453.592 g and 1 MWh = 1000 kWh, so lbs/MWh x 0.453592 = g/kWh.
 LBS_PER_MWH_TO_G_PER_KWH = 0.453592
 # No grid emits less than nothing; the dirtiest generation (lignite, ~1,100-1,300 gCO2/kWh
@@ -33,13 +37,18 @@ HORIZONS = {"forecast_1h": timedelta(hours=1), "forecast_24h": timedelta(hours=2
 
 class CarbonAdapter(Adapter):
     """The base of the carbon adapters: the value now is computed when asked, from the stored
-    forecast slot covering the moment of the request once the fetched slot is over
-    (collectors.carbon.now)."""
+    forecast slot covering the moment of the request once the fetched slot is over, and
+    written as a point each minute (collectors.carbon.now)."""
 
     def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
         from collectors.carbon.now import current_value
 
         return current_value(self.provider, answer)
+
+    def current_readings(self, config: Any, target: Any, answer: Any) -> list[Reading]:
+        from collectors.carbon.now import current_readings
+
+        return current_readings(self.provider, answer)
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,12 @@ def no_overlap(answer: Answer, spans: Iterable[tuple[datetime, datetime]], what:
             raise answer.bad(
                 f"{what}: the slots starting {start.isoformat()} and {later.isoformat()} overlap"
             )
+
+
+def fetched(values: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
+    """A fetched point's fields, with `is_forecast` false when it has gCO2/kWh: so it replaces
+    the forecast point written at the same time between fetches (collectors.carbon.now)."""
+    return {**values, IS_FORECAST: False} if GCO2_KWH in values else dict(values)
 
 
 def forecast_readings(slots: Iterable[Slot], tags: Mapping[str, str]) -> list[Reading]:

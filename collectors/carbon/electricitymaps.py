@@ -77,7 +77,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         grams = common.intensity(
             answer, answer.number(latest, "carbonIntensity"), "carbonIntensity", latest
         )
-        points: dict[datetime, dict[str, Any]] = {at: {common.GCO2_KWH: grams}}
+        points: dict[datetime, dict[str, Any]] = {at: common.fetched({common.GCO2_KWH: grams})}
         _estimated(points[at], answer.flag(latest, "isEstimated"))
 
         url = base + "/power-breakdown/latest"
@@ -163,7 +163,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
             value = _grams(answer, entry, "a history entry")
             # null = no data for that hour: leave the gap rather than store a guess.
             if value is not None and window.start <= at < before:
-                fields = {common.GCO2_KWH: value}
+                fields = common.fetched({common.GCO2_KWH: value})
                 _estimated(fields, answer.flag(entry, "isEstimated", "a history entry"))
                 readings.append(Reading(common.MEASUREMENT, fields, at, tags))
         return readings

@@ -11,6 +11,13 @@ Fields only the fetched slot has (`intensity_index`, the renewable and fossil-fr
 with `moer_percentile_time`, the time of the point it is from. `stale`, `fetched_at` and
 `age_seconds` still describe the last fetch. With no forecast slot covering now (free plans,
 nothing stored, InfluxDB unreadable) the cached answer is served as it is.
+
+`current_readings` is that served slot as the `carbon_intensity` point the beat task
+`collectors.write_current_forecasts` writes every minute (collectors.served_points): at the
+slot start, in the series of the stored forecast (its tags), with `is_forecast` true and the
+gCO2/kWh and horizons served. Nothing else: `moer_percentile` is the fetched point's, and
+`slot_minutes` would stay behind when the fetch of that slot overwrites the point (a fetched
+point has none). None while the fetched slot runs: the fetch wrote that point.
 """
 
 import logging
@@ -19,8 +26,9 @@ from typing import Any
 
 from collectors import clock
 from collectors.carbon import common
-from collectors.pricing.carbon_store import back_to_back, stored_carbon
+from collectors.pricing.carbon_store import back_to_back, slot_tags, stored_carbon
 from enrich.influx import TimeseriesError
+from enrich.readings import Reading
 from enrich.redis.cache import CachedAnswer
 
 logger = logging.getLogger("collectors")
@@ -28,6 +36,8 @@ logger = logging.getLogger("collectors")
 AHEAD = timedelta(hours=25)  # far enough for forecast_24h
 # Fields of the fetched slot alone: not true of a later slot.
 SLOT_ONLY = ("intensity_index", "renewable_percentage", "fossil_free_percentage", "is_estimated")
+# The fields of the point written for a forecast slot (current_readings).
+POINT_FIELDS = (common.GCO2_KWH, common.IS_FORECAST, *common.HORIZONS)
 
 
 def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] | None:
@@ -54,7 +64,7 @@ def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] 
         shown["moer_percentile_time"] = value["time"]
     shown |= {
         common.GCO2_KWH: slot.values[common.GCO2_KWH],
-        "is_forecast": True,
+        common.IS_FORECAST: True,
         "slot_minutes": slot.minutes,
         **common.horizon_fields(slots, now),
         "time": slot.start.isoformat(),
@@ -66,3 +76,25 @@ def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] 
         "stale": answer.stale,
         "age_seconds": round(answer.age_seconds),
     }
+
+
+def current_readings(provider: str, answer: CachedAnswer | None) -> list[Reading]:
+    """The `carbon_intensity` point of the forecast slot served now (see the module
+    docstring); [] when the fetched value is served."""
+    served = current_value(provider, answer)
+    if served is None:
+        return []
+    value = served["value"]
+    start = datetime.fromisoformat(value["time"])
+    series = slot_tags(provider, value["region"], start)
+    if len(series) != 1:  # no series (deleted meanwhile) or several: whose point is unknown
+        logger.warning(
+            "carbon now: %s/%s: %d stored forecast series have the slot at %s; nothing written",
+            provider,
+            value["region"],
+            len(series),
+            value["time"],
+        )
+        return []
+    fields = {name: value[name] for name in POINT_FIELDS if name in value}
+    return [Reading(common.MEASUREMENT, fields, start, series[0])]

@@ -206,7 +206,7 @@ def _fields(slot: dict[str, Any]) -> dict[str, Any]:
     actual = slot["actual"]
     fields: dict[str, Any] = {
         common.GCO2_KWH: actual if actual is not None else slot["forecast"],
-        "is_forecast": actual is None,
+        common.IS_FORECAST: actual is None,
         "intensity_index": slot["index"],
     }
     if "renewable" in slot:

@@ -99,6 +99,7 @@ class WattTimeAdapter(common.CarbonAdapter):
             fields[common.GCO2_KWH] = covering.values[common.GCO2_KWH]
         fields.update(common.horizon_fields(forecast, window.now))
 
+        fields = common.fetched(fields)  # the running 5 minutes' value, as fetched
         readings = [Reading(common.MEASUREMENT, fields, now_slot.start, tags)]
         readings += common.forecast_readings(forecast, tags)
         failed, span = None, {**query, "end": window.now.isoformat()}
@@ -109,7 +110,7 @@ class WattTimeAdapter(common.CarbonAdapter):
                 PROVIDER, lambda: _series(*self._get(base, credentials, "/v3/historical", span))
             )
             readings += [
-                Reading(common.MEASUREMENT, dict(s.values), s.start, tags)
+                Reading(common.MEASUREMENT, common.fetched(s.values), s.start, tags)
                 for s in past
                 if s.start < now_slot.start
             ]

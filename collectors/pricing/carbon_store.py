@@ -26,6 +26,10 @@ FORECAST_QUERY = (
     + _WHERE
 )
 POINT_QUERY = f"SELECT {quote_ident(GCO2_KWH)} FROM {quote_ident(MEASUREMENT)} " + _WHERE
+SLOT_SERIES_QUERY = (
+    f"SELECT {quote_ident(GCO2_KWH)} FROM {quote_ident(FORECAST_MEASUREMENT)} "
+    'WHERE "provider" = $provider AND "region" = $region AND time = $start GROUP BY *'
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,15 @@ def stored_carbon(
         if (value := row.values.get(GCO2_KWH)) is not None
     ]
     return sorted(forecast, key=lambda s: s.start), sorted(points)
+
+
+def slot_tags(provider: str, region: str, start: datetime) -> list[dict[str, str]]:
+    """The tags of each stored forecast series with a gCO2/kWh slot starting at `start` (the
+    fetch's tags: region, grid_operator, provider); one, unless the grid operator changed."""
+    bound = {"provider": provider, "region": region, "start": start}
+    return [
+        row.tags for row in _rows(SLOT_SERIES_QUERY, bound) if row.values.get(GCO2_KWH) is not None
+    ]
 
 
 def back_to_back(forecast: list[ForecastSlot]) -> list[ForecastSlot]:

@@ -3,7 +3,7 @@
 The workday's documented events go through the real pipeline, with the dentist moved to
 10:07-10:50 (Berlin), off the quarter hours the fetches run on. The clock then moves on with no
 other fetch: GET /api/enrichment/current and Home Assistant's occupancy entities must follow
-the events from their first minute.
+the events from their first minute, and so must InfluxDB (beat's minute task).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -13,6 +13,7 @@ import pytest
 from collectors import clock, pipeline
 from collectors.ha_mqtt.entities import occupancy_states, source_entry
 from enrich.redis.cache import ResponseCache
+from tests.support.beat import run_every_minute_collectors
 from tests.support.google import PRIMARY, connect
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -65,4 +66,50 @@ def test_an_event_off_the_quarter_hours_shows_from_its_first_minute(
     back = entry_at(admin_client, monkeypatch, datetime(2026, 5, 4, 8, 51, tzinfo=UTC))
     assert back["value"]["currently_home"] is True
     assert back["value"]["time"] == "2026-05-04T08:50:00+00:00"
+    assert len(google.requests) == calls  # no fetch: the last one's predictions
+
+
+def newest_points(influx, database: str, moment: datetime) -> dict:
+    """The newest `occupancy_prediction` point of each person (and the household) up to now."""
+    rows = influx.query(
+        database,
+        'SELECT * FROM "occupancy_prediction" WHERE time <= $now '
+        "GROUP BY * ORDER BY time DESC LIMIT 1",
+        params={"now": moment},
+    )
+    return {row.tags["person"]: row for row in rows}
+
+
+def test_influxdb_shows_an_event_off_the_quarter_hours_from_its_first_minute(
+    influx, google, calendar, admin_client, monkeypatch, settings
+):
+    """The dentist at 10:07 (08:07 UTC): InfluxDB's household and person points say so from
+    10:07, as the API does, not from the 10:15 fetch; before it, nothing new is written."""
+    connect(calendar, expires_in=timedelta(hours=1))
+    serve_workday_with_a_dentist_at_10_07(google)
+    assert pipeline.collect(calendar, now=FETCHED).status == "ok"
+    calls = len(google.requests)
+
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 4, 8, 6, tzinfo=UTC))
+    run_every_minute_collectors()
+    database = settings.INFLUXDB_DATABASE
+    before = newest_points(influx, database, datetime(2026, 5, 4, 8, 6, tzinfo=UTC))
+    assert {row.time for row in before.values()} == {FETCHED}  # the fetch's own points
+    assert before["household"].values["currently_home"] is True
+
+    for moment, edge, home in (
+        (datetime(2026, 5, 4, 8, 8, tzinfo=UTC), "2026-05-04T08:07:00+00:00", False),
+        (datetime(2026, 5, 4, 8, 51, tzinfo=UTC), "2026-05-04T08:50:00+00:00", True),
+    ):
+        entry = entry_at(admin_client, monkeypatch, moment)
+        run_every_minute_collectors()
+        points, value = newest_points(influx, database, moment), entry["value"]
+        assert points["household"].values["currently_home"] is value["currently_home"] is home
+        served = {**value["people"], "household": value}
+        assert set(points) == set(served)
+        for person, row in points.items():
+            assert row.time.isoformat() == value["time"] == edge, person
+            for field in ("currently_home", "wfh_today", "confidence", "next_arrival_time",
+                          "prepare_time"):  # fmt: skip
+                assert row.values[field] == served[person].get(field), (person, field)
     assert len(google.requests) == calls  # no fetch: the last one's predictions

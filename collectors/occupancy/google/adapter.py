@@ -31,7 +31,6 @@ from enrich.http import HttpPolicy, malformed
 from enrich.models import is_zone_name
 from enrich.readings import Reading
 
-MEASUREMENT = "occupancy_prediction"
 EVENT_TYPES = ["default", "focusTime", "outOfOffice", "workingLocation", "fromGmail"]
 
 
@@ -198,16 +197,8 @@ class GoogleCalendarAdapter(Adapter):
             _report_renewal(credentials, google_client.renewed(tokens, auth))
         people, household = prediction.predict(events, window.now, zone, rules)
         slot = prediction.slot_start(window.now)
-        readings = [
-            Reading(
-                MEASUREMENT,
-                p.fields(),
-                slot,
-                tags={"source": PROVIDER, "person": p.person, "provider": PROVIDER},
-            )
-            for p in [*people, household]
-        ]
         current = {"time": slot.isoformat(), **ahead.headline(people, household)}
+        readings = ahead.readings(current, slot)
         # Who is home changes at event edges between fetches (a meeting from 10:07): the
         # answers from each edge on, picked when read (current_at_read).
         current[ahead.CHANGES] = [
@@ -221,6 +212,9 @@ class GoogleCalendarAdapter(Adapter):
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
         return ahead.current_value(answer)
+
+    def current_readings(self, config: Any, target: Target, answer: Any) -> list[Reading]:
+        return ahead.current_readings(answer)
 
     def _events(
         self, service, calendar_id, start, end, zone, policy

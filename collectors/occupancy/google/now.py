@@ -7,14 +7,24 @@ after now is served, so an event starting at 10:07 shows at 10:07 and not at the
 before the first of them the fetch's own prediction holds. `time` is the moment the
 prediction is for; `fetched_at`, `age_seconds` and `stale` still describe the last fetch.
 `changes` itself is never served. Nothing here touches Redis or the database: the adapter
-module imports it."""
+module imports it.
+
+The points of one moment's answer (`readings`: one per person and the household's) are what
+the fetch writes for its own moment, and what the beat task `collectors.write_current_forecasts`
+writes every minute for the latest moment ahead not after now (`current_readings`), at that
+moment, so InfluxDB shows the meeting from 10:07 at 10:07 too. Before the first of them
+nothing is written: the fetch's own points hold."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors import clock
 from collectors.occupancy.google import prediction
+from collectors.occupancy.google.client import PROVIDER
+from enrich.readings import Reading
 
+MEASUREMENT = "occupancy_prediction"
+FIELDS = ("currently_home", "wfh_today", "confidence", "next_arrival_time", "prepare_time")
 CHANGES = "changes"  # the cached answer's predictions from each later event edge on
 MAX_CHANGES = 200  # a bound for huge calendars (an edge each: a start, an end, midnight)
 
@@ -26,6 +36,21 @@ def headline(people: list[prediction.Prediction], household: prediction.Predicti
         "rule": household.rule,
         "people": {p.person: {**p.fields(), "rule": p.rule} for p in people},
     }
+
+
+def readings(answer: dict, moment: datetime) -> list[Reading]:
+    """The `occupancy_prediction` points of one moment's answer (see headline) at `moment`:
+    each person's, then the household's."""
+    people = [*answer["people"].items(), (prediction.HOUSEHOLD, answer)]
+    return [
+        Reading(
+            MEASUREMENT,
+            {name: value[name] for name in FIELDS if name in value},
+            moment,
+            tags={"source": PROVIDER, "person": person, "provider": PROVIDER},
+        )
+        for person, value in people
+    ]
 
 
 def changes(people: list[prediction.Prediction], now: datetime, zone: Any) -> list[datetime]:
@@ -44,12 +69,7 @@ def current_value(answer: Any) -> dict[str, Any] | None:
     enrich.redis.cache.CachedAnswer), or None (no answer yet)."""
     if answer is None or not isinstance(answer.value, dict):
         return None
-    now = clock.utc_now()
-    value = {k: v for k, v in answer.value.items() if k != CHANGES}
-    for change in answer.value.get(CHANGES) or []:
-        if datetime.fromisoformat(change["time"]) > now:
-            break
-        value = change
+    value = _latest_change(answer.value) or {k: v for k, v in answer.value.items() if k != CHANGES}
     return {
         "value": value,
         "time": value.get("time"),
@@ -57,3 +77,24 @@ def current_value(answer: Any) -> dict[str, Any] | None:
         "stale": answer.stale,
         "age_seconds": round(answer.age_seconds),
     }
+
+
+def current_readings(answer: Any) -> list[Reading]:
+    """The points of the prediction served now when it is one made ahead (an event edge since
+    the fetch), at that edge; [] while the fetch's own prediction holds (it wrote those)."""
+    if answer is None or not isinstance(answer.value, dict):
+        return []
+    change = _latest_change(answer.value)
+    if change is None:
+        return []
+    return readings(change, datetime.fromisoformat(change["time"]))
+
+
+def _latest_change(value: dict) -> dict | None:
+    """The prediction of the latest moment ahead not after now, or None (none has come)."""
+    now, latest = clock.utc_now(), None
+    for change in value.get(CHANGES) or []:
+        if datetime.fromisoformat(change["time"]) > now:
+            break
+        latest = change
+    return latest

@@ -56,15 +56,18 @@ def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
     assert reading.tags == carbon_tags("electricitymaps", "DE")
     assert dict(reading.fields) == {
         "carbon_intensity_gco2_kwh": 312.0,
+        "is_forecast": False,  # the fetched hour's value (collectors.carbon.now)
         "renewable_percentage": 33.5,
         "fossil_free_percentage": 34.0,
         "is_estimated": True,  # both answers say isEstimated: true
     }
     # Integers from the API are stored as floats so InfluxDB field types stay stable.
-    assert all(type(v) is float for k, v in reading.fields.items() if k != "is_estimated")
+    flags = ("is_estimated", "is_forecast")
+    assert all(type(v) is float for k, v in reading.fields.items() if k not in flags)
     assert "is_estimated=true" in reading.to_line()
     assert result.current == {
         "carbon_intensity_gco2_kwh": 312.0,
+        "is_forecast": False,
         "renewable_percentage": 33.5,
         "fossil_free_percentage": 34.0,
         "is_estimated": True,
@@ -122,6 +125,7 @@ def test_null_percentages_are_left_out_and_spaced_keys_parse(replay_server, adap
 
     assert dict(reading.fields) == {
         "carbon_intensity_gco2_kwh": 312.0,
+        "is_forecast": False,
         "fossil_free_percentage": 34.0,
         "is_estimated": True,
     }
@@ -137,7 +141,11 @@ def test_percentages_of_another_hour_keep_their_own_timestamp(replay_server, ada
     assert earlier.time.isoformat() == "2026-05-01T13:00:00+00:00"
     assert set(earlier.fields) == {"renewable_percentage", "fossil_free_percentage", "is_estimated"}
     assert latest.time.isoformat() == "2026-05-01T14:00:00+00:00"
-    assert dict(latest.fields) == {"carbon_intensity_gco2_kwh": 312.0, "is_estimated": True}
+    assert dict(latest.fields) == {
+        "carbon_intensity_gco2_kwh": 312.0,
+        "is_forecast": False,
+        "is_estimated": True,
+    }
 
 
 def test_is_estimated_false_is_kept_and_an_answer_without_it_leaves_it_out(replay_server, adapter):

@@ -54,6 +54,8 @@ def test_forecast_plan_stores_index_and_moer_converted_to_gco2_kwh(replay_server
     assert headline.fields["moer_percentile"] == 37.0
     # The forecast's first point is the real-time value: 1048.41 lbs/MWh.
     assert round(headline.fields["carbon_intensity_gco2_kwh"], 2) == 475.55
+    # The running period's value as fetched: it replaces a forecast point written there.
+    assert headline.fields["is_forecast"] is False
     # now + 1 h = 15:07 lies in the 15:05 slot (1102.2 lbs/MWh).
     assert headline.fields["forecast_1h"] == pytest.approx(1102.2 * LBS)
     # The 25 h forecast runs to 15:00 tomorrow: now + 24 h = 14:07 lies in the 14:05 slot.
@@ -242,7 +244,11 @@ def test_backfill_on_historical_plan_requests_the_missed_window(replay_server, a
     # 11:00 .. 14:00 every 5 minutes; the 14:05 point is the current reading's.
     assert len(past) == 37
     assert past[0].time.isoformat() == "2026-05-01T11:00:00+00:00"
-    assert past[0].fields == {"carbon_intensity_gco2_kwh": pytest.approx(980.0 * LBS)}
+    # measured: each replaces a forecast point written there between fetches
+    assert past[0].fields == {
+        "carbon_intensity_gco2_kwh": pytest.approx(980.0 * LBS),
+        "is_forecast": False,
+    }
     assert past[-1].fields["carbon_intensity_gco2_kwh"] == pytest.approx((980 + 3.1 * 36) * LBS)
 
 
