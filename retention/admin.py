@@ -62,7 +62,14 @@ class EntityAdmin(admin.ModelAdmin):
     list_editable = ("kind", "area", "unit", "device_class", "tiered")
     list_filter = ("kind", "device_class", "area", "layout", "tiered", "edited")
     search_fields = ("entity_id", "friendly_name", "area", "measurement")
-    readonly_fields = ("first_seen", "last_seen", "states_per_day", "discovered", "updated")
+    readonly_fields = (
+        "series",
+        "first_seen",
+        "last_seen",
+        "states_per_day",
+        "discovered",
+        "updated",
+    )
     actions = ("return_to_discovery",)
     fieldsets = (
         (
@@ -71,7 +78,19 @@ class EntityAdmin(admin.ModelAdmin):
         ),
         (
             "Where Home Assistant's data is",
-            {"fields": ("layout", "measurement", "first_seen", "last_seen", "states_per_day")},
+            {
+                "fields": (
+                    "layout",
+                    "measurement",
+                    "series",
+                    "first_seen",
+                    "last_seen",
+                    "states_per_day",
+                ),
+                "description": "Series: every measurement discovery found the entity's points "
+                "in, with the unit written there (a sensor switched from W to kW has points in "
+                "both); the tiers and views read them all, each point in its own unit.",
+            },
         ),
         (
             "Registry",

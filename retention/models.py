@@ -32,6 +32,17 @@ class Entity(models.Model):
     # Where the raw data lives in Home Assistant's InfluxDB.
     layout = models.CharField(max_length=16, choices=Layout.choices)
     measurement = models.CharField(max_length=255)
+    # Every measurement discovery found the entity's points in, with the unit Home Assistant
+    # wrote there last: [{"measurement": "W", "unit": "W"}, {"measurement": "kW", ...}].
+    # Home Assistant writes each unit to its own measurement by default, so a sensor switched
+    # from W to kW has points in both; the tiers and views read them all (retention.entities.
+    # sources) and convert each point by its own unit (retention.entities.units).
+    series = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Measurements holding the entity's points and the unit written there "
+        "(discovery).",
+    )
     # True once a person edited kind/area/unit/device_class/tiered: discovery keeps those then.
     edited = models.BooleanField(default=False)
     first_seen = models.DateTimeField(null=True, blank=True)

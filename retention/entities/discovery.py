@@ -5,12 +5,15 @@
 are worked out), and upserts an `Entity` row per entity found.
 
 A row a person edited (`edited=True`, set by the admin) keeps its kind, area, unit, device
-class and tiered flag; where the data lives (layout, measurement), the name and the seen-times are
-always refreshed. first_seen only moves back and last_seen only forward: retention deletes
-old raw points, which must not make an entity look younger.
+class and tiered flag; where the data lives (layout, measurement, series), the name and the
+seen-times are always refreshed. first_seen only moves back and last_seen only forward:
+retention deletes old raw points, which must not make an entity look younger. For the same
+reason `series` (every measurement holding the entity's points, with the unit written there)
+only grows: a measurement whose points retention already deleted stays listed (reading it
+costs nothing), and the unit of a measurement found again is the one written there last.
 
 A change to a registered entity that the materialized views read (its kind, unit, area,
-device class, name, measurement) is noted in the same transaction and, once committed,
+device class, name, measurement, an older measurement found) is noted in the same transaction and, once committed,
 followed by the views (`retention.rollups.follow`): one follow-up per view at the end of the
 discovery, named in the report. A new entity needs none: the next refresh fills its history.
 
@@ -117,6 +120,19 @@ def _moved_at(before: Entity, found: Found) -> datetime | None:
     return found.series_start or found.first_seen
 
 
+def _series(known: list, found: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The registry's series with those found: known ones first (in their order, with the unit
+    found now), then the new ones."""
+    units = {s["measurement"]: s["unit"] for s in found}
+    merged = [
+        {"measurement": s["measurement"], "unit": units.get(s["measurement"], s.get("unit", ""))}
+        for s in known or ()
+        if isinstance(s, dict) and s.get("measurement")
+    ]
+    listed = {s["measurement"] for s in merged}
+    return merged + [s for s in found if s["measurement"] not in listed]
+
+
 def _limit(name: str) -> int:
     return Entity._meta.get_field(name).max_length
 
@@ -144,7 +160,8 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
         del fields["series_start"]  # the others are Entity fields
         entity = Entity.objects.create(**fields)
         return "created", entity
-    wanted: dict[str, Any] = {"layout": found.layout, "measurement": found.measurement}
+    wanted: dict[str, Any] = {"layout": found.layout, "measurement": found.measurement,
+                              "series": _series(entity.series, found.series)}  # fmt: skip
     if found.friendly_name:
         wanted["friendly_name"] = found.friendly_name
     if found.first_seen and (entity.first_seen is None or found.first_seen < entity.first_seen):

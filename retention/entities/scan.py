@@ -13,7 +13,11 @@ newest point with a real state, and describes the entity:
 - device class: official layout the `device_class_str` attribute field, or the measurement
   name when it is `domain__device_class` (HA then leaves the attribute out); ingestor layout
   the `device_class` tag (else the attribute); "" when the entity has none;
-- friendly name, area (ingestor `area` tag), measurement, first_seen/last_seen.
+- friendly name, area (ingestor `area` tag), measurement, first_seen/last_seen;
+- series: every measurement the entity has points in, oldest first, with the unit Home
+  Assistant wrote there last (`Entity.series`). Its integration writes each unit to its own
+  measurement by default: a sensor switched from W to kW has points in `W` and `kW`, and is
+  one entity, described by the measurement written most recently.
 
 `detect_layout()` tells the layouts apart: the measurement `home_assistant_events` means the
 HA Ingestor layout.
@@ -23,13 +27,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
-from retention.entities.ha_source import INGESTOR_MEASUREMENT, as_number, ingestor_raw_attributes
+from retention.entities.points import INGESTOR_MEASUREMENT, as_number, ingestor_raw_attributes
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
 
@@ -60,6 +64,8 @@ class Found:
     device_class: str = ""
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    # Every measurement with the entity's points and its unit, oldest first.
+    series: list[dict[str, str]] = field(default_factory=list)
     # Not a registry field: the first point in `measurement` when the entity has points in
     # older ones too (Home Assistant's unit changed: first_seen is the earliest of all).
     series_start: datetime | None = None
@@ -215,8 +221,12 @@ def scan(database: str, layout: str) -> list[Found]:
     """Every entity in the database, one per entity id (the most recently written place
     wins when an entity moved, e.g. to another unit; its first_seen is the earliest)."""
     entities: dict[str, Found] = {}
+    places: dict[str, list[tuple[datetime | None, str, str]]] = {}
     scanner = _scan_ingestor if layout == Entity.Layout.INGESTOR else _scan_official
     for found in scanner(database):
+        places.setdefault(found.entity_id, []).append(
+            (found.first_seen, found.measurement, found.unit)
+        )
         seen = entities.get(found.entity_id)
         if seen is None:
             entities[found.entity_id] = found
@@ -225,4 +235,7 @@ def scan(database: str, layout: str) -> list[Found]:
         newer.series_start = newer.series_start or newer.first_seen
         newer.first_seen = min(newer.first_seen, older.first_seen)
         entities[found.entity_id] = newer
+    for entity_id, found in entities.items():
+        oldest_first = sorted(places[entity_id], key=lambda p: p[0] or EARLIEST_TIME)
+        found.series = [{"measurement": m, "unit": unit} for _, m, unit in oldest_first]
     return [entities[k] for k in sorted(entities)]

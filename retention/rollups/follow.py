@@ -4,8 +4,10 @@ An edit (admin: the entity's form or the list; discovery and the import of Home 
 areas: a change to an entity already registered) that changes what a view reads of an entity
 (`changed_parts`) notes the parts of the view it changes, in the edit's own transaction
 (`ViewFollowUp`): the entity's rows of daily_energy_by_device (its kind, unit, layout,
-measurement or id), the old and the new area's rows of hourly_room_activity (a motion,
-occupancy or presence sensor's area, kind, device class, name, layout, measurement or id).
+measurements or id), the old and the new area's rows of hourly_room_activity (a motion,
+occupancy or presence sensor's area, kind, device class, name, layout, measurements or id).
+Measurements: the entity's current one and the older ones discovery found it in, with
+their units (`Entity.series`; a sensor switched from W to kW has points in both).
 An edit that changes none of that (tiered, the name of a power sensor, "W" for "") notes
 nothing.
 
@@ -14,13 +16,14 @@ Once committed, the edit's request (or the discovery, the import, once at its en
 (`retention.rollups.tasks.queue_follow_ups`: one waiting run per view, so ten edits in a row
 are one run). The run (`take_up`, under the view's lock, recorded as a "view_refresh" run in
 mode "edits") computes each noted part again, as a rebuild would, from the entity's
-first_seen to now (discovery that found the entity's points in another measurement or
-layout: from its first point there, the rows before were computed from the place it no longer
-reads), and deletes its rows the computation no longer gives: the sensor's hours in its old
-area, the days of an entity that left the energy view. It reaches back to the
-first day whose hourly aggregates still exist (`horizon`): before it only daily aggregates
-or the archive hold the data, a day cannot be split into hours again, and those rows stay as
-they were computed. Noted parts the run could not take up (the broker was out of reach at
+first_seen to now (discovery that found the entity's new points in another measurement:
+from its first point there, the rows before hold its older measurement's points, which are
+still read; in another layout: from its first point there, the rows before were computed
+from the layout it no longer reads), and deletes its rows the computation no longer gives:
+the sensor's hours in its old area, the days of an entity that left the energy view. It
+reaches back to the first day whose hourly aggregates still exist (`horizon`): before it only
+daily aggregates or the archive hold the data, a day cannot be split into hours again, and
+those rows stay as they were computed. Noted parts the run could not take up (the broker was out of reach at
 the save, the view was busy) are taken up by the view's next refresh.
 """
 
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+from retention.entities.sources import raw_measurements
+from retention.entities.units import Units, unit_factor
 from retention.models import (
     DailyEnergyByDevice,
     Entity,
@@ -49,7 +54,6 @@ from retention.rollups.materialized import (
     view_lock,
 )
 from retention.rollups.rows import Outcome, activity_rows, activity_sensors
-from retention.tiers.units import unit_factor
 from retention.timeutil import floor_hour, local_date, local_day_start
 
 ENERGY_KINDS = (Entity.Kind.POWER, Entity.Kind.ENERGY)
@@ -63,14 +67,23 @@ def _energy_inputs(entity: Entity) -> tuple | None:
     """What daily_energy_by_device reads of the entity (None: it is not in the view)."""
     if entity.kind not in ENERGY_KINDS:
         return None
-    return (entity.entity_id, entity.kind, unit_factor(entity), entity.layout, entity.measurement)
+    return (entity.entity_id, entity.kind, unit_factor(entity), entity.layout, _read(entity))
 
 
 def _activity_inputs(entity: Entity) -> tuple | None:
     """What hourly_room_activity reads of the entity, its area first (None: not counted)."""
     if not activity_sensors([entity]):
         return None
-    return (entity.area, entity.entity_id, entity.layout, entity.measurement)
+    return (entity.area, entity.entity_id, entity.layout, raw_measurements(entity))
+
+
+def _read(entity: Entity) -> tuple:
+    """The entity's measurements, each with the unit its points are read in when that is not
+    the registry's (`retention.entities.units`)."""
+    units = Units(entity)
+    current = units.now if units.now not in (None, entity.unit) else None
+    *older, measurement = raw_measurements(entity)
+    return (*((m, units.by_measurement.get(m)) for m in older), (measurement, current))
 
 
 INPUTS = {ENERGY: _energy_inputs, ACTIVITY: _activity_inputs}
@@ -92,6 +105,9 @@ def describe(before: Entity, after: Entity) -> str:
         for name in SHOWN
         if getattr(before, name) != getattr(after, name)
     ]
+    old, new = raw_measurements(before), raw_measurements(after)
+    if before.measurement == after.measurement and old != new:
+        changes.append(f"measurements {', '.join(old)} -> {', '.join(new)}")
     return f"{after.entity_id}: {', '.join(changes)}"[:500]
 
 

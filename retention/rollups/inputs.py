@@ -39,7 +39,6 @@ from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
 from retention.tiers.timeline import is_gap
-from retention.tiers.units import converted, unit_factor
 from retention.timeutil import floor_day, utc_day_pieces
 
 logger = logging.getLogger(__name__)
@@ -163,17 +162,14 @@ def entity_parts(
             plan[-1].end = part_end  # one read for consecutive raw days
         else:
             plan.append(RawPart(part_start, part_end))
-    factor = unit_factor(entity)  # raw readings in W / kWh, as the tiers store them
-    for index, part in enumerate(plan):
+    for index, part in enumerate(plan):  # raw readings in W / kWh, as the tiers store them
         if isinstance(part, RawPart):
             if plain_power:
                 carried = carried_in_sample(entity, part.start)
-                part.samples = converted([carried] if carried is not None else [], factor)
+                part.samples = [carried] if carried is not None else []
                 part.points = read_power(entity, part.start, part.end)
-                if factor != 1.0:
-                    part.points.values = [value * factor for value in part.points.values]
             else:
-                part.samples = converted(read_samples(entity, part.start, part.end), factor)
+                part.samples = list(read_samples(entity, part.start, part.end))
             previous = plan[index - 1] if index else None
             if isinstance(previous, TierPart):
                 from_tier = _carry_from_tier(part, previous.rows[-1], previous.last_fields)
@@ -184,11 +180,11 @@ def entity_parts(
             else:
                 from_tier = False
             if not from_tier:
-                _known_before_gap(entity, part, factor)
+                _known_before_gap(entity, part)
     return plan
 
 
-def _known_before_gap(entity: Entity, part: RawPart, factor: float, lookback: int = 20) -> None:
+def _known_before_gap(entity: Entity, part: RawPart, lookback: int = 20) -> None:
     """When the raw sample in force at the part's start is a gap (unknown/unavailable), put
     the last known raw sample before it first: gaps are transparent for the meter's growth
     and for state changes (off -> unavailable -> on is one), whatever time the range starts."""
@@ -200,7 +196,7 @@ def _known_before_gap(entity: Entity, part: RawPart, factor: float, lookback: in
         if sample is None:
             return
         if not is_gap(sample):
-            part.samples[:0] = converted([sample], factor)
+            part.samples[:0] = [sample]
             return
         moment = sample.time
 

@@ -6,10 +6,14 @@ mean, min, max, integral (kWh) and last reading. Building the view reads every r
 so this is where a large home's first build spends its time. Most of it went to the general
 path's per point work (JSON rows, a `Sample` and a datetime per point).
 
-A power sensor qualifies (`plain_power`) when it is of the official layout and its
-measurement has a float/integer `value` field and no `state` field: every point is then one
-number (Home Assistant writes numbers to `value` and drops unknown/unavailable states). Its
-points are read as CSV (InfluxDB writes CSV about 3x faster than JSON), split at commas and
+A power sensor qualifies (`plain_power`) when it is of the official layout and each of its
+measurements (`raw_measurements`: `W` and `kW` for a sensor whose unit changed) has a
+float/integer `value` field and no `state` field: every point is then one number (Home
+Assistant writes numbers to `value` and drops unknown/unavailable states), in the unit of its
+measurement (a measurement that records units per point, in a `unit_of_measurement_str`
+field, qualifies while all the entity's points there are in the unit Home Assistant writes
+now). Its points are read as CSV, a measurement at a time, converted to W by the
+measurement's unit (`retention.entities.units`) and merged in time order, (InfluxDB writes CSV about 3x faster than JSON), split at commas and
 converted by numpy into integer microseconds (a Sample's resolution; points sharing one keep
 the later, as `ha_source` and `stepwise` do) and floats (numpy parses the text as float()
 does: the nearest double). `power_windows` sums each window's run of them with the tiers' own
@@ -33,6 +37,7 @@ from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
 from enrich.readings import EPOCH
 from retention.entities.ha_source import selector
 from retention.entities.samples import Sample
+from retention.entities.units import OFFICIAL_UNIT_FIELD, Units
 from retention.models import Entity
 from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate, clamp
 from retention.tiers.stepwise import step_sums
@@ -59,15 +64,35 @@ def plain_power(entity: Entity) -> bool:
         return False
     if "." not in entity.entity_id:
         return False  # the general path says what is wrong
-    measurement, _, _ = selector(entity)
-    if set(measurement) & set(',"\r\n'):
-        return False  # CSV would quote the name: read_power splits lines at commas
-    try:
-        fields = get_timeseries().field_keys(settings.HA_INFLUXDB_DATABASE, measurement)
-    except InfluxQueryError:
-        return False  # the general path reports it
-    types = set(fields.get("value", "").split(","))
-    return "state" not in fields and bool(types) and types <= {"float", "integer"}
+    measurements, where, params = selector(entity)
+    units = Units(entity)
+    for measurement in measurements:
+        if set(measurement) & set(',"\r\n'):
+            return False  # CSV would quote the name: read_power splits lines at commas
+        try:
+            fields = get_timeseries().field_keys(settings.HA_INFLUXDB_DATABASE, measurement)
+        except InfluxQueryError:
+            return False  # the general path reports it
+        types = set(fields.get("value", "").split(","))
+        if "state" in fields or not types or not types <= {"float", "integer"}:
+            return False
+        if OFFICIAL_UNIT_FIELD in fields and _other_units(measurement, where, params, units):
+            return False
+    return True
+
+
+def _other_units(measurement: str, where: str, params: dict, units: Units) -> bool:
+    """Whether a point of the entity in `measurement` records a unit other than the one Home
+    Assistant writes now (its reading would need its own factor)."""
+    if units.now is None:
+        return False  # every point is read in the registry's unit
+    query = (
+        f'SELECT COUNT("value") FROM {quote_ident(measurement)} WHERE {where} '
+        f"AND {quote_ident(OFFICIAL_UNIT_FIELD)} != $unit"
+    )
+    bound = {**params, "unit": units.now}
+    with get_timeseries().query(settings.HA_INFLUXDB_DATABASE, query, params=bound) as rows:
+        return any(int(row.values.get("count") or 0) for row in rows)
 
 
 def _us(moment: datetime) -> int:
@@ -75,13 +100,40 @@ def _us(moment: datetime) -> int:
 
 
 def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
-    """The entity's points with start <= time < end (see the module docstring)."""
-    measurement, where, params = selector(entity)
-    window = f"FROM {quote_ident(measurement)} WHERE {where} AND time >= $start AND time < $end"
+    """The entity's points with start <= time < end in W (see the module docstring)."""
+    measurements, where, params = selector(entity)
+    condition = f"WHERE {where} AND time >= $start AND time < $end"
     bound = {**params, "start": start, "end": end}
-    ts, database = get_timeseries(), settings.HA_INFLUXDB_DATABASE
+    units = Units(entity)
+    parts = [_read_csv(entity, m, condition, bound) for m in measurements]
+    times = np.concatenate([t for t, _ in parts])
+    values = np.concatenate([v * units.factor(m) for m, (_, v) in zip(measurements, parts,
+                                                                      strict=True)])  # fmt: skip
+    if len(parts) > 1:  # stable: of points sharing a time, the later measurement's last
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
+    rows = len(times)
+    last = np.ones(rows, dtype=bool)  # of points sharing a microsecond the later wins
+    last[:-1] = times[1:] != times[:-1]
+    table = ", ".join(quote_ident(m) for m in measurements)
+    query = f'SELECT COUNT("value") FROM {table} {condition}'
+    with get_timeseries().query(settings.HA_INFLUXDB_DATABASE, query, params=bound) as counted:
+        expected = sum(int(row.values.get("count") or 0) for row in counted)
+    if rows != expected:
+        raise IncompleteRead(
+            f"{entity.entity_id}: InfluxDB counts {expected} points in {start.isoformat()}.."
+            f"{end.isoformat()} but its CSV answer had {rows}; nothing was computed from it"
+        )
+    return PowerPoints(times[last].tolist(), values[last].tolist())
+
+
+def _read_csv(entity: Entity, measurement: str, condition: str, bound: dict
+              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(times in µs, values as written) of the entity's points in one measurement."""
+    query = f'SELECT "value" FROM {quote_ident(measurement)} {condition}'
     stamps, numbers = [], []
-    for block in ts.query_csv(database, f'SELECT "value" {window}', bound, CHUNK_SIZE):
+    ts, database = get_timeseries(), settings.HA_INFLUXDB_DATABASE
+    for block in ts.query_csv(database, query, bound, CHUNK_SIZE):
         # Lines are "<measurement>,<no tags>,<ns>,<value>" (plain_power made sure the name
         # holds no comma or quote), the header "name,tags,time,value" once at the start.
         block = block.removeprefix(HEADER).replace("\n" + HEADER, "\n")
@@ -92,19 +144,9 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
         numbers.append(np.array(fields[3::4], dtype=np.float64))
     times = np.concatenate(stamps) if stamps else np.zeros(0, np.int64)
     values = np.concatenate(numbers) if numbers else np.zeros(0, np.float64)
-    rows = len(times)
-    if rows and bool((times[1:] < times[:-1]).any()):
-        raise ValueError(f"{entity.entity_id}: points out of time order")
-    last = np.ones(rows, dtype=bool)  # of points sharing a microsecond the later wins
-    last[:-1] = times[1:] != times[:-1]
-    with ts.query(database, f'SELECT COUNT("value") {window}', params=bound) as counted:
-        expected = sum(int(row.values.get("count") or 0) for row in counted)
-    if rows != expected:
-        raise IncompleteRead(
-            f"{entity.entity_id}: InfluxDB counts {expected} points in {start.isoformat()}.."
-            f"{end.isoformat()} but its CSV answer had {rows}; nothing was computed from it"
-        )
-    return PowerPoints(times[last].tolist(), values[last].tolist())
+    if len(times) and bool((times[1:] < times[:-1]).any()):
+        raise ValueError(f"{entity.entity_id}: points of {measurement!r} out of time order")
+    return times, values
 
 
 def power_windows(

@@ -3,8 +3,9 @@ ago, every tiered entity of the registry; one UTC day is one resumable chunk (`T
 
 1. read the day's raw samples (batched: `retention.tiers.reads`, the next day read ahead) and
    the sample in force when the day opens (from raw data, or, once that is deleted, from the
-   previous hourly row's `carry_*` fields); convert kW -> W and Wh -> kWh
-   (`retention.tiers.units`); aggregate 24 UTC hours; write the rows.      -> state "written"
+   previous hourly row's `carry_*` fields), in W and kWh whatever unit each point was
+   written under (`retention.entities.units`; every measurement of the entity:
+   `retention.entities.sources`); aggregate 24 UTC hours; write the rows. -> state "written"
 2. read the rows back and check each entity: every field as written, `count_samples` of the
    raw day == sum of (sample_count + gap_count), energy totals equal (1e-9 relative).
                                                                            -> state "verified"
@@ -52,7 +53,6 @@ from retention.tiers.safety import VerificationFailed, hourly_horizon, raw_reten
 from retention.tiers.side import Side
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
-from retention.tiers.units import converted, unit_factor
 from retention.timeutil import utc_date, utc_midnight
 
 logger = logging.getLogger(__name__)
@@ -137,18 +137,14 @@ class HourlyTier(DayTier):
         """The entity's hourly rows of `day`, from the day's batched reads (tier_reads), or,
         without them (a kept day the daily tier composes: density.add_kept_days), its own."""
         start, end = utc_midnight(day), utc_midnight(day) + DAY
-        factor = unit_factor(entity)
         if reads is None:
-            samples = converted(
-                ha_source.read_samples(entity, start, end, database=self.database), factor
-            )
+            samples = list(ha_source.read_samples(entity, start, end, database=self.database))
             raw_carry = samples[0] if samples and samples[0].time < start else None
             day_samples = samples[1:] if raw_carry is not None else samples
             previous, previous_end = density.previous_row(entity.entity_id, start)
         else:
-            day_samples = converted(reads.samples[entity.entity_id], factor)
-            carried = reads.carried[entity.entity_id]
-            raw_carry = converted([carried], factor)[0] if carried is not None else None
+            day_samples = reads.samples[entity.entity_id]
+            raw_carry = reads.carried[entity.entity_id]
             previous, previous_end = _previous(entity.entity_id, start, reads)
         head: list[Sample] = [raw_carry] if raw_carry is not None else []
         previous_value = previous_state = None

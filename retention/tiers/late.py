@@ -54,7 +54,6 @@ from retention.tiers.rows import (
 )
 from retention.tiers.safety import VerificationFailed
 from retention.tiers.stepwise import aggregate_window
-from retention.tiers.units import converted, unit_factor
 from retention.timeutil import utc_date, utc_midnight
 
 logger = logging.getLogger(__name__)
@@ -94,10 +93,7 @@ def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
 
 
 def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> None:
-    samples = converted(
-        ha_source.read_samples(entity, start, end, carry_in=False, database=tier.database),
-        unit_factor(entity),
-    )
+    samples = ha_source.read_samples(entity, start, end, carry_in=False, database=tier.database)
     by_day: dict[date, list[Sample]] = {}
     for sample in samples:
         by_day.setdefault(utc_date(sample.time), []).append(sample)

@@ -1,14 +1,18 @@
 """Deleting an entity's raw points of a time range from Home Assistant's database, in either
-layout, scoped by measurement and tags (`delete_raw`): the hourly tier after verification,
-late points once folded in, and kept raw states once the daily rows hold them."""
+layout, scoped by measurement and tags (`delete_raw`), in every measurement holding them
+(`raw_measurements`: a sensor whose unit changed has points in `W` and `kW`): the hourly tier
+after verification, late points once folded in, and kept raw states once the daily rows hold
+them."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from itertools import product
 
 from enrich.influx import get_timeseries
 from retention.entities import ha_source
+from retention.entities.sources import raw_measurements
 from retention.models import Entity
 
 logger = logging.getLogger(__name__)
@@ -25,12 +29,6 @@ def _raw_tags(entity: Entity) -> list[dict[str, str]]:
     ]
 
 
-def _measurement(entity: Entity) -> str:
-    if entity.layout == Entity.Layout.INGESTOR:
-        return entity.measurement or ha_source.INGESTOR_MEASUREMENT
-    return entity.measurement
-
-
 def delete_raw(entity: Entity, start: datetime, end: datetime, database: str, raw_rp: str,
                present: int | None = None) -> int:  # fmt: skip
     """Delete the entity's raw points in [start, end) of `database`'s retention policy
@@ -41,9 +39,9 @@ def delete_raw(entity: Entity, start: datetime, end: datetime, database: str, ra
     if present == 0:
         return 0
     left = present
-    for tags in _raw_tags(entity):
-        get_timeseries().delete(database, start, end, measurement=_measurement(entity),
-                                tags=tags, retention_policy=raw_rp)  # fmt: skip
+    for measurement, tags in product(raw_measurements(entity), _raw_tags(entity)):
+        get_timeseries().delete(database, start, end, measurement=measurement, tags=tags,
+                                retention_policy=raw_rp)  # fmt: skip
         left = ha_source.count_samples(entity, start, end, database=database)
         if not left:
             break

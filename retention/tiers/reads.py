@@ -36,6 +36,7 @@ from enrich.influx import InfluxQueryError, get_timeseries
 from enrich.influx.bulk import delete_series, supports_csv
 from retention.entities import ha_source
 from retention.entities.samples import Sample
+from retention.entities.sources import raw_measurements, source_of
 from retention.models import Entity
 from retention.tiers.rows import TierRow, last_rows_before
 from retention.tiers.side import Side
@@ -45,6 +46,7 @@ from retention.tiers.window import (
     entity_of,
     fetch,
     keyed,
+    measurements_of,
     outranked,
     selection,
     window_samples,
@@ -98,12 +100,12 @@ def carried_in(entities: Sequence[Entity], start: datetime, database: str
                 if entity is not None:
                     newest.setdefault(entity.entity_id, []).append(row)
     for entity in entities:
-        rows = newest.get(entity.entity_id, [])
-        source = ha_source._source(entity)
-        if entity.entity_id not in ids or (len(rows) == 2 and rows[0].time_ns == rows[1].time_ns):
-            result[entity.entity_id] = ha_source._carried_in(source, database, start)
-        else:
-            result[entity.entity_id] = next(ha_source._deduplicated(iter(rows[:1]), source), None)
+        source = source_of(entity)
+        if entity.entity_id not in ids:
+            result[entity.entity_id] = ha_source.carried_in_from(source, database, start)
+        else:  # two rows per series, newest first
+            rows = sorted(newest.get(entity.entity_id, []), key=lambda r: r.time_ns, reverse=True)
+            result[entity.entity_id] = ha_source.newest_sample(source, database, rows)
     return result
 
 
@@ -203,10 +205,11 @@ def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, 
         ids = {e.entity_id for e in group}
         known = next((ok for checked, ok in (alone or {}).items() if ids <= checked), None)
         if known if known is not None else _only_these(group, start, end, database):
-            parts.append((sorted({e.measurement for e in group}), group))
+            parts.append((measurements_of(group), group))
         else:
-            for measurement in sorted({e.measurement for e in group}):
-                parts.append(([measurement], [e for e in group if e.measurement == measurement]))
+            for measurement in measurements_of(group):
+                parts.append(([measurement], [e for e in group if measurement in
+                                              raw_measurements(e)]))  # fmt: skip
     for n, (measurements, group) in enumerate(parts):
         tag_sets = [{"entity_id": e.object_id, "domain": e.domain} for e in group]
         retry_engine_closed(

@@ -9,8 +9,8 @@ a retention policy) of TIER_DATABASE, measurement `entity_aggregates`, tags `ent
 - `retention.tiers.late`: late points, raw points of days already downsampled;
 - `retention.tiers.daily`: hourly -> daily, a day at a time;
 - `retention.tiers.stepwise` and `retention.tiers.aggregate` (the math), `retention.tiers.rows`
-  (rows written and read), `retention.tiers.units` (W and kWh), `retention.tiers.dryrun` (what
-  a run would do).
+  (rows written and read), `retention.tiers.dryrun` (what a run would do); raw points are read
+  in W and kWh, each by its own unit (`retention.entities.units`).
 
 Safety: `check_retention_policies()` (`retention.tiers.safety`) refuses to run when a retention
 policy (bucket) would drop raw data before it is downsampled, or tier rows before their

@@ -24,7 +24,6 @@ from typing import Any
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
-from retention.tiers.units import converted, unit_factor
 from retention.timeutil import floor_day, floor_hour, utc_midnight
 
 DONE = (TierChunk.State.VERIFIED, TierChunk.State.DELETED)
@@ -106,8 +105,7 @@ def _parts(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
 def _read(entity: Entity, resolution: str, start: datetime, end: datetime) -> Segment:
     segment = Segment(resolution, start, end)
     if resolution == "raw":
-        samples = ha_source.read_samples(entity, start, end, carry_in=False)
-        for sample in converted(samples, unit_factor(entity)):
+        for sample in ha_source.read_samples(entity, start, end, carry_in=False):
             segment.points.append(
                 {
                     "time": sample.time.isoformat(),

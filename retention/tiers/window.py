@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -24,7 +24,10 @@ from enrich.influx import TimeSeries, get_timeseries, quote_ident
 from enrich.influx.bulk import csv_fetch, csv_parse, parse_tags, supports_csv
 from enrich.readings import EPOCH
 from retention.entities import ha_source
+from retention.entities.points import finish, sample_from_official
 from retention.entities.samples import Sample, aware_sample
+from retention.entities.sources import merged_samples, raw_measurements
+from retention.entities.units import OFFICIAL_UNIT_FIELD, Units, scaled
 from retention.models import Entity
 from retention.tiers.aggregate import VALUE_KINDS
 
@@ -71,7 +74,7 @@ def batchable(entity: Entity, outranked: frozenset[str] = frozenset()) -> bool:
     domain, _, object_id = entity.entity_id.partition(".")
     return (
         entity.layout == Entity.Layout.OFFICIAL
-        and entity.measurement not in outranked
+        and outranked.isdisjoint(raw_measurements(entity))
         and _ESCAPED_IN_TAGS.isdisjoint(domain + object_id)
     )
 
@@ -102,8 +105,9 @@ def outranked(ts: TimeSeries, database: str) -> frozenset[str]:
 
 
 def selection(entities: Sequence[Entity]) -> tuple[str, str, dict[str, str]]:
-    """(FROM list, condition, params) selecting the raw points of official entities."""
-    measurements = ", ".join(quote_ident(m) for m in sorted({e.measurement for e in entities}))
+    """(FROM list, condition, params) selecting the raw points of official entities, in
+    every measurement of theirs (`raw_measurements`)."""
+    measurements = ", ".join(quote_ident(m) for m in measurements_of(entities))
     terms, params = [], {}
     for n, entity in enumerate(entities):
         terms.append(f'("entity_id" = $o{n} AND "domain" = $d{n})')
@@ -111,8 +115,14 @@ def selection(entities: Sequence[Entity]) -> tuple[str, str, dict[str, str]]:
     return measurements, "(" + " OR ".join(terms) + ")", params
 
 
+def measurements_of(entities: Iterable[Entity]) -> list[str]:
+    """Every measurement holding raw points of the entities, sorted."""
+    return sorted({m for e in entities for m in raw_measurements(e)})
+
+
 def keyed(entities: Sequence[Entity]) -> dict[tuple[str, str, str], Entity]:
-    return {(e.measurement, e.object_id, e.domain): e for e in entities}
+    """(measurement, object id, domain) of each series of the entities -> the entity."""
+    return {(m, e.object_id, e.domain): e for e in entities for m in raw_measurements(e)}
 
 
 def entity_of(by_key: dict, measurement: str, tags: dict[str, str]) -> Entity | None:
@@ -178,29 +188,39 @@ def _columns(header: list[str], types: dict[str, str], fetched: Fetched) -> list
 
 def parse(entities: Sequence[Entity], fetched: Fetched
           ) -> tuple[dict[str, list[Sample]], set[str]]:  # fmt: skip
-    """Each entity's samples, and the ids of entities to read through `ha_source`."""
+    """Each entity's samples (in W / kWh, each point by its own unit: `Units`), and the ids
+    of entities to read through `ha_source`. The runs of an entity in several measurements
+    are merged as `ha_source` merges them (`merged_samples`)."""
     by_key = keyed(entities)
-    found: dict[str, list[Sample]] = {e.entity_id: [] for e in entities}
+    runs: dict[str, list[tuple[int, int, list[Sample]]]] = {e.entity_id: [] for e in entities}
+    units = {e.entity_id: Units(e) for e in entities}
     redo: set[str] = set()
-    for header, rows in _series_blocks(fetched.data):
-        entity = entity_of(by_key, rows[0][0], parse_tags(rows[0][1]))
+    for n, (header, rows) in enumerate(_series_blocks(fetched.data)):
+        measurement = rows[0][0]
+        entity = entity_of(by_key, measurement, parse_tags(rows[0][1]))
         if entity is None or entity.entity_id in redo:
             continue
-        types = fetched.fields.get(rows[0][0], {})
+        types = fetched.fields.get(measurement, {})
         columns = _columns(header, types, fetched)
         typed = [c for c in columns if c[2] is not None]
+        convert = units[entity.entity_id]
         samples = None
         if len(typed) == 1 and typed[0][1:] == ("value", float):  # most sensors
             samples = _values_only(rows, typed[0][0], [c[0] for c in columns if c[2] is None],
-                                   entity)  # fmt: skip
+                                   entity, convert.factor(measurement))  # fmt: skip
         if samples is None:
-            samples = _rows(rows, columns, types.get("state") == "string", entity)
+            samples = _rows(rows, columns, types.get("state") == "string", entity,
+                            lambda unit, m=measurement, c=convert: c.factor(m, unit))  # fmt: skip
         if samples is None:
             redo.add(entity.entity_id)
         else:
-            found[entity.entity_id].extend(samples)
-    for entity_id in redo:
-        found.pop(entity_id, None)
+            rank = raw_measurements(entity).index(measurement)
+            runs[entity.entity_id].append((rank, n, samples))
+    found = {
+        entity_id: merged_samples([samples for *_, samples in sorted(found_runs)])
+        for entity_id, found_runs in runs.items()
+        if entity_id not in redo
+    }
     return found, redo
 
 
@@ -219,10 +239,11 @@ def _series_blocks(data: bytes) -> Iterator[tuple[list[str], list[list[str]]]]:
         yield header, rows  # type: ignore[misc]
 
 
-def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: Entity
-                 ) -> list[Sample] | None:  # fmt: skip
-    """The samples of a run of rows whose only field is a float `value`: one a row with a
-    value, the last one winning of rows at the same time (as `_rows` gives them, faster).
+def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: Entity,
+                 factor: float) -> list[Sample] | None:  # fmt: skip
+    """The samples of a run of rows whose only field is a float `value` (times `factor`):
+    one a row with a value, the last one winning of rows at the same time (as `_rows` gives
+    them, faster).
     None, for `_rows` to decide, when a cell that must be empty is not (see _columns) or a
     value is not a finite float."""
     if empty and any(map(any, map(itemgetter(*empty), rows))):
@@ -233,16 +254,19 @@ def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: En
         return None
     if not all(map(math.isfinite, by_time.values())):
         return None
-    if entity.kind in VALUE_KINDS:  # what _finish gives them
+    if factor != 1.0:
+        by_time = {stamp: number * factor for stamp, number in by_time.items()}
+    if entity.kind in VALUE_KINDS:  # what `finish` gives them
         return [aware_sample(_time(stamp), number, None, {}) for stamp, number in by_time.items()]
-    finish, kind = ha_source._finish, entity.kind
+    kind = entity.kind
     return [finish(_time(stamp), number, None, kind, {}) for stamp, number in by_time.items()]
 
 
-def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: Entity
-          ) -> list[Sample] | None:  # fmt: skip
-    """The samples of a run of rows, cell by cell (`sample_from_official`), the last one
-    winning of rows at the same time; None when the entity must be read through ha_source."""
+def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: Entity,
+          factor: Callable[[object], float]) -> list[Sample] | None:  # fmt: skip
+    """The samples of a run of rows, cell by cell (`sample_from_official`, the reading times
+    `factor` of the point's unit field), the last one winning of rows at the same time; None when the entity
+    must be read through ha_source."""
     samples: list[Sample] = []
     last_stamp = ""
     for cells in rows:
@@ -256,7 +280,8 @@ def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: 
                     return None
         if has_state and "state" not in values:
             return None  # maybe a "" state (a gap): only JSON can tell
-        sample = ha_source.sample_from_official(_time(cells[2]), values, entity.kind)
+        sample = scaled(sample_from_official(_time(cells[2]), values, entity.kind),
+                        factor(values.get(OFFICIAL_UNIT_FIELD)))  # fmt: skip
         if sample is None:
             continue
         if samples and cells[2] == last_stamp:

@@ -47,7 +47,7 @@ import pytest
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from retention.demo import generate_demo_home
-from retention.entities.ha_source import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
+from retention.entities.points import GAP_STATES, HA_STATE_NUMBERS, INGESTOR_MEASUREMENT
 from retention.entities.scan import BINARY_DOMAINS, kind_for
 from retention.models import Entity
 from tests.support.archive import (  # noqa: F401  (fixtures: tier, s3, local_archive)

@@ -21,7 +21,6 @@ from retention.tiers.layout import DAILY_RP, expand
 from retention.tiers.rows import HOURLY_RP, LATE_TIMES, differences, read_rows
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
-from retention.tiers.units import converted, unit_factor
 from tests.retention.conftest import T0, HaDatabase, at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -211,7 +210,7 @@ def untiered_heater(ha_db):
     Entity.objects.filter(pk=heater.pk).update(tiered=False)
     _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))  # the fridge's days only
     assert rows_of(other.entity_id) and rows_of(heater.entity_id) == []
-    raw = converted(read_samples(heater, T0, T0 + 2 * DAY), unit_factor(heater))
+    raw = list(read_samples(heater, T0, T0 + 2 * DAY))
     hours = [a for a in aggregate_windows("power", raw, hour_windows(T0, T0 + 2 * DAY)) if a]
     assert len(hours) == 48
     return heater, hours

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from enrich.readings import Reading
-from retention.entities import ha_source
+from retention.entities import ha_source, points
 from retention.entities.ha_source import count_samples, read_samples
 from retention.entities.samples import Sample
 from retention.models import Entity
@@ -142,7 +142,7 @@ def test_no_carry_in_when_nothing_came_before(ha_db, layout):
 
 def test_an_entity_without_any_points_reads_empty(ha_db, layout):
     ha_db.write_entity(layout, "sensor.other", [(0, 1.0)], unit="W")
-    measurement = "W" if layout == "official" else ha_source.INGESTOR_MEASUREMENT
+    measurement = "W" if layout == "official" else points.INGESTOR_MEASUREMENT
     missing = Entity(
         entity_id="sensor.nothing", kind="power", layout=layout, measurement=measurement
     )
@@ -263,9 +263,9 @@ def test_ingestor_attributes_that_are_not_json_are_ignored_with_one_warning(ha_d
         ]
     )  # fmt: skip
     entity = ingestor_entity("sensor.meter", "energy")
-    with caplog.at_level(logging.WARNING, logger="retention.entities.ha_source"):
+    with caplog.at_level(logging.WARNING, logger="retention.entities.sources"):
         assert read(entity) == [Sample(at(0), 1.5), Sample(at(5), 1.75)]
-    warnings = [r for r in caplog.records if r.name == "retention.entities.ha_source"]
+    warnings = [r for r in caplog.records if r.name == "retention.entities.sources"]
     assert len(warnings) == 1
     assert "sensor.meter" in warnings[0].getMessage()
     assert "not JSON" in warnings[0].getMessage()

@@ -134,3 +134,57 @@ def test_the_series_check_asked_ahead_and_the_count_on_a_side_thread_give_the_sa
     assert deleted == 3 and calls == ["first", "then"]
     for entity, left in ((power, 0), (energy, 0), (look_alike, 1)):
         assert ha_source.count_samples(entity, START, END, database=db) == left
+
+
+def _switched(ha_db):
+    """An oven written in W (from the day before), then in kW from 12:00 (its measurement
+    `kW`; a point at 12:00 in both: the one of the current measurement wins), registered as
+    discovery registers it; a plug next to it whose kW series is a look-alike nobody listed."""
+    ha_db.write_entity("official", "sensor.oven_power", [(-3600, 500.0), (3600, 800.0),
+                                                         (43200, 900.0)], unit="W")  # fmt: skip
+    oven = ha_db.write_entity("official", "sensor.oven_power", [(43200, 2.0), (50400, 1.5)],
+                              unit="kW")  # fmt: skip
+    oven.series = [{"measurement": "W", "unit": "W"}, {"measurement": "kW", "unit": "kW"}]
+    plug = ha_db.write_entity("official", "sensor.plug_power", [(0, 40.0)], unit="W")
+    return oven, plug
+
+
+def test_an_entity_in_a_measurement_per_unit_reads_as_one_history_in_w(ha_db):
+    oven, plug = _switched(ha_db)
+    db = ha_db.name
+    expected = [(3600, 800.0), (43200, 2000.0), (50400, 1500.0)]
+    samples = list(ha_source.read_samples(oven, START, END, database=db))
+    assert [((s.time - T0).total_seconds(), s.value) for s in samples] == [(-3600, 500.0),
+                                                                          *expected]  # fmt: skip
+    assert ha_source.count_samples(oven, START, END, database=db) == 3
+    assert ha_source.first_sample_time(oven, END, database=db) == T0 - timedelta(hours=1)
+    # The batched reads of the hourly tier give the same.
+    batched = tier_window.window_samples([oven, plug], START, END, db)
+    assert batched["sensor.oven_power"] == samples[1:]
+    assert tier_reads.carried_in([oven, plug], START, db)["sensor.oven_power"] == samples[0]
+    assert tier_reads.count_samples([oven, plug], START, END, db)["sensor.oven_power"] == 3
+    # Deleting the day removes the oven's points in both measurements, and only its own.
+    deleted = tier_reads.delete_day([(oven, 3), (plug, 1)], START, END, db, "autogen",
+                                    lambda entity, n: 0, lambda: None)  # fmt: skip
+    assert deleted == 4
+    for measurement in ("W", "kW"):
+        with tier_window.get_timeseries().query(
+            db, f'SELECT COUNT("value") FROM "{measurement}" WHERE time >= $s AND time < $e',
+            {"s": START, "e": END},
+        ) as rows:  # fmt: skip
+            assert [row.values["count"] for row in rows] == [], measurement
+    assert ha_source.count_samples(oven, START - DAY, START, database=db) == 1  # not the day's
+
+
+def test_a_unit_corrected_in_the_admin_applies_to_the_unit_home_assistant_writes_now(ha_db):
+    # The heater wrote kW (measurement `kW`), then an integration update labels its kW
+    # readings W (measurement `W`); a person set kW in the admin: the registry's unit is read
+    # for the points in the unit Home Assistant writes now, the older ones by their own.
+    ha_db.write_entity("official", "sensor.heater_power", [(0, 1.0)], unit="kW")
+    heater = ha_db.write_entity("official", "sensor.heater_power", [(3600, 2.0)], unit="W")
+    heater.series = [{"measurement": "kW", "unit": "kW"}, {"measurement": "W", "unit": "W"}]
+    heater.unit, heater.edited = "kW", True
+    values = [s.value for s in ha_source.read_samples(heater, START, END, database=ha_db.name)]
+    assert values == [1000.0, 2000.0]
+    assert [s.value for s in tier_window.window_samples([heater], START, END, ha_db.name)[
+        "sensor.heater_power"]] == [1000.0, 2000.0]  # fmt: skip
