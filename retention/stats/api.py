@@ -45,8 +45,12 @@ class RetentionRunDetail(APIView):
     """One retention run: how a queued run, dry run or restore is followed (the `poll` URL of
     a 202). `details` holds the report once it has finished."""
 
-    @extend_schema(responses={200: dict, 404: dict})
-    def get(self, request, pk: int):
+    @extend_schema(
+        parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 1}, location="path")],
+        responses={200: dict, 400: dict, 404: dict},
+    )
+    def get(self, request, pk: str):
+        pk = params.integer({"id": pk}, "id", minimum=1)
         liveness.close_dead()
         run = RetentionRun.objects.filter(pk=pk).first()
         if run is None:

@@ -241,3 +241,23 @@ def test_a_login_with_a_name_longer_than_the_lockout_table_holds_is_refused(clie
     assert page.status_code == 200  # the form again, with its error
     # Counted for the lockout, under the first 255 characters (no account name is longer).
     assert AccessAttempt.objects.get().username == name[:255]
+
+
+# --- Found by schemathesis (docs/api.md's bad-input rules, every endpoint of /api/schema/) -----
+@pytest.mark.parametrize(
+    ("run_id", "words"),
+    [
+        ("abc", "expected a whole number"),
+        ("null,null", "expected a whole number"),
+        ("1.5", "expected a whole number"),
+        ("-1", "expected a number of 1 or more"),
+        ("0", "expected a number of 1 or more"),
+        ("99999999999999999999", A_WHOLE_NUMBER),
+    ],
+)
+def test_a_run_id_that_is_no_id_is_a_400_naming_it(staff, run_id, words):
+    # Was Django's HTML "Not Found" page (the URL did not match), naming nothing.
+    response = staff.get(f"/retention/runs/{run_id}")
+    assert_400_naming(response, "id", words)
+    # Anonymous callers are refused before the id is read, as on every other endpoint.
+    assert APIClient().get(f"/retention/runs/{run_id}").status_code == 401
