@@ -43,6 +43,7 @@ class TokenView(ObtainAuthToken):
     parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     def post(self, request, *args, **kwargs):
+        params.body(request.data, "username and password")
         try:
             return super().post(request, *args, **kwargs)
         except ValidationError:

@@ -11,6 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enrich.api import params
 from enrich.influx import TimeseriesError
 from enrich.time_span import SPAN, outside_span
 from retention.archive.errors import ArchiveError
@@ -95,6 +96,7 @@ class ArchiveView(APIView):
 
     @extend_schema(request=ArchiveRequest, responses={202: dict, 409: dict, 503: dict})
     def post(self, request):
+        params.body(request.data, "dry_run")  # form fields or a JSON object, else a 400
         given = ArchiveRequest(data=request.data)
         given.is_valid(raise_exception=True)
         if refused := _no_target():
@@ -113,6 +115,7 @@ class RestoreView(APIView):
 
     @extend_schema(request=RestoreRequest, responses={200: dict, 409: dict})
     def post(self, request):
+        params.body(request.data, "start_date, end_date and database")
         given = RestoreRequest(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data

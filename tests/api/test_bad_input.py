@@ -261,3 +261,19 @@ def test_a_run_id_that_is_no_id_is_a_400_naming_it(staff, run_id, words):
     assert_400_naming(response, "id", words)
     # Anonymous callers are refused before the id is read, as on every other endpoint.
     assert APIClient().get(f"/retention/runs/{run_id}").status_code == 401
+
+
+@pytest.mark.parametrize("body", ["[]", '[{"dry_run": true}]', '"true"', "null", "1"])
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        ("/retention/archive", "dry_run"),
+        ("/retention/restore", "start_date, end_date and database"),
+        ("/api/token/", "username and password"),
+    ],
+)
+def test_a_body_that_is_not_an_object_is_a_400_naming_it(staff, url, fields, body):
+    # Was {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}.
+    response = staff.post(url, body, content_type="application/json")
+    assert_400_naming(response, "body", f"Send {fields} as form fields or a JSON object.")
+    assert not RetentionRun.objects.exists()
