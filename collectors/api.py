@@ -80,7 +80,14 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
 
 class CurrentEnrichment(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("site", int, description="site id; optional with one site")]
+        parameters=[
+            OpenApiParameter(
+                "site",
+                {"type": "integer", "minimum": 1, "maximum": params.BIGGEST},
+                description="site id; optional with one site",
+            )
+        ],
+        responses={200: dict, 400: dict},
     )
     def get(self, request):
         site = site_from_request(request)

@@ -45,7 +45,11 @@ class CarbonSeries(APIView):
     @extend_schema(
         parameters=[
             SITE,
-            OpenApiParameter("hours", int, description="hours back, 1..168 (default 24)"),
+            OpenApiParameter(
+                "hours",
+                {"type": "integer", "minimum": 1, "maximum": 168},
+                description="hours back, 1..168 (default 24)",
+            ),
         ],
         responses=RESPONSES,
     )

@@ -186,17 +186,28 @@ def split_rules(query) -> dict[str, Any]:
 
 
 # The `site` query parameter of every price, plan and chart endpoint (site_from_query).
-SITE = OpenApiParameter("site", int, description="site id (optional with one site)")
+# Each parameter's schema states the limits its reader enforces (a value outside is a 400).
+SITE = OpenApiParameter(
+    "site",
+    {"type": "integer", "minimum": 1, "maximum": params.BIGGEST},
+    description="site id (optional with one site)",
+)
 SHARED_PARAMETERS = [
-    OpenApiParameter("hours", float, required=True, description="length of the run, hours"),
+    OpenApiParameter(
+        "hours", {"type": "number", "minimum": MIN_HOURS, "maximum": MAX_HOURS}, required=True,
+        description="length of the run, hours (at most `within`, or 24 without `before`)",
+    ),
     OpenApiParameter("before", str, description="ISO time the run must end by"),
     OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
     SITE,
     OpenApiParameter(
-        "penalty_percent", float, description="cost of each interruption of a split plan, "
+        "penalty_percent", {"type": "number", "minimum": 0}, description="cost of each interruption of a split plan, "
         "% of its average (default PLAN_INTERRUPTION_PENALTY_PERCENT, 6)",
     ),
-    OpenApiParameter("max_windows", int, description="most windows a split plan may use"),
+    OpenApiParameter(
+        "max_windows", {"type": "integer", "minimum": 1, "maximum": params.BIGGEST},
+        description="most windows a split plan may use",
+    ),
 ]  # fmt: skip
 
 

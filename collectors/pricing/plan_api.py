@@ -88,8 +88,16 @@ class LoadPlan(APIView):
     """The best window for a flexible load by cost plus carbon cost, from stored data."""
 
     @planning_schema(
-        OpenApiParameter("carbon_price", float, description="currency per tonne CO2"),
-        OpenApiParameter("kw", float, description="load power, for absolute figures"),
+        OpenApiParameter(
+            "carbon_price",
+            {"type": "number", "minimum": 0, "maximum": MAX_CARBON_PRICE},
+            description="currency per tonne CO2",
+        ),
+        OpenApiParameter(
+            "kw",
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_LOAD_KW},
+            description="load power, for absolute figures",
+        ),
         OpenApiParameter("pareto", bool, description="also up to 5 trade-off windows"),
     )
     def get(self, request):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
@@ -42,6 +43,7 @@ class TokenView(ObtainAuthToken):
     # ObtainAuthToken names its own parsers; these are the project's (enrich.api.parsers).
     parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
+    @extend_schema(responses={200: AuthTokenSerializer, 400: dict, 429: dict})
     def post(self, request, *args, **kwargs):
         params.body(request.data, "username and password")
         try:
@@ -61,7 +63,10 @@ class SiteList(generics.ListAPIView):
 
     serializer_class = SiteSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("enabled", bool, description="true or false")])
+    @extend_schema(
+        parameters=[OpenApiParameter("enabled", bool, description="true or false")],
+        responses={200: SiteSerializer(many=True), 400: dict},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

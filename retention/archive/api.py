@@ -94,7 +94,7 @@ def _no_target() -> Response | None:
 class ArchiveView(APIView):
     """The archive task (or its dry run) is queued: 202 with the run to follow."""
 
-    @extend_schema(request=ArchiveRequest, responses={202: dict, 409: dict, 503: dict})
+    @extend_schema(request=ArchiveRequest, responses={202: dict, 400: dict, 409: dict, 503: dict})
     def post(self, request):
         params.body(request.data, "dry_run")  # form fields or a JSON object, else a 400
         given = ArchiveRequest(data=request.data)
@@ -113,7 +113,9 @@ class ArchiveView(APIView):
 class RestoreView(APIView):
     """Re-import the archived daily aggregates of a date range into InfluxDB."""
 
-    @extend_schema(request=RestoreRequest, responses={200: dict, 409: dict})
+    @extend_schema(
+        request=RestoreRequest, responses={200: dict, 400: dict, 409: dict, 502: dict, 503: dict}
+    )
     def post(self, request):
         params.body(request.data, "start_date, end_date and database")
         given = RestoreRequest(data=request.data)

@@ -41,6 +41,8 @@ from retention.rollups.materialized import (
 from retention.rollups.queries import activity_since, activity_until
 from retention.rollups.tasks import rebuild
 
+# Another name is a 404 listing the views.
+VIEW_NAME = OpenApiParameter("name", str, location="path", enum=list(VIEWS))
 FILTERS = {
     ENERGY: ("entity_id", "start", "end"),
     ACTIVITY: ("area", "start", "end", "day_of_week"),
@@ -89,7 +91,12 @@ class ViewRows(APIView):
             OpenApiParameter("region", str, description="daily_carbon_summary"),
             OpenApiParameter("start", str, description="local date YYYY-MM-DD (or ISO time)"),
             OpenApiParameter("end", str, description="local date YYYY-MM-DD (or ISO time)"),
-            OpenApiParameter("day_of_week", int, description="0 = Monday (room activity)"),
+            OpenApiParameter(
+                "day_of_week",
+                {"type": "integer", "minimum": 0, "maximum": 6},
+                description="0 = Monday (room activity)",
+            ),
+            VIEW_NAME,
         ],
         responses={200: dict, 400: dict, 404: dict},
     )
@@ -134,7 +141,9 @@ class ViewRebuild(APIView):
         parameters=[
             OpenApiParameter("start", str, required=True, description="local date YYYY-MM-DD"),
             OpenApiParameter("end", str, required=True, description="local date YYYY-MM-DD"),
+            VIEW_NAME,
         ],
+        request={"application/json": dict},
         responses={202: dict, 400: dict, 404: dict, 503: dict},
     )
     def post(self, request, name: str):

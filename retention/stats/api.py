@@ -63,13 +63,17 @@ class RetentionHistory(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("days", int, description=f"1..365, default {DEFAULT_DAYS}"),
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": 365},
+                description=f"1..365, default {DEFAULT_DAYS}",
+            ),
             OpenApiParameter(
                 "type", str, enum=RetentionRun.Operation.values, description="operation type"
             ),
             OpenApiParameter("status", str, enum=RetentionRun.Status.values),
         ],
-        responses={200: dict},
+        responses={200: dict, 400: dict},
     )
     def get(self, request):
         query = request.query_params

@@ -29,7 +29,9 @@ SERIES_FIELDS = (
     "storage_saved_bytes",
     "reduction_percentage",
 )
-DAYS = OpenApiParameter("days", int, description="1..3650 days back")
+DAYS = OpenApiParameter(
+    "days", {"type": "integer", "minimum": 1, "maximum": 3650}, description="1..3650 days back"
+)
 
 
 class StorageMetrics(APIView):
