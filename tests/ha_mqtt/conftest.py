@@ -61,8 +61,10 @@ class Subscriber:
         return True
 
     def stop(self) -> None:
-        self.client.loop_stop()
+        # Disconnecting first wakes the loop thread at once; stopping it first waits out its
+        # one-second select.
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def process_env(**extra: str) -> dict[str, str]:

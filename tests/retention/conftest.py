@@ -52,6 +52,7 @@ from retention.entities.scan import BINARY_DOMAINS, kind_for
 from retention.models import Entity
 from tests.support.archive import (  # noqa: F401  (fixtures: tier, s3, local_archive)
     local_archive_fixture,
+    moto_server_slot_fixture,
     s3_fixture,
     tier_fixture,
 )

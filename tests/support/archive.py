@@ -8,8 +8,9 @@ for every retention test by tests/retention/conftest.py: the fixtures `tier`, `s
 - `tier` -> `Tier`: a fresh InfluxDB database with the retention policies `enrich_hourly` and
   `enrich_daily` (settings.TIER_DATABASE points at it) plus a fresh INFLUXDB_DATABASE for the
   `archive_metadata` points and a fresh RESTORE_INFLUXDB_DATABASE; all dropped afterwards.
-- `s3` -> `MotoS3`: moto's S3 server on 127.0.0.1 (a random port) with a bucket; the S3_*
-  settings point at it, so `retention.archive.target.get_storage()` returns an `S3Storage` for it.
+- `s3` -> `MotoS3`: moto's S3 server on 127.0.0.1 (a random port; one per test process,
+  emptied before each test) with a bucket; the S3_* settings point at it, so
+  `retention.archive.target.get_storage()` returns an `S3Storage` for it.
 - `local_archive` -> Path: the local directory target (no bucket set).
 
 `daily_rows(entities, first_day, days)` builds realistic daily aggregate rows (power, energy,
@@ -244,14 +245,45 @@ class Recording:
         return self.inner.check_lifecycle(prefix, years)
 
 
-@pytest.fixture(name="s3")
-def s3_fixture(settings, tmp_path) -> Iterator[MotoS3]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+def _endpoint(server: ThreadedMotoServer) -> str:
     host, port = server.get_host_and_port()
-    moto = MotoS3(server, f"http://{host}:{port}", BUCKET)
-    # moto keeps its state per process: start every test from an empty store.
-    requests.post(f"{moto.endpoint}/moto-api/reset", timeout=5).raise_for_status()
+    return f"http://{host}:{port}"
+
+
+def _emptied(server: ThreadedMotoServer | None) -> ThreadedMotoServer | None:
+    """`server` with an empty store (moto keeps its state per process), or None when it no
+    longer answers (a test stopped it)."""
+    if server is None:
+        return None
+    try:
+        requests.post(f"{_endpoint(server)}/moto-api/reset", timeout=5).raise_for_status()
+    except requests.ConnectionError:
+        return None
+    return server
+
+
+@pytest.fixture(name="moto_server_slot", scope="session")
+def moto_server_slot_fixture() -> Iterator[list[ThreadedMotoServer]]:
+    """The moto server of this test process, started by the first test that needs S3 and
+    shared by the next ones (starting and stopping one costs about half a second a test)."""
+    slot: list[ThreadedMotoServer] = []
+    yield slot
+    for server in slot:
+        try:
+            server.stop()
+        except Exception:  # noqa: BLE001 - a test stopped it already
+            pass
+
+
+@pytest.fixture(name="s3")
+def s3_fixture(settings, tmp_path, moto_server_slot) -> Iterator[MotoS3]:
+    server = _emptied(moto_server_slot[0] if moto_server_slot else None)
+    if server is None:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        _emptied(server)
+        moto_server_slot[:] = [server]
+    moto = MotoS3(server, _endpoint(server), BUCKET)
     moto.client().create_bucket(Bucket=BUCKET)
     settings.S3_ARCHIVE_BUCKET = BUCKET
     settings.S3_ENDPOINT_URL = moto.endpoint
@@ -264,7 +296,7 @@ def s3_fixture(settings, tmp_path) -> Iterator[MotoS3]:
     try:
         yield moto
     finally:
-        server.stop()
+        moto_server_slot[:] = [moto.server]  # a test may have stopped or replaced it
 
 
 @pytest.fixture(name="local_archive")
