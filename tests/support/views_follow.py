@@ -1,13 +1,17 @@
 """Helpers of the tests where the materialized views follow changes to the entity registry
-(admin edits, discovery, the import of Home Assistant's areas) on a real worker: the
-worker's settings, waiting for its run, and the views' rows as numbers to compare."""
+(admin edits and deletes, discovery, the import of Home Assistant's areas), on a real worker
+or in the test: the worker's settings, waiting for its run, the views' rows as numbers to
+compare, the admin's messages."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from retention.models import DailyEnergyByDevice, HourlyRoomActivity, RetentionRun
+from django.utils.html import strip_tags
+
+from retention.models import DailyEnergyByDevice, Entity, HourlyRoomActivity, RetentionRun
+from tests.support.entities import save
 from tests.support.worker import output
 
 
@@ -50,3 +54,32 @@ def energy() -> dict[tuple[str, object], float]:
 def follow_ups() -> list[RetentionRun]:
     """The runs that followed (or were queued to follow) edits, oldest first."""
     return list(RetentionRun.objects.filter(details__mode="edits").order_by("pk"))
+
+
+def shown(page) -> list[str]:
+    """The messages of the page as the user reads them (without their links' markup)."""
+    return [strip_tags(str(message)) for message in page.context["messages"]]
+
+
+def kitchen_and_office(ha_db, day: datetime) -> dict[str, Entity]:
+    """Binary sensors of the official layout, registered: a kitchen with a motion sensor (on
+    10:10-10:30 and 12:00-12:15 on `day`, known from 23:50 the day before) and a presence
+    sensor reporting from 11:00 (on 12:30-12:45); an office with a motion sensor (on
+    10:40-10:50, known from 23:50 the day before)."""
+
+    def at(hours: float) -> datetime:
+        return day + timedelta(hours=hours)
+
+    def sensor(entity_id: str, points: list, area: str) -> Entity:
+        entity = ha_db.write_entity("official", entity_id, points, kind="binary")
+        return save(entity, points[0][0], area=area)
+
+    return {
+        "kitchen_motion": sensor("binary_sensor.kitchen_motion", [(at(-1 / 6), "off"),
+                                 (at(10 + 1 / 6), "on"), (at(10.5), "off"), (at(12), "on"),
+                                 (at(12.25), "off")], "kitchen"),
+        "kitchen_presence": sensor("binary_sensor.kitchen_presence", [(at(11), "off"),
+                                   (at(12.5), "on"), (at(12.75), "off")], "kitchen"),
+        "office_motion": sensor("binary_sensor.office_motion", [(at(-1 / 6), "off"),
+                                (at(10 + 2 / 3), "on"), (at(10 + 5 / 6), "off")], "office"),
+    }  # fmt: skip

@@ -14,7 +14,6 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils.html import strip_tags
 
 from enrich.redis.client import get_redis
 from retention.models import (
@@ -35,7 +34,15 @@ from retention.rollups.tasks import rebuild
 from retention.timeutil import floor_day
 from tests.retention.conftest import HaDatabase
 from tests.support.entities import save
-from tests.support.views_follow import activity, energy, finished, follow_ups, worker_env
+from tests.support.views_follow import (
+    activity,
+    energy,
+    finished,
+    follow_ups,
+    kitchen_and_office,
+    shown,
+    worker_env,
+)
 from tests.support.worker import celery_worker
 
 pytestmark = [
@@ -82,11 +89,6 @@ def edit_in_the_list(client, edits: dict[Entity, dict]) -> list[str]:
     return shown(page)
 
 
-def shown(page) -> list[str]:
-    """The messages of the page as the user reads them (without their links' markup)."""
-    return [strip_tags(str(message)) for message in page.context["messages"]]
-
-
 # --- A motion sensor moved to another room -----------------------------------------------------
 @pytest.fixture
 def rooms(ha_db: HaDatabase, enrich_db: str) -> dict[str, Entity]:
@@ -94,18 +96,9 @@ def rooms(ha_db: HaDatabase, enrich_db: str) -> dict[str, Entity]:
     sensor reporting from 11:00 (on 12:30-12:45); an office with a motion sensor (on
     10:40-10:50); the views computed."""
 
-    def sensor(entity_id: str, points: list, area: str) -> Entity:
-        entity = ha_db.write_entity("official", entity_id, points, kind="binary")
-        return save(entity, points[0][0], area=area)
-
-    found = {
-        "moved": sensor("binary_sensor.kitchen_motion", [(at(-1 / 6), "off"), (at(10 + 1 / 6),
-                        "on"), (at(10.5), "off"), (at(12), "on"), (at(12.25), "off")], "kitchen"),
-        "stays": sensor("binary_sensor.kitchen_presence", [(at(11), "off"), (at(12.5), "on"),
-                        (at(12.75), "off")], "kitchen"),
-        "office": sensor("binary_sensor.office_motion", [(at(-1 / 6), "off"),
-                         (at(10 + 2 / 3), "on"), (at(10 + 5 / 6), "off")], "office"),
-    }  # fmt: skip
+    found = kitchen_and_office(ha_db, DAY)
+    found["moved"], found["stays"] = found["kitchen_motion"], found["kitchen_presence"]
+    found["office"] = found["office_motion"]
     refresh_view(ACTIVITY)
     assert activity("kitchen")[at(10)] == (1, round(20 / 60, 9))
     assert activity("kitchen")[at(12)] == (2, round(30 / 60, 9))  # 12:00-12:15 + 12:30-12:45
