@@ -19,7 +19,8 @@ from retention.models import (
     RetentionRun,
     TierChunk,
 )
-from retention.rollups.follow import gather, note_edit
+from retention.rollups.follow import deleted_parts, gather, note_edit
+from retention.rollups.materialized import ENERGY
 from retention.rollups.tasks import follow_up
 
 
@@ -100,7 +101,8 @@ class EntityAdmin(admin.ModelAdmin):
                 "tiered flag when discovery runs again. Untick 'edited' to let discovery "
                 "manage them. Saving a change the materialized views read (kind, unit, a "
                 "motion sensor's area, ...) recomputes their rows of it on the retention "
-                "worker.",
+                "worker; deleting the entity deletes its rows and recomputes its area's "
+                "without it.",
             },
         ),
     )
@@ -112,7 +114,21 @@ class EntityAdmin(admin.ModelAdmin):
         before = Entity.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
         if before is not None:
-            _views_follow(request, before, obj)
+            _views_follow(request, note_edit(before, obj))
+
+    # A delete is noted by the post_delete signal (retention.rollups.follow.entity_deleted);
+    # the admin queues its follow-up and says so.
+    def delete_model(self, request: HttpRequest, obj: Entity) -> None:
+        parts = deleted_parts(obj)
+        super().delete_model(request, obj)
+        _views_follow(request, parts, deleted=True)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
+        parts: dict[str, set[str]] = {}
+        for entity in queryset:
+            gather(parts, deleted_parts(entity))
+        super().delete_queryset(request, queryset)
+        _views_follow(request, parts, deleted=True)
 
     @admin.action(description="Let discovery manage the selected entities again (edited off)")
     def return_to_discovery(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
@@ -125,39 +141,57 @@ class EntityAdmin(admin.ModelAdmin):
         )
 
 
-def _views_follow(request: HttpRequest, before: Entity, after: Entity) -> None:
-    """Note what the edit changes in the materialized views; once the save is committed,
-    queue their follow-up and say so: one message per request, however many rows the list
-    saved (retention.rollups.follow)."""
-    parts = note_edit(before, after)
+def _views_follow(request: HttpRequest, parts: dict[str, set[str]], deleted: bool = False
+                  ) -> None:  # fmt: skip
+    """Once the edit or delete (noted in `parts`) is committed, queue the views' follow-up
+    and say so: one message per view and request, however many rows the list saved or the
+    action deleted (retention.rollups.follow)."""
     if not parts:
         return
     noted = getattr(request, "_views_to_follow", None)
-    if noted is None:
+    first = noted is None
+    if first:
         noted = request._views_to_follow = {}
-        transaction.on_commit(lambda: _queue_and_tell(request, noted))
     gather(noted, parts)
+    if first:  # outside a transaction (the bulk delete action) on_commit runs at once
+        transaction.on_commit(lambda: _queue_and_tell(request, noted, deleted))
 
 
-def _queue_and_tell(request: HttpRequest, noted: dict[str, set[str]]) -> None:
-    for part in follow_up(noted, str(request.user)):  # the edit is saved whatever happens
+def _queue_and_tell(request: HttpRequest, noted: dict[str, set[str]], deleted: bool) -> None:
+    change, done = ("deletion", "Deleted") if deleted else ("edit", "Saved")
+    for part in follow_up(noted, str(request.user)):  # the change stays whatever happens
         what = part.what
         if part.error:
             messages.warning(request, format_html(
-                "Saved, but the views cannot follow the edit now ({}). Their rows of {} are "
-                "computed again at the next refresh of the views (beat entry \"Refresh "
+                "{}, but the views cannot follow the {} now ({}). Their rows of {} are "
+                "{} at the next refresh of the views (beat entry \"Refresh "
                 "materialized views\", every 4 hours), or at once by <code>manage.py "
                 "refresh_views</code> once Redis, the Celery broker, is running again.",
-                part.error, what,
+                done, change, part.error, what, _followed(part.view, deleted),
             ))  # fmt: skip
             continue
         url = reverse("admin:retention_retentionrun_change", args=[part.run.pk])
         messages.info(request, format_html(
-            'The views follow the edit: the rows of {} are computed again on the retention '
+            'The views follow the {}: the rows of {} are {} on the retention '
             'worker in <a href="{}">run {}</a>{}.',
-            what, url, part.run.pk, " (queued by an earlier edit, not started yet)"
-            if part.waiting else "",
+            change, what, _followed(part.view, deleted), url, part.run.pk,
+            f" (queued by an earlier {change}, not started yet)" if part.waiting else "",
         ))  # fmt: skip
+    if deleted:
+        messages.info(request, REDISCOVERED)
+
+
+def _followed(view: str, deleted: bool) -> str:
+    """What becomes of the view's rows: a deleted entity's own rows go."""
+    return "deleted" if deleted and view == ENERGY else "computed again"
+
+
+REDISCOVERED = (
+    "While Home Assistant's InfluxDB holds points of a deleted entity, the next discovery "
+    "(daily, or manage.py discover_entities) registers it again and the views count it "
+    "again. To keep an entity out of them for good, edit it instead: a kind other than power "
+    "or energy, a device class other than motion, occupancy or presence."
+)
 
 
 # --- Materialized views (read-only: they are computed; entity edits are followed, see above;

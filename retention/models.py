@@ -170,8 +170,9 @@ class ViewState(models.Model):
 
 
 class ViewFollowUp(models.Model):
-    """Rows of a materialized view that an edit of the entity registry changed: computed again
-    by the view's next follow-up run or refresh (retention.rollups.follow), then deleted."""
+    """Rows of a materialized view that an edit of the entity registry (or the deletion of an
+    entity) changed: computed again by the view's next follow-up run or refresh
+    (retention.rollups.follow), then deleted."""
 
     view = models.CharField(max_length=64)
     key = models.CharField(
@@ -182,6 +183,9 @@ class ViewFollowUp(models.Model):
         null=True, blank=True, help_text="Computed again from here: the entity's first_seen."
     )
     edit = models.CharField(max_length=500, help_text="What was edited.")
+    # The key's entity was deleted: an entity that is gone, an area left without sensors,
+    # loses all its rows, also those before the hourly tier's horizon (nothing computes them).
+    deleted = models.BooleanField(default=False, help_text="An entity of the key was deleted.")
     noted = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,4 +1,4 @@
-"""The materialized views follow the entity registry's edits.
+"""The materialized views follow the entity registry's edits and deletions.
 
 An edit (admin: the entity's form or the list; discovery and the import of Home Assistant's
 areas: a change to an entity already registered) that changes what a view reads of an entity
@@ -25,11 +25,22 @@ reaches back to the first day whose hourly aggregates still exist (`horizon`): b
 daily aggregates or the archive hold the data, a day cannot be split into hours again, and
 those rows stay as they were computed. Noted parts the run could not take up (the broker was out of reach at
 the save, the view was busy) are taken up by the view's next refresh.
+
+Deletions are followed the same way. Every delete of an entity (admin: its delete page or the
+bulk action; a queryset's delete in code) notes, in its own transaction (`entity_deleted`,
+the post_delete signal), its rows of daily_energy_by_device (also rows left from when it was
+power or energy) and its area's rows of hourly_room_activity, marked `deleted`. The run
+deletes every row of an entity the registry no longer has and of an area left without
+sensors, also before the horizon: nothing computes them any more (an entity discovered again
+before the run is computed as after an edit). An area that keeps other sensors is computed
+again without it from its first_seen; its rows before the horizon keep it. The admin queues
+the run once the delete is committed; a delete elsewhere is taken up by the next refresh.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from functools import partial
 
 from retention.entities.sources import raw_measurements
 from retention.entities.units import Units, unit_factor
@@ -89,11 +100,12 @@ def _read(entity: Entity) -> tuple:
 INPUTS = {ENERGY: _energy_inputs, ACTIVITY: _activity_inputs}
 
 
-def changed_parts(before: Entity, after: Entity) -> dict[str, set[str]]:
-    """view -> the keys of its rows (entity ids, areas) the edit `before` -> `after` changes."""
+def changed_parts(before: Entity, after: Entity | None) -> dict[str, set[str]]:
+    """view -> the keys of its rows (entity ids, areas) the edit `before` -> `after` changes
+    (`after` None: the entity is deleted)."""
     parts: dict[str, set[str]] = {}
     for view, inputs in INPUTS.items():
-        old, new = inputs(before), inputs(after)
+        old, new = inputs(before), inputs(after) if after is not None else None
         if old != new:
             parts[view] = {found[0] for found in (old, new) if found is not None}
     return parts
@@ -115,14 +127,43 @@ def note_edit(before: Entity, after: Entity, since: datetime | None = None) -> d
     """Note the parts of the views the edit changes (in the caller's transaction); them.
     They are computed again from `since`, by default the entity's first_seen."""
     parts = changed_parts(before, after)
-    edit = describe(before, after)
-    since = since or after.first_seen or before.first_seen
+    _note(parts, describe(before, after), since or after.first_seen or before.first_seen)
+    return parts
+
+
+def deleted_parts(entity: Entity) -> dict[str, set[str]]:
+    """view -> the keys of its rows the deletion of `entity` changes: its own rows of the
+    energy view (also those left from when it was power or energy), its area's activity."""
+    parts = changed_parts(entity, None)
+    if DailyEnergyByDevice.objects.filter(entity_id=entity.entity_id).exists():
+        parts.setdefault(ENERGY, set()).add(entity.entity_id)
+    return parts
+
+
+def note_delete(entity: Entity) -> dict[str, set[str]]:
+    """Note the parts of the views the deletion of `entity` changes (in the delete's
+    transaction); them. Its area's rows are computed again from its first_seen (unknown: from
+    the oldest row); its own rows, and those of an area left without sensors, all go."""
+    parts = deleted_parts(entity)
+    _note(parts, f"{entity.entity_id}: deleted", entity.first_seen, deleted=True)
+    return parts
+
+
+def entity_deleted(sender, instance: Entity, **kwargs) -> None:
+    """post_delete of Entity (connected in retention.apps): every delete, the admin's or a
+    queryset's in code, is noted in its own transaction. The admin queues the follow-up
+    (retention.admin); after a delete elsewhere the view's next refresh takes it up."""
+    note_delete(instance)
+
+
+def _note(
+    parts: dict[str, set[str]], edit: str, since: datetime | None, deleted: bool = False
+) -> None:
     ViewFollowUp.objects.bulk_create(
-        ViewFollowUp(view=view, key=key, since=since, edit=edit)
+        ViewFollowUp(view=view, key=key, since=since, edit=edit, deleted=deleted)
         for view, keys in sorted(parts.items())
         for key in sorted(keys)
     )
-    return parts
 
 
 def gather(noted: dict[str, set[str]], parts: dict[str, set[str]]) -> None:
@@ -157,38 +198,41 @@ def _oldest_row(name: str, key: str) -> datetime | None:
 
 
 def _stale(rows, bucket: str, start, produced: Outcome) -> list[int]:
-    """Ids of the rows from `start` on that the computation no longer gives."""
+    """Ids of the rows from `start` on (None: all) that the computation no longer gives."""
     given = {getattr(row, bucket) for row in produced.rows} | produced.kept
-    found = rows.filter(**{f"{bucket}__gte": start}).values_list("pk", bucket)
-    return [pk for pk, at in found if at not in given]
+    if start is not None:
+        rows = rows.filter(**{f"{bucket}__gte": start})
+    return [pk for pk, at in rows.values_list("pk", bucket) if at not in given]
 
 
-def _energy_part(key: str, since: datetime, now: datetime) -> Outcome:
+def _energy_part(key: str, since: datetime, now: datetime, deleted: bool) -> Outcome:
     first = local_date(since)
     entity = Entity.objects.filter(entity_id=key, kind__in=ENERGY_KINDS).first()
     outcome = Outcome()
     if entity is not None:
         prices = price_book(local_day_start(first), now)
         outcome = energy_rows(entity, first, local_date(now), now, prices)
+    gone = deleted and not Entity.objects.filter(entity_id=key).exists()
     rows = DailyEnergyByDevice.objects.filter(entity_id=key)
-    outcome.stale = _stale(rows, "date", first, outcome)
+    outcome.stale = _stale(rows, "date", None if gone else first, outcome)
     return outcome
 
 
-def _activity_part(key: str, since: datetime, now: datetime) -> Outcome:
+def _activity_part(key: str, since: datetime, now: datetime, deleted: bool) -> Outcome:
     start = floor_hour(since)
     sensors = activity_sensors(Entity.objects.filter(kind=Entity.Kind.BINARY, area=key))
     outcome = activity_rows(key, sensors.get(key, []), start, now, now)
+    gone = deleted and key not in sensors  # its last sensor was deleted
     rows = HourlyRoomActivity.objects.filter(area=key)
-    outcome.stale = _stale(rows, "hour", start, outcome)
+    outcome.stale = _stale(rows, "hour", None if gone else start, outcome)
     return outcome
 
 
-def _outcome(name: str, since: dict[str, datetime], now: datetime) -> Outcome:
+def _outcome(name: str, since: dict[str, datetime], deleted: set[str], now: datetime) -> Outcome:
     total = Outcome()
     part = _energy_part if name == ENERGY else _activity_part
     for key, start in sorted(since.items()):
-        found = part(key, start, now)
+        found = part(key, start, now, key in deleted)
         _merge(total, found)
         total.stale.extend(found.stale)
     return total
@@ -217,8 +261,10 @@ def take_up(name: str, now: datetime, run: RetentionRun | None = None) -> Retent
         "parts": sorted(since),
         "first_seen_unknown": sorted(unknown),
     }
+    deleted = {mark.key for mark in marks if mark.deleted}
     start = min(since.values(), default=None)
-    done = _run(name, "edits", start, now, now, False, run, work=lambda: _outcome(name, since, now))
+    work = partial(_outcome, name, since, deleted, now)
+    done = _run(name, "edits", start, now, now, False, run, work=work)
     ViewFollowUp.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
     return done
 

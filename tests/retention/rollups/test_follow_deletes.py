@@ -1,0 +1,198 @@
+"""The materialized views follow the deletion of entities: a superuser deletes an entity in the
+admin (its delete page, or several with the bulk action), the delete queues the follow-up on
+the retention queue, and the follow-up (run here in the test's process, as the worker runs
+it: tests/retention/rollups/test_follow_edits.py runs the same task on a real worker) deletes
+the entity's own rows and computes its area's again without it. A delete in code is noted
+as well and followed by the next refresh.
+
+The data lies in the last days before the real now: the follow-up computes up to its own now.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from retention.admin import REDISCOVERED
+from retention.models import DailyEnergyByDevice, Entity, HourlyRoomActivity, TierChunk
+from retention.models import ViewFollowUp as FollowUp
+from retention.rollups.materialized import ACTIVITY, ENERGY, rebuild_view, refresh_view
+from retention.rollups.tasks import follow_view_edits
+from retention.timeutil import floor_day
+from tests.retention.conftest import HaDatabase
+from tests.support.entities import save
+from tests.support.views_follow import activity, energy, follow_ups, kitchen_and_office, shown
+
+pytestmark = [
+    pytest.mark.influxdb,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_queues"),
+]
+
+DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days before today
+BEFORE = (DAY - timedelta(days=1)).date()  # the last day retention reduced to daily rows
+DAYS = (BEFORE, DAY.date(), DAY.date() + timedelta(days=1))  # the whole days of the rows
+
+
+def at(hours: float) -> datetime:
+    return DAY + timedelta(hours=hours)
+
+
+@pytest.fixture
+def home(ha_db: HaDatabase, enrich_db: str) -> dict[str, Entity]:
+    """The kitchen's kettle at 1 kW from the day BEFORE on, registered twice (a duplicate
+    sensor), a fridge at 100 W in the pantry; in the kitchen a motion sensor (on 10:10-10:30
+    and 12:00-12:15 on DAY) and a presence sensor reporting from 11:00 (on 12:30-12:45), in
+    the office a motion sensor (on 10:40-10:50). The views computed; then retention replaced
+    the hours of the day BEFORE by daily aggregates (the follow-up's horizon is DAY)."""
+
+    def meter(entity_id: str, watts: float, area: str) -> Entity:
+        entity = ha_db.write_entity("official", entity_id, [(at(-24), watts)], unit="W",
+                                    kind="power")  # fmt: skip
+        return save(entity, at(-24), area=area)
+
+    found = {
+        "kettle": meter("sensor.kettle_power", 1000, "kitchen"),
+        "duplicate": meter("sensor.kettle_plug_power", 1000, "kitchen"),
+        "fridge": meter("sensor.fridge_power", 100, "pantry"),
+        **kitchen_and_office(ha_db, DAY),
+    }
+    refresh_view(ENERGY)
+    refresh_view(ACTIVITY)
+    assert [kitchen_kwh(day) for day in DAYS] == [48.0, 48.0, 48.0]  # the kettle counted twice
+    assert activity("kitchen")[at(10)] == (1, round(20 / 60, 9))
+    assert activity("kitchen")[at(12)] == (2, round(30 / 60, 9))  # 12:00-12:15 + 12:30-12:45
+    assert activity("office")[at(-1)] == (0, 0)  # 23:00 the day BEFORE: known off
+    TierChunk.objects.create(tier="daily", day=BEFORE, state="deleted")
+    return found
+
+
+def kitchen_kwh(day) -> float:
+    """The kitchen's energy of a whole day as the view gives it: the sum over the rows of the
+    kitchen's meters (the kettle's two sensors)."""
+    meters = ("sensor.kettle_power", "sensor.kettle_plug_power")
+    rows = DailyEnergyByDevice.objects.filter(date=day, entity_id__in=meters)
+    return round(sum(rows.values_list("total_kwh", flat=True)), 9)
+
+
+def rows_of(entity_id: str) -> int:
+    return DailyEnergyByDevice.objects.filter(entity_id=entity_id).count()
+
+
+def follow(run_id: int, view: str):
+    """The queued follow-up, run as the retention worker runs it; its run."""
+    follow_view_edits.apply(kwargs={"name": view, "run_id": run_id}).get()
+    return next(run for run in follow_ups() if run.pk == run_id)
+
+
+def test_deleting_a_duplicate_power_sensor_in_the_admin_deletes_its_rows(admin_client, home):
+    before = energy()
+    assert rows_of("sensor.kettle_plug_power") == 4  # the 3 whole days and today's
+
+    url = reverse("admin:retention_entity_delete", args=[home["duplicate"].pk])
+    page = admin_client.post(url, {"post": "yes"}, follow=True)
+
+    assert page.status_code == 200 and page.redirect_chain, page.content.decode()[:2000]
+    said = shown(page)
+    [run] = follow_ups()  # queued on commit; the energy view only
+    assert run.status == "running" and run.details["view"] == ENERGY
+    assert (
+        "The views follow the deletion: the rows of daily_energy_by_device (entities "
+        f"sensor.kettle_plug_power) are deleted on the retention worker in run {run.pk}."
+    ) in said, said
+    assert REDISCOVERED in said  # the next discovery registers it again
+    [noted] = FollowUp.objects.all()
+    assert (noted.key, noted.deleted, noted.edit) == (
+        "sensor.kettle_plug_power",
+        True,
+        "sensor.kettle_plug_power: deleted",
+    )
+
+    run = follow(run.pk, ENERGY)
+
+    assert run.status == "ok", run.errors
+    assert run.details["edits"] == ["sensor.kettle_plug_power: deleted"]
+    # All its rows go, the day before the horizon too: nothing computes them any more.
+    assert rows_of("sensor.kettle_plug_power") == 0 and run.records_deleted == 4
+    assert [kitchen_kwh(day) for day in DAYS] == [24.0, 24.0, 24.0]  # was 48 each day
+    after = energy()
+    assert after == {k: v for k, v in before.items() if k[0] != "sensor.kettle_plug_power"}
+    assert after[("sensor.fridge_power", DAYS[1])] == 2.4  # untouched
+    assert not FollowUp.objects.exists()
+    # The view's API answers for the entity that is gone, without its rows.
+    answer = admin_client.get(
+        "/api/views/daily_energy_by_device", {"entity_id": "sensor.kettle_plug_power"}
+    )
+    assert answer.status_code == 200 and answer.json()["count"] == 0
+
+
+def test_deleting_sensors_and_a_meter_with_the_bulk_action_follows_both_views(admin_client, home):
+    office_rows = HourlyRoomActivity.objects.filter(area="office").count()
+    kitchen_before = activity("kitchen")
+    chosen = [home[name].pk for name in ("kitchen_motion", "office_motion", "fridge")]
+
+    page = admin_client.post(
+        reverse("admin:retention_entity_changelist"),
+        {"action": "delete_selected", "_selected_action": chosen, "post": "yes"},
+        follow=True,
+    )
+
+    assert page.status_code == 200, page.content.decode()[:2000]
+    said = shown(page)
+    assert "Successfully deleted 3 entities." in said, said
+    energy_run, activity_run = follow_ups()  # one per view, sorted by view name
+    assert (energy_run.details["view"], activity_run.details["view"]) == (ENERGY, ACTIVITY)
+    assert (
+        "The views follow the deletion: the rows of hourly_room_activity (areas kitchen, "
+        f"office) are computed again on the retention worker in run {activity_run.pk}."
+    ) in said, said
+    assert (
+        "The views follow the deletion: the rows of daily_energy_by_device (entities "
+        f"sensor.fridge_power) are deleted on the retention worker in run {energy_run.pk}."
+    ) in said, said
+
+    energy_run, activity_run = follow(energy_run.pk, ENERGY), follow(activity_run.pk, ACTIVITY)
+
+    assert (energy_run.status, activity_run.status) == ("ok", "ok"), activity_run.errors
+    assert rows_of("sensor.fridge_power") == 0 and rows_of("sensor.kettle_power") == 4
+    # The office had no other sensor: all its hours go, also before the horizon.
+    assert activity("office") == {} and not HourlyRoomActivity.objects.filter(area="office")
+    # The kitchen keeps the presence sensor, known from 11:00: its hours from the horizon to
+    # 11:00 were the motion sensor's alone and go; 23:00 the day before the horizon cannot
+    # be computed again (only a daily aggregate is left) and stays as it was.
+    kitchen = activity("kitchen")
+    assert at(10) not in kitchen and kitchen[at(12)] == (1, round(15 / 60, 9))  # was (2, 30 m)
+    assert kitchen[at(-1)] == kitchen_before[at(-1)] and min(kitchen) == at(-1)
+    assert [hour for hour in kitchen if hour < at(11)] == [at(-1)]
+    assert sum(count for count, _ in kitchen.values()) == 1  # was 3
+    assert activity_run.records_deleted == office_rows + 11  # and the kitchen's 00:00-10:00
+    assert not FollowUp.objects.exists()
+
+    # From the horizon on, the same rows as computed from scratch.
+    HourlyRoomActivity.objects.filter(hour__gte=DAY).delete()
+    rebuild_view(ACTIVITY, DAY.date(), datetime.now(UTC).date())
+    assert {h: v for h, v in activity("kitchen").items() if h >= DAY} == {
+        h: v for h, v in kitchen.items() if h >= DAY
+    }
+    assert activity("office") == {}
+
+
+def test_an_entity_deleted_in_code_is_followed_by_the_next_refresh(home):
+    Entity.objects.filter(entity_id__in=["sensor.kettle_plug_power", "sensor.fridge_power"]
+                          ).delete()  # fmt: skip
+
+    assert not follow_ups()  # nothing queued outside the admin, but noted with the delete
+    assert sorted(FollowUp.objects.values_list("key", "deleted")) == [
+        ("sensor.fridge_power", True), ("sensor.kettle_plug_power", True)
+    ]  # fmt: skip
+    assert rows_of("sensor.kettle_plug_power") == 4
+
+    refresh_view(ENERGY)
+
+    [run] = follow_ups()
+    assert run.status == "ok" and run.records_deleted == 8
+    assert rows_of("sensor.kettle_plug_power") == rows_of("sensor.fridge_power") == 0
+    assert [kitchen_kwh(day) for day in DAYS] == [24.0, 24.0, 24.0]
+    assert not FollowUp.objects.exists()
