@@ -141,8 +141,7 @@ class EntityAdmin(admin.ModelAdmin):
         )
 
 
-def _views_follow(request: HttpRequest, parts: dict[str, set[str]], deleted: bool = False
-                  ) -> None:  # fmt: skip
+def _views_follow(request: HttpRequest, parts: dict[str, set[str]], deleted: bool = False) -> None:
     """Once the edit or delete (noted in `parts`) is committed, queue the views' follow-up
     and say so: one message per view and request, however many rows the list saved or the
     action deleted (retention.rollups.follow)."""
