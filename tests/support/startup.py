@@ -14,9 +14,17 @@ GOOD = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
 }
 
+START = "import django; django.setup()"
+# Loading the settings is all a settings test needs: the apps (admin, Celery, every provider's
+# client) take a second more to import.
+SETTINGS = "from django.conf import settings; settings.INSTALLED_APPS"
 
-def run_django(code: str, **overrides: str | None) -> subprocess.CompletedProcess:
-    """`code` run after django.setup() in a new Python process."""
+
+def run_django(
+    code: str, *, setup: bool = True, **overrides: str | None
+) -> subprocess.CompletedProcess:
+    """`code` run after django.setup() in a new Python process (`setup` False: once the
+    settings are loaded, without the apps, as a settings reader needs)."""
     env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
     env.update(GOOD)
     for key, value in overrides.items():
@@ -25,7 +33,7 @@ def run_django(code: str, **overrides: str | None) -> subprocess.CompletedProces
         else:
             env[key] = value
     return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        [sys.executable, "-c", f"{START if setup else SETTINGS}; {code}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -38,7 +46,7 @@ def load_settings(
     *, show: str = "settings.DATABASES['default']['ENGINE']", **overrides: str | None
 ) -> subprocess.CompletedProcess:
     """The settings loaded in a new process, which prints `show`."""
-    return run_django(f"from django.conf import settings; print({show})", **overrides)
+    return run_django(f"print({show})", setup=False, **overrides)
 
 
 def refused_start(**overrides: str | None) -> str:
