@@ -5,14 +5,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback.
+# The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback. Python may
+# write its bytecode (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set:
+# the tests start about a hundred Python processes (workers, commands, web servers), each of
+# which would otherwise compile every module of the project again.
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
 	DATABASE_URL=postgres://enrich:enrich@127.0.0.1:5432/enrich \
 	REDIS_URL=redis://127.0.0.1:6379/12 \
 	INFLUXDB_URL=$${INFLUXDB_URL:-http://127.0.0.1:8186} \
 	DJANGO_SECRET_KEY=test-secret-key-not-for-production-at-least-40-chars \
 	FIELD_ENCRYPTION_KEY=dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0= \
-	ENRICH_ENV_FILE=none
+	ENRICH_ENV_FILE=none \
+	PYTHONDONTWRITEBYTECODE=
 # pytest-xdist processes running the tests side by side; each has its own PostgreSQL test
 # database (test_enrich_gw<K>) and Redis database (REDIS_URL's + K, so 12..14 here; see
 # tests/support/xdist.py). Most tests wait on services and child processes, so more workers
