@@ -2,7 +2,8 @@
 
 Each reader is called as `reader(params, name, default=None, **limits)` (e.g.
 `integer(request.query_params, "days", 30, minimum=1)`) and gives `default` when the parameter
-is absent or empty."""
+is absent or empty. A POST body is read with `body` (form fields or a JSON object) and its
+true/false fields with `flag`."""
 
 import functools
 import math
@@ -23,13 +24,13 @@ _WHOLE = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
-TRUE = {"true", "1", "yes"}
-FALSE = {"false", "0", "no"}
+TRUE = {"true", "1", "yes", "on"}  # "on": an HTML checkbox
+FALSE = {"false", "0", "no", "off"}
 MAX_DURATION = timedelta(days=366)
 BIGGEST = 2**63 - 1
 
 
-def _bad(name: str, value: str, expected: str) -> ValidationError:
+def _bad(name: str, value: Any, expected: str) -> ValidationError:
     return ValidationError({name: f"{value!r} is not valid: expected {expected}."})
 
 
@@ -147,3 +148,23 @@ def body(data: Any, fields: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError({"body": f"Send {fields} as form fields or a JSON object."})
     return data
+
+
+def flag(data: dict[str, Any], name: str, default: bool = False) -> bool:
+    """A true/false field of a body read with `body`: `default` when absent; JSON true/false or
+    1/0, or a word `boolean` reads. Anything else is a 400 naming it, empty and null included:
+    a caller who sent the field meant something, so it is never taken for the default."""
+    if name not in data:
+        return default
+    raw = data[name]
+    if raw is None or raw == "":
+        said = "given as null" if raw is None else "given empty"
+        raise ValidationError({name: f"{said}: send true or false (leaving {name} out means "
+                               f"{str(default).lower()})."})  # fmt: skip
+    if isinstance(raw, bool):
+        return raw
+    if type(raw) is int and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        return boolean({name: raw}, name)
+    raise _bad(name, raw, "true or false")

@@ -3,7 +3,8 @@
 permission enrich.trigger_work (enrich.access).
 
 The archive, dry run included, runs on a worker (planning reads every daily row due, which
-can outlast a web request): 202 with the run to follow (retention.queued). A restore is
+can outlast a web request): 202 with the run to follow (retention.queued). `dry_run` is read
+as on the tier endpoints (params.flag): absent is false, empty or null a 400. A restore is
 limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request."""
 
 from drf_spectacular.utils import extend_schema
@@ -25,8 +26,12 @@ from retention.queued import queue, record_queued_run
 
 
 class ArchiveRequest(serializers.Serializer):
+    """The body's schema (OpenAPI); params.flag reads it, as on the tier endpoints."""
+
     dry_run = serializers.BooleanField(
-        default=False, help_text="Report what would be archived and freed; change nothing."
+        required=False,
+        help_text="Report what would be archived and freed; change nothing. Absent: false (a "
+        "real run); empty or null: a 400.",
     )
 
 
@@ -96,14 +101,11 @@ class ArchiveView(APIView):
 
     @extend_schema(request=ArchiveRequest, responses={202: dict, 400: dict, 409: dict, 503: dict})
     def post(self, request):
-        params.body(request.data, "dry_run")  # form fields or a JSON object, else a 400
-        given = ArchiveRequest(data=request.data)
-        given.is_valid(raise_exception=True)
+        dry_run = params.flag(params.body(request.data, "dry_run"), "dry_run")
         if refused := _no_target():
             return refused
         from retention.archive.tasks import archive
 
-        dry_run = given.validated_data["dry_run"]
         run = record_queued_run(
             RetentionRun.Operation.ARCHIVE, request, details={"dry_run": dry_run}
         )

@@ -4,16 +4,17 @@
 auth; JSON or form body):
 - `start`, `end`: UTC days as YYYY-MM-DD; start inclusive, end EXCLUSIVE (start=2024-03-04,
   end=2024-03-05 is the single day 2024-03-04). Default: all data older than the horizon.
-- `dry_run` (true/false, default false): report what would be aggregated and deleted
-  (entities, days, points) and the space expected back, from the measured bytes per point of
-  the source tier; nothing is changed and no lock is taken (a scheduled run is not skipped).
+- `dry_run` (true/false, default false: leave it out for a real run; empty or null is a 400):
+  report what would be aggregated and deleted (entities, days, points) and the space expected
+  back, from the measured bytes per point of the source tier; nothing is changed and no lock
+  is taken (a scheduled run is not skipped).
 Both are recorded (RetentionRun) and run by a worker (a dry run reads every entity's points
 of every day due: more than a web request should wait for): 202 with `task_id`, `run_id` and
 `poll` (GET /retention/runs/<run_id>: the status, and once done the report in `details`; a
 retention policy that makes running unsafe shows as status failed with the reason).
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled", a day before 2000); 503 when the broker cannot be
-reached.
+data older than N days is downsampled", a day before 2000, an empty or null dry_run);
+nothing is recorded or queued then. 503 when the broker cannot be reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
@@ -37,18 +38,6 @@ from retention.tiers.safety import check_range
 from retention.tiers.series import read_series, unit_of
 from retention.timeutil import utc_midnight
 
-TRUE = {"true", "1", "yes", "on"}
-FALSE = {"false", "0", "no", "off", ""}
-
-
-def _flag(data, name: str) -> bool:
-    raw = data.get(name, False)
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in TRUE | FALSE:
-        return raw.strip().lower() in TRUE
-    raise ValidationError({name: f"{raw!r} is not valid: expected true or false."})
-
 
 class DownsampleView(APIView):
     operation = ""
@@ -57,11 +46,12 @@ class DownsampleView(APIView):
     @extend_schema(
         request={"application/json": dict},
         responses={202: dict, 400: dict, 503: dict},
-        description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true/false.",
+        description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true or false "
+        "(absent: false, a real run; empty or null: 400).",
     )
     def post(self, request):
         data = params.body(request.data, "start, end and dry_run")
-        dry_run = _flag(data, "dry_run")
+        dry_run = params.flag(data, "dry_run")
         try:
             start, end = check_range(self.operation, data.get("start"), data.get("end"))
         except RangeError as exc:

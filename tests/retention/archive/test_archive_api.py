@@ -13,6 +13,7 @@ from config.celery import app
 from config.schedule import SCHEDULE
 from retention.archive.run import run_archive
 from retention.models import ArchiveObject, RetentionRun
+from tests.support.api import assert_400_naming_only
 from tests.support.archive import daily_rows
 from tests.support.worker import celery_worker, followed, output
 
@@ -101,6 +102,34 @@ def test_bad_input_is_explained(client):
     response = client.post("/retention/restore", {"start_date": "soon"}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"start_date", "end_date"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "said"),
+    [
+        ("dry_run=", "application/x-www-form-urlencoded", "given empty"),
+        ('{"dry_run": ""}', "application/json", "given empty"),
+        ('{"dry_run": null}', "application/json", "given as null"),
+    ],
+)
+def test_an_empty_or_null_dry_run_is_a_400_not_a_real_run(
+    client, local_archive, body, content_type, said
+):
+    # With an archive target set, an empty form dry_run was read as false: a real run, which
+    # deletes the rows it archived from InfluxDB.
+    response = client.post("/retention/archive", body, content_type=content_type)
+    assert_400_naming_only(response, "dry_run", said)
+    assert not RetentionRun.objects.exists()
+
+
+def test_dry_run_says_the_same_as_on_the_tier_endpoints(client, local_archive):
+    for url in ("/retention/archive", "/retention/downsample-daily"):
+        response = client.post(url, {"dry_run": "perhaps"}, format="json")
+        assert response.json() == {"dry_run": "'perhaps' is not valid: expected true or false."}
+        response = client.post(url, {"dry_run": None}, format="json")
+        assert response.json() == {"dry_run": "given as null: send true or false (leaving "
+                                   "dry_run out means false)."}  # fmt: skip
+    assert not RetentionRun.objects.exists()
 
 
 def test_restore_endpoint_reimports_a_range(client, tier, s3):

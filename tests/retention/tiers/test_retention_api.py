@@ -13,7 +13,7 @@ from retention.models import RetentionRun, TierChunk
 from retention.tiers.rows import HOURLY_RP, read_rows
 from tests.retention.conftest import T0
 from tests.support import worker as support
-from tests.support.api import token_client
+from tests.support.api import assert_400_naming_only, token_client
 
 pytestmark = pytest.mark.influxdb
 
@@ -61,6 +61,27 @@ def test_end_beyond_the_horizon_is_refused_with_the_rule(client):
     response = client.post(DAILY, {"start": str(today - timedelta(days=30))})  # a form body
     assert response.status_code == 400
     assert "only hourly data older than 90 days" in response.json()["start"]
+
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+@pytest.mark.parametrize("url", [HOURLY, DAILY])
+@pytest.mark.parametrize(
+    ("body", "content_type", "said"),
+    [
+        ("dry_run=", FORM, "given empty"),
+        ('{"dry_run": ""}', JSON, "given empty"),
+        ('{"dry_run": null}', JSON, "given as null"),
+        ('{"start": "2024-03-04", "dry_run": ""}', JSON, "given empty"),
+    ],
+)
+def test_an_empty_or_null_dry_run_is_a_400_not_a_real_run(client, url, body, content_type, said):
+    # An empty dry_run was read as false: a real run, which deletes raw points once tiered.
+    response = client.post(url, body, content_type=content_type)
+    assert_400_naming_only(response, "dry_run", f"{said}: send true or false")
+    assert not RetentionRun.objects.exists()
 
 
 def worker_env(settings) -> dict[str, str]:
