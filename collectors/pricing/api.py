@@ -136,9 +136,9 @@ def hours_parameter(query, required: str, expected: str) -> float:
     it: a 400 naming it when it is missing ("Required: " + `required`), not a number, not more
     than 0 (`expected` says what is wanted), under a minute (it would round to no time at all)
     or over a year (MAX_DURATION: added to a time it could overflow)."""
-    if query.get("hours") in (None, ""):
-        raise ValidationError({"hours": f"Required: {required}"})
     hours = params.number(query, "hours")
+    if hours is None:
+        raise ValidationError({"hours": f"Required: {required}"})
     if hours <= 0:
         raise _bad_hours(query, expected)
     if hours < MIN_HOURS:

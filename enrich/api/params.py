@@ -2,13 +2,15 @@
 
 Each reader is called as `reader(params, name, default=None, **limits)` (e.g.
 `integer(request.query_params, "days", 30, minimum=1)`) and gives `default` when the parameter
-is absent or empty. A POST body is read with `body` (form fields or a JSON object) and its
-true/false fields with `flag`."""
+is absent or empty. A parameter given more than once (`?days=1&days=30`) is a 400 naming it:
+Django would hand over the last value, and which one the caller meant is not known. A POST
+body is read with `body` (form fields each given once, or a JSON object) and its true/false
+fields with `flag`."""
 
 import functools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -34,17 +36,37 @@ def _bad(name: str, value: Any, expected: str) -> ValidationError:
     return ValidationError({name: f"{value!r} is not valid: expected {expected}."})
 
 
+def _repeated(times: int) -> str:
+    return f"given {times} times: give it once."
+
+
+def given(params, name: str) -> str | None:
+    """The one value of parameter `name` (None when absent or empty); a 400 naming it when it
+    is given more than once. `params` is a QueryDict (query string, form fields) or a dict."""
+    if hasattr(params, "getlist") and len(params.getlist(name)) > 1:
+        raise ValidationError({name: _repeated(len(params.getlist(name)))})
+    raw = params.get(name)
+    return None if raw is None or raw == "" else raw
+
+
+def once(values) -> dict[str, Any]:
+    """A QueryDict (query string or form fields) as a dict; a 400 naming each name given more
+    than once."""
+    repeated = {name: _repeated(len(all_of)) for name, all_of in values.lists() if len(all_of) > 1}
+    if repeated:
+        raise ValidationError(repeated)
+    return values.dict()
+
+
 def _parameter(parse: Callable[..., Any]) -> Callable[..., Any]:
     """A reader of one query parameter, called as `reader(params, name, default, **limits)`:
     `default` when the parameter is absent or empty, else `parse(name, raw, **limits)`, which
-    raises `_bad` for a value it cannot use."""
+    raises `_bad` for a value it cannot use (`given`: a 400 when it is repeated)."""
 
     @functools.wraps(parse)
     def read(params, name: str, default: Any = None, **limits: Any) -> Any:
-        raw = params.get(name)
-        if raw is None or raw == "":
-            return default
-        return parse(name, raw, **limits)
+        raw = given(params, name)
+        return default if raw is None else parse(name, raw, **limits)
 
     return read
 
@@ -71,6 +93,14 @@ def boolean(name: str, raw: str) -> bool:
     if raw.lower() in FALSE:
         return False
     raise _bad(name, raw, "true or false")
+
+
+@_parameter
+def choice(name: str, raw: str, allowed: Iterable[str]) -> str:
+    """One of `allowed`, written exactly so."""
+    if raw not in allowed:
+        raise _bad(name, raw, f"one of {', '.join(allowed)}")
+    return raw
 
 
 @_parameter
@@ -141,10 +171,11 @@ def duration(name: str, raw: str) -> timedelta:
 
 
 def body(data: Any, fields: str) -> dict[str, Any]:
-    """A request body as a dict: form fields or a JSON object; anything else (a JSON list,
-    string or null) is a 400 saying to send `fields` as one of those."""
-    if hasattr(data, "dict"):  # a QueryDict: form fields
-        data = data.dict()
+    """A request body as a dict: form fields, each given once (`once`), or a JSON object (whose
+    repeated keys the JSON parser has already merged); anything else (a JSON list, string or
+    null) is a 400 saying to send `fields` as one of those."""
+    if hasattr(data, "lists"):  # a QueryDict: form fields
+        data = once(data)
     if not isinstance(data, dict):
         raise ValidationError({"body": f"Send {fields} as form fields or a JSON object."})
     return data

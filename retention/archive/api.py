@@ -5,7 +5,8 @@ permission enrich.trigger_work (enrich.access).
 The archive, dry run included, runs on a worker (planning reads every daily row due, which
 can outlast a web request): 202 with the run to follow (retention.queued). `dry_run` is read
 as on the tier endpoints (params.flag): absent is false, empty or null a 400. A restore is
-limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request."""
+limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request. A form field
+given twice is a 400 naming it; nothing is queued or restored then."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status

@@ -9,7 +9,7 @@ GET filters (a bad value is a 400 naming the parameter; an unknown parameter too
 The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
 POST rebuild: start, end (local dates, both included, none before 2000; in the body or the
-query string). The rebuild reads the range's source data, more than a web request should
+query string, each once: given twice, or in both, is a 400 naming it). The rebuild reads the range's source data, more than a web request should
 wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
 `poll` (GET /retention/runs/<id>: status ok with the rows written, failed with the error, or
 skipped when another refresh or rebuild of the view was running; ask again then).
@@ -75,7 +75,7 @@ def _day(query, name: str) -> date | None:
 
 
 def _day_or_moment(query, name: str) -> date | datetime | None:
-    raw = query.get(name)
+    raw = params.given(query, name)
     if raw is not None and len(raw) == 10:
         return _day(query, name)
     return params.moment(query, name)
@@ -151,7 +151,7 @@ class ViewRebuild(APIView):
             check_view(name)
         except UnknownView:
             return _not_found(name)
-        given = {**request.query_params.dict(), **_body(request.data)}
+        given = _once(params.once(request.query_params), _body(request.data))
         for required in ("start", "end"):
             if not given.get(required):
                 raise ValidationError({required: "Required: a local date as YYYY-MM-DD."})
@@ -177,3 +177,12 @@ class ViewRebuild(APIView):
 def _body(data: Any) -> dict[str, str]:
     given = params.body(data, "start and end")
     return {key: str(value) for key, value in given.items() if value is not None}
+
+
+def _once(query: dict[str, str], body: dict[str, str]) -> dict[str, str]:
+    """The query's parameters and the body's fields together; a 400 naming one given in both
+    (which of the two was meant is not known)."""
+    both = sorted(set(query) & set(body))
+    if both:
+        raise ValidationError({both[0]: "given in the query and in the body: give it once."})
+    return {**query, **body}

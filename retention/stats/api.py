@@ -5,7 +5,6 @@ none shows "running" after its process is gone."""
 from datetime import UTC, datetime, timedelta
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,18 +16,6 @@ from retention.stats.measure import storage_stats
 
 DEFAULT_DAYS = 30
 MAX_RUNS = 5000  # a 365-day history of frequent view refreshes stays a sane response
-
-
-def _choice(query, name: str, choices) -> str | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    allowed = [value for value, _ in choices]
-    if raw not in allowed:
-        raise ValidationError(
-            {name: f"{raw!r} is not valid: expected one of {', '.join(allowed)}."}
-        )
-    return raw
 
 
 class RetentionStats(APIView):
@@ -78,8 +65,8 @@ class RetentionHistory(APIView):
     def get(self, request):
         query = request.query_params
         days = params.integer(query, "days", DEFAULT_DAYS, minimum=1, maximum=365)
-        operation = _choice(query, "type", RetentionRun.Operation.choices)
-        status = _choice(query, "status", RetentionRun.Status.choices)
+        operation = params.choice(query, "type", allowed=RetentionRun.Operation.values)
+        status = params.choice(query, "status", allowed=RetentionRun.Status.values)
         since = datetime.now(UTC) - timedelta(days=days)
         liveness.close_dead()
         runs = RetentionRun.objects.filter(started__gte=since)

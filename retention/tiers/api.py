@@ -13,8 +13,8 @@ of every day due: more than a web request should wait for): 202 with `task_id`, 
 `poll` (GET /retention/runs/<run_id>: the status, and once done the report in `details`; a
 retention policy that makes running unsafe shows as status failed with the reason).
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled", a day before 2000, an empty or null dry_run);
-nothing is recorded or queued then. 503 when the broker cannot be reached.
+data older than N days is downsampled", a day before 2000, an empty or null dry_run, a form
+field given twice); nothing is recorded or queued then. 503 when the broker cannot be reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
@@ -47,7 +47,7 @@ class DownsampleView(APIView):
         request={"application/json": dict},
         responses={202: dict, 400: dict, 503: dict},
         description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true or false "
-        "(absent: false, a real run; empty or null: 400).",
+        "(absent: false, a real run; empty or null: 400). A form field given twice is a 400.",
     )
     def post(self, request):
         data = params.body(request.data, "start, end and dry_run")
@@ -104,7 +104,7 @@ class SeriesView(APIView):
         query = request.query_params
         errors = {}
         for name in ("entity_id", "start", "end"):
-            if not query.get(name):
+            if params.given(query, name) is None:
                 errors[name] = f"Required: give ?{name}=…"
         if errors:
             raise ValidationError(errors)

@@ -1,5 +1,8 @@
 """Fixtures of the API tests: storage of the test's own, and the plan tests' site with its
-prices and carbon collected, and their signed-in client."""
+prices and carbon collected, and their signed-in client; a staff client and throttle counts of
+the test's own for the bad-input tests."""
+
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -36,6 +39,20 @@ def collected(own_storage, replay_server, monkeypatch):
         assert pipeline.collect(config, now=NOW).status == "ok"
     monkeypatch.setattr(clock, "utc_now", lambda: NOW)
     return site
+
+
+@pytest.fixture
+def own_throttle_counts(settings):
+    """Rate-limit counters of this test's own (the bad-input tests send many requests)."""
+    settings.REDIS_KEY_PREFIX = f"test-bad-input-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def staff() -> APIClient:
+    """A client signed in as a new staff user (may trigger work)."""
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("ops", is_staff=True))
+    return client
 
 
 @pytest.fixture

@@ -6,18 +6,16 @@ The test client raises a view's exception, so a 500 would fail these tests with 
 """
 
 import re
-import uuid
 from urllib.parse import urlencode
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from enrich.models import Site
 from retention.models import RetentionRun
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
 
 FAR_PAST, FAR_FUTURE = "0001-01-01", "9999-12-31"
 # What the refusals say: the days InfluxDB can hold, the largest id the database can hold.
@@ -25,18 +23,6 @@ YEARS = "from 1900-01-01 to 2199-12-31"
 A_TIME = f"a time {YEARS}"
 A_WHOLE_NUMBER = "a whole number up to 9223372036854775807"
 AT_MOST_366_DAYS = "a duration of at most 366d"
-
-
-@pytest.fixture(autouse=True)
-def own_throttle_counts(settings):
-    settings.REDIS_KEY_PREFIX = f"test-bad-input-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("ops", is_staff=True))
-    return client
 
 
 def assert_400_naming(response, parameter: str, words: str) -> None:

@@ -3,6 +3,7 @@ archive endpoints): absent is the default, a value the caller sent is read or re
 taken for false."""
 
 import pytest
+from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
 from enrich.api import params
@@ -48,3 +49,13 @@ def test_a_flag_the_caller_sent_but_did_not_say_is_refused_naming_it(raw, said):
     with pytest.raises(ValidationError) as info:
         params.flag({"dry_run": raw}, "dry_run")
     assert info.value.detail == {"dry_run": said}
+
+
+def test_a_form_body_with_a_field_given_twice_is_refused_naming_it():
+    with pytest.raises(ValidationError) as info:
+        params.body(QueryDict("dry_run=true&start=2024-01-01&dry_run=false"), "dry_run")
+    assert info.value.detail == {"dry_run": "given 2 times: give it once."}
+    assert params.body(QueryDict("dry_run=true&start=2024-01-01"), "dry_run") == {
+        "dry_run": "true",
+        "start": "2024-01-01",
+    }

@@ -110,13 +110,14 @@ def test_bad_input_is_explained(client):
         ("dry_run=", "application/x-www-form-urlencoded", "given empty"),
         ('{"dry_run": ""}', "application/json", "given empty"),
         ('{"dry_run": null}', "application/json", "given as null"),
+        ("dry_run=true&dry_run=false", "application/x-www-form-urlencoded", "given 2 times"),
     ],
 )
-def test_an_empty_or_null_dry_run_is_a_400_not_a_real_run(
+def test_an_empty_or_repeated_dry_run_is_a_400_not_a_real_run(
     client, local_archive, body, content_type, said
 ):
-    # With an archive target set, an empty form dry_run was read as false: a real run, which
-    # deletes the rows it archived from InfluxDB.
+    # With an archive target set, an empty form dry_run (and the last of two) was read as
+    # false: a real run, which deletes the rows it archived from InfluxDB.
     response = client.post("/retention/archive", body, content_type=content_type)
     assert_400_naming_only(response, "dry_run", said)
     assert not RetentionRun.objects.exists()

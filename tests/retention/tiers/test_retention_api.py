@@ -84,6 +84,28 @@ def test_an_empty_or_null_dry_run_is_a_400_not_a_real_run(client, url, body, con
     assert not RetentionRun.objects.exists()
 
 
+@pytest.mark.parametrize("url", [HOURLY, DAILY])
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ("dry_run=true&dry_run=false", "dry_run"),
+        ("dry_run=true&start=2024-03-01&start=2024-03-02&start=2024-03-03", "start"),
+    ],
+)
+def test_a_form_field_given_more_than_once_is_a_400_naming_it(client, url, body, name):
+    # The last value won: dry_run=true&dry_run=false started a real run.
+    response = client.post(url, body, content_type=FORM)
+    times = body.count(f"{name}=")
+    assert_400_naming_only(response, name, f"given {times} times: give it once.")
+    assert not RetentionRun.objects.exists()
+
+
+def test_a_multipart_field_given_twice_is_a_400_naming_it(client):
+    response = client.post(HOURLY, {"dry_run": ["true", "false"]}, format="multipart")
+    assert_400_naming_only(response, "dry_run", "given 2 times: give it once.")
+    assert not RetentionRun.objects.exists()
+
+
 def worker_env(settings) -> dict[str, str]:
     return {
         "HA_INFLUXDB_DATABASE": settings.HA_INFLUXDB_DATABASE,
