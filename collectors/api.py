@@ -1,7 +1,9 @@
-"""GET /api/enrichment/current: every source's current value for a site (PRD FR8)."""
+"""GET /api/enrichment/current: every source's current value for a site (PRD FR8).
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
+`site` (enrich.api.site) is optional with one site; 400 when it is no id or missing where
+required, 404 when no site has it, as on every endpoint taking `site`."""
+
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,25 +12,9 @@ from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
-from enrich.api import params
-from enrich.models import SOURCES, ProviderConfig, Site
+from enrich.api.site import SITE, UnknownSite, site_from_query
+from enrich.models import SOURCES, ProviderConfig
 from enrich.redis.cache import CacheUnavailable, ResponseCache
-
-
-def site_from_request(request) -> Site:
-    """The `site` parameter, optional when there is exactly one site."""
-    site_id = params.integer(request.query_params, "site", minimum=1)
-    if site_id is not None:
-        site = Site.objects.filter(pk=site_id).first()
-        if site is None:
-            raise ValidationError({"site": f"no site with id {site_id}; see /api/sites/."})
-        return site
-    sites = list(Site.objects.all()[:2])
-    if len(sites) != 1:
-        raise ValidationError(
-            {"site": f"required when there are {Site.objects.count()} sites; see /api/sites/."}
-        )
-    return sites[0]
 
 
 def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
@@ -80,17 +66,14 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
 
 class CurrentEnrichment(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "site",
-                {"type": "integer", "minimum": 1, "maximum": params.BIGGEST},
-                description="site id; optional with one site",
-            )
-        ],
-        responses={200: dict, 400: dict},
+        parameters=[SITE],
+        responses={200: dict, 400: dict, 404: dict},
     )
     def get(self, request):
-        site = site_from_request(request)
+        try:
+            site = site_from_query(request.query_params)
+        except UnknownSite as exc:
+            return Response({"site": str(exc)}, status=404)
         cache = ResponseCache()
         configs = ProviderConfig.objects.filter(site=site, enabled=True).order_by("id")
         sources = {}

@@ -49,6 +49,7 @@ from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from enrich.api import params
 from enrich.api.params import MAX_DURATION
+from enrich.api.site import SITE, site_from_query
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig, Site
 
@@ -63,21 +64,6 @@ class Conflict(Exception):
 
 def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g}h"
-
-
-def site_from_query(query) -> Site:
-    site_id = params.integer(query, "site", minimum=1)
-    if site_id is not None:
-        site = Site.objects.filter(pk=site_id).first()
-        if site is None:
-            raise LookupError(f"There is no site with id {site_id}; GET /api/sites/ lists them.")
-        return site
-    sites = list(Site.objects.all()[:2])
-    if len(sites) != 1:
-        problem = "no site exists" if not sites else "there are several sites"
-        raise ValidationError({"site": f"Required because {problem}: give ?site=<id> "
-                               "(GET /api/sites/ lists them)."})  # fmt: skip
-    return sites[0]
 
 
 def site_provider(site: Site) -> ProviderConfig:
@@ -185,13 +171,7 @@ def split_rules(query) -> dict[str, Any]:
     return {"penalty_percent": penalty, "max_windows": max_windows}
 
 
-# The `site` query parameter of every price, plan and chart endpoint (site_from_query).
 # Each parameter's schema states the limits its reader enforces (a value outside is a 400).
-SITE = OpenApiParameter(
-    "site",
-    {"type": "integer", "minimum": 1, "maximum": params.BIGGEST},
-    description="site id (optional with one site)",
-)
 SHARED_PARAMETERS = [
     OpenApiParameter(
         "hours", {"type": "number", "minimum": MIN_HOURS, "maximum": MAX_HOURS}, required=True,

@@ -31,17 +31,11 @@ from rest_framework.views import APIView
 
 from collectors import clock
 from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
-from collectors.pricing.api import (
-    SITE,
-    hours_parameter,
-    planning_answer,
-    planning_schema,
-    site_from_query,
-    split_rules,
-)
+from collectors.pricing.api import hours_parameter, planning_answer, planning_schema, split_rules
 from collectors.pricing.loads import plan_for
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
 from enrich.api import params
+from enrich.api.site import SITE, UnknownSite, site_from_query
 
 DEFAULT_HORIZON = timedelta(hours=24)
 
@@ -144,7 +138,7 @@ class LoadPlans(APIView):
     def get(self, request):
         try:
             site = site_from_query(request.query_params)
-        except LookupError as exc:
+        except UnknownSite as exc:
             return Response({"site": str(exc)}, status=404)
         now = clock.utc_now()
         loads = FlexibleLoad.objects.filter(site=site, enabled=True).select_related("site")

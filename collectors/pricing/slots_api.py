@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 from collectors import clock
 from collectors.pricing.api import (
     RESPONSES,
-    SITE,
     Conflict,
     _iso,
     answer_head,
@@ -24,6 +23,7 @@ from collectors.pricing.api import (
 )
 from collectors.pricing.store import AHEAD
 from enrich.api import params
+from enrich.api.site import SITE
 from enrich.influx import TimeseriesError
 
 

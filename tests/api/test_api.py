@@ -129,6 +129,9 @@ def test_the_schema_states_the_limits_and_the_400_of_each_operation():
             for parameter in parameters:
                 if parameter["schema"]["type"] in ("integer", "number"):
                     assert "minimum" in parameter["schema"], (method, path, parameter["name"])
+    # An unknown site is a 404 on every endpoint taking `site`, /api/enrichment/current too.
+    for path in ("/api/enrichment/current", "/api/carbon/series", "/api/plan/loads"):
+        assert "404" in paths[path]["get"]["responses"], path
     history = {p["name"]: p["schema"] for p in paths["/retention/history"]["get"]["parameters"]}
     assert (history["days"]["minimum"], history["days"]["maximum"]) == (1, 365)
     for path, method in (("/api/views/{name}", "get"), ("/api/views/{name}/rebuild", "post")):

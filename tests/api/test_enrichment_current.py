@@ -82,20 +82,33 @@ def test_no_answer_yet_is_explicit(api, seattle):
     "query, message",
     [
         ("site=abc", "'abc' is not valid: expected a whole number."),
-        ("site=999999", "no site with id 999999; see /api/sites/."),
+        ("site=0", "'0' is not valid: expected a number of 1 or more."),
     ],
 )
-def test_bad_site_parameter_is_a_400(api, seattle, query, message):
+def test_a_site_that_is_no_id_is_a_400(api, seattle, query, message):
     response = api.get(f"/api/enrichment/current?{query}")
     assert response.status_code == 400
     assert response.json() == {"site": message}
+
+
+def test_an_unknown_site_is_a_404_as_on_the_other_endpoints(api, seattle):
+    # Was a 400, where /api/carbon/series, /api/pricing/* and /api/plan/loads answer 404.
+    for url in ("/api/enrichment/current", "/api/carbon/series", "/api/plan/loads"):
+        response = api.get(f"{url}?site=999999")
+        assert response.status_code == 404, url
+        assert response.json() == {
+            "site": "There is no site with id 999999; GET /api/sites/ lists them."
+        }
 
 
 def test_site_is_required_with_several_sites(api, seattle):
     Site.objects.create(name="Other", latitude=1, longitude=1)
     response = api.get("/api/enrichment/current")
     assert response.status_code == 400
-    assert "required when there are 2 sites" in response.json()["site"]
+    assert response.json() == {
+        "site": "Required because there are several sites: give ?site=<id> "
+        "(GET /api/sites/ lists them)."
+    }
 
 
 def test_needs_authentication(seattle):
