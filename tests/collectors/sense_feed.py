@@ -64,6 +64,7 @@ class FeedServer:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each frame at once
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _next(self, path: str, query: dict[str, str]) -> Session:

@@ -73,6 +73,7 @@ class LossyInflux:
 
 class _Handler(BaseHTTPRequestHandler):
     proxy: LossyInflux
+    disable_nagle_algorithm = True  # headers and body in two writes: no delayed-ACK wait
 
     def log_message(self, *args) -> None:  # keep the test output clean
         pass

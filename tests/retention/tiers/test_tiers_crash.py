@@ -328,6 +328,8 @@ class Proxy:
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
+            for sock in (client, upstream):  # pass each piece on at once (no Nagle delay)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
