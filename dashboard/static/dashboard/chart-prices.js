@@ -27,7 +27,13 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
       return hit ? s.price : null;
     });
     var step = uPlot.paths.stepped({ align: 1 });
+    var slot = (Date.parse(prices.slots[0].end) - Date.parse(prices.slots[0].start)) / 1000;
     S.chart("prices", el, {
+      // One slot: a slot either side. Prices all 0: uPlot's 0..100 would read as 100 EUR/kWh.
+      scales: { x: { time: true, range: S.timeRange(slot) },
+                y: { range: function (u, min, max) {
+                  return min === 0 && max === 0 ? [-0.1, 0.1] : uPlot.rangeNum(min, max, 0.1, true);
+                } } },
       series: [
         {},
         { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },

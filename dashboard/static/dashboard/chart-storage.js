@@ -4,6 +4,8 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
   "use strict";
   var TIERS = [["raw", "raw_size_bytes"], ["hourly", "hourly_size_bytes"],
                ["daily", "daily_size_bytes"], ["archive", "archive_size_bytes"]];
+  var DAY = 86400;
+  var DAYS = [1, 2, 3, 7, 14, 30, 90, 180, 365, 730, 1825].map(function (n) { return n * DAY; });
   S.api("/retention/metrics", { days: 365 }).then(function (res) {
     if (!res.ok) { summary.textContent = reduction.textContent = S.problem(res); return; }
     var points = res.body.points;
@@ -25,9 +27,12 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
                     value: function (u, v, si, idx) { return idx === null ? "—" : S.bytes(points[idx][tier[1]]); } });
       if (i > 0) bands.push({ series: [i + 1, i], fill: S.color(tier[0]) + "66" });
     });
-    var opts = { series: series, bands: bands, tzDate: S.clockOf("UTC"),  // the days measured
-                 scales: { y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } },
-                 axes: [{ stroke: S.color("fg"), grid: { stroke: S.color("line") } },
+    // The days measured, labelled by date; one day (a fresh install) with a day either side.
+    var opts = { series: series, bands: bands, tzDate: S.clockOf("UTC"),
+                 scales: { x: { time: true, range: S.timeRange(DAY, DAY) },
+                           y: { range: function (u, min, max) { return [0, max * 1.05 || 1024]; } } },
+                 axes: [{ stroke: S.color("fg"), grid: { stroke: S.color("line") }, space: 80, incrs: DAYS,
+                          values: function (u, ticks) { return ticks.map(function (t) { return S.date(t * 1000); }); } },
                         { stroke: S.color("fg"), grid: { stroke: S.color("line") }, size: 90,
                           values: function (u, ticks) { return ticks.map(S.bytes); } }] };
     // With bands, the upper series' own fill would cover the ones below: fill only the first.

@@ -131,14 +131,24 @@
       { stroke: stroke, grid: { stroke: grid } },
     ];
   }
+  // The time axis' range: uPlot widens a single moment to 1000 days (an axis of years), so
+  // moments less than `least` seconds apart (default: one moment) get `pad` seconds either side.
+  function timeRange(pad, least) {
+    return function (u, min, max) {
+      var x = u.data[0], first = x[0], last = x[x.length - 1];
+      return last - first < (least || 1) ? [first - pad, last + pad] : [min, max];
+    };
+  }
   // Draws (or redraws) a chart and notes its series and points on the element for tests
-  // and assistive summaries.
+  // and assistive summaries. A lone moment gets an hour either side unless the chart says.
   function chart(name, el, opts, data) {
     var charts = window.Status.charts;
     if (charts[name]) charts[name].destroy();
     opts.width = Math.max(320, Math.min(el.parentElement.clientWidth - 16, 1100));
     opts.height = opts.height || 260;
     opts.axes = opts.axes || axes();
+    opts.scales = opts.scales || {};
+    opts.scales.x = opts.scales.x || { time: true, range: timeRange(3600) };
     if (zone && !opts.tzDate) opts.tzDate = clockOf();
     el.textContent = "";
     charts[name] = new uPlot(opts, data, el);
@@ -154,5 +164,6 @@
     run.apply(null, [window.Status].concat(elements));
   }
   window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, day: day, date: date,
-                    clockOf: clockOf, color: color, cell: cell, fill: fill, chart: chart, panel: panel, charts: {} };
+                    clockOf: clockOf, color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
+                    panel: panel, charts: {} };
 })();
