@@ -26,7 +26,8 @@ costs less than running now. The cheapest window is never dearer than running no
 saving is never negative; with `most_expensive=true` it is never positive. It is null when
 the prices from now for that long are not known.
 Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown site;
-409 no enabled price provider, its settings are incomplete, or too few prices are stored;
+409 no enabled price provider, one this enrich has no adapter for (renamed or removed), its
+settings are incomplete, or too few prices are stored;
 503 InfluxDB unreachable.
 """
 
@@ -47,9 +48,10 @@ from collectors.pricing.adapter import MIN_HOURS  # a minute, as options.window_
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
+from collectors.registry import UnknownProvider
 from enrich.api import params
 from enrich.api.params import MAX_DURATION
-from enrich.api.site import SITE, site_from_query
+from enrich.api.site import SITE, UnknownSite, site_from_query
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig, Site
 
@@ -82,16 +84,28 @@ def site_provider(site: Site) -> ProviderConfig:
     return config
 
 
-def pricing_target(query) -> tuple[Site, ProviderConfig, Any]:
-    """The site asked for, its price provider and that provider's target (Conflict when the
-    provider's settings are incomplete)."""
-    site = site_from_query(query)
-    config = site_provider(site)
+def provider_target(site: Site, config: ProviderConfig) -> Any:
+    """The target of the site's price provider; Conflict when its settings are incomplete or
+    it names a provider this enrich has no adapter for (renamed or removed since it was set)."""
     try:
-        return site, config, target_for(config)
+        return target_for(config)
     except ConfigError as exc:
         raise Conflict(f"The {config.provider} settings of site {site.name!r} are "
                        f"incomplete: {exc}") from None  # fmt: skip
+    except UnknownProvider as exc:
+        why = str(exc).rstrip(".")
+        raise Conflict(f"The electricity price provider of site {site.name!r} is set to "
+                       f"{config.provider!r}, which this enrich does not have ({why}); choose "
+                       "one in the admin (Provider configs), then wait for the first "
+                       "collection.") from None  # fmt: skip
+
+
+def pricing_target(query) -> tuple[Site, ProviderConfig, Any]:
+    """The site asked for, its price provider and that provider's target (Conflict when the
+    provider cannot be collected: `provider_target`)."""
+    site = site_from_query(query)
+    config = site_provider(site)
+    return site, config, provider_target(site, config)
 
 
 def one_currency_slots(
@@ -196,12 +210,12 @@ RESPONSES = {200: dict, 400: dict, 404: dict, 409: dict, 503: dict}
 
 def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
     """What a planning endpoint answers: `answer()`, or the error it raised as 404 (unknown
-    site), 409 (no provider, incomplete settings, too little stored: with `known` where the
-    error says how far the stored data goes), 400 (a duration the slot widths cannot make) or
-    503 (`unreadable` cannot be read)."""
+    site), 409 (no provider, one this enrich does not have, incomplete settings, too little
+    stored: with `known` where the error says how far the stored data goes), 400 (a duration
+    the slot widths cannot make) or 503 (`unreadable` cannot be read)."""
     try:
         return Response(answer())
-    except LookupError as exc:
+    except UnknownSite as exc:
         return Response({"site": str(exc)}, status=404)
     except NotEnoughData as exc:
         known = {} if exc.known is None else {"known": exc.known}

@@ -14,11 +14,12 @@ from typing import Any
 
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
-from collectors.pricing.api import Conflict, answer_head, one_currency_slots, site_provider
+from collectors.pricing.api import answer_head, one_currency_slots, provider_target, site_provider
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, stored_carbon
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
 from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import NotEnoughData
+from collectors.registry import UnknownProvider
 from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import RedisUnavailable
@@ -73,6 +74,12 @@ def site_carbon(site: Site, start: datetime, end: datetime) -> Carbon:
         except ConfigError as exc:
             notes.append(f"the {config.provider} settings are incomplete ({exc})")
             continue
+        except UnknownProvider as exc:  # renamed or removed since it was set
+            why = str(exc).rstrip(".")
+            notes.append(f"the carbon intensity provider is set to {config.provider!r}, which "
+                         f"this enrich does not have ({why}); choose one in the admin "
+                         "(Provider configs)")  # fmt: skip
+            continue
         region = _region(config, key)
         spans = carbon_spans(*stored_carbon(config.provider, region, start, end), start, end)
         if spans:
@@ -121,13 +128,10 @@ def _against(chosen: Figures, other: Figures | None, kwh: float | None) -> dict 
 
 def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
     """The plan as the API shows it; Conflict, TooFewKnown and UnreachableDuration say why
-    there is none (ConfigError of the price provider becomes a Conflict)."""
+    there is none (a price provider that cannot be collected is a Conflict: `provider_target`;
+    a carbon provider that cannot be, a note in the answer's carbon.message)."""
     config = site_provider(site)
-    try:
-        region = target_for(config).key
-    except ConfigError as exc:
-        raise Conflict(f"The {config.provider} settings of site {site.name!r} are incomplete: "
-                       f"{exc}") from None  # fmt: skip
+    region = provider_target(site, config).key
     now = wanted.now
     currency, slots = one_currency_slots(config.provider, region, now - LOOK_BACK, wanted.before)
     # read as far as forecasts go (not just to `before`), so the answer says how far that is
