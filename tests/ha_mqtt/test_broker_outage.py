@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from collectors.ha_mqtt import tasks
 from collectors.ha_mqtt.publisher import publish_all
@@ -88,12 +89,19 @@ def test_reconnects_with_backoff_and_republishes_everything(topics, tmp_path):
     reconnects: list[bool] = []
     republished = threading.Event()
 
+    def republish() -> None:
+        try:
+            publish_all(broker, topics)
+            republished.set()
+        finally:
+            # The thread's own database connection, or the test database could not be dropped
+            # at the end of the run ("being accessed by other users").
+            connection.close()
+
     def on_connect(reconnected: bool) -> None:
         reconnects.append(reconnected)
         if reconnected:  # as tasks.py does through Celery: a full publication
-            threading.Thread(
-                target=lambda: (publish_all(broker, topics), republished.set())
-            ).start()
+            threading.Thread(target=republish).start()
 
     broker.on_connect(on_connect)
     homes.carbon(homes.home())
