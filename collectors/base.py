@@ -158,6 +158,9 @@ class Adapter(ABC):
     history: ClassVar[timedelta | None] = None
     # API calls one fetch makes (for budgets): e.g. a login plus a data call.
     calls_per_fetch: ClassVar[int] = 1
+    # The measurement of current_readings' points (None: it gives none). A fetch's point
+    # there replaces one of them at the same series and time (collectors.served_store).
+    served_measurement: ClassVar[str | None] = None
 
     @classmethod
     def known_options(cls) -> frozenset[str]:
@@ -224,6 +227,13 @@ class Adapter(ABC):
         task `collectors.write_current_forecasts` writes them each minute
         (collectors.served_points). [] here: what is served is what the fetch wrote."""
         return []
+
+    def maybe_served(self, fields: Mapping[str, Any]) -> bool:
+        """Whether a stored point of served_measurement with these fields (no None) may be one
+        current_readings gave, not a fetch: a fetch writing its series and time deletes it
+        first when it would leave a field of it, and the minute task never writes over a
+        point this says no to. True here: served and fetched points look alike."""
+        return True
 
     @abstractmethod
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:

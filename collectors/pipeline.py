@@ -12,16 +12,15 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from django.conf import settings
-
 from collectors import cadence, circuit_keys, fetch_lock, history_refusals, rate_limits
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
+from collectors.served_store import write_fetched
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
 from enrich.http import AuthError, HttpError, RateLimitedError
-from enrich.influx import TimeseriesError, get_timeseries
+from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
 from enrich.readings import Reading, unwritable_tag
 from enrich.redis.budget import Budget, Taken
@@ -373,7 +372,8 @@ def _fetch_and_write(
             served=_describe_last_good(cache.last_good(config.source, config.provider, target.key)),
             error=note,
         )
-    written = get_timeseries().write(settings.INFLUXDB_DATABASE, result.readings)
+    # A point the minute task wrote at a time of this fetch is replaced whole, not merged.
+    written = write_fetched(adapter, result.readings)
     cache.put(
         config.source,
         config.provider,

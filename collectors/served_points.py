@@ -10,9 +10,12 @@ call, so InfluxDB readers (Grafana, Home Assistant's InfluxDB sensor) see what t
 Runs within one slot or after one edge overwrite the same points.
 
 The fetch of a target writes the same times with what the provider says (the 14:15 fetch
-writes the 14:15 point the task wrote at 14:15:00 from the forecast), and its point must win.
-So a target is left for the next minute while its fetch runs (the fetch's lock is held), or
-when a fetch ended between reading its answer and writing.
+writes the 14:15 point the task wrote at 14:15:00 from the forecast), and its point must win:
+it replaces the served one whole (collectors.served_store.write_fetched). So the task holds
+the target's fetch lock while it checks and writes, and a target is left for the next minute
+while its fetch runs (the lock is held by it) or when a fetch ended between reading its answer
+and taking the lock; a served point that would land on a point a fetch wrote (another target's
+of the same series) is left out.
 """
 
 import logging
@@ -20,13 +23,14 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
-from collectors import fetch_lock
+from collectors import fetch_lock, served_store
 from collectors.pipeline import target_for
 from collectors.registry import adapter_for
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig
 from enrich.readings import unwritable_tag
 from enrich.redis.cache import CachedAnswer, ResponseCache
+from enrich.redis.lock import RunLock
 
 logger = logging.getLogger("collectors")
 
@@ -47,27 +51,47 @@ def write_served_points(configs: Iterable[ProviderConfig]) -> dict[str, int]:
         ]
         if not readings:
             continue
-        if fetching := _fetching(cache, config, target.key, answer):
-            logger.info(
-                "write_current_forecasts: %s/%s %s: %s; left to the next minute",
-                config.source,
-                config.provider,
-                target.key,
-                fetching,
-            )
-            deferred += 1
-            continue
-        written += get_timeseries().write(settings.INFLUXDB_DATABASE, readings)
+        lock = fetch_lock.served_lock_for(config.source, config.provider, target.key)
+        try:
+            if fetching := _fetching(cache, lock, config, target.key, answer):
+                logger.info(
+                    "write_current_forecasts: %s/%s %s: %s; left to the next minute",
+                    config.source,
+                    config.provider,
+                    target.key,
+                    fetching,
+                )
+                deferred += 1
+                continue
+            readings, left_out = served_store.beside_fetched(adapter, readings)
+            for reading in left_out:
+                logger.info(
+                    "write_current_forecasts: %s/%s %s: a fetched point is stored at %s %s; "
+                    "not written over",
+                    config.source,
+                    config.provider,
+                    target.key,
+                    reading.time.isoformat(),
+                    reading.tags,
+                )
+            if readings:
+                written += get_timeseries().write(settings.INFLUXDB_DATABASE, readings)
+        finally:
+            fetch_lock.release(lock)
     return {"targets": targets, "points_written": written, "deferred": deferred}
 
 
 def _fetching(
-    cache: ResponseCache, config: ProviderConfig, key: str, answer: CachedAnswer | None
+    cache: ResponseCache,
+    lock: RunLock,
+    config: ProviderConfig,
+    key: str,
+    answer: CachedAnswer | None,
 ) -> str:
-    """Why a fetch of this target may write after us (its point must win), or ""."""
-    holder = fetch_lock.lock_for(config.source, config.provider, key).holder()
-    if holder is not None:
-        return f"{holder} is fetching it"
+    """Why a fetch of this target may write after us (its point must win), or "" once we hold
+    its lock (no fetch writes until we release it)."""
+    if not fetch_lock.take(lock):
+        return f"{lock.holder() or 'a collect run'} is fetching it"
     latest = cache.last_good(config.source, config.provider, key)
     if (latest and latest.fetched_at) != (answer and answer.fetched_at):
         return "a fetch ended meanwhile"

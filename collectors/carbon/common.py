@@ -33,12 +33,16 @@ LBS_PER_MWH_TO_G_PER_KWH = 0.453592
 # over its life cycle; a marginal coal plant ~1,000) stays far below 5,000.
 MAX_GCO2_KWH = 5000.0
 HORIZONS = {"forecast_1h": timedelta(hours=1), "forecast_24h": timedelta(hours=24)}
+# The fields of the point written for the forecast slot served now (collectors.carbon.now).
+SERVED_FIELDS = frozenset({GCO2_KWH, IS_FORECAST, *HORIZONS})
 
 
 class CarbonAdapter(Adapter):
     """The base of the carbon adapters: the value now is computed when asked, from the stored
     forecast slot covering the moment of the request once the fetched slot is over, and
     written as a point each minute (collectors.carbon.now)."""
+
+    served_measurement = MEASUREMENT
 
     def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
         from collectors.carbon.now import current_value
@@ -49,6 +53,12 @@ class CarbonAdapter(Adapter):
         from collectors.carbon.now import current_readings
 
         return current_readings(self.provider, answer)
+
+    def maybe_served(self, fields: Mapping[str, Any]) -> bool:
+        """A served point has only SERVED_FIELDS, with `is_forecast` true; a fetched one has
+        `is_forecast` false, or a field the served one never has (`moer_percentile`,
+        `intensity_index`, the shares, `is_estimated`)."""
+        return fields.get(IS_FORECAST) is True and fields.keys() <= SERVED_FIELDS
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ nothing stored, InfluxDB unreadable) the cached answer is served as it is.
 `current_readings` is that served slot as the `carbon_intensity` point the beat task
 `collectors.write_current_forecasts` writes every minute (collectors.served_points): at the
 slot start, in the series of the stored forecast (its tags), with `is_forecast` true and the
-gCO2/kWh and horizons served. Nothing else: `moer_percentile` is the fetched point's, and
-`slot_minutes` would stay behind when the fetch of that slot overwrites the point (a fetched
-point has none). None while the fetched slot runs: the fetch wrote that point.
+gCO2/kWh and horizons served (common.SERVED_FIELDS). Nothing else: `moer_percentile` is
+the fetched point's, and `slot_minutes` the forecast's (a `carbon_intensity` point has none);
+with only these fields a served point is told from a fetched one (CarbonAdapter.maybe_served),
+which replaces it whole (collectors.served_store). None while the fetched slot runs: the fetch
+wrote that point.
 """
 
 import logging
@@ -36,8 +38,6 @@ logger = logging.getLogger("collectors")
 AHEAD = timedelta(hours=25)  # far enough for forecast_24h
 # Fields of the fetched slot alone: not true of a later slot.
 SLOT_ONLY = ("intensity_index", "renewable_percentage", "fossil_free_percentage", "is_estimated")
-# The fields of the point written for a forecast slot (current_readings).
-POINT_FIELDS = (common.GCO2_KWH, common.IS_FORECAST, *common.HORIZONS)
 
 
 def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] | None:
@@ -96,5 +96,5 @@ def current_readings(provider: str, answer: CachedAnswer | None) -> list[Reading
             value["time"],
         )
         return []
-    fields = {name: value[name] for name in POINT_FIELDS if name in value}
+    fields = {name: value[name] for name in common.SERVED_FIELDS if name in value}
     return [Reading(common.MEASUREMENT, fields, start, series[0])]

@@ -15,10 +15,10 @@ from collectors import clock, fetch_lock, pipeline
 from collectors.carbon.common import LBS_PER_MWH_TO_G_PER_KWH
 from collectors.ha_mqtt.entities import carbon_states, source_entry
 from enrich.influx import get_timeseries
-from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
 from tests.collectors import scenarios_carbon
 from tests.support.beat import run_every_minute_collectors
+from tests.support.carbon_sites import watttime_config
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -54,18 +54,6 @@ def moer_forecast() -> dict[datetime, float]:
         datetime.fromisoformat(p["point_time"]): p["value"] * LBS_PER_MWH_TO_G_PER_KWH
         for p in payload["data"]
     }
-
-
-def watttime_config(replay_server, replies=None) -> ProviderConfig:
-    """The WattTime scenario's site and provider config (its answers from the replay server)."""
-    site_info, credentials, _ = scenarios_carbon.watttime(replay_server, replies)
-    site = Site.objects.create(name=site_info.name, latitude=site_info.latitude,
-                               longitude=site_info.longitude, timezone=site_info.timezone,
-                               grid_region=site_info.grid_region)  # fmt: skip
-    return ProviderConfig.objects.create(site=site, source="carbon_intensity",
-                                         provider="watttime", username=credentials.username,
-                                         password=credentials.password,
-                                         options=dict(credentials.options))  # fmt: skip
 
 
 def test_watttime_serves_the_5_minute_slot_covering_each_minute(

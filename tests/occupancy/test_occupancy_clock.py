@@ -21,13 +21,19 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 FETCHED = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
 
 
-def serve_workday_with_a_dentist_at_10_07(google) -> None:
+def workday_with_the_dentist(google, start: str, end: str) -> list[dict]:
+    """The workday's documented events, the dentist moved to `start`-`end` (Berlin)."""
     items = []
     for page in (1, 2):
         items += google.load_fixture(f"google/events_workday_page{page}.json")["items"]
     [dentist] = [e for e in items if e.get("summary") == "Dentist"]
-    dentist["start"]["dateTime"] = "2026-05-04T10:07:00+02:00"
-    dentist["end"]["dateTime"] = "2026-05-04T10:50:00+02:00"
+    dentist["start"]["dateTime"] = f"2026-05-04T{start}:00+02:00"
+    dentist["end"]["dateTime"] = f"2026-05-04T{end}:00+02:00"
+    return items
+
+
+def serve_workday_with_a_dentist_at_10_07(google) -> None:
+    items = workday_with_the_dentist(google, "10:07", "10:50")
     google.add("GET", PRIMARY, json={"kind": "calendar#events", "items": items})
 
 
@@ -113,3 +119,34 @@ def test_influxdb_shows_an_event_off_the_quarter_hours_from_its_first_minute(
                           "prepare_time"):  # fmt: skip
                 assert row.values[field] == served[person].get(field), (person, field)
     assert len(google.requests) == calls  # no fetch: the last one's predictions
+
+
+def test_a_fetch_at_a_served_edge_replaces_its_points_whole(
+    influx, google, calendar, monkeypatch, settings
+):
+    """The dentist moved to 10:15, the quarter hour of the next fetch: beat's minute task writes
+    the 10:15 points first (not home, arriving 20:30); the 10:15 fetch finds every away event
+    deleted, and its points are all that is left at 10:15: home, with no arrival time."""
+    connect(calendar, expires_in=timedelta(hours=1))
+    items = workday_with_the_dentist(google, "10:15", "11:00")
+    google.add("GET", PRIMARY, json={"kind": "calendar#events", "items": items})
+    home_only = [e for e in items if e.get("eventType") == "workingLocation"]
+    google.add("GET", PRIMARY, json={"kind": "calendar#events", "items": home_only})
+    assert pipeline.collect(calendar, now=FETCHED).status == "ok"
+    edge = datetime(2026, 5, 4, 8, 15, tzinfo=UTC)
+    monkeypatch.setattr(clock, "utc_now", lambda: edge)
+    run_every_minute_collectors()
+    database = settings.INFLUXDB_DATABASE
+    served = newest_points(influx, database, edge)
+    assert {row.time for row in served.values()} == {edge}
+    assert served["household"].values["currently_home"] is False
+    assert served["household"].values["next_arrival_time"] == "2026-05-04T20:30:00+02:00"
+
+    assert pipeline.collect(calendar, now=edge).status == "ok"
+    run_every_minute_collectors()
+    fetched = newest_points(influx, database, edge)
+    assert set(fetched) == set(served)
+    for person, row in fetched.items():
+        assert row.time == edge, person
+        fields = {k: v for k, v in row.values.items() if v is not None}
+        assert fields == {"currently_home": True, "wfh_today": True, "confidence": 0.95}, person

@@ -130,6 +130,8 @@ class GoogleCalendarAdapter(Adapter):
     budget_scope = "account"
     history = None  # a prediction is about now; nothing to backfill
     calls_per_fetch = 1
+    # A prediction's points are replaced whole, served or a rerun's (maybe_served: always).
+    served_measurement = ahead.MEASUREMENT
 
     # The OAuth tokens live in enrich.models.OAuthConnection (collectors.occupancy.google.tokens).
     def credentials(self, config: Any, *, fetching: bool) -> Credentials:
