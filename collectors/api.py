@@ -12,7 +12,7 @@ from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
-from enrich.api.site import SITE, UnknownSite, site_from_query
+from enrich.api.site import SITE, site_from_query
 from enrich.models import SOURCES, ProviderConfig
 from enrich.redis.cache import CacheUnavailable, ResponseCache
 
@@ -70,10 +70,7 @@ class CurrentEnrichment(APIView):
         responses={200: dict, 400: dict, 404: dict},
     )
     def get(self, request):
-        try:
-            site = site_from_query(request.query_params)
-        except UnknownSite as exc:
-            return Response({"site": str(exc)}, status=404)
+        site = site_from_query(request.query_params)  # an unknown site: 404
         cache = ResponseCache()
         configs = ProviderConfig.objects.filter(site=site, enabled=True).order_by("id")
         sources = {}

@@ -183,7 +183,9 @@ def test_every_endpoint_the_docs_call_answers_that_method_and_reads_its_paramete
                 wrong.append(f"{page}: {span}: {view.__name__} does not answer {method}")
             source = inspect.getsource(inspect.getmodule(view))
             for name in re.findall(r"(?:^|&)(\w+)=", query):
-                if f'"{name}"' not in source:
+                # `site` is read by one reader (enrich.api.site), declared by its SITE schema.
+                shared = name == "site" and "SITE" in source
+                if f'"{name}"' not in source and not shared:
                     wrong.append(f"{page}: {span}: {view.__module__} does not read {name}")
     assert not wrong, wrong
 

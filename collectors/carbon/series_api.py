@@ -16,7 +16,7 @@ from collectors import clock
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.pricing.api import RESPONSES, _iso
 from enrich.api import params
-from enrich.api.site import SITE, UnknownSite, site_from_query
+from enrich.api.site import SITE, site_from_query
 from enrich.influx import TimeseriesError, quote_ident, stored_rows
 from enrich.models import ProviderConfig
 
@@ -56,10 +56,7 @@ class CarbonSeries(APIView):
     )
     def get(self, request):
         hours = params.integer(request.query_params, "hours", 24, minimum=1, maximum=168)
-        try:
-            site = site_from_query(request.query_params)
-        except UnknownSite as exc:
-            return Response({"site": str(exc)}, status=404)
+        site = site_from_query(request.query_params)  # an unknown site: 404
         config = (
             ProviderConfig.objects.filter(site=site, source="carbon_intensity", enabled=True)
             .order_by("id")

@@ -51,7 +51,7 @@ from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_
 from collectors.registry import UnknownProvider
 from enrich.api import params
 from enrich.api.params import MAX_DURATION
-from enrich.api.site import SITE, UnknownSite, site_from_query
+from enrich.api.site import SITE, site_from_query
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig, Site
 
@@ -209,14 +209,13 @@ RESPONSES = {200: dict, 400: dict, 404: dict, 409: dict, 503: dict}
 
 
 def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
-    """What a planning endpoint answers: `answer()`, or the error it raised as 404 (unknown
-    site), 409 (no provider, one this enrich does not have, incomplete settings, too little
-    stored: with `known` where the error says how far the stored data goes), 400 (a duration
-    the slot widths cannot make) or 503 (`unreadable` cannot be read)."""
+    """What a planning endpoint answers: `answer()`, or the error it raised as 409 (no
+    provider, one this enrich does not have, incomplete settings, too little stored: with
+    `known` where the error says how far the stored data goes), 400 (a duration the slot
+    widths cannot make) or 503 (`unreadable` cannot be read); an unknown site is DRF's 404
+    (enrich.api.site.UnknownSite)."""
     try:
         return Response(answer())
-    except UnknownSite as exc:
-        return Response({"site": str(exc)}, status=404)
     except NotEnoughData as exc:
         known = {} if exc.known is None else {"known": exc.known}
         return Response({"detail": str(exc), **known}, status=409)

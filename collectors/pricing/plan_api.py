@@ -35,7 +35,7 @@ from collectors.pricing.api import hours_parameter, planning_answer, planning_sc
 from collectors.pricing.loads import plan_for
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
 from enrich.api import params
-from enrich.api.site import SITE, UnknownSite, site_from_query
+from enrich.api.site import SITE, site_from_query
 
 DEFAULT_HORIZON = timedelta(hours=24)
 
@@ -136,10 +136,7 @@ class LoadPlans(APIView):
         responses={200: dict, 400: dict, 404: dict},
     )
     def get(self, request):
-        try:
-            site = site_from_query(request.query_params)
-        except UnknownSite as exc:
-            return Response({"site": str(exc)}, status=404)
+        site = site_from_query(request.query_params)  # an unknown site: 404
         now = clock.utc_now()
         loads = FlexibleLoad.objects.filter(site=site, enabled=True).select_related("site")
         return Response(

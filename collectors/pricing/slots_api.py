@@ -23,7 +23,7 @@ from collectors.pricing.api import (
 )
 from collectors.pricing.store import AHEAD
 from enrich.api import params
-from enrich.api.site import SITE, UnknownSite
+from enrich.api.site import SITE
 from enrich.influx import TimeseriesError
 
 
@@ -42,8 +42,6 @@ class PricingSlots(APIView):
             currency, slots = one_currency_slots(
                 config.provider, target.key, now - timedelta(hours=2), now + within
             )
-        except UnknownSite as exc:
-            return Response({"site": str(exc)}, status=404)
         except Conflict as exc:
             return Response({"detail": str(exc)}, status=409)
         except TimeseriesError as exc:

@@ -2,11 +2,11 @@
 prices, plans and charts): a site id, optional when exactly one site exists.
 
 An id that is no id (`abc`, `0`), a missing one where it is required, or one given twice is a
-400 naming `site`; an id no site has is an `UnknownSite`, which each endpoint answers as a
-404 naming `site`."""
+400 naming `site`; an id no site has is an `UnknownSite`: DRF answers it as a 404 naming
+`site`."""
 
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 from enrich.api import params
 from enrich.models import Site
@@ -19,8 +19,11 @@ SITE = OpenApiParameter(
 )
 
 
-class UnknownSite(LookupError):
-    """No site has the id asked for (HTTP 404)."""
+class UnknownSite(NotFound):
+    """No site has the id asked for: a 404 whose body names `site`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"site": message})
 
 
 def site_from_query(query) -> Site:
