@@ -83,7 +83,7 @@ def test_single_points_get_an_axis_around_them(
 
     hour = hour_of(read_clock).timestamp()
     prices = drawn(browser, "prices")
-    assert prices["x"] == [hour - 3600, hour + 3600]
+    assert prices["x"] == [hour - 3600, hour + 2 * 3600]  # the slot drawn to its end
     assert prices["y"] == [-0.1, 0.1]
     assert browser.find_element(By.ID, "price-summary").text.startswith("1 price slots from")
     carbon = drawn(browser, "carbon")

@@ -10,12 +10,11 @@ from django.contrib.auth.models import User
 
 from collectors import clock
 from collectors.models import FlexibleLoad
-from enrich.models import ProviderConfig, Site
 from retention.stats import metrics
 from retention.timeutil import floor_day
 from tests.dashboard.browser import BROWSER_TEST, log_in
 from tests.support.chromium import wait_for
-from tests.support.status_home import collect_all
+from tests.support.status_home import awattar_site
 
 pytestmark = BROWSER_TEST
 
@@ -39,11 +38,7 @@ def autumn_home(settings, isolated, replay_server, monkeypatch):
         row["end_timestamp"] = int((start + timedelta(hours=1)).timestamp() * 1000)
         row["marketprice"] = CHEAP.get(start, 100.0)
     replay_server.add("GET", "/v1/marketdata", json=payload)
-    site = Site.objects.create(name="Berlin flat", latitude=52.52, longitude=13.405,
-                               timezone="Europe/Berlin", pricing_region="DE")  # fmt: skip
-    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar",
-                                  options={"base_url": replay_server.url})  # fmt: skip
-    assert collect_all(site, NOW) == {"awattar": "ok"}
+    site = awattar_site(replay_server, "Berlin flat", NOW)
     FlexibleLoad.objects.create(site=site, name="Dishwasher", hours=1, deadline=time(6))
     # Done by 02:30, which zoneinfo takes as the first one (CEST).
     FlexibleLoad.objects.create(site=site, name="Heat pump", hours=1, deadline=time(2, 30))

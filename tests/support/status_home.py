@@ -168,6 +168,17 @@ def collect_all(site: Site, now: datetime | None = None) -> dict[str, str]:
     return {c.provider: pipeline.collect(c, now=now).status for c in site.providers.all()}
 
 
+def awattar_site(server: ReplayServer, name: str, now: datetime) -> Site:
+    """A site in Berlin priced by aWATTar alone, through `server` (the caller has registered
+    its /v1/marketdata answer), collected once at `now`."""
+    site = Site.objects.create(name=name, latitude=52.52, longitude=13.405,
+                               timezone="Europe/Berlin", pricing_region="DE")  # fmt: skip
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar",
+                                  options={"base_url": server.url})  # fmt: skip
+    assert collect_all(site, now) == {"awattar": "ok"}
+    return site
+
+
 def seed_status_home(server: ReplayServer, ha_database: str, days: int = 10,
                      entities: int = 12, now: datetime | None = None) -> Site:  # fmt: skip
     """Everything above, with prices and carbon intensity for the hour of `now` (default: the

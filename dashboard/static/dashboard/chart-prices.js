@@ -1,6 +1,8 @@
 // Prices for the known horizon as slots, the cheapest window for the chosen duration drawn
 // as a second series over the slots it uses, the plan chosen in the Plan panel as a third
-// (plan.js hands it over with S.showPlan).
+// (plan.js hands it over with S.showPlan). Each series is a step chart: a slot's price holds from
+// its start to its end, so the last slot is closed by one more point at its end repeating its
+// value (else uPlot would end the line at the last slot's start, drawing that slot without width).
 window.Status.panel(["price-chart", "price-summary", "window-hours"], function (S, el, summary, hours) {
   "use strict";
   var slots = null;
@@ -27,22 +29,30 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
       return hit ? s.price : null;
     });
     var step = uPlot.paths.stepped({ align: 1 });
+    var last = prices.slots[prices.slots.length - 1];
     var slot = (Date.parse(prices.slots[0].end) - Date.parse(prices.slots[0].start)) / 1000;
+    function closed(values) { return values.concat([values[values.length - 1]]); }
     S.chart("prices", el, {
       // One slot: a slot either side. Prices all 0: uPlot's 0..100 would read as 100 EUR/kWh.
-      scales: { x: { time: true, range: S.timeRange(slot) },
+      scales: { x: { time: true, range: S.timeRange(slot, slot + 1) },
                 y: { range: function (u, min, max) {
                   return min === 0 && max === 0 ? [-0.1, 0.1] : uPlot.rangeNum(min, max, 0.1, true);
                 } } },
       series: [
-        {},
+        // The legend names the slot under the cursor; the closing point is the last slot's.
+        { label: "Slot", value: function (u, v, si, i) {
+          if (i == null) return null;
+          var s = prices.slots[Math.min(i, prices.slots.length - 1)];
+          return S.time(s.start) + " to " + S.time(s.end);
+        } },
         { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },
         { label: "Cheapest " + hours.value + " h", stroke: S.color("cheap"), fill: S.color("cheap") + "55",
           paths: step, width: 3, spanGaps: false },
         { label: "Plan" + (plan ? ": " + plan.label : " (none)"), stroke: S.color("plan"),
           fill: S.color("plan") + "44", paths: step, width: 3, dash: [8, 4], spanGaps: false },
       ],
-    }, [x, y, cheap, inPlan]);
+    }, [x.concat([Date.parse(last.end) / 1000]), closed(y), closed(cheap), closed(inPlan)]);
+    el.dataset.points = String(prices.slots.length);  // the slots, not the closing point
     el.dataset.highlight = inWindow.join(",");
     el.dataset.planHighlight = planned.join(",");
     var text = prices.slots.length + " price slots from " + S.time(prices.slots[0].start) +

@@ -1,0 +1,62 @@
+"""The price chart's step lines in a real browser: a slot's price holds until the slot's end,
+so every stepped series (price, cheapest window, plan) is drawn to the last slot's end with the
+last slot's value, and the legend at that end names the last slot, not one more. aWATTar's
+quarter-hour slots (as since Oct 2025), the last three hours the cheapest, so the cheapest 3 h
+window and the plan (no loads: a 3 h load, by price only) both lie in the last slots."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
+from tests.support.status_home import awattar_site
+
+pytestmark = BROWSER_TEST
+QUARTER = timedelta(minutes=15)
+EUR_PER_MWH = [200.0] * 4 + [50.0] * 11 + [42.0]  # the last slot alone at 42
+
+
+@pytest.fixture
+def quarter_hours(isolated, replay_server, read_clock, settings):
+    """A site with 16 aWATTar quarter-hour slots from the running one; returns them as the
+    replay server answered them."""
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
+    payload = replay_server.load_fixture("awattar/marketdata_hourly.json")
+    first = read_clock.replace(minute=read_clock.minute // 15 * 15, second=0, microsecond=0)
+    starts = [int((first + i * QUARTER).timestamp() * 1000) for i in range(len(EUR_PER_MWH))]
+    payload["data"] = [
+        {**payload["data"][0], "start_timestamp": ms, "end_timestamp": ms + 900_000,
+         "marketprice": price}
+        for ms, price in zip(starts, EUR_PER_MWH, strict=True)
+    ]  # fmt: skip
+    replay_server.add("GET", "/v1/marketdata", json=payload)
+    awattar_site(replay_server, "Flat", read_clock)
+    return payload["data"]
+
+
+def test_every_step_series_ends_at_the_last_slots_end(live_server, quarter_hours, browser):
+    User.objects.create_user("reader", password="read-only-password")
+    browser.set_window_size(1280, 2600)
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+    drawn = browser.execute_script(
+        "var u = Status.charts.prices, n = u.data[0].length;"
+        "function legend(i) { u.setLegend({idx: i}); return Array.from("
+        "  u.root.querySelectorAll('.u-legend .u-value'), function (e) { return e.textContent; }); }"
+        "return {x: u.data[0], series: u.data.slice(1).map(function (s) { return s[n - 1]; }),"
+        "        previous: u.data.slice(1).map(function (s) { return s[n - 2]; }),"
+        "        legend: [legend(n - 2), legend(n - 1)]};"
+    )
+    ends = [slot["end_timestamp"] / 1000 for slot in quarter_hours]
+    starts = [slot["start_timestamp"] / 1000 for slot in quarter_hours]
+    # One point per slot start, then the last slot's end.
+    assert drawn["x"] == [*starts, ends[-1]]
+    # Price, cheapest 3 h window and plan all hold the last slot's price to its end.
+    assert drawn["series"] == [0.042, 0.042, 0.042]
+    assert drawn["previous"] == [0.042, 0.042, 0.042]
+    # The legend at the end point shows the last slot (its start to its end), as at its start.
+    at_start, at_end = drawn["legend"]
+    assert at_end == at_start and at_end[1:] == ["0.042"] * 3, drawn["legend"]
+    assert browser.find_element("id", "price-chart").get_attribute("data-points") == "16"
