@@ -6,11 +6,23 @@
   var site = root ? root.dataset.site : "";
   // Requests in flight; when the last one has been rendered, <html data-loaded> says after
   // how many ms since navigation start (the browser test waits for it, bench.status_page
-  // reports it).
+  // reports it). Not before every script has run (DOMContentLoaded follows the deferred
+  // scripts): the first panel's answer may come while a later script is still loading, and
+  // the page would have said it was loaded before that panel had asked anything.
   var pending = 0;
+  var started = false;
+  function check() {
+    if (started && pending === 0) {
+      document.documentElement.dataset.loaded = String(Math.round(performance.now()));
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    started = true;
+    setTimeout(check, 0); // after the other scripts' DOMContentLoaded handlers
+  });
   function settled() {
     pending -= 1;
-    if (pending === 0) document.documentElement.dataset.loaded = String(Math.round(performance.now()));
+    check();
   }
   function api(path, query) {
     pending += 1;
