@@ -7,7 +7,6 @@ Nothing invented is ever written: a failed run writes no points.
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -17,13 +16,13 @@ from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Tar
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
 from collectors.served_store import write_fetched
+from collectors.spending import Spending, budget_for, budget_spec
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
 from enrich.http import AuthError, HttpError, RateLimitedError
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
 from enrich.readings import Reading, unwritable_tag
-from enrich.redis.budget import Budget, Taken
 from enrich.redis.cache import CachedAnswer, ResponseCache
 from enrich.redis.client import RedisUnavailable
 
@@ -133,23 +132,6 @@ def _describe_last_good(answer: CachedAnswer | None) -> str:
     return f"last good answer from {answer.fetched_at.isoformat()} ({int(answer.age_seconds)} s old, stale)"
 
 
-def budget_spec(config: ProviderConfig) -> str:
-    """The API budget of this config: options.budget, else the provider's own ("" = none)."""
-    adapter = adapter_for(config.source, config.provider)
-    return (config.options or {}).get("budget") or adapter.budget or ""
-
-
-def _budget(config: ProviderConfig, target: Target, creds: Credentials) -> Budget | None:
-    adapter = adapter_for(config.source, config.provider)
-    spec = budget_spec(config)
-    if not spec:
-        return None
-    try:
-        return Budget.from_spec(config.provider, spec, target=adapter.budget_key(target, creds))
-    except ValueError as exc:
-        raise ConfigError(f"{config}: options.budget: {exc}") from None
-
-
 def _fresh(cache: ResponseCache, source: str, provider: str, key: str) -> bool:
     """A cached answer spares the call — unless it expires within the next few seconds:
     beat fires each source about one TTL apart (5 min meters, 5 min cache), and a run that
@@ -199,7 +181,7 @@ def collect(
             adapter = adapter_for(source, provider)
             plain = credentials(config)
             limited = (adapter.budget_key(target, plain),)
-            budget = _budget(config, target, plain)
+            budget = budget_for(config, target, plain)
             slower = cadence.lowered(
                 adapter, target, plain, budget, config.interval_seconds, budget_spec(config)
             )
@@ -235,9 +217,9 @@ def collect(
             else:
                 window = replace(_window(config, target, now), calls=calls)
                 creds = credentials(config, fetching=True)
-                settle = partial(_settle, budget, taken, provider, *limited)
+                spend = Spending(budget, taken, provider, *limited)
                 fresh = _fresh_for(cache.ttl_for(source), now, dispatched)
-                outcome = _fetch_and_write(config, target, creds, window, cache, now, settle, fresh)
+                outcome = _fetch_and_write(config, target, creds, window, cache, now, spend, fresh)
                 if slower:
                     outcome.served = f"{outcome.served}; {slower.note}"
     except EXPECTED_FAILURES as exc:
@@ -314,20 +296,6 @@ def _writable(readings: list[Reading]) -> tuple[list[Reading], list[str]]:
     return kept, notes
 
 
-def _settle(
-    budget: Budget | None,
-    taken: Taken | None,
-    provider: str,
-    scope: str | None,
-    result: FetchResult,
-) -> None:
-    """Give the budget back the reserved calls the fetch did not make (when it counts them),
-    and keep the Retry-After of a history call the provider rate limited."""
-    rate_limits.remember(provider, scope, result.history_error)
-    if budget is not None and taken is not None and result.calls is not None:
-        budget.give_back(taken, taken.calls - result.calls)
-
-
 def _fetch_and_write(
     config,
     target: Target,
@@ -335,12 +303,13 @@ def _fetch_and_write(
     window: Window,
     cache: ResponseCache,
     now: datetime,
-    settle: Callable[[FetchResult], None],
+    spend: Spending,
     fresh_seconds: int,
 ) -> Outcome:
     adapter = adapter_for(config.source, config.provider)
-    result: FetchResult = adapter.fetch(target, creds, window)
-    settle(result)
+    with spend.counted():  # every retry is paid for from the budget before it goes out
+        result: FetchResult = adapter.fetch(target, creds, window)
+    spend.settle(result)
     circuit_keys.save(config.site_id, result.kept)  # before the write: no point under a key lost
     notes, status = [window.history_skipped, *result.notes], "ok"
     if result.history_error is not None:

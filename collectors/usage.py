@@ -4,7 +4,7 @@
 from datetime import UTC, datetime, time
 from typing import Any
 
-from collectors import pipeline
+from collectors import pipeline, spending
 from collectors.base import Target
 from collectors.models import CollectorRun
 from collectors.registry import adapter_for
@@ -16,7 +16,7 @@ from enrich.redis.client import RedisUnavailable
 def budget_use(config: ProviderConfig, target: Target) -> dict[str, Any] | None:
     """{spec, limit, period_seconds, used, remaining} of the budget this config's calls count
     against (the same Redis window the pipeline takes from); None when it has none."""
-    spec = pipeline.budget_spec(config)
+    spec = spending.budget_spec(config)
     if not spec:
         return None
     adapter = adapter_for(config.source, config.provider)

@@ -7,10 +7,12 @@ time the provider asked us to wait. Each attempt is logged once on the `enrich.h
 with secrets scrubbed from URLs, bodies and exception text; headers are never logged.
 
 The parts: `policy` (timeouts, retries, backoff, Retry-After), `errors` (the classes and
-their messages), `scrubbing` (secrets out of logs and records), `client` (the session and
-the calls). Import from `enrich.http`; this module re-exports what callers use.
+their messages), `scrubbing` (secrets out of logs and records), `attempts` (the requests a
+fetch really sends, retries included, and whether a retry is paid for), `client` (the session
+and the calls). Import from `enrich.http`; this module re-exports what callers use.
 """
 
+from enrich.http.attempts import Attempts, counting, retry_refused, sending
 from enrich.http.client import USER_AGENT, get_json, get_session, post_json, request, request_json
 from enrich.http.errors import (
     AuthError,
@@ -19,6 +21,7 @@ from enrich.http.errors import (
     PermanentError,
     RateLimitedError,
     TransientError,
+    attempts_made,
     malformed,
 )
 from enrich.http.policy import HttpPolicy, backoff_delay, parse_retry_after
@@ -27,6 +30,7 @@ from enrich.http.scrubbing import EXCERPT_CHARS, scrub_text, scrub_url
 __all__ = [
     "EXCERPT_CHARS",
     "USER_AGENT",
+    "Attempts",
     "AuthError",
     "HttpError",
     "HttpPolicy",
@@ -34,7 +38,9 @@ __all__ = [
     "PermanentError",
     "RateLimitedError",
     "TransientError",
+    "attempts_made",
     "backoff_delay",
+    "counting",
     "get_json",
     "get_session",
     "malformed",
@@ -42,6 +48,8 @@ __all__ = [
     "post_json",
     "request",
     "request_json",
+    "retry_refused",
     "scrub_text",
     "scrub_url",
+    "sending",
 ]

@@ -3,7 +3,8 @@
 
 Each call follows its `HttpPolicy` (timeout, retries with backoff, Retry-After), raises only
 the classes of `enrich.http.errors`, and logs each attempt once on the `enrich.http` logger
-with the URL scrubbed; headers are never logged.
+with the URL scrubbed; headers are never logged. Each attempt is counted, and a retry goes out
+only once paid for, where someone counts (`enrich.http.attempts`: the pipeline's API budgets).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest
 
+from enrich.http.attempts import retry_refused, sending
 from enrich.http.errors import (
     TransientError,
     connection_failed,
@@ -104,6 +106,10 @@ class _Attempt:
         self.log("retry", status, logging.WARNING, f"retry_in={delay:.2f}s")
         time.sleep(delay)
 
+    def given_up(self, outcome: str, status: int | str, refused: str) -> None:
+        """Log this attempt as the last one; `refused`: why no retry was allowed."""
+        self.log(outcome, status, logging.WARNING, f"{refused}, not retried" if refused else "")
+
 
 class CallOptions(TypedDict, total=False):
     """What `request` and `request_json` take besides the provider, method and URL."""
@@ -154,6 +160,7 @@ def _call(
     for index in range(total):
         attempt = _Attempt(provider, method, endpoint, index + 1, total, time.monotonic())
         retries_left = index < policy.max_retries
+        sending(retry=index > 0)
         # Errors are raised outside the `except` blocks: the requests exception's text holds
         # the raw URL (with its secrets) and must not ride along as __context__.
         failure: requests.RequestException | None = None
@@ -177,13 +184,15 @@ def _call(
             if not is_transient(failure):
                 attempt.log("permanent", error_name, logging.WARNING)
                 raise request_failed(provider, endpoint, failure, secrets, check)
-            if retries_left:
+            # Asked only when a retry is due: a retry allowed is paid for.
+            refused = retry_refused() if retries_left else ""
+            if retries_left and not refused:
                 attempt.retry(
                     error_name, backoff_delay(index, policy.backoff, policy.max_retry_after)
                 )
                 continue
-            attempt.log("transient", error_name, logging.WARNING)
-            raise connection_failed(provider, endpoint, failure, policy.timeout, total)
+            attempt.given_up("transient", error_name, refused)
+            raise connection_failed(provider, endpoint, failure, policy.timeout, index + 1, refused)
 
         status = response.status_code
         if 200 <= status < 300:
@@ -207,7 +216,8 @@ def _call(
                 note = f"retry_after={retry_after:g}s"
                 attempt.log("rate_limited", status, logging.WARNING, note)
                 raise rate_limited(provider, endpoint, excerpt, retry_after, index + 1)
-            if retries_left:
+            refused = retry_refused() if retries_left else ""
+            if retries_left and not refused:
                 delay = (
                     retry_after
                     if retry_after is not None
@@ -215,15 +225,18 @@ def _call(
                 )
                 attempt.retry(status, delay)
                 continue
-            attempt.log("rate_limited", status, logging.WARNING)
-            raise rate_limited(provider, endpoint, excerpt, retry_after, total)
+            attempt.given_up("rate_limited", status, refused)
+            raise rate_limited(provider, endpoint, excerpt, retry_after, index + 1, refused)
 
         error = status_error(provider, endpoint, status, excerpt, index + 1, check)
         if isinstance(error, TransientError):
-            if retries_left:
+            refused = retry_refused() if retries_left else ""
+            if retries_left and not refused:
                 attempt.retry(status, backoff_delay(index, policy.backoff, policy.max_retry_after))
                 continue
-            attempt.log("transient", status, logging.WARNING)
+            if refused:
+                error = status_error(provider, endpoint, status, excerpt, index + 1, check, refused)
+            attempt.given_up("transient", status, refused)
         else:
             attempt.log("permanent", status, logging.WARNING)
         if error_fields:

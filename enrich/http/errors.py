@@ -95,8 +95,11 @@ def _connection_problem(exc: requests.RequestException, timeout: float) -> str:
     return "could not connect (connection refused, reset or name not resolved)"
 
 
-def _attempts(n: int) -> str:
-    return "1 attempt" if n == 1 else f"{n} attempts"
+def attempts_made(n: int, refused: str = "") -> str:
+    """ "3 attempts"; with `refused` (why no retry was allowed, e.g. "budget used up"):
+    "1 attempt (budget used up, not retried)"."""
+    made = "1 attempt" if n == 1 else f"{n} attempts"
+    return f"{made} ({refused}, not retried)" if refused else made
 
 
 def _with_body(message: str, excerpt: str) -> str:
@@ -110,10 +113,12 @@ def status_error(
     excerpt: str,
     attempts: int,
     check: str | None = None,
+    refused: str = "",
 ) -> HttpError:
     """The error for a non-2xx answer other than 429: 401/403 auth, 5xx/408 transient.
     `check`: what a person checks when the request is refused or wrong (the caller knows,
-    e.g. "ALERT_WEBHOOK_URL ..."); by default a provider's credentials or settings."""
+    e.g. "ALERT_WEBHOOK_URL ..."); by default a provider's credentials or settings.
+    `refused`: why a retry the policy allowed was not made (`enrich.http.attempts`)."""
     kw = {"provider": provider, "endpoint": endpoint, "status": status, "body_excerpt": excerpt}
     if status in (401, 403):
         refused = (
@@ -126,7 +131,7 @@ def status_error(
     if status >= 500 or status == 408:
         return TransientError(
             _with_body(
-                f"{provider}: {endpoint} answered HTTP {status} after {_attempts(attempts)}. "
+                f"{provider}: {endpoint} answered HTTP {status} after {attempts_made(attempts, refused)}. "
                 "The provider has a temporary problem; the next run will try again.",
                 excerpt,
             ),
@@ -145,9 +150,15 @@ def status_error(
 
 
 def rate_limited(
-    provider: str, endpoint: str, excerpt: str, retry_after: float | None, attempts: int
+    provider: str,
+    endpoint: str,
+    excerpt: str,
+    retry_after: float | None,
+    attempts: int,
+    refused: str = "",
 ) -> RateLimitedError:
-    """The error for HTTP 429, carrying the wait the provider asked for."""
+    """The error for HTTP 429, carrying the wait the provider asked for; `refused` as for
+    `status_error`."""
     wait = (
         f"it asked to wait {retry_after:g} s"
         if retry_after is not None
@@ -156,7 +167,7 @@ def rate_limited(
     return RateLimitedError(
         _with_body(
             f"{provider}: {endpoint} is rate limiting us (HTTP 429) after "
-            f"{_attempts(attempts)}; {wait}. The task will be rescheduled; if this keeps "
+            f"{attempts_made(attempts, refused)}; {wait}. The task will be rescheduled; if this keeps "
             f"happening, poll {provider} less often.",
             excerpt,
         ),
@@ -254,13 +265,19 @@ def request_failed(
 
 
 def connection_failed(
-    provider: str, endpoint: str, exc: requests.RequestException, timeout: float, attempts: int
+    provider: str,
+    endpoint: str,
+    exc: requests.RequestException,
+    timeout: float,
+    attempts: int,
+    refused: str = "",
 ) -> TransientError:
-    """No answer after every attempt: a timeout, a refused or reset connection."""
+    """No answer after the last attempt: a timeout, a refused or reset connection; `refused`
+    as for `status_error`."""
     error_name = type(exc).__name__
     return TransientError(
         f"{provider}: {endpoint} {_connection_problem(exc, timeout)}, after "
-        f"{_attempts(attempts)} ({error_name}). The service may be slow or down; the next "
+        f"{attempts_made(attempts, refused)} ({error_name}). The service may be slow or down; the next "
         "run will try again.",
         provider=provider,
         endpoint=endpoint,

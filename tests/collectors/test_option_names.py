@@ -20,7 +20,12 @@ from enrich.models import ProviderConfig, Site
 
 ROOT = Path(__file__).resolve().parents[2]
 # Modules whose reads are the pipeline's, for every provider (they import every adapter).
-PIPELINE_MODULES = {"collectors.pipeline", "collectors.registry", "collectors"}
+PIPELINE_MODULES = {
+    "collectors.pipeline",
+    "collectors.spending",
+    "collectors.registry",
+    "collectors",
+}
 # Options Google Calendar's credentials() puts in itself (tokens.calendar_credentials, over
 # anything the config holds): read by the adapter, never taken from the config.
 SUPPLIED = {

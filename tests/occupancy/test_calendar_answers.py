@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from enrich.http import MalformedResponse, PermanentError, TransientError
+from enrich.http import MalformedResponse, PermanentError, TransientError, counting
 from enrich.models import OAuthConnection
 from tests.support import google
 from tests.support.google import ACCOUNT, CALENDAR_LIST, PRIMARY, start
@@ -223,6 +223,22 @@ def test_an_answer_cut_short_is_transient_and_retried(replay_server):
     # http.client.IncompleteRead escaped: 100 bytes announced, 13 sent, connection closed.
     short = {"Content-Length": "100", "Connection": "close", "Content-Type": "application/json"}
     replay_server.add("GET", PRIMARY, body='{"items": []}', headers=short)
-    with pytest.raises(TransientError, match=r"after 2 attempt\(s\) \(IncompleteRead\)"):
+    with pytest.raises(TransientError, match=r"after 2 attempts \(IncompleteRead\)"):
         run(replay_server, NOW)
     assert len(replay_server.calls("GET", PRIMARY)) == 2
+
+
+@pytest.mark.parametrize("answer", ["503", "cut short"])
+def test_a_retry_is_sent_only_once_paid_for_like_enrich_http(replay_server, answer):
+    # Google's own retry loop counts each attempt and asks before a retry, as enrich.http does
+    # (the pipeline pays for retries from the API budget).
+    if answer == "503":
+        replay_server.add("GET", PRIMARY, status=503, body="backend error")
+    else:
+        short = {"Content-Length": "100", "Connection": "close"}
+        replay_server.add("GET", PRIMARY, body='{"items": []}', headers=short)
+    asked = []
+    with counting(lambda: asked.append(1) or "budget used up") as attempts:
+        with pytest.raises(TransientError, match=r"after 1 attempt \(budget used up, not retried"):
+            run(replay_server, NOW)
+    assert len(replay_server.calls("GET", PRIMARY)) == attempts.sent == 1 == len(asked)

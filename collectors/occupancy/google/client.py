@@ -7,7 +7,8 @@ user asked for the official library. So this module gives them what `enrich.http
 other provider:
 
 - a timeout on every connection (setting HTTP_TIMEOUT_SECONDS, 5 s by default);
-- the same retry policy (HTTP_MAX_RETRIES, jittered backoff, Retry-After on 429);
+- the same retry policy (HTTP_MAX_RETRIES, jittered backoff, Retry-After on 429), each
+  attempt counted and each retry paid for first (`enrich.http.attempts`: the API budget);
 - one log line per attempt on the `enrich.http` logger, URLs scrubbed of secrets;
 - `enrich.http`'s error classes: 401/403 -> AuthError; a refresh token Google no longer
   accepts (`invalid_grant`) -> ReconnectNeeded (an AuthError: a person must reconnect);
@@ -50,10 +51,13 @@ from enrich.http import (
     PermanentError,
     RateLimitedError,
     TransientError,
+    attempts_made,
     backoff_delay,
     parse_retry_after,
+    retry_refused,
     scrub_text,
     scrub_url,
+    sending,
 )
 
 logger = logging.getLogger("enrich.http")
@@ -248,15 +252,17 @@ def _google_reasons(content: bytes) -> set[str]:
         return set()
 
 
-def _status_error(exc: GoogleHttpError, endpoint: str, attempts: int) -> HttpError:
+def _status_error(
+    exc: GoogleHttpError, endpoint: str, attempts: int, refused: str = ""
+) -> HttpError:
     status = exc.resp.status
     excerpt = " ".join(scrub_text(exc.content.decode("utf-8", "replace")).split())[:300]
     kw = {"provider": PROVIDER, "endpoint": endpoint, "status": status, "body_excerpt": excerpt}
     said = f" Google said: {excerpt}" if excerpt else ""
     if status == 429 or (status == 403 and _google_reasons(exc.content) & RATE_LIMIT_REASONS):
         return RateLimitedError(
-            f"{PROVIDER}: {endpoint} is rate limiting us (HTTP {status}) after {attempts} "
-            f"attempt(s); the next run will try again.{said}",
+            f"{PROVIDER}: {endpoint} is rate limiting us (HTTP {status}) after "
+            f"{attempts_made(attempts, refused)}; the next run will try again.{said}",
             retry_after=parse_retry_after(exc.resp.get("retry-after")),
             attempts=attempts,
             **kw,
@@ -270,7 +276,8 @@ def _status_error(exc: GoogleHttpError, endpoint: str, attempts: int) -> HttpErr
         )
     if status >= 500 or status == 408:
         return TransientError(
-            f"{PROVIDER}: {endpoint} answered HTTP {status} after {attempts} attempt(s). "
+            f"{PROVIDER}: {endpoint} answered HTTP {status} after "
+            f"{attempts_made(attempts, refused)}. "
             f"Google has a temporary problem; the next run will try again.{said}",
             attempts=attempts,
             **kw,
@@ -295,16 +302,16 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
     for index in range(total):
         started = time.monotonic()
         retries_left = index < policy.max_retries
+        sending(retry=index > 0)
         try:
             body = request.execute(num_retries=0)
         except GoogleHttpError as exc:
             error = _status_error(exc, endpoint, index + 1)
             wait = error.retry_after if isinstance(error, RateLimitedError) else None
-            if (
-                isinstance(error, TransientError)
-                and retries_left
-                and (wait is None or wait <= policy.max_retry_after)
-            ):
+            due = isinstance(error, TransientError) and retries_left
+            due = due and (wait is None or wait <= policy.max_retry_after)
+            refused = retry_refused() if due else ""  # a retry allowed is paid for
+            if due and not refused:
                 delay = (
                     wait
                     if wait is not None
@@ -316,7 +323,7 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
                 time.sleep(delay)
                 continue
             _log(request.method, request.uri, exc.resp.status, started, index + 1, total, "failed")
-            raise error from None
+            raise (_status_error(exc, endpoint, index + 1, refused) if refused else error) from None
         except UnicodeDecodeError:  # the client decodes a 2xx body as UTF-8 JSON
             _log(request.method, request.uri, 200, started, index + 1, total, "malformed")
             raise MalformedResponse(
@@ -361,18 +368,19 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
         except (OSError, http.client.HTTPException, httplib2.HttpLib2Error) as exc:
             # HTTPException: the connection broke mid-answer (IncompleteRead, BadStatusLine).
             name = type(exc).__name__
-            if retries_left:
+            refused = retry_refused() if retries_left else ""
+            if retries_left and not refused:
                 _log(request.method, request.uri, name, started, index + 1, total, "retry")
                 time.sleep(backoff_delay(index, policy.backoff, policy.max_retry_after))
                 continue
             _log(request.method, request.uri, name, started, index + 1, total, "failed")
             raise TransientError(
                 f"{PROVIDER}: {endpoint} could not be reached or did not answer within "
-                f"{policy.timeout:g} s, after {total} attempt(s) ({name}). The next run will "
-                "try again.",
+                f"{policy.timeout:g} s, after {attempts_made(index + 1, refused)} ({name}). The "
+                "next run will try again.",
                 provider=PROVIDER,
                 endpoint=endpoint,
-                attempts=total,
+                attempts=index + 1,
             ) from None
         if not isinstance(body, dict):
             _log(request.method, request.uri, 200, started, index + 1, total, "malformed")

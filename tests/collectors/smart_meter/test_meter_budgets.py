@@ -114,6 +114,19 @@ def test_emporia_accounts_have_their_own_day_and_count_the_calls_made(isolated, 
     assert left("third.owner@example.com") == 2000  # not shared with the others
 
 
+def test_a_retry_emporia_counts_against_its_day_as_well(isolated, replay_server):
+    """Emporia gives back the reserved calls it did not make; a call the HTTP door retried
+    was two requests, and Emporia's 2,000 a day counts both."""
+    replay_server.add("GET", "/customers/devices", status=503, body="busy", times=1)
+    emporia_routes(replay_server)
+    config = meter_config("Home", "emporia_vue", emporia_credentials(replay_server))
+    assert pipeline.collect(config, now=EMPORIA_NOW).status == "ok"
+    made = len(replay_server.calls("GET"))
+    assert made == 1 + 4  # the device list twice, minute usage, day total, the chart
+    left = Budget.from_spec("emporia_vue", "2000/day", target="vue.owner@example.com")
+    assert left.remaining() == 2000 - made
+
+
 SIX_VUES = range(3001, 3007)
 
 

@@ -1,0 +1,102 @@
+"""A provider counts every request against its limits, retries included: the API budget must
+too. Real PostgreSQL, Redis, InfluxDB and a replayed API; AirNow stands in for any provider
+whose calls go through enrich.http.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors import pipeline
+from collectors.models import CollectorRun
+from enrich.models import Site
+from enrich.redis.budget import Budget
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+
+@pytest.fixture
+def config(isolated, settings, replay_server):
+    settings.HTTP_MAX_RETRIES = 3  # the default: a bad hour costs up to 4 requests a call
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    return configs.airnow(site, replay_server.url, api_key="AIRNOW-KEY-123", interval_seconds=3600)
+
+
+def with_budget(config, spec: str) -> Budget:
+    config.options = {**config.options, "budget": spec}
+    config.save()
+    return Budget.from_spec("airnow", spec)
+
+
+def requests_made(server) -> int:
+    return len(server.calls("GET", AIRNOW_CURRENT_PATH))
+
+
+def answers(server, *statuses: int) -> None:
+    """The replies in turn: a 5xx "upstream down", then the fixture's observations for 200."""
+    for status in statuses:
+        if status == 200:
+            observations = server.load_fixture("airnow/observation_current.json")
+            server.add("GET", AIRNOW_CURRENT_PATH, json=observations, times=1)
+        else:
+            server.add("GET", AIRNOW_CURRENT_PATH, status=status, body="upstream down", times=1)
+
+
+def test_a_retried_call_takes_each_request_from_the_budget(config, replay_server):
+    budget = with_budget(config, "10/hour")
+    answers(replay_server, 503, 200)
+    outcome = pipeline.collect(config, now=datetime.now(UTC))
+    assert outcome.status == "ok"
+    assert requests_made(replay_server) == 2
+    assert budget.remaining() == 10 - 2  # the provider counted both, so does the budget
+
+
+def test_a_call_failing_every_attempt_counts_each_attempt(config, settings, replay_server):
+    settings.HTTP_MAX_RETRIES = 2
+    budget = with_budget(config, "10/hour")
+    answers(replay_server, 503, 503, 503)
+    outcome = pipeline.collect(config, now=datetime.now(UTC))
+    assert outcome.status == "failed" and outcome.transient
+    assert "after 3 attempts" in outcome.error
+    assert requests_made(replay_server) == 3
+    assert budget.remaining() == 10 - 3
+
+
+def test_no_retry_once_the_budget_is_used_up_and_the_next_run_waits(config, replay_server, caplog):
+    budget = with_budget(config, "2/hour")
+    answers(replay_server, 503, 503, 503, 503, 200)
+    with caplog.at_level(logging.WARNING):
+        outcome = pipeline.collect(config, now=datetime.now(UTC))
+    # The call and one retry fit in 2/hour; the retries after them would pass it.
+    assert requests_made(replay_server) == 2
+    assert budget.remaining() == 0
+    assert outcome.status == "failed" and outcome.transient
+    assert "after 2 attempts (budget used up, not retried)" in outcome.error
+    assert "budget used up, not retried" in caplog.text
+    run = CollectorRun.objects.get()
+    assert "budget used up, not retried" in run.error
+
+    later = pipeline.collect(config, now=datetime.now(UTC) + timedelta(minutes=1))
+    assert later.status == "budget" and requests_made(replay_server) == 2
+
+
+def test_a_429_sat_out_inline_is_a_request_too(config, replay_server):
+    budget = with_budget(config, "10/hour")
+    replay_server.add(
+        "GET", AIRNOW_CURRENT_PATH, status=429, headers={"Retry-After": "0"}, body="", times=1
+    )
+    answers(replay_server, 200)
+    assert pipeline.collect(config, now=datetime.now(UTC)).status == "ok"
+    assert requests_made(replay_server) == 2
+    assert budget.remaining() == 10 - 2
+
+
+def test_the_default_budget_counts_every_attempt_of_the_policy(config, replay_server):
+    answers(replay_server, 503, 503, 503, 503)
+    outcome = pipeline.collect(config, now=datetime.now(UTC))
+    assert outcome.status == "failed" and "after 4 attempts." in outcome.error
+    assert requests_made(replay_server) == 4
+    assert Budget.from_spec("airnow", "500/hour").remaining() == 500 - 4
