@@ -121,18 +121,19 @@ def status_error(
     `refused`: why a retry the policy allowed was not made (`enrich.http.attempts`)."""
     kw = {"provider": provider, "endpoint": endpoint, "status": status, "body_excerpt": excerpt}
     if status in (401, 403):
-        refused = (
+        refusal = (
             f"refused the request (HTTP {status}). Check {check}."
             if check
             else f"refused the credentials (HTTP {status}). Check the API key, token or login "
             f"configured for {provider}, and that the account may use this endpoint."
         )
-        return AuthError(_with_body(f"{provider}: {endpoint} {refused}", excerpt), **kw)
+        return AuthError(_with_body(f"{provider}: {endpoint} {refusal}", excerpt), **kw)
     if status >= 500 or status == 408:
         return TransientError(
             _with_body(
-                f"{provider}: {endpoint} answered HTTP {status} after {attempts_made(attempts, refused)}. "
-                "The provider has a temporary problem; the next run will try again.",
+                f"{provider}: {endpoint} answered HTTP {status} after "
+                f"{attempts_made(attempts, refused)}. The provider has a temporary problem; the "
+                "next run will try again.",
                 excerpt,
             ),
             attempts=attempts,
@@ -167,8 +168,8 @@ def rate_limited(
     return RateLimitedError(
         _with_body(
             f"{provider}: {endpoint} is rate limiting us (HTTP 429) after "
-            f"{attempts_made(attempts, refused)}; {wait}. The task will be rescheduled; if this keeps "
-            f"happening, poll {provider} less often.",
+            f"{attempts_made(attempts, refused)}; {wait}. The task will be rescheduled; if "
+            f"this keeps happening, poll {provider} less often.",
             excerpt,
         ),
         provider=provider,
@@ -277,8 +278,8 @@ def connection_failed(
     error_name = type(exc).__name__
     return TransientError(
         f"{provider}: {endpoint} {_connection_problem(exc, timeout)}, after "
-        f"{attempts_made(attempts, refused)} ({error_name}). The service may be slow or down; the next "
-        "run will try again.",
+        f"{attempts_made(attempts, refused)} ({error_name}). The service may be slow or down; "
+        "the next run will try again.",
         provider=provider,
         endpoint=endpoint,
         attempts=attempts,
