@@ -2,7 +2,8 @@
 so every stepped series (price, cheapest window, plan) is drawn to the last slot's end with the
 last slot's value, and the legend at that end names the last slot, not one more. aWATTar's
 quarter-hour slots (as since Oct 2025), the last three hours the cheapest, so the cheapest 3 h
-window and the plan (no loads: a 3 h load, by price only) both lie in the last slots."""
+window and the plan (no loads: a 3 h load, by price only) both lie in the last slots. The
+cursor over a slot's second half names that slot, not the next one (the nearest point)."""
 
 from datetime import timedelta
 
@@ -36,15 +37,27 @@ def quarter_hours(isolated, replay_server, read_clock, settings):
     return payload["data"]
 
 
-def test_every_step_series_ends_at_the_last_slots_end(live_server, quarter_hours, browser):
+@pytest.fixture
+def page(live_server, quarter_hours, browser):
+    """The status page of the site with `quarter_hours`, loaded."""
     User.objects.create_user("reader", password="read-only-password")
     browser.set_window_size(1280, 2600)
     log_in(browser, live_server.url, "reader", "read-only-password")
     wait_for(browser, "html[data-loaded]")
-    drawn = browser.execute_script(
-        "var u = Status.charts.prices, n = u.data[0].length;"
-        "function legend(i) { u.setLegend({idx: i}); return Array.from("
-        "  u.root.querySelectorAll('.u-legend .u-value'), function (e) { return e.textContent; }); }"
+    return browser
+
+
+# The price chart `u` and values(): its legend's values (slot, price, cheapest, plan).
+CHART = (
+    "var u = Status.charts.prices; function values() { return Array.from("
+    "  u.root.querySelectorAll('.u-legend .u-value'), function (e) { return e.textContent; }); }"
+)
+
+
+def test_every_step_series_ends_at_the_last_slots_end(page, quarter_hours):
+    drawn = page.execute_script(
+        CHART + "var n = u.data[0].length;"
+        "function legend(i) { u.setLegend({idx: i}); return values(); }"
         "return {x: u.data[0], series: u.data.slice(1).map(function (s) { return s[n - 1]; }),"
         "        previous: u.data.slice(1).map(function (s) { return s[n - 2]; }),"
         "        legend: [legend(n - 2), legend(n - 1)]};"
@@ -59,4 +72,22 @@ def test_every_step_series_ends_at_the_last_slots_end(live_server, quarter_hours
     # The legend at the end point shows the last slot (its start to its end), as at its start.
     at_start, at_end = drawn["legend"]
     assert at_end == at_start and at_end[1:] == ["0.042"] * 3, drawn["legend"]
-    assert browser.find_element("id", "price-chart").get_attribute("data-points") == "16"
+    assert page.find_element("id", "price-chart").get_attribute("data-points") == "16"
+
+
+def test_the_legend_names_the_slot_under_the_cursor(page, quarter_hours):
+    shown = page.execute_script(
+        CHART
+        + "function legend(at) { u.setCursor({left: u.valToPos(at, 'x'), top: 10}); return values(); }"
+        "function span(slot) { return Status.time(new Date(slot.start_timestamp).toISOString()) +"
+        "  ' to ' + Status.time(new Date(slot.end_timestamp).toISOString()); }"
+        "var s = arguments[0], n = s.length;"
+        "return {legend: [legend(s[3].start_timestamp / 1000 + 600), legend(s[n - 1].end_timestamp / 1000)],"
+        "        spans: [span(s[3]), span(s[n - 1])]};",
+        quarter_hours,
+    )
+    # 10 min into the last slot at 200 EUR/MWh (the next one is at 50): that slot, 0.2 EUR/kWh,
+    # outside the cheapest window and the plan (no value), which begin with the next slot.
+    assert shown["legend"][0] == [shown["spans"][0], "0.2", "", ""], shown
+    # At the chart's end (the closing point): the last slot.
+    assert shown["legend"][1][:2] == [shown["spans"][1], "0.042"], shown

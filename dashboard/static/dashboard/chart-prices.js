@@ -32,7 +32,19 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
     var last = prices.slots[prices.slots.length - 1];
     var slot = (Date.parse(prices.slots[0].end) - Date.parse(prices.slots[0].start)) / 1000;
     function closed(values) { return values.concat([values[values.length - 1]]); }
+    var ends = prices.slots.map(function (s) { return Date.parse(s.end) / 1000; });
+    // The slot holding moment `at` (seconds), its end point included for the last slot; null
+    // before the first, after the last or in a gap between slots.
+    function slotAt(at) {
+      for (var i = x.length - 1; i >= 0; i--) {
+        if (x[i] <= at) return at < ends[i] || (i === x.length - 1 && at === ends[i]) ? i : null;
+      }
+      return null;
+    }
     S.chart("prices", el, {
+      // uPlot's cursor picks the nearest point, in a step chart the next slot's start over the
+      // second half of a slot: legend and points follow the slot drawn under the cursor instead.
+      cursor: { dataIdx: function (u, si, nearest, at) { return slotAt(at); } },
       // One slot: a slot either side. Prices all 0: uPlot's 0..100 would read as 100 EUR/kWh.
       scales: { x: { time: true, range: S.timeRange(slot, slot + 1) },
                 y: { range: function (u, min, max) {
