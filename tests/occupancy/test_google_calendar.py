@@ -65,6 +65,7 @@ def test_a_workday_over_two_pages(replay_server):
         "source": "google_calendar",
         "person": ACCOUNT,
         "provider": "google_calendar",
+        "site": "Berlin flat",  # every site has a household, and people may share a name
     }
     assert alex.time == datetime(2026, 5, 4, 6, 0, tzinfo=UTC)  # 15-minute slot
     # Home office all day (working location, 0.95); the dentist (10-11) and climbing (18-20)

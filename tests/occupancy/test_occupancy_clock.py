@@ -14,22 +14,11 @@ from collectors import clock, pipeline
 from collectors.ha_mqtt.entities import occupancy_states, source_entry
 from enrich.redis.cache import ResponseCache
 from tests.support.beat import run_every_minute_collectors
-from tests.support.google import PRIMARY, connect
+from tests.support.google import PRIMARY, connect, workday_with_the_dentist
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 FETCHED = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
-
-
-def workday_with_the_dentist(google, start: str, end: str) -> list[dict]:
-    """The workday's documented events, the dentist moved to `start`-`end` (Berlin)."""
-    items = []
-    for page in (1, 2):
-        items += google.load_fixture(f"google/events_workday_page{page}.json")["items"]
-    [dentist] = [e for e in items if e.get("summary") == "Dentist"]
-    dentist["start"]["dateTime"] = f"2026-05-04T{start}:00+02:00"
-    dentist["end"]["dateTime"] = f"2026-05-04T{end}:00+02:00"
-    return items
 
 
 def serve_workday_with_a_dentist_at_10_07(google) -> None:

@@ -58,6 +58,17 @@ def workday_pages(server) -> dict:
     return page1
 
 
+def workday_with_the_dentist(server, start: str, end: str) -> list[dict]:
+    """The workday's documented events, the dentist moved to `start`-`end` (Berlin)."""
+    items = []
+    for page in (1, 2):
+        items += server.load_fixture(f"google/events_workday_page{page}.json")["items"]
+    [dentist] = [e for e in items if e.get("summary") == "Dentist"]
+    dentist["start"]["dateTime"] = f"2026-05-04T{start}:00+02:00"
+    dentist["end"]["dateTime"] = f"2026-05-04T{end}:00+02:00"
+    return items
+
+
 BERLIN = SiteInfo(name="Berlin flat", latitude=52.52, longitude=13.405, timezone="Europe/Berlin")
 
 

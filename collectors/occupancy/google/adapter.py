@@ -4,8 +4,8 @@ Reads every configured calendar (events.list with singleEvents, ordered by start
 up to listing.MAX_PAGES, status events requested explicitly) through google-api-python-client
 (see google_client.py for how its HTTP follows enrich.http's timeouts, retries and error
 classes), then applies the rules in prediction.py. Writes `occupancy_prediction` per person
-and for the household, at the start of the 15-minute slot of "now", so a rerun in the same
-slot overwrites.
+and for the household, tagged with the site, at the start of the 15-minute slot of "now", so
+a rerun in the same slot overwrites.
 
 Options (ProviderConfig.options; tokens and endpoints are added by collectors.occupancy.google.oauth):
   calendars      ["primary"] | ["id", {"id": "...", "person": "..."}]
@@ -155,7 +155,7 @@ class GoogleCalendarAdapter(Adapter):
             raise ConfigError(
                 f"google_calendar: site {site.name!r} has time zone {site.timezone!r}, not an IANA name."
             )
-        calendars = calendars_from(options)
+        calendars = [c["id"] for c in calendars_from(options)]
         rules_from(options)  # fail at dispatch, with the option named, not mid-fetch
         google_client.api_root(credentials)
         # One connection per site: the site is what the answer is for (its zone, its people).
@@ -163,7 +163,8 @@ class GoogleCalendarAdapter(Adapter):
             source=self.source,
             provider=self.provider,
             key=site.name,
-            params={"timezone": site.timezone, "calendars": [c["id"] for c in calendars]},
+            # `site`: the points' tag (every site has a household; people may share a name).
+            params={"timezone": site.timezone, "calendars": calendars, "site": site.name},
         )
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
@@ -200,7 +201,7 @@ class GoogleCalendarAdapter(Adapter):
         people, household = prediction.predict(events, window.now, zone, rules)
         slot = prediction.slot_start(window.now)
         current = {"time": slot.isoformat(), **ahead.headline(people, household)}
-        readings = ahead.readings(current, slot)
+        readings = ahead.readings(current, slot, target.params["site"])
         # Who is home changes at event edges between fetches (a meeting from 10:07): the
         # answers from each edge on, picked when read (current_at_read).
         current[ahead.CHANGES] = [
@@ -216,7 +217,7 @@ class GoogleCalendarAdapter(Adapter):
         return ahead.current_value(answer)
 
     def current_readings(self, config: Any, target: Target, answer: Any) -> list[Reading]:
-        return ahead.current_readings(answer)
+        return ahead.current_readings(answer, target.params["site"])
 
     def _events(
         self, service, calendar_id, start, end, zone, policy

@@ -38,16 +38,17 @@ def headline(people: list[prediction.Prediction], household: prediction.Predicti
     }
 
 
-def readings(answer: dict, moment: datetime) -> list[Reading]:
+def readings(answer: dict, moment: datetime, site: str) -> list[Reading]:
     """The `occupancy_prediction` points of one moment's answer (see headline) at `moment`:
-    each person's, then the household's."""
+    each person's, then the household's, tagged with the `site` whose calendars they read
+    (every site has a household, and two sites may have a person of one name)."""
     people = [*answer["people"].items(), (prediction.HOUSEHOLD, answer)]
     return [
         Reading(
             MEASUREMENT,
             {name: value[name] for name in FIELDS if name in value},
             moment,
-            tags={"source": PROVIDER, "person": person, "provider": PROVIDER},
+            tags={"source": PROVIDER, "person": person, "provider": PROVIDER, "site": site},
         )
         for person, value in people
     ]
@@ -79,15 +80,16 @@ def current_value(answer: Any) -> dict[str, Any] | None:
     }
 
 
-def current_readings(answer: Any) -> list[Reading]:
-    """The points of the prediction served now when it is one made ahead (an event edge since
-    the fetch), at that edge; [] while the fetch's own prediction holds (it wrote those)."""
+def current_readings(answer: Any, site: str) -> list[Reading]:
+    """The points (of `site`) of the prediction served now when it is one made ahead (an event
+    edge since the fetch), at that edge; [] while the fetch's own prediction holds (it wrote
+    those)."""
     if answer is None or not isinstance(answer.value, dict):
         return []
     change = _latest_change(answer.value)
     if change is None:
         return []
-    return readings(change, datetime.fromisoformat(change["time"]))
+    return readings(change, datetime.fromisoformat(change["time"]), site)
 
 
 def _latest_change(value: dict) -> dict | None:
