@@ -1,7 +1,10 @@
 """Admin for the entity registry: correct what discovery inferred (kind, area, unit, device
-class, tiered)."""
+class, tiered), keep an entity out of the materialized views (a duplicate sensor)."""
+
+from copy import copy
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import model_ngettext
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -46,8 +49,10 @@ class RecordAdmin(ReadOnlyAdmin):
 CURATED_FIELDS = ("kind", "area", "unit", "device_class", "tiered")
 
 
-# What an entity is, as discovery infers it and a person corrects it.
-IDENTITY = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class", "tiered")
+# What an entity is, as discovery infers it and a person corrects it; and whether the views
+# count it (a person's switch alone: discovery never changes it, edited or not).
+IDENTITY = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class", "tiered",
+            "in_views")  # fmt: skip
 
 
 @admin.register(Entity)
@@ -61,7 +66,7 @@ class EntityAdmin(admin.ModelAdmin):
         "last_seen",
     )
     list_editable = ("kind", "area", "unit", "device_class", "tiered")
-    list_filter = ("kind", "device_class", "area", "layout", "tiered", "edited")
+    list_filter = ("kind", "device_class", "area", "layout", "tiered", "in_views", "edited")
     search_fields = ("entity_id", "friendly_name", "area", "measurement")
     readonly_fields = (
         "series",
@@ -71,7 +76,7 @@ class EntityAdmin(admin.ModelAdmin):
         "discovered",
         "updated",
     )
-    actions = ("return_to_discovery",)
+    actions = ("keep_out_of_views", "count_in_views", "return_to_discovery")
     fieldsets = (
         (
             None,
@@ -101,8 +106,10 @@ class EntityAdmin(admin.ModelAdmin):
                 "tiered flag when discovery runs again. Untick 'edited' to let discovery "
                 "manage them. Saving a change the materialized views read (kind, unit, a "
                 "motion sensor's area, ...) recomputes their rows of it on the retention "
-                "worker; deleting the entity deletes its rows and recomputes its area's "
-                "without it.",
+                "worker; unticking 'count in the views' (a duplicate sensor) or deleting the "
+                "entity deletes its rows and recomputes its area's without it. Discovery "
+                "never changes 'count in the views' (edited or not) but registers a deleted "
+                "entity again.",
             },
         ),
     )
@@ -114,21 +121,55 @@ class EntityAdmin(admin.ModelAdmin):
         before = Entity.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
         if before is not None:
-            _views_follow(request, note_edit(before, obj))
+            removed = before.in_views and not obj.in_views  # kept out: its rows go
+            _views_follow(request, note_edit(before, obj), removed=removed)
+            if obj.in_views and not before.in_views:
+                messages.info(request, f"{obj.entity_id} is counted in the views again. "
+                              f"{COUNTED_AGAIN}")  # fmt: skip
 
     # A delete is noted by the post_delete signal (retention.rollups.follow.entity_deleted);
     # the admin queues its follow-up and says so.
     def delete_model(self, request: HttpRequest, obj: Entity) -> None:
         parts = deleted_parts(obj)
         super().delete_model(request, obj)
-        _views_follow(request, parts, deleted=True)
+        _views_follow(request, parts, deleted=True, removed=True)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
         parts: dict[str, set[str]] = {}
         for entity in queryset:
             gather(parts, deleted_parts(entity))
         super().delete_queryset(request, queryset)
-        _views_follow(request, parts, deleted=True)
+        _views_follow(request, parts, deleted=True, removed=True)
+
+    # Not the `edited` flag: discovery never changes the switch, and the entity's kind, unit,
+    # device class and area stay discovery's to manage.
+    @admin.action(description="Keep out of the materialized views")
+    def keep_out_of_views(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
+        count = self._switch_views(request, queryset, counted=False)
+        self.message_user(request, f"Kept out of the materialized views: {count} "
+                          f"{model_ngettext(self.opts, count)}. {KEPT_OUT}")  # fmt: skip
+
+    @admin.action(description="Count in the views again")
+    def count_in_views(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
+        count = self._switch_views(request, queryset, counted=True)
+        self.message_user(request, f"Counted in the views again: {count} "
+                          f"{model_ngettext(self.opts, count)}. {COUNTED_AGAIN}")  # fmt: skip
+
+    def _switch_views(self, request: HttpRequest, queryset: QuerySet[Entity], counted: bool) -> int:
+        """Set 'count in the views' of the selected entities that differ; each is followed as
+        an edit saved in its form. How many changed."""
+        parts: dict[str, set[str]] = {}
+        chosen = list(queryset.values_list("pk", flat=True))
+        with transaction.atomic():
+            found = Entity.objects.select_for_update().filter(pk__in=chosen)
+            switched = list(found.exclude(in_views=counted))
+            for entity in switched:
+                before = copy(entity)
+                entity.in_views = counted
+                entity.save(update_fields=["in_views", "updated"])
+                gather(parts, note_edit(before, entity))
+            _views_follow(request, parts, removed=not counted)
+        return len(switched)
 
     @admin.action(description="Let discovery manage the selected entities again (edited off)")
     def return_to_discovery(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
@@ -141,10 +182,13 @@ class EntityAdmin(admin.ModelAdmin):
         )
 
 
-def _views_follow(request: HttpRequest, parts: dict[str, set[str]], deleted: bool = False) -> None:
+def _views_follow(
+    request: HttpRequest, parts: dict[str, set[str]], deleted: bool = False, removed: bool = False
+) -> None:
     """Once the edit or delete (noted in `parts`) is committed, queue the views' follow-up
     and say so: one message per view and request, however many rows the list saved or the
-    action deleted (retention.rollups.follow)."""
+    action changed (retention.rollups.follow). `removed`: the entities' own rows go (deleted,
+    or kept out of the views)."""
     if not parts:
         return
     noted = getattr(request, "_views_to_follow", None)
@@ -153,10 +197,12 @@ def _views_follow(request: HttpRequest, parts: dict[str, set[str]], deleted: boo
         noted = request._views_to_follow = {}
     gather(noted, parts)
     if first:  # outside a transaction (the bulk delete action) on_commit runs at once
-        transaction.on_commit(lambda: _queue_and_tell(request, noted, deleted))
+        transaction.on_commit(lambda: _queue_and_tell(request, noted, deleted, removed))
 
 
-def _queue_and_tell(request: HttpRequest, noted: dict[str, set[str]], deleted: bool) -> None:
+def _queue_and_tell(
+    request: HttpRequest, noted: dict[str, set[str]], deleted: bool, removed: bool
+) -> None:
     change, done = ("deletion", "Deleted") if deleted else ("edit", "Saved")
     for part in follow_up(noted, str(request.user)):  # the change stays whatever happens
         what = part.what
@@ -166,30 +212,36 @@ def _queue_and_tell(request: HttpRequest, noted: dict[str, set[str]], deleted: b
                 "{} at the next refresh of the views (beat entry \"Refresh "
                 "materialized views\", every 4 hours), or at once by <code>manage.py "
                 "refresh_views</code> once Redis, the Celery broker, is running again.",
-                done, change, part.error, what, _followed(part.view, deleted),
+                done, change, part.error, what, _followed(part.view, removed),
             ))  # fmt: skip
             continue
         url = reverse("admin:retention_retentionrun_change", args=[part.run.pk])
         messages.info(request, format_html(
             'The views follow the {}: the rows of {} are {} on the retention '
             'worker in <a href="{}">run {}</a>{}.',
-            change, what, _followed(part.view, deleted), url, part.run.pk,
+            change, what, _followed(part.view, removed), url, part.run.pk,
             f" (queued by an earlier {change}, not started yet)" if part.waiting else "",
         ))  # fmt: skip
     if deleted:
         messages.info(request, REDISCOVERED)
 
 
-def _followed(view: str, deleted: bool) -> str:
-    """What becomes of the view's rows: a deleted entity's own rows go."""
-    return "deleted" if deleted and view == ENERGY else "computed again"
+def _followed(view: str, removed: bool) -> str:
+    """What becomes of the view's rows: a deleted (or kept out) entity's own rows go."""
+    return "deleted" if removed and view == ENERGY else "computed again"
 
 
 REDISCOVERED = (
     "While Home Assistant's InfluxDB holds points of a deleted entity, the next discovery "
     "(daily, or manage.py discover_entities) registers it again and the views count it "
-    "again. To keep an entity out of them for good, edit it instead: a kind other than power "
-    "or energy, a device class other than motion, occupancy or presence."
+    "again. To keep an entity out of them for good (a duplicate sensor), untick 'count in "
+    'the views\' on its page or use the list action "Keep out of the materialized views" '
+    "instead: discovery never changes that switch, and retention still downsamples it."
+)
+KEPT_OUT = "Discovery leaves the switch as it is; retention still downsamples as before."
+COUNTED_AGAIN = (
+    "Their rows are computed again from the first day whose hourly aggregates still exist; "
+    "older days come back with manage.py rebuild_view where the daily aggregates hold them."
 )
 
 

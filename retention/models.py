@@ -29,6 +29,18 @@ class Entity(models.Model):
     )
     friendly_name = models.CharField(max_length=255, blank=True)
     tiered = models.BooleanField(default=True, help_text="Downsampled and archived by retention.")
+    # A person's switch, never discovery's (discovery does not touch it, edited or not): off
+    # keeps the entity out of the materialized views, a duplicate sensor say
+    # (retention.rollups.follow follows the switch). The tiers ignore it: off or on, the
+    # entity's raw points are downsampled and deleted on schedule while `tiered`.
+    in_views = models.BooleanField(
+        default=True,
+        verbose_name="count in the views",
+        help_text="Counted in the materialized views (daily energy by device, hourly room "
+        "activity). Untick it for a duplicate (a plug's power reported by two integrations): "
+        "its rows of the views are deleted and its area's activity is computed again without "
+        "it. Discovery never ticks it again; retention still downsamples the entity.",
+    )
     # Where the raw data lives in Home Assistant's InfluxDB.
     layout = models.CharField(max_length=16, choices=Layout.choices)
     measurement = models.CharField(max_length=255)
@@ -183,9 +195,12 @@ class ViewFollowUp(models.Model):
         null=True, blank=True, help_text="Computed again from here: the entity's first_seen."
     )
     edit = models.CharField(max_length=500, help_text="What was edited.")
-    # The key's entity was deleted: an entity that is gone, an area left without sensors,
-    # loses all its rows, also those before the hourly tier's horizon (nothing computes them).
-    deleted = models.BooleanField(default=False, help_text="An entity of the key was deleted.")
+    # The key's entity was deleted or kept out of the views (`Entity.in_views` off): an entity
+    # that is gone or kept out, an area left without sensors the views count, loses all its
+    # rows, also those before the hourly tier's horizon (nothing computes them).
+    deleted = models.BooleanField(
+        default=False, help_text="An entity of the key was deleted or kept out of the views."
+    )
     noted = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,8 +4,9 @@ An edit (admin: the entity's form or the list; discovery and the import of Home 
 areas: a change to an entity already registered) that changes what a view reads of an entity
 (`changed_parts`) notes the parts of the view it changes, in the edit's own transaction
 (`ViewFollowUp`): the entity's rows of daily_energy_by_device (its kind, unit, layout,
-measurements or id), the old and the new area's rows of hourly_room_activity (a motion,
-occupancy or presence sensor's area, kind, device class, name, layout, measurements or id).
+measurements, id or switch "count in the views"), the old and the new area's rows of
+hourly_room_activity (a motion, occupancy or presence sensor's area, kind, device class, name,
+layout, measurements, id or switch).
 Measurements: the entity's current one and the older ones discovery found it in, with
 their units (`Entity.series`; a sensor switched from W to kW has points in both).
 An edit that changes none of that (tiered, the name of a power sensor, "W" for "") notes
@@ -26,15 +27,23 @@ daily aggregates or the archive hold the data, a day cannot be split into hours 
 those rows stay as they were computed. Noted parts the run could not take up (the broker was out of reach at
 the save, the view was busy) are taken up by the view's next refresh.
 
+An entity a person keeps out of the views (`Entity.in_views` off, in the admin: a duplicate
+sensor) is read by neither view: its parts are noted as a deletion's (`deleted`, below), so
+its rows all go and its area is computed again without it. Switched on again, it is followed
+as any edit: its rows are computed again from the horizon on. Discovery never changes the
+switch, and the refresh and the rebuild skip such an entity too (`rows.energy_entities`,
+`rows.activity_sensors`), so they give the rows the follow-up gave.
+
 Deletions are followed the same way. Every delete of an entity (admin: its delete page or the
 bulk action; a queryset's delete in code) notes, in its own transaction (`entity_deleted`,
 the post_delete signal), its rows of daily_energy_by_device (also rows left from when it was
 power or energy) and its area's rows of hourly_room_activity, marked `deleted`. The run
-deletes every row of an entity the registry no longer has and of an area left without
-sensors, also before the horizon: nothing computes them any more (an entity discovered again
-before the run is computed as after an edit). An area that keeps other sensors is computed
-again without it from its first_seen; its rows before the horizon keep it. The admin queues
-the run once the delete is committed; a delete elsewhere is taken up by the next refresh.
+deletes every row of an entity the registry no longer has (or keeps out of the views) and of
+an area left without sensors the views count, also before the horizon: nothing computes them
+any more (an entity discovered again before the run is computed as after an edit). An area
+that keeps other sensors is computed again without it from its first_seen; its rows before
+the horizon keep it. The admin queues the run once the delete is committed; a delete
+elsewhere is taken up by the next refresh.
 """
 
 from __future__ import annotations
@@ -64,25 +73,32 @@ from retention.rollups.materialized import (
     check_view,
     view_lock,
 )
-from retention.rollups.rows import Outcome, activity_rows, activity_sensors
+from retention.rollups.rows import (
+    Outcome,
+    activity_rows,
+    activity_sensors,
+    energy_entities,
+    in_energy_view,
+)
 from retention.timeutil import floor_hour, local_date, local_day_start
 
-ENERGY_KINDS = (Entity.Kind.POWER, Entity.Kind.ENERGY)
 # Shown next to a change: the fields the views read.
 SHOWN = ("entity_id", "kind", "area", "unit", "device_class", "friendly_name", "layout",
-         "measurement")  # fmt: skip
+         "measurement", "in_views")  # fmt: skip
 
 
 # --- What an edit changes ------------------------------------------------------------------
 def _energy_inputs(entity: Entity) -> tuple | None:
-    """What daily_energy_by_device reads of the entity (None: it is not in the view)."""
-    if entity.kind not in ENERGY_KINDS:
+    """What daily_energy_by_device reads of the entity (None: it is not in the view, also
+    when a person kept it out)."""
+    if not in_energy_view(entity):
         return None
     return (entity.entity_id, entity.kind, unit_factor(entity), entity.layout, _read(entity))
 
 
 def _activity_inputs(entity: Entity) -> tuple | None:
-    """What hourly_room_activity reads of the entity, its area first (None: not counted)."""
+    """What hourly_room_activity reads of the entity, its area first (None: not counted, also
+    when a person kept it out)."""
     if not activity_sensors([entity]):
         return None
     return (entity.area, entity.entity_id, entity.layout, raw_measurements(entity))
@@ -125,9 +141,12 @@ def describe(before: Entity, after: Entity) -> str:
 
 def note_edit(before: Entity, after: Entity, since: datetime | None = None) -> dict[str, set[str]]:
     """Note the parts of the views the edit changes (in the caller's transaction); them.
-    They are computed again from `since`, by default the entity's first_seen."""
+    They are computed again from `since`, by default the entity's first_seen; an entity kept
+    out of the views by the edit is noted as a deletion: all its rows go."""
     parts = changed_parts(before, after)
-    _note(parts, describe(before, after), since or after.first_seen or before.first_seen)
+    since = since or after.first_seen or before.first_seen
+    kept_out = before.in_views and not after.in_views
+    _note(parts, describe(before, after), since, deleted=kept_out)
     return parts
 
 
@@ -207,12 +226,13 @@ def _stale(rows, bucket: str, start, produced: Outcome) -> list[int]:
 
 def _energy_part(key: str, since: datetime, now: datetime, deleted: bool) -> Outcome:
     first = local_date(since)
-    entity = Entity.objects.filter(entity_id=key, kind__in=ENERGY_KINDS).first()
+    entity = energy_entities(entity_id=key).first()
     outcome = Outcome()
     if entity is not None:
         prices = price_book(local_day_start(first), now)
         outcome = energy_rows(entity, first, local_date(now), now, prices)
-    gone = deleted and not Entity.objects.filter(entity_id=key).exists()
+    # Deleted, or kept out of the views (and not counted again since): nothing computes it.
+    gone = deleted and not Entity.objects.filter(entity_id=key, in_views=True).exists()
     rows = DailyEnergyByDevice.objects.filter(entity_id=key)
     outcome.stale = _stale(rows, "date", None if gone else first, outcome)
     return outcome

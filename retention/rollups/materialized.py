@@ -20,7 +20,9 @@ moved. Rows whose source data is gone entirely are left as they are.
 
 Edits of the entity registry (`retention.rollups.follow`): an edit that changes what a view
 reads of an entity is followed by a run of mode "edits" on the worker; the refresh takes up
-the edits no such run has followed yet.
+the edits no such run has followed yet. Entities kept out of the views (`Entity.in_views`)
+are skipped by the refresh and the rebuild as by the follow-up (`rows.energy_entities`,
+`rows.activity_sensors`).
 
 Every refresh and rebuild is recorded as a RetentionRun with operation "view_refresh".
 One refresh or rebuild per view at a time (a Redis lock per view): one that finds the view
@@ -51,7 +53,13 @@ from retention.models import (
 from retention.rollups.energy import energy_rows
 from retention.rollups.inputs import first_carbon_time, price_book
 from retention.rollups.lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
-from retention.rollups.rows import Outcome, activity_rows, activity_sensors, carbon_rows
+from retention.rollups.rows import (
+    Outcome,
+    activity_rows,
+    activity_sensors,
+    carbon_rows,
+    energy_entities,
+)
 from retention.timeutil import floor_hour, local_date, local_day_start
 
 logger = logging.getLogger(__name__)
@@ -113,7 +121,7 @@ def _energy(
     first: date | None, last: date, now: datetime, *, fill_new: bool, new_after: datetime | None
 ) -> Outcome:
     total = Outcome()
-    entities = list(Entity.objects.filter(kind__in=[Entity.Kind.POWER, Entity.Kind.ENERGY]))
+    entities = list(energy_entities())  # not those a person kept out of the views
     plans: list[tuple[Entity, date]] = []
     with_rows = set(DailyEnergyByDevice.objects.values_list("entity_id", flat=True).distinct())
     for entity in entities:

@@ -5,6 +5,8 @@ Rules (README "Materialized views" says the same for users):
 - Days are local days of settings.TIME_ZONE (a DST day lasts 23 or 25 hours); hours are UTC
   hours. The open bucket (the day or hour containing `now`) is computed up to `now` and
   marked partial: a value in force is never extended into the future.
+- Only entities counted in the views (`Entity.in_views`, on unless a person kept one out in
+  the admin: a duplicate sensor) are read: `energy_entities`, `activity_sensors`.
 - daily_energy_by_device, per power/energy entity and local day:
   total_kwh: energy meters the growth with Home Assistant's reset rules, power sensors the
   time integral (`retention.tiers.stepwise`); avg_power: power sensors the time-weighted mean W
@@ -41,6 +43,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db.models import QuerySet
+
 from retention.entities.samples import Sample
 from retention.models import DailyCarbonSummary, Entity, HourlyRoomActivity
 from retention.rollups.inputs import (
@@ -74,9 +78,24 @@ class Outcome:
     stale: list[int] = field(default_factory=list)  # ids of rows to delete (edits followed)
 
 
+# --- Which entities the views count ---------------------------------------------------------
+ENERGY_KINDS = (Entity.Kind.POWER, Entity.Kind.ENERGY)
+
+
+def in_energy_view(entity: Entity) -> bool:
+    """Whether daily_energy_by_device counts the entity: power or energy, not kept out."""
+    return entity.kind in ENERGY_KINDS and entity.in_views
+
+
+def energy_entities(**lookups) -> QuerySet[Entity]:
+    """The entities daily_energy_by_device counts (`in_energy_view`), narrowed by `lookups`."""
+    return Entity.objects.filter(kind__in=ENERGY_KINDS, in_views=True, **lookups)
+
+
 # --- hourly_room_activity ----------------------------------------------------------------
 def activity_sensors(entities: Iterable[Entity]) -> dict[str, list[Entity]]:
-    """area -> its binary motion/occupancy sensors (entities without an area are skipped).
+    """area -> its binary motion/occupancy sensors counted in the views (entities without an
+    area, or kept out of the views, are skipped).
 
     A binary_sensor counts when its device class is motion, occupancy or presence; the
     device class wins over the name (a door sensor named "motion_door" does not count). Only
@@ -84,7 +103,7 @@ def activity_sensors(entities: Iterable[Entity]) -> dict[str, list[Entity]]:
     pir, movement) in its id or friendly name."""
     areas: dict[str, list[Entity]] = defaultdict(list)
     for entity in entities:
-        if entity.kind != Entity.Kind.BINARY or not entity.area:
+        if entity.kind != Entity.Kind.BINARY or not entity.area or not entity.in_views:
             continue
         if entity.domain != "binary_sensor":
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
+from django.urls import reverse
 from django.utils.html import strip_tags
 
 from retention.models import DailyEnergyByDevice, Entity, HourlyRoomActivity, RetentionRun
@@ -59,6 +60,20 @@ def follow_ups() -> list[RetentionRun]:
 def shown(page) -> list[str]:
     """The messages of the page as the user reads them (without their links' markup)."""
     return [strip_tags(str(message)) for message in page.context["messages"]]
+
+
+def edit_in_the_admin(client, entity: Entity, **changes) -> list[str]:
+    """POST the entity's change form with `changes` (its checkboxes as the page shows them
+    ticked, unless changed); the messages the next page shows."""
+    fields = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class", "layout",
+              "measurement")  # fmt: skip
+    data = {name: changes.get(name, getattr(entity, name)) for name in fields}
+    flags = ("tiered", "in_views", "edited")
+    data.update({flag: "on" for flag in flags if changes.get(flag, getattr(entity, flag))})
+    url = reverse("admin:retention_entity_change", args=[entity.pk])
+    page = client.post(url, data, follow=True)
+    assert page.status_code == 200 and page.redirect_chain, page.content.decode()[:2000]
+    return shown(page)
 
 
 def kitchen_and_office(ha_db, day: datetime) -> dict[str, Entity]:

@@ -465,6 +465,7 @@ def test_admin_lists_filters_and_marks_edits(admin_client):
         "unit": "W",
         "device_class": "power",
         "tiered": "on",
+        "in_views": "on",
         "layout": "official",
         "measurement": "W",
     }

@@ -5,6 +5,10 @@ it: tests/retention/rollups/test_follow_edits.py runs the same task on a real wo
 the entity's own rows and computes its area's again without it. A delete in code is noted
 as well and followed by the next refresh.
 
+Keeping an entity out of the views (its switch "count in the views", or the list action) is
+followed the same way, and it stays out: discovery leaves the switch as it is, the refresh
+and the rebuild skip the entity, retention still tiers it; counted again, it is back.
+
 The data lies in the last days before the real now: the follow-up computes up to its own now.
 """
 
@@ -15,15 +19,26 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from retention.admin import REDISCOVERED
+from retention.admin import COUNTED_AGAIN, KEPT_OUT, REDISCOVERED
+from retention.entities.discovery import discover
+from retention.entities.ha_source import count_samples
 from retention.models import DailyEnergyByDevice, Entity, HourlyRoomActivity, TierChunk
 from retention.models import ViewFollowUp as FollowUp
 from retention.rollups.materialized import ACTIVITY, ENERGY, rebuild_view, refresh_view
 from retention.rollups.tasks import follow_view_edits
+from retention.tiers import runner as tiers
+from retention.tiers.rows import HOURLY_RP, read_rows
 from retention.timeutil import floor_day
 from tests.retention.conftest import HaDatabase
 from tests.support.entities import save
-from tests.support.views_follow import activity, energy, follow_ups, kitchen_and_office, shown
+from tests.support.views_follow import (
+    activity,
+    edit_in_the_admin,
+    energy,
+    follow_ups,
+    kitchen_and_office,
+    shown,
+)
 
 pytestmark = [
     pytest.mark.influxdb,
@@ -195,4 +210,129 @@ def test_an_entity_deleted_in_code_is_followed_by_the_next_refresh(home):
     assert run.status == "ok" and run.records_deleted == 8
     assert rows_of("sensor.kettle_plug_power") == rows_of("sensor.fridge_power") == 0
     assert [kitchen_kwh(day) for day in DAYS] == [24.0, 24.0, 24.0]
+    assert not FollowUp.objects.exists()
+
+
+# --- Kept out of the views instead ------------------------------------------------------------
+def switch(client, action: str, *entities: Entity) -> list[str]:
+    """Run the entity list's action on `entities`; the messages the next page shows."""
+    chosen = {"action": action, "_selected_action": [entity.pk for entity in entities]}
+    page = client.post(reverse("admin:retention_entity_changelist"), chosen, follow=True)
+    assert page.status_code == 200 and page.redirect_chain, page.content.decode()[:2000]
+    return shown(page)
+
+
+def test_a_duplicate_kept_out_of_the_views_stays_out_and_is_counted_again_when_switched_on(
+    admin_client, home, settings
+):
+    before = energy()
+    duplicate = home["duplicate"]
+
+    said = switch(admin_client, "keep_out_of_views", duplicate)
+
+    [run] = follow_ups()  # the energy view only: a power sensor
+    assert run.status == "running" and run.details["view"] == ENERGY
+    assert (
+        "The views follow the edit: the rows of daily_energy_by_device (entities "
+        f"sensor.kettle_plug_power) are deleted on the retention worker in run {run.pk}."
+    ) in said, said
+    assert f"Kept out of the materialized views: 1 entity. {KEPT_OUT}" in said, said
+    [noted] = FollowUp.objects.all()
+    assert (noted.key, noted.deleted, noted.edit) == (
+        "sensor.kettle_plug_power",
+        True,
+        "sensor.kettle_plug_power: in_views True -> False",
+    )
+    duplicate.refresh_from_db()
+    assert (duplicate.in_views, duplicate.edited) == (False, False)  # not a correction
+
+    run = follow(run.pk, ENERGY)
+
+    assert run.status == "ok", run.errors
+    # All its rows go, the day before the horizon too, as after a delete.
+    assert rows_of("sensor.kettle_plug_power") == 0 and run.records_deleted == 4
+    assert [kitchen_kwh(day) for day in DAYS] == [24.0, 24.0, 24.0]  # was 48 each day
+    kept_out = energy()
+    assert kept_out == {k: v for k, v in before.items() if k[0] != "sensor.kettle_plug_power"}
+
+    # The daily discovery finds its points again: it stays registered, kept out.
+    settings.HA_LAYOUT = "official"
+    report = discover()
+    assert report.created == 0
+    duplicate.refresh_from_db()
+    assert duplicate.in_views is False
+    assert "sensor.kettle_plug_power" not in report.noted.get(ENERGY, set())
+
+    # The refresh (which fills an entity without rows from its first_seen) and a rebuild
+    # give the rows the follow-up gave.
+    refresh_view(ENERGY)
+    assert energy() == kept_out and rows_of("sensor.kettle_plug_power") == 0
+    rebuild_view(ENERGY, DAYS[0], datetime.now(UTC).date())
+    assert energy() == kept_out and rows_of("sensor.kettle_plug_power") == 0
+
+    # Retention still tiers it: DAY's raw points become 24 hourly rows of 1 kWh, then go.
+    settings.RETENTION_RAW_DAYS, settings.RETENTION_LATE_MARGIN_HOURS = 1, 0
+    tiered = tiers.downsample_hourly(DAY.date(), DAY.date() + timedelta(days=1))
+    assert tiered.status == "ok", tiered.errors
+    hours = read_rows(HOURLY_RP, DAY, at(24), "sensor.kettle_plug_power")
+    assert [row.fields["total_energy"] for row in hours["sensor.kettle_plug_power"]] == [1.0] * 24
+    assert count_samples(duplicate, DAY, at(24)) == 0
+
+    # Counted again in its form: its rows are computed again from the horizon on, DAY from
+    # the hourly rows; the day before the horizon comes back with a rebuild.
+    said = edit_in_the_admin(admin_client, duplicate, in_views=True)
+
+    run = follow_ups()[-1]
+    assert (
+        "The views follow the edit: the rows of daily_energy_by_device (entities "
+        f"sensor.kettle_plug_power) are computed again on the retention worker in run {run.pk}."
+    ) in said, said
+    assert f"sensor.kettle_plug_power is counted in the views again. {COUNTED_AGAIN}" in said
+    run = follow(run.pk, ENERGY)
+    assert run.status == "ok", run.errors
+    assert run.details["sources"]["hourly"] == 1
+    assert [kitchen_kwh(day) for day in DAYS] == [24.0, 48.0, 48.0]
+    rebuild_view(ENERGY, DAYS[0], DAYS[0])
+    assert energy() == before
+    duplicate.refresh_from_db()
+    assert (duplicate.in_views, duplicate.edited) == (True, False)
+
+
+def test_motion_sensors_kept_out_of_the_views_leave_their_rooms_and_come_back(admin_client, home):
+    office_rows = HourlyRoomActivity.objects.filter(area="office").count()
+    kitchen_before = activity("kitchen")
+    sensors = home["kitchen_motion"], home["office_motion"]
+
+    said = switch(admin_client, "keep_out_of_views", *sensors)
+
+    [run] = follow_ups()
+    assert (
+        "The views follow the edit: the rows of hourly_room_activity (areas kitchen, office) "
+        f"are computed again on the retention worker in run {run.pk}."
+    ) in said, said
+    assert "Kept out of the materialized views: 2 entities" in said[-1], said
+    run = follow(run.pk, ACTIVITY)
+
+    assert run.status == "ok", run.errors
+    # As after deleting them: the office had no other sensor and loses all its hours; the
+    # kitchen keeps the presence sensor from 11:00, its hour before the horizon stays.
+    assert not HourlyRoomActivity.objects.filter(area="office").exists()
+    kitchen = activity("kitchen")
+    assert at(10) not in kitchen and kitchen[at(12)] == (1, round(15 / 60, 9))
+    assert [hour for hour in kitchen if hour < at(11)] == [at(-1)]
+    assert kitchen[at(-1)] == kitchen_before[at(-1)]
+    assert run.records_deleted == office_rows + 11
+    # A rebuild from the horizon gives the same rows.
+    rebuild_view(ACTIVITY, DAY.date(), datetime.now(UTC).date())
+    assert activity("kitchen") == kitchen and activity("office") == {}
+
+    said = switch(admin_client, "count_in_views", *sensors)
+
+    run = follow_ups()[-1]
+    assert f"Counted in the views again: 2 entities. {COUNTED_AGAIN}" in said, said
+    run = follow(run.pk, ACTIVITY)
+    assert run.status == "ok", run.errors
+    kitchen, office = activity("kitchen"), activity("office")
+    assert kitchen == kitchen_before  # from the horizon on computed again, with it
+    assert office[at(10)] == (1, round(10 / 60, 9)) and min(office) == DAY
     assert not FollowUp.objects.exists()

@@ -36,6 +36,7 @@ from tests.retention.conftest import HaDatabase
 from tests.support.entities import save
 from tests.support.views_follow import (
     activity,
+    edit_in_the_admin,
     energy,
     finished,
     follow_ups,
@@ -57,20 +58,6 @@ DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days bef
 
 def at(hours: float) -> datetime:
     return DAY + timedelta(hours=hours)
-
-
-def edit_in_the_admin(client, entity: Entity, **changes) -> list[str]:
-    """POST the entity's change form with `changes`; the messages the next page shows."""
-    fields = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class", "layout",
-              "measurement")  # fmt: skip
-    data = {name: changes.get(name, getattr(entity, name)) for name in fields}
-    data.update(
-        {flag: "on" for flag in ("tiered", "edited") if changes.get(flag, getattr(entity, flag))}
-    )
-    url = reverse("admin:retention_entity_change", args=[entity.pk])
-    page = client.post(url, data, follow=True)
-    assert page.status_code == 200 and page.redirect_chain, page.content.decode()[:2000]
-    return shown(page)
 
 
 def edit_in_the_list(client, edits: dict[Entity, dict]) -> list[str]:
