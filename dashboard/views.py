@@ -1,9 +1,12 @@
 """The start page (`/`): the first-run setup while no site exists, the status page after.
 
 Login required (staff or read-only users); creating the site (a POST) needs the permission to
-add sites and provider configs, so read-only users get 403.
+add sites and provider configs, so read-only users get 403. A parameter the page reads that is
+given more than once (`?site=1&site=2`, a form field sent twice) is a 400 naming it: which one
+was meant is not known, so neither is used and nothing is created.
 """
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,10 +17,16 @@ from django.views.decorators.http import require_http_methods
 from dashboard import first_run
 from dashboard.choices import preselected
 from dashboard.setup_form import SetupForm
+from enrich.api import params
 from enrich.models import Site
 
 LOGIN_URL = "/login/"
 SETUP_PERMISSIONS = ("enrich.add_site", "enrich.add_providerconfig")
+# What the setup form sends once: every field but the ticked providers, and the button pressed.
+ONE_VALUE = [
+    *(n for n, f in SetupForm.base_fields.items() if not isinstance(f, forms.MultipleChoiceField)),
+    "action",
+]
 
 
 def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extra) -> HttpResponse:
@@ -49,6 +58,8 @@ def _influx_test(request: HttpRequest, form: SetupForm) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":  # the setup form, whichever address it was sent to
         return setup(request)
+    if problem := params.repeated(request.GET, ["site"]):
+        return HttpResponseBadRequest(f"site: {problem['site']}", content_type="text/plain")
     if not Site.objects.exists():
         return _setup_page(request, SetupForm())
     sites = list(Site.objects.order_by("name"))
@@ -74,6 +85,10 @@ def setup(request: HttpRequest) -> HttpResponse:
         messages.info(request, "A site exists already; edit it in the admin (Sites).")
         return redirect("home")
     form = SetupForm(request.POST)
+    if problems := params.repeated(request.POST, ONE_VALUE):
+        for name, problem in problems.items():
+            form.add_error(None, f"{name}: {problem}")
+        return _setup_page(request, form, status=400)
     if request.POST.get("action") == "test":
         return _influx_test(request, form)
     if not form.is_valid():

@@ -5,7 +5,8 @@ Each reader is called as `reader(params, name, default=None, **limits)` (e.g.
 is absent or empty. A parameter given more than once (`?days=1&days=30`) is a 400 naming it:
 Django would hand over the last value, and which one the caller meant is not known. A POST
 body is read with `body` (form fields each given once, or a JSON object) and its true/false
-fields with `flag`."""
+fields with `flag`. Pages that answer with an error page of their own (the dashboard, the
+Google Calendar setup) ask `repeated` what to say about a repeated parameter."""
 
 import functools
 import math
@@ -40,11 +41,22 @@ def _repeated(times: int) -> str:
     return f"given {times} times: give it once."
 
 
+def repeated(values, names: Iterable[str] | None = None) -> dict[str, str]:
+    """What to say about each parameter of `names` (all of them when None) that `values` (a
+    QueryDict: query string or form fields) holds more than once; {} when none is, or for a
+    dict (a JSON object, one value per key). Pages that answer with their own error page use
+    it as it is; `given` and `once` raise it as a 400."""
+    if not hasattr(values, "getlist"):
+        return {}
+    counts = {name: len(values.getlist(name)) for name in (values if names is None else names)}
+    return {name: _repeated(times) for name, times in counts.items() if times > 1}
+
+
 def given(params, name: str) -> str | None:
     """The one value of parameter `name` (None when absent or empty); a 400 naming it when it
     is given more than once. `params` is a QueryDict (query string, form fields) or a dict."""
-    if hasattr(params, "getlist") and len(params.getlist(name)) > 1:
-        raise ValidationError({name: _repeated(len(params.getlist(name)))})
+    if problem := repeated(params, [name]):
+        raise ValidationError(problem)
     raw = params.get(name)
     return None if raw is None or raw == "" else raw
 
@@ -52,9 +64,8 @@ def given(params, name: str) -> str | None:
 def once(values) -> dict[str, Any]:
     """A QueryDict (query string or form fields) as a dict; a 400 naming each name given more
     than once."""
-    repeated = {name: _repeated(len(all_of)) for name, all_of in values.lists() if len(all_of) > 1}
-    if repeated:
-        raise ValidationError(repeated)
+    if problems := repeated(values):
+        raise ValidationError(problems)
     return values.dict()
 
 

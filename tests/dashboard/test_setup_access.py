@@ -5,19 +5,9 @@ from django.contrib.auth.models import User
 
 from dashboard.choices import preselected
 from enrich.models import ProviderConfig, Site
+from tests.support.setup_form import FORM
 
 pytestmark = pytest.mark.django_db
-
-FORM = {
-    "name": "Flat",
-    "latitude": "51.5",
-    "longitude": "-0.12",
-    "timezone": "Europe/London",
-    "country": "GB",
-    "providers": ["octopus", "awattar"],
-    "influxdb_url": "http://127.0.0.1:8186",
-    "ha_database": "home_assistant",
-}
 
 
 def test_anonymous_users_are_sent_to_the_login(client):

@@ -3,6 +3,9 @@
 GET  /oauth/google/           status per site and the "Connect Google Calendar" button
 POST /oauth/google/connect    starts Google's consent flow for a site
 GET  /oauth/google/callback   finishes it (state checked once, PKCE verifier from Redis)
+
+Google sends each of the callback's `state`, `code` and `error` once: a callback holding one of
+them twice was changed on its way, and is refused (400, naming it) before anything is used.
 """
 
 from django.conf import settings
@@ -18,6 +21,8 @@ from enrich.api import params
 from enrich.crypto import SecretUnreadable
 from enrich.models import OAuthConnection, Site
 from enrich.redis.client import RedisUnavailable
+
+CALLBACK_PARAMETERS = ("state", "code", "error")
 
 
 def redirect_uri(request: HttpRequest) -> str:
@@ -85,6 +90,14 @@ def connect(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
+    if problems := params.repeated(request.GET, CALLBACK_PARAMETERS):
+        said = " ".join(f"{name}: {problem}" for name, problem in problems.items())
+        return _problem(
+            request,
+            "This sign-in answer cannot be used",
+            f"{said} Google sends each once, so this answer was changed on its way. Nothing "
+            "was changed. Start again with 'Connect Google Calendar' on the setup page.",
+        )
     try:
         pending = oauth.take_pending(request.GET.get("state", ""))
     except RedisUnavailable as exc:

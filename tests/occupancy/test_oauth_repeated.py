@@ -1,0 +1,42 @@
+"""The Google Calendar pages refuse a parameter given twice (400, naming it) and change nothing:
+Django handed the callback the last `state` or `code`, and Google sends each once, so a callback
+holding two was changed on its way; the connect button's `site` likewise."""
+
+import pytest
+
+from collectors.occupancy.google import oauth
+from enrich.models import OAuthConnection, ProviderConfig
+from enrich.redis.client import get_redis
+from tests.support.google import google_answers, start
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("name", ["state", "code", "error"])
+def test_a_callback_with_a_parameter_twice_is_refused_and_changes_nothing(
+    admin_client, google, site, name
+):
+    google_answers(google)
+    query = start(admin_client, site)
+    callback = {"state": query["state"], "code": "4/0AQlEd-test-code"}
+    twice = {**callback, name: [callback.get(name, "access_denied")] * 2}
+    if name == "state":
+        twice["state"] = ["forged-state", query["state"]]
+    response = admin_client.get("/oauth/google/callback", twice)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "This sign-in answer cannot be used" in page
+    assert f"{name}: given 2 times: give it once." in page and "Nothing was changed" in page
+    assert google.requests == []  # no code exchanged
+    assert not OAuthConnection.objects.exists()
+    assert not ProviderConfig.objects.filter(source="occupancy").exists()
+    # the consent in progress was not used up: Google's own answer still connects
+    assert admin_client.get("/oauth/google/callback", callback).status_code == 200
+    assert OAuthConnection.objects.get().account_email == "alex.morgan@example.com"
+
+
+def test_connect_with_two_sites_is_refused(admin_client, google, site):
+    response = admin_client.post("/oauth/google/connect", {"site": [site.pk, site.pk]})
+    assert response.status_code == 400
+    assert "site: given 2 times: give it once." in response.content.decode()
+    assert not list(get_redis().scan_iter(oauth._state_key("*")))  # no consent started
