@@ -9,10 +9,12 @@ class CollectorsConfig(AppConfig):
         # Home Assistant MQTT: publish after writes and configuration changes (MQTT_URL set).
         from collectors.ha_mqtt import signals  # noqa: F401
         from collectors.pipeline import settings_problem
-        from collectors.registry import unknown_options
+        from collectors.registry import refused_options, unknown_options
         from enrich.models import collect_check, options_check
 
         # The admin (ProviderConfig.clean) refuses option names the provider does not read.
         options_check.connect(unknown_options, dispatch_uid="collectors_unknown_options")
+        # ... and values its adapter can tell no collection could use.
+        options_check.connect(refused_options, dispatch_uid="collectors_refused_options")
         # ... and says which saved configs cannot collect, and why.
         collect_check.connect(settings_problem, dispatch_uid="collectors_settings_problem")

@@ -167,6 +167,13 @@ class Adapter(ABC):
         """The option names a provider config of this provider may hold."""
         return cls.options | PIPELINE_OPTIONS
 
+    @classmethod
+    def options_problem(cls, options: Mapping[str, Any]) -> str:
+        """What the admin refuses in these options besides unknown names ("" when nothing): a
+        value no collection could work with, told from the options alone (no call, no
+        credentials), so it is never saved."""
+        return ""
+
     def budget_key(self, target: Target, credentials: Credentials) -> str | None:
         """Whose budget a fetch draws from: the target's ("target") or one for the whole
         provider (None). Adapters with budget_scope "login" return the user's account."""

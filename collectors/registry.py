@@ -67,3 +67,10 @@ def unknown_options(sender: Any, config: Any, **_: Any) -> str:
         f"Unknown option(s) for {name}: {', '.join(unknown)}. "
         f"{name} reads: {', '.join(sorted(known))}."
     )
+
+
+def refused_options(sender: Any, config: Any, **_: Any) -> str:
+    """Receiver of enrich.models.options_check: what the adapter of `config`'s provider refuses
+    in its options' values (Adapter.options_problem), e.g. a calendar's reserved person name."""
+    adapter = BY_KEY.get((config.source, config.provider))
+    return adapter.options_problem(config.options) if adapter else ""

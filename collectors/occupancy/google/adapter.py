@@ -9,9 +9,11 @@ a rerun in the same slot overwrites.
 
 Options (ProviderConfig.options; tokens and endpoints are added by collectors.occupancy.google.oauth):
   calendars      ["primary"] | ["id", {"id": "...", "person": "..."}]
-  person         name of the person whose calendars these are (default: the account email)
+  person         name of the person whose calendars these are (default: the account email);
+                 never "household", the name of the household's points
   home_keywords  ["WFH", "HOME"]; home_address ""; online_keywords (see prediction.py)
   travel_minutes 30; lead_minutes 60; base_url (API root, default https://www.googleapis.com)
+They are read (and refused, naming the option) in options.py.
 """
 
 from __future__ import annotations
@@ -21,78 +23,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from collectors import base
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import listing, prediction
 from collectors.occupancy.google import now as ahead
 from collectors.occupancy.google.client import PROVIDER, Tokens
+from collectors.occupancy.google.options import calendars_from, rules_from
 from enrich.http import HttpPolicy, malformed
 from enrich.models import is_zone_name
 from enrich.readings import Reading
 
 EVENT_TYPES = ["default", "focusTime", "outOfOffice", "workingLocation", "fromGmail"]
-
-
-def _strings(options: Mapping[str, Any], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    value = options.get(name, list(default))
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(
-            f"google_calendar: options.{name} must be a list of strings, e.g. {list(default)}."
-        )
-    return tuple(value)
-
-
-def _minutes(options: Mapping[str, Any], name: str, default: int) -> float:
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 24 * 60:
-        raise ConfigError(
-            f"google_calendar: options.{name} must be a number of minutes from 0 to 1440 "
-            f"(default {default}); got {value!r}."
-        )
-    return float(value)
-
-
-def rules_from(options: Mapping[str, Any]) -> prediction.Rules:
-    home_address = options.get("home_address", "")
-    if not isinstance(home_address, str):
-        raise ConfigError(
-            "google_calendar: options.home_address must be text (your street address)."
-        )
-    return prediction.Rules(
-        home_keywords=_strings(options, "home_keywords", prediction.DEFAULT_HOME_KEYWORDS),
-        home_address=home_address,
-        online_keywords=_strings(options, "online_keywords", prediction.DEFAULT_ONLINE_KEYWORDS),
-        travel_minutes=_minutes(options, "travel_minutes", prediction.DEFAULT_TRAVEL_MINUTES),
-        lead_minutes=_minutes(options, "lead_minutes", prediction.DEFAULT_LEAD_MINUTES),
-    )
-
-
-def calendars_from(options: Mapping[str, Any]) -> list[dict[str, str]]:
-    """[{id, person}] from options.calendars (default: the primary calendar)."""
-    raw = options.get("calendars", ["primary"])
-    default_person = options.get("person") or options.get("account") or "primary"
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(
-            'google_calendar: options.calendars must be a non-empty list, e.g. ["primary"] or '
-            '[{"id": "family@group.calendar.google.com", "person": "alex"}].'
-        )
-    calendars = []
-    for entry in raw:
-        if isinstance(entry, str) and entry:
-            calendars.append({"id": entry, "person": str(default_person)})
-        elif isinstance(entry, Mapping) and isinstance(entry.get("id"), str) and entry["id"]:
-            calendars.append(
-                {"id": entry["id"], "person": str(entry.get("person") or default_person)}
-            )
-        else:
-            raise ConfigError(
-                f"google_calendar: options.calendars entry {entry!r} is neither a calendar id nor "
-                '{"id": ..., "person": ...}.'
-            )
-    for calendar in calendars:
-        base.tag_option("google_calendar: the person", calendar["person"])
-    return calendars
 
 
 def _expiry(value: Any) -> datetime | None:
@@ -132,6 +73,14 @@ class GoogleCalendarAdapter(Adapter):
     calls_per_fetch = 1
     # A prediction's points are replaced whole, served or a rerun's (maybe_served: always).
     served_measurement = ahead.MEASUREMENT
+
+    @classmethod
+    def options_problem(cls, options: Mapping[str, Any]) -> str:
+        try:
+            calendars_from(options)  # the calendars and the people they belong to
+        except ConfigError as exc:
+            return str(exc)
+        return ""
 
     # The OAuth tokens live in enrich.models.OAuthConnection (collectors.occupancy.google.tokens).
     def credentials(self, config: Any, *, fetching: bool) -> Credentials:
