@@ -1,5 +1,5 @@
 """Where one entity's raw points are in Home Assistant's database, and how each becomes a
-`Sample` with its reading in W / kWh.
+`Sample` with its reading in W / kWh (a temperature in the entity's unit).
 
 Layouts (reference/ha_influx_schema.md):
 
@@ -17,7 +17,8 @@ measurement by default, so a power sensor switched from W to kW goes on in the m
 entity in (`Entity.series`); `raw_measurements` lists them, the current one
 (`Entity.measurement`) last, and every read, count and delete of the entity's raw points
 covers them all. Each point's reading is converted by the unit it was written under
-(`retention.entities.units`), so the samples of a power sensor are in W whatever it wrote.
+(`retention.entities.units`), so the samples of a power sensor are in W whatever it wrote,
+those of a temperature sensor switched from °F to °C in °C.
 
 Duplicate timestamps: InfluxDB keeps one point per series and time, but one entity can have
 several series (ingestor events differing in other tags such as `area`; official points
@@ -42,7 +43,7 @@ from retention.entities.points import (
     sample_from_state,
 )
 from retention.entities.samples import Sample
-from retention.entities.units import OFFICIAL_UNIT_FIELD, Units, scaled
+from retention.entities.units import OFFICIAL_UNIT_FIELD, Units, converted
 from retention.models import Entity
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,8 @@ class Source:
         """The point's Sample, its reading converted by the unit it was written under."""
         kind = self.entity.kind
         if self.entity.layout == Entity.Layout.OFFICIAL:
-            factor = self.units.factor(row.measurement, row.values.get(OFFICIAL_UNIT_FIELD))
-            return scaled(sample_from_official(row.time, row.values, kind), factor)
+            convert = self.units.convert(row.measurement, row.values.get(OFFICIAL_UNIT_FIELD))
+            return converted(sample_from_official(row.time, row.values, kind), convert)
         raw = row.values.get("state_value")
         if raw is None:
             raw = row.values.get("state")
@@ -89,7 +90,7 @@ class Source:
                     row.time,
                 )
         sample = sample_from_state(row.time, str(raw), kind, attributes)
-        return scaled(sample, self.units.factor(row.measurement, unit))
+        return converted(sample, self.units.convert(row.measurement, unit))
 
 
 def source_of(entity: Entity) -> Source:

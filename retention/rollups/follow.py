@@ -52,7 +52,7 @@ from datetime import UTC, datetime, time
 from functools import partial
 
 from retention.entities.sources import raw_measurements
-from retention.entities.units import Units, unit_factor
+from retention.entities.units import Units, registry_convert
 from retention.models import (
     DailyEnergyByDevice,
     Entity,
@@ -93,7 +93,7 @@ def _energy_inputs(entity: Entity) -> tuple | None:
     when a person kept it out)."""
     if not in_energy_view(entity):
         return None
-    return (entity.entity_id, entity.kind, unit_factor(entity), entity.layout, _read(entity))
+    return (entity.entity_id, entity.kind, registry_convert(entity), entity.layout, _read(entity))
 
 
 def _activity_inputs(entity: Entity) -> tuple | None:

@@ -83,7 +83,7 @@ def plain_power(entity: Entity) -> bool:
 
 def _other_units(measurement: str, where: str, params: dict, units: Units) -> bool:
     """Whether a point of the entity in `measurement` records a unit other than the one Home
-    Assistant writes now (its reading would need its own factor)."""
+    Assistant writes now (its reading would need its own conversion)."""
     if units.now is None:
         return False  # every point is read in the registry's unit
     query = (
@@ -107,7 +107,7 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
     units = Units(entity)
     parts = [_read_csv(entity, m, condition, bound) for m in measurements]
     times = np.concatenate([t for t, _ in parts])
-    values = np.concatenate([v * units.factor(m) for m, (_, v) in zip(measurements, parts,
+    values = np.concatenate([units.convert(m)(v) for m, (_, v) in zip(measurements, parts,
                                                                       strict=True)])  # fmt: skip
     if len(parts) > 1:  # stable: of points sharing a time, the later measurement's last
         order = np.argsort(times, kind="stable")

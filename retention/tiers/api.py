@@ -31,11 +31,12 @@ from rest_framework.views import APIView
 from enrich.api import params
 from enrich.influx import InfluxUnavailable, TimeseriesError
 from retention.day_ranges import RangeError
+from retention.entities.units import unit_of
 from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.tiers import tasks
 from retention.tiers.safety import check_range
-from retention.tiers.series import read_series, unit_of
+from retention.tiers.series import read_series
 from retention.timeutil import utc_midnight
 
 

@@ -11,8 +11,10 @@ not tiered when the day was processed) falls back to raw points.
 Points: raw -> {"time", "value", "state", "attributes"}; hourly/daily -> {"time" (window
 start), "end", and the aggregate fields: sample_count, coverage_seconds, avg_value, min_value,
 max_value, last_value, total_energy, state_changes, on_seconds, last_state, <attr>_mean ...}.
-An aggregate window overlapping the range is included whole. Power is in W and energy in kWh
-at every resolution (raw kW/Wh points are converted like the tiers do).
+An aggregate window overlapping the range is included whole. Power is in W, energy in kWh
+and a temperature in the entity's unit (`retention.entities.units.unit_of`) at every
+resolution (raw kW/Wh points, and a temperature sensor's °F points after a switch to °C, are
+converted like the tiers do).
 """
 
 from __future__ import annotations
@@ -43,11 +45,6 @@ class Segment:
             "end": self.end.isoformat(),
             "points": self.points,
         }
-
-
-def unit_of(entity: Entity) -> str:
-    """The unit the series is given in (power W, energy kWh, else the entity's unit)."""
-    return {Entity.Kind.POWER: "W", Entity.Kind.ENERGY: "kWh"}.get(entity.kind, entity.unit)
 
 
 def read_series(entity_id: str, start: datetime, end: datetime) -> list[Segment]:

@@ -27,7 +27,7 @@ from retention.entities import ha_source
 from retention.entities.points import finish, sample_from_official
 from retention.entities.samples import Sample, aware_sample
 from retention.entities.sources import merged_samples, raw_measurements
-from retention.entities.units import OFFICIAL_UNIT_FIELD, Units, scaled
+from retention.entities.units import OFFICIAL_UNIT_FIELD, Convert, Units, converted
 from retention.models import Entity
 from retention.tiers.aggregate import VALUE_KINDS
 
@@ -188,9 +188,9 @@ def _columns(header: list[str], types: dict[str, str], fetched: Fetched) -> list
 
 def parse(entities: Sequence[Entity], fetched: Fetched
           ) -> tuple[dict[str, list[Sample]], set[str]]:  # fmt: skip
-    """Each entity's samples (in W / kWh, each point by its own unit: `Units`), and the ids
-    of entities to read through `ha_source`. The runs of an entity in several measurements
-    are merged as `ha_source` merges them (`merged_samples`)."""
+    """Each entity's samples (in W / kWh / the entity's temperature unit, each point by its
+    own unit: `Units`), and the ids of entities to read through `ha_source`. The runs of an
+    entity in several measurements are merged as `ha_source` merges them (`merged_samples`)."""
     by_key = keyed(entities)
     runs: dict[str, list[tuple[int, int, list[Sample]]]] = {e.entity_id: [] for e in entities}
     units = {e.entity_id: Units(e) for e in entities}
@@ -203,14 +203,14 @@ def parse(entities: Sequence[Entity], fetched: Fetched
         types = fetched.fields.get(measurement, {})
         columns = _columns(header, types, fetched)
         typed = [c for c in columns if c[2] is not None]
-        convert = units[entity.entity_id]
+        entity_units = units[entity.entity_id]
         samples = None
         if len(typed) == 1 and typed[0][1:] == ("value", float):  # most sensors
             samples = _values_only(rows, typed[0][0], [c[0] for c in columns if c[2] is None],
-                                   entity, convert.factor(measurement))  # fmt: skip
+                                   entity, entity_units.convert(measurement))  # fmt: skip
         if samples is None:
             samples = _rows(rows, columns, types.get("state") == "string", entity,
-                            lambda unit, m=measurement, c=convert: c.factor(m, unit))  # fmt: skip
+                            lambda unit, m=measurement, u=entity_units: u.convert(m, unit))  # fmt: skip
         if samples is None:
             redo.add(entity.entity_id)
         else:
@@ -240,8 +240,8 @@ def _series_blocks(data: bytes) -> Iterator[tuple[list[str], list[list[str]]]]:
 
 
 def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: Entity,
-                 factor: float) -> list[Sample] | None:  # fmt: skip
-    """The samples of a run of rows whose only field is a float `value` (times `factor`):
+                 convert: Convert) -> list[Sample] | None:  # fmt: skip
+    """The samples of a run of rows whose only field is a float `value` (converted):
     one a row with a value, the last one winning of rows at the same time (as `_rows` gives
     them, faster).
     None, for `_rows` to decide, when a cell that must be empty is not (see _columns) or a
@@ -254,8 +254,8 @@ def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: En
         return None
     if not all(map(math.isfinite, by_time.values())):
         return None
-    if factor != 1.0:
-        by_time = {stamp: number * factor for stamp, number in by_time.items()}
+    if not convert.identity:
+        by_time = {stamp: convert(number) for stamp, number in by_time.items()}
     if entity.kind in VALUE_KINDS:  # what `finish` gives them
         return [aware_sample(_time(stamp), number, None, {}) for stamp, number in by_time.items()]
     kind = entity.kind
@@ -263,10 +263,10 @@ def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: En
 
 
 def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: Entity,
-          factor: Callable[[object], float]) -> list[Sample] | None:  # fmt: skip
-    """The samples of a run of rows, cell by cell (`sample_from_official`, the reading times
-    `factor` of the point's unit field), the last one winning of rows at the same time; None when the entity
-    must be read through ha_source."""
+          by_unit: Callable[[object], Convert]) -> list[Sample] | None:  # fmt: skip
+    """The samples of a run of rows, cell by cell (`sample_from_official`, the reading
+    converted by `by_unit` of the point's unit field), the last one winning of rows at the
+    same time; None when the entity must be read through ha_source."""
     samples: list[Sample] = []
     last_stamp = ""
     for cells in rows:
@@ -280,8 +280,8 @@ def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: 
                     return None
         if has_state and "state" not in values:
             return None  # maybe a "" state (a gap): only JSON can tell
-        sample = scaled(sample_from_official(_time(cells[2]), values, entity.kind),
-                        factor(values.get(OFFICIAL_UNIT_FIELD)))  # fmt: skip
+        sample = converted(sample_from_official(_time(cells[2]), values, entity.kind),
+                           by_unit(values.get(OFFICIAL_UNIT_FIELD)))  # fmt: skip
         if sample is None:
             continue
         if samples and cells[2] == last_stamp:
