@@ -93,40 +93,19 @@ def run_key(run_id: int) -> str:
 
 # --- Showing a run alive -------------------------------------------------------------------
 class _Heartbeat:
-    """The run's key, taken and then renewed by a thread until `end()`."""
+    """The run's key, held by a thread of this process (RunLock.kept_alive) until `end()`."""
 
     def __init__(self, run_id: int) -> None:
         owner = f"run {run_id}, process {os.getpid()} on {socket.gethostname()}"
         self.lock = RunLock(*_name(run_id), owner=owner, ttl_seconds=ALIVE_SECONDS)
         self.users = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"run {run_id} alive", daemon=True)
+        self._held = ExitStack()
 
     def start(self) -> None:
-        self._hold()
-        self._thread.start()
-
-    def _hold(self) -> None:
-        """Renew the key, or take it (again) when it is not this process's: not taken yet, or
-        gone (Redis restarted). Redis out of reach is logged; the next beat tries again."""
-        try:
-            if not self.lock.renew():
-                self.lock.acquire()
-        except CONNECTION_ERRORS as exc:
-            logger.warning("%s: not shown alive in Redis: %s", self._thread.name, exc)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(ALIVE_SECONDS / 4):
-            self._hold()
+        self._held.enter_context(self.lock.kept_alive(ALIVE_SECONDS / 4))
 
     def end(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:  # started
-            self._thread.join(timeout=10)
-        try:
-            self.lock.release()
-        except CONNECTION_ERRORS as exc:  # the key expires by itself
-            logger.warning("%s: key not released: %s", self._thread.name, exc)
+        self._held.close()
 
 
 _beating: dict[int, _Heartbeat] = {}

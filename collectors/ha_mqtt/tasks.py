@@ -23,7 +23,13 @@ log = logging.getLogger("collectors.ha_mqtt")
 # How long one run waits for the broker before giving up (the connection keeps trying in the
 # background and a reconnect requests a new run).
 CONNECT_WAIT_SECONDS = 3.0
-# How long a publication waits for the one running for the same topic root.
+# One publication at a time per topic root, so the reconcile step sees a settled set. Its lock
+# lapses this long after its process stops renewing it (every quarter of it, for as long as the
+# publication runs): a publication killed under it (the hard time limit, out of memory, a
+# restart) holds up the next one this long at most, far less than MQTT_OFFLINE_AFTER_SECONDS.
+LOCK_TTL_SECONDS = 20.0
+# How long a publication waits for the one running for the same topic root: longer than
+# LOCK_TTL_SECONDS, so one that waits behind a killed publication publishes after it lapses.
 LOCK_WAIT_SECONDS = 30.0
 # A publication that could not start within this is dropped: a newer one is always coming.
 EXPIRES_SECONDS = 50
@@ -80,18 +86,16 @@ def run() -> dict:
     topics = publisher.topics_from_settings()
     try:
         get_redis().delete(pending_key())  # changes from now on need a new publication
-        # One publication at a time per topic root, so the reconcile step sees a settled set;
-        # it outlives the task's hard time limit, so it is never released by someone else.
         lock = RunLock(
             "mqtt_publish", topics.discovery_prefix, topics.root,
-            owner="mqtt.publish_states", ttl_seconds=150,
+            owner="mqtt.publish_states", ttl_seconds=LOCK_TTL_SECONDS,
         )  # fmt: skip
         if not lock.acquire(wait_seconds=LOCK_WAIT_SECONDS):
+            # Another live process is publishing (a killed one's lock lapsed within the wait):
+            # its publication renews enrich's presence once the broker acknowledged it.
             return {"status": "busy"}
-        try:
+        with lock.kept_alive():
             return publisher.publish_all(broker, topics)
-        finally:
-            lock.release()
     except CONNECTION_ERRORS as exc:
         log.warning("mqtt: Redis unavailable, nothing published this time: %s", exc)
         return {"status": "redis_unavailable"}

@@ -6,7 +6,9 @@ The expiry is the safety net for a killed worker: a dead run's lock disappears a
 A long run calls `renew()` between chunks; `renew()` returning False means the lock was lost
 and the run must stop writing (`keep()` raises LockLost instead). `with lock.taken() as mine:`
 tries once without waiting and releases on leaving; `acquire(wait_seconds=30)` waits for a
-run that holds it.
+run that holds it. `with lock.kept_alive():` holds it exactly as long as its process lives: a
+thread renews a short expiry, so a long step never loses it and a killed process's lock lapses
+within that expiry instead of after the longest a run could take.
 
 Taken inside a Celery task, the lock's value names the task id. A task whose worker died under
 it (SIGKILL, out of memory) is delivered again with the same id (acks_late,
@@ -19,6 +21,7 @@ the redelivery exists for was skipped until the lock expired.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +30,7 @@ from datetime import UTC, datetime
 
 from enrich.deliveries import current_task_id
 from enrich.errors import Permanent
-from enrich.redis.client import get_redis, make_key
+from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +152,44 @@ class RunLock:
         finally:
             if mine:
                 self._release_quietly()
+
+    @contextmanager
+    def kept_alive(self, interval: float | None = None) -> Iterator[None]:
+        """Hold the lock while the block runs and this process lives: it is taken (if this run
+        does not hold it yet, without waiting) and renewed every `interval` seconds (a quarter
+        of its expiry by default) by a thread of this process, then released on leaving.
+
+        A renewal that finds the lock gone (a Redis restarted without it) takes it again; one
+        that finds it another's (it expired while this process was cut off) logs it and takes
+        it once it is free; Redis out of reach is logged and tried again at the next renewal.
+        """
+        every = self.ttl_ms / 4000 if interval is None else interval
+        stop = threading.Event()
+
+        def renewing() -> None:
+            while not stop.wait(every):
+                self._hold()
+
+        thread = threading.Thread(target=renewing, name=f"lock {self.name} kept", daemon=True)
+        self._hold()
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+            self._release_quietly()
+
+    def _hold(self) -> None:
+        """Renew the lock, or take it when it is not this run's (see kept_alive)."""
+        try:
+            had = self.held
+            if self.renew() or self.acquire():
+                return
+            if had:
+                logger.warning("lock %s lost to %s (it expired)", self.key, self.holder())
+        except CONNECTION_ERRORS as exc:
+            logger.warning("lock %s not renewed: Redis is out of reach: %s", self.key, exc)
 
     def _release_quietly(self) -> None:
         try:

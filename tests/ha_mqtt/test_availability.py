@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from collectors.ha_mqtt import tasks
 from config.celery import app
+from enrich.mqtt.broker import current_broker
+from enrich.redis.lock import RunLock
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber, process_env
 from tests.support import worker as workers
@@ -41,19 +44,39 @@ while True:
     time.sleep(0.5)
 """
 
+# One publication, then another killed while it publishes (the hard time limit, out of memory,
+# a restart), with the publication lock's expiry given (20 s in use).
+HOLDER = """
+import sys
+import time
+import django
+django.setup()
+from collectors.ha_mqtt import publisher, tasks
+tasks.LOCK_TTL_SECONDS = float(sys.argv[1])
+print(tasks.run()["status"], flush=True)
+def publishing(*args):
+    print("publishing", flush=True)
+    time.sleep(3600)
+publisher.publish_all = publishing
+tasks.run()
+"""
+LOCK_TTL = 1.0
+
 
 class Publisher:
     """A process publishing this test's entities about twice a second; it prints each
-    outcome, then sleeps half a second."""
+    outcome, then sleeps half a second (or one running `script`, given `args`)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, script: str = PUBLISHER, *args: str, offline_after: int = OFFLINE_AFTER
+    ) -> None:
         env = dict(
             os.environ,
             DATABASE_URL=workers.test_database_url(),
-            **process_env(MQTT_OFFLINE_AFTER_SECONDS=str(OFFLINE_AFTER)),
+            **process_env(MQTT_OFFLINE_AFTER_SECONDS=str(offline_after)),
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", PUBLISHER], cwd=ROOT, env=env, stdout=subprocess.PIPE
+            [sys.executable, "-c", script, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE
         )
 
     def next_outcome(self, timeout: float = 60) -> str:
@@ -174,5 +197,43 @@ def test_a_worker_child_replaced_after_its_task_leaves_entities_available(
             assert outcome["status"] in ("ok", "busy"), output(worker)
     # ... and then the whole worker stopped (a restart), while the other process goes on.
     time.sleep(OFFLINE_AFTER)
+    assert False not in shown_available(config, subscriber.log)[seen:]
+    assert subscriber.messages[topics.status] == "online"
+
+
+def test_a_publication_killed_under_its_lock_holds_the_next_one_up_briefly(
+    topics, subscriber, site, settings, monkeypatch
+):
+    """Its lock lapses LOCK_TTL seconds after its process died, not after the longest a
+    publication may take: the next publication, from another process, publishes then, and
+    the entities stay available throughout."""
+    offline_after = 5  # room for the held lock, its lapse and a publication
+    monkeypatch.setattr(tasks, "LOCK_TTL_SECONDS", LOCK_TTL)
+    settings.MQTT_OFFLINE_AFTER_SECONDS = offline_after
+    holder = Publisher(HOLDER, str(LOCK_TTL), offline_after=offline_after)
+    try:
+        assert holder.proc.stdout.readline() == b"ok\n"
+        renewed = time.monotonic()  # enrich's presence, by that publication
+        config = entity_config(subscriber, topics, site)
+        assert subscriber.wait_for(lambda m: shown_available(config, subscriber.log)[-1])
+        seen = len(shown_available(config, subscriber.log))
+        # Alive, a publication keeps its lock however long it takes ...
+        assert holder.proc.stdout.readline() == b"publishing\n"
+        time.sleep(LOCK_TTL * 1.5)
+        lock = RunLock("mqtt_publish", topics.discovery_prefix, topics.root)
+        assert lock.holder().startswith("mqtt.publish_states since ")
+        # ... killed, it holds up the next one LOCK_TTL seconds at most.
+        holder.proc.kill()  # SIGKILL
+        holder.proc.wait(10)
+        died = time.monotonic()
+        assert tasks.run()["status"] == "ok"
+        assert time.monotonic() - died < LOCK_TTL + 2  # the lapse, then one publication
+        assert time.monotonic() - renewed < offline_after
+    finally:
+        holder.proc.kill()
+        holder.proc.wait(10)
+        if current_broker() is not None:
+            current_broker().stop()
+    time.sleep(max(renewed + offline_after + 2 - time.monotonic(), 0))  # past its will
     assert False not in shown_available(config, subscriber.log)[seen:]
     assert subscriber.messages[topics.status] == "online"

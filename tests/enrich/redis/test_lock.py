@@ -1,8 +1,14 @@
 """The one Redis lock (enrich.redis.lock) against the real Redis: the parts the archive and
-the view locks use (names of several parts, `keep()`, `taken()`)."""
+the view locks use (names of several parts, `keep()`, `taken()`), and `kept_alive()`, held by a
+thread of a real process that is then killed."""
 
 import logging
+import os
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from celery import shared_task
@@ -81,3 +87,63 @@ def test_a_task_delivered_again_takes_over_the_lock_of_its_dead_delivery(caplog)
     assert "an earlier delivery of this task, whose worker died" in caplog.text
     assert get_redis().get(lock_key("job")).endswith(" task first]")
     assert _take.apply(args=["job"], task_id="irst").get() is False  # the whole id
+
+
+def test_kept_alive_holds_the_lock_through_a_step_longer_than_its_expiry_then_releases_it():
+    lock = RunLock("job", owner="first", ttl_seconds=0.4)
+    with lock.kept_alive():
+        deadline = time.monotonic() + 1.5  # one long step: almost four expiries
+        while time.monotonic() < deadline:
+            assert 0 < get_redis().pttl(lock.key) <= 400
+            assert not RunLock("job", owner="second").acquire()
+            time.sleep(0.05)
+        assert lock.holder().startswith("first since ")
+    assert get_redis().exists(lock.key) == 0
+
+
+def test_kept_alive_takes_the_lock_again_when_it_is_gone_and_logs_one_lost_to_another(caplog):
+    lock = RunLock("job", owner="first", ttl_seconds=0.4)
+    with caplog.at_level(logging.WARNING, logger="enrich.redis.lock"), lock.kept_alive():
+        get_redis().delete(lock.key)  # a Redis restarted without it
+        time.sleep(0.3)
+        assert lock.holder().startswith("first since ")
+        get_redis().set(lock.key, "second since then [x]")  # expired and taken meanwhile
+        time.sleep(0.3)
+        assert lock.holder() == "second since then"
+    assert "lock " + lock.key + " lost to second since then (it expired)" in caplog.text
+    assert lock.holder() == "second since then"  # not released by the first
+
+
+HOLDER = """
+import sys, time
+import django
+django.setup()
+from enrich.redis.lock import RunLock
+with RunLock("job", owner="the holder", ttl_seconds=float(sys.argv[1])).kept_alive():
+    print("held", flush=True)
+    time.sleep(3600)  # one long step
+"""
+
+
+def test_a_lock_kept_alive_lapses_within_its_expiry_once_its_process_is_killed(own_prefix):
+    ttl = 1.0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(ttl)],
+        cwd=Path(__file__).resolve().parents[3],
+        env=dict(os.environ, REDIS_KEY_PREFIX=own_prefix),
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        time.sleep(2 * ttl)  # alive, its process keeps the lock
+        assert RunLock("job").holder().startswith("the holder since ")
+        assert get_redis().pttl(lock_key("job")) > 0
+        holder.kill()  # SIGKILL: nothing released
+        holder.wait(10)
+        died = time.monotonic()
+        assert RunLock("job").holder() is not None
+        assert RunLock("job", owner="next").acquire(wait_seconds=10)
+        assert time.monotonic() - died <= ttl + 0.5
+    finally:
+        holder.kill()
+        holder.wait(10)
