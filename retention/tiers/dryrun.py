@@ -9,7 +9,12 @@ would compose and delete, at the raw tier's bytes per point.
 
 Before the first run (a fresh install) the tiers' retention policies do not exist yet: the
 report names those the run would create first (`creates_retention_policies`) and reads
-nothing from them (there is nothing in them to read); a dry run creates nothing."""
+nothing from them (there is nothing in them to read); a dry run creates nothing.
+
+The report lists only the days with something to aggregate or delete; the other days of the
+range (on a fresh install most days since Home Assistant's first state) are counted
+(`days_with_nothing` of `days_in_range`) and said in one line (`quiet_days`). With no tiered
+entity (discovery never ran) it says so and what to run (`nothing_tiered`)."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from django.conf import settings
 
 from enrich.influx import get_timeseries, quote_ident
 from retention.entities import ha_source
+from retention.models import Entity
 from retention.tiers import density
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
@@ -70,6 +76,54 @@ def _per_day(
     return per_day, total, kept_total, entities
 
 
+def _days(per_day: list[dict[str, Any]], labels: tuple[str, str]) -> dict[str, Any]:
+    """The days the report lists (those with something to aggregate or delete) and how many
+    of the range's days have nothing."""
+    listed = [day for day in per_day if day[labels[0]] or day.get(labels[1])]
+    return {
+        "days": listed,
+        "days_in_range": len(per_day),
+        "days_with_nothing": len(per_day) - len(listed),
+        "first_day": per_day[0]["day"] if per_day else None,
+        "last_day": per_day[-1]["day"] if per_day else None,
+    }
+
+
+def quiet_days(details: dict[str, Any]) -> str:
+    """One line for the days of the range the report leaves out ("" when it lists them all)."""
+    quiet = details.get("days_with_nothing") or 0
+    if not quiet:
+        return ""
+    if details.get("tier") == "hourly":
+        what = "raw point of a tiered entity (not listed): nothing to delete there; the run "
+        what += "gives them the hours of values that hold"
+    else:
+        what = "hourly row (not listed): nothing to compose or delete there"
+    return (
+        f"{quiet:,} of the {details['days_in_range']:,} day(s) from {details['first_day']} to "
+        f"{details['last_day']} hold no {what}"
+    )
+
+
+def _nothing_tiered() -> dict[str, str]:
+    """What to do when no entity is tiered (nothing is downsampled then); empty once one is."""
+    if Entity.objects.filter(tiered=True).exists():
+        return {}
+    registered = Entity.objects.count()
+    if not registered:
+        text = (
+            "nothing is tiered yet: the entity registry is empty (discovery has not run). Run "
+            '`manage.py discover_entities`, or wait for the daily "Discover Home Assistant '
+            'entities" (admin -> Periodic tasks), then dry-run again'
+        )
+    else:
+        text = (
+            f"nothing is tiered: none of the {registered} registered entities is tiered; tick "
+            "'tiered' on those to downsample (admin -> Retention -> Entities), then dry-run again"
+        )
+    return {"nothing_tiered": text}
+
+
 def _space(database: str, rp: str, deleted: int, exists: bool = True) -> dict[str, Any]:
     """The source's size, its points, and the space deleting `deleted` of them gives back
     (none of each where the retention policy does not exist yet)."""
@@ -105,11 +159,12 @@ def dry_run_hourly(tier, progress=None) -> dict:
     per_day, total, kept, entities = _per_day(tier.work_days(), labels, raw_points, progress)
     return {
         **_creates(missing_tiers()),
+        **_nothing_tiered(),
         "tier": "hourly",
         "source": f"{tier.database}/{tier.raw_rp}",
         "target": f"{settings.TIER_DATABASE}/{HOURLY_RP}",
         "horizon": tier.horizon.isoformat(),
-        "days": per_day,
+        **_days(per_day, labels),
         "entities": sorted(entities),
         "tiered_entities": len(tier.entities),
         "raw_points": total,
@@ -169,11 +224,12 @@ def dry_run_daily(tier, progress=None) -> dict:
     freed = [f for f in (hourly["expected_freed_bytes"], raw["expected_freed_bytes"]) if f]
     return {
         **_creates(missing),
+        **_nothing_tiered(),
         "tier": "daily",
         "source": f"{database}/{HOURLY_RP}",
         "target": f"{database}/{DAILY_RP}",
         "horizon": tier.horizon.isoformat(),
-        "days": per_day,
+        **_days(per_day, labels),
         "entities": sorted(entities),
         "hourly_rows": total,
         "would_delete_points": deleted["hourly"] + kept,

@@ -40,7 +40,7 @@ from retention.pacing import run_pacing
 from retention.stats import settle
 from retention.tiers.chunks import run_lock, still_held
 from retention.tiers.daily import DailyTier
-from retention.tiers.dryrun import dry_run_daily, dry_run_hourly
+from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, quiet_days
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.late import fold_late_points
 from retention.tiers.safety import TierError, check_retention_policies, ensure_tiers
@@ -256,8 +256,10 @@ def summary(run: RetentionRun) -> str:
             f"{len(details.get('days', []))} day(s) and delete {deleted:,} points{kept_text}"
             + (f", about {freed / 1e6:.2f} MB back" if freed else "")
         )
+        parts.append(quiet_days(details))  # the days of the range it does not list
         if creates := details.get("creates_retention_policies"):  # a fresh install
             parts.append(f"first it would create the retention policies {', '.join(creates)}")
+        parts.append(details.get("nothing_tiered", ""))  # discovery never ran, say so
     else:
         parts.append(
             f"{len(details.get('days', []))} day(s), {details.get('entities', 0)} entities, "

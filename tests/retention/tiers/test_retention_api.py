@@ -158,8 +158,12 @@ def test_dry_runs_on_a_fresh_install_report_the_first_run_and_create_nothing(ha_
     assert (daily["status"], daily["errors"]) == ("dry_run", "")
     assert (daily["details"]["days"], daily["details"]["hourly_rows"]) == ([], 0)
     assert daily["details"]["creates_retention_policies"] == creates
+    assert daily["details"]["days_in_range"] == 0
     assert hourly["status"] == "dry_run" and hourly["records_processed"] == 2
     assert hourly["details"]["creates_retention_policies"] == creates
+    report = hourly["details"]
+    assert (report["days_in_range"], report["days_with_nothing"]) == (1, 0)
+    assert "nothing_tiered" not in report and "nothing_tiered" not in daily["details"]
     assert [p.name for p in get_timeseries().retention_policies(ha_db.name)] == ["autogen"]
     assert not TierChunk.objects.exists()
 

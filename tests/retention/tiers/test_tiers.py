@@ -654,8 +654,105 @@ def test_a_daily_dry_run_before_the_tier_database_exists_creates_nothing(ha_db, 
         f"{settings.TIER_DATABASE}/{HOURLY_RP}",
         f"{settings.TIER_DATABASE}/{DAILY_RP}",
     ]
-    assert report["days"] == [{"day": str(D0), "hourly_rows": 0}]
+    # The day has nothing to compose: counted, not listed as a day of 0 hourly rows.
+    assert (report["days"], report["days_in_range"], report["days_with_nothing"]) == ([], 1, 1)
     assert settings.TIER_DATABASE not in get_timeseries().databases()
+
+
+def test_dry_runs_list_only_the_days_with_something_to_do(ha_db, capsys):
+    """From the first raw state on, most days of a fresh install hold nothing of a tiered
+    entity. Before, the report listed each of them ("2024-02-23: 0", ...): it lists the days
+    with something to aggregate or delete, counts the others in one line, and its totals stay
+    those of the whole range (the run's own)."""
+    day_a, day_b, day_c = -10 * 86400, 0, 2 * 86400  # D0 - 10, D0, D0 + 2
+    points = [(day_a + n * 600, 50.0) for n in range(6)] + [
+        (day_b + n * 60, n % 7) for n in range(100)
+    ]
+    entity = ha_db.saved_entity(
+        "official", "sensor.q_power", points + [(day_c + 60, 3.0)], unit="W"
+    )
+    untiered = ha_db.saved_entity(
+        "official", "sensor.q_other_power", [(-40 * 86400, 1.0)], unit="W"
+    )
+    Entity.objects.filter(pk=untiered.pk).update(tiered=False)  # its day is no day of the run
+    end = D0 + 3 * DAY
+    dry = hourly(None, end, dry_run=True)
+    report = dry.details
+    assert report["days"] == [
+        {"day": str(D0 - 10 * DAY), "raw_points": 6},
+        {"day": str(D0), "raw_points": 100},
+        {"day": str(D0 + 2 * DAY), "raw_points": 1},
+    ]
+    assert (report["days_in_range"], report["days_with_nothing"]) == (13, 10)
+    assert (report["first_day"], report["last_day"]) == (str(D0 - 10 * DAY), str(D0 + 2 * DAY))
+    # The totals are the whole range's, as before.
+    assert report["raw_points"] == report["would_delete_points"] == dry.records_processed == 107
+    assert (report["entities"], report["tiered_entities"]) == ([entity.entity_id], 1)
+    assert report["hourly_rows_at_most"] == 24 * 13 * 1
+    assert report["source_points"] == 108  # the untiered entity's point too
+    if report["source_bytes"]:
+        per_point = report["source_bytes"] / 108
+        assert report["expected_freed_bytes"] == round(per_point * 107)
+    assert "nothing_tiered" not in report
+    line = (
+        f"10 of the 13 day(s) from {D0 - 10 * DAY} to {D0 + 2 * DAY} hold no raw point of a "
+        "tiered entity (not listed): nothing to delete there; the run gives them the hours of "
+        "values that hold"
+    )
+    summary = tiers.summary(dry)
+    assert "would aggregate 107 raw points of 3 day(s) and delete 107 points" in summary
+    assert line in summary
+    call_command("downsample_hourly", "--end", str(end), "--dry-run")
+    out = capsys.readouterr().out
+    listed = [text.strip() for text in out.splitlines() if text.startswith("  ")]
+    assert listed == [f"{D0 - 10 * DAY}: 6", f"{D0}: 100", f"{D0 + 2 * DAY}: 1"]
+    assert out.count(line) == 1 and ": 0\n" not in out
+    # The run does what the dry run said, over the same 13 days.
+    run = hourly(None, end)
+    assert (run.records_processed, run.records_deleted) == (107, 107)
+    assert len(run.details["days"]) == report["days_in_range"]
+    assert run.details["rows_written"] == report["hourly_rows_at_most"]  # 50 W holds
+
+    # The daily dry run: the days before the first hourly row have nothing to compose.
+    dry = daily(D0 - 15 * DAY, end, dry_run=True)
+    report = dry.details
+    listed = {day["day"]: day["hourly_rows"] for day in report["days"]}
+    assert listed == {str(D0 - 10 * DAY + n * DAY): 24 for n in range(13)}
+    assert (report["days_in_range"], report["days_with_nothing"]) == (18, 5)
+    assert report["hourly_rows"] == sum(listed.values()) == len(rows(entity.entity_id))
+    assert report["daily_rows_at_most"] == 1 * 18
+    assert (
+        f"5 of the 18 day(s) from {D0 - 15 * DAY} to {D0 + 2 * DAY} hold no hourly row (not "
+        "listed): nothing to compose or delete there" in tiers.summary(dry)
+    )
+    run = daily(D0 - 15 * DAY, end)
+    assert (run.records_processed, run.records_deleted) == (report["hourly_rows"],) * 2
+
+
+@pytest.mark.parametrize("registered", [False, True])
+def test_dry_runs_with_no_tiered_entity_say_what_to_run(ha_db, capsys, registered):
+    """Discovery never ran (or every entity is untiered): before, the dry runs reported 0
+    points of 0 days and nothing else."""
+    ha_db.write_entity("official", "sensor.n_power", [(n * 60, 5.0) for n in range(10)], unit="W")
+    if registered:
+        ha_db.saved_entity("official", "sensor.n_power", [(0, 5.0)], unit="W")
+        Entity.objects.update(tiered=False)
+        said = (
+            "nothing is tiered: none of the 1 registered entities is tiered; tick 'tiered' on "
+            "those to downsample (admin -> Retention -> Entities), then dry-run again"
+        )
+    else:
+        said = (
+            "nothing is tiered yet: the entity registry is empty (discovery has not run). Run "
+            '`manage.py discover_entities`, or wait for the daily "Discover Home Assistant '
+            'entities" (admin -> Periodic tasks), then dry-run again'
+        )
+    for run in (hourly(D0, D0 + DAY, dry_run=True), daily(D0, D0 + DAY, dry_run=True)):
+        assert run.details["nothing_tiered"] == said
+        assert run.details["days"] == [] and run.records_processed == 0
+        assert said in tiers.summary(run)
+    call_command("downsample_hourly", "--end", str(D0 + DAY), "--dry-run")
+    assert said in capsys.readouterr().out
 
 
 def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
