@@ -14,7 +14,9 @@ nothing from them (there is nothing in them to read); a dry run creates nothing.
 The report lists only the days with something to aggregate or delete; the other days of the
 range (on a fresh install most days since Home Assistant's first state) are counted
 (`days_with_nothing` of `days_in_range`) and said in one line (`quiet_days`). With no tiered
-entity (discovery never ran) it says so and what to run (`nothing_tiered`)."""
+entity (discovery never ran) it says so and what to run (`nothing_tiered`, the run's note
+too); the entities the run would leave out (an id not of the form domain.object_id) are named
+in `waiting`, as the run notes them."""
 
 from __future__ import annotations
 
@@ -105,23 +107,29 @@ def quiet_days(details: dict[str, Any]) -> str:
     )
 
 
-def _nothing_tiered() -> dict[str, str]:
-    """What to do when no entity is tiered (nothing is downsampled then); empty once one is."""
+def nothing_tiered(dry_run: bool) -> str:
+    """What to do when no entity is tiered (nothing is downsampled then), "" once one is: the
+    dry run's `nothing_tiered` and the run's note both say it, worded for each."""
     if Entity.objects.filter(tiered=True).exists():
-        return {}
+        return ""
+    again = "dry-run again" if dry_run else "run again"
     registered = Entity.objects.count()
     if not registered:
-        text = (
+        return (
             "nothing is tiered yet: the entity registry is empty (discovery has not run). Run "
             '`manage.py discover_entities`, or wait for the daily "Discover Home Assistant '
-            'entities" (admin -> Periodic tasks), then dry-run again'
+            f'entities" (admin -> Periodic tasks), then {again}'
         )
-    else:
-        text = (
-            f"nothing is tiered: none of the {registered} registered entities is tiered; tick "
-            "'tiered' on those to downsample (admin -> Retention -> Entities), then dry-run again"
-        )
-    return {"nothing_tiered": text}
+    return (
+        f"nothing is tiered: none of the {registered} registered entities is tiered; tick "
+        f"'tiered' on those to downsample (admin -> Retention -> Entities), then {again}"
+    )
+
+
+def _nothing_tiered() -> dict[str, str]:
+    """The dry run's `nothing_tiered` (left out once an entity is tiered)."""
+    text = nothing_tiered(dry_run=True)
+    return {"nothing_tiered": text} if text else {}
 
 
 def _space(database: str, rp: str, deleted: int, exists: bool = True) -> dict[str, Any]:
@@ -160,6 +168,7 @@ def dry_run_hourly(tier, progress=None) -> dict:
     return {
         **_creates(missing_tiers()),
         **_nothing_tiered(),
+        "waiting": list(tier.outcome.waiting),  # entities the run leaves out, as it notes them
         "tier": "hourly",
         "source": f"{tier.database}/{tier.raw_rp}",
         "target": f"{settings.TIER_DATABASE}/{HOURLY_RP}",
@@ -225,6 +234,7 @@ def dry_run_daily(tier, progress=None) -> dict:
     return {
         **_creates(missing),
         **_nothing_tiered(),
+        "waiting": list(tier.outcome.waiting),
         "tier": "daily",
         "source": f"{database}/{HOURLY_RP}",
         "target": f"{database}/{DAILY_RP}",

@@ -40,7 +40,7 @@ from retention.pacing import run_pacing
 from retention.stats import settle
 from retention.tiers.chunks import run_lock, still_held
 from retention.tiers.daily import DailyTier
-from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, quiet_days
+from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered, quiet_days
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.late import fold_late_points
 from retention.tiers.safety import TierError, check_retention_policies, ensure_tiers
@@ -158,11 +158,9 @@ def _run(
         ensure_tiers()
         run.storage_before_bytes, shards = storage_bytes(), settle.shard_sizes()
         if isinstance(tier, HourlyTier) and not tier.entities:
-            tier.outcome.waiting.append(
-                "no tiered entity in the registry: run `manage.py discover_entities` (or tick "
-                "'tiered' in the admin); nothing was downsampled"
-            )
-            logger.warning("downsample_hourly: %s", tier.outcome.waiting[-1])
+            if nothing := nothing_tiered(dry_run=False):  # else each was left out, and noted
+                tier.outcome.waiting.append(nothing)
+                logger.warning("downsample_hourly: %s", nothing)
         days = tier.work_days()
         still_held(lock)  # finding the days reads each entity's first sample: it can take long
         with run_pacing():  # millions of points become objects in three threads
@@ -260,6 +258,7 @@ def summary(run: RetentionRun) -> str:
         if creates := details.get("creates_retention_policies"):  # a fresh install
             parts.append(f"first it would create the retention policies {', '.join(creates)}")
         parts.append(details.get("nothing_tiered", ""))  # discovery never ran, say so
+        parts.extend(details.get("waiting") or [])  # entities the run would leave out, and why
     else:
         parts.append(
             f"{len(details.get('days', []))} day(s), {details.get('entities', 0)} entities, "

@@ -7,6 +7,7 @@ from 1970 (a clock not yet set)."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 
 from enrich.readings import Reading
 from retention.entities.discovery import discover
@@ -121,6 +122,28 @@ def test_an_entity_id_without_a_domain_is_left_out_and_named(ha_db):
     assert (run.status, run.errors) == ("ok", "")
     assert any("'nodomain'" in note for note in run.details["waiting"])
     assert len(hours(fine.entity_id)) == 24
+
+
+def test_a_dry_run_names_the_entity_ids_the_run_leaves_out(ha_db, capsys):
+    # Every tiered entity with such an id: the dry run reported 0 points of 0 days and said
+    # nothing about why, while the run noted them (and that no entity was tiered, wrongly).
+    for entity_id in ("nodomain", "sensor."):
+        Entity.objects.create(entity_id=entity_id, kind="power", unit="W", layout="official",
+                              measurement="W")  # fmt: skip
+    notes = [
+        f"{entity_id!r} is not of the form domain.object_id: left out; fix it in the admin or "
+        "rerun discovery"
+        for entity_id in ("nodomain", "sensor.")
+    ]
+    dry = tiers.downsample_hourly(D0, D0 + DAY, dry_run=True)
+    assert (dry.status, dry.details["waiting"], dry.details["days"]) == ("dry_run", notes, [])
+    assert "nothing_tiered" not in dry.details
+    assert all(note in tiers.summary(dry) for note in notes)
+    call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY), "--dry-run")
+    out = capsys.readouterr().out
+    assert all(out.count(note) == 1 for note in notes)
+    run = tiers.downsample_hourly(D0, D0 + DAY)
+    assert (run.status, run.details["waiting"]) == ("ok", notes)
 
 
 def test_a_point_from_1970_is_no_start_and_stays_raw(ha_db, settings):

@@ -729,6 +729,16 @@ def test_dry_runs_list_only_the_days_with_something_to_do(ha_db, capsys):
     assert (run.records_processed, run.records_deleted) == (report["hourly_rows"],) * 2
 
 
+# What the dry run and the run say with no tiered entity, `again` worded for each.
+NOTHING_TIERED = {
+    False: "nothing is tiered yet: the entity registry is empty (discovery has not run). Run "
+    '`manage.py discover_entities`, or wait for the daily "Discover Home Assistant '
+    'entities" (admin -> Periodic tasks), then {again}',
+    True: "nothing is tiered: none of the 1 registered entities is tiered; tick 'tiered' on "
+    "those to downsample (admin -> Retention -> Entities), then {again}",
+}
+
+
 @pytest.mark.parametrize("registered", [False, True])
 def test_dry_runs_with_no_tiered_entity_say_what_to_run(ha_db, capsys, registered):
     """Discovery never ran (or every entity is untiered): before, the dry runs reported 0
@@ -737,19 +747,11 @@ def test_dry_runs_with_no_tiered_entity_say_what_to_run(ha_db, capsys, registere
     if registered:
         ha_db.saved_entity("official", "sensor.n_power", [(0, 5.0)], unit="W")
         Entity.objects.update(tiered=False)
-        said = (
-            "nothing is tiered: none of the 1 registered entities is tiered; tick 'tiered' on "
-            "those to downsample (admin -> Retention -> Entities), then dry-run again"
-        )
-    else:
-        said = (
-            "nothing is tiered yet: the entity registry is empty (discovery has not run). Run "
-            '`manage.py discover_entities`, or wait for the daily "Discover Home Assistant '
-            'entities" (admin -> Periodic tasks), then dry-run again'
-        )
+    said = NOTHING_TIERED[registered].format(again="dry-run again")
     for run in (hourly(D0, D0 + DAY, dry_run=True), daily(D0, D0 + DAY, dry_run=True)):
         assert run.details["nothing_tiered"] == said
         assert run.details["days"] == [] and run.records_processed == 0
+        assert run.details["waiting"] == []
         assert said in tiers.summary(run)
     call_command("downsample_hourly", "--end", str(D0 + DAY), "--dry-run")
     assert said in capsys.readouterr().out
@@ -805,8 +807,14 @@ def test_check_range_rules(settings):
         safety.check_range(daily_op, "2026-05-01", None, now)
 
 
-def test_without_tiered_entities_the_run_says_what_to_do(ha_db):
-    ha_db.write_entity("official", "sensor.unregistered_power", [(0, 5)], unit="W")
+@pytest.mark.parametrize("registered", [False, True])
+def test_without_tiered_entities_the_run_says_what_to_do(ha_db, registered):
+    """In the words of the dry run (it said neither the daily discovery nor the 'tiered'
+    tick before), "run again" for "dry-run again"."""
+    write = ha_db.saved_entity if registered else ha_db.write_entity
+    entity = write("official", "sensor.unregistered_power", [(0, 5)], unit="W")
+    Entity.objects.update(tiered=False)
     run = hourly(D0, D0 + DAY)
-    assert "run `manage.py discover_entities`" in run.details["waiting"][0]
-    assert not TierChunk.objects.exists()
+    assert run.details["waiting"] == [NOTHING_TIERED[registered].format(again="run again")]
+    assert (run.records_processed, run.records_deleted) == (0, 0)
+    assert not TierChunk.objects.exists() and count_samples(entity, T0, T0 + DAY) == 1
