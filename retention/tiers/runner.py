@@ -232,7 +232,8 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
 
 
 def summary(run: RetentionRun) -> str:
-    """The run's one-line summary (logged at the end of each run)."""
+    """The run's one-line summary (logged at the end of each run, printed by the commands,
+    the task's result), ending with what the run or dry run leaves out and why (`waiting`)."""
     what = {
         RetentionRun.Operation.DOWNSAMPLE_HOURLY: ("raw points", "hourly rows"),
         RetentionRun.Operation.DOWNSAMPLE_DAILY: ("hourly rows", "daily rows"),
@@ -258,7 +259,6 @@ def summary(run: RetentionRun) -> str:
         if creates := details.get("creates_retention_policies"):  # a fresh install
             parts.append(f"first it would create the retention policies {', '.join(creates)}")
         parts.append(details.get("nothing_tiered", ""))  # discovery never ran, say so
-        parts.extend(details.get("waiting") or [])  # entities the run would leave out, and why
     else:
         parts.append(
             f"{len(details.get('days', []))} day(s), {details.get('entities', 0)} entities, "
@@ -273,6 +273,10 @@ def summary(run: RetentionRun) -> str:
                 f"{run.storage_after_bytes / 1e6:.2f} MB (freed {run.storage_freed_mb:.2f} MB, "
                 f"{details.get('reduction_percent', 0):.1f} %)"
             )
+    if run.status != RetentionRun.Status.SKIPPED:  # it did nothing: nothing was left out
+        # What the run leaves (or would leave) out and why: no tiered entity, entity ids it
+        # cannot read, days taken again later; else a run's "0 entities" says no why.
+        parts.extend(details.get("waiting") or [])
     if run.errors:
         parts.append(f"errors: {run.errors}")
     parts.append(f"{run.duration_seconds or 0:.1f} s")

@@ -12,10 +12,11 @@ from django.core.management import call_command
 from enrich.readings import Reading
 from retention.entities.discovery import discover
 from retention.entities.ha_source import count_samples
-from retention.models import Entity
+from retention.models import Entity, RetentionRun
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, is_own_field, read_rows
 from tests.retention.conftest import T0
+from tests.support.tier_runs import storage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -144,6 +145,22 @@ def test_a_dry_run_names_the_entity_ids_the_run_leaves_out(ha_db, capsys):
     assert all(out.count(note) == 1 for note in notes)
     run = tiers.downsample_hourly(D0, D0 + DAY)
     assert (run.status, run.details["waiting"]) == ("ok", notes)
+
+
+def test_a_run_prints_the_entity_ids_it_leaves_out(ha_db, capsys):
+    # The run noted them in its details only: its command printed "ok; 0 day(s), 0 entities".
+    for entity_id in ("nodomain", "sensor."):
+        Entity.objects.create(entity_id=entity_id, kind="power", unit="W", layout="official",
+                              measurement="W")  # fmt: skip
+    call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
+    run = RetentionRun.objects.get()
+    assert capsys.readouterr().out == (
+        f"downsample_hourly run {run.pk}: ok; 0 day(s), 0 entities, 0 raw points -> 0 hourly "
+        f"rows, 0 deleted; {storage(run)}; 'nodomain' is not of the form domain.object_id: left "
+        "out; fix it in the admin or rerun discovery; 'sensor.' is not of the form "
+        "domain.object_id: left out; fix it in the admin or rerun discovery; "
+        f"{run.duration_seconds:.1f} s\n"
+    )
 
 
 def test_a_point_from_1970_is_no_start_and_stays_raw(ha_db, settings):

@@ -24,6 +24,7 @@ from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0
+from tests.support.tier_runs import storage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -770,6 +771,10 @@ def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
         r.getMessage() for r in caplog.records if r.getMessage().startswith("downsample_hourly run")
     ]
     assert "360 raw points" in line and "360 deleted" in line and "storage" in line
+    assert line == (  # no note: nothing left out
+        f"downsample_hourly run {run.pk}: ok; 1 day(s), 1 entities, 360 raw points -> 24 hourly "
+        f"rows, 360 deleted; {storage(run)}; {run.duration_seconds:.1f} s"
+    )
 
 
 def test_commands_take_the_same_options(ha_db, capsys):
@@ -818,3 +823,24 @@ def test_without_tiered_entities_the_run_says_what_to_do(ha_db, registered):
     assert run.details["waiting"] == [NOTHING_TIERED[registered].format(again="run again")]
     assert (run.records_processed, run.records_deleted) == (0, 0)
     assert not TierChunk.objects.exists() and count_samples(entity, T0, T0 + DAY) == 1
+
+
+@pytest.mark.parametrize("registered", [False, True])
+def test_a_run_without_tiered_entities_prints_what_to_do(ha_db, capsys, caplog, registered):
+    """The command printed "ok; 0 day(s), 0 entities, ..." and nothing about why: the note was
+    only in the run's details and a warning of its own in the log."""
+    write = ha_db.saved_entity if registered else ha_db.write_entity
+    write("official", "sensor.unregistered_power", [(0, 5)], unit="W")
+    Entity.objects.update(tiered=False)
+    with caplog.at_level(logging.INFO, logger="retention.tiers.runner"):
+        call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
+    run = RetentionRun.objects.get()
+    said = (
+        f"downsample_hourly run {run.pk}: ok; 0 day(s), 0 entities, 0 raw points -> 0 hourly "
+        f"rows, 0 deleted; {storage(run)}; "
+        + NOTHING_TIERED[registered].format(again="run again")
+        + f"; {run.duration_seconds:.1f} s"
+    )
+    assert capsys.readouterr().out == said + "\n"
+    assert said in [r.getMessage() for r in caplog.records]  # the line logged at its end
+    assert tiers.summary(run) == said  # the task's result
