@@ -15,8 +15,10 @@ The report lists only the days with something to aggregate or delete; the other 
 range (on a fresh install most days since Home Assistant's first state) are counted
 (`days_with_nothing` of `days_in_range`) and said in one line (`quiet_days`). With no tiered
 entity (discovery never ran) it says so and what to run (`nothing_tiered`, the run's note
-too); the entities the run would leave out (an id not of the form domain.object_id) are named
-in `waiting`, as the run notes them."""
+too; the daily one only when it has no hourly row to compose either, as its run composes
+those of entities tiered earlier); the entities the run would leave out (an id not of the
+form domain.object_id) are named in `waiting`, as the run notes them, and the summary of a
+run or dry run says them."""
 
 from __future__ import annotations
 
@@ -126,9 +128,11 @@ def nothing_tiered(dry_run: bool) -> str:
     )
 
 
-def _nothing_tiered() -> dict[str, str]:
-    """The dry run's `nothing_tiered` (left out once an entity is tiered)."""
-    text = nothing_tiered(dry_run=True)
+def _nothing_tiered(to_compose: int = 0) -> dict[str, str]:
+    """The dry run's `nothing_tiered` (left out once an entity is tiered, or while the daily
+    tier has `to_compose` hourly rows: the daily run composes those of entities tiered
+    earlier all the same, and notes nothing)."""
+    text = "" if to_compose else nothing_tiered(dry_run=True)
     return {"nothing_tiered": text} if text else {}
 
 
@@ -233,7 +237,7 @@ def dry_run_daily(tier, progress=None) -> dict:
     freed = [f for f in (hourly["expected_freed_bytes"], raw["expected_freed_bytes"]) if f]
     return {
         **_creates(missing),
-        **_nothing_tiered(),
+        **_nothing_tiered(total),
         "waiting": list(tier.outcome.waiting),
         "tier": "daily",
         "source": f"{database}/{HOURLY_RP}",

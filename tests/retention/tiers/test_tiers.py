@@ -844,3 +844,32 @@ def test_a_run_without_tiered_entities_prints_what_to_do(ha_db, capsys, caplog, 
     assert capsys.readouterr().out == said + "\n"
     assert said in [r.getMessage() for r in caplog.records]  # the line logged at its end
     assert tiers.summary(run) == said  # the task's result
+
+
+@pytest.mark.parametrize("registered", [False, True])
+def test_the_daily_dry_run_with_hourly_rows_left_composes_them(ha_db, capsys, registered):
+    """Entities tiered earlier, none now (untiered, or gone from the registry): the daily run
+    composes their hourly rows, but its dry run said "nothing is tiered" all the same."""
+    entity = ha_db.saved_entity("official", "sensor.earlier_power", [(0, 5)], unit="W")
+    hourly(D0, D0 + DAY)
+    if registered:
+        Entity.objects.update(tiered=False)
+    else:
+        Entity.objects.all().delete()
+    call_command("downsample_daily", "--start", str(D0), "--end", str(D0 + DAY), "--dry-run")
+    dry = RetentionRun.objects.get(status="dry_run")
+    assert "nothing_tiered" not in dry.details and dry.details["waiting"] == []
+    assert dry.details["hourly_rows"] == dry.details["would_delete_points"] == 24
+    freed = dry.details["expected_freed_bytes"]
+    assert freed == round(24 * dry.details["bytes_per_point"])
+    assert capsys.readouterr().out == (
+        f"downsample_daily run {dry.pk}: dry_run; would aggregate 24 hourly rows of 1 day(s) "
+        f"and delete 24 points, about {freed / 1e6:.2f} MB back; {dry.duration_seconds:.1f} s\n"
+        f"  {D0}: 24\n"
+        f"measured {dry.details['bytes_per_point']:.1f} bytes per point in "
+        f"{ha_db.name}/{HOURLY_RP}\n"
+        f"expected back: {freed / 1e6:.2f} MB\n"
+    )
+    run = daily(D0, D0 + DAY)  # as the dry run said
+    assert (run.records_processed, run.records_deleted, run.details["waiting"]) == (24, 24, [])
+    assert len(rows(entity.entity_id, DAILY_RP)) == 1 and rows(entity.entity_id) == []
