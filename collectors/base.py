@@ -112,7 +112,9 @@ class FetchResult:
     # {"carbon_intensity_gco2_kwh": 312.0, "time": "2026-11-27T06:00:00+00:00"}.
     current: dict[str, Any]
     # API calls the fetch really made, when the adapter counts them: the pipeline gives the
-    # rest of what it reserved (Window.calls) back to the budget.
+    # rest of what it reserved (Window.calls) back to the budget. None: the requests the fetch
+    # sent are the count (enrich.http counts them; a request sent another way announces itself
+    # with enrich.http.sending).
     calls: int | None = None
     # The backfill (history) call failed; the readings above still hold the latest values.
     # The pipeline writes them and decides from the error: a refusal (401/403) is remembered

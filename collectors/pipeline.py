@@ -307,7 +307,9 @@ def _fetch_and_write(
     fresh_seconds: int,
 ) -> Outcome:
     adapter = adapter_for(config.source, config.provider)
-    with spend.counted():  # every retry is paid for from the budget before it goes out
+    # Every retry is paid for from the budget before it goes out; a failure keeps only the
+    # calls it sent of its reservation.
+    with spend.counted():
         result: FetchResult = adapter.fetch(target, creds, window)
     spend.settle(result)
     circuit_keys.save(config.site_id, result.kept)  # before the write: no point under a key lost

@@ -1,13 +1,17 @@
 """What a fetch spends of its provider's limits: every request the provider counts.
 
 Before a fetch the pipeline reserves from the API budget the most calls it may make
-(`Adapter.calls_for`); afterwards it gives back those the adapter says it did not make
-(`FetchResult.calls`). A provider counts each request, so a retry `enrich.http` makes of a
+(`Adapter.calls_for`). A provider counts each request, so a retry `enrich.http` makes of a
 failed call is one more: it is taken from the budget before it goes out (`pay_retry`, which the
 door asks through `enrich.http.attempts`), and when the budget has no call left the failed call
-is not retried (its error says "budget used up, not retried"). A failed fetch keeps its whole
-reservation and the retries it paid for: a call failing after 3 attempts costs 3. So a provider
-having a bad hour never makes enrich pass its budget; the next run waits for free calls.
+is not retried (its error says "budget used up, not retried"). After the fetch the reserved
+calls it did not make are given back: those the adapter says it did not make
+(`FetchResult.calls`), else those it did not send (`enrich.http.counting` counts each request
+of the fetch, less the retries already paid). A failed fetch is charged what it sent too: a
+provider down at the first of 3 reserved calls costs 1 (4 after 3 retries), not 3. So a
+provider having a bad hour never makes enrich pass its budget, nor spend it on calls never
+sent. A request sent outside `enrich.http` (Sense's websocket read) is announced with
+`enrich.http.sending`, so it is counted and never given back.
 """
 
 import logging
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from collectors import rate_limits
 from collectors.base import ConfigError, Credentials, FetchResult, Target
 from collectors.registry import adapter_for
-from enrich.http import counting
+from enrich.http import Attempts, counting
 from enrich.models import ProviderConfig
 from enrich.redis.budget import Budget, Taken
 from enrich.redis.client import RedisUnavailable
@@ -46,18 +50,33 @@ def budget_for(config: ProviderConfig, target: Target, creds: Credentials) -> Bu
 @dataclass
 class Spending:
     """One fetch against `provider`'s limits for `scope` (Adapter.budget_key): the calls
-    reserved from its budget (`taken`; None: no budget)."""
+    reserved from its budget (`taken`; None: no budget) and, once `counted`, its requests."""
 
     budget: Budget | None
     taken: Taken | None
     provider: str
     scope: str | None
+    attempts: Attempts | None = None
 
     @contextmanager
-    def counted(self) -> Iterator[None]:
-        """Around the fetch: each retry the HTTP door would make is paid for first."""
-        with counting(self.pay_retry):
-            yield
+    def counted(self) -> Iterator[Attempts]:
+        """Around the fetch: each retry the HTTP door would make is paid for first, and a
+        fetch that fails is charged the requests it sent, not its whole reservation."""
+        with counting(self.pay_retry) as attempts:
+            self.attempts = attempts
+            try:
+                yield attempts
+            except Exception:
+                try:
+                    self._keep(self.calls_sent())
+                except RedisUnavailable:
+                    pass  # the reservation stays taken: never less than what went out
+                raise
+
+    def calls_sent(self) -> int:
+        """The calls the fetch sent, each counted once (its retries were paid for apart)."""
+        attempts = self.attempts or Attempts()
+        return attempts.sent - attempts.retries
 
     def pay_retry(self) -> str:
         """Take one call from the budget for a retry: "" when taken, else why not."""
@@ -80,8 +99,13 @@ class Spending:
         return "budget used up"
 
     def settle(self, result: FetchResult) -> None:
-        """Give the budget back the reserved calls the fetch did not make (when the adapter
-        counts them), and keep the Retry-After of a history call the provider rate limited."""
+        """Give the budget back the reserved calls the fetch did not make (as the adapter
+        counts them, else as it sent them), and keep the Retry-After of a history call the
+        provider rate limited."""
         rate_limits.remember(self.provider, self.scope, result.history_error)
-        if self.budget is not None and self.taken is not None and result.calls is not None:
-            self.budget.give_back(self.taken, self.taken.calls - result.calls)
+        self._keep(self.calls_sent() if result.calls is None else result.calls)
+
+    def _keep(self, made: int) -> None:
+        """Keep `made` of the reserved calls, give back the rest (never more than reserved)."""
+        if self.budget is not None and self.taken is not None:
+            self.budget.give_back(self.taken, self.taken.calls - made)

@@ -2,12 +2,13 @@
 
 A provider counts every request against its limits: a call retried three times is four
 requests. Whoever pays for them (the collector pipeline, with the provider's API budget) opens
-`counting` around the work; each attempt `enrich.http` sends is counted here, and before a
-retry the door asks `retry_refused`, which calls the payer's `pay_retry`: it pays for the
-retry (takes a call from the budget) or says why not, and then the failed call is not retried
-("budget used up, not retried"). Outside `counting` nothing is counted and every retry the
-policy allows goes out. Per thread (a context variable): workers running fetches in threads
-count each fetch on its own.
+`counting` around the work; each attempt `enrich.http` sends is counted here (as is each
+request another client sends and announces with `sending`, e.g. an API's own client library
+or a websocket read), and before a retry the door asks `retry_refused`, which calls the
+payer's `pay_retry`: it pays for the retry (takes a call from the budget) or says why not, and
+then the failed call is not retried ("budget used up, not retried"). Outside `counting`
+nothing is counted and every retry the policy allows goes out. Per thread (a context
+variable): workers running fetches in threads count each fetch on its own.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 
 from collectors import pipeline
 from collectors.models import CollectorRun
-from enrich.models import Site
+from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support import configs
@@ -100,3 +100,32 @@ def test_the_default_budget_counts_every_attempt_of_the_policy(config, replay_se
     assert outcome.status == "failed" and "after 4 attempts." in outcome.error
     assert requests_made(replay_server) == 4
     assert Budget.from_spec("airnow", "500/hour").remaining() == 500 - 4
+
+
+@pytest.fixture
+def uk_national(isolated, settings, replay_server):
+    """UK Carbon Intensity's national figure: 2 calls a fetch (the current half hour, then the
+    48 h forecast), under a budget of 10/hour."""
+    settings.HTTP_MAX_RETRIES = 3
+    site = Site.objects.create(name="Reading", latitude=51.45, longitude=-0.97, grid_region="GB")
+    ProviderConfig.objects.create(
+        site=site,
+        source="carbon_intensity",
+        provider="uk_carbon_intensity",
+        options={"base_url": replay_server.url, "budget": "10/hour"},
+    )
+    return ProviderConfig.objects.get(site=site)
+
+
+@pytest.mark.parametrize(("status", "sent"), [(503, 4), (403, 1)])
+def test_a_fetch_failing_at_its_first_call_is_charged_the_requests_it_sent(
+    uk_national, replay_server, status, sent
+):
+    """Down (503, every retry too) or refusing (403) at the first of its 2 calls: the forecast
+    call was never sent, so its reserved call is given back; the budget counts exactly what
+    reached the provider (a whole reservation kept burnt the budget faster than the provider)."""
+    replay_server.add("GET", "/intensity", status=status, body="upstream down")
+    outcome = pipeline.collect(uk_national, now=datetime.now(UTC))
+    assert outcome.status == "failed"
+    assert len(replay_server.requests) == sent
+    assert Budget.from_spec("uk_carbon_intensity", "10/hour", target="GB").remaining() == 10 - sent

@@ -4,9 +4,10 @@ A fetch calls, in this order: the device list (when older than DEVICES_TTL), the
 (`getDeviceListUsages` 1MIN, asked again up to NULL_TRIES - 1 times while channels answer
 null), the day total (every DAY_EVERY), then one mains chart (`getChartUsage`) per top-level
 Vue. The pipeline reserves `most_calls` from the account's budget before the fetch, the fetch
-counts what it really calls (Calls) and the rest is given back. Within a fetch, retries and the
-day total only use calls the charts do not need; a chart that does not fit is asked by the
-next fetch (its window reaches back to the last success).
+counts what it really calls (Calls) and the rest is given back (a fetch that fails keeps only
+the requests it sent: collectors/spending.py). Within a fetch, retries and the day total only
+use calls the charts do not need; a chart that does not fit is asked by the next fetch (its
+window reaches back to the last success).
 
 Planning: with V Vues, fetching every I seconds costs (1 + V) calls a fetch plus the day total
 and the device list, i.e. 696 a day for one Vue every 5 minutes. `calls_per_period` adds

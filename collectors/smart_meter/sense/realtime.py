@@ -22,7 +22,7 @@ from collectors.base import Credentials, Target
 from collectors.circuit_keys import Keys, owner
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER
-from enrich.http import PermanentError, TransientError, malformed, scrub_url
+from enrich.http import PermanentError, TransientError, malformed, scrub_url, sending
 from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,9 @@ def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> 
             endpoint=endpoint,
         )
 
+    # Outside enrich.http, yet the read Sense's budget counts: announced like its requests, so a
+    # fetch is charged it (collectors.spending gives back only the reserved calls not sent).
+    sending(retry=False)
     try:
         ws = websocket.create_connection(
             feed(credentials, monitor_id, access_token), timeout=timeout

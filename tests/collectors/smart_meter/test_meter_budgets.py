@@ -16,9 +16,12 @@ from enrich.redis.budget import Budget
 from tests.collectors.scenarios_smart_meter import (
     CHART,
     EMPORIA_NOW,
+    MINUTE_USAGE,
+    SENSE_LOGIN_SESSION,
     SENSE_NOW,
     SITE,
     USAGE,
+    answer_app_api,
     cognito_answers,
     emporia_credentials,
     emporia_routes,
@@ -125,6 +128,62 @@ def test_a_retry_emporia_counts_against_its_day_as_well(isolated, replay_server)
     assert made == 1 + 4  # the device list twice, minute usage, day total, the chart
     left = Budget.from_spec("emporia_vue", "2000/day", target="vue.owner@example.com")
     assert left.remaining() == 2000 - made
+
+
+@pytest.mark.parametrize(("status", "sent"), [(503, 2), (403, 1)])
+def test_an_emporia_fetch_failing_at_its_first_call_is_charged_what_it_sent(
+    isolated, replay_server, status, sent
+):
+    """Emporia down (503, its retry too) or refusing (403) at the minute usage, the first call
+    of a fetch that reserved 6: the budget counts the requests Emporia received, not the 6 (a
+    whole reservation kept burnt the day 3-6 times faster than Emporia counts it)."""
+    emporia_routes(replay_server)
+    config = meter_config("Home", "emporia_vue", emporia_credentials(replay_server))
+    assert pipeline.collect(config, now=EMPORIA_NOW).status == "ok"
+    budget = Budget.from_spec("emporia_vue", "2000/day", target="vue.owner@example.com")
+    assert budget.remaining() == 2000 - 4
+    replay_server.reset()  # Emporia goes down; the device list is still known
+    answer_app_api(replay_server, MINUTE_USAGE, status=status, body="down")
+    outcome = pipeline.collect(config, now=EMPORIA_NOW + FIVE_MINUTES)
+    assert outcome.status == "failed"
+    assert [r.query["scale"] for r in replay_server.requests] == ["1MIN"] * sent
+    assert budget.remaining() == 2000 - 4 - sent
+
+
+def sense_with_saved_session(server, feed, **options) -> ProviderConfig:
+    """A Sense account whose saved login is used: its runs call no REST login."""
+    config = meter_config("Home", "sense", sense_credentials(server, feed.url, **options))
+    config.save_session(SENSE_LOGIN_SESSION)
+    return config
+
+
+def test_a_failed_sense_read_still_costs_its_minute(isolated, replay_server, feed):
+    """The realtime read goes over the websocket, not enrich.http: a read the feed refused
+    (HTTP 503 at the handshake, no REST call in the fetch) was still made, and Sense's 1/minute
+    keeps it: the next run waits for the next minute."""
+    feed.script(503)
+    config = sense_with_saved_session(replay_server, feed)
+    outcome = pipeline.collect(config, now=SENSE_NOW)
+    assert outcome.status == "failed" and "HTTP 503" in outcome.error
+    assert len(feed.connections) == 1 and replay_server.requests == []
+    assert Budget.from_spec("sense", "1/minute", target="sense.owner@example.com").remaining() == 0
+    later = pipeline.collect(config, now=SENSE_NOW + timedelta(minutes=1))
+    assert later.status == "budget" and len(feed.connections) == 1
+
+
+def test_each_sense_read_costs_one_call_with_or_without_rest_calls(isolated, replay_server, feed):
+    """The first run reads the feed and the day's trends (REST); the next only the feed: each
+    costs one call of the budget (here 2/minute, so both fit in the minute)."""
+    sense_routes(replay_server)
+    config = sense_with_saved_session(replay_server, feed, budget="2/minute")
+    budget = Budget.from_spec("sense", "2/minute", target="sense.owner@example.com")
+    assert pipeline.collect(config, now=SENSE_NOW).status == "ok"
+    assert len(replay_server.calls("GET", "/app/history/trends")) == 1
+    assert budget.remaining() == 1
+    assert pipeline.collect(config, now=SENSE_NOW + timedelta(minutes=1)).status == "ok"
+    assert len(replay_server.requests) == 1  # the trends are known for 15 minutes
+    assert len(feed.connections) == 2
+    assert budget.remaining() == 0
 
 
 SIX_VUES = range(3001, 3007)
