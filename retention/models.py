@@ -48,7 +48,9 @@ class Entity(models.Model):
     # wrote there last: [{"measurement": "W", "unit": "W"}, {"measurement": "kW", ...}].
     # Home Assistant writes each unit to its own measurement by default, so a sensor switched
     # from W to kW has points in both; the tiers and views read them all (retention.entities.
-    # sources) and convert each point by its own unit (retention.entities.units).
+    # sources) and convert each point by its own unit (retention.entities.units). A weather
+    # entity's entries also hold the units of its attributes written there last ("units":
+    # {"temperature_unit": "°C", "pressure_unit": "hPa", ...}): the units they are read in.
     series = models.JSONField(
         default=list,
         blank=True,

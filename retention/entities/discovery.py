@@ -10,7 +10,8 @@ seen-times are always refreshed. first_seen only moves back and last_seen only f
 retention deletes old raw points, which must not make an entity look younger. For the same
 reason `series` (every measurement holding the entity's points, with the unit written there)
 only grows: a measurement whose points retention already deleted stays listed (reading it
-costs nothing), and the unit of a measurement found again is the one written there last.
+costs nothing), and the unit of a measurement found again is the one written there last (a
+weather entity's attribute units likewise).
 
 A change to a registered entity that the materialized views read (its kind, unit, area,
 device class, name, measurement, an older measurement found) is noted in the same transaction and, once committed,
@@ -120,12 +121,13 @@ def _moved_at(before: Entity, found: Found) -> datetime | None:
     return found.series_start or found.first_seen
 
 
-def _series(known: list, found: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The registry's series with those found: known ones first (in their order, with the unit
-    found now), then the new ones."""
-    units = {s["measurement"]: s["unit"] for s in found}
+def _series(known: list, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The registry's series with those found: known ones first (in their order, as found now:
+    the unit, and a weather entity's attribute units, written there last), then the new ones."""
+    now = {s["measurement"]: s for s in found}
     merged = [
-        {"measurement": s["measurement"], "unit": units.get(s["measurement"], s.get("unit", ""))}
+        now.get(s["measurement"])
+        or {"unit": "", **{k: s[k] for k in ("measurement", "unit", "units") if k in s}}
         for s in known or ()
         if isinstance(s, dict) and s.get("measurement")
     ]
@@ -157,7 +159,7 @@ def _fits(found: Found, report: DiscoveryReport) -> bool:
 def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if entity is None:
         fields = asdict(found)
-        del fields["series_start"]  # the others are Entity fields
+        del fields["series_start"], fields["attribute_units"]  # the others are Entity fields
         entity = Entity.objects.create(**fields)
         return "created", entity
     wanted: dict[str, Any] = {"layout": found.layout, "measurement": found.measurement,

@@ -8,9 +8,9 @@ yields inside the window, counted by InfluxDB.
 Where the points are (the layouts; every measurement an entity's points are in, e.g. `W`
 and `kW` for a sensor whose unit changed) and which point wins a shared time:
 `retention.entities.sources`. How a point becomes a Sample (gaps included):
-`retention.entities.points`. Power is read in W, energy in kWh and a temperature in the
-entity's unit, each point converted by the unit it was written under
-(`retention.entities.units`).
+`retention.entities.points`. Power is read in W, energy in kWh, a temperature in the
+entity's unit and a weather entity's attributes in the units of its newest point, each point
+converted by the units it was written under (`retention.entities.units`).
 
 Queries stream in chunks (`enrich.influx`), so a window of millions of points is never
 held in memory; the points of several measurements are merged as they stream.

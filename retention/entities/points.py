@@ -32,10 +32,11 @@ from datetime import datetime
 from typing import Any
 
 from retention.entities.samples import Sample
-from retention.entities.units import UNIT_ATTRIBUTE
+from retention.entities.units import UNIT_ATTRIBUTE, WEATHER_UNITS
 from retention.models import Entity
 
 INGESTOR_MEASUREMENT = "home_assistant_events"
+UNIT_ATTRIBUTES = (UNIT_ATTRIBUTE, *WEATHER_UNITS)
 GAP_STATES = frozenset({"unknown", "unavailable", ""})
 # homeassistant.helpers.state.state_as_number ("unknown" is a gap here, not 0).
 HA_STATE_NUMBERS = {
@@ -139,14 +140,17 @@ def ingestor_raw_attributes(fields: Mapping[str, Any]) -> tuple[dict | None, dic
     return (parsed if isinstance(parsed, dict) else {}), old
 
 
-def ingestor_attributes(fields: Mapping[str, Any]) -> tuple[dict[str, float] | None, Any]:
+def ingestor_attributes(
+    fields: Mapping[str, Any],
+) -> tuple[dict[str, float] | None, dict[str, Any]]:
     """Numeric attributes of an ingestor point (an `attr_<name>` field wins over a JSON one of
-    the same name), None when the JSON cannot be read; and the unit written with the point
-    (its `unit_of_measurement` attribute, None when it has none)."""
+    the same name), None when the JSON cannot be read; and the units written with the point,
+    by attribute name (`unit_of_measurement`, a weather entity's `temperature_unit`, ...; None
+    for those it has not)."""
     parsed, old = ingestor_raw_attributes(fields)
-    unit = old.get(UNIT_ATTRIBUTE) or (parsed or {}).get(UNIT_ATTRIBUTE)
+    units = {name: old.get(name) or (parsed or {}).get(name) for name in UNIT_ATTRIBUTES}
     if parsed is None:
-        return None, unit
+        return None, units
     pairs = (*parsed.items(), *old.items())
     numbers = {key: number for key, value in pairs if (number := as_number(value)) is not None}
-    return numbers, unit
+    return numbers, units

@@ -17,7 +17,9 @@ newest point with a real state, and describes the entity:
 - series: every measurement the entity has points in, oldest first, with the unit Home
   Assistant wrote there last (`Entity.series`). Its integration writes each unit to its own
   measurement by default: a sensor switched from W to kW has points in `W` and `kW`, and is
-  one entity, described by the measurement written most recently.
+  one entity, described by the measurement written most recently. A weather entity's series
+  also holds the units of its attributes in the newest point there ("units":
+  {"temperature_unit": "°C", ...}, those of `units.WEATHER_UNITS` it has).
 
 `detect_layout()` tells the layouts apart: the measurement `home_assistant_events` means the
 HA Ingestor layout.
@@ -34,6 +36,7 @@ from typing import Any
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
 from retention.entities.points import INGESTOR_MEASUREMENT, as_number, ingestor_raw_attributes
+from retention.entities.units import WEATHER_UNITS, official_units
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
 
@@ -65,10 +68,12 @@ class Found:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     # Every measurement with the entity's points and its unit, oldest first.
-    series: list[dict[str, str]] = field(default_factory=list)
-    # Not a registry field: the first point in `measurement` when the entity has points in
-    # older ones too (Home Assistant's unit changed: first_seen is the earliest of all).
+    series: list[dict[str, Any]] = field(default_factory=list)
+    # Not registry fields: the first point in `measurement` when the entity has points in
+    # older ones too (Home Assistant's unit changed: first_seen is the earliest of all); a
+    # weather entity's attribute units in the newest point (they go to `series`).
     series_start: datetime | None = None
+    attribute_units: dict[str, str] = field(default_factory=dict)
 
 
 def kind_for(domain: str, unit: str, device_class: str, numeric: bool) -> str:
@@ -92,6 +97,13 @@ def _found(entity_id: str, domain: str, unit: str, device_class: str, numeric: b
     kind = kind_for(domain, unit, device_class, numeric)
     return Found(entity_id=entity_id, kind=kind, unit=unit, device_class=device_class,
                  first_seen=first.time, last_seen=last.time, **where)  # fmt: skip
+
+
+def _weather_units(domain: str, written: dict[str, Any]) -> dict[str, str]:
+    """A weather entity's attribute units among `written` (unit attribute -> unit)."""
+    if domain != "weather":
+        return {}
+    return {name: str(written[name]) for name in WEATHER_UNITS if written.get(name)}
 
 
 def full_entity_id(domain: str, entity_id: str) -> str:
@@ -152,9 +164,11 @@ def _official_entity(measurement: str, key: tuple[str, str], first: Row, last: R
         measurement.split("__", 1)[1] if measurement.startswith(f"{domain}__") else ""
     )
     numeric = any(as_number(r.values.get("value")) is not None for r in rows)
-    return _found(entity_id, domain, unit, device_class, numeric, (first, last),
-                  measurement=measurement, layout=Entity.Layout.OFFICIAL,
-                  friendly_name=attribute("friendly_name_str"))  # fmt: skip
+    found = _found(entity_id, domain, unit, device_class, numeric, (first, last),
+                   measurement=measurement, layout=Entity.Layout.OFFICIAL,
+                   friendly_name=attribute("friendly_name_str"))  # fmt: skip
+    found.attribute_units = _weather_units(domain, official_units(last.values))
+    return found
 
 
 # --- Ingestor layout -------------------------------------------------------------------------
@@ -194,10 +208,12 @@ def _ingestor_entity(tag: str, first: Row, last: Row, known: Row | None) -> Foun
         numeric = as_number(state) is not None
     else:  # only gaps so far: a unit says it measures something
         numeric = bool(unit)
-    return _found(entity_id, domain, unit, device_class, numeric, (first, last),
-                  measurement=INGESTOR_MEASUREMENT, layout=Entity.Layout.INGESTOR,
-                  friendly_name=attributes.get("friendly_name", ""),
-                  area=str(last.values.get("area") or ""))  # fmt: skip
+    found = _found(entity_id, domain, unit, device_class, numeric, (first, last),
+                   measurement=INGESTOR_MEASUREMENT, layout=Entity.Layout.INGESTOR,
+                   friendly_name=attributes.get("friendly_name", ""),
+                   area=str(last.values.get("area") or ""))  # fmt: skip
+    found.attribute_units = _weather_units(domain, attributes)
+    return found
 
 
 def _string_attributes(values: dict[str, Any]) -> dict[str, str]:
@@ -221,12 +237,13 @@ def scan(database: str, layout: str) -> list[Found]:
     """Every entity in the database, one per entity id (the most recently written place
     wins when an entity moved, e.g. to another unit; its first_seen is the earliest)."""
     entities: dict[str, Found] = {}
-    places: dict[str, list[tuple[datetime | None, str, str]]] = {}
+    places: dict[str, list[tuple[datetime | None, dict[str, Any]]]] = {}
     scanner = _scan_ingestor if layout == Entity.Layout.INGESTOR else _scan_official
     for found in scanner(database):
-        places.setdefault(found.entity_id, []).append(
-            (found.first_seen, found.measurement, found.unit)
-        )
+        place: dict[str, Any] = {"measurement": found.measurement, "unit": found.unit}
+        if found.attribute_units:
+            place["units"] = found.attribute_units
+        places.setdefault(found.entity_id, []).append((found.first_seen, place))
         seen = entities.get(found.entity_id)
         if seen is None:
             entities[found.entity_id] = found
@@ -237,5 +254,5 @@ def scan(database: str, layout: str) -> list[Found]:
         entities[found.entity_id] = newer
     for entity_id, found in entities.items():
         oldest_first = sorted(places[entity_id], key=lambda p: p[0] or EARLIEST_TIME)
-        found.series = [{"measurement": m, "unit": unit} for _, m, unit in oldest_first]
+        found.series = [place for _, place in oldest_first]
     return [entities[k] for k in sorted(entities)]

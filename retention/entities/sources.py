@@ -1,5 +1,6 @@
 """Where one entity's raw points are in Home Assistant's database, and how each becomes a
-`Sample` with its reading in W / kWh (a temperature in the entity's unit).
+`Sample` with its reading in W / kWh (a temperature in the entity's unit, a weather entity's
+attributes in the units of its newest point).
 
 Layouts (reference/ha_influx_schema.md):
 
@@ -18,7 +19,8 @@ entity in (`Entity.series`); `raw_measurements` lists them, the current one
 (`Entity.measurement`) last, and every read, count and delete of the entity's raw points
 covers them all. Each point's reading is converted by the unit it was written under
 (`retention.entities.units`), so the samples of a power sensor are in W whatever it wrote,
-those of a temperature sensor switched from °F to °C in °C.
+those of a temperature sensor switched from °F to °C in °C, and a weather entity's attributes
+by the unit attributes written with them (`temperature_unit`, ...).
 
 Duplicate timestamps: InfluxDB keeps one point per series and time, but one entity can have
 several series (ingestor events differing in other tags such as `area`; official points
@@ -43,7 +45,7 @@ from retention.entities.points import (
     sample_from_state,
 )
 from retention.entities.samples import Sample
-from retention.entities.units import OFFICIAL_UNIT_FIELD, Units, converted
+from retention.entities.units import UNIT_ATTRIBUTE, Units, converted
 from retention.models import Entity
 
 logger = logging.getLogger(__name__)
@@ -71,14 +73,14 @@ class Source:
         """The point's Sample, its reading converted by the unit it was written under."""
         kind = self.entity.kind
         if self.entity.layout == Entity.Layout.OFFICIAL:
-            convert = self.units.convert(row.measurement, row.values.get(OFFICIAL_UNIT_FIELD))
-            return converted(sample_from_official(row.time, row.values, kind), convert)
+            sample = sample_from_official(row.time, row.values, kind)
+            return converted(sample, *self.units.official(row.measurement, row.values))
         raw = row.values.get("state_value")
         if raw is None:
             raw = row.values.get("state")
         if raw is None:
             return None
-        attributes, unit = ingestor_attributes(row.values)
+        attributes, units = ingestor_attributes(row.values)
         if attributes is None:
             attributes = {}
             if not warned[0]:
@@ -90,7 +92,8 @@ class Source:
                     row.time,
                 )
         sample = sample_from_state(row.time, str(raw), kind, attributes)
-        return converted(sample, self.units.convert(row.measurement, unit))
+        convert = self.units.convert(row.measurement, units[UNIT_ATTRIBUTE])
+        return converted(sample, convert, self.units.attributes(row.measurement, units))
 
 
 def source_of(entity: Entity) -> Source:

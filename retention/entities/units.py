@@ -22,17 +22,35 @@ own unit (`Units.convert`):
 - an entity discovery recorded nothing for (added by hand, not rediscovered since) is read in
   its registry unit throughout.
 
-A conversion is a `Convert`: a factor for power and energy, an affine map for temperatures
-(68 °F is 20 °C). Points are converted before they are aggregated, so every aggregate
-(time-weighted mean, min, max, last, the power integral) is of converted readings.
+Weather entities: the state is a condition ("sunny"), the tiers average every numeric
+attribute (`<attribute>_mean`), and Home Assistant writes each in the unit its weather entity
+names in a unit attribute of the same point (`WEATHER_UNITS`: temperature, apparent_temperature
+and dew_point in `temperature_unit`, pressure in `pressure_unit`, wind_speed and
+wind_gust_speed in `wind_speed_unit`, visibility in `visibility_unit`; the official layout's
+`<name>_str` fields, the ingestor's attributes). Those units follow Home Assistant's unit
+system (or the entity's own unit options), so a switch from imperial to metric writes 68 (°F)
+before and 20 (°C) after into the same measurement. They are read in the units of the
+entity's newest point, as discovery recorded them (`Entity.series`, "units"): a point written
+in other units is converted attribute by attribute (`Units.attributes`); a point without unit
+attributes (older Home Assistant versions, or `ignore_attributes`) is read in its
+measurement's recorded units, else as it is; an attribute without a unit (humidity,
+cloud_coverage, uv_index, ozone, wind_bearing) is never converted, nor is any attribute of an
+entity discovery recorded no units for.
+
+A conversion is a `Convert`: a factor for power, energy, pressure, speed and length, an affine
+map for temperatures (68 °F is 20 °C). Points are converted before they are aggregated, so
+every aggregate (time-weighted mean, min, max, last, the power integral, a weather
+attribute's mean) is of converted readings.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from retention.entities.samples import Sample
 from retention.models import Entity
@@ -44,14 +62,40 @@ UNIT_FACTORS = {
     Entity.Kind.POWER: ("W", {"W": 1.0, "kW": 1e3, "MW": 1e6}),
     Entity.Kind.ENERGY: ("kWh", {"kWh": 1.0, "Wh": 1e-3, "MWh": 1e3}),
 }
+# The quantities of weather attributes. Those with factors: the units a weather entity can
+# give them (homeassistant/components/weather/const.py), each unit's multiplier to Pa, m/s or
+# m, as Home Assistant's unit_conversion computes them. Beaufort (wind) is not linear: unknown.
+TEMPERATURE, PRESSURE, SPEED, LENGTH = "temperature", "pressure", "speed", "length"
+_INHG_PA = 0.0254 * 1000 * 9.80665 * 13.5951  # inch of mercury: depth x g x mercury density
+QUANTITY_FACTORS = {
+    PRESSURE: {"hPa": 100.0, "mbar": 100.0, "inHg": _INHG_PA, "mmHg": _INHG_PA / 25.4},
+    SPEED: {
+        "m/s": 1.0,
+        "km/h": 1 / 3.6,
+        "mph": 1609.344 / 3600,
+        "kn": 1852 / 3600,
+        "ft/s": 0.3048,
+    },  # fmt: skip
+    LENGTH: {"km": 1000.0, "mi": 1609.344},
+}
+# A weather entity's unit attributes: each one's quantity and the attributes written in it.
+WEATHER_UNITS = {
+    "temperature_unit": (TEMPERATURE, ("temperature", "apparent_temperature", "dew_point")),
+    "pressure_unit": (PRESSURE, ("pressure",)),
+    "wind_speed_unit": (SPEED, ("wind_speed", "wind_gust_speed")),
+    "visibility_unit": (LENGTH, ("visibility",)),
+}
 # Home Assistant's UnitOfTemperature spellings.
 CELSIUS, FAHRENHEIT, KELVIN = "°C", "°F", "K"
 # Where a point records its unit: the official layout's attribute field, the ingestor's
 # attribute (in the `attributes` JSON, or the older writer's `attr_<name>` field).
 OFFICIAL_UNIT_FIELD = "unit_of_measurement_str"
 UNIT_ATTRIBUTE = "unit_of_measurement"
-# Kinds whose readings are numbers in a unit (an unknown unit there is worth a word).
-READING_KINDS = frozenset({Entity.Kind.POWER, Entity.Kind.ENERGY, Entity.Kind.NUMERIC})
+# Kinds whose readings (a weather entity's: its attributes) are numbers in a unit (an unknown
+# unit there is worth a word).
+READING_KINDS = frozenset(
+    {Entity.Kind.POWER, Entity.Kind.ENERGY, Entity.Kind.NUMERIC, Entity.Kind.WEATHER}
+)
 
 N = TypeVar("N")  # a float, or a numpy array of them
 
@@ -96,17 +140,18 @@ TEMPERATURES = {
 
 @cache
 def converter(kind: str, written: str, target: str) -> Convert | None:
-    """How a reading of an entity of `kind` written in `written` becomes one in `target`:
-    SAME for the same unit, None when no conversion is known."""
+    """How a reading of an entity of `kind` (or a weather attribute of that quantity:
+    TEMPERATURE, PRESSURE, SPEED, LENGTH) written in `written` becomes one in `target`: SAME
+    for the same unit, None when no conversion is known."""
     written, target = written.strip(), target.strip()
     if written == target:
         return SAME
-    if kind in UNIT_FACTORS:
-        factors = UNIT_FACTORS[kind][1]
+    factors = UNIT_FACTORS[kind][1] if kind in UNIT_FACTORS else QUANTITY_FACTORS.get(kind)
+    if factors is not None:
         if written in factors and target in factors:
             return Convert(scale=factors[written] / factors[target])
         return None
-    if kind == Entity.Kind.NUMERIC:
+    if kind in (Entity.Kind.NUMERIC, TEMPERATURE):
         return TEMPERATURES.get((written, target))
     return None
 
@@ -124,23 +169,30 @@ def registry_convert(entity: Entity) -> Convert:
 
 
 _warned: set[tuple[str, str, str]] = set()
+NONE: Mapping[str, Convert] = MappingProxyType({})  # no attribute to convert
 
 
 class Units:
-    """How one entity's raw readings become readings in `unit_of(entity)`, point by point
-    (the module docstring)."""
+    """How one entity's raw readings become readings in `unit_of(entity)`, and a weather
+    entity's attributes ones in the units of its newest point, point by point (the module
+    docstring)."""
 
     def __init__(self, entity: Entity) -> None:
         self.entity_id, self.kind, self.unit = entity.entity_id, entity.kind, entity.unit
         self.target = unit_of(entity)
         self.registry = registry_convert(entity)
-        recorded = {
-            s["measurement"]: str(s.get("unit") or "")
-            for s in entity.series or ()
-            if isinstance(s, dict) and s.get("measurement")
-        }
+        series = [s for s in entity.series or () if isinstance(s, dict) and s.get("measurement")]
+        recorded = {s["measurement"]: str(s.get("unit") or "") for s in series}
         self.by_measurement = recorded
         self.now = recorded.get(entity.measurement) if recorded else None
+        # Weather: per measurement the unit attributes discovery recorded ({} when none).
+        self.attribute_units = {
+            s["measurement"]: {k: v for k, v in (s.get("units") or {}).items() if v}
+            for s in series
+            if entity.kind == Entity.Kind.WEATHER and isinstance(s.get("units"), dict)
+        }
+        self.attributes_now = self.attribute_units.get(entity.measurement, {})
+        self._attributes: dict[tuple, Mapping[str, Convert]] = {}
 
     def convert(self, measurement: str, unit: object = None) -> Convert:
         """The conversion of a point of `measurement` written with `unit` (None: none)."""
@@ -151,24 +203,77 @@ class Units:
             return self.registry
         found = converter(self.kind, written, self.target)
         if found is None:
-            self._unknown(written)
+            self._unknown(written, self.unit, self.target)
             return self.registry
         return found
 
-    def _unknown(self, written: str) -> None:
-        key = (self.entity_id, written, self.target)
+    def official(self, measurement: str, fields: Mapping[str, Any]
+                 ) -> tuple[Convert, Mapping[str, Convert]]:  # fmt: skip
+        """The conversions of an official-layout point with `fields`: of its reading (by its
+        `unit_of_measurement_str` field) and of its attributes (`attributes`)."""
+        convert = self.convert(measurement, fields.get(OFFICIAL_UNIT_FIELD))
+        if not self.attributes_now:
+            return convert, NONE
+        return convert, self.attributes(measurement, official_units(fields))
+
+    def attributes(self, measurement: str, written: Mapping[str, Any]) -> Mapping[str, Convert]:
+        """attribute -> its conversion, for the attributes of a weather point of `measurement`
+        written in other units than the newest point's; `written`: the point's unit attributes
+        by name (`temperature_unit` -> "°F"). NONE when nothing is to be converted."""
+        if not self.attributes_now:
+            return NONE
+        key = (measurement, *(written.get(name) for name in WEATHER_UNITS))
+        found = self._attributes.get(key)
+        if found is None:
+            found = self._attributes[key] = self._attribute_converts(measurement, key[1:])
+        return found
+
+    def _attribute_converts(self, measurement: str, units: tuple) -> Mapping[str, Convert]:
+        recorded = self.attribute_units.get(measurement, {})
+        converts: dict[str, Convert] = {}
+        for (name, (quantity, attributes)), unit in zip(WEATHER_UNITS.items(), units, strict=True):
+            target = self.attributes_now.get(name)
+            written = (unit if isinstance(unit, str) else "") or recorded.get(name)
+            if not target or not written or written == target:
+                continue
+            convert = converter(quantity, written, target)
+            if convert is None:
+                self._unknown(written, target, target)
+            else:
+                converts.update(dict.fromkeys(attributes, convert))
+        return MappingProxyType(converts) if converts else NONE
+
+    def _unknown(self, written: str, read_as: str, target: str) -> None:
+        key = (self.entity_id, written, target)
         if self.kind not in READING_KINDS or key in _warned:
             return
         _warned.add(key)
         logger.warning(
-            "%s: points written in %r are read unconverted, as if in %r (its registry unit): "
-            "no conversion from %r to %r is known. Later such points are not reported again.",
-            self.entity_id, written, self.unit, written, self.target,
+            "%s: points written in %r are read unconverted, as if in %r: no conversion from "
+            "%r to %r is known. Later such points are not reported again.",
+            self.entity_id, written, read_as, written, target,
         )  # fmt: skip
 
 
-def converted(sample: Sample | None, convert: Convert) -> Sample | None:
-    """The sample with its value converted."""
-    if sample is None or sample.value is None or convert.identity:
+def official_units(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A weather point's unit attributes in the official layout (`temperature_unit_str`, ...)
+    by attribute name."""
+    return {name: fields.get(f"{name}_str") for name in WEATHER_UNITS}
+
+
+def converted(
+    sample: Sample | None, convert: Convert, attributes: Mapping[str, Convert] = NONE
+) -> Sample | None:
+    """The sample with its value (by `convert`) and attributes (by `attributes`, per name)
+    converted."""
+    if sample is None:
+        return None
+    value = sample.value
+    if value is not None and not convert.identity:
+        value = convert(value)
+    elif not attributes:
         return sample
-    return Sample(sample.time, convert(sample.value), sample.state, sample.attributes)
+    numbers = sample.attributes
+    if attributes:
+        numbers = {k: attributes[k](v) if k in attributes else v for k, v in numbers.items()}
+    return Sample(sample.time, value, sample.state, numbers)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -27,7 +28,7 @@ from retention.entities import ha_source
 from retention.entities.points import finish, sample_from_official
 from retention.entities.samples import Sample, aware_sample
 from retention.entities.sources import merged_samples, raw_measurements
-from retention.entities.units import OFFICIAL_UNIT_FIELD, Convert, Units, converted
+from retention.entities.units import Convert, Units, converted
 from retention.models import Entity
 from retention.tiers.aggregate import VALUE_KINDS
 
@@ -188,9 +189,10 @@ def _columns(header: list[str], types: dict[str, str], fetched: Fetched) -> list
 
 def parse(entities: Sequence[Entity], fetched: Fetched
           ) -> tuple[dict[str, list[Sample]], set[str]]:  # fmt: skip
-    """Each entity's samples (in W / kWh / the entity's temperature unit, each point by its
-    own unit: `Units`), and the ids of entities to read through `ha_source`. The runs of an
-    entity in several measurements are merged as `ha_source` merges them (`merged_samples`)."""
+    """Each entity's samples (in W / kWh / the entity's temperature unit, a weather entity's
+    attributes in the units of its newest point; each point by its own units: `Units`), and
+    the ids of entities to read through `ha_source`. The runs of an entity in several
+    measurements are merged as `ha_source` merges them (`merged_samples`)."""
     by_key = keyed(entities)
     runs: dict[str, list[tuple[int, int, list[Sample]]]] = {e.entity_id: [] for e in entities}
     units = {e.entity_id: Units(e) for e in entities}
@@ -210,7 +212,7 @@ def parse(entities: Sequence[Entity], fetched: Fetched
                                    entity, entity_units.convert(measurement))  # fmt: skip
         if samples is None:
             samples = _rows(rows, columns, types.get("state") == "string", entity,
-                            lambda unit, m=measurement, u=entity_units: u.convert(m, unit))  # fmt: skip
+                            partial(entity_units.official, measurement))  # fmt: skip
         if samples is None:
             redo.add(entity.entity_id)
         else:
@@ -263,10 +265,11 @@ def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: En
 
 
 def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: Entity,
-          by_unit: Callable[[object], Convert]) -> list[Sample] | None:  # fmt: skip
-    """The samples of a run of rows, cell by cell (`sample_from_official`, the reading
-    converted by `by_unit` of the point's unit field), the last one winning of rows at the
-    same time; None when the entity must be read through ha_source."""
+          by_units: Callable[[dict], tuple[Convert, Mapping[str, Convert]]]
+          ) -> list[Sample] | None:  # fmt: skip
+    """The samples of a run of rows, cell by cell (`sample_from_official`, the reading and
+    attributes converted by `by_units` of the point's fields: `Units.official`), the last one
+    winning of rows at the same time; None when the entity must be read through ha_source."""
     samples: list[Sample] = []
     last_stamp = ""
     for cells in rows:
@@ -281,7 +284,7 @@ def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: 
         if has_state and "state" not in values:
             return None  # maybe a "" state (a gap): only JSON can tell
         sample = converted(sample_from_official(_time(cells[2]), values, entity.kind),
-                           by_unit(values.get(OFFICIAL_UNIT_FIELD)))  # fmt: skip
+                           *by_units(values))  # fmt: skip
         if sample is None:
             continue
         if samples and cells[2] == last_stamp:

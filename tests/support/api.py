@@ -1,7 +1,9 @@
-"""A REST client signed in with a new user's API token, as Home Assistant or a person is, and
-the answer the API gives a bad parameter."""
+"""A REST client signed in with a new user's API token, as Home Assistant or a person is, the
+answer the API gives a bad parameter, and an entity's series as GET /api/series gives it."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -23,3 +25,11 @@ def assert_400_naming_only(response, name: str, text: str) -> None:
     assert response.status_code == 400, response.json()
     assert list(response.json()) == [name]
     assert text in str(response.json()[name])
+
+
+def series_answer(client: APIClient, entity_id: str, start: datetime, end: datetime) -> dict:
+    """GET /api/series's answer (asserted 200) for the entity over [start, end)."""
+    query = {"entity_id": entity_id, "start": start.isoformat(), "end": end.isoformat()}
+    answer = client.get("/api/series", query)
+    assert answer.status_code == 200, answer.content
+    return answer.json()
