@@ -12,6 +12,14 @@ provider down at the first of 3 reserved calls costs 1 (4 after 3 retries), not 
 provider having a bad hour never makes enrich pass its budget, nor spend it on calls never
 sent. A request sent outside `enrich.http` (Sense's websocket read) is announced with
 `enrich.http.sending`, so it is counted and never given back.
+
+Calls made beyond the reservation (WattTime's login when its token expired, AirNow's second
+call when its service moved, Sense's login or trends call) are taken from the budget after the
+fetch, by the same count: what the adapter reports on success, else what was sent. The
+provider saw them, so the budget counts them; when fewer calls are free, it takes what is left
+(it ends at 0, never below) and the next fetch waits. An adapter's own count says what its
+provider's limit covers: Emporia's counts its API calls, not the AWS Cognito login requests
+sent under its name; a failed fetch, with no such count, is charged all it sent, logins too.
 """
 
 import logging
@@ -61,7 +69,8 @@ class Spending:
     @contextmanager
     def counted(self) -> Iterator[Attempts]:
         """Around the fetch: each retry the HTTP door would make is paid for first, and a
-        fetch that fails is charged the requests it sent, not its whole reservation."""
+        fetch that fails is charged the requests it sent, not its whole reservation (nor
+        less, when it sent more)."""
         with counting(self.pay_retry) as attempts:
             self.attempts = attempts
             try:
@@ -99,13 +108,30 @@ class Spending:
         return "budget used up"
 
     def settle(self, result: FetchResult) -> None:
-        """Give the budget back the reserved calls the fetch did not make (as the adapter
-        counts them, else as it sent them), and keep the Retry-After of a history call the
-        provider rate limited."""
+        """Give the budget back the reserved calls the fetch did not make, or take those it
+        made beyond them (as the adapter counts them, else as it sent them), and keep the
+        Retry-After of a history call the provider rate limited."""
         rate_limits.remember(self.provider, self.scope, result.history_error)
         self._keep(self.calls_sent() if result.calls is None else result.calls)
 
     def _keep(self, made: int) -> None:
-        """Keep `made` of the reserved calls, give back the rest (never more than reserved)."""
-        if self.budget is not None and self.taken is not None:
-            self.budget.give_back(self.taken, self.taken.calls - made)
+        """Keep `made` of the reserved calls and give back the rest; calls made beyond the
+        reservation are taken from the budget, as many as it has left."""
+        if self.budget is None or self.taken is None:
+            return
+        beyond = made - self.taken.calls
+        if beyond <= 0:
+            self.budget.give_back(self.taken, -beyond)
+            return
+        took = self.budget.take_up_to(beyond)
+        logger.info(
+            "collect: %s: %d call(s) made beyond the %d reserved; %d taken from the API budget "
+            "%s/%ss%s",
+            self.provider,
+            beyond,
+            self.taken.calls,
+            took,
+            self.budget.limit,
+            self.budget.period_seconds,
+            "" if took == beyond else " (all it had left: the next fetch waits)",
+        )

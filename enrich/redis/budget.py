@@ -26,14 +26,22 @@ from enrich.redis.client import (
     redis_url,
 )
 
-# KEYS[1] the log; ARGV: limit, window in microseconds, calls wanted (n), acquire (1/0), member.
-# Returns {granted 1/0, calls left after this, microseconds until n calls are free (0 = now)}.
+# KEYS[1] the log; ARGV: limit, window in microseconds, calls wanted (n), mode, member. Mode 1:
+# take all n or none; 2: take n or as many as are free (never past the limit); 0: only look.
+# Returns {granted 1/0 (mode 2: calls taken), calls left after this, microseconds until n calls
+# are free (0 = now)}.
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
+if ARGV[4] == '2' then
+  local k = math.max(0, math.min(n, limit - used))
+  for i = 1, k do redis.call('ZADD', KEYS[1], now, ARGV[5] .. ':' .. i) end
+  if k > 0 then redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000)) end
+  return {k, limit - used - k, 0}
+end
 if used + n <= limit then
   if ARGV[4] == '1' then
     for i = 1, n do redis.call('ZADD', KEYS[1], now, ARGV[5] .. ':' .. i) end
@@ -118,9 +126,16 @@ class Budget:
         """Like try_acquire, but what was taken can be partly given back (give_back): for a
         fetch whose calls depend on the answer, reserved at its most, settled after."""
         member = uuid.uuid4().hex
-        if self._run(n, acquire=True, member=member)[0] != 1:
+        if self._run(n, mode=1, member=member)[0] != 1:
             return None
         return Taken(member, n)
+
+    def take_up_to(self, n: int) -> int:
+        """Take n calls, or as many as are free when fewer are (the budget ends at 0, never
+        below): for calls already made that no reservation covered. Returns the calls taken."""
+        if n < 1:
+            return 0
+        return self._run(min(n, self.limit), mode=2)[0]
 
     def give_back(self, taken: "Taken", unused: int) -> None:
         """Return the last `unused` calls of `taken` (calls reserved but never made)."""
@@ -141,17 +156,17 @@ class Budget:
 
     def remaining(self) -> int:
         """Calls still free in the current window."""
-        return max(0, self._run(1, acquire=False)[1])  # below 0 if the limit was lowered
+        return max(0, self._run(1, mode=0)[1])  # below 0 if the limit was lowered
 
     def retry_after(self, n: int = 1) -> float:
         """Seconds until n calls are free (0.0 when they are free now)."""
-        return self._run(n, acquire=False)[2] / 1_000_000
+        return self._run(n, mode=0)[2] / 1_000_000
 
-    def _run(self, n: int, *, acquire: bool, member: str = "") -> list[int]:
+    def _run(self, n: int, *, mode: int, member: str = "") -> list[int]:
         if not 1 <= n <= self.limit:
             raise ValueError(f"n must be between 1 and the limit ({self.limit}), got {n}.")
         window_us = int(self.period_seconds * 1_000_000)
-        args = [self.limit, window_us, n, 1 if acquire else 0, member or uuid.uuid4().hex]
+        args = [self.limit, window_us, n, mode, member or uuid.uuid4().hex]
         try:
             return self._script(keys=[self.key], args=args)
         except CONNECTION_ERRORS as exc:

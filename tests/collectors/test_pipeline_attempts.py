@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import pipeline
+from collectors import pipeline, registry
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
+from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.collectors.scenarios_carbon import WATTTIME_NOW
 from tests.support import configs
+from tests.support.carbon_sites import watttime_config
+from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -129,3 +133,53 @@ def test_a_fetch_failing_at_its_first_call_is_charged_the_requests_it_sent(
     assert outcome.status == "failed"
     assert len(replay_server.requests) == sent
     assert Budget.from_spec("uk_carbon_intensity", "10/hour", target="GB").remaining() == 10 - sent
+
+
+@pytest.fixture
+def watttime_calls(isolated, replay_server):
+    """WattTime's forecast plan (2 calls reserved a fetch: signal index, forecast) with a fresh
+    adapter, so its first fetch has no token yet and logs in first."""
+    registry.adapter_for.cache_clear()
+    yield lambda path: len(replay_server.calls("GET", path))
+    registry.adapter_for.cache_clear()
+
+
+REFUSED_TOKEN = {"status": 401, "json": {"error": "invalid token"}, "times": 1}
+
+
+def test_a_watttime_login_is_charged_with_the_calls_it_made_possible(
+    watttime_calls, replay_server, caplog
+):
+    """The login of a fetch without a token, and the one after a token refused (HTTP 401), are
+    requests WattTime counted: the budget counts them, not just the 2 calls reserved."""
+    replies = {"/v3/signal-index": [{"json": load_fixture("watttime/signal_index.json"), "times": 1},
+                                    REFUSED_TOKEN, {"json": load_fixture("watttime/signal_index.json")}]}  # fmt: skip
+    config = watttime_config(replay_server, replies, budget="10/5min")
+    budget = Budget.from_spec("watttime", "10/5min")
+    with caplog.at_level(logging.INFO, logger="collectors"):
+        assert pipeline.collect(config, now=WATTTIME_NOW).status == "ok"
+    assert [watttime_calls(p) for p in ("/login", "/v3/signal-index", "/v3/forecast")] == [1, 1, 1]
+    assert budget.remaining() == 10 - 3
+    assert "1 call(s) made beyond the 2 reserved; 1 taken from the API budget" in caplog.text
+
+    # The token is refused: a second login, and the signal index asked again.
+    assert pipeline.collect(config, now=WATTTIME_NOW + timedelta(minutes=5)).status == "ok"
+    assert len(replay_server.requests) == 3 + 4
+    assert budget.remaining() == 10 - 7
+
+
+def test_calls_beyond_the_reservation_use_up_the_budget_but_never_pass_it(
+    watttime_calls, replay_server
+):
+    """3/5min: the fetch reserves 2 (1 left) and makes 5 (login, signal index refused, login,
+    signal index, forecast): the 1 left is taken, the budget is at 0, not at -2, and the next
+    fetch waits for calls to free up."""
+    replies = {"/v3/signal-index": [REFUSED_TOKEN, {"json": load_fixture("watttime/signal_index.json")}]}  # fmt: skip
+    config = watttime_config(replay_server, replies, budget="3/5min")
+    budget = Budget.from_spec("watttime", "3/5min")
+    assert pipeline.collect(config, now=WATTTIME_NOW).status == "ok"
+    assert len(replay_server.requests) == 5
+    assert budget.remaining() == 0
+    assert get_redis().zcard(budget.key) == 3  # the log holds the limit, nothing past it
+    later = pipeline.collect(config, now=WATTTIME_NOW + timedelta(minutes=5))
+    assert later.status == "budget" and len(replay_server.requests) == 5

@@ -5,7 +5,11 @@ A fetch calls, in this order: the device list (when older than DEVICES_TTL), the
 null), the day total (every DAY_EVERY), then one mains chart (`getChartUsage`) per top-level
 Vue. The pipeline reserves `most_calls` from the account's budget before the fetch, the fetch
 counts what it really calls (Calls) and the rest is given back (a fetch that fails keeps only
-the requests it sent: collectors/spending.py). Within a fetch, retries and the day total only
+the requests it sent: collectors/spending.py). Calls counts Emporia's API calls only: the AWS
+Cognito login requests (sent under Emporia's name) are not what Emporia's guidance counts, so
+a successful fetch is not charged them; a failed one, with no count, is charged all it sent,
+logins included. A re-sent call after a refused token may pass the reservation: the pipeline
+then takes it from the budget too, as far as calls are left. Within a fetch, retries and the day total only
 use calls the charts do not need; a chart that does not fit is asked by the next fetch (its
 window reaches back to the last success).
 

@@ -20,7 +20,7 @@ The realtime feed has no past: after an outage the trends give each complete hou
 (`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
 Budget: one realtime read a minute per Sense account ("1/minute"), the pace of the
 sense_energy library and of Home Assistant's integration; a fetch makes one read (login,
-renewal and trends are rare extras).
+renewal and trends are rare extras, charged after the fetch while the budget has calls left).
 Options: `base_url`, `realtime_url`, `device_id`, `realtime_timeout`.
 """
 

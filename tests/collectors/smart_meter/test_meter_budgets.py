@@ -171,15 +171,17 @@ def test_a_failed_sense_read_still_costs_its_minute(isolated, replay_server, fee
     assert later.status == "budget" and len(feed.connections) == 1
 
 
-def test_each_sense_read_costs_one_call_with_or_without_rest_calls(isolated, replay_server, feed):
+def test_each_sense_read_costs_one_call_and_a_rest_call_one_more(isolated, replay_server, feed):
     """The first run reads the feed and the day's trends (REST); the next only the feed: each
-    costs one call of the budget (here 2/minute, so both fit in the minute)."""
+    read costs one call of the budget, and the trends call, made beyond the one reserved, one
+    more: Sense received it (here 3/minute, so all fit in the minute)."""
     sense_routes(replay_server)
-    config = sense_with_saved_session(replay_server, feed, budget="2/minute")
-    budget = Budget.from_spec("sense", "2/minute", target="sense.owner@example.com")
+    config = sense_with_saved_session(replay_server, feed, budget="3/minute")
+    budget = Budget.from_spec("sense", "3/minute", target="sense.owner@example.com")
     assert pipeline.collect(config, now=SENSE_NOW).status == "ok"
     assert len(replay_server.calls("GET", "/app/history/trends")) == 1
-    assert budget.remaining() == 1
+    assert len(replay_server.requests) == 1 and len(feed.connections) == 1
+    assert budget.remaining() == 3 - 2
     assert pipeline.collect(config, now=SENSE_NOW + timedelta(minutes=1)).status == "ok"
     assert len(replay_server.requests) == 1  # the trends are known for 15 minutes
     assert len(feed.connections) == 2

@@ -41,6 +41,17 @@ def test_calls_reserved_at_most_and_not_made_are_given_back(prefix):
     assert (budget.remaining(), other.remaining()) == (0, 10)  # each account its own
 
 
+def test_calls_made_beyond_a_reservation_take_what_is_left_never_more(prefix):
+    """Calls already made that no reservation covered: taken while free, then none (the
+    budget ends at 0, not below, and the next reservation waits)."""
+    budget = Budget("watttime", 3, 300, prefix=prefix)
+    assert budget.take_up_to(1) == 1 and budget.remaining() == 2
+    assert budget.take_up_to(5) == 2 and budget.remaining() == 0
+    assert budget.take_up_to(1) == 0 and budget.take_up_to(0) == 0
+    assert get_redis().zcard(budget.key) == 3
+    assert budget.take(1) is None and budget.retry_after() > 0
+
+
 def test_key_names_provider_target_and_period_and_expires_with_the_window(prefix):
     budget = Budget("watttime", 3, 60, "CAISO_NORTH", prefix=prefix)
     account = Budget("electricitymaps", 3, 3600, prefix=prefix)
