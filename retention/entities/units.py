@@ -163,6 +163,20 @@ def unit_of(entity: Entity) -> str:
     return fixed[0] if fixed else entity.unit
 
 
+def attribute_units_of(entity: Entity) -> dict[str, str]:
+    """attribute -> the unit a weather entity's attribute is read in (a raw point's
+    `attributes[name]`, an aggregate row's `<name>_mean`): its newest point's units as
+    discovery recorded them. {} for any other entity, or one discovery recorded no units for
+    (its attributes are read as they are)."""
+    now = Units(entity).attributes_now
+    return {
+        attribute: now[name]
+        for name, (_, attributes) in WEATHER_UNITS.items()
+        if name in now
+        for attribute in attributes
+    }
+
+
 def registry_convert(entity: Entity) -> Convert:
     """The conversion of a reading in the entity's registry unit (SAME when none is known)."""
     return converter(entity.kind, entity.unit, unit_of(entity)) or SAME

@@ -18,7 +18,8 @@ field given twice); nothing is recorded or queued then. 503 when the broker cann
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
-resolution (retention.tiers.series). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
+resolution (retention.tiers.series), and `attribute_units` (a weather entity's attribute ->
+unit, keyed by the attribute name at every resolution; {} for other entities). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
 """
 
 from datetime import UTC
@@ -31,7 +32,7 @@ from rest_framework.views import APIView
 from enrich.api import params
 from enrich.influx import InfluxUnavailable, TimeseriesError
 from retention.day_ranges import RangeError
-from retention.entities.units import unit_of
+from retention.entities.units import attribute_units_of, unit_of
 from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.tiers import tasks
@@ -100,6 +101,14 @@ class SeriesView(APIView):
             OpenApiParameter("end", str, required=True, description="ISO 8601 with zone"),
         ],
         responses={200: dict, 400: dict, 404: dict, 503: dict},
+        description="200: entity_id, kind, unit (of the readings: `value`, `avg_value`, ...; "
+        "empty for a weather entity), attribute_units, start, end (UTC) and segments (each "
+        "with its resolution: raw, hourly or daily). attribute_units is always there: "
+        "attribute name -> unit of a weather entity's attributes, keyed by the attribute "
+        "name at every resolution (a raw point's attributes.temperature and an hourly or "
+        "daily temperature_mean are both in attribute_units.temperature), e.g. "
+        '{"temperature": "°C", "pressure": "hPa", "wind_speed": "km/h", "visibility": "km"}; '
+        "attributes without a unit (humidity) are not listed; {} for other entities.",
     )
     def get(self, request):
         query = request.query_params
@@ -129,6 +138,7 @@ class SeriesView(APIView):
                 "entity_id": entity.entity_id,
                 "kind": entity.kind,
                 "unit": unit_of(entity),
+                "attribute_units": attribute_units_of(entity),
                 "start": start.astimezone(UTC).isoformat(),
                 "end": end.astimezone(UTC).isoformat(),
                 "segments": [segment.as_dict() for segment in segments],

@@ -7,7 +7,8 @@ The morning's 68 °F, 30 inHg, 10 mph and 10 mi are the afternoon's 20 °C, 1015
 16.09 km/h and 16.09 km, so every hourly row's and the daily row's `<attribute>_mean` is the
 metric reading, and so is every raw point the series API gives. Before, the morning's numbers
 were averaged with the afternoon's: the morning hours said 68, the day's temperature_mean 44.
-Humidity has no unit and is left as it is.
+Humidity has no unit and is left as it is. The API's `attribute_units` says so at every
+resolution ({"temperature": "°C", ...}, keyed by the attribute name); a power entity's is {}.
 
 Both layouts (reference/ha_influx_schema.md): the official integration writes every attribute
 as a field (the units as `<name>_str` strings) to the measurement `weather.home`, which does
@@ -42,6 +43,10 @@ MORNING = {"temperature": 68.0, "dew_point": 50.0, "pressure": 30.0, "wind_speed
 AFTERNOON = {"temperature": 20.0, "dew_point": 10.0, "pressure": 1015.92, "wind_speed": 16.09,
              "wind_gust_speed": 32.19, "visibility": 16.09, "humidity": 52.0, **METRIC}  # fmt: skip
 NUMBERS = {name: value for name, value in AFTERNOON.items() if isinstance(value, float)}
+# What GET /api/series says the attributes are in, at every resolution (humidity: no unit).
+ATTRIBUTE_UNITS = {"temperature": "°C", "apparent_temperature": "°C", "dew_point": "°C",
+                   "pressure": "hPa", "wind_speed": "km/h", "wind_gust_speed": "km/h",
+                   "visibility": "km"}  # fmt: skip
 
 
 @pytest.fixture(params=["official", "ingestor"])
@@ -73,7 +78,9 @@ def test_a_switch_from_imperial_to_metric_is_one_weather_history_in_metric(switc
     assert series["units"] == {k: v for k, v in METRIC.items() if k != "precipitation_unit"}
     api = token_client("ha-weather")
 
-    [raw] = series_answer(api, WEATHER, T0, T0 + DAY)["segments"]  # nothing tiered yet
+    answer = series_answer(api, WEATHER, T0, T0 + DAY)
+    assert (answer["unit"], answer["attribute_units"]) == ("", ATTRIBUTE_UNITS)
+    [raw] = answer["segments"]  # nothing tiered yet
     assert raw["resolution"] == "raw"
     assert [p["time"] for p in raw["points"]] == [
         (T0 + hours * HOUR).isoformat() for hours in (0, 6, 12, 18)
@@ -89,7 +96,9 @@ def test_a_switch_from_imperial_to_metric_is_one_weather_history_in_metric(switc
     for row in hours:
         _metric(_means(row.fields))
         assert row.fields["temperature_coverage_seconds"] == 3600
-    [hourly] = series_answer(api, WEATHER, T0, T0 + DAY)["segments"]
+    answer = series_answer(api, WEATHER, T0, T0 + DAY)
+    assert answer["attribute_units"] == ATTRIBUTE_UNITS
+    [hourly] = answer["segments"]
     assert hourly["resolution"] == "hourly"
     assert [p["temperature_mean"] for p in hourly["points"]] == [pytest.approx(20.0)] * 24
 
@@ -99,6 +108,16 @@ def test_a_switch_from_imperial_to_metric_is_one_weather_history_in_metric(switc
     fields = {k: v for k, v in day.fields.items() if not is_own_field(k)}
     _metric(_means(fields))
     assert (fields["sample_count"], fields["coverage_seconds"]) == (4, 86400)
-    [daily] = series_answer(api, WEATHER, T0, T0 + DAY)["segments"]
+    answer = series_answer(api, WEATHER, T0, T0 + DAY)
+    assert answer["attribute_units"] == ATTRIBUTE_UNITS
+    [daily] = answer["segments"]
     assert daily["resolution"] == "daily"
     assert [p["temperature_mean"] for p in daily["points"]] == [pytest.approx(20.0)]
+
+
+@pytest.mark.django_db
+@pytest.mark.influxdb
+def test_the_series_of_an_entity_without_attribute_units_says_none(ha_db: HaDatabase):
+    ha_db.saved_entity("official", "sensor.fridge_power", [(0, 120.5), (60, 0)], unit="W")
+    answer = series_answer(token_client("ha-power"), "sensor.fridge_power", T0, T0 + DAY)
+    assert (answer["unit"], answer["attribute_units"]) == ("W", {})
