@@ -49,6 +49,7 @@ from retention.timeutil import utc_midnight
 logger = logging.getLogger("retention.tiers.runner")
 
 SIZE_SETTLE_SECONDS = 5.0
+SUMMARY_NOTES = 5  # the summary line names the first notes; the run's details.waiting all
 Progress = Callable[[int, int, str], None]  # (days done, days in all, what is being done)
 
 
@@ -160,6 +161,8 @@ def _run(
         if isinstance(tier, HourlyTier) and not tier.entities:
             if nothing := nothing_tiered(dry_run=False):  # else each was left out, and noted
                 tier.outcome.waiting.append(nothing)
+                # The summary says it too, at INFO: with LOG_LEVEL=warning this is the only
+                # line telling that the scheduled runs downsample nothing.
                 logger.warning("downsample_hourly: %s", nothing)
         days = tier.work_days()
         still_held(lock)  # finding the days reads each entity's first sample: it can take long
@@ -233,7 +236,8 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
 
 def summary(run: RetentionRun) -> str:
     """The run's one-line summary (logged at the end of each run, printed by the commands,
-    the task's result), ending with what the run or dry run leaves out and why (`waiting`)."""
+    the task's result), ending with what the run or dry run leaves out and why (`waiting`: the
+    first SUMMARY_NOTES notes, then how many more the run's details hold)."""
     what = {
         RetentionRun.Operation.DOWNSAMPLE_HOURLY: ("raw points", "hourly rows"),
         RetentionRun.Operation.DOWNSAMPLE_DAILY: ("hourly rows", "daily rows"),
@@ -275,8 +279,13 @@ def summary(run: RetentionRun) -> str:
             )
     if run.status != RetentionRun.Status.SKIPPED:  # it did nothing: nothing was left out
         # What the run leaves (or would leave) out and why: no tiered entity, entity ids it
-        # cannot read, days taken again later; else a run's "0 entities" says no why.
-        parts.extend(details.get("waiting") or [])
+        # cannot read, days taken again later; else a run's "0 entities" says no why. Notes
+        # are per entity: the line names the first few, the run's details keep them all.
+        waiting = details.get("waiting") or []
+        parts.extend(waiting[:SUMMARY_NOTES])
+        if len(waiting) > SUMMARY_NOTES:
+            more = len(waiting) - SUMMARY_NOTES
+            parts.append(f"… and {more} more (see the run's details.waiting)")
     if run.errors:
         parts.append(f"errors: {run.errors}")
     parts.append(f"{run.duration_seconds or 0:.1f} s")

@@ -163,6 +163,28 @@ def test_a_run_prints_the_entity_ids_it_leaves_out(ha_db, capsys):
     )
 
 
+def test_a_run_with_many_notes_prints_the_first_five(ha_db, capsys):
+    # A note per entity: with hundreds of entities the summary printed one line of hundreds
+    # of notes. It names five and how many more; the run's details keep them all.
+    ids = [f"nodomain{n}" for n in range(7)]
+    for entity_id in ids:
+        Entity.objects.create(entity_id=entity_id, kind="power", unit="W", layout="official",
+                              measurement="W")  # fmt: skip
+    call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
+    run = RetentionRun.objects.get()
+    notes = [
+        f"{entity_id!r} is not of the form domain.object_id: left out; fix it in the admin or "
+        "rerun discovery"
+        for entity_id in ids
+    ]
+    assert run.details["waiting"] == notes
+    assert capsys.readouterr().out == (
+        f"downsample_hourly run {run.pk}: ok; 0 day(s), 0 entities, 0 raw points -> 0 hourly "
+        f"rows, 0 deleted; {storage(run)}; {'; '.join(notes[:5])}; … and 2 more (see the run's "
+        f"details.waiting); {run.duration_seconds:.1f} s\n"
+    )
+
+
 def test_a_point_from_1970_is_no_start_and_stays_raw(ha_db, settings):
     # A Raspberry Pi writes 1970 times until NTP sets its clock: discovery took that point as
     # first seen, and a scheduled hourly run started there, walking every day since 1970
