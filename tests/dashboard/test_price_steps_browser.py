@@ -87,7 +87,8 @@ def test_the_legend_names_the_slot_under_the_cursor(page, quarter_hours):
         quarter_hours,
     )
     # 10 min into the last slot at 200 EUR/MWh (the next one is at 50): that slot, 0.2 EUR/kWh,
-    # outside the cheapest window and the plan (no value), which begin with the next slot.
-    assert shown["legend"][0] == [shown["spans"][0], "0.2", "", ""], shown
-    # At the chart's end (the closing point): the last slot.
-    assert shown["legend"][1][:2] == [shown["spans"][1], "0.042"], shown
+    # outside the cheapest window and the plan, which begin with the next slot: no value, "—"
+    # (uPlot showed "").
+    assert shown["legend"][0] == [shown["spans"][0], "0.2", "—", "—"], shown
+    # At the chart's end (the closing point): the last slot, in the window and the plan.
+    assert shown["legend"][1] == [shown["spans"][1], "0.042", "0.042", "0.042"], shown
