@@ -86,9 +86,13 @@ def price_spec(currency: str) -> EntitySpec:
 
 
 def number(value: Any) -> str | None:
+    """The state of a numeric entity. Home Assistant's frontend shows every decimal of the
+    state string, so the binary noise of a unit conversion (130.4 EUR/MWh / 1000 =
+    0.13040000000000002) is dropped: 15 significant digits give back any decimal the provider
+    wrote, and no more."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return repr(float(value))
+    return repr(float(f"{value:.15g}"))
 
 
 def freshness(entry: Mapping[str, Any]) -> dict[str, Any]:

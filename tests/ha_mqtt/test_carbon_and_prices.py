@@ -2,12 +2,13 @@
 gCO2/kWh) and a price provider with no prices stored yet."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.models import ProviderConfig
-from tests.collectors import scenarios_carbon
+from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.ha_mqtt import homes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -55,3 +56,18 @@ def test_no_prices_stored_makes_the_price_entities_unavailable_with_the_reason(
         assert reason.startswith("No awattar prices for DE are stored between")
     # The unit of the price is its currency, unknown until the first prices: no entity yet.
     assert not any("electricity_price" in topic for topic in subscriber.messages)
+
+
+def test_a_price_shows_as_the_provider_gave_it_without_float_noise(topics, subscriber, broker):
+    # aWATTar's documented answer: 130.4 EUR/MWh from 06:00 UTC on 2026-05-01. Divided by 1000
+    # in binary floating point it is 0.13040000000000002, which Home Assistant's frontend shows
+    # with every decimal of the state string ("0.13040000000000002 EUR/kWh").
+    site = homes.home()
+    config = ProviderConfig.objects.create(
+        site=site, source="electricity_pricing", provider="awattar"
+    )
+    assert homes.collect(config, scenarios_pricing.awattar).status == "ok"
+    publish_all(broker, topics, now=datetime(2026, 5, 1, 6, 20, tzinfo=UTC))
+    state = f"{topics.root}/site_{site.pk}/electricity_price/state"
+    assert subscriber.wait_for(lambda m: state in m)
+    assert subscriber.messages[state] == "0.1304"
