@@ -5,7 +5,7 @@ Layout (prefix = MQTT_DISCOVERY_PREFIX, root = MQTT_TOPIC_ROOT, node = `<root>_s
     <prefix>/<component>/<node>/<key>/config   retained discovery config (empty = remove)
     <root>/status                              online / offline (last will), whole enrich
     <root>/site_<id>/<key>/state               the value ("ON"/"OFF" for binary sensors)
-    <root>/site_<id>/<key>/attributes          JSON: provider, data time, fetched_at, stale, age
+    <root>/site_<id>/<key>/attributes          JSON: provider, data time, fetched_at, stale, ...
     <root>/site_<id>/<key>/availability        online when the entity has a value at all
 
 Every entity is available only when both availability topics say `online`

@@ -5,8 +5,10 @@ enrich already serves: the cached / last good answers of GET /api/enrichment/cur
 (`collectors.api.provider_value`), the prices computed at read time from the stored slots
 (`collectors.ha_mqtt.pricing`), the smart meter values stored in InfluxDB
 (`collectors.ha_mqtt.meters`) and the retention statistics (`collectors.ha_mqtt.storage`).
-Every state carries `stale` and `age_seconds` in its attributes; nothing is hidden because it
-is old, and nothing is shown that enrich does not have.
+Every state carries `stale` and the time of its data in its attributes, nothing that changes
+only because time passes: a publication with no new data repeats every state and attributes
+payload byte for byte, so Home Assistant records nothing. Nothing is hidden because it is old,
+and nothing is shown that enrich does not have.
 """
 
 from collections.abc import Callable, Mapping
@@ -96,12 +98,11 @@ def number(value: Any) -> str | None:
 
 
 def freshness(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """What every entity of a source says about where its value comes from and its age."""
-    found = {
-        name: entry.get(name)
-        for name in ("provider", "fetched_at", "stale", "age_seconds")
-        if name in entry
-    }
+    """What every entity of a source says about where its value comes from and how old it is.
+    Not its age in seconds: that changes at every publication, and Home Assistant records every
+    attribute change (a state_changed event: a recorder row, an InfluxDB point) even when the
+    value is the same. `fetched_at` and `data_time` give the age; `stale` says when it is too old."""
+    found = {name: entry.get(name) for name in ("provider", "fetched_at", "stale") if name in entry}
     if entry.get("time"):
         found["data_time"] = entry["time"]
     if entry.get("value") is None:
@@ -190,11 +191,12 @@ def pricing_states(
             EntityState(WINDOW_START, None, reason),
             EntityState(WINDOW_END, None, reason),
         ]
+    # No saving against running now: running from now moves with the clock through the running
+    # slot, so it would change at every publication (GET /api/pricing/windows gives it).
     details = {
         **about,
         "hours": hours,
         "average_price": window.average_price,
-        "saving_vs_now": window.saving_vs_now,
         "unit": f"{outlook.currency}/kWh",
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
@@ -275,13 +277,13 @@ def _key(keys: Keys, found: meters.MeterValue, plain: str, name: str) -> str:
 
 
 def _stored(found: meters.MeterValue, stale_after: float, now: datetime) -> dict[str, Any]:
-    age = meters.age_seconds(found, now)
-    about = {"device": found.device, "data_time": found.time.isoformat(), "age_seconds": age}
+    # No age in seconds (see freshness): `stale` turns true at its moment, data_time stays.
+    about = {"device": found.device, "data_time": found.time.isoformat()}
     if found.gid:
         about["device_gid"] = found.gid
     if found.circuit:
         about["circuit"] = found.circuit
-    return about | {"stale": age > stale_after}
+    return about | {"stale": meters.age_seconds(found, now) > stale_after}
 
 
 def site_states(

@@ -4,9 +4,16 @@ Its state is the load's recommended start (device_class `timestamp`, ISO 8601 wi
 from `collectors.pricing.loads.plan_for`: the same answer `GET /api/plan` gives now for the
 load's hours, next deadline and carbon price. The attributes are what an automation needs
 besides the start: when the window ends, the windows of a split plan, the average price and
-gCO2/kWh, the carbon price used, what the plan saves against running now, whether hours
-without a carbon forecast used the last known value, and `starts_now` (the best window starts
-at this moment, which a time trigger at the state would miss).
+gCO2/kWh, the carbon price used, whether hours without a carbon forecast used the last known
+value, and `starts_now` (the best window starts at this moment, which a time trigger at the
+state would miss).
+
+Nothing that moves with the clock alone: Home Assistant records every attribute change, and the
+sensor is republished every minute. So no `planned_at` (the publication time: HA's
+`last_changed` / `last_updated` already say when the plan last changed) and no comparison with
+running now: running from now takes a minute less of the running slot at each publication, so
+those figures change every minute while the plan stays the same; GET /api/plan gives them for
+the moment it is asked.
 
 When no plan is possible (no price provider, too little stored, InfluxDB unreadable) the
 sensor stays available with the state unknown (payload `None`) and the reason in its
@@ -47,8 +54,6 @@ PLAN_FIELDS = (
     "provider",
     "region",
 )
-# What the plan saves against running now (positive: the plan is cheaper / cleaner).
-SAVINGS = ("price_saving", "carbon_saving", "cost_saving", "emissions_saving_kg")
 
 
 def load_spec(load: FlexibleLoad) -> EntitySpec:
@@ -62,7 +67,6 @@ def load_state(load: FlexibleLoad, now: datetime) -> EntityState:
     about: dict[str, Any] = {
         "load": load.name,
         "load_id": load.pk,
-        "planned_at": now.isoformat(),
         "hours": load.hours,
         "before": found["before"],
         "contiguous": load.contiguous,
@@ -85,11 +89,6 @@ def load_state(load: FlexibleLoad, now: datetime) -> EntityState:
     }
     if carbon["message"]:
         about["carbon_message"] = carbon["message"]
-    now_window = plan["compared"]["running_now"]
-    if now_window is not None:
-        about |= {f"{name}_vs_now": now_window[name] for name in SAVINGS if name in now_window}
-        about["average_price_now"] = now_window["average_price"]
-        about["average_carbon_now"] = now_window["average_carbon"]
     return EntityState(load_spec(load), plan["start"], about)
 
 

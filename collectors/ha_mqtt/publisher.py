@@ -48,7 +48,7 @@ def desired_messages(
     """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites that
     could not be read now) for every enabled site."""
     cache = ResponseCache()
-    diagnostics = storage_states(now)
+    diagnostics = storage_states()
     wanted: dict[str, str] = {}
     messages: list[tuple[str, str]] = []
     unread: set[int] = set()

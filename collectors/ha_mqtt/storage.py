@@ -1,6 +1,8 @@
-"""Diagnostic entities: storage by tier and the last retention run (as GET /retention/stats)."""
+"""Diagnostic entities: storage by tier and the last retention run (as GET /retention/stats).
 
-from datetime import datetime
+The sizes are measured at every publication; they carry no `measured_at`, which would only
+repeat the publication time and make Home Assistant record every publication (any attribute
+change is a state_changed event). HA's `last_changed` says when a size last changed."""
 
 from collectors.ha_mqtt.discovery import EntitySpec, EntityState
 from enrich.influx import TimeseriesError, get_timeseries
@@ -35,7 +37,7 @@ LAST_RUN_STATUS = EntitySpec(
 )
 
 
-def storage_states(now: datetime) -> list[EntityState]:
+def storage_states() -> list[EntityState]:
     """Computed once per publish and shared by every site's device."""
     states = []
     try:
@@ -45,11 +47,10 @@ def storage_states(now: datetime) -> list[EntityState]:
         tiers, problem = {}, f"InfluxDB's sizes could not be read: {exc}"
     for tier in TIERS:
         size = tiers.get(tier)
-        attributes = {"measured_at": now.isoformat()}
         if size is None:
-            states.append(EntityState(_size_spec(tier), None, {**attributes, "reason": problem}))
+            states.append(EntityState(_size_spec(tier), None, {"reason": problem}))
             continue
-        attributes |= {
+        attributes = {
             "database": size.database,
             "retention_policies": list(size.retention_policies),
         }
@@ -59,7 +60,7 @@ def storage_states(now: datetime) -> list[EntityState]:
         EntityState(
             _size_spec("archive"),
             str(archived),
-            {"objects": objects, "measured_at": now.isoformat()},
+            {"objects": objects},
         )
     )
     run = (
