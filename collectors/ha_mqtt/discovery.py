@@ -38,6 +38,8 @@ class EntitySpec:
     diagnostic: bool = False
     options: tuple[str, ...] = ()  # device_class "enum": every possible state
     icon: str | None = None
+    # Decimals Home Assistant shows (its `suggested_display_precision`); None: all the state has.
+    precision: int | None = None
 
 
 @dataclass
@@ -123,6 +125,7 @@ def config_payload(
         "unit_of_measurement": spec.unit,
         "entity_category": "diagnostic" if spec.diagnostic else None,
         "icon": spec.icon,
+        "suggested_display_precision": spec.precision,
     }
     payload.update({name: value for name, value in optional.items() if value is not None})
     if spec.options:

@@ -41,7 +41,10 @@ AQI_CATEGORIES = (
 
 def _carbon(key: str, name: str) -> EntitySpec:
     # HA has no device class for grid carbon intensity (carbon_dioxide is a ppm concentration).
-    return EntitySpec(key, name, state_class=MEASUREMENT, unit=GCO2_KWH, icon="mdi:molecule-co2")
+    # Whole grams: the decimals of a modelled intensity are noise on a dashboard.
+    return EntitySpec(
+        key, name, state_class=MEASUREMENT, unit=GCO2_KWH, icon="mdi:molecule-co2", precision=0
+    )
 
 
 def _power(key: str, name: str) -> EntitySpec:
@@ -63,7 +66,9 @@ MOER = EntitySpec(
 PEAK = EntitySpec("peak_period", "Peak period", component="binary_sensor", icon="mdi:cash-clock")
 WINDOW_START = _timestamp("cheapest_window_start", "Cheapest window start")
 WINDOW_END = _timestamp("cheapest_window_end", "Cheapest window end")
-AQI = EntitySpec("aqi", "Air quality index", device_class="aqi", state_class=MEASUREMENT)
+AQI = EntitySpec(  # the AQI is a whole number; the state keeps the provider's figure
+    "aqi", "Air quality index", device_class="aqi", state_class=MEASUREMENT, precision=0
+)
 AQI_CATEGORY = EntitySpec(
     "aqi_category", "Air quality category", device_class="enum", options=AQI_CATEGORIES
 )

@@ -56,6 +56,7 @@ def test_each_entity_has_its_exact_discovery_config(topics, subscriber, broker, 
     assert config("sensor", "carbon_intensity") == expected_config(
         topics, site, "carbon_intensity", "Carbon intensity",
         state_class="measurement", unit_of_measurement="gCO2/kWh", icon="mdi:molecule-co2",
+        suggested_display_precision=0,  # whole grams on the dashboard; the state keeps all
     )  # fmt: skip
     assert config("sensor", "electricity_price") == expected_config(
         topics, site, "electricity_price", "Electricity price",
@@ -69,8 +70,9 @@ def test_each_entity_has_its_exact_discovery_config(topics, subscriber, broker, 
         payload_on="ON", payload_off="OFF", icon="mdi:cash-clock",
     )  # fmt: skip
     assert config("sensor", "aqi") == expected_config(
-        topics, site, "aqi", "Air quality index", device_class="aqi", state_class="measurement"
-    )
+        topics, site, "aqi", "Air quality index", device_class="aqi", state_class="measurement",
+        suggested_display_precision=0,
+    )  # fmt: skip
     assert config("sensor", "aqi_category") == expected_config(
         topics, site, "aqi_category", "Air quality category", device_class="enum",
         options=["Good", "Moderate", "Unhealthy for Sensitive Groups", "Unhealthy",
