@@ -2,8 +2,11 @@
 
 The site's `grid_region` picks what to ask for: empty, "GB" or "national" for Great Britain; a
 region id 1-17 (e.g. "12" = South England); or a postcode (its outward code, e.g. "RG10", is
-sent). The current half hour stores `actual` when NESO has it (national, finished slots) and
-the forecast otherwise, with `is_forecast` saying which. `renewable_percentage` (regional
+sent). The current half hour stores `actual` when NESO has it and the forecast otherwise, with
+`is_forecast` saying which. NESO publishes `actual` only once a half hour has ended, so the
+national forecast call starts an hour before the current half hour (`RECHECK`): the finished
+half hours in it that now have an actual are written again with it (`is_forecast` false),
+replacing the forecast a fetch wrote while they ran. Regional data has no actual. `renewable_percentage` (regional
 answers carry a generation mix) counts wind, solar, hydro and biomass, as NESO does; an empty
 mix is malformed (no mix is not 0 % renewable), as are slots of one answer that overlap and
 values outside 0-5000 gCO2/kWh or 0-100 % (`common`).
@@ -31,6 +34,9 @@ REGION_ID = re.compile(r"[0-9]+")
 INDEX_VALUES = ("very low", "low", "moderate", "high", "very high")
 RENEWABLE_FUELS = ("wind", "solar", "hydro", "biomass")
 BACKFILL_AFTER = timedelta(minutes=30)  # one half-hour slot
+# How far before the current half hour the national forecast call starts: each finished half
+# hour is asked again at the fetches up to 45 minutes after its end, for its actual.
+RECHECK = timedelta(hours=1)
 # NESO rounds each fuel's share to 0.1 %: the renewable fuels may add up to a little over 100.
 MIX_ROUNDING = 0.5
 
@@ -74,7 +80,8 @@ class UKCarbonIntensityAdapter(common.CarbonAdapter):
         if scope == "national":
             tags = {"region": "GB", "grid_operator": "GB", "provider": PROVIDER}
             slots = _slots(*_holder(base, "/intensity", regional=False))
-            ahead = _slots(*_holder(base, f"/intensity/{now}/fw48h", regional=False))
+            since = _t(_half_hour(window.now) - RECHECK)
+            ahead = _slots(*_holder(base, f"/intensity/{since}/fw48h", regional=False))
         else:
             url = base + f"/regional/{scope}/{place}"
             block, tags = _region(url, get_json(PROVIDER, url))
@@ -83,16 +90,25 @@ class UKCarbonIntensityAdapter(common.CarbonAdapter):
             ahead = _slots(*_holder(base, path, regional=True))
         if not slots:
             raise Answer(PROVIDER, base).bad("the answer has no current half hour (empty data)")
-        slot, forecast = slots[-1], _forecast(ahead)
+        slot = slots[-1]
+        # Half hours that ended before the current one and have their actual by now.
+        ended = [s for s in ahead if s["end"] <= slot["start"]]
+        forecast = _forecast([s for s in ahead if s["end"] > slot["start"]])
         fields = {**_fields(slot), **common.horizon_fields(forecast, window.now)}
         readings = [Reading(common.MEASUREMENT, fields, slot["start"], tags)]
         readings += common.forecast_readings(forecast, tags)
+        measured = {s["start"]: s for s in ended if s["actual"] is not None}
         failed = None
         if window.start < window.now - BACKFILL_AFTER and not window.history_skipped:
             past, failed = common.read_history(
                 PROVIDER, lambda: self._backfill(base, scope, place, window, slot["start"], tags)
             )
             readings += past
+            for reading in past:  # the same half hour once
+                measured.pop(reading.time, None)
+        readings += [
+            Reading(common.MEASUREMENT, _fields(s), start, tags) for start, s in measured.items()
+        ]
         headline = common.current(slot["start"], fields, region=tags["region"])
         return FetchResult(readings, headline, history_error=failed)
 

@@ -20,7 +20,7 @@ from tests.collectors.scenarios_carbon import (
 NOW = UK_NOW  # 12:10Z: the current half hour starts 12:00Z
 NATIONAL = {
     "/intensity": "uk_carbon_intensity/intensity.json",
-    "/intensity/2026-05-01T12:00Z/fw48h": "uk_carbon_intensity/national_fw48h.json",
+    "/intensity/2026-05-01T11:00Z/fw48h": "uk_carbon_intensity/national_fw48h.json",
 }
 REGION_ID = {
     "/regional/regionid/12": "uk_carbon_intensity/regional_regionid.json",
@@ -82,6 +82,51 @@ def test_national_current_prefers_the_actual_value(replay_server, adapter):
     (headline,), _ = split(run(adapter, replay_server, ""))
     assert headline.fields["carbon_intensity_gco2_kwh"] == 263.0
     assert headline.fields["is_forecast"] is False
+
+
+def test_finished_half_hours_get_their_actual_once_neso_publishes_it(replay_server, adapter):
+    # NESO's actual is null until a half hour ends: the fetches while 11:30-12:00 ran stored
+    # its forecast (is_forecast true). The 12:10 fetch asks from 11:00 again: the two half
+    # hours that ended now have an actual, which replaces the forecast stored for them.
+    ahead = load(replay_server, "national_fw48h.json")
+    assert [s["from"] for s in ahead["data"][:3]] == [
+        "2026-05-01T11:00Z",
+        "2026-05-01T11:30Z",
+        "2026-05-01T12:00Z",
+    ]
+    ahead["data"][0]["intensity"].update(actual=181, index="high")
+    ahead["data"][1]["intensity"]["actual"] = 149
+    fw48h = "/intensity/2026-05-01T11:00Z/fw48h"
+    # (Asked from the running half hour, as before, the answer has no finished half hour.)
+    from_now = {"json": {"data": ahead["data"][2:]}}
+    serve(
+        replay_server,
+        NATIONAL,
+        {fw48h: [{"json": ahead}], fw48h.replace("11:00", "12:00"): [from_now]},
+    )
+
+    result = run(adapter, replay_server, "GB")
+
+    now, series = split(result)
+    assert [(r.time.strftime("%H:%M"), dict(r.fields)) for r in now[:2]] == [
+        ("11:00", {"carbon_intensity_gco2_kwh": 181.0, "is_forecast": False, "intensity_index": "high"}),
+        ("11:30", {"carbon_intensity_gco2_kwh": 149.0, "is_forecast": False, "intensity_index": "moderate"}),
+    ]  # fmt: skip
+    assert now[2].time.strftime("%H:%M") == "12:00"  # the running half hour: forecast
+    assert now[2].fields["is_forecast"] is True
+    assert len(now) == 3
+    # The forecast series starts at the running half hour: no finished slot is a forecast.
+    assert series[0].time.isoformat() == "2026-05-01T12:00:00+00:00"
+    assert len(series) == 96
+    assert result.current["time"] == "2026-05-01T12:00:00+00:00"
+    assert [r.path for r in replay_server.requests] == ["/intensity", fw48h]  # no extra call
+
+
+def test_finished_half_hours_without_an_actual_yet_are_not_rewritten(replay_server, adapter):
+    serve(replay_server, NATIONAL)  # 11:00 and 11:30 have "actual": null in the fixture
+    now, series = split(run(adapter, replay_server, "GB"))
+    assert [r.time.strftime("%H:%M") for r in now] == ["12:00"]  # no forecast as an actual
+    assert min(r.time for r in series).strftime("%H:%M") == "12:00"
 
 
 @pytest.mark.parametrize(
