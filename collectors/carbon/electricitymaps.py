@@ -111,9 +111,10 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
                 lambda: self._history(base, where, headers, window, before=at, tags=tags),
             )
             readings += past
-        headline = {**points.get(shares_at, {}), **points[at]}
+        # The value now is the intensity's hour: shares of another hour are written at their
+        # own time, never shown as this hour's.
         return FetchResult(
-            readings, common.current(at, headline, region=zone), history_error=failed
+            readings, common.current(at, points[at], region=zone), history_error=failed
         )
 
     def _forecast(

@@ -148,6 +148,24 @@ def test_percentages_of_another_hour_keep_their_own_timestamp(replay_server, ada
     }
 
 
+def test_the_value_now_never_shows_shares_of_another_hour_as_its_own(replay_server, adapter):
+    body = replay_server.load_fixture("electricitymaps/power_breakdown_latest.json")
+    body["datetime"] = "2026-05-01T13:00:00.000Z"  # the breakdown lags the intensity by an hour
+    site, credentials = scenario(replay_server, {"/v3/power-breakdown/latest": [{"json": body}]})
+
+    result = run(adapter, site, credentials)
+
+    # The value now (API, status page, Home Assistant) is the 14:00 hour's: 13:00's shares are
+    # stored at 13:00, not shown as 14:00's.
+    assert result.current == {
+        "carbon_intensity_gco2_kwh": 312.0,
+        "is_forecast": False,
+        "is_estimated": True,
+        "region": "DE",
+        "time": "2026-05-01T14:00:00+00:00",
+    }
+
+
 def test_is_estimated_false_is_kept_and_an_answer_without_it_leaves_it_out(replay_server, adapter):
     latest = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
     latest["isEstimated"], latest["estimationMethod"] = False, None  # a measured hour
