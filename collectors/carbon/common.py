@@ -57,7 +57,7 @@ class CarbonAdapter(Adapter):
     def maybe_served(self, fields: Mapping[str, Any]) -> bool:
         """A served point has only SERVED_FIELDS, with `is_forecast` true; a fetched one has
         `is_forecast` false, or a field the served one never has (`moer_percentile`,
-        `intensity_index`, the shares, `is_estimated`)."""
+        `intensity_index`, the shares, `is_estimated`, `emission_factor_type`)."""
         return fields.get(IS_FORECAST) is True and fields.keys() <= SERVED_FIELDS
 
 

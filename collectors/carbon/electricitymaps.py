@@ -2,7 +2,9 @@
 
 `carbon-intensity/latest` gives gCO2eq/kWh (consumption-based, lifecycle factors),
 `power-breakdown/latest` the renewable and fossil-free percentages; their `isEstimated` is kept
-as the field `is_estimated` (true when Electricity Maps estimated a value of that point). The
+as the field `is_estimated` (true when Electricity Maps estimated a value of that point), and
+the intensity's `emissionFactorType` (`lifecycle`, the default, or `direct`: which emissions a
+gram counts) as `emission_factor_type`, so values of the two bases are told apart. The
 forecast is fetched only when `options["forecast"]` is true (JSON true or false; anything else
 is a ConfigError naming it; free keys have none; a 401/403 on it is logged and the run carries
 on). After an outage `carbon-intensity/history` backfills the last 24 hours; a failing history
@@ -28,6 +30,7 @@ PROVIDER = "electricitymaps"
 DEFAULT_BASE_URL = "https://api.electricitymaps.com/v3"
 HISTORY_AFTER = timedelta(hours=1)  # the data is hourly: a shorter gap has nothing to fill
 DEFAULT_SLOT_MINUTES = 60.0
+FACTOR_TYPE = "emission_factor_type"  # lifecycle (the API's default) or direct
 
 
 def _forecast_wanted(credentials: Credentials) -> bool:
@@ -77,8 +80,9 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         grams = common.intensity(
             answer, answer.number(latest, "carbonIntensity"), "carbonIntensity", latest
         )
-        points: dict[datetime, dict[str, Any]] = {at: common.fetched({common.GCO2_KWH: grams})}
-        _estimated(points[at], answer.flag(latest, "isEstimated"))
+        points: dict[datetime, dict[str, Any]] = {
+            at: _intensity(answer, latest, grams, "the answer")
+        }
 
         url = base + "/power-breakdown/latest"
         breakdown = get_json(PROVIDER, url, params=where, headers=headers)
@@ -164,8 +168,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
             value = _grams(answer, entry, "a history entry")
             # null = no data for that hour: leave the gap rather than store a guess.
             if value is not None and window.start <= at < before:
-                fields = common.fetched({common.GCO2_KWH: value})
-                _estimated(fields, answer.flag(entry, "isEstimated", "a history entry"))
+                fields = _intensity(answer, entry, value, "a history entry")
                 readings.append(Reading(common.MEASUREMENT, fields, at, tags))
         return readings
 
@@ -176,6 +179,19 @@ def _grams(answer: Answer, entry: Any, what: str) -> float | None:
     if value is None:
         return None
     return common.intensity(answer, value, f"{what}: carbonIntensity", entry)
+
+
+def _intensity(answer: Answer, entry: Any, grams: float, what: str) -> dict[str, Any]:
+    """The fields of a fetched intensity point: gCO2/kWh, `is_estimated` and the emission
+    factor basis, each when the entry says (an absent or null one is left out, not guessed)."""
+    fields = common.fetched({common.GCO2_KWH: grams})
+    _estimated(fields, answer.flag(entry, "isEstimated", what))
+    basis = entry.get("emissionFactorType")
+    if basis is not None:
+        if not isinstance(basis, str) or not basis.strip():
+            raise answer.bad(f"{what}: emissionFactorType should be text, got {basis!r}", entry)
+        fields[FACTOR_TYPE] = basis.strip()
+    return fields
 
 
 def _estimated(fields: dict[str, Any], flag: bool | None) -> None:

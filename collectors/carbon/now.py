@@ -7,7 +7,7 @@ a UK half hour or an Electricity Maps hour whose fetch failed or is late. Then t
 forecast slot covering the moment of the request is served instead: its gCO2/kWh with
 `is_forecast` true, `slot_minutes`, and `forecast_1h`/`forecast_24h` for that moment.
 Fields only the fetched slot has (`intensity_index`, the renewable and fossil-free shares,
-`is_estimated`) are left out; WattTime's `moer_percentile`, which has no forecast, is kept
+`is_estimated`, `emission_factor_type`) are left out; WattTime's `moer_percentile`, which has no forecast, is kept
 with `moer_percentile_time`, the time of the point it is from. `stale`, `fetched_at` and
 `age_seconds` still describe the last fetch. With no forecast slot covering now (free plans,
 nothing stored, InfluxDB unreadable) the cached answer is served as it is.
@@ -37,7 +37,13 @@ logger = logging.getLogger("collectors")
 
 AHEAD = timedelta(hours=25)  # far enough for forecast_24h
 # Fields of the fetched slot alone: not true of a later slot.
-SLOT_ONLY = ("intensity_index", "renewable_percentage", "fossil_free_percentage", "is_estimated")
+SLOT_ONLY = (
+    "intensity_index",
+    "renewable_percentage",
+    "fossil_free_percentage",
+    "is_estimated",
+    "emission_factor_type",
+)
 
 
 def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] | None:

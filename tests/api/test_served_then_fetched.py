@@ -17,10 +17,12 @@ import pytest
 
 from collectors import clock, fetch_lock, pipeline
 from collectors.carbon.common import LBS_PER_MWH_TO_G_PER_KWH
+from collectors.carbon.now import current_value
 from collectors.carbon.uk_carbon_intensity import RENEWABLE_FUELS
 from collectors.tasks import write_current_forecasts
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
+from enrich.redis.cache import ResponseCache
 from tests.collectors import scenarios_carbon
 from tests.support.beat import run_every_minute_collectors
 from tests.support.carbon_sites import stored_config, watttime_config
@@ -156,12 +158,19 @@ def test_electricitymaps_fetch_without_forecast_has_no_served_horizons(
     hour = datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
     served = served_at(clock_at, own_storage, hour + timedelta(minutes=1), hour)
     assert served[GCO2] == 307  # the forecast's 15:00 hour
+    # The value now is the forecast's 15:00 hour: the 14:00 hour's estimate flag and emission
+    # factor basis are not shown as its own.
+    cached = ResponseCache().last_good("carbon_intensity", "electricitymaps", "DE")
+    shown = current_value("electricitymaps", cached)["value"]
+    assert shown["time"] == hour.isoformat() and shown[GCO2] == 307
+    assert "is_estimated" not in shown and "emission_factor_type" not in shown
 
     assert pipeline.collect(config, now=hour + timedelta(minutes=5)).status == "ok"
     assert fields_at(own_storage, hour) == {
         GCO2: 295,
         "is_forecast": False,
         "is_estimated": False,
+        "emission_factor_type": "lifecycle",
         "renewable_percentage": shares["renewablePercentage"],
         "fossil_free_percentage": shares["fossilFreePercentage"],
     }

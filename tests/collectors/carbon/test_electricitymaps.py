@@ -60,9 +60,10 @@ def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
         "renewable_percentage": 33.5,
         "fossil_free_percentage": 34.0,
         "is_estimated": True,  # both answers say isEstimated: true
+        "emission_factor_type": "lifecycle",  # the answer's basis
     }
     # Integers from the API are stored as floats so InfluxDB field types stay stable.
-    flags = ("is_estimated", "is_forecast")
+    flags = ("is_estimated", "is_forecast", "emission_factor_type")
     assert all(type(v) is float for k, v in reading.fields.items() if k not in flags)
     assert "is_estimated=true" in reading.to_line()
     assert result.current == {
@@ -71,6 +72,7 @@ def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
         "renewable_percentage": 33.5,
         "fossil_free_percentage": 34.0,
         "is_estimated": True,
+        "emission_factor_type": "lifecycle",
         "region": "DE",
         "time": "2026-05-01T14:00:00+00:00",
     }
@@ -128,6 +130,7 @@ def test_null_percentages_are_left_out_and_spaced_keys_parse(replay_server, adap
         "is_forecast": False,
         "fossil_free_percentage": 34.0,
         "is_estimated": True,
+        "emission_factor_type": "lifecycle",
     }
 
 
@@ -145,6 +148,7 @@ def test_percentages_of_another_hour_keep_their_own_timestamp(replay_server, ada
         "carbon_intensity_gco2_kwh": 312.0,
         "is_forecast": False,
         "is_estimated": True,
+        "emission_factor_type": "lifecycle",
     }
 
 
@@ -161,6 +165,7 @@ def test_the_value_now_never_shows_shares_of_another_hour_as_its_own(replay_serv
         "carbon_intensity_gco2_kwh": 312.0,
         "is_forecast": False,
         "is_estimated": True,
+        "emission_factor_type": "lifecycle",
         "region": "DE",
         "time": "2026-05-01T14:00:00+00:00",
     }
@@ -235,6 +240,37 @@ def test_backfill_after_an_outage_reads_the_missed_hours_from_history(replay_ser
     ]
     assert now[-1].time.isoformat() == "2026-05-01T14:00:00+00:00"
     assert result.history_error is None
+
+
+def test_the_emission_factor_basis_of_each_value_is_stored_with_it(replay_server, adapter):
+    # lifecycle (the default) and direct factors give different gCO2/kWh for one hour: a value
+    # on the direct basis must not pass for a lifecycle one in the same series.
+    latest = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
+    latest["emissionFactorType"] = "direct"
+    history = replay_server.load_fixture("electricitymaps/carbon_intensity_history.json")
+    for entry in history["history"]:
+        entry["emissionFactorType"] = "direct"
+    del history["history"][-2]["emissionFactorType"]  # 13:00 does not say: left out
+    site, credentials = scenario(replay_server, {"/v3/carbon-intensity/latest": [{"json": latest}]})
+    replay_server.add("GET", HISTORY, json=history)
+
+    result = run(adapter, site, credentials, window(timedelta(hours=2)))
+
+    now, _ = split(result)
+    bases = {r.time.hour: r.fields.get("emission_factor_type") for r in now}
+    assert bases == {13: None, 14: "direct"}
+    assert now[-1].fields["carbon_intensity_gco2_kwh"] == 312.0
+    assert result.current["emission_factor_type"] == "direct"
+    assert 'emission_factor_type="direct"' in now[-1].to_line()  # a string field
+
+
+@pytest.mark.parametrize("basis", [7, "", True])
+def test_an_emission_factor_basis_that_is_no_text_is_malformed(replay_server, adapter, basis):
+    latest = replay_server.load_fixture("electricitymaps/carbon_intensity_latest.json")
+    latest["emissionFactorType"] = basis
+    site, credentials = scenario(replay_server, {"/v3/carbon-intensity/latest": [{"json": latest}]})
+    with pytest.raises(MalformedResponse, match="emissionFactorType should be text"):
+        run(adapter, site, credentials)
 
 
 def test_backfill_of_a_long_outage_takes_the_24_hours_the_api_has(replay_server, adapter):
