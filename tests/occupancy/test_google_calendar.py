@@ -44,7 +44,7 @@ def test_a_workday_over_two_pages(replay_server):
     first, second = replay_server.calls("GET", PRIMARY)
     assert first.headers["Authorization"] == "Bearer ya29.a0current-access-token"
     assert first.query["timeMin"] == "2026-05-04T00:00:00+02:00"
-    assert first.query["timeMax"] == "2026-05-05T12:00:00+02:00"
+    assert first.query["timeMax"] == "2026-05-06T00:00:00+02:00"  # the end of tomorrow
     assert (first.query["singleEvents"], first.query["orderBy"]) == ("true", "startTime")
     assert first.query["maxResults"] == "250"
     assert set(first.query_all["eventTypes"]) == {
@@ -99,7 +99,7 @@ def test_dst_day_in_berlin(replay_server):
     _, result = run(replay_server, now)
     [call] = replay_server.calls("GET", PRIMARY)
     assert call.query["timeMin"] == "2026-03-29T00:00:00+01:00"
-    assert call.query["timeMax"] == "2026-03-30T12:00:00+02:00"
+    assert call.query["timeMax"] == "2026-03-31T00:00:00+02:00"
     alex = by_person(result)[ACCOUNT]
     # The ski trip ended with its exclusive end date (29 March, 00:00): not away any more.
     # The free all-day "WFH" still says home (keyword, 0.8); brunch 10-12 is away.
@@ -111,6 +111,41 @@ def test_dst_day_in_berlin(replay_server):
         "next_arrival_time": "2026-03-29T12:30:00+02:00",
         "prepare_time": "2026-03-29T11:30:00+02:00",
     }
+
+
+def test_tomorrows_arrival_is_after_its_last_away_event_also_in_the_afternoon(replay_server):
+    # 21:00 in Berlin, today's events are over. Tomorrow: the office standup 09:00-10:00 and a
+    # client workshop 14:00-17:30. Google lists the events that overlap timeMin..timeMax:
+    # asked up to noon tomorrow, it leaves the workshop out, and the arrival was 10:30.
+    def event(id_, summary, location, start, end):
+        return {
+            "id": id_,
+            "status": "confirmed",
+            "summary": summary,
+            "eventType": "default",
+            "location": location,
+            "start": {"dateTime": f"2026-05-05T{start}:00+02:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": f"2026-05-05T{end}:00+02:00", "timeZone": "Europe/Berlin"},
+        }
+
+    standup = event("standup0505", "Standup", "Office, Alexanderplatz 1, Berlin", "09:00", "10:00")
+    workshop = event(
+        "workshop0505", "Client workshop", "Kunde GmbH, Friedrichstraße 1, Berlin", "14:00", "17:30"
+    )
+    page = {"kind": "calendar#events", "timeZone": "Europe/Berlin", "items": [standup]}
+    replay_server.add("GET", PRIMARY, json=page, query={"timeMax": "2026-05-05T12:00:00+02:00"})
+    whole = {**page, "items": [standup, workshop]}
+    replay_server.add("GET", PRIMARY, json=whole, query={"timeMax": "2026-05-06T00:00:00+02:00"})
+
+    _, result = run(replay_server, datetime(2026, 5, 4, 19, 0, tzinfo=UTC))  # 21:00 local
+
+    alex = by_person(result)[ACCOUNT]
+    assert alex.fields["currently_home"] is True
+    assert alex.fields["next_arrival_time"] == "2026-05-05T18:00:00+02:00"  # 17:30 + 30 min
+    assert alex.fields["prepare_time"] == "2026-05-05T17:00:00+02:00"  # 60 min before
+    assert by_person(result)["household"].fields["next_arrival_time"] == (
+        "2026-05-05T18:00:00+02:00"
+    )
 
 
 def test_several_calendars_and_people(replay_server):

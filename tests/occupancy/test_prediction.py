@@ -219,13 +219,13 @@ def test_the_same_instant_is_a_different_day_in_another_time_zone():
     assert predict_person("alex", [wfh_berlin], instant, BERLIN, RULES_DEFAULT).wfh_today
 
 
-def test_horizon_on_the_dst_day_is_23_plus_12_hours():
+def test_horizon_on_the_dst_day_is_23_plus_24_hours():
     start, end = horizon(at("2026-03-29T07:30:00+00:00"), BERLIN)
     assert start.isoformat() == "2026-03-29T00:00:00+01:00"
-    assert end.isoformat() == "2026-03-30T12:00:00+02:00"
-    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23 + 12)
+    assert end.isoformat() == "2026-03-31T00:00:00+02:00"  # today and all of tomorrow
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23 + 24)
     start, end = horizon(at("2026-10-25T07:30:00+00:00"), BERLIN)  # clocks go back
-    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=25 + 12)
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=25 + 24)
 
 
 def test_arrival_is_after_the_last_away_event_of_the_next_away_day():

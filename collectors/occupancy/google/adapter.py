@@ -1,4 +1,4 @@
-"""Google Calendar occupancy adapter: today's and tomorrow morning's events -> who is home.
+"""Google Calendar occupancy adapter: today's and tomorrow's events -> who is home.
 
 Reads every configured calendar (events.list with singleEvents, ordered by start, all pages
 up to listing.MAX_PAGES, status events requested explicitly) through google-api-python-client

@@ -14,7 +14,7 @@ from collectors.answers import Answer
 from collectors.occupancy.google.client import PROVIDER, execute
 from enrich.http import HttpPolicy, scrub_url
 
-# Pages hold up to 250 entries (maxResults): 20 pages are 5,000 events in the day and a half
+# Pages hold up to 250 entries (maxResults): 20 pages are 5,000 events in the two days
 # the adapter reads, or 5,000 calendars, far past any real account. An answer that needs more
 # pages, or hands out a page token twice (the pages would repeat forever), is malformed.
 MAX_PAGES = 20

@@ -1,7 +1,7 @@
 """Who is home now, computed when asked: from the predictions the last fetch made ahead.
 
 The fetch (every 15 minutes) predicts for its own moment and for every later moment where an
-event starts or ends (and local midnight) up to the end of the events it read (noon
+event starts or ends (and local midnight) up to the end of the events it read (the end of
 tomorrow), as `changes` in the cached answer. When read, the latest of those moments not
 after now is served, so an event starting at 10:07 shows at 10:07 and not at the next fetch;
 before the first of them the fetch's own prediction holds. `time` is the moment the
@@ -55,7 +55,7 @@ def readings(answer: dict, moment: datetime, site: str) -> list[Reading]:
 
 
 def changes(people: list[prediction.Prediction], now: datetime, zone: Any) -> list[datetime]:
-    """The moments after `now` and before the end of the events read (noon tomorrow) where
+    """The moments after `now` and before the end of the events read (end of tomorrow) where
     a prediction may change: every signal's start and end, and local midnight (a new day
     for `wfh_today`); the first MAX_CHANGES of them."""
     now = now.astimezone(UTC)

@@ -1,7 +1,8 @@
 """Who is home, now and later today, from calendar events: pure rules, no I/O.
 
-Events are read for a horizon from local midnight today to noon tomorrow (the site's time
-zone), so "today" and "tomorrow morning" are both known. Cancelled events, events the person
+Events are read for a horizon from local midnight today to local midnight after tomorrow (the
+site's time zone), so today and tomorrow are both known whole: the last away event of
+tomorrow, and so the arrival after it, may be in the afternoon. Cancelled events, events the person
 declined and birthdays are ignored. An all-day event covers local midnight of its start date
 to local midnight of its end date (Google's end date is exclusive).
 
@@ -189,11 +190,11 @@ def local_midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def horizon(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
-    """Local midnight today .. local noon tomorrow, in the site's zone (DST-aware: days of
-    23 h or 25 h exist)."""
+    """Local midnight today .. the end of tomorrow (local midnight after it), in the site's
+    zone (DST-aware: days of 23 h or 25 h exist)."""
     today = now.astimezone(zone).date()
     start = datetime.combine(today, time(0), tzinfo=zone)
-    end = datetime.combine(today + timedelta(days=1), time(12), tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=2), time(0), tzinfo=zone)
     return start, end
 
 
