@@ -203,7 +203,8 @@ def _both_missing(current: PermanentError, classic: PermanentError) -> Permanent
 
 
 def _no_data(target: Target, window: Window, message: str) -> FetchResult:
-    """AirNow answered but has no current value here: no readings, and `current` says why."""
+    """AirNow answered but has no current value here: no readings, and `current` and the run
+    record (a note) say why."""
     log.info("airnow: %s", message)
     current = {
         "no_data": True,
@@ -212,4 +213,4 @@ def _no_data(target: Target, window: Window, message: str) -> FetchResult:
         "checked_at": window.now.isoformat(),
         "time": None,
     }
-    return FetchResult([], current)
+    return FetchResult([], current, notes=[message])

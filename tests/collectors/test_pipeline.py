@@ -104,6 +104,34 @@ def test_failure_serves_last_good_marked_stale_and_writes_nothing(
     assert "TransientError" in run.error and run.points_written == 0
 
 
+@pytest.mark.parametrize(
+    ("fixture", "said"),
+    [
+        ("web_service_error_no_data.json", "No data was found for the requested location"),
+        ("observation_empty.json", "AirNow returned no observations for 47.60,-122.33"),
+    ],
+)
+def test_no_data_says_why_on_the_run_record(
+    isolated, settings, airnow_config, replay_server, fixture, said
+):
+    """AirNow answering that it has nothing here writes nothing, keeps the last good answer,
+    and the run record (admin, status page's last_run) says what AirNow said."""
+    ok_answer(replay_server)
+    pipeline.collect(airnow_config, now=NOW)
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+        get_redis().delete(key)  # the next hour's fetch
+    replay_server.reset()
+    body = replay_server.load_fixture(f"airnow/{fixture}")
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=body)
+
+    outcome = pipeline.collect(airnow_config, now=NOW + timedelta(hours=1))
+
+    assert (outcome.status, outcome.points_written) == ("no_data", 0)
+    assert "last good answer from" in outcome.served
+    run = CollectorRun.objects.filter(status="no_data").get()
+    assert said in run.error
+
+
 def test_permanent_failure_is_not_retried_and_says_what_to_do(
     isolated, airnow_config, replay_server
 ):
