@@ -73,7 +73,10 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         where = dict(target.params)
 
         url = base + "/carbon-intensity/latest"
-        latest = get_json(PROVIDER, url, params=where, headers=headers)
+        try:
+            latest = get_json(PROVIDER, url, params=where, headers=headers)
+        except AuthError as error:
+            raise _refused(error, target) from None
         answer = Answer(PROVIDER, url)
         zone = answer.text(latest, "zone")
         at = answer.when(latest, "datetime")
@@ -171,6 +174,26 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
                 fields = _intensity(answer, entry, value, "a history entry")
                 readings.append(Reading(common.MEASUREMENT, fields, at, tags))
         return readings
+
+
+def _refused(error: AuthError, target: Target) -> AuthError:
+    """A 403 on the zone's latest value names the zone: the key is valid (a bad one is a 401)
+    but its plan may not cover the zone (the free tier has the one chosen at signup)."""
+    if error.status != 403:
+        return error
+    zone = f"zone {target.key!r}" if "zone" in target.params else f"the zone at {target.key}"
+    said = f" Electricity Maps said: {error.body_excerpt}" if error.body_excerpt else ""
+    return AuthError(
+        f"electricitymaps: {error.endpoint} refused {zone} (HTTP 403): this API key's plan "
+        "probably does not cover it (the free personal tier covers the one zone chosen at "
+        "signup). Set the site's grid region to a zone of the plan, or use a key whose plan "
+        f"has this one.{said}",
+        provider=error.provider,
+        endpoint=error.endpoint,
+        status=error.status,
+        body_excerpt=error.body_excerpt,
+        attempts=error.attempts,
+    )
 
 
 def _grams(answer: Answer, entry: Any, what: str) -> float | None:

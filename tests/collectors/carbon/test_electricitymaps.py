@@ -1,6 +1,7 @@
 """Electricity Maps adapter against the local replay server: latest, shares, forecast, history."""
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -210,6 +211,22 @@ def test_invalid_token_is_an_auth_error_with_the_message_and_no_retry(replay_ser
     assert KEY not in str(caught.value)
     assert len(replay_server.calls("GET", "/v3/carbon-intensity/latest")) == 1
     assert replay_server.calls("GET", "/v3/power-breakdown/latest") == []
+
+
+def test_a_zone_outside_the_keys_plan_is_named_in_the_error(replay_server, adapter):
+    # A valid key whose plan has another zone (the free tier covers one, chosen at signup):
+    # "check the API key" sent the user to the wrong setting.
+    refused = {"status": 403, "json": {"error": "Zone FR is not included in your plan"}}
+    site, credentials = scenario(replay_server, {"/v3/carbon-intensity/latest": [refused]})
+    with pytest.raises(AuthError) as caught:
+        run(adapter, replace(site, grid_region="FR"), credentials)
+    message = str(caught.value)
+    assert "refused zone 'FR' (HTTP 403)" in message
+    assert "free personal tier covers the one zone chosen at signup" in message
+    assert "grid region" in message
+    assert "Zone FR is not included in your plan" in message
+    assert caught.value.status == 403 and KEY not in message
+    assert len(replay_server.calls("GET", "/v3/carbon-intensity/latest")) == 1
 
 
 def test_backfill_after_an_outage_reads_the_missed_hours_from_history(replay_server, adapter):
