@@ -18,6 +18,7 @@ from typing import Any
 from collectors.answers import Answer
 from collectors.base import Adapter
 from collectors.base import read_history as read_history  # the adapters' backfill guard
+from enrich.http import AuthError
 from enrich.readings import FieldValue, Reading
 
 MEASUREMENT = "carbon_intensity"
@@ -80,6 +81,20 @@ def intensity(answer: Answer, grams: float, what: str, context: Any, shown: str 
         shown = shown or f"{grams:g} gCO2/kWh"
         raise answer.bad(f"{what} {shown} is outside 0-{MAX_GCO2_KWH:g} gCO2/kWh", context)
     return grams
+
+
+def refused(error: AuthError, message: str) -> AuthError:
+    """`error` (the provider's refusal) told as `message` (what was refused, what to change),
+    with what the provider said."""
+    said = f" The provider said: {error.body_excerpt}" if error.body_excerpt else ""
+    return AuthError(
+        f"{error.provider}: {error.endpoint} {message}{said}",
+        provider=error.provider,
+        endpoint=error.endpoint,
+        status=error.status,
+        body_excerpt=error.body_excerpt,
+        attempts=error.attempts,
+    )
 
 
 def percentage(answer: Answer, share: float, what: str, context: Any) -> float:

@@ -182,17 +182,11 @@ def _refused(error: AuthError, target: Target) -> AuthError:
     if error.status != 403:
         return error
     zone = f"zone {target.key!r}" if "zone" in target.params else f"the zone at {target.key}"
-    said = f" Electricity Maps said: {error.body_excerpt}" if error.body_excerpt else ""
-    return AuthError(
-        f"electricitymaps: {error.endpoint} refused {zone} (HTTP 403): this API key's plan "
-        "probably does not cover it (the free personal tier covers the one zone chosen at "
-        "signup). Set the site's grid region to a zone of the plan, or use a key whose plan "
-        f"has this one.{said}",
-        provider=error.provider,
-        endpoint=error.endpoint,
-        status=error.status,
-        body_excerpt=error.body_excerpt,
-        attempts=error.attempts,
+    return common.refused(
+        error,
+        f"refused {zone} (HTTP 403): this API key's plan probably does not cover it (the free "
+        "personal tier covers the one zone chosen at signup). Set the site's grid region to a "
+        "zone of the plan, or use a key whose plan has this one.",
     )
 
 

@@ -150,14 +150,14 @@ class WattTimeAdapter(common.CarbonAdapter):
         url = base + path
         token = self._token(base, credentials)
         try:
-            return url, get_json(PROVIDER, url, params=query, headers=_bearer(token))
+            return url, _get_json(url, query, token)
         except AuthError as error:
             if error.status != 401:
                 raise
         # The token expired early or was revoked: log in again and retry once.
         logger.info("watttime: %s refused the token (HTTP 401); logging in again", path)
         token = self._token(base, credentials, stale=token)
-        return url, get_json(PROVIDER, url, params=query, headers=_bearer(token))
+        return url, _get_json(url, query, token)
 
     def _token(self, base: str, credentials: Credentials, stale: str | None = None) -> str:
         key = (base, credentials.username)
@@ -205,8 +205,19 @@ def _plan(credentials: Credentials) -> str | None:
     return plan
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def _get_json(url: str, query: dict[str, Any], token: str) -> Any:
+    """A call with the token; a 403 (no access on the plan) names the region, not the login."""
+    try:
+        return get_json(PROVIDER, url, params=query, headers={"Authorization": f"Bearer {token}"})
+    except AuthError as error:
+        if error.status != 403:
+            raise
+        where = query.get("region") or f"at {query.get('latitude')},{query.get('longitude')}"
+        raise common.refused(
+            error,
+            f"refused region {where} / signal {query.get('signal_type')} (HTTP 403): the login "
+            "worked, but the plan has no access to them: check the grid region and /v3/my-access.",
+        ) from None
 
 
 def _series(url: str, body: Any) -> list[common.Slot]:

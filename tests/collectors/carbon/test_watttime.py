@@ -198,6 +198,23 @@ def test_refused_login_says_which_settings_to_check_and_is_not_retried(replay_se
     assert "test-watttime-password" not in str(caught.value)
 
 
+def test_a_region_the_plan_has_no_access_to_is_named_not_the_password(replay_server, adapter):
+    # The login worked; the plan has no access to the region (WattTime's 403): "refused the
+    # credentials, check the login" sent the user to the wrong setting.
+    refused = {"status": 403, "json": {"error": "not authorized for region"}}
+    site, credentials = scenario(replay_server, {"/v3/signal-index": [refused]})
+    with pytest.raises(AuthError) as caught:
+        run(adapter, replay_server, site, credentials)
+    message = str(caught.value)
+    assert "refused region CAISO_NORTH / signal co2_moer (HTTP 403)" in message
+    assert "the login worked" in message and "grid region" in message
+    assert "not authorized for region" in message
+    assert "credentials" not in message and "test-watttime-password" not in message
+    assert caught.value.status == 403
+    assert len(replay_server.calls("GET", "/login")) == 1  # no second login for a 403
+    assert len(replay_server.calls("GET", "/v3/signal-index")) == 1
+
+
 def test_forecast_403_means_not_on_plan_index_only_logged_once(replay_server, adapter, caplog):
     refused = {"status": 403, "json": {"error": "not authorized for region"}}
     # No plan set: the adapter probes whether the account may read forecasts.
