@@ -225,6 +225,42 @@ def test_uk_backfill_of_a_served_half_hour_holds_what_neso_gave(
     }
 
 
+def test_uk_national_half_hour_holds_its_actual_once_neso_publishes_it(own_storage, replay_server):
+    """GB fetched at 12:10: the running 12:00 half hour has no actual yet, its forecast is
+    stored (`is_forecast` true). The 12:40 fetch reads it again (the forecast call starts an
+    hour back): NESO's actual now replaces the forecast in InfluxDB."""
+    site = Site.objects.create(name="London", latitude=51.51, longitude=-0.13,
+                               timezone="Europe/London", grid_region="GB")  # fmt: skip
+    config = ProviderConfig.objects.create(site=site, source="carbon_intensity",
+                                           provider="uk_carbon_intensity",
+                                           options={"base_url": replay_server.url})  # fmt: skip
+    noon = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    current = load_fixture("uk_carbon_intensity/intensity.json")  # 12:00, actual null
+    ahead = load_fixture("uk_carbon_intensity/national_fw48h.json")  # from 11:00
+    replay_server.add("GET", "/intensity", json=current)
+    replay_server.add("GET", "/intensity/2026-05-01T11:00Z/fw48h", json=ahead)
+    assert pipeline.collect(config, now=noon + timedelta(minutes=10)).status == "ok"
+    first = fields_at(own_storage, noon)
+    assert (first[GCO2], first["is_forecast"]) == (266, True)
+
+    later = copy.deepcopy(current)
+    later["data"][0].update({"from": "2026-05-01T12:30Z", "to": "2026-05-01T13:00Z"})
+    since = copy.deepcopy(ahead)
+    since["data"] = [s for s in ahead["data"] if s["from"] >= "2026-05-01T11:30Z"]
+    since["data"][1]["intensity"].update(actual=259, index="high")  # 12:00 has ended
+    replay_server.reset()
+    replay_server.add("GET", "/intensity", json=later)
+    replay_server.add("GET", "/intensity/2026-05-01T11:30Z/fw48h", json=since)
+    assert pipeline.collect(config, now=noon + timedelta(minutes=40)).status == "ok"
+
+    assert fields_at(own_storage, noon) == {
+        **first,  # the horizons the 12:10 fetch saw stay: fetched, never deleted
+        GCO2: 259,
+        "is_forecast": False,
+        "intensity_index": "high",
+    }
+
+
 def test_a_served_point_never_lands_on_another_targets_fetched_point(
     collected, own_storage, replay_server, clock_at
 ):
