@@ -88,7 +88,6 @@ class WattTimeAdapter(common.CarbonAdapter):
         operator = Answer(PROVIDER, url).text(body["meta"], "region", "meta")
         tags = {"region": region, "grid_operator": operator, "provider": PROVIDER}
         now_slot = index[-1]
-
         forecast: list[common.Slot] = []
         if plan in ("forecast", "historical") or (plan is None and self._may_have(base, region)):
             ahead = {**query, "horizon_hours": FORECAST_HOURS}
@@ -97,9 +96,10 @@ class WattTimeAdapter(common.CarbonAdapter):
         covering = next((s for s in forecast if s.covers(now_slot.start)), None)
         if covering is not None and common.GCO2_KWH in covering.values:
             fields[common.GCO2_KWH] = covering.values[common.GCO2_KWH]
-        fields.update(common.horizon_fields(forecast, window.now))
-
-        fields = common.fetched(fields)  # the running 5 minutes' value, as fetched
+        fields = common.fetched(fields | common.horizon_fields(forecast, window.now))
+        # The forecast's first point is the real-time value; a later one is a forecast of it.
+        if common.GCO2_KWH in fields and covering is not forecast[0]:
+            fields[common.IS_FORECAST] = True
         readings = [Reading(common.MEASUREMENT, fields, now_slot.start, tags)]
         readings += common.forecast_readings(forecast, tags)
         failed, span = None, {**query, "end": window.now.isoformat()}

@@ -86,6 +86,22 @@ def test_forecast_plan_stores_index_and_moer_converted_to_gco2_kwh(replay_server
     }
 
 
+def test_an_index_newer_than_the_forecast_run_gets_a_forecast_marked_as_one(replay_server, adapter):
+    # At 14:12 the index has its 14:10 point while the forecast is still the 14:05 run: only
+    # that run's first point (14:05) is the real-time value; its 14:10 point is a forecast.
+    index = replay_server.load_fixture("watttime/signal_index.json")
+    index["data"] = [{"point_time": "2026-05-01T14:10:00+00:00", "value": 41.0}]
+    site, credentials = scenario(replay_server, {"/v3/signal-index": [{"json": index}]})
+    now = NOW.replace(minute=12)
+
+    (headline,), _ = split(run(adapter, replay_server, site, credentials, window(now=now)))
+
+    assert headline.time.isoformat() == "2026-05-01T14:10:00+00:00"
+    assert headline.fields["moer_percentile"] == 41.0
+    assert headline.fields["carbon_intensity_gco2_kwh"] == pytest.approx(1005.37 * LBS)
+    assert headline.fields["is_forecast"] is True  # not passed off as the measured value
+
+
 def test_a_24_hour_forecast_leaves_forecast_24h_out_rather_than_guess(replay_server, adapter):
     # An API that ignores horizon_hours answers the default 24 h, ending at 14:00 tomorrow:
     # now + 24 h (14:07) is not covered, so the field is left out, never 0 or a neighbour.
