@@ -22,6 +22,11 @@ BASE_URL = "https://www.airnowapi.org"
 CURRENT, CLASSIC = "current", "classic"
 CURRENT_PATH = "/aq/observation/current/ziplatlong/"
 CLASSIC_DISTANCE_MILES = 25  # only the classic services take `distance`; the current ignores it
+# What a request AirNow refuses (an unknown ZIP code: HTTP 400) or cannot be sent asks to check.
+CHECK = (
+    "the AirNow provider's options zip_code (a US ZIP code AirNow knows) and base_url, or the "
+    "site's latitude and longitude"
+)
 _SERVICE_GONE = re.compile(r"not found|retired|discontinued|no longer (available|supported)", re.I)
 _AUTH_PROBLEM = re.compile(r"api key|authenticat", re.I)
 
@@ -107,7 +112,7 @@ class AirNowAdapter(Adapter):
         if endpoint == CLASSIC:
             params["distance"] = CLASSIC_DISTANCE_MILES
         try:
-            body = get_json(self.provider, url, params=params)
+            body = get_json(self.provider, url, params=params, check=CHECK)
         except AuthError as exc:
             raise _auth_error(_message(exc.body_excerpt), exc) from None
         except PermanentError as exc:

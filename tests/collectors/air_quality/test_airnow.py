@@ -401,6 +401,22 @@ def test_zip_code_option_targets_the_zip_on_both_generations(replay_server, adap
     assert classic_call.query["zipCode"] == "98104" and "latitude" not in classic_call.query
 
 
+def test_a_zip_code_airnow_refuses_names_the_zip_code_option(replay_server, adapter):
+    # AirNow answers an unknown ZIP code with HTTP 400: the error says which setting to fix,
+    # not "region, zone, tariff", and does not fall back to the classic service.
+    said = {"WebServiceError": [{"Message": "Invalid ZIP code"}]}
+    replay_server.add("GET", CURRENT, status=400, json=said)
+
+    with pytest.raises(PermanentError) as caught:
+        fetch(adapter, replay_server, options={"zip_code": "00000"})
+
+    message = str(caught.value)
+    assert caught.value.status == 400
+    assert "options zip_code" in message and "tariff" not in message
+    assert "Invalid ZIP code" in message and KEY not in message
+    assert len(replay_server.requests) == 1
+
+
 @pytest.mark.parametrize(
     ("site", "options", "api_key", "message"),
     [
