@@ -17,8 +17,10 @@ them in after its days (`fold_late_points`), holding the daily tier's lock meanw
 Not late: raw points of an entity that has no row at all in their day (it was not tiered
 when the day was downsampled, then ticked again) are the day's whole record, so the day is
 aggregated from them as the hourly tier does (and composed into its daily row when the day is
-daily already), checked against the raw count and deleted. Raw points the rows already hold
-exactly (a run died after writing them, before the delete) are deleted without a fold.
+daily already), checked against the raw count and deleted; the downsampled days after it
+without a state of the entity get the rows of its value holding on (`_value_holds_on`). Raw
+points the rows already hold exactly (a run died after writing them, before the delete) are
+deleted without a fold.
 """
 
 from __future__ import annotations
@@ -98,21 +100,19 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
     for sample in samples:
         by_day.setdefault(utc_date(sample.time), []).append(sample)
     for day, day_samples in sorted(by_day.items()):
-        daily_chunk = find_chunk(TierChunk.Tier.DAILY, day)
-        if daily_chunk is None:
-            rp, width = HOURLY_RP, HOUR
-            groups: dict[datetime, list[Sample]] = {}
-            for sample in day_samples:
-                hour = sample.time.replace(minute=0, second=0, microsecond=0)
-                groups.setdefault(hour, []).append(sample)
-        elif daily_chunk.state == TierChunk.State.DELETED:
-            rp, width, groups = DAILY_RP, DAY, {utc_midnight(day): day_samples}
-        else:
+        rp = _rows_tier(day)
+        if rp is None:
             tier.outcome.waiting.append(
                 f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait for "
                 "the daily tier to finish that day"
             )
             continue
+        width, groups = DAY, {utc_midnight(day): day_samples}
+        if rp == HOURLY_RP:
+            width, groups = HOUR, {}
+            for sample in day_samples:
+                hour = sample.time.replace(minute=0, second=0, microsecond=0)
+                groups.setdefault(hour, []).append(sample)
         folded, aggregated = 0, None
         midnight = utc_midnight(day)
         try:
@@ -152,6 +152,52 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
         tier.outcome.processed += folded
         tier.outcome.deleted += deleted
         tier.outcome.entities.add(entity.entity_id)
+        if aggregated is not None:
+            _value_holds_on(tier, entity, day, set(by_day))
+
+
+def _value_holds_on(tier: HourlyTier, entity: Entity, day: date, with_states: set[date]) -> None:
+    """The downsampled days after `day` (just aggregated: the entity had no rows there) in which
+    it has no state and no row: its value holds on through them, so they get the rows of a value
+    that holds, as the hourly tier gives any day; else their means and energy were lost. Stops
+    at a day with its states (aggregated in turn), with rows, not downsampled yet (the hourly
+    run carries the value in), kept raw, or once nothing is in force."""
+    day += DAY
+    while day not in with_states:
+        chunk = find_chunk(TierChunk.Tier.HOURLY, day)
+        if chunk is None or chunk.state != TierChunk.State.DELETED:
+            return
+        if entity.entity_id in (chunk.kept_raw or []):
+            return
+        rp = _rows_tier(day)
+        try:
+            if rp is None:
+                tier.outcome.waiting.append(
+                    f"{entity.entity_id}: the days from {day} on, where its value holds, wait "
+                    "for the daily tier to finish that day"
+                )
+                return
+            if _stored(entity.entity_id, rp, utc_midnight(day)):
+                return
+            computed = _from_raw(tier, entity, day, rp)
+        except (StorageError, ArchiveError) as exc:
+            tier.outcome.waiting.append(
+                f"{entity.entity_id}: the days from {day} on, where its value holds, wait: "
+                f"the day is archived and its row could not be read from the archive ({exc})"
+            )
+            return
+        if not computed or _aggregate_day(tier, entity, day, rp, computed) is None:
+            return
+        tier.outcome.entities.add(entity.entity_id)
+        day += DAY
+
+
+def _rows_tier(day: date) -> str | None:
+    """Where a downsampled day's rows are: hourly, daily once composed (None meanwhile)."""
+    chunk = find_chunk(TierChunk.Tier.DAILY, day)
+    if chunk is None:
+        return HOURLY_RP
+    return DAILY_RP if chunk.state == TierChunk.State.DELETED else None
 
 
 def fold_late(

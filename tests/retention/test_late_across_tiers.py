@@ -271,3 +271,38 @@ def test_entity_tiered_again_and_a_crash_before_the_delete_counts_each_state_onc
     assert sum(row.energy for row in got) == pytest.approx(ENERGY)
     assert run.details["late_points"] == 0
     assert count_samples(heater, T0, T0 + 2 * DAY) == 0
+
+
+@pytest.mark.parametrize("daily_first", [False, True], ids=["hourly", "daily"])
+def test_entity_tiered_again_gets_rows_for_the_days_its_value_holds(ha_db, daily_first):
+    """A heater unticked for three days changed only on the first: 300 W held through the other
+    two. Ticked again, only its first day was aggregated; the next two got no row at all, so
+    their 14.4 kWh (and mean, coverage) were lost once the raw states were deleted."""
+    ha_db.saved_entity("official", "sensor.fridge_power", [(0, 80)], unit="W")
+    heater = ha_db.saved_entity(
+        "official", "sensor.heater_power", [(0, 100), (6 * 3600, 300)], unit="W"
+    )
+    raw = list(read_samples(heater, T0, T0 + 3 * DAY))
+    hours = aggregate_windows("power", raw, hour_windows(T0, T0 + 3 * DAY))
+    Entity.objects.filter(pk=heater.pk).update(tiered=False)
+    _ok(tiers.downsample_hourly(D0, D0 + 3 * DAY))
+    if daily_first:
+        _ok(tiers.downsample_daily(D0, D0 + 3 * DAY))
+    Entity.objects.filter(pk=heater.pk).update(tiered=True)
+    _ok(tiers.downsample_hourly(D0, D0 + 3 * DAY))
+
+    rp = DAILY_RP if daily_first else HOURLY_RP
+    width = DAY if daily_first else HOUR
+    got = {r.start: r for r in read_rows(rp, T0, T0 + 3 * DAY, heater.entity_id)[heater.entity_id]}
+    windows = [T0 + n * width for n in range(int(3 * DAY / width))]
+    assert sorted(got) == windows
+    for start in windows:
+        parts = [a for a in hours if start <= a.window_start < start + width]
+        want = compose("power", parts, start, start + width).to_fields()
+        assert differences(want, got[start].fields) == [], start
+    assert sum(row.energy for row in got.values()) == pytest.approx((100 * 6 + 300 * 66) / 1000)
+    assert sum(row.points for row in got.values()) == 2
+    assert count_samples(heater, T0, T0 + 3 * DAY) == 0
+    rerun = _ok(tiers.downsample_hourly(D0, D0 + 3 * DAY))  # changes nothing
+    assert (rerun.records_processed, rerun.records_deleted) == (0, 0)
+    assert len(read_rows(rp, T0, T0 + 3 * DAY, heater.entity_id)[heater.entity_id]) == len(got)
