@@ -24,6 +24,8 @@ from retention.archive.run import Progress, recorded_run
 from retention.archive.store import ArchiveStorage, sha256_hex
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun
+from retention.schema import DAILY_RP
+from retention.tiers.layout import expand
 from retention.timeutil import utc_date, utc_midnight
 
 
@@ -95,7 +97,22 @@ def restore_from_archive(
     low = pa.scalar(utc_midnight(start), type=fmt.TIME_TYPE)
     high = pa.scalar(utc_midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
     mask = pc.and_(pc.greater_equal(table["time"], low), pc.less(table["time"], high))
-    return table.filter(mask)
+    return _expanded(table.filter(mask))
+
+
+def _expanded(table: pa.Table) -> pa.Table:
+    """The rows with the fields the tiers leave out of a stored row put back, as enrich's
+    readers see them (`retention.tiers.layout.expand`: a power row's total_energy, a meter's
+    max_value, gap_count 0, a weather attribute's coverage seconds)."""
+    types = {f.name: f.type for f in table.schema if f.name not in fmt.REQUIRED_COLUMNS}
+    rows = []
+    for row in fmt.table_rows(table):
+        fields = {k: v for k, v in row.items() if k not in fmt.REQUIRED_COLUMNS}
+        full = expand(DAILY_RP, fields, row["kind"])
+        for name in full.keys() - types.keys():
+            types[name] = pa.float64()  # a derived attribute coverage no row of a file kept
+        rows.append({name: row[name] for name in fmt.REQUIRED_COLUMNS} | full)
+    return fmt.rows_to_table(rows, types)
 
 
 def table_readings(table: pa.Table) -> Iterator[Reading]:

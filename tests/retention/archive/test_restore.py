@@ -3,7 +3,7 @@ rows in range come back, value for value; re-import into InfluxDB by function an
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,6 +15,9 @@ from retention.archive.reader import MEASUREMENT
 from retention.archive.restore import restore_from_archive, restore_to_influxdb
 from retention.archive.run import run_archive
 from retention.models import RetentionRun
+from retention.tiers import runner as tiers
+from retention.tiers.rows import DAILY_RP, read_rows
+from tests.retention.conftest import HaDatabase
 from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +144,37 @@ def test_restored_rows_convert_to_pandas(archived, s3):
     assert sorted(zip(frame["entity_id"], frame["sample_count"], strict=True)) == sorted(
         (row["entity_id"], row["sample_count"]) for row in expected
     )
+
+
+def test_restore_gives_back_the_fields_the_tiers_leave_out_of_their_rows(tier, s3):
+    """The tiers store a row without what a reader derives (a power row's total_energy, a
+    meter's max_value equal to its last reading, gap_count 0, a weather attribute's coverage
+    equal to the row's) and the archive keeps the rows so. Restored, those fields were missing:
+    a year of a fridge restored into InfluxDB had no kWh at all."""
+    ha = HaDatabase(tier.database)
+    start = datetime(2022, 3, 1, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    ha.saved_entity("official", "sensor.fridge_power", [(start, 100), (start + 6 * hour, 300)],
+                    unit="W")  # fmt: skip
+    ha.saved_entity("official", "sensor.fridge_energy", [(start, 1.0), (start + 6 * hour, 3.0)],
+                    unit="kWh")  # fmt: skip
+    ha.saved_entity("official", "weather.home", [(start, "sunny", {"temperature": 12.5})])
+    first, end = start.date(), start.date() + timedelta(days=2)
+    for run in (tiers.downsample_hourly(first, end), tiers.downsample_daily(first, end)):
+        assert (run.status, run.errors) == ("ok", "")
+    days = read_rows(DAILY_RP, start, start + timedelta(days=2))  # as enrich reads them
+    assert days["sensor.fridge_power"][0].fields["total_energy"] == pytest.approx(6.0)
+    assert run_archive(NOW).errors == [] and tier.rows() == []
+
+    def rows(found) -> dict:
+        return {(r["entity_id"], r["time"]): r for r in found}
+
+    table = rows(fmt.table_rows(restore_from_archive(first, end)))
+    report = restore_to_influxdb(first, end)
+    restored = rows(read_back(tier.restore_database))
+    assert report.records == len(table) == len(restored) == 6
+    for entity_id, day_rows in days.items():
+        for row in day_rows:
+            want = {"time": row.start, "entity_id": entity_id, "kind": row.kind, **row.fields}
+            assert table[(entity_id, row.start)] == want
+            assert restored[(entity_id, row.start)] == want
