@@ -44,7 +44,7 @@ from retention.entities.points import (
     sample_from_official,
     sample_from_state,
 )
-from retention.entities.samples import Sample
+from retention.entities.samples import Sample, at_nanos
 from retention.entities.units import UNIT_ATTRIBUTE, Units, converted
 from retention.models import Entity
 
@@ -138,6 +138,7 @@ def deduplicated(rows: Iterable[Row], source: Source) -> Iterator[Sample]:
         sample = source.sample(row, warned)
         if sample is None:
             continue
+        sample = at_nanos(sample, (row.time_ns or 0) % 1000)
         if pending is not None and row.time_ns != pending_ns:
             yield pending
         pending, pending_ns = sample, row.time_ns
@@ -160,8 +161,8 @@ def merged_samples(runs: list[list[Sample]]) -> list[Sample]:
     if len(runs) <= 1:
         return runs[0] if runs else []
     out: list[Sample] = []
-    for sample in heapq.merge(*runs, key=lambda s: s.time):
-        if out and out[-1].time == sample.time:
+    for sample in heapq.merge(*runs, key=lambda s: s.instant):
+        if out and out[-1].instant == sample.instant:
             out[-1] = sample
         else:
             out.append(sample)

@@ -290,4 +290,4 @@ def converted(
     numbers = sample.attributes
     if attributes:
         numbers = {k: attributes[k](v) if k in attributes else v for k, v in numbers.items()}
-    return Sample(sample.time, value, sample.state, numbers)
+    return Sample(sample.time, value, sample.state, numbers, sample.nanos)

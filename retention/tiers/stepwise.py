@@ -16,8 +16,9 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
   has no reading usable for the entity's kind (a non-finite value or one beyond +-1e300,
   `timeline.READING_LIMIT`; a numeric entity's text state; a negative energy reading) also
   holds nothing but counts as a sample.
-- Duplicate times: samples with the same time are one sample; the later in input order wins
-  (as `ha_source` does with points of one entity sharing a time).
+- Duplicate times: samples with the same time (to the nanosecond, `Sample.instant`) are one
+  sample; the later in input order wins (as `ha_source` does with points of one entity
+  sharing a time). Two within one microsecond are two samples; the earlier holds 0 s.
 - `sample_count` counts the (deduplicated) samples with start <= time < end that are not
   gaps; `gap_count` counts the gaps there, so sample_count + gap_count is the number of raw
   points in the window (what `ha_source.count_samples` counts) and verification can account
@@ -138,7 +139,9 @@ def aggregate_windows(
         # by the next sample at the same time does not count), else the one known before.
         for index in range(position - 1, passed - 1, -1):
             sample = timeline[index]
-            overwritten = index + 1 < len(timeline) and timeline[index + 1].time == sample.time
+            overwritten = (
+                index + 1 < len(timeline) and timeline[index + 1].instant == sample.instant
+            )
             if not overwritten and _has_reading(kind, sample):
                 last_known = sample
                 break

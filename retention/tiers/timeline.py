@@ -113,7 +113,7 @@ def window_timeline(
         previous = moment
         if moment >= end:
             break
-        if timeline and timeline[-1].time == moment:
+        if timeline and timeline[-1].instant == sample.instant:
             timeline[-1] = sample
         else:
             timeline.append(sample)

@@ -26,7 +26,7 @@ from enrich.influx.bulk import csv_fetch, csv_parse, parse_tags, supports_csv
 from enrich.readings import EPOCH
 from retention.entities import ha_source
 from retention.entities.points import finish, sample_from_official
-from retention.entities.samples import Sample, aware_sample
+from retention.entities.samples import Sample, at_nanos, aware_sample
 from retention.entities.sources import merged_samples, raw_measurements
 from retention.entities.units import Convert, Units, converted
 from retention.models import Entity
@@ -170,6 +170,11 @@ def _time(stamp: str) -> datetime:
     return moment
 
 
+def _nanos(stamp: str) -> int:
+    """The nanoseconds past the microsecond of an epoch-ns cell (almost always 0)."""
+    return 0 if stamp.endswith("000") else int(stamp) % 1000
+
+
 def _columns(header: list[str], types: dict[str, str], fetched: Fetched) -> list[tuple]:
     """(index, name, converter) of the cells that can matter for a series of a measurement
     with field `types`; converter None for a column no field or tag explains (written
@@ -259,9 +264,15 @@ def _values_only(rows: list[list[str]], value: int, empty: list[int], entity: En
     if not convert.identity:
         by_time = {stamp: convert(number) for stamp, number in by_time.items()}
     if entity.kind in VALUE_KINDS:  # what `finish` gives them
-        return [aware_sample(_time(stamp), number, None, {}) for stamp, number in by_time.items()]
+        return [
+            aware_sample(_time(stamp), number, None, {}, _nanos(stamp))
+            for stamp, number in by_time.items()
+        ]
     kind = entity.kind
-    return [finish(_time(stamp), number, None, kind, {}) for stamp, number in by_time.items()]
+    return [
+        at_nanos(finish(_time(stamp), number, None, kind, {}), _nanos(stamp))
+        for stamp, number in by_time.items()
+    ]
 
 
 def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: Entity,
@@ -287,6 +298,7 @@ def _rows(rows: list[list[str]], columns: list[tuple], has_state: bool, entity: 
                            *by_units(values))  # fmt: skip
         if sample is None:
             continue
+        sample = at_nanos(sample, _nanos(cells[2]))
         if samples and cells[2] == last_stamp:
             samples[-1] = sample  # the same time again: the last one wins
         else:

@@ -1,9 +1,11 @@
 """Raw -> hourly with Home Assistant data that is odd but occurs (found by fuzzing): readings
 near the largest float, tag values InfluxDB escapes, a `value` field of another type than
-another measurement's, an entity id without a domain. Real InfluxDB; days are UTC, T0 =
+another measurement's, an entity id without a domain, states written within one microsecond
+(nanosecond times). Real InfluxDB; days are UTC, T0 =
 2024-03-04 00:00 UTC (a Monday: a new shard group of the default policy starts there); a point
 from 1970 (a clock not yet set)."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,6 +30,24 @@ def point(measurement: str, entity_id: str, seconds: float, **fields) -> Reading
     domain, _, object_id = entity_id.partition(".")
     tags = {"domain": domain, "entity_id": object_id}
     return Reading(measurement, fields, T0 + timedelta(seconds=seconds), tags)
+
+
+@dataclass(frozen=True)
+class NanoReading(Reading):
+    """A point `nanos` nanoseconds past its (microsecond) time, as writers with nanosecond
+    times (Telegraf, Node-RED, scripts) put them into Home Assistant's database."""
+
+    nanos: int = 0
+
+    @property
+    def time_ns(self) -> int:
+        return super().time_ns + self.nanos
+
+
+def nano_point(entity_id: str, seconds: float, nanos: int, value: float) -> NanoReading:
+    domain, _, object_id = entity_id.partition(".")
+    tags = {"domain": domain, "entity_id": object_id}
+    return NanoReading("W", {"value": value}, T0 + timedelta(seconds=seconds), tags, nanos)
 
 
 def hours(entity_id: str) -> dict:
@@ -205,3 +225,36 @@ def test_a_point_from_1970_is_no_start_and_stays_raw(ha_db, settings):
     assert sorted(got)[0] == T0 and len(got) == 24  # D0's hours, none before
     assert (got[T0]["avg_value"], got[T0]["coverage_seconds"]) == (900.0, 3600)
     assert count_samples(entity, unset_clock, unset_clock + DAY) == 1  # never deleted
+
+
+def test_two_states_within_one_microsecond_count_twice(ha_db):
+    # InfluxDB keeps them apart (and counts both); the tiers took them for one state written
+    # twice, so the rows accounted for one point fewer than InfluxDB counted: every hourly run
+    # failed on the day ("3 raw points ... account for 2") and downsampled nothing at all.
+    ha_db.write([point("W", "sensor.oven_power", 0, value=100.0),
+                 nano_point("sensor.oven_power", 1800, 123, 200.0),
+                 nano_point("sensor.oven_power", 1800, 456, 300.0),
+                 point("W", "sensor.plain", 0, value=5.0)])  # fmt: skip
+    discover()
+    downsample_day()
+    first = hours("sensor.oven_power")[T0]
+    assert first["sample_count"] == 3
+    assert first["avg_value"] == (100 * 1800 + 300 * 1800) / 3600  # the later one holds
+    assert (first["min_value"], first["last_value"]) == (100, 300)
+    assert len(hours("sensor.plain")) == 24
+    assert count_samples(Entity.objects.get(entity_id="sensor.oven_power"), T0, T0 + DAY) == 0
+
+
+def test_late_states_within_one_microsecond_are_both_counted(ha_db):
+    # Folded into their hour's row as one: the row counted one of the two raw points it
+    # deleted.
+    ha_db.write([point("W", "sensor.oven_power", 0, value=100.0)])
+    discover()
+    downsample_day()
+    ha_db.write([nano_point("sensor.oven_power", 5 * 3600, 100, 20.0),
+                 nano_point("sensor.oven_power", 5 * 3600, 200, 30.0)])  # fmt: skip
+    run = tiers.downsample_hourly(D0, D0 + DAY)
+    assert (run.status, run.details["late_points"], run.records_deleted) == ("ok", 2, 2)
+    late = hours("sensor.oven_power")[T0 + timedelta(hours=5)]
+    assert (late["sample_count"], late["max_value"]) == (2, 100)
+    assert sum(row["sample_count"] for row in hours("sensor.oven_power").values()) == 3
