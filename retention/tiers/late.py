@@ -126,7 +126,7 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
                     continue
             elif not _same(stored, computed):  # else: rows of these very points (a crash)
                 for window_start, group in sorted(groups.items()):
-                    folded += fold_late(entity, rp, window_start, width, group)
+                    folded += fold_late(entity, stored[0].kind, rp, window_start, width, group)
         except (StorageError, ArchiveError) as exc:  # only the daily row of an archived day
             tier.outcome.waiting.append(
                 f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait: the "
@@ -201,27 +201,31 @@ def _rows_tier(day: date) -> str | None:
 
 
 def fold_late(
-    entity: Entity, rp: str, window_start: datetime, width: timedelta, samples: list[Sample]
+    entity: Entity,
+    kind: str,
+    rp: str,
+    window_start: datetime,
+    width: timedelta,
+    samples: list[Sample],
 ) -> int:
-    """Fold late samples into the entity's row of [window_start, + width); returns how many
-    were new (already folded ones, named in `late_times`, are skipped). Verified by reading
-    the row back; raises VerificationFailed otherwise."""
+    """Fold late samples into the entity's row of [window_start, + width), of the `kind` its
+    day's rows were computed as (the registry's kind may have changed since: a row under
+    another kind tag would be a second row of the window); returns how many were new
+    (already folded ones, named in `late_times`, are skipped). Verified by reading the row
+    back; raises VerificationFailed otherwise."""
     row = (_stored(entity.entity_id, rp, window_start, width) or [None])[0]
     seen = row.late_times() if row is not None else set()
     fresh = [s for s in samples if micros(s.time) not in seen]
     if not fresh:
         return 0
     window_end = window_start + width
-    late = aggregate_window(entity.kind, fresh, window_start, window_end)
-    base = (
-        row.aggregate(width)
-        if row is not None
-        else Aggregate(window_start, window_end, entity.kind)
-    )
+    kind = row.kind if row is not None else kind
+    late = aggregate_window(kind, fresh, window_start, window_end)
+    base = row.aggregate(width) if row is not None else Aggregate(window_start, window_end, kind)
     if late is not None:
         base.sample_count += late.sample_count
         base.gap_count += late.gap_count
-        if entity.kind in VALUE_KINDS:
+        if kind in VALUE_KINDS:
             lows = [v for v in (base.min_value, late.min_value) if v is not None]
             highs = [v for v in (base.max_value, late.max_value) if v is not None]
             base.min_value = min(lows) if lows else None
@@ -229,7 +233,7 @@ def fold_late(
     kept = {k: v for k, v in (row.fields if row else {}).items() if k.startswith("carry_")}
     times = sorted(seen | {micros(s.time) for s in fresh})
     fields = {**base.to_fields(), **kept, LATE_TIMES: ",".join(map(str, times))}
-    merged = TierRow(entity.entity_id, entity.kind, window_start, fields)
+    merged = TierRow(entity.entity_id, kind, window_start, fields)
     write_rows(rp, [merged])
     got = read_rows(rp, window_start, window_end, entity.entity_id).get(entity.entity_id, [])
     problems = differences(fields, got[0].fields) if got else ["row missing"]

@@ -13,6 +13,7 @@ from retention.archive import format as fmt
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
+from retention.entities.discovery import discover
 from retention.entities.ha_source import count_samples, read_samples
 from retention.models import ArchiveObject, Entity, TierChunk
 from retention.tiers import runner as tiers
@@ -306,3 +307,29 @@ def test_entity_tiered_again_gets_rows_for_the_days_its_value_holds(ha_db, daily
     rerun = _ok(tiers.downsample_hourly(D0, D0 + 3 * DAY))  # changes nothing
     assert (rerun.records_processed, rerun.records_deleted) == (0, 0)
     assert len(read_rows(rp, T0, T0 + 3 * DAY, heater.entity_id)[heater.entity_id]) == len(got)
+
+
+def test_late_point_after_the_entity_changed_kind_is_folded_into_its_row(ha_db):
+    """A washer program reported 3 and 4 (discovery: numeric), its day was downsampled, then it
+    reported "eco" (discovery: text) and a late 5 arrived for the first day. The fold wrote a
+    second row for its hour under the kind tag "text": the hourly run failed on it at every
+    run, and the daily run failed for every entity ("cannot compose a text aggregate into a
+    numeric window")."""
+    ha_db.write_entity("official", "sensor.washer_program", [(0, 3), (3600, 4)])
+    discover()
+    _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    ha_db.write_entity("official", "sensor.washer_program", [(T0 + DAY + HOUR, "eco")])
+    discover()
+    entity = Entity.objects.get(entity_id="sensor.washer_program")
+    assert entity.kind == "text"
+    ha_db.write_entity("official", "sensor.washer_program", [(T0 + 5 * HOUR, 5)])  # late
+
+    run = _ok(tiers.downsample_hourly(D0, D0 + 2 * DAY))
+    assert run.details["late_points"] == 1 and count_samples(entity, T0, T0 + 2 * DAY) == 0
+    day = read_rows(HOURLY_RP, T0, T0 + DAY, entity.entity_id)[entity.entity_id]
+    assert len(day) == 24 and {row.kind for row in day} == {"numeric"}
+    late = [row for row in day if row.start == T0 + 5 * HOUR][0]
+    assert (late.fields["sample_count"], late.fields["max_value"]) == (1, 5)
+    _ok(tiers.downsample_daily(D0, D0 + 2 * DAY))
+    [first, second] = read_rows(DAILY_RP, T0, T0 + 2 * DAY, entity.entity_id)[entity.entity_id]
+    assert (first.kind, first.points, second.kind, second.points) == ("numeric", 3, "text", 1)
