@@ -17,7 +17,7 @@ from enrich.influx import TimeSeries, get_timeseries, quote_ident
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.schema import DAILY_RP, TIER_MEASUREMENT
-from retention.timeutil import utc_midnight
+from retention.timeutil import utc_date, utc_midnight
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def read_complete_rows(start: date, end: date, ts: TimeSeries) -> list[fmt.Row]:
         rows = read_daily_rows(start, end, ts)
         expected, got = field_counts(start, end, ts), rows_field_counts(rows)
         if expected == got:
+            _refuse_repeated(rows)
             return rows
         differ = sorted(n for n in expected.keys() | got.keys() if expected.get(n) != got.get(n))
         mismatch = ", ".join(
@@ -109,6 +110,29 @@ def read_complete_rows(start: date, end: date, ts: TimeSeries) -> list[fmt.Row]:
         f"({mismatch}), {READ_ATTEMPTS} reads in a row; nothing of this range is archived or "
         "deleted. Writes may still be arriving there; otherwise restart influxd (InfluxDB 1.x "
         "can hide series until a restart) and run the archive again."
+    )
+
+
+def _refuse_repeated(rows: list[fmt.Row]) -> None:
+    """ArchiveError naming the entity-days with more than one row (under several kind tags,
+    e.g. a late point folded in after the entity's kind changed, before enrich kept the row's
+    kind): a file holding them is one no restore reads, so their range is not archived."""
+    kinds: dict[tuple[str, date], list[str]] = {}
+    for row in rows:
+        kinds.setdefault((row["entity_id"], utc_date(row["time"])), []).append(row["kind"])
+    repeated = [(key, found) for key, found in kinds.items() if len(found) > 1]
+    if not repeated:
+        return
+    named = "; ".join(
+        f"{entity_id} on {day} (kind {', '.join(sorted(found))})"
+        for (entity_id, day), found in repeated[:5]
+    )
+    raise ArchiveError(
+        f"the daily tier has more than one row of an entity and day: {named}"
+        f"{f' and {len(repeated) - 5} more' if len(repeated) > 5 else ''}; nothing of this range "
+        "is archived or deleted. Delete the row of the kind that is wrong in TIER_DATABASE "
+        '(DELETE FROM "entity_aggregates" WHERE "entity_id" = \'...\' AND "kind" = \'...\' AND '
+        "time = '...'), then run the archive again."
     )
 
 

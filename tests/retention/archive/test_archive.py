@@ -14,6 +14,7 @@ from django.core.management import call_command
 from moto.server import ThreadedMotoServer
 
 from enrich.influx import get_timeseries
+from enrich.readings import Reading
 from enrich.redis.client import get_redis
 from retention.archive import format as fmt
 from retention.archive.local import LocalStorage
@@ -498,3 +499,21 @@ def test_the_shortest_overlapping_expiration_rule_is_the_one_reported(s3):
             short["Expiration"]["Days"],
         )
         assert "lengthen it" in status.message
+
+
+def test_an_entity_day_with_two_rows_is_neither_archived_nor_deleted(tier, s3):
+    """Two daily rows of one entity and day under two kind tags (a late point folded in after
+    the entity's kind changed, by an earlier version): the file held both, and the rows were
+    deleted from InfluxDB, but no restore reads a file repeating an entity and day, so the
+    whole year was out of reach."""
+    readings = daily_rows(2, date(2022, 1, 1), 365)
+    numeric = next(r for r in readings if r.tags["entity_id"] == "sensor.power_000")
+    readings.append(Reading(numeric.measurement, {"sample_count": 1, "coverage_seconds": 0.0},
+                            numeric.time, {**numeric.tags, "kind": "text"}))  # fmt: skip
+    tier.write(readings)
+
+    report = run_archive(NOW)
+    assert report.status == "failed" and ArchiveObject.objects.count() == 0
+    assert "sensor.power_000 on 2022-01-01 (kind power, text)" in report.errors[0]
+    assert len(tier.rows()) == len(readings)  # nothing deleted
+    assert get_storage().list("archives/") == []
