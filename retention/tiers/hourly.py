@@ -87,6 +87,9 @@ class HourlyTier(DayTier):
         self.side = Side("tier-side")  # reads the main thread need not wait for in turn
         self.work_set: set[date] = set()
         self.pending = PendingDeletes(self)  # verified days, deleted a few at a time
+        # Entity id -> the last days with its rows before days without any (it was not tiered
+        # then): `late.fold_late_points` gives those days the rows of its value holding on.
+        self.holes: dict[str, set[date]] = {}
 
     @property
     def raw_rp(self) -> str:
@@ -147,6 +150,8 @@ class HourlyTier(DayTier):
             raw_carry = reads.carried[entity.entity_id]
             previous, previous_end = _previous(entity.entity_id, start, reads)
         head: list[Sample] = [raw_carry] if raw_carry is not None else []
+        if previous_end is not None and previous_end < start:
+            self.holes.setdefault(entity.entity_id, set()).add(utc_date(previous_end - MICROSECOND))
         previous_value = previous_state = None
         if previous is not None:
             last_value = previous.fields.get("last_value")

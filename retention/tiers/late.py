@@ -18,7 +18,8 @@ Not late: raw points of an entity that has no row at all in their day (it was no
 when the day was downsampled, then ticked again) are the day's whole record, so the day is
 aggregated from them as the hourly tier does (and composed into its daily row when the day is
 daily already), checked against the raw count and deleted; the downsampled days after it
-without a state of the entity get the rows of its value holding on (`_value_holds_on`). Raw
+without a state of the entity get the rows of its value holding on (`_value_holds_on`), and so
+do those after its last row that the hourly run found without rows (`HourlyTier.holes`). Raw
 points the rows already hold exactly (a run died after writing them, before the delete) are
 deleted without a fold.
 """
@@ -63,10 +64,9 @@ logger = logging.getLogger(__name__)
 
 def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
     """Fold raw points found in the tier's days already downsampled into their rows (see the
-    module docstring), then delete them."""
+    module docstring), then delete them; then give the downsampled days an entity has no rows
+    in while its value held (it was not tiered then: `tier.holes`) the rows of that value."""
     ranges = day_runs(deleted_days(tier.tier, tier.start, tier.end))
-    if not ranges:
-        return
     daily_lock: RunLock | None = None
     try:
         for entity in tier.entities:
@@ -74,24 +74,34 @@ def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
                 start, end = utc_midnight(first), utc_midnight(stop)
                 if not ha_source.count_samples(entity, start, end, database=tier.database):
                     continue
-                if daily_lock is None:
-                    # Hourly rows must not change while the daily tier composes them.
-                    daily_lock = run_lock(
-                        RetentionRun.Operation.DOWNSAMPLE_DAILY,
-                        owner="late points of a downsample_hourly run",
-                    )
-                    if not daily_lock.acquire():
-                        tier.outcome.waiting.append(
-                            "late points not folded in: the daily tier is running "
-                            f"({daily_lock.holder()}); the next run does it"
-                        )
-                        daily_lock = None
-                        return
+                if daily_lock is None and (daily_lock := _daily_lock(tier)) is None:
+                    return
                 _fold(tier, entity, start, end)
+                still_held(lock, daily_lock)
+        for entity in tier.entities:
+            for last in sorted(tier.holes.get(entity.entity_id, ())):
+                if daily_lock is None and (daily_lock := _daily_lock(tier)) is None:
+                    return
+                _value_holds_on(tier, entity, last, set())
                 still_held(lock, daily_lock)
     finally:
         if daily_lock is not None:
             daily_lock.release()
+
+
+def _daily_lock(tier: HourlyTier) -> RunLock | None:
+    """The daily tier's lock (hourly rows must not change while it composes them), or None
+    with a note when the daily tier is running."""
+    daily_lock = run_lock(
+        RetentionRun.Operation.DOWNSAMPLE_DAILY, owner="late points of a downsample_hourly run"
+    )
+    if daily_lock.acquire():
+        return daily_lock
+    tier.outcome.waiting.append(
+        "late points not folded in: the daily tier is running "
+        f"({daily_lock.holder()}); the next run does it"
+    )
+    return None
 
 
 def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> None:

@@ -333,3 +333,25 @@ def test_late_point_after_the_entity_changed_kind_is_folded_into_its_row(ha_db):
     _ok(tiers.downsample_daily(D0, D0 + 2 * DAY))
     [first, second] = read_rows(DAILY_RP, T0, T0 + 2 * DAY, entity.entity_id)[entity.entity_id]
     assert (first.kind, first.points, second.kind, second.points) == ("numeric", 3, "text", 1)
+
+
+def test_entity_tiered_again_without_states_meanwhile_gets_rows_for_those_days(ha_db):
+    """The heater held 100 W all along; it was unticked while three days were downsampled and
+    wrote no state in them. Ticked again, the next day was carried in from its last row, but
+    the three days in between never got a row: 7.2 kWh were missing from the tiers."""
+    ha_db.saved_entity("official", "sensor.fridge_power", [(0, 80)], unit="W")
+    heater = ha_db.saved_entity("official", "sensor.heater_power", [(0, 100)], unit="W")
+    _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    Entity.objects.filter(pk=heater.pk).update(tiered=False)
+    _ok(tiers.downsample_hourly(D0 + DAY, D0 + 4 * DAY))
+    Entity.objects.filter(pk=heater.pk).update(tiered=True)
+    _ok(tiers.downsample_hourly(D0 + 4 * DAY, D0 + 5 * DAY))
+
+    got = read_rows(HOURLY_RP, T0, T0 + 5 * DAY, heater.entity_id)[heater.entity_id]
+    assert [row.start for row in got] == [T0 + n * HOUR for n in range(5 * 24)]
+    assert all(row.fields["avg_value"] == 100 for row in got)
+    assert sum(row.energy for row in got) == pytest.approx(100 * 120 / 1000)
+    assert sum(row.points for row in got) == 1
+    _ok(tiers.downsample_daily(D0, D0 + 5 * DAY))
+    days = read_rows(DAILY_RP, T0, T0 + 5 * DAY, heater.entity_id)[heater.entity_id]
+    assert [row.energy for row in days] == pytest.approx([2.4] * 5)
