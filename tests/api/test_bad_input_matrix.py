@@ -1,0 +1,245 @@
+"""Every parameter of every endpoint a user reaches, sent hostile values: each value is a 4xx
+whose body names the parameter, and nothing is recorded, created or queued.
+
+The values (tests/support/bad_input.py) are blanks, 10,000 digits, NUL, a byte that is no
+UTF-8, other scripts' digits, NaN/Infinity/1e309, numbers past 2^63, negative and fractional
+numbers, impossible and far dates, times without a zone or with a +25:00 offset, and, in JSON
+bodies, values of the wrong type (lists, objects, nesting, numbers). Each test sends all the
+values of one parameter and lists every wrong answer at once. The specific cases of
+test_bad_input.py and test_repeated_parameters.py (repeated parameters, the messages' words)
+are not repeated here.
+"""
+
+import json
+from urllib.parse import unquote
+
+import pytest
+
+from enrich.models import Site
+from tests.support import bad_input as hostile
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
+
+FORM = "application/x-www-form-urlencoded"
+SERIES = {"entity_id": "sensor.x", "start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z"}
+DAYS = {"start": "2024-01-01", "end": "2024-01-02"}
+
+# (path, the other parameters, parameter, the values it must refuse)
+GETS = [
+    ("/api/sites/", {}, "enabled", hostile.BOOLEAN),
+    ("/api/enrichment/current", {}, "site", hostile.POSITIVE_WHOLE),
+    ("/api/carbon/series", {}, "site", hostile.POSITIVE_WHOLE),
+    ("/api/carbon/series", {}, "hours", [*hostile.POSITIVE_WHOLE, "169"]),
+    ("/api/pricing/windows", {"hours": "3"}, "within", hostile.DURATION),
+    ("/api/pricing/windows", {"within": "24h"}, "hours", [*hostile.POSITIVE, "0", "25"]),
+    ("/api/pricing/windows", {"hours": "3"}, "most_expensive", hostile.BOOLEAN),
+    ("/api/pricing/slots", {}, "within", hostile.DURATION),
+    ("/api/pricing/slots", {}, "site", hostile.POSITIVE_WHOLE),
+    ("/api/plan", {}, "hours", [*hostile.POSITIVE, hostile.HUGE, "0"]),
+    ("/api/plan", {"hours": "3"}, "carbon_price", [*hostile.POSITIVE, hostile.HUGE]),
+    ("/api/plan", {"hours": "3"}, "kw", [*hostile.POSITIVE, hostile.HUGE, "0"]),
+    ("/api/plan", {"hours": "3"}, "pareto", hostile.BOOLEAN),
+    # The parameters both planning endpoints take.
+    *(
+        (path, {"hours": "3"}, name, values)
+        for path in ("/api/pricing/windows", "/api/plan")
+        for name, values in (
+            ("before", hostile.MOMENT),
+            ("contiguous", hostile.BOOLEAN),
+            ("penalty_percent", hostile.POSITIVE),
+            ("max_windows", hostile.POSITIVE_WHOLE),
+            ("site", hostile.POSITIVE_WHOLE),
+        )
+    ),
+    ("/api/plan/loads", {}, "site", hostile.POSITIVE_WHOLE),
+    ("/api/series", SERIES, "entity_id", hostile.TEXT),
+    ("/api/series", SERIES, "start", hostile.MOMENT),
+    ("/api/series", SERIES, "end", hostile.MOMENT),
+    ("/api/views/daily_energy_by_device", {}, "entity_id", hostile.TEXT),
+    ("/api/views/daily_energy_by_device", {}, "start", hostile.DAY),
+    ("/api/views/daily_energy_by_device", {}, "end", hostile.DAY),
+    ("/api/views/hourly_room_activity", {}, "area", hostile.TEXT),
+    ("/api/views/hourly_room_activity", {}, "start", hostile.DAY_OR_MOMENT),
+    ("/api/views/hourly_room_activity", {}, "end", hostile.DAY_OR_MOMENT),
+    ("/api/views/hourly_room_activity", {}, "day_of_week", [*hostile.WHOLE, "7", "-1"]),
+    ("/api/views/daily_carbon_summary", {}, "region", hostile.TEXT),
+    ("/api/views/daily_carbon_summary", {}, "start", hostile.DAY),
+    ("/api/views/daily_carbon_summary", {}, "end", hostile.DAY),
+    ("/retention/metrics", {}, "days", [*hostile.POSITIVE_WHOLE, "3651"]),
+    ("/retention/alerts", {}, "days", [*hostile.POSITIVE_WHOLE, "3651"]),
+    ("/retention/history", {}, "days", [*hostile.POSITIVE_WHOLE, "366"]),
+    ("/retention/history", {}, "type", hostile.CHOICE),
+    ("/retention/history", {}, "status", hostile.CHOICE),
+]
+
+DOWNSAMPLE = {**DAYS, "dry_run": "true"}
+RESTORE = {"start_date": "2024-01-01", "end_date": "2024-01-02"}
+# (path, the other fields, field, form values it must refuse, JSON values it must refuse)
+POSTS = [
+    ("/api/views/daily_energy_by_device/rebuild", DAYS, "start", hostile.DAY, hostile.NOT_A_DAY),
+    ("/api/views/daily_energy_by_device/rebuild", DAYS, "end", hostile.DAY, hostile.NOT_A_DAY),
+    *(
+        (url, DOWNSAMPLE, name, values, wrong)
+        for url in ("/retention/downsample-hourly", "/retention/downsample-daily")
+        for name, values, wrong in (
+            ("start", hostile.DAY, hostile.NOT_A_DAY),
+            ("end", hostile.DAY, hostile.NOT_A_DAY),
+            ("dry_run", hostile.BOOLEAN, hostile.NOT_A_FLAG),
+        )
+    ),
+    ("/retention/archive", {}, "dry_run", hostile.BOOLEAN, hostile.NOT_A_FLAG),
+    ("/retention/restore", RESTORE, "start_date", hostile.DAY, hostile.NOT_A_DAY),
+    ("/retention/restore", RESTORE, "end_date", hostile.DAY, hostile.NOT_A_DAY),
+    ("/retention/restore", RESTORE, "database", [hostile.NUL, hostile.LONG, "nope"],
+     [[], {}, ["enrich_restore"], "a\x00b"]),
+    # A long name is a failed login (counted for the lockout): test_bad_input.py.
+    ("/api/token/", {"password": "x"}, "username", [hostile.NUL], [[], {}, "a\x00b"]),
+    ("/api/token/", {"username": "ops"}, "password", [hostile.NUL], [[], {}, "a\x00b"]),
+]  # fmt: skip
+BASES = {url: base for url, base, *_ in POSTS}
+
+
+@pytest.fixture
+def home(settings, tmp_path) -> Site:
+    """One site (so `site` may be left out), an archive target (so an archive or restore that
+    were wrongly let through would run), throttles that let each test send all its values."""
+    settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
+    rates = {"anon": "1000/minute", "user": "1000/minute", "trigger": "1000/hour",
+             "token": "1000/minute"}  # fmt: skip
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    return Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
+
+
+def query(fields: dict[str, str]) -> str:
+    """Fields, already percent-encoded, as a query string or form body."""
+    return "&".join(f"{name}={value}" for name, value in fields.items())
+
+
+def wrong(response, name: str) -> str | None:
+    """What is wrong with `response` to a request whose `name` is bad (None: a 400 naming it)."""
+    if response.status_code != 400:
+        return f"{response.status_code} {response.content[:200]!r}"
+    if name not in response.json():
+        return f"400 naming {list(response.json())}"
+    return None
+
+
+def assert_all_refused(answers: dict[str, str | None], before: hostile.Counts) -> None:
+    wrong_answers = {value[:40]: said for value, said in answers.items() if said}
+    assert not wrong_answers, wrong_answers
+    assert hostile.counts() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "others", "name", "values"), GETS, ids=[f"{p} {n}" for p, _, n, _ in GETS]
+)
+def test_every_query_parameter_refuses_hostile_values(staff, home, path, others, name, values):
+    before = hostile.counts()
+    answers = {
+        value: wrong(staff.get(f"{path}?{query({**others, name: value})}"), name)
+        for value in values
+    }
+    assert_all_refused(answers, before)
+
+
+@pytest.mark.parametrize(
+    ("path", "others", "name", "values", "wrong_types"),
+    POSTS,
+    ids=[f"{p} {n}" for p, _, n, _, _ in POSTS],
+)
+def test_every_body_field_refuses_hostile_values(
+    staff, home, path, others, name, values, wrong_types
+):
+    before = hostile.counts()
+    answers = {
+        f"form {value}": wrong(staff.post(path, query({**others, name: value}), content_type=FORM),
+                               name)
+        for value in values
+    }  # fmt: skip
+    for value in [*(unquote(v) for v in values), *wrong_types]:
+        body = json.dumps({**others, name: value})
+        answers[f"json {body}"] = wrong(
+            staff.post(path, body, content_type="application/json"), name
+        )
+    assert_all_refused(answers, before)
+
+
+@pytest.mark.parametrize("path", BASES)
+def test_a_body_that_is_no_json_or_of_another_type_is_refused(staff, home, path):
+    before = hostile.counts()
+    not_json = staff.post(path, '{"start": "2024-01-01",', content_type="application/json")
+    assert not_json.status_code == 400 and "JSON parse error" in not_json.json()["detail"]
+    for content_type in ("text/plain", "application/xml", "text/csv"):
+        other = staff.post(
+            path, query(BASES[path] or {"dry_run": "true"}), content_type=content_type
+        )
+        assert other.status_code == 415, (content_type, other.content)
+        assert content_type in other.json()["detail"]
+    assert hostile.counts() == before
+
+
+@pytest.mark.parametrize("path", BASES)
+def test_a_changing_endpoint_refuses_other_methods(staff, home, path):
+    before = hostile.counts()
+    for method in ("get", "put", "patch", "delete"):
+        answer = getattr(staff, method)(path, BASES[path], format="json")
+        assert answer.status_code == 405, (method, answer.content)
+    assert hostile.counts() == before
+
+
+@pytest.mark.parametrize("path", dict.fromkeys(path for path, *_ in GETS))
+def test_a_reading_endpoint_refuses_changing_methods(staff, home, path):
+    before = hostile.counts()
+    for method in ("post", "put", "patch", "delete"):
+        answer = getattr(staff, method)(path, {"dry_run": True}, format="json")
+        assert answer.status_code == 405, (method, answer.content)
+    assert hostile.counts() == before
+
+
+# --- Pages ------------------------------------------------------------------------------------
+STATUS_SITES = [hostile.SPACE, hostile.NUL, hostile.NOT_UTF8, hostile.ARABIC_12, hostile.HUGE,
+                hostile.LONG, "abc", "-1", "0", "1.0", "%2B1"]  # fmt: skip
+
+
+def test_the_status_page_refuses_a_site_that_is_none(admin_client, home):
+    for value in STATUS_SITES:
+        page = admin_client.get(f"/?site={value}")
+        assert page.status_code == 400, (value, page.status_code)
+        assert page.content.decode().startswith("site: there is no site with id"), value
+
+
+def test_the_calendar_connect_button_refuses_a_site_that_is_no_id(admin_client, home):
+    for value in hostile.POSITIVE_WHOLE:
+        page = admin_client.post("/oauth/google/connect", f"site={value}", content_type=FORM)
+        assert page.status_code == 400, (value, page.status_code)
+        assert "site: " in page.content.decode(), value
+
+
+SETUP = {
+    "name": "Flat",
+    "latitude": "51.5",
+    "longitude": "-0.12",
+    "timezone": "Europe/London",
+    "country": "GB",
+    "influxdb_url": "http://127.0.0.1:8186",
+    "ha_database": "home_assistant",
+}
+SETUP_FIELDS = [
+    ("latitude", [*hostile.COMMON, "-Infinity", hostile.TOO_BIG_FLOAT, hostile.HUGE, "91", "1,5"]),
+    ("longitude", [*hostile.COMMON, hostile.TOO_BIG_FLOAT, hostile.HUGE, "-181"]),
+    ("timezone", [hostile.SPACE, hostile.LONG, hostile.NUL, hostile.NOT_UTF8, "Mars/Base",
+                  "..%2F..%2Fetc%2Fpasswd", "UTC%2B25"]),
+    ("country", [hostile.LONG, hostile.NUL, hostile.NOT_UTF8, "XX", "gb"]),
+    ("influxdb_url", [hostile.LONG, hostile.NUL, hostile.NOT_UTF8, "ftp://host",
+                      "http://host:99999", "http://"]),
+    ("name", [hostile.SPACE, hostile.LONG, hostile.NUL]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "values"), SETUP_FIELDS, ids=[n for n, _ in SETUP_FIELDS])
+def test_the_setup_form_refuses_hostile_values_and_creates_nothing(admin_client, name, values):
+    for value in values:
+        page = admin_client.post("/setup/", query({**SETUP, name: value}), content_type=FORM)
+        assert page.status_code == 400, (value, page.status_code)
+        assert name in page.context["form"].errors, (value, page.context["form"].errors)
+    assert not Site.objects.exists()

@@ -1,0 +1,68 @@
+"""Hostile values for the bad-input matrix (tests/api/test_bad_input_matrix.py), written as they
+travel in a query string or form body (percent-encoded: `%ff` is a byte that is no UTF-8,
+`%00` a NUL), and what a refused request must leave as it was: run records, sites, tokens and
+the Celery queues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework.authtoken.models import Token
+
+from config.celery import app
+from config.queues import QUEUES
+from enrich.models import Site
+from retention.models import RetentionRun
+
+SPACE, TAB = "%20", "%09"
+LONG = "9" * 10_000
+NUL, NOT_UTF8 = "1%00", "1%ff"
+ARABIC_12 = "%D9%A1%D9%A2"  # ١٢: Python's int() reads 12
+NAN, INFINITY, TOO_BIG_FLOAT = "NaN", "Infinity", "1e309"
+HUGE = "99999999999999999999"  # over 2^63 - 1
+NO_ZONE = "2026-01-01T00:00:00"
+ODD_OFFSET = "2026-01-01T00:00:00%2B25:00"
+NO_SUCH_DAY = "2026-02-30"
+YEAR_ZERO, LAST_DAY = "0000-01-01", "9999-12-31"
+
+# What each kind of parameter must refuse (each a 400 naming it).
+COMMON = [SPACE, TAB, LONG, NUL, NOT_UTF8, NAN, INFINITY]
+WHOLE = [*COMMON, ARABIC_12, TOO_BIG_FLOAT, HUGE, "1.5", "0x10", "1e3", "true"]
+POSITIVE_WHOLE = [*WHOLE, "-5", "-0", "0"]
+POSITIVE = [*COMMON, ARABIC_12, "-Infinity", TOO_BIG_FLOAT, "-5", "1,5", "0x10"]
+DURATION = [*COMMON, f"{ARABIC_12}h", "1e309h", f"{HUGE}d", "-5h", "0h", "24", "h"]
+MOMENT = [*COMMON, ARABIC_12, NO_ZONE, ODD_OFFSET, f"{NO_SUCH_DAY}T00:00:00Z",
+          f"{YEAR_ZERO}T00:00:00Z", f"{LAST_DAY}T23:59:59Z", "2026-01-01"]  # fmt: skip
+DAY = [*COMMON, YEAR_ZERO, LAST_DAY, NO_SUCH_DAY, "20260101", "2026-1-1",
+       "%D9%A2%D9%A0%D9%A2%D9%A6-01-01", "2026-01-01T00:00:00Z"]  # fmt: skip
+DAY_OR_MOMENT = [*COMMON, YEAR_ZERO, LAST_DAY, NO_SUCH_DAY, NO_ZONE, ODD_OFFSET]
+BOOLEAN = [*COMMON, "maybe", "2", "-0", "truee", "t%00rue"]
+CHOICE = [SPACE, TAB, LONG, NUL, NOT_UTF8, "ARCHIVE", "ok%20"]
+TEXT = [NUL, "sensor.a%00"]
+# JSON values of the wrong type for a field of a POST body.
+NOT_A_DAY = [[], {}, ["2024-01-01"], {"day": "2024-01-01"}, [[["2024-01-01"]]], 20240101, 1.5,
+             True, "2024-01-01\x00", "x" * 10_000]  # fmt: skip
+NOT_A_FLAG = [None, "", [], {}, [True], {"dry_run": True}, 2, -1, 1.5, "maybe", "x" * 10_000]
+
+
+@dataclass(frozen=True)
+class Counts:
+    runs: int
+    sites: int
+    tokens: int
+    queued: int
+
+
+def queued_tasks() -> int:
+    """Messages waiting in the Celery queues (the broker is the test's own Redis database)."""
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        return sum(channel.queue_declare(queue=name).message_count for name in QUEUES)
+
+
+def counts() -> Counts:
+    """What a refused request must not change: run records (each queued task has one), sites,
+    API tokens and the queued tasks."""
+    return Counts(
+        RetentionRun.objects.count(), Site.objects.count(), Token.objects.count(), queued_tasks()
+    )
