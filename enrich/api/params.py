@@ -11,12 +11,13 @@ Google Calendar setup) ask `repeated` what to say about a repeated parameter."""
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
 
 from enrich.time_span import SPAN, outside_span
 
@@ -190,6 +191,30 @@ def body(data: Any, fields: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError({"body": f"Send {fields} as form fields or a JSON object."})
     return data
+
+
+def known(values: Iterable[str], allowed: Sequence[str], what: str) -> None:
+    """A 400 naming the first of `values` (names) that is not in `allowed`, saying it is not
+    `what` ("a filter of daily_energy_by_device") and listing `allowed`."""
+    if unknown := sorted(set(values) - set(allowed)):
+        raise ValidationError({unknown[0]: f"is not {what}; use {', '.join(allowed)}."})
+
+
+def fields(request, allowed: Sequence[str]) -> dict[str, Any]:
+    """What a POST that changes or queues something was given: the body (read with `body`) and
+    the query string's parameters together, each name once (given twice, or in both, is a 400
+    naming it). A name not in `allowed` is a 400 naming it: dropped, a mistyped `dryrun` or a
+    `?dry_run=true` the endpoint did not read would start a real run. DRF's own `?format=` is
+    left to DRF."""
+    listed = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} and {allowed[-1]}"
+    data = body(request.data, listed)
+    query = once(request.query_params)
+    query.pop(api_settings.URL_FORMAT_OVERRIDE, None)
+    if both := sorted(set(query) & set(data)):
+        raise ValidationError({both[0]: "given in the query and in the body: give it once."})
+    given = {**query, **data}
+    known(given, allowed, f"a field of {request.method} {request.path}")
+    return given
 
 
 def flag(data: dict[str, Any], name: str, default: bool = False) -> bool:

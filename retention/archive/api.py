@@ -5,8 +5,9 @@ permission enrich.trigger_work (enrich.access).
 The archive, dry run included, runs on a worker (planning reads every daily row due, which
 can outlast a web request): 202 with the run to follow (retention.queued). `dry_run` is read
 as on the tier endpoints (params.flag): absent is false, empty or null a 400. A restore is
-limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request. A form field
-given twice is a 400 naming it; nothing is queued or restored then."""
+limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request. Fields come in
+the body or the query string (params.fields): one given twice, or one of another name (a
+mistyped `dryrun`), is a 400 naming it; nothing is queued or restored then."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -102,7 +103,7 @@ class ArchiveView(APIView):
 
     @extend_schema(request=ArchiveRequest, responses={202: dict, 400: dict, 409: dict, 503: dict})
     def post(self, request):
-        dry_run = params.flag(params.body(request.data, "dry_run"), "dry_run")
+        dry_run = params.flag(params.fields(request, ("dry_run",)), "dry_run")
         if refused := _no_target():
             return refused
         from retention.archive.tasks import archive
@@ -120,8 +121,7 @@ class RestoreView(APIView):
         request=RestoreRequest, responses={200: dict, 400: dict, 409: dict, 502: dict, 503: dict}
     )
     def post(self, request):
-        params.body(request.data, "start_date, end_date and database")
-        given = RestoreRequest(data=request.data)
+        given = RestoreRequest(data=params.fields(request, ("start_date", "end_date", "database")))
         given.is_valid(raise_exception=True)
         data = given.validated_data
         if refused := _no_target():

@@ -9,7 +9,8 @@ GET filters (a bad value is a 400 naming the parameter; an unknown parameter too
 The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
 POST rebuild: start, end (local dates, both included, none before 2000; in the body or the
-query string, each once: given twice, or in both, is a 400 naming it). The rebuild reads the range's source data, more than a web request should
+query string, each once: given twice, in both, or a field of another name is a 400 naming
+it). The rebuild reads the range's source data, more than a web request should
 wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
 `poll` (GET /retention/runs/<id>: status ok with the rows written, failed with the error, or
 skipped when another refresh or rebuild of the view was running; ask again then).
@@ -52,12 +53,6 @@ FILTERS = {
 
 def _not_found(name: str) -> Response:
     return Response({"detail": str(UnknownView(name)), "views": list(VIEWS)}, status=404)
-
-
-def _check_known(query, name: str, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(query) - set(allowed))
-    if unknown:
-        raise ValidationError({unknown[0]: f"is not a filter of {name}; use {', '.join(allowed)}."})
 
 
 def _ordered(start: Any, end: Any) -> None:
@@ -104,7 +99,7 @@ class ViewRows(APIView):
         if name not in VIEWS:
             return _not_found(name)
         query = request.query_params
-        _check_known(query, name, FILTERS[name])
+        params.known(query, FILTERS[name], f"a filter of {name}")
         views = MaterializedViewManager()
         if name == ACTIVITY:
             start, end = _day_or_moment(query, "start"), _day_or_moment(query, "end")
@@ -151,7 +146,11 @@ class ViewRebuild(APIView):
             check_view(name)
         except UnknownView:
             return _not_found(name)
-        given = _once(params.once(request.query_params), _body(request.data))
+        given = {
+            key: str(value)
+            for key, value in params.fields(request, ("start", "end")).items()
+            if value is not None
+        }
         for required in ("start", "end"):
             if not given.get(required):
                 raise ValidationError({required: "Required: a local date as YYYY-MM-DD."})
@@ -172,17 +171,3 @@ class ViewRebuild(APIView):
             details={"view": name, "mode": "rebuild"},
         )
         return queue(rebuild, run, request, name=name, start=str(start), end=str(end))
-
-
-def _body(data: Any) -> dict[str, str]:
-    given = params.body(data, "start and end")
-    return {key: str(value) for key, value in given.items() if value is not None}
-
-
-def _once(query: dict[str, str], body: dict[str, str]) -> dict[str, str]:
-    """The query's parameters and the body's fields together; a 400 naming one given in both
-    (which of the two was meant is not known)."""
-    both = sorted(set(query) & set(body))
-    if both:
-        raise ValidationError({both[0]: "given in the query and in the body: give it once."})
-    return {**query, **body}

@@ -49,10 +49,11 @@ class DownsampleView(APIView):
         request={"application/json": dict},
         responses={202: dict, 400: dict, 503: dict},
         description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true or false "
-        "(absent: false, a real run; empty or null: 400). A form field given twice is a 400.",
+        "(absent: false, a real run; empty or null: 400). In the body or the query string, each "
+        "once; a field given twice, or one of another name, is a 400.",
     )
     def post(self, request):
-        data = params.body(request.data, "start, end and dry_run")
+        data = params.fields(request, ("start", "end", "dry_run"))
         dry_run = params.flag(data, "dry_run")
         try:
             start, end = check_range(self.operation, data.get("start"), data.get("end"))

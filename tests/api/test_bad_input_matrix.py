@@ -8,15 +8,23 @@ bodies, values of the wrong type (lists, objects, nesting, numbers). Each test s
 values of one parameter and lists every wrong answer at once. The specific cases of
 test_bad_input.py and test_repeated_parameters.py (repeated parameters, the messages' words)
 are not repeated here.
+
+Fields of the POSTs that change or queue something: the body and the query string are read
+together, each name once, and a name the endpoint does not take is refused: `{"dryrun": true}`
+or `?dry_run=true` were dropped before, and the run was real.
 """
 
 import json
+from io import BytesIO
 from urllib.parse import unquote
 
 import pytest
 
+from config.celery import app
 from enrich.models import Site
+from retention.models import RetentionRun
 from tests.support import bad_input as hostile
+from tests.support.api import assert_400_naming_only
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
 
@@ -96,6 +104,13 @@ POSTS = [
     ("/api/token/", {"password": "x"}, "username", [hostile.NUL], [[], {}, "a\x00b"]),
     ("/api/token/", {"username": "ops"}, "password", [hostile.NUL], [[], {}, "a\x00b"]),
 ]  # fmt: skip
+CHANGING = {
+    "/api/views/daily_energy_by_device/rebuild": ("start", "end"),
+    "/retention/downsample-hourly": ("start", "end", "dry_run"),
+    "/retention/downsample-daily": ("start", "end", "dry_run"),
+    "/retention/archive": ("dry_run",),
+    "/retention/restore": ("start_date", "end_date", "database"),
+}
 BASES = {url: base for url, base, *_ in POSTS}
 
 
@@ -108,6 +123,14 @@ def home(settings, tmp_path) -> Site:
              "token": "1000/minute"}  # fmt: skip
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     return Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
+
+
+@pytest.fixture
+def purged():
+    """The tasks a test queued are taken off the broker's queues after it: no worker runs them
+    here, and a later test's worker would (tests/retention/rollups/conftest.py does the same)."""
+    yield
+    app.control.purge()
 
 
 def query(fields: dict[str, str]) -> str:
@@ -194,6 +217,47 @@ def test_a_reading_endpoint_refuses_changing_methods(staff, home, path):
         answer = getattr(staff, method)(path, {"dry_run": True}, format="json")
         assert answer.status_code == 405, (method, answer.content)
     assert hostile.counts() == before
+
+
+# --- Fields of the POSTs that change or queue something ----------------------------------------
+@pytest.mark.parametrize("path", CHANGING)
+@pytest.mark.parametrize("field", ["dryrun", "dry-run", "DRY_RUN", "start_day", "bogus"])
+def test_a_field_the_endpoint_does_not_take_is_a_400_naming_it(staff, home, path, field):
+    # Was dropped: {"dryrun": true} started a real run (archive, downsample) with a 202.
+    before = hostile.counts()
+    fields = {**BASES[path], field: "true"}
+    said = f"is not a field of POST {path}; use {', '.join(CHANGING[path])}."
+    assert_400_naming_only(staff.post(path, fields, format="json"), field, said)
+    assert_400_naming_only(staff.post(path, query(fields), content_type=FORM), field, said)
+    assert_400_naming_only(staff.post(f"{path}?{field}=true", BASES[path], format="json"),
+                           field, said)  # fmt: skip
+    upload = staff.post(path, {**BASES[path], field: BytesIO(b"2024-01-01")})  # multipart
+    assert_400_naming_only(upload, field, said)
+    assert hostile.counts() == before
+
+
+@pytest.mark.usefixtures("purged")
+@pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-hourly"])
+def test_dry_run_in_the_query_string_is_read(staff, home, path):
+    # Was ignored: POST /retention/archive?dry_run=true started a real archive run.
+    answer = staff.post(f"{path}?dry_run=true")
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["dry_run"] is True
+    assert RetentionRun.objects.get().details["dry_run"] is True
+
+
+@pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-daily"])
+def test_a_field_in_the_query_and_in_the_body_is_a_400_naming_it(staff, home, path):
+    before = hostile.counts()
+    answer = staff.post(f"{path}?dry_run=true", {"dry_run": False}, format="json")
+    assert_400_naming_only(answer, "dry_run", "given in the query and in the body: give it once.")
+    assert hostile.counts() == before
+
+
+def test_a_restore_reads_its_days_from_the_query_string(staff, home):
+    answer = staff.post("/retention/restore?start_date=2024-01-01&end_date=2024-01-03")
+    assert answer.status_code == 200, answer.content
+    assert (answer.json()["start_date"], answer.json()["end_date"]) == ("2024-01-01", "2024-01-03")
 
 
 # --- Pages ------------------------------------------------------------------------------------
