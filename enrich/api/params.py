@@ -11,6 +11,7 @@ Google Calendar setup) ask `repeated` what to say about a repeated parameter."""
 import functools
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -60,6 +61,16 @@ def given(params, name: str) -> str | None:
         raise ValidationError(problem)
     raw = params.get(name)
     return None if raw is None or raw == "" else raw
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object of a request body from its key/value pairs (the API's JSON parser's
+    object_pairs_hook); a 400 naming each key given more than once, as for a form field: json
+    keeps the last, and which one the caller meant is not known."""
+    counts = Counter(key for key, _ in pairs)
+    if problems := {key: _repeated(times) for key, times in counts.items() if times > 1}:
+        raise ValidationError(problems)
+    return dict(pairs)
 
 
 def once(values) -> dict[str, Any]:
@@ -184,7 +195,7 @@ def duration(name: str, raw: str) -> timedelta:
 
 def body(data: Any, fields: str) -> dict[str, Any]:
     """A request body as a dict: form fields, each given once (`once`), or a JSON object (whose
-    repeated keys the JSON parser has already merged); anything else (a JSON list, string or
+    keys the JSON parser read once each: `json_object`); anything else (a JSON list, string or
     null) is a 400 saying to send `fields` as one of those."""
     if hasattr(data, "lists"):  # a QueryDict: form fields
         data = once(data)

@@ -72,6 +72,28 @@ def test_a_form_field_given_more_than_once_is_a_400_naming_it(staff, url, body, 
 
 
 @pytest.mark.parametrize(
+    ("url", "body", "name"),
+    [
+        ("/retention/archive", '{"dry_run": true, "dry_run": false}', "dry_run"),
+        ("/retention/downsample-hourly", '{"dry_run": true, "start": "2024-01-01", '
+         '"dry_run": false}', "dry_run"),
+        ("/retention/downsample-daily", '{"start": "2024-01-01", "start": "2024-01-02", '
+         '"start": "2024-01-03", "dry_run": true}', "start"),
+        ("/retention/restore", '{"start_date": "2024-01-01", "end_date": "2024-01-02", '
+         '"database": "a", "database": "b"}', "database"),
+        ("/api/views/daily_energy_by_device/rebuild", '{"start": "2024-01-01", '
+         '"end": "2024-01-02", "end": "2024-01-03"}', "end"),
+        ("/api/token/", '{"username": "ops", "username": "root", "password": "x"}', "username"),
+    ],
+)  # fmt: skip
+def test_a_json_key_given_more_than_once_is_a_400_naming_it(staff, url, body, name):
+    # Python's json keeps the last: {"dry_run": true, "dry_run": false} was a real run (202).
+    answer = staff.post(url, body, content_type="application/json")
+    assert_400_naming_only(answer, name, given(body.count(f'"{name}"')))
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize(
     ("query", "body", "name", "said"),
     [
         ("?start=2024-01-01&start=2024-01-02", {"end": "2024-01-03"}, "start", given(2)),
