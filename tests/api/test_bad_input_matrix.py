@@ -19,6 +19,8 @@ from io import BytesIO
 from urllib.parse import unquote
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from config.celery import app
 from enrich.models import Site
@@ -307,3 +309,37 @@ def test_the_setup_form_refuses_hostile_values_and_creates_nothing(admin_client,
         assert page.status_code == 400, (value, page.status_code)
         assert name in page.context["form"].errors, (value, page.context["form"].errors)
     assert not Site.objects.exists()
+
+
+MULTIPART_SITE = b'--b\r\nContent-Disposition: form-data; name="site"\r\n\r\n1\r\n--b--\r\n'
+
+
+@pytest.mark.parametrize("charset", ["rot13", "hex_codec", "bz2_codec"])
+@pytest.mark.parametrize(
+    "path", ["/login/", "/admin/login/", "/logout/", "/setup/", "/", "/oauth/google/connect"]
+)
+def test_a_form_in_a_charset_that_is_no_text_encoding_is_a_400(path, charset):
+    # Was a 500 (Django's multipart parser: LookupError) on every page taking a POST, the
+    # login pages too for anyone holding a CSRF cookie: the CSRF check reads the form first.
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/login/")  # the CSRF cookie; the form's token is not sent
+    if path not in ("/login/", "/admin/login/"):
+        browser.force_login(get_user_model().objects.create_superuser("root"))
+    for body, content_type in ((MULTIPART_SITE, f"multipart/form-data; charset={charset}; boundary=b"),
+                               (b"site=1", f"{FORM}; charset={charset}")):  # fmt: skip
+        page = browser.generic("POST", path, body, content_type=content_type)
+        assert page.status_code == 400, (content_type, page.status_code)
+        if content_type.startswith("multipart"):
+            said = f'charset "{charset}" is no text encoding; send the form in UTF-8.'
+            assert said in page.content.decode()
+    assert not Site.objects.exists()
+
+
+def test_the_api_still_refuses_such_a_charset_in_its_own_words(staff, home):
+    answer = staff.generic("POST", "/retention/archive", MULTIPART_SITE,
+                           content_type="multipart/form-data; charset=rot13; boundary=b")  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "detail": 'Unsupported charset "rot13" in request Content-Type header.'
+    }
+    assert not RetentionRun.objects.exists()

@@ -1,0 +1,53 @@
+"""A form body whose Content-Type names a charset that is a Python codec but no text encoding
+(`rot13`, `hex_codec`, `bz2_codec`) made Django's form parsing fail with a LookupError: a 500 on
+every page taking a POST, the login pages included for anyone holding a CSRF cookie, since the
+CSRF check reads the form first. This middleware, placed before anything that reads a form (the
+CSRF check, enrich.admin_guard), answers a 400 saying so. The REST API's views are left to DRF,
+whose parsers refuse such a body already (a JSON 400)."""
+
+import codecs
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import Resolver404, resolve
+from rest_framework.views import APIView
+
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def body_charset_guard(get_response: Callable[[HttpRequest], HttpResponse]):
+    def middleware(request: HttpRequest) -> HttpResponse:
+        charset = request.content_params.get("charset")
+        if request.content_type in FORMS and charset and not _readable(charset) and _page(request):
+            return HttpResponseBadRequest(
+                f'Content-Type: charset "{charset[:40]}" is no text encoding; send the form in '
+                "UTF-8.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return get_response(request)
+
+    return middleware
+
+
+def _readable(charset: str) -> bool:
+    """Whether Django can read a form in `charset`: a text encoding, or a name Python does not
+    know (Django then ignores it and reads UTF-8)."""
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return True
+    try:
+        "".encode(charset)  # unlike codecs.lookup(), refuses the codecs that are not of text
+    except LookupError:
+        return False
+    return True
+
+
+def _page(request: HttpRequest) -> bool:
+    """Whether the request goes to a view that is no DRF view (a page, the admin, a 404)."""
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return True
+    cls = getattr(view, "cls", None)
+    return not (isinstance(cls, type) and issubclass(cls, APIView))
