@@ -161,9 +161,14 @@ def moment(name: str, raw: str) -> datetime:
 
 @_parameter
 def text(name: str, raw: str) -> str:
-    """A text filter, such as an entity id: any characters but NUL, which no database stores."""
+    """A text filter, such as an entity id: any characters but NUL, which no database stores,
+    and U+FFFD, which Django reads a percent-encoded byte that is no UTF-8 as (`%FC`, ü in
+    Latin-1): the filter would look for a character nobody wrote and find nothing."""
     if "\x00" in raw:
         raise _bad(name, raw, "text without NUL characters")
+    if "\ufffd" in raw:
+        raise _bad(name, raw, "text in UTF-8 (a percent-encoded byte was no UTF-8, e.g. %FC "
+                   "instead of %C3%BC for ü)")  # fmt: skip
     return raw
 
 

@@ -38,7 +38,7 @@ DAY = [*COMMON, YEAR_ZERO, LAST_DAY, NO_SUCH_DAY, "20260101", "2026-1-1",
 DAY_OR_MOMENT = [*COMMON, YEAR_ZERO, LAST_DAY, NO_SUCH_DAY, NO_ZONE, ODD_OFFSET]
 BOOLEAN = [*COMMON, "maybe", "2", "-0", "truee", "t%00rue"]
 CHOICE = [SPACE, TAB, LONG, NUL, NOT_UTF8, "ARCHIVE", "ok%20"]
-TEXT = [NUL, "sensor.a%00"]
+TEXT = [NUL, "sensor.a%00", NOT_UTF8, "sensor.k%FCche"]  # %FC: ü in Latin-1
 # JSON values of the wrong type for a field of a POST body.
 NOT_A_DAY = [[], {}, ["2024-01-01"], {"day": "2024-01-01"}, [[["2024-01-01"]]], 20240101, 1.5,
              True, "2024-01-01\x00", "x" * 10_000]  # fmt: skip
