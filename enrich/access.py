@@ -17,6 +17,8 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.throttling import BaseThrottle
 
@@ -30,6 +32,17 @@ TRIGGER_PERMISSION = "enrich.trigger_work"
 def may_trigger(user) -> bool:
     """Staff, or granted enrich.trigger_work (directly or through a group)."""
     return bool(user and user.is_active and (user.is_staff or user.has_perm(TRIGGER_PERMISSION)))
+
+
+class TokenAuth(TokenAuthentication):
+    """DRF's `Authorization: Token <key>`, with a key holding a NUL refused as an invalid token
+    before the database is asked (PostgreSQL refuses the query: a 500 on every endpoint, health
+    included). Gunicorn refuses such a header already; other servers pass it on."""
+
+    def authenticate_credentials(self, key):
+        if "\x00" in key:
+            raise AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(key)
 
 
 class ReadOrTrigger(BasePermission):

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from rest_framework.test import APIClient
 
 from config.celery import app
 from enrich.models import Site
@@ -343,3 +344,16 @@ def test_the_api_still_refuses_such_a_charset_in_its_own_words(staff, home):
         "detail": 'Unsupported charset "rot13" in request Content-Type header.'
     }
     assert not RetentionRun.objects.exists()
+
+
+# --- Headers -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("key", ["a\x00b", "\x00", f"{'0' * 40}\x00"])
+def test_a_token_with_a_nul_is_an_invalid_token(home, key):
+    # Was a 500 on every endpoint, health included (PostgreSQL refuses a NUL in the query).
+    # Gunicorn refuses such a header before Django; other servers pass it on.
+    before = hostile.counts()
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    for answer in (client.get("/api/health/"), client.get("/api/sites/"),
+                   client.post("/retention/archive", {"dry_run": True}, format="json")):  # fmt: skip
+        assert (answer.status_code, answer.json()) == (401, {"detail": "Invalid token."})
+    assert hostile.counts() == before
