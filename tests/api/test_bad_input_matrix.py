@@ -15,6 +15,7 @@ or `?dry_run=true` were dropped before, and the run was real.
 """
 
 import json
+from collections.abc import Iterator
 from io import BytesIO
 from urllib.parse import unquote
 
@@ -118,21 +119,16 @@ BASES = {url: base for url, base, *_ in POSTS}
 
 
 @pytest.fixture
-def home(settings, tmp_path) -> Site:
+def home(settings, tmp_path) -> Iterator[Site]:
     """One site (so `site` may be left out), an archive target (so an archive or restore that
-    were wrongly let through would run), throttles that let each test send all its values."""
+    were wrongly let through would run), throttles that let each test send all its values.
+    Tasks queued meanwhile are taken off the broker's queues after the test: no worker runs
+    them here, and a later test's worker would (as in tests/retention/rollups/conftest.py)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     rates = {"anon": "1000/minute", "user": "1000/minute", "trigger": "1000/hour",
              "token": "1000/minute"}  # fmt: skip
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    return Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
-
-
-@pytest.fixture
-def purged():
-    """The tasks a test queued are taken off the broker's queues after it: no worker runs them
-    here, and a later test's worker would (tests/retention/rollups/conftest.py does the same)."""
-    yield
+    yield Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
     app.control.purge()
 
 
@@ -151,8 +147,11 @@ def wrong(response, name: str) -> str | None:
 
 
 def assert_all_refused(answers: dict[str, str | None], before: hostile.Counts) -> None:
-    wrong_answers = {value[:40]: said for value, said in answers.items() if said}
-    assert not wrong_answers, wrong_answers
+    """Every answer right (`answers`: what was sent -> what was wrong, None when nothing), and
+    nothing recorded, created or queued since `before`."""
+    shown = [f"{sent if len(sent) < 90 else f'{sent[:60]}…{sent[-20:]}'}: {said}"
+             for sent, said in answers.items() if said]  # fmt: skip
+    assert not shown, "\n".join(shown)
     assert hostile.counts() == before
 
 
@@ -239,7 +238,6 @@ def test_a_field_the_endpoint_does_not_take_is_a_400_naming_it(staff, home, path
     assert hostile.counts() == before
 
 
-@pytest.mark.usefixtures("purged")
 @pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-hourly"])
 def test_dry_run_in_the_query_string_is_read(staff, home, path):
     # Was ignored: POST /retention/archive?dry_run=true started a real archive run.
@@ -300,6 +298,8 @@ SETUP_FIELDS = [
     ("influxdb_url", [hostile.LONG, hostile.NUL, hostile.NOT_UTF8, "ftp://host",
                       "http://host:99999", "http://"]),
     ("name", [hostile.SPACE, hostile.LONG, hostile.NUL]),
+    ("ha_database", [hostile.NUL, hostile.LONG]),
+    ("providers", ["nope", "OCTOPUS", hostile.NUL, hostile.NOT_UTF8, hostile.LONG]),
 ]  # fmt: skip
 
 
