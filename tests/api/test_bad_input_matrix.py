@@ -357,3 +357,15 @@ def test_a_token_with_a_nul_is_an_invalid_token(home, key):
                    client.post("/retention/archive", {"dry_run": True}, format="json")):  # fmt: skip
         assert (answer.status_code, answer.json()) == (401, {"detail": "Invalid token."})
     assert hostile.counts() == before
+
+
+# --- The cost of a refusal ---------------------------------------------------------------------
+@pytest.mark.timeout(5)
+def test_a_long_duration_is_refused_without_quadratic_work(staff, home):
+    # Was quadratic in the length: 20,000 digits in `within` took about 7 s of CPU to refuse
+    # (4,000, what gunicorn's request line lets through, a quarter of a second per request,
+    # for any read-only token). Now a few milliseconds: the 5 s limit only catches the old
+    # behaviour, with a margin of a thousand; it is no speed target.
+    for within in ("9" * 20_000, "1h" * 5_000 + "9" * 10_000):
+        answer = staff.get("/api/pricing/windows", {"hours": "1", "within": within})
+        assert_400_naming_only(answer, "within", "expected a duration such as 24h")
