@@ -26,6 +26,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's, with an unknown ?format= a 400 naming it instead of a 404 (enrich.api.negotiation).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "enrich.api.negotiation.Negotiation",
 }
 # Reverse proxies in front of the web app; 0 = the client is the connection's own address.
 TRUSTED_PROXY_COUNT = number("TRUSTED_PROXY_COUNT", 0)

@@ -369,3 +369,16 @@ def test_a_long_duration_is_refused_without_quadratic_work(staff, home):
     for within in ("9" * 20_000, "1h" * 5_000 + "9" * 10_000):
         answer = staff.get("/api/pricing/windows", {"hours": "1", "within": within})
         assert_400_naming_only(answer, "within", "expected a duration such as 24h")
+
+
+# --- DRF's own ?format= --------------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["/api/health/", "/api/sites/", "/retention/history"])
+def test_a_format_no_renderer_writes_is_a_400_naming_it(staff, home, url):
+    # Was DRF's 404 {"detail": "Not found."}, as if the URL did not exist (a monitor asking
+    # /api/health/?format=xml was told health does not exist).
+    for value in ("xml", "csv", "JSON", "%00"):
+        answer = staff.get(f"{url}?format={value}")
+        assert_400_naming_only(answer, "format", "is not valid: expected one of json, api.")
+    assert staff.get(f"{url}?format=json").status_code == 200
+    schema = staff.get("/api/schema/?format=xml")
+    assert schema.status_code == 400 and b"expected one of yaml, json." in schema.content
