@@ -12,6 +12,10 @@ are not repeated here.
 Fields of the POSTs that change or queue something: the body and the query string are read
 together, each name once, and a name the endpoint does not take is refused: `{"dryrun": true}`
 or `?dry_run=true` were dropped before, and the run was real.
+
+Then the pages (status, setup form, calendar connect button), a form in a charset that is no
+text encoding, a token with a NUL, DRF's own `?format=`, and the cost of refusing a long
+duration.
 """
 
 import json
