@@ -11,14 +11,15 @@ Each fetch makes two kinds of usage call (kWh per minute, converted to W with x6
   After an outage the pipeline's window reaches back to the last success; the same call then
   fills the gap (bounded to the last 24 hours, `history`).
 - Circuits, one minute per run: `getDeviceListUsages` (one call for all channels of all
-  devices) for the last complete minute. Every channel but the mains (branch circuits,
-  `Balance`, grid/solar channels, negative values kept) -> `smart_meter_circuit` at that
-  minute only; the four other minutes of a 5-minute interval have no circuit values (the
-  chart call takes one channel, so every minute of every circuit would cost a call per
-  channel). Nested devices (smart plugs, extra Vues) are devices of their own, also at that
-  one minute. At that minute the whole home is taken from this answer (the circuits'
-  percentages are relative to it), from the chart when it is null there. A `null` usage is
-  retried twice with a short backoff; channels still null are skipped, never written as 0.
+  devices) for the last complete minute. Every channel but the mains and the whole-panel
+  `MainsFromGrid`/`MainsToGrid`/`TotalUsage` (branch circuits, `Balance`, solar channels,
+  negative values kept) -> `smart_meter_circuit` at that minute only; the four other minutes
+  of a 5-minute interval have no circuit values (the chart call takes one channel, so every
+  minute of every circuit would cost a call per channel). Nested devices (smart plugs, extra
+  Vues) are devices of their own, also at that one minute. At that minute the whole home is
+  taken from this answer (the circuits' percentages are relative to it), from the chart when
+  it is null there. A `null` usage is retried twice with a short backoff; channels still
+  null are skipped, never written as 0.
 Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`.
 
 Budget: Emporia asks for under ~2,000 requests a day per account; the budget is kept per

@@ -19,6 +19,9 @@ from collectors.smart_meter.emporia import PROVIDER
 from enrich.readings import Reading
 
 MAINS, BALANCE = "1,2,3", "Balance"
+# Whole-panel figures Emporia answers beside the mains (grid import, grid export, the home's
+# consumption with solar): no circuit, and counted as one they double the circuits' sum.
+AGGREGATES = frozenset({"MainsFromGrid", "MainsToGrid", "TotalUsage"})
 KWH_PER_MINUTE_TO_W = 60 * 1000  # kWh in one minute -> average W over that minute
 
 
@@ -212,8 +215,8 @@ def readings(
     kept: Mapping[str, Mapping[str, str]],
 ) -> tuple[list[Reading], dict[str, dict[str, str]]]:
     """Every minute of the mains charts, then the one minute of `getDeviceListUsages`: its
-    mains (the chart's value where it said null), nested devices and circuits; and the
-    circuit tags given for good (circuit_names)."""
+    mains (the chart's value where it said null), nested devices and circuits (every channel
+    but the mains and the AGGREGATES); and the circuit tags given for good (circuit_names)."""
     totals: dict[int, float] = {}
     for u in usages:
         if u.channel == MAINS and u.kwh is not None:
@@ -230,9 +233,10 @@ def readings(
     for gid, total in totals.items():
         device = devices.get(gid) or Device(gid, str(gid), False, {})
         found.append(common.home_reading(_tags(target, device), moment, total, daily.get(gid)))
-    names, given = circuit_names(usages, devices, kept)
-    for u in usages:
-        if u.channel == MAINS or u.kwh is None:
+    circuits = [u for u in usages if u.channel != MAINS and u.channel not in AGGREGATES]
+    names, given = circuit_names(circuits, devices, kept)
+    for u in circuits:
+        if u.kwh is None:
             continue
         device = devices.get(u.gid) or Device(u.gid, str(u.gid), False, {})
         circuit = names[u.gid, u.channel]

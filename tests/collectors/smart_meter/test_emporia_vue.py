@@ -575,6 +575,34 @@ def test_circuits_and_nested_devices_are_the_minute_of_the_device_list_usage(rep
     assert result.current["time"] == "2026-05-01T14:05:00+00:00"
 
 
+def test_whole_panel_channels_are_no_circuits(replay_server):
+    """Emporia answers `MainsFromGrid`, `MainsToGrid` and `TotalUsage` beside the mains
+    (external_apis.md, Emporia: special channel numbers): figures of the whole panel. Stored
+    as circuits they counted the home twice in the circuits' sum (and as a 100 % "circuit")."""
+    usage = replay_server.load_fixture("emporia/usage_1min.json")
+    channels = usage["deviceListUsages"]["devices"][0]["channelUsages"]
+    aggregates = {"MainsFromGrid": 0.0186, "MainsToGrid": 0.0, "TotalUsage": 0.0601}
+    for number, kwh in aggregates.items():
+        channels.append(
+            {"name": number, "usage": kwh, "deviceGid": 1234, "channelNum": number,
+             "percentage": kwh / 0.0186 * 100, "nestedDevices": []}
+        )  # fmt: skip
+    answer_app_api(replay_server, MINUTE_USAGE, json=usage)  # before the usual answers
+    emporia_routes(replay_server)
+    result = fetch(replay_server)
+    circuits = {
+        r.tags["circuit"]: r.fields["power_w"]
+        for r in result.readings
+        if r.measurement == "smart_meter_circuit"
+    }
+    assert circuits == pytest.approx(
+        {"Dryer": 0.0, "Solar": -2490.0, "Furnace": 432.0, "Balance": 24.0}
+    )
+    home = power(result, "smart_meter", "Main panel", at=t(14, 5))
+    assert home.fields["total_power_w"] == pytest.approx(1116.0)  # the mains, as before
+    assert result.current["total_power_w"] == pytest.approx(1116.0)
+
+
 def test_the_whole_home_has_every_minute_of_the_window(replay_server):
     emporia_routes(replay_server)
     result = fetch(replay_server)  # window 14:01:30 .. 14:06:30
