@@ -31,6 +31,9 @@ DEFAULT_REALTIME_URL = "wss://clientrt.sense.com"
 REALTIME_TIMEOUT = 5.0
 MOST_TIMEOUT = 60.0  # a run every minute (the budget): no longer than that on one frame
 MAX_FRAMES = 50  # hello, features, ... then realtime_update; a bound so a chatty feed ends
+# With solar, `devices` also lists the production (`solar_w`) as a device of this id: no load of
+# the home (`w` is the loads' sum), so as a circuit it counted the production as consumption.
+SOLAR_DEVICE = "solar"
 
 
 class Unauthorized(Exception):
@@ -137,7 +140,8 @@ def realtime_readings(
     good (by scope, collectors.circuit_keys); a device's negative watts are kept (Sense gives
     them; not impossible: a device that produces, or disaggregation). A frame lists only the
     devices that are on, so which of two same-named ones comes first says nothing: the device
-    (its `id`) that first had the name keeps it, a later one gets `<name> (<id>)`."""
+    (its `id`) that first had the name keeps it, a later one gets `<name> (<id>)`. The solar
+    production listed among the devices (SOLAR_DEVICE) is no circuit."""
     answer = Answer(PROVIDER, endpoint)
     total = answer.number(payload, "w", "realtime_update")
     moment = common.minute(_epoch(answer, payload))
@@ -152,6 +156,8 @@ def realtime_readings(
         name = answer.text(device, "name", "a realtime device")
         power = answer.number(device, "w", "a realtime device")
         ident = device.get("id")
+        if ident == SOLAR_DEVICE:
+            continue
         # Without an id nothing tells this device apart in the next frame: a key for now only.
         who = None if ident is None or ident == "" else owner(str(ident), name)
         circuit = keys.key(who, name, f"{name} ({i if who is None else ident})")

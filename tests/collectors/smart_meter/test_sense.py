@@ -83,6 +83,28 @@ def test_realtime_frame_becomes_whole_home_and_device_power(replay_server, feed)
     }
 
 
+def test_the_solar_production_listed_among_the_devices_is_no_circuit(replay_server, feed):
+    """With solar, a realtime_update lists the production (`solar_w`) as the device `solar`
+    too (as captured from Sense's feed: `w` is the loads' sum, without it). Stored as a circuit
+    it counted the production as a load of the home: the circuits added up to w + solar_w."""
+    frame = load_fixture("sense/frame_realtime_update.json")
+    payload = frame["payload"]
+    payload["solar_w"] = 2344.08
+    payload["devices"].insert(
+        1,
+        {"id": "solar", "name": "Solar", "icon": "solar_alt", "w": 2344.08,
+         "tags": {"DeviceListAllowed": "false", "UserDeviceType": "Solar"}},
+    )  # fmt: skip
+    feed.script([load_fixture("sense/frame_hello.json"), frame])
+    sense_routes(replay_server)
+    home, *circuits = fetch(replay_server, feed.url).readings
+    assert home.fields["total_power_w"] == 11163.86  # w: the loads, as before
+    assert {r.tags["circuit"]: r.fields["power_w"] for r in circuits} == {
+        "Dryer": 5584.70,
+        "Always On": 726.0,
+    }
+
+
 def test_mfa_account_gets_a_clear_permanent_error(replay_server, feed):
     replay_server.add(
         "POST", "/authenticate", status=401, json=load_fixture("sense/authenticate_mfa.json")
