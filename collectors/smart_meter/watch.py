@@ -7,8 +7,10 @@ event, logged once (INFO) with its length and peak. The state lives in Redis per
 one per target) and is read and replaced by one Lua script, so two workers seeing the same
 answer log it once, and a reading older than the remembered one (a late worker) changes nothing.
 
-Phantom load: the standby draw, taken as the median of the samples whose site-local time is
-02:30-03:30 on each of the last N nights (option `phantom_nights`, default 7), for the whole
+Phantom load: the standby draw, taken as the time-weighted median of the values of site-local
+02:30-03:30 (each holds until the next sample, so a meter that writes on change counts each
+value for as long as it held: phantom_baselines) on each of the last N nights (option
+`phantom_nights`, default 7), for the whole
 home of each device and for each circuit, read back from InfluxDB grouped by every tag (one
 InfluxDB series each: `site`, `device`, `device_gid`, `circuit`, ..., so two sites' or two
 accounts' meters never share a baseline, even with the same device names; only the target's
@@ -23,7 +25,7 @@ minutes of 02:30-03:30, a fall-back night 90.
 """
 
 import logging
-import statistics
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,6 +42,8 @@ from enrich.redis.client import get_redis, make_key, reachable
 log = logging.getLogger("collectors.smart_meter")
 
 WINDOW = (time(2, 30), time(3, 30))
+CARRY = timedelta(days=1)  # how far back the value in effect when a night's samples begin is read
+MINUTE = timedelta(minutes=1)
 CHANGE_RATIO, CHANGE_WATTS = 0.10, 20.0
 BATCH = 1000  # readings per Redis round trip of the high-consumption script
 
@@ -213,33 +217,102 @@ def window_over(day: date, zone: ZoneInfo) -> datetime:
 def phantom_baselines(
     provider: str, series_tags: dict[Series, dict[str, str]], zone: ZoneInfo, day: date, nights: int
 ) -> dict[Series, float]:
-    """Median of each series' 02:30-03:30 local samples over `nights` nights ending on `day`."""
-    samples: dict[Series, list[float]] = defaultdict(list)
-    ts = get_timeseries()
+    """Time-weighted median of each series' 02:30-03:30 local values over `nights` nights
+    ending on `day`: the level the series was at or below for half of that time. A value holds
+    until the series' next sample (DESIGN's retention semantics; the last one before 02:30 is
+    carried in), so a meter that writes when its value changes (Home Assistant) weighs a
+    standby that held for an hour over a two-minute spike; evenly spaced samples weigh the
+    same. A night counts for a series only when it has a sample inside that night's window."""
+    held: dict[Series, list[tuple[float, float]]] = defaultdict(list)
     queries = ((common.MEASUREMENT, "total_power_w"), (common.CIRCUIT_MEASUREMENT, "power_w"))
     sites = {dict(tags).get("site") for _, tags in series_tags}
+    site = next(iter(sites)) if len(sites) == 1 else None  # only this site's series are read
     for back in range(nights):
         night = day - timedelta(days=back)
         # 01:00-05:00 local always contains 02:30-03:30, whatever DST does that night.
         start = datetime.combine(night, time(1), zone)
         end = datetime.combine(night, time(5), zone)
+        spans = window_spans(night, zone)
         for measurement, field in queries:
-            where = '"provider" = $provider AND time >= $start AND time < $end'
-            params = {"provider": provider, "start": start, "end": end}
-            if len(sites) == 1 and None not in sites:
-                where += ' AND "site" = $site'  # only this site's series are read
-                params["site"] = next(iter(sites))
-            influxql = f'SELECT "{field}" FROM "{measurement}" WHERE {where} GROUP BY *'
-            for row in ts.query(settings.INFLUXDB_DATABASE, influxql, params):
-                value = row.values.get(field)
-                local = row.time.astimezone(zone) if row.time else None
-                if value is None or local is None or local.date() != night:
-                    continue
-                if WINDOW[0] <= local.time() < WINDOW[1]:
-                    key = series(measurement, row.tags)
-                    if key in series_tags:
-                        samples[key].append(float(value))
-    return {key: statistics.median(values) for key, values in samples.items() if values}
+            points = _night_points(provider, site, measurement, field, start, end)
+            for key, found in points.items():
+                if key in series_tags:
+                    held[key] += _held_in(sorted(found), spans)
+    return {key: _weighted_median(pairs) for key, pairs in held.items() if pairs}
+
+
+def _night_points(
+    provider: str, site: str | None, measurement: str, field: str, start: datetime, end: datetime
+) -> dict[Series, list[tuple[datetime, float]]]:
+    """Each series' samples of `field` in [start, end), and the last one before `start`
+    (within CARRY): the value in effect when the night's samples begin."""
+    where = '"provider" = $provider AND time >= $start AND time < $end'
+    params: dict[str, object] = {"provider": provider}
+    if site is not None:
+        where += ' AND "site" = $site'
+        params["site"] = site
+    statements = (
+        (f'SELECT last("{field}") AS "{field}"', start - CARRY, start),
+        (f'SELECT "{field}"', start, end),
+    )
+    points: dict[Series, list[tuple[datetime, float]]] = defaultdict(list)
+    ts = get_timeseries()
+    for select, since, until in statements:
+        influxql = f'{select} FROM "{measurement}" WHERE {where} GROUP BY *'
+        bound = {**params, "start": since, "end": until}
+        for row in ts.query(settings.INFLUXDB_DATABASE, influxql, bound):
+            value = row.values.get(field)
+            if value is not None and row.time is not None:
+                points[series(measurement, row.tags)].append((row.time, float(value)))
+    return points
+
+
+def window_spans(night: date, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The UTC spans of `night` whose local time is 02:30-03:30 (one, or two where the clock
+    goes back across it; 30 minutes of it where the clock jumps forward)."""
+    spans: list[tuple[datetime, datetime]] = []
+    moment = datetime.combine(night, time(1), zone).astimezone(UTC)
+    end = datetime.combine(night, time(5), zone).astimezone(UTC)
+    while moment < end:
+        local = moment.astimezone(zone)
+        if local.date() == night and WINDOW[0] <= local.time() < WINDOW[1]:
+            if spans and spans[-1][1] == moment:
+                spans[-1] = (spans[-1][0], moment + MINUTE)
+            else:
+                spans.append((moment, moment + MINUTE))
+        moment += MINUTE
+    return spans
+
+
+def _held_in(
+    points: list[tuple[datetime, float]], spans: list[tuple[datetime, datetime]]
+) -> list[tuple[float, float]]:
+    """(value, seconds it held inside `spans`) of time-ordered samples, each holding until the
+    next one (the last: to the window's end); none when no sample lies inside the window."""
+    if not spans or not any(a <= t < b for t, _ in points for a, b in spans):
+        return []
+    found = []
+    for i, (since, value) in enumerate(points):
+        until = points[i + 1][0] if i + 1 < len(points) else spans[-1][1]
+        seconds = sum(max(0.0, (min(until, b) - max(since, a)).total_seconds()) for a, b in spans)
+        if seconds > 0:
+            found.append((value, seconds))
+    return found
+
+
+def _weighted_median(pairs: list[tuple[float, float]]) -> float:
+    """The value at half the total weight (between two values where it falls exactly on the
+    edge, as statistics.median does for evenly weighted samples)."""
+    ordered = sorted(pairs)
+    half = sum(weight for _, weight in ordered) / 2
+    passed = 0.0
+    for i, (value, weight) in enumerate(ordered):
+        passed += weight
+        if math.isclose(passed, half) and i + 1 < len(ordered):
+            return (value + ordered[i + 1][0]) / 2
+        if passed >= half:
+            return value
+    return ordered[-1][0]
 
 
 def series(measurement: str, tags: Mapping[str, str]) -> Series:

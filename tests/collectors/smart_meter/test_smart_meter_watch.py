@@ -283,6 +283,44 @@ def test_two_sites_or_accounts_with_the_same_device_name_keep_their_own_baseline
     assert stored == {("Home", "1234"): 300.0}  # not a median over the three homes' 40..900 W
 
 
+def test_a_meter_writing_on_change_weighs_each_value_by_how_long_it_held(isolated, settings):
+    """A Home Assistant sensor is written when its value changes (its `last_reported` stays
+    put while it holds): a standby of 80 W from 23:10 and one two-minute spike at 02:50 were
+    two samples inside 02:30-03:30, and their median said a phantom load of 1,040 W. The 80 W
+    held 58 of the 60 minutes (carried in from before 02:30): that is the baseline."""
+    ha_tags = {"meter_type": "home_assistant", "device": "home", "provider": "home_assistant",
+               "site": "Home"}  # fmt: skip
+    ha = Target("smart_meter", "home_assistant", "Home|http://ha:8123|home",
+                {"timezone": "Europe/Berlin", "phantom_nights": 1, "site": "Home"})  # fmt: skip
+
+    def at(hour: int, minute: int, day: int = 1) -> datetime:
+        return datetime(2026, 6, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
+
+    def state(watts: float, when: datetime, circuit: str | None = None) -> Reading:
+        if circuit is None:
+            return Reading("smart_meter", {"total_power_w": watts}, when, ha_tags)
+        fields = {"power_w": watts}
+        return Reading("smart_meter_circuit", fields, when, ha_tags | {"circuit": circuit})
+
+    isolated.write(
+        settings.INFLUXDB_DATABASE,
+        [
+            state(80.0, at(23, 10) - timedelta(days=1)),  # 31 May, 23:10
+            state(2000.0, at(2, 50)),
+            state(80.0, at(2, 52)),
+            state(0.0, at(0, 0), "Heat pump"),
+            state(1200.0, at(2, 58), "Heat pump"),
+            state(0.0, at(3, 1), "Heat pump"),
+        ],
+    )
+    watch.after_write(
+        ha, FetchResult([state(80.0, at(4, 0)), state(0.0, at(4, 0), "Heat pump")], {})
+    )
+    stamp = at(3, 30)
+    assert stored_phantom(isolated, settings) == [(stamp, None, 80.0)]
+    assert stored_phantom(isolated, settings, "smart_meter_circuit") == [(stamp, "Heat pump", 0.0)]
+
+
 def test_computed_once_a_day_after_0330_and_changes_logged_once(isolated, settings, caplog):
     day1, day2, day3 = (datetime(2026, 6, d).date() for d in (1, 2, 3))
     isolated.write(settings.INFLUXDB_DATABASE, night_series(day1, lambda when: 300.0))
