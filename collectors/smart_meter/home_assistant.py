@@ -105,7 +105,9 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
             state = _state(base, credentials, entity, POWER_UNITS)
             if state is not None:
                 power, when = state
-                share = common.share(power, total_w)
+                # A state HA recorded before this run's window was stored by an earlier run,
+                # with the share of its moment: the whole home now is not the home then.
+                share = common.share(power, total_w) if when >= window.start else None
                 readings.append(common.circuit_reading(tag_set, circuit, when, power, share))
         if options.get("daily_energy_entity"):
             state = _state(base, credentials, options["daily_energy_entity"], ENERGY_UNITS)

@@ -7,12 +7,14 @@ import pytest
 from collectors.base import ConfigError, Credentials, Window
 from collectors.smart_meter.home_assistant import HomeAssistantMeterAdapter
 from enrich.http import AuthError, MalformedResponse, PermanentError
+from enrich.influx import get_timeseries
 from tests.collectors.scenarios_smart_meter import (
     HA_NOW,
     SITE,
     home_assistant_credentials,
     home_assistant_routes,
 )
+from tests.support.isolation import fresh_database
 from tests.support.replay import load_fixture
 
 
@@ -57,6 +59,46 @@ def test_power_sensors_in_w_and_kw_at_has_own_times(replay_server):
         "/api/states/sensor.home_energy_today",
     ]
     assert result.current["total_power_w"] == 1843.6
+
+
+@pytest.mark.influxdb
+def test_a_circuit_state_an_earlier_run_stored_keeps_the_share_of_its_moment(replay_server):
+    """The heat pump's sensor last reported at 13:04:41 (0.92 kW); the run of 13:05 stored it
+    with its share of the home then (1,843.6 W: 49.9 %). An hour later HA still holds that
+    state while the home draws 3,687.2 W: the run of 14:05 rewrote the 13:04:41 point as
+    24.95 %, a share the heat pump never had at that time."""
+    heat_pump = load_fixture("home_assistant/state_heat_pump_kw.json") | {
+        "last_reported": "2026-05-01T13:04:41.250000+00:00",
+        "last_updated": "2026-05-01T13:04:41.250000+00:00",
+    }
+    home = load_fixture("home_assistant/state_total_w.json")
+    adapter = HomeAssistantMeterAdapter()
+    circuits = {"Heat pump": "sensor.heat_pump_power"}
+    credentials = home_assistant_credentials(
+        replay_server, daily_energy_entity=None, circuits=circuits
+    )
+    target = adapter.target(SITE, credentials)
+    readings = []
+    for hour, watts in ((13, "1843.6"), (14, "3687.2")):
+        reported = f"2026-05-01T{hour}:05:03.100002+00:00"
+        total = home | {"state": watts, "last_reported": reported, "last_updated": reported}
+        replay_server.add("GET", "/api/states/sensor.home_power", json=total, times=1)
+        replay_server.add("GET", "/api/states/sensor.heat_pump_power", json=heat_pump, times=1)
+        now = datetime(2026, 5, 1, hour, 5, 30, tzinfo=UTC)
+        window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+        readings += adapter.fetch(target, credentials, window).readings
+    with fresh_database("ha_share") as db:
+        get_timeseries().write(db, readings)
+        rows = list(
+            get_timeseries().query(db, "SELECT power_w, percentage FROM smart_meter_circuit")
+        )
+    assert [(r.time, r.values["power_w"], r.values["percentage"]) for r in rows] == [
+        (
+            datetime(2026, 5, 1, 13, 4, 41, 250000, tzinfo=UTC),
+            920.0,
+            pytest.approx(49.9024, abs=1e-4),
+        )
+    ]
 
 
 def test_unknown_whole_home_state_writes_circuits_without_a_share(replay_server):
