@@ -2,7 +2,8 @@
 
 `wss://clientrt.sense.com/monitors/<monitor id>/realtimefeed?access_token=...` sends hello,
 features, ... then `realtime_update` frames; the first one is read (5 s timeout, at most
-MAX_FRAMES frames). `{"type": "error", "payload": {"authorized": false}}` or a 401/403
+MAX_FRAMES frames). A feed that sends none after a hello saying `online: false` fails saying
+the monitor is offline, not the service. `{"type": "error", "payload": {"authorized": false}}` or a 401/403
 handshake is Unauthorized (the adapter renews the token once). The options `realtime_url` (a
 ws:// or wss:// root) and `realtime_timeout` (seconds, more than 0, at most MOST_TIMEOUT) are
 checked before any connection: websocket-client raises its own errors for what it cannot use.
@@ -62,12 +63,18 @@ def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> 
     timeout = TIMEOUT.read(credentials)
     endpoint = feed(credentials, monitor_id, access_token, scrubbed=True)
     deadline = time.monotonic() + timeout
+    offline = False  # the feed's hello said the monitor is offline (`online: false`)
 
     def failed(what: str) -> TransientError:
         logger.warning("provider=sense endpoint=%s outcome=transient %s", endpoint, what)
+        why = (
+            "Its hello said the Sense monitor is offline: check the monitor's power and Wi-Fi "
+            "(the Sense app shows its status)"
+            if offline
+            else "The service may be slow or down"
+        )
         return TransientError(
-            f"sense: the realtime feed {endpoint} {what}. The service may be slow or down; "
-            "the next run will try again.",
+            f"sense: the realtime feed {endpoint} {what}. {why}; the next run will try again.",
             provider=PROVIDER,
             endpoint=endpoint,
         )
@@ -111,6 +118,8 @@ def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> 
             kind = frame.get("type") if isinstance(frame, dict) else None
             if not isinstance(kind, str):  # every frame of the feed is {"type": ..., ...}
                 raise malformed(PROVIDER, endpoint, "a frame has no 'type'", str(raw))
+            if kind == "hello" and isinstance(frame.get("payload"), dict):
+                offline = frame["payload"].get("online") is False
             if kind in ("realtime_update", "error"):
                 payload = frame.get("payload")
                 if not isinstance(payload, dict):

@@ -179,6 +179,18 @@ def test_a_silent_feed_times_out_as_a_transient_error(replay_server, feed):
     assert time.monotonic() - started < 5  # bounded by the timeout, no hang
 
 
+def test_a_feed_whose_hello_says_the_monitor_is_offline_says_so(replay_server, feed):
+    """With the monitor offline the feed says so in its hello (`online: false`) and sends no
+    realtime_update: the error named the service as maybe down, not the monitor."""
+    sense_routes(replay_server)
+    offline = load_fixture("sense/frame_hello.json")
+    offline["payload"]["online"] = False
+    feed.script([offline])
+    with pytest.raises(TransientError, match="the Sense monitor is offline") as raised:
+        fetch(replay_server, feed.url, realtime_timeout=0.3)
+    assert "service may be slow" not in str(raised.value)
+
+
 def test_an_unreachable_feed_is_transient_and_the_token_is_not_in_the_message(replay_server):
     sense_routes(replay_server)
     with pytest.raises(TransientError) as caught:
