@@ -102,7 +102,8 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
             # the day of the frame's minute, where daily_kwh goes (not of window.now: a run
             # started just before midnight reads its frame in the next day)
             home = readings[0]
-            daily = history.daily_total(*self._trends(base, credentials, session, home.time))
+            url, body = self._trends(base, credentials, session, home.time)
+            daily = history.total_at(url, body, home.time)
             self._trends_fetched[account] = self._clock()
             if daily is not None:
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})

@@ -5,7 +5,8 @@ backfill of an outage.
 the account-local day that holds the moment: `start`, `end`, `steps` (24 hours; 23 or 25 on a
 DST day) and `consumption` = {`total` (kWh of the day so far), `totals` (kWh of each step so
 far, one per elapsed hour), `devices`}; a value may also be a bare number (sense_energy's
-get_stat reads both). The realtime feed has no past, so after an outage these are what Sense
+get_stat reads both); a total is stored only at a moment its day holds (total_at). The
+realtime feed has no past, so after an outage these are what Sense
 can give: each complete hour of the gap -> `hour_kwh` at the hour's start, each complete day
 -> its `daily_kwh` at the day's last minute. Both are Sense's own figures at their own times;
 writing them again is an overwrite, never a second point.
@@ -35,6 +36,29 @@ def daily_total(url: str, body: Any) -> float | None:
     except MalformedResponse as error:
         logger.warning("sense: daily_kwh left out: %s", error)
         return None
+
+
+def total_at(url: str, body: Any, moment: datetime) -> float | None:
+    """daily_total, for `moment` only: where the answer's `start` and `end` give a day that does
+    not hold it (Sense read `start` as another day's time), None, so that day's total is never
+    stored at this minute."""
+    answer = Answer(PROVIDER, url)
+    if isinstance(body, dict) and "start" in body and "end" in body:
+        try:
+            start, end = answer.when(body, "start"), answer.when(body, "end")
+        except MalformedResponse as error:
+            logger.warning("sense: daily_kwh left out: %s", error)
+            return None
+        if not start <= moment < end:
+            logger.warning(
+                "sense: daily_kwh left out: the trends answered the day %s..%s, not the one "
+                "holding %s",
+                start.isoformat(),
+                end.isoformat(),
+                moment.isoformat(),
+            )
+            return None
+    return daily_total(url, body)
 
 
 def gap_readings(

@@ -361,28 +361,48 @@ def test_login_without_mfa_never_asks_for_a_code(replay_server, feed):
     assert replay_server.calls("POST", "/authenticate/mfa") == []
 
 
+# The account's day after trends_day.json's (which ends at 2026-05-02T04:00Z), just begun.
+NEW_DAY = {
+    **load_fixture("sense/trends_day.json"),
+    "start": "2026-05-02T04:00:00.000Z",
+    "end": "2026-05-03T04:00:00.000Z",
+    "consumption": {"total": 0.05, "totals": [0.05], "devices": []},
+}
+
+
+def home_of_frame(server, feed, epoch: datetime, now: datetime):
+    """The whole-home reading of a run at `now` whose frame is of `epoch` (login answered)."""
+    server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
+    frame = load_fixture("sense/frame_realtime_update.json")
+    frame["payload"]["epoch"] = epoch.timestamp()
+    feed.script([load_fixture("sense/frame_hello.json"), frame])
+    adapter = SenseAdapter()
+    credentials = sense_credentials(server, feed.url)
+    window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+    return adapter.fetch(adapter.target(SITE, credentials), credentials, window).readings[0]
+
+
 def test_todays_kwh_is_of_the_frames_day_when_a_run_starts_just_before_midnight(
     replay_server, feed
 ):
     """The account's day ends at 04:00 UTC (trends_day.json). A run starting at 03:59:58 reads a
     frame of 04:00:01: its daily_kwh is the new day's so far, not the whole previous day's."""
-    replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
     ended = load_fixture("sense/trends_day.json")  # 23.84 kWh, ending 2026-05-02T04:00Z
-    new_day = {
-        **ended,
-        "start": "2026-05-02T04:00:00.000Z",
-        "end": "2026-05-03T04:00:00.000Z",
-        "consumption": {"total": 0.05, "totals": [0.05], "devices": []},
-    }
-    for start, answer in (("2026-05-02T03:59:58", ended), ("2026-05-02T04:00:00", new_day)):
+    for start, answer in (("2026-05-02T03:59:58", ended), ("2026-05-02T04:00:00", NEW_DAY)):
         replay_server.add("GET", "/app/history/trends", query={"start": start}, json=answer)
-    frame = load_fixture("sense/frame_realtime_update.json")
-    frame["payload"]["epoch"] = datetime(2026, 5, 2, 4, 0, 1, tzinfo=UTC).timestamp()
-    feed.script([load_fixture("sense/frame_hello.json"), frame])
-    adapter = SenseAdapter()
-    credentials = sense_credentials(replay_server, feed.url)
-    now = datetime(2026, 5, 2, 3, 59, 58, tzinfo=UTC)
-    window = Window(start=now - timedelta(minutes=5), end=now, now=now)
-    home = adapter.fetch(adapter.target(SITE, credentials), credentials, window).readings[0]
+    epoch = datetime(2026, 5, 2, 4, 0, 1, tzinfo=UTC)
+    home = home_of_frame(replay_server, feed, epoch, datetime(2026, 5, 2, 3, 59, 58, tzinfo=UTC))
     assert home.time == datetime(2026, 5, 2, 4, 0, tzinfo=UTC)
     assert home.fields["daily_kwh"] == 0.05  # not 23.84 at the new day's first minute
+
+
+def test_trends_of_another_day_than_the_frames_give_no_daily_kwh(replay_server, feed, caplog):
+    """`start` is sent as UTC without a zone (as sense_energy does). Were it read as the
+    account's local time, the frame of 22:00 New York time (02:00 UTC) would get the next
+    day's answer: its total (0.05 kWh) was stored as that evening's daily_kwh."""
+    replay_server.add("GET", "/app/history/trends", json=NEW_DAY)
+    epoch = datetime(2026, 5, 2, 2, 0, 20, tzinfo=UTC)
+    home = home_of_frame(replay_server, feed, epoch, datetime(2026, 5, 2, 2, 0, 30, tzinfo=UTC))
+    assert home.time == datetime(2026, 5, 2, 2, 0, tzinfo=UTC)
+    assert home.fields == {"total_power_w": 11163.86}  # no daily_kwh of another day
+    assert "not the one holding 2026-05-02T02:00:00+00:00" in caplog.text
