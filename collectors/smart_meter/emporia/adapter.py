@@ -20,7 +20,8 @@ Each fetch makes two kinds of usage call (kWh per minute, converted to W with x6
   taken from this answer (the circuits' percentages are relative to it), from the chart when
   it is null there. A `null` usage is retried twice with a short backoff; channels still
   null are skipped, never written as 0.
-Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`.
+Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`; the first fetch of a
+new day stores the day that ended, complete, at its last minute (days.py).
 
 Budget: Emporia asks for under ~2,000 requests a day per account; the budget is kept per
 account (the login e-mail), each fetch reserves what it may call and counts what it called
@@ -40,9 +41,8 @@ from typing import Any
 from collectors.answers import base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Target, Window
 from collectors.smart_meter import common
-from collectors.smart_meter.emporia import PROVIDER, usage
+from collectors.smart_meter.emporia import PROVIDER, days, usage
 from collectors.smart_meter.emporia.budget import (
-    DAY_EVERY,
     DEVICES_TTL,
     NULL_RETRY,
     NULL_TRIES,
@@ -51,7 +51,7 @@ from collectors.smart_meter.emporia.budget import (
     most_calls,
 )
 from collectors.smart_meter.emporia.login import Logins, pool_id
-from collectors.smart_meter.emporia.usage import MAINS, Device, Usage
+from collectors.smart_meter.emporia.usage import Device, Usage
 from enrich.http import AuthError, get_json
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         self._clock = clock
         self._logins = Logins(clock, wall)
         self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
-        self._day_fetched: dict[tuple[str, str], float] = {}
+        self._days = days.DayTotals(clock)
         self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
 
     def _vues(self, credentials: Credentials) -> int | None:
@@ -129,13 +129,16 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         end = common.minute(window.now)
         instant = end - timedelta(minutes=1)  # the last complete minute
         usages, answered = self._minute_usage(account, devices, instant, vues)
-        daily: dict[int, float] = {}
-        last_day = self._day_fetched.get(account.key)
-        due = last_day is None or self._clock() - last_day >= DAY_EVERY
-        if due and calls.spare(keep=vues):  # the charts come first
-            day, _ = self._usage(account, devices, instant, "1D")
-            daily = {u.gid: u.kwh for u in day if u.channel == MAINS and u.kwh is not None}
-            self._day_fetched[account.key] = self._clock()
+        daily, ended = {}, []  # today's totals so far; a day that ended, at its last minute
+        zone = days.day_zone(devices, str(target.params.get("timezone") or ""))
+        at = self._days.due(account.key, instant, zone)
+        if at is not None and calls.spare(keep=vues):  # the charts come first
+            totals = usage.day_totals(self._usage(account, devices, at, "1D")[0])
+            if at == instant:
+                daily = totals
+            else:
+                ended = usage.ended_day(target, devices, totals, zone, at)
+            self._days.asked(account.key, at, instant)
         start = common.minute(max(window.start - LATE_MINUTES, window.now - self.history))
         mains = self._mains(account, devices, start, end)
         if window.start < window.now - BACKFILL_AFTER:
@@ -148,8 +151,8 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
             target, usages, devices, answered, daily, mains, credentials.kept
         )
         top = {str(d.gid) for d in devices.values() if d.top_level}
-        current = common.current(readings, answered, top_level=top)
-        return FetchResult(readings, current, calls=calls.made, kept=kept)
+        current = common.current(readings, answered, top_level=top)  # today's: not `ended`
+        return FetchResult(readings + ended, current, calls=calls.made, kept=kept)
 
     # --- calls ---
 

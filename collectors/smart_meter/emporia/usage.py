@@ -31,6 +31,7 @@ class Device:
     name: str
     top_level: bool
     channels: dict[str, str]  # channelNum -> name
+    zone: str | None = None  # locationProperties.timeZone: the device's day is that zone's
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def device_tree(answer: Answer, raw: Any, devices: dict[int, Device], top_level:
     gid = _gid(answer, raw, "a device")
     props = raw.get("locationProperties") or {}
     name = props.get("deviceName") if isinstance(props, dict) else None
+    zone = props.get("timeZone") if isinstance(props, dict) else None
     channels: dict[str, str] = {}
     for channel in _listed(answer, raw, "channels", f"device {gid}"):
         if isinstance(channel, dict) and isinstance(channel.get("channelNum"), str):
@@ -75,7 +77,8 @@ def device_tree(answer: Answer, raw: Any, devices: dict[int, Device], top_level:
                 raise answer.bad(f"device {gid}: channels list channelNum {number!r} twice", raw)
             channels[number] = label if isinstance(label, str) else ""
     label = name if isinstance(name, str) and name else str(gid)
-    devices.setdefault(gid, Device(gid, label, top_level, channels))
+    zone = zone if isinstance(zone, str) and zone else None
+    devices.setdefault(gid, Device(gid, label, top_level, channels, zone))
     for nested in _listed(answer, raw, "devices", f"device {gid}"):
         device_tree(answer, nested, devices, top_level=False)
 
@@ -248,3 +251,20 @@ def readings(
             common.circuit_reading(_tags(target, device), circuit, moment, power, percentage)
         )
     return found, given
+
+
+def day_totals(usages: list[Usage]) -> dict[int, float]:
+    """kWh of each device's mains in a 1D answer, by gid (a null one left out)."""
+    return {u.gid: u.kwh for u in usages if u.channel == MAINS and u.kwh is not None}
+
+
+def ended_day(
+    target: Target, devices: dict[int, Device], totals: dict[int, float], zone: str, at: datetime
+) -> list[Reading]:
+    """The complete total of a day that ended, as `daily_kwh` at its last minute `at`, of each
+    device whose day is `zone`'s (a device of another zone ends its day at another time)."""
+    return [
+        Reading(common.MEASUREMENT, {"daily_kwh": kwh}, at, _tags(target, devices[gid]))
+        for gid, kwh in totals.items()
+        if gid in devices and devices[gid].zone in (zone, None)
+    ]

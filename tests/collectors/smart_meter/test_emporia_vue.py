@@ -838,6 +838,60 @@ def test_five_minute_fetches_stay_far_under_emporias_2000_requests_a_day(replay_
     assert all(w == pytest.approx(900.0) for m, w in stored.items() if m != t(14, 5))  # 0.015
 
 
+def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(replay_server):
+    """The Vue's day is Chicago's (devices.json). Runs every 5 minutes ask today's total every
+    15: the last one of 30 April was 23:49's (30.6 kWh), 10 minutes short of the day, and no
+    point said what the day used. The first run of 1 May asks 30 April's at its last minute
+    (23:59 CDT = 04:59 UTC): its complete 31.2 kWh is stored there; the next run asks 1 May's."""
+
+    def answer(scale: str, minute: str, fixture: str, mains_kwh: float | None = None) -> None:
+        """The answer of `scale` at 2026-05-01T<minute>Z: the fixture's, at that instant (and
+        with the Vue's mains at `mains_kwh`, the plug's at 0.01)."""
+        at = f"2026-05-01T{minute}:00.000Z"
+        body = replay_server.load_fixture(f"emporia/{fixture}")
+        body["deviceListUsages"]["instant"] = at.replace(".000", "")
+        if mains_kwh is not None:
+            mains = body["deviceListUsages"]["devices"][0]["channelUsages"][0]
+            mains["usage"] = mains_kwh
+            mains["nestedDevices"][0]["channelUsages"][0]["usage"] = 0.01
+        answer_app_api(replay_server, {**USAGE, "scale": scale, "instant": at}, json=body)
+
+    for minute in ("04:49", "04:54", "05:04", "05:09"):
+        answer("1MIN", minute, "usage_1min.json")
+    for minute, kwh in (("04:49", 30.6), ("04:59", 31.2), ("05:09", 0.15)):
+        answer("1D", minute, "usage_1day.json", kwh)
+    no_minutes = {"firstUsageInstant": "2026-05-01T04:40:00Z", "usageList": []}
+    answer_app_api(replay_server, MAINS_CHART, json=no_minutes)
+    emporia_routes(replay_server)
+    clock = Clock()
+    adapter = EmporiaVueAdapter(clock=clock)
+    daily = {}
+    for hour, minute in ((4, 50), (4, 55), (5, 5), (5, 10)):  # 23:50 .. 00:10 CDT
+        now = datetime(2026, 5, 1, hour, minute, 30, tzinfo=UTC)
+        result = fetch(replay_server, adapter, win=window(now))
+        daily |= {
+            (r.tags["device"], r.time): r.fields["daily_kwh"]
+            for r in result.readings
+            if "daily_kwh" in r.fields
+        }
+        clock.now += 300
+    assert daily == pytest.approx(
+        {
+            ("Main panel", t(4, 49)): 30.6,  # 23:49 CDT, so far
+            ("Office plug", t(4, 49)): 0.01,
+            ("Main panel", t(4, 59)): 31.2,  # 30 April's complete total, at its last minute
+            ("Office plug", t(4, 59)): 0.01,
+            ("Main panel", t(5, 9)): 0.15,  # 1 May so far, asked by the next run
+            ("Office plug", t(5, 9)): 0.01,
+        }
+    )
+    assert [r.query["instant"][11:16] for r in api_calls(replay_server, scale="1D")] == [
+        "04:49",
+        "04:59",
+        "05:09",
+    ]
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
