@@ -14,7 +14,8 @@ later one of that name gets its id added; percentage = its share of `w`), at the
 `epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
 minutes `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so
-far as `daily_kwh`.
+far as `daily_kwh`; the first run after that day's end asks it again at its last minute and
+stores its complete total there.
 
 The realtime feed has no past: after an outage the trends give each complete hour of the gap
 (`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
@@ -53,6 +54,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.sense.com/apiservice/api/v1"
 TRENDS_EVERY = 900.0
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
+MINUTE = timedelta(minutes=1)
 
 
 class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
@@ -70,6 +72,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str], Session] = {}
         self._trends_fetched: dict[tuple[str, str], float] = {}
+        self._day_ends: dict[tuple[str, str], datetime] = {}  # of the last DAY answer's day
 
     def check_options(self, credentials: Credentials) -> None:
         realtime_root(credentials)
@@ -98,7 +101,17 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         )
         account = (base, credentials.username)
         last = self._trends_fetched.get(account)
-        if readings and (last is None or self._clock() - last >= TRENDS_EVERY):
+        ends, ended = self._day_ends.get(account), []
+        if readings and ends is not None and ends <= readings[0].time:
+            # The day of the last DAY answer ended since: its complete total, at its last
+            # minute (the last one stored was up to 15 minutes short); today's next run.
+            url, body = self._trends(base, credentials, session, ends - MINUTE)
+            total = history.total_at(url, body, ends - MINUTE)
+            del self._day_ends[account], self._trends_fetched[account]
+            if total is not None:
+                fields, tags = {"daily_kwh": total}, dict(readings[0].tags)
+                ended.append(Reading(common.MEASUREMENT, fields, ends - MINUTE, tags))
+        elif readings and (last is None or self._clock() - last >= TRENDS_EVERY):
             # the day of the frame's minute, where daily_kwh goes (not of window.now: a run
             # started just before midnight reads its frame in the next day)
             home = readings[0]
@@ -107,7 +120,10 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
             self._trends_fetched[account] = self._clock()
             if daily is not None:
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
-        current = common.current(readings, window.now)
+                if (day := history.day_of(url, body)) is not None:
+                    self._day_ends[account] = day[1]  # total_at: a day holding the frame
+        current = common.current(readings, window.now)  # today's: not `ended`
+        readings += ended
         if window.start < window.now - BACKFILL_AFTER:
             tag_set = common.tags(target, session.monitor_id)
             readings = self._backfill(base, credentials, session, tag_set, window) + readings

@@ -38,26 +38,32 @@ def daily_total(url: str, body: Any) -> float | None:
         return None
 
 
+def day_of(url: str, body: Any) -> tuple[datetime, datetime] | None:
+    """The day (`start`, `end`) a DAY answer is of; None when it does not say (an answer whose
+    `start` or `end` is no time is logged)."""
+    if not (isinstance(body, dict) and "start" in body and "end" in body):
+        return None
+    answer = Answer(PROVIDER, url)
+    try:
+        return answer.when(body, "start", "the trends answer"), answer.when(body, "end")
+    except MalformedResponse as error:
+        logger.warning("sense: the trends answer gives no day: %s", error)
+        return None
+
+
 def total_at(url: str, body: Any, moment: datetime) -> float | None:
     """daily_total, for `moment` only: where the answer's `start` and `end` give a day that does
     not hold it (Sense read `start` as another day's time), None, so that day's total is never
     stored at this minute."""
-    answer = Answer(PROVIDER, url)
-    if isinstance(body, dict) and "start" in body and "end" in body:
-        try:
-            start, end = answer.when(body, "start"), answer.when(body, "end")
-        except MalformedResponse as error:
-            logger.warning("sense: daily_kwh left out: %s", error)
-            return None
-        if not start <= moment < end:
-            logger.warning(
-                "sense: daily_kwh left out: the trends answered the day %s..%s, not the one "
-                "holding %s",
-                start.isoformat(),
-                end.isoformat(),
-                moment.isoformat(),
-            )
-            return None
+    day = day_of(url, body)
+    if day is not None and not day[0] <= moment < day[1]:
+        logger.warning(
+            "sense: daily_kwh left out: the trends answered the day %s..%s, not the one holding %s",
+            day[0].isoformat(),
+            day[1].isoformat(),
+            moment.isoformat(),
+        )
+        return None
     return daily_total(url, body)
 
 
