@@ -236,6 +236,9 @@ def readings(
     for gid, total in totals.items():
         device = devices.get(gid) or Device(gid, str(gid), False, {})
         found.append(common.home_reading(_tags(target, device), moment, total, daily.get(gid)))
+    for gid, kwh in daily.items():  # a device whose minute is null: its day total still is
+        if gid not in totals and gid in devices:
+            found.append(_daily(target, devices[gid], moment, kwh))
     circuits = [u for u in usages if u.channel != MAINS and u.channel not in AGGREGATES]
     names, given = circuit_names(circuits, devices, kept)
     for u in circuits:
@@ -264,7 +267,11 @@ def ended_day(
     """The complete total of a day that ended, as `daily_kwh` at its last minute `at`, of each
     device whose day is `zone`'s (a device of another zone ends its day at another time)."""
     return [
-        Reading(common.MEASUREMENT, {"daily_kwh": kwh}, at, _tags(target, devices[gid]))
+        _daily(target, devices[gid], at, kwh)
         for gid, kwh in totals.items()
         if gid in devices and devices[gid].zone in (zone, None)
     ]
+
+
+def _daily(target: Target, device: Device, at: datetime, kwh: float) -> Reading:
+    return Reading(common.MEASUREMENT, {"daily_kwh": kwh}, at, _tags(target, device))

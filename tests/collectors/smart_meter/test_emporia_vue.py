@@ -671,6 +671,18 @@ def test_null_usage_is_asked_again_then_skipped_never_zero(replay_server):
     assert plug.fields["total_power_w"] == pytest.approx(126.0)
 
 
+def test_a_device_whose_minute_stays_null_keeps_its_day_total(replay_server):
+    """The plug's minute usage is null in all three tries, while the day total (1D) has its
+    1.23 kWh: the whole home is left out, never 0 W, and today's kWh was dropped with it."""
+    emporia_routes(replay_server, usage="emporia/usage_1min_null.json")
+    result = fetch(replay_server)
+    assert len(api_calls(replay_server, **MINUTE_USAGE)) == 3
+    plug = power(result, "smart_meter", "Office plug")
+    assert (plug.time, plug.fields) == (t(14, 5), {"daily_kwh": 1.23})
+    assert result.current["devices"]["Office plug"]["daily_kwh"] == 1.23
+    assert result.current["total_power_w"] == pytest.approx(1116.0)  # the Vue's, as before
+
+
 def test_null_usage_filled_by_a_retry_is_kept(replay_server):
     emporia_routes(replay_server, usage="emporia/usage_1min_null.json")
     answer_app_api(
