@@ -11,11 +11,8 @@ day), so `slot_minutes` comes from the data. The step is decided per day: an hou
 next to a quarter-hourly `tomorrow` (as on the day the market switched) keeps 60-minute slots.
 A `current.startsAt` inside a listed slot (not at a slot start) is malformed, not a new slot.
 
-GraphQL errors arrive inside HTTP 200 (`{"errors": [{"extensions": {"code": ...}}]}`):
-UNAUTHENTICATED / FORBIDDEN -> AuthError (fix the token); INTERNAL_SERVER_ERROR,
-SERVICE_UNAVAILABLE, TOO_MANY_REQUESTS or no code -> TransientError (try again next run);
-any other code (GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT, a wrong home id...) ->
-PermanentError. An HTTP 400 carrying UNAUTHENTICATED is an AuthError too.
+Errors (GraphQL errors inside HTTP 200, HTTP 400 with UNAUTHENTICATED, HTTP 428) are read by
+`collectors.pricing.tibber_gql`.
 Budget: about 100 requests / 5 min per account (more has led to IP bans). The region tag is
 the target key: the home id when configured, else `account-<12 hex of the token's SHA-256>`,
 which stays the same as long as the token does.
@@ -31,23 +28,14 @@ from collectors.answers import Answer, base_url
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.adapter import PriceAdapter
 from collectors.pricing.slots import PriceSlot
-from enrich.http import (
-    USER_AGENT,
-    AuthError,
-    PermanentError,
-    TransientError,
-    malformed,
-    post_json,
-)
+from collectors.pricing.tibber_gql import PROVIDER, ask
+from enrich.http import PermanentError, malformed
 
-PROVIDER = "tibber"
 DEFAULT_BASE_URL = "https://api.tibber.com"
 PATH = "/v1-beta/gql"
 RESOLUTION_STEP = timedelta(minutes=15)  # what QUARTER_HOURLY asks for
 HOME_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217 (NOK, SEK, EUR): the `currency` tag and the unit
-AUTH_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
-TRANSIENT_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TOO_MANY_REQUESTS", ""}
 
 HOMES_QUERY = "{ viewer { homes { id currentSubscription { status } } } }"
 PRICE_QUERY = """{ viewer { home(id: "%s") { currentSubscription {
@@ -87,7 +75,7 @@ class TibberAdapter(PriceAdapter):
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         url = base_url(credentials, DEFAULT_BASE_URL) + PATH
         home_id = target.params["home_id"] or self._first_home(url, credentials.api_key)
-        data = _query(url, credentials.api_key, PRICE_QUERY % home_id)
+        data = ask(url, credentials.api_key, PRICE_QUERY % home_id)
         answer = Answer(PROVIDER, url)
         viewer = answer.get(data, "viewer", "data")
         home = answer.get(viewer, "home", "data.viewer")
@@ -121,7 +109,7 @@ class TibberAdapter(PriceAdapter):
     def _first_home(self, url: str, token: str) -> str:
         digest = _digest(token)
         if digest not in self._homes:
-            data, answer = _query(url, token, HOMES_QUERY), Answer(PROVIDER, url)
+            data, answer = ask(url, token, HOMES_QUERY), Answer(PROVIDER, url)
             homes = answer.get(answer.get(data, "viewer", "data"), "homes", "data.viewer")
             if not isinstance(homes, list) or not homes:
                 raise PermanentError(
@@ -195,56 +183,3 @@ def _ending(prices: dict, steps: dict) -> list[PriceSlot]:
         for start, nxt in zip(starts, nexts, strict=True)
         for end in [start + steps[start]]
     ]
-
-
-def _query(url: str, token: str, query: str) -> dict:
-    headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
-    try:
-        body = post_json(PROVIDER, url, json={"query": query}, headers=headers)
-    except AuthError:
-        raise
-    except PermanentError as exc:
-        if exc.status == 400 and "UNAUTHENTICATED" in exc.body_excerpt:
-            raise _auth_error(url, exc.body_excerpt) from None
-        raise
-    if not isinstance(body, dict):
-        raise malformed(PROVIDER, url, "the answer is not a JSON object")
-    errors = body.get("errors")
-    if errors:
-        _raise_graphql(url, errors)
-    data = Answer(PROVIDER, url).get(body, "data", "the answer")
-    if not isinstance(data, dict):
-        raise malformed(PROVIDER, url, f"'data' is {data!r}")
-    return data
-
-
-def _auth_error(url: str, message: str) -> AuthError:
-    return AuthError(
-        f"tibber refused the token ({message}). Create a new personal access token at "
-        "developer.tibber.com and set it as the provider's API key (PRICING_API_KEY).",
-        provider=PROVIDER,
-        endpoint=url,
-        status=200,
-    )
-
-
-def _raise_graphql(url: str, errors: Any) -> None:
-    first = errors[0] if isinstance(errors, list) and errors else {}
-    first = first if isinstance(first, dict) else {}
-    message = str(first.get("message") or "no message")[:200]
-    extensions = first.get("extensions")
-    code = str((extensions or {}).get("code") or "") if isinstance(extensions, dict) else ""
-    if code in AUTH_CODES:
-        raise _auth_error(url, f"{code}: {message}")
-    kw = {"provider": PROVIDER, "endpoint": url, "status": 200, "body_excerpt": message}
-    if code in TRANSIENT_CODES:
-        raise TransientError(
-            f"tibber: the GraphQL API answered an error ({code or 'no code'}: {message}); the "
-            "next run will try again.",
-            **kw,
-        )
-    raise PermanentError(
-        f"tibber: the GraphQL API rejected the query ({code}: {message}). Check "
-        "options.home_id; if it is right, the API may have changed.",
-        **kw,
-    )

@@ -200,6 +200,15 @@ def test_http_401_is_an_auth_error_not_retried(replay_server, adapter):
         run(adapter, replay_server)
 
 
+def test_http_428_is_transient_not_a_settings_problem(replay_server, adapter):
+    # Tibber's client (pyTibber, HTTP_CODES_RETRIABLE) retries 428 like 429: it was a
+    # PermanentError telling the user to check the region, zone, tariff and base URL
+    body = {"errors": [{"message": "Precondition Required", "extensions": {"code": "UNKNOWN"}}]}
+    replay_server.add("POST", PATH, status=428, json=body)
+    with fails_without_retry(replay_server, "POST", PATH, TransientError, "HTTP 428.*not at fault"):
+        run(adapter, replay_server)
+
+
 @pytest.mark.parametrize(
     ("code", "error"),
     [("INTERNAL_SERVER_ERROR", TransientError), ("GRAPHQL_VALIDATION_FAILED", PermanentError)],
