@@ -116,12 +116,14 @@ class OctopusAgileAdapter(PriceAdapter):
             "options.product_code and Site.pricing_region (the region letter)"
         )
         rates = paged_results(first, params, auth, base, missing)
-        slots = _slots(rates)
-        if rates and not slots:
+        slots, open_from = _slots(rates)
+        fixed = [start for start in open_from if start <= window.now]
+        if (rates and not slots) or (fixed and not any(s.covers(window.now) for s in slots)):
+            since = f" from {max(fixed).isoformat()} on" if fixed else ""
             raise ConfigError(
-                f"octopus: tariff {tariff} has only open-ended rates (valid_to null), as fixed "
-                "tariffs do; this adapter stores time-of-use slots. Set options.tariff_code or "
-                "options.product_code to an Agile tariff."
+                f"octopus: tariff {tariff} has only open-ended rates (valid_to null){since}, as "
+                "fixed tariffs do; this adapter stores time-of-use slots. Set "
+                "options.tariff_code or options.product_code to an Agile tariff."
             )
         if not any(slot.end > window.now for slot in slots):
             return self._retired(base, target, product, tariff, window.now)
@@ -158,14 +160,17 @@ def _direct_debit_first(payment_method: Any) -> int:
     return 0 if payment_method is None or str(payment_method).lower() == "direct_debit" else 1
 
 
-def _slots(rates: list[tuple[str, int, Any]]) -> list[PriceSlot]:
+def _slots(rates: list[tuple[str, int, Any]]) -> tuple[list[PriceSlot], list[datetime]]:
+    """The time-of-use slots (direct debit first), and the starts of the open-ended rates."""
     chosen: dict[datetime, tuple[int, PriceSlot]] = {}
+    open_from: list[datetime] = []
     for url, index, rate in rates:
         what, answer = f"results[{index}]", Answer(PROVIDER, url)
         valid_to = answer.get(rate, "valid_to", what)
-        if valid_to is None:
-            continue  # open-ended rate: no slot end (see the module docstring)
         start = answer.time(answer.get(rate, "valid_from", what), f"{what}.valid_from")
+        if valid_to is None:
+            open_from.append(start)  # open-ended rate: no slot end (see the module docstring)
+            continue
         end = answer.time(valid_to, f"{what}.valid_to")
         pence = answer.a_number(
             answer.get(rate, "value_inc_vat", what),
@@ -175,4 +180,4 @@ def _slots(rates: list[tuple[str, int, Any]]) -> list[PriceSlot]:
         slot = PriceSlot(start, end, pence / PENCE_PER_POUND)
         if start not in chosen or rank < chosen[start][0]:
             chosen[start] = (rank, slot)
-    return [slot for _, slot in chosen.values()]
+    return [slot for _, slot in chosen.values()], open_from

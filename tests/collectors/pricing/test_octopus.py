@@ -177,6 +177,21 @@ def test_a_tariff_with_only_open_ended_rates_is_a_config_error(replay_server, ad
         run(adapter, replay_server)
 
 
+def test_an_open_ended_rate_in_force_now_is_a_fixed_tariff_not_a_retired_product(
+    replay_server, adapter
+):
+    # A fixed-price tariff whose rate changed during the backfill window: the old rate ended,
+    # the new one has valid_to null. It was reported as "no rates from now on: it looks
+    # retired", pointing the user at the product code of a tariff that has a price now.
+    replay_server.add("GET", OCTOPUS_RATES, json=page(
+        rate("2026-04-30T23:00:00Z", None, 24.5),
+        rate("2026-03-31T23:00:00Z", "2026-04-30T23:00:00Z", 27.0),
+    ))  # fmt: skip
+    fixed = r"only open-ended rates \(valid_to null\) from 2026-04-30T23:00:00\+00:00 on.*Agile"
+    with pytest.raises(ConfigError, match=fixed):
+        run(adapter, replay_server, start=OCTOPUS_NOW - timedelta(days=2))
+
+
 def test_backfill_period_from(replay_server, adapter):
     replay_server.add(
         "GET", OCTOPUS_RATES, json=replay_server.load_fixture("octopus/agile_dst_spring.json")
