@@ -16,7 +16,9 @@ The prices are the slots the site's enabled electricity_pricing provider stored 
 `electricity_pricing_forecast` (tags provider and region from the provider's target), read
 for the moment of the request. The answer names provider, region, currency, the price now
 (`current_price`, of the slot covering the request's moment; null when none does), the
-window(s) with their time-weighted average price per kWh and `saving_vs_now`. Rules (never
+window(s) with their time-weighted average price per kWh and `saving_vs_now`, and
+`known_until`: the end of the last price stored before the limit, so an answer compared only
+the prices published so far says so (before tomorrow's prices, earlier than now + `within`). Rules (never
 before now, the running slot priced from now to its end, ties to the later window, exact
 durations) are those of `collectors.pricing.windows`.
 
@@ -299,6 +301,7 @@ def windows_answer(query, wanted: dict[str, Any]) -> dict:
         "before": _iso(wanted["before"]) if wanted["before"] else None,
         "contiguous": wanted["contiguous"],
         "most_expensive": wanted["most_expensive"],
+        "known_until": _iso(slots[-1].end),
         "start": _iso(result.start),
         "end": _iso(result.end),
         "average_price": result.average_price,

@@ -145,7 +145,8 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
         known = {"prices_until": _iso(slots[-1].end) if slots else None,
                  "carbon_forecast_until": _iso(_forecast_end(carbon))}  # fmt: skip
         raise TooFewKnown(str(exc), known) from None
-    return _shown(site, config.provider, region, currency, wanted, carbon, plan)
+    return {**_shown(site, config.provider, region, currency, wanted, carbon, plan),
+            "prices_until": _iso(slots[-1].end)}  # fmt: skip
 
 
 def _forecast_end(carbon: Carbon) -> datetime | None:

@@ -203,12 +203,9 @@ def test_nothing_stored_and_nothing_fetched_says_so(own_storage, api, monkeypatc
     assert entry["fetched_at"] is None
 
 
-def test_the_running_cheapest_quarter_hour_is_recommended(
-    own_storage, replay_server, api, monkeypatch
-):
-    # The issue's case: quarter-hours stored, the running one the cheapest of what is known
-    # (Tibber 2026-05-01 13:00 Stockholm, 0.4516 SEK/kWh). The old rule skipped it and answered
-    # a dearer window later with a negative saving.
+def collect_tibber_today(replay_server) -> None:
+    """Tibber's 2026-05-01 in Stockholm before tomorrow's prices (tomorrow: []), collected at
+    06:00 UTC through the pipeline."""
     replay_server.add("POST", TIBBER_PATH, json=load_fixture("tibber/price_info_today_only.json"))
     site = Site.objects.create(name="Uppsala", latitude=59.86, longitude=17.64)
     config = ProviderConfig.objects.create(
@@ -216,6 +213,15 @@ def test_the_running_cheapest_quarter_hour_is_recommended(
         options={"base_url": replay_server.url, "home_id": TIBBER_HOME},
     )  # fmt: skip
     assert pipeline.collect(config, now=datetime(2026, 5, 1, 6, tzinfo=UTC)).status == "ok"
+
+
+def test_the_running_cheapest_quarter_hour_is_recommended(
+    own_storage, replay_server, api, monkeypatch
+):
+    # The issue's case: quarter-hours stored, the running one the cheapest of what is known
+    # (Tibber 2026-05-01 13:00 Stockholm, 0.4516 SEK/kWh). The old rule skipped it and answered
+    # a dearer window later with a negative saving.
+    collect_tibber_today(replay_server)
     now = datetime(2026, 5, 1, 11, 1, tzinfo=UTC)
     monkeypatch.setattr(clock, "utc_now", lambda: now)
     assert price_entry(api)["value"]["current_price"] == 0.4516
@@ -228,6 +234,22 @@ def test_the_running_cheapest_quarter_hour_is_recommended(
                                    "end": "2026-05-01T11:15:00+00:00", "price": 0.4516}  # fmt: skip
     hour = api.get("/api/pricing/windows", {"hours": "1"}).json()
     assert hour["saving_vs_now"] >= 0
+
+
+def test_windows_and_plan_say_how_far_the_prices_they_compared_go(
+    own_storage, replay_server, api, monkeypatch
+):
+    # Tibber before tomorrow's prices are out (tomorrow: []): at 13:01 Stockholm the next 24 h
+    # hold only 11 h of prices. The cheapest window of those was answered for within=24h
+    # without saying that tomorrow's night was never compared.
+    collect_tibber_today(replay_server)
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 1, 11, 1, tzinfo=UTC))
+    end_of_today = "2026-05-01T22:00:00+00:00"  # the last startsAt, 23:45+02:00, + 15 min
+    windows = api.get("/api/pricing/windows", {"hours": "2", "within": "24h"}).json()
+    assert (windows["within"], windows["known_until"]) == ("24h", end_of_today)
+    plan = api.get("/api/plan", {"hours": "2", "carbon_price": "0"}).json()
+    assert plan["prices_until"] == end_of_today
+    assert plan["before"] == "2026-05-02T11:01:00+00:00"
 
 
 def test_beat_task_writes_the_running_slot_at_each_edge_without_an_api_call(
