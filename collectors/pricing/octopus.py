@@ -9,10 +9,14 @@ product is `options["product_code"]` when set (it wins); otherwise the current A
 found through `/v1/products/` once a day (`octopus_products`), and the target (and `region`
 tag) is then `agile-{letter}`, which stays the same when Octopus launches a new Agile product.
 A product with no rates from now on (retired) gives no readings and a WARNING naming it and
-`options.product_code`, also on the run record. `value_inc_vat` (p/kWh) / 100 is stored as
-GBP/kWh. A rate with `valid_to: null` (open-ended, as on fixed tariffs) is skipped: it has no
-slot end, and this adapter stores time-of-use slots only. Where several rates share a start
-(per payment method), the direct-debit (or unspecified) one is kept.
+`options.product_code`, also on the run record; when the answer has rates that all ended
+before now, it names their end and says Octopus may be late (Agile's next day appears around
+16:00 UK time).
+`value_inc_vat` (p/kWh) / 100 is stored as GBP/kWh. A rate with `valid_to: null` (open-ended,
+as on fixed tariffs) is skipped: it has no slot end, and this adapter stores time-of-use slots
+only; when such a rate is the one in force now, the settings name a fixed tariff (ConfigError).
+Where several rates share a start (per payment method), the direct-debit (or unspecified) one
+is kept.
 
 Products are public; with an API key the calls use basic auth (key, empty password). History:
 the API serves past rates, so missed days (up to 7) are fetched again. `next` links pointing
@@ -117,7 +121,7 @@ class OctopusAgileAdapter(PriceAdapter):
         )
         rates = paged_results(first, params, auth, base, missing)
         slots, open_from = _slots(rates)
-        fixed = [start for start in open_from if start <= window.now]
+        fixed = [opened for opened in open_from if opened <= window.now]
         if (rates and not slots) or (fixed and not any(s.covers(window.now) for s in slots)):
             since = f" from {max(fixed).isoformat()} on" if fixed else ""
             raise ConfigError(
@@ -126,15 +130,23 @@ class OctopusAgileAdapter(PriceAdapter):
                 "options.tariff_code or options.product_code to an Agile tariff."
             )
         if not any(slot.end > window.now for slot in slots):
-            return self._retired(base, target, product, tariff, window.now)
+            last = max((slot.end for slot in slots), default=None)
+            return self._retired(base, target, product, tariff, window.now, last)
         result = self.price_result(target, window, url=first, currency="GBP", slots=slots)
         result.current.update(product=product, tariff=tariff)
         return result
 
     def _retired(
-        self, base: str, target: Target, product: str, tariff: str, now: datetime
+        self,
+        base: str,
+        target: Target,
+        product: str,
+        tariff: str,
+        now: datetime,
+        last: datetime | None,
     ) -> FetchResult:
-        """No rates from now on: the product is retired (or not yet published)."""
+        """No rates from now on: the product is retired, or (the answer has rates up to `last`)
+        Octopus is late with the next day (Agile's appears around 16:00 UK time)."""
         if target.params["product"]:
             advice = (
                 "Set options.product_code to the current Agile product (listed at "
@@ -147,10 +159,16 @@ class OctopusAgileAdapter(PriceAdapter):
                 "It was picked from /v1/products/ as the current Agile product and is looked "
                 "up again next run; set options.product_code to choose the product yourself."
             )
-        message = (
-            f"octopus: product {product} (tariff {tariff}) has no rates from {now.isoformat()} "
-            f"on: it looks retired. {advice}"
-        )
+        head = f"octopus: product {product} (tariff {tariff}) has no rates from {now.isoformat()}"
+        if last is not None:  # rates up to `last`: perhaps only late
+            head += (
+                f" on: its rates end at {last.isoformat()}. Agile's next-day rates usually "
+                "appear around 16:00 UK time: if they are late, the next run finds them; if "
+                "none appear"
+            )
+        else:
+            head += " on"
+        message = f"{head}: it looks retired. {advice}"
         logger.warning(message)
         current = {"no_data": True, "message": message, "product": product, "tariff": tariff}
         return FetchResult([], {**current, "time": None}, notes=[message])

@@ -192,6 +192,23 @@ def test_an_open_ended_rate_in_force_now_is_a_fixed_tariff_not_a_retired_product
         run(adapter, replay_server, start=OCTOPUS_NOW - timedelta(days=2))
 
 
+def test_next_day_rates_not_yet_published_may_be_late_the_warning_says(
+    replay_server, adapter, caplog
+):
+    # 23:10 BST: the rates published yesterday ended at 23:00 and today's 16:00 publication is
+    # late. The run said only "it looks retired" and sent the user to options.product_code.
+    replay_server.add("GET", OCTOPUS_RATES, json=page(
+        rate("2026-05-01T21:30:00Z", "2026-05-01T22:00:00Z", 21.5),
+        rate("2026-05-01T21:00:00Z", "2026-05-01T21:30:00Z", 23.1),
+    ))  # fmt: skip
+    result = run(adapter, replay_server, now=datetime(2026, 5, 1, 22, 10, tzinfo=UTC))
+    assert result.readings == [] and result.current["no_data"] is True
+    [note] = result.notes
+    assert "rates end at 2026-05-01T22:00:00+00:00" in note and "16:00 UK time" in note
+    assert "if they are late, the next run finds them" in note
+    assert any(r.levelname == "WARNING" and r.getMessage() == note for r in caplog.records)
+
+
 def test_backfill_period_from(replay_server, adapter):
     replay_server.add(
         "GET", OCTOPUS_RATES, json=replay_server.load_fixture("octopus/agile_dst_spring.json")
