@@ -2,7 +2,8 @@
 
 `POST {base}/v1-beta/gql` with `Authorization: Bearer <token>` (developer.tibber.com) asks
 for `priceInfo(resolution: QUARTER_HOURLY)` of one home: `options["home_id"]`, or else the
-account's first home, looked up once and kept in this instance. `total` is already per kWh in
+account's first home whose subscription is running (else its first home), looked up once and
+kept in this instance. `total` is already per kWh in
 the home's currency (`current.currency`, e.g. SEK, EUR, NOK) and stored as is. `tomorrow`
 is `[]` until about 13:00 CET: then only today's slots are written, which leaves tomorrow's
 already-written slots (if any) alone. Tibber gives slot starts only: a slot ends where the next
@@ -118,11 +119,20 @@ class TibberAdapter(PriceAdapter):
                     provider=PROVIDER,
                     endpoint=url,
                 )
-            home_id = answer.get(homes[0], "id", "data.viewer.homes[0]")
+            index = next((i for i, home in enumerate(homes) if _running(home)), 0)
+            home_id = answer.get(homes[index], "id", f"data.viewer.homes[{index}]")
             if not isinstance(home_id, str) or not HOME_ID.fullmatch(home_id):
-                raise malformed(PROVIDER, url, f"homes[0].id is {home_id!r}")
+                raise malformed(PROVIDER, url, f"homes[{index}].id is {home_id!r}")
             self._homes[digest] = home_id
         return self._homes[digest]
+
+
+def _running(home: Any) -> bool:
+    """The home's subscription is running (pyTibber's active homes); a home moved out of
+    lists first with its subscription ended or none."""
+    subscription = home.get("currentSubscription") if isinstance(home, dict) else None
+    status = subscription.get("status") if isinstance(subscription, dict) else None
+    return isinstance(status, str) and status.lower() == "running"
 
 
 def _digest(token: str) -> str:

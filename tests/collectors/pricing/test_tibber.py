@@ -177,6 +177,23 @@ def test_first_home_is_looked_up_once(replay_server, adapter):
     assert result.readings[0].tags["region"] == target.key
 
 
+def test_without_home_id_the_first_home_with_a_running_subscription_is_used(replay_server, adapter):
+    # An account that moved house lists the old home first, its subscription ended (or none).
+    # Its first home was taken, so the prices asked for were the old home's, or none at all.
+    homes = replay_server.load_fixture("tibber/homes.json")
+    listed = homes["data"]["viewer"]["homes"]
+    moved_out = {"id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "currentSubscription": None}
+    ended = {"id": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", "currentSubscription": {
+        "status": "ended"}}  # fmt: skip
+    homes["data"]["viewer"]["homes"] = [moved_out, ended, *listed]
+    replay_server.add("POST", PATH, json=homes)
+    answer(replay_server, "price_info_today_only.json")
+    result = run(adapter, replay_server, home_id="")
+    _, prices = replay_server.calls("POST", PATH)
+    assert f'home(id: "{listed[0]["id"]}")' in prices.json()["query"]
+    assert len(result.readings) == 97
+
+
 def test_graphql_unauthenticated_in_http_200_is_an_auth_error(replay_server, adapter):
     answer(replay_server, "error_unauthenticated.json")
     with fails_without_retry(replay_server, "POST", PATH, AuthError, "developer.tibber.com"):
