@@ -5,9 +5,11 @@ recommended start (`start`), the rest of the answer (`plan`, as `GET /api/plan` 
 be its attributes. Nothing here talks to MQTT: the publisher calls `plan_for`.
 
 The deadline is a local time of the site's time zone: the next one that leaves room for the
-load's hours from now. On DST days zoneinfo decides: a deadline in the spring gap (02:30 that
-does not exist) counts as the same wall time before the change (01:30 UTC in London), an
-ambiguous one in autumn as its first occurrence.
+load's hours from now. It is a "finished by" time, so on DST days it is the earliest moment
+the clock reads it or later: an ambiguous one in autumn is its first occurrence (01:30 BST,
+00:30 UTC in London); one in the spring gap, which the clock skips, is the jump itself (01:30
+in London on the last Sunday of March: 01:00 UTC, when the clock goes from 00:59 to 02:00),
+not the same wall time on the old offset (01:30 UTC, when the clock already reads 02:30).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -30,10 +32,29 @@ def next_deadline(load: FlexibleLoad, now: datetime) -> datetime:
     zone = ZoneInfo(load.site.timezone)
     today = now.astimezone(zone).date()
     for days in range(3):
-        local = datetime.combine(today + timedelta(days=days), load.deadline, tzinfo=zone)
-        if local.astimezone(UTC) >= now + timedelta(hours=load.hours):
-            return local.astimezone(UTC)
+        moment = _reached(datetime.combine(today + timedelta(days=days), load.deadline), zone)
+        if moment >= now + timedelta(hours=load.hours):
+            return moment
     raise ValueError(f"no deadline found for {load}")  # hours <= 24 always fit in 2 days
+
+
+def _reached(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The first moment (UTC) the clock of `zone` reads the naive `wall` time or later: the
+    first of an ambiguous time, the jump of one that the clock skips (see the docstring)."""
+    first = wall.replace(tzinfo=zone).astimezone(UTC)  # fold 0: the first; skipped: too late
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    # Skipped: the jump lies between the time read earlier (fold 1) and `first`; zones jump
+    # at a whole second, so the first second whose reading is `wall` or later is found.
+    before = int(wall.replace(tzinfo=zone, fold=1).timestamp())
+    after = int(first.timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= wall:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, UTC)
 
 
 def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:

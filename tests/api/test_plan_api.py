@@ -235,8 +235,9 @@ def test_the_plan_is_in_the_openapi_schema(api):
         # London, spring 2026-03-29: 07:00 BST is 06:00 UTC (the day before it was 07:00 UTC)
         ("2026-03-28T20:00:00+00:00", "07:00", "2026-03-29T06:00:00+00:00"),
         ("2026-03-27T20:00:00+00:00", "07:00", "2026-03-28T07:00:00+00:00"),
-        # 01:30 does not exist that night: the wall time before the change, 01:30 UTC
-        ("2026-03-28T20:00:00+00:00", "01:30", "2026-03-29T01:30:00+00:00"),
+        # 01:30 does not exist that night: the clock jumps from 00:59 to 02:00 at 01:00 UTC,
+        # the first moment it reads 01:30 or later (01:30 UTC, the old answer, reads 02:30)
+        ("2026-03-28T20:00:00+00:00", "01:30", "2026-03-29T01:00:00+00:00"),
         # autumn 2026-10-25: 01:30 happens twice; the first (BST, 00:30 UTC) is planned for
         ("2026-10-24T20:00:00+00:00", "01:30", "2026-10-25T00:30:00+00:00"),
         # 3 h before 07:00 no longer fit at 05:00 UTC (06:00 BST): tomorrow's 07:00
@@ -248,6 +249,26 @@ def test_load_deadlines_follow_the_sites_clock(now, deadline, expected):
     load = FlexibleLoad(site=site, name="Boost", hours=3,
                         deadline=datetime.strptime(deadline, "%H:%M").time())  # fmt: skip
     assert next_deadline(load, datetime.fromisoformat(now)).isoformat() == expected
+
+
+@pytest.mark.parametrize(
+    ("timezone", "deadline", "expected"),
+    [
+        # Berlin 2026-03-29 02:00 CET -> 03:00 CEST (01:00 UTC): "finished by 02:30" was
+        # planned up to 01:30 UTC, when the clock reads 03:30
+        ("Europe/Berlin", "02:30", "2026-03-29T01:00:00+00:00"),
+        # New York 2026-03-08 02:00 EST -> 03:00 EDT (07:00 UTC)
+        ("America/New_York", "02:15", "2026-03-08T07:00:00+00:00"),
+        # Lord Howe Island 2026-10-04 02:00 -> 02:30 (+10:30 -> +11, 15:30 UTC the day before)
+        ("Australia/Lord_Howe", "02:10", "2026-10-03T15:30:00+00:00"),
+    ],
+)
+def test_a_deadline_the_clock_skips_is_the_moment_it_jumps(timezone, deadline, expected):
+    site = Site(name="Home", latitude=0, longitude=0, timezone=timezone)
+    load = FlexibleLoad(site=site, name="Dishwasher", hours=1.5,
+                        deadline=datetime.strptime(deadline, "%H:%M").time())  # fmt: skip
+    now = datetime.fromisoformat(expected) - timedelta(hours=6)
+    assert next_deadline(load, now).isoformat() == expected
 
 
 @pytest.mark.parametrize("name", ["15min_dst_autumn", "30min_dst_spring"])
