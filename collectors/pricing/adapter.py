@@ -40,6 +40,12 @@ class PriceAdapter(Adapter):
     running at the fetch (collectors.pricing.now)."""
 
     options = frozenset({"window_hours"})  # each price adapter adds its own
+    # What the price is: whether VAT is in it, and in words (every price answer says both).
+    vat_included: bool
+    price_basis: str
+
+    def basis(self) -> dict[str, Any]:
+        return {"vat_included": self.vat_included, "price_basis": self.price_basis}
 
     def price_target(self, key: str, options: Mapping[str, Any], **params: Any) -> Target:
         """The target `key`; its params end with `window_hours`, checked from the options."""
@@ -49,7 +55,7 @@ class PriceAdapter(Adapter):
     def price_result(
         self, target: Target, window: Window, *, url: str, currency: str, slots: Iterable[PriceSlot]
     ) -> FetchResult:
-        return pricing_result(
+        result = pricing_result(
             provider=self.provider,
             url=url,
             currency=currency,
@@ -58,6 +64,8 @@ class PriceAdapter(Adapter):
             now=window.now,
             hours=float(target.params["window_hours"]),
         )
+        result.current.update(self.basis())
+        return result
 
     def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
         from collectors.pricing.now import current_value

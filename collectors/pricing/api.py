@@ -50,7 +50,7 @@ from collectors.pricing.adapter import MIN_HOURS  # a minute, as options.window_
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
-from collectors.registry import UnknownProvider
+from collectors.registry import UnknownProvider, adapter_for
 from enrich.api import params
 from enrich.api.params import MAX_DURATION
 from enrich.api.site import SITE, site_from_query
@@ -242,13 +242,15 @@ def _iso(moment: datetime) -> str:
 
 
 def answer_head(site: Site, provider: str, region: str, currency: str, now: datetime) -> dict:
-    """What every price answer starts with: whose prices, in what, for which moment."""
+    """What every price answer starts with: whose prices, in what (VAT in them or not), for
+    which moment."""
     return {
         "site": {"id": site.pk, "name": site.name},
         "provider": provider,
         "region": region,
         "currency": currency,
         "unit": f"{currency}/kWh",
+        **adapter_for(SOURCE, provider).basis(),
         "now": _iso(now),
     }
 

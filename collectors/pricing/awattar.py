@@ -56,6 +56,8 @@ class AwattarAdapter(PriceAdapter):
     budget_scope = "account"  # fair use is per client, whichever country
     history = timedelta(days=7)
     calls_per_fetch = 1
+    vat_included = False
+    price_basis = "EPEX spot day-ahead price, net: no VAT, grid fees or supplier markup"
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         country = site.pricing_region.strip().upper()

@@ -26,6 +26,7 @@ from collectors.base import Target
 from collectors.pipeline import target_for
 from collectors.pricing.slots import MEASUREMENT, PriceSlot, headline, headline_fields
 from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
+from collectors.registry import adapter_for
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.models import ProviderConfig
 from enrich.readings import Reading
@@ -80,6 +81,7 @@ def current_value(
     for currency, slots in by_currency.items():
         value = summary(slots, now, _hours(target), currency, target.key)
         if value is not None:
+            value.update(adapter_for(config.source, config.provider).basis())
             return {"value": value, "time": value["time"], **fetched, "stale": False}
     # Now on the home's clock, with its offset: what a person there reads as now.
     local = now.astimezone(ZoneInfo(config.site.timezone or "UTC"))

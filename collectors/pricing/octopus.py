@@ -73,6 +73,8 @@ class OctopusAgileAdapter(PriceAdapter):
     options = PriceAdapter.options | {"base_url", "product_code", "tariff_code"}
     budget_scope = "target"
     history = timedelta(days=7)
+    vat_included = True
+    price_basis = "Octopus unit rate incl. VAT (value_inc_vat)"
     calls_per_fetch = (
         1  # one page of up to 1500 rates covers 7 days and more (+1 product list a day)
     )

@@ -54,6 +54,8 @@ class TibberAdapter(PriceAdapter):
     budget_scope = "account"
     history = None  # priceInfo covers today and tomorrow only
     calls_per_fetch = 1  # plus one homes lookup per process when no home_id is configured
+    vat_included = True
+    price_basis = "Tibber's total for the home: energy plus tax, VAT included"
 
     def __init__(self) -> None:
         self._homes: dict[str, str] = {}  # token digest -> first home id

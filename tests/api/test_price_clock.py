@@ -166,6 +166,35 @@ def test_http_answers_follow_the_clock(name, own_storage, replay_server, api, mo
     assert len(replay_server.requests) == calls  # no API call: everything came from InfluxDB
 
 
+@pytest.mark.parametrize(
+    ("name", "vat_included", "basis"),
+    [
+        # aWATTar's marketprice is the net EPEX spot price; Tibber's total and Octopus'
+        # value_inc_vat include VAT (external_apis.md, sections 4-6)
+        ("60min", False, "net: no VAT, grid fees or supplier markup"),
+        ("15min_dst_autumn", True, "energy plus tax, VAT included"),
+        ("30min_dst_spring", True, "incl. VAT (value_inc_vat)"),
+    ],
+)
+def test_every_price_answer_says_whether_vat_is_in_the_price(
+    name, vat_included, basis, own_storage, replay_server, api, monkeypatch
+):
+    # The same "EUR/kWh" stood for aWATTar's net spot price and, for Tibber and Octopus, a
+    # price with VAT; only providers.md told them apart, and the plan's `cost` read as a bill.
+    case = CASES[name]
+    collect(case, replay_server)
+    monkeypatch.setattr(clock, "utc_now", lambda: case.edge)
+    answers = {
+        "current": price_entry(api)["value"],
+        "windows": api.get("/api/pricing/windows", {"hours": "1"}).json(),
+        "slots": api.get("/api/pricing/slots").json(),
+        "plan": api.get("/api/plan", {"hours": "1", "carbon_price": "0"}).json(),
+    }
+    for what, body in answers.items():
+        assert body["vat_included"] is vat_included, (what, body)
+        assert basis in body["price_basis"], (what, body)
+
+
 def test_stale_only_when_no_stored_slot_covers_now(own_storage, replay_server, api, monkeypatch):
     case = CASES["60min"]
     collect(case, replay_server)
