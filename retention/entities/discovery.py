@@ -34,7 +34,7 @@ from django.db import transaction
 
 from enrich.errors import Permanent
 from enrich.influx import get_timeseries
-from retention.entities.scan import Found, detect_layout, scan
+from retention.entities.scan import Found, detect_layout, scan, settled_kind
 from retention.models import Entity
 from retention.rollups.follow import gather, note_edit
 from retention.rollups.tasks import Queued, follow_up_on_commit
@@ -159,7 +159,8 @@ def _fits(found: Found, report: DiscoveryReport) -> bool:
 def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if entity is None:
         fields = asdict(found)
-        del fields["series_start"], fields["attribute_units"]  # the others are Entity fields
+        for name in ("series_start", "attribute_units", "state_class", "numbers", "texts"):
+            del fields[name]  # the others are Entity fields
         entity = Entity.objects.create(**fields)
         return "created", entity
     wanted: dict[str, Any] = {"layout": found.layout, "measurement": found.measurement,
@@ -171,7 +172,8 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if found.last_seen and (entity.last_seen is None or found.last_seen > entity.last_seen):
         wanted["last_seen"] = found.last_seen
     if not entity.edited:
-        wanted.update(kind=found.kind, unit=found.unit, device_class=found.device_class)
+        kind = settled_kind(found, entity.kind)
+        wanted.update(kind=kind, unit=found.unit, device_class=found.device_class)
         if found.area:  # the official layout has no areas: keep what was set
             wanted["area"] = found.area
     changed = [name for name, value in wanted.items() if getattr(entity, name) != value]

@@ -4,12 +4,19 @@
 newest point with a real state, and describes the entity:
 
 - entity id: always the full `domain.object_id` (the official layout tags only the object id);
-- kind: domain binary_sensor/input_boolean/switch/light -> binary; weather -> weather;
-  unit W/kW (or device class power) -> power; unit kWh/Wh (or device class energy) -> energy
-  (the state class is not in the official layout's data: a kWh entity is taken for a meter);
-  a numeric state -> numeric; only string states -> text;
+- kind (`kind_for`): domain binary_sensor/input_boolean/switch/light -> binary; weather ->
+  weather; unit W/kW (or device class power) -> power; unit kWh/Wh (or device class energy)
+  -> energy (a kWh entity is taken for a meter); then numeric when Home Assistant holds the
+  states to be numbers (`measures`: a unit, a state class, a sensor device class other than
+  date/enum/timestamp, the domains input_number/number/counter; its other states are then
+  errors or gaps); else from every state InfluxDB still holds (`Found.numbers`/`texts`,
+  counted by InfluxDB; gaps count as neither, on/off-like states are text in both layouts):
+  numeric when numbers are at least half of them, text otherwise. Never from the newest state
+  alone, which an integration's "error" or a week of "on"/"off" would flip; a registered
+  entity keeps numeric or text while its states are mixed (`settled_kind`);
 - unit: the `unit_of_measurement` attribute, else (official layout) the measurement when it
-  is a unit and not an entity id or `domain__device_class`;
+  is a unit: not an entity id, `domain__device_class`, nor a measurement holding entities
+  of a domain that has no unit (binary sensors, weather: HA's `default_measurement`);
 - device class: official layout the `device_class_str` attribute field, or the measurement
   name when it is `domain__device_class` (HA then leaves the attribute out); ingestor layout
   the `device_class` tag (else the attribute); "" when the entity has none;
@@ -28,25 +35,31 @@ HA Ingestor layout.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
-from retention.entities.points import INGESTOR_MEASUREMENT, as_number, ingestor_raw_attributes
+from retention.entities.points import INGESTOR_MEASUREMENT, ingestor_raw_attributes
 from retention.entities.units import WEATHER_UNITS, official_units
 from retention.models import Entity
 from retention.schema import TIER_MEASUREMENT
 
 BINARY_DOMAINS = frozenset({"binary_sensor", "input_boolean", "switch", "light"})
+# Domains whose states Home Assistant keeps numeric; sensor device classes that are not.
+NUMERIC_DOMAINS = frozenset({"input_number", "number", "counter"})
+TEXT_SENSOR_CLASSES = frozenset({"date", "enum", "timestamp"})
 POWER_UNITS = frozenset({"W", "kW"})
 ENERGY_UNITS = frozenset({"kWh", "Wh"})
 # Measurements of ours that can live in Home Assistant's database (the tiers).
 OWN_MEASUREMENTS = frozenset({TIER_MEASUREMENT})
 _ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[A-Za-z0-9_]+$")
 _REAL_STATE = "!~ /^(unknown|unavailable)?$/"  # a field with a state that is not a gap
+# A state string HA's writer stores as a number (as `as_number`: float(), finite, no "_").
+_NUMBER = r"/^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$/"
 # First seen is the first point since 2000: an earlier one is a clock not yet set (a Raspberry
 # Pi before NTP), and the tiers and views would start from it and walk every day since 1970.
 SINCE = f"WHERE time >= '{EARLIEST_TIME:%Y-%m-%dT%H:%M:%SZ}'"
@@ -74,10 +87,41 @@ class Found:
     # weather entity's attribute units in the newest point (they go to `series`).
     series_start: datetime | None = None
     attribute_units: dict[str, str] = field(default_factory=dict)
+    # Not registry fields: the state class, and the states still in InfluxDB that are numbers
+    # and that are text (gaps are neither), which decide numeric or text (`kind_for`).
+    state_class: str = ""
+    numbers: int = 0
+    texts: int = 0
+
+    @property
+    def by_states(self) -> bool:
+        """Whether the kind was decided by the states (numeric or text, nothing else says)."""
+        domain = self.entity_id.split(".", 1)[0]
+        return self.kind in (Entity.Kind.NUMERIC, Entity.Kind.TEXT) and not measures(
+            domain, self.unit, self.device_class, self.state_class
+        )
+
+    def describe(self) -> None:
+        """Set the kind from what was found (`kind_for`)."""
+        numeric = self.numbers > 0 and self.numbers >= self.texts
+        domain = self.entity_id.split(".", 1)[0]
+        self.kind = kind_for(domain, self.unit, self.device_class, numeric, self.state_class)
 
 
-def kind_for(domain: str, unit: str, device_class: str, numeric: bool) -> str:
-    """The registry kind of an entity, from its domain, unit, device class and states."""
+def measures(domain: str, unit: str, device_class: str, state_class: str) -> bool:
+    """Whether Home Assistant holds the entity's states to be numbers: a sensor with a unit,
+    a state class or a numeric device class has only numeric states (others are errors and
+    gaps), and so have input_number, number and counter entities."""
+    if unit or state_class or domain in NUMERIC_DOMAINS:
+        return True
+    return domain == "sensor" and bool(device_class) and device_class not in TEXT_SENSOR_CLASSES
+
+
+def kind_for(
+    domain: str, unit: str, device_class: str, numeric: bool, state_class: str = ""
+) -> str:
+    """The registry kind of an entity, from its domain, unit, device class, state class and,
+    when these do not say, whether its states are numbers (`numeric`)."""
     if domain in BINARY_DOMAINS:
         return Entity.Kind.BINARY
     if domain == "weather":
@@ -86,17 +130,34 @@ def kind_for(domain: str, unit: str, device_class: str, numeric: bool) -> str:
         return Entity.Kind.POWER
     if unit in ENERGY_UNITS or (not unit and device_class == "energy"):
         return Entity.Kind.ENERGY
+    if measures(domain, unit, device_class, state_class):
+        return Entity.Kind.NUMERIC
     return Entity.Kind.NUMERIC if numeric else Entity.Kind.TEXT
 
 
-def _found(entity_id: str, domain: str, unit: str, device_class: str, numeric: bool,
+def settled_kind(found: Found, registered: str) -> str:
+    """The kind of an entity registered as `registered`: one whose states decide between
+    numeric and text keeps its kind unless every state InfluxDB still holds is of the other
+    kind (retention deletes old states: a week of text states must not flip a numeric sensor,
+    whose days would be aggregated under one kind and their late points under another)."""
+    if not found.by_states or registered not in (Entity.Kind.NUMERIC, Entity.Kind.TEXT):
+        return found.kind
+    other = found.texts if registered == Entity.Kind.NUMERIC else found.numbers
+    own = found.numbers if registered == Entity.Kind.NUMERIC else found.texts
+    return found.kind if other and not own else registered
+
+
+def _found(entity_id: str, unit: str, device_class: str, states: tuple[int, int],
            seen: tuple[Row, Row], **where: str) -> Found:  # fmt: skip
-    """The entity as found: its kind (`kind_for`), first and last seen from the scan's
-    (first, last) rows; `where`: measurement, layout, friendly name, area."""
+    """The entity as found: its kind (`kind_for`) from its (numbers, texts) `states`, first and
+    last seen from the scan's (first, last) rows; `where`: measurement, layout, friendly
+    name, area, state class."""
     first, last = seen
-    kind = kind_for(domain, unit, device_class, numeric)
-    return Found(entity_id=entity_id, kind=kind, unit=unit, device_class=device_class,
-                 first_seen=first.time, last_seen=last.time, **where)  # fmt: skip
+    found = Found(entity_id=entity_id, kind="", unit=unit, device_class=device_class,
+                  first_seen=first.time, last_seen=last.time, **where)  # fmt: skip
+    found.numbers, found.texts = states
+    found.describe()
+    return found
 
 
 def _weather_units(domain: str, written: dict[str, Any]) -> dict[str, str]:
@@ -113,10 +174,14 @@ def full_entity_id(domain: str, entity_id: str) -> str:
     return entity_id
 
 
-def _measurement_is_unit(measurement: str, entity_id: str, domain: str) -> bool:
-    # measurement_attr entity_id / domain__device_class, or HA's fallback to the entity id.
+def _measurement_is_unit(measurement: str, entity_id: str, domain: str, domains: set[str]) -> bool:
+    # measurement_attr entity_id / domain__device_class, HA's fallback to the entity id, or a
+    # `default_measurement` (`domains`: those in the measurement; some never have a unit).
     return not (
-        measurement in (entity_id, domain) or "__" in measurement or _ENTITY_ID.match(measurement)
+        measurement in (entity_id, domain)
+        or "__" in measurement
+        or _ENTITY_ID.match(measurement)
+        or domains & (BINARY_DOMAINS | {"weather"})
     )
 
 
@@ -139,34 +204,58 @@ def _scan_official(db: str) -> Iterator[Found]:
             _key(r): r
             for r in _select(db, f"SELECT * FROM {table} {group} ORDER BY time DESC LIMIT 1")
         }
+        states = _official_states(db, table, ts.field_keys(db, measurement))
+        domains = {domain for domain, _ in last}
         for key, newest in last.items():
             if not all(key):
                 continue  # no domain or entity_id tag: not a series Home Assistant wrote
-            yield _official_entity(measurement, key, first.get(key, newest), newest)
+            seen = (first.get(key, newest), newest)
+            yield _official_entity(measurement, key, seen, states.get(key, (0, 0)), domains)
 
 
 def _key(row: Row) -> tuple[str, str]:
     return row.tags.get("domain", ""), row.tags.get("entity_id", "")
 
 
-def _official_entity(measurement: str, key: tuple[str, str], first: Row, last: Row) -> Found:
+def _counts(db: str, query: str, key: Callable[[Row], Any]) -> Counter:
+    """COUNT per group of `query`, by `key` of its rows."""
+    return Counter({key(r): int(r.values.get("count") or 0) for r in _select(db, query)})
+
+
+def _official_states(db: str, table: str, fields: dict[str, str]) -> dict[Any, tuple[int, int]]:
+    """(numbers, texts) per (domain, entity_id): a state that parsed as a number has only
+    `value`; a `state` string is text (on/off-like ones get a `value` 1/0 with it)."""
+    group, numbers, texts, both = 'GROUP BY "domain", "entity_id"', Counter(), Counter(), Counter()
+    if "value" in fields:
+        numbers = _counts(db, f'SELECT COUNT("value") FROM {table} {SINCE} {group}', _key)
+    if "state" in fields:
+        texts = _counts(db, f'SELECT COUNT("state") FROM {table} {SINCE} AND '
+                            f'"state" {_REAL_STATE} {group}', _key)  # fmt: skip
+        if "value" in fields:
+            both = _counts(db, f'SELECT COUNT("value") FROM {table} {SINCE} AND '
+                               f'"state" =~ /./ {group}', _key)  # fmt: skip
+    return {key: (numbers[key] - both[key], texts[key]) for key in numbers.keys() | texts.keys()}
+
+
+def _official_entity(measurement: str, key: tuple[str, str], seen: tuple[Row, Row],
+                     states: tuple[int, int], domains: set[str]) -> Found:  # fmt: skip
     domain, object_id = key
     entity_id = full_entity_id(domain, object_id)
+    first, last = seen
     rows = (last, first)
 
     def attribute(name: str) -> str:
         return next((str(r.values[name]) for r in rows if r.values.get(name) is not None), "")
 
     unit = attribute("unit_of_measurement_str")
-    if not unit and _measurement_is_unit(measurement, entity_id, domain):
+    if not unit and _measurement_is_unit(measurement, entity_id, domain, domains):
         unit = measurement
     device_class = attribute("device_class_str") or (
         measurement.split("__", 1)[1] if measurement.startswith(f"{domain}__") else ""
     )
-    numeric = any(as_number(r.values.get("value")) is not None for r in rows)
-    found = _found(entity_id, domain, unit, device_class, numeric, (first, last),
-                   measurement=measurement, layout=Entity.Layout.OFFICIAL,
-                   friendly_name=attribute("friendly_name_str"))  # fmt: skip
+    found = _found(entity_id, unit, device_class, states, seen, measurement=measurement,
+                   layout=Entity.Layout.OFFICIAL, friendly_name=attribute("friendly_name_str"),
+                   state_class=attribute("state_class_str"))  # fmt: skip
     found.attribute_units = _weather_units(domain, official_units(last.values))
     return found
 
@@ -174,9 +263,10 @@ def _official_entity(measurement: str, key: tuple[str, str], first: Row, last: R
 # --- Ingestor layout -------------------------------------------------------------------------
 def _scan_ingestor(db: str) -> Iterator[Found]:
     table = quote_ident(INGESTOR_MEASUREMENT)
-    states = "(\"event_type\" = 'state_changed' OR \"event_type\" = '')"
+    changes = "(\"event_type\" = 'state_changed' OR \"event_type\" = '')"
     real = f'("state_value" {_REAL_STATE} OR "state" {_REAL_STATE})'
-    base = f"SELECT * FROM {table} WHERE {states}"
+    where = f"FROM {table} WHERE {changes}"
+    base = f"SELECT * {where}"
     group = 'GROUP BY "entity_id"'
     since = SINCE.replace("WHERE", "AND")
     first = {r.tags["entity_id"]: r for r in _select(db, f"{base} {since} {group} LIMIT 1")}
@@ -187,13 +277,35 @@ def _scan_ingestor(db: str) -> Iterator[Found]:
         r.tags["entity_id"]: r
         for r in _select(db, f"{base} AND {real} {group} ORDER BY time DESC LIMIT 1")
     }
+    states = _ingestor_states(db, where, get_timeseries().field_keys(db, INGESTOR_MEASUREMENT))
     for tag, newest in last.items():
         if tag:
-            yield _ingestor_entity(tag, first.get(tag, newest), newest, known.get(tag))
+            seen = (first.get(tag, newest), newest)
+            yield _ingestor_entity(tag, seen, known.get(tag), states.get(tag, (0, 0)))
 
 
-def _ingestor_entity(tag: str, first: Row, last: Row, known: Row | None) -> Found:
-    describing = known or last  # the newest point with a real state says the most
+def _entity_tag(row: Row) -> str:
+    return row.tags["entity_id"]
+
+
+def _ingestor_states(db: str, where: str, fields: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """(numbers, texts) per entity_id tag of the state changes `where` selects: states that
+    parse as numbers, and the others that are not gaps (`state_value`, or the older writer's
+    `state`)."""
+    numbers, texts, group = Counter(), Counter(), 'GROUP BY "entity_id"'
+    for name in ("state_value", "state"):
+        if name not in fields:
+            continue
+        counted = f'SELECT COUNT("{name}") {where}'
+        numbers += _counts(db, f'{counted} AND "{name}" =~ {_NUMBER} {group}', _entity_tag)
+        texts += _counts(db, f'{counted} AND "{name}" !~ {_NUMBER} AND "{name}" {_REAL_STATE} '
+                             f"{group}", _entity_tag)  # fmt: skip
+    return {key: (numbers[key], texts[key]) for key in numbers.keys() | texts.keys()}
+
+
+def _ingestor_entity(tag: str, seen: tuple[Row, Row], known: Row | None,
+                     states: tuple[int, int]) -> Found:  # fmt: skip
+    describing = known or seen[1]  # the newest point with a real state says the most
     domain = str(describing.values.get("domain") or "") or tag.split(".", 1)[0]
     entity_id = full_entity_id(domain, tag)
     attributes = _string_attributes(describing.values)
@@ -201,17 +313,11 @@ def _ingestor_entity(tag: str, first: Row, last: Row, known: Row | None) -> Foun
     device_class = str(describing.values.get("device_class") or "") or attributes.get(
         "device_class", ""
     )
-    state = describing.values.get("state_value")
-    if state is None:
-        state = describing.values.get("state")
-    if known is not None:
-        numeric = as_number(state) is not None
-    else:  # only gaps so far: a unit says it measures something
-        numeric = bool(unit)
-    found = _found(entity_id, domain, unit, device_class, numeric, (first, last),
+    found = _found(entity_id, unit, device_class, states, seen,
                    measurement=INGESTOR_MEASUREMENT, layout=Entity.Layout.INGESTOR,
                    friendly_name=attributes.get("friendly_name", ""),
-                   area=str(last.values.get("area") or ""))  # fmt: skip
+                   area=str(seen[1].values.get("area") or ""),
+                   state_class=attributes.get("state_class", ""))  # fmt: skip
     found.attribute_units = _weather_units(domain, attributes)
     return found
 
@@ -251,8 +357,10 @@ def scan(database: str, layout: str) -> list[Found]:
         newer, older = (found, seen) if found.last_seen > seen.last_seen else (seen, found)
         newer.series_start = newer.series_start or newer.first_seen
         newer.first_seen = min(newer.first_seen, older.first_seen)
+        newer.numbers, newer.texts = newer.numbers + older.numbers, newer.texts + older.texts
         entities[found.entity_id] = newer
     for entity_id, found in entities.items():
         oldest_first = sorted(places[entity_id], key=lambda p: p[0] or EARLIEST_TIME)
         found.series = [place for _, place in oldest_first]
+        found.describe()  # the states of all its measurements
     return [entities[k] for k in sorted(entities)]
