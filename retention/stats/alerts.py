@@ -28,7 +28,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 
 from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
@@ -291,16 +293,28 @@ def notify_run_finished(run: RetentionRun) -> list[Alert]:
 # --- As the API shows them -------------------------------------------------------------
 def open_alerts():
     """Alerts whose incident is not over: no run of the same operation finished ok since the
-    alerted run started (an overrun that then finished ok closes its own alert)."""
-    resolved = RetentionRun.objects.filter(
+    alerted run started (an overrun that then finished ok closes its own alert). A view
+    refresh is over when the same view (`details["view"]`) refreshed: the refresh task runs
+    the views one after the other, and the next one's success says nothing of the failed one
+    (a run that recorded no view, e.g. of a task that died before it began, is closed by any)."""
+    since = RetentionRun.objects.filter(
         operation=OuterRef("run__operation"),
         status=RetentionRun.Status.OK,
         started__gte=OuterRef("run__started"),
+    ).annotate(
+        view=Coalesce(KeyTextTransform("view", "details"), Value(""), output_field=TextField())
     )
     return (
         Alert.objects.select_related("run")
-        .annotate(resolved=Exists(resolved))
-        .filter(resolved=False)
+        .annotate(
+            run_view=Coalesce(
+                KeyTextTransform("view", "run__details"), Value(""), output_field=TextField()
+            ),
+            same=Exists(since.filter(view=OuterRef("run_view"))),
+            any=Exists(since),
+        )
+        .filter(same=False)
+        .exclude(run_view="", any=True)
         .order_by("-created", "-pk")
     )
 

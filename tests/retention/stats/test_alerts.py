@@ -360,3 +360,29 @@ def test_delivery_is_skipped_while_another_checker_holds_the_alert(webhook):
         other.release()
     assert alerts.deliver_pending() == ([alert.pk], [])
     assert len(posts(webhook)) == 1
+
+
+def test_a_failed_view_refresh_stays_open_until_that_view_refreshes(settings):
+    """The refresh task refreshes the three views one after the other, each in its own run: the
+    next view's success right after must not close the failed view's alert (the user would
+    never see it open, every 4 hours)."""
+    settings.ALERT_WEBHOOK_URL = ""
+    started = datetime.now(UTC) - timedelta(minutes=10)
+
+    def view_run(view: str, status: str, minutes: int = 0, **details) -> RetentionRun:
+        if view:
+            details = {"view": view, "mode": "refresh", **details}
+        return failed_run(operation=Op.VIEW_REFRESH, status=status, details=details,
+                          started=started + timedelta(minutes=minutes))  # fmt: skip
+
+    energy = view_run("daily_energy_by_device", Status.FAILED)
+    view_run("hourly_room_activity", Status.OK, 1)
+    view_run("daily_carbon_summary", Status.OK, 2)
+    died = view_run("", Status.FAILED, 3, task_id="t1", poisoned=True)  # no view recorded
+    alerts.check_alerts()
+
+    assert {a.run_id for a in alerts.open_alerts()} == {energy.pk, died.pk}
+    view_run("hourly_room_activity", Status.OK, 4, mode="edits")
+    assert {a.run_id for a in alerts.open_alerts()} == {energy.pk}  # any refresh ran since
+    view_run("daily_energy_by_device", Status.OK, 5)
+    assert list(alerts.open_alerts()) == []
