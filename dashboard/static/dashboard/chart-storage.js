@@ -18,8 +18,11 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     var below = points.map(function () { return 0; });
     var data = [x], series = [{}], bands = [];
     TIERS.forEach(function (tier, i) {
+      // A size not measured that day (null: InfluxDB's sizes could not be read) is a gap in
+      // its band and in every band stacked on it, never a tier of 0 bytes.
       var stacked = points.map(function (p, j) {
-        below[j] += p[tier[1]] || 0;
+        var size = p[tier[1]];
+        below[j] = below[j] === null || size === null || size === undefined ? null : below[j] + size;
         return below[j];
       });
       data.push(stacked);

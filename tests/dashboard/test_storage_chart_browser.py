@@ -1,0 +1,57 @@
+"""The status page's storage chart in a real browser when a day's sizes could not be measured
+(InfluxDB out of reach at 04:15): that day's `retention_metrics` point has the archive's size
+but no tier sizes, and the chart must leave a gap there, not draw a database of 0 bytes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from enrich.influx import get_timeseries
+from enrich.models import Site
+from enrich.readings import Reading
+from retention.schema import METRICS_MEASUREMENT
+from retention.timeutil import floor_day
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support.chromium import wait_for
+
+pytestmark = BROWSER_TEST
+MIB = 2**20
+
+
+@pytest.mark.usefixtures("isolated")
+def test_a_day_without_measured_sizes_is_a_gap_not_zero(live_server, browser, settings):
+    from selenium.webdriver.common.by import By
+
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    User.objects.create_user("reader", password="read-only-password")
+    today = floor_day(datetime.now(UTC))
+    days = [today - timedelta(days=n) for n in (2, 1, 0)]
+    sizes = {"raw_size_bytes": 40 * MIB, "hourly_size_bytes": 2 * MIB, "daily_size_bytes": MIB}
+    measured = {**sizes, "archive_size_bytes": 3 * MIB}
+    get_timeseries().write(
+        settings.INFLUXDB_DATABASE,
+        [
+            Reading(METRICS_MEASUREMENT, measured, days[0]),
+            # InfluxDB's sizes not readable that morning: only the archive (PostgreSQL) known.
+            Reading(
+                METRICS_MEASUREMENT,
+                {
+                    "archive_size_bytes": 3 * MIB,
+                    "unmeasured": "current_db_size_gb: InfluxDB's sizes could not be read",
+                },
+                days[1],
+            ),  # fmt: skip
+            Reading(METRICS_MEASUREMENT, measured, days[2]),
+        ],
+    )
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+    drawn = browser.execute_script("return Status.charts.storage.data;")
+    stacked = [40 * MIB, 42 * MIB, 43 * MIB, 46 * MIB]  # raw, +hourly, +daily, +archive
+    assert drawn[1:] == [[top, None, top] for top in stacked]
+    summary = browser.find_element(By.ID, "storage-summary").text
+    assert summary.endswith("raw 40.0 MiB, hourly 2.0 MiB, daily 1.0 MiB, archive 3.0 MiB."), (
+        summary
+    )
