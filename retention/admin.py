@@ -46,7 +46,7 @@ class RecordAdmin(ReadOnlyAdmin):
 
 
 # A person's word on these beats discovery's guess: changing one marks the row edited.
-CURATED_FIELDS = ("kind", "area", "unit", "device_class", "tiered")
+CURATED_FIELDS = ("friendly_name", "kind", "area", "unit", "device_class", "tiered")
 
 
 # What an entity is, as discovery infers it and a person corrects it; and whether the views
@@ -102,8 +102,8 @@ class EntityAdmin(admin.ModelAdmin):
             "Registry",
             {
                 "fields": ("edited", "discovered", "updated"),
-                "description": "Edited rows keep their kind, area, unit, device class and "
-                "tiered flag when discovery runs again. Untick 'edited' to let discovery "
+                "description": "Edited rows keep their name, kind, area, unit, device class "
+                "and tiered flag when discovery runs again. Untick 'edited' to let discovery "
                 "manage them. Saving a change the materialized views read (kind, unit, a "
                 "motion sensor's area, ...) recomputes their rows of it on the retention "
                 "worker; unticking 'count in the views' (a duplicate sensor) or deleting the "

@@ -57,7 +57,8 @@ class Entity(models.Model):
         help_text="Measurements holding the entity's points and the unit written there "
         "(discovery).",
     )
-    # True once a person edited kind/area/unit/device_class/tiered: discovery keeps those then.
+    # True once a person edited friendly_name/kind/area/unit/device_class/tiered: discovery
+    # keeps those then.
     edited = models.BooleanField(default=False)
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)

@@ -4,9 +4,10 @@
 (`retention.entities.scan`: what is found per entity and how its kind, unit and device class
 are worked out), and upserts an `Entity` row per entity found.
 
-A row a person edited (`edited=True`, set by the admin) keeps its kind, area, unit, device
-class and tiered flag; where the data lives (layout, measurement, series), the name and the
-seen-times are always refreshed. first_seen only moves back and last_seen only forward:
+A row a person edited (`edited=True`, set by the admin) keeps its name, kind, area, unit,
+device class and tiered flag (a name a person gave a sensor without a device class decides
+whether the room activity counts it); where the data lives (layout, measurement, series)
+and the seen-times are always refreshed. first_seen only moves back and last_seen only forward:
 retention deletes old raw points, which must not make an entity look younger. For the same
 reason `series` (every measurement holding the entity's points, with the unit written there)
 only grows: a measurement whose points retention already deleted stays listed (reading it
@@ -165,8 +166,6 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
         return "created", entity
     wanted: dict[str, Any] = {"layout": found.layout, "measurement": found.measurement,
                               "series": _series(entity.series, found.series)}  # fmt: skip
-    if found.friendly_name:
-        wanted["friendly_name"] = found.friendly_name
     if found.first_seen and (entity.first_seen is None or found.first_seen < entity.first_seen):
         wanted["first_seen"] = found.first_seen
     if found.last_seen and (entity.last_seen is None or found.last_seen > entity.last_seen):
@@ -174,6 +173,8 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if not entity.edited:
         kind = settled_kind(found, entity.kind)
         wanted.update(kind=kind, unit=found.unit, device_class=found.device_class)
+        if found.friendly_name:
+            wanted["friendly_name"] = found.friendly_name
         if found.area:  # the official layout has no areas: keep what was set
             wanted["area"] = found.area
     changed = [name for name, value in wanted.items() if getattr(entity, name) != value]

@@ -480,6 +480,41 @@ def test_admin_lists_filters_and_marks_edits(admin_client):
     assert fridge.edited is False
 
 
+def test_a_name_set_in_the_admin_is_kept_by_discovery(ha_db, admin_client):
+    """A person names a sensor so that the room activity picks it ("Hall motion": it has no
+    device class); the next discovery must not put Home Assistant's name back (the sensor
+    would leave the hall's activity every night)."""
+
+    def write(at_second):
+        ha_db.write_entity("ingestor", "binary_sensor.hall_sensor", [(at_second, "off")],
+                           area="Hall", friendly_name="Hall sensor")  # fmt: skip
+
+    write(0)
+    discover(layout="ingestor")
+    hall = Entity.objects.get(entity_id="binary_sensor.hall_sensor")
+    form = {
+        "entity_id": hall.entity_id,
+        "friendly_name": "Hall motion",
+        "kind": "binary",
+        "area": "Hall",
+        "unit": "",
+        "device_class": "",
+        "tiered": "on",
+        "in_views": "on",
+        "layout": "ingestor",
+        "measurement": "home_assistant_events",
+    }
+    response = admin_client.post(reverse("admin:retention_entity_change", args=[hall.pk]), form)
+    assert response.status_code == 302, response.content[:2000]
+    hall.refresh_from_db()
+    assert (hall.friendly_name, hall.edited) == ("Hall motion", True)
+
+    write(60)
+    discover(layout="ingestor")
+    hall.refresh_from_db()
+    assert (hall.friendly_name, hall.last_seen) == ("Hall motion", at(60))
+
+
 @pytest.mark.django_db
 def test_the_daily_task_registers_new_entities(ha_db, caplog):
     from config.schedule import SCHEDULE
