@@ -21,14 +21,16 @@ from retention.schema import METRICS_MEASUREMENT
 from retention.stats.alerts import alert_summary, open_alerts
 from retention.stats.history import iso
 
-SERIES_FIELDS = (
-    "raw_size_bytes",
-    "hourly_size_bytes",
-    "daily_size_bytes",
-    "archive_size_bytes",
-    "storage_saved_bytes",
-    "reduction_percentage",
-)
+# Each series with its unit: the sizes in bytes, the reduction in percent.
+SERIES_UNITS = {
+    "raw_size_bytes": "bytes",
+    "hourly_size_bytes": "bytes",
+    "daily_size_bytes": "bytes",
+    "archive_size_bytes": "bytes",
+    "storage_saved_bytes": "bytes",
+    "reduction_percentage": "%",
+}
+SERIES_FIELDS = tuple(SERIES_UNITS)
 DAYS = OpenApiParameter(
     "days", {"type": "integer", "minimum": 1, "maximum": 3650}, description="1..3650 days back"
 )
@@ -61,7 +63,7 @@ class StorageMetrics(APIView):
         return Response(
             {
                 "days": days,
-                "unit": "bytes",
+                "units": SERIES_UNITS,
                 "source": f"{settings.INFLUXDB_DATABASE}.{METRICS_MEASUREMENT}, written daily "
                 "by retention.record_metrics",
                 "points": points,

@@ -93,6 +93,12 @@ def test_storage_metrics_are_the_recorded_points_in_time_order(api, isolated):
     older = metrics.record_metrics(now - timedelta(days=1))
     newer = metrics.record_metrics(now)
     body = api.get("/retention/metrics", {"days": 7}).json()
+    sizes = ("raw", "hourly", "daily", "archive")
+    assert body["units"] == {  # the reduction is a percentage, not bytes
+        **{f"{tier}_size_bytes": "bytes" for tier in sizes},
+        "storage_saved_bytes": "bytes",
+        "reduction_percentage": "%",
+    }
     assert [p["time"] for p in body["points"]] == [
         iso(older.time),
         iso(newer.time),
