@@ -1,6 +1,6 @@
 """Fill the entity registry from Home Assistant's InfluxDB: scan it for entities and add or
 update them in the registry (kind, unit, measurement, seen times). Entities edited in the admin
-keep their kind, area, unit and tiered flag. With --ha-areas, also take each entity's area from
+keep their name, kind, area, unit, device class and tiered flag. With --ha-areas, also take each entity's area from
 Home Assistant (HA_URL, HA_TOKEN). Changes to registered entities that the materialized views
 read (kind, unit, area, ...) are followed by the views on the retention worker: the output
 names the runs queued."""
