@@ -20,6 +20,7 @@ from enrich.models import ProviderConfig
 from enrich.readings import Reading
 from enrich.redis.cache import ResponseCache
 from retention.models import RetentionRun
+from retention.stats.measure import tier_sizes
 from tests.collectors import scenarios_smart_meter
 from tests.ha_mqtt import homes
 
@@ -47,11 +48,13 @@ def publication(broker, topics, subscriber, now: datetime, monkeypatch) -> list[
 
 
 def settled_sizes(tries: int = 30) -> None:
-    """Wait until InfluxDB's sizes (which trail writes by a few seconds) stop moving."""
-    before = get_timeseries().sizes()
+    """Wait until the sizes the storage entities show (InfluxDB's, which trail writes by a few
+    seconds) stop moving: those of this test's databases, not of the databases other test
+    processes write meanwhile."""
+    before = tier_sizes(get_timeseries().sizes())
     for _ in range(tries):
         time.sleep(0.5)
-        now = get_timeseries().sizes()
+        now = tier_sizes(get_timeseries().sizes())
         if now == before:
             return
         before = now
