@@ -30,8 +30,13 @@ from retention.rollups.materialized import (
 from retention.timeutil import local_date, local_day_start
 
 ENERGY_TABLE = DailyEnergyByDevice._meta.db_table
+# The cost of the days together only when every day has one, all in one currency: SUM alone
+# skips the days without a cost (no price known) and adds up currencies.
 ENERGY_BY_DEVICE_SQL = (
-    "SELECT entity_id, SUM(total_kwh), SUM(cost), MAX(peak_power), COUNT(date) "
+    "SELECT entity_id, SUM(total_kwh), "
+    "CASE WHEN COUNT(cost) = COUNT(*) AND COUNT(DISTINCT currency) = 1 THEN SUM(cost) END, "
+    "CASE WHEN COUNT(cost) = COUNT(*) AND COUNT(DISTINCT currency) = 1 THEN MIN(currency) "
+    "ELSE '' END, MAX(peak_power), COUNT(date) "
     f"FROM {ENERGY_TABLE} {{where}} GROUP BY entity_id ORDER BY entity_id"
 )
 DAILY_ENERGY_SQL = (
@@ -114,12 +119,14 @@ class MaterializedViewManager:
     def energy_by_device(
         self, start: date | None = None, end: date | None = None
     ) -> list[dict[str, Any]]:
-        """Per entity over the days: total kWh, cost, highest peak, days counted."""
+        """Per entity over the days: total kWh, cost and its currency, highest peak, days
+        counted. The cost is None (currency "") when a day has none (no price known) or the
+        days' currencies differ: never the sum of only some days."""
         where, bound = _where(None, start, end)
         return [
-            {"entity_id": entity_id, "total_kwh": kwh, "cost": cost, "peak_power": peak,
-             "days": days}
-            for entity_id, kwh, cost, peak, days in _select(
+            {"entity_id": entity_id, "total_kwh": kwh, "cost": cost, "currency": currency,
+             "peak_power": peak, "days": days}
+            for entity_id, kwh, cost, currency, peak, days in _select(
                 ENERGY_BY_DEVICE_SQL.format(where=where), bound
             )
         ]  # fmt: skip
