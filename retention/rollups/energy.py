@@ -126,10 +126,13 @@ def _energy_day(
     else:
         avg = total / (coverage / 3600) * 1000 if coverage > 0 else None
         per_hour: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for p in measured:
+        for index, p in enumerate(measured):
             bucket = per_hour[floor_hour(p.start)]
             bucket[0] += p.aggregate.total_energy
-            bucket[1] += p.aggregate.coverage_seconds
+            # After the day's first piece a gap (unavailable) is time too: the growth across
+            # it is counted at the reading after it, as when Home Assistant writes no gap.
+            seconds = (p.end - p.start).total_seconds() if index else p.aggregate.coverage_seconds
+            bucket[1] += seconds
         rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
         peak = max(rates) if rates else None
     cost, currency, source = _cost(measured, prices)

@@ -40,3 +40,24 @@ def test_totals_per_device_have_no_cost_when_a_day_has_none_or_another_currency(
             ) == (pytest.approx(2.4), "SEK")  # fmt: skip
     [both] = views.energy_by_device(start=DAY1, end=DAY2)
     assert both["cost"] is None and both["currency"] == ""
+
+
+@pytest.mark.parametrize("layout", ["official", "ingestor"])
+def test_a_meter_back_from_unavailable_peaks_at_its_hours_growth_not_per_minute_known(
+    ha_db: HaDatabase, enrich_db: str, layout: str
+):
+    # A plug's meter at 10.0 kWh, unavailable from 09:01 (the HA Ingestor records it, the
+    # official integration writes nothing), back at 10:59 having grown 2 kWh, +0.5 by 12:00.
+    ha_db.saved_entity(
+        layout, "sensor.plug_energy", [(-60, 10.0), (9 * 3600, 10.0), (9 * 3600 + 60,
+        "unavailable"), (10 * 3600 + 59 * 60, 12.0), (12 * 3600, 12.5)], unit="kWh",
+        kind="energy",
+    )  # fmt: skip
+
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+
+    row = energy_row("sensor.plug_energy")
+    assert row.total_kwh == pytest.approx(2.5)
+    # Hour 10 grew 2 kWh: 2 kW on average, whichever layout. Before: 120 kW from the HA
+    # Ingestor's data (2 kWh over the one minute the meter was known in that hour).
+    assert row.peak_power == pytest.approx(2000)
