@@ -45,6 +45,21 @@ def _edges(part: RawPart, prices: PriceBook) -> list[datetime]:
     return sorted(edges)
 
 
+DAILY_ROW = (
+    "only a daily tier row (a UTC day) is left for part of this local day and it cannot be "
+    "split (TIME_ZONE is not at UTC+0 then)"
+)
+HOURLY_ROW = (
+    "only an hourly tier row is left for an hour across this local day's midnight and it "
+    "cannot be split (TIME_ZONE is not a whole number of hours from UTC then)"
+)
+
+
+def _spanned(start: datetime, end: datetime) -> list[date]:
+    """The local days [start, end) touches."""
+    return local_days(local_date(start), local_date(end - timedelta(microseconds=1)))
+
+
 def _local_day(part: TierPart) -> bool:
     """Whether the part's UTC day is exactly a local day (TIME_ZONE at UTC+0 all that day)."""
     day = local_date(part.start)
@@ -62,7 +77,7 @@ def energy_rows(
     if end <= start:
         return outcome
     pieces: dict[date, list[Piece]] = defaultdict(list)
-    unavailable: set[date] = set()
+    unavailable: dict[date, str] = {}  # day -> which tier row cannot be split
     fast = plain_power(entity)
     for part in entity_parts(entity, start, end, plain_power=fast):
         outcome.sources[part.source] += 1
@@ -70,10 +85,14 @@ def energy_rows(
             isinstance(part, TierPart) and part.source == "daily" and not _local_day(part)
         ):
             # A daily row is a UTC day: it cannot be split between the local days it spans.
-            last_moment = part.end - timedelta(microseconds=1)
-            unavailable.update(local_days(local_date(part.start), local_date(last_moment)))
+            unavailable.update(dict.fromkeys(_spanned(part.start, part.end), DAILY_ROW))
         elif isinstance(part, TierPart):
             for row in part.rows:
+                if len(days := _spanned(row.window_start, row.window_end)) > 1:
+                    # An hour across a local midnight (TIME_ZONE not a whole number of hours
+                    # from UTC, e.g. +05:30): its energy cannot be split between the days.
+                    unavailable.update(dict.fromkeys(days, HOURLY_ROW))
+                    continue
                 piece = Piece(row.window_start, min(row.window_end, end), row)
                 pieces[local_date(row.window_start)].append(piece)
         else:
@@ -90,11 +109,7 @@ def energy_rows(
                     pieces[local_date(w_start)].append(Piece(w_start, w_end, aggregate))
     for day in sorted(pieces.keys() | unavailable):
         if day in unavailable:
-            outcome.skipped.append(
-                f"{entity.entity_id} {day}: only a daily tier row (a UTC day) is left for "
-                "part of this local day and it cannot be split (TIME_ZONE is not at UTC+0 "
-                "then); the row is kept"
-            )
+            outcome.skipped.append(f"{entity.entity_id} {day}: {unavailable[day]}; the row is kept")
             outcome.kept.add(day)
             continue
         row = _energy_day(

@@ -20,6 +20,8 @@ Rules (README "Materialized views" says the same for users):
   prices' currencies differ; cost is then null rather than a partial sum). From the hourly
   tier (raw deleted) the hour's energy is spread evenly over the hour: exact for slots of
   an hour or longer, for shorter slots exact only when the power was constant in the hour.
+  An hourly row across a local midnight (a zone such as +05:30) is not split: the two days
+  keep their rows (`retention.rollups.energy`), as days only a daily row covers do.
 - hourly_room_activity, per area and UTC hour over the area's binary motion/occupancy sensors
   (domain binary_sensor with device class motion, occupancy or presence; only an entity
   without a device class is picked by "motion", "occupancy", "presence", "pir" or "movement"

@@ -1,25 +1,39 @@
-"""What daily_energy_by_device gives a user adding up a device's days, and a meter's peak
-power, against the real InfluxDB with answers worked out by hand."""
+"""daily_energy_by_device as a user reads it: a device's days added up, a meter's peak power,
+the days of a zone whose midnight is not on a UTC hour; against the real InfluxDB, with
+answers worked out by hand."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from enrich.influx import get_timeseries
+from enrich.readings import Reading
+from retention.models import DailyEnergyByDevice
 from retention.rollups.materialized import ENERGY, MaterializedViewManager, rebuild_view
-from tests.retention.conftest import HaDatabase
-from tests.retention.rollups.test_materialized import AFTER, DAY1, energy_row, write_prices
+from retention.tiers import runner as tiers
+from tests.retention.conftest import T0, HaDatabase
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
-DAY2 = DAY1 + timedelta(days=1)
+DAY1, DAY2 = date(2024, 3, 4), date(2024, 3, 5)  # T0's day, a Monday, and the next
+AFTER = T0 + timedelta(days=3)  # "now" when every test day is closed
+
+
+def energy_row(entity_id: str, day: date = DAY1) -> DailyEnergyByDevice:
+    return DailyEnergyByDevice.objects.get(entity_id=entity_id, date=day)
 
 
 def test_totals_per_device_have_no_cost_when_a_day_has_none_or_another_currency(
     ha_db: HaDatabase, enrich_db: str, settings
 ):
     # 100 W all along: 2.4 kWh a day. Hourly prices of 0.20 EUR/kWh on the 4th only.
-    write_prices(enrich_db, [(hour * 3600, 60, 0.20) for hour in range(24)])
+    tags = {"provider": "awattar", "region": "DE", "currency": "EUR"}
+    get_timeseries().write(enrich_db, [
+        Reading("electricity_pricing_forecast", {"price": 0.20, "slot_minutes": 60.0},
+                T0 + timedelta(hours=hour), tags)
+        for hour in range(24)
+    ])  # fmt: skip
     ha_db.saved_entity("official", "sensor.tv_power", [(-60, 100)], unit="W", kind="power")
     rebuild_view(ENERGY, DAY1, DAY2, now=AFTER)
     assert energy_row("sensor.tv_power").cost == pytest.approx(0.48)
@@ -61,3 +75,34 @@ def test_a_meter_back_from_unavailable_peaks_at_its_hours_growth_not_per_minute_
     # Hour 10 grew 2 kWh: 2 kW on average, whichever layout. Before: 120 kW from the HA
     # Ingestor's data (2 kWh over the one minute the meter was known in that hour).
     assert row.peak_power == pytest.approx(2000)
+
+
+def test_an_hour_across_local_midnight_is_not_given_to_one_day_from_the_hourly_tier(
+    ha_db: HaDatabase, enrich_db: str, settings
+):
+    # Kolkata is UTC+05:30: its 5 March starts at 18:30 UTC on the 4th. A kettle draws 1 kW
+    # 18:00-19:00 UTC: 0.5 kWh on the 4th (local 23:30-00:00), 0.5 kWh on the 5th.
+    settings.TIME_ZONE = "Asia/Kolkata"
+    ha_db.saved_entity(
+        "official", "sensor.kettle_power", [(datetime(2024, 3, 4, 18, tzinfo=UTC), 1000),
+        (datetime(2024, 3, 4, 19, tzinfo=UTC), 0)], unit="W", kind="power",
+    )  # fmt: skip
+    now = datetime(2024, 3, 20, tzinfo=UTC)
+    days = [date(2024, 3, 4), date(2024, 3, 5)]
+
+    def kwh() -> dict[date, float]:
+        rows = MaterializedViewManager().daily_energy("sensor.kettle_power")
+        return {r["date"]: r["total_kwh"] for r in rows if r["date"] in days}
+
+    rebuild_view(ENERGY, days[0], days[1], now=now)
+    assert kwh() == pytest.approx({days[0]: 0.5, days[1]: 0.5})
+
+    # Retention replaces the UTC 4th by hourly rows; its 18:00 row holds both halves.
+    assert tiers.downsample_hourly(days[0], days[1]).status == "ok"
+    run = rebuild_view(ENERGY, days[0], days[1], now=now)
+
+    # Before: 1.0 kWh on the 4th and 0 on the 5th. The hour cannot be split: the rows stay.
+    assert kwh() == pytest.approx({days[0]: 0.5, days[1]: 0.5})
+    skipped = [note.split()[1].rstrip(":") for note in run.details["skipped"]]
+    assert skipped == ["2024-03-04", "2024-03-05"]
+    assert "hourly tier row" in run.details["skipped"][0]
