@@ -205,7 +205,9 @@ def _compute(
         return _energy(first, last_day, now, fill_new=fill_new, new_after=new_after)
     if name == ACTIVITY:
         area_start = floor_hour(start) if start else None
-        return _activity(area_start, end, now, fill_new=fill_new, new_after=new_after)
+        # Whole UTC hours: a local midnight inside one (a +05:30 zone) does not cut it short.
+        hours_end = floor_hour(end - timedelta(microseconds=1)) + timedelta(hours=1)
+        return _activity(area_start, hours_end, now, fill_new=fill_new, new_after=new_after)
     return _carbon(local_date(start) if start else None, last_day, now)
 
 

@@ -1,5 +1,5 @@
-"""daily_energy_by_device as a user reads it: a device's days added up, a meter's peak power,
-the days of a zone whose midnight is not on a UTC hour; against the real InfluxDB, with
+"""The views as a user reads them: a device's days added up, a meter's peak power, the days
+and hours of a zone whose midnight is not on a UTC hour; against the real InfluxDB, with
 answers worked out by hand."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
-from retention.models import DailyEnergyByDevice
-from retention.rollups.materialized import ENERGY, MaterializedViewManager, rebuild_view
+from retention.models import DailyEnergyByDevice, HourlyRoomActivity
+from retention.rollups.materialized import ACTIVITY, ENERGY, MaterializedViewManager, rebuild_view
 from retention.tiers import runner as tiers
 from tests.retention.conftest import T0, HaDatabase
 
@@ -106,3 +106,27 @@ def test_an_hour_across_local_midnight_is_not_given_to_one_day_from_the_hourly_t
     skipped = [note.split()[1].rstrip(":") for note in run.details["skipped"]]
     assert skipped == ["2024-03-04", "2024-03-05"]
     assert "hourly tier row" in run.details["skipped"][0]
+
+
+def test_a_rebuild_ending_at_a_midnight_inside_an_hour_writes_the_whole_hour(
+    ha_db: HaDatabase, enrich_db: str, settings
+):
+    # Kolkata (UTC+05:30): the 4th ends at 18:30 UTC. Motion 18:40-18:50 UTC (00:10 local).
+    settings.TIME_ZONE = "Asia/Kolkata"
+    ha_db.saved_entity(
+        "ingestor", "binary_sensor.hall_motion", [(datetime(2024, 3, 4, 12, tzinfo=UTC), "off"),
+        (datetime(2024, 3, 4, 18, 40, tzinfo=UTC), "on"),
+        (datetime(2024, 3, 4, 18, 50, tzinfo=UTC), "off")],
+        kind="binary", device_class="motion", area="hall",
+    )  # fmt: skip
+    now = datetime(2024, 3, 20, tzinfo=UTC)
+
+    def hour_18() -> tuple[int, float, bool]:
+        row = HourlyRoomActivity.objects.get(area="hall", hour=datetime(2024, 3, 4, 18, tzinfo=UTC))
+        return row.motion_count, row.occupancy_rate, row.partial
+
+    rebuild_view(ACTIVITY, DAY2, DAY2, now=now)
+    assert hour_18() == (1, pytest.approx(10 / 60), False)
+    # Before: the 4th's rebuild rewrote that UTC hour from its first half alone, (0, 0.0).
+    rebuild_view(ACTIVITY, DAY1, DAY1, now=now)
+    assert hour_18() == (1, pytest.approx(10 / 60), False)
