@@ -5,8 +5,9 @@ from Home Assistant's data (raw, or the hourly tier where raw is gone) and the e
 `daily_energy_by_device`, `hourly_room_activity`, `daily_carbon_summary`.
 
 Refresh (`refresh_view`, every 4 hours by the beat entry "Refresh materialized views"):
-the buckets from (watermark - VIEW_LATE_MARGIN_HOURS) to now are recomputed and upserted on
-their unique keys, so a rerun writes the same rows and buckets before that are not touched.
+the buckets from (watermark - VIEW_LATE_MARGIN_HOURS; carbon: 24 h at least) to now are
+recomputed and upserted on their unique keys, so a rerun writes the same rows and buckets
+before that are not touched.
 The watermark is the time the last refresh read the data. The first refresh (no watermark)
 starts at the oldest data: the entities' first_seen, the first carbon point. An entity or area
 without any row yet is filled from its first_seen too, and so is an entity discovered since
@@ -83,6 +84,7 @@ COLUMNS = {
 }  # fmt: skip
 DAY = timedelta(days=1)
 DISCOVERY_MARGIN = timedelta(minutes=5)  # longer than discovery's transaction takes
+CARBON_BACKFILL = timedelta(hours=24)  # Electricity Maps', UK Carbon Intensity's history
 
 
 class UnknownView(LookupError):
@@ -308,6 +310,8 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
     with view_lock(name) as mine:
         state, _ = ViewState.objects.get_or_create(view=name)
         margin = timedelta(hours=settings.VIEW_LATE_MARGIN_HOURS)
+        if name == CARBON:  # cheap: and the carbon providers backfill a day after an outage
+            margin = max(margin, CARBON_BACKFILL)
         start = state.watermark - margin if state.watermark else None
         if not mine:
             return _skipped(name, "incremental", start, now)

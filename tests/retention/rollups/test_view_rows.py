@@ -11,7 +11,8 @@ import pytest
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from retention.models import DailyEnergyByDevice, HourlyRoomActivity
-from retention.rollups.materialized import ACTIVITY, ENERGY, MaterializedViewManager, rebuild_view
+from retention.rollups.materialized import ACTIVITY, CARBON, ENERGY, rebuild_view, refresh_view
+from retention.rollups.queries import MaterializedViewManager
 from retention.tiers import runner as tiers
 from tests.retention.conftest import T0, HaDatabase
 
@@ -130,3 +131,27 @@ def test_a_rebuild_ending_at_a_midnight_inside_an_hour_writes_the_whole_hour(
     # Before: the 4th's rebuild rewrote that UTC hour from its first half alone, (0, 0.0).
     rebuild_view(ACTIVITY, DAY1, DAY1, now=now)
     assert hour_18() == (1, pytest.approx(10 / 60), False)
+
+
+def test_carbon_points_a_provider_backfilled_after_an_outage_are_folded_into_their_day(
+    enrich_db: str, settings
+):
+    settings.VIEW_LATE_MARGIN_HOURS = 6
+    tags = {"region": "DE", "provider": "electricitymaps"}
+
+    def write(hours: int, gco2: float) -> None:
+        get_timeseries().write(enrich_db, [Reading(
+            "carbon_intensity", {"carbon_intensity_gco2_kwh": gco2}, T0 + timedelta(hours=hours),
+            tags)])  # fmt: skip
+
+    write(0, 100.0)  # then the collector is down from 01:00 on the 4th to 12:00 on the 5th
+    for hours in range(4, 40, 4):
+        refresh_view(CARBON, now=T0 + timedelta(hours=hours))
+    # Back at 12:00 on the 5th, it backfills the last 24 hours (collectors/carbon).
+    write(12, 300.0)
+    write(24, 200.0)
+    refresh_view(CARBON, now=T0 + timedelta(hours=40))
+
+    [day1] = MaterializedViewManager().carbon(region="DE", start=DAY1, end=DAY1)
+    # 100 for 12 h, 300 for 12 h. Before: 100, the row computed during the outage.
+    assert (day1["avg_carbon"], day1["max_carbon"]) == (pytest.approx(200.0), 300.0)
