@@ -5,7 +5,8 @@ retention tiers where retention replaced them (`entity_aggregates` in the retent
 `enrich_hourly` / `enrich_daily` of TIER_DATABASE, one row per entity and UTC hour/day). The
 choice is made per UTC day, the tiers' unit of work (raw is deleted a day at a time):
 
-- the day has hourly tier rows and no raw point -> the hourly rows (`TierPart`);
+- the day has hourly tier rows and no raw point, or fewer than they count (late points the
+  tiers have not folded in yet) -> the hourly rows (`TierPart`);
 - the day has neither raw points nor hourly rows but a daily row, and the range covers the
   whole UTC day -> the daily row; when it covers only part of that day (local days in a zone
   other than UTC) the daily row cannot be split: the part is `Unavailable` (and the energy
@@ -141,7 +142,7 @@ def entity_parts(
     for part_start, part_end in utc_day_pieces(start, end):
         rows = [r for r in hourly if part_start <= r[0].window_start < part_end]
         if rows:
-            if count_samples(entity, part_start, part_end) == 0:
+            if _raw_gone(entity, part_start, part_end, [aggregate for aggregate, _ in rows]):
                 aggregates = [aggregate for aggregate, _ in rows]
                 plan.append(TierPart(part_start, part_end, aggregates, "hourly", rows[-1][1]))
                 continue
@@ -149,7 +150,7 @@ def entity_parts(
             if daily is None:
                 daily = _tier_rows(entity, floor_day(start), end, DAILY_POLICY)
             found = next((r for r in daily if r[0].window_start == floor_day(part_start)), None)
-            if found is not None and count_samples(entity, part_start, part_end) == 0:
+            if found is not None and _raw_gone(entity, part_start, part_end, [found[0]]):
                 day_row, fields = found
                 whole = part_start == day_row.window_start and part_end == day_row.window_end
                 plan.append(
@@ -182,6 +183,28 @@ def entity_parts(
             if not from_tier:
                 _known_before_gap(entity, part)
     return plan
+
+
+def _raw_gone(entity: Entity, start: datetime, end: datetime, rows: list[Aggregate]) -> bool:
+    """Whether the entity's raw points in [start, end) are gone but for late ones: not the
+    points the tier rows there count (the tiers count every raw point they aggregate, and
+    delete them once written). A late point for a deleted day waits for the next tier run to
+    fold it into its row, which keeps the energy and times the complete day gave; read from
+    raw alone the day would lose them."""
+    raw = count_samples(entity, start, end)
+    if raw == 0 or raw != sum(_counted(row) for row in rows):
+        return True
+    # As many as the rows count: the raw points not deleted yet, unless late points stand in
+    # for as many deleted ones (a sparse day); then an hour's count differs.
+    return len(rows) > 1 and any(
+        count_samples(entity, max(row.window_start, start), min(row.window_end, end))
+        != _counted(row)
+        for row in rows
+    )
+
+
+def _counted(row: Aggregate) -> int:
+    return (row.sample_count or 0) + (row.gap_count or 0)
 
 
 def _known_before_gap(entity: Entity, part: RawPart, lookback: int = 20) -> None:

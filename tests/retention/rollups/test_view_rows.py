@@ -155,3 +155,28 @@ def test_carbon_points_a_provider_backfilled_after_an_outage_are_folded_into_the
     [day1] = MaterializedViewManager().carbon(region="DE", start=DAY1, end=DAY1)
     # 100 for 12 h, 300 for 12 h. Before: 100, the row computed during the outage.
     assert (day1["avg_carbon"], day1["max_carbon"]) == (pytest.approx(200.0), 300.0)
+
+
+def test_a_late_point_of_a_day_retention_downsampled_does_not_replace_its_hourly_rows(
+    ha_db: HaDatabase, enrich_db: str
+):
+    # A fridge at 100 W until noon, 200 W after: 1.2 + 2.4 = 3.6 kWh on the 4th.
+    ha_db.saved_entity(
+        "official", "sensor.fridge_power", [(-60, 100), (12 * 3600, 200), (86400 + 3600, 200)],
+        unit="W", kind="power",
+    )  # fmt: skip
+    now = T0 + timedelta(days=10)
+    assert tiers.downsample_hourly(DAY1, DAY2).status == "ok"  # the 4th's raw points go
+    # A point of the 4th written late (150 W at 18:00), before the next tier run folds it in.
+    ha_db.write([Reading("W", {"value": 150.0}, T0 + timedelta(hours=18),
+                         {"domain": "sensor", "entity_id": "fridge_power"})])  # fmt: skip
+
+    run = rebuild_view(ENERGY, DAY1, DAY1, now=now)
+
+    # Before: 2.7 kWh from that one raw point (the 100 W of the 3rd held until 18:00). The
+    # hourly rows hold the day; the next tier run keeps their energy when it folds it in.
+    assert energy_row("sensor.fridge_power").total_kwh == pytest.approx(3.6)
+    assert run.details["sources"] == {"hourly": 1}
+    assert tiers.downsample_hourly(DAY1, DAY2).status == "ok"
+    rebuild_view(ENERGY, DAY1, DAY1, now=now)
+    assert energy_row("sensor.fridge_power").total_kwh == pytest.approx(3.6)
