@@ -141,13 +141,12 @@ def _energy_day(
     else:
         avg = total / (coverage / 3600) * 1000 if coverage > 0 else None
         per_hour: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for index, p in enumerate(measured):
+        for p in measured:
             bucket = per_hour[floor_hour(p.start)]
             bucket[0] += p.aggregate.total_energy
-            # After the day's first piece a gap (unavailable) is time too: the growth across
-            # it is counted at the reading after it, as when Home Assistant writes no gap.
-            seconds = (p.end - p.start).total_seconds() if index else p.aggregate.coverage_seconds
-            bucket[1] += seconds
+            # Over the whole (elapsed) hour: a meter's growth across a gap (unavailable) is
+            # counted at the reading after it, as when Home Assistant writes no gap.
+            bucket[1] += (p.end - p.start).total_seconds()
         rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
         peak = max(rates) if rates else None
     cost, currency, source = _cost(measured, prices)

@@ -12,8 +12,8 @@ Rules (README "Materialized views" says the same for users):
   time integral (`retention.tiers.stepwise`); avg_power: power sensors the time-weighted mean W
   over the time a value was known, energy meters total_kwh / known hours x 1000;
   peak_power: power sensors the highest reading, energy meters the highest hourly average
-  power (a meter's growth within one UTC hour / the part of the hour after the meter was
-  first known that day: a gap is time the growth counted at the reading after it spans).
+  power (a meter's growth within one UTC hour / the hour, its elapsed part when open: a gap
+  is time too, the growth across it being counted at the reading after it).
   cost: the day is cut at every price slot edge and hour; the energy of each piece is priced
   by the slot it falls in, where no slot is known by ENERGY_FLAT_TARIFF. cost_source says
   which was used: price_slots, flat_tariff, mixed, or none (some energy had neither, or the

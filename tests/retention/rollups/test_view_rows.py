@@ -78,6 +78,22 @@ def test_a_meter_back_from_unavailable_peaks_at_its_hours_growth_not_per_minute_
     assert row.peak_power == pytest.approx(2000)
 
 
+@pytest.mark.parametrize("layout", ["official", "ingestor"])
+def test_a_meter_unavailable_at_midnight_peaks_at_its_first_hours_growth(
+    ha_db: HaDatabase, enrich_db: str, layout: str
+):
+    # Unavailable from 23:00 on the 4th, back at 00:30 on the 5th having grown 1 kWh.
+    ha_db.saved_entity(
+        layout, "sensor.plug_energy", [(-60, 10.0), (23 * 3600, "unavailable"),
+        (24 * 3600 + 30 * 60, 11.0), (26 * 3600, 11.0)], unit="kWh", kind="energy",
+    )  # fmt: skip
+
+    rebuild_view(ENERGY, DAY2, DAY2, now=AFTER)
+
+    # 1 kWh in hour 00: 1 kW. Before: 2 kW from the HA Ingestor's data (over 30 minutes known).
+    assert energy_row("sensor.plug_energy", DAY2).peak_power == pytest.approx(1000)
+
+
 def test_an_hour_across_local_midnight_is_not_given_to_one_day_from_the_hourly_tier(
     ha_db: HaDatabase, enrich_db: str, settings
 ):
