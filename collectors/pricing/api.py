@@ -1,8 +1,9 @@
 """`GET /api/pricing/windows`: the cheapest (or most expensive) time to use electricity.
 
 Query parameters (a bad value is a 400 naming it):
-- `hours` (required): length of the window in hours, at least a minute and at most `within`
-  (e.g. 3, 1.5; `hours_parameter`).
+- `hours` (required): length of the window in hours, whole minutes, at least a minute and at
+  most `within` (e.g. 3, 1.5, 0.75; `hours_parameter`); it need not be a multiple of the price
+  slots: a window may start or end inside a slot (`collectors.pricing.windows`).
 - `within` (default 24h): how far ahead to look, e.g. 24h, 90m, 2d, 1h30m.
 - `contiguous` (default true): one unbroken run, or (false) the best slots anywhere.
 - `before`: ISO 8601 time with a zone; the window must end by then (must be in the future).
@@ -27,7 +28,7 @@ running the same duration from now, minus the window's average. Positive means t
 costs less than running now. The cheapest window is never dearer than running now, so its
 saving is never negative; with `most_expensive=true` it is never positive. It is null when
 the prices from now for that long are not known.
-Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown site;
+Errors: 400 bad parameter; 404 unknown site;
 409 no enabled price provider, one this enrich has no adapter for (renamed or removed), its
 settings are incomplete, or too few prices are stored;
 503 InfluxDB unreachable.
@@ -136,19 +137,23 @@ def _bad_hours(query, expected: str) -> ValidationError:
 def hours_parameter(query, required: str, expected: str) -> float:
     """`hours` of /api/pricing/windows and /api/plan, checked before any timedelta is made of
     it: a 400 naming it when it is missing ("Required: " + `required`), not a number, not more
-    than 0 (`expected` says what is wanted), under a minute (it would round to no time at all)
-    or over a year (MAX_DURATION: added to a time it could overflow)."""
+    than 0 (`expected` says what is wanted), under a minute (it would round to no time at all),
+    over a year (MAX_DURATION: added to a time it could overflow) or not a whole number of
+    minutes (within half a second: the whole minutes are what is planned)."""
     hours = params.number(query, "hours")
     if hours is None:
         raise ValidationError({"hours": f"Required: {required}"})
     if hours <= 0:
         raise _bad_hours(query, expected)
     if hours < MIN_HOURS:
-        raise _bad_hours(query, f"at least one minute (hours={MIN_HOURS:.4g}); no price slot "
-                         "is shorter than 15 min")  # fmt: skip
+        raise _bad_hours(query, f"at least one minute (hours={MIN_HOURS:.4g})")
     if hours > MAX_HOURS:
         raise _bad_hours(query, f"at most a year: {MAX_HOURS:g} ({MAX_DURATION.days} days)")
-    return hours
+    minutes = round(hours * 60)
+    if abs(hours * 3600 - minutes * 60) > 0.5:  # 4 decimals (0.3333 for 20 min) are within
+        raise _bad_hours(query, "a whole number of minutes, e.g. 1.5 (90 min), 0.75 (45 min) "
+                         "or 0.3333 (20 min)")  # fmt: skip
+    return minutes / 60
 
 
 def _request(query) -> dict[str, Any]:

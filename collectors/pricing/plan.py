@@ -4,7 +4,9 @@ Every price slot gets a score per kWh: its price plus `carbon_price` (currency p
 CO2) x its time-weighted gCO2/kWh / 1,000,000. The window finder (`windows.find_windows`)
 then picks the window with the lowest average score under its own rules: never before now,
 the running slot priced from now (its carbon too, through `cut`), ties to the later window,
-exact durations from mixed slot lengths, gaps, and the interruption penalty of split plans.
+exact durations from mixed slot lengths, parts of slots for the lengths whole slots cannot
+make (each part scored with its own carbon, through `cut`), gaps, and the interruption
+penalty of split plans.
 
 Carbon comes from `carbon_store.carbon_spans`: forecast values, or the last known value where
 no forecast covers the time (`carried`, in seconds, per slot and window). A slot whose carbon
@@ -101,16 +103,19 @@ class Scorer:
     def cut(self, slot: PlanSlot, start: datetime, end: datetime) -> PlanSlot | None:
         return self.part(slot.energy_price, start, end)
 
-    def slots(self, prices: Sequence[PriceSlot], now: datetime) -> list[PlanSlot]:
-        """The slots still to come; the running one is scored from now (only that part of it
-        is ever used) but keeps its own start and end, as the window finder expects."""
-        key = (id(prices), now)
+    def slots(self, prices: Sequence[PriceSlot], now: datetime, until: datetime) -> list[PlanSlot]:
+        """The slots still to come; the running one is scored from now and one that `until`
+        (the plan's limit) cuts up to it (only that part of either is ever used), but they keep
+        their own start and end, as the window finder expects."""
+        key = (id(prices), now, until)
         if key not in self._slots:  # once per plan: the carbon of a slot is the same always
             self._slots[key] = [
                 PlanSlot(slot.start, slot.end, *_values(part))
                 for slot in prices
                 if slot.end > now
-                and (part := self.part(slot.price, max(slot.start, now), slot.end)) is not None
+                and slot.start < until
+                and (part := self.part(slot.price, max(slot.start, now), min(slot.end, until)))
+                is not None
             ]
         return [self.weighed(slot) for slot in self._slots[key]]
 
@@ -147,7 +152,8 @@ def figures(slots: Sequence[PlanSlot], used: int = 1, penalty: float = 0.0) -> F
 def _solve(prices, spans, now, weights, rules) -> tuple[WindowResult, Scorer]:
     scorer = Scorer(spans, *weights, cache=rules["cache"])
     wanted = {k: v for k, v in rules.items() if k != "cache"}
-    result = find_windows(scorer.slots(prices, now), now=now, cut=scorer.cut, **wanted)
+    slots = scorer.slots(prices, now, rules["before"])
+    result = find_windows(slots, now=now, cut=scorer.cut, **wanted)
     return result, scorer
 
 
@@ -185,7 +191,7 @@ def make_plan(
     per_gram = carbon_price / GRAMS_PER_TONNE
     result, main = _solve(prices, spans, now, (1.0, per_gram), rules)
     chosen = figures(result.slots, result.windows_used, result.penalty_cost)
-    running = pieces_from(main.slots(prices, now), now, timedelta(hours=hours), main.cut)
+    running = pieces_from(main.slots(prices, now, before), now, timedelta(hours=hours), main.cut)
     share = penalty_percent / 100
     cheapest = _rescored(_solve(prices, spans, now, (1.0, 0.0), rules)[0], main, share)
     greenest = found = None

@@ -1,8 +1,9 @@
 """`GET /api/plan`: when to run a flexible load, by price and CO2 together (docs/plan.md).
 
 Query parameters (a bad value is a 400 naming it):
-- `hours` (required): how long the load runs, at least a minute and at most a year (8784;
-  `hours_parameter`), at most 24 without `before`.
+- `hours` (required): how long the load runs, whole minutes, at least a minute and at most a
+  year (8784; `hours_parameter`), at most 24 without `before`; any such length is planned,
+  starting or ending inside a price slot where it is not a multiple of the slots.
 - `before`: ISO 8601 time with a zone the load must have finished by (default now + 24 h);
   it must leave room for `hours` from now.
 - `carbon_price` (default `PLAN_CARBON_PRICE`): currency (the price's) per tonne of CO2, >= 0
@@ -16,7 +17,7 @@ Query parameters (a bad value is a 400 naming it):
 `GET /api/plan/loads` (`LoadPlans`): the site's enabled flexible loads, each with its plan for
 its next deadline (`loads.plan_for`) or the reason there is none.
 
-Errors: 400 bad parameter or a duration the slot widths cannot make; 404 unknown site; 409 no
+Errors: 400 bad parameter; 404 unknown site; 409 no
 enabled price provider, its settings incomplete, or too little stored (`known` says how far
 prices and carbon go); 503 InfluxDB unreachable.
 """

@@ -8,6 +8,13 @@ Rules, chosen so answers can be checked by hand:
   its end (and the last slot it reaches up to the window's end). Running now is chosen when it
   is strictly better than every other candidate, so no window is ever dearer than running now
   for the same duration (cheaper with `most_expensive`), and ties still go to the later window.
+- A duration the whole slots cannot make (1.5 h or 45 min from hourly slots: not a multiple
+  of the common width of the slots between now and the limit) uses parts of slots (`cuts`):
+  an unbroken window runs now, starts at a slot start, or ends at a slot end or at the
+  limit, within now and the limit; a split set may use one part of a slot at either end of
+  it. A part counts at
+  its slot's price, so averages stay time-weighted. Durations the whole slots can make are
+  made of whole slots only, as before.
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
   of slots lasting exactly `hours` in total, anywhere in the allowed span. A split set must
@@ -18,9 +25,9 @@ Rules, chosen so answers can be checked by hand:
   virtual cost the interruptions added when choosing; no money is paid for it).
 - "Best" is the lowest time-weighted average price (highest with `most_expensive`). Ties go
   to the later window / the later slots.
-- Slots may be 15, 30 or 60 minutes, even mixed; a duration the slot widths cannot make
-  exactly (0.5 h from hourly slots) is an `UnreachableDuration`, too little data a
-  `NotEnoughData`; both say what is known and what to change.
+- Slots may be 15, 30 or 60 minutes, even mixed. Too little data is a `NotEnoughData`
+  saying what is known and what to change; a split set of a duration that is not a whole
+  number of seconds an `UnreachableDuration`.
 - `saving_vs_now` has one sign for both directions: the time-weighted average price of the
   same duration starting right now minus the window's average, in the price's unit (currency
   per kWh; multiply by the kWh used to get money). Positive: the window costs less than running
@@ -29,26 +36,19 @@ Rules, chosen so answers can be checked by hand:
 """
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
-from typing import Any, Protocol
+from typing import Any
 
-from collectors.pricing import split
+from collectors.pricing import cuts, split
+from collectors.pricing.pieces import Cut, Priced, piece, pieces_from
+from collectors.pricing.pieces import average as _average
+from collectors.pricing.pieces import ordered as _ordered
+from collectors.pricing.pieces import seconds as _seconds
 
 EPSILON = 1e-9  # prices closer than this count as equal (float sums of the same prices)
-
-
-class Priced(Protocol):
-    """A price slot: `[start, end)` as aware datetimes and a price per kWh."""
-
-    @property
-    def start(self) -> datetime: ...
-    @property
-    def end(self) -> datetime: ...
-    @property
-    def price(self) -> float: ...
 
 
 class WindowError(ValueError):
@@ -63,15 +63,6 @@ class NotEnoughData(WindowError):
 
 class UnreachableDuration(WindowError):
     """The slot widths cannot add up to exactly the requested duration."""
-
-
-@dataclass(frozen=True, order=True)
-class Piece:
-    """The part of a price slot that lies inside a window (running now starts mid-slot)."""
-
-    start: datetime
-    end: datetime
-    price: float
 
 
 @dataclass(frozen=True)
@@ -104,23 +95,6 @@ class WindowResult:
         return [(g[0].start, g[-1].end, _average(g)) for g in groups]
 
 
-def _seconds(slot: Priced) -> float:
-    return (slot.end - slot.start).total_seconds()
-
-
-def _average(slots: Sequence[Priced]) -> float:
-    return sum(s.price * _seconds(s) for s in slots) / sum(_seconds(s) for s in slots)
-
-
-def _ordered(slots: Iterable[Priced]) -> list[Priced]:
-    """Slots in time order; of overlapping slots the one starting first is kept."""
-    kept: list[Priced] = []
-    for slot in sorted(slots, key=lambda s: (s.start, s.end)):
-        if not kept or slot.start >= kept[-1].end:
-            kept.append(slot)
-    return kept
-
-
 def _runs(slots: Sequence[Priced]) -> list[list[Priced]]:
     runs: list[list[Priced]] = []
     for slot in slots:
@@ -133,35 +107,6 @@ def _runs(slots: Sequence[Priced]) -> list[list[Priced]]:
 
 def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h"
-
-
-def piece(slot: Priced, start: datetime, end: datetime) -> Priced:
-    """The part [start, end) of a slot, at the slot's price."""
-    return Piece(start, end, slot.price)
-
-
-Cut = Callable[[Priced, datetime, datetime], Priced | None]
-
-
-def pieces_from(
-    slots: Sequence[Priced], start: datetime, duration: timedelta, cut: Cut = piece
-) -> list[Priced] | None:
-    """The known prices over [start, start + duration) as pieces of the slots (made by `cut`,
-    which may price a part differently from the whole, or answer None: unknown); None when
-    part of that time has no price."""
-    end = start + duration
-    pieces, cursor = [], start
-    for slot in _ordered(slots):
-        if slot.end <= cursor or slot.start >= end:
-            continue
-        part = None if slot.start > cursor else cut(slot, cursor, min(slot.end, end))
-        if part is None:
-            return None  # a gap: the price for part of the time is unknown
-        pieces.append(part)
-        cursor = part.end
-        if cursor >= end:
-            return pieces
-    return None
 
 
 def price_from(slots: Sequence[Priced], start: datetime, duration: timedelta) -> float | None:
@@ -200,7 +145,11 @@ def find_windows(
     sign = -1.0 if most_expensive else 1.0
     share = penalty_percent / 100
     try:
-        chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows)
+        if cuts.whole(usable, wanted):
+            chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows)
+        else:  # the window starts or ends inside a slot
+            chosen = _cut_best(known, usable, wanted, (now, limit), hours, contiguous, sign,
+                               share, max_windows, cut)  # fmt: skip
     except NotEnoughData:
         if running_now is None:
             raise
@@ -232,6 +181,57 @@ def judged(slots: Sequence[Priced], sign: float, share: float) -> float:
     return average + (len(_runs(slots)) - 1) * share * abs(average)
 
 
+def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_windows, cut):
+    """The best window when whole slots cannot make `wanted` seconds (`cuts`): an unbroken
+    one starting at a slot start or ending at a slot end, or a split set of slot parts."""
+    now, limit = span
+    if contiguous or max_windows == 1:
+        found = cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign, cut)
+        if found is not None:
+            return found
+        _enough(usable, wanted, now, limit, hours)
+        raise _gaps(usable, wanted) or NotEnoughData(
+            f"no {_hours(wanted)} between now ({now.isoformat()}) and {limit.isoformat()} has "
+            "prices for all of it"
+        )
+    _enough(usable, wanted, now, limit, hours)
+    best, key, failed = None, (math.inf, 0.0), None
+    for slots in cuts.split_choices(usable, wanted, cut):
+        try:
+            found = _best(slots, wanted, now, limit, hours, contiguous, sign, share, max_windows)
+        except WindowError as exc:  # this part leaves too little, or cannot be combined
+            failed = exc
+            continue
+        score, later = judged(found, sign, share), -sum(s.start.timestamp() for s in found)
+        if best is None or _better(score, later, (*key, ())):
+            best, key = found, (score, later)
+    if best is None:
+        raise failed or NotEnoughData(f"no split set of {_hours(wanted)} can be made")
+    return best
+
+
+def _enough(usable: list[Priced], wanted: float, now: datetime, limit: datetime, hours: float):
+    """NotEnoughData when the slots between now and the limit last less than `wanted`."""
+    available = sum(_seconds(s) for s in usable)
+    if available + EPSILON < wanted:
+        raise NotEnoughData(
+            f"only {_hours(available)} of price slots lie entirely between now "
+            f"({now.isoformat()}) and {limit.isoformat()}, {hours:g} h are needed; prices for "
+            "later periods are usually published around midday the day before"
+        )
+
+
+def _gaps(usable: list[Priced], wanted: float) -> NotEnoughData | None:
+    """NotEnoughData when no unbroken stretch of the slots lasts `wanted` seconds."""
+    longest = max((sum(_seconds(s) for s in run) for run in _runs(usable)), default=0.0)
+    if longest + EPSILON >= wanted:
+        return None
+    return NotEnoughData(
+        f"the prices known have gaps: the longest unbroken stretch is {_hours(longest)}, "
+        f"{_hours(wanted)} are needed; ask for fewer hours or contiguous=false"
+    )
+
+
 def _best(
     usable: list[Priced],
     wanted: float,
@@ -243,14 +243,8 @@ def _best(
     share: float = 0.0,
     max_windows: int | None = None,
 ) -> list[Priced]:
-    """The best window of whole slots that start at or after now."""
-    available = sum(_seconds(s) for s in usable)
-    if available + EPSILON < wanted:
-        raise NotEnoughData(
-            f"only {_hours(available)} of price slots lie entirely between now "
-            f"({now.isoformat()}) and {limit.isoformat()}, {hours:g} h are needed; prices for "
-            "later periods are usually published around midday the day before"
-        )
+    """The best window of whole slots (or parts: `_cut_best`) that start at or after now."""
+    _enough(usable, wanted, now, limit, hours)
     if contiguous or max_windows == 1:
         return _best_run(usable, wanted, sign)
     if share == 0 and max_windows is None:
@@ -292,14 +286,7 @@ def _best_run(usable: list[Priced], wanted: float, sign: float) -> list[Priced]:
         if score <= best_score + EPSILON:
             best, best_score = usable[i : j + 1], min(score, best_score)
     if best is None:
-        longest = max((sum(_seconds(s) for s in run) for run in _runs(usable)), default=0.0)
-        if longest + EPSILON < wanted:
-            raise NotEnoughData(
-                f"the prices known have gaps: the longest unbroken stretch is "
-                f"{_hours(longest)}, {_hours(wanted)} are needed; ask for fewer hours or "
-                "contiguous=false"
-            )
-        raise _not_made(usable, wanted)
+        raise _gaps(usable, wanted) or _not_made(usable, wanted)
     return best
 
 
@@ -356,5 +343,5 @@ def _unreachable(usable: Sequence[Priced], wanted: float) -> str:
     shown = ", ".join(f"{w} min" for w in widths)
     return (
         f"{_hours(wanted)} cannot be made exactly from the price slots ({shown}); ask for a "
-        "multiple of the slot length"
+        "whole number of minutes"
     )

@@ -139,7 +139,7 @@ def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
         ({"hours": "2", "max_windows": "0"}, "max_windows", "1 or more"),
         ({"hours": "2", "penalty_percent": "-3"}, "penalty_percent", "0 or more"),
         ({"hours": "2", "contiguous": "perhaps"}, "contiguous", "true or false"),
-        ({"hours": "0.1"}, "hours", "cannot be made exactly from the price slots (30 min)"),
+        ({"hours": "0.101"}, "hours", "a whole number of minutes"),
         ({"hours": "1e-10"}, "hours", "at least one minute"),
         ({"hours": "5e-324"}, "hours", "at least one minute"),
         ({"hours": "0.001"}, "hours", "at least one minute"),
@@ -152,6 +152,24 @@ def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
 )
 def test_bad_parameters_are_400_naming_them(collected, api, query, name, text):
     assert_400_naming_only(api.get(URL, query), name, text)
+
+
+def test_six_minutes_over_half_hours_is_planned(collected, api):
+    # hours=0.1 was a 400 ("ask for a multiple of the slot length"); now the best 6 minutes,
+    # found here by trying every minute from now (price + 100 GBP/t, the default)
+    prices, carbon = octopus_prices(), uk_carbon()
+
+    def score(a):
+        return average(prices, a, a + 6 * MINUTE) + 100 * average(carbon, a, a + 6 * MINUTE) / 1e6
+
+    starts = [NOW + i * MINUTE for i in range(int((datetime.fromisoformat(
+        "2026-05-01T23:00:00+00:00") - NOW) / MINUTE) - 5)]  # fmt: skip
+    best = min(score(a) for a in starts)
+    start = [a for a in starts if score(a) <= best + 1e-12][-1]
+    body = api.get(URL, {"hours": "0.1", "kw": "10"}).json()
+    assert (body["start"], body["end"]) == (start.isoformat(), (start + 6 * MINUTE).isoformat())
+    assert body["average_score"] == pytest.approx(best)
+    assert body["cost"] == pytest.approx(average(prices, start, start + 6 * MINUTE))  # 1 kWh
 
 
 def test_without_carbon_data_it_says_so_and_plans_by_price(own_storage, replay_server, api,

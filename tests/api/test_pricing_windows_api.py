@@ -22,6 +22,7 @@ from tests.support.stored_prices import slot_readings
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 URL = "/api/pricing/windows"
+MINUTE = timedelta(minutes=1)
 SPECIAL = {5: 0.10, 6: 0.05, 7: 0.12, 10: 0.90, 11: 0.80, 20: 0.01}
 
 
@@ -136,7 +137,8 @@ def test_most_expensive_window(client, anchor):
         ({"hours": "1", "contiguous": "maybe"}, "contiguous", "true or false"),
         ({"hours": "1", "before": "2030-05-01T10:00:00"}, "before", "with a time zone"),
         ({"hours": "1", "before": "2020-05-01T10:00:00Z"}, "before", "leaves no room"),
-        ({"hours": "0.25"}, "hours", "cannot be made exactly from the price slots (60 min)"),
+        ({"hours": "1.01"}, "hours", "a whole number of minutes"),
+        ({"hours": "0.333"}, "hours", "a whole number of minutes"),
         ({"hours": "1e-10"}, "hours", "at least one minute"),
         ({"hours": "5e-324"}, "hours", "at least one minute"),
         ({"hours": "0.001"}, "hours", "at least one minute"),
@@ -144,6 +146,19 @@ def test_most_expensive_window(client, anchor):
 )
 def test_bad_parameters_are_400_naming_them(client, anchor, query, name, text):
     assert_400_naming_only(client.get(URL, query), name, text)
+
+
+def test_a_quarter_hour_over_hourly_prices(client, anchor):
+    # hours=0.25 was a 400 ("ask for a multiple of the slot length"): 15 min of the 0.01 hour
+    # (H+20), its last quarter (ties go to the later window)
+    body = client.get(URL, {"hours": "0.25"}).json()
+    start = anchor + timedelta(hours=20, minutes=45)
+    assert (body["start"], body["end"]) == (iso(start), iso(anchor + timedelta(hours=21)))
+    assert body["average_price"] == pytest.approx(0.01)
+    assert body["slots"] == [{"start": body["start"], "end": body["end"], "price": 0.01}]
+    # 20 min typed with 4 decimals is 20 min
+    body = client.get(URL, {"hours": "0.3333"}).json()
+    assert (body["hours"], body["start"]) == (pytest.approx(1 / 3), iso(start - 5 * MINUTE))
 
 
 def test_accepted_within_forms(client, anchor):

@@ -4,8 +4,9 @@ Random price slots (15, 30 and 60 minutes mixed, gaps, negative prices) and rand
 forecasts (with gaps, so the last known value is carried) are planned; every candidate the
 rules allow is then enumerated here, independently of the planner: every back-to-back run of
 whole slots from now on, running now (from `now`, the running slot cut), and for split plans
-every subset of slots with the interruption penalty. Costs are summed minute by minute from
-the raw data. The planner's window must score the optimum.
+every subset of slots with the interruption penalty; for a length the whole slots cannot
+make, the windows that start or end inside a slot (`with_parts`). Costs are summed minute by
+minute from the raw data. The planner's window must score the optimum.
 """
 
 import itertools
@@ -24,12 +25,12 @@ T0 = datetime(2026, 5, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
-def random_day(rng: random.Random, count: int):
+def random_day(rng: random.Random, count: int, widths=(15, 30, 60)):
     prices, cursor = [], T0
     for _ in range(count):
         if rng.random() < 0.1:
             cursor += rng.choice([15, 30, 60]) * MINUTE  # a gap in the prices
-        width = rng.choice([15, 30, 60]) * MINUTE
+        width = rng.choice(widths) * MINUTE
         prices.append(PriceSlot(cursor, cursor + width, round(rng.uniform(-0.05, 0.5), 4)))
         cursor += width
     forecast, at = [], T0 - 30 * MINUTE
@@ -90,13 +91,11 @@ def candidates(prices, now, before, wanted, contiguous, share, max_windows):
     """Every allowed window as a list of (start, end) spans."""
     usable = [s for s in prices if s.start >= now and s.end <= before]
     widths = [round((s.end - s.start).total_seconds()) for s in usable]
-    if (
-        usable
-        and sum(widths) >= wanted.total_seconds()
-        and wanted.total_seconds() % math.gcd(*widths)
-    ):
-        return []  # the slot widths cannot make the duration: a 400, as in /api/pricing/windows
     found = [[(now, now + wanted)]]  # running now (rejected later when a minute is unknown)
+    if not usable or wanted.total_seconds() % math.gcd(*widths):
+        # the whole slots cannot make the duration: windows use parts of slots
+        return found + with_parts(prices, usable, now, before, wanted, contiguous, share,
+                                  max_windows)  # fmt: skip
     if contiguous:
         for i in range(len(usable)):
             total, spans = timedelta(), []
@@ -122,6 +121,31 @@ def candidates(prices, now, before, wanted, contiguous, share, max_windows):
     return found
 
 
+def with_parts(prices, usable, now, before, wanted, contiguous, share, max_windows):
+    """Windows that start or end inside a slot: unbroken ones starting at a slot start or
+    ending at a slot end or at `before`; split sets of whole slots and one part of another
+    slot, at its start or its end."""
+    if contiguous:
+        starts = {s.start for s in prices} | {s.end - wanted for s in prices} | {before - wanted}
+        return [[(a, a + wanted)] for a in sorted(starts) if now <= a and a + wanted <= before]
+    if sum((s.end - s.start for s in usable), timedelta()) < wanted:
+        return []
+    cap = len(usable) if share == 0 else 1 + int((1 - 1e-12) // share)
+    cap = min(cap, max_windows or cap)
+    found = []
+    for size in range(len(usable) + 1):
+        for subset in itertools.combinations(usable, size):
+            rest = wanted - sum((s.end - s.start for s in subset), timedelta())
+            for slot in usable:
+                if slot in subset or not timedelta() < rest < slot.end - slot.start:
+                    continue
+                for part in ((slot.start, slot.start + rest), (slot.end - rest, slot.end)):
+                    spans = [(s.start, s.end) for s in subset] + [part]
+                    if len(runs(spans)) <= cap:
+                        found.append(spans)
+    return found
+
+
 def best(values, found, per_gram, share):
     scores = []
     for spans in found:
@@ -137,9 +161,23 @@ CASES = [(seed, contiguous) for seed in range(60) for contiguous in (True, False
 @pytest.mark.parametrize(("seed", "contiguous"), CASES)
 def test_the_plan_scores_the_optimum_of_every_allowed_window(seed, contiguous):
     rng = random.Random(seed)
-    prices, forecast, points, last = random_day(rng, 9 if not contiguous else 40)
+    day = random_day(rng, 9 if not contiguous else 40)
+    assert_the_optimum(rng, day, [15, 30, 45, 60, 90, 120], contiguous, seed)
+
+
+@pytest.mark.parametrize(("seed", "contiguous"), CASES[:60])
+def test_lengths_the_whole_slots_cannot_make_score_the_optimum(seed, contiguous):
+    # hourly and half-hourly prices, lengths no slot width divides: windows use parts of slots
+    rng = random.Random(5000 + seed)
+    day = random_day(rng, 9 if not contiguous else 40, widths=(30, 60, 60))
+    assert_the_optimum(rng, day, [20, 45, 75, 90, 100, 150], contiguous, seed)
+
+
+def assert_the_optimum(rng, day, lengths, contiguous, seed):
+    """The plan of a random request over `day` scores the optimum of `candidates`."""
+    prices, forecast, points, last = day
     now = T0 + rng.choice([0, 7, 15, 20, 44]) * MINUTE
-    wanted = rng.choice([15, 30, 45, 60, 90, 120]) * MINUTE
+    wanted = rng.choice(lengths) * MINUTE
     before = min(last, now + timedelta(hours=rng.choice([3, 6, 12, 48])))
     carbon_price = rng.choice([0, 50, 400, 2000])
     penalty = rng.choice([0, 6, 25]) if not contiguous else 0

@@ -197,11 +197,76 @@ def test_not_enough_data():
         find_windows([], 1, now=T0)
 
 
-def test_durations_the_slots_cannot_make():
-    with pytest.raises(UnreachableDuration, match=r"0.25 h cannot be made exactly .*60 min"):
-        find_windows(series([1, 2, 3]), 0.25, now=T0)
-    with pytest.raises(UnreachableDuration, match="15 min"):
-        find_windows(series([1] * 8, minutes=15), 0.3, now=T0, contiguous=False)
+def test_durations_the_slots_cannot_make_use_parts_of_slots():
+    # These were UnreachableDuration (a 400 "ask for a multiple of the slot length").
+    # 15 min from hourly 1, 2, 3: a quarter of the 1 slot; ties go to the later: 00:45-01:00
+    result = find_windows(series([1, 2, 3]), 0.25, now=T0)
+    assert (result.start, result.end, result.average_price) == (at(0.75), at(1), 1)
+    assert [(s.start, s.end, s.price) for s in result.slots] == [(at(0.75), at(1), 1)]
+    # 18 min split from 15-min slots 3 1 3 3 2 3 3 3: the 1 and 3 min of the 2, at the end of
+    # its slot (the later of its ends): (15 x 1 + 3 x 2) / 18
+    split = find_windows(series([3, 1, 3, 3, 2, 3, 3, 3], minutes=15), 0.3, now=T0,
+                         contiguous=False)  # fmt: skip
+    assert [(s.start, s.end, s.price) for s in split.slots] == [
+        (at(0.25), at(0.5), 1), (T0 + timedelta(minutes=72), at(1.25), 2)]  # fmt: skip
+    assert split.average_price == pytest.approx(21 / 18)
+    assert split.windows_used == 2
+    # only a duration of whole seconds is made (the API asks for whole minutes)
+    with pytest.raises(UnreachableDuration, match="whole number of minutes"):
+        find_windows(series([1] * 8, minutes=15), 0.3001, now=T0, contiguous=False)
+
+
+def test_a_window_may_end_or_start_inside_a_slot():
+    # 1.5 h over hourly 5 5 1 2 9 9: 02:00-03:30 (1 for 1 h, 2 for 0.5 h) = 4/3 ends mid-slot
+    ends_inside = find_windows(series([5, 5, 1, 2, 9, 9]), 1.5, now=T0)
+    assert (ends_inside.start, ends_inside.end) == (at(2), at(3.5))
+    assert ends_inside.average_price == pytest.approx(4 / 3)
+    assert ends_inside.runs() == [(at(2), at(3.5), pytest.approx(4 / 3))]
+    # 5 5 2 1 9 9: 02:30-04:00 (2 for 0.5 h, 1 for 1 h) = 4/3 starts mid-slot
+    starts_inside = find_windows(series([5, 5, 2, 1, 9, 9]), 1.5, now=T0)
+    assert (starts_inside.start, starts_inside.end) == (at(2.5), at(4))
+    assert [(s.start, s.end, s.price) for s in starts_inside.slots] == [
+        (at(2.5), at(3), 2), (at(3), at(4), 1)]  # fmt: skip
+    # running now is 00:00-01:30 at 5: saving 5 - 4/3
+    assert starts_inside.saving_vs_now == pytest.approx(5 - 4 / 3)
+    # most expensive 1.5 h: 9 9 at the end, the later 04:30-06:00 on ties
+    dearest = find_windows(series([5, 5, 2, 1, 9, 9]), 1.5, now=T0, most_expensive=True)
+    assert (dearest.start, dearest.end, dearest.average_price) == (at(4.5), at(6), 9)
+
+
+def test_a_window_inside_slots_keeps_to_now_and_the_limit():
+    slots = series([1, 5, 5, 0])
+    # now 00:20: 00:15-01:00 would start before now; running now, 00:20-01:05, is
+    # (1 x 40 + 5 x 5) / 45 = 1.44; `before` 03:30 cuts the 0 slot: ending there, 02:45-03:30
+    # is (5 x 15 + 0 x 30) / 45 = 1.67; every other candidate is 5. Running now wins.
+    now = T0 + timedelta(minutes=20)
+    result = find_windows(slots, 0.75, now=now, before=at(3.5))
+    assert (result.start, result.end) == (now, now + timedelta(minutes=45))
+    assert result.average_price == pytest.approx(65 / 45)
+    # with `before` at 03:40 the window ending there, 02:55-03:40 (5 x 5 + 0 x 40) / 45, wins
+    result = find_windows(slots, 0.75, now=now, before=at(3) + timedelta(minutes=40))
+    assert (result.start, result.end) == (
+        at(3) - timedelta(minutes=5),
+        at(3) + timedelta(minutes=40),
+    )
+    assert result.average_price == pytest.approx(25 / 45)
+
+
+def test_a_split_set_uses_one_part_of_a_slot_next_to_its_run():
+    # 1.5 h split over hourly 5 1 9 9 2 5: the 1 and half of the 2; with an interruption
+    # penalty the half still sits at one end of its slot, and max_windows=1 is unbroken
+    slots = series([5, 1, 9, 9, 2, 5])
+    free = find_windows(slots, 1.5, now=T0, contiguous=False, penalty_percent=0)
+    assert [(s.start, s.end) for s in free.slots] == [(at(1), at(2)), (at(4.5), at(5))]
+    assert free.average_price == pytest.approx(4 / 3)
+    # 6 % of 4/3 for the interruption: 1.41 is still below the best unbroken 0.5 h + 1 h
+    penalised = find_windows(slots, 1.5, now=T0, contiguous=False, penalty_percent=6)
+    assert penalised.windows_used == 2
+    assert penalised.penalty_cost == pytest.approx(0.06 * 4 / 3)
+    one = find_windows(slots, 1.5, now=T0, contiguous=False, max_windows=1)
+    # unbroken: 00:30-02:00 (5 x 0.5 + 1) / 1.5 = 7/3, the best
+    assert (one.start, one.end, one.windows_used) == (at(0.5), at(2), 1)
+    assert one.average_price == pytest.approx(7 / 3)
 
 
 def test_bad_arguments():
