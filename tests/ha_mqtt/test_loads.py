@@ -165,6 +165,26 @@ def test_a_split_plan_lists_its_windows_and_without_carbon_says_so(
     assert "carbon_saving_vs_now" not in attributes  # no comparison with running now at all
 
 
+def test_a_load_of_one_and_a_half_hours_over_hourly_prices_is_planned(
+    topics, subscriber, broker, settings
+):
+    anchor = homes.hour_start()
+    site = utc_home(settings.INFLUXDB_DATABASE, anchor)
+    dishwasher = load(site, anchor, hours=1.5, carbon_price=0, kw=2)
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
+    key = f"load_{dishwasher.pk}_start"
+    state, attributes, availability = published(subscriber, topics, site, key)
+    # 1.5 h by H+6 over H+2 0.12, H+3 0.08, H+4 0.10, H+5 0.20: H+3..H+4:30 = (0.08 + 0.5 x
+    # 0.10) / 1.5 = 0.0867 beats H+2:30..H+4 and H+3:30..H+5 (0.0933): it ends mid-hour.
+    assert (state, availability) == ((anchor + 3 * HOUR).isoformat(), "online")
+    end = anchor + 4 * HOUR + 30 * MINUTE
+    assert attributes["end"] == end.isoformat()
+    assert attributes["windows"] == [{"start": state, "end": end.isoformat()}]
+    assert attributes["average_price"] == pytest.approx(0.13 / 1.5)
+    assert (attributes["hours"], attributes["kwh"]) == (1.5, 3.0)
+    assert attributes["cost"] == pytest.approx(3 * 0.13 / 1.5)
+
+
 def test_when_running_now_is_best_the_start_is_now_and_says_so(
     topics, subscriber, broker, settings
 ):
