@@ -185,10 +185,13 @@ def pricing_states(
             "slot_end": outlook.slot_end.isoformat(),
         }
     peak = None if outlook.peak is None else ("ON" if outlook.peak else "OFF")
+    price = {**about, **slot, **outlook.basis}
     states = [
-        EntityState(price_spec(outlook.currency), number(outlook.price_now), {**about, **slot}),
+        EntityState(price_spec(outlook.currency), number(outlook.price_now), price),
         EntityState(PEAK, peak, {**about, **slot}),
     ]
+    # where the stored prices end: earlier than 24 h from now, the rest was never compared
+    about |= {**outlook.basis, "known_until": outlook.known_until.isoformat()}
     window = outlook.window
     if window is None:
         reason = {**about, "hours": hours, "reason": outlook.window_problem}

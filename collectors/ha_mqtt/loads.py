@@ -3,8 +3,9 @@
 Its state is the load's recommended start (device_class `timestamp`, ISO 8601 with offset),
 from `collectors.pricing.loads.plan_for`: the same answer `GET /api/plan` gives now for the
 load's hours, next deadline and carbon price. The attributes are what an automation needs
-besides the start: when the window ends, the windows of a split plan, the average price and
-gCO2/kWh, the carbon price used, whether hours without a carbon forecast used the last known
+besides the start: when the window ends, the windows of a split plan, the average price (with
+`vat_included` and `price_basis`: what the price is) and gCO2/kWh, where the prices compared
+end (`prices_until`: before the deadline, the rest was never compared), the carbon price used, whether hours without a carbon forecast used the last known
 value, and `starts_now` (the best window starts at this moment, which a time trigger at the
 state would miss).
 
@@ -53,6 +54,9 @@ PLAN_FIELDS = (
     "emissions_kg",
     "provider",
     "region",
+    "vat_included",
+    "price_basis",
+    "prices_until",
 )
 
 

@@ -3,19 +3,23 @@
 This is the ONE place the MQTT entities reach into the pricing code: the same site ->
 provider -> stored slots path as `GET /api/pricing/windows` (collectors.pricing.api), then
 the price of the slot running now, the peak rule and the cheapest window of
-MQTT_CHEAPEST_WINDOW_HOURS within the next 24 h. Re-point `price_outlook` when the pricing
+MQTT_CHEAPEST_WINDOW_HOURS within the next 24 h, what the price is (`basis`: VAT in it or not,
+as every price answer says) and where the stored prices end (`known_until`: all of them are
+read, so it moves only when new prices are stored). Re-point `price_outlook` when the pricing
 API's read path changes.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
-from collectors.pricing.api import Conflict, one_currency_slots, site_provider
+from collectors.pricing.api import SOURCE, Conflict, one_currency_slots, site_provider
 from collectors.pricing.slots import current_slot, is_peak, next_day
-from collectors.pricing.store import LOOK_BACK
+from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import WindowError, WindowResult, find_windows
+from collectors.registry import adapter_for
 from enrich.influx import TimeseriesError
 from enrich.models import Site
 
@@ -33,6 +37,8 @@ class PriceOutlook:
     peak: bool | None
     window: WindowResult | None
     window_problem: str  # why there is no window (empty when there is one)
+    basis: dict[str, Any]  # vat_included, price_basis
+    known_until: datetime  # the end of the last stored price slot
 
 
 class NoPrices(Exception):
@@ -44,7 +50,7 @@ def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
         config = site_provider(site)
         target = target_for(config)
         currency, slots = one_currency_slots(
-            config.provider, target.key, now - LOOK_BACK, now + WITHIN
+            config.provider, target.key, now - LOOK_BACK, now + AHEAD
         )
     except (Conflict, ConfigError, TimeseriesError) as exc:
         raise NoPrices(str(exc)) from exc
@@ -63,4 +69,6 @@ def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
         peak=is_peak(next_day(slots, current, now), current) if current else None,
         window=window,
         window_problem=problem,
+        basis=adapter_for(SOURCE, config.provider).basis(),
+        known_until=slots[-1].end,
     )

@@ -2,9 +2,11 @@
 server (tests/fixtures), hourly aWATTar price slots written to the test's InfluxDB, and a Home
 Assistant meter collected through the pipeline from replayed states."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from collectors import pipeline
+from collectors.models import FlexibleLoad
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_air_quality, scenarios_carbon
@@ -134,3 +136,30 @@ def pricing(site: Site, database: str, anchor: datetime) -> ProviderConfig:
     return ProviderConfig.objects.create(
         site=site, source="electricity_pricing", provider="awattar"
     )
+
+
+def utc_home(database: str, anchor: datetime, prices=PRICES, count: int = 31) -> Site:
+    """The site "Home" on UTC with aWATTar slots H-1 .. H-1+count stored."""
+    site = home()
+    site.timezone = "UTC"
+    site.save()
+    get_timeseries().write(database, slot_readings(anchor, prices=prices)[:count])
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
+    return site
+
+
+def load(site: Site, anchor: datetime, **options) -> FlexibleLoad:
+    """A 2-hour load that must end by H+6."""
+    return FlexibleLoad.objects.create(
+        site=site, name=options.pop("name", "Dishwasher"), hours=options.pop("hours", 2),
+        deadline=(anchor + 6 * timedelta(hours=1)).time(), **options,
+    )  # fmt: skip
+
+
+def published(subscriber, topics, site: Site, key: str) -> tuple[str, dict, str]:
+    """(state, attributes, availability) of one entity, once all three arrived."""
+    base = f"{topics.root}/site_{site.pk}/{key}"
+    parts = [f"{base}/state", f"{base}/attributes", f"{base}/availability"]
+    assert subscriber.wait_for(lambda m: all(p in m for p in parts)), sorted(subscriber.messages)
+    state, attributes, availability = (subscriber.messages[p] for p in parts)
+    return state, json.loads(attributes), availability

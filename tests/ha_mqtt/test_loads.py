@@ -15,28 +15,18 @@ import pytest
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.ha_mqtt.tasks import request_publish
-from collectors.models import CollectorRun, FlexibleLoad
+from collectors.models import CollectorRun
 from collectors.pipeline import target_for
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from tests.ha_mqtt import homes
+from tests.ha_mqtt.homes import load, published, utc_home
 from tests.support.ha_discovery import cleared, expected_config
-from tests.support.stored_prices import slot_readings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
-
-
-def utc_home(database: str, anchor: datetime, prices=homes.PRICES, count: int = 31) -> Site:
-    """The site "Home" on UTC with aWATTar slots H-1 .. H-1+count stored."""
-    site = homes.home()
-    site.timezone = "UTC"
-    site.save()
-    get_timeseries().write(database, slot_readings(anchor, prices=prices)[:count])
-    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
-    return site
 
 
 def store_carbon(site: Site, database: str, anchor: datetime, values: dict, until: int) -> str:
@@ -55,23 +45,6 @@ def store_carbon(site: Site, database: str, anchor: datetime, values: dict, unti
     ]
     get_timeseries().write(database, readings)
     return region
-
-
-def load(site: Site, anchor: datetime, **options) -> FlexibleLoad:
-    """A 2-hour load that must end by H+6."""
-    return FlexibleLoad.objects.create(
-        site=site, name=options.pop("name", "Dishwasher"), hours=options.pop("hours", 2),
-        deadline=(anchor + 6 * HOUR).time(), **options,
-    )  # fmt: skip
-
-
-def published(subscriber, topics, site: Site, key: str) -> tuple[str, dict, str]:
-    """(state, attributes, availability) of one entity, once all three arrived."""
-    base = f"{topics.root}/site_{site.pk}/{key}"
-    parts = [f"{base}/state", f"{base}/attributes", f"{base}/availability"]
-    assert subscriber.wait_for(lambda m: all(p in m for p in parts)), sorted(subscriber.messages)
-    state, attributes, availability = (subscriber.messages[p] for p in parts)
-    return state, json.loads(attributes), availability
 
 
 def test_the_sensor_shows_the_start_that_weighs_price_and_carbon(
@@ -115,6 +88,8 @@ def test_the_sensor_shows_the_start_that_weighs_price_and_carbon(
         "carbon_price_unit": "EUR/t CO2", "provider": "awattar", "region": "DE",
         "carbon_known": True, "carbon_provider": "electricitymaps",
         "carbon_forecast_until": (anchor + 8 * HOUR).isoformat(), "carbon_carried_forward": False,
+        "vat_included": False, "price_basis": "EPEX spot day-ahead price, net: no VAT, grid fees "
+        "or supplier markup", "prices_until": (anchor + 6 * HOUR).isoformat(),
     }  # fmt: skip
 
 
