@@ -5,8 +5,10 @@ Each reader is called as `reader(params, name, default=None, **limits)` (e.g.
 is absent or empty. A parameter given more than once (`?days=1&days=30`) is a 400 naming it:
 Django would hand over the last value, and which one the caller meant is not known. A POST
 body is read with `body` (form fields each given once, or a JSON object) and its true/false
-fields with `flag`. Pages that answer with an error page of their own (the dashboard, the
-Google Calendar setup) ask `repeated` what to say about a repeated parameter."""
+fields with `flag`; a POST that changes or queues something reads its body and query string
+together with `fields` (a name given in both, or one it does not take, is a 400 naming it).
+Pages that answer with an error page of their own (the dashboard, the Google Calendar setup)
+ask `repeated` what to say about a repeated parameter."""
 
 import functools
 import math

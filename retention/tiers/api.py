@@ -1,7 +1,7 @@
 """Retention endpoints: manual tier runs and transparent series reads.
 
 `POST /retention/downsample-hourly`, `POST /retention/downsample-daily` (token or session
-auth; JSON or form body):
+auth; JSON or form body, or the query string: `?dry_run=true` is a dry run):
 - `start`, `end`: UTC days as YYYY-MM-DD; start inclusive, end EXCLUSIVE (start=2024-03-04,
   end=2024-03-05 is the single day 2024-03-04). Default: all data older than the horizon.
 - `dry_run` (true/false, default false: leave it out for a real run; empty or null is a 400):
@@ -13,8 +13,9 @@ of every day due: more than a web request should wait for): 202 with `task_id`, 
 `poll` (GET /retention/runs/<run_id>: the status, and once done the report in `details`; a
 retention policy that makes running unsafe shows as status failed with the reason).
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled", a day before 2000, an empty or null dry_run, a form
-field given twice); nothing is recorded or queued then. 503 when the broker cannot be reached.
+data older than N days is downsampled", a day before 2000, an empty or null dry_run, a field
+given twice or in both the query and the body, a field of another name such as `dryrun`:
+params.fields); nothing is recorded or queued then. 503 when the broker cannot be reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its

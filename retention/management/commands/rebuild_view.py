@@ -1,5 +1,7 @@
 """Recompute a materialized view for the local days START..END (both included), from raw data
-or, where retention replaced it, the hourly tier. Recorded as a view_refresh run."""
+or, where retention replaced it, the hourly tier, or the daily tier for a local day that is a
+whole UTC day (other days only a daily row covers are skipped and named). Recorded as a
+view_refresh run."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 

@@ -1,5 +1,6 @@
 """Refresh the materialized views incrementally, now: recompute the buckets from the last
-refresh minus VIEW_LATE_MARGIN_HOURS to now (the first refresh reads all history)."""
+refresh minus VIEW_LATE_MARGIN_HOURS (daily_carbon_summary: 24 hours at least) to now (the
+first refresh reads all history)."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
