@@ -15,8 +15,10 @@ Query parameters (a bad value is a 400 naming it):
 
 The prices are the slots the site's enabled electricity_pricing provider stored in
 `electricity_pricing_forecast` (tags provider and region from the provider's target), read
-for the moment of the request. The answer names provider, region, currency, the price now
-(`current_price`, of the slot covering the request's moment; null when none does), the
+for the moment of the request. The answer names provider, region, currency, what the price
+is (`vat_included`, `price_basis`: VAT is in Tibber's and Octopus' prices, not in aWATTar's
+net spot price), the price now (`current_price`, of the slot covering the request's moment;
+null when none does), the
 window(s) with their time-weighted average price per kWh and `saving_vs_now`, and
 `known_until`: the end of the last price stored before the limit, so an answer compared only
 the prices published so far says so (before tomorrow's prices, earlier than now + `within`). Rules (never
