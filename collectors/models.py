@@ -1,7 +1,10 @@
 """One row per collection run: what happened, what was written, what was served instead."""
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from enrich.time_span import whole_minutes
 
 # The most a flexible load (admin) or a plan request (/api/plan) may give: far above any real
 # load or carbon price, low enough that every figure of a plan stays a finite number.
@@ -38,6 +41,14 @@ class CollectorRun(models.Model):
         return f"{self.source}/{self.provider}/{self.target} {self.status} {self.started:%Y-%m-%d %H:%M}"
 
 
+def whole_minutes_of_hours(value: float) -> None:
+    """A load runs for whole minutes, as plans are made (1.01 h would end at ...:00:36)."""
+    if whole_minutes(value) is None:
+        raise ValidationError(
+            f"{value:g} hours is not a whole number of minutes: e.g. 1.5 (90 min), 0.75 (45 min)."
+        )
+
+
 class FlexibleLoad(models.Model):
     """A load that can run whenever it is cheapest and cleanest before its deadline (a
     dishwasher, an EV charge, a heat-pump boost); `collectors.pricing.loads.plan_for` plans it
@@ -46,8 +57,8 @@ class FlexibleLoad(models.Model):
     site = models.ForeignKey("enrich.Site", on_delete=models.CASCADE, related_name="loads")
     name = models.CharField(max_length=100)
     hours = models.FloatField(
-        validators=[MinValueValidator(0.25), MaxValueValidator(24)],
-        help_text="How long it runs, in hours (e.g. 2.5).",
+        validators=[MinValueValidator(0.25), MaxValueValidator(24), whole_minutes_of_hours],
+        help_text="How long it runs, in hours, a whole number of minutes (e.g. 2.5, 0.75).",
     )
     deadline = models.TimeField(
         help_text="Local time (the site's time zone) it must have finished by, e.g. 07:00. The "

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import env, number
+from enrich.time_span import whole_minutes
 
 MQTT_URL = env.str("MQTT_URL", default="").strip()
 if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and urlsplit(MQTT_URL).hostname):
@@ -33,9 +34,10 @@ if not MQTT_DISCOVERY_PREFIX:
         "(default homeassistant)."
     )
 MQTT_CHEAPEST_WINDOW_HOURS = number("MQTT_CHEAPEST_WINDOW_HOURS", 2, float)
-if not 0 < MQTT_CHEAPEST_WINDOW_HOURS <= 24:
+if not 1 / 60 <= MQTT_CHEAPEST_WINDOW_HOURS <= 24 or not whole_minutes(MQTT_CHEAPEST_WINDOW_HOURS):
     raise ImproperlyConfigured(
-        f"MQTT_CHEAPEST_WINDOW_HOURS={MQTT_CHEAPEST_WINDOW_HOURS:g} must be above 0 and at most 24."
+        f"MQTT_CHEAPEST_WINDOW_HOURS={MQTT_CHEAPEST_WINDOW_HOURS:g} must be a whole number of "
+        "minutes from one minute (0.0167) to 24 hours, e.g. 2 or 1.5."
     )
 # Home Assistant shows every entity unavailable once no process has published for this long
 # (enrich.mqtt.presence). A publication runs every minute: below about two minutes one late

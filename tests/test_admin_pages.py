@@ -39,24 +39,45 @@ def test_add_page_renders_or_is_refused(admin_client, admin_user, rf, model):
     assert response.status_code == (200 if can_add else 403)
 
 
+LOAD_ADD = "admin:collectors_flexibleload_add"
+
+
+def refused_load(admin_client, **given: str) -> tuple[dict, dict]:
+    """Post the add form of a flexible load with `given` fields; it must come back with errors
+    and save nothing. Returns (the form, its errors)."""
+    site = Site.objects.create(name="Wien", latitude=48.2, longitude=16.4)
+    form = {"site": site.pk, "name": "Dishwasher", "hours": "2", "deadline": "07:00",
+            "carbon_price": "", "kw": "", "contiguous": "on", "max_windows": "",
+            "enabled": "on"} | given  # fmt: skip
+    page = admin_client.post(reverse(LOAD_ADD), form)
+    assert page.status_code == 200
+    assert not FlexibleLoad.objects.exists()
+    return form, page.context["adminform"].form.errors
+
+
 def test_a_flexible_load_beyond_the_plan_limits_is_refused(admin_client):
     # /api/plan refuses more (a figure of the plan would become infinite); a load configured
     # here feeds /api/plan/loads and the MQTT sensors, so the admin refuses it too
-    site = Site.objects.create(name="Wien", latitude=48.2, longitude=16.4)
-    form = {"site": site.pk, "name": "Smelter", "hours": "2", "deadline": "07:00",
-            "carbon_price": "1000001", "kw": "100001", "contiguous": "on", "max_windows": "",
-            "enabled": "on"}  # fmt: skip
-    page = admin_client.post(reverse("admin:collectors_flexibleload_add"), form)
-    assert page.status_code == 200
-    errors = page.context["adminform"].form.errors
+    form, errors = refused_load(admin_client, carbon_price="1000001", kw="100001")
     assert errors["kw"] == [f"Ensure this value is less than or equal to {MAX_LOAD_KW}."]
     assert errors["carbon_price"] == [
         f"Ensure this value is less than or equal to {MAX_CARBON_PRICE}."
     ]
-    assert not FlexibleLoad.objects.exists()
     form.update(kw=str(MAX_LOAD_KW), carbon_price=str(MAX_CARBON_PRICE))
-    assert admin_client.post(reverse("admin:collectors_flexibleload_add"), form).status_code == 302
+    assert admin_client.post(reverse(LOAD_ADD), form).status_code == 302
     assert FlexibleLoad.objects.get().kw == MAX_LOAD_KW
+
+
+def test_a_flexible_load_of_no_whole_number_of_minutes_is_refused(admin_client):
+    # Plans are made in whole minutes (/api/plan refuses hours=1.01): a load of 1.01 h was
+    # saved and planned with an end at ...:00:36, its sensor's times off the minute.
+    form, errors = refused_load(admin_client, hours="1.01")
+    assert errors["hours"] == [
+        "1.01 hours is not a whole number of minutes: e.g. 1.5 (90 min), 0.75 (45 min)."
+    ]
+    form.update(hours="0.3333")  # 20 minutes, to the half second
+    assert admin_client.post(reverse(LOAD_ADD), form).status_code == 302
+    assert FlexibleLoad.objects.get().hours == 0.3333
 
 
 @pytest.mark.parametrize(

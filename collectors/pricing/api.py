@@ -59,6 +59,7 @@ from enrich.api.params import MAX_DURATION
 from enrich.api.site import SITE, site_from_query
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig, Site
+from enrich.time_span import whole_minutes
 
 SOURCE = "electricity_pricing"
 DEFAULT_WITHIN = timedelta(hours=24)
@@ -151,8 +152,8 @@ def hours_parameter(query, required: str, expected: str) -> float:
         raise _bad_hours(query, f"at least one minute (hours={MIN_HOURS:.4g})")
     if hours > MAX_HOURS:
         raise _bad_hours(query, f"at most a year: {MAX_HOURS:g} ({MAX_DURATION.days} days)")
-    minutes = round(hours * 60)
-    if abs(hours * 3600 - minutes * 60) > 0.5:  # 4 decimals (0.3333 for 20 min) are within
+    minutes = whole_minutes(hours)
+    if minutes is None:
         raise _bad_hours(query, "a whole number of minutes, e.g. 1.5 (90 min), 0.75 (45 min) "
                          "or 0.3333 (20 min)")  # fmt: skip
     return minutes / 60

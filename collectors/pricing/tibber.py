@@ -70,7 +70,8 @@ class TibberAdapter(PriceAdapter):
         if home_id and not HOME_ID.fullmatch(home_id):
             raise ConfigError(
                 f"options.home_id {home_id!r} is not a Tibber home id (letters, digits and "
-                "dashes, as listed by the homes query); remove it to use the first home."
+                "dashes, as listed by the homes query); remove it to use the account's first home "
+                "with a running subscription."
             )
         key = home_id or f"account-{_digest(credentials.api_key)}"
         return self.price_target(key, credentials.options, home_id=home_id)

@@ -16,7 +16,19 @@ from tests.support.startup import load_settings, refused_start
             {"MQTT_URL": "mqtt://"},
             "MQTT_URL='mqtt://' must start with mqtt:// or mqtts:// and name a host",
         ),
-        ({"MQTT_CHEAPEST_WINDOW_HOURS": "25"}, "MQTT_CHEAPEST_WINDOW_HOURS=25 must be above 0"),
+        (
+            {"MQTT_CHEAPEST_WINDOW_HOURS": "25"},
+            "MQTT_CHEAPEST_WINDOW_HOURS=25 must be a whole number of minutes from one minute",
+        ),
+        # Plans are made in whole minutes: 1.01 h (60.6 min) or 36 s was planned as given.
+        (
+            {"MQTT_CHEAPEST_WINDOW_HOURS": "1.01"},
+            "MQTT_CHEAPEST_WINDOW_HOURS=1.01 must be a whole number of minutes",
+        ),
+        (
+            {"MQTT_CHEAPEST_WINDOW_HOURS": "0.01"},
+            "MQTT_CHEAPEST_WINDOW_HOURS=0.01 must be a whole number of minutes",
+        ),
         ({"MQTT_CHEAPEST_WINDOW_HOURS": "two"}, "MQTT_CHEAPEST_WINDOW_HOURS='two' is not a number"),
         (
             {"MQTT_OFFLINE_AFTER_SECONDS": "0"},
