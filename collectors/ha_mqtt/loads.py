@@ -5,8 +5,9 @@ from `collectors.pricing.loads.plan_for`: the same answer `GET /api/plan` gives 
 load's hours, next deadline and carbon price. The attributes are what an automation needs
 besides the start: when the window ends, the windows of a split plan, the average price (with
 `vat_included` and `price_basis`: what the price is) and gCO2/kWh, where the prices compared
-end (`prices_until`: before the deadline, the rest was never compared), the carbon price used, whether hours without a carbon forecast used the last known
-value, and `starts_now` (the best window starts at this moment, which a time trigger at the
+end (`prices_until`: the end of the last stored slot starting before the deadline; earlier
+when prices are not published that far), the carbon price used, whether hours without a
+carbon forecast used the last known value, and `starts_now` (the best window starts at this moment, which a time trigger at the
 state would miss).
 
 Nothing that moves with the clock alone: Home Assistant records every attribute change, and the

@@ -14,8 +14,10 @@ measurement (a measurement that records units per point, in a `unit_of_measureme
 field, qualifies while all the entity's points there are in the unit Home Assistant writes
 now). Its points are read as CSV, a measurement at a time, converted to W by the
 measurement's unit (`retention.entities.units`) and merged in time order, (InfluxDB writes CSV about 3x faster than JSON), split at commas and
-converted by numpy into integer microseconds (a Sample's resolution; points sharing one keep
-the later, as `ha_source` and `stepwise` do) and floats (numpy parses the text as float()
+converted by numpy into integer microseconds (a datetime's resolution; points sharing one keep
+the later; the general path keeps both of two points within one microsecond, the earlier
+holding 0 s: the energy is the same, a peak only the earlier one reached is not seen here)
+and floats (numpy parses the text as float()
 does: the nearest double). `power_windows` sums each window's run of them with the tiers' own
 `retention.tiers.stepwise.step_sums`, in the same order, so the results are equal float for float
 (tests/retention/rollups/test_view_power.py compares both paths). A CSV answer carries no error, so the
