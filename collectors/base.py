@@ -109,7 +109,10 @@ class Window:
 class FetchResult:
     readings: list[Reading]
     # Headline values for the REST API ("current"), JSON-serialisable, e.g.
-    # {"carbon_intensity_gco2_kwh": 312.0, "time": "2026-11-27T06:00:00+00:00"}.
+    # {"carbon_intensity_gco2_kwh": 312.0, "time": "2026-11-27T06:00:00+00:00"}. With
+    # "no_data": True the answer has no value for now (and a "message" saying why): readings
+    # it does have (e.g. prices that end before now) are written, the run is "partial" (asked
+    # again next run) and the last good answer stays the one served.
     current: dict[str, Any]
     # API calls the fetch really made, when the adapter counts them: the pipeline gives the
     # rest of what it reserved (Window.calls) back to the budget. None: the requests the fetch

@@ -345,15 +345,20 @@ def _fetch_and_write(
         )
     # A point the minute task wrote at a time of this fetch is replaced whole, not merged.
     written = write_fetched(adapter, result.readings)
-    cache.put(
-        config.source,
-        config.provider,
-        target.key,
-        result.current,
-        ttl=fresh_seconds,
-        fetched_at=now,
-    )
-    adapter_for(config.source, config.provider).after_write(target, result)
+    served = "fresh answer"
+    if result.current.get("no_data"):  # readings, but no value for now (FetchResult.current)
+        status = "partial"
+        served = _describe_last_good(cache.last_good(config.source, config.provider, target.key))
+    else:
+        cache.put(
+            config.source,
+            config.provider,
+            target.key,
+            result.current,
+            ttl=fresh_seconds,
+            fetched_at=now,
+        )
+        adapter_for(config.source, config.provider).after_write(target, result)
     logger.log(
         logging.WARNING if status == "partial" or left_out else logging.INFO,
         "collect: %s/%s %s: wrote %d points (window %s .. %s)%s",
@@ -365,4 +370,4 @@ def _fetch_and_write(
         window.end.isoformat(),
         f"; {note}" if note else "",
     )
-    return Outcome(status, points_written=written, served="fresh answer", error=note)
+    return Outcome(status, points_written=written, served=served, error=note)

@@ -43,6 +43,9 @@ class PriceAdapter(Adapter):
     # What the price is: whether VAT is in it, and in words (every price answer says both).
     vat_included: bool
     price_basis: str
+    # When the provider publishes the next prices, for the note of an answer whose prices end
+    # before now (slots.pricing_result).
+    published: str
 
     def basis(self) -> dict[str, Any]:
         return {"vat_included": self.vat_included, "price_basis": self.price_basis}
@@ -63,6 +66,7 @@ class PriceAdapter(Adapter):
             slots=slots,
             now=window.now,
             hours=float(target.params["window_hours"]),
+            published=self.published,
         )
         result.current.update(self.basis())
         return result

@@ -7,6 +7,8 @@ are net spot prices (no VAT, grid fees or markup), may be negative, and are stor
 (/1000). Slot widths (60 minutes, 15 since the Oct 2025 market change) come from each slot's
 own timestamps. The API serves history, so after an outage the missed days (up to 7) are
 fetched again; every fetch asks for up to now + 48 h (tomorrow's prices appear ~14:00 CET).
+An answer with no slot covering now (late, or cut) is written as it is, with a note
+(`slots.pricing_result`), and the run is partial: the next one asks from the last success.
 Budget: 100 requests/day per client (aWATTar's fair use). Options: `base_url` (replaces the
 host for both countries), `window_hours`.
 """
@@ -58,6 +60,7 @@ class AwattarAdapter(PriceAdapter):
     calls_per_fetch = 1
     vat_included = False
     price_basis = "EPEX spot day-ahead price, net: no VAT, grid fees or supplier markup"
+    published = "aWATTar publishes the next day's prices around 14:00 CET"
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         country = site.pricing_region.strip().upper()

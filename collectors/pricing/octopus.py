@@ -75,6 +75,7 @@ class OctopusAgileAdapter(PriceAdapter):
     history = timedelta(days=7)
     vat_included = True
     price_basis = "Octopus unit rate incl. VAT (value_inc_vat)"
+    published = "Agile's next-day rates usually appear around 16:00 UK time"
     calls_per_fetch = (
         1  # one page of up to 1500 rates covers 7 days and more (+1 product list a day)
     )
@@ -164,9 +165,8 @@ class OctopusAgileAdapter(PriceAdapter):
         head = f"octopus: product {product} (tariff {tariff}) has no rates from {now.isoformat()}"
         if last is not None:  # rates up to `last`: perhaps only late
             head += (
-                f" on: its rates end at {last.isoformat()}. Agile's next-day rates usually "
-                "appear around 16:00 UK time: if they are late, the next run finds them; if "
-                "none appear"
+                f" on: its rates end at {last.isoformat()}. {self.published}: if they are "
+                "late, the next run finds them; if none appear"
             )
         else:
             head += " on"

@@ -12,6 +12,8 @@ currency's main unit) and hands them to `pricing_result`, which writes:
   `most_expensive_hours` (JSON lists of slot-start times, UTC ISO 8601) and `known_until`.
   The fetch writes it for the moment of the fetch; `collectors.pricing.now` rewrites it from
   the stored slots every minute, and the REST API computes the same `headline` per request.
+  An answer with no slot covering the moment of the fetch writes its slots and no headline
+  (`current` is then `no_data`, with a note: see `pricing_result`).
 
 The "next 24 h" of the headline are the slots starting from the current slot's start up to
 (not including) now + 24 h; see `is_peak` and `average_price` for what is computed on them.
@@ -177,20 +179,18 @@ def pricing_result(
     slots: Iterable[PriceSlot],
     now: datetime,
     hours: float,
+    published: str = "",
 ) -> FetchResult:
-    """The readings and the `current` summary for one answer (see the module docstring)."""
+    """The readings and the `current` summary for one answer (see the module docstring).
+
+    An answer with no slot covering now (the provider publishes late, the answer's range was
+    cut, or it starts later) still gives its slots, as published, but no headline: `current`
+    is `no_data` with a note saying where the published prices end and that the next ones may
+    be late (`published`: when the provider publishes them)."""
     ordered = check_slots(provider, url, slots)
     if not ordered:  # nothing known: write nothing, the pipeline serves the last good answer
         return FetchResult(
             readings=[], current={"message": "the answer holds no prices", "time": now.isoformat()}
-        )
-    current = current_slot(ordered, now)
-    if current is None:
-        raise malformed(
-            provider,
-            url,
-            f"no price slot covers now ({now.isoformat()}); the answer runs "
-            f"from {ordered[0].start.isoformat()} to {ordered[-1].end.isoformat()}",
         )
     tags = {"provider": provider, "currency": currency, "region": region}
     readings = [
@@ -202,12 +202,24 @@ def pricing_result(
         )
         for slot in ordered
     ]
+    units = {
+        "currency": currency,
+        "region": region,
+        "unit": f"{currency}/kWh",
+        "slots_known_until": ordered[-1].end.isoformat(),
+    }
+    current = current_slot(ordered, now)
+    if current is None:
+        note = (
+            f"{provider}: no published price covers now ({now.isoformat()}): the published "
+            f"prices end at {ordered[-1].end.isoformat()} (they start at "
+            f"{ordered[0].start.isoformat()}); the next ones may be late"
+            f"{f' ({published})' if published else ''}: the slots given are written, "
+            "the next run asks again, and the last good answer is served for now meanwhile"
+        )
+        return FetchResult(readings, {"no_data": True, "message": note, "time": None, **units},
+                           notes=[note])  # fmt: skip
     summary = headline(ordered, now, hours)
     readings.append(Reading(MEASUREMENT, headline_fields(summary), current.start, tags))
-    summary.update(
-        currency=currency,
-        region=region,
-        unit=f"{currency}/kWh",
-        slots_known_until=ordered[-1].end.isoformat(),
-    )
+    summary.update(units)
     return FetchResult(readings=readings, current=summary)

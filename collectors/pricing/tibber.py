@@ -10,7 +10,8 @@ already-written slots (if any) alone. Tibber gives slot starts only: a slot ends
 one starts, and the last one after its day's usual step (15 minutes here, 60 for an hourly
 day), so `slot_minutes` comes from the data. The step is decided per day: an hourly `today`
 next to a quarter-hourly `tomorrow` (as on the day the market switched) keeps 60-minute slots.
-A `current.startsAt` inside a listed slot (not at a slot start) is malformed, not a new slot.
+A `current.startsAt` inside a listed slot (not at a slot start) is malformed, not a new slot;
+slots that do not cover now (late) are written with a note (`slots.pricing_result`).
 
 Errors (GraphQL errors inside HTTP 200, HTTP 400 with UNAUTHENTICATED, HTTP 428) are read by
 `collectors.pricing.tibber_gql`.
@@ -56,6 +57,7 @@ class TibberAdapter(PriceAdapter):
     calls_per_fetch = 1  # plus one homes lookup per process when no home_id is configured
     vat_included = True
     price_basis = "Tibber's total for the home: energy plus tax, VAT included"
+    published = "Tibber publishes tomorrow's prices around 13:00 CET"
 
     def __init__(self) -> None:
         self._homes: dict[str, str] = {}  # token digest -> first home id
