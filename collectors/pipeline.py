@@ -5,6 +5,7 @@ last good answer is served (marked stale, with its age) while the system keeps r
 Nothing invented is ever written: a failed run writes no points.
 """
 
+import json
 import logging
 import time
 from dataclasses import dataclass, fields, replace
@@ -77,7 +78,14 @@ def credentials(config: ProviderConfig, *, fetching: bool = False) -> Credential
 def stored_credentials(
     username: str, password: str, api_key: str, options: dict | None, session: dict
 ) -> Credentials:
-    """Credentials from what a ProviderConfig stores (secrets already decrypted)."""
+    """Credentials from what a ProviderConfig stores (secrets already decrypted). Options that
+    are no JSON object (a row written past the form, which refuses them) are a ConfigError
+    naming them, not a ValueError in whatever reads the config (the admin's list, dispatch)."""
+    if options and not isinstance(options, dict):
+        raise ConfigError(
+            f"options must be a JSON object, not {json.dumps(options)[:60]}; correct them in "
+            "the admin (Provider configs)."
+        )
     return Credentials(
         username=username,
         password=password,

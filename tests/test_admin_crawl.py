@@ -1,0 +1,133 @@
+"""A staff user clicking through the admin of a messy installation: every registered model's
+list (each filter value, a search with unicode and %, each sortable column, the next page), each
+row's change, history and delete confirmation pages, and the add page answer without a 500."""
+
+from datetime import date, time, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
+from enrich.models import OAuthConnection, ProviderConfig, Site
+from retention import models as kept
+
+pytestmark = pytest.mark.django_db
+
+MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
+SEARCH = "Zürich 100% _'\"<b>"
+
+
+def messy_installation() -> None:
+    now = timezone.now()
+    empty = Site.objects.create(name="Zürich Küche 東京", latitude=47.4, longitude=8.5,
+                                timezone="Europe/Zurich")  # fmt: skip
+    site = Site.objects.create(name="Berlin 100%", latitude=52.5, longitude=13.4,
+                               pricing_region="DE", enabled=False)  # fmt: skip
+    bad = ProviderConfig.objects.create(site=site, source="electricity_pricing",
+                                        provider="awattar", api_key="sëcret", password="pw",
+                                        options={"bse_url": "x"})  # fmt: skip
+    ProviderConfig.objects.filter(pk=bad.pk).update(options="not an object")
+    calendar = ProviderConfig.objects.create(site=empty, source="occupancy",
+                                             provider="google_calendar", options={})  # fmt: skip
+    OAuthConnection.objects.create(provider_config=calendar, account_email="ü@example.org",
+                                   refresh_token="r", access_token="a", status="needs_reconnect",
+                                   last_error="x" * 5000, token_expiry=now)  # fmt: skip
+    for status, _label in CollectorRun.Status.choices:
+        CollectorRun.objects.create(source="carbon_intensity", provider="watttime",
+                                    target="Zürich 100%", started=now, status=status,
+                                    error="Trace ü\n" * 2000)  # fmt: skip
+    CircuitKey.objects.create(site=site, scope="emporia_vue/123", key="küche", owner='["1"]')
+    FlexibleLoad.objects.create(site=site, name="Smelter ü", hours=24, deadline=time(0, 0),
+                                carbon_price=1_000_000, kw=100_000, max_windows=32767)  # fmt: skip
+    FlexibleLoad.objects.create(site=empty, name="Dish", hours=0.25, deadline=time(23, 59))
+    for kind, _label in kept.Entity.Kind.choices:
+        kept.Entity.objects.create(entity_id=f"sensor.{kind}_ü", kind=kind, layout="official",
+                              measurement="state", series=[{"measurement": "W", "unit": "W"}],
+                              in_views=kind != "text")  # fmt: skip
+    runs = [
+        kept.RetentionRun.objects.create(operation=op, status=status, started=now - timedelta(days=i),
+                                    details={"days": {str(d): {"x": "ü" * 50} for d in range(500)}},
+                                    errors="boom %\n" * 500)  # fmt: skip
+        for i, (op, status) in enumerate(
+            (op, status) for op, _ in kept.RetentionRun.Operation.choices
+            for status, _ in kept.RetentionRun.Status.choices
+        )
+    ]  # fmt: skip
+    kept.Alert.objects.create(run=runs[2], kind="failed", message="ü" * 400, sent=now)
+    kept.Alert.objects.create(run=runs[3], kind="overrun", message="late", delivery_error="refused")
+    kept.ArchiveObject.objects.create(key="archives/2020/data_2020-01-01.parquet", target="s3",
+                                 start_date=date(2020, 1, 1), end_date=date(2020, 1, 31),
+                                 record_count=10**12, file_size=2**40, checksum="0" * 64,
+                                 compression="zstd", created=now, expired=now)  # fmt: skip
+    kept.ArchiveObject.objects.create(key="archives/2021/ü.parquet", target="local",
+                                 start_date=date(2021, 1, 1), end_date=date(2021, 1, 1),
+                                 record_count=0, file_size=0, checksum="", compression="snappy",
+                                 created=now)  # fmt: skip
+    for i, (state, _label) in enumerate(kept.TierChunk.State.choices):
+        kept.TierChunk.objects.create(tier="hourly", day=date(2026, 1, 1 + i), state=state,
+                                 kept_raw=["sensor.x"] * 100)  # fmt: skip
+    kept.DailyEnergyByDevice.objects.create(entity_id="sensor.energy_ü", date=date(2026, 1, 1),
+                                       total_kwh=1.5, avg_power=None, peak_power=None,
+                                       cost=None)  # fmt: skip
+    kept.HourlyRoomActivity.objects.create(area="", hour=now, day_of_week=0, motion_count=0,
+                                      occupancy_rate=0)  # fmt: skip
+    kept.DailyCarbonSummary.objects.create(date=date(2026, 1, 1), region="Zürich", avg_carbon=None)
+    AccessAttempt.objects.create(username="ü%", ip_address="192.0.2.1", user_agent="x",
+                                 get_data="", post_data="", failures_since_start=3,
+                                 path_info="/admin/login/")  # fmt: skip
+    every = IntervalSchedule.objects.create(every=5, period="minutes")
+    cron = CrontabSchedule.objects.create(minute="*/15", timezone="Europe/Zurich")
+    PeriodicTask.objects.create(name="Collect ü", task="collectors.tasks.collect", interval=every)
+    PeriodicTask.objects.create(name="Daily 100%", task="x", crontab=cron, enabled=False,
+                                last_run_at=now, kwargs='{"a": 1}')  # fmt: skip
+
+
+def list_urls(client, url: str) -> list[str]:
+    """Every filter choice, sort order, search and date-hierarchy link the list shows."""
+    page = client.get(url)
+    assert page.status_code == 200, url
+    cl = page.context["cl"]
+    urls = [url + choice["query_string"] for spec in cl.filter_specs for choice in spec.choices(cl)]
+    columns = range(len(cl.list_display))  # sorted by every column at once, both ways
+    urls += [f"{url}?o=" + ".".join(f"{sign}{i}" for i in columns) for sign in ("", "-")]
+    urls += [f"{url}?{urlencode({'q': SEARCH})}"] if cl.search_fields else []
+    urls += [f"{url}?p=2", f"{url}?all="]
+    if cl.date_hierarchy:
+        field = cl.date_hierarchy
+        urls += [f"{url}?{field}__year=2026", f"{url}?{field}__year=2026&{field}__month=1",
+                 f"{url}?{field}__year=2026&{field}__month=1&{field}__day=1"]  # fmt: skip
+    return urls
+
+
+@pytest.mark.parametrize("model", MODELS, ids=[m._meta.label for m in MODELS])
+def test_every_admin_page_of_a_messy_installation_answers(admin_client, model):
+    messy_installation()
+    meta = model._meta
+    name = f"admin:{meta.app_label}_{meta.model_name}"
+    for url in list_urls(admin_client, reverse(f"{name}_changelist")):
+        assert admin_client.get(url).status_code in (200, 302), url
+    for pk in model._default_manager.values_list("pk", flat=True)[:2]:
+        for view in ("change", "history", "delete"):
+            url = reverse(f"{name}_{view}", args=[pk])
+            assert admin_client.get(url).status_code in (200, 403), url
+    assert admin_client.get(reverse(f"{name}_add")).status_code in (200, 403)
+
+
+def test_a_provider_config_whose_options_are_no_object_is_listed_with_the_reason(admin_client):
+    # A row written past the form (a fixture, the shell, SQL) with options that are no JSON
+    # object: the list of provider configs was a 500 (a ValueError reading its credentials).
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
+                                           provider="awattar")  # fmt: skip
+    ProviderConfig.objects.filter(pk=config.pk).update(options=["DE"])
+    page = admin_client.get(reverse("admin:enrich_providerconfig_changelist"))
+    assert page.status_code == 200
+    said = "options must be a JSON object, not [&quot;DE&quot;]; correct them in the admin"
+    assert said in page.content.decode()
+    change = reverse("admin:enrich_providerconfig_change", args=[config.pk])
+    assert admin_client.get(change).status_code == 200
