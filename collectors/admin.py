@@ -55,7 +55,10 @@ class FlexibleLoadAdmin(admin.ModelAdmin):
         # process that starts Django (a manage.py command, a Celery worker) would pay for.
         from collectors.pricing.loads import plan_for
 
-        if obj.pk is None:
+        # The saved load's plan: a form shown again with errors holds the refused values
+        # (hours of 1e20 failed the planner: a 500 instead of the form's error).
+        stored = FlexibleLoad.objects.select_related("site").filter(pk=obj.pk).first()
+        if stored is None:
             return "-"
-        found = plan_for(obj)
+        found = plan_for(stored)
         return found["start"] or found["message"]

@@ -102,7 +102,10 @@ class ProviderConfigAdmin(admin.ModelAdmin):
 
     @admin.display(description="cannot collect")
     def settings_problem(self, obj: ProviderConfig) -> str:
-        return (obj.collect_problem() or "-") if obj.pk else "-"
+        # The saved config's: a form shown again with errors holds the refused values (options
+        # of -1 failed the check: a 500 instead of the form's error).
+        stored = ProviderConfig.objects.select_related("site").filter(pk=obj.pk).first()
+        return (stored.collect_problem() or "-") if stored else "-"
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

@@ -131,3 +131,36 @@ def test_a_provider_config_whose_options_are_no_object_is_listed_with_the_reason
     assert said in page.content.decode()
     change = reverse("admin:enrich_providerconfig_change", args=[config.pk])
     assert admin_client.get(change).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "value", "error"),
+    [
+        (FlexibleLoad, "hours", "1" + "0" * 20, "less than or equal to 24"),
+        (ProviderConfig, "options", "-1", "Options must be a JSON object."),
+        (ProviderConfig, "options", "[1]", "Options must be a JSON object."),
+    ],
+)
+def test_a_refused_change_shows_the_form_again_with_the_error(
+    admin_client, model, field, value, error
+):
+    # The pages' computed fields (the load's recommended start, the config's "cannot collect")
+    # were computed from the refused values: the planner and the pricing adapter failed on
+    # them, a 500 instead of the form with its error.
+    site = Site.objects.create(name="Zürich", latitude=47.4, longitude=8.5, pricing_region="DE")
+    if model is FlexibleLoad:
+        row = FlexibleLoad.objects.create(site=site, name="Dish", hours=2, deadline=time(7))
+        form = {"site": site.pk, "name": "Dish", "hours": value, "deadline": "07:00",
+                "contiguous": "on", "enabled": "on"}  # fmt: skip
+    else:
+        row = ProviderConfig.objects.create(site=site, source="electricity_pricing",
+                                            provider="awattar")  # fmt: skip
+        form = {"site": site.pk, "source": "electricity_pricing", "provider": "awattar",
+                "enabled": "on", "interval_seconds": "3600", "options": value}  # fmt: skip
+    meta = model._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk])
+    page = admin_client.post(url, form)
+    assert page.status_code == 200
+    [shown] = page.context["adminform"].form.errors[field]
+    assert error in shown
+    assert model.objects.get(pk=row.pk).__dict__[field] == row.__dict__[field]
