@@ -245,3 +245,6 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
 
 admin.site.unregister(AccessAttempt)
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
+
+# django-celery-beat's Periodic tasks and Crontabs, with the checks its forms lack.
+from enrich import admin_beat  # noqa: E402, F401

@@ -11,8 +11,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
 
 from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
+from config.celery import app
 from enrich.models import OAuthConnection, ProviderConfig, Site
 from retention import models as kept
 
@@ -164,3 +166,49 @@ def test_a_refused_change_shows_the_form_again_with_the_error(
     [shown] = page.context["adminform"].form.errors[field]
     assert error in shown
     assert model.objects.get(pk=row.pk).__dict__[field] == row.__dict__[field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("headers", "[]", 'Enter a JSON object, e.g. {"a": 1}; the beat cannot send this.'),
+        ("headers", "{bad", "Enter valid JSON: Expecting property name"),
+        ("args", '{"a": 1}', 'Enter a JSON list, e.g. [1, "a"]; the beat cannot send this.'),
+        ("kwargs", "[1]", 'Enter a JSON object, e.g. {"a": 1}; the beat cannot send this.'),
+        ("task", "x" * 201, "Ensure this value has at most 200 characters (it has 201)."),
+    ],
+)
+def test_a_periodic_task_the_beat_cannot_send_is_refused(admin_client, field, value, error):
+    # Saved before: headers of [] stopped the beat loading any schedule (a TypeError), headers
+    # that were no JSON left the task out without a word, arguments of the wrong shape failed
+    # every run; a task name over 200 characters was a 500.
+    every = IntervalSchedule.objects.create(every=5, period="minutes")
+    task = PeriodicTask.objects.create(name="Collect", task="enrich.tasks.x", interval=every)
+    form = {"name": "Collect", "regtask": "", "task": "enrich.tasks.x", "enabled": "on",
+            "interval": every.pk, "args": "[]", "kwargs": "{}", "headers": "{}", field: value}  # fmt: skip
+    url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+    page = admin_client.post(url, form)
+    assert page.status_code == 200
+    [shown] = page.context["adminform"].form.errors[field]
+    assert shown.startswith(error), shown
+    assert getattr(PeriodicTask.objects.get(), field) == getattr(task, field)
+    assert list(DatabaseScheduler(app=app, lazy=True).all_as_schedule()) == ["Collect"]
+    # empty headers (an IntegrityError, a 500, before) mean none
+    form.update({field: getattr(task, field)}, headers="")
+    assert admin_client.post(url, form).status_code == 302
+    assert PeriodicTask.objects.get().headers == "{}"
+
+
+def test_a_crontab_refused_for_a_bad_field_shows_the_form_again(admin_client):
+    # Its description was computed from the refused values: a 500.
+    cron = CrontabSchedule.objects.create(minute="5", hour="3", timezone="Europe/Zurich")
+    form = {"minute": "-1", "hour": "3", "day_of_month": "*", "month_of_year": "*",
+            "day_of_week": "*", "timezone": "Europe/Zurich"}  # fmt: skip
+    url = reverse("admin:django_celery_beat_crontabschedule_change", args=[cron.pk])
+    page = admin_client.post(url, form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["minute"] == [
+        "\"No enumeration for Minutes: '-1'\""
+    ]
+    assert "At 03:05 AM" in page.content.decode()  # the saved schedule's description
+    assert CrontabSchedule.objects.get().minute == "5"
