@@ -205,7 +205,12 @@ def test_an_undecryptable_client_secret_is_named_on_the_setup_page(admin_client,
             username="own-client.apps.googleusercontent.com",
             password="GOCSPX-own-secret",
         )
-    assert admin_client.get("/oauth/google/").status_code == 200
+    setup = admin_client.get("/oauth/google/")
+    assert setup.status_code == 200
+    # the setup page said to set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, which are set: the
+    # saved client secret is what cannot be used
+    assert "Set GOOGLE_CLIENT_ID" not in setup.content.decode()
+    assert "re-enter the OAuth client secret" in setup.content.decode()
     response = admin_client.post("/oauth/google/connect", {"site": site.pk})
     assert response.status_code == 400
     page = response.content.decode()

@@ -46,15 +46,18 @@ def setup(request: HttpRequest) -> HttpResponse:
         connection = (
             OAuthConnection.objects.filter(provider_config=config).first() if config else None
         )
+        client_problem = ""
         try:
             client_id, client_secret = oauth.client_credentials(config)
-        except SecretUnreadable:
-            client_id = client_secret = ""  # shown as "no client"; the admin names the problem
+        except SecretUnreadable as exc:  # not "set GOOGLE_CLIENT_ID": the saved one is unreadable
+            client_id = client_secret = ""
+            client_problem = str(exc)
         rows.append(
             {
                 "site": site,
                 "connection": connection,
                 "client_ready": bool(client_id and client_secret),
+                "client_problem": client_problem,
             }
         )
     return render(
