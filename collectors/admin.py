@@ -1,3 +1,6 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django.contrib import admin
 
 from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
@@ -61,4 +64,9 @@ class FlexibleLoadAdmin(admin.ModelAdmin):
         if stored is None:
             return "-"
         found = plan_for(stored)
-        return found["start"] or found["message"]
+        if not found["start"]:
+            return found["message"]
+        # In the site's zone, as the deadline above is; then as the sensor's state reads.
+        zone = stored.site.timezone
+        local = datetime.fromisoformat(found["start"]).astimezone(ZoneInfo(zone))
+        return f"{local:%Y-%m-%d %H:%M} {zone} ({found['start']})"

@@ -8,6 +8,7 @@ the planner's code (tests/support/plan.py).
 """
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -333,5 +334,9 @@ def test_the_admin_shows_a_loads_recommended_start(collected, client):
     page = client.get(f"/admin/collectors/flexibleload/{load.pk}/change/")
     assert page.status_code == 200
     assert plan_for(load)["start"] in page.content.decode()
+    # first in the site's time zone, as its deadline: it showed UTC only (an hour off in summer)
+    local = datetime.fromisoformat(plan_for(load)["start"]).astimezone(ZoneInfo("Europe/London"))
+    assert local.utcoffset() == timedelta(hours=1)
+    assert f"{local:%Y-%m-%d %H:%M} Europe/London (" in page.content.decode()
     listing = client.get("/admin/collectors/flexibleload/")
     assert listing.status_code == 200 and "EV" in listing.content.decode()
