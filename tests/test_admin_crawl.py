@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from axes.models import AccessAttempt
 from django.contrib import admin
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -21,6 +22,7 @@ from retention import models as kept
 pytestmark = pytest.mark.django_db
 
 MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
+OTHER_KEY = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMDE="
 SEARCH = "Zürich 100% _'\"<b>"
 
 
@@ -34,6 +36,12 @@ def messy_installation() -> None:
                                         provider="awattar", api_key="sëcret", password="pw",
                                         options={"bse_url": "x"})  # fmt: skip
     ProviderConfig.objects.filter(pk=bad.pk).update(options="not an object")
+    with override_settings(FIELD_ENCRYPTION_KEY=OTHER_KEY):  # saved with a key since replaced
+        tibber = ProviderConfig.objects.create(site=site, source="electricity_pricing",
+                                               provider="tibber", api_key="old", session='{"a": 1}')  # fmt: skip
+        OAuthConnection.objects.create(provider_config=ProviderConfig.objects.create(
+            site=site, source="occupancy", provider="google_calendar"), refresh_token="old")  # fmt: skip
+    ProviderConfig.objects.filter(pk=tibber.pk).update(password="plain, never encrypted")
     calendar = ProviderConfig.objects.create(site=empty, source="occupancy",
                                              provider="google_calendar", options={})  # fmt: skip
     OAuthConnection.objects.create(provider_config=calendar, account_email="ü@example.org",
