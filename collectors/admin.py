@@ -2,6 +2,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
+from django.utils.text import Truncator
 
 from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
 
@@ -29,7 +30,8 @@ class CollectorRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="error")
     def short_error(self, obj: CollectorRun) -> str:
-        return obj.error[:120]
+        # Cut with a mark: a cut error read as the whole of it (the run's page has it all).
+        return Truncator(obj.error).chars(120)
 
 
 @admin.register(CircuitKey)

@@ -220,3 +220,13 @@ def test_a_crontab_refused_for_a_bad_field_shows_the_form_again(admin_client):
     ]
     assert "At 03:05 AM" in page.content.decode()  # the saved schedule's description
     assert CrontabSchedule.objects.get().minute == "5"
+
+
+def test_a_long_run_error_is_listed_cut_with_a_mark(admin_client):
+    # The list showed its first 120 characters as if they were the whole error.
+    error = "Electricity Maps answered 503: " + "upstream unavailable; " * 20
+    CollectorRun.objects.create(source="carbon_intensity", provider="electricitymaps",
+                                target="DE", started=timezone.now(), status="failed",
+                                error=error)  # fmt: skip
+    page = admin_client.get(reverse("admin:collectors_collectorrun_changelist")).content.decode()
+    assert f'<td class="field-short_error">{error[:119]}…</td>' in page
