@@ -379,8 +379,12 @@ class TierChunkAdmin(RecordAdmin):
         "entities",
         "source_points",
         "aggregate_points",
-        "kept_raw",
+        "kept_raw_entities",
         "updated",
     )
     list_filter = ("tier", "state")
     date_hierarchy = "day"
+
+    @admin.display(description="entities kept raw")  # which: on the chunk's page
+    def kept_raw_entities(self, chunk: TierChunk) -> int:
+        return len(chunk.kept_raw)

@@ -230,3 +230,13 @@ def test_a_long_run_error_is_listed_cut_with_a_mark(admin_client):
                                 error=error)  # fmt: skip
     page = admin_client.get(reverse("admin:collectors_collectorrun_changelist")).content.decode()
     assert f'<td class="field-short_error">{error[:119]}…</td>' in page
+
+
+def test_the_tier_chunks_list_counts_the_entities_a_day_kept_raw(admin_client):
+    # It printed every entity id a day kept raw in one cell (thousands on a large install).
+    raw_ids = [f"sensor.plug_{n}_power" for n in range(300)]
+    kept.TierChunk.objects.create(tier="hourly", day=date(2026, 1, 1), state="deleted",
+                                  kept_raw=raw_ids)  # fmt: skip
+    page = admin_client.get(reverse("admin:retention_tierchunk_changelist")).content.decode()
+    assert '<td class="field-kept_raw_entities">300</td>' in page
+    assert "sensor.plug_7_power" not in page
