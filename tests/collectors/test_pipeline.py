@@ -291,6 +291,22 @@ def test_dispatch_records_a_bad_site_and_keeps_the_others(isolated, airnow_confi
     assert "no usable coordinates" in run.error and run.target == f"site:{bad.pk}"
 
 
+def test_dispatch_records_a_site_whose_options_are_no_object_and_keeps_the_others(
+    isolated, airnow_config
+):
+    # Written past the admin's form (which refuses them): a ValueError stopped the dispatch of
+    # every site of the source.
+    odd = Site.objects.create(name="odd", latitude=40.0, longitude=-105.0)
+    config = ProviderConfig.objects.create(site=odd, source="air_quality", provider="airnow",
+                                           api_key="k")  # fmt: skip
+    ProviderConfig.objects.filter(pk=config.pk).update(options="not an object")
+    chosen = tasks.configs_by_target("air_quality")
+    assert [key for _, key in chosen] == ["47.60,-122.33"]
+    run = CollectorRun.objects.get(status="failed")
+    assert run.target == f"site:{odd.pk}"
+    assert run.error.startswith('options must be a JSON object, not "not an object"')
+
+
 def test_an_answer_about_to_expire_does_not_skip_the_next_cycle(
     isolated, airnow_config, replay_server
 ):
