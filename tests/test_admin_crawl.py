@@ -61,7 +61,7 @@ def messy_installation() -> None:
                               in_views=kind != "text")  # fmt: skip
     runs = [
         kept.RetentionRun.objects.create(operation=op, status=status, started=now - timedelta(days=i),
-                                    details={"days": {str(d): {"x": "ü" * 50} for d in range(500)}},
+                                    details={"days": {str(d): {"x": "ü" * 50} for d in range(100)}},
                                     errors="boom %\n" * 500)  # fmt: skip
         for i, (op, status) in enumerate(
             (op, status) for op, _ in kept.RetentionRun.Operation.choices
@@ -126,6 +126,25 @@ def test_every_admin_page_of_a_messy_installation_answers(admin_client, model):
             url = reverse(f"{name}_{view}", args=[pk])
             assert admin_client.get(url).status_code in (200, 403), url
     assert admin_client.get(reverse(f"{name}_add")).status_code in (200, 403)
+
+
+ODD_VALUES = ["abc", "ü東京", "100%", "-1", "1e309", "9" * 30, "", " 1", "<b>"]
+PAGES = ["/", "/login/", "/oauth/google/", "/oauth/google/callback", "/admin/",
+         *(f"/admin/{app}/" for app in ("enrich", "collectors", "retention",
+                                        "django_celery_beat", "auth", "axes"))]  # fmt: skip
+
+
+def test_the_pages_of_a_messy_installation_answer_odd_query_strings(admin_client):
+    # Each a page (200), a 400 naming what is wrong, or a redirect; never a 500.
+    messy_installation()
+    for page in PAGES:
+        for value in ODD_VALUES:
+            for query in ({"site": value}, dict.fromkeys(("next", "state", "code", "error", "q"), value)):  # fmt: skip
+                status = admin_client.get(page, query).status_code
+                assert status in (200, 302, 400), (page, query, status)
+    for value in ODD_VALUES:  # the connect button's site
+        page = admin_client.post("/oauth/google/connect", {"site": value})
+        assert page.status_code == 400 and "Unknown site" in page.content.decode()
 
 
 def test_a_provider_config_whose_options_are_no_object_is_listed_with_the_reason(admin_client):
