@@ -259,3 +259,16 @@ def test_the_tier_chunks_list_counts_the_entities_a_day_kept_raw(admin_client):
     page = admin_client.get(reverse("admin:retention_tierchunk_changelist")).content.decode()
     assert '<td class="field-kept_raw_entities">300</td>' in page
     assert "sensor.plug_7_power" not in page
+
+
+@pytest.mark.parametrize("zone", ["Mars/Base", "localtime"])
+def test_a_load_of_a_site_whose_zone_is_none_says_so(admin_client, zone):
+    # A site row written past its form: the load's page was a 500 (ZoneInfoNotFoundError), or
+    # planned by the host's own zone ("localtime").
+    site = Site.objects.create(name="Home", latitude=52.5, longitude=13.4, pricing_region="DE")
+    load = FlexibleLoad.objects.create(site=site, name="Dish", hours=2, deadline=time(7))
+    Site.objects.filter(pk=site.pk).update(timezone=zone)
+    page = admin_client.get(reverse("admin:collectors_flexibleload_change", args=[load.pk]))
+    assert page.status_code == 200
+    said = f"The site&#x27;s time zone &#x27;{zone}&#x27; is no IANA time zone name; correct it"
+    assert said in page.content.decode()

@@ -25,6 +25,7 @@ from collectors.pricing.api import Conflict
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
 from collectors.pricing.windows import WindowError
 from enrich.influx import TimeseriesError
+from enrich.models import is_zone_name
 
 
 def next_deadline(load: FlexibleLoad, now: datetime) -> datetime:
@@ -58,10 +59,16 @@ def _reached(wall: datetime, zone: ZoneInfo) -> datetime:
 
 
 def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:
-    """{"load", "start" (ISO, the sensor's state; None when no plan), "before", "plan" (the
-    /api/plan answer or None), "message" (why there is no plan, else None), "known" (when too
-    little is stored: how far prices and carbon go, as /api/plan's 409 says; else None)}."""
+    """{"load", "start" (ISO, the sensor's state; None when no plan), "before" (None when the
+    site's time zone is none), "plan" (the /api/plan answer or None), "message" (why there is
+    no plan, else None), "known" (when too little is stored: how far prices and carbon go, as
+    /api/plan's 409 says; else None)}."""
     now = now or clock.utc_now()
+    zone = load.site.timezone
+    if not is_zone_name(zone):  # a row written past the site form: no deadline can be placed
+        return {"load": load.name, "start": None, "before": None, "plan": None, "known": None,
+                "message": f"The site's time zone {zone!r} is no IANA time zone name; correct "
+                "it in the admin (Sites), e.g. Europe/Berlin."}  # fmt: skip
     before = next_deadline(load, now)
     carbon_price = settings.PLAN_CARBON_PRICE if load.carbon_price is None else load.carbon_price
     wanted = PlanRequest(
