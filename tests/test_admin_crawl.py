@@ -1,6 +1,8 @@
 """A staff user clicking through the admin of a messy installation: every registered model's
 list (each filter value, a search with unicode and %, each sortable column, the next page), each
-row's change, history and delete confirmation pages, and the add page answer without a 500."""
+row's change, history and delete confirmation pages, the add page, and each list action (the
+deletion through its confirmation) answer without a 500; the other pages with odd query strings
+too. Then the defects the crawl found, one test each."""
 
 from datetime import date, time, timedelta
 from urllib.parse import urlencode
@@ -8,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from axes.models import AccessAttempt
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -90,6 +93,7 @@ def messy_installation() -> None:
     AccessAttempt.objects.create(username="ü%", ip_address="192.0.2.1", user_agent="x",
                                  get_data="", post_data="", failures_since_start=3,
                                  path_info="/admin/login/")  # fmt: skip
+    get_user_model().objects.create_user("zoë", password="pw-zoë-123", is_staff=True)
     every = IntervalSchedule.objects.create(every=5, period="minutes")
     cron = CrontabSchedule.objects.create(minute="*/15", timezone="Europe/Zurich")
     PeriodicTask.objects.create(name="Collect ü", task="collectors.tasks.collect", interval=every)
@@ -115,7 +119,9 @@ def list_urls(client, url: str) -> list[str]:
 
 
 @pytest.mark.parametrize("model", MODELS, ids=[m._meta.label for m in MODELS])
-def test_every_admin_page_of_a_messy_installation_answers(admin_client, model):
+def test_every_admin_page_and_action_of_a_messy_installation_answers(
+    admin_client, admin_user, rf, model
+):
     messy_installation()
     meta = model._meta
     name = f"admin:{meta.app_label}_{meta.model_name}"
@@ -126,6 +132,28 @@ def test_every_admin_page_of_a_messy_installation_answers(admin_client, model):
             url = reverse(f"{name}_{view}", args=[pk])
             assert admin_client.get(url).status_code in (200, 403), url
     assert admin_client.get(reverse(f"{name}_add")).status_code in (200, 403)
+    # Each action on the first two rows, the deletion through its confirmation page.
+    url = reverse(f"{name}_changelist")
+    request = rf.get(url)
+    request.user = admin_user
+    for action in admin.site._registry[model].get_actions(request):
+        rows = model._default_manager.values_list("pk", flat=True)
+        if model is type(admin_user):
+            rows = rows.exclude(pk=admin_user.pk)  # not the signed-in user: the test goes on
+        chosen = list(rows[:2])
+        if not chosen:
+            continue
+        form = {"action": action, "_selected_action": chosen}
+        page = admin_client.post(url, form)
+        if action == "delete_selected":
+            assert page.status_code == 200 and page.context["title"] == "Delete multiple objects"
+            page = admin_client.post(url, {**form, "post": "yes"})
+            assert not model._default_manager.filter(pk__in=chosen).exists()
+        assert page.status_code == 302, (action, page.status_code)
+        said = [str(m) for m in admin_client.get(url).context["messages"]]
+        assert said, action
+        if action == "delete_selected":
+            assert said[0].startswith(f"Successfully deleted {len(chosen)} "), said
 
 
 ODD_VALUES = ["abc", "ü東京", "100%", "-1", "1e309", "9" * 30, "", " 1", "<b>"]
