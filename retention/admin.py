@@ -12,29 +12,17 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from retention import liveness
+from retention.admin_views import ReadOnlyAdmin
 from retention.models import (
     Alert,
     ArchiveObject,
-    DailyCarbonSummary,
-    DailyEnergyByDevice,
     Entity,
-    HourlyRoomActivity,
     RetentionRun,
     TierChunk,
 )
 from retention.rollups.follow import deleted_parts, gather, note_edit
 from retention.rollups.materialized import ENERGY
 from retention.rollups.tasks import follow_up
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For what the system computes or records: shown, never added or edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class RecordAdmin(ReadOnlyAdmin):
@@ -243,35 +231,6 @@ COUNTED_AGAIN = (
     "Their rows are computed again from the first day whose hourly aggregates still exist; "
     "older days come back with manage.py rebuild_view where the daily aggregates hold them."
 )
-
-
-# --- Materialized views (read-only: they are computed; entity edits are followed, see above;
-# rebuild a range with manage.py rebuild_view) ---
-
-
-@admin.register(DailyEnergyByDevice)
-class DailyEnergyByDeviceAdmin(ReadOnlyAdmin):
-    list_display = ("entity_id", "date", "total_kwh", "avg_power", "peak_power", "cost",
-                    "currency", "cost_source", "partial", "refreshed")  # fmt: skip
-    list_filter = ("cost_source", "partial", "date")
-    search_fields = ("entity_id",)
-    date_hierarchy = "date"
-
-
-@admin.register(HourlyRoomActivity)
-class HourlyRoomActivityAdmin(ReadOnlyAdmin):
-    list_display = ("area", "hour", "day_of_week", "motion_count", "occupancy_rate", "partial",
-                    "refreshed")  # fmt: skip
-    list_filter = ("area", "day_of_week", "partial")
-    date_hierarchy = "hour"
-
-
-@admin.register(DailyCarbonSummary)
-class DailyCarbonSummaryAdmin(ReadOnlyAdmin):
-    list_display = ("date", "region", "avg_carbon", "min_carbon", "max_carbon", "avg_renewable",
-                    "partial", "refreshed")  # fmt: skip
-    list_filter = ("region", "partial")
-    date_hierarchy = "date"
 
 
 # --- Retention alerts (retention.stats.alerts) -------------------------------------------------------

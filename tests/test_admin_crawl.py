@@ -301,3 +301,23 @@ def test_a_load_of_a_site_whose_zone_is_none_says_so(admin_client, zone):
     assert page.status_code == 200
     said = f"The site&#x27;s time zone &#x27;{zone}&#x27; is no IANA time zone name; correct it"
     assert said in page.content.decode()
+
+
+def test_the_views_lists_name_the_unit_of_each_measured_column(admin_client):
+    # "Avg power", "Avg carbon", "Avg renewable": W, gCO2/kWh and % were on no list page.
+    kept.DailyEnergyByDevice.objects.create(entity_id="sensor.heat_pump_power", total_kwh=12.5,
+                                            date=date(2026, 1, 5), avg_power=520.8,
+                                            peak_power=2400.0)  # fmt: skip
+    kept.DailyCarbonSummary.objects.create(date=date(2026, 1, 5), region="DE", avg_carbon=380.5,
+                                           min_carbon=210.0, max_carbon=512.0, avg_renewable=41.0)  # fmt: skip
+    for view, headings in (
+        ("dailyenergybydevice", ["avg power (W)", "peak power (W)"]),
+        ("dailycarbonsummary", ["avg carbon (gCO2/kWh)", "max carbon (gCO2/kWh)", "avg renewable (%)"]),
+        ("hourlyroomactivity", ["occupancy rate (0..1)"]),
+    ):  # fmt: skip
+        page = admin_client.get(reverse(f"admin:retention_{view}_changelist"))
+        shown = [str(header["text"]) for header in page.context["result_headers"]]
+        assert set(headings) <= set(shown), shown
+        assert admin_client.get(page.request["PATH_INFO"], {"o": "-4"}).status_code == 200
+    page = admin_client.get(reverse("admin:retention_dailyenergybydevice_changelist"))
+    assert "520.8" in page.content.decode()
