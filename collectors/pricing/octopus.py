@@ -8,10 +8,12 @@ from the product and the site's pricing region, the GSP region letter A-P (no I 
 product is `options["product_code"]` when set (it wins); otherwise the current Agile product,
 found through `/v1/products/` once a day (`octopus_products`), and the target (and `region`
 tag) is then `agile-{letter}`, which stays the same when Octopus launches a new Agile product.
-A product with no rates from now on (retired) gives no readings and a WARNING naming it and
-`options.product_code`, also on the run record; when the answer has rates that all ended
-before now, it names their end and says Octopus may be late (Agile's next day appears around
-16:00 UK time).
+A product with no rates at all (retired) gives no readings and a WARNING naming it and
+`options.product_code`, also on the run record (`no_data`). When the answer's rates all ended
+before now, they are written as published, with the note of every price answer that does not
+cover now (`slots.pricing_result`: the run is partial, the last good answer stays served),
+then the same WARNING naming their end and saying Octopus may be late (Agile's next day
+appears around 16:00 UK time).
 `value_inc_vat` (p/kWh) / 100 is stored as GBP/kWh. A rate with `valid_to: null` (open-ended,
 as on fixed tariffs) is skipped: it has no slot end, and this adapter stores time-of-use slots
 only; when such a rate is the one in force now, the settings name a fixed tariff (ConfigError).
@@ -28,6 +30,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -132,10 +135,19 @@ class OctopusAgileAdapter(PriceAdapter):
                 "fixed tariffs do; this adapter stores time-of-use slots. Set "
                 "options.tariff_code or options.product_code to an Agile tariff."
             )
-        if not any(slot.end > window.now for slot in slots):
-            last = max((slot.end for slot in slots), default=None)
-            return self._retired(base, target, product, tariff, window.now, last)
+        if not slots:  # nothing at all: written nothing, the run is no_data
+            note = f"{PROVIDER}: {self._retired(base, target, product, tariff, window.now, None)}"
+            logger.warning(note)
+            current = {"no_data": True, "message": note, "product": product, "tariff": tariff}
+            return FetchResult([], {**current, "time": None}, notes=[note])
         result = self.price_result(target, window, url=first, currency="GBP", slots=slots)
+        if not any(slot.end > window.now for slot in slots):  # written, the run is partial
+            last = max(slot.end for slot in slots)
+            hint = self._retired(base, target, product, tariff, window.now, last)
+            note = f"{result.notes[0]}; {hint}"  # the note of every price answer, then ours
+            logger.warning(note)
+            result = replace(result, notes=[note])
+            result.current["message"] = note
         result.current.update(product=product, tariff=tariff)
         return result
 
@@ -147,9 +159,10 @@ class OctopusAgileAdapter(PriceAdapter):
         tariff: str,
         now: datetime,
         last: datetime | None,
-    ) -> FetchResult:
-        """No rates from now on: the product is retired, or (the answer has rates up to `last`)
-        Octopus is late with the next day (Agile's appears around 16:00 UK time)."""
+    ) -> str:
+        """What to say of no rates from now on: the product is retired, or (the answer has
+        rates up to `last`) Octopus is late with the next day (Agile's appears around 16:00 UK
+        time)."""
         if target.params["product"]:
             advice = (
                 "Set options.product_code to the current Agile product (listed at "
@@ -162,7 +175,7 @@ class OctopusAgileAdapter(PriceAdapter):
                 "It was picked from /v1/products/ as the current Agile product and is looked "
                 "up again next run; set options.product_code to choose the product yourself."
             )
-        head = f"octopus: product {product} (tariff {tariff}) has no rates from {now.isoformat()}"
+        head = f"product {product} (tariff {tariff}) has no rates from {now.isoformat()}"
         if last is not None:  # rates up to `last`: perhaps only late
             head += (
                 f" on: its rates end at {last.isoformat()}. {self.published}: if they are "
@@ -170,10 +183,7 @@ class OctopusAgileAdapter(PriceAdapter):
             )
         else:
             head += " on"
-        message = f"{head}: it looks retired. {advice}"
-        logger.warning(message)
-        current = {"no_data": True, "message": message, "product": product, "tariff": tariff}
-        return FetchResult([], {**current, "time": None}, notes=[message])
+        return f"{head}: it looks retired. {advice}"
 
 
 def _direct_debit_first(payment_method: Any) -> int:

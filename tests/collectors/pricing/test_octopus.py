@@ -202,7 +202,12 @@ def test_next_day_rates_not_yet_published_may_be_late_the_warning_says(
         rate("2026-05-01T21:00:00Z", "2026-05-01T21:30:00Z", 23.1),
     ))  # fmt: skip
     result = run(adapter, replay_server, now=datetime(2026, 5, 1, 22, 10, tzinfo=UTC))
-    assert result.readings == [] and result.current["no_data"] is True
+    # the rates given are written as published (they wrote nothing before), no price for now
+    assert [(r.measurement, r.time, r.fields["price"]) for r in result.readings] == [
+        ("electricity_pricing_forecast", datetime(2026, 5, 1, 21, tzinfo=UTC), 0.231),
+        ("electricity_pricing_forecast", datetime(2026, 5, 1, 21, 30, tzinfo=UTC), 0.215),
+    ]
+    assert result.current["no_data"] is True
     [note] = result.notes
     assert "rates end at 2026-05-01T22:00:00+00:00" in note and "16:00 UK time" in note
     assert "if they are late, the next run finds them" in note

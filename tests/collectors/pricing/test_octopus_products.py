@@ -123,7 +123,12 @@ def test_rates_that_end_before_now_count_as_retired(replay_server, adapter):
 
     result = fetch(adapter, replay_server, product_code=OLD)
 
-    assert result.readings == [] and "looks retired" in result.notes[0]
+    # the rates given are written as published (they wrote nothing before), no price for now
+    assert [(r.time, r.fields["price"]) for r in result.readings] == sorted(
+        (datetime.fromisoformat(r["valid_from"]), r["value_inc_vat"] / 100) for r in old["results"]
+    )
+    assert {r.measurement for r in result.readings} == {"electricity_pricing_forecast"}
+    assert "looks retired" in result.notes[0]
 
 
 def test_a_discovered_product_without_rates_is_looked_up_again_next_run(
