@@ -15,7 +15,9 @@ MAX_CARBON_PRICE = 1_000_000  # currency per tonne of CO2
 class CollectorRun(models.Model):
     class Status(models.TextChoices):
         OK = "ok", "fetched and written"
-        PARTIAL = "partial", "latest written, backfill failed (asked again next run)"
+        # Some of it written (the latest without its backfill, prices ending before now): the
+        # next run asks again (FetchResult.current, collectors.pipeline).
+        PARTIAL = "partial", "written in part; asked again next run"
         CACHED = "cached", "fresh cache, no call"
         NO_DATA = "no_data", "API had no data"
         BUDGET = "budget", "budget used up, cache served"

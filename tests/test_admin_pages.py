@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
+from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, CollectorRun, FlexibleLoad
 from config.api_access import AXES_COOLOFF_TIME
 from enrich.models import ProviderConfig, Site
 
@@ -258,3 +258,23 @@ def test_a_site_saved_with_a_provider_that_cannot_collect_is_warned(admin_client
     form["grid_region"] = "13"
     page = admin_client.post(reverse("admin:enrich_site_change", args=[site.pk]), form, follow=True)
     assert not [m for m in page.context["messages"] if "cannot collect" in str(m)]
+
+
+def test_a_partial_run_is_labelled_true_for_a_backfill_and_for_prices_ending_before_now(
+    admin_client,
+):
+    # The label said "latest written, backfill failed": wrong for a price answer whose
+    # prices all end before now (nothing is missing from what was written but the present).
+    started = timezone.now()
+    for provider, note in [
+        ("electricitymaps", "history failed: TransientError: HTTP 503"),
+        ("octopus", "octopus: no published price covers now (…): the published prices end at …"),
+    ]:
+        CollectorRun.objects.create(source="electricity_pricing", provider=provider,
+                                    target="t", started=started, status="partial",
+                                    points_written=48, error=note)  # fmt: skip
+    page = admin_client.get("/admin/collectors/collectorrun/", {"status__exact": "partial"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert text.count('<td class="field-status">written in part; asked again next run</td>') == 2
+    assert "backfill failed" not in text
