@@ -96,11 +96,12 @@ def setup(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     site = first_run.create_site(data, form.pricing_region())
     for done in first_run.collect_now(site):
+        # A partial run (e.g. prices that all end before now) is no success: its note says why.
         text = f"First collection of {done.provider}: {done.status}"
         if done.status in ("ok", "partial"):
-            messages.success(request, f"{text}, {done.points_written} points written.")
-        else:
-            messages.warning(request, f"{text}. {done.error}".strip())
+            text += f", {done.points_written} points written"
+        said = messages.success if done.status == "ok" else messages.warning
+        said(request, f"{text}. {done.error}".strip())
     note = first_run.settings_note(data["influxdb_url"], data["ha_database"])
     if note:
         messages.info(request, note)

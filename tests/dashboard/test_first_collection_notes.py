@@ -1,0 +1,41 @@
+"""What the setup says of each first collection: a run that wrote only part of what it wanted
+(`partial`, e.g. prices that all end before now) names its points written and its note, as a
+warning, as a failed run names its error."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from collectors.models import CollectorRun
+from tests.support.setup_form import FORM
+from tests.support.status_home import register_gb
+
+# The first collection runs in threads of their own: they read the site the POST created.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
+
+
+def test_a_first_collection_whose_prices_end_before_now_says_so(
+    client, replay_server, isolated, settings
+):
+    # Octopus's published day, moved so that its last half hour ended more than an hour ago:
+    # the next day's rates are late. The page said "partial, 48 points written" as a success,
+    # and nothing of the prices ending before now.
+    rates = register_gb(replay_server, datetime.now(UTC) - timedelta(hours=12))["rates"]
+    settings.PROVIDER_BASE_URLS = {"octopus": replay_server.url}
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "providers": ["octopus"], "octopus_region": "C"}
+    page = client.post("/setup/", form, follow=True)
+
+    assert page.status_code == 200
+    [run] = CollectorRun.objects.all()
+    assert (run.status, run.points_written) == ("partial", 48)
+    ended = max(datetime.fromisoformat(r["valid_to"].replace("Z", "+00:00")) for r in rates)
+    [said] = [m for m in page.context["messages"] if "octopus" in str(m)]
+    assert said.level_tag == "warning"  # not a success
+    text = str(said)
+    assert text.startswith("First collection of octopus: partial, 48 points written. ")
+    assert f"the published prices end at {ended.isoformat()}" in text
+    assert "the next ones may be late" in text and "16:00 UK time" in text
+    assert text.endswith(run.error)  # the whole note, as the run records it
+    assert f'<li class="message-warning">{text}' in page.content.decode().replace("&#x27;", "'")
