@@ -13,7 +13,8 @@ from enrich.models import ProviderConfig, Site
 
 @receiver(post_save, sender=CollectorRun, dispatch_uid="ha_mqtt_after_write")
 def after_write(sender, instance: CollectorRun, created: bool, **_) -> None:
-    # "partial" wrote the latest values too (only the backfill failed).
+    # "partial" wrote points too (the latest values with a failed backfill, or prices that end
+    # before now): what the entities show may have changed.
     if created and instance.status in (CollectorRun.Status.OK, CollectorRun.Status.PARTIAL):
         _request()
 
