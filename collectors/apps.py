@@ -8,9 +8,9 @@ class CollectorsConfig(AppConfig):
     def ready(self) -> None:
         # Home Assistant MQTT: publish after writes and configuration changes (MQTT_URL set).
         from collectors.ha_mqtt import signals  # noqa: F401
-        from collectors.pipeline import settings_problem
+        from collectors.pipeline import forget_login, settings_problem
         from collectors.registry import refused_options, unknown_options
-        from enrich.models import collect_check, options_check
+        from enrich.models import collect_check, options_check, secrets_cleared
 
         # The admin (ProviderConfig.clean) refuses option names the provider does not read.
         options_check.connect(unknown_options, dispatch_uid="collectors_unknown_options")
@@ -18,3 +18,5 @@ class CollectorsConfig(AppConfig):
         options_check.connect(refused_options, dispatch_uid="collectors_refused_options")
         # ... and says which saved configs cannot collect, and why.
         collect_check.connect(settings_problem, dispatch_uid="collectors_settings_problem")
+        # ... and removes the logins saved for a config whose secrets a user cleared.
+        secrets_cleared.connect(forget_login, dispatch_uid="collectors_forget_login")

@@ -222,6 +222,12 @@ class Adapter(ABC):
         at WARNING only)."""
         return None  # nothing to do, unless the provider says otherwise
 
+    def forget_login(self, config: Any) -> list[str]:
+        """The user cleared the config's secrets (the admin's "Clear secrets"): remove every
+        login the provider saved for it (sessions, tokens), so no run uses that account again;
+        returns what was removed, as phrases for the admin's message ([]: nothing saved)."""
+        return []
+
     def after_write(self, target: Target, result: FetchResult) -> None:
         """A fresh answer was written: work that needs our infrastructure (e.g. remembering
         AQI categories in Redis)."""

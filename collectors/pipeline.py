@@ -110,6 +110,11 @@ def settings_problem(sender: object, config: ProviderConfig, **_: object) -> str
     return ""
 
 
+def forget_login(sender: object, config: ProviderConfig, **_: object) -> list[str]:
+    """Receiver of enrich.models.secrets_cleared: the logins the config's adapter removed."""
+    return adapter_for(config.source, config.provider).forget_login(config)
+
+
 def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
     """Normally the last interval; after an outage, back to the last success (as far as the
     API keeps history), so the gap is filled — unless the account's plan was seen refusing

@@ -8,7 +8,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.safestring import mark_safe
 
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
-from enrich.models import OAuthConnection, ProviderConfig, Site
+from enrich.models import OAuthConnection, ProviderConfig, Site, secrets_cleared
 
 SECRET_FIELDS = ("api_key", "password")
 # What a provider config collects and how often: the columns of the list and the inline.
@@ -61,7 +61,10 @@ class ProviderConfigForm(forms.ModelForm):
         help_text="Stored encrypted. Leave blank to keep the current password.",
     )
     clear_secrets = forms.BooleanField(
-        required=False, help_text="Remove the stored API key and password."
+        required=False,
+        help_text="Remove the stored API key and password and every login saved with them (a "
+        "login session, a Google Calendar connection and its tokens): no run uses the account "
+        "any more.",
     )
 
     class Meta:
@@ -109,6 +112,8 @@ class ProviderConfigAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
+        if form.cleaned_data.get("clear_secrets"):
+            forget_logins(request, obj)
         warn_unready(request, [obj])
 
     @admin.display(description="secret problem")
@@ -122,6 +127,16 @@ class ProviderConfigAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="login session saved")
     def session_saved(self, obj: ProviderConfig) -> bool:
         return bool(obj.session)
+
+
+def forget_logins(request, config: ProviderConfig) -> None:
+    """After "Clear secrets" saved: the logins the provider saved go too (its adapter's
+    forget_login), and the message says everything that was removed."""
+    removed = ["the stored API key and password"]
+    for _receiver, phrases in secrets_cleared.send(sender=ProviderConfig, config=config):
+        removed += phrases
+    listed = ", ".join(removed[:-1]) + " and " + removed[-1] if len(removed) > 1 else removed[0]
+    messages.info(request, f"{config}: removed {listed}.")
 
 
 def warn_unready(request, configs) -> None:

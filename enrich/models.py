@@ -111,6 +111,10 @@ options_check = Signal()
 # collecting with its settings ("" when nothing). The collectors app answers with the error a
 # collection would fail with before any call (collectors.pipeline.settings_problem).
 collect_check = Signal()
+# Sent by the admin when a user cleared a config's secrets (`config`): each receiver removes
+# the logins saved for it (sessions, tokens) and returns what it removed, as a list of phrases.
+# The collectors app answers with the config's adapter (collectors.pipeline.forget_login).
+secrets_cleared = Signal()
 
 
 class ProviderConfig(models.Model):

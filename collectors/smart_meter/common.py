@@ -194,10 +194,17 @@ class WatchedMeter:
 
 
 class SavedSession:
-    """A meter adapter's on_renewed: the login session it obtained is saved (save_session)."""
+    """A meter adapter's on_renewed: the login session it obtained is saved (save_session);
+    its forget_login removes it."""
 
     def on_renewed(self, config: Any, previous: Credentials, renewed: Credentials) -> None:
         save_session(config, previous, renewed)
+
+    def forget_login(self, config: Any) -> list[str]:
+        if not config.session:
+            return []
+        config.save_session({})
+        return ["the saved login session"]
 
 
 class AppAccount:

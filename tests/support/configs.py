@@ -1,6 +1,9 @@
-"""Provider settings the tests create often: AirNow for a site, pointed at the replay server."""
+"""Provider settings the tests create often: AirNow for a site, pointed at the replay server;
+the admin's "Clear secrets" of a config."""
 
 from __future__ import annotations
+
+import json
 
 from enrich.models import ProviderConfig, Site
 
@@ -18,3 +21,22 @@ def airnow(
         options={"base_url": base_url, **(options or {})},
         **fields,
     )
+
+
+def clear_secrets(client, config: ProviderConfig):
+    """The admin's change form of `config` saved with "Clear secrets" ticked, as `client` sees
+    it after the redirect (its messages in the page)."""
+    data = {
+        "site": config.site_id,
+        "source": config.source,
+        "provider": config.provider,
+        "enabled": "on" if config.enabled else "",
+        "interval_seconds": str(config.interval_seconds),
+        "username": config.username,
+        "api_key": "",
+        "password": "",
+        "options": json.dumps(config.options),
+        "clear_secrets": "on",
+    }
+    url = f"/admin/enrich/providerconfig/{config.pk}/change/"
+    return client.post(url, data, follow=True)

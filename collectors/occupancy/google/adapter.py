@@ -98,6 +98,11 @@ class GoogleCalendarAdapter(Adapter):
 
         note_auth_failure(config, error, started_with)
 
+    def forget_login(self, config: Any) -> list[str]:
+        from collectors.occupancy.google.tokens import disconnect
+
+        return disconnect(config)
+
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         options = credentials.options
         if not is_zone_name(site.timezone):

@@ -268,3 +268,20 @@ def _note_failure(config: ProviderConfig, error: Exception, refresh_token: str) 
         )
     if isinstance(error, ReconnectNeeded) or connection is None:
         error.already_reported = True
+
+
+def disconnect(config: ProviderConfig) -> list[str]:
+    """GoogleCalendarAdapter.forget_login: delete the config's connection and its tokens (a
+    fetch running meanwhile saves nothing: its compare-and-swap finds no row)."""
+    connection = OAuthConnection.objects.filter(provider_config=config).first()
+    if connection is None:
+        return []
+    connection.delete()
+    account = connection.account_email or "its account"
+    removed = f"the Google Calendar connection of {account} and its tokens"
+    if settings.GOOGLE_REFRESH_TOKEN:
+        removed += (
+            " (GOOGLE_REFRESH_TOKEN is set: the next run connects with it again; remove it "
+            "from the environment to disconnect for good)"
+        )
+    return [removed]
