@@ -8,7 +8,9 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.safestring import mark_safe
 
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
-from enrich.models import OAuthConnection, ProviderConfig, Site, secrets_cleared
+from enrich.influx import TimeseriesError
+from enrich.influx.influxql import quote_literal
+from enrich.models import OAuthConnection, ProviderConfig, Site, secrets_cleared, site_series
 
 SECRET_FIELDS = ("api_key", "password")
 # What a provider config collects and how often: the columns of the list and the inline.
@@ -175,12 +177,60 @@ class ProviderConfigInline(admin.TabularInline):
     fields = (*PROVIDER_SETTINGS, "username", *SECRET_FIELDS, "options")
 
 
+class SiteForm(forms.ModelForm):
+    """A rename splits the series tagged with the site's name: it asks for a confirmation."""
+
+    confirm_rename = forms.BooleanField(
+        required=False,
+        label="I understand",
+        help_text="Needed to rename a site whose points are in InfluxDB: they carry its name "
+        "as the `site` tag, and a new name starts new series.",
+    )
+
+    class Meta:
+        model = Site
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        old, new = self.initial.get("name"), cleaned.get("name")
+        if self.instance.pk and new and new != old and not cleaned.get("confirm_rename"):
+            if warning := rename_warning(old, new):
+                self.add_error("confirm_rename", warning)
+        return cleaned
+
+
+def rename_warning(old: str, new: str) -> str:
+    """What renaming site `old` to `new` does to its series in InfluxDB ("" when it has none)."""
+    try:
+        answers = site_series.send(sender=Site, name=old)
+    except TimeseriesError as exc:
+        stored = f"InfluxDB could not be asked whether this site has points ({exc}); if it has, its points"
+    else:
+        found = sorted({name for _receiver, names in answers for name in names})
+        if not found:
+            return ""
+        stored = f"This site's points in InfluxDB ({', '.join(found)})"
+    both = f'("site" = {quote_literal(old)} OR "site" = {quote_literal(new)})'
+    return (
+        f"{stored} carry its name as the `site` tag. New points will be tagged site={new!r}; "
+        f"those stored keep site={old!r}, so each series splits in two at the rename. To query "
+        f'across it, select both names: WHERE {both}. Tick "I understand" to rename all the '
+        "same."
+    )
+
+
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
+    form = SiteForm
     list_display = Site.SHOWN
     list_filter = ("enabled",)
     search_fields = ("name", "grid_region")
     inlines = [ProviderConfigInline]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj else [name for name in fields if name != "confirm_rename"]
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)

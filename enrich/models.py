@@ -115,6 +115,10 @@ collect_check = Signal()
 # the logins saved for it (sessions, tokens) and returns what it removed, as a list of phrases.
 # The collectors app answers with the config's adapter (collectors.pipeline.forget_login).
 secrets_cleared = Signal()
+# Sent by the admin before it renames a site (`name`, the name it has): each receiver returns
+# the InfluxDB measurements holding points tagged with that name (tag `site`), which a rename
+# splits. The collectors app answers for the meters and occupancy (collectors.site_series).
+site_series = Signal()
 
 
 class ProviderConfig(models.Model):
