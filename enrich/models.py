@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.dispatch import Signal
+from django.utils import timezone
 
 from enrich.crypto import EncryptedTextField, UnreadableSecret
 from enrich.readings import tag_problem
@@ -212,8 +213,16 @@ class ProviderConfig(models.Model):
         return data if isinstance(data, dict) else {}
 
     def save_session(self, data: dict) -> None:
+        """Save a login session ({}: remove it). A session is not saved once the config's
+        secrets were cleared since it was read: a fetch running while a user clears them
+        must not store that account's login again."""
         self.session = json.dumps(dict(data), sort_keys=True) if data else ""
-        self.save(update_fields=["session", "updated"])
+        self.updated = timezone.now()
+        rows = ProviderConfig.objects.filter(pk=self.pk)
+        if data:
+            rows = rows.exclude(api_key="", password="")
+        if not rows.update(session=self.session, updated=self.updated):
+            logger.info("%s: its secrets were cleared; the login session is not saved", self)
 
 
 class OAuthConnection(models.Model):
