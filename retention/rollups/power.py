@@ -12,16 +12,18 @@ float/integer `value` field and no `state` field: every point is then one number
 Assistant writes numbers to `value` and drops unknown/unavailable states), in the unit of its
 measurement (a measurement that records units per point, in a `unit_of_measurement_str`
 field, qualifies while all the entity's points there are in the unit Home Assistant writes
-now). Its points are read as CSV, a measurement at a time, converted to W by the
-measurement's unit (`retention.entities.units`) and merged in time order, (InfluxDB writes CSV about 3x faster than JSON), split at commas and
-converted by numpy into integer microseconds (a datetime's resolution; points sharing one keep
-the later; the general path keeps both of two points within one microsecond, the earlier
-holding 0 s: the energy is the same, a peak only the earlier one reached is not seen here)
-and floats (numpy parses the text as float()
-does: the nearest double). `power_windows` sums each window's run of them with the tiers' own
-`retention.tiers.stepwise.step_sums`, in the same order, so the results are equal float for float
-(tests/retention/rollups/test_view_power.py compares both paths). A CSV answer carries no error, so the
-rows read are checked against InfluxDB's COUNT over the same range; a mismatch raises.
+now). Its points are read as CSV (InfluxDB writes CSV about 3x faster than JSON), a
+measurement at a time, split at commas and converted by numpy into integer nanoseconds and
+floats (numpy parses the text as float() does: the nearest double), converted to W by the
+measurement's unit (`retention.entities.units`) and merged in time order. Of points at the
+same nanosecond the later is kept, as in the general path (`Sample.instant`); the times are
+then floored to microseconds (a `Sample`'s time), so two points within one microsecond stay
+two, the earlier holding 0 s, as in the general path and the tiers. `power_windows` sums each
+window's run of them with the tiers' own `retention.tiers.stepwise.step_sums`, in the same
+order, so the results are equal float for float (tests/retention/rollups/test_view_power.py
+compares both paths). A CSV answer carries no error, so the rows read (every point, before
+points at one nanosecond are made one) are checked against InfluxDB's COUNT over the same
+range; a mismatch raises.
 Any other entity takes the general path.
 """
 
@@ -56,7 +58,7 @@ class IncompleteRead(RuntimeError):
 
 @dataclass
 class PowerPoints:
-    times: list[int]  # microseconds since the epoch, strictly ascending
+    times: list[int]  # microseconds since the epoch (floored), ascending
     values: list[float]
 
 
@@ -115,7 +117,7 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
         order = np.argsort(times, kind="stable")
         times, values = times[order], values[order]
     rows = len(times)
-    last = np.ones(rows, dtype=bool)  # of points sharing a microsecond the later wins
+    last = np.ones(rows, dtype=bool)  # of points at the same nanosecond the later wins
     last[:-1] = times[1:] != times[:-1]
     table = ", ".join(quote_ident(m) for m in measurements)
     query = f'SELECT COUNT("value") FROM {table} {condition}'
@@ -126,12 +128,14 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
             f"{entity.entity_id}: InfluxDB counts {expected} points in {start.isoformat()}.."
             f"{end.isoformat()} but its CSV answer had {rows}; nothing was computed from it"
         )
-    return PowerPoints(times[last].tolist(), values[last].tolist())
+    # Floored to microseconds (as influxql.from_ns, a Sample's time): two points within one
+    # keep their order and the earlier holds 0 s, as in the general path.
+    return PowerPoints((times[last] // 1000).tolist(), values[last].tolist())
 
 
 def _read_csv(entity: Entity, measurement: str, condition: str, bound: dict
               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """(times in µs, values as written) of the entity's points in one measurement."""
+    """(times in ns, values as written) of the entity's points in one measurement."""
     query = f'SELECT "value" FROM {quote_ident(measurement)} {condition}'
     stamps, numbers = [], []
     ts, database = get_timeseries(), settings.HA_INFLUXDB_DATABASE
@@ -142,7 +146,7 @@ def _read_csv(entity: Entity, measurement: str, condition: str, bound: dict
         fields = block[:-1].replace("\n", ",").split(",") if block else []
         if len(fields) % 4:
             raise ValueError(f"{entity.entity_id}: a CSV line of {measurement!r} is not 4 fields")
-        stamps.append(np.array(fields[2::4], dtype=np.int64) // 1000)  # floor, as influxql.from_ns
+        stamps.append(np.array(fields[2::4], dtype=np.int64))
         numbers.append(np.array(fields[3::4], dtype=np.float64))
     times = np.concatenate(stamps) if stamps else np.zeros(0, np.int64)
     values = np.concatenate(numbers) if numbers else np.zeros(0, np.float64)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,6 +63,18 @@ T0 = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday, no DST change near it
 LAYOUTS = ("official", "ingestor")
 
 Point = tuple[Any, ...]  # (time, state) or (time, state, attributes)
+
+
+@dataclass(frozen=True)
+class NanoReading(Reading):
+    """A point `nanos` nanoseconds past its (microsecond) time, as writers with nanosecond
+    times (Telegraf, Node-RED, scripts) put them into Home Assistant's database."""
+
+    nanos: int = 0
+
+    @property
+    def time_ns(self) -> int:
+        return super().time_ns + self.nanos
 
 
 def at(moment: float | datetime) -> datetime:

@@ -14,12 +14,13 @@ import pytest
 
 from enrich.influx import InfluxQueryError, get_timeseries
 from enrich.readings import EPOCH
+from retention.entities.discovery import discover
 from retention.entities.ha_source import carried_in_sample, read_samples
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.materialized import ENERGY, rebuild_view
 from retention.rollups.power import plain_power, power_windows, read_power
 from retention.tiers.stepwise import aggregate_windows
-from tests.retention.conftest import T0, HaDatabase, at
+from tests.retention.conftest import T0, HaDatabase, NanoReading, at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -90,6 +91,62 @@ def test_points_of_one_time_in_two_series_keep_the_later(ha_db: HaDatabase, utc)
     assert points.values == [s.value for s in samples]
     windows = [(start, at(900)), (at(900), end)]
     assert power_windows([], points, windows) == aggregate_windows("power", samples, windows)
+
+
+def test_points_within_one_microsecond_are_two_on_both_paths(ha_db: HaDatabase, utc):
+    # InfluxDB keeps nanoseconds: 12:00:00.000000100 and .000000200 are two points (a writer
+    # with nanosecond times), both counted by COUNT. The general path keeps both, the earlier
+    # holding 0 s; the fast path kept only the later of points sharing a microsecond.
+    entity = ha_db.write_entity(
+        "official", "sensor.kettle_power", [(0, 100.0), (2700, 0.0)], unit="W", kind="power"
+    )
+    entity.save()
+    tags = {"domain": "sensor", "entity_id": "kettle_power"}
+    noon = at(12 * 3600)
+    ha_db.write([NanoReading("W", {"value": 3000.0}, noon, tags, 100),
+                 NanoReading("W", {"value": 500.0}, noon, tags, 200),
+                 NanoReading("W", {"value": 800.0}, noon + timedelta(minutes=5), tags, 100),
+                 NanoReading("W", {"value": 1e301}, noon + timedelta(minutes=5), tags, 200)])  # fmt: skip
+    start, end = at(0), at(24 * 3600)
+    windows = windows_of(start, end, [h * 3600.0 for h in range(25)])
+    samples = list(read_samples(entity, start, end))
+    points = read_power(entity, start, end)
+    fast, general = power_windows([], points, windows), aggregate_windows("power", samples, windows)
+    # Noon's hour: 4 points; 3000 W and 800 W hold 0 s (no peak), 1e301 is no reading (the
+    # last reading is 800).
+    noon_hour = (4, 500.0, 500.0, 800.0)
+    assert [(a.sample_count, a.min_value, a.max_value, a.last_value) for a in general[12:13]] == [
+        noon_hour
+    ]
+    assert [(a.sample_count, a.min_value, a.max_value, a.last_value) for a in fast[12:13]] == [
+        noon_hour
+    ]
+    assert fast == general
+    assert len(points.times) == len(samples) == 6
+    assert points.values == [s.value for s in samples]
+
+
+def test_points_within_one_microsecond_in_two_measurements_keep_their_order(ha_db, utc):
+    # A unit switch (W -> kW) within one microsecond: 2 kW at .000000100 in `kW`, 300 W at
+    # .000000200 in `W`. 300 W is the later and holds; the fast path ordered the two by
+    # measurement (W first) and kept 2 kW: 2000 W for six hours instead of 300 W.
+    tags = {"domain": "sensor", "entity_id": "heater_power"}
+    noon = at(12 * 3600)
+    ha_db.write([NanoReading("W", {"value": 100.0}, at(0), tags),
+                 NanoReading("kW", {"value": 2.0}, noon, tags, 100),
+                 NanoReading("W", {"value": 300.0}, noon, tags, 200),
+                 NanoReading("kW", {"value": 0.0}, at(18 * 3600), tags)])  # fmt: skip
+    discover(ha_db.name, "official")
+    entity = Entity.objects.get(entity_id="sensor.heater_power")
+    assert plain_power(entity) and entity.unit == "kW"
+    start, end = at(0), at(24 * 3600)
+    windows = windows_of(start, end, [h * 3600.0 for h in range(25)])
+    samples = list(read_samples(entity, start, end))
+    fast = power_windows([], read_power(entity, start, end), windows)
+    general = aggregate_windows("power", samples, windows)
+    assert [(a.avg_value, a.max_value) for a in general[12:18]] == [(300.0, 300.0)] * 6
+    assert [(a.avg_value, a.max_value) for a in fast[12:18]] == [(300.0, 300.0)] * 6
+    assert fast == general
 
 
 def test_a_measurement_with_text_states_takes_the_general_path(ha_db: HaDatabase, utc):

@@ -5,7 +5,6 @@ another measurement's, an entity id without a domain, states written within one 
 2024-03-04 00:00 UTC (a Monday: a new shard group of the default policy starts there); a point
 from 1970 (a clock not yet set)."""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from retention.entities.ha_source import count_samples
 from retention.models import Entity, RetentionRun
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, is_own_field, read_rows
-from tests.retention.conftest import T0
+from tests.retention.conftest import T0, NanoReading
 from tests.support.tier_runs import storage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -30,18 +29,6 @@ def point(measurement: str, entity_id: str, seconds: float, **fields) -> Reading
     domain, _, object_id = entity_id.partition(".")
     tags = {"domain": domain, "entity_id": object_id}
     return Reading(measurement, fields, T0 + timedelta(seconds=seconds), tags)
-
-
-@dataclass(frozen=True)
-class NanoReading(Reading):
-    """A point `nanos` nanoseconds past its (microsecond) time, as writers with nanosecond
-    times (Telegraf, Node-RED, scripts) put them into Home Assistant's database."""
-
-    nanos: int = 0
-
-    @property
-    def time_ns(self) -> int:
-        return super().time_ns + self.nanos
 
 
 def nano_point(entity_id: str, seconds: float, nanos: int, value: float) -> NanoReading:
