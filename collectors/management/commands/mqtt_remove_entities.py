@@ -1,0 +1,110 @@
+"""manage.py mqtt_remove_entities [--orphans | --all] [--dry-run] [--url URL]: remove the Home
+Assistant entities enrich published over MQTT discovery and no longer keeps up to date.
+
+Reads every retained config under MQTT_DISCOVERY_PREFIX on the broker, keeps enrich's
+(collectors.ha_mqtt.cleanup), and removes those the current configuration does not publish
+(--orphans, the default: after MQTT_TOPIC_ROOT changed or Redis lost its record) or all of them
+(--all). Another integration's configs are never touched.
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from collectors.ha_mqtt import cleanup
+from collectors.ha_mqtt.publisher import topics_from_settings
+from enrich.influx import TimeseriesError
+from enrich.mqtt import presence
+from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint
+from enrich.mqtt.retained import RetainedReadError, retained_messages
+
+WAIT_SECONDS = 10.0
+
+
+class Command(BaseCommand):
+    help = (
+        "Remove enrich's Home Assistant entities from the MQTT broker: those the current "
+        "configuration no longer publishes (--orphans, default) or all of them (--all)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--orphans", action="store_true", help="only those not published now (default)"
+        )
+        which.add_argument(
+            "--all", dest="everything", action="store_true", help="every entity enrich published"
+        )
+        parser.add_argument("--dry-run", action="store_true", help="list only, remove nothing")
+        parser.add_argument(
+            "--url", help="the broker (mqtt://user:password@host:1883); default MQTT_URL"
+        )
+
+    def handle(self, *args, everything: bool, dry_run: bool, url: str | None, **options) -> None:
+        url = url or settings.MQTT_URL
+        if not url:
+            raise CommandError(
+                "MQTT_URL is not set: give the broker the entities are on with --url "
+                "mqtt://user:password@host:1883."
+            )
+        try:
+            endpoint = Endpoint.parse(url)
+        except BadMqttUrl as exc:
+            raise CommandError(str(exc)) from None
+        topics = topics_from_settings()
+        prefix = topics.discovery_prefix
+        try:
+            found = retained_messages(endpoint, f"{prefix}/#", topics.root)
+        except RetainedReadError as exc:
+            raise CommandError(str(exc)) from None
+        entities = [
+            entity
+            for topic, payload in sorted(found.items())
+            if (entity := cleanup.enrich_entity(prefix, topic, payload))
+        ]
+        if everything:
+            removing = entities
+        else:
+            try:
+                configs, nodes = cleanup.wanted(topics)
+            except TimeseriesError as exc:
+                raise CommandError(
+                    f"InfluxDB: {exc}: what enrich publishes now is unknown."
+                ) from None
+            removing = [
+                e for e in entities if e.config_topic not in configs and e.node not in nodes
+            ]
+        clearing = cleanup.plan(entities, removing)
+        what = "all" if everything else "orphaned"
+        self.stdout.write(
+            f"{len(entities)} entities of enrich under {prefix}/ on {endpoint.host}, "
+            f"{len(removing)} {what}."
+        )
+        if not removing:
+            return
+        if dry_run:
+            self.stdout.write(f"Dry run: would clear {len(clearing)} retained topics:")
+        else:
+            self._clear(url, endpoint, clearing)
+            self.stdout.write(
+                f"Removed {len(removing)} entities: cleared {len(clearing)} retained topics:"
+            )
+        for topic in clearing:
+            self.stdout.write(f"  {topic}")
+
+    def _clear(self, url: str, endpoint: Endpoint, clearing: list[str]) -> None:
+        # A pending `offline` will of a status topic would be retained again after clearing it.
+        for topic in clearing:
+            if topic.endswith("/status"):
+                presence.release(endpoint, topic)
+        broker = Broker(url, client_prefix="enrich-cleanup").start()
+        try:
+            if not broker.wait_connected(WAIT_SECONDS):
+                raise CommandError(f"MQTT broker {broker.url}: not reachable; nothing removed.")
+            handed = [broker.publish(topic, "") for topic in clearing]
+            if not all(handed) or not broker.flush(WAIT_SECONDS):
+                raise CommandError(
+                    f"MQTT broker {broker.url}: the connection was lost while removing; "
+                    "run this again."
+                )
+        finally:
+            broker.stop()
