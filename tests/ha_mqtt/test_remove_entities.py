@@ -118,3 +118,30 @@ def test_mqtt_off_needs_a_broker_and_removes_everything(
     out = remove("--url", MQTT_TEST_URL)  # nothing is published now: every entity is orphaned
     assert retained(subscriber, broker, topics) == foreign
     assert f"{2 * ENTITIES} orphaned" in out
+
+
+def test_abbreviated_keys_name_the_topics_to_clear(topics, subscriber, broker):
+    """A config written with Home Assistant's abbreviations (and a `~` base topic) is enrich's
+    too when its origin and device say so; the topics it names are cleared with it."""
+    node, base = f"{topics.root}_gone_site_9", f"{topics.root}/gone/site_9/power"
+    config = f"{topics.discovery_prefix}/sensor/{node}/power/config"
+    payload = {
+        "~": base,
+        "name": "Power",
+        "stat_t": "~/state",
+        "json_attr_t": "~/attributes",
+        "avty": [{"t": f"{topics.root}/gone/status"}, {"t": "~/availability"}],
+        "dev": {"ids": [node], "mf": "enrich"},
+        "o": {"name": "enrich"},
+    }
+    named = [f"{base}/state", f"{base}/attributes", f"{base}/availability"]
+    named.append(f"{topics.root}/gone/status")
+    for topic, value in [(config, json.dumps(payload)), *((t, "x") for t in named)]:
+        broker.publish(topic, value)
+    assert broker.flush(5)
+    assert set(retained(subscriber, broker, topics)) == {config, *named}
+
+    out = remove()
+
+    assert retained(subscriber, broker, topics) == {}
+    assert f"Removed 1 entities: cleared {1 + len(named)} retained topics" in out
