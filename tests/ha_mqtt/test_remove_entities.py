@@ -144,4 +144,4 @@ def test_abbreviated_keys_name_the_topics_to_clear(topics, subscriber, broker):
     out = remove()
 
     assert retained(subscriber, broker, topics) == {}
-    assert f"Removed 1 entities: cleared {1 + len(named)} retained topics" in out
+    assert f"Removed 1 entity: cleared {1 + len(named)} retained topics" in out

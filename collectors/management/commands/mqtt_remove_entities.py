@@ -76,7 +76,7 @@ class Command(BaseCommand):
         clearing = cleanup.plan(entities, removing)
         what = "all" if everything else "orphaned"
         self.stdout.write(
-            f"{len(entities)} entities of enrich under {prefix}/ on {endpoint.host}, "
+            f"{_entities(len(entities))} of enrich under {prefix}/ on {endpoint.host}, "
             f"{len(removing)} {what}."
         )
         if not removing:
@@ -86,7 +86,7 @@ class Command(BaseCommand):
         else:
             self._clear(url, endpoint, clearing)
             self.stdout.write(
-                f"Removed {len(removing)} entities: cleared {len(clearing)} retained topics:"
+                f"Removed {_entities(len(removing))}: cleared {len(clearing)} retained topics:"
             )
         for topic in clearing:
             self.stdout.write(f"  {topic}")
@@ -108,3 +108,7 @@ class Command(BaseCommand):
                 )
         finally:
             broker.stop()
+
+
+def _entities(count: int) -> str:
+    return f"{count} {'entity' if count == 1 else 'entities'}"
