@@ -23,6 +23,7 @@ from retention.models import (
 from retention.rollups.follow import deleted_parts, gather, note_edit
 from retention.rollups.materialized import ENERGY
 from retention.rollups.tasks import follow_up
+from retention.stats.alerts import operation_of
 
 
 class RecordAdmin(ReadOnlyAdmin):
@@ -43,10 +44,33 @@ IDENTITY = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class"
             "in_views")  # fmt: skip
 
 
+class InHomeAssistant(admin.SimpleListFilter):
+    """Whether Home Assistant still has the entity (discovery asks it: retention.entities.gone)."""
+
+    title = "in Home Assistant"
+    parameter_name = "in_ha"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "yes"), ("no", "no longer"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(gone_from_ha__isnull=self.value() == "yes")
+        return queryset
+
+
+GONE_ADVICE = (
+    "Home Assistant no longer has this entity, but its last value stays in InfluxDB and is "
+    "carried forward into every later day. Untick 'count in the views' so its last value stops "
+    "counting (daily energy by device, room activity), and 'tiered' to stop tiering it."
+)
+
+
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
     list_display = (
         *IDENTITY,
+        "in_home_assistant",
         "states_per_day",
         "layout",
         "measurement",
@@ -54,9 +78,11 @@ class EntityAdmin(admin.ModelAdmin):
         "last_seen",
     )
     list_editable = ("kind", "area", "unit", "device_class", "tiered")
-    list_filter = ("kind", "device_class", "area", "layout", "tiered", "in_views", "edited")
+    list_filter = ("kind", "device_class", "area", "layout", "tiered", "in_views", InHomeAssistant,
+                   "edited")  # fmt: skip
     search_fields = ("entity_id", "friendly_name", "area", "measurement")
     readonly_fields = (
+        "gone_from_ha",
         "series",
         "first_seen",
         "last_seen",
@@ -69,6 +95,14 @@ class EntityAdmin(admin.ModelAdmin):
         (
             None,
             {"fields": IDENTITY},
+        ),
+        (
+            "In Home Assistant",
+            {
+                "fields": ("gone_from_ha",),
+                "description": "Set by discovery (with HA_URL and HA_TOKEN) when it first "
+                "found the entity missing from Home Assistant's states; cleared when it is back.",
+            },
         ),
         (
             "Where Home Assistant's data is",
@@ -101,6 +135,18 @@ class EntityAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    @admin.display(description="in Home Assistant", ordering="gone_from_ha")
+    def in_home_assistant(self, entity: Entity) -> str:
+        if entity.gone_from_ha is None:
+            return "yes"
+        return f"no longer (since {entity.gone_from_ha:%Y-%m-%d})"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        entity = self.get_object(request, object_id) if request.method == "GET" else None
+        if entity and entity.gone_from_ha and (entity.in_views or entity.tiered):
+            messages.warning(request, GONE_ADVICE)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Entity, form, change: bool) -> None:
         # Saving through the admin (form or list edit) marks a person's correction.
@@ -244,12 +290,12 @@ class AlertAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "run__operation", ("sent", admin.EmptyFieldListFilter))
     search_fields = ("message", "delivery_error")
     date_hierarchy = "created"
-    readonly_fields = ("run", "kind", "message", "created", "sent", "delivery_error")
+    readonly_fields = ("run", "kind", "message", "created", "sent", "delivery_error", "cleared")
     list_select_related = ("run",)
 
     @admin.display(description="operation", ordering="run__operation")
     def operation(self, alert: Alert) -> str:
-        return alert.run.operation
+        return operation_of(alert)
 
     @admin.display(description="delivered to webhook", boolean=True)
     def delivered(self, alert: Alert) -> bool | None:

@@ -70,6 +70,17 @@ class Entity(models.Model):
     states_per_day = models.FloatField(
         null=True, blank=True, help_text="Measured raw states per day (discovery)."
     )
+    # When discovery first found the entity missing from Home Assistant's states (GET
+    # /api/states, with HA_URL and HA_TOKEN; retention.entities.gone); None while Home
+    # Assistant has it, or was never asked. Its last state stays in InfluxDB and is carried
+    # forward by the tiers and views until a person unticks `in_views` (and `tiered`).
+    gone_from_ha = models.DateTimeField(
+        null=True,
+        blank=True,
+        verbose_name="gone from Home Assistant",
+        help_text="When discovery first found the entity missing from Home Assistant's states "
+        "(cleared when it is back).",
+    )
 
     class Meta:
         ordering = ["entity_id"]
@@ -301,21 +312,33 @@ class ArchiveObject(models.Model):
 
 
 class Alert(models.Model):
-    """A retention operation that failed or ran too long — one per incident."""
+    """A retention operation that failed or ran too long — one per incident; or a condition
+    of the registry (no run): entities gone from Home Assistant still counted in the views,
+    open until `cleared`."""
 
     class Kind(models.TextChoices):
         FAILED = "failed", "operation failed"
         OVERRUN = "overrun", "operation ran too long"
+        GONE_FROM_HA = "gone_from_ha", "entities gone from Home Assistant still counted"
 
-    run = models.ForeignKey(RetentionRun, on_delete=models.CASCADE, related_name="alerts")
+    run = models.ForeignKey(
+        RetentionRun, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     message = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
     sent = models.DateTimeField(null=True, blank=True, help_text="Delivered to the webhook.")
     delivery_error = models.TextField(blank=True)
+    # An alert without a run: when its condition was over.
+    cleared = models.DateTimeField(null=True, blank=True, help_text="The condition is over.")
 
     class Meta:
         ordering = ["-created"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "kind"], name="one_alert_per_incident")
+            models.UniqueConstraint(fields=["run", "kind"], name="one_alert_per_incident"),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(run__isnull=True, cleared__isnull=True),
+                name="one_open_alert_per_condition",
+            ),
         ]

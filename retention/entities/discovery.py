@@ -20,6 +20,8 @@ followed by the views (`retention.rollups.follow`): one follow-up per view at th
 discovery, named in the report. A new entity needs none: the next refresh fills its history.
 
 The areas can also come from Home Assistant's own registries: `retention.entities.areas`.
+With HA_URL and HA_TOKEN, discovery also asks Home Assistant which entities it still has and
+marks the others gone (`retention.entities.gone`), in a sentence of the report.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from django.db import transaction
 
 from enrich.errors import Permanent
 from enrich.influx import get_timeseries
+from retention.entities.gone import check_presence
 from retention.entities.scan import Found, detect_layout, scan, settled_kind
 from retention.models import Entity
 from retention.rollups.follow import gather, note_edit
@@ -59,6 +62,7 @@ class DiscoveryReport:
     skipped: list[str] = field(default_factory=list)  # entities the registry cannot hold, why
     noted: dict[str, set[str]] = field(default_factory=dict)  # view -> keys the changes touch
     queued: list[Queued] = field(default_factory=list)  # their follow-up, once committed
+    in_ha: str = ""  # which entities Home Assistant no longer has (retention.entities.gone)
 
     @property
     def total(self) -> int:
@@ -72,6 +76,7 @@ class DiscoveryReport:
             f"By kind: {kinds}."
             + "".join(f"\nSkipped: {why}" for why in self.skipped)
             + "".join(f"\n{queued}" for queued in self.queued)
+            + (f"\n{self.in_ha}" if self.in_ha else "")
         )
 
 
@@ -110,6 +115,7 @@ def discover(database: str | None = None, layout: str | None = None) -> Discover
             elif outcome == "updated":
                 gather(report.noted, note_edit(before, entity, _moved_at(before, item)))
         report.queued = follow_up_on_commit(report.noted, "entity discovery")
+    report.in_ha = check_presence()
     return report
 
 

@@ -40,4 +40,5 @@ def discover_entities(self) -> dict:
         "created_ids": report.created_ids,
         "states_per_day": measured,
         "views_follow": [queued.as_dict() for queued in report.queued],
+        "home_assistant": report.in_ha,
     }

@@ -15,6 +15,10 @@ Once per incident, also with concurrent checkers:
   delivery of the same alert (no new alert), for up to DELIVERY_WINDOW after it was raised.
   Only a crash between the POST and the commit can send one twice.
 
+An alert without a run is a condition of the registry (retention.entities.gone): entities gone
+from Home Assistant still counted in the views. The check opens one (delivered as above),
+keeps its message naming them, and sets `cleared` once none is left.
+
 `notify_run_finished(run)` does the same for one run right after it was recorded; modules
 may call it, the periodic check catches whatever they do not.
 """
@@ -35,6 +39,7 @@ from django.db.models.functions import Coalesce
 from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
 from retention import liveness
+from retention.entities import gone
 from retention.models import Alert, RetentionRun
 from retention.queued import waiting
 from retention.stats.history import iso
@@ -51,6 +56,8 @@ WEBHOOK_CHECK = (
 DELIVERY_WINDOW = timedelta(hours=24)  # an alert not delivered by then is given up on
 # Finished runs older than this are history, not news (e.g. on the first check after an
 # upgrade); a run still running is checked however long ago it started.
+# What an alert without a run names as its operation: the task whose results raise it.
+CONDITION_OPERATION = {Alert.Kind.GONE_FROM_HA: "discover_entities"}
 DETECTION_WINDOW = timedelta(days=7)
 ERRORS_EXCERPT = 500  # characters of a run's errors put into the message
 
@@ -178,14 +185,18 @@ def payload(alert: Alert, now: datetime) -> dict[str, Any]:
         "source": "enrich",
         "alert_id": alert.pk,
         "kind": alert.kind,
-        "operation": run.operation,
-        "status": run.status,
+        "operation": operation_of(alert),
+        "status": run.status if run else None,
         "message": alert.message,
-        "run_id": run.pk,
-        "started": iso(run.started),
-        "duration_seconds": round(_age(run, now), 3),
+        "run_id": alert.run_id,
+        "started": iso(run.started) if run else None,
+        "duration_seconds": round(_age(run, now), 3) if run else None,
         "alert_created": iso(alert.created),
     }
+
+
+def operation_of(alert: Alert) -> str:
+    return alert.run.operation if alert.run else CONDITION_OPERATION.get(alert.kind, "")
 
 
 def _deliver_one(alert_id: int, url: str, now: datetime) -> bool | None:
@@ -263,11 +274,11 @@ def deliver_pending(
 
 def check_alerts(now: datetime | None = None) -> CheckResult:
     """The periodic check: close the runs whose process died (retention.liveness: alerted as
-    failed, not as runs that hang), raise alerts for new incidents, deliver what is not sent
-    yet."""
+    failed, not as runs that hang), raise alerts for new incidents, open or clear the alert of
+    entities gone from Home Assistant, deliver what is not sent yet."""
     now = now or datetime.now(UTC)
     result = CheckResult(closed=[run.pk for run in liveness.close_dead()])
-    result.raised = [a.pk for a in detect(now)]
+    result.raised = [a.pk for a in detect(now) + gone.sync_alert(now)]
     result.delivered, result.delivery_failed = deliver_pending(now)
     return result
 
@@ -296,7 +307,8 @@ def open_alerts():
     alerted run started (an overrun that then finished ok closes its own alert). A view
     refresh is over when the same view (`details["view"]`) refreshed: the refresh task runs
     the views one after the other, and the next one's success says nothing of the failed one
-    (a run that recorded no view, e.g. of a task that died before it began, is closed by any)."""
+    (a run that recorded no view, e.g. of a task that died before it began, is closed by any).
+    An alert without a run is open until `cleared`."""
     since = RetentionRun.objects.filter(
         operation=OuterRef("run__operation"),
         status=RetentionRun.Status.OK,
@@ -315,6 +327,7 @@ def open_alerts():
         )
         .filter(same=False)
         .exclude(run_view="", any=True)
+        .exclude(run__isnull=True, cleared__isnull=False)
         .order_by("-created", "-pk")
     )
 
@@ -323,11 +336,12 @@ def alert_summary(alert: Alert) -> dict[str, Any]:
     return {
         "alert_id": alert.pk,
         "kind": alert.kind,
-        "operation_type": alert.run.operation,
+        "operation_type": operation_of(alert),
         "run_id": alert.run_id,
-        "run_status": alert.run.status,
+        "run_status": alert.run.status if alert.run else None,
         "message": alert.message,
         "created": iso(alert.created),
         "sent": iso(alert.sent),
         "delivery_error": alert.delivery_error or None,
+        "cleared": iso(alert.cleared),
     }
