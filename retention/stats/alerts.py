@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, TextField, Value
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
@@ -308,6 +308,8 @@ def open_alerts():
     refresh is over when the same view (`details["view"]`) refreshed: the refresh task runs
     the views one after the other, and the next one's success says nothing of the failed one
     (a run that recorded no view, e.g. of a task that died before it began, is closed by any).
+    A restore is over when a restore whose date range (range_start..range_end) covers the
+    failed one's succeeded: restoring another month restores none of its days.
     An alert without a run is open until `cleared`."""
     since = RetentionRun.objects.filter(
         operation=OuterRef("run__operation"),
@@ -316,17 +318,29 @@ def open_alerts():
     ).annotate(
         view=Coalesce(KeyTextTransform("view", "details"), Value(""), output_field=TextField())
     )
+    covering = since.filter(
+        range_start__lte=OuterRef("run__range_start"), range_end__gte=OuterRef("run__range_end")
+    )
+    ranged = Q(
+        run__operation=RetentionRun.Operation.RESTORE,
+        run__range_start__isnull=False,
+        run__range_end__isnull=False,
+    )
+    over = Case(
+        When(~Q(run_view=""), then=Exists(since.filter(view=OuterRef("run_view")))),
+        When(ranged, then=Exists(covering)),
+        default=Exists(since),
+        output_field=BooleanField(),
+    )
     return (
         Alert.objects.select_related("run")
         .annotate(
             run_view=Coalesce(
                 KeyTextTransform("view", "run__details"), Value(""), output_field=TextField()
             ),
-            same=Exists(since.filter(view=OuterRef("run_view"))),
-            any=Exists(since),
         )
-        .filter(same=False)
-        .exclude(run_view="", any=True)
+        .annotate(over=over)
+        .filter(over=False)
         .exclude(run__isnull=True, cleared__isnull=False)
         .order_by("-created", "-pk")
     )

@@ -386,3 +386,26 @@ def test_a_failed_view_refresh_stays_open_until_that_view_refreshes(settings):
     assert {a.run_id for a in alerts.open_alerts()} == {energy.pk}  # any refresh ran since
     view_run("daily_energy_by_device", Status.OK, 5)
     assert list(alerts.open_alerts()) == []
+
+
+def test_a_failed_restore_stays_open_until_a_restore_covering_its_range_succeeds(settings):
+    """A restore records its date range (range_start/range_end, the UTC midnights of its
+    first and last day): restoring 2024-05 says nothing of the 2024-03 restore that failed."""
+    from retention.timeutil import utc_midnight
+
+    settings.ALERT_WEBHOOK_URL = ""
+    started = datetime.now(UTC) - timedelta(minutes=10)
+
+    def restore_run(first: str, last: str, status: str, minutes: int = 0) -> RetentionRun:
+        first_day, last_day = (datetime.fromisoformat(d).date() for d in (first, last))
+        return failed_run(operation=Op.RESTORE, status=status,
+                          range_start=utc_midnight(first_day), range_end=utc_midnight(last_day),
+                          started=started + timedelta(minutes=minutes))  # fmt: skip
+
+    march = restore_run("2024-03-01", "2024-03-31", Status.FAILED)
+    alerts.check_alerts()
+    restore_run("2024-05-01", "2024-05-31", Status.OK, 1)  # another range
+    restore_run("2024-03-01", "2024-03-20", Status.OK, 2)  # part of it
+    assert [a.run_id for a in alerts.open_alerts()] == [march.pk]
+    restore_run("2024-02-15", "2024-04-15", Status.OK, 3)  # a range covering it
+    assert list(alerts.open_alerts()) == []
