@@ -5,10 +5,10 @@ repeat the publication time and make Home Assistant record every publication (an
 change is a state_changed event). HA's `last_changed` says when a size last changed."""
 
 from collectors.ha_mqtt.discovery import EntitySpec, EntityState
-from enrich.influx import TimeseriesError, get_timeseries
+from enrich.influx import TimeseriesError
 from retention.models import RetentionRun
 from retention.stats.history import run_summary
-from retention.stats.measure import archive_bytes, tier_sizes
+from retention.stats.measure import archive_bytes, measure_tiers
 
 TIERS = ("raw", "hourly", "daily", "enrichment")
 RUN_STATUSES = tuple(RetentionRun.Status.values)
@@ -41,14 +41,15 @@ def storage_states() -> list[EntityState]:
     """Computed once per publish and shared by every site's device."""
     states = []
     try:
-        tiers = tier_sizes(get_timeseries().sizes())
+        tiers = measure_tiers()
         problem = ""
     except TimeseriesError as exc:
         tiers, problem = {}, f"InfluxDB's sizes could not be read: {exc}"
     for tier in TIERS:
         size = tiers.get(tier)
-        if size is None:
-            states.append(EntityState(_size_spec(tier), None, {"reason": problem}))
+        if size is None or size.bytes is None:  # not measured (e.g. no such database)
+            reason = size.reason if size else problem
+            states.append(EntityState(_size_spec(tier), None, {"reason": reason}))
             continue
         attributes = {
             "database": size.database,

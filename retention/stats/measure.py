@@ -28,7 +28,7 @@ The last runs are shown as `retention.stats.history` shows runs, the open alerts
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -64,20 +64,36 @@ LAST_RUNS = {
 # --- Measuring ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TierSize:
-    """Bytes of one tier: the (database, retention policy) pairs it is made of."""
+    """Bytes of one tier: the (database, retention policy) pairs it is made of. `bytes` is
+    None when its database does not exist (`reason` says which): that is not a measured 0."""
 
     name: str
     database: str
     retention_policies: tuple[str, ...]
-    bytes: int
+    bytes: int | None
+    reason: str = ""
 
 
-def tier_sizes(sizes: Mapping[tuple[str, str], int]) -> dict[str, TierSize]:
-    """raw, hourly, daily and enrichment tiers out of `TimeSeries.sizes()`.
+# The setting naming each tier's database (what to check when it does not exist).
+TIER_SETTINGS = {
+    "raw": "HA_INFLUXDB_DATABASE",
+    "hourly": "TIER_DATABASE",
+    "daily": "TIER_DATABASE",
+    "enrichment": "INFLUXDB_DATABASE",
+}
+
+
+def tier_sizes(
+    sizes: Mapping[tuple[str, str], int], databases: Collection[str]
+) -> dict[str, TierSize]:
+    """raw, hourly, daily and enrichment tiers out of `TimeSeries.sizes()`; `databases` are
+    the databases InfluxDB has (`TimeSeries.databases()`).
 
     raw = every retention policy of Home Assistant's database except the tiers'; hourly and
     daily = `enrich_hourly`/`enrich_daily` of TIER_DATABASE; enrichment = INFLUXDB_DATABASE.
-    A pair is counted in one tier only (the first that claims it, in that order).
+    A pair is counted in one tier only (the first that claims it, in that order). A tier
+    whose database does not exist is not measured (bytes None); one that exists without
+    shards holds 0 bytes.
     """
     ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
     claims = {
@@ -86,17 +102,29 @@ def tier_sizes(sizes: Mapping[tuple[str, str], int]) -> dict[str, TierSize]:
         "daily": lambda db, rp: db == tier_db and rp == DAILY_RP,
         "enrichment": lambda db, rp: db == settings.INFLUXDB_DATABASE,
     }
-    databases = {"raw": ha_db, "hourly": tier_db, "daily": tier_db}
-    databases["enrichment"] = settings.INFLUXDB_DATABASE
     claimed: set[tuple[str, str]] = set()
     tiers = {}
     for name, claims_pair in claims.items():
+        database = getattr(settings, TIER_SETTINGS[name])
+        if database not in databases:
+            reason = (
+                f"InfluxDB has no database {database!r} ({TIER_SETTINGS[name]}): the {name} "
+                "tier was not measured; check the setting's spelling"
+            )
+            tiers[name] = TierSize(name, database, (), None, reason)
+            continue
         pairs = sorted(k for k in sizes if k not in claimed and claims_pair(*k))
         claimed.update(pairs)
         tiers[name] = TierSize(
-            name, databases[name], tuple(rp for _, rp in pairs), sum(sizes[p] for p in pairs)
+            name, database, tuple(rp for _, rp in pairs), sum(sizes[p] for p in pairs)
         )
     return tiers
+
+
+def measure_tiers() -> dict[str, TierSize]:
+    """`tier_sizes` of what InfluxDB reports now (TimeseriesError when it cannot be read)."""
+    ts = get_timeseries()
+    return tier_sizes(ts.sizes(), ts.databases())
 
 
 @dataclass
@@ -214,23 +242,13 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
 
     tiers: dict[str, TierSize] | None = None
     try:
-        tiers = tier_sizes(get_timeseries().sizes())
+        tiers = measure_tiers()
     except TimeseriesError as exc:
         reason = f"InfluxDB's sizes could not be read: {exc}"
         logger.warning("retention stats: %s", reason)
         stats["current_db_size_gb"] = _unknown("GB", reason)
     if tiers is not None:
-        total = sum(t.bytes for t in tiers.values())
-        stats["current_db_size_gb"] = _size(
-            total,
-            source=SIZE_SOURCE,
-            tiers={
-                t.name: _size(
-                    t.bytes, database=t.database, retention_policies=list(t.retention_policies)
-                )
-                for t in tiers.values()
-            },
-        )
+        stats["current_db_size_gb"] = _total(tiers)
 
     per_point = _bytes_per_point(tiers)
     stats["raw_bytes_per_point"] = per_point
@@ -260,11 +278,34 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
     return stats
 
 
+def _tier_figure(tier: TierSize) -> dict[str, Any]:
+    where = {"database": tier.database, "retention_policies": list(tier.retention_policies)}
+    if tier.bytes is None:
+        return {**_unknown("GB", tier.reason), **where}
+    return _size(tier.bytes, **where)
+
+
+def _unmeasured(tiers: dict[str, TierSize], names: tuple[str, ...]) -> str:
+    """The reasons of the tiers among `names` that were not measured ("" when all were)."""
+    return "; ".join(tiers[n].reason for n in names if tiers[n].bytes is None)
+
+
+def _total(tiers: dict[str, TierSize]) -> dict[str, Any]:
+    figures = {t.name: _tier_figure(t) for t in tiers.values()}
+    missing = _unmeasured(tiers, tuple(tiers))
+    if missing:
+        return {**_unknown("GB", missing), "source": SIZE_SOURCE, "tiers": figures}
+    total = sum(t.bytes or 0 for t in tiers.values())
+    return _size(total, source=SIZE_SOURCE, tiers=figures)
+
+
 def _bytes_per_point(tiers: dict[str, TierSize] | None) -> dict[str, Any]:
     unit = "bytes/point"
     if tiers is None:
         return _unknown(unit, "the raw tier's size is unknown (InfluxDB's sizes not readable)")
     raw = tiers["raw"]
+    if raw.bytes is None:
+        return _unknown(unit, raw.reason)
     if not raw.retention_policies:
         return _unknown(
             unit,
@@ -307,7 +348,11 @@ def _storage_saved(
     if tiers is None:
         reason = "the tier sizes are unknown (InfluxDB's sizes not readable)"
         return {n: _unknown(u, reason) for n, u in zip(names, units, strict=True)}
-    raw, current = tiers["raw"].bytes, sum(tiers[t].bytes for t in ("raw", "hourly", "daily"))
+    missing = _unmeasured(tiers, ("raw", "hourly", "daily"))
+    if missing:
+        return {n: _unknown(u, missing) for n, u in zip(names, units, strict=True)}
+    raw = tiers["raw"].bytes or 0
+    current = sum(tiers[t].bytes or 0 for t in ("raw", "hourly", "daily"))
     if removed == 0:
         raw_equivalent = raw  # nothing deleted: all data is still where it was
     elif per_point["value"] is None:
@@ -347,6 +392,7 @@ __all__ = [
     "TierSize",
     "archive_bytes",
     "count_raw_points",
+    "measure_tiers",
     "raw_points_removed",
     "storage_stats",
     "tier_sizes",

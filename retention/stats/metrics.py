@@ -35,7 +35,10 @@ def metrics_reading(stats: Mapping[str, Any], day: datetime) -> Reading:
 
     put("current_db_size_gb", stats["current_db_size_gb"], ("current_db_size_bytes", "bytes"))
     for tier, size in stats["current_db_size_gb"].get("tiers", {}).items():
-        fields[f"{tier}_size_bytes"] = size["bytes"]
+        if size.get("value") is None:  # its database does not exist: not a 0
+            unmeasured.append(f"{tier}_size_bytes: {size.get('reason', 'unknown')}")
+        else:
+            fields[f"{tier}_size_bytes"] = size["bytes"]
     put("archive_size_gb", stats["archive_size_gb"], ("archive_size_bytes", "bytes"))
     fields["archive_objects"] = stats["archive_size_gb"]["objects"]
     put("raw_bytes_per_point", stats["raw_bytes_per_point"])

@@ -12,6 +12,7 @@ from retention.models import RetentionRun
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
 from tests.support.ha_discovery import expected_config
+from tests.support.isolation import fresh_database
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -97,7 +98,17 @@ def test_each_entity_has_its_exact_discovery_config(topics, subscriber, broker, 
         late.stop()
 
 
-def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broker, site, anchor):
+@pytest.fixture
+def ha_database(settings):
+    """Home Assistant's database, existing and empty (the tiers live in it too)."""
+    with fresh_database("ha") as name:
+        settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = name
+        yield name
+
+
+def test_states_are_what_enrich_collected_and_computed(
+    topics, subscriber, broker, site, anchor, ha_database
+):
     now = anchor + timedelta(minutes=20)  # in the hour the slots were stored for
     publish_all(broker, topics, now=now)
     base = f"{topics.root}/site_{site.pk}"
@@ -123,7 +134,7 @@ def test_states_are_what_enrich_collected_and_computed(topics, subscriber, broke
         # AirNow fixture: the worst pollutant's AQI, 62, is "Moderate" (category 2).
         "aqi": "62.0",
         "aqi_category": "Moderate",
-        "storage_raw": "0",
+        "storage_raw": "0",  # Home Assistant's database exists and is empty: a measured 0
         "storage_hourly": "0",
         "storage_daily": "0",
         "storage_enrichment": state["storage_enrichment"],
@@ -182,3 +193,23 @@ def test_an_entity_without_a_value_is_unavailable_until_it_has_one(
     assert subscriber.messages[f"{base}_status/state"] == "ok"
     details = json.loads(subscriber.messages[f"{base}/attributes"])
     assert (details["operation_type"], details["records_deleted"]) == ("downsample_hourly", 1100)
+
+
+def test_a_misnamed_home_assistant_database_makes_the_raw_storage_unavailable(
+    topics, subscriber, broker, site, settings
+):
+    """HA_INFLUXDB_DATABASE naming a database InfluxDB does not have measures nothing: the
+    entity is unavailable and says why, instead of showing 0 B."""
+    missing = f"{settings.INFLUXDB_DATABASE}_typo"
+    settings.HA_INFLUXDB_DATABASE = missing
+    settings.TIER_DATABASE = settings.INFLUXDB_DATABASE  # exists: its tiers are measured
+    publish_all(broker, topics)
+    base = f"{topics.root}/site_{site.pk}"
+    assert subscriber.wait_for(lambda m: f"{base}/storage_hourly/availability" in m)
+    assert subscriber.wait_for(lambda m: f"{base}/storage_raw/attributes" in m)
+    assert subscriber.messages[f"{base}/storage_raw/availability"] == "offline"
+    assert f"{base}/storage_raw/state" not in subscriber.messages
+    reason = json.loads(subscriber.messages[f"{base}/storage_raw/attributes"])["reason"]
+    assert f"InfluxDB has no database {missing!r} (HA_INFLUXDB_DATABASE)" in reason
+    assert subscriber.messages[f"{base}/storage_hourly/availability"] == "online"
+    assert subscriber.messages[f"{base}/storage_hourly/state"] == "0"

@@ -20,7 +20,7 @@ from enrich.models import ProviderConfig
 from enrich.readings import Reading
 from enrich.redis.cache import ResponseCache
 from retention.models import RetentionRun
-from retention.stats.measure import tier_sizes
+from retention.stats.measure import measure_tiers
 from tests.collectors import scenarios_smart_meter
 from tests.ha_mqtt import homes
 
@@ -51,10 +51,10 @@ def settled_sizes(tries: int = 30) -> None:
     """Wait until the sizes the storage entities show (InfluxDB's, which trail writes by a few
     seconds) stop moving: those of this test's databases, not of the databases other test
     processes write meanwhile."""
-    before = tier_sizes(get_timeseries().sizes())
+    before = measure_tiers()
     for _ in range(tries):
         time.sleep(0.5)
-        now = tier_sizes(get_timeseries().sizes())
+        now = measure_tiers()
         if now == before:
             return
         before = now

@@ -18,8 +18,9 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     var below = points.map(function () { return 0; });
     var data = [x], series = [{}], bands = [];
     TIERS.forEach(function (tier, i) {
-      // A size not measured that day (null: InfluxDB's sizes could not be read) is a gap in
-      // its band and in every band stacked on it, never a tier of 0 bytes.
+      // A size not measured that day (null: InfluxDB's sizes could not be read, or the tier's
+      // database does not exist) is a gap in its band and in every band stacked on it, never
+      // a tier of 0 bytes.
       var stacked = points.map(function (p, j) {
         var size = p[tier[1]];
         below[j] = below[j] === null || size === null || size === undefined ? null : below[j] + size;

@@ -394,3 +394,35 @@ def test_record_metrics_task_is_registered_with_its_beat_entry():
     route = app.amqp.router.route({}, "retention.check_alerts")
     assert route["queue"].name == "default"
     assert app.amqp.router.route({}, "retention.record_metrics")["queue"].name == "retention"
+
+
+def test_a_misnamed_home_assistant_database_is_not_measured_as_zero(
+    client, tiers, enrichment_db, settings
+):
+    """HA_INFLUXDB_DATABASE naming a database InfluxDB does not have (a typo) measures nothing:
+    the raw tier is null with a reason naming the database, in the stats, the daily point and
+    the status page's series; the tiers that exist are measured as before."""
+    aggregate_rows(HOURLY_RP, tiers.name, 48, timedelta(hours=1))
+    missing = f"{tiers.name}_typo"
+    settings.HA_INFLUXDB_DATABASE = missing  # TIER_DATABASE stays the existing tiers.name
+
+    body, sizes = stats_with_stable_sizes(client, tiers.name)
+
+    shown = body["current_db_size_gb"]["tiers"]
+    assert (shown["raw"]["value"], shown["raw"]["database"]) == (None, missing)
+    assert f"no database {missing!r} (HA_INFLUXDB_DATABASE)" in shown["raw"]["reason"]
+    assert shown["hourly"]["bytes"] == sizes[(tiers.name, HOURLY_RP)] > 0
+    assert body["current_db_size_gb"]["value"] is None
+    for name in ("current_db_size_gb", "raw_bytes_per_point", "storage_saved_gb",
+                 "raw_equivalent_size_gb", "reduction_percentage"):  # fmt: skip
+        assert body[name]["value"] is None and repr(missing) in body[name]["reason"], name
+    assert body["annual_cost_savings"]["value"] is None
+
+    metrics.record_metrics(NOW)
+    [point] = metric_points(enrichment_db)
+    assert point.values.get("raw_size_bytes") is None
+    assert point.values["hourly_size_bytes"] == measured_sizes()[(tiers.name, HOURLY_RP)]
+    assert f"raw_size_bytes: InfluxDB has no database {missing!r}" in point.values["unmeasured"]
+    [series] = client.get("/retention/metrics", {"days": 3650}).json()["points"]
+    assert series["raw_size_bytes"] is None
+    assert series["hourly_size_bytes"] == point.values["hourly_size_bytes"]
