@@ -3,7 +3,8 @@
 `import_ha_areas()` asks Home Assistant (HA_URL, HA_TOKEN) for every entity's area with one
 `POST /api/template`: the REST API has no entity registry, but templates see it
 (`areas()`, `area_entities()` — which includes entities inheriting their device's area —
-and `area_name()`). An area that changes for a motion, occupancy or presence sensor moves
+and `area_name()`), and which entities it has (`GET /api/states`): one it has in no area loses
+its area, one it no longer has keeps it. An area that changes for a motion, occupancy or presence sensor moves
 its rows of hourly_room_activity: noted with the change, followed once the import is
 committed (`retention.rollups.follow`), named in the report.
 """
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 
 from enrich import http
+from retention.entities.gone import PresenceError, fetch_ha_entity_ids
 from retention.models import Entity
 from retention.rollups.follow import gather, note_edit
 from retention.rollups.tasks import Queued, follow_up_on_commit
@@ -47,7 +49,8 @@ class AreaImportReport:
     updated: int = 0
     unchanged: int = 0
     kept_edited: int = 0  # a person set the area in the admin: left alone
-    without_area: int = 0  # registry entities Home Assistant knows no area for
+    without_area: int = 0  # registry entities Home Assistant knows no area for, left alone
+    cleared: int = 0  # of the updated: in no area in Home Assistant any more
     noted: dict[str, set[str]] = field(default_factory=dict)  # view -> areas the changes touch
     queued: list[Queued] = field(default_factory=list)  # their follow-up, once committed
 
@@ -56,6 +59,7 @@ class AreaImportReport:
             f"Areas from Home Assistant: {self.areas_known} entities have an area there; "
             f"{self.updated} updated, {self.unchanged} unchanged, {self.kept_edited} kept "
             f"(edited in the admin), {self.without_area} without an area in Home Assistant."
+            + (f" Cleared: {self.cleared} in no area there any more." if self.cleared else "")
         ) + "".join(f"\n{queued}" for queued in self.queued)
 
 
@@ -95,7 +99,9 @@ def import_ha_areas(
     url: str | None = None, token: str | None = None, new: Collection[str] = ()
 ) -> AreaImportReport:
     """Set each registry entity's area from Home Assistant (HA_URL, HA_TOKEN by default).
-    Entities edited in the admin keep theirs; entities without an area in HA keep theirs.
+    Entities edited in the admin keep theirs. An entity Home Assistant still has
+    (`GET /api/states`) in no area there loses its area; one it no longer has, or all when
+    that list cannot be read, keep theirs.
     `new`: ids the discovery just before registered; no view has read them yet (the next
     refresh fills their history), so their areas need no follow-up."""
     url = (url if url is not None else settings.HA_URL).rstrip("/")
@@ -108,11 +114,15 @@ def import_ha_areas(
             "(HA_TOKEN)."
         )
     areas = fetch_ha_areas(url, token)
+    try:
+        present = fetch_ha_entity_ids(url, token)
+    except PresenceError:
+        present = set()  # which entities Home Assistant has is unknown: no area is cleared
     report = AreaImportReport(areas_known=len(areas))
     with transaction.atomic():
         for entity in Entity.objects.select_for_update().order_by("entity_id"):
             area = areas.get(entity.entity_id)
-            if area is None:
+            if area is None and (entity.entity_id not in present or not entity.area):
                 report.without_area += 1
             elif entity.edited:
                 report.kept_edited += 1
@@ -120,9 +130,10 @@ def import_ha_areas(
                 report.unchanged += 1
             else:
                 before = copy(entity)
-                entity.area = area
+                entity.area = area or ""
                 entity.save(update_fields=["area", "updated"])
                 report.updated += 1
+                report.cleared += not area
                 if entity.entity_id not in new:
                     gather(report.noted, note_edit(before, entity))
         report.queued = follow_up_on_commit(report.noted, "area import from Home Assistant")

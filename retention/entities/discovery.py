@@ -6,7 +6,10 @@ are worked out), and upserts an `Entity` row per entity found.
 
 A row a person edited (`edited=True`, set by the admin) keeps its name, kind, area, unit,
 device class and tiered flag (a name a person gave a sensor without a device class decides
-whether the room activity counts it); where the data lives (layout, measurement, series)
+whether the room activity counts it). The others follow Home Assistant: in the HA Ingestor
+layout an entity taken out of its area there (no `area` tag on its newest point, while the
+writer records areas) loses it here too; the official layout has no areas, so discovery keeps
+the one set. Where the data lives (layout, measurement, series)
 and the seen-times are always refreshed. first_seen only moves back and last_seen only forward:
 retention deletes old raw points, which must not make an entity look younger. For the same
 reason `series` (every measurement holding the entity's points, with the unit written there)
@@ -166,7 +169,8 @@ def _fits(found: Found, report: DiscoveryReport) -> bool:
 def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
     if entity is None:
         fields = asdict(found)
-        for name in ("series_start", "attribute_units", "state_class", "numbers", "texts"):
+        for name in ("series_start", "attribute_units", "state_class", "numbers", "texts",
+                     "area_known"):  # fmt: skip
             del fields[name]  # the others are Entity fields
         entity = Entity.objects.create(**fields)
         return "created", entity
@@ -181,7 +185,7 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
         wanted.update(kind=kind, unit=found.unit, device_class=found.device_class)
         if found.friendly_name:
             wanted["friendly_name"] = found.friendly_name
-        if found.area:  # the official layout has no areas: keep what was set
+        if found.area or found.area_known:  # the official layout has none: keep what was set
             wanted["area"] = found.area
     changed = [name for name, value in wanted.items() if getattr(entity, name) != value]
     if not changed:

@@ -20,7 +20,8 @@ newest point with a real state, and describes the entity:
 - device class: official layout the `device_class_str` attribute field, or the measurement
   name when it is `domain__device_class` (HA then leaves the attribute out); ingestor layout
   the `device_class` tag (else the attribute); "" when the entity has none;
-- friendly name, area (ingestor `area` tag), measurement, first_seen/last_seen;
+- friendly name, area (ingestor `area` tag of the newest point: none there is no area, once
+  the writer records areas, i.e. any point has the tag), measurement, first_seen/last_seen;
 - series: every measurement the entity has points in, oldest first, with the unit Home
   Assistant wrote there last (`Entity.series`). Its integration writes each unit to its own
   measurement by default: a sensor switched from W to kW has points in `W` and `kW`, and is
@@ -92,6 +93,9 @@ class Found:
     state_class: str = ""
     numbers: int = 0
     texts: int = 0
+    # Not a registry field: whether the data says the area, "" included (the HA Ingestor
+    # tags a point with the entity's area while it has one, if it records areas at all).
+    area_known: bool = False
 
     @property
     def by_states(self) -> bool:
@@ -277,11 +281,15 @@ def _scan_ingestor(db: str) -> Iterator[Found]:
         r.tags["entity_id"]: r
         for r in _select(db, f"{base} AND {real} {group} ORDER BY time DESC LIMIT 1")
     }
-    states = _ingestor_states(db, where, get_timeseries().field_keys(db, INGESTOR_MEASUREMENT))
+    ts = get_timeseries()
+    states = _ingestor_states(db, where, ts.field_keys(db, INGESTOR_MEASUREMENT))
+    areas = "area" in ts.tag_keys(db, INGESTOR_MEASUREMENT)  # it records areas
     for tag, newest in last.items():
         if tag:
             seen = (first.get(tag, newest), newest)
-            yield _ingestor_entity(tag, seen, known.get(tag), states.get(tag, (0, 0)))
+            found = _ingestor_entity(tag, seen, known.get(tag), states.get(tag, (0, 0)))
+            found.area_known = areas
+            yield found
 
 
 def _entity_tag(row: Row) -> str:

@@ -174,6 +174,43 @@ def test_changes_the_views_read_are_noted_with_the_discovery(ha_db):
     }
 
 
+def test_an_area_removed_in_home_assistant_is_removed_unless_edited(ha_db):
+    """The HA Ingestor tags a point with the entity's area while it has one: an entity taken
+    out of its area in Home Assistant has no `area` tag on its newer points. The registry
+    follows (the views too), unless a person set the area in the admin."""
+
+    def write(entity_id, points, **options):
+        ha_db.write_entity("ingestor", entity_id, points, device_class="motion", **options)
+
+    write("binary_sensor.kitchen_pir", [(0, "off")], area="Kitchen")
+    write("binary_sensor.hall_pir", [(0, "off")], area="Hall")
+    discover(layout="ingestor")
+    Entity.objects.filter(entity_id="binary_sensor.hall_pir").update(edited=True)
+
+    write("binary_sensor.kitchen_pir", [(60, "on")])  # no area in Home Assistant any more
+    write("binary_sensor.hall_pir", [(60, "on")])
+    report = discover(layout="ingestor")
+
+    areas = dict(Entity.objects.values_list("entity_id", "area"))
+    assert areas == {"binary_sensor.kitchen_pir": "", "binary_sensor.hall_pir": "Hall"}
+    assert report.noted == {"hourly_room_activity": {"Kitchen"}}
+    [noted] = ViewFollowUp.objects.all()
+    assert (noted.key, noted.edit) == ("Kitchen", "binary_sensor.kitchen_pir: area 'Kitchen' -> ''")
+
+
+def test_an_ingestor_that_writes_no_areas_leaves_the_registrys_areas(ha_db):
+    """Without any `area` tag (a writer that does not record areas) the areas come from the
+    admin or Home Assistant's registry (`--ha-areas`): discovery keeps them."""
+    ha_db.write_entity("ingestor", "sensor.oven_power", [(0, 2000.0)], unit="W")
+    discover(layout="ingestor")
+    Entity.objects.update(area="Kitchen")  # as `--ha-areas` sets it
+
+    ha_db.write_entity("ingestor", "sensor.oven_power", [(60, 1500.0)], unit="W")
+    discover(layout="ingestor")
+
+    assert Entity.objects.get().area == "Kitchen"
+
+
 def test_first_seen_only_moves_back_when_old_raw_data_was_deleted(ha_db):
     ha_db.write_entity("official", "sensor.kettle_power", [(0, 1.0), (60, 2.0)], unit="W")
     discover(layout="official")
@@ -401,6 +438,32 @@ def test_areas_are_imported_with_one_template_call(replay_server):
     [call] = replay_server.calls("POST", "/api/template")
     assert call.headers["Authorization"] == "Bearer secret-token"
     assert call.json() == {"template": AREAS_TEMPLATE}
+
+
+def test_an_entity_without_an_area_in_home_assistant_any_more_loses_it(replay_server):
+    """An entity Home Assistant still has (`GET /api/states`) but in no area there is in no
+    area in the registry either, unless a person set its area in the admin; one Home
+    Assistant no longer has keeps its area."""
+    make("binary_sensor.kitchen_motion", kind="binary", area="Kitchen")
+    make("binary_sensor.hall_motion", kind="binary", area="Corridor", edited=True)
+    make("sensor.garage_power", area="Garage")  # removed from Home Assistant
+    make("sensor.fridge_power", area="Kitchen")
+    replay_server.add(
+        "POST", "/api/template", body=json.dumps([["sensor.fridge_power", "Kitchen"]])
+    )
+    states = ["binary_sensor.kitchen_motion", "binary_sensor.hall_motion", "sensor.fridge_power"]
+    replay_server.add("GET", "/api/states", json=[{"entity_id": e, "state": "off"} for e in states])
+
+    report = import_ha_areas(replay_server.url, "secret-token")
+
+    # Edited in the admin, gone from Home Assistant, in an area there: kept.
+    kept = {"binary_sensor.hall_motion": "Corridor", "sensor.garage_power": "Garage",
+            "sensor.fridge_power": "Kitchen"}  # fmt: skip
+    areas = dict(Entity.objects.values_list("entity_id", "area"))
+    assert areas == {**kept, "binary_sensor.kitchen_motion": ""}
+    assert (report.updated, report.unchanged, report.kept_edited) == (1, 1, 1)
+    assert report.noted == {"hourly_room_activity": {"Kitchen"}}
+    assert "1 updated, 1 unchanged" in str(report) and "Cleared: 1 in no area" in str(report)
 
 
 def test_the_template_renders_json_pairs_with_device_areas_included():
