@@ -191,11 +191,11 @@ if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
 INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float)
 # Where enrichment data (carbon, prices, ...) is written.
 INFLUXDB_DATABASE = env.str("INFLUXDB_DATABASE", default="enrich")
-# Home Assistant's own data (read, downsampled). The demo command refuses to write here.
+# Home Assistant's data (read; the demo refuses to write there), layout, default_measurement.
 HA_INFLUXDB_DATABASE = env.str("HA_INFLUXDB_DATABASE", default="home_assistant")
 HA_LAYOUT = choice("HA_LAYOUT", "official", ("official", "ingestor"))
-# Where the hourly/daily tiers (retention policies enrich_hourly, enrich_daily) are written;
-# empty means Home Assistant's own database.
+HA_DEFAULT_MEASUREMENT = env.str("HA_DEFAULT_MEASUREMENT", default="")
+# Where the tiers (policies enrich_hourly, enrich_daily) are written; empty: HA's database.
 TIER_DATABASE = env.str("TIER_DATABASE", default="") or HA_INFLUXDB_DATABASE
 # Optional: Home Assistant's URL and a long-lived access token (of an admin user), to import
 # entity areas from its registries (manage.py discover_entities --ha-areas).

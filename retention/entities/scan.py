@@ -15,8 +15,10 @@ newest point with a real state, and describes the entity:
   alone, which an integration's "error" or a week of "on"/"off" would flip; a registered
   entity keeps numeric or text while its states are mixed (`settled_kind`);
 - unit: the `unit_of_measurement` attribute, else (official layout) the measurement when it
-  is a unit: not an entity id, `domain__device_class`, nor a measurement holding entities
-  of a domain that has no unit (binary sensors, weather: HA's `default_measurement`);
+  is a unit: not an entity id, `domain__device_class`, nor a measurement that holds what HA
+  never files under a unit (`_unit_less`: its `default_measurement`, HA_DEFAULT_MEASUREMENT
+  when set, or one with a unit field, a binary sensor or weather entity, a date/enum/timestamp
+  sensor, or an entity with only text states);
 - device class: official layout the `device_class_str` attribute field, or the measurement
   name when it is `domain__device_class` (HA then leaves the attribute out); ingestor layout
   the `device_class` tag (else the attribute); "" when the entity has none;
@@ -41,6 +43,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from django.conf import settings
 
 from enrich.influx import Row, get_timeseries, quote_ident
 from retention.day_ranges import EARLIEST_TIME
@@ -178,14 +182,31 @@ def full_entity_id(domain: str, entity_id: str) -> str:
     return entity_id
 
 
-def _measurement_is_unit(measurement: str, entity_id: str, domain: str, domains: set[str]) -> bool:
+def _measurement_is_unit(measurement: str, entity_id: str, domain: str, unit_less: bool) -> bool:
     # measurement_attr entity_id / domain__device_class, HA's fallback to the entity id, or a
-    # `default_measurement` (`domains`: those in the measurement; some never have a unit).
+    # measurement that cannot be a unit (`_unit_less`).
     return not (
-        measurement in (entity_id, domain)
+        unit_less
+        or measurement in (entity_id, domain)
         or "__" in measurement
         or _ENTITY_ID.match(measurement)
-        or domains & (BINARY_DOMAINS | {"weather"})
+    )
+
+
+def _unit_less(measurement: str, fields: dict[str, str], rows: list[Row],
+               states: dict[Any, tuple[int, int]]) -> bool:  # fmt: skip
+    """Whether the measurement holds what Home Assistant never files under a unit: it is the
+    configured `default_measurement` (HA_DEFAULT_MEASUREMENT), its points carry the unit as a
+    field (written only when the unit is not the measurement: `override_measurement`), or it
+    holds an entity of a domain without units (binary sensors, weather), a sensor of a device
+    class without units (date, enum, timestamp) or one whose every state is text (HA refuses
+    text states of a sensor with a unit). `rows`: each entity's newest point."""
+    return (
+        measurement == settings.HA_DEFAULT_MEASUREMENT
+        or "unit_of_measurement_str" in fields
+        or any(_key(r)[0] in BINARY_DOMAINS | {"weather"} for r in rows)
+        or any(r.values.get("device_class_str") in TEXT_SENSOR_CLASSES for r in rows)
+        or any(texts and not numbers for numbers, texts in states.values())
     )
 
 
@@ -208,13 +229,14 @@ def _scan_official(db: str) -> Iterator[Found]:
             _key(r): r
             for r in _select(db, f"SELECT * FROM {table} {group} ORDER BY time DESC LIMIT 1")
         }
-        states = _official_states(db, table, ts.field_keys(db, measurement))
-        domains = {domain for domain, _ in last}
+        fields = ts.field_keys(db, measurement)
+        states = _official_states(db, table, fields)
+        unit_less = _unit_less(measurement, fields, list(last.values()), states)
         for key, newest in last.items():
             if not all(key):
                 continue  # no domain or entity_id tag: not a series Home Assistant wrote
             seen = (first.get(key, newest), newest)
-            yield _official_entity(measurement, key, seen, states.get(key, (0, 0)), domains)
+            yield _official_entity(measurement, key, seen, states.get(key, (0, 0)), unit_less)
 
 
 def _key(row: Row) -> tuple[str, str]:
@@ -242,7 +264,7 @@ def _official_states(db: str, table: str, fields: dict[str, str]) -> dict[Any, t
 
 
 def _official_entity(measurement: str, key: tuple[str, str], seen: tuple[Row, Row],
-                     states: tuple[int, int], domains: set[str]) -> Found:  # fmt: skip
+                     states: tuple[int, int], unit_less: bool) -> Found:  # fmt: skip
     domain, object_id = key
     entity_id = full_entity_id(domain, object_id)
     first, last = seen
@@ -252,7 +274,7 @@ def _official_entity(measurement: str, key: tuple[str, str], seen: tuple[Row, Ro
         return next((str(r.values[name]) for r in rows if r.values.get(name) is not None), "")
 
     unit = attribute("unit_of_measurement_str")
-    if not unit and _measurement_is_unit(measurement, entity_id, domain, domains):
+    if not unit and _measurement_is_unit(measurement, entity_id, domain, unit_less):
         unit = measurement
     device_class = attribute("device_class_str") or (
         measurement.split("__", 1)[1] if measurement.startswith(f"{domain}__") else ""

@@ -116,3 +116,39 @@ def test_a_default_measurement_is_not_taken_for_a_unit(ha_db):
         "sensor.uptime_ticks": ("numeric", ""),
         "sensor.fridge_power": ("power", "W"),
     }
+
+
+def test_a_default_measurement_of_sensors_only_is_not_taken_for_a_unit(ha_db, settings):
+    """`default_measurement` holding only sensors: one with text states (HA refuses those of
+    a sensor with a unit), or a text device class, says it is no unit; with only numbers, the
+    configured HA_DEFAULT_MEASUREMENT does. Real units, also custom ones, stay units."""
+    write = ha_db.write_entity
+    write("official", "sensor.washer_status", [(0, "idle"), (60, "washing")], measurement="state")
+    write("official", "sensor.uptime_ticks", [(0, 12), (60, 13)], measurement="state")
+    write("official", "sensor.last_boot", [(0, "2026-01-01T00:00:00+00:00")],
+          device_class="timestamp", measurement="when")  # fmt: skip
+    write("official", "sensor.boot_count", [(0, 7)], measurement="when")
+    write("official", "sensor.door_opens", [(0, 3), (60, 4)], measurement="units")
+    write("official", "sensor.daily_steps", [(0, 4000), (60, 5200)], measurement="steps")
+    write("official", "sensor.fridge_power", [(0, 80.0)], unit="W")
+    write("official", "sensor.room_temp", [(0, 21.5)], unit="°C")
+    # `override_measurement: ha`: the unit is a field, an entity without one has none.
+    write("official", "sensor.kettle_power", [(0, 5.0)], unit="W", measurement="ha")
+    write("official", "sensor.reboots", [(0, 2)], measurement="ha")
+    settings.HA_DEFAULT_MEASUREMENT = "units"
+
+    discover(layout="official")
+
+    unit_less = (
+        "washer_status",
+        "uptime_ticks",
+        "last_boot",
+        "boot_count",
+        "door_opens",
+        "reboots",
+    )
+    real = {"daily_steps": "steps", "fridge_power": "W", "room_temp": "°C", "kettle_power": "W"}
+    expected = {
+        f"sensor.{name}": unit for name, unit in {**dict.fromkeys(unit_less, ""), **real}.items()
+    }
+    assert dict(Entity.objects.values_list("entity_id", "unit")) == expected
