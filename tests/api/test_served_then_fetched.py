@@ -181,6 +181,15 @@ def uk_slots(payload: dict, start: str, end: str = "9999") -> list[dict]:
     return [s for s in payload["data"]["data"] if start <= s["from"] < end]
 
 
+def uk_config(replay_server, name: str, latitude: float, longitude: float, region: str):
+    """A UK Carbon Intensity config of a new site in London's zone, asking the replay server."""
+    site = Site.objects.create(name=name, latitude=latitude, longitude=longitude,
+                               timezone="Europe/London", grid_region=region)  # fmt: skip
+    return ProviderConfig.objects.create(site=site, source="carbon_intensity",
+                                         provider="uk_carbon_intensity",
+                                         options={"base_url": replay_server.url})  # fmt: skip
+
+
 def test_uk_backfill_of_a_served_half_hour_holds_what_neso_gave(
     collected, own_storage, replay_server, clock_at
 ):
@@ -229,11 +238,7 @@ def test_uk_national_half_hour_holds_its_actual_once_neso_publishes_it(own_stora
     """GB fetched at 12:10: the running 12:00 half hour has no actual yet, its forecast is
     stored (`is_forecast` true). The 12:40 fetch reads it again (the forecast call starts an
     hour back): NESO's actual now replaces the forecast in InfluxDB."""
-    site = Site.objects.create(name="London", latitude=51.51, longitude=-0.13,
-                               timezone="Europe/London", grid_region="GB")  # fmt: skip
-    config = ProviderConfig.objects.create(site=site, source="carbon_intensity",
-                                           provider="uk_carbon_intensity",
-                                           options={"base_url": replay_server.url})  # fmt: skip
+    config = uk_config(replay_server, "London", 51.51, -0.13, "GB")
     noon = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     current = load_fixture("uk_carbon_intensity/intensity.json")  # 12:00, actual null
     ahead = load_fixture("uk_carbon_intensity/national_fw48h.json")  # from 11:00
@@ -274,11 +279,7 @@ def test_a_served_point_never_lands_on_another_targets_fetched_point(
     replay_server.add("GET", "/regional/regionid/12", json=current)
     replay_server.add("GET", "/regional/intensity/2026-05-01T12:30Z/fw48h/regionid/12",
                       json={"data": {**ahead["data"], "data": uk_slots(ahead, "2026-05-01T12:30")}})  # fmt: skip
-    site = Site.objects.create(name="Reading", latitude=51.45, longitude=-0.97,
-                               timezone="Europe/London", grid_region="12")  # fmt: skip
-    other = ProviderConfig.objects.create(site=site, source="carbon_intensity",
-                                          provider="uk_carbon_intensity",
-                                          options={"base_url": replay_server.url})  # fmt: skip
+    other = uk_config(replay_server, "Reading", 51.45, -0.97, "12")
     half_hour = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
     assert pipeline.collect(other, now=half_hour).status == "ok"
     fetched = fields_at(own_storage, half_hour)
