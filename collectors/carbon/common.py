@@ -13,12 +13,12 @@ above `MAX_GCO2_KWH`, shares (renewable, fossil-free) outside 0-100 %.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from collectors.answers import Answer
 from collectors.base import Adapter
 from collectors.base import read_history as read_history  # the adapters' backfill guard
-from enrich.http import AuthError
+from enrich.http import PermanentError
 from enrich.readings import FieldValue, Reading
 
 MEASUREMENT = "carbon_intensity"
@@ -83,11 +83,14 @@ def intensity(answer: Answer, grams: float, what: str, context: Any, shown: str 
     return grams
 
 
-def refused(error: AuthError, message: str) -> AuthError:
-    """`error` (the provider's refusal) told as `message` (what was refused, what to change),
-    with what the provider said."""
+Refusal = TypeVar("Refusal", bound=PermanentError)
+
+
+def refused(error: Refusal, message: str) -> Refusal:
+    """`error` (the provider's refusal: a 403, or a 400 for a setting it does not know) told as
+    `message` (what was refused, what to change), with what the provider said."""
     said = f" The provider said: {error.body_excerpt}" if error.body_excerpt else ""
-    return AuthError(
+    return type(error)(
         f"{error.provider}: {error.endpoint} {message}{said}",
         provider=error.provider,
         endpoint=error.endpoint,

@@ -21,7 +21,7 @@ from typing import Any
 from collectors.answers import Answer, base_url
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
-from enrich.http import get_json
+from enrich.http import PermanentError, get_json
 from enrich.readings import Reading
 
 PROVIDER = "uk_carbon_intensity"
@@ -84,7 +84,7 @@ class UKCarbonIntensityAdapter(common.CarbonAdapter):
             ahead = _slots(*_holder(base, f"/intensity/{since}/fw48h", regional=False))
         else:
             url = base + f"/regional/{scope}/{place}"
-            block, tags = _region(url, get_json(PROVIDER, url))
+            block, tags = _region(url, _place(url, scope, place))
             slots = _slots(url, block)
             path = f"/regional/intensity/{now}/fw48h/{scope}/{place}"
             ahead = _slots(*_holder(base, path, regional=True))
@@ -137,6 +137,20 @@ def _half_hour(when: datetime) -> datetime:
     """The start of the half hour holding `when` (NESO's slots are UTC half hours)."""
     when = when.astimezone(UTC)
     return when.replace(minute=when.minute - when.minute % 30, second=0, microsecond=0)
+
+
+def _place(url: str, scope: str, place: Any) -> Any:
+    """The region's current answer; NESO's 400 for a postcode names the setting holding it."""
+    try:
+        return get_json(PROVIDER, url)
+    except PermanentError as error:
+        if scope != "postcode" or error.status != 400:
+            raise
+        raise common.refused(
+            error,
+            f"answered HTTP 400: {place!r}, from the site's grid_region setting, is not a postcode "
+            "NESO knows. Set grid_region to a UK outward code (e.g. RG10), a region id 1-17 or GB.",
+        ) from None
 
 
 def _holder(base: str, path: str, *, regional: bool) -> tuple[str, Any]:

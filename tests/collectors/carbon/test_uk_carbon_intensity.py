@@ -189,6 +189,24 @@ def test_error_body_is_a_permanent_error_with_the_message_and_no_retry(replay_se
     assert len(replay_server.requests) == 1
 
 
+def test_a_postcode_neso_does_not_know_names_the_grid_region_setting(replay_server, adapter):
+    # NESO answers an unknown outward code with HTTP 400 and its documented error body: the
+    # error names the site's grid_region holding it, not "region, zone, tariff".
+    error = {"status": 400, "json": load(replay_server, "error_400.json")}
+    serve(replay_server, {}, {"/regional/postcode/ZZ9": [error]})
+
+    with pytest.raises(PermanentError) as caught:
+        run(adapter, replay_server, "ZZ9 9ZZ")
+
+    message = str(caught.value)
+    assert caught.value.status == 400
+    assert "grid_region" in message and "'ZZ9'" in message
+    assert "not a postcode NESO knows" in message and "RG10" in message
+    assert "tariff" not in message
+    assert "Please enter a valid postcode outward code" in message
+    assert len(replay_server.requests) == 1
+
+
 def test_national_backfill_requests_from_window_start_to_the_current_slot(replay_server, adapter):
     path = "/intensity/2026-05-01T07:00Z/2026-05-01T12:00Z"
     serve(replay_server, {**NATIONAL, path: "uk_carbon_intensity/national_range.json"})
