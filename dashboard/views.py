@@ -3,7 +3,8 @@
 Login required (staff or read-only users); creating the site (a POST) needs the permission to
 add sites and provider configs, so read-only users get 403. A parameter the page reads that is
 given more than once (`?site=1&site=2`, a form field sent twice) is a 400 naming it: which one
-was meant is not known, so neither is used and nothing is created.
+was meant is not known, so neither is used and nothing is created. The setup's `action` must be
+one of its buttons' values (`create`, `test`): any other, or none, is a 400 naming it.
 """
 
 from django import forms
@@ -27,6 +28,9 @@ ONE_VALUE = [
     *(n for n, f in SetupForm.base_fields.items() if not isinstance(f, forms.MultipleChoiceField)),
     "action",
 ]
+# The form's two buttons: only these values act (anything else is a 400 creating nothing).
+ACTIONS = ("create", "test")
+ACTIONS_SENT = "action=create (create the site) or action=test (test the connection)"
 
 
 def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extra) -> HttpResponse:
@@ -76,7 +80,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required(login_url=LOGIN_URL)
 @require_http_methods(["GET", "HEAD", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
-    """POST: `action=test` checks the InfluxDB only; otherwise create and collect."""
+    """POST: `action=test` checks the InfluxDB only, `action=create` creates and collects."""
     if request.method != "POST":
         return redirect("home")
     if not request.user.has_perms(SETUP_PERMISSIONS):
@@ -89,7 +93,12 @@ def setup(request: HttpRequest) -> HttpResponse:
         for name, problem in problems.items():
             form.add_error(None, f"{name}: {problem}")
         return _setup_page(request, form, status=400)
-    if request.POST.get("action") == "test":
+    action = request.POST.get("action")
+    if action not in ACTIONS:  # a typo'd or missing action creates nothing
+        what = "missing" if action is None else f"{action!r} is unknown"
+        form.add_error(None, f"action: {what}; send {ACTIONS_SENT}.")
+        return _setup_page(request, form, status=400)
+    if action == "test":
         return _influx_test(request, form)
     if not form.is_valid():
         return _setup_page(request, form, status=400)

@@ -292,6 +292,7 @@ SETUP = {
     "country": "GB",
     "influxdb_url": "http://127.0.0.1:8186",
     "ha_database": "home_assistant",
+    "action": "create",  # the create button: each value is refused by its field, not the action
 }
 SETUP_FIELDS = [
     ("latitude", [*hostile.COMMON, "-Infinity", hostile.TOO_BIG_FLOAT, hostile.HUGE, "91", "1,5"]),

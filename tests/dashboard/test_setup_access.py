@@ -29,6 +29,31 @@ def test_read_only_users_see_the_setup_but_cannot_post_it(client):
     assert Site.objects.count() == 0
 
 
+@pytest.mark.parametrize("action", ["tset", "", "Create", None])
+def test_a_setup_post_without_a_known_action_is_refused_and_creates_nothing(client, action):
+    # Any action but "test" created the site: a script's typo (action=tset) or a post without
+    # one did. Only the buttons' values act.
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "providers": []}  # valid as it is: only the action is wrong
+    form.pop("action")
+    if action is not None:
+        form["action"] = action
+    response = client.post("/setup/", form)
+    assert response.status_code == 400
+    what = "missing" if action is None else f"{action!r} is unknown"
+    said = f"action: {what}; send action=create (create the site) or action=test (test the connection)."
+    assert response.context["form"].non_field_errors() == [said]
+    assert "send action=create (create the site)" in response.content.decode()
+    assert not Site.objects.exists() and not ProviderConfig.objects.exists()
+
+
+def test_the_create_button_creates_the_site(client):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    response = client.post("/setup/", {**FORM, "providers": [], "action": "create"})
+    assert response.status_code == 302
+    assert list(Site.objects.values_list("name", flat=True)) == ["Flat"]
+
+
 def test_providers_that_do_not_serve_the_country_are_refused(client):
     client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
     response = client.post("/setup/", FORM)

@@ -1,5 +1,5 @@
 """The first-run setup form's fields for a site in London (dashboard/setup_form.py), as a
-browser posts them, with Octopus (no region letter) and aWATTar (DE and AT only) ticked: the
+browser posts them (the "Create the site" button pressed), with Octopus (no region letter) and aWATTar (DE and AT only) ticked: the
 setup refuses it as it is; tests change the fields they need."""
 
 FORM = {
@@ -11,4 +11,5 @@ FORM = {
     "providers": ["octopus", "awattar"],
     "influxdb_url": "http://127.0.0.1:8186",
     "ha_database": "home_assistant",
+    "action": "create",
 }
