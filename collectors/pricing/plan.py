@@ -10,7 +10,8 @@ penalty of split plans.
 
 Carbon comes from `carbon_store.carbon_spans`: forecast values, or the last known value where
 no forecast covers the time (`carried`, in seconds, per slot and window). A slot whose carbon
-is not known at all (before the first stored value) is not planned. With no carbon spans the
+is not known at all (before the first stored value) is not planned when `carbon_price` > 0;
+with `carbon_price` 0 it is planned by price (its `carbon` None). With no carbon spans the
 plan is by price only (`carbon` None everywhere).
 
 Alongside the chosen window the plan gives the same figures for running now, the cheapest-only
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 
 from collectors.pricing.carbon_store import CarbonSpan
 from collectors.pricing.slots import PriceSlot
-from collectors.pricing.windows import WindowResult, find_windows, pieces_from
+from collectors.pricing.windows import WindowError, WindowResult, find_windows, pieces_from
 
 GRAMS_PER_TONNE = 1_000_000
 PARETO_MAX = 5
@@ -75,8 +76,9 @@ class Scorer:
     """Scores the parts of price slots from the carbon spans with weights on price and gCO2."""
 
     def __init__(self, spans: Sequence[CarbonSpan], price_weight: float, carbon_weight: float,
-                 cache: dict | None = None):  # fmt: skip
+                 cache: dict | None = None, need_carbon: bool = True):  # fmt: skip
         self.spans, self.price_weight, self.carbon_weight = spans, price_weight, carbon_weight
+        self.need_carbon = need_carbon  # False: a part without carbon is planned by price
         self._slots = {} if cache is None else cache  # shared by the scorers of one plan
         self._starts = [span.start for span in spans]
 
@@ -94,9 +96,12 @@ class Scorer:
                     grams += span.gco2 * length
                     seconds += length
                     carried += length if span.carried_from is not None else 0.0
-            if abs(seconds - (end - start).total_seconds()) > 1e-6:
+            if abs(seconds - (end - start).total_seconds()) <= 1e-6:
+                carbon = grams / seconds
+            elif self.need_carbon:
                 return None  # part of the time has no carbon value: not planned
-            carbon = grams / seconds
+            else:
+                carried = 0.0  # carbon unknown: scored by price only, carbon None
         score = self.price_weight * energy_price + self.carbon_weight * (carbon or 0.0)
         return PlanSlot(start, end, score, energy_price, carbon, carried)
 
@@ -107,7 +112,7 @@ class Scorer:
         """The slots still to come; the running one is scored from now and one that `until`
         (the plan's limit) cuts up to it (only that part of either is ever used), but they keep
         their own start and end, as the window finder expects."""
-        key = (id(prices), now, until)
+        key = (id(prices), now, until, self.need_carbon)
         if key not in self._slots:  # once per plan: the carbon of a slot is the same always
             self._slots[key] = [
                 PlanSlot(slot.start, slot.end, *_values(part))
@@ -149,9 +154,11 @@ def figures(slots: Sequence[PlanSlot], used: int = 1, penalty: float = 0.0) -> F
     )
 
 
-def _solve(prices, spans, now, weights, rules) -> tuple[WindowResult, Scorer]:
-    scorer = Scorer(spans, *weights, cache=rules["cache"])
-    wanted = {k: v for k, v in rules.items() if k != "cache"}
+def _solve(prices, spans, now, weights, rules, need_carbon=None) -> tuple[WindowResult, Scorer]:
+    if need_carbon is None:
+        need_carbon = rules["need_carbon"]
+    scorer = Scorer(spans, *weights, cache=rules["cache"], need_carbon=need_carbon)
+    wanted = {k: v for k, v in rules.items() if k not in ("cache", "need_carbon")}
     slots = scorer.slots(prices, now, rules["before"])
     result = find_windows(slots, now=now, cut=scorer.cut, **wanted)
     return result, scorer
@@ -187,6 +194,8 @@ def make_plan(
         "penalty_percent": penalty_percent,
         "max_windows": max_windows,
         "cache": {},
+        # with carbon_price 0 the carbon data does not limit the slots planned
+        "need_carbon": carbon_price > 0,
     }
     per_gram = carbon_price / GRAMS_PER_TONNE
     result, main = _solve(prices, spans, now, (1.0, per_gram), rules)
@@ -196,8 +205,8 @@ def make_plan(
     cheapest = _rescored(_solve(prices, spans, now, (1.0, 0.0), rules)[0], main, share)
     greenest = found = None
     if spans:
-        greenest = _rescored(_solve(prices, spans, now, (0.0, 1.0), rules)[0], main, share)
-    if spans and pareto:
+        greenest = _greenest(prices, spans, now, rules, main)
+    if greenest is not None and pareto:
         found = _pareto(prices, spans, now, rules, main, (cheapest, greenest, chosen))
     return Plan(
         chosen=chosen,
@@ -209,21 +218,35 @@ def make_plan(
     )
 
 
+def _greenest(prices, spans, now, rules, main) -> Figures | None:
+    """The greenest-only window, among the slots whose carbon is known; None when those are
+    too few (with carbon_price 0 the plan itself may use slots without carbon)."""
+    try:
+        found = _solve(prices, spans, now, (0.0, 1.0), rules, need_carbon=True)[0]
+    except WindowError:
+        if rules["need_carbon"]:
+            raise
+        return None
+    return _rescored(found, main, rules["penalty_percent"] / 100)
+
+
 def _pareto(prices, spans, now, rules, main, ends) -> list[Figures]:
     """Supported Pareto windows: between two found windows A (cheaper) and B (greener), the
     carbon price at which they score the same is tried; a window better than both there lies
     between them, so the search goes on on each side (at most PARETO_SOLVES tries)."""
     cheapest, greenest, chosen = ends
     share = rules["penalty_percent"] / 100
-    found = [cheapest, greenest, chosen]
-    pending = [(cheapest, greenest)]
+    found = [f for f in (cheapest, greenest, chosen) if f.average_carbon is not None]
+    pending = [(cheapest, greenest)] if cheapest.average_carbon is not None else []
     solves = 0
     while pending and solves < PARETO_SOLVES:
         a, b = pending.pop()
         if a.average_carbon - b.average_carbon <= 1e-9 or b.average_price <= a.average_price:
             continue
         per_gram = (b.average_price - a.average_price) / (a.average_carbon - b.average_carbon)
-        window = _rescored(_solve(prices, spans, now, (1.0, per_gram), rules)[0], main, share)
+        window = _rescored(
+            _solve(prices, spans, now, (1.0, per_gram), rules, need_carbon=True)[0], main, share
+        )
         solves += 1
         line = a.average_price + per_gram * a.average_carbon
         if window.average_price + per_gram * window.average_carbon < line - 1e-9:

@@ -103,6 +103,31 @@ def test_carbon_price_zero_is_the_cheapest_window(collected, api):
     assert body["average_price"] == pytest.approx(windows["average_price"])
 
 
+def test_carbon_price_zero_plans_slots_before_the_first_carbon_value(collected, api,
+                                                                    monkeypatch):  # fmt: skip
+    # At 09:10 the carbon forecast (from 12:00) starts later; the cheapest hour before 12:30
+    # is 11:30-12:30, half of it before the first carbon value.
+    now = datetime(2026, 5, 1, 9, 10, tzinfo=NOW.tzinfo)
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    prices = octopus_prices()
+    query = {"hours": "1", "carbon_price": "0", "before": "2026-05-01T12:30:00Z", "pareto": "true"}
+    response = api.get(URL, query)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["start"], body["end"]) == (
+        "2026-05-01T11:30:00+00:00",
+        "2026-05-01T12:30:00+00:00",
+    )
+    assert body["average_price"] == pytest.approx(average(prices, now.replace(hour=11, minute=30),
+                                                          now.replace(hour=12, minute=30)))  # fmt: skip
+    assert body["average_carbon"] is None  # the 11:30 half hour has no carbon value
+    assert [s["carbon"] for s in body["slots"]] == [None, uk_carbon()[datetime.fromisoformat(
+        "2026-05-01T12:00:00+00:00")]]  # fmt: skip
+    assert body["compared"]["greenest"] is None and body["pareto"] == []  # 0.5 h has carbon
+    # with a carbon price only the slots with carbon are planned (documented): too few here
+    assert api.get(URL, {**query, "carbon_price": "100"}).status_code == 409
+
+
 def test_pareto_set_is_small_and_has_no_dominated_window(collected, api):
     body = api.get(URL, {"hours": "2", "carbon_price": "500", "pareto": "true"}).json()
     front = body["pareto"]
