@@ -188,7 +188,11 @@ def pricing_states(
     price = {**about, **slot, **outlook.basis}
     states = [
         EntityState(price_spec(outlook.currency), number(outlook.price_now), price),
-        EntityState(PEAK, peak, {**about, **slot}),
+        EntityState(
+            PEAK,
+            peak,
+            {**about, **slot, **({"reason": outlook.peak_problem} if outlook.peak_problem else {})},
+        ),
     ]
     # where the stored prices end: earlier than 24 h from now, the rest was never compared
     about |= {**outlook.basis, "known_until": outlook.known_until.isoformat()}

@@ -16,7 +16,7 @@ from typing import Any
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
 from collectors.pricing.api import SOURCE, Conflict, one_currency_slots, site_provider
-from collectors.pricing.slots import current_slot, is_peak, next_day
+from collectors.pricing.slots import current_slot, next_day, peak_state
 from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import WindowError, WindowResult, find_windows
 from collectors.registry import adapter_for
@@ -34,7 +34,8 @@ class PriceOutlook:
     price_now: float | None  # None: no stored slot covers now
     slot_start: datetime | None
     slot_end: datetime | None
-    peak: bool | None
+    peak: bool | None  # None: no slot covers now, or too little of the next 24 h is priced
+    peak_problem: str  # why the peak is unknown though a slot covers now (else empty)
     window: WindowResult | None
     window_problem: str  # why there is no window (empty when there is one)
     basis: dict[str, Any]  # vat_included, price_basis
@@ -55,6 +56,9 @@ def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
     except (Conflict, ConfigError, TimeseriesError) as exc:
         raise NoPrices(str(exc)) from exc
     current = current_slot(slots, now)
+    peak, peak_problem = (
+        peak_state(next_day(slots, current, now), current) if current else (None, None)
+    )
     try:
         window, problem = find_windows(slots, hours, now, within=WITHIN, contiguous=True), ""
     except WindowError as exc:
@@ -66,7 +70,8 @@ def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
         price_now=current.price if current else None,
         slot_start=current.start if current else None,
         slot_end=current.end if current else None,
-        peak=is_peak(next_day(slots, current, now), current) if current else None,
+        peak=peak,
+        peak_problem=peak_problem or "",
         window=window,
         window_problem=problem,
         basis=adapter_for(SOURCE, config.provider).basis(),

@@ -38,6 +38,8 @@ FORECAST_MEASUREMENT = "electricity_pricing_forecast"
 DAY = timedelta(hours=24)
 # A slot is "peak" when less than this share of the next 24 h (by time) costs more.
 PEAK_SHARE = 0.25
+# ... and only when at least this much of the next 24 h is priced (else peak is unknown).
+PEAK_MIN_KNOWN = timedelta(hours=12)
 HEADLINE_FIELDS = (
     "current_price",
     "peak_period",
@@ -104,6 +106,20 @@ def is_peak(day: Sequence[PriceSlot], current: PriceSlot) -> bool:
     return dearer < PEAK_SHARE * total
 
 
+def peak_state(day: Sequence[PriceSlot], current: PriceSlot) -> tuple[bool | None, str | None]:
+    """`is_peak` and None where at least PEAK_MIN_KNOWN of the next 24 h (from the current
+    slot's start) is priced; else (None, why): with only a few hours known the current slot
+    is nearly always in their dearest quarter, which says nothing about the day."""
+    known = sum(slot.seconds for slot in day)
+    if known >= PEAK_MIN_KNOWN.total_seconds():
+        return is_peak(day, current), None
+    return None, (
+        f"peak unknown: prices are known only until {day[-1].end.isoformat()} "
+        f"({known / 3600:g} h from the running slot's start); the peak rule needs "
+        f"{PEAK_MIN_KNOWN.total_seconds() / 3600:g} h of the next 24 h"
+    )
+
+
 def extreme_hours(
     slots: Sequence[PriceSlot], hours: float, now: datetime, most_expensive: bool
 ) -> list[str]:
@@ -128,9 +144,11 @@ def headline(slots: Sequence[PriceSlot], now: datetime, hours: float) -> dict[st
     if current is None:
         return None
     day = next_day(slots, current, now)
+    peak, peak_unknown = peak_state(day, current)
     return {
         "current_price": current.price,
-        "peak_period": is_peak(day, current),
+        "peak_period": peak,
+        "peak_unknown": peak_unknown,
         "average_price_24h": average_price(day),
         "known_until": day[-1].end.isoformat(),
         "cheapest_hours": extreme_hours(slots, hours, now, most_expensive=False),
@@ -141,8 +159,9 @@ def headline(slots: Sequence[PriceSlot], now: datetime, hours: float) -> dict[st
 
 
 def headline_fields(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The `electricity_pricing` point's fields from a `headline`."""
-    fields = {key: summary[key] for key in HEADLINE_FIELDS}
+    """The `electricity_pricing` point's fields from a `headline` (no `peak_period` when it
+    is unknown)."""
+    fields = {key: summary[key] for key in HEADLINE_FIELDS if summary[key] is not None}
     for key in ("cheapest_hours", "most_expensive_hours"):
         fields[key] = json.dumps(summary[key])
     return fields

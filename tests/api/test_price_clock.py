@@ -329,3 +329,24 @@ def test_the_price_task_runs_every_minute_on_the_collectors_queue():
     # its first seconds, not up to a minute later (every 60 s from beat's start)
     assert (entry.queue, entry.crontab, entry.every_seconds) == ("collectors", "* * * * *", None)
     assert entry.expires == 50
+
+
+def test_peak_is_unknown_when_less_than_twelve_hours_are_priced(
+    own_storage, replay_server, api, monkeypatch
+):
+    # aWATTar's day ends at 22:00 UTC: at 10:10 12 h are priced, at 19:10 only 3 h
+    case = CASES["60min"]
+    collect(case, replay_server)
+    prices = [price for _, _, price in payload_slots(case)]
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 1, 19, 10, tzinfo=UTC))
+    value = price_entry(api)["value"]
+    assert value["peak_period"] is None
+    assert value["peak_unknown"] == (
+        "peak unknown: prices are known only until 2026-05-01T22:00:00+00:00 (3 h from the "
+        "running slot's start); the peak rule needs 12 h of the next 24 h"
+    )
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 1, 10, 10, tzinfo=UTC))
+    value = price_entry(api)["value"]
+    day = prices[12:]  # 10:00..22:00, hourly
+    dearer = sum(1 for p in day if p > day[0])
+    assert (value["peak_period"], value["peak_unknown"]) == (dearer < 0.25 * 12, None)

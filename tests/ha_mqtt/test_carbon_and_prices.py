@@ -58,16 +58,37 @@ def test_no_prices_stored_makes_the_price_entities_unavailable_with_the_reason(
     assert not any("electricity_price" in topic for topic in subscriber.messages)
 
 
-def test_a_price_shows_as_the_provider_gave_it_without_float_noise(topics, subscriber, broker):
-    # aWATTar's documented answer: 130.4 EUR/MWh from 06:00 UTC on 2026-05-01. Divided by 1000
-    # in binary floating point it is 0.13040000000000002, which Home Assistant's frontend shows
-    # with every decimal of the state string ("0.13040000000000002 EUR/kWh").
+def _awattar_home():
+    """A home with aWATTar's documented day (2026-05-01, up to 22:00 UTC) collected."""
     site = homes.home()
     config = ProviderConfig.objects.create(
         site=site, source="electricity_pricing", provider="awattar"
     )
     assert homes.collect(config, scenarios_pricing.awattar).status == "ok"
+    return site
+
+
+def test_a_price_shows_as_the_provider_gave_it_without_float_noise(topics, subscriber, broker):
+    # aWATTar's documented answer: 130.4 EUR/MWh from 06:00 UTC on 2026-05-01. Divided by 1000
+    # in binary floating point it is 0.13040000000000002, which Home Assistant's frontend shows
+    # with every decimal of the state string ("0.13040000000000002 EUR/kWh").
+    site = _awattar_home()
     publish_all(broker, topics, now=datetime(2026, 5, 1, 6, 20, tzinfo=UTC))
     state = f"{topics.root}/site_{site.pk}/electricity_price/state"
     assert subscriber.wait_for(lambda m: state in m)
     assert subscriber.messages[state] == "0.1304"
+
+
+def test_peak_is_unavailable_with_the_reason_when_few_hours_are_priced(topics, subscriber, broker):
+    # aWATTar's documented day ends at 22:00 UTC: at 20:30 only 2 h of the next 24 are priced
+    site = _awattar_home()
+    publish_all(broker, topics, now=datetime(2026, 5, 1, 20, 30, tzinfo=UTC))
+    base = f"{topics.root}/site_{site.pk}"
+    assert subscriber.wait_for(lambda m: f"{base}/peak_period/availability" in m)
+    assert subscriber.messages[f"{base}/peak_period/availability"] == "offline"
+    assert f"{base}/peak_period/state" not in subscriber.messages
+    attributes = json.loads(subscriber.messages[f"{base}/peak_period/attributes"])
+    assert attributes["reason"].startswith(
+        "peak unknown: prices are known only until 2026-05-01T22"
+    )
+    assert subscriber.messages[f"{base}/electricity_price/state"]  # the price itself is shown
