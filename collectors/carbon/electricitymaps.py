@@ -7,7 +7,8 @@ the intensity's `emissionFactorType` (`lifecycle`, the default, or `direct`: whi
 gram counts) as `emission_factor_type`, so values of the two bases are told apart. The
 forecast is fetched only when `options["forecast"]` is true (JSON true or false; anything else
 is a ConfigError naming it; free keys have none; a 401/403 on it is logged and the run carries
-on). After an outage `carbon-intensity/history` backfills the last 24 hours; a failing history
+on); it asks `horizonHours=48` (a documented value) so it reaches past now + 24 h, which
+`forecast_24h` and the plans need, whatever the API's default horizon. After an outage `carbon-intensity/history` backfills the last 24 hours; a failing history
 call leaves the latest values in place (`history_error`).
 The zone is the site's `grid_region` (e.g. "DE"); without it the site's coordinates are sent.
 Options: `base_url`, `forecast`, `budget` (Electricity Maps publishes no fixed limit).
@@ -31,6 +32,9 @@ DEFAULT_BASE_URL = "https://api.electricitymaps.com/v3"
 HISTORY_AFTER = timedelta(hours=1)  # the data is hourly: a shorter gap has nothing to fill
 DEFAULT_SLOT_MINUTES = 60.0
 FACTOR_TYPE = "emission_factor_type"  # lifecycle (the API's default) or direct
+# Documented horizons are 6/24/48/72 h; forecast_24h (common.horizon_fields) and the plans
+# (collectors.carbon.now.AHEAD, 25 h) need more than 24 h, whatever the API's default is.
+FORECAST_HOURS = 48
 
 
 def _forecast_wanted(credentials: Credentials) -> bool:
@@ -129,7 +133,8 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
     ) -> list[common.Slot]:
         url = base + "/carbon-intensity/forecast"
         try:
-            body = get_json(PROVIDER, url, params=where, headers=headers)
+            params = {**where, "horizonHours": FORECAST_HOURS}
+            body = get_json(PROVIDER, url, params=params, headers=headers)
         except AuthError as error:
             logger.info(
                 "electricitymaps: the forecast was refused (HTTP %s): it is probably not on "

@@ -22,6 +22,7 @@ NOW = ELECTRICITYMAPS_NOW
 KEY = "test-em-token-abc"
 FORECAST = "/v3/carbon-intensity/forecast"
 HISTORY = "/v3/carbon-intensity/history"
+HORIZON = {"horizonHours": "48"}  # the forecast is asked past now + 24 h (forecast_24h, plans)
 
 
 @pytest.fixture
@@ -87,7 +88,9 @@ def test_latest_intensity_and_percentages_for_a_zone(replay_server, adapter):
 
 def test_forecast_series_and_horizon_values_when_the_plan_has_it(replay_server, adapter):
     site, credentials = scenario(replay_server, forecast=True)
-    replay_server.add("GET", FORECAST, **fixture(replay_server, "carbon_intensity_forecast.json"))
+    replay_server.add(
+        "GET", FORECAST, query=HORIZON, **fixture(replay_server, "carbon_intensity_forecast.json")
+    )
 
     (headline,), series = split(run(adapter, site, credentials))
 
@@ -101,12 +104,31 @@ def test_forecast_series_and_horizon_values_when_the_plan_has_it(replay_server, 
     assert headline.fields["forecast_1h"] == 307.0
     assert headline.fields["forecast_24h"] == 378.0
     (call,) = replay_server.calls("GET", FORECAST)
-    assert call.query == {"zone": "DE"}
+    assert call.query == {"zone": "DE", "horizonHours": "48"}
+
+
+def test_forecast_asks_48_hours_so_forecast_24h_is_filled(replay_server, adapter):
+    """Without horizonHours the API answers its default horizon; when that is shorter than
+    24 h (here 24 hourly slots from 14:00, ending before now + 24 h = 14:20 tomorrow)
+    forecast_24h and the plans beyond it would have no carbon."""
+    site, credentials = scenario(replay_server, forecast=True)
+    body = replay_server.load_fixture("electricitymaps/carbon_intensity_forecast.json")
+    replay_server.add("GET", FORECAST, json={**body, "forecast": body["forecast"][:24]})
+    replay_server.add("GET", FORECAST, query=HORIZON, json=body)
+
+    (headline,), series = split(run(adapter, site, credentials))
+
+    assert headline.fields.get("forecast_24h") == 378.0  # tomorrow's 14:00 slot, gCO2/kWh
+    (call,) = replay_server.calls("GET", FORECAST)
+    assert call.query_all == {"zone": ["DE"], "horizonHours": ["48"]}
+    assert series[-1].time.isoformat() == "2026-05-03T13:00:00+00:00"  # 48 h from 14:00
 
 
 def test_forecast_refused_by_the_plan_is_skipped_and_logged(replay_server, adapter, caplog):
     site, credentials = scenario(replay_server, forecast=True)
-    replay_server.add("GET", FORECAST, 403, json={"error": "Forecast not available on your plan"})
+    replay_server.add(
+        "GET", FORECAST, 403, query=HORIZON, json={"error": "Forecast not available on your plan"}
+    )
     caplog.set_level(logging.INFO, logger="collectors.carbon.electricitymaps")
 
     (reading,) = run(adapter, site, credentials).readings
@@ -392,7 +414,9 @@ def test_a_failing_history_call_keeps_the_latest_values(
     replay_server, adapter, caplog, reply, error
 ):
     site, credentials = scenario(replay_server, forecast=True)
-    replay_server.add("GET", FORECAST, **fixture(replay_server, "carbon_intensity_forecast.json"))
+    replay_server.add(
+        "GET", FORECAST, query=HORIZON, **fixture(replay_server, "carbon_intensity_forecast.json")
+    )
     replay_server.add("GET", HISTORY, times=5, **reply)
     caplog.set_level(logging.WARNING, logger="collectors.base")
 
