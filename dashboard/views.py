@@ -3,7 +3,8 @@
 Login required (staff or read-only users); creating the site (a POST) needs the permission to
 add sites and provider configs, so read-only users get 403. A parameter the page reads that is
 given more than once (`?site=1&site=2`, a form field sent twice) is a 400 naming it: which one
-was meant is not known, so neither is used and nothing is created. The setup's `action` must be
+was meant is not known, so neither is used and nothing is created. A `site` that is no id (not a
+whole number from 1) is a 400 naming it; an id no site has is a 404 naming it, as in the API. The setup's `action` must be
 one of its buttons' values (`create`, `test`): any other, or none, is a 400 naming it.
 """
 
@@ -11,9 +12,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError as BadParameter
 
 from dashboard import first_run
 from dashboard.choices import preselected
@@ -57,6 +59,15 @@ def _influx_test(request: HttpRequest, form: SetupForm) -> HttpResponse:
     return _setup_page(request, form, influx_check=check, influx_note=note)
 
 
+def _an_id(raw: str) -> bool:
+    """Whether `raw` is well-formed as a site id, as the API reads one (a whole number from 1)."""
+    try:
+        params.integer({"site": raw}, "site", minimum=1)
+    except BadParameter:
+        return False
+    return True
+
+
 @login_required(login_url=LOGIN_URL)
 @require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
@@ -70,7 +81,9 @@ def home(request: HttpRequest) -> HttpResponse:
     wanted = request.GET.get("site", "")
     site = next((s for s in sites if str(s.pk) == wanted), None if wanted else sites[0])
     if site is None:
-        return HttpResponseBadRequest(
+        # An id (a whole number from 1) no site has is not found; anything else is no id at all.
+        answer = HttpResponseNotFound if _an_id(wanted) else HttpResponseBadRequest
+        return answer(
             f"site: there is no site with id {wanted!r}; the status page links every site.",
             content_type="text/plain",
         )
