@@ -294,8 +294,8 @@ class AlertAdmin(ReadOnlyAdmin):
     list_select_related = ("run",)
 
     @admin.display(description="operation", ordering="run__operation")
-    def operation(self, alert: Alert) -> str:
-        return operation_of(alert)
+    def operation(self, alert: Alert) -> str:  # in the words of the list filter
+        return alert.run.get_operation_display() if alert.run else operation_of(alert)
 
     @admin.display(description="delivered to webhook", boolean=True)
     def delivered(self, alert: Alert) -> bool | None:

@@ -320,7 +320,9 @@ def test_alerts_are_listed_in_the_admin(admin_client, settings):
     page = admin_client.get("/admin/retention/alert/")
     assert page.status_code == 200
     text = page.content.decode()
-    assert 'class="field-operation">downsample_hourly<' in text
+    # The operation in the words of the list filter ("raw -> hourly"), not its code.
+    assert 'class="field-operation">raw -&gt; hourly<' in text
+    assert ">raw -&gt; hourly</a>" in text  # the run__operation filter's choice, the same words
     assert 'class="field-kind">operation failed<' in text
     alert = Alert.objects.get()
     detail = admin_client.get(f"/admin/retention/alert/{alert.pk}/change/")
