@@ -8,16 +8,29 @@
 - A custom task name over 200 characters was a 500 (the form read the field it had refused).
 - A crontab form refused for a bad field (`-1`) was a 500: its description was computed from
   the refused values; it is the saved schedule's.
+- A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
+  that this host cannot load (enrich.beat_zones) is shown with what it stops, and its form
+  asks for a zone instead of showing the first of the list as chosen.
+- The list actions say what they did: "enabled" only for the tasks that were disabled, the
+  others named as they were; whether enrich's own entries are kept as set on later starts
+  (enrich.schedules); "Run selected tasks" sends them to the workers, and says so, or says
+  why it sent none (a task not registered, arguments the task cannot take, the broker out of
+  reach: each a 500 before).
 """
 
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
-from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+from kombu.exceptions import OperationalError
+
+from enrich.beat_zones import unknown_zone
+from enrich.models import validate_timezone
+from enrich.schedules import follows_table
 
 # The JSON each text field must hold for the beat to send the task, and what empty means.
 JSON_SHAPES = {"args": (list, "[]"), "kwargs": (dict, "{}"), "headers": (dict, "{}")}
@@ -45,14 +58,154 @@ class PeriodicTaskForm(BeatPeriodicTaskForm):
         return super().clean()
 
 
+def _arguments(task: PeriodicTask) -> tuple[list, dict]:
+    """The task's stored arguments, or a ValueError saying what is wrong with them."""
+    parsed = []
+    for field in ("args", "kwargs"):
+        shape, empty = JSON_SHAPES[field]
+        try:
+            value = json.loads(getattr(task, field) or empty)
+        except ValueError:
+            value = None
+        if not isinstance(value, shape):
+            raise ValueError(f"its {field} are not {SHAPE_NAMES[shape]}; correct them on its page")
+        parsed.append(value)
+    return parsed[0], parsed[1]
+
+
+def _names(tasks) -> str:
+    return ", ".join(task.name for task in tasks)
+
+
 class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     form = PeriodicTaskForm
 
+    def changelist_view(self, request, extra_context=None):
+        warn_unknown_zones(request)
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description=BeatPeriodicTaskAdmin.enable_tasks.short_description)
+    def enable_tasks(self, request, queryset) -> None:
+        self._switch(request, queryset, enable=True)
+
+    @admin.action(description=BeatPeriodicTaskAdmin.disable_tasks.short_description)
+    def disable_tasks(self, request, queryset) -> None:
+        self._switch(request, queryset, disable=True)
+
+    @admin.action(description=BeatPeriodicTaskAdmin.toggle_tasks.short_description)
+    def toggle_tasks(self, request, queryset) -> None:
+        self._switch(request, queryset, enable=True, disable=True)
+
+    def _switch(self, request, queryset, enable: bool = False, disable: bool = False) -> None:
+        """Enable and/or disable the selected tasks that are not so yet; say which changed,
+        which were so already, and what the next start does with enrich's own entries."""
+        tasks = list(queryset.order_by("name"))
+        turned_on = [t for t in tasks if enable and not t.enabled]
+        turned_off = [t for t in tasks if disable and t.enabled]
+        if turned_on:
+            PeriodicTask.objects.filter(pk__in=[t.pk for t in turned_on]).update(enabled=True)
+        if turned_off:  # as django-celery-beat's: disabling (not toggling) forgets the last run
+            forget = {} if enable else {"last_run_at": None}
+            PeriodicTask.objects.filter(pk__in=[t.pk for t in turned_off]).update(
+                enabled=False, **forget
+            )
+        if turned_on or turned_off:
+            PeriodicTasks.update_changed()  # the beat reads the schedules again
+        said = [f"Enabled: {_names(turned_on)}." if turned_on else "",
+                f"Disabled: {_names(turned_off)}." if turned_off else ""]  # fmt: skip
+        if not enable or not disable:
+            same = [t for t in tasks if t not in turned_on + turned_off]
+            state = "enabled" if enable else "disabled"
+            said.append(f"Already {state}: {_names(same)}." if same else "")
+        changed = [PeriodicTask.objects.get(pk=t.pk) for t in turned_on + turned_off]
+        kept = [t for t in changed if follows_table(t) is False]
+        back = [t for t in changed if follows_table(t)]
+        if kept:
+            said.append(f"Later starts keep {_names(kept)} as set here (install_schedules "
+                        "keeps an entry changed in the admin).")  # fmt: skip
+        if back:
+            said.append(f"{_names(back)}: as installed again, so later starts bring "
+                        f"{'it' if len(back) == 1 else 'them'} up to config/schedule.py.")  # fmt: skip
+        self.message_user(request, " ".join(s for s in said if s))
+
+    @admin.action(description=BeatPeriodicTaskAdmin.run_tasks.short_description)
+    def run_tasks(self, request, queryset) -> None:
+        """Send each selected task to the workers now, as the beat would; none when one of
+        them cannot be sent (not registered, arguments it cannot take)."""
+        self.celery_app.loader.import_default_modules()
+        ready, problems = [], []
+        for task in queryset.order_by("name"):
+            registered = self.celery_app.tasks.get(task.task)
+            try:
+                if registered is None:
+                    raise ValueError(f"no task {task.task!r} is registered with the workers")
+                ready.append((task, registered, *_arguments(task)))
+            except ValueError as exc:
+                problems.append(f"{task.name}: {exc}")
+        if problems:
+            self.message_user(request, f"Nothing was sent. {'; '.join(problems)}.",
+                              messages.ERROR)  # fmt: skip
+            return
+        sent = []
+        for task, registered, args, kwargs in ready:
+            options = {"queue": task.queue} if task.queue else {}
+            try:
+                registered.apply_async(args=args, kwargs=kwargs,
+                                       headers={"periodic_task_name": task.name}, **options)  # fmt: skip
+            except OperationalError as exc:
+                before = f"Sent before it: {_names(sent)}." if sent else "Nothing was sent."
+                self.message_user(request, f"{task.name} could not be sent: Redis, the Celery "
+                                  f"broker, cannot be reached ({exc}). {before}",
+                                  messages.ERROR)  # fmt: skip
+                return
+            sent.append(task)
+        self.message_user(request, f"Sent to the workers: {_names(sent)}. Each runs once a "
+                          "worker of its queue takes it (Flower shows it).")  # fmt: skip
+
+
+def warn_unknown_zones(request) -> None:
+    """Say which crontabs hold a time zone this host cannot load: the beat loads no schedule."""
+    unknown = [c for c in CrontabSchedule.objects.order_by("pk") if unknown_zone(c)]
+    if unknown:
+        listed = ", ".join(f"{c.pk} ({unknown_zone(c)!r})" for c in unknown)
+        messages.warning(request, f"The beat loads no schedule while a crontab's time zone is "
+                         f"unknown here: crontab {listed}. Choose its time zone on its page.")  # fmt: skip
+
+
+class CrontabScheduleForm(forms.ModelForm):
+    """A place's time zone; one stored that this host cannot load is to be chosen again."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("timezone")
+        if field is not None and (zone := unknown_zone(self.instance)):
+            field.choices = [("", "---------"), *field.choices]
+            field.help_text = f"The saved time zone {zone!r} is unknown here: choose one."
+            self.initial["timezone"] = ""
+
+    def clean_timezone(self):
+        zone = self.cleaned_data["timezone"]
+        validate_timezone(str(zone))
+        return zone
+
 
 class CrontabScheduleAdmin(BeatCrontabScheduleAdmin):
+    form = CrontabScheduleForm
+
+    def changelist_view(self, request, extra_context=None):
+        warn_unknown_zones(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            warn_unknown_zones(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="human readable")
     def human_readable(self, obj: CrontabSchedule) -> str:
         stored = CrontabSchedule.objects.filter(pk=obj.pk).first()
+        if stored and unknown_zone(stored):
+            return f"{stored.human_readable} (unknown here: choose a time zone)"
         return stored.human_readable if stored else "-"
 
 

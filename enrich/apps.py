@@ -8,7 +8,10 @@ class EnrichConfig(AppConfig):
     verbose_name = "Enrichment"
 
     def ready(self) -> None:
+        from enrich.beat_zones import read_unknown_zones
+
         check_access_settings()
+        read_unknown_zones()
 
 
 def check_access_settings() -> None:

@@ -131,3 +131,12 @@ def install_schedules(entries: tuple[Entry, ...] = SCHEDULE) -> list[Change]:
             _install(entry, task)
             changes.append(Change(entry.name, "updated", f"{installed} -> {_entry_state(entry)}"))
     return changes
+
+
+def follows_table(task: PeriodicTask) -> bool | None:
+    """Whether the next start brings this row up to config/schedule.py (nobody changed it
+    since it was installed); False: it is kept as changed; None: enrich installed no such row."""
+    if task.name not in {entry.name for entry in SCHEDULE}:
+        return None
+    installed = _installed_state(task)
+    return installed is not None and _row_state(task) == installed

@@ -1,0 +1,153 @@
+"""django-celery-beat's admin (Crontabs, Periodic tasks) as a user clicks through it: a
+crontab's time zone, the list actions and what they say (enrich.admin_beat)."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from config.celery import app
+from tests.support.bad_input import queued_tasks
+from tests.support.broker import broker_down, empty_queues  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+CRONTABS = "admin:django_celery_beat_crontabschedule"
+TASKS = "admin:django_celery_beat_periodictask"
+CRON_FORM = {"minute": "5", "hour": "3", "day_of_month": "*", "month_of_year": "*",
+             "day_of_week": "*", "periodictask_set-TOTAL_FORMS": "0",
+             "periodictask_set-INITIAL_FORMS": "0"}  # fmt: skip
+
+
+def said(client, url: str) -> list[str]:
+    return [str(m) for m in client.get(url).context["messages"]]
+
+
+def store_zone(crontab: CrontabSchedule, zone: str) -> None:
+    """As a row written past the form (SQL, a fixture, a database from another host)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE django_celery_beat_crontabschedule SET timezone = %s WHERE id = %s",
+                       [zone, crontab.pk])  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", ["Mars/Base", "../etc/passwd"])
+def test_a_crontab_whose_zone_is_unknown_here_is_shown_and_its_zone_asked_for(admin_client, zone):
+    # The crontab list, the periodic task pages and the beat read every crontab: each was a
+    # 500 (ValidationError, ValueError), and the crontab's own page said it did not exist.
+    cron = CrontabSchedule.objects.create(minute="5", hour="3", timezone="UTC")
+    PeriodicTask.objects.create(name="Nightly", task="enrich.check_services", crontab=cron)
+    store_zone(cron, zone)
+    page = admin_client.get(reverse(f"{CRONTABS}_changelist"))
+    assert page.status_code == 200
+    assert "At 03:05 AM " + zone + " (unknown here: choose a time zone)" in page.content.decode()
+    warning = (f"The beat loads no schedule while a crontab's time zone is unknown here: "
+               f"crontab {cron.pk} ({zone!r}). Choose its time zone on its page.")  # fmt: skip
+    assert [str(m) for m in page.context["messages"]] == [warning]
+    for url in (reverse(f"{TASKS}_changelist"), reverse(f"{TASKS}_add"),
+                reverse(f"{TASKS}_change", args=[PeriodicTask.objects.get().pk])):  # fmt: skip
+        assert admin_client.get(url).status_code == 200, url
+    change = reverse(f"{CRONTABS}_change", args=[cron.pk])
+    page = admin_client.get(change)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert form["timezone"].value() == ""  # not the first zone of the list, as if chosen
+    assert (
+        form.fields["timezone"].help_text
+        == f"The saved time zone {zone!r} is unknown here: choose one."
+    )
+    page = admin_client.post(change, {**CRON_FORM, "timezone": ""})
+    assert page.context["adminform"].form.errors["timezone"] == ["This field is required."]
+    assert admin_client.post(change, {**CRON_FORM, "timezone": "Europe/Zurich"}).status_code == 302
+    assert str(CrontabSchedule.objects.get().timezone) == "Europe/Zurich"
+    DatabaseScheduler(app=app, lazy=True).all_as_schedule()  # the beat loads again
+    assert str(PeriodicTask.objects.get().schedule.tz) == "Europe/Zurich"
+
+
+def test_a_crontab_in_the_hosts_own_zone_is_refused(admin_client):
+    # 'localtime' (zoneinfo lists it: the host's /etc/localtime) was saved: the schedule moved
+    # with the beat host's setting, in no place's time.
+    page = admin_client.post(reverse(f"{CRONTABS}_add"), {**CRON_FORM, "timezone": "localtime"})
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["timezone"] == [
+        "'localtime' is not an IANA time zone name (e.g. Europe/Berlin)."
+    ]
+    assert not CrontabSchedule.objects.exists()
+    page = admin_client.post(reverse(f"{CRONTABS}_add"), {**CRON_FORM, "timezone": "Europe/Zurich"})
+    assert page.status_code == 302
+
+
+def act(client, action: str, *tasks: PeriodicTask) -> list[str]:
+    url = reverse(f"{TASKS}_changelist")
+    page = client.post(url, {"action": action, "_selected_action": [t.pk for t in tasks]})
+    assert page.status_code == 302
+    return said(client, url)
+
+
+def every_5_minutes(name: str, task: str = "enrich.check_services") -> PeriodicTask:
+    every, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
+    return PeriodicTask.objects.create(name=name, task=task, interval=every)
+
+
+def installed(*names: str) -> list[PeriodicTask]:
+    return [PeriodicTask.objects.get(name=name) for name in names]
+
+
+def test_enabling_names_the_tasks_it_enabled_and_those_enabled_already(admin_client):
+    # "2 tasks were successfully enabled" of two tasks that were enabled already.
+    call_command("install_schedules")
+    health, meter = installed("Service health check", "Smart meter")
+    PeriodicTask.objects.filter(pk=meter.pk).update(enabled=False)
+    assert act(admin_client, "enable_tasks", health, meter) == [
+        "Enabled: Smart meter. Already enabled: Service health check. Smart meter: as installed "
+        "again, so later starts bring it up to config/schedule.py."
+    ]
+    assert act(admin_client, "disable_tasks", health) == [
+        "Disabled: Service health check. Later starts keep Service health check as set here "
+        "(install_schedules keeps an entry changed in the admin)."
+    ]
+    call_command("install_schedules")  # the next start
+    assert [t.enabled for t in installed("Service health check", "Smart meter")] == [False, True]
+    assert act(admin_client, "toggle_tasks", health, meter)[0].startswith(
+        "Enabled: Service health check. Disabled: Smart meter. Later starts keep Smart meter"
+    )
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_running_selected_tasks_sends_them_and_says_so(admin_client):
+    # "1 task was successfully run": it was sent to the broker, no worker had run it.
+    call_command("install_schedules")
+    [health] = installed("Service health check")
+    assert act(admin_client, "run_tasks", health) == [
+        "Sent to the workers: Service health check. Each runs once a worker of its queue takes "
+        "it (Flower shows it)."
+    ]
+    assert queued_tasks() == 1
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_running_tasks_the_workers_cannot_take_sends_none_and_says_why(admin_client):
+    # Arguments that are no JSON list were a 500 (written past the form); an unknown task
+    # was named, but the message did not say the others were not sent either.
+    good, odd, gone = (
+        every_5_minutes("Good"),
+        every_5_minutes("Odd"),
+        every_5_minutes("Gone", "no.such.task"),
+    )
+    PeriodicTask.objects.filter(pk=odd.pk).update(args="not json")
+    assert act(admin_client, "run_tasks", good, odd, gone) == [
+        "Nothing was sent. Gone: no task 'no.such.task' is registered with the workers; Odd: "
+        'its args are not a JSON list, e.g. [1, "a"]; correct them on its page.'
+    ]
+    assert queued_tasks() == 0
+
+
+@pytest.mark.usefixtures("broker_down")
+def test_running_tasks_with_the_broker_out_of_reach_says_so(admin_client):
+    # A 500 (kombu's OperationalError).
+    [message] = act(admin_client, "run_tasks", every_5_minutes("Good"))
+    assert message.startswith(
+        "Good could not be sent: Redis, the Celery broker, cannot be reached ("
+    )
+    assert message.endswith(". Nothing was sent.")
