@@ -11,28 +11,15 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from retention import liveness
 from retention.admin_views import ReadOnlyAdmin
 from retention.models import (
     Alert,
-    ArchiveObject,
     Entity,
-    RetentionRun,
-    TierChunk,
 )
 from retention.rollups.follow import deleted_parts, gather, note_edit
 from retention.rollups.materialized import ENERGY
 from retention.rollups.tasks import follow_up
 from retention.stats.alerts import operation_of
-
-
-class RecordAdmin(ReadOnlyAdmin):
-    """For the records of what the system did (runs, chunks, archive files): every field of
-    the model on the detail page, also those no form shows (auto_now, JSON details)."""
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return [f.name for f in self.model._meta.fields]
-
 
 # A person's word on these beats discovery's guess: changing one marks the row edited.
 CURATED_FIELDS = ("friendly_name", "kind", "area", "unit", "device_class", "tiered")
@@ -42,6 +29,10 @@ CURATED_FIELDS = ("friendly_name", "kind", "area", "unit", "device_class", "tier
 # count it (a person's switch alone: discovery never changes it, edited or not).
 IDENTITY = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class", "tiered",
             "in_views")  # fmt: skip
+
+
+# Discovery's, read-only on an entity's page (editable when adding one by hand).
+WHERE_ITS_POINTS_ARE = ("entity_id", "layout", "measurement")
 
 
 class InHomeAssistant(admin.SimpleListFilter):
@@ -115,9 +106,11 @@ class EntityAdmin(admin.ModelAdmin):
                     "last_seen",
                     "states_per_day",
                 ),
-                "description": "Series: every measurement discovery found the entity's points "
-                "in, with the unit written there (a sensor switched from W to kW has points in "
-                "both); the tiers and views read them all, each point in its own unit.",
+                "description": "Discovery's, as are the entity id and the layout: it finds "
+                "them in Home Assistant's data and keeps them up to date. Series: every "
+                "measurement discovery found the entity's points in, with the unit written "
+                "there (a sensor switched from W to kW has points in both); the tiers and views "
+                "read them all, each point in its own unit.",
             },
         ),
         (
@@ -135,6 +128,13 @@ class EntityAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
+        # Where the entity's points are is discovery's to say: an id edited here pointed the
+        # row at no points (the next discovery registered the entity again, without the
+        # person's corrections, and the views counted both); a layout or measurement edited
+        # here was read until discovery put its own back.
+        return (*self.readonly_fields, *(WHERE_ITS_POINTS_ARE if obj else ()))
 
     @admin.display(description="in Home Assistant", ordering="gone_from_ha")
     def in_home_assistant(self, entity: Entity) -> str:
@@ -308,88 +308,5 @@ class AlertAdmin(ReadOnlyAdmin):
         return alert.message if len(alert.message) <= 120 else alert.message[:119] + "…"
 
 
-# --- Archive objects (retention.archive.run) -------------------------------------------------
-
-
-@admin.register(ArchiveObject)
-class ArchiveObjectAdmin(RecordAdmin):
-    """Parquet files of the archive; written, verified and expired by the system only."""
-
-    list_display = (
-        "key",
-        "start_date",
-        "end_date",
-        "record_count",
-        "size_kb",
-        "storage_class",
-        "target",
-        "created",
-        "verified",
-        "source_deleted",
-        "expired",
-    )
-    list_filter = (
-        "target",
-        "storage_class",
-        "compression",
-        ("expired", admin.EmptyFieldListFilter),
-        ("source_deleted", admin.EmptyFieldListFilter),
-    )
-    search_fields = ("key", "checksum")
-    date_hierarchy = "start_date"
-
-    @admin.display(description="size (KB)", ordering="file_size")
-    def size_kb(self, obj: ArchiveObject) -> str:
-        return f"{obj.file_size / 1024:.1f}"
-
-
-# --- Tier runs and their resumable chunks (retention.tiers.runner, .chunks) -------------------
-
-
-@admin.register(RetentionRun)
-class RetentionRunAdmin(RecordAdmin):
-    """Every retention run: read-only history (records, storage before/after, errors)."""
-
-    list_display = (
-        "started",
-        "operation",
-        "status",
-        "records_processed",
-        "records_deleted",
-        "storage_freed_mb",
-        "storage_settled_freed_mb",
-        "duration_seconds",
-    )
-    list_filter = ("operation", "status")
-    date_hierarchy = "started"
-
-    def changelist_view(self, request, extra_context=None):
-        liveness.close_dead()  # no run shows "running" after its process died
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        liveness.close_dead()
-        return super().change_view(request, object_id, form_url, extra_context)
-
-
-@admin.register(TierChunk)
-class TierChunkAdmin(RecordAdmin):
-    """One UTC day of one tier: written -> verified -> deleted. Read-only: the runs move the
-    state; a stuck day resumes on the next run."""
-
-    list_display = (
-        "tier",
-        "day",
-        "state",
-        "entities",
-        "source_points",
-        "aggregate_points",
-        "kept_raw_entities",
-        "updated",
-    )
-    list_filter = ("tier", "state")
-    date_hierarchy = "day"
-
-    @admin.display(description="entities kept raw")  # which: on the chunk's page
-    def kept_raw_entities(self, chunk: TierChunk) -> int:
-        return len(chunk.kept_raw)
+# Runs, tier chunks and archive files: the records of what the system did.
+from retention import admin_records  # noqa: E402, F401

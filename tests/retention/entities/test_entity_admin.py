@@ -1,0 +1,46 @@
+"""The entity registry's admin page as a person uses it: what they may correct, and what is
+discovery's (where the entity's points are)."""
+
+import pytest
+from django.urls import reverse
+
+from retention.entities.discovery import discover
+from retention.models import Entity
+from tests.support.views_follow import edit_in_the_admin
+
+pytestmark = pytest.mark.django_db
+
+
+def test_where_an_entitys_points_are_is_discoverys_and_read_only(ha_db, admin_client):
+    # The entity id, layout and measurement were editable: a fridge renamed to
+    # "sensor.kitchen_fridge_power" here pointed at no points, and the next discovery
+    # registered sensor.fridge_power again without the area set here (both counted in the
+    # views); a measurement typed here was read until discovery put its own back.
+    ha_db.write_entity("official", "sensor.fridge_power", [(0, 80.0), (60, 95.5)], unit="W")
+    discover(layout="official")
+    fridge = Entity.objects.get()
+    edit_in_the_admin(admin_client, fridge, entity_id="sensor.kitchen_fridge_power",
+                      layout="ingestor", measurement="kW", area="Kitchen")  # fmt: skip
+    discover(layout="official")
+    [fridge] = Entity.objects.all()
+    assert (fridge.entity_id, fridge.layout, fridge.measurement, fridge.area, fridge.edited) == (
+        "sensor.fridge_power", "official", "W", "Kitchen", True)  # fmt: skip
+    page = admin_client.get(reverse("admin:retention_entity_change", args=[fridge.pk]))
+    form = page.context["adminform"].form
+    assert {"entity_id", "layout", "measurement"}.isdisjoint(form.fields)
+    assert {"friendly_name", "kind", "area", "unit", "device_class", "tiered", "in_views",
+            "edited"} <= set(form.fields)  # fmt: skip
+    assert "sensor.fridge_power" in page.content.decode()  # shown, not editable
+
+
+def test_an_entity_added_by_hand_names_where_its_points_are(admin_client):
+    form = {"entity_id": "sensor.heat_pump_power", "kind": "power", "layout": "official",
+            "measurement": "W", "tiered": "on", "in_views": "on"}  # fmt: skip
+    page = admin_client.post(reverse("admin:retention_entity_add"), form)
+    assert page.status_code == 302, page.content.decode()[:2000]
+    added = Entity.objects.get()
+    assert (added.entity_id, added.layout, added.measurement) == (
+        "sensor.heat_pump_power",
+        "official",
+        "W",
+    )
