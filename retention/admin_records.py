@@ -1,20 +1,75 @@
 """Admin of the records of what the system did: retention runs, the tiers' day chunks, the
-archive's files. Read-only; which rows may be deleted, and why the others may not: below."""
+archive's files. Read-only. A row the system still works from cannot be deleted here; the
+page, or the list after "Delete selected", says why (`kept_because`):
 
-from django.contrib import admin
-from django.http import HttpRequest
+- a tier chunk, ever: it is where its day is (aggregates written, verified, source deleted).
+  Without it the next run took the day for new and wrote its hourly rows again from the raw
+  points left there (a late one only, after the delete): the day's history changed, and every
+  later run failed the day's check.
+- an archive file's row while the file is the only copy of its days (their daily rows were
+  deleted from InfluxDB) and is in the store intact: restore finds files only through these
+  rows (restore found nothing for those days), and expiry too. A row whose file is gone or
+  damaged may go (the archive run and restore say to delete it, to archive the range again),
+  as may one expired, or whose days InfluxDB still holds (the next run adopts the file).
+- a run while it runs or is queued (its worker records to it, the alerts watch it), a failed
+  run no later run of its operation made good (its alert, raised or not yet, went with it),
+  and a downsample run that deleted raw points (the stats page counts them). Other finished
+  runs are history only: they may go.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from retention import liveness
 from retention.admin_views import ReadOnlyAdmin
+from retention.archive.store import StorageError, sha256_hex
+from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun, TierChunk
 
 
 class RecordAdmin(ReadOnlyAdmin):
     """For the records of what the system did (runs, chunks, archive files): every field of
-    the model on the detail page, also those no form shows (auto_now, JSON details)."""
+    the model on the detail page, also those no form shows (auto_now, JSON details); a row
+    that must stay (`kept_because`) is not deleted, and the user is told why."""
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
+
+    def kept_because(self, obj) -> str:
+        """Why `obj` cannot be deleted ("" when it may be)."""
+        return ""
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # The row's page offers no deletion it would refuse; the list's action checks each.
+        return super().has_delete_permission(request, obj) and not (obj and self.kept_because(obj))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and (why := self.kept_because(obj)):
+            messages.error(request, f"{obj} cannot be deleted: {why}")
+            return HttpResponseRedirect(reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]))  # fmt: skip
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (self.delete_selected_kept, name, description)
+        return actions
+
+    @staticmethod
+    def delete_selected_kept(modeladmin, request: HttpRequest, queryset):
+        """Django's "Delete selected", unless a selected row must stay: then none is deleted."""
+        kept = [f"{obj}: {why}" for obj in queryset if (why := modeladmin.kept_because(obj))]
+        if kept:
+            modeladmin.message_user(request, "Nothing was deleted. " + " ".join(kept),
+                                    messages.ERROR)  # fmt: skip
+            return None
+        return delete_selected(modeladmin, request, queryset)
 
 
 # --- Archive objects (retention.archive.run) -------------------------------------------------
@@ -47,9 +102,39 @@ class ArchiveObjectAdmin(RecordAdmin):
     search_fields = ("key", "checksum")
     date_hierarchy = "start_date"
 
+    def kept_because(self, obj: ArchiveObject) -> str:
+        if obj.expired or not obj.source_deleted or not obj.verified:
+            return ""  # no file, or InfluxDB still holds its days: the next run adopts it
+        only_copy = (f"restore finds {obj.key} only through this row, and the file is the only "
+                     f"copy of its days (their daily rows left InfluxDB on "
+                     f"{obj.source_deleted:%Y-%m-%d}); without the row restore finds nothing "
+                     "there and the file never expires.")  # fmt: skip
+        problem = file_problem(obj)
+        if problem is None:
+            return (f"{only_copy} A row whose file is gone from the store or damaged may be "
+                    "deleted, to archive the range again.")  # fmt: skip
+        return (
+            problem and f"{only_copy} Whether the file is intact could not be checked: {problem}."
+        )
+
     @admin.display(description="size (KB)", ordering="file_size")
     def size_kb(self, obj: ArchiveObject) -> str:
         return f"{obj.file_size / 1024:.1f}"
+
+
+def file_problem(obj: ArchiveObject) -> str | None:
+    """None when the store holds the row's file intact, "" when it is gone or damaged (nothing
+    left to reach through the row), else why that could not be checked."""
+    try:
+        storage = get_storage()
+        if (storage.target, storage.location) != (obj.target, obj.bucket):
+            return (f"it is in {obj.target} {obj.bucket!r}, the archive is configured as "
+                    f"{storage.target} {storage.location!r}")  # fmt: skip
+        if storage.head(obj.key) is None:
+            return ""
+        return None if sha256_hex(storage.get(obj.key)) == obj.checksum else ""
+    except StorageError as exc:
+        return f"the store could not be read ({exc})"
 
 
 # --- Tier runs and their resumable chunks (retention.tiers.runner, .chunks) -------------------
@@ -71,6 +156,23 @@ class RetentionRunAdmin(RecordAdmin):
     )
     list_filter = ("operation", "status")
     date_hierarchy = "started"
+
+    def kept_because(self, run: RetentionRun) -> str:
+        if run.status == RetentionRun.Status.RUNNING:
+            return ("it is running or queued: its worker records to it, and the alerts watch "
+                    "it for an overrun.")  # fmt: skip
+        if (
+            run.status == RetentionRun.Status.FAILED
+            and not RetentionRun.objects.filter(
+                operation=run.operation, status=RetentionRun.Status.OK, started__gte=run.started
+            ).exists()
+        ):
+            return (f"its failure is not over (no {run.get_operation_display()} run ended ok "
+                    "since): it would vanish from the alerts and the stats page.")  # fmt: skip
+        if RAW_DELETES.filter(pk=run.pk).exists():
+            return ("the stats page's 'raw points removed' counts the raw points it deleted "
+                    "from InfluxDB.")  # fmt: skip
+        return ""
 
     def changelist_view(self, request, extra_context=None):
         liveness.close_dead()  # no run shows "running" after its process died
@@ -99,6 +201,25 @@ class TierChunkAdmin(RecordAdmin):
     list_filter = ("tier", "state")
     date_hierarchy = "day"
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # none may go: no "Delete selected", no Delete button
+
+    def kept_because(self, chunk: TierChunk) -> str:
+        return CHUNK_KEPT
+
     @admin.display(description="entities kept raw")  # which: on the chunk's page
     def kept_raw_entities(self, chunk: TierChunk) -> int:
         return len(chunk.kept_raw)
+
+
+CHUNK_KEPT = (
+    "it is where the tier's day is (aggregates written, verified, source deleted). Without it "
+    "the next run takes the day for new and writes its rows again from the raw points left "
+    "there (late ones only, once its raw points were deleted): the day's history would "
+    "change. The runs move its state; a stuck day resumes on the next run."
+)
+# The runs the stats page's "raw points removed" sums (retention.stats.measure.raw_points_removed).
+RAW_DELETES = RetentionRun.objects.exclude(status=RetentionRun.Status.DRY_RUN).filter(
+    Q(operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY, records_deleted__gt=0)
+    | Q(operation=RetentionRun.Operation.DOWNSAMPLE_DAILY, details__raw_points_deleted__gt=0)
+)

@@ -185,6 +185,9 @@ class TierChunk(models.Model):
             models.UniqueConstraint(fields=["tier", "day"], name="one_chunk_per_tier_day")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.tier} {self.day}"
+
 
 class ViewState(models.Model):
     """Bookkeeping of incremental view refreshes."""

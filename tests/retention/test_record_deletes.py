@@ -1,0 +1,126 @@
+"""Deleting the records of what the system did in the admin (retention.admin_records): rows the
+system still works from stay, and the user is told why; the others may go."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
+from retention.archive.target import get_storage
+from retention.models import Alert, ArchiveObject, RetentionRun, TierChunk
+from retention.stats.alerts import detect
+from retention.tiers import runner as tiers
+from retention.tiers.rows import HOURLY_RP, read_rows
+from tests.retention.conftest import T0
+from tests.support.archive import daily_rows
+
+pytestmark = pytest.mark.django_db
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def admin_url(obj, view: str) -> str:
+    return reverse(f"admin:retention_{obj._meta.model_name}_{view}", args=[obj.pk])
+
+
+def delete_in_the_admin(client, obj) -> list[str]:
+    """Confirm the row's delete page, as a user would; the messages the next page shows."""
+    page = client.post(admin_url(obj, "delete"), {"post": "yes"}, follow=True)
+    assert page.status_code == 200
+    return [str(m) for m in page.context["messages"]]
+
+
+def delete_selected(client, model, *rows) -> list[str]:
+    url = reverse(f"admin:retention_{model._meta.model_name}_changelist")
+    form = {"action": "delete_selected", "_selected_action": [r.pk for r in rows]}
+    page = client.post(url, form)
+    if page.status_code == 200:  # the confirmation page
+        page = client.post(url, {**form, "post": "yes"})
+    assert page.status_code == 302
+    return [str(m) for m in client.get(url).context["messages"]]
+
+
+def test_a_tier_chunk_cannot_be_deleted(ha_db, admin_client, settings):
+    # Deleted, the day's chunk no longer said the day was done: the next run wrote the day's
+    # hourly rows again from the one late point left in raw (the kettle at 2000 W from 05:30
+    # to midnight instead of 20 W), and failed the day's check every night after.
+    settings.REDIS_KEY_PREFIX = f"test-chunks-{uuid.uuid4().hex[:8]}"  # the tier's lock
+    kettle = ha_db.saved_entity("official", "sensor.kettle_power", [(0, 10), (3 * 3600, 20)],
+                                unit="W")  # fmt: skip
+    assert tiers.downsample_hourly(T0.date(), T0.date() + DAY).status == "ok"
+    chunk = TierChunk.objects.get()
+    page = admin_client.get(admin_url(chunk, "change"))
+    assert page.context["has_delete_permission"] is False  # no Delete button
+    page = admin_client.get(reverse("admin:retention_tierchunk_changelist"))
+    assert b'value="delete_selected"' not in page.content
+    said = delete_in_the_admin(admin_client, chunk)
+    assert said[0].startswith(f"{chunk} cannot be deleted: it is where the tier's day is")
+    ha_db.write_entity("official", "sensor.kettle_power", [(5.5 * 3600, 2000)], unit="W")
+    run = tiers.downsample_hourly(T0.date(), T0.date() + DAY)
+    assert (run.status, run.details["late_points"]) == ("ok", 1), run.errors
+    rows = {
+        row.start: row.fields
+        for row in read_rows(HOURLY_RP, T0, T0 + DAY, kettle.entity_id)[kettle.entity_id]
+    }
+    assert rows[T0 + 6 * HOUR]["avg_value"] == 20  # the kettle's history as it was
+    assert rows[T0 + 5 * HOUR]["max_value"] == 2000  # the late point folded in
+
+
+NOW = datetime(2026, 3, 15, tzinfo=UTC)  # 2022 is a closed year
+
+
+def test_an_archived_files_row_stays_while_the_file_is_the_only_copy(
+    tier, local_archive, admin_client
+):
+    # Deleted, restore found nothing for the file's days: it finds files only through these
+    # rows, and the days' daily rows had left InfluxDB.
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    run_archive(NOW)
+    obj = ArchiveObject.objects.get()
+    assert obj.source_deleted and tier.rows() == []
+    said = delete_in_the_admin(admin_client, obj)
+    assert said == [
+        f"{obj.key} cannot be deleted: restore finds {obj.key} only through this row, and the "
+        f"file is the only copy of its days (their daily rows left InfluxDB on "
+        f"{obj.source_deleted:%Y-%m-%d}); without the row restore finds nothing there and the "
+        "file never expires. A row whose file is gone from the store or damaged may be "
+        "deleted, to archive the range again."
+    ]
+    assert delete_selected(admin_client, ArchiveObject, obj)[0].startswith("Nothing was deleted. ")
+    assert restore_from_archive(date(2022, 6, 1), date(2022, 6, 1)).num_rows == 2
+    # The file gone from the store: nothing to reach through the row, which may go (the
+    # archive run says to delete it, to archive the range again).
+    get_storage().delete(obj.key)
+    assert delete_in_the_admin(admin_client, obj)[0].startswith("The archive object")
+    assert not ArchiveObject.objects.exists()
+
+
+def test_runs_the_alerts_and_the_stats_read_stay(admin_client):
+    # A failed run deleted before the alert check (every 5 minutes) raised no alert: the
+    # failure vanished. A running run, or a downsample that deleted raw points (the stats
+    # page's "raw points removed"), went as well.
+    now = datetime.now(UTC)
+    run = RetentionRun.objects.create
+    failed = run(operation="archive", status="failed", started=now - HOUR, errors="S3 refused")
+    running = run(
+        operation="view_refresh", status="running", started=now, details={"queued_by": "admin"}
+    )  # queued: no worker took it yet
+    hourly = run(operation="downsample_hourly", status="ok", started=now - DAY, records_deleted=5)
+    refresh = run(operation="view_refresh", status="ok", started=now - DAY)
+    said = delete_selected(admin_client, RetentionRun, failed, running, hourly, refresh)
+    assert said[0].startswith("Nothing was deleted. ")
+    for reason in ("its failure is not over (no archive to S3 run ended ok since)",
+                   "it is running or queued", "'raw points removed' counts the raw points"):  # fmt: skip
+        assert reason in said[0], reason
+    assert delete_in_the_admin(admin_client, failed)[0].startswith(f"{failed} cannot be deleted")
+    assert [a.run_id for a in detect(now)] == [failed.pk]
+    assert delete_selected(admin_client, RetentionRun, refresh)[0].startswith(
+        "Successfully deleted 1 "
+    )
+    # Once a later archive run ended ok, the failure is history and may go, alert and all.
+    run(operation="archive", status="ok", started=now)
+    assert delete_in_the_admin(admin_client, failed)[0].startswith("The retention run")
+    assert not Alert.objects.exists()
