@@ -19,7 +19,6 @@ page, or the list after "Delete selected", says why (`kept_because`):
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
@@ -28,6 +27,7 @@ from retention.admin_views import ReadOnlyAdmin
 from retention.archive.store import StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun, TierChunk
+from retention.stats.measure import DAILY_RAW_DELETES, HOURLY_RAW_DELETES, REAL_RUN
 
 
 class RecordAdmin(ReadOnlyAdmin):
@@ -218,8 +218,5 @@ CHUNK_KEPT = (
     "there (late ones only, once its raw points were deleted): the day's history would "
     "change. The runs move its state; a stuck day resumes on the next run."
 )
-# The runs the stats page's "raw points removed" sums (retention.stats.measure.raw_points_removed).
-RAW_DELETES = RetentionRun.objects.exclude(status=RetentionRun.Status.DRY_RUN).filter(
-    Q(operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY, records_deleted__gt=0)
-    | Q(operation=RetentionRun.Operation.DOWNSAMPLE_DAILY, details__raw_points_deleted__gt=0)
-)
+# The runs the stats page's "raw points removed" sums.
+RAW_DELETES = RetentionRun.objects.filter(REAL_RUN, HOURLY_RAW_DELETES | DAILY_RAW_DELETES)

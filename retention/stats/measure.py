@@ -178,19 +178,20 @@ def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> Poin
     return result
 
 
+# The runs whose deleted raw points `raw_points_removed` counts.
+REAL_RUN, Op = ~Q(status=RetentionRun.Status.DRY_RUN), RetentionRun.Operation
+HOURLY_RAW_DELETES = Q(operation=Op.DOWNSAMPLE_HOURLY, records_deleted__gt=0)
+DAILY_RAW_DELETES = Q(operation=Op.DOWNSAMPLE_DAILY, details__raw_points_deleted__gt=0)
+
+
 def raw_points_removed() -> tuple[int, int]:
     """(raw points deleted, number of runs that deleted some; dry runs excluded): Σ
     records_deleted of raw -> hourly downsampling plus Σ `details["raw_points_deleted"]` of
     hourly -> daily downsampling (the raw states of sparse entities, retention.tiers.density)."""
-    real = ~Q(status=RetentionRun.Status.DRY_RUN)
-    hourly = RetentionRun.objects.filter(
-        real, operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY, records_deleted__gt=0
+    hourly = RetentionRun.objects.filter(REAL_RUN, HOURLY_RAW_DELETES)
+    daily = RetentionRun.objects.filter(REAL_RUN, DAILY_RAW_DELETES).annotate(
+        raw=Cast(KT("details__raw_points_deleted"), BigIntegerField())
     )
-    daily = RetentionRun.objects.filter(
-        real,
-        operation=RetentionRun.Operation.DOWNSAMPLE_DAILY,
-        details__raw_points_deleted__gt=0,
-    ).annotate(raw=Cast(KT("details__raw_points_deleted"), BigIntegerField()))
     points = hourly.aggregate(n=Sum("records_deleted"))["n"] or 0
     points += daily.aggregate(n=Sum("raw"))["n"] or 0
     return int(points), hourly.count() + daily.count()
