@@ -15,7 +15,8 @@
   others named as they were; whether enrich's own entries are kept as set on later starts
   (enrich.schedules); "Run selected tasks" sends them to the workers, and says so, or says
   why it sent none (a task not registered, arguments the task cannot take, the broker out of
-  reach: each a 500 before).
+  reach: each a 500 before). Deleting one of enrich's own entries says that the next start
+  installs it again, and how to stop it for good.
 """
 
 import json
@@ -30,7 +31,7 @@ from kombu.exceptions import OperationalError
 
 from enrich.beat_zones import unknown_zone
 from enrich.models import validate_timezone
-from enrich.schedules import follows_table
+from enrich.schedules import ENTRY_NAMES, follows_table
 
 # The JSON each text field must hold for the beat to send the task, and what empty means.
 JSON_SHAPES = {"args": (list, "[]"), "kwargs": (dict, "{}"), "headers": (dict, "{}")}
@@ -83,6 +84,15 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     def changelist_view(self, request, extra_context=None):
         warn_unknown_zones(request)
         return super().changelist_view(request, extra_context)
+
+    def delete_model(self, request, obj: PeriodicTask) -> None:
+        super().delete_model(request, obj)
+        warn_reinstalled(request, [obj.name])
+
+    def delete_queryset(self, request, queryset) -> None:
+        names = list(queryset.order_by("name").values_list("name", flat=True))
+        super().delete_queryset(request, queryset)
+        warn_reinstalled(request, names)
 
     @admin.action(description=BeatPeriodicTaskAdmin.enable_tasks.short_description)
     def enable_tasks(self, request, queryset) -> None:
@@ -161,6 +171,16 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
             sent.append(task)
         self.message_user(request, f"Sent to the workers: {_names(sent)}. Each runs once a "
                           "worker of its queue takes it (Flower shows it).")  # fmt: skip
+
+
+def warn_reinstalled(request, names: list[str]) -> None:
+    """Deleted entries of config/schedule.py come back: install_schedules installs the
+    missing ones on every start."""
+    ours = [name for name in names if name in ENTRY_NAMES]
+    if ours:
+        messages.warning(request, f"{', '.join(ours)}: enrich's own (config/schedule.py), "
+                         "installed again on the next start. To stop one for good, disable it "
+                         "instead: later starts keep it disabled.")  # fmt: skip
 
 
 def warn_unknown_zones(request) -> None:

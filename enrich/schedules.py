@@ -19,6 +19,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from config.schedule import SCHEDULE, Entry
 
 MARK = "Installed from config/schedule.py; unchanged since: "
+ENTRY_NAMES = frozenset(entry.name for entry in SCHEDULE)
 
 # What install_schedules wrote, per entry, before it kept fingerprints (every release up to
 # 2026-12-03 02:26 UTC installed each entry in one state, with an empty description). Without
@@ -136,7 +137,7 @@ def install_schedules(entries: tuple[Entry, ...] = SCHEDULE) -> list[Change]:
 def follows_table(task: PeriodicTask) -> bool | None:
     """Whether the next start brings this row up to config/schedule.py (nobody changed it
     since it was installed); False: it is kept as changed; None: enrich installed no such row."""
-    if task.name not in {entry.name for entry in SCHEDULE}:
+    if task.name not in ENTRY_NAMES:
         return None
     installed = _installed_state(task)
     return installed is not None and _row_state(task) == installed

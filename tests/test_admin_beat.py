@@ -151,3 +151,20 @@ def test_running_tasks_with_the_broker_out_of_reach_says_so(admin_client):
         "Good could not be sent: Redis, the Celery broker, cannot be reached ("
     )
     assert message.endswith(". Nothing was sent.")
+
+
+def test_deleting_one_of_enrichs_entries_says_the_next_start_installs_it_again(admin_client):
+    # "deleted successfully", and the next start installed it again without a word.
+    call_command("install_schedules")
+    [archive], mine = installed("Archive to S3"), every_5_minutes("Mine")
+    url = reverse(f"{TASKS}_changelist")
+    form = {"action": "delete_selected", "_selected_action": [archive.pk, mine.pk], "post": "yes"}
+    page = admin_client.post(url, form, follow=True)
+    assert [str(m) for m in page.context["messages"]] == [
+        "Archive to S3: enrich's own (config/schedule.py), installed again on the next start. "
+        "To stop one for good, disable it instead: later starts keep it disabled.",
+        "Successfully deleted 2 periodic tasks.",
+    ]
+    call_command("install_schedules")
+    assert installed("Archive to S3")[0].enabled
+    assert not PeriodicTask.objects.filter(name="Mine").exists()
