@@ -11,15 +11,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from retention.admin_views import ReadOnlyAdmin
 from retention.models import (
-    Alert,
     Entity,
 )
 from retention.rollups.follow import deleted_parts, gather, note_edit
 from retention.rollups.materialized import ENERGY
 from retention.rollups.tasks import follow_up
-from retention.stats.alerts import operation_of
 
 # A person's word on these beats discovery's guess: changing one marks the row edited.
 CURATED_FIELDS = ("friendly_name", "kind", "area", "unit", "device_class", "tiered")
@@ -279,34 +276,5 @@ COUNTED_AGAIN = (
 )
 
 
-# --- Retention alerts (retention.stats.alerts) -------------------------------------------------------
-
-
-@admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
-    """Alerts are raised by the system (retention.stats.alerts); the admin shows them read-only."""
-
-    list_display = ("created", "kind", "operation", "run", "delivered", "short_message")
-    list_filter = ("kind", "run__operation", ("sent", admin.EmptyFieldListFilter))
-    search_fields = ("message", "delivery_error")
-    date_hierarchy = "created"
-    readonly_fields = ("run", "kind", "message", "created", "sent", "delivery_error", "cleared")
-    list_select_related = ("run",)
-
-    @admin.display(description="operation", ordering="run__operation")
-    def operation(self, alert: Alert) -> str:  # in the words of the list filter
-        return alert.run.get_operation_display() if alert.run else operation_of(alert)
-
-    @admin.display(description="delivered to webhook", boolean=True)
-    def delivered(self, alert: Alert) -> bool | None:
-        if alert.sent:
-            return True
-        return False if alert.delivery_error else None
-
-    @admin.display(description="message")
-    def short_message(self, alert: Alert) -> str:
-        return alert.message if len(alert.message) <= 120 else alert.message[:119] + "…"
-
-
-# Runs, tier chunks and archive files: the records of what the system did.
+# Alerts, runs, tier chunks and archive files: the records of what the system did.
 from retention import admin_records  # noqa: E402, F401

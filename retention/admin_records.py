@@ -15,18 +15,22 @@ page, or the list after "Delete selected", says why (`kept_because`):
   run no later run of its operation made good (its alert, raised or not yet, went with it),
   and a downsample run that deleted raw points (the stats page counts them). Other finished
   runs are history only: they may go.
+- an alert whose incident the alert check (or discovery) would raise again, and send to the
+  webhook again: a run's within the check's window (7 days), a condition's until it is over.
 """
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 
 from retention import liveness
 from retention.admin_views import ReadOnlyAdmin
 from retention.archive.store import StorageError, sha256_hex
 from retention.archive.target import get_storage
-from retention.models import ArchiveObject, RetentionRun, TierChunk
+from retention.models import Alert, ArchiveObject, RetentionRun, TierChunk
+from retention.stats.alerts import DETECTION_WINDOW, operation_of
 from retention.stats.measure import DAILY_RAW_DELETES, HOURLY_RAW_DELETES, REAL_RUN
 
 
@@ -70,6 +74,57 @@ class RecordAdmin(ReadOnlyAdmin):
                                     messages.ERROR)  # fmt: skip
             return None
         return delete_selected(modeladmin, request, queryset)
+
+
+# --- Retention alerts (retention.stats.alerts) -------------------------------------------------------
+
+
+@admin.register(Alert)
+class AlertAdmin(RecordAdmin):
+    """Alerts are raised by the system (retention.stats.alerts); the admin shows them read-only."""
+
+    list_display = ("created", "kind", "operation", "run", "delivered", "short_message")
+    list_filter = ("kind", "run__operation", ("sent", admin.EmptyFieldListFilter))
+    search_fields = ("message", "delivery_error")
+    date_hierarchy = "created"
+    readonly_fields = ("run", "kind", "message", "created", "sent", "delivery_error", "cleared")
+    list_select_related = ("run",)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Asked also of a run's alerts when the run is deleted: they go with it (nothing is
+        # raised again for a run that is gone). Deleting the alert alone is checked.
+        return ReadOnlyAdmin.has_delete_permission(self, request, obj)
+
+    def kept_because(self, alert: Alert) -> str:
+        if alert.run is None:
+            if alert.cleared is None:
+                return ("its condition is not over: the next discovery would raise it again and "
+                        "send it to the webhook again. It is cleared once no entity gone from "
+                        "Home Assistant is counted in the views.")  # fmt: skip
+            return ""
+        run = alert.run
+        if (
+            run.status == RetentionRun.Status.RUNNING
+            or run.started >= timezone.now() - DETECTION_WINDOW
+        ):
+            return ("the alert check (every 5 minutes) would raise it again, and send it to the "
+                    f"webhook again, while its run is younger than {DETECTION_WINDOW.days} days "
+                    "or running.")  # fmt: skip
+        return ""
+
+    @admin.display(description="operation", ordering="run__operation")
+    def operation(self, alert: Alert) -> str:  # in the words of the list filter
+        return alert.run.get_operation_display() if alert.run else operation_of(alert)
+
+    @admin.display(description="delivered to webhook", boolean=True)
+    def delivered(self, alert: Alert) -> bool | None:
+        if alert.sent:
+            return True
+        return False if alert.delivery_error else None
+
+    @admin.display(description="message")
+    def short_message(self, alert: Alert) -> str:
+        return alert.message if len(alert.message) <= 120 else alert.message[:119] + "…"
 
 
 # --- Archive objects (retention.archive.run) -------------------------------------------------

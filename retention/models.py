@@ -345,3 +345,6 @@ class Alert(models.Model):
                 name="one_open_alert_per_condition",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alert {self.pk}"

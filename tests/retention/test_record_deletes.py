@@ -124,3 +124,20 @@ def test_runs_the_alerts_and_the_stats_read_stay(admin_client):
     run(operation="archive", status="ok", started=now)
     assert delete_in_the_admin(admin_client, failed)[0].startswith("The retention run")
     assert not Alert.objects.exists()
+
+
+def test_an_alert_the_next_check_would_raise_again_stays(admin_client):
+    # Deleted to dismiss it, the failed run's alert was raised again by the next check (every
+    # 5 minutes) and sent to the webhook again.
+    now = datetime.now(UTC)
+    failed = RetentionRun.objects.create(operation="archive", status="failed",
+                                         started=now - HOUR, errors="S3 refused")  # fmt: skip
+    [alert] = detect(now)
+    said = delete_in_the_admin(admin_client, alert)
+    assert said[0].startswith(f"{alert} cannot be deleted: the alert check (every 5 minutes) "
+                              "would raise it again")  # fmt: skip
+    assert detect(now) == [] and Alert.objects.get() == alert
+    # Once its run is older than the check looks back, deleting it is final.
+    RetentionRun.objects.filter(pk=failed.pk).update(started=now - 8 * DAY)
+    assert delete_selected(admin_client, Alert, alert)[0].startswith("Successfully deleted 1 ")
+    assert detect(now) == []
