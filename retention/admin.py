@@ -204,13 +204,14 @@ class EntityAdmin(admin.ModelAdmin):
 
     @admin.action(description="Let discovery manage the selected entities again (edited off)")
     def return_to_discovery(self, request: HttpRequest, queryset: QuerySet[Entity]) -> None:
-        count = queryset.update(edited=False)
-        self.message_user(
-            request,
-            f"{count} entities are managed by discovery again; the next "
-            "`manage.py discover_entities` run updates their kind, unit, device class and area.",
-            messages.SUCCESS,
-        )
+        already = queryset.filter(edited=False).count()
+        count = queryset.filter(edited=True).update(edited=False)
+        said = (f"{count} {model_ngettext(self.opts, count)} managed by discovery again; the "
+                "next `manage.py discover_entities` run updates their name, kind, unit, device "
+                "class and area.")  # fmt: skip
+        if already:
+            said += f" {already} {model_ngettext(self.opts, already)} managed by it already."
+        self.message_user(request, said, messages.SUCCESS)
 
 
 def _views_follow(

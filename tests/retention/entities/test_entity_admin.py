@@ -44,3 +44,19 @@ def test_an_entity_added_by_hand_names_where_its_points_are(admin_client):
         "official",
         "W",
     )
+
+
+def test_handing_entities_back_to_discovery_counts_those_it_changed(admin_client):
+    # "2 entities are managed by discovery again" of one edited entity and one never edited.
+    fridge = Entity.objects.create(entity_id="sensor.fridge_power", kind="power",
+                                   layout="official", measurement="W", edited=True)  # fmt: skip
+    kettle = Entity.objects.create(entity_id="sensor.kettle_power", kind="power",
+                                   layout="official", measurement="W")  # fmt: skip
+    url = reverse("admin:retention_entity_changelist")
+    form = {"action": "return_to_discovery", "_selected_action": [fridge.pk, kettle.pk]}
+    page = admin_client.post(url, form, follow=True)
+    assert [str(m) for m in page.context["messages"]] == [
+        "1 entity managed by discovery again; the next `manage.py discover_entities` run "
+        "updates their name, kind, unit, device class and area. 1 entity managed by it already."
+    ]
+    assert not Entity.objects.filter(edited=True).exists()
