@@ -3,6 +3,7 @@ class, tiered), keep an entity out of the materialized views (a duplicate sensor
 
 from copy import copy
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 from django.db import transaction
@@ -32,6 +33,19 @@ IDENTITY = ("entity_id", "friendly_name", "kind", "area", "unit", "device_class"
 WHERE_ITS_POINTS_ARE = ("entity_id", "layout", "measurement")
 
 
+class EntityForm(forms.ModelForm):
+    """An entity added by hand is named as Home Assistant names it: the tiers and views find
+    no points of an id without a domain or an object id (they leave it out, saying so)."""
+
+    def clean_entity_id(self) -> str:
+        entity_id = self.cleaned_data["entity_id"]
+        domain, _, object_id = entity_id.partition(".")
+        if not (domain and object_id):
+            raise forms.ValidationError("Give Home Assistant's full entity id, "
+                                        "domain.object_id (e.g. sensor.kitchen_power).")  # fmt: skip
+        return entity_id
+
+
 class InHomeAssistant(admin.SimpleListFilter):
     """Whether Home Assistant still has the entity (discovery asks it: retention.entities.gone)."""
 
@@ -56,6 +70,7 @@ GONE_ADVICE = (
 
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
+    form = EntityForm
     list_display = (
         *IDENTITY,
         "in_home_assistant",

@@ -101,8 +101,9 @@ def source_of(entity: Entity) -> Source:
     if entity.layout == Entity.Layout.OFFICIAL:
         if "." not in entity.entity_id:
             raise ValueError(
-                f"entity id {entity.entity_id!r} is not of the form domain.object_id; fix it "
-                "in the admin or rerun discovery (manage.py discover_entities)."
+                f"entity id {entity.entity_id!r} is not of the form domain.object_id; delete "
+                "it in the admin (discovery, manage.py discover_entities, registers the entity "
+                "under its full id)."
             )
         return Source(
             entity,
@@ -124,8 +125,8 @@ def source_of(entity: Entity) -> Source:
             Units(entity),
         )
     raise ValueError(
-        f"{entity.entity_id}: layout {entity.layout!r} is unknown; set it to 'official' or "
-        "'ingestor' in the admin or rerun discovery."
+        f"{entity.entity_id}: layout {entity.layout!r} is unknown; rerun discovery "
+        "(manage.py discover_entities), which sets it to 'official' or 'ingestor'."
     )
 
 

@@ -309,12 +309,12 @@ class HourlyTier(DayTier):
 
 def _readable(entity: Entity, outcome: Outcome) -> bool:
     """Whether the entity's points can be found: an official-layout id without a domain or an
-    object id (e.g. typed so in the admin) is left out of the run, named in its notes."""
+    object id (e.g. typed so in the admin before it refused such ids) is left out of the run, named in its notes."""
     domain, _, object_id = entity.entity_id.partition(".")
     if entity.layout == Entity.Layout.OFFICIAL and not (domain and object_id):
         outcome.waiting.append(
-            f"{entity.entity_id!r} is not of the form domain.object_id: left out; fix it in the "
-            "admin or rerun discovery"
+            f"{entity.entity_id!r} is not of the form domain.object_id: left out; delete it in "
+            "the admin (discovery registers the entity under its full id)"
         )
         return False
     return True

@@ -60,3 +60,16 @@ def test_handing_entities_back_to_discovery_counts_those_it_changed(admin_client
         "updates their name, kind, unit, device class and area. 1 entity managed by it already."
     ]
     assert not Entity.objects.filter(edited=True).exists()
+
+
+@pytest.mark.parametrize("entity_id", ["nodomain", "sensor.", ".kitchen_power"])
+def test_an_entity_added_by_hand_without_domain_or_object_id_is_refused(admin_client, entity_id):
+    # Saved: the tiers and views found no points of it, and their notes said to fix its id
+    # in the admin, where it is read-only now.
+    form = {"entity_id": entity_id, "kind": "power", "layout": "official", "measurement": "W"}
+    page = admin_client.post(reverse("admin:retention_entity_add"), form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["entity_id"] == [
+        "Give Home Assistant's full entity id, domain.object_id (e.g. sensor.kitchen_power)."
+    ]
+    assert not Entity.objects.exists()

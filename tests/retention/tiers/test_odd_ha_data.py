@@ -139,8 +139,8 @@ def test_a_dry_run_names_the_entity_ids_the_run_leaves_out(ha_db, capsys):
         Entity.objects.create(entity_id=entity_id, kind="power", unit="W", layout="official",
                               measurement="W")  # fmt: skip
     notes = [
-        f"{entity_id!r} is not of the form domain.object_id: left out; fix it in the admin or "
-        "rerun discovery"
+        f"{entity_id!r} is not of the form domain.object_id: left out; delete it in the admin "
+        "(discovery registers the entity under its full id)"
         for entity_id in ("nodomain", "sensor.")
     ]
     dry = tiers.downsample_hourly(D0, D0 + DAY, dry_run=True)
@@ -164,8 +164,9 @@ def test_a_run_prints_the_entity_ids_it_leaves_out(ha_db, capsys):
     assert capsys.readouterr().out == (
         f"downsample_hourly run {run.pk}: ok; 0 day(s), 0 entities, 0 raw points -> 0 hourly "
         f"rows, 0 deleted; {storage(run)}; 'nodomain' is not of the form domain.object_id: left "
-        "out; fix it in the admin or rerun discovery; 'sensor.' is not of the form "
-        "domain.object_id: left out; fix it in the admin or rerun discovery; "
+        "out; delete it in the admin (discovery registers the entity under its full id); "
+        "'sensor.' is not of the form domain.object_id: left out; delete it in the admin "
+        "(discovery registers the entity under its full id); "
         f"{run.duration_seconds:.1f} s\n"
     )
 
@@ -180,8 +181,8 @@ def test_a_run_with_many_notes_prints_the_first_five(ha_db, capsys):
     call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
     run = RetentionRun.objects.get()
     notes = [
-        f"{entity_id!r} is not of the form domain.object_id: left out; fix it in the admin or "
-        "rerun discovery"
+        f"{entity_id!r} is not of the form domain.object_id: left out; delete it in the admin "
+        "(discovery registers the entity under its full id)"
         for entity_id in ids
     ]
     assert run.details["waiting"] == notes
