@@ -15,7 +15,7 @@
   others named as they were; whether enrich's own entries are kept as set on later starts
   (enrich.schedules); "Run selected tasks" sends them to the workers, and says so, or says
   why it sent none (a task not registered, arguments the task cannot take, the broker out of
-  reach: each a 500 before). Deleting one of enrich's own entries says that the next start
+  reach: the last two were 500s). Deleting one of enrich's own entries says that the next start
   installs it again, and how to stop it for good.
 """
 
