@@ -4,8 +4,9 @@ A row is a dict: `time` (aware UTC datetime, the day's start), `entity_id`, `kin
 aggregate fields of `retention.tiers.aggregate.Aggregate.to_fields` (absent = None). A file has the
 columns `time` (timestamp, UTC), `entity_id`, `kind`, every known aggregate field (nullable,
 so every file has the same core schema), then any other field found (weather attribute means,
-sorted by name). Rows are sorted by entity, then time: similar values sit together, which is
-what makes Parquet small (reference/retention_semantics.md: ~13 B per daily row).
+a `total` energy meter's `last_reset` string; sorted by name). Rows are sorted by entity, then
+time: similar values sit together, which is what makes Parquet small
+(reference/retention_semantics.md: ~13 B per daily row).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import pyarrow.parquet as pq
 
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 TAG_COLUMNS = ("entity_id", "kind")
-# Aggregate.to_fields' fields, in a fixed order with fixed types (retention/tiers/aggregate.py).
+# Aggregate.to_fields' fields, in a fixed order with fixed types (retention/tiers/aggregate.py);
+# `last_reset` (only `total` energy meters have it) is one of the other fields found.
 KNOWN_FIELDS: dict[str, pa.DataType] = {
     "sample_count": pa.int64(),
     "coverage_seconds": pa.float64(),

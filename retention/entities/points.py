@@ -12,7 +12,10 @@ InfluxDB writer, reference/ha_influx_schema.md), the same for both layouts:
 - `attributes`: the numeric attributes (not value/state, not `*_str` strings; a numeric
   `<name>` that HA derived from the digits at the end of a `<name>_str` string is dropped).
   In the ingestor layout an attribute counts when HA's writer would have written it as a
-  number: numbers, booleans (1/0) and strings that parse as finite numbers.
+  number: numbers, booleans (1/0) and strings that parse as finite numbers;
+- energy meters only: `state_class` and `last_reset` (official: the fields `state_class_str`
+  and `last_reset_str`; ingestor: those attributes), `last_reset` as a UTC ISO time
+  (`last_reset_of`), what `retention.tiers.stepwise` needs to follow HA's statistics.
 
 Gaps (the convention the aggregator relies on): the states `unknown`, `unavailable` and ""
 mean "Home Assistant had no value from here". They are not skipped: they yield a gap Sample,
@@ -26,17 +29,24 @@ layout records them. A carried-in gap means nothing was known when the window op
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from retention.entities.samples import Sample
 from retention.entities.units import UNIT_ATTRIBUTE, WEATHER_UNITS
 from retention.models import Entity
 
+logger = logging.getLogger(__name__)
+
 INGESTOR_MEASUREMENT = "home_assistant_events"
-UNIT_ATTRIBUTES = (UNIT_ATTRIBUTE, *WEATHER_UNITS)
+# The meter attributes an energy sample keeps (HA's sensor STATE_CLASS and LAST_RESET).
+METER_ATTRIBUTES = ("state_class", "last_reset")
+# The string attributes an ingestor point is read for: units, and the meter attributes.
+STRING_ATTRIBUTES = (UNIT_ATTRIBUTE, *WEATHER_UNITS, *METER_ATTRIBUTES)
 GAP_STATES = frozenset({"unknown", "unavailable", ""})
 # homeassistant.helpers.state.state_as_number ("unknown" is a gap here, not 0).
 HA_STATE_NUMBERS = {
@@ -80,10 +90,33 @@ def _text(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
+@lru_cache(maxsize=1024)  # a meter repeats its last_reset for a day or a month
+def last_reset_of(raw: object) -> str | None:
+    """A `last_reset` attribute as HA's statistics compare it: the time in UTC, ISO form (a
+    time without a zone is taken as UTC: only a change matters). None when absent or not a
+    time (HA ignores those; "None" is HA's writer's text for an attribute set to None)."""
+    if raw is None or raw == "None":
+        return None
+    try:
+        moment = datetime.fromisoformat(str(raw))
+    except ValueError:
+        logger.warning("last_reset %r is not a time: ignored, as Home Assistant does", raw)
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
 def finish(
-    time: datetime, value: float | None, state: str | None, kind: str, attributes: dict
+    time: datetime,
+    value: float | None,
+    state: str | None,
+    kind: str,
+    attributes: dict,
+    written: Mapping[str, Any] | None = None,
 ) -> Sample:
-    """Apply the per-kind completions (see the module docstring)."""
+    """Apply the per-kind completions (see the module docstring); `written`: the point's
+    string attributes by name, of which an energy sample keeps the METER_ATTRIBUTES."""
     if value is None and state is not None:
         table = BINARY_STATE_NUMBERS if kind == Entity.Kind.BINARY else HA_STATE_NUMBERS
         value = table.get(state.lower())
@@ -92,20 +125,34 @@ def finish(
             state = "on" if value else "off"
         elif kind in (Entity.Kind.TEXT, Entity.Kind.WEATHER):
             state = _text(value)
-    return Sample(time, value, state, attributes)
+    if kind != Entity.Kind.ENERGY or not written:
+        return Sample(time, value, state, attributes)
+    state_class = written.get("state_class")
+    return Sample(
+        time,
+        value,
+        state,
+        attributes,
+        state_class=None if state_class is None else str(state_class),
+        last_reset=last_reset_of(written.get("last_reset")),
+    )
 
 
 def sample_from_state(
-    time: datetime, raw: str, kind: str, attributes: dict[str, float] | None = None
+    time: datetime,
+    raw: str,
+    kind: str,
+    attributes: dict[str, float] | None = None,
+    written: Mapping[str, Any] | None = None,
 ) -> Sample:
     """A Sample from a state string (ingestor layout): HA's writer rules, gaps for
-    unknown/unavailable/""."""
+    unknown/unavailable/""; `written` as for `finish`."""
     if raw in GAP_STATES:
         return Sample(time)
     number = as_number(raw)
     if number is not None:
-        return finish(time, number, None, kind, attributes or {})
-    return finish(time, None, raw, kind, attributes or {})
+        return finish(time, number, None, kind, attributes or {}, written)
+    return finish(time, None, raw, kind, attributes or {}, written)
 
 
 def sample_from_official(time: datetime, fields: Mapping[str, Any], kind: str) -> Sample | None:
@@ -126,7 +173,10 @@ def sample_from_official(time: datetime, fields: Mapping[str, Any], kind: str) -
             continue  # HA's number from the digits at the end of a string attribute
         if (number_attr := as_number(raw)) is not None:
             attributes[key] = number_attr
-    return finish(time, number, state, kind, attributes)
+    written = None
+    if kind == Entity.Kind.ENERGY:
+        written = {name: fields.get(f"{name}_str") for name in METER_ATTRIBUTES}
+    return finish(time, number, state, kind, attributes, written)
 
 
 def ingestor_raw_attributes(fields: Mapping[str, Any]) -> tuple[dict | None, dict[str, Any]]:
@@ -146,9 +196,9 @@ def ingestor_attributes(
     """Numeric attributes of an ingestor point (an `attr_<name>` field wins over a JSON one of
     the same name), None when the JSON cannot be read; and the units written with the point,
     by attribute name (`unit_of_measurement`, a weather entity's `temperature_unit`, ...; None
-    for those it has not)."""
+    for those it has not), with its METER_ATTRIBUTES (`state_class`, `last_reset`)."""
     parsed, old = ingestor_raw_attributes(fields)
-    units = {name: old.get(name) or (parsed or {}).get(name) for name in UNIT_ATTRIBUTES}
+    units = {name: old.get(name) or (parsed or {}).get(name) for name in STRING_ATTRIBUTES}
     if parsed is None:
         return None, units
     pairs = (*parsed.items(), *old.items())

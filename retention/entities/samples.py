@@ -3,7 +3,10 @@
 Home Assistant writes a state when it changes, so samples are irregular and a value holds
 until the next one (step function). `value` is the numeric state when there is one (on/off
 as 1/0); `state` the string state when there is one; `attributes` the numeric attributes
-(weather: temperature, humidity, pressure, wind_speed, ...).
+(weather: temperature, humidity, pressure, wind_speed, ...). An energy meter's samples also
+carry the meter attributes Home Assistant's statistics follow (`retention.tiers.stepwise`):
+`state_class` as written ("total", "total_increasing", ...; None when the point has none) and
+`last_reset` in UTC ISO form (`points.last_reset_of`; None when absent or not a time).
 """
 
 from dataclasses import dataclass, field, replace
@@ -19,6 +22,8 @@ class Sample:
     # Nanoseconds past `time`'s microsecond (InfluxDB keeps them, datetime cannot): two points
     # written within one microsecond are two states, not one written twice.
     nanos: int = 0
+    state_class: str | None = None
+    last_reset: str | None = None
 
     @property
     def instant(self) -> tuple[datetime, int]:
@@ -38,6 +43,10 @@ _set_time, _set_value, _set_state, _set_attributes, _set_nanos = (
     Sample.attributes.__set__,  # type: ignore[attr-defined]
     Sample.nanos.__set__,  # type: ignore[attr-defined]
 )
+_set_state_class, _set_last_reset = (
+    Sample.state_class.__set__,  # type: ignore[attr-defined]
+    Sample.last_reset.__set__,  # type: ignore[attr-defined]
+)
 
 
 def aware_sample(
@@ -55,6 +64,8 @@ def aware_sample(
     _set_state(sample, state)
     _set_attributes(sample, attributes)
     _set_nanos(sample, nanos)
+    _set_state_class(sample, None)
+    _set_last_reset(sample, None)
     return sample
 
 

@@ -91,7 +91,7 @@ class Source:
                     self.entity.entity_id,
                     row.time,
                 )
-        sample = sample_from_state(row.time, str(raw), kind, attributes)
+        sample = sample_from_state(row.time, str(raw), kind, attributes, units)
         convert = self.units.convert(row.measurement, units[UNIT_ATTRIBUTE])
         return converted(sample, convert, self.units.attributes(row.measurement, units))
 

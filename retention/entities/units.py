@@ -290,4 +290,5 @@ def converted(
     numbers = sample.attributes
     if attributes:
         numbers = {k: attributes[k](v) if k in attributes else v for k, v in numbers.items()}
-    return Sample(sample.time, value, sample.state, numbers, sample.nanos)
+    return Sample(sample.time, value, sample.state, numbers, sample.nanos,
+                  sample.state_class, sample.last_reset)  # fmt: skip

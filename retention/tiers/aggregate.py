@@ -46,6 +46,9 @@ class Aggregate:
     max_value: float | None = None
     last_value: float | None = None
     total_energy: float | None = None
+    # An energy meter's cycle at the window end: the last `last_reset` (UTC ISO) of a `total`
+    # meter that started a cycle (HA's statistics' last_reset); None when it has none.
+    last_reset: str | None = None
     state_changes: int | None = None
     on_seconds: float | None = None
     last_state: str | None = None
@@ -74,6 +77,8 @@ class Aggregate:
                     fields[name] = float(value)
             if self.kind in ENERGY_KINDS and self.total_energy is not None:
                 fields["total_energy"] = float(self.total_energy)
+            if self.kind == "energy" and self.last_reset is not None:
+                fields["last_reset"] = str(self.last_reset)
             return fields
         if self.state_changes is not None:
             fields["state_changes"] = int(self.state_changes)
@@ -129,6 +134,8 @@ class Aggregate:
             aggregate.last_value = number("last_value")
             if kind in ENERGY_KINDS:
                 aggregate.total_energy = number("total_energy")
+            if kind == "energy" and (last_reset := fields.get("last_reset")) is not None:
+                aggregate.last_reset = str(last_reset)
             return aggregate
         aggregate.state_changes = count("state_changes")
         last_state = fields.get("last_state")
@@ -194,8 +201,9 @@ def compose(
 ) -> Aggregate | None:
     """The exact aggregate of [start, end) from the aggregates of finer windows inside it
     (e.g. the day's hourly rows): coverage-weighted means, min of mins, max of maxes, sums of
-    counts, coverage, energy and on-seconds, the last known last_value/last_state. Windows
-    without a row had nothing in force and no point. None when there are no aggregates."""
+    counts, coverage, energy and on-seconds, the last known last_value/last_state/last_reset.
+    Windows without a row had nothing in force and no point. None when there are no
+    aggregates."""
     check_kind(kind)
     start, end = utc_window(start, end)
     parts = sorted(aggregates, key=lambda part: part.window_start)
@@ -233,6 +241,7 @@ def compose(
         result.last_value = _last_known(part.last_value for part in parts)
         if kind in ENERGY_KINDS:
             result.total_energy = _known_sum(part.total_energy for part in parts)
+        result.last_reset = _last_known(part.last_reset for part in parts)
         return result
     changes = _known_sum(part.state_changes for part in parts)
     result.state_changes = None if changes is None else int(changes)

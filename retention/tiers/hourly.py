@@ -152,12 +152,14 @@ class HourlyTier(DayTier):
         head: list[Sample] = [raw_carry] if raw_carry is not None else []
         if previous_end is not None and previous_end < start:
             self.holes.setdefault(entity.entity_id, set()).add(utc_date(previous_end - MICROSECOND))
-        previous_value = previous_state = None
+        previous_value = previous_state = previous_reset = None
         if previous is not None:
             last_value = previous.fields.get("last_value")
             last_state = previous.fields.get("last_state")
             previous_value = None if last_value is None else float(last_value)
             previous_state = None if last_state is None else str(last_state)
+            if (last_reset := previous.fields.get("last_reset")) is not None:
+                previous_reset = str(last_reset)  # an energy meter's cycle
             if raw_carry is None or raw_carry.time < previous_end:
                 # The raw point before the day is gone (or older than the hourly chain).
                 synthetic = carry_sample(previous.fields, min(previous_end, start) - MICROSECOND)
@@ -170,6 +172,7 @@ class HourlyTier(DayTier):
             windows,
             previous_last_value=previous_value,
             previous_last_state=previous_state,
+            previous_last_reset=previous_reset,
             entity_id=entity.entity_id,
         )
         rows: list[TierRow] = []

@@ -16,10 +16,11 @@ every reader sees the full row and verification compares full rows:
 - `max_value` equal to `last_value` in a window with coverage (a meter that only grows);
 - on power rows, `total_energy` when `avg_value` x `coverage_seconds` / 3.6e6 gives it (to
   1e-12 relative: the mean is the integral divided by the coverage);
-- on hourly rows, `carry_value` equal to `last_value` and `carry_state` equal to `last_state`
-  (the sample in force at the window end is almost always the last one in it). When the
-  sample in force has no value (or state) but the row has a `last_value` (or `last_state`),
-  the marker `carry_value_none` (`carry_state_none`) = 1 says so;
+- on hourly rows, `carry_value` equal to `last_value`, `carry_state` equal to `last_state` and
+  `carry_last_reset` equal to `last_reset` (the sample in force at the window end is almost
+  always the last one in it). When the sample in force has no value (state, last_reset) but
+  the row has a `last_value` (`last_state`, `last_reset`), the marker `carry_value_none`
+  (`carry_state_none`, `carry_last_reset_none`) = 1 says so;
 - `<attribute>_coverage_seconds` equal to the row's `coverage_seconds` (the attribute was there
   whenever the state was).
 """
@@ -36,7 +37,11 @@ from retention.schema import DAILY_RP, HOURLY_RP
 from retention.tiers.aggregate import COVERAGE_SUFFIX, MEAN_SUFFIX, WATT_SECONDS_PER_KWH
 
 # (carry field, the row field it usually equals) on hourly rows.
-CARRY_PAIRS = (("carry_value", "last_value"), ("carry_state", "last_state"))
+CARRY_PAIRS = (
+    ("carry_value", "last_value"),
+    ("carry_state", "last_state"),
+    ("carry_last_reset", "last_reset"),
+)
 NONE_SUFFIX = "_none"
 # A power row's total_energy is left out when avg_value x coverage_seconds gives it to this.
 ENERGY_REL = 1e-12

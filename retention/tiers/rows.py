@@ -5,7 +5,8 @@ A row is one point of measurement `entity_aggregates` in retention policy `enric
 start (UTC hour or day), fields = `Aggregate.to_fields()` plus, on rows of ours only:
 
 - `carry_value`, `carry_state`, `carry_attr_<name>`, `carry_gap` (hourly rows): the raw
-  sample in force at the window end, exactly as `ha_source` gave it (units converted). Once
+  sample in force at the window end, exactly as `ha_source` gave it (units converted; an
+  energy meter's `carry_last_reset`, and `carry_state_class` when it is `total`). Once
   the raw data of a day is deleted, the next day's first hour is carried in from here, so
   the chain of hours stays exact (time-weighted means, energy reference, state changes);
 - `late_times` (rows that took in late points, see `retention.tiers.runner`): the microsecond
@@ -31,13 +32,15 @@ from retention.entities.samples import Sample
 from retention.schema import TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate, FieldValue
 from retention.tiers.layout import DAILY_RP, HOURLY_RP, compact, expand  # noqa: F401 (DAILY_RP: re-exported)
-from retention.tiers.timeline import is_gap
+from retention.tiers.timeline import TOTAL, is_gap
 
 MEASUREMENT = TIER_MEASUREMENT
 CARRY_VALUE = "carry_value"
 CARRY_STATE = "carry_state"
 CARRY_GAP = "carry_gap"
 CARRY_ATTR = "carry_attr_"
+CARRY_STATE_CLASS = "carry_state_class"
+CARRY_LAST_RESET = "carry_last_reset"
 LATE_TIMES = "late_times"
 TAGS = ("entity_id", "kind")
 REL_TOLERANCE = 1e-9
@@ -97,6 +100,10 @@ def carry_fields(sample: Sample | None) -> dict[str, FieldValue]:
     for name, value in sorted(sample.attributes.items()):
         if math.isfinite(value):
             fields[CARRY_ATTR + name] = float(value)
+    if fields and sample.state_class == TOTAL:  # the default (total_increasing) is not stored
+        fields[CARRY_STATE_CLASS] = sample.state_class
+    if fields and sample.last_reset is not None:
+        fields[CARRY_LAST_RESET] = sample.last_reset
     return fields or {CARRY_GAP: 1}
 
 
@@ -113,11 +120,14 @@ def carry_sample(fields: Mapping[str, object], at: datetime) -> Sample | None:
     }
     if value is None and state is None and not attributes:
         return None
+    state_class, last_reset = fields.get(CARRY_STATE_CLASS), fields.get(CARRY_LAST_RESET)
     return Sample(
         at,
         None if value is None else float(value),
         None if state is None else str(state),
         attributes,
+        state_class=None if state_class is None else str(state_class),
+        last_reset=None if last_reset is None else str(last_reset),
     )
 
 
@@ -132,7 +142,9 @@ def _source(rp: str) -> str:
 
 
 INT_FIELDS = frozenset({"sample_count", "gap_count", "state_changes", CARRY_GAP})
-STR_FIELDS = frozenset({"last_state", CARRY_STATE, LATE_TIMES})
+STR_FIELDS = frozenset(
+    {"last_state", "last_reset", CARRY_STATE, CARRY_STATE_CLASS, CARRY_LAST_RESET, LATE_TIMES}
+)
 
 
 def _typed(name: str, value: object) -> FieldValue:

@@ -14,8 +14,8 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
   `Sample(time)`). It stops the previous value from holding: the time until the next sample
   is not covered (no coverage, no mean weight, no on-seconds, no power energy). A sample that
   has no reading usable for the entity's kind (a non-finite value or one beyond +-1e300,
-  `timeline.READING_LIMIT`; a numeric entity's text state; a negative energy reading) also
-  holds nothing but counts as a sample.
+  `timeline.READING_LIMIT`; a numeric entity's text state; a negative reading of an energy
+  meter that is not `total`) also holds nothing but counts as a sample.
 - Duplicate times: samples with the same time (to the nanosecond, `Sample.instant`) are one
   sample; the later in input order wins (as `ha_source` does with points of one entity
   sharing a time). Two within one microsecond are two samples; the earlier holds 0 s.
@@ -23,19 +23,36 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
   gaps; `gap_count` counts the gaps there, so sample_count + gap_count is the number of raw
   points in the window (what `ha_source.count_samples` counts) and verification can account
   for every point before it is deleted.
-- Energy meters (total_increasing): growth is computed pair by pair over consecutive valid
-  readings, exactly as HA does: a step `prev -> new` adds `new - prev` when
-  `new >= 0.9 * prev` (an increase, or a dip of less than 10 %, which HA treats as noise: it
-  is logged and NOT a reset; HA moves its reference to the dipped reading, so the dip counts
-  as negative growth that the recovery gives back: 100 -> 95 -> 100.5 grows 0.5), and adds
-  `new` when `new < 0.9 * prev` (a reset: the new cycle's zero point is 0). Negative readings
-  are skipped with a warning (HA skips them too). Because every step depends only on the pair
-  of readings, window growths add up exactly: Σ hourly == daily == the whole range.
-- Transitions (binary/text/weather): a sample at t in [start, end) whose state differs from
-  the last known state before t counts as one change. Gaps are transparent: on -> gap -> on
-  is no change, on -> gap -> off is one; the first state ever known is no change.
+- Energy meters: growth is computed pair by pair over consecutive valid readings, exactly as
+  HA does, by the state class written with the new reading (`Sample.state_class`, read from
+  the points: official `state_class_str`, ingestor attribute `state_class`):
+  - `total_increasing`, and any reading without a state class (what the tiers always did):
+    a step `prev -> new` adds `new - prev` when `new >= 0.9 * prev` (an increase, or a dip
+    of less than 10 %, which HA treats as noise: it is logged and NOT a reset; HA moves its
+    reference to the dipped reading, so the dip counts as negative growth that the recovery
+    gives back: 100 -> 95 -> 100.5 grows 0.5), and adds `new` when `new < 0.9 * prev` (a
+    reset: the new cycle's zero point is 0). Negative readings are skipped with a warning
+    (HA skips them too).
+  - `total` (a net grid meter, a daily or monthly meter): every step adds `new - prev`, a
+    decrease too (12 -> 2 is -10), and negative readings are valid. Only a change of
+    `last_reset` (official `last_reset_str`, ingestor attribute `last_reset`; compared in
+    UTC, `points.last_reset_of`) starts a new cycle: that reading counts in full from 0,
+    whether it dropped, dipped or rose. A reading without last_reset keeps the cycle; a
+    `total` meter without last_reset never resets.
+  The cycle (the last last_reset that started one) is carried like the reference reading:
+  the last_reset of the reading a window starts from, else the previous window's
+  `Aggregate.last_reset` (stored in the rows as `last_reset`; `previous_last_reset`:
+  `aggregate_windows` hands it on, the hourly tier takes it from the previous hourly row, the
+  carried-in reading from its `carry_*` fields), so a change exactly at a window boundary
+  counts in the window it lies in, once. Because every step depends only on the pair of readings and the cycle
+  before it, window growths add up exactly: Σ hourly == daily == the whole range.
+- Transitions (binary/text/weather, `retention.tiers.states`): a sample at t in [start, end)
+  whose state differs from the last known state before t counts as one change. Gaps are
+  transparent: on -> gap -> on is no change, on -> gap -> off is one; the first state ever
+  known is no change.
 - `last_value`/`last_state`: the last known reading/state at or before the window end (the one
-  in force at the end unless a gap is in force then); for energy the last valid meter reading.
+  in force at the end unless a gap is in force then); for energy the last valid meter reading,
+  and `last_reset` the meter's cycle then.
 """
 
 from __future__ import annotations
@@ -52,11 +69,12 @@ from retention.tiers.aggregate import (
     check_kind,
     clamp,
 )
+from retention.tiers.states import aggregate_states
 from retention.tiers.timeline import (
+    TOTAL,
     check_order,
     in_force,
     in_utc,
-    is_on,
     reading_of,
     state_of,
     usable,
@@ -77,6 +95,7 @@ def aggregate_window(
     *,
     previous_last_value: float | None = None,
     previous_last_state: str | None = None,
+    previous_last_reset: str | None = None,
     entity_id: str | None = None,
 ) -> Aggregate | None:
     """Aggregate time-ordered `samples` over [start, end).
@@ -86,6 +105,8 @@ def aggregate_window(
     `previous_last_state` stand for the last known reading/state before the window when no
     sample before `start` has one (e.g. the previous window's `last_value` when the raw data
     before it is gone): the energy reference and the state transitions are counted from it.
+    `previous_last_reset` is an energy meter's cycle before the window (the previous window's
+    `last_reset`), taken when the `total` reading the growth starts from has no last_reset.
     `entity_id` only names the entity in log messages. None when nothing is in force inside
     the window and no point lies in it.
     """
@@ -93,11 +114,12 @@ def aggregate_window(
     start, end = utc_window(start, end)
     timeline, inside, sample_count, gap_count = window_timeline(samples, start, end)
     if kind in VALUE_KINDS:
+        previous = (previous_last_value, previous_last_reset)
         aggregate = _aggregate_values(
-            kind, timeline, inside, start, end, previous_last_value, entity_id or kind
+            kind, timeline, inside, start, end, previous, entity_id or kind
         )
     else:
-        aggregate = _aggregate_states(kind, timeline, inside, start, end, previous_last_state)
+        aggregate = aggregate_states(kind, timeline, inside, start, end, previous_last_state)
     if aggregate.coverage_seconds == 0 and sample_count == 0 and gap_count == 0:
         return None
     aggregate.sample_count = sample_count
@@ -112,12 +134,14 @@ def aggregate_windows(
     *,
     previous_last_value: float | None = None,
     previous_last_state: str | None = None,
+    previous_last_reset: str | None = None,
     entity_id: str | None = None,
 ) -> list[Aggregate | None]:
     """`aggregate_window` for each of the ascending, non-overlapping `windows` over one
     time-ordered stream of samples (e.g. a day read at once, split into hours). Each window
     gets the sample in force at its start and the last known reading before it, so the
-    windows' results compose exactly into the aggregate of the whole range."""
+    windows' results compose exactly into the aggregate of the whole range; an energy meter's
+    cycle (`last_reset`) is handed on from window to window."""
     timeline = [in_utc(sample) for sample in samples]
     check_order(timeline)
     results: list[Aggregate | None] = []
@@ -154,17 +178,19 @@ def aggregate_windows(
             head.append(last_known)
         if carried is not None:
             head.append(carried)
-        results.append(
-            aggregate_window(
-                kind,
-                head + timeline[position:stop],
-                window_start,
-                window_end,
-                previous_last_value=previous_last_value,
-                previous_last_state=previous_last_state,
-                entity_id=entity_id,
-            )
+        result = aggregate_window(
+            kind,
+            head + timeline[position:stop],
+            window_start,
+            window_end,
+            previous_last_value=previous_last_value,
+            previous_last_state=previous_last_state,
+            previous_last_reset=previous_last_reset,
+            entity_id=entity_id,
         )
+        if result is not None and result.last_reset is not None:
+            previous_last_reset = result.last_reset
+        results.append(result)
     return results
 
 
@@ -180,9 +206,10 @@ def _aggregate_values(
     inside: int,
     start: datetime,
     end: datetime,
-    previous_last_value: float | None,
+    previous: tuple[float | None, str | None],
     label: str,
 ) -> Aggregate:
+    previous_last_value, previous_last_reset = previous
     coverage, weighted, low, high = step_sums(
         (reading_of(kind, sample), seconds)
         for sample, seconds in in_force(timeline, inside, start, end)
@@ -195,8 +222,13 @@ def _aggregate_values(
         if kind == "power":
             aggregate.total_energy = weighted / WATT_SECONDS_PER_KWH
     if kind == "energy":
-        reference = _last_reading(kind, timeline, inside, previous_last_value)
-        aggregate.total_energy, aggregate.last_value = _growth(timeline, inside, reference, label)
+        start_from = _last_with_reading(kind, timeline, inside)
+        reference = previous_last_value if start_from is None else reading_of(kind, start_from)
+        cycle = previous_last_reset  # unless the reading it starts from says the cycle
+        if start_from is not None and start_from.state_class == TOTAL and start_from.last_reset:
+            cycle = start_from.last_reset
+        meter = _growth(timeline, inside, (reference, cycle), label)
+        aggregate.total_energy, aggregate.last_value, aggregate.last_reset = meter
     else:
         aggregate.last_value = _last_reading(kind, timeline, len(timeline), previous_last_value)
     return aggregate
@@ -231,22 +263,33 @@ def step_sums(
 def _last_reading(
     kind: str, timeline: list[Sample], stop: int, fallback: float | None
 ) -> float | None:
-    for index in range(stop - 1, -1, -1):
-        if (value := reading_of(kind, timeline[index])) is not None:
-            return value
+    sample = _last_with_reading(kind, timeline, stop)
+    if sample is not None:
+        return reading_of(kind, sample)
     return None if fallback is None else float(fallback)
 
 
+def _last_with_reading(kind: str, timeline: list[Sample], stop: int) -> Sample | None:
+    for index in range(stop - 1, -1, -1):
+        if reading_of(kind, timeline[index]) is not None:
+            return timeline[index]
+    return None
+
+
 def _growth(
-    timeline: list[Sample], inside: int, reference: float | None, label: str
-) -> tuple[float | None, float | None]:
-    """Meter growth inside the window and the last valid reading (HA's total_increasing)."""
+    timeline: list[Sample], inside: int, start: tuple[float | None, str | None], label: str
+) -> tuple[float | None, float | None, str | None]:
+    """Meter growth inside the window from `start` (the reference reading and the cycle's
+    last_reset), the last valid reading and the cycle at the end; each step by the state class
+    of its new reading (the module docstring)."""
+    reference, cycle = start
     growth = None if reference is None else 0.0
     for sample in timeline[inside:]:
         value = sample.value
         if value is None or not usable(value):
             continue
-        if value < 0:
+        total = sample.state_class == TOTAL
+        if value < 0 and not total:
             logger.warning(
                 "%s: negative energy meter reading %s at %s skipped (a total_increasing "
                 "meter cannot be negative; Home Assistant skips it too)",
@@ -255,11 +298,22 @@ def _growth(
                 sample.time.isoformat(),
             )
             continue
+        new_cycle = total and sample.last_reset is not None and sample.last_reset != cycle
+        if new_cycle:
+            cycle = sample.last_reset
         if reference is None or growth is None:
             reference, growth = value, 0.0  # the first reading ever is the zero point
             continue
-        if value >= DIP_FRACTION * reference:
-            if value < reference:
+        if new_cycle:
+            logger.info(
+                "%s: energy meter last_reset changed to %s at %s: new cycle counted from 0",
+                label,
+                cycle,
+                sample.time.isoformat(),
+            )
+            growth += value
+        elif total or value >= DIP_FRACTION * reference:
+            if value < reference and not total:
                 logger.warning(
                     "%s: energy meter reading dipped from %s to %s at %s (less than 10 %%): "
                     "treated as noise, not as a meter reset, as Home Assistant does",
@@ -279,61 +333,4 @@ def _growth(
             )
             growth += value
         reference = value
-    return growth, reference
-
-
-def _aggregate_states(
-    kind: str,
-    timeline: list[Sample],
-    inside: int,
-    start: datetime,
-    end: datetime,
-    previous_last_state: str | None,
-) -> Aggregate:
-    coverage = 0.0
-    on_seconds = 0.0
-    attribute_sums: dict[str, float] = {}
-    attribute_coverage: dict[str, float] = {}
-    for sample, seconds in in_force(timeline, inside, start, end):
-        if kind == "weather":
-            attributes = {k: v for k, v in sample.attributes.items() if usable(v)}
-            if sample.state is None and not attributes:
-                continue
-            for name, value in attributes.items():
-                attribute_sums[name] = attribute_sums.get(name, 0.0) + value * seconds
-                attribute_coverage[name] = attribute_coverage.get(name, 0.0) + seconds
-        elif state_of(kind, sample) is None:
-            continue
-        elif kind == "binary" and is_on(sample):
-            on_seconds += seconds
-        coverage += seconds
-
-    last_state = previous_last_state
-    for index in range(inside - 1, -1, -1):
-        if (state := state_of(kind, timeline[index])) is not None:
-            last_state = state
-            break
-    changes = 0
-    for sample in timeline[inside:]:
-        state = state_of(kind, sample)
-        if state is None:
-            continue
-        if last_state is not None and state != last_state:
-            changes += 1
-        last_state = state
-
-    aggregate = Aggregate(start, end, kind, coverage_seconds=coverage)
-    aggregate.state_changes = changes
-    aggregate.last_state = last_state
-    if kind == "binary":
-        aggregate.on_seconds = on_seconds
-    if kind == "weather":
-        aggregate.attribute_means = {
-            name: attribute_sums[name] / seconds
-            for name, seconds in attribute_coverage.items()
-            if seconds > 0
-        }
-        aggregate.attribute_coverage = {
-            name: attribute_coverage[name] for name in aggregate.attribute_means
-        }
-    return aggregate
+    return growth, reference, cycle

@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from retention.entities.samples import Sample
 from retention.timeutil import floor_day, floor_hour, require_aware
 
+# The state class whose meter may decrease and go negative (HA's SensorStateClass.TOTAL); any
+# other (total_increasing, none written) is read as total_increasing.
+TOTAL = "total"
 # homeassistant.helpers.state.state_as_number: the states that count as 1 ("on").
 ON_STATES = frozenset({"on", "open", "home", "locked", "above_horizon"})
 # A reading beyond this (HA stores any finite float, up to 1.8e308) is no usable reading: a
@@ -149,8 +152,8 @@ def reading_of(kind: str, sample: Sample) -> float | None:
     value = sample.value
     if value is None or not usable(value):
         return None
-    if kind == "energy" and value < 0:
-        return None  # HA skips negative meter readings
+    if kind == "energy" and value < 0 and sample.state_class != TOTAL:
+        return None  # HA skips negative total_increasing readings; a total may be negative
     return float(value)
 
 
