@@ -39,7 +39,7 @@ from retention.rollups.power import PowerPoints, read_power
 from retention.schema import DAILY_RP, HOURLY_RP, TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.layout import expand
-from retention.tiers.timeline import is_gap
+from retention.tiers.timeline import TOTAL, is_gap
 from retention.timeutil import floor_day, utc_day_pieces
 
 logger = logging.getLogger(__name__)
@@ -233,8 +233,10 @@ def _carry_from_tier(part: RawPart, row: Aggregate, fields: dict) -> bool:
         return False  # raw is there right up to the tier row's window: the raw carry-in is good
     if carried is not None:
         part.samples.pop(0)
-    moment = part.start - timedelta(microseconds=1)
-    known = _sample(row, moment - timedelta(microseconds=1), row.last_value, row.last_state)
+    tick = timedelta(microseconds=1)
+    moment = part.start - tick
+    cycle = (TOTAL if row.last_reset else None, row.last_reset)  # a `total` meter's cycle
+    known = _sample(row, moment - tick, row.last_value, row.last_state, cycle)
     if fields.get("carry_gap"):
         # Nothing was known at the window end: the gap, after the last known reading/state
         # (the meter's reference, the state a change is counted from; gaps are transparent).
@@ -245,18 +247,21 @@ def _carry_from_tier(part: RawPart, row: Aggregate, fields: dict) -> bool:
         raw_value, state = fields.get("carry_value"), fields.get("carry_state")
         value = None if raw_value is None else float(raw_value)
         state = None if state is None else str(state)
-    if (carry := _sample(row, moment, value, state)) is not None:
+    meter = (fields.get("carry_state_class") or cycle[0], row.last_reset)
+    if (carry := _sample(row, moment, value, state, meter)) is not None:
         part.samples.insert(0, carry)
     return True
 
 
-def _sample(row: Aggregate, moment: datetime, value: float | None, state: str | None):
-    """A sample of the row's kind (binary: the value from the state), None when neither."""
+def _sample(row: Aggregate, moment: datetime, value: float | None, state: str | None,
+            meter: tuple[str | None, str | None]) -> Sample | None:  # fmt: skip
+    """A sample of the row's kind (binary: the value from the state), None when neither; an
+    energy meter's with its (state class, cycle's last_reset) `meter`."""
     if value is None and state is not None and row.kind == "binary":
         value = 1.0 if state.lower() in ("on", "open", "home") else 0.0
     if value is None and state is None:
         return None
-    return Sample(moment, value, state)
+    return Sample(moment, value, state, state_class=meter[0], last_reset=meter[1])
 
 
 # --- Price slots ------------------------------------------------------------------------------
