@@ -2,6 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+# Django's own errors in the API's words on the API, readable on the pages (enrich.error_pages).
+handler400 = "enrich.error_pages.bad_request"
+handler404 = "enrich.error_pages.page_not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -9,8 +9,8 @@ import codecs
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.urls import Resolver404, resolve
-from rest_framework.views import APIView
+
+from enrich.error_pages import is_api
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -18,7 +18,12 @@ FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 def body_charset_guard(get_response: Callable[[HttpRequest], HttpResponse]):
     def middleware(request: HttpRequest) -> HttpResponse:
         charset = request.content_params.get("charset")
-        if request.content_type in FORMS and charset and not _readable(charset) and _page(request):
+        if (
+            request.content_type in FORMS
+            and charset
+            and not _readable(charset)
+            and not is_api(request)
+        ):
             return HttpResponseBadRequest(
                 f'Content-Type: charset "{charset[:40]}" is no text encoding; send the form in '
                 "UTF-8.",
@@ -41,13 +46,3 @@ def _readable(charset: str) -> bool:
     except LookupError:
         return False
     return True
-
-
-def _page(request: HttpRequest) -> bool:
-    """Whether the request goes to a view that is no DRF view (a page, the admin, a 404)."""
-    try:
-        view = resolve(request.path_info).func
-    except Resolver404:
-        return True
-    cls = getattr(view, "cls", None)
-    return not (isinstance(cls, type) and issubclass(cls, APIView))

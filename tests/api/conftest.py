@@ -1,14 +1,16 @@
 """Fixtures of the API tests: storage of the test's own, and the plan tests' site with its
-prices and carbon collected, and their signed-in client; a staff client and throttle counts of
-the test's own for the bad-input tests."""
+prices and carbon collected, and their signed-in client; a staff client, throttle counts of
+the test's own and a site with room to send many values for the bad-input tests."""
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from collectors import clock, pipeline
+from config.celery import app
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.support import isolation
@@ -61,3 +63,17 @@ def api():
     client = APIClient()
     client.force_authenticate(get_user_model().objects.create_user("planner"))
     return client
+
+
+@pytest.fixture
+def home(settings, tmp_path) -> Iterator[Site]:
+    """One site (so `site` may be left out), an archive target (so an archive or restore that
+    were wrongly let through would run), throttles that let each test send all its values.
+    Tasks queued meanwhile are taken off the broker's queues after the test: no worker runs
+    them here, and a later test's worker would (as in tests/retention/rollups/conftest.py)."""
+    settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
+    rates = {"anon": "1000/minute", "user": "1000/minute", "trigger": "1000/hour",
+             "token": "1000/minute"}  # fmt: skip
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    yield Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
+    app.control.purge()

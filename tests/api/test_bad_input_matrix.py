@@ -19,7 +19,6 @@ duration.
 """
 
 import json
-from collections.abc import Iterator
 from io import BytesIO
 from urllib.parse import unquote
 
@@ -28,13 +27,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from config.celery import app
 from enrich.models import Site
 from retention.models import RetentionRun
 from tests.support import bad_input as hostile
 from tests.support.api import assert_400_naming_only
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
+
 
 FORM = "application/x-www-form-urlencoded"
 SERIES = {"entity_id": "sensor.x", "start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z"}
@@ -120,20 +119,6 @@ CHANGING = {
     "/retention/restore": ("start_date", "end_date", "database"),
 }
 BASES = {url: base for url, base, *_ in POSTS}
-
-
-@pytest.fixture
-def home(settings, tmp_path) -> Iterator[Site]:
-    """One site (so `site` may be left out), an archive target (so an archive or restore that
-    were wrongly let through would run), throttles that let each test send all its values.
-    Tasks queued meanwhile are taken off the broker's queues after the test: no worker runs
-    them here, and a later test's worker would (as in tests/retention/rollups/conftest.py)."""
-    settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
-    rates = {"anon": "1000/minute", "user": "1000/minute", "trigger": "1000/hour",
-             "token": "1000/minute"}  # fmt: skip
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    yield Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
-    app.control.purge()
 
 
 def query(fields: dict[str, str]) -> str:

@@ -1,0 +1,98 @@
+"""Django's own error answers (config/urls.py's handler400 and handler404), in the API's
+words on the API and readable on the pages.
+
+A request body over DATA_UPLOAD_MAX_MEMORY_SIZE, or with more fields than
+DATA_UPLOAD_MAX_NUMBER_FIELDS (a query string too) or more files than
+DATA_UPLOAD_MAX_NUMBER_FILES, fails in Django when a view or middleware first reads it, before
+anything is done; Django answered its HTML page "Bad Request (400)", saying neither what nor
+which limit, on the REST API too. It is now a 413 (too large) or a 400 (too many) saying so and
+naming the limit: JSON on the API, keyed `body` or `query`, plain text on the pages. A URL under
+/api/ or /retention/ that matches no endpoint is a JSON 404, as the API's other answers
+are."""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views import defaults
+from rest_framework.views import APIView
+
+API_PREFIXES = ("/api/", "/retention/")
+NOTHING_DONE = "nothing was done"
+
+
+def is_api(request: HttpRequest) -> bool:
+    """Whether the request goes to the REST API: a DRF view, or (matching no URL) a path under
+    /api/ or /retention/."""
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return request.path_info.startswith(API_PREFIXES)
+    cls = getattr(view, "cls", None)
+    return isinstance(cls, type) and issubclass(cls, APIView)
+
+
+def _too_many_query_fields(request: HttpRequest) -> bool:
+    """Whether the query string is what holds too many fields (counted as Python's parse_qsl
+    counts them); else the body does."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    query = request.META.get("QUERY_STRING", "")
+    return limit is not None and query.count("&") + 1 > limit
+
+
+def body_limit(request: HttpRequest, exception: Exception) -> tuple[int, str, str] | None:
+    """(status, where: "body" or "query", what to say) when `exception` is a request over one
+    of Django's upload limits; None for any other."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return (
+            413,
+            "body",
+            (
+                f"The request body is larger than {limit:,} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE), "
+                f"the most this server reads; {NOTHING_DONE}."
+            ),
+        )
+    if isinstance(exception, TooManyFieldsSent):
+        where = "query" if _too_many_query_fields(request) else "body"
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return (
+            400,
+            where,
+            (
+                f"The request's {'query string' if where == 'query' else 'body'} has more than "
+                f"{limit:,} fields (DATA_UPLOAD_MAX_NUMBER_FIELDS); {NOTHING_DONE}."
+            ),
+        )
+    if isinstance(exception, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return (
+            400,
+            "body",
+            (
+                f"The request body has more than {limit:,} files (DATA_UPLOAD_MAX_NUMBER_FILES); "
+                f"{NOTHING_DONE}."
+            ),
+        )
+    return None
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    found = body_limit(request, exception)
+    if found is None:
+        if is_api(request):
+            return JsonResponse({"detail": "Bad request."}, status=400)
+        return defaults.bad_request(request, exception)
+    status, where, said = found
+    if is_api(request):
+        return JsonResponse({where: said}, status=status)
+    return HttpResponse(said, status=status, content_type="text/plain; charset=utf-8")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse(
+            {"detail": f"No endpoint at {request.path[:200]}; /api/docs/ lists them."},
+            status=404,
+        )
+    return defaults.page_not_found(request, exception)

@@ -1,0 +1,121 @@
+"""The HTTP edge, beyond each endpoint's parameters (tests/api/test_bad_input_matrix.py): bodies
+over Django's upload limits, URLs that match no endpoint, and methods the pages do not take.
+Each refusal says what is wrong (JSON on the API, readable on the pages) and nothing is
+recorded, created or queued."""
+
+import json
+
+import pytest
+
+from enrich.models import Site
+from tests.support import bad_input as hostile
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
+
+FORM = "application/x-www-form-urlencoded"
+# The POSTs that change, queue or hand out something, with fields they would accept.
+POSTS = {
+    "/retention/archive": {"dry_run": "true"},
+    "/retention/restore": {"start_date": "2024-01-01", "end_date": "2024-01-02"},
+    "/retention/downsample-hourly": {"start": "2024-01-01", "end": "2024-01-02"},
+    "/retention/downsample-daily": {"start": "2024-01-01", "end": "2024-01-02"},
+    "/api/views/daily_energy_by_device/rebuild": {"start": "2024-01-01", "end": "2024-01-02"},
+    "/api/token/": {"username": "ops", "password": "x"},
+}
+PAGES = ["/", "/setup/", "/login/", "/admin/login/", "/oauth/google/connect",
+         "/admin/enrich/site/add/"]  # fmt: skip
+
+
+def too_large(settings, fields: dict[str, str]) -> dict[str, str]:
+    """`fields` with one more, `pad`, taking the body one byte past DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    return {**fields, "pad": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+
+
+def too_many(settings, fields: dict[str, str]) -> str:
+    """`fields` and more, one past DATA_UPLOAD_MAX_NUMBER_FIELDS, as a form body or query."""
+    more = range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1 - len(fields))
+    many = {**fields, **{f"f{i}": "1" for i in more}}
+    return "&".join(f"{name}={value}" for name, value in many.items())
+
+
+def assert_json(answer, status: int, name: str, words: str) -> None:
+    assert (answer.status_code, answer["Content-Type"]) == (status, "application/json"), (
+        answer.status_code, answer.content[:200])  # fmt: skip
+    assert list(answer.json()) == [name], answer.json()
+    assert words in answer.json()[name], answer.json()
+
+
+# --- Django's upload limits --------------------------------------------------------------------
+@pytest.mark.parametrize("path", POSTS)
+def test_a_body_over_the_upload_limits_is_refused_in_json_naming_the_limit(
+    staff, home, settings, path
+):
+    # Was Django's HTML page "Bad Request (400)", naming neither what was wrong nor the limit.
+    before = hostile.counts()
+    big = too_large(settings, POSTS[path])
+    limit = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)"
+    for answer in (staff.post(path, json.dumps(big), content_type="application/json"),
+                   staff.post(path, too_many(settings, big), content_type=FORM)):  # fmt: skip
+        assert_json(answer, 413, "body", f"The request body is larger than {limit}")
+        assert "nothing was done" in answer.json()["body"]
+    fields = f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields"
+    answer = staff.post(path, too_many(settings, POSTS[path]), content_type=FORM)
+    assert_json(answer, 400, "body", f"The request's body has {fields}")
+    answer = staff.post(f"{path}?{too_many(settings, {})}", POSTS[path], format="json")
+    assert_json(answer, 400, "query", f"The request's query string has {fields}")
+    assert hostile.counts() == before
+
+
+@pytest.mark.parametrize("path", ["/api/sites/", "/retention/history", "/api/plan"])
+def test_a_query_over_the_field_limit_is_refused_in_json(staff, home, settings, path):
+    answer = staff.get(f"{path}?{too_many(settings, {})}")
+    limit = f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields"
+    assert_json(answer, 400, "query", limit)
+
+
+def test_an_upload_of_too_many_files_is_refused_in_json(staff, home, settings):
+    before = hostile.counts()
+    files = {f"f{i}": ("a.txt", b"1") for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)}
+    parts = b"".join(
+        b'--b\r\nContent-Disposition: form-data; name="%s"; filename="a.txt"\r\n\r\n1\r\n'
+        % name.encode()
+        for name in files
+    )
+    answer = staff.generic("POST", "/retention/archive", parts + b"--b--\r\n",
+                           content_type="multipart/form-data; boundary=b")  # fmt: skip
+    limit = f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files"
+    assert_json(answer, 400, "body", limit)
+    assert hostile.counts() == before
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_says_which_upload_limit_a_form_is_over(admin_client, settings, path):
+    # Was Django's bare "Bad Request (400)" page: the user did not learn why.
+    for body, status, said in (
+        (too_large(settings, {"name": "Flat"}), 413,
+         f"larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"),
+        (too_many(settings, {"name": "Flat"}), 400,
+         f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields"),
+    ):  # fmt: skip
+        if isinstance(body, dict):
+            body = "&".join(f"{name}={value}" for name, value in body.items())
+        page = admin_client.post(path, body, content_type=FORM)
+        assert page.status_code == status, (page.status_code, page.content[:200])
+        assert page["Content-Type"] == "text/plain; charset=utf-8"
+        assert said in page.content.decode() and "nothing was done" in page.content.decode()
+    assert not Site.objects.exists()
+
+
+# --- URLs that match no endpoint ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path", ["/api/nope", "/retention/nope", "/api/views/x/y/z", "/api/health/x"]
+)
+def test_an_api_url_that_matches_no_endpoint_is_a_json_404(staff, path):
+    # Was Django's HTML "Not Found" page.
+    for answer in (staff.get(path), staff.post(path, {"dry_run": True}, format="json")):
+        assert_json(answer, 404, "detail", f"No endpoint at {path}; /api/docs/ lists them.")
+
+
+def test_a_page_url_that_matches_nothing_is_still_a_page(admin_client):
+    page = admin_client.get("/nope/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
