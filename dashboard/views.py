@@ -68,8 +68,8 @@ def _an_id(raw: str) -> bool:
     return True
 
 
+@require_http_methods(["GET", "HEAD", "POST"])  # first: another method is a 405, not a login
 @login_required(login_url=LOGIN_URL)
-@require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":  # the setup form, whichever address it was sent to
         return setup(request)
@@ -90,8 +90,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/status.html", {"sites": sites, "site": site})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])  # first: another method is a 405, not a login
 @login_required(login_url=LOGIN_URL)
-@require_http_methods(["GET", "HEAD", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
     """POST: `action=test` checks the InfluxDB only, `action=create` creates and collects."""
     if request.method != "POST":

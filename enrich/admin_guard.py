@@ -1,19 +1,25 @@
 """Input the Django admin's own code does not refuse, found by fuzzing it: a NUL character in a
 filter or search value (PostgreSQL refuses the query), a date-hierarchy year past 9998 (Python's
 dates end at 9999), a selected row id that is no number (the bulk action's query fails). Each
-was a 500; this middleware answers a 400 naming the parameter before the admin runs."""
+was a 500; this middleware answers a 400 naming the parameter before the admin runs. A method
+the admin does not use (PUT, DELETE, OPTIONS, ...) showed the page as a GET would, the login
+form with "This field is required." for a PUT: it is a 405 naming GET, HEAD and POST."""
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 
 ADMIN = "/admin/"
 LAST_YEAR = 9998  # the admin asks for the year after the one shown
+METHODS = ("GET", "HEAD", "POST")
 
 
 def admin_input_guard(get_response: Callable[[HttpRequest], HttpResponse]):
     def middleware(request: HttpRequest) -> HttpResponse:
-        problem = _problem(request) if request.path.startswith(ADMIN) else ""
+        admin = request.path.startswith(ADMIN)
+        if admin and request.method not in METHODS:
+            return HttpResponseNotAllowed(METHODS)
+        problem = _problem(request) if admin else ""
         if problem:
             return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
         return get_response(request)

@@ -6,6 +6,8 @@ recorded, created or queued."""
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from enrich.models import Site
 from tests.support import bad_input as hostile
@@ -119,3 +121,51 @@ def test_an_api_url_that_matches_no_endpoint_is_a_json_404(staff, path):
 def test_a_page_url_that_matches_nothing_is_still_a_page(admin_client):
     page = admin_client.get("/nope/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+# --- Methods the pages do not take -------------------------------------------------------------
+# Each page and the methods it takes (its Allow header).
+PAGE_METHODS = {
+    "/": "GET, HEAD, POST",
+    "/setup/": "GET, HEAD, POST",
+    "/login/": "GET, POST, HEAD, OPTIONS",
+    "/logout/": "POST, OPTIONS",
+    "/admin/login/": "GET, HEAD, POST",
+    "/admin/": "GET, HEAD, POST",
+    "/admin/enrich/site/": "GET, HEAD, POST",
+    "/admin/enrich/site/add/": "GET, HEAD, POST",
+    "/oauth/google/": "GET, HEAD",
+    "/oauth/google/connect": "POST",
+    "/oauth/google/callback": "GET",
+}
+OTHER_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"]
+
+
+def holding_a_csrf_token(client: Client) -> Client:
+    """`client` checked for CSRF as a browser is, sending its CSRF token in the X-CSRFToken
+    header, as a script on the page would: the method is what is refused, not the token."""
+    client.get("/login/")
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    return client
+
+
+@pytest.mark.parametrize("path", PAGE_METHODS)
+def test_a_page_answers_a_method_it_does_not_take_with_405_and_allow(home, path):
+    # PUT /login/ and /admin/login/ showed the login form again with "This field is required."
+    # (200), any method on the admin's pages showed the page; signed out, PUT / and the Google
+    # Calendar pages redirected to a login; HEAD /oauth/google/ was a 405.
+    allowed = PAGE_METHODS[path].split(", ")
+    admin = Client(enforce_csrf_checks=True)
+    admin.force_login(get_user_model().objects.create_superuser("root"))
+    wrong = {}
+    for who, client in (("signed out", Client(enforce_csrf_checks=True)), ("admin", admin)):
+        client = holding_a_csrf_token(client)
+        for method in OTHER_METHODS:
+            answer = client.generic(method, path, "username=root&password=x", content_type=FORM)
+            if method in allowed:
+                if answer.status_code in (403, 405):
+                    wrong[f"{who} {method}"] = f"{answer.status_code} for a method it takes"
+            elif (answer.status_code, answer.get("Allow")) != (405, PAGE_METHODS[path]):
+                wrong[f"{who} {method}"] = f"{answer.status_code} Allow={answer.get('Allow')}"
+    assert not wrong, wrong
+    assert Site.objects.count() == 1

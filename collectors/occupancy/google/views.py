@@ -1,6 +1,6 @@
 """The Google Calendar setup page (staff only): connect, and the OAuth callback.
 
-GET  /oauth/google/           status per site and the "Connect Google Calendar" button
+GET  /oauth/google/           status (HEAD too) per site and the "Connect Google Calendar" button
 POST /oauth/google/connect    starts Google's consent flow for a site
 GET  /oauth/google/callback   finishes it (state checked once, PKCE verifier from Redis)
 
@@ -13,7 +13,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from rest_framework.exceptions import ValidationError
 
 from collectors.occupancy.google import oauth
@@ -37,8 +37,8 @@ def _problem(request: HttpRequest, title: str, message: str, status: int = 400) 
     )
 
 
+@require_safe  # first: another method is a 405 (with Allow), not the admin's login
 @staff_member_required
-@require_GET
 def setup(request: HttpRequest) -> HttpResponse:
     rows = []
     for site in Site.objects.order_by("name"):
@@ -67,8 +67,8 @@ def setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
 @require_POST
+@staff_member_required
 def connect(request: HttpRequest) -> HttpResponse:
     try:
         site_id = params.integer(request.POST, "site", minimum=1)
@@ -90,8 +90,8 @@ def connect(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
+@require_GET  # not HEAD: the callback uses up the sign-in's state
 @staff_member_required
-@require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     if problems := params.repeated(request.GET, CALLBACK_PARAMETERS):
         said = " ".join(f"{name}: {problem}" for name, problem in problems.items())
