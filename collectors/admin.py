@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils.text import Truncator
 
 from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
+from enrich.form_fields import ADMIN_NUMBERS
 
 
 @admin.register(CollectorRun)
@@ -50,6 +51,7 @@ class CircuitKeyAdmin(admin.ModelAdmin):
 
 @admin.register(FlexibleLoad)
 class FlexibleLoadAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     list_display = ("name", "site", "hours", "deadline", "carbon_price", "contiguous", "enabled")
     list_filter = ("enabled", "site")
     readonly_fields = ("recommended_start",)

@@ -8,6 +8,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.safestring import mark_safe
 
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
+from enrich.form_fields import ADMIN_NUMBERS
 from enrich.influx import TimeseriesError
 from enrich.influx.influxql import quote_literal
 from enrich.models import OAuthConnection, ProviderConfig, Site, secrets_cleared, site_series
@@ -96,6 +97,7 @@ class ProviderConfigForm(forms.ModelForm):
 
 @admin.register(ProviderConfig)
 class ProviderConfigAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     form = ProviderConfigForm
     list_display = (
         "site", *PROVIDER_SETTINGS, "secret_stored", "session_saved", "secret_problem",
@@ -170,6 +172,7 @@ class ProviderConfigFormSet(BaseInlineFormSet):
 
 
 class ProviderConfigInline(admin.TabularInline):
+    formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     model = ProviderConfig
     form = ProviderConfigForm
     formset = ProviderConfigFormSet
@@ -222,6 +225,7 @@ def rename_warning(old: str, new: str) -> str:
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     form = SiteForm
     list_display = Site.SHOWN
     list_filter = ("enabled",)

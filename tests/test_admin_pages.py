@@ -80,6 +80,25 @@ def test_a_flexible_load_of_no_whole_number_of_minutes_is_refused(admin_client):
     assert FlexibleLoad.objects.get().hours == 0.3333
 
 
+@pytest.mark.parametrize("value", ["١", "１", "1_0", " 1_0 ", "0x1", "nan", "-inf", "1e400"])
+def test_a_number_in_other_digits_or_no_number_is_refused(admin_client, value):
+    # Django's form fields read other scripts' digits and "1_0" (float(), int()): a load of
+    # "١" hour was saved as 1, and a site at latitude "１２" at 12; the API refuses them all.
+    fields = ("hours", "carbon_price", "kw", "max_windows")
+    _, errors = refused_load(admin_client, **dict.fromkeys(fields, value))
+    assert set(errors) == set(fields), errors
+    form = {"name": "Flat", "latitude": value, "longitude": value, "timezone": "UTC",
+            "providers-TOTAL_FORMS": "1", "providers-INITIAL_FORMS": "0",
+            "providers-0-source": "carbon_intensity", "providers-0-provider": "uk_carbon_intensity",
+            "providers-0-interval_seconds": value, "providers-0-options": "{}"}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_site_add"), form)
+    assert page.status_code == 200
+    assert {"latitude", "longitude"} <= set(page.context["adminform"].form.errors)
+    [formset] = page.context["inline_admin_formsets"]
+    assert "interval_seconds" in formset.formset.errors[0], formset.formset.errors
+    assert not Site.objects.filter(name="Flat").exists()
+
+
 @pytest.mark.parametrize(
     ("options", "error"),
     [

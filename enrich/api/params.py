@@ -132,9 +132,22 @@ def choice(name: str, raw: str, allowed: Iterable[str]) -> str:
     return raw
 
 
+def whole(raw: str) -> int | None:
+    """`raw` as a whole number written in ASCII digits ("-12"), else None (" 12", "1_2", "١٢",
+    "12.0"). The forms' number fields read with it too (enrich.form_fields)."""
+    return _or_none(int, raw) if _WHOLE.fullmatch(raw) else None
+
+
+def decimal(raw: str) -> float | None:
+    """`raw` as a finite number written in ASCII digits ("3", "-1.5", "2e3"), else None
+    ("nan", "inf", "1e400", "1_5", "١٢", " 3")."""
+    value = _or_none(float, raw) if _DECIMAL.fullmatch(raw) else None
+    return value if value is not None and math.isfinite(value) else None
+
+
 @_parameter
 def integer(name: str, raw: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    value = _or_none(int, raw) if _WHOLE.fullmatch(raw) else None
+    value = whole(raw)
     if value is None:
         raise _bad(name, raw, "a whole number")
     if abs(value) > BIGGEST:  # ids and counts are 64-bit in the database
@@ -181,8 +194,8 @@ def text(name: str, raw: str) -> str:
 @_parameter
 def number(name: str, raw: str) -> float:
     """A finite decimal number ("3", "1.5")."""
-    value = _or_none(float, raw) if _DECIMAL.fullmatch(raw) else None
-    if value is None or not math.isfinite(value):
+    value = decimal(raw)
+    if value is None:
         raise _bad(name, raw, "a number, e.g. 3 or 1.5")
     return value
 

@@ -280,8 +280,11 @@ SETUP = {
     "action": "create",  # the create button: each value is refused by its field, not the action
 }
 SETUP_FIELDS = [
-    ("latitude", [*hostile.COMMON, "-Infinity", hostile.TOO_BIG_FLOAT, hostile.HUGE, "91", "1,5"]),
-    ("longitude", [*hostile.COMMON, hostile.TOO_BIG_FLOAT, hostile.HUGE, "-181"]),
+    # Other scripts' digits and "1_0" were read as numbers (Django's FloatField: float()).
+    ("latitude", [*hostile.COMMON, *hostile.OTHER_DIGITS, "-Infinity", hostile.TOO_BIG_FLOAT,
+                  hostile.HUGE, "91", "1,5", "0x1"]),
+    ("longitude", [*hostile.COMMON, *hostile.OTHER_DIGITS, hostile.TOO_BIG_FLOAT, hostile.HUGE,
+                   "-181"]),
     ("timezone", [hostile.SPACE, hostile.LONG, hostile.NUL, hostile.NOT_UTF8, "Mars/Base",
                   "..%2F..%2Fetc%2Fpasswd", "UTC%2B25"]),
     ("country", [hostile.LONG, hostile.NUL, hostile.NOT_UTF8, "XX", "gb"]),

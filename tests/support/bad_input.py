@@ -18,6 +18,9 @@ SPACE, TAB = "%20", "%09"
 LONG = "9" * 10_000
 NUL, NOT_UTF8 = "1%00", "1%ff"
 ARABIC_12 = "%D9%A1%D9%A2"  # ١٢: Python's int() reads 12
+FULLWIDTH_12 = "%EF%BC%91%EF%BC%92"  # １２: so do float() and Django's form fields
+UNDERSCORED = "1_0"  # int() and float() read 10
+OTHER_DIGITS = [ARABIC_12, FULLWIDTH_12, UNDERSCORED]
 NAN, INFINITY, TOO_BIG_FLOAT = "NaN", "Infinity", "1e309"
 HUGE = "99999999999999999999"  # over 2^63 - 1
 NO_ZONE = "2026-01-01T00:00:00"
@@ -27,9 +30,9 @@ YEAR_ZERO, LAST_DAY = "0000-01-01", "9999-12-31"
 
 # What each kind of parameter must refuse (each a 400 naming it).
 COMMON = [SPACE, TAB, LONG, NUL, NOT_UTF8, NAN, INFINITY]
-WHOLE = [*COMMON, ARABIC_12, TOO_BIG_FLOAT, HUGE, "1.5", "0x10", "1e3", "true"]
+WHOLE = [*COMMON, *OTHER_DIGITS, TOO_BIG_FLOAT, HUGE, "1.5", "0x10", "1e3", "true"]
 POSITIVE_WHOLE = [*WHOLE, "-5", "-0", "0"]
-POSITIVE = [*COMMON, ARABIC_12, "-Infinity", TOO_BIG_FLOAT, "-5", "1,5", "0x10"]
+POSITIVE = [*COMMON, *OTHER_DIGITS, "-Infinity", TOO_BIG_FLOAT, "-5", "1,5", "0x10"]
 DURATION = [*COMMON, f"{ARABIC_12}h", "1e309h", f"{HUGE}d", "-5h", "0h", "24", "h"]
 MOMENT = [*COMMON, ARABIC_12, NO_ZONE, ODD_OFFSET, f"{NO_SUCH_DAY}T00:00:00Z",
           f"{YEAR_ZERO}T00:00:00Z", f"{LAST_DAY}T23:59:59Z", "2026-01-01"]  # fmt: skip
