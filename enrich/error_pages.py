@@ -24,12 +24,37 @@ NOTHING_DONE = "nothing was done"
 def is_api(request: HttpRequest) -> bool:
     """Whether the request goes to the REST API: a DRF view, or (matching no URL) a path under
     /api/ or /retention/."""
+    return is_api_path(request.path_info)
+
+
+def is_api_path(path_info: str) -> bool:
+    """`is_api` for a request's path."""
     try:
-        view = resolve(request.path_info).func
+        view = resolve(path_info).func
     except Resolver404:
-        return request.path_info.startswith(API_PREFIXES)
+        return path_info.startswith(API_PREFIXES)
     cls = getattr(view, "cls", None)
     return isinstance(cls, type) and issubclass(cls, APIView)
+
+
+def _too_large() -> str:
+    return (
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+        f"(DATA_UPLOAD_MAX_MEMORY_SIZE), the most this server reads; {NOTHING_DONE}."
+    )
+
+
+def answer(path_info: str, status: int, where: str, said: str) -> HttpResponse:
+    """`said` as the API answers (JSON, keyed `where`) or as a page (plain text)."""
+    if is_api_path(path_info):
+        return JsonResponse({where: said}, status=status)
+    return HttpResponse(said, status=status, content_type="text/plain; charset=utf-8")
+
+
+def too_large(path_info: str) -> HttpResponse:
+    """The 413 of a body over DATA_UPLOAD_MAX_MEMORY_SIZE sent to `path_info` (enrich.chunked_body
+    answers it before Django reads the request)."""
+    return answer(path_info, 413, "body", _too_large())
 
 
 def _too_many_query_fields(request: HttpRequest) -> bool:
@@ -44,15 +69,7 @@ def body_limit(request: HttpRequest, exception: Exception) -> tuple[int, str, st
     """(status, where: "body" or "query", what to say) when `exception` is a request over one
     of Django's upload limits; None for any other."""
     if isinstance(exception, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return (
-            413,
-            "body",
-            (
-                f"The request body is larger than {limit:,} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE), "
-                f"the most this server reads; {NOTHING_DONE}."
-            ),
-        )
+        return 413, "body", _too_large()
     if isinstance(exception, TooManyFieldsSent):
         where = "query" if _too_many_query_fields(request) else "body"
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
@@ -83,10 +100,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         if is_api(request):
             return JsonResponse({"detail": "Bad request."}, status=400)
         return defaults.bad_request(request, exception)
-    status, where, said = found
-    if is_api(request):
-        return JsonResponse({where: said}, status=status)
-    return HttpResponse(said, status=status, content_type="text/plain; charset=utf-8")
+    return answer(request.path_info, *found)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

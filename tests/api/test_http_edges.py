@@ -3,15 +3,22 @@ over Django's upload limits, URLs that match no endpoint, and methods the pages 
 Each refusal says what is wrong (JSON on the API, readable on the pages) and nothing is
 recorded, created or queued."""
 
+import io
 import json
 
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 from django.test import Client
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config import wsgi
+from config.celery import app
 from enrich.models import Site
+from retention.models import RetentionRun
 from tests.support import bad_input as hostile
+from tests.support.web import gunicorn
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
 
@@ -42,7 +49,8 @@ def too_many(settings, fields: dict[str, str]) -> str:
 
 
 def assert_json(answer, status: int, name: str, words: str) -> None:
-    assert (answer.status_code, answer["Content-Type"]) == (status, "application/json"), (
+    """A JSON `status` whose body names `name` only, with `words` in what it says."""
+    assert (answer.status_code, answer.headers["Content-Type"]) == (status, "application/json"), (
         answer.status_code, answer.content[:200])  # fmt: skip
     assert list(answer.json()) == [name], answer.json()
     assert words in answer.json()[name], answer.json()
@@ -122,6 +130,48 @@ def test_an_api_url_that_matches_no_endpoint_is_a_json_404(staff, path):
 def test_a_page_url_that_matches_nothing_is_still_a_page(admin_client):
     page = admin_client.get("/nope/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db(transaction=True)  # gunicorn's own connection sees the user and runs
+def test_a_chunked_body_is_read_as_sent_under_gunicorn(settings, tmp_path):
+    # Was read as empty (Django reads CONTENT_LENGTH bytes, none when a body is sent chunked):
+    # {"dry_run": true} sent with Transfer-Encoding: chunked queued a real archive run.
+    user = get_user_model().objects.create_user("ops", is_staff=True)
+    token = f"Token {Token.objects.create(user=user).key}"
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        with gunicorn(ARCHIVE_LOCAL_DIR=str(tmp_path / "archive")) as (url, _):
+            for body, content_type in (([b'{"dry_run":', b" true}"], "application/json"),
+                                       ([b"dry_run=", b"true"], FORM)):  # fmt: skip
+                headers = {"Authorization": token, "Content-Type": content_type}
+                # A generator: requests sends it chunked, without a Content-Length.
+                answer = requests.post(f"{url}/retention/archive", data=iter(body),
+                                       headers=headers, timeout=60)  # fmt: skip
+                assert (answer.status_code, answer.json()["dry_run"]) == (202, True), answer.text
+            too_large = requests.post(f"{url}/retention/archive",
+                                      data=iter([b" " * limit, b"{}"]),
+                                      headers=headers | {"Content-Type": "application/json"},
+                                      timeout=60)  # fmt: skip
+            assert_json(too_large, 413, "body", f"larger than {limit:,} bytes")
+    finally:
+        app.control.purge()
+    assert [run.details["dry_run"] for run in RetentionRun.objects.all()] == [True, True]
+
+
+@pytest.mark.parametrize(("path", "json_body"), [("/retention/archive", True), ("/login/", False)])
+def test_a_chunked_body_a_server_does_not_end_is_a_411(path, json_body):
+    # A WSGI server that does not say where a chunked body ends (no wsgi.input_terminated, as
+    # gunicorn says): reading on could wait forever, and Django read the body as empty.
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
+               "HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_TYPE": "application/json",
+               "wsgi.input": io.BytesIO(b'{"dry_run": true}'), "wsgi.errors": io.StringIO()}  # fmt: skip
+    said = []
+    body = b"".join(wsgi.application(environ, lambda status, headers: said.append(status)))
+    assert said == ["411 Length Required"]
+    words = "Send the body with a Content-Length: this server cannot read a chunked one."
+    assert (json.loads(body) == {"body": words}) if json_body else (body.decode() == words)
+    assert not RetentionRun.objects.exists()
 
 
 @pytest.mark.parametrize("debug", [False, True])

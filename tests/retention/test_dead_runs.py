@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,9 +29,9 @@ from enrich.redis.client import get_redis, make_key
 from retention.models import Alert, Entity, RetentionRun
 from retention.stats import alerts
 from tests.retention.conftest import T0
-from tests.support import worker as support
 from tests.support.api import token_client
 from tests.support.ports import free_port
+from tests.support.web import gunicorn
 
 Op, Status = RetentionRun.Operation, RetentionRun.Status
 
@@ -61,38 +60,6 @@ def silent_server() -> Iterator[str]:
         server.bind(("127.0.0.1", 0))
         server.listen(16)
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
-
-
-@contextmanager
-def gunicorn(timeout: int = 300, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """The web app as deployed (gunicorn, one sync worker, its worker timeout `timeout` s) on
-    the test database; its URL."""
-    port = free_port()
-    log = tempfile.TemporaryFile("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1",
-         "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout)],
-        cwd=support.ROOT, env=dict(os.environ, DATABASE_URL=support.test_database_url(), **env),
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    proc.log = log
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/admin/login/", timeout=10)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{support.output(proc)}")
-                time.sleep(0.2)
-        yield url, proc
-    finally:
-        try:
-            support.stop(proc)
-        finally:
-            log.close()
 
 
 def restoring(settings, local_archive, influxdb: str) -> dict[str, str]:

@@ -1,0 +1,47 @@
+"""The web app as deployed: gunicorn in a child process, on the test database."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from tests.support import worker as support
+from tests.support.ports import free_port
+
+
+@contextmanager
+def gunicorn(timeout: int = 300, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The web app as deployed (gunicorn, one sync worker, its worker timeout `timeout` s) on
+    the test database; its URL."""
+    port = free_port()
+    log = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1",
+         "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout)],
+        cwd=support.ROOT, env=dict(os.environ, DATABASE_URL=support.test_database_url(), **env),
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    proc.log = log
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/admin/login/", timeout=10)
+                break
+            except requests.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{support.output(proc)}")
+                time.sleep(0.2)
+        yield url, proc
+    finally:
+        try:
+            support.stop(proc)
+        finally:
+            log.close()
