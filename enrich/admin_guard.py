@@ -1,13 +1,17 @@
 """Input the Django admin's own code does not refuse, found by fuzzing it: a NUL character in a
 filter or search value (PostgreSQL refuses the query), a date-hierarchy year past 9998 (Python's
-dates end at 9999), a selected row id that is no number (the bulk action's query fails). Each
-was a 500; this middleware answers a 400 naming the parameter before the admin runs. A method
-the admin does not use (PUT, DELETE, OPTIONS, ...) showed the page as a GET would, the login
-form with "This field is required." for a PUT: it is a 405 naming GET, HEAD and POST."""
+dates end at 9999) or in digits int() does not read ("²"), a selected row id that is no number
+(the bulk action's query fails). Each was a 500; this middleware answers a 400 naming the
+parameter before the admin runs. Years and row ids in other scripts' digits ("١"), which int()
+read, are refused as the API refuses them. A method the admin does not use (PUT, DELETE,
+OPTIONS, ...) showed the page as a GET would, the login form with "This field is required." for
+a PUT: it is a 405 naming GET, HEAD and POST."""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
+
+from enrich.api import params
 
 ADMIN = "/admin/"
 LAST_YEAR = 9998  # the admin asks for the year after the one shown
@@ -33,10 +37,14 @@ def _problem(request: HttpRequest) -> str:
         for value in values:
             if "\x00" in name or "\x00" in value:
                 return f"{name!r}: a NUL character cannot be searched or filtered for."
-            if name.endswith("__year") and value.isdigit() and int(value) > LAST_YEAR:
-                return f"{name}={value[:20]}: give a year up to {LAST_YEAR}."
+            if name.endswith("__year") and value.isdigit():  # "١", "²" too
+                year = params.whole(value)
+                if year is None:
+                    return f"{name}={value[:20]}: give a year in the digits 0-9."
+                if year > LAST_YEAR:
+                    return f"{name}={value[:20]}: give a year up to {LAST_YEAR}."
     if request.method == "POST":
         for value in request.POST.getlist("_selected_action"):
-            if not value.isdigit():
+            if params.whole(value) is None or value.startswith("-"):
                 return f"_selected_action={value[:20]!r}: rows are selected by their number."
     return ""

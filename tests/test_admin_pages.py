@@ -192,6 +192,11 @@ def test_a_site_cannot_get_a_second_row_for_a_provider_it_has(admin_client):
         ("get", "/admin/retention/retentionrun/", {"started__year": "9" * 30}, "up to 9998"),
         ("post", "/admin/enrich/site/", {"action": "delete_selected", "_selected_action": "abc"},
          "rows are selected by their number"),
+        # Other scripts' digits were read as the number (int()): a row nobody ticked, year 2026.
+        ("post", "/admin/enrich/site/", {"action": "delete_selected", "_selected_action": "١"},
+         "rows are selected by their number"),
+        ("get", "/admin/collectors/collectorrun/", {"started__year": "٢٠٢٦"}, "digits 0-9"),
+        ("get", "/admin/collectors/collectorrun/", {"started__year": "²"}, "digits 0-9"),  # a 500
     ],
 )  # fmt: skip
 def test_admin_input_its_own_code_fails_on_is_a_400(admin_client, method, url, data, said):
