@@ -6,13 +6,15 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS (a query string too) or more files than
 DATA_UPLOAD_MAX_NUMBER_FILES, fails in Django when a view or middleware first reads it, before
 anything is done; Django answered its HTML page "Bad Request (400)", saying neither what nor
 which limit, on the REST API too. It is now a 413 (too large) or a 400 (too many) saying so and
-naming the limit: JSON on the API, keyed `body` or `query`, plain text on the pages. A URL under
+naming the limit: JSON on the API, keyed `body` or `query`, plain text on the pages; so is a form
+whose multipart body cannot be read (no boundary). A URL under
 /api/ or /retention/ that matches no endpoint is a JSON 404, as the API's other answers
 are."""
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework.views import APIView
@@ -81,6 +83,8 @@ def body_limit(request: HttpRequest, exception: Exception) -> tuple[int, str, st
                 f"{limit:,} fields (DATA_UPLOAD_MAX_NUMBER_FIELDS); {NOTHING_DONE}."
             ),
         )
+    if isinstance(exception, MultiPartParserError):  # the API's parsers say it themselves
+        return 400, "body", f"The form could not be read ({str(exception)[:200]}); {NOTHING_DONE}."
     if isinstance(exception, TooManyFilesSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return (

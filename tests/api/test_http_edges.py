@@ -117,6 +117,18 @@ def test_a_page_says_which_upload_limit_a_form_is_over(admin_client, settings, p
     assert not Site.objects.exists()
 
 
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_says_a_form_it_cannot_read_could_not_be_read(admin_client, path):
+    # Was Django's bare "Bad Request (400)" page.
+    for content_type in ("multipart/form-data", "multipart/form-data; boundary="):
+        page = admin_client.generic("POST", path, b"name=Flat", content_type=content_type)
+        assert (page.status_code, page["Content-Type"]) == (400, "text/plain; charset=utf-8")
+        said = page.content.decode()
+        assert said.startswith("The form could not be read (Invalid boundary in multipart")
+        assert said.endswith("; nothing was done."), said
+    assert not Site.objects.exists()
+
+
 # --- URLs that match no endpoint ---------------------------------------------------------------
 @pytest.mark.parametrize(
     "path", ["/api/nope", "/retention/nope", "/api/views/x/y/z", "/api/health/x"]
