@@ -7,12 +7,18 @@ DATA_UPLOAD_MAX_NUMBER_FILES, fails in Django when a view or middleware first re
 anything is done; Django answered its HTML page "Bad Request (400)", saying neither what nor
 which limit, on the REST API too. It is now a 413 (too large) or a 400 (too many) saying so and
 naming the limit: JSON on the API, keyed `body` or `query`, plain text on the pages; so is a form
-whose multipart body cannot be read (no boundary). A URL under
+whose multipart body cannot be read (no boundary), and a Host header not in DJANGO_ALLOWED_HOSTS
+(Django's page named neither the header nor the setting). A URL under
 /api/ or /retention/ that matches no endpoint is a JSON 404, as the API's other answers
 are."""
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
@@ -67,9 +73,10 @@ def _too_many_query_fields(request: HttpRequest) -> bool:
     return limit is not None and query.count("&") + 1 > limit
 
 
-def body_limit(request: HttpRequest, exception: Exception) -> tuple[int, str, str] | None:
-    """(status, where: "body" or "query", what to say) when `exception` is a request over one
-    of Django's upload limits; None for any other."""
+def refused(request: HttpRequest, exception: Exception) -> tuple[int, str, str] | None:
+    """(status, where: "body", "query" or "Host", what to say) when `exception` is a request
+    over one of Django's upload limits, a form it cannot read or a Host it does not serve; None
+    for any other."""
     if isinstance(exception, RequestDataTooBig):
         return 413, "body", _too_large()
     if isinstance(exception, TooManyFieldsSent):
@@ -81,6 +88,16 @@ def body_limit(request: HttpRequest, exception: Exception) -> tuple[int, str, st
             (
                 f"The request's {'query string' if where == 'query' else 'body'} has more than "
                 f"{limit:,} fields (DATA_UPLOAD_MAX_NUMBER_FIELDS); {NOTHING_DONE}."
+            ),
+        )
+    if isinstance(exception, DisallowedHost):
+        host = request.META.get("HTTP_HOST", "")[:100]
+        return (
+            400,
+            "Host",
+            (
+                f"{host!r} is not a host name this server answers to: add it to "
+                f"DJANGO_ALLOWED_HOSTS, or use one listed there; {NOTHING_DONE}."
             ),
         )
     if isinstance(exception, MultiPartParserError):  # the API's parsers say it themselves
@@ -99,7 +116,7 @@ def body_limit(request: HttpRequest, exception: Exception) -> tuple[int, str, st
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    found = body_limit(request, exception)
+    found = refused(request, exception)
     if found is None:
         if is_api(request):
             return JsonResponse({"detail": "Bad request."}, status=400)

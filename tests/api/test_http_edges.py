@@ -129,6 +129,20 @@ def test_a_page_says_a_form_it_cannot_read_could_not_be_read(admin_client, path)
     assert not Site.objects.exists()
 
 
+@pytest.mark.parametrize(("path", "api"), [("/api/health/", True), ("/api/nope", True),
+                                           ("/login/", False), ("/admin/", False)])  # fmt: skip
+def test_a_host_not_allowed_is_named_with_the_setting(path, api):
+    # Was Django's bare "Bad Request (400)" page, on the API too: a Home Assistant pointed at
+    # http://homeassistant.local:8000 was not told why.
+    answer = Client().get(path, HTTP_HOST="homeassistant.local:8000")
+    said = ("'homeassistant.local:8000' is not a host name this server answers to: add it to "
+            "DJANGO_ALLOWED_HOSTS, or use one listed there; nothing was done.")  # fmt: skip
+    if api:
+        assert_json(answer, 400, "Host", said)
+    else:
+        assert (answer.status_code, answer.content.decode()) == (400, said)
+
+
 # --- URLs that match no endpoint ---------------------------------------------------------------
 @pytest.mark.parametrize(
     "path", ["/api/nope", "/retention/nope", "/api/views/x/y/z", "/api/health/x"]
