@@ -7,8 +7,10 @@ besides the start: when the window ends, the windows of a split plan, the averag
 `vat_included` and `price_basis`: what the price is) and gCO2/kWh, where the prices compared
 end (`prices_until`: the end of the last stored slot starting before the deadline; earlier
 when prices are not published that far), the carbon price used, whether hours without a
-carbon forecast used the last known value, and `starts_now` (the best window starts at this moment, which a time trigger at the
-state would miss).
+carbon forecast used the last known value, where the carbon data starts when that is after
+now (`carbon_known_from`; `carbon_message` then says what that left unplanned), and
+`starts_now` (the best window starts at this moment, which a time trigger at the state would
+miss).
 
 Nothing that moves with the clock alone: Home Assistant records every attribute change, and the
 sensor is republished every minute. So no `planned_at` (the publication time: HA's
@@ -90,6 +92,7 @@ def load_state(load: FlexibleLoad, now: datetime) -> EntityState:
         "carbon_known": carbon["known"],
         "carbon_provider": carbon["provider"],
         "carbon_forecast_until": carbon["forecast_until"],
+        "carbon_known_from": carbon["known_from"],
         "carbon_carried_forward": plan["carbon_last_known_hours"] > 0,
     }
     if carbon["message"]:

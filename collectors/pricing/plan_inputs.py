@@ -8,7 +8,7 @@ wrote (the last answer in Redis names it: UK postcodes are stored under the regi
 else the provider target's own key.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,17 +136,57 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
     currency, slots = one_currency_slots(config.provider, region, now - LOOK_BACK, wanted.before)
     # read as far as forecasts go (not just to `before`), so the answer says how far that is
     carbon = site_carbon(site, now, max(wanted.before, now + AHEAD))
+    later = _known_from(carbon, now)
     try:
-        plan = make_plan(slots, carbon.spans, now, wanted.hours, before=wanted.before,
-                         carbon_price=wanted.carbon_price, contiguous=wanted.contiguous,
-                         penalty_percent=wanted.penalty_percent, max_windows=wanted.max_windows,
-                         pareto=wanted.pareto)  # fmt: skip
+        plan = _plan(slots, carbon, wanted, wanted.carbon_price)
     except NotEnoughData as exc:
         known = {"prices_until": _iso(slots[-1].end) if slots else None,
-                 "carbon_forecast_until": _iso(_forecast_end(carbon))}  # fmt: skip
-        raise TooFewKnown(str(exc), known) from None
+                 "carbon_forecast_until": _iso(_forecast_end(carbon)),
+                 "carbon_known_from": _iso(later)}  # fmt: skip
+        raise TooFewKnown(_why_none(exc, slots, carbon, wanted, later), known) from None
+    if later is not None:
+        carbon = replace(carbon, message=_starts_later(carbon, later, wanted.carbon_price))
     return {**_shown(site, config.provider, region, currency, wanted, carbon, plan),
             "prices_until": _iso(slots[-1].end)}  # fmt: skip
+
+
+def _plan(slots, carbon: Carbon, wanted: PlanRequest, carbon_price: float) -> Plan:
+    return make_plan(slots, carbon.spans, wanted.now, wanted.hours, before=wanted.before,
+                     carbon_price=carbon_price, contiguous=wanted.contiguous,
+                     penalty_percent=wanted.penalty_percent, max_windows=wanted.max_windows,
+                     pareto=wanted.pareto)  # fmt: skip
+
+
+def _known_from(carbon: Carbon, now: datetime) -> datetime | None:
+    """Where the carbon data starts when that is after now (the carbon forecast starts later
+    than the prices); None when it is known from now on, or not at all."""
+    first = carbon.spans[0].start if carbon.spans else None
+    return first if first is not None and first > now else None
+
+
+def _starts_later(carbon: Carbon, later: datetime, carbon_price: float) -> str:
+    """What a plan whose carbon data starts after now says about the time before it."""
+    head = f"Carbon intensity ({carbon.provider}) is known only from {_iso(later)}"
+    if carbon_price > 0:
+        return (f"{head}: with a carbon price only the time from then on is planned (and "
+                "compared); ask with carbon_price=0 to plan the time before it on price "
+                "alone.")  # fmt: skip
+    return f"{head}: the slots before it are planned on price alone (their carbon is null)."
+
+
+def _why_none(exc: NotEnoughData, slots, carbon: Carbon, wanted, later) -> str:
+    """The 409's reason: the planner's, unless the carbon data starting later is why (the
+    same request plans on price alone)."""
+    if later is None or wanted.carbon_price == 0:
+        return str(exc)
+    try:
+        _plan(slots, carbon, wanted, 0.0)
+    except NotEnoughData:
+        return str(exc)  # too few prices anyway: the planner's reason stands
+    return (f"Carbon intensity ({carbon.provider}) is known only from {_iso(later)}, and with a "
+            f"carbon price only time with both a price and a carbon value is planned: "
+            f"{wanted.hours:g} h cannot be planned between then and {_iso(wanted.before)}. "
+            "Ask with carbon_price=0 to plan on price alone, or with a later `before`.")  # fmt: skip
 
 
 def _forecast_end(carbon: Carbon) -> datetime | None:
@@ -173,6 +213,7 @@ def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict
             "region": carbon.region,
             "known": plan.carbon_known,
             "forecast_until": _iso(_forecast_end(carbon)),
+            "known_from": _iso(_known_from(carbon, wanted.now)),
             "message": carbon.message,
         },
         **_figures(chosen, kwh),

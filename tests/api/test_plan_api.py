@@ -43,7 +43,7 @@ def test_the_plan_weighs_price_and_carbon_and_shows_the_trade_off(collected, api
     # the carbon tag the collector wrote for RG10 is the region's name
     assert body["carbon"] == {"provider": "uk_carbon_intensity", "region": "South England",
                               "known": True, "forecast_until": "2026-05-03T12:00:00+00:00",
-                              "message": None}  # fmt: skip
+                              "known_from": None, "message": None}  # fmt: skip
 
     def score(a, b):  # GBP per kWh: price + 500 GBP/t x g/kWh / 1e6
         return average(prices, a, b) + 500 * average(carbon, a, b) / 1e6
@@ -146,7 +146,8 @@ def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
     body = response.json()
     assert "of price slots lie entirely between" in body["detail"]
     assert body["known"] == {"prices_until": "2026-05-01T23:00:00+00:00",
-                             "carbon_forecast_until": "2026-05-03T12:00:00+00:00"}  # fmt: skip
+                             "carbon_forecast_until": "2026-05-03T12:00:00+00:00",
+                             "carbon_known_from": None}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,8 @@ def test_each_enabled_load_with_its_plan_or_the_reason(collected, api):
     assert (pump["plan"], pump["start"]) == (None, None)
     assert "of price slots lie entirely" in pump["message"]
     assert pump["known"] == {"prices_until": "2026-05-01T23:00:00+00:00",
-                             "carbon_forecast_until": "2026-05-03T12:00:00+00:00"}  # fmt: skip
+                             "carbon_forecast_until": "2026-05-03T12:00:00+00:00",
+                             "carbon_known_from": None}  # fmt: skip
 
 
 def test_no_loads_is_an_empty_list_and_the_site_is_checked(collected, api):

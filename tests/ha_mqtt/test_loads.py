@@ -15,7 +15,7 @@ import pytest
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.ha_mqtt.tasks import request_publish
-from collectors.models import CollectorRun
+from collectors.models import CollectorRun, FlexibleLoad
 from collectors.pipeline import target_for
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
@@ -29,16 +29,18 @@ HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 
 
-def store_carbon(site: Site, database: str, anchor: datetime, values: dict, until: int) -> str:
-    """An Electricity Maps forecast, one hourly slot from H-1 to H+until: `values` by hour
-    offset, 300 g otherwise. Returns the region it is stored under."""
+def store_carbon(
+    site: Site, database: str, anchor: datetime, values: dict, until: int, since: int = -1
+) -> str:
+    """An Electricity Maps forecast, one hourly slot from H+since (H-1) to H+until: `values`
+    by hour offset, 300 g otherwise. Returns the region it is stored under."""
     config = ProviderConfig.objects.create(
         site=site, source="carbon_intensity", provider="electricitymaps", api_key="em-key-1"
     )
     region = target_for(config).key
     tags = {"provider": "electricitymaps", "region": region}
     fields = {
-        h: {GCO2_KWH: float(values.get(h, 300)), "slot_minutes": 60.0} for h in range(-1, until)
+        h: {GCO2_KWH: float(values.get(h, 300)), "slot_minutes": 60.0} for h in range(since, until)
     }
     readings = [
         Reading(FORECAST_MEASUREMENT, f, anchor + h * HOUR, tags) for h, f in fields.items()
@@ -88,6 +90,7 @@ def test_the_sensor_shows_the_start_that_weighs_price_and_carbon(
         "carbon_price_unit": "EUR/t CO2", "provider": "awattar", "region": "DE",
         "carbon_known": True, "carbon_provider": "electricitymaps",
         "carbon_forecast_until": (anchor + 8 * HOUR).isoformat(), "carbon_carried_forward": False,
+        "carbon_known_from": None,
         "vat_included": False, "price_basis": "EPEX spot day-ahead price, net: no VAT, grid fees "
         "or supplier markup", "prices_until": (anchor + 6 * HOUR).isoformat(),
     }  # fmt: skip
@@ -202,6 +205,7 @@ def test_without_a_plan_the_state_is_unknown_and_the_reason_is_shown(
     assert found[2][1]["known"] == {
         "prices_until": (anchor + 4 * HOUR).isoformat(),
         "carbon_forecast_until": None,
+        "carbon_known_from": None,
     }
 
 
@@ -274,3 +278,31 @@ def test_disabling_a_load_removes_it_and_writes_ask_for_a_publication(
             CollectorRun.objects.create(source="electricity_pricing", provider="awattar",
                                         target="DE", started=datetime.now(UTC), status=status)  # fmt: skip
         assert requested == [request_publish]
+
+
+def test_a_carbon_forecast_starting_later_is_named_and_what_it_left_unplanned(
+    topics, subscriber, broker, settings
+):
+    anchor = homes.hour_start()
+    site = utc_home(settings.INFLUXDB_DATABASE, anchor)
+    store_carbon(site, settings.INFLUXDB_DATABASE, anchor, {}, 8, since=4)  # 300 g from H+4
+    green = load(site, anchor, name="Green", carbon_price=100)
+    cheap = load(site, anchor, name="Cheap", carbon_price=0)
+    short = FlexibleLoad.objects.create(site=site, name="Short", hours=2, carbon_price=100,
+                                        deadline=(anchor + 5 * HOUR).time())  # fmt: skip
+    publish_all(broker, topics, now=anchor + 20 * MINUTE)
+    since = (anchor + 4 * HOUR).isoformat()
+    # With a carbon price only H+4..H+6 has carbon; by price alone H+3..H+5 (0.09 EUR/kWh).
+    state, attributes, _ = published(subscriber, topics, site, f"load_{green.pk}_start")
+    assert (state, attributes["carbon_known_from"]) == (since, since)
+    assert f"known only from {since}" in attributes["carbon_message"]
+    assert "carbon_price=0" in attributes["carbon_message"]
+    state, attributes, _ = published(subscriber, topics, site, f"load_{cheap.pk}_start")
+    assert (state, attributes["carbon_known_from"]) == ((anchor + 3 * HOUR).isoformat(), since)
+    assert "planned on price alone" in attributes["carbon_message"]
+    # Ending by H+5 leaves one hour with carbon: no plan, and the reason is the carbon's.
+    state, attributes, _ = published(subscriber, topics, site, f"load_{short.pk}_start")
+    assert state == "None" and attributes["known"]["carbon_known_from"] == since
+    assert attributes["reason"].startswith(
+        f"Carbon intensity (electricitymaps) is known only from {since}"
+    )

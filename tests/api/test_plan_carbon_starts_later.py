@@ -1,0 +1,93 @@
+"""/api/plan and /api/plan/loads when the carbon forecast starts later than the prices, against
+real InfluxDB.
+
+Same data as test_plan_api (tests/support/plan.py): Octopus Agile half hours from 2026-04-30
+23:00 UTC and UK Carbon Intensity's forecast from 2026-05-01 12:00 UTC, collected at 12:10;
+the clock then reads 09:10, so prices are known from now and carbon only from 12:00. With a
+carbon price only the time with both is planned, and the answer says so: `carbon.known_from`
+and `carbon.message`, the 409's reason and `known.carbon_known_from`.
+"""
+
+from datetime import datetime, time
+
+import pytest
+
+from collectors import clock
+from collectors.models import FlexibleLoad
+from tests.support.plan import MINUTE, NOW, average, octopus_prices
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+URL = "/api/plan"
+EARLY = datetime(2026, 5, 1, 9, 10, tzinfo=NOW.tzinfo)
+CARBON_FROM = "2026-05-01T12:00:00+00:00"
+
+
+@pytest.fixture
+def early(collected, monkeypatch):
+    monkeypatch.setattr(clock, "utc_now", lambda: EARLY)
+    return collected
+
+
+def best_by_price(hours: float, start: datetime, end: datetime) -> tuple[datetime, float]:
+    """The cheapest window of `hours` starting at a whole minute in [start, end - hours]; ties
+    to the later one."""
+    prices, length = octopus_prices(), round(hours * 60) * MINUTE
+    starts = [start + i * MINUTE for i in range(round((end - start - length) / MINUTE) + 1)]
+    found = [(average(prices, a, a + length), a) for a in starts]
+    best = min(price for price, _ in found)
+    return [a for price, a in found if price <= best + 1e-12][-1], best
+
+
+def test_with_a_carbon_price_the_answer_says_where_carbon_starts(early, api):
+    body = api.get(URL, {"hours": "2", "carbon_price": "100"}).json()
+    assert body["carbon"]["known_from"] == CARBON_FROM
+    message = body["carbon"]["message"]
+    assert f"known only from {CARBON_FROM}" in message and "carbon_price=0" in message
+    # only time with carbon was planned and compared: nothing starts before 12:00
+    assert body["start"] >= CARBON_FROM and body["compared"]["cheapest"]["start"] >= CARBON_FROM
+    assert body["compared"]["running_now"] is None
+    # by price alone the time before it is planned: 11:30-13:30, its first half hour's carbon
+    # null; the answer says where carbon starts there too
+    cheap = api.get(URL, {"hours": "2", "carbon_price": "0"}).json()
+    start, price = best_by_price(2, EARLY, datetime.fromisoformat("2026-05-01T23:00:00+00:00"))
+    assert (cheap["start"], start.isoformat()) == ("2026-05-01T11:30:00+00:00",) * 2
+    assert cheap["average_price"] == pytest.approx(price)
+    assert cheap["carbon"]["known_from"] == CARBON_FROM
+    assert "planned on price alone" in cheap["carbon"]["message"]
+    assert cheap["slots"][0]["carbon"] is None and cheap["average_carbon"] is None
+
+
+def test_carbon_known_from_now_is_null(collected, api):
+    body = api.get(URL, {"hours": "2", "carbon_price": "100"}).json()
+    assert (body["carbon"]["known_from"], body["carbon"]["message"]) == (None, None)
+
+
+def test_too_little_time_with_carbon_is_a_409_that_says_so(early, api):
+    # 09:10-12:30 has prices for 3 h 20 min, but carbon only from 12:00: 0.5 h
+    response = api.get(URL, {"hours": "2", "carbon_price": "100",
+                             "before": "2026-05-01T12:30:00Z"})  # fmt: skip
+    assert response.status_code == 409
+    body = response.json()
+    assert body["detail"].startswith(f"Carbon intensity (uk_carbon_intensity) is known only from "
+                                     f"{CARBON_FROM}")  # fmt: skip
+    assert "carbon_price=0" in body["detail"]
+    known = body["known"]
+    assert (known["prices_until"], known["carbon_known_from"]) == ("2026-05-01T12:30:00+00:00",
+                                                                   CARBON_FROM)  # fmt: skip
+    # as the message says: by price alone it is planned
+    assert api.get(URL, {"hours": "2", "carbon_price": "0",
+                         "before": "2026-05-01T12:30:00Z"}).status_code == 200  # fmt: skip
+    # too few prices stay the prices' reason
+    short = api.get(URL, {"hours": "20", "carbon_price": "100", "before": "2026-05-02T09:00:00Z"})
+    assert short.status_code == 409 and "of price slots lie entirely" in short.json()["detail"]
+
+
+def test_a_flexible_load_says_the_same(early, api):
+    # 13:30 BST is 12:30 UTC: as the 409 above
+    FlexibleLoad.objects.create(site=early, name="Dishwasher", hours=2, deadline=time(13, 30),
+                                carbon_price=100)  # fmt: skip
+    [load] = api.get("/api/plan/loads").json()["loads"]
+    assert load["plan"] is None
+    assert f"known only from {CARBON_FROM}" in load["message"]
+    assert load["known"]["carbon_known_from"] == CARBON_FROM
