@@ -1,16 +1,19 @@
-"""Windows the whole price slots cannot make (1.5 h or 45 min from hourly prices): they start
-or end inside a slot and use that part of it at the slot's price (see `windows`' docstring).
+"""Windows the whole price slots cannot make (1.5 h or 45 min from hourly prices), or not
+the best of (over mixed widths): they start or end inside a slot and use that part of it at
+the slot's price (see `windows`' docstring).
 
 With piecewise-constant prices, the average of a window of fixed length changes linearly
-while neither end crosses a slot boundary, so the best window starts now, at a slot start, or
-ends at a slot end or at the limit: those are the unbroken candidates. A split set is best
+while neither end crosses a slot boundary (or an edge where a part's own price changes: a
+carbon forecast's slot), so the best window starts now, at a slot start or an edge, or ends at
+a slot end, an edge or the limit: those are the unbroken candidates. A split set is best
 with at most one end inside a slot: whole slots and one part of another slot, at its start or
 its end, as long as the duration minus those whole slots; the split rules choose among all
 such sets.
 """
 
+import bisect
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import reduce
 
@@ -25,10 +28,23 @@ def common_width(slots: Sequence[Priced]) -> int:
 
 
 def whole(usable: Sequence[Priced], wanted: float) -> bool:
-    """Whether `wanted` seconds can be a number of whole slots: a multiple of their common
-    width (then only whole slots are used, as always)."""
+    """Whether the best window of `wanted` seconds is made of whole slots: the slots are all
+    of one width and `wanted` is a multiple of it. Over mixed widths (hourly, then quarter
+    hours) a window starting inside an hour may be better, even when the quarter hours make
+    its length a whole number of slots: then parts of slots are considered too."""
     unit = common_width(usable)
-    return unit > 0 and abs(wanted / unit - round(wanted / unit)) <= 1e-6
+    one_width = len({round(seconds(s)) for s in usable}) == 1
+    return one_width and abs(wanted / unit - round(wanted / unit)) <= 1e-6
+
+
+def inside(usable: Sequence[Priced], edges: Iterable[datetime]) -> bool:
+    """Whether one of `edges` lies inside a slot (not at its start or end)."""
+    moments = sorted(edges)
+    for slot in usable:
+        index = bisect.bisect_right(moments, slot.start)
+        if index < len(moments) and moments[index] < slot.end:
+            return True
+    return False
 
 
 def best_run(
@@ -38,12 +54,16 @@ def best_run(
     limit: datetime,
     sign: float,
     cut: Cut,
+    edges: Iterable[datetime] = (),
 ) -> list[Priced] | None:
-    """The best unbroken window of `duration` within [now, limit] that starts at a slot start,
-    ends at a slot end or at the limit (running now is the caller's); its parts made by `cut`. The lowest
-    signed average wins, a later start winning ties; None when no such window is priced."""
-    ends = {s.end for s in known} | {limit}
-    starts = sorted({s.start for s in known} | {end - duration for end in ends})
+    """The best unbroken window of `duration` within [now, limit] that starts at a slot start
+    or at one of `edges` (where the score changes inside a slot: the carbon forecast's slots),
+    ends at a slot end, at one of `edges` or at the limit (running now is the caller's); its
+    parts made by `cut`. The lowest signed average wins, a later start winning ties; None when
+    no such window is priced."""
+    edges = set(edges)
+    ends = {s.end for s in known} | {limit} | edges
+    starts = sorted({s.start for s in known} | edges | {end - duration for end in ends})
     best: list[Priced] | None = None
     best_score = math.inf
     for start in starts:
@@ -62,11 +82,13 @@ def split_choices(usable: Sequence[Priced], wanted: float, cut: Cut) -> Iterator
     """The usable slots with one of them replaced by a part of it at its start or at its end:
     every part of p seconds a split set of `wanted` seconds may use (p = wanted minus whole
     slots: wanted modulo the slots' common width, plus multiples of that width, shorter than
-    the slot), made by `cut`."""
+    the slot), made by `cut`; first the whole slots alone when they can make `wanted`."""
     unit = common_width(usable)
     rest = round(wanted) % unit
+    if rest == 0:
+        yield list(usable)
     for index, slot in enumerate(usable):
-        for length in range(rest, round(seconds(slot)), unit):
+        for length in range(rest or unit, round(seconds(slot)), unit):
             part = timedelta(seconds=length)
             for start in (slot.start, slot.end - part):
                 chosen = cut(slot, start, start + part)

@@ -105,6 +105,13 @@ class Scorer:
         score = self.price_weight * energy_price + self.carbon_weight * (carbon or 0.0)
         return PlanSlot(start, end, score, energy_price, carbon, carried)
 
+    def edges(self) -> list[datetime]:
+        """Where the score may change inside a price slot: the carbon spans' starts and ends
+        (none when carbon does not count)."""
+        if not self.carbon_weight:
+            return []
+        return sorted({span.start for span in self.spans} | {span.end for span in self.spans})
+
     def cut(self, slot: PlanSlot, start: datetime, end: datetime) -> PlanSlot | None:
         return self.part(slot.energy_price, start, end)
 
@@ -160,7 +167,7 @@ def _solve(prices, spans, now, weights, rules, need_carbon=None) -> tuple[Window
     scorer = Scorer(spans, *weights, cache=rules["cache"], need_carbon=need_carbon)
     wanted = {k: v for k, v in rules.items() if k not in ("cache", "need_carbon")}
     slots = scorer.slots(prices, now, rules["before"])
-    result = find_windows(slots, now=now, cut=scorer.cut, **wanted)
+    result = find_windows(slots, now=now, cut=scorer.cut, edges=scorer.edges(), **wanted)
     return result, scorer
 
 

@@ -9,12 +9,13 @@ Rules, chosen so answers can be checked by hand:
   is strictly better than every other candidate, so no window is ever dearer than running now
   for the same duration (cheaper with `most_expensive`), and ties still go to the later window.
 - A duration the whole slots cannot make (1.5 h or 45 min from hourly slots: not a multiple
-  of the common width of the slots between now and the limit) uses parts of slots (`cuts`):
-  an unbroken window runs now, starts at a slot start, or ends at a slot end or at the
-  limit, within now and the limit; a split set may use one part of a slot at either end of
-  it. A part counts at
-  its slot's price, so averages stay time-weighted. Durations the whole slots can make are
-  made of whole slots only, as before.
+  of the common width of the slots between now and the limit), and any duration over slots
+  of mixed widths (hourly, then quarter hours), uses parts of slots (`cuts`): an unbroken
+  window runs now, starts at a slot start or at one of `edges` (where `cut` prices change
+  inside a slot: a carbon forecast's slots), or ends at a slot end, at one of `edges` or at
+  the limit, within now and the limit; a split set may use one part of a slot at either end
+  of it. A part counts at its slot's price, so averages stay time-weighted. Durations whole
+  slots of one width can make are made of whole slots only, as before.
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
   of slots lasting exactly `hours` in total, anywhere in the allowed span. A split set must
@@ -126,9 +127,11 @@ def find_windows(
     penalty_percent: float = 0.0,
     max_windows: int | None = None,
     cut: Cut = piece,
+    edges: Sequence[datetime] = (),
 ) -> WindowResult:
     """The best window of `hours` (see the module docstring for every rule; `cut` prices the
-    parts of slots that running now uses, see `pieces_from`)."""
+    parts of slots that running now uses, see `pieces_from`; `edges`: moments inside slots
+    where `cut` prices change, which an unbroken window may start or end at)."""
     if not (isinstance(hours, int | float) and math.isfinite(hours) and hours > 0):
         raise WindowError(f"hours must be a positive number, got {hours!r}")
     if now.tzinfo is None or (before is not None and before.tzinfo is None):
@@ -145,11 +148,12 @@ def find_windows(
     sign = -1.0 if most_expensive else 1.0
     share = penalty_percent / 100
     try:
-        if cuts.whole(usable, wanted):
+        unbroken = contiguous or max_windows == 1
+        if cuts.whole(usable, wanted) and not (unbroken and cuts.inside(usable, edges)):
             chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows)
         else:  # the window starts or ends inside a slot
             chosen = _cut_best(known, usable, wanted, (now, limit), hours, contiguous, sign,
-                               share, max_windows, cut)  # fmt: skip
+                               share, max_windows, (cut, edges))  # fmt: skip
     except NotEnoughData:
         if running_now is None:
             raise
@@ -181,12 +185,14 @@ def judged(slots: Sequence[Priced], sign: float, share: float) -> float:
     return average + (len(_runs(slots)) - 1) * share * abs(average)
 
 
-def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_windows, cut):
+def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_windows, parts):
     """The best window when whole slots cannot make `wanted` seconds (`cuts`): an unbroken
-    one starting at a slot start or ending at a slot end, or a split set of slot parts."""
+    one starting at a slot start or an edge or ending at a slot end or an edge, or a split
+    set of slot parts."""
     now, limit = span
+    cut, edges = parts
     if contiguous or max_windows == 1:
-        found = cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign, cut)
+        found = cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign, cut, edges)
         if found is not None:
             return found
         _enough(usable, wanted, now, limit, hours)

@@ -92,8 +92,9 @@ def candidates(prices, now, before, wanted, contiguous, share, max_windows):
     usable = [s for s in prices if s.start >= now and s.end <= before]
     widths = [round((s.end - s.start).total_seconds()) for s in usable]
     found = [[(now, now + wanted)]]  # running now (rejected later when a minute is unknown)
-    if not usable or wanted.total_seconds() % math.gcd(*widths):
-        # the whole slots cannot make the duration: windows use parts of slots
+    if not usable or wanted.total_seconds() % math.gcd(*widths) or len(set(widths)) > 1:
+        # the whole slots cannot make the duration, or are of mixed widths (where a window
+        # inside an hour may beat every one of whole slots): windows use parts of slots
         return found + with_parts(prices, usable, now, before, wanted, contiguous, share,
                                   max_windows)  # fmt: skip
     if contiguous:
@@ -122,12 +123,11 @@ def candidates(prices, now, before, wanted, contiguous, share, max_windows):
 
 
 def with_parts(prices, usable, now, before, wanted, contiguous, share, max_windows):
-    """Windows that start or end inside a slot: unbroken ones starting at a slot start or
-    ending at a slot end or at `before`; split sets of whole slots and one part of another
-    slot, at its start or its end."""
+    """Windows that may start or end inside a slot: unbroken ones starting at every minute
+    from now; split sets of whole slots alone or with one part of another slot, at its start
+    or its end."""
     if contiguous:
-        starts = {s.start for s in prices} | {s.end - wanted for s in prices} | {before - wanted}
-        return [[(a, a + wanted)] for a in sorted(starts) if now <= a and a + wanted <= before]
+        return [[(a, a + wanted)] for a in _minutes(now, before - wanted + MINUTE)]
     if sum((s.end - s.start for s in usable), timedelta()) < wanted:
         return []
     cap = len(usable) if share == 0 else 1 + int((1 - 1e-12) // share)
@@ -136,6 +136,8 @@ def with_parts(prices, usable, now, before, wanted, contiguous, share, max_windo
     for size in range(len(usable) + 1):
         for subset in itertools.combinations(usable, size):
             rest = wanted - sum((s.end - s.start for s in subset), timedelta())
+            if rest == timedelta():
+                found.append([(s.start, s.end) for s in subset])
             for slot in usable:
                 if slot in subset or not timedelta() < rest < slot.end - slot.start:
                     continue

@@ -304,10 +304,11 @@ def test_mixed_slot_widths():
     assert loose.average_price == pytest.approx(0.9)
     run = find_windows(slots, 1.25, now=T0)
     assert (run.start, run.end) == (at(0), at(1.25))
-    # 30 min: the hour is too long as a whole, but running now (00:00-00:30 at 1.0) beats the
-    # quarters (0.5,3)=1.75 (3,3)=3 (3,3)=3
+    # 30 min: the last quarter of the hour and the 0.5 quarter (0.75) beat running now
+    # (00:00-00:30 at 1.0) and the quarters alone (0.5,3)=1.75 (3,3)=3: over mixed widths a
+    # window may start inside the hour (it was running now: whole slots only)
     half = find_windows(slots, 0.5, now=T0)
-    assert (half.start, half.end, half.average_price) == (at(0), at(0.5), 1.0)
+    assert (half.start, half.end, half.average_price) == (at(0.75), at(1.25), 0.75)
     # from 00:40 running now is 20 min at 1.0 and 10 at 0.5 = 0.833, cheaper than 1.75 too
     later = find_windows(slots, 0.5, now=at(0) + timedelta(minutes=40))
     assert later.average_price == pytest.approx(25 / 30)
