@@ -44,7 +44,7 @@ test: venv
 	scripts/services.sh redis influxdb postgres browser mosquitto
 	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-BENCHES := collectors views downsample storage archive api status_page
+BENCHES := collectors views downsample storage archive api status_page plan
 
 # The whole suite timed as `make test` runs it (bench/results/test_suite.json); SERIAL=1 times
 # it in one process first, for the speedup measured in the same period.

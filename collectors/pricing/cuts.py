@@ -13,7 +13,7 @@ such sets.
 
 import bisect
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import reduce
 
@@ -78,19 +78,24 @@ def best_run(
     return best
 
 
-def split_choices(usable: Sequence[Priced], wanted: float, cut: Cut) -> Iterator[list[Priced]]:
-    """The usable slots with one of them replaced by a part of it at its start or at its end:
-    every part of p seconds a split set of `wanted` seconds may use (p = wanted minus whole
-    slots: wanted modulo the slots' common width, plus multiples of that width, shorter than
-    the slot), made by `cut`; first the whole slots alone when they can make `wanted`."""
-    unit = common_width(usable)
-    rest = round(wanted) % unit
-    if rest == 0:
-        yield list(usable)
-    for index, slot in enumerate(usable):
-        for length in range(rest or unit, round(seconds(slot)), unit):
+def split_parts(
+    usable: Sequence[Priced], wanted: float, cut: Cut
+) -> tuple[int, list[list[tuple[Priced, int, float, bool]]]]:
+    """The parts of the usable slots a split set of `wanted` seconds may use, made by `cut`:
+    per slot, each part of p seconds at its start or at its end (p = wanted minus whole slots:
+    the rest of wanted modulo the slots' common width, plus k of that width, shorter than the
+    slot) as (part, k, p in widths, at the start). Returns the rest (seconds) too."""
+    width = common_width(usable)
+    rest = round(wanted) % width
+    parts = []
+    for slot in usable:
+        found = []
+        for length in range(rest or width, round(seconds(slot)), width):
             part = timedelta(seconds=length)
             for start in (slot.start, slot.end - part):
                 chosen = cut(slot, start, start + part)
                 if chosen is not None:
-                    yield [*usable[:index], chosen, *usable[index + 1 :]]
+                    found.append((chosen, (length - rest) // width, length / width,
+                                  start == slot.start))  # fmt: skip
+        parts.append(found)
+    return rest, parts

@@ -201,18 +201,20 @@ def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_w
             "prices for all of it"
         )
     _enough(usable, wanted, now, limit, hours)
-    best, key, failed = None, (math.inf, 0.0), None
-    for slots in cuts.split_choices(usable, wanted, cut):
-        try:
-            found = _best(slots, wanted, now, limit, hours, contiguous, sign, share, max_windows)
-        except WindowError as exc:  # this part leaves too little, or cannot be combined
-            failed = exc
-            continue
-        score, later = judged(found, sign, share), -sum(s.start.timestamp() for s in found)
-        if best is None or _better(score, later, (*key, ())):
-            best, key = found, (score, later)
+    rest, parts = cuts.split_parts(usable, wanted, cut)
+    if abs(wanted - round(wanted)) > 1e-6:
+        raise UnreachableDuration(_unreachable(usable, wanted))
+    unit = cuts.common_width(usable)
+    sizes = [round(_seconds(s)) // unit for s in usable]
+    best = split.best_split_with_part(usable, sizes, parts, round(wanted) // unit,
+                                      (sign, share, max_windows), rest > 0)  # fmt: skip
+    if best is None and max_windows is not None:
+        raise NotEnoughData(
+            f"{hours:g} h cannot be made from at most {max_windows} windows of the known price "
+            "slots and a part of one; allow more windows (max_windows) or fewer hours"
+        )
     if best is None:
-        raise failed or NotEnoughData(f"no split set of {_hours(wanted)} can be made")
+        raise NotEnoughData(f"no split set of {_hours(wanted)} can be made")
     return best
 
 

@@ -1,0 +1,91 @@
+"""Split load plans (`contiguous=false`) whose length the whole price slots cannot make.
+
+A split plan of 23.5 h over 48 hourly slots uses whole slots and one part of another (half
+an hour, at its start or its end); one of 24 h uses whole slots only. Both are planned with
+`collectors.pricing.plan.make_plan` (carbon price 100 per tonne, a carbon forecast per hour,
+the default 6 % interruption penalty: the main, cheapest-only and greenest-only solves), on
+random but seeded prices; the mixed case plans 8 h split over 24 hourly slots followed by 96
+quarter hours, where any slot's part may be used. The figures are best-of-N wall times and
+their ratio to the whole-slot plan of the same run, which does not depend on the machine.
+Pure computation: no service is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench._env import ROOT, base_environment
+
+RESULTS = ROOT / "bench" / "results" / "plan.json"
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def figure(value: float, unit: str, target: float | None, better: str) -> dict:
+    return {"value": value, "unit": unit, "target": target, "better": better}
+
+
+def day(widths: list[int], seed: int = 1):
+    """Price slots of `widths` minutes back to back from T0 and an hourly carbon forecast."""
+    from collectors.pricing.carbon_store import ForecastSlot, carbon_spans
+    from collectors.pricing.slots import PriceSlot
+
+    rng, prices, at = random.Random(seed), [], T0
+    for width in widths:
+        end = at + timedelta(minutes=width)
+        prices.append(PriceSlot(at, end, round(rng.uniform(0.05, 0.40), 4)))
+        at = end
+    hours = int((at - T0) / timedelta(hours=1))
+    forecast = [
+        ForecastSlot(T0 + timedelta(hours=h), T0 + timedelta(hours=h + 1), rng.uniform(50, 400))
+        for h in range(hours)
+    ]
+    return prices, carbon_spans(forecast, [], T0, at), at
+
+
+def timed(prices, spans, end, hours: float, repeats: int) -> float:
+    from collectors.pricing.plan import make_plan
+
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        make_plan(prices, spans, T0, hours, before=end, carbon_price=100, contiguous=False,
+                  penalty_percent=6)  # fmt: skip
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args(argv)
+    repeats = 2 if args.quick else 5
+    base_environment("plan")
+    import django
+
+    django.setup()
+    hourly = day([60] * 48)
+    mixed = day([60] * 24 + [15] * 96)
+    whole = timed(*hourly, 24, repeats)
+    part = timed(*hourly, 23.5, repeats)
+    mixed_split = timed(*mixed, 8, repeats)
+    figures = {
+        "split_whole_seconds": figure(whole, "s", None, "lower"),
+        "split_part_seconds": figure(part, "s", None, "lower"),
+        "split_part_vs_whole": figure(part / whole, "x", 10.0, "lower"),
+        "mixed_split_seconds": figure(mixed_split, "s", None, "lower"),
+        "mixed_split_vs_whole": figure(mixed_split / whole, "x", None, "lower"),
+    }
+    for name, value in figures.items():
+        print(f"{name:24} {value['value']:10.4f} {value['unit']}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    params = {"repeats": repeats, "slots_hourly": 48, "slots_mixed": "24 x 60 min + 96 x 15 min"}
+    RESULTS.write_text(json.dumps({"name": "plan", "params": params, "figures": figures}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
