@@ -5,8 +5,11 @@ an hour, at its start or its end); one of 24 h uses whole slots only. Both are p
 `collectors.pricing.plan.make_plan` (carbon price 100 per tonne, a carbon forecast per hour,
 the default 6 % interruption penalty: the main, cheapest-only and greenest-only solves), on
 random but seeded prices; the mixed case plans 8 h split over 24 hourly slots followed by 96
-quarter hours, where any slot's part may be used. The figures are best-of-N wall times and
-their ratio to the whole-slot plan of the same run, which does not depend on the machine.
+quarter hours, where any slot's part may be used. A contiguous 3 h plan (with the Pareto
+set) over 192 quarter hours with a 5-minute carbon forecast (WattTime's) may start or end at
+each carbon edge inside a slot; the same with an hourly forecast uses whole slots. The
+figures are best-of-N wall times and their ratios to the whole-slot plans of the same run,
+which do not depend on the machine.
 Pure computation: no service is used.
 """
 
@@ -28,8 +31,9 @@ def figure(value: float, unit: str, target: float | None, better: str) -> dict:
     return {"value": value, "unit": unit, "target": target, "better": better}
 
 
-def day(widths: list[int], seed: int = 1):
-    """Price slots of `widths` minutes back to back from T0 and an hourly carbon forecast."""
+def day(widths: list[int], seed: int = 1, carbon_minutes: int = 60):
+    """Price slots of `widths` minutes back to back from T0 and a carbon forecast of
+    `carbon_minutes` slots."""
     from collectors.pricing.carbon_store import ForecastSlot, carbon_spans
     from collectors.pricing.slots import PriceSlot
 
@@ -38,22 +42,22 @@ def day(widths: list[int], seed: int = 1):
         end = at + timedelta(minutes=width)
         prices.append(PriceSlot(at, end, round(rng.uniform(0.05, 0.40), 4)))
         at = end
-    hours = int((at - T0) / timedelta(hours=1))
+    step = timedelta(minutes=carbon_minutes)
     forecast = [
-        ForecastSlot(T0 + timedelta(hours=h), T0 + timedelta(hours=h + 1), rng.uniform(50, 400))
-        for h in range(hours)
+        ForecastSlot(T0 + i * step, T0 + (i + 1) * step, rng.uniform(50, 400))
+        for i in range(int((at - T0) / step))
     ]
     return prices, carbon_spans(forecast, [], T0, at), at
 
 
-def timed(prices, spans, end, hours: float, repeats: int) -> float:
+def timed(prices, spans, end, hours: float, repeats: int, contiguous: bool = False) -> float:
     from collectors.pricing.plan import make_plan
 
     best = float("inf")
     for _ in range(repeats):
         began = time.perf_counter()
-        make_plan(prices, spans, T0, hours, before=end, carbon_price=100, contiguous=False,
-                  penalty_percent=6)  # fmt: skip
+        make_plan(prices, spans, T0, hours, before=end, carbon_price=100, contiguous=contiguous,
+                  penalty_percent=6, pareto=contiguous)  # fmt: skip
         best = min(best, time.perf_counter() - began)
     return best
 
@@ -72,17 +76,23 @@ def main(argv: list[str] | None = None) -> int:
     whole = timed(*hourly, 24, repeats)
     part = timed(*hourly, 23.5, repeats)
     mixed_split = timed(*mixed, 8, repeats)
+    quarters = [15] * 192
+    aligned = timed(*day(quarters), 3, repeats, contiguous=True)
+    edges = timed(*day(quarters, carbon_minutes=5), 3, repeats, contiguous=True)
     figures = {
         "split_whole_seconds": figure(whole, "s", None, "lower"),
         "split_part_seconds": figure(part, "s", None, "lower"),
         "split_part_vs_whole": figure(part / whole, "x", 10.0, "lower"),
         "mixed_split_seconds": figure(mixed_split, "s", None, "lower"),
         "mixed_split_vs_whole": figure(mixed_split / whole, "x", None, "lower"),
+        "carbon_edges_seconds": figure(edges, "s", None, "lower"),
+        "carbon_edges_vs_aligned": figure(edges / aligned, "x", None, "lower"),
     }
     for name, value in figures.items():
         print(f"{name:24} {value['value']:10.4f} {value['unit']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    params = {"repeats": repeats, "slots_hourly": 48, "slots_mixed": "24 x 60 min + 96 x 15 min"}
+    params = {"repeats": repeats, "slots_hourly": 48, "slots_mixed": "24 x 60 min + 96 x 15 min",
+              "slots_edges": "192 x 15 min, carbon 5 min (aligned: 60 min)"}  # fmt: skip
     RESULTS.write_text(json.dumps({"name": "plan", "params": params, "figures": figures}, indent=1))
     return 0
 

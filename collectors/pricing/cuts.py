@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import reduce
 
-from collectors.pricing.pieces import Cut, Priced, average, pieces_from, seconds
+from collectors.pricing.pieces import Cut, Priced, average, ordered, pieces_from, seconds
 
 EPSILON = 1e-9
 
@@ -61,7 +61,8 @@ def best_run(
     ends at a slot end, at one of `edges` or at the limit (running now is the caller's); its
     parts made by `cut`. The lowest signed average wins, a later start winning ties; None when
     no such window is priced."""
-    edges = set(edges)
+    known, edges = ordered(known), set(edges)
+    begins = [s.start for s in known]  # to hand each candidate only the slots it overlaps
     ends = {s.end for s in known} | {limit} | edges
     starts = sorted({s.start for s in known} | edges | {end - duration for end in ends})
     best: list[Priced] | None = None
@@ -69,7 +70,9 @@ def best_run(
     for start in starts:
         if start < now or start + duration > limit:
             continue
-        parts = pieces_from(known, start, duration, cut)
+        first = max(bisect.bisect_right(begins, start) - 1, 0)
+        last = bisect.bisect_left(begins, start + duration)
+        parts = pieces_from(known[first:last], start, duration, cut)
         if parts is None:
             continue  # a gap in the prices
         score = sign * average(parts)

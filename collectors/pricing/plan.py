@@ -113,6 +113,8 @@ class Scorer:
         return sorted({span.start for span in self.spans} | {span.end for span in self.spans})
 
     def cut(self, slot: PlanSlot, start: datetime, end: datetime) -> PlanSlot | None:
+        if (start, end) == (slot.start, slot.end):
+            return slot  # the whole slot: scored already (`slots`), its carbon not summed again
         return self.part(slot.energy_price, start, end)
 
     def slots(self, prices: Sequence[PriceSlot], now: datetime, until: datetime) -> list[PlanSlot]:
