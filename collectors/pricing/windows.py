@@ -15,7 +15,8 @@ Rules, chosen so answers can be checked by hand:
   inside a slot: a carbon forecast's slots), or ends at a slot end, at one of `edges` or at
   the limit, within now and the limit; a split set may use one part of a slot at either end
   of it. A part counts at its slot's price, so averages stay time-weighted. Durations whole
-  slots of one width can make are made of whole slots only, as before.
+  slots of one width can make are made of whole slots only, except that an unbroken window
+  may end at a limit inside a slot or start or end at one of `edges`, as above.
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
   of slots lasting exactly `hours` in total, anywhere in the allowed span. A split set must
@@ -149,7 +150,9 @@ def find_windows(
     share = penalty_percent / 100
     try:
         unbroken = contiguous or max_windows == 1
-        if cuts.whole(usable, wanted) and not (unbroken and cuts.inside(usable, edges)):
+        # an unbroken window may also start at an edge inside a slot or end at a limit inside
+        # one (a deadline at 07:30 over hourly prices): whole slots cannot make those
+        if cuts.whole(usable, wanted) and not (unbroken and cuts.inside(known, [*edges, limit])):
             chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows)
         else:  # the window starts or ends inside a slot
             chosen = _cut_best(known, usable, wanted, (now, limit), hours, contiguous, sign,

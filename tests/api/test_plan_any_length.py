@@ -137,3 +137,21 @@ def test_a_flexible_load_of_one_and_a_half_hours_is_planned(berlin, api):
     same = api.get("/api/plan", {"hours": "1.5", "carbon_price": "700", "kw": "2",
                                  "before": utc(21, 30)}).json()  # fmt: skip
     assert load["plan"] == same
+
+
+def test_a_deadline_inside_a_slot_may_end_the_window(berlin, api):
+    # 1 h finished by 21:30: 20:30-21:30 = (0.5 x 92 + 0.5 x 88) = 90 beats 20:00-21:00 (92),
+    # the best of whole slots (1.5 h, which whole slots cannot make, already could end there)
+    before = utc(21, 30)
+    body = api.get("/api/plan", {"hours": "1", "carbon_price": "0", "before": before}).json()
+    assert (body["start"], body["end"]) == (utc(20, 30), before)
+    assert body["average_price"] == pytest.approx(0.090)
+    assert [(s["start"], s["end"]) for s in body["slots"]] == [(utc(20, 30), utc(21)),
+                                                               (utc(21), before)]  # fmt: skip
+    windows = api.get("/api/pricing/windows", {"hours": "1", "before": before}).json()
+    assert (windows["start"], windows["end"]) == (utc(20, 30), before)
+    # a dishwasher finished by 23:30 in Berlin (21:30 UTC) starts at 20:30 UTC
+    FlexibleLoad.objects.create(site=berlin, name="Dishwasher", hours=1, deadline=time(23, 30),
+                                carbon_price=0)  # fmt: skip
+    [load] = api.get("/api/plan/loads").json()["loads"]
+    assert (load["before"], load["start"]) == (before, utc(20, 30))

@@ -111,8 +111,10 @@ def test_before_excludes_later_windows_and_ties_go_later(client, anchor):
 
 def test_within_limits_the_look_ahead(client, anchor):
     body = client.get(URL, {"hours": "3", "within": "4h"}).json()
-    # H+1..H+4 ties with running now (all 0.30): the later window wins
-    assert body["start"] == iso(anchor + timedelta(hours=1))
+    # every 3 h up to H+4:20 cost 0.30: the latest, ending at the limit inside the H+4 hour,
+    # wins (it was H+1..H+4, of whole slots only)
+    assert body["start"] == iso(anchor + timedelta(hours=1, minutes=20))
+    assert body["end"] == iso(anchor + timedelta(hours=4, minutes=20))
     assert body["within"] == "4h"
 
 

@@ -2,11 +2,12 @@
 
 Random price slots (15, 30 and 60 minutes mixed, gaps, negative prices) and random carbon
 forecasts (with gaps, so the last known value is carried) are planned; every candidate the
-rules allow is then enumerated here, independently of the planner: every back-to-back run of
-whole slots from now on, running now (from `now`, the running slot cut), and for split plans
-every subset of slots with the interruption penalty; for a length the whole slots cannot
-make, the windows that start or end inside a slot (`with_parts`). Costs are summed minute by
-minute from the raw data. The planner's window must score the optimum.
+rules allow is then enumerated here, independently of the planner: every unbroken window
+starting at any minute from now (running now included) and ending by `before`; for split plans
+every subset of slots with the interruption penalty, and, for a length the whole slots cannot
+make or over mixed slot widths, every subset with one part of another slot at its start or
+its end (`with_parts`). Costs are summed minute by minute from the raw data. The planner's
+window must score the optimum.
 """
 
 import itertools
@@ -92,24 +93,13 @@ def candidates(prices, now, before, wanted, contiguous, share, max_windows):
     usable = [s for s in prices if s.start >= now and s.end <= before]
     widths = [round((s.end - s.start).total_seconds()) for s in usable]
     found = [[(now, now + wanted)]]  # running now (rejected later when a minute is unknown)
+    if contiguous:  # every unbroken window, starting at every minute from now
+        return found + with_parts(prices, usable, now, before, wanted, True, share, max_windows)
     if not usable or wanted.total_seconds() % math.gcd(*widths) or len(set(widths)) > 1:
-        # the whole slots cannot make the duration, or are of mixed widths (where a window
-        # inside an hour may beat every one of whole slots): windows use parts of slots
-        return found + with_parts(prices, usable, now, before, wanted, contiguous, share,
+        # the whole slots cannot make the duration, or are of mixed widths (where a part of
+        # an hour may beat every set of whole slots): split sets use a part of a slot
+        return found + with_parts(prices, usable, now, before, wanted, False, share,
                                   max_windows)  # fmt: skip
-    if contiguous:
-        for i in range(len(usable)):
-            total, spans = timedelta(), []
-            for j in range(i, len(usable)):
-                if j > i and usable[j].start != usable[j - 1].end:
-                    break
-                spans.append((usable[j].start, usable[j].end))
-                total += usable[j].end - usable[j].start
-                if total >= wanted:
-                    break
-            if total == wanted:
-                found.append(spans)
-        return found
     cap = len(usable) if share == 0 else 1 + int((1 - 1e-12) // share)
     cap = min(cap, max_windows or cap)
     for size in range(1, len(usable) + 1):
