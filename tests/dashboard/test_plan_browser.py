@@ -7,12 +7,14 @@ with no loads the plan follows the cheapest window's duration."""
 import re
 import uuid
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from collectors.carbon.common import FORECAST_MEASUREMENT
+from collectors.carbon.common import MEASUREMENT as CARBON_MEASUREMENT
 from collectors.models import FlexibleLoad
 from enrich.models import ProviderConfig
 from tests.dashboard.browser import BROWSER_TEST, log_in
@@ -234,3 +236,45 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
     summary = browser.find_element(By.ID, "plan-summary").get_attribute("textContent")
     assert "Against the cheapest-only window it costs the same." in summary, summary
     assert " it the same" not in summary, summary
+
+
+def test_plan_panel_says_where_carbon_starts(live_server, demo_home, browser, isolated, settings,
+                                            read_clock):  # fmt: skip
+    # No carbon stored before H+2 (neither forecast nor measured): with a carbon price the
+    # time before it is not planned, and the panel says so, as the API does.
+    from selenium.webdriver.common.by import By
+
+    hour = hour_of(read_clock)
+    for measurement in (FORECAST_MEASUREMENT, CARBON_MEASUREMENT):
+        isolated.delete(settings.INFLUXDB_DATABASE, hour - timedelta(days=3),
+                        hour + timedelta(hours=2), measurement=measurement)  # fmt: skip
+    FlexibleLoad.objects.filter(site=demo_home).delete()
+    zone = ZoneInfo(demo_home.timezone)
+    deadline = (
+        (read_clock + timedelta(hours=12)).astimezone(zone).time().replace(second=0, microsecond=0)
+    )
+    FlexibleLoad.objects.create(site=demo_home, name="Kiln", hours=1, deadline=deadline,
+                                carbon_price=100)  # fmt: skip
+    FlexibleLoad.objects.create(site=demo_home, name="Sauna", hours=1, carbon_price=100,
+                                deadline=(hour + timedelta(hours=2, minutes=30)).astimezone(
+                                    zone).time())  # fmt: skip
+    User.objects.create_user("reader", password="read-only-password")
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("api", "a@example.com", "x"))
+    loads = {load["name"]: load for load in api.get("/api/plan/loads").json()["loads"]}
+    since = (hour + timedelta(hours=2)).isoformat()
+    carbon = loads["Kiln"]["plan"]["carbon"]
+    assert carbon["known_from"] == since and "known only from" in carbon["message"]
+    assert loads["Sauna"]["plan"] is None  # half an hour with carbon before its deadline
+    assert loads["Sauna"]["known"]["carbon_known_from"] == since
+
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+    note = panel(browser, "Kiln").find_element(By.CSS_SELECTOR, ".plan-carbon").text
+    assert note.endswith(carbon["message"])
+    sauna = panel(browser, "Sauna")
+    assert sauna.find_element(By.CSS_SELECTOR, ".plan-reason").text.startswith(
+        "No plan possible: Carbon intensity (electricitymaps) is known only from"
+    )
+    time_shown = browser.execute_script("return Status.time(arguments[0]);", since)
+    assert f"carbon known only from {time_shown}." in sauna.text

@@ -56,6 +56,8 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
     var text = "Carbon: " + c.provider + " (" + c.region + ")" +
       (c.forecast_until ? ", forecast until " + S.time(c.forecast_until) : ", no forecast stored") +
       "; CO2 priced at " + p.carbon_price + " " + p.carbon_price_unit + ".";
+    // the carbon data starts after now: the message says what that left unplanned
+    if (c.known_from && c.message) text += " " + c.message;
     if (p.carbon_last_known_hours > 0) {
       return [text + " " + hoursText(p.carbon_last_known_hours) + " of the plan have no forecast: " +
         "the last known value is carried forward there.", "status-budget carbon-carried"];
@@ -104,7 +106,8 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
       article.appendChild(el("p", "No plan possible: " + reason, "problem plan-reason"));
       if (known) {
         article.appendChild(el("p", "Stored: prices until " + (known.prices_until ? S.time(known.prices_until) : "—") +
-          ", carbon forecast until " + (known.carbon_forecast_until ? S.time(known.carbon_forecast_until) : "—") + ".", "note"));
+          ", carbon forecast until " + (known.carbon_forecast_until ? S.time(known.carbon_forecast_until) : "—") +
+          (known.carbon_known_from ? ", carbon known only from " + S.time(known.carbon_known_from) : "") + ".", "note"));
       }
       return { article: article, text: label + ": no plan possible. " + reason };
     }
