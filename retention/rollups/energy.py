@@ -4,6 +4,12 @@ docstring, the README's "Materialized views" says them for users).
 A power sensor whose points are plain numbers is read and summed by `retention.rollups.power`
 (CSV, integer times), which gives the same windows as `aggregate_windows` float for float;
 every other entity takes `aggregate_windows` over its samples.
+
+Cost prices energy at the slots in which it was used. A power sensor's energy is used in the
+piece that integrates it. A meter's growth is counted (total_kwh, by Home Assistant's rules)
+at the reading that shows it, but was used since the reading before: each step is priced
+spread evenly over that time (`_used`), so a meter reporting its hour at the hour's end, or
+its day at 23:59, is priced at the hour's or the day's slots, not at the slot of its report.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 
 from retention.models import DailyEnergyByDevice, Entity
-from retention.rollups.inputs import HOUR, PriceBook, RawPart, TierPart, Unavailable, entity_parts
+from retention.rollups.inputs import HOUR, RawPart, TierPart, Unavailable, entity_parts
 from retention.rollups.power import plain_power, power_windows
+from retention.rollups.prices import PriceBook, price_book
 from retention.rollups.rows import Outcome
 from retention.tiers.aggregate import Aggregate
-from retention.tiers.stepwise import aggregate_windows
+from retention.tiers.stepwise import aggregate_windows, meter_steps
+from retention.tiers.timeline import window_timeline
 from retention.timeutil import floor_hour, local_date, local_day_length, local_day_start, local_days
 
 logger = logging.getLogger(__name__)
@@ -31,6 +39,7 @@ class Piece:
     start: datetime
     end: datetime
     aggregate: Aggregate
+    counted: bool = False  # a meter's raw growth counted at its readings (priced by `_used`)
 
 
 def _edges(part: RawPart, prices: PriceBook) -> list[datetime]:
@@ -77,6 +86,7 @@ def energy_rows(
     if end <= start:
         return outcome
     pieces: dict[date, list[Piece]] = defaultdict(list)
+    used: dict[date, list[Piece]] = defaultdict(list)  # a meter's raw steps, as used (`_used`)
     unavailable: dict[date, str] = {}  # day -> which tier row cannot be split
     fast = plain_power(entity)
     for part in entity_parts(entity, start, end, plain_power=fast):
@@ -106,7 +116,14 @@ def energy_rows(
                 )
             for (w_start, w_end), aggregate in zip(windows, results, strict=True):
                 if aggregate is not None:
-                    pieces[local_date(w_start)].append(Piece(w_start, w_end, aggregate))
+                    meter = entity.kind == Entity.Kind.ENERGY
+                    pieces[local_date(w_start)].append(Piece(w_start, w_end, aggregate, meter))
+            if entity.kind == Entity.Kind.ENERGY:
+                for day, step in _used(entity, part, windows):
+                    used[day].append(step)
+    earliest = min((step.start for steps in used.values() for step in steps), default=end)
+    if prices.start is not None and earliest < prices.start:
+        prices = price_book(earliest, prices.end)  # a meter's last reading before the book's
     for day in sorted(pieces.keys() | unavailable):
         if day in unavailable:
             outcome.skipped.append(f"{entity.entity_id} {day}: {unavailable[day]}; the row is kept")
@@ -117,6 +134,7 @@ def energy_rows(
             day,
             pieces[day],
             prices,
+            used=used.get(day, []),
             partial=local_day_start(day) + local_day_length(day) > now,
         )
         if row is not None:
@@ -124,8 +142,58 @@ def energy_rows(
     return outcome
 
 
+def _used(
+    entity: Entity, part: RawPart, windows: list[tuple[datetime, datetime]]
+) -> list[tuple[date, Piece]]:
+    """The meter's growth counted in the raw part (by the day of the reading that counts it)
+    as used: each step spread evenly from the reading before it to the reading that counts
+    it, summed per window (`windows`: the part cut at slot edges, hours and midnights, so
+    each is priced by one slot); the time before the part (the reading before it was carried
+    in) a piece of its own."""
+    timeline, inside, _, _ = window_timeline(part.samples, part.start, part.end)
+    spread: dict[tuple[date, int], float] = defaultdict(float)
+    found: list[tuple[date, Piece]] = []
+    days = [local_date(w_start) for w_start, _ in windows]
+    first = 0  # the first window not ended before the step starts (steps ascend)
+    counting = 0  # the window of the reading that counts the step
+    steps = meter_steps(timeline, inside, (None, None), entity.entity_id)
+    for before, sample, growth, _ in steps:
+        if growth is None or before is None:
+            continue
+        start, end = before.time, sample.time
+        while windows[counting][1] <= end:
+            counting += 1
+        day = days[counting]
+        if start >= windows[counting][0]:  # the step within one window (a frequent meter)
+            spread[day, counting] += growth
+            continue
+        seconds = (end - start).total_seconds()
+        if start < part.start:
+            share = growth * (part.start - start).total_seconds() / seconds
+            found.append((day, _piece(start, part.start, share)))
+            start = part.start
+        while windows[first][1] <= start:
+            first += 1
+        for index in range(first, counting + 1):
+            w_start, w_end = windows[index]
+            overlap = (min(w_end, end) - max(w_start, start)).total_seconds()
+            spread[day, index] += growth * overlap / seconds
+    found.extend((day, _piece(*windows[index], kwh)) for (day, index), kwh in spread.items())
+    return found
+
+
+def _piece(start: datetime, end: datetime, kwh: float) -> Piece:
+    return Piece(start, end, Aggregate(start, end, "energy", total_energy=kwh))
+
+
 def _energy_day(
-    entity: Entity, day: date, pieces: list[Piece], prices: PriceBook, *, partial: bool
+    entity: Entity,
+    day: date,
+    pieces: list[Piece],
+    prices: PriceBook,
+    *,
+    used: list[Piece],
+    partial: bool,
 ) -> DailyEnergyByDevice | None:
     measured = [p for p in pieces if p.aggregate.total_energy is not None]
     if not measured:
@@ -149,6 +217,9 @@ def _energy_day(
             bucket[1] += (p.end - p.start).total_seconds()
         rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
         peak = max(rates) if rates else None
+    # A meter's raw steps are priced as used; a day without any energy by its pieces' time.
+    if any(step.aggregate.total_energy for step in used):
+        measured = [p for p in measured if not p.counted] + used
     cost, currency, source = _cost(measured, prices)
     return DailyEnergyByDevice(
         entity_id=entity.entity_id,

@@ -62,7 +62,6 @@ from retention.models import (
     ViewFollowUp,
 )
 from retention.rollups.energy import energy_rows
-from retention.rollups.inputs import price_book
 from retention.rollups.materialized import (
     ACTIVITY,
     DAY,
@@ -73,6 +72,7 @@ from retention.rollups.materialized import (
     check_view,
     view_lock,
 )
+from retention.rollups.prices import price_book
 from retention.rollups.rows import (
     Outcome,
     activity_rows,

@@ -1,4 +1,5 @@
-"""What the materialized views read: an entity's data over a time range, price slots, carbon.
+"""What the materialized views read: an entity's data over a time range, carbon (the price
+slots: `retention.rollups.prices`).
 
 An entity's data comes from Home Assistant's raw points where they still exist and from the
 retention tiers where retention replaced them (`entity_aggregates` in the retention policies
@@ -23,8 +24,6 @@ choice is made per UTC day, the tiers' unit of work (raw is deleted a day at a t
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
-from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,7 +44,6 @@ from retention.timeutil import floor_day, utc_day_pieces
 logger = logging.getLogger(__name__)
 
 HOURLY_POLICY, DAILY_POLICY = HOURLY_RP, DAILY_RP
-PRICE_MEASUREMENT = "electricity_pricing_forecast"
 CARBON_MEASUREMENT = "carbon_intensity"
 CARBON_FIELD = "carbon_intensity_gco2_kwh"
 RENEWABLE_FIELD = "renewable_percentage"
@@ -262,94 +260,6 @@ def _sample(row: Aggregate, moment: datetime, value: float | None, state: str | 
     if value is None and state is None:
         return None
     return Sample(moment, value, state, state_class=meter[0], last_reset=meter[1])
-
-
-# --- Price slots ------------------------------------------------------------------------------
-@dataclass(frozen=True, order=True)
-class PricedSlot:
-    start: datetime
-    end: datetime
-    price: float
-    currency: str = field(compare=False)
-
-
-class PriceBook:
-    """The known price slots, non-overlapping and ascending, with lookups by time."""
-
-    def __init__(self, slots: Iterable[PricedSlot]) -> None:
-        self.slots = sorted(slots)
-        self._starts = [slot.start for slot in self.slots]
-
-    def overlaps(self, start: datetime, end: datetime) -> list[tuple[PricedSlot, float]]:
-        """(slot, seconds of [start, end) it covers) for each slot overlapping the window."""
-        found = []
-        index = max(bisect_right(self._starts, start) - 1, 0)
-        while index < len(self.slots) and self.slots[index].start < end:
-            slot = self.slots[index]
-            seconds = (min(slot.end, end) - max(slot.start, start)).total_seconds()
-            if seconds > 0:
-                found.append((slot, seconds))
-            index += 1
-        return found
-
-    def edges(self, start: datetime, end: datetime) -> set[datetime]:
-        """Slot starts and ends strictly inside (start, end)."""
-        inside = set()
-        index = max(bisect_right(self._starts, start) - 1, 0)
-        while index < len(self.slots) and self.slots[index].start < end:
-            for edge in (self.slots[index].start, self.slots[index].end):
-                if start < edge < end:
-                    inside.add(edge)
-            index += 1
-        return inside
-
-
-def price_book(start: datetime, end: datetime) -> PriceBook:
-    """Price slots overlapping [start, end) from `electricity_pricing_forecast`.
-
-    A slot is [time, time + slot_minutes). When several series (provider, region, currency)
-    price the same time, the first in sorted tag order wins and the overlap is logged: a home
-    has one tariff, and a second series is usually a provider tried once.
-    """
-    query = (
-        f'SELECT "price", "slot_minutes" FROM {quote_ident(PRICE_MEASUREMENT)} '
-        'WHERE time >= $start AND time < $end GROUP BY "provider", "region", "currency"'
-    )
-    # Slots are at most an hour long in practice; a day back finds any slot running at start.
-    bound = {"start": start - DAY, "end": end}
-    series: dict[tuple[str, str, str], list[PricedSlot]] = {}
-    for row in stored_rows(query, bound):
-        price, minutes = row.values.get("price"), row.values.get("slot_minutes")
-        if price is None or not minutes or row.time is None:
-            continue
-        slot_end = row.time + timedelta(minutes=float(minutes))
-        if slot_end <= start:
-            continue
-        key = (
-            row.tags.get("provider", ""),
-            row.tags.get("region", ""),
-            row.tags.get("currency", ""),
-        )
-        series.setdefault(key, []).append(PricedSlot(row.time, slot_end, float(price), key[2]))
-    chosen: list[PricedSlot] = []
-    for key in sorted(series):
-        for slot in series[key]:
-            if any(slot.start < c.end and c.start < slot.end for c in _near(chosen, slot)):
-                logger.warning(
-                    "price slot %s of %s overlaps a slot of another price series; the first "
-                    "series (sorted by provider, region, currency) is used",
-                    slot.start.isoformat(),
-                    "/".join(key),
-                )
-                continue
-            chosen.append(slot)
-        chosen.sort()
-    return PriceBook(chosen)
-
-
-def _near(chosen: list[PricedSlot], slot: PricedSlot) -> list[PricedSlot]:
-    index = bisect_right([c.start for c in chosen], slot.start)
-    return chosen[max(index - 2, 0) : index + 2]
 
 
 # --- Carbon intensity -------------------------------------------------------------------------

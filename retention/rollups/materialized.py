@@ -52,8 +52,9 @@ from retention.models import (
     ViewState,
 )
 from retention.rollups.energy import energy_rows
-from retention.rollups.inputs import first_carbon_time, price_book
+from retention.rollups.inputs import first_carbon_time
 from retention.rollups.lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
+from retention.rollups.prices import price_book
 from retention.rollups.rows import (
     Outcome,
     activity_rows,

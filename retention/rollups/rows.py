@@ -14,8 +14,10 @@ Rules (README "Materialized views" says the same for users):
   peak_power: power sensors the highest reading, energy meters the highest hourly average
   power (a meter's growth within one UTC hour / the hour, its elapsed part when open: a gap
   is time too, the growth across it being counted at the reading after it).
-  cost: the day is cut at every price slot edge and hour; the energy of each piece is priced
-  by the slot it falls in, where no slot is known by ENERGY_FLAT_TARIFF. cost_source says
+  cost: energy is priced by the slot in which it was used, where no slot is known by
+  ENERGY_FLAT_TARIFF: a power sensor's day is cut at every slot edge and hour, a meter's
+  growth step is spread evenly from the reading before to the reading that counts it
+  (`retention.rollups.energy`). cost_source says
   which was used: price_slots, flat_tariff, mixed, or none (some energy had neither, or the
   prices' currencies differ; cost is then null rather than a partial sum). From the hourly
   tier (raw deleted) the hour's energy is spread evenly over the hour: exact for slots of

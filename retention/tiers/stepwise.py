@@ -58,7 +58,7 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from retention.entities.samples import Sample
@@ -222,12 +222,7 @@ def _aggregate_values(
         if kind == "power":
             aggregate.total_energy = weighted / WATT_SECONDS_PER_KWH
     if kind == "energy":
-        start_from = _last_with_reading(kind, timeline, inside)
-        reference = previous_last_value if start_from is None else reading_of(kind, start_from)
-        cycle = previous_last_reset  # unless the reading it starts from says the cycle
-        if start_from is not None and start_from.state_class == TOTAL and start_from.last_reset:
-            cycle = start_from.last_reset
-        meter = _growth(timeline, inside, (reference, cycle), label)
+        meter = _growth(timeline, inside, (previous_last_value, previous_last_reset), label)
         aggregate.total_energy, aggregate.last_value, aggregate.last_reset = meter
     else:
         aggregate.last_value = _last_reading(kind, timeline, len(timeline), previous_last_value)
@@ -276,14 +271,41 @@ def _last_with_reading(kind: str, timeline: list[Sample], stop: int) -> Sample |
     return None
 
 
+def _meter_start(
+    timeline: list[Sample], inside: int, previous: tuple[float | None, str | None]
+) -> tuple[Sample | None, float | None, str | None]:
+    """(the last reading before `inside`, None: none; the reference reading, else `previous`'s;
+    the cycle's last_reset: `previous`'s unless the reading it starts from says the cycle)."""
+    start_from = _last_with_reading("energy", timeline, inside)
+    reference = previous[0] if start_from is None else reading_of("energy", start_from)
+    cycle = previous[1]
+    if start_from is not None and start_from.state_class == TOTAL and start_from.last_reset:
+        cycle = start_from.last_reset
+    return start_from, reference, cycle
+
+
 def _growth(
-    timeline: list[Sample], inside: int, start: tuple[float | None, str | None], label: str
+    timeline: list[Sample], inside: int, previous: tuple[float | None, str | None], label: str
 ) -> tuple[float | None, float | None, str | None]:
-    """Meter growth inside the window from `start` (the reference reading and the cycle's
-    last_reset), the last valid reading and the cycle at the end; each step by the state class
-    of its new reading (the module docstring)."""
-    reference, cycle = start
+    """Meter growth inside the window from the reading before it (else `previous`: the
+    reference reading and the cycle's last_reset), the last valid reading and the cycle at
+    the end (`meter_steps`)."""
+    _, reference, cycle = _meter_start(timeline, inside, previous)
     growth = None if reference is None else 0.0
+    for _, sample, step, after in meter_steps(timeline, inside, previous, label):
+        growth = (growth or 0.0) + (step or 0.0)
+        reference, cycle = sample.value, after
+    return growth, reference, cycle
+
+
+def meter_steps(
+    timeline: list[Sample], inside: int, previous: tuple[float | None, str | None], label: str
+) -> Iterator[tuple[Sample | None, Sample, float | None, str | None]]:
+    """(the reading before, None: only `previous` or nothing; the reading; the growth it
+    counts, None for the first reading ever, the zero point; the cycle after it) for each
+    valid meter reading of timeline[inside:], each step by the state class of its new reading
+    (the module docstring), from the reading before `inside` (else `previous`)."""
+    before, reference, cycle = _meter_start(timeline, inside, previous)
     for sample in timeline[inside:]:
         value = sample.value
         if value is None or not usable(value):
@@ -301,8 +323,10 @@ def _growth(
         new_cycle = total and sample.last_reset is not None and sample.last_reset != cycle
         if new_cycle:
             cycle = sample.last_reset
-        if reference is None or growth is None:
-            reference, growth = value, 0.0  # the first reading ever is the zero point
+        if reference is None:
+            reference = value  # the first reading ever is the zero point
+            yield before, sample, None, cycle
+            before = sample
             continue
         if new_cycle:
             logger.info(
@@ -311,7 +335,7 @@ def _growth(
                 cycle,
                 sample.time.isoformat(),
             )
-            growth += value
+            step = value
         elif total or value >= DIP_FRACTION * reference:
             if value < reference and not total:
                 logger.warning(
@@ -322,7 +346,7 @@ def _growth(
                     value,
                     sample.time.isoformat(),
                 )
-            growth += value - reference
+            step = value - reference
         else:
             logger.info(
                 "%s: energy meter reset from %s to %s at %s: new cycle counted from 0",
@@ -331,6 +355,7 @@ def _growth(
                 value,
                 sample.time.isoformat(),
             )
-            growth += value
+            step = value
         reference = value
-    return growth, reference, cycle
+        yield before, sample, step, cycle
+        before = sample

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from enrich.influx import get_timeseries
+from enrich.readings import Reading
+from tests.retention.conftest import at
 from tests.support.broker import broker_down, empty_queues  # noqa: F401  (fixtures)
 from tests.support.isolation import fresh_database
 
@@ -26,3 +29,20 @@ def enrich_db(settings) -> Iterator[str]:
     settings.TIME_ZONE = "UTC"
     with fresh_database("enrich") as settings.INFLUXDB_DATABASE:
         yield settings.INFLUXDB_DATABASE
+
+
+def write_prices(db: str, slots: list[tuple[float, int, float]], provider: str = "awattar"):
+    """slots: (start seconds after T0, minutes, EUR/kWh)."""
+    tags = {"provider": provider, "region": "DE", "currency": "EUR"}
+    get_timeseries().write(
+        db,
+        [
+            Reading(
+                "electricity_pricing_forecast",
+                {"price": price, "slot_minutes": float(minutes)},
+                at(start),
+                tags,
+            )
+            for start, minutes, price in slots
+        ],
+    )

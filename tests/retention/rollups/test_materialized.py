@@ -31,6 +31,7 @@ from retention.tiers import runner as tiers
 from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0, HaDatabase, at
+from tests.retention.rollups.conftest import write_prices
 from tests.support.entities import save
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -38,23 +39,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 DAY1 = date(2024, 3, 4)  # T0's day, a Monday
 AFTER = T0 + timedelta(days=3)  # "now" when every test day is closed
 MIN = 60
-
-
-def write_prices(db: str, slots: list[tuple[float, int, float]], provider: str = "awattar"):
-    """slots: (start seconds after T0, minutes, EUR/kWh)."""
-    tags = {"provider": provider, "region": "DE", "currency": "EUR"}
-    get_timeseries().write(
-        db,
-        [
-            Reading(
-                "electricity_pricing_forecast",
-                {"price": price, "slot_minutes": float(minutes)},
-                at(start),
-                tags,
-            )
-            for start, minutes, price in slots
-        ],
-    )
 
 
 # 15-minute slots for 00:00-01:00, one 60-minute slot 01:00-02:00, nothing after.
@@ -70,17 +54,19 @@ def energy_row(entity_id: str, day: date = DAY1) -> models.DailyEnergyByDevice:
 def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
     ha_db: HaDatabase, enrich_db: str, layout: str
 ):
-    write_prices(enrich_db, MIXED_SLOTS)
+    write_prices(enrich_db, [*MIXED_SLOTS, (-3600, 60, 0.10)])  # and 23:00 the day before
+    # A step's growth was used between the reading before and the one that counts it: it
+    # is priced spread evenly over that time.
     ha_db.saved_entity(
         layout,
         "sensor.plug_energy",
         [
             (-3600, 10.0),  # carried in: the meter stands at 10.0 when the day starts
-            (5 * MIN, 10.4),  # +0.4 in the 00:00 slot (0.10) -> 0.04
-            (20 * MIN, 11.0),  # +0.6 in the 00:15 slot (0.20) -> 0.12
-            (40 * MIN, 0.3),  # reset (0.3 < 0.9 x 11): +0.3 in the 00:30 slot (0.30) -> 0.09
-            (50 * MIN, 0.5),  # +0.2 in the 00:45 slot (0.40) -> 0.08
-            (90 * MIN, 1.5),  # +1.0 in the 60-minute slot 01:00 (0.25) -> 0.25
+            (5 * MIN, 10.4),  # +0.4 over 23:00-00:05, all at 0.10 -> 0.04
+            (20 * MIN, 11.0),  # +0.6 over 00:05-00:20: 10 min at 0.10, 5 at 0.20 -> 0.08
+            (40 * MIN, 0.3),  # reset (0.3 < 0.9 x 11): +0.3, half at 0.20, half 0.30 -> 0.075
+            (50 * MIN, 0.5),  # +0.2 over 00:40-00:50, half at 0.30, half 0.40 -> 0.07
+            (90 * MIN, 1.5),  # +1.0 over 00:50-01:30: 10 min at 0.40, 30 at 0.25 -> 0.2875
             (3 * 3600, 1.5),  # no growth, no price: costs nothing
         ],
         unit="kWh",
@@ -91,7 +77,8 @@ def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
 
     row = energy_row("sensor.plug_energy")
     assert row.total_kwh == pytest.approx(2.5)
-    assert round(row.cost, 2) == 0.58 and row.cost == pytest.approx(0.58, abs=1e-9)
+    # Before: each step at the slot of its reading, 0.58.
+    assert row.cost == pytest.approx(0.5525, abs=1e-9)
     assert (row.currency, row.cost_source, row.partial) == ("EUR", "price_slots", False)
     assert row.avg_power == pytest.approx(2.5 / 24 * 1000)  # known all day
     assert row.peak_power == pytest.approx(1500)  # hour 00: 1.5 kWh in one hour
