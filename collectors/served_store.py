@@ -12,7 +12,9 @@ the away event was deleted. So:
   one that may be a served one (`Adapter.maybe_served`) and has a field the fetched one does
   not write is deleted first; then the fetch's points are written. A point a fetch wrote is
   never deleted: a later fetch writing its time with fewer fields (WattTime's historical value
-  at a fetched 5 minutes) leaves the others (`moer_percentile`) as they are.
+  at a fetched 5 minutes) leaves the others (`moer_percentile`) as they are. The earliest
+  time written per measurement is noted (`enrich.written`): a backfill's old points are then
+  folded into the materialized views by their next refresh.
 - `beside_fetched` (the minute task's, holding the target's fetch lock): the served points
   that would land on a point a fetch wrote are left out (another target's fetch of the same
   series: a region set by id at one site and found from coordinates at another).
@@ -29,6 +31,7 @@ from django.conf import settings
 from collectors.base import Adapter
 from enrich.influx import get_timeseries, quote_ident, stored_rows
 from enrich.readings import Reading
+from enrich.written import note_written
 
 # A delete removes start <= time < end: one point's time, to the microsecond Reading keeps.
 ONE_POINT = timedelta(microseconds=1)
@@ -42,7 +45,9 @@ def write_fetched(adapter: Adapter, readings: Sequence[Reading]) -> int:
         if adapter.maybe_served(fields) and fields.keys() - reading.fields.keys():
             end = reading.time + ONE_POINT
             timeseries.delete(database, reading.time, end, reading.measurement, _tags(reading))
-    return timeseries.write(database, readings)
+    written = timeseries.write(database, readings)
+    note_written(readings)  # once written: the views' refresh reaches back to a backfill
+    return written
 
 
 def beside_fetched(

@@ -284,3 +284,21 @@ def _unstorable(value: Any, depth: int = 0) -> str:
     else:
         return ""
     return next(filter(None, (_unstorable(part, depth + 1) for part in parts)), "")
+
+
+class WrittenSince(models.Model):
+    """The earliest time of the points the collectors wrote to a measurement of the
+    enrichment database since a reader last took the note (`enrich.written`): a backfill after
+    an outage writes points far older than the run, which a reader of recent data alone (the
+    materialized views' refresh) would never see."""
+
+    measurement = models.CharField(max_length=200, unique=True)
+    earliest = models.DateTimeField()
+    # Raised by every write noted: a reader forgets only the note it read.
+    version = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        verbose_name_plural = "written since"
+
+    def __str__(self) -> str:
+        return f"{self.measurement}: points from {self.earliest.isoformat()} written"

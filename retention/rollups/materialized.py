@@ -7,7 +7,8 @@ from Home Assistant's data (raw, or the hourly tier where raw is gone) and the e
 Refresh (`refresh_view`, every 4 hours by the beat entry "Refresh materialized views"):
 the buckets from (watermark - VIEW_LATE_MARGIN_HOURS; carbon: 24 h at least) to now are
 recomputed and upserted on their unique keys, so a rerun writes the same rows and buckets
-before that are not touched.
+before that are not touched. Earlier still from the earliest price (energy) or carbon point
+a collector has written since the last refresh (a backfill): `retention.rollups.reach`.
 The watermark is the time the last refresh read the data. The first refresh (no watermark)
 starts at the oldest data: the entities' first_seen, the first carbon point. An entity or area
 without any row yet is filled from its first_seen too, and so is an entity discovered since
@@ -39,9 +40,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
-from django.conf import settings
 from django.db import models, transaction
 
+from enrich.written import forget
 from retention.liveness import alive
 from retention.models import (
     DailyCarbonSummary,
@@ -55,6 +56,7 @@ from retention.rollups.energy import energy_rows
 from retention.rollups.inputs import first_carbon_time
 from retention.rollups.lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
 from retention.rollups.prices import price_book
+from retention.rollups.reach import refresh_start
 from retention.rollups.rows import (
     Outcome,
     activity_rows,
@@ -85,7 +87,6 @@ COLUMNS = {
 }  # fmt: skip
 DAY = timedelta(days=1)
 DISCOVERY_MARGIN = timedelta(minutes=5)  # longer than discovery's transaction takes
-CARBON_BACKFILL = timedelta(hours=24)  # Electricity Maps', UK Carbon Intensity's history
 
 
 class UnknownView(LookupError):
@@ -310,13 +311,12 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     with view_lock(name) as mine:
         state, _ = ViewState.objects.get_or_create(view=name)
-        margin = timedelta(hours=settings.VIEW_LATE_MARGIN_HOURS)
-        if name == CARBON:  # cheap: and the carbon providers backfill a day after an outage
-            margin = max(margin, CARBON_BACKFILL)
-        start = state.watermark - margin if state.watermark else None
+        start, late = refresh_start(name, state.watermark)  # before any data is read
         if not mine:
             return _skipped(name, "incremental", start, now)
         run = _run(name, "incremental", start, now, now, True, new_after=_last_began(name))
+        if late is not None:
+            forget(late)  # the rows computed with them are stored
         state.watermark = now
         state.last_refreshed = datetime.now(UTC)
         state.save()

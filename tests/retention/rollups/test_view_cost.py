@@ -1,5 +1,5 @@
 """daily_energy_by_device's cost against the real InfluxDB: energy priced at the slot in
-which it was used."""
+which it was used, and prices a collector wrote late folded in by the next refresh."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from collectors.pricing.awattar import AwattarAdapter
+from collectors.pricing.slots import PriceSlot, pricing_result
+from collectors.served_store import write_fetched
 from retention import models
-from retention.rollups.materialized import ENERGY, rebuild_view
-from tests.retention.conftest import T0, HaDatabase
+from retention.rollups.materialized import ENERGY, rebuild_view, refresh_view
+from tests.retention.conftest import T0, HaDatabase, at
 from tests.retention.rollups.conftest import write_prices
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -96,3 +99,46 @@ def test_a_meter_back_after_two_days_offline_is_priced_over_the_time_it_was_away
     # the rebuilt day are read as far back as the meter's last reading).
     expected = 12 * 0.30 + 24 * 0.20 + 12 * 0.10
     assert cost_of("sensor.away_energy") == (pytest.approx(expected), "price_slots")
+
+
+# --- Prices written late -------------------------------------------------------------------
+def backfill_prices(db: str, slots: list[tuple[int, float]], now_seconds: int) -> None:
+    """Write hourly slots (start seconds after T0, EUR/kWh) as aWATTar's fetch at that time
+    writes what it backfills after an outage (collectors.pipeline's write)."""
+    result = pricing_result(
+        provider="awattar",
+        url="https://api.awattar.de/v1/marketdata",
+        currency="EUR",
+        region="DE",
+        slots=[PriceSlot(at(s), at(s + HOUR), price) for s, price in slots],
+        now=at(now_seconds),
+        hours=24,
+    )
+    write_fetched(AwattarAdapter(), result.readings)
+
+
+def test_prices_backfilled_a_day_late_fill_in_the_cost_at_the_next_refresh(
+    ha_db: HaDatabase, enrich_db: str, settings
+):
+    settings.VIEW_LATE_MARGIN_HOURS = 6
+    heater = ha_db.saved_entity(
+        "official", "sensor.heater_power", [(0, 1000.0)], unit="W", kind="power"
+    )
+    models.Entity.objects.filter(pk=heater.pk).update(discovered=T0)
+    # The price API is down from the 3rd to 12:00 on the 5th: the refreshes find no price.
+    for hours in range(4, 37, 4):
+        refresh_view(ENERGY, now=T0 + timedelta(hours=hours))
+    assert cost_of("sensor.heater_power") == (None, "none")
+
+    # Back at 12:00 on the 5th, the collector backfills the 4th and writes the 5th.
+    backfill_prices(enrich_db, [(h * HOUR, 0.25) for h in range(48)], 36 * HOUR)
+    refresh_view(ENERGY, now=T0 + timedelta(hours=40))
+
+    # 24 kWh at 0.25. Before: null until a rebuild_view by hand (the 4th was outside the
+    # refresh's 6-hour margin).
+    assert cost_of("sensor.heater_power") == (pytest.approx(6.0), "price_slots")
+    assert cost_of("sensor.heater_power", DAY1 + timedelta(days=1))[0] == pytest.approx(4.0)
+    # The next refresh reaches back its margin only: the backfill was taken up.
+    assert refresh_view(ENERGY, now=T0 + timedelta(hours=44)).range_start == T0 + timedelta(
+        hours=34
+    )

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from collectors.carbon.watttime import WattTimeAdapter
+from collectors.served_store import write_fetched
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from retention.models import DailyEnergyByDevice, HourlyRoomActivity
@@ -196,3 +198,26 @@ def test_a_late_point_of_a_day_retention_downsampled_does_not_replace_its_hourly
     assert tiers.downsample_hourly(DAY1, DAY2).status == "ok"
     rebuild_view(ENERGY, DAY1, DAY1, now=now)
     assert energy_row("sensor.fridge_power").total_kwh == pytest.approx(3.6)
+
+
+def test_carbon_points_watttime_backfilled_days_late_are_folded_into_their_day(
+    enrich_db: str, settings
+):
+    settings.VIEW_LATE_MARGIN_HOURS = 6
+    tags = {"region": "CAISO_NORTH", "provider": "watttime"}
+
+    def point(hours: int, gco2: float) -> Reading:
+        fields = {"carbon_intensity_gco2_kwh": gco2, "is_forecast": False}
+        return Reading("carbon_intensity", fields, T0 + timedelta(hours=hours), tags)
+
+    write_fetched(WattTimeAdapter(), [point(0, 100.0)])  # then down until the 7th
+    for hours in range(4, 73, 4):
+        refresh_view(CARBON, now=T0 + timedelta(hours=hours))
+    # Back at 00:00 on the 7th, WattTime's fetch backfills since the outage (up to 30 days).
+    write_fetched(WattTimeAdapter(), [point(12, 300.0), point(24, 200.0), point(72, 200.0)])
+    refresh_view(CARBON, now=T0 + timedelta(hours=76))
+
+    [day1] = MaterializedViewManager().carbon(region="CAISO_NORTH", start=DAY1, end=DAY1)
+    # 100 for 12 h, 300 for 12 h. Before: 100, the row computed during the outage (the
+    # refresh reached back 24 hours, the backfill 3 days).
+    assert (day1["avg_carbon"], day1["max_carbon"]) == (pytest.approx(200.0), 300.0)
