@@ -262,3 +262,16 @@ def test_a_page_answers_a_method_it_does_not_take_with_405_and_allow(home, path)
                 wrong[f"{who} {method}"] = f"{answer.status_code} Allow={answer.get('Allow')}"
     assert not wrong, wrong
     assert Site.objects.count() == 1
+
+
+def test_without_a_csrf_token_a_page_refuses_another_method_with_the_csrf_403_but_the_admin(home):
+    """As docs/api.md says: Django's CSRF check runs before a page's view refuses the method, so a
+    client without the CSRF cookie and token gets its 403; the admin's guard answers first."""
+    client = Client(enforce_csrf_checks=True)
+    for path in ("/", "/setup/", "/login/", "/logout/", "/oauth/google/", "/oauth/google/callback"):
+        answer = client.generic("PUT", path, "username=root&password=x", content_type=FORM)
+        assert answer.status_code == 403 and b"CSRF" in answer.content, (path, answer.content)
+    for path in ("/admin/", "/admin/login/"):
+        answer = client.generic("PUT", path, "username=root&password=x", content_type=FORM)
+        assert (answer.status_code, answer["Allow"]) == (405, "GET, HEAD, POST"), path
+    assert Site.objects.count() == 1
