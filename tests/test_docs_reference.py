@@ -1,7 +1,8 @@
 """What the reference pages state that a reader looks things up by, checked against the code:
 every endpoint of the URL conf is in docs/api.md's table with each of its methods, a module
 named by its file name is in the package the text places it in, every variable a settings
-table documents is read, and a default given in brackets in the prose is the settings'."""
+table documents is read, a default given in brackets in the prose is the settings', and the
+methods docs/api.md says each page takes are those its 405 names."""
 
 import re
 from pathlib import Path
@@ -128,3 +129,25 @@ def test_the_defaults_the_prose_gives_in_brackets_are_the_code_s():
                         f"{page.name}: {name} ({value}), the default is {DEFAULTS[name]!r}"
                     )
     assert checked > 10 and not wrong, wrong
+
+
+@pytest.mark.django_db
+def test_the_methods_docs_api_md_gives_each_page_are_its_allow_header():
+    """ "`/` and `/setup/` take GET, HEAD and POST, `/login/` GET, POST, HEAD and OPTIONS, ...":
+    the 405 a page answers a method it does not take names the same ones in `Allow`."""
+    from django.test import Client
+
+    text = " ".join((ROOT / "docs" / "api.md").read_text().split())
+    method = r"(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)"
+    given = re.findall(
+        rf"`(/[\w/]*)`(?: and `(/[\w/]*)`)?(?: take)? ((?:{method}(?:, | and ))*{method})\b", text
+    )
+    assert len(given) >= 4, given
+    wrong = []
+    for first, second, methods in given:
+        for path in filter(None, (first, second)):
+            answer = Client().generic("PROPFIND", path)
+            allowed = set(answer.get("Allow", "").split(", "))
+            if answer.status_code != 405 or allowed != set(re.findall(method, methods)):
+                wrong.append(f"{path}: docs {methods}; {answer.status_code} Allow {allowed}")
+    assert not wrong, wrong
