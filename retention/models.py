@@ -244,6 +244,7 @@ class DailyEnergyByDevice(models.Model):
 
     class Meta:
         db_table = "daily_energy_by_device"
+        verbose_name_plural = "daily energy by device rows"
         constraints = [
             models.UniqueConstraint(fields=["entity_id", "date"], name="daily_energy_entity_date")
         ]
@@ -261,6 +262,7 @@ class HourlyRoomActivity(models.Model):
 
     class Meta:
         db_table = "hourly_room_activity"
+        verbose_name_plural = "hourly room activity rows"
         constraints = [
             models.UniqueConstraint(fields=["area", "hour"], name="room_activity_area_hour")
         ]
@@ -279,6 +281,7 @@ class DailyCarbonSummary(models.Model):
 
     class Meta:
         db_table = "daily_carbon_summary"
+        verbose_name_plural = "daily carbon summaries"
         constraints = [
             models.UniqueConstraint(fields=["date", "region"], name="carbon_date_region")
         ]

@@ -3,6 +3,7 @@ a flexible load beyond what /api/plan accepts, provider options PostgreSQL canno
 API budget no run can read are refused; django-axes' cleanup of expired login attempts runs
 from its list."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -302,3 +303,16 @@ def test_a_partial_run_is_labelled_true_for_a_backfill_and_for_prices_ending_bef
     assert page.status_code == 200
     assert text.count('<td class="field-status">written in part; asked again next run</td>') == 2
     assert "backfill failed" not in text
+
+
+def test_every_model_on_the_admin_index_is_named_in_plain_english(admin_client):
+    # The materialized views were listed as "Daily carbon summarys", "Hourly room activitys"
+    # and "Daily energy by devices" (Django adds an "s" to a name without a plural).
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    for name in (
+        "Daily carbon summaries",
+        "Hourly room activity rows",
+        "Daily energy by device rows",
+    ):
+        assert name in page
+    assert not re.findall(r"\b\w*[^aeiou\W]ys\b", page)
