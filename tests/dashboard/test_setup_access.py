@@ -29,6 +29,16 @@ def test_read_only_users_see_the_setup_but_cannot_post_it(client):
     assert Site.objects.count() == 0
 
 
+def test_a_read_only_user_is_told_why_the_setup_was_refused(client):
+    # The 403 was Django's bare "403 Forbidden" page: the reason was not shown.
+    client.force_login(User.objects.create_user("reader", password="x"))
+    refused = client.post("/setup/", FORM)
+    assert refused.status_code == 403
+    page = refused.content.decode()
+    assert "Setting up a site needs a staff account." in page
+    assert 'href="/"' in page  # the way back
+
+
 @pytest.mark.parametrize("action", ["tset", "", "Create", None])
 def test_a_setup_post_without_a_known_action_is_refused_and_creates_nothing(client, action):
     # Any action but "test" created the site: a script's typo (action=tset) or a post without
