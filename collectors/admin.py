@@ -1,15 +1,21 @@
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.utils.text import Truncator
 
+from collectors import run_records
 from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
+from enrich.admin_kept import KeptRowsAdmin
 from enrich.form_fields import ADMIN_NUMBERS
 
 
 @admin.register(CollectorRun)
-class CollectorRunAdmin(admin.ModelAdmin):
+class CollectorRunAdmin(KeptRowsAdmin):
+    """The runs' history. A target's latest runs stay (`collectors.run_records`): the next
+    fetch, the budget's cadence and the status page work from them; older runs may go."""
+
     list_display = (
         "started",
         "source",
@@ -28,6 +34,14 @@ class CollectorRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def kept_because(self, obj: CollectorRun) -> str:
+        return run_records.kept_because(obj, run_records.latest([obj]))
+
+    def refusals(self, rows: Iterable[CollectorRun]) -> list[str]:
+        rows = list(rows)
+        latest = run_records.latest(rows)  # one query for every selected target
+        return [f"{run}: {why}" for run in rows if (why := run_records.kept_because(run, latest))]
 
     @admin.display(description="error")
     def short_error(self, obj: CollectorRun) -> str:

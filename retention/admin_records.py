@@ -19,12 +19,11 @@ page, or the list after "Delete selected", says why (`kept_because`):
   webhook again: a run's within the check's window (7 days), a condition's until it is over.
 """
 
-from django.contrib import admin, messages
-from django.contrib.admin.actions import delete_selected
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.contrib import admin
+from django.http import HttpRequest
 from django.utils import timezone
 
+from enrich.admin_kept import KeptRowsAdmin
 from retention import liveness
 from retention.admin_views import ReadOnlyAdmin
 from retention.archive.store import StorageError, sha256_hex
@@ -34,46 +33,13 @@ from retention.stats.alerts import DETECTION_WINDOW, operation_of
 from retention.stats.measure import DAILY_RAW_DELETES, HOURLY_RAW_DELETES, REAL_RUN
 
 
-class RecordAdmin(ReadOnlyAdmin):
+class RecordAdmin(KeptRowsAdmin, ReadOnlyAdmin):
     """For the records of what the system did (runs, chunks, archive files): every field of
     the model on the detail page, also those no form shows (auto_now, JSON details); a row
     that must stay (`kept_because`) is not deleted, and the user is told why."""
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
-
-    def kept_because(self, obj) -> str:
-        """Why `obj` cannot be deleted ("" when it may be)."""
-        return ""
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        # The row's page offers no deletion it would refuse; the list's action checks each.
-        return super().has_delete_permission(request, obj) and not (obj and self.kept_because(obj))
-
-    def delete_view(self, request, object_id, extra_context=None):
-        obj = self.get_object(request, object_id)
-        if obj is not None and (why := self.kept_because(obj)):
-            messages.error(request, f"{obj} cannot be deleted: {why}")
-            return HttpResponseRedirect(reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]))  # fmt: skip
-        return super().delete_view(request, object_id, extra_context)
-
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
-        if "delete_selected" in actions:
-            _, name, description = actions["delete_selected"]
-            actions["delete_selected"] = (self.delete_selected_kept, name, description)
-        return actions
-
-    @staticmethod
-    def delete_selected_kept(modeladmin, request: HttpRequest, queryset):
-        """Django's "Delete selected", unless a selected row must stay: then none is deleted."""
-        kept = [f"{obj}: {why}" for obj in queryset if (why := modeladmin.kept_because(obj))]
-        if kept:
-            modeladmin.message_user(request, "Nothing was deleted. " + " ".join(kept),
-                                    messages.ERROR)  # fmt: skip
-            return None
-        return delete_selected(modeladmin, request, queryset)
 
 
 # --- Retention alerts (retention.stats.alerts) -------------------------------------------------------

@@ -1,5 +1,6 @@
 import pytest
 
+from enrich.models import ProviderConfig, Site
 from tests.collectors.sense_feed import FeedServer, realtime_session
 from tests.support.isolation import own_storage
 
@@ -43,3 +44,18 @@ def isolated(settings):
     settings.HTTP_MAX_RETRIES = 1
     with own_storage(settings, "pipe") as ts:
         yield ts
+
+
+@pytest.fixture
+def electricitymaps_config(replay_server):
+    """A Berlin site collecting carbon intensity from Electricity Maps (a provider with
+    history) through the replay server, every 15 minutes."""
+    site = Site.objects.create(name="Berlin", latitude=52.52, longitude=13.405, grid_region="DE")
+    return ProviderConfig.objects.create(
+        site=site,
+        source="carbon_intensity",
+        provider="electricitymaps",
+        interval_seconds=900,
+        api_key="test-em-token-abc",
+        options={"base_url": replay_server.url + "/v3"},
+    )

@@ -28,6 +28,7 @@ UK_POSTCODE_ROUTES = {
         "uk_carbon_intensity/regional_fw48h_postcode.json"
     ),
 }
+ELECTRICITYMAPS_HISTORY = "/v3/carbon-intensity/history"
 # {path: [server.add() keyword arguments, ...]}: answers that replace a scenario's own.
 Replies = dict[str, list[dict[str, Any]]]
 Scenario = tuple[SiteInfo, Credentials, datetime]  # what the adapter is called with
@@ -108,3 +109,15 @@ def split(result: FetchResult) -> tuple[list, list]:
     )
     series = [r for r in result.readings if r.measurement == "carbon_intensity_forecast"]
     return now, series
+
+
+def electricitymaps_latest(server: ReplayServer, times: int = 1) -> None:
+    """Electricity Maps' latest-value answers, `times` each."""
+    for path, name in ELECTRICITYMAPS_ROUTES.items():
+        server.add("GET", path, json=server.load_fixture(name), times=times)
+
+
+def stored_carbon(ts, database: str) -> dict[str, dict]:
+    """The carbon_intensity points written, by time."""
+    rows = ts.query(database, 'SELECT * FROM "carbon_intensity" GROUP BY *')
+    return {r.time.isoformat(): r.values for r in rows}

@@ -14,33 +14,22 @@ from collectors import pipeline
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from enrich.redis.client import get_redis
-from tests.collectors.scenarios_carbon import ELECTRICITYMAPS_NOW
+from tests.collectors.scenarios_carbon import (
+    ELECTRICITYMAPS_HISTORY,
+    ELECTRICITYMAPS_NOW,
+    electricitymaps_latest,
+    stored_carbon,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 NOW = ELECTRICITYMAPS_NOW  # 14:20Z; the latest hour is 14:00Z
-HISTORY = "/v3/carbon-intensity/history"
+HISTORY = ELECTRICITYMAPS_HISTORY
 REFUSED = {"status": 403, "json": {"error": "History is not available on your plan"}}
 
 
 @pytest.fixture
-def config(replay_server):
-    site = Site.objects.create(name="Berlin", latitude=52.52, longitude=13.405, grid_region="DE")
-    return ProviderConfig.objects.create(
-        site=site,
-        source="carbon_intensity",
-        provider="electricitymaps",
-        interval_seconds=900,
-        api_key="test-em-token-abc",
-        options={"base_url": replay_server.url + "/v3"},
-    )
-
-
-def latest_answers(server, times=1):
-    for path, name in (
-        ("/v3/carbon-intensity/latest", "carbon_intensity_latest.json"),
-        ("/v3/power-breakdown/latest", "power_breakdown_latest.json"),
-    ):
-        server.add("GET", path, json=server.load_fixture(f"electricitymaps/{name}"), times=times)
+def config(electricitymaps_config):
+    return electricitymaps_config
 
 
 def outage(hours: float):
@@ -54,11 +43,6 @@ def outage(hours: float):
     )
 
 
-def stored(ts, database):
-    rows = ts.query(database, 'SELECT * FROM "carbon_intensity" GROUP BY *')
-    return {r.time.isoformat(): r.values for r in rows}
-
-
 def refusal_key(settings):
     (key,) = get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:history-refused:*")
     return key
@@ -67,14 +51,14 @@ def refusal_key(settings):
 def test_refused_history_keeps_the_latest_and_is_remembered_and_skipped(
     isolated, settings, config, replay_server
 ):
-    latest_answers(replay_server, times=2)
+    electricitymaps_latest(replay_server, times=2)
     replay_server.add("GET", HISTORY, **REFUSED)
     outage(hours=6)
 
     outcome = pipeline.collect(config, now=NOW)
 
     assert (outcome.status, outcome.points_written) == ("ok", 1)
-    points = stored(isolated, settings.INFLUXDB_DATABASE)
+    points = stored_carbon(isolated, settings.INFLUXDB_DATABASE)
     assert points["2026-05-01T14:00:00+00:00"]["carbon_intensity_gco2_kwh"] == 312.0
     assert points["2026-05-01T14:00:00+00:00"]["is_estimated"] is True
     run = CollectorRun.objects.get(started=NOW)
@@ -103,7 +87,7 @@ def test_refused_history_keeps_the_latest_and_is_remembered_and_skipped(
 def test_a_plan_upgrade_is_picked_up_once_the_memory_expires(
     isolated, settings, config, replay_server
 ):
-    latest_answers(replay_server, times=2)
+    electricitymaps_latest(replay_server, times=2)
     replay_server.add("GET", HISTORY, times=1, **REFUSED)
     history = replay_server.load_fixture("electricitymaps/carbon_intensity_history.json")
     replay_server.add("GET", HISTORY, json=history)
@@ -117,7 +101,7 @@ def test_a_plan_upgrade_is_picked_up_once_the_memory_expires(
 
     assert outcome.status == "ok"
     assert len(replay_server.calls("GET", HISTORY)) == 2
-    points = stored(isolated, settings.INFLUXDB_DATABASE)
+    points = stored_carbon(isolated, settings.INFLUXDB_DATABASE)
     # 08:20 .. 14:00: the hours 09:00 .. 13:00 from history, 14:00 from latest.
     assert sorted(points)[:6] == [f"2026-05-01T{h:02}:00:00+00:00" for h in range(9, 15)]
     assert points["2026-05-01T09:00:00+00:00"]["carbon_intensity_gco2_kwh"] == 316.0
@@ -126,7 +110,7 @@ def test_a_plan_upgrade_is_picked_up_once_the_memory_expires(
 def test_a_failing_history_call_makes_a_partial_run_and_the_gap_is_asked_again(
     isolated, settings, config, replay_server
 ):
-    latest_answers(replay_server, times=2)
+    electricitymaps_latest(replay_server, times=2)
     replay_server.add("GET", HISTORY, status=503, body="upstream unavailable", times=2)
     history = replay_server.load_fixture("electricitymaps/carbon_intensity_history.json")
     replay_server.add("GET", HISTORY, json=history)
@@ -137,7 +121,7 @@ def test_a_failing_history_call_makes_a_partial_run_and_the_gap_is_asked_again(
     assert (outcome.status, outcome.points_written, outcome.transient) == ("partial", 1, False)
     assert "history failed (TransientError" in outcome.error
     assert "the next run asks for the gap again" in outcome.error
-    points = stored(isolated, settings.INFLUXDB_DATABASE)
+    points = stored_carbon(isolated, settings.INFLUXDB_DATABASE)
     assert list(points) == ["2026-05-01T14:00:00+00:00"]
     assert list(get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:history-refused:*")) == []
 
@@ -147,7 +131,7 @@ def test_a_failing_history_call_makes_a_partial_run_and_the_gap_is_asked_again(
     assert window.start == NOW - timedelta(hours=6)
     outcome = pipeline.collect(config, now=later)
     assert outcome.status == "ok"
-    points = stored(isolated, settings.INFLUXDB_DATABASE)
+    points = stored_carbon(isolated, settings.INFLUXDB_DATABASE)
     assert "2026-05-01T09:00:00+00:00" in points
 
 

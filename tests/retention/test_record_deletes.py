@@ -15,32 +15,12 @@ from retention.stats.alerts import detect
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, read_rows
 from tests.retention.conftest import T0
+from tests.support.admin_deletes import admin_url, delete_in_the_admin, delete_selected
 from tests.support.archive import daily_rows
 
 pytestmark = pytest.mark.django_db
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-
-
-def admin_url(obj, view: str) -> str:
-    return reverse(f"admin:retention_{obj._meta.model_name}_{view}", args=[obj.pk])
-
-
-def delete_in_the_admin(client, obj) -> list[str]:
-    """Confirm the row's delete page, as a user would; the messages the next page shows."""
-    page = client.post(admin_url(obj, "delete"), {"post": "yes"}, follow=True)
-    assert page.status_code == 200
-    return [str(m) for m in page.context["messages"]]
-
-
-def delete_selected(client, model, *rows) -> list[str]:
-    url = reverse(f"admin:retention_{model._meta.model_name}_changelist")
-    form = {"action": "delete_selected", "_selected_action": [r.pk for r in rows]}
-    page = client.post(url, form)
-    if page.status_code == 200:  # the confirmation page
-        page = client.post(url, {**form, "post": "yes"})
-    assert page.status_code == 302
-    return [str(m) for m in client.get(url).context["messages"]]
 
 
 def test_a_tier_chunk_cannot_be_deleted(ha_db, admin_client, settings):

@@ -1,0 +1,52 @@
+"""Admin of records the system still works from: a row that must stay (`kept_because`) is not
+deleted, and the user is told why; the others may go. The row's page shows no Delete button
+for it, its delete page sends back to it with the reason, and "Delete selected" deletes nothing
+while a selected row must stay, naming each and why. Used by the retention records
+(retention.admin_records) and the collector runs (collectors.admin)."""
+
+from collections.abc import Iterable
+
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+
+
+class KeptRowsAdmin(admin.ModelAdmin):
+    def kept_because(self, obj) -> str:
+        """Why `obj` cannot be deleted ("" when it may be)."""
+        return ""
+
+    def refusals(self, rows: Iterable) -> list[str]:
+        """ "row: why" for each of `rows` that must stay (a subclass may answer for many rows
+        at once in fewer queries)."""
+        return [f"{obj}: {why}" for obj in rows if (why := self.kept_because(obj))]
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # The row's page offers no deletion it would refuse; the list's action checks each.
+        return super().has_delete_permission(request, obj) and not (obj and self.kept_because(obj))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and (why := self.kept_because(obj)):
+            messages.error(request, f"{obj} cannot be deleted: {why}")
+            return HttpResponseRedirect(reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]))  # fmt: skip
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (self.delete_selected_kept, name, description)
+        return actions
+
+    @staticmethod
+    def delete_selected_kept(modeladmin, request: HttpRequest, queryset):
+        """Django's "Delete selected", unless a selected row must stay: then none is deleted."""
+        kept = modeladmin.refusals(queryset)
+        if kept:
+            modeladmin.message_user(request, "Nothing was deleted. " + " ".join(kept),
+                                    messages.ERROR)  # fmt: skip
+            return None
+        return delete_selected(modeladmin, request, queryset)
