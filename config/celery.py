@@ -34,7 +34,8 @@ app.conf.update(
     task_send_sent_event=True,
     task_track_started=True,
     result_expires=24 * 3600,
-    beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    # DatabaseScheduler, less the tasks of a crontab whose time zone cannot be loaded here.
+    beat_scheduler="enrich.beat_scheduler:Scheduler",
     broker_connection_retry_on_startup=True,
     timezone="UTC",
 )

@@ -9,7 +9,8 @@
 - A crontab form refused for a bad field (`-1`) was a 500: its description was computed from
   the refused values; it is the saved schedule's.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
-  that this host cannot load (enrich.beat_zones) is shown with what it stops, and its form
+  that this host cannot load (enrich.beat_zones) is shown with what it stops (the beat leaves
+  its tasks out: enrich.beat_scheduler), and its form
   asks for a zone instead of showing the first of the list as chosen.
 - The list actions say what they did: "enabled" only for the tasks that were disabled, the
   others named as they were; whether enrich's own entries are kept as set on later starts
@@ -184,12 +185,14 @@ def warn_reinstalled(request, names: list[str]) -> None:
 
 
 def warn_unknown_zones(request) -> None:
-    """Say which crontabs hold a time zone this host cannot load: the beat loads no schedule."""
+    """Say which crontabs hold a time zone this host cannot load: the beat leaves their tasks
+    out (enrich.beat_scheduler)."""
     unknown = [c for c in CrontabSchedule.objects.order_by("pk") if unknown_zone(c)]
     if unknown:
         listed = ", ".join(f"{c.pk} ({unknown_zone(c)!r})" for c in unknown)
-        messages.warning(request, f"The beat loads no schedule while a crontab's time zone is "
-                         f"unknown here: crontab {listed}. Choose its time zone on its page.")  # fmt: skip
+        messages.warning(request, f"The beat leaves out the periodic tasks of a crontab whose "
+                         f"time zone is unknown here (the others run): crontab {listed}. Choose "
+                         "its time zone on its page.")  # fmt: skip
 
 
 class CrontabScheduleForm(forms.ModelForm):

@@ -5,8 +5,8 @@ form: SQL, a fixture, a database moved from a host whose zone database had the n
 as it was read: the admin's crontab list and every periodic task page listing it were a 500,
 and its own page said it did not exist. Such a row now reads as an `UnknownZone` (the stored
 name, saved back as it was): the admin shows it, says what it stops, and asks for a zone
-(enrich.admin_beat). The beat still loads no schedule while one is stored: it looks every
-crontab's zone up by name as it loads the schedules.
+(enrich.admin_beat). The beat leaves such a crontab's tasks out and runs every other schedule
+(enrich.beat_scheduler).
 """
 
 from django.core.exceptions import ValidationError

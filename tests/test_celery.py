@@ -21,7 +21,7 @@ def test_json_only_and_explicit_queues():
     assert conf.task_acks_late is True
     assert conf.worker_send_task_events is True
     assert conf.task_soft_time_limit < conf.task_time_limit
-    assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert conf.beat_scheduler == "enrich.beat_scheduler:Scheduler"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,56 @@
+"""The beat's scheduler: django-celery-beat's DatabaseScheduler, less the periodic tasks whose
+crontab holds a time zone this host cannot load (enrich.beat_zones).
+
+DatabaseScheduler looks every crontab's zone up by name each time it loads the schedules; one it
+could not load (written past the admin's form: SQL, a fixture, a database from a host whose zone
+database had the name) stopped the beat as it started (ZoneInfoNotFoundError), so no schedule ran
+at all, and a beat already running stopped at its next reload. Such a crontab's tasks are now
+left out, each named in the beat's log with the zone and what to do, once per change; every other
+schedule runs. Choosing a zone in admin → Crontabs brings them back at the next reload.
+"""
+
+import logging
+
+from django.db.models import QuerySet
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
+
+logger = logging.getLogger(__name__)
+
+
+def unloadable_crontabs() -> dict[int, str]:
+    """{crontab id: its stored zone name} of the crontabs whose zone this host cannot load."""
+    read_unknown_zones()
+    return {c.pk: zone for c in CrontabSchedule.objects.order_by("pk") if (zone := unknown_zone(c))}
+
+
+class Scheduler(DatabaseScheduler):
+    _skipped_said: frozenset[tuple[str, int, str]] = frozenset()
+
+    def enabled_models_qs(self) -> QuerySet:
+        unloadable = unloadable_crontabs()
+        skipped = PeriodicTask.objects.enabled().filter(crontab__in=list(unloadable))
+        self._say_skipped({(task.name, task.crontab_id, unloadable[task.crontab_id])
+                           for task in skipped})  # fmt: skip
+        return super().enabled_models_qs().exclude(crontab__in=list(unloadable))
+
+    def _get_unique_timezone_names(self):
+        # The zones whose crontabs' hours are compared with the server's: the loadable ones
+        # (the tasks of the others are left out above).
+        names = super()._get_unique_timezone_names()
+        return [name for name in names if not isinstance(name, UnknownZone)]
+
+    def _say_skipped(self, skipped: set[tuple[str, int, str]]) -> None:
+        """Log the periodic tasks left out, when they differ from the last load's."""
+        if frozenset(skipped) == self._skipped_said:
+            return
+        self._skipped_said = frozenset(skipped)
+        for name, crontab, zone in sorted(skipped):
+            logger.error(
+                "Beat: periodic task %r is not scheduled: its crontab %s has the time zone %r, "
+                "which this host's zone database cannot load. Choose its time zone in admin → "
+                "Crontabs; the other schedules run.",
+                name, crontab, zone,
+            )  # fmt: skip
