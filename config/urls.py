@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 # Django's own errors in the API's words on the API, readable on the pages (enrich.error_pages).
 handler400 = "enrich.error_pages.bad_request"
 handler404 = "enrich.error_pages.page_not_found"
+handler500 = "enrich.error_pages.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,5 +1,5 @@
-"""Django's own error answers (config/urls.py's handler400 and handler404), in the API's
-words on the API and readable on the pages.
+"""Django's own error answers (config/urls.py's handler400, handler404 and handler500), in the
+API's words on the API and readable on the pages.
 
 A request body over DATA_UPLOAD_MAX_MEMORY_SIZE, or with more fields than
 DATA_UPLOAD_MAX_NUMBER_FIELDS (a query string too) or more files than
@@ -10,7 +10,11 @@ naming the limit: JSON on the API, keyed `body` or `query`, plain text on the pa
 whose multipart body cannot be read (no boundary), and a Host header not in DJANGO_ALLOWED_HOSTS
 (Django's page named neither the header nor the setting). A URL under
 /api/ or /retention/ that matches no endpoint is a JSON 404, as the API's other answers
-are."""
+are. An error no view handled (PostgreSQL out of reach mid-request, a bug) was Django's HTML
+page "Server Error (500)" on the API too, which API clients (Home Assistant's REST sensors,
+scripts) cannot read: it is a JSON 500 `{"detail": ...}` there, naming nothing of the error,
+which Django logs with its traceback (logger django.request) as before; pages keep Django's
+plain page (handler500)."""
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -131,3 +135,19 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
             status=404,
         )
     return defaults.page_not_found(request, exception)
+
+
+SERVER_ERROR = (
+    "The server failed to answer this request: an error on its side, logged with the time and "
+    "path. Try again later; if it lasts, the server's log says what failed."
+)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    try:
+        api = is_api(request)
+    except Exception:  # the URL conf itself failing is the error: the path tells
+        api = request.path_info.startswith(API_PREFIXES)
+    if api:
+        return JsonResponse({"detail": SERVER_ERROR}, status=500)
+    return defaults.server_error(request)

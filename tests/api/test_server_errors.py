@@ -1,0 +1,58 @@
+"""An error no view handled (enrich.error_pages.server_error): PostgreSQL going out of reach
+between two requests of a signed-in client, as a restart or a network cut does. The API answers
+JSON API clients can read, naming nothing of the error; pages keep Django's plain page; Django
+logs the error with its traceback either way."""
+
+import logging
+
+import pytest
+from django.db import connection
+
+from enrich.error_pages import SERVER_ERROR
+from tests.support.ports import free_port
+
+# Committed: the client's user must be there when the connection is made again.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("own_throttle_counts"),
+]
+
+
+@pytest.mark.parametrize("path", ["/api/sites/", "/retention/history", "/api/enrichment/current"])
+def test_an_api_request_the_server_fails_on_is_answered_in_json(staff, path, caplog):
+    # Django's HTML page "Server Error (500)" was the answer: a REST sensor or a script
+    # reading JSON failed on it.
+    staff.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        answer = gone(staff.get, path)
+    assert answer.status_code == 500
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json() == {"detail": SERVER_ERROR}
+    assert "OperationalError" not in answer.content.decode()
+    (logged,) = [r for r in caplog.records if r.name == "django.request"]
+    assert logged.getMessage() == f"Internal Server Error: {path}"
+    assert logged.exc_info[0].__name__ == "OperationalError"
+
+
+def test_a_page_the_server_fails_on_is_still_a_page(admin_client, caplog):
+    admin_client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        answer = gone(admin_client.get, "/")
+    assert answer.status_code == 500
+    assert answer["Content-Type"].startswith("text/html")
+    assert "<h1>Server Error (500)</h1>" in answer.content.decode()
+    assert [r.getMessage() for r in caplog.records if r.name == "django.request"] == [
+        "Internal Server Error: /"
+    ]
+
+
+def gone(get, path: str):
+    """GET `path` with PostgreSQL out of reach."""
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = str(free_port())
+    try:
+        return get(path)
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = port
