@@ -6,9 +6,13 @@ the code.
 """
 
 import importlib
+import os
 import re
 import shlex
+import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +24,7 @@ from cryptography.fernet import Fernet
 from django.core.management import get_commands
 
 import config.celery
+from tests.support import worker as worker_support
 from tests.support.compose import COMPOSE, INIT_ENV, ROOT, interpolated, read_dotenv
 
 SERVICES = COMPOSE["services"]
@@ -293,3 +298,60 @@ def test_first_start_credentials_go_to_a_volume_of_web():
     mounts = dict(volume.split(":", 1)[::-1] for volume in SERVICES["web"]["volumes"])
     assert mounts[str(Path(path).parent)] in COMPOSE["volumes"]
     assert "mkdir -p var/credentials" in DOCKERFILE  # owned by the image's user
+
+
+def test_every_service_restarts_and_keeps_a_bounded_log():
+    """Docker's default json-file log grows without end: every service rotates its own."""
+    for name, service in SERVICES.items():
+        assert service.get("restart") in ("unless-stopped", "always"), name
+        logging = service.get("logging", {})
+        assert logging.get("driver") in ("json-file", "local"), f"{name} keeps its log forever"
+        size = logging["options"]["max-size"]
+        assert re.fullmatch(r"\d+[km]", size) and int(logging["options"]["max-file"]) >= 1, name
+
+
+def compose_shell(command: str) -> str:
+    """A CMD-SHELL line as the container's shell receives it ($$ is compose's escaped $)."""
+    return command.replace("$$", "$")
+
+
+@pytest.mark.parametrize("name", ["worker-collectors", "worker-retention"])
+def test_a_worker_is_healthy_exactly_while_it_answers(name, tmp_path):
+    """The healthcheck pings the node the service's own command names, over the real broker."""
+    kind, check = SERVICES[name]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    (argv,) = commands_of(SERVICES[name])
+    env = dict(
+        os.environ,
+        DATABASE_URL=worker_support.test_database_url(),
+        CELERY_SKIP_CHECKS="1",
+        HOSTNAME=socket.gethostname(),  # what docker sets, and what the worker's %h becomes
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+
+    def healthcheck() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["sh", "-c", compose_shell(check)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    log = (tmp_path / "worker.log").open("w+")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", *argv, "--without-mingle", "--without-gossip"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    worker.log = log
+    try:
+        deadline = time.monotonic() + 60
+        while (result := healthcheck()).returncode != 0:
+            assert worker.poll() is None, worker_support.output(worker)
+            assert time.monotonic() < deadline, result.stderr + worker_support.output(worker)
+        assert "pong" in result.stdout
+    finally:
+        try:
+            worker_support.stop(worker)
+        finally:
+            log.close()
+    stopped = healthcheck()
+    assert stopped.returncode != 0
+    assert "No nodes replied" in stopped.stderr
