@@ -38,6 +38,12 @@ def checked_secret_key(value: str) -> str:
 def production_settings(env: environ.Env) -> dict[str, Any]:
     """The Django security settings of the production profile, each overridable."""
     production = env.bool("DJANGO_PRODUCTION", default=False)
+    if production and env.bool("DJANGO_DEBUG", default=False):
+        # Debug pages show the settings, the code and the request of every error to anyone.
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG=true and DJANGO_PRODUCTION=true: debug pages would show settings, "
+            "code and requests to anyone on the network. Set DJANGO_DEBUG=false."
+        )
     secure_cookies = env.bool("DJANGO_SECURE_COOKIES", default=production)
     raw_hsts = env.str(
         "DJANGO_HSTS_SECONDS", default=str(HSTS_PROFILE_SECONDS if production else 0)

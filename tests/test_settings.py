@@ -41,6 +41,10 @@ def test_defaults_load_with_sqlite_as_embedded_database():
             "DJANGO_SECRET_KEY is 34 characters long; use at least 40",
         ),
         ({"DJANGO_HSTS_SECONDS": "a year"}, "DJANGO_HSTS_SECONDS='a year' must be a whole number"),
+        (
+            {"DJANGO_PRODUCTION": "true", "DJANGO_DEBUG": "true"},
+            "DJANGO_DEBUG=true and DJANGO_PRODUCTION=true",
+        ),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
