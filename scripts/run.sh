@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 mkdir -p var/log
 PY=.venv/bin/python
 
-# First start: generate the two secrets into .env (kept for later starts, 0600) and name the
-# archive folder explicitly (archive runs refuse without a target).
+# First start: generate the two secrets and Flower's login into .env (kept for later starts,
+# 0600) and name the archive folder explicitly (archive runs refuse without a target).
 scripts/init-env --local
 
 $PY manage.py migrate --noinput
@@ -23,7 +23,7 @@ cat <<MSG
     admin      http://${WEB_BIND:-127.0.0.1:8000}/admin/
     API docs   http://${WEB_BIND:-127.0.0.1:8000}/api/docs/
     health     http://${WEB_BIND:-127.0.0.1:8000}/api/health/
-    Flower     http://127.0.0.1:${FLOWER_PORT:-5555}/
+    Flower     http://127.0.0.1:${FLOWER_PORT:-5555}/  (login: FLOWER_BASIC_AUTH in .env)
   Ctrl-C stops everything.
 
 MSG

@@ -11,9 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
 from cryptography.fernet import Fernet
 
+from tests.support import worker as worker_support
 from tests.support.compose import COMPOSE, INIT_ENV, ROOT, interpolated, read_dotenv
+from tests.support.ports import free_port
+from tests.support.web import first_answer
 
 
 def init_env(*args: str | Path) -> subprocess.CompletedProcess:
@@ -83,7 +87,12 @@ def test_make_run_writes_its_secrets_and_an_explicit_archive_folder(tmp_path):
     dotenv = tmp_path / ".env"
     init_env("--local", dotenv)
     values = read_dotenv(dotenv)
-    assert set(values) == {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ARCHIVE_LOCAL_DIR"}
+    assert set(values) == {
+        "DJANGO_SECRET_KEY",
+        "FIELD_ENCRYPTION_KEY",
+        "ARCHIVE_LOCAL_DIR",
+        "FLOWER_BASIC_AUTH",
+    }
     assert values["ARCHIVE_LOCAL_DIR"] == "var/archive"
     assert settings_from(dotenv, "settings.ARCHIVE_LOCAL_DIR") == str(ROOT / "var" / "archive")
     assert dotenv.stat().st_mode & 0o777 == 0o600
@@ -126,3 +135,31 @@ def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_pass
     for kept in ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
         assert values[kept] == before[kept]
     interpolated(COMPOSE, values)  # every other secret compose needs is there
+
+
+def test_make_runs_flower_asks_for_the_login_init_env_wrote(tmp_path):
+    """`make run`: honcho starts the Procfile's Flower with .env; Flower can revoke tasks, so
+    even on loopback it answers only to the login scripts/init-env --local generated."""
+    dotenv = tmp_path / ".env"
+    init_env("--local", dotenv)
+    user, _, password = read_dotenv(dotenv)["FLOWER_BASIC_AUTH"].partition(":")
+    assert user and len(password) >= 20
+    port = free_port()
+    log = (tmp_path / "honcho.log").open("w+")
+    honcho = subprocess.Popen(
+        [str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile", "-e", str(dotenv),
+         "flower"],
+        cwd=ROOT, env=dict(os.environ, FLOWER_PORT=str(port)), stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    honcho.log = log
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert first_answer(url, honcho).status_code == 401
+        assert requests.get(url, auth=(user, "wrong"), timeout=10).status_code == 401
+        assert requests.get(url, auth=(user, password), timeout=10).status_code == 200
+    finally:
+        try:
+            worker_support.stop(honcho)
+        finally:
+            log.close()

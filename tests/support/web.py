@@ -30,18 +30,23 @@ def gunicorn(timeout: int = 300, **env: str) -> Iterator[tuple[str, subprocess.P
     proc.log = log
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/admin/login/", timeout=10)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{support.output(proc)}")
-                time.sleep(0.2)
+        first_answer(f"{url}/admin/login/", proc)
         yield url, proc
     finally:
         try:
             support.stop(proc)
         finally:
             log.close()
+
+
+def first_answer(url: str, proc: subprocess.Popen, timeout: float = 60) -> requests.Response:
+    """The first answer of the server `proc` starts (one with a `log`) at `url`, once it
+    listens; fail with its log when it exits or does not listen within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return requests.get(url, timeout=10)
+        except requests.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{proc.args[:3]} did not start:\n{support.output(proc)}")
+            time.sleep(0.2)
