@@ -6,7 +6,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from tests.support.startup import GOOD, ROOT, load_settings, refused_start, run_django
+from tests.support.startup import (
+    GOOD,
+    ROOT,
+    documented_production_env,
+    load_settings,
+    refused_start,
+    run_django,
+)
 
 
 def test_defaults_load_with_sqlite_as_embedded_database():
@@ -137,14 +144,6 @@ def test_djangos_system_checks_find_nothing():
     out = StringIO()
     call_command("check", "--fail-level", "WARNING", stdout=out)
     assert "System check identified no issues" in out.getvalue()
-
-
-def documented_production_env() -> dict[str, str]:
-    """The .env lines docs/deployment.md gives for the production profile."""
-    docs = (ROOT / "docs" / "deployment.md").read_text()
-    block = re.search(r"\*\*Production profile.*?```sh\n(.*?)```", docs, re.DOTALL)[1]
-    lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
-    return dict(line.split("=", 1) for line in lines if line)
 
 
 def deploy_warnings(**env: str) -> set[str]:

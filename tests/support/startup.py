@@ -2,6 +2,7 @@
 (to good values), plus each test's overrides (None: unset)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,11 @@ def refused_start(**overrides: str | None) -> str:
     result = load_settings(**overrides)
     assert result.returncode != 0
     return result.stderr
+
+
+def documented_production_env() -> dict[str, str]:
+    """The .env lines docs/deployment.md gives for the production profile behind a proxy."""
+    docs = (ROOT / "docs" / "deployment.md").read_text()
+    block = re.search(r"\*\*Production profile.*?```sh\n(.*?)```", docs, re.DOTALL)[1]
+    lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    return dict(line.split("=", 1) for line in lines if line)

@@ -45,7 +45,7 @@ def first_answer(url: str, proc: subprocess.Popen, timeout: float = 60) -> reque
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return requests.get(url, timeout=10)
+            return requests.get(url, timeout=10, allow_redirects=False)
         except requests.ConnectionError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"{proc.args[:3]} did not start:\n{support.output(proc)}")
