@@ -355,3 +355,46 @@ def test_a_worker_is_healthy_exactly_while_it_answers(name, tmp_path):
     stopped = healthcheck()
     assert stopped.returncode != 0
     assert "No nodes replied" in stopped.stderr
+
+
+def test_the_images_python_runs_every_pinned_requirement():
+    """The Dockerfile's Python satisfies the project's and every pinned package's Requires-Python
+    (pip in the image would refuse a package, or the build would pick another version)."""
+    from importlib.metadata import distribution
+
+    from packaging.specifiers import SpecifierSet
+
+    image_python = re.search(r"^FROM python:(\d+\.\d+)", DOCKERFILE, re.MULTILINE)[1]
+    project = (ROOT / "pyproject.toml").read_text()
+    assert image_python in SpecifierSet(re.search(r'requires-python = "(.+)"', project)[1])
+    for line in (ROOT / "requirements" / "base.txt").read_text().splitlines() + (
+        ROOT / "requirements" / "production.txt"
+    ).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-r"):
+            continue
+        name, pinned = re.fullmatch(r"([\w.-]+)(?:\[[\w,]+\])?==(\S+)", line).groups()
+        installed = distribution(name)
+        assert installed.version == pinned, f"{name}: the tests run {installed.version}"
+        requires = installed.metadata.get("Requires-Python") or ""
+        assert image_python in SpecifierSet(requires), f"{name} {pinned} needs Python {requires}"
+
+
+def test_every_variable_compose_sets_is_read_by_enrich():
+    """A misspelt name in compose's environment would be ignored without a word."""
+    read = "\n".join(path.read_text() for path in (ROOT / "config").glob("*.py"))
+    for name in SERVICES["web"]["environment"]:
+        assert f'"{name}"' in read, f"docker-compose.yml sets {name}, which no setting reads"
+
+
+def test_the_web_healthcheck_calls_a_host_the_documented_settings_allow():
+    """With DJANGO_ALLOWED_HOSTS as .env.example and the production profile's docs set it,
+    the health check's own request is not refused as a foreign host (web would stay unhealthy
+    and beat would never start)."""
+    from tests.support.startup import documented_production_env
+
+    check = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    host = urlsplit(re.search(r"https?://[^'\" ]+", check)[0]).hostname
+    example = read_dotenv(ROOT / ".env.example")["DJANGO_ALLOWED_HOSTS"].split(",")
+    production = documented_production_env()["DJANGO_ALLOWED_HOSTS"].split(",")
+    assert host in example and host in production
