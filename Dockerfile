@@ -25,9 +25,10 @@ RUN DJANGO_SECRET_KEY="$BUILD_SECRET_KEY" \
     python manage.py collectstatic --noinput -v 0
 
 # Run as an unprivileged user; var/ (beat schedule file, first-start credentials) stays
-# writable. A named volume mounted on var/credentials starts with this owner.
+# writable. A named volume mounted on var/credentials or var/archive (a local archive, see
+# docs/deployment.md) starts with this owner; one on a directory the image lacks is root's.
 RUN useradd --system --create-home --uid 10001 enrich \
-    && mkdir -p var/credentials \
+    && mkdir -p var/credentials var/archive \
     && chown -R enrich:enrich var
 USER enrich
 

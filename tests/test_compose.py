@@ -26,6 +26,7 @@ from django.core.management import get_commands
 import config.celery
 from tests.support import worker as worker_support
 from tests.support.compose import COMPOSE, INIT_ENV, ROOT, interpolated, read_dotenv
+from tests.support.startup import documented_production_env, load_settings
 
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -391,10 +392,48 @@ def test_the_web_healthcheck_calls_a_host_the_documented_settings_allow():
     """With DJANGO_ALLOWED_HOSTS as .env.example and the production profile's docs set it,
     the health check's own request is not refused as a foreign host (web would stay unhealthy
     and beat would never start)."""
-    from tests.support.startup import documented_production_env
-
     check = " ".join(SERVICES["web"]["healthcheck"]["test"])
     host = urlsplit(re.search(r"https?://[^'\" ]+", check)[0]).hostname
     example = read_dotenv(ROOT / ".env.example")["DJANGO_ALLOWED_HOSTS"].split(",")
     production = documented_production_env()["DJANGO_ALLOWED_HOSTS"].split(",")
     assert host in example and host in production
+
+
+NUMBERS = {"five": 5, "six": 6, "seven": 7, "eight": 8}
+
+
+def test_the_aws_s3_instructions_in_the_compose_file_give_aws_settings(services):
+    """Following the comment in x-app (remove the lines it names, put AWS's values in .env),
+    enrich archives to AWS with its default class, not to MinIO's endpoint or class."""
+    lines = (ROOT / "docker-compose.yml").read_text().splitlines()
+    (at,) = [i for i, line in enumerate(lines) if "For AWS S3 remove these" in line]
+    comment = " ".join(line.strip().lstrip("#").strip() for line in lines[at : at + 2])
+    count = NUMBERS[re.search(r"remove these (\w+) lines", comment)[1]]
+    following = [line for line in lines[at:] if not line.strip().startswith("#")][:count]
+    removed = {line.split(":", 1)[0].strip() for line in following}
+    assert all(name.startswith(("S3_", "AWS_")) for name in removed), removed
+    dotenv = {"S3_ARCHIVE_BUCKET": "my-archive", "AWS_ACCESS_KEY": "AKIAEXAMPLE",
+              "AWS_SECRET_KEY": "secret", "S3_REGION": "eu-west-1"}  # fmt: skip
+    environment = services["web"]["environment"]
+    kept = {k: v for k, v in environment.items() if k not in removed}
+    assert not {k for k in kept if k.startswith(("S3_", "AWS_"))}, "left to override .env"
+    show = (
+        "[settings.S3_ARCHIVE_BUCKET, settings.S3_ENDPOINT_URL, settings.S3_STORAGE_CLASS, "
+        "settings.S3_REGION]"
+    )
+    result = load_settings(show=show, **(dotenv | kept))  # compose's environment wins over .env
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['my-archive', '', 'GLACIER_IR', 'eu-west-1']"
+
+
+def test_the_image_prepares_the_documented_local_archive_folder_for_its_user():
+    """A named volume on a directory the image lacks is root's: the unprivileged user could not
+    write the archive there."""
+    docs = (ROOT / "docs" / "deployment.md").read_text()
+    folder = re.search(r"`ARCHIVE_LOCAL_DIR: (/app/\S+)`", docs)[1]
+    assert re.search(rf"- archive:{folder}\b", docs)
+    workdir = re.search(r"^WORKDIR (\S+)$", DOCKERFILE, re.MULTILINE)[1]
+    created = re.search(r"mkdir -p ([^\\&\n]+)", DOCKERFILE)[1].split()
+    assert str(Path(folder).relative_to(workdir)) in created
+    user = re.search(r"^USER (\w+)$", DOCKERFILE, re.MULTILINE)[1]
+    assert re.search(rf"chown -R {user}:{user} var\b", DOCKERFILE)
