@@ -324,8 +324,6 @@ def test_a_worker_is_healthy_exactly_while_it_answers(name, tmp_path):
     (argv,) = commands_of(SERVICES[name])
     env = dict(
         os.environ,
-        DATABASE_URL=worker_support.test_database_url(),
-        CELERY_SKIP_CHECKS="1",
         HOSTNAME=socket.gethostname(),  # what docker sets, and what the worker's %h becomes
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
@@ -339,7 +337,7 @@ def test_a_worker_is_healthy_exactly_while_it_answers(name, tmp_path):
     log = (tmp_path / "worker.log").open("w+")
     worker = subprocess.Popen(
         [sys.executable, "-m", *argv, "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env | {"CELERY_SKIP_CHECKS": "1"}, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     worker.log = log
     try:
