@@ -435,3 +435,32 @@ def test_the_image_prepares_the_documented_local_archive_folder_for_its_user():
     assert str(Path(folder).relative_to(workdir)) in created
     user = re.search(r"^USER (\w+)$", DOCKERFILE, re.MULTILINE)[1]
     assert re.search(rf"chown -R {user}:{user} var\b", DOCKERFILE)
+
+
+def test_the_instructions_for_home_assistants_influxdb_reach_the_settings(services):
+    """The header's way to use an existing InfluxDB: what it says to set `below` goes into
+    compose's environment, what it says to set `in .env` into .env; compose's environment wins.
+    enrich must end up with that InfluxDB's URL, user, password and database."""
+    header = " ".join(
+        line.lstrip("#").strip()
+        for line in (ROOT / "docker-compose.yml").read_text().splitlines()
+        if line.startswith("#")
+    )
+    sentence = header[header.index("To use your Home Assistant's existing InfluxDB") :]
+    sentence = sentence[: sentence.index(". ") if ". " in sentence else None]
+    names = r"((?:[A-Z][A-Z_]+(?:, | and )?)+)"
+    below = re.findall(r"[A-Z][A-Z_]+", re.search(rf"set {names} below", sentence)[1])
+    in_dotenv = re.findall(r"[A-Z][A-Z_]+", re.search(rf"and {names} in \.env", sentence)[1])
+    ha = {
+        "INFLUXDB_URL": "http://homeassistant.local:8086",
+        "INFLUXDB_USERNAME": "enrich",
+        "INFLUXDB_PASSWORD": "ha-influx-password",
+        "HA_INFLUXDB_DATABASE": "homeassistant",
+    }
+    assert set(below) | set(in_dotenv) == set(ha), sentence
+    environment = services["web"]["environment"] | {name: ha[name] for name in below}
+    dotenv = {name: ha[name] for name in in_dotenv}
+    show = "[settings." + ", settings.".join(ha) + "]"
+    result = load_settings(show=show, **(dotenv | environment))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(list(ha.values()))
