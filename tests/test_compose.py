@@ -240,7 +240,7 @@ def test_only_web_publishes_a_port_beyond_loopback():
         for port in service.get("ports", []):
             if not str(port).startswith("127.0.0.1:"):
                 published.setdefault(name, []).append(port)
-    assert published == {"web": ["8000:8000"]}
+    assert published == {"web": ["${WEB_PUBLISH:-8000}:8000"]}
     assert SERVICES["flower"]["ports"] == ["127.0.0.1:5555:5555"]
     # The MinIO console, to create the bucket; the data services publish nothing.
     assert SERVICES["minio"]["ports"] == ["127.0.0.1:9001:9001"]
@@ -464,3 +464,11 @@ def test_the_instructions_for_home_assistants_influxdb_reach_the_settings(servic
     result = load_settings(show=show, **(dotenv | environment))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(list(ha.values()))
+
+
+def test_the_documented_production_env_publishes_web_on_loopback_only(services):
+    """Behind a proxy on the same machine port 8000 must not be reachable from the LAN: anyone
+    there could claim HTTPS and forge client addresses (docs/deployment.md)."""
+    assert services["web"]["ports"] == ["8000:8000"]  # the default: the LAN, plain HTTP
+    production = interpolated(SERVICES["web"]["ports"], documented_production_env())
+    assert production == ["127.0.0.1:8000:8000"]
