@@ -3,9 +3,11 @@ server (tests/fixtures), hourly aWATTar price slots written to the test's Influx
 Assistant meter collected through the pipeline from replayed states."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
-from collectors import pipeline
+from collectors import clock, pipeline
+from collectors.ha_mqtt.publisher import publish_all
 from collectors.models import FlexibleLoad
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
@@ -163,3 +165,20 @@ def published(subscriber, topics, site: Site, key: str) -> tuple[str, dict, str]
     assert subscriber.wait_for(lambda m: all(p in m for p in parts)), sorted(subscriber.messages)
     state, attributes, availability = (subscriber.messages[p] for p in parts)
     return state, json.loads(attributes), availability
+
+
+def publication(broker, topics, subscriber, now: datetime, monkeypatch) -> list[tuple[str, str]]:
+    """Publish for `now` (the publisher's and the read-time answers' clock) and return the
+    (topic, payload) of every state and attributes message it sent, in order."""
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    start = len(subscriber.log)
+    assert publish_all(broker, topics, now=now)["status"] == "ok"
+    marker = f"{topics.root}/marker/{uuid.uuid4().hex}"
+    broker.publish(marker, "end", retain=False)  # after every message of the publication
+    assert broker.flush(5)
+    assert subscriber.wait_for(lambda _: any(t == marker for t, _, _ in subscriber.log[start:]))
+    return [
+        (topic, payload)
+        for topic, payload, _ in subscriber.log[start:]
+        if topic.endswith(("/state", "/attributes"))
+    ]

@@ -6,13 +6,10 @@ change that is published."""
 
 import json
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import clock
-from collectors.ha_mqtt.publisher import publish_all
 from collectors.models import FlexibleLoad
 from collectors.pipeline import target_for
 from enrich.influx import get_timeseries
@@ -23,28 +20,12 @@ from retention.models import RetentionRun
 from retention.stats.measure import measure_tiers
 from tests.collectors import scenarios_smart_meter
 from tests.ha_mqtt import homes
+from tests.ha_mqtt.homes import publication
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 MINUTE = timedelta(minutes=1)
 # tests/fixtures/home_assistant: the meter's states were reported at this moment.
 METER_TIME = datetime(2026, 5, 1, 14, 4, 41, 250000, tzinfo=UTC)
-
-
-def publication(broker, topics, subscriber, now: datetime, monkeypatch) -> list[tuple[str, str]]:
-    """Publish for `now` (the publisher's and the read-time answers' clock) and return the
-    (topic, payload) of every state and attributes message it sent, in order."""
-    monkeypatch.setattr(clock, "utc_now", lambda: now)
-    start = len(subscriber.log)
-    assert publish_all(broker, topics, now=now)["status"] == "ok"
-    marker = f"{topics.root}/marker/{uuid.uuid4().hex}"
-    broker.publish(marker, "end", retain=False)  # after every message of the publication
-    assert broker.flush(5)
-    assert subscriber.wait_for(lambda _: any(t == marker for t, _, _ in subscriber.log[start:]))
-    return [
-        (topic, payload)
-        for topic, payload, _ in subscriber.log[start:]
-        if topic.endswith(("/state", "/attributes"))
-    ]
 
 
 def settled_sizes(tries: int = 30) -> None:
