@@ -20,6 +20,7 @@ from collectors.api import provider_value
 from collectors.circuit_keys import MQTT_SCOPE, Keys, owner
 from collectors.ha_mqtt import meters
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug, suffixed
+from collectors.ha_mqtt.held import HeldStarts, held_key
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
 from collectors.smart_meter.common import device_key
 from enrich.models import ProviderConfig, Site
@@ -163,11 +164,17 @@ def occupancy_states(entry: Mapping[str, Any]) -> list[EntityState]:
 
 
 def pricing_states(
-    site: Site, entry: Mapping[str, Any], hours: float, now: datetime
+    site: Site,
+    entry: Mapping[str, Any],
+    hours: float,
+    now: datetime,
+    held: HeldStarts | None = None,
 ) -> list[EntityState]:
     about = freshness(entry)
+    key = held_key(site.pk, WINDOW_START.key)
     try:
-        outlook = price_outlook(site, hours, now)
+        since = None if held is None else held.earlier(key, now)
+        outlook = price_outlook(site, hours, now, since)
     except NoPrices as exc:
         reason = {**about, "reason": str(exc)}
         currency = (entry.get("value") or {}).get("currency")
@@ -204,7 +211,10 @@ def pricing_states(
             EntityState(WINDOW_END, None, reason),
         ]
     # No saving against running now: running from now moves with the clock through the running
-    # slot, so it would change at every publication (GET /api/pricing/windows gives it).
+    # slot, so it would change at every publication (GET /api/pricing/windows gives it). While
+    # running now is the cheapest, the start published last time is held (price_outlook).
+    if held is not None:
+        held.publish(key, window.start.isoformat())
     details = {
         **about,
         "hours": hours,
@@ -306,6 +316,7 @@ def site_states(
     window_hours: float,
     meter_stale_after: float,
     diagnostics: list[EntityState],
+    held: HeldStarts | None = None,
 ) -> list[EntityState]:
     """Every entity of one site, in a stable order."""
     configs = list(ProviderConfig.objects.filter(site=site, enabled=True).order_by("id"))
@@ -314,7 +325,7 @@ def site_states(
         by_source.setdefault(config.source, []).append(config)
     builders: dict[str, Callable[[dict[str, Any]], list[EntityState]]] = {
         "carbon_intensity": carbon_states,
-        "electricity_pricing": lambda e: pricing_states(site, e, window_hours, now),
+        "electricity_pricing": lambda e: pricing_states(site, e, window_hours, now, held),
         "air_quality": air_quality_states,
         "occupancy": occupancy_states,
         "smart_meter": lambda e: smart_meter_states(site, e, meter_stale_after, now),

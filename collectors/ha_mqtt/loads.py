@@ -12,6 +12,10 @@ now (`carbon_known_from`; `carbon_message` then says what that left unplanned), 
 `starts_now` (the best window starts at this moment, which a time trigger at the state would
 miss).
 
+While running now is best the start is held (`collectors.ha_mqtt.held`): the one published
+last time, with the plan made from it, as long as that plan still starts then and its first
+window has not ended. A plan made from now would start at each publication's moment.
+
 Nothing that moves with the clock alone: Home Assistant records every attribute change, and the
 sensor is republished every minute. So no `planned_at` (the publication time: HA's
 `last_changed` / `last_updated` already say when the plan last changed) and no comparison with
@@ -32,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState
+from collectors.ha_mqtt.held import HeldStarts, held_key
 from collectors.models import FlexibleLoad
 from collectors.pricing.loads import plan_for
 from enrich.models import Site
@@ -69,8 +74,31 @@ def load_spec(load: FlexibleLoad) -> EntitySpec:
     )
 
 
-def load_state(load: FlexibleLoad, now: datetime) -> EntityState:
+def _starts_now(found: dict[str, Any]) -> bool:
+    plan = found["plan"]
+    return plan is not None and plan["start"] == plan["now"]
+
+
+def held_plan(load: FlexibleLoad, now: datetime, held: HeldStarts | None) -> dict[str, Any]:
+    """`plan_for(load, now)`; while that says run now, the plan from the start published last
+    time if it still starts then and its first window has not ended (the module docstring)."""
     found = plan_for(load, now)
+    if held is None:
+        return found
+    key = held_key(load.site_id, load_spec(load).key)
+    since = held.earlier(key, now) if _starts_now(found) else None
+    if since is not None:
+        earlier = plan_for(load, since)
+        if _starts_now(earlier):
+            first = earlier["plan"]["windows"][0]
+            found = earlier if now < datetime.fromisoformat(first["end"]) else found
+    if found["plan"] is not None:
+        held.publish(key, found["plan"]["start"])
+    return found
+
+
+def load_state(load: FlexibleLoad, now: datetime, held: HeldStarts | None = None) -> EntityState:
+    found = held_plan(load, now, held)
     about: dict[str, Any] = {
         "load": load.name,
         "load_id": load.pk,
@@ -100,7 +128,7 @@ def load_state(load: FlexibleLoad, now: datetime) -> EntityState:
     return EntityState(load_spec(load), plan["start"], about)
 
 
-def load_states(site: Site, now: datetime) -> list[EntityState]:
+def load_states(site: Site, now: datetime, held: HeldStarts | None = None) -> list[EntityState]:
     """The sensors of the site's enabled loads, in name order."""
     loads = FlexibleLoad.objects.filter(site=site, enabled=True).select_related("site")
-    return [load_state(load, now) for load in loads.order_by("name", "pk")]
+    return [load_state(load, now, held) for load in loads.order_by("name", "pk")]

@@ -46,12 +46,17 @@ class NoPrices(Exception):
     """No price can be computed for the site; the message says why."""
 
 
-def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
+def price_outlook(
+    site: Site, hours: float, now: datetime, since: datetime | None = None
+) -> PriceOutlook:
+    """`since`: the window start published last time (`collectors.ha_mqtt.held`); while
+    running now is the cheapest, the window from then is kept if it is still the cheapest
+    from then and has not ended."""
     try:
         config = site_provider(site)
         target = target_for(config)
         currency, slots = one_currency_slots(
-            config.provider, target.key, now - LOOK_BACK, now + AHEAD
+            config.provider, target.key, min(now, since or now) - LOOK_BACK, now + AHEAD
         )
     except (Conflict, ConfigError, TimeseriesError) as exc:
         raise NoPrices(str(exc)) from exc
@@ -59,10 +64,11 @@ def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
     peak, peak_problem = (
         peak_state(next_day(slots, current, now), current) if current else (None, None)
     )
-    try:
-        window, problem = find_windows(slots, hours, now, within=WITHIN, contiguous=True), ""
-    except WindowError as exc:
-        window, problem = None, str(exc)
+    window, problem = _cheapest(slots, hours, now)
+    if since is not None and window is not None and window.start == now:
+        earlier, _ = _cheapest(slots, hours, since)
+        if earlier is not None and earlier.start == since and now < earlier.end:
+            window = earlier
     return PriceOutlook(
         provider=config.provider,
         region=target.key,
@@ -77,3 +83,11 @@ def price_outlook(site: Site, hours: float, now: datetime) -> PriceOutlook:
         basis=adapter_for(SOURCE, config.provider).basis(),
         known_until=slots[-1].end,
     )
+
+
+def _cheapest(slots, hours: float, now: datetime) -> tuple[WindowResult | None, str]:
+    """The cheapest contiguous window from now within WITHIN, or None and why not."""
+    try:
+        return find_windows(slots, hours, now, within=WITHIN, contiguous=True), ""
+    except WindowError as exc:
+        return None, str(exc)

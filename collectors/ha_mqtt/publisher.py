@@ -7,7 +7,8 @@ has published for MQTT_OFFLINE_AFTER_SECONDS. Removal is a reconcile step: the
 config topics published last time are kept in Redis; those no longer wanted (site deleted or
 disabled, provider removed or disabled, a circuit gone, a flexible load deleted or disabled)
 get an empty retained config, which makes Home Assistant remove the entity, and their retained
-state topics are cleared.
+state topics are cleared. The starts published are kept beside that set, so the next
+publication can hold a run's start while running now is best (`collectors.ha_mqtt.held`).
 """
 
 import json
@@ -19,6 +20,7 @@ from django.conf import settings
 
 from collectors.ha_mqtt.discovery import OFFLINE, ONLINE, Topics, config_payload
 from collectors.ha_mqtt.entities import site_states
+from collectors.ha_mqtt.held import HeldStarts
 from collectors.ha_mqtt.loads import load_states
 from collectors.ha_mqtt.storage import storage_states
 from enrich.influx import TimeseriesError
@@ -42,11 +44,16 @@ def published_key(topics: Topics) -> str:
     return make_key("mqtt_published", topics.discovery_prefix, topics.root)
 
 
+def held_starts_key(topics: Topics) -> str:
+    """Redis hash: `<site id>/<entity key>` -> the start published last time (held)."""
+    return make_key("mqtt_starts", topics.discovery_prefix, topics.root)
+
+
 def desired_messages(
-    topics: Topics, now: datetime
+    topics: Topics, now: datetime, held: HeldStarts | None = None
 ) -> tuple[dict[str, str], list[tuple[str, str]], set[int]]:
     """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites that
-    could not be read now) for every enabled site."""
+    could not be read now) for every enabled site; `held` gets the starts published."""
     cache = ResponseCache()
     diagnostics = storage_states()
     wanted: dict[str, str] = {}
@@ -61,12 +68,15 @@ def desired_messages(
                 window_hours=settings.MQTT_CHEAPEST_WINDOW_HOURS,
                 meter_stale_after=2 * settings.CACHE_TTL_SECONDS["smart_meter"],
                 diagnostics=diagnostics,
+                held=held,
             )
         except TimeseriesError as exc:
             log.warning("mqtt: site %s left as published (InfluxDB: %s)", site.pk, exc)
             unread.add(site.pk)
+            if held is not None:
+                held.keep_site(site.pk)
             continue
-        states += load_states(site, now)
+        states += load_states(site, now, held)
         for entity in states:
             config_topic = topics.config(site.pk, entity.spec)
             if config_topic in wanted:
@@ -89,8 +99,9 @@ def _json(value: Any) -> str:
 def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> dict[str, Any]:
     """One full publication; the published set is saved only once the broker acknowledged it."""
     now = now or datetime.now(UTC)
-    wanted, messages, unread = desired_messages(topics, now)
     redis = get_redis()
+    held = HeldStarts(redis.hgetall(held_starts_key(topics)))
+    wanted, messages, unread = desired_messages(topics, now, held)
     before = redis.hgetall(published_key(topics))
     # A site that could not be read keeps what it had; only the others are reconciled.
     kept = tuple(topics.base(site_id, "") for site_id in unread)
@@ -112,6 +123,9 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     pipe.delete(published_key(topics))
     if wanted:
         pipe.hset(published_key(topics), mapping=wanted)
+    pipe.delete(held_starts_key(topics))
+    if held.published:
+        pipe.hset(held_starts_key(topics), mapping=held.published)
     pipe.execute()
     presence.renew(broker.endpoint, topics.status, settings.MQTT_OFFLINE_AFTER_SECONDS)
     if removed:
