@@ -18,6 +18,9 @@ from tests.support.stored_prices import slot_readings
 # Hourly prices from the start of the current UTC hour (H): H-1..H+1 0.30, H+2 0.12,
 # H+3 0.08, H+4 0.10, H+5 0.20, then 0.30 up to H+29. Cheapest 2 h: H+3..H+5 (0.09 average).
 PRICES = {2: 0.12, 3: 0.08, 4: 0.10, 5: 0.20}
+# Rising from H: H and H+1 0.01, H+2 0.02, H+3 0.03, H+4 0.04, H+5 0.05, then 0.30. Two hours
+# from any moment of H..H+4 cost less than any two whole hours after it: running now is best.
+RISING = {0: 0.01, 1: 0.01, 2: 0.02, 3: 0.03, 4: 0.04, 5: 0.05}
 
 
 def hour_start() -> datetime:

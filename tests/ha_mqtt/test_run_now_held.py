@@ -4,10 +4,11 @@ Assistant record the sensor (a recorder row, an InfluxDB point) and fire state t
 minute while nothing but the clock moved. A start at or before now still reads "start now"
 (`now() >= states(...)`); a real change of plan is published at once.
 
-Hourly aWATTar slots from the current UTC hour H, rising (`RISING`): H and H+1 0.01 EUR/kWh,
-H+2 0.02, H+3 0.03, H+4 0.04, H+5 0.05, then 0.30. Two hours from any moment of H..H+4 cost
-less than any two whole hours after it, so running now is best for the load (2 h by H+6) and
-for the cheapest window (MQTT_CHEAPEST_WINDOW_HOURS, 2 h).
+Hourly aWATTar slots from the current UTC hour H, rising (`homes.RISING`): H and H+1 0.01
+EUR/kWh, H+2 0.02, H+3 0.03, H+4 0.04, H+5 0.05, then 0.30. Two hours from any moment of
+H..H+4 cost less than any two whole hours after it, so running now is best for the load (2 h
+by H+6) and for the cheapest window (MQTT_CHEAPEST_WINDOW_HOURS, 2 h). A worker that starts
+while a run is under way keeps its start: tests/ha_mqtt/test_worker.py.
 """
 
 import json
@@ -20,13 +21,12 @@ from enrich.influx import get_timeseries
 from enrich.models import Site
 from enrich.redis.client import get_redis, make_key
 from tests.ha_mqtt import homes
-from tests.ha_mqtt.homes import load, publication, utc_home
+from tests.ha_mqtt.homes import RISING, load, publication, utc_home
 from tests.support.stored_prices import slot_readings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
-RISING = {0: 0.01, 1: 0.01, 2: 0.02, 3: 0.03, 4: 0.04, 5: 0.05}
 
 
 def rising_home(settings, **options) -> tuple[datetime, Site, FlexibleLoad]:
