@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collectors.ha_mqtt.publisher import publish_all
 from collectors.models import FlexibleLoad
 from enrich.influx import get_timeseries
-from enrich.models import Site
+from enrich.models import ProviderConfig, Site
 from enrich.redis.client import get_redis, make_key
+from tests.collectors import scenarios_smart_meter
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.homes import RISING, load, publication, utc_home
 from tests.support.stored_prices import slot_readings
@@ -194,3 +196,51 @@ def test_across_the_autumn_clock_change_the_start_stays(
     )
     after = publication(broker, topics, subscriber, anchor + 70 * MINUTE, monkeypatch)
     assert plans(after, topics, site, dishwasher) == plans(first, topics, site, dishwasher)
+
+
+def test_a_split_plan_under_way_keeps_its_start_and_its_parts(
+    topics, subscriber, broker, settings, monkeypatch
+):
+    anchor = homes.hour_start()
+    site = utc_home(settings.INFLUXDB_DATABASE, anchor, prices={2: 0.05, 3: 0.30, 4: 0.06})
+    ev = load(site, anchor, name="EV", carbon_price=0, contiguous=False)
+    key = f"load_{ev.pk}_start"
+    parts = [{"start": at(anchor + h * HOUR), "end": at(anchor + (h + 1) * HOUR)} for h in (2, 4)]
+    before = publication(broker, topics, subscriber, anchor + HOUR + 50 * MINUTE, monkeypatch)
+    state, attributes = shown(before, topics, site, key)
+    assert (state, attributes["windows"]) == (at(anchor + 2 * HOUR), parts)
+    # From H+2 on, running two hours from now (about 0.175 EUR/kWh) beats what is left to
+    # split (H+4 and a 0.30 hour, 0.18): the plan that began at H+2, both parts, stays.
+    for moment in (anchor + 2 * HOUR + 20 * timedelta(seconds=1), anchor + 2 * HOUR + 59 * MINUTE):
+        state, attributes = shown(
+            publication(broker, topics, subscriber, moment, monkeypatch), topics, site, key
+        )
+        assert (state, attributes["windows"], attributes["starts_now"]) == (
+            at(anchor + 2 * HOUR),
+            parts,
+            True,
+        )
+
+
+def test_a_site_left_as_published_keeps_its_held_start(
+    topics, subscriber, broker, settings, monkeypatch
+):
+    from enrich.influx import reset_timeseries
+
+    anchor, site, dishwasher = rising_home(settings)
+    meter = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant"
+    )
+    assert homes.collect(meter, scenarios_smart_meter.home_assistant).status == "ok"
+    planned = anchor + 20 * MINUTE
+    first = publication(broker, topics, subscriber, planned, monkeypatch)
+    upstream = settings.INFLUXDB_URL
+    settings.INFLUXDB_URL, settings.INFLUXDB_TIMEOUT = "http://127.0.0.1:9", 1.0
+    reset_timeseries()
+    try:  # the meter's circuits cannot be read: the site stays as it was
+        assert publish_all(broker, topics, now=planned + MINUTE)["status"] == "ok"
+    finally:
+        settings.INFLUXDB_URL = upstream
+        reset_timeseries()
+    back = publication(broker, topics, subscriber, planned + 2 * MINUTE, monkeypatch)
+    assert plans(back, topics, site, dishwasher) == plans(first, topics, site, dishwasher)
