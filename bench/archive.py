@@ -7,11 +7,13 @@ directory target by default, or moto's S3 server on loopback with `--target moto
 deletes them from InfluxDB. One whole year is then restored through `restore_from_archive`.
 
 Figures: bytes_per_row (archive bytes / archived rows), objects_per_year, restore_seconds_per_year
-(best of 3 restores of one year), plus archive_seconds (the archive run) and
-bytes_per_row_zstd (the same rows encoded with zstd level 9, for comparison).
+(best of 3 restores of one year), restore_max_range_seconds (`restore_to_influxdb` of the longest
+range POST /retention/restore takes, RETENTION_MAX_RANGE_DAYS days ending on the last archived
+day, into InfluxDB: what a queued restore does on a worker), plus archive_seconds (the archive
+run) and bytes_per_row_zstd (the same rows encoded with zstd level 9, for comparison).
 
 Everything is the bench's own and removed at the end: the SQLite file var/bench/archive.sqlite3,
-the InfluxDB databases bench_archive_tier and bench_archive, the directory var/bench/archive,
+the InfluxDB databases bench_archive_tier, bench_archive and bench_archive_restore, the directory var/bench/archive,
 and Redis keys under bench-archive-<random>.
 """
 
@@ -29,6 +31,8 @@ from bench._env import BENCH_DIR, ROOT, base_environment
 RESULTS = ROOT / "bench" / "results" / "archive.json"
 TIER_DATABASE = "bench_archive_tier"
 ENRICH_DATABASE = "bench_archive"
+RESTORE_DATABASE = "bench_archive_restore"
+DATABASES = (TIER_DATABASE, ENRICH_DATABASE, RESTORE_DATABASE)
 ARCHIVE_DIR = BENCH_DIR / "archive"
 SQLITE = BENCH_DIR / "archive.sqlite3"
 ENTITIES = {"power": 20, "energy": 8, "binary": 12, "numeric": 8, "weather": 2}
@@ -41,6 +45,7 @@ def _prepare_environment() -> None:
         DATABASE_URL=f"sqlite:///{SQLITE}",
         TIER_DATABASE=TIER_DATABASE,
         INFLUXDB_DATABASE=ENRICH_DATABASE,
+        RESTORE_INFLUXDB_DATABASE=RESTORE_DATABASE,
         ARCHIVE_LOCAL_DIR=str(ARCHIVE_DIR),
         S3_ARCHIVE_BUCKET="",
     )
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     from enrich.redis.client import get_redis
     from retention.archive import format as fmt
     from retention.archive.local import LocalStorage
-    from retention.archive.restore import restore_from_archive
+    from retention.archive.restore import restore_from_archive, restore_to_influxdb
     from retention.archive.run import run_archive
     from retention.archive.s3 import S3Storage
     from retention.models import ArchiveObject
@@ -138,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         call_command("migrate", verbosity=0)
-        for name in (TIER_DATABASE, ENRICH_DATABASE):
+        for name in DATABASES:
             ts.drop_database(name)
         ts.create_database(
             TIER_DATABASE,
@@ -184,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
             ({"time": r.time, **r.tags, **r.fields} for r in readings if r.time.year == year),
             key=fmt.sort_key,
         )
+        last = date(FIRST_YEAR + years - 1, 12, 31)
+        first = last - timedelta(days=settings.RETENTION_MAX_RANGE_DAYS - 1)
+        began = time.perf_counter()
+        restored = restore_to_influxdb(first, last, storage=storage)
+        restore_max_range_seconds = time.perf_counter() - began
+        range_rows = sum(1 for r in readings if first <= r.time.date() <= last)
         zstd_bytes = sum(
             len(fmt.to_parquet(fmt.from_parquet(storage.get(o.key)), "zstd")) for o in objects
         )
@@ -193,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             "every row archived": sum(o.record_count for o in objects) == rows,
             "every row deleted from InfluxDB": report.records_deleted == rows,
             "restored year equals generated year": fmt.table_rows(table) == expected,
+            "every row of the longest API range restored into InfluxDB": (
+                restored.records == range_rows
+            ),
         }
         figures = {
             "bytes_per_row": figure(round(archive_bytes / rows, 2), "B/row", None, "lower"),
@@ -200,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
                 round(len(objects) / years, 2), "objects/year", None, "lower"
             ),
             "restore_seconds_per_year": figure(round(min(timings), 4), "s", None, "lower"),
+            "restore_max_range_seconds": figure(
+                round(restore_max_range_seconds, 3), "s", None, "lower"
+            ),
             "archive_seconds": figure(round(archive_seconds, 3), "s", None, "lower"),
             "bytes_per_row_zstd": figure(round(zstd_bytes / rows, 2), "B/row", None, "lower"),
         }
@@ -212,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
             "compression": settings.ARCHIVE_COMPRESSION,
             "period": settings.ARCHIVE_PERIOD,
             "object_sizes": [o.file_size for o in objects],
+            "restore_range": f"{first}..{last}",
+            "restore_range_rows": range_rows,
+            "restore_range_objects": len(restored.objects),
         }
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(
@@ -228,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
-        for name in (TIER_DATABASE, ENRICH_DATABASE):
+        for name in DATABASES:
             ts.drop_database(name)
         redis = get_redis()
         for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
