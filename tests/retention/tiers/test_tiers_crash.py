@@ -12,8 +12,6 @@
 
 import io
 import signal
-import socket
-import threading
 import time
 from datetime import timedelta
 
@@ -33,6 +31,7 @@ from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0
 from tests.support import worker as support
+from tests.support.proxy import Proxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
@@ -277,76 +276,6 @@ def test_late_point_crash_then_rerun_folds_it_in_once(ha_db):
 
 
 # --- InfluxDB down -------------------------------------------------------------------------
-
-
-class Proxy:
-    """A TCP proxy on loopback to the real InfluxDB that can be closed and opened again on the
-    same port: closed, connections are refused and open ones are cut."""
-
-    def __init__(self, target_url: str) -> None:
-        host_port = target_url.split("://", 1)[1].split("/", 1)[0]
-        host, port = host_port.rsplit(":", 1)
-        self.target = (host, int(port))
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-
-    def open(self) -> None:
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
-        server.listen(64)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-
-    def close(self) -> None:
-        if self._server is not None:
-            # shutdown() wakes the thread blocked in accept(); close() alone would leave it
-            # accepting on Linux.
-            try:
-                self._server.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._server.close()
-            self._server = None
-        for sock in self._sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-        self._sockets = []
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            for sock in (client, upstream):  # pass each piece on at once (no Nagle delay)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 @pytest.fixture
