@@ -28,6 +28,7 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
 # tasks read theirs from here, so the broker's visibility timeout is derived from them.
 TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "retention.archive": (3 * 3600, 3 * 3600 + 300),
+    "retention.restore": (3600, 3600 + 300),
     "retention.refresh_views": (2 * 3600, 2 * 3600 + 300),
     "retention.rebuild_view": (2 * 3600, 2 * 3600 + 300),
     "retention.follow_view_edits": (2 * 3600, 2 * 3600 + 300),

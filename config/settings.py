@@ -244,8 +244,8 @@ if not 0 <= RETENTION_LATE_MARGIN_HOURS < 24:
         f"RETENTION_LATE_MARGIN_HOURS={RETENTION_LATE_MARGIN_HOURS:g} must be from 0 to under 24."
     )
 
-# The longest day range a restore over the API (answered within the request) may ask for, so
-# it answers inside the web server's timeout; the command has no limit.
+# The longest day range one restore over the API (queued to a worker) may ask for; the command
+# has no limit.
 RETENTION_MAX_RANGE_DAYS = number("RETENTION_MAX_RANGE_DAYS", 400)
 if RETENTION_MAX_RANGE_DAYS < 1:
     raise ImproperlyConfigured(

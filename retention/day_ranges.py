@@ -2,9 +2,8 @@
 
 Every endpoint and command taking a day range (tier runs and dry runs, view rebuild, restore)
 checks it here, so `start=0001-01-01` is a 400 naming the parameter instead of a run over
-740,000 days. What the API computes within the request (a restore) is also limited to
-RETENTION_MAX_RANGE_DAYS days, so it answers within the web server's timeout; longer ranges are
-asked in parts, or run by the management command.
+740,000 days. A restore over the API is also limited to RETENTION_MAX_RANGE_DAYS days; longer
+ranges are asked in parts, or run by the management command.
 """
 
 from __future__ import annotations

@@ -52,8 +52,8 @@ DIED = (
 )
 THEN = {
     Op.RESTORE: "Nothing tells how much of the range reached InfluxDB: ask for the restore "
-    "again (POST /retention/restore, or `manage.py restore_from_archive START END`, which no "
-    "web timeout cuts off); rows restored twice overwrite themselves.",
+    "again (POST /retention/restore, or `manage.py restore_from_archive START END`); rows "
+    "restored twice overwrite themselves.",
     Op.DOWNSAMPLE_HOURLY: "Days already deleted stay done; the next run (the schedule, or POST "
     "/retention/downsample-hourly) resumes the days in progress.",
     Op.DOWNSAMPLE_DAILY: "Days already deleted stay done; the next run (the schedule, or POST "

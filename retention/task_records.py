@@ -18,7 +18,7 @@ of the task's `operation`, so the failure shows where every retention run is loo
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -124,14 +124,43 @@ class RecordedTask(GuardedTask):
         run.save()
 
 
+def _retried(task: Any, exc: BaseException) -> bool:
+    return isinstance(exc, Transient) and task.request.retries < task.max_retries
+
+
+def _countdown(task: Any) -> int:
+    return settings.RETENTION_RETRY_SECONDS * 2**task.request.retries
+
+
+def requeued(task: Any, exc: BaseException, run: RetentionRun) -> bool:
+    """Whether `retry_transient` will try `exc` again; if so the run the API queued goes back to
+    waiting in the queue (status running, no `queued_at`: retention.queued.waiting), so whoever
+    follows it sees it is not over, and `details["retries"]` says why and when it is tried again.
+    The next delivery takes it up as the first did (`taken_up`)."""
+    if not _retried(task, exc):
+        return False
+    again = datetime.now(UTC) + timedelta(seconds=_countdown(task))
+    details = {k: v for k, v in (run.details or {}).items() if k != "queued_at"}
+    details["retries"] = [
+        *details.get("retries", []),
+        {
+            "error": f"{type(exc).__name__}: {exc}",
+            "retry": f"{task.request.retries + 1} of {task.max_retries}",
+            "at": again.isoformat(timespec="seconds"),
+        },
+    ]
+    run.status, run.details = RetentionRun.Status.RUNNING, details
+    return True
+
+
 def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     """The one way retention tasks retry: a `Transient` error (InfluxDB, Redis or S3 out of
     reach) is tried again after RETENTION_RETRY_SECONDS (300), then twice that, ..., at most
     `task.max_retries` times, with the task's `kwargs`; anything else fails the task at once.
     Restarts and upgrades of a service take minutes, hence the long first wait."""
-    if not isinstance(exc, Transient) or task.request.retries >= task.max_retries:
+    if not _retried(task, exc):
         raise exc
-    countdown = settings.RETENTION_RETRY_SECONDS * 2**task.request.retries
+    countdown = _countdown(task)
     logger.warning(
         "%s: %s: %s; retry %d of %d in %d s",
         task.name,

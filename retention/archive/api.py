@@ -2,12 +2,14 @@
 (re-import an archived date range into the restore database). Both need a staff user or the
 permission enrich.trigger_work (enrich.access).
 
-The archive, dry run included, runs on a worker (planning reads every daily row due, which
-can outlast a web request): 202 with the run to follow (retention.queued). `dry_run` is read
-as on the tier endpoints (params.flag): absent is false, empty or null a 400. A restore is
-limited to RETENTION_MAX_RANGE_DAYS days, which it answers within the request. Fields come in
-the body or the query string (params.fields): one given twice, or one of another name (a
-mistyped `dryrun`), is a 400 naming it; nothing is queued or restored then."""
+Both run on a worker (the archive's planning reads every daily row due; a restore downloads
+every file of its range and writes its rows to InfluxDB: either can outlast the web server's
+timeout): 202 with the run to follow (retention.queued), whose details hold the report when it
+is done. `dry_run` is read as on the tier endpoints (params.flag): absent is false, empty or
+null a 400. A restore is limited to RETENTION_MAX_RANGE_DAYS days. Fields come in the body or
+the query string (params.fields): one given twice, or one of another name (a mistyped
+`dryrun`), is a 400 naming it; nothing is queued then, nor when no archive target is set
+(409)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -15,16 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
-from enrich.influx import TimeseriesError
 from enrich.time_span import SPAN, outside_span
-from retention.archive.errors import ArchiveError
-from retention.archive.restore import restore_to_influxdb
 from retention.archive.restore_target import RestoreTargetRefused, restore_database
-from retention.archive.store import StorageError, StorageUnavailable
-from retention.archive.target import NOT_CONFIGURED, ArchiveNotConfigured, archive_configured
+from retention.archive.target import NOT_CONFIGURED, archive_configured
 from retention.day_ranges import ISO_DAY, RangeError, check_span
 from retention.models import RetentionRun
 from retention.queued import queue, record_queued_run
+from retention.timeutil import utc_midnight
 
 
 class ArchiveRequest(serializers.Serializer):
@@ -65,7 +64,7 @@ class RestoreRequest(serializers.Serializer):
                 {"end_date": "end_date is before start_date; give the range in order."}
             )
         try:
-            # A bounded range answers within the web timeout; the command restores any range.
+            # One request restores a bounded range; the command restores any range.
             check_span(
                 attrs["start_date"],
                 attrs["end_date"],
@@ -79,16 +78,6 @@ class RestoreRequest(serializers.Serializer):
         except RestoreTargetRefused as exc:
             raise serializers.ValidationError({"database": str(exc)}) from None
         return attrs
-
-
-def _unavailable(exc: Exception) -> Response:
-    if isinstance(exc, ArchiveNotConfigured):
-        code = status.HTTP_409_CONFLICT
-    elif isinstance(exc, StorageUnavailable | TimeseriesError):
-        code = status.HTTP_503_SERVICE_UNAVAILABLE
-    else:
-        code = status.HTTP_502_BAD_GATEWAY
-    return Response({"detail": str(exc)}, status=code)
 
 
 def _no_target() -> Response | None:
@@ -115,19 +104,28 @@ class ArchiveView(APIView):
 
 
 class RestoreView(APIView):
-    """Re-import the archived daily aggregates of a date range into InfluxDB."""
+    """The restore of the archived daily aggregates of a date range into InfluxDB is queued:
+    202 with the run to follow."""
 
-    @extend_schema(
-        request=RestoreRequest, responses={200: dict, 400: dict, 409: dict, 502: dict, 503: dict}
-    )
+    @extend_schema(request=RestoreRequest, responses={202: dict, 400: dict, 409: dict, 503: dict})
     def post(self, request):
         given = RestoreRequest(data=params.fields(request, ("start_date", "end_date", "database")))
         given.is_valid(raise_exception=True)
         data = given.validated_data
         if refused := _no_target():
             return refused
-        try:
-            report = restore_to_influxdb(data["start_date"], data["end_date"], data["database"])
-        except (StorageError, TimeseriesError, ArchiveError) as exc:
-            return _unavailable(exc)
-        return Response(report.as_dict())
+        from retention.archive.tasks import restore
+
+        fields = {
+            "start_date": data["start_date"].isoformat(),
+            "end_date": data["end_date"].isoformat(),
+            "database": data["database"],
+        }
+        run = record_queued_run(
+            RetentionRun.Operation.RESTORE,
+            request,
+            range_start=utc_midnight(data["start_date"]),
+            range_end=utc_midnight(data["end_date"]),
+            details=dict(fields),
+        )
+        return queue(restore, run, request, **fields)

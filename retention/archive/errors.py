@@ -1,5 +1,7 @@
 """The archive's own errors (the stores' are `retention.archive.store`'s)."""
 
+from enrich.errors import Transient
+
 
 class ArchiveError(Exception):
     """An archive or restore step failed; nothing was deleted for the file concerned."""
@@ -7,3 +9,8 @@ class ArchiveError(Exception):
 
 class VerificationError(ArchiveError):
     """What was read back from the store is not what was uploaded."""
+
+
+class ArchiveBusy(ArchiveError, Transient):
+    """Another run holds the archive's lock (an archive run, an index rebuild, another
+    restore): a restore waits for it instead of reading files that run replaces or deletes."""

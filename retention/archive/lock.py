@@ -1,4 +1,6 @@
-"""The archive's lock: one archive run (or index rebuild) at a time (an enrich.redis RunLock).
+"""The archive's lock: one archive run, index rebuild or restore at a time (an enrich.redis
+RunLock). A restore holds it too: an archive run beside it could replace (a merge) or delete (an
+expiry) a file the restore has listed, which it would then find changed or missing.
 
 It expires after LOCK_SECONDS, so a killed run's lock frees itself; a live run renews it
 (`renew()`) between every phase and step, planning included, so it never expires under it.
@@ -34,12 +36,17 @@ class ArchiveLock:
             self._lock.keep()
 
 
+def archive_lock_holder() -> str:
+    """Who holds the lock ("archive since 2026-...", "restore run 12 since ..."), or ""."""
+    return RunLock(*NAME).holder() or ""
+
+
 @contextmanager
-def archive_lock(*, take: bool = True) -> Iterator[ArchiveLock | None]:
+def archive_lock(*, take: bool = True, owner: str = "archive") -> Iterator[ArchiveLock | None]:
     """The run's lock (None when another run holds it); with take=False nothing is locked."""
     if not take:
         yield ArchiveLock(None)
         return
-    lock = RunLock(*NAME, owner="archive", ttl_seconds=LOCK_SECONDS)
+    lock = RunLock(*NAME, owner=owner, ttl_seconds=LOCK_SECONDS)
     with lock.taken() as mine:
         yield ArchiveLock(lock) if mine else None

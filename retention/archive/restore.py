@@ -5,7 +5,7 @@ Only the objects that cover the range are downloaded, each checked against its r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,8 +16,10 @@ import pyarrow.compute as pc
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from enrich.time_span import SPAN, outside_span
+from retention import faults
 from retention.archive import format as fmt
-from retention.archive.errors import VerificationError
+from retention.archive.errors import ArchiveBusy, VerificationError
+from retention.archive.lock import archive_lock, archive_lock_holder
 from retention.archive.reader import MEASUREMENT
 from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress, recorded_run
@@ -132,10 +134,15 @@ class RestoreReport:
     objects: list[str]
     records: int
 
+    @property
+    def days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["start_date"] = self.start_date.isoformat()
         data["end_date"] = self.end_date.isoformat()
+        data["days"] = self.days
         return data
 
 
@@ -146,20 +153,48 @@ def restore_to_influxdb(
     *,
     storage: ArchiveStorage | None = None,
     progress: Progress | None = None,
+    run: RetentionRun | None = None,
+    requeued: Callable[[BaseException, RetentionRun], bool] | None = None,
 ) -> RestoreReport:
     """Re-import the archived rows of a date range into `database` (default
     RESTORE_INFLUXDB_DATABASE, created if missing; see `retention.archive.restore_target` for which
-    databases are allowed), measurement entity_aggregates."""
+    databases are allowed), measurement entity_aggregates; recorded in `run` (the one the API
+    queued) or a new RetentionRun, whose details hold the report.
+
+    It holds the archive's lock (retention.archive.lock) from listing the files to the end:
+    while another run holds it (an archive run, which may replace or delete the files; an index
+    rebuild; another restore) it restores nothing and raises ArchiveBusy, naming the holder
+    (Transient: the queued task tries again later). `requeued`: see `recorded_run`."""
     start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
     database = restore_database(database)  # refuses Home Assistant's, the tiers', enrich's
     ts = get_timeseries()
     with recorded_run(
-        RetentionRun.Operation.RESTORE, range_start=utc_midnight(start), range_end=utc_midnight(end)
+        RetentionRun.Operation.RESTORE,
+        run,
+        requeued=requeued,
+        range_start=utc_midnight(start),
+        range_end=utc_midnight(end),
     ) as run:
-        covering = [o.key for o in objects_covering(start, end)]
-        table = restore_from_archive(start, end, storage=storage, progress=progress)
-        ts.create_database(database)
-        written = ts.write(database, table_readings(table))
+        with archive_lock(owner=f"restore run {run.pk}") as lock:
+            if lock is None:
+                raise ArchiveBusy(
+                    f"the archive's lock is held by {archive_lock_holder() or 'another run'}: "
+                    "a restore waits for it (an archive run may replace or delete the files it "
+                    "would read). Nothing was restored."
+                )
+            covering = [o.key for o in objects_covering(start, end)]
+
+            def renewing(items: list[ArchiveObject]) -> Iterator[ArchiveObject]:
+                for item in progress(items) if progress else items:
+                    lock.renew()
+                    yield item
+
+            table = restore_from_archive(start, end, storage=storage, progress=renewing)
+            faults.point("restore.after_download")
+            lock.renew()
+            ts.create_database(database)
+            written = ts.write(database, table_readings(table))
         run.records_processed = written
-        run.details = {"database": database, "objects": covering}
-        return RestoreReport(run.pk, database, start, end, covering, written)
+        report = RestoreReport(run.pk, database, start, end, covering, written)
+        run.details = {**(run.details or {}), **report.as_dict()}  # keeps who queued it
+        return report

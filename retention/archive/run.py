@@ -41,7 +41,7 @@ from enrich.readings import Reading
 from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError, VerificationError
-from retention.archive.lock import archive_lock
+from retention.archive.lock import archive_lock, archive_lock_holder
 from retention.archive.plan import (
     MIN_STORAGE_DAYS,
     ArchivePlan,
@@ -76,10 +76,16 @@ Progress = Callable[[list[T]], Iterable[T]]
 # --- Recording runs ------------------------------------------------------------------------
 @contextmanager
 def recorded_run(
-    operation: str, run: RetentionRun | None = None, **fields: Any
+    operation: str,
+    run: RetentionRun | None = None,
+    *,
+    requeued: Callable[[BaseException, RetentionRun], bool] | None = None,
+    **fields: Any,
 ) -> Iterator[RetentionRun]:
     """A RetentionRun row for the block (`run`, one the API created, or a new one): running
-    (shown alive: retention.liveness), then ok or failed with the error."""
+    (shown alive: retention.liveness), then ok or failed with the error. An error for which
+    `requeued(exc, run)` is true (its task tries again: retention.task_records.requeued) leaves
+    the run waiting in the queue, as that function recorded it, not failed."""
     run = run or RetentionRun(
         operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
     )
@@ -88,9 +94,11 @@ def recorded_run(
         try:
             yield run
         except BaseException as exc:
+            if requeued is not None and requeued(exc, run):
+                raise
             run.status = RetentionRun.Status.FAILED
             why = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, SystemExit):  # e.g. gunicorn aborting a restore's web worker
+            if isinstance(exc, SystemExit):  # the process told to stop (a shutdown, a timeout)
                 why = stopped_message(operation)
             run.errors = "\n".join(filter(None, [run.errors, why]))
             raise
@@ -98,7 +106,8 @@ def recorded_run(
             if run.status == RetentionRun.Status.RUNNING:
                 run.status = RetentionRun.Status.FAILED if run.errors else RetentionRun.Status.OK
         finally:
-            run.finished = timezone.now()
+            waits = run.status == RetentionRun.Status.RUNNING  # requeued
+            run.finished = None if waits else timezone.now()
             run.duration_seconds = clock.monotonic() - began
             if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
                 # As measured, like the tier runs': negative while InfluxDB has not compacted.
@@ -154,7 +163,8 @@ def run_archive(
         if lock is None:
             run.status = RetentionRun.Status.SKIPPED
             report.status = run.status
-            report.errors.append("another archive run holds the lock; nothing done")
+            holder = archive_lock_holder() or "another run"
+            report.errors.append(f"the archive's lock is held by {holder}; nothing done")
             return report
         plan = plan_archive(now, ts, renew=lock.renew)
         run.range_end = utc_midnight(plan.cutoff)

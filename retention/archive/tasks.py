@@ -1,11 +1,15 @@
-"""Celery task of the archive (beat entry "Archive to S3", Sundays 03:00, queue retention)."""
+"""Celery tasks of the archive (beat entry "Archive to S3", Sundays 03:00, queue retention) and
+of the restore that POST /retention/restore queues."""
+
+from functools import partial
 
 from celery import shared_task
 
 from enrich.errors import Transient
+from retention.archive.restore import restore_to_influxdb
 from retention.archive.run import run_archive
 from retention.models import RetentionRun
-from retention.task_records import recorded, retry_transient
+from retention.task_records import recorded, requeued, retry_transient
 
 
 @shared_task(
@@ -24,3 +28,30 @@ def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
         # S3 or InfluxDB out of reach: every step is idempotent, so a retry continues where
         # this one stopped.
         retry_transient(self, exc, dry_run=dry_run, run_id=run_id)
+
+
+@shared_task(
+    **recorded("retention.restore", RetentionRun.Operation.RESTORE),
+    bind=True,
+    max_retries=3,
+)
+def restore(self, start_date: str, end_date: str, database: str, run_id: int | None = None) -> dict:
+    """Re-import the archived daily rows of start_date..end_date (ISO dates, both included)
+    into `database`, in the run the API created (`run_id`); returns the report, which the
+    run's details hold too. S3 or InfluxDB out of reach, or the archive's lock held by another
+    run: tried again later in the same run (which waits in the queue meanwhile, saying why); a
+    damaged archive file fails the run at once, naming it."""
+    run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+    kwargs = {"start_date": start_date, "end_date": end_date, "database": database}
+    try:
+        report = restore_to_influxdb(
+            start_date,
+            end_date,
+            database,
+            run=run,
+            requeued=partial(requeued, self) if run is not None else None,
+        )
+    except Transient as exc:
+        # Rows restored twice overwrite themselves: a retry restores the whole range again.
+        retry_transient(self, exc, run_id=run_id, **kwargs)
+    return report.as_dict()

@@ -13,6 +13,10 @@ for every retention test by tests/retention/conftest.py: the fixtures `tier`, `s
   `retention.archive.target.get_storage()` returns an `S3Storage` for it.
 - `local_archive` -> Path: the local directory target (no bucket set).
 
+`read_back(database)`: the rows a restore wrote there.
+`restore_worker_env(settings, tier, endpoint)`: the environment of a Celery worker
+(tests/support/worker.py) restoring from that S3 endpoint into the `tier` fixture's databases.
+
 `daily_rows(entities, first_day, days)` builds realistic daily aggregate rows (power, energy,
 binary, weather) through `retention.tiers.aggregate.Aggregate.to_fields`, the daily tier's schema.
 """
@@ -98,6 +102,20 @@ def daily_rows(entities: int, first_day: date, days: int, seed: int = 7) -> list
 def as_rows(readings: list[Reading]) -> list[dict]:
     """Readings as archive rows (what the archive must hold, value for value)."""
     rows = [{"time": r.time, **r.tags, **r.fields} for r in readings]
+    return sorted(rows, key=lambda r: (r["entity_id"], r["time"]))
+
+
+def read_back(database: str) -> list[dict]:
+    """The `entity_aggregates` rows a restore wrote into `database`, as `as_rows` gives them
+    (none when no restore created the database)."""
+    ts = get_timeseries()
+    if database not in ts.databases():
+        return []
+    query = f'SELECT * FROM "{MEASUREMENT}" GROUP BY "entity_id", "kind"'
+    rows = []
+    for row in ts.query(database, query):
+        values = {k: v for k, v in row.values.items() if v is not None}
+        rows.append({"time": row.time, **row.tags, **values})
     return sorted(rows, key=lambda r: (r["entity_id"], r["time"]))
 
 
@@ -297,6 +315,24 @@ def s3_fixture(settings, tmp_path, moto_server_slot) -> Iterator[MotoS3]:
         yield moto
     finally:
         moto_server_slot[:] = [moto.server]  # a test may have stopped or replaced it
+
+
+def restore_worker_env(settings, tier: Tier, s3_endpoint: str, **more: str) -> dict[str, str]:
+    """The environment of a Celery worker that restores from the bucket at `s3_endpoint` (moto's,
+    or a proxy to it) into the `tier` fixture's databases; a retry comes after 1 s."""
+    return {
+        "TIER_DATABASE": tier.database,
+        "HA_INFLUXDB_DATABASE": tier.database,
+        "INFLUXDB_DATABASE": tier.enrich_database,
+        "RESTORE_INFLUXDB_DATABASE": tier.restore_database,
+        "S3_ARCHIVE_BUCKET": BUCKET,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY": "testing",
+        "AWS_SECRET_KEY": "testing",
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        "RETENTION_RETRY_SECONDS": "1",
+        **more,
+    }
 
 
 @pytest.fixture(name="local_archive")

@@ -22,7 +22,8 @@ from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.store import sha256_hex
 from retention.models import ArchiveObject, RetentionRun
-from tests.support.archive import BUCKET, as_rows, daily_rows
+from tests.support.archive import BUCKET, as_rows, daily_rows, restore_worker_env
+from tests.support.worker import celery_worker, followed
 
 pytestmark = pytest.mark.django_db
 
@@ -117,12 +118,13 @@ def test_rebuild_index_refuses_days_no_archive_holds(tier, s3, content, metadata
     assert not ArchiveObject.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_restore_of_an_indexed_file_of_another_shape_is_refused_naming_it_not_a_500(
-    tier, s3, client
+    tier, s3, client, settings
 ):
     """The index (PostgreSQL) lists a file whose checksum matches but whose columns restore
-    cannot use (indexed by an older rebuild, or the row edited): a 502 naming the object, and
-    the restore run failed saying why."""
+    cannot use (indexed by an older rebuild, or the row edited): the restore run failed saying
+    why, naming the object (the restore is queued: its run says what the 502 said)."""
     data = parquet(OTHER_SHAPES["no entity_id or kind"][0])
     upload(s3, KEY, data)
     ArchiveObject.objects.create(
@@ -130,12 +132,8 @@ def test_restore_of_an_indexed_file_of_another_shape_is_refused_naming_it_not_a_
         file_size=len(data), checksum=sha256_hex(data), compression="snappy",
         storage_class="GLACIER_IR", created=timezone.now(), verified=timezone.now(),
     )  # fmt: skip
-    client.raise_request_exception = False
-    response = client.post(
-        "/retention/restore", {"start_date": "2022-01-01", "end_date": "2022-01-31"}, format="json"
-    )
-    assert response.status_code == 502, response.content
-    assert KEY in response.json()["detail"] and "no column 'entity_id'" in response.json()["detail"]
+    detail = refused_restore_of_january(client, restore_worker_env(settings, tier, s3.endpoint))
+    assert KEY in detail and "no column 'entity_id'" in detail
     run = RetentionRun.objects.get(operation="restore")
     assert run.status == "failed" and "VerificationError" in run.errors and KEY in run.errors
 
@@ -154,23 +152,30 @@ def test_an_archive_run_replaces_an_unverified_object_of_another_shape(tier, s3)
     assert fmt.table_rows(restore_from_archive("2022-01-01", "2022-12-31")) == as_rows(readings)
 
 
-def refused_restore_of_january(client) -> str:
-    """POST /retention/restore of January 2022, answered 502: the answer's detail."""
-    response = client.post(
-        "/retention/restore", {"start_date": "2022-01-01", "end_date": "2022-01-31"}, format="json"
-    )
-    assert response.status_code == 502
-    return response.json()["detail"]
+def refused_restore_of_january(client, env: dict[str, str]) -> str:
+    """POST /retention/restore of January 2022, queued to a worker started with `env` (was
+    answered 502 in the request): the errors of its run, failed at once (not retried)."""
+    with celery_worker("restore-refused", **env) as worker:
+        response = client.post(
+            "/retention/restore",
+            {"start_date": "2022-01-01", "end_date": "2022-01-31"},
+            format="json",
+        )
+        assert response.status_code == 202, response.content
+        run = followed(client, response.json(), worker)
+    assert run["status"] == "failed" and "retries" not in run["details"], run
+    return run["errors"]
 
 
-def test_restore_of_an_object_needing_a_restore_job_says_so(tier, s3, client):
+@pytest.mark.django_db(transaction=True)
+def test_restore_of_an_object_needing_a_restore_job_says_so(tier, s3, client, settings):
     """An archived object moved to GLACIER (a lifecycle transition) answers InvalidObjectState:
-    the answer says to restore it first, not to check the credentials."""
+    the run says to restore it first, not to check the credentials."""
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
     run_archive(NOW)
     body = s3.client().get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
     upload(s3, KEY, body, storage_class="GLACIER")
-    detail = refused_restore_of_january(client)
+    detail = refused_restore_of_january(client, restore_worker_env(settings, tier, s3.endpoint))
     assert "InvalidObjectState" in detail and "restore-object" in detail
     assert "AWS_ACCESS_KEY" not in detail
 
@@ -190,12 +195,14 @@ def test_restore_endpoint_takes_days_as_yyyy_mm_dd_only(tier, s3, client, day):
     assert not RetentionRun.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_missing_credentials_are_refused_naming_the_settings_not_a_network_error(
     tier, s3, client, settings, monkeypatch
 ):
     """No AWS_ACCESS_KEY/AWS_SECRET_KEY and nothing in boto3's chain: botocore raises
-    NoCredentialsError before any request. That is a setting to fix (permanent, 502 naming the
-    settings), not the store out of reach (503 "check the network", retried for nothing)."""
+    NoCredentialsError before any request. That is a setting to fix (permanent: the run fails
+    at once naming the settings), not the store out of reach ("check the network", retried
+    for nothing)."""
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
     run_archive(NOW)
     for name in [n for n in os.environ if n.startswith("AWS_")]:
@@ -204,7 +211,8 @@ def test_missing_credentials_are_refused_naming_the_settings_not_a_network_error
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role either
     settings.AWS_ACCESS_KEY = settings.AWS_SECRET_KEY = ""
-    detail = refused_restore_of_january(client)
+    env = restore_worker_env(settings, tier, s3.endpoint, AWS_ACCESS_KEY="", AWS_SECRET_KEY="")
+    detail = refused_restore_of_january(client, env)
     assert "credentials" in detail and "AWS_ACCESS_KEY" in detail
     assert "network" not in detail
     assert RetentionRun.objects.filter(operation="restore").get().status == "failed"

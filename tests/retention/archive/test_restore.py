@@ -18,7 +18,7 @@ from retention.models import RetentionRun
 from retention.tiers import runner as tiers
 from retention.tiers.rows import DAILY_RP, read_rows
 from tests.retention.conftest import HaDatabase
-from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
+from tests.support.archive import BUCKET, Recording, as_rows, daily_rows, read_back
 
 pytestmark = pytest.mark.django_db
 
@@ -78,15 +78,6 @@ def test_restore_rejects_bad_ranges(archived):
         restore_from_archive("2023-02-01", "2023-01-01")
     with pytest.raises(ValueError, match="is not a date; use YYYY-MM-DD"):
         restore_from_archive("yesterday", "2023-01-01")
-
-
-def read_back(database: str) -> list[dict]:
-    query = f'SELECT * FROM "{MEASUREMENT}" GROUP BY "entity_id", "kind"'
-    rows = []
-    for row in get_timeseries().query(database, query):
-        values = {k: v for k, v in row.values.items() if v is not None}
-        rows.append({"time": row.time, **row.tags, **values})
-    return sorted(rows, key=lambda r: (r["entity_id"], r["time"]))
 
 
 def test_round_trip_into_the_restore_database(archived, tier):
