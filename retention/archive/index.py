@@ -50,7 +50,7 @@ from enrich.influx import TimeSeries, get_timeseries
 from enrich.time_span import outside_span
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.lock import archive_lock
+from retention.archive.lock import archive_lock, archive_lock_holder
 from retention.archive.reader import count_rows
 from retention.archive.run import Progress, write_metadata_point
 from retention.archive.store import (
@@ -107,7 +107,7 @@ def rebuild_index(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
-    module doc). Raises ArchiveError when an archive run holds the lock, StorageError when the
+    module doc). Raises ArchiveError when an archive run or a restore holds the lock, StorageError when the
     store cannot be listed, TimeseriesError when InfluxDB cannot be asked."""
     storage = storage or get_storage()
     report = IndexReport(dry_run, storage.target, storage.location)
@@ -117,7 +117,8 @@ def rebuild_index(
     with archive_lock() as lock:
         if lock is None:
             raise ArchiveError(
-                "An archive run holds the archive lock; rebuild the index when it has finished."
+                f"{archive_lock_holder() or 'Another run'} holds the archive lock (an archive "
+                "run or a restore); rebuild the index when it has finished."
             )
         _rebuild(storage, report, progress, write=True, renew=lock.renew)
     return report
