@@ -26,6 +26,10 @@ FORECAST_QUERY = (
     + _WHERE
 )
 POINT_QUERY = f"SELECT {quote_ident(GCO2_KWH)} FROM {quote_ident(MEASUREMENT)} " + _WHERE
+LAST_SLOT_QUERY = (
+    f'SELECT LAST({quote_ident(GCO2_KWH)}), "slot_minutes" FROM {quote_ident(FORECAST_MEASUREMENT)} '
+    'WHERE "provider" = $provider AND "region" = $region AND time >= $start'
+)
 SLOT_SERIES_QUERY = (
     f"SELECT {quote_ident(GCO2_KWH)} FROM {quote_ident(FORECAST_MEASUREMENT)} "
     'WHERE "provider" = $provider AND "region" = $region AND time = $start GROUP BY *'
@@ -73,6 +77,18 @@ def stored_carbon(
         if (value := row.values.get(GCO2_KWH)) is not None
     ]
     return sorted(forecast, key=lambda s: s.start), sorted(points)
+
+
+def forecast_end(provider: str, region: str, start: datetime) -> datetime | None:
+    """Where the stored forecast really ends: the end of its last slot starting at or after
+    `start` (however far ahead that is); None when none does."""
+    bound = {"provider": provider, "region": region, "start": start}
+    ends = [
+        row.time + timedelta(minutes=minutes)
+        for row in _rows(LAST_SLOT_QUERY, bound)
+        if (minutes := row.values.get("slot_minutes"))
+    ]
+    return max(ends, default=None)
 
 
 def slot_tags(provider: str, region: str, start: datetime) -> list[dict[str, str]]:

@@ -15,7 +15,7 @@ from typing import Any
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
 from collectors.pricing.api import answer_head, one_currency_slots, provider_target, site_provider
-from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, stored_carbon
+from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, forecast_end, stored_carbon
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
 from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import NotEnoughData
@@ -46,6 +46,7 @@ class Carbon:
     region: str | None
     spans: list[CarbonSpan]
     message: str | None
+    forecast_until: datetime | None = None  # where the stored forecast ends (None: no forecast)
 
 
 class TooFewKnown(NotEnoughData):
@@ -83,11 +84,23 @@ def site_carbon(site: Site, start: datetime, end: datetime) -> Carbon:
         region = _region(config, key)
         spans = carbon_spans(*stored_carbon(config.provider, region, start, end), start, end)
         if spans:
-            return Carbon(config.provider, region, spans, None)
+            return Carbon(
+                config.provider, region, spans, None, _until(config, region, spans, (start, end))
+            )
         notes.append(f"no gCO2/kWh is stored for {config.provider}/{region}")
     if not notes:
         notes.append(f"site {site.name!r} has no enabled carbon intensity provider")
     return Carbon(None, None, [], f"No carbon data: {'; '.join(notes)}. Planned by price only.")
+
+
+def _until(config: ProviderConfig, region: str, spans: list[CarbonSpan], read: tuple):
+    """Where the forecast ends: the spans' end when that is before where they were read up
+    to, else as far as it is stored (a 72 h forecast read for 48 h)."""
+    start, end = read
+    until = max((s.end for s in spans if s.carried_from is None), default=None)
+    if until is None or until < end:
+        return until
+    return max(until, forecast_end(config.provider, region, start) or until)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -141,7 +154,7 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
         plan = _plan(slots, carbon, wanted, wanted.carbon_price)
     except NotEnoughData as exc:
         known = {"prices_until": _iso(slots[-1].end) if slots else None,
-                 "carbon_forecast_until": _iso(_forecast_end(carbon)),
+                 "carbon_forecast_until": _iso(carbon.forecast_until),
                  "carbon_known_from": _iso(later)}  # fmt: skip
         raise TooFewKnown(_why_none(exc, slots, carbon, wanted, later), known) from None
     if later is not None:
@@ -189,10 +202,6 @@ def _why_none(exc: NotEnoughData, slots, carbon: Carbon, wanted, later) -> str:
             "Ask with carbon_price=0 to plan on price alone, or with a later `before`.")  # fmt: skip
 
 
-def _forecast_end(carbon: Carbon) -> datetime | None:
-    return max((s.end for s in carbon.spans if s.carried_from is None), default=None)
-
-
 def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict[str, Any]:
     kwh = None if wanted.kw is None else wanted.kw * wanted.hours
     chosen = plan.chosen
@@ -212,7 +221,7 @@ def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict
             "provider": carbon.provider,
             "region": carbon.region,
             "known": plan.carbon_known,
-            "forecast_until": _iso(_forecast_end(carbon)),
+            "forecast_until": _iso(carbon.forecast_until),
             "known_from": _iso(_known_from(carbon, wanted.now)),
             "message": carbon.message,
         },

@@ -91,3 +91,13 @@ def test_a_flexible_load_says_the_same(early, api):
     assert load["plan"] is None
     assert f"known only from {CARBON_FROM}" in load["message"]
     assert load["known"]["carbon_known_from"] == CARBON_FROM
+
+
+def test_forecast_until_is_where_the_stored_forecast_ends(early, api):
+    # the forecast runs 48 h from 12:00 (to 2026-05-03 12:00); at 09:10 the plan reads 48 h
+    # ahead (to 05-03 09:10), but the answer says where the forecast really ends
+    body = api.get(URL, {"hours": "2", "carbon_price": "100"}).json()
+    assert body["carbon"]["forecast_until"] == "2026-05-03T12:00:00+00:00"
+    short = api.get(URL, {"hours": "2", "carbon_price": "100",
+                          "before": "2026-05-01T12:30:00Z"}).json()  # fmt: skip
+    assert short["known"]["carbon_forecast_until"] == "2026-05-03T12:00:00+00:00"
