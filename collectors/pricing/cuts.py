@@ -102,3 +102,46 @@ def split_parts(
                                   start == slot.start))  # fmt: skip
         parts.append(found)
     return rest, parts
+
+
+def sub_slots(
+    known: Sequence[Priced], now: datetime, limit: datetime, cut: Cut, edges: Iterable[datetime]
+) -> list[Priced]:
+    """The slots a split set may use, cut once at each of `edges` inside them (where the
+    score changes: a carbon forecast's slots) and at the limit (a deadline inside a slot: the
+    part before it may be used): slots that start at or after now, up to the limit. Whole
+    sub-slots and one part of one are then all a split set needs (see the module docstring),
+    as over slots of mixed widths."""
+    moments = sorted({*edges, limit})
+    found: list[Priced] = []
+    for slot in known:
+        if slot.start < now or slot.start >= limit:
+            continue
+        end = min(slot.end, limit)
+        first, last = bisect.bisect_right(moments, slot.start), bisect.bisect_left(moments, end)
+        if end == slot.end and first == last:
+            found.append(slot)  # no edge inside: the slot as scored
+            continue
+        bounds = [slot.start, *moments[first:last], end]
+        for left, right in zip(bounds, bounds[1:], strict=False):
+            part = cut(slot, left, right)
+            if part is not None:
+                found.append(part)
+    return found
+
+
+def merged(chosen: Sequence[Priced], known: Sequence[Priced], cut: Cut) -> list[Priced]:
+    """The chosen sub-slots (and part), back-to-back ones of one price slot joined again into
+    one part of it (as an unbroken window lists them)."""
+    begins = [s.start for s in known]
+    groups: list[tuple[Priced, list[Priced]]] = []
+    for item in chosen:
+        slot = known[bisect.bisect_right(begins, item.start) - 1]
+        if groups and groups[-1][0] is slot and groups[-1][1][-1].end == item.start:
+            groups[-1][1].append(item)
+        else:
+            groups.append((slot, [item]))
+    return [
+        items[0] if len(items) == 1 else cut(slot, items[0].start, items[-1].end)
+        for slot, items in groups
+    ]

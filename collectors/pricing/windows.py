@@ -14,9 +14,13 @@ Rules, chosen so answers can be checked by hand:
   window runs now, starts at a slot start or at one of `edges` (where `cut` prices change
   inside a slot: a carbon forecast's slots), or ends at a slot end, at one of `edges` or at
   the limit, within now and the limit; a split set may use one part of a slot at either end
-  of it. A part counts at its slot's price, so averages stay time-weighted. Durations whole
-  slots of one width can make are made of whole slots only, except that an unbroken window
-  may end at a limit inside a slot or start or end at one of `edges`, as above.
+  of it. A split set chooses among the slots cut at each of `edges` inside them and at the
+  limit (`cuts.sub_slots`: a part up to a carbon edge, or the part of a slot before a
+  deadline), back-to-back pieces of one slot joined again in the answer. A part counts at
+  its slot's price, so averages stay time-weighted. Durations whole slots of one width can
+  make are made of whole slots only, except that an unbroken window may end at a limit
+  inside a slot or start or end at one of `edges`, and a split set use the cut slots, as
+  above.
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
   of slots lasting exactly `hours` in total, anywhere in the allowed span. A split set must
@@ -148,8 +152,13 @@ def find_windows(
     running_now = pieces_from(known, now, timedelta(seconds=wanted), cut)
     sign = -1.0 if most_expensive else 1.0
     share = penalty_percent / 100
+    unbroken = contiguous or max_windows == 1
+    # a split set may use a part of a slot up to an edge inside it or up to the limit: it
+    # chooses among the slots cut there once (`cuts.sub_slots`)
+    divided = not unbroken and cuts.inside(_starting(known, now, limit), [*edges, limit])
+    if divided:
+        usable = cuts.sub_slots(known, now, limit, cut, edges)
     try:
-        unbroken = contiguous or max_windows == 1
         # an unbroken window may also start at an edge inside a slot or end at a limit inside
         # one (a deadline at 07:30 over hourly prices): whole slots cannot make those
         if cuts.whole(usable, wanted) and not (unbroken and cuts.inside(known, [*edges, limit])):
@@ -161,6 +170,8 @@ def find_windows(
         if running_now is None:
             raise
         chosen = running_now  # the running slot makes up what the later slots lack
+    if divided and chosen is not running_now:
+        chosen = cuts.merged(chosen, known, cut)
     if running_now is not None and (
         sign * _average(running_now) < judged(chosen, sign, share) - EPSILON
     ):
@@ -179,6 +190,11 @@ def find_windows(
         windows_used=used,
         penalty_cost=(used - 1) * share * abs(average),
     )
+
+
+def _starting(known: Sequence[Priced], now: datetime, limit: datetime) -> list[Priced]:
+    """The slots that start at or after now and before the limit."""
+    return [s for s in known if now <= s.start < limit]
 
 
 def judged(slots: Sequence[Priced], sign: float, share: float) -> float:

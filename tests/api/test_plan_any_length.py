@@ -155,3 +155,23 @@ def test_a_deadline_inside_a_slot_may_end_the_window(berlin, api):
                                 carbon_price=0)  # fmt: skip
     [load] = api.get("/api/plan/loads").json()["loads"]
     assert (load["before"], load["start"]) == (before, utc(20, 30))
+
+
+def test_a_split_plan_uses_the_part_of_a_slot_before_a_deadline(berlin, api):
+    # 1 h split, finished by 21:30: 21:00-21:30 (88) and half of the 20:00 hour (92), the later
+    # half (ties go to later time): 90; whole slots alone give 20:00-21:00 (92)
+    before = utc(21, 30)
+    query = {"hours": "1", "carbon_price": "0", "before": before, "contiguous": "false"}
+    body = api.get("/api/plan", query).json()
+    assert [(s["start"], s["end"]) for s in body["slots"]] == [(utc(20, 30), utc(21)),
+                                                               (utc(21), before)]  # fmt: skip
+    assert (body["average_price"], body["windows_used"]) == (pytest.approx(0.090), 1)
+    windows = api.get("/api/pricing/windows", {"hours": "1", "before": before,
+                                               "contiguous": "false"}).json()  # fmt: skip
+    assert [(s["start"], s["end"], s["price"]) for s in windows["slots"]] == [
+        (utc(20, 30), utc(21), 0.092), (utc(21), before, 0.088)]  # fmt: skip
+    # a split load finished by 23:30 in Berlin (21:30 UTC) says the same
+    FlexibleLoad.objects.create(site=berlin, name="Heat pump", hours=1, deadline=time(23, 30),
+                                carbon_price=0, contiguous=False)  # fmt: skip
+    [load] = api.get("/api/plan/loads").json()["loads"]
+    assert (load["before"], load["start"], load["plan"]["end"]) == (before, utc(20, 30), before)

@@ -6,8 +6,10 @@ rules allow is then enumerated here, independently of the planner: every unbroke
 starting at any minute from now (running now included) and ending by `before`; for split plans
 every subset of slots with the interruption penalty, and, for a length the whole slots cannot
 make or over mixed slot widths, every subset with one part of another slot at its start or
-its end (`with_parts`). Costs are summed minute by minute from the raw data. The planner's
-window must score the optimum.
+its end (`with_parts`), and every set of whole minutes from the first slot starting at or
+after now up to `before` (`best_minutes`: a part of a slot may end at a carbon forecast's edge
+inside it, or at the deadline). Costs are summed minute by minute from the raw data. The
+planner's window must score the optimum.
 """
 
 import itertools
@@ -21,6 +23,7 @@ from collectors.pricing.carbon_store import ForecastSlot, carbon_spans
 from collectors.pricing.plan import make_plan
 from collectors.pricing.slots import PriceSlot
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration
+from tests.support.minute_sets import best_minutes
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -165,6 +168,15 @@ def test_lengths_the_whole_slots_cannot_make_score_the_optimum(seed, contiguous)
     assert_the_optimum(rng, day, [20, 45, 75, 90, 100, 150], contiguous, seed)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_split_sets_of_whole_hours_may_use_part_of_an_hour(seed):
+    # hourly prices and whole hours: a split set may still take the cleaner part of an hour
+    # (up to an edge of the carbon forecast inside it) or the part before a deadline inside it
+    rng = random.Random(9000 + seed)
+    day = random_day(rng, 9, widths=(60,))
+    assert_the_optimum(rng, day, [60, 120, 180], False, seed)
+
+
 def assert_the_optimum(rng, day, lengths, contiguous, seed):
     """The plan of a random request over `day` scores the optimum of `candidates`."""
     prices, forecast, points, last = day
@@ -179,6 +191,10 @@ def assert_the_optimum(rng, day, lengths, contiguous, seed):
     per_gram = carbon_price / 1e6
     found = candidates(prices, now, before, wanted, contiguous, penalty / 100, max_windows)
     expected = best(values, found, per_gram, penalty / 100)
+    if not contiguous:  # any minutes: a part of a slot at a carbon edge or the deadline too
+        first = min((s.start for s in prices if s.start >= now), default=None)
+        split = best_minutes(values, first, wanted, per_gram, penalty / 100, max_windows)
+        expected = min((v for v in (expected, split) if v is not None), default=None)
     hours = wanted / timedelta(hours=1)
     try:
         plan = make_plan(prices, spans, now, hours, before=before, carbon_price=carbon_price,
