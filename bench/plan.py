@@ -7,7 +7,9 @@ the default 6 % interruption penalty: the main, cheapest-only and greenest-only 
 random but seeded prices; the mixed case plans 8 h split over 24 hourly slots followed by 96
 quarter hours, where any slot's part may be used. A contiguous 3 h plan (with the Pareto
 set) over 192 quarter hours with a 5-minute carbon forecast (WattTime's) may start or end at
-each carbon edge inside a slot; the same with an hourly forecast uses whole slots. The
+each carbon edge inside a slot; the same with an hourly forecast uses whole slots. A split
+6 h plan over the 48 hourly slots with a 5-minute carbon forecast may use any part of an hour
+up to a carbon edge (576 sub-slots of 5 minutes). The
 figures are best-of-N wall times and their ratios to the whole-slot plans of the same run,
 which do not depend on the machine.
 Pure computation: no service is used.
@@ -79,12 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     quarters = [15] * 192
     aligned = timed(*day(quarters), 3, repeats, contiguous=True)
     edges = timed(*day(quarters, carbon_minutes=5), 3, repeats, contiguous=True)
+    split_edges = timed(*day([60] * 48, carbon_minutes=5), 6, repeats)
     figures = {
         "split_whole_seconds": figure(whole, "s", None, "lower"),
         "split_part_seconds": figure(part, "s", None, "lower"),
         "split_part_vs_whole": figure(part / whole, "x", 10.0, "lower"),
         "mixed_split_seconds": figure(mixed_split, "s", None, "lower"),
         "mixed_split_vs_whole": figure(mixed_split / whole, "x", None, "lower"),
+        "split_edges_seconds": figure(split_edges, "s", None, "lower"),
+        "split_edges_vs_whole": figure(split_edges / whole, "x", None, "lower"),
         "carbon_edges_seconds": figure(edges, "s", None, "lower"),
         "carbon_edges_vs_aligned": figure(edges / aligned, "x", None, "lower"),
     }

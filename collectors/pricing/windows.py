@@ -48,7 +48,7 @@ from datetime import datetime, timedelta
 from functools import reduce
 from typing import Any
 
-from collectors.pricing import cuts, split
+from collectors.pricing import cuts, split, split_grid
 from collectors.pricing.pieces import Cut, Priced, piece, pieces_from
 from collectors.pricing.pieces import average as _average
 from collectors.pricing.pieces import ordered as _ordered
@@ -162,7 +162,8 @@ def find_windows(
         # an unbroken window may also start at an edge inside a slot or end at a limit inside
         # one (a deadline at 07:30 over hourly prices): whole slots cannot make those
         if cuts.whole(usable, wanted) and not (unbroken and cuts.inside(known, [*edges, limit])):
-            chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows)
+            chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows,
+                           divided)  # fmt: skip
         else:  # the window starts or ends inside a slot
             chosen = _cut_best(known, usable, wanted, (now, limit), hours, contiguous, sign,
                                share, max_windows, (cut, edges))  # fmt: skip
@@ -269,8 +270,10 @@ def _best(
     sign: float,
     share: float = 0.0,
     max_windows: int | None = None,
+    divided: bool = False,
 ) -> list[Priced]:
-    """The best window of whole slots (or parts: `_cut_best`) that start at or after now."""
+    """The best window of whole slots (or parts: `_cut_best`) that start at or after now;
+    `divided`: the slots are price slots cut at edges (many small ones: `split_grid`)."""
     _enough(usable, wanted, now, limit, hours)
     if contiguous or max_windows == 1:
         return _best_run(usable, wanted, sign)
@@ -280,8 +283,9 @@ def _best(
     unit = reduce(math.gcd, widths)
     if abs(wanted / unit - round(wanted / unit)) > 1e-6:
         raise UnreachableDuration(_unreachable(usable, wanted))
-    found = split.best_split(usable, [w // unit for w in widths], round(wanted / unit), sign,
-                             share, max_windows)  # fmt: skip
+    finder = split_grid.best_split_grid if divided else split.best_split
+    found = finder(usable, [w // unit for w in widths], round(wanted / unit), sign, share,
+                   max_windows)  # fmt: skip
     if found is None and max_windows is not None:
         raise NotEnoughData(
             f"{hours:g} h cannot be made from at most {max_windows} windows of the known price "
