@@ -166,7 +166,7 @@ def find_windows(
                            divided)  # fmt: skip
         else:  # the window starts or ends inside a slot
             chosen = _cut_best(known, usable, wanted, (now, limit), hours, contiguous, sign,
-                               share, max_windows, (cut, edges))  # fmt: skip
+                               share, max_windows, (cut, edges, divided))  # fmt: skip
     except NotEnoughData:
         if running_now is None:
             raise
@@ -210,7 +210,7 @@ def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_w
     one starting at a slot start or an edge or ending at a slot end or an edge, or a split
     set of slot parts."""
     now, limit = span
-    cut, edges = parts
+    cut, edges, divided = parts
     if contiguous or max_windows == 1:
         found = cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign, cut, edges)
         if found is not None:
@@ -226,8 +226,10 @@ def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_w
         raise UnreachableDuration(_unreachable(usable, wanted))
     unit = cuts.common_width(usable)
     sizes = [round(_seconds(s)) // unit for s in usable]
-    best = split.best_split_with_part(usable, sizes, parts, round(wanted) // unit,
-                                      (sign, share, max_windows), rest > 0)  # fmt: skip
+    # slots cut at edges (576 of 5 minutes in 48 h of hourly prices): the programme on arrays
+    finder = split_grid.best_split_grid if divided else split.best_split_with_part
+    best = finder(usable, sizes, parts, round(wanted) // unit, (sign, share, max_windows),
+                  rest > 0)  # fmt: skip
     if best is None and max_windows is not None:
         raise NotEnoughData(
             f"{hours:g} h cannot be made from at most {max_windows} windows of the known price "
@@ -283,9 +285,12 @@ def _best(
     unit = reduce(math.gcd, widths)
     if abs(wanted / unit - round(wanted / unit)) > 1e-6:
         raise UnreachableDuration(_unreachable(usable, wanted))
-    finder = split_grid.best_split_grid if divided else split.best_split
-    found = finder(usable, [w // unit for w in widths], round(wanted / unit), sign, share,
-                   max_windows)  # fmt: skip
+    sizes, capacity = [w // unit for w in widths], round(wanted / unit)
+    if divided:
+        found = split_grid.best_split_grid(usable, sizes, [()] * len(usable), capacity,
+                                           (sign, share, max_windows), False)  # fmt: skip
+    else:
+        found = split.best_split(usable, sizes, capacity, sign, share, max_windows)
     if found is None and max_windows is not None:
         raise NotEnoughData(
             f"{hours:g} h cannot be made from at most {max_windows} windows of the known price "
