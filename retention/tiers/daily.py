@@ -24,13 +24,14 @@ from django.conf import settings
 from enrich.influx import get_timeseries, quote_ident
 from enrich.redis.lock import RunLock
 from retention import faults
-from retention.models import TierChunk
+from retention.models import Entity, TierChunk
 from retention.tiers import density
 from retention.tiers import reads as tier_reads
 from retention.tiers.aggregate import compose
 from retention.tiers.chunks import DayTier, find_chunk, set_chunk, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.pending import HeldDays
+from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import (
     DAILY_RP,
     HOURLY_RP,
@@ -100,6 +101,7 @@ class DailyTier(DayTier):
         if chunk is None or chunk.state == TierChunk.State.WRITTEN:
             hourly = read_rows(HOURLY_RP, start, start + DAY)
             kept = density.add_kept_days(day, hourly, HourlyTier(None, None, utc_midnight(day)))
+            units = _in_units_of_now(hourly)
             pending: dict[str, dict] = {}
             sources = 0
             for entity_id, rows in sorted(hourly.items()):
@@ -107,7 +109,7 @@ class DailyTier(DayTier):
                 daily = compose(kind, [row.aggregate(HOUR) for row in rows], start, start + DAY)
                 if daily is None:
                     continue
-                fields = daily.to_fields()
+                fields = {**daily.to_fields(), **units.get(entity_id, {})}
                 # Late points folded into the hours stay known, so a crash before they were
                 # deleted does not fold them into the daily row again (retention.tiers.late).
                 if late := sorted({t for row in rows for t in row.late_times()}):
@@ -205,3 +207,14 @@ def _pending_rows(pending: dict[str, dict], start: datetime) -> list[TierRow]:
         TierRow(entity_id, entry["kind"], start, dict(entry["fields"]))
         for entity_id, entry in sorted(pending.items())
     ]
+
+
+def _in_units_of_now(hourly: dict[str, list[TierRow]]) -> dict[str, dict[str, str]]:
+    """Put each entity's hours in the units of now (hours computed before a unit switch are
+    converted: `retention.tiers.row_units`); returns the unit fields of each entity's day."""
+    units: dict[str, dict[str, str]] = {}
+    for entity in Entity.objects.filter(entity_id__in=list(hourly)):
+        now = units[entity.entity_id] = units_of_now(entity)
+        for row in hourly[entity.entity_id]:
+            row.fields = in_units_of_now(row.fields, entity, now)
+    return units

@@ -40,6 +40,7 @@ from retention.tiers import density
 from retention.tiers import reads as tier_reads
 from retention.tiers.chunks import DayTier, Outcome, find_chunk, set_chunk, still_held
 from retention.tiers.pending import PendingDeletes
+from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import (
     HOURLY_RP,
     TierRow,
@@ -153,7 +154,11 @@ class HourlyTier(DayTier):
         if previous_end is not None and previous_end < start:
             self.holes.setdefault(entity.entity_id, set()).add(utc_date(previous_end - MICROSECOND))
         previous_value = previous_state = previous_reset = None
+        now = units_of_now(entity)
         if previous is not None:
+            # A row computed before a unit switch: its readings in the units of now.
+            previous = TierRow(previous.entity_id, previous.kind, previous.start,
+                               in_units_of_now(previous.fields, entity, now))  # fmt: skip
             last_value = previous.fields.get("last_value")
             last_state = previous.fields.get("last_state")
             previous_value = None if last_value is None else float(last_value)
@@ -184,7 +189,7 @@ class HourlyTier(DayTier):
                 position += 1
             if aggregate is None:
                 continue
-            fields = {**aggregate.to_fields(), **carry_fields(in_force)}
+            fields = {**aggregate.to_fields(), **carry_fields(in_force), **now}
             rows.append(TierRow(entity.entity_id, entity.kind, aggregate.window_start, fields))
         raw_points = sum(row.points for row in rows)
         return _EntityDay(entity, rows, raw_points)

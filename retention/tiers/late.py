@@ -43,6 +43,7 @@ from retention.tiers.aggregate import VALUE_KINDS, Aggregate, compose
 from retention.tiers.chunks import day_runs, deleted_days, find_chunk, run_lock, still_held
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.raw_delete import delete_raw
+from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import (
     DAILY_RP,
     HOURLY_RP,
@@ -230,6 +231,9 @@ def fold_late(
         return 0
     window_end = window_start + width
     kind = row.kind if row is not None else kind
+    now = units_of_now(entity)
+    if row is not None:  # computed before a unit switch: in the units of the late points
+        row = TierRow(row.entity_id, row.kind, row.start, in_units_of_now(row.fields, entity, now))
     late = aggregate_window(kind, fresh, window_start, window_end)
     base = row.aggregate(width) if row is not None else Aggregate(window_start, window_end, kind)
     if late is not None:
@@ -242,7 +246,7 @@ def fold_late(
             base.max_value = max(highs) if highs else None
     kept = {k: v for k, v in (row.fields if row else {}).items() if k.startswith("carry_")}
     times = sorted(seen | {micros(s.time) for s in fresh})
-    fields = {**base.to_fields(), **kept, LATE_TIMES: ",".join(map(str, times))}
+    fields = {**base.to_fields(), **kept, **now, LATE_TIMES: ",".join(map(str, times))}
     merged = TierRow(entity.entity_id, kind, window_start, fields)
     write_rows(rp, [merged])
     got = read_rows(rp, window_start, window_end, entity.entity_id).get(entity.entity_id, [])
@@ -288,7 +292,8 @@ def _from_raw(tier: HourlyTier, entity: Entity, day: date, rp: str) -> list[Tier
     daily = compose(entity.kind, [row.aggregate(HOUR) for row in hours], start, start + DAY)
     assert daily is not None  # there are hours
     carry = {k: v for k, v in hours[-1].fields.items() if k.startswith("carry_")}
-    return [TierRow(entity.entity_id, entity.kind, start, {**daily.to_fields(), **carry})]
+    fields = {**daily.to_fields(), **carry, **units_of_now(entity)}
+    return [TierRow(entity.entity_id, entity.kind, start, fields)]
 
 
 def _same(stored: list[TierRow], computed: list[TierRow]) -> bool:

@@ -10,7 +10,10 @@ start (UTC hour or day), fields = `Aggregate.to_fields()` plus, on rows of ours 
   the raw data of a day is deleted, the next day's first hour is carried in from here, so
   the chain of hours stays exact (time-weighted means, energy reference, state changes);
 - `late_times` (rows that took in late points, see `retention.tiers.runner`): the microsecond
-  times of the raw points folded in, so folding them in again after a crash is a no-op.
+  times of the raw points folded in, so folding them in again after a crash is a no-op;
+- `unit`, `temperature_unit`, ... (a temperature sensor's, a weather entity's rows): the units
+  the row was computed in, so its readings are read in the units of now after a switch
+  (`retention.tiers.row_units`).
 
 Rows are written without the fields a reader can derive and read back with them
 (`retention.tiers.layout`: `compact`, `expand`).
@@ -32,6 +35,7 @@ from retention.entities.samples import Sample
 from retention.schema import TIER_MEASUREMENT
 from retention.tiers.aggregate import Aggregate, FieldValue
 from retention.tiers.layout import DAILY_RP, HOURLY_RP, compact, expand  # noqa: F401 (DAILY_RP: re-exported)
+from retention.tiers.row_units import UNIT_FIELDS
 from retention.tiers.timeline import TOTAL, is_gap
 
 MEASUREMENT = TIER_MEASUREMENT
@@ -47,8 +51,9 @@ REL_TOLERANCE = 1e-9
 
 
 def is_own_field(name: str) -> bool:
-    """Fields of ours that are not part of the aggregate (carry-in, late bookkeeping)."""
-    return name.startswith("carry_") or name == LATE_TIMES
+    """Fields of ours that are not part of the aggregate (carry-in, late bookkeeping, the
+    units the row was computed in: `retention.tiers.row_units`)."""
+    return name.startswith("carry_") or name == LATE_TIMES or name in UNIT_FIELDS
 
 
 @dataclass

@@ -16,7 +16,8 @@ An aggregate window overlapping the range is included whole. Power is in W, ener
 a temperature in the entity's unit (`retention.entities.units.unit_of`) and a weather entity's
 attributes in the units of its newest point at every resolution (raw kW/Wh points, a
 temperature sensor's °F points after a switch to °C, and a weather entity's °F, inHg and mph
-attributes after a switch to metric, are converted like the tiers do).
+attributes after a switch to metric, are converted like the tiers do; hourly and daily rows
+computed before a switch from the units they record: `retention.tiers.row_units`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
+from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
 from retention.timeutil import floor_day, floor_hour, utc_midnight
 
@@ -120,8 +122,10 @@ def _read(entity: Entity, resolution: str, start: datetime, end: datetime) -> Se
         else (DAILY_RP, timedelta(days=1), floor_day)
     )
     rows = read_rows(rp, floor(start), end, entity.entity_id).get(entity.entity_id, [])
+    now = units_of_now(entity)
     for row in rows:
-        fields = {k: v for k, v in row.fields.items() if not is_own_field(k)}
+        in_now = in_units_of_now(row.fields, entity, now)
+        fields = {k: v for k, v in in_now.items() if not is_own_field(k)}
         segment.points.append(
             {"time": row.start.isoformat(), "end": (row.start + width).isoformat(), **fields}
         )
