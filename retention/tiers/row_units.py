@@ -12,8 +12,16 @@ the last hour into the next day, the daily tier composing hours, a late point fo
 row) takes them through `in_units_of_now`, which converts the readings of a row recorded in
 another unit (means, minima, maxima, last and carried-in values, attribute means), so 20 °C
 hours read as 68 °F after a switch to °F. History is not rewritten: a row stays as written,
-in its unit. A row without unit fields (written before they were recorded) is read as it is,
-in the units of now.
+in its unit. A row without unit fields (written before they were recorded, or of an entity
+discovery has recorded no units for) is read as it is, in the units of now.
+
+A temperature sensor's unit in the registry may also be a person's correction made in the
+admin (Home Assistant labels °F readings °C): raw points in the unit Home Assistant writes now
+are read in the registry's unit, unconverted (`retention.entities.units`). Its rows follow
+the raw points: they are converted only when the unit Home Assistant writes changed since
+they were computed, and otherwise read in the registry's unit as they are (relabelled). So a
+row records, besides `unit`, the unit Home Assistant wrote then (`unit_written`) when a
+correction made them differ.
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from retention.entities.units import CELSIUS, FAHRENHEIT, KELVIN, WEATHER_UNITS,
 from retention.models import Entity
 from retention.tiers.aggregate import MEAN_SUFFIX
 
-UNIT_FIELD = "unit"
-UNIT_FIELDS = frozenset({UNIT_FIELD, *WEATHER_UNITS})
+UNIT_FIELD, WRITTEN_FIELD = "unit", "unit_written"
+UNIT_FIELDS = frozenset({UNIT_FIELD, WRITTEN_FIELD, *WEATHER_UNITS})
 # A numeric sensor's units that a reading is converted between (others are recorded nowhere).
 CONVERTIBLE = frozenset({CELSIUS, FAHRENHEIT, KELVIN})
 VALUE_FIELDS = ("avg_value", "min_value", "max_value", "last_value", "carry_value")
@@ -33,19 +41,27 @@ CARRY_ATTR = "carry_attr_"
 def units_of_now(entity: Entity) -> dict[str, str]:
     """The unit fields a row of the entity computed now records ({} when none applies)."""
     units = Units(entity)
-    if entity.kind == Entity.Kind.NUMERIC and units.target in CONVERTIBLE:
-        return {UNIT_FIELD: units.target}
+    if entity.kind == Entity.Kind.NUMERIC and units.now is not None:
+        if units.target not in CONVERTIBLE:
+            return {}
+        if units.now == units.target:
+            return {UNIT_FIELD: units.target}
+        return {UNIT_FIELD: units.target, WRITTEN_FIELD: units.now}
     if entity.kind == Entity.Kind.WEATHER:
         return dict(units.attributes_now)
     return {}
 
 
 def in_units_of_now(fields: dict, entity: Entity, now: dict[str, str] | None = None) -> dict:
-    """The row's fields with its readings in the units of now (`units_of_now`, or `now`) and
-    those units recorded; the fields themselves when nothing is to be converted."""
+    """The row's fields with its readings in the units of now (`units_of_now`, or `now`); the
+    fields themselves when nothing is to be converted. Its unit fields are left as they are: a
+    row written from these records the units of now."""
     now = units_of_now(entity) if now is None else now
     recorded = {name: fields[name] for name in UNIT_FIELDS if isinstance(fields.get(name), str)}
     changed = {name: unit for name, unit in recorded.items() if now.get(name, unit) != unit}
+    changed.pop(WRITTEN_FIELD, None)
+    if UNIT_FIELD in changed and _written(recorded) == _written(now):
+        del changed[UNIT_FIELD]  # a person's correction, not Home Assistant's switch: relabel
     if not changed:
         return fields
     out = dict(fields)
@@ -62,5 +78,9 @@ def in_units_of_now(fields: dict, entity: Entity, now: dict[str, str] | None = N
         for key in names:
             if isinstance(out.get(key), int | float):
                 out[key] = convert(float(out[key]))
-        out[name] = now[name]
     return out
+
+
+def _written(units: dict[str, str]) -> str | None:
+    """The unit Home Assistant wrote, of recorded unit fields."""
+    return units.get(WRITTEN_FIELD, units.get(UNIT_FIELD))

@@ -153,3 +153,30 @@ def test_a_late_point_of_a_day_tiered_before_a_unit_switch_is_folded_in_the_unit
     # Was min 20 (the row's °C) and max 77 (the late point in °F) in one row.
     assert (row.fields["min_value"], row.fields["max_value"]) == (68.0, 77.0)
     assert (row.fields["sample_count"], row.fields["unit"]) == (1, "°F")
+
+
+def test_a_unit_corrected_in_the_admin_after_the_hours_were_tiered_relabels_them(
+    ha_db: HaDatabase,
+):
+    # An integration that labels its °F readings °C: a person corrects the unit in the admin
+    # once its first day is hourly rows. Home Assistant still writes "°C"; the raw points are
+    # read in the registry's °F as they are, and so are the rows (not converted to 154.4).
+    labelled = [(T0, 68.0), (T0 + 12 * HOUR, 68.0)]
+    ha_db.write(official_readings(LIVING, labelled, unit="°C", device_class="temperature"))
+    discover(ha_db.name, "official")
+    _hourly(D1)
+    Entity.objects.filter(entity_id=LIVING).update(unit="°F", edited=True)
+    later = [(T0 + DAY + 6 * HOUR, 70.0)]
+    ha_db.write(official_readings(LIVING, later, unit="°C", device_class="temperature"))
+    discover(ha_db.name, "official")
+    assert Entity.objects.get(entity_id=LIVING).unit == "°F"  # the person's word holds
+
+    answer = series_answer(token_client("ha-corrected"), LIVING, T0, T0 + 2 * DAY)
+    assert answer["unit"] == "°F"
+    hourly, raw = answer["segments"]
+    assert {p["avg_value"] for p in hourly["points"]} == {68.0}
+    assert [p["value"] for p in raw["points"]] == [70.0]
+    _hourly(D2)
+    hours = read_rows(HOURLY_RP, T0 + DAY, T0 + 2 * DAY)[LIVING]
+    assert [row.fields["avg_value"] for row in hours] == [68.0] * 6 + [70.0] * 18
+    assert {(row.fields["unit"], row.fields["unit_written"]) for row in hours} == {("°F", "°C")}
