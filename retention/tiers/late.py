@@ -135,7 +135,8 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
                 aggregated = _aggregate_day(tier, entity, day, rp, computed)
                 if aggregated is None:
                     continue
-            elif not _same(stored, computed):  # else: rows of these very points (a crash)
+            elif not _same(_of_now(stored, entity), computed):  # else: rows of these very
+                # points (a crash); compared in the units of now, as a switch may have come since
                 for window_start, group in sorted(groups.items()):
                     folded += fold_late(entity, stored[0].kind, rp, window_start, width, group)
         except (StorageError, ArchiveError) as exc:  # only the daily row of an archived day
@@ -233,7 +234,7 @@ def fold_late(
     kind = row.kind if row is not None else kind
     now = units_of_now(entity)
     if row is not None:  # computed before a unit switch: in the units of the late points
-        row = TierRow(row.entity_id, row.kind, row.start, in_units_of_now(row.fields, entity, now))
+        [row] = _of_now([row], entity)
     late = aggregate_window(kind, fresh, window_start, window_end)
     base = row.aggregate(width) if row is not None else Aggregate(window_start, window_end, kind)
     if late is not None:
@@ -294,6 +295,13 @@ def _from_raw(tier: HourlyTier, entity: Entity, day: date, rp: str) -> list[Tier
     carry = {k: v for k, v in hours[-1].fields.items() if k.startswith("carry_")}
     fields = {**daily.to_fields(), **carry, **units_of_now(entity)}
     return [TierRow(entity.entity_id, entity.kind, start, fields)]
+
+
+def _of_now(rows: list[TierRow], entity: Entity) -> list[TierRow]:
+    """The rows with their readings in the units of now (`retention.tiers.row_units`)."""
+    now = units_of_now(entity)
+    return [TierRow(r.entity_id, r.kind, r.start, in_units_of_now(r.fields, entity, now))
+            for r in rows]  # fmt: skip
 
 
 def _same(stored: list[TierRow], computed: list[TierRow]) -> bool:
