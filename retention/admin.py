@@ -130,7 +130,8 @@ class EntityAdmin(admin.ModelAdmin):
             {
                 "fields": ("edited", "discovered", "updated"),
                 "description": "Edited rows keep their name, kind, area, unit, device class "
-                "and tiered flag when discovery runs again. Untick 'edited' to let discovery "
+                "and tiered flag when discovery runs again (a unit that is still the one Home "
+                "Assistant wrote follows its switch to another). Untick 'edited' to let discovery "
                 "manage them. Saving a change the materialized views read (kind, unit, a "
                 "motion sensor's area, ...) recomputes their rows of it on the retention "
                 "worker; unticking 'count in the views' (a duplicate sensor) or deleting the "

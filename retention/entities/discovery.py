@@ -6,7 +6,10 @@ are worked out), and upserts an `Entity` row per entity found.
 
 A row a person edited (`edited=True`, set by the admin) keeps its name, kind, area, unit,
 device class and tiered flag (a name a person gave a sensor without a device class decides
-whether the room activity counts it). The others follow Home Assistant: in the HA Ingestor
+whether the room activity counts it). Its unit is kept as a correction only when it differs
+from the one Home Assistant wrote: one that is Home Assistant's own (the person edited the
+name, say) follows Home Assistant's switch to another unit, else the new points would be read
+in the old unit unconverted (2 kW as 2 W). The others follow Home Assistant: in the HA Ingestor
 layout an entity taken out of its area there (no `area` tag on its newest point, while the
 writer records areas) loses it here too; the official layout has no areas, so discovery keeps
 the one set. Where the data lives (layout, measurement, series)
@@ -42,6 +45,7 @@ from enrich.errors import Permanent
 from enrich.influx import get_timeseries
 from retention.entities.gone import check_presence
 from retention.entities.scan import Found, detect_layout, scan, settled_kind
+from retention.entities.units import Units
 from retention.models import Entity
 from retention.rollups.follow import gather, note_edit
 from retention.rollups.tasks import Queued, follow_up_on_commit
@@ -187,6 +191,9 @@ def _upsert(found: Found, entity: Entity | None) -> tuple[str, Entity]:
             wanted["friendly_name"] = found.friendly_name
         if found.area or found.area_known:  # the official layout has none: keep what was set
             wanted["area"] = found.area
+    elif found.unit and entity.unit == Units(entity).now:
+        # Kept the unit Home Assistant wrote (no correction of it): follow its switch.
+        wanted["unit"] = found.unit
     changed = [name for name, value in wanted.items() if getattr(entity, name) != value]
     if not changed:
         return "unchanged", entity

@@ -180,3 +180,37 @@ def test_a_unit_corrected_in_the_admin_after_the_hours_were_tiered_relabels_them
     hours = read_rows(HOURLY_RP, T0 + DAY, T0 + 2 * DAY)[LIVING]
     assert [row.fields["avg_value"] for row in hours] == [68.0] * 6 + [70.0] * 18
     assert {(row.fields["unit"], row.fields["unit_written"]) for row in hours} == {("°F", "°C")}
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "before", "after", "kind", "read"),
+    [
+        (LIVING, [(0, 20.0)], [(12, 68.0, "°F")], "numeric", ("°C", [20.0, 20.0])),
+        ("sensor.heater_power", [(0, 500.0)], [(12, 2.0, "kW")], "power", ("W", [500.0, 2000.0])),
+    ],
+)
+def test_a_person_who_only_renamed_an_entity_keeps_no_stale_unit_after_a_switch(
+    ha_db: HaDatabase, entity_id, before, after, kind, read
+):
+    # A person renamed the sensor in the admin (edited: discovery keeps its name, kind, unit,
+    # ...); Home Assistant then switched its unit. The unit kept was Home Assistant's own,
+    # not a correction: discovery follows the switch, and every point reads in one unit. It
+    # kept the old unit, so the new points were read in it unconverted (68 "°C" after 20 °C;
+    # 2 kW as 2 W).
+    unit = read[0]
+    points = [(T0 + hours * HOUR, value) for hours, value in before]
+    ha_db.write(official_readings(entity_id, points, unit=unit, device_class=""))
+    discover(ha_db.name, "official")
+    Entity.objects.filter(entity_id=entity_id).update(friendly_name="Renamed", edited=True)
+    for hours, value, new_unit in after:
+        ha_db.write(official_readings(entity_id, [(T0 + hours * HOUR, value)], unit=new_unit))
+    discover(ha_db.name, "official")
+
+    entity = Entity.objects.get(entity_id=entity_id)
+    assert (entity.friendly_name, entity.kind) == ("Renamed", kind)
+    answer = series_answer(token_client(f"ha-renamed-{kind}"), entity_id, T0, T0 + DAY)
+    [raw] = answer["segments"]
+    if kind == "numeric":  # the temperature in °F now, its °C history converted
+        assert (answer["unit"], [p["value"] for p in raw["points"]]) == ("°F", [68.0, 68.0])
+    else:  # power is always W: the kW point converted
+        assert (entity.unit, [p["value"] for p in raw["points"]]) == ("kW", read[1])
