@@ -14,10 +14,13 @@ hour, said 20 in a °F day.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from retention.archive import format as fmt
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
 from retention.entities.discovery import discover
 from retention.models import Entity
 from retention.tiers import runner as tiers
@@ -214,3 +217,34 @@ def test_a_person_who_only_renamed_an_entity_keeps_no_stale_unit_after_a_switch(
         assert (answer["unit"], [p["value"] for p in raw["points"]]) == ("°F", [68.0, 68.0])
     else:  # power is always W: the kW point converted
         assert (entity.unit, [p["value"] for p in raw["points"]]) == ("kW", read[1])
+
+
+def test_a_late_point_of_an_archived_day_before_a_switch_is_folded_in_the_unit_of_now(
+    tier, local_archive
+):
+    # A °C day of 2022 went hourly, daily, into the archive (its daily row deleted from
+    # InfluxDB); the sensor is °F since. A buffered °C point of that day arrives: the
+    # archive's row (recorded in °C) meets it in °F.
+    ha = HaDatabase(tier.database)
+    day = datetime(2022, 3, 1, tzinfo=UTC)
+    ha.write(official_readings(LIVING, [(day, 20.0)], unit="°C", device_class="temperature"))
+    discover(ha.name, "official")
+    for run in (tiers.downsample_hourly, tiers.downsample_daily):
+        assert run(day.date(), day.date() + DAY).status == "ok"
+    assert run_archive(datetime(2025, 3, 15, 12, tzinfo=UTC)).errors == []
+    [archived] = [r for r in fmt.table_rows(restore_from_archive(day.date(), day.date()))
+                  if r["entity_id"] == LIVING]  # fmt: skip
+    assert archived["avg_value"] == 20.0
+    ha.write(official_readings(LIVING, [(T0, 68.0)], unit="°F", device_class="temperature"))
+    discover(ha.name, "official")
+    late = [(day + 12 * HOUR, 25.0)]  # 77 °F
+    ha.write(official_readings(LIVING, late, unit="°C", device_class="temperature"))
+
+    run = tiers.downsample_hourly(day.date(), day.date() + DAY)
+    assert run.status == "ok", run.errors
+    assert run.details["late_points"] == 1
+    [row] = read_rows(DAILY_RP, day, day + DAY)[LIVING]  # the archive's row, folded in
+    # Was min 20 (°C) and max 77 (°F) in one row.
+    assert (row.fields["min_value"], row.fields["max_value"]) == (68.0, 77.0)
+    assert (row.fields["avg_value"], row.fields["unit"]) == (68.0, "°F")
+    assert archived["unit"] == "°C"  # the archive kept the unit its row was computed in
