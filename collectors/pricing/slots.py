@@ -125,10 +125,19 @@ def extreme_hours(
 ) -> list[str]:
     """Slot starts (UTC ISO 8601, in time order) of the cheapest or most expensive `hours` of
     the next 24 h, not necessarily adjacent (see `find_windows`; when running from now wins,
-    the running slot and those up to now + `hours`); [] when fewer are known."""
+    the running slot and those up to now + `hours`); [] when fewer are known. The 24 h end at
+    the last slot end within them: a list of slots names whole slots, not a slot the horizon
+    cuts through (3 h named four hourly slots, the first and last in part)."""
+    ends = [slot.end for slot in slots if slot.end <= now + DAY]
     try:
         result = find_windows(
-            slots, hours, now, within=DAY, contiguous=False, most_expensive=most_expensive
+            slots,
+            hours,
+            now,
+            within=DAY,
+            contiguous=False,
+            before=max(ends, default=now + DAY),
+            most_expensive=most_expensive,
         )
     except WindowError:
         return []

@@ -76,9 +76,9 @@ def whole_hours_best(values, hours: int, per_gram: float, rules: tuple) -> float
 
 # 15:00-18:00 at 5000 EUR/t: the 15:00 hour is the cleanest but for a spike at 15:05-15:10
 # (499.9 g/kWh); the last minutes of the 17:00 hour (483.1 g/kWh at 17:55) beat it
+@pytest.mark.usefixtures("hourly_with_watttime")
 @pytest.mark.parametrize(("hours", "max_windows"), [(1, None), (1, 2), (2, None)])
-def test_a_split_plan_takes_the_cleaner_part_of_an_hour(hourly_with_watttime, api, hours,
-                                                        max_windows):  # fmt: skip
+def test_a_split_plan_takes_the_cleaner_part_of_an_hour(api, hours, max_windows):
     per_gram, before = 5000 / 1e6, NOW + 3 * HOUR
     query = {"hours": str(hours), "carbon_price": "5000", "contiguous": "false",
              "penalty_percent": "0", "before": before.isoformat()}  # fmt: skip
