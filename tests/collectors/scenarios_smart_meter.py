@@ -61,6 +61,25 @@ def emporia_credentials(server, **options) -> Credentials:
     )
 
 
+def emporia_config(server):
+    """A Chicago site ("Vue home") collecting its Emporia Vue every 5 minutes (in the DB)."""
+    from enrich.models import ProviderConfig, Site
+
+    site = Site.objects.create(
+        name="Vue home", latitude=41.88, longitude=-87.63, timezone="America/Chicago"
+    )
+    credentials = emporia_credentials(server)
+    return ProviderConfig.objects.create(
+        site=site,
+        source="smart_meter",
+        provider="emporia_vue",
+        interval_seconds=300,
+        username=credentials.username,
+        password=credentials.password,
+        options=dict(credentials.options),
+    )
+
+
 def emporia(server):
     emporia_routes(server)
     return SITE, emporia_credentials(server), EMPORIA_NOW

@@ -20,8 +20,8 @@ Each fetch makes two kinds of usage call (kWh per minute, converted to W with x6
   taken from this answer (the circuits' percentages are relative to it), from the chart when
   it is null there. A `null` usage is retried twice with a short backoff; channels still
   null are skipped, never written as 0.
-Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`; the first fetch of a
-new day stores the day that ended, complete, at its last minute (days.py).
+Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`; an ended day whose
+complete total InfluxDB lacks is asked first, stored at its last minute (days.py, day_ends.py).
 
 Budget: Emporia asks for under ~2,000 requests a day per account; the budget is kept per
 account (the login e-mail), each fetch reserves what it may call and counts what it called
@@ -40,7 +40,7 @@ from typing import Any
 
 from collectors.answers import base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Target, Window
-from collectors.smart_meter import common
+from collectors.smart_meter import common, day_ends
 from collectors.smart_meter.emporia import PROVIDER, days, usage
 from collectors.smart_meter.emporia.budget import (
     DEVICES_TTL,
@@ -101,6 +101,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         self._logins = Logins(clock, wall)
         self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
         self._days = days.DayTotals(clock)
+        self._ended = day_ends.EndedDays(clock)
         self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
 
     def _vues(self, credentials: Credentials) -> int | None:
@@ -131,14 +132,14 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         usages, answered = self._minute_usage(account, devices, instant, vues)
         daily, ended = {}, []  # today's totals so far; a day that ended, at its last minute
         zone = days.day_zone(devices, str(target.params.get("timezone") or ""))
-        at = self._days.due(account.key, instant, zone)
-        if at is not None and calls.spare(keep=vues):  # the charts come first
-            totals = usage.day_totals(self._usage(account, devices, at, "1D")[0])
-            if at == instant:
-                daily = totals
-            else:
+        if calls.spare(keep=vues):  # the charts come first
+            if (at := self._ended.due(target, day_ends.ended_days(instant, zone))) is not None:
+                totals = usage.day_totals(self._usage(account, devices, at, "1D")[0])
                 ended = usage.ended_day(target, devices, totals, zone, at)
-            self._days.asked(account.key, at, instant)
+                self._ended.asked(target, at, answered=bool(ended))
+            elif self._days.due(account.key):
+                daily = usage.day_totals(self._usage(account, devices, instant, "1D")[0])
+                self._days.asked(account.key)
         start = common.minute(max(window.start - LATE_MINUTES, window.now - self.history))
         mains = self._mains(account, devices, start, end)
         if window.start < window.now - BACKFILL_AFTER:

@@ -36,6 +36,7 @@ from tests.collectors.scenarios_smart_meter import (
     USAGE,
     answer_app_api,
     cognito_answers,
+    emporia_config,
     emporia_credentials,
     emporia_routes,
     emporia_routes_without_login,
@@ -850,11 +851,16 @@ def test_five_minute_fetches_stay_far_under_emporias_2000_requests_a_day(replay_
     assert all(w == pytest.approx(900.0) for m, w in stored.items() if m != t(14, 5))  # 0.015
 
 
-def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(replay_server):
+@pytest.mark.influxdb
+def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
+    replay_server, isolated, settings
+):
     """The Vue's day is Chicago's (devices.json). Runs every 5 minutes ask today's total every
     15: the last one of 30 April was 23:49's (30.6 kWh), 10 minutes short of the day, and no
     point said what the day used. The first run of 1 May asks 30 April's at its last minute
-    (23:59 CDT = 04:59 UTC): its complete 31.2 kWh is stored there; the next run asks 1 May's."""
+    (23:59 CDT = 04:59 UTC): its complete 31.2 kWh is stored there; the next run asks 1 May's.
+    Each run's readings are written, as the pipeline does: what InfluxDB holds tells a run
+    whether an ended day's total is still missing (day_ends.py)."""
 
     def answer(scale: str, minute: str, fixture: str, mains_kwh: float | None = None) -> None:
         """The answer of `scale` at 2026-05-01T<minute>Z: the fixture's, at that instant (and
@@ -881,6 +887,7 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(replay_se
     for hour, minute in ((4, 50), (4, 55), (5, 5), (5, 10)):  # 23:50 .. 00:10 CDT
         now = datetime(2026, 5, 1, hour, minute, 30, tzinfo=UTC)
         result = fetch(replay_server, adapter, win=window(now))
+        isolated.write(settings.INFLUXDB_DATABASE, result.readings)
         daily |= {
             (r.tags["device"], r.time): r.fields["daily_kwh"]
             for r in result.readings
@@ -934,19 +941,7 @@ def test_two_pipeline_runs_store_every_minute_of_the_mains(isolated, settings, r
     """The pipeline's windows (now - 300 s) do not overlap; the null minute 14:04 of the first
     run is still written, by the second, and circuits stay at one minute per run."""
     two_runs_answers(replay_server)
-    site = Site.objects.create(
-        name="Vue home", latitude=41.88, longitude=-87.63, timezone="America/Chicago"
-    )
-    credentials = emporia_credentials(replay_server)
-    config = ProviderConfig.objects.create(
-        site=site,
-        source="smart_meter",
-        provider="emporia_vue",
-        interval_seconds=300,
-        username=credentials.username,
-        password=credentials.password,
-        options=dict(credentials.options),
-    )
+    config = emporia_config(replay_server)
     first = pipeline.collect(config, now=EMPORIA_NOW)
     second = pipeline.collect(config, now=EMPORIA_NOW + FIVE_MINUTES)
     # 9 whole-home minutes + plug + 4 circuits, then 10 + plug + 4

@@ -1,0 +1,161 @@
+"""The complete total of an ended day (`daily_kwh` at its last minute) is asked until InfluxDB
+holds it: after a failed first run of the new day, a worker restarted over midnight, a two-day
+outage, and on a 25-hour DST day. Emporia through the pipeline against the replay server, the
+real InfluxDB, Redis and PostgreSQL (the Vue's day is Chicago's, devices.json)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors import pipeline, registry
+from tests.collectors.scenarios_smart_meter import (
+    USAGE,
+    answer_app_api,
+    cognito_answers,
+    emporia_config,
+    emporia_routes,
+)
+
+pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
+
+MAINS_CHART = {"apiMethod": "getChartUsage"}
+
+
+def utc(day: int, hour: int, minute: int, second: int = 0, month: int = 5) -> datetime:
+    return datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def answer(server, scale: str, at: datetime, kwh: float | None = None, status: int = 200) -> None:
+    """The /AppAPI answer of `scale` at the instant `at` (the Vue's mains at `kwh` for 1D)."""
+    body = server.load_fixture(f"emporia/usage_{'1day' if scale == '1D' else '1min'}.json")
+    body["deviceListUsages"]["instant"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if kwh is not None:
+        mains = body["deviceListUsages"]["devices"][0]["channelUsages"][0]
+        mains["usage"] = kwh
+        mains["nestedDevices"][0]["channelUsages"][0]["usage"] = 0.01
+    query = {**USAGE, "scale": scale, "instant": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+    answer_app_api(server, query, json=body, status=status)
+
+
+@pytest.fixture
+def vue(isolated, replay_server):
+    """A Chicago site collecting its Emporia Vue every 5 minutes; the mains charts are empty."""
+    registry.adapter_for.cache_clear()
+    yield emporia_config(replay_server)
+    registry.adapter_for.cache_clear()
+
+
+def routes(server) -> None:
+    """After the answers a test queued: empty mains charts, the device list, logins."""
+    empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
+    answer_app_api(server, MAINS_CHART, json=empty)
+    emporia_routes(server)
+    cognito_answers(server, "refreshed")
+
+
+def run(config, server, now: datetime) -> str:
+    """One pipeline run at `now`, Emporia answering the minute usage of its last minute."""
+    answer(server, "1MIN", now.replace(second=0) - timedelta(minutes=1))
+    return pipeline.collect(config, now=now).status
+
+
+def stored_totals(isolated, settings) -> dict[datetime, float]:
+    rows = isolated.query(
+        settings.INFLUXDB_DATABASE,
+        "SELECT daily_kwh FROM smart_meter WHERE device = $device",
+        params={"device": "Main panel"},
+    )
+    return {r.time: r.values["daily_kwh"] for r in rows if r.values.get("daily_kwh") is not None}
+
+
+def day_calls(server) -> list[str]:
+    return [
+        r.query["instant"][5:16]
+        for r in server.calls("GET", "/AppAPI")
+        if r.query.get("scale") == "1D"
+    ]
+
+
+def test_a_restart_over_midnight_still_stores_the_ended_days_total(
+    vue, isolated, settings, replay_server
+):
+    """23:50 CDT stores 30 April so far (30.6 kWh at 23:49); the worker restarts; its first run
+    of 1 May (00:05) asks 30 April's complete 31.2 kWh at 23:59 CDT = 04:59 UTC (before, a
+    fresh worker only asked today's, and 30 April's last total stayed 10 minutes short)."""
+    answer(replay_server, "1D", utc(1, 4, 49), 30.6)
+    answer(replay_server, "1D", utc(1, 4, 59), 31.2)
+    answer(replay_server, "1D", utc(1, 5, 9), 0.15)
+    routes(replay_server)
+    assert run(vue, replay_server, utc(1, 4, 50, 30)) == "ok"
+    registry.adapter_for.cache_clear()  # the worker restarted: nothing kept in memory
+    for minute in (5, 10, 15):
+        assert run(vue, replay_server, utc(1, 5, minute, 30)) == "ok"
+    assert stored_totals(isolated, settings) == pytest.approx(
+        {utc(1, 4, 49): 30.6, utc(1, 4, 59): 31.2, utc(1, 5, 9): 0.15}
+    )
+    assert day_calls(replay_server) == ["05-01T04:49", "05-01T04:59", "05-01T05:09"]
+
+
+def test_a_failed_first_run_of_the_day_leaves_the_total_to_the_next_run(
+    vue, isolated, settings, replay_server
+):
+    """The first run of 1 May asks 30 April's total, then Emporia answers its mains chart with
+    503: the run fails and nothing is written. The next run asks 30 April's again and stores it
+    (before, it counted as asked and was lost)."""
+    answer(replay_server, "1D", utc(1, 4, 49), 30.6)
+    answer(replay_server, "1D", utc(1, 4, 59), 31.2)
+    answer_app_api(
+        replay_server, {**MAINS_CHART, "end": "2026-05-01T05:05:00.000Z"}, status=503, json={}
+    )
+    routes(replay_server)
+    assert run(vue, replay_server, utc(1, 4, 50, 30)) == "ok"
+    assert run(vue, replay_server, utc(1, 5, 5, 30)) == "failed"
+    assert run(vue, replay_server, utc(1, 5, 10, 30)) == "ok"
+    assert stored_totals(isolated, settings) == pytest.approx(
+        {utc(1, 4, 49): 30.6, utc(1, 4, 59): 31.2}
+    )
+    assert day_calls(replay_server) == ["05-01T04:49", "05-01T04:59", "05-01T04:59"]
+
+
+def test_after_two_days_down_both_ended_days_get_their_totals(
+    vue, isolated, settings, replay_server
+):
+    """The worker is down from 30 April 23:50 CDT to 2 May 00:05 CDT: its first runs back ask
+    30 April's (31.2 kWh) and 1 May's (28.4 kWh) at their last minutes, one a run, oldest
+    first (before, only 1 May's was asked: 30 April's stayed short)."""
+    answer(replay_server, "1D", utc(1, 4, 49), 30.6)
+    answer(replay_server, "1D", utc(1, 4, 59), 31.2)
+    answer(replay_server, "1D", utc(2, 4, 59), 28.4)
+    routes(replay_server)
+    assert run(vue, replay_server, utc(1, 4, 50, 30)) == "ok"
+    for minute in (5, 10, 15):
+        assert run(vue, replay_server, utc(2, 5, minute, 30)) == "ok"
+    assert stored_totals(isolated, settings) == pytest.approx(
+        {utc(1, 4, 49): 30.6, utc(1, 4, 59): 31.2, utc(2, 4, 59): 28.4}
+    )
+    assert day_calls(replay_server) == ["05-01T04:49", "05-01T04:59", "05-02T04:59"]
+
+
+def test_the_25_hour_day_ends_at_its_last_local_minute(vue, isolated, settings, replay_server):
+    """1 November 2026 in Chicago has 25 hours (CDT -> CST at 02:00): it ends at 23:59 CST =
+    05:59 UTC, not 04:59, and a restart over its midnight still stores it there."""
+    answer(replay_server, "1D", utc(2, 5, 49, month=11), 40.1)
+    answer(replay_server, "1D", utc(2, 5, 59, month=11), 41.0)
+    routes(replay_server)
+    assert run(vue, replay_server, utc(2, 5, 50, 30, month=11)) == "ok"
+    registry.adapter_for.cache_clear()
+    assert run(vue, replay_server, utc(2, 6, 5, 30, month=11)) == "ok"
+    assert stored_totals(isolated, settings) == pytest.approx(
+        {utc(2, 5, 49, month=11): 40.1, utc(2, 5, 59, month=11): 41.0}
+    )
+
+
+def test_an_ended_days_total_once_stored_is_not_asked_again(vue, isolated, replay_server):
+    """Runs every 5 minutes from 23:50 to 01:00 CDT: 30 April's total is asked once, then read
+    back from InfluxDB (today's every 15 minutes of the worker's clock: once in this test)."""
+    routes(replay_server)
+    now = utc(1, 4, 50, 30)
+    while now <= utc(1, 6, 0, 30):
+        assert run(vue, replay_server, now) == "ok"
+        now += timedelta(minutes=5)
+    assert day_calls(replay_server).count("05-01T04:59") == 1
