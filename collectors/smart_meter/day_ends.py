@@ -4,7 +4,8 @@ A day's complete total is `daily_kwh` at its last minute (the meter's local day:
 hours on a DST day). The first run of a new day asks it; when that run fails after the ask, is
 skipped (budget used up, worker down over midnight, restarted), or the provider has no total
 yet, the day stays short. So a run reads InfluxDB: of the ended days the adapter names (Emporia:
-the ENDED_DAYS before today in the Vue's zone, ended_days), one after the meter's first stored `daily_kwh` in that span with no `daily_kwh` at its
+the ENDED_DAYS before today in the Vue's zone, ended_days; Sense: the days its trends answers
+bound), one after the meter's first stored `daily_kwh` in that span with no `daily_kwh` at its
 last minute is due, oldest first, one per run (instead of the call that would have asked
 today's total). A day found complete is remembered, so on a normal day InfluxDB is read until
 the first run after midnight's total is stored, and no API call is added; a day the provider

@@ -14,8 +14,9 @@ later one of that name gets its id added; percentage = its share of `w`), at the
 `epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
 minutes `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so
-far as `daily_kwh`; the first run after that day's end asks it again at its last minute and
-stores its complete total there.
+far as `daily_kwh`; an ended day (the site's local day) whose complete total InfluxDB lacks is
+asked instead, at its last minute, and stored there: by the first run after midnight, or a later
+one when that failed or was skipped (../day_ends.py).
 
 The realtime feed has no past: after an outage the trends give each complete hour of the gap
 (`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
@@ -35,7 +36,7 @@ from typing import Any
 
 from collectors.answers import base_url
 from collectors.base import Adapter, Credentials, FetchResult, Target, Window
-from collectors.smart_meter import common
+from collectors.smart_meter import common, day_ends
 from collectors.smart_meter.sense import PROVIDER, auth, history
 from collectors.smart_meter.sense.auth import Session
 from collectors.smart_meter.sense.realtime import (
@@ -72,7 +73,8 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str], Session] = {}
         self._trends_fetched: dict[tuple[str, str], float] = {}
-        self._day_ends: dict[tuple[str, str], datetime] = {}  # of the last DAY answer's day
+        self._ended = day_ends.EndedDays(clock)
+        self._days: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # of the last DAY answer
 
     def check_options(self, credentials: Credentials) -> None:
         realtime_root(credentials)
@@ -101,16 +103,23 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         )
         account = (base, credentials.username)
         last = self._trends_fetched.get(account)
-        ends, ended = self._day_ends.get(account), []
-        if readings and ends is not None and ends <= readings[0].time:
-            # The day of the last DAY answer ended since: its complete total, at its last
-            # minute (the last one stored was up to 15 minutes short); today's next run.
-            url, body = self._trends(base, credentials, session, ends - MINUTE)
-            total = history.total_at(url, body, ends - MINUTE)
-            del self._day_ends[account], self._trends_fetched[account]
+        outage = window.start < window.now - BACKFILL_AFTER  # the backfill asks the ended days
+        ends = (
+            None
+            if outage or not readings
+            else self._ended.due(target, self._ends(account, readings[0].time))
+        )
+        ended: list[Reading] = []
+        if ends is not None:
+            # An ended day whose complete total InfluxDB lacks (the last one stored was up to
+            # 15 minutes short, or none): its total at its last minute; today's next run.
+            url, body = self._trends(base, credentials, session, ends)
+            total = history.total_at(url, body, ends)
+            self._ended.asked(target, ends, answered=total is not None)
+            self._trends_fetched.pop(account, None)
             if total is not None:
                 fields, tags = {"daily_kwh": total}, dict(readings[0].tags)
-                ended.append(Reading(common.MEASUREMENT, fields, ends - MINUTE, tags))
+                ended.append(Reading(common.MEASUREMENT, fields, ends, tags))
         elif readings and (last is None or self._clock() - last >= TRENDS_EVERY):
             # the day of the frame's minute, where daily_kwh goes (not of window.now: a run
             # started just before midnight reads its frame in the next day)
@@ -121,13 +130,20 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
             if daily is not None:
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
                 if (day := history.day_of(url, body)) is not None:
-                    self._day_ends[account] = day[1]  # total_at: a day holding the frame
+                    self._days[account] = day  # total_at: a day holding the frame
         current = common.current(readings, window.now)  # today's: not `ended`
         readings += ended
-        if window.start < window.now - BACKFILL_AFTER:
+        if outage:
             tag_set = common.tags(target, session.monitor_id)
             readings = self._backfill(base, credentials, session, tag_set, window) + readings
         return FetchResult(readings, current, kept=kept)
+
+    def _ends(self, account: tuple[str, str], moment: datetime) -> list[datetime]:
+        """The last minutes of the ended days Sense's answers told (its days are the account's
+        time zone's): the day before the last DAY answer's day, and that day once it ended."""
+        if (day := self._days.get(account)) is None:
+            return []  # asked first: today's trends, which tell where the day starts
+        return [day[0] - MINUTE] + ([day[1] - MINUTE] if day[1] <= moment else [])
 
     # --- REST ---
 

@@ -1,20 +1,27 @@
 """The complete total of an ended day (`daily_kwh` at its last minute) is asked until InfluxDB
 holds it: after a failed first run of the new day, a worker restarted over midnight, a two-day
 outage, and on a 25-hour DST day. Emporia through the pipeline against the replay server, the
-real InfluxDB, Redis and PostgreSQL (the Vue's day is Chicago's, devices.json)."""
+real InfluxDB, Redis and PostgreSQL (the Vue's day is Chicago's, devices.json); Sense's
+adapter against the replay server and the local realtime feed, its readings written to
+InfluxDB as the pipeline does."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from collectors import pipeline, registry
+from collectors.base import Window
+from collectors.smart_meter.sense.adapter import SenseAdapter
 from tests.collectors.scenarios_smart_meter import (
+    SITE,
     USAGE,
     answer_app_api,
     cognito_answers,
     emporia_config,
     emporia_routes,
+    sense_credentials,
 )
+from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
 
@@ -159,3 +166,97 @@ def test_an_ended_days_total_once_stored_is_not_asked_again(vue, isolated, repla
         assert run(vue, replay_server, now) == "ok"
         now += timedelta(minutes=5)
     assert day_calls(replay_server).count("05-01T04:59") == 1
+
+
+# --- Sense: the account's day ends at 04:00 UTC (trends_day.json) ---
+
+SENSE_DAY = load_fixture("sense/trends_day.json")  # 1 May 04:00 .. 2 May 04:00 UTC, 23.84 kWh
+SENSE_NEW_DAY = {
+    **SENSE_DAY,
+    "start": "2026-05-02T04:00:00.000Z",
+    "end": "2026-05-03T04:00:00.000Z",
+    "consumption": {"total": 0.05, "totals": [0.05], "devices": []},
+}
+
+
+def sense_run(adapter, server, feed, isolated, settings, now: datetime):
+    """One fetch at `now` (the frame 10 s before), its readings written as the pipeline does."""
+    frame = load_fixture("sense/frame_realtime_update.json")
+    frame["payload"]["epoch"] = (now - timedelta(seconds=10)).timestamp()
+    feed.script([load_fixture("sense/frame_hello.json"), frame])
+    credentials = sense_credentials(server, feed.url)
+    target = adapter.target(SITE, credentials)
+    window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+    result = adapter.fetch(target, credentials, window)
+    isolated.write(settings.INFLUXDB_DATABASE, result.readings)
+
+
+def sense_totals(isolated, settings) -> dict[datetime, float]:
+    rows = isolated.query(settings.INFLUXDB_DATABASE, "SELECT daily_kwh FROM smart_meter")
+    return {r.time: r.values["daily_kwh"] for r in rows if r.values.get("daily_kwh") is not None}
+
+
+def test_sense_a_restart_over_midnight_still_stores_the_ended_days_total(
+    isolated, settings, replay_server, feed
+):
+    """03:50 stores the day so far (23.84 kWh); the worker restarts; its first run after 04:00
+    asks today's trends (they tell where Sense's day starts), the next asks the ended day at
+    its last minute, 03:59, and stores its complete 24.1 kWh (before, a fresh worker never
+    asked it: the day's last total stayed 10 minutes short)."""
+    replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
+    complete = {**SENSE_DAY, "consumption": {"total": 24.1}}
+    for start, body in (
+        ("2026-05-02T03:50:00", SENSE_DAY),
+        ("2026-05-02T03:59:00", complete),
+        ("2026-05-02T04:05:00", SENSE_NEW_DAY),
+    ):
+        replay_server.add("GET", "/app/history/trends", query={"start": start}, json=body)
+    sense_run(SenseAdapter(), replay_server, feed, isolated, settings, utc(2, 3, 50, 30))
+    adapter = SenseAdapter()  # the worker restarted: nothing kept in memory
+    for minute in (5, 10):
+        sense_run(adapter, replay_server, feed, isolated, settings, utc(2, 4, minute, 30))
+    assert sense_totals(isolated, settings) == {
+        utc(2, 3, 50): 23.84,  # so far
+        utc(2, 3, 59): 24.1,  # the day's complete total
+        utc(2, 4, 5): 0.05,  # the new day so far
+    }
+    starts = [r.query["start"][11:16] for r in replay_server.calls("GET", "/app/history/trends")]
+    assert starts == ["03:50", "04:05", "03:59"]
+
+
+def test_sense_an_ended_day_answered_without_its_total_is_asked_again_later(
+    isolated, settings, replay_server, feed
+):
+    """The first run after 04:00 asks the ended day, and Sense answers it without a total: it
+    is asked again an hour later (not every run) and its 24.1 kWh stored then (before, it was
+    dropped and never asked again)."""
+    replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
+    no_total = {**SENSE_DAY, "consumption": {"totals": [0.9]}}
+    complete = {**SENSE_DAY, "consumption": {"total": 24.1}}
+    trends = "/app/history/trends"
+    replay_server.add("GET", trends, query={"start": "2026-05-02T03:50:00"}, json=SENSE_DAY)
+    replay_server.add("GET", trends, query={"start": "2026-05-02T03:59:00"}, json=no_total, times=1)
+    replay_server.add("GET", trends, query={"start": "2026-05-02T03:59:00"}, json=complete)
+    replay_server.add("GET", trends, query={"start": "2026-05-02T04:10:00"}, json=SENSE_NEW_DAY)
+    clock = Clock()
+    adapter = SenseAdapter(clock=clock)
+    for now, seconds in ((utc(2, 3, 50, 30), 900), (utc(2, 4, 5, 30), 300)):
+        sense_run(adapter, replay_server, feed, isolated, settings, now)
+        clock.now += seconds
+    for minute in (10, 15, 20):  # today's trends, then the ended day waits for its hour
+        sense_run(adapter, replay_server, feed, isolated, settings, utc(2, 4, minute, 30))
+        clock.now += 300
+    assert utc(2, 3, 59) not in sense_totals(isolated, settings)
+    clock.now += 3600
+    sense_run(adapter, replay_server, feed, isolated, settings, utc(2, 5, 20, 30))
+    assert sense_totals(isolated, settings)[utc(2, 3, 59)] == 24.1
+    starts = [r.query["start"][11:16] for r in replay_server.calls("GET", trends)]
+    assert starts == ["03:50", "03:59", "04:10", "03:59"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

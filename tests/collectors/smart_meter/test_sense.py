@@ -408,11 +408,15 @@ def test_trends_of_another_day_than_the_frames_give_no_daily_kwh(replay_server, 
     assert "not the one holding 2026-05-02T02:00:00+00:00" in caplog.text
 
 
-def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(replay_server, feed):
+@pytest.mark.influxdb
+def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
+    replay_server, feed, isolated, settings
+):
     """The account's day ends at 04:00 UTC (trends_day.json). Runs every 5 minutes ask the
     trends every 15: the last daily_kwh of that day was 03:50's (23.84 kWh), 10 minutes short of
     it. The first run after 04:00 asks that day at its last minute and stores its complete
-    total (24.1 kWh) at 03:59; the next run asks the new day's."""
+    total (24.1 kWh) at 03:59; the next run asks the new day's. Each run's readings are
+    written, as the pipeline does: InfluxDB tells whether the ended day's total is missing."""
     replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
     complete = {**load_fixture("sense/trends_day.json"), "consumption": {"total": 24.1}}
     for start, answer in (
@@ -433,6 +437,7 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(replay_se
         feed.script([load_fixture("sense/frame_hello.json"), frame])
         window = Window(start=now - timedelta(minutes=5), end=now, now=now)
         result = adapter.fetch(target, credentials, window)
+        isolated.write(settings.INFLUXDB_DATABASE, result.readings)
         daily |= {r.time: r.fields["daily_kwh"] for r in result.readings if "daily_kwh" in r.fields}
         assert result.current.get("devices", {}).get("98765", {}).get("daily_kwh") != 24.1
         clock.now += 300
