@@ -11,6 +11,7 @@ import pytest
 
 from collectors import pipeline, registry
 from collectors.base import Window
+from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from tests.collectors.scenarios_smart_meter import (
     SITE,
@@ -18,6 +19,7 @@ from tests.collectors.scenarios_smart_meter import (
     answer_app_api,
     cognito_answers,
     emporia_config,
+    emporia_credentials,
     emporia_routes,
     sense_credentials,
 )
@@ -32,16 +34,20 @@ def utc(day: int, hour: int, minute: int, second: int = 0, month: int = 5) -> da
     return datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def answer(server, scale: str, at: datetime, kwh: float | None = None, status: int = 200) -> None:
-    """The /AppAPI answer of `scale` at the instant `at` (the Vue's mains at `kwh` for 1D)."""
+NULL = "null"
+
+
+def answer(server, scale: str, at: datetime, kwh: float | str | None = None, **reply) -> None:
+    """The /AppAPI answer of `scale` at the instant `at` (the Vue's mains at `kwh` for 1D, the
+    plug's at 0.01; NULL: both not ready)."""
     body = server.load_fixture(f"emporia/usage_{'1day' if scale == '1D' else '1min'}.json")
     body["deviceListUsages"]["instant"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     if kwh is not None:
         mains = body["deviceListUsages"]["devices"][0]["channelUsages"][0]
-        mains["usage"] = kwh
-        mains["nestedDevices"][0]["channelUsages"][0]["usage"] = 0.01
+        mains["usage"] = None if kwh == NULL else kwh
+        mains["nestedDevices"][0]["channelUsages"][0]["usage"] = None if kwh == NULL else 0.01
     query = {**USAGE, "scale": scale, "instant": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-    answer_app_api(server, query, json=body, status=status)
+    answer_app_api(server, query, json=body, **reply)
 
 
 @pytest.fixture
@@ -166,6 +172,37 @@ def test_an_ended_days_total_once_stored_is_not_asked_again(vue, isolated, repla
         assert run(vue, replay_server, now) == "ok"
         now += timedelta(minutes=5)
     assert day_calls(replay_server).count("05-01T04:59") == 1
+
+
+def test_an_ended_day_emporia_answers_without_a_total_is_asked_again_an_hour_later(
+    isolated, settings, replay_server
+):
+    """Emporia answers 30 April's total null (not ready) to the first run of 1 May: today's
+    totals go on every 15 minutes, and 30 April's is asked again an hour later (not every run)
+    and its 31.2 kWh stored (before, it counted as asked and was never asked again)."""
+    answer(replay_server, "1D", utc(1, 4, 49), 30.6)
+    answer(replay_server, "1D", utc(1, 4, 59), NULL, times=1)
+    answer(replay_server, "1D", utc(1, 4, 59), 31.2)
+    routes(replay_server)
+    clock = Clock()
+    adapter = EmporiaVueAdapter(clock=clock)
+    credentials = emporia_credentials(replay_server)
+    target = adapter.target(SITE, credentials)
+
+    def fetch(now: datetime) -> None:  # its readings written, as the pipeline does
+        answer(replay_server, "1MIN", now.replace(second=0) - timedelta(minutes=1))
+        window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+        result = adapter.fetch(target, credentials, window)
+        isolated.write(settings.INFLUXDB_DATABASE, result.readings)
+        clock.now += 300
+
+    for hour, minute in ((4, 50), (5, 5), (5, 10), (5, 15)):
+        fetch(utc(1, hour, minute, 30))
+    assert utc(1, 4, 59) not in stored_totals(isolated, settings)
+    clock.now += 3600
+    fetch(utc(1, 6, 15, 30))
+    assert stored_totals(isolated, settings)[utc(1, 4, 59)] == 31.2
+    assert day_calls(replay_server) == ["05-01T04:49", "05-01T04:59", "05-01T05:14", "05-01T04:59"]
 
 
 # --- Sense: the account's day ends at 04:00 UTC (trends_day.json) ---
