@@ -11,6 +11,7 @@ import pytest
 
 from collectors import pipeline, registry
 from collectors.base import Window
+from collectors.smart_meter import day_ends
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from tests.collectors.scenarios_smart_meter import (
@@ -161,6 +162,14 @@ def test_the_25_hour_day_ends_at_its_last_local_minute(vue, isolated, settings, 
     assert stored_totals(isolated, settings) == pytest.approx(
         {utc(2, 5, 49, month=11): 40.1, utc(2, 5, 59, month=11): 41.0}
     )
+
+
+def test_the_last_minutes_of_a_23_and_a_25_hour_day():
+    """Chicago's 8 March 2026 has 23 hours (CST -> CDT), 1 November 25 (CDT -> CST)."""
+    march = day_ends.ended_days(utc(9, 12, 0, month=3), "America/Chicago", days=2)
+    assert march == [utc(8, 5, 59, month=3), utc(9, 4, 59, month=3)]  # 7 March, 8 March
+    november = day_ends.ended_days(utc(2, 12, 0, month=11), "America/Chicago", days=2)
+    assert november == [utc(1, 4, 59, month=11), utc(2, 5, 59, month=11)]
 
 
 def test_an_ended_days_total_once_stored_is_not_asked_again(vue, isolated, replay_server):
