@@ -328,10 +328,9 @@ def test_a_worker_is_healthy_exactly_while_it_answers(name, tmp_path):
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
 
-    def healthcheck() -> subprocess.CompletedProcess:
+    def healthcheck(line: str = compose_shell(check)) -> subprocess.CompletedProcess:
         return subprocess.run(
-            ["sh", "-c", compose_shell(check)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+            ["sh", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
 
     log = (tmp_path / "worker.log").open("w+")
@@ -341,17 +340,24 @@ def test_a_worker_is_healthy_exactly_while_it_answers(name, tmp_path):
     )  # fmt: skip
     worker.log = log
     try:
+        # Pinged once the worker says it is ready: a ping of a node not up yet waits out the
+        # line's whole -t 10 before it fails.
         deadline = time.monotonic() + 60
-        while (result := healthcheck()).returncode != 0:
+        while " ready." not in (tmp_path / "worker.log").read_text():
             assert worker.poll() is None, worker_support.output(worker)
-            assert time.monotonic() < deadline, result.stderr + worker_support.output(worker)
+            assert time.monotonic() < deadline, worker_support.output(worker)
+            time.sleep(0.1)
+        result = healthcheck()
+        assert result.returncode == 0, result.stderr + worker_support.output(worker)
         assert "pong" in result.stdout
     finally:
         try:
             worker_support.stop(worker)
         finally:
             log.close()
-    stopped = healthcheck()
+    # The same line waiting 1 s, not 10, for the reply nobody sends.
+    assert " -t 10 " in compose_shell(check)
+    stopped = healthcheck(compose_shell(check).replace(" -t 10 ", " -t 1 "))
     assert stopped.returncode != 0
     assert "No nodes replied" in stopped.stderr
 
