@@ -110,7 +110,9 @@ class RestoreView(APIView):
     @extend_schema(request=RestoreRequest, responses={202: dict, 400: dict, 409: dict, 503: dict})
     def post(self, request):
         given = RestoreRequest(data=params.fields(request, ("start_date", "end_date", "database")))
-        given.is_valid(raise_exception=True)
+        if not given.is_valid():  # each parameter's message as a string, as every endpoint's
+            said = {name: " ".join(map(str, errors)) for name, errors in given.errors.items()}
+            raise serializers.ValidationError(said)
         data = given.validated_data
         if refused := _no_target():
             return refused

@@ -98,7 +98,7 @@ def test_bad_input_is_explained(client):
         "/retention/restore", {"start_date": "2023-02-01", "end_date": "2023-01-01"}, format="json"
     )
     assert response.status_code == 400
-    assert "end_date is before start_date" in response.json()["end_date"][0]
+    assert "end_date is before start_date" in response.json()["end_date"]
     response = client.post("/retention/restore", {"start_date": "soon"}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"start_date", "end_date"}
@@ -158,7 +158,7 @@ def test_restore_endpoint_reimports_a_range(client, settings, tier, s3):
         {"start_date": "2022-03-01", "end_date": "2022-03-31", "database": tier.database},
         format="json",
     )
-    assert response.status_code == 400 and "tier database" in response.json()["database"][0]
+    assert response.status_code == 400 and "tier database" in response.json()["database"]
     assert RetentionRun.objects.filter(operation="restore").count() == 1  # nothing queued
 
 

@@ -187,11 +187,11 @@ def test_restore_endpoint_takes_days_as_yyyy_mm_dd_only(tier, s3, client, day):
     response = client.post(
         "/retention/restore", {"start_date": day, "end_date": "2022-01-31"}, format="json"
     )
-    assert response.status_code == 400 and "YYYY-MM-DD" in response.json()["start_date"][0]
+    assert response.status_code == 400 and "YYYY-MM-DD" in response.json()["start_date"]
     response = client.post(
         "/retention/restore", {"start_date": "2022-01-01", "end_date": day}, format="json"
     )
-    assert response.status_code == 400 and "YYYY-MM-DD" in response.json()["end_date"][0]
+    assert response.status_code == 400 and "YYYY-MM-DD" in response.json()["end_date"]
     assert not RetentionRun.objects.exists()
 
 

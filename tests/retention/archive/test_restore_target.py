@@ -69,7 +69,7 @@ def test_the_api_answers_400_naming_database_and_restores_nothing(name):
     body = {"start_date": "2023-01-01", "end_date": "2023-01-31", "database": name}
     response = client.post("/retention/restore", body, format="json")
     assert response.status_code == 400
-    assert f"'{name}' is" in response.json()["database"][0]
+    assert f"'{name}' is" in response.json()["database"]
     assert not RetentionRun.objects.exists()
 
 
