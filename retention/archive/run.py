@@ -149,13 +149,14 @@ def run_archive(
     storage: ArchiveStorage | None = None,
     progress: Progress | None = None,
     run: RetentionRun | None = None,
+    requeued: Callable[[BaseException, RetentionRun], bool] | None = None,
 ) -> ArchiveReport:
     """Archive what is due, expire what is old; recorded as a RetentionRun (`run`, if the API
-    created it; see module doc)."""
+    created it; see module doc). `requeued`: see `recorded_run`."""
     ts = get_timeseries()
     now = now or timezone.now()
     with (
-        recorded_run(RetentionRun.Operation.ARCHIVE, run) as run,
+        recorded_run(RetentionRun.Operation.ARCHIVE, run, requeued=requeued) as run,
         archive_lock(take=not dry_run) as lock,
     ):
         storage = storage or get_storage()  # no target: refused, recorded as a failed run

@@ -23,7 +23,11 @@ def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
     for this task, so whoever queued it can follow it (GET /retention/runs/<id>)."""
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
     try:
-        return run_archive(dry_run=dry_run, run=run).as_dict()
+        return run_archive(
+            dry_run=dry_run,
+            run=run,
+            requeued=partial(requeued, self) if run is not None else None,
+        ).as_dict()
     except Transient as exc:
         # S3 or InfluxDB out of reach: every step is idempotent, so a retry continues where
         # this one stopped.

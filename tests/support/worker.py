@@ -143,3 +143,32 @@ def manage_in_child(*argv: str, timeout: int, **env: str) -> subprocess.Complete
         text=True,
         timeout=timeout,
     )
+
+
+def waiting_for_its_retry(run_id: int, worker, timeout: float = 60):
+    """The RetentionRun once its first attempt failed and a retry is due (the worker's output
+    if it ended instead, or nothing happened within `timeout` s)."""
+    from retention.models import RetentionRun
+
+    deadline = time.monotonic() + timeout
+    while not (run := RetentionRun.objects.get(pk=run_id)).details.get("retries"):
+        assert run.status == "running" and time.monotonic() < deadline, output(worker)
+        time.sleep(0.05)
+    return run
+
+
+def retried_in_the_same_run(client, answer: dict, worker, proxy, error: str) -> dict:
+    """The queued run of `answer` whose service (behind the closed `proxy`) was out of reach:
+    while its retry is due it is not over and says why (`error`, the exception's name); then,
+    `proxy` opened, the run as it ended, keeping that first retry in its details."""
+    run = waiting_for_its_retry(answer["run_id"], worker)
+    assert (run.status, run.errors, run.finished) == ("running", "", None)
+    [first] = run.details["retries"]
+    assert first["error"].startswith(f"{error}: ") and first["retry"] == "1 of 3"
+    proxy.open()
+    try:
+        done = followed(client, answer, worker)
+    finally:
+        proxy.close()
+    assert done["details"]["retries"][0] == first
+    return done

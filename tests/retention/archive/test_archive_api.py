@@ -15,7 +15,8 @@ from retention.archive.run import run_archive
 from retention.models import ArchiveObject, RetentionRun
 from tests.support.api import assert_400_naming_only
 from tests.support.archive import daily_rows, restore_worker_env
-from tests.support.worker import celery_worker, followed, output
+from tests.support.proxy import Proxy
+from tests.support.worker import celery_worker, followed, output, retried_in_the_same_run
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +197,17 @@ def test_a_real_run_is_queued_and_a_worker_archives(client, tier, local_archive)
     run = RetentionRun.objects.get(operation="archive")
     assert (run.status, run.records_processed) == ("ok", 2 * 365)
     assert run.pk == response.json()["run_id"] == result["run_id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_archive_run_waiting_for_its_retry_is_not_shown_failed(client, settings, tier, s3):
+    # InfluxDB out of reach: the task tries again later in the same run. Meanwhile the run
+    # read "failed" with the error (a poller stopped there), then "ok" once the retry archived.
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    proxy = Proxy(settings.INFLUXDB_URL)  # closed: InfluxDB refuses connections
+    env = restore_worker_env(settings, tier, s3.endpoint, INFLUXDB_URL=proxy.url)
+    with celery_worker("archive-retry", **env) as worker:
+        answer = client.post("/retention/archive", {}, format="json").json()
+        done = retried_in_the_same_run(client, answer, worker, proxy, "InfluxUnavailable")
+    assert (done["status"], done["errors"], done["records_processed"]) == ("ok", "", 2 * 365)
+    assert RetentionRun.objects.filter(operation="archive").count() == 1

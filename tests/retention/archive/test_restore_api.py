@@ -10,7 +10,6 @@ the queue meanwhile saying why."""
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -31,7 +30,13 @@ from tests.support.api import token_client
 from tests.support.archive import BUCKET, as_rows, daily_rows, read_back, restore_worker_env
 from tests.support.proxy import Proxy
 from tests.support.web import gunicorn
-from tests.support.worker import celery_worker, followed, output
+from tests.support.worker import (
+    celery_worker,
+    followed,
+    output,
+    retried_in_the_same_run,
+    waiting_for_its_retry,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,16 +56,6 @@ def archived(tier, s3):
 
 def march(rows: list[dict]) -> list[dict]:
     return [r for r in rows if date(2022, 3, 1) <= r["time"].date() <= date(2022, 3, 31)]
-
-
-def waiting_for_its_retry(run_id: int, worker, timeout: float = 60) -> RetentionRun:
-    """The run once its first attempt failed and a retry is due (the worker's output if it
-    ended instead, or nothing happened within `timeout` s)."""
-    deadline = time.monotonic() + timeout
-    while not (run := RetentionRun.objects.get(pk=run_id)).details.get("retries"):
-        assert run.status == "running" and time.monotonic() < deadline, output(worker)
-        time.sleep(0.05)
-    return run
 
 
 def test_a_restore_is_queued_and_its_run_holds_the_report(client, settings, tier, s3, archived):
@@ -109,18 +104,9 @@ def test_s3_out_of_reach_is_tried_again_in_the_same_run(client, settings, tier, 
     env = restore_worker_env(settings, tier, proxy.url)
     with celery_worker("restore-s3", **env) as worker:
         answer = client.post("/retention/restore", MARCH, format="json").json()
-        run = waiting_for_its_retry(answer["run_id"], worker)
         # Waiting for its retry, the run is not over: it says why and when it goes on.
-        assert run.status == "running" and run.errors == ""
-        [first] = run.details["retries"]
-        assert first["error"].startswith("StorageUnavailable: ") and first["retry"] == "1 of 3"
-        proxy.open()
-        try:
-            done = followed(client, answer, worker)
-        finally:
-            proxy.close()
+        done = retried_in_the_same_run(client, answer, worker, proxy, "StorageUnavailable")
     assert (done["status"], done["errors"], done["records_processed"]) == ("ok", "", 2 * 31)
-    assert done["details"]["retries"][0] == first
     assert read_back(tier.restore_database) == march(archived)
     assert RetentionRun.objects.filter(operation="restore").count() == 1
 
