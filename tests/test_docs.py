@@ -14,7 +14,7 @@ from tests.support.doc_pages import (
     ENDPOINT,
     OUTSIDE_PATHS,
     PAGES,
-    PLACEHOLDER,
+    PATTERN_MARKS,
     ROOT,
     VARIABLES,
     same,
@@ -64,7 +64,7 @@ def test_every_file_the_docs_name_exists():
                 len(parts) > 1
                 and parts[0] in tops
                 and (path.endswith("/") or "." in parts[-1])
-                and not PLACEHOLDER.search(path)
+                and not PATTERN_MARKS.search(path)
                 and not path.startswith("bench/results/")
                 and not (ROOT / path).exists()
             ):

@@ -16,8 +16,8 @@ VARIABLES = sorted(
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCED = re.compile(r"^[ \t]*```.*?^[ \t]*```", re.M | re.S)
-# Placeholders of a name the reader fills in (`collectors/<source>/...`, `/api/views/…`).
-PLACEHOLDER = re.compile(r"[<>…*{}+$]")
+# Marks of a path written as a pattern, not one file (`collectors/<source>/...`, `/api/views/…`).
+PATTERN_MARKS = re.compile(r"[<>…*{}+$]")
 
 
 def code_of(page: Path) -> tuple[list[str], list[str]]:
