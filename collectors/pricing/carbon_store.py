@@ -12,6 +12,7 @@ with the time that value is from. Nothing is invented: before the first known va
 no span at all.
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -117,22 +118,24 @@ def carbon_spans(
     """Back-to-back spans over [start, end), from the first known value on (see the module
     docstring); [] when nothing is known."""
     slots = back_to_back(forecast)
+    slot_starts = [s.start for s in slots]
     known = sorted([(s.start, s.gco2) for s in slots] + points)
-    edges = sorted({start, end, *(s.start for s in slots), *(s.end for s in slots),
-                    *(t for t, _ in points)})  # fmt: skip
+    known_times = [t for t, _ in known]
+    edges = sorted({start, end, *slot_starts, *(s.end for s in slots), *(t for t, _ in points)})
     spans: list[CarbonSpan] = []
     for left, right in zip(edges, edges[1:], strict=False):
         if right <= start or left >= end:
             continue
         left, right = max(left, start), min(right, end)
-        covering = next((s for s in slots if s.start <= left < s.end), None)
-        if covering is not None:
-            span = CarbonSpan(left, right, covering.gco2)
+        # the slot starting last at or before `left` covers it unless it ended (cut short)
+        at = bisect_right(slot_starts, left) - 1
+        if at >= 0 and left < slots[at].end:
+            span = CarbonSpan(left, right, slots[at].gco2)
         else:
-            last = [(t, v) for t, v in known if t <= left]
-            if not last:
+            last = bisect_right(known_times, left) - 1
+            if last < 0:
                 continue  # nothing known yet: no value, never a guess
-            span = CarbonSpan(left, right, last[-1][1], carried_from=last[-1][0])
+            span = CarbonSpan(left, right, known[last][1], carried_from=known[last][0])
         if spans and spans[-1].end == left and _same(spans[-1], span):
             span = CarbonSpan(spans.pop().start, right, span.gco2, span.carried_from)
         spans.append(span)
