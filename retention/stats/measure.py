@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -39,19 +39,17 @@ from django.db.models import BigIntegerField, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from enrich.influx import TimeseriesError, get_timeseries, quote_ident
+from enrich.influx import TimeseriesError, get_timeseries
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP, HOURLY_RP
 from retention.stats.alerts import alert_summary, open_alerts
 from retention.stats.history import iso, last_run
+from retention.stats.points import PointCount, count_raw_points
 
 logger = logging.getLogger(__name__)
 
 GB = 2**30  # AWS prices "GB-month" with GB = 2^30 bytes
 TIER_RPS = (HOURLY_RP, DAILY_RP)
-# The fields every Home Assistant point carries at least one of (as retention.entities.ha_source):
-# official layout `value` and/or `state`; HA Ingestor `state_value` (or the older `state`).
-STATE_FIELDS = ("value", "state", "state_value")
 SIZE_SOURCE = "InfluxDB's own size accounting (1.x SHOW STATS shard diskBytes, 2.x /metrics)"
 
 LAST_RUNS = {
@@ -65,13 +63,15 @@ LAST_RUNS = {
 @dataclass(frozen=True)
 class TierSize:
     """Bytes of one tier: the (database, retention policy) pairs it is made of. `bytes` is
-    None when its database does not exist (`reason` says which): that is not a measured 0."""
+    None when its database does not exist (`reason` says which): that is not a measured 0.
+    `note` says why a measured 0 is one (a TIER_DATABASE no tier run has created yet)."""
 
     name: str
     database: str
     retention_policies: tuple[str, ...]
     bytes: int | None
     reason: str = ""
+    note: str = ""
 
 
 # The setting naming each tier's database (what to check when it does not exist).
@@ -84,16 +84,20 @@ TIER_SETTINGS = {
 
 
 def tier_sizes(
-    sizes: Mapping[tuple[str, str], int], databases: Collection[str]
+    sizes: Mapping[tuple[str, str], int],
+    databases: Collection[str],
+    tiers_created: bool = True,
 ) -> dict[str, TierSize]:
     """raw, hourly, daily and enrichment tiers out of `TimeSeries.sizes()`; `databases` are
-    the databases InfluxDB has (`TimeSeries.databases()`).
+    the databases InfluxDB has (`TimeSeries.databases()`); `tiers_created`: whether a tier
+    run has created TIER_DATABASE (`tier_database_created`).
 
     raw = every retention policy of Home Assistant's database except the tiers'; hourly and
     daily = `enrich_hourly`/`enrich_daily` of TIER_DATABASE; enrichment = INFLUXDB_DATABASE.
     A pair is counted in one tier only (the first that claims it, in that order). A tier
     whose database does not exist is not measured (bytes None); one that exists without
-    shards holds 0 bytes.
+    shards holds 0 bytes, and so do hourly and daily in a TIER_DATABASE of its own that no
+    tier run has created yet (the runs create it where they write: nothing is elsewhere).
     """
     ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
     claims = {
@@ -106,6 +110,13 @@ def tier_sizes(
     tiers = {}
     for name, claims_pair in claims.items():
         database = getattr(settings, TIER_SETTINGS[name])
+        if database not in databases and _not_created_yet(name, tiers_created):
+            note = (
+                f"InfluxDB has no database {database!r} (TIER_DATABASE) yet: no tier run has "
+                "created it, so the tier holds nothing; the first downsampling run creates it"
+            )
+            tiers[name] = TierSize(name, database, (), 0, note=note)
+            continue
         if database not in databases:
             reason = (
                 f"InfluxDB has no database {database!r} ({TIER_SETTINGS[name]}): the {name} "
@@ -121,61 +132,27 @@ def tier_sizes(
     return tiers
 
 
+def _not_created_yet(tier: str, tiers_created: bool) -> bool:
+    separate = settings.TIER_DATABASE != settings.HA_INFLUXDB_DATABASE
+    return tier in ("hourly", "daily") and separate and not tiers_created
+
+
+def tier_database_created() -> bool:
+    """Whether a real tier run got as far as creating TIER_DATABASE (`ensure_tiers`, just
+    before it measures `storage_before_bytes`)."""
+    return RetentionRun.objects.filter(
+        operation__in=(
+            RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+            RetentionRun.Operation.DOWNSAMPLE_DAILY,
+        ),
+        storage_before_bytes__isnull=False,
+    ).exists()
+
+
 def measure_tiers() -> dict[str, TierSize]:
     """`tier_sizes` of what InfluxDB reports now (TimeseriesError when it cannot be read)."""
     ts = get_timeseries()
-    return tier_sizes(ts.sizes(), ts.databases())
-
-
-@dataclass
-class PointCount:
-    """Points of the raw tier. `exact` is False when some measurement has none of the state
-    fields: its points are then counted as its largest per-field count (a lower bound)."""
-
-    points: int = 0
-    exact: bool = True
-    lower_bound_measurements: list[str] = field(default_factory=list)
-
-
-def count_raw_points(database: str, retention_policies: tuple[str, ...]) -> PointCount:
-    """Points (one per series and timestamp) in the raw tier, counted by InfluxDB.
-
-    `COUNT(*)` counts field values, not points. Every Home Assistant point carries `value`,
-    `state` or `state_value`, so per retention policy:
-        points = COUNT(value) + COUNT(state) + COUNT(state_value)
-                 − COUNT(value WHERE state present) − COUNT(state_value WHERE state present)
-    (the official integration writes on/off states with both `value` and `state`; no writer
-    puts `value` and `state_value` in one point). Two queries over the state fields only,
-    across all measurements; measurements without any state field get a third query.
-    """
-    ts = get_timeseries()
-    result = PointCount()
-    for rp in retention_policies:
-        source = f"{quote_ident(database)}.{quote_ident(rp)}./.*/"
-        counts = ", ".join(f'COUNT({quote_ident(f)}) AS "n_{f}"' for f in STATE_FIELDS)
-        counted = set()
-        for row in ts.query(database, f"SELECT {counts} FROM {source}"):
-            counted.add(row.measurement)
-            result.points += sum(int(row.values.get(f"n_{f}") or 0) for f in STATE_FIELDS)
-        # `/./`, not `/.*/`: where no measurement has a `state` field InfluxDB takes "state"
-        # for a tag, empty on every point, and `/.*/` would match (and subtract) them all.
-        overlap = (
-            f'SELECT COUNT("value") AS "value_and_state", COUNT("state_value") AS '
-            f'"state_value_and_state" FROM {source} WHERE "state" =~ /./'
-        )
-        for row in ts.query(database, overlap):
-            result.points -= int(row.values.get("value_and_state") or 0)
-            result.points -= int(row.values.get("state_value_and_state") or 0)
-        others = [m for m in ts.measurements(database) if m not in counted]
-        if others:
-            sources = ", ".join(
-                f"{quote_ident(database)}.{quote_ident(rp)}.{quote_ident(m)}" for m in others
-            )
-            for row in ts.query(database, f"SELECT COUNT(*) FROM {sources}"):
-                result.points += max(int(v or 0) for v in row.values.values())
-                result.exact = False
-                result.lower_bound_measurements.append(row.measurement)
-    return result
+    return tier_sizes(ts.sizes(), ts.databases(), tier_database_created())
 
 
 # The runs whose deleted raw points `raw_points_removed` counts.
@@ -283,7 +260,7 @@ def _tier_figure(tier: TierSize) -> dict[str, Any]:
     where = {"database": tier.database, "retention_policies": list(tier.retention_policies)}
     if tier.bytes is None:
         return {**_unknown("GB", tier.reason), **where}
-    return _size(tier.bytes, **where)
+    return _size(tier.bytes, **where, **({"note": tier.note} if tier.note else {}))
 
 
 def _unmeasured(tiers: dict[str, TierSize], names: tuple[str, ...]) -> str:

@@ -426,3 +426,42 @@ def test_a_misnamed_home_assistant_database_is_not_measured_as_zero(
     [series] = client.get("/retention/metrics", {"days": 3650}).json()["points"]
     assert series["raw_size_bytes"] is None
     assert series["hourly_size_bytes"] == point.values["hourly_size_bytes"]
+
+
+def test_a_tier_database_no_run_has_created_yet_holds_nothing(
+    client, ha_db, enrichment_db, settings
+):
+    """A TIER_DATABASE of its own is created by the first tier run (ensure_tiers), not by
+    setup_influxdb: until then the tiers hold nothing, a measured 0, and the database size and
+    the savings are measured, not null with a "check the setting's spelling"."""
+    points = raw_home(ha_db.name)
+    tier_db = f"{ha_db.name}_tiers"
+    settings.TIER_DATABASE = tier_db  # not created: no tier run has run yet
+
+    body, sizes = stats_with_stable_sizes(client, ha_db.name, enrichment_db)
+
+    raw = sizes[(ha_db.name, "autogen")]
+    enrichment = sizes.get((enrichment_db, "autogen"), 0)
+    shown = body["current_db_size_gb"]["tiers"]
+    for tier in ("hourly", "daily"):
+        assert (shown[tier]["bytes"], shown[tier]["value"]) == (0, 0.0), shown[tier]
+        assert shown[tier]["database"] == tier_db
+        assert "no tier run has created it" in shown[tier]["note"]
+    assert body["current_db_size_gb"]["bytes"] == raw + enrichment
+    assert body["raw_bytes_per_point"]["points"] == points
+    assert body["storage_saved_gb"]["bytes"] == 0  # nothing downsampled yet: nothing saved
+    assert body["reduction_percentage"]["value"] == 0
+    assert body["annual_cost_savings"]["value"] == 0
+
+    metrics.record_metrics(NOW)
+    [point] = metric_points(enrichment_db)
+    assert (point.values["hourly_size_bytes"], point.values["daily_size_bytes"]) == (0, 0)
+    assert point.values.get("unmeasured") is None
+
+    # Once a tier run has created it, a TIER_DATABASE InfluxDB does not have (dropped, or the
+    # setting changed since) is not measured: the tiers' rows are somewhere else.
+    run(RetentionRun.Operation.DOWNSAMPLE_HOURLY, 0, storage_before_bytes=raw)
+    shown = client.get("/retention/stats").json()["current_db_size_gb"]["tiers"]
+    for tier in ("hourly", "daily"):
+        assert shown[tier]["value"] is None
+        assert f"no database {tier_db!r} (TIER_DATABASE)" in shown[tier]["reason"]
