@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, TextField, Value, When
+from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
@@ -302,21 +302,24 @@ def notify_run_finished(run: RetentionRun) -> list[Alert]:
 
 
 # --- As the API shows them -------------------------------------------------------------
-def open_alerts():
-    """Alerts whose incident is not over: no run of the same operation finished ok since the
-    alerted run started (an overrun that then finished ok closes its own alert). A view
-    refresh is over when the same view (`details["view"]`) refreshed: the refresh task runs
-    the views one after the other, and the next one's success says nothing of the failed one
-    (a run that recorded no view, e.g. of a task that died before it began, is closed by any).
-    A restore is over when a restore whose date range (range_start..range_end) covers the
-    failed one's succeeded: restoring another month restores none of its days.
-    An alert without a run is open until `cleared`."""
+def with_state():
+    """Alerts with `over_at`: when their incident was over, None while it is not.
+
+    A run's incident is over when a run of the same operation that started after the alerted
+    run started finished ok (the first such run's finish; an overrun that then finished ok
+    closes its own alert). A view refresh is over when the same view (`details["view"]`)
+    refreshed: the refresh task runs the views one after the other, and the next one's
+    success says nothing of the failed one (a run that recorded no view, e.g. of a task that
+    died before it began, is closed by any). A restore is over when a restore whose date
+    range (range_start..range_end) covers the failed one's succeeded: restoring another month
+    restores none of its days. An alert without a run is over when `cleared`."""
     since = RetentionRun.objects.filter(
         operation=OuterRef("run__operation"),
         status=RetentionRun.Status.OK,
         started__gte=OuterRef("run__started"),
     ).annotate(
-        view=Coalesce(KeyTextTransform("view", "details"), Value(""), output_field=TextField())
+        view=Coalesce(KeyTextTransform("view", "details"), Value(""), output_field=TextField()),
+        at=Coalesce("finished", "started"),
     )
     covering = since.filter(
         range_start__lte=OuterRef("run__range_start"), range_end__gte=OuterRef("run__range_end")
@@ -326,11 +329,16 @@ def open_alerts():
         run__range_start__isnull=False,
         run__range_end__isnull=False,
     )
-    over = Case(
-        When(~Q(run_view=""), then=Exists(since.filter(view=OuterRef("run_view")))),
-        When(ranged, then=Exists(covering)),
-        default=Exists(since),
-        output_field=BooleanField(),
+
+    def first(runs) -> Subquery:
+        return Subquery(runs.order_by("at", "pk").values("at")[:1])
+
+    over_at = Case(
+        When(run__isnull=True, then=F("cleared")),
+        When(~Q(run_view=""), then=first(since.filter(view=OuterRef("run_view")))),
+        When(ranged, then=first(covering)),
+        default=first(since),
+        output_field=DateTimeField(),
     )
     return (
         Alert.objects.select_related("run")
@@ -339,14 +347,18 @@ def open_alerts():
                 KeyTextTransform("view", "run__details"), Value(""), output_field=TextField()
             ),
         )
-        .annotate(over=over)
-        .filter(over=False)
-        .exclude(run__isnull=True, cleared__isnull=False)
-        .order_by("-created", "-pk")
+        .annotate(over_at=over_at)
     )
 
 
+def open_alerts():
+    """Alerts whose incident is not over (`with_state`), newest first."""
+    return with_state().filter(over_at__isnull=True).order_by("-created", "-pk")
+
+
 def alert_summary(alert: Alert) -> dict[str, Any]:
+    """An alert as the API shows it; `cleared` is when its incident was over (`with_state`:
+    for a run's alert, when the run that closed it finished), null while it is open."""
     return {
         "alert_id": alert.pk,
         "kind": alert.kind,
@@ -357,5 +369,5 @@ def alert_summary(alert: Alert) -> dict[str, Any]:
         "created": iso(alert.created),
         "sent": iso(alert.sent),
         "delivery_error": alert.delivery_error or None,
-        "cleared": iso(alert.cleared),
+        "cleared": iso(getattr(alert, "over_at", alert.cleared)),
     }

@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 
 from enrich.api import params
 from enrich.influx import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
-from retention.models import Alert, ArchiveObject
+from retention.models import ArchiveObject
 from retention.schema import METRICS_MEASUREMENT
-from retention.stats.alerts import alert_summary, open_alerts
+from retention.stats.alerts import alert_summary, open_alerts, with_state
 from retention.stats.history import iso
 
 # Each series with its unit: the sizes in bytes, the reduction in percent.
@@ -72,14 +72,15 @@ class StorageMetrics(APIView):
 
 
 class AlertList(APIView):
-    """Open alerts (incident not over) and every alert of the last `days` days."""
+    """Open alerts (incident not over) and every alert of the last `days` days, each with
+    `cleared`: when its incident was over (null while open)."""
 
     @extend_schema(parameters=[DAYS], responses={200: dict, 400: dict})
     def get(self, request):
         days = params.integer(request.query_params, "days", 30, minimum=1, maximum=3650)
         since = datetime.now(UTC) - timedelta(days=days)
         opened = list(open_alerts())
-        history = Alert.objects.select_related("run").filter(created__gte=since)
+        history = with_state().filter(created__gte=since)
         return Response(
             {
                 "days": days,

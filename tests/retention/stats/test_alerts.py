@@ -411,3 +411,45 @@ def test_a_failed_restore_stays_open_until_a_restore_covering_its_range_succeeds
     assert [a.run_id for a in alerts.open_alerts()] == [march.pk]
     restore_run("2024-02-15", "2024-04-15", Status.OK, 3)  # a range covering it
     assert list(alerts.open_alerts()) == []
+
+
+def test_the_alert_list_says_when_a_runs_incident_was_over(settings):
+    """GET /retention/alerts lists the alerts of the last days with `cleared`: a run's alert
+    closed by a later success showed `cleared: null` for ever, as if it had never cleared; it
+    is when the run that closed it finished (null while the incident is open)."""
+    settings.ALERT_WEBHOOK_URL = ""
+    client = token_client("ops")
+    started = datetime.now(UTC) - timedelta(hours=3)
+
+    def done(status: str, minutes: int, took: int, **fields) -> RetentionRun:
+        at = started + timedelta(minutes=minutes)
+        return failed_run(status=status, started=at, finished=at + timedelta(seconds=took),
+                          duration_seconds=float(took), **fields)  # fmt: skip
+
+    failed = done(Status.FAILED, 0, 95)
+    overran = done(Status.OK, 10, settings.ALERT_MAX_DURATION_SECONDS + 60,
+                   operation=Op.ARCHIVE)  # fmt: skip
+    energy = done(Status.FAILED, 20, 30, operation=Op.VIEW_REFRESH,
+                  details={"view": "daily_energy_by_device"})  # fmt: skip
+    alerts.check_alerts()
+
+    def cleared() -> dict[int, str | None]:
+        history = client.get("/retention/alerts").json()["history"]
+        return {a["run_id"]: a["cleared"] for a in history}
+
+    def iso(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    # the overrun that then finished ok was over when it finished; the failures are open
+    assert cleared() == {failed.pk: None, overran.pk: iso(overran.finished), energy.pk: None}
+
+    done(Status.OK, 30, 40, operation=Op.VIEW_REFRESH, details={"view": "hourly_room_activity"})
+    first = done(Status.OK, 40, 50)
+    done(Status.OK, 50, 60)  # a later success: the incident was over at the first one
+    assert cleared() == {
+        failed.pk: iso(first.finished),
+        overran.pk: iso(overran.finished),
+        energy.pk: None,  # another view's refresh says nothing of this one
+    }
+    shown = {a["run_id"]: a["cleared"] for a in client.get("/retention/alerts").json()["open"]}
+    assert shown == {energy.pk: None}
