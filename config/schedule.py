@@ -47,9 +47,11 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry("Occupancy prediction",             "collectors.dispatch_occupancy",           crontab="*/15 * * * *", expires=840),
     Entry("Smart meter",                      "collectors.dispatch_smart_meter",         every_seconds=300,     expires=270),
     Entry("Refresh materialized views",       "retention.refresh_views",                 crontab="0 */4 * * *", expires=3 * 3600),
-    Entry("Record storage metrics",           "retention.record_metrics",                crontab="15 4 * * *",  expires=3600),
     # The tier runs' storage once InfluxDB compacted (RETENTION_SETTLE_HOURS after them).
     Entry("Settle tier runs' storage",        "retention.settle_storage",                crontab="0 8 * * *",   expires=3600),
+    # The day's storage figures once InfluxDB compacted what the night's tier runs deleted
+    # (RETENTION_SETTLE_HOURS after them): earlier, the raw tier still holds those points.
+    Entry("Record storage metrics",           "retention.record_metrics",                crontab="15 8 * * *",  expires=3600),
     # Routed to the default queue (config/queues.py): a long retention run must not delay it.
     Entry("Check retention alerts",           "retention.check_alerts",                  every_seconds=300,     expires=240),
     # Weekly, Sundays 03:00: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet.

@@ -1,5 +1,5 @@
 """The status page's storage chart in a real browser when a day's sizes could not be measured
-(InfluxDB out of reach at 04:15): that day's `retention_metrics` point has the archive's size
+(InfluxDB out of reach at 08:15): that day's `retention_metrics` point has the archive's size
 but no tier sizes, and the chart must leave a gap there, not draw a database of 0 bytes."""
 
 from datetime import UTC, datetime, timedelta
