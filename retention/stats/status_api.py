@@ -38,14 +38,15 @@ DAYS = OpenApiParameter(
 
 class StorageMetrics(APIView):
     """Bytes per tier (raw, hourly, daily, archive) day by day, as `retention.record_metrics`
-    measured them (InfluxDB's own size accounting); a figure not measured that day is null."""
+    measured them (InfluxDB's own size accounting); a figure not measured that day is null,
+    and the point's `unmeasured` says why (null when every figure was measured)."""
 
     @extend_schema(parameters=[DAYS], responses={200: dict, 400: dict, 503: dict})
     def get(self, request):
         days = params.integer(request.query_params, "days", 90, minimum=1, maximum=3650)
         since = datetime.now(UTC) - timedelta(days=days)
         query = (
-            f"SELECT {', '.join(quote_ident(f) for f in SERIES_FIELDS)} "
+            f"SELECT {', '.join(quote_ident(f) for f in (*SERIES_FIELDS, 'unmeasured'))} "
             f"FROM {quote_ident(METRICS_MEASUREMENT)} WHERE time >= $since"
         )
         points = []
@@ -53,8 +54,8 @@ class StorageMetrics(APIView):
             with get_timeseries().query(
                 settings.INFLUXDB_DATABASE, query, params={"since": since}
             ) as rows:
-                points = [{"time": iso(r.time), **{f: r.values.get(f) for f in SERIES_FIELDS}}
-                          for r in rows]  # fmt: skip
+                points = [{"time": iso(r.time), **{f: r.values.get(f) for f in SERIES_FIELDS},
+                           "unmeasured": r.values.get("unmeasured")} for r in rows]  # fmt: skip
         except InfluxQueryError as exc:
             if "database not found" not in exc.server_message:
                 return Response({"detail": f"Storage metrics cannot be read: {exc}"}, status=503)

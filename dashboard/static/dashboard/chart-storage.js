@@ -46,7 +46,7 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     summary.textContent = points.length + " daily measurements; on " + S.date(last.time) + ": " +
       TIERS.map(function (t) { return t[0] + " " + S.bytes(last[t[1]]); }).join(", ") + ".";
     reduction.textContent = last.reduction_percentage === null
-      ? "Reduction so far: not measured (see /retention/stats for why)."
+      ? "Reduction so far: not measured on " + S.date(last.time) + ": " + (last.unmeasured || "see /retention/stats") + "."
       : "Reduction so far: " + last.reduction_percentage.toFixed(1) + " % (" + S.bytes(last.storage_saved_bytes) +
         " saved against keeping everything raw), measured " + S.date(last.time) + ".";
   });

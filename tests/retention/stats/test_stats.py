@@ -487,3 +487,22 @@ def test_the_daily_point_is_measured_after_the_nights_tier_runs_settled(settings
     settled = last_tier_run + settings.RETENTION_SETTLE_HOURS * 60
     assert minute_of_day("retention.record_metrics") >= settled
     assert minute_of_day("retention.record_metrics") >= minute_of_day("retention.settle_storage")
+
+
+def test_the_metrics_series_says_why_a_day_was_not_measured(client, tiers, enrichment_db, settings):
+    """GET /retention/metrics showed a day's unmeasured figures as bare nulls: why (recorded in
+    the point's `unmeasured`) was only in InfluxDB. Each point now carries it."""
+    raw_home(tiers.name)
+    metrics.record_metrics(NOW - timedelta(days=1))  # every figure measured
+    missing = f"{tiers.name}_typo"
+    settings.HA_INFLUXDB_DATABASE = missing
+    metrics.record_metrics(NOW)
+
+    measured, unmeasured = client.get("/retention/metrics", {"days": 3650}).json()["points"]
+
+    assert measured["unmeasured"] is None and measured["raw_size_bytes"] > 0
+    assert unmeasured["raw_size_bytes"] is None and unmeasured["reduction_percentage"] is None
+    [point] = [p for p in metric_points(enrichment_db) if p.time.date() == NOW.date()]
+    assert unmeasured["unmeasured"] == point.values["unmeasured"]
+    assert f"raw_size_bytes: InfluxDB has no database {missing!r}" in unmeasured["unmeasured"]
+    assert "reduction_percentage: " in unmeasured["unmeasured"]
