@@ -39,6 +39,8 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     timezone="UTC",
 )
+# Every worker records its name and queues in Redis: the status page shows one that is gone.
+app.steps["consumer"].add("enrich.worker_alive:WorkerAlive")
 app.autodiscover_tasks(["enrich", "collectors"])
 # Each retention capability keeps its tasks in its own package's tasks.py.
 app.autodiscover_tasks(

@@ -6,16 +6,25 @@ could not load (written past the admin's form: SQL, a fixture, a database from a
 database had the name) stopped the beat as it started (ZoneInfoNotFoundError), so no schedule ran
 at all, and a beat already running stopped at its next reload. Such a crontab's tasks are now
 left out, each named in the beat's log with the zone and what to do, once per change; every other
-schedule runs. Choosing a zone in admin → Crontabs brings them back at the next reload.
+schedule runs. Choosing a zone in admin → Crontabs brings them back at the next reload; until
+then the status page lists them with the reason (enrich.liveness).
+
+Each tick (at least every 5 s: DatabaseScheduler's longest sleep) is recorded in Redis
+(enrich.redis.alive), so a beat that stopped or hangs shows: its healthcheck
+(`manage.py check_beat`) fails and the status page says when it last ticked.
 """
 
 import logging
+import os
+import socket
 
 from django.db.models import QuerySet
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
+from enrich.redis import alive
+from enrich.redis.client import RedisUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -26,15 +35,38 @@ def unloadable_crontabs() -> dict[int, str]:
     return {c.pk: zone for c in CrontabSchedule.objects.order_by("pk") if (zone := unknown_zone(c))}
 
 
+def skipped_tasks(unloadable: dict[int, str] | None = None) -> set[tuple[str, int, str]]:
+    """(name, crontab id, zone) of each enabled periodic task the beat leaves out."""
+    unloadable = unloadable_crontabs() if unloadable is None else unloadable
+    skipped = PeriodicTask.objects.enabled().filter(crontab__in=list(unloadable))
+    return {(task.name, task.crontab_id, unloadable[task.crontab_id]) for task in skipped}
+
+
 class Scheduler(DatabaseScheduler):
     _skipped_said: frozenset[tuple[str, int, str]] = frozenset()
+    _unrecorded_said = False
 
     def enabled_models_qs(self) -> QuerySet:
         unloadable = unloadable_crontabs()
-        skipped = PeriodicTask.objects.enabled().filter(crontab__in=list(unloadable))
-        self._say_skipped({(task.name, task.crontab_id, unloadable[task.crontab_id])
-                           for task in skipped})  # fmt: skip
+        self._say_skipped(skipped_tasks(unloadable))
         return super().enabled_models_qs().exclude(crontab__in=list(unloadable))
+
+    def tick(self, *args, **kwargs):
+        interval = super().tick(*args, **kwargs)
+        self._record_tick()
+        return interval
+
+    def _record_tick(self) -> None:
+        """Record this tick in Redis; Redis out of reach is said once, the beat goes on."""
+        try:
+            alive.record_beat(host=socket.gethostname(), pid=os.getpid())
+        except RedisUnavailable as exc:
+            if not self._unrecorded_said:
+                logger.warning("Beat: its ticks are not recorded (healthcheck and status page "
+                               "will say it stopped): %s", exc)  # fmt: skip
+                self._unrecorded_said = True
+            return
+        self._unrecorded_said = False
 
     def _get_unique_timezone_names(self):
         # The zones whose crontabs' hours are compared with the server's: the loadable ones

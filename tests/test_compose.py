@@ -8,7 +8,6 @@ the code.
 import importlib
 import os
 import re
-import shlex
 import socket
 import subprocess
 import sys
@@ -25,7 +24,14 @@ from django.core.management import get_commands
 
 import config.celery
 from tests.support import worker as worker_support
-from tests.support.compose import COMPOSE, INIT_ENV, ROOT, interpolated, read_dotenv
+from tests.support.compose import (
+    COMPOSE,
+    INIT_ENV,
+    ROOT,
+    commands_of,
+    interpolated,
+    read_dotenv,
+)
 from tests.support.startup import documented_production_env, load_settings
 
 SERVICES = COMPOSE["services"]
@@ -33,17 +39,6 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 APP_SERVICES = ("web", "worker-collectors", "worker-retention", "beat", "flower")
 INFRA_SERVICES = ("redis", "postgres", "influxdb", "minio")
-
-
-def commands_of(service: dict) -> list[list[str]]:
-    """The command lines a service runs, as argument lists (`sh -c "a && b"` gives a and b)."""
-    argv = service["command"]
-    argv = shlex.split(argv) if isinstance(argv, str) else list(argv)
-    if argv[:2] == ["sh", "-c"]:
-        steps = [shlex.split(step) for step in argv[2].split("&&")]
-    else:
-        steps = [argv]
-    return [step[1:] if step[0] == "exec" else step for step in steps]
 
 
 def option(argv: list[str], *names: str) -> str | None:

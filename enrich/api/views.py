@@ -13,6 +13,7 @@ from enrich.access import ScopedThrottle
 from enrich.api import params
 from enrich.api.serializers import SiteSerializer
 from enrich.health import check_services, without_detail
+from enrich.liveness import processes
 from enrich.models import Site
 
 
@@ -30,6 +31,16 @@ class HealthView(APIView):
         if not request.user.is_authenticated:
             result = without_detail(result)
         return Response(result, status=200 if result["ok"] else 503)
+
+
+class ProcessesView(APIView):
+    """Whether the beat ticks, which workers are alive and consume each queue, and which periodic
+    tasks the beat leaves out (a crontab time zone this host cannot load), with the reasons
+    (enrich.liveness). Always 200 while it can answer: `ok` says whether all is well."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(processes())
 
 
 class TokenView(ObtainAuthToken):

@@ -116,7 +116,9 @@ def test_every_panel_says_it_was_throttled(live_server, collected, browser, sett
     assert "Loading" not in page, page
     history = browser.find_element("css selector", "#alerts-history tbody").text
     assert history.startswith("Request was throttled."), history
-    assert len(answers_refused(browser)) == 9
+    processes = browser.find_element("css selector", "#processes-table tbody").text
+    assert processes.startswith("Request was throttled."), processes
+    assert len(answers_refused(browser)) == 10  # each panel's calls, Processes' one too
 
 
 def test_a_last_run_and_a_measurement_a_week_back_show_their_date(

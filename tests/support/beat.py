@@ -1,11 +1,21 @@
 """Beat's table in a test: run what beat sends at a moment, in the test's own process; a
-crontab's zone stored as the database may hold it."""
+crontab's zone stored as the database may hold it; a real beat in a child process, with a Redis
+key prefix of the test's own (where it records its ticks)."""
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from django.db import connection
 from django_celery_beat.models import CrontabSchedule
 
 from config.celery import app
 from config.schedule import SCHEDULE
+from enrich.redis.client import get_redis
+from tests.support import worker
 
 EVERY_MINUTE = "* * * * *"
 
@@ -26,3 +36,25 @@ def store_zone(crontab: CrontabSchedule, zone: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("UPDATE django_celery_beat_crontabschedule SET timezone = %s WHERE id = %s",
                        [zone, crontab.pk])  # fmt: skip
+
+
+@contextmanager
+def own_redis_prefix(settings, name: str) -> Iterator[str]:
+    """REDIS_KEY_PREFIX a new prefix for this test (and the processes it starts with it); its
+    keys are deleted afterwards."""
+    settings.REDIS_KEY_PREFIX = f"test-{name}-{uuid.uuid4().hex[:8]}"
+    try:
+        yield settings.REDIS_KEY_PREFIX
+    finally:
+        for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+            get_redis().delete(key)
+
+
+def beat_process(folder: Path, prefix: str) -> subprocess.Popen:
+    """`celery beat` as `make run` starts it (the project's scheduler), on the test database
+    and the Redis key prefix `prefix`; stop it with worker.stop() and close its `log`."""
+    env = dict(os.environ, DATABASE_URL=worker.test_database_url(), CELERY_SKIP_CHECKS="1",
+               REDIS_KEY_PREFIX=prefix)  # fmt: skip
+    argv = ["celery", "-A", "config", "beat", "-l", "info", "--pidfile=",
+            "-s", str(folder / "schedule")]  # fmt: skip
+    return worker.started(argv, env, folder / "beat.log")

@@ -2,6 +2,7 @@
 scripts/init-env writes it) and the ${...} interpolation of one with the other."""
 
 import re
+import shlex
 from pathlib import Path
 
 import yaml
@@ -38,3 +39,14 @@ def interpolated(node, values: dict[str, str]):
 def read_dotenv(path: Path) -> dict[str, str]:
     lines = path.read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def commands_of(service: dict) -> list[list[str]]:
+    """The command lines a service runs, as argument lists (`sh -c "a && b"` gives a and b)."""
+    argv = service["command"]
+    argv = shlex.split(argv) if isinstance(argv, str) else list(argv)
+    if argv[:2] == ["sh", "-c"]:
+        steps = [shlex.split(step) for step in argv[2].split("&&")]
+    else:
+        steps = [argv]
+    return [step[1:] if step[0] == "exec" else step for step in steps]

@@ -172,3 +172,26 @@ def retried_in_the_same_run(client, answer: dict, worker, proxy, error: str) -> 
         proxy.close()
     assert done["details"]["retries"][0] == first
     return done
+
+
+def started(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    """`python -m <argv>` (e.g. a beat, or Flower) in a child process logging to `log_path`;
+    stop it with `stop()` and close its `log`."""
+    log = log_path.open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *argv], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    proc.log = log
+    return proc
+
+
+def until(condition, proc: subprocess.Popen | None = None, seconds: float = 60):
+    """Poll `condition()` until it returns something true, and return that; fail (with the log
+    of `proc`, when one is watched) if `proc` stops or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        if proc is not None:
+            assert proc.poll() is None, f"it stopped:\n{_tail(proc)}"
+        assert time.monotonic() < deadline, _tail(proc) if proc else f"not within {seconds} s"
+        time.sleep(0.5)
+    return result

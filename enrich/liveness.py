@@ -1,0 +1,91 @@
+"""Is every part of enrich alive? What the status page's *Processes* shows (/api/processes/):
+
+- the beat: when it last ticked (enrich.beat_scheduler records each tick, at most 5 s apart);
+  not within BEAT_LATE_AFTER seconds: it stopped or hangs, and no schedule runs;
+- the workers: each one heard from in the last day, with its queues (enrich.worker_alive records
+  them every 10 s); one not heard from within WORKER_LATE_AFTER seconds was killed or hangs;
+- the queues: each of config.queues with the workers consuming it; none: its tasks wait;
+- the periodic tasks the beat leaves out because their crontab's time zone cannot be loaded
+  on this host (enrich.beat_scheduler), each with the reason and what to do.
+"""
+
+import time
+from datetime import UTC, datetime
+
+from config.queues import QUEUES
+from enrich.beat_scheduler import skipped_tasks
+from enrich.redis import alive
+from enrich.redis.client import RedisUnavailable
+
+BEAT_LATE_AFTER = 60  # seconds; the beat's healthcheck in docker-compose.yml says the same
+WORKER_LATE_AFTER = 60
+FORGET_WORKER_AFTER = 24 * 3600
+
+
+def _when(at: float) -> dict:
+    age = max(0.0, time.time() - at)
+    return {"at": datetime.fromtimestamp(at, UTC).isoformat(), "age_seconds": round(age, 1)}
+
+
+def beat_state(late_after: float | None = None) -> dict:
+    """{"ok", "last_tick", "age_seconds", "host", "detail"} of the beat, late after `late_after`
+    seconds (default BEAT_LATE_AFTER); raises RedisUnavailable."""
+    late_after = BEAT_LATE_AFTER if late_after is None else late_after
+    tick = alive.last_beat()
+    if tick is None:
+        return {"ok": False, "last_tick": None, "age_seconds": None, "host": None,
+                "detail": "No beat tick is recorded: the beat has not run with this Redis "
+                "(REDIS_URL), so no schedule runs."}  # fmt: skip
+    when = _when(tick["at"])
+    state = {"ok": when["age_seconds"] <= late_after, "last_tick": when["at"],
+             "age_seconds": when["age_seconds"], "host": tick.get("host"), "detail": ""}  # fmt: skip
+    if not state["ok"]:
+        state["detail"] = (
+            f"No tick for {when['age_seconds']:.0f} s (last at {when['at']}): the beat has "
+            f"stopped or hangs, so no schedule runs. It ticks at least every 5 s."
+        )
+    return state
+
+
+def _workers() -> tuple[list[dict], list[dict]]:
+    """The workers heard from in the last day, and each queue with the live ones consuming it."""
+    workers = []
+    for node, said in sorted(alive.workers(FORGET_WORKER_AFTER).items()):
+        when = _when(said["at"])
+        ok = when["age_seconds"] <= WORKER_LATE_AFTER
+        detail = "" if ok else (
+            f"Not heard from for {when['age_seconds']:.0f} s (last at {when['at']}): it was "
+            "killed or hangs."
+        )  # fmt: skip
+        workers.append({"node": node, "queues": said["queues"], "ok": ok,
+                        "last_seen": when["at"], "age_seconds": when["age_seconds"],
+                        "detail": detail})  # fmt: skip
+    queues = []
+    for name in QUEUES:
+        serving = [w["node"] for w in workers if w["ok"] and name in w["queues"]]
+        detail = "" if serving else "No live worker consumes it: its tasks wait in Redis."
+        queues.append({"name": name, "workers": serving, "ok": bool(serving), "detail": detail})
+    return workers, queues
+
+
+def _skipped() -> list[dict]:
+    return [
+        {"task": name, "crontab": crontab, "timezone": zone,
+         "reason": f"Not scheduled: its crontab {crontab} has the time zone {zone!r}, which this "
+         "host's zone database cannot load. Choose its time zone in admin → Crontabs."}
+        for name, crontab, zone in sorted(skipped_tasks())
+    ]  # fmt: skip
+
+
+def processes() -> dict:
+    """The beat, workers, queues and skipped schedules, with "ok" when all of them are."""
+    skipped = _skipped()
+    try:
+        beat = beat_state()
+        workers, queues = _workers()
+    except RedisUnavailable as exc:
+        return {"ok": False, "detail": str(exc), "beat": None, "workers": None, "queues": None,
+                "skipped_schedules": skipped}  # fmt: skip
+    ok = beat["ok"] and all(q["ok"] for q in queues) and all(w["ok"] for w in workers)
+    return {"ok": ok and not skipped, "detail": "", "beat": beat, "workers": workers,
+            "queues": queues, "skipped_schedules": skipped}  # fmt: skip

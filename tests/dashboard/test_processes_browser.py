@@ -1,0 +1,94 @@
+"""The status page's *Processes* in a real browser: a beat that never ticked, queues no worker
+consumes, and a periodic task the beat leaves out (its crontab's time zone cannot be loaded on
+this host) with the reason. Before, the page showed none of it: the user saw nothing wrong."""
+
+import socket
+
+import pytest
+from django.contrib.auth.models import User
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from config.queues import QUEUES
+from enrich.models import Site
+from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support import worker as worker_support
+from tests.support.beat import beat_process, own_redis_prefix, store_zone
+from tests.support.chromium import wait_for
+
+pytestmark = BROWSER_TEST
+
+
+@pytest.fixture
+def prefix(settings) -> str:
+    with own_redis_prefix(settings, "processes-page") as prefix:
+        yield prefix
+
+
+def processes_rows(browser) -> list[list[str]]:
+    from selenium.webdriver.common.by import By
+
+    return [
+        [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        for row in browser.find_elements(By.CSS_SELECTOR, "#processes-table tbody tr")
+    ]
+
+
+@pytest.mark.usefixtures("prefix")
+def test_the_page_says_the_beat_does_not_tick_and_what_it_leaves_out(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    User.objects.create_user("reader", password="read-only-password")
+    away = CrontabSchedule.objects.create(minute="5", hour="*", timezone="UTC")
+    PeriodicTask.objects.create(name="Hourly away", task="enrich.check_services", crontab=away)
+    store_zone(away, "Mars/Base")
+
+    browser.set_window_size(1280, 3000)
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+    rows = processes_rows(browser)
+    assert rows[0] == [
+        "Beat",
+        "stopped",
+        "never",
+        "No beat tick is recorded: the beat has not run with this Redis (REDIS_URL), so no "
+        "schedule runs.",
+    ]
+    assert rows[1:] == [
+        [f"Queue {name}", "not served", "", "No live worker consumes it: its tasks wait in Redis."]
+        for name in QUEUES
+    ]
+    state = browser.find_element(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
+    assert "problem" in state.get_attribute("class").split()
+    skipped = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#skipped-schedules li")]
+    assert skipped == [
+        f"Hourly away: Not scheduled: its crontab {away.pk} has the time zone 'Mars/Base', which "
+        "this host's zone database cannot load. Choose its time zone in admin → Crontabs."
+    ]
+
+
+def test_the_page_shows_a_ticking_beat(live_server, browser, prefix, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    User.objects.create_user("reader", password="read-only-password")
+    beat = beat_process(tmp_path, prefix)
+    try:
+        log_in(browser, live_server.url, "reader", "read-only-password")
+
+        def ticking() -> bool:  # the page loaded before the first tick says "never"
+            browser.refresh()
+            wait_for(browser, "html[data-loaded]")
+            return processes_rows(browser)[0][1] == "ticking"
+
+        worker_support.until(ticking, beat)
+    finally:
+        worker_support.stop(beat)
+        beat.log.close()
+    name, state, age, detail = processes_rows(browser)[0]
+    assert name == f"Beat ({socket.gethostname()})"
+    assert (state, detail) == ("ticking", "")
+    assert age.endswith(" s ago"), age
+    cell = browser.find_element(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
+    assert "good" in cell.get_attribute("class").split()

@@ -1,0 +1,131 @@
+"""/api/processes/ (the status page's *Processes*): a real beat and a real worker on the test
+database and Redis, seen alive, then seen gone once killed; a worker stopped on purpose is not
+missed; a periodic task the beat leaves out (its crontab's time zone cannot be loaded here) is
+listed with the reason. Before, nothing anywhere showed that the beat or a worker had died, or
+that a schedule was not running."""
+
+import signal
+
+import pytest
+from django.contrib.auth.models import User
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from rest_framework.test import APIClient
+
+from config.queues import QUEUES
+from enrich import liveness
+from tests.support import worker as worker_support
+from tests.support.beat import beat_process, own_redis_prefix, store_zone
+from tests.support.broker import empty_queues  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def prefix(settings) -> str:
+    """An own Redis key prefix, for this process and the beat and workers it starts."""
+    with own_redis_prefix(settings, "processes") as prefix:
+        yield prefix
+
+
+@pytest.fixture
+def api() -> APIClient:
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user("reader", password="read-only-pw"))
+    return client
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_a_beat_and_a_worker_are_shown_alive_then_gone_once_killed(
+    api, prefix, tmp_path, monkeypatch
+):
+    nothing = api.get("/api/processes/").json()
+    assert nothing["ok"] is False
+    assert nothing["beat"]["ok"] is False and nothing["beat"]["last_tick"] is None
+    assert nothing["beat"]["detail"].startswith("No beat tick is recorded")
+    assert nothing["workers"] == []
+    assert [(q["name"], q["ok"], q["detail"]) for q in nothing["queues"]] == [
+        (name, False, "No live worker consumes it: its tasks wait in Redis.") for name in QUEUES
+    ]
+
+    ticking = beat_process(tmp_path, prefix)
+    try:
+        with worker_support.celery_worker("processes", REDIS_KEY_PREFIX=prefix) as worker:
+
+            def both_alive():
+                answer = api.get("/api/processes/").json()
+                return answer["ok"] and answer["workers"] and answer
+
+            alive = worker_support.until(both_alive, worker)
+            assert ticking.poll() is None
+            assert alive["beat"]["ok"] and alive["beat"]["age_seconds"] <= 60
+            (seen,) = alive["workers"]
+            assert (seen["node"], seen["queues"], seen["ok"]) == (
+                worker.node, sorted(QUEUES), True
+            )  # fmt: skip
+            assert [(q["name"], q["workers"]) for q in alive["queues"]] == [
+                (name, [worker.node]) for name in QUEUES
+            ]
+            assert alive["skipped_schedules"] == []
+
+            # Killed: no clean stop, so they are missed once silent longer than allowed.
+            worker.kill()
+            ticking.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+            ticking.wait(timeout=30)
+            monkeypatch.setattr(liveness, "BEAT_LATE_AFTER", 1)
+            monkeypatch.setattr(liveness, "WORKER_LATE_AFTER", 1)
+            gone = worker_support.until(
+                lambda: (
+                    (a := api.get("/api/processes/").json())["workers"][0]["ok"] is False
+                    and a["beat"]["ok"] is False
+                    and a
+                )
+            )
+    finally:
+        worker_support.stop(ticking)
+        ticking.log.close()
+    assert gone["ok"] is False
+    assert "the beat has stopped or hangs, so no schedule runs" in gone["beat"]["detail"]
+    (missed,) = gone["workers"]
+    assert missed["node"] == worker.node
+    assert "it was killed or hangs" in missed["detail"]
+    assert all(q["ok"] is False and q["workers"] == [] for q in gone["queues"])
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_a_worker_stopped_on_purpose_is_not_missed(api, prefix):
+    with worker_support.celery_worker("stopping", REDIS_KEY_PREFIX=prefix) as worker:
+        worker_support.until(lambda: api.get("/api/processes/").json()["workers"], worker)
+    assert worker.returncode == 0  # a warm shutdown (SIGTERM)
+    assert api.get("/api/processes/").json()["workers"] == []
+
+
+def test_a_periodic_task_the_beat_leaves_out_is_listed_with_the_reason(api, prefix):
+    every = CrontabSchedule.objects.create(minute="5", hour="*", timezone="UTC")
+    PeriodicTask.objects.create(name="Hourly here", task="enrich.check_services", crontab=every)
+    away = CrontabSchedule.objects.create(minute="5", hour="*", timezone="UTC")
+    PeriodicTask.objects.create(name="Hourly away", task="enrich.check_services", crontab=away)
+    PeriodicTask.objects.create(
+        name="Off away", task="enrich.check_services", crontab=away, enabled=False
+    )
+    store_zone(away, "Mars/Base")
+    answer = api.get("/api/processes/").json()
+    assert answer["ok"] is False
+    assert answer["skipped_schedules"] == [
+        {
+            "task": "Hourly away",
+            "crontab": away.pk,
+            "timezone": "Mars/Base",
+            "reason": f"Not scheduled: its crontab {away.pk} has the time zone 'Mars/Base', "
+            "which this host's zone database cannot load. Choose its time zone in admin → "
+            "Crontabs.",
+        }
+    ]
+
+
+def test_the_answer_says_when_redis_cannot_be_read(api, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    answer = api.get("/api/processes/").json()
+    assert answer["ok"] is False and answer["beat"] is None and answer["workers"] is None
+    assert "cannot reach Redis at REDIS_URL=redis://127.0.0.1:1/0" in answer["detail"]
+    assert answer["skipped_schedules"] == []
