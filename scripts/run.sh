@@ -17,14 +17,6 @@ $PY manage.py bootstrap
 $PY manage.py install_schedules
 $PY manage.py setup_influxdb
 
-cat <<MSG
-
-  enrich is starting:
-    admin      http://${WEB_BIND:-127.0.0.1:8000}/admin/
-    API docs   http://${WEB_BIND:-127.0.0.1:8000}/api/docs/
-    health     http://${WEB_BIND:-127.0.0.1:8000}/api/health/
-    Flower     http://127.0.0.1:${FLOWER_PORT:-5555}/  (login: FLOWER_BASIC_AUTH in .env)
-  Ctrl-C stops everything.
-
-MSG
+# The addresses as honcho gives them to the processes (.env's values over the shell's).
+.venv/bin/honcho run scripts/banner
 exec .venv/bin/honcho start -f Procfile

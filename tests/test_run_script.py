@@ -1,0 +1,61 @@
+"""`make run` (scripts/run.sh) prints where web listens: the address the Procfile's gunicorn
+really binds. It printed WEB_BIND from the shell's environment, while honcho gives the processes
+`.env`'s value over the shell's: with WEB_BIND=0.0.0.0:8000 in .env (as docs/deployment.md says
+to reach it from the LAN) it still printed http://127.0.0.1:8000, and with another WEB_BIND
+exported in the shell, that one, where nothing listened."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import worker as worker_support
+from tests.support.compose import ROOT
+from tests.support.ports import free_port
+from tests.support.web import first_answer
+
+HONCHO = str(Path(sys.executable).parent / "honcho")
+
+
+def test_run_prints_the_banner_with_the_environment_honcho_gives_the_processes():
+    steps = [line for line in (ROOT / "scripts" / "run.sh").read_text().splitlines()
+             if line and not line.startswith("#")]  # fmt: skip
+    # Both read the same .env (honcho's default, in the project root run.sh changes to).
+    assert steps[-2:] == [".venv/bin/honcho run scripts/banner",
+                          "exec .venv/bin/honcho start -f Procfile"]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_banner_names_where_web_really_listens(tmp_path):
+    listening, elsewhere = free_port(), free_port()
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"WEB_BIND=0.0.0.0:{listening}\n")  # reachable from the LAN
+    env = dict(os.environ, WEB_BIND=f"127.0.0.1:{elsewhere}",  # an older export in the shell
+               DATABASE_URL=worker_support.test_database_url())  # fmt: skip
+    banner = subprocess.run(
+        [HONCHO, "run", "-e", str(dotenv), "scripts/banner"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    assert f"web on 0.0.0.0:{listening} (and every other address of this machine)" in banner
+    health = re.search(r"health +(\S+)", banner)[1]
+    assert health == f"http://127.0.0.1:{listening}/api/health/"
+    assert str(elsewhere) not in banner
+
+    log = (tmp_path / "honcho.log").open("w+")
+    web = subprocess.Popen(
+        [HONCHO, "start", "-f", "Procfile", "-e", str(dotenv), "web"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    web.log = log
+    try:
+        answer = first_answer(health, web)
+        assert answer.status_code in (200, 503), answer.text  # the health check itself answers
+        assert "services" in answer.json()
+    finally:
+        try:
+            worker_support.stop(web)
+        finally:
+            log.close()
