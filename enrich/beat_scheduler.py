@@ -24,7 +24,6 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
 from enrich.redis import alive
-from enrich.redis.client import RedisUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ def skipped_tasks(unloadable: dict[int, str] | None = None) -> set[tuple[str, in
 
 class Scheduler(DatabaseScheduler):
     _skipped_said: frozenset[tuple[str, int, str]] = frozenset()
-    _unrecorded_said = False
+    _recorder: alive.Recorder | None = None
 
     def enabled_models_qs(self) -> QuerySet:
         unloadable = unloadable_crontabs()
@@ -53,20 +52,9 @@ class Scheduler(DatabaseScheduler):
 
     def tick(self, *args, **kwargs):
         interval = super().tick(*args, **kwargs)
-        self._record_tick()
+        self._recorder = self._recorder or alive.Recorder("Beat")
+        self._recorder(lambda: alive.record_beat(host=socket.gethostname(), pid=os.getpid()))
         return interval
-
-    def _record_tick(self) -> None:
-        """Record this tick in Redis; Redis out of reach is said once, the beat goes on."""
-        try:
-            alive.record_beat(host=socket.gethostname(), pid=os.getpid())
-        except RedisUnavailable as exc:
-            if not self._unrecorded_said:
-                logger.warning("Beat: its ticks are not recorded (healthcheck and status page "
-                               "will say it stopped): %s", exc)  # fmt: skip
-                self._unrecorded_said = True
-            return
-        self._unrecorded_said = False
 
     def _get_unique_timezone_names(self):
         # The zones whose crontabs' hours are compared with the server's: the loadable ones

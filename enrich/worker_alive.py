@@ -5,14 +5,11 @@ when (enrich.liveness). One stopped on purpose (a warm shutdown) is forgotten at
 Registered in config/celery.py as a consumer bootstep.
 """
 
-import logging
-
 from celery import bootsteps
 
 from enrich.redis import alive
 from enrich.redis.client import RedisUnavailable
 
-logger = logging.getLogger(__name__)
 RECORD_EVERY = 10.0  # seconds
 
 
@@ -21,7 +18,7 @@ class WorkerAlive(bootsteps.StartStopStep):
 
     def __init__(self, c, **kwargs):
         self.tref = None
-        self.unrecorded_said = False
+        self.recorder = alive.Recorder(f"Worker {c.hostname}")
         super().__init__(c, **kwargs)
 
     def start(self, c):
@@ -42,11 +39,4 @@ class WorkerAlive(bootsteps.StartStopStep):
 
     def record(self, c) -> None:
         queues = sorted(q.name for q in c.task_consumer.queues) if c.task_consumer else []
-        try:
-            alive.record_worker(c.hostname, queues)
-        except RedisUnavailable as exc:
-            if not self.unrecorded_said:
-                logger.warning("Worker %s: its signs of life are not recorded: %s", c.hostname, exc)
-                self.unrecorded_said = True
-            return
-        self.unrecorded_said = False
+        self.recorder(lambda: alive.record_worker(c.hostname, queues))

@@ -78,3 +78,31 @@ def test_the_scheduler_leaves_out_only_the_crontab_it_cannot_load(zone, caplog):
     loaded = Scheduler(app=app, lazy=True).all_as_schedule()
     assert sorted(loaded) == ["Every second", "Hourly UTC", "Hourly away"]
     assert str(loaded["Hourly away"].schedule.tz) == "Europe/Zurich"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("empty_queues")
+def test_the_beat_goes_on_when_its_ticks_cannot_be_recorded(tmp_path):
+    """Redis of the caches (REDIS_URL) out of reach, the broker and results' up: the beat still sends every
+    task, and says once that its ticks are not recorded (its healthcheck will fail)."""
+    every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="Every second", task="enrich.check_services", interval=every)
+    log = (tmp_path / "beat.log").open("w+")
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info", "--pidfile=",
+         "-s", str(tmp_path / "schedule"), "--max-interval", "1"],
+        cwd=worker.ROOT, env={**os.environ, "DATABASE_URL": worker.test_database_url(),
+                       "CELERY_SKIP_CHECKS": "1", "CELERY_BROKER_URL": app.conf.broker_url,
+                       "CELERY_RESULT_BACKEND": app.conf.result_backend,
+                       "REDIS_URL": "redis://127.0.0.1:1/0"},
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    beat.log = log
+    try:
+        worker.until(lambda: worker._tail(beat).count("Sending due task Every second") >= 3, beat)
+        said = worker._tail(beat)
+        assert said.count("Beat: its signs of life are not recorded") == 1, said
+        assert "cannot reach Redis at REDIS_URL=redis://127.0.0.1:1/0" in said
+    finally:
+        worker.stop(beat)
+        log.close()

@@ -6,11 +6,40 @@ page (/api/processes/) read them. Each is a JSON object with `at`, the Unix time
 """
 
 import json
+import logging
 import time
+from collections.abc import Callable
 
-from enrich.redis.client import get_redis, make_key, reachable
+from enrich.redis.client import RedisUnavailable, get_redis, make_key, reachable
 
+logger = logging.getLogger(__name__)
 WHAT = "The beat's and workers' signs of life"
+RETRY_AFTER = 60.0  # seconds without a try after Redis did not answer
+
+
+class Recorder:
+    """Runs a record call, but not within RETRY_AFTER seconds of one Redis did not answer: each
+    try may wait seconds for Redis, and the beat's and worker's loops must go on. A failure is
+    logged once until a record succeeds again."""
+
+    def __init__(self, who: str) -> None:
+        self.who = who
+        self.paused_until = float("-inf")
+        self.said = False
+
+    def __call__(self, record: Callable[[], None]) -> None:
+        if time.monotonic() < self.paused_until:
+            return
+        try:
+            record()
+        except RedisUnavailable as exc:
+            self.paused_until = time.monotonic() + RETRY_AFTER
+            if not self.said:
+                logger.warning("%s: its signs of life are not recorded (its healthcheck and the "
+                               "status page will say it stopped): %s", self.who, exc)  # fmt: skip
+                self.said = True
+            return
+        self.said = False
 
 
 def _beat_key() -> str:
