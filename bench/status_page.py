@@ -12,7 +12,7 @@ data-loaded>` is the page's own `performance.now()` at that moment, i.e. ms from
 start through the HTML, CSS, uPlot, the scripts, every API call (`/api/enrichment/current`,
 `/api/pricing/slots`, `/api/pricing/windows`, `/api/plan/loads` (the demo home's two flexible
 loads, each planned), `/api/carbon/series`, `/retention/metrics`, `/retention/history`,
-`/retention/archive/years`, `/retention/alerts`) and the charts. Target:
+`/retention/archive/years`, `/retention/alerts`, `/api/processes/`) and the charts. Target:
 under 1 s (issue 14). Everything is removed at the end.
 """
 
