@@ -103,3 +103,8 @@ def test_sense_login_refuses_a_nul_in_the_site_name():
 
 def test_refresh_views_quotes_the_unknown_names():
     refused("refresh_views", "", match=r"unknown view\(s\) ''; use ")
+
+
+@pytest.mark.parametrize("max_age", ["0", "-5"])
+def test_check_beat_refuses_a_limit_no_tick_can_meet(max_age):
+    refused("check_beat", "--max-age", max_age, match=r"--max-age: a whole number of seconds")

@@ -13,6 +13,7 @@ from enrich.models import Site
 from tests.dashboard.browser import BROWSER_TEST, log_in
 from tests.support import worker as worker_support
 from tests.support.beat import beat_process, own_redis_prefix, store_zone
+from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.chromium import wait_for
 
 pytestmark = BROWSER_TEST
@@ -68,27 +69,35 @@ def test_the_page_says_the_beat_does_not_tick_and_what_it_leaves_out(live_server
     ]
 
 
-def test_the_page_shows_a_ticking_beat(live_server, browser, prefix, tmp_path):
+@pytest.mark.usefixtures("empty_queues")
+def test_the_page_shows_a_ticking_beat_and_a_live_worker(live_server, browser, prefix, tmp_path):
     from selenium.webdriver.common.by import By
 
     Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
     User.objects.create_user("reader", password="read-only-password")
     beat = beat_process(tmp_path, prefix)
     try:
-        log_in(browser, live_server.url, "reader", "read-only-password")
+        with worker_support.celery_worker("page", REDIS_KEY_PREFIX=prefix) as worker:
+            log_in(browser, live_server.url, "reader", "read-only-password")
 
-        def ticking() -> bool:  # the page loaded before the first tick says "never"
-            browser.refresh()
-            wait_for(browser, "html[data-loaded]")
-            return processes_rows(browser)[0][1] == "ticking"
+            def all_alive() -> bool:  # the page loaded before the first tick says "never"
+                browser.refresh()
+                wait_for(browser, "html[data-loaded]")
+                return [row[1] for row in processes_rows(browser)] == [
+                    "ticking", "alive", *["served"] * len(QUEUES)
+                ]  # fmt: skip
 
-        worker_support.until(ticking, beat)
+            worker_support.until(all_alive, beat)
+            rows = processes_rows(browser)
     finally:
         worker_support.stop(beat)
         beat.log.close()
-    name, state, age, detail = processes_rows(browser)[0]
+    name, state, age, detail = rows[0]
     assert name == f"Beat ({socket.gethostname()})"
     assert (state, detail) == ("ticking", "")
     assert age.endswith(" s ago"), age
-    cell = browser.find_element(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
-    assert "good" in cell.get_attribute("class").split()
+    assert rows[1][0] == f"Worker {worker.node} (queues {', '.join(sorted(QUEUES))})"
+    assert rows[1][2].endswith(" s ago") and rows[1][3] == ""
+    assert rows[2:] == [[f"Queue {name}", "served", "", f"by {worker.node}"] for name in QUEUES]
+    cells = browser.find_elements(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
+    assert all("good" in cell.get_attribute("class").split() for cell in cells)
