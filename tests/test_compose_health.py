@@ -38,6 +38,13 @@ def run_check(argv: list[str], env: dict) -> subprocess.CompletedProcess:
     )
 
 
+def test_every_service_has_a_healthcheck():
+    """Docker says a container is unhealthy only if it has a check: without one a process that
+    hangs (a beat that no longer ticks) shows as up."""
+    missing = [name for name, service in SERVICES.items() if "healthcheck" not in service]
+    assert missing == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_beat_is_healthy_exactly_while_it_ticks(tmp_path):
     kind, *check = SERVICES["beat"]["healthcheck"]["test"]

@@ -1,7 +1,7 @@
 """The beat's and the workers' signs of life, kept in Redis (settings REDIS_URL).
 
 The beat records each tick (enrich.beat_scheduler), every worker its node name and queues every
-few seconds (enrich.liveness); the beat's healthcheck (`manage.py check_beat`) and the status
+few seconds (enrich.worker_alive); the beat's healthcheck (`manage.py check_beat`) and the status
 page (/api/processes/) read them. Each is a JSON object with `at`, the Unix time it was written.
 """
 
