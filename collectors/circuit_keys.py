@@ -15,7 +15,7 @@ once: the key and its entity stay, and the row names the new owner from then on.
 
 The adapters read the keys from Credentials.kept and report the keys they gave in
 FetchResult.kept; the pipeline loads and saves them (load, save). Nothing here is imported by
-an adapter but Keys and owner, which touch no database.
+an adapter but Keys, owner and parts, which touch no database.
 """
 
 import json
@@ -27,6 +27,15 @@ MQTT_SCOPE = "ha_mqtt"
 def owner(*parts: str) -> str:
     """Who holds a key, e.g. owner("4", "Kitchen") for channel 4 named Kitchen."""
     return json.dumps(list(parts), ensure_ascii=False)
+
+
+def parts(who: str) -> list[str]:
+    """What owner() was given, e.g. ["4", "Kitchen"]; [] for an owner not of its form."""
+    try:
+        found = json.loads(who)
+    except ValueError:
+        return []
+    return [str(p) for p in found] if isinstance(found, list) else []
 
 
 class Keys:

@@ -11,7 +11,9 @@ The realtime power comes from one `realtime_update` frame of the monitor's webso
 (realtime.py): `w` -> `smart_meter.total_power_w`, each `devices[]` entry ->
 `smart_meter_circuit` (circuit = the device name, kept by the device that had it first: a
 later one of that name gets its id added; percentage = its share of `w`), at the frame's
-`epoch` rounded down to the minute. An unauthorized frame or a 401 from the REST API
+`epoch` rounded down to the minute. A frame lists only the devices that are on: each device
+that holds a circuit key and is not listed gets 0 W at that minute (nothing when the read
+fails: an outage of the feed is no "off"). An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
 minutes `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so
 far as `daily_kwh`; an ended day (the site's local day) whose complete total InfluxDB lacks is

@@ -20,7 +20,7 @@ import websocket
 
 from collectors.answers import STORABLE, Answer, checked_url
 from collectors.base import Credentials, Target
-from collectors.circuit_keys import Keys, owner
+from collectors.circuit_keys import Keys, owner, parts
 from collectors.smart_meter import common
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import PermanentError, TransientError, malformed, scrub_url, sending
@@ -149,8 +149,9 @@ def realtime_readings(
     good (by scope, collectors.circuit_keys); a device's negative watts are kept (Sense gives
     them; not impossible: a device that produces, or disaggregation). A frame lists only the
     devices that are on, so which of two same-named ones comes first says nothing: the device
-    (its `id`) that first had the name keeps it, a later one gets `<name> (<id>)`. The solar
-    production listed among the devices (SOLAR_DEVICE) is no circuit."""
+    (its `id`) that first had the name keeps it, a later one gets `<name> (<id>)`; a device
+    that holds a key and is not listed is off: 0 W (_off). The solar production listed among
+    the devices (SOLAR_DEVICE) is no circuit."""
     answer = Answer(PROVIDER, endpoint)
     total = answer.number(payload, "w", "realtime_update")
     moment = common.minute(_epoch(answer, payload))
@@ -161,6 +162,7 @@ def realtime_readings(
     devices = [] if payload.get("devices") is None else payload["devices"]
     if not isinstance(devices, list):
         raise answer.bad("realtime_update: devices should be a list", payload)
+    written: set[str] = set()
     for i, device in enumerate(devices):
         name = answer.text(device, "name", "a realtime device")
         power = answer.number(device, "w", "a realtime device")
@@ -170,10 +172,31 @@ def realtime_readings(
         # Without an id nothing tells this device apart in the next frame: a key for now only.
         who = None if ident is None or ident == "" else owner(str(ident), name)
         circuit = keys.key(who, name, f"{name} ({i if who is None else ident})")
+        written.add(circuit)
         readings.append(
             common.circuit_reading(tag_set, circuit, moment, power, common.share(power, total))
         )
+    if isinstance(payload.get("devices"), list):  # the frame says which devices are on
+        readings += _off(tag_set, moment, total, kept.get(scope) or {}, written)
     return readings, ({scope: keys.given} if keys.given else {})
+
+
+def _off(
+    tag_set: Mapping[str, str],
+    moment: datetime,
+    total: float,
+    known: Mapping[str, str],
+    written: set[str],
+) -> list[Reading]:
+    """0 W at the frame's minute for each device kept for good (its circuit key, by scope) that
+    the frame does not list: a frame lists the devices that are on, and without a point of its
+    own an unlisted device's last power (a kettle's 2000 W) stayed its newest value, read as on
+    until it came back. A frame without `devices` says nothing of them: nothing is written."""
+    return [
+        common.circuit_reading(tag_set, circuit, moment, 0.0, common.share(0.0, total))
+        for circuit, who in sorted(known.items())
+        if who and circuit not in written and parts(who)[:1] != [SOLAR_DEVICE]
+    ]
 
 
 def _epoch(answer: Answer, payload: dict[str, Any]) -> datetime:

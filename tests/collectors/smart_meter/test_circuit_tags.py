@@ -8,8 +8,10 @@ lends its tag to the other."""
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 
 from collectors import pipeline, registry
+from collectors.ha_mqtt import meters
 from collectors.smart_meter.emporia.usage import iso
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
@@ -166,7 +168,52 @@ def test_sense_devices_named_alike_keep_their_own_series(replay_server, feed, co
                 get_redis().delete(key)
         assert pipeline.collect(config, now=SENSE_NOW + run * RUN_EVERY).status == "ok"
     assert collected() == {
-        "Heater": [1500.0, 1510.0],
+        "Heater": [1500.0, 0.0, 1510.0],  # off in the second frame: 0 W, not its 1500 W
         "Heater (b2)": [800.0, 810.0],
-        "Always On": [726.0, 726.0],
+        "Always On": [726.0, 726.0, 0.0],
     }
+
+
+def sense_runs(server, feed, *sessions) -> list[str]:
+    """A Sense monitor collected every 5 minutes through the pipeline, a feed session a run;
+    each run's status."""
+    sense_routes(server)
+    feed.script(*sessions)
+    config = meter_config("sense", sense_credentials(server, feed.url, budget="10/minute"))
+    return [
+        pipeline.collect(config, now=SENSE_NOW + run * RUN_EVERY).status
+        for run in range(len(sessions))
+    ]
+
+
+def test_a_sense_device_that_turned_off_reads_0_w(replay_server, feed, collected):
+    """A frame lists only the devices that are on: a kettle that turned off is simply no longer
+    listed. Its 2000 W stayed its newest value, so Home Assistant's entity (and anything
+    reading the newest value) showed it on, until the entity was removed an hour later; now
+    each frame gives the devices known by their key 0 W (and 0 %) at its minute."""
+    kettle, always_on = ("k1", "Kettle", 2000.0), ("always_on", "Always On", 726.0)
+    statuses = sense_runs(
+        replay_server, feed, frame(0, kettle, always_on), frame(5, always_on), frame(10, always_on)
+    )
+    assert statuses == ["ok", "ok", "ok"]
+    assert collected() == {"Kettle": [2000.0, 0.0, 0.0], "Always On": [726.0, 726.0, 726.0]}
+    newest = SENSE_NOW + 2 * RUN_EVERY
+    shown = meters.circuit_powers("sense", "Home", lambda device, gid: True, newest)
+    assert {(v.circuit, v.watts) for v in shown} == {("Kettle", 0.0), ("Always On", 726.0)}
+    (row,) = get_timeseries().query(
+        settings.INFLUXDB_DATABASE,
+        "SELECT last(percentage) AS percentage FROM smart_meter_circuit WHERE circuit = 'Kettle'",
+    )
+    assert row.values["percentage"] == 0.0
+
+
+def test_a_sense_feed_that_failed_or_listed_no_devices_turns_nothing_off(
+    replay_server, feed, collected
+):
+    """An outage of the feed is no 'off': a run whose feed refused the connection writes
+    nothing, and a frame without a `devices` list says nothing of the devices."""
+    silent = frame(10)
+    del silent[1]["payload"]["devices"]
+    statuses = sense_runs(replay_server, feed, frame(0, ("k1", "Kettle", 2000.0)), 503, silent)
+    assert statuses[0] == "ok" and statuses[1] != "ok" and statuses[2] == "ok"
+    assert collected() == {"Kettle": [2000.0]}

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from collectors.base import Window
+from collectors.circuit_keys import owner
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.http import AuthError, MalformedResponse, TransientError
 from enrich.redis.budget import parse_budget
@@ -103,6 +104,25 @@ def test_the_solar_production_listed_among_the_devices_is_no_circuit(replay_serv
         "Dryer": 5584.70,
         "Always On": 726.0,
     }
+
+
+def test_known_devices_the_frame_does_not_list_are_off_but_never_the_solar(replay_server, feed):
+    """The fixture's frame lists Dryer and Always On; the kettle's key is kept from an earlier
+    frame: 0 W at the frame's minute. A key the production got before it was no circuit stays
+    without a point (0 W would read as a load that turned off)."""
+    sense_routes(replay_server)
+    kept = {"sense/98765": {"Kettle": owner("k1", "Kettle"), "Solar": owner("solar", "Solar")}}
+    credentials = replace(sense_credentials(replay_server, feed.url), kept=kept)
+    adapter = SenseAdapter()
+    window = Window(start=SENSE_NOW - timedelta(minutes=5), end=SENSE_NOW, now=SENSE_NOW)
+    result = adapter.fetch(adapter.target(SITE, credentials), credentials, window)
+    home, *circuits = result.readings
+    assert {r.tags["circuit"]: r.fields for r in circuits} == {
+        "Dryer": pytest.approx({"power_w": 5584.70, "percentage": 5584.70 / 11163.86 * 100}),
+        "Always On": pytest.approx({"power_w": 726.0, "percentage": 726.0 / 11163.86 * 100}),
+        "Kettle": {"power_w": 0.0, "percentage": 0.0},
+    }
+    assert {r.time for r in circuits} == {home.time}
 
 
 def test_mfa_account_gets_a_clear_permanent_error(replay_server, feed):
