@@ -4,7 +4,8 @@ Each run publishes the full current picture (configs are idempotent and retained
 recomputed), so a run after a broker outage loses nothing. A run the broker acknowledged
 renews enrich's `online` status (enrich.mqtt.presence), which turns `offline` when no process
 has published for MQTT_OFFLINE_AFTER_SECONDS. Removal is a reconcile step: the
-config topics published last time are kept in Redis; those no longer wanted (site deleted or
+config topics published are kept in Redis (added before a run hands them to the broker, so a
+run killed or cut off midway leaves none unknown); those no longer wanted (site deleted or
 disabled, provider removed or disabled, a circuit gone, a flexible load deleted or disabled)
 get an empty retained config, which makes Home Assistant remove the entity, and their retained
 state topics are cleared. The starts published are kept beside that set, so the next
@@ -113,6 +114,11 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
         # Config first: HA drops the entity, then the retained state topics are cleared.
         for topic in (config_topic, f"{base}/state", f"{base}/attributes", f"{base}/availability")
     ]
+    if wanted:
+        # Recorded before the broker gets any of it: a publication killed or cut off once some
+        # of its configs reached the broker must leave them known, so a later one removes them
+        # once they are no longer wanted (else they stay in Home Assistant for good).
+        redis.hset(published_key(topics), mapping=wanted)
     handed_over = [broker.publish(topic, payload) for topic, payload in clearing + messages]
     if not all(handed_over) or not broker.flush(FLUSH_SECONDS):
         log.warning(

@@ -5,13 +5,7 @@ worker whose child is replaced after each task. What Home Assistant would show i
 from the messages it would receive (tests.support.ha_discovery.availability_timeline)."""
 
 import json
-import os
-import select
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,29 +15,16 @@ from enrich.mqtt.broker import current_broker
 from enrich.redis.lock import RunLock
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber, process_env
-from tests.support import worker as workers
+from tests.ha_mqtt.processes import OFFLINE_AFTER, Publisher
 from tests.support.ha_discovery import availability_timeline
 from tests.support.worker import celery_worker, output
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
-ROOT = Path(__file__).resolve().parents[2]
-# Seconds without a publication before enrich counts as offline, for these tests (180 in use).
-OFFLINE_AFTER = 3
 # How long the tests watch after a process dies: a last will of its own would reach Home
 # Assistant at once, the shared one after OFFLINE_AFTER seconds; two seconds more for the
 # broker and a loaded machine.
 WATCH = OFFLINE_AFTER + 2
-PUBLISHER = """
-import time
-import django
-django.setup()
-from collectors.ha_mqtt import tasks
-while True:
-    print(tasks.run()["status"], flush=True)  # what a worker runs for mqtt.publish_states
-    time.sleep(0.5)
-"""
-
 # One publication, then another killed while it publishes (the hard time limit, out of memory,
 # a restart), with the publication lock's expiry given (20 s in use).
 HOLDER = """
@@ -61,41 +42,6 @@ publisher.publish_all = publishing
 tasks.run()
 """
 LOCK_TTL = 1.0
-
-
-class Publisher:
-    """A process publishing this test's entities about twice a second; it prints each
-    outcome, then sleeps half a second (or one running `script`, given `args`)."""
-
-    def __init__(
-        self, script: str = PUBLISHER, *args: str, offline_after: int = OFFLINE_AFTER
-    ) -> None:
-        env = dict(
-            os.environ,
-            DATABASE_URL=workers.test_database_url(),
-            **process_env(MQTT_OFFLINE_AFTER_SECONDS=str(offline_after)),
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", script, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE
-        )
-
-    def next_outcome(self, timeout: float = 60) -> str:
-        """The outcome of the next publication that ends from now on."""
-        fd = self.proc.stdout.fileno()
-        while select.select([fd], [], [], 0)[0] and os.read(fd, 65536):
-            pass  # what it printed before now
-        line, deadline = b"", time.monotonic() + timeout
-        while not line.endswith(b"\n"):
-            assert select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]
-            line += os.read(fd, 65536)
-        return line.decode().split()[-1]
-
-    def kill(self) -> None:
-        """SIGKILL between two publications (not holding the publication lock): no clean
-        disconnect, only a last will can tell."""
-        self.next_outcome()
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
 
 
 def entity_config(subscriber, topics, site) -> dict:

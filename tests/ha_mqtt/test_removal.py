@@ -6,6 +6,7 @@ import pytest
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.ha_mqtt.tasks import request_publish
 from tests.ha_mqtt import homes
+from tests.ha_mqtt.processes import Publisher
 from tests.support.ha_discovery import cleared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -67,3 +68,50 @@ def test_deleting_a_site_removes_its_device(topics, subscriber, broker):
     )
     kept_node = f"{topics.root}_site_{kept.pk}"
     assert sum(f"/{kept_node}/" in t for t in subscriber.messages) == 10
+
+
+# A publication killed once the broker took its messages, before it recorded in Redis what it
+# published (the hard time limit while it waited, out of memory, a worker killed).
+KILLED_AFTER_PUBLISHING = """
+import time
+import django
+django.setup()
+from collectors.ha_mqtt import tasks
+from enrich.mqtt.broker import Broker
+acknowledged = Broker.flush
+def flush(self, timeout):
+    assert acknowledged(self, timeout)  # the broker holds every message of the publication
+    print("acknowledged", flush=True)
+    time.sleep(3600)
+Broker.flush = flush
+tasks.run()
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entities_of_a_publication_killed_midway_are_removed_later(topics, subscriber, broker):
+    """Home Assistant got the air quality entities from a publication that was killed before
+    it recorded them; the provider disabled since, the next publication removes them (they
+    stayed, available with their last values, for good)."""
+    site = homes.home()
+    homes.carbon(site)
+    assert publish_all(broker, topics)["entities"] == 3 + 7
+    air = homes.air_quality(site)
+    killed = Publisher(KILLED_AFTER_PUBLISHING)
+    try:
+        assert killed.proc.stdout.readline() == b"acknowledged\n"
+    finally:
+        killed.proc.kill()
+        killed.proc.wait(10)
+    node = f"{topics.root}_site_{site.pk}"
+    aqi_config = f"{topics.discovery_prefix}/sensor/{node}/aqi/config"
+    aqi_state = f"{topics.root}/site_{site.pk}/aqi/state"
+    assert subscriber.wait_for(lambda m: aqi_config in m and aqi_state in m)
+
+    air.enabled = False
+    air.save()
+    assert publish_all(broker, topics) == {"status": "ok", "entities": 10, "removed": 2}
+    assert subscriber.wait_for(lambda m: aqi_config not in m and aqi_state not in m)
+    for key in ("aqi", "aqi_category"):
+        assert cleared(subscriber, f"{topics.discovery_prefix}/sensor/{node}/{key}/config")
+        assert cleared(subscriber, f"{topics.root}/site_{site.pk}/{key}/availability")
