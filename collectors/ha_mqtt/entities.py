@@ -22,7 +22,6 @@ from collectors.ha_mqtt import meters
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug, suffixed
 from collectors.ha_mqtt.held import HeldStarts, held_key
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
-from collectors.smart_meter.common import device_key
 from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
 
@@ -234,23 +233,20 @@ def smart_meter_states(
 ) -> list[EntityState]:
     value, about = entry.get("value") or {}, freshness(entry)
     states = [EntityState(HOME_POWER, number(value.get("total_power_w")), about)]
-    devices = value.get("devices") or {}
-    if not devices or not value.get("time"):
+    if not value.get("time"):
         return states
     newest = datetime.fromisoformat(value["time"])
-    # The series of this answer: those of the site whose config collected it (an account
+    # The series of this meter: those of the site whose config collected it (an account
     # several sites name is collected under the first one's; an answer cached before the
-    # answer said so is this site's own), and of the devices it lists (by gid where it has).
+    # answer said so is this site's own), of the devices with values in the last hour of its
+    # data (by gid where they have one): not only those of the newest answer, which lacks a
+    # device whose whole-home value was missing at that poll.
     collected_by = value.get("site") or site.name
-
-    def listed(device: str, gid: str) -> bool:
-        shown = devices.get(device) or devices.get(device_key(device, gid))
-        return isinstance(shown, dict) and shown.get("device_gid", gid) == gid
-
+    devices = meters.recent_devices(entry["provider"], collected_by, newest)
     # InfluxDB down raises TimeseriesError: the publisher then leaves this site as it was,
     # rather than removing circuits it cannot see.
-    phantoms = meters.phantom_loads(entry["provider"], collected_by, listed, newest)
-    circuits = meters.circuit_powers(entry["provider"], collected_by, listed, newest)
+    phantoms = meters.phantom_loads(entry["provider"], collected_by, devices, newest)
+    circuits = meters.circuit_powers(entry["provider"], collected_by, devices, newest)
     # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
     # was given, also when another one comes first in name order or it has no value for a while.
     keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))

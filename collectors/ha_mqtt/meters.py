@@ -5,10 +5,11 @@ phantom load is written later by the after-write hook and circuits are separate 
 both are the newest stored values of the meter's devices, read per InfluxDB series as
 collectors.smart_meter writes them: tags `provider`, `site` (the site whose config collected
 the answer: two homes' meters both called "home" are two series), `device`, `device_gid`
-(Emporia: two devices of one name are two series) and `circuit`.
+(Emporia: two devices of one name are two series) and `circuit`. The meter's devices are those
+with a value in the hour before its newest data (`recent_devices`), not only those of the
+newest answer: a poll without a device's whole-home value removes none of its entities.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,8 +32,8 @@ class MeterValue:
     gid: str = ""  # Emporia's device_gid; "" for meters without one
 
 
-# Which (device, device_gid) series belong to the answer shown: the names in its `devices`.
-Listed = Callable[[str, str], bool]
+# The (device, device_gid) series of the meter (recent_devices).
+Devices = set[tuple[str, str]]
 
 
 def _newest(field: str, measurement: str, group: str, provider: str, site: str, since: datetime):
@@ -43,30 +44,45 @@ def _newest(field: str, measurement: str, group: str, provider: str, site: str, 
     return list(stored_rows(influxql, {"provider": provider, "site": site, "since": since}))
 
 
-def _values(rows, field: str, listed: Listed) -> list[MeterValue]:
+def _values(rows, field: str, devices: Devices) -> list[MeterValue]:
     found = []
     for row in rows:
         device, gid = row.tags.get("device", ""), row.tags.get("device_gid", "")
         watts = row.values.get(field)
-        if listed(device, gid) and watts is not None and row.time is not None:
+        if (device, gid) in devices and watts is not None and row.time is not None:
             circuit = row.tags.get("circuit", "")
             found.append(MeterValue(device, circuit, float(watts), row.time, gid))
     # Lowest gid first: where two devices share a name, the older one claims its keys first.
     return sorted(found, key=lambda v: (v.device, v.circuit, v.gid.zfill(20)))
 
 
-def phantom_loads(provider: str, site: str, listed: Listed, newest: datetime) -> list[MeterValue]:
+def phantom_loads(provider: str, site: str, devices: Devices, newest: datetime) -> list[MeterValue]:
     """The newest phantom load of each device of `provider` stored under `site`."""
     since = newest - PHANTOM_LOOK_BACK
     rows = _newest("phantom_load_w", MEASUREMENT, DEVICE, provider, site, since)
-    return _values(rows, "phantom_load_w", listed)
+    return _values(rows, "phantom_load_w", devices)
 
 
-def circuit_powers(provider: str, site: str, listed: Listed, newest: datetime) -> list[MeterValue]:
+def circuit_powers(
+    provider: str, site: str, devices: Devices, newest: datetime
+) -> list[MeterValue]:
     """The newest power of each circuit of each device of `provider` stored under `site`."""
     since = newest - CIRCUIT_LOOK_BACK
     rows = _newest("power_w", CIRCUIT_MEASUREMENT, f'{DEVICE}, "circuit"', provider, site, since)
-    return _values(rows, "power_w", listed)
+    return _values(rows, "power_w", devices)
+
+
+def recent_devices(provider: str, site: str, newest: datetime) -> Devices:
+    """(device, device_gid) of the devices of `provider` stored under `site` with a whole-home
+    or circuit value within CIRCUIT_LOOK_BACK of `newest`: the meter's devices. One answer
+    lacking a device (Home Assistant's whole-home sensor unavailable for a poll, a Vue offline
+    for a few minutes) leaves it the meter's, as a circuit without a value for a while is."""
+    since = newest - CIRCUIT_LOOK_BACK
+    rows = [
+        *_newest("total_power_w", MEASUREMENT, DEVICE, provider, site, since),
+        *_newest("power_w", CIRCUIT_MEASUREMENT, DEVICE, provider, site, since),
+    ]
+    return {(row.tags.get("device", ""), row.tags.get("device_gid", "")) for row in rows}
 
 
 def age_seconds(value: MeterValue, now: datetime) -> int:

@@ -86,9 +86,9 @@ class HaMeter:
             interval_seconds=300, api_key="ha-long-lived-token-xyz",
         )  # fmt: skip
 
-    def run(self, watts: dict[str, float | None], total: float = 2000.0) -> None:
-        """One collection: the circuits configured now and their power (None: unavailable),
-        reported by HA 30 s before the run."""
+    def run(self, watts: dict[str, float | None], total: float | None = 2000.0) -> None:
+        """One collection: the circuits configured now and their power, and the whole home's
+        (None: unavailable), reported by HA 30 s before the run."""
         circuits = {name: self.entities[name] for name in watts}
         self.config.options = {
             "base_url": self.server.url, "total_entity": self.TOTAL, "circuits": circuits

@@ -1,0 +1,54 @@
+"""A meter answer that lacks a device's whole-home value for a while (Home Assistant's total
+sensor unavailable for a poll or two, while the circuits report) removes none of the device's
+entities: the circuits show their new values and the whole-home power is unavailable. Before,
+every circuit entity was removed from Home Assistant (an empty config each) and added again at
+the next poll with the whole-home value."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from collectors.ha_mqtt.publisher import publish_all
+from tests.ha_mqtt import homes
+from tests.support.ha_discovery import cleared
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+T0 = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
+CIRCUITS = {"Heat pump": "sensor.heat_pump_power", "Oven": "sensor.oven_power"}
+KEYS = ("circuit_home_heat_pump_power", "circuit_home_oven_power")
+
+
+def shown(subscriber, topics, site) -> dict[str, str | None]:
+    """{key: state} of the whole-home power and the circuits, None where unavailable."""
+    base = f"{topics.root}/site_{site.pk}"
+    found = {}
+    for key in ("power", *KEYS):
+        available = subscriber.messages.get(f"{base}/{key}/availability") == "online"
+        found[key] = subscriber.messages.get(f"{base}/{key}/state") if available else None
+    return found
+
+
+def test_a_poll_without_the_whole_home_value_keeps_the_circuits(
+    topics, subscriber, broker, replay_server
+):
+    meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
+    site = meter.site
+    meter.run({"Heat pump": 920.0, "Oven": 50.0}, total=2000.0)
+    assert publish_all(broker, topics) == {"status": "ok", "entities": 3 + 7, "removed": 0}
+    wanted = {"power": "2000.0", KEYS[0]: "920.0", KEYS[1]: "50.0"}
+    assert subscriber.wait_for(lambda m: shown(subscriber, topics, site) == wanted)
+
+    for heat_pump in (930.0, 940.0):  # ten minutes without the whole-home value
+        meter.run({"Heat pump": heat_pump, "Oven": 60.0}, total=None)
+        assert publish_all(broker, topics) == {"status": "ok", "entities": 10, "removed": 0}
+        gap = {"power": None, KEYS[0]: str(heat_pump), KEYS[1]: "60.0"}
+        assert subscriber.wait_for(lambda m, gap=gap: shown(subscriber, topics, site) == gap)
+
+    meter.run({"Heat pump": 950.0, "Oven": 60.0}, total=2100.0)
+    assert publish_all(broker, topics) == {"status": "ok", "entities": 10, "removed": 0}
+    wanted = {"power": "2100.0", KEYS[0]: "950.0", KEYS[1]: "60.0"}
+    assert subscriber.wait_for(lambda m: shown(subscriber, topics, site) == wanted)
+    node = f"{topics.root}_site_{site.pk}"
+    for key in KEYS:  # never removed from Home Assistant on the way
+        assert not cleared(subscriber, f"{topics.discovery_prefix}/sensor/{node}/{key}/config")
