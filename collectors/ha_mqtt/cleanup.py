@@ -82,7 +82,7 @@ def enrich_entity(prefix: str, topic: str, raw: bytes) -> Entity | None:
 
 def wanted(topics: Topics) -> tuple[set[str], set[str]]:
     """(config topics the current configuration publishes now, nodes kept whole): nothing
-    with MQTT_URL unset; a site that cannot be read now keeps every config of its node."""
+    with MQTT_URL unset; a site whose meter cannot be read now keeps every config of its node."""
     if not settings.MQTT_URL:
         return set(), set()
     configs, _, unread = desired_messages(topics, datetime.now(UTC))

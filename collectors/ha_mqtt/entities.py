@@ -22,6 +22,7 @@ from collectors.ha_mqtt import meters
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug, suffixed
 from collectors.ha_mqtt.held import HeldStarts, held_key
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
+from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
 
@@ -228,11 +229,17 @@ def pricing_states(
     ]
 
 
+def home_power(entry: Mapping[str, Any]) -> EntityState:
+    """The whole-home power of the meter's cached answer."""
+    value = entry.get("value") or {}
+    return EntityState(HOME_POWER, number(value.get("total_power_w")), freshness(entry))
+
+
 def smart_meter_states(
     site: Site, entry: Mapping[str, Any], stale_after: float, now: datetime
 ) -> list[EntityState]:
-    value, about = entry.get("value") or {}, freshness(entry)
-    states = [EntityState(HOME_POWER, number(value.get("total_power_w")), about)]
+    value = entry.get("value") or {}
+    states = [home_power(entry)]
     if not value.get("time"):
         return states
     newest = datetime.fromisoformat(value["time"])
@@ -313,8 +320,10 @@ def site_states(
     meter_stale_after: float,
     diagnostics: list[EntityState],
     held: HeldStarts | None = None,
-) -> list[EntityState]:
-    """Every entity of one site, in a stable order."""
+) -> tuple[list[EntityState], TimeseriesError | None]:
+    """Every entity of one site, in a stable order, and why the meter's circuits and phantom
+    loads could not be read (None when they could): then they are not among the states, whose
+    others (the whole-home power too) are as usual."""
     configs = list(ProviderConfig.objects.filter(site=site, enabled=True).order_by("id"))
     by_source: dict[str, list[ProviderConfig]] = {}
     for config in configs:
@@ -327,7 +336,14 @@ def site_states(
         "smart_meter": lambda e: smart_meter_states(site, e, meter_stale_after, now),
     }
     states: list[EntityState] = []
+    unread = None
     for source, build in builders.items():
-        if source in by_source:
-            states += build(source_entry(by_source[source], cache))
-    return states + diagnostics
+        if source not in by_source:
+            continue
+        entry = source_entry(by_source[source], cache)
+        try:
+            states += build(entry)
+        except TimeseriesError as exc:  # the meter's series (the other sources say why)
+            states.append(home_power(entry))
+            unread = exc
+    return states + diagnostics, unread

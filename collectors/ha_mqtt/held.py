@@ -43,9 +43,11 @@ class HeldStarts:
         self.published[key] = start
 
     def keep_site(self, site_id: int) -> None:
-        """A site left as published keeps its starts."""
+        """A site that could not be read whole keeps the starts it had, where none is
+        published now."""
         prefix = f"{site_id}/"
-        self.published |= {k: v for k, v in self.before.items() if k.startswith(prefix)}
+        kept = {k: v for k, v in self.before.items() if k.startswith(prefix)}
+        self.published = kept | self.published
 
 
 def held_key(site_id: int, entity_key: str) -> str:

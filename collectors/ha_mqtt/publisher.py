@@ -24,7 +24,6 @@ from collectors.ha_mqtt.entities import site_states
 from collectors.ha_mqtt.held import HeldStarts
 from collectors.ha_mqtt.loads import load_states
 from collectors.ha_mqtt.storage import storage_states
-from enrich.influx import TimeseriesError
 from enrich.models import Site
 from enrich.mqtt import presence
 from enrich.mqtt.broker import Broker
@@ -53,30 +52,30 @@ def held_starts_key(topics: Topics) -> str:
 def desired_messages(
     topics: Topics, now: datetime, held: HeldStarts | None = None
 ) -> tuple[dict[str, str], list[tuple[str, str]], set[int]]:
-    """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites that
-    could not be read now) for every enabled site; `held` gets the starts published."""
+    """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites whose
+    meter could not be read now) for every enabled site; `held` gets the starts published."""
     cache = ResponseCache()
     diagnostics = storage_states()
     wanted: dict[str, str] = {}
     messages: list[tuple[str, str]] = []
     unread: set[int] = set()
     for site in Site.objects.filter(enabled=True).order_by("id"):
-        try:
-            states = site_states(
-                site,
-                cache,
-                now,
-                window_hours=settings.MQTT_CHEAPEST_WINDOW_HOURS,
-                meter_stale_after=2 * settings.CACHE_TTL_SECONDS["smart_meter"],
-                diagnostics=diagnostics,
-                held=held,
-            )
-        except TimeseriesError as exc:
-            log.warning("mqtt: site %s left as published (InfluxDB: %s)", site.pk, exc)
+        states, problem = site_states(
+            site,
+            cache,
+            now,
+            window_hours=settings.MQTT_CHEAPEST_WINDOW_HOURS,
+            meter_stale_after=2 * settings.CACHE_TTL_SECONDS["smart_meter"],
+            diagnostics=diagnostics,
+            held=held,
+        )
+        if problem is not None:
+            # Its meter's circuits and phantom loads cannot be read: what the site had stays
+            # (publish_all shows those unavailable), the rest is published as for any site.
+            log.warning("mqtt: site %s keeps its meter's entities (InfluxDB: %s)", site.pk, problem)
             unread.add(site.pk)
             if held is not None:
                 held.keep_site(site.pk)
-            continue
         states += load_states(site, now, held)
         for entity in states:
             config_topic = topics.config(site.pk, entity.spec)
@@ -104,9 +103,16 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     held = HeldStarts(redis.hgetall(held_starts_key(topics)))
     wanted, messages, unread = desired_messages(topics, now, held)
     before = redis.hgetall(published_key(topics))
-    # A site that could not be read keeps what it had; only the others are reconciled.
+    # A site whose meter could not be read keeps what it had, the entities that cannot be
+    # read now unavailable (their last values would pass for current ones).
     kept = tuple(topics.base(site_id, "") for site_id in unread)
-    wanted |= {topic: base for topic, base in before.items() if kept and base.startswith(kept)}
+    unreadable = {
+        topic: base
+        for topic, base in before.items()
+        if kept and base.startswith(kept) and topic not in wanted
+    }
+    wanted |= unreadable
+    messages += [(f"{base}/availability", OFFLINE) for base in unreadable.values()]
     removed = {topic: base for topic, base in before.items() if topic not in wanted}
     clearing = [
         (topic, "")

@@ -176,3 +176,49 @@ def test_influxdb_down_removes_nothing(topics, subscriber, broker, settings):
         reset_timeseries()
     assert subscriber.messages[circuit] == "920.0"
     assert not any(payload == "" for _, payload, _ in subscriber.log)
+
+
+def test_influxdb_down_keeps_the_circuits_and_shows_no_past_price(
+    topics, subscriber, broker, settings
+):
+    """The circuits that cannot be read stay (unavailable, not removed); the price is not the
+    one published before InfluxDB went away: it was, available, past its slot's end, and so
+    were the peak period and the cheapest window, for as long as InfluxDB was down."""
+    from enrich.influx import reset_timeseries
+
+    site = homes.home()
+    config = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant"
+    )
+    assert homes.collect(config, scenarios_smart_meter.home_assistant).status == "ok"
+    anchor = homes.hour_start()
+    homes.pricing(site, settings.INFLUXDB_DATABASE, anchor)
+    publish_all(broker, topics, now=anchor + timedelta(minutes=20))
+    base = f"{topics.root}/site_{site.pk}"
+    price, circuit = f"{base}/electricity_price", f"{base}/circuit_home_heat_pump_power"
+    assert subscriber.wait_for(
+        lambda m: m.get(f"{price}/state") == "0.3" and m.get(f"{circuit}/state") == "920.0"
+    )
+    upstream = settings.INFLUXDB_URL
+    settings.INFLUXDB_URL, settings.INFLUXDB_TIMEOUT = "http://127.0.0.1:9", 1.0
+    reset_timeseries()
+    try:
+        # Two hours on: the 0.30 slot is long over (H+2 costs 0.12).
+        outcome = publish_all(broker, topics, now=anchor + timedelta(hours=2, minutes=5))
+    finally:
+        settings.INFLUXDB_URL = upstream
+        reset_timeseries()
+    assert outcome["removed"] == 0
+    for key in (
+        "electricity_price",
+        "peak_period",
+        "cheapest_window_start",
+        "circuit_home_heat_pump_power",
+    ):
+        assert subscriber.wait_for(
+            lambda m, key=key: m.get(f"{base}/{key}/availability") == "offline"
+        ), key
+    reason = json.loads(subscriber.messages[f"{base}/peak_period/attributes"])["reason"]
+    assert "127.0.0.1:9" in reason  # InfluxDB, out of reach
+    assert not any(payload == "" for _, payload, _ in subscriber.log)  # nothing removed
+    assert subscriber.messages[f"{circuit}/state"] == "920.0"  # kept for when it is back
