@@ -14,6 +14,7 @@ and nothing is shown that enrich does not have.
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from collectors import circuit_keys
 from collectors.api import provider_value
@@ -262,7 +263,8 @@ def smart_meter_states(
         plain = f"phantom_load_{slug(found.device)}"
         key = _key(keys, found, plain, found.device)
         spec = _power(key, f"Phantom load {_device_name(found, shared)}")
-        states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
+        stale = meters.phantom_stale(found, now, stale_after, ZoneInfo(site.timezone or "UTC"))
+        states.append(EntityState(spec, number(found.watts), _stored(found, stale)))
     for found in circuits:
         plain = f"circuit_{slug(found.device)}_{slug(found.circuit)}"
         key = _key(keys, found, plain, f"{found.device}\0{found.circuit}")
@@ -270,7 +272,8 @@ def smart_meter_states(
         if found.device in shared:
             name += f" ({_device_name(found, shared)})"
         spec = _power(f"{key}_power", name)
-        states.append(EntityState(spec, number(found.watts), _stored(found, stale_after, now)))
+        stale = meters.age_seconds(found, now) > stale_after
+        states.append(EntityState(spec, number(found.watts), _stored(found, stale)))
     circuit_keys.save(site.pk, {MQTT_SCOPE: keys.given}, {MQTT_SCOPE: keys.handed})
     return states
 
@@ -301,14 +304,14 @@ def _key(keys: Keys, found: meters.MeterValue, plain: str, name: str) -> str:
     return keys.key(gid_owner, plain, other, was=owner(*names))
 
 
-def _stored(found: meters.MeterValue, stale_after: float, now: datetime) -> dict[str, Any]:
+def _stored(found: meters.MeterValue, stale: bool) -> dict[str, Any]:
     # No age in seconds (see freshness): `stale` turns true at its moment, data_time stays.
     about = {"device": found.device, "data_time": found.time.isoformat()}
     if found.gid:
         about["device_gid"] = found.gid
     if found.circuit:
         about["circuit"] = found.circuit
-    return about | {"stale": meters.age_seconds(found, now) > stale_after}
+    return about | {"stale": stale}
 
 
 def site_states(

@@ -11,7 +11,7 @@ newest answer: a poll without a device's whole-home value removes none of its en
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, MEASUREMENT
 from enrich.influx import quote_ident, stored_rows
@@ -87,3 +87,11 @@ def recent_devices(provider: str, site: str, newest: datetime) -> Devices:
 
 def age_seconds(value: MeterValue, now: datetime) -> int:
     return max(0, round((now.astimezone(UTC) - value.time).total_seconds()))
+
+
+def phantom_stale(value: MeterValue, now: datetime, stale_after: float, zone: tzinfo) -> bool:
+    """Whether a phantom load is stale: it is figured once a night and stamped 03:30 site time
+    (collectors.smart_meter.watch), so it is stale once the next night's is `stale_after`
+    seconds overdue (the next 03:30 there, a day on by the wall clock)."""
+    due = (value.time.astimezone(zone) + timedelta(days=1)).astimezone(UTC)
+    return now.astimezone(UTC) > due + timedelta(seconds=stale_after)

@@ -1,14 +1,19 @@
-"""A meter answer that lacks a device's whole-home value for a while (Home Assistant's total
-sensor unavailable for a poll or two, while the circuits report) removes none of the device's
-entities: the circuits show their new values and the whole-home power is unavailable. Before,
-every circuit entity was removed from Home Assistant (an empty config each) and added again at
-the next poll with the whole-home value."""
+"""Meter values that come at their own pace. A meter answer that lacks a device's whole-home
+value for a while (Home Assistant's total sensor unavailable for a poll or two, while the
+circuits report) removes none of the device's entities: the circuits show their new values and
+the whole-home power is unavailable. Before, every circuit entity was removed from Home
+Assistant (an empty config each) and added again at the next poll with the whole-home value.
+The phantom load, figured once a night, is stale only once the next night's is overdue."""
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from collectors.ha_mqtt.publisher import publish_all
+from collectors.smart_meter.common import MEASUREMENT
+from enrich.influx import get_timeseries
+from enrich.readings import Reading
 from tests.ha_mqtt import homes
 from tests.support.ha_discovery import cleared
 
@@ -52,3 +57,32 @@ def test_a_poll_without_the_whole_home_value_keeps_the_circuits(
     node = f"{topics.root}_site_{site.pk}"
     for key in KEYS:  # never removed from Home Assistant on the way
         assert not cleared(subscriber, f"{topics.discovery_prefix}/sensor/{node}/{key}/config")
+
+
+def test_last_nights_phantom_load_is_not_stale_until_tonights_is_overdue(
+    topics, subscriber, broker, settings, replay_server
+):
+    """The phantom load is figured once a night and stamped 03:30 site time (02:30 UTC in
+    London's summer): fresh all day, stale once the next night's is overdue. It read stale
+    from ten minutes after it was stored (twice the meter's cache time), so all day."""
+    meter = homes.HaMeter(replay_server, homes.home(), {"Heat pump": CIRCUITS["Heat pump"]}, T0)
+    site = meter.site
+    meter.run({"Heat pump": 920.0})
+    tags = {"meter_type": "home_assistant", "device": "home", "provider": "home_assistant"}
+    night = datetime(2026, 5, 1, 2, 30, tzinfo=UTC)
+    phantom = Reading(MEASUREMENT, {"phantom_load_w": 212.0}, night, tags | {"site": site.name})
+    get_timeseries().write(settings.INFLUXDB_DATABASE, [phantom])
+    stale_after = timedelta(seconds=2 * settings.CACHE_TTL_SECONDS["smart_meter"])
+    attributes = f"{topics.root}/site_{site.pk}/phantom_load_home/attributes"
+
+    def stale_at(now: datetime) -> bool:
+        start = len(subscriber.log)
+        publish_all(broker, topics, now=now)
+        assert subscriber.wait_for(
+            lambda _: any(t == attributes for t, _, _ in subscriber.log[start:])
+        )
+        return json.loads(subscriber.messages[attributes])["stale"]
+
+    assert stale_at(T0) is False  # 15:05 in London, the night's figure of 03:30
+    assert stale_at(night + timedelta(days=1) + stale_after - timedelta(minutes=1)) is False
+    assert stale_at(night + timedelta(days=1) + stale_after + timedelta(minutes=1)) is True
