@@ -231,9 +231,12 @@ def pricing_states(
 
 
 def home_power(entry: Mapping[str, Any]) -> EntityState:
-    """The whole-home power of the meter's cached answer."""
-    value = entry.get("value") or {}
-    return EntityState(HOME_POWER, number(value.get("total_power_w")), freshness(entry))
+    """The whole-home power of the meter's cached answer (an answer without it, e.g. Home
+    Assistant's whole-home sensor unavailable at that poll, says so)."""
+    value, about = entry.get("value") or {}, freshness(entry)
+    state = number(value.get("total_power_w"))
+    missing = {"reason": "the answer has no total_power_w"} if value and state is None else {}
+    return EntityState(HOME_POWER, state, about | missing)
 
 
 def smart_meter_states(

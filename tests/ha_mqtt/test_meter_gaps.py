@@ -49,6 +49,8 @@ def test_a_poll_without_the_whole_home_value_keeps_the_circuits(
         assert publish_all(broker, topics) == {"status": "ok", "entities": 10, "removed": 0}
         gap = {"power": None, KEYS[0]: str(heat_pump), KEYS[1]: "60.0"}
         assert subscriber.wait_for(lambda m, gap=gap: shown(subscriber, topics, site) == gap)
+        power = json.loads(subscriber.messages[f"{topics.root}/site_{site.pk}/power/attributes"])
+        assert power["reason"] == "the answer has no total_power_w"
 
     meter.run({"Heat pump": 950.0, "Oven": 60.0}, total=2100.0)
     assert publish_all(broker, topics) == {"status": "ok", "entities": 10, "removed": 0}
