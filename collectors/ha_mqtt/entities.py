@@ -254,8 +254,8 @@ def smart_meter_states(
     # device whose whole-home value was missing at that poll.
     collected_by = value.get("site") or site.name
     devices = meters.recent_devices(entry["provider"], collected_by, newest)
-    # InfluxDB down raises TimeseriesError: the publisher then leaves this site as it was,
-    # rather than removing circuits it cannot see.
+    # InfluxDB down raises TimeseriesError: the publisher then keeps the circuits and phantom
+    # loads it cannot see (unavailable) rather than removing them.
     phantoms = meters.phantom_loads(entry["provider"], collected_by, devices, newest)
     circuits = meters.circuit_powers(entry["provider"], collected_by, devices, newest)
     # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
