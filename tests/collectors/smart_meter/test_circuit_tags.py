@@ -198,7 +198,8 @@ def test_a_sense_device_that_turned_off_reads_0_w(replay_server, feed, collected
     assert statuses == ["ok", "ok", "ok"]
     assert collected() == {"Kettle": [2000.0, 0.0, 0.0], "Always On": [726.0, 726.0, 726.0]}
     newest = SENSE_NOW + 2 * RUN_EVERY
-    shown = meters.circuit_powers("sense", "Home", lambda device, gid: True, newest)
+    devices = meters.recent_devices("sense", "Home", newest)
+    shown = meters.circuit_powers("sense", "Home", devices, newest)
     assert {(v.circuit, v.watts) for v in shown} == {("Kettle", 0.0), ("Always On", 726.0)}
     (row,) = get_timeseries().query(
         settings.INFLUXDB_DATABASE,
