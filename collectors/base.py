@@ -105,6 +105,18 @@ class Window:
     history_skipped: str = ""
 
 
+@dataclass(frozen=True)
+class Replaced:
+    """Stored points a fetch's answer replaces whole: every point of `measurement` whose tags
+    include `tags`, with start <= time < end (collectors.served_store.write_fetched deletes
+    them before the readings are written)."""
+
+    measurement: str
+    tags: Mapping[str, str]
+    start: datetime
+    end: datetime
+
+
 @dataclass
 class FetchResult:
     readings: list[Reading]
@@ -128,6 +140,10 @@ class FetchResult:
     # Keys given to circuits by this fetch, by scope ({scope: {key: owner}}): kept for good
     # (collectors.circuit_keys), so the next runs give them to the same circuits.
     kept: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The span this answer says everything about (e.g. a calendar prediction from its slot's
+    # start to now): what an earlier answer put there and this one has not (a point at an
+    # event deleted since) is deleted first. None: only the readings' own points are replaced.
+    replaces: Replaced | None = None
 
 
 def read_history(provider: str, read: Callable[[], list[T]]) -> tuple[list[T], HttpError | None]:

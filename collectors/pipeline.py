@@ -357,7 +357,7 @@ def _fetch_and_write(
             error=note,
         )
     # A point the minute task wrote at a time of this fetch is replaced whole, not merged.
-    written = write_fetched(adapter, result.readings)
+    written = write_fetched(adapter, result.readings, result.replaces)
     served = "fresh answer"
     if result.current.get("no_data"):  # readings, but no value for now (FetchResult.current)
         status = "partial"

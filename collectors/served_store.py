@@ -11,8 +11,11 @@ the away event was deleted. So:
 - `write_fetched` (the pipeline's write): a stored point at the series and time of a fetched
   one that may be a served one (`Adapter.maybe_served`) and has a field the fetched one does
   not write is deleted first; then the fetch's points are written. A point a fetch wrote is
-  never deleted: a later fetch writing its time with fewer fields (WattTime's historical value
-  at a fetched 5 minutes) leaves the others (`moer_percentile`) as they are. The earliest
+  never deleted there: a later fetch writing its time with fewer fields (WattTime's historical
+  value at a fetched 5 minutes) leaves the others (`moer_percentile`) as they are. An answer
+  that says everything about a span (FetchResult.replaces: a calendar prediction, from its
+  slot's start to the fetch) has every stored point of that span deleted first, so what an
+  earlier answer's points said there (an event deleted since) does not stay. The earliest
   time written per measurement is noted (`enrich.written`): a backfill's old points are then
   folded into the materialized views by their next refresh.
 - `beside_fetched` (the minute task's, holding the target's fetch lock): the served points
@@ -20,7 +23,7 @@ the away event was deleted. So:
   series: a region set by id at one site and found from coordinates at another).
 
 One query per call reads the stored points (of the readings' measurement and common tags,
-between their first and last time); a delete is one statement per point.
+between their first and last time); a delete is one statement per point (per span).
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,7 +31,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from collectors.base import Adapter
+from collectors.base import Adapter, Replaced
 from enrich.influx import get_timeseries, quote_ident, stored_rows
 from enrich.readings import Reading
 from enrich.written import note_written
@@ -37,10 +40,17 @@ from enrich.written import note_written
 ONE_POINT = timedelta(microseconds=1)
 
 
-def write_fetched(adapter: Adapter, readings: Sequence[Reading]) -> int:
+def write_fetched(
+    adapter: Adapter, readings: Sequence[Reading], replaces: Replaced | None = None
+) -> int:
     """Write a fetch's points, after deleting the served ones they would not wholly replace
-    (see the module docstring); returns the points written."""
+    (see the module docstring) and every point of the span the answer `replaces`
+    (FetchResult.replaces); returns the points written."""
     timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
+    if replaces is not None:
+        timeseries.delete(
+            database, replaces.start, replaces.end, replaces.measurement, _present(replaces.tags)
+        )
     for reading, fields in _stored(adapter, readings):
         if adapter.maybe_served(fields) and fields.keys() - reading.fields.keys():
             end = reading.time + ONE_POINT

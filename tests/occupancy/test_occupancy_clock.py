@@ -14,7 +14,13 @@ from collectors import clock, pipeline
 from collectors.ha_mqtt.entities import occupancy_states, source_entry
 from enrich.redis.cache import ResponseCache
 from tests.support.beat import run_every_minute_collectors
-from tests.support.google import PRIMARY, connect, workday_with_the_dentist
+from tests.support.google import (
+    PRIMARY,
+    connect,
+    entry_at,
+    newest_points,
+    workday_with_the_dentist,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -24,13 +30,6 @@ FETCHED = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
 def serve_workday_with_a_dentist_at_10_07(google) -> None:
     items = workday_with_the_dentist(google, "10:07", "10:50")
     google.add("GET", PRIMARY, json={"kind": "calendar#events", "items": items})
-
-
-def entry_at(client, monkeypatch, moment: datetime) -> dict:
-    monkeypatch.setattr(clock, "utc_now", lambda: moment)
-    body = client.get("/api/enrichment/current").json()
-    [entry] = body["sources"]["occupancy"]["providers"]
-    return entry
 
 
 def test_an_event_off_the_quarter_hours_shows_from_its_first_minute(
@@ -62,17 +61,6 @@ def test_an_event_off_the_quarter_hours_shows_from_its_first_minute(
     assert back["value"]["currently_home"] is True
     assert back["value"]["time"] == "2026-05-04T08:50:00+00:00"
     assert len(google.requests) == calls  # no fetch: the last one's predictions
-
-
-def newest_points(influx, database: str, moment: datetime) -> dict:
-    """The newest `occupancy_prediction` point of each person (and the household) up to now."""
-    rows = influx.query(
-        database,
-        'SELECT * FROM "occupancy_prediction" WHERE time <= $now '
-        "GROUP BY * ORDER BY time DESC LIMIT 1",
-        params={"now": moment},
-    )
-    return {row.tags["person"]: row for row in rows}
 
 
 def test_influxdb_shows_an_event_off_the_quarter_hours_from_its_first_minute(

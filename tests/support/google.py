@@ -5,6 +5,7 @@ setup page."""
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from collectors import clock
 from collectors.base import Credentials, SiteInfo, Window
 from collectors.occupancy.google.adapter import GoogleCalendarAdapter
 from enrich.models import OAuthConnection
@@ -93,3 +94,22 @@ def run(server, now, site=BERLIN, **options):
     credentials = creds(server, **options)
     target = adapter.target(site, credentials)
     return target, adapter.fetch(target, credentials, Window(now - timedelta(minutes=15), now, now))
+
+
+def entry_at(client, monkeypatch, moment: datetime) -> dict:
+    """The occupancy entry of GET /api/enrichment/current with the clock at `moment`."""
+    monkeypatch.setattr(clock, "utc_now", lambda: moment)
+    body = client.get("/api/enrichment/current").json()
+    [entry] = body["sources"]["occupancy"]["providers"]
+    return entry
+
+
+def newest_points(influx, database: str, moment: datetime) -> dict:
+    """The newest `occupancy_prediction` point of each person (and the household) up to now."""
+    rows = influx.query(
+        database,
+        'SELECT * FROM "occupancy_prediction" WHERE time <= $now '
+        "GROUP BY * ORDER BY time DESC LIMIT 1",
+        params={"now": moment},
+    )
+    return {row.tags["person"]: row for row in rows}

@@ -4,8 +4,10 @@ Reads every configured calendar (events.list with singleEvents, ordered by start
 up to listing.MAX_PAGES, status events requested explicitly) through google-api-python-client
 (see google_client.py for how its HTTP follows enrich.http's timeouts, retries and error
 classes), then applies the rules in prediction.py. Writes `occupancy_prediction` per person
-and for the household, tagged with the site, at the start of the 15-minute slot of "now", so
-a rerun in the same slot overwrites.
+and for the household, tagged with the site: the prediction for the start of the 15-minute
+slot of "now" at that moment (a rerun in the same slot overwrites), and those of the event
+edges since, each at its moment (now.timeline); every point stored since the slot's start is
+replaced.
 
 Options (ProviderConfig.options; tokens and endpoints are added by collectors.occupancy.google.oauth):
   calendars      ["primary"] | ["id", {"id": "...", "person": "..."}]
@@ -20,10 +22,19 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.base import (
+    Adapter,
+    ConfigError,
+    Credentials,
+    FetchResult,
+    Replaced,
+    SiteInfo,
+    Target,
+    Window,
+)
 from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import listing, prediction
 from collectors.occupancy.google import now as ahead
@@ -141,7 +152,10 @@ class GoogleCalendarAdapter(Adapter):
         )
         auth = google_client.google_credentials(tokens)
         service = google_client.calendar_service(auth, google_client.api_root(credentials), policy)
-        start, end = prediction.horizon(window.now, zone)
+        # Predicted from the slot's start, where the points are stored (every zone's midnight
+        # is a quarter hour: the slot is on the run's local day).
+        slot = prediction.slot_start(window.now)
+        start, end = prediction.horizon(slot, zone)
         events: dict[str, list[prediction.CalendarEvent]] = {}
         try:
             # People are resolved now: the account may only be known since the token renewal.
@@ -152,20 +166,14 @@ class GoogleCalendarAdapter(Adapter):
             # google-auth renews the access token on a 401; the new one is valid even when a
             # later call fails, and without reporting it the next run would renew again.
             _report_renewal(credentials, google_client.renewed(tokens, auth))
-        people, household = prediction.predict(events, window.now, zone, rules)
-        slot = prediction.slot_start(window.now)
-        current = {"time": slot.isoformat(), **ahead.headline(people, household)}
-        readings = ahead.readings(current, slot, target.params["site"])
-        # Who is home changes at event edges between fetches (a meeting from 10:07): the
-        # answers from each edge on, picked when read (current_at_read).
-        current[ahead.CHANGES] = [
-            {
-                "time": moment.isoformat(),
-                **ahead.headline(*prediction.predict(events, moment, zone, rules)),
-            }
-            for moment in ahead.changes(people, window.now, zone)
-        ]
-        return FetchResult(readings=readings, current=current)
+        current, readings = ahead.timeline(
+            events, slot, window.now, end, zone, rules, target.params["site"]
+        )
+        # The answer says who is home at every moment from its slot's start to now: what an
+        # earlier answer stored there (an event deleted since) is replaced, not left beside it.
+        site = {"source": PROVIDER, "provider": PROVIDER, "site": target.params["site"]}
+        replaces = Replaced(ahead.MEASUREMENT, site, slot, window.now + timedelta(microseconds=1))
+        return FetchResult(readings=readings, current=current, replaces=replaces)
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
         return ahead.current_value(answer)

@@ -1,19 +1,22 @@
 """Who is home now, computed when asked: from the predictions the last fetch made ahead.
 
-The fetch (every 15 minutes) predicts for its own moment and for every later moment where an
-event starts or ends (and local midnight) up to the end of the events it read (the end of
-tomorrow), as `changes` in the cached answer. When read, the latest of those moments not
-after now is served, so an event starting at 10:07 shows at 10:07 and not at the next fetch;
-before the first of them the fetch's own prediction holds. `time` is the moment the
-prediction is for; `fetched_at`, `age_seconds` and `stale` still describe the last fetch.
-`changes` itself is never served. Nothing here touches Redis or the database: the adapter
-module imports it.
+The fetch (every 15 minutes) predicts for the start of its 15-minute slot (where its points are
+stored) and for every later moment where an event starts or ends (and local midnight) up to
+the end of the events it read (the end of tomorrow), as `changes` in the cached answer
+(`timeline`). When read, the latest of those moments not after now is served, so an event
+starting at 10:07 shows at 10:07 and not at the next fetch; before the first of them the
+slot's prediction holds. `time` is the moment the prediction is for; `fetched_at`,
+`age_seconds` and `stale` still describe the last fetch. `changes` itself is never served.
+Nothing here touches Redis or the database: the adapter module imports it.
 
 The points of one moment's answer (`readings`: one per person and the household's) are what
-the fetch writes for its own moment, and what the beat task `collectors.write_current_forecasts`
-writes every minute for the latest moment ahead not after now (`current_readings`), at that
-moment, so InfluxDB shows the meeting from 10:07 at 10:07 too. Before the first of them
-nothing is written: the fetch's own points hold."""
+the fetch writes for its slot's start and for each moment ahead up to the fetch (a fetch run at
+10:09 for 10:00 writes 10:00 and 10:07), and what the beat task
+`collectors.write_current_forecasts` writes every minute for the latest moment ahead not after
+now (`current_readings`), at that moment, so InfluxDB shows the meeting from 10:07 at 10:07
+too. Before the first of them nothing is written: the fetch's own points hold. The fetch's
+answer replaces every point stored from its slot's start to the fetch (FetchResult.replaces):
+one an earlier answer wrote there (an event deleted since) does not stay."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,15 +57,47 @@ def readings(answer: dict, moment: datetime, site: str) -> list[Reading]:
     ]
 
 
-def changes(people: list[prediction.Prediction], now: datetime, zone: Any) -> list[datetime]:
-    """The moments after `now` and before the end of the events read (end of tomorrow) where
-    a prediction may change: every signal's start and end, and local midnight (a new day
-    for `wfh_today`); the first MAX_CHANGES of them."""
-    now = now.astimezone(UTC)
-    end = prediction.horizon(now, zone)[1].astimezone(UTC)
-    midnight = prediction.local_midnight(now.astimezone(zone).date() + timedelta(days=1), zone)
+def changes(
+    people: list[prediction.Prediction], since: datetime, zone: Any, end: datetime
+) -> list[datetime]:
+    """The moments after `since` and before `end` (the end of the events read) where a
+    prediction may change: every signal's start and end, and local midnight (a new day for
+    `wfh_today`); the first MAX_CHANGES of them."""
+    since, end = since.astimezone(UTC), end.astimezone(UTC)
+    midnight = prediction.local_midnight(since.astimezone(zone).date() + timedelta(days=1), zone)
     edges = {midnight} | {t for p in people for s in p.signals for t in (s.start, s.end)}
-    return sorted(t for t in edges if now < t < end)[:MAX_CHANGES]
+    return sorted(t for t in edges if since < t < end)[:MAX_CHANGES]
+
+
+def timeline(
+    events: dict[str, list[prediction.CalendarEvent]],
+    slot: datetime,
+    now: datetime,
+    end: datetime,
+    zone: Any,
+    rules: prediction.Rules,
+    site: str,
+) -> tuple[dict, list[Reading]]:
+    """A fetch's cached answer and its points. The answer is the prediction of the fetch's
+    `slot` (the time its points are stored at) with the predictions of every later edge up to
+    `end` (`changes`). The points are those of the slot's prediction and of each edge up to
+    `now`: a fetch run late in its slot (at 10:09 for 10:00) stores at 10:00 what holds at
+    10:00, and at 10:07 the dentist from 10:07, not at 10:00 what holds at 10:09."""
+
+    def at(moment: datetime, people=None, household=None) -> dict:
+        if people is None:
+            people, household = prediction.predict(events, moment, zone, rules)
+        return {"time": moment.isoformat(), **headline(people, household)}
+
+    people, household = prediction.predict(events, slot, zone, rules)
+    current = at(slot, people, household)
+    current[CHANGES] = [at(moment) for moment in changes(people, slot, zone, end)]
+    stored = [(slot, current)] + [
+        (moment, change)
+        for change in current[CHANGES]
+        if (moment := datetime.fromisoformat(change["time"])) <= now
+    ]
+    return current, [r for moment, answer in stored for r in readings(answer, moment, site)]
 
 
 def current_value(answer: Any) -> dict[str, Any] | None:
