@@ -7,6 +7,8 @@ the end of the events it read (the end of tomorrow), as `changes` in the cached 
 starting at 10:07 shows at 10:07 and not at the next fetch; before the first of them the
 slot's prediction holds. `time` is the moment the prediction is for; `fetched_at`,
 `age_seconds` and `stale` still describe the last fetch. `changes` itself is never served.
+From the end of the events read on (`events_until`: the fetches since failed) nothing is
+known about now, and no prediction is served (a message says why).
 Nothing here touches Redis or the database: the adapter module imports it.
 
 The points of one moment's answer (`readings`: one per person and the household's) are what
@@ -29,6 +31,7 @@ from enrich.readings import Reading
 MEASUREMENT = "occupancy_prediction"
 FIELDS = ("currently_home", "wfh_today", "confidence", "next_arrival_time", "prepare_time")
 CHANGES = "changes"  # the cached answer's predictions from each later event edge on
+UNTIL = "events_until"  # the cached answer's end of the events read: nothing is known after it
 MAX_CHANGES = 200  # a bound for huge calendars (an edge each: a start, an end, midnight)
 
 
@@ -92,6 +95,7 @@ def timeline(
     people, household = prediction.predict(events, slot, zone, rules)
     current = at(slot, people, household)
     current[CHANGES] = [at(moment) for moment in changes(people, slot, zone, end)]
+    current[UNTIL] = end.isoformat()
     stored = [(slot, current)] + [
         (moment, change)
         for change in current[CHANGES]
@@ -102,29 +106,48 @@ def timeline(
 
 def current_value(answer: Any) -> dict[str, Any] | None:
     """The entry of GET /api/enrichment/current for now from the cached answer (an
-    enrich.redis.cache.CachedAnswer), or None (no answer yet)."""
+    enrich.redis.cache.CachedAnswer), or None (no answer yet). From the end of the events the
+    answer read on (the fetches since failed) its value is None, with a message saying so."""
     if answer is None or not isinstance(answer.value, dict):
         return None
-    value = _latest_change(answer.value) or {k: v for k, v in answer.value.items() if k != CHANGES}
-    return {
-        "value": value,
-        "time": value.get("time"),
+    about = {
         "fetched_at": answer.fetched_at.isoformat(),
         "stale": answer.stale,
         "age_seconds": round(answer.age_seconds),
     }
+    if until := _past_the_events(answer.value):
+        return {
+            "value": None,
+            "message": f"no prediction for now: the last calendar answer (fetched at "
+            f"{about['fetched_at']}) holds the events up to {until} only, and no fetch "
+            "succeeded since (see last_run and connection).",
+            **about,
+        }
+    value = _latest_change(answer.value) or {
+        k: v for k, v in answer.value.items() if k not in (CHANGES, UNTIL)
+    }
+    return {"value": value, "time": value.get("time"), **about}
 
 
 def current_readings(answer: Any, site: str) -> list[Reading]:
     """The points (of `site`) of the prediction served now when it is one made ahead (an event
     edge since the fetch), at that edge; [] while the fetch's own prediction holds (it wrote
-    those)."""
-    if answer is None or not isinstance(answer.value, dict):
+    those) and after the events it read (nothing is served)."""
+    if answer is None or not isinstance(answer.value, dict) or _past_the_events(answer.value):
         return []
     change = _latest_change(answer.value)
     if change is None:
         return []
     return readings(change, datetime.fromisoformat(change["time"]), site)
+
+
+def _past_the_events(value: dict) -> str:
+    """The end of the events the answer read when now is at or after it, else "" (answers
+    cached before it was kept say nothing: "")."""
+    until = value.get(UNTIL)
+    if not isinstance(until, str) or clock.utc_now() < datetime.fromisoformat(until):
+        return ""
+    return until
 
 
 def _latest_change(value: dict) -> dict | None:
