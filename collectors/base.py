@@ -141,7 +141,7 @@ class FetchResult:
     # (collectors.circuit_keys), so the next runs give them to the same circuits.
     kept: dict[str, dict[str, str]] = field(default_factory=dict)
     # The span this answer says everything about (e.g. a calendar prediction from its slot's
-    # start to now): what an earlier answer put there and this one has not (a point at an
+    # start on): what an earlier answer put there and this one has not (a point at an
     # event deleted since) is deleted first. None: only the readings' own points are replaced.
     replaces: Replaced | None = None
 

@@ -14,7 +14,7 @@ the away event was deleted. So:
   never deleted there: a later fetch writing its time with fewer fields (WattTime's historical
   value at a fetched 5 minutes) leaves the others (`moer_percentile`) as they are. An answer
   that says everything about a span (FetchResult.replaces: a calendar prediction, from its
-  slot's start to the fetch) has every stored point of that span deleted first, so what an
+  slot's start on) has every stored point of that span deleted first, so what an
   earlier answer's points said there (an event deleted since) does not stay. The earliest
   time written per measurement is noted (`enrich.written`): a backfill's old points are then
   folded into the materialized views by their next refresh.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from collectors.base import (
@@ -169,10 +169,12 @@ class GoogleCalendarAdapter(Adapter):
         current, readings = ahead.timeline(
             events, slot, window.now, end, zone, rules, target.params["site"]
         )
-        # The answer says who is home at every moment from its slot's start to now: what an
+        # The answer says who is home at every moment from its slot's start on: what an
         # earlier answer stored there (an event deleted since) is replaced, not left beside it.
+        # No point lies ahead of the clock; one the minute task wrote from the earlier answer
+        # after `now` was taken, before this run held the fetch lock, goes too.
         site = {"source": PROVIDER, "provider": PROVIDER, "site": target.params["site"]}
-        replaces = Replaced(ahead.MEASUREMENT, site, slot, window.now + timedelta(microseconds=1))
+        replaces = Replaced(ahead.MEASUREMENT, site, slot, end)
         return FetchResult(readings=readings, current=current, replaces=replaces)
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:

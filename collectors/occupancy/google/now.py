@@ -17,8 +17,8 @@ the fetch writes for its slot's start and for each moment ahead up to the fetch 
 `collectors.write_current_forecasts` writes every minute for the latest moment ahead not after
 now (`current_readings`), at that moment, so InfluxDB shows the meeting from 10:07 at 10:07
 too. Before the first of them nothing is written: the fetch's own points hold. The fetch's
-answer replaces every point stored from its slot's start to the fetch (FetchResult.replaces):
-one an earlier answer wrote there (an event deleted since) does not stay."""
+answer replaces every point stored from its slot's start on (FetchResult.replaces): one an
+earlier answer wrote there (an event deleted since) does not stay."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
