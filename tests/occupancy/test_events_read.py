@@ -43,3 +43,42 @@ def test_after_the_events_read_no_prediction_is_served(
     states = {s.spec.key: s for s in occupancy_states(source_entry([calendar], ResponseCache()))}
     assert states["occupancy_prediction"].state is None  # unavailable in Home Assistant
     assert "no prediction" in states["occupancy_prediction"].attributes["reason"]
+
+
+def test_a_calendar_with_more_edges_than_predicted_serves_none_after_the_last(
+    influx, google, calendar, admin_client, monkeypatch
+):
+    """Tuesday full of 5-minute appointments (100, from 02:00, every 10 minutes; no out of
+    office): with Monday's from the 10:00 fetch on (the dentist, climbing, midnight: 5), more
+    event edges than the answer predicts (MAX_CHANGES, 200). The 201st is the end of the 98th
+    appointment, 18:15: from then on no prediction is served, not the 200th one's (18:10, at
+    an appointment: away) while the person is home again."""
+    played.connect(calendar, expires_in=timedelta(hours=1))
+    items = [
+        e
+        for e in played.workday_with_the_dentist(google, "10:07", "10:50")
+        if e.get("eventType") != "outOfOffice"
+    ]
+    [climbing] = [e for e in items if e.get("summary") == "Climbing"]
+    first = datetime(2026, 5, 5, 0, 0, tzinfo=UTC)  # Tuesday 02:00 in Berlin
+    for n in range(100):
+        start = first + timedelta(minutes=10 * n)
+        items.append(
+            {
+                **climbing,
+                "id": f"appointment{n}",
+                "summary": f"Appointment {n}",
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": (start + timedelta(minutes=5)).isoformat()},
+            }
+        )
+    google.add("GET", played.PRIMARY, json={"kind": "calendar#events", "items": items})
+    assert pipeline.collect(calendar, now=FETCHED).status == "ok"
+
+    at_98th = played.entry_at(admin_client, monkeypatch, datetime(2026, 5, 5, 16, 12, tzinfo=UTC))
+    assert at_98th["value"]["currently_home"] is False
+    assert at_98th["time"] == "2026-05-05T16:10:00+00:00"
+
+    after = played.entry_at(admin_client, monkeypatch, datetime(2026, 5, 5, 16, 20, tzinfo=UTC))
+    assert after["value"] is None
+    assert "2026-05-05T18:15:00+02:00" in after["message"]

@@ -7,8 +7,9 @@ the end of the events it read (the end of tomorrow), as `changes` in the cached 
 starting at 10:07 shows at 10:07 and not at the next fetch; before the first of them the
 slot's prediction holds. `time` is the moment the prediction is for; `fetched_at`,
 `age_seconds` and `stale` still describe the last fetch. `changes` itself is never served.
-From the end of the events read on (`events_until`: the fetches since failed) nothing is
-known about now, and no prediction is served (a message says why).
+From the end of the events read on (`events_until`: the fetches since failed), or from the
+first moment past the MAX_CHANGES predicted, nothing is known about now, and no prediction is
+served (a message says why).
 Nothing here touches Redis or the database: the adapter module imports it.
 
 The points of one moment's answer (`readings`: one per person and the household's) are what
@@ -31,7 +32,7 @@ from enrich.readings import Reading
 MEASUREMENT = "occupancy_prediction"
 FIELDS = ("currently_home", "wfh_today", "confidence", "next_arrival_time", "prepare_time")
 CHANGES = "changes"  # the cached answer's predictions from each later event edge on
-UNTIL = "events_until"  # the cached answer's end of the events read: nothing is known after it
+UNTIL = "events_until"  # where the cached answer's predictions end: nothing is known after it
 MAX_CHANGES = 200  # a bound for huge calendars (an edge each: a start, an end, midnight)
 
 
@@ -65,11 +66,11 @@ def changes(
 ) -> list[datetime]:
     """The moments after `since` and before `end` (the end of the events read) where a
     prediction may change: every signal's start and end, and local midnight (a new day for
-    `wfh_today`); the first MAX_CHANGES of them."""
+    `wfh_today`)."""
     since, end = since.astimezone(UTC), end.astimezone(UTC)
     midnight = prediction.local_midnight(since.astimezone(zone).date() + timedelta(days=1), zone)
     edges = {midnight} | {t for p in people for s in p.signals for t in (s.start, s.end)}
-    return sorted(t for t in edges if since < t < end)[:MAX_CHANGES]
+    return sorted(t for t in edges if since < t < end)
 
 
 def timeline(
@@ -94,7 +95,10 @@ def timeline(
 
     people, household = prediction.predict(events, slot, zone, rules)
     current = at(slot, people, household)
-    current[CHANGES] = [at(moment) for moment in changes(people, slot, zone, end)]
+    edges = changes(people, slot, zone, end)
+    if len(edges) > MAX_CHANGES:  # the first MAX_CHANGES: nothing is predicted after them
+        end, edges = edges[MAX_CHANGES].astimezone(zone), edges[:MAX_CHANGES]
+    current[CHANGES] = [at(moment) for moment in edges]
     current[UNTIL] = end.isoformat()
     stored = [(slot, current)] + [
         (moment, change)
