@@ -40,3 +40,19 @@ def test_connect_with_two_sites_is_refused(admin_client, google, site):
     assert response.status_code == 400
     assert "site: given 2 times: give it once." in response.content.decode()
     assert not list(get_redis().scan_iter(oauth._state_key("*")))  # no consent started
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({}, "site: required"),
+        ({"site": ""}, "site: required"),
+        ({"site": "987654"}, "site: there is no site with id 987654"),
+    ],
+)
+def test_connect_without_a_site_or_with_one_no_site_has_names_it(admin_client, google, body, said):
+    """Like a site that is no number: the page names `site`, and no consent is started."""
+    response = admin_client.post("/oauth/google/connect", body)
+    assert response.status_code == 400
+    assert said in response.content.decode()
+    assert not get_redis().keys(oauth._state_key("*"))

@@ -76,10 +76,11 @@ def connect(request: HttpRequest) -> HttpResponse:
         return _problem(request, "Unknown site", f"site: {exc.detail['site']}")
     site = Site.objects.filter(pk=site_id).first() if site_id else None
     if site is None:
+        said = f"there is no site with id {site_id}" if site_id else "required"
         return _problem(
             request,
             "Unknown site",
-            "Choose a site on the setup page (create one in the admin first).",
+            f"site: {said}. Choose a site on the setup page (create one in the admin first).",
         )
     try:
         url = oauth.start_consent(site, request.user.pk, redirect_uri(request))
