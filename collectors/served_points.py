@@ -4,10 +4,11 @@ Carbon intensity and occupancy are fetched every 15 minutes, but what is served 
 between: the stored forecast slot covering now once the fetched slot is over (WattTime's
 5-minute MOER, a UK half hour whose fetch failed), the prediction of the latest event edge not
 after now (a meeting from 10:07). Each adapter's `current_readings` turns what it serves into
-points at the data's own time (the slot start, the edge), from what the fetches stored; the
-beat task `collectors.write_current_forecasts` (every minute) writes them here, with no API
-call, so InfluxDB readers (Grafana, Home Assistant's InfluxDB sensor) see what the API serves.
-Runs within one slot or after one edge overwrite the same points.
+points at the data's own time (the slot start, the edge; occupancy gives every edge since the
+fetch whose moment has come, so one a missed minute skipped is written late), from what the
+fetches stored; the beat task `collectors.write_current_forecasts` (every minute) writes them
+here, with no API call, so InfluxDB readers (Grafana, Home Assistant's InfluxDB sensor) see
+what the API serves. Runs within one slot or after one edge overwrite the same points.
 
 The fetch of a target writes the same times with what the provider says (the 14:15 fetch
 writes the 14:15 point the task wrote at 14:15:00 from the forecast), and its point must win:

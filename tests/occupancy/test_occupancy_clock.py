@@ -127,3 +127,26 @@ def test_a_fetch_at_a_served_edge_replaces_its_points_whole(
         assert row.time == edge, person
         fields = {k: v for k, v in row.values.items() if v is not None}
         assert fields == {"currently_home": True, "wfh_today": True, "confidence": 0.95}, person
+
+
+def test_an_edge_whose_minute_passed_without_the_minute_task_is_still_written(
+    influx, google, calendar, monkeypatch, settings
+):
+    """Beat's minute task did not run from 10:06 to 10:50 (a worker restarting, runs dropped
+    past their expiry): at 10:51 it writes the dentist's 10:07 points (not home) as well as
+    the 10:50 ones, so InfluxDB does not say home from 10:00 to 10:50."""
+    connect(calendar, expires_in=timedelta(hours=1))
+    serve_workday_with_a_dentist_at_10_07(google)
+    assert pipeline.collect(calendar, now=FETCHED).status == "ok"
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 4, 8, 51, tzinfo=UTC))
+    run_every_minute_collectors()
+
+    rows = influx.query(
+        settings.INFLUXDB_DATABASE,
+        'SELECT "currently_home" FROM "occupancy_prediction" WHERE "person" = \'household\'',
+    )
+    assert [(row.time.isoformat(), row.values["currently_home"]) for row in rows] == [
+        ("2026-05-04T08:00:00+00:00", True),
+        ("2026-05-04T08:07:00+00:00", False),
+        ("2026-05-04T08:50:00+00:00", True),
+    ]

@@ -15,9 +15,9 @@ Nothing here touches Redis or the database: the adapter module imports it.
 The points of one moment's answer (`readings`: one per person and the household's) are what
 the fetch writes for its slot's start and for each moment ahead up to the fetch (a fetch run at
 10:09 for 10:00 writes 10:00 and 10:07), and what the beat task
-`collectors.write_current_forecasts` writes every minute for the latest moment ahead not after
-now (`current_readings`), at that moment, so InfluxDB shows the meeting from 10:07 at 10:07
-too. Before the first of them nothing is written: the fetch's own points hold. The fetch's
+`collectors.write_current_forecasts` writes every minute for each moment ahead not after now
+(`current_readings`), at that moment, so InfluxDB shows the meeting from 10:07 at 10:07
+too, and a moment whose minute the task missed later, not never. Before the first of them nothing is written: the fetch's own points hold. The fetch's
 answer replaces every point stored from its slot's start on (FetchResult.replaces): one an
 earlier answer wrote there (an event deleted since) does not stay."""
 
@@ -134,15 +134,20 @@ def current_value(answer: Any) -> dict[str, Any] | None:
 
 
 def current_readings(answer: Any, site: str) -> list[Reading]:
-    """The points (of `site`) of the prediction served now when it is one made ahead (an event
-    edge since the fetch), at that edge; [] while the fetch's own prediction holds (it wrote
-    those) and after the events it read (nothing is served)."""
+    """The points (of `site`) of every prediction made ahead whose moment has come (each event
+    edge since the fetch's slot, not after now), each at its edge. All of them, each minute:
+    an edge whose minute passed without the minute task (a worker restarting, runs dropped)
+    is written late, not never. [] before the first edge (the fetch wrote its slot's points)
+    and after the events the answer read (nothing is served)."""
     if answer is None or not isinstance(answer.value, dict) or _past_the_events(answer.value):
         return []
-    change = _latest_change(answer.value)
-    if change is None:
-        return []
-    return readings(change, datetime.fromisoformat(change["time"]), site)
+    now = clock.utc_now()
+    return [
+        reading
+        for change in answer.value.get(CHANGES) or []
+        if (moment := datetime.fromisoformat(change["time"])) <= now
+        for reading in readings(change, moment, site)
+    ]
 
 
 def _past_the_events(value: dict) -> str:
