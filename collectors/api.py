@@ -1,7 +1,16 @@
 """GET /api/enrichment/current: every source's current value for a site (PRD FR8).
 
 `site` (enrich.api.site) is optional with one site; 400 when it is no id or missing where
-required, 404 when no site has it, as on every endpoint taking `site`."""
+required, 404 when no site has it, as on every endpoint taking `site`.
+
+`stale` (here, so the status page and Home Assistant's states too) says that the run due when
+the answer's cache time ran out brought nothing newer: it failed, found the budget used up or
+no data. While that run is still fetching (the first seconds of every cycle, when beat also
+fires the minute's publication) the answer is not stale yet; with no run recorded at all
+(no worker, beat stopped) it is stale once the collect task's time limit has passed."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -14,7 +23,7 @@ from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
 from enrich.api.site import SITE, site_from_query
 from enrich.models import SOURCES, ProviderConfig
-from enrich.redis.cache import CacheUnavailable, ResponseCache
+from enrich.redis.cache import CachedAnswer, CacheUnavailable, ResponseCache
 
 
 def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
@@ -26,6 +35,27 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
     if run is None:
         return None
     return {"status": run.status, "started": run.started.isoformat(), "error": run.error}
+
+
+def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer) -> bool:
+    """Whether an answer past its cache time is stale: a run of its target since its fetch
+    ended without a newer answer ("cached" is a run that left the call to one fetching), or
+    the collect task's time limit has passed since the cache time ran out (see the module)."""
+    if not answer.stale:
+        return False
+    due = answer.fetched_at + timedelta(seconds=answer.ttl_seconds)
+    if datetime.now(UTC) >= due + timedelta(seconds=pipeline.RUN_TIME_LIMIT_SECONDS):
+        return True
+    return (
+        CollectorRun.objects.filter(
+            source=config.source,
+            provider=config.provider,
+            target=target_key,
+            started__gt=answer.fetched_at,
+        )
+        .exclude(status=CollectorRun.Status.CACHED)
+        .exists()
+    )
 
 
 def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
@@ -48,6 +78,8 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
             answer = cache.last_good(config.source, config.provider, target.key)
     except CacheUnavailable as exc:  # the other sources and the stored prices are still read
         answer, unreadable = None, f"the last answer cannot be read: {exc}"
+    if answer is not None:
+        answer = replace(answer, stale=_stale(config, target.key, answer))
     # e.g. prices: the slot running now, not the one at the fetch
     at_read = adapter_for(config.source, config.provider).current_at_read(config, target, answer)
     if at_read is not None:

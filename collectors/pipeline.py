@@ -29,6 +29,8 @@ from enrich.redis.client import RedisUnavailable
 
 logger = logging.getLogger("collectors")
 
+# The collect task's time limit (collectors.tasks): a run has ended by then, one way or another.
+RUN_TIME_LIMIT_SECONDS = 150
 # Failures the pipeline turns into "serve last good and keep running".
 EXPECTED_FAILURES = (HttpError, ConfigError, TimeseriesError, RedisUnavailable)
 

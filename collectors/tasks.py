@@ -123,8 +123,8 @@ def dispatch(source: str) -> int:
     base=CollectTask,
     bind=True,
     acks_late=True,
-    soft_time_limit=120,
-    time_limit=150,
+    soft_time_limit=pipeline.RUN_TIME_LIMIT_SECONDS - 30,
+    time_limit=pipeline.RUN_TIME_LIMIT_SECONDS,
     max_retries=2,
 )
 def collect(self, config_id: int, dispatched: str | None = None) -> dict:

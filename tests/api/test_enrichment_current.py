@@ -57,6 +57,52 @@ def test_last_good_is_served_marked_stale_with_its_age(api, seattle):
     assert 3 * 3600 - 5 <= entry["age_seconds"] <= 3 * 3600 + 60
 
 
+def air_quality(api) -> dict:
+    [entry] = api.get("/api/enrichment/current").json()["sources"]["air_quality"]["providers"]
+    return entry
+
+
+def test_an_answer_is_stale_once_the_run_due_after_it_failed_not_while_it_fetches(
+    api, seattle, settings, replay_server
+):
+    """An answer's cache time runs out as the next cycle's run starts (beat fires it then, and
+    the minute's publication to Home Assistant, and a status page asking, in that same
+    second). Until that run has ended the answer is not stale: it was marked stale at every
+    cycle's first second and unmarked a moment later, a change Home Assistant records and an
+    automation ignoring stale values stumbles on, every hour here (every 15 minutes for carbon).
+    It is stale as soon as that run fails."""
+    site, config = seattle
+    hour = settings.CACHE_TTL_SECONDS["air_quality"]
+    fetched = datetime.now(UTC) - timedelta(seconds=hour + 20)  # its cache time ran out 20 s ago
+    assert pipeline.collect(config, now=fetched).status == "ok"
+
+    entry = air_quality(api)  # the run of the new cycle is under way
+    assert entry["stale"] is False
+    assert entry["fetched_at"] == fetched.isoformat()
+    assert hour + 20 <= entry["age_seconds"] <= hour + 80  # its real age all the same
+
+    settings.HTTP_MAX_RETRIES = 0
+    replay_server.reset()
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, status=503, body="upstream down")
+    assert pipeline.collect(config).status == "failed"
+    entry = air_quality(api)
+    assert entry["stale"] is True and entry["value"]["aqi"] == 62.0  # still served, marked
+    assert entry["fetched_at"] == fetched.isoformat()
+
+
+def test_an_answer_whose_next_run_never_came_is_stale_after_the_collect_time_limit(
+    api, seattle, settings
+):
+    """No worker runs the cycle's collect (stopped, or beat is): stale once a run would have
+    ended (the collect task's time limit, 150 s), without any run recorded."""
+    site, config = seattle
+    hour = settings.CACHE_TTL_SECONDS["air_quality"]
+    fetched = datetime.now(UTC) - timedelta(seconds=hour + 151)
+    assert pipeline.collect(config, now=fetched).status == "ok"
+    entry = air_quality(api)
+    assert entry["stale"] is True and entry["last_run"]["status"] == "ok"
+
+
 def test_unconfigured_sources_say_so(api, seattle):
     sources = api.get("/api/enrichment/current").json()["sources"]
     assert sources["carbon_intensity"] == {

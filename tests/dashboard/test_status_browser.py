@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from collectors import pipeline
 from enrich.models import ProviderConfig
 from retention.models import RetentionRun
 from tests.dashboard.browser import BROWSER_TEST, log_in
@@ -26,7 +27,8 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status.png"
 @pytest.fixture
 def demo_home(settings, isolated, replay_server, read_clock):
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = f"test_demo_{uuid.uuid4().hex[:8]}"
-    # Carbon answers expire after a second, so the page serves the last good one: stale.
+    # Carbon answers expire after a second, and the run due then fails (the test makes it
+    # fail), so the page serves the last good one: stale.
     settings.CACHE_TTL_SECONDS = {**settings.CACHE_TTL_SECONDS, "carbon_intensity": 1}
     site = seed_status_home(replay_server, settings.HA_INFLUXDB_DATABASE, now=read_clock)
     yield site
@@ -43,7 +45,7 @@ def chart(driver, name: str) -> dict:
     }
 
 
-def test_status_page_on_the_demo_home(live_server, demo_home, browser):
+def test_status_page_on_the_demo_home(live_server, demo_home, browser, settings, replay_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -56,6 +58,12 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser):
     slots = api.get("/api/pricing/slots").json()["slots"]
     carbon = api.get("/api/carbon/series", {"hours": 24}).json()
     time.sleep(1.5)  # past the carbon answer's 1 s TTL
+    # The carbon run due then fails: Electricity Maps is down.
+    settings.HTTP_MAX_RETRIES = 0
+    replay_server.reset()
+    replay_server.add("GET", "/carbon-intensity/latest", status=503, body="upstream down")
+    carbon_config = demo_home.providers.get(provider="electricitymaps")
+    assert pipeline.collect(carbon_config).status == "failed"
 
     browser.set_window_size(1280, 3000)
     log_in(browser, live_server.url, "reader", "read-only-password")

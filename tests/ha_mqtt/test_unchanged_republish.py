@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collectors import pipeline
 from collectors.models import FlexibleLoad
 from collectors.pipeline import target_for
 from enrich.influx import get_timeseries
@@ -111,7 +112,12 @@ def test_a_circuit_turning_stale_is_published(topics, subscriber, broker, settin
     assert dict(fresh)[state] == dict(stale)[state] == "920.0"  # still shown, marked stale
 
 
-def test_a_cached_answer_turning_stale_is_published(topics, subscriber, broker, monkeypatch):
+def test_a_cached_answer_turning_stale_is_published(
+    topics, subscriber, broker, monkeypatch, settings
+):
+    """Once the run due when its cache time ran out has failed: not while that run is still
+    fetching (the publication in the cycle's first second), which flipped `stale` true and
+    back at every cycle (two state changes recorded without new data)."""
     site = homes.home()
     config = homes.air_quality(site)
     cache = ResponseCache()
@@ -124,8 +130,12 @@ def test_a_cached_answer_turning_stale_is_published(topics, subscriber, broker, 
     now = fetched
     fresh = json.loads(dict(publication(broker, topics, subscriber, now, monkeypatch))[topic])
     time.sleep(max(0.0, (fetched + timedelta(seconds=2.2) - datetime.now(UTC)).total_seconds()))
+    due = json.loads(dict(publication(broker, topics, subscriber, now, monkeypatch))[topic])
+    settings.HTTP_MAX_RETRIES = 0
+    assert pipeline.collect(config).status == "failed"  # its replayed API is gone
     stale = json.loads(dict(publication(broker, topics, subscriber, now, monkeypatch))[topic])
-    assert (fresh["stale"], stale["stale"]) == (False, True)
+    assert (fresh["stale"], due["stale"], stale["stale"]) == (False, False, True)
+    assert due == fresh  # byte for byte: nothing recorded while the run due fetches
     assert fresh["fetched_at"] == stale["fetched_at"] == fetched.isoformat()
     assert {k: v for k, v in stale.items() if k != "stale"} == {
         k: v for k, v in fresh.items() if k != "stale"
