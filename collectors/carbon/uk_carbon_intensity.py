@@ -46,7 +46,7 @@ class UKCarbonIntensityAdapter(common.CarbonAdapter):
     provider = PROVIDER
     budget = None  # no published limit; NESO updates every 30 minutes
     options = frozenset({"base_url"})
-    budget_scope = "target"
+    budget_scope = "account"  # one API for every region: a 429 or a budget is this client's
     history = timedelta(days=1)
     calls_per_fetch = 2  # current half hour + 48 h forecast
 

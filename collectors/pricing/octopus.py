@@ -74,7 +74,7 @@ class OctopusAgileAdapter(PriceAdapter):
     provider = PROVIDER
     budget = None  # not published for the REST API
     options = PriceAdapter.options | {"base_url", "product_code", "tariff_code"}
-    budget_scope = "target"
+    budget_scope = "account"  # one API for every tariff: a 429 or a budget is this client's
     history = timedelta(days=7)
     vat_included = True
     price_basis = "Octopus unit rate incl. VAT (value_inc_vat)"

@@ -132,7 +132,7 @@ def test_a_fetch_failing_at_its_first_call_is_charged_the_requests_it_sent(
     outcome = pipeline.collect(uk_national, now=datetime.now(UTC))
     assert outcome.status == "failed"
     assert len(replay_server.requests) == sent
-    assert Budget.from_spec("uk_carbon_intensity", "10/hour", target="GB").remaining() == 10 - sent
+    assert Budget.from_spec("uk_carbon_intensity", "10/hour").remaining() == 10 - sent
 
 
 @pytest.fixture

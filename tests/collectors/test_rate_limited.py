@@ -138,3 +138,37 @@ def test_the_collect_task_hands_its_dispatch_time_to_the_pipeline(
     result = tasks.collect.apply(args=[config.pk, dispatched.isoformat()])
     assert result.get()["status"] == "ok"
     assert 3000 - 5 < fresh_seconds(settings) <= 3000
+
+
+@pytest.mark.parametrize(
+    ("provider", "source", "places", "path"),
+    [
+        # NESO answers every region and postcode from one API.
+        ("uk_carbon_intensity", "carbon_intensity", ({"grid_region": "GB"},
+         {"grid_region": "RG10 9XX"}), "/intensity"),
+        # Octopus answers every region's tariff from one API (the product list first).
+        ("octopus", "electricity_pricing", ({"pricing_region": "C"},
+         {"pricing_region": "A"}), "/v1/products/"),
+    ],
+)  # fmt: skip
+def test_a_429_for_one_region_holds_off_every_region_of_one_api(
+    isolated, replay_server, provider, source, places, path
+):
+    """UK Carbon Intensity and Octopus publish no limit: a 429 of theirs throttles this client,
+    whichever region it asked for. The wait was remembered for the region whose call got the
+    429 only, so the next region's run (the same dispatch, a second later) called at once and
+    met the 429 again, every region of every cycle until the wait ended."""
+    runs = []
+    for place in places:
+        site = Site.objects.create(name=str(place), latitude=51.45, longitude=-0.97, **place)
+        runs.append(ProviderConfig.objects.create(
+            site=site, source=source, provider=provider, options={"base_url": replay_server.url}
+        ))  # fmt: skip
+    replay_server.add("GET", path, status=429, headers={"Retry-After": str(WAIT)}, body="")
+
+    first = pipeline.collect(runs[0])
+    assert first.status == "failed" and "HTTP 429" in first.error
+    sent = len(replay_server.requests)
+    second = pipeline.collect(runs[1])
+    assert second.status == "budget" and "Retry-After" in second.served
+    assert len(replay_server.requests) == sent  # no call before the wait ends
