@@ -31,6 +31,9 @@ logger = logging.getLogger("collectors")
 
 # The collect task's time limit (collectors.tasks): a run has ended by then, one way or another.
 RUN_TIME_LIMIT_SECONDS = 150
+# A fetch's waits (a 429's Retry-After, backoff) end by then: the soft limit, 30 s before the
+# limit, stopped a run mid-wait, unrecorded and with the provider's wait forgotten.
+FETCH_WAITS_END_SECONDS = RUN_TIME_LIMIT_SECONDS - 60
 # Failures the pipeline turns into "serve last good and keep running".
 EXPECTED_FAILURES = (HttpError, ConfigError, TimeseriesError, RedisUnavailable)
 
@@ -232,7 +235,8 @@ def collect(
             else:
                 window = replace(_window(config, target, now), calls=calls)
                 creds = credentials(config, fetching=True)
-                spend = Spending(budget, taken, provider, *limited)
+                waits = FETCH_WAITS_END_SECONDS - (time.monotonic() - started)
+                spend = Spending(budget, taken, provider, *limited, seconds=waits)
                 fresh = _fresh_for(cache.ttl_for(source), now, dispatched)
                 outcome = _fetch_and_write(config, target, creds, window, cache, now, spend, fresh)
                 if slower:

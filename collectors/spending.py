@@ -65,13 +65,14 @@ class Spending:
     provider: str
     scope: str | None
     attempts: Attempts | None = None
+    seconds: float | None = None  # every wait before a retry ends within this (None: no end)
 
     @contextmanager
     def counted(self) -> Iterator[Attempts]:
         """Around the fetch: each retry the HTTP door would make is paid for first, and a
         fetch that fails is charged the requests it sent, not its whole reservation (nor
         less, when it sent more)."""
-        with counting(self.pay_retry) as attempts:
+        with counting(self.pay_retry, seconds=self.seconds) as attempts:
             self.attempts = attempts
             try:
                 yield attempts

@@ -9,6 +9,11 @@ payer's `pay_retry`: it pays for the retry (takes a call from the budget) or say
 then the failed call is not retried ("budget used up, not retried"). Outside `counting`
 nothing is counted and every retry the policy allows goes out. Per thread (a context
 variable): workers running fetches in threads count each fetch on its own.
+
+The work may also have a deadline (`counting(..., seconds=...)`: the collect task's time limit
+ends a fetch otherwise, mid-wait): a retry whose wait (a 429's Retry-After, a backoff) would end
+past it is not made, its error saying so, and a 429 then fails at once with the wait the
+provider asked for attached, as a wait longer than the policy sits out does.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from time import monotonic
 
 
 @dataclass
@@ -27,15 +33,19 @@ class Attempts:
     pay_retry: Callable[[], str] | None = None
     sent: int = 0  # requests sent, retries included
     retries: int = 0  # of which repeated a failed call
+    deadline: float | None = None  # time.monotonic() by which every wait must have ended
 
 
 _current: ContextVar[Attempts | None] = ContextVar("enrich_http_attempts", default=None)
 
 
 @contextmanager
-def counting(pay_retry: Callable[[], str] | None = None) -> Iterator[Attempts]:
-    """Count the requests sent inside the block; `pay_retry` as for `Attempts`."""
-    attempts = Attempts(pay_retry)
+def counting(
+    pay_retry: Callable[[], str] | None = None, *, seconds: float | None = None
+) -> Iterator[Attempts]:
+    """Count the requests sent inside the block; `pay_retry` as for `Attempts`; `seconds`: no
+    wait before a retry may end later than this long after the block starts."""
+    attempts = Attempts(pay_retry, deadline=None if seconds is None else monotonic() + seconds)
     token = _current.set(attempts)
     try:
         yield attempts
@@ -51,9 +61,12 @@ def sending(*, retry: bool) -> None:
         attempts.retries += retry
 
 
-def retry_refused() -> str:
-    """Asked right before a retry: "" when it may go (paid for), else why it may not."""
+def retry_refused(wait: float = 0.0) -> str:
+    """Asked right before a retry that first waits `wait` seconds: "" when it may go (paid
+    for), else why it may not (its wait would outlast the work's deadline, or it is not paid)."""
     attempts = _current.get()
-    if attempts is None or attempts.pay_retry is None:
+    if attempts is None:
         return ""
-    return attempts.pay_retry()
+    if attempts.deadline is not None and monotonic() + wait > attempts.deadline:
+        return f"the {wait:g} s wait would outlast the time this work has"
+    return attempts.pay_retry() if attempts.pay_retry is not None else ""

@@ -185,11 +185,10 @@ def _call(
                 attempt.log("permanent", error_name, logging.WARNING)
                 raise request_failed(provider, endpoint, failure, secrets, check)
             # Asked only when a retry is due: a retry allowed is paid for.
-            refused = retry_refused() if retries_left else ""
+            delay = backoff_delay(index, policy.backoff, policy.max_retry_after)
+            refused = retry_refused(delay) if retries_left else ""
             if retries_left and not refused:
-                attempt.retry(
-                    error_name, backoff_delay(index, policy.backoff, policy.max_retry_after)
-                )
+                attempt.retry(error_name, delay)
                 continue
             attempt.given_up("transient", error_name, refused)
             raise connection_failed(provider, endpoint, failure, policy.timeout, index + 1, refused)
@@ -216,13 +215,13 @@ def _call(
                 note = f"retry_after={retry_after:g}s"
                 attempt.log("rate_limited", status, logging.WARNING, note)
                 raise rate_limited(provider, endpoint, excerpt, retry_after, index + 1)
-            refused = retry_refused() if retries_left else ""
+            delay = (
+                retry_after
+                if retry_after is not None
+                else backoff_delay(index, policy.backoff, policy.max_retry_after)
+            )
+            refused = retry_refused(delay) if retries_left else ""
             if retries_left and not refused:
-                delay = (
-                    retry_after
-                    if retry_after is not None
-                    else backoff_delay(index, policy.backoff, policy.max_retry_after)
-                )
                 attempt.retry(status, delay)
                 continue
             attempt.given_up("rate_limited", status, refused)
@@ -230,9 +229,10 @@ def _call(
 
         error = status_error(provider, endpoint, status, excerpt, index + 1, check)
         if isinstance(error, TransientError):
-            refused = retry_refused() if retries_left else ""
+            delay = backoff_delay(index, policy.backoff, policy.max_retry_after)
+            refused = retry_refused(delay) if retries_left else ""
             if retries_left and not refused:
-                attempt.retry(status, backoff_delay(index, policy.backoff, policy.max_retry_after))
+                attempt.retry(status, delay)
                 continue
             if refused:
                 error = status_error(provider, endpoint, status, excerpt, index + 1, check, refused)

@@ -172,3 +172,25 @@ def test_a_429_for_one_region_holds_off_every_region_of_one_api(
     second = pipeline.collect(runs[1])
     assert second.status == "budget" and "Retry-After" in second.served
     assert len(replay_server.requests) == sent  # no call before the wait ends
+
+
+def test_a_run_sits_out_only_the_429_waits_that_end_within_its_time(
+    isolated, settings, config, replay_server, monkeypatch
+):
+    """A provider answering 429 with `Retry-After: 60` (the most a fetch sits out inline) again
+    and again: the fetch sat out 60 s before each of its 3 retries, 180 s, where the collect
+    task's soft time limit stops a run at 120 s, mid-wait. That run was recorded as "time limit
+    ran out", not as the 429, the wait asked for was forgotten, and the next beat called at
+    once. Here scaled down (2 s waits, 3 s for them)."""
+    monkeypatch.setattr(pipeline, "FETCH_WAITS_END_SECONDS", 3)
+    settings.HTTP_MAX_RETRIES = 3  # the default policy: 3 retries
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, status=429, headers={"Retry-After": "2"}, body="")
+
+    outcome = pipeline.collect(config)
+    assert outcome.status == "failed" and "HTTP 429" in outcome.error
+    assert "it asked to wait 2 s" in outcome.error and "would outlast" in outcome.error
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2
+    # Remembered as a longer wait is: the next run makes no call before it ends.
+    later = pipeline.collect(config)
+    assert later.status == "budget" and "Retry-After" in later.served
+    assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 2

@@ -100,3 +100,17 @@ def test_each_thread_counts_its_own_requests(replay_server):
     for thread in threads:
         thread.join()
     assert counted == {"a": 1, "b": 3}
+
+
+def test_a_retry_whose_wait_would_outlast_the_deadline_is_not_made(replay_server):
+    """A 429 asking for a wait the policy sits out, again and again: only the waits that end
+    within the work's time are sat out; then the 429 fails at once, the wait attached (so the
+    pipeline remembers it), where the collect task's time limit stopped the run mid-wait."""
+    replay_server.add("GET", "/prices", 429, headers={"Retry-After": "2"}, body="")
+    pay = Payer(allowed=10)
+    with http.counting(pay, seconds=3) as attempts:
+        with pytest.raises(RateLimitedError) as raised:
+            http.get_json("tibber", replay_server.url + "/prices", policy=FAST)
+    assert raised.value.retry_after == 2.0
+    assert (attempts.sent, attempts.retries, pay.asked) == (2, 1, 1)  # the refused one unpaid
+    assert "the 2 s wait would outlast the time this work has, not retried" in str(raised.value)

@@ -310,13 +310,13 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
             wait = error.retry_after if isinstance(error, RateLimitedError) else None
             due = isinstance(error, TransientError) and retries_left
             due = due and (wait is None or wait <= policy.max_retry_after)
-            refused = retry_refused() if due else ""  # a retry allowed is paid for
+            delay = (
+                wait
+                if wait is not None
+                else backoff_delay(index, policy.backoff, policy.max_retry_after)
+            )
+            refused = retry_refused(delay) if due else ""  # a retry allowed is paid for
             if due and not refused:
-                delay = (
-                    wait
-                    if wait is not None
-                    else backoff_delay(index, policy.backoff, policy.max_retry_after)
-                )
                 _log(
                     request.method, request.uri, exc.resp.status, started, index + 1, total, "retry"
                 )
@@ -368,10 +368,11 @@ def execute(request: Any, policy: HttpPolicy | None = None) -> dict[str, Any]:
         except (OSError, http.client.HTTPException, httplib2.HttpLib2Error) as exc:
             # HTTPException: the connection broke mid-answer (IncompleteRead, BadStatusLine).
             name = type(exc).__name__
-            refused = retry_refused() if retries_left else ""
+            delay = backoff_delay(index, policy.backoff, policy.max_retry_after)
+            refused = retry_refused(delay) if retries_left else ""
             if retries_left and not refused:
                 _log(request.method, request.uri, name, started, index + 1, total, "retry")
-                time.sleep(backoff_delay(index, policy.backoff, policy.max_retry_after))
+                time.sleep(delay)
                 continue
             _log(request.method, request.uri, name, started, index + 1, total, "failed")
             raise TransientError(
