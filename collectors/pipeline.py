@@ -32,7 +32,7 @@ logger = logging.getLogger("collectors")
 # The collect task's time limit (collectors.tasks): a run has ended by then, one way or another.
 RUN_TIME_LIMIT_SECONDS = 150
 # A fetch's waits (a 429's Retry-After, backoff) end by then: the soft limit, 30 s before the
-# limit, stopped a run mid-wait, unrecorded and with the provider's wait forgotten.
+# limit, stopped a run mid-wait, recorded as "time limit ran out", the provider's wait forgotten.
 FETCH_WAITS_END_SECONDS = RUN_TIME_LIMIT_SECONDS - 60
 # Failures the pipeline turns into "serve last good and keep running".
 EXPECTED_FAILURES = (HttpError, ConfigError, TimeseriesError, RedisUnavailable)
