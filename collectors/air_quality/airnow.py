@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any
 
+from collectors.air_quality import now
 from collectors.air_quality import observations as obs
 from collectors.answers import base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
@@ -52,6 +53,9 @@ class AirNowAdapter(Adapter):
         from collectors.air_quality.categories import note_category_change
 
         note_category_change(target, result)  # remembered in Redis: a category change shows
+
+    def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
+        return now.current_value(answer)  # stale by the observation's age too
 
     def __init__(self) -> None:
         self.endpoint: str | None = None  # the generation that last answered

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from collectors import pipeline
+from collectors import clock, pipeline
 from enrich.models import Site
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support import configs
@@ -34,8 +34,12 @@ def seattle(replay_server):
     return site, config
 
 
-def test_fresh_value_with_provider_time_and_age(api, seattle):
+OBSERVED = datetime(2026, 10, 8, 10, 0, tzinfo=UTC)  # the fixture's 03:00 PDT
+
+
+def test_fresh_value_with_provider_time_and_age(api, seattle, monkeypatch):
     site, config = seattle
+    monkeypatch.setattr(clock, "utc_now", lambda: OBSERVED + timedelta(minutes=40))
     pipeline.collect(config, now=datetime.now(UTC))
     body = api.get("/api/enrichment/current").json()
     assert body["site"] == {"id": site.pk, "name": "Seattle"}
@@ -63,7 +67,7 @@ def air_quality(api) -> dict:
 
 
 def test_an_answer_is_stale_once_the_run_due_after_it_failed_not_while_it_fetches(
-    api, seattle, settings, replay_server
+    api, seattle, settings, replay_server, monkeypatch
 ):
     """An answer's cache time runs out as the next cycle's run starts (beat fires it then, and
     the minute's publication to Home Assistant, and a status page asking, in that same
@@ -72,6 +76,8 @@ def test_an_answer_is_stale_once_the_run_due_after_it_failed_not_while_it_fetche
     automation ignoring stale values stumbles on, every hour here (every 15 minutes for carbon).
     It is stale as soon as that run fails."""
     site, config = seattle
+    # the observation is of the hour before (not stale by its own age: AirNow's rule)
+    monkeypatch.setattr(clock, "utc_now", lambda: OBSERVED + timedelta(minutes=40))
     hour = settings.CACHE_TTL_SECONDS["air_quality"]
     fetched = datetime.now(UTC) - timedelta(seconds=hour + 20)  # its cache time ran out 20 s ago
     assert pipeline.collect(config, now=fetched).status == "ok"
@@ -91,16 +97,43 @@ def test_an_answer_is_stale_once_the_run_due_after_it_failed_not_while_it_fetche
 
 
 def test_an_answer_whose_next_run_never_came_is_stale_after_the_collect_time_limit(
-    api, seattle, settings
+    api, seattle, settings, monkeypatch
 ):
     """No worker runs the cycle's collect (stopped, or beat is): stale once a run would have
     ended (the collect task's time limit, 150 s), without any run recorded."""
     site, config = seattle
+    # the observation is of the hour before (not stale by its own age: AirNow's rule)
+    monkeypatch.setattr(clock, "utc_now", lambda: OBSERVED + timedelta(minutes=40))
     hour = settings.CACHE_TTL_SECONDS["air_quality"]
     fetched = datetime.now(UTC) - timedelta(seconds=hour + 151)
     assert pipeline.collect(config, now=fetched).status == "ok"
     entry = air_quality(api)
     assert entry["stale"] is True and entry["last_run"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("hours", [2.5, 3.5, 26])
+def test_an_old_observation_fetched_just_now_is_stale_by_its_own_age(
+    api, seattle, monkeypatch, hours
+):
+    # AirNow answers with a monitor's last observation after it stopped reporting: the fetch
+    # succeeded a minute ago, but the value is of the 10:00 hour, `hours` later.
+    site, config = seattle
+    monkeypatch.setattr(clock, "utc_now", lambda: OBSERVED + timedelta(hours=hours))
+    pipeline.collect(config, now=datetime.now(UTC))
+
+    [entry] = api.get("/api/enrichment/current").json()["sources"]["air_quality"]["providers"]
+
+    assert entry["value"]["aqi"] == 62.0 and entry["time"] == OBSERVED.isoformat()
+    assert 0 <= entry["age_seconds"] < 60  # the fetch is fresh
+    assert entry["stale"] is (hours > 3)
+    if hours > 3:
+        assert entry["message"] == (
+            "the latest AirNow observation is of the hour starting 2026-10-08T10:00:00+00:00, "
+            f"{hours:.1f} h ago (a current one is at most 3 h old): AirNow has published none "
+            "since for this location"
+        )
+    else:
+        assert "message" not in entry
 
 
 def test_unconfigured_sources_say_so(api, seattle):

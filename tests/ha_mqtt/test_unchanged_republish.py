@@ -127,7 +127,9 @@ def test_a_cached_answer_turning_stale_is_published(
     # The same answer fetched now, fresh for 2 s (the cache's ages are the real clock's).
     cache.put("air_quality", "airnow", target, answer.value, ttl=2, fetched_at=fetched)
     topic = f"{topics.root}/site_{site.pk}/aqi/attributes"
-    now = fetched
+    # The publisher's clock 40 min into the observed hour: the observation is current (one
+    # hours old is stale by its own age, collectors.air_quality.now), only the cache ages.
+    now = datetime.fromisoformat(answer.value["time"]) + timedelta(minutes=40)
     fresh = json.loads(dict(publication(broker, topics, subscriber, now, monkeypatch))[topic])
     time.sleep(max(0.0, (fetched + timedelta(seconds=2.2) - datetime.now(UTC)).total_seconds()))
     due = json.loads(dict(publication(broker, topics, subscriber, now, monkeypatch))[topic])

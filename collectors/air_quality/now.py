@@ -1,0 +1,41 @@
+"""The air quality served now: the last fetch's observation, stale by its own age too.
+
+An hourly observation appears 10-30 min past its hour and is fetched at :35, so the one
+served is normally that of the hour before (at 10:05, the 09:00 observation; at 10:40, the
+10:00 one) and never older than `EXPECTED_AGE` from its hour's start. AirNow keeps answering
+with a monitor's last observation when the monitor stops reporting, so a fetch that succeeds
+every hour can still bring the same 04:00 hour at noon: that value is served marked `stale`
+with a `message` saying how old it is, as a value whose fetch failed is.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from collectors import clock
+
+# The hour itself, 30 min to publication, the :35 fetch and one more hour of slack.
+EXPECTED_AGE = timedelta(hours=3)
+
+
+def current_value(answer: Any) -> dict[str, Any] | None:
+    """The entry of GET /api/enrichment/current, or None: the cached answer is served as is."""
+    value = answer.value if answer is not None else None
+    if not isinstance(value, dict) or not value.get("time"):
+        return None  # no answer, or AirNow had no observation (the last good one is kept)
+    observed = datetime.fromisoformat(value["time"])
+    age = clock.utc_now() - observed
+    entry = {
+        "value": value,
+        "time": value["time"],
+        "fetched_at": answer.fetched_at.isoformat(),
+        "stale": answer.stale or age > EXPECTED_AGE,
+        "age_seconds": round(answer.age_seconds),
+    }
+    if age > EXPECTED_AGE:
+        hours = age.total_seconds() / 3600
+        entry["message"] = (
+            f"the latest AirNow observation is of the hour starting {value['time']}, "
+            f"{hours:.1f} h ago (a current one is at most {EXPECTED_AGE.seconds // 3600} h old): "
+            "AirNow has published none since for this location"
+        )
+    return entry
