@@ -11,7 +11,7 @@ import logging
 import re
 from typing import Any
 
-from collectors.air_quality import now
+from collectors.air_quality import now, series
 from collectors.air_quality import observations as obs
 from collectors.answers import base_url
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
@@ -52,6 +52,8 @@ class AirNowAdapter(Adapter):
     def after_write(self, target: Target, result: FetchResult) -> None:
         from collectors.air_quality.categories import note_category_change
 
+        # One point per hour and parameter: a rewritten hour's other-category point goes.
+        series.drop_superseded(self.provider, result.readings)
         note_category_change(target, result)  # remembered in Redis: a category change shows
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
