@@ -54,6 +54,8 @@ class AirNowAdapter(Adapter):
 
         # One point per hour and parameter: a rewritten hour's other-category point goes.
         series.drop_superseded(self.provider, result.readings)
+        # A pollutant that lagged an hour reported it: that hour's overall is corrected.
+        series.correct_overall(self.provider, result.readings)
         note_category_change(target, result)  # remembered in Redis: a category change shows
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:

@@ -1,11 +1,17 @@
 """One `air_quality` point per location, parameter and hour, whatever its category.
 
-`category` is a tag (the measurement's schema), so a point of an hour written again with
+`drop_superseded`: `category` is a tag (the measurement's schema), so a point of an hour written again with
 another category (an overall recomputed once a lagging pollutant reported that hour,
 an observation AirNow revised across a breakpoint) is a point in another series: the hour
 would hold both, and `max("aqi") ... GROUP BY time(1h)` or a count would read the
 superseded one too. After a fetch's points are written, the stored points at their times,
 location and parameter whose category differs are deleted: the latest answer stands.
+
+`correct_overall`: a fetch's overall point is at its latest observation hour, from each
+pollutant's latest observation; one that has not reported that hour yet (AirNow publishes
+pollutants minutes apart) counts with its hour before. When its observation of that hour
+comes with the next fetch, the overall of the hour is written again from the pollutant points
+stored for it, so each hour's overall is the maximum over that hour's observations alone.
 """
 
 from collections.abc import Sequence
@@ -13,10 +19,13 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from collectors.air_quality import observations as obs
 from enrich.influx import get_timeseries, stored_rows
 from enrich.readings import Reading
+from enrich.written import note_written
 
 ONE_POINT = timedelta(microseconds=1)  # a delete removes start <= time < end
+MEASUREMENT = "air_quality"
 
 
 def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
@@ -43,6 +52,53 @@ def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
         if mine is None or tags.get("category") == mine[0]:
             continue
         when = mine[1].time
-        timeseries.delete(settings.INFLUXDB_DATABASE, when, when + ONE_POINT, "air_quality", tags)
+        timeseries.delete(settings.INFLUXDB_DATABASE, when, when + ONE_POINT, MEASUREMENT, tags)
         deleted += 1
     return deleted
+
+
+def correct_overall(provider: str, readings: Sequence[Reading]) -> list[Reading]:
+    """The overall points of the hours before the latest one this fetch brought a pollutant
+    for, from every pollutant point stored at that hour (written); [] when none."""
+    pollutants = [r for r in readings if r.tags.get("parameter") != "overall"]
+    if not pollutants:
+        return []
+    latest = max(r.time for r in pollutants)
+    areas = sorted({r.tags["location"] for r in pollutants})
+    corrected = []
+    for hour in sorted({r.time for r in pollutants if r.time < latest}):
+        stored = _stored_observations(provider, hour, areas)
+        if stored:
+            corrected.append(obs.to_readings(stored, provider)[0])
+    if corrected:
+        timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
+        for reading in corrected:  # whole: InfluxDB would keep a field the new point lacks
+            tags = {k: reading.tags[k] for k in ("provider", "parameter", "location")}
+            timeseries.delete(database, reading.time, reading.time + ONE_POINT, MEASUREMENT, tags)
+        timeseries.write(database, corrected)
+        note_written(corrected)  # the views' refresh reaches back to the corrected hour
+    return corrected
+
+
+def _stored_observations(provider: str, hour, areas: list[str]) -> list[obs.Observation]:
+    """The pollutant points stored at `hour` in `areas`; [] when no overall point is stored
+    there (no fetch wrote that hour's overall: nothing to correct)."""
+    where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
+    query = (
+        'SELECT "aqi", "category_number" FROM "air_quality" WHERE time >= $hour '
+        f'AND time <= $hour AND "provider" = $provider AND ({where}) GROUP BY *'
+    )
+    params = {"hour": hour, "provider": provider} | {f"area{i}": a for i, a in enumerate(areas)}
+    found, overall = [], False
+    for row in stored_rows(query, params):
+        aqi, number, tags = row.values.get("aqi"), row.values.get("category_number"), row.tags
+        if tags.get("parameter") == "overall":
+            overall = True
+        elif aqi is not None and number is not None:
+            category = tags.get("category", "")
+            found.append(
+                obs.Observation(
+                    tags["parameter"], float(aqi), category, int(number), hour, tags["location"]
+                )
+            )
+    return found if overall else []

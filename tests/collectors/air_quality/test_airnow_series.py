@@ -27,8 +27,8 @@ def answer(server, ozone_aqi: int, ozone_hour: str, ozone_category: str) -> list
 
 def overall_points(ts, database):
     query = """SELECT "aqi", "ozone" FROM "air_quality" WHERE "parameter" = 'overall' GROUP BY *"""
-    return [(r.time, r.tags["category"], r.values["aqi"], r.values["ozone"])
-            for r in ts.query(database, query)]  # fmt: skip
+    return sorted((r.time, r.tags["category"], r.values["aqi"], r.values["ozone"])
+                  for r in ts.query(database, query))  # fmt: skip
 
 
 def test_an_hour_written_again_with_another_category_keeps_one_point(
@@ -68,3 +68,43 @@ def test_an_hour_written_again_with_another_category_keeps_one_point(
         (HOUR - timedelta(hours=1), "Unhealthy for Sensitive Groups", 105.0),
         (HOUR, "Good", 40.0),
     ]
+
+
+def test_the_overall_of_an_hour_is_corrected_when_a_lagging_pollutant_reports_it(
+    isolated, settings, replay_server
+):
+    # At 09:35Z ozone has not reported 02:00 PDT (09Z) yet: the overall of 09Z counts its
+    # 01:00 PDT 90. At 10:35Z ozone's 02:00 PDT is 30: the overall of 09Z is the maximum over
+    # that hour's observations, PM2.5's 50, no longer an ozone value of the hour before.
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    config = configs.airnow(site, replay_server.url, interval_seconds=3600)
+    earlier = answer(replay_server, 90, "01:00", "Moderate")
+    for row in earlier:
+        if row["parameterName"] != "O3":
+            row["hourObserved"] = "02:00"
+    earlier[0] |= {"nowcastAQI": 50, "aqiCategoryName": "Good"}  # PM2.5
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=earlier, times=1)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer(replay_server, 30, "02:00", "Good"))
+    database, before = settings.INFLUXDB_DATABASE, HOUR - timedelta(hours=1)
+
+    assert pipeline.collect(config, now=before + timedelta(minutes=35)).status == "ok"
+    assert overall_points(isolated, database) == [(before, "Moderate", 90.0, 90.0)]
+    assert pipeline.collect(config, now=HOUR + timedelta(minutes=35)).status == "ok"
+
+    assert overall_points(isolated, database) == [
+        (before, "Good", 50.0, 30.0),  # PM2.5 50, PM10 20, ozone 30: all of 09Z
+        (HOUR, "Moderate", 62.0, 30.0),  # ozone has not reported 10Z yet: its 09Z counts
+    ]
+    fields = isolated.query(
+        database,
+        """SELECT * FROM "air_quality" WHERE "parameter" = 'overall' AND time <= $t""",
+        params={"t": before},
+    )
+    (row,) = fields
+    assert {k: v for k, v in row.values.items() if k in ("aqi", "pm25", "pm10", "ozone")} == {
+        "aqi": 50,
+        "pm25": 50,
+        "pm10": 20,
+        "ozone": 30,
+    }
+    assert row.values["category_number"] == 1
