@@ -9,6 +9,7 @@ readings are in `observations`.
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from collectors.air_quality import now, series
@@ -64,14 +65,16 @@ class AirNowAdapter(Adapter):
     def __init__(self) -> None:
         self.endpoint: str | None = None  # the generation that last answered
 
+    @classmethod
+    def options_problem(cls, options: Mapping[str, Any]) -> str:
+        zip_code = _zip_code(options)  # refused before saving, not at every run
+        return _zip_problem(zip_code) if zip_code else ""
+
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
-        zip_code = str(credentials.options.get("zip_code") or "").strip()
+        zip_code = _zip_code(credentials.options)
         if zip_code:
-            if not re.fullmatch(r"[0-9]{5}", zip_code):
-                raise ConfigError(
-                    f"AirNow: zip_code {zip_code!r} is not a 5-digit US ZIP code; correct it in "
-                    "the AirNow provider options, or remove it to use the site's coordinates."
-                )
+            if problem := _zip_problem(zip_code):
+                raise ConfigError(problem)
             return Target(self.source, self.provider, f"zip-{zip_code}", {"zip_code": zip_code})
         lat, lon = site.latitude, site.longitude
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat, lon) == (0, 0):
@@ -157,6 +160,19 @@ class AirNowAdapter(Adapter):
             return _no_data(target, window, f"AirNow returned {what} for {target.key}")
         current = obs.summary(found) | {"endpoint": endpoint}
         return FetchResult(obs.to_readings(found, self.provider), current, notes=skipped)
+
+
+def _zip_code(options: Mapping[str, Any]) -> str:
+    return str(options.get("zip_code") or "").strip()
+
+
+def _zip_problem(zip_code: str) -> str:
+    if re.fullmatch(r"[0-9]{5}", zip_code):
+        return ""
+    return (
+        f"AirNow: zip_code {zip_code!r} is not a 5-digit US ZIP code; correct it in the AirNow "
+        "provider options, or remove it to use the site's coordinates."
+    )
 
 
 def _classic_path(target: Target) -> str:
