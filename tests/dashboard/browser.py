@@ -27,3 +27,14 @@ def log_in(driver, url: str, username: str, password: str) -> None:
     button = driver.find_element(By.ID, "login")
     button.click()
     WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+
+
+def open_as_reader(driver, url: str, height: int = 2600) -> None:
+    """A read-only user ("reader", no staff, no permissions) logged in on the status page at
+    `url`, once the page says every panel is drawn (<html data-loaded>)."""
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("reader", password="read-only-password")
+    driver.set_window_size(1280, height)
+    log_in(driver, url, "reader", "read-only-password")
+    wait_for(driver, "html[data-loaded]")

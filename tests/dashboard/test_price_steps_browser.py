@@ -8,10 +8,8 @@ cursor over a slot's second half names that slot, not the next one (the nearest 
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 
-from tests.dashboard.browser import BROWSER_TEST, log_in
-from tests.support.chromium import wait_for
+from tests.dashboard.browser import BROWSER_TEST, open_as_reader
 from tests.support.status_home import awattar_site
 
 pytestmark = BROWSER_TEST
@@ -40,10 +38,7 @@ def quarter_hours(isolated, replay_server, read_clock, settings):
 @pytest.fixture
 def page(live_server, quarter_hours, browser):
     """The status page of the site with `quarter_hours`, loaded."""
-    User.objects.create_user("reader", password="read-only-password")
-    browser.set_window_size(1280, 2600)
-    log_in(browser, live_server.url, "reader", "read-only-password")
-    wait_for(browser, "html[data-loaded]")
+    open_as_reader(browser, live_server.url)
     return browser
 
 

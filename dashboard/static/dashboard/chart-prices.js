@@ -1,8 +1,7 @@
 // Prices for the known horizon as slots, the cheapest window for the chosen duration drawn
 // as a second series over the slots it uses, the plan chosen in the Plan panel as a third
 // (plan.js hands it over with S.showPlan). Each series is a step chart: a slot's price holds from
-// its start to its end, so the last slot is closed by one more point at its end repeating its
-// value (else uPlot would end the line at the last slot's start, drawing that slot without width).
+// its start to its end, the last slot's too, and time between slots with no price is a gap.
 window.Status.panel(["price-chart", "price-summary", "window-hours"], function (S, el, summary, hours) {
   "use strict";
   var slots = null;
@@ -14,7 +13,6 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
   }
   function draw(prices, win) {
     lastWindow = win;
-    var x = prices.slots.map(function (s) { return Date.parse(s.start) / 1000; });
     var y = prices.slots.map(function (s) { return s.price; });
     var inWindow = [];
     var cheap = prices.slots.map(function (s, i) {
@@ -29,15 +27,30 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
       return hit ? s.price : null;
     });
     var step = uPlot.paths.stepped({ align: 1 });
-    var last = prices.slots[prices.slots.length - 1];
+    var n = prices.slots.length;
     var slot = (Date.parse(prices.slots[0].end) - Date.parse(prices.slots[0].start)) / 1000;
-    function closed(values) { return values.concat([values[values.length - 1]]); }
+    var starts = prices.slots.map(function (s) { return Date.parse(s.start) / 1000; });
     var ends = prices.slots.map(function (s) { return Date.parse(s.end) / 1000; });
-    // The slot holding moment `at` (seconds), its end point included for the last slot; null
-    // before the first, after the last or in a gap between slots.
+    // The points drawn: each slot's start; where the next slot starts after this one's end (no
+    // price stored between them), that end without a value, so the step ends there and the
+    // time to the next slot is a gap (uPlot draws none across a null); after the last slot its
+    // end repeating its value (else uPlot would end the line at the last slot's start, drawing
+    // that slot without width). `of`: the slot of each point (null for a gap's).
+    var x = [], of = [], first = [], gaps = [];
+    prices.slots.forEach(function (s, i) {
+      first.push(x.length);
+      x.push(starts[i]); of.push(i);
+      if (i === n - 1 || starts[i + 1] > ends[i]) {
+        x.push(ends[i]); of.push(i === n - 1 ? i : null);
+        if (i < n - 1) gaps.push(S.time(s.end) + " to " + S.time(prices.slots[i + 1].start));
+      }
+    });
+    function drawn(values) { return of.map(function (k) { return k === null ? null : values[k]; }); }
+    // The point of the slot holding moment `at` (seconds), its end included for the last slot;
+    // null before the first, after the last or in a gap between slots.
     function slotAt(at) {
-      for (var i = x.length - 1; i >= 0; i--) {
-        if (x[i] <= at) return at < ends[i] || (i === x.length - 1 && at === ends[i]) ? i : null;
+      for (var i = n - 1; i >= 0; i--) {
+        if (starts[i] <= at) return at < ends[i] || (i === n - 1 && at === ends[i]) ? first[i] : null;
       }
       return null;
     }
@@ -56,8 +69,8 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
       series: [
         // The legend names the slot under the cursor; the closing point is the last slot's.
         { label: "Slot", value: function (u, v, si, i) {
-          if (i == null) return null;
-          var s = prices.slots[Math.min(i, prices.slots.length - 1)];
+          if (i == null || of[i] === null) return null;
+          var s = prices.slots[of[i]];
           return S.time(s.start) + " to " + S.time(s.end);
         } },
         { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },
@@ -66,13 +79,14 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
         { label: "Plan" + (plan ? ": " + plan.label : " (none)"), stroke: S.color("plan"),
           fill: S.color("plan") + "44", paths: step, width: 3, dash: [8, 4], spanGaps: false, value: orDash },
       ],
-    }, [x.concat([Date.parse(last.end) / 1000]), closed(y), closed(cheap), closed(inPlan)]);
+    }, [x, drawn(y), drawn(cheap), drawn(inPlan)]);
     el.dataset.points = String(prices.slots.length);  // the slots, not the closing point
     el.dataset.highlight = inWindow.join(",");
     el.dataset.planHighlight = planned.join(",");
     var text = prices.slots.length + " price slots from " + S.time(prices.slots[0].start) +
       " to " + S.time(prices.known_until) + ", " + Math.min.apply(null, y).toFixed(4) + " to " +
       Math.max.apply(null, y).toFixed(4) + " " + prices.unit + ".";
+    if (gaps.length) text += " No price from " + gaps.join(", nor from ") + ".";
     if (win) {
       text += " Cheapest " + hours.value + " h: " + S.time(win.start) + " to " + S.time(win.end) +
         ", average " + win.average_price.toFixed(4) + " " + prices.unit + ".";

@@ -151,6 +151,16 @@
       return last - first < (least || 1) ? [first - pad, last + pad] : [min, max];
     };
   }
+  // The spacing (seconds) most neighbouring moments of `x` (ascending) have, the smaller of
+  // equally common ones: a series' resolution; null with fewer than two moments.
+  function usualStep(x) {
+    var counts = {}, best = null;
+    for (var i = 1; i < x.length; i++) counts[x[i] - x[i - 1]] = (counts[x[i] - x[i - 1]] || 0) + 1;
+    Object.keys(counts).forEach(function (d) {
+      if (best === null || counts[d] > counts[best] || (counts[d] === counts[best] && +d < +best)) best = d;
+    });
+    return best === null ? null : +best;
+  }
   // Draws (or redraws) a chart and notes its series and points on the element for tests
   // and assistive summaries. A lone moment gets an hour either side unless the chart says.
   function chart(name, el, opts, data) {
@@ -176,6 +186,6 @@
     run.apply(null, [window.Status].concat(elements));
   }
   window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, day: day, date: date,
-                    clockOf: clockOf, color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
+                    clockOf: clockOf, usualStep: usualStep, color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
                     panel: panel, charts: {} };
 })();

@@ -1,0 +1,116 @@
+"""Missing data on the status page's charts, in a real browser: hours without a carbon value
+(the collector failed, InfluxDB was down) and price slots missing between known ones are gaps
+in the drawn lines, and the summaries read aloud say where, not a line drawn through the hours
+nobody measured, nor a price held across slots nobody priced."""
+
+from datetime import timedelta
+
+import pytest
+
+from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
+from enrich.models import ProviderConfig
+from enrich.readings import Reading
+from tests.dashboard.browser import BROWSER_TEST, open_as_reader
+from tests.support.status_home import awattar_site, hour_of
+
+pytestmark = BROWSER_TEST
+HOUR = timedelta(hours=1)
+MISSING_CARBON = range(8, 13)  # hours back with no value stored: 5 h, 12 h to 8 h ago
+EUR_PER_MWH = [100.0, 110.0, 120.0, None, None, 90.0, 80.0, 70.0]  # slots 3 and 4 unknown
+
+
+@pytest.fixture
+def holes(settings, isolated, replay_server, read_clock):
+    """A Berlin site with aWATTar's hourly slots from this hour but two missing, and 24 h of
+    hourly Electricity Maps values but five hours missing, then 6 h of forecast."""
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
+    first = hour_of(read_clock)
+    payload = replay_server.load_fixture("awattar/marketdata_hourly.json")
+    payload["data"] = [
+        {**payload["data"][0], "marketprice": price,
+         "start_timestamp": int((first + i * HOUR).timestamp() * 1000),
+         "end_timestamp": int((first + (i + 1) * HOUR).timestamp() * 1000)}
+        for i, price in enumerate(EUR_PER_MWH) if price is not None
+    ]  # fmt: skip
+    replay_server.add("GET", "/v1/marketdata", json=payload)
+    site = awattar_site(replay_server, "Patchy", read_clock)
+    ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
+                                  api_key="em-demo-token", options={"base_url": replay_server.url})  # fmt: skip
+    tags = {"provider": "electricitymaps", "region": "DE"}
+    measured = [
+        Reading(MEASUREMENT, {GCO2_KWH: 300.0 + back}, first - back * HOUR, tags)
+        for back in range(23, -1, -1)
+        if back not in MISSING_CARBON
+    ]
+    forecast = [
+        Reading(FORECAST_MEASUREMENT, {GCO2_KWH: 250.0 + ahead}, first + ahead * HOUR, tags)
+        for ahead in range(1, 7)
+    ]
+    isolated.write(settings.INFLUXDB_DATABASE, [*measured, *forecast])
+    return first
+
+
+# What a series draws between two moments (epoch seconds): whether uPlot's line runs through
+# them, i.e. no null lies between the two points and the series does not span gaps.
+SPANS = (
+    "function spans(u, si, from, to) { var x = u.data[0], y = u.data[si], i = x.indexOf(from),"
+    "  j = x.indexOf(to); if (i < 0 || j < 0) return 'not drawn';"
+    "  if (u.series[si].spanGaps) return true;"
+    "  return y.slice(i, j + 1).every(function (v) { return v !== null && v !== undefined; }); }"
+)
+
+
+def test_missing_carbon_hours_are_a_gap(live_server, holes, browser):
+    page = browser
+    open_as_reader(page, live_server.url)
+    before = (holes - 13 * HOUR).timestamp()  # the last value before the hole
+    after = (holes - 7 * HOUR).timestamp()  # the first after it
+    drawn = page.execute_script(
+        SPANS + "var u = Status.charts.carbon; return {hole: spans(u, 1, arguments[0], arguments[1]),"
+        " whole: spans(u, 1, arguments[1], arguments[2]), forecast: spans(u, 2, arguments[3], arguments[4])};",
+        before, after, holes.timestamp(), (holes + HOUR).timestamp(), (holes + 6 * HOUR).timestamp(),
+    )  # fmt: skip
+    # No line from 13 h ago to 7 h ago; the values either side are drawn as lines as before.
+    assert drawn == {"hole": False, "whole": True, "forecast": True}
+    summary = page.find_element("id", "carbon-summary").text
+    time = page.execute_script(
+        "return arguments[0].map(function (t) { return Status.time(new Date(t * 1000).toISOString()); });",
+        [before, after],
+    )
+    assert f"no value between {time[0]} and {time[1]}" in summary, summary
+    assert "19 measured values over 24 h" in summary
+    assert page.find_element("id", "carbon-chart").get_attribute("data-points") == "25"
+
+
+def test_missing_price_slots_are_a_gap(live_server, holes, browser):
+    page = browser
+    open_as_reader(page, live_server.url)
+    slot = [(holes + i * HOUR).timestamp() for i in range(len(EUR_PER_MWH) + 1)]
+    drawn = page.execute_script(
+        SPANS + "var u = Status.charts.prices, s = arguments[0];"
+        "function legend(at) { u.setCursor({left: u.valToPos(at, 'x'), top: 10});"
+        "  return u.root.querySelector('.u-legend .u-value').textContent; }"
+        "return {hole: spans(u, 1, s[2], s[5]), before: spans(u, 1, s[0], s[2]),"
+        " after: spans(u, 1, s[5], s[8]), stepEnd: u.data[0].indexOf(s[3]) >= 0,"
+        " legend: [legend(s[2] + 1800), legend(s[4]), legend(s[5] + 60)],"
+        " spans: [Status.time(new Date(s[2] * 1000).toISOString()) + ' to ' +"
+        "  Status.time(new Date(s[3] * 1000).toISOString()), Status.time(new Date(s[5] * 1000).toISOString())"
+        "  + ' to ' + Status.time(new Date(s[6] * 1000).toISOString())]};",
+        slot,
+    )
+    # The price of 02:00-03:00 is drawn to 03:00 (the hole's start), then nothing to 05:00.
+    assert drawn["hole"] is False and drawn["stepEnd"] is True
+    assert drawn["before"] is True and drawn["after"] is True
+    # The legend names the slot either side, and no slot in the hole (uPlot's "--", as outside
+    # the slots).
+    assert drawn["legend"] == [drawn["spans"][0], "--", drawn["spans"][1]], drawn
+    chart = page.find_element("id", "price-chart")
+    assert chart.get_attribute("data-points") == "6"
+    summary = page.find_element("id", "price-summary").text
+    gap = page.execute_script(
+        "return Status.time(new Date(arguments[0] * 1000).toISOString()) + ' to ' +"
+        " Status.time(new Date(arguments[1] * 1000).toISOString());",
+        slot[3],
+        slot[5],
+    )
+    assert f"No price from {gap}." in summary, summary
