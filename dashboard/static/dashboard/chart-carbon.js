@@ -21,7 +21,7 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
     times.forEach(function (t, i) {
       if (i && x[i] - x[i - 1] > 1.5 * step) {
         data[0].push((x[i - 1] + x[i]) / 2); data[1].push(null); data[2].push(null);
-        missing.push("no value between " + S.time(times[i - 1]) + " and " + S.time(t));
+        missing.push(" No value between " + S.time(times[i - 1]) + " and " + S.time(t) + ".");
       }
       data[0].push(x[i]); data[1].push(rows[t][0]); data[2].push(rows[t][1]);
     });
@@ -31,12 +31,12 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
         { label: "Measured (" + b.unit + ")", stroke: S.color("carbon"), width: 2 },
         { label: "Forecast (" + b.unit + ")", stroke: S.color("forecast"), width: 2, dash: [6, 4] },
       ],
-    }, data);
+    }, data, b.unit);
     el.dataset.points = String(times.length);  // the values, not the gaps' moments
     var last = b.actual.length ? b.actual[b.actual.length - 1] : null;
     summary.textContent = b.provider + " (" + b.region + "): " + b.actual.length +
-      " measured values over 24 h" + (missing.length ? " (" + missing.join("; ") + ")" : "") +
+      " measured values over 24 h" +
       (last ? ", latest " + last.value + " " + b.unit + " at " + S.time(last.time) : "") +
-      "; " + b.forecast.length + " forecast values ahead.";
+      "; " + b.forecast.length + " forecast values ahead." + missing.join("");
   });
 });

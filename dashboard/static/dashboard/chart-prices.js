@@ -79,7 +79,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
         { label: "Plan" + (plan ? ": " + plan.label : " (none)"), stroke: S.color("plan"),
           fill: S.color("plan") + "44", paths: step, width: 3, dash: [8, 4], spanGaps: false, value: orDash },
       ],
-    }, [x, drawn(y), drawn(cheap), drawn(inPlan)]);
+    }, [x, drawn(y), drawn(cheap), drawn(inPlan)], prices.unit);
     el.dataset.points = String(prices.slots.length);  // the slots, not the closing point
     el.dataset.highlight = inWindow.join(",");
     el.dataset.planHighlight = planned.join(",");

@@ -136,11 +136,12 @@
       });
     });
   }
-  function axes() {
+  // Time, and the values in `unit` (named on the axis, as the API gives it).
+  function axes(unit) {
     var stroke = color("fg"), grid = color("line");
     return [
       { stroke: stroke, grid: { stroke: grid } },
-      { stroke: stroke, grid: { stroke: grid } },
+      { stroke: stroke, grid: { stroke: grid }, label: unit },
     ];
   }
   // The time axis' range: uPlot widens a single moment to 1000 days (an axis of years), so
@@ -162,13 +163,14 @@
     return best === null ? null : +best;
   }
   // Draws (or redraws) a chart and notes its series and points on the element for tests
-  // and assistive summaries. A lone moment gets an hour either side unless the chart says.
-  function chart(name, el, opts, data) {
+  // and assistive summaries. A lone moment gets an hour either side unless the chart says;
+  // `unit` names the value axis (a chart with its own axes names its unit there).
+  function chart(name, el, opts, data, unit) {
     var charts = window.Status.charts;
     if (charts[name]) charts[name].destroy();
     opts.width = Math.max(320, Math.min(el.parentElement.clientWidth - 16, 1100));
     opts.height = opts.height || 260;
-    opts.axes = opts.axes || axes();
+    opts.axes = opts.axes || axes(unit);
     opts.scales = opts.scales || {};
     opts.scales.x = opts.scales.x || { time: true, range: timeRange(3600) };
     if (zone && !opts.tzDate) opts.tzDate = clockOf();

@@ -1,11 +1,13 @@
-"""Missing data on the status page's charts, in a real browser: hours without a carbon value
-(the collector failed, InfluxDB was down) and price slots missing between known ones are gaps
-in the drawn lines, and the summaries read aloud say where, not a line drawn through the hours
-nobody measured, nor a price held across slots nobody priced."""
+"""What the status page's price and carbon charts draw, in a real browser. Missing data: hours
+without a carbon value (the collector failed, InfluxDB was down) and price slots missing
+between known ones are gaps in the drawn lines, and the summaries read aloud say where, not a
+line drawn through the hours nobody measured, nor a price held across slots nobody priced.
+Units: each chart's value axis names the unit the API gives, as its legend does."""
 
 from datetime import timedelta
 
 import pytest
+from rest_framework.test import APIClient
 
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from enrich.models import ProviderConfig
@@ -77,7 +79,9 @@ def test_missing_carbon_hours_are_a_gap(live_server, holes, browser):
         "return arguments[0].map(function (t) { return Status.time(new Date(t * 1000).toISOString()); });",
         [before, after],
     )
-    assert f"no value between {time[0]} and {time[1]}" in summary, summary
+    assert summary.endswith(f"forecast values ahead. No value between {time[0]} and {time[1]}."), (
+        summary
+    )
     assert "19 measured values over 24 h" in summary
     assert page.find_element("id", "carbon-chart").get_attribute("data-points") == "25"
 
@@ -114,3 +118,19 @@ def test_missing_price_slots_are_a_gap(live_server, holes, browser):
         slot[5],
     )
     assert f"No price from {gap}." in summary, summary
+
+
+def test_the_value_axes_name_the_apis_units(live_server, holes, browser, django_user_model):
+    open_as_reader(browser, live_server.url)
+    api_reader = APIClient()
+    api_reader.force_authenticate(django_user_model.objects.create_user("api"))
+    units = {
+        "prices": api_reader.get("/api/pricing/slots").json()["unit"],
+        "carbon": api_reader.get("/api/carbon/series", {"hours": 24}).json()["unit"],
+    }
+    assert units == {"prices": "EUR/kWh", "carbon": "gCO2/kWh"}
+    drawn = browser.execute_script(
+        "return {prices: Status.charts.prices.axes[1].label,"
+        " carbon: Status.charts.carbon.axes[1].label};"
+    )
+    assert drawn == units
