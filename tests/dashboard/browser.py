@@ -1,6 +1,8 @@
 """What the dashboard's browser tests share: their marks (Chromium must be installed) and the
 log-in. The browser is the `browser` fixture of tests/conftest.py."""
 
+from datetime import datetime
+
 import pytest
 
 from tests.support.chromium import CHROMEDRIVER, CHROMIUM, wait_for
@@ -38,3 +40,12 @@ def open_as_reader(driver, url: str, height: int = 2600) -> None:
     driver.set_window_size(1280, height)
     log_in(driver, url, "reader", "read-only-password")
     wait_for(driver, "html[data-loaded]")
+
+
+def dates(browser, *days: datetime) -> list[str]:
+    """Each UTC day as this browser's language writes it (weekday, day, month)."""
+    return browser.execute_script(
+        "return arguments[0].map(function (d) { return new Date(d).toLocaleDateString([],"
+        " {timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short'}); });",
+        [d.isoformat() for d in days],
+    )

@@ -15,7 +15,7 @@ from enrich.readings import Reading
 from retention.schema import METRICS_MEASUREMENT
 from retention.stats import metrics
 from retention.timeutil import floor_day
-from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.dashboard.browser import BROWSER_TEST, dates, log_in
 from tests.support.chromium import wait_for
 from tests.support.status_home import collect_all, hour_of, register_electricitymaps
 
@@ -53,15 +53,6 @@ def drawn(browser, name: str) -> dict:
         "var u = Status.charts[arguments[0]]; return {x: [u.scales.x.min, u.scales.x.max],"
         " y: [u.scales.y.min, u.scales.y.max], labels: u.axes[0]._values};",
         name,
-    )
-
-
-def dates(browser, *days: datetime) -> list[str]:
-    """Each UTC day as this browser's language writes it (weekday, day, month)."""
-    return browser.execute_script(
-        "return arguments[0].map(function (d) { return new Date(d).toLocaleDateString([],"
-        " {timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short'}); });",
-        [d.isoformat() for d in days],
     )
 
 

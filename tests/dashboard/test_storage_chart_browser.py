@@ -12,7 +12,7 @@ from enrich.models import Site
 from enrich.readings import Reading
 from retention.schema import METRICS_MEASUREMENT
 from retention.timeutil import floor_day
-from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.dashboard.browser import BROWSER_TEST, dates, log_in
 from tests.support.chromium import wait_for
 
 pytestmark = BROWSER_TEST
@@ -55,3 +55,10 @@ def test_a_day_without_measured_sizes_is_a_gap_not_zero(live_server, browser, se
     assert summary.endswith("raw 40.0 MiB, hourly 2.0 MiB, daily 1.0 MiB, archive 3.0 MiB."), (
         summary
     )
+    # The legend dates each point by the UTC day it measures, as the axis and summary do (not
+    # uPlot's "12/3/26 12:00am", a time of day no measurement was taken at).
+    legend = browser.execute_script(
+        "var u = Status.charts.storage; return [0, 1, 2].map(function (i) { u.setLegend({idx: i});"
+        " return u.root.querySelector('.u-legend .u-value').textContent; });"
+    )
+    assert legend == dates(browser, *days)

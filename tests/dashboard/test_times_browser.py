@@ -9,7 +9,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from collectors import clock
+from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.models import FlexibleLoad
+from enrich.models import ProviderConfig, Site
+from enrich.readings import Reading
 from retention.stats import metrics
 from retention.timeutil import floor_day
 from tests.dashboard.browser import BROWSER_TEST, log_in
@@ -46,6 +49,22 @@ def autumn_home(settings, isolated, replay_server, monkeypatch):
     measured = floor_day(datetime.now(UTC))
     metrics.record_metrics(measured + timedelta(hours=4, minutes=15))
     return measured
+
+
+@pytest.fixture
+def autumn_carbon(settings, isolated, autumn_home):
+    """The autumn home with Electricity Maps' carbon intensity: measured every hour up to NOW
+    (Sun 00:30), forecast every hour from 01:00 to 04:00 (the second 02:00 among them)."""
+    site = Site.objects.get()
+    ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
+                                  api_key="em-demo-token")  # fmt: skip
+    tags = {"provider": "electricitymaps", "region": "DE"}
+    hour = timedelta(hours=1)
+    measured = [Reading(MEASUREMENT, {GCO2_KWH: 300.0 + n}, FIRST_TWO - n * hour, tags)
+                for n in range(2, 7)]  # fmt: skip
+    forecast = [Reading(FORECAST_MEASUREMENT, {GCO2_KWH: 200.0 + n}, FIRST_TWO + n * hour, tags)
+                for n in range(-1, 4)]  # fmt: skip
+    isolated.write(settings.INFLUXDB_DATABASE, [*measured, *forecast])
 
 
 def berlin(browser, moment: datetime, **options) -> str:
@@ -130,3 +149,35 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
     assert browser.find_element(By.ID, "zone").text.startswith(
         "Times are the home's (Europe/Berlin);"
     )
+
+
+def test_the_carbon_legend_reads_the_homes_clock_and_says_which_repeated_hour(
+    live_server, autumn_carbon, browser
+):
+    User.objects.create_user("reader", password="read-only-password")
+    browser.get(f"{live_server.url}/login/")
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+    legend = browser.execute_script(
+        "var u = Status.charts.carbon; return u.data[0].map(function (t, i) { u.setLegend({idx: i});"
+        " return Array.from(u.root.querySelectorAll('.u-legend .u-value'), function (e) {"
+        " return e.textContent; }); });"
+    )
+
+    def at(moment: datetime) -> str:
+        return berlin(browser, moment, weekday="short", hour="2-digit", minute="2-digit")
+
+    first, second = zone(browser, FIRST_TWO), zone(browser, SECOND_TWO)
+    hour = timedelta(hours=1)
+    # Measured up to 00:00 (no forecast then: "—"), forecast from 01:00 (no
+    # measurement: "—"); the repeated hour says which, as every time on the page does (uPlot
+    # wrote "2026-10-25 2:00am" for both, on its own format).
+    assert legend == [
+        *([at(FIRST_TWO - n * hour), str(300 + n), "—"] for n in range(6, 1, -1)),
+        [at(FIRST_TWO - hour), "—", "199"],
+        [f"{at(FIRST_TWO)} {first}", "—", "200"],
+        [f"{at(SECOND_TWO)} {second}", "—", "201"],
+        [at(SECOND_TWO + hour), "—", "202"],
+        [at(SECOND_TWO + 2 * hour), "—", "203"],
+    ]

@@ -27,9 +27,10 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
     });
     S.chart("carbon", el, {
       series: [
-        {},
-        { label: "Measured (" + b.unit + ")", stroke: S.color("carbon"), width: 2 },
-        { label: "Forecast (" + b.unit + ")", stroke: S.color("forecast"), width: 2, dash: [6, 4] },
+        { label: "Time", value: S.legendTime },
+        { label: "Measured (" + b.unit + ")", stroke: S.color("carbon"), width: 2, value: S.orDash },
+        { label: "Forecast (" + b.unit + ")", stroke: S.color("forecast"), width: 2, dash: [6, 4],
+          value: S.orDash },
       ],
     }, data, b.unit);
     el.dataset.points = String(times.length);  // the values, not the gaps' moments

@@ -54,9 +54,6 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
       }
       return null;
     }
-    // uPlot's legend value, but "—" (as the Now table shows a missing value) where a series
-    // has no value at the cursor, a slot outside the cheapest window or the plan, not "".
-    function orDash(u, v, si, i) { return i == null ? "--" : v == null ? "—" : uPlot.fmtNum(v); }
     S.chart("prices", el, {
       // uPlot's cursor picks the nearest point, in a step chart the next slot's start over the
       // second half of a slot: legend and points follow the slot drawn under the cursor instead.
@@ -75,9 +72,9 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
         } },
         { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },
         { label: "Cheapest " + hours.value + " h", stroke: S.color("cheap"), fill: S.color("cheap") + "55",
-          paths: step, width: 3, spanGaps: false, value: orDash },
+          paths: step, width: 3, spanGaps: false, value: S.orDash },  // "—" outside the window
         { label: "Plan" + (plan ? ": " + plan.label : " (none)"), stroke: S.color("plan"),
-          fill: S.color("plan") + "44", paths: step, width: 3, dash: [8, 4], spanGaps: false, value: orDash },
+          fill: S.color("plan") + "44", paths: step, width: 3, dash: [8, 4], spanGaps: false, value: S.orDash },
       ],
     }, [x, drawn(y), drawn(cheap), drawn(inPlan)], prices.unit);
     el.dataset.points = String(prices.slots.length);  // the slots, not the closing point

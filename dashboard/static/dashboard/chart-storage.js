@@ -16,7 +16,11 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     }
     var x = points.map(function (p) { return Date.parse(p.time) / 1000; });
     var below = points.map(function () { return 0; });
-    var data = [x], series = [{}], bands = [];
+    // The legend dates a point by the UTC day it measures, as the axis does.
+    var data = [x], series = [{ label: "Day", value: function (u, v) {
+      return v == null ? "--" : S.date(v * 1000);
+    } }];
+    var bands = [];
     TIERS.forEach(function (tier, i) {
       // A size not measured that day (null: InfluxDB's sizes could not be read, or the tier's
       // database does not exist) is a gap in its band and in every band stacked on it, never

@@ -152,6 +152,12 @@
       return last - first < (least || 1) ? [first - pad, last + pad] : [min, max];
     };
   }
+  // A legend's value, but "—" (as the Now table shows a missing value) where a series has no
+  // value at the cursor, not uPlot's ""; with no cursor uPlot's "--".
+  function orDash(u, v, si, i) { return i == null ? "--" : v == null ? "—" : uPlot.fmtNum(v); }
+  // A legend's time (epoch seconds) as the page writes times: on the home's clock, the
+  // repeated hour saying which; not uPlot's own "2026-10-25 2:00am" for both.
+  function legendTime(u, seconds) { return seconds == null ? "--" : time(new Date(seconds * 1000).toISOString()); }
   // The spacing (seconds) most neighbouring moments of `x` (ascending) have, the smaller of
   // equally common ones: a series' resolution; null with fewer than two moments.
   function usualStep(x) {
@@ -188,6 +194,7 @@
     run.apply(null, [window.Status].concat(elements));
   }
   window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, day: day, date: date,
-                    clockOf: clockOf, usualStep: usualStep, color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
+                    clockOf: clockOf, usualStep: usualStep, orDash: orDash, legendTime: legendTime,
+                    color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
                     panel: panel, charts: {} };
 })();
