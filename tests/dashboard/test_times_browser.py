@@ -151,9 +151,8 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
     )
 
 
-def test_the_carbon_legend_reads_the_homes_clock_and_says_which_repeated_hour(
-    live_server, autumn_carbon, browser
-):
+@pytest.mark.usefixtures("autumn_carbon")
+def test_the_carbon_legend_reads_the_homes_clock_and_says_which_repeated_hour(live_server, browser):
     User.objects.create_user("reader", password="read-only-password")
     browser.get(f"{live_server.url}/login/")
     browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
