@@ -6,14 +6,6 @@ from dashboard import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("setup/", views.setup, name="setup"),
-    # Not PUT, which Django's LoginView takes as a POST: it showed the form again, "required".
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="dashboard/login.html",
-            http_method_names=["get", "post", "head", "options"],
-        ),
-        name="login",
-    ),
+    path("login/", views.Login.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
 ]

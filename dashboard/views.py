@@ -9,7 +9,9 @@ one of its buttons' values (`create`, `test`): any other, or none, is a 400 nami
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
@@ -128,3 +130,19 @@ def setup(request: HttpRequest) -> HttpResponse:
     if note:
         messages.info(request, note)
     return redirect("home")
+
+
+class Login(auth_views.LoginView):
+    """The login page; it says where the first start wrote the first admin's password (else a
+    first-time user learns from no page which account to use). Not PUT, which Django's
+    LoginView takes as a POST: it showed the form again, "required"."""
+
+    template_name = "dashboard/login.html"
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        path = settings.FIRST_START_CREDENTIALS_FILE
+        shown = (
+            path.relative_to(settings.BASE_DIR) if path.is_relative_to(settings.BASE_DIR) else path
+        )
+        return {**super().get_context_data(**kwargs), "credentials_file": shown}

@@ -1,5 +1,7 @@
 """Who may see and use the start page, and what a bad setup answers."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -162,3 +164,16 @@ def test_an_influxdb_url_without_its_scheme_is_read_as_http(client, settings):
     check = response.context["influx_check"]
     assert check.message.startswith("InfluxDB 1.")
     assert f"answers at {settings.INFLUXDB_URL}" in check.message
+
+
+def test_the_login_page_says_where_the_first_admins_password_is(client, settings):
+    # Was only a user name and password form: a first-time user learned from no page which
+    # account to use or where its password was written.
+    page = client.get("/login/")
+    assert page.status_code == 200
+    assert (
+        "No account yet? The first start created the <code>admin</code> account; its password is "
+        "in <code>var/first-start-credentials.txt</code> on the server."
+    ) in page.content.decode()
+    settings.FIRST_START_CREDENTIALS_FILE = Path("/srv/enrich/secrets/first-start.txt")
+    assert "/srv/enrich/secrets/first-start.txt" in client.get("/login/").content.decode()
