@@ -2,7 +2,8 @@
 without a carbon value (the collector failed, InfluxDB was down) and price slots missing
 between known ones are gaps in the drawn lines, and the summaries read aloud say where, not a
 line drawn through the hours nobody measured, nor a price held across slots nobody priced.
-Units: each chart's value axis names the unit the API gives, as its legend does."""
+Units: each chart's value axis names the unit the API gives, as its legend does. Screen
+readers: each chart is an image named by its heading and described by its summary."""
 
 from datetime import timedelta
 
@@ -134,3 +135,29 @@ def test_the_value_axes_name_the_apis_units(live_server, holes, browser, django_
         " carbon: Status.charts.carbon.axes[1].label};"
     )
     assert drawn == units
+
+
+def test_each_chart_image_has_a_name_and_its_summary(live_server, holes, browser):
+    # role="img" with a description but no name: a screen reader announced "image" and nothing
+    # else until it read the description (axe: role-img-alt).
+    open_as_reader(browser, live_server.url)
+    document = browser.execute_cdp_cmd("DOM.getDocument", {})["root"]["nodeId"]
+    read = {}
+    for chart in ("price", "carbon", "storage"):
+        node = browser.execute_cdp_cmd(
+            "DOM.querySelector", {"nodeId": document, "selector": f"#{chart}-chart"}
+        )["nodeId"]
+        [ax] = browser.execute_cdp_cmd(
+            "Accessibility.getPartialAXTree", {"nodeId": node, "fetchRelatives": False}
+        )["nodes"]
+        summary = browser.find_element("id", f"{chart}-summary").text
+        read[chart] = (
+            ax["role"]["value"],
+            ax["name"]["value"],
+            ax["description"]["value"] == summary,
+        )
+    assert read == {
+        "price": ("image", "Electricity prices", True),
+        "carbon": ("image", "Grid carbon intensity", True),
+        "storage": ("image", "Bytes per tier", True),
+    }
