@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
-from enrich.models import ProviderConfig
+from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from tests.dashboard.browser import BROWSER_TEST, open_as_reader
 from tests.support.status_home import awattar_site, hour_of
@@ -161,3 +161,40 @@ def test_each_chart_image_has_a_name_and_its_summary(live_server, holes, browser
         "carbon": ("image", "Grid carbon intensity", True),
         "storage": ("image", "Bytes per tier", True),
     }
+
+
+@pytest.fixture
+def hourly_measured_half_hourly_forecast(settings, isolated, read_clock):
+    """A site whose carbon provider stored a value every hour of the last 12 h and a forecast
+    every half hour of the next 24 h (a finer forecast than the measurements)."""
+    site = Site.objects.create(name="Fine forecast", latitude=52.52, longitude=13.405,
+                               timezone="Europe/Berlin", grid_region="DE")  # fmt: skip
+    ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
+                                  api_key="em-demo-token")  # fmt: skip
+    tags = {"provider": "electricitymaps", "region": "DE"}
+    first = hour_of(read_clock)
+    half = timedelta(minutes=30)
+    isolated.write(
+        settings.INFLUXDB_DATABASE,
+        [Reading(MEASUREMENT, {GCO2_KWH: 300.0}, first - n * HOUR, tags) for n in range(12)]
+        + [Reading(FORECAST_MEASUREMENT, {GCO2_KWH: 200.0}, first + n * half, tags)
+           for n in range(2, 50)],
+    )  # fmt: skip
+    return first
+
+
+def test_measurements_coarser_than_the_forecast_are_no_gaps(
+    live_server, hourly_measured_half_hourly_forecast, browser
+):
+    first = hourly_measured_half_hourly_forecast
+    open_as_reader(browser, live_server.url)
+    ends = [(first - 11 * HOUR).timestamp(), first.timestamp()]
+    ahead = [(first + HOUR).timestamp(), (first + 24.5 * HOUR).timestamp()]
+    drawn = browser.execute_script(
+        SPANS + "var u = Status.charts.carbon, a = arguments;"
+        "return [spans(u, 1, a[0][0], a[0][1]), spans(u, 2, a[1][0], a[1][1])];",
+        ends, ahead,
+    )  # fmt: skip
+    # Each series drawn whole: every hour measured, every half hour forecast.
+    assert drawn == [True, True]
+    assert "No value" not in browser.find_element("id", "carbon-summary").text

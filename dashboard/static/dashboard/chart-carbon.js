@@ -8,23 +8,28 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
       summary.textContent = "No carbon intensity is stored for " + b.provider + " yet.";
       return;
     }
-    var rows = {};
-    b.actual.forEach(function (p) { rows[p.time] = [p.value, null]; });
-    b.forecast.forEach(function (p) { (rows[p.time] = rows[p.time] || [null, null])[1] = p.value; });
-    var times = Object.keys(rows).sort();
-    // Moments further apart than 1.5 times the usual spacing have no value between them (the
-    // collector failed, InfluxDB was down): a moment without values there makes it a gap in
-    // the lines (uPlot draws none across a null), not a line through the hours not measured.
-    var x = times.map(function (t) { return Date.parse(t) / 1000; });
-    var step = S.usualStep(x);
-    var data = [[], [], []], missing = [];
-    times.forEach(function (t, i) {
-      if (i && x[i] - x[i - 1] > 1.5 * step) {
-        data[0].push((x[i - 1] + x[i]) / 2); data[1].push(null); data[2].push(null);
-        missing.push(" No value between " + S.time(times[i - 1]) + " and " + S.time(t) + ".");
-      }
-      data[0].push(x[i]); data[1].push(rows[t][0]); data[2].push(rows[t][1]);
+    // One row per moment (epoch seconds): [measured, forecast], null where a series has none.
+    var rows = {}, missing = [];
+    [b.actual, b.forecast].forEach(function (points, k) {
+      var x = points.map(function (p) { return Date.parse(p.time) / 1000; });
+      var step = S.usualStep(x);
+      points.forEach(function (p, i) {
+        (rows[x[i]] = rows[x[i]] || [null, null])[k] = p.value;
+        // Values of a series further apart than 1.5 times its usual spacing have none between
+        // them (the collector failed, InfluxDB was down): a moment without values there makes
+        // it a gap in the line (uPlot draws none across a null), not a line through the hours
+        // not measured.
+        if (i && x[i] - x[i - 1] > 1.5 * step) {
+          var mid = (x[i - 1] + x[i]) / 2;
+          rows[mid] = rows[mid] || [null, null];
+          missing.push(" No value between " + S.time(points[i - 1].time) + " and " +
+                       S.time(p.time) + ".");
+        }
+      });
     });
+    var moments = b.actual.concat(b.forecast).map(function (p) { return p.time; });
+    var x = Object.keys(rows).map(Number).sort(function (a, c) { return a - c; });
+    var data = [x, x.map(function (t) { return rows[t][0]; }), x.map(function (t) { return rows[t][1]; })];
     S.chart("carbon", el, {
       series: [
         { label: "Time", value: S.legendTime },
@@ -33,7 +38,7 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
           value: S.orDash },
       ],
     }, data, b.unit);
-    el.dataset.points = String(times.length);  // the values, not the gaps' moments
+    el.dataset.points = String(new Set(moments).size);  // the values' moments, not the gaps'
     var last = b.actual.length ? b.actual[b.actual.length - 1] : null;
     summary.textContent = b.provider + " (" + b.region + "): " + b.actual.length +
       " measured values over 24 h" +

@@ -72,7 +72,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
         } },
         { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },
         { label: "Cheapest " + hours.value + " h", stroke: S.color("cheap"), fill: S.color("cheap") + "55",
-          paths: step, width: 3, spanGaps: false, value: S.orDash },  // "—" outside the window
+          paths: step, width: 3, spanGaps: false, value: S.orDash },
         { label: "Plan" + (plan ? ": " + plan.label : " (none)"), stroke: S.color("plan"),
           fill: S.color("plan") + "44", paths: step, width: 3, dash: [8, 4], spanGaps: false, value: S.orDash },
       ],

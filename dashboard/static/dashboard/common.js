@@ -157,7 +157,9 @@
   function orDash(u, v, si, i) { return i == null ? "--" : v == null ? "—" : uPlot.fmtNum(v); }
   // A legend's time (epoch seconds) as the page writes times: on the home's clock, the
   // repeated hour saying which; not uPlot's own "2026-10-25 2:00am" for both.
-  function legendTime(u, seconds) { return seconds == null ? "--" : time(new Date(seconds * 1000).toISOString()); }
+  function legendTime(u, seconds) {
+    return seconds == null ? "--" : time(new Date(seconds * 1000).toISOString());
+  }
   // The spacing (seconds) most neighbouring moments of `x` (ascending) have, the smaller of
   // equally common ones: a series' resolution; null with fewer than two moments.
   function usualStep(x) {
