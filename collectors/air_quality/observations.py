@@ -20,6 +20,8 @@ from collectors.answers import STORABLE, Answer
 from enrich.http import malformed
 from enrich.readings import Reading
 
+MEASUREMENT = "air_quality"  # every AirNow point: pollutants and the overall
+
 log = logging.getLogger(__name__)
 
 # US time zone abbreviations AirNow reports (AST: Puerto Rico and the US Virgin Islands).
@@ -176,11 +178,11 @@ def to_readings(observations: list[Observation], provider: str) -> list[Reading]
     worst, area, when = overall(observations)
     fields = {"aqi": worst.aqi, "category_number": float(worst.number)} | sub_indices(observations)
     tags = {"location": area, "category": worst.category, "parameter": "overall"}
-    readings = [Reading("air_quality", fields, when, tags | {"provider": provider})]
+    readings = [Reading(MEASUREMENT, fields, when, tags | {"provider": provider})]
     for o in observations:
         fields = {"aqi": o.aqi, "category_number": float(o.number)}
         tags = {"location": o.area, "category": o.category, "parameter": o.parameter}
-        readings.append(Reading("air_quality", fields, o.time, tags | {"provider": provider}))
+        readings.append(Reading(MEASUREMENT, fields, o.time, tags | {"provider": provider}))
     return readings
 
 

@@ -15,17 +15,15 @@ stored for it, so each hour's overall is the maximum over that hour's observatio
 """
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from django.conf import settings
 
 from collectors.air_quality import observations as obs
-from enrich.influx import get_timeseries, stored_rows
+from collectors.air_quality.observations import MEASUREMENT
+from collectors.served_store import ONE_POINT  # a delete removes start <= time < end
+from enrich.influx import get_timeseries, quote_ident, stored_rows
 from enrich.readings import Reading
 from enrich.written import note_written
-
-ONE_POINT = timedelta(microseconds=1)  # a delete removes start <= time < end
-MEASUREMENT = "air_quality"
 
 
 def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
@@ -37,7 +35,7 @@ def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
         for r in readings
     }
     query = (
-        'SELECT "aqi" FROM "air_quality" WHERE time >= $start AND time <= $end '
+        f'SELECT "aqi" FROM {quote_ident(MEASUREMENT)} WHERE time >= $start AND time <= $end '
         'AND "provider" = $provider GROUP BY *'
     )
     params = {
@@ -85,7 +83,7 @@ def _stored_observations(provider: str, hour, areas: list[str]) -> list[obs.Obse
     there (no fetch wrote that hour's overall: nothing to correct)."""
     where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
     query = (
-        'SELECT "aqi", "category_number" FROM "air_quality" WHERE time >= $hour '
+        f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $hour '
         f'AND time <= $hour AND "provider" = $provider AND ({where}) GROUP BY *'
     )
     params = {"hour": hour, "provider": provider} | {f"area{i}": a for i, a in enumerate(areas)}
