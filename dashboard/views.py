@@ -11,6 +11,7 @@ one of its buttons' values (`create`, `test`): any other, or none, is a 400 nami
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -133,16 +134,21 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 
 class Login(auth_views.LoginView):
-    """The login page; it says where the first start wrote the first admin's password (else a
-    first-time user learns from no page which account to use). Not PUT, which Django's
-    LoginView takes as a POST: it showed the form again, "required"."""
+    """The login page; until the first admin has logged in, it names that account and where
+    the first start wrote its password (else a first-time user learns from no page which
+    account to use). From then on it says nothing of accounts: the page is public. Not PUT,
+    which Django's LoginView takes as a POST: it showed the form again, "required"."""
 
     template_name = "dashboard/login.html"
     http_method_names = ["get", "post", "head", "options"]
 
     def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        first = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+        if first is None or first.last_login is not None:
+            return context
         path = settings.FIRST_START_CREDENTIALS_FILE
         shown = (
             path.relative_to(settings.BASE_DIR) if path.is_relative_to(settings.BASE_DIR) else path
         )
-        return {**super().get_context_data(**kwargs), "credentials_file": shown}
+        return {**context, "first_admin": first.get_username(), "credentials_file": shown}

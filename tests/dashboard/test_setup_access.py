@@ -169,11 +169,24 @@ def test_an_influxdb_url_without_its_scheme_is_read_as_http(client, settings):
 def test_the_login_page_says_where_the_first_admins_password_is(client, settings):
     # Was only a user name and password form: a first-time user learned from no page which
     # account to use or where its password was written.
+    hint = (
+        "No account yet? The first start created the <code>{}</code> account; its password is "
+        "in <code>{}</code> on the server."
+    )
+    assert "No account yet?" not in client.get("/login/").content.decode()  # no admin yet
+    first = User.objects.create_superuser("house-admin", password="first-start-secret")
     page = client.get("/login/")
     assert page.status_code == 200
-    assert (
-        "No account yet? The first start created the <code>admin</code> account; its password is "
-        "in <code>var/first-start-credentials.txt</code> on the server."
-    ) in page.content.decode()
+    assert hint.format("house-admin", "var/first-start-credentials.txt") in page.content.decode()
     settings.FIRST_START_CREDENTIALS_FILE = Path("/srv/enrich/secrets/first-start.txt")
     assert "/srv/enrich/secrets/first-start.txt" in client.get("/login/").content.decode()
+    # Once the first admin has logged in, the public page names no account and no path.
+    logged_in = client.post(
+        "/login/", {"username": "house-admin", "password": "first-start-secret"}
+    )
+    assert logged_in.status_code == 302
+    client.logout()
+    first.refresh_from_db()
+    assert first.last_login is not None
+    page = client.get("/login/").content.decode()
+    assert "No account yet?" not in page and "house-admin" not in page
