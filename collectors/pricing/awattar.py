@@ -4,8 +4,8 @@
 api.awattar.at, chosen by the site's pricing region (DE or AT). The answer is
 `{"data": [{"start_timestamp", "end_timestamp", "marketprice", "unit": "Eur/MWh"}]}`; prices
 are net spot prices (no VAT, grid fees or markup), may be negative, and are stored as EUR/kWh
-(/1000). Slot widths (60 minutes, 15 since the Oct 2025 market change) come from each slot's
-own timestamps. The API serves history, so after an outage the missed days (up to 7) are
+(/1000, as decimals: 130.4 is 0.1304). Slot widths (60 minutes, 15 since the Oct 2025 market
+change) come from each slot's own timestamps. The API serves history, so after an outage the missed days (up to 7) are
 fetched again; every fetch asks for up to now + 48 h (tomorrow's prices appear ~14:00 CET).
 An answer with no slot covering now (late, or cut) is written as it is, with a note
 (`slots.pricing_result`), and the run is partial: the next one asks from the last success.
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from collectors.answers import STORABLE, Answer, base_url
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.pricing.adapter import PriceAdapter
+from collectors.pricing.adapter import PriceAdapter, scaled
 from collectors.pricing.slots import PriceSlot, in_history
 from enrich.http import get_json, malformed
 
@@ -101,11 +101,12 @@ class AwattarAdapter(PriceAdapter):
                         answer.get(row, "end_timestamp", what),
                         f"{what}.end_timestamp",
                     ),
-                    price=answer.a_number(
-                        answer.get(row, "marketprice", what),
-                        f"{what}.marketprice",
-                    )
-                    / KWH_PER_MWH,
+                    price=scaled(
+                        answer.a_number(
+                            answer.get(row, "marketprice", what), f"{what}.marketprice"
+                        ),
+                        KWH_PER_MWH,
+                    ),
                 )
             )
         return self.price_result(target, window, url=url, currency="EUR", slots=slots)

@@ -14,9 +14,11 @@ before now, they are written as published, with the note of every price answer t
 cover now (`slots.pricing_result`: the run is partial, the last good answer stays served),
 then the same WARNING naming their end and saying Octopus may be late (Agile's next day
 appears around 16:00 UK time).
-`value_inc_vat` (p/kWh) / 100 is stored as GBP/kWh. A rate with `valid_to: null` (open-ended,
-as on fixed tariffs) is skipped: it has no slot end, and this adapter stores time-of-use slots
-only; when such a rate is the one in force now, the settings name a fixed tariff (ConfigError).
+`value_inc_vat` (p/kWh) / 100 is stored as GBP/kWh (as decimals: 17.438 is 0.17438). A rate
+with `valid_to: null` (open-ended, as on fixed tariffs) is skipped: it has no slot end, and this
+adapter stores time-of-use slots only (of any length: a tariff_code such as Octopus Go's gives a
+19-hour day rate); when such a rate is the one in force now, the settings name a fixed tariff
+(ConfigError).
 Where several rates share a start (per payment method), the direct-debit (or unspecified) one
 is kept.
 
@@ -36,7 +38,7 @@ from typing import Any
 
 from collectors.answers import Answer, base_url
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.pricing.adapter import PriceAdapter
+from collectors.pricing.adapter import PriceAdapter, scaled
 from collectors.pricing.octopus_products import (
     DEFAULT_BASE_URL,
     PROVIDER,
@@ -207,7 +209,7 @@ def _slots(rates: list[tuple[str, int, Any]]) -> tuple[list[PriceSlot], list[dat
             f"{what}.value_inc_vat",
         )
         rank = _direct_debit_first(rate.get("payment_method"))
-        slot = PriceSlot(start, end, pence / PENCE_PER_POUND)
+        slot = PriceSlot(start, end, scaled(pence, PENCE_PER_POUND))
         if start not in chosen or rank < chosen[start][0]:
             chosen[start] = (rank, slot)
     return [slot for _, slot in chosen.values()], open_from

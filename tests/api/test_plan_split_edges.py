@@ -19,6 +19,7 @@ from enrich.models import ProviderConfig
 from tests.collectors.scenarios_carbon import WATTTIME_NOW
 from tests.support.carbon_sites import watttime_config
 from tests.support.minute_sets import MINUTE, best_minutes, judged
+from tests.support.pricing import per_kwh
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -35,7 +36,7 @@ def per_minute() -> dict[datetime, tuple[float, float]]:
     for entry in load_fixture("awattar/marketdata_hourly.json")["data"]:
         start = datetime.fromtimestamp(entry["start_timestamp"] / 1000, UTC)
         for i in range(60):
-            prices[start + i * MINUTE] = entry["marketprice"] / 1000
+            prices[start + i * MINUTE] = per_kwh(entry["marketprice"], 1000)
     for point in load_fixture("watttime/forecast_25h.json")["data"]:
         start = datetime.fromisoformat(point["point_time"])
         for i in range(5):

@@ -26,6 +26,7 @@ from config.schedule import SCHEDULE
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from tests.collectors.scenarios_pricing import TIBBER_HOME, TIBBER_TOKEN
+from tests.support.pricing import per_kwh
 from tests.support.replay import load_fixture
 from tests.support.stored_prices import CASES, TIBBER_PATH, Case, collect
 
@@ -46,10 +47,10 @@ def payload_slots(case: Case) -> list[tuple[datetime, datetime, float]]:
     if case.provider == "octopus":
         rates = sorted(payload["results"], key=lambda r: r["valid_from"])
         return [(datetime.fromisoformat(r["valid_from"]), datetime.fromisoformat(r["valid_to"]),
-                 r["value_inc_vat"] / 100) for r in rates]  # fmt: skip
+                 per_kwh(r["value_inc_vat"], 100)) for r in rates]  # fmt: skip
     return [(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC),
              datetime.fromtimestamp(r["end_timestamp"] / 1000, UTC),
-             r["marketprice"] / 1000) for r in payload["data"]]  # fmt: skip
+             per_kwh(r["marketprice"], 1000)) for r in payload["data"]]  # fmt: skip
 
 
 def minute_prices(case: Case) -> list[float]:

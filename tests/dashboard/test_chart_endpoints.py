@@ -11,6 +11,7 @@ from retention.models import ArchiveObject, RetentionRun
 from retention.stats import alerts, metrics
 from retention.stats.history import iso
 from retention.stats.status_api import SERIES_FIELDS
+from tests.support.pricing import per_kwh
 from tests.support.status_home import create_site, register_awattar, register_electricitymaps
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_slots_carbon_series_budget_and_runs_after_one_collection(api, isolated,
     slots = api.get("/api/pricing/slots").json()
     now = datetime.fromisoformat(slots["now"]).timestamp() * 1000  # the moment it answered for
     ahead = [r for r in rows if r["end_timestamp"] > now]
-    assert [s["price"] for s in slots["slots"]] == [r["marketprice"] / 1000 for r in ahead]
+    assert [s["price"] for s in slots["slots"]] == [per_kwh(r["marketprice"], 1000) for r in ahead]
     assert (slots["currency"], slots["unit"], slots["region"]) == ("EUR", "EUR/kWh", "DE")
     assert slots["known_until"] == slots["slots"][-1]["end"]
 

@@ -1,9 +1,11 @@
-"""What the price adapters' tests share: the days Central European clocks change, a fetch's
-readings as forecast and headline, and the check of a day of back-to-back slots."""
+"""What the price adapters' tests share: the days Central European clocks change, a payload's
+figure per kWh, a fetch's readings as forecast and headline, and the check of a day of
+back-to-back slots."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import pairwise
 
 from collectors.base import FetchResult
@@ -17,6 +19,13 @@ CET_DST_DAYS = {
     # 25 hours: clocks fall back on 2026-10-25
     "autumn": (100, datetime(2026, 10, 24, 22, tzinfo=UTC), datetime(2026, 10, 25, 23, tzinfo=UTC)),
 }
+
+
+def per_kwh(figure: float, divisor: int) -> float:
+    """A payload's figure (EUR/MWh, p/kWh) per kWh in the currency's main unit, scaled as the
+    decimal written in the payload: 130.4 EUR/MWh is 0.1304 EUR/kWh (not 130.4 / 1000, which
+    binary floating point makes 0.13040000000000002)."""
+    return float(Decimal(repr(float(figure))) / divisor)
 
 
 def split(result: FetchResult) -> tuple[list[Reading], Reading]:

@@ -14,7 +14,7 @@ from tests.support.http_faults import (
     gives_up_at_the_timeout,
     rate_limited_for,
 )
-from tests.support.pricing import CET_DST_DAYS, assert_slots, split
+from tests.support.pricing import CET_DST_DAYS, assert_slots, per_kwh, split
 
 PATH = "/v1/marketdata"
 HAND_MADE_DAY = [85.96, 80.10, 75.00, 70.00, 72.50, 78.00, 95.00, 120.00, 130.40, 110.00,
@@ -57,7 +57,7 @@ def test_hourly_day_in_eur_per_kwh(replay_server, adapter):
     assert first.time == datetime(2026, 4, 30, 22, 0, tzinfo=UTC)  # local midnight
     assert first.fields == {"price": 0.08596, "slot_minutes": 60.0}  # 85.96 EUR/MWh
     assert forecast[12].fields["price"] == -0.00512  # negative prices are valid
-    assert [r.fields["price"] for r in forecast] == [p / 1000 for p in HAND_MADE_DAY]
+    assert [r.fields["price"] for r in forecast] == [per_kwh(p, 1000) for p in HAND_MADE_DAY]
     assert {r.tags["provider"] for r in result.readings} == {"awattar"}
     assert first.tags == {"provider": "awattar", "currency": "EUR", "region": "DE"}
 
@@ -111,7 +111,7 @@ def test_quarter_hours_on_dst_days(replay_server, adapter, season):
     )
     assert_slots(forecast, slots, first, last_end, minutes=15)
     assert [r.fields["price"] for r in forecast] == [
-        row["marketprice"] / 1000 for row in payload["data"]
+        per_kwh(row["marketprice"], 1000) for row in payload["data"]
     ]
     # the current slot is the quarter containing now (10:05 after the first slot)
     assert headline.time == first + timedelta(hours=10)

@@ -25,7 +25,7 @@ from tests.support.http_faults import (
     gives_up_at_the_timeout,
     rate_limited_for,
 )
-from tests.support.pricing import split
+from tests.support.pricing import per_kwh, split
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_three_pages_all_requested_and_ordered(replay_server, adapter):
         for n in (1, 2, 3)
         for r in replay_server.load_fixture(f"octopus/agile_page{n}.json")["results"]
     ]
-    by_start = {r["valid_from"]: r["value_inc_vat"] / 100 for r in rates}
+    by_start = {r["valid_from"]: per_kwh(r["value_inc_vat"], 100) for r in rates}
     assert [r.fields["price"] for r in forecast] == [
         by_start[t.strftime("%Y-%m-%dT%H:%M:%SZ")] for t in times
     ]

@@ -15,6 +15,7 @@ from tests.collectors.scenarios_pricing import (
     OCTOPUS_RATES,
     SCENARIOS,
 )
+from tests.support.pricing import per_kwh
 
 OLD = "AGILE-23-12-06"
 OLD_RATES = f"/v1/products/{OLD}/electricity-tariffs/E-1R-{OLD}-C/standard-unit-rates/"
@@ -125,7 +126,8 @@ def test_rates_that_end_before_now_count_as_retired(replay_server, adapter):
 
     # the rates given are written as published (they wrote nothing before), no price for now
     assert [(r.time, r.fields["price"]) for r in result.readings] == sorted(
-        (datetime.fromisoformat(r["valid_from"]), r["value_inc_vat"] / 100) for r in old["results"]
+        (datetime.fromisoformat(r["valid_from"]), per_kwh(r["value_inc_vat"], 100))
+        for r in old["results"]
     )
     assert {r.measurement for r in result.readings} == {"electricity_pricing_forecast"}
     assert "looks retired" in result.notes[0]

@@ -19,6 +19,7 @@ from collectors.models import CollectorRun
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from tests.collectors.scenarios_pricing import OCTOPUS_RATES, TIBBER_HOME, TIBBER_TOKEN
+from tests.support.pricing import per_kwh
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -119,7 +120,7 @@ def test_awattar_backfill_whose_answer_ends_before_now_writes_it_and_serves_the_
     assert backfill.query["start"] == str(int(good.timestamp() * 1000))  # from the last success
     # the 24 hours of 05-02 are stored as published (EUR/MWh / 1000), beside 05-01's
     expected = [(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC),
-                 r["marketprice"] / 1000, 60.0) for r in next_day]  # fmt: skip
+                 per_kwh(r["marketprice"], 1000), 60.0) for r in next_day]  # fmt: skip
     assert expected[-1][0] == datetime(2026, 5, 2, 21, tzinfo=UTC)
     # the headline point is the 08:07 fetch's
     assert_backfill_written(settings.INFLUXDB_DATABASE, "awattar", expected, 48,
@@ -133,7 +134,7 @@ def test_awattar_backfill_whose_answer_ends_before_now_writes_it_and_serves_the_
     assert entry["stale"] is True
     assert entry["fetched_at"] == good.isoformat()  # the last good answer, not the late one
     assert entry["value"]["time"] == "2026-05-01T06:00:00+00:00"
-    assert entry["value"]["current_price"] == 130.40 / 1000  # 08:00 local
+    assert entry["value"]["current_price"] == 0.1304  # 130.4 EUR/MWh, 08:00 local
     assert "no stored price slot covers now (2026-05-03T02:30:00+02:00)" in entry["message"]
     assert entry["last_run"]["status"] == "partial"
     assert "the published prices end at 2026-05-02T22:00:00+00:00" in entry["last_run"]["error"]
@@ -150,7 +151,7 @@ def test_awattar_answer_with_only_future_slots_writes_them(
 
     rows = stored(settings.INFLUXDB_DATABASE, "awattar")
     assert rows == [(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC),
-                                   r["marketprice"] / 1000, 60.0) for r in payload["data"]]  # fmt: skip
+                                   per_kwh(r["marketprice"], 1000), 60.0) for r in payload["data"]]  # fmt: skip
     assert len(rows) == 24 and rows[0][0] == datetime(2026, 4, 30, 22, tzinfo=UTC)
     assert headline_points(settings.INFLUXDB_DATABASE) == []
     run = CollectorRun.objects.get()
@@ -251,7 +252,7 @@ def test_octopus_backfill_whose_rates_all_ended_before_now_writes_them(
     _, backfill = replay_server.calls("GET", OCTOPUS_RATES)
     assert backfill.query["period_from"] == "2026-04-30T12:10:00Z"  # from the last success
     # the 48 half-hours of 05-01 are stored as published (p/kWh / 100), beside 04-30's
-    expected = sorted((datetime.fromisoformat(r["valid_from"]), r["value_inc_vat"] / 100, 30.0)
+    expected = sorted((datetime.fromisoformat(r["valid_from"]), per_kwh(r["value_inc_vat"], 100), 30.0)
                       for r in late_day)  # fmt: skip
     assert expected[-1][0] == datetime(2026, 5, 1, 22, 30, tzinfo=UTC)
     # the headline point is the 13:10 fetch's
@@ -268,7 +269,7 @@ def test_octopus_backfill_whose_rates_all_ended_before_now_writes_them(
     assert entry["fetched_at"] == good.isoformat()  # the last good answer, not the late one
     assert entry["value"]["time"] == "2026-04-30T12:00:00+00:00"
     noon = next(r for r in earlier if r["valid_from"] == "2026-04-30T12:00:00+00:00")
-    assert entry["value"]["current_price"] == noon["value_inc_vat"] / 100
+    assert entry["value"]["current_price"] == per_kwh(noon["value_inc_vat"], 100)
     assert entry["value"]["currency"] == "GBP"
     assert "no stored price slot covers now (2026-05-02T00:10:00+01:00)" in entry["message"]
     assert entry["last_run"]["status"] == "partial"
