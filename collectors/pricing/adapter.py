@@ -7,6 +7,7 @@ from typing import Any
 
 from collectors.base import Adapter, ConfigError, FetchResult, Target, Window
 from collectors.pricing.slots import PriceSlot, pricing_result
+from collectors.pricing.store import drop_superseded
 
 DEFAULT_WINDOW_HOURS = 3.0
 # The bounds of a window's length, here and in /api/pricing/windows and /api/plan (`hours`):
@@ -44,9 +45,10 @@ def window_hours(options: Mapping[str, Any]) -> float:
 
 class PriceAdapter(Adapter):
     """What the price adapters share: `window_hours` in every target, the result of a fetch
-    (`pricing_result` for the target's key at the window's now), and current_at_read: the
-    current price is the slot running when asked, read from the stored slots, not the one
-    running at the fetch (collectors.pricing.now)."""
+    (`pricing_result` for the target's key at the window's now), after_write (the stored slots
+    the answer supersedes are deleted), and current_at_read: the current price is the slot
+    running when asked, read from the stored slots, not the one running at the fetch
+    (collectors.pricing.now)."""
 
     options = frozenset({"window_hours"})  # each price adapter adds its own
     # What the price is: whether VAT is in it, and in words (every price answer says both).
@@ -79,6 +81,11 @@ class PriceAdapter(Adapter):
         )
         result.current.update(self.basis())
         return result
+
+    def after_write(self, target: Target, result: FetchResult) -> None:
+        """The answer's slots are written: the stored ones they supersede go (a time answered
+        again at a coarser resolution: `collectors.pricing.store.drop_superseded`)."""
+        drop_superseded(self.provider, target.key, result.readings)
 
     def current_at_read(self, config: Any, target: Any, answer: Any) -> dict | None:
         from collectors.pricing.now import current_value
