@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from enrich.redis import alive
 from tests.support import worker as worker_support
 from tests.support.compose import COMPOSE, ROOT, commands_of
 from tests.support.ports import free_port
@@ -46,33 +48,42 @@ def test_every_service_has_a_healthcheck():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_beat_is_healthy_exactly_while_it_ticks(tmp_path):
+def test_the_beat_is_healthy_exactly_while_it_ticks(tmp_path, settings):
     kind, *check = SERVICES["beat"]["healthcheck"]["test"]
     assert kind == "CMD"
     assert check[-2:] == ["--max-age", "60"]
-    env = child_env(REDIS_KEY_PREFIX=f"test-beat-health-{uuid.uuid4().hex[:8]}")
+    settings.REDIS_KEY_PREFIX = f"test-beat-health-{uuid.uuid4().hex[:8]}"
+    env = child_env(REDIS_KEY_PREFIX=settings.REDIS_KEY_PREFIX)
 
     never = run_check(check, env)  # no beat has run with this Redis
     assert never.returncode == 1
     assert "No beat tick is recorded" in never.stderr
 
+    def ticked_since(moment: float):
+        """The beat's last tick when it is later than `moment` (read here, in-process: the
+        check's own process is started only once the state it judges is there)."""
+        tick = alive.last_beat()
+        return tick if tick and tick["at"] > moment else None
+
     (argv,) = commands_of(SERVICES["beat"])
     beat = worker_support.started(argv, env, tmp_path / "beat.log")
     try:
-        healthy = worker_support.until(
-            lambda: (r := run_check(check, env)).returncode == 0 and r, beat
-        )
+        worker_support.until(lambda: ticked_since(0), beat)
+        healthy = run_check(check, env)
+        assert healthy.returncode == 0, healthy.stderr
         assert healthy.stdout.startswith("beat ok: last tick ")
         # Hung (stopped by a signal): alive as a process, but it ticks no more. The same line
         # with a limit of 2 s, not 60, turns unhealthy once its last tick is older.
         beat.send_signal(signal.SIGSTOP)
+        last = alive.last_beat()["at"]
+        time.sleep(max(0.0, last + 2.5 - time.time()))
+        assert ticked_since(last) is None  # stopped: no tick since
         short = [*check[:-1], "2"]
-        hung = worker_support.until(
-            lambda: (r := run_check(short, env)).returncode == 1 and r, beat
-        )
+        hung = run_check(short, env)
+        assert hung.returncode == 1
         assert "the beat has stopped or hangs, so no schedule runs" in hung.stderr
         beat.send_signal(signal.SIGCONT)
-        worker_support.until(lambda: run_check(short, env).returncode == 0, beat)  # it ticks again
+        worker_support.until(lambda: ticked_since(last), beat)  # it ticks again
     finally:
         beat.send_signal(signal.SIGCONT)
         worker_support.stop(beat)
