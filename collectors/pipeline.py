@@ -17,7 +17,7 @@ from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Tar
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
 from collectors.served_store import write_fetched
-from collectors.spending import Spending, budget_for, budget_spec
+from collectors.spending import RESERVED, Spending, budget_for, budget_spec, reserve_for
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
 from enrich.http import AuthError, HttpError, RateLimitedError
@@ -177,10 +177,12 @@ def collect(
     now: datetime | None = None,
     task_id: str = "",
     dispatched: datetime | None = None,
+    retry: bool = False,
 ) -> Outcome:
     """Run the pipeline for the target of this provider config; never raises for the
     failures users and APIs cause — they are logged and recorded. `dispatched`: when beat
-    dispatched the cycle this run is for (see _fresh_for)."""
+    dispatched the cycle this run is for (see _fresh_for); `retry`: the task's run again of
+    a failed fetch, which may not spend the budget's reserve (collectors.spending)."""
     now = now or datetime.now(UTC)
     started = time.monotonic()
     source, provider = config.source, config.provider
@@ -204,7 +206,9 @@ def collect(
                 adapter, target, plain, budget, config.interval_seconds, budget_spec(config)
             )
             calls = min(adapter.calls_for(target, plain), budget.limit) if budget else None
-            taken = None
+            every = slower.every if slower else config.interval_seconds
+            reserve = reserve_for(adapter, target, plain, budget, every) if budget else 0
+            spend = Spending(budget, None, provider, *limited, reserve=reserve)
             if wait := rate_limits.waiting(provider, *limited):
                 served = _describe_last_good(cache.last_good(source, provider, target.key))
                 logger.warning("collect: %s/%s %s: %s", source, provider, target.key, wait)
@@ -219,24 +223,17 @@ def collect(
                 outcome = Outcome("cached", served=served)
             elif _fresh(cache, source, provider, target.key):  # it just finished fetching
                 outcome = Outcome("cached", served="fresh cached answer")
-            elif budget is not None and (taken := budget.take(calls)) is None:
+            elif refused := spend.reserve_calls(calls, retry=retry):
                 served = _describe_last_good(cache.last_good(source, provider, target.key))
-                logger.warning(
-                    "collect: %s/%s %s: API budget %s/%ss used up (retry in %.0f s); served %s",
-                    source,
-                    provider,
-                    target.key,
-                    budget.limit,
-                    budget.period_seconds,
-                    budget.retry_after(),
-                    served,
-                )
-                outcome = Outcome("budget", served=served)
+                logger.warning("collect: %s/%s %s: %s; served %s", source, provider,
+                               target.key, refused, served)  # fmt: skip
+                why = f"{refused}; served " if refused.startswith(RESERVED) else ""
+                outcome = Outcome("budget", served=f"{why}{served}")
             else:
                 window = replace(_window(config, target, now), calls=calls)
                 creds = credentials(config, fetching=True)
                 waits = FETCH_WAITS_END_SECONDS - (time.monotonic() - started)
-                spend = Spending(budget, taken, provider, *limited, seconds=waits)
+                spend.seconds = waits
                 fresh = _fresh_for(cache.ttl_for(source), now, dispatched)
                 outcome = _fetch_and_write(config, target, creds, window, cache, now, spend, fresh)
                 if slower:

@@ -20,15 +20,25 @@ provider saw them, so the budget counts them; when fewer calls are free, it take
 (it ends at 0, never below) and the next fetch waits. An adapter's own count says what its
 provider's limit covers: Emporia's counts its API calls, not the AWS Cognito login requests
 sent under its name; a failed fetch, with no such count, is charged all it sent, logins too.
+
+Retries never starve the scheduled fetches: a part of each budget is kept for the first
+attempts the beat schedules (`reserve_for`). A retry, the HTTP door's of a failed call or the
+collect task's run of a failed fetch, is paid only while more than that reserve is left;
+then the failed call is not retried ("budget reserved for scheduled fetches, not retried"),
+while each scheduled first attempt still goes out. So a provider down for hours spends at most
+the rest of its budget on retries, and the first run after it recovers fetches, where the
+retries had used up the budget for the rest of its window (aWATTar: 12 calls an hour of
+outage, its 100/day gone in 8 hours, tomorrow's prices missed).
 """
 
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from collectors import rate_limits
-from collectors.base import ConfigError, Credentials, FetchResult, Target
+from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Target
 from collectors.registry import adapter_for
 from enrich.http import Attempts, counting
 from enrich.models import ProviderConfig
@@ -55,6 +65,23 @@ def budget_for(config: ProviderConfig, target: Target, creds: Credentials) -> Bu
         raise ConfigError(f"{config}: options.budget: {exc}") from None
 
 
+# Why a retry is not paid for while only the reserve is left (the HTTP door adds ", not retried").
+RESERVED = "budget reserved for scheduled fetches"
+
+
+def reserve_for(
+    adapter: Adapter, target: Target, creds: Credentials, budget: Budget, every: int
+) -> int:
+    """The calls of `budget` retries may not spend: what the target's scheduled fetches (one
+    every `every` seconds) make in one budget period, at least a quarter of the budget (other
+    targets may share it), at most all of it."""
+    period = budget.period_seconds
+    scheduled = adapter.calls_per_period(target, creds, every, period)
+    if scheduled is None:
+        scheduled = math.ceil(period / max(every, 1)) * adapter.calls_for(target, creds)
+    return min(budget.limit, max(budget.limit // 4, scheduled))
+
+
 @dataclass
 class Spending:
     """One fetch against `provider`'s limits for `scope` (Adapter.budget_key): the calls
@@ -66,6 +93,22 @@ class Spending:
     scope: str | None
     attempts: Attempts | None = None
     seconds: float | None = None  # every wait before a retry ends within this (None: no end)
+    reserve: int = 0  # calls of the budget no retry may take (reserve_for)
+
+    def reserve_calls(self, calls: int, *, retry: bool) -> str:
+        """Take the `calls` the fetch may make from the budget: "" when taken, else why not. A
+        `retry` (the task's run of a failed fetch) may not take the reserve."""
+        budget = self.budget
+        if budget is None:
+            return ""
+        self.taken = budget.take(calls, keep=self.reserve if retry else 0)
+        if self.taken is not None:
+            return ""
+        if retry and budget.remaining() >= calls:
+            kept = f"{self.reserve} of its API budget {budget.limit}/{budget.period_seconds}s"
+            return f"{RESERVED}, not retried ({kept} kept)"
+        wait = budget.retry_after()
+        return f"API budget {budget.limit}/{budget.period_seconds}s used up (retry in {wait:.0f} s)"
 
     @contextmanager
     def counted(self) -> Iterator[Attempts]:
@@ -93,11 +136,21 @@ class Spending:
         if self.budget is None:
             return ""
         try:
-            if self.budget.take(1) is not None:
+            if self.budget.take(1, keep=self.reserve) is not None:
                 return ""
-            wait = self.budget.retry_after()
+            left, wait = self.budget.remaining(), self.budget.retry_after()
         except RedisUnavailable:
             return "budget unknown, Redis unavailable"
+        if left:
+            logger.warning(
+                "collect: %s: the %d call(s) left of the API budget %s/%ss are kept for "
+                "scheduled fetches: the failed call is not retried",
+                self.provider,
+                left,
+                self.budget.limit,
+                self.budget.period_seconds,
+            )
+            return RESERVED
         logger.warning(
             "collect: %s: API budget %s/%ss used up (a call frees up in %.0f s): the failed "
             "call is not retried",

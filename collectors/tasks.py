@@ -137,7 +137,8 @@ def collect(self, config_id: int, dispatched: str | None = None) -> dict:
         return {"status": "gone"}
     try:
         when = datetime.fromisoformat(dispatched) if dispatched else None
-        outcome = pipeline.collect(config, task_id=self.request.id or "", dispatched=when)
+        outcome = pipeline.collect(config, task_id=self.request.id or "", dispatched=when,
+                                   retry=bool(self.request.retries))  # fmt: skip
     except Exception as exc:  # the time limit, or what no adapter expected: record, then fail
         why = "the task's time limit ran out" if isinstance(exc, SoftTimeLimitExceeded) else exc
         record_failure(config, f"{type(exc).__name__}: {why}"[:2000] + UNEXPECTED,

@@ -122,11 +122,14 @@ class Budget:
         """Take n calls if all n are free now; otherwise take none and return False."""
         return self.take(n) is not None
 
-    def take(self, n: int = 1) -> "Taken | None":
+    def take(self, n: int = 1, *, keep: int = 0) -> "Taken | None":
         """Like try_acquire, but what was taken can be partly given back (give_back): for a
-        fetch whose calls depend on the answer, reserved at its most, settled after."""
+        fetch whose calls depend on the answer, reserved at its most, settled after. `keep`:
+        take only if at least that many calls stay free after (a reserve others need)."""
         member = uuid.uuid4().hex
-        if self._run(n, mode=1, member=member)[0] != 1:
+        if 1 <= n <= self.limit < n + keep:  # no call left above what is kept
+            return None
+        if self._run(n, mode=1, member=member, keep=keep)[0] != 1:
             return None
         return Taken(member, n)
 
@@ -162,11 +165,11 @@ class Budget:
         """Seconds until n calls are free (0.0 when they are free now)."""
         return self._run(n, mode=0)[2] / 1_000_000
 
-    def _run(self, n: int, *, mode: int, member: str = "") -> list[int]:
+    def _run(self, n: int, *, mode: int, member: str = "", keep: int = 0) -> list[int]:
         if not 1 <= n <= self.limit:
             raise ValueError(f"n must be between 1 and the limit ({self.limit}), got {n}.")
         window_us = int(self.period_seconds * 1_000_000)
-        args = [self.limit, window_us, n, mode, member or uuid.uuid4().hex]
+        args = [self.limit - keep, window_us, n, mode, member or uuid.uuid4().hex]
         try:
             return self._script(keys=[self.key], args=args)
         except CONNECTION_ERRORS as exc:

@@ -112,6 +112,18 @@ def test_whole_budget_frees_after_the_period(prefix):
     assert all(budget.try_acquire() for _ in range(3))
 
 
+def test_a_take_that_must_keep_calls_leaves_them_free(prefix):
+    """`keep`: calls are taken only while that many stay free after (the reserve of the
+    scheduled fetches, which a retry may not spend); a take without it spends them."""
+    budget = Budget("awattar", 8, 60, prefix=prefix)
+    assert budget.take(3, keep=2) is not None  # 5 left
+    assert budget.take(4, keep=2) is None  # would leave 1
+    assert budget.take(3, keep=2) is not None  # leaves exactly 2
+    assert budget.take(1, keep=2) is None and budget.remaining() == 2
+    assert budget.take(1, keep=8) is None  # keeping the whole budget: never a call
+    assert budget.take(2) is not None and budget.remaining() == 0
+
+
 def test_acquire_or_raise(prefix):
     budget = Budget("watttime", 1, 60, "PJM", prefix=prefix)
     budget.acquire_or_raise()
