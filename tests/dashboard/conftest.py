@@ -1,5 +1,5 @@
 """Own InfluxDB database and Redis keys per test: the collectors' fixture; one clock for the
-read-time answers of a browser test."""
+read-time answers of a browser test; the demo site collected at that moment."""
 
 from datetime import UTC, datetime
 
@@ -7,6 +7,12 @@ import pytest
 
 from collectors import clock
 from tests.collectors.conftest import isolated
+from tests.support.status_home import (
+    collect_all,
+    create_site,
+    register_awattar,
+    register_electricitymaps,
+)
 
 __all__ = ["isolated"]
 
@@ -19,3 +25,13 @@ def read_clock(monkeypatch) -> datetime:
     moment = datetime.now(UTC)
     monkeypatch.setattr(clock, "utc_now", lambda: moment)
     return moment
+
+
+@pytest.fixture
+def collected(isolated, replay_server, read_clock):
+    """The demo site (aWATTar, Electricity Maps) collected once at `read_clock`."""
+    register_awattar(replay_server, read_clock)
+    register_electricitymaps(replay_server, read_clock)
+    site = create_site(replay_server)
+    assert collect_all(site, read_clock) == {"awattar": "ok", "electricitymaps": "ok"}
+    return site

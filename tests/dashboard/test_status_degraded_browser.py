@@ -5,7 +5,6 @@ REST call throttled, beat stopped a week ago. Each panel says what is wrong, non
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
@@ -24,16 +23,6 @@ from tests.support.status_home import (
 )
 
 pytestmark = BROWSER_TEST
-
-
-@pytest.fixture
-def collected(isolated, replay_server, read_clock):
-    """The demo site (aWATTar, Electricity Maps) collected once at `read_clock`."""
-    register_awattar(replay_server, read_clock)
-    register_electricitymaps(replay_server, read_clock)
-    site = create_site(replay_server)
-    assert collect_all(site, read_clock) == {"awattar": "ok", "electricitymaps": "ok"}
-    return site
 
 
 def open_status(browser, url: str) -> None:

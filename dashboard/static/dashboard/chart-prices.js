@@ -6,6 +6,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
   "use strict";
   var slots = null;
   var lastWindow = null;
+  var noWindow = null;  // why the cheapest window could not be asked (kept when the plan redraws)
   var plan = null;  // {label, windows} of the plan drawn
 
   function overlaps(slot, w) {
@@ -84,6 +85,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
       " to " + S.time(prices.known_until) + ", " + Math.min.apply(null, y).toFixed(4) + " to " +
       Math.max.apply(null, y).toFixed(4) + " " + prices.unit + ".";
     if (gaps.length) text += " No price from " + gaps.join(", nor from ") + ".";
+    if (!win && noWindow) text += " No cheapest window: " + noWindow;
     if (win) {
       text += " Cheapest " + hours.value + " h: " + S.time(win.start) + " to " + S.time(win.end) +
         ", average " + win.average_price.toFixed(4) + " " + prices.unit + ".";
@@ -109,8 +111,8 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
   }
   function show(res) {
     if (res === null || !slots) return;
-    if (!res.ok) { draw(slots, null); summary.textContent += " No cheapest window: " + S.problem(res); return; }
-    draw(slots, res.body);
+    noWindow = res.ok ? null : S.problem(res);
+    draw(slots, res.ok ? res.body : null);
   }
 
   var asking = windowFor();

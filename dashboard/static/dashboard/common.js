@@ -24,16 +24,60 @@
     pending -= 1;
     check();
   }
+  // How long a call may take before its panel says it did not answer (a hung InfluxDB query
+  // behind the API, a proxy holding the connection); a test may set window.StatusConfig first.
+  var config = Object.assign({ timeoutMs: 30000 }, window.StatusConfig || {});
+  var signedOut = false;  // a call was refused for want of a session: ask nothing more
+  function sessionEnded() {
+    var res = { ok: false, status: 401, body: { detail: "Not loaded: you are no longer logged in (see above)." } };
+    if (signedOut) return res;
+    signedOut = true;
+    var next = encodeURIComponent(location.pathname + location.search).replace(/%2F/g, "/");
+    var note = document.createElement("p");
+    note.id = "session-ended";
+    note.className = "problem";
+    note.setAttribute("role", "alert");
+    note.append("Your session has ended (it expired, or you logged out in another tab): ");
+    var link = document.createElement("a");
+    link.href = "/login/?next=" + next;
+    link.textContent = "log in again";
+    note.append(link, " to see the status.");
+    root.parentNode.insertBefore(note, root);
+    return res;
+  }
+  // An answer's JSON, or what the panel says instead: not JSON (a proxy's HTML error page), or
+  // refused for want of a session (401: the API's first authentication, the token's, asks
+  // for credentials; a 403 is a refusal to a logged-in user and says why).
+  function answered(path, r, text) {
+    var body;
+    try { body = JSON.parse(text); } catch (e) { body = undefined; }
+    if (body === undefined || body === null || typeof body !== "object") {
+      return { ok: false, status: r.status, body: { detail: path + " answered HTTP " + r.status +
+        (r.statusText ? " " + r.statusText : "") + ", not JSON (an error page, e.g. of a proxy in front of enrich)." } };
+    }
+    if (r.status === 401) return sessionEnded();
+    return { ok: r.ok, status: r.status, body: body };
+  }
   function api(path, query) {
+    if (signedOut) return Promise.resolve(sessionEnded());
     pending += 1;
     var params = new URLSearchParams(query || {});
     if (site) params.set("site", site);
     var url = path + (path.indexOf("?") === -1 ? "?" : "&") + params.toString();
-    var answer = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, config.timeoutMs);
+    var answer = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" },
+                              signal: controller.signal })
       .then(function (r) {
-        return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; },
-          function () { return { ok: false, status: r.status, body: { detail: r.statusText } }; });
-      }, function (err) { return { ok: false, status: 0, body: { detail: String(err) } }; });
+        return r.text().then(function (text) { return answered(path, r, text); });
+      })
+      .catch(function (err) {
+        var detail = controller.signal.aborted
+          ? path + " did not answer within " + Math.round(config.timeoutMs / 1000) + " s; reload the page to ask again."
+          : path + " could not be asked: " + String(err);
+        return { ok: false, status: 0, body: { detail: detail } };
+      })
+      .finally(function () { clearTimeout(timer); });
     // After the caller's handlers (they may start the next request first).
     answer.then(function () { setTimeout(settled, 0); });
     return answer;
