@@ -1,5 +1,6 @@
 """The status page's charts with a single point each, in a real browser: a fresh install's
-first daily storage measurement, one price slot (at 0 EUR/kWh), one measured carbon value.
+first daily storage measurement, one price slot (at 0 EUR/kWh), one measured carbon value
+(123.456789 gCO2/kWh).
 uPlot widens a lone moment to 1000 days (an axis of years) and a flat 0 to 0..100; the page
 shows the day measured with a day either side, labelled by dates, the slot and the carbon value
 with an hour either side, and prices of 0 between -0.1 and 0.1 EUR/kWh."""
@@ -21,6 +22,7 @@ from tests.support.status_home import collect_all, hour_of, register_electricity
 
 pytestmark = BROWSER_TEST
 DAY = timedelta(days=1)
+LATEST_CARBON = 123.456789  # gCO2/kWh, more decimals than the page shows
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def first_day(settings, isolated, replay_server, read_clock):
                         "start_timestamp": int(start.timestamp() * 1000),
                         "end_timestamp": int((start + timedelta(hours=1)).timestamp() * 1000)}]  # fmt: skip
     replay_server.add("GET", "/v1/marketdata", json=payload)
-    register_electricitymaps(replay_server, read_clock)
+    register_electricitymaps(replay_server, read_clock, latest=LATEST_CARBON)
     site = Site.objects.create(name="New flat", latitude=52.52, longitude=13.405,
                                timezone="Europe/Berlin", grid_region="DE", pricing_region="DE")  # fmt: skip
     ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar",
@@ -70,18 +72,26 @@ def test_single_points_get_an_axis_around_them(
     assert storage["x"] == [day - 86400, day + 86400]
     assert storage["labels"] == dates(browser, first_day - DAY, first_day, first_day + DAY)
     summary = browser.find_element(By.ID, "storage-summary").text
-    assert summary.startswith("1 daily measurements;"), summary
+    # One of each: "1 daily measurement", not "1 daily measurements" (nor slots, values).
+    assert summary.startswith("1 daily measurement;"), summary
 
     hour = hour_of(read_clock).timestamp()
     prices = drawn(browser, "prices")
     assert prices["x"] == [hour - 3600, hour + 2 * 3600]  # the slot drawn to its end
     assert prices["y"] == [-0.1, 0.1]
-    assert browser.find_element(By.ID, "price-summary").text.startswith("1 price slots from")
+    assert browser.find_element(By.ID, "price-summary").text.startswith("1 price slot from")
     carbon = drawn(browser, "carbon")
     assert carbon["x"] == [hour - 3600, hour + 3600]  # Electricity Maps' latest: this hour
-    assert browser.find_element(By.ID, "carbon-summary").text.startswith(
-        "electricitymaps (DE): 1 measured values"
+    # The latest value rounded as the Now table shows it (4 decimals at most), not as stored.
+    latest = browser.execute_script(
+        "return Status.time(arguments[0]);", hour_of(read_clock).isoformat()
     )
+    assert browser.find_element(By.ID, "carbon-summary").text == (
+        f"electricitymaps (DE): 1 measured value over 24 h, latest 123.4568 gCO2/kWh at {latest};"
+        " 0 forecast values ahead."
+    )
+    now = browser.find_element(By.CSS_SELECTOR, "tr[data-provider=electricitymaps] td.value")
+    assert now.text == "123.4568 gCO2/kWh"
 
     # Two measurements of one day (one stamped when it was taken): the same days around them.
     later = first_day + timedelta(hours=4, minutes=15)

@@ -143,7 +143,7 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
         autumn_home.isoformat(),
     )
     storage = browser.find_element(By.ID, "storage-summary").text
-    assert storage.startswith(f"1 daily measurements; on {measured}: raw "), storage
+    assert storage.startswith(f"1 daily measurement; on {measured}: raw "), storage
     assert "20:00" not in storage and "08:00 PM" not in storage
     # Said once, at the top.
     assert browser.find_element(By.ID, "zone").text.startswith(

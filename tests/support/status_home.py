@@ -98,13 +98,17 @@ def register_gb(server: ReplayServer, now: datetime | None = None) -> dict[str, 
     return answers
 
 
-def register_electricitymaps(server: ReplayServer, now: datetime | None = None) -> dict[str, Any]:
+def register_electricitymaps(
+    server: ReplayServer, now: datetime | None = None, latest: float | None = None
+) -> dict[str, Any]:
     """Electricity Maps' documented answers, moved from their moment to the hour of `now`
-    (default: this hour)."""
+    (default: this hour); the latest intensity `latest` instead of the documented one."""
     delta = hour_of(now) - EM_FIXTURE_NOW
     answers = {}
     for path, name in EM_PATHS.items():
         answers[path] = shifted(server.load_fixture(f"electricitymaps/{name}"), delta)
+        if latest is not None and path == "/carbon-intensity/latest":
+            answers[path]["carbonIntensity"] = latest
         server.add("GET", path, json=answers[path])
     return answers
 

@@ -40,9 +40,8 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
     }, data, b.unit);
     el.dataset.points = String(new Set(moments).size);  // the values' moments, not the gaps'
     var last = b.actual.length ? b.actual[b.actual.length - 1] : null;
-    summary.textContent = b.provider + " (" + b.region + "): " + b.actual.length +
-      " measured values over 24 h" +
-      (last ? ", latest " + last.value + " " + b.unit + " at " + S.time(last.time) : "") +
-      "; " + b.forecast.length + " forecast values ahead." + missing.join("");
+    summary.textContent = b.provider + " (" + b.region + "): " + S.count(b.actual.length, "measured value") +
+      " over 24 h" + (last ? ", latest " + S.num(last.value) + " " + b.unit + " at " + S.time(last.time) : "") +
+      "; " + S.count(b.forecast.length, "forecast value") + " ahead." + missing.join("");
   });
 });

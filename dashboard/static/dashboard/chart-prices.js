@@ -81,7 +81,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
     el.dataset.points = String(prices.slots.length);  // the slots, not the closing point
     el.dataset.highlight = inWindow.join(",");
     el.dataset.planHighlight = planned.join(",");
-    var text = prices.slots.length + " price slots from " + S.time(prices.slots[0].start) +
+    var text = S.count(prices.slots.length, "price slot") + " from " + S.time(prices.slots[0].start) +
       " to " + S.time(prices.known_until) + ", " + Math.min.apply(null, y).toFixed(4) + " to " +
       Math.max.apply(null, y).toFixed(4) + " " + prices.unit + ".";
     if (gaps.length) text += " No price from " + gaps.join(", nor from ") + ".";

@@ -47,7 +47,7 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     series.forEach(function (s, i) { if (i > 1) delete s.fill; });
     S.chart("storage", el, opts, data);
     var last = points[points.length - 1];
-    summary.textContent = points.length + " daily measurements; on " + S.date(last.time) + ": " +
+    summary.textContent = S.count(points.length, "daily measurement") + "; on " + S.date(last.time) + ": " +
       TIERS.map(function (t) { return t[0] + " " + S.bytes(last[t[1]]); }).join(", ") + ".";
     reduction.textContent = last.reduction_percentage === null
       ? "Reduction so far: not measured on " + S.date(last.time) + ": " + (last.unmeasured || "see /retention/stats") + "."

@@ -86,6 +86,14 @@
     var b = res.body || {};
     return b.detail || b.site || JSON.stringify(b);
   }
+  // "1 measured value", "2 measured values" (`plural` where not just an added "s").
+  function count(n, one, plural) {
+    return n + " " + (n === 1 ? one : plural || one + "s");
+  }
+  // A value as the page shows one: at most 4 decimals, no trailing zeros (123.4568, 0.075).
+  function num(v) {
+    return +v.toFixed(4);
+  }
   function age(seconds) {
     if (seconds === null || seconds === undefined) return "—";
     if (seconds < 120) return Math.round(seconds) + " s";
@@ -239,7 +247,7 @@
     var elements = ids.map(function (id) { return document.getElementById(id); });
     run.apply(null, [window.Status].concat(elements));
   }
-  window.Status = { api: api, problem: problem, age: age, bytes: bytes, time: time, day: day, date: date,
+  window.Status = { api: api, problem: problem, count: count, num: num, age: age, bytes: bytes, time: time, day: day, date: date,
                     clockOf: clockOf, usualStep: usualStep, orDash: orDash, legendTime: legendTime,
                     color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
                     panel: panel, charts: {} };

@@ -17,7 +17,7 @@
       if (v !== undefined && v !== null) {
         var unit = fields[i][1] || (value.currency ? " " + value.currency + "/kWh" : "");
         if (typeof v === "boolean") return (v ? "home" : "away");
-        return (typeof v === "number" ? +v.toFixed(4) : v) + unit;
+        return (typeof v === "number" ? S.num(v) : v) + unit;
       }
     }
     return "—";
