@@ -24,10 +24,14 @@ MEASUREMENT = "air_quality"  # every AirNow point: pollutants and the overall
 
 log = logging.getLogger(__name__)
 
-# US time zone abbreviations AirNow reports (AST: Puerto Rico and the US Virgin Islands).
+# Time zone abbreviations of the areas AirNow reports (read upper case): the US states, HDT
+# the Aleutians' summer; AST Puerto Rico and the US Virgin Islands (and Atlantic Canada's
+# winter, ADT its summer); NST/NDT Newfoundland; SST American Samoa; CHST Guam and the
+# Northern Marianas. An unknown one skips its observation (an hour not placed in UTC).
 # fmt: off
-TZ_OFFSETS = {"HST": -10, "AKST": -9, "AKDT": -8, "PST": -8, "PDT": -7, "MST": -7, "MDT": -6,
-              "CST": -6, "CDT": -5, "EST": -5, "EDT": -4, "AST": -4}
+TZ_OFFSETS = {"HST": -10, "HDT": -9, "AKST": -9, "AKDT": -8, "PST": -8, "PDT": -7, "MST": -7,
+              "MDT": -6, "CST": -6, "CDT": -5, "EST": -5, "EDT": -4, "AST": -4, "ADT": -3,
+              "NST": -3.5, "NDT": -2.5, "SST": -11, "CHST": 10}
 # fmt: on
 # Upper AQI bound of categories 1..5 (AirNow fact sheets); above 300 is 6, Hazardous.
 CATEGORY_UPPER = (50, 100, 150, 200, 300)

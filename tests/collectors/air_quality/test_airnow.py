@@ -249,6 +249,36 @@ def test_ozone_named_ozone_is_stored_as_o3(replay_server, adapter):
 
 
 @pytest.mark.parametrize(
+    ("zone", "utc"),
+    [
+        # Atlantic Canada's summer, Newfoundland (half hours), the Aleutians' summer, American
+        # Samoa and Guam: these observations were skipped as of an unknown time zone.
+        ("ADT", "2026-10-08T06:00:00+00:00"),
+        ("NST", "2026-10-08T06:30:00+00:00"),
+        ("NDT", "2026-10-08T05:30:00+00:00"),
+        ("HDT", "2026-10-08T12:00:00+00:00"),
+        ("SST", "2026-10-08T14:00:00+00:00"),
+        ("ChST", "2026-10-07T17:00:00+00:00"),
+        ("PDT", "2026-10-08T10:00:00+00:00"),
+    ],
+)
+def test_the_zones_of_every_area_airnow_reports_are_placed_in_utc(
+    replay_server, adapter, caplog, zone, utc
+):
+    rows = fixture(replay_server, "observation_current.json")
+    for row in rows:
+        row.update(dateObserved="2026-10-08", hourObserved="03:00", localTimeZone=zone)
+    replay_server.add("GET", CURRENT, json=rows)
+    caplog.set_level(logging.WARNING, logger="collectors.air_quality.observations")
+
+    result = fetch(adapter, replay_server)
+
+    assert "unknown time zone" not in caplog.text and not result.notes
+    assert {r.time.isoformat() for r in result.readings} == {utc}
+    assert len(by_parameter(result)) == len(rows) + 1  # each pollutant and the overall
+
+
+@pytest.mark.parametrize(
     ("endpoint", "name", "zone_field"),
     [
         (CURRENT, "observation_current.json", "localTimeZone"),
