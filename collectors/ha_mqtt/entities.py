@@ -12,6 +12,7 @@ and nothing is shown that enrich does not have.
 """
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -253,11 +254,12 @@ def smart_meter_states(
     # data (by gid where they have one): not only those of the newest answer, which lacks a
     # device whose whole-home value was missing at that poll.
     collected_by = value.get("site") or site.name
-    devices = meters.recent_devices(entry["provider"], collected_by, newest)
+    held = meters.held(value)  # Home Assistant's circuits: read from their state's time on
+    devices = meters.recent_devices(entry["provider"], collected_by, newest, held)
     # InfluxDB down raises TimeseriesError: the publisher then keeps the circuits and phantom
     # loads it cannot see (unavailable) rather than removing them.
     phantoms = meters.phantom_loads(entry["provider"], collected_by, devices, newest)
-    circuits = meters.circuit_powers(entry["provider"], collected_by, devices, newest)
+    circuits = meters.circuit_powers(entry["provider"], collected_by, devices, newest, held)
     # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
     # was given, also when another one comes first in name order or it has no value for a while.
     keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))
@@ -275,7 +277,10 @@ def smart_meter_states(
         if found.device in shared:
             name += f" ({_device_name(found, shared)})"
         spec = _power(f"{key}_power", name)
-        stale = meters.age_seconds(found, now) > stale_after
+        # A held state is as fresh as the answer that read it (HA's state holds until it
+        # changes); data_time stays the time HA gave it.
+        fresh = max(found.time, newest) if (found.device, found.circuit) in held else found.time
+        stale = meters.age_seconds(replace(found, time=fresh), now) > stale_after
         states.append(EntityState(spec, number(found.watts), _stored(found, stale)))
     circuit_keys.save(site.pk, {MQTT_SCOPE: keys.given}, {MQTT_SCOPE: keys.handed})
     return states

@@ -7,13 +7,18 @@ collectors.smart_meter writes them: tags `provider`, `site` (the site whose conf
 the answer: two homes' meters both called "home" are two series), `device`, `device_gid`
 (Emporia: two devices of one name are two series) and `circuit`. The meter's devices are those
 with a value in the hour before its newest data (`recent_devices`), not only those of the
-newest answer: a poll without a device's whole-home value removes none of its entities.
+newest answer: a poll without a device's whole-home value removes none of its entities. A
+circuit the newest answer lists in its `circuit_states` (Home Assistant's meter: a sensor HA
+gave a value for at that poll) is read back from the time of its state however old that is:
+HA's state holds until it changes (`held`), so an oven at 0 W all day keeps its entity.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
-from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, MEASUREMENT
+from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, CIRCUIT_STATES, MEASUREMENT
 from enrich.influx import quote_ident, stored_rows
 
 # Measured back from the newest answer's data time: the circuits of that answer (a poll covers
@@ -34,6 +39,18 @@ class MeterValue:
 
 # The (device, device_gid) series of the meter (recent_devices).
 Devices = set[tuple[str, str]]
+# (device, circuit) -> the time of the state the meter still has for it (held)
+Held = dict[tuple[str, str], datetime]
+
+
+def held(answer: Mapping[str, Any]) -> Held:
+    """The circuits of a meter's answer whose state its source still has (CIRCUIT_STATES),
+    each with the time of that state; none for a meter whose answer does not list them."""
+    found: Held = {}
+    for state in answer.get(CIRCUIT_STATES) or []:
+        key = (str(state["device"]), str(state["circuit"]))
+        found[key] = datetime.fromisoformat(state["time"])
+    return found
 
 
 def _newest(field: str, measurement: str, group: str, provider: str, site: str, since: datetime):
@@ -64,25 +81,35 @@ def phantom_loads(provider: str, site: str, devices: Devices, newest: datetime) 
 
 
 def circuit_powers(
-    provider: str, site: str, devices: Devices, newest: datetime
+    provider: str, site: str, devices: Devices, newest: datetime, held: Held | None = None
 ) -> list[MeterValue]:
-    """The newest power of each circuit of each device of `provider` stored under `site`."""
-    since = newest - CIRCUIT_LOOK_BACK
+    """The newest power of each circuit of each device of `provider` stored under `site`:
+    within CIRCUIT_LOOK_BACK of `newest`, or, for a `held` circuit, since its state's time."""
+    held = held or {}
+    recent = newest - CIRCUIT_LOOK_BACK
+    since = min([recent, *held.values()])
+
+    def _held(row) -> datetime:
+        return held.get((row.tags.get("device", ""), row.tags.get("circuit", "")), recent)
+
     rows = _newest("power_w", CIRCUIT_MEASUREMENT, f'{DEVICE}, "circuit"', provider, site, since)
-    return _values(rows, "power_w", devices)
+    kept = [row for row in rows if row.time is not None and row.time >= min(recent, _held(row))]
+    return _values(kept, "power_w", devices)
 
 
-def recent_devices(provider: str, site: str, newest: datetime) -> Devices:
+def recent_devices(provider: str, site: str, newest: datetime, held: Held | None = None) -> Devices:
     """(device, device_gid) of the devices of `provider` stored under `site` with a whole-home
     or circuit value within CIRCUIT_LOOK_BACK of `newest`: the meter's devices. One answer
     lacking a device (Home Assistant's whole-home sensor unavailable for a poll, a Vue offline
-    for a few minutes) leaves it the meter's, as a circuit without a value for a while is."""
+    for a few minutes) leaves it the meter's, as a circuit without a value for a while is;
+    so does a `held` circuit, however old its state."""
     since = newest - CIRCUIT_LOOK_BACK
     rows = [
         *_newest("total_power_w", MEASUREMENT, DEVICE, provider, site, since),
         *_newest("power_w", CIRCUIT_MEASUREMENT, DEVICE, provider, site, since),
     ]
-    return {(row.tags.get("device", ""), row.tags.get("device_gid", "")) for row in rows}
+    found = {(row.tags.get("device", ""), row.tags.get("device_gid", "")) for row in rows}
+    return found | {(device, "") for device, _ in held or {}}  # Home Assistant's: no gid
 
 
 def age_seconds(value: MeterValue, now: datetime) -> int:

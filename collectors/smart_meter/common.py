@@ -23,6 +23,10 @@ MEASUREMENT = "smart_meter"
 CIRCUIT_MEASUREMENT = "smart_meter_circuit"
 DEFAULT_HIGH_POWER_W = 10_000.0
 DEFAULT_PHANTOM_NIGHTS = 7
+# The answer's key listing the circuits whose state the meter still has (Home Assistant's
+# meter: every circuit HA gave a value for at that poll, as {"device", "circuit", "time" of its
+# state}): a state holds until it changes, so HA's circuit entities carry it however old it is.
+CIRCUIT_STATES = "circuit_states"
 # The options every meter reads (watch_params); each meter adapter adds its own.
 METER_OPTIONS = frozenset({"high_power_w", "phantom_nights"})
 

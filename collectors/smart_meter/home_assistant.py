@@ -101,6 +101,7 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
             if state is not None:
                 total_w, when = state
                 readings.append(common.home_reading(tag_set, when, total_w))
+        held: list[dict[str, str]] = []  # common.CIRCUIT_STATES
         for circuit, entity in (options.get("circuits") or {}).items():
             state = _state(base, credentials, entity, POWER_UNITS)
             if state is not None:
@@ -109,12 +110,14 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
                 # with the share of its moment: the whole home now is not the home then.
                 share = common.share(power, total_w) if when >= window.start else None
                 readings.append(common.circuit_reading(tag_set, circuit, when, power, share))
+                device = target.params["device"]
+                held.append({"device": device, "circuit": circuit, "time": when.isoformat()})
         if options.get("daily_energy_entity"):
             state = _state(base, credentials, options["daily_energy_entity"], ENERGY_UNITS)
             if state is not None:
                 kwh, when = state
                 readings.append(_daily(tag_set, kwh, when))
-        current = common.current(readings, window.now)
+        current = common.current(readings, window.now, **{common.CIRCUIT_STATES: held})
         if window.start < window.now - BACKFILL_AFTER:
             live = {_point(r) for r in readings}  # the newest recorded state is also live
             past = _backfill(base, credentials, tag_set, window)

@@ -86,20 +86,26 @@ class HaMeter:
             interval_seconds=300, api_key="ha-long-lived-token-xyz",
         )  # fmt: skip
 
-    def run(self, watts: dict[str, float | None], total: float | None = 2000.0) -> None:
+    def run(
+        self,
+        watts: dict[str, float | None],
+        total: float | None = 2000.0,
+        since: dict[str, datetime] | None = None,
+    ) -> None:
         """One collection: the circuits configured now and their power, and the whole home's
-        (None: unavailable), reported by HA 30 s before the run."""
+        (None: unavailable), reported by HA 30 s before the run; `since`: circuits whose state
+        HA has held unchanged since then (its time in HA's answer)."""
         circuits = {name: self.entities[name] for name in watts}
         self.config.options = {
             "base_url": self.server.url, "total_entity": self.TOTAL, "circuits": circuits
         }  # fmt: skip
         self.config.save()
         reported = self.now - timedelta(seconds=30)
-        for entity, power in [
-            (self.TOTAL, total),
-            *((self.entities[n], w) for n, w in watts.items()),
+        for name, entity, power in [
+            ("", self.TOTAL, total),
+            *((n, self.entities[n], w) for n, w in watts.items()),
         ]:
-            reply = ha_state(entity, power, reported)
+            reply = ha_state(entity, power, (since or {}).get(name, reported))
             self.server.add("GET", f"/api/states/{entity}", json=reply, times=1)
         assert pipeline.collect(self.config, now=self.now).status == "ok"
         self.now += self.EVERY
