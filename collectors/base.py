@@ -172,6 +172,9 @@ class Adapter(ABC):
     # Every option name (ProviderConfig.options) the adapter and its helpers read; the admin
     # refuses any other name (known_options), so a misspelt option is never silently ignored.
     options: ClassVar[frozenset[str]] = frozenset()
+    # Options that add data to the fetch, each with its values from asking the least to the
+    # most (None: left out): the fetch of a shared target asks the most any config asks.
+    additive: ClassVar[Mapping[str, tuple]] = {}
     # "target": the limit applies per region/zone/...; "account": to the whole account or key
     # (ours: one budget for the provider); "login": to each user's own account (budget_key).
     budget_scope: ClassVar[str] = "account"
@@ -194,6 +197,22 @@ class Adapter(ABC):
         value no collection could work with, told from the options alone (no call, no
         credentials), so it is never saved."""
         return ""
+
+    def combined_options(
+        self, own: Mapping[str, Any], others: list[Mapping[str, Any]]
+    ) -> Mapping[str, Any]:
+        """The options of one fetch for a target several configs share: the fetching config's
+        (`own`) with, for each option that adds data to the answer (`additive`), the value
+        asking for the most among all of them, since all of them are served that answer."""
+        combined = dict(own)
+        for name, ranks in self.additive.items():
+            asked = [o.get(name) for o in (own, *others) if o.get(name) in ranks]
+            best = max(asked, key=ranks.index, default=None)
+            if best is None:
+                combined.pop(name, None)
+            else:
+                combined[name] = best
+        return combined
 
     def budget_key(self, target: Target, credentials: Credentials) -> str | None:
         """Whose budget a fetch draws from: the target's ("target") or one for the whole

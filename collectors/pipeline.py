@@ -144,6 +144,12 @@ def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
     return Window(start=start, end=now, now=now)
 
 
+def _shared(config: ProviderConfig, key: str, creds: Credentials) -> Credentials:
+    from collectors.sharing import shared  # it reads the targets through this module
+
+    return shared(config, key, creds)
+
+
 def _describe_last_good(answer: CachedAnswer | None) -> str:
     if answer is None:
         return "nothing (no earlier answer)"
@@ -199,7 +205,7 @@ def collect(
             outcome = Outcome("cached", served="fresh cached answer")
         else:
             adapter = adapter_for(source, provider)
-            plain = credentials(config)
+            plain = _shared(config, target.key, credentials(config))
             limited = (adapter.budget_key(target, plain),)
             budget = budget_for(config, target, plain)
             slower = cadence.lowered(
@@ -231,7 +237,7 @@ def collect(
                 outcome = Outcome("budget", served=f"{why}{served}")
             else:
                 window = replace(_window(config, target, now), calls=calls)
-                creds = credentials(config, fetching=True)
+                creds = _shared(config, target.key, credentials(config, fetching=True))
                 waits = FETCH_WAITS_END_SECONDS - (time.monotonic() - started)
                 spend.seconds = waits
                 fresh = _fresh_for(cache.ttl_for(source), now, dispatched)

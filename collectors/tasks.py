@@ -11,74 +11,36 @@ from datetime import UTC, datetime
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from collectors import pipeline
-from collectors.base import Adapter, ConfigError, SiteInfo
+from collectors import pipeline, sharing
 from collectors.models import CollectorRun
 from collectors.pricing.now import write_current_points
-from collectors.registry import UnknownProvider, adapter_for
 from collectors.served_points import write_served_points
-from enrich.crypto import UnreadableSecret
 from enrich.deliveries import GuardedTask
 from enrich.models import ProviderConfig
 
 logger = logging.getLogger("collectors")
 
 
-# What a target depends on: the site's SiteInfo and the config's stored credentials.
-_ROW_FIELDS = ("id", "provider", "username", "api_key", "password", "options", "session",
-               *(f"site__{name}" for name in pipeline.SITE_FIELDS))  # fmt: skip
-
-
 def configs_by_target(
     source: str, *, record_failures: bool = True
 ) -> dict[tuple[str, str], ProviderConfig]:
-    """One provider config per (provider, target key): the first enabled one wins. A config
+    """One provider config per (provider, target key): the first enabled one wins (the fetch
+    asks for what the others sharing its target ask for too: collectors.sharing). A config
     that cannot be collected is skipped, and with `record_failures` logged and recorded as a
-    failed run.
-
-    Thousands of sites share a few targets, so the configs are read as plain rows (no model
-    instance, no timestamps) and the target computed from them; only a config whose
-    credentials come from elsewhere (an adapter with its own credentials()), are unreadable or hold a saved
-    session, or whose target fails, is loaded whole and goes through `pipeline.target_for`."""
+    failed run."""
     chosen: dict[tuple[str, str], int] = {}
-    rows = (
-        ProviderConfig.objects.filter(source=source, enabled=True, site__enabled=True)
-        .order_by("id")
-        .values_list(*_ROW_FIELDS)
-    )
-    for config_id, provider, username, api_key, password, options, session, *site in rows:
-        try:
-            key = _target_key(source, provider, username, api_key, password, options, session,
-                              site)  # fmt: skip
-            if key is None:
-                key = pipeline.target_for(_whole(config_id)).key
-        except (ConfigError, UnknownProvider) as exc:
+    for config_id, provider, key in sharing.keyed_rows(source):
+        if isinstance(key, Exception):
             # One badly configured site must not stop the others.
             if not record_failures:
                 continue
-            config = _whole(config_id)
-            logger.error("dispatch: %s cannot be collected: %s", config, exc)
-            record_failure(config, str(exc), "nothing (configuration error)")
+            config = sharing.whole(config_id)
+            logger.error("dispatch: %s cannot be collected: %s", config, key)
+            record_failure(config, str(key), "nothing (configuration error)")
             continue
         chosen.setdefault((provider, key), config_id)
     configs = ProviderConfig.objects.select_related("site").in_bulk(list(chosen.values()))
     return {target: configs[config_id] for target, config_id in chosen.items()}
-
-
-def _whole(config_id: int) -> ProviderConfig:
-    return ProviderConfig.objects.select_related("site").get(pk=config_id)
-
-
-def _target_key(source, provider, username, api_key, password, options, session, site):
-    """The target key from a config's row; None when the row alone cannot tell (see
-    configs_by_target). Raises what the adapter raises for a bad configuration."""
-    adapter = adapter_for(source, provider)
-    if type(adapter).credentials is not Adapter.credentials or session:
-        return None
-    if isinstance(api_key, UnreadableSecret) or isinstance(password, UnreadableSecret):
-        return None  # target_for names the row and field
-    plain = pipeline.stored_credentials(username, password, api_key, options, {})
-    return adapter.target(SiteInfo(*site), plain).key
 
 
 # What a failed run says when the pipeline did not end it: the worker log has the traceback.

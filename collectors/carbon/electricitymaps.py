@@ -54,6 +54,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
     provider = PROVIDER
     budget = None  # plan-dependent, unpublished; set options["budget"] to your plan's limit
     options = frozenset({"base_url", "forecast"})
+    additive = {"forecast": (None, False, True)}  # a config sharing the zone may ask for it
     budget_scope = "account"
     history = timedelta(hours=24)
     calls_per_fetch = 2  # latest carbon intensity + latest power breakdown

@@ -7,10 +7,10 @@ once). `signal-index` (free) gives the percentile, stored as `moer_percentile`; 
 or probed when no plan is set: a 403 means "not on this plan", logged once and re-probed daily.
 The forecast is asked for 25 h (`horizon_hours`): the default 24 h end just before now+24h.
 `historical` backfills missed periods on the "historical" plan; when it fails, the latest
-values stand (`history_error`). Options: `plan` (free | forecast | historical), `base_url`. Site `grid_region` is the WattTime region (e.g.
-CAISO_NORTH); without it the region is looked up from the site's coordinates (re-checked
-monthly, as WattTime advises). Budget: 3,000 calls / 5 min per account; /login separately
-allows 100 / 5 min, which the token reuse keeps far away.
+values stand (`history_error`). Options: `plan` (free | forecast | historical), `base_url`.
+Site `grid_region` is the WattTime region (e.g. CAISO_NORTH), else looked up from the site's
+coordinates (re-checked monthly, as WattTime advises). Budget: 3,000 calls / 5 min per
+account; /login separately allows 100 / 5 min, which the token reuse keeps far away.
 """
 
 import logging
@@ -51,6 +51,7 @@ class WattTimeAdapter(common.CarbonAdapter):
     provider = PROVIDER
     budget = "3000/5min"
     options = frozenset({"base_url", "plan"})
+    additive = {"plan": ("free", None, "forecast", "historical")}  # None: probe the forecast
     budget_scope = "account"
     history = timedelta(days=30)  # /v3/historical serves 32-day windows; on the historical plan
     calls_per_fetch = 2  # signal-index + forecast; the login is once per ~28 minutes
@@ -116,8 +117,6 @@ class WattTimeAdapter(common.CarbonAdapter):
             ]
         headline = common.current(now_slot.start, fields, region=region)
         return FetchResult(readings, headline, history_error=failed)
-
-    # --- calls ---
 
     def _optional(
         self, base: str, credentials: Credentials, path: str, query: dict[str, Any], what: str

@@ -1,0 +1,109 @@
+"""Sites whose provider configs share a target (same provider and zone or region) are
+collected once, under the first config: that one fetch asks for what every config sharing it
+asks for (docs/providers.md, "Sites sharing a target"). Through the real pipeline: dispatch's
+choice, the replay server, InfluxDB, and GET /api/enrichment/current for each site.
+
+Before, the first config's options alone were used: a second site's `forecast: true`
+(Electricity Maps) or `plan: forecast` (WattTime) never got its forecast."""
+
+from dataclasses import replace
+
+import pytest
+
+from collectors import clock, pipeline, tasks
+from collectors.carbon.common import LBS_PER_MWH_TO_G_PER_KWH
+from collectors.registry import ADAPTERS
+from enrich.influx import get_timeseries
+from tests.collectors import scenarios_carbon
+from tests.support.carbon_sites import stored_config
+from tests.support.replay import load_fixture
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+EM_FORECAST = "/v3/carbon-intensity/forecast"
+
+
+def current_carbon(api, config) -> dict:
+    answer = api.get(f"/api/enrichment/current?site={config.site_id}")
+    assert answer.status_code == 200
+    [entry] = answer.json()["sources"]["carbon_intensity"]["providers"]
+    return entry["value"]
+
+
+def collect_dispatched(now):
+    """What dispatch sends for the carbon source, run through the pipeline: the configs run."""
+    chosen = list(tasks.configs_by_target("carbon_intensity").values())
+    for config in chosen:
+        assert pipeline.collect(config, now=now).status == "ok"
+    return chosen
+
+
+def forecast_points(database: str) -> int:
+    rows = get_timeseries().query(database, 'SELECT * FROM "carbon_intensity_forecast" GROUP BY *')
+    return len(list(rows))
+
+
+def test_a_second_site_asking_electricity_maps_for_the_forecast_gets_it(
+    own_storage, replay_server, api, monkeypatch
+):
+    site, credentials, now = scenarios_carbon.electricitymaps(replay_server)
+    replay_server.add("GET", EM_FORECAST, query={"horizonHours": "48"},
+                      json=load_fixture("electricitymaps/carbon_intensity_forecast.json"))  # fmt: skip
+    first = stored_config(site, credentials, "electricitymaps")  # no forecast asked
+    second = stored_config(replace(site, name="Berlin office"), credentials, "electricitymaps",
+                           forecast=True)  # fmt: skip
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+
+    assert [c.pk for c in collect_dispatched(now)] == [first.pk]  # one call for zone DE
+
+    assert len(replay_server.calls("GET", EM_FORECAST)) == 1
+    assert forecast_points(own_storage) == 47  # one slot is null
+    [stored] = scenarios_carbon.stored_carbon(get_timeseries(), own_storage).values()
+    assert stored["forecast_1h"] == 307.0 and stored["forecast_24h"] == 378.0
+    for config in (second, first):  # the answer is shared: nothing in it is hidden from one
+        value = current_carbon(api, config)
+        assert value["forecast_1h"] == 307.0 and value["forecast_24h"] == 378.0
+
+
+def test_a_second_watttime_config_on_the_forecast_plan_gets_the_gco2_values(
+    own_storage, replay_server, api, monkeypatch
+):
+    site, credentials, now = scenarios_carbon.watttime(replay_server)
+    first = stored_config(site, credentials, "watttime", plan="free")
+    second = stored_config(replace(site, name="Davis home"), credentials, "watttime",
+                           plan="forecast")  # fmt: skip
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+
+    assert [c.pk for c in collect_dispatched(now)] == [first.pk]  # one call for CAISO_NORTH
+
+    assert len(replay_server.calls("GET", "/v3/forecast")) == 1
+    forecast = load_fixture("watttime/forecast_25h.json")["data"]
+    running = next(p for p in forecast if p["point_time"] == "2026-05-01T14:05:00+00:00")
+    grams = running["value"] * LBS_PER_MWH_TO_G_PER_KWH
+    stored = scenarios_carbon.stored_carbon(get_timeseries(), own_storage)
+    assert stored["2026-05-01T14:05:00+00:00"]["carbon_intensity_gco2_kwh"] == pytest.approx(grams)
+    assert forecast_points(own_storage) > 0
+    for config in (second, first):
+        value = current_carbon(api, config)
+        assert value["carbon_intensity_gco2_kwh"] == pytest.approx(grams)
+        assert value["moer_percentile"] == 37.0
+
+
+def test_configs_asking_alike_fetch_as_before(own_storage, replay_server, monkeypatch):
+    """Two free-plan configs sharing a region: no forecast is asked (the plan says so)."""
+    site, credentials, now = scenarios_carbon.watttime(replay_server)
+    stored_config(site, credentials, "watttime", plan="free")
+    stored_config(replace(site, name="Davis home"), credentials, "watttime", plan="free")
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+
+    collect_dispatched(now)
+
+    assert replay_server.calls("GET", "/v3/forecast") == []
+    assert len(replay_server.calls("GET", "/v3/signal-index")) == 1
+
+
+def test_the_options_combined_are_options_the_providers_read():
+    for adapter in ADAPTERS:
+        assert set(adapter.additive) <= adapter.options, adapter.provider
+        for name, ranks in adapter.additive.items():
+            assert None in ranks, (adapter.provider, name)  # a config may leave it out
