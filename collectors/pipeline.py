@@ -144,10 +144,10 @@ def _window(config: ProviderConfig, target: Target, now: datetime) -> Window:
     return Window(start=start, end=now, now=now)
 
 
-def _shared(config: ProviderConfig, key: str, creds: Credentials) -> Credentials:
-    from collectors.sharing import shared  # it reads the targets through this module
+def _sharing():
+    from collectors import sharing  # it reads the targets through this module
 
-    return shared(config, key, creds)
+    return sharing
 
 
 def _describe_last_good(answer: CachedAnswer | None) -> str:
@@ -205,7 +205,7 @@ def collect(
             outcome = Outcome("cached", served="fresh cached answer")
         else:
             adapter = adapter_for(source, provider)
-            plain = _shared(config, target.key, credentials(config))
+            plain = _sharing().shared(config, target.key, credentials(config))
             limited = (adapter.budget_key(target, plain),)
             budget = budget_for(config, target, plain)
             slower = cadence.lowered(
@@ -237,11 +237,14 @@ def collect(
                 outcome = Outcome("budget", served=f"{why}{served}")
             else:
                 window = replace(_window(config, target, now), calls=calls)
-                creds = _shared(config, target.key, credentials(config, fetching=True))
+                creds = _sharing().shared(config, target.key, credentials(config, fetching=True))
                 waits = FETCH_WAITS_END_SECONDS - (time.monotonic() - started)
                 spend.seconds = waits
                 fresh = _fresh_for(cache.ttl_for(source), now, dispatched)
-                outcome = _fetch_and_write(config, target, creds, window, cache, now, spend, fresh)
+                fetch = partial(_fetch_and_write, target=target, window=window, cache=cache,
+                                now=now, fresh_seconds=fresh)  # fmt: skip
+                outcome = _sharing().fetch_trying_keys(config, target, creds, spend, retry=retry,
+                                                       fetch=fetch)  # fmt: skip
                 if slower:
                     outcome.served = f"{outcome.served}; {slower.note}"
     except EXPECTED_FAILURES as exc:

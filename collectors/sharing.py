@@ -2,15 +2,22 @@
 under the first (lowest-id) config; the fetch asks for what every config sharing it asks for
 (Adapter.combined_options), since the answer is shared by all of them anyway."""
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from collectors import pipeline
-from collectors.base import Adapter, ConfigError, Credentials, SiteInfo
+from collectors.base import Adapter, ConfigError, Credentials, SiteInfo, Target
+from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
+from collectors.spending import Spending, budget_for, reserve_for
 from enrich.crypto import UnreadableSecret
+from enrich.http import AuthError
 from enrich.models import ProviderConfig
+
+logger = logging.getLogger("collectors")
 
 # What a target depends on: the site's SiteInfo and the config's stored credentials.
 _ROW_FIELDS = ("id", "provider", "username", "api_key", "password", "options", "session",
@@ -56,13 +63,19 @@ def _target_key(source, provider, username, api_key, password, options, session,
     return adapter.target(SiteInfo(*site), plain).key
 
 
-def others_options(config: ProviderConfig, key: str) -> list[Mapping[str, Any]]:
-    """The options of the other collectable configs whose target is `key` (the run's)."""
-    ids = [
+def sharing(config: ProviderConfig, key: str) -> list[int]:
+    """The ids of the other collectable configs whose target is `key` (the run's), lowest
+    first."""
+    return [
         config_id
         for config_id, _, found in keyed_rows(config.source, config.provider)
         if found == key and config_id != config.pk
     ]
+
+
+def others_options(config: ProviderConfig, key: str) -> list[Mapping[str, Any]]:
+    """The options of the other collectable configs whose target is `key`."""
+    ids = sharing(config, key)
     options = ProviderConfig.objects.filter(pk__in=ids).values_list("options", flat=True)
     return [found for found in options if isinstance(found, dict)]
 
@@ -77,3 +90,84 @@ def shared(config: ProviderConfig, key: str, creds: Credentials) -> Credentials:
     if not others:
         return creds
     return replace(creds, options=dict(adapter.combined_options(creds.options, others)))
+
+
+Fetch = Callable[..., "pipeline.Outcome"]  # (config, *, creds, spend)
+
+
+def fetch_trying_keys(
+    config: ProviderConfig,
+    target: Target,
+    creds: Credentials,
+    spend: Spending,
+    *,
+    retry: bool,
+    fetch: Fetch,
+) -> "pipeline.Outcome":
+    """`fetch` with the config's credentials; when the provider refuses them (AuthError), with
+    those of each other config sharing the target whose account or key differs, lowest id
+    first, in this run: the answer is shared, so one working key serves every site. The
+    refused config gets a failed run of its own (`site:<id>`), as before; the run's note says
+    whose key fetched. Raises the first refusal when no other key works."""
+    try:
+        return fetch(config, creds=creds, spend=spend)
+    except AuthError as exc:
+        refused = exc
+    adapter = adapter_for(config.source, config.provider)
+    tried = {_account(creds)}
+    for other in (
+        ProviderConfig.objects.select_related("site")
+        .filter(pk__in=sharing(config, target.key))
+        .order_by("id")
+    ):
+        try:
+            theirs = shared(other, target.key, pipeline.credentials(other, fetching=True))
+        except ConfigError:
+            continue
+        if _account(theirs) in tried:
+            continue
+        tried.add(_account(theirs))
+        budget = budget_for(other, target, theirs)
+        keep = reserve_for(adapter, target, theirs, budget, other.interval_seconds) if budget else 0
+        their_spend = Spending(budget, None, config.provider, adapter.budget_key(target, theirs),
+                               seconds=spend.seconds, reserve=keep)  # fmt: skip
+        if their_spend.reserve_calls(adapter.calls_for(target, theirs), retry=retry):
+            continue  # that account's budget is used up: it is not called
+        try:
+            outcome = fetch(other, creds=theirs, spend=their_spend)
+        except AuthError as exc:
+            adapter.on_auth_failure(other, exc, theirs)
+            _record_refused(other, exc, f"config {config.pk}'s key was refused as well")
+            continue
+        adapter.on_auth_failure(config, refused, creds)
+        whose = f"fetched with the key of config {other.pk} (site {other.site.name})"
+        _record_refused(config, refused, f"{whose}, which serves this site too")
+        note = f"{whose}: config {config.pk}'s was refused"
+        outcome.error = "; ".join(n for n in (note, outcome.error) if n)
+        return outcome
+    raise refused
+
+
+def _account(creds: Credentials) -> tuple[str, str, str]:
+    return creds.username, creds.password, creds.api_key
+
+
+def _record_refused(config: ProviderConfig, error: AuthError, served: str) -> None:
+    """A failed run of the config whose key the provider refused (it needs a new one)."""
+    logger.error("collect: %s: its key was refused: %s; %s", config, error, served)
+    record_failure(config, f"{type(error).__name__}: {error}", served[:200])
+
+
+def record_failure(config: ProviderConfig, error: str, served: str, task_id: str = "") -> None:
+    """A failed run of one config (`site:<id>`): its collection did not get as far as the
+    pipeline (collectors.tasks), or its key was refused while another's served the target."""
+    CollectorRun.objects.create(
+        source=config.source,
+        provider=config.provider,
+        target=f"site:{config.site_id}",
+        started=datetime.now(UTC),
+        status=CollectorRun.Status.FAILED,
+        error=error,
+        served=served,
+        task_id=task_id,
+    )

@@ -12,9 +12,9 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from collectors import pipeline, sharing
-from collectors.models import CollectorRun
 from collectors.pricing.now import write_current_points
 from collectors.served_points import write_served_points
+from collectors.sharing import record_failure
 from enrich.deliveries import GuardedTask
 from enrich.models import ProviderConfig
 
@@ -45,20 +45,6 @@ def configs_by_target(
 
 # What a failed run says when the pipeline did not end it: the worker log has the traceback.
 UNEXPECTED = " (the collection stopped here: see the worker's log)"
-
-
-def record_failure(config: ProviderConfig, error: str, served: str, task_id: str = "") -> None:
-    """A failed run of a config whose collection did not get as far as the pipeline."""
-    CollectorRun.objects.create(
-        source=config.source,
-        provider=config.provider,
-        target=f"site:{config.site_id}",
-        started=datetime.now(UTC),
-        status=CollectorRun.Status.FAILED,
-        error=error,
-        served=served,
-        task_id=task_id,
-    )
 
 
 class CollectTask(GuardedTask):

@@ -12,6 +12,7 @@ import pytest
 
 from collectors import clock, pipeline, tasks
 from collectors.carbon.common import LBS_PER_MWH_TO_G_PER_KWH
+from collectors.models import CollectorRun
 from collectors.registry import ADAPTERS
 from enrich.influx import get_timeseries
 from tests.collectors import scenarios_carbon
@@ -23,11 +24,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 EM_FORECAST = "/v3/carbon-intensity/forecast"
 
 
-def current_carbon(api, config) -> dict:
+def carbon_entry(api, config) -> dict:
     answer = api.get(f"/api/enrichment/current?site={config.site_id}")
     assert answer.status_code == 200
     [entry] = answer.json()["sources"]["carbon_intensity"]["providers"]
-    return entry["value"]
+    return entry
+
+
+def current_carbon(api, config) -> dict:
+    return carbon_entry(api, config)["value"]
 
 
 def collect_dispatched(now):
@@ -107,3 +112,61 @@ def test_the_options_combined_are_options_the_providers_read():
         assert set(adapter.additive) <= adapter.options, adapter.provider
         for name, ranks in adapter.additive.items():
             assert None in ranks, (adapter.provider, name)  # a config may leave it out
+
+
+def test_a_refused_key_is_replaced_by_the_key_of_another_config_sharing_the_zone(
+    own_storage, replay_server, api, monkeypatch
+):
+    """The first config's key was revoked; the second site's config has a working one."""
+    latest = "/v3/carbon-intensity/latest"
+    refusal = {"status": 401, "json": load_fixture("electricitymaps/error_401.json"), "times": 1}
+    replies = {
+        latest: [refusal, {"json": load_fixture("electricitymaps/carbon_intensity_latest.json")}]
+    }
+    site, credentials, now = scenarios_carbon.electricitymaps(replay_server, replies)
+    first = stored_config(site, replace(credentials, api_key="revoked-key"), "electricitymaps")
+    second = stored_config(replace(site, name="Berlin office"), credentials, "electricitymaps")
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+
+    [chosen] = tasks.configs_by_target("carbon_intensity").values()
+    assert chosen.pk == first.pk
+    outcome = pipeline.collect(chosen, now=now)
+
+    assert outcome.status == "ok"
+    keys = [call.headers["auth-token"] for call in replay_server.calls("GET", latest)]
+    assert keys == ["revoked-key", credentials.api_key]
+    stored = scenarios_carbon.stored_carbon(get_timeseries(), own_storage)
+    assert stored["2026-05-01T14:00:00+00:00"]["carbon_intensity_gco2_kwh"] == 312.0
+    for config in (first, second):
+        assert current_carbon(api, config)["carbon_intensity_gco2_kwh"] == 312.0
+    run = CollectorRun.objects.get(target="DE")  # whose key fetched is on the run
+    assert run.status == "ok"
+    assert f"fetched with the key of config {second.pk} (site Berlin office)" in run.error
+    refused = CollectorRun.objects.get(target=f"site:{first.site_id}")  # the key to replace
+    assert refused.status == "failed" and refused.error.startswith("AuthError")
+    assert "revoked-key" not in refused.error + run.error
+    # the site whose key was refused shows it as its last run; the other site its ok run
+    assert carbon_entry(api, first)["last_run"]["status"] == "failed"
+    assert carbon_entry(api, first)["last_run"]["error"].startswith("AuthError")
+    assert carbon_entry(api, second)["last_run"]["status"] == "ok"
+
+
+def test_when_every_key_sharing_the_zone_is_refused_the_run_fails_as_before(
+    own_storage, replay_server, monkeypatch
+):
+    latest = "/v3/carbon-intensity/latest"
+    refusal = {"status": 401, "json": load_fixture("electricitymaps/error_401.json")}
+    site, credentials, now = scenarios_carbon.electricitymaps(replay_server, {latest: [refusal]})
+    first = stored_config(site, replace(credentials, api_key="revoked-key"), "electricitymaps")
+    stored_config(replace(site, name="Berlin office"), replace(credentials, api_key="old-key"),
+                  "electricitymaps")  # fmt: skip
+    stored_config(replace(site, name="Berlin shop"), replace(credentials, api_key="old-key"),
+                  "electricitymaps")  # the same key as the second: not asked twice  # fmt: skip
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+
+    outcome = pipeline.collect(first, now=now)
+
+    assert outcome.status == "failed" and outcome.error.startswith("AuthError")
+    keys = [call.headers["auth-token"] for call in replay_server.calls("GET", latest)]
+    assert keys == ["revoked-key", "old-key"]
+    assert CollectorRun.objects.get(target="DE").status == "failed"
