@@ -14,16 +14,7 @@ from collectors.base import Window
 from collectors.smart_meter import day_ends
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from collectors.smart_meter.sense.adapter import SenseAdapter
-from tests.collectors.scenarios_smart_meter import (
-    SITE,
-    USAGE,
-    answer_app_api,
-    cognito_answers,
-    emporia_config,
-    emporia_credentials,
-    emporia_routes,
-    sense_credentials,
-)
+from tests.collectors import scenarios_smart_meter as scenes
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
@@ -47,24 +38,24 @@ def answer(server, scale: str, at: datetime, kwh: float | str | None = None, **r
         mains = body["deviceListUsages"]["devices"][0]["channelUsages"][0]
         mains["usage"] = None if kwh == NULL else kwh
         mains["nestedDevices"][0]["channelUsages"][0]["usage"] = None if kwh == NULL else 0.01
-    query = {**USAGE, "scale": scale, "instant": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-    answer_app_api(server, query, json=body, **reply)
+    query = {**scenes.USAGE, "scale": scale, "instant": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+    scenes.answer_app_api(server, query, json=body, **reply)
 
 
 @pytest.fixture
 def vue(isolated, replay_server):
     """A Chicago site collecting its Emporia Vue every 5 minutes; the mains charts are empty."""
     registry.adapter_for.cache_clear()
-    yield emporia_config(replay_server)
+    yield scenes.emporia_config(replay_server)
     registry.adapter_for.cache_clear()
 
 
 def routes(server) -> None:
     """After the answers a test queued: empty mains charts, the device list, logins."""
     empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
-    answer_app_api(server, MAINS_CHART, json=empty)
-    emporia_routes(server)
-    cognito_answers(server, "refreshed")
+    scenes.answer_app_api(server, MAINS_CHART, json=empty)
+    scenes.emporia_routes(server)
+    scenes.cognito_answers(server, "refreshed")
 
 
 def run(config, server, now: datetime) -> str:
@@ -118,7 +109,7 @@ def test_a_failed_first_run_of_the_day_leaves_the_total_to_the_next_run(
     (before, it counted as asked and was lost)."""
     answer(replay_server, "1D", utc(1, 4, 49), 30.6)
     answer(replay_server, "1D", utc(1, 4, 59), 31.2)
-    answer_app_api(
+    scenes.answer_app_api(
         replay_server, {**MAINS_CHART, "end": "2026-05-01T05:05:00.000Z"}, status=503, json={}
     )
     routes(replay_server)
@@ -195,8 +186,8 @@ def test_an_ended_day_emporia_answers_without_a_total_is_asked_again_an_hour_lat
     routes(replay_server)
     clock = Clock()
     adapter = EmporiaVueAdapter(clock=clock)
-    credentials = emporia_credentials(replay_server)
-    target = adapter.target(SITE, credentials)
+    credentials = scenes.emporia_credentials(replay_server)
+    target = adapter.target(scenes.SITE, credentials)
 
     def fetch(now: datetime) -> None:  # its readings written, as the pipeline does
         answer(replay_server, "1MIN", now.replace(second=0) - timedelta(minutes=1))
@@ -230,8 +221,8 @@ def sense_run(adapter, server, feed, isolated, settings, now: datetime):
     frame = load_fixture("sense/frame_realtime_update.json")
     frame["payload"]["epoch"] = (now - timedelta(seconds=10)).timestamp()
     feed.script([load_fixture("sense/frame_hello.json"), frame])
-    credentials = sense_credentials(server, feed.url)
-    target = adapter.target(SITE, credentials)
+    credentials = scenes.sense_credentials(server, feed.url)
+    target = adapter.target(scenes.SITE, credentials)
     window = Window(start=now - timedelta(minutes=5), end=now, now=now)
     result = adapter.fetch(target, credentials, window)
     isolated.write(settings.INFLUXDB_DATABASE, result.readings)
