@@ -8,7 +8,7 @@ from config.environment import env, number
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "enrich.access.TokenAuth",  # DRF's, with a NUL in the key a 401 (not a 500)
-        "rest_framework.authentication.SessionAuthentication",
+        "enrich.access.SessionAuth",  # DRF's, with a method the view lacks a 405 (not a 403)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["enrich.access.ReadOrTrigger"],
     "DEFAULT_THROTTLE_CLASSES": ["enrich.access.ScopedThrottle"],

@@ -109,6 +109,11 @@ def test_openapi_schema_and_docs_page_are_served():
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert "/api/sites/" in paths and "/api/health/" in paths
+    # Both ways to sign in: a token, an admin's session (enrich.access.SessionAuth was left
+    # out, with a warning, before it had its scheme).
+    assert set(schema.json()["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
+    assert {"tokenAuth": []} in paths["/api/sites/"]["get"]["security"]
+    assert {"cookieAuth": []} in paths["/api/sites/"]["get"]["security"]
     docs = APIClient().get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
