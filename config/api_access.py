@@ -23,7 +23,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "enrich.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "enrich.api.parsers.MultiPartParser",  # a part without a name a 400, not dropped
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # DRF's, with an unknown ?format= a 400 naming it instead of a 404 (enrich.api.negotiation).

@@ -1,0 +1,83 @@
+"""A multipart body whose part has no name is a 400 naming `body`, nothing done: Django's parser
+skipped such a part without a word, so `dry_run=true` sent in a part that lost its name was a
+real archive (or downsample) run, and a token request said only that its fields were missing."""
+
+import pytest
+
+from retention.models import RetentionRun
+from tests.support import bad_input as hostile
+from tests.support.api import assert_400_naming_only
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
+
+BOUNDARY = "b0undary"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def multipart(*parts: tuple[str, str]) -> bytes:
+    """A body of parts, each given as (its header lines, its content)."""
+    body = "".join(f"--{BOUNDARY}\r\n{headers}\r\n\r\n{content}\r\n" for headers, content in parts)
+    return f"{body}--{BOUNDARY}--\r\n".encode()
+
+
+NAMED_DRY_RUN = ('Content-Disposition: form-data; name="dry_run"', "true")
+NAMELESS = {
+    "no name": ("Content-Disposition: form-data", "true"),
+    "an empty name": ('Content-Disposition: form-data; name=""', "true"),
+    "a file without a name": ('Content-Disposition: form-data; filename="x.txt"', "true"),
+    "no Content-Disposition": ("Content-Type: text/plain", "true"),
+}
+
+
+@pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-hourly"])
+@pytest.mark.parametrize("part", NAMELESS)
+def test_a_part_without_a_name_is_a_400_naming_body_and_nothing_runs(staff, home, path, part):
+    before = hostile.counts()
+    # The archive's one field is in the part without a name: it was a real run, as the
+    # downsample's (`dry_run` left out) was.
+    fields = [] if path == "/retention/archive" else [
+        ('Content-Disposition: form-data; name="start"', "2024-01-01"),
+        ('Content-Disposition: form-data; name="end"', "2024-01-02"),
+    ]  # fmt: skip
+    answer = staff.generic("POST", path, multipart(*fields, NAMELESS[part]), MULTIPART)
+    position = len(fields) + 1
+    assert_400_naming_only(
+        answer,
+        "body",
+        f"Part {position} of the multipart body has no name: give each part one "
+        '(Content-Disposition: form-data; name="..."); nothing was done.',
+    )
+    assert hostile.counts() == before
+
+
+def test_the_token_endpoint_says_which_part_has_no_name(api):
+    body = multipart(
+        ('Content-Disposition: form-data; name="username"', "root"), NAMELESS["no name"]
+    )
+    answer = api.generic("POST", "/api/token/", body, MULTIPART)
+    assert answer.status_code == 400
+    assert answer.json()["body"].startswith("Part 2 of the multipart body has no name")
+
+
+@pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-hourly"])
+def test_named_parts_are_read_as_before(staff, home, path):
+    """With a preamble before the first part and an epilogue after the last, as RFC 2046 allows."""
+    fields = [NAMED_DRY_RUN]
+    if path != "/retention/archive":
+        fields += [('Content-Disposition: form-data; name="start"', "2024-01-01"),
+                   ('Content-Disposition: form-data; name="end"', "2024-01-02")]  # fmt: skip
+    body = b"preamble\r\n" + multipart(*fields) + b"epilogue\r\n"
+    answer = staff.generic("POST", path, body, MULTIPART)
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["dry_run"] is True
+    assert RetentionRun.objects.get().details["dry_run"] is True
+
+
+def test_a_multipart_body_over_the_limit_is_the_413_naming_it(staff, home, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    before = hostile.counts()
+    upload = ('Content-Disposition: form-data; name="dry_run"; filename="big.txt"', "x" * 2000)
+    answer = staff.generic("POST", "/retention/archive", multipart(upload), MULTIPART)
+    assert answer.status_code == 413, answer.content
+    assert answer.json()["body"].startswith("The request body is larger than 1,000 bytes")
+    assert hostile.counts() == before
