@@ -39,3 +39,27 @@ def test_a_redis_it_starts_keeps_its_data_across_a_restart():
         except redis.ConnectionError:
             pass
         dump.unlink(missing_ok=True)
+
+
+def test_the_docs_say_which_local_services_ask_no_password():
+    """The InfluxDB and Mosquitto that scripts/services.sh starts take anyone on loopback: the
+    deployment docs say so, and that they listen on 127.0.0.1 only."""
+    script = (ROOT / "scripts" / "services.sh").read_text()
+    influxdb = (ROOT / "scripts" / "influxdb.conf.template").read_text()
+    assert "allow_anonymous true" in script and "listener %s 127.0.0.1" in script
+    assert (
+        "auth-enabled = false" in influxdb and 'bind-address = "127.0.0.1:@HTTP_PORT@"' in influxdb
+    )
+    assert "--bind 127.0.0.1" in script  # Redis, without requirepass
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in (ROOT / "docs" / "deployment.md").read_text().splitlines()
+        if line.startswith("| ")
+    }
+    assert "on 127.0.0.1 without authentication" in rows["InfluxDB"]
+    assert "accepting anonymous clients" in rows[next(r for r in rows if r.startswith("Mosquitto"))]
+    docs = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    assert (
+        "Redis, InfluxDB and Mosquitto started here listen on 127.0.0.1 only and ask no password"
+        in docs
+    )
