@@ -17,7 +17,7 @@ from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Tar
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
 from collectors.served_store import write_fetched
-from collectors.spending import RESERVED, Spending, budget_for, budget_spec, reserve_for
+from collectors.spending import RESERVED, Spending
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
 from enrich.http import AuthError, HttpError, RateLimitedError
@@ -184,11 +184,14 @@ def collect(
     task_id: str = "",
     dispatched: datetime | None = None,
     retry: bool = False,
+    retry_in: float | None = None,
 ) -> Outcome:
     """Run the pipeline for the target of this provider config; never raises for the
     failures users and APIs cause — they are logged and recorded. `dispatched`: when beat
     dispatched the cycle this run is for (see _fresh_for); `retry`: the task's run again of
-    a failed fetch, which may not spend the budget's reserve (collectors.spending)."""
+    a failed fetch, which may not spend the budget's reserve (collectors.spending);
+    `retry_in`: seconds until the task would run again after a transient failure (None: it
+    will not), which is not asked for when the reserve would refuse that run."""
     now = now or datetime.now(UTC)
     started = time.monotonic()
     source, provider = config.source, config.provider
@@ -197,24 +200,16 @@ def collect(
     window = None
     creds = None  # what the fetch started with, once known
     limited = None  # whom the provider's rate limit covers (Adapter.budget_key), once known
-    lock = None
+    lock = spend = calls = None
     try:
         target = target_for(config)
         target_key = target.key
         if _fresh(cache, source, provider, target.key):
             outcome = Outcome("cached", served="fresh cached answer")
         else:
-            adapter = adapter_for(source, provider)
             plain = _sharing().shared(config, target.key, credentials(config))
-            limited = (adapter.budget_key(target, plain),)
-            budget = budget_for(config, target, plain)
-            slower = cadence.lowered(
-                adapter, target, plain, budget, config.interval_seconds, budget_spec(config)
-            )
-            calls = min(adapter.calls_for(target, plain), budget.limit) if budget else None
-            every = slower.every if slower else config.interval_seconds
-            reserve = reserve_for(adapter, target, plain, budget, every) if budget else 0
-            spend = Spending(budget, None, provider, *limited, reserve=reserve)
+            spend, slower, calls = _sharing().spend_for(config, target, plain)
+            limited = (spend.scope,)
             if wait := rate_limits.waiting(provider, *limited):
                 served = _describe_last_good(cache.last_good(source, provider, target.key))
                 logger.warning("collect: %s/%s %s: %s", source, provider, target.key, wait)
@@ -280,6 +275,10 @@ def collect(
     finally:
         if lock is not None:
             fetch_lock.release(lock)
+    if outcome.transient and retry_in is not None and spend is not None:
+        if refused := spend.retry_refused(calls or 1, retry_in):  # it would run, call nothing
+            outcome.transient = False
+            outcome.error = f"{outcome.error}; the task's retry in {retry_in:.0f} s: {refused}"
     duration_ms = int((time.monotonic() - started) * 1000)
     backfill_from = (
         window.start

@@ -6,16 +6,18 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from collectors import pipeline
+from collectors import cadence, pipeline
 from collectors.base import Adapter, ConfigError, Credentials, SiteInfo, Target
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
-from collectors.spending import Spending, budget_for, reserve_for
+from collectors.spending import Spending, budget_for, budget_spec, scheduled_calls
 from enrich.crypto import UnreadableSecret
 from enrich.http import AuthError
 from enrich.models import ProviderConfig
+from enrich.redis.budget import Budget
 
 logger = logging.getLogger("collectors")
 
@@ -92,6 +94,54 @@ def shared(config: ProviderConfig, key: str, creds: Credentials) -> Credentials:
     return replace(creds, options=dict(adapter.combined_options(creds.options, others)))
 
 
+def scheduled_on(
+    config: ProviderConfig, target: Target, creds: Credentials, budget: Budget, every: int
+) -> int:
+    """The calls the scheduled fetches make in one period of `budget`: of `target` (one every
+    `every` seconds) and of every other target whose fetches spend from that budget (the
+    provider's, or an account's: aWATTar's DE and AT), each under the config dispatch
+    fetches it with (the lowest id) at that config's cadence."""
+    adapter = adapter_for(config.source, config.provider)
+    calls = scheduled_calls(adapter, target, creds, budget, every)
+    if adapter.budget_key(target, creds) == target.key:
+        return calls  # a budget of its own
+    chosen: dict[str, int] = {}
+    for config_id, _, key in keyed_rows(config.source, config.provider):
+        if isinstance(key, str) and key != target.key:
+            chosen.setdefault(key, config_id)
+    for other in ProviderConfig.objects.select_related("site").filter(pk__in=chosen.values()):
+        try:
+            theirs = pipeline.target_for(other)
+            plain = shared(other, theirs.key, pipeline.credentials(other))
+            spends = budget_for(other, theirs, plain)
+        except ConfigError:
+            continue  # not collected: it schedules no call
+        if spends is None or spends.key != budget.key:
+            continue
+        slower = cadence.lowered(adapter, theirs, plain, spends, other.interval_seconds,
+                                 budget_spec(other))  # fmt: skip
+        calls += scheduled_calls(adapter, theirs, plain, spends,
+                                 slower.every if slower else other.interval_seconds)  # fmt: skip
+    return calls
+
+
+def spend_for(
+    config: ProviderConfig, target: Target, creds: Credentials
+) -> tuple[Spending, cadence.Cadence | None, int | None]:
+    """What a fetch of `target` with `config`'s credentials may spend: its Spending (the
+    budget, whom the provider's limit covers, the reserve kept for scheduled fetches), the
+    slower cadence the budget needs (None: none) and the calls it reserves (None: no budget)."""
+    adapter = adapter_for(config.source, config.provider)
+    budget = budget_for(config, target, creds)
+    slower = cadence.lowered(adapter, target, creds, budget, config.interval_seconds,
+                             budget_spec(config))  # fmt: skip
+    calls = min(adapter.calls_for(target, creds), budget.limit) if budget else None
+    every = slower.every if slower else config.interval_seconds
+    scheduled = partial(scheduled_on, config, target, creds, budget, every) if budget else None
+    scope = adapter.budget_key(target, creds)
+    return Spending(budget, None, config.provider, scope, scheduled=scheduled), slower, calls
+
+
 Fetch = Callable[..., "pipeline.Outcome"]  # (config, *, creds, spend)
 
 
@@ -127,11 +177,9 @@ def fetch_trying_keys(
         if _account(theirs) in tried:
             continue
         tried.add(_account(theirs))
-        budget = budget_for(other, target, theirs)
-        keep = reserve_for(adapter, target, theirs, budget, other.interval_seconds) if budget else 0
-        their_spend = Spending(budget, None, config.provider, adapter.budget_key(target, theirs),
-                               seconds=spend.seconds, reserve=keep)  # fmt: skip
-        if their_spend.reserve_calls(adapter.calls_for(target, theirs), retry=retry):
+        their_spend, _, calls = spend_for(other, target, theirs)
+        their_spend.seconds = spend.seconds
+        if their_spend.reserve_calls(calls or 0, retry=retry):
             continue  # that account's budget is used up: it is not called
         try:
             outcome = fetch(other, creds=theirs, spend=their_spend)

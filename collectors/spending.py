@@ -22,20 +22,23 @@ provider's limit covers: Emporia's counts its API calls, not the AWS Cognito log
 sent under its name; a failed fetch, with no such count, is charged all it sent, logins too.
 
 Retries never starve the scheduled fetches: a part of each budget is kept for the first
-attempts the beat schedules (`reserve_for`). A retry, the HTTP door's of a failed call or the
+attempts the beat schedules (`reserve_for`), of every target spending from it (aWATTar's one
+budget serves DE and AT: a DE outage may not spend the calls AT's fetches need). A retry, the HTTP door's of a failed call or the
 collect task's run of a failed fetch, is paid only while more than that reserve is left;
 then the failed call is not retried ("budget reserved for scheduled fetches, not retried"),
 while each scheduled first attempt still goes out. So a provider down for hours spends at most
 the rest of its budget on retries, and the first run after it recovers fetches, where the
 retries had used up the budget for the rest of its window (aWATTar: 12 calls an hour of
-outage, its 100/day gone in 8 hours, tomorrow's prices missed).
+outage, its 100/day gone in 8 hours, tomorrow's prices missed). A retry of the task that the
+reserve would refuse when it runs is not queued (`retry_refused`): the failed run says so.
 """
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from collectors import rate_limits
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Target
@@ -69,16 +72,22 @@ def budget_for(config: ProviderConfig, target: Target, creds: Credentials) -> Bu
 RESERVED = "budget reserved for scheduled fetches"
 
 
-def reserve_for(
+def scheduled_calls(
     adapter: Adapter, target: Target, creds: Credentials, budget: Budget, every: int
 ) -> int:
-    """The calls of `budget` retries may not spend: what the target's scheduled fetches (one
-    every `every` seconds) make in one budget period, at least a quarter of the budget (other
-    targets may share it), at most all of it."""
+    """The calls `target`'s scheduled fetches (one every `every` seconds) make in one period
+    of `budget`."""
     period = budget.period_seconds
     scheduled = adapter.calls_per_period(target, creds, every, period)
     if scheduled is None:
         scheduled = math.ceil(period / max(every, 1)) * adapter.calls_for(target, creds)
+    return scheduled
+
+
+def reserve_for(budget: Budget, scheduled: int) -> int:
+    """The calls of `budget` retries may not spend: what the scheduled fetches of every target
+    spending from it make in one budget period (`scheduled`: collectors.sharing.scheduled_on),
+    at least a quarter of the budget, at most all of it."""
     return min(budget.limit, max(budget.limit // 4, scheduled))
 
 
@@ -93,7 +102,17 @@ class Spending:
     scope: str | None
     attempts: Attempts | None = None
     seconds: float | None = None  # every wait before a retry ends within this (None: no end)
-    reserve: int = 0  # calls of the budget no retry may take (reserve_for)
+    # The calls the scheduled fetches spending from the budget make in one budget period
+    # (collectors.sharing.scheduled_on reads every config of the provider): asked only when
+    # a retry needs the reserve, not for each first attempt.
+    scheduled: Callable[[], int] | None = None
+
+    @cached_property
+    def reserve(self) -> int:
+        """The calls of the budget no retry may take (reserve_for)."""
+        if self.budget is None or self.scheduled is None:
+            return 0
+        return reserve_for(self.budget, self.scheduled())
 
     def reserve_calls(self, calls: int, *, retry: bool) -> str:
         """Take the `calls` the fetch may make from the budget: "" when taken, else why not. A
@@ -105,10 +124,29 @@ class Spending:
         if self.taken is not None:
             return ""
         if retry and budget.remaining() >= calls:
-            kept = f"{self.reserve} of its API budget {budget.limit}/{budget.period_seconds}s"
-            return f"{RESERVED}, not retried ({kept} kept)"
+            return self._not_retried()
         wait = budget.retry_after()
         return f"API budget {budget.limit}/{budget.period_seconds}s used up (retry in {wait:.0f} s)"
+
+    def retry_refused(self, calls: int, seconds: float) -> str:
+        """Why the task's retry of this failed fetch, `seconds` from now, would be refused by
+        the reserve ("" when it may be paid then): the calls the budget frees by then (those
+        leaving its window) are counted, the calls others take meanwhile are not."""
+        budget = self.budget
+        if budget is None:
+            return ""
+        try:
+            wanted = calls + self.reserve
+            if wanted <= budget.limit and budget.retry_after(wanted) <= seconds:
+                return ""
+        except RedisUnavailable:
+            return ""  # the retry finds out
+        return self._not_retried()
+
+    def _not_retried(self) -> str:
+        budget = self.budget
+        kept = f"{self.reserve} of its API budget {budget.limit}/{budget.period_seconds}s"
+        return f"{RESERVED}, not retried ({kept} kept)"
 
     @contextmanager
     def counted(self) -> Iterator[Attempts]:

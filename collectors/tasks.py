@@ -83,18 +83,21 @@ def collect(self, config_id: int, dispatched: str | None = None) -> dict:
     except ProviderConfig.DoesNotExist:
         logger.warning("collect: provider config %s no longer exists; nothing to do", config_id)
         return {"status": "gone"}
+    retries = self.request.retries
+    retry_in = 60 * 2**retries if retries < self.max_retries else None
     try:
         when = datetime.fromisoformat(dispatched) if dispatched else None
         outcome = pipeline.collect(config, task_id=self.request.id or "", dispatched=when,
-                                   retry=bool(self.request.retries))  # fmt: skip
+                                   retry=bool(retries), retry_in=retry_in)  # fmt: skip
     except Exception as exc:  # the time limit, or what no adapter expected: record, then fail
         why = "the task's time limit ran out" if isinstance(exc, SoftTimeLimitExceeded) else exc
         record_failure(config, f"{type(exc).__name__}: {why}"[:2000] + UNEXPECTED,
                        "nothing (the run stopped)", self.request.id or "")  # fmt: skip
         raise
-    if outcome.transient and self.request.retries < self.max_retries:
-        # A transient failure already served last-good; try once more a little later.
-        raise self.retry(countdown=60 * 2**self.request.retries)
+    if outcome.transient and retry_in is not None:
+        # A transient failure already served last-good; try once more a little later (not
+        # when the budget's reserve would refuse that run: pipeline.collect then says so).
+        raise self.retry(countdown=retry_in)
     return {
         "status": outcome.status,
         "points_written": outcome.points_written,

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 PATH = "/v1/marketdata"
 RESERVED = "budget reserved for scheduled fetches, not retried"
+TASK_NOT_RETRIED = "the task's retry in 60 s: budget reserved for scheduled fetches, not retried"
 OUTAGE_HOURS = 12
 
 
@@ -57,14 +58,16 @@ def test_an_outage_leaves_the_scheduled_fetches_their_calls(awattar, replay_serv
     assert budget.remaining() == 100 - 80
 
     runs = list(CollectorRun.objects.order_by("id"))
-    assert Counter(r.status for r in runs) == {"failed": 6 * 3 + 6, "budget": 6}
-    # Once only the reserve is left, each run says why it stopped retrying.
+    # The task's retries the reserve would refuse are not queued (before, each ran once more,
+    # called nothing and was recorded as a "budget" run).
+    assert Counter(r.status for r in runs) == {"failed": 6 * 3 + 6}
+    # Once only the reserve is left, each run says why it stopped retrying, and that the
+    # task does not run it again either.
     stopped = [r for r in runs if r.status == "failed" and RESERVED in r.error]
     assert len(stopped) == OUTAGE_HOURS - 6  # hour 7 after 3 attempts, then after 1
     assert "after 3 attempts (budget reserved for scheduled fetches" in stopped[0].error
-    task_retries = [r for r in runs if r.status == "budget"]
-    assert all(r.served.startswith("budget reserved for scheduled fetches") for r in task_retries)
-    assert all(RESERVED in r.served for r in task_retries)
+    assert all(TASK_NOT_RETRIED in r.error for r in stopped)
+    assert all(TASK_NOT_RETRIED not in r.error for r in runs[: 6 * 3])
 
     # aWATTar is back: the next scheduled first attempt goes out and writes the prices.
     replay_server.reset()
@@ -80,7 +83,7 @@ def test_an_outage_leaves_the_scheduled_fetches_their_calls(awattar, replay_serv
 def test_a_first_attempt_takes_the_reserve_but_a_retry_of_the_task_does_not(awattar, replay_server):
     """With only the reserve left (a budget of 8/day, 2 kept: 8 // 4 and 24 first attempts a
     day capped at 8 would keep all; a 6-hourly config needs 4), the scheduled run calls and the
-    task's retry of it does not."""
+    task's retry of it is not even queued."""
     awattar.interval_seconds = 6 * 3600
     awattar.options = {**awattar.options, "budget": "8/day"}
     awattar.save()
@@ -88,10 +91,51 @@ def test_a_first_attempt_takes_the_reserve_but_a_retry_of_the_task_does_not(awat
     replay_server.add("GET", PATH, status=503, body="upstream down")
     assert budget.take(4) is not None  # 4 calls left: the reserve of 4 first attempts a day
     result = tasks.collect.apply(args=[awattar.pk, datetime.now(UTC).isoformat()])
-    assert result.get()["status"] == "budget"  # the task's retry, refused
+    # The task's retry, which the reserve would refuse, is not queued: one run, which says so
+    # (before, the retry ran a minute later, called nothing, and was a second run, "budget").
+    assert result.get()["status"] == "failed"
     assert len(replay_server.calls("GET", PATH)) == 1  # the scheduled first attempt, only
     assert budget.remaining() == 3
-    first, retried = CollectorRun.objects.order_by("id")
+    [first] = CollectorRun.objects.order_by("id")
     assert first.status == "failed" and "after 1 attempt" in first.error
     assert RESERVED in first.error
-    assert retried.status == "budget" and RESERVED in retried.served
+    assert first.error.endswith(f"{TASK_NOT_RETRIED} (4 of its API budget 8/86400s kept)")
+
+
+def test_an_outage_in_one_country_leaves_the_other_its_scheduled_fetches(awattar, replay_server):
+    """aWATTar's one budget (100/day per client) serves DE and AT: their hourly fetches need
+    48 calls a day. DE answers 503 all day while AT answers. Before, the reserve counted only
+    the failing target's 24 (a quarter, 25): DE's retries spent down to 25 calls, and AT's
+    hourly fetch found the budget used up from the 15th hour on (a day of AT prices missed)."""
+    vienna = Site.objects.create(name="Vienna", latitude=48.21, longitude=16.37,
+                                 timezone="Europe/Vienna", pricing_region="AT")  # fmt: skip
+    awattar.options = {"base_url": f"{replay_server.url}/de"}
+    awattar.save()
+    austria = ProviderConfig.objects.create(
+        site=vienna, source="electricity_pricing", provider="awattar", interval_seconds=3600,
+        options={"base_url": f"{replay_server.url}/at"},
+    )  # fmt: skip
+    replay_server.add("GET", f"/de{PATH}", status=503, body="upstream down")
+    replay_server.add("GET", f"/at{PATH}", json=load_fixture("awattar/marketdata_hourly.json"))
+    budget = Budget.from_spec("awattar", "100/day")
+    chosen = {
+        c.site.pricing_region: c for c in tasks.configs_by_target("electricity_pricing").values()
+    }
+    assert {key: c.pk for key, c in chosen.items()} == {"DE": awattar.pk, "AT": austria.pk}
+
+    for _ in range(24):  # beat's hourly dispatch of both targets; each task retries twice
+        for config in (awattar, austria):
+            tasks.collect.apply(args=[config.pk, datetime.now(UTC).isoformat()])
+
+    austrian = CollectorRun.objects.filter(target="AT").order_by("id")
+    # Every hour's AT fetch went out and wrote its prices ("partial": the replayed day is past,
+    # no slot covers the real now, so nothing is cached and each hour fetches again).
+    assert [run.status for run in austrian] == ["partial"] * 24
+    assert all(run.points_written == 24 for run in austrian)
+    assert len(replay_server.calls("GET", f"/at{PATH}")) == 24
+    german = replay_server.calls("GET", f"/de{PATH}")
+    # DE's retries spent only above the 48 calls the two targets' first attempts of a day
+    # need: 4 hours of 12 DE calls and 1 AT call (52), then one first attempt an hour each.
+    assert len(german) == 4 * 12 + 20
+    assert budget.remaining() == 100 - 4 * 13 - 20 * 2
+    assert CollectorRun.objects.filter(target="DE", status="budget").count() == 0
