@@ -9,8 +9,10 @@ cached answer:
 - `write_current_points`: the beat task `collectors.write_current_prices` (every minute) writes
   the `electricity_pricing` point of the running slot from the stored slots, with no API call,
   so InfluxDB readers (Grafana, Home Assistant's InfluxDB sensor) see the price change at the
-  slot edge. One read and one write per (provider, region); the point's time is the slot
-  start, so the runs within one slot overwrite the same point.
+  slot edge. One read and one write per (provider, region), a point for each `window_hours`
+  the configs sharing it ask for (tag `window_hours`: the fetch, once per tariff, computes
+  only its own config's); the point's time is the slot start, so the runs within one slot
+  overwrite the same point.
 """
 
 import logging
@@ -21,18 +23,20 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from collectors import clock
+from collectors import clock, sharing
 from collectors.base import Target
 from collectors.pipeline import target_for
-from collectors.pricing.slots import MEASUREMENT, PriceSlot, headline, headline_fields
+from collectors.pricing.adapter import window_hours
+from collectors.pricing.slots import PriceSlot, current_slot, headline, headline_reading
 from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
 from collectors.registry import adapter_for
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.models import ProviderConfig
-from enrich.readings import Reading
 from enrich.redis.cache import CachedAnswer
 
 logger = logging.getLogger("collectors")
+
+SOURCE = "electricity_pricing"
 
 
 def summary(
@@ -104,22 +108,38 @@ def _last_fetched(
     return {"value": answer.value, "time": time, **fetched, "stale": True, "message": message}
 
 
+def window_hours_by_target() -> dict[tuple[str, str], set[float]]:
+    """The `window_hours` of every collectable price config, by (provider, target key)."""
+    ids: dict[tuple[str, str], list[int]] = {}
+    for config_id, provider, key in sharing.keyed_rows(SOURCE):
+        if isinstance(key, str):  # a config that cannot be collected has no target
+            ids.setdefault((provider, key), []).append(config_id)
+    rows = ProviderConfig.objects.filter(pk__in=[i for group in ids.values() for i in group])
+    asked = {
+        config_id: window_hours(found or {})
+        for config_id, found in rows.values_list("id", "options")
+    }
+    return {target: {asked[i] for i in group} for target, group in ids.items()}
+
+
 def write_current_points(
     configs: Iterable[ProviderConfig], now: datetime | None = None
 ) -> dict[str, int]:
-    """Write the `electricity_pricing` point of the running slot for each config's target (one
-    config per target), from the stored slots. Returns counts: targets, points written."""
+    """Write the `electricity_pricing` points of the running slot for each config's target (one
+    config per target), from the stored slots: one for each `window_hours` asked by the
+    configs sharing it. Returns counts: targets, points written."""
     now = now or clock.utc_now()
     targets = written = 0
+    asked = window_hours_by_target()
     for config in configs:
         target = target_for(config)
         targets += 1
         tags = {"provider": config.provider, "region": target.key}
         found = stored_slots(config.provider, target.key, now - LOOK_BACK, now + AHEAD)
+        hours = sorted({_hours(target), *asked.get((config.provider, target.key), ())})
         readings = []
         for currency, slots in found.items():
-            value = headline(slots, now, _hours(target))
-            if value is None:
+            if current_slot(slots, now) is None:
                 logger.warning(
                     "write_current_prices: %s/%s: no stored %s slot covers %s; nothing written",
                     config.provider,
@@ -128,9 +148,9 @@ def write_current_points(
                     now.isoformat(),
                 )
                 continue
-            start = datetime.fromisoformat(value["time"])
-            fields = headline_fields(value)
-            readings.append(Reading(MEASUREMENT, fields, start, {**tags, "currency": currency}))
+            for length in hours:
+                value = headline(slots, now, length)
+                readings.append(headline_reading(value, {**tags, "currency": currency}, length))
         if readings:
             written += get_timeseries().write(settings.INFLUXDB_DATABASE, readings)
     return {"targets": targets, "points_written": written}

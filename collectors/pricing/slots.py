@@ -7,7 +7,9 @@ currency's main unit) and hands them to `pricing_result`, which writes:
   API gave, at the slot start, fields `price` and `slot_minutes` (from the slot's own start and
   end). Only slots the answer contains are written, so a partial answer (Tibber before
   tomorrow's prices are out) leaves the future slots written earlier in place.
-- `electricity_pricing` (same tags): one point at the start of the current slot, fields
+- `electricity_pricing` (same tags, and `window_hours`: the hours its cheapest_hours and
+  most_expensive_hours name, a point for each a site sharing the tariff asks for): one point
+  at the start of the current slot, fields
   `current_price`, `peak_period`, `average_price_24h`, `cheapest_hours` and
   `most_expensive_hours` (JSON lists of slot-start times, UTC ISO 8601) and `known_until`.
   The fetch writes it for the moment of the fetch; `collectors.pricing.now` rewrites it from
@@ -176,6 +178,15 @@ def headline_fields(summary: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def headline_reading(summary: Mapping[str, Any], tags: Mapping[str, str], hours: float) -> Reading:
+    """The `electricity_pricing` point of a `headline` whose windows are `hours` long, tagged
+    with them: sites sharing a tariff each read their own `window_hours`."""
+    start = datetime.fromisoformat(summary["time"])
+    return Reading(
+        MEASUREMENT, headline_fields(summary), start, {**tags, "window_hours": f"{hours:g}"}
+    )
+
+
 def check_slots(provider: str, url: str, slots: Iterable[PriceSlot]) -> list[PriceSlot]:
     """The slots in time order; overlapping or empty slots make the answer malformed."""
     ordered = sorted(slots)
@@ -248,6 +259,6 @@ def pricing_result(
         return FetchResult(readings, {"no_data": True, "message": note, "time": None, **units},
                            notes=[note])  # fmt: skip
     summary = headline(ordered, now, hours)
-    readings.append(Reading(MEASUREMENT, headline_fields(summary), current.start, tags))
+    readings.append(headline_reading(summary, tags, hours))
     summary.update(units)
     return FetchResult(readings=readings, current=summary)

@@ -6,7 +6,9 @@ choice, the replay server, InfluxDB, and GET /api/enrichment/current for each si
 Before, the first config's options alone were used: a second site's `forecast: true`
 (Electricity Maps) or `plan: forecast` (WattTime) never got its forecast."""
 
+import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,8 +16,11 @@ from collectors import clock, pipeline, tasks
 from collectors.carbon.common import LBS_PER_MWH_TO_G_PER_KWH
 from collectors.models import CollectorRun
 from collectors.registry import ADAPTERS
+from collectors.tasks import write_current_prices
 from enrich.influx import get_timeseries
+from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon
+from tests.collectors.scenarios_pricing import AWATTAR_NOW
 from tests.support.carbon_sites import stored_config
 from tests.support.replay import load_fixture
 
@@ -170,3 +175,55 @@ def test_when_every_key_sharing_the_zone_is_refused_the_run_fails_as_before(
     keys = [call.headers["auth-token"] for call in replay_server.calls("GET", latest)]
     assert keys == ["revoked-key", "old-key"]
     assert CollectorRun.objects.get(target="DE").status == "failed"
+
+
+def payload_extremes(hours: int) -> tuple[list[str], list[str]]:
+    """The starts (UTC ISO) of the `hours` cheapest and dearest hourly slots of the aWATTar
+    payload, in time order: its day is the next 24 h at AWATTAR_NOW, straight from the file."""
+    rows = sorted(load_fixture("awattar/marketdata_hourly.json")["data"],
+                  key=lambda row: row["marketprice"])  # fmt: skip
+
+    def starts(chosen):
+        return sorted(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC).isoformat()
+                      for r in chosen)  # fmt: skip
+
+    return starts(rows[:hours]), starts(rows[-hours:])
+
+
+def stored_windows(database: str) -> dict[str, dict]:
+    rows = get_timeseries().query(database, 'SELECT * FROM "electricity_pricing" GROUP BY *')
+    return {row.tags.get("window_hours"): row.values for row in rows}
+
+
+def test_sites_sharing_a_tariff_each_get_the_windows_of_their_own_window_hours(
+    own_storage, replay_server, api, monkeypatch
+):
+    """Berlin asks for 2-hour windows, Potsdam for 6; both are on aWATTar DE. Before, the one
+    fetch wrote (and the minute task rewrote) only the first config's 2-hour lists: Potsdam's
+    Grafana or Home Assistant InfluxDB sensor read 2 cheapest hours where it had asked for 6."""
+    replay_server.add("GET", "/v1/marketdata", json=load_fixture("awattar/marketdata_hourly.json"))
+    configs = {}
+    for name, hours in (("Berlin", 2), ("Potsdam", 6)):
+        site = Site.objects.create(name=name, latitude=52.5, longitude=13.4,
+                                   timezone="Europe/Berlin", pricing_region="DE")  # fmt: skip
+        configs[hours] = ProviderConfig.objects.create(
+            site=site, source="electricity_pricing", provider="awattar",
+            options={"base_url": replay_server.url, "window_hours": hours},
+        )  # fmt: skip
+    monkeypatch.setattr(clock, "utc_now", lambda: AWATTAR_NOW)
+
+    [chosen] = tasks.configs_by_target("electricity_pricing").values()
+    assert pipeline.collect(chosen, now=AWATTAR_NOW).status == "ok"
+    write_current_prices.apply()  # the minute task: the points from the stored slots
+
+    assert len(replay_server.calls("GET", "/v1/marketdata")) == 1  # the tariff, fetched once
+    stored = stored_windows(own_storage)
+    assert set(stored) == {"2", "6"}
+    for hours, config in configs.items():
+        cheapest, dearest = payload_extremes(hours)
+        assert json.loads(stored[str(hours)]["cheapest_hours"]) == cheapest
+        assert json.loads(stored[str(hours)]["most_expensive_hours"]) == dearest
+        assert stored[str(hours)]["current_price"] == 0.08596  # 85.96 EUR/MWh, 00:00 Berlin
+        answer = api.get(f"/api/enrichment/current?site={config.site_id}").json()
+        [entry] = answer["sources"]["electricity_pricing"]["providers"]
+        assert entry["value"]["cheapest_hours"] == cheapest  # the API agrees with InfluxDB

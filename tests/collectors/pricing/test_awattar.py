@@ -63,7 +63,7 @@ def test_hourly_day_in_eur_per_kwh(replay_server, adapter):
 
     # now 00:20 local: the current slot is 00:00 (85.96)
     assert headline.time == datetime(2026, 4, 30, 22, 0, tzinfo=UTC)
-    assert headline.tags == first.tags
+    assert headline.tags == {**first.tags, "window_hours": "3"}  # the default window_hours
     assert headline.fields["current_price"] == 0.08596
     # 12 of the 24 hours are dearer than 85.96 -> not in the dearest quarter
     assert headline.fields["peak_period"] is False

@@ -345,7 +345,12 @@ def test_headline_point_for_a_hand_made_day():
                             region="DE", slots=series(prices), now=now, hours=3)  # fmt: skip
     headline = next(r for r in result.readings if r.measurement == "electricity_pricing")
     assert headline.time == at(6)
-    assert headline.tags == {"provider": "test", "currency": "EUR", "region": "DE"}
+    assert headline.tags == {
+        "provider": "test",
+        "currency": "EUR",
+        "region": "DE",
+        "window_hours": "3",
+    }
     fields = headline.fields
     assert fields["current_price"] == 0.30
     # 06:00..23:00 are known (18 h); dearer than 0.30: 0.35 0.40 0.45 0.38 = 4 h = 22 % -> peak
