@@ -8,6 +8,7 @@ from typing import Any
 from collectors.base import Adapter, ConfigError, FetchResult, Target, Window
 from collectors.pricing.slots import PriceSlot, pricing_result
 from collectors.pricing.store import drop_superseded
+from enrich.time_span import whole_minutes
 
 DEFAULT_WINDOW_HOURS = 3.0
 # The bounds of a window's length, here and in /api/pricing/windows and /api/plan (`hours`):
@@ -25,7 +26,10 @@ def scaled(number: float, divisor: int) -> float:
 
 
 def window_hours(options: Mapping[str, Any]) -> float:
-    """`options["window_hours"]`: how many hours `cheapest_hours`/`most_expensive_hours` name."""
+    """`options["window_hours"]`: how many hours `cheapest_hours`/`most_expensive_hours` name,
+    a whole number of minutes as windows are found (0.3333 is 20 minutes: 1/3 h). Any other
+    length was taken, and no window of the price slots ever lasted it: both lists were empty
+    at every fetch, with no word why."""
     raw = options.get("window_hours", DEFAULT_WINDOW_HOURS)
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raw = None
@@ -33,14 +37,17 @@ def window_hours(options: Mapping[str, Any]) -> float:
         hours = float(raw) if raw is not None else None
     except ValueError:
         hours = None
-    if hours is None or not MIN_HOURS <= hours <= MAX_WINDOW_HOURS:
+    minutes = None
+    if hours is not None and MIN_HOURS <= hours <= MAX_WINDOW_HOURS:
+        minutes = whole_minutes(hours)
+    if minutes is None:
         raise ConfigError(
             f"options.window_hours {options.get('window_hours')!r} is not valid: give the "
-            f"number of hours (at least a minute, {MIN_HOURS:.4g}, and at most "
-            f"{MAX_WINDOW_HOURS:g}) that cheapest_hours and most_expensive_hours should name, "
-            "e.g. 3."
+            f"number of hours (a whole number of minutes, at least a minute, {MIN_HOURS:.4g}, and "
+            f"at most {MAX_WINDOW_HOURS:g}) that cheapest_hours and most_expensive_hours should "
+            "name, e.g. 3, 1.5 (90 min) or 0.3333 (20 min)."
         )
-    return hours
+    return minutes / 60
 
 
 class PriceAdapter(Adapter):

@@ -82,6 +82,15 @@ def test_a_window_hours_under_a_minute_is_refused_naming_it(replay_server, provi
     assert "at least a minute" in run.error
 
 
+@pytest.mark.parametrize("hours", [0.33, 1.01, "2.51"])
+def test_a_window_hours_of_no_whole_minutes_is_refused_naming_it(replay_server, hours):
+    # No window of price slots lasts 19.8 or 60.6 minutes: both lists were empty at every
+    # fetch, without a word (the windows API refuses the same `hours` with a 400).
+    run = refused(replay_server, "awattar", window_hours=hours)
+    assert f"options.window_hours {hours!r} is not valid" in run.error
+    assert "a whole number of minutes" in run.error and "0.3333 (20 min)" in run.error
+
+
 NOT_SECONDS = ["abc", None, [], {}, -1, "nan", "inf", "-inf", True, 10**400]
 
 

@@ -1,6 +1,7 @@
 """aWATTar adapter against the local replay server: units, slot widths, DST, history, errors."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -80,6 +81,29 @@ def test_hourly_day_in_eur_per_kwh(replay_server, adapter):
     assert result.current["unit"] == "EUR/kWh"
     assert result.current["time"] == "2026-04-30T22:00:00+00:00"
     json.dumps(result.current)
+
+
+@pytest.mark.parametrize(("hours", "tag"), [(0.3333, "0.333333"), ("1.5", "1.5")])
+def test_window_hours_of_whole_minutes_name_their_cheapest_and_dearest_slots(
+    replay_server, adapter, hours, tag
+):
+    """0.3333 h is 20 minutes, as the windows API reads it: the cheapest 20 minutes are in the
+    -10 EUR/MWh hour (13 h local), the dearest in the 160.25 one (18 h). Before, 0.3333 h
+    (1199.88 s) was searched as it was, no window of the slots lasted it, and both lists
+    were empty at every fetch."""
+    site, credentials, now = SCENARIOS["awattar"](replay_server)
+    credentials = replace(credentials, options={**credentials.options, "window_hours": hours})
+    target = adapter.target(site, credentials)
+    _, headline = split(adapter.fetch(target, credentials, Window(now, now, now)))
+    cheapest = json.loads(headline.fields["cheapest_hours"])
+    dearest = json.loads(headline.fields["most_expensive_hours"])
+    if tag == "1.5":  # -10 and the cheaper half of -5.12 / 5; 160.25 and half of 150 / 140
+        assert cheapest == ["2026-05-01T10:00:00+00:00", "2026-05-01T11:00:00+00:00"]
+        assert dearest == ["2026-05-01T16:00:00+00:00", "2026-05-01T17:00:00+00:00"]
+    else:
+        assert cheapest == ["2026-05-01T11:00:00+00:00"]
+        assert dearest == ["2026-05-01T16:00:00+00:00"]
+    assert headline.tags["window_hours"] == tag
 
 
 def test_current_slot_and_peak_in_the_evening(replay_server, adapter):
