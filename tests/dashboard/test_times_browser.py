@@ -29,19 +29,25 @@ SECOND_TWO = datetime(2026, 10, 25, 1, tzinfo=UTC)  # 02:00 CET, an hour later
 CHEAP = {FIRST_TWO: 20.0, SECOND_TWO: 10.0, SECOND_TWO + timedelta(hours=1): 15.0}
 
 
-@pytest.fixture
-def autumn_home(settings, isolated, replay_server, monkeypatch):
-    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
-    monkeypatch.setattr(clock, "utc_now", lambda: NOW)
+def berlin_flat(replay_server, monkeypatch, now: datetime, cheap: dict) -> Site:
+    """A home in Berlin at `now` with aWATTar's hourly prices from 2 h before it: 100 EUR/MWh,
+    or as `cheap` says for a slot's start."""
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
     payload = replay_server.load_fixture("awattar/marketdata_hourly.json")
-    first = NOW.replace(minute=0) - timedelta(hours=2)
+    first = now.replace(minute=0) - timedelta(hours=2)
     for n, row in enumerate(payload["data"]):
         start = first + timedelta(hours=n)
         row["start_timestamp"] = int(start.timestamp() * 1000)
         row["end_timestamp"] = int((start + timedelta(hours=1)).timestamp() * 1000)
-        row["marketprice"] = CHEAP.get(start, 100.0)
+        row["marketprice"] = cheap.get(start, 100.0)
     replay_server.add("GET", "/v1/marketdata", json=payload)
-    site = awattar_site(replay_server, "Berlin flat", NOW)
+    return awattar_site(replay_server, "Berlin flat", now)
+
+
+@pytest.fixture
+def autumn_home(settings, isolated, replay_server, monkeypatch):
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
+    site = berlin_flat(replay_server, monkeypatch, NOW, CHEAP)
     FlexibleLoad.objects.create(site=site, name="Dishwasher", hours=1, deadline=time(6))
     # Done by 02:30, which zoneinfo takes as the first one (CEST).
     FlexibleLoad.objects.create(site=site, name="Heat pump", hours=1, deadline=time(2, 30))
@@ -85,18 +91,23 @@ def zone(browser, moment: datetime) -> str:
     )
 
 
+def in_new_york(browser, url: str) -> None:
+    """A read-only user's browser in New York on the status page at `url`, once it is drawn."""
+    User.objects.create_user("reader", password="read-only-password")
+    browser.set_window_size(1280, 3000)
+    browser.get(f"{url}/login/")
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    log_in(browser, url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+
 def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
     live_server, autumn_home, browser
 ):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    User.objects.create_user("reader", password="read-only-password")
-    browser.set_window_size(1280, 3000)
-    browser.get(f"{live_server.url}/login/")
-    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
-    log_in(browser, live_server.url, "reader", "read-only-password")
-    wait_for(browser, "html[data-loaded]")
+    in_new_york(browser, live_server.url)
     assert browser.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone;") == (
         "America/New_York"
     )
@@ -153,11 +164,7 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
 
 @pytest.mark.usefixtures("autumn_carbon")
 def test_the_carbon_legend_reads_the_homes_clock_and_says_which_repeated_hour(live_server, browser):
-    User.objects.create_user("reader", password="read-only-password")
-    browser.get(f"{live_server.url}/login/")
-    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
-    log_in(browser, live_server.url, "reader", "read-only-password")
-    wait_for(browser, "html[data-loaded]")
+    in_new_york(browser, live_server.url)
     legend = browser.execute_script(
         "var u = Status.charts.carbon; return u.data[0].map(function (t, i) { u.setLegend({idx: i});"
         " return Array.from(u.root.querySelectorAll('.u-legend .u-value'), function (e) {"
@@ -180,3 +187,72 @@ def test_the_carbon_legend_reads_the_homes_clock_and_says_which_repeated_hour(li
         [at(SECOND_TWO + hour), "—", "202"],
         [at(SECOND_TWO + 2 * hour), "—", "203"],
     ]
+
+
+def ticks(browser, name: str) -> list[tuple[datetime, str]]:
+    """Where the chart's time axis has its ticks, and what each says."""
+    axis = browser.execute_script(
+        "var a = Status.charts[arguments[0]].axes[0]; return [a._splits, a._values];", name
+    )
+    return [(datetime.fromtimestamp(t, UTC), label) for t, label in zip(*axis, strict=True)]
+
+
+@pytest.mark.usefixtures("autumn_carbon")
+def test_the_time_axes_read_the_homes_clock_as_the_page_writes_times(live_server, browser):
+    in_new_york(browser, live_server.url)
+
+    def hour(moment: datetime) -> str:
+        return berlin(browser, moment, hour="2-digit", minute="2-digit")
+
+    def date(moment: datetime) -> str:
+        return berlin(browser, moment, weekday="short", day="numeric", month="short")
+
+    # Hourly from Saturday 20:00 to Sunday 04:00 in Berlin (uPlot's own: "8pm\n10/24/26",
+    # "12am\n10/25", "2am", "2am"): the date under the first tick and under midnight, the zone
+    # under each 02:00.
+    first, second = zone(browser, FIRST_TWO), zone(browser, SECOND_TWO)
+    hours = [FIRST_TWO + n * timedelta(hours=1) for n in range(-6, 4)]
+    said = {
+        hours[0]: date(hours[0]),
+        hours[4]: date(hours[4]),
+        FIRST_TWO: first,
+        SECOND_TWO: second,
+    }
+    assert ticks(browser, "carbon") == [
+        (h, hour(h) + ("\n" + said[h] if h in said else "")) for h in hours
+    ]
+    assert hour(hours[0]) != hour(hours[0] + timedelta(hours=12))  # the axis says AM or PM too
+    # The price chart, every 2 h: the first 02:00, then 04:00 (three hours later).
+    prices = ticks(browser, "prices")
+    assert prices[:3] == [
+        (
+            FIRST_TWO - 2 * timedelta(hours=1),
+            f"{hour(FIRST_TWO - timedelta(hours=2))}\n{date(FIRST_TWO)}",
+        ),
+        (FIRST_TWO, f"{hour(FIRST_TWO)}\n{first}"),
+        (FIRST_TWO + 3 * timedelta(hours=1), hour(FIRST_TWO + timedelta(hours=3))),
+    ]
+
+
+SPRING_NOW = datetime(
+    2026, 3, 8, 0, 30, tzinfo=UTC
+)  # 01:30 in Berlin; New York's clocks go forward at 07:00
+
+
+def test_the_time_axis_keeps_its_steps_when_the_browsers_clock_changes(
+    settings, isolated, replay_server, monkeypatch, live_server, browser
+):
+    """New York's clocks go forward on 8 March (02:00 there does not exist), Berlin's not: the
+    price chart's ticks stay on every other hour of Berlin's clock (uPlot, reading Berlin's
+    clock through a Date of New York's zone, put them at 00:00, 02:00, 05:00, 07:00, ...)."""
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
+    berlin_flat(replay_server, monkeypatch, SPRING_NOW, {})
+    in_new_york(browser, live_server.url)
+    prices = ticks(browser, "prices")
+    # Berlin is UTC+1 all day: its even hours are the odd hours of UTC.
+    first = datetime(2026, 3, 8, 1, tzinfo=UTC)  # Sunday 02:00 in Berlin, the first slot's 01:00
+    assert [t for t, _ in prices] == [first + n * timedelta(hours=2) for n in range(len(prices))]
+    assert len(prices) >= 10  # the 22 slots from this hour
+    labels = [berlin(browser, t, hour="2-digit", minute="2-digit") for t, _ in prices]
+    labels[0] += "\n" + berlin(browser, first, weekday="short", day="numeric", month="short")
+    assert [label for _, label in prices] == labels

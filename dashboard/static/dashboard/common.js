@@ -138,14 +138,20 @@
     var parts = new Intl.DateTimeFormat([], { timeZone: zone, timeZoneName: style }).formatToParts(new Date(ms));
     return parts.filter(function (p) { return p.type === "timeZoneName"; })[0].value;
   }
+  // The zone said with the time at `ms`: "" unless the clock shows that time twice (or the
+  // home's zone is unknown here); "CET"/"CEST" where the language has names for both, else the
+  // offsets.
+  function zoneSaid(ms) {
+    var other = twin(ms);
+    if (other === null && !always) return "";
+    var name = zoneName(ms, "short");
+    return other !== null && name === zoneName(other, "short") ? zoneName(ms, "shortOffset") : name;
+  }
   function shown(iso, options) {
     var ms = Date.parse(iso);
     var text = new Date(ms).toLocaleString([], Object.assign({ timeZone: zone }, options));
-    var other = twin(ms);
-    if (other === null && !always) return text;
-    // "CET"/"CEST" where the language has names for both, else the offsets.
-    var name = zoneName(ms, "short");
-    return text + " " + (other !== null && name === zoneName(other, "short") ? zoneName(ms, "shortOffset") : name);
+    var said = zoneSaid(ms);
+    return said ? text + " " + said : text;
   }
   function time(iso) {
     return shown(iso, { weekday: "short", hour: "2-digit", minute: "2-digit" });
@@ -188,11 +194,42 @@
       });
     });
   }
+  // Where a time axis' ticks go: on whole hours (minutes, days) of the home's clock, `incr`
+  // apart on it (the hour repeated when clocks go back only with hourly ticks). uPlot places
+  // them by a Date of the browser's zone made to show the home's clock, which is off by an hour
+  // around the browser's own DST change (a Berlin home in New York on 8 March: 02:00, 05:00, 07:00).
+  function timeSplits(u, axisIdx, min, max, incr) {
+    var step = incr % 900 === 0 ? 900 : incr % 300 === 0 ? 300 : 60;  // zones are 15 min apart
+    var day = 86400, splits = [];
+    function rest(a, b) { return ((a % b) + b) % b; }
+    for (var t = Math.ceil(min / step) * step; t <= max; t += step) {
+      var wall = t + offset(t * 1000) * 60;  // the home's clock, as seconds since 1970 there
+      var due = incr < day ? rest(wall, incr) === 0 : rest(wall, day) === 0 && rest(Math.floor(wall / day), incr / day) === 0;
+      if (due && (!splits.length || t - splits[splits.length - 1] >= 0.7 * incr)) splits.push(t);
+    }
+    return splits;
+  }
+  // A time axis' labels as the page writes times, not uPlot's US-style "12am" and "10/25/26":
+  // the hour on the home's clock; under the first and wherever the day changes, the date; under
+  // a time the clock shows twice (the hour repeated when clocks go back), its zone. Ticks a day
+  // or more apart: their dates.
+  function timeTicks(u, splits, axisIdx, space, incr) {
+    var before = null;
+    return splits.map(function (seconds) {
+      var at = new Date(seconds * 1000);
+      var date = at.toLocaleDateString([], { timeZone: zone, weekday: "short", day: "numeric", month: "short" });
+      if (incr >= 86400) return date;
+      var under = [date === before ? "" : date, zoneSaid(+at)].filter(Boolean).join(", ");
+      before = date;
+      var hour = at.toLocaleTimeString([], { timeZone: zone, hour: "2-digit", minute: "2-digit" });
+      return under ? hour + "\n" + under : hour;
+    });
+  }
   // Time, and the values in `unit` (named on the axis, as the API gives it).
   function axes(unit) {
     var stroke = color("fg"), grid = color("line");
     return [
-      { stroke: stroke, grid: { stroke: grid } },
+      { stroke: stroke, grid: { stroke: grid }, space: 70, splits: timeSplits, values: timeTicks },
       { stroke: stroke, grid: { stroke: grid }, label: unit },
     ];
   }
