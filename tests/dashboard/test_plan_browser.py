@@ -278,3 +278,12 @@ def test_plan_panel_says_where_carbon_starts(live_server, demo_home, browser, is
     )
     time_shown = browser.execute_script("return Status.time(arguments[0]);", since)
     assert f"carbon known only from {time_shown}." in sauna.text
+    summary = browser.find_element(By.ID, "plan-summary").get_attribute("textContent")
+    assert summary.startswith("2 flexible loads of the site. Kiln: run "), summary
+
+    # One load: "1 flexible load", not "1 flexible load(s)".
+    FlexibleLoad.objects.filter(name="Sauna").delete()
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    summary = browser.find_element(By.ID, "plan-summary").get_attribute("textContent")
+    assert summary.startswith("1 flexible load of the site. Kiln: run "), summary

@@ -144,7 +144,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
       var title = load.name + " · " + hoursText(load.hours) + (load.contiguous ? "" : ", may be interrupted") +
         " · done by " + S.time(load.before) + (load.kw ? " · " + load.kw + " kW" : "");
       return card(load.name, title, load.plan, load.message, load.known);
-    }), res.body.loads.length + " flexible load(s) of the site.");
+    }), S.count(res.body.loads.length, "flexible load") + " of the site.");
   }
   function askDuration() {
     var asked = hours.value;
