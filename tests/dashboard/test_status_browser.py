@@ -89,6 +89,13 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser, settings,
         assert expected == [best, best + 1, best + 2]
     summary = browser.find_element(By.ID, "price-summary").text
     assert summary.startswith("22 price slots from") and "Cheapest 3 h:" in summary
+    # Prices as the Now table shows values: at most 4 decimals, no trailing zeros (the lowest
+    # slot, -10 EUR/MWh, read "-0.0100 EUR/kWh"), in the summaries and the Plan panel too.
+    low, high = (round(f(s["price"] for s in slots), 4) for f in (min, max))
+    assert low == -0.01 and f"{low:g} to {high:g} EUR/kWh." in summary, summary
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "EUR/kWh" in browser.find_element(By.ID, "plan-loads").text
+    assert not re.findall(r"[0-9]\.[0-9]*0 EUR/kWh", page)
 
     co2 = chart(browser, "carbon")
     times = {p["time"] for p in carbon["actual"]} | {p["time"] for p in carbon["forecast"]}

@@ -82,13 +82,13 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
     el.dataset.highlight = inWindow.join(",");
     el.dataset.planHighlight = planned.join(",");
     var text = S.count(prices.slots.length, "price slot") + " from " + S.time(prices.slots[0].start) +
-      " to " + S.time(prices.known_until) + ", " + Math.min.apply(null, y).toFixed(4) + " to " +
-      Math.max.apply(null, y).toFixed(4) + " " + prices.unit + ".";
+      " to " + S.time(prices.known_until) + ", " + S.num(Math.min.apply(null, y)) + " to " +
+      S.num(Math.max.apply(null, y)) + " " + prices.unit + ".";
     if (gaps.length) text += " No price from " + gaps.join(", nor from ") + ".";
     if (!win && noWindow) text += " No cheapest window: " + noWindow;
     if (win) {
       text += " Cheapest " + hours.value + " h: " + S.time(win.start) + " to " + S.time(win.end) +
-        ", average " + win.average_price.toFixed(4) + " " + prices.unit + ".";
+        ", average " + S.num(win.average_price) + " " + prices.unit + ".";
     }
     if (plan) {
       text += " Plan for " + plan.label + " (dashed): " + plan.windows.map(function (w) {

@@ -8,7 +8,11 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   var plans = [];  // [{label, plan}] in the chooser's order
   var byDuration = false;  // no loads configured: the plan follows the window duration
 
-  function num(v, digits) { return v === null || v === undefined ? "—" : v.toFixed(digits); }
+  // With `digits`: fixed (money 2, gCO2 0); without: a price per kWh as the page shows values
+  // (at most 4 decimals, no trailing zeros: 0.25, not 0.2500).
+  function num(v, digits) {
+    return v === null || v === undefined ? "—" : digits === undefined ? String(S.num(v)) : v.toFixed(digits);
+  }
   function span(w) { return S.time(w.start) + " to " + S.time(w.end); }
   // The plan lists its windows; a compared split window gives only its first start, last end
   // and how many windows it uses.
@@ -17,14 +21,16 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
     return span(p) + (p.windows_used > 1 ? " (in " + p.windows_used + " windows)" : "");
   }
   function hoursText(h) { return +h.toFixed(2) + " h"; }
-  // "saves 0.0123 EUR/kWh" / "pays 0.0123 EUR/kWh more"; null: not known.
+  // "saves 0.0123 EUR/kWh" / "pays 0.0123 EUR/kWh more" (`digits` as num's); null: not known;
+  // "the same" when it shows as 0.
   function versus(v, digits, unit, less, more) {
     if (v === null || v === undefined) return "not known";
-    if (Math.abs(v) < Math.pow(10, -digits) / 2) return "the same";
-    return (v > 0 ? less : more).replace("X", Math.abs(v).toFixed(digits) + " " + unit);
+    var shown = num(Math.abs(v), digits);
+    if (+shown === 0) return "the same";
+    return (v > 0 ? less : more).replace("X", shown + " " + unit);
   }
   function priceVs(p, row) {
-    var text = versus(row.price_saving, 4, p.unit, "saves X", "pays X more");
+    var text = versus(row.price_saving, undefined, p.unit, "saves X", "pays X more");
     if (text !== "the same" && row.cost_saving !== undefined && row.cost_saving !== null) {
       text += " (" + versus(row.cost_saving, 2, p.currency, "X less", "X more") + " for " + num(p.kwh, 1) + " kWh)";
     }
@@ -67,7 +73,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   // A comparison as the sentence's verb: "saves X" reads as it is, "the same" needs its verb.
   function said(text, verb) { return text === "the same" ? verb + " the same" : text; }
   function sentence(label, p) {
-    var c = p.compared, text = label + ": run " + when(p) + ", average " + num(p.average_price, 4) + " " +
+    var c = p.compared, text = label + ": run " + when(p) + ", average " + num(p.average_price) + " " +
       p.unit + (p.carbon.known ? " and " + num(p.average_carbon, 0) + " " + p.carbon_unit : ", by price only") + ".";
     [["running now", c.running_now], ["the cheapest-only window", c.cheapest], ["the greenest-only window", c.greenest]]
       .forEach(function (pair) {
@@ -90,7 +96,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
       var th = el("th", pair[0]); th.scope = "row"; row.appendChild(th);
       if (!w) { S.cell(row, "not known from the stored prices").colSpan = 5; return; }
       S.cell(row, when(w), "when");
-      S.cell(row, num(w.average_price, 4) + " " + p.unit);
+      S.cell(row, num(w.average_price) + " " + p.unit);
       S.cell(row, carbonCell(p, w));
       S.cell(row, i ? priceVs(p, w) : "—");
       S.cell(row, i ? carbonVs(p, w) : "—");
