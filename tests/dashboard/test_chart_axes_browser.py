@@ -58,6 +58,22 @@ def drawn(browser, name: str) -> dict:
     )
 
 
+def labels_outside(browser, name: str) -> list[str]:
+    """The chart's time axis labels not wholly on its canvas (uPlot cuts them off there), as
+    each is drawn: centred on its tick, as wide as its widest line in the axis' font."""
+    return browser.execute_script(
+        "var u = Status.charts[arguments[0]], a = u.axes[0], r = uPlot.pxRatio, ctx = u.ctx;"
+        " ctx.save(); ctx.font = a.font[0];"
+        " var out = a._splits.map(function (s, i) {"
+        "   var x = u.bbox.left / r + u.valToPos(s, 'x');"
+        "   var w = Math.max.apply(null, a._values[i].split('\\n').map(function (t) {"
+        "     return ctx.measureText(t).width / r; }));"
+        "   return x - w / 2 < 0 || x + w / 2 > u.width ? a._values[i] : null; });"
+        " ctx.restore(); return out.filter(function (v) { return v !== null; });",
+        name,
+    )
+
+
 def test_single_points_get_an_axis_around_them(
     live_server, first_day, browser, read_clock, settings
 ):
@@ -71,6 +87,12 @@ def test_single_points_get_an_axis_around_them(
     storage = drawn(browser, "storage")
     assert storage["x"] == [day - 86400, day + 86400]
     assert storage["labels"] == dates(browser, first_day - DAY, first_day, first_day + DAY)
+    # Each label whole, the last one too (it was cut at the canvas' edge: "Sun, De").
+    assert {name: labels_outside(browser, name) for name in ("storage", "prices", "carbon")} == {
+        "storage": [],
+        "prices": [],
+        "carbon": [],
+    }
     summary = browser.find_element(By.ID, "storage-summary").text
     # One of each: "1 daily measurement", not "1 daily measurements" (nor slots, values).
     assert summary.startswith("1 daily measurement;"), summary

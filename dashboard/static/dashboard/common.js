@@ -267,6 +267,9 @@
     if (charts[name]) charts[name].destroy();
     opts.width = Math.max(320, Math.min(el.parentElement.clientWidth - 16, 1100));
     opts.height = opts.height || 260;
+    // Room right of the plot for half the last time label ("Sun, Dec 6", "08:00 AM"), which a
+    // tick at the plot's right edge centres there; uPlot's own leaves ~17 px and cuts it off.
+    opts.padding = [null, 40, null, null];
     opts.axes = opts.axes || axes(unit);
     opts.scales = opts.scales || {};
     opts.scales.x = opts.scales.x || { time: true, range: timeRange(3600) };
