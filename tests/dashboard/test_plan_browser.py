@@ -154,6 +154,13 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
                     other,
                     text,
                 )
+            # The carbon compared in the unit of the averages (was "g/kWh" next to "gCO2/kWh").
+            carbon_saving = compared["carbon_saving"]
+            if abs(carbon_saving) >= 0.5:
+                verb = "less" if carbon_saving > 0 else "more"
+                shown = re.search(r"emits ([0-9]+) gCO2/kWh " + verb, text)
+                assert shown, (other, text)
+                assert float(shown.group(1)) == pytest.approx(abs(carbon_saving), abs=0.5 + 1e-9)
         note = article.find_element(By.CSS_SELECTOR, ".plan-carbon").text
         assert note.startswith("Carbon: electricitymaps (DE), forecast until")
     assert int(panel(browser, "EV charge").get_attribute("data-windows")) <= 2  # max_windows

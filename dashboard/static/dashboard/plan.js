@@ -38,7 +38,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   }
   function carbonVs(p, row) {
     if (!p.carbon.known) return "no carbon data";
-    var text = versus(row.carbon_saving, 0, "g/kWh", "emits X less", "emits X more");
+    var text = versus(row.carbon_saving, 0, p.carbon_unit, "emits X less", "emits X more");
     if (text !== "the same" && row.emissions_saving_kg !== undefined && row.emissions_saving_kg !== null) {
       text += " (" + versus(row.emissions_saving_kg, 2, "kg CO2", "X less", "X more") + ")";
     }
