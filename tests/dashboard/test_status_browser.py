@@ -2,6 +2,7 @@
 the right series and points, the cheapest window highlighted at its slots, a stale value
 shown as stale. With SAVE_SCREENSHOTS=1 it saves docs/status.png (the README's screenshot)."""
 
+import base64
 import os
 import re
 import time
@@ -14,9 +15,14 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from collectors import pipeline
+from config.queues import QUEUES
 from enrich.models import ProviderConfig
+from enrich.redis.client import get_redis, make_key
 from retention.models import RetentionRun
 from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.support import worker as worker_support
+from tests.support.beat import beat_process
+from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.chromium import wait_for
 from tests.support.status_home import seed_status_home
 
@@ -45,10 +51,12 @@ def chart(driver, name: str) -> dict:
     }
 
 
-def test_status_page_on_the_demo_home(live_server, demo_home, browser, settings, replay_server):
+def test_status_page_on_the_demo_home(
+    live_server, demo_home, browser, settings, replay_server, request, tmp_path
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait
 
     User.objects.create_user("reader", password="read-only-password")  # no staff, no perms
     # A Google Calendar the user has not connected yet: its row says so and links the setup.
@@ -162,12 +170,46 @@ def test_status_page_on_the_demo_home(live_server, demo_home, browser, settings,
     assert chart(browser, "price")["points"] == len(slots)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     if os.environ.get("SAVE_SCREENSHOTS") == "1":
-        browser.refresh()
-        wait_for(browser, "html[data-loaded]")
-        select = browser.find_element(By.ID, "window-hours")
-        Select(select).select_by_value("3")
-        WebDriverWait(browser, 10).until(
-            lambda d: chart(d, "price")["highlight"] == prices["highlight"]
-        )
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        browser.save_screenshot(str(SCREENSHOT))
+        request.getfixturevalue("empty_queues")
+        save_screenshot(browser, prices["highlight"], settings.REDIS_KEY_PREFIX, tmp_path)
+
+
+def save_screenshot(browser, highlight: str, prefix: str, folder: Path) -> None:
+    """docs/status.png: the whole page (not only the window), with a beat and a worker running as `make run` starts
+    them (the Processes panel all alive; in the test database the beat has no periodic task
+    to send, so nothing else changes)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    beat = beat_process(folder, prefix)
+    try:
+        with worker_support.celery_worker("demo", REDIS_KEY_PREFIX=prefix) as worker:
+
+            def all_alive() -> bool:
+                browser.refresh()
+                wait_for(browser, "html[data-loaded]")
+                return browser.execute_script(
+                    "return Array.from(document.querySelectorAll('#processes-table tbody"
+                    " td:nth-child(2)'), function (td) { return td.className; });"
+                ) == ["good"] * (2 + len(QUEUES))
+
+            worker_support.until(all_alive, beat)
+            # A reload keeps the 1 h the keyboard chose above: back to the page's 3 h.
+            Select(browser.find_element(By.ID, "window-hours")).select_by_value("3")
+            WebDriverWait(browser, 10).until(
+                lambda d: chart(d, "price")["highlight"] == highlight  # 3 h, as first drawn
+            )
+            size = browser.execute_script(
+                "var e = document.documentElement; return [e.clientWidth, e.scrollHeight];"
+            )
+            shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1},
+            })  # fmt: skip
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            SCREENSHOT.write_bytes(base64.b64decode(shot["data"]))
+            assert worker.poll() is None
+    finally:
+        worker_support.stop(beat)
+        beat.log.close()
+        get_redis().delete(make_key("alive", "beat"))
