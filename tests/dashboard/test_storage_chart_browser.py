@@ -55,6 +55,19 @@ def test_a_day_without_measured_sizes_is_a_gap_not_zero(live_server, browser, se
     assert summary.endswith("raw 40.0 MiB, hourly 2.0 MiB, daily 1.0 MiB, archive 3.0 MiB."), (
         summary
     )
+
+    # The legend with no cursor: "--" for the day and every tier, as the other charts' legends
+    # (the tiers said "—", the mark of a value not measured); the gap day's tiers: "—".
+    def legend_values(idx: int | None = None) -> list[str]:
+        return browser.execute_script(
+            "var u = Status.charts.storage; if (arguments[0] !== null) u.setLegend({idx: arguments[0]});"
+            " return Array.from(u.root.querySelectorAll('.u-legend .u-value'),"
+            " function (e) { return e.textContent; });",
+            idx,
+        )
+
+    assert legend_values() == ["--"] * 5
+    assert legend_values(1)[1:] == ["—", "—", "—", "3.0 MiB"]
     # The legend dates each point by the UTC day it measures, as the axis and summary do (not
     # uPlot's "12/3/26 12:00am", a time of day no measurement was taken at).
     legend = browser.execute_script(

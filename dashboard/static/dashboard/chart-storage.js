@@ -32,7 +32,7 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
       });
       data.push(stacked);
       series.push({ label: tier[0], stroke: S.color(tier[0]), fill: S.color(tier[0]) + "66", width: 1,
-                    value: function (u, v, si, idx) { return idx === null ? "—" : S.bytes(points[idx][tier[1]]); } });
+                    value: function (u, v, si, idx) { return idx == null ? "--" : S.bytes(points[idx][tier[1]]); } });
       if (i > 0) bands.push({ series: [i + 1, i], fill: S.color(tier[0]) + "66" });
     });
     // The days measured, labelled by date; one day (a fresh install) with a day either side.
