@@ -256,3 +256,29 @@ def test_the_time_axis_keeps_its_steps_when_the_browsers_clock_changes(
     labels = [berlin(browser, t, hour="2-digit", minute="2-digit") for t, _ in prices]
     labels[0] += "\n" + berlin(browser, first, weekday="short", day="numeric", month="short")
     assert [label for _, label in prices] == labels
+
+
+BERLIN_SPRING_NOW = datetime(2026, 3, 28, 22, 30, tzinfo=UTC)  # Sun 29 March, 23:30 in Berlin
+# Berlin's clocks go forward at 01:00 UTC that night (02:00 CET is 03:00 CEST).
+
+
+def test_the_time_axis_skips_the_hour_the_homes_clock_skips(
+    settings, isolated, replay_server, monkeypatch, live_server, browser
+):
+    """Every other hour of Berlin's clock the night 02:00 does not exist there: 00:00, then
+    04:00 (three hours later), 06:00, ...; each labelled as that clock reads."""
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
+    berlin_flat(replay_server, monkeypatch, BERLIN_SPRING_NOW, {})
+    in_new_york(browser, live_server.url)
+    prices = ticks(browser, "prices")
+    hour = timedelta(hours=1)
+    midnight = datetime(2026, 3, 28, 23, tzinfo=UTC)  # Sunday 00:00 CET
+    expected = [
+        midnight,
+        midnight + 3 * hour,
+        *(midnight + (3 + 2 * n) * hour for n in range(1, 9)),
+    ]
+    assert [t for t, _ in prices][: len(expected)] == expected
+    shown = [berlin(browser, t, hour="2-digit", minute="2-digit") for t in expected]
+    shown[0] += "\n" + berlin(browser, midnight, weekday="short", day="numeric", month="short")
+    assert [label for _, label in prices][: len(expected)] == shown
