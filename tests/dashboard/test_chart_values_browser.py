@@ -25,7 +25,7 @@ EUR_PER_MWH = [100.0, 110.0, 120.0, None, None, 90.0, 80.0, 70.0]  # slots 3 and
 @pytest.fixture
 def holes(settings, isolated, replay_server, read_clock):
     """A Berlin site with aWATTar's hourly slots from this hour but two missing, and 24 h of
-    hourly Electricity Maps values but five hours missing, then 6 h of forecast."""
+    hourly Electricity Maps values but five hours missing, then 6 h of forecast but the 4th."""
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
     first = hour_of(read_clock)
     payload = replay_server.load_fixture("awattar/marketdata_hourly.json")
@@ -47,7 +47,7 @@ def holes(settings, isolated, replay_server, read_clock):
     ]
     forecast = [
         Reading(FORECAST_MEASUREMENT, {GCO2_KWH: 250.0 + ahead}, first + ahead * HOUR, tags)
-        for ahead in range(1, 7)
+        for ahead in (1, 2, 3, 5, 6)
     ]
     isolated.write(settings.INFLUXDB_DATABASE, [*measured, *forecast])
     return first
@@ -70,21 +70,31 @@ def test_missing_carbon_hours_are_a_gap(live_server, holes, browser):
     after = (holes - 7 * HOUR).timestamp()  # the first after it
     drawn = page.execute_script(
         SPANS + "var u = Status.charts.carbon; return {hole: spans(u, 1, arguments[0], arguments[1]),"
-        " whole: spans(u, 1, arguments[1], arguments[2]), forecast: spans(u, 2, arguments[3], arguments[4])};",
-        before, after, holes.timestamp(), (holes + HOUR).timestamp(), (holes + 6 * HOUR).timestamp(),
+        " whole: spans(u, 1, arguments[1], arguments[2]), forecast: spans(u, 2, arguments[3], arguments[4]),"
+        " forecastHole: spans(u, 2, arguments[4], arguments[5])};",
+        before, after, holes.timestamp(), (holes + HOUR).timestamp(), (holes + 3 * HOUR).timestamp(),
+        (holes + 5 * HOUR).timestamp(),
     )  # fmt: skip
-    # No line from 13 h ago to 7 h ago; the values either side are drawn as lines as before.
-    assert drawn == {"hole": False, "whole": True, "forecast": True}
+    # No line from 13 h ago to 7 h ago, nor in the forecast from +3 h to +5 h; the values either
+    # side are drawn as lines as before.
+    assert drawn == {"hole": False, "whole": True, "forecast": True, "forecastHole": False}
     summary = page.find_element("id", "carbon-summary").text
     time = page.execute_script(
         "return arguments[0].map(function (t) { return Status.time(new Date(t * 1000).toISOString()); });",
         [before, after],
     )
-    assert summary.endswith(f"forecast values ahead. No value between {time[0]} and {time[1]}."), (
-        summary
+    # Which series has no value there: the measured one here, the forecast after +3 h (it said
+    # "No value between" for both, so a hole in the forecast read as one in the measurements).
+    ahead = page.execute_script(
+        "return arguments[0].map(function (t) { return Status.time(new Date(t * 1000).toISOString()); });",
+        [(holes + 3 * HOUR).timestamp(), (holes + 5 * HOUR).timestamp()],
     )
+    assert summary.endswith(
+        f"5 forecast values ahead. No measured value between {time[0]} and {time[1]}."
+        f" No forecast between {ahead[0]} and {ahead[1]}."
+    ), summary
     assert "19 measured values over 24 h" in summary
-    assert page.find_element("id", "carbon-chart").get_attribute("data-points") == "25"
+    assert page.find_element("id", "carbon-chart").get_attribute("data-points") == "24"
 
 
 def test_missing_price_slots_are_a_gap(live_server, holes, browser):

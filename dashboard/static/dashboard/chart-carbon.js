@@ -22,8 +22,8 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
         if (i && x[i] - x[i - 1] > 1.5 * step) {
           var mid = (x[i - 1] + x[i]) / 2;
           rows[mid] = rows[mid] || [null, null];
-          missing.push(" No value between " + S.time(points[i - 1].time) + " and " +
-                       S.time(p.time) + ".");
+          missing.push((k ? " No forecast between " : " No measured value between ") +
+                       S.time(points[i - 1].time) + " and " + S.time(p.time) + ".");
         }
       });
     });
