@@ -8,13 +8,17 @@ config topics published are kept in Redis (added before a run hands them to the 
 run killed or cut off midway leaves none unknown); those no longer wanted (site deleted or
 disabled, provider removed or disabled, a circuit gone, a flexible load deleted or disabled)
 get an empty retained config, which makes Home Assistant remove the entity, and their retained
-state topics are cleared. The starts published are kept beside that set, so the next
+state topics are cleared. A meter's circuit or phantom load without a value now, while the meter
+itself is still published, is not gone yet (Home Assistant's sensor unavailable for a poll, a
+Vue channel missing from an answer): it stays, unavailable, until it has had no value for
+GONE_AFTER (the time each entity was last published with a value is kept beside the set). The
+starts published are kept beside that set, so the next
 publication can hold a run's start while running now is best (`collectors.ha_mqtt.held`).
 """
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +37,10 @@ from enrich.redis.client import get_redis, make_key
 log = logging.getLogger("collectors.ha_mqtt")
 
 FLUSH_SECONDS = 10.0
+# A meter's circuit (or phantom load) without a value for this long is gone: its entity is
+# removed. Shorter gaps (a sensor unavailable, a device offline overnight) show it unavailable.
+GONE_AFTER = timedelta(hours=24)
+METER_KEYS = ("circuit_", "phantom_load_")
 
 
 def topics_from_settings() -> Topics:
@@ -42,6 +50,31 @@ def topics_from_settings() -> Topics:
 def published_key(topics: Topics) -> str:
     """Redis hash: config topic -> the entity's topic base, of what was published last."""
     return make_key("mqtt_published", topics.discovery_prefix, topics.root)
+
+
+def seen_key(topics: Topics) -> str:
+    """Redis hash: config topic -> when the entity was last published with a value (ISO)."""
+    return make_key("mqtt_seen", topics.discovery_prefix, topics.root)
+
+
+def meter_gaps(
+    topics: Topics, missing: dict[str, str], wanted: dict[str, str], seen: dict[str, str],
+    now: datetime,
+) -> dict[str, str]:  # fmt: skip
+    """The `missing` entities (config topic -> base) that are a meter's circuits or phantom
+    loads whose meter is still published (its site's `power` entity) and that had a value
+    less than GONE_AFTER ago: they stay, unavailable. One never seen with a value is as seen
+    now (published before this was recorded)."""
+    bases = set(wanted.values())
+    kept = {}
+    for topic, base in missing.items():
+        site, _, key = base.removeprefix(f"{topics.root}/").partition("/")
+        if not key.startswith(METER_KEYS) or f"{topics.root}/{site}/power" not in bases:
+            continue
+        last = datetime.fromisoformat(seen[topic]) if topic in seen else now
+        if now - last < GONE_AFTER:
+            kept[topic] = base
+    return kept
 
 
 def held_starts_key(topics: Topics) -> str:
@@ -112,7 +145,14 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
         if kept and base.startswith(kept) and topic not in wanted
     }
     wanted |= unreadable
-    messages += [(f"{base}/availability", OFFLINE) for base in unreadable.values()]
+    seen = redis.hgetall(seen_key(topics))
+    stamp = now.astimezone(UTC).isoformat()
+    seen_now = {topic: stamp for topic in wanted if topic not in unreadable}
+    missing = {topic: base for topic, base in before.items() if topic not in wanted}
+    gaps = meter_gaps(topics, missing, wanted, seen, now)
+    wanted |= gaps
+    seen_now |= {topic: seen.get(topic, stamp) for topic in (*unreadable, *gaps)}
+    messages += [(f"{base}/availability", OFFLINE) for base in (unreadable | gaps).values()]
     removed = {topic: base for topic, base in before.items() if topic not in wanted}
     clearing = [
         (topic, "")
@@ -135,6 +175,9 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     pipe.delete(published_key(topics))
     if wanted:
         pipe.hset(published_key(topics), mapping=wanted)
+    pipe.delete(seen_key(topics))
+    if seen_now:
+        pipe.hset(seen_key(topics), mapping=seen_now)
     pipe.delete(held_starts_key(topics))
     if held.published:
         pipe.hset(held_starts_key(topics), mapping=held.published)

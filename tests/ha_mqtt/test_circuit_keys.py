@@ -57,6 +57,11 @@ def published(broker, topics, subscriber, site, expected: dict[str, tuple[str, s
     return circuit_entities(subscriber.messages, topics, site)
 
 
+def unavailable(subscriber, topics, site, key: str) -> bool:
+    topic = f"{topics.root}/site_{site.pk}/{key}/availability"
+    return subscriber.wait_for(lambda m: m.get(topic) == "offline", timeout=5)
+
+
 def stored(settings) -> dict[str, list[float]]:
     """What InfluxDB holds per circuit tag: power_w in time order."""
     rows = get_timeseries().query(
@@ -85,8 +90,10 @@ def test_a_circuit_added_later_never_takes_the_key_of_the_one_there_before(
 
     for _ in range(13):  # 65 minutes: older than the hour a circuit's value is shown for
         meter.run({"Heat pump": 940.0, "Heat Pump": None})
-    expected = {heat_pump: (PLAIN, "940.0")}
+    # It stays, unavailable, with its key (removed only after a day without a value).
+    expected = {heat_pump: (PLAIN, "940.0"), "Heat Pump power": (suffixed("Heat Pump"), "100.0")}
     assert published(broker, topics, subscriber, site, expected) == expected
+    assert unavailable(subscriber, topics, site, suffixed("Heat Pump"))
 
     meter.run({"Heat pump": 950.0, "Heat Pump": 120.0})
     expected = {heat_pump: (PLAIN, "950.0"), "Heat Pump power": (suffixed("Heat Pump"), "120.0")}
@@ -112,9 +119,10 @@ def test_a_circuit_back_after_an_hour_without_data_gets_its_own_key_back(
 
     for _ in range(13):
         meter.run({"Heat pump": None, "Heat-Pump": 110.0})
-    # The heat pump's entity is gone while it has no value; the other keeps its own key.
-    expected = {other: (suffixed("Heat-Pump"), "110.0")}
+    # The heat pump's entity is unavailable while it has no value; the other keeps its own key.
+    expected = {"Heat pump power": (PLAIN, "930.0"), other: (suffixed("Heat-Pump"), "110.0")}
     assert published(broker, topics, subscriber, site, expected) == expected
+    assert unavailable(subscriber, topics, site, PLAIN)
 
     meter.run({"Heat pump": 950.0, "Heat-Pump": 120.0})
     expected = {"Heat pump power": (PLAIN, "950.0"), other: (suffixed("Heat-Pump"), "120.0")}

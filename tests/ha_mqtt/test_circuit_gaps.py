@@ -1,0 +1,101 @@
+"""A circuit missing from a poll or a few (Home Assistant's sensor unavailable, a Vue channel
+missing from an answer) keeps its entity in Home Assistant, shown unavailable, and comes back
+with its value at the next good poll. Only a circuit without a value for GONE_AFTER (a day) is
+removed (an empty retained config). Before, an oven at 0 W since the morning (its one stored
+point hours old, carried only while HA gave its state) was removed from Home Assistant at the
+first poll its sensor was unavailable and created again at the next: dashboards and
+automations lost the entity for five minutes."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors.ha_mqtt.publisher import GONE_AFTER, publish_all
+from tests.ha_mqtt import homes
+from tests.support.ha_discovery import cleared
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+T0 = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
+CIRCUITS = {"Heat pump": "sensor.heat_pump_power", "Oven": "sensor.oven_power"}
+OVEN = "circuit_home_oven_power"
+
+
+def oven(meter, topics) -> tuple[str, str]:
+    """(the oven's discovery config topic, its topic base)."""
+    node = f"{topics.root}_site_{meter.site.pk}"
+    config = f"{topics.discovery_prefix}/sensor/{node}/{OVEN}/config"
+    return config, f"{topics.root}/site_{meter.site.pk}/{OVEN}"
+
+
+def jump(meter, to: datetime) -> None:
+    """The next poll at `to`: HA's history of the gap since the last poll has no states."""
+    since = meter.now - meter.EVERY
+    meter.server.add("GET", f"/api/history/period/{since.isoformat()}", json=[], times=1)
+    meter.now = to
+
+
+def test_one_poll_without_a_circuit_keeps_its_entity_unavailable(
+    topics, subscriber, broker, replay_server
+):
+    meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
+    config, base = oven(meter, topics)
+    since = T0 - timedelta(hours=3)  # off since the morning: one stored point, 3 h old
+    meter.run({"Heat pump": 900.0, "Oven": 0.0}, 2000.0, {"Oven": since})
+    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
+    payload = subscriber.messages[config]
+
+    meter.run({"Heat pump": 910.0, "Oven": None}, 2010.0)  # HA: sensor.oven_power unavailable
+    assert publish_all(broker, topics, now=meter.now) == {
+        "status": "ok", "entities": 10, "removed": 0
+    }  # fmt: skip
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline")
+    assert not cleared(subscriber, config)  # still in Home Assistant, shown unavailable
+    assert subscriber.messages[config] == payload
+
+    meter.run({"Heat pump": 920.0, "Oven": 0.0}, 2020.0, {"Oven": since})  # back
+    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    assert subscriber.wait_for(
+        lambda m: m.get(f"{base}/availability") == "online" and m.get(f"{base}/state") == "0.0"
+    )
+    assert json.loads(subscriber.messages[f"{base}/attributes"])["data_time"] == since.isoformat()
+    assert not cleared(subscriber, config)  # never removed on the way
+
+
+def test_a_circuit_without_a_value_for_a_day_is_removed(topics, subscriber, broker, replay_server):
+    meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
+    config, base = oven(meter, topics)
+    meter.run({"Heat pump": 900.0, "Oven": 0.0}, 2000.0)
+    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
+    meter.run({"Heat pump": 910.0}, 2010.0)  # taken out of options.circuits (or dead)
+    last_seen = meter.now  # its value of 5 minutes ago is still the meter's newest hour's
+    assert publish_all(broker, topics, now=last_seen)["status"] == "ok"
+
+    for later in (last_seen + timedelta(hours=2), last_seen + GONE_AFTER - timedelta(minutes=5)):
+        jump(meter, later)
+        meter.run({"Heat pump": 920.0}, 2020.0)
+        assert publish_all(broker, topics, now=later)["removed"] == 0
+        assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline")
+        assert not cleared(subscriber, config)
+    jump(meter, last_seen + GONE_AFTER)
+    meter.run({"Heat pump": 930.0}, 2030.0)
+    assert publish_all(broker, topics, now=last_seen + GONE_AFTER)["removed"] == 1
+    assert subscriber.wait_for(lambda m: cleared(subscriber, config))
+    assert f"{base}/state" not in subscriber.messages
+
+
+def test_a_deleted_meter_removes_its_circuits_at_once(topics, subscriber, broker, replay_server):
+    """The grace is for a circuit of a meter that still reports: a meter deleted or disabled
+    removes its entities at the next publication, as before."""
+    meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
+    config, base = oven(meter, topics)
+    meter.run({"Heat pump": 900.0, "Oven": 0.0}, 2000.0)
+    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
+    meter.config.enabled = False
+    meter.config.save()
+    assert publish_all(broker, topics, now=meter.now)["removed"] == 3  # power and both circuits
+    assert subscriber.wait_for(lambda m: cleared(subscriber, config))
