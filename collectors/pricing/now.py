@@ -86,7 +86,10 @@ def current_value(
         value = summary(slots, now, _hours(target), currency, target.key)
         if value is not None:
             value.update(adapter_for(config.source, config.provider).basis())
-            return {"value": value, "time": value["time"], **fetched, "stale": False}
+            found = {"value": value, "time": value["time"], **fetched, "stale": False}
+            if value["windows_unknown"]:  # the status page shows an entry's message
+                found["message"] = value["windows_unknown"]
+            return found
     # Now on the home's clock, with its offset: what a person there reads as now.
     local = now.astimezone(ZoneInfo(config.site.timezone or "UTC"))
     return _last_fetched(

@@ -123,22 +123,26 @@ def peak_state(day: Sequence[PriceSlot], current: PriceSlot) -> tuple[bool | Non
 
 
 def extreme_hours(
-    slots: Sequence[PriceSlot], hours: float, now: datetime, most_expensive: bool
-) -> list[str]:
+    slots: Sequence[PriceSlot], day: Sequence[PriceSlot], hours: float, now: datetime,
+    most_expensive: bool,
+) -> list[str]:  # fmt: skip
     """Slot starts (UTC ISO 8601, in time order) of the cheapest or most expensive `hours` of
-    the next 24 h, not necessarily adjacent (see `find_windows`; when running from now wins,
-    the running slot and those up to now + `hours`); [] when fewer are known. The 24 h end at
-    the last slot end within them: a list of slots names whole slots, not a slot the horizon
-    cuts through (3 h named four hourly slots, the first and last in part)."""
-    ends = [slot.end for slot in slots if slot.end <= now + DAY]
+    the next 24 h (`day`, see `next_day`: up to the end of the last slot starting before
+    now + 24 h), not necessarily adjacent (see `find_windows`; when running from now wins,
+    the running slot and those up to now + `hours`); [] when fewer are known (`windows_gap`
+    says why). The horizon is a slot end, so a list names whole slots, not one the horizon
+    cuts through (3 h named four hourly slots, the first and last in part); and 24 h fit at
+    every minute once prices are known that far (ending at the last slot end by now + 24 h,
+    they fitted only at a slot start)."""
+    horizon = day[-1].end
     try:
         result = find_windows(
             slots,
             hours,
             now,
-            within=DAY,
+            within=horizon - now,
             contiguous=False,
-            before=max(ends, default=now + DAY),
+            before=horizon,
             most_expensive=most_expensive,
         )
     except WindowError:
@@ -146,6 +150,19 @@ def extreme_hours(
     # A piece of the running slot starts at now: name the slot it belongs to.
     starts = {current_slot(slots, piece.start).start for piece in result.slots}
     return [start.isoformat() for start in sorted(starts)]
+
+
+def windows_gap(day: Sequence[PriceSlot], hours: float, now: datetime) -> str | None:
+    """Why cheapest_hours and most_expensive_hours are empty (more hours asked than are priced
+    from now, e.g. before tomorrow's prices are out), or None when they can be named."""
+    known = sum(slot.seconds for slot in day) - (now - day[0].start).total_seconds()
+    if hours * 3600 <= known:
+        return None
+    return (
+        f"cheapest_hours and most_expensive_hours unknown: window_hours is {hours:g} h, and "
+        f"prices are known only until {day[-1].end.isoformat()}, {known / 3600:.6g} h from "
+        "now; they are named once enough later prices are published (or ask for fewer hours)"
+    )
 
 
 def headline(slots: Sequence[PriceSlot], now: datetime, hours: float) -> dict[str, Any] | None:
@@ -162,8 +179,10 @@ def headline(slots: Sequence[PriceSlot], now: datetime, hours: float) -> dict[st
         "peak_unknown": peak_unknown,
         "average_price_24h": average_price(day),
         "known_until": day[-1].end.isoformat(),
-        "cheapest_hours": extreme_hours(slots, hours, now, most_expensive=False),
-        "most_expensive_hours": extreme_hours(slots, hours, now, most_expensive=True),
+        "cheapest_hours": extreme_hours(slots, day, hours, now, most_expensive=False),
+        "most_expensive_hours": extreme_hours(slots, day, hours, now, most_expensive=True),
+        "window_hours": hours,
+        "windows_unknown": windows_gap(day, hours, now),
         "slot_minutes": current.minutes,
         "time": current.start.isoformat(),
     }
