@@ -5,7 +5,9 @@ The hourly fetch stores every published slot (`electricity_pricing_forecast`); w
 cached answer:
 
 - `current_value`: the `electricity_pricing` entry of `GET /api/enrichment/current`. `stale` is
-  true only when no stored slot covers now; then the last fetched answer is shown as it was.
+  true only when no stored slot covers now; then the last fetched answer is shown as it was,
+  except its window lists where they are for another `window_hours` than the config's (the
+  fetch, once per tariff, computed them for the config it ran under).
 - `write_current_points`: the beat task `collectors.write_current_prices` (every minute) writes
   the `electricity_pricing` point of the running slot from the stored slots, with no API call,
   so InfluxDB readers (Grafana, Home Assistant's InfluxDB sensor) see the price change at the
@@ -74,13 +76,15 @@ def current_value(
     try:
         by_currency = stored_slots(config.provider, target.key, now - LOOK_BACK, now + AHEAD)
     except TimeseriesError as exc:
-        return _last_fetched(answer, fetched, f"the stored prices cannot be read: {exc}")
+        message = f"the stored prices cannot be read: {exc}"
+        return _last_fetched(answer, fetched, message, _hours(target))
     if len(by_currency) > 1:
         return _last_fetched(
             answer,
             fetched,
             f"prices in several currencies ({', '.join(sorted(by_currency))}) are stored for "
             f"{config.provider}/{target.key}; delete the wrong ones",
+            _hours(target),
         )
     for currency, slots in by_currency.items():
         value = summary(slots, now, _hours(target), currency, target.key)
@@ -97,18 +101,41 @@ def current_value(
         fetched,
         f"no stored price slot covers now ({local.isoformat(timespec='seconds')}); check that "
         "the price collector runs (see last_run)",
+        _hours(target),
     )
 
 
 def _last_fetched(
-    answer: CachedAnswer | None, fetched: dict[str, Any], message: str
+    answer: CachedAnswer | None, fetched: dict[str, Any], message: str, hours: float
 ) -> dict[str, Any]:
-    """The last fetched answer as it was, stale, saying why nothing current is known."""
+    """The last fetched answer as it was, stale, saying why nothing current is known; without
+    its window lists where they name windows of other than `hours` (see `_own_windows`)."""
     if answer is None:
         return {"value": None, "message": f"{message}; no answer yet", "stale": True, **fetched}
-    time = answer.value.get("time") if isinstance(answer.value, dict) else None
+    value, time = answer.value, None
     message = f"{message}; the last fetched answer is shown"
-    return {"value": answer.value, "time": time, **fetched, "stale": True, "message": message}
+    if isinstance(value, dict):
+        time = value.get("time")
+        value, other = _own_windows(value, hours)
+        if other:
+            message += f" ({other})"
+    return {"value": value, "time": time, **fetched, "stale": True, "message": message}
+
+
+def _own_windows(value: dict[str, Any], hours: float) -> tuple[dict[str, Any], str]:
+    """The answer without cheapest_hours and most_expensive_hours when they are not of
+    `hours` (a site sharing the tariff asked for other windows, or an answer from before
+    `window_hours` was recorded in it), and why; else as it is."""
+    lists = ("cheapest_hours", "most_expensive_hours")
+    found = value.get("window_hours")
+    if not any(key in value for key in lists) or found == hours:
+        return value, ""
+    kept = {key: item for key, item in value.items() if key not in lists}
+    named = "of a length not recorded" if found is None else f"for {found:g} h"
+    return kept, (
+        f"the last fetched answer's cheapest_hours and most_expensive_hours are {named}, not "
+        f"this config's window_hours {hours:g}, and are left out"
+    )
 
 
 def window_hours_by_target() -> dict[tuple[str, str], set[float]]:

@@ -195,12 +195,8 @@ def stored_windows(database: str) -> dict[str, dict]:
     return {row.tags.get("window_hours"): row.values for row in rows}
 
 
-def test_sites_sharing_a_tariff_each_get_the_windows_of_their_own_window_hours(
-    own_storage, replay_server, api, monkeypatch
-):
-    """Berlin asks for 2-hour windows, Potsdam for 6; both are on aWATTar DE. Before, the one
-    fetch wrote (and the minute task rewrote) only the first config's 2-hour lists: Potsdam's
-    Grafana or Home Assistant InfluxDB sensor read 2 cheapest hours where it had asked for 6."""
+def berlin_and_potsdam(replay_server) -> dict[int, ProviderConfig]:
+    """Two sites on aWATTar DE (the replayed day), by window_hours: Berlin 2, Potsdam 6."""
     replay_server.add("GET", "/v1/marketdata", json=load_fixture("awattar/marketdata_hourly.json"))
     configs = {}
     for name, hours in (("Berlin", 2), ("Potsdam", 6)):
@@ -210,6 +206,16 @@ def test_sites_sharing_a_tariff_each_get_the_windows_of_their_own_window_hours(
             site=site, source="electricity_pricing", provider="awattar",
             options={"base_url": replay_server.url, "window_hours": hours},
         )  # fmt: skip
+    return configs
+
+
+def test_sites_sharing_a_tariff_each_get_the_windows_of_their_own_window_hours(
+    own_storage, replay_server, api, monkeypatch
+):
+    """Berlin asks for 2-hour windows, Potsdam for 6; both are on aWATTar DE. Before, the one
+    fetch wrote (and the minute task rewrote) only the first config's 2-hour lists: Potsdam's
+    Grafana or Home Assistant InfluxDB sensor read 2 cheapest hours where it had asked for 6."""
+    configs = berlin_and_potsdam(replay_server)
     monkeypatch.setattr(clock, "utc_now", lambda: AWATTAR_NOW)
 
     [chosen] = tasks.configs_by_target("electricity_pricing").values()
@@ -227,3 +233,39 @@ def test_sites_sharing_a_tariff_each_get_the_windows_of_their_own_window_hours(
         answer = api.get(f"/api/enrichment/current?site={config.site_id}").json()
         [entry] = answer["sources"]["electricity_pricing"]["providers"]
         assert entry["value"]["cheapest_hours"] == cheapest  # the API agrees with InfluxDB
+
+
+def test_a_stale_price_answer_shows_no_windows_of_another_sites_window_hours(
+    own_storage, replay_server, api, monkeypatch
+):
+    """When no stored slot covers now, the last fetched answer is shown, stale. It was computed
+    for the config the fetch ran under (Berlin, 2 h): Potsdam, asking for 6 h, was shown
+    Berlin's two cheapest and two dearest hours as its own. Now Potsdam's answer leaves the
+    lists out and says why; Berlin's still shows them as they were."""
+    configs = berlin_and_potsdam(replay_server)
+    monkeypatch.setattr(clock, "utc_now", lambda: AWATTAR_NOW)
+    [chosen] = tasks.configs_by_target("electricity_pricing").values()
+    assert chosen == configs[2]  # the first config: Berlin's windows are fetched
+    assert pipeline.collect(chosen, now=AWATTAR_NOW).status == "ok"
+    after = datetime(2026, 5, 1, 22, 30, tzinfo=UTC)  # the stored prices end at 22:00 UTC
+    monkeypatch.setattr(clock, "utc_now", lambda: after)
+
+    def entry(hours: int) -> dict:
+        answer = api.get(f"/api/enrichment/current?site={configs[hours].site_id}").json()
+        [found] = answer["sources"]["electricity_pricing"]["providers"]
+        assert found["stale"] is True
+        return found
+
+    cheapest, dearest = payload_extremes(2)
+    berlin = entry(2)
+    assert (berlin["value"]["cheapest_hours"], berlin["value"]["most_expensive_hours"]) == (
+        cheapest, dearest
+    )  # fmt: skip
+    potsdam = entry(6)
+    assert "cheapest_hours" not in potsdam["value"]
+    assert "most_expensive_hours" not in potsdam["value"]
+    assert potsdam["value"]["current_price"] == berlin["value"]["current_price"]
+    assert (
+        "the last fetched answer's cheapest_hours and most_expensive_hours are for 2 h"
+        in (potsdam["message"])
+    )
