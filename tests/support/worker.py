@@ -83,7 +83,11 @@ def celery_worker(
 
 
 def output(proc: subprocess.Popen) -> str:
-    """The worker's output so far (stops it), for failure messages."""
+    """The worker's output (stops it, once it runs no task, up to 10 s, as the `with` block's
+    end does: a test reads it as soon as a run record says the task ended, while the task may
+    still be finishing), for assertions and failure messages."""
+    if getattr(proc, "node", None) and proc.poll() is None:  # a Celery worker, still up
+        _idle(proc, timeout=10)
     stop(proc)
     return _tail(proc)
 
