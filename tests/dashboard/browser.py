@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.support.chromium import CHROMEDRIVER, CHROMIUM, wait_for
+from tests.support.chromium import CHROMEDRIVER, CHROMIUM, POLL, wait_for
 
 BROWSER_TEST = [
     pytest.mark.django_db(transaction=True),
@@ -28,7 +28,7 @@ def log_in(driver, url: str, username: str, password: str) -> None:
     driver.find_element(By.ID, "id_password").send_keys(password)
     button = driver.find_element(By.ID, "login")
     button.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 10, poll_frequency=POLL).until(expected_conditions.staleness_of(button))
 
 
 def open_as_reader(driver, url: str, height: int = 2600) -> None:

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from tests.dashboard.browser import BROWSER_TEST, log_in
-from tests.support.chromium import wait_for
+from tests.support.chromium import POLL, wait_for
 from tests.support.status_home import register_awattar, register_gb
 
 pytestmark = BROWSER_TEST
@@ -53,7 +53,7 @@ def test_first_run_sets_up_a_site_and_shows_a_collected_price(
     clicked = datetime.now(UTC).timestamp() * 1000
     browser.find_element(By.ID, "create-site").click()
     value = wait_for(browser, "tr[data-provider=awattar] td.value")
-    WebDriverWait(browser, 20).until(lambda d: "EUR/kWh" in value.text)
+    WebDriverWait(browser, 20, poll_frequency=POLL).until(lambda d: "EUR/kWh" in value.text)
 
     # The price of the hour running when the site was collected (either hour, at a boundary).
     read = datetime.now(UTC).timestamp() * 1000
@@ -99,7 +99,7 @@ def test_first_run_in_great_britain_ticks_and_collects_octopus_and_uk_carbon_int
     browser.find_element(By.ID, "create-site").click()
 
     price = wait_for(browser, "tr[data-provider=octopus] td.value")
-    WebDriverWait(browser, 20).until(lambda d: "GBP/kWh" in price.text)
+    WebDriverWait(browser, 20, poll_frequency=POLL).until(lambda d: "GBP/kWh" in price.text)
     read = datetime.now(UTC)  # the half hour running meanwhile (either, at a boundary)
     running = [r for r in answers["rates"]
                if _utc(r["valid_from"]) <= read and clicked < _utc(r["valid_to"])]  # fmt: skip
@@ -120,7 +120,9 @@ def test_first_run_in_great_britain_ticks_and_collects_octopus_and_uk_carbon_int
         ("octopus", "ok"), ("uk_carbon_intensity", "ok")]  # fmt: skip
     # The Plan panel has no loads yet: it plans the cheapest window's 3 h from what was collected.
     plan = wait_for(browser, "article.plan[data-load='3 h load']")
-    WebDriverWait(browser, 20).until(lambda d: plan.get_attribute("data-start"))
+    WebDriverWait(browser, 20, poll_frequency=POLL).until(
+        lambda d: plan.get_attribute("data-start")
+    )
     assert "Carbon: uk_carbon_intensity (South England)" in plan.text
 
 

@@ -18,7 +18,7 @@ from collectors.carbon.common import MEASUREMENT as CARBON_MEASUREMENT
 from collectors.models import FlexibleLoad
 from enrich.models import ProviderConfig
 from tests.dashboard.browser import BROWSER_TEST, log_in
-from tests.support.chromium import wait_for
+from tests.support.chromium import POLL, wait_for
 from tests.support.replay import load_fixture
 from tests.support.status_home import EM_FIXTURE_NOW, hour_of, seed_status_home, shifted
 
@@ -188,7 +188,7 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
     assert chooser.get_attribute("id") == "plan-shown"
     chooser.send_keys(Keys.DOWN)  # the next option: EV charge
     ev = loads["EV charge"]["plan"]
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 10, poll_frequency=POLL).until(
         lambda d: (
             price_chart.get_attribute("data-plan-highlight") == overlapping(slots, ev["windows"])
         )

@@ -23,7 +23,7 @@ from tests.dashboard.browser import BROWSER_TEST, log_in
 from tests.support import worker as worker_support
 from tests.support.beat import beat_process
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
-from tests.support.chromium import wait_for
+from tests.support.chromium import POLL, wait_for
 from tests.support.status_home import seed_status_home
 
 pytestmark = BROWSER_TEST
@@ -153,7 +153,7 @@ def test_status_page_on_the_demo_home(
         for i, s in enumerate(slots)
         if datetime.fromisoformat(s["end"]) > datetime.fromisoformat(one_hour["start"])
     )
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 10, poll_frequency=POLL).until(
         lambda d: chart(d, "price")["highlight"].split(",")[0] == str(first)
     )
     # Dark mode (the system setting): dark page, light text, and the charts drawn again.
@@ -196,7 +196,7 @@ def save_screenshot(browser, highlight: str, prefix: str, folder: Path) -> None:
             worker_support.until(all_alive, beat)
             # A reload keeps the 1 h the keyboard chose above: back to the page's 3 h.
             Select(browser.find_element(By.ID, "window-hours")).select_by_value("3")
-            WebDriverWait(browser, 10).until(
+            WebDriverWait(browser, 10, poll_frequency=POLL).until(
                 lambda d: chart(d, "price")["highlight"] == highlight  # 3 h, as first drawn
             )
             size = browser.execute_script(

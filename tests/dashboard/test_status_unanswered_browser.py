@@ -8,7 +8,7 @@ from django.contrib.sessions.models import Session
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.dashboard.browser import BROWSER_TEST, open_as_reader
-from tests.support.chromium import wait_for
+from tests.support.chromium import POLL, wait_for
 from tests.support.page_proxy import PageProxy
 
 pytestmark = BROWSER_TEST
@@ -88,7 +88,7 @@ def test_an_ended_session_asks_to_log_in_again_once(live_server, collected, brow
     assert link.get_attribute("href") == f"{live_server.url}/login/?next=/"
     gone = "Not loaded: you are no longer logged in (see above)."
     # Both calls the change made say so, the window's too once the plan has been redrawn.
-    WebDriverWait(browser, 20).until(lambda b: gone in text(b, "#plan-loads"))
+    WebDriverWait(browser, 20, poll_frequency=POLL).until(lambda b: gone in text(b, "#plan-loads"))
     assert f" No cheapest window: {gone}" in text(browser, "#price-summary")
     assert "Authentication credentials" not in text(browser, "body")
 

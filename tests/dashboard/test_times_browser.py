@@ -16,7 +16,7 @@ from enrich.readings import Reading
 from retention.stats import metrics
 from retention.timeutil import floor_day
 from tests.dashboard.browser import BROWSER_TEST, log_in
-from tests.support.chromium import wait_for
+from tests.support.chromium import POLL, wait_for
 from tests.support.status_home import awattar_site
 
 pytestmark = BROWSER_TEST
@@ -124,7 +124,7 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
     # The cheapest hour is the second 02:00.
     Select(browser.find_element(By.ID, "window-hours")).select_by_value("1")
     expected = f"Cheapest 1 h: {at(SECOND_TWO)} {second} to {at(SECOND_TWO + timedelta(hours=1))}"
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 10, poll_frequency=POLL).until(
         lambda d: expected in d.find_element(By.ID, "price-summary").text
     )
 

@@ -197,5 +197,5 @@ def until(condition, proc: subprocess.Popen | None = None, seconds: float = 60):
         if proc is not None:
             assert proc.poll() is None, f"it stopped:\n{_tail(proc)}"
         assert time.monotonic() < deadline, _tail(proc) if proc else f"not within {seconds} s"
-        time.sleep(0.5)
+        time.sleep(0.1)
     return result
