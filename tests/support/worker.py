@@ -121,8 +121,10 @@ def _idle(proc: subprocess.Popen, timeout: float) -> bool:
 
 
 def _tail(proc: subprocess.Popen) -> str:
+    """The log's last 20,000 characters: tests look for a line a few warnings back (the
+    fault injected), failure messages show what led to the failure."""
     proc.log.seek(0)
-    return proc.log.read()[-4000:]
+    return proc.log.read()[-20_000:]
 
 
 def followed(client, answer: dict, worker: subprocess.Popen, timeout: float = 90) -> dict:

@@ -28,6 +28,7 @@ from retention.archive.run import run_archive
 from retention.models import RetentionRun
 from tests.support.api import token_client
 from tests.support.archive import BUCKET, as_rows, daily_rows, read_back, restore_worker_env
+from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.proxy import Proxy
 from tests.support.web import gunicorn
 from tests.support.worker import (
@@ -221,6 +222,7 @@ def test_the_web_server_answers_at_once_and_its_timeout_cuts_nothing_off(
     assert read_back(tier.restore_database) == march(archived)
 
 
+@pytest.mark.usefixtures("empty_queues")  # a task left queued would take the crash
 def test_a_restore_whose_worker_died_is_finished_by_the_next_delivery(settings, tier, s3, archived):
     """The worker process dies (SIGKILL, as the out-of-memory killer would) after downloading
     the files: Celery delivers the task again, which takes the dead delivery's archive lock

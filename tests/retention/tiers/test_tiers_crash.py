@@ -31,6 +31,7 @@ from retention.tiers.stepwise import aggregate_windows
 from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0
 from tests.support import worker as support
+from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.proxy import Proxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
@@ -371,6 +372,7 @@ def worker_dying_once(settings, node: str, fault: str):
 
 
 @pytest.mark.parametrize("layout", ["official"])
+@pytest.mark.usefixtures("empty_queues")  # a task left queued would take the crash
 def test_a_task_whose_worker_was_killed_is_delivered_again_and_finishes_the_work(home, settings):
     """A real prefork worker whose process dies (SIGKILL) after writing the first day: Celery
     delivers the task again at once (acks_late, task_reject_on_worker_lost), while the dead
@@ -395,6 +397,7 @@ def test_a_task_whose_worker_was_killed_is_delivered_again_and_finishes_the_work
 
 
 @pytest.mark.parametrize("layout", ["official"])
+@pytest.mark.usefixtures("empty_queues")  # a task left queued would take the crash
 def test_the_run_a_dead_delivery_left_running_is_closed_by_the_next_delivery(home, settings):
     """The scheduled task (beat: no run_id) records a new run in each delivery. The one whose
     worker died is closed as failed, saying so, by the delivery that follows; it is not left
