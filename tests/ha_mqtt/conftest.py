@@ -20,12 +20,15 @@ MQTT_TEST_URL = os.environ.get("MQTT_TEST_URL", "mqtt://127.0.0.1:1883")
 
 
 class Subscriber:
-    """Every message under the test's prefix and root, latest payload per topic."""
+    """Every message under the test's prefix and root, latest payload per topic; `markers`, a
+    topic under one of the `filters`, takes the markers of `caught_up` (kept out of both)."""
 
-    def __init__(self, url: str, *filters: str) -> None:
+    def __init__(self, url: str, *filters: str, markers: str | None = None) -> None:
         endpoint = Endpoint.parse(url)
         self.messages: dict[str, str] = {}
         self.log: list[tuple[str, str, bool]] = []
+        self._markers = markers
+        self._arrived: set[str] = set()
         self._changed = threading.Condition()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex}"
@@ -43,6 +46,10 @@ class Subscriber:
     def _on_message(self, client, userdata, message) -> None:
         payload = message.payload.decode()
         with self._changed:
+            if self._markers and message.topic.startswith(f"{self._markers}/"):
+                self._arrived.add(message.topic)
+                self._changed.notify_all()
+                return
             self.log.append((message.topic, payload, bool(message.retain)))
             if payload:
                 self.messages[message.topic] = payload
@@ -59,6 +66,18 @@ class Subscriber:
                     return False
                 self._changed.wait(left)
         return True
+
+    def caught_up(self, broker: Broker, timeout: float = 10.0) -> bool:
+        """Whether every message the broker acknowledged so far (`publish_all` returns once it
+        did) reached this subscriber within `timeout` s. The broker hands a message to its
+        subscribers before it acknowledges it, and forwards them in order: a marker published
+        now arrives after them all. Waiting for one topic of a publication instead says
+        nothing of the messages published after it."""
+        assert self._markers, "a Subscriber made without `markers` cannot tell"
+        marker = f"{self._markers}/{uuid.uuid4().hex}"
+        if not (broker.publish(marker, "end", retain=False) and broker.flush(timeout)):
+            return False
+        return self.wait_for(lambda _: marker in self._arrived, timeout)
 
     def stop(self) -> None:
         # Disconnecting first wakes the loop thread at once; stopping it first waits out its
@@ -98,7 +117,12 @@ def topics(settings) -> Iterator[Topics]:
 
 @pytest.fixture
 def subscriber(topics) -> Iterator[Subscriber]:
-    watcher = Subscriber(MQTT_TEST_URL, f"{topics.discovery_prefix}/#", f"{topics.root}/#")
+    watcher = Subscriber(
+        MQTT_TEST_URL,
+        f"{topics.discovery_prefix}/#",
+        f"{topics.root}/#",
+        markers=f"{topics.root}/marker",
+    )
     yield watcher
     # Leave no retained messages behind on the shared broker.
     cleaner = Broker(MQTT_TEST_URL).start()

@@ -3,7 +3,6 @@ server (tests/fixtures), hourly aWATTar price slots written to the test's Influx
 Assistant meter collected through the pipeline from replayed states."""
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from collectors import clock, pipeline
@@ -182,10 +181,7 @@ def publication(broker, topics, subscriber, now: datetime, monkeypatch) -> list[
     monkeypatch.setattr(clock, "utc_now", lambda: now)
     start = len(subscriber.log)
     assert publish_all(broker, topics, now=now)["status"] == "ok"
-    marker = f"{topics.root}/marker/{uuid.uuid4().hex}"
-    broker.publish(marker, "end", retain=False)  # after every message of the publication
-    assert broker.flush(5)
-    assert subscriber.wait_for(lambda _: any(t == marker for t, _, _ in subscriber.log[start:]))
+    assert subscriber.caught_up(broker)
     return [
         (topic, payload)
         for topic, payload, _ in subscriber.log[start:]

@@ -3,7 +3,6 @@ topic root are removed (config, state, attributes, availability, status), the cu
 unless --all, another integration's config is never touched and --dry-run changes nothing."""
 
 import json
-import uuid
 from io import StringIO
 
 import pytest
@@ -31,10 +30,8 @@ def remove(*options: str) -> str:
 def retained(subscriber, broker, topics) -> dict[str, str]:
     """What is retained on the broker under the test's prefix and root once every message
     published so far arrived (the `scan` markers of the command are not retained)."""
-    marker = f"{topics.root}/marker/{uuid.uuid4().hex}"
-    broker.publish(marker, "end", retain=False)
-    assert subscriber.wait_for(lambda _: any(t == marker for t, _, _ in subscriber.log))
-    scans = (f"{topics.root}/scan/", f"{topics.root}/marker/")
+    assert subscriber.caught_up(broker)
+    scans = f"{topics.root}/scan/"
     return {t: p for t, p in subscriber.messages.items() if not t.startswith(scans)}
 
 
