@@ -230,10 +230,12 @@ def test_a_field_the_endpoint_does_not_take_is_a_400_naming_it(staff, home, path
 @pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-hourly"])
 def test_dry_run_in_the_query_string_is_read(staff, home, path):
     # Was ignored: POST /retention/archive?dry_run=true started a real archive run.
+    sent = hostile.sent_tasks()
     answer = staff.post(f"{path}?dry_run=true")
     assert answer.status_code == 202, answer.content
     assert answer.json()["dry_run"] is True
     assert RetentionRun.objects.get().details["dry_run"] is True
+    assert hostile.sent_tasks() == sent + 1  # what the refusals above are checked against
 
 
 @pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-daily"])
