@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collectors import pipeline, usage
+from collectors import clock, pipeline, usage
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
@@ -119,4 +119,9 @@ class CurrentEnrichment(APIView):
                 "configured": True,
                 "providers": [provider_value(c, cache) for c in mine],
             }
-        return Response({"site": {"id": site.pk, "name": site.name}, "sources": sources})
+        # `now`: the moment the values are for (a value's `time` is its own, `age_seconds` the
+        # fetch's), so a reader tells how old the value is by one clock.
+        now = clock.utc_now().isoformat()
+        return Response(
+            {"site": {"id": site.pk, "name": site.name}, "now": now, "sources": sources}
+        )

@@ -63,9 +63,9 @@ def test_redis_down_shows_each_value_it_can_and_why_not_the_others(
         settings.REDIS_URL = shared
     assert carbon[2].startswith("the last answer cannot be read: The response cache is unavailable")
     assert f"REDIS_URL={down}" in carbon[2]
-    assert carbon[3:5] == ["—", "no value"]
+    assert carbon[3:6] == ["—", "—", "no value"]  # value of, fetched, state
     assert price[2] == "0.075 EUR/kWh"
-    assert price[4] == "fresh"
+    assert price[5] == "fresh"
     assert not [line for line in logged if "/api/enrichment/current" in line], logged
 
 
@@ -87,7 +87,7 @@ def test_influxdb_down_shows_the_last_fetched_price_and_why(
     assert shown.startswith("0.075 EUR/kWh\n"), shown
     assert why.startswith("the stored prices cannot be read: Cannot reach InfluxDB at "), why
     assert why.endswith("; the last fetched answer is shown"), why
-    assert now_row(browser, "awattar")[4] == "stale"
+    assert now_row(browser, "awattar")[5] == "stale"
 
 
 def test_every_panel_says_it_was_throttled(live_server, collected, browser, settings):
@@ -140,7 +140,7 @@ def test_a_last_run_and_a_measurement_a_week_back_show_their_date(
     def date(iso: str) -> str:  # a daily measurement: the UTC day it measures
         return browser.execute_script("return window.Status.date(arguments[0]);", iso)
 
-    run = now_row(browser, "awattar")[5]
+    run = now_row(browser, "awattar")[6]
     assert run == f"ok · {day(then.isoformat())}", run
     measured = datetime.fromisoformat(newest["time"])
     assert measured.day == then.day and f" {then.day}" in date(newest["time"])

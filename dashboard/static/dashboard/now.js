@@ -1,4 +1,5 @@
-// "Now": each source's current value, its age, stale or fresh, OAuth state, runs and budget.
+// "Now": each source's current value, the time it is of, when it was fetched, stale or fresh,
+// OAuth state, runs and budget.
 (function () {
   "use strict";
   var S = window.Status;
@@ -27,10 +28,29 @@
     if (b.error) return b.spec + ": " + b.error;
     return b.used + " of " + b.limit + " (" + b.spec + ")";
   }
+  // The time the value is of, on the home's clock, and how old it is at `now` (the moment the
+  // API answered for): a slot's value (a price, a carbon forecast slot) "Sat 06:00 AM to
+  // 07:00 AM, running now" or "…, ended 40 min ago"; another value (a measurement, an hourly
+  // observation) "Sat 03:00 AM, 3.0 h ago". Not the fetch's age: a value fetched 19 s ago can
+  // be of a slot that began 40 min ago, or an observation hours old.
+  function valueTime(p, now) {
+    if (!p.time) return "—";
+    var start = Date.parse(p.time);
+    var minutes = p.value && typeof p.value.slot_minutes === "number" ? p.value.slot_minutes : null;
+    if (minutes === null) return S.time(p.time) + ", " + S.age(Math.max(0, now - start) / 1000) + " ago";
+    var end = start + minutes * 60000;
+    var text = S.time(p.time) + " to " + S.time(new Date(end).toISOString());
+    if (now < start) return text + ", starts in " + S.age((start - now) / 1000);
+    return text + (now < end ? ", running now" : ", ended " + S.age((now - end) / 1000) + " ago");
+  }
+  function fetched(p) {
+    return p.age_seconds === null || p.age_seconds === undefined ? "—" : S.age(p.age_seconds) + " ago";
+  }
   function render(res) {
     var tbody = document.querySelector("#now-table tbody");
-    if (!res.ok) { S.fill(tbody, [], S.problem(res), 8); return; }
+    if (!res.ok) { S.fill(tbody, [], S.problem(res), 9); return; }
     tbody.textContent = "";
+    var now = Date.parse(res.body.now);
     Object.keys(res.body.sources).forEach(function (source) {
       var entry = res.body.sources[source];
       var name = source.replace(/_/g, " ");
@@ -38,7 +58,7 @@
         var tr = tbody.insertRow();
         S.cell(tr, name);
         S.cell(tr, "none").colSpan = 1;
-        S.cell(tr, entry.message).colSpan = 6;
+        S.cell(tr, entry.message).colSpan = 7;
         return;
       }
       entry.providers.forEach(function (p) {
@@ -64,7 +84,8 @@
           why.textContent = p.message;
           value.appendChild(why);
         }
-        S.cell(tr, S.age(p.age_seconds), "age");
+        S.cell(tr, valueTime(p, now), "value-time");
+        S.cell(tr, fetched(p), "fetched");
         var stale = p.stale === true;
         var known = p.stale !== undefined && p.stale !== null;
         S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
