@@ -81,9 +81,11 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
     el.dataset.points = String(prices.slots.length);  // the slots, not the closing point
     el.dataset.highlight = inWindow.join(",");
     el.dataset.planHighlight = planned.join(",");
-    var text = S.count(prices.slots.length, "price slot") + " from " + S.time(prices.slots[0].start) +
-      " to " + S.time(prices.known_until) + ", " + S.num(Math.min.apply(null, y)) + " to " +
-      S.num(Math.max.apply(null, y)) + " " + prices.unit + ".";
+    // The prices' range, or the one price when all are the same (one slot: not "0.1 to 0.1").
+    var low = S.num(Math.min.apply(null, y)), high = S.num(Math.max.apply(null, y));
+    var range = low !== high ? low + " to " + high : (n > 1 ? "all " : "") + low;
+    var text = S.count(n, "price slot") + " from " + S.time(prices.slots[0].start) +
+      " to " + S.time(prices.known_until) + ", " + range + " " + prices.unit + ".";
     if (gaps.length) text += " No price from " + gaps.join(", nor from ") + ".";
     if (!win && noWindow) text += " No cheapest window: " + noWindow;
     if (win) {

@@ -6,9 +6,15 @@
     var tbody = document.querySelector("#runs-table tbody");
     if (!res.ok) { S.fill(tbody, [], S.problem(res), 7); return; }
     S.fill(tbody, res.body.runs.slice(0, 50).map(function (r) {
-      // Settled: measured again once InfluxDB compacted; else right after the run.
-      var freed = r.storage_freed_mb === null || r.storage_freed_mb === undefined ? "" :
-        r.storage_freed_mb.toFixed(2) + " MB" + (r.storage_settled ? " (settled)" : " (before compaction)");
+      // Settled: measured again once InfluxDB compacted; else right after the run. In the
+      // bytes the page shows elsewhere (the API's MB are 10^6 bytes); storage that grew (a
+      // shard InfluxDB had not compacted yet) says so, not a negative "freed".
+      var freed = "";
+      if (r.storage_freed_mb !== null && r.storage_freed_mb !== undefined) {
+        var bytes = Math.round(r.storage_freed_mb * 1e6);
+        freed = (bytes < 0 ? "grew by " + S.bytes(-bytes) : S.bytes(bytes)) +
+          (r.storage_settled ? " (settled)" : " (before compaction)");
+      }
       return [S.day(r.started), r.operation_type, [r.status, "status-" + r.status],
               String(r.records_processed), String(r.records_deleted), freed, r.errors || ""];
     }), "No retention runs in the last 30 days.", 7);
