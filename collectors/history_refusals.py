@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from enrich.http import AuthError, HttpError
 from enrich.redis.client import get_redis, make_key, reachable
+from enrich.wording import counted
 
 REMEMBER = timedelta(days=1)
 
@@ -70,7 +71,8 @@ def note(error: HttpError, refusal: bool) -> str:
     if refusal:
         return (
             f"history refused (HTTP {error.status}): the account's plan does not include it; "
-            f"the backfill is skipped for {REMEMBER.days} day(s), the latest values are written"
+            f"the backfill is skipped for {counted(REMEMBER.days, 'day')}, the latest values are "
+            "written"
         )
     return (
         f"history failed ({type(error).__name__}: {error}); the latest values are written and "

@@ -26,6 +26,7 @@ from enrich.models import ProviderConfig
 from enrich.readings import Reading, unwritable_tag
 from enrich.redis.cache import CachedAnswer, ResponseCache
 from enrich.redis.client import RedisUnavailable
+from enrich.wording import counted
 
 logger = logging.getLogger("collectors")
 
@@ -313,7 +314,7 @@ def _writable(readings: list[Reading]) -> tuple[list[Reading], list[str]]:
         else:
             kept.append(reading)
     notes = [
-        f"left out {n} point(s) whose tag {why} InfluxDB cannot store (a name from the "
+        f"left out {counted(n, 'point')} whose tag {why} InfluxDB cannot store (a name from the "
         "provider's side; its points are written once it is renamed there)"
         for why, n in left_out.items()
     ]

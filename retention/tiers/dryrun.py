@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 
 from enrich.influx import get_timeseries, quote_ident
+from enrich.wording import counted
 from retention.entities import ha_source
 from retention.models import Entity
 from retention.tiers import density
@@ -104,8 +105,9 @@ def quiet_days(details: dict[str, Any]) -> str:
     else:
         what = "hourly row (not listed): nothing to compose or delete there"
     return (
-        f"{quiet:,} of the {details['days_in_range']:,} day(s) from {details['first_day']} to "
-        f"{details['last_day']} hold no {what}"
+        f"{quiet:,} of the {counted(details['days_in_range'], 'day')} from "
+        f"{details['first_day']} to {details['last_day']} {'holds' if quiet == 1 else 'hold'} "
+        f"no {what}"
     )
 
 

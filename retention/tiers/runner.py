@@ -34,6 +34,7 @@ from django.conf import settings
 
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
 from enrich.redis.lock import RunLock
+from enrich.wording import counted
 from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
@@ -239,10 +240,11 @@ def summary(run: RetentionRun) -> str:
     the task's result), ending with what the run or dry run leaves out and why (`waiting`: the
     first SUMMARY_NOTES notes, then how many more the run's details hold)."""
     what = {
-        RetentionRun.Operation.DOWNSAMPLE_HOURLY: ("raw points", "hourly rows"),
-        RetentionRun.Operation.DOWNSAMPLE_DAILY: ("hourly rows", "daily rows"),
-    }.get(run.operation, ("records", "rows"))
+        RetentionRun.Operation.DOWNSAMPLE_HOURLY: ("raw point", "hourly row"),
+        RetentionRun.Operation.DOWNSAMPLE_DAILY: ("hourly row", "daily row"),
+    }.get(run.operation, ("record", "row"))
     details = run.details or {}
+    days = counted(len(details.get("days", [])), "day")
     parts = [f"{run.operation} run {run.pk}: {run.status}"]
     if run.status == RetentionRun.Status.SKIPPED:
         parts.append(details.get("reason", ""))
@@ -251,12 +253,14 @@ def summary(run: RetentionRun) -> str:
         kept = details.get("kept_raw_points") or 0
         deleted = details.get("would_delete_points", run.records_processed)
         if kept and details.get("tier") == "hourly":
-            kept_text = f" ({kept:,} raw states of sparse entities stay raw)"
+            stay = "stays" if kept == 1 else "stay"
+            kept_text = f" ({counted(kept, 'raw state')} of sparse entities {stay} raw)"
         else:
-            kept_text = f" ({kept:,} of them raw states kept by the hourly tier)" if kept else ""
+            states = "a raw state" if kept == 1 else "raw states"
+            kept_text = f" ({kept:,} of them {states} kept by the hourly tier)" if kept else ""
         parts.append(
-            f"would aggregate {run.records_processed:,} {what[0]} of "
-            f"{len(details.get('days', []))} day(s) and delete {deleted:,} points{kept_text}"
+            f"would aggregate {counted(run.records_processed, what[0])} of {days} and delete "
+            f"{counted(deleted, 'point')}{kept_text}"
             + (f", about {freed / 1e6:.2f} MB back" if freed else "")
         )
         parts.append(quiet_days(details))  # the days of the range it does not list
@@ -265,12 +269,12 @@ def summary(run: RetentionRun) -> str:
         parts.append(details.get("nothing_tiered", ""))  # discovery never ran, say so
     else:
         parts.append(
-            f"{len(details.get('days', []))} day(s), {details.get('entities', 0)} entities, "
-            f"{run.records_processed:,} {what[0]} -> {details.get('rows_written', 0):,} "
-            f"{what[1]}, {run.records_deleted:,} deleted"
+            f"{days}, {counted(details.get('entities', 0), 'entity', 'entities')}, "
+            f"{counted(run.records_processed, what[0])} -> "
+            f"{counted(details.get('rows_written', 0), what[1])}, {run.records_deleted:,} deleted"
         )
         if details.get("late_points"):
-            parts.append(f"{details['late_points']} late point(s) folded in")
+            parts.append(f"{counted(details['late_points'], 'late point')} folded in")
         if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
             parts.append(
                 f"storage {run.storage_before_bytes / 1e6:.2f} MB -> "

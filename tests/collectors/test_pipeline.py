@@ -208,7 +208,7 @@ def test_a_name_no_tag_can_hold_leaves_out_its_points_only(
     rows = stored_points(isolated, settings.INFLUXDB_DATABASE)
     assert sorted(r.tags["parameter"] for r in rows) == ["PM10", "PM2.5", "overall"]
     assert (outcome.status, outcome.points_written) == ("ok", 3)
-    said = "left out 1 point(s) whose tag location='Seattle\\\\' (a backslash at its end"
+    said = "left out 1 point whose tag location='Seattle\\\\' (a backslash at its end"
     assert said in outcome.error and said in CollectorRun.objects.get().error
     assert said in caplog.text
 
@@ -222,7 +222,7 @@ def test_when_every_point_has_such_a_name_the_run_fails_naming_it(
     replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer)
     outcome = pipeline.collect(airnow_config, now=NOW)
     assert (outcome.status, outcome.points_written, outcome.transient) == ("failed", 0, False)
-    assert "left out 4 point(s) whose tag location='Seattle\\nBellevue' (a line break)" in (
+    assert "left out 4 points whose tag location='Seattle\\nBellevue' (a line break)" in (
         outcome.error
     )
     assert stored_points(isolated, settings.INFLUXDB_DATABASE) == []

@@ -65,6 +65,7 @@ def test_refused_history_keeps_the_latest_and_is_remembered_and_skipped(
     assert run.status == "ok" and run.backfill_from == NOW - timedelta(hours=6)
     assert "history refused (HTTP 403)" in run.error
     assert "plan does not include it" in run.error
+    assert "the backfill is skipped for 1 day, the latest values are written" in run.error
     # Remembered per provider, zone and account (a digest, never the key), for a day.
     key = refusal_key(settings)
     assert ":electricitymaps:DE:" in key and "test-em-token-abc" not in key

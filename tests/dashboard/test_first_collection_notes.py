@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 
 from collectors.models import CollectorRun
 from tests.support.setup_form import FORM
-from tests.support.status_home import register_gb
+from tests.support.status_home import register_electricitymaps, register_gb
 
 # The first collection runs in threads of their own: they read the site the POST created.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
@@ -39,3 +39,17 @@ def test_a_first_collection_whose_prices_end_before_now_says_so(
     assert "the next ones may be late" in text and "16:00 UK time" in text
     assert text.endswith(run.error)  # the whole note, as the run records it
     assert f'<li class="message-warning">{text}' in page.content.decode().replace("&#x27;", "'")
+
+
+def test_a_first_collection_of_one_point_says_one_point(client, replay_server, isolated, settings):
+    # Electricity Maps' latest value alone (no forecast asked): the page said "1 points written".
+    register_electricitymaps(replay_server)
+    settings.PROVIDER_BASE_URLS = {"electricitymaps": replay_server.url}
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "providers": ["electricitymaps"], "electricitymaps_key": "em-key"}
+    page = client.post("/setup/", form, follow=True)
+
+    [run] = CollectorRun.objects.all()
+    assert (run.status, run.points_written) == ("ok", 1)
+    [said] = [str(m) for m in page.context["messages"] if "electricitymaps" in str(m)]
+    assert said == "First collection of electricitymaps: ok, 1 point written."

@@ -62,7 +62,7 @@ def test_old_secrets_stay_readable_and_the_command_moves_them_to_the_new_key(sit
 
     dry = rotate("--dry-run")
     assert "enrich.ProviderConfig.api_key: 1 re-encrypted, 1 already current, 0 empty" in dry
-    assert "would re-encrypt 4 secret(s) with the newest of 2 key(s)" in dry
+    assert "would re-encrypt 4 secrets with the newest of 2 keys." in dry
     assert raw("enrich_providerconfig", "api_key", config.pk) == before  # nothing written
 
     report = rotate()
@@ -71,7 +71,7 @@ def test_old_secrets_stay_readable_and_the_command_moves_them_to_the_new_key(sit
     assert "enrich.ProviderConfig.session: 0 re-encrypted, 0 already current, 2 empty" in report
     assert "enrich.OAuthConnection.access_token: 1 re-encrypted" in report
     assert "enrich.OAuthConnection.refresh_token: 1 re-encrypted" in report
-    assert "re-encrypted 4 secret(s) with the newest of 2 key(s)" in report
+    assert "re-encrypted 4 secrets with the newest of 2 keys." in report
     assert raw("enrich_providerconfig", "api_key", config.pk) != before
 
     settings.FIELD_ENCRYPTION_KEY = NEW  # the old key removed
@@ -83,7 +83,7 @@ def test_old_secrets_stay_readable_and_the_command_moves_them_to_the_new_key(sit
 
     stored = raw("enrich_providerconfig", "api_key", config.pk)
     again = rotate()  # idempotent: nothing left to do, nothing rewritten
-    assert "re-encrypted 0 secret(s)" in again
+    assert "re-encrypted 0 secrets with the newest of 1 key." in again
     assert "enrich.ProviderConfig.api_key: 0 re-encrypted, 2 already current" in again
     assert raw("enrich_providerconfig", "api_key", config.pk) == stored
 
@@ -96,11 +96,12 @@ def test_a_secret_no_key_decrypts_is_reported_and_left_alone(site, settings):
     before = raw("enrich_providerconfig", "api_key", lost.pk)
     settings.FIELD_ENCRYPTION_KEY = f"{NEW},{OLD}"
     out = StringIO()
-    with pytest.raises(CommandError, match="1 secret\\(s\\) cannot be decrypted with any key"):
+    with pytest.raises(CommandError, match="^1 secret cannot be decrypted with any key"):
         call_command("rotate_field_key", stdout=out)
     assert f"1 re-encrypted, 0 already current, 0 empty, 1 unreadable (id {lost.pk})" in (
         out.getvalue()
     )
+    assert "re-encrypted 1 secret with the newest of 2 keys." in out.getvalue()
     assert raw("enrich_providerconfig", "api_key", lost.pk) == before
     settings.FIELD_ENCRYPTION_KEY = NEW
     assert ProviderConfig.objects.get(pk=kept.pk).api_key == "K"

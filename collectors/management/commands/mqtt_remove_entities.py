@@ -16,6 +16,7 @@ from enrich.influx import TimeseriesError
 from enrich.mqtt import presence
 from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint
 from enrich.mqtt.retained import RetainedReadError, retained_messages
+from enrich.wording import counted
 
 WAIT_SECONDS = 10.0
 
@@ -76,17 +77,17 @@ class Command(BaseCommand):
         clearing = cleanup.plan(entities, removing)
         what = "all" if everything else "orphaned"
         self.stdout.write(
-            f"{_entities(len(entities))} of enrich under {prefix}/ on {endpoint.host}, "
+            f"{counted(len(entities), 'entity', 'entities')} of enrich under {prefix}/ on {endpoint.host}, "
             f"{len(removing)} {what}."
         )
         if not removing:
             return
         if dry_run:
-            self.stdout.write(f"Dry run: would clear {len(clearing)} retained topics:")
+            self.stdout.write(f"Dry run: would clear {counted(len(clearing), 'retained topic')}:")
         else:
             self._clear(url, endpoint, clearing)
             self.stdout.write(
-                f"Removed {_entities(len(removing))}: cleared {len(clearing)} retained topics:"
+                f"Removed {counted(len(removing), 'entity', 'entities')}: cleared {counted(len(clearing), 'retained topic')}:"
             )
         for topic in clearing:
             self.stdout.write(f"  {topic}")
@@ -108,7 +109,3 @@ class Command(BaseCommand):
                 )
         finally:
             broker.stop()
-
-
-def _entities(count: int) -> str:
-    return f"{count} {'entity' if count == 1 else 'entities'}"

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from enrich import crypto
 from enrich.key_rotation import rotate_all
+from enrich.wording import counted
 
 
 class Command(BaseCommand):
@@ -23,11 +24,12 @@ class Command(BaseCommand):
         unreadable = sum(len(r.unreadable) for r in reports)
         verb = "would re-encrypt" if dry_run else "re-encrypted"
         self.stdout.write(
-            f"{verb} {rotated} secret(s) with the newest of {len(crypto.keys())} key(s)."
+            f"{verb} {counted(rotated, 'secret')} with the newest of "
+            f"{counted(len(crypto.keys()), 'key')}."
         )
         if unreadable:
             raise CommandError(
-                f"{unreadable} secret(s) cannot be decrypted with any key in "
+                f"{counted(unreadable, 'secret')} cannot be decrypted with any key in "
                 "FIELD_ENCRYPTION_KEY and were left as they are (listed above by id): re-enter "
                 "them in the admin, or add the key they were saved with, before removing keys."
             )

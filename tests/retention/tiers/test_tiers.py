@@ -630,7 +630,7 @@ def test_dry_runs_on_a_fresh_install_say_what_the_first_run_does_and_create_noth
     creates = [f"{ha_db.name}/{HOURLY_RP}", f"{ha_db.name}/{DAILY_RP}"]
     call_command("downsample_daily", "--dry-run")
     out = capsys.readouterr().out
-    assert "would aggregate 0 hourly rows of 0 day(s) and delete 0 points" in out
+    assert "would aggregate 0 hourly rows of 0 days and delete 0 points" in out
     assert f"first it would create the retention policies {', '.join(creates)}" in out
     report = RetentionRun.objects.get(operation="downsample_daily", status="dry_run").details
     assert (report["creates_retention_policies"], report["days"]) == (creates, [])
@@ -696,12 +696,12 @@ def test_dry_runs_list_only_the_days_with_something_to_do(ha_db, capsys):
         assert report["expected_freed_bytes"] == round(per_point * 107)
     assert "nothing_tiered" not in report
     line = (
-        f"10 of the 13 day(s) from {D0 - 10 * DAY} to {D0 + 2 * DAY} hold no raw point of a "
+        f"10 of the 13 days from {D0 - 10 * DAY} to {D0 + 2 * DAY} hold no raw point of a "
         "tiered entity (not listed): nothing to delete there; the run gives them the hours of "
         "values that hold"
     )
     summary = tiers.summary(dry)
-    assert "would aggregate 107 raw points of 3 day(s) and delete 107 points" in summary
+    assert "would aggregate 107 raw points of 3 days and delete 107 points" in summary
     assert line in summary
     call_command("downsample_hourly", "--end", str(end), "--dry-run")
     out = capsys.readouterr().out
@@ -723,7 +723,7 @@ def test_dry_runs_list_only_the_days_with_something_to_do(ha_db, capsys):
     assert report["hourly_rows"] == sum(listed.values()) == len(rows(entity.entity_id))
     assert report["daily_rows_at_most"] == 1 * 18
     assert (
-        f"5 of the 18 day(s) from {D0 - 15 * DAY} to {D0 + 2 * DAY} hold no hourly row (not "
+        f"5 of the 18 days from {D0 - 15 * DAY} to {D0 + 2 * DAY} hold no hourly row (not "
         "listed): nothing to compose or delete there" in tiers.summary(dry)
     )
     run = daily(D0 - 15 * DAY, end)
@@ -772,7 +772,7 @@ def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
     ]
     assert "360 raw points" in line and "360 deleted" in line and "storage" in line
     assert line == (  # no note: nothing left out
-        f"downsample_hourly run {run.pk}: ok; 1 day(s), 1 entities, 360 raw points -> 24 hourly "
+        f"downsample_hourly run {run.pk}: ok; 1 day, 1 entity, 360 raw points -> 24 hourly "
         f"rows, 360 deleted; {storage(run)}; {run.duration_seconds:.1f} s"
     )
 
@@ -781,7 +781,7 @@ def test_commands_take_the_same_options(ha_db, capsys):
     entity = ha_db.saved_entity("official", "sensor.c_power", [(0, 5)], unit="W")
     call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY), "--dry-run")
     out = capsys.readouterr().out
-    assert "would aggregate 1 raw points of 1 day(s)" in out and f"{D0}: 1" in out
+    assert "would aggregate 1 raw point of 1 day and delete 1 point" in out and f"{D0}: 1" in out
     assert "\r" not in out  # no progress bar when stdout is not a terminal
     assert count_samples(entity, T0, T0 + DAY) == 1
     call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
@@ -836,7 +836,7 @@ def test_a_run_without_tiered_entities_prints_what_to_do(ha_db, capsys, caplog, 
         call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
     run = RetentionRun.objects.get()
     said = (
-        f"downsample_hourly run {run.pk}: ok; 0 day(s), 0 entities, 0 raw points -> 0 hourly "
+        f"downsample_hourly run {run.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly "
         f"rows, 0 deleted; {storage(run)}; "
         + NOTHING_TIERED[registered].format(again="run again")
         + f"; {run.duration_seconds:.1f} s"
@@ -863,7 +863,7 @@ def test_the_daily_dry_run_with_hourly_rows_left_composes_them(ha_db, capsys, re
     freed = dry.details["expected_freed_bytes"]
     assert freed == round(24 * dry.details["bytes_per_point"])
     assert capsys.readouterr().out == (
-        f"downsample_daily run {dry.pk}: dry_run; would aggregate 24 hourly rows of 1 day(s) "
+        f"downsample_daily run {dry.pk}: dry_run; would aggregate 24 hourly rows of 1 day "
         f"and delete 24 points, about {freed / 1e6:.2f} MB back; {dry.duration_seconds:.1f} s\n"
         f"  {D0}: 24\n"
         f"measured {dry.details['bytes_per_point']:.1f} bytes per point in "
