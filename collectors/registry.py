@@ -64,7 +64,7 @@ def unknown_options(sender: Any, config: Any, **_: Any) -> str:
         return ""
     name = config.provider
     return (
-        f"Unknown option(s) for {name}: {', '.join(unknown)}. "
+        f"Unknown option{'s' if len(unknown) > 1 else ''} for {name}: {', '.join(unknown)}. "
         f"{name} reads: {', '.join(sorted(known))}."
     )
 

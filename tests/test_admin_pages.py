@@ -138,7 +138,7 @@ def test_provider_options_the_provider_does_not_read_are_refused(admin_client):
     page = admin_client.post(reverse("admin:enrich_providerconfig_add"), form)
     assert page.status_code == 200
     assert page.context["adminform"].form.errors["options"] == [
-        "Unknown option(s) for awattar: bse_url. awattar reads: base_url, budget, window_hours."
+        "Unknown option for awattar: bse_url. awattar reads: base_url, budget, window_hours."
     ]
     assert "bse_url" in page.content.decode()
     assert not ProviderConfig.objects.exists()

@@ -219,7 +219,7 @@ def test_a_meter_config_with_an_unknown_option_is_refused(site):
         config.full_clean()
     assert info.value.message_dict == {
         "options": [
-            "Unknown option(s) for sense: realtime_timeot. sense reads: base_url, budget, "
+            "Unknown option for sense: realtime_timeot. sense reads: base_url, budget, "
             "device_id, high_power_w, phantom_nights, realtime_timeout, realtime_url."
         ]
     }
@@ -238,7 +238,7 @@ def test_a_calendar_config_with_an_unknown_or_supplied_option_is_refused(site):
         config.full_clean()
     [message] = info.value.message_dict["options"]
     assert message.startswith(
-        "Unknown option(s) for google_calendar: token, travel_minute. google_calendar reads: "
+        "Unknown options for google_calendar: token, travel_minute. google_calendar reads: "
         "base_url, budget, calendars, home_address, home_keywords, lead_minutes, "
     )
     config.options = {"calendars": ["primary"], "travel_minutes": 20, "person": "sam"}

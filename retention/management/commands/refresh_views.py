@@ -5,6 +5,7 @@ first refresh reads all history)."""
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
+from enrich.wording import counted
 from retention.models import RetentionRun
 from retention.rollups.materialized import VIEWS, refresh_view
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
         unknown = [name for name in views if name not in VIEWS]
         if unknown:
             raise CommandError(
-                f"unknown view(s) {', '.join(map(repr, unknown))}; use {', '.join(VIEWS)}"
+                f"unknown view{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                f"use {', '.join(VIEWS)}"
             )
         for name in views or VIEWS:
             try:
@@ -47,7 +49,7 @@ def _describe(run) -> str:
             + (f" ({edits.errors})" if edits.errors else "")
         )
     if details.get("skipped_count"):
-        line += f"\n  {details['skipped_count']} bucket(s) skipped:\n  " + "\n  ".join(
+        line += f"\n  {counted(details['skipped_count'], 'bucket')} skipped:\n  " + "\n  ".join(
             details["skipped"][:10]
         )
     return line

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
 from retention.archive.restore import restore_from_archive, restore_to_influxdb
@@ -55,8 +56,8 @@ class Command(BaseCommand):
         except (StorageError, TimeseriesError, ArchiveError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
-            f"{report.records} rows of {report.start_date}..{report.end_date} from "
-            f"{len(report.objects)} archive file(s) written to InfluxDB database "
+            f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
+            f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
             f"{report.database!r} (measurement entity_aggregates)"
         )
 

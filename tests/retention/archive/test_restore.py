@@ -104,7 +104,9 @@ def test_restore_never_writes_into_the_tier_database(archived, tier):
 def test_the_command_restores_into_influxdb_and_to_a_parquet_file(archived, tier, tmp_path, capsys):
     call_command("restore_from_archive", "2022-02-01", "2022-02-28")
     out = capsys.readouterr().out
-    assert "140 rows of 2022-02-01..2022-02-28 from 1 archive file(s)" in out
+    assert (
+        "140 rows of 2022-02-01..2022-02-28 from 1 archive file written to InfluxDB database" in out
+    )
     assert read_back(tier.restore_database) == in_range(
         archived, date(2022, 2, 1), date(2022, 2, 28)
     )
