@@ -8,7 +8,8 @@ enrich already serves: the cached / last good answers of GET /api/enrichment/cur
 Every state carries `stale` and the time of its data in its attributes, nothing that changes
 only because time passes: a publication with no new data repeats every state and attributes
 payload byte for byte, so Home Assistant records nothing. Nothing is hidden because it is old,
-and nothing is shown that enrich does not have.
+and nothing is shown that enrich does not have: a meter's circuit its newest answer has no
+value for is unavailable, its last value being no current one.
 """
 
 from collections.abc import Callable, Mapping
@@ -281,7 +282,13 @@ def smart_meter_states(
         # changes); data_time stays the time HA gave it.
         fresh = max(found.time, newest) if (found.device, found.circuit) in held else found.time
         stale = meters.age_seconds(replace(found, time=fresh), now) > stale_after
-        states.append(EntityState(spec, number(found.watts), _stored(found, stale)))
+        about = _stored(found, stale)
+        if fresh < newest:  # not in the newest answer: its last value is no current one
+            last = found.time.isoformat()
+            reason = f"the meter's newest answer has no value for it (its last: {last})"
+            states.append(EntityState(spec, None, about | {"reason": reason}))
+            continue
+        states.append(EntityState(spec, number(found.watts), about))
     circuit_keys.save(site.pk, {MQTT_SCOPE: keys.given}, {MQTT_SCOPE: keys.handed})
     return states
 
