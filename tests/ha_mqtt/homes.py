@@ -120,6 +120,28 @@ def home(name: str = "Home") -> Site:
     )
 
 
+def berlin_calendar(settings) -> Site:
+    """A Berlin site whose Google Calendar (tests/support/google: the workday, climbing
+    18:00-20:00) was fetched at tests.support.google.NOW, and not since."""
+    from tests.support.google import NOW, connect, workday_pages
+    from tests.support.replay import ReplayServer
+
+    site = home()
+    site.timezone = "Europe/Berlin"
+    site.save()
+    config = ProviderConfig.objects.create(
+        site=site, source="occupancy", provider="google_calendar"
+    )
+    connect(config, expires_in=timedelta(hours=1))
+    with ReplayServer() as google:
+        settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "id", "secret"
+        settings.GOOGLE_TOKEN_URI = google.url_for("/token")
+        settings.GOOGLE_API_BASE = google.url
+        workday_pages(google)
+        assert pipeline.collect(config, now=NOW).status == "ok"
+    return site
+
+
 def carbon(site: Site) -> ProviderConfig:
     config = ProviderConfig.objects.create(
         site=site, source="carbon_intensity", provider="uk_carbon_intensity"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import clock, pipeline
+from collectors import clock
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT
 from enrich.influx import get_timeseries
@@ -15,26 +15,13 @@ from enrich.models import ProviderConfig
 from enrich.readings import Reading
 from tests.collectors import scenarios_smart_meter
 from tests.ha_mqtt import homes
-from tests.support.google import NOW, connect, workday_pages
-from tests.support.replay import ReplayServer
+from tests.support.google import NOW
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 
 def test_occupancy_prediction_and_prepare_time(topics, subscriber, broker, settings, monkeypatch):
-    site = homes.home()
-    site.timezone = "Europe/Berlin"
-    site.save()
-    config = ProviderConfig.objects.create(
-        site=site, source="occupancy", provider="google_calendar"
-    )
-    connect(config, expires_in=timedelta(hours=1))
-    with ReplayServer() as google:
-        settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "id", "secret"
-        settings.GOOGLE_TOKEN_URI = google.url_for("/token")
-        settings.GOOGLE_API_BASE = google.url
-        workday_pages(google)
-        assert pipeline.collect(config, now=NOW).status == "ok"
+    site = homes.berlin_calendar(settings)
     [household] = get_timeseries().query(
         settings.INFLUXDB_DATABASE,
         'SELECT * FROM "occupancy_prediction" WHERE "person" = \'household\'',

@@ -49,10 +49,11 @@ def test_a_calendar_with_more_edges_than_predicted_serves_none_after_the_last(
     influx, google, calendar, admin_client, monkeypatch
 ):
     """Tuesday full of 5-minute appointments (100, from 02:00, every 10 minutes; no out of
-    office): with Monday's from the 10:00 fetch on (the dentist, climbing, midnight: 5), more
-    event edges than the answer predicts (MAX_CHANGES, 200). The 201st is the end of the 98th
-    appointment, 18:15: from then on no prediction is served, not the 200th one's (18:10, at
-    an appointment: away) while the person is home again."""
+    office): with Monday's from the 10:00 fetch on (the dentist, climbing, the arrivals 30
+    minutes after each, midnight: 7), more event edges than the answer predicts (MAX_CHANGES,
+    200). The 201st is the end of the 97th appointment, 18:05: from then on no prediction is
+    served, not the 200th one's (18:00, at an appointment: away) while the person is home
+    again."""
     played.connect(calendar, expires_in=timedelta(hours=1))
     items = [
         e
@@ -75,10 +76,10 @@ def test_a_calendar_with_more_edges_than_predicted_serves_none_after_the_last(
     google.add("GET", played.PRIMARY, json={"kind": "calendar#events", "items": items})
     assert pipeline.collect(calendar, now=FETCHED).status == "ok"
 
-    at_98th = played.entry_at(admin_client, monkeypatch, datetime(2026, 5, 5, 16, 12, tzinfo=UTC))
-    assert at_98th["value"]["currently_home"] is False
-    assert at_98th["time"] == "2026-05-05T16:10:00+00:00"
+    at_97th = played.entry_at(admin_client, monkeypatch, datetime(2026, 5, 5, 16, 2, tzinfo=UTC))
+    assert at_97th["value"]["currently_home"] is False
+    assert at_97th["time"] == "2026-05-05T16:00:00+00:00"
 
-    after = played.entry_at(admin_client, monkeypatch, datetime(2026, 5, 5, 16, 20, tzinfo=UTC))
+    after = played.entry_at(admin_client, monkeypatch, datetime(2026, 5, 5, 16, 10, tzinfo=UTC))
     assert after["value"] is None
-    assert "2026-05-05T18:15:00+02:00" in after["message"]
+    assert "2026-05-05T18:05:00+02:00" in after["message"]

@@ -62,14 +62,16 @@ def readings(answer: dict, moment: datetime, site: str) -> list[Reading]:
 
 
 def changes(
-    people: list[prediction.Prediction], since: datetime, zone: Any, end: datetime
-) -> list[datetime]:
+    people: list[prediction.Prediction], since: datetime, zone: Any, end: datetime,
+    travel: timedelta = timedelta(0),
+) -> list[datetime]:  # fmt: skip
     """The moments after `since` and before `end` (the end of the events read) where a
-    prediction may change: every signal's start and end, and local midnight (a new day for
-    `wfh_today`)."""
+    prediction may change: every signal's start and end, the arrival `travel` after an away
+    signal's end, and local midnight (a new day for `wfh_today`)."""
     since, end = since.astimezone(UTC), end.astimezone(UTC)
     midnight = prediction.local_midnight(since.astimezone(zone).date() + timedelta(days=1), zone)
     edges = {midnight} | {t for p in people for s in p.signals for t in (s.start, s.end)}
+    edges |= {s.end + travel for p in people for s in p.signals if not s.home}
     return sorted(t for t in edges if since < t < end)
 
 
@@ -95,7 +97,7 @@ def timeline(
 
     people, household = prediction.predict(events, slot, zone, rules)
     current = at(slot, people, household)
-    edges = changes(people, slot, zone, end)
+    edges = changes(people, slot, zone, end, timedelta(minutes=rules.travel_minutes))
     if len(edges) > MAX_CHANGES:  # the first MAX_CHANGES: nothing is predicted after them
         end, edges = edges[MAX_CHANGES].astimezone(zone), edges[:MAX_CHANGES]
     current[CHANGES] = [at(moment) for moment in edges]

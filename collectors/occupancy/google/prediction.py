@@ -35,9 +35,9 @@ conflicting evidence lowers it (equal strength: home, 0.5).
 
 Per person: ``currently_home`` (presence now), ``wfh_today`` (any home signal today),
 ``next_arrival_time`` (end of the last away event of the day of the next away event, plus
-``travel_minutes``, default 30; omitted when no away event lies ahead), ``prepare_time``
-(arrival minus ``lead_minutes``, default 60). ``confidence`` is the confidence of
-``currently_home``.
+``travel_minutes``, default 30, so still ahead while the person is on the way; omitted when
+no away event lies ahead), ``prepare_time`` (arrival minus ``lead_minutes``, default 60).
+``confidence`` is the confidence of ``currently_home``.
 
 Household (person "household"): home when anyone is home (confidence of the most confident
 person at home); away when nobody is (confidence of the least confident person, the weakest
@@ -321,12 +321,12 @@ def _strength(signal: Signal) -> float:
 
 
 def _next_arrival(
-    signals: Sequence[Signal], now: datetime, zone: tzinfo, rules: Rules
+    signals: Sequence[Signal], since: datetime, zone: tzinfo, rules: Rules
 ) -> datetime | None:
-    ahead = sorted((s for s in signals if not s.home and s.end > now), key=lambda s: s.start)
+    ahead = sorted((s for s in signals if not s.home and s.end > since), key=lambda s: s.start)
     if not ahead:
         return None
-    day = max(ahead[0].start, now).astimezone(zone).date()
+    day = max(ahead[0].start, since).astimezone(zone).date()
     day_end = local_midnight(day + timedelta(days=1), zone)
     last_end = max(s.end for s in ahead if s.start < day_end)
     return last_end + timedelta(minutes=rules.travel_minutes)
@@ -342,7 +342,7 @@ def predict_person(
     day_start = local_midnight(today, zone)
     day_end = local_midnight(today + timedelta(days=1), zone)
     wfh = any(s.home and s.start < day_end and s.end > day_start for s in signals)
-    arrival = _next_arrival(signals, now, zone, rules)
+    arrival = _next_arrival(signals, now - timedelta(minutes=rules.travel_minutes), zone, rules)
     prepare = arrival - timedelta(minutes=rules.lead_minutes) if arrival else None
     return Prediction(
         person=person,
