@@ -147,11 +147,17 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     wanted |= unreadable
     seen = redis.hgetall(seen_key(topics))
     stamp = now.astimezone(UTC).isoformat()
+    # Published without a value now (a circuit missing from the meter's newest answer): not seen.
+    offline = {
+        t.removesuffix("/availability") for t, p in messages
+        if p == OFFLINE and t.endswith("/availability")
+    }  # fmt: skip
+    valueless = [topic for topic, base in wanted.items() if base in offline]
     seen_now = {topic: stamp for topic in wanted if topic not in unreadable}
     missing = {topic: base for topic, base in before.items() if topic not in wanted}
     gaps = meter_gaps(topics, missing, wanted, seen, now)
     wanted |= gaps
-    seen_now |= {topic: seen.get(topic, stamp) for topic in (*unreadable, *gaps)}
+    seen_now |= {topic: seen.get(topic, stamp) for topic in (*unreadable, *gaps, *valueless)}
     messages += [(f"{base}/availability", OFFLINE) for base in (unreadable | gaps).values()]
     removed = {topic: base for topic, base in before.items() if topic not in wanted}
     clearing = [

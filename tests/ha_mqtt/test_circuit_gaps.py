@@ -68,11 +68,13 @@ def test_a_circuit_without_a_value_for_a_day_is_removed(topics, subscriber, brok
     meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
     config, base = oven(meter, topics)
     meter.run({"Heat pump": 900.0, "Oven": 0.0}, 2000.0)
-    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    last_seen = meter.now  # the last publication with its value
+    assert publish_all(broker, topics, now=last_seen)["status"] == "ok"
     assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
     meter.run({"Heat pump": 910.0}, 2010.0)  # taken out of options.circuits (or dead)
-    last_seen = meter.now  # its value of 5 minutes ago is still the meter's newest hour's
-    assert publish_all(broker, topics, now=last_seen)["status"] == "ok"
+    # Not in the newest answer: unavailable (its value of 5 minutes ago is no current one).
+    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline")
 
     for later in (last_seen + timedelta(hours=2), last_seen + GONE_AFTER - timedelta(minutes=5)):
         jump(meter, later)
