@@ -11,7 +11,8 @@ then the status page lists them with the reason (enrich.liveness).
 
 Each tick (at least every 5 s: DatabaseScheduler's longest sleep) is recorded in Redis
 (enrich.redis.alive), so a beat that stopped or hangs shows: its healthcheck
-(`manage.py check_beat`) fails and the status page says when it last ticked.
+(`manage.py check_beat`) fails and the status page says when it last ticked. A tick is also
+where a beat told to stop (SIGTERM) does (enrich.beat_stop).
 """
 
 import logging
@@ -22,6 +23,7 @@ from django.db.models import QuerySet
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from enrich.beat_stop import stop_if_asked
 from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
 from enrich.redis import alive
 
@@ -51,9 +53,12 @@ class Scheduler(DatabaseScheduler):
         return super().enabled_models_qs().exclude(crontab__in=list(unloadable))
 
     def tick(self, *args, **kwargs):
+        # A signal that came within the last tick stops the beat here (enrich.beat_stop).
+        stop_if_asked()
         interval = super().tick(*args, **kwargs)
         self._recorder = self._recorder or alive.Recorder("Beat")
         self._recorder(lambda: alive.record_beat(host=socket.gethostname(), pid=os.getpid()))
+        stop_if_asked()
         return interval
 
     def _get_unique_timezone_names(self):
