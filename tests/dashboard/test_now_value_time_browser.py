@@ -8,13 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from collectors import clock
 from tests.dashboard.browser import BROWSER_TEST, open_as_reader
-from tests.support.status_home import (
-    collect_all,
-    create_site,
-    hour_of,
-    register_awattar,
-    register_electricitymaps,
-)
+from tests.support import status_home as home
 
 pytestmark = BROWSER_TEST
 
@@ -32,17 +26,17 @@ def test_the_now_table_shows_the_time_of_the_value_and_of_the_fetch(
     live_server, browser, isolated, replay_server, monkeypatch
 ):
     # 40 minutes into the last hour: the price slot running began 40 minutes before.
-    now = hour_of(datetime.now(UTC)) - timedelta(minutes=20)
+    now = home.hour_of(datetime.now(UTC)) - timedelta(minutes=20)
     monkeypatch.setattr(clock, "utc_now", lambda: now)
-    slot = hour_of(now)
-    register_awattar(replay_server, now)
+    slot = home.hour_of(now)
+    home.register_awattar(replay_server, now)
     measured = slot - timedelta(hours=3)  # Electricity Maps' latest value: of 3 hours ago
-    register_electricitymaps(replay_server, measured)
-    site = create_site(replay_server)
+    home.register_electricitymaps(replay_server, measured)
+    site = home.create_site(replay_server)
     site.providers.filter(provider="electricitymaps").update(
         options={"base_url": replay_server.url, "forecast": False}
     )  # no stored forecast slot to serve instead: the fetched value is served as it is
-    assert collect_all(site)["awattar"] == "ok"  # fetched now (the wall clock)
+    assert home.collect_all(site)["awattar"] == "ok"  # fetched now (the wall clock)
 
     open_as_reader(browser, live_server.url)
     headers = [th.text for th in browser.find_elements("css selector", "#now-table thead th")]
