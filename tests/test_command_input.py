@@ -102,7 +102,8 @@ def test_sense_login_refuses_a_nul_in_the_site_name():
 
 
 def test_refresh_views_quotes_the_unknown_names():
-    refused("refresh_views", "", match=r"unknown view\(s\) ''; use ")
+    refused("refresh_views", "", match=r"unknown view ''; use ")
+    refused("refresh_views", "", "x y", match=r"unknown views '', 'x y'; use ")
 
 
 @pytest.mark.parametrize("max_age", ["0", "-5"])
