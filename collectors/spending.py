@@ -23,8 +23,9 @@ sent under its name; a failed fetch, with no such count, is charged all it sent,
 
 Retries never starve the scheduled fetches: a part of each budget is kept for the first
 attempts the beat schedules (`reserve_for`), of every target spending from it (aWATTar's one
-budget serves DE and AT: a DE outage may not spend the calls AT's fetches need). A retry, the HTTP door's of a failed call or the
-collect task's run of a failed fetch, is paid only while more than that reserve is left;
+budget serves DE and AT: a DE outage may not spend the calls AT's fetches need). A retry, the
+HTTP door's of a failed call or the collect task's run of a failed fetch, is paid only while
+more than that reserve is left;
 then the failed call is not retried ("budget reserved for scheduled fetches, not retried"),
 while each scheduled first attempt still goes out. So a provider down for hours spends at most
 the rest of its budget on retries, and the first run after it recovers fetches, where the
@@ -47,6 +48,7 @@ from enrich.http import Attempts, counting
 from enrich.models import ProviderConfig
 from enrich.redis.budget import Budget, Taken
 from enrich.redis.client import RedisUnavailable
+from enrich.wording import counted
 
 logger = logging.getLogger("collectors")
 
@@ -181,10 +183,10 @@ class Spending:
             return "budget unknown, Redis unavailable"
         if left:
             logger.warning(
-                "collect: %s: the %d call(s) left of the API budget %s/%ss are kept for "
+                "collect: %s: the %s left of the API budget %s/%ss are kept for "
                 "scheduled fetches: the failed call is not retried",
                 self.provider,
-                left,
+                counted(left, "call"),
                 self.budget.limit,
                 self.budget.period_seconds,
             )

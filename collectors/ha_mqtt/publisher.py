@@ -12,8 +12,8 @@ state topics are cleared. A meter's circuit or phantom load without a value now,
 itself is still published, is not gone yet (Home Assistant's sensor unavailable for a poll, a
 Vue channel missing from an answer): it stays, unavailable, until it has had no value for
 GONE_AFTER (the time each entity was last published with a value is kept beside the set). The
-starts published are kept beside that set, so the next
-publication can hold a run's start while running now is best (`collectors.ha_mqtt.held`).
+starts published are kept beside that set, so the next publication can hold a run's start
+while running now is best (`collectors.ha_mqtt.held`).
 """
 
 import json

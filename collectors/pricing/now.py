@@ -180,7 +180,7 @@ def write_current_points(
                 continue
             for length in hours:
                 value = headline(slots, now, length)
-                readings.append(headline_reading(value, {**tags, "currency": currency}, length))
+                readings.append(headline_reading(value, {**tags, "currency": currency}))
         if readings:
             written += get_timeseries().write(settings.INFLUXDB_DATABASE, readings)
     return {"targets": targets, "points_written": written}

@@ -197,13 +197,12 @@ def headline_fields(summary: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def headline_reading(summary: Mapping[str, Any], tags: Mapping[str, str], hours: float) -> Reading:
-    """The `electricity_pricing` point of a `headline` whose windows are `hours` long, tagged
-    with them: sites sharing a tariff each read their own `window_hours`."""
+def headline_reading(summary: Mapping[str, Any], tags: Mapping[str, str]) -> Reading:
+    """The `electricity_pricing` point of a `headline`, tagged with the `window_hours` its
+    windows are long: sites sharing a tariff each read their own."""
     start = datetime.fromisoformat(summary["time"])
-    return Reading(
-        MEASUREMENT, headline_fields(summary), start, {**tags, "window_hours": f"{hours:g}"}
-    )
+    hours = f"{summary['window_hours']:g}"
+    return Reading(MEASUREMENT, headline_fields(summary), start, {**tags, "window_hours": hours})
 
 
 def check_slots(provider: str, url: str, slots: Iterable[PriceSlot]) -> list[PriceSlot]:
@@ -278,6 +277,6 @@ def pricing_result(
         return FetchResult(readings, {"no_data": True, "message": note, "time": None, **units},
                            notes=[note])  # fmt: skip
     summary = headline(ordered, now, hours)
-    readings.append(headline_reading(summary, tags, hours))
+    readings.append(headline_reading(summary, tags))
     summary.update(units)
     return FetchResult(readings=readings, current=summary)
