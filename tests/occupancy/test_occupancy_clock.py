@@ -1,8 +1,8 @@
 """Who is home at any minute between calendar fetches (collectors.occupancy.google.now).
 
 The workday's documented events go through the real pipeline, with the dentist moved to
-10:07-10:50 (Berlin), off the quarter hours the fetches run on. The clock then moves on with no
-other fetch: GET /api/enrichment/current and Home Assistant's occupancy entities must follow
+10:07-10:50 (Berlin), off the quarter hours the fetches run on: away from 10:07, home at 11:20
+after 30 minutes on the way. The clock then moves on with no other fetch: GET /api/enrichment/current and Home Assistant's occupancy entities must follow
 the events from their first minute, and so must InfluxDB (beat's minute task).
 """
 
@@ -57,9 +57,12 @@ def test_an_event_off_the_quarter_hours_shows_from_its_first_minute(
     assert states["occupancy_prediction"] == "OFF"
     assert states["prepare_time"] == "2026-05-04T19:30:00+02:00"
 
-    back = entry_at(admin_client, monkeypatch, datetime(2026, 5, 4, 8, 51, tzinfo=UTC))
+    on_the_way = entry_at(admin_client, monkeypatch, datetime(2026, 5, 4, 9, 19, tzinfo=UTC))
+    assert on_the_way["value"]["currently_home"] is False
+    assert on_the_way["value"]["rule"] == "event_location"  # the dentist, 30 minutes on
+    back = entry_at(admin_client, monkeypatch, datetime(2026, 5, 4, 9, 21, tzinfo=UTC))
     assert back["value"]["currently_home"] is True
-    assert back["value"]["time"] == "2026-05-04T08:50:00+00:00"
+    assert back["value"]["time"] == "2026-05-04T09:20:00+00:00"
     assert len(google.requests) == calls  # no fetch: the last one's predictions
 
 
@@ -82,7 +85,8 @@ def test_influxdb_shows_an_event_off_the_quarter_hours_from_its_first_minute(
 
     for moment, edge, home in (
         (datetime(2026, 5, 4, 8, 8, tzinfo=UTC), "2026-05-04T08:07:00+00:00", False),
-        (datetime(2026, 5, 4, 8, 51, tzinfo=UTC), "2026-05-04T08:50:00+00:00", True),
+        (datetime(2026, 5, 4, 8, 51, tzinfo=UTC), "2026-05-04T08:50:00+00:00", False),
+        (datetime(2026, 5, 4, 9, 21, tzinfo=UTC), "2026-05-04T09:20:00+00:00", True),
     ):
         entry = entry_at(admin_client, monkeypatch, moment)
         run_every_minute_collectors()
@@ -132,13 +136,13 @@ def test_a_fetch_at_a_served_edge_replaces_its_points_whole(
 def test_an_edge_whose_minute_passed_without_the_minute_task_is_still_written(
     influx, google, calendar, monkeypatch, settings
 ):
-    """Beat's minute task did not run from 10:06 to 10:50 (a worker restarting, runs dropped
-    past their expiry): at 10:51 it writes the dentist's 10:07 points (not home) as well as
-    the 10:50 ones, so InfluxDB does not say home from 10:00 to 10:50."""
+    """Beat's minute task did not run from 10:06 to 11:20 (a worker restarting, runs dropped
+    past their expiry): at 11:21 it writes the dentist's 10:07 points (not home) as well as
+    the 10:50 and 11:20 ones, so InfluxDB does not say home from 10:00 to 11:20."""
     connect(calendar, expires_in=timedelta(hours=1))
     serve_workday_with_a_dentist_at_10_07(google)
     assert pipeline.collect(calendar, now=FETCHED).status == "ok"
-    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 4, 8, 51, tzinfo=UTC))
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 4, 9, 21, tzinfo=UTC))
     run_every_minute_collectors()
 
     rows = influx.query(
@@ -148,5 +152,6 @@ def test_an_edge_whose_minute_passed_without_the_minute_task_is_still_written(
     assert [(row.time.isoformat(), row.values["currently_home"]) for row in rows] == [
         ("2026-05-04T08:00:00+00:00", True),
         ("2026-05-04T08:07:00+00:00", False),
-        ("2026-05-04T08:50:00+00:00", True),
+        ("2026-05-04T08:50:00+00:00", False),  # on the way home
+        ("2026-05-04T09:20:00+00:00", True),
     ]

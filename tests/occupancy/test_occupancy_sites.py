@@ -2,9 +2,9 @@
 InfluxDB (the fetch's points and beat's minute task's), in GET /api/enrichment/current and in
 Home Assistant's entities. Real PostgreSQL, Redis and InfluxDB; Google on a local server.
 
-North's alex is at the dentist 10:00-10:50 (Berlin), South's alex 10:50-11:30; both work from
-home otherwise. At the 10:00 fetch North is away and South home; from 10:50 it is the other
-way round."""
+North's alex is at the dentist 10:00-10:20 (Berlin) and home at 10:50 (30 minutes on the way),
+South's alex at the dentist 10:50-11:30; both work from home otherwise. At the 10:00 fetch North
+is away and South home; from 10:50 it is the other way round."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -21,8 +21,8 @@ from tests.support.google import connect, workday_with_the_dentist
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 FETCHED = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 10:00 in Berlin
-EDGE = datetime(2026, 5, 4, 8, 50, tzinfo=UTC)  # 10:50: North's dentist ends, South's starts
-DENTIST = {"North": ("10:00", "10:50"), "South": ("10:50", "11:30")}
+EDGE = datetime(2026, 5, 4, 8, 50, tzinfo=UTC)  # 10:50: North's alex is home, South's leaves
+DENTIST = {"North": ("10:00", "10:20"), "South": ("10:50", "11:30")}
 
 
 def home_with_a_calendar(google, name: str) -> ProviderConfig:

@@ -5,12 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from collectors.occupancy.google.events import CalendarEvent, horizon, parse_event
 from collectors.occupancy.google.prediction import (
     RULES,
-    CalendarEvent,
     Rules,
-    horizon,
-    parse_event,
     predict,
     predict_person,
     slot_start,
@@ -243,6 +241,33 @@ def test_arrival_is_after_the_last_away_event_of_the_next_away_day():
     custom = person(events, "2026-05-04T21:00:00+02:00", rules=rules)
     assert custom.next_arrival_time == at("2026-05-05T10:45:00+02:00")
     assert custom.prepare_time == at("2026-05-05T09:15:00+02:00")
+
+
+def test_on_the_way_home_is_away_until_the_arrival():
+    """From an away event's end until the arrival travel_minutes later the person is on the way:
+    away, by the away event's rule (before, home the minute the event ended, while the next
+    arrival said 30 minutes later)."""
+    climbing = timed("Climbing", "2026-05-04T18:00:00+02:00", "2026-05-04T20:00:00+02:00", "Halle")
+    for minute in ("20:00", "20:10", "20:29"):
+        p = person([climbing], f"2026-05-04T{minute}:00+02:00")
+        assert (p.currently_home, p.confidence, p.rule) == (False, 0.7, "event_location"), minute
+        assert p.next_arrival_time == at("2026-05-04T20:30:00+02:00"), minute
+    home = person([climbing], "2026-05-04T20:30:00+02:00")
+    assert (home.currently_home, home.rule, home.next_arrival_time) == (True, "default_home", None)
+    quick = person([climbing], "2026-05-04T20:10:00+02:00", rules=Rules(travel_minutes=5))
+    assert quick.currently_home is True  # home at 20:05
+
+
+def test_on_the_way_back_from_an_appointment_on_a_home_day_is_away():
+    """The way home from the dentist is timed, so it outranks the all-day WFH note as the
+    appointment did; a timed home event starting at once (a call at home) is home."""
+    wfh = all_day("WFH", "2026-05-04", "2026-05-05")
+    dentist = timed("Dentist", "2026-05-04T10:00:00+02:00", "2026-05-04T11:00:00+02:00", "Praxis")
+    p = person([wfh, dentist], "2026-05-04T11:15:00+02:00")
+    assert (p.currently_home, p.rule) == (False, "event_location")
+    assert person([wfh, dentist], "2026-05-04T11:30:00+02:00").currently_home is True
+    call = timed("Call HOME", "2026-05-04T11:00:00+02:00", "2026-05-04T12:00:00+02:00")
+    assert person([wfh, dentist, call], "2026-05-04T11:15:00+02:00").rule == "keyword"
 
 
 def test_household_is_home_when_anyone_is():

@@ -39,6 +39,7 @@ from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import listing, prediction
 from collectors.occupancy.google import now as ahead
 from collectors.occupancy.google.client import PROVIDER, Tokens
+from collectors.occupancy.google.events import CalendarEvent, horizon, parse_event
 from collectors.occupancy.google.options import calendars_from, rules_from
 from enrich.http import HttpPolicy, malformed
 from enrich.models import is_zone_name
@@ -155,8 +156,8 @@ class GoogleCalendarAdapter(Adapter):
         # Predicted from the slot's start, where the points are stored (every zone's midnight
         # is a quarter hour: the slot is on the run's local day).
         slot = prediction.slot_start(window.now)
-        start, end = prediction.horizon(slot, zone)
-        events: dict[str, list[prediction.CalendarEvent]] = {}
+        start, end = horizon(slot, zone)
+        events: dict[str, list[CalendarEvent]] = {}
         try:
             # People are resolved now: the account may only be known since the token renewal.
             for calendar in calendars_from(options):
@@ -183,10 +184,8 @@ class GoogleCalendarAdapter(Adapter):
     def current_readings(self, config: Any, target: Target, answer: Any) -> list[Reading]:
         return ahead.current_readings(answer, target.params["site"])
 
-    def _events(
-        self, service, calendar_id, start, end, zone, policy
-    ) -> list[prediction.CalendarEvent]:
-        parsed: list[prediction.CalendarEvent] = []
+    def _events(self, service, calendar_id, start, end, zone, policy) -> list[CalendarEvent]:
+        parsed: list[CalendarEvent] = []
 
         def request_for(token: str | None) -> Any:
             return service.events().list(
@@ -203,7 +202,7 @@ class GoogleCalendarAdapter(Adapter):
         for url, items in listing.pages(request_for, policy, "the events page"):
             for item in items:
                 try:
-                    event = prediction.parse_event(item, zone)
+                    event = parse_event(item, zone)
                 except ValueError as exc:
                     raise malformed(PROVIDER, url, str(exc)) from None
                 if event is not None:

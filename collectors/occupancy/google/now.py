@@ -27,6 +27,7 @@ from typing import Any
 from collectors import clock
 from collectors.occupancy.google import prediction
 from collectors.occupancy.google.client import PROVIDER
+from collectors.occupancy.google.events import CalendarEvent, local_midnight
 from enrich.readings import Reading
 
 MEASUREMENT = "occupancy_prediction"
@@ -69,14 +70,14 @@ def changes(
     prediction may change: every signal's start and end, the arrival `travel` after an away
     signal's end, and local midnight (a new day for `wfh_today`)."""
     since, end = since.astimezone(UTC), end.astimezone(UTC)
-    midnight = prediction.local_midnight(since.astimezone(zone).date() + timedelta(days=1), zone)
+    midnight = local_midnight(since.astimezone(zone).date() + timedelta(days=1), zone)
     edges = {midnight} | {t for p in people for s in p.signals for t in (s.start, s.end)}
     edges |= {s.end + travel for p in people for s in p.signals if not s.home}
     return sorted(t for t in edges if since < t < end)
 
 
 def timeline(
-    events: dict[str, list[prediction.CalendarEvent]],
+    events: dict[str, list[CalendarEvent]],
     slot: datetime,
     now: datetime,
     end: datetime,

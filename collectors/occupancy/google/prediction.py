@@ -1,9 +1,9 @@
 """Who is home, now and later today, from calendar events: pure rules, no I/O.
 
-Events are read for a horizon from local midnight today to local midnight after tomorrow (the
-site's time zone), so today and tomorrow are both known whole: the last away event of
-tomorrow, and so the arrival after it, may be in the afternoon. Cancelled events, events the person
-declined and birthdays are ignored. An all-day event covers local midnight of its start date
+Events (read by events.py) are read for a horizon from local midnight today to local midnight
+after tomorrow (the site's time zone), so today and tomorrow are both known whole: the last away
+event of tomorrow, and so the arrival after it, may be in the afternoon. Cancelled events,
+events the person declined and birthdays are ignored. An all-day event covers local midnight of its start date
 to local midnight of its end date (Google's end date is exclusive).
 
 Signals. Each event gives at most one, named by the rule that produced it. A rule's
@@ -26,8 +26,10 @@ confidence says how directly the calendar states where the person is, on a ladde
 - ``default_home`` (0.50): no signal covers the moment: assume home, the usual state
   outside scheduled commitments, with no information beyond that.
 
-Presence at a moment: timed signals covering it outrank all-day ones (they are more specific:
-a dentist appointment during an all-day "home office" day means away for that hour). Among
+Presence at a moment: a timed away signal covers it until ``travel_minutes`` after its end
+(on the way home: away until the arrival). Timed signals covering it outrank all-day ones (they are
+more specific: a dentist appointment, and the way back, during an all-day "home office" day
+means away for that time). Among
 the signals left, the strongest home and strongest away signal are compared (a missing side
 counts as the 0.5 default). The stronger side decides; confidence is
 0.5 + (stronger - weaker), so agreeing evidence keeps the strongest rule's confidence and
@@ -50,10 +52,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from collectors.answers import STORABLE
+from collectors.occupancy.google.events import CalendarEvent, local_midnight
 
 HOUSEHOLD = "household"
 DEFAULT_HOME_KEYWORDS = ("WFH", "HOME")
@@ -121,21 +123,6 @@ def _normalise(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class CalendarEvent:
-    """One event as the rules need it (built by `parse_event` from the API's JSON)."""
-
-    summary: str
-    start: datetime  # aware
-    end: datetime  # aware, exclusive
-    all_day: bool = False
-    location: str = ""
-    event_type: str = "default"
-    transparent: bool = False
-    working_location: str = ""  # homeOffice | officeLocation | customLocation
-    working_location_label: str = ""
-
-
-@dataclass(frozen=True)
 class Signal:
     home: bool
     rule: str
@@ -148,8 +135,13 @@ class Signal:
     def confidence(self) -> float:
         return RULES[self.rule]
 
-    def covers(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
+    def covers(self, moment: datetime, travel: timedelta) -> bool:
+        """From the start to the end; a timed away signal `travel` longer (on the way home)."""
+        return self.start <= moment < self.end + (travel if self.on_the_way else timedelta(0))
+
+    @property
+    def on_the_way(self) -> bool:
+        return not (self.home or self.all_day)
 
 
 @dataclass(frozen=True)
@@ -175,103 +167,6 @@ class Prediction:
         if self.prepare_time is not None:
             values["prepare_time"] = self.prepare_time.isoformat()
         return values
-
-
-# --- reading events ------------------------------------------------------------------------
-
-
-# Arithmetic and comparisons run in UTC: Python compares and subtracts two datetimes that
-# share a ZoneInfo by wall clock, which is wrong across a DST change.
-
-
-def local_midnight(day: date, zone: tzinfo) -> datetime:
-    """Midnight starting `day` in `zone`, as a UTC datetime."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def horizon(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
-    """Local midnight today .. the end of tomorrow (local midnight after it), in the site's
-    zone (DST-aware: days of 23 h or 25 h exist)."""
-    today = now.astimezone(zone).date()
-    start = datetime.combine(today, time(0), tzinfo=zone)
-    end = datetime.combine(today + timedelta(days=2), time(0), tzinfo=zone)
-    return start, end
-
-
-def _when(value: Any, what: str, zone: tzinfo) -> tuple[datetime, bool]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{what} is not an object")
-    all_day = not isinstance(value.get("dateTime"), str)
-    key = "date" if all_day else "dateTime"
-    if not isinstance(value.get(key), str):
-        raise ValueError(f"{what} has neither 'dateTime' nor 'date'")
-    what = f"{what}.{key} {value[key]!r:.60}"
-    try:
-        if all_day:
-            moment = datetime.combine(date.fromisoformat(value[key]), time(0), tzinfo=zone)
-        else:
-            moment = datetime.fromisoformat(value[key])
-    except ValueError:
-        raise ValueError(f"{what} is not an ISO 8601 {'date' if all_day else 'time'}") from None
-    if moment.tzinfo is None:  # RFC3339 requires an offset; be strict about guessing
-        raise ValueError(f"{what} has no UTC offset")
-    try:
-        utc = moment.astimezone(UTC)
-    except OverflowError:  # year 1 east of UTC, year 9999 west of it
-        utc = None
-    # The rules add days and minutes to event times: near years 1 and 9999 that overflows.
-    if utc is None or not STORABLE[0] <= utc < STORABLE[1]:
-        raise ValueError(f"{what} is outside the years 1678-2261")
-    return utc, all_day
-
-
-def _field(obj: Mapping[str, Any], key: str, kind: type, what: str, within: str = "") -> Any:
-    """`obj[key]` when it is a `kind` (str or Mapping), None when absent or null."""
-    value = obj.get(key)
-    if value is not None and not isinstance(value, kind):
-        wanted = "text" if kind is str else "an object"
-        shown = f"{type(value).__name__} {value!r:.60}"
-        raise ValueError(f"{what} {within}{key} is {shown}, not {wanted}")
-    return value
-
-
-def parse_event(item: Any, zone: tzinfo) -> CalendarEvent | None:
-    """The event, or None when it does not count (cancelled, declined, birthday).
-
-    Raises ValueError saying what is wrong with an event the rules cannot read.
-    """
-    if not isinstance(item, Mapping):
-        raise ValueError("an event is not an object")
-    what = f"event {item.get('id', '?')}"
-    status, event_type = _field(item, "status", str, what), _field(item, "eventType", str, what)
-    if status == "cancelled" or event_type == "birthday":
-        return None
-    attendees = item.get("attendees") or []
-    if not isinstance(attendees, list) or not all(isinstance(a, Mapping) for a in attendees):
-        raise ValueError(f"{what} attendees is not a list of objects")
-    if any(a.get("self") and a.get("responseStatus") == "declined" for a in attendees):
-        return None
-    start, all_day = _when(item.get("start"), f"{what} start", zone)
-    end, _ = _when(item.get("end"), f"{what} end", zone)
-    if end < start:
-        raise ValueError(f"{what} ends ({end.isoformat()}) before it starts")
-    working = _field(item, "workingLocationProperties", Mapping, what) or {}
-    kind = _field(working, "type", str, what, "workingLocationProperties.") or ""
-    label = ""
-    if kind in ("customLocation", "officeLocation"):
-        place = _field(working, kind, Mapping, what, "workingLocationProperties.") or {}
-        label = _field(place, "label", str, what, f"workingLocationProperties.{kind}.") or ""
-    return CalendarEvent(
-        summary=_field(item, "summary", str, what) or "",
-        start=start,
-        end=end,
-        all_day=all_day,
-        location=_field(item, "location", str, what) or "",
-        event_type=event_type or "default",
-        transparent=_field(item, "transparency", str, what) == "transparent",
-        working_location=kind,
-        working_location_label=label,
-    )
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -300,8 +195,8 @@ def signal_of(event: CalendarEvent, rules: Rules) -> Signal | None:
     return None
 
 
-def _presence(signals: Sequence[Signal], moment: datetime) -> tuple[bool, float, str]:
-    covering = [s for s in signals if s.covers(moment)]
+def _presence(signals: Sequence[Signal], moment: datetime, rules: Rules) -> tuple[bool, float, str]:
+    covering = [s for s in signals if s.covers(moment, timedelta(minutes=rules.travel_minutes))]
     timed = [s for s in covering if not s.all_day]
     if timed:  # more specific in time: an appointment beats the all-day note around it
         covering = timed
@@ -337,7 +232,7 @@ def predict_person(
 ) -> Prediction:
     now = now.astimezone(UTC)
     signals = tuple(s for s in (signal_of(e, rules) for e in events) if s is not None)
-    home, confidence, rule = _presence(signals, now)
+    home, confidence, rule = _presence(signals, now, rules)
     today = now.astimezone(zone).date()
     day_start = local_midnight(today, zone)
     day_end = local_midnight(today + timedelta(days=1), zone)
