@@ -29,11 +29,11 @@ def base_url(credentials: Credentials, default: str, option: str = "base_url") -
 
 
 def checked_url(
-    credentials: Credentials, default: str, option: str, schemes: tuple[str, ...], who: str
+    options: Mapping[str, Any], default: str, option: str, schemes: tuple[str, ...], who: str
 ) -> str:
     """`options[option]` (absent, null or "": `default`) without its trailing "/", when it is
     text, a URL of one of `schemes` with a host; a ConfigError naming options.<option> if not."""
-    raw = credentials.options.get(option)
+    raw = options.get(option)
     if raw is None or raw == "":
         return default.rstrip("/")
     problem = _url_problem(raw, schemes)

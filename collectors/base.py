@@ -191,11 +191,28 @@ class Adapter(ABC):
         """The option names a provider config of this provider may hold."""
         return cls.options | PIPELINE_OPTIONS
 
+    # The adapter's option parsers: each reads its options from the options alone (no call,
+    # no credentials, no site), returns what it read and raises a ConfigError naming the option
+    # for a value no collection could work with. target() reads its options through them, so
+    # a config saved before is refused before any call; check_options runs them all for the
+    # admin (options_problem), which refuses the same values with the same message.
+    option_parsers: ClassVar[tuple[Callable[[Mapping[str, Any]], object], ...]] = ()
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        """Every option parser's refusal of these options (a ConfigError), in order."""
+        for parse in cls.option_parsers:
+            parse(options)
+
     @classmethod
     def options_problem(cls, options: Mapping[str, Any]) -> str:
         """What the admin refuses in these options besides unknown names ("" when nothing): a
-        value no collection could work with, told from the options alone (no call, no
-        credentials), so it is never saved."""
+        value no collection could work with (check_options), so it is never saved; the
+        message is the one a run with these options fails with."""
+        try:
+            cls.check_options(options)
+        except ConfigError as exc:
+            return str(exc)
         return ""
 
     def combined_options(

@@ -71,6 +71,7 @@ def unknown_options(sender: Any, config: Any, **_: Any) -> str:
 
 def refused_options(sender: Any, config: Any, **_: Any) -> str:
     """Receiver of enrich.models.options_check: what the adapter of `config`'s provider refuses
-    in its options' values (Adapter.options_problem), e.g. a calendar's reserved person name."""
+    in its options' values (Adapter.options_problem: its option parsers' error, the one a run
+    with them fails with), e.g. a window_hours of no whole minutes."""
     adapter = BY_KEY.get((config.source, config.provider))
     return adapter.options_problem(config.options) if adapter else ""

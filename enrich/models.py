@@ -106,7 +106,8 @@ MAX_OPTIONS_DEPTH = 32  # options are flat settings; a deeper value is a mistake
 
 # Sent by ProviderConfig.clean() with `config`, once the source, provider and options are
 # valid JSON: each receiver returns what is wrong with the options ("" when nothing). The
-# collectors app answers with the option names its adapter reads (collectors.apps).
+# collectors app answers with the option names its adapter reads, and with the values its
+# option parsers refuse, as a run would (collectors.apps).
 options_check = Signal()
 # Sent by the admin for a saved config (`config`): each receiver returns what keeps it from
 # collecting with its settings ("" when nothing). The collectors app answers with the error a

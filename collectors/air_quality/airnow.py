@@ -41,11 +41,23 @@ class EndpointMissing(Exception):
         self.error = error
 
 
+def _zip_code(options: Mapping[str, Any]) -> str:
+    """options.zip_code, stripped ("" when unset: the site's coordinates), checked."""
+    zip_code = str(options.get("zip_code") or "").strip()
+    if zip_code and not re.fullmatch(r"[0-9]{5}", zip_code):
+        raise ConfigError(
+            f"AirNow: zip_code {zip_code!r} is not a 5-digit US ZIP code; correct it in the "
+            "AirNow provider options, or remove it to use the site's coordinates."
+        )
+    return zip_code
+
+
 class AirNowAdapter(Adapter):
     source = "air_quality"
     provider = "airnow"
     budget = "500/hour"  # per key per hour (set per web service); options["budget"] overrides
     options = frozenset({"base_url", "zip_code"})
+    option_parsers = (_zip_code,)  # refused before saving, not at every run
     budget_scope = "account"
     history = None
     calls_per_fetch = 1  # 2 only on the one fetch that discovers the current service is gone
@@ -65,16 +77,9 @@ class AirNowAdapter(Adapter):
     def __init__(self) -> None:
         self.endpoint: str | None = None  # the generation that last answered
 
-    @classmethod
-    def options_problem(cls, options: Mapping[str, Any]) -> str:
-        zip_code = _zip_code(options)  # refused before saving, not at every run
-        return _zip_problem(zip_code) if zip_code else ""
-
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         zip_code = _zip_code(credentials.options)
         if zip_code:
-            if problem := _zip_problem(zip_code):
-                raise ConfigError(problem)
             return Target(self.source, self.provider, f"zip-{zip_code}", {"zip_code": zip_code})
         lat, lon = site.latitude, site.longitude
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat, lon) == (0, 0):
@@ -160,19 +165,6 @@ class AirNowAdapter(Adapter):
             return _no_data(target, window, f"AirNow returned {what} for {target.key}")
         current = obs.summary(found) | {"endpoint": endpoint}
         return FetchResult(obs.to_readings(found, self.provider), current, notes=skipped)
-
-
-def _zip_code(options: Mapping[str, Any]) -> str:
-    return str(options.get("zip_code") or "").strip()
-
-
-def _zip_problem(zip_code: str) -> str:
-    if re.fullmatch(r"[0-9]{5}", zip_code):
-        return ""
-    return (
-        f"AirNow: zip_code {zip_code!r} is not a 5-digit US ZIP code; correct it in the AirNow "
-        "provider options, or remove it to use the site's coordinates."
-    )
 
 
 def _classic_path(target: Target) -> str:

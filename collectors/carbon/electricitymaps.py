@@ -16,6 +16,7 @@ Values outside 0-5000 gCO2/kWh or 0-100 % are malformed answers (`common`).
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,10 +38,10 @@ FACTOR_TYPE = "emission_factor_type"  # lifecycle (the API's default) or direct
 FORECAST_HOURS = 48
 
 
-def _forecast_wanted(credentials: Credentials) -> bool:
+def _forecast_wanted(options: Mapping[str, Any]) -> bool:
     """options.forecast: JSON true or false (left out: false); a ConfigError names anything
     else ("true", 1 or "yes" would silently ask no forecast)."""
-    value = credentials.options.get("forecast", False)
+    value = options.get("forecast", False)
     if not isinstance(value, bool):
         raise ConfigError(
             f"Electricity Maps: options.forecast {value!r} is not valid: give true (your plan "
@@ -55,6 +56,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
     budget = None  # plan-dependent, unpublished; set options["budget"] to your plan's limit
     options = frozenset({"base_url", "forecast"})
     additive = {"forecast": (None, False, True)}  # a config sharing the zone may ask for it
+    option_parsers = (_forecast_wanted,)
     budget_scope = "account"
     history = timedelta(hours=24)
     calls_per_fetch = 2  # latest carbon intensity + latest power breakdown
@@ -65,7 +67,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
                 "Electricity Maps needs an API key: set ELECTRICITYMAPS_API_KEY or enter it in "
                 "the admin's provider settings (keys: https://portal.electricitymaps.com)."
             )
-        _forecast_wanted(credentials)  # fail at dispatch, with the option named
+        _forecast_wanted(credentials.options)  # fail at dispatch, with the option named
         zone = site.grid_region.strip()
         if zone:
             return Target(self.source, PROVIDER, zone, {"zone": zone})
@@ -109,7 +111,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
             _estimated(points[shares_at], answer.flag(breakdown, "isEstimated"))
 
         forecast: list[common.Slot] = []
-        if _forecast_wanted(credentials):
+        if _forecast_wanted(credentials.options):
             forecast = self._forecast(base, where, headers)
         points[at].update(common.horizon_fields(forecast, window.now))
 

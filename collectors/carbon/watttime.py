@@ -16,7 +16,7 @@ account; /login separately allows 100 / 5 min, which the token reuse keeps far a
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -46,11 +46,22 @@ UNITS = {
 }
 
 
+def _plan(options: Mapping[str, Any]) -> str | None:
+    plan = options.get("plan")
+    if plan is not None and plan not in PLANS:
+        raise ConfigError(
+            f"WattTime option plan={plan!r} is unknown: use one of {', '.join(PLANS)} (or leave "
+            "it out to detect forecast access automatically)."
+        )
+    return plan
+
+
 class WattTimeAdapter(common.CarbonAdapter):
     source = "carbon_intensity"
     provider = PROVIDER
     budget = "3000/5min"
     options = frozenset({"base_url", "plan"})
+    option_parsers = (_plan,)
     additive = {"plan": ("free", None, "forecast", "historical")}  # None: probe the forecast
     budget_scope = "account"
     history = timedelta(days=30)  # /v3/historical serves 32-day windows; on the historical plan
@@ -70,7 +81,7 @@ class WattTimeAdapter(common.CarbonAdapter):
                 "and WATTTIME_PASSWORD (or WATTTIME_API_TOKEN=username:password), or enter "
                 "them in the admin's provider settings."
             )
-        _plan(credentials)
+        _plan(credentials.options)
         region = site.grid_region.strip()
         if region:
             return Target(self.source, PROVIDER, region, {"region": region})
@@ -79,7 +90,7 @@ class WattTimeAdapter(common.CarbonAdapter):
         return Target(self.source, PROVIDER, key, where)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base, plan = base_url(credentials, DEFAULT_BASE_URL), _plan(credentials)
+        base, plan = base_url(credentials, DEFAULT_BASE_URL), _plan(credentials.options)
         region = target.params.get("region") or self._region_from_loc(base, credentials, target)
         query = {"region": region, "signal_type": SIGNAL}
         url, body = self._get(base, credentials, "/v3/signal-index", query)
@@ -192,16 +203,6 @@ class WattTimeAdapter(common.CarbonAdapter):
         region = Answer(PROVIDER, url).text(body, "region", "the region-from-loc answer")
         self._regions[key] = (region, self._clock() + REGION_RECHECK)
         return region
-
-
-def _plan(credentials: Credentials) -> str | None:
-    plan = credentials.options.get("plan")
-    if plan is not None and plan not in PLANS:
-        raise ConfigError(
-            f"WattTime option plan={plan!r} is unknown: use one of {', '.join(PLANS)} (or leave "
-            "it out to detect forecast access automatically)."
-        )
-    return plan
 
 
 def _get_json(url: str, query: dict[str, Any], token: str) -> Any:

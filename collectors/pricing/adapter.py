@@ -58,6 +58,7 @@ class PriceAdapter(Adapter):
     (collectors.pricing.now)."""
 
     options = frozenset({"window_hours"})  # each price adapter adds its own
+    option_parsers = (window_hours,)  # each price adapter adds its own
     # What the price is: whether VAT is in it, and in words (every price answer says both).
     vat_included: bool
     price_basis: str

@@ -31,7 +31,7 @@ limit is published; one call per hour per tariff is far below anything reasonabl
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,11 +71,38 @@ def _region(site: SiteInfo) -> str:
     return letter
 
 
+def _product(options: Mapping[str, Any]) -> str:
+    """options.product_code, upper case ("" when unset: the current Agile product), checked."""
+    product = str(options.get("product_code") or "").strip().upper()
+    if product and not PRODUCT.fullmatch(product):
+        raise ConfigError(
+            f"options.product_code {product!r} is not an Octopus product code "
+            f"(e.g. {EXAMPLE_PRODUCT})."
+        )
+    return product
+
+
+def _tariff(options: Mapping[str, Any]) -> re.Match[str] | None:
+    """options.tariff_code, upper case, matched (its product and region letter), checked; None
+    when unset (the tariff is built from the product and the site's region)."""
+    tariff = str(options.get("tariff_code") or "").strip().upper()
+    if not tariff:
+        return None
+    match = TARIFF.fullmatch(tariff)
+    if not match or match["region"] not in REGIONS:
+        raise ConfigError(
+            f"options.tariff_code {tariff!r} is not a single-rate electricity tariff "
+            f"code like E-1R-{EXAMPLE_PRODUCT}-C (region letter one of {REGIONS})."
+        )
+    return match
+
+
 class OctopusAgileAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = None  # not published for the REST API
     options = PriceAdapter.options | {"base_url", "product_code", "tariff_code"}
+    option_parsers = (_product, _tariff, *PriceAdapter.option_parsers)
     budget_scope = "account"  # one API for every tariff: a 429 or a budget is this client's
     history = timedelta(days=7)
     vat_included = True
@@ -90,20 +117,9 @@ class OctopusAgileAdapter(PriceAdapter):
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         options = credentials.options
-        product = str(options.get("product_code") or "").strip().upper()
-        if product and not PRODUCT.fullmatch(product):
-            raise ConfigError(
-                f"options.product_code {product!r} is not an Octopus product code "
-                f"(e.g. {EXAMPLE_PRODUCT})."
-            )
-        tariff = str(options.get("tariff_code") or "").strip().upper()
-        if tariff:
-            match = TARIFF.fullmatch(tariff)
-            if not match or match["region"] not in REGIONS:
-                raise ConfigError(
-                    f"options.tariff_code {tariff!r} is not a single-rate electricity tariff "
-                    f"code like E-1R-{EXAMPLE_PRODUCT}-C (region letter one of {REGIONS})."
-                )
+        product, match = _product(options), _tariff(options)
+        tariff = match[0] if match else ""
+        if match:
             product, letter, key = product or match["product"], match["region"], tariff
         else:
             letter = _region(site)

@@ -23,6 +23,7 @@ which stays the same as long as the token does.
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -47,11 +48,24 @@ PRICE_QUERY = """{ viewer { home(id: "%s") { currentSubscription {
     tomorrow { total startsAt level } } } } } }"""
 
 
+def _home_id(options: Mapping[str, Any]) -> str:
+    """options.home_id ("" when unset: the account's first home), checked."""
+    home_id = str(options.get("home_id") or "").strip()
+    if home_id and not HOME_ID.fullmatch(home_id):
+        raise ConfigError(
+            f"options.home_id {home_id!r} is not a Tibber home id (letters, digits and "
+            "dashes, as listed by the homes query); remove it to use the account's first home "
+            "with a running subscription."
+        )
+    return home_id
+
+
 class TibberAdapter(PriceAdapter):
     source = "electricity_pricing"
     provider = PROVIDER
     budget = "100/5min"
     options = PriceAdapter.options | {"base_url", "home_id"}
+    option_parsers = (_home_id, *PriceAdapter.option_parsers)
     budget_scope = "account"
     history = None  # priceInfo covers today and tomorrow only
     calls_per_fetch = 1  # plus one homes lookup per process when no home_id is configured
@@ -68,13 +82,7 @@ class TibberAdapter(PriceAdapter):
                 f"Tibber needs a personal access token for site {site.name!r}: create one at "
                 "developer.tibber.com and set it as the provider's API key (PRICING_API_KEY)."
             )
-        home_id = str(credentials.options.get("home_id") or "").strip()
-        if home_id and not HOME_ID.fullmatch(home_id):
-            raise ConfigError(
-                f"options.home_id {home_id!r} is not a Tibber home id (letters, digits and "
-                "dashes, as listed by the homes query); remove it to use the account's first home "
-                "with a running subscription."
-            )
+        home_id = _home_id(credentials.options)
         key = home_id or f"account-{_digest(credentials.api_key)}"
         return self.price_target(key, credentials.options, home_id=home_id)
 

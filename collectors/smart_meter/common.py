@@ -54,8 +54,8 @@ class Seconds:
     who: str  # the meter, as the error names it
     zero: bool = False
 
-    def read(self, credentials: Credentials) -> float:
-        value = credentials.options.get(self.name, self.default)
+    def read(self, options: Mapping[str, Any]) -> float:
+        value = options.get(self.name, self.default)
         number = math.nan  # refused below: every comparison with NaN is false (inf is > most)
         if not isinstance(value, bool) and isinstance(value, int | float | str):
             try:
@@ -72,24 +72,31 @@ class Seconds:
         return number
 
 
-def _positive(credentials: Credentials, name: str, default: float) -> float:
-    value = credentials.options.get(name, default)
+def _positive(options: Mapping[str, Any], name: str, default: float) -> float:
+    value = options.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"Smart meter option {name}={value!r} must be a number above 0.")
     return float(value)
 
 
+def watch_options(options: Mapping[str, Any]) -> tuple[int, float]:
+    """The options every meter reads (METER_OPTIONS), checked: how many nights the phantom
+    load's baseline spans, and the high-consumption threshold (W)."""
+    nights = _positive(options, "phantom_nights", DEFAULT_PHANTOM_NIGHTS)
+    if nights != int(nights) or nights > 60:
+        raise ConfigError(f"Smart meter option phantom_nights={nights:g} must be a whole 1..60.")
+    return int(nights), _positive(options, "high_power_w", DEFAULT_HIGH_POWER_W)
+
+
 def watch_params(site: SiteInfo, credentials: Credentials) -> dict[str, Any]:
     """What the after-write hook needs (it sees only the target): the site's time zone for
     the 3 a.m. baseline, how many nights it spans, and the high-consumption threshold."""
-    nights = _positive(credentials, "phantom_nights", DEFAULT_PHANTOM_NIGHTS)
-    if nights != int(nights) or nights > 60:
-        raise ConfigError(f"Smart meter option phantom_nights={nights:g} must be a whole 1..60.")
+    nights, high_power_w = watch_options(credentials.options)
     return {
         "site": site.name,
         "timezone": site.timezone or "UTC",
-        "phantom_nights": int(nights),
-        "high_power_w": _positive(credentials, "high_power_w", DEFAULT_HIGH_POWER_W),
+        "phantom_nights": nights,
+        "high_power_w": high_power_w,
     }
 
 
@@ -223,11 +230,6 @@ class AppAccount:
     def budget_key(self, target: Target, credentials: Credentials) -> str | None:
         return account(credentials)
 
-    def check_options(self, credentials: Credentials) -> None:
-        """Refuse the meter's own options (a ConfigError naming the option): called by
-        target(), so a bad one fails at dispatch, before any login or call."""
-        return None  # nothing to check, unless the meter says otherwise
-
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         # The account is the e-mail stripped: one of spaces only is no e-mail at all.
         if not account(credentials) or not credentials.password:
@@ -235,6 +237,8 @@ class AppAccount:
                 f"{self.label} needs the e-mail and password of the {self.app} app: set "
                 "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
             )
-        self.check_options(credentials)
+        # The meter's option parsers (Adapter.check_options): a bad value fails at dispatch,
+        # before any login or call.
+        self.check_options(credentials.options)
         params = watch_params(site, credentials)
         return Target(self.source, self.provider, account(credentials), params)

@@ -15,7 +15,9 @@ homeassistant.local). No budget: it is your own HA on your network.
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from collectors.answers import Answer, base_url
@@ -39,6 +41,43 @@ PROVIDER = "home_assistant"
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: read HA's history
 
 
+def _home_assistant(options: Mapping[str, Any]) -> str:
+    """options.base_url, your Home Assistant's http(s) address, checked."""
+    base = str(options.get("base_url") or "").rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(
+            "Home Assistant meter: set options.base_url to your Home Assistant's address, "
+            'e.g. {"base_url": "http://homeassistant.local:8123"}.'
+        )
+    return base
+
+
+def _device(options: Mapping[str, Any]) -> str:
+    """The `device` tag (options.device, default "home"), once the sensors are checked: the
+    entity ids of options.total_entity, daily_energy_entity and circuits, whose circuit names
+    are tags too."""
+    total, circuits = options.get("total_entity"), options.get("circuits") or {}
+    if not isinstance(circuits, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and v for k, v in circuits.items()
+    ):
+        raise ConfigError(
+            "Home Assistant meter: options.circuits must map circuit names to entity ids, "
+            'e.g. {"Heat pump": "sensor.heat_pump_power"}.'
+        )
+    if not total and not circuits:
+        raise ConfigError(
+            "Home Assistant meter: set options.total_entity (the whole-home power sensor) "
+            "and/or options.circuits."
+        )
+    entities = [e for e in (total, options.get("daily_energy_entity")) if e]
+    for entity in [*entities, *circuits.values()]:
+        if not isinstance(entity, str) or "." not in entity:
+            raise ConfigError(f"Home Assistant meter: {entity!r} is not an entity id.")
+    for circuit in circuits:
+        tag_option("Home Assistant meter: the circuit name", circuit)
+    return tag_option("Home Assistant meter: options.device", str(options.get("device") or "home"))
+
+
 class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
     source = "smart_meter"
     provider = PROVIDER
@@ -46,6 +85,7 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
     options = common.METER_OPTIONS | {
         "base_url", "total_entity", "circuits", "daily_energy_entity", "device"
     }  # fmt: skip
+    option_parsers = (_home_assistant, _device, common.watch_options)
     budget_scope = "target"
     # HA's recorder keeps 10 days by default, but a day of a sensor that reports every few
     # seconds is already tens of thousands of states in one answer: our bound.
@@ -53,40 +93,13 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
     calls_per_fetch = 1
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
-        options = credentials.options
-        base = base_url(credentials, "")
-        if not base.startswith(("http://", "https://")):
-            raise ConfigError(
-                "Home Assistant meter: set options.base_url to your Home Assistant's address, "
-                'e.g. {"base_url": "http://homeassistant.local:8123"}.'
-            )
+        base = _home_assistant(credentials.options)
         if not credentials.api_key:
             raise ConfigError(
                 "Home Assistant meter: put a long-lived access token (HA: your profile > "
                 "Security > Long-lived access tokens) in the provider config's API key."
             )
-        total, circuits = options.get("total_entity"), options.get("circuits") or {}
-        if not isinstance(circuits, dict) or not all(
-            isinstance(k, str) and k and isinstance(v, str) and v for k, v in circuits.items()
-        ):
-            raise ConfigError(
-                "Home Assistant meter: options.circuits must map circuit names to entity ids, "
-                'e.g. {"Heat pump": "sensor.heat_pump_power"}.'
-            )
-        if not total and not circuits:
-            raise ConfigError(
-                "Home Assistant meter: set options.total_entity (the whole-home power sensor) "
-                "and/or options.circuits."
-            )
-        entities = [e for e in (total, options.get("daily_energy_entity")) if e]
-        for entity in [*entities, *circuits.values()]:
-            if not isinstance(entity, str) or "." not in entity:
-                raise ConfigError(f"Home Assistant meter: {entity!r} is not an entity id.")
-        for circuit in circuits:
-            tag_option("Home Assistant meter: the circuit name", circuit)
-        device = tag_option(
-            "Home Assistant meter: options.device", str(options.get("device") or "home")
-        )
+        device = _device(credentials.options)
         params = {**common.watch_params(site, credentials), "device": device}
         return Target(self.source, PROVIDER, f"{site.name}|{base}|{device}", params)
 

@@ -12,8 +12,8 @@ import pytest
 from collectors import pipeline, registry
 from collectors.base import Credentials
 from collectors.models import CollectorRun
-from collectors.pricing.adapter import MIN_HOURS
 from enrich.models import ProviderConfig, Site
+from tests.collectors import refused_options as cases
 from tests.collectors.scenarios_air_quality import SCENARIOS as AIR_QUALITY
 from tests.collectors.scenarios_carbon import SCENARIOS as CARBON
 from tests.collectors.scenarios_pricing import SCENARIOS as PRICING
@@ -74,7 +74,7 @@ def test_a_zip_code_of_other_digits_than_0_9_is_refused_naming_it(replay_server,
 
 
 @pytest.mark.parametrize("provider", sorted(PRICING))
-@pytest.mark.parametrize("hours", [1e-9, "1e-320", 0.0166])
+@pytest.mark.parametrize("hours", cases.HOURS_UNDER_A_MINUTE)
 def test_a_window_hours_under_a_minute_is_refused_naming_it(replay_server, provider, hours):
     # Under a minute the cheapest_hours search divided by a window of no time at all.
     run = refused(replay_server, provider, window_hours=hours)
@@ -82,7 +82,7 @@ def test_a_window_hours_under_a_minute_is_refused_naming_it(replay_server, provi
     assert "at least a minute" in run.error
 
 
-@pytest.mark.parametrize("hours", [0.33, 1.01, "2.51"])
+@pytest.mark.parametrize("hours", cases.HOURS_OF_NO_WHOLE_MINUTES)
 def test_a_window_hours_of_no_whole_minutes_is_refused_naming_it(replay_server, hours):
     # No window of price slots lasts 19.8 or 60.6 minutes: both lists were empty at every
     # fetch, without a word (the windows API refuses the same `hours` with a 400).
@@ -91,17 +91,14 @@ def test_a_window_hours_of_no_whole_minutes_is_refused_naming_it(replay_server, 
     assert "a whole number of minutes" in run.error and "0.3333 (20 min)" in run.error
 
 
-NOT_SECONDS = ["abc", None, [], {}, -1, "nan", "inf", "-inf", True, 10**400]
-
-
-@pytest.mark.parametrize("value", [*NOT_SECONDS, 30.5])
+@pytest.mark.parametrize("value", cases.NULL_RETRY_SECONDS)
 def test_a_null_retry_seconds_that_is_no_pause_is_refused_naming_it(replay_server, value):
     run = refused(replay_server, "emporia_vue", null_retry_seconds=value)
     assert f"options.null_retry_seconds {value!r} is not valid" in run.error
     assert "0 or more and at most 30" in run.error
 
 
-@pytest.mark.parametrize("value", [*NOT_SECONDS, 0, "0", 60.5])
+@pytest.mark.parametrize("value", cases.REALTIME_TIMEOUTS)
 def test_a_realtime_timeout_that_is_no_wait_is_refused_naming_it(replay_server, feed, value):
     run = refused(replay_server, "sense", realtime_url=feed.url, realtime_timeout=value)
     assert f"options.realtime_timeout {value!r} is not valid" in run.error
@@ -109,28 +106,14 @@ def test_a_realtime_timeout_that_is_no_wait_is_refused_naming_it(replay_server, 
     assert feed.connections == []
 
 
-@pytest.mark.parametrize(
-    ("url", "problem"),
-    [
-        ("nota url", "spaces"),
-        ("http://127.0.0.1:9", "scheme is 'http'"),
-        ("ftp://x", "scheme is 'ftp'"),
-        ("WS://x", "scheme is 'WS'"),
-        (123, "int, not text"),
-        (["ws://x"], "list, not text"),
-        ("ws://", "names no host"),
-        ("ws://[::1", "not a URL"),
-        ("ws://x:port", "not a URL"),
-        ("ws://☃☃..com", "not a valid name"),
-    ],
-)
+@pytest.mark.parametrize(("url", "problem"), cases.REALTIME_URLS)
 def test_a_realtime_url_that_is_no_websocket_url_is_refused_naming_it(replay_server, url, problem):
     run = refused(replay_server, "sense", realtime_url=url)
     assert f"options.realtime_url {url!r} is not usable: " in run.error
     assert problem in run.error and "ws:// or wss://" in run.error
 
 
-@pytest.mark.parametrize("pool", ["_x", "a/b_c", "us-east-2", "us-east-2_", "eu-west_1x", 7])
+@pytest.mark.parametrize("pool", cases.USER_POOL_IDS)
 def test_a_user_pool_id_that_is_no_cognito_pool_is_refused_naming_it(replay_server, pool):
     # "_x" built the host cognito-idp..amazonaws.com (cognito_url set: a login to the wrong
     # pool).
@@ -146,27 +129,14 @@ def test_an_e_mail_of_spaces_only_is_the_missing_login(replay_server, provider, 
     assert "needs the e-mail and password" in run.error and "METER_USERNAME" in run.error
 
 
-@pytest.mark.parametrize("forecast", ["true", 1, "yes", None, "false", 0])
+@pytest.mark.parametrize("forecast", cases.FORECASTS)
 def test_a_forecast_other_than_true_or_false_is_refused_naming_it(replay_server, forecast):
     # `is True` asked no forecast for "true", 1 or "yes", without a word.
     run = refused(replay_server, "electricitymaps", forecast=forecast)
     assert f"options.forecast {forecast!r} is not valid" in run.error
 
 
-@pytest.mark.parametrize(
-    ("provider", "options"),
-    [
-        ("awattar", {"window_hours": MIN_HOURS}),
-        ("awattar", {"window_hours": "24"}),
-        ("emporia_vue", {"null_retry_seconds": 0}),
-        ("emporia_vue", {"null_retry_seconds": "30"}),
-        ("emporia_vue", {"user_pool_id": "us-gov-west-1_AbC123"}),
-        ("sense", {"realtime_timeout": 60, "realtime_url": "wss://[::1]:8443/feed/"}),
-        ("sense", {"realtime_timeout": "0.5", "realtime_url": "ws://localhost:8080"}),
-        ("electricitymaps", {"forecast": False}),
-        ("airnow", {"zip_code": " 98104 "}),
-    ],
-)
+@pytest.mark.parametrize(("provider", "options"), cases.ACCEPTED)
 def test_the_bounds_themselves_are_accepted(replay_server, provider, options):
     site_info, credentials, _ = SCENARIOS[provider](replay_server)
     changed = Credentials(
@@ -178,18 +148,7 @@ def test_the_bounds_themselves_are_accepted(replay_server, provider, options):
     assert registry.adapter_for(SOURCE[provider], provider).target(site_info, changed).key
 
 
-@pytest.mark.parametrize(
-    ("options", "said"),
-    [
-        ({"circuits": {"Heat\npump": "sensor.heat_pump_power"}},
-         "the circuit name 'Heat\\npump' cannot be an InfluxDB tag: a tag cannot hold a line"),
-        ({"circuits": {"Oven\\": "sensor.oven_power"}},
-         "the circuit name 'Oven\\\\' cannot be an InfluxDB tag: a tag cannot hold a backslash"),
-        ({"device": "main\\ panel"},
-         "options.device 'main\\\\ panel' cannot be an InfluxDB tag: a tag cannot hold a "
-         "backslash at its end or before a comma, '=' or a space"),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize(("options", "said"), cases.HOME_ASSISTANT_NAMES)
 def test_a_home_assistant_name_a_tag_cannot_hold_is_refused_before_any_call(
     replay_server, options, said
 ):

@@ -21,7 +21,6 @@ They are read (and refused, naming the option) in options.py.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -85,14 +84,8 @@ class GoogleCalendarAdapter(Adapter):
     calls_per_fetch = 1
     # A prediction's points are replaced whole, served or a rerun's (maybe_served: always).
     served_measurement = ahead.MEASUREMENT
-
-    @classmethod
-    def options_problem(cls, options: Mapping[str, Any]) -> str:
-        try:
-            calendars_from(options)  # the calendars and the people they belong to
-        except ConfigError as exc:
-            return str(exc)
-        return ""
+    # The calendars and the people they belong to, the prediction rules, the API root.
+    option_parsers = (calendars_from, rules_from, google_client.api_root)
 
     # The OAuth tokens live in enrich.models.OAuthConnection (collectors.occupancy.google.tokens).
     def credentials(self, config: Any, *, fetching: bool) -> Credentials:
@@ -123,7 +116,7 @@ class GoogleCalendarAdapter(Adapter):
             )
         calendars = [c["id"] for c in calendars_from(options)]
         rules_from(options)  # fail at dispatch, with the option named, not mid-fetch
-        google_client.api_root(credentials)
+        google_client.api_root(options)
         # One connection per site: the site is what the answer is for (its zone, its people).
         return Target(
             source=self.source,
@@ -152,7 +145,7 @@ class GoogleCalendarAdapter(Adapter):
             token_uri=str(options.get("token_uri") or google_client.DEFAULT_TOKEN_URI),
         )
         auth = google_client.google_credentials(tokens)
-        service = google_client.calendar_service(auth, google_client.api_root(credentials), policy)
+        service = google_client.calendar_service(auth, google_client.api_root(options), policy)
         # Predicted from the slot's start, where the points are stored (every zone's midnight
         # is a quarter hour: the slot is on the run's local day).
         slot = prediction.slot_start(window.now)

@@ -30,6 +30,7 @@ import http.client
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +43,6 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError as GoogleHttpError
 
 from collectors.answers import checked_url
-from collectors.base import Credentials
 from enrich.http import (
     AuthError,
     HttpError,
@@ -93,10 +93,10 @@ class Tokens:
     token_uri: str = DEFAULT_TOKEN_URI
 
 
-def api_root(credentials: Credentials) -> str:
+def api_root(options: Mapping[str, Any]) -> str:
     """options.base_url (default DEFAULT_API_BASE) when it is an http(s) URL with a host; a
     ConfigError naming it otherwise."""
-    return checked_url(credentials, DEFAULT_API_BASE, "base_url", ("http", "https"), PROVIDER)
+    return checked_url(options, DEFAULT_API_BASE, "base_url", ("http", "https"), PROVIDER)
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:

@@ -1,7 +1,7 @@
 """The Google Calendar adapter's options read, or refused with a ConfigError naming the option:
-the calendars and whose they are (`calendars`, `person`), and the prediction rules. The admin
-refuses what `calendars_from` refuses before saving (GoogleCalendarAdapter.options_problem);
-dispatch refuses it all before any call."""
+the calendars and whose they are (`calendars`, `person`), and the prediction rules. Both are
+option parsers of GoogleCalendarAdapter: the admin refuses what they refuse before saving, and
+dispatch refuses it, with the same message, before any call."""
 
 from collections.abc import Mapping
 from typing import Any

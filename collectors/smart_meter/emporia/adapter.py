@@ -88,6 +88,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     options = common.METER_OPTIONS | {
         "base_url", "cognito_url", "user_pool_id", "client_id", "null_retry_seconds"
     }  # fmt: skip
+    option_parsers = (NULL_RETRY.read, pool_id, common.watch_options)
     budget_scope = "login"  # each Emporia account has its own
     history = timedelta(days=1)  # our bound for the mains chart after an outage
     calls_per_fetch = most_calls(1)  # before the account's Vues are known (calls_for)
@@ -108,10 +109,6 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         """Top-level Vues of the account, as far as this process has seen its device list."""
         cached = self._devices.get(_Account.of(credentials).key)
         return sum(1 for d in cached[0].values() if d.top_level) if cached else None
-
-    def check_options(self, credentials: Credentials) -> None:
-        NULL_RETRY.read(credentials)
-        pool_id(credentials)
 
     def calls_for(self, target: Target, credentials: Credentials) -> int:
         return most_calls(self._vues(credentials) or 1)
@@ -162,7 +159,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     ) -> tuple[list[Usage], datetime]:
         """1MIN usage; channels answered `null` are asked again (bounded, and only with calls
         the `charts` do not need), then skipped."""
-        pause = NULL_RETRY.read(account.credentials)
+        pause = NULL_RETRY.read(account.credentials.options)
         merged: dict[tuple[int, str], Usage] = {}
         answered = instant
         for attempt in range(NULL_TRIES):

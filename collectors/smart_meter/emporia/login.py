@@ -10,8 +10,9 @@ them instead of logging in.
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from collectors.base import ConfigError, Credentials
 from collectors.smart_meter import common
@@ -29,9 +30,9 @@ RENEW_BEFORE = 300.0
 POOL_ID = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+_[0-9A-Za-z]+")
 
 
-def pool_id(credentials: Credentials) -> str:
+def pool_id(options: Mapping[str, Any]) -> str:
     """options.user_pool_id (default Emporia's pool), checked; a ConfigError names it."""
-    pool = credentials.options.get("user_pool_id") or USER_POOL
+    pool = options.get("user_pool_id") or USER_POOL
     if not isinstance(pool, str) or not POOL_ID.fullmatch(pool):
         raise ConfigError(
             f"Emporia Vue: options.user_pool_id {pool!r} is not a Cognito user pool id (the "
@@ -54,7 +55,7 @@ class Logins:
         """A valid id token for the account: kept, saved, refreshed or from a new login (a
         token the API refused is passed as `stale` and never given again)."""
         options = credentials.options
-        pool = pool_id(credentials)
+        pool = pool_id(options)
         region = pool.split("_", 1)[0]
         url = str(options.get("cognito_url") or f"https://cognito-idp.{region}.amazonaws.com/")
         key = (url, credentials.username)

@@ -65,6 +65,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
     provider = PROVIDER
     label, app = "Sense", "Sense"
     options = common.METER_OPTIONS | {"base_url", "realtime_url", "device_id", "realtime_timeout"}
+    option_parsers = (realtime_root, TIMEOUT.read, common.watch_options)
     budget = "1/minute"  # one realtime read per minute per account (not "60/hour": no bursts)
     budget_scope = "login"  # each Sense account has its own
     history = timedelta(days=7)  # our bound for the trends backfill: one call per day
@@ -77,10 +78,6 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         self._trends_fetched: dict[tuple[str, str], float] = {}
         self._ended = day_ends.EndedDays(clock)
         self._days: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # of the last DAY answer
-
-    def check_options(self, credentials: Credentials) -> None:
-        realtime_root(credentials)
-        TIMEOUT.read(credentials)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = base_url(credentials, DEFAULT_BASE_URL)

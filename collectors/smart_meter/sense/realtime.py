@@ -41,9 +41,9 @@ class Unauthorized(Exception):
     """The realtime feed refused the access token."""
 
 
-def realtime_root(credentials: Credentials) -> str:
+def realtime_root(options: Mapping[str, Any]) -> str:
     """options.realtime_url, checked (a ConfigError names it), or Sense's feed."""
-    return checked_url(credentials, DEFAULT_REALTIME_URL, "realtime_url", ("ws", "wss"), "Sense")
+    return checked_url(options, DEFAULT_REALTIME_URL, "realtime_url", ("ws", "wss"), "Sense")
 
 
 # options.realtime_timeout, checked (a ConfigError names it), or REALTIME_TIMEOUT.
@@ -53,14 +53,14 @@ TIMEOUT = common.Seconds("realtime_timeout", REALTIME_TIMEOUT, MOST_TIMEOUT, who
 def feed(
     credentials: Credentials, monitor_id: str, access_token: str, scrubbed: bool = False
 ) -> str:
-    root = realtime_root(credentials)
+    root = realtime_root(credentials.options)
     url = f"{root}/monitors/{monitor_id}/realtimefeed?access_token={access_token}"
     return scrub_url(url) if scrubbed else url
 
 
 def read_frame(credentials: Credentials, monitor_id: str, access_token: str) -> dict[str, Any]:
     """The payload of the first `realtime_update` frame; Unauthorized for a refused token."""
-    timeout = TIMEOUT.read(credentials)
+    timeout = TIMEOUT.read(credentials.options)
     endpoint = feed(credentials, monitor_id, access_token, scrubbed=True)
     deadline = time.monotonic() + timeout
     offline = False  # the feed's hello said the monitor is offline (`online: false`)

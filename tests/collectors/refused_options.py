@@ -1,0 +1,75 @@
+"""Option values a provider's collection refuses from the options alone, before any call, and
+values at the bounds, which it accepts: the run's error (test_option_refusals) and the admin's
+(test_options_refused_before_saving) are checked with the same tables."""
+
+from collectors.pricing.adapter import MIN_HOURS
+from tests.collectors.scenarios_pricing import SCENARIOS as PRICING
+
+# options.window_hours under a minute (every price provider), or of no whole minutes.
+HOURS_UNDER_A_MINUTE = [1e-9, "1e-320", 0.0166]
+HOURS_OF_NO_WHOLE_MINUTES = [0.33, 1.01, "2.51"]
+# A number of seconds no pause or wait could be.
+NOT_SECONDS = ["abc", None, [], {}, -1, "nan", "inf", "-inf", True, 10**400]
+NULL_RETRY_SECONDS = [*NOT_SECONDS, 30.5]  # emporia_vue: 0 or more, at most 30
+REALTIME_TIMEOUTS = [*NOT_SECONDS, 0, "0", 60.5]  # sense: more than 0, at most 60
+# sense's options.realtime_url, and what its refusal says is wrong with it.
+REALTIME_URLS = [
+    ("nota url", "spaces"),
+    ("http://127.0.0.1:9", "scheme is 'http'"),
+    ("ftp://x", "scheme is 'ftp'"),
+    ("WS://x", "scheme is 'WS'"),
+    (123, "int, not text"),
+    (["ws://x"], "list, not text"),
+    ("ws://", "names no host"),
+    ("ws://[::1", "not a URL"),
+    ("ws://x:port", "not a URL"),
+    ("ws://☃☃..com", "not a valid name"),
+]
+USER_POOL_IDS = ["_x", "a/b_c", "us-east-2", "us-east-2_", "eu-west_1x", 7]  # emporia_vue
+FORECASTS = ["true", 1, "yes", None, "false", 0]  # electricitymaps: JSON true or false only
+# home_assistant's names a tag cannot hold, and what the refusal says.
+HOME_ASSISTANT_NAMES = [
+    ({"circuits": {"Heat\npump": "sensor.heat_pump_power"}},
+     "the circuit name 'Heat\\npump' cannot be an InfluxDB tag: a tag cannot hold a line"),
+    ({"circuits": {"Oven\\": "sensor.oven_power"}},
+     "the circuit name 'Oven\\\\' cannot be an InfluxDB tag: a tag cannot hold a backslash"),
+    ({"device": "main\\ panel"},
+     "options.device 'main\\\\ panel' cannot be an InfluxDB tag: a tag cannot hold a "
+     "backslash at its end or before a comma, '=' or a space"),
+]  # fmt: skip
+
+# (provider, options): each value above, over the provider's scenario options, and others the
+# adapters' own tests find refused before any call.
+REFUSED = [
+    *[(p, {"window_hours": hours}) for p in sorted(PRICING) for hours in HOURS_UNDER_A_MINUTE],
+    *[("awattar", {"window_hours": hours}) for hours in HOURS_OF_NO_WHOLE_MINUTES],
+    *[("emporia_vue", {"null_retry_seconds": value}) for value in NULL_RETRY_SECONDS],
+    *[("emporia_vue", {"user_pool_id": pool}) for pool in USER_POOL_IDS],
+    *[("sense", {"realtime_timeout": value}) for value in REALTIME_TIMEOUTS],
+    *[("sense", {"realtime_url": url}) for url, _ in REALTIME_URLS],
+    *[("electricitymaps", {"forecast": forecast}) for forecast in FORECASTS],
+    *[("home_assistant", options) for options, _ in HOME_ASSISTANT_NAMES],
+    ("home_assistant", {"base_url": "homeassistant.local:8123"}),
+    ("home_assistant", {"circuits": ["sensor.oven_power"]}),
+    ("sense", {"phantom_nights": 1.5}),
+    ("emporia_vue", {"high_power_w": -1}),
+    ("watttime", {"plan": "premium"}),
+    ("octopus", {"product_code": "AGILE 24"}),
+    ("octopus", {"tariff_code": "E-1R-AGILE-24-10-01-I"}),
+    ("tibber", {"home_id": "home/1"}),
+    ("google_calendar", {"travel_minutes": 1441}),
+    ("google_calendar", {"base_url": "ftp://calendar.example.com"}),
+]
+
+# (provider, options) at the bounds: accepted by the collection and by the admin.
+ACCEPTED = [
+    ("awattar", {"window_hours": MIN_HOURS}),
+    ("awattar", {"window_hours": "24"}),
+    ("emporia_vue", {"null_retry_seconds": 0}),
+    ("emporia_vue", {"null_retry_seconds": "30"}),
+    ("emporia_vue", {"user_pool_id": "us-gov-west-1_AbC123"}),
+    ("sense", {"realtime_timeout": 60, "realtime_url": "wss://[::1]:8443/feed/"}),
+    ("sense", {"realtime_timeout": "0.5", "realtime_url": "ws://localhost:8080"}),
+    ("electricitymaps", {"forecast": False}),
+    ("airnow", {"zip_code": " 98104 "}),
+]
