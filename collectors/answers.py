@@ -10,22 +10,25 @@ stored on a guess.
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from collectors.base import ConfigError, Credentials
+from collectors.base import ConfigError
 from enrich.http import MalformedResponse, malformed
 
 # InfluxDB keeps nanoseconds since 1970 in a signed 64-bit integer: 1677-09-21 .. 2262-04-11.
 # Whole years inside that range; a time outside it would fail the write after other points.
 STORABLE = (datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC))
+HTTP = ("http", "https")
 
 
-def base_url(credentials: Credentials, default: str, option: str = "base_url") -> str:
-    """The API root: `options[option]` (tests, proxies, other API versions) or `default`."""
-    return str(credentials.options.get(option) or default).rstrip("/")
+def api_root(default: str, who: str) -> Callable[[Mapping[str, Any]], str]:
+    """The parser of options.base_url, the API root (tests, proxies, other API versions): an
+    http(s) URL with a host, or `default` when the option is absent (checked_url)."""
+    return partial(checked_url, default=default, option="base_url", schemes=HTTP, who=who)
 
 
 def checked_url(

@@ -193,9 +193,9 @@ class Adapter(ABC):
 
     # The adapter's option parsers: each reads its options from the options alone (no call,
     # no credentials, no site), returns what it read and raises a ConfigError naming the option
-    # for a value no collection could work with. target() reads its options through them, so
-    # a config saved before is refused before any call; check_options runs them all for the
-    # admin (options_problem), which refuses the same values with the same message.
+    # for a value no collection could work with. pipeline.target_for runs them all before
+    # target(), so a config saved before is refused before any call, and the admin
+    # (options_problem) refuses the same values with the same message.
     option_parsers: ClassVar[tuple[Callable[[Mapping[str, Any]], object], ...]] = ()
 
     @classmethod

@@ -14,13 +14,14 @@ from typing import Any
 
 from collectors.air_quality import now, series
 from collectors.air_quality import observations as obs
-from collectors.answers import base_url
+from collectors.answers import api_root
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from enrich.http import AuthError, PermanentError, get_json, malformed
 
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://www.airnowapi.org"
+ROOT = api_root(BASE_URL, "airnow")
 CURRENT, CLASSIC = "current", "classic"
 CURRENT_PATH = "/aq/observation/current/ziplatlong/"
 CLASSIC_DISTANCE_MILES = 25  # only the classic services take `distance`; the current ignores it
@@ -57,7 +58,7 @@ class AirNowAdapter(Adapter):
     provider = "airnow"
     budget = "500/hour"  # per key per hour (set per web service); options["budget"] overrides
     options = frozenset({"base_url", "zip_code"})
-    option_parsers = (_zip_code,)  # refused before saving, not at every run
+    option_parsers = (ROOT, _zip_code)
     budget_scope = "account"
     history = None
     calls_per_fetch = 1  # 2 only on the one fetch that discovers the current service is gone
@@ -98,7 +99,7 @@ class AirNowAdapter(Adapter):
                 "AirNow needs an API key: request one at https://docs.airnowapi.org/ and set "
                 "AIRNOW_API_KEY (or the key of the AirNow provider in the admin)."
             )
-        base = base_url(credentials, BASE_URL)
+        base = ROOT(credentials.options)
         order = [CLASSIC, CURRENT] if self.endpoint == CLASSIC else [CURRENT, CLASSIC]
         missing: dict[str, PermanentError] = {}
         for endpoint in order:

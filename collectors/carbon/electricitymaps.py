@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.answers import Answer, base_url
+from collectors.answers import Answer, api_root
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
 from enrich.http import AuthError, get_json
@@ -29,7 +29,7 @@ from enrich.readings import Reading
 logger = logging.getLogger(__name__)
 
 PROVIDER = "electricitymaps"
-DEFAULT_BASE_URL = "https://api.electricitymaps.com/v3"
+ROOT = api_root("https://api.electricitymaps.com/v3", PROVIDER)
 HISTORY_AFTER = timedelta(hours=1)  # the data is hourly: a shorter gap has nothing to fill
 DEFAULT_SLOT_MINUTES = 60.0
 FACTOR_TYPE = "emission_factor_type"  # lifecycle (the API's default) or direct
@@ -56,7 +56,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
     budget = None  # plan-dependent, unpublished; set options["budget"] to your plan's limit
     options = frozenset({"base_url", "forecast"})
     additive = {"forecast": (None, False, True)}  # a config sharing the zone may ask for it
-    option_parsers = (_forecast_wanted,)
+    option_parsers = (ROOT, _forecast_wanted)
     budget_scope = "account"
     history = timedelta(hours=24)
     calls_per_fetch = 2  # latest carbon intensity + latest power breakdown
@@ -75,7 +75,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         return Target(self.source, PROVIDER, key, {"lat": site.latitude, "lon": site.longitude})
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = base_url(credentials, DEFAULT_BASE_URL)
+        base = ROOT(credentials.options)
         headers = {"auth-token": credentials.api_key}
         where = dict(target.params)
 

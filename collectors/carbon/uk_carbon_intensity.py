@@ -18,14 +18,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collectors.answers import Answer, base_url
+from collectors.answers import Answer, api_root
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
 from enrich.http import PermanentError, get_json
 from enrich.readings import Reading
 
 PROVIDER = "uk_carbon_intensity"
-DEFAULT_BASE_URL = "https://api.carbonintensity.org.uk"
+ROOT = api_root("https://api.carbonintensity.org.uk", PROVIDER)
 NATIONAL = ("", "gb", "national")
 REGION_IDS = range(1, 18)
 OUTWARD_CODE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
@@ -46,6 +46,7 @@ class UKCarbonIntensityAdapter(common.CarbonAdapter):
     provider = PROVIDER
     budget = None  # no published limit; NESO updates every 30 minutes
     options = frozenset({"base_url"})
+    option_parsers = (ROOT,)
     budget_scope = "account"  # one API for every region: a 429 or a budget is this client's
     history = timedelta(days=1)
     calls_per_fetch = 2  # current half hour + 48 h forecast
@@ -74,7 +75,7 @@ class UKCarbonIntensityAdapter(common.CarbonAdapter):
         )
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = base_url(credentials, DEFAULT_BASE_URL)
+        base = ROOT(credentials.options)
         scope, place = target.params["scope"], target.params.get("id")
         now = _t(_half_hour(window.now))
         if scope == "national":

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from collectors.answers import Answer, base_url
+from collectors.answers import Answer, api_root
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
 from enrich.http import AuthError, get_json
@@ -29,7 +29,7 @@ from enrich.readings import Reading
 logger = logging.getLogger(__name__)
 
 PROVIDER = "watttime"
-DEFAULT_BASE_URL = "https://api.watttime.org"
+ROOT = api_root("https://api.watttime.org", PROVIDER)
 SIGNAL = "co2_moer"
 PLANS = ("free", "forecast", "historical")
 TOKEN_LIFETIME = 30 * 60.0
@@ -61,7 +61,7 @@ class WattTimeAdapter(common.CarbonAdapter):
     provider = PROVIDER
     budget = "3000/5min"
     options = frozenset({"base_url", "plan"})
-    option_parsers = (_plan,)
+    option_parsers = (ROOT, _plan)
     additive = {"plan": ("free", None, "forecast", "historical")}  # None: probe the forecast
     budget_scope = "account"
     history = timedelta(days=30)  # /v3/historical serves 32-day windows; on the historical plan
@@ -90,7 +90,7 @@ class WattTimeAdapter(common.CarbonAdapter):
         return Target(self.source, PROVIDER, key, where)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base, plan = base_url(credentials, DEFAULT_BASE_URL), _plan(credentials.options)
+        base, plan = ROOT(credentials.options), _plan(credentials.options)
         region = target.params.get("region") or self._region_from_loc(base, credentials, target)
         query = {"region": region, "signal_type": SIGNAL}
         url, body = self._get(base, credentials, "/v3/signal-index", query)

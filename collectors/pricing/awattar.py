@@ -15,7 +15,7 @@ host for both countries), `window_hours`.
 
 from datetime import UTC, datetime, timedelta
 
-from collectors.answers import STORABLE, Answer, base_url
+from collectors.answers import STORABLE, Answer, api_root
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.adapter import PriceAdapter, scaled
 from collectors.pricing.slots import PriceSlot, in_history
@@ -55,6 +55,7 @@ class AwattarAdapter(PriceAdapter):
     provider = PROVIDER
     budget = "100/day"
     options = PriceAdapter.options | {"base_url"}
+    option_parsers = (api_root(HOSTS["DE"], PROVIDER), *PriceAdapter.option_parsers)
     budget_scope = "account"  # fair use is per client, whichever country
     history = timedelta(days=7)
     calls_per_fetch = 1
@@ -74,7 +75,7 @@ class AwattarAdapter(PriceAdapter):
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         country = target.params["country"]
-        url = base_url(credentials, HOSTS[country]) + PATH
+        url = api_root(HOSTS[country], PROVIDER)(credentials.options) + PATH
         start = in_history(window.start, window.now, self.history)
         params = {"start": _epoch_ms(start), "end": _epoch_ms(window.now + AHEAD)}
         body, answer = get_json(PROVIDER, url, params=params), Answer(PROVIDER, url)

@@ -36,7 +36,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.answers import Answer, base_url
+from collectors.answers import Answer, api_root
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.adapter import PriceAdapter, scaled
 from collectors.pricing.octopus_products import (
@@ -50,6 +50,7 @@ from collectors.pricing.slots import PriceSlot, in_history
 
 logger = logging.getLogger(__name__)
 
+ROOT = api_root(DEFAULT_BASE_URL, PROVIDER)
 EXAMPLE_PRODUCT = "AGILE-24-10-01"
 REGIONS = "ABCDEFGHJKLMNP"  # GSP groups; the letters I and O are not used
 TARIFF = re.compile(r"E-1R-(?P<product>[A-Z0-9-]+)-(?P<region>[A-Z])")
@@ -102,7 +103,7 @@ class OctopusAgileAdapter(PriceAdapter):
     provider = PROVIDER
     budget = None  # not published for the REST API
     options = PriceAdapter.options | {"base_url", "product_code", "tariff_code"}
-    option_parsers = (_product, _tariff, *PriceAdapter.option_parsers)
+    option_parsers = (ROOT, _product, _tariff, *PriceAdapter.option_parsers)
     budget_scope = "account"  # one API for every tariff: a 429 or a budget is this client's
     history = timedelta(days=7)
     vat_included = True
@@ -128,7 +129,7 @@ class OctopusAgileAdapter(PriceAdapter):
         return self.price_target(key, options, product=product, tariff=tariff, region=letter)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = base_url(credentials, DEFAULT_BASE_URL)
+        base = ROOT(credentials.options)
         auth = (credentials.api_key, "") if credentials.api_key else None
         product = target.params["product"] or self._products.current(base, auth, window.now)
         tariff = target.params["tariff"] or f"E-1R-{product}-{target.params['region']}"

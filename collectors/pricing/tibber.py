@@ -27,14 +27,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from collectors.answers import Answer, base_url
+from collectors.answers import Answer, api_root
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.adapter import PriceAdapter
 from collectors.pricing.slots import PriceSlot
 from collectors.pricing.tibber_gql import PROVIDER, ask
 from enrich.http import PermanentError, malformed
 
-DEFAULT_BASE_URL = "https://api.tibber.com"
+ROOT = api_root("https://api.tibber.com", PROVIDER)
 PATH = "/v1-beta/gql"
 RESOLUTION_STEP = timedelta(minutes=15)  # what QUARTER_HOURLY asks for
 HOME_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -65,7 +65,7 @@ class TibberAdapter(PriceAdapter):
     provider = PROVIDER
     budget = "100/5min"
     options = PriceAdapter.options | {"base_url", "home_id"}
-    option_parsers = (_home_id, *PriceAdapter.option_parsers)
+    option_parsers = (ROOT, _home_id, *PriceAdapter.option_parsers)
     budget_scope = "account"
     history = None  # priceInfo covers today and tomorrow only
     calls_per_fetch = 1  # plus one homes lookup per process when no home_id is configured
@@ -87,7 +87,7 @@ class TibberAdapter(PriceAdapter):
         return self.price_target(key, credentials.options, home_id=home_id)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        url = base_url(credentials, DEFAULT_BASE_URL) + PATH
+        url = ROOT(credentials.options) + PATH
         home_id = target.params["home_id"] or self._first_home(url, credentials.api_key)
         data = ask(url, credentials.api_key, PRICE_QUERY % home_id)
         answer = Answer(PROVIDER, url)

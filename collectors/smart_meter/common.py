@@ -237,8 +237,5 @@ class AppAccount:
                 f"{self.label} needs the e-mail and password of the {self.app} app: set "
                 "METER_USERNAME and METER_PASSWORD, or enter them in the provider settings."
             )
-        # The meter's option parsers (Adapter.check_options): a bad value fails at dispatch,
-        # before any login or call.
-        self.check_options(credentials.options)
         params = watch_params(site, credentials)
         return Target(self.source, self.provider, account(credentials), params)

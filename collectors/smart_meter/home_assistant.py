@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from collectors.answers import Answer, base_url
+from collectors.answers import Answer
 from collectors.base import (
     Adapter,
     ConfigError,
@@ -105,7 +105,7 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         options = credentials.options
-        base = base_url(credentials, "")
+        base = _home_assistant(options)
         tag_set = common.tags(target, target.params["device"])
         readings: list[Reading] = []
         total_w = None

@@ -38,6 +38,12 @@ HOME_ASSISTANT_NAMES = [
      "backslash at its end or before a comma, '=' or a space"),
 ]  # fmt: skip
 
+# options.base_url that is no http(s) URL with a host, for each provider with an API root of
+# its own (Home Assistant's and Google's have their own cases below).
+BASE_URLS = ["nota url", "ftp://api.example.com", "api.example.com", "https://", 443]
+ROOTED = ["airnow", "awattar", "electricitymaps", "emporia_vue", "octopus", "sense", "tibber",
+          "uk_carbon_intensity", "watttime"]  # fmt: skip
+
 # (provider, options): each value above, over the provider's scenario options, and others the
 # adapters' own tests find refused before any call.
 REFUSED = [
@@ -48,6 +54,7 @@ REFUSED = [
     *[("sense", {"realtime_timeout": value}) for value in REALTIME_TIMEOUTS],
     *[("sense", {"realtime_url": url}) for url, _ in REALTIME_URLS],
     *[("electricitymaps", {"forecast": forecast}) for forecast in FORECASTS],
+    *[(provider, {"base_url": url}) for provider in ROOTED for url in BASE_URLS],
     *[("home_assistant", options) for options, _ in HOME_ASSISTANT_NAMES],
     ("home_assistant", {"base_url": "homeassistant.local:8123"}),
     ("home_assistant", {"circuits": ["sensor.oven_power"]}),

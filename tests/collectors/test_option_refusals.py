@@ -91,6 +91,15 @@ def test_a_window_hours_of_no_whole_minutes_is_refused_naming_it(replay_server, 
     assert "a whole number of minutes" in run.error and "0.3333 (20 min)" in run.error
 
 
+@pytest.mark.parametrize("provider", cases.ROOTED)
+def test_a_base_url_that_is_no_http_url_is_refused_naming_it(replay_server, provider):
+    # Before, the run called it: "could not call nota url/v1/marketdata: Failed to parse",
+    # after spending a call of the provider's budget; and the admin saved it.
+    run = refused(replay_server, provider, base_url="nota url")
+    assert f"{provider}: options.base_url 'nota url' is not usable" in run.error
+    assert "it holds spaces" in run.error and "remove the option to use that one" in run.error
+
+
 @pytest.mark.parametrize("value", cases.NULL_RETRY_SECONDS)
 def test_a_null_retry_seconds_that_is_no_pause_is_refused_naming_it(replay_server, value):
     run = refused(replay_server, "emporia_vue", null_retry_seconds=value)

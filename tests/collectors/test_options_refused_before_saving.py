@@ -34,8 +34,10 @@ def run_error(server, provider: str, options: dict) -> str:
     `options` over the scenario's fails with before any call."""
     site_info, credentials, _ = SCENARIOS[provider](server)
     changed = replace(credentials, options={**credentials.options, **options})
-    with pytest.raises(ConfigError) as raised:
-        registry.adapter_for(SOURCE[provider], provider).target(site_info, changed)
+    adapter = registry.adapter_for(SOURCE[provider], provider)
+    with pytest.raises(ConfigError) as raised:  # as pipeline.target_for
+        adapter.check_options(changed.options)
+        adapter.target(site_info, changed)
     return str(raised.value)
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.answers import base_url
+from collectors.answers import api_root
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Target, Window
 from collectors.smart_meter import common, day_ends
 from collectors.smart_meter.emporia import PROVIDER, days, usage
@@ -56,7 +56,7 @@ from enrich.http import AuthError, get_json
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.emporiaenergy.com"
+ROOT = api_root("https://api.emporiaenergy.com", PROVIDER)
 # The mains chart starts this much before the window: the pipeline's windows follow each
 # other without overlap, so a minute still null at the end of one run would never be asked
 # again. Five minutes = the previous run's whole window (at the 5-minute interval).
@@ -73,7 +73,7 @@ class _Account:
 
     @classmethod
     def of(cls, credentials: Credentials) -> "_Account":
-        return cls(base_url(credentials, DEFAULT_BASE_URL), credentials)
+        return cls(ROOT(credentials.options), credentials)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -88,7 +88,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     options = common.METER_OPTIONS | {
         "base_url", "cognito_url", "user_pool_id", "client_id", "null_retry_seconds"
     }  # fmt: skip
-    option_parsers = (NULL_RETRY.read, pool_id, common.watch_options)
+    option_parsers = (ROOT, NULL_RETRY.read, pool_id, common.watch_options)
     budget_scope = "login"  # each Emporia account has its own
     history = timedelta(days=1)  # our bound for the mains chart after an outage
     calls_per_fetch = most_calls(1)  # before the account's Vues are known (calls_for)

@@ -36,7 +36,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collectors.answers import base_url
+from collectors.answers import api_root
 from collectors.base import Adapter, Credentials, FetchResult, Target, Window
 from collectors.smart_meter import common, day_ends
 from collectors.smart_meter.sense import PROVIDER, auth, history
@@ -54,7 +54,7 @@ from enrich.readings import Reading
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.sense.com/apiservice/api/v1"
+ROOT = api_root("https://api.sense.com/apiservice/api/v1", PROVIDER)
 TRENDS_EVERY = 900.0
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
 MINUTE = timedelta(minutes=1)
@@ -65,7 +65,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
     provider = PROVIDER
     label, app = "Sense", "Sense"
     options = common.METER_OPTIONS | {"base_url", "realtime_url", "device_id", "realtime_timeout"}
-    option_parsers = (realtime_root, TIMEOUT.read, common.watch_options)
+    option_parsers = (ROOT, realtime_root, TIMEOUT.read, common.watch_options)
     budget = "1/minute"  # one realtime read per minute per account (not "60/hour": no bursts)
     budget_scope = "login"  # each Sense account has its own
     history = timedelta(days=7)  # our bound for the trends backfill: one call per day
@@ -80,7 +80,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         self._days: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # of the last DAY answer
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = base_url(credentials, DEFAULT_BASE_URL)
+        base = ROOT(credentials.options)
         session = self._session(base, credentials)
         try:
             payload = read_frame(credentials, session.monitor_id, session.access_token)
@@ -169,7 +169,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
     def login(self, credentials: Credentials, code: Callable[[], str]) -> Session:
         """A fresh login, asking `code()` for the one-time code when the account has MFA;
         the session is reported (Credentials.report_renewed) and kept."""
-        base = base_url(credentials, DEFAULT_BASE_URL)
+        base = ROOT(credentials.options)
         with self._lock:
             session = auth.authenticate(base, credentials, code)
             self._sessions[(base, credentials.username)] = session
