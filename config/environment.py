@@ -1,6 +1,7 @@
 """The environment the settings are read from: `.env` (when present), and the helpers that
 turn a variable into a value or stop the process with a message naming it."""
 
+import math
 from pathlib import Path
 
 import environ
@@ -32,9 +33,25 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def number(name: str, default, cast=int):
+def number(name: str, default, cast=int, *, at_least=None, above=None, at_most=None):
+    """The variable as a finite number (NaN and infinities are refused), within the bounds
+    given: a value the code could not work with stops the process here, naming it, and not
+    at the first request or task that reads it (PLAN_CARBON_PRICE=nan: every plan a 500)."""
     raw = env.str(name, default=str(default))
     try:
-        return cast(raw)
+        value = cast(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
+    bounds = {"at least": at_least, "above": above, "at most": at_most}
+    if (
+        (at_least is not None and value < at_least)
+        or (above is not None and value <= above)
+        or (at_most is not None and value > at_most)
+    ):
+        said = " and ".join(
+            f"{how} {bound:.15g}" for how, bound in bounds.items() if bound is not None
+        )
+        raise ImproperlyConfigured(f"{name}={raw!r} is out of range: it must be {said}.")
+    return value

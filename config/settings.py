@@ -188,7 +188,7 @@ if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
         "INFLUXDB_VERSION=2 needs INFLUXDB_TOKEN and INFLUXDB_ORG (an all-access or "
         "read/write token of that organisation)."
     )
-INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float)
+INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float, above=0)
 # Where enrichment data (carbon, prices, ...) is written.
 INFLUXDB_DATABASE = env.str("INFLUXDB_DATABASE", default="enrich")
 # Home Assistant's data (read; the demo refuses to write there), layout, default_measurement.
@@ -207,8 +207,10 @@ if HA_URL and not HA_URL.startswith(("http://", "https://")):
     )
 DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
 # Load plans (/api/plan, split windows): % of the plan's average per interruption; currency/t CO2.
-PLAN_INTERRUPTION_PENALTY_PERCENT = number("PLAN_INTERRUPTION_PENALTY_PERCENT", 6, float)
-PLAN_CARBON_PRICE = number("PLAN_CARBON_PRICE", 100, float)
+PLAN_INTERRUPTION_PENALTY_PERCENT = number(
+    "PLAN_INTERRUPTION_PENALTY_PERCENT", 6, float, at_least=0
+)
+PLAN_CARBON_PRICE = number("PLAN_CARBON_PRICE", 100, float, at_least=0, at_most=1e6)
 
 # --- Materialized views (retention.rollups.materialized) ----------------------------------------------
 # Flat electricity price per kWh used where no price slot is known; empty = unknown (cost null).
@@ -216,11 +218,7 @@ _flat_tariff = env.str("ENERGY_FLAT_TARIFF", default="").strip()
 ENERGY_FLAT_TARIFF = number("ENERGY_FLAT_TARIFF", _flat_tariff, float) if _flat_tariff else None
 ENERGY_FLAT_TARIFF_CURRENCY = env.str("ENERGY_FLAT_TARIFF_CURRENCY", default="EUR").strip().upper()
 # An incremental refresh recomputes buckets from (last refresh - this margin), for late data.
-VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float)
-if VIEW_LATE_MARGIN_HOURS < 0:
-    raise ImproperlyConfigured(
-        f"VIEW_LATE_MARGIN_HOURS={VIEW_LATE_MARGIN_HOURS:g} must be 0 or more hours."
-    )
+VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float, at_least=0)
 
 # --- Tiered retention (retention.tiers.runner): raw -> hourly -> daily ------------------------------
 # Raw points older than RETENTION_RAW_DAYS become hourly aggregates (then deleted); hourly rows
@@ -231,9 +229,9 @@ RETENTION_HOURLY_DAYS = number("RETENTION_HOURLY_DAYS", 90)
 RETENTION_LATE_MARGIN_HOURS = number("RETENTION_LATE_MARGIN_HOURS", 2, float)
 # A run's storage is measured again this many hours after it ends, once InfluxDB compacted the
 # shards it changed (1.x fully compacts a shard 4 h after its last write): retention.stats.settle.
-RETENTION_SETTLE_HOURS = number("RETENTION_SETTLE_HOURS", 5, float)
+RETENTION_SETTLE_HOURS = number("RETENTION_SETTLE_HOURS", 5, float, at_least=0)
 # A run that found InfluxDB unreachable is retried after this many seconds (doubling, 3 times).
-RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300)
+RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300, at_least=1)
 if RETENTION_RAW_DAYS < 1 or RETENTION_HOURLY_DAYS <= RETENTION_RAW_DAYS:
     raise ImproperlyConfigured(
         f"RETENTION_RAW_DAYS={RETENTION_RAW_DAYS} and RETENTION_HOURLY_DAYS="
@@ -336,10 +334,10 @@ if ALERT_MAX_DURATION_SECONDS < 1:
     )
 
 # --- Outbound HTTP -----------------------------------------------------------------------
-HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float)  # PRD NFR1
-HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3)  # PRD NFR4
-HTTP_BACKOFF_SECONDS = number("HTTP_BACKOFF_SECONDS", 1.0, float)
-HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, float)
+HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float, above=0)  # PRD NFR1
+HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3, at_least=0)  # PRD NFR4
+HTTP_BACKOFF_SECONDS = number("HTTP_BACKOFF_SECONDS", 1.0, float, at_least=0)
+HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, float, at_least=0)
 
 # manage.py ensure_admin writes the first admin's password and API token here (0600), not to
 # the logs (docker compose: a volume of web). Relative = from the project root.

@@ -53,12 +53,38 @@ def test_defaults_load_with_sqlite_as_embedded_database():
             {"DJANGO_PRODUCTION": "true", "DJANGO_DEBUG": "true"},
             "DJANGO_DEBUG=true and DJANGO_PRODUCTION=true",
         ),
+        # A NaN or infinite default carbon price or penalty made every plan a 500 (JSON has no
+        # NaN); a negative penalty a 400 naming `penalty_percent`, which the caller never sent.
+        ({"PLAN_CARBON_PRICE": "nan"}, "PLAN_CARBON_PRICE='nan' is not a finite number"),
+        ({"PLAN_CARBON_PRICE": "inf"}, "PLAN_CARBON_PRICE='inf' is not a finite number"),
+        ({"PLAN_CARBON_PRICE": "-1"}, "PLAN_CARBON_PRICE='-1' is out of range: it must be at"),
+        ({"PLAN_CARBON_PRICE": "1000001"}, "at least 0 and at most 1000000."),
+        ({"PLAN_INTERRUPTION_PENALTY_PERCENT": "-6"}, "PENALTY_PERCENT='-6' is out of range"),
+        # Each collection failed at its first request, not the start.
+        ({"HTTP_TIMEOUT_SECONDS": "0"}, "HTTP_TIMEOUT_SECONDS='0' is out of range: it must be"),
+        ({"HTTP_MAX_RETRIES": "-1"}, "HTTP_MAX_RETRIES='-1' is out of range"),
+        ({"HTTP_BACKOFF_SECONDS": "-1"}, "HTTP_BACKOFF_SECONDS='-1' is out of range"),
+        ({"INFLUXDB_TIMEOUT": "0"}, "INFLUXDB_TIMEOUT='0' is out of range: it must be above 0"),
+        ({"RETENTION_RETRY_SECONDS": "-300"}, "RETENTION_RETRY_SECONDS='-300' is out of range"),
+        ({"RETENTION_SETTLE_HOURS": "-5"}, "RETENTION_SETTLE_HOURS='-5' is out of range"),
+        # NaN passed the "cannot be negative" check of the storage prices.
+        ({"STORAGE_PRICE_DB_GB_MONTH": "nan"}, "STORAGE_PRICE_DB_GB_MONTH='nan' is not a finite"),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
     stderr = refused_start(**overrides)
     assert "ImproperlyConfigured" in stderr
     assert named in stderr
+
+
+def test_the_bounds_of_a_number_setting_are_inclusive():
+    result = load_settings(
+        show="settings.PLAN_CARBON_PRICE, settings.PLAN_INTERRUPTION_PENALTY_PERCENT",
+        PLAN_CARBON_PRICE="1000000",
+        PLAN_INTERRUPTION_PENALTY_PERCENT="0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1000000.0 0.0"
 
 
 def test_embedded_sqlite_waits_for_locks_and_uses_wal(tmp_path):
