@@ -33,6 +33,24 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+TRUE, FALSE = ("true", "on", "yes", "y", "1", "ok"), ("false", "off", "no", "n", "0")
+
+
+def flag(name: str, default: bool) -> bool:
+    """A yes/no variable: true/false (or on/off, yes/no, 1/0) in any case, empty for `default`.
+    Anything else stops the process: django-environ read it as false, so a typo such as
+    DJANGO_PRODUCTION=ture left HTTPS, HSTS and secure cookies off without a word."""
+    raw = env.str(name, default="")
+    value = raw.strip().lower()
+    if not value:
+        return default
+    if value not in TRUE + FALSE:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not valid: use true or false (also on/off, yes/no, 1/0)."
+        )
+    return value in TRUE
+
+
 def number(name: str, default, cast=int, *, at_least=None, above=None, at_most=None):
     """The variable as a finite number (NaN and infinities are refused), within the bounds
     given: a value the code could not work with stops the process here, naming it, and not

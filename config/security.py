@@ -11,6 +11,8 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.environment import flag
+
 # DJANGO_SECRET_KEY's value in .env.example: a copied example file must not become a deployment.
 PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
 MIN_SECRET_KEY_LENGTH = 40
@@ -37,14 +39,14 @@ def checked_secret_key(value: str) -> str:
 
 def production_settings(env: environ.Env) -> dict[str, Any]:
     """The Django security settings of the production profile, each overridable."""
-    production = env.bool("DJANGO_PRODUCTION", default=False)
-    if production and env.bool("DJANGO_DEBUG", default=False):
+    production = flag("DJANGO_PRODUCTION", default=False)
+    if production and flag("DJANGO_DEBUG", default=False):
         # Debug pages show the settings, the code and the request of every error to anyone.
         raise ImproperlyConfigured(
             "DJANGO_DEBUG=true and DJANGO_PRODUCTION=true: debug pages would show settings, "
             "code and requests to anyone on the network. Set DJANGO_DEBUG=false."
         )
-    secure_cookies = env.bool("DJANGO_SECURE_COOKIES", default=production)
+    secure_cookies = flag("DJANGO_SECURE_COOKIES", default=production)
     raw_hsts = env.str(
         "DJANGO_HSTS_SECONDS", default=str(HSTS_PROFILE_SECONDS if production else 0)
     )
@@ -53,14 +55,14 @@ def production_settings(env: environ.Env) -> dict[str, Any]:
             f"DJANGO_HSTS_SECONDS={raw_hsts!r} must be a whole number of seconds (0 = no HSTS)."
         )
     hsts_seconds = int(raw_hsts)
-    behind_proxy = env.bool("DJANGO_BEHIND_TLS_PROXY", default=production)
-    validators = env.bool("DJANGO_PASSWORD_VALIDATORS", default=production)
+    behind_proxy = flag("DJANGO_BEHIND_TLS_PROXY", default=production)
+    validators = flag("DJANGO_PASSWORD_VALIDATORS", default=production)
     return {
         "SESSION_COOKIE_SECURE": secure_cookies,
         "CSRF_COOKIE_SECURE": secure_cookies,
         "SECURE_HSTS_SECONDS": hsts_seconds,
-        "SECURE_HSTS_INCLUDE_SUBDOMAINS": env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False),
-        "SECURE_SSL_REDIRECT": env.bool("DJANGO_SSL_REDIRECT", default=production),
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False),
+        "SECURE_SSL_REDIRECT": flag("DJANGO_SSL_REDIRECT", default=production),
         # The proxy terminates TLS and says so in X-Forwarded-Proto; only trust it behind one
         # that sets the header itself.
         "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https") if behind_proxy else None,

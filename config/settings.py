@@ -34,7 +34,7 @@ from config.broker import (  # noqa: F401  (Redis and Celery settings)
     TASK_MAX_REDELIVERIES,
     TASK_TIME_LIMITS,
 )
-from config.environment import BASE_DIR, VAR_DIR, choice, env, number, required
+from config.environment import BASE_DIR, VAR_DIR, choice, env, flag, number, required
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
     MQTT_DISCOVERY_PREFIX,
@@ -51,7 +51,7 @@ SECRET_KEY = checked_secret_key(
         "Set it to a long random string (make run and scripts/init-env write one into .env).",
     )
 )
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+DEBUG = flag("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Production profile (DJANGO_PRODUCTION, DJANGO_SECURE_COOKIES, DJANGO_HSTS_SECONDS, ...): secure

@@ -67,6 +67,10 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"INFLUXDB_TIMEOUT": "0"}, "INFLUXDB_TIMEOUT='0' is out of range: it must be above 0"),
         ({"RETENTION_RETRY_SECONDS": "-300"}, "RETENTION_RETRY_SECONDS='-300' is out of range"),
         ({"RETENTION_SETTLE_HOURS": "-5"}, "RETENTION_SETTLE_HOURS='-5' is out of range"),
+        # Read as false: a typo left HTTPS, HSTS and secure cookies off without a word.
+        ({"DJANGO_PRODUCTION": "ture"}, "DJANGO_PRODUCTION='ture' is not valid: use true or"),
+        ({"DJANGO_SSL_REDIRECT": "always"}, "DJANGO_SSL_REDIRECT='always' is not valid"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe' is not valid: use true or false"),
         # NaN passed the "cannot be negative" check of the storage prices.
         ({"STORAGE_PRICE_DB_GB_MONTH": "nan"}, "STORAGE_PRICE_DB_GB_MONTH='nan' is not a finite"),
     ],
@@ -142,6 +146,12 @@ def test_production_profile_is_off_by_default_and_switched_on_by_one_variable():
     assert (
         mixed.stdout.strip() == "[True, True, 3600, False, ('HTTP_X_FORWARDED_PROTO', 'https'), 4]"
     )
+
+    # on/off, yes/no, 1/0 in any case; an empty value is the profile's.
+    spelled = load_settings(show=SECURITY, DJANGO_PRODUCTION="On", DJANGO_SECURE_COOKIES=" ")
+    assert spelled.stdout.strip() == expected, spelled.stderr
+    off = load_settings(show=SECURITY, DJANGO_PRODUCTION="NO", DJANGO_HSTS_INCLUDE_SUBDOMAINS="0")
+    assert off.stdout.strip() == "[False, False, 0, False, None, 0]", off.stderr
 
 
 def test_archive_local_dir_has_no_default_and_is_taken_from_the_project_root():

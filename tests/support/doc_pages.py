@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # Every module of config/ may read variables (settings.py, security.py, api_access.py, ...).
 SETTINGS = "".join(path.read_text() for path in sorted((ROOT / "config").glob("*.py")))
 VARIABLES = sorted(
-    set(re.findall(r'(?:env\.\w+|required|choice|number)\(\s*f?"([A-Z][A-Z0-9_]+)"', SETTINGS))
+    set(re.findall(r'(?:env\.\w+|required|choice|number|flag)\(\s*f?"([A-Z][A-Z0-9_]+)"', SETTINGS))
 )
 
 
