@@ -3,6 +3,7 @@ turn a variable into a value or stop the process with a message naming it."""
 
 import math
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -72,4 +73,17 @@ def number(name: str, default, cast=int, *, at_least=None, above=None, at_most=N
             f"{how} {bound:.15g}" for how, bound in bounds.items() if bound is not None
         )
         raise ImproperlyConfigured(f"{name}={raw!r} is out of range: it must be {said}.")
+    return value
+
+
+def zone(name: str, default: str) -> str:
+    """An IANA time zone name (Django's own check said "Incorrect timezone setting", not which
+    variable held it)."""
+    value = env.str(name, default=default).strip()
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a time zone: use an IANA name such as Europe/Berlin or UTC."
+        ) from None
     return value

@@ -34,7 +34,7 @@ from config.broker import (  # noqa: F401  (Redis and Celery settings)
     TASK_MAX_REDELIVERIES,
     TASK_TIME_LIMITS,
 )
-from config.environment import BASE_DIR, VAR_DIR, choice, env, flag, number, required
+from config.environment import BASE_DIR, VAR_DIR, choice, env, flag, number, required, zone
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
     MQTT_DISCOVERY_PREFIX,
@@ -57,7 +57,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Production profile (DJANGO_PRODUCTION, DJANGO_SECURE_COOKIES, DJANGO_HSTS_SECONDS, ...): secure
 # cookies, HSTS, HTTPS redirect behind a TLS proxy, password validators; see config.security.
 globals().update(production_settings(env))
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+TIME_ZONE = zone("TIME_ZONE", "UTC")
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
 ROOT_URLCONF = "config.urls"
@@ -132,7 +132,7 @@ if _database_url.split("://", 1)[0] not in environ.Env.DB_SCHEMES:
 DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 # One connection per process, kept between requests and tasks (checked before reuse): opening
 # a PostgreSQL connection cost 8-22 ms on the development machine, more than a view query.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = number("DATABASE_CONN_MAX_AGE", 60, at_least=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default is shared by web, worker, beat and Flower: wait for a lock instead

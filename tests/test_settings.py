@@ -71,6 +71,10 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"DJANGO_PRODUCTION": "ture"}, "DJANGO_PRODUCTION='ture' is not valid: use true or"),
         ({"DJANGO_SSL_REDIRECT": "always"}, "DJANGO_SSL_REDIRECT='always' is not valid"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe' is not valid: use true or false"),
+        # Django's "Incorrect timezone setting" and int()'s "invalid literal" named no variable.
+        ({"TIME_ZONE": "Mars/Base"}, "TIME_ZONE='Mars/Base' is not a time zone: use an IANA"),
+        ({"DATABASE_CONN_MAX_AGE": "1m"}, "DATABASE_CONN_MAX_AGE='1m' is not a number"),
+        ({"DATABASE_CONN_MAX_AGE": "-1"}, "DATABASE_CONN_MAX_AGE='-1' is out of range"),
         # NaN passed the "cannot be negative" check of the storage prices.
         ({"STORAGE_PRICE_DB_GB_MONTH": "nan"}, "STORAGE_PRICE_DB_GB_MONTH='nan' is not a finite"),
     ],

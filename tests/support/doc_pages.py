@@ -10,7 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # Every module of config/ may read variables (settings.py, security.py, api_access.py, ...).
 SETTINGS = "".join(path.read_text() for path in sorted((ROOT / "config").glob("*.py")))
 VARIABLES = sorted(
-    set(re.findall(r'(?:env\.\w+|required|choice|number|flag)\(\s*f?"([A-Z][A-Z0-9_]+)"', SETTINGS))
+    set(
+        re.findall(
+            r'(?:env\.\w+|required|choice|number|flag|zone)\(\s*f?"([A-Z][A-Z0-9_]+)"', SETTINGS
+        )
+    )
 )
 
 
@@ -50,7 +54,7 @@ def code_defaults() -> dict[str, object]:
                 continue
             default = {k.arg: k.value for k in node.keywords}.get("default")
             reader = getattr(node.func, "id", None)
-            if default is None and reader in ("number", "choice") and len(node.args) > 1:
+            if default is None and reader in ("number", "choice", "zone") and len(node.args) > 1:
                 default = node.args[1]
             try:
                 found.setdefault(name.value, ast.literal_eval(default))
