@@ -114,3 +114,27 @@ def test_retry_countdowns_stay_inside_the_visibility_timeout(settings):
     visibility = app.conf.broker_transport_options["visibility_timeout"]
     tiers = project_tasks()["retention.downsample_hourly"]
     assert settings.RETENTION_RETRY_SECONDS * 2 ** (tiers.max_retries - 1) < visibility
+
+
+def test_the_configuration_page_says_which_redis_keys_redis_key_prefix_does_not_cover(settings):
+    """docs/configuration.md called REDIS_KEY_PREFIX the prefix of every Redis key of a
+    deployment, so two deployments sharing a Redis database under two prefixes would be
+    apart; the broker's queue of a task sent now is a key outside the prefix, and the row
+    says so as long as it is (each deployment then needs a database of its own)."""
+    from enrich.redis.client import get_redis
+
+    redis = get_redis()
+    app.control.purge()
+    before = set(redis.keys("*"))
+    app.send_task("enrich.check_services", queue="default")
+    try:
+        made = set(redis.keys("*")) - before
+    finally:
+        app.control.purge()
+    assert made, "sending a task wrote no Redis key"
+    outside = sorted(key for key in made if not key.startswith(f"{settings.REDIS_KEY_PREFIX}:"))
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    [row] = [line for line in text.splitlines() if line.startswith("| `REDIS_KEY_PREFIX`")]
+    says_outside = "Celery's queues and task results are not under it" in row
+    assert says_outside == bool(outside), (outside, row)
+    assert "every Redis key" not in row
