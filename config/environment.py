@@ -34,6 +34,14 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def names(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list, each entry stripped, empty ones dropped: `a.org, b.org` is
+    ["a.org", "b.org"] (django-environ kept " b.org", which then matched no request's host and
+    no restore's database although the variable listed it)."""
+    raw = env.str(name, default=",".join(default))
+    return [entry.strip() for entry in raw.split(",") if entry.strip()]
+
+
 TRUE, FALSE = ("true", "on", "yes", "y", "1", "ok"), ("false", "off", "no", "n", "0")
 
 

@@ -34,7 +34,17 @@ from config.broker import (  # noqa: F401  (Redis and Celery settings)
     TASK_MAX_REDELIVERIES,
     TASK_TIME_LIMITS,
 )
-from config.environment import BASE_DIR, VAR_DIR, choice, env, flag, number, required, zone
+from config.environment import (
+    BASE_DIR,
+    VAR_DIR,
+    choice,
+    env,
+    flag,
+    names,
+    number,
+    required,
+    zone,
+)
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
     MQTT_DISCOVERY_PREFIX,
@@ -52,8 +62,8 @@ SECRET_KEY = checked_secret_key(
     )
 )
 DEBUG = flag("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = names("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = names("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Production profile (DJANGO_PRODUCTION, DJANGO_SECURE_COOKIES, DJANGO_HSTS_SECONDS, ...): secure
 # cookies, HSTS, HTTPS redirect behind a TLS proxy, password validators; see config.security.
 globals().update(production_settings(env))
@@ -244,11 +254,7 @@ if not 0 <= RETENTION_LATE_MARGIN_HOURS < 24:
 
 # The longest day range one restore over the API (queued to a worker) may ask for; the command
 # has no limit.
-RETENTION_MAX_RANGE_DAYS = number("RETENTION_MAX_RANGE_DAYS", 400)
-if RETENTION_MAX_RANGE_DAYS < 1:
-    raise ImproperlyConfigured(
-        f"RETENTION_MAX_RANGE_DAYS={RETENTION_MAX_RANGE_DAYS} must be at least 1 day."
-    )
+RETENTION_MAX_RANGE_DAYS = number("RETENTION_MAX_RANGE_DAYS", 400, at_least=1)
 
 # --- Archive: parquet files on S3 (Glacier IR) or a local directory (retention.archive.run) ---
 # Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
@@ -297,27 +303,18 @@ _archive_dir = env.str("ARCHIVE_LOCAL_DIR", default="").strip()
 ARCHIVE_LOCAL_DIR = BASE_DIR / _archive_dir if _archive_dir else None
 ARCHIVE_COMPRESSION = choice("ARCHIVE_COMPRESSION", "gzip", ("gzip", "zstd"))
 ARCHIVE_PERIOD = choice("ARCHIVE_PERIOD", "month", ("month", "quarter", "year"))
-ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5)
+ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5, at_least=1)
 RESTORE_INFLUXDB_DATABASE = env.str("RESTORE_INFLUXDB_DATABASE", default="enrich_restore")
 # Other databases a restore may write into (never Home Assistant's, the tiers' or enrich's own).
-RESTORE_ALLOWED_DATABASES = env.list("RESTORE_ALLOWED_DATABASES", default=[])
-if ARCHIVE_RETENTION_YEARS < 1:
-    raise ImproperlyConfigured(
-        f"ARCHIVE_RETENTION_YEARS={ARCHIVE_RETENTION_YEARS} must be at least 1."
-    )
+RESTORE_ALLOWED_DATABASES = names("RESTORE_ALLOWED_DATABASES", default=[])
 
 # --- Storage statistics and alerts (retention.stats.measure, retention.stats.alerts) -----------------------
 # Prices per GB-month (GB = 2^30 bytes) for the savings figure. Defaults: AWS us-east-1 list
 # prices, EBS gp3 $0.08 (aws.amazon.com/ebs/pricing) for the database's disk, S3 Glacier
 # Instant Retrieval $0.004 (aws.amazon.com/s3/pricing) for the archive.
-STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float)
-STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float)
+STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float, at_least=0)
+STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float, at_least=0)
 STORAGE_PRICE_CURRENCY = env.str("STORAGE_PRICE_CURRENCY", default="USD").strip().upper()
-if STORAGE_PRICE_DB_GB_MONTH < 0 or STORAGE_PRICE_ARCHIVE_GB_MONTH < 0:
-    raise ImproperlyConfigured(
-        "STORAGE_PRICE_DB_GB_MONTH and STORAGE_PRICE_ARCHIVE_GB_MONTH are prices per GB-month "
-        "and cannot be negative."
-    )
 # Where alerts are POSTed as JSON (e.g. a Home Assistant webhook trigger
 # http://homeassistant.local:8123/api/webhook/<id>); empty = alerts are only logged and recorded.
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="").strip()

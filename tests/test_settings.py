@@ -158,6 +158,30 @@ def test_production_profile_is_off_by_default_and_switched_on_by_one_variable():
     assert off.stdout.strip() == "[False, False, 0, False, None, 0]", off.stderr
 
 
+def test_a_list_setting_written_with_spaces_after_its_commas_holds_each_entry():
+    """`a, b` is how people write a list; the entries kept their space (" enrich.example.org"),
+    so the host was refused with a 400 telling to add it to DJANGO_ALLOWED_HOSTS, and a
+    restore into the database listed second with one saying to add it to the list."""
+    code = (
+        "from django.conf import settings; from django.test import Client; "
+        "from retention.archive.restore_target import restore_database; "
+        "print(Client().get('/api/nope', HTTP_HOST='enrich.example.org').status_code, "
+        "restore_database('restore_2023'), settings.CSRF_TRUSTED_ORIGINS)"
+    )
+    result = run_django(
+        code,
+        DJANGO_ALLOWED_HOSTS="localhost, enrich.example.org",
+        RESTORE_ALLOWED_DATABASES="scratch, restore_2023,",
+        DJANGO_CSRF_TRUSTED_ORIGINS=" https://enrich.example.org ,https://ha.example.org",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(" ", 2) == [
+        "404",  # the API's "No endpoint at /api/nope", not the 400 of a host not allowed
+        "restore_2023",
+        "['https://enrich.example.org', 'https://ha.example.org']\n",
+    ]
+
+
 def test_archive_local_dir_has_no_default_and_is_taken_from_the_project_root():
     unset = load_settings(show="settings.ARCHIVE_LOCAL_DIR")
     assert unset.stdout.strip() == "None", unset.stderr
