@@ -16,6 +16,11 @@ from tests.support.startup import load_settings, refused_start
             {"MQTT_URL": "mqtt://"},
             "MQTT_URL='mqtt://' must start with mqtt:// or mqtts:// and name a host",
         ),
+        # Started, then every publication failed with "invalid port" (or, for port 0, went
+        # to 1883): docs/home_assistant.md says anything else stops enrich at start.
+        ({"MQTT_URL": "mqtt://enrich:s3cret@broker:99999"}, "'broker:99999' has an invalid port"),
+        ({"MQTT_URL": "mqtts://enrich:s3cret@broker:tls"}, "'broker:tls' has an invalid port"),
+        ({"MQTT_URL": "mqtt://broker:0"}, "MQTT_URL='mqtt://broker:0' has an invalid port"),
         (
             {"MQTT_CHEAPEST_WINDOW_HOURS": "25"},
             "MQTT_CHEAPEST_WINDOW_HOURS=25 must be a whole number of minutes from one minute",
