@@ -34,6 +34,18 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def http_url(name: str, *, default: str = "", example: str, empty: str = "") -> str:
+    """An http:// or https:// URL, or empty (when `default` is): anything else stops the
+    process here, and not at the first request that uses it (INFLUXDB_URL=localhost:8186 was a
+    500 of every page reading InfluxDB). `empty`: what leaving it empty means, for the message."""
+    value = env.str(name, default=default).strip()
+    if value and not value.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must start with http:// or https:// (e.g. {example}){empty}."
+        )
+    return value
+
+
 def names(name: str, default: list[str]) -> list[str]:
     """A comma-separated list, each entry stripped, empty ones dropped: `a.org, b.org` is
     ["a.org", "b.org"] (django-environ kept " b.org", which then matched no request's host and

@@ -40,6 +40,7 @@ from config.environment import (
     choice,
     env,
     flag,
+    http_url,
     names,
     number,
     required,
@@ -187,7 +188,9 @@ for _source, _ttl in CACHE_TTL_SECONDS.items():
         )
 
 # --- InfluxDB ----------------------------------------------------------------------------
-INFLUXDB_URL = env.str("INFLUXDB_URL", default="http://127.0.0.1:8186")
+INFLUXDB_URL = http_url(
+    "INFLUXDB_URL", default="http://127.0.0.1:8186", example="http://127.0.0.1:8186"
+)
 INFLUXDB_VERSION = choice("INFLUXDB_VERSION", "1", ("1", "2"))
 INFLUXDB_USERNAME = env.str("INFLUXDB_USERNAME", default="")
 INFLUXDB_PASSWORD = env.str("INFLUXDB_PASSWORD", default="")
@@ -209,12 +212,8 @@ HA_DEFAULT_MEASUREMENT = env.str("HA_DEFAULT_MEASUREMENT", default="")
 TIER_DATABASE = env.str("TIER_DATABASE", default="") or HA_INFLUXDB_DATABASE
 # Optional: Home Assistant's URL and a long-lived access token (of an admin user), to import
 # entity areas from its registries (manage.py discover_entities --ha-areas).
-HA_URL = env.str("HA_URL", default="").rstrip("/")
+HA_URL = http_url("HA_URL", default="", example="http://homeassistant.local:8123").rstrip("/")
 HA_TOKEN = env.str("HA_TOKEN", default="")
-if HA_URL and not HA_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured(
-        f"HA_URL={HA_URL!r} must start with http:// or https:// (e.g. http://homeassistant.local:8123)."
-    )
 DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
 # Load plans (/api/plan, split windows): % of the plan's average per interruption; currency/t CO2.
 PLAN_INTERRUPTION_PENALTY_PERCENT = number(
@@ -273,7 +272,10 @@ AWS_ACCESS_KEY = env.str("AWS_ACCESS_KEY", default="") or env.str("AWS_ACCESS_KE
 AWS_SECRET_KEY = env.str("AWS_SECRET_KEY", default="") or env.str(
     "AWS_SECRET_ACCESS_KEY", default=""
 )
-S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")  # MinIO and other S3-compatible stores
+# MinIO and other S3-compatible stores
+S3_ENDPOINT_URL = http_url(
+    "S3_ENDPOINT_URL", example="http://minio:9000", empty="; leave it empty for AWS S3"
+)
 S3_REGION = env.str("S3_REGION", default="") or env.str("AWS_DEFAULT_REGION", default="us-east-1")
 S3_STORAGE_CLASS = env.str("S3_STORAGE_CLASS", default="GLACIER_IR").strip().upper()
 if S3_STORAGE_CLASS in ("GLACIER", "DEEP_ARCHIVE"):
@@ -287,11 +289,6 @@ if S3_STORAGE_CLASS in ("GLACIER", "DEEP_ARCHIVE"):
 S3_SSE = choice("S3_SSE", "AES256", ("aes256", "aws:kms", "none"))
 S3_SSE = {"aes256": "AES256", "none": ""}.get(S3_SSE, S3_SSE)
 S3_SSE_KMS_KEY_ID = env.str("S3_SSE_KMS_KEY_ID", default="")
-if S3_ENDPOINT_URL and not S3_ENDPOINT_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured(
-        f"S3_ENDPOINT_URL={S3_ENDPOINT_URL!r} must start with http:// or https:// "
-        "(e.g. http://minio:9000); leave it empty for AWS S3."
-    )
 if bool(AWS_ACCESS_KEY) != bool(AWS_SECRET_KEY):
     raise ImproperlyConfigured(
         "Set both AWS_ACCESS_KEY and AWS_SECRET_KEY (or AWS_ACCESS_KEY_ID and "
@@ -312,17 +309,21 @@ RESTORE_ALLOWED_DATABASES = names("RESTORE_ALLOWED_DATABASES", default=[])
 # Prices per GB-month (GB = 2^30 bytes) for the savings figure. Defaults: AWS us-east-1 list
 # prices, EBS gp3 $0.08 (aws.amazon.com/ebs/pricing) for the database's disk, S3 Glacier
 # Instant Retrieval $0.004 (aws.amazon.com/s3/pricing) for the archive.
-STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float, at_least=0)
-STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float, at_least=0)
+STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float)
+STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float)
 STORAGE_PRICE_CURRENCY = env.str("STORAGE_PRICE_CURRENCY", default="USD").strip().upper()
+if STORAGE_PRICE_DB_GB_MONTH < 0 or STORAGE_PRICE_ARCHIVE_GB_MONTH < 0:
+    raise ImproperlyConfigured(
+        "STORAGE_PRICE_DB_GB_MONTH and STORAGE_PRICE_ARCHIVE_GB_MONTH are prices per GB-month "
+        "and cannot be negative."
+    )
 # Where alerts are POSTed as JSON (e.g. a Home Assistant webhook trigger
 # http://homeassistant.local:8123/api/webhook/<id>); empty = alerts are only logged and recorded.
-ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="").strip()
-if ALERT_WEBHOOK_URL and not ALERT_WEBHOOK_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured(
-        f"ALERT_WEBHOOK_URL={ALERT_WEBHOOK_URL!r} must start with http:// or https:// "
-        "(e.g. http://homeassistant.local:8123/api/webhook/enrich_alerts)."
-    )
+ALERT_WEBHOOK_URL = http_url(
+    "ALERT_WEBHOOK_URL",
+    default="",
+    example="http://homeassistant.local:8123/api/webhook/enrich_alerts",
+)
 # A retention run taking (or still running) longer than this raises an alert.
 ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200)
 if ALERT_MAX_DURATION_SECONDS < 1:

@@ -75,6 +75,8 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"TIME_ZONE": "Mars/Base"}, "TIME_ZONE='Mars/Base' is not a time zone: use an IANA"),
         ({"DATABASE_CONN_MAX_AGE": "1m"}, "DATABASE_CONN_MAX_AGE='1m' is not a number"),
         ({"DATABASE_CONN_MAX_AGE": "-1"}, "DATABASE_CONN_MAX_AGE='-1' is out of range"),
+        # Started, then every page and task reading InfluxDB failed (ValueError: a 500).
+        ({"INFLUXDB_URL": "localhost:8186"}, "INFLUXDB_URL='localhost:8186' must start with http"),
         # NaN passed the "cannot be negative" check of the storage prices.
         ({"STORAGE_PRICE_DB_GB_MONTH": "nan"}, "STORAGE_PRICE_DB_GB_MONTH='nan' is not a finite"),
     ],
