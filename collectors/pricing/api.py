@@ -168,7 +168,7 @@ def _request(query) -> dict[str, Any]:
         raise _bad_hours(query, expected)
     now = clock.utc_now()
     before = params.moment(query, "before")
-    if before is not None and before <= now + timedelta(hours=hours):
+    if before is not None and before < now + timedelta(hours=hours):  # as /api/plan
         raise ValidationError({"before": f"{query['before']!r} leaves no room for {hours:g} h "
                                f"from now ({now.isoformat(timespec='seconds')})."})  # fmt: skip
     return {

@@ -109,6 +109,21 @@ def test_before_excludes_later_windows_and_ties_go_later(client, anchor):
     assert body["before"] == iso(before)
 
 
+def test_a_before_that_leaves_just_the_hours_is_the_run_from_now(client, anchor):
+    # "it must leave room for `hours` from now": a deadline exactly that far was a 400
+    # ("leaves no room"), where /api/plan planned the same request (and the REST recipe of
+    # docs/home_assistant.md picks such a deadline: `d >= now() + timedelta(hours=3)`).
+    now = anchor + timedelta(minutes=20)
+    before = now + timedelta(hours=2)
+    response = client.get(URL, {"hours": "2", "before": iso(before)})
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["start"], body["end"], body["before"]) == (iso(now), iso(before), iso(before))
+    assert body["average_price"] == pytest.approx(0.30)
+    too_soon = client.get(URL, {"hours": "2", "before": iso(before - timedelta(seconds=1))})
+    assert_400_naming_only(too_soon, "before", "leaves no room for 2 h")
+
+
 def test_within_limits_the_look_ahead(client, anchor):
     body = client.get(URL, {"hours": "3", "within": "4h"}).json()
     # every 3 h up to H+4:20 cost 0.30: the latest, ending at the limit inside the H+4 hour,
