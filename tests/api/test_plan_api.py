@@ -7,7 +7,10 @@ expected windows are found from the payloads by exhaustive search, minute by min
 the planner's code (tests/support/plan.py).
 """
 
+import json
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +29,7 @@ from tests.support.stored_prices import CASES, collect
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 URL = "/api/plan"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_plan_weighs_price_and_carbon_and_shows_the_trade_off(collected, api, replay_server):
@@ -366,3 +370,47 @@ def test_the_admin_shows_a_loads_recommended_start(collected, client):
     assert f"{local:%Y-%m-%d %H:%M} Europe/London (" in page.content.decode()
     listing = client.get("/admin/collectors/flexibleload/")
     assert listing.status_code == 200 and "EV" in listing.content.decode()
+
+
+def _unlike(shown, real, where: str = "") -> list[str]:
+    """Where the answer docs/plan.md shows (`shown`, "…" standing for what it leaves out) is not
+    `real`; a number as far as the digits it shows."""
+    if shown == "…":
+        return []
+    if isinstance(shown, dict):
+        if not isinstance(real, dict):
+            return [f"{where}: {real!r}"]
+        return [w for key, value in shown.items() if key != "…"
+                for w in (_unlike(value, real[key], f"{where}.{key}") if key in real
+                          else [f"{where}.{key}: not in the answer"])]  # fmt: skip
+    if isinstance(shown, list):
+        if not isinstance(real, list) or len(real) < len(shown):
+            return [f"{where}: {real!r}"]
+        return [
+            w for i, value in enumerate(shown) for w in _unlike(value, real[i], f"{where}[{i}]")
+        ]
+    if isinstance(shown, float) and not isinstance(real, bool) and isinstance(real, int | float):
+        decimals = len(repr(shown).partition(".")[2])
+        return [] if abs(real - shown) <= 0.5 * 10**-decimals + 1e-12 else [f"{where}: {real}"]
+    return [] if shown == real else [f"{where}: {real!r}, the page shows {shown!r}"]
+
+
+def test_the_answer_docs_plan_md_shows_is_what_the_api_answers(collected, api):
+    """The example of docs/plan.md (Octopus Agile C and UK Carbon Intensity RG10 at 12:10 UTC,
+    hours=2&carbon_price=500&kw=2), every figure and field it shows, and what the page reads
+    from it: the greenest window saves 5.7 g/kWh for 0.10 GBP/kWh more, which pays only above
+    about 18,000 GBP/t."""
+    page = (ROOT / "docs" / "plan.md").read_text()
+    asked = re.search(r"`(hours=[^`]+)` \(the documented payloads", page)[1]
+    shown = json.loads(re.search(r"## The answer\n.*?```json\n(.*?)```", page, re.S)[1])
+    body = api.get(f"{URL}?{asked}").json()
+    assert not _unlike(shown, body), _unlike(shown, body)
+    greenest = body["compared"]["greenest"]
+    said = re.search(r"would save ([\d.]+) g/kWh for ([\d.]+) GBP/kWh more", page)
+    assert (round(-greenest["carbon_saving"], 1), round(greenest["price_saving"], 2)) == (
+        float(said[1]),
+        float(said[2]),
+    )
+    above = float(re.search(r"Only above\s+about ([\d,]+) GBP/t", page)[1].replace(",", ""))
+    even = greenest["price_saving"] / -greenest["carbon_saving"] * 1e6  # GBP/t where they tie
+    assert abs(even - above) <= 0.05 * above, even
