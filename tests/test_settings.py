@@ -77,6 +77,8 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"DATABASE_CONN_MAX_AGE": "-1"}, "DATABASE_CONN_MAX_AGE='-1' is out of range"),
         # Started, then every page and task reading InfluxDB failed (ValueError: a 500).
         ({"INFLUXDB_URL": "localhost:8186"}, "INFLUXDB_URL='localhost:8186' must start with http"),
+        # Below the hard limit, so taken: a negative soft time limit for every task.
+        ({"CELERY_TASK_SOFT_TIME_LIMIT": "-5"}, "CELERY_TASK_SOFT_TIME_LIMIT='-5' is out of range"),
         # NaN passed the "cannot be negative" check of the storage prices.
         ({"STORAGE_PRICE_DB_GB_MONTH": "nan"}, "STORAGE_PRICE_DB_GB_MONTH='nan' is not a finite"),
     ],
