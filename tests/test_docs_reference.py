@@ -117,7 +117,7 @@ def test_the_defaults_the_prose_gives_in_brackets_are_the_code_s():
     `AES256`), `MQTT_OFFLINE_AFTER_SECONDS` (180 s) anywhere in the pages."""
     given = re.compile(
         r"`([A-Z][A-Z0-9_]+)`,? \((?:default:? )?(?:`([^`]+)`|([\w./:-]+?))"
-        r"(?: (?:s|days?|minutes?|hours?))?[,;)]"
+        r"(?: (?:s|days?|minutes?|hours?))?(?: per (?:address|user))?[,;)]"
     )
     wrong, checked = [], 0
     for page in PAGES:
