@@ -152,3 +152,33 @@ def test_the_methods_docs_api_md_gives_each_page_are_its_allow_header():
             if answer.status_code != 405 or allowed != set(re.findall(method, methods)):
                 wrong.append(f"{path}: docs {methods}; {answer.status_code} Allow {allowed}")
     assert not wrong, wrong
+
+
+def test_the_defaults_of_the_variables_only_the_scripts_read_are_theirs():
+    """ "Used by the scripts only: `WEB_BIND` (default `127.0.0.1:8000`) ... `PYTEST_WORKERS`
+    (3)" and the compose-only ones of docs/configuration.md: the Procfile, scripts/,
+    the Makefile or docker-compose.yml falls back to that value (`${NAME:-value}`,
+    `NAME ?= value`, `ensure NAME value`; `$VAR/` is var/)."""
+    text = " ".join((ROOT / "docs" / "configuration.md").read_text().split())
+    part = text[text.index("Used by the scripts only") : text.index("its login.")]
+    given = re.findall(r"`([A-Z][A-Z0-9_]+)` \((?:default )?`?([^`)]+)`?\)", part)
+    code = "\n".join(
+        path.read_text().replace("$VAR/", "var/")
+        for path in [
+            ROOT / "Procfile",
+            ROOT / "Makefile",
+            ROOT / "docker-compose.yml",
+            *sorted((ROOT / "scripts").iterdir()),
+        ]  # fmt: skip
+        if path.is_file()
+    )
+    wrong = [
+        f"{name} ({value})"
+        for name, value in given
+        if value != "user:password"  # the form of FLOWER_BASIC_AUTH, not a default
+        and not any(
+            form in code
+            for form in (f"${{{name}:-{value}}}", f"{name} ?= {value}", f"ensure {name} {value}")
+        )
+    ]
+    assert len(given) >= 12 and not wrong, (given, wrong)
