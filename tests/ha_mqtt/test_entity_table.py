@@ -1,0 +1,76 @@
+"""docs/home_assistant.md's table of entities: each entity id is the one Home Assistant makes
+of the device ("Home") and the entity's name, with the device class, unit, state class and
+entity category of the discovery config enrich publishes for it; every entity enrich can
+publish has its row."""
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from collectors.ha_mqtt import entities, storage
+from collectors.ha_mqtt.discovery import Topics, config_payload, slug
+from collectors.ha_mqtt.loads import load_spec
+from collectors.models import FlexibleLoad
+
+ROOT = Path(__file__).resolve().parents[2]
+NONE = "—"
+# What the table writes for the parts of an id that depend on the home (a circuit, a meter
+# device, a load, the price's currency), with the names enrich gives such an entity.
+EXAMPLES = {"<circuit>": "furnace", "<device>": "main_panel", "<load>": "dishwasher"}
+SPECS = [
+    *entities.CARBON_FIELDS.values(),
+    entities.MOER,
+    entities.PEAK,
+    entities.WINDOW_START,
+    entities.WINDOW_END,
+    entities.AQI,
+    entities.AQI_CATEGORY,
+    entities.OCCUPIED,
+    entities.PREPARE_TIME,
+    entities.NEXT_ARRIVAL,
+    entities.HOME_POWER,
+    entities.price_spec("<currency>"),
+    replace(entities.HOME_POWER, key="phantom_load_main_panel", name="Phantom load Main panel"),
+    replace(entities.HOME_POWER, key="circuit_main_panel_furnace_power", name="Furnace power"),
+    *(storage._size_spec(tier) for tier in (*storage.TIERS, "archive")),
+    storage.LAST_RUN,
+    storage.LAST_RUN_STATUS,
+    load_spec(FlexibleLoad(id=1, name="Dishwasher")),
+]
+
+
+def table_rows() -> dict[str, list[str]]:
+    """entity id -> [device_class, unit, state_class, entity_category] as the table gives
+    them; `sensor.home_storage_raw`, `_hourly`: one row for each."""
+    text = (ROOT / "docs" / "home_assistant.md").read_text()
+    table = text[text.index("| entity | device_class |") :].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        ids, *cells = [cell.strip().strip("`") for cell in line.strip("|").split(" | ")[:5]]
+        first, *more = re.findall(r"`?([\w.<>]+)`?", ids)
+        for entity in [first, *(first.rsplit("_", 1)[0] + suffix for suffix in more)]:
+            for placeholder, example in EXAMPLES.items():
+                entity = entity.replace(placeholder, example)
+            rows[entity] = cells
+    return rows
+
+
+def published(spec) -> tuple[str, list[str]]:
+    """The entity id Home Assistant makes of the spec on the device "Home", and its columns."""
+    config = config_payload(Topics("homeassistant", "enrich"), 1, "Home", spec)
+    columns = [config.get(name, NONE) for name in ("device_class", "unit_of_measurement",
+                                                   "state_class", "entity_category")]  # fmt: skip
+    return f"{spec.component}.{slug('Home ' + spec.name)}", columns
+
+
+def test_the_entity_table_names_each_entity_as_home_assistant_does():
+    rows = table_rows()
+    wrong = []
+    for spec in SPECS:
+        entity, columns = published(spec)
+        if entity not in rows:
+            wrong.append(f"{entity}: no row (rows: {sorted(rows)})")
+        elif (given := rows.pop(entity)) != columns:
+            wrong.append(f"{entity}: the table gives {given}, enrich {columns}")
+    assert not wrong, wrong
+    assert not rows, f"rows of no entity enrich publishes: {sorted(rows)}"
