@@ -6,10 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from collectors import clock, pipeline
+from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.models import FlexibleLoad
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
+from enrich.readings import Reading
 from tests.collectors import scenarios_air_quality, scenarios_carbon
 from tests.support.replay import load_fixture
 from tests.support.stored_prices import slot_readings
@@ -209,3 +211,24 @@ def publication(broker, topics, subscriber, now: datetime, monkeypatch) -> list[
         for topic, payload, _ in subscriber.log[start:]
         if topic.endswith(("/state", "/attributes"))
     ]
+
+
+def store_carbon(
+    site: Site, database: str, anchor: datetime, values: dict, until: int, since: int = -1
+) -> str:
+    """An Electricity Maps forecast, one hourly slot from H+since (H-1) to H+until: `values`
+    by hour offset, 300 g otherwise. Returns the region it is stored under."""
+    config = ProviderConfig.objects.create(
+        site=site, source="carbon_intensity", provider="electricitymaps", api_key="em-key-1"
+    )
+    region = pipeline.target_for(config).key
+    tags = {"provider": "electricitymaps", "region": region}
+    fields = {
+        h: {GCO2_KWH: float(values.get(h, 300)), "slot_minutes": 60.0} for h in range(since, until)
+    }
+    readings = [
+        Reading(FORECAST_MEASUREMENT, f, anchor + timedelta(hours=h), tags)
+        for h, f in fields.items()
+    ]
+    get_timeseries().write(database, readings)
+    return region

@@ -12,8 +12,7 @@ import pytest
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.models import FlexibleLoad
 from tests.ha_mqtt import homes
-from tests.ha_mqtt.homes import load, published, utc_home
-from tests.ha_mqtt.test_loads import store_carbon
+from tests.ha_mqtt.homes import load, published, store_carbon, utc_home
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 ROOT = Path(__file__).resolve().parents[2]

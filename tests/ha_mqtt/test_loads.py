@@ -12,41 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.ha_mqtt.tasks import request_publish
 from collectors.models import CollectorRun, FlexibleLoad
-from collectors.pipeline import target_for
-from enrich.influx import get_timeseries
-from enrich.models import ProviderConfig, Site
-from enrich.readings import Reading
+from enrich.models import ProviderConfig
 from tests.ha_mqtt import homes
-from tests.ha_mqtt.homes import load, published, utc_home
+from tests.ha_mqtt.homes import load, published, store_carbon, utc_home
 from tests.support.ha_discovery import cleared, expected_config
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
-
-
-def store_carbon(
-    site: Site, database: str, anchor: datetime, values: dict, until: int, since: int = -1
-) -> str:
-    """An Electricity Maps forecast, one hourly slot from H+since (H-1) to H+until: `values`
-    by hour offset, 300 g otherwise. Returns the region it is stored under."""
-    config = ProviderConfig.objects.create(
-        site=site, source="carbon_intensity", provider="electricitymaps", api_key="em-key-1"
-    )
-    region = target_for(config).key
-    tags = {"provider": "electricitymaps", "region": region}
-    fields = {
-        h: {GCO2_KWH: float(values.get(h, 300)), "slot_minutes": 60.0} for h in range(since, until)
-    }
-    readings = [
-        Reading(FORECAST_MEASUREMENT, f, anchor + h * HOUR, tags) for h, f in fields.items()
-    ]
-    get_timeseries().write(database, readings)
-    return region
 
 
 def test_the_sensor_shows_the_start_that_weighs_price_and_carbon(
