@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from bench._env import BENCH_DIR, ROOT, base_environment, own_database
+from enrich.wording import counted
 
 RESULTS = ROOT / "bench" / "results" / "collectors.json"
 INFLUXDB_DATABASE = "bench_collectors"
@@ -283,7 +284,11 @@ def main(argv: list[str] | None = None) -> int:
                 forget_cycle(ts, INFLUXDB_DATABASE)
                 server.reset()
             cycles.append(one_cycle(server, ts, regions, count))
-            on = "one worker of 2 processes" if count is None else f"{count} worker(s) of 1 process"
+            on = (
+                "one worker of 2 processes"
+                if count is None
+                else f"{counted(count, 'worker')} of 1 process"
+            )
             print(f"cycle on {on}: {cycles[-1]['seconds']:.2f} s", flush=True)
 
     first = cycles[0]

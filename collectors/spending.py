@@ -219,10 +219,9 @@ class Spending:
             return
         took = self.budget.take_up_to(beyond)
         logger.info(
-            "collect: %s: %d call(s) made beyond the %d reserved; %d taken from the API budget "
-            "%s/%ss%s",
+            "collect: %s: %s made beyond the %d reserved; %d taken from the API budget %s/%ss%s",
             self.provider,
-            beyond,
+            counted(beyond, "call"),
             self.taken.calls,
             took,
             self.budget.limit,

@@ -17,6 +17,7 @@ from collectors.served_points import write_served_points
 from collectors.sharing import record_failure
 from enrich.deliveries import GuardedTask
 from enrich.models import ProviderConfig
+from enrich.wording import counted
 
 logger = logging.getLogger("collectors")
 
@@ -61,7 +62,7 @@ def dispatch(source: str) -> int:
     for config in chosen.values():
         collect.delay(config.pk, dispatched)
     logger.info(
-        "dispatch: %s: %d collect task(s) for %d target(s)", source, len(chosen), len(chosen)
+        "dispatch: %s: %s sent, one per target", source, counted(len(chosen), "collect task")
     )
     return len(chosen)
 

@@ -34,6 +34,7 @@ from collectors.base import (
 from collectors.smart_meter import common, ha_history, ha_states
 from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
 from enrich.readings import Reading
+from enrich.wording import counted
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +175,8 @@ def _backfill(
                 else:
                     readings.append(common.home_reading(tag_set, when, number))
     logger.info(
-        "home_assistant: after an outage, read %d recorded state(s) since %s from HA's history",
-        len(readings),
+        "home_assistant: after an outage, read %s since %s from HA's history",
+        counted(sum(len(values) for values in history.values()), "recorded state"),
         window.start.isoformat(),
     )
     return readings

@@ -105,10 +105,14 @@ class Aggregate:
         check_kind(kind)
         missing = [n for n in ("sample_count", "coverage_seconds") if fields.get(n) is None]
         if missing:
+            one = len(missing) == 1
+            named = (
+                f"the field{'' if one else 's'} {' and '.join(missing)} {'is' if one else 'are'}"
+            )
             raise ValueError(
-                f"{kind} aggregate at {window_start.isoformat()}: field(s) "
-                f"{', '.join(missing)} missing, so this row was not written by enrich's "
-                "tiers; delete it and rerun the downsampling for this window"
+                f"{kind} aggregate at {window_start.isoformat()}: {named} missing, so this row "
+                "was not written by enrich's tiers; delete it and rerun the downsampling for "
+                "this window"
             )
 
         def number(name: str) -> float | None:

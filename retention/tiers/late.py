@@ -30,6 +30,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 from enrich.redis.lock import RunLock
+from enrich.wording import counted
 from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
@@ -114,8 +115,8 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
         rp = _rows_tier(day)
         if rp is None:
             tier.outcome.waiting.append(
-                f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait for "
-                "the daily tier to finish that day"
+                f"{entity.entity_id}: {counted(len(day_samples), 'late point')} of {day} kept "
+                "raw until the daily tier has finished that day"
             )
             continue
         width, groups = DAY, {utc_midnight(day): day_samples}
@@ -141,24 +142,30 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
                     folded += fold_late(entity, stored[0].kind, rp, window_start, width, group)
         except (StorageError, ArchiveError) as exc:  # only the daily row of an archived day
             tier.outcome.waiting.append(
-                f"{entity.entity_id}: {len(day_samples)} late point(s) of {day} wait: the "
-                f"day is archived and its row could not be read from the archive ({exc})"
+                f"{entity.entity_id}: {counted(len(day_samples), 'late point')} of {day} kept "
+                f"raw: the day is archived and its row could not be read from the archive ({exc})"
             )
             continue
         faults.point("hourly:late_after_write")
         deleted = delete_raw(entity, midnight, midnight + DAY, tier.database, tier.raw_rp)
         if aggregated is not None:
-            logger.info("%s: %d raw point(s) of %s (not tiered when the day was downsampled) "
-                        "aggregated into %s rows and deleted", entity.entity_id, deleted, day, rp)  # fmt: skip
-        else:
-            logger.warning(
-                "%s: %d late point(s) of %s folded into the %s rows (counts, min/max; see "
-                "the README), %d raw point(s) deleted",
+            logger.info(
+                "%s: %s of %s (not tiered when the day was downsampled) aggregated into %s rows "
+                "and deleted",
                 entity.entity_id,
-                folded,
+                counted(deleted, "raw point"),
                 day,
                 rp,
-                deleted,
+            )
+        else:
+            logger.warning(
+                "%s: %s of %s folded into the %s rows (counts, min/max; see the README), %s "
+                "deleted",
+                entity.entity_id,
+                counted(folded, "late point"),
+                day,
+                rp,
+                counted(deleted, "raw point"),
             )
         tier.outcome.late_points += folded
         tier.outcome.processed += folded
@@ -336,10 +343,12 @@ def _aggregate_day(
         for p in differences(row.fields, got[row.start].fields if row.start in got else {})
     ]
     points = sum(row.points for row in rows)
-    if problems or raw != points:
+    if raw != points:
+        problems.append(f"the rows written of them hold {counted(points, 'point')}")
+    if problems:
         tier.outcome.waiting.append(
-            f"{entity.entity_id}: its {raw} raw point(s) of {day} (it was not tiered when the "
-            f"day was downsampled) were aggregated into {points}; kept: {'; '.join(problems)}"
+            f"{entity.entity_id}: {counted(raw, 'raw point')} of {day} (it was not tiered when "
+            f"the day was downsampled) kept raw: {'; '.join(problems)}"
         )
         return None
     tier.outcome.processed += points

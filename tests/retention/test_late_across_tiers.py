@@ -49,7 +49,9 @@ def _archived(entity_id: str) -> dict:
     return expand(DAILY_RP, row, row["kind"])
 
 
-def test_late_point_of_an_archived_day_is_added_to_its_archived_row(tier, local_archive, settings):
+def test_late_point_of_an_archived_day_is_added_to_its_archived_row(
+    tier, local_archive, settings, caplog
+):
     """A point that arrives for a day whose daily row is already archived (and deleted from
     InfluxDB) adds to that row: the archive keeps the day's mean and energy and counts the
     point, instead of replacing the day by a row holding only the late point."""
@@ -71,11 +73,19 @@ def test_late_point_of_an_archived_day_is_added_to_its_archived_row(tier, local_
     settings.ARCHIVE_LOCAL_DIR = ""
     run = _ok(tiers.downsample_hourly(D, D + DAY))
     assert run.details["late_points"] == 0 and count_samples(entity, T, T + DAY) == 1
-    assert "could not be read from the archive" in run.details["waiting"][0]
+    assert run.details["waiting"][0].startswith(  # in words: it said "1 late point(s) ... wait"
+        "sensor.boiler_power: 1 late point of 2022-03-01 kept raw: the day is archived and its "
+        "row could not be read from the archive ("
+    ), run.details["waiting"]
     assert tier.rows() == []
     settings.ARCHIVE_LOCAL_DIR = local_archive
+    caplog.set_level("WARNING", logger="retention")
     run = _ok(tiers.downsample_hourly(D, D + DAY))
     assert run.details["late_points"] == 1
+    assert (
+        f"sensor.boiler_power: 1 late point of 2022-03-01 folded into the {DAILY_RP} rows "
+        "(counts, min/max; see the README), 1 raw point deleted"
+    ) in caplog.messages
     assert count_samples(entity, T, T + DAY) == 0  # the raw point was deleted ...
 
     [obj] = ArchiveObject.objects.all()
@@ -96,9 +106,10 @@ class Killed(BaseException):
     """The process dies here (as Celery's hard time limit or the OOM killer would)."""
 
 
-def hourly_run_dies_at(monkeypatch, fault: str, start: date, end: date) -> None:
+def hourly_run_dies_at(monkeypatch, fault: str, start: date, end: date, run=None) -> None:
     """An hourly run of [start, end) that dies at `fault`, e.g. `hourly:late_after_write`:
-    after writing the rows of the raw points found in deleted days, before deleting them."""
+    after writing the rows of the raw points found in deleted days, before deleting them
+    (`run`: another tier's run, e.g. tiers.downsample_daily at `daily:after_write`)."""
     real = faults.point
 
     def dies(name: str) -> None:
@@ -108,8 +119,25 @@ def hourly_run_dies_at(monkeypatch, fault: str, start: date, end: date) -> None:
 
     monkeypatch.setattr(faults, "point", dies)
     with pytest.raises(Killed):
-        tiers.downsample_hourly(start, end)
+        (run or tiers.downsample_hourly)(start, end)
     monkeypatch.setattr(faults, "point", real)
+
+
+def test_late_point_of_a_day_the_daily_tier_has_not_finished_waits_and_says_so(ha_db, monkeypatch):
+    """The daily tier died after writing a day's row, before deleting its hourly rows: a late
+    point of that day stays raw, and the run's notes say so of one point in the singular (it
+    said "1 late point(s) of ... wait for")."""
+    entity = ha_db.saved_entity("official", "sensor.kettle_power", [(0, 10)], unit="W")
+    _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    hourly_run_dies_at(monkeypatch, "daily:after_write", D0, D0 + DAY, tiers.downsample_daily)
+    assert TierChunk.objects.get(tier="daily", day=D0).state == "written"
+    ha_db.write_entity("official", "sensor.kettle_power", [(2 * 3600 + 5, 900)], unit="W")
+    run = _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    assert run.details["late_points"] == 0 and count_samples(entity, T0, T0 + DAY) == 1
+    assert run.details["waiting"] == [
+        f"sensor.kettle_power: 1 late point of {D0} kept raw until the daily tier has "
+        "finished that day"
+    ]
 
 
 def test_late_point_left_by_a_crash_counts_once_after_its_day_went_daily(ha_db, monkeypatch):
@@ -355,3 +383,21 @@ def test_entity_tiered_again_without_states_meanwhile_gets_rows_for_those_days(h
     _ok(tiers.downsample_daily(D0, D0 + 5 * DAY))
     days = read_rows(DAILY_RP, T0, T0 + 5 * DAY, heater.entity_id)[heater.entity_id]
     assert [row.energy for row in days] == pytest.approx([2.4] * 5)
+
+
+def test_a_day_of_an_entity_tiered_only_later_is_aggregated_and_logged_in_words(ha_db, caplog):
+    """The fan was not tiered when its day was downsampled (saved only later): its one raw
+    point there is the whole record, aggregated into rows; the log counts it in the singular
+    (it said "1 raw point(s)")."""
+    ha_db.saved_entity("official", "sensor.kettle_power", [(0, 10)], unit="W")
+    fan = ha_db.write_entity("official", "sensor.fan_power", [(1800, 60)], unit="W")
+    _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    assert count_samples(fan, T0, T0 + DAY) == 1  # not tiered: left as it was
+    fan.save()
+    caplog.set_level("INFO", logger="retention.tiers.late")
+    _ok(tiers.downsample_hourly(D0, D0 + DAY))
+    assert count_samples(fan, T0, T0 + DAY) == 0
+    assert (
+        f"sensor.fan_power: 1 raw point of {D0} (not tiered when the day was downsampled) "
+        f"aggregated into {HOURLY_RP} rows and deleted"
+    ) in caplog.messages

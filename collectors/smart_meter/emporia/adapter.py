@@ -53,6 +53,7 @@ from collectors.smart_meter.emporia.budget import (
 from collectors.smart_meter.emporia.login import Logins, pool_id
 from collectors.smart_meter.emporia.usage import Device, Usage
 from enrich.http import AuthError, get_json
+from enrich.wording import counted
 
 logger = logging.getLogger(__name__)
 
@@ -140,11 +141,9 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
         start = common.minute(max(window.start - LATE_MINUTES, window.now - self.history))
         mains = self._mains(account, devices, start, end)
         if window.start < window.now - BACKFILL_AFTER:
-            logger.info(
-                "emporia_vue: after an outage, asked the mains from %s: %d minute(s) came back",
-                start.isoformat(),
-                sum(len(minutes) for minutes in mains.values()),
-            )
+            came = counted(sum(len(minutes) for minutes in mains.values()), "minute")
+            logger.info("emporia_vue: after an outage, asked the mains from %s: %s came back",
+                        start.isoformat(), came)  # fmt: skip
         readings, kept = usage.readings(
             target, usages, devices, answered, daily, mains, credentials.kept
         )
@@ -177,9 +176,8 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
                 time.sleep(pause * 2**attempt)
         else:
             logger.info(
-                "emporia_vue: usage of %d channel(s) still not ready after %d tries at %s, "
-                "skipped: %s",
-                len(missing),
+                "emporia_vue: usage of %s still not ready after %d tries at %s, skipped: %s",
+                counted(len(missing), "channel"),
                 NULL_TRIES,
                 answered.isoformat(),
                 ", ".join(f"{gid}/{channel}" for gid, channel in missing),
@@ -211,10 +209,9 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
             found[device.gid], missing = usage.chart_minutes(url, body, start, end)
             if missing:
                 logger.debug(
-                    "emporia_vue: %s: %d minute(s) of mains not ready since %s; asked again "
-                    "next run",
+                    "emporia_vue: %s: %s of mains not ready since %s; asked again next run",
                     device.name,
-                    missing,
+                    counted(missing, "minute"),
                     start.isoformat(),
                 )
         return found

@@ -51,6 +51,7 @@ from collectors.smart_meter.sense.realtime import (
 )
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
+from enrich.wording import counted
 
 logger = logging.getLogger(__name__)
 
@@ -210,9 +211,11 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
             if day_end >= window.now or day_end <= moment:
                 break
             moment = day_end
+        hours = sum(1 for reading in found if "hour_kwh" in reading.fields)
         logger.info(
-            "sense: after an outage since %s, %d hour/day total(s) came back from the trends",
+            "sense: after an outage since %s, %s and %s came back from the trends",
             window.start.isoformat(),
-            len(found),
+            counted(hours, "hourly total"),
+            counted(len(found) - hours, "daily total"),
         )
         return found

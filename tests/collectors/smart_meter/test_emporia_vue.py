@@ -623,17 +623,22 @@ def test_the_whole_home_has_every_minute_of_the_window(replay_server):
     assert result.current["devices"]["Main panel"]["total_power_w"] == pytest.approx(1116.0)
 
 
-def test_null_minutes_of_the_chart_are_left_out_and_written_by_the_next_run(replay_server):
+def test_null_minutes_of_the_chart_are_left_out_and_written_by_the_next_run(replay_server, caplog):
     """Two runs 5 minutes apart with the pipeline's windows (start = now - interval): the
     minutes still null at the end of the first run are in the second run's chart."""
     two_runs_answers(replay_server)
     later = EMPORIA_NOW + FIVE_MINUTES
     adapter = EmporiaVueAdapter()
+    caplog.set_level("DEBUG", logger="collectors.smart_meter.emporia")
     first = fetch(replay_server, adapter, win=window(EMPORIA_NOW))
     # 14:04 null: left out, not 0; 14:05 null in the chart but in the device list usage.
     assert home_minutes(first) == pytest.approx(
         mains_minutes(t(13, 56), t(14, 5), left_out={t(14, 4)})
     )
+    assert (  # counted in words: it said "2 minute(s)"
+        "emporia_vue: Main panel: 2 minutes of mains not ready since 2026-05-01T13:56:00+00:00; "
+        "asked again next run"
+    ) in caplog.messages
     second = fetch(replay_server, adapter, win=window(later))  # 14:06:30 .. 14:11:30
     assert api_calls(replay_server, **MAINS_CHART)[-1].query["start"] == "2026-05-01T14:01:00.000Z"
     # 14:04 picked up; 14:10 null in the chart: the device list usage's minute
@@ -654,14 +659,17 @@ def test_chart_values_that_are_not_numbers_are_refused(replay_server):
         fetch(replay_server)
 
 
-def test_null_usage_is_asked_again_then_skipped_never_zero(replay_server):
+def test_null_usage_is_asked_again_then_skipped_never_zero(replay_server, caplog):
     emporia_routes(replay_server, usage="emporia/usage_1min_null.json")
     answer_app_api(
         replay_server,
         MINUTE_USAGE,
         json=replay_server.load_fixture("emporia/usage_1min_null_again.json"),
     )
+    caplog.set_level("INFO", logger="collectors.smart_meter.emporia")
     result = fetch(replay_server)
+    # One channel, counted in words: it said "usage of 1 channel(s)".
+    assert "emporia_vue: usage of 1 channel still not ready after 3 tries" in caplog.text
     assert len(api_calls(replay_server, **MINUTE_USAGE)) == 3  # bounded: three tries
     circuits = {
         r.tags["circuit"] for r in result.readings if r.measurement == "smart_meter_circuit"
@@ -769,7 +777,7 @@ def test_after_an_outage_the_mains_are_backfilled_from_chart_usage(replay_server
     assert minutes[t(14, 5)] == pytest.approx(1116.0)  # the device list usage: 0.0186
     assert (
         "emporia_vue: after an outage, asked the mains from 2026-05-01T13:35:00+00:00: "
-        "24 minute(s) came back"
+        "24 minutes came back"  # counted in words, not "24 minute(s)"
     ) in caplog.messages
 
 

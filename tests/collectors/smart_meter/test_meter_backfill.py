@@ -165,7 +165,7 @@ def test_after_an_outage_the_states_ha_recorded_are_backfilled_once(
     assert sorted(r.time for r in rows if r.values["total_power_w"] is not None) == sorted(homes)
 
 
-def test_an_entity_named_twice_is_backfilled_under_each_name(replay_server):
+def test_an_entity_named_twice_is_backfilled_under_each_name(replay_server, caplog):
     """One sensor as the whole home and a circuit ("Mains"), another under two circuit names:
     each name gets the states HA recorded, as it gets the live state."""
     home_assistant_routes(replay_server)
@@ -177,7 +177,14 @@ def test_an_entity_named_twice_is_backfilled_under_each_name(replay_server):
         "Heat pump": "sensor.heat_pump_power",
         "HVAC": "sensor.heat_pump_power",
     }
+    caplog.set_level("INFO", logger="collectors.smart_meter.home_assistant")
     result = ha_fetch(replay_server, at(12, 0), circuits=circuits)
+    # The log counts the states HA recorded (4 of the home, 3 of the heat pump, 3 daily
+    # totals), in words, once each: it said "18 recorded state(s)", the points made of them.
+    assert (
+        "home_assistant: after an outage, read 10 recorded states since "
+        "2026-05-01T12:00:00+00:00 from HA's history"
+    ) in caplog.messages
     recorded = [at(12, 0), at(12, 47, 10.25), at(13, 12, 0.9), at(14, 4, 58.412311)]
     live = at(14, 5, 3.100002)
     homes = sorted(r.time for r in result.readings if "total_power_w" in r.fields)
@@ -227,7 +234,7 @@ def test_a_normal_sense_window_asks_only_todays_trends(replay_server, feed):
 
 
 def test_after_an_outage_sense_trends_give_each_complete_hour_and_day(
-    replay_server, feed, influx, settings
+    replay_server, feed, influx, settings, caplog
 ):
     sense_routes(replay_server)
     complete = replay_server.load_fixture("sense/trends_day_complete.json")
@@ -238,7 +245,13 @@ def test_after_an_outage_sense_trends_give_each_complete_hour_and_day(
     replay_server.add(
         "GET", "/app/history/trends", query={"start": "2026-05-01T04:00:00"}, json=today
     )
+    caplog.set_level("INFO", logger="collectors.smart_meter.sense")
     result = sense_fetch(replay_server, feed.url, day_before(20))
+    # Hours and days apart, in words: it said "12 hour/day total(s)".
+    assert (
+        "sense: after an outage since 2026-04-30T20:00:00+00:00, 11 hourly totals and 1 daily "
+        "total came back from the trends"
+    ) in caplog.messages
     starts = [r.query["start"] for r in replay_server.calls("GET", "/app/history/trends")]
     # Today's total (every 15 min, for the frame's minute), then one call per day of the gap:
     # the day the gap began, then the next day from where that one ended.

@@ -408,8 +408,11 @@ def test_from_fields_round_trip_and_influx_number_forms():
 
 
 def test_from_fields_errors_say_what_to_do():
-    with pytest.raises(ValueError, match="sample_count missing.*rerun the downsampling"):
+    # One field or two, in words: it said "field(s) sample_count missing".
+    with pytest.raises(ValueError, match="the field sample_count is missing.*rerun the downsam"):
         Aggregate.from_fields("power", T(10), T(11), {"coverage_seconds": 1.0})
+    with pytest.raises(ValueError, match="the fields sample_count and coverage_seconds are miss"):
+        Aggregate.from_fields("power", T(10), T(11), {"avg_value": 1.0})
     with pytest.raises(ValueError, match="temperature.*coverage_seconds"):
         Aggregate.from_fields(
             "weather",
