@@ -11,7 +11,8 @@ currency's main unit) and hands them to `pricing_result`, which writes:
   most_expensive_hours name, a point for each a site sharing the tariff asks for): one point
   at the start of the current slot, fields
   `current_price`, `peak_period`, `average_price_24h`, `cheapest_hours` and
-  `most_expensive_hours` (JSON lists of slot-start times, UTC ISO 8601) and `known_until`.
+  `most_expensive_hours` (JSON lists of slot-start times, UTC ISO 8601), `windows_unknown`
+  (why both lists are empty, "" when they are named) and `known_until`.
   The fetch writes it for the moment of the fetch; `collectors.pricing.now` rewrites it from
   the stored slots every minute, and the REST API computes the same `headline` per request.
   An answer with no slot covering the moment of the fetch writes its slots and no headline
@@ -190,10 +191,14 @@ def headline(slots: Sequence[PriceSlot], now: datetime, hours: float) -> dict[st
 
 def headline_fields(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The `electricity_pricing` point's fields from a `headline` (no `peak_period` when it
-    is unknown)."""
+    is unknown). `windows_unknown` says why both lists are empty (`windows_gap`), "" when they
+    are named: the point is rewritten within its slot, and InfluxDB keeps a field a rewrite
+    leaves out, so a reason written while the lists were empty would stay beside them once
+    later prices name them."""
     fields = {key: summary[key] for key in HEADLINE_FIELDS if summary[key] is not None}
     for key in ("cheapest_hours", "most_expensive_hours"):
         fields[key] = json.dumps(summary[key])
+    fields["windows_unknown"] = summary["windows_unknown"] or ""
     return fields
 
 

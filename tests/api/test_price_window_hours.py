@@ -6,8 +6,10 @@ starting before now + 24 h (the `known_until` of the answer), the running one co
 Before, they ended at the last slot ending by now + 24 h: from a minute past a slot start, 24 h
 no longer fitted and both lists were empty, with no word why, all day but at the slot starts.
 A window longer than the prices known ahead cannot be named: the lists are empty and
-`windows_unknown` says why (also the entry's `message`, which the status page shows)."""
+`windows_unknown` says why (also the entry's `message`, which the status page shows), and so
+does the `electricity_pricing` point in InfluxDB, where the lists were "[]" with no word why."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +17,8 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from collectors import clock
-from enrich.influx import get_timeseries
+from collectors.pricing.now import write_current_points
+from enrich.influx import get_timeseries, stored_rows
 from enrich.models import ProviderConfig, Site
 from tests.support.stored_prices import slot_readings
 
@@ -74,3 +77,33 @@ def test_a_window_longer_than_the_prices_known_says_why(entry):
     )
     assert value["windows_unknown"].startswith(why)
     assert why in found["message"]
+
+
+def stored_point(moment: datetime) -> dict:
+    """The fields of the `electricity_pricing` point the minute task writes at `moment`."""
+    config = ProviderConfig.objects.get()
+    assert write_current_points([config], now=moment)["points_written"] == 1
+    [row] = stored_rows(
+        'SELECT "cheapest_hours", "most_expensive_hours", "windows_unknown" '
+        'FROM "electricity_pricing"'
+    )
+    return row.values
+
+
+def test_the_stored_point_says_why_its_lists_are_empty_until_later_prices_name_them(
+    entry, settings
+):
+    # prices end at ANCHOR + 30 h: at 06:20 23 h 40 min of the 24 asked are known
+    stored = stored_point(ANCHOR + timedelta(hours=6, minutes=20))
+    assert (stored["cheapest_hours"], stored["most_expensive_hours"]) == ("[]", "[]")
+    why = entry(ANCHOR + timedelta(hours=6, minutes=20))["value"]["windows_unknown"]
+    assert stored["windows_unknown"] == why  # the API's reason, word for word
+    assert why.startswith("cheapest_hours and most_expensive_hours unknown: window_hours is 24 h")
+
+    # The next prices are published within the same slot: the minute task rewrites its point
+    # (same time), the lists are named, and no reason stays beside them.
+    later = slot_readings(ANCHOR + timedelta(hours=31), prices={}, default=0.5)  # 30 h to 60 h
+    get_timeseries().write(settings.INFLUXDB_DATABASE, later)
+    stored = stored_point(ANCHOR + timedelta(hours=6, minutes=30))
+    assert json.loads(stored["cheapest_hours"]) == [start(h) for h in range(6, 31)]
+    assert stored["windows_unknown"] == ""
