@@ -9,6 +9,7 @@ Celery, Redis, InfluxDB or Django models: the pipeline does caching, budgets, wr
 
 import logging
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -144,6 +145,10 @@ class FetchResult:
     # start on): what an earlier answer put there and this one has not (a point at an
     # event deleted since) is deleted first. None: only the readings' own points are replaced.
     replaces: Replaced | None = None
+
+    def by_measurement(self) -> dict[str, int]:
+        """How many readings of each measurement ({"electricity_pricing_forecast": 48, ...})."""
+        return dict(Counter(r.measurement for r in self.readings))
 
 
 def read_history(provider: str, read: Callable[[], list[T]]) -> tuple[list[T], HttpError | None]:

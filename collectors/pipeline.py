@@ -8,7 +8,7 @@ Nothing invented is ever written: a failed run writes no points.
 import json
 import logging
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -46,6 +46,7 @@ class Outcome:
     served: str = ""
     error: str = ""
     transient: bool = False  # the task may retry later
+    by_measurement: dict[str, int] = field(default_factory=dict)  # the points written, by kind
 
 
 # SiteInfo's fields are named as the Site model's: what a site gives an adapter, copied here
@@ -388,13 +389,13 @@ def _fetch_and_write(
         adapter_for(config.source, config.provider).after_write(target, result)
     logger.log(
         logging.WARNING if status == "partial" or left_out else logging.INFO,
-        "collect: %s/%s %s: wrote %d points (window %s .. %s)%s",
+        "collect: %s/%s %s: wrote %s (window %s .. %s)%s",
         config.source,
         config.provider,
         target.key,
-        written,
+        counted(written, "point"),
         window.start.isoformat(),
         window.end.isoformat(),
         f"; {note}" if note else "",
     )
-    return Outcome(status, points_written=written, served=served, error=note)
+    return Outcome(status, written, served, note, by_measurement=result.by_measurement())

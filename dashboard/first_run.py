@@ -1,17 +1,31 @@
 """What the setup form does: create the site and its providers, collect once at once, and
 check that Home Assistant's InfluxDB answers."""
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from collectors import pipeline
+from collectors.carbon import common as carbon
+from collectors.pricing import slots as prices
 from enrich.influx import TimeseriesError, configured_credentials, connect
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
+from enrich.wording import counted
 
 from .choices import offer
+
+# What the points of each measurement the offered providers write are, in the order the page
+# names them: "1 current price and 48 price slots written". It said "49 points written", read
+# as 49 measured values, where 48 are the published prices of the slots ahead.
+WRITTEN_AS = {
+    prices.MEASUREMENT: "current price",
+    prices.FORECAST_MEASUREMENT: "price slot",
+    carbon.MEASUREMENT: "intensity value",
+    carbon.FORECAST_MEASUREMENT: "forecast slot",
+}
 
 
 @dataclass(frozen=True)
@@ -20,6 +34,20 @@ class FirstCollection:
     status: str
     points_written: int
     error: str
+    by_measurement: dict[str, int] = field(default_factory=dict)
+
+    def written(self) -> str:
+        """What the run wrote, in words: "1 current price and 48 price slots"."""
+        return in_words(self.by_measurement) or counted(self.points_written, "point")
+
+
+def in_words(by_measurement: Mapping[str, int]) -> str:
+    """The points of each measurement counted as WRITTEN_AS names them (another measurement:
+    "N <measurement> points"), joined "a, b and c"; "" when there are none."""
+    order = [m for m in WRITTEN_AS if m in by_measurement]
+    order += sorted(m for m in by_measurement if m not in WRITTEN_AS)
+    parts = [counted(by_measurement[m], WRITTEN_AS.get(m, f"{m} point")) for m in order]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
 
 
 def create_site(data: dict, pricing_region: str) -> Site:
@@ -53,7 +81,8 @@ def _collect(config: ProviderConfig) -> FirstCollection:
         outcome = pipeline.collect(config)
     finally:
         connection.close()  # this thread's own database connection
-    return FirstCollection(config.provider, outcome.status, outcome.points_written, outcome.error)
+    return FirstCollection(config.provider, outcome.status, outcome.points_written,
+                           outcome.error, outcome.by_measurement)  # fmt: skip
 
 
 def collect_now(site: Site) -> list[FirstCollection]:

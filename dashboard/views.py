@@ -25,7 +25,6 @@ from dashboard.choices import preselected
 from dashboard.setup_form import SetupForm
 from enrich.api import params
 from enrich.models import Site
-from enrich.wording import counted
 
 LOGIN_URL = "/login/"
 SETUP_PERMISSIONS = ("enrich.add_site", "enrich.add_providerconfig")
@@ -125,7 +124,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         # A partial run (e.g. prices that all end before now) is no success: its note says why.
         text = f"First collection of {done.provider}: {done.status}"
         if done.status in ("ok", "partial"):
-            text += f", {counted(done.points_written, 'point')} written"
+            text += f", {done.written()} written"
         said = messages.success if done.status == "ok" else messages.warning
         said(request, f"{text}. {done.error}".strip())
     note = first_run.settings_note(data["influxdb_url"], data["ha_database"])

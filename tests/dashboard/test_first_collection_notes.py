@@ -1,6 +1,6 @@
-"""What the setup says of each first collection: a run that wrote only part of what it wanted
-(`partial`, e.g. prices that all end before now) names its points written and its note, as a
-warning, as a failed run names its error."""
+"""What the setup says of each first collection: what it wrote, by kind (prices now, price or
+forecast slots ahead), and a run that wrote only part of what it wanted (`partial`, e.g.
+prices that all end before now) its note, as a warning, as a failed run names its error."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -34,14 +34,17 @@ def test_a_first_collection_whose_prices_end_before_now_says_so(
     [said] = [m for m in page.context["messages"] if "octopus" in str(m)]
     assert said.level_tag == "warning"  # not a success
     text = str(said)
-    assert text.startswith("First collection of octopus: partial, 48 points written. ")
+    # The 48 published half hours, named as what they are: it said "48 points written".
+    assert text.startswith("First collection of octopus: partial, 48 price slots written. ")
     assert f"the published prices end at {ended.isoformat()}" in text
     assert "the next ones may be late" in text and "16:00 UK time" in text
     assert text.endswith(run.error)  # the whole note, as the run records it
     assert f'<li class="message-warning">{text}' in page.content.decode().replace("&#x27;", "'")
 
 
-def test_a_first_collection_of_one_point_says_one_point(client, replay_server, isolated, settings):
+def test_a_first_collection_of_one_point_says_one_point(
+    client, replay_server, isolated, settings, caplog
+):
     # Electricity Maps' latest value alone (no forecast asked): the page said "1 points written".
     register_electricitymaps(replay_server)
     settings.PROVIDER_BASE_URLS = {"electricitymaps": replay_server.url}
@@ -52,4 +55,41 @@ def test_a_first_collection_of_one_point_says_one_point(client, replay_server, i
     [run] = CollectorRun.objects.all()
     assert (run.status, run.points_written) == ("ok", 1)
     [said] = [str(m) for m in page.context["messages"] if "electricitymaps" in str(m)]
-    assert said == "First collection of electricitymaps: ok, 1 point written."
+    assert said == "First collection of electricitymaps: ok, 1 intensity value written."
+    # The worker's log too: it said "wrote 1 points".
+    assert ": wrote 1 point (window " in caplog.text
+
+
+def test_a_first_collection_says_what_it_wrote_not_a_count_of_points(
+    client, replay_server, isolated, settings
+):
+    # Octopus' published day around now and UK Carbon Intensity's current half hour and 48 h
+    # forecast: the page said "49 points written" and "97 points written", read as measured
+    # values, where most are the prices and forecasts of the slots ahead.
+    answers = register_gb(replay_server)
+    settings.PROVIDER_BASE_URLS = {p: replay_server.url for p in ("octopus", "uk_carbon_intensity")}
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "providers": ["octopus", "uk_carbon_intensity"], "octopus_region": "C",
+            "grid_region": "RG10 9XX"}  # fmt: skip
+    page = client.post("/setup/", form, follow=True)
+
+    runs = {run.provider: run for run in CollectorRun.objects.all()}
+    said = {p: [str(m) for m in page.context["messages"] if f"of {p}:" in str(m)] for p in runs}
+    assert runs["octopus"].points_written == len(answers["rates"]) + 1
+    assert said["octopus"] == [
+        f"First collection of octopus: ok, 1 current price and {len(answers['rates'])} price "
+        "slots written."
+    ]
+    assert runs["uk_carbon_intensity"].points_written == 1 + 96
+    assert said["uk_carbon_intensity"] == [  # the half hour now, and 48 h of half hours ahead
+        "First collection of uk_carbon_intensity: ok, 1 intensity value and 96 forecast slots "
+        "written."
+    ]
+
+
+def test_kinds_the_page_has_no_name_for_are_counted_as_points_of_their_measurement():
+    from dashboard.first_run import in_words
+
+    written = {"air_quality": 2, "electricity_pricing_forecast": 1, "electricity_pricing": 1}
+    assert in_words(written) == "1 current price, 1 price slot and 2 air_quality points"
+    assert in_words({}) == ""
