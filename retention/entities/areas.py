@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 
 from enrich import http
+from enrich.wording import counted
 from retention.entities.gone import PresenceError, fetch_ha_entity_ids
 from retention.models import Entity
 from retention.rollups.follow import gather, note_edit
@@ -56,7 +57,8 @@ class AreaImportReport:
 
     def __str__(self) -> str:
         return (
-            f"Areas from Home Assistant: {self.areas_known} entities have an area there; "
+            f"Areas from Home Assistant: {counted(self.areas_known, 'entity', 'entities')} "
+            f"{'has' if self.areas_known == 1 else 'have'} an area there; "
             f"{self.updated} updated, {self.unchanged} unchanged, {self.kept_edited} kept "
             f"(edited in the admin), {self.without_area} without an area in Home Assistant."
             + (f" Cleared: {self.cleared} in no area there any more." if self.cleared else "")

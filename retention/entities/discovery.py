@@ -43,6 +43,7 @@ from django.db import transaction
 
 from enrich.errors import Permanent
 from enrich.influx import get_timeseries
+from enrich.wording import counted
 from retention.entities.gone import check_presence
 from retention.entities.scan import Found, detect_layout, scan, settled_kind
 from retention.entities.units import Units
@@ -78,7 +79,8 @@ class DiscoveryReport:
     def __str__(self) -> str:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.kinds.items())) or "none"
         return (
-            f"Discovered {self.total} entities in {self.database!r} ({self.layout} layout): "
+            f"Discovered {counted(self.total, 'entity', 'entities')} in {self.database!r} "
+            f"({self.layout} layout): "
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged.\n"
             f"By kind: {kinds}."
             + "".join(f"\nSkipped: {why}" for why in self.skipped)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from enrich import http
+from enrich.wording import counted
 from retention.models import Alert, Entity
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,12 @@ logger = logging.getLogger(__name__)
 NAMED = 5  # entities named in the alert; the others are counted
 WHAT_TO_DO = (
     "In the admin (Retention > Entities, filter 'in Home Assistant: no longer'), untick "
-    "'count in the views' so their last values stop counting, and 'tiered' to stop tiering "
-    "them; or delete them from the registry."
+    "'count in the views' so {its} last {value} stop{s} counting, and 'tiered' to stop tiering "
+    "{it}; or delete {it} from the registry."
 )
+# The words of WHAT_TO_DO and gone_message for one entity and for several.
+ONE = {"it": "it", "its": "its", "value": "value", "s": "s", "is": "is", "Its": "Its"}
+SEVERAL = {"it": "them", "its": "their", "value": "values", "s": "", "is": "are", "Its": "Their"}
 
 
 class PresenceError(Exception):
@@ -84,20 +88,23 @@ def check_presence(now: datetime | None = None) -> str:
         Entity.objects.filter(entity_id__in=newly).update(gone_from_ha=now)
         Entity.objects.filter(entity_id__in=back).update(gone_from_ha=None)
     gone = sum(1 for e in marks if e not in present)
-    counted = Entity.objects.filter(gone_from_ha__isnull=False, in_views=True).count()
+    in_views = Entity.objects.filter(gone_from_ha__isnull=False, in_views=True).count()
     return (
-        f"Gone from Home Assistant: {gone} registry entities ({len(newly)} newly, "
-        f"{len(back)} back in Home Assistant), {counted} of them still counted in the views."
+        f"Gone from Home Assistant: {counted(gone, 'registry entity', 'registry entities')} "
+        f"({len(newly)} newly, {len(back)} back in Home Assistant), {in_views} of them still "
+        "counted in the views."
     )
 
 
 def gone_message(entity_ids: list[str]) -> str:
     named = ", ".join(entity_ids[:NAMED])
     more = f" and {len(entity_ids) - NAMED} more" if len(entity_ids) > NAMED else ""
+    words = ONE if len(entity_ids) == 1 else SEVERAL
     return (
-        f"{len(entity_ids)} entities Home Assistant no longer has are still counted in the "
-        f"views: {named}{more}. Their last value in InfluxDB is carried forward into every "
-        f"day (a power sensor's adds energy to daily_energy_by_device). {WHAT_TO_DO}"
+        f"{counted(len(entity_ids), 'entity', 'entities')} Home Assistant no longer has "
+        f"{words['is']} still counted in the views: {named}{more}. {words['Its']} last value "
+        "in InfluxDB is carried forward into every day (a power sensor's adds energy to "
+        f"daily_energy_by_device). {WHAT_TO_DO.format(**words)}"
     )
 
 
@@ -105,8 +112,8 @@ def sync_alert(now: datetime | None = None) -> list[Alert]:
     """Open the alert when an entity gone from Home Assistant is still counted in the views
     (returned, to be delivered), keep its message current, clear it once none is left."""
     now = now or datetime.now(UTC)
-    counted = Entity.objects.filter(gone_from_ha__isnull=False, in_views=True)
-    entity_ids = list(counted.order_by("entity_id").values_list("entity_id", flat=True))
+    still = Entity.objects.filter(gone_from_ha__isnull=False, in_views=True)
+    entity_ids = list(still.order_by("entity_id").values_list("entity_id", flat=True))
     message = gone_message(entity_ids) if entity_ids else ""
     kind = Alert.Kind.GONE_FROM_HA
     opened = Alert.objects.filter(kind=kind, run__isnull=True, cleared__isnull=True)

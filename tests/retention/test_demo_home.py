@@ -273,7 +273,7 @@ def test_command_writes_the_official_home_assistant_layout(demo_database):
     assert printed["total"] == (12, sum(stored.values()))
     expected = Counter(r.measurement for r in generate_demo_home(7, 12, END, seed=42))
     assert stored == dict(expected)
-    assert f"Wrote {sum(stored.values())} points to InfluxDB database {demo_database!r}" in output
+    assert f"Wrote {sum(stored.values()):,} points to InfluxDB database {demo_database!r}" in output
     assert f"requested: 7 days up to {END.isoformat()}" in output
 
 
@@ -333,7 +333,11 @@ def test_default_database_is_the_demo_setting_and_bad_arguments_are_explained():
         try:
             output = run_demo("--days", "1", "--entities", "4", "--end", END.isoformat())
             assert f"database {name!r}" in output
-            assert "4 entities: 1 power sensors, 1 energy meters, 1 motion sensors" in output
+            # One of a kind and one day, in the singular: it said "1 power sensors", "1 days".
+            assert (
+                "  4 entities: 1 power sensor, 1 energy meter, 1 motion sensor, 0 temperature "
+                f"sensors, 1 weather entity\n  requested: 1 day up to {END.isoformat()}\n"
+            ) in output
             assert set(ts.measurements(name)) == {
                 "W",
                 "kWh",

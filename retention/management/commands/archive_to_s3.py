@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from enrich.wording import counted
 from retention.archive.run import run_archive
 from retention.archive.store import StorageError
 from retention.management.commands._dates import not_empty, parse_day
@@ -44,7 +45,8 @@ class Command(BaseCommand):
         self._print(report.as_dict(), json)
         if report.errors and not dry_run:
             raise CommandError(
-                f"{len(report.errors)} errors; see above. Nothing unverified was deleted."
+                f"{counted(len(report.errors), 'error')}; see above. Nothing unverified was "
+                "deleted."
             )
 
     def _print(self, report: dict, as_json: bool) -> None:
@@ -54,12 +56,12 @@ class Command(BaseCommand):
         verb = "would write" if report["dry_run"] else "wrote"
         self.stdout.write(
             f"archive ({report['target']}), rows before {report['cutoff']}: {verb} "
-            f"{len(report['objects'])} files, {report['records_archived']} rows"
+            f"{counted(len(report['objects']), 'file')}, {counted(report['records_archived'], 'row')}"
         )
         for obj in report["objects"]:
             self.stdout.write(
                 f"  {obj['key']}  {obj['start_date']}..{obj['end_date']}  "
-                f"{obj['record_count']} rows  {obj['file_size']} bytes  ({obj['why']})"
+                f"{counted(obj['record_count'], 'row')}  {obj['file_size']} bytes  ({obj['why']})"
             )
         for wait in report["waiting"]:
             self.stdout.write(f"  waiting {wait['start_date']}..{wait['end_date']}: {wait['why']}")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.readings import Reading
 from enrich.time_span import SPAN, outside_span
+from enrich.wording import counted
 from retention.demo import MIN_ENTITIES, generate_demo_home, plan_entities
 
 MAX_DAYS = 3660  # ten years
@@ -76,7 +77,7 @@ class Command(BaseCommand):
         first: datetime | None = None
         last: datetime | None = None
 
-        def counted(readings: Iterable[Reading]) -> Iterator[Reading]:
+        def tally(readings: Iterable[Reading]) -> Iterator[Reading]:
             nonlocal first, last
             for reading in readings:
                 counts[reading.measurement] += 1
@@ -89,19 +90,19 @@ class Command(BaseCommand):
             if fresh:
                 ts.drop_database(database)
             ts.create_database(database)
-            written = ts.write(
-                database, counted(generate_demo_home(days, entities, end_time, seed))
-            )
+            written = ts.write(database, tally(generate_demo_home(days, entities, end_time, seed)))
         except TimeseriesError as exc:
             raise CommandError(f"Writing the demo home to {database!r} failed: {exc}") from None
 
         self.stdout.write(
-            f"Wrote {written} points to InfluxDB database {database!r} at {ts.url} "
+            f"Wrote {counted(written, 'point')} to InfluxDB database {database!r} at {ts.url} "
             f"(seed {seed}).\n"
-            f"  {plan.total} entities: {plan.power} power sensors, {plan.energy} energy meters, "
-            f"{plan.motion} motion sensors, {plan.temperature} temperature sensors, "
-            f"{plan.weather} weather entity\n"
-            f"  requested: {days} days up to {end_time.isoformat()}\n"
+            f"  {counted(plan.total, 'entity', 'entities')}: "
+            f"{counted(plan.power, 'power sensor')}, {counted(plan.energy, 'energy meter')}, "
+            f"{counted(plan.motion, 'motion sensor')}, "
+            f"{counted(plan.temperature, 'temperature sensor')}, "
+            f"{counted(plan.weather, 'weather entity', 'weather entities')}\n"
+            f"  requested: {counted(days, 'day')} up to {end_time.isoformat()}\n"
             f"  points from {first.isoformat()} to {last.isoformat()}\n"
             f"  {'measurement':<36} {'entities':>8} {'points':>8}"
         )

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.index import rebuild_index
 from retention.archive.store import StorageError
@@ -33,24 +34,26 @@ class Command(BaseCommand):
         verb = "would index" if dry_run else "indexed"
         self.stdout.write(
             f"archive index ({report.target}: {report.location}): {verb} "
-            f"{len(report.indexed)} files, {len(report.already_indexed)} already indexed, "
+            f"{counted(len(report.indexed), 'file')}, {len(report.already_indexed)} already indexed, "
             f"{len(report.refused)} refused"
         )
         for obj in report.indexed:
             left = obj["rows_in_daily_tier"]
             source = (
-                f"{left} rows still in the daily tier (the next archive run checks and deletes them)"
+                f"{counted(left, 'row')} still in the daily tier (the next archive run checks and "
+                f"deletes {'it' if left == 1 else 'them'})"
                 if left
                 else "no rows left in the daily tier"
             )
             self.stdout.write(
                 f"  {obj['key']}  {obj['start_date']}..{obj['end_date']}  "
-                f"{obj['record_count']} rows  {obj['file_size']} bytes  {source}"
+                f"{counted(obj['record_count'], 'row')}  {obj['file_size']} bytes  {source}"
             )
         for refused in report.refused:
             self.stderr.write(f"refused {refused['key']}: {refused['why']}")
         if report.refused and not dry_run:
             raise CommandError(
-                f"{len(report.refused)} files not indexed; see above. Restore cannot find them "
-                "until they are fixed and this command is run again."
+                f"{counted(len(report.refused), 'file')} not indexed; see above. Restore cannot "
+                f"find {'it until it is' if len(report.refused) == 1 else 'them until they are'} "
+                "fixed and this command is run again."
             )

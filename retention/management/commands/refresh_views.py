@@ -36,7 +36,7 @@ def _describe(run) -> str:
     if run.status == "skipped":
         return f"{details['view']}: skipped: {run.errors}"
     line = (
-        f"{details['view']}: {run.records_processed} rows written "
+        f"{details['view']}: {counted(run.records_processed, 'row')} written "
         f"({details.get('partial_rows', 0)} partial) in {run.duration_seconds:.1f} s, "
         f"range {run.range_start and run.range_start.isoformat()} .. "
         f"{run.range_end.isoformat()}, sources {details.get('sources', {})}"
@@ -45,7 +45,7 @@ def _describe(run) -> str:
         edits = RetentionRun.objects.get(pk=details["edits_run"])
         line += (
             f"\n  entity edits followed in run {edits.pk}: {edits.status}, "
-            f"{edits.records_processed} rows written, {edits.records_deleted} deleted"
+            f"{counted(edits.records_processed, 'row')} written, {edits.records_deleted:,} deleted"
             + (f" ({edits.errors})" if edits.errors else "")
         )
     if details.get("skipped_count"):

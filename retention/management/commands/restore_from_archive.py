@@ -48,7 +48,7 @@ class Command(BaseCommand):
                     output.write_bytes(to_parquet(table, settings.ARCHIVE_COMPRESSION))
                 except OSError as exc:
                     raise CommandError(f"--output {str(output)!r}: {exc.strerror}.") from None
-                self.stdout.write(f"{table.num_rows} rows written to {output}")
+                self.stdout.write(f"{counted(table.num_rows, 'row')} written to {output}")
                 return
             report = restore_to_influxdb(start_date, end_date, database, progress=progress)
         except ValueError as exc:

@@ -517,3 +517,17 @@ def test_an_entity_day_with_two_rows_is_neither_archived_nor_deleted(tier, s3):
     assert "sensor.power_000 on 2022-01-01 (kind power, text)" in report.errors[0]
     assert len(tier.rows()) == len(readings)  # nothing deleted
     assert get_storage().list("archives/") == []
+
+
+def test_the_commands_count_one_file_of_one_row_in_the_singular(
+    tier, local_archive, capsys, tmp_path
+):
+    """It said "wrote 1 files, 1 rows", "1 rows" for the file, and "1 rows written to"."""
+    tier.write(daily_rows(1, date(2022, 1, 1), 1))  # 2022 has closed: written however small
+    call_command("archive_to_s3", "--as-of", NOW.date().isoformat())
+    out = capsys.readouterr().out
+    assert f"rows before {date(2024, 3, 15)}: wrote 1 file, 1 row\n" in out, out
+    assert "  archives/2022/data_2022-01-01.parquet  2022-01-01..2022-12-31  1 row  " in out, out
+    target = tmp_path / "2022.parquet"
+    call_command("restore_from_archive", "2022-01-01", "2022-12-31", "--output", str(target))
+    assert capsys.readouterr().out == f"1 row written to {target}\n"

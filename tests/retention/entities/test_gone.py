@@ -65,7 +65,8 @@ def test_discovery_marks_an_entity_home_assistant_no_longer_has_and_clears_it_wh
     assert marks["sensor.fridge_power"] is None
     first_missed = marks["sensor.old_plug_power"]
     assert first_missed is not None and first_missed >= before
-    assert "Gone from Home Assistant: 1 registry entities (1 newly, 0 back" in str(report)
+    # One entity, in the singular: it said "1 registry entities".
+    assert "Gone from Home Assistant: 1 registry entity (1 newly, 0 back" in str(report)
     assert "1 of them still counted in the views" in str(report)
     [call] = ha.calls("GET", STATES)
     assert call.headers["Authorization"] == "Bearer long-lived-token"
@@ -153,11 +154,14 @@ def test_the_alert_names_gone_entities_still_counted_and_clears_when_none_is_lef
     [alert] = Alert.objects.all()
     assert first.raised == [alert.pk] and first.delivered == [alert.pk]
     assert alert.kind == "gone_from_ha" and alert.run is None
-    assert alert.message.startswith(
-        "1 entities Home Assistant no longer has are still counted in the views: "
-        "sensor.old_plug_power."
+    assert alert.message.startswith(  # in the singular: it said "1 entities ... are ... Their"
+        "1 entity Home Assistant no longer has is still counted in the views: "
+        "sensor.old_plug_power. Its last value in InfluxDB is carried forward into every day"
     )
-    assert "untick 'count in the views'" in alert.message
+    assert alert.message.endswith(
+        "untick 'count in the views' so its last value stops counting, and 'tiered' to stop "
+        "tiering it; or delete it from the registry."
+    )
     [body] = [r.json() for r in replay_server.calls("POST", HOOK)]
     assert (body["kind"], body["operation"], body["run_id"]) == (
         "gone_from_ha",
@@ -177,7 +181,11 @@ def test_the_alert_names_gone_entities_still_counted_and_clears_when_none_is_lef
     assert alert.message.startswith(
         "7 entities Home Assistant no longer has are still counted in the views: "
         "sensor.old_plug_power, sensor.plug_0_power, sensor.plug_1_power, sensor.plug_2_power, "
-        "sensor.plug_3_power and 2 more."
+        "sensor.plug_3_power and 2 more. Their last value in InfluxDB is carried forward"
+    )
+    assert alert.message.endswith(
+        "untick 'count in the views' so their last values stop counting, and 'tiered' to stop "
+        "tiering them; or delete them from the registry."
     )
     assert len(replay_server.calls("POST", HOOK)) == 1  # not delivered twice
     listed = admin_client.get("/admin/retention/alert/").content.decode()

@@ -1,0 +1,34 @@
+"""What manage.py refresh_views prints of a run counts rows in words: "1 row written", not
+"1 rows written", also for the run that followed entity edits."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from retention.management.commands.refresh_views import _describe
+from retention.models import RetentionRun
+
+START = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_a_refresh_of_one_row_says_one_row():
+    edits = RetentionRun.objects.create(
+        operation=RetentionRun.Operation.VIEW_REFRESH,
+        status=RetentionRun.Status.OK,
+        started=START,
+        records_processed=1,
+        records_deleted=1,
+    )
+    run = RetentionRun(
+        operation=RetentionRun.Operation.VIEW_REFRESH,
+        status=RetentionRun.Status.OK,
+        started=START,
+        duration_seconds=0.5,
+        range_end=START,
+        records_processed=1,
+        details={"view": "hourly_room_activity", "partial_rows": 0, "edits_run": edits.pk},
+    )
+    said = _describe(run)
+    assert said.startswith("hourly_room_activity: 1 row written (0 partial) in 0.5 s"), said
+    assert f"entity edits followed in run {edits.pk}: ok, 1 row written, 1 deleted" in said
