@@ -33,6 +33,7 @@ from enrich.mqtt import presence
 from enrich.mqtt.broker import Broker
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis, make_key
+from enrich.wording import counted
 
 log = logging.getLogger("collectors.ha_mqtt")
 
@@ -190,5 +191,6 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     pipe.execute()
     presence.renew(broker.endpoint, topics.status, settings.MQTT_OFFLINE_AFTER_SECONDS)
     if removed:
-        log.info("mqtt: removed %d entities: %s", len(removed), ", ".join(sorted(removed)))
+        names = ", ".join(sorted(removed))
+        log.info("mqtt: removed %s: %s", counted(len(removed), "entity", "entities"), names)
     return {"status": "ok", "entities": len(wanted), "removed": len(removed)}

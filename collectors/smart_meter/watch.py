@@ -38,6 +38,7 @@ from collectors.smart_meter import common
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.readings import Reading
 from enrich.redis.client import get_redis, make_key, reachable
+from enrich.wording import counted
 
 log = logging.getLogger("collectors.smart_meter")
 
@@ -340,7 +341,10 @@ def _report_changes(target: Target, baselines: dict[Series, float], nights: int)
         if reported is None:
             redis.hset(memory, field, repr(watts))
             log.info(
-                "Phantom load of %s: %.0f W (median of 02:30-03:30, %d nights)", name, watts, nights
+                "Phantom load of %s: %.0f W (median of 02:30-03:30, %s)",
+                name,
+                watts,
+                counted(nights, "night"),
             )
             continue
         before = float(reported)

@@ -64,7 +64,9 @@ def test_one_poll_without_a_circuit_keeps_its_entity_unavailable(
     assert not cleared(subscriber, config)  # never removed on the way
 
 
-def test_a_circuit_without_a_value_for_a_day_is_removed(topics, subscriber, broker, replay_server):
+def test_a_circuit_without_a_value_for_a_day_is_removed(
+    topics, subscriber, broker, replay_server, caplog
+):
     meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
     config, base = oven(meter, topics)
     meter.run({"Heat pump": 900.0, "Oven": 0.0}, 2000.0)
@@ -84,7 +86,10 @@ def test_a_circuit_without_a_value_for_a_day_is_removed(topics, subscriber, brok
         assert not cleared(subscriber, config)
     jump(meter, last_seen + GONE_AFTER)
     meter.run({"Heat pump": 930.0}, 2030.0)
+    caplog.set_level("INFO", logger="collectors.ha_mqtt")
     assert publish_all(broker, topics, now=last_seen + GONE_AFTER)["removed"] == 1
+    # One entity, in the singular: it said "removed 1 entities".
+    assert [m for m in caplog.messages if m.startswith("mqtt: removed 1 entity: ")], caplog.text
     assert subscriber.wait_for(lambda m: cleared(subscriber, config))
     assert f"{base}/state" not in subscriber.messages
 

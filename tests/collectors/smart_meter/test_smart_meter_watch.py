@@ -213,7 +213,7 @@ def test_baseline_uses_the_local_0230_0330_samples_whatever_dst_does(
     ]
     assert (
         "INFO",
-        f"Phantom load of Main panel (whole home): {expected:.0f} W (median of 02:30-03:30, 1 nights)",
+        f"Phantom load of Main panel (whole home): {expected:.0f} W (median of 02:30-03:30, 1 night)",
     ) in logged(caplog)
 
 
@@ -329,7 +329,7 @@ def test_computed_once_a_day_after_0330_and_changes_logged_once(isolated, settin
     watch.after_write(target(), FetchResult(after_night(day1), {}))
     watch.after_write(target(), FetchResult(after_night(day1, hour=5), {}))  # same day: no more
     assert [m for _, m in logged(caplog) if "whole home" in m] == [
-        "Phantom load of Main panel (whole home): 300 W (median of 02:30-03:30, 1 nights)"
+        "Phantom load of Main panel (whole home): 300 W (median of 02:30-03:30, 1 night)"
     ]
     caplog.clear()
     # +5 %: not notable, nothing logged
