@@ -19,7 +19,7 @@ for the moment of the request. The answer names provider, region, currency, what
 is (`vat_included`, `price_basis`: VAT is in Tibber's and Octopus' prices, not in aWATTar's
 net spot price), the price now (`current_price`, of the slot covering the request's moment;
 null when none does), the
-window(s) with their time-weighted average price per kWh and `saving_vs_now`, and
+window and its pieces with their time-weighted average price per kWh and `saving_vs_now`, and
 `known_until`: the end of the last price stored before the limit, so an answer compared only
 the prices published so far says so (before tomorrow's prices, earlier than now + `within`). Rules (never
 before now, the running slot priced from now to its end, ties to the later window, exact
@@ -264,7 +264,8 @@ def answer_head(site: Site, provider: str, region: str, currency: str, now: date
 
 
 class PricingWindows(APIView):
-    """The best time window(s) to use electricity for a site, from the stored price slots."""
+    """The cheapest (or dearest) time to use electricity for a site, from the stored price
+    slots: one window, or its pieces (`windows`) when contiguous=false."""
 
     @planning_schema(
         OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
@@ -284,7 +285,7 @@ class PricingWindows(APIView):
 
 
 def windows_answer(query, wanted: dict[str, Any]) -> dict:
-    """The best window(s) for the checked parameters (`_request`)."""
+    """The best window, and its pieces, for the checked parameters (`_request`)."""
     site, config, target = pricing_target(query)
     now = wanted["now"]
     end = now + wanted["within"]

@@ -124,6 +124,13 @@ def test_a_before_that_leaves_just_the_hours_is_the_run_from_now(client, anchor)
     assert_400_naming_only(too_soon, "before", "leaves no room for 2 h")
 
 
+def test_the_browsable_page_says_what_the_endpoint_answers_in_words(client, anchor):
+    # DRF's page for a browser shows the view's description: it read "The best time window(s)".
+    page = client.get(URL, {"hours": "1"}, HTTP_ACCEPT="text/html").content.decode()
+    assert "The cheapest (or dearest) time to use electricity for a site" in page
+    assert "window(s)" not in page
+
+
 def test_within_limits_the_look_ahead(client, anchor):
     body = client.get(URL, {"hours": "3", "within": "4h"}).json()
     # every 3 h up to H+4:20 cost 0.30: the latest, ending at the limit inside the H+4 hour,
