@@ -223,8 +223,8 @@ class EntityAdmin(admin.ModelAdmin):
         already = queryset.filter(edited=False).count()
         count = queryset.filter(edited=True).update(edited=False)
         said = (f"{count} {model_ngettext(self.opts, count)} managed by discovery again; the "
-                "next `manage.py discover_entities` run updates their name, kind, unit, device "
-                "class and area.")  # fmt: skip
+                f"next `manage.py discover_entities` run updates {'its' if count == 1 else 'their'} "
+                "name, kind, unit, device class and area.")  # fmt: skip
         if already:
             said += f" {already} {model_ngettext(self.opts, already)} managed by it already."
         self.message_user(request, said, messages.SUCCESS)

@@ -57,8 +57,8 @@ def test_handing_entities_back_to_discovery_counts_those_it_changed(admin_client
     page = admin_client.post(url, form, follow=True)
     assert [str(m) for m in page.context["messages"]] == [
         "1 entity managed by discovery again; the next `manage.py discover_entities` run "
-        "updates their name, kind, unit, device class and area. 1 entity managed by it already."
-    ]
+        "updates its name, kind, unit, device class and area. 1 entity managed by it already."
+    ]  # its, of one entity: it said "updates their name"
     assert not Entity.objects.filter(edited=True).exists()
 
 
