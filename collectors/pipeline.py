@@ -1,8 +1,6 @@
-"""One collection run for one (source, provider, target):
-
-cache -> budget -> adapter.fetch -> write -> remember -> record run, and on any failure the
-last good answer is served (marked stale, with its age) while the system keeps running.
-Nothing invented is ever written: a failed run writes no points.
+"""One collection run for one (source, provider, target): cache -> budget -> adapter.fetch
+-> write -> remember -> record run, and on any failure the last good answer is served (marked
+stale, with its age) while the system keeps running. A failed run writes no points.
 """
 
 import json
