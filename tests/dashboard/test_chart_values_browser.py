@@ -79,19 +79,17 @@ def test_missing_carbon_hours_are_a_gap(live_server, holes, browser):
     # side are drawn as lines as before.
     assert drawn == {"hole": False, "whole": True, "forecast": True, "forecastHole": False}
     summary = page.find_element("id", "carbon-summary").text
-    time = page.execute_script(
-        "return arguments[0].map(function (t) { return Status.time(new Date(t * 1000).toISOString()); });",
-        [before, after],
-    )
     # Which series has no value there: the measured one here, the forecast after +3 h (it said
     # "No value between" for both, so a hole in the forecast read as one in the measurements).
-    ahead = page.execute_script(
-        "return arguments[0].map(function (t) { return Status.time(new Date(t * 1000).toISOString()); });",
-        [(holes + 3 * HOUR).timestamp(), (holes + 5 * HOUR).timestamp()],
+    # An end on its start's day is its time only, as every span on the page.
+    between = page.execute_script(
+        "return arguments[0].map(function (p) { return Status.span(new Date(p[0] * 1000).toISOString(),"
+        " new Date(p[1] * 1000).toISOString(), ' and '); });",
+        [[before, after], [(holes + 3 * HOUR).timestamp(), (holes + 5 * HOUR).timestamp()]],
     )
     assert summary.endswith(
-        f"5 forecast values ahead. No measured value between {time[0]} and {time[1]}."
-        f" No forecast between {ahead[0]} and {ahead[1]}."
+        f"5 forecast values ahead. No measured value between {between[0]}."
+        f" No forecast between {between[1]}."
     ), summary
     assert "19 measured values over 24 h" in summary
     assert page.find_element("id", "carbon-chart").get_attribute("data-points") == "24"
@@ -108,9 +106,8 @@ def test_missing_price_slots_are_a_gap(live_server, holes, browser):
         "return {hole: spans(u, 1, s[2], s[5]), before: spans(u, 1, s[0], s[2]),"
         " after: spans(u, 1, s[5], s[8]), stepEnd: u.data[0].indexOf(s[3]) >= 0,"
         " legend: [legend(s[2] + 1800), legend(s[4]), legend(s[5] + 60)],"
-        " spans: [Status.time(new Date(s[2] * 1000).toISOString()) + ' to ' +"
-        "  Status.time(new Date(s[3] * 1000).toISOString()), Status.time(new Date(s[5] * 1000).toISOString())"
-        "  + ' to ' + Status.time(new Date(s[6] * 1000).toISOString())]};",
+        " spans: [Status.span(new Date(s[2] * 1000).toISOString(), new Date(s[3] * 1000).toISOString()),"
+        "  Status.span(new Date(s[5] * 1000).toISOString(), new Date(s[6] * 1000).toISOString())]};",
         slot,
     )
     # The price of 02:00-03:00 is drawn to 03:00 (the hole's start), then nothing to 05:00.
@@ -123,8 +120,8 @@ def test_missing_price_slots_are_a_gap(live_server, holes, browser):
     assert chart.get_attribute("data-points") == "6"
     summary = page.find_element("id", "price-summary").text
     gap = page.execute_script(
-        "return Status.time(new Date(arguments[0] * 1000).toISOString()) + ' to ' +"
-        " Status.time(new Date(arguments[1] * 1000).toISOString());",
+        "return Status.span(new Date(arguments[0] * 1000).toISOString(),"
+        " new Date(arguments[1] * 1000).toISOString());",
         slot[3],
         slot[5],
     )

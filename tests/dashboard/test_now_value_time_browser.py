@@ -5,6 +5,7 @@ is."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from collectors import clock
 from tests.dashboard.browser import BROWSER_TEST, open_as_reader
@@ -13,12 +14,14 @@ from tests.support import status_home as home
 pytestmark = BROWSER_TEST
 
 
-def shown(browser, moment: datetime) -> str:
-    """`moment` as the page writes a time (weekday, hour) on the home's (Berlin's) clock."""
+def shown(browser, moment: datetime, weekday: str | None = "short") -> str:
+    """`moment` as the page writes a time (weekday, hour) on the home's (Berlin's) clock; with
+    `weekday` None the hour only (a slot's end on its start's day)."""
     return browser.execute_script(
         "return new Date(arguments[0]).toLocaleString([], {timeZone: 'Europe/Berlin',"
-        " weekday: 'short', hour: '2-digit', minute: '2-digit'});",
+        " weekday: arguments[1] || undefined, hour: '2-digit', minute: '2-digit'});",
         moment.isoformat(),
+        weekday,
     )
 
 
@@ -50,7 +53,10 @@ def test_the_now_table_shows_the_time_of_the_value_and_of_the_fetch(
         )
 
     value_of, fetched = cells("awattar")
-    running = f"{shown(browser, slot)} to {shown(browser, slot + timedelta(hours=1))}"
+    end = slot + timedelta(hours=1)
+    berlin = ZoneInfo("Europe/Berlin")
+    same_day = slot.astimezone(berlin).date() == end.astimezone(berlin).date()
+    running = f"{shown(browser, slot)} to {shown(browser, end, None if same_day else 'short')}"
     assert value_of == f"{running}, running now"
     assert re.fullmatch(r"[0-9]+ s ago", fetched), fetched
 

@@ -79,6 +79,13 @@ def figure_shown(row: str, unit: str) -> float:
     return float(found.group(1))
 
 
+def page_times(driver, message: str) -> str:
+    """An API message with its ISO times as the page writes times (Status.time: the home's
+    clock), as the plan panel shows its reasons."""
+    return re.sub(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)", lambda iso: driver.execute_script(
+        "return Status.time(arguments[0]);", iso.group(0)), message)  # fmt: skip
+
+
 def panel(driver, name: str):
     return driver.find_element("css selector", f"article.plan[data-load='{name}']")
 
@@ -126,8 +133,8 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
             assert drawn == datetime.fromisoformat(plan[edge]), (name, edge)
         assert article.get_attribute("data-windows") == str(len(plan["windows"]))
         times = browser.execute_script(
-            "return arguments[0].map(function (w) { return Status.time(w.start) + ' to ' +"
-            " Status.time(w.end); }).join(', then ');", plan["windows"])  # fmt: skip
+            "return arguments[0].map(function (w) { return Status.span(w.start, w.end); })"
+            ".join(', then ');", plan["windows"])  # fmt: skip
         assert article.find_element(By.CSS_SELECTOR, ".plan-window").text.startswith(
             f"Recommended: {times}")  # fmt: skip
         row = article.find_element(By.CSS_SELECTOR, "tr[data-window=plan]").text
@@ -168,7 +175,8 @@ def test_plan_panel_on_the_demo_home(live_server, demo_home, browser, isolated, 
     pump = panel(browser, "Pool pump")
     assert pump.get_attribute("data-plan") == "none"
     reason = pump.find_element(By.CSS_SELECTOR, ".plan-reason").text
-    assert reason == f"No plan possible: {loads['Pool pump']['message']}"
+    assert reason == f"No plan possible: {page_times(browser, loads['Pool pump']['message'])}"
+    assert "between now (" in reason and not re.search(r"T[0-9:]{5}", reason), reason
     assert "h of price slots lie entirely" in reason and "23 h are needed" in reason
     summary = browser.find_element(By.ID, "plan-summary").get_attribute("textContent")
     assert "Pool pump: no plan possible." in summary and "Dishwasher: run " in summary
@@ -278,7 +286,7 @@ def test_plan_panel_says_where_carbon_starts(live_server, demo_home, browser, is
     log_in(browser, live_server.url, "reader", "read-only-password")
     wait_for(browser, "html[data-loaded]")
     note = panel(browser, "Kiln").find_element(By.CSS_SELECTOR, ".plan-carbon").text
-    assert note.endswith(carbon["message"])
+    assert note.endswith(page_times(browser, carbon["message"])) and since not in note, note
     sauna = panel(browser, "Sauna")
     assert sauna.find_element(By.CSS_SELECTOR, ".plan-reason").text.startswith(
         "No plan possible: Carbon intensity (electricitymaps) is known only from"

@@ -74,8 +74,8 @@ def test_the_legend_names_the_slot_under_the_cursor(page, quarter_hours):
     shown = page.execute_script(
         CHART
         + "function legend(at) { u.setCursor({left: u.valToPos(at, 'x'), top: 10}); return values(); }"
-        "function span(slot) { return Status.time(new Date(slot.start_timestamp).toISOString()) +"
-        "  ' to ' + Status.time(new Date(slot.end_timestamp).toISOString()); }"
+        "function span(slot) { return Status.span(new Date(slot.start_timestamp).toISOString(),"
+        "  new Date(slot.end_timestamp).toISOString()); }"
         "var s = arguments[0], n = s.length;"
         "return {legend: [legend(s[3].start_timestamp / 1000 + 600), legend(s[n - 1].end_timestamp / 1000)],"
         "        spans: [span(s[3]), span(s[n - 1])]};",

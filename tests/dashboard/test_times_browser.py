@@ -8,7 +8,6 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.contrib.auth.models import User
 
-from collectors import clock
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.models import FlexibleLoad
 from enrich.models import ProviderConfig, Site
@@ -17,7 +16,7 @@ from retention.stats import metrics
 from retention.timeutil import floor_day
 from tests.dashboard.browser import BROWSER_TEST, log_in
 from tests.support.chromium import POLL, wait_for
-from tests.support.status_home import awattar_site
+from tests.support.status_home import berlin_flat
 
 pytestmark = BROWSER_TEST
 
@@ -27,21 +26,6 @@ SECOND_TWO = datetime(2026, 10, 25, 1, tzinfo=UTC)  # 02:00 CET, an hour later
 # EUR/MWh of the hourly slots from 20:00 UTC: the cheapest hour is the second 02:00, the
 # cheapest three hours start at the first.
 CHEAP = {FIRST_TWO: 20.0, SECOND_TWO: 10.0, SECOND_TWO + timedelta(hours=1): 15.0}
-
-
-def berlin_flat(replay_server, monkeypatch, now: datetime, cheap: dict) -> Site:
-    """A home in Berlin at `now` with aWATTar's hourly prices from 2 h before it: 100 EUR/MWh,
-    or as `cheap` says for a slot's start."""
-    monkeypatch.setattr(clock, "utc_now", lambda: now)
-    payload = replay_server.load_fixture("awattar/marketdata_hourly.json")
-    first = now.replace(minute=0) - timedelta(hours=2)
-    for n, row in enumerate(payload["data"]):
-        start = first + timedelta(hours=n)
-        row["start_timestamp"] = int(start.timestamp() * 1000)
-        row["end_timestamp"] = int((start + timedelta(hours=1)).timestamp() * 1000)
-        row["marketprice"] = cheap.get(start, 100.0)
-    replay_server.add("GET", "/v1/marketdata", json=payload)
-    return awattar_site(replay_server, "Berlin flat", now)
 
 
 @pytest.fixture
@@ -115,15 +99,18 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
     def at(moment: datetime) -> str:  # the page's short form (weekday, hour)
         return berlin(browser, moment, weekday="short", hour="2-digit", minute="2-digit")
 
+    def hour(moment: datetime) -> str:  # an end on its start's day: the hour only
+        return berlin(browser, moment, hour="2-digit", minute="2-digit")
+
     first, second = zone(browser, FIRST_TWO), zone(browser, SECOND_TWO)
     assert first != second and at(FIRST_TWO) == at(SECOND_TWO)  # e.g. GMT+2 / GMT+1
     # The cheapest 3 h start at the first 02:00 and end at 04:00, which the clock shows once.
     summary = browser.find_element(By.ID, "price-summary").text
     end = FIRST_TWO + timedelta(hours=3)
-    assert f"Cheapest 3 h: {at(FIRST_TWO)} {first} to {at(end)}, average" in summary, summary
+    assert f"Cheapest 3 h: {at(FIRST_TWO)} {first} to {hour(end)}, average" in summary, summary
     # The cheapest hour is the second 02:00.
     Select(browser.find_element(By.ID, "window-hours")).select_by_value("1")
-    expected = f"Cheapest 1 h: {at(SECOND_TWO)} {second} to {at(SECOND_TWO + timedelta(hours=1))}"
+    expected = f"Cheapest 1 h: {at(SECOND_TWO)} {second} to {hour(SECOND_TWO + timedelta(hours=1))}"
     WebDriverWait(browser, 10, poll_frequency=POLL).until(
         lambda d: expected in d.find_element(By.ID, "price-summary").text
     )
@@ -136,7 +123,8 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
     )
     window = dishwasher.find_element(By.CSS_SELECTOR, ".plan-window").text
     assert (
-        window == f"Recommended: {at(SECOND_TWO)} {second} to {at(SECOND_TWO + timedelta(hours=1))}"
+        window
+        == f"Recommended: {at(SECOND_TWO)} {second} to {hour(SECOND_TWO + timedelta(hours=1))}"
     )
     pump = browser.find_element(By.CSS_SELECTOR, "article.plan[data-load='Heat pump'] h4").text
     assert pump.endswith(f"done by {at(FIRST_TWO + timedelta(minutes=30))} {first}"), pump

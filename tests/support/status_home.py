@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management import call_command
 
-from collectors import pipeline
+from collectors import clock, pipeline
 from collectors.models import FlexibleLoad
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
@@ -181,6 +181,23 @@ def awattar_site(server: ReplayServer, name: str, now: datetime) -> Site:
                                   options={"base_url": server.url})  # fmt: skip
     assert collect_all(site, now) == {"awattar": "ok"}
     return site
+
+
+def berlin_flat(server: ReplayServer, monkeypatch, now: datetime, cheap: dict,
+                hours: int = 24) -> Site:  # fmt: skip
+    """A home in Berlin at `now` (`collectors.clock` set to it) with aWATTar's hourly prices from
+    2 h before it, `hours` of them: 100 EUR/MWh, or as `cheap` says for a slot's start."""
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    payload = server.load_fixture("awattar/marketdata_hourly.json")
+    first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    payload["data"] = payload["data"][:hours]
+    for n, row in enumerate(payload["data"]):
+        start = first + timedelta(hours=n)
+        row["start_timestamp"] = int(start.timestamp() * 1000)
+        row["end_timestamp"] = int((start + timedelta(hours=1)).timestamp() * 1000)
+        row["marketprice"] = cheap.get(start, 100.0)
+    server.add("GET", "/v1/marketdata", json=payload)
+    return awattar_site(server, "Berlin flat", now)
 
 
 def seed_status_home(server: ReplayServer, ha_database: str, days: int = 10,

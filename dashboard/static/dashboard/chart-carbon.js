@@ -23,7 +23,7 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
           var mid = (x[i - 1] + x[i]) / 2;
           rows[mid] = rows[mid] || [null, null];
           missing.push((k ? " No forecast between " : " No measured value between ") +
-                       S.time(points[i - 1].time) + " and " + S.time(p.time) + ".");
+                       S.span(points[i - 1].time, p.time, " and ") + ".");
         }
       });
     });

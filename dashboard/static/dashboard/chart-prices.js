@@ -43,7 +43,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
       x.push(starts[i]); of.push(i);
       if (i === n - 1 || starts[i + 1] > ends[i]) {
         x.push(ends[i]); of.push(i === n - 1 ? i : null);
-        if (i < n - 1) gaps.push(S.time(s.end) + " to " + S.time(prices.slots[i + 1].start));
+        if (i < n - 1) gaps.push(S.span(s.end, prices.slots[i + 1].start));
       }
     });
     function drawn(values) { return of.map(function (k) { return k === null ? null : values[k]; }); }
@@ -69,7 +69,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
         { label: "Slot", value: function (u, v, si, i) {
           if (i == null || of[i] === null) return null;
           var s = prices.slots[of[i]];
-          return S.time(s.start) + " to " + S.time(s.end);
+          return S.span(s.start, s.end);
         } },
         { label: "Price (" + prices.unit + ")", stroke: S.color("price"), paths: step, width: 2 },
         { label: "Cheapest " + hours.value + " h", stroke: S.color("cheap"), fill: S.color("cheap") + "55",
@@ -84,17 +84,16 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
     // The prices' range, or the one price when all are the same (one slot: not "0.1 to 0.1").
     var low = S.num(Math.min.apply(null, y)), high = S.num(Math.max.apply(null, y));
     var range = low !== high ? low + " to " + high : (n > 1 ? "all " : "") + low;
-    var text = S.count(n, "price slot") + " from " + S.time(prices.slots[0].start) +
-      " to " + S.time(prices.known_until) + ", " + range + " " + prices.unit + ".";
+    var text = S.count(n, "price slot") + " from " + S.span(prices.slots[0].start, prices.known_until) + ", " + range + " " + prices.unit + ".";
     if (gaps.length) text += " No price from " + gaps.join(", nor from ") + ".";
-    if (!win && noWindow) text += " No cheapest window: " + noWindow;
+    if (!win && noWindow) text += " No cheapest window: " + S.timesIn(noWindow);
     if (win) {
-      text += " Cheapest " + hours.value + " h: " + S.time(win.start) + " to " + S.time(win.end) +
+      text += " Cheapest " + hours.value + " h: " + S.span(win.start, win.end) +
         ", average " + S.num(win.average_price) + " " + prices.unit + ".";
     }
     if (plan) {
       text += " Plan for " + plan.label + " (dashed): " + plan.windows.map(function (w) {
-        return S.time(w.start) + " to " + S.time(w.end);
+        return S.span(w.start, w.end);
       }).join(", then ") + ".";
     }
     summary.textContent = text;

@@ -156,6 +156,20 @@
   function time(iso) {
     return shown(iso, { weekday: "short", hour: "2-digit", minute: "2-digit" });
   }
+  // From `start` to `end` (ISO times; `joiner` default " to "): the end without its weekday
+  // when the home's clock shows both on the same day ("Sat 10:00 AM to 11:00 AM"), with it
+  // when not ("Sat 11:00 PM to Sun 01:00 AM").
+  var calendar = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+  function span(start, end, joiner) {
+    var sameDay = calendar.format(new Date(start)) === calendar.format(new Date(end));
+    return time(start) + (joiner || " to ") + (sameDay ? shown(end, { hour: "2-digit", minute: "2-digit" }) : time(end));
+  }
+  // A message of the API with its ISO times ("now (2026-12-05T07:40:12.123456+00:00)") written
+  // as the page writes times.
+  var ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)/g;
+  function timesIn(text) {
+    return String(text).replace(ISO_TIME, function (iso) { return time(iso); });
+  }
   // With the date: for lists that span more than a week (a month holds four of each weekday)
   // and for moments that may lie days back (a last run or measurement when beat stopped).
   function day(iso) {
@@ -287,8 +301,9 @@
     var elements = ids.map(function (id) { return document.getElementById(id); });
     run.apply(null, [window.Status].concat(elements));
   }
-  window.Status = { api: api, problem: problem, count: count, num: num, age: age, bytes: bytes, time: time, day: day, date: date,
-                    clockOf: clockOf, usualStep: usualStep, orDash: orDash, legendTime: legendTime,
+  window.Status = { api: api, problem: problem, count: count, num: num, age: age, bytes: bytes,
+                    time: time, span: span, timesIn: timesIn, day: day, date: date, clockOf: clockOf,
+                    usualStep: usualStep, orDash: orDash, legendTime: legendTime,
                     color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
                     panel: panel, charts: {} };
 })();

@@ -13,7 +13,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   function num(v, digits) {
     return v === null || v === undefined ? "—" : digits === undefined ? String(S.num(v)) : v.toFixed(digits);
   }
-  function span(w) { return S.time(w.start) + " to " + S.time(w.end); }
+  function span(w) { return S.span(w.start, w.end); }
   // The plan lists its windows; a compared split window gives only its first start, last end
   // and how many windows it uses.
   function when(p) {
@@ -63,7 +63,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
       (c.forecast_until ? ", forecast until " + S.time(c.forecast_until) : ", no forecast stored") +
       "; CO2 priced at " + p.carbon_price + " " + p.carbon_price_unit + ".";
     // the carbon data starts after now: the message says what that left unplanned
-    if (c.known_from && c.message) text += " " + c.message;
+    if (c.known_from && c.message) text += " " + S.timesIn(c.message);
     if (p.carbon_last_known_hours > 0) {
       return [text + " " + hoursText(p.carbon_last_known_hours) + " of the plan have no forecast: " +
         "the last known value is carried forward there.", "status-budget carbon-carried"];
@@ -108,6 +108,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
     article.dataset.load = label;
     article.appendChild(el("h4", title));
     if (!answer) {
+      reason = S.timesIn(reason);  // the API's UTC times as the page writes times
       article.dataset.plan = "none";
       article.appendChild(el("p", "No plan possible: " + reason, "problem plan-reason"));
       if (known) {
