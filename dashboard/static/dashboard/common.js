@@ -198,7 +198,7 @@
     tbody.textContent = "";
     if (!rows.length) {
       var tr = tbody.insertRow();
-      var td = cell(tr, empty);
+      var td = cell(tr, empty, "message");
       td.colSpan = columns;
     }
     rows.forEach(function (values) {

@@ -59,7 +59,7 @@
         var tr = tbody.insertRow();
         S.cell(tr, name);
         S.cell(tr, "none").colSpan = 1;
-        S.cell(tr, entry.message).colSpan = 7;
+        S.cell(tr, entry.message, "message").colSpan = 7;
         return;
       }
       entry.providers.forEach(function (p) {
@@ -78,10 +78,11 @@
           link.textContent = p.connection.status === "connected" ? "manage" : "reconnect";
           who.appendChild(link);
         }
-        var value = S.cell(tr, p.value ? headline(source, p.value) : (p.message || "—"), "value");
+        var value = S.cell(tr, p.value ? headline(source, p.value) : (p.message || "—"),
+                           p.value ? "value" : "value message");
         if (p.value && p.message) {  // an older value shown, and why (e.g. prices not readable)
           var why = document.createElement("div");
-          why.className = "note";
+          why.className = "note message";
           why.textContent = p.message;
           value.appendChild(why);
         }
@@ -91,8 +92,13 @@
         var known = p.stale !== undefined && p.stale !== null;
         S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
         var run = p.last_run;
-        S.cell(tr, run ? run.status + " · " + S.day(run.started) + (run.error ? " · " + run.error : "") : "never",
-               run ? "status-" + run.status : "");
+        var last = S.cell(tr, run ? run.status + " · " + S.day(run.started) : "never", run ? "status-" + run.status : "");
+        if (run && run.error) {
+          var error = document.createElement("span");
+          error.className = "message";
+          error.textContent = run.error;
+          last.append(" · ", error);
+        }
         S.cell(tr, p.runs_today ? String(p.runs_today.total) : "—");
         S.cell(tr, budget(p.budget));
       });

@@ -125,7 +125,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
     article.appendChild(el("p", "Recommended: " + when(answer) + split, "plan-window"));
     var note = carbonNote(answer);
     article.appendChild(el("p", note[0], note[1] + " plan-carbon"));
-    article.appendChild(table(label, answer));
+    article.appendChild(el("div", null, "table-scroll")).appendChild(table(label, answer));
     plans.push({ label: label, plan: answer });
     return { article: article, text: sentence(label, answer) };
   }

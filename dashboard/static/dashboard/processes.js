@@ -18,18 +18,18 @@
     function state(ok, good, bad) { return ok ? [good, "good"] : [bad, "problem"]; }
     if (p.beat) {
       rows.push(["Beat" + (p.beat.host ? " (" + p.beat.host + ")" : ""), state(p.beat.ok, "ticking", "stopped"),
-                 p.beat.last_tick ? S.age(p.beat.age_seconds) + " ago" : "never", p.beat.detail]);
+                 p.beat.last_tick ? S.age(p.beat.age_seconds) + " ago" : "never", [p.beat.detail, "message"]]);
     }
     (p.workers || []).forEach(function (w) {
       rows.push(["Worker " + w.node + " (queues " + w.queues.join(", ") + ")", state(w.ok, "alive", "gone"),
-                 S.age(w.age_seconds) + " ago", w.detail]);
+                 S.age(w.age_seconds) + " ago", [w.detail, "message"]]);
     });
     (p.queues || []).forEach(function (q) {
       rows.push(["Queue " + q.name, state(q.ok, "served", "not served"), "",
-                 q.ok ? "by " + q.workers.join(", ") : q.detail]);
+                 [q.ok ? "by " + q.workers.join(", ") : q.detail, "message"]]);
     });
     S.fill(tbody, rows, p.detail, 4);  // no rows: Redis, where they are kept, does not answer
-    if (p.detail) tbody.rows[0].cells[0].className = "problem";
+    if (p.detail) tbody.rows[0].cells[0].className = "problem message";
     if (!p.skipped_schedules.length) item("None: the beat loads every enabled periodic task.");
     p.skipped_schedules.forEach(function (s) { item(s.task + ": " + s.reason, "problem"); });
   });

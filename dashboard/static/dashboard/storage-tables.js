@@ -16,7 +16,7 @@
           (r.storage_settled ? " (settled)" : " (before compaction)");
       }
       return [S.day(r.started), r.operation_type, [r.status, "status-" + r.status],
-              String(r.records_processed), String(r.records_deleted), freed, r.errors || ""];
+              String(r.records_processed), String(r.records_deleted), freed, [r.errors || "", "message"]];
     }), "No retention runs in the last 30 days.", 7);
   });
   S.api("/retention/archive/years").then(function (res) {
@@ -39,7 +39,7 @@
       list.appendChild(li);
     });
     S.fill(tbody, res.body.history.map(function (a) {
-      return [S.day(a.created), a.kind, a.operation_type, a.message];
+      return [S.day(a.created), a.kind, a.operation_type, [a.message, "message"]];
     }), "No alerts in the last 30 days.", 4);
   });
 })();

@@ -1,0 +1,73 @@
+"""The status page fits the browser's width, on a 1280 px screen and on a 375 px phone: with a
+run's error naming a URL in the Now table (a failed carbon run, the carbon value stale), with
+no data at all, and with two sites. The Now table was about 20 px wider than the page at
+1280 px (the URL, which did not break, held its column open), and at 375 px the Now and
+Processes tables made the whole page scroll sideways."""
+
+import time
+
+import pytest
+
+from collectors import pipeline
+from enrich.models import ProviderConfig, Site
+from tests.dashboard.browser import BROWSER_TEST, open_as_reader
+from tests.support.chromium import wait_for
+
+pytestmark = BROWSER_TEST
+
+# The width of the box each table sits in, with the table, against the box's own, and the page's scroll width against its own.
+WIDTHS = """
+var page = document.documentElement;
+return {page: [page.scrollWidth, page.clientWidth],
+        tables: Array.from(document.querySelectorAll('table'), function (t) {
+          return [t.id || t.className, t.parentElement.scrollWidth, t.parentElement.clientWidth];
+        })};
+"""
+
+
+def widths(browser, width: int) -> dict:
+    browser.set_window_size(width, 2600)
+    browser.refresh()
+    wait_for(browser, "html[data-loaded]")
+    return browser.execute_script(WIDTHS)
+
+
+def assert_fits(browser) -> None:
+    """At 1280 px every table fits the page's column; at 375 px the page does not scroll
+    sideways (a table wider than the phone scrolls in its own box)."""
+    wide = widths(browser, 1280)
+    assert wide["page"][0] <= wide["page"][1], wide
+    assert [t for t in wide["tables"] if t[1] > t[2]] == [], wide
+    phone = widths(browser, 375)
+    assert phone["page"][0] <= phone["page"][1], phone
+
+
+def test_a_runs_error_with_a_url_does_not_widen_the_page(
+    live_server, collected, browser, replay_server, settings
+):
+    settings.CACHE_TTL_SECONDS = {**settings.CACHE_TTL_SECONDS, "carbon_intensity": 1}
+    ProviderConfig.objects.create(site=collected, source="occupancy", provider="google_calendar")
+    time.sleep(1.5)  # past the carbon answer's 1 s TTL
+    settings.HTTP_MAX_RETRIES = 0
+    replay_server.reset()
+    replay_server.add("GET", "/carbon-intensity/latest", status=503, body="upstream down")
+    assert pipeline.collect(collected.providers.get(provider="electricitymaps")).status == "failed"
+    open_as_reader(browser, live_server.url)
+    run = browser.find_element("css selector", "tr[data-provider=electricitymaps]").text
+    assert f"{replay_server.url}/carbon-intensity/latest?zone=DE answered HTTP 503" in run, run
+    assert_fits(browser)
+
+
+@pytest.mark.usefixtures("isolated")
+def test_a_site_without_data_fits(live_server, browser):
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1, timezone="Europe/London")
+    open_as_reader(browser, live_server.url)
+    assert_fits(browser)
+
+
+def test_two_sites_fit(live_server, collected, browser):
+    Site.objects.create(name="Second home with a longer name", latitude=51.5, longitude=-0.1,
+                        timezone="Europe/London")  # fmt: skip
+    open_as_reader(browser, live_server.url)
+    assert browser.find_element("css selector", "nav[aria-label=Sites]").text.startswith("Site: ")
+    assert_fits(browser)
