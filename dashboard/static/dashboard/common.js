@@ -273,13 +273,30 @@
     });
     return best === null ? null : +best;
   }
+  // The width a chart in `el` is drawn at: its box's, inside the box's padding, at most 1100 px
+  // (not at least 320 px: on a phone 360 px wide the box has less, and it scrolled sideways).
+  function chartWidth(el) {
+    var box = el.parentElement, style = getComputedStyle(box);
+    var inside = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return Math.max(200, Math.min(Math.floor(inside), 1100));
+  }
+  // A chart's box that changes width (the window resized, a phone turned, the page's scroll
+  // bar appearing once the page has grown): each chart redrawn to its box's new width.
+  var boxes = window.ResizeObserver ? new ResizeObserver(function () {
+    var charts = window.Status.charts;
+    Object.keys(charts).forEach(function (name) {
+      var u = charts[name], width = chartWidth(u.root.parentElement);
+      if (width !== u.width) u.setSize({ width: width, height: u.height });
+    });
+  }) : null;
   // Draws (or redraws) a chart and notes its series and points on the element for tests
   // and assistive summaries. A lone moment gets an hour either side unless the chart says;
   // `unit` names the value axis (a chart with its own axes names its unit there).
   function chart(name, el, opts, data, unit) {
     var charts = window.Status.charts;
     if (charts[name]) charts[name].destroy();
-    opts.width = Math.max(320, Math.min(el.parentElement.clientWidth - 16, 1100));
+    opts.width = chartWidth(el);
+    if (boxes) boxes.observe(el.parentElement);
     opts.height = opts.height || 260;
     // Room right of the plot for half the last time label ("Sun, Dec 6", "08:00 AM"), which a
     // tick at the plot's right edge centres there; uPlot's own leaves ~17 px and cuts it off.
