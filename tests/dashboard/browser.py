@@ -1,6 +1,7 @@
 """What the dashboard's browser tests share: their marks (Chromium must be installed) and the
 log-in. The browser is the `browser` fixture of tests/conftest.py."""
 
+import re
 from datetime import datetime
 
 import pytest
@@ -49,3 +50,10 @@ def dates(browser, *days: datetime) -> list[str]:
         " {timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short'}); });",
         [d.isoformat() for d in days],
     )
+
+
+def page_times(driver, message: str) -> str:
+    """An API message with its ISO times as the page writes times (Status.time: the home's
+    clock), as the page shows the reasons no price slots, window or plan can be found."""
+    return re.sub(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)", lambda iso: driver.execute_script(
+        "return Status.time(arguments[0]);", iso.group(0)), message)  # fmt: skip

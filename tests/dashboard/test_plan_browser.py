@@ -17,7 +17,7 @@ from collectors.carbon.common import FORECAST_MEASUREMENT
 from collectors.carbon.common import MEASUREMENT as CARBON_MEASUREMENT
 from collectors.models import FlexibleLoad
 from enrich.models import ProviderConfig
-from tests.dashboard.browser import BROWSER_TEST, log_in
+from tests.dashboard.browser import BROWSER_TEST, log_in, page_times
 from tests.support.chromium import POLL, wait_for
 from tests.support.replay import load_fixture
 from tests.support.status_home import EM_FIXTURE_NOW, hour_of, seed_status_home, shifted
@@ -77,13 +77,6 @@ def figure_shown(row: str, unit: str) -> float:
     found = re.search(r"(-?[0-9]+(?:\.[0-9]+)?) " + re.escape(unit), row)
     assert found, (unit, row)
     return float(found.group(1))
-
-
-def page_times(driver, message: str) -> str:
-    """An API message with its ISO times as the page writes times (Status.time: the home's
-    clock), as the plan panel shows its reasons."""
-    return re.sub(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)", lambda iso: driver.execute_script(
-        "return Status.time(arguments[0]);", iso.group(0)), message)  # fmt: skip
 
 
 def panel(driver, name: str):

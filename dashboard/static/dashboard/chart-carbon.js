@@ -5,7 +5,8 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
     if (!res.ok) { summary.textContent = S.problem(res); return; }
     var b = res.body;
     if (!b.actual.length && !b.forecast.length) {
-      summary.textContent = "No carbon intensity is stored for " + b.provider + " yet.";
+      // Not "yet": values older than that may be stored (the Now table shows the latest).
+      summary.textContent = "No carbon intensity is stored for " + b.provider + " from 24 h ago on.";
       return;
     }
     // One row per moment (epoch seconds): [measured, forecast], null where a series has none.

@@ -119,7 +119,7 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
   var asking = windowFor();
   S.api("/api/pricing/slots").then(function (res) {
     if (!res.ok || !res.body.slots.length) {
-      summary.textContent = res.ok ? "No price slots are stored from now on." : S.problem(res);
+      summary.textContent = res.ok ? "No price slots are stored from now on." : S.timesIn(S.problem(res));
       return;
     }
     slots = res.body;

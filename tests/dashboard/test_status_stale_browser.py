@@ -1,0 +1,42 @@
+"""The status page of a home whose collectors stopped 8 days ago, in a real browser. The price
+chart's reason that no prices are stored writes its times as the page does (it read "between
+2026-12-05T05:58:59.508504+00:00 and …" above a Plan panel saying the same "between Sat 06:58 AM
+and …"); the carbon chart no longer says none is stored "yet" next to the Now table's
+8-day-old value."""
+
+import re
+from datetime import timedelta
+
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from collectors.models import CollectorRun
+from tests.dashboard.browser import BROWSER_TEST, open_as_reader, page_times
+from tests.support import status_home as home
+
+pytestmark = BROWSER_TEST
+
+
+def test_a_home_not_collected_for_a_week(live_server, isolated, replay_server, browser, read_clock):
+    then = home.hour_of(read_clock) - timedelta(days=8)
+    home.register_awattar(replay_server, then)
+    home.register_electricitymaps(replay_server, then)
+    site = home.create_site(replay_server)
+    assert home.collect_all(site, then) == {"awattar": "ok", "electricitymaps": "ok"}
+    CollectorRun.objects.update(started=then)
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("api", "a@example.com", "x"))
+    answer = api.get("/api/pricing/slots")
+    assert answer.status_code == 409
+
+    open_as_reader(browser, live_server.url)
+    prices = browser.find_element("id", "price-summary").text
+    assert prices == page_times(browser, answer.json()["detail"]), prices
+    assert prices.startswith("No awattar prices for DE are stored between "), prices
+    assert not re.search(r"\d{4}-\d\d-\d\dT", prices), prices
+
+    carbon = browser.find_element("css selector", "tr[data-provider=electricitymaps]")
+    assert carbon.find_element("css selector", "td.value").text == "312 gCO2/kWh"
+    assert carbon.find_element("css selector", "td.state").text == "stale"
+    summary = browser.find_element("id", "carbon-summary").text
+    assert summary == "No carbon intensity is stored for electricitymaps from 24 h ago on.", summary
