@@ -40,6 +40,12 @@ def assert_fits(browser) -> None:
     assert [t for t in wide["tables"] if t[1] > t[2]] == [], wide
     phone = widths(browser, 375)
     assert phone["page"][0] <= phone["page"][1], phone
+    # A message's column is not squeezed to a few letters a line ("recorde d", "consum es").
+    narrowest = browser.execute_script(
+        "return Math.min.apply(null, Array.from(document.querySelectorAll('td.message'),"
+        " function (td) { return td.getBoundingClientRect().width; }));"
+    )
+    assert narrowest >= 150, narrowest
 
 
 def test_a_runs_error_with_a_url_does_not_widen_the_page(

@@ -79,10 +79,10 @@
           who.appendChild(link);
         }
         var value = S.cell(tr, p.value ? headline(source, p.value) : (p.message || "—"),
-                           p.value ? "value" : "value message");
+                           p.message ? "value message" : "value");
         if (p.value && p.message) {  // an older value shown, and why (e.g. prices not readable)
           var why = document.createElement("div");
-          why.className = "note message";
+          why.className = "note";
           why.textContent = p.message;
           value.appendChild(why);
         }
@@ -92,13 +92,8 @@
         var known = p.stale !== undefined && p.stale !== null;
         S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
         var run = p.last_run;
-        var last = S.cell(tr, run ? run.status + " · " + S.day(run.started) : "never", run ? "status-" + run.status : "");
-        if (run && run.error) {
-          var error = document.createElement("span");
-          error.className = "message";
-          error.textContent = run.error;
-          last.append(" · ", error);
-        }
+        S.cell(tr, run ? run.status + " · " + S.day(run.started) + (run.error ? " · " + run.error : "") : "never",
+               (run ? "status-" + run.status : "") + (run && run.error ? " message" : ""));
         S.cell(tr, p.runs_today ? String(p.runs_today.total) : "—");
         S.cell(tr, budget(p.budget));
       });
