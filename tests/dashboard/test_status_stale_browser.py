@@ -2,7 +2,8 @@
 chart's reason that no prices are stored writes its times as the page does (it read "between
 2026-12-05T05:58:59.508504+00:00 and …" above a Plan panel saying the same "between Sat 06:58 AM
 and …"); the carbon chart no longer says none is stored "yet" next to the Now table's
-8-day-old value."""
+8-day-old value; and the Now table dates a value's time that far back ("Fri 04:00 AM, 8.0 d
+ago" read as yesterday's)."""
 
 import re
 from datetime import timedelta
@@ -35,8 +36,17 @@ def test_a_home_not_collected_for_a_week(live_server, isolated, replay_server, b
     assert prices.startswith("No awattar prices for DE are stored between "), prices
     assert not re.search(r"\d{4}-\d\d-\d\dT", prices), prices
 
+    # The values' times with their dates: "Fri 04:00 AM, 8.0 d ago" read as yesterday's.
+    def day(moment) -> str:
+        return browser.execute_script("return Status.day(arguments[0]);", moment.isoformat())
+
     carbon = browser.find_element("css selector", "tr[data-provider=electricitymaps]")
     assert carbon.find_element("css selector", "td.value").text == "312 gCO2/kWh"
+    value_of = carbon.find_element("css selector", "td.value-time").text
+    assert value_of == f"{day(then)}, 8.0 d ago", value_of
+    price = browser.find_element("css selector", "tr[data-provider=awattar] td.value-time").text
+    assert price.startswith(f"{day(then)} to "), price
+    assert price.endswith(", ended 8.0 d ago"), price  # 8 days less the slot's hour
     assert carbon.find_element("css selector", "td.state").text == "stale"
     summary = browser.find_element("id", "carbon-summary").text
     assert summary == "No carbon intensity is stored for electricitymaps from 24 h ago on.", summary

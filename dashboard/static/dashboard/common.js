@@ -156,13 +156,20 @@
   function time(iso) {
     return shown(iso, { weekday: "short", hour: "2-digit", minute: "2-digit" });
   }
-  // From `start` to `end` (ISO times; `joiner` default " to "): the end without its weekday
-  // when the home's clock shows both on the same day ("Sat 10:00 AM to 11:00 AM"), with it
-  // when not ("Sat 11:00 PM to Sun 01:00 AM").
+  // A moment as `time` writes it, with its date when it lies 6 days or more from `now` (ms, the
+  // moment an API answered for), where the weekday alone would read as this week's ("Fri
+  // 04:00 AM" of a value 8 days old).
+  function near(iso, now) {
+    return Math.abs(Date.parse(iso) - now) < 6 * 86400000 ? time(iso) : day(iso);
+  }
+  // From `start` to `end` (ISO times; `joiner` default " to "; with `now`, the times as near's):
+  // the end without its weekday when the home's clock shows both on the same day ("Sat 10:00 AM
+  // to 11:00 AM"), with it when not ("Sat 11:00 PM to Sun 01:00 AM").
   var calendar = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
-  function span(start, end, joiner) {
+  function span(start, end, joiner, now) {
     var sameDay = calendar.format(new Date(start)) === calendar.format(new Date(end));
-    return time(start) + (joiner || " to ") + (sameDay ? shown(end, { hour: "2-digit", minute: "2-digit" }) : time(end));
+    var at = now === undefined ? time : function (iso) { return near(iso, now); };
+    return at(start) + (joiner || " to ") + (sameDay ? shown(end, { hour: "2-digit", minute: "2-digit" }) : at(end));
   }
   // A message of the API with its ISO times ("now (2026-12-05T07:40:12.123456+00:00)") written
   // as the page writes times.
@@ -319,8 +326,8 @@
     run.apply(null, [window.Status].concat(elements));
   }
   window.Status = { api: api, problem: problem, count: count, num: num, age: age, bytes: bytes,
-                    time: time, span: span, timesIn: timesIn, day: day, date: date, clockOf: clockOf,
-                    usualStep: usualStep, orDash: orDash, legendTime: legendTime,
+                    time: time, near: near, span: span, timesIn: timesIn, day: day, date: date,
+                    clockOf: clockOf, usualStep: usualStep, orDash: orDash, legendTime: legendTime,
                     color: color, cell: cell, fill: fill, timeRange: timeRange, chart: chart,
                     panel: panel, charts: {} };
 })();

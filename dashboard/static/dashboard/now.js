@@ -31,16 +31,17 @@
   // The time the value is of, on the home's clock, and how old it is at `now` (the moment the
   // API answered for): a slot's value (a price, a carbon forecast slot) "Sat 06:00 AM to
   // 07:00 AM, running now" or "…, ended 40 min ago" (the end's weekday only when it is another
-  // day's); another value (a measurement, an hourly observation) "Sat 03:00 AM, 3.0 h ago".
+  // day's); another value (a measurement, an hourly observation) "Sat 03:00 AM, 3.0 h ago"
+  // (with the date 6 days or more back: "Fri, Nov 27, 04:00 AM, 8.0 d ago").
   // Not the fetch's age: a value fetched 19 s ago can be of a slot that began 40 min ago, or an
   // observation hours old.
   function valueTime(p, now) {
     if (!p.time) return "—";
     var start = Date.parse(p.time);
     var minutes = p.value && typeof p.value.slot_minutes === "number" ? p.value.slot_minutes : null;
-    if (minutes === null) return S.time(p.time) + ", " + S.age(Math.max(0, now - start) / 1000) + " ago";
+    if (minutes === null) return S.near(p.time, now) + ", " + S.age(Math.max(0, now - start) / 1000) + " ago";
     var end = start + minutes * 60000;
-    var text = S.span(p.time, new Date(end).toISOString());
+    var text = S.span(p.time, new Date(end).toISOString(), null, now);
     if (now < start) return text + ", starts in " + S.age((start - now) / 1000);
     return text + (now < end ? ", running now" : ", ended " + S.age((now - end) / 1000) + " ago");
   }
