@@ -1,8 +1,8 @@
 """The status page fits the browser's width, on a 1280 px screen and on a 375 px phone: with a
 run's error naming a URL in the Now table (a failed carbon run, the carbon value stale), with
-no data at all, and with two sites. The Now table was about 20 px wider than the page at
-1280 px (the URL, which did not break, held its column open), and at 375 px the Now and
-Processes tables made the whole page scroll sideways."""
+no data at all, and with two sites (the one shown marked among their links). The Now table
+was about 20 px wider than the page at 1280 px (the URL, which did not break, held its column
+open), and at 375 px the Now and Processes tables made the whole page scroll sideways."""
 
 import time
 
@@ -75,5 +75,14 @@ def test_two_sites_fit(live_server, collected, browser):
     Site.objects.create(name="Second home with a longer name", latitude=51.5, longitude=-0.1,
                         timezone="Europe/London")  # fmt: skip
     open_as_reader(browser, live_server.url)
-    assert browser.find_element("css selector", "nav[aria-label=Sites]").text.startswith("Site: ")
+    nav = browser.find_element("css selector", "nav[aria-label=Sites]")
+    assert nav.text == "Site: Demo home · Second home with a longer name", nav.text
+    # The site shown is marked among the links (it looked like the other, a link to follow).
+    looks = browser.execute_script(
+        "return Array.from(arguments[0].querySelectorAll('a'), function (a) {"
+        " var s = getComputedStyle(a); return [a.textContent, s.fontWeight, s.textDecorationLine]; });",
+        nav,
+    )
+    assert looks == [["Demo home", "700", "none"],
+                     ["Second home with a longer name", "400", "underline"]], looks  # fmt: skip
     assert_fits(browser)
