@@ -62,6 +62,15 @@ def test_a_runs_error_with_a_url_does_not_widen_the_page(
     run = browser.find_element("css selector", "tr[data-provider=electricitymaps]").text
     assert f"{replay_server.url}/carbon-intensity/latest?zone=DE answered HTTP 503" in run, run
     assert_fits(browser)
+    # Beside the long error the time a value is of keeps room to be read: "Sat 09:00 AM, 5 min
+    # ago" took a line a word, five lines, at 1280 px.
+    widths(browser, 1280)
+    lines = browser.execute_script(
+        "var r = document.createRange(); r.selectNodeContents(document.querySelector("
+        " 'tr[data-provider=electricitymaps] td.value-time'));"
+        "return new Set(Array.from(r.getClientRects(), function (b) { return Math.round(b.top); })).size;"
+    )
+    assert lines <= 2, lines
 
 
 @pytest.mark.usefixtures("isolated")
