@@ -12,7 +12,6 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +27,11 @@ HTTP = ("http", "https")
 def api_root(default: str, who: str) -> Callable[[Mapping[str, Any]], str]:
     """The parser of options.base_url, the API root (tests, proxies, other API versions): an
     http(s) URL with a host, or `default` when the option is absent (checked_url)."""
-    return partial(checked_url, default=default, option="base_url", schemes=HTTP, who=who)
+
+    def root(options: Mapping[str, Any]) -> str:
+        return checked_url(options, default, "base_url", HTTP, who)
+
+    return root
 
 
 def checked_url(

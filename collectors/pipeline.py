@@ -102,9 +102,9 @@ def stored_credentials(
 
 def target_for(config: ProviderConfig) -> Target:
     """The config's target; first a ConfigError for an option its adapter refuses (as saved)."""
-    adapter = adapter_for(config.source, config.provider)
-    adapter.check_options(config.options)
-    return adapter.target(site_info(config), credentials(config))
+    adapter, given = adapter_for(config.source, config.provider), credentials(config)
+    adapter.check_options(given.options)
+    return adapter.target(site_info(config), given)
 
 
 def settings_problem(sender: object, config: ProviderConfig, **_: object) -> str:

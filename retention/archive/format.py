@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from enrich.wording import counted
+
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 TAG_COLUMNS = ("entity_id", "kind")
 # Aggregate.to_fields' fields, in a fixed order with fixed types (retention/tiers/aggregate.py);
@@ -148,7 +150,7 @@ def table_problems(table: pa.Table) -> list[str]:
         elif names.count(name) == 1 and not table.schema.field(name).type.equals(kind):
             problems.append(f"column {name!r} is {table.schema.field(name).type}, not {kind}")
         elif names.count(name) == 1 and table[name].null_count:
-            problems.append(f"column {name!r} has {table[name].null_count} empty values")
+            problems.append(f"column {name!r} has {counted(table[name].null_count, 'empty value')}")
     allowed = set(INFLUX_TYPES.values())
     fields = [c for c in table.schema if c.name not in REQUIRED_COLUMNS]
     for column in fields:
@@ -163,22 +165,27 @@ def table_problems(table: pa.Table) -> list[str]:
             problems.append(f"column {column.name!r} is {column.type}, which InfluxDB cannot hold")
         elif pa.types.is_floating(column.type):
             if bad := pc.sum(pc.invert(pc.is_finite(table[column.name]))).as_py():
-                problems.append(f"column {column.name!r} has {bad} values NaN or infinite")
+                problems.append(
+                    f"column {column.name!r} has {counted(bad, 'value')} NaN or infinite"
+                )
     if problems:
         return problems
     for name in TAG_COLUMNS:
         if empty := pc.sum(pc.equal(table[name], "")).as_py():
-            problems.append(f"column {name!r} has {empty} empty values")
+            problems.append(f"column {name!r} has {counted(empty, 'empty value')}")
     # InfluxDB has no point without a field: such a row could never be restored.
     no_field = functools.reduce(
         pc.and_, (pc.is_null(table[c.name]) for c in fields), pa.scalar(True)
     )
     bare = table.num_rows if not fields else pc.sum(pc.cast(no_field, pa.int64())).as_py()
     if bare:
-        problems.append(f"{bare} rows hold no field value")
+        problems.append(f"{counted(bare, 'row')} {'holds' if bare == 1 else 'hold'} no field value")
     distinct = table.group_by(["entity_id", "time"]).aggregate([]).num_rows
     if distinct != table.num_rows:
-        problems.append(f"{table.num_rows - distinct} rows repeat an entity and day")
+        again = table.num_rows - distinct
+        problems.append(
+            f"{counted(again, 'row')} {'repeats' if again == 1 else 'repeat'} an entity and day"
+        )
     return problems
 
 

@@ -174,7 +174,7 @@ def test_rebuild_over_the_api_and_the_command(api, ha_db: HaDatabase, enrich_db,
     row.delete()
     call_command("rebuild_view", "daily_energy_by_device", "--start", "2024-03-04",
                  "--end", "2024-03-04")  # fmt: skip
-    assert "daily_energy_by_device: 1 rows written" in capsys.readouterr().out
+    assert "daily_energy_by_device: 1 row written" in capsys.readouterr().out
     assert DailyEnergyByDevice.objects.get(entity_id="sensor.pump_power", date=DAY1).total_kwh == (
         pytest.approx(12.0)
     )
