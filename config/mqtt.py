@@ -32,22 +32,24 @@ if MQTT_URL and (problem := _port_problem(MQTT_URL)):
 MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")
 MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip("/")
 # Every topic enrich publishes starts with one of these: MQTT forbids the wildcards + and # in a
-# published topic (paho refuses each publication), and Home Assistant's discovery prefix is a
-# non-empty publish topic (mqtt/util.py valid_publish_topic).
-for _name, _value in (
-    ("MQTT_DISCOVERY_PREFIX", MQTT_DISCOVERY_PREFIX),
-    ("MQTT_TOPIC_ROOT", MQTT_TOPIC_ROOT),
+# published topic (paho refuses each publication), Home Assistant's discovery prefix is a
+# non-empty publish topic (mqtt/util.py valid_publish_topic), and an empty root made every
+# topic start with "/" ("/status", "/site_1/price/state") and every unique id with "_site_1".
+for _name, _value, _what in (
+    (
+        "MQTT_DISCOVERY_PREFIX",
+        MQTT_DISCOVERY_PREFIX,
+        "Home Assistant's discovery prefix (default homeassistant)",
+    ),
+    ("MQTT_TOPIC_ROOT", MQTT_TOPIC_ROOT, "the root of enrich's own topics (default enrich)"),
 ):
     if "+" in _value or "#" in _value:
         raise ImproperlyConfigured(
             f"{_name}={_value!r} must not contain the MQTT wildcards + or #: it starts the "
             "topics enrich publishes to."
         )
-if not MQTT_DISCOVERY_PREFIX:
-    raise ImproperlyConfigured(
-        "MQTT_DISCOVERY_PREFIX is empty: set it to Home Assistant's discovery prefix "
-        "(default homeassistant)."
-    )
+    if not _value:
+        raise ImproperlyConfigured(f"{_name} is empty: set it to {_what}.")
 MQTT_CHEAPEST_WINDOW_HOURS = number("MQTT_CHEAPEST_WINDOW_HOURS", 2, float)
 if not 1 / 60 <= MQTT_CHEAPEST_WINDOW_HOURS <= 24 or not whole_minutes(MQTT_CHEAPEST_WINDOW_HOURS):
     raise ImproperlyConfigured(

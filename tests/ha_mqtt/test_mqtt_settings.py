@@ -47,6 +47,10 @@ from tests.support.startup import load_settings, refused_start
             "MQTT_DISCOVERY_PREFIX='homeassistant/+' must not contain the MQTT wildcards",
         ),
         ({"MQTT_DISCOVERY_PREFIX": "/"}, "MQTT_DISCOVERY_PREFIX is empty"),
+        # Started, and published to "/status" and "/site_1/<key>/state" under unique ids
+        # "_site_1_<key>".
+        ({"MQTT_TOPIC_ROOT": ""}, "MQTT_TOPIC_ROOT is empty: set it to the root of enrich's"),
+        ({"MQTT_TOPIC_ROOT": "//"}, "MQTT_TOPIC_ROOT is empty"),
     ],
 )
 def test_bad_mqtt_setting_fails_at_start_naming_it(overrides, named):
