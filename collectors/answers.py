@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from collectors.base import ConfigError
 from enrich.http import MalformedResponse, malformed
+from enrich.url_problems import url_problem
 
 # InfluxDB keeps nanoseconds since 1970 in a signed 64-bit integer: 1677-09-21 .. 2262-04-11.
 # Whole years inside that range; a time outside it would fail the write after other points.
@@ -42,7 +42,7 @@ def checked_url(
     raw = options.get(option)
     if raw is None or raw == "":
         return default.rstrip("/")
-    problem = _url_problem(raw, schemes)
+    problem = url_problem(raw, schemes)
     if problem:
         wanted = " or ".join(f"{scheme}://" for scheme in schemes)
         raise ConfigError(
@@ -50,29 +50,6 @@ def checked_url(
             f"with a host, e.g. {default}, or remove the option to use that one."
         )
     return raw.rstrip("/")
-
-
-def _url_problem(raw: Any, schemes: tuple[str, ...]) -> str:
-    """What keeps `raw` from being a URL of `schemes` with a host ("" when nothing does)."""
-    if not isinstance(raw, str):
-        return f"it is {type(raw).__name__}, not text"
-    if any(c.isspace() or not c.isprintable() for c in raw):
-        return "it holds spaces or control characters"
-    try:
-        parts = urlsplit(raw)
-        host, _port = parts.hostname, parts.port  # a port that is no number raises ValueError
-    except ValueError as exc:
-        return f"it is not a URL ({exc})"
-    scheme = raw.partition(":")[0] if parts.scheme else ""
-    if scheme not in schemes:  # as written: websocket-client takes "ws", never "WS"
-        return f"its scheme is {scheme!r}" if scheme else "it has no scheme"
-    if not host:
-        return "it names no host"
-    try:
-        host.encode("idna")
-    except UnicodeError:
-        return f"its host {host!r} is not a valid name"
-    return ""
 
 
 class Answer:

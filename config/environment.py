@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from enrich.url_problems import url_problem
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -35,13 +37,19 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 
 
 def http_url(name: str, *, default: str = "", example: str, empty: str = "") -> str:
-    """An http:// or https:// URL, or empty (when `default` is): anything else stops the
-    process here, and not at the first request that uses it (INFLUXDB_URL=localhost:8186 was a
-    500 of every page reading InfluxDB). `empty`: what leaving it empty means, for the message."""
+    """An http:// or https:// URL with a host and a usable port, or empty (when `default` is):
+    anything else stops the process here, and not at the first request that uses it
+    (INFLUXDB_URL=localhost:8186 was a 500 of every page reading InfluxDB, port 99999 "cannot
+    reach InfluxDB" on each). `empty`: what leaving it empty means, for the message."""
     value = env.str(name, default=default).strip()
     if value and not value.startswith(("http://", "https://")):
         raise ImproperlyConfigured(
             f"{name}={value!r} must start with http:// or https:// (e.g. {example}){empty}."
+        )
+    if value and (problem := url_problem(value, ("http", "https"))):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not usable: {problem}. Give an http:// or https:// URL with "
+            f"a host (e.g. {example}){empty}."
         )
     return value
 

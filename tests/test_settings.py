@@ -77,6 +77,15 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"DATABASE_CONN_MAX_AGE": "-1"}, "DATABASE_CONN_MAX_AGE='-1' is out of range"),
         # Started, then every page and task reading InfluxDB failed (ValueError: a 500).
         ({"INFLUXDB_URL": "localhost:8186"}, "INFLUXDB_URL='localhost:8186' must start with http"),
+        # Started, then every read and write said "Cannot reach InfluxDB" (urllib3 could not
+        # parse the port), and was tried again as if InfluxDB were down.
+        (
+            {"INFLUXDB_URL": "http://127.0.0.1:99999"},
+            "INFLUXDB_URL='http://127.0.0.1:99999' is not usable: it is not a URL (Port out of",
+        ),
+        ({"INFLUXDB_URL": "http://127.0.0.1:0"}, "INFLUXDB_URL='http://127.0.0.1:0' is not usable"),
+        ({"HA_URL": "http://:8123"}, "HA_URL='http://:8123' is not usable: it names no host"),
+        ({"S3_ENDPOINT_URL": "http://minio:9000x"}, "S3_ENDPOINT_URL='http://minio:9000x' is not"),
         # Below the hard limit, so taken: a negative soft time limit for every task.
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "-5"}, "CELERY_TASK_SOFT_TIME_LIMIT='-5' is out of range"),
         # NaN passed the "cannot be negative" check of the storage prices.

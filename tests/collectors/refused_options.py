@@ -40,7 +40,9 @@ HOME_ASSISTANT_NAMES = [
 
 # options.base_url that is no http(s) URL with a host, for each provider with an API root of
 # its own (Home Assistant's and Google's have their own cases below).
-BASE_URLS = ["nota url", "ftp://api.example.com", "api.example.com", "https://", 443]
+# (Port 0 was saved, and each run's call was refused.)
+BASE_URLS = ["nota url", "ftp://api.example.com", "api.example.com", "https://", 443,
+             "http://127.0.0.1:0"]  # fmt: skip
 ROOTED = ["airnow", "awattar", "electricitymaps", "emporia_vue", "octopus", "sense", "tibber",
           "uk_carbon_intensity", "watttime"]  # fmt: skip
 

@@ -100,6 +100,13 @@ def test_a_base_url_that_is_no_http_url_is_refused_naming_it(replay_server, prov
     assert "it holds spaces" in run.error and "remove the option to use that one" in run.error
 
 
+def test_a_base_url_at_port_0_is_refused_naming_it(replay_server):
+    # Before, each run called it and was refused by the system (no server listens on port 0),
+    # a transient failure tried again and again.
+    run = refused(replay_server, "awattar", base_url="http://127.0.0.1:0")
+    assert "options.base_url 'http://127.0.0.1:0' is not usable: its port is 0" in run.error
+
+
 @pytest.mark.parametrize("value", cases.NULL_RETRY_SECONDS)
 def test_a_null_retry_seconds_that_is_no_pause_is_refused_naming_it(replay_server, value):
     run = refused(replay_server, "emporia_vue", null_retry_seconds=value)

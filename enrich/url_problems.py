@@ -1,0 +1,33 @@
+"""What keeps a text from being a URL enrich can call: one rule for the URLs of the settings
+(config.environment.http_url) and of the providers' options (collectors.answers.checked_url),
+so each is refused where it is given and not at the first request (urllib3's "Failed to parse"
+or "Port out of range" on every call, tried again each time)."""
+
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def url_problem(raw: Any, schemes: tuple[str, ...]) -> str:
+    """What keeps `raw` from being a URL of `schemes` with a host and a usable port ("" when
+    nothing does)."""
+    if not isinstance(raw, str):
+        return f"it is {type(raw).__name__}, not text"
+    if any(c.isspace() or not c.isprintable() for c in raw):
+        return "it holds spaces or control characters"
+    try:
+        parts = urlsplit(raw)
+        host, port = parts.hostname, parts.port  # a port that is no number raises ValueError
+    except ValueError as exc:
+        return f"it is not a URL ({exc})"
+    scheme = raw.partition(":")[0] if parts.scheme else ""
+    if scheme not in schemes:  # as written: websocket-client takes "ws", never "WS"
+        return f"its scheme is {scheme!r}" if scheme else "it has no scheme"
+    if not host:
+        return "it names no host"
+    if port == 0:  # no server listens there: every request would be refused
+        return "its port is 0: give one from 1 to 65535, or none"
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return f"its host {host!r} is not a valid name"
+    return ""
