@@ -1,6 +1,7 @@
 """The environment the settings are read from: `.env` (when present), and the helpers that
 turn a variable into a value or stop the process with a message naming it."""
 
+import json
 import math
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +53,26 @@ def http_url(name: str, *, default: str = "", example: str, empty: str = "") -> 
             f"a host (e.g. {example}){empty}."
         )
     return value
+
+
+def url_map(name: str, *, default: str = "", example: str) -> dict[str, str]:
+    """A JSON object of names to http:// or https:// URLs with a host (empty: {}): a value that
+    is not one stops the process here, naming it, and not at the first collection of the
+    provider the first-run setup gave it to ("nota url" was saved as its base_url)."""
+    raw = env.str(name, default=default)
+    try:
+        found = json.loads(raw or "{}")
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, e.g. {example}.")
+    for key, value in found.items():
+        if problem := url_problem(value, ("http", "https")):
+            raise ImproperlyConfigured(
+                f"{name}: {key!r} is {value!r}, not usable: {problem}. Give an http:// or "
+                f"https:// URL with a host, e.g. {example}."
+            )
+    return found
 
 
 def names(name: str, default: list[str]) -> list[str]:

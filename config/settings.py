@@ -5,8 +5,6 @@ root is read when present (``make run`` creates one with generated secrets on fi
 A wrong or missing required value stops the process at start with a message naming it.
 """
 
-import json
-
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +42,7 @@ from config.environment import (
     names,
     number,
     required,
+    url_map,
     zone,
 )
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
@@ -368,14 +367,9 @@ GOOGLE_REFRESH_TOKEN = env.str("GOOGLE_REFRESH_TOKEN", default="")
 GOOGLE_REDIRECT_URI = env.str("GOOGLE_REDIRECT_URI", default="")
 # The first-run setup gives the providers it creates these API roots as their `base_url`
 # option, e.g. {"awattar": "http://proxy:8080"} (JSON; empty = the providers' own hosts).
-try:
-    PROVIDER_BASE_URLS = json.loads(env.str("PROVIDER_BASE_URLS", default="") or "{}")
-except ValueError:
-    PROVIDER_BASE_URLS = None
-if not isinstance(PROVIDER_BASE_URLS, dict):
-    raise ImproperlyConfigured(
-        'PROVIDER_BASE_URLS must be a JSON object, e.g. {"awattar": "http://proxy:8080"}.'
-    )
+PROVIDER_BASE_URLS = url_map(
+    "PROVIDER_BASE_URLS", default="", example='{"awattar": "http://proxy:8080"}'
+)
 # Google's endpoints, overridable (tests point them at a local server).
 GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
 GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")

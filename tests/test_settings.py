@@ -88,6 +88,13 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"S3_ENDPOINT_URL": "http://minio:9000x"}, "S3_ENDPOINT_URL='http://minio:9000x' is not"),
         # Below the hard limit, so taken: a negative soft time limit for every task.
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "-5"}, "CELERY_TASK_SOFT_TIME_LIMIT='-5' is out of range"),
+        ({"PROVIDER_BASE_URLS": "[1]"}, "PROVIDER_BASE_URLS must be a JSON object, e.g. {"),
+        # Given by the first-run setup as the provider's base_url, whose first collection then
+        # failed on it (and the admin refused to save the config until it was changed).
+        ({"PROVIDER_BASE_URLS": '{"awattar": "a:8"}'}, "PROVIDER_BASE_URLS: 'awattar' is 'a:8'"),
+        ({"PROVIDER_BASE_URLS": '{"awattar": "a:8"}'}, "not usable: its scheme is 'a'. Give"),
+        ({"PROVIDER_BASE_URLS": '{"b": "http://b:99999"}'}, "'b' is 'http://b:99999', not usable"),
+        ({"PROVIDER_BASE_URLS": '{"tibber": 8080}'}, "'tibber' is 8080, not usable: it is int"),
         # NaN passed the "cannot be negative" check of the storage prices.
         ({"STORAGE_PRICE_DB_GB_MONTH": "nan"}, "STORAGE_PRICE_DB_GB_MONTH='nan' is not a finite"),
     ],
@@ -98,14 +105,28 @@ def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
     assert named in stderr
 
 
-def test_the_bounds_of_a_number_setting_are_inclusive():
-    result = load_settings(
-        show="settings.PLAN_CARBON_PRICE, settings.PLAN_INTERRUPTION_PENALTY_PERCENT",
-        PLAN_CARBON_PRICE="1000000",
-        PLAN_INTERRUPTION_PENALTY_PERCENT="0",
-    )
+@pytest.mark.parametrize(
+    "show, overrides, shown",
+    [
+        (
+            "settings.PLAN_CARBON_PRICE, settings.PLAN_INTERRUPTION_PENALTY_PERCENT",
+            {"PLAN_CARBON_PRICE": "1000000", "PLAN_INTERRUPTION_PENALTY_PERCENT": "0"},
+            "1000000.0 0.0",
+        ),
+        (
+            "settings.PROVIDER_BASE_URLS, settings.INFLUXDB_URL",
+            {
+                "PROVIDER_BASE_URLS": '{"awattar": "http://proxy:8080", "b": "https://[::1]:65535"}',
+                "INFLUXDB_URL": "http://127.0.0.1:1",
+            },
+            "{'awattar': 'http://proxy:8080', 'b': 'https://[::1]:65535'} http://127.0.0.1:1",
+        ),
+    ],
+)
+def test_the_bounds_of_a_setting_are_inclusive(show, overrides, shown):
+    result = load_settings(show=show, **overrides)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "1000000.0 0.0"
+    assert result.stdout.strip() == shown
 
 
 def test_embedded_sqlite_waits_for_locks_and_uses_wal(tmp_path):
