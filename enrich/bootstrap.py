@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
+from enrich.api.params import decimal
 from enrich.models import DEFAULT_INTERVAL_SECONDS, SOURCES, ProviderConfig, Site, is_zone_name
 from enrich.readings import tag_problem
 
@@ -25,11 +26,12 @@ class PlannedProvider:
 
 
 def _coordinate(name: str, low: float, high: float) -> float:
+    """Written in the digits 0-9, as the admin and the setup form read a position (float()
+    read LATITUDE="١٢" or "1_2" as 12)."""
     raw = getattr(settings, name)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    value = decimal(raw.strip())
+    if value is None:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number in the digits 0-9, e.g. 51.5.")
     if not low <= value <= high:
         raise ImproperlyConfigured(f"{name}={raw} is outside {low}..{high}.")
     return value

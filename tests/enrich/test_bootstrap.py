@@ -75,6 +75,10 @@ def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
         ),
         ({"METER_TYPE": "shelly"}, "METER_TYPE='shelly' is not a smart_meter provider"),
         ({"LATITUDE": "north"}, "LATITUDE='north' is not a number"),
+        # Read as 12 and 34: the admin and the setup form refuse them.
+        ({"LATITUDE": "١٢"}, "LATITUDE='١٢' is not a number in the digits 0-9"),
+        ({"LONGITUDE": "３４"}, "LONGITUDE='３４' is not a number in the digits 0-9"),
+        ({"LATITUDE": "5_2"}, "LATITUDE='5_2' is not a number in the digits 0-9"),
         ({"LONGITUDE": ""}, "LATITUDE and LONGITUDE are both needed"),
         ({"WATTTIME_API_TOKEN": "just-a-token"}, "WATTTIME_API_TOKEN must be 'username:password'"),
         ({"SITE_NAME": "Lake house\\"}, r"SITE_NAME='Lake house\\\\': InfluxDB tags cannot hold"),
