@@ -26,6 +26,13 @@ REALTIME_URLS = [
     ("ws://☃☃..com", "not a valid name"),
 ]
 USER_POOL_IDS = ["_x", "a/b_c", "us-east-2", "us-east-2_", "eu-west_1x", 7]  # emporia_vue
+# emporia_vue's Cognito endpoint, and app client id (Cognito's form: [\w+]{1,128}).
+COGNITO_URLS = ["nota url", "cognito-idp.us-east-2.amazonaws.com", "https://", "ftp://x", 443]
+CLIENT_IDS = ["4qte47jb stod8", "4qte/47jb", "x" * 129, "４qte47", 26, ["4qte47jb"]]
+# sense's device id, sent as a header: a line break, a space at its start and a character
+# past Latin-1 failed every login in requests (InvalidHeader, UnicodeEncodeError); a header
+# cannot hold another control character either (ESC, DEL).
+DEVICE_IDS = ["a\nb", " abc", "\u00a0abc", "☃", "a\x1bb", "a\x7fb", 12345]
 FORECASTS = ["true", 1, "yes", None, "false", 0]  # electricitymaps: JSON true or false only
 # home_assistant's names a tag cannot hold, and what the refusal says.
 HOME_ASSISTANT_NAMES = [
@@ -53,6 +60,9 @@ REFUSED = [
     *[("awattar", {"window_hours": hours}) for hours in HOURS_OF_NO_WHOLE_MINUTES],
     *[("emporia_vue", {"null_retry_seconds": value}) for value in NULL_RETRY_SECONDS],
     *[("emporia_vue", {"user_pool_id": pool}) for pool in USER_POOL_IDS],
+    *[("emporia_vue", {"cognito_url": url}) for url in COGNITO_URLS],
+    *[("emporia_vue", {"client_id": client}) for client in CLIENT_IDS],
+    *[("sense", {"device_id": device}) for device in DEVICE_IDS],
     *[("sense", {"realtime_timeout": value}) for value in REALTIME_TIMEOUTS],
     *[("sense", {"realtime_url": url}) for url, _ in REALTIME_URLS],
     *[("electricitymaps", {"forecast": forecast}) for forecast in FORECASTS],
@@ -77,6 +87,11 @@ ACCEPTED = [
     ("emporia_vue", {"null_retry_seconds": 0}),
     ("emporia_vue", {"null_retry_seconds": "30"}),
     ("emporia_vue", {"user_pool_id": "us-gov-west-1_AbC123"}),
+    ("emporia_vue", {"cognito_url": "https://cognito-idp.us-east-2.amazonaws.com/"}),
+    ("emporia_vue", {"client_id": "4qte47jbstod8apnfic0bunmrq"}),
+    ("emporia_vue", {"client_id": "A_b+" + "x" * 124}),
+    ("sense", {"device_id": "c2b8f6f0-7e1a-4a4e-9d8b-1f6f2f3a4b5c"}),
+    ("sense", {"device_id": "Küche\t1 "}),
     ("sense", {"realtime_timeout": 60, "realtime_url": "wss://[::1]:8443/feed/"}),
     ("sense", {"realtime_timeout": "0.5", "realtime_url": "ws://localhost:8080"}),
     ("electricitymaps", {"forecast": False}),

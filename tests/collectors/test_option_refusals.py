@@ -137,6 +137,24 @@ def test_a_user_pool_id_that_is_no_cognito_pool_is_refused_naming_it(replay_serv
     assert f"options.user_pool_id {pool!r} is not a Cognito user pool id" in run.error
 
 
+@pytest.mark.parametrize(
+    ("provider", "options", "said"),
+    [
+        ("sense", {"device_id": "a\nb"}, "Sense: options.device_id 'a\\nb' cannot be sent as a"),
+        ("sense", {"device_id": "☃"}, "Sense: options.device_id '☃' cannot be sent as a header"),
+        ("emporia_vue", {"cognito_url": "cognito.test"}, "options.cognito_url 'cognito.test' is"),
+        ("emporia_vue", {"client_id": "4qte/47jb"}, "client_id '4qte/47jb' is not a Cognito app"),
+    ],
+)
+def test_a_login_option_no_login_could_use_is_refused_naming_it(
+    replay_server, provider, options, said
+):
+    # Each login failed: requests refused the header (InvalidHeader, UnicodeEncodeError),
+    # "cognito.test" was no URL to post to, Cognito refuses a client id of that form.
+    run = refused(replay_server, provider, **options)
+    assert said in run.error
+
+
 @pytest.mark.parametrize("provider", ["emporia_vue", "sense"])
 @pytest.mark.parametrize("username", ["  ", "\t\n"])
 def test_an_e_mail_of_spaces_only_is_the_missing_login(replay_server, provider, username):

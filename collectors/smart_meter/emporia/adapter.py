@@ -50,7 +50,7 @@ from collectors.smart_meter.emporia.budget import (
     calls_per_period,
     most_calls,
 )
-from collectors.smart_meter.emporia.login import Logins, pool_id
+from collectors.smart_meter.emporia.login import Logins, client_id, cognito_url, pool_id
 from collectors.smart_meter.emporia.usage import Device, Usage
 from enrich.http import AuthError, get_json
 from enrich.wording import counted
@@ -89,7 +89,7 @@ class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSess
     options = common.METER_OPTIONS | {
         "base_url", "cognito_url", "user_pool_id", "client_id", "null_retry_seconds"
     }  # fmt: skip
-    option_parsers = (ROOT, NULL_RETRY.read, pool_id, common.watch_options)
+    option_parsers = (ROOT, NULL_RETRY.read, pool_id, cognito_url, client_id, common.watch_options)
     budget_scope = "login"  # each Emporia account has its own
     history = timedelta(days=1)  # our bound for the mains chart after an outage
     calls_per_fetch = most_calls(1)  # before the account's Vues are known (calls_for)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from collectors.answers import HTTP, checked_url
 from collectors.base import ConfigError, Credentials
 from collectors.smart_meter import common
 from collectors.smart_meter.emporia import PROVIDER
@@ -28,18 +29,43 @@ RENEW_BEFORE = 300.0
 # A Cognito user pool id: the pool's AWS region (e.g. us-east-2), "_", then the pool's own id;
 # the region names the host (cognito-idp.<region>.amazonaws.com).
 POOL_ID = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+_[0-9A-Za-z]+")
+CLIENT_ID_FORM = re.compile(r"[0-9A-Za-z_+]{1,128}")
+
+
+def _of_form(
+    options: Mapping[str, Any], option: str, default: str, form: re.Pattern, what: str
+) -> str:
+    """options.<option> (absent or empty: `default`, Emporia's) when it is text of `form`; a
+    ConfigError naming it and saying `what` it must be if not."""
+    value = options.get(option) or default
+    if not isinstance(value, str) or not form.fullmatch(value):
+        raise ConfigError(
+            f"Emporia Vue: options.{option} {value!r} is not {what}, e.g. {default}, Emporia's "
+            "own, used when the option is left out)."
+        )
+    return value
 
 
 def pool_id(options: Mapping[str, Any]) -> str:
     """options.user_pool_id (default Emporia's pool), checked; a ConfigError names it."""
-    pool = options.get("user_pool_id") or USER_POOL
-    if not isinstance(pool, str) or not POOL_ID.fullmatch(pool):
-        raise ConfigError(
-            f"Emporia Vue: options.user_pool_id {pool!r} is not a Cognito user pool id (the "
-            f"region, '_' and the pool's id, e.g. {USER_POOL}, Emporia's own, used when the "
-            "option is left out)."
-        )
-    return pool
+    what = "a Cognito user pool id (the region, '_' and the pool's id"
+    return _of_form(options, "user_pool_id", USER_POOL, POOL_ID, what)
+
+
+def cognito_url(options: Mapping[str, Any]) -> str:
+    """options.cognito_url (default: the Cognito endpoint of the pool's region), checked as
+    base_url is (an http(s) URL with a host); a ConfigError names it."""
+    region = pool_id(options).split("_", 1)[0]
+    default = f"https://cognito-idp.{region}.amazonaws.com/"
+    checked_url(options, default, "cognito_url", HTTP, "Emporia Vue")
+    return str(options.get("cognito_url") or default)  # as given: its path may end in "/"
+
+
+def client_id(options: Mapping[str, Any]) -> str:
+    """options.client_id (default Emporia's app client), checked: Cognito's API takes no other
+    form of app client id (its pattern [\\w+]+, 1 to 128 long); a ConfigError names it."""
+    what = "a Cognito app client id (1 to 128 letters a-z, A-Z, digits, '_' or '+'"
+    return _of_form(options, "client_id", CLIENT_ID, CLIENT_ID_FORM, what)
 
 
 class Logins:
@@ -55,16 +81,14 @@ class Logins:
         """A valid id token for the account: kept, saved, refreshed or from a new login (a
         token the API refused is passed as `stale` and never given again)."""
         options = credentials.options
-        pool = pool_id(options)
-        region = pool.split("_", 1)[0]
-        url = str(options.get("cognito_url") or f"https://cognito-idp.{region}.amazonaws.com/")
+        pool, url = pool_id(options), cognito_url(options)
         key = (url, credentials.username)
         with self._lock:
             tokens, expires = self._tokens.get(key) or self._saved(credentials)
             if tokens and tokens.id_token != stale and self._clock() < expires - RENEW_BEFORE:
                 self._tokens[key] = (tokens, expires)
                 return tokens.id_token
-            cognito = Cognito(PROVIDER, url, pool, str(options.get("client_id") or CLIENT_ID))
+            cognito = Cognito(PROVIDER, url, pool, client_id(options))
             issued = self._clock()
             fresh = None
             if tokens is not None:

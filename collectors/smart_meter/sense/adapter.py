@@ -66,7 +66,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
     provider = PROVIDER
     label, app = "Sense", "Sense"
     options = common.METER_OPTIONS | {"base_url", "realtime_url", "device_id", "realtime_timeout"}
-    option_parsers = (ROOT, realtime_root, TIMEOUT.read, common.watch_options)
+    option_parsers = (ROOT, realtime_root, auth.device_id, TIMEOUT.read, common.watch_options)
     budget = "1/minute"  # one realtime read per minute per account (not "60/hour": no bursts)
     budget_scope = "login"  # each Sense account has its own
     history = timedelta(days=7)  # our bound for the trends backfill: one call per day

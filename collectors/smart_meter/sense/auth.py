@@ -6,7 +6,7 @@ the one-time code then gives the session. `POST renew` renews the access token.
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -87,12 +87,33 @@ def _ident(answer: Answer, obj: Any, key: str, what: str) -> str:
     return str(value)
 
 
+def device_id(options: Mapping[str, Any]) -> str | None:
+    """options.device_id (None when it is left out), checked: the login sends it as the
+    `x-sense-device-id` header, which cannot carry a control character (a line break, NUL; a
+    tab it can), a space at its start or a character past Latin-1 (requests refused each
+    login with "InvalidHeader" or a UnicodeEncodeError); a ConfigError names it."""
+    device = options.get("device_id")
+    if device is None or device == "":
+        return None
+    if not isinstance(device, str) or device[:1].isspace() or not all(map(_header_char, device)):
+        raise ConfigError(
+            f"Sense: options.device_id {device!r} cannot be sent as a header: give text without "
+            "control characters, a space at its start or characters past Latin-1 (e.g. 32 hex "
+            "digits), or remove the option to use one made from the e-mail."
+        )
+    return device
+
+
+def _header_char(char: str) -> bool:
+    """Whether an HTTP header value can carry `char` (RFC 9110: a tab, or a visible or Latin-1
+    character; requests sends the value in Latin-1)."""
+    return char == "\t" or (32 <= ord(char) < 256 and char != "\x7f")
+
+
 def _headers(credentials: Credentials) -> dict[str, str]:
-    device = (
-        credentials.options.get("device_id")
-        or hashlib.sha256(f"enrich:{credentials.username}".encode()).hexdigest()[:32]
-    )
-    return {"x-sense-device-id": str(device)}
+    device = device_id(credentials.options)
+    device = device or hashlib.sha256(f"enrich:{credentials.username}".encode()).hexdigest()[:32]
+    return {"x-sense-device-id": device}
 
 
 def authenticate(
