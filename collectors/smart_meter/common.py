@@ -73,10 +73,18 @@ class Seconds:
 
 
 def _positive(options: Mapping[str, Any], name: str, default: float) -> float:
+    """A finite number above 0: Infinity (JSON's, or 1e400) never alerted, NaN neither, and a
+    number past a float's range raised OverflowError out of the run."""
     value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"Smart meter option {name}={value!r} must be a number above 0.")
-    return float(value)
+    number = math.nan  # refused below, as Seconds.read does
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            pass
+    if not 0 < number < math.inf:
+        raise ConfigError(f"Smart meter option {name}={value!r} must be a finite number above 0.")
+    return number
 
 
 def watch_options(options: Mapping[str, Any]) -> tuple[int, float]:

@@ -72,6 +72,9 @@ REFUSED = [
     ("home_assistant", {"circuits": ["sensor.oven_power"]}),
     ("sense", {"phantom_nights": 1.5}),
     ("emporia_vue", {"high_power_w": -1}),
+    # Past a float's range: OverflowError out of the run, and out of the admin's check.
+    ("home_assistant", {"high_power_w": 10**400}),
+    ("sense", {"phantom_nights": 10**400}),
     ("watttime", {"plan": "premium"}),
     ("octopus", {"product_code": "AGILE 24"}),
     ("octopus", {"tariff_code": "E-1R-AGILE-24-10-01-I"}),

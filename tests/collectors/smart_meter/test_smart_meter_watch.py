@@ -4,6 +4,7 @@ constructed series across nights and DST changes."""
 
 import json
 import logging
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -12,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from collectors import pipeline
-from collectors.base import FetchResult, Target
-from collectors.smart_meter import watch
+from collectors.base import ConfigError, FetchResult, Target
+from collectors.smart_meter import common, watch
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from enrich.redis.client import get_redis
@@ -61,6 +62,19 @@ def circuit(watts: float, when: datetime, name: str) -> Reading:
 # --- high consumption ---
 
 T0 = datetime(2026, 5, 1, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"high_power_w": math.inf}, {"high_power_w": math.nan}, {"phantom_nights": math.inf}],
+)
+def test_a_watch_option_that_is_no_finite_number_is_refused_naming_it(options):
+    # The admin refuses NaN and infinities on save, but a meter config the embedded SQLite
+    # holds from before reached the run: Infinity (and NaN) W never alerted, an infinite
+    # phantom_nights raised OverflowError out of it.
+    [name] = options
+    with pytest.raises(ConfigError, match=f"option {name}=.* must be a finite number above 0"):
+        common.watch_options(options)
 
 
 def test_high_consumption_is_logged_once_when_it_starts_and_once_when_it_ends(isolated, caplog):
