@@ -42,6 +42,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import models, transaction
 
+from enrich.wording import counted
 from enrich.written import forget
 from retention.liveness import alive
 from retention.models import (
@@ -276,7 +277,7 @@ def _succeeded(
     if outcome.skipped:
         run.errors = "\n".join(outcome.skipped[:20])
     _finish(run, began)
-    logger.info("view %s %s: %d rows written", name, mode, written)
+    logger.info("view %s %s: %s written", name, mode, counted(written, "row"))
 
 
 def _finish(run: RetentionRun, began: float) -> None:

@@ -248,6 +248,15 @@ def test_reruns_are_idempotent(ha_db: HaDatabase, enrich_db: str):
     assert rows.filter(entity_id="sensor.tv_power", date=DAY1).count() == 1
 
 
+def test_the_log_line_of_a_run_of_one_row_says_one_row(ha_db: HaDatabase, enrich_db: str, caplog):
+    ha_db.saved_entity("ingestor", "sensor.tv_power", [(-60, 80)], unit="W", kind="power")
+    caplog.set_level("INFO", logger="retention.rollups.materialized")
+    run = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+    assert run.records_processed == 1
+    # It said "1 rows written".
+    assert f"view {ENERGY} rebuild: 1 row written" in caplog.messages
+
+
 def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase, enrich_db: str):
     ha_db.saved_entity("official", "sensor.tv_power", [(-60, 80)], unit="W", kind="power")
     other = get_redis().lock(view_lock_key(ENERGY), timeout=60)
