@@ -232,6 +232,22 @@ def check_slots(provider: str, url: str, slots: Iterable[PriceSlot]) -> list[Pri
     return ordered
 
 
+def _uncovered(ordered: Sequence[PriceSlot], now: datetime, published: str) -> str:
+    """Where the published prices (`ordered`, none covering now) lie around now: all before
+    it (the next ones may be late: `published` says when they come), all after it, or on
+    both sides of a gap (it said "may be late" of prices that start after now too)."""
+    first, last = ordered[0].start.isoformat(), ordered[-1].end.isoformat()
+    if ordered[-1].end <= now:
+        when = f" ({published})" if published else ""
+        late = f"the next ones may be late{when}"
+        return f"the published prices end at {last} (they start at {first}); {late}"
+    if ordered[0].start > now:
+        return f"the published prices start later, at {first} (they end at {last})"
+    before = max(slot.end for slot in ordered if slot.end <= now).isoformat()
+    after = min(slot.start for slot in ordered if slot.start > now).isoformat()
+    return f"the published prices ({first} to {last}) leave a gap from {before} to {after}"
+
+
 def pricing_result(
     *,
     provider: str,
@@ -247,8 +263,9 @@ def pricing_result(
 
     An answer with no slot covering now (the provider publishes late, the answer's range was
     cut, or it starts later) still gives its slots, as published, but no headline: `current`
-    is `no_data` with a note saying where the published prices end and that the next ones may
-    be late (`published`: when the provider publishes them)."""
+    is `no_data` with a note saying where the published prices lie: where they end and that
+    the next ones may be late (`published`: when the provider publishes them), or that they
+    start later, or the gap they leave around now (`_uncovered`)."""
     ordered = check_slots(provider, url, slots)
     if not ordered:  # nothing known: write nothing, the pipeline serves the last good answer
         return FetchResult(
@@ -273,11 +290,9 @@ def pricing_result(
     current = current_slot(ordered, now)
     if current is None:
         note = (
-            f"{provider}: no published price covers now ({now.isoformat()}): the published "
-            f"prices end at {ordered[-1].end.isoformat()} (they start at "
-            f"{ordered[0].start.isoformat()}); the next ones may be late"
-            f"{f' ({published})' if published else ''}: the slots given are written, "
-            "the next run asks again, and the last good answer is served for now meanwhile"
+            f"{provider}: no published price covers now ({now.isoformat()}): "
+            f"{_uncovered(ordered, now, published)}: the slots given are written, the next "
+            "run asks again, and the last good answer is served for now meanwhile"
         )
         return FetchResult(readings, {"no_data": True, "message": note, "time": None, **units},
                            notes=[note])  # fmt: skip

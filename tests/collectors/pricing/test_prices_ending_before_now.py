@@ -3,7 +3,8 @@ late, the answer's range was cut, or it starts later), through the real pipeline
 server -> adapter -> InfluxDB, Redis and the run record, then GET /api/enrichment/current.
 
 The slots given are written as published (nothing else), the run is `partial` with a note
-saying where the published prices end and that the next ones may be late, and "now" is still
+saying where the published prices end and that the next ones may be late (or, when they all
+start after now, that they start later), and "now" is still
 the last good answer, marked stale. (It was a malformed answer, "the API changed", and the
 whole fetch was thrown away, backfilled past days and future slots included; Octopus rates that
 all ended before now were a `no_data` run that wrote none of them.)"""
@@ -156,8 +157,10 @@ def test_awattar_answer_with_only_future_slots_writes_them(
     assert headline_points(settings.INFLUXDB_DATABASE) == []
     run = CollectorRun.objects.get()
     assert (run.status, run.points_written) == ("partial", 24)
-    assert "the published prices end at 2026-05-01T22:00:00+00:00" in run.error
-    assert "they start at 2026-04-30T22:00:00+00:00" in run.error
+    # It said "the published prices end at 2026-05-01T22:00 ...; the next ones may be late".
+    assert "the published prices start later, at 2026-04-30T22:00:00+00:00" in run.error
+    assert "(they end at 2026-05-01T22:00:00+00:00)" in run.error
+    assert "may be late" not in run.error
 
     entry = price_entry(monkeypatch, now)
     assert entry["stale"] is True and entry["value"] is None  # no good answer yet

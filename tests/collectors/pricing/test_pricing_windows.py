@@ -385,6 +385,30 @@ def test_headline_names_the_running_slot_when_running_now_is_cheapest():
     assert result.current["average_price_24h"] == pytest.approx((0.1 + 5 + 2 + 3) / 4)
 
 
+@pytest.mark.parametrize(
+    ("prices", "hour", "said"),
+    [
+        ([0.1, 0.2], 3, "the published prices end at 2026-05-01T02:00:00+00:00 (they start at "
+         "2026-05-01T00:00:00+00:00); the next ones may be late (around 14:00 CET): the slots"),
+        # These said "the published prices end at 04:00 ...; the next ones may be late" too.
+        ([None, None, 0.1, 0.2], 1, "the published prices start later, at "
+         "2026-05-01T02:00:00+00:00 (they end at 2026-05-01T04:00:00+00:00): the slots given"),
+        ([0.1, None, None, 0.2], 1.5, "the published prices (2026-05-01T00:00:00+00:00 to "
+         "2026-05-01T04:00:00+00:00) leave a gap from 2026-05-01T01:00:00+00:00 to "
+         "2026-05-01T03:00:00+00:00: the slots given are written"),
+    ],
+)  # fmt: skip
+def test_the_note_of_prices_not_covering_now_says_where_they_lie(prices, hour, said):
+    result = pricing_result(provider="test", url="http://127.0.0.1/", currency="EUR",
+                            region="DE", slots=series(prices), now=at(hour), hours=1,
+                            published="around 14:00 CET")  # fmt: skip
+    assert result.current["no_data"] is True and result.notes == [result.current["message"]]
+    [note] = result.notes
+    assert note.startswith(f"test: no published price covers now ({at(hour).isoformat()}): ")
+    assert said in note
+    assert ("may be late" in note) == ("may be late" in said)
+
+
 def test_cheapest_hours_empty_when_too_little_is_known():
     result = pricing_result(provider="test", url="http://127.0.0.1/", currency="EUR",
                             region="DE", slots=series([0.1, 0.2]), now=T0, hours=3)  # fmt: skip
