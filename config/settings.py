@@ -239,7 +239,7 @@ RETENTION_LATE_MARGIN_HOURS = number("RETENTION_LATE_MARGIN_HOURS", 2, float)
 # shards it changed (1.x fully compacts a shard 4 h after its last write): retention.stats.settle.
 RETENTION_SETTLE_HOURS = number("RETENTION_SETTLE_HOURS", 5, float, at_least=0)
 # A run that found InfluxDB unreachable is retried after this many seconds (doubling, 3 times).
-RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300, at_least=1)
+RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300, float, above=0)
 if RETENTION_RAW_DAYS < 1 or RETENTION_HOURLY_DAYS <= RETENTION_RAW_DAYS:
     raise ImproperlyConfigured(
         f"RETENTION_RAW_DAYS={RETENTION_RAW_DAYS} and RETENTION_HOURLY_DAYS="

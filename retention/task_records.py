@@ -128,7 +128,7 @@ def _retried(task: Any, exc: BaseException) -> bool:
     return isinstance(exc, Transient) and task.request.retries < task.max_retries
 
 
-def _countdown(task: Any) -> int:
+def _countdown(task: Any) -> float:
     return settings.RETENTION_RETRY_SECONDS * 2**task.request.retries
 
 
@@ -162,7 +162,7 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
         raise exc
     countdown = _countdown(task)
     logger.warning(
-        "%s: %s: %s; retry %d of %d in %d s",
+        "%s: %s: %s; retry %d of %d in %g s",
         task.name,
         type(exc).__name__,
         exc,

@@ -116,7 +116,10 @@ def test_influxdb_out_of_reach_fails_the_run_saying_so_after_the_retries(
     client, settings, tier, s3, archived
 ):
     proxy = Proxy(settings.INFLUXDB_URL)  # never opened: InfluxDB refuses connections
-    env = restore_worker_env(settings, tier, s3.endpoint, INFLUXDB_URL=proxy.url)
+    # Its three retries after 0.2, 0.4 and 0.8 s: nothing opens the proxy between them.
+    env = restore_worker_env(
+        settings, tier, s3.endpoint, INFLUXDB_URL=proxy.url, RETENTION_RETRY_SECONDS="0.2"
+    )
     with celery_worker("restore-influx", **env) as worker:
         answer = client.post("/retention/restore", MARCH, format="json").json()
         run = followed(client, answer, worker, timeout=120)

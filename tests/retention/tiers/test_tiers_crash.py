@@ -329,7 +329,8 @@ def test_task_retries_by_itself_when_influxdb_is_back(home, settings):
         "HA_INFLUXDB_DATABASE": settings.HA_INFLUXDB_DATABASE,
         "TIER_DATABASE": settings.TIER_DATABASE,
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-        "RETENTION_RETRY_SECONDS": "3",
+        # Room to see the failed run and open the proxy before the retry, not more.
+        "RETENTION_RETRY_SECONDS": "2",
     }
     with support.celery_worker("tiers-retry", **env) as worker:
         result = downsample_hourly.apply_async(
