@@ -18,7 +18,8 @@ from tests.support.worker import celery_worker, output
 def test_a_task_that_kills_its_worker_stops_after_the_allowed_redeliveries():
     """A real prefork worker: the task SIGKILLs its pool process, the worker notices, the task
     goes back to Redis and comes again; the delivery after the allowed ones is refused. (One
-    redelivery allowed: Celery's pool may take up to 5 s to notice each dead process.)"""
+    redelivery allowed: Celery's pool may take up to 5 s to notice each dead process, 0.2 s in
+    the tests' prefork workers, tests.support.prefork_app.)"""
     started = make_key("test", "poison-started", uuid.uuid4().hex)
     redis = get_redis()
     with celery_worker(

@@ -142,8 +142,8 @@ def test_a_worker_child_replaced_after_its_task_leaves_entities_available(
     assert subscriber.wait_for(lambda m: available_now(config, subscriber.log))
     seen = len(shown_available(config, subscriber.log))
     env = process_env(MQTT_OFFLINE_AFTER_SECONDS=str(OFFLINE_AFTER))
-    # The publication the site's creation requested would take a child of its own first (each
-    # replacement waits up to 5 s for Celery's pool to notice the child left): drop it.
+    # The publication the site's creation requested would take a child of its own first (one
+    # more replacement, and the one most apt to wait out the pool's timer): drop it.
     app.control.purge()
     with celery_worker("recycled", pool="prefork", max_tasks_per_child=1, **env) as worker:
         # Each publication runs in a child that leaves cleanly after it (max-tasks-per-child):

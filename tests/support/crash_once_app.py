@@ -8,9 +8,9 @@ import os
 
 from celery.signals import task_prerun
 
-from config.celery import app
 from enrich.redis.client import get_redis, make_key
 from retention import faults
+from tests.support.prefork_app import app
 
 __all__ = ("app", "crash_once_key")
 

@@ -5,8 +5,8 @@ kernel's out-of-memory killer would: a poison task. A worker started with
 import os
 import signal
 
-from config.celery import app
 from enrich.redis.client import get_redis
+from tests.support.prefork_app import app
 
 __all__ = ("app", "kill_own_worker")
 

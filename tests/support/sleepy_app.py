@@ -4,7 +4,7 @@ still running when a test reads the worker's output. A worker started with
 
 import time
 
-from config.celery import app
+from tests.support.prefork_app import app
 
 __all__ = ("app", "sleep_for")
 

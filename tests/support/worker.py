@@ -35,7 +35,10 @@ def celery_worker(
     """A worker with one process on all queues; `node` names it (two workers need two names).
     `app` is the module holding the Celery app; `pool` "prefork" runs tasks in a child process
     (one the task can kill without killing the worker), replaced after `max_tasks_per_child`
-    tasks when given."""
+    tasks when given; the project's app is then tests.support.prefork_app (the same app, its
+    pool quicker to replace a child that left)."""
+    if pool == "prefork" and app == "config":
+        app = "tests.support.prefork_app"
     # Django's system checks run once, in tests/test_settings.py, not at every worker's start.
     env = dict(os.environ, DATABASE_URL=test_database_url(), CELERY_SKIP_CHECKS="1")
     env.update(env_overrides)
