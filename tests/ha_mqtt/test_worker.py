@@ -13,6 +13,7 @@ from config.celery import app
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import process_env
+from tests.ha_mqtt.processes import OFFLINE_AFTER
 from tests.support import configs
 from tests.support.worker import celery_worker, output
 
@@ -28,7 +29,8 @@ def test_worker_start_and_each_write_publish(topics, subscriber, settings, repla
     site = homes.home()
     configs.airnow(site, replay_server.url, api_key="test-airnow-key-123")
     base = f"{topics.root}/site_{site.pk}/aqi"
-    with celery_worker("mqtt", **process_env(MQTT_OFFLINE_AFTER_SECONDS="5")) as worker:
+    env = process_env(MQTT_OFFLINE_AFTER_SECONDS=str(OFFLINE_AFTER))
+    with celery_worker("mqtt", **env) as worker:
         # At start: the entity exists, unavailable until AirNow answered.
         if not subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline", 60):
             pytest.fail(f"nothing published at worker start; worker output:\n{output(worker)}")
