@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from enrich.numerals import decimal, whole
 from enrich.url_problems import url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -101,17 +102,29 @@ def flag(name: str, default: bool) -> bool:
     return value in TRUE
 
 
-def number(name: str, default, cast=int, *, at_least=None, above=None, at_most=None):
-    """The variable as a finite number (NaN and infinities are refused), within the bounds
-    given: a value the code could not work with stops the process here, naming it, and not
-    at the first request or task that reads it (PLAN_CARBON_PRICE=nan: every plan a 500)."""
-    raw = env.str(name, default=str(default))
+def _infinite(raw: str) -> bool:
     try:
-        value = cast(raw)
+        return not math.isfinite(float(raw))
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
-    if not math.isfinite(value):
+        return False
+
+
+def number(name: str, default, cast=int, *, at_least=None, above=None, at_most=None):
+    """The variable as a finite number written in the digits 0-9 (a whole one for int: "-3";
+    for float also "1.5", "2e3"), within the bounds given: a value the code could not work with
+    stops the process here, naming it, and not at the first request or task that reads it
+    (PLAN_CARBON_PRICE=nan: every plan a 500). int() and float() also read other scripts' digits
+    and "1_0": RETENTION_RAW_DAYS="١٠" kept 10 days. Spaces around the number are dropped."""
+    raw = env.str(name, default=str(default))
+    value = (decimal if cast is float else whole)(raw.strip())
+    if value is None and _infinite(raw):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
+    if value is None:
+        example = "1.5" if cast is float else "30"
+        kind = "a number" if cast is float else "a whole number"
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a number: write {kind} in the digits 0-9, e.g. {example}."
+        )
     bounds = {"at least": at_least, "above": above, "at most": at_most}
     if (
         (at_least is not None and value < at_least)

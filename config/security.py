@@ -12,6 +12,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import flag
+from enrich.numerals import whole
 
 # DJANGO_SECRET_KEY's value in .env.example: a copied example file must not become a deployment.
 PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
@@ -50,11 +51,13 @@ def production_settings(env: environ.Env) -> dict[str, Any]:
     raw_hsts = env.str(
         "DJANGO_HSTS_SECONDS", default=str(HSTS_PROFILE_SECONDS if production else 0)
     )
-    if not raw_hsts.strip().isdigit():
+    # str.isdigit() took "²" (then int() failed without naming it) and "١٠" (read as 10).
+    hsts_seconds = whole(raw_hsts.strip())
+    if hsts_seconds is None or hsts_seconds < 0:
         raise ImproperlyConfigured(
-            f"DJANGO_HSTS_SECONDS={raw_hsts!r} must be a whole number of seconds (0 = no HSTS)."
+            f"DJANGO_HSTS_SECONDS={raw_hsts!r} must be a whole number of seconds in the digits "
+            "0-9 (0 = no HSTS)."
         )
-    hsts_seconds = int(raw_hsts)
     behind_proxy = flag("DJANGO_BEHIND_TLS_PROXY", default=production)
     validators = flag("DJANGO_PASSWORD_VALIDATORS", default=production)
     return {

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 
-from enrich.api import params
+from enrich.numerals import whole
 
 ADMIN = "/admin/"
 LAST_YEAR = 9998  # the admin asks for the year after the one shown
@@ -38,13 +38,13 @@ def _problem(request: HttpRequest) -> str:
             if "\x00" in name or "\x00" in value:
                 return f"{name!r}: a NUL character cannot be searched or filtered for."
             if name.endswith("__year") and value.isdigit():  # "١", "²" too
-                year = params.whole(value)
+                year = whole(value)
                 if year is None:
                     return f"{name}={value[:20]}: give a year in the digits 0-9."
                 if year > LAST_YEAR:
                     return f"{name}={value[:20]}: give a year up to {LAST_YEAR}."
     if request.method == "POST":
         for value in request.POST.getlist("_selected_action"):
-            if params.whole(value) is None or value.startswith("-"):
+            if whole(value) is None or value.startswith("-"):
                 return f"_selected_action={value[:20]!r}: rows are selected by their number."
     return ""

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from enrich.api.params import decimal
 from enrich.models import DEFAULT_INTERVAL_SECONDS, SOURCES, ProviderConfig, Site, is_zone_name
+from enrich.numerals import decimal
 from enrich.readings import tag_problem
 
 

@@ -1,5 +1,5 @@
 """Number fields of the forms (the first-run setup, the admin) that read a number as the API does
-(enrich.api.params): digits 0-9 only. Django's FloatField and IntegerField read with float() and
+(enrich.numerals): digits 0-9 only. Django's FloatField and IntegerField read with float() and
 int(), which also take other scripts' digits ("١٢", full-width "１２") and "1_0": a site at
 latitude "１２" was saved at 12, a load of "١" hour as 1. Spaces around the number are dropped,
 as a person may type them; NaN, infinities and numbers past a float (1e400) are refused, as
@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.db import models
 
-from enrich.api import params
+from enrich.numerals import decimal, whole
 
 
 def _read(field: forms.Field, value: Any, reader: Callable[[str], Any]) -> Any:
@@ -32,7 +32,7 @@ class Number(forms.FloatField):
     def to_python(self, value: Any) -> float | None:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return super().to_python(value)  # a value the form was given as a number
-        return _read(self, value, params.decimal)
+        return _read(self, value, decimal)
 
 
 class Whole(forms.IntegerField):
@@ -41,7 +41,7 @@ class Whole(forms.IntegerField):
     def to_python(self, value: Any) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        return _read(self, value, params.whole)
+        return _read(self, value, whole)
 
 
 # An admin's (or inline's) formfield_overrides: its model's number fields read as above.

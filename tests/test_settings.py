@@ -97,6 +97,15 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"PROVIDER_BASE_URLS": '{"tibber": 8080}'}, "'tibber' is 8080, not usable: it is int"),
         # NaN passed the "cannot be negative" check of the storage prices.
         ({"STORAGE_PRICE_DB_GB_MONTH": "nan"}, "STORAGE_PRICE_DB_GB_MONTH='nan' is not a finite"),
+        # int() and float() read other scripts' digits and "1_0": ten days kept, a 10 s timeout.
+        ({"RETENTION_RAW_DAYS": "١٠"}, "RETENTION_RAW_DAYS='١٠' is not a number: write a whole"),
+        ({"HTTP_TIMEOUT_SECONDS": "1_0"}, "HTTP_TIMEOUT_SECONDS='1_0' is not a number: write a"),
+        ({"PLAN_CARBON_PRICE": "１００"}, "PLAN_CARBON_PRICE='１００' is not a number"),
+        ({"TRUSTED_PROXY_COUNT": "1.0"}, "in the digits 0-9, e.g. 30."),
+        ({"INFLUXDB_TIMEOUT": "1e400"}, "INFLUXDB_TIMEOUT='1e400' is not a finite number"),
+        # str.isdigit() took "²", which int() then failed on without naming it, and "١٠" as 10.
+        ({"DJANGO_HSTS_SECONDS": "²"}, "DJANGO_HSTS_SECONDS='²' must be a whole number"),
+        ({"DJANGO_HSTS_SECONDS": "١٠"}, "DJANGO_HSTS_SECONDS='١٠' must be a whole number"),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
@@ -127,6 +136,17 @@ def test_the_bounds_of_a_setting_are_inclusive(show, overrides, shown):
     result = load_settings(show=show, **overrides)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == shown
+
+
+def test_a_number_setting_in_the_digits_0_9_is_read_with_spaces_around_it_dropped():
+    result = load_settings(
+        show="settings.HTTP_TIMEOUT_SECONDS, settings.RETENTION_RAW_DAYS, settings.SECURE_HSTS_SECONDS",
+        HTTP_TIMEOUT_SECONDS=" 2.5e0 ",
+        RETENTION_RAW_DAYS=" 10 ",
+        DJANGO_HSTS_SECONDS=" 60",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2.5 10 60"
 
 
 def test_embedded_sqlite_waits_for_locks_and_uses_wal(tmp_path):

@@ -11,7 +11,6 @@ Pages that answer with an error page of their own (the dashboard, the Google Cal
 ask `repeated` what to say about a repeated parameter."""
 
 import functools
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -22,17 +21,16 @@ from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
+from enrich.numerals import decimal, whole
 from enrich.time_span import SPAN, outside_span
 
-# Numbers are written in ASCII digits only: Python's int(), float() and Django's date parsers
-# also read " 30", "+30", "3_0" and other scripts' digits ("٣٠"), which no client means.
+# Numbers are written in ASCII digits only (enrich.numerals): Python's int(), float() and
+# Django's date parsers also read " 30", "+30", "3_0" and other scripts' digits ("٣٠").
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([dhm])")
 # A whole duration, matched once from its start: findall alone tried the part at every position,
 # and each try ran over all the digits that follow, quadratic in the length (a `within` of 4,000
 # digits, as long as gunicorn's request line allows, took a quarter of a second of CPU).
 _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?[dhm])+")
-_WHOLE = re.compile(r"-?[0-9]+")
-_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes", "on"}  # "on": an HTML checkbox
@@ -130,19 +128,6 @@ def choice(name: str, raw: str, allowed: Iterable[str]) -> str:
     if raw not in allowed:
         raise _bad(name, raw, f"one of {', '.join(allowed)}")
     return raw
-
-
-def whole(raw: str) -> int | None:
-    """`raw` as a whole number written in ASCII digits ("-12"), else None (" 12", "1_2", "١٢",
-    "12.0"). The forms' number fields read with it too (enrich.form_fields)."""
-    return _or_none(int, raw) if _WHOLE.fullmatch(raw) else None
-
-
-def decimal(raw: str) -> float | None:
-    """`raw` as a finite number written in ASCII digits ("3", "-1.5", "2e3"), else None
-    ("nan", "inf", "1e400", "1_5", "١٢", " 3")."""
-    value = _or_none(float, raw) if _DECIMAL.fullmatch(raw) else None
-    return value if value is not None and math.isfinite(value) else None
 
 
 @_parameter

@@ -1,0 +1,29 @@
+"""Numbers as people write them to enrich: in the ASCII digits 0-9. Python's int() and float()
+also read " 30", "3_0" and other scripts' digits ("٣٠"), which nobody means; one rule for the
+API's parameters (enrich.api.params), the forms' number fields and the settings
+(config.environment, which must not import Django's REST framework or models)."""
+
+import math
+import re
+
+_WHOLE = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def whole(raw: str) -> int | None:
+    """`raw` as a whole number written in ASCII digits ("-12"), else None (" 12", "1_2", "١٢",
+    "12.0", or more digits than int() converts). The forms' number fields read with it too
+    (enrich.form_fields)."""
+    if not _WHOLE.fullmatch(raw):
+        return None
+    try:
+        return int(raw)
+    except ValueError:  # over sys.get_int_max_str_digits() digits
+        return None
+
+
+def decimal(raw: str) -> float | None:
+    """`raw` as a finite number written in ASCII digits ("3", "-1.5", "2e3"), else None
+    ("nan", "inf", "1e400", "1_5", "١٢", " 3")."""
+    value = float(raw) if _DECIMAL.fullmatch(raw) else None
+    return value if value is not None and math.isfinite(value) else None
