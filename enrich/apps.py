@@ -11,7 +11,22 @@ class EnrichConfig(AppConfig):
         from enrich.beat_zones import read_unknown_zones
 
         check_access_settings()
+        check_provider_base_urls()
         read_unknown_zones()
+
+
+def check_provider_base_urls() -> None:
+    """Stop the process at start on a PROVIDER_BASE_URLS key that names no provider: the
+    first-run setup looks each provider up by its name, so "awatar" was silently given to
+    none and aWATTar's first collection went to the real API instead of the proxy."""
+    from enrich.models import PROVIDER_CHOICES
+
+    known = [provider for provider, _ in PROVIDER_CHOICES]
+    if unknown := [key for key in settings.PROVIDER_BASE_URLS if key not in known]:
+        raise ImproperlyConfigured(
+            f"PROVIDER_BASE_URLS: {', '.join(map(repr, unknown))} is no provider's name; use "
+            f"the names of the providers: {', '.join(known)}."
+        )
 
 
 def check_access_settings() -> None:

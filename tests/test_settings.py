@@ -149,6 +149,22 @@ def test_a_number_setting_in_the_digits_0_9_is_read_with_spaces_around_it_droppe
     assert result.stdout.strip() == "2.5 10 60"
 
 
+def test_a_provider_base_url_for_no_provider_stops_the_start_naming_it_and_the_providers():
+    # The first-run setup looks each provider up by name: "awatar" was given to none, and
+    # aWATTar's first collection went past the proxy to the real API.
+    urls = '{"awattar": "http://proxy:8080", "awatar": "http://proxy:8080"}'
+    result = run_django("pass", PROVIDER_BASE_URLS=urls)
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: PROVIDER_BASE_URLS: 'awatar' is no provider's name; use the names "
+        "of the providers: airnow, awattar, electricitymaps, emporia_vue, google_calendar, "
+        "home_assistant, octopus, sense, tibber, uk_carbon_intensity, watttime."
+    ) in result.stderr
+    started = run_django("print('started')", PROVIDER_BASE_URLS='{"awattar": "http://proxy:8080"}')
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "started"
+
+
 def test_embedded_sqlite_waits_for_locks_and_uses_wal(tmp_path):
     db = tmp_path / "embedded.sqlite3"
     code = (
