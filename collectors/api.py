@@ -22,7 +22,7 @@ from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
 from enrich.api.site import SITE, site_from_query
-from enrich.models import SOURCES, ProviderConfig
+from enrich.models import SOURCES, ProviderConfig, in_words
 from enrich.redis.cache import CachedAnswer, CacheUnavailable, ResponseCache
 
 
@@ -111,8 +111,8 @@ class CurrentEnrichment(APIView):
             if not mine:
                 sources[source] = {
                     "configured": False,
-                    "message": f"No {source} provider is enabled for this site; add one in the "
-                    "admin (Provider configs).",
+                    "message": f"No {in_words(source)} provider is enabled for this site; add "
+                    "one in the admin (Provider configs).",
                 }
                 continue
             sources[source] = {

@@ -11,7 +11,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from enrich.models import DEFAULT_INTERVAL_SECONDS, SOURCES, ProviderConfig, Site, is_zone_name
+from enrich.models import (
+    DEFAULT_INTERVAL_SECONDS,
+    SOURCES,
+    ProviderConfig,
+    Site,
+    in_words,
+    is_zone_name,
+)
 from enrich.numerals import decimal
 from enrich.readings import tag_problem
 
@@ -41,7 +48,7 @@ def _provider(variable: str, source: str, value: str) -> str:
     name = value.strip().lower()
     if name not in SOURCES[source]:
         raise ImproperlyConfigured(
-            f"{variable}={value!r} is not a {source} provider; use one of: "
+            f"{variable}={value!r} is no {in_words(source)} provider; use one of: "
             f"{', '.join(SOURCES[source])}."
         )
     return name

@@ -36,7 +36,14 @@ DEFAULT_INTERVAL_SECONDS = {
     "smart_meter": 300,
 }
 SOURCE_CHOICES = [(s, s.replace("_", " ").capitalize()) for s in SOURCES]
+SOURCE_LABELS = dict(SOURCE_CHOICES)
 PROVIDER_CHOICES = sorted({(p, p) for providers in SOURCES.values() for p in providers})
+
+
+def in_words(source: str) -> str:
+    """A source as a sentence names it: the admin's label in lower case ("air quality"; the id
+    air_quality stays in JSON keys and URLs)."""
+    return SOURCE_LABELS.get(source, source).lower()
 
 
 # Names zoneinfo lists that are no place's zone: "localtime" is the host's own (a link to
@@ -170,8 +177,8 @@ class ProviderConfig(models.Model):
         if self.provider not in allowed:
             raise ValidationError(
                 {
-                    "provider": f"{self.provider!r} does not serve {self.source}; choose one of: "
-                    f"{', '.join(allowed)}."
+                    "provider": f"{self.provider!r} does not serve {in_words(self.source)}; "
+                    f"choose one of: {', '.join(allowed)}."
                 }
             )
         if not isinstance(self.options, dict):

@@ -140,7 +140,7 @@ def test_unconfigured_sources_say_so(api, seattle):
     sources = api.get("/api/enrichment/current").json()["sources"]
     assert sources["carbon_intensity"] == {
         "configured": False,
-        "message": "No carbon_intensity provider is enabled for this site; add one in the admin (Provider configs).",
+        "message": "No carbon intensity provider is enabled for this site; add one in the admin (Provider configs).",
     }
     assert set(sources) == {
         "carbon_intensity",

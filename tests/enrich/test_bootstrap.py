@@ -71,9 +71,9 @@ def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
     [
         (
             {"PRICING_PROVIDER": "nordpool"},
-            "PRICING_PROVIDER='nordpool' is not a electricity_pricing provider",
+            "PRICING_PROVIDER='nordpool' is no electricity pricing provider; use one of: awattar, ",
         ),
-        ({"METER_TYPE": "shelly"}, "METER_TYPE='shelly' is not a smart_meter provider"),
+        ({"METER_TYPE": "shelly"}, "METER_TYPE='shelly' is no smart meter provider"),
         ({"LATITUDE": "north"}, "LATITUDE='north' is not a number"),
         # Read as 12 and 34: the admin and the setup form refuse them.
         ({"LATITUDE": "١٢"}, "LATITUDE='١٢' is not a number in the digits 0-9"),

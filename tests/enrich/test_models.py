@@ -75,7 +75,7 @@ def test_a_secret_stored_unencrypted_is_named(tibber):
 
 def test_provider_must_serve_the_source(site):
     config = ProviderConfig(site=site, source="carbon_intensity", provider="tibber")
-    with pytest.raises(ValidationError, match="'tibber' does not serve carbon_intensity"):
+    with pytest.raises(ValidationError, match="'tibber' does not serve carbon intensity; choose"):
         config.full_clean()
 
 
