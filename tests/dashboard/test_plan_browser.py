@@ -7,6 +7,7 @@ with no loads the plan follows the cheapest window's duration."""
 import re
 import uuid
 from datetime import datetime, time, timedelta
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,7 @@ from collectors.carbon.common import FORECAST_MEASUREMENT
 from collectors.carbon.common import MEASUREMENT as CARBON_MEASUREMENT
 from collectors.models import FlexibleLoad
 from enrich.models import ProviderConfig
-from tests.dashboard.browser import BROWSER_TEST, log_in, page_times
+from tests.dashboard.browser import BROWSER_TEST, log_in, open_as_reader, page_times
 from tests.support.chromium import POLL, wait_for
 from tests.support.replay import load_fixture
 from tests.support.status_home import EM_FIXTURE_NOW, hour_of, seed_status_home, shifted
@@ -295,3 +296,30 @@ def test_plan_panel_says_where_carbon_starts(live_server, demo_home, browser, is
     wait_for(browser, "html[data-loaded]")
     summary = browser.find_element(By.ID, "plan-summary").get_attribute("textContent")
     assert summary.startswith("1 flexible load of the site. Kiln: run "), summary
+
+
+def test_the_plan_by_duration_is_due_48_h_after_the_servers_now_not_the_browsers(
+    live_server, collected, browser, read_clock
+):
+    # The deadline was the browser's clock + 48 h: a browser 3 days behind asked for a plan
+    # due a day ago, and the panel said "No plan possible" although prices were stored.
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {"source": "(function () { var real = Date.now;"
+                   " Date.now = function () { return real.call(Date) - 3 * 86400000; }; })();"},
+    )  # fmt: skip
+    open_as_reader(browser, live_server.url)
+    asked = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; })"
+        ".filter(function (u) { return u.indexOf('/api/plan?') >= 0; });"
+    )
+    assert len(asked) == 1, asked
+    [before] = parse_qs(urlsplit(asked[0]).query)["before"]
+    late = datetime.fromisoformat(before) - (read_clock + timedelta(hours=48))
+    # Milliseconds in the page's time; what passed from the answer to the ask at most.
+    assert timedelta(milliseconds=-1) < late < timedelta(seconds=30), before
+    article = panel(browser, "3 h load")
+    assert article.get_attribute("data-windows") == "1", article.text
+    assert article.find_element(By.CSS_SELECTOR, ".plan-window").text.startswith("Recommended: ")

@@ -7,6 +7,10 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   "use strict";
   var plans = [];  // [{label, plan}] in the chooser's order
   var byDuration = false;  // no loads configured: the plan follows the window duration
+  // The server's clock minus this browser's (ms), from /api/plan/loads' `now`: the plan by
+  // duration is due 48 h after the server's now (a browser's clock days behind asked for a
+  // deadline already past, and got "No plan possible").
+  var skew = 0;
 
   // With `digits`: fixed (money 2, gCO2 0); without: a price per kWh as the page shows values
   // (at most 4 decimals, no trailing zeros: 0.25, not 0.2500).
@@ -146,6 +150,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   function fromLoads(res) {
     plans = [];
     if (!res.ok) { render([], "No plan: " + S.problem(res)); return; }
+    skew = Date.parse(res.body.now) - Date.now();
     if (!res.body.loads.length) { byDuration = true; return askDuration(); }
     render(res.body.loads.map(function (load) {
       var title = load.name + " · " + hoursText(load.hours) + (load.contiguous ? "" : ", may be interrupted") +
@@ -155,7 +160,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   }
   function askDuration() {
     var asked = hours.value;
-    var before = new Date(Date.now() + 48 * 3600 * 1000).toISOString();
+    var before = new Date(Date.now() + skew + 48 * 3600 * 1000).toISOString();
     return S.api("/api/plan", { hours: asked, before: before }).then(function (res) {
       if (asked !== hours.value) return;  // a newer choice is on its way
       plans = [];
