@@ -57,7 +57,9 @@ def test_the_page_says_the_beat_does_not_tick_and_what_it_leaves_out(live_server
         "schedule runs.",
     ]
     assert rows[1:] == [
-        [f"Queue {name}", "not served", "", "No live worker consumes it: its tasks wait in Redis."]
+        # A queue has no sign of life of its own: "—", as the page writes what is not known
+        # (the cell was left blank).
+        [f"Queue {name}", "not served", "—", "No live worker consumes it: its tasks wait in Redis."]
         for name in QUEUES
     ]
     state = browser.find_element(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
@@ -98,6 +100,6 @@ def test_the_page_shows_a_ticking_beat_and_a_live_worker(live_server, browser, p
     assert age.endswith(" s ago"), age
     assert rows[1][0] == f"Worker {worker.node} (queues {', '.join(sorted(QUEUES))})"
     assert rows[1][2].endswith(" s ago") and rows[1][3] == ""
-    assert rows[2:] == [[f"Queue {name}", "served", "", f"by {worker.node}"] for name in QUEUES]
+    assert rows[2:] == [[f"Queue {name}", "served", "—", f"by {worker.node}"] for name in QUEUES]
     cells = browser.find_elements(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
     assert all("good" in cell.get_attribute("class").split() for cell in cells)

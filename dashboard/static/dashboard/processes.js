@@ -25,7 +25,7 @@
                  S.age(w.age_seconds) + " ago", [w.detail, "message"]]);
     });
     (p.queues || []).forEach(function (q) {
-      rows.push(["Queue " + q.name, state(q.ok, "served", "not served"), "",
+      rows.push(["Queue " + q.name, state(q.ok, "served", "not served"), "—",  // no sign of life of its own
                  [q.ok ? "by " + q.workers.join(", ") : q.detail, "message"]]);
     });
     S.fill(tbody, rows, p.detail, 4);  // no rows: Redis, where they are kept, does not answer
