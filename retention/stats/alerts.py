@@ -310,9 +310,11 @@ def with_state():
     closes its own alert). A view refresh is over when the same view (`details["view"]`)
     refreshed: the refresh task runs the views one after the other, and the next one's
     success says nothing of the failed one (a run that recorded no view, e.g. of a task that
-    died before it began, is closed by any). A restore is over when a restore whose date
-    range (range_start..range_end) covers the failed one's succeeded: restoring another month
-    restores none of its days. An alert without a run is over when `cleared`."""
+    died before it began, is closed by any); a view's rebuild, when a run of that view whose
+    range covers the rebuild's succeeded (the next refresh recomputes only the last hours). A
+    restore is over when a restore whose date range (range_start..range_end) covers the
+    failed one's succeeded: restoring another month restores none of its days. An alert
+    without a run is over when `cleared`."""
     since = RetentionRun.objects.filter(
         operation=OuterRef("run__operation"),
         status=RetentionRun.Status.OK,
@@ -324,17 +326,16 @@ def with_state():
     covering = since.filter(
         range_start__lte=OuterRef("run__range_start"), range_end__gte=OuterRef("run__range_end")
     )
-    ranged = Q(
-        run__operation=RetentionRun.Operation.RESTORE,
-        run__range_start__isnull=False,
-        run__range_end__isnull=False,
-    )
+    has_range = Q(run__range_start__isnull=False, run__range_end__isnull=False)
+    ranged = has_range & Q(run__operation=RetentionRun.Operation.RESTORE)
+    rebuild = has_range & Q(run__operation=RetentionRun.Operation.VIEW_REFRESH, run_mode="rebuild")
 
     def first(runs) -> Subquery:
         return Subquery(runs.order_by("at", "pk").values("at")[:1])
 
     over_at = Case(
         When(run__isnull=True, then=F("cleared")),
+        When(rebuild, then=first(covering.filter(view=OuterRef("run_view")))),
         When(~Q(run_view=""), then=first(since.filter(view=OuterRef("run_view")))),
         When(ranged, then=first(covering)),
         default=first(since),
@@ -346,6 +347,7 @@ def with_state():
             run_view=Coalesce(
                 KeyTextTransform("view", "run__details"), Value(""), output_field=TextField()
             ),
+            run_mode=KeyTextTransform("mode", "run__details"),
         )
         .annotate(over_at=over_at)
     )

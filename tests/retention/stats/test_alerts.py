@@ -413,6 +413,39 @@ def test_a_failed_restore_stays_open_until_a_restore_covering_its_range_succeeds
     assert list(alerts.open_alerts()) == []
 
 
+def test_a_failed_view_rebuild_stays_open_until_a_run_of_that_view_covering_it_succeeds(settings):
+    """A rebuild recomputes the days a person asked for (range_start..range_end): the next
+    scheduled refresh of the same view recomputes only the last hours, and a rebuild of other
+    days none of them, so neither says the failed rebuild's days were recomputed. Either closed
+    its alert: March stayed as it was, with no open alert left to say so."""
+    from retention.timeutil import utc_midnight
+
+    settings.ALERT_WEBHOOK_URL = ""
+    now = datetime.now(UTC)
+    started = now - timedelta(minutes=10)
+
+    def view_run(mode: str, first, last, status: str, minutes: int = 0, view=None) -> RetentionRun:
+        return failed_run(operation=Op.VIEW_REFRESH, status=status,
+                          details={"view": view or "daily_energy_by_device", "mode": mode},
+                          range_start=first, range_end=last,
+                          started=started + timedelta(minutes=minutes))  # fmt: skip
+
+    def day(text: str) -> datetime:
+        return utc_midnight(datetime.fromisoformat(text).date())
+
+    march = view_run("rebuild", day("2024-03-01"), day("2024-04-01"), Status.FAILED)
+    alerts.check_alerts()
+    view_run("incremental", now - timedelta(hours=6), now, Status.OK, 1)  # the last hours
+    view_run("rebuild", day("2024-05-01"), day("2024-06-01"), Status.OK, 2)  # other days
+    view_run("rebuild", day("2024-03-01"), day("2024-03-20"), Status.OK, 3)  # part of them
+    view_run("rebuild", day("2024-02-01"), day("2024-05-01"), Status.OK, 4,
+             view="daily_carbon_summary")  # another view  # fmt: skip
+    assert [a.run_id for a in alerts.open_alerts()] == [march.pk]
+    closing = view_run("rebuild", day("2024-02-15"), day("2024-04-15"), Status.OK, 5)
+    assert list(alerts.open_alerts()) == []
+    assert alerts.with_state().get(run=march).over_at == closing.finished
+
+
 def test_the_alert_list_says_when_a_runs_incident_was_over(settings):
     """GET /retention/alerts lists the alerts of the last days with `cleared`: a run's alert
     closed by a later success showed `cleared: null` for ever, as if it had never cleared; it
