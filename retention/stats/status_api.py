@@ -31,6 +31,7 @@ SERIES_UNITS = {
     "reduction_percentage": "%",
 }
 SERIES_FIELDS = tuple(SERIES_UNITS)
+MAX_ALERTS = 500  # a month of failing refreshes (3 views every 4 hours) is about 540
 DAYS = OpenApiParameter(
     "days", {"type": "integer", "minimum": 1, "maximum": 3650}, description="1..3650 days back"
 )
@@ -73,8 +74,9 @@ class StorageMetrics(APIView):
 
 
 class AlertList(APIView):
-    """Open alerts (incident not over) and every alert of the last `days` days, each with
-    `cleared`: when its incident was over (null while open)."""
+    """Open alerts (incident not over) and the alerts of the last `days` days (the newest
+    MAX_ALERTS; `count` says how many there are, `truncated` whether some were left out), each
+    with `cleared`: when its incident was over (null while open)."""
 
     @extend_schema(parameters=[DAYS], responses={200: dict, 400: dict})
     def get(self, request):
@@ -82,11 +84,15 @@ class AlertList(APIView):
         since = datetime.now(UTC) - timedelta(days=days)
         opened = list(open_alerts())
         history = with_state().filter(created__gte=since)
+        total = history.count()
+        listed = [alert_summary(a) for a in history.order_by("-created", "-pk")[:MAX_ALERTS]]
         return Response(
             {
                 "days": days,
                 "open": [alert_summary(a) for a in opened],
-                "history": [alert_summary(a) for a in history.order_by("-created", "-pk")[:500]],
+                "count": total,
+                "truncated": total > len(listed),
+                "history": listed,
             }
         )
 

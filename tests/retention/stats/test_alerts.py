@@ -486,3 +486,26 @@ def test_the_alert_list_says_when_a_runs_incident_was_over(settings):
     }
     shown = {a["run_id"]: a["cleared"] for a in client.get("/retention/alerts").json()["open"]}
     assert shown == {energy.pk: None}
+
+
+def test_the_alert_list_says_how_many_alerts_there_are_when_it_lists_only_the_newest(settings):
+    """A month of failing view refreshes (three views every 4 hours) is about 540 alerts: the
+    history listed the newest 500 and said nothing of the others, as if there were no more."""
+    from retention.stats.status_api import MAX_ALERTS
+
+    settings.ALERT_WEBHOOK_URL = ""
+    start = datetime.now(UTC) - timedelta(days=20)
+    runs = RetentionRun.objects.bulk_create(
+        RetentionRun(operation=Op.VIEW_REFRESH, status=Status.FAILED, errors="InfluxDB down",
+                     started=start + timedelta(hours=i), details={"view": "hourly_room_activity"})
+        for i in range(MAX_ALERTS + 3)
+    )  # fmt: skip
+    Alert.objects.bulk_create(Alert(run=r, kind=Alert.Kind.FAILED, message="failed") for r in runs)
+
+    client = token_client("ops")
+    body = client.get("/retention/alerts?days=30").json()
+    assert (body["count"], body["truncated"], len(body["history"])) == (503, True, MAX_ALERTS)
+    assert body["history"][0]["run_id"] == runs[-1].pk  # the newest first
+    Alert.objects.filter(run__in=runs[3:]).delete()
+    body = client.get("/retention/alerts?days=30").json()
+    assert (body["count"], body["truncated"], len(body["history"])) == (3, False, 3)
