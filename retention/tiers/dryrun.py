@@ -32,6 +32,7 @@ from enrich.influx import get_timeseries, quote_ident
 from enrich.wording import counted
 from retention.entities import ha_source
 from retention.models import Entity
+from retention.stats.points import count_raw_points
 from retention.tiers import density
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
@@ -44,7 +45,8 @@ DAY = timedelta(days=1)
 # --- Dry run ----------------------------------------------------------------------------------
 def _points_in(database: str, rp: str) -> int:
     """Points in a retention policy: per measurement the largest field count (a point has at
-    least one field; fields present in every point give the exact number)."""
+    least one field; fields present in every point give the exact number: an aggregate row's
+    `sample_count`)."""
     ts = get_timeseries()
     total = 0
     target = f"{quote_ident(database)}.{quote_ident(rp)}./.*/"
@@ -138,11 +140,20 @@ def _nothing_tiered(to_compose: int = 0) -> dict[str, str]:
     return {"nothing_tiered": text} if text else {}
 
 
-def _space(database: str, rp: str, deleted: int, exists: bool = True) -> dict[str, Any]:
-    """The source's size, its points, and the space deleting `deleted` of them gives back
-    (none of each where the retention policy does not exist yet)."""
+def _raw_points_in(database: str, rp: str) -> int:
+    """Points of Home Assistant's raw data, counted as GET /retention/stats counts them: a
+    number is written as `value` alone and a text state as `state` alone, so no field need be
+    in every point (`_points_in` took half of such a sensor's points)."""
+    return count_raw_points(database, (rp,)).points
+
+
+def _space(
+    database: str, rp: str, deleted: int, exists: bool = True, count=_points_in
+) -> dict[str, Any]:
+    """The source's size, its points (`count`), and the space deleting `deleted` of them gives
+    back (none of each where the retention policy does not exist yet)."""
     size = get_timeseries().sizes().get((database, rp), 0) if exists else 0
-    points = _points_in(database, rp) if exists else 0
+    points = count(database, rp) if exists else 0
     per_point = size / points if points else None
     return {
         "source_bytes": size,
@@ -187,7 +198,7 @@ def dry_run_hourly(tier, progress=None) -> dict:
         "kept_raw_points": kept,
         "kept_entities": sorted(kept_entities),
         "hourly_rows_at_most": 24 * len(per_day) * len(tier.entities),
-        **_space(tier.database, tier.raw_rp, total),
+        **_space(tier.database, tier.raw_rp, total, count=_raw_points_in),
         "note": "bytes per point measured: the raw retention policy's size by InfluxDB's "
         "accounting divided by its points; InfluxDB returns the space at its next compaction. "
         "kept_raw_points: the raw states of sparse entities that the hourly tier keeps instead "
@@ -235,7 +246,11 @@ def dry_run_daily(tier, progress=None) -> dict:
     hourly = _space(database, HOURLY_RP, deleted["hourly"], hourly_tier)
     raw_database = settings.HA_INFLUXDB_DATABASE
     raw_rp = raw_retention_policy()
-    raw = _space(raw_database, raw_rp, kept) if kept else {"expected_freed_bytes": None}
+    raw = (
+        _space(raw_database, raw_rp, kept, count=_raw_points_in)
+        if kept
+        else {"expected_freed_bytes": None}
+    )
     freed = [f for f in (hourly["expected_freed_bytes"], raw["expected_freed_bytes"]) if f]
     return {
         **_creates(missing),

@@ -620,6 +620,23 @@ def test_dry_run_reports_and_changes_nothing(ha_db, layout):
     assert run.status == "dry_run"
 
 
+def test_dry_run_counts_every_raw_point_of_a_sensor_with_numbers_and_text(ha_db):
+    """Home Assistant writes a number as `value` alone and a text state as `state` alone; with
+    no attribute on every point (`ignore_attributes: [friendly_name]`) no field is in all of
+    them. The dry run took a measurement's largest field count for its points: 50 of these
+    100, which doubled the bytes per point and the space it said a run gives back. It counts
+    them as GET /retention/stats does (retention.stats.points)."""
+    states = [(n * 60, float(n) if n % 2 else "idle") for n in range(100)]
+    ha_db.saved_entity("official", "sensor.washer_program", states)
+    report = hourly(D0, D0 + DAY, dry_run=True).details
+    assert report["raw_points"] == report["would_delete_points"] == 100
+    assert report["source_points"] == 100
+    size = get_timeseries().sizes().get((ha_db.name, "autogen"), 0)
+    if size:
+        assert close(report["bytes_per_point"], size / 100)
+        assert report["expected_freed_bytes"] == size
+
+
 def test_dry_runs_on_a_fresh_install_say_what_the_first_run_does_and_create_nothing(ha_db, capsys):
     """HA's database holds raw states; the tiers' retention policies do not exist yet (the
     first real run creates them). Before, the daily dry run failed: "retention policy not
