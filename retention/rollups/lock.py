@@ -1,8 +1,10 @@
 """One refresh or rebuild per materialized view at a time: an enrich.redis RunLock per view.
 
-It expires 5 minutes after the longest hard time limit of the view tasks (the refresh, the
-rebuild and the follow-up of entity edits run only in workers), so it outlives any live run
-and frees itself after a killed one.
+A thread of the process holding it renews it while the run lives (`RunLock.kept_alive`):
+`manage.py refresh_views` and `rebuild_view` run in the command's own process with no time
+limit, so no expiry could outlive every live run. After a killed run it frees itself within
+its expiry, 5 minutes after the longest hard time limit of the view tasks (the refresh, the
+rebuild and the follow-up of entity edits).
 """
 
 from __future__ import annotations
@@ -39,5 +41,8 @@ def view_lock_key(name: str) -> str:
 def view_lock(name: str) -> Iterator[bool]:
     """Whether this process holds the view's lock (False: another run is busy with it)."""
     lock = RunLock(*_lock_name(name), owner=f"view {name}", ttl_seconds=LOCK_SECONDS)
-    with lock.taken() as mine:
-        yield mine
+    if not lock.acquire():
+        yield False
+        return
+    with lock.kept_alive():  # renewed until the block ends, then released
+        yield True

@@ -281,6 +281,36 @@ def test_a_view_busy_with_another_run_is_skipped_and_recorded(ha_db: HaDatabase,
     assert get_redis().get(view_lock_key(ENERGY)) is None
 
 
+def test_a_rebuild_holds_the_views_lock_past_its_expiry(
+    ha_db: HaDatabase, enrich_db: str, monkeypatch
+):
+    """`manage.py rebuild_view` and `refresh_views` run in the command's own process, with no
+    time limit: a rebuild of years of a big home could outlast the lock's expiry, which was
+    never renewed, and a scheduled refresh then ran beside it (the older rows of the one
+    finishing last overwrite the newer). The lock is renewed while the run lives."""
+    import time
+
+    from retention.rollups import lock as view_locks
+    from retention.rollups import materialized
+
+    ha_db.saved_entity("official", "sensor.tv_power", [(-60, 80)], unit="W", kind="power")
+    monkeypatch.setattr(view_locks, "LOCK_SECONDS", 1.5)
+    compute, won = materialized._compute, []
+
+    def slow_compute(*args, **kwargs):
+        time.sleep(4)  # more than twice the lock's expiry
+        other = get_redis().lock(view_lock_key(ENERGY), timeout=30)
+        won.append(other.acquire(blocking=False))  # as a scheduled refresh would try
+        if won[-1]:
+            other.release()
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(materialized, "_compute", slow_compute)
+    run = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+    assert run.status == "ok" and won == [False]
+    assert get_redis().get(view_lock_key(ENERGY)) is None  # released at the end
+
+
 # --- rebuild from the hourly tier ------------------------------------------------------------
 def write_hourly_tier(ha_db: HaDatabase, entity: models.Entity, day_start: datetime) -> None:
     """What retention's hot -> warm step writes: one row per UTC hour of the day; then the
