@@ -30,6 +30,7 @@ from retention.archive.store import StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.models import Alert, ArchiveObject, RetentionRun, TierChunk
 from retention.stats.alerts import DETECTION_WINDOW, operation_of
+from retention.stats.incidents import incident_over
 from retention.stats.measure import DAILY_RAW_DELETES, HOURLY_RAW_DELETES, REAL_RUN
 
 
@@ -182,12 +183,8 @@ class RetentionRunAdmin(RecordAdmin):
         if run.status == RetentionRun.Status.RUNNING:
             return ("it is running or queued: its worker records to it, and the alerts watch "
                     "it for an overrun.")  # fmt: skip
-        if (
-            run.status == RetentionRun.Status.FAILED
-            and not RetentionRun.objects.filter(
-                operation=run.operation, status=RetentionRun.Status.OK, started__gte=run.started
-            ).exists()
-        ):
+        if run.status == RetentionRun.Status.FAILED and not incident_over(run):
+            # The alerts' rule: of the same view, covering a restore's or rebuild's days.
             return (f"its failure is not over (no {run.get_operation_display()} run ended ok "
                     "since): it would vanish from the alerts and the stats page.")  # fmt: skip
         if RAW_DELETES.filter(pk=run.pk).exists():

@@ -32,9 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, F, OuterRef, Q, Subquery, TextField, Value, When
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, When
 
 from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
@@ -42,6 +40,7 @@ from retention import liveness
 from retention.entities import gone
 from retention.models import Alert, RetentionRun
 from retention.queued import waiting
+from retention.stats import incidents
 from retention.stats.history import iso
 
 logger = logging.getLogger(__name__)
@@ -303,53 +302,13 @@ def notify_run_finished(run: RetentionRun) -> list[Alert]:
 
 # --- As the API shows them -------------------------------------------------------------
 def with_state():
-    """Alerts with `over_at`: when their incident was over, None while it is not.
-
-    A run's incident is over when a run of the same operation that started after the alerted
-    run started finished ok (the first such run's finish; an overrun that then finished ok
-    closes its own alert). A view refresh is over when the same view (`details["view"]`)
-    refreshed: the refresh task runs the views one after the other, and the next one's
-    success says nothing of the failed one (a run that recorded no view, e.g. of a task that
-    died before it began, is closed by any); a view's rebuild, when a run of that view whose
-    range covers the rebuild's succeeded (the next refresh recomputes only the last hours). A
-    restore is over when a restore whose date range (range_start..range_end) covers the
-    failed one's succeeded: restoring another month restores none of its days. An alert
-    without a run is over when `cleared`."""
-    since = RetentionRun.objects.filter(
-        operation=OuterRef("run__operation"),
-        status=RetentionRun.Status.OK,
-        started__gte=OuterRef("run__started"),
-    ).annotate(
-        view=Coalesce(KeyTextTransform("view", "details"), Value(""), output_field=TextField()),
-        at=Coalesce("finished", "started"),
-    )
-    covering = since.filter(
-        range_start__lte=OuterRef("run__range_start"), range_end__gte=OuterRef("run__range_end")
-    )
-    has_range = Q(run__range_start__isnull=False, run__range_end__isnull=False)
-    ranged = has_range & Q(run__operation=RetentionRun.Operation.RESTORE)
-    rebuild = has_range & Q(run__operation=RetentionRun.Operation.VIEW_REFRESH, run_mode="rebuild")
-
-    def first(runs) -> Subquery:
-        return Subquery(runs.order_by("at", "pk").values("at")[:1])
-
-    over_at = Case(
-        When(run__isnull=True, then=F("cleared")),
-        When(rebuild, then=first(covering.filter(view=OuterRef("run_view")))),
-        When(~Q(run_view=""), then=first(since.filter(view=OuterRef("run_view")))),
-        When(ranged, then=first(covering)),
-        default=first(since),
-        output_field=DateTimeField(),
-    )
+    """Alerts with `over_at`: when their incident was over, None while it is not
+    (`retention.stats.incidents`); an alert without a run is over when `cleared`."""
+    over = incidents.over_at("run__", When(run__isnull=True, then=F("cleared")))
     return (
         Alert.objects.select_related("run")
-        .annotate(
-            run_view=Coalesce(
-                KeyTextTransform("view", "run__details"), Value(""), output_field=TextField()
-            ),
-            run_mode=KeyTextTransform("mode", "run__details"),
-        )
-        .annotate(over_at=over_at)
+        .annotate(**incidents.annotations("run__"))
+        .annotate(over_at=over)
     )
 
 

@@ -11,7 +11,7 @@ from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
 from retention.models import Alert, ArchiveObject, RetentionRun, TierChunk
-from retention.stats.alerts import detect
+from retention.stats.alerts import detect, open_alerts
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, read_rows
 from tests.retention.conftest import T0
@@ -121,3 +121,39 @@ def test_an_alert_the_next_check_would_raise_again_stays(admin_client):
     RetentionRun.objects.filter(pk=failed.pk).update(started=now - 8 * DAY)
     assert delete_selected(admin_client, Alert, alert)[0].startswith("Successfully deleted 1 ")
     assert detect(now) == []
+
+
+def test_a_failed_run_whose_alert_is_still_open_stays(admin_client):
+    """The admin kept a failed run until any later run of its operation ended ok, while the
+    alerts keep its incident open until a run that makes it good did (the same view's refresh,
+    a restore or rebuild covering its days): a failed refresh of one view, followed by the next
+    view's refresh as the task runs them, or a failed March restore followed by a May one, could
+    be deleted, and its open alert went with it, from the alerts and the stats page."""
+    now = datetime.now(UTC)
+    run = RetentionRun.objects.create
+
+    def day(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    energy = run(operation="view_refresh", status="failed", started=now - HOUR, errors="down",
+                 details={"view": "daily_energy_by_device", "mode": "incremental"})  # fmt: skip
+    march = run(operation="restore", status="failed", started=now - HOUR, errors="down",
+                range_start=day("2024-03-01"), range_end=day("2024-03-31"))  # fmt: skip
+    detect(now)
+    run(operation="view_refresh", status="ok", started=now - HOUR + timedelta(minutes=1),
+        details={"view": "hourly_room_activity", "mode": "incremental"})  # fmt: skip
+    run(operation="restore", status="ok", started=now - HOUR + timedelta(minutes=2),
+        range_start=day("2024-05-01"), range_end=day("2024-05-31"))  # fmt: skip
+    assert {a.run_id for a in open_alerts()} == {energy.pk, march.pk}
+    said = delete_selected(admin_client, RetentionRun, energy, march)
+    assert said[0].startswith("Nothing was deleted. ") and "its failure is not over" in said[0]
+    assert {a.run_id for a in open_alerts()} == {energy.pk, march.pk}
+    # Made good: the same view refreshed, a restore covering March; then they may go.
+    run(operation="view_refresh", status="ok", started=now,
+        details={"view": "daily_energy_by_device", "mode": "incremental"})  # fmt: skip
+    run(operation="restore", status="ok", started=now,
+        range_start=day("2024-02-01"), range_end=day("2024-04-30"))  # fmt: skip
+    assert list(open_alerts()) == []
+    assert delete_selected(admin_client, RetentionRun, energy, march)[0].startswith(
+        "Successfully deleted 2 "
+    )
