@@ -48,7 +48,9 @@ def over_at(prefix: str = "", *whens: When) -> Case:
         view=Coalesce(KeyTextTransform("view", "details"), Value(""), output_field=TextField()),
         at=Coalesce("finished", "started"),
     )
-    covering = since.filter(range_start__lte=ref("range_start"), range_end__gte=ref("range_end"))
+    # A range without a start is all history (a view's first refresh reads from first_seen).
+    from_start = Q(range_start__isnull=True) | Q(range_start__lte=ref("range_start"))
+    covering = since.filter(from_start, range_end__gte=ref("range_end"))
     has_range = Q(**{f"{prefix}range_start__isnull": False, f"{prefix}range_end__isnull": False})
     restore = has_range & Q(**{f"{prefix}operation": RetentionRun.Operation.RESTORE})
     rebuild = has_range & Q(

@@ -444,6 +444,12 @@ def test_a_failed_view_rebuild_stays_open_until_a_run_of_that_view_covering_it_s
     closing = view_run("rebuild", day("2024-02-15"), day("2024-04-15"), Status.OK, 5)
     assert list(alerts.open_alerts()) == []
     assert alerts.with_state().get(run=march).over_at == closing.finished
+    # A view's first refresh reads all history (no range start): it covers any rebuild.
+    may = view_run("rebuild", day("2024-05-01"), day("2024-06-01"), Status.FAILED, 6)
+    alerts.check_alerts()
+    assert [a.run_id for a in alerts.open_alerts()] == [may.pk]
+    view_run("incremental", None, now, Status.OK, 7)
+    assert list(alerts.open_alerts()) == []
 
 
 def test_the_alert_list_says_when_a_runs_incident_was_over(settings):
