@@ -57,7 +57,16 @@ ensure_redis() {
   wait_for redis 15 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 }
 
-influx_ping() { curl -sf -o /dev/null "http://127.0.0.1:$INFLUXDB_HTTP_PORT/ping"; }
+# InfluxDB's /ping answers 204. Asked over bash's /dev/tcp, not curl: a fresh Debian (its
+# minimal install, its container image) has no curl, and an InfluxDB it started then never
+# seemed to come up.
+influx_ping() {
+  local status
+  status=$(exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$INFLUXDB_HTTP_PORT" \
+    && printf 'GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 \
+    && read -r -t 5 status <&3 && echo "$status") || return 1
+  [[ $status == "HTTP/1."[01]" 204"* ]]
+}
 
 ensure_influxdb() {
   if influx_ping; then

@@ -1,7 +1,10 @@
 """scripts/services.sh: what it starts keeps what a user would expect of it."""
 
 import os
+import signal
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import redis
@@ -11,13 +14,18 @@ from tests.support.ports import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _services(port: int) -> None:
-    env = dict(os.environ, ENRICH_REDIS_PORT=str(port))
+def _started(service: str, env: dict[str, str]) -> str:
+    """What scripts/services.sh <service> said (stderr), once it succeeded."""
     done = subprocess.run(
-        ["scripts/services.sh", "redis"], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=60,
+        ["scripts/services.sh", service], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=90,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    return done.stderr
+
+
+def _services(port: int) -> None:
+    _started("redis", dict(os.environ, ENRICH_REDIS_PORT=str(port)))
 
 
 def test_a_redis_it_starts_keeps_its_data_across_a_restart():
@@ -63,3 +71,51 @@ def test_the_docs_say_which_local_services_ask_no_password():
         "Redis, InfluxDB and Mosquitto started here listen on 127.0.0.1 only and ask no password"
         in docs
     )
+
+
+def _path_without(tmp_path: Path, *missing: str) -> str:
+    """A PATH holding every program of this one but `missing`, as on a machine without them."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        folder = Path(directory)
+        if not folder.is_dir():
+            continue
+        for program in folder.iterdir():
+            link = bin_dir / program.name
+            if program.name in missing or link.exists() or not os.access(program, os.X_OK):
+                continue
+            link.symlink_to(program)
+    return str(bin_dir)
+
+
+def test_an_influxdb_it_starts_is_found_on_a_machine_without_curl(tmp_path):
+    # A fresh Debian (its minimal install, its container image) has no curl: the script asked
+    # curl whether the InfluxDB it had just started answered, never heard yes, and after 30 s
+    # said "influxdb did not come up" and stopped `make run` and `make test`.
+    port, rpc_port = free_port(), free_port()  # an InfluxDB of its own: the shared one stays
+    data = tmp_path / "influxdb"
+    env = dict(
+        os.environ,
+        PATH=_path_without(tmp_path, "curl"),
+        ENRICH_INFLUXDB_PORT=str(port),
+        ENRICH_INFLUXDB_RPC_PORT=str(rpc_port),
+        ENRICH_INFLUXDB_DATA_DIR=str(data),
+    )
+    try:
+        assert f"influxdb: starting on 127.0.0.1:{port}" in _started("influxdb", env)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as answer:
+            assert answer.status == 204
+        # Started again, it finds the one running instead of starting a second.
+        assert f"influxdb: running on 127.0.0.1:{port}" in _started("influxdb", env)
+    finally:
+        pid_file = data / "influxd.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
