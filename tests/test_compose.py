@@ -467,6 +467,19 @@ def test_the_instructions_for_home_assistants_influxdb_reach_the_settings(servic
     assert result.stdout.strip() == str(list(ha.values()))
 
 
+def test_the_docs_name_every_influxdb_setting_that_compose_fixes():
+    """deployment.md tells the user of their own InfluxDB which of compose's lines win over
+    .env and must be changed there: all of them, or a 2.x install kept INFLUXDB_VERSION 1 (the
+    docs named URL, user and password only, and INFLUXDB_VERSION=2 in .env lost to it)."""
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    start = text.index("Under docker compose, `docker-compose.yml`'s `environment` block sets")
+    sentence = text[start : text.index("wins over `.env`", start)]
+    environment = SERVICES["web"]["environment"]
+    fixed = {name for name in environment if name.startswith("INFLUXDB_")}
+    assert set(re.findall(r"`(INFLUXDB_[A-Z_]+)[`:]", sentence)) == fixed
+    assert f'`INFLUXDB_VERSION: "{environment["INFLUXDB_VERSION"]}"`' in sentence
+
+
 def test_the_documented_production_env_publishes_web_on_loopback_only(services):
     """Behind a proxy on the same machine port 8000 must not be reachable from the LAN: anyone
     there could claim HTTPS and forge client addresses (docs/deployment.md)."""
