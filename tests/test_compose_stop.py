@@ -5,10 +5,12 @@ SIGTERM (Celery's warm shutdown waits for the running tasks), then SIGKILL after
 import re
 
 import pytest
+from django.conf import settings
 
 from config.celery import app
 from config.queues import queue_of
-from tests.support.compose import COMPOSE, commands_of
+from config.schedule import SCHEDULE
+from tests.support.compose import COMPOSE, ROOT, commands_of
 
 DOCKER_DEFAULT_SECONDS = 10
 
@@ -49,3 +51,38 @@ def test_the_collectors_worker_is_given_time_to_end_every_task_it_may_run():
     grace = seconds(COMPOSE["services"]["worker-collectors"].get("stop_grace_period"))
     # The task's limit, then the worker's own shutdown (2-11 s measured on a loaded machine).
     assert grace >= max(limits.values()) + 30, (grace, max(limits.items(), key=lambda i: i[1]))
+
+
+def hours_minutes(secs: int) -> str:
+    """3 h 15 min, 1 h: as the docs write a duration."""
+    hours, minutes = divmod(secs // 60, 60)
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
+
+
+def test_the_docs_say_when_the_retention_worker_runs_and_what_a_stop_loses():
+    """docs/deployment.md's *Stopping*: worker-retention is killed 10 s after a stop, so the
+    docs give every time it runs, and what becomes of a run killed midway. They said only
+    the night's window (02:00, Sundays 03:00), and that a killed run was delivered again after
+    the visibility timeout and went on: a scheduled run has expired by then and is dropped."""
+    text = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    start = text.index("`worker-retention` keeps docker's")
+    stopping = text[start : text.index("InfluxDB's image creates", start)]
+    retention = [entry for entry in SCHEDULE if entry.queue == "retention"]
+    for entry in retention:
+        minute, hour = entry.crontab.split()[:2]
+        if hour.startswith("*/"):
+            assert f"every {hour[2:]} hours from 00:{int(minute):02d}" in stopping, entry
+        else:
+            assert f"{int(hour):02d}:{int(minute):02d}" in stopping, entry
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert f"visibility timeout (about {hours_minutes(visibility)})" in stopping
+    dropped = re.search(r"is dropped \((.*?)\);", stopping)[1]
+    assert set(re.findall(r"after (\d+ h(?: \d+ min)?)", dropped)) == {
+        hours_minutes(entry.expires) for entry in retention if entry.expires < visibility
+    }
+    for entry in retention:
+        if entry.expires >= visibility:
+            late = hours_minutes(entry.expires - visibility)
+            assert f"expires after {hours_minutes(entry.expires)}) killed in its first {late}" in (
+                stopping
+            ), entry
