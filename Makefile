@@ -28,8 +28,12 @@ PYTEST_WORKERS ?= 3
 
 venv: $(STAMP)
 
+# Debian's and Ubuntu's python3 make a virtualenv only with their python3-venv package
+# (installed here with apt when missing); without it `venv` stopped half-way, leaving a .venv
+# with no pip, which is made again (--clear) rather than taken as done.
 $(STAMP): requirements/base.txt requirements/production.txt requirements/local.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || PYTHON=$(PYTHON) scripts/services.sh python-venv
+	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements/local.txt
 	touch $(STAMP)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision and start the services enrich needs, idempotently.
 #   scripts/services.sh redis influxdb postgres browser mosquitto
+#   scripts/services.sh python-venv   # the Makefile, when its python3 cannot make a virtualenv
 # A service that already answers is reused, never restarted or killed. A missing one is
 # installed from Debian's packages (apt-get) and started.
 set -euo pipefail
@@ -118,6 +119,14 @@ ensure_browser() {
   apt_install chromium chromium-driver
 }
 
+# Debian's and Ubuntu's python3 make a virtualenv (the Makefile's .venv) only with the venv
+# package of its version (python3.11-venv, ...).
+ensure_python_venv() {
+  local version
+  version=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  apt_install "python$version-venv"
+}
+
 mqtt_open() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
 
 # Debian's Mosquitto on loopback, for Home Assistant discovery (MQTT_URL) and its tests; its
@@ -147,6 +156,7 @@ for service in "$@"; do
     postgres) ensure_postgres ;;
     browser) ensure_browser ;;
     mosquitto) ensure_mosquitto ;;
-    *) log "unknown service '$service' (use redis, influxdb, postgres, browser, mosquitto)"; exit 2 ;;
+    python-venv) ensure_python_venv ;;
+    *) log "unknown service '$service' (use redis, influxdb, postgres, browser, mosquitto, python-venv)"; exit 2 ;;
   esac
 done
