@@ -32,6 +32,21 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
 
+# apt starts a server package's own service, with the package's config, and enables it at
+# boot: Debian's InfluxDB listens on every interface (port 8086) without authentication. The
+# instances enrich uses are its own (loopback, data in var/), so a service just installed for
+# them is stopped and disabled.
+apt_install_server() {  # apt_install_server <package> <its service>
+  apt_install "$1"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now "$2" >/dev/null 2>&1 || true
+  else
+    $SUDO service "$2" stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d "$2" disable >/dev/null 2>&1 || true
+  fi
+  log "$2: the package's own service stopped and disabled (enrich starts its own)"
+}
+
 wait_for() {  # wait_for <what> <seconds> <command...>
   local what=$1 seconds=$2; shift 2
   for _ in $(seq 1 $((seconds * 4))); do
@@ -47,7 +62,7 @@ ensure_redis() {
     log "redis: running on 127.0.0.1:$REDIS_PORT"
     return
   fi
-  command -v redis-server >/dev/null || apt_install redis-server
+  command -v redis-server >/dev/null || apt_install_server redis-server redis-server
   log "redis: starting on 127.0.0.1:$REDIS_PORT"
   # Snapshots (a minute after a change, and at shutdown) in var/redis/: the last good answers,
   # API budgets and remembered refusals survive a restart or a reboot.
@@ -74,7 +89,7 @@ ensure_influxdb() {
     log "influxdb: running on 127.0.0.1:$INFLUXDB_HTTP_PORT"
     return
   fi
-  command -v influxd >/dev/null || apt_install influxdb
+  command -v influxd >/dev/null || apt_install_server influxdb influxdb
   mkdir -p "$INFLUXDB_DATA_DIR"
   local conf="$INFLUXDB_DATA_DIR/influxdb.conf"
   sed -e "s#@DATA_DIR@#$INFLUXDB_DATA_DIR#g" -e "s#@HTTP_PORT@#$INFLUXDB_HTTP_PORT#g" \
@@ -136,7 +151,7 @@ ensure_mosquitto() {
     log "mosquitto: running on 127.0.0.1:$MQTT_PORT"
     return
   fi
-  command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto
+  command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install_server mosquitto mosquitto
   local bin dir="$VAR/mosquitto"
   bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
   mkdir -p "$dir"

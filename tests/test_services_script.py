@@ -1,6 +1,7 @@
 """scripts/services.sh: what it starts keeps what a user would expect of it."""
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -73,11 +74,15 @@ def test_the_docs_say_which_local_services_ask_no_password():
     )
 
 
-def _path_without(tmp_path: Path, *missing: str) -> str:
-    """A PATH holding every program of this one but `missing`, as on a machine without them."""
+def _path_without(tmp_path: Path, *missing: str, **stand_ins: str) -> str:
+    """A PATH holding every program of this one but `missing`, as on a machine without them,
+    and the shell scripts `stand_ins` under their names (in place of the real ones)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for directory in os.environ["PATH"].split(os.pathsep):
+    for name, script in stand_ins.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / name).chmod(0o755)
+    for directory in [*os.environ["PATH"].split(os.pathsep), "/usr/sbin", "/sbin"]:
         folder = Path(directory)
         if not folder.is_dir():
             continue
@@ -93,15 +98,7 @@ def test_an_influxdb_it_starts_is_found_on_a_machine_without_curl(tmp_path):
     # A fresh Debian (its minimal install, its container image) has no curl: the script asked
     # curl whether the InfluxDB it had just started answered, never heard yes, and after 30 s
     # said "influxdb did not come up" and stopped `make run` and `make test`.
-    port, rpc_port = free_port(), free_port()  # an InfluxDB of its own: the shared one stays
-    data = tmp_path / "influxdb"
-    env = dict(
-        os.environ,
-        PATH=_path_without(tmp_path, "curl"),
-        ENRICH_INFLUXDB_PORT=str(port),
-        ENRICH_INFLUXDB_RPC_PORT=str(rpc_port),
-        ENRICH_INFLUXDB_DATA_DIR=str(data),
-    )
+    env, port, data = _own_influxdb(tmp_path, PATH=_path_without(tmp_path, "curl"))
     try:
         assert f"influxdb: starting on 127.0.0.1:{port}" in _started("influxdb", env)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as answer:
@@ -109,13 +106,69 @@ def test_an_influxdb_it_starts_is_found_on_a_machine_without_curl(tmp_path):
         # Started again, it finds the one running instead of starting a second.
         assert f"influxdb: running on 127.0.0.1:{port}" in _started("influxdb", env)
     finally:
-        pid_file = data / "influxd.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text())
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
+        _stop(data / "influxd.pid")
+
+
+def _own_influxdb(tmp_path: Path, **env: str) -> tuple[dict[str, str], int, Path]:
+    """The environment that has scripts/services.sh start an InfluxDB of the test's own (the
+    shared one stays), its HTTP port and data directory."""
+    port, data = free_port(), tmp_path / "influxdb"
+    return (
+        dict(
+            os.environ,
+            ENRICH_INFLUXDB_PORT=str(port),
+            ENRICH_INFLUXDB_RPC_PORT=str(free_port()),
+            ENRICH_INFLUXDB_DATA_DIR=str(data),
+            **env,
+        ),
+        port,
+        data,
+    )
+
+
+def _stop(pid_file: Path) -> None:
+    """Stop the server the script started (its pid file), and wait until it is gone."""
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+
+
+def test_the_influxdb_package_it_installs_does_not_serve_the_network_on_its_own(tmp_path):
+    # On a machine without InfluxDB the script installs Debian's package, whose postinst starts
+    # and enables the package's own service: InfluxDB on every interface, port 8086, without
+    # authentication, back at every boot, beside the loopback one the script starts. The docs
+    # promise only loopback services; the package's service is stopped and disabled.
+    calls = tmp_path / "calls"
+    record = f'echo "$(basename "$0") $*" >>{calls}'
+    real_influxd = shutil.which("influxd")
+    path = _path_without(
+        tmp_path, "influxd", "apt-get", "sudo", "service", "update-rc.d", "systemctl",
+        **{
+            "apt-get": f'{record}\ncase "$*" in *"install"*influxdb*) '
+            f'ln -s {real_influxd} "$(dirname "$0")/influxd" ;; esac',
+            "sudo": 'exec "$@"',
+            "service": record,
+            "update-rc.d": record,
+            "systemctl": record,
+        },
+    )  # fmt: skip
+    env, port, data = _own_influxdb(tmp_path, PATH=path)
+    try:
+        said = _started("influxdb", env)
+        assert f"influxdb: starting on 127.0.0.1:{port}" in said
+        done = calls.read_text().splitlines()
+        assert "apt-get install -y -qq influxdb" in done
+        if Path("/run/systemd/system").is_dir():
+            assert "systemctl disable --now influxdb" in done
+        else:
+            assert {"service influxdb stop", "update-rc.d influxdb disable"} <= set(done), done
+        assert "influxdb: the package's own service stopped and disabled" in said
+    finally:
+        _stop(data / "influxd.pid")
