@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var/log
-PY=.venv/bin/python
+# Each step reads the settings as honcho gives them to the processes (.env's values over the
+# shell's): run directly, a DATABASE_URL or INFLUXDB_URL exported in the shell won over .env's,
+# so the steps migrated and checked other ones than the processes then used.
+PY=".venv/bin/honcho run .venv/bin/python"
 
 # First start: generate the two secrets and Flower's login into .env (kept for later starts,
 # 0600) and name the archive folder explicitly (archive runs refuse without a target).

@@ -6,6 +6,7 @@ exported in the shell, that one, where nothing listened."""
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.support.ports import free_port
 from tests.support.web import first_answer
 
 HONCHO = str(Path(sys.executable).parent / "honcho")
+HONCHO_RELATIVE = ".venv/bin/honcho"  # as scripts/run.sh names it
 
 
 def test_run_prints_the_banner_with_the_environment_honcho_gives_the_processes():
@@ -59,3 +61,24 @@ def test_the_banner_names_where_web_really_listens(tmp_path):
             worker_support.stop(web)
         finally:
             log.close()
+
+
+def test_make_runs_preparation_reads_the_settings_its_processes_get(tmp_path):
+    # run.sh migrated, created the admin and checked InfluxDB with the shell's variables over
+    # .env's, and honcho then gave the processes .env's over the shell's: with DATABASE_URL or
+    # INFLUXDB_URL exported in the shell and set in .env too, the processes used a database
+    # nobody had migrated, and an InfluxDB nobody had prepared.
+    run_sh = (ROOT / "scripts" / "run.sh").read_text()
+    python = re.search(r'^PY="?([^"\n]*)"?$', run_sh, re.MULTILINE)[1].split()
+    assert python[:2] == [HONCHO_RELATIVE, "run"], python
+    steps = [line for line in run_sh.splitlines() if "manage.py" in line and line[0] != "#"]
+    assert len(steps) >= 6 and all(step.startswith("$PY manage.py ") for step in steps), steps
+    shell_db, dotenv_db = tmp_path / "shell.sqlite3", tmp_path / "dotenv.sqlite3"
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"DATABASE_URL=sqlite:///{dotenv_db}\n")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{shell_db}")  # an older export
+    migrate = [*python[:2], "-e", str(dotenv), *python[2:], "manage.py", "migrate", "-v", "0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=300, capture_output=True)
+    assert not shell_db.exists()
+    with sqlite3.connect(dotenv_db) as db:  # the database the Procfile's processes get
+        assert db.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 10
