@@ -182,3 +182,16 @@ def test_the_defaults_of_the_variables_only_the_scripts_read_are_theirs():
         )
     ]
     assert len(given) >= 12 and not wrong, (given, wrong)
+
+
+def test_the_demo_walk_through_gives_the_tier_runs_days_to_aggregate():
+    """deployment.md's demo: its dry run of downsample_hourly on `demo_home --days 7` said
+    "would aggregate 0 raw points", a week being all raw. The page says so, and its larger
+    --days leaves the weeks it names past RETENTION_RAW_DAYS."""
+    text = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    raw_days = int(DEFAULTS["RETENTION_RAW_DAYS"])
+    first = int(re.search(r"manage\.py demo_home --days (\d+)", text)[1])
+    assert first <= raw_days and "as raw points stay `RETENTION_RAW_DAYS` days" in text
+    days, weeks = re.search(r"`--days (\d+)` gives it (\w+) weeks", text).groups()
+    words = {"two": 2, "three": 3, "four": 4}
+    assert abs(int(days) - raw_days - 7 * words[weeks]) <= 3, (days, weeks)
