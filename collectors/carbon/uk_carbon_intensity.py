@@ -1,15 +1,15 @@
 """UK Carbon Intensity (NESO, no key): national or regional half-hourly intensity, 48 h ahead.
 
 The site's `grid_region` picks what to ask for: empty, "GB" or "national" for Great Britain; a
-region id 1-17 (e.g. "12" = South England); or a postcode (its outward code, e.g. "RG10", is
-sent). The current half hour stores `actual` when NESO has it and the forecast otherwise, with
-`is_forecast` saying which. NESO publishes `actual` only once a half hour has ended, so the
-national forecast call starts an hour before the current half hour (`RECHECK`): the finished
-half hours in it that now have an actual are written again with it (`is_forecast` false),
-replacing the forecast a fetch wrote while they ran. Regional data has no actual. `renewable_percentage` (regional
-answers carry a generation mix) counts wind, solar, hydro and biomass, as NESO does; an empty
-mix is malformed (no mix is not 0 % renewable), as are slots of one answer that overlap and
-values outside 0-5000 gCO2/kWh or 0-100 % (`common`).
+region id 1-17 (e.g. "12" = South England); or a postcode, spaced or not (its outward code, e.g.
+"RG10" of "RG10 1AA" or "RG101AA", is sent). The current half hour stores `actual` when NESO has
+it and the forecast otherwise, with `is_forecast` saying which. NESO publishes `actual` only
+once a half hour has ended, so the national forecast call starts an hour before the current half
+hour (`RECHECK`): the finished half hours in it that now have an actual are written again with
+it (`is_forecast` false), replacing the forecast a fetch wrote while they ran. Regional data has
+no actual. `renewable_percentage` (regional answers carry a generation mix) counts wind, solar,
+hydro and biomass, as NESO does; an empty mix is malformed (no mix is not 0 % renewable), as are
+slots of one answer that overlap and values outside 0-5000 gCO2/kWh or 0-100 % (`common`).
 Backfill: `/intensity/{from}/{to}` nationally, `pt24h` regionally (24 h either way); a failing
 backfill call leaves the current half hour and the forecast in place (`history_error`).
 """
@@ -28,7 +28,7 @@ PROVIDER = "uk_carbon_intensity"
 ROOT = api_root("https://api.carbonintensity.org.uk", PROVIDER)
 NATIONAL = ("", "gb", "national")
 REGION_IDS = range(1, 18)
-OUTWARD_CODE = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
+POSTCODE = re.compile(r"([A-Z]{1,2}[0-9][0-9A-Z]?)(?:[0-9][A-Z]{2})?")
 # ASCII digits only: str.isdigit() also takes "²" or "١٢", which int() refuses or reads.
 REGION_ID = re.compile(r"[0-9]+")
 INDEX_VALUES = ("very low", "low", "moderate", "high", "very high")
@@ -64,12 +64,13 @@ class UKCarbonIntensityAdapter(common.CarbonAdapter):
             return Target(
                 self.source, PROVIDER, f"regionid/{int(raw)}", {"scope": "regionid", "id": int(raw)}
             )
-        outward = raw.upper().split()[0]
-        if not OUTWARD_CODE.match(outward):
+        postcode = POSTCODE.fullmatch(raw.upper().split()[0])
+        if not postcode:
             raise ConfigError(
                 f"UK Carbon Intensity cannot use grid region {raw!r}: set GRID_REGION to a "
                 "postcode (e.g. RG10), a region id 1-17, or GB for the national figure."
             )
+        outward = postcode[1]
         return Target(
             self.source, PROVIDER, f"postcode/{outward}", {"scope": "postcode", "id": outward}
         )

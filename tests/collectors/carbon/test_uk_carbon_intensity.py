@@ -131,7 +131,7 @@ def test_finished_half_hours_without_an_actual_yet_are_not_rewritten(replay_serv
 
 @pytest.mark.parametrize(
     ("grid_region", "routes"),
-    [("RG10", POSTCODE), ("rg10 9xx", POSTCODE), ("12", REGION_ID)],
+    [("RG10", POSTCODE), ("rg10 9xx", POSTCODE), ("RG109XX", POSTCODE), ("12", REGION_ID)],
 )
 def test_regional_answers_with_array_and_object_data(replay_server, adapter, grid_region, routes):
     # /regional/postcode|regionid answer data as an ARRAY, .../fw48h/... as an OBJECT.
@@ -164,6 +164,11 @@ def test_regional_answers_with_array_and_object_data(replay_server, adapter, gri
         ("17", "regionid/17"),
         ("EH1 1YZ", "postcode/EH1"),
         ("sw1a", "postcode/SW1A"),
+        # a full postcode written without its space: the outward code (was refused)
+        ("EH11YZ", "postcode/EH1"),
+        ("sw1a1aa", "postcode/SW1A"),
+        ("RG101AA", "postcode/RG10"),
+        ("M11AE", "postcode/M1"),
     ],
 )
 def test_grid_region_picks_the_target(adapter, grid_region, key):
