@@ -5,7 +5,7 @@
 it is null) and newest first, so the rates are sorted before use. The tariff code is
 `options["tariff_code"]` (e.g. E-1R-AGILE-24-10-01-C), or built as `E-1R-{product}-{letter}`
 from the product and the site's pricing region, the GSP region letter A-P (no I or O). The
-product is `options["product_code"]` when set (it wins); otherwise the current Agile product,
+product is the tariff code's, or `options["product_code"]` (both set: they must agree); otherwise the current Agile product,
 found through `/v1/products/` once a day (`octopus_products`), and the target (and `region`
 tag) is then `agile-{letter}`, which stays the same when Octopus launches a new Agile product.
 A product with no rates at all (retired) gives no readings and a WARNING naming it and
@@ -94,6 +94,12 @@ def _tariff(options: Mapping[str, Any]) -> re.Match[str] | None:
         raise ConfigError(
             f"options.tariff_code {tariff!r} is not a single-rate electricity tariff "
             f"code like E-1R-{EXAMPLE_PRODUCT}-C (region letter one of {REGIONS})."
+        )
+    product = _product(options)  # the rates are asked under the tariff's own product
+    if product and product != match["product"]:
+        raise ConfigError(
+            f"options.product_code {product!r} is not the product of options.tariff_code "
+            f"{tariff!r} ({match['product']}): give the tariff code alone, or its product."
         )
     return match
 

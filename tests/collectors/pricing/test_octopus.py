@@ -143,6 +143,32 @@ def test_tariff_from_options_and_region_letters(adapter):
         )
 
 
+def test_a_product_code_that_is_not_the_tariff_code_s_product_is_refused_before_any_call(
+    replay_server, adapter
+):
+    # Both set and at odds: the rates of tariff E-1R-AGILE-FLEX-22-11-25-C were asked under
+    # /v1/products/AGILE-24-10-01/, a product that has no such tariff, at every run. Now the
+    # options are refused before any call, as the admin does before saving.
+    mixed = {"product_code": "AGILE-24-10-01", "tariff_code": "E-1R-AGILE-FLEX-22-11-25-C"}
+    said = "options.product_code 'AGILE-24-10-01' is not the product of options.tariff_code"
+    with pytest.raises(ConfigError, match=said):
+        adapter.check_options(mixed)
+    with pytest.raises(ConfigError, match=said):
+        run(adapter, replay_server, options=mixed)
+    assert replay_server.requests == []
+    assert OctopusAgileAdapter.options_problem(mixed).startswith(said)
+    # Agreeing, or the tariff code alone, the tariff's own product is asked.
+    for options in (
+        {**mixed, "product_code": "agile-flex-22-11-25"},
+        {"tariff_code": mixed["tariff_code"]},
+    ):
+        target = adapter.target(SiteInfo("x", 0, 0), Credentials(options=options))
+        assert (target.params["product"], target.key) == (
+            "AGILE-FLEX-22-11-25",
+            mixed["tariff_code"],
+        )
+
+
 def test_api_key_is_sent_as_basic_auth(replay_server, adapter):
     replay_server.add(
         "GET", OCTOPUS_RATES, json=replay_server.load_fixture("octopus/agile_dst_spring.json")
