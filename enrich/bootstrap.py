@@ -22,6 +22,10 @@ from enrich.models import (
 from enrich.numerals import decimal
 from enrich.readings import tag_problem
 
+# The meters METER_USERNAME / METER_PASSWORD log in to (Home Assistant's takes a token and
+# its base_url, set in the admin).
+CLOUD_METERS = ("emporia_vue", "sense")
+
 
 @dataclass(frozen=True)
 class PlannedProvider:
@@ -100,14 +104,11 @@ def plan_providers() -> list[PlannedProvider]:
     if s.GOOGLE_CLIENT_ID:
         planned.append(PlannedProvider("occupancy", "google_calendar"))
     for meter in filter(None, (m.strip() for m in s.METER_TYPE.split(","))):
-        planned.append(
-            PlannedProvider(
-                "smart_meter",
-                _provider("METER_TYPE", "smart_meter", meter),
-                username=s.METER_USERNAME,
-                password=s.METER_PASSWORD,
-            )
-        )
+        meter = _provider("METER_TYPE", "smart_meter", meter)
+        # The account is the cloud meters' only: a Home Assistant meter takes a token.
+        cloud = meter in CLOUD_METERS
+        login = {"username": s.METER_USERNAME, "password": s.METER_PASSWORD} if cloud else {}
+        planned.append(PlannedProvider("smart_meter", meter, **login))
     return planned
 
 

@@ -56,6 +56,17 @@ def test_bootstrap_creates_site_and_providers_from_environment(capsys):
     assert "Created site 'Lake house'" in capsys.readouterr().out
 
 
+def test_the_meter_account_goes_to_the_cloud_meters_only():
+    # METER_TYPE=emporia_vue,home_assistant: the Emporia e-mail and password were stored in the
+    # Home Assistant config too, a meter that takes a token, never that account.
+    with override_settings(**{**ENV, "METER_TYPE": "emporia_vue, home_assistant"}):
+        call_command("bootstrap")
+    meters = {p.provider: p for p in ProviderConfig.objects.filter(source="smart_meter")}
+    emporia, home_assistant = meters["emporia_vue"], meters["home_assistant"]
+    assert (emporia.username, emporia.password) == ("me@example.org", "meter-pw")
+    assert (home_assistant.username, home_assistant.password) == ("", "")
+
+
 def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
     with override_settings(**ENV):
         call_command("bootstrap")
