@@ -1,10 +1,13 @@
 """What docs/providers.md states of each provider adapter, checked against the adapter: how far
-back a backfill after an outage reaches (Adapter.history)."""
+back a backfill after an outage reaches (Adapter.history), and the `window_hours` tag a price
+config's option gives."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from collectors.pricing.adapter import window_hours
+from collectors.pricing.slots import PriceSlot, headline, headline_reading
 from collectors.registry import ADAPTERS
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
@@ -41,3 +44,22 @@ def test_the_backfill_bound_the_page_gives_each_provider_is_the_adapter_s():
         if a.provider in NAMES and a.history is not None
     }
     assert stated == expected
+
+
+def test_the_window_hours_tags_the_page_gives_are_those_written():
+    """`0.333333` for 0.3333: the tag is not the option as typed (before, the page said only
+    "its option", and a query for '0.3333' found no point)."""
+    text = " ".join(PAGE.read_text().split())
+    sentence = re.search(r"adds `WHERE \"window_hours\" = '6'` \(its option(.*?)\)\.", text)
+    pairs = re.findall(r"`([^`]+)` for (\S+?)(?: or (\S+?))?[,:)]", sentence[1] + ")")
+    assert len(pairs) == 2, sentence[1]
+    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    day = [
+        PriceSlot(now + timedelta(hours=h), now + timedelta(hours=h + 1), 0.1) for h in range(24)
+    ]
+    for tag, *options in pairs:
+        for option in filter(None, options):
+            value = option.strip('"') if option.startswith('"') else float(option)
+            hours = window_hours({"window_hours": value})
+            written = headline_reading(headline(day, now, hours), {"provider": "awattar"})
+            assert written.tags["window_hours"] == tag, option
