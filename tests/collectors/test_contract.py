@@ -4,6 +4,8 @@ fixtures (tests/collectors/scenarios_<kind>.py) and must honour what the pipelin
 import importlib
 import json
 import pkgutil
+import re
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +33,7 @@ def _scenarios() -> dict:
 
 
 SCENARIOS = _scenarios()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_registry_lists_each_provider_once():
@@ -152,3 +155,19 @@ def test_non_json_answer_is_malformed(source, provider, replay_server):
     )
     with pytest.raises(MalformedResponse):
         run(source, provider, replay_server)
+
+
+@pytest.mark.parametrize("source, provider", PROVIDERS)
+def test_every_field_and_tag_a_provider_writes_is_named_on_the_page(
+    source, provider, replay_server
+):
+    """Each field and tag key of the points a provider's documented payloads give (its
+    scenario, through the adapter) is named, in backticks, in docs/providers.md."""
+    _, _, result = run(source, provider, replay_server)
+    named = set(re.findall(r"`([a-z_0-9.]+)`", (ROOT / "docs" / "providers.md").read_text()))
+    written = {
+        f"{reading.measurement}: {key}"
+        for reading in result.readings
+        for key in [reading.measurement, *reading.fields, *reading.tags]
+    }
+    assert {w for w in written if w.split(": ")[1] not in named} == set()

@@ -6,12 +6,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from collectors.pricing.adapter import window_hours
 from collectors.pricing.slots import PriceSlot, headline, headline_reading
 from collectors.registry import ADAPTERS
-from tests.collectors.test_contract import PROVIDERS, run
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
 # The enrichment providers as the page names them.
@@ -66,19 +63,3 @@ def test_the_window_hours_tags_the_page_gives_are_those_written():
             hours = window_hours({"window_hours": value})
             written = headline_reading(headline(day, now, hours), {"provider": "awattar"})
             assert written.tags["window_hours"] == tag, option
-
-
-@pytest.mark.parametrize("source, provider", PROVIDERS)
-def test_every_field_and_tag_a_provider_writes_is_named_on_the_page(
-    source, provider, replay_server
-):
-    """Each field and tag key of the points a provider's documented payloads give (its
-    scenario, through the adapter) is named, in backticks, in docs/providers.md."""
-    _, _, result = run(source, provider, replay_server)
-    named = set(re.findall(r"`([a-z_0-9.]+)`", PAGE.read_text()))
-    written = {
-        f"{reading.measurement}: {key}"
-        for reading in result.readings
-        for key in [reading.measurement, *reading.fields, *reading.tags]
-    }
-    assert {w for w in written if w.split(": ")[1] not in named} == set()
