@@ -13,7 +13,7 @@ from collections.abc import Callable
 from enrich.redis.client import RedisUnavailable, get_redis, make_key, reachable
 
 logger = logging.getLogger(__name__)
-WHAT = "The beat's and workers' signs of life"
+WHAT = "The record of the beat's and workers' signs of life"
 RETRY_AFTER = 60.0  # seconds without a try after Redis did not answer
 
 

@@ -129,3 +129,13 @@ def test_the_answer_says_when_redis_cannot_be_read(api, settings):
     assert answer["ok"] is False and answer["beat"] is None and answer["workers"] is None
     assert "cannot reach Redis at REDIS_URL=redis://127.0.0.1:1/0" in answer["detail"]
     assert answer["skipped_schedules"] == []
+
+
+def test_the_redis_problem_is_worded_as_a_sentence(api, settings):
+    # The status page's Processes table shows this detail as it is: it read "The beat's and
+    # workers' signs of life is unavailable".
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    detail = api.get("/api/processes/").json()["detail"]
+    assert detail.startswith(
+        "The record of the beat's and workers' signs of life is unavailable: cannot reach Redis"
+    ), detail
