@@ -103,3 +103,65 @@ def test_the_page_shows_a_ticking_beat_and_a_live_worker(live_server, browser, p
     assert rows[2:] == [[f"Queue {name}", "served", "—", f"by {worker.node}"] for name in QUEUES]
     cells = browser.find_elements(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
     assert all("good" in cell.get_attribute("class").split() for cell in cells)
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_the_page_says_a_killed_beat_stopped_and_a_killed_worker_is_gone(
+    live_server, browser, prefix, tmp_path, monkeypatch
+):
+    """docs/status_page.md: a beat silent for too long is "stopped" with how long ago it last
+    ticked; a worker killed is "gone"; one stopped cleanly is not listed; the queues only it
+    served are "not served". (The 60 s thresholds are shortened to 2 s, not the processes.)"""
+    import signal
+
+    from enrich import liveness
+
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    User.objects.create_user("reader", password="read-only-password")
+    beat = beat_process(tmp_path, prefix)
+    try:
+        with (
+            worker_support.celery_worker("killed", REDIS_KEY_PREFIX=prefix) as killed,
+            worker_support.celery_worker("stopped", REDIS_KEY_PREFIX=prefix) as stopped,
+        ):
+            log_in(browser, live_server.url, "reader", "read-only-password")
+
+            def all_alive() -> bool:
+                browser.refresh()
+                wait_for(browser, "html[data-loaded]")
+                return [row[1] for row in processes_rows(browser)] == [
+                    "ticking", "alive", "alive", *["served"] * len(QUEUES)
+                ]  # fmt: skip
+
+            worker_support.until(all_alive, beat)
+            killed.send_signal(signal.SIGKILL)
+            beat.send_signal(signal.SIGKILL)
+            killed.wait(timeout=10)
+            beat.wait(timeout=10)
+            worker_support.stop(stopped)  # a warm shutdown
+            monkeypatch.setattr(liveness, "BEAT_LATE_AFTER", 2)
+            monkeypatch.setattr(liveness, "WORKER_LATE_AFTER", 2)
+
+            def both_late() -> list[list[str]]:
+                browser.refresh()
+                wait_for(browser, "html[data-loaded]")
+                rows = processes_rows(browser)
+                return rows if [row[1] for row in rows[:2]] == ["stopped", "gone"] else []
+
+            rows = worker_support.until(both_late, seconds=30)
+    finally:
+        worker_support.stop(beat)
+        beat.log.close()
+    beat_row, worker_row, *queue_rows = rows
+    assert beat_row[0] == f"Beat ({socket.gethostname()})"
+    assert beat_row[2].endswith(" s ago"), beat_row
+    assert beat_row[3].startswith("No tick for "), beat_row
+    assert "the beat has stopped or hangs, so no schedule runs" in beat_row[3]
+    assert worker_row[:2] == [f"Worker {killed.node} (queues {', '.join(sorted(QUEUES))})", "gone"]
+    assert worker_row[2].endswith(" s ago")
+    assert worker_row[3].startswith("Not heard from for ") and "killed or hangs" in worker_row[3]
+    # The worker stopped cleanly is not listed; no live worker serves any queue.
+    assert queue_rows == [
+        [f"Queue {name}", "not served", "—", "No live worker consumes it: its tasks wait in Redis."]
+        for name in QUEUES
+    ]
