@@ -7,7 +7,7 @@ unreachable). The same call later may well succeed, so tasks retry it with backo
 type, a malformed answer, a missing setting). Retrying cannot help; the run fails at once
 and its record says what a person must change.
 
-Each door's errors (enrich.http, enrich.influx, enrich.redis.client, the archive's S3
+Each door's errors (enrich.http, enrich.influx, enrich.redis.client, enrich.mqtt, the archive's S3
 module) derive from one of these, next to their own base class, so a caller can still catch
 "any InfluxDB error" while a retry decision asks only `isinstance(exc, Transient)`.
 """

@@ -24,6 +24,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from enrich.errors import Permanent
+
 log = logging.getLogger(__name__)
 
 RECONNECT_MIN_SECONDS, RECONNECT_MAX_SECONDS = 1, 60
@@ -37,8 +39,8 @@ MAX_QUEUED_MESSAGES = 20000
 NORMAL, WITH_WILL = 0, 4
 
 
-class BadMqttUrl(ValueError):
-    pass
+class BadMqttUrl(ValueError, Permanent):
+    """MQTT_URL is no MQTT URL: retrying cannot help."""
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,20 @@ subscription is acknowledged arrives after the whole retained set, and ends the 
 import threading
 import uuid
 
+from enrich.errors import Permanent, Transient
 from enrich.mqtt.broker import CONNECT_TIMEOUT_SECONDS, KEEPALIVE_SECONDS, Endpoint, new_client
 
 
 class RetainedReadError(RuntimeError):
-    pass
+    """The retained messages could not be read (one of the two below)."""
+
+
+class BrokerOutOfReach(RetainedReadError, Transient):
+    """No connection, no answer, or not every message in time: it may work later."""
+
+
+class BrokerRefused(RetainedReadError, Permanent):
+    """The broker refused the connection (e.g. its credentials): a person must change them."""
 
 
 def retained_messages(
@@ -46,15 +55,16 @@ def retained_messages(
     try:
         client.connect(endpoint.host, endpoint.port, KEEPALIVE_SECONDS)
     except (OSError, ValueError) as exc:
-        raise RetainedReadError(f"MQTT broker {endpoint.host}:{endpoint.port}: {exc}") from None
+        raise BrokerOutOfReach(f"MQTT broker {endpoint.host}:{endpoint.port}: {exc}") from None
     client.loop_start()
     try:
         if not subscribed.wait(CONNECT_TIMEOUT_SECONDS) or refused:
             why = refused[0] if refused else "no answer"
-            raise RetainedReadError(f"MQTT broker {endpoint.host}: could not subscribe ({why})")
+            failed = BrokerRefused if refused else BrokerOutOfReach
+            raise failed(f"MQTT broker {endpoint.host}: could not subscribe ({why})")
         client.publish(marker, "end", qos=1, retain=False)
         if not done.wait(timeout):
-            raise RetainedReadError(
+            raise BrokerOutOfReach(
                 f"MQTT broker {endpoint.host}: the retained messages under {topic_filter} did "
                 f"not all arrive within {timeout:.0f} s"
             )
