@@ -4,8 +4,7 @@ warns before it (enrich.admin.SiteForm, through enrich.models.site_series)."""
 
 from collectors.occupancy.google import now as occupancy
 from collectors.smart_meter import common as meters
-from enrich.influx import stored_rows
-from enrich.influx.influxql import quote_ident
+from enrich.influx import quote_ident, stored_rows
 
 SITE_TAGGED = (meters.MEASUREMENT, meters.CIRCUIT_MEASUREMENT, occupancy.MEASUREMENT)
 

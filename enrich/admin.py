@@ -9,8 +9,7 @@ from django.utils.safestring import mark_safe
 
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
 from enrich.form_fields import ADMIN_NUMBERS
-from enrich.influx import TimeseriesError
-from enrich.influx.influxql import quote_literal
+from enrich.influx import TimeseriesError, quote_literal
 from enrich.models import OAuthConnection, ProviderConfig, Site, secrets_cleared, site_series
 
 SECRET_FIELDS = ("api_key", "password")

@@ -73,6 +73,19 @@ def test_each_service_library_is_imported_only_by_its_door(library):
     assert users, f"nothing imports {library}: update DOORS"
 
 
+def test_callers_reach_influxdb_through_the_package_not_its_parts():
+    """docs/architecture.md: callers import from `enrich.influx` (the tiers also from
+    `enrich.influx.bulk`), so its parts can move without touching them."""
+    reaching_in = {
+        name: sorted(
+            m for m in found if m.startswith("enrich.influx.") and m != "enrich.influx.bulk"
+        )
+        for name, found in IMPORTS.items()
+        if not name.startswith("enrich/influx/")
+    }
+    assert {name: found for name, found in reaching_in.items() if found} == {}
+
+
 def is_test_module(name: str) -> bool:
     """`tests...test_*` (or a relative `.test_*`): a module pytest collects tests from."""
     return name.startswith(("tests.", ".")) and any(
