@@ -7,13 +7,15 @@ import pytest
 from enrich.errors import Permanent, Transient
 from enrich.http import errors as http
 from enrich.influx import errors as timeseries
+from enrich.mqtt import broker as mqtt_broker
+from enrich.mqtt import retained as mqtt_retained
 from enrich.redis import cache
 from enrich.redis import client as redis_client
 from retention.archive import store
 from retention.archive import target as archive_target
 from retention.entities import discovery
 
-DOORS = (http, timeseries, redis_client, cache, store)
+DOORS = (http, timeseries, redis_client, cache, store, mqtt_broker, mqtt_retained)
 
 
 def door_errors() -> list[type[BaseException]]:
@@ -26,7 +28,12 @@ def door_errors() -> list[type[BaseException]]:
 
 
 # Base classes that group a door's errors; what they are raised as is one of their subclasses.
-BASES = {http.HttpError, timeseries.TimeseriesError, store.StorageError}
+BASES = {
+    http.HttpError,
+    timeseries.TimeseriesError,
+    store.StorageError,
+    mqtt_retained.RetainedReadError,
+}
 
 
 @pytest.mark.parametrize("cls", door_errors(), ids=lambda c: f"{c.__module__}.{c.__name__}")
@@ -43,11 +50,13 @@ TRANSIENT = [
     timeseries.InfluxUnavailable,
     redis_client.RedisUnavailable,
     store.StorageUnavailable,
+    mqtt_retained.BrokerOutOfReach,
 ]  # fmt: skip
 PERMANENT = [
     http.AuthError, http.MalformedResponse,
     timeseries.InfluxAuthError, timeseries.InfluxQueryError, timeseries.InfluxWriteError,
     store.StorageRefused,
+    mqtt_broker.BadMqttUrl, mqtt_retained.BrokerRefused,
     archive_target.ArchiveNotConfigured,
     discovery.DiscoveryError,
 ]  # fmt: skip
