@@ -246,3 +246,14 @@ def test_readme_is_a_map_whose_reading_path_quotes_the_beat_table():
     assert name in entries, f"config/schedule.py has no entry {name!r}"
     entry = entries[name]
     assert (entry.task, entry.crontab, entry.expires) == (task, crontab, int(expires))
+
+
+@pytest.mark.parametrize("door", ["influx", "http", "redis", "mqtt"])
+def test_architecture_names_every_module_of_each_door(door):
+    """docs/architecture.md lists each door package's parts: a module added to a door is named
+    there too (the MQTT door's `retained.py` was not)."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    stems = sorted(p.stem for p in (ROOT / "enrich" / door).glob("*.py") if p.stem != "__init__")
+    assert stems
+    named = [f"`{stem}.py`" in text or f"`enrich.{door}.{stem}`" in text for stem in stems]
+    assert [stem for stem, said in zip(stems, named, strict=True) if not said] == []
