@@ -147,6 +147,7 @@ bind-address = "127.0.0.1:{rpc}"
   compact-full-write-cold-duration = "2s"
 [http]
   bind-address = "127.0.0.1:{http}"
+  auth-enabled = {auth}
   log-enabled = false
   max-row-limit = 0
 [monitor]
@@ -161,7 +162,7 @@ bind-address = "127.0.0.1:{rpc}"
 class PrivateInflux:
     """Debian's influxd on a free loopback port with its own data directory."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, auth: bool = False) -> None:
         binary = shutil.which("influxd")
         if binary is None:
             raise SystemExit("influxd is not installed: run `make services` (it installs it).")
@@ -171,7 +172,9 @@ class PrivateInflux:
         self.data.mkdir(parents=True)
         http, rpc = _free_port(), _free_port()
         level = os.environ.get("BENCH_INFLUXD_LOG", "warn")
-        config = CONFIG.format(dir=self.data, http=http, rpc=rpc, log_level=level)
+        config = CONFIG.format(
+            dir=self.data, http=http, rpc=rpc, log_level=level, auth=str(auth).lower()
+        )
         (self.data / "influxdb.conf").write_text(config)
         self.url = f"http://127.0.0.1:{http}"
         self.proc: subprocess.Popen | None = None
@@ -219,10 +222,10 @@ class PrivateInflux:
 
 
 @contextmanager
-def private_influxd(name: str) -> Iterator[PrivateInflux]:
-    """A private influxd (see CONFIG), removed at the end. The user's InfluxDB is never
-    restarted or reconfigured."""
-    server = PrivateInflux(name)
+def private_influxd(name: str, auth: bool = False) -> Iterator[PrivateInflux]:
+    """A private influxd (see CONFIG; `auth`: it asks for credentials), removed at the end.
+    The user's InfluxDB is never restarted or reconfigured."""
+    server = PrivateInflux(name, auth)
     try:
         server.start()
         yield server

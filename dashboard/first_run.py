@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from collectors import pipeline
 from collectors.carbon import common as carbon
 from collectors.pricing import slots as prices
-from enrich.influx import TimeseriesError, configured_credentials, connect
+from enrich.influx import InfluxAuthError, TimeseriesError, configured_credentials, connect
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
 from enrich.wording import counted
 
@@ -112,9 +112,12 @@ def check_influxdb(url: str, database: str) -> InfluxCheck:
         gateway = connect(url, settings.INFLUXDB_VERSION, timeout=5.0, **credentials)
     except ValueError as exc:  # e.g. ftp://, which the form's URL field lets through
         return InfluxCheck(False, f"{url} cannot be an InfluxDB URL: {exc}")
+    version = ""
     try:
         version = gateway.ping()
         databases = gateway.databases()
+    except InfluxAuthError as exc:  # it answered /ping: it is there, but asks for credentials
+        return InfluxCheck(False, _refused(url, version, same, exc))
     except TimeseriesError as exc:
         return InfluxCheck(False, f"No InfluxDB answers at {url}: {exc}")
     finally:
@@ -128,6 +131,18 @@ def check_influxdb(url: str, database: str) -> InfluxCheck:
             "configuration (`database:`, default home_assistant).",
         )
     return InfluxCheck(True, f"InfluxDB {version} answers at {url} and holds {database!r}.")
+
+
+def _refused(url: str, version: str, same: bool, exc: InfluxAuthError) -> str:
+    said = f"InfluxDB {version} answers at {url}, but refused".replace("  ", " ")
+    said += " to list its databases"
+    if same:
+        return f"{said} with the configured credentials: {exc}"
+    return (
+        f"{said} without credentials: enrich sends INFLUXDB_USERNAME and INFLUXDB_PASSWORD "
+        "(2.x: INFLUXDB_TOKEN) only to INFLUXDB_URL. Set them with INFLUXDB_URL in .env and "
+        "restart (make run), then test again."
+    )
 
 
 def settings_note(url: str, database: str) -> str:
