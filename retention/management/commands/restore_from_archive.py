@@ -26,10 +26,13 @@ class Command(BaseCommand):
             "--database",
             default=None,
             help=f"InfluxDB database to write to (default RESTORE_INFLUXDB_DATABASE, here "
-            f"{settings.RESTORE_INFLUXDB_DATABASE!r})",
+            f"{settings.RESTORE_INFLUXDB_DATABASE!r}); not with --output",
         )
         parser.add_argument(
-            "--output", type=Path, default=None, help="write a Parquet file instead of InfluxDB"
+            "--output",
+            type=Path,
+            default=None,
+            help="write a Parquet file instead of InfluxDB (not with --database)",
         )
         parser.add_argument(
             "--force", action="store_true", help="with --output: replace a file already there"
@@ -40,6 +43,7 @@ class Command(BaseCommand):
         def progress(items):
             return tqdm(items, desc="restore", unit="file", disable=None)
 
+        check_options(database, output, force)
         try:
             if output is not None:
                 check_output(output, force)
@@ -59,6 +63,21 @@ class Command(BaseCommand):
             f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
             f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
             f"{report.database!r} (measurement entity_aggregates)"
+        )
+
+
+def check_options(database: str | None, output: Path | None, force: bool) -> None:
+    """Refuse options that would be ignored: --output writes a file, no InfluxDB database,
+    and --force only replaces an --output file."""
+    if output is not None and database is not None:
+        raise CommandError(
+            f"--database {database!r} and --output {str(output)!r} exclude each other: "
+            "--output writes a Parquet file, nothing into InfluxDB. Give one of them."
+        )
+    if force and output is None:
+        raise CommandError(
+            "--force replaces an --output file; without --output there is none to replace. "
+            "Leave --force out, or give --output."
         )
 
 

@@ -171,3 +171,19 @@ def test_restore_gives_back_the_fields_the_tiers_leave_out_of_their_rows(tier, s
             want = {"time": row.start, "entity_id": entity_id, "kind": row.kind, **row.fields}
             assert table[(entity_id, row.start)] == want
             assert restored[(entity_id, row.start)] == want
+
+
+def test_the_command_refuses_options_it_would_ignore(archived, tier, tmp_path):
+    target = tmp_path / "feb.parquet"
+    # Before: --database was dropped without a word and the file written.
+    with pytest.raises(CommandError) as refused:
+        call_command("restore_from_archive", "2022-02-01", "2022-02-28",
+                     "--output", str(target), "--database", "enrich_restore")  # fmt: skip
+    said = str(refused.value)
+    assert "--database 'enrich_restore'" in said and "--output" in said
+    assert "exclude each other" in said
+    assert not target.exists()
+    # Before: --force without --output restored into InfluxDB as if it were not given.
+    with pytest.raises(CommandError, match="--force replaces an --output file"):
+        call_command("restore_from_archive", "2022-02-01", "2022-02-28", "--force")
+    assert read_back(tier.restore_database) == []
