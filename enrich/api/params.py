@@ -237,17 +237,28 @@ def fields(request, allowed: Sequence[str]) -> dict[str, Any]:
     return given
 
 
+def sent(data: dict[str, Any], name: str, expected: str, left_out: str) -> Any:
+    """Field `name` of a body read with `body`, None when absent. Sent empty (or blank) or
+    null it is a 400 naming it, saying to send `expected` and what leaving it out means
+    (`left_out`): a caller who sent the field meant something, so it is never taken for the
+    field left out."""
+    if name not in data:
+        return None
+    raw = data[name]
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        said = "given as null" if raw is None else "given empty"
+        raise ValidationError({name: f"{said}: send {expected} (leaving {name} out means "
+                               f"{left_out})."})  # fmt: skip
+    return raw
+
+
 def flag(data: dict[str, Any], name: str, default: bool = False) -> bool:
     """A true/false field of a body read with `body`: `default` when absent; JSON true/false or
-    1/0, or a word `boolean` reads. Anything else is a 400 naming it, empty and null included:
-    a caller who sent the field meant something, so it is never taken for the default."""
-    if name not in data:
+    1/0, or a word `boolean` reads. Anything else is a 400 naming it, empty and null included
+    (`sent`)."""
+    raw = sent(data, name, "true or false", str(default).lower())
+    if raw is None:
         return default
-    raw = data[name]
-    if raw is None or raw == "":
-        said = "given as null" if raw is None else "given empty"
-        raise ValidationError({name: f"{said}: send true or false (leaving {name} out means "
-                               f"{str(default).lower()})."})  # fmt: skip
     if isinstance(raw, bool):
         return raw
     if type(raw) is int and raw in (0, 1):

@@ -3,7 +3,8 @@
 `POST /retention/downsample-hourly`, `POST /retention/downsample-daily` (token or session
 auth; JSON or form body, or the query string: `?dry_run=true` is a dry run):
 - `start`, `end`: UTC days as YYYY-MM-DD; start inclusive, end EXCLUSIVE (start=2024-03-04,
-  end=2024-03-05 is the single day 2024-03-04). Default: all data older than the horizon.
+  end=2024-03-05 is the single day 2024-03-04). Left out: all data older than the horizon;
+  sent empty or null, a 400 naming it (never read as left out).
 - `dry_run` (true/false, default false: leave it out for a real run; empty or null is a 400):
   report what would be aggregated and deleted (entities, days, points) and the space expected
   back, from the measured bytes per point of the source tier; nothing is changed and no lock
@@ -13,9 +14,9 @@ of every day due: more than a web request should wait for): 202 with `task_id`, 
 `poll` (GET /retention/runs/<run_id>: the status, and once done the report in `details`; a
 retention policy that makes running unsafe shows as status failed with the reason).
 400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled", a day before 2000, an empty or null dry_run, a field
-given twice or in both the query and the body, a field of another name such as `dryrun`:
-params.fields); nothing is recorded or queued then. 503 when the broker cannot be reached.
+data older than N days is downsampled", a day before 2000, an empty or null start, end or
+dry_run, a field given twice or in both the query and the body, a field of another name such
+as `dryrun`: params.fields); nothing is recorded or queued then. 503 when the broker cannot be reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
@@ -49,15 +50,18 @@ class DownsampleView(APIView):
     @extend_schema(
         request={"application/json": dict},
         responses={202: dict, 400: dict, 503: dict},
-        description="start/end: YYYY-MM-DD UTC days, end exclusive; dry_run: true or false "
+        description="start/end: YYYY-MM-DD UTC days, end exclusive (absent: all data older "
+        "than the horizon; empty or null: 400); dry_run: true or false "
         "(absent: false, a real run; empty or null: 400). In the body or the query string, each "
         "once; a field given twice, or one of another name, is a 400.",
     )
     def post(self, request):
         data = params.fields(request, ("start", "end", "dry_run"))
         dry_run = params.flag(data, "dry_run")
+        start = params.sent(data, "start", "a day as YYYY-MM-DD", "from the oldest data")
+        end = params.sent(data, "end", "a day as YYYY-MM-DD", "up to the horizon")
         try:
-            start, end = check_range(self.operation, data.get("start"), data.get("end"))
+            start, end = check_range(self.operation, start, end)
         except RangeError as exc:
             return Response({exc.parameter: str(exc)}, status=400)
         run = record_queued_run(

@@ -86,6 +86,26 @@ def test_an_empty_or_null_dry_run_is_a_400_not_a_real_run(client, url, body, con
 
 @pytest.mark.parametrize("url", [HOURLY, DAILY])
 @pytest.mark.parametrize(
+    ("body", "content_type", "name", "said"),
+    [
+        ('{"start": null, "dry_run": true}', JSON, "start", "given as null"),
+        ('{"start": "", "end": "2024-03-05"}', JSON, "start", "given empty"),
+        ("start=&dry_run=true", FORM, "start", "given empty"),
+        ('{"start": "2024-03-04", "end": null}', JSON, "end", "given as null"),
+        ("end=%20", FORM, "end", "given empty"),
+    ],
+)
+def test_an_empty_or_null_start_or_end_is_a_400_not_the_whole_history(
+    client, url, body, content_type, name, said
+):
+    # Read as left out: a run (or dry run) over all the data older than the horizon.
+    response = client.post(url, body, content_type=content_type)
+    assert_400_naming_only(response, name, f"{said}: send a day as YYYY-MM-DD (leaving {name} out")
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize("url", [HOURLY, DAILY])
+@pytest.mark.parametrize(
     ("body", "name"),
     [
         ("dry_run=true&dry_run=false", "dry_run"),
