@@ -96,11 +96,17 @@ class Source:
         return converted(sample, convert, self.units.attributes(row.measurement, units))
 
 
+class UnreadableEntity(ValueError):
+    """The registry entry says nothing usable about where the entity's points are (no layout
+    or an unknown one, an id without its domain); the message says what to fix."""
+
+
 def source_of(entity: Entity) -> Source:
-    """Where the entity's points are; ValueError naming what to fix when they cannot be found."""
+    """Where the entity's points are; UnreadableEntity naming what to fix when they cannot be
+    found."""
     if entity.layout == Entity.Layout.OFFICIAL:
         if "." not in entity.entity_id:
-            raise ValueError(
+            raise UnreadableEntity(
                 f"entity id {entity.entity_id!r} is not of the form domain.object_id; delete "
                 "it in the admin (discovery, manage.py discover_entities, registers the entity "
                 "under its full id)."
@@ -124,9 +130,10 @@ def source_of(entity: Entity) -> Source:
             ("state_value", "state"),
             Units(entity),
         )
-    raise ValueError(
-        f"{entity.entity_id}: layout {entity.layout!r} is unknown; rerun discovery "
-        "(manage.py discover_entities), which sets it to 'official' or 'ingestor'."
+    said = f"layout {entity.layout!r} is unknown" if entity.layout else "it has no layout"
+    raise UnreadableEntity(
+        f"{entity.entity_id}: {said}; set it to 'official' or 'ingestor' in the admin "
+        "(Retention → Entities), or rerun discovery (manage.py discover_entities), which sets it."
     )
 
 

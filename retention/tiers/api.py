@@ -21,7 +21,9 @@ as `dryrun`: params.fields); nothing is recorded or queued then. 503 when the br
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its
 resolution (retention.tiers.series), and `attribute_units` (a weather entity's attribute ->
-unit, keyed by the attribute name at every resolution; {} for other entities). 400 bad parameter, 404 unknown entity, 503 InfluxDB down.
+unit, keyed by the attribute name at every resolution; {} for other entities). 400 bad
+parameter, 404 unknown entity, 409 an entity whose registry entry cannot be read (no layout,
+an id without its domain: the answer says what to fix), 503 InfluxDB down.
 """
 
 from datetime import UTC
@@ -34,6 +36,7 @@ from rest_framework.views import APIView
 from enrich.api import params
 from enrich.influx import InfluxUnavailable, TimeseriesError
 from retention.day_ranges import RangeError
+from retention.entities.sources import UnreadableEntity
 from retention.entities.units import attribute_units_of, unit_of
 from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
@@ -106,7 +109,7 @@ class SeriesView(APIView):
             OpenApiParameter("start", str, required=True, description="ISO 8601 with zone"),
             OpenApiParameter("end", str, required=True, description="ISO 8601 with zone"),
         ],
-        responses={200: dict, 400: dict, 404: dict, 503: dict},
+        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
         description="200: entity_id, kind, unit (of the readings: `value`, `avg_value`, ...; "
         "empty for a weather entity), attribute_units, start, end (UTC) and segments (each "
         "with its resolution: raw, hourly or daily). attribute_units is always there: "
@@ -139,6 +142,8 @@ class SeriesView(APIView):
             segments = read_series(entity_id, start, end)
         except (InfluxUnavailable, TimeseriesError) as exc:
             return Response({"detail": f"The series cannot be read: {exc}"}, status=503)
+        except UnreadableEntity as exc:  # a registry entry made by hand, without a layout
+            return Response({"entity_id": f"The series cannot be read: {exc}"}, status=409)
         return Response(
             {
                 "entity_id": entity.entity_id,

@@ -104,3 +104,24 @@ def test_api_series(tiered):
     assert backwards.status_code == 400 and "after start" in backwards.json()["end"]
     unknown = api.get("/api/series", {**query, "entity_id": "sensor.nope"})
     assert unknown.status_code == 404 and "discover_entities" in unknown.json()["entity_id"]
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "layout", "said"),
+    [
+        ("sensor.heater_power", "", "sensor.heater_power: it has no layout; set it to 'official'"),
+        ("heater_power", "official", "is not of the form domain.object_id"),
+    ],
+)
+def test_api_series_of_an_entry_it_cannot_read_is_a_409_saying_what_to_fix(entity_id, layout, said):
+    # Entries made outside discovery (a script, the shell) can lack a layout; the model lets them.
+    Entity.objects.create(entity_id=entity_id, kind="power", layout=layout, measurement="W")
+    user = get_user_model().objects.create_user("ha-series", password="pw-ha-123")
+    api = APIClient(raise_request_exception=False)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    query = {"entity_id": entity_id, "start": T0.isoformat(), "end": (T0 + DAY).isoformat()}
+    answer = api.get("/api/series", query)
+    # Before: a 500 ("The server failed to answer this request").
+    assert answer.status_code == 409, answer.content
+    assert list(answer.json()) == ["entity_id"]
+    assert said in answer.json()["entity_id"]
