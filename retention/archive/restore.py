@@ -133,17 +133,24 @@ class RestoreReport:
     end_date: date
     objects: list[str]
     records: int
+    days: int  # the UTC days of the range the archive held rows for: those restored
 
     @property
-    def days(self) -> int:
+    def days_asked(self) -> int:
+        """The days of the range, start_date to end_date, both inclusive."""
         return (self.end_date - self.start_date).days + 1
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["start_date"] = self.start_date.isoformat()
         data["end_date"] = self.end_date.isoformat()
-        data["days"] = self.days
+        data["days_asked"] = self.days_asked
         return data
+
+
+def days_held(table: pa.Table) -> int:
+    """How many UTC days the rows of `table` (archived daily rows) are of."""
+    return len({moment.date() for moment in table.column("time").to_pylist()})
 
 
 def restore_to_influxdb(
@@ -195,6 +202,6 @@ def restore_to_influxdb(
             ts.create_database(database)
             written = ts.write(database, table_readings(table))
         run.records_processed = written
-        report = RestoreReport(run.pk, database, start, end, covering, written)
+        report = RestoreReport(run.pk, database, start, end, covering, written, days_held(table))
         run.details = {**(run.details or {}), **report.as_dict()}  # keeps who queued it
         return report

@@ -62,7 +62,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
             f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
-            f"{report.database!r} (measurement entity_aggregates)"
+            f"{report.database!r} (measurement entity_aggregates); the archive held rows for "
+            f"{report.days} of the {counted(report.days_asked, 'day')} asked"
         )
 
 

@@ -96,6 +96,22 @@ def test_round_trip_into_the_restore_database(archived, tier):
     assert run.duration_seconds > 0
 
 
+def test_the_report_counts_the_days_restored_apart_from_the_days_asked(archived, tier, capsys):
+    # The archive starts on 2022-01-01: of the 5 days asked, 2 hold rows (5 entities each).
+    report = restore_to_influxdb("2021-12-29", "2022-01-02")
+    assert (report.records, report.days) == (10, 2)  # before: 5, the days asked
+    assert report.days_asked == 5
+    details = RetentionRun.objects.get(pk=report.run_id).details
+    # Before: "days": 5 beside "records": 10, as if five days had been restored.
+    assert (details["records"], details["days"], details["days_asked"]) == (10, 2, 5)
+    nothing = restore_to_influxdb("2021-01-01", "2021-01-31")
+    assert (nothing.records, nothing.days, nothing.days_asked) == (0, 0, 31)
+
+    call_command("restore_from_archive", "2021-12-29", "2022-01-02")
+    out = capsys.readouterr().out
+    assert "the archive held rows for 2 of the 5 days asked" in out
+
+
 def test_restore_never_writes_into_the_tier_database(archived, tier):
     with pytest.raises(ValueError, match="restore into another database"):
         restore_to_influxdb("2023-01-01", "2023-01-31", tier.database)
