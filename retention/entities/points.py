@@ -48,28 +48,22 @@ METER_ATTRIBUTES = ("state_class", "last_reset")
 # The string attributes an ingestor point is read for: units, and the meter attributes.
 STRING_ATTRIBUTES = (UNIT_ATTRIBUTE, *WEATHER_UNITS, *METER_ATTRIBUTES)
 GAP_STATES = frozenset({"unknown", "unavailable", ""})
-# homeassistant.helpers.state.state_as_number ("unknown" is a gap here, not 0).
-HA_STATE_NUMBERS = {
-    "on": 1.0,
-    "open": 1.0,
-    "home": 1.0,
-    "locked": 1.0,
-    "above_horizon": 1.0,
-    "off": 0.0,
-    "closed": 0.0,
-    "not_home": 0.0,
-    "unlocked": 0.0,
-    "below_horizon": 0.0,
-}
-BINARY_STATE_NUMBERS = {
-    **HA_STATE_NUMBERS,
-    "true": 1.0,
-    "false": 0.0,
-    "yes": 1.0,
-    "no": 0.0,
-    "detected": 1.0,
-    "clear": 0.0,
-}
+# homeassistant.helpers.state.state_as_number: the states it stores as 1 and 0 ("unknown" is
+# a gap here, not 0).
+HA_ON_STATES = frozenset({"on", "open", "home", "locked", "above_horizon"})
+HA_OFF_STATES = frozenset({"off", "closed", "not_home", "unlocked", "below_horizon"})
+# A binary entity's states, once for every reader (the tiers' on_seconds, the views' room
+# activity, a tier row's last_state carried into the next day): HA's, and the translated ones
+# some writers store (true/false, yes/no, detected/clear).
+BINARY_ON_STATES = HA_ON_STATES | {"true", "yes", "detected"}
+BINARY_OFF_STATES = HA_OFF_STATES | {"false", "no", "clear"}
+HA_STATE_NUMBERS = dict.fromkeys(HA_ON_STATES, 1.0) | dict.fromkeys(HA_OFF_STATES, 0.0)
+BINARY_STATE_NUMBERS = dict.fromkeys(BINARY_ON_STATES, 1.0) | dict.fromkeys(BINARY_OFF_STATES, 0.0)
+
+
+def binary_on(state: str) -> bool:
+    """Whether a binary entity's state string means on (any case: "Detected" too)."""
+    return state.lower() in BINARY_ON_STATES
 
 
 def as_number(raw: Any) -> float | None:

@@ -32,6 +32,7 @@ from django.conf import settings
 
 from enrich.influx import InfluxQueryError, get_timeseries, quote_ident, stored_rows
 from retention.entities.ha_source import carried_in_sample, count_samples, read_samples
+from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.models import Entity
 from retention.rollups.power import PowerPoints, read_power
@@ -256,7 +257,7 @@ def _sample(row: Aggregate, moment: datetime, value: float | None, state: str | 
     """A sample of the row's kind (binary: the value from the state), None when neither; an
     energy meter's with its (state class, cycle's last_reset) `meter`."""
     if value is None and state is not None and row.kind == "binary":
-        value = 1.0 if state.lower() in ("on", "open", "home") else 0.0
+        value = 1.0 if binary_on(state) else 0.0
     if value is None and state is None:
         return None
     return Sample(moment, value, state, state_class=meter[0], last_reset=meter[1])
@@ -304,5 +305,5 @@ def is_on(sample: Sample) -> bool | None:
     if sample.value is not None:
         return sample.value > 0
     if sample.state is not None:
-        return sample.state.lower() in ("on", "open", "home", "detected", "true", "yes")
+        return binary_on(sample.state)
     return None

@@ -50,6 +50,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import QuerySet
 
+from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.models import DailyCarbonSummary, Entity, HourlyRoomActivity
 from retention.rollups.inputs import (
@@ -226,7 +227,7 @@ def _raw_activity(
 def _tier_activity(part: TierPart, counts: Counter, tier_on: dict) -> datetime | None:
     for row in part.rows:
         changes = row.state_changes or 0
-        ends_on = (row.last_state or "").lower() in ("on", "open", "home", "detected")
+        ends_on = binary_on(row.last_state or "")
         # States alternate: with an odd number of changes the hour ended in the other state,
         # so it started off exactly when it ended on.
         counts[row.window_start] += changes // 2 + (1 if changes % 2 and ends_on else 0)

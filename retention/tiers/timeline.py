@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.timeutil import floor_day, floor_hour, require_aware
 
 # The state class whose meter may decrease and go negative (HA's SensorStateClass.TOTAL); any
 # other (total_increasing, none written) is read as total_increasing.
 TOTAL = "total"
-# homeassistant.helpers.state.state_as_number: the states that count as 1 ("on").
-ON_STATES = frozenset({"on", "open", "home", "locked", "above_horizon"})
 # A reading beyond this (HA stores any finite float, up to 1.8e308) is no usable reading: a
 # window's value x seconds, and sums of a year of those, must stay finite (a mean of inf/inf
 # is NaN, which InfluxDB cannot store: the day could never be written).
@@ -170,7 +169,7 @@ def state_of(kind: str, sample: Sample) -> str | None:
 
 
 def is_on(sample: Sample) -> bool:
-    # The numeric 1/0 is HA's own mapping of the state; the state set covers samples without.
+    # The numeric 1/0 is HA's own mapping of the state; the state covers samples without.
     if sample.value is not None and math.isfinite(sample.value):
         return sample.value > 0
-    return sample.state is not None and sample.state.lower() in ON_STATES
+    return sample.state is not None and binary_on(sample.state)

@@ -12,10 +12,14 @@ from collectors.carbon.watttime import WattTimeAdapter
 from collectors.served_store import write_fetched
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
+from retention.entities.points import BINARY_STATE_NUMBERS
+from retention.entities.samples import Sample
 from retention.models import DailyEnergyByDevice, HourlyRoomActivity
+from retention.rollups.inputs import is_on as view_reads_on
 from retention.rollups.materialized import ACTIVITY, CARBON, ENERGY, rebuild_view, refresh_view
 from retention.rollups.queries import MaterializedViewManager
 from retention.tiers import runner as tiers
+from retention.tiers.timeline import is_on as tier_reads_on
 from tests.retention.conftest import T0, HaDatabase
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -221,3 +225,48 @@ def test_carbon_points_watttime_backfilled_days_late_are_folded_into_their_day(
     # 100 for 12 h, 300 for 12 h. Before: 100, the row computed during the outage (the
     # refresh reached back 24 hours, the backfill 3 days).
     assert (day1["avg_carbon"], day1["max_carbon"]) == (pytest.approx(200.0), 300.0)
+
+
+@pytest.mark.parametrize("state", sorted(BINARY_STATE_NUMBERS) + ["Detected", "LOCKED", "idle"])
+def test_a_binary_state_is_on_or_off_alike_for_the_tiers_and_the_views(state):
+    # Before: "locked" and "above_horizon" were on for the tiers only, "true", "yes" and
+    # "detected" for the views only (their own lists).
+    sample = Sample(T0, state=state)
+    on = BINARY_STATE_NUMBERS.get(state.lower()) == 1.0
+    assert tier_reads_on(sample) is on
+    assert view_reads_on(sample) is on
+
+
+@pytest.mark.parametrize("state", ["detected", "yes", "locked"])
+def test_a_state_read_from_tier_rows_is_on_for_the_views_as_for_the_tiers(
+    ha_db: HaDatabase, enrich_db: str, state: str
+):
+    # A motion sensor whose writer stores `state` for on: on from 20:00 on the 4th to 02:00
+    # on the 5th. The 4th goes hourly, then daily; the 5th is still raw.
+    ha_db.saved_entity(
+        "ingestor", "binary_sensor.hall_motion", [(T0 + timedelta(hours=12), "clear"),
+        (T0 + timedelta(hours=20), state), (T0 + timedelta(hours=26), "clear")],
+        kind="binary", device_class="motion", area="hall",
+    )  # fmt: skip
+
+    def night() -> list[float]:
+        rows = HourlyRoomActivity.objects.filter(area="hall", hour__gte=T0 + timedelta(hours=20))
+        return [r.occupancy_rate for r in rows.order_by("hour")[:8]]
+
+    def counted_at_20() -> int:
+        return HourlyRoomActivity.objects.get(
+            area="hall", hour=T0 + timedelta(hours=20)
+        ).motion_count
+
+    rebuild_view(ACTIVITY, DAY1, DAY2, now=AFTER)
+    assert night() == [1.0] * 6 + [0.0] * 2  # from the raw points
+    assert counted_at_20() == 1
+    assert tiers.downsample_hourly(DAY1, DAY2).status == "ok"
+    rebuild_view(ACTIVITY, DAY1, DAY1, now=AFTER)  # the 4th from its hourly rows
+    # Before: 0 for "yes" and "locked": the 20:00 row's one change ended in a state not on.
+    assert counted_at_20() == 1
+    assert tiers.downsample_daily(DAY1, DAY2).status == "ok"
+    rebuild_view(ACTIVITY, DAY2, DAY2, now=AFTER)
+    # The 5th begins with the daily row's last_state. Before: "detected" and "yes" (and
+    # "locked", which the tiers counted on) were read as off there: 0.0, 0.0.
+    assert night() == [1.0] * 6 + [0.0] * 2
