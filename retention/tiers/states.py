@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.timeline import in_force, is_on, state_of, usable
+
+
+def same_state(kind: str, state: str, other: str) -> bool:
+    """Whether two states are one: a change of spelling alone ("ON"/"on", "Detected"/"detected")
+    is none; a binary state is what it means, on or off (`binary_on`, as for on_seconds and the
+    views' room activity), so its changes alternate on/off."""
+    if kind == "binary":
+        return binary_on(state) == binary_on(other)
+    return state.casefold() == other.casefold()
 
 
 def aggregate_states(
@@ -51,7 +61,7 @@ def aggregate_states(
         state = state_of(kind, sample)
         if state is None:
             continue
-        if last_state is not None and state != last_state:
+        if last_state is not None and not same_state(kind, state, last_state):
             changes += 1
         last_state = state
 
