@@ -10,7 +10,14 @@ from django.utils.safestring import mark_safe
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
 from enrich.form_fields import ADMIN_NUMBERS
 from enrich.influx import TimeseriesError, quote_literal
-from enrich.models import OAuthConnection, ProviderConfig, Site, secrets_cleared, site_series
+from enrich.models import (
+    OAuthConnection,
+    ProviderConfig,
+    Site,
+    in_words,
+    secrets_cleared,
+    site_series,
+)
 
 SECRET_FIELDS = ("api_key", "password")
 # What a provider config collects and how often: the columns of the list and the inline.
@@ -166,7 +173,9 @@ class ProviderConfigFormSet(BaseInlineFormSet):
                 continue
             pair = (data.get("source"), data.get("provider"))
             if pair in taken:
-                form.add_error("provider", f"This site has {pair[1]} for {pair[0]} already.")
+                form.add_error(
+                    "provider", f"This site has {pair[1]} for {in_words(pair[0])} already."
+                )
             taken.add(pair)
 
 

@@ -170,7 +170,8 @@ class ProviderConfig(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.site} · {self.source} · {self.provider}"
+        # The source as the admin labels it; the provider stays its id (the choices show it).
+        return f"{self.site} · {in_words(self.source)} · {self.provider}"
 
     def clean(self) -> None:
         allowed = SOURCES.get(self.source, ())

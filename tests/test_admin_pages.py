@@ -179,7 +179,7 @@ def test_a_site_cannot_get_a_second_row_for_a_provider_it_has(admin_client):
     assert page.status_code == 200
     [formset] = page.context["inline_admin_formsets"]
     assert formset.formset.errors == [
-        {"provider": ["This site has awattar for electricity_pricing already."]}
+        {"provider": ["This site has awattar for electricity pricing already."]}
     ]
     assert ProviderConfig.objects.count() == 1
 
@@ -253,6 +253,8 @@ def test_a_saved_config_that_cannot_collect_is_named_with_the_reason(admin_clien
         f"{config}: saved, but it cannot collect yet: {config.collect_problem()}"
     ]
     assert config.collect_problem().startswith(no_token)
+    # The source as the form and the list's filter label it (it read "smart_meter").
+    assert str(config) == "Berlin · smart meter · home_assistant"
     listed = admin_client.get(reverse("admin:enrich_providerconfig_changelist")).content.decode()
     assert no_token in listed
     # with the token it can: no warning, nothing listed

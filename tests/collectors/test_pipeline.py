@@ -341,7 +341,7 @@ def test_a_secret_no_key_decrypts_fails_only_its_own_site(
     assert (failed.provider, failed.target) == ("airnow", f"site:{lost.site_id}")
     assert failed.error == (
         "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.api_key of "
-        f"Denver · air_quality · airnow (id {lost.pk}); re-enter the secret in the admin, or "
+        f"Denver · air quality · airnow (id {lost.pk}); re-enter the secret in the admin, or "
         "add the key it was saved with to FIELD_ENCRYPTION_KEY (comma-separated, newest first)."
     )
     # A collect already queued for it fails the same way, calling nothing.

@@ -115,7 +115,7 @@ def test_the_admin_names_an_unreadable_secret_instead_of_failing(site, settings,
     settings.FIELD_ENCRYPTION_KEY = NEW
     message = (
         "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.api_key of "
-        f"Home · electricity_pricing · tibber (id {config.pk}); re-enter the secret in the admin"
+        f"Home · electricity pricing · tibber (id {config.pk}); re-enter the secret in the admin"
     )
     for url in (
         "/admin/enrich/providerconfig/",

@@ -49,7 +49,7 @@ def test_changed_encryption_key_gives_a_clear_error_when_the_secret_is_used(tibb
             require_readable(loaded, "api_key")
         assert str(info.value) == (
             "FIELD_ENCRYPTION_KEY cannot decrypt enrich.ProviderConfig.api_key of "
-            f"Home · electricity_pricing · tibber (id {tibber.pk}); re-enter the secret in the "
+            f"Home · electricity pricing · tibber (id {tibber.pk}); re-enter the secret in the "
             "admin, or add the key it was saved with to FIELD_ENCRYPTION_KEY (comma-separated, "
             "newest first)."
         )
