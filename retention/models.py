@@ -2,6 +2,7 @@
 of views, tiers and the archive live next to it."""
 
 from django.db import models
+from django.utils import timezone
 
 
 class Entity(models.Model):
@@ -145,7 +146,9 @@ class RetentionRun(models.Model):
         indexes = [models.Index(fields=["operation", "status", "-started"])]
 
     def __str__(self) -> str:
-        return f"{self.operation} {self.status} {self.started:%Y-%m-%d %H:%M}"
+        # As the lists label and show them: "archive to S3 · failed · 2026-03-01 08:00".
+        started = timezone.localtime(self.started)
+        return f"{self.get_operation_display()} · {self.get_status_display()} · {started:%Y-%m-%d %H:%M}"
 
 
 class TierChunk(models.Model):
@@ -350,4 +353,4 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} alert {self.pk}"
+        return f"{self.get_kind_display()} (alert {self.pk})"
