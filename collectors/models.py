@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from enrich.time_span import whole_minutes
 
@@ -40,7 +41,10 @@ class CollectorRun(models.Model):
         indexes = [models.Index(fields=["source", "provider", "target", "status", "-started"])]
 
     def __str__(self) -> str:
-        return f"{self.source}/{self.provider}/{self.target} {self.status} {self.started:%Y-%m-%d %H:%M}"
+        # The status and time as the list shows them (its label, the admin's time zone).
+        started = timezone.localtime(self.started)
+        what = f"{self.source}/{self.provider}/{self.target}"
+        return f"{what} · {self.get_status_display()} · {started:%Y-%m-%d %H:%M}"
 
 
 def whole_minutes_of_hours(value: float) -> None:
