@@ -18,6 +18,7 @@ from enrich.models import (
     secrets_cleared,
     site_series,
 )
+from enrich.wording import counted
 
 SECRET_FIELDS = ("api_key", "password")
 # What a provider config collects and how often: the columns of the list and the inline.
@@ -312,12 +313,13 @@ class OAuthConnectionAdmin(admin.ModelAdmin):
 class AccessAttemptAdmin(AxesAccessAttemptAdmin):
     """django-axes' failed logins. Its "Clean up expired attempts" reads the request's moment,
     which axes records only on login requests (an AttributeError, a 500, from this list): the
-    action records it first."""
+    action records it first, and counts in words ("1 expired access attempt", not "attempts")."""
 
     @admin.action(description=AxesAccessAttemptAdmin.cleanup_expired_attempts.short_description)
     def cleanup_expired_attempts(self, request, queryset):
         AxesProxyHandler.update_request(request)
-        super().cleanup_expired_attempts(request, queryset)
+        count = self.handler.clean_expired_user_attempts(request=request)  # as axes' own does
+        self.message_user(request, f"Cleaned up {counted(count, 'expired access attempt')}.")
 
 
 admin.site.unregister(AccessAttempt)

@@ -234,7 +234,7 @@ def test_the_cleanup_of_expired_login_attempts_runs_from_the_admin(admin_client)
         follow=True,
     )
     assert page.status_code == 200
-    assert "Cleaned up 1 expired access attempts." in page.content.decode()
+    assert "Cleaned up 1 expired access attempt." in page.content.decode()  # not "attempts"
     assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["eve"]
 
 
