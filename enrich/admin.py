@@ -1,10 +1,11 @@
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.handlers.proxy import AxesProxyHandler
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
@@ -324,6 +325,24 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
 
 admin.site.unregister(AccessAttempt)
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
+
+
+def _login_time(moment) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}"
+
+
+# django-axes names its rows by the raw time in the admin's titles and messages ("Attempted
+# Access: 2026-03-01 07:00:05.123456+00:00"): the time as its lists show it, to the second.
+LOGIN_TITLES = {
+    AccessAttempt: lambda row: f"Attempted access: {_login_time(row.attempt_time)}",
+    AccessLog: lambda row: f"Access log for {row.username} @ {_login_time(row.attempt_time)}",
+    AccessFailureLog: lambda row: (
+        f"Failed access: user {row.username}{' locked out' if row.locked_out else ''} on "
+        f"{_login_time(row.attempt_time)} from {row.ip_address}"
+    ),
+}
+for _model, _title in LOGIN_TITLES.items():
+    setattr(_model, "__str__", _title)  # noqa: B010 (an assignment reads as unused to vulture)
 
 # django-celery-beat's Periodic tasks and Crontabs, with the checks its forms lack.
 from enrich import admin_beat  # noqa: E402, F401
