@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from retention.models import (
@@ -153,7 +154,7 @@ class EntityAdmin(admin.ModelAdmin):
     def in_home_assistant(self, entity: Entity) -> str:
         if entity.gone_from_ha is None:
             return "yes"
-        return f"no longer (since {entity.gone_from_ha:%Y-%m-%d})"
+        return f"no longer (since {timezone.localtime(entity.gone_from_ha):%Y-%m-%d})"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         entity = self.get_object(request, object_id) if request.method == "GET" else None

@@ -1,12 +1,13 @@
 """The retention records as the admin names them (a run in the alerts' list, an alert or a run
-in a message): by the labels the lists and filters use, at the time the lists show."""
+in a message, when an entity left Home Assistant): by the labels the lists and filters use, at
+the time the lists show."""
 
 from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 
-from retention.models import Alert, RetentionRun
+from retention.models import Alert, Entity, RetentionRun
 
 pytestmark = pytest.mark.django_db
 
@@ -23,3 +24,13 @@ def test_an_alert_and_its_run_are_named_as_the_lists_label_them(admin_client, se
     assert str(alert) == f"operation failed (alert {alert.pk})"
     page = admin_client.get(reverse("admin:retention_alert_changelist")).content.decode()
     assert '<td class="field-run nowrap">archive to S3 · failed · 2026-03-01 08:00</td>' in page
+
+
+def test_the_day_an_entity_left_home_assistant_is_the_admins_day(admin_client, settings):
+    # The list said "since 2026-05-01" (the UTC date) where the entity's page says it was
+    # found gone on April 30, 9:30 p.m. (America/New_York).
+    settings.TIME_ZONE = "America/New_York"
+    Entity.objects.create(entity_id="sensor.old_plug_power", kind="power", layout="official",
+                          measurement="W", gone_from_ha=datetime(2026, 5, 1, 1, 30, tzinfo=UTC))  # fmt: skip
+    page = admin_client.get(reverse("admin:retention_entity_changelist")).content.decode()
+    assert '<td class="field-in_home_assistant">no longer (since 2026-04-30)</td>' in page
