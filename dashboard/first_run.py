@@ -13,7 +13,7 @@ from collectors.carbon import common as carbon
 from collectors.pricing import slots as prices
 from enrich.influx import InfluxAuthError, TimeseriesError, configured_credentials, connect
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
-from enrich.wording import counted
+from enrich.wording import counted, listed
 
 from .choices import offer
 
@@ -38,16 +38,16 @@ class FirstCollection:
 
     def written(self) -> str:
         """What the run wrote, in words: "1 current price and 48 price slots"."""
-        return in_words(self.by_measurement) or counted(self.points_written, "point")
+        return points_in_words(self.by_measurement) or counted(self.points_written, "point")
 
 
-def in_words(by_measurement: Mapping[str, int]) -> str:
+def points_in_words(by_measurement: Mapping[str, int]) -> str:
     """The points of each measurement counted as WRITTEN_AS names them (another measurement:
     "N <measurement> points"), joined "a, b and c"; "" when there are none."""
     order = [m for m in WRITTEN_AS if m in by_measurement]
     order += sorted(m for m in by_measurement if m not in WRITTEN_AS)
     parts = [counted(by_measurement[m], WRITTEN_AS.get(m, f"{m} point")) for m in order]
-    return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
+    return listed(parts)
 
 
 def create_site(data: dict, pricing_region: str) -> Site:

@@ -19,7 +19,7 @@ from enrich.models import (
     secrets_cleared,
     site_series,
 )
-from enrich.wording import counted
+from enrich.wording import counted, listed
 
 SECRET_FIELDS = ("api_key", "password")
 # What a provider config collects and how often: the columns of the list and the inline.
@@ -147,8 +147,7 @@ def forget_logins(request, config: ProviderConfig) -> None:
     removed = ["the stored API key and password"]
     for _receiver, phrases in secrets_cleared.send(sender=ProviderConfig, config=config):
         removed += phrases
-    listed = ", ".join(removed[:-1]) + " and " + removed[-1] if len(removed) > 1 else removed[0]
-    messages.info(request, f"{config}: removed {listed}.")
+    messages.info(request, f"{config}: removed {listed(removed)}.")
 
 
 def warn_unready(request, configs) -> None:

@@ -88,8 +88,8 @@ def test_a_first_collection_says_what_it_wrote_not_a_count_of_points(
 
 
 def test_kinds_the_page_has_no_name_for_are_counted_as_points_of_their_measurement():
-    from dashboard.first_run import in_words
+    from dashboard.first_run import points_in_words
 
     written = {"air_quality": 2, "electricity_pricing_forecast": 1, "electricity_pricing": 1}
-    assert in_words(written) == "1 current price, 1 price slot and 2 air_quality points"
-    assert in_words({}) == ""
+    assert points_in_words(written) == "1 current price, 1 price slot and 2 air_quality points"
+    assert points_in_words({}) == ""
