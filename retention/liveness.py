@@ -8,8 +8,7 @@ download) never lets it lapse. `alive(run)` saves the run and takes its key in o
 so nobody sees the run "running" before its key exists, and gives the key up after the block,
 i.e. after the run's last save. A Celery task handed the run the API queued (`run_id`) holds
 its key from the start of each delivery (retention.task_records), before the run leaves the
-queue; a retry starting while the delivery before it still holds the key waits for it to let go
-(HANDOVER_SECONDS). So a run recorded "running", no longer waiting in the queue, whose key is gone, is dead:
+queue. So a run recorded "running", no longer waiting in the queue, whose key is gone, is dead:
 its process was killed (SIGKILL, out of memory, a restart, a web request cut off by the web
 server) or lost its database connection before its last save.
 
@@ -44,7 +43,6 @@ from retention.queued import waiting
 logger = logging.getLogger(__name__)
 
 ALIVE_SECONDS = 60.0
-HANDOVER_SECONDS = 5.0  # how long a delivery waits for the one before it to let the key go
 Op = RetentionRun.Operation
 
 DIED = (
@@ -104,13 +102,6 @@ class _Heartbeat:
         self._held = ExitStack()
 
     def start(self) -> None:
-        # A retry (after RETENTION_RETRY_SECONDS, 0.2 s in tests) may start in another process
-        # while the delivery before it still holds the key: wait for it to let go, or the run
-        # would show no process from then until the next renewal.
-        try:
-            self.lock.acquire(wait_seconds=HANDOVER_SECONDS)
-        except CONNECTION_ERRORS:
-            pass  # kept_alive says so, and takes it at a renewal
         self._held.enter_context(self.lock.kept_alive(ALIVE_SECONDS / 4))
 
     def end(self) -> None:

@@ -19,7 +19,6 @@ import pytest
 from django.db import DatabaseError, connection
 
 from enrich.redis.client import get_redis, make_key
-from enrich.redis.lock import RunLock
 from retention.models import Alert, Entity, RetentionRun
 from retention.stats import alerts
 from tests.retention.conftest import T0
@@ -230,32 +229,6 @@ def test_a_live_run_is_never_closed_though_its_step_outlasts_the_key_expiry(monk
     run.refresh_from_db()
     assert run.status == "ok" and run.errors == ""
     assert get_redis().exists(heartbeat_key(run.pk)) == 0  # given up after its last save
-
-
-@pytest.mark.django_db
-def test_a_retry_that_starts_while_the_delivery_before_lets_go_is_never_shown_dead():
-    """A retention task tried again after 0.2 s (RETENTION_RETRY_SECONDS) can start in a second
-    worker process while the delivery before it still holds the run's key (it gives it up as
-    it leaves). Before, the retry took no key (another held it), the earlier one then let go,
-    and the run, no longer waiting in the queue, showed "the process running it stopped" until
-    the retry's next renewal 15 s later: CI saw a restore closed so. The retry waits for the
-    key to be let go and holds it from then on."""
-    from retention import liveness
-    from retention.task_records import taken_up
-
-    run = left_running(Op.RESTORE, details={"queued_by": "ops"})  # queued, as the API does
-    # The delivery before, in another process: the run's key under its own name, let go 0.5 s
-    # into the retry.
-    earlier = RunLock("retention", "run", str(run.pk), owner="the delivery before", ttl_seconds=60)
-    assert earlier.acquire()
-    threading.Timer(0.5, earlier.release).start()
-    with liveness.kept_alive(run.pk):
-        taken_up(run.pk)  # the retry's run leaves the queue, as RecordedTask's delivery does
-        time.sleep(1.0)
-        assert liveness.close_dead() == []
-        assert get_redis().exists(heartbeat_key(run.pk)) == 1
-    run.refresh_from_db()
-    assert run.status == "running"
 
 
 @pytest.mark.django_db
