@@ -149,17 +149,21 @@ def alive(run: RetentionRun) -> Iterator[RetentionRun]:
 
 # --- Closing dead runs ---------------------------------------------------------------------
 def close(
-    run_id: int, message: str, *, unless: Callable[[], bool] | None = None, **flags: Any
+    run_id: int,
+    message: str,
+    *,
+    unless: Callable[[RetentionRun], bool] | None = None,
+    **flags: Any,
 ) -> RetentionRun | None:
     """Mark the run failed, `message` added to its errors and `flags` to its details, if it is
-    still running (and `unless()`, asked under its row lock, is false); the run, or None."""
+    still running (and `unless(run)`, asked under its row lock, is false); the run, or None."""
     with transaction.atomic():
         run = (
             RetentionRun.objects.select_for_update()
             .filter(pk=run_id, status=RetentionRun.Status.RUNNING)
             .first()
         )
-        if run is None or (unless is not None and unless()):
+        if run is None or (unless is not None and unless(run)):
             return None
         run.status = RetentionRun.Status.FAILED
         run.errors = "\n".join(filter(None, [run.errors, message]))
@@ -191,12 +195,17 @@ def close_dead() -> list[RetentionRun]:
     for run, is_held in zip(started, held, strict=True):
         if is_held:
             continue
-        # Asked again under the row lock: a delivery of its task may have taken it up meanwhile.
-        revived = partial(_held, run_key(run.pk))
+        # Asked again under the row lock: meanwhile a delivery of its task may have taken it
+        # up, or put it back in the queue for a retry and given its key up.
+        revived = partial(_revived, run_key(run.pk))
         done = close(run.pk, died_message(run.operation), unless=revived, process_died=True)
         if done is not None:
             closed.append(done)
     return closed
+
+
+def _revived(key: str, run: RetentionRun) -> bool:
+    return waiting(run) or _held(key)
 
 
 def _held(key: str) -> bool:

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from enrich.redis.client import get_redis, make_key
 from retention.models import Alert, Entity, RetentionRun
@@ -241,6 +241,55 @@ def test_a_run_queued_and_not_started_yet_is_not_closed():
     assert liveness.close_dead() == []
     queued.refresh_from_db()
     assert queued.status == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_went_back_to_the_queue_while_being_checked_is_not_closed():
+    """A delivery that meets InfluxDB out of reach puts the run back in the queue for its retry
+    and gives its key up; the next delivery takes the key 0.2 s (in production minutes) later.
+    A check that saw the run taken up, and its key gone just after, must not close it: under
+    the run's row lock it is waiting again."""
+    from retention import liveness
+
+    run = left_running(
+        Op.RESTORE, details={"queued_by": "ops", "queued_at": "2026-01-01T00:00:00+00:00"}
+    )
+    locked, checked = threading.Event(), threading.Event()
+
+    def delivery_retries() -> None:
+        try:
+            with transaction.atomic():
+                again = RetentionRun.objects.select_for_update().get(pk=run.pk)
+                locked.set()
+                deadline = time.monotonic() + 10
+                while not _waits_for_a_row_lock() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                checked.set()
+                again.details = {"queued_by": "ops", "retries": [{"retry": "1 of 3"}]}
+                again.save()
+        finally:
+            connection.close()
+
+    delivery = threading.Thread(target=delivery_retries)
+    delivery.start()
+    assert locked.wait(timeout=10)
+    closed = liveness.close_dead()  # sees it taken up, no key; then waits for the row lock
+    delivery.join(timeout=10)
+    assert checked.is_set()
+    assert closed == []
+    run.refresh_from_db()
+    assert (run.status, run.errors) == ("running", "")
+    assert run.details["retries"] == [{"retry": "1 of 3"}]
+
+
+def _waits_for_a_row_lock() -> bool:
+    """Whether another connection of this database waits for a lock (close_dead's row lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 @pytest.mark.django_db
