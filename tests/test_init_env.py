@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 from cryptography.fernet import Fernet
 
@@ -111,7 +112,14 @@ def test_a_copied_env_example_becomes_a_working_env(tmp_path):
     assert dotenv.read_text().count("\n# ") == (ROOT / ".env.example").read_text().count("\n# ")
 
 
-def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_passwords(tmp_path):
+# A .env saved by an editor that writes no final newline: the documented `cat >>.env` glued
+# POSTGRES_PASSWORD=enrich onto its last line, corrupting that value (FIELD_ENCRYPTION_KEY here,
+# which decrypts the stored secrets), and init-env then generated a Postgres password the old
+# volume refuses.
+@pytest.mark.parametrize("last_line_end", ["\n", ""], ids=["newline", "no-final-newline"])
+def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_passwords(
+    tmp_path, last_line_end
+):
     """docs/deployment.md's upgrade of a compose install from before 2026-12-02 (its compose
     file held Postgres' password `enrich` and MinIO's KMS key): run up to `scripts/init-env`
     on that install's .env, the old volumes' password and key are kept, the rest generated."""
@@ -121,7 +129,9 @@ def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_pass
     steps = block[: block.index("scripts/init-env") + len("scripts/init-env")]
     dotenv = tmp_path / ".env"
     old_key = Fernet.generate_key().decode()
-    dotenv.write_text(f"DJANGO_SECRET_KEY={'k' * 50}\nFIELD_ENCRYPTION_KEY={old_key}\n")
+    dotenv.write_text(
+        f"DJANGO_SECRET_KEY={'k' * 50}\nFIELD_ENCRYPTION_KEY={old_key}{last_line_end}"
+    )
     before = read_dotenv(dotenv)
     subprocess.run(
         ["sh", "-c", steps.replace("scripts/init-env", f"{INIT_ENV} {dotenv}")],
