@@ -3,7 +3,11 @@
 # foreground (honcho; Ctrl-C stops them all). Services were started by scripts/services.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# What the processes write (the database, the archive, the logs) is their owner's only, in a
+# var/ only its owner can enter: it holds the home's history.
+umask 077
 mkdir -p var/log
+chmod 700 var
 # Each step reads the settings as honcho gives them to the processes (.env's values over the
 # shell's): run directly, a DATABASE_URL or INFLUXDB_URL exported in the shell won over .env's,
 # so the steps migrated and checked other ones than the processes then used.

@@ -8,7 +8,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR="$ROOT/var"
+# var/ holds the home's history (InfluxDB), the archive, the database, Redis' snapshots and the
+# logs: readable by its owner only, like everything the servers started here write (umask).
+umask 077
 mkdir -p "$VAR/log"
+chmod 700 "$VAR" "$VAR/log"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
@@ -67,6 +71,7 @@ ensure_redis() {
   # Snapshots (a minute after a change, and at shutdown) in var/redis/: the last good answers,
   # API budgets and remembered refusals survive a restart or a reboot.
   mkdir -p "$VAR/redis"
+  chmod 700 "$VAR/redis"
   redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save 60 1 \
     --appendonly no --dir "$VAR/redis" --dbfilename "dump-$REDIS_PORT.rdb" \
     --logfile "$VAR/log/redis.log"
@@ -91,6 +96,7 @@ ensure_influxdb() {
   fi
   command -v influxd >/dev/null || apt_install_server influxdb influxdb
   mkdir -p "$INFLUXDB_DATA_DIR"
+  chmod 700 "$INFLUXDB_DATA_DIR"
   local conf="$INFLUXDB_DATA_DIR/influxdb.conf"
   sed -e "s#@DATA_DIR@#$INFLUXDB_DATA_DIR#g" -e "s#@HTTP_PORT@#$INFLUXDB_HTTP_PORT#g" \
       -e "s#@RPC_PORT@#$INFLUXDB_RPC_PORT#g" "$ROOT/scripts/influxdb.conf.template" > "$conf"
@@ -155,6 +161,7 @@ ensure_mosquitto() {
   local bin dir="$VAR/mosquitto"
   bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
   mkdir -p "$dir"
+  chmod 700 "$dir"
   printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" \
     > "$dir/mosquitto.conf"
   log "mosquitto: starting on 127.0.0.1:$MQTT_PORT"

@@ -15,12 +15,16 @@ from tests.support.ports import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _started(service: str, env: dict[str, str]) -> str:
-    """What scripts/services.sh <service> said (stderr), once it succeeded."""
-    done = subprocess.run(
+def _ran(service: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
         ["scripts/services.sh", service], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=90,
     )  # fmt: skip
+
+
+def _started(service: str, env: dict[str, str]) -> str:
+    """What scripts/services.sh <service> said (stderr), once it succeeded."""
+    done = _ran(service, env)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stderr
 
@@ -172,3 +176,68 @@ def test_the_influxdb_package_it_installs_does_not_serve_the_network_on_its_own(
         assert "influxdb: the package's own service stopped and disabled" in said
     finally:
         _stop(data / "influxd.pid")
+
+
+def _private(path: Path) -> bool:
+    return path.stat().st_mode & 0o077 == 0
+
+
+def test_what_the_services_keep_is_readable_by_their_owner_only(tmp_path):
+    # var/ holds the home's history (InfluxDB), the archive, the database, Redis' snapshots and
+    # the logs: it was created 0755 with 0644 files, so every local user could read them.
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    var.chmod(0o755)  # as an older checkout left it
+    redis_port, mqtt_port = free_port(), free_port()
+    env, influx_port, data = _own_influxdb(
+        tmp_path, ENRICH_REDIS_PORT=str(redis_port), ENRICH_MQTT_PORT=str(mqtt_port)
+    )
+    client = redis.Redis(port=redis_port)
+    mosquitto = var / "mosquitto" / "mosquitto.pid"
+    try:
+        for service in ("redis", "influxdb", "mosquitto"):
+            assert "starting on 127.0.0.1" in _started(service, env)
+        # They run, and answer, from their private directories.
+        assert client.set("enrich:probe", "1") and client.save()
+        with urllib.request.urlopen(f"http://127.0.0.1:{influx_port}/ping", timeout=5) as answer:
+            assert answer.status == 204
+        for folder in (var, var / "log", var / "redis", var / "mosquitto", data):
+            assert folder.stat().st_mode & 0o777 == 0o700, folder
+        written = [
+            var / "redis" / f"dump-{redis_port}.rdb",
+            var / "log" / "redis.log",
+            var / "log" / "influxd.log",
+            data / "influxdb.conf",
+            *(path for path in (data / "meta").rglob("*")),
+        ]
+        assert all(_private(path) for path in written), [p for p in written if not _private(p)]
+        if os.geteuid() == 0 and shutil.which("runuser"):  # another local user, for real
+            other = subprocess.run(
+                ["runuser", "-u", "nobody", "--", "cat", str(var / "log" / "redis.log")],
+                capture_output=True, text=True, timeout=10,
+            )  # fmt: skip
+            assert other.returncode != 0 and "Permission denied" in other.stderr
+    finally:
+        try:
+            client.shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+        (var / "redis" / f"dump-{redis_port}.rdb").unlink(missing_ok=True)
+        _stop(data / "influxd.pid")
+        _stop(mosquitto)
+
+
+def test_make_run_keeps_var_and_what_its_processes_write_private(tmp_path):
+    # scripts/run.sh made var/log with the shell's umask (0755), and its processes wrote the
+    # database, the archive and the logs readable by every local user. Its preamble, run in a
+    # copy of the project, leaves var/ 0700 and the processes' umask 077.
+    run_sh = (ROOT / "scripts" / "run.sh").read_text()
+    preamble = run_sh[: run_sh.index("\nPY=")]
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "run.sh"
+    script.write_text(preamble + "\numask >umask\ntouch var/enrich.sqlite3\n")
+    (tmp_path / "var").mkdir(mode=0o755)
+    subprocess.run(["bash", str(script)], cwd=tmp_path, check=True, timeout=30, umask=0o022)
+    assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "umask").read_text().strip() == "0077"
+    assert (tmp_path / "var" / "enrich.sqlite3").stat().st_mode & 0o777 == 0o600
