@@ -3,7 +3,7 @@
 #   scripts/services.sh redis influxdb postgres browser mosquitto
 #   scripts/services.sh python-venv   # the Makefile, when its python3 cannot make a virtualenv
 # A service that already answers is reused, never restarted or killed. A missing one is
-# installed from Debian's packages (apt-get) and started.
+# installed from Debian's packages (apt-get, as root or through sudo) and started.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,8 +13,6 @@ VAR="$ROOT/var"
 umask 077
 mkdir -p "$VAR/log"
 chmod 700 "$VAR" "$VAR/log"
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
 
 INFLUXDB_HTTP_PORT=${ENRICH_INFLUXDB_PORT:-8186}
 INFLUXDB_RPC_PORT=${ENRICH_INFLUXDB_RPC_PORT:-8188}
@@ -25,8 +23,30 @@ MQTT_PORT=${ENRICH_MQTT_PORT:-1883}
 
 log() { echo "[services] $*" >&2; }
 
+# Installing packages and starting system services needs root: as root directly, otherwise
+# through sudo. Without sudo, or when sudo refuses, stop before the step, saying what to run as
+# root instead (a machine where everything is installed and running needs neither).
+SUDO=""
+need_root() {  # need_root <what needs it> <the command to run as root instead>
+  if [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; then return 0; fi
+  local why
+  if ! command -v sudo >/dev/null; then
+    why="sudo is not installed"
+  elif ! sudo -v; then
+    why="sudo refused"
+  else
+    SUDO="sudo"
+    return 0
+  fi
+  log "ERROR: $1 needs root, and $why. Run as root:"
+  log "         $2"
+  log "       (or install sudo and give $(id -un) its rights), then run this again."
+  exit 1
+}
+
 apt_updated=""
 apt_install() {
+  need_root "installing $*" "apt-get update && apt-get install -y $*"
   if [ -z "$apt_updated" ]; then
     log "apt-get update"
     $SUDO apt-get update -qq
@@ -108,12 +128,24 @@ ensure_influxdb() {
 
 pg_ready() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; }
 
+psql_as_postgres() {  # psql_as_postgres <sql>: as the cluster's owner (its peer login)
+  local sql=$1
+  if [ "$(id -u)" = 0 ]; then
+    su postgres -s /bin/sh -c "psql -p $PG_PORT -d postgres -c \"$sql\""
+  else
+    need_root "creating the PostgreSQL role enrich" \
+      "su postgres -c 'psql -p $PG_PORT -d postgres', then: $sql;"
+    sudo -u postgres psql -p "$PG_PORT" -d postgres -c "$sql"
+  fi
+}
+
 ensure_postgres() {
   if ! pg_ready; then
     command -v pg_ctlcluster >/dev/null || apt_install postgresql
     local version
     version=$(ls /etc/postgresql | sort -V | tail -1)
     log "postgres: starting cluster $version/main"
+    need_root "starting PostgreSQL" "pg_ctlcluster $version main start"
     $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     wait_for postgres 30 pg_ready
   else
@@ -125,8 +157,7 @@ ensure_postgres() {
     log "postgres: creating role enrich"
     local sql="CREATE ROLE enrich LOGIN PASSWORD 'enrich' CREATEDB"
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "$sql" >/dev/null 2>&1 \
-      || $SUDO -u postgres psql -p "$PG_PORT" -d postgres -c "$sql" >/dev/null 2>&1 \
-      || su postgres -c "psql -p $PG_PORT -d postgres -c \"$sql\"" >/dev/null
+      || psql_as_postgres "$sql" >/dev/null
   fi
 }
 

@@ -241,3 +241,64 @@ def test_make_run_keeps_var_and_what_its_processes_write_private(tmp_path):
     assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "umask").read_text().strip() == "0077"
     assert (tmp_path / "var" / "enrich.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def _not_root(tmp_path: Path, *missing: str, **stand_ins: str) -> dict[str, str]:
+    """The environment of a user who is not root (`id -u` says 1000), on a machine without
+    `missing`; apt-get records its calls in tmp_path/apt-get.calls and installs nothing."""
+    calls = tmp_path / "apt-get.calls"
+    path = _path_without(
+        tmp_path, "id", "apt-get", *missing,
+        id='case "$1" in -u) echo 1000 ;; -un) echo someone ;; *) exec /usr/bin/id "$@" ;; esac',
+        **{"apt-get": f'echo "apt-get $*" >>{calls}'},
+        **stand_ins,
+    )  # fmt: skip
+    return dict(os.environ, PATH=path, ENRICH_REDIS_PORT=str(free_port()))
+
+
+def test_without_sudo_it_says_what_to_run_as_root_before_installing_anything(tmp_path):
+    # Not root and no sudo: "sudo: command not found" midway, exit 127, and no word of what to
+    # do. Now it stops before the step and names the command to run as root.
+    done = _ran("redis", _not_root(tmp_path, "sudo", "redis-server"))
+    assert done.returncode == 1, done.stderr
+    assert "installing redis-server needs root, and sudo is not installed" in done.stderr
+    assert "apt-get update && apt-get install -y redis-server" in done.stderr
+    assert "command not found" not in done.stderr
+    assert not (tmp_path / "apt-get.calls").exists()  # nothing half-done
+
+
+def test_when_sudo_refuses_it_says_what_to_run_as_root(tmp_path):
+    refusing = 'echo "someone is not in the sudoers file." >&2; exit 1'
+    done = _ran("redis", _not_root(tmp_path, "redis-server", sudo=refusing))
+    assert done.returncode == 1, done.stderr
+    assert "installing redis-server needs root, and sudo refused" in done.stderr
+    assert "apt-get update && apt-get install -y redis-server" in done.stderr
+    assert not (tmp_path / "apt-get.calls").exists()
+
+
+def test_without_sudo_what_runs_already_is_used(tmp_path):
+    # Root is needed only to install: a Redis that answers is used without asking for sudo.
+    env = _not_root(tmp_path, "sudo", "redis-server")
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _redis_running(port)
+        said = _started("redis", dict(env, ENRICH_REDIS_PORT=str(port)))
+        assert f"redis: running on 127.0.0.1:{port}" in said
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _redis_running(port: int, password: str | None = None) -> redis.Redis:
+    client = redis.Redis(port=port, password=password, decode_responses=True)
+    for _ in range(100):
+        try:
+            client.ping()
+            return client
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError(f"the test's Redis on {port} did not start")
