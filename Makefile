@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback. Python may
+# The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback (services.sh
+# gets TEST_ENV too: it checks the tests' REDIS_URL, not .env's, against a Redis with a password). Python may
 # write its bytecode (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set:
 # the tests start about a hundred Python processes (workers, commands, web servers), each of
 # which would otherwise compile every module of the project again.
@@ -45,7 +46,7 @@ run: venv services
 	scripts/run.sh
 
 test: venv
-	scripts/services.sh redis influxdb postgres browser mosquitto
+	$(TEST_ENV) scripts/services.sh redis influxdb postgres browser mosquitto
 	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 BENCHES := collectors views downsample storage archive api status_page plan
@@ -53,7 +54,7 @@ BENCHES := collectors views downsample storage archive api status_page plan
 # The whole suite timed as `make test` runs it (bench/results/test_suite.json); SERIAL=1 times
 # it in one process first, for the speedup measured in the same period.
 bench-tests: venv
-	scripts/services.sh redis influxdb postgres browser mosquitto
+	$(TEST_ENV) scripts/services.sh redis influxdb postgres browser mosquitto
 	$(TEST_ENV) $(BIN)/python -m bench.test_suite --workers $(PYTEST_WORKERS) $(if $(SERIAL),--serial)
 
 bench-quick: venv services

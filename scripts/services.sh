@@ -81,11 +81,87 @@ wait_for() {  # wait_for <what> <seconds> <command...>
   return 1
 }
 
-ensure_redis() {
-  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
-    log "redis: running on 127.0.0.1:$REDIS_PORT"
+# The first line a server on the Redis port answers to PING ("+PONG", or "-NOAUTH ..." from one
+# that wants a password), empty when nothing answers; `redis_answer <user> <password>` logs in
+# first (AUTH). Over bash's /dev/tcp: a Redis may run (in a container, say) on a machine without
+# redis-cli, and a password given to redis-cli would show in `ps` to every local user.
+redis_answer() {
+  local line=""
+  (
+    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" || exit
+    if [ $# = 2 ]; then  # AUTH [user] password, in Redis' protocol (lengths in bytes)
+      export LC_ALL=C
+      if [ -n "$1" ]; then printf '*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n' "${#1}" "$1"
+      else printf '*2\r\n$4\r\nAUTH\r\n'; fi >&3
+      printf '$%d\r\n%s\r\n' "${#2}" "$2" >&3
+      read -r -t 5 line <&3 || exit
+    fi
+    printf 'PING\r\n' >&3 && read -r -t 5 line <&3 && echo "${line%$'\r'}"
+  ) || true
+}
+
+redis_pong() { [ "$(redis_answer)" = +PONG ]; }
+
+# REDIS_URL as the processes get it: under `make run` honcho gives them .env's over the
+# shell's; ENRICH_ENV_FILE=none (the tests' settings) reads no .env.
+redis_url() {
+  local file=${ENRICH_ENV_FILE:-$ROOT/.env} url=""
+  if [ "$file" != none ] && [ -f "$file" ]; then
+    url=$(awk -F= '$1 == "REDIS_URL" { sub(/^[^=]*=/, ""); value = $0 }
+      END { gsub(/^["\047]|["\047]$/, "", value); print value }' "$file")
+  fi
+  echo "${url:-${REDIS_URL:-}}"
+}
+
+# A Redis on the port that wants a password is never started again beside it (the port is
+# taken): it is used when REDIS_URL's login opens it, otherwise the script says how.
+redis_with_password() {
+  local url rest host port user="" pass=""
+  url=$(redis_url)
+  rest=${url#*://}
+  rest=${rest%%/*}
+  host=${rest##*@}
+  port=${host##*:}
+  [ "$port" != "$host" ] || port=6379
+  host=${host%:*}
+  if [ -n "$url" ] && { [[ $url != redis://* ]] || [ "$port" != "$REDIS_PORT" ] \
+      || { [ "$host" != 127.0.0.1 ] && [ "$host" != localhost ]; }; }; then
+    log "redis: the one on 127.0.0.1:$REDIS_PORT asks for a password; REDIS_URL names another: left alone"
     return
   fi
+  if [[ $rest == *@* ]]; then
+    pass=${rest%@*}
+    if [[ $pass == *:* ]]; then user=${pass%%:*}; pass=${pass#*:}; fi
+    user=$(printf '%b' "${user//%/\\x}")  # the URL's %-escapes
+    pass=$(printf '%b' "${pass//%/\\x}")
+  fi
+  if [ -n "$pass" ] && [ "$(redis_answer "$user" "$pass")" = +PONG ]; then
+    log "redis: running on 127.0.0.1:$REDIS_PORT, with a password: REDIS_URL's opens it"
+    return
+  fi
+  local given="is not set"
+  [ -z "$url" ] || given="does not give the right one"
+  log "ERROR: the Redis on 127.0.0.1:$REDIS_PORT asks for a password (requirepass), and REDIS_URL $given."
+  log "       Put its password in .env: REDIS_URL=redis://:PASSWORD@127.0.0.1:$REDIS_PORT/0 (with"
+  log "       %2F, %3A, %40 for / : @), or stop that Redis and run this again to start enrich's own."
+  exit 1
+}
+
+ensure_redis() {
+  local answer
+  answer=$(redis_answer)
+  case $answer in
+    +PONG)
+      log "redis: running on 127.0.0.1:$REDIS_PORT"
+      return ;;
+    -NOAUTH*|-WRONGPASS*)
+      redis_with_password
+      return ;;
+    ?*)
+      log "ERROR: 127.0.0.1:$REDIS_PORT answers PING with '$answer', not as a Redis enrich can use:"
+      log "       stop what listens there, or set ENRICH_REDIS_PORT (and REDIS_URL) to a free port."
+      exit 1 ;;
+  esac
   command -v redis-server >/dev/null || apt_install_server redis-server redis-server
   log "redis: starting on 127.0.0.1:$REDIS_PORT"
   # Snapshots (a minute after a change, and at shutdown) in var/redis/: the last good answers,
@@ -95,7 +171,7 @@ ensure_redis() {
   redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save 60 1 \
     --appendonly no --dir "$VAR/redis" --dbfilename "dump-$REDIS_PORT.rdb" \
     --logfile "$VAR/log/redis.log"
-  wait_for redis 15 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
+  wait_for redis 15 redis_pong
 }
 
 # InfluxDB's /ping answers 204. Asked over bash's /dev/tcp, not curl: a fresh Debian (its
