@@ -79,6 +79,11 @@ def test_the_docs_say_which_local_services_ask_no_password():
         "Redis, InfluxDB and Mosquitto started here listen on 127.0.0.1 only and ask no password"
         in docs
     )
+    # ...and, for a machine shared with users you do not trust, to point all three elsewhere:
+    # Redis is the broker too, where any local user could queue enrich's tasks.
+    assert (
+        "point `INFLUXDB_URL`, `MQTT_URL` and `REDIS_URL` at services with their own logins" in docs
+    )
 
 
 def _path_without(tmp_path: Path, *missing: str, **stand_ins: str) -> str:
