@@ -44,16 +44,21 @@ need_root() {  # need_root <what needs it> <the command to run as root instead>
   exit 1
 }
 
+# A command as root (need_root first), with the system's usual umask rather than this script's
+# 077: a package's scripts create files every user must read (a 0600 /etc file breaks it).
+as_root() { (umask 022 && exec $SUDO "$@"); }
+
 apt_updated=""
 apt_install() {
   need_root "installing $*" "apt-get update && apt-get install -y $*"
   if [ -z "$apt_updated" ]; then
     log "apt-get update"
-    $SUDO apt-get update -qq
+    as_root apt-get update -qq
     apt_updated=1
   fi
   log "apt-get install -y $*"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+  # Through env: sudo drops the caller's DEBIAN_FRONTEND, and debconf then asked its questions.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 # apt starts a server package's own service, with the package's config, and enables it at
@@ -63,10 +68,10 @@ apt_install() {
 apt_install_server() {  # apt_install_server <package> <its service>
   apt_install "$1"
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-    $SUDO systemctl disable --now "$2" >/dev/null 2>&1 || true
+    as_root systemctl disable --now "$2" >/dev/null 2>&1 || true
   else
-    $SUDO service "$2" stop >/dev/null 2>&1 || true
-    $SUDO update-rc.d "$2" disable >/dev/null 2>&1 || true
+    as_root service "$2" stop >/dev/null 2>&1 || true
+    as_root update-rc.d "$2" disable >/dev/null 2>&1 || true
   fi
   log "$2: the package's own service stopped and disabled (enrich starts its own)"
 }
@@ -222,7 +227,7 @@ ensure_postgres() {
     version=$(ls /etc/postgresql | sort -V | tail -1)
     log "postgres: starting cluster $version/main"
     need_root "starting PostgreSQL" "pg_ctlcluster $version main start"
-    $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     wait_for postgres 30 pg_ready
   else
     log "postgres: running on 127.0.0.1:$PG_PORT"

@@ -253,13 +253,14 @@ def test_make_run_keeps_var_and_what_its_processes_write_private(tmp_path):
 
 def _not_root(tmp_path: Path, *missing: str, **stand_ins: str) -> dict[str, str]:
     """The environment of a user who is not root (`id -u` says 1000), on a machine without
-    `missing`; apt-get records its calls in tmp_path/apt-get.calls and installs nothing."""
+    `missing`; apt-get records its calls (with its umask and DEBIAN_FRONTEND) in
+    tmp_path/apt-get.calls and installs nothing; the system's services are left alone."""
     calls = tmp_path / "apt-get.calls"
+    apt_get = f'echo "apt-get $* (umask $(umask), DEBIAN_FRONTEND=$DEBIAN_FRONTEND)" >>{calls}'
     path = _path_without(
-        tmp_path, "id", "apt-get", *missing,
+        tmp_path, *missing,
         id='case "$1" in -u) echo 1000 ;; -un) echo someone ;; *) exec /usr/bin/id "$@" ;; esac',
-        **{"apt-get": f'echo "apt-get $*" >>{calls}'},
-        **stand_ins,
+        **{"apt-get": apt_get, "systemctl": "", "service": "", "update-rc.d": "", **stand_ins},
     )  # fmt: skip
     return dict(os.environ, PATH=path, ENRICH_REDIS_PORT=str(free_port()))
 
@@ -282,6 +283,19 @@ def test_when_sudo_refuses_it_says_what_to_run_as_root(tmp_path):
     assert "installing redis-server needs root, and sudo refused" in done.stderr
     assert "apt-get update && apt-get install -y redis-server" in done.stderr
     assert not (tmp_path / "apt-get.calls").exists()
+
+
+def test_through_sudo_apt_asks_no_questions_and_installs_with_the_usual_umask(tmp_path):
+    # sudo resets the environment: the DEBIAN_FRONTEND=noninteractive put before it never
+    # reached apt-get, whose debconf could stop `make run` with questions. And apt's package
+    # scripts, which write files every user must read, ran with the script's umask 077.
+    sudo = '[ "$1" = -v ] && exit 0; exec env -i PATH="$PATH" "$@"'  # as sudo's env_reset
+    done = _ran("redis", _not_root(tmp_path, "redis-server", sudo=sudo))
+    calls = (tmp_path / "apt-get.calls").read_text().splitlines()
+    assert calls == [
+        "apt-get update -qq (umask 0022, DEBIAN_FRONTEND=)",
+        "apt-get install -y -qq redis-server (umask 0022, DEBIAN_FRONTEND=noninteractive)",
+    ], done.stderr
 
 
 def test_without_sudo_what_runs_already_is_used(tmp_path):
