@@ -1,0 +1,74 @@
+"""Running scripts/services.sh in the tests, and the machines it meets: programs missing, a
+user who is not root, servers of the test's own."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from tests.support.ports import free_port
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def ran(service: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """scripts/services.sh <service> run to its end, whatever its exit status."""
+    return subprocess.run(
+        ["scripts/services.sh", service], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=90,
+    )  # fmt: skip
+
+
+def started(service: str, env: dict[str, str]) -> str:
+    """What scripts/services.sh <service> said (stderr), once it succeeded."""
+    done = ran(service, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stderr
+
+
+def path_without(tmp_path: Path, *missing: str, **stand_ins: str) -> str:
+    """A PATH holding every program of this one but `missing`, as on a machine without them,
+    and the shell scripts `stand_ins` under their names (in place of the real ones)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, script in stand_ins.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / name).chmod(0o755)
+    for directory in [*os.environ["PATH"].split(os.pathsep), "/usr/sbin", "/sbin"]:
+        folder = Path(directory)
+        if not folder.is_dir():
+            continue
+        for program in folder.iterdir():
+            link = bin_dir / program.name
+            if program.name in missing or link.exists() or not os.access(program, os.X_OK):
+                continue
+            link.symlink_to(program)
+    return str(bin_dir)
+
+
+def not_root(tmp_path: Path, *missing: str, **stand_ins: str) -> dict[str, str]:
+    """The environment of a user who is not root (`id -u` says 1000), on a machine without
+    `missing`; apt-get records its calls (with its umask and DEBIAN_FRONTEND) in
+    tmp_path/apt-get.calls and installs nothing; the system's services are left alone."""
+    calls = tmp_path / "apt-get.calls"
+    apt_get = f'echo "apt-get $* (umask $(umask), DEBIAN_FRONTEND=$DEBIAN_FRONTEND)" >>{calls}'
+    path = path_without(
+        tmp_path, *missing,
+        id='case "$1" in -u) echo 1000 ;; -un) echo someone ;; *) exec /usr/bin/id "$@" ;; esac',
+        **{"apt-get": apt_get, "systemctl": "", "service": "", "update-rc.d": "", **stand_ins},
+    )  # fmt: skip
+    return dict(os.environ, PATH=path, ENRICH_REDIS_PORT=str(free_port()))
+
+
+def redis_running(port: int, password: str | None = None) -> redis.Redis:
+    """A client of the test's own Redis on `port`, once that answers."""
+    client = redis.Redis(port=port, password=password, decode_responses=True)
+    for _ in range(100):
+        try:
+            client.ping()
+            return client
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError(f"the test's Redis on {port} did not start")
