@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # The tests run against PostgreSQL, Redis and the project's InfluxDB on loopback (services.sh
-# gets TEST_ENV too: it checks the tests' REDIS_URL, not .env's, against a Redis with a password). Python may
-# write its bytecode (__pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set:
-# the tests start about a hundred Python processes (workers, commands, web servers), each of
-# which would otherwise compile every module of the project again.
+# gets TEST_ENV too: it checks the tests' REDIS_URL, not .env's, against a Redis with a
+# password). Python may write its bytecode (__pycache__, ignored by git) even where
+# PYTHONDONTWRITEBYTECODE is set: the tests start about a hundred Python processes (workers,
+# commands, web servers), each of which would otherwise compile every module of the project
+# again.
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings \
 	DATABASE_URL=postgres://enrich:enrich@127.0.0.1:5432/enrich \
 	REDIS_URL=redis://127.0.0.1:6379/12 \
