@@ -215,17 +215,23 @@
       });
     });
   }
-  // Where a time axis' ticks go: on whole hours (minutes, days) of the home's clock, `incr`
-  // apart on it (the hour repeated when clocks go back only with hourly ticks). uPlot places
-  // them by a Date of the browser's zone made to show the home's clock, which is off by an hour
-  // around the browser's own DST change (a Berlin home in New York on 8 March: 02:00, 05:00, 07:00).
+  // Where a time axis' ticks go: on whole hours (minutes) of the home's clock, `incr` apart on
+  // it (the hour repeated when clocks go back only with hourly ticks); ticks a day or more
+  // apart at the days' starts: midnight, or where the clock skips it (01:00 in Santiago on 7
+  // September 2025), the moment it jumps. uPlot places them by a Date of the browser's zone
+  // made to show the home's clock, which is off by an hour around the browser's own DST change
+  // (a Berlin home in New York on 8 March: 02:00, 05:00, 07:00).
   function timeSplits(u, axisIdx, min, max, incr) {
     var step = incr % 900 === 0 ? 900 : incr % 300 === 0 ? 300 : 60;  // zones are 15 min apart
     var day = 86400, splits = [];
     function rest(a, b) { return ((a % b) + b) % b; }
-    for (var t = Math.ceil(min / step) * step; t <= max; t += step) {
-      var wall = t + offset(t * 1000) * 60;  // the home's clock, as seconds since 1970 there
-      var due = incr < day ? rest(wall, incr) === 0 : rest(wall, day) === 0 && rest(Math.floor(wall / day), incr / day) === 0;
+    function wallAt(t) { return t + offset(t * 1000) * 60; }  // the home's clock, in s since 1970
+    var t = Math.ceil(min / step) * step, before = wallAt(t - step);
+    for (; t <= max; t += step) {
+      var wall = wallAt(t), date = Math.floor(wall / day);
+      var starts = date !== Math.floor(before / day);  // the home's day begins at t
+      before = wall;
+      var due = incr < day ? rest(wall, incr) === 0 : starts && rest(date, incr / day) === 0;
       if (due && (!splits.length || t - splits[splits.length - 1] >= 0.7 * incr)) splits.push(t);
     }
     return splits;
