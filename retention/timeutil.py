@@ -2,12 +2,14 @@
 
 The tiers, the archive and the storage metrics work in UTC days (InfluxDB stores UTC and a
 UTC day is always 24 hours); the materialized views count local days of the home's zone
-(settings.TIME_ZONE), 23 or 25 hours long on a DST change.
+(settings.TIME_ZONE), 23 or 25 hours long on a DST change. A local day runs from its first
+instant to the next day's first instant, also where the clock skips midnight (America/Santiago,
+Asia/Beirut: the day starts at 01:00) or reads it twice (America/Havana: the first midnight).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -58,9 +60,16 @@ def zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
+def day_start(day: date, tz: tzinfo) -> datetime:
+    """The UTC instant the day `day` of `tz` starts: its first instant. Midnight taken with
+    fold 0 is the first of two, and one the clock skips is read at the offset before the jump,
+    which is the jump itself: every zone's clock skips midnight by jumping from it."""
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
+
 def local_day_start(day: date) -> datetime:
     """The UTC instant the local day `day` (settings.TIME_ZONE) starts."""
-    return datetime.combine(day, time(), tzinfo=zone()).astimezone(UTC)
+    return day_start(day, zone())
 
 
 def local_date(moment: datetime) -> date:

@@ -15,7 +15,7 @@ answered without a total is asked again after RETRY_UNANSWERED.
 import logging
 import math
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.conf import settings
 from collectors.base import Target
 from collectors.smart_meter.common import MEASUREMENT
 from enrich.influx import TimeseriesError, get_timeseries
+from retention.timeutil import day_start
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,7 @@ MINUTE = timedelta(minutes=1)
 
 def last_minute_of(day: date, zone: str) -> datetime:
     """The last minute (UTC) of the local `day` in `zone`."""
-    local = ZoneInfo(zone)
-    midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=local)
-    return midnight.astimezone(UTC) - MINUTE
+    return day_start(day + timedelta(days=1), ZoneInfo(zone)) - MINUTE
 
 
 def ended_days(moment: datetime, zone: str, days: int = ENDED_DAYS) -> list[datetime]:

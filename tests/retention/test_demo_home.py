@@ -18,6 +18,7 @@ from django.test import override_settings
 
 from enrich.influx import get_timeseries, quote_ident
 from retention.demo import DemoPlan, generate_demo_home, plan_entities
+from retention.demo.home import DAY, Home
 
 END = datetime(2024, 5, 8, tzinfo=UTC)
 
@@ -88,6 +89,23 @@ def test_every_point_is_inside_the_window_even_across_a_dst_change():
         times = [r.time for r in points]
         assert all(start < t <= end for t in times), key
         assert times == sorted(set(times)), f"{key}: timestamps must strictly increase"
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "days"),
+    [
+        # Havana goes back from 01:00 to 00:00 on 2 November 2025: midnight happens twice
+        # (04:00 and 05:00 UTC) and the day starts at the first. A history starting in the
+        # repeated hour (the second 00:30) had its first day start at the second midnight.
+        ("America/Havana", datetime(2025, 11, 2, 5, 30, tzinfo=UTC), [(11, 2, 4), (11, 3, 5)]),
+        # Santiago skips midnight on 7 September 2025: that day starts at 01:00 (04:00 UTC).
+        ("America/Santiago", datetime(2025, 9, 6, 12, tzinfo=UTC), [(9, 6, 4), (9, 7, 4)]),
+    ],
+)
+def test_the_homes_days_start_at_their_first_instant(name, start, days):
+    home = Home(start, ZoneInfo(name), 2 * DAY, seed=1)
+    starts = [start + timedelta(seconds=s) for s in home.day_starts()]
+    assert starts[:2] == [datetime(2025, m, d, h, tzinfo=UTC) for m, d, h in days]
 
 
 def test_energy_meters_integrate_their_power_sensor():

@@ -28,11 +28,6 @@ class CalendarEvent:
 # share a ZoneInfo by wall clock, which is wrong across a DST change.
 
 
-def local_midnight(day: date, zone: tzinfo) -> datetime:
-    """Midnight starting `day` in `zone`, as a UTC datetime."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
 def horizon(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
     """Local midnight today .. the end of tomorrow (local midnight after it), in the site's
     zone (DST-aware: days of 23 h or 25 h exist)."""

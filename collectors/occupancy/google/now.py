@@ -27,8 +27,9 @@ from typing import Any
 from collectors import clock
 from collectors.occupancy.google import prediction
 from collectors.occupancy.google.client import PROVIDER
-from collectors.occupancy.google.events import CalendarEvent, local_midnight
+from collectors.occupancy.google.events import CalendarEvent
 from enrich.readings import Reading
+from retention.timeutil import day_start
 
 MEASUREMENT = "occupancy_prediction"
 FIELDS = ("currently_home", "wfh_today", "confidence", "next_arrival_time", "prepare_time")
@@ -70,7 +71,7 @@ def changes(
     prediction may change: every signal's start and end, the arrival `travel` after an away
     signal's end, and local midnight (a new day for `wfh_today`)."""
     since, end = since.astimezone(UTC), end.astimezone(UTC)
-    midnight = local_midnight(since.astimezone(zone).date() + timedelta(days=1), zone)
+    midnight = day_start(since.astimezone(zone).date() + timedelta(days=1), zone)
     edges = {midnight} | {t for p in people for s in p.signals for t in (s.start, s.end)}
     edges |= {s.end + travel for p in people for s in p.signals if not s.home}
     return sorted(t for t in edges if since < t < end)

@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from collectors.occupancy.google.events import CalendarEvent, local_midnight
+from collectors.occupancy.google.events import CalendarEvent
+from retention.timeutil import day_start
 
 HOUSEHOLD = "household"
 DEFAULT_HOME_KEYWORDS = ("WFH", "HOME")
@@ -222,7 +223,7 @@ def _next_arrival(
     if not ahead:
         return None
     day = max(ahead[0].start, since).astimezone(zone).date()
-    day_end = local_midnight(day + timedelta(days=1), zone)
+    day_end = day_start(day + timedelta(days=1), zone)
     last_end = max(s.end for s in ahead if s.start < day_end)
     return last_end + timedelta(minutes=rules.travel_minutes)
 
@@ -234,9 +235,9 @@ def predict_person(
     signals = tuple(s for s in (signal_of(e, rules) for e in events) if s is not None)
     home, confidence, rule = _presence(signals, now, rules)
     today = now.astimezone(zone).date()
-    day_start = local_midnight(today, zone)
-    day_end = local_midnight(today + timedelta(days=1), zone)
-    wfh = any(s.home and s.start < day_end and s.end > day_start for s in signals)
+    today_start = day_start(today, zone)
+    day_end = day_start(today + timedelta(days=1), zone)
+    wfh = any(s.home and s.start < day_end and s.end > today_start for s in signals)
     arrival = _next_arrival(signals, now - timedelta(minutes=rules.travel_minutes), zone, rules)
     prepare = arrival - timedelta(minutes=rules.lead_minutes) if arrival else None
     return Prediction(
