@@ -310,6 +310,10 @@ def test_load_deadlines_follow_the_sites_clock(now, deadline, expected):
         ("America/New_York", "02:15", "2026-03-08T07:00:00+00:00"),
         # Lord Howe Island 2026-10-04 02:00 -> 02:30 (+10:30 -> +11, 15:30 UTC the day before)
         ("Australia/Lord_Howe", "02:10", "2026-10-03T15:30:00+00:00"),
+        # Santiago 2026-09-06 and Beirut 2026-03-29 skip midnight (00:00 -> 01:00): "done by
+        # midnight" is the day's first instant, when the clock jumps
+        ("America/Santiago", "00:00", "2026-09-06T04:00:00+00:00"),
+        ("Asia/Beirut", "00:00", "2026-03-28T22:00:00+00:00"),
     ],
 )
 def test_a_deadline_the_clock_skips_is_the_moment_it_jumps(timezone, deadline, expected):

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from collectors.occupancy.google.events import CalendarEvent, horizon, parse_event
+from collectors.occupancy.google.now import changes
 from collectors.occupancy.google.prediction import (
     RULES,
     Rules,
@@ -224,6 +225,38 @@ def test_horizon_on_the_dst_day_is_23_plus_24_hours():
     assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23 + 24)
     start, end = horizon(at("2026-10-25T07:30:00+00:00"), BERLIN)  # clocks go back
     assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=25 + 24)
+
+
+def test_a_day_whose_midnight_the_clock_skips_or_repeats_runs_from_its_first_instant():
+    """Santiago goes from 23:59:59 (-04) to 01:00 (-03) on 6 September 2026: that day starts at
+    04:00 UTC. Havana reads midnight twice on 1 November 2026 (00:59 -04 -> 00:00 -05): that
+    day starts at the first, 04:00 UTC. A WFH day counts from then to the next day's start,
+    and the new day is an edge of the predictions."""
+    santiago, havana = ZoneInfo("America/Santiago"), ZoneInfo("America/Havana")
+    wfh = all_day("WFH", "2026-09-06", "2026-09-07", zone=santiago)
+    assert (wfh.start, wfh.end) == (
+        at("2026-09-06T04:00:00+00:00"),
+        at("2026-09-07T03:00:00+00:00"),
+    )
+
+    def today(moment: str, event=wfh, zone=santiago) -> bool:
+        return predict_person("alex", [event], at(moment), zone, RULES_DEFAULT).wfh_today
+
+    assert not today("2026-09-06T03:59:59+00:00") and today("2026-09-06T04:00:00+00:00")
+    assert today("2026-09-07T02:59:59+00:00") and not today("2026-09-07T03:00:00+00:00")
+    start, end = horizon(at("2026-09-06T12:00:00+00:00"), santiago)
+    assert (start.astimezone(UTC), end.astimezone(UTC) - start) == (
+        at("2026-09-06T04:00:00+00:00"), timedelta(hours=23 + 24))  # fmt: skip
+    people, _ = predict({"alex": [wfh]}, at("2026-09-05T20:00:00+00:00"), santiago, RULES_DEFAULT)
+    assert at("2026-09-06T04:00:00+00:00") in changes(people, at("2026-09-05T20:00:00+00:00"),
+                                                      santiago, end)  # fmt: skip
+    home_day = all_day("Home office", "2026-11-01", "2026-11-02", zone=havana)
+    assert (home_day.start, home_day.end) == (
+        at("2026-11-01T04:00:00+00:00"),
+        at("2026-11-02T05:00:00+00:00"),
+    )
+    assert not today("2026-11-01T03:59:59+00:00", home_day, havana)
+    assert today("2026-11-01T04:30:00+00:00", home_day, havana)  # the first 00:30
 
 
 def test_arrival_is_after_the_last_away_event_of_the_next_away_day():

@@ -5,6 +5,7 @@ real InfluxDB, Redis and PostgreSQL (the Vue's day is Chicago's, devices.json); 
 adapter against the replay server and the local realtime feed, its readings written to
 InfluxDB as the pipeline does."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -161,6 +162,60 @@ def test_the_last_minutes_of_a_23_and_a_25_hour_day():
     assert march == [utc(8, 5, 59, month=3), utc(9, 4, 59, month=3)]  # 7 March, 8 March
     november = day_ends.ended_days(utc(2, 12, 0, month=11), "America/Chicago", days=2)
     assert november == [utc(1, 4, 59, month=11), utc(2, 5, 59, month=11)]
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "ends"),
+    [
+        # Santiago skips midnight on 6 September 2026 (-04 -> -03 at 04:00 UTC): the 5th ends
+        # at 23:59 -04 (03:59 UTC), the 6th, 23 hours long, at 23:59 -03 (02:59 UTC)
+        (
+            "America/Santiago",
+            utc(7, 12, 0, month=9),
+            [utc(6, 3, 59, month=9), utc(7, 2, 59, month=9)],
+        ),
+        # Havana reads midnight twice on 1 November 2026 (00:59 -04 -> 00:00 -05): 31 October
+        # ends before the first (03:59 UTC), 1 November, 25 hours long, at 04:59 UTC on the 2nd
+        (
+            "America/Havana",
+            utc(2, 12, 0, month=11),
+            [utc(1, 3, 59, month=11), utc(2, 4, 59, month=11)],
+        ),
+        # Beirut skips midnight on 29 March 2026 (+02 -> +03 at 22:00 UTC on the 28th)
+        (
+            "Asia/Beirut",
+            utc(29, 12, 0, month=3),
+            [utc(27, 21, 59, month=3), utc(28, 21, 59, month=3)],
+        ),
+    ],
+)
+def test_the_last_minutes_of_days_around_a_clock_change_at_midnight(zone, moment, ends):
+    assert day_ends.ended_days(moment, zone, days=2) == ends
+
+
+def test_the_day_before_a_skipped_midnight_ends_at_its_last_minute(
+    vue, isolated, settings, replay_server
+):
+    """A Vue in Santiago, where 6 September 2026 starts at 01:00 (-03, 04:00 UTC): 5 September
+    ends at 23:59 -04 = 03:59 UTC, and a restart over that midnight still stores its complete
+    total there; the first total of the 6th follows."""
+    vue.site.timezone = "America/Santiago"
+    vue.site.save()
+    devices = json.dumps(replay_server.load_fixture("emporia/devices.json"))
+    santiago = json.loads(devices.replace("America/Chicago", "America/Santiago"))
+    replay_server.add("GET", "/customers/devices", json=santiago, times=100)
+    answer(replay_server, "1D", utc(6, 3, 49, month=9), 30.6)
+    answer(replay_server, "1D", utc(6, 3, 59, month=9), 31.2)
+    answer(replay_server, "1D", utc(6, 4, 9, month=9), 0.15)
+    routes(replay_server)
+    assert run(vue, replay_server, utc(6, 3, 50, 30, month=9)) == "ok"  # 23:50 on the 5th
+    registry.adapter_for.cache_clear()  # the worker restarted: nothing kept in memory
+    for minute in (5, 10, 15):  # 01:05 .. 01:15 on the 6th
+        assert run(vue, replay_server, utc(6, 4, minute, 30, month=9)) == "ok"
+    assert stored_totals(isolated, settings) == pytest.approx(
+        {utc(6, 3, 49, month=9): 30.6, utc(6, 3, 59, month=9): 31.2, utc(6, 4, 9, month=9): 0.15}
+    )
+    assert day_calls(replay_server) == ["09-06T03:49", "09-06T03:59", "09-06T04:09"]
 
 
 def test_an_ended_days_total_once_stored_is_not_asked_again(vue, isolated, replay_server):
