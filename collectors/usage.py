@@ -1,8 +1,9 @@
 """How much of a provider's API budget is used, and its runs today: for
 /api/enrichment/current and the status page."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors import pipeline, spending
 from collectors.base import Target
@@ -11,6 +12,7 @@ from collectors.registry import adapter_for
 from enrich.models import ProviderConfig
 from enrich.redis.budget import Budget
 from enrich.redis.client import RedisUnavailable
+from retention.timeutil import day_start
 
 
 def budget_use(config: ProviderConfig, target: Target) -> dict[str, Any] | None:
@@ -39,9 +41,14 @@ def budget_use(config: ProviderConfig, target: Target) -> dict[str, Any] | None:
 
 
 def runs_today(config: ProviderConfig, target_key: str, now: datetime | None = None) -> dict:
-    """Runs of this provider and target since UTC midnight, by status."""
+    """Runs of this provider and target since the start of the site's day (its time zone's;
+    UTC for a site without a valid one), by status."""
     now = now or datetime.now(UTC)
-    since = datetime.combine(now.date(), time(0), tzinfo=UTC)
+    try:
+        zone = ZoneInfo(config.site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):  # a row written past the site form
+        zone = ZoneInfo("UTC")
+    since = day_start(now.astimezone(zone).date(), zone)
     runs = CollectorRun.objects.filter(
         source=config.source,
         provider=config.provider,

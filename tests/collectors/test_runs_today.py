@@ -1,0 +1,60 @@
+"""A provider's runs today (/api/enrichment/current, the status page's "Runs today") count
+from the start of the home's day, as every time on the page reads the home's clock; against
+PostgreSQL."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from collectors.models import CollectorRun
+from collectors.usage import runs_today
+from enrich.models import ProviderConfig, Site
+
+pytestmark = pytest.mark.django_db
+
+
+def config_in(zone: str) -> ProviderConfig:
+    site = Site.objects.create(name=f"Home in {zone}", latitude=0, longitude=0, timezone=zone)
+    return ProviderConfig.objects.create(
+        site=site, source="carbon_intensity", provider="electricitymaps", api_key="em-demo-token"
+    )
+
+
+def ran(config: ProviderConfig, *moments: datetime) -> None:
+    for moment in moments:
+        CollectorRun.objects.create(source=config.source, provider=config.provider,
+                                    target="CL", started=moment, status="ok")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("zone", "day_start", "now"),
+    [
+        # Santiago skips midnight on 6 September 2026: its day starts at 01:00 (-03), 04:00 UTC
+        (
+            "America/Santiago",
+            datetime(2026, 9, 6, 4, tzinfo=UTC),
+            datetime(2026, 9, 6, 5, tzinfo=UTC),
+        ),
+        # Havana reads midnight twice on 1 November 2026: the day starts at the first (04:00 UTC)
+        (
+            "America/Havana",
+            datetime(2026, 11, 1, 4, tzinfo=UTC),
+            datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+        ),
+        # Berlin in winter: 23:00 UTC the day before
+        (
+            "Europe/Berlin",
+            datetime(2026, 1, 14, 23, tzinfo=UTC),
+            datetime(2026, 1, 15, 0, 30, tzinfo=UTC),
+        ),
+    ],
+)
+def test_runs_today_count_from_the_start_of_the_homes_day(zone, day_start, now):
+    config = config_in(zone)
+    minute = timedelta(minutes=1)
+    ran(config, day_start - 3 * 60 * minute, day_start - minute, day_start, day_start + 20 * minute)
+
+    today = runs_today(config, "CL", now=now)
+
+    # Before: since UTC midnight, which in Santiago is 20:00 or 21:00 the evening before.
+    assert today == {"since": day_start.isoformat(), "total": 2, "by_status": {"ok": 2}}
