@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from enrich.models import SOURCE_CHOICES, in_words
 from enrich.time_span import whole_minutes
 
 # The most a flexible load (admin) or a plan request (/api/plan) may give: far above any real
@@ -24,7 +25,8 @@ class CollectorRun(models.Model):
         BUDGET = "budget", "budget used up, cache served"
         FAILED = "failed", "failed, last good served"
 
-    source = models.CharField(max_length=32)
+    # Labelled as the provider configs label it ("Carbon intensity"; the id stays in the API).
+    source = models.CharField(max_length=32, choices=SOURCE_CHOICES)
     provider = models.CharField(max_length=32)
     target = models.CharField(max_length=200, help_text="Region / zone / tariff / location.")
     started = models.DateTimeField(db_index=True)
@@ -43,8 +45,12 @@ class CollectorRun(models.Model):
     def __str__(self) -> str:
         # The status and time as the list shows them (its label, the admin's time zone).
         started = timezone.localtime(self.started)
-        what = f"{self.source}/{self.provider}/{self.target}"
-        return f"{what} · {self.get_status_display()} · {started:%Y-%m-%d %H:%M}"
+        return f"{self.feed} · {self.get_status_display()} · {started:%Y-%m-%d %H:%M}"
+
+    @property
+    def feed(self) -> str:
+        """What the run fetched, as the admin names it: "carbon intensity/electricitymaps/DE"."""
+        return f"{in_words(self.source)}/{self.provider}/{self.target}"
 
 
 def whole_minutes_of_hours(value: float) -> None:

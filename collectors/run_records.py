@@ -65,7 +65,7 @@ def _backfills(run: CollectorRun) -> bool:
 def kept_because(run: CollectorRun, latest: dict[Key, dict[str, datetime | None]]) -> str:
     """Why `run` cannot be deleted ("" when it may be); `latest` as `latest` gives it."""
     last = latest.get(_key(run), {})
-    where = f"{run.source}/{run.provider} {run.target}"
+    where = run.feed
     if run.status == CollectorRun.Status.OK and run.started == last.get("ok") and _backfills(run):
         return (f"it is the last successful fetch of {where}: after an outage the next fetch "
                 "asks back to it, so the gap is filled. Without it the next fetch would ask back "

@@ -43,9 +43,9 @@ def test_an_outages_backfill_survives_deleting_every_run(
     said = delete_selected(admin_client, CollectorRun, earlier_ok, last_ok, *failed)
 
     assert said[0].startswith("Nothing was deleted. ")
-    assert f"{last_ok}: it is the last successful fetch of carbon_intensity/electricitymaps DE: " \
+    assert f"{last_ok}: it is the last successful fetch of carbon intensity/electricitymaps/DE: " \
         "after an outage the next fetch asks back to it" in said[0]  # fmt: skip
-    assert f"{failed[-1]}: it is the last run of carbon_intensity/electricitymaps DE: " \
+    assert f"{failed[-1]}: it is the last run of carbon intensity/electricitymaps/DE: " \
         "/api/enrichment/current and the status page show it" in said[0]  # fmt: skip
     assert CollectorRun.objects.count() == 7
     # The row's own page offers no Delete, and its delete page says why.
@@ -84,7 +84,7 @@ def test_each_targets_last_success_last_fetch_and_last_run_stay(admin_client):
     assert said[0].startswith("Nothing was deleted. ")
     assert f"{last_ok}: it is the last successful fetch" in said[0]
     # What a budget's lowered cadence counts the next call from.
-    assert f"{no_data}: it is the last fetch of carbon_intensity/electricitymaps DE: when its " \
+    assert f"{no_data}: it is the last fetch of carbon intensity/electricitymaps/DE: when its " \
         "budget lowers the cadence" in said[0]  # fmt: skip
     assert f"{last}: it is the last run" in said[0]
     assert str(old_fail) not in said[0]
