@@ -127,10 +127,10 @@ class ArchiveObjectAdmin(RecordAdmin):
     def kept_because(self, obj: ArchiveObject) -> str:
         if obj.expired or not obj.source_deleted or not obj.verified:
             return ""  # no file, or InfluxDB still holds its days: the next run adopts it
+        left = timezone.localtime(obj.source_deleted)  # the day the row's page shows
         only_copy = (f"restore finds {obj.key} only through this row, and the file is the only "
-                     f"copy of its days (their daily rows left InfluxDB on "
-                     f"{obj.source_deleted:%Y-%m-%d}); without the row restore finds nothing "
-                     "there and the file never expires.")  # fmt: skip
+                     f"copy of its days (their daily rows left InfluxDB on {left:%Y-%m-%d}); "
+                     "without the row restore finds nothing there and the file never expires.")  # fmt: skip
         problem = file_problem(obj)
         if problem is None:
             return (f"{only_copy} A row whose file is gone from the store or damaged may be "

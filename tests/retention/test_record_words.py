@@ -2,12 +2,13 @@
 in a message, when an entity left Home Assistant): by the labels the lists and filters use, at
 the time the lists show."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
 
-from retention.models import Alert, Entity, RetentionRun
+from retention.models import Alert, ArchiveObject, Entity, RetentionRun
+from tests.support.admin_deletes import delete_in_the_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +35,18 @@ def test_the_day_an_entity_left_home_assistant_is_the_admins_day(admin_client, s
                           measurement="W", gone_from_ha=datetime(2026, 5, 1, 1, 30, tzinfo=UTC))  # fmt: skip
     page = admin_client.get(reverse("admin:retention_entity_changelist")).content.decode()
     assert '<td class="field-in_home_assistant">no longer (since 2026-04-30)</td>' in page
+
+
+def test_the_day_an_archived_files_days_left_influxdb_is_the_admins_day(admin_client, settings):
+    # Why the row cannot be deleted said "their daily rows left InfluxDB on 2026-03-01" (the
+    # UTC date) where the row's page says March 2, 12:30 a.m. (Europe/Berlin).
+    settings.TIME_ZONE = "Europe/Berlin"
+    moment = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    obj = ArchiveObject.objects.create(key="archives/2022/data_2022-01-01.parquet",
+                                       target="local", bucket="/elsewhere",
+                                       start_date=date(2022, 1, 1), end_date=date(2022, 12, 31),
+                                       record_count=730, file_size=4096, checksum="0" * 64,
+                                       compression="zstd", created=moment, verified=moment,
+                                       source_deleted=moment)  # fmt: skip
+    said = delete_in_the_admin(admin_client, obj)[0]
+    assert "(their daily rows left InfluxDB on 2026-03-02)" in said, said
