@@ -2,8 +2,9 @@
 chart's reason that no prices are stored writes its times as the page does (it read "between
 2026-12-05T05:58:59.508504+00:00 and …" above a Plan panel saying the same "between Sat 06:58 AM
 and …"); the carbon chart no longer says none is stored "yet" next to the Now table's
-8-day-old value; and the Now table dates a value's time that far back ("Fri 04:00 AM, 8.0 d
-ago" read as yesterday's)."""
+8-day-old value; the Now table dates a value's time that far back ("Fri 04:00 AM, 8.0 d
+ago" read as yesterday's), and writes the time in why it shows an older price as the page
+does."""
 
 import re
 from datetime import timedelta
@@ -47,6 +48,13 @@ def test_a_home_not_collected_for_a_week(live_server, isolated, replay_server, b
     price = browser.find_element("css selector", "tr[data-provider=awattar] td.value-time").text
     assert price.startswith(f"{day(then)} to "), price
     assert price.endswith(", ended 8.0 d ago"), price  # 8 days less the slot's hour
+    # Why the older price is shown, with now as the page writes times: it read "no stored price
+    # slot covers now (2026-12-05T11:16:25+01:00)".
+    reason = browser.find_element("css selector", "tr[data-provider=awattar] td.value .note").text
+    entry = api.get("/api/enrichment/current").json()["sources"]["electricity_pricing"]
+    assert reason == page_times(browser, entry["providers"][0]["message"]), reason
+    assert reason.startswith("no stored price slot covers now ("), reason
+    assert not re.search(r"\d{4}-\d\d-\d\dT", reason), reason
     assert carbon.find_element("css selector", "td.state").text == "stale"
     summary = browser.find_element("id", "carbon-summary").text
     assert summary == "No carbon intensity is stored for electricitymaps from 24 h ago on.", summary

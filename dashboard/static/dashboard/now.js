@@ -79,12 +79,15 @@
           link.textContent = p.connection.status === "connected" ? "manage" : "reconnect";
           who.appendChild(link);
         }
-        var value = S.cell(tr, p.value ? headline(source, p.value) : (p.message || "—"),
-                           p.message ? "value message" : "value");
-        if (p.value && p.message) {  // an older value shown, and why (e.g. prices not readable)
+        // The reason with its times as the page writes times: "no stored price slot covers now
+        // (Sat 11:16 AM)", not "(2026-12-05T11:16:25+01:00)".
+        var message = p.message ? S.timesIn(p.message) : "";
+        var value = S.cell(tr, p.value ? headline(source, p.value) : (message || "—"),
+                           message ? "value message" : "value");
+        if (p.value && message) {  // an older value shown, and why (e.g. prices not readable)
           var why = document.createElement("div");
           why.className = "note";
-          why.textContent = p.message;
+          why.textContent = message;
           value.appendChild(why);
         }
         S.cell(tr, valueTime(p, now), "value-time");
