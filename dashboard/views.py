@@ -4,7 +4,8 @@ Login required (staff or read-only users); creating the site (a POST) needs the 
 add sites and provider configs, so read-only users get 403. A parameter the page reads that is
 given more than once (`?site=1&site=2`, a form field sent twice) is a 400 naming it: which one
 was meant is not known, so neither is used and nothing is created. A `site` that is no id (not a
-whole number from 1) is a 400 naming it; an id no site has is a 404 naming it, as in the API. The setup's `action` must be
+whole number from 1) is a 400 naming it; an id no site has is a 404 naming it, as in the API;
+both pages link every site. The setup's `action` must be
 one of its buttons' values (`create`, `test`): any other, or none, is a 400 naming it.
 """
 
@@ -15,8 +16,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as BadParameter
 
@@ -71,6 +73,20 @@ def _an_id(raw: str) -> bool:
     return True
 
 
+def _no_such_site(request: HttpRequest, wanted: str, sites: list[Site]) -> HttpResponse:
+    """The page for a `site` no site has: says so and links every site (a 404 for an id, as in
+    the API; a 400 for a value that is no id at all)."""
+    an_id = _an_id(wanted)
+    shown = Truncator(repr(wanted)[1:-1]).chars(40)  # control characters escaped, kept short
+    problem = (
+        f"site: there is no site with id {shown}."
+        if an_id
+        else f"site: there is no site '{shown}': a site's id is a whole number from 1."
+    )
+    context = {"problem": problem, "sites": sites}
+    return render(request, "dashboard/no_site.html", context, status=404 if an_id else 400)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])  # first: another method is a 405, not a login
 @login_required(login_url=LOGIN_URL)
 def home(request: HttpRequest) -> HttpResponse:
@@ -84,12 +100,7 @@ def home(request: HttpRequest) -> HttpResponse:
     wanted = request.GET.get("site", "")
     site = next((s for s in sites if str(s.pk) == wanted), None if wanted else sites[0])
     if site is None:
-        # An id (a whole number from 1) no site has is not found; anything else is no id at all.
-        answer = HttpResponseNotFound if _an_id(wanted) else HttpResponseBadRequest
-        return answer(
-            f"site: there is no site with id {wanted!r}; the status page links every site.",
-            content_type="text/plain",
-        )
+        return _no_such_site(request, wanted, sites)
     return render(request, "dashboard/status.html", {"sites": sites, "site": site})
 
 

@@ -261,7 +261,7 @@ def test_the_status_page_refuses_a_site_that_is_none(admin_client, home):
     for value in STATUS_SITES:
         page = admin_client.get(f"/?site={value}")
         assert page.status_code == 400, (value, page.status_code)
-        assert page.content.decode().startswith("site: there is no site with id"), value
+        assert '<p class="problem message">site: there is no site ' in page.content.decode(), value
 
 
 def test_the_calendar_connect_button_refuses_a_site_that_is_no_id(admin_client, home):

@@ -1,5 +1,7 @@
 """Who may see and use the start page, and what a bad setup answers."""
 
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -125,13 +127,41 @@ def test_keyless_providers_that_serve_the_country_are_ticked(country, key, ticke
     assert preselected(country, key) == ticked
 
 
-def test_the_status_page_names_a_site_that_does_not_exist(client):
-    site = Site.objects.create(name="Flat", latitude=52.5, longitude=13.4)
+def no_site_page(response) -> tuple[str, list[tuple[str, str]]]:
+    """What the page for a site that is none says, and the sites it links (address, name)."""
+    page = response.content.decode()
+    said = re.search(r'<p class="problem message">(.*?)</p>', page)
+    links = re.findall(r'<li><a href="([^"]*)">([^<]*)</a></li>', page)
+    return html.unescape(said.group(1)) if said else page, links
+
+
+@pytest.mark.parametrize(
+    ("asked", "status", "said"),
+    [
+        # Not found, as the API answers an unknown site.
+        ("999999", 404, "site: there is no site with id 999999."),
+        ("abc", 400, "site: there is no site 'abc': a site's id is a whole number from 1."),
+        ("1\x00" + "9" * 100, 400, "site: there is no site '1\\x00" + "9" * 34 + "…': a site's "
+         "id is a whole number from 1."),
+    ],
+)  # fmt: skip
+def test_the_status_page_of_a_site_that_does_not_exist_says_so_and_links_the_sites(
+    client, asked, status, said
+):
+    # The answer was a bare line of text, "site: there is no site with id 'abc'; the status
+    # page links every site", with no page and no link to one.
+    flat = Site.objects.create(name="Flat", latitude=52.5, longitude=13.4)
+    cottage = Site.objects.create(name="Cottage", latitude=51.5, longitude=-0.1)
     client.force_login(User.objects.create_user("reader", password="x"))
-    assert client.get("/", {"site": site.pk}).status_code == 200
-    response = client.get("/", {"site": "999999"})
-    assert response.status_code == 404  # not found, as the API answers an unknown site
-    assert response.content.decode().startswith("site: there is no site with id '999999'")
+    assert client.get("/", {"site": flat.pk}).status_code == 200
+    response = client.get("/", {"site": asked})
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/html")
+    assert no_site_page(response) == (
+        said, [(f"/?site={cottage.pk}", "Cottage"), (f"/?site={flat.pk}", "Flat")]
+    )  # fmt: skip
+    for address, _name in no_site_page(response)[1]:
+        assert client.get(address).status_code == 200
 
 
 @pytest.mark.parametrize(
