@@ -2,7 +2,8 @@
 run's error naming a URL in the Now table (a failed carbon run, the carbon value stale), with
 no data at all, and with two sites (the one shown marked among their links). The Now table
 was about 20 px wider than the page at 1280 px (the URL, which did not break, held its column
-open), and at 375 px the Now and Processes tables made the whole page scroll sideways."""
+open), and at 375 px the Now and Processes tables made the whole page scroll sideways, then
+scrolled sideways in their own boxes (the Now table was three screens wide)."""
 
 import time
 
@@ -25,6 +26,18 @@ return {page: [page.scrollWidth, page.clientWidth],
 """
 
 
+# Each cell of a row: the heading shown before it, its text, and whether it lies within the
+# row's box (on a phone the heading beside it, not over the value or outside the page).
+LABELLED = """
+var row = arguments[0], outer = row.getBoundingClientRect();
+return Array.from(row.cells, function (td) {
+  var label = getComputedStyle(td, '::before').content.replace(/^"|"$/g, '');
+  var box = td.getBoundingClientRect();
+  return [label, td.textContent, box.left >= outer.left && box.right <= outer.right];
+});
+"""
+
+
 def widths(browser, width: int) -> dict:
     browser.set_window_size(width, 2600)
     browser.refresh()
@@ -33,13 +46,15 @@ def widths(browser, width: int) -> dict:
 
 
 def assert_fits(browser) -> None:
-    """At 1280 px every table fits the page's column; at 375 px the page does not scroll
-    sideways (a table wider than the phone scrolls in its own box)."""
+    """At 1280 px every table fits the page's column; at 375 px neither the page nor a table
+    scrolls sideways: a wide table's rows are blocks of lines, each value after its heading
+    (the Now table scrolled in its box, 952 px of it in 328)."""
     wide = widths(browser, 1280)
     assert wide["page"][0] <= wide["page"][1], wide
     assert [t for t in wide["tables"] if t[1] > t[2]] == [], wide
     phone = widths(browser, 375)
     assert phone["page"][0] <= phone["page"][1], phone
+    assert [t for t in phone["tables"] if t[1] > t[2]] == [], phone
     # A message's column is not squeezed to a few letters a line ("recorde d", "consum es").
     narrowest = browser.execute_script(
         "return Math.min.apply(null, Array.from(document.querySelectorAll('td.message'),"
@@ -61,7 +76,16 @@ def test_a_runs_error_with_a_url_does_not_widen_the_page(
     open_as_reader(browser, live_server.url)
     run = browser.find_element("css selector", "tr[data-provider=electricitymaps]").text
     assert f"{replay_server.url}/carbon-intensity/latest?zone=DE answered HTTP 503" in run, run
-    assert_fits(browser)
+    assert_fits(browser)  # leaves the phone's width
+    # Each value of the row after its column's heading, the error's URL broken inside it.
+    row = browser.find_element("css selector", "tr[data-provider=electricitymaps]")
+    lines = browser.execute_script(LABELLED, row)
+    assert [label for label, _value, _inside in lines] == [
+        "Source", "Provider", "Value", "Value of", "Fetched", "State", "Last run", "Runs today",
+        "Budget used"]  # fmt: skip
+    assert lines[0][1:] == ["carbon intensity", True] and lines[1][1:] == ["electricitymaps", True]
+    assert all(inside for _label, _value, inside in lines), lines
+    assert f"{replay_server.url}/carbon-intensity/latest?zone=DE answered HTTP 503" in lines[6][1]
     # Beside the long error the time a value is of keeps room to be read: "Sat 09:00 AM, 5 min
     # ago" took a line a word, five lines, at 1280 px.
     widths(browser, 1280)

@@ -194,10 +194,17 @@
   function color(name) {
     return getComputedStyle(document.documentElement).getPropertyValue("--" + name).trim();
   }
+  // A cell labelled with its column's heading: on a phone a table of class "stack" shows each
+  // row as lines "Heading  value" (dashboard.css), so it needs no scrolling sideways.
   function cell(row, text, cls) {
     var td = document.createElement("td");
     td.textContent = text;
     if (cls) td.className = cls;
+    var column = 0;
+    Array.prototype.forEach.call(row.cells, function (c) { column += c.colSpan; });
+    var head = row.closest("table").tHead;
+    var th = head && head.rows[0].cells[column];
+    if (th) td.dataset.label = th.textContent;
     row.appendChild(td);
     return td;
   }
@@ -207,6 +214,7 @@
       var tr = tbody.insertRow();
       var td = cell(tr, empty, "message");
       td.colSpan = columns;
+      delete td.dataset.label;  // the whole row's: no one column's
     }
     rows.forEach(function (values) {
       var tr = tbody.insertRow();

@@ -87,7 +87,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
     return text;
   }
   function table(label, p) {
-    var t = el("table", null, "plan-table");
+    var t = el("table", null, "plan-table stack");
     t.appendChild(el("caption", label + ": the plan against the other windows", "sr-only"));
     var head = t.createTHead().insertRow();
     ["Window", "When", "Average price", "Average carbon", "The plan's price against it", "The plan's carbon against it"]
