@@ -18,6 +18,9 @@
   why it sent none (a task not registered, arguments the task cannot take, the broker out of
   reach: the last two were 500s). Deleting one of enrich's own entries says that the next start
   installs it again, and how to stop it for good.
+- The periodic tasks' list shows each schedule once, in words ("Every 15 minutes UTC", "every 5
+  minutes"), not a cron expression or an interval twice; a crontab's fields are labelled
+  "Minutes", "Days of the month", not "Minute(s)", "Day(s) Of The Month".
 """
 
 import json
@@ -27,12 +30,13 @@ from django.contrib import admin, messages
 from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
-from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 from kombu.exceptions import OperationalError
 
 from enrich.beat_zones import unknown_zone
 from enrich.models import validate_timezone
 from enrich.schedules import ENTRY_NAMES, follows_table
+from enrich.wording import counted
 
 # The JSON each text field must hold for the beat to send the task, and what empty means.
 JSON_SHAPES = {"args": (list, "[]"), "kwargs": (dict, "{}"), "headers": (dict, "{}")}
@@ -79,8 +83,44 @@ def _names(tasks) -> str:
     return ", ".join(task.name for task in tasks)
 
 
+# An interval in its largest whole unit: install_schedules stores them in seconds.
+UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+SECONDS_IN = {IntervalSchedule.DAYS: 86400, IntervalSchedule.HOURS: 3600,
+              IntervalSchedule.MINUTES: 60, IntervalSchedule.SECONDS: 1}  # fmt: skip
+
+
+def interval_in_words(interval: IntervalSchedule) -> str:
+    """The interval in words: "every 5 minutes" for 300 seconds, "every hour" for 3600
+    (django-celery-beat: "every 300 seconds")."""
+    if interval.period not in SECONDS_IN or interval.every < 1:
+        return str(interval)
+    seconds = interval.every * SECONDS_IN[interval.period]
+    size, unit = next((size, unit) for size, unit in UNITS if seconds % size == 0)
+    return f"every {unit}" if seconds == size else f"every {counted(seconds // size, unit)}"
+
+
+def crontab_in_words(crontab: CrontabSchedule) -> str:
+    """The crontab's description, or what keeps the beat from reading it."""
+    stored = CrontabSchedule.objects.filter(pk=crontab.pk).first()
+    if stored and unknown_zone(stored):
+        return f"{stored.human_readable} (unknown here: choose a time zone)"
+    return stored.human_readable if stored else "-"
+
+
 class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     form = PeriodicTaskForm
+    # One column for the schedule, in words: django-celery-beat lists a crontab as
+    # "*/15 * * * * (m/h/dM/MY/d) UTC" and an interval twice ("Scheduler" and "Interval
+    # Schedule": "every 300 seconds").
+    list_display = ("name", "enabled", "schedule", "start_time", "last_run_at", "one_off")
+
+    @admin.display(description="schedule")
+    def schedule(self, task: PeriodicTask) -> str:
+        if task.interval is not None:
+            return interval_in_words(task.interval)
+        if task.crontab is not None:
+            return crontab_in_words(task.crontab)
+        return str(task.scheduler or "-")
 
     def changelist_view(self, request, extra_context=None):
         warn_unknown_zones(request)
@@ -195,11 +235,20 @@ def warn_unknown_zones(request) -> None:
                          "its time zone on its page.")  # fmt: skip
 
 
+# django-celery-beat labels them "Minute(s)", "Day(s) Of The Month", "Cron Timezone".
+CRON_LABELS = {"minute": "Minutes", "hour": "Hours", "day_of_month": "Days of the month",
+               "month_of_year": "Months", "day_of_week": "Days of the week",
+               "timezone": "Time zone"}  # fmt: skip
+
+
 class CrontabScheduleForm(forms.ModelForm):
     """A place's time zone; one stored that this host cannot load is to be chosen again."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, label in CRON_LABELS.items():
+            if name in self.fields:
+                self.fields[name].label = label
         field = self.fields.get("timezone")
         if field is not None and (zone := unknown_zone(self.instance)):
             field.choices = [("", "---------"), *field.choices]
@@ -226,10 +275,7 @@ class CrontabScheduleAdmin(BeatCrontabScheduleAdmin):
 
     @admin.display(description="human readable")
     def human_readable(self, obj: CrontabSchedule) -> str:
-        stored = CrontabSchedule.objects.filter(pk=obj.pk).first()
-        if stored and unknown_zone(stored):
-            return f"{stored.human_readable} (unknown here: choose a time zone)"
-        return stored.human_readable if stored else "-"
+        return crontab_in_words(obj)
 
 
 for model, model_admin in ((PeriodicTask, PeriodicTaskAdmin),

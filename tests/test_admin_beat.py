@@ -1,9 +1,12 @@
 """django-celery-beat's admin (Crontabs, Periodic tasks) as a user clicks through it: a
 crontab's time zone, the list actions and what they say (enrich.admin_beat)."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils.text import capfirst
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -164,3 +167,36 @@ def test_deleting_one_of_enrichs_entries_says_the_next_start_installs_it_again(a
     call_command("install_schedules")
     assert installed("Archive to S3")[0].enabled
     assert not PeriodicTask.objects.filter(name="Mine").exists()
+
+
+def test_the_periodic_tasks_list_says_each_installed_schedule_once_in_words(admin_client):
+    # The list had a "Scheduler" column reading "*/15 * * * * (m/h/dM/MY/d) UTC" and, beside it,
+    # "Interval Schedule", which repeated "every 300 seconds" for the interval tasks.
+    call_command("install_schedules")
+    page = admin_client.get(reverse(f"{TASKS}_changelist"))
+    html = page.content.decode()
+    rows = re.findall(r'<th class="field-name"><a [^>]*>([^<]*)</a></th>.*?'
+                      r'<td class="field-schedule">([^<]*)</td>', html)  # fmt: skip
+    shown = dict(rows)
+    assert len(shown) == PeriodicTask.objects.count()
+    assert {name: shown[name] for name in ("Carbon intensity", "Electricity prices",
+            "Smart meter", "Current electricity price", "Archive to S3")} == {
+        "Carbon intensity": "Every 15 minutes UTC",
+        "Electricity prices": "every hour",
+        "Smart meter": "every 5 minutes",
+        "Current electricity price": "Every minute UTC",
+        "Archive to S3": "At 03:00 AM, only on Sunday UTC",
+    }  # fmt: skip
+    assert not [when for when in shown.values() if "(m/h/dM/MY/d)" in when or "seconds" in when]
+    headings = [column["text"] for column in page.context["result_headers"]]
+    assert [capfirst(h) for h in headings][1:] == ["Name", "Enabled", "Schedule", "Start Datetime",
+                                              "Last Run Datetime", "One-off Task"]  # fmt: skip
+
+
+def test_a_crontabs_fields_are_labelled_in_words(admin_client):
+    # "Minute(s):", "Day(s) Of The Month:", "Cron Timezone:".
+    cron = CrontabSchedule.objects.create(minute="*/15", timezone="UTC")
+    form = admin_client.get(reverse(f"{CRONTABS}_change", args=[cron.pk])).context["adminform"].form
+    assert [form.fields[name].label for name in ("minute", "hour", "day_of_month",
+            "month_of_year", "day_of_week", "timezone")] == [
+        "Minutes", "Hours", "Days of the month", "Months", "Days of the week", "Time zone"]  # fmt: skip
