@@ -23,6 +23,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 
+from enrich.admin_filters import is_set
 from enrich.admin_kept import KeptRowsAdmin
 from retention import liveness
 from retention.admin_views import ReadOnlyAdmin
@@ -51,7 +52,7 @@ class AlertAdmin(RecordAdmin):
     """Alerts are raised by the system (retention.stats.alerts); the admin shows them read-only."""
 
     list_display = ("created", "kind", "operation", "run", "delivered", "short_message")
-    list_filter = ("kind", "run__operation", ("sent", admin.EmptyFieldListFilter))
+    list_filter = ("kind", "run__operation", is_set("sent", "delivered to webhook"))
     search_fields = ("message", "delivery_error")
     date_hierarchy = "created"
     readonly_fields = ("run", "kind", "message", "created", "sent", "delivery_error", "cleared")
@@ -106,7 +107,7 @@ class ArchiveObjectAdmin(RecordAdmin):
         "start_date",
         "end_date",
         "record_count",
-        "size_kb",
+        "size_kib",
         "storage_class",
         "target",
         "created",
@@ -118,8 +119,8 @@ class ArchiveObjectAdmin(RecordAdmin):
         "target",
         "storage_class",
         "compression",
-        ("expired", admin.EmptyFieldListFilter),
-        ("source_deleted", admin.EmptyFieldListFilter),
+        is_set("expired", "expired"),
+        is_set("source_deleted", "daily rows left InfluxDB"),
     )
     search_fields = ("key", "checksum")
     date_hierarchy = "start_date"
@@ -139,8 +140,9 @@ class ArchiveObjectAdmin(RecordAdmin):
             problem and f"{only_copy} Whether the file is intact could not be checked: {problem}."
         )
 
-    @admin.display(description="size (KB)", ordering="file_size")
-    def size_kb(self, obj: ArchiveObject) -> str:
+    # KiB (1024 bytes), as the status page writes sizes: "KB" read as 1000.
+    @admin.display(description="size (KiB)", ordering="file_size")
+    def size_kib(self, obj: ArchiveObject) -> str:
         return f"{obj.file_size / 1024:.1f}"
 
 

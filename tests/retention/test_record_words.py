@@ -50,3 +50,46 @@ def test_the_day_an_archived_files_days_left_influxdb_is_the_admins_day(admin_cl
                                        source_deleted=moment)  # fmt: skip
     said = delete_in_the_admin(admin_client, obj)[0]
     assert "(their daily rows left InfluxDB on 2026-03-02)" in said, said
+
+
+def test_an_archive_objects_size_is_headed_by_the_unit_it_is_counted_in(admin_client):
+    # "Size (KB)" over 2.0 for a file of 2048 bytes: KiB, as the status page writes sizes.
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    ArchiveObject.objects.create(key="archives/2022/data_2022-01-01.parquet", target="local",
+                                 start_date=date(2022, 1, 1), end_date=date(2022, 12, 31),
+                                 record_count=730, file_size=2048, checksum="0" * 64,
+                                 compression="zstd", created=moment)  # fmt: skip
+    page = admin_client.get(reverse("admin:retention_archiveobject_changelist"))
+    headings = [str(column["text"]) for column in page.context["result_headers"]]
+    assert "size (KiB)" in headings and "size (KB)" not in headings, headings
+    assert '<td class="field-size_kib">2.0</td>' in page.content.decode()
+
+
+def filters(page) -> dict[str, list[str]]:
+    cl = page.context["cl"]
+    return {
+        str(spec.title): [str(c["display"]) for c in spec.choices(cl)] for spec in cl.filter_specs
+    }
+
+
+def test_the_filters_on_a_time_being_set_say_yes_or_no(admin_client):
+    # "By sent: Empty / Not empty" beside the column "delivered to webhook"; "By expired:
+    # Empty" for the files not expired.
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    run = RetentionRun.objects.create(operation="archive", status="failed", started=moment)
+    sent = Alert.objects.create(run=run, kind="failed", message="S3 refused", sent=moment)
+    Alert.objects.create(run=run, kind="overrun", message="late")
+    url = reverse("admin:retention_alert_changelist")
+    page = admin_client.get(url)
+    assert filters(page)["delivered to webhook"] == ["All", "yes", "no"]
+    assert list(admin_client.get(url, {"sent": "yes"}).context["cl"].result_list) == [sent]
+    expired = ArchiveObject.objects.create(key="archives/2020/data_2020-01-01.parquet",
+                                           target="local", start_date=date(2020, 1, 1),
+                                           end_date=date(2020, 12, 31), record_count=1,
+                                           file_size=1, checksum="0" * 64, compression="zstd",
+                                           created=moment, expired=moment)  # fmt: skip
+    url = reverse("admin:retention_archiveobject_changelist")
+    said = filters(admin_client.get(url))
+    assert (said["expired"], said["daily rows left InfluxDB"]) == (["All", "yes", "no"],) * 2
+    assert list(admin_client.get(url, {"expired": "yes"}).context["cl"].result_list) == [expired]
+    assert list(admin_client.get(url, {"source_deleted": "yes"}).context["cl"].result_list) == []
