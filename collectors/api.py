@@ -34,7 +34,12 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
     )
     if run is None:
         return None
-    return {"status": run.status, "started": run.started.isoformat(), "error": run.error}
+    return {
+        "status": run.status,
+        "status_label": run.get_status_display(),  # as the admin's runs list says it
+        "started": run.started.isoformat(),
+        "error": run.error,
+    }
 
 
 def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer) -> bool:

@@ -49,6 +49,7 @@ def test_fresh_value_with_provider_time_and_age(api, seattle, monkeypatch):
     assert entry["time"] == "2026-10-08T10:00:00+00:00"
     assert entry["stale"] is False and 0 <= entry["age_seconds"] < 60
     assert entry["last_run"]["status"] == "ok"
+    assert entry["last_run"]["status_label"] == "fetched and written"  # as the admin says it
 
 
 def test_last_good_is_served_marked_stale_with_its_age(api, seattle):

@@ -61,7 +61,7 @@ def test_first_run_sets_up_a_site_and_shows_a_collected_price(
     assert value.text in {f"{round(r['marketprice'] / 1000, 4):g} EUR/kWh" for r in running}
     row = browser.find_element(By.CSS_SELECTOR, "tr[data-provider=awattar]")
     assert row.find_element(By.CSS_SELECTOR, "td.state").text == "fresh"
-    assert "ok" in row.text
+    assert "fetched and written · " in row.text  # the last run, in the admin's words
     site = Site.objects.get()
     assert (site.name, site.pricing_region, site.timezone) == ("Berlin flat", "DE", "Europe/Berlin")
     config = ProviderConfig.objects.get()

@@ -86,6 +86,8 @@ def test_a_runs_error_with_a_url_does_not_widen_the_page(
     assert lines[0][1:] == ["carbon intensity", True] and lines[1][1:] == ["electricitymaps", True]
     assert all(inside for _label, _value, inside in lines), lines
     assert f"{replay_server.url}/carbon-intensity/latest?zone=DE answered HTTP 503" in lines[6][1]
+    # The run's status in words, as the admin lists runs: it read "failed · Sat 09:00 AM".
+    assert lines[6][1].startswith("failed, last good served · "), lines[6][1]
     # Beside the long error the time a value is of keeps room to be read: "Sat 09:00 AM, 5 min
     # ago" took a line a word, five lines, at 1280 px.
     widths(browser, 1280)

@@ -141,7 +141,7 @@ def test_a_last_run_and_a_measurement_a_week_back_show_their_date(
         return browser.execute_script("return window.Status.date(arguments[0]);", iso)
 
     run = now_row(browser, "awattar")[6]
-    assert run == f"ok · {day(then.isoformat())}", run
+    assert run == f"fetched and written · {day(then.isoformat())}", run
     measured = datetime.fromisoformat(newest["time"])
     assert measured.day == then.day and f" {then.day}" in date(newest["time"])
     summary = browser.find_element("id", "storage-summary").text

@@ -133,7 +133,7 @@ def test_times_read_on_the_homes_clock_and_the_repeated_hour_says_which(
     row = browser.find_element(By.CSS_SELECTOR, "tr[data-source=electricity_pricing]").text
     started = berlin(browser, NOW, weekday="short", day="numeric", month="short",
                      hour="2-digit", minute="2-digit")  # fmt: skip
-    assert f"ok · {started}" in row, row
+    assert f"fetched and written · {started}" in row, row
 
     # The storage measured today reads as today, not as yesterday evening in New York.
     measured = browser.execute_script(

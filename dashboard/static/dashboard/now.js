@@ -96,7 +96,8 @@
         var known = p.stale !== undefined && p.stale !== null;
         S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
         var run = p.last_run;
-        S.cell(tr, run ? run.status + " · " + S.day(run.started) + (run.error ? " · " + run.error : "") : "never",
+        // The status in words, as the admin lists runs ("API had no data", not "no_data").
+        S.cell(tr, run ? run.status_label + " · " + S.day(run.started) + (run.error ? " · " + run.error : "") : "never",
                (run ? "status-" + run.status : "") + (run && run.error ? " message" : ""));
         S.cell(tr, p.runs_today ? String(p.runs_today.total) : "—");
         S.cell(tr, budget(p.budget));
