@@ -30,7 +30,7 @@ from retention.admin_views import ReadOnlyAdmin
 from retention.archive.store import StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.models import Alert, ArchiveObject, RetentionRun, TierChunk
-from retention.stats.alerts import DETECTION_WINDOW, operation_of
+from retention.stats.alerts import DETECTION_WINDOW, operation_label
 from retention.stats.incidents import incident_over
 from retention.stats.measure import DAILY_RAW_DELETES, HOURLY_RAW_DELETES, REAL_RUN
 
@@ -82,7 +82,7 @@ class AlertAdmin(RecordAdmin):
 
     @admin.display(description="operation", ordering="run__operation")
     def operation(self, alert: Alert) -> str:  # in the words of the list filter
-        return alert.run.get_operation_display() if alert.run else operation_of(alert)
+        return operation_label(alert)
 
     @admin.display(description="delivered to webhook", boolean=True)
     def delivered(self, alert: Alert) -> bool | None:

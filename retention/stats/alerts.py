@@ -57,6 +57,7 @@ DELIVERY_WINDOW = timedelta(hours=24)  # an alert not delivered by then is given
 # upgrade); a run still running is checked however long ago it started.
 # What an alert without a run names as its operation: the task whose results raise it.
 CONDITION_OPERATION = {Alert.Kind.GONE_FROM_HA: "discover_entities"}
+CONDITION_OPERATION_LABEL = {Alert.Kind.GONE_FROM_HA: "entity discovery"}
 DETECTION_WINDOW = timedelta(days=7)
 ERRORS_EXCERPT = 500  # characters of a run's errors put into the message
 
@@ -198,6 +199,13 @@ def operation_of(alert: Alert) -> str:
     return alert.run.operation if alert.run else CONDITION_OPERATION.get(alert.kind, "")
 
 
+def operation_label(alert: Alert) -> str:
+    """The operation in words, as the admin's filter says it ("raw -> hourly")."""
+    if alert.run:
+        return alert.run.get_operation_display()
+    return CONDITION_OPERATION_LABEL.get(alert.kind, "")
+
+
 def _deliver_one(alert_id: int, url: str, now: datetime) -> bool | None:
     """POST one alert; True sent, False failed, None skipped (another checker has it).
 
@@ -323,7 +331,9 @@ def alert_summary(alert: Alert) -> dict[str, Any]:
     return {
         "alert_id": alert.pk,
         "kind": alert.kind,
+        "kind_label": alert.get_kind_display(),  # the words of the admin and status page
         "operation_type": operation_of(alert),
+        "operation_label": operation_label(alert),
         "run_id": alert.run_id,
         "run_status": alert.run.status if alert.run else None,
         "message": alert.message,

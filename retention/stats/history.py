@@ -21,7 +21,9 @@ def run_summary(run: RetentionRun) -> dict[str, Any]:
     return {
         "run_id": run.pk,
         "operation_type": run.operation,
+        "operation_label": run.get_operation_display(),  # the words of the admin and status page
         "status": run.status,
+        "status_label": run.get_status_display(),
         "started": iso(run.started),
         "finished": iso(run.finished),
         "duration_seconds": run.duration_seconds,

@@ -52,3 +52,17 @@ def test_runs_and_alerts_a_week_apart_show_different_days(live_server, browser):
                 "return new Date(arguments[0]).getDate();", moment.isoformat()
             )
             assert re.search(rf"\b{day}\b", text), (table, text, day)
+
+    # The operation, status and kind in the admin's words: "archive failed" under Operation and
+    # Status, "failed archive" under Kind and Operation read as the same word twice; a gone
+    # entity's alert said "discover_entities (gone_from_ha)".
+    from selenium.webdriver.common.by import By
+
+    runs = browser.find_elements(By.CSS_SELECTOR, "#runs-table tbody tr")
+    assert [cell.text for cell in runs[0].find_elements(By.TAG_NAME, "td")][1:3] == [
+        "archive to S3", "failed"]  # fmt: skip
+    history = browser.find_elements(By.CSS_SELECTOR, "#alerts-history tbody tr")
+    assert [cell.text for cell in history[0].find_elements(By.TAG_NAME, "td")][1:3] == [
+        "operation failed", "archive to S3"]  # fmt: skip
+    opened = browser.find_element(By.ID, "alerts-open").text
+    assert opened.startswith("archive to S3 (operation failed): archive failed"), opened

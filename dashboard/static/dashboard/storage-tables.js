@@ -1,4 +1,5 @@
-// Retention runs (ok, skipped, failed), archive objects per year, open alerts and history.
+// Retention runs (ok, skipped, failed), archive objects per year, open alerts and history;
+// operations, statuses and kinds in the admin's words ("raw -> hourly", not "downsample_hourly").
 (function () {
   "use strict";
   var S = window.Status;
@@ -15,7 +16,7 @@
         freed = (bytes < 0 ? "grew by " + S.bytes(-bytes) : S.bytes(bytes)) +
           (r.storage_settled ? " (settled)" : " (before compaction)");
       }
-      return [S.day(r.started), r.operation_type, [r.status, "status-" + r.status],
+      return [S.day(r.started), r.operation_label, [r.status_label, "status-" + r.status],
               String(r.records_processed), String(r.records_deleted), freed, [r.errors || "", "message"]];
     }), "No retention runs in the last 30 days.", 7);
   });
@@ -35,11 +36,11 @@
     res.body.open.forEach(function (a) {
       var li = document.createElement("li");
       li.className = "problem";
-      li.textContent = a.operation_type + " (" + a.kind + "): " + a.message;
+      li.textContent = a.operation_label + " (" + a.kind_label + "): " + a.message;
       list.appendChild(li);
     });
     S.fill(tbody, res.body.history.map(function (a) {
-      return [S.day(a.created), a.kind, a.operation_type, [a.message, "message"]];
+      return [S.day(a.created), a.kind_label, a.operation_label, [a.message, "message"]];
     }), "No alerts in the last 30 days.", 4);
   });
 })();

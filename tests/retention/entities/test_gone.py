@@ -170,6 +170,10 @@ def test_the_alert_names_gone_entities_still_counted_and_clears_when_none_is_lef
     )
     [shown] = client.get("/retention/alerts").json()["open"]
     assert (shown["alert_id"], shown["operation_type"]) == (alert.pk, "discover_entities")
+    assert (shown["kind_label"], shown["operation_label"]) == (
+        "entities gone from Home Assistant still counted",
+        "entity discovery",
+    )
     assert [a["alert_id"] for a in client.get("/retention/stats").json()["open_alerts"]] == [
         alert.pk
     ]
@@ -189,7 +193,7 @@ def test_the_alert_names_gone_entities_still_counted_and_clears_when_none_is_lef
     )
     assert len(replay_server.calls("POST", HOOK)) == 1  # not delivered twice
     listed = admin_client.get("/admin/retention/alert/").content.decode()
-    assert 'class="field-operation">discover_entities<' in listed
+    assert 'class="field-operation">entity discovery<' in listed  # in words, not its id
     detail = admin_client.get(f"/admin/retention/alert/{alert.pk}/change/").content.decode()
     assert "sensor.plug_3_power and 2 more" in detail
 

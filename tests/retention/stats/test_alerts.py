@@ -301,6 +301,11 @@ def test_open_alerts_are_in_stats_until_a_later_run_succeeds(settings):
         "downsample_daily",
         None,
     )
+    # In the words of the admin and the status page.
+    assert (shown["kind_label"], shown["operation_label"]) == (
+        "operation failed",
+        "hourly -> daily",
+    )
 
     RetentionRun.objects.create(  # another operation succeeding closes nothing
         operation=Op.ARCHIVE, status=Status.OK, started=datetime.now(UTC)

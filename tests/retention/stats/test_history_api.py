@@ -55,7 +55,9 @@ def test_default_is_the_last_30_days_newest_first_with_units_in_the_names(client
     assert first == {
         "run_id": run.pk,
         "operation_type": "downsample_hourly",
+        "operation_label": "raw -> hourly",  # as the admin and the status page say it
         "status": "ok",
+        "status_label": "ok",
         "started": run.started.isoformat().replace("+00:00", "Z"),
         "finished": None,
         "duration_seconds": 42.0,
