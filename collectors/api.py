@@ -90,7 +90,7 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     if at_read is not None:
         return {**entry, **at_read}
     if answer is None:
-        return {**entry, "value": None, "message": unreadable or "no answer yet (see last_run)"}
+        return {**entry, "value": None, "message": unreadable or "no answer yet (see its last run)"}
     return {
         **entry,
         "value": answer.value,

@@ -100,7 +100,7 @@ def current_value(
         answer,
         fetched,
         f"no stored price slot covers now ({local.isoformat(timespec='seconds')}); check that "
-        "the price collector runs (see last_run)",
+        "the price collector runs (see its last run)",
         _hours(target),
     )
 

@@ -154,7 +154,7 @@ def test_unconfigured_sources_say_so(api, seattle):
 
 def test_no_answer_yet_is_explicit(api, seattle):
     [entry] = api.get("/api/enrichment/current").json()["sources"]["air_quality"]["providers"]
-    assert entry["value"] is None and entry["message"] == "no answer yet (see last_run)"
+    assert entry["value"] is None and entry["message"] == "no answer yet (see its last run)"
     assert entry["last_run"] is None
 
 

@@ -103,6 +103,11 @@ def test_a_runs_error_with_a_url_does_not_widen_the_page(
 def test_a_site_without_data_fits(live_server, browser):
     Site.objects.create(name="Home", latitude=51.5, longitude=-0.1, timezone="Europe/London")
     open_as_reader(browser, live_server.url)
+    # Which periodic task writes the storage history, as the admin names it: the summary
+    # named the Celery task, "retention.record_metrics".
+    summary = browser.find_element("id", "storage-summary").text
+    assert summary == ('No storage history yet: the periodic task "Record storage metrics" '
+                       "writes one point a day (08:15 UTC)."), summary  # fmt: skip
     assert_fits(browser)
 
 

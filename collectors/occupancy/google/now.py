@@ -128,7 +128,7 @@ def current_value(answer: Any) -> dict[str, Any] | None:
             "value": None,
             "message": f"no prediction for now: the last calendar answer (fetched at "
             f"{about['fetched_at']}) holds the events up to {until} only, and no fetch "
-            "succeeded since (see last_run and connection).",
+            "succeeded since (see its last run and connection).",
             **about,
         }
     value = _latest_change(answer.value) or {

@@ -10,7 +10,7 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
     if (!res.ok) { summary.textContent = reduction.textContent = S.problem(res); return; }
     var points = res.body.points;
     if (!points.length) {
-      summary.textContent = "No storage history yet: retention.record_metrics writes one point a day (08:15 UTC).";
+      summary.textContent = "No storage history yet: the periodic task \"Record storage metrics\" writes one point a day (08:15 UTC).";
       reduction.textContent = "Reduction so far: not measured yet.";
       return;
     }
