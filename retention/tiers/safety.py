@@ -82,12 +82,24 @@ def missing_tiers() -> list[str]:
     return [tier.name for tier in tier_policies() if tier.name not in existing]
 
 
+# How long a daily row may wait in enrich_daily for the archive after RETENTION_DAILY_DAYS
+# (retention.archive.plan): a year's rows are written once the year has closed (up to 366 days),
+# rows found again in a range whose file is younger than 90 days wait until it is 90 days old,
+# and the weekly run may be skipped for a lock, retried or fail (retention.archive.busy): 4 weeks.
+ARCHIVE_WAIT_DAYS = 366 + 90 + 28
+ARCHIVE_WAIT = (
+    f"archived: they wait for the archive up to {ARCHIVE_WAIT_DAYS} days longer (a year's rows "
+    "are written once the year has closed, a file younger than 90 days is never rewritten, a "
+    "weekly run may be skipped or fail)"
+)
+
+
 def check_retention_policies() -> list[str]:
     """Problems that would let InfluxDB drop data before it is downsampled ([] = safe).
 
     Raw data must stay RETENTION_RAW_DAYS + 1 day (plus the late margin) in its retention
-    policy; enrich_hourly and enrich_daily, if someone gave them a duration, must keep rows
-    longer than their tier horizon plus a day."""
+    policy; enrich_hourly, if someone gave it a duration, must keep rows longer than its tier
+    horizon plus a day, enrich_daily longer than its horizon plus ARCHIVE_WAIT_DAYS."""
     problems: list[str] = []
     margin_days = settings.RETENTION_LATE_MARGIN_HOURS / 24
     ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
@@ -121,21 +133,21 @@ def check_retention_policies() -> list[str]:
                 "RETENTION_RAW_DAYS."
             )
     tier_policies = ha_policies if tier_db == ha_db else (_policies(tier_db) or {})
-    for name, horizon_days, setting in (
-        (HOURLY_RP, settings.RETENTION_HOURLY_DAYS, "RETENTION_HOURLY_DAYS"),
-        (DAILY_RP, daily_days, "RETENTION_DAILY_DAYS"),
+    for name, horizon_days, setting, wait_days, why in (
+        (HOURLY_RP, settings.RETENTION_HOURLY_DAYS, "RETENTION_HOURLY_DAYS", 1, "composed"),
+        (DAILY_RP, daily_days, "RETENTION_DAILY_DAYS", ARCHIVE_WAIT_DAYS, ARCHIVE_WAIT),
     ):
         policy = tier_policies.get(name)
         if policy is None or policy.seconds is None:
             continue
-        needed = horizon_days + 1 + margin_days
+        needed = horizon_days + wait_days + margin_days
         if policy.seconds < needed * 86400:
             problems.append(
                 f"Retention policy {name!r} of {tier_db!r} drops rows after "
-                f"{policy.duration}, before they are composed or archived ({setting}="
-                f"{horizon_days}). enrich creates it with duration INF and deletes only "
-                f"verified data itself: set it back (ALTER RETENTION POLICY {quote_ident(name)} "
-                f"ON {quote_ident(tier_db)} DURATION INF) or to at least {math.ceil(needed)}d."
+                f"{policy.duration}, before they are {why} ({setting}={horizon_days}). enrich "
+                f"creates it with duration INF and deletes only verified data itself: set it "
+                f"back (ALTER RETENTION POLICY {quote_ident(name)} ON {quote_ident(tier_db)} "
+                f"DURATION INF) or to at least {math.ceil(needed)}d."
             )
     return problems
 

@@ -590,6 +590,26 @@ def test_refuses_when_a_tier_policy_was_shortened(ha_db):
     assert "'enrich_hourly'" in problem and "RETENTION_HOURLY_DAYS=90" in problem
 
 
+def test_refuses_a_daily_policy_that_drops_rows_still_waiting_for_the_archive(ha_db):
+    """Daily rows wait in enrich_daily past RETENTION_DAILY_DAYS until the archive writes
+    them: a year's rows once the year has closed, and only at a weekly run (skipped while a
+    restore holds the archive's lock). 400 days passed as safe (more than 365 + 1), so a
+    January's rows expired unarchived while they waited for December."""
+    safety.ensure_tiers()
+    ts, db = get_timeseries(), quote_ident(ha_db.name)
+    ts.execute(None, f"ALTER RETENTION POLICY enrich_daily ON {db} DURATION 400d SHARD DURATION 1w")
+    [problem] = safety.check_retention_policies()
+    assert problem.startswith(
+        f"Retention policy 'enrich_daily' of {ha_db.name!r} drops rows after 400d, before they "
+        "are archived: they wait for the archive up to 484 days longer (a year's rows are "
+        "written once the year has closed"
+    )
+    assert "RETENTION_DAILY_DAYS=365" in problem and problem.endswith("or to at least 850d.")
+    assert tiers.downsample_daily(D0, D0 + DAY).errors.startswith("Refused to run: ")
+    ts.execute(None, f"ALTER RETENTION POLICY enrich_daily ON {db} DURATION 850d")
+    assert safety.check_retention_policies() == []
+
+
 def test_tiers_are_created_infinite_and_never_default(ha_db):
     safety.ensure_tiers()
     policies = {p.name: p for p in get_timeseries().retention_policies(ha_db.name)}
