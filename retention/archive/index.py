@@ -114,7 +114,7 @@ def rebuild_index(
     if dry_run:
         _rebuild(storage, report, progress, write=False)
         return report
-    with archive_lock() as lock:
+    with archive_lock(owner="index rebuild") as lock:
         if lock is None:
             raise ArchiveError(
                 f"{archive_lock_holder() or 'Another run'} holds the archive lock (an archive "

@@ -5,8 +5,9 @@ expiry) a file the restore has listed, which it would then find changed or missi
 It expires after LOCK_SECONDS, so a killed run's lock frees itself; a live run renews it
 (`renew()`) between every phase and step, planning included, so it never expires under it.
 `renew()` raises LockLost when the lock was lost meanwhile: the run stops instead of working
-beside another. A dry run takes no lock (`take=False`): the scheduled run is never skipped
-for it.
+beside another. A dry run takes no lock (`take=False`): the scheduled run never waits for it.
+Its value names the holder ("archive run 7", "restore run 12", "index rebuild"); what an archive
+run that finds it taken does: `retention.archive.busy`.
 """
 
 from __future__ import annotations

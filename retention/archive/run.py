@@ -40,8 +40,9 @@ from enrich.influx import TimeSeries, get_timeseries
 from enrich.readings import Reading
 from retention import faults
 from retention.archive import format as fmt
+from retention.archive.busy import busy, skipped
 from retention.archive.errors import ArchiveError, VerificationError
-from retention.archive.lock import archive_lock, archive_lock_holder
+from retention.archive.lock import archive_lock
 from retention.archive.plan import (
     MIN_STORAGE_DAYS,
     ArchivePlan,
@@ -157,15 +158,17 @@ def run_archive(
     now = now or timezone.now()
     with (
         recorded_run(RetentionRun.Operation.ARCHIVE, run, requeued=requeued) as run,
-        archive_lock(take=not dry_run) as lock,
+        archive_lock(take=not dry_run, owner=f"archive run {run.pk}") as lock,
     ):
         storage = storage or get_storage()  # no target: refused, recorded as a failed run
         report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target)
-        if lock is None:
-            run.status = RetentionRun.Status.SKIPPED
-            report.status = run.status
-            holder = archive_lock_holder() or "another run"
-            report.errors.append(f"the archive's lock is held by {holder}; nothing done")
+        if lock is None:  # another archive run, an index rebuild or a restore
+            if requeued is not None:
+                raise busy()  # the task tries again in this run (retention.archive.busy)
+            run.status = report.status = RetentionRun.Status.SKIPPED
+            report.errors.append(skipped())
+            run.errors = report.errors[0]
+            run.details = {**run.details, **report.as_dict()}
             return report
         plan = plan_archive(now, ts, renew=lock.renew)
         run.range_end = utc_midnight(plan.cutoff)

@@ -1,0 +1,127 @@
+"""The weekly archive run that finds the archive's lock taken (a restore, an index rebuild,
+another archive run). It was recorded skipped, with no word of who held the lock in its run
+record, and nothing was archived until the next Sunday. Now the task tries again in the same
+run, which waits in the queue saying who holds the lock; after its last retry it fails (an
+alert) naming the next scheduled run. Meanwhile the daily tier keeps every row."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+
+from enrich.redis.lock import RunLock
+from enrich.schedules import install_schedules
+from retention.archive.index import rebuild_index
+from retention.archive.lock import NAME
+from retention.archive.run import run_archive
+from retention.archive.tasks import archive
+from retention.models import RetentionRun
+from retention.stats.alerts import detect
+from tests.support.archive import daily_rows
+from tests.support.broker import empty_queues  # noqa: F401  (fixture)
+from tests.support.worker import celery_worker, until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FILE = "archives/2022/data_2022-01-01.parquet"
+ROWS = 2 * 365
+HELD = "ArchiveBusy: the archive's lock is held by restore run 99 since "
+NEXT = re.compile(r"the next scheduled run \(Sun \d{4}-\d\d-\d\d 03:00 UTC\) archives what is due")
+
+
+def worker_env(settings, tier, local_archive, retry_seconds: str) -> dict[str, str]:
+    return {
+        "TIER_DATABASE": tier.database,
+        "HA_INFLUXDB_DATABASE": tier.database,
+        "INFLUXDB_DATABASE": tier.enrich_database,
+        "S3_ARCHIVE_BUCKET": "",
+        "ARCHIVE_LOCAL_DIR": str(local_archive),
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        "RETENTION_RETRY_SECONDS": retry_seconds,
+    }
+
+
+def the_run(**where) -> RetentionRun | None:
+    return RetentionRun.objects.filter(operation="archive", **where).first()
+
+
+@pytest.fixture
+def restore_holds_the_lock():
+    lock = RunLock(*NAME, owner="restore run 99", ttl_seconds=300)
+    assert lock.acquire()
+    yield lock
+    lock.release()
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_the_scheduled_run_waits_for_a_restore_and_archives_in_the_same_run(
+    settings, tier, local_archive, restore_holds_the_lock
+):
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    env = worker_env(settings, tier, local_archive, retry_seconds="3")
+    with celery_worker("archive-busy", **env) as worker:
+        archive.apply_async()  # as the beat sends it: no run_id
+        run = until(lambda: the_run(details__has_key="retries"), worker)
+        assert (run.status, run.finished) == ("running", None)  # waiting, not skipped
+        [first] = run.details["retries"]
+        assert first["error"].startswith(HELD) and first["retry"] == "1 of 3"
+        assert "Nothing is lost meanwhile: the daily tier keeps the rows due" in first["error"]
+        assert len(tier.rows()) == ROWS and not (local_archive / FILE).exists()
+        restore_holds_the_lock.release()  # the restore ends
+        done = until(lambda: the_run(status="ok"), worker)
+    assert RetentionRun.objects.filter(operation="archive").count() == 1
+    assert (done.pk, done.records_processed, done.records_deleted) == (run.pk, ROWS, ROWS)
+    assert done.details["retries"][0] == first and done.finished is not None
+    assert (local_archive / FILE).is_file() and tier.rows() == []
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_a_lock_held_past_the_last_retry_fails_the_run_naming_the_next_scheduled_one(
+    settings, tier, local_archive, restore_holds_the_lock
+):
+    install_schedules()  # the beat entry "Archive to S3", Sundays 03:00
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    env = worker_env(settings, tier, local_archive, retry_seconds="0.2")
+    with celery_worker("archive-busy-long", **env) as worker:
+        archive.apply_async()
+        run = until(lambda: the_run(status="failed"), worker)
+    assert run.errors.startswith(HELD) and NEXT.search(run.errors), run.errors
+    assert [r["retry"] for r in run.details["retries"]] == ["1 of 3", "2 of 3", "3 of 3"]
+    assert len(tier.rows()) == ROWS and not (local_archive / FILE).exists()
+    [alert] = detect()
+    assert alert.kind == "failed" and HELD in alert.message
+
+
+NOW = datetime(2026, 3, 15, tzinfo=UTC)
+
+
+def test_a_run_of_the_command_is_skipped_and_its_record_names_the_holder(
+    tier, local_archive, restore_holds_the_lock
+):
+    tier.write(daily_rows(2, date(2022, 1, 1), 365))
+    install_schedules()
+    report = run_archive(NOW)
+    run = RetentionRun.objects.get(pk=report.run_id)
+    assert (report.status, run.status) == ("skipped", "skipped")
+    [why] = report.errors
+    assert run.errors == why  # it said so only in the task's result, never in the run record
+    assert why.startswith("the archive's lock is held by restore run 99 since ")
+    assert "nothing done: run it again once that run has finished, or " in why
+    assert NEXT.search(why) and len(tier.rows()) == ROWS
+
+
+def test_an_archive_run_beside_an_index_rebuild_names_the_rebuild(tier, local_archive):
+    beside = []
+
+    def archive_meanwhile(items):
+        beside.append(run_archive(NOW))
+        return items
+
+    (local_archive / "archives").mkdir(parents=True)
+    rebuild_index(progress=archive_meanwhile)
+    [report] = beside
+    assert report.status == "skipped"
+    # Before: "held by archive since ...", as if another archive run held it.
+    assert report.errors[0].startswith("the archive's lock is held by index rebuild since ")
