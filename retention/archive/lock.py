@@ -16,9 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from enrich.redis.lock import RunLock, lock_key
+from retention.models import RetentionRun
+from retention.tiers.chunks import run_lock
 
 LOCK_SECONDS = 900
 NAME = ("retention", "archive")
+DAILY_WAIT_SECONDS = 120.0
 
 
 def archive_lock_key() -> str:
@@ -51,3 +54,19 @@ def archive_lock(*, take: bool = True, owner: str = "archive") -> Iterator[Archi
     lock = RunLock(*NAME, owner=owner, ttl_seconds=LOCK_SECONDS)
     with lock.taken() as mine:
         yield ArchiveLock(lock) if mine else None
+
+
+@contextmanager
+def daily_writes_paused(owner: str) -> Iterator[str | None]:
+    """Hold the daily tier's lock while the archive checks a file's rows once more and deletes
+    them: its runs, and an hourly run folding late points into daily rows, write daily rows
+    only under it, and one written between that check and the delete was deleted unarchived.
+    Yields None while held, or, when the tier still holds it after DAILY_WAIT_SECONDS, who."""
+    lock = run_lock(RetentionRun.Operation.DOWNSAMPLE_DAILY, owner=owner)
+    if not lock.acquire(wait_seconds=DAILY_WAIT_SECONDS):
+        yield lock.holder() or "another run"
+        return
+    try:
+        yield None
+    finally:
+        lock.release()

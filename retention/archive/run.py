@@ -7,7 +7,8 @@ Per planned file: encode -> upload (storage class S3_STORAGE_CLASS, server-side
 encryption S3_SSE, SHA-256 in the metadata and as S3's ChecksumSHA256) -> verify (HEAD: size
 and checksum; GET: SHA-256 of the bytes and the row count of the parsed file) -> ArchiveObject
 row + `archive_metadata` point -> re-read the rows and check each is in the file -> delete the
-rows from InfluxDB -> check none is left. Every read is checked against InfluxDB's own
+rows from InfluxDB (the two under the daily tier's lock: `daily_writes_paused`) -> check none is
+left. Every read is checked against InfluxDB's own
 per-field counts of the range (`retention.archive.reader.read_complete_rows`), so a short query
 answer is never archived as the whole, nor deleted. Any failure stops that file before the
 delete; the next run continues from what is there (an object that exists is adopted when it
@@ -42,7 +43,7 @@ from retention import faults
 from retention.archive import format as fmt
 from retention.archive.busy import busy, skipped
 from retention.archive.errors import ArchiveError, VerificationError
-from retention.archive.lock import archive_lock
+from retention.archive.lock import archive_lock, daily_writes_paused
 from retention.archive.plan import (
     MIN_STORAGE_DAYS,
     ArchivePlan,
@@ -69,6 +70,7 @@ logger = logging.getLogger(__name__)
 
 METADATA_MEASUREMENT = ARCHIVE_METADATA_MEASUREMENT
 MB = 1_000_000
+KEPT_ROWS = "archived and verified; its rows stay in InfluxDB meanwhile"
 
 T = TypeVar("T")
 Progress = Callable[[list[T]], Iterable[T]]
@@ -330,7 +332,12 @@ def _archive_object(
         {**planned.summary(), "record_count": len(rows), "file_size": len(data), "sha256": checksum}
     )
     faults.point("archive.before_delete")
-    report.records_deleted += _delete_source(obj, rows, ts)
+    with daily_writes_paused(f"archive run {report.run_id} deleting {obj.key}'s rows") as busy:
+        if busy:
+            why = f"the daily tier ({busy}) writes daily rows; the next run deletes them"
+            report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
+            return True
+        report.records_deleted += _delete_source(obj, rows, ts)
     faults.point("archive.after_delete")
     obj.source_deleted = timezone.now()
     obj.save(update_fields=["source_deleted"])
