@@ -87,6 +87,14 @@ def missing_tiers() -> list[str]:
 # rows found again in a range whose file is younger than 90 days wait until it is 90 days old,
 # and the weekly run may be skipped for a lock, retried or fail (retention.archive.busy): 4 weeks.
 ARCHIVE_WAIT_DAYS = 366 + 90 + 28
+# How long an hourly row may wait for the daily tier after RETENTION_HOURLY_DAYS: its nightly
+# run may be skipped (its lock held by an hourly run folding late points, or by the archive
+# deleting) or fail for some nights in a row: a week.
+COMPOSE_WAIT_DAYS = 7
+COMPOSE_WAIT = (
+    f"composed: they wait for the daily tier up to {COMPOSE_WAIT_DAYS} days longer (its "
+    "nightly run may be skipped while another run holds its lock, or fail)"
+)
 ARCHIVE_WAIT = (
     f"archived: they wait for the archive up to {ARCHIVE_WAIT_DAYS} days longer (a year's rows "
     "are written once the year has closed, a file younger than 90 days is never rewritten, a "
@@ -98,8 +106,8 @@ def check_retention_policies() -> list[str]:
     """Problems that would let InfluxDB drop data before it is downsampled ([] = safe).
 
     Raw data must stay RETENTION_RAW_DAYS + 1 day (plus the late margin) in its retention
-    policy; enrich_hourly, if someone gave it a duration, must keep rows longer than its tier
-    horizon plus a day, enrich_daily longer than its horizon plus ARCHIVE_WAIT_DAYS."""
+    policy; enrich_hourly and enrich_daily, if someone gave them a duration, longer than their
+    tier horizon plus COMPOSE_WAIT_DAYS and ARCHIVE_WAIT_DAYS."""
     problems: list[str] = []
     margin_days = settings.RETENTION_LATE_MARGIN_HOURS / 24
     ha_db, tier_db = settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE
@@ -134,7 +142,13 @@ def check_retention_policies() -> list[str]:
             )
     tier_policies = ha_policies if tier_db == ha_db else (_policies(tier_db) or {})
     for name, horizon_days, setting, wait_days, why in (
-        (HOURLY_RP, settings.RETENTION_HOURLY_DAYS, "RETENTION_HOURLY_DAYS", 1, "composed"),
+        (
+            HOURLY_RP,
+            settings.RETENTION_HOURLY_DAYS,
+            "RETENTION_HOURLY_DAYS",
+            COMPOSE_WAIT_DAYS,
+            COMPOSE_WAIT,
+        ),
         (DAILY_RP, daily_days, "RETENTION_DAILY_DAYS", ARCHIVE_WAIT_DAYS, ARCHIVE_WAIT),
     ):
         policy = tier_policies.get(name)

@@ -590,15 +590,34 @@ def test_refuses_when_a_tier_policy_was_shortened(ha_db):
     assert "'enrich_hourly'" in problem and "RETENTION_HOURLY_DAYS=90" in problem
 
 
+def problems_once_set(ha_db, policy: str, duration: str) -> list[str]:
+    """What the check says once the tier's `policy` has `duration` (an ALTER's words)."""
+    safety.ensure_tiers()
+    db = quote_ident(ha_db.name)
+    get_timeseries().execute(None, f"ALTER RETENTION POLICY {policy} ON {db} DURATION {duration}")
+    return safety.check_retention_policies()
+
+
+def test_refuses_an_hourly_policy_that_drops_rows_of_a_skipped_daily_run(ha_db):
+    """92 days passed as safe (more than 90 + 1): the nightly daily run skipped two nights in
+    a row (an hourly run folding late points, or the archive deleting, held its lock; or it
+    failed) composed the hours of a shard group's last day after InfluxDB had dropped them."""
+    [problem] = problems_once_set(ha_db, "enrich_hourly", "92d SHARD DURATION 1w")
+    assert problem.startswith(
+        f"Retention policy 'enrich_hourly' of {ha_db.name!r} drops rows after 92d, before they "
+        "are composed: they wait for the daily tier up to 7 days longer (its nightly run may be "
+        "skipped while another run holds its lock, or fail) (RETENTION_HOURLY_DAYS=90)."
+    )
+    assert problem.endswith("or to at least 98d.")
+    assert problems_once_set(ha_db, "enrich_hourly", "98d") == []
+
+
 def test_refuses_a_daily_policy_that_drops_rows_still_waiting_for_the_archive(ha_db):
     """Daily rows wait in enrich_daily past RETENTION_DAILY_DAYS until the archive writes
     them: a year's rows once the year has closed, and only at a weekly run (skipped while a
     restore holds the archive's lock). 400 days passed as safe (more than 365 + 1), so a
     January's rows expired unarchived while they waited for December."""
-    safety.ensure_tiers()
-    ts, db = get_timeseries(), quote_ident(ha_db.name)
-    ts.execute(None, f"ALTER RETENTION POLICY enrich_daily ON {db} DURATION 400d SHARD DURATION 1w")
-    [problem] = safety.check_retention_policies()
+    [problem] = problems_once_set(ha_db, "enrich_daily", "400d SHARD DURATION 1w")
     assert problem.startswith(
         f"Retention policy 'enrich_daily' of {ha_db.name!r} drops rows after 400d, before they "
         "are archived: they wait for the archive up to 484 days longer (a year's rows are "
@@ -606,8 +625,7 @@ def test_refuses_a_daily_policy_that_drops_rows_still_waiting_for_the_archive(ha
     )
     assert "RETENTION_DAILY_DAYS=365" in problem and problem.endswith("or to at least 850d.")
     assert tiers.downsample_daily(D0, D0 + DAY).errors.startswith("Refused to run: ")
-    ts.execute(None, f"ALTER RETENTION POLICY enrich_daily ON {db} DURATION 850d")
-    assert safety.check_retention_policies() == []
+    assert problems_once_set(ha_db, "enrich_daily", "850d") == []
 
 
 def test_tiers_are_created_infinite_and_never_default(ha_db):
