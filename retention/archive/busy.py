@@ -31,9 +31,9 @@ def next_scheduled_run() -> datetime | None:
     now = timezone.now()
     times = []
     for task in PeriodicTask.objects.filter(task=TASK, enabled=True):
-        schedule = task.schedule
-        last = task.last_run_at or now
-        times.append(max(now, now + schedule.remaining_estimate(last)))
+        # From now, not from `last_run_at`: the beat saves that minutes after it sent the run
+        # that finds the lock taken, so it may still be the week before's.
+        times.append(max(now, now + task.schedule.remaining_estimate(now)))
     if not times:
         return None
     # To the nearest minute (what the admin shows): the estimate falls a moment short of it.

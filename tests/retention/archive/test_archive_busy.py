@@ -7,12 +7,15 @@ alert) naming the next scheduled run. Meanwhile the daily tier keeps every row."
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from enrich.redis.lock import RunLock
 from enrich.schedules import install_schedules
+from retention.archive.busy import next_scheduled_run
 from retention.archive.index import rebuild_index
 from retention.archive.lock import NAME
 from retention.archive.run import run_archive
@@ -60,17 +63,17 @@ def test_the_scheduled_run_waits_for_a_restore_and_archives_in_the_same_run(
     settings, tier, local_archive, restore_holds_the_lock
 ):
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
-    env = worker_env(settings, tier, local_archive, retry_seconds="3")
+    env = worker_env(settings, tier, local_archive, retry_seconds="5")
     with celery_worker("archive-busy", **env) as worker:
         archive.apply_async()  # as the beat sends it: no run_id
-        run = until(lambda: the_run(details__has_key="retries"), worker)
+        run = until(lambda: the_run(details__has_key="retries"), worker, seconds=120)
         assert (run.status, run.finished) == ("running", None)  # waiting, not skipped
         [first] = run.details["retries"]
         assert first["error"].startswith(HELD) and first["retry"] == "1 of 3"
         assert "Nothing is lost meanwhile: the daily tier keeps the rows due" in first["error"]
         assert len(tier.rows()) == ROWS and not (local_archive / FILE).exists()
         restore_holds_the_lock.release()  # the restore ends
-        done = until(lambda: the_run(status="ok"), worker)
+        done = until(lambda: the_run(status="ok"), worker, seconds=120)
     assert RetentionRun.objects.filter(operation="archive").count() == 1
     assert (done.pk, done.records_processed, done.records_deleted) == (run.pk, ROWS, ROWS)
     assert done.details["retries"][0] == first and done.finished is not None
@@ -86,7 +89,7 @@ def test_a_lock_held_past_the_last_retry_fails_the_run_naming_the_next_scheduled
     env = worker_env(settings, tier, local_archive, retry_seconds="0.2")
     with celery_worker("archive-busy-long", **env) as worker:
         archive.apply_async()
-        run = until(lambda: the_run(status="failed"), worker)
+        run = until(lambda: the_run(status="failed"), worker, seconds=120)
     assert run.errors.startswith(HELD) and NEXT.search(run.errors), run.errors
     assert [r["retry"] for r in run.details["retries"]] == ["1 of 3", "2 of 3", "3 of 3"]
     assert len(tier.rows()) == ROWS and not (local_archive / FILE).exists()
@@ -125,3 +128,16 @@ def test_an_archive_run_beside_an_index_rebuild_names_the_rebuild(tier, local_ar
     assert report.status == "skipped"
     # Before: "held by archive since ...", as if another archive run held it.
     assert report.errors[0].startswith("the archive's lock is held by index rebuild since ")
+
+
+def test_the_next_scheduled_run_is_the_coming_one_whatever_the_beat_saved_last():
+    """The beat saves an entry's last_run_at minutes after it sent the run: read then, a last
+    run of the Sunday before named "now" as the next scheduled run."""
+    install_schedules()
+    entry = PeriodicTask.objects.filter(task="retention.archive")
+    entry.update(last_run_at=timezone.now() - timedelta(days=9))
+    when, now = next_scheduled_run(), timezone.now()
+    assert now < when <= now + timedelta(days=7)
+    assert (when.weekday(), when.hour, when.minute, when.second) == (6, 3, 0, 0)  # Sunday 03:00
+    entry.update(enabled=False)
+    assert next_scheduled_run() is None
