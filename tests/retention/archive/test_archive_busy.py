@@ -94,7 +94,7 @@ def test_a_lock_held_past_the_last_retry_fails_the_run_naming_the_next_scheduled
     assert [r["retry"] for r in run.details["retries"]] == ["1 of 3", "2 of 3", "3 of 3"]
     assert len(tier.rows()) == ROWS and not (local_archive / FILE).exists()
     [alert] = detect()
-    assert alert.kind == "failed" and HELD in alert.message
+    assert alert.kind == "failed" and HELD in alert.message and NEXT.search(alert.message)
 
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
