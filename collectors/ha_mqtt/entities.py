@@ -196,6 +196,8 @@ def pricing_states(
         }
     peak = None if outlook.peak is None else ("ON" if outlook.peak else "OFF")
     price = {**about, **slot, **outlook.basis}
+    if outlook.price_problem:
+        price["reason"] = outlook.price_problem
     states = [
         EntityState(price_spec(outlook.currency), number(outlook.price_now), price),
         EntityState(

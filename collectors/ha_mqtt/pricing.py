@@ -31,7 +31,8 @@ class PriceOutlook:
     provider: str
     region: str
     currency: str
-    price_now: float | None  # None: no stored slot covers now
+    price_now: float | None  # None: no stored slot covers now (`price_problem` says so)
+    price_problem: str  # why there is no price now (empty when there is one)
     slot_start: datetime | None
     slot_end: datetime | None
     peak: bool | None  # None: no slot covers now, or too little of the next 24 h is priced
@@ -61,8 +62,9 @@ def price_outlook(
     except (Conflict, ConfigError, TimeseriesError) as exc:
         raise NoPrices(str(exc)) from exc
     current = current_slot(slots, now)
+    price_problem = "" if current else _uncovered(config.provider, target.key, slots, now)
     peak, peak_problem = (
-        peak_state(next_day(slots, current, now), current) if current else (None, None)
+        peak_state(next_day(slots, current, now), current) if current else (None, price_problem)
     )
     window, problem = _cheapest(slots, hours, now)
     if since is not None and window is not None and window.start == now:
@@ -74,6 +76,7 @@ def price_outlook(
         region=target.key,
         currency=currency,
         price_now=current.price if current else None,
+        price_problem=price_problem,
         slot_start=current.start if current else None,
         slot_end=current.end if current else None,
         peak=peak,
@@ -82,6 +85,26 @@ def price_outlook(
         window_problem=problem,
         basis=adapter_for(SOURCE, config.provider).basis(),
         known_until=slots[-1].end,
+    )
+
+
+def _uncovered(provider: str, region: str, slots, now: datetime) -> str:
+    """Why no stored slot covers `now`, in words that do not change as time passes (Home
+    Assistant records every attribute change)."""
+    end = slots[-1].end
+    if end <= now:
+        return (
+            f"no {provider} price for {region} is stored for now: the stored prices end at "
+            f"{end.isoformat()} (no newer prices fetched yet)"
+        )
+    if slots[0].start > now:
+        return (
+            f"no {provider} price for {region} is stored for now: the stored prices start at "
+            f"{slots[0].start.isoformat()}"
+        )
+    return (
+        f"no {provider} price for {region} is stored for now: a gap in the stored prices, "
+        f"which go on until {end.isoformat()}"
     )
 
 

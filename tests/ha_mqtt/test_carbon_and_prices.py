@@ -1,5 +1,5 @@
 """Carbon and price entities where enrich knows less: WattTime's free plan (a percentile, no
-gCO2/kWh) and a price provider with no prices stored yet."""
+gCO2/kWh), a price provider with no prices stored yet, and prices that end before now."""
 
 import json
 from datetime import UTC, datetime
@@ -92,3 +92,28 @@ def test_peak_is_unavailable_with_the_reason_when_few_hours_are_priced(topics, s
         "peak unknown: prices are known only until 2026-05-01T22"
     )
     assert subscriber.messages[f"{base}/electricity_price/state"]  # the price itself is shown
+
+
+def test_price_and_peak_after_the_last_stored_slot_say_why_they_are_unavailable(
+    topics, subscriber, broker
+):
+    # aWATTar's documented day ends at 22:00 UTC; at 22:30 no stored slot covers now.
+    site = _awattar_home()
+    publish_all(broker, topics, now=datetime(2026, 5, 1, 22, 30, tzinfo=UTC))
+    assert subscriber.caught_up(broker)
+    base = f"{topics.root}/site_{site.pk}"
+    for key in ("electricity_price", "peak_period"):
+        assert subscriber.messages[f"{base}/{key}/availability"] == "offline"
+        attributes = json.loads(subscriber.messages[f"{base}/{key}/attributes"])
+        assert attributes["reason"] == (
+            "no awattar price for DE is stored for now: the stored prices end at "
+            "2026-05-01T22:00:00+00:00 (no newer prices fetched yet)"
+        )
+        assert f"{base}/{key}/state" not in subscriber.messages
+    # Nothing in it moves with the clock: a later minute publishes the same attributes.
+    before = dict(subscriber.messages)
+    publish_all(broker, topics, now=datetime(2026, 5, 1, 23, 45, tzinfo=UTC))
+    assert subscriber.caught_up(broker)
+    for key in ("electricity_price", "peak_period"):
+        topic = f"{base}/{key}/attributes"
+        assert subscriber.messages[topic] == before[topic]
