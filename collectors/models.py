@@ -132,3 +132,15 @@ class CircuitKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} · {self.scope} · {self.key}"
+
+
+class MqttInstance(models.Model):
+    """Which enrich this is on an MQTT broker: one row, made at its first publication. Every
+    process of one enrich (one database) publishes under its id; another enrich's id on the
+    broker under the same MQTT_TOPIC_ROOT stops publishing (collectors.ha_mqtt.owner)."""
+
+    instance = models.CharField(max_length=32, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.instance

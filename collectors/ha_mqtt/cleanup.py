@@ -18,8 +18,10 @@ from typing import Any
 
 from django.conf import settings
 
+from collectors.ha_mqtt import owner
 from collectors.ha_mqtt.discovery import MANUFACTURER, Topics
 from collectors.ha_mqtt.publisher import desired_messages
+from enrich.mqtt.broker import Endpoint
 
 NODE = re.compile(r"^[A-Za-z0-9_-]+_site_(\d+)$")
 
@@ -29,6 +31,11 @@ class Entity:
     config_topic: str
     node: str
     topics: frozenset[str]  # state, attributes and availability topics its config names
+
+    @property
+    def root(self) -> str | None:
+        """The MQTT_TOPIC_ROOT it was published under: that of its `<root>/status`."""
+        return next((t.removesuffix("/status") for t in self.topics if t.endswith("/status")), None)
 
 
 def _full(payload: dict[str, Any], key: str, short: str) -> Any:
@@ -96,3 +103,29 @@ def plan(entities: list[Entity], removing: list[Entity]) -> list[str]:
     kept = set().union(*(e.topics for e in entities if e.config_topic not in gone))
     named = set().union(*(e.topics for e in removing)) - kept
     return sorted(gone) + sorted(named)
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Whose the topic roots of enrich's entities on the broker are (collectors.ha_mqtt.owner)."""
+
+    mine: set[str]  # roots this enrich owns
+    others: dict[str, dict]  # root -> the owner message of another enrich
+
+    def releasable(self, entities: list[Entity], removing: list[Entity], keep: str) -> list[str]:
+        """The owner topics of this enrich's roots left without an entity, except `keep`."""
+        kept = {e.root for e in entities if e not in removing}
+        return [owner.owner_topic(r) for r in sorted(self.mine - kept) if r != keep]
+
+
+def owners(endpoint: Endpoint, entities: list[Entity], root: str) -> Owners:
+    """Who owns `root` and each root of `entities`. Raises RetainedReadError."""
+    mine, others = set(), {}
+    instance = owner.instance_id()
+    for each in sorted({e.root for e in entities if e.root} | {root}):
+        found = owner.current_owner(endpoint, each)
+        if found is not None and found.get("instance") == instance:
+            mine.add(each)
+        elif found is not None:
+            others[each] = found
+    return Owners(mine, others)

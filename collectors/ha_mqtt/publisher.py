@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 
+from collectors.ha_mqtt import owner
 from collectors.ha_mqtt.discovery import OFFLINE, ONLINE, Topics, config_payload
 from collectors.ha_mqtt.entities import site_states
 from collectors.ha_mqtt.held import HeldStarts
@@ -131,7 +132,9 @@ def _json(value: Any) -> str:
 
 
 def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> dict[str, Any]:
-    """One full publication; the published set is saved only once the broker acknowledged it."""
+    """One full publication; the published set is saved only once the broker acknowledged it.
+    Raises owner.RootTaken, publishing nothing, when another enrich owns the topic root."""
+    mine = owner.check(broker.endpoint, topics)
     now = now or datetime.now(UTC)
     redis = get_redis()
     held = HeldStarts(redis.hgetall(held_starts_key(topics)))
@@ -172,6 +175,8 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
         # of its configs reached the broker must leave them known, so a later one removes them
         # once they are no longer wanted (else they stay in Home Assistant for good).
         redis.hset(published_key(topics), mapping=wanted)
+    if mine is not None:  # the root is this enrich's: say so before anything else
+        clearing.insert(0, (owner.owner_topic(topics.root), owner.claim(mine)))
     handed_over = [broker.publish(topic, payload) for topic, payload in clearing + messages]
     if not all(handed_over) or not broker.flush(FLUSH_SECONDS):
         log.warning(

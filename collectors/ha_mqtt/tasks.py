@@ -13,7 +13,7 @@ from celery.signals import worker_process_shutdown, worker_ready
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from collectors.ha_mqtt import publisher
+from collectors.ha_mqtt import owner, publisher
 from enrich.mqtt.broker import Broker, current_broker, get_broker
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 from enrich.redis.lock import RunLock
@@ -96,6 +96,9 @@ def run() -> dict:
             return {"status": "busy"}
         with lock.kept_alive():
             return publisher.publish_all(broker, topics)
+    except owner.RootTaken as exc:
+        log.error("mqtt: %s", exc)
+        return {"status": "root_taken", "detail": str(exc)}
     except CONNECTION_ERRORS as exc:
         log.warning("mqtt: Redis unavailable, nothing published this time: %s", exc)
         return {"status": "redis_unavailable"}

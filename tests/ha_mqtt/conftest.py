@@ -3,6 +3,7 @@ scripts/services.sh mosquitto), with a discovery prefix, topic root, Redis key p
 InfluxDB database of its own per test, so concurrent runs never see each other's messages."""
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -17,11 +18,14 @@ from enrich.mqtt.broker import Broker, Endpoint
 from tests.support.isolation import own_storage
 
 MQTT_TEST_URL = os.environ.get("MQTT_TEST_URL", "mqtt://127.0.0.1:1883")
+SCAN_MARKER = re.compile(r"/scan/[0-9a-f]{32}$")
 
 
 class Subscriber:
     """Every message under the test's prefix and root, latest payload per topic; `markers`, a
-    topic under one of the `filters`, takes the markers of `caught_up` (kept out of both)."""
+    topic under one of the `filters`, takes the markers of `caught_up` (kept out of both).
+    The end markers of enrich's reads of retained messages (`<tree>/scan/<uuid>`, never
+    retained: enrich.mqtt.retained) are left out: each publication reads its root's owner."""
 
     def __init__(self, url: str, *filters: str, markers: str | None = None) -> None:
         endpoint = Endpoint.parse(url)
@@ -45,6 +49,8 @@ class Subscriber:
 
     def _on_message(self, client, userdata, message) -> None:
         payload = message.payload.decode()
+        if SCAN_MARKER.search(message.topic) and not message.retain:
+            return
         with self._changed:
             if self._markers and message.topic.startswith(f"{self._markers}/"):
                 self._arrived.add(message.topic)

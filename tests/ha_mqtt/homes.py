@@ -112,13 +112,14 @@ class HaMeter:
         self.now += self.EVERY
 
 
-def home(name: str = "Home") -> Site:
+def home(name: str = "Home", **fields) -> Site:
     return Site.objects.create(
         name=name,
         latitude=51.4769,
         longitude=-0.8636,
         timezone="Europe/London",
         pricing_region="DE",
+        **fields,
     )
 
 

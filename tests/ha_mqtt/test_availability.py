@@ -10,6 +10,7 @@ import time
 import pytest
 
 from collectors.ha_mqtt import tasks
+from collectors.ha_mqtt.owner import instance_id, owner_topic
 from config.celery import app
 from enrich.mqtt.broker import current_broker
 from enrich.redis.lock import RunLock
@@ -109,10 +110,14 @@ def test_entities_stay_available_while_any_process_publishes(topics, subscriber,
     assert False not in shown_available(config, subscriber.log)[seen:]
     assert restarted_home_assistant_sees(config, topics) is True
     # Nothing of the dead process is left on the broker: besides the entities' topics, enrich's
-    # only one is its status.
+    # only ones are its status and whose the root is (this enrich's, not one process's).
     entities = f"{topics.root}/site_{site.pk}/"
     own = {t for t in subscriber.messages if t.startswith(f"{topics.root}/")}
-    assert {t for t in own if not t.startswith(entities)} == {topics.status}
+    assert {t for t in own if not t.startswith(entities)} == {
+        topics.status,
+        owner_topic(topics.root),
+    }
+    assert json.loads(subscriber.messages[owner_topic(topics.root)])["instance"] == instance_id()
 
     # A new process starts, then the older one dies: still available throughout.
     [third] = publisher()

@@ -1,6 +1,7 @@
 """manage.py mqtt_remove_entities over the real broker: enrich's entities left under an old
-topic root are removed (config, state, attributes, availability, status), the current ones stay
-unless --all, another integration's config is never touched and --dry-run changes nothing."""
+topic root are removed (config, state, attributes, availability, status, the root's owner),
+the current ones stay unless --all, another integration's config and another enrich's root are
+never touched and --dry-run changes nothing."""
 
 import json
 from io import StringIO
@@ -10,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectors.ha_mqtt.discovery import Topics
+from collectors.ha_mqtt.owner import owner_topic
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.mqtt import presence
 from enrich.mqtt.broker import Endpoint
@@ -76,9 +78,11 @@ def test_orphans_removes_the_old_roots_entities_only(published, topics, subscrib
     out = remove()
 
     left = retained(subscriber, broker, topics)
-    assert set(left) == current | set(foreign)
+    # The current root stays this enrich's; the old one, left without entities, is free again.
+    assert set(left) == current | set(foreign) | {owner_topic(topics.root)}
     assert left == {t: before[t] for t in left}
-    assert f"Removed {ENTITIES} entities: cleared {4 * ENTITIES + 1} retained topics" in out
+    assert f"Removed {ENTITIES} entities: cleared {4 * ENTITIES + 2} retained topics" in out
+    assert f"  {owner_topic(old.root)}\n" in out
     assert f"{2 * ENTITIES} entities of enrich under {topics.discovery_prefix}/" in out
     assert all(f"  {t}\n" in out for t in old_topics)
     assert (
@@ -92,7 +96,7 @@ def test_all_removes_every_entity_of_enrich(published, topics, subscriber, broke
     out = remove("--all")
     assert retained(subscriber, broker, topics) == foreign
     assert f"{2 * ENTITIES} entities of enrich" in out
-    assert f"Removed {2 * ENTITIES} entities: cleared {2 * (4 * ENTITIES + 1)}" in out
+    assert f"Removed {2 * ENTITIES} entities: cleared {2 * (4 * ENTITIES + 2)}" in out
 
 
 def test_dry_run_lists_and_changes_nothing(published, topics, subscriber, broker):
@@ -101,7 +105,7 @@ def test_dry_run_lists_and_changes_nothing(published, topics, subscriber, broker
     out = remove("--all", "--dry-run")
     assert retained(subscriber, broker, topics) == before
     assert not [t for t, p, _ in subscriber.log[start:] if p == ""]
-    assert f"Dry run: would clear {2 * (4 * ENTITIES + 1)} retained topics" in out
+    assert f"Dry run: would clear {2 * (4 * ENTITIES + 2)} retained topics" in out
     assert f"  {old.status}\n" in out
 
 

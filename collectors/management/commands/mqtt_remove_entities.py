@@ -62,8 +62,14 @@ class Command(BaseCommand):
             for topic, payload in sorted(found.items())
             if (entity := cleanup.enrich_entity(prefix, topic, payload))
         ]
+        try:
+            roots = cleanup.owners(endpoint, entities, topics.root)
+        except RetainedReadError as exc:
+            raise CommandError(str(exc)) from None
+        # Another enrich's entities (a root it owns) are never this one's to remove.
+        ours = [e for e in entities if e.root not in roots.others]
         if everything:
-            removing = entities
+            removing = ours
         else:
             try:
                 configs, nodes = cleanup.wanted(topics)
@@ -71,16 +77,24 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"InfluxDB: {exc}: what enrich publishes now is unknown."
                 ) from None
-            removing = [
-                e for e in entities if e.config_topic not in configs and e.node not in nodes
-            ]
-        clearing = cleanup.plan(entities, removing)
+            removing = [e for e in ours if e.config_topic not in configs and e.node not in nodes]
+        # A root left without entities is free again; the current one while enrich publishes
+        # under it stays this enrich's.
+        keep = topics.root if settings.MQTT_URL and not everything else ""
+        clearing = cleanup.plan(entities, removing) + roots.releasable(entities, removing, keep)
         what = "all" if everything else "orphaned"
         self.stdout.write(
             f"{counted(len(entities), 'entity', 'entities')} of enrich under {prefix}/ on {endpoint.host}, "
             f"{len(removing)} {what}."
         )
-        if not removing:
+        for root, other in sorted(roots.others.items()):
+            left = sum(e.root == root for e in entities)
+            self.stdout.write(
+                f"Left alone: {counted(left, 'entity', 'entities')} under {root}/, which "
+                f"belongs to another enrich (instance {other.get('instance')}, on "
+                f"{other.get('host') or 'an unknown host'})."
+            )
+        if not clearing:
             return
         if dry_run:
             self.stdout.write(f"Dry run: would clear {counted(len(clearing), 'retained topic')}:")
