@@ -4,39 +4,16 @@ entity category of the discovery config enrich publishes for it; every entity en
 publish has its row."""
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
-from collectors.ha_mqtt import entities, storage
 from collectors.ha_mqtt.discovery import Topics, config_payload, slug
-from collectors.ha_mqtt.loads import load_spec
-from collectors.models import FlexibleLoad
+from tests.ha_mqtt.specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 NONE = "—"
 # What the table writes for the parts of an id that depend on the home (a circuit, a meter
 # device, a load, the price's currency), with the names enrich gives such an entity.
 EXAMPLES = {"<circuit>": "furnace", "<device>": "main_panel", "<load>": "dishwasher"}
-SPECS = [
-    *entities.CARBON_FIELDS.values(),
-    entities.MOER,
-    entities.PEAK,
-    entities.WINDOW_START,
-    entities.WINDOW_END,
-    entities.AQI,
-    entities.AQI_CATEGORY,
-    entities.OCCUPIED,
-    entities.PREPARE_TIME,
-    entities.NEXT_ARRIVAL,
-    entities.HOME_POWER,
-    entities.price_spec("<currency>"),
-    replace(entities.HOME_POWER, key="phantom_load_main_panel", name="Phantom load Main panel"),
-    replace(entities.HOME_POWER, key="circuit_main_panel_furnace_power", name="Furnace power"),
-    *(storage._size_spec(tier) for tier in (*storage.TIERS, "archive")),
-    storage.LAST_RUN,
-    storage.LAST_RUN_STATUS,
-    load_spec(FlexibleLoad(id=1, name="Dishwasher")),
-]
 
 
 def table_rows() -> dict[str, list[str]]:

@@ -1,0 +1,122 @@
+"""What Home Assistant's MQTT integration and its sensor entities accept, restated as facts (its
+discovery and sensor schemas, its sensor device classes' units and state classes), for checking
+every config and state enrich publishes: `problems(config, state)` says what Home Assistant
+would refuse, log as invalid or show wrong. Only the device classes enrich uses, and those it
+must not be mistaken for (monetary, energy), are listed."""
+
+import re
+from datetime import datetime
+from typing import Any
+
+ANY_STATE_CLASS = {"measurement", "total", "total_increasing"}
+# device class -> the state classes HA accepts with it (empty: none, a non-numeric state)
+STATE_CLASSES = {
+    "aqi": {"measurement"},
+    "power": {"measurement"},
+    "data_size": ANY_STATE_CLASS,
+    "monetary": {"total"},
+    "energy": {"total", "total_increasing"},
+    "timestamp": set(),
+    "enum": set(),
+    "date": set(),
+}
+# device class -> the units HA accepts with it (None: no unit)
+UNITS = {
+    "aqi": {None},
+    "power": {"mW", "W", "kW", "MW", "GW", "TW", "BTU/h"},
+    "data_size": {
+        "bit",
+        "kbit",
+        "Mbit",
+        "Gbit",
+        "B",
+        "kB",
+        "MB",
+        "GB",
+        "TB",
+        "PB",
+        "KiB",
+        "MiB",
+        "GiB",
+        "TiB",
+        "PiB",
+    },  # fmt: skip
+    "energy": {"Wh", "kWh", "MWh", "GWh", "MJ", "GJ"},
+    "timestamp": {None},
+    "enum": {None},
+    "date": {None},
+}
+BINARY_DEVICE_CLASSES = {"occupancy", "presence", "power", "problem", "running", None}
+# Attribute names the MQTT integration drops from json_attributes_topic (they are the
+# entity's own): an attribute by one of these names never reaches Home Assistant.
+BLOCKED_ATTRIBUTES = {
+    "assumed_state", "available", "context_recent_time", "device_class", "device_info",
+    "entity_category", "entity_picture", "entity_registry_enabled_default",
+    "extra_state_attributes", "force_update", "friendly_name", "icon", "should_poll", "state",
+    "supported_features", "unique_id", "unit_of_measurement", "state_class", "last_reset",
+}  # fmt: skip
+DISCOVERY_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+NONE_PAYLOAD = "None"  # the MQTT sensor's payload for "unknown"
+MAX_STATE = 255
+
+
+def config_problems(component: str, config: dict[str, Any]) -> list[str]:
+    found = []
+    device_class = config.get("device_class")
+    state_class = config.get("state_class")
+    unit = config.get("unit_of_measurement")
+    if not config.get("unique_id"):
+        found.append("no unique_id: Home Assistant cannot keep the entity's settings")
+    device = config.get("device") or {}
+    if not (device.get("identifiers") or device.get("connections")):
+        found.append("device without identifiers or connections")
+    if not (config.get("origin") or {}).get("name"):
+        found.append("origin without a name")
+    if component == "binary_sensor":
+        if device_class not in BINARY_DEVICE_CLASSES:
+            found.append(f"binary_sensor device class {device_class!r}")
+        return found
+    if device_class in STATE_CLASSES and state_class is not None:
+        if state_class not in STATE_CLASSES[device_class]:
+            found.append(f"state class {state_class!r} with device class {device_class!r}")
+    if device_class in UNITS and unit not in UNITS[device_class]:
+        found.append(f"unit {unit!r} with device class {device_class!r}")
+    if state_class is not None and state_class not in ANY_STATE_CLASS:
+        found.append(f"unknown state class {state_class!r}")
+    if "options" in config:
+        if not config["options"] or device_class != "enum" or state_class or unit:
+            found.append("options need device class enum and no state class or unit")
+    return found
+
+
+def state_problems(config: dict[str, Any], state: str) -> list[str]:
+    """What is wrong with `state` for the sensor of `config` (a payload "None" is unknown)."""
+    if state == NONE_PAYLOAD:
+        return []
+    device_class = config.get("device_class")
+    if device_class == "timestamp":
+        try:
+            moment = datetime.fromisoformat(state)
+        except ValueError:
+            return [f"timestamp {state!r} is no ISO 8601 time"]
+        return [] if moment.tzinfo else [f"timestamp {state!r} has no offset"]
+    if device_class == "enum":
+        return [] if state in config.get("options", ()) else [f"{state!r} is no option"]
+    if config.get("state_class") or config.get("unit_of_measurement") or device_class:
+        try:
+            float(state)
+        except ValueError:
+            return [f"numeric sensor with the state {state!r}"]
+        return []
+    return [] if len(state) <= MAX_STATE else [f"a state of {len(state)} characters"]
+
+
+def topic_problems(config_topic: str) -> list[str]:
+    """`<prefix>/<component>/<node_id>/<object_id>/config`: the ids in [a-zA-Z0-9_-]."""
+    parts = config_topic.split("/")
+    ids = parts[-3:-1]
+    return [f"discovery id {part!r}" for part in ids if not DISCOVERY_ID.match(part)]
+
+
+def attribute_problems(attributes: dict[str, Any]) -> list[str]:
+    return [f"attribute {name!r} is dropped" for name in sorted(BLOCKED_ATTRIBUTES & {*attributes})]
