@@ -31,8 +31,9 @@ def most_windows(share: float, max_windows: int | None, capacity: int) -> int:
     """The most runs a set may have: `max_windows`, and fewer than 1 + 1/share (beyond that
     the interruptions would cost the whole plan again)."""
     limit = capacity if max_windows is None else min(max_windows, capacity)
-    if share > 0:
-        limit = min(limit, 1 + math.floor((1 - 1e-12) / share))
+    # A share so small (penalty_percent=1e-320) that 1/share is infinite bounds nothing.
+    if share > 0 and (bound := (1 - 1e-12) / share) < limit:
+        limit = 1 + math.floor(bound)
     return max(limit, 1)
 
 

@@ -244,6 +244,16 @@ def test_split_windows_say_how_many_and_what_the_interruptions_cost(client, anch
     assert (run["windows_used"], run["penalty_cost"]) == (1, 0)
 
 
+def test_a_penalty_too_small_to_count_is_a_split_plan_without_one(client, anchor):
+    # Was a 500 (OverflowError): the most windows a penalty allows, 1 / penalty, is infinite.
+    body = client.get(URL, {"hours": "3", "contiguous": "false", "penalty_percent": "1e-320"})
+    assert body.status_code == 200, body.content
+    assert [s["start"] for s in body.json()["slots"]] == [
+        iso(anchor + timedelta(hours=h)) for h in (5, 6, 20)
+    ]
+    assert (body.json()["windows_used"], body.json()["penalty_cost"]) == (2, pytest.approx(0))
+
+
 @pytest.mark.parametrize(
     ("query", "name"),
     [({"penalty_percent": "-1"}, "penalty_percent"), ({"max_windows": "0"}, "max_windows"),
