@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
+
+from enrich.api.views import SchemaView
 
 # Django's own errors in the API's words on the API, readable on the pages (enrich.error_pages).
 handler400 = "enrich.error_pages.bad_request"
@@ -9,7 +11,7 @@ handler500 = "enrich.error_pages.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     # A page, not an API: OPTIONS (DRF's metadata, with no template to render it) is a 405.
     path(
         "api/docs/",

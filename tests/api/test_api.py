@@ -2,6 +2,7 @@
 only to an authenticated caller)."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -120,6 +121,17 @@ def test_openapi_schema_and_docs_page_are_served():
     # OPTIONS was a 500: DRF's metadata answer had no template in the page's HTML renderer
     options = APIClient().options("/api/docs/")
     assert (options.status_code, options["Allow"]) == (405, "GET, HEAD")
+
+
+@pytest.mark.parametrize("version", ["%0A", "x%0D%0ALocation:%20/", "2.0", "a%22b"])
+def test_the_schema_ignores_a_version_it_does_not_have(version):
+    # drf-spectacular's ?version= was written into info.version ("0.1.0 (2.0)") and into the
+    # Content-Disposition header, where a newline was a 500 (BadHeaderError); the API has one
+    # version, and a read ignores a parameter it does not take.
+    schema = APIClient().get(f"/api/schema/?format=json&version={version}")
+    assert schema.status_code == 200
+    assert schema.json()["info"]["version"] == settings.SPECTACULAR_SETTINGS["VERSION"]
+    assert schema["Content-Disposition"] == 'inline; filename="enrich API.json"'
 
 
 def test_the_schema_states_the_limits_and_the_400_of_each_operation():
