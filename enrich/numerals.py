@@ -10,11 +10,16 @@ _WHOLE = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
+def written_whole(raw: str) -> bool:
+    """Whether `raw` is written as a whole number in ASCII digits ("-12"), however many."""
+    return bool(_WHOLE.fullmatch(raw))
+
+
 def whole(raw: str) -> int | None:
     """`raw` as a whole number written in ASCII digits ("-12"), else None (" 12", "1_2", "١٢",
-    "12.0", or more digits than int() converts). The forms' number fields read with it too
-    (enrich.form_fields)."""
-    if not _WHOLE.fullmatch(raw):
+    "12.0", or more digits than int() converts: `written_whole` tells those apart). The forms'
+    number fields read with it too (enrich.form_fields)."""
+    if not written_whole(raw):
         return None
     try:
         return int(raw)

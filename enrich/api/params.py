@@ -11,6 +11,7 @@ Pages that answer with an error page of their own (the dashboard, the Google Cal
 ask `repeated` what to say about a repeated parameter."""
 
 import functools
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +22,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
-from enrich.numerals import decimal, whole
+from enrich.numerals import decimal, whole, written_whole
 from enrich.time_span import SPAN, outside_span
 
 # Numbers are written in ASCII digits only (enrich.numerals): Python's int(), float() and
@@ -132,17 +133,20 @@ def choice(name: str, raw: str, allowed: Iterable[str]) -> str:
 
 @_parameter
 def integer(name: str, raw: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    value = whole(raw)
+    value: float | None = whole(raw)
     if value is None:
-        raise _bad(name, raw, "a whole number")
-    if abs(value) > BIGGEST:  # ids and counts are 64-bit in the database
-        raise _bad(name, raw, f"a whole number up to {BIGGEST}")
+        if not written_whole(raw):
+            raise _bad(name, raw, "a whole number")
+        value = -math.inf if raw.startswith("-") else math.inf  # more digits than int() reads
+    # The parameter's own limits first: days=10**30 is told 1 to 365, not 2^63 - 1.
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         if minimum is not None and maximum is not None:
             raise _bad(name, raw, f"a number from {minimum} to {maximum}")
         raise _bad(name, raw, f"a number of {minimum} or more" if maximum is None else
                    f"a number of {maximum} or less")  # fmt: skip
-    return value
+    if abs(value) > BIGGEST:  # ids and counts are 64-bit in the database
+        raise _bad(name, raw, f"a whole number up to {BIGGEST}")
+    return int(value)
 
 
 @_parameter
