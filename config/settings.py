@@ -76,6 +76,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
 LOGIN_URL = "/login/"  # the start page's login (staff and read-only users)
 LOGIN_REDIRECT_URL = "/"
+# Django's database sessions; a cookie's key Django would never make is no session (not a 500).
+SESSION_ENGINE = "enrich.sessions"
 STATIC_ROOT = VAR_DIR / "static"
 
 INSTALLED_APPS = [

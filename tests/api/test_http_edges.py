@@ -275,3 +275,24 @@ def test_without_a_csrf_token_a_page_refuses_another_method_with_the_csrf_403_bu
         answer = client.generic("PUT", path, "username=root&password=x", content_type=FORM)
         assert (answer.status_code, answer["Allow"]) == (405, "GET, HEAD, POST"), path
     assert Site.objects.count() == 1
+
+
+# Django reads a quoted cookie's octal escapes: \000 is a NUL, sent as plain ASCII (gunicorn
+# passes it on); \377 and \012 are keys Django would never make either.
+@pytest.mark.parametrize("key", ['"aaaaaaaaaa\\000"', '"\\000aaaaaaaaaa"', '"abcdefgh\\377\\012"'])
+def test_a_session_cookie_that_is_no_session_key_is_signed_out(home, key):
+    # A NUL in the key was a 500 on every request, health and the login page included:
+    # PostgreSQL refuses it in the session's query.
+    token = Token.objects.create(user=get_user_model().objects.create_user("ha")).key
+    reader = APIClient(HTTP_COOKIE=f"sessionid={key}", HTTP_AUTHORIZATION=f"Token {token}")
+    assert reader.get("/api/health/").json()["ok"] is True
+    assert [site["name"] for site in reader.get("/api/sites/").json()] == ["Home"]
+    browser = Client(HTTP_COOKIE=f"sessionid={key}")
+    assert browser.get("/api/sites/").status_code == 401
+    assert (browser.get("/").status_code, browser.get("/").url) == (302, "/login/?next=/")
+    assert browser.get("/login/").status_code == 200
+    get_user_model().objects.create_superuser("root", password="pw-root-123")
+    signed_in = browser.post("/login/", {"username": "root", "password": "pw-root-123"})
+    assert (signed_in.status_code, signed_in.url) == (302, "/")
+    new_session = Client(HTTP_COOKIE=f"sessionid={signed_in.cookies['sessionid'].value}")
+    assert new_session.get("/").status_code == 200  # a key of its own replaces the broken one
