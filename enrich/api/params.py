@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
 from enrich.numerals import decimal, whole, written_whole
-from enrich.time_span import SPAN, outside_span
+from enrich.time_span import EARLIEST, LATEST, SPAN, outside_span
 
 # Numbers are written in ASCII digits only (enrich.numerals): Python's int(), float() and
 # Django's date parsers also read " 30", "+30", "3_0" and other scripts' digits ("٣٠").
@@ -99,13 +99,18 @@ def _parameter(parse: Callable[..., Any]) -> Callable[..., Any]:
     return read
 
 
-def _or_none(parse: Callable[[str], Any], raw: str) -> Any:
-    """parse(raw), or None when it raises ValueError (e.g. 2026-13-01 is well formed but
-    impossible)."""
+def _read(name: str, raw: str, parse: Callable[[str], Any], what: str, expected: str) -> Any:
+    """parse(raw) (Django's parse_date or parse_datetime): None when `raw` is not written as
+    one. Written right but naming no day or moment (2026-02-30, 24:00, an offset of +25:00, the
+    year 0) it is a 400 naming `name`: one of a year outside SPAN is told the span (as 0001-01-01
+    is), any other `expected`."""
     try:
         return parse(raw)
     except ValueError:
-        return None
+        year = int(raw[:4])  # both parsers read a value that starts with its 4-digit year
+        if not EARLIEST.year <= year < LATEST.year:
+            raise _bad(name, raw, f"{what} {SPAN}") from None
+        raise _bad(name, raw, expected) from None
 
 
 def _in_span(name: str, raw: str, value: Any, what: str) -> Any:
@@ -151,9 +156,10 @@ def integer(name: str, raw: str, minimum: int | None = None, maximum: int | None
 
 @_parameter
 def day(name: str, raw: str) -> date:
-    value = _or_none(parse_date, raw) if _DAY.fullmatch(raw) else None
+    expected = "a date as YYYY-MM-DD"
+    value = _read(name, raw, parse_date, "a date", expected) if _DAY.fullmatch(raw) else None
     if value is None:
-        raise _bad(name, raw, "a date as YYYY-MM-DD")
+        raise _bad(name, raw, expected)
     return _in_span(name, raw, value, "a date")
 
 
@@ -161,9 +167,11 @@ def day(name: str, raw: str) -> date:
 def moment(name: str, raw: str) -> datetime:
     """An ISO 8601 time with a zone, as UTC (an offset PostgreSQL refuses, such as +16:00,
     is still a moment)."""
-    value = _or_none(parse_datetime, raw) if raw.isascii() else None
+    example = "e.g. 2026-11-27T06:00:00Z"
+    impossible = f"a time that exists (a day of its month, hours 0-23, an offset under 24 hours), {example}"  # fmt: skip
+    value = _read(name, raw, parse_datetime, "a time", impossible) if raw.isascii() else None
     if value is None or value.tzinfo is None:
-        raise _bad(name, raw, "an ISO 8601 time with a time zone, e.g. 2026-11-27T06:00:00Z")
+        raise _bad(name, raw, f"an ISO 8601 time with a time zone, {example}")
     return _in_span(name, raw, value, "a time").astimezone(UTC)
 
 

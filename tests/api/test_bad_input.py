@@ -74,6 +74,34 @@ def test_a_huge_site_id_is_told_the_largest_id(staff, huge):
     assert_400_naming(staff.get("/api/plan/loads", {"site": huge}), "site", A_WHOLE_NUMBER)
 
 
+EXISTS = "a time that exists (a day of its month, hours 0-23, an offset under 24 hours)"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2026-02-30T00:00:00Z", EXISTS),
+        ("2026-01-01T24:00:00Z", EXISTS),
+        ("2026-01-01T00:00:00%2B25:00", EXISTS),
+        ("0000-01-01T00:00:00Z", A_TIME),  # told the span, as 0001-01-01 is
+    ],
+)
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [("/api/plan?hours=3", "before"), ("/api/series?entity_id=sensor.x&end=2024-01-02T00:00Z",
+     "start"), ("/api/views/hourly_room_activity?end=2024-01-02", "start")],
+)  # fmt: skip
+def test_a_time_written_right_that_does_not_exist_is_told_so(staff, url, parameter, value, words):
+    # Was "expected an ISO 8601 time with a time zone", of a time written so, with its zone.
+    assert_400_naming(staff.get(f"{url}&{parameter}={value}"), parameter, f"expected {words}")
+
+
+def test_the_year_0_is_told_the_days_influxdb_can_hold(staff):
+    # Was "expected a date as YYYY-MM-DD" (Python has no year 0), where 0001-01-01 is told this.
+    answer = staff.get("/api/views/daily_energy_by_device", {"start": "0000-01-01"})
+    assert_400_naming(answer, "start", f"expected a date {YEARS}.")
+
+
 @pytest.mark.parametrize(
     ("start", "end", "parameter"),
     [
