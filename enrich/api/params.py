@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
@@ -236,8 +237,8 @@ def fields(request, allowed: Sequence[str]) -> dict[str, Any]:
     """What a POST that changes or queues something was given: the body (read with `body`) and
     the query string's parameters together, each name once (given twice, or in both, is a 400
     naming it). A name not in `allowed` is a 400 naming it: dropped, a mistyped `dryrun` or a
-    `?dry_run=true` the endpoint did not read would start a real run. DRF's own `?format=` is
-    left to DRF."""
+    `?dry_run=true` the endpoint did not read would start a real run. So is a field sent as a
+    file. DRF's own `?format=` is left to DRF."""
     listed = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} and {allowed[-1]}"
     data = body(request.data, listed)
     query = once(request.query_params)
@@ -246,6 +247,11 @@ def fields(request, allowed: Sequence[str]) -> dict[str, Any]:
         raise ValidationError({both[0]: "given in the query and in the body: give it once."})
     given = {**query, **data}
     known(given, allowed, f"a field of {request.method} {request.path}")
+    # A multipart part with a file name: read as its name, start=2024-01-01 was "'start' is not
+    # valid" (a restore's "Date has wrong format"), dry_run "<InMemoryUploadedFile ...>".
+    if files := sorted(name for name, value in given.items() if isinstance(value, UploadedFile)):
+        raise ValidationError({files[0]: "was sent as a file (a multipart part with a filename): "
+                               "send it as a plain form field."})  # fmt: skip
     return given
 
 

@@ -81,3 +81,25 @@ def test_a_multipart_body_over_the_limit_is_the_413_naming_it(staff, home, setti
     assert answer.status_code == 413, answer.content
     assert answer.json()["body"].startswith("The request body is larger than 1,000 bytes")
     assert hostile.counts() == before
+
+
+FIELDS = {
+    "/retention/archive": {"dry_run": "true"},
+    "/retention/downsample-daily": {"start": "2024-01-01", "dry_run": "true"},
+    "/retention/restore": {"start_date": "2024-01-01", "end_date": "2024-01-02"},
+    "/api/views/daily_energy_by_device/rebuild": {"start": "2024-01-01", "end": "2024-01-02"},
+}
+
+
+@pytest.mark.parametrize("path", FIELDS)
+def test_a_field_sent_as_a_file_is_a_400_saying_so(staff, home, path):
+    # Was read as the file: "'start' is not valid" (its file name), a restore's "Date has wrong
+    # format", "<InMemoryUploadedFile: dry_run ...> is not valid" for a right value.
+    before = hostile.counts()
+    name, value = next(iter(FIELDS[path].items()))
+    parts = [(f'Content-Disposition: form-data; name="{field}"', text)
+             for field, text in FIELDS[path].items() if field != name]  # fmt: skip
+    file = (f'Content-Disposition: form-data; name="{name}"; filename="{name}"', value)
+    answer = staff.generic("POST", path, multipart(file, *parts), content_type=MULTIPART)
+    assert_400_naming_only(answer, name, "was sent as a file (a multipart part with a filename)")
+    assert hostile.counts() == before
