@@ -46,6 +46,10 @@ def given(times: int) -> str:
         ("/api/views/hourly_room_activity?day_of_week=1&day_of_week=2", "day_of_week"),
         ("/api/views/hourly_room_activity?end=2024-01-01T00:00:00Z&end=2024-01-02", "end"),
         ("/api/views/daily_carbon_summary?region=a&region=b", "region"),
+        # DRF's own: it wrote the last one's format (JSON for ?format=xml&format=json).
+        ("/api/sites/?format=xml&format=json", "format"),
+        ("/api/health/?format=json&format=json", "format"),
+        ("/retention/history?format=api&format=json", "format"),
     ],
 )
 def test_a_query_parameter_given_more_than_once_is_a_400_naming_it(staff, url, name):
@@ -114,3 +118,9 @@ def test_the_oauth_connect_page_refuses_a_site_given_twice(admin_client):
     )
     assert response.status_code == 400
     assert given(2) in response.content.decode()
+
+
+def test_the_schema_refuses_a_format_given_twice(staff):
+    schema = staff.get("/api/schema/?format=json&format=yaml")  # was the YAML schema
+    assert schema.status_code == 400 and b"format" in schema.content
+    assert given(2).encode() in schema.content
