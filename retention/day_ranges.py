@@ -8,7 +8,6 @@ ranges are asked in parts, or run by the management command.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 
 from django.conf import settings
@@ -16,8 +15,6 @@ from django.conf import settings
 # No Home Assistant (2013) or smart-meter data is older: an earlier day is a typing error.
 EARLIEST_DAY = date(2000, 1, 1)
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # its midnight, UTC
-# A day as written: YYYY-MM-DD only (Python also reads 20240301 and 2024-W10-1 as dates).
-ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class RangeError(ValueError):

@@ -6,6 +6,7 @@ first (`demo_home --fresh` dropped its database before it noticed a bad --end or
 `restore_from_archive --output` replaced any file it was given).
 """
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -80,8 +81,9 @@ def test_an_empty_day_is_refused_not_read_as_every_day(command, option):
 
 @pytest.mark.parametrize("day", ["2024-W10-1", "20240301"])
 def test_a_day_is_written_yyyy_mm_dd_only(day):
-    refused("downsample_hourly", "--dry-run", "--start", day, match="is not a date")
-    refused("archive_to_s3", "--dry-run", "--as-of", day, match="is not a date")
+    told = f"'{day}' is not valid: expected a date as YYYY-MM-DD, e.g. 2026-11-27."
+    refused("downsample_hourly", "--dry-run", "--start", day, match=re.escape(f"--start: {told}"))
+    refused("archive_to_s3", "--dry-run", "--as-of", day, match=re.escape(f"--as-of {told}"))
 
 
 @pytest.mark.parametrize("name", ["", " ", "a\x00b", "n" * 200, "two words"])

@@ -7,9 +7,12 @@ Django would hand over the last value, and which one the caller meant is not kno
 body is read with `body` (form fields each given once, or a JSON object) and its true/false
 fields with `flag`; a POST that changes or queues something reads its body and query string
 together with `fields` (a name given in both, or one it does not take, is a 400 naming it).
+A day anywhere else (a body field, a command's option) is read with `as_day`, the reader
+`day` uses: its `Refused` holds the words for a command to say.
 Pages that answer with an error page of their own (the dashboard, the Google Calendar setup)
 ask `repeated` what to say about a repeated parameter."""
 
+import calendar
 import functools
 import math
 import re
@@ -19,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
@@ -39,10 +42,22 @@ TRUE = {"true", "1", "yes", "on"}  # "on": an HTML checkbox
 FALSE = {"false", "0", "no", "off"}
 MAX_DURATION = timedelta(days=366)
 BIGGEST = 2**63 - 1
+DAY_EXAMPLE = "2026-11-27"
+DAY_FORMAT = f"a date as YYYY-MM-DD, e.g. {DAY_EXAMPLE}"
+DAY_EXISTS = "a date that exists"
 
 
-def _bad(name: str, value: Any, expected: str) -> ValidationError:
-    return ValidationError({name: f"{value!r} is not valid: expected {expected}."})
+class Refused(ValidationError):
+    """A 400 naming parameter `name`; `text` says what was wrong with its value, for a caller
+    that is no endpoint (a management command, a task) to say it in its own words."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name, self.text = name, text
+        super().__init__({name: text})
+
+
+def _bad(name: str, value: Any, expected: str) -> Refused:
+    return Refused(name, f"{value!r} is not valid: expected {expected}.")
 
 
 def _repeated(times: int) -> str:
@@ -101,10 +116,10 @@ def _parameter(parse: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _read(name: str, raw: str, parse: Callable[[str], Any], what: str, expected: str) -> Any:
-    """parse(raw) (Django's parse_date or parse_datetime): None when `raw` is not written as
-    one. Written right but naming no day or moment (2026-02-30, 24:00, an offset of +25:00, the
-    year 0) it is a 400 naming `name`: one of a year outside SPAN is told the span (as 0001-01-01
-    is), any other `expected`."""
+    """parse(raw) (Django's parse_datetime): None when `raw` is not written as one. Written
+    right but naming no moment (2026-02-30, 24:00, an offset of +25:00, the year 0) it is a 400
+    naming `name`: one of a year outside SPAN is told the span (as 0001-01-01 is), any other
+    `expected`."""
     try:
         return parse(raw)
     except ValueError:
@@ -155,13 +170,27 @@ def integer(name: str, raw: str, minimum: int | None = None, maximum: int | None
     return int(value)
 
 
-@_parameter
-def day(name: str, raw: str) -> date:
-    expected = "a date as YYYY-MM-DD"
-    value = _read(name, raw, parse_date, "a date", expected) if _DAY.fullmatch(raw) else None
-    if value is None:
-        raise _bad(name, raw, expected)
-    return _in_span(name, raw, value, "a date")
+def as_day(name: str, raw: Any) -> date:
+    """`raw` as a day written YYYY-MM-DD (ASCII digits): the one reader of a day for every
+    endpoint and command, so each says the same of the same value. A 400 (`Refused`) naming
+    `name` says what is wrong: the format when it is not written so (20260101, 2026-1-1, a
+    JSON number), that it does not exist when it is written so but names no day (2026-02-30,
+    2026-13-01), or the days InfluxDB can hold (SPAN) for a year outside them (0000, 9999)."""
+    if not isinstance(raw, str) or not _DAY.fullmatch(raw):
+        raise _bad(name, raw, DAY_FORMAT)
+    year, month, of_month = int(raw[:4]), int(raw[5:7]), int(raw[8:10])
+    if not EARLIEST.year <= year < LATEST.year:  # the year 0 is no date in Python
+        raise _bad(name, raw, f"a date {SPAN}")
+    if not 1 <= month <= 12:
+        raise _bad(name, raw, f"{DAY_EXISTS} (a month from 01 to 12), e.g. {DAY_EXAMPLE}")
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= of_month <= last:
+        raise _bad(name, raw, f"{DAY_EXISTS} (a day of its month: {calendar.month_name[month]} "
+                   f"{year} has days 01 to {last}), e.g. {DAY_EXAMPLE}")  # fmt: skip
+    return _in_span(name, raw, date(year, month, of_month), "a date")
+
+
+day = _parameter(as_day)
 
 
 @_parameter

@@ -17,10 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
-from enrich.time_span import SPAN, outside_span
 from retention.archive.restore_target import RestoreTargetRefused, restore_database
 from retention.archive.target import NOT_CONFIGURED, archive_configured
-from retention.day_ranges import ISO_DAY, RangeError, check_span
+from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.timeutil import utc_midnight
@@ -37,13 +36,14 @@ class ArchiveRequest(serializers.Serializer):
 
 
 class Day(serializers.DateField):
-    """A day written YYYY-MM-DD only: DRF (Python's date.fromisoformat) also reads 20240301,
-    2024-W10-1 (a Monday) and digits of other scripts, which no one means as that day."""
+    """A day read as every endpoint reads one (params.as_day): DRF's own DateField told
+    2026-02-30 and 20240301 alike "Date has wrong format"."""
 
     def to_internal_value(self, value):
-        if isinstance(value, str) and not ISO_DAY.fullmatch(value):
-            self.fail("invalid", format="YYYY-MM-DD")
-        return super().to_internal_value(value)
+        try:
+            return params.as_day(self.field_name, value)
+        except params.Refused as exc:
+            raise serializers.ValidationError(exc.text) from None
 
 
 class RestoreRequest(serializers.Serializer):
@@ -56,9 +56,6 @@ class RestoreRequest(serializers.Serializer):
     )
 
     def validate(self, attrs: dict) -> dict:
-        for name in ("start_date", "end_date"):
-            if outside_span(attrs[name]):
-                raise serializers.ValidationError({name: f"Enter a date {SPAN}."})
         if attrs["end_date"] < attrs["start_date"]:
             raise serializers.ValidationError(
                 {"end_date": "end_date is before start_date; give the range in order."}

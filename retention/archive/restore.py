@@ -13,9 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from enrich.api.params import Refused, as_day
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
-from enrich.time_span import SPAN, outside_span
 from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, VerificationError
@@ -43,15 +43,14 @@ def objects_covering(start_date: date, end_date: date) -> list[ArchiveObject]:
 
 
 def _as_date(value: date | datetime | str, name: str) -> date:
+    """A restore's first or last day: a date, an aware time's UTC day, or text read as every
+    day is (enrich.api.params.as_day); a ValueError naming `name` says what is wrong."""
     if isinstance(value, datetime):
         value = utc_date(value)
     try:
-        day = value if isinstance(value, date) else date.fromisoformat(str(value))
-    except ValueError:
-        day = None
-    if day is None or outside_span(day):
-        raise ValueError(f"{name}={value!r} is not a date; use YYYY-MM-DD, {SPAN}")
-    return day
+        return as_day(name, value.isoformat() if isinstance(value, date) else value)
+    except Refused as exc:
+        raise ValueError(f"{name} {exc.text}") from None
 
 
 def _archive_table(obj: ArchiveObject, data: bytes, storage: ArchiveStorage) -> pa.Table:

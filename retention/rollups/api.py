@@ -60,19 +60,10 @@ def _ordered(start: Any, end: Any) -> None:
         raise ValidationError({"start": f"{start.isoformat()} is after end {end.isoformat()}."})
 
 
-def _day(query, name: str) -> date | None:
-    try:
-        return params.day(query, name)
-    except ValueError:  # well-formed but impossible, e.g. 2024-13-01
-        raise ValidationError(
-            {name: f"{query.get(name)!r} is not valid: expected a date as YYYY-MM-DD."}
-        ) from None
-
-
 def _day_or_moment(query, name: str) -> date | datetime | None:
     raw = params.given(query, name)
     if raw is not None and len(raw) == 10:
-        return _day(query, name)
+        return params.day(query, name)
     return params.moment(query, name)
 
 
@@ -120,7 +111,7 @@ class ViewRows(APIView):
                 day_of_week=params.integer(query, "day_of_week", minimum=0, maximum=6),
             )
         else:
-            start, end = _day(query, "start"), _day(query, "end")
+            start, end = params.day(query, "start"), params.day(query, "end")
             _ordered(start, end)
             if name == ENERGY:
                 rows = views.daily_energy(params.text(query, "entity_id"), start, end)
@@ -154,7 +145,7 @@ class ViewRebuild(APIView):
         for required in ("start", "end"):
             if not given.get(required):
                 raise ValidationError({required: "Required: a local date as YYYY-MM-DD."})
-        start, end = _day(given, "start"), _day(given, "end")
+        start, end = params.day(given, "start"), params.day(given, "end")
         _ordered(start, end)
         try:
             check_span(start, end, end_inclusive=True, limited=False)

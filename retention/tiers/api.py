@@ -13,10 +13,12 @@ Both are recorded (RetentionRun) and run by a worker (a dry run reads every enti
 of every day due: more than a web request should wait for): 202 with `task_id`, `run_id` and
 `poll` (GET /retention/runs/<run_id>: the status, and once done the report in `details`; a
 retention policy that makes running unsafe shows as status failed with the reason).
-400 names the bad parameter (not a date, start not before end, end after the horizon: "only
-data older than N days is downsampled", a day before 2000, an empty or null start, end or
-dry_run, a field given twice or in both the query and the body, a field of another name such
-as `dryrun`: params.fields); nothing is recorded or queued then. 503 when the broker cannot be reached.
+400 names the bad parameter (a day not written YYYY-MM-DD, one that does not exist such as
+2026-02-30, or outside what InfluxDB holds, worded by enrich.api.params.as_day; start not
+before end, end after the horizon: "only data older than N days is downsampled", a day before
+2000, an empty or null start, end or dry_run, a field given twice or in both the query and the
+body, a field of another name such as `dryrun`: params.fields); nothing is recorded or queued
+then. 503 when the broker cannot be reached.
 
 `GET /api/series?entity_id=…&start=…&end=…` (ISO 8601 times with zone): the entity's series
 from raw, hourly or daily data as each part of the range has it, each segment stating its

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 
+from enrich.api.params import Refused, as_day
 from enrich.influx import (
     InfluxQueryError,
     RetentionTier,
@@ -20,8 +21,7 @@ from enrich.influx import (
     get_timeseries,
     quote_ident,
 )
-from enrich.time_span import SPAN, outside_span
-from retention.day_ranges import ISO_DAY, RangeError, check_span
+from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun
 from retention.tiers.layout import tier_policies
 from retention.tiers.rows import DAILY_RP, HOURLY_RP
@@ -208,25 +208,17 @@ def _same_shards(have: RetentionTier | None, wanted: RetentionTier) -> bool:
 def check_range(
     operation: str, start: str | date | None, end: str | date | None, now: datetime | None = None
 ) -> tuple[date | None, date | None]:
-    """Parse and check a run's `start`/`end` (UTC days as YYYY-MM-DD; start inclusive, end
-    exclusive; none before retention.day_ranges.EARLIEST_DAY). Raises RangeError naming the
-    parameter."""
-    days = {}
+    """Parse and check a run's `start`/`end` (UTC days as YYYY-MM-DD, read by
+    enrich.api.params.as_day; start inclusive, end exclusive; none before
+    retention.day_ranges.EARLIEST_DAY). Raises RangeError naming the parameter."""
+    days: dict[str, date | None] = {}
     for name, value in (("start", start), ("end", end)):
-        days[name] = None
-        if value is None or value == "":
-            continue
-        if isinstance(value, date):
-            days[name] = value
-        else:
-            try:
-                days[name] = (
-                    date.fromisoformat(str(value)) if ISO_DAY.fullmatch(str(value)) else None
-                )
-            except ValueError:
-                pass
-        if days[name] is None or outside_span(days[name]):
-            raise RangeError(name, f"{value!r} is not a date: use YYYY-MM-DD (a UTC day), {SPAN}.")
+        try:
+            if isinstance(value, date):
+                value = value.isoformat()
+            days[name] = None if value is None or value == "" else as_day(name, value)
+        except Refused as exc:
+            raise RangeError(name, exc.text) from None
     first, stop = days["start"], days["end"]
     if first is not None and stop is not None and first >= stop:
         raise RangeError(

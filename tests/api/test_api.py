@@ -156,12 +156,22 @@ def test_the_schema_states_the_limits_and_the_400_of_each_operation():
         assert sorted(name["schema"]["enum"]) == sorted(VIEWS)
 
 
-@pytest.mark.parametrize("raw", ["2026-13-01", "2026-02-30", "tomorrow", "2026-1-1"])
-def test_impossible_or_malformed_dates_are_a_400_not_a_500(raw):
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-13-01", "a date that exists (a month from 01 to 12), e.g. 2026-11-27"),
+        ("2026-02-30", "a date that exists (a day of its month: February 2026 has days 01 to 28), "
+         "e.g. 2026-11-27"),
+        ("tomorrow", "a date as YYYY-MM-DD, e.g. 2026-11-27"),
+        ("2026-1-1", "a date as YYYY-MM-DD, e.g. 2026-11-27"),
+    ],
+)  # fmt: skip
+def test_impossible_or_malformed_dates_are_a_400_not_a_500(raw, expected):
+    # 2026-13-01 and 2026-02-30, written YYYY-MM-DD, were told "expected a date as YYYY-MM-DD".
     from rest_framework.exceptions import ValidationError
 
     from enrich.api import params
 
     with pytest.raises(ValidationError) as info:
         params.day({"start": raw}, "start")
-    assert info.value.detail == {"start": f"'{raw}' is not valid: expected a date as YYYY-MM-DD."}
+    assert info.value.detail == {"start": f"'{raw}' is not valid: expected {expected}."}

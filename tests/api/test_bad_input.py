@@ -143,7 +143,7 @@ def test_view_rebuild_refuses_extreme_dates(staff):
 def test_downsampling_refuses_extreme_dates(staff, url):
     for parameter, day in (("start", FAR_PAST), ("end", FAR_FUTURE)):
         response = staff.post(url, {parameter: day, "dry_run": True}, format="json")
-        assert_400_naming(response, parameter, f"(a UTC day), {YEARS}")
+        assert_400_naming(response, parameter, f"'{day}' is not valid: expected a date {YEARS}.")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,8 @@ def test_downsampling_refuses_extreme_dates(staff, url):
 )
 def test_restore_refuses_extreme_dates(staff, body, parameter):
     response = staff.post("/retention/restore", body, format="json")
-    assert_400_naming(response, parameter, f"Enter a date {YEARS}.")
+    day = body[parameter]
+    assert_400_naming(response, parameter, f"'{day}' is not valid: expected a date {YEARS}.")
 
 
 @pytest.mark.parametrize("days", ["\u0663", "+30", " 30", "3_0", "\uff13\uff10", "30 "])
@@ -198,9 +199,11 @@ def test_the_oauth_connect_page_refuses_a_site_that_is_not_an_id(admin_client, s
     ("command", "args", "message"),
     [
         ("rebuild_view", ["daily_energy_by_device", "--start", "0001-01-01", "--end", "2024-01-01"],
-         "'0001-01-01' is not a date"),
-        ("archive_to_s3", ["--dry-run", "--as-of", "9999-12-31"], "--as-of '9999-12-31' is not"),
-        ("downsample_hourly", ["--start", "0001-01-01", "--dry-run"], "'0001-01-01' is not a date"),
+         f"--start '0001-01-01' is not valid: expected a date {YEARS}."),
+        ("archive_to_s3", ["--dry-run", "--as-of", "9999-12-31"],
+         f"--as-of '9999-12-31' is not valid: expected a date {YEARS}."),
+        ("downsample_hourly", ["--start", "0001-01-01", "--dry-run"],
+         f"--start: '0001-01-01' is not valid: expected a date {YEARS}."),
     ],
 )  # fmt: skip
 def test_commands_refuse_dates_influxdb_cannot_hold(command, args, message):

@@ -1,12 +1,12 @@
 """What the commands taking a day share: the day read as YYYY-MM-DD, refused with a message
-naming the option when it is not a date or lies outside what InfluxDB can hold."""
+naming the option when it is not written so, names no day (2026-02-30) or lies outside what
+InfluxDB can hold: the words the API says of the same value."""
 
 from datetime import date
 
 from django.core.management.base import CommandError
 
-from enrich.time_span import SPAN, outside_span
-from retention.day_ranges import ISO_DAY
+from enrich.api.params import Refused, as_day
 
 
 def not_empty(option: str, text: str | None) -> str | None:
@@ -19,13 +19,9 @@ def not_empty(option: str, text: str | None) -> str | None:
 
 
 def parse_day(option: str, text: str) -> date:
-    """The day `text` given to `option` (e.g. "--start"), YYYY-MM-DD only (`ISO_DAY`)."""
+    """The day `text` given to `option` (e.g. "--start"), read as the API reads one
+    (enrich.api.params.as_day): a CommandError naming the option says what is wrong."""
     try:
-        day = date.fromisoformat(text) if ISO_DAY.fullmatch(text) else None
-    except ValueError:
-        day = None
-    if day is None or outside_span(day):
-        raise CommandError(
-            f"{option} {text!r} is not a date; use YYYY-MM-DD, e.g. 2024-03-01, {SPAN}"
-        )
-    return day
+        return as_day(option, text)
+    except Refused as exc:
+        raise CommandError(f"{option} {exc.text}") from None

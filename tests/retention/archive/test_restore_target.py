@@ -77,6 +77,9 @@ def test_the_api_answers_400_naming_database_and_restores_nothing(name):
 def test_the_command_refuses_with_the_reason_and_restores_nothing():
     with pytest.raises(CommandError, match="'enrich' is enrich's own database"):
         call_command("restore_from_archive", "2023-01-01", "2023-01-31", "--database", "enrich")
-    with pytest.raises(CommandError, match="end_date='9999-12-31' is not a date"):
+    with pytest.raises(
+        CommandError,
+        match="end_date '9999-12-31' is not valid: expected a date from 1900-01-01 to 2199-12-31",
+    ):
         call_command("restore_from_archive", "2023-01-01", "9999-12-31")
     assert not RetentionRun.objects.exists()

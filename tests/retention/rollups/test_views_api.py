@@ -93,7 +93,11 @@ def test_carbon_filters(api, rows):
 @pytest.mark.parametrize(
     ("query", "name", "message"),
     [
-        ("daily_energy_by_device?start=2024-13-01", "start", "expected a date as YYYY-MM-DD"),
+        (
+            "daily_energy_by_device?start=2024-13-01",
+            "start",
+            "expected a date that exists (a month from 01 to 12)",
+        ),
         ("daily_energy_by_device?end=yesterday", "end", "expected a date as YYYY-MM-DD"),
         ("daily_energy_by_device?start=2024-03-05&end=2024-03-04", "start", "is after end"),
         ("daily_energy_by_device?entity=sensor.x", "entity", "is not a filter"),

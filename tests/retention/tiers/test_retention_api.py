@@ -38,8 +38,18 @@ def test_authentication_is_required():
 @pytest.mark.parametrize(
     ("url", "body", "parameter", "message"),
     [
-        (HOURLY, {"start": "2024-13-01"}, "start", "'2024-13-01' is not a date: use YYYY-MM-DD"),
-        (HOURLY, {"end": "yesterday"}, "end", "'yesterday' is not a date"),
+        (
+            HOURLY,
+            {"start": "2024-13-01"},
+            "start",
+            "'2024-13-01' is not valid: expected a date that exists (a month from 01 to 12)",
+        ),
+        (
+            HOURLY,
+            {"end": "yesterday"},
+            "end",
+            "'yesterday' is not valid: expected a date as YYYY-MM-DD",
+        ),
         (HOURLY, {"start": "2024-03-05", "end": "2024-03-04"}, "end", "must be after start"),
         (HOURLY, {"start": "2024-03-05", "end": "2024-03-05"}, "end", "end is exclusive"),
         (HOURLY, {"dry_run": "maybe"}, "dry_run", "'maybe' is not valid: expected true or false"),

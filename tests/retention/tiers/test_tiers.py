@@ -845,7 +845,9 @@ def test_commands_take_the_same_options(ha_db, capsys):
     assert len(rows(entity.entity_id, DAILY_RP)) == 1
     with pytest.raises(CommandError, match="--end: .*only raw data older than 7 days"):
         call_command("downsample_hourly", "--end", str(datetime.now(UTC).date()))
-    with pytest.raises(CommandError, match="--start: 'yesterday' is not a date"):
+    with pytest.raises(
+        CommandError, match="--start: 'yesterday' is not valid: expected a date as YYYY-MM-DD"
+    ):
         call_command("downsample_daily", "--start", "yesterday")
 
 
