@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from collectors import pipeline
 from collectors.carbon import common as carbon
+from collectors.models import CollectorRun
 from collectors.pricing import slots as prices
 from enrich.influx import InfluxAuthError, TimeseriesError, configured_credentials, connect
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
@@ -35,6 +36,10 @@ class FirstCollection:
     points_written: int
     error: str
     by_measurement: dict[str, int] = field(default_factory=dict)
+
+    def status_label(self) -> str:
+        """The run's status as the admin's collector runs say it ("API had no data")."""
+        return CollectorRun.Status(self.status).label
 
     def written(self) -> str:
         """What the run wrote, in words: "1 current price and 48 price slots"."""

@@ -133,9 +133,9 @@ def setup(request: HttpRequest) -> HttpResponse:
     site = first_run.create_site(data, form.pricing_region())
     for done in first_run.collect_now(site):
         # A partial run (e.g. prices that all end before now) is no success: its note says why.
-        text = f"First collection of {done.provider}: {done.status}"
+        text = f"First collection of {done.provider}: {done.status_label()}"
         if done.status in ("ok", "partial"):
-            text += f", {done.written()} written"
+            text += f" ({done.written()} written)"
         said = messages.success if done.status == "ok" else messages.warning
         said(request, f"{text}. {done.error}".strip())
     note = first_run.settings_note(data["influxdb_url"], data["ha_database"])

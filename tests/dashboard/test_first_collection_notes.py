@@ -1,6 +1,7 @@
 """What the setup says of each first collection: what it wrote, by kind (prices now, price or
 forecast slots ahead), and a run that wrote only part of what it wanted (`partial`, e.g.
-prices that all end before now) its note, as a warning, as a failed run names its error."""
+prices that all end before now) its note, as a warning, as a failed run names its error; each
+run's status in the admin's words ("written in part; asked again next run"), not its id."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -35,7 +36,11 @@ def test_a_first_collection_whose_prices_end_before_now_says_so(
     assert said.level_tag == "warning"  # not a success
     text = str(said)
     # The 48 published half hours, named as what they are: it said "48 points written".
-    assert text.startswith("First collection of octopus: partial, 48 price slots written. ")
+    # The run's status in the admin's words: it said "partial", the id.
+    assert text.startswith(
+        "First collection of octopus: written in part; asked again next run "
+        "(48 price slots written). "
+    )
     assert f"the published prices end at {ended.isoformat()}" in text
     assert "the next ones may be late" in text and "16:00 UK time" in text
     assert text.endswith(run.error)  # the whole note, as the run records it
@@ -55,7 +60,9 @@ def test_a_first_collection_of_one_point_says_one_point(
     [run] = CollectorRun.objects.all()
     assert (run.status, run.points_written) == ("ok", 1)
     [said] = [str(m) for m in page.context["messages"] if "electricitymaps" in str(m)]
-    assert said == "First collection of electricitymaps: ok, 1 intensity value written."
+    assert said == (
+        "First collection of electricitymaps: fetched and written (1 intensity value written)."
+    )
     # The worker's log too: it said "wrote 1 points".
     assert ": wrote 1 point (window " in caplog.text
 
@@ -77,13 +84,13 @@ def test_a_first_collection_says_what_it_wrote_not_a_count_of_points(
     said = {p: [str(m) for m in page.context["messages"] if f"of {p}:" in str(m)] for p in runs}
     assert runs["octopus"].points_written == len(answers["rates"]) + 1
     assert said["octopus"] == [
-        f"First collection of octopus: ok, 1 current price and {len(answers['rates'])} price "
-        "slots written."
+        f"First collection of octopus: fetched and written (1 current price and "
+        f"{len(answers['rates'])} price slots written)."
     ]
     assert runs["uk_carbon_intensity"].points_written == 1 + 96
     assert said["uk_carbon_intensity"] == [  # the half hour now, and 48 h of half hours ahead
-        "First collection of uk_carbon_intensity: ok, 1 intensity value and 96 forecast slots "
-        "written."
+        "First collection of uk_carbon_intensity: fetched and written (1 intensity value and 96 "
+        "forecast slots written)."
     ]
 
 
@@ -93,3 +100,21 @@ def test_kinds_the_page_has_no_name_for_are_counted_as_points_of_their_measureme
     written = {"air_quality": 2, "electricity_pricing_forecast": 1, "electricity_pricing": 1}
     assert points_in_words(written) == "1 current price, 1 price slot and 2 air_quality points"
     assert points_in_words({}) == ""
+
+
+def test_a_first_collection_the_api_had_no_data_for_says_so_in_words(
+    client, replay_server, isolated, settings
+):
+    # aWATTar answering an empty day: the page said "First collection of awattar: no_data.",
+    # the status's id, where the admin's collector runs say "API had no data".
+    replay_server.add("GET", "/v1/marketdata", json={"object": "list", "data": []})
+    settings.PROVIDER_BASE_URLS = {"awattar": replay_server.url}
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "providers": ["awattar"], "country": "DE", "timezone": "Europe/Berlin"}
+    page = client.post("/setup/", form, follow=True)
+
+    [run] = CollectorRun.objects.all()
+    assert (run.status, run.points_written, run.error) == ("no_data", 0, "")
+    [said] = [m for m in page.context["messages"] if "awattar" in str(m)]
+    assert said.level_tag == "warning"
+    assert str(said) == "First collection of awattar: API had no data."
