@@ -101,14 +101,21 @@ def _started(run: RetentionRun) -> str:
     return run.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _named(run: RetentionRun, began: str = "started") -> str:
+    """How a message names the run: its operation in the admin's words ("raw -> hourly"; the
+    id stays in the webhook's `operation`), its id, when it began."""
+    return (
+        f"Retention operation {run.get_operation_display()} (run {run.pk}, {began} {_started(run)})"
+    )
+
+
 def failed_message(run: RetentionRun, now: datetime) -> str:
     errors = " ".join((run.errors or "no error text was recorded").split())
     if len(errors) > ERRORS_EXCERPT:
         errors = errors[: ERRORS_EXCERPT - 1] + "…"
     return (
-        f"Retention operation {run.operation} (run {run.pk}, started {_started(run)}) failed "
-        f"after {_human(_age(run, now))}: {errors} Retention steps are idempotent: fix the "
-        f"cause and rerun it. Details in the admin (retention run {run.pk}) and the worker log."
+        f"{_named(run)} failed after {_human(_age(run, now))}: {errors} Retention steps are "
+        f"idempotent: fix the cause and rerun it. Details in the admin (retention run {run.pk}) and the worker log."
     )
 
 
@@ -117,19 +124,17 @@ def overrun_message(run: RetentionRun, now: datetime) -> str:
     took = _human(_age(run, now))
     if waiting(run):
         return (
-            f"Retention operation {run.operation} (run {run.pk}, queued {_started(run)}) has "
-            f"waited {took} in the queue, longer than the limit of {_human(limit)} "
-            f"(ALERT_MAX_DURATION_SECONDS={limit}), and no worker has started it. Check in "
+            f"{_named(run, 'queued')} has waited {took} in the queue, longer than the limit "
+            f"of {_human(limit)} (ALERT_MAX_DURATION_SECONDS={limit}), and no worker has started it. Check in "
             "Flower that a worker consumes the retention queue and what it is busy with."
         )
     what = (
         f"has been running for {took}"
         if run.status == RetentionRun.Status.RUNNING
-        else f"ran for {took} (status {run.status})"
+        else f"ran for {took} (status {run.get_status_display()})"
     )
     return (
-        f"Retention operation {run.operation} (run {run.pk}, started {_started(run)}) "
-        f"{what}, longer than the limit of {_human(limit)} "
+        f"{_named(run)} {what}, longer than the limit of {_human(limit)} "
         f"(ALERT_MAX_DURATION_SECONDS={limit}). Check the retention worker in Flower: it may "
         "be stuck on InfluxDB or S3, or the data grew; raise the limit if this is expected."
     )

@@ -66,7 +66,10 @@ def test_a_failed_run_is_alerted_once_logged_recorded_and_posted(webhook, caplog
     assert (alert.run_id, alert.kind) == (run.pk, Alert.Kind.FAILED)
     assert first.raised == [alert.pk] and first.delivered == [alert.pk]
     assert second.raised == [] and second.delivered == []
-    assert "downsample_hourly" in alert.message and "did not answer within 30 s" in alert.message
+    # The operation in the admin's words: it said "Retention operation downsample_hourly".
+    assert alert.message.startswith(f"Retention operation raw -> hourly (run {run.pk}, started ")
+    assert "downsample_hourly" not in alert.message
+    assert "did not answer within 30 s" in alert.message
     assert alert.sent is not None and alert.delivery_error == ""
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert [r.getMessage() for r in errors] == [
@@ -108,6 +111,7 @@ def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, se
     raised = {a.run_id: a for a in Alert.objects.all()}
     assert set(raised) == {stuck.pk, slow_but_done.pk}
     assert {a.kind for a in raised.values()} == {Alert.Kind.OVERRUN}
+    assert raised[stuck.pk].message.startswith(f"Retention operation archive to S3 (run {stuck.pk}")
     assert "has been running for 2 min" in raised[stuck.pk].message
     assert "ALERT_MAX_DURATION_SECONDS=60" in raised[stuck.pk].message
     assert "ran for 1 min (status ok)" in raised[slow_but_done.pk].message
@@ -116,6 +120,30 @@ def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, se
     assert bodies[stuck.pk]["status"] == "running"
     assert bodies[stuck.pk]["duration_seconds"] >= 150
     assert bodies[slow_but_done.pk]["duration_seconds"] == 75.0
+
+
+def test_an_alert_message_names_the_operation_and_status_in_the_admins_words(webhook, settings):
+    # The message is read by a person (a notification on a phone): it said "Retention
+    # operation downsample_daily (...) ran for 2 min (status dry_run)". The webhook's fields
+    # keep the ids, for automations.
+    settings.ALERT_MAX_DURATION_SECONDS = 60
+    webhook.add("POST", HOOK, 200, body="")
+    now = datetime.now(UTC)
+    run = RetentionRun.objects.create(
+        operation=Op.DOWNSAMPLE_DAILY, status=Status.DRY_RUN, started=now - timedelta(minutes=5),
+        duration_seconds=130.0, finished=now - timedelta(minutes=3),
+    )  # fmt: skip
+
+    alerts.check_alerts()
+
+    [alert] = Alert.objects.all()
+    assert alert.message.startswith(
+        f"Retention operation hourly -> daily (run {run.pk}, started "
+        f"{run.started:%Y-%m-%d %H:%M} UTC) ran for 2 min (status dry run), longer than "
+    )
+    [body] = posts(webhook)
+    assert (body["operation"], body["status"]) == ("downsample_daily", "dry_run")
+    assert body["message"] == alert.message
 
 
 def test_the_overrun_of_a_run_that_then_fails_is_a_second_incident(webhook, settings, alive_run):

@@ -264,7 +264,7 @@ def test_a_queued_run_counts_from_when_a_worker_starts_it(ha_db, settings):
     later = queued + timedelta(seconds=settings.ALERT_MAX_DURATION_SECONDS + 60)
     [alert] = detect(later)
     assert alert.kind == "overrun"
-    assert f"(run {run.pk}, queued " in alert.message
+    assert f"Retention operation raw -> hourly (run {run.pk}, queued " in alert.message
     assert "has waited 2 h 1 min in the queue" in alert.message
     assert "no worker has started it" in alert.message
 
