@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from enrich.redis.lock import RunLock, lock_key
 from retention.models import RetentionRun
-from retention.tiers.chunks import run_lock
+from retention.tiers.chunks import lock_taken, run_lock
 
 LOCK_SECONDS = 900
 NAME = ("retention", "archive")
@@ -61,10 +61,12 @@ def daily_writes_paused(owner: str) -> Iterator[str | None]:
     """Hold the daily tier's lock while the archive checks a file's rows once more and deletes
     them: its runs, and an hourly run folding late points into daily rows, write daily rows
     only under it, and one written between that check and the delete was deleted unarchived.
-    Yields None while held, or, when the tier still holds it after DAILY_WAIT_SECONDS, who."""
-    lock = run_lock(RetentionRun.Operation.DOWNSAMPLE_DAILY, owner=owner)
+    Yields None while held, or, when another still holds it after DAILY_WAIT_SECONDS, who
+    (`lock_taken`: "the lock of the hourly -> daily runs is held by ...")."""
+    daily = RetentionRun.Operation.DOWNSAMPLE_DAILY
+    lock = run_lock(daily, owner=owner)
     if not lock.acquire(wait_seconds=DAILY_WAIT_SECONDS):
-        yield lock.holder() or "another run"
+        yield lock_taken(daily, lock.holder())
         return
     try:
         yield None

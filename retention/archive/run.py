@@ -334,7 +334,7 @@ def _archive_object(
     faults.point("archive.before_delete")
     with daily_writes_paused(f"archive run {report.run_id} deleting {obj.key}'s rows") as busy:
         if busy:
-            why = f"the daily tier ({busy}) writes daily rows; the next run deletes them"
+            why = f"{busy}, under which daily rows are written; the next run deletes them"
             report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
             return True
         report.records_deleted += _delete_source(obj, rows, ts)

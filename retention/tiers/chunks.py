@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from enrich.redis.lock import RunLock
-from retention.models import TierChunk
+from retention.models import RetentionRun, TierChunk
 from retention.tiers.safety import TierError
 
 LOCK_TTL_SECONDS = 600
@@ -99,6 +99,14 @@ def day_runs(days: list[date]) -> list[tuple[date, date]]:
 def run_lock(operation: str, owner: str) -> RunLock:
     """The lock of a tier's runs (`operation`), expiring LOCK_TTL_SECONDS after each renewal."""
     return RunLock(operation, owner=owner, ttl_seconds=LOCK_TTL_SECONDS)
+
+
+def lock_taken(operation: str, holder: str | None) -> str:
+    """Why work that needs the lock of `operation`'s runs waits: who holds it, as the lock's
+    value names them ("archive run 7 deleting ...'s rows since ..."), which is not always a run
+    of that operation (the archive and an hourly run's late points take the daily tier's)."""
+    label = RetentionRun.Operation(operation).label
+    return f"the lock of the {label} runs is held by {holder or 'a run that just finished'}"
 
 
 def still_held(*locks: RunLock) -> bool:

@@ -41,7 +41,14 @@ from retention.entities.samples import Sample
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import density
 from retention.tiers.aggregate import VALUE_KINDS, Aggregate, compose
-from retention.tiers.chunks import day_runs, deleted_days, find_chunk, run_lock, still_held
+from retention.tiers.chunks import (
+    day_runs,
+    deleted_days,
+    find_chunk,
+    lock_taken,
+    run_lock,
+    still_held,
+)
 from retention.tiers.hourly import DAY, HOUR, HourlyTier
 from retention.tiers.raw_delete import delete_raw
 from retention.tiers.row_units import in_units_of_now, units_of_now
@@ -64,10 +71,11 @@ from retention.timeutil import utc_date, utc_midnight
 logger = logging.getLogger(__name__)
 
 
-def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
+def fold_late_points(tier: HourlyTier, lock: RunLock, run_id: int) -> None:
     """Fold raw points found in the tier's days already downsampled into their rows (see the
     module docstring), then delete them; then give the downsampled days an entity has no rows
-    in while its value held (it was not tiered then: `tier.holes`) the rows of that value."""
+    in while its value held (it was not tiered then: `tier.holes`) the rows of that value.
+    `run_id`: the hourly run doing it, named by the daily tier's lock while it holds it."""
     ranges = day_runs(deleted_days(tier.tier, tier.start, tier.end))
     daily_lock: RunLock | None = None
     try:
@@ -76,13 +84,13 @@ def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
                 start, end = utc_midnight(first), utc_midnight(stop)
                 if not ha_source.count_samples(entity, start, end, database=tier.database):
                     continue
-                if daily_lock is None and (daily_lock := _daily_lock(tier)) is None:
+                if daily_lock is None and (daily_lock := _daily_lock(tier, run_id)) is None:
                     return
                 _fold(tier, entity, start, end)
                 still_held(lock, daily_lock)
         for entity in tier.entities:
             for last in sorted(tier.holes.get(entity.entity_id, ())):
-                if daily_lock is None and (daily_lock := _daily_lock(tier)) is None:
+                if daily_lock is None and (daily_lock := _daily_lock(tier, run_id)) is None:
                     return
                 _value_holds_on(tier, entity, last, set())
                 still_held(lock, daily_lock)
@@ -91,18 +99,16 @@ def fold_late_points(tier: HourlyTier, lock: RunLock) -> None:
             daily_lock.release()
 
 
-def _daily_lock(tier: HourlyTier) -> RunLock | None:
-    """The daily tier's lock (hourly rows must not change while it composes them), or None
-    with a note when the daily tier is running."""
-    daily_lock = run_lock(
-        RetentionRun.Operation.DOWNSAMPLE_DAILY, owner="late points of a downsample_hourly run"
-    )
+def _daily_lock(tier: HourlyTier, run_id: int) -> RunLock | None:
+    """The daily tier's lock (hourly rows must not change while it composes them, nor daily
+    rows while the archive checks and deletes them), or None with a note naming who holds it."""
+    hourly = RetentionRun.Operation.DOWNSAMPLE_HOURLY.label
+    daily = RetentionRun.Operation.DOWNSAMPLE_DAILY
+    daily_lock = run_lock(daily, owner=f"{hourly} run {run_id} folding late points")
     if daily_lock.acquire():
         return daily_lock
-    tier.outcome.waiting.append(
-        "late points not folded in: the daily tier is running "
-        f"({daily_lock.holder()}); the next run does it"
-    )
+    held = lock_taken(daily, daily_lock.holder())
+    tier.outcome.waiting.append(f"late points not folded in: {held}; the next run does it")
     return None
 
 

@@ -39,7 +39,7 @@ from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
 from retention.stats import settle
-from retention.tiers.chunks import run_lock, still_held
+from retention.tiers.chunks import lock_taken, run_lock, still_held
 from retention.tiers.daily import DailyTier
 from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered, quiet_days
 from retention.tiers.hourly import HourlyTier
@@ -150,12 +150,11 @@ def _run(
             run.records_processed = run.details.get("raw_points", run.details.get("hourly_rows", 0))
             run.status = RetentionRun.Status.DRY_RUN
             return run
-        lock = run_lock(operation, owner=f"run {run.pk}")
+        lock = run_lock(operation, owner=f"{run.get_operation_display()} run {run.pk}")
         if not lock.acquire():
-            holder = lock.holder() or "a run that just finished"
-            lock = None
             run.status = RetentionRun.Status.SKIPPED
-            run.details = {"reason": f"another {operation} run holds the lock: {holder}"}
+            run.details = {"reason": lock_taken(operation, lock.holder())}
+            lock = None
             return run
         ensure_tiers()
         run.storage_before_bytes, shards = storage_bytes(), settle.shard_sizes()
@@ -174,7 +173,7 @@ def _run(
                     progress(n + 1, len(days), day.isoformat())
             tier.finish(lock)
             if isinstance(tier, HourlyTier):
-                fold_late_points(tier, lock)
+                fold_late_points(tier, lock, run.pk)
         run.storage_after_bytes = storage_bytes(settle=True)
         settle.record(run, shards, tier.outcome.days)
         run.status = RetentionRun.Status.OK

@@ -76,7 +76,7 @@ def test_a_late_point_folded_while_the_archive_deletes_its_day_is_kept(
     # The hourly run beside the delete left it raw, saying why; the next one folded it.
     [hourly] = beside
     assert kept_raw == 1 and hourly.details["waiting"] == [
-        "late points not folded in: the daily tier is running (archive run "
+        "late points not folded in: the lock of the hourly -> daily runs is held by archive run "
         f"{report.run_id} deleting archives/2022/data_2022-03-01.parquet's rows since "
         f"{hourly.details['waiting'][0].split(' since ')[1]}"
     ]
@@ -87,9 +87,9 @@ def test_rows_of_a_file_wait_while_the_daily_tier_runs_and_the_next_run_deletes_
 ):
     a_daily_day(tier)
     monkeypatch.setattr(archive_lock, "DAILY_WAIT_SECONDS", 0.5, raising=False)
-    daily_run = RunLock("downsample_daily", owner="run 41", ttl_seconds=60)
+    daily_run = RunLock("downsample_daily", owner="hourly -> daily run 41", ttl_seconds=60)
     assert daily_run.acquire()
-    holder = daily_run.holder()  # "run 41 since <when>"
+    holder = daily_run.holder()  # "hourly -> daily run 41 since <when>"
     try:
         report = run_archive(NOW)
     finally:
@@ -97,8 +97,9 @@ def test_rows_of_a_file_wait_while_the_daily_tier_runs_and_the_next_run_deletes_
     assert (report.status, report.errors, report.records_deleted) == ("ok", [], 0)
     [held] = report.held_back
     assert held["why"] == (
-        f"archived and verified; its rows stay in InfluxDB meanwhile: the daily tier ({holder}) "
-        "writes daily rows; the next run deletes them"
+        "archived and verified; its rows stay in InfluxDB meanwhile: the lock of the "
+        f"hourly -> daily runs is held by {holder}, under which daily rows are written; the "
+        "next run deletes them"
     )
     [obj] = ArchiveObject.objects.all()
     assert obj.verified is not None and obj.source_deleted is None

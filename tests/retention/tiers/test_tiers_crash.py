@@ -117,8 +117,16 @@ def expire_dead_runs_lock(operation: str) -> None:
     """The killed run's lock lives on until its expiry (LOCK_TTL_SECONDS); a run meanwhile is
     skipped. Shown once, then the expiry is brought forward instead of waiting 10 minutes."""
     run = tiers.downsample_hourly(D0, D0 + DAY) if operation == "downsample_hourly" else None
-    if run is not None:
-        assert run.status == "skipped" and "holds the lock: run " in run.details["reason"]
+    if run is not None:  # it names the dead run, in the admin's words
+        dead = (
+            RetentionRun.objects.filter(operation=operation)
+            .exclude(pk=run.pk)
+            .order_by("pk")
+            .last()
+        )
+        assert run.status == "skipped" and run.details["reason"].startswith(
+            f"the lock of the raw -> hourly runs is held by raw -> hourly run {dead.pk} since "
+        )
     key = make_key("lock", operation)
     assert get_redis().pttl(key) > 0
     get_redis().pexpire(key, 1)
@@ -263,12 +271,17 @@ def test_late_point_crash_then_rerun_folds_it_in_once(ha_db):
     result = manage("downsample_hourly", "hourly:late_after_write", D0, D0 + DAY)
     assert result.returncode == -signal.SIGKILL
     assert count_samples(entity, T0, T0 + DAY) == 1  # folded, not deleted yet
+    [dead] = RetentionRun.objects.filter(operation="downsample_hourly", status="running")
     expire_dead_runs_lock("downsample_hourly")
     # The dead run also held the daily tier's lock (hourly rows must not change while the
-    # daily tier composes them): until it expires, late points wait.
+    # daily tier composes them): until it expires, late points wait, saying who holds it (it
+    # said "the daily tier is running", where no daily run was).
     waiting = tiers.downsample_hourly(D0, D0 + DAY)
     assert waiting.status == "ok" and waiting.details["late_points"] == 0
-    assert "late points not folded in: the daily tier is running" in waiting.details["waiting"][0]
+    assert waiting.details["waiting"][0].startswith(
+        "late points not folded in: the lock of the hourly -> daily runs is held by "
+        f"raw -> hourly run {dead.pk} folding late points since "
+    )
     expire_dead_runs_lock("downsample_daily")
     assert ": ok;" in rerun("downsample_hourly", D0, D0 + DAY)
     row = hourly_rows(entity.entity_id)[T0 + 2 * HOUR]
