@@ -47,7 +47,8 @@ def last_run(operation: str) -> dict[str, Any]:
         .first()
     )
     if run is None:
-        return {"status": None, "reason": f"no {operation} run has been recorded yet"}
+        label = RetentionRun.Operation(operation).label  # the admin's words: "hourly -> daily"
+        return {"status": None, "reason": f"no {label} run has been recorded yet"}
     return run_summary(run)
 
 

@@ -244,7 +244,8 @@ def summary(run: RetentionRun) -> str:
     }.get(run.operation, ("record", "row"))
     details = run.details or {}
     days = counted(len(details.get("days", [])), "day")
-    parts = [f"{run.operation} run {run.pk}: {run.status}"]
+    # In the admin's words ("raw -> hourly run 12: dry run"), as its runs list says them.
+    parts = [f"{run.get_operation_display()} run {run.pk}: {run.get_status_display()}"]
     if run.status == RetentionRun.Status.SKIPPED:
         parts.append(details.get("reason", ""))
     elif run.status == RetentionRun.Status.DRY_RUN:

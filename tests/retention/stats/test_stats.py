@@ -293,7 +293,7 @@ def test_unmeasurable_figures_are_null_with_a_reason(client, ha_db, settings):
     assert body["archive_size_gb"]["bytes"] == 0
     assert body["last_downsample_warm_to_cold"] == {
         "status": None,
-        "reason": "no downsample_daily run has been recorded yet",
+        "reason": "no hourly -> daily run has been recorded yet",  # it said downsample_daily
     }
     assert body["last_archive_to_s3"]["status"] is None
 

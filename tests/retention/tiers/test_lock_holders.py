@@ -34,7 +34,9 @@ def test_a_daily_run_skipped_while_the_archive_deletes_names_the_archive(ha_db):
     reason = run.details["reason"]
     assert reason.startswith(f"the lock of the hourly -> daily runs is held by {ARCHIVE} since ")
     assert "downsample_daily" not in reason
-    assert f": skipped; {reason}; " in tiers.summary(run)
+    assert tiers.summary(run).startswith(  # the line the command prints and the log says
+        f"hourly -> daily run {run.pk}: skipped (another run holds the lock); {reason}; "
+    )
     assert tiers.downsample_daily(D0, D0 + DAY).status == "ok"  # free again
 
 

@@ -162,7 +162,7 @@ def test_a_run_prints_the_entity_ids_it_leaves_out(ha_db, capsys):
     call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
     run = RetentionRun.objects.get()
     assert capsys.readouterr().out == (
-        f"downsample_hourly run {run.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly "
+        f"raw -> hourly run {run.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly "
         f"rows, 0 deleted; {storage(run)}; 'nodomain' is not of the form domain.object_id: left "
         "out; delete it in the admin (discovery registers the entity under its full id); "
         "'sensor.' is not of the form domain.object_id: left out; delete it in the admin "
@@ -187,7 +187,7 @@ def test_a_run_with_many_notes_prints_the_first_five(ha_db, capsys):
     ]
     assert run.details["waiting"] == notes
     assert capsys.readouterr().out == (
-        f"downsample_hourly run {run.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly "
+        f"raw -> hourly run {run.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly "
         f"rows, 0 deleted; {storage(run)}; {'; '.join(notes[:5])}; … and 2 more (see the run's "
         f"details.waiting); {run.duration_seconds:.1f} s\n"
     )

@@ -16,7 +16,7 @@ def test_a_run_of_one_of_each_says_so_in_the_singular():
         details={"days": ["2026-03-01"], "entities": 1, "rows_written": 1, "late_points": 1},
     )
     assert runner.summary(run).startswith(
-        "downsample_hourly run None: ok; 1 day, 1 entity, 1 raw point -> 1 hourly row, "
+        "raw -> hourly run None: ok; 1 day, 1 entity, 1 raw point -> 1 hourly row, "
         "1 deleted; 1 late point folded in"
     ), runner.summary(run)
 

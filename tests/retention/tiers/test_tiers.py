@@ -825,11 +825,11 @@ def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
     )
     assert "reduction_percent" in run.details and run.duration_seconds > 0
     [line] = [
-        r.getMessage() for r in caplog.records if r.getMessage().startswith("downsample_hourly run")
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("raw -> hourly run")
     ]
     assert "360 raw points" in line and "360 deleted" in line and "storage" in line
     assert line == (  # no note: nothing left out
-        f"downsample_hourly run {run.pk}: ok; 1 day, 1 entity, 360 raw points -> 24 hourly "
+        f"raw -> hourly run {run.pk}: ok; 1 day, 1 entity, 360 raw points -> 24 hourly "
         f"rows, 360 deleted; {storage(run)}; {run.duration_seconds:.1f} s"
     )
 
@@ -895,7 +895,7 @@ def test_a_run_without_tiered_entities_prints_what_to_do(ha_db, capsys, caplog, 
         call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY))
     run = RetentionRun.objects.get()
     said = (
-        f"downsample_hourly run {run.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly "
+        f"raw -> hourly run {run.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly "
         f"rows, 0 deleted; {storage(run)}; "
         + NOTHING_TIERED[registered].format(again="run again")
         + f"; {run.duration_seconds:.1f} s"
@@ -922,7 +922,8 @@ def test_the_daily_dry_run_with_hourly_rows_left_composes_them(ha_db, capsys, re
     freed = dry.details["expected_freed_bytes"]
     assert freed == round(24 * dry.details["bytes_per_point"])
     assert capsys.readouterr().out == (
-        f"downsample_daily run {dry.pk}: dry_run; would aggregate 24 hourly rows of 1 day "
+        # The admin's words: it said "downsample_daily run 7: dry_run".
+        f"hourly -> daily run {dry.pk}: dry run; would aggregate 24 hourly rows of 1 day "
         f"and delete 24 points, about {freed / 1e6:.2f} MB back; {dry.duration_seconds:.1f} s\n"
         f"  {D0}: 24\n"
         f"measured {dry.details['bytes_per_point']:.1f} bytes per point in "

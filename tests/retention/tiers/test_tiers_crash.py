@@ -192,7 +192,7 @@ def test_hourly_crash_then_rerun_gives_the_same_aggregates(home, fault):
 
     expire_dead_runs_lock("downsample_hourly")
     printed = rerun("downsample_hourly")
-    assert "downsample_hourly run" in printed and ": ok;" in printed
+    assert "raw -> hourly run" in printed and ": ok;" in printed
 
     assert_exact(entities, expected, raw_before)
     for entity in entities:
@@ -242,7 +242,7 @@ def test_daily_crash_then_rerun_gives_the_same_aggregates(home, fault):
 
     expire_dead_runs_lock("downsample_daily")
     printed = rerun("downsample_daily")
-    assert "downsample_daily run" in printed and ": ok;" in printed
+    assert "hourly -> daily run" in printed and ": ok;" in printed
 
     got = {}
     for entity_id, rows in read_rows(DAILY_RP, T0, T0 + DAYS * DAY).items():
