@@ -53,7 +53,11 @@ def test_bootstrap_creates_site_and_providers_from_environment(capsys):
     assert got[("electricity_pricing", "tibber")].api_key == "tibber-token"
     assert got[("electricity_pricing", "tibber")].interval_seconds == 3600
     assert got[("smart_meter", "sense")].interval_seconds == 300
-    assert "Created site 'Lake house'" in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        "Created site 'Lake house' with providers: airnow (air quality), watttime (carbon "
+        "intensity), tibber (electricity pricing), emporia_vue (smart meter) and sense (smart "
+        "meter).\n"
+    )
 
 
 def test_the_meter_account_goes_to_the_cloud_meters_only():

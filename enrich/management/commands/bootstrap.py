@@ -2,6 +2,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from enrich.bootstrap import bootstrap_from_environment
+from enrich.models import in_words
+from enrich.wording import listed
 
 
 class Command(BaseCommand):
@@ -15,5 +17,7 @@ class Command(BaseCommand):
         if site is None:
             self.stdout.write("Sites: nothing to do (a site exists, or no site variables are set).")
             return
-        providers = ", ".join(f"{p.source}={p.provider}" for p in site.providers.all())
+        # The sources in the admin's words: it said "carbon_intensity=watttime".
+        configs = site.providers.order_by("source", "provider")
+        providers = listed([f"{p.provider} ({in_words(p.source)})" for p in configs])
         self.stdout.write(f"Created site {site.name!r} with providers: {providers or 'none'}.")
