@@ -16,7 +16,7 @@ from collectors import pipeline
 from collectors.registry import adapter_for
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import HttpError
-from enrich.models import ProviderConfig
+from enrich.models import SOURCE_LABELS, ProviderConfig
 
 SOURCE = "smart_meter"
 
@@ -74,8 +74,9 @@ class Command(BaseCommand):
         if not found:
             where = f" for site {site!r}" if site else ""
             raise CommandError(
-                f"No Sense provider settings{where}: add one (source smart_meter, provider "
-                "sense) in the admin, or set METER_TYPE=sense with METER_USERNAME and "
+                # The source as the admin's list of sources names it: it said "smart_meter".
+                f"No Sense provider settings{where}: add one (source {SOURCE_LABELS[SOURCE]!r}, "
+                "provider sense) in the admin, or set METER_TYPE=sense with METER_USERNAME and "
                 "METER_PASSWORD."
             )
         if len(found) > 1:

@@ -116,8 +116,12 @@ def test_a_refused_code_saves_nothing_and_says_why(replay_server, sense_config):
 
 
 def test_the_command_names_what_is_missing(replay_server, feed, sense_config):
-    with pytest.raises(CommandError, match="No Sense provider settings for site 'Elsewhere'"):
+    with pytest.raises(CommandError) as missing:
         call_command("sense_login", "--site", "Elsewhere")
+    assert str(missing.value).startswith(  # the source as the admin's form names it
+        "No Sense provider settings for site 'Elsewhere': add one (source 'Smart meter', "
+        "provider sense) in the admin, or set METER_TYPE=sense"
+    )
     other = Site.objects.create(name="Cabin", latitude=44.0, longitude=-72.0)
     ProviderConfig.objects.create(site=other, source="smart_meter", provider="sense")
     with pytest.raises(CommandError, match=r"Several sites use Sense \(Cabin, Maple house\)"):
