@@ -131,8 +131,9 @@ def source_of(entity: Entity) -> Source:
             Units(entity),
         )
     said = f"layout {entity.layout!r} is unknown" if entity.layout else "it has no layout"
+    choices = " or ".join(repr(label) for label in Entity.Layout.labels)  # as the admin lists them
     raise UnreadableEntity(
-        f"{entity.entity_id}: {said}; set it to 'official' or 'ingestor' in the admin "
+        f"{entity.entity_id}: {said}; set it to {choices} in the admin "
         "(Retention → Entities), or rerun discovery (manage.py discover_entities), which sets it."
     )
 

@@ -109,7 +109,13 @@ def test_api_series(tiered):
 @pytest.mark.parametrize(
     ("entity_id", "layout", "said"),
     [
-        ("sensor.heater_power", "", "sensor.heater_power: it has no layout; set it to 'official'"),
+        # The layouts as the admin's form lists them: it said "set it to 'official' or ...".
+        (
+            "sensor.heater_power",
+            "",
+            "sensor.heater_power: it has no layout; set it to 'HA InfluxDB integration' or "
+            "'HA Ingestor' in the admin (Retention → Entities)",
+        ),
         ("heater_power", "official", "is not of the form domain.object_id"),
     ],
 )
