@@ -7,13 +7,16 @@ import pytest
 
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 from tests.support.chromium import start_chromium
+from tests.support.flush import delete_on_flush
 from tests.support.replay import ReplayServer
 from tests.support.xdist import isolate_worker
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist (`make test` runs `pytest -n N`) each worker gets its own Redis
-    database, so the workers' Celery queues and key scans never meet (tests/support/xdist.py)."""
+    database, so the workers' Celery queues and key scans never meet (tests/support/xdist.py).
+    A transactional test's database is emptied with DELETE (tests/support/flush.py)."""
+    delete_on_flush()
     try:
         isolate_worker(getattr(config.option, "numprocesses", None))
     except ValueError as exc:
