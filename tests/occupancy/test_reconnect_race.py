@@ -1,12 +1,13 @@
 """A person reconnects Google Calendar on the setup page while a worker's fetch is running.
 
 The worker runs in its own thread with its own PostgreSQL connection (committed transactions,
-real row locks); Google, played by the replay server, holds its answer to the worker while the
-reconnect goes through the real setup page and callback. The reconnect must win: the failing
+real row locks); Google, played by the replay server, holds its answer to the worker until the
+reconnect has gone through the real setup page and callback. The reconnect must win: the failing
 fetch neither marks the new connection "needs reconnect" nor overwrites its tokens.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,7 +21,6 @@ from enrich.models import OAuthConnection
 from tests.support.google import NOW, PRIMARY, connect, google_answers, start, workday
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
-HOLD = 4.0  # seconds Google keeps the worker waiting; the reconnect takes far less
 NEW_ACCESS, NEW_REFRESH = "ya29.a0first-access-token", "1//0gfirst-refresh-token"
 
 
@@ -51,12 +51,14 @@ def reconnect(admin_client, site) -> None:
     assert admin_client.get("/oauth/google/callback", callback).status_code == 200
 
 
-def fetch_while_reconnecting(calendar, google, admin_client, site):
-    """The worker's fetch, with the person's reconnect made while Google holds its answer."""
+def fetch_while_reconnecting(calendar, google, admin_client, site, held: threading.Event):
+    """The worker's fetch, with the person's reconnect made while Google holds its answer
+    (until `held` is set: then Google answers the worker)."""
     fetch = in_worker(pipeline.collect, calendar, now=NOW)
     wait_for(lambda: google.calls("POST", "/token"))
     reconnect(admin_client, site)
-    assert not fetch.done(), "the reconnect took longer than HOLD: no race was tested"
+    assert not fetch.done(), "the fetch did not wait for Google's answer: no race was tested"
+    held.set()
     return fetch.result(timeout=30)
 
 
@@ -80,11 +82,12 @@ def test_a_reconnect_while_the_fetch_fails_is_not_marked_needs_reconnect(
         connect(calendar, expires_in=timedelta(minutes=40))
         google.add("GET", PRIMARY, status=401, json={"error": {"code": 401}}, times=1)
     invalid_grant = google.load_fixture("google/invalid_grant.json")
-    google.add("POST", "/token", status=400, json=invalid_grant, delay=HOLD, times=1)
+    held = threading.Event()
+    google.add("POST", "/token", status=400, json=invalid_grant, held=held, times=1)
     google_answers(google)  # then the reconnect's code exchange and calendar list
 
     with caplog.at_level(logging.INFO):
-        outcome = fetch_while_reconnecting(calendar, google, admin_client, site)
+        outcome = fetch_while_reconnecting(calendar, google, admin_client, site, held)
 
     assert outcome.status == "failed" and "ReconnectNeeded" in outcome.error
     refresh = google.calls("POST", "/token")[0]
@@ -102,12 +105,13 @@ def test_a_renewal_answered_after_a_reconnect_does_not_overwrite_it(
 ):
     connect(calendar, expires_in=timedelta(minutes=2))
     renewed = google.load_fixture("google/token_refresh.json")
-    google.add("POST", "/token", json=renewed, delay=HOLD, times=1)
+    held = threading.Event()
+    google.add("POST", "/token", json=renewed, held=held, times=1)
     google_answers(google)
     workday(google)
 
     with caplog.at_level(logging.INFO):
-        outcome = fetch_while_reconnecting(calendar, google, admin_client, site)
+        outcome = fetch_while_reconnecting(calendar, google, admin_client, site, held)
 
     assert outcome.status == "ok"
     # The fetch went on with the reconnected account's token, and that connection is kept.

@@ -51,6 +51,7 @@ class Reply:
     body: bytes
     headers: Mapping[str, str]
     delay: float  # seconds before answering (longer than a client timeout = a hang)
+    held: threading.Event | None = None  # answered once the test sets it (after `delay`)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,10 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay and self.server.replay.closing.wait(reply.delay):
             self.close_connection = True
             return  # the server is stopping: do not answer a hung request
+        while reply.held is not None and not reply.held.wait(0.02):
+            if self.server.replay.closing.is_set():
+                self.close_connection = True
+                return
         try:
             self.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -261,6 +266,7 @@ class ReplayServer:
         body: str | bytes | None = None,
         headers: Mapping[str, str] | None = None,
         delay: float = 0.0,
+        held: threading.Event | None = None,
         times: int | None = None,
         query: Mapping[str, str] | None = None,
     ) -> None:
@@ -286,7 +292,7 @@ class ReplayServer:
             payload = body.encode() if isinstance(body, str) else (body or b"")
             if not has_type and payload:
                 reply_headers["Content-Type"] = "text/plain; charset=utf-8"
-        reply = Reply(status=status, body=payload, headers=reply_headers, delay=delay)
+        reply = Reply(status, payload, reply_headers, delay, held)
         with self._lock:
             route = next(
                 (

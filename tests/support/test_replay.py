@@ -1,6 +1,8 @@
 """The replay server itself: routing, queues, recording, outages."""
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -94,6 +96,30 @@ def test_a_hung_reply_does_not_block_stopping_the_server():
         stopping = time.monotonic()
     assert time.monotonic() - stopping < 5  # stop() did not wait out the 60 s delay
     assert len(server.requests) == 1
+
+
+def test_a_held_reply_answers_once_the_test_lets_it_go(replay_server):
+    held = threading.Event()
+    replay_server.add("GET", "/token", json={"late": True}, held=held, times=1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(requests.get, replay_server.url + "/token", timeout=10)
+        while not replay_server.requests:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert not answer.done()  # the request arrived; its answer waits
+        released = time.monotonic()
+        held.set()
+        assert answer.result(timeout=5).json() == {"late": True}
+    assert time.monotonic() - released < 1
+
+
+def test_a_held_reply_does_not_block_stopping_the_server():
+    with ReplayServer() as server:
+        server.add("GET", "/held", held=threading.Event())
+        with pytest.raises(requests.Timeout):
+            requests.get(server.url + "/held", timeout=0.2)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 5
 
 
 def test_load_fixture_explains_a_missing_file(replay_server):
