@@ -6,7 +6,7 @@ AirNow stands in for any provider: the pipeline only sees the adapter contract.
 """
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,8 +77,9 @@ def test_two_workers_on_the_same_target_make_one_call(isolated, config, replay_s
     next beat): one calls the provider and takes from its budget, the other makes no call."""
     config.options = {**config.options, "budget": "10/hour"}
     config.save()
-    # Slow enough that both runs are inside the fetch at once.
-    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server), delay=1.0)
+    # AirNow answers only once the other run has ended: both runs are inside the fetch at once.
+    held = threading.Event()
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server), held=held)
     start = threading.Barrier(2)
 
     def worker() -> pipeline.Outcome:
@@ -90,7 +91,10 @@ def test_two_workers_on_the_same_target_make_one_call(isolated, config, replay_s
             connection.close()
 
     with ThreadPoolExecutor(2) as pool:
-        outcomes = [f.result() for f in [pool.submit(worker), pool.submit(worker)]]
+        runs = [pool.submit(worker), pool.submit(worker)]
+        wait(runs, timeout=30, return_when=FIRST_COMPLETED)
+        held.set()
+        outcomes = [f.result() for f in runs]
 
     assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 1
     assert sorted(o.status for o in outcomes) == ["cached", "ok"]
