@@ -7,6 +7,7 @@ import pytest
 
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 from tests.support.chromium import start_chromium
+from tests.support.databases import django_db_keepdb  # noqa: F401  (fixture)
 from tests.support.flush import delete_on_flush
 from tests.support.replay import ReplayServer
 from tests.support.xdist import isolate_worker
