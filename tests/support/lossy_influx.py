@@ -114,7 +114,8 @@ def lossy_influx(upstream: str) -> Iterator[LossyInflux]:
     handler = type("Handler", (_Handler,), {"proxy": proxy})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Its loop looks for shutdown() every 0.05 s (the default half second was each test's end).
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield proxy

@@ -33,7 +33,8 @@ class PageProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # Its loop looks for shutdown() every 0.05 s (by default every half second).
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def hold(self, path: str) -> None:
         self.released.clear()
