@@ -8,7 +8,8 @@ body is read with `body` (form fields each given once, or a JSON object) and its
 fields with `flag`; a POST that changes or queues something reads its body and query string
 together with `fields` (a name given in both, or one it does not take, is a 400 naming it).
 A day anywhere else (a body field, a command's option) is read with `as_day`, the reader
-`day` uses: its `Refused` holds the words for a command to say.
+`day` uses: its `Refused` holds the words for a command to say. A parameter that takes a day
+or a time is read with `day_or_moment`.
 Pages that answer with an error page of their own (the dashboard, the Google Calendar setup)
 ask `repeated` what to say about a repeated parameter."""
 
@@ -193,16 +194,40 @@ def as_day(name: str, raw: Any) -> date:
 day = _parameter(as_day)
 
 
+MOMENT_EXAMPLE = "2026-11-27T06:00:00Z"
+MOMENT_FORMAT = f"an ISO 8601 time with a time zone, e.g. {MOMENT_EXAMPLE}"
+
+
+def _written_moment(name: str, raw: str) -> datetime | None:
+    """`raw` as a moment in UTC; None when it is not written as an ISO 8601 time with a zone. A
+    400 naming `name` when it is written so but names no moment or one outside SPAN."""
+    impossible = f"a time that exists (a day of its month, hours 0-23, an offset under 24 hours), e.g. {MOMENT_EXAMPLE}"  # fmt: skip
+    value = _read(name, raw, parse_datetime, "a time", impossible) if raw.isascii() else None
+    if value is None or value.tzinfo is None:
+        return None
+    return _in_span(name, raw, value, "a time").astimezone(UTC)
+
+
 @_parameter
 def moment(name: str, raw: str) -> datetime:
     """An ISO 8601 time with a zone, as UTC (an offset PostgreSQL refuses, such as +16:00,
     is still a moment)."""
-    example = "e.g. 2026-11-27T06:00:00Z"
-    impossible = f"a time that exists (a day of its month, hours 0-23, an offset under 24 hours), {example}"  # fmt: skip
-    value = _read(name, raw, parse_datetime, "a time", impossible) if raw.isascii() else None
-    if value is None or value.tzinfo is None:
-        raise _bad(name, raw, f"an ISO 8601 time with a time zone, {example}")
-    return _in_span(name, raw, value, "a time").astimezone(UTC)
+    value = _written_moment(name, raw)
+    if value is None:
+        raise _bad(name, raw, MOMENT_FORMAT)
+    return value
+
+
+@_parameter
+def day_or_moment(name: str, raw: str) -> date | datetime:
+    """A day written YYYY-MM-DD (read by `as_day`) or else a moment (as `moment` reads one);
+    a value written as neither is told both forms."""
+    if _DAY.fullmatch(raw):
+        return as_day(name, raw)
+    value = _written_moment(name, raw)
+    if value is None:
+        raise _bad(name, raw, f"{DAY_FORMAT}, or {MOMENT_FORMAT}")
+    return value
 
 
 @_parameter

@@ -17,7 +17,7 @@ skipped when another refresh or rebuild of the view was running; ask again then)
 Unknown view: 404 listing the views; 503 when the broker cannot be reached.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -60,13 +60,6 @@ def _ordered(start: Any, end: Any) -> None:
         raise ValidationError({"start": f"{start.isoformat()} is after end {end.isoformat()}."})
 
 
-def _day_or_moment(query, name: str) -> date | datetime | None:
-    raw = params.given(query, name)
-    if raw is not None and len(raw) == 10:
-        return params.day(query, name)
-    return params.moment(query, name)
-
-
 class ViewRows(APIView):
     """Rows of one materialized view, filtered."""
 
@@ -93,7 +86,7 @@ class ViewRows(APIView):
         params.known(query, FILTERS[name], f"a filter of {name}")
         views = MaterializedViewManager()
         if name == ACTIVITY:
-            start, end = _day_or_moment(query, "start"), _day_or_moment(query, "end")
+            start, end = params.day_or_moment(query, "start"), params.day_or_moment(query, "end")
             if type(start) is type(end):
                 _ordered(start, end)
             elif (

@@ -112,6 +112,31 @@ def test_bad_parameters_are_400s_naming_them(api, query, name, message):
     assert_400_naming_only(api.get(f"/api/views/{query}"), name, message)
 
 
+@pytest.mark.parametrize("value", ["2026-1-1", "yesterday", "20260101", "2026-01-0x"])
+@pytest.mark.parametrize("name", ["start", "end"])
+def test_room_activity_tells_a_start_or_end_written_as_neither_form_both(api, name, value):
+    # Was "expected an ISO 8601 time with a time zone" alone (or, for a 10-character value, a
+    # date alone), though the parameter takes either.
+    answer = api.get("/api/views/hourly_room_activity", {name: value})
+    assert_400_naming_only(
+        answer,
+        name,
+        f"{value!r} is not valid: expected a date as YYYY-MM-DD, e.g. 2026-11-27, or an ISO 8601 "
+        "time with a time zone, e.g. 2026-11-27T06:00:00Z.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2026-02-30", "expected a date that exists (a day of its month"),
+        ("2026-02-30T00:00:00Z", "expected a time that exists"),
+    ],
+)
+def test_room_activity_tells_a_day_or_time_written_right_what_is_wrong(api, value, words):
+    assert_400_naming_only(api.get("/api/views/hourly_room_activity", {"end": value}), "end", words)
+
+
 def test_unknown_view_is_404_listing_the_views(api):
     for response in (api.get("/api/views/energy"), api.post("/api/views/energy/rebuild")):
         assert response.status_code == 404
