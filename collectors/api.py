@@ -65,7 +65,7 @@ def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer) -> boo
 
 def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     entry = {"provider": config.provider}
-    connection = connection_status(config)  # OAuth providers: connected / needs_reconnect
+    connection = connection_status(config)  # OAuth providers: status and status_label
     if connection is not None:
         entry["connection"] = connection
     try:

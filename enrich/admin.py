@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
@@ -293,9 +294,9 @@ class OAuthConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def connection_status(self, obj: OAuthConnection) -> str:
         if obj.status == OAuthConnection.NEEDS_RECONNECT:
-            return mark_safe(
-                '<strong style="color:#a93226">needs reconnect</strong> '
-                '(<a href="/oauth/google/">reconnect</a>)'
+            return format_html(
+                '<strong style="color:#a93226">{}</strong> (<a href="/oauth/google/">reconnect</a>)',
+                obj.get_status_display(),
             )
         return obj.get_status_display()
 

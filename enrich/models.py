@@ -242,6 +242,8 @@ class OAuthConnection(models.Model):
     CONNECTED = "connected"
     NEEDS_RECONNECT = "needs_reconnect"
     STATUS_CHOICES = [(CONNECTED, "connected"), (NEEDS_RECONNECT, "needs reconnect")]
+    # A site with no connection (no row) yet: the API's status and the pages' words for it.
+    NOT_CONNECTED, NOT_CONNECTED_LABEL = "not_connected", "not connected"
     ORIGIN_CHOICES = [("consent", "setup page"), ("environment", "GOOGLE_REFRESH_TOKEN")]
 
     provider_config = models.OneToOneField(

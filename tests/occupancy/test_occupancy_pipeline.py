@@ -197,6 +197,8 @@ def test_invalid_grant_marks_needs_reconnect_once_and_others_keep_running(
     api = admin_client.get("/api/enrichment/current", {"site": site.pk}).json()
     [entry] = api["sources"]["occupancy"]["providers"]
     assert entry["connection"]["status"] == "needs_reconnect"
+    # In words as the admin says it (the status page showed the id with its "_" replaced).
+    assert entry["connection"]["status_label"] == "needs reconnect"
     assert "/oauth/google/" in entry["connection"]["message"]
     assert entry["connection"]["account"] == ACCOUNT
     assert entry["last_run"]["status"] == "failed"
@@ -225,10 +227,15 @@ def test_dispatch_needs_no_call_to_google(google, calendar):
     assert google.requests == []
 
 
-def test_not_connected_says_where_to_connect(influx, google, calendar):
+def test_not_connected_says_where_to_connect(influx, google, calendar, admin_client):
     outcome = pipeline.collect(calendar, now=NOW)
     assert outcome.status == "failed" and "/oauth/google/" in outcome.error
     assert google.requests == []
+    api = admin_client.get("/api/enrichment/current", {"site": calendar.site_id}).json()
+    [entry] = api["sources"]["occupancy"]["providers"]
+    assert entry["connection"]["status"] == "not_connected"
+    assert entry["connection"]["status_label"] == "not connected"  # as the setup page says it
+    assert "/oauth/google/" in entry["connection"]["message"]
 
 
 def test_tokens_no_key_decrypts_fail_this_calendar_only_and_say_reconnect(

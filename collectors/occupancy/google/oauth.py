@@ -322,17 +322,20 @@ def _wanted_calendar_ids(config: ProviderConfig) -> set[str]:
 
 
 def connection_status(config: ProviderConfig) -> dict | None:
-    """What the API shows about a provider's OAuth connection; None when it has none."""
+    """What the API shows about a provider's OAuth connection (its status, and in
+    `status_label` in words as the admin and the setup page say it); None when it has none."""
     if (config.source, config.provider) != (SOURCE, PROVIDER):
         return None
     connection = OAuthConnection.objects.filter(provider_config=config).first()
     if connection is None:
         return {
-            "status": "not_connected",
+            "status": OAuthConnection.NOT_CONNECTED,
+            "status_label": OAuthConnection.NOT_CONNECTED_LABEL,
             "message": f"Open {SETUP_PATH} and click 'Connect Google Calendar'.",
         }
     status = {
         "status": connection.status,
+        "status_label": connection.get_status_display(),
         "account": connection.account_email,
         "calendars": [c.get("id") for c in connection.calendars if isinstance(c, dict)],
         "token_expiry": connection.token_expiry.isoformat() if connection.token_expiry else None,

@@ -63,7 +63,12 @@ def setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "oauth/setup.html",
-        {"rows": rows, "redirect_uri": redirect_uri(request), "setup_path": oauth.SETUP_PATH},
+        {
+            "rows": rows,
+            "redirect_uri": redirect_uri(request),
+            "setup_path": oauth.SETUP_PATH,
+            "not_connected": OAuthConnection.NOT_CONNECTED_LABEL,
+        },
     )
 
 

@@ -72,7 +72,7 @@
         if (p.connection) {
           var state = document.createElement("div");
           state.className = "status-" + p.connection.status;
-          state.textContent = p.connection.status.replace(/_/g, " ");
+          state.textContent = p.connection.status_label;  // as the admin and setup page say it
           who.appendChild(state);
           var link = document.createElement("a");
           link.href = "/oauth/google/";
