@@ -128,14 +128,14 @@ def overrun_message(run: RetentionRun, now: datetime) -> str:
             f"of {_human(limit)} (ALERT_MAX_DURATION_SECONDS={limit}), and no worker has started it. Check in "
             "Flower that a worker consumes the retention queue and what it is busy with."
         )
-    what = (
-        f"has been running for {took}"
-        if run.status == RetentionRun.Status.RUNNING
-        else f"ran for {took} (status {run.get_status_display()})"
-    )
+    # The status in a sentence of its own: a label may hold parentheses ("skipped (another run
+    # holds the lock)"), which read nested inside the message's.
+    running = run.status == RetentionRun.Status.RUNNING
+    what = f"has been running for {took}" if running else f"ran for {took}"
+    ended = "" if running else f" It finished with status: {run.get_status_display()}."
     return (
         f"{_named(run)} {what}, longer than the limit of {_human(limit)} "
-        f"(ALERT_MAX_DURATION_SECONDS={limit}). Check the retention worker in Flower: it may "
+        f"(ALERT_MAX_DURATION_SECONDS={limit}).{ended} Check the retention worker in Flower: it may "
         "be stuck on InfluxDB or S3, or the data grew; raise the limit if this is expected."
     )
 

@@ -114,7 +114,8 @@ def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, se
     assert raised[stuck.pk].message.startswith(f"Retention operation archive to S3 (run {stuck.pk}")
     assert "has been running for 2 min" in raised[stuck.pk].message
     assert "ALERT_MAX_DURATION_SECONDS=60" in raised[stuck.pk].message
-    assert "ran for 1 min (status ok)" in raised[slow_but_done.pk].message
+    assert "ran for 1 min, longer than" in raised[slow_but_done.pk].message
+    assert "It finished with status: ok." in raised[slow_but_done.pk].message
     bodies = {b["run_id"]: b for b in posts(webhook)}
     assert len(posts(webhook)) == 2
     assert bodies[stuck.pk]["status"] == "running"
@@ -122,7 +123,22 @@ def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, se
     assert bodies[slow_but_done.pk]["duration_seconds"] == 75.0
 
 
-def test_an_alert_message_names_the_operation_and_status_in_the_admins_words(webhook, settings):
+@pytest.mark.parametrize(
+    ("operation", "operation_words", "status", "status_words"),
+    [
+        (Op.DOWNSAMPLE_DAILY, "hourly -> daily", Status.DRY_RUN, "dry run"),
+        # It read "ran for 2 min (status skipped (another run holds the lock)), longer than".
+        (
+            Op.VIEW_REFRESH,
+            "materialized view refresh",
+            Status.SKIPPED,
+            "skipped (another run holds the lock)",
+        ),
+    ],
+)
+def test_an_alert_message_names_the_operation_and_status_in_the_admins_words(
+    webhook, settings, operation, operation_words, status, status_words
+):
     # The message is read by a person (a notification on a phone): it said "Retention
     # operation downsample_daily (...) ran for 2 min (status dry_run)". The webhook's fields
     # keep the ids, for automations.
@@ -130,7 +146,7 @@ def test_an_alert_message_names_the_operation_and_status_in_the_admins_words(web
     webhook.add("POST", HOOK, 200, body="")
     now = datetime.now(UTC)
     run = RetentionRun.objects.create(
-        operation=Op.DOWNSAMPLE_DAILY, status=Status.DRY_RUN, started=now - timedelta(minutes=5),
+        operation=operation, status=status, started=now - timedelta(minutes=5),
         duration_seconds=130.0, finished=now - timedelta(minutes=3),
     )  # fmt: skip
 
@@ -138,11 +154,12 @@ def test_an_alert_message_names_the_operation_and_status_in_the_admins_words(web
 
     [alert] = Alert.objects.all()
     assert alert.message.startswith(
-        f"Retention operation hourly -> daily (run {run.pk}, started "
-        f"{run.started:%Y-%m-%d %H:%M} UTC) ran for 2 min (status dry run), longer than "
+        f"Retention operation {operation_words} (run {run.pk}, started "
+        f"{run.started:%Y-%m-%d %H:%M} UTC) ran for 2 min, longer than the limit of 1 min "
+        f"(ALERT_MAX_DURATION_SECONDS=60). It finished with status: {status_words}. Check "
     )
     [body] = posts(webhook)
-    assert (body["operation"], body["status"]) == ("downsample_daily", "dry_run")
+    assert (body["run_id"], body["operation"], body["status"]) == (run.pk, operation, status)
     assert body["message"] == alert.message
 
 
