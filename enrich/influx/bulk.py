@@ -153,7 +153,7 @@ def delete_series(ts: TimeSeries, database: str, start: datetime, end: datetime,
     source = _source(measurements)
     if retention_policy:
         ts._refuse_cross_policy_delete(database, retention_policy, source, where)
-    ts.execute(database, f"DELETE FROM {source} WHERE {where}")
+    ts.execute_delete(database, f"DELETE FROM {source} WHERE {where}")
     return 1
 
 

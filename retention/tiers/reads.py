@@ -26,13 +26,12 @@ while the current one is aggregated, verified and deleted.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from enrich.influx import InfluxQueryError, get_timeseries
+from enrich.influx import get_timeseries
 from enrich.influx.bulk import delete_series, supports_csv
 from retention.entities import ha_source
 from retention.entities.samples import Sample
@@ -158,19 +157,6 @@ def count_samples(entities: Sequence[Entity], start: datetime, end: datetime, da
     return counts
 
 
-def retry_engine_closed(call: Callable[[], object]) -> None:
-    """Run a delete, tried again when InfluxDB 1.x answers "engine is closed" (a shard being
-    opened or closed meanwhile, e.g. another database dropped): a delete is idempotent."""
-    for attempt in range(3):
-        try:
-            call()
-            return
-        except InfluxQueryError as exc:
-            if "engine is closed" not in exc.server_message or attempt == 2:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-
-
 def delete_tagged(database: str, start: datetime, end: datetime, measurement: str,
                   tag_sets: Sequence[dict[str, str]], rp: str | None,
                   after_first: Callable[[], None] | None = None) -> None:  # fmt: skip
@@ -178,11 +164,7 @@ def delete_tagged(database: str, start: datetime, end: datetime, measurement: st
     sets a statement (`delete_series`; with `rp`, tier-scoped and checked by the door)."""
     for n in range(0, len(tag_sets), GROUP_SIZE):
         part = tag_sets[n : n + GROUP_SIZE]
-        retry_engine_closed(
-            lambda t=part: delete_series(
-                get_timeseries(), database, start, end, [measurement], t, rp
-            )
-        )
+        delete_series(get_timeseries(), database, start, end, [measurement], part, rp)
         if n == 0 and after_first is not None:
             after_first()
 
@@ -191,8 +173,8 @@ def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, 
                     rp: str, after_first: Callable[[], None],
                     alone: dict[frozenset[str], bool] | None = None,
                     done: Callable[[list[Entity]], None] = lambda _: None) -> None:  # fmt: skip
-    """Delete the raw points of official `entities` in [start, end) (retried when 1.x answers
-    "engine is closed"); `done` gets the entities of each statement once it ran, then
+    """Delete the raw points of official `entities` in [start, end) (retried by the door when
+    1.x answers "engine is closed"); `done` gets the entities of each statement once it ran, then
     `after_first` runs after the first statement (fault injection).
     One statement deletes every listed tag set from every listed measurement: it is used
     when the window holds no other series that it would match, else one per measurement.
@@ -212,9 +194,7 @@ def delete_official(entities: Sequence[Entity], start: datetime, end: datetime, 
                                               raw_measurements(e)]))  # fmt: skip
     for n, (measurements, group) in enumerate(parts):
         tag_sets = [{"entity_id": e.object_id, "domain": e.domain} for e in group]
-        retry_engine_closed(
-            lambda m=measurements, t=tag_sets: delete_series(ts, database, start, end, m, t, rp)
-        )
+        delete_series(ts, database, start, end, measurements, tag_sets, rp)
         done(group)
         if n == 0:
             after_first()

@@ -132,6 +132,37 @@ def test_delete_series_in_one_retention_policy_refuses_when_another_holds_a_matc
     assert _count(ts, database, "agg", "hourly") == 1
 
 
+def test_deletes_go_through_while_another_database_is_dropped(ts, database):
+    """InfluxDB 1.x answers a DELETE "engine is closed" while any other database is dropped
+    (one in 40 with one database made and dropped over and over): the door tries it again,
+    so the tiers' and the archive's deletes do not fail for a neighbour's drop."""
+    import threading
+    import uuid
+
+    stop = threading.Event()
+
+    def neighbour_dropped_again_and_again() -> None:
+        while not stop.is_set():
+            other = f"test_neighbour_{uuid.uuid4().hex[:12]}"
+            ts.create_database(other, [])
+            ts.write(other, [Reading("m", {"v": float(n)}, T0 + n * SECOND) for n in range(50)])
+            ts.drop_database(other)
+
+    ts.create_database(database, [RetentionTier("hourly", "INF")])
+    ts.write(database, [Reading("agg", {"v": 1.0}, T0, {"entity_id": "a"})])
+    neighbour = threading.Thread(target=neighbour_dropped_again_and_again)
+    neighbour.start()
+    try:
+        for n in range(150):
+            tags = {"entity_id": f"b{n}"}
+            ts.write(database, [Reading("agg", {"v": 2.0}, T0, tags)], retention_policy="hourly")
+            assert delete_series(ts, database, T0, T0 + SECOND, ["agg"], [tags], "hourly") == 1
+    finally:
+        stop.set()
+        neighbour.join(timeout=30)
+    assert _count(ts, database, "agg", "hourly") == 0 and _count(ts, database, "agg") == 1
+
+
 def test_frozen_session_takes_the_environment_once(monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
