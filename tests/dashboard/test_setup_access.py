@@ -1,7 +1,5 @@
 """Who may see and use the start page, and what a bad setup answers."""
 
-import html
-import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +7,7 @@ from django.contrib.auth.models import User
 
 from dashboard.choices import preselected
 from enrich.models import ProviderConfig, Site
-from tests.support.setup_form import FORM
+from tests.support.setup_form import FORM, no_site_page
 
 pytestmark = pytest.mark.django_db
 
@@ -125,14 +123,6 @@ def test_a_wrong_database_name_is_named_with_the_ones_that_exist(client, setting
 )
 def test_keyless_providers_that_serve_the_country_are_ticked(country, key, ticked):
     assert preselected(country, key) == ticked
-
-
-def no_site_page(response) -> tuple[str, list[tuple[str, str]]]:
-    """What the page for a site that is none says, and the sites it links (address, name)."""
-    page = response.content.decode()
-    said = re.search(r'<p class="problem message">(.*?)</p>', page)
-    links = re.findall(r'<li><a href="([^"]*)">([^<]*)</a></li>', page)
-    return html.unescape(said.group(1)) if said else page, links
 
 
 @pytest.mark.parametrize(

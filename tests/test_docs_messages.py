@@ -1,0 +1,118 @@
+"""Messages and numbers the pages quote word for word, made by the code that prints them: the
+day readers' refusals (docs/api.md), the error of an MQTT root another enrich owns
+(docs/home_assistant.md), the status page's answer to a site that is none
+(docs/status_page.md), the retention policy minimums the tier runs check and the archive's
+lock messages (docs/storage.md). A message reworded in the code, or a default changed, leaves
+the page quoting what nobody sees any more."""
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth.models import User
+from django.http import QueryDict
+
+from enrich.api import params
+from enrich.models import Site
+from tests.support.doc_pages import DEFAULTS, ROOT
+from tests.support.setup_form import no_site_page
+
+
+def flat(page: str) -> str:
+    """The page's text with every run of whitespace one space (quotes wrap across lines)."""
+    return " ".join((ROOT / page).read_text().split())
+
+
+def refusal(reader, raw: str) -> str:
+    with pytest.raises(params.Refused) as refused:
+        reader(QueryDict(f"start={raw}"), "start")
+    return refused.value.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "reader"),
+    [
+        ("20260101", params.day),
+        ("2026-02-30", params.day),
+        ("2026-1-1", params.day_or_moment),
+        ("2026-02-30T00:00:00Z", params.moment),
+    ],
+)
+def test_the_api_page_quotes_what_the_day_readers_answer(raw, reader):
+    assert f"(`{refusal(reader, raw)}`" in flat("docs/api.md")
+
+
+def test_the_api_page_quotes_the_month_a_day_that_is_none_names():
+    said = refusal(params.day, "2026-13-01")
+    assert "expected a date that exists (a month from 01 to 12)" in said
+    assert "2026-13-01: `a month from 01 to 12`" in flat("docs/api.md")
+
+
+def test_the_home_assistant_page_quotes_the_error_of_a_root_another_enrich_owns():
+    from collectors.ha_mqtt.owner import taken_message
+    from enrich.mqtt.broker import Endpoint
+
+    endpoint = Endpoint.parse("mqtt://homeassistant.local:1883")
+    message = taken_message("enrich", {"instance": "3f…", "host": "nas"}, endpoint)
+    # The worker logs it as "mqtt: <message>" (collectors.ha_mqtt.tasks).
+    assert f"\nmqtt: {message}\n" in (ROOT / "docs" / "home_assistant.md").read_text()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("asked", "status"), [("7", 404), ("abc", 400)]
+)  # fmt: skip
+def test_the_status_page_page_quotes_the_answer_to_a_site_that_is_none(client, asked, status):
+    Site.objects.create(name="Flat", latitude=52.5, longitude=13.4)
+    client.force_login(User.objects.create_user("reader", password="x"))
+    response = client.get("/", {"site": asked})
+    assert response.status_code == status
+    said, _links = no_site_page(response)
+    assert f'("{said}")' in flat("docs/status_page.md")
+
+
+def test_the_storage_page_gives_the_retention_policy_minimums_the_tier_runs_check():
+    from retention.tiers.safety import ARCHIVE_WAIT_DAYS, COMPOSE_WAIT_DAYS
+
+    margin = DEFAULTS["RETENTION_LATE_MARGIN_HOURS"] / 24
+    hourly = math.ceil(DEFAULTS["RETENTION_HOURLY_DAYS"] + COMPOSE_WAIT_DAYS + margin)
+    daily = math.ceil(DEFAULTS["RETENTION_DAILY_DAYS"] + ARCHIVE_WAIT_DAYS + margin)
+    page = flat("docs/storage.md")
+    assert (
+        f"`RETENTION_HOURLY_DAYS` + {COMPOSE_WAIT_DAYS} days + the late margin ({hourly} days "
+        "by default"
+    ) in page
+    assert (
+        f"`RETENTION_DAILY_DAYS` + {ARCHIVE_WAIT_DAYS} days + the late margin ({daily} days by "
+        "default)"
+    ) in page
+    assert f"or at least the {daily} days [the tier runs check]" in page
+
+
+@pytest.mark.django_db
+def test_the_storage_page_quotes_what_an_archive_run_finding_the_lock_taken_says(settings):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from enrich.redis.lock import RunLock
+    from retention.archive import busy
+    from retention.archive.lock import NAME
+
+    crontab = CrontabSchedule.objects.create(minute="0", hour="3", day_of_week="0")
+    PeriodicTask.objects.create(name="Archive to S3", task=busy.TASK, crontab=crontab)
+    lock = RunLock(*NAME, owner="restore run 12", ttl_seconds=60)
+    assert lock.acquire()
+    try:
+        said = f"{type(busy.busy()).__name__}: {busy.busy()}"
+    finally:
+        lock.release()
+    start, _since, rest = said.partition(" since ")
+    assert start == "ArchiveBusy: the archive's lock is held by restore run 12"
+    assert "; nothing done yet. " in rest
+    page = flat("docs/storage.md")
+    assert f'("{start} since …; nothing done yet …")' in page
+    when = busy.next_scheduled_run()
+    assert when is not None and when.astimezone(UTC).strftime("%a %H:%M") == "Sun 03:00"
+    assert f"the next scheduled run ({when:%a} " in said and "UTC) archives what is due" in said
+    quoted = datetime(2026, 12, 13, 3, tzinfo=UTC)
+    quote = f'("… the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) archives what is due"'
+    assert quote in page
