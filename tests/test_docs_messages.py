@@ -6,6 +6,7 @@ lock messages (docs/storage.md). A message reworded in the code, or a default ch
 the page quoting what nobody sees any more."""
 
 import math
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -116,3 +117,23 @@ def test_the_storage_page_quotes_what_an_archive_run_finding_the_lock_taken_says
     quoted = datetime(2026, 12, 13, 3, tzinfo=UTC)
     quote = f'("… the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) archives what is due"'
     assert quote in page
+
+
+@pytest.mark.django_db
+def test_the_storage_page_names_every_field_of_a_retention_run_where_it_lists_them():
+    """/retention/history's runs and the stats' last runs are `run_summary`'s fields; the page
+    named neither `run_id` nor the labels and days of a last run."""
+    from retention.models import RetentionRun
+    from retention.stats.history import run_summary
+
+    run = RetentionRun.objects.create(
+        operation=RetentionRun.Operation.ARCHIVE, started=datetime.now(UTC)
+    )
+    fields = set(run_summary(run))
+    text = (ROOT / "docs" / "storage.md").read_text()
+    history = text.split("`GET /retention/history?days=30&type=<operation>&status=<status>` ")[1]
+    history = history.split("\n\n")[0]
+    last_runs = next(line for line in text.splitlines() if line.startswith("| `last_downsample"))
+    for where, said in (("/retention/history", history), ("the stats' last runs", last_runs)):
+        named = set(re.findall(r"`([a-z_]+)`", said))
+        assert fields <= named, f"{where} leaves out {sorted(fields - named)}"
