@@ -137,3 +137,18 @@ def test_the_storage_page_names_every_field_of_a_retention_run_where_it_lists_th
     for where, said in (("/retention/history", history), ("the stats' last runs", last_runs)):
         named = set(re.findall(r"`([a-z_]+)`", said))
         assert fields <= named, f"{where} leaves out {sorted(fields - named)}"
+
+
+@pytest.mark.django_db
+def test_the_api_page_names_every_field_of_an_alert():
+    from retention.models import Alert
+    from retention.stats.alerts import alert_summary
+
+    alert = Alert.objects.create(kind=Alert.Kind.FAILED, message="Retention operation ...")
+    row = next(
+        line
+        for line in (ROOT / "docs" / "api.md").read_text().splitlines()
+        if line.startswith("| `GET /retention/alerts")
+    )
+    missing = set(alert_summary(alert)) - set(re.findall(r"`([a-z_]+)`", row))
+    assert not missing, f"docs/api.md's /retention/alerts row leaves out {sorted(missing)}"
