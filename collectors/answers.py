@@ -24,21 +24,28 @@ STORABLE = (datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC))
 HTTP = ("http", "https")
 
 
-def api_root(default: str, who: str) -> Callable[[Mapping[str, Any]], str]:
+def api_root(default: str, who: str, instead: str = "") -> Callable[[Mapping[str, Any]], str]:
     """The parser of options.base_url, the API root (tests, proxies, other API versions): an
     http(s) URL with a host, or `default` when the option is absent (checked_url)."""
 
     def root(options: Mapping[str, Any]) -> str:
-        return checked_url(options, default, "base_url", HTTP, who)
+        return checked_url(options, default, "base_url", HTTP, who, instead)
 
     return root
 
 
 def checked_url(
-    options: Mapping[str, Any], default: str, option: str, schemes: tuple[str, ...], who: str
+    options: Mapping[str, Any],
+    default: str,
+    option: str,
+    schemes: tuple[str, ...],
+    who: str,
+    instead: str = "",
 ) -> str:
     """`options[option]` (absent, null or "": `default`) without its trailing "/", when it is
-    text, a URL of one of `schemes` with a host; a ConfigError naming options.<option> if not."""
+    text, a URL of one of `schemes` with a host; a ConfigError naming options.<option> if not,
+    which offers `default` (or `instead`, e.g. "https://a.de (DE) or https://a.at (AT)", where
+    the default depends on the site) and says that removing the option uses it."""
     raw = options.get(option)
     if raw is None or raw == "":
         return default.rstrip("/")
@@ -47,7 +54,8 @@ def checked_url(
         wanted = " or ".join(f"{scheme}://" for scheme in schemes)
         raise ConfigError(
             f"{who}: options.{option} {raw!r} is not usable: {problem}. Give a {wanted} URL "
-            f"with a host, e.g. {default}, or remove the option to use that one."
+            f"with a host, e.g. {instead or default}, or remove the option to use "
+            f"{'the one of the site' if instead else 'that one'}."
         )
     return raw.rstrip("/")
 

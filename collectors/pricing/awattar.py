@@ -55,7 +55,13 @@ class AwattarAdapter(PriceAdapter):
     provider = PROVIDER
     budget = "100/day"
     options = PriceAdapter.options | {"base_url"}
-    option_parsers = (api_root(HOSTS["DE"], PROVIDER), *PriceAdapter.option_parsers)
+    # Checked before the site's region is known: the refusal names both roots.
+    option_parsers = (
+        api_root(
+            HOSTS["DE"], PROVIDER, instead=" or ".join(f"{h} ({c})" for c, h in HOSTS.items())
+        ),
+        *PriceAdapter.option_parsers,
+    )
     budget_scope = "account"  # fair use is per client, whichever country
     history = timedelta(days=7)
     calls_per_fetch = 1

@@ -97,7 +97,21 @@ def test_a_base_url_that_is_no_http_url_is_refused_naming_it(replay_server, prov
     # after spending a call of the provider's budget; and the admin saved it.
     run = refused(replay_server, provider, base_url="nota url")
     assert f"{provider}: options.base_url 'nota url' is not usable" in run.error
-    assert "it holds spaces" in run.error and "remove the option to use that one" in run.error
+    assert "it holds spaces" in run.error
+    # aWATTar's root is the site's region's (api.awattar.de or .at): the refusal names both.
+    if provider == "awattar":
+        assert "e.g. https://api.awattar.de (DE) or https://api.awattar.at (AT), or remove " \
+            "the option to use the one of the site." in run.error  # fmt: skip
+    else:
+        assert "remove the option to use that one." in run.error
+
+
+def test_an_austrian_sites_base_url_refusal_offers_the_austrian_root(replay_server):
+    # It said "e.g. https://api.awattar.de, or remove the option to use that one": removing it
+    # uses api.awattar.at for an AT site.
+    run = refused(replay_server, "awattar", site={"pricing_region": "AT"}, base_url="nota url")
+    assert "https://api.awattar.at (AT)" in run.error
+    assert "e.g. https://api.awattar.de, or remove the option to use that one" not in run.error
 
 
 def test_a_base_url_at_port_0_is_refused_naming_it(replay_server):
