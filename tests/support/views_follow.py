@@ -6,24 +6,38 @@ compare, the admin's messages."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils.html import strip_tags
 
 from retention.models import DailyEnergyByDevice, Entity, HourlyRoomActivity, RetentionRun
+from retention.timeutil import floor_day
 from tests.support.entities import save
 from tests.support.worker import output
 
+# The marks of both modules: real InfluxDB, committed rows (a worker or a follow-up in another
+# transaction reads them) and Celery queues emptied before each test.
+MARKS = [
+    pytest.mark.influxdb,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_queues"),
+]
+# The data lies in the last days before the real now: a follow-up computes up to its own now.
+DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days before today
 
-def worker_env(ha_db, enrich_db: str, settings) -> dict[str, str]:
-    """The environment of a worker reading the test's databases, with its lock prefix."""
+
+def worker_env(ha_db, enrich_db: str, settings, **more: str) -> dict[str, str]:
+    """The environment of a worker reading the test's databases, with its lock prefix (and
+    `more` settings)."""
     return {
         "HA_INFLUXDB_DATABASE": ha_db.name,
         "TIER_DATABASE": ha_db.name,
         "INFLUXDB_DATABASE": enrich_db,
         "TIME_ZONE": "UTC",
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        **more,
     }
 
 

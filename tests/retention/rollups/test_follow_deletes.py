@@ -28,10 +28,11 @@ from retention.rollups.materialized import ACTIVITY, ENERGY, rebuild_view, refre
 from retention.rollups.tasks import follow_view_edits
 from retention.tiers import runner as tiers
 from retention.tiers.rows import HOURLY_RP, read_rows
-from retention.timeutil import floor_day
 from tests.retention.conftest import HaDatabase
 from tests.support.entities import save
 from tests.support.views_follow import (
+    DAY,
+    MARKS,
     activity,
     edit_in_the_admin,
     energy,
@@ -40,13 +41,8 @@ from tests.support.views_follow import (
     shown,
 )
 
-pytestmark = [
-    pytest.mark.influxdb,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("empty_queues"),
-]
+pytestmark = MARKS
 
-DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days before today
 BEFORE = (DAY - timedelta(days=1)).date()  # the last day retention reduced to daily rows
 DAYS = (BEFORE, DAY.date(), DAY.date() + timedelta(days=1))  # the whole days of the rows
 

@@ -31,10 +31,11 @@ from retention.rollups.materialized import (
     view_lock_key,
 )
 from retention.rollups.tasks import rebuild
-from retention.timeutil import floor_day
 from tests.retention.conftest import HaDatabase
 from tests.support.entities import save
 from tests.support.views_follow import (
+    DAY,
+    MARKS,
     activity,
     edit_in_the_admin,
     energy,
@@ -46,14 +47,7 @@ from tests.support.views_follow import (
 )
 from tests.support.worker import celery_worker
 
-pytestmark = [
-    pytest.mark.influxdb,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("empty_queues"),
-]
-
-
-DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days before today
+pytestmark = MARKS
 
 
 def at(hours: float) -> datetime:

@@ -19,6 +19,7 @@ from retention.models import (
 from retention.rollups.materialized import view_lock_key
 from tests.retention.conftest import T0, HaDatabase
 from tests.support.api import assert_400_naming_only, token_client
+from tests.support.views_follow import worker_env
 from tests.support.worker import celery_worker, followed
 
 pytestmark = pytest.mark.django_db
@@ -162,14 +163,7 @@ def test_rebuild_over_the_api_and_the_command(api, ha_db: HaDatabase, enrich_db,
     )
     assert backwards.status_code == 400 and "is after end" in backwards.json()["start"]
 
-    env = {
-        "HA_INFLUXDB_DATABASE": ha_db.name,
-        "TIER_DATABASE": ha_db.name,
-        "INFLUXDB_DATABASE": enrich_db,
-        "ENERGY_FLAT_TARIFF": "0.25",
-        "TIME_ZONE": "UTC",
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-    }
+    env = worker_env(ha_db, enrich_db, settings, ENERGY_FLAT_TARIFF="0.25")
     with celery_worker("views-rebuild", **env) as worker:
         response = api.post(
             "/api/views/daily_energy_by_device/rebuild",
