@@ -38,6 +38,7 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
         "status": run.status,
         "status_label": run.get_status_display(),  # as the admin's runs list says it
         "started": run.started.isoformat(),
+        "served": run.served,  # what it served instead: "nothing (no earlier answer)", ...
         "error": run.error,
     }
 

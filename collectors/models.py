@@ -22,8 +22,10 @@ class CollectorRun(models.Model):
         PARTIAL = "partial", "written in part; asked again next run"
         CACHED = "cached", "fresh cache, no call"
         NO_DATA = "no_data", "API had no data"
-        BUDGET = "budget", "budget used up, cache served"
-        FAILED = "failed", "failed, last good served"
+        # What a run served instead (the last good answer, or nothing: a first run has none)
+        # is its `served`, not its status.
+        BUDGET = "budget", "budget used up"
+        FAILED = "failed", "failed"
 
     # Labelled as the provider configs label it ("Carbon intensity"; the id stays in the API).
     source = models.CharField(max_length=32, choices=SOURCE_CHOICES)

@@ -158,6 +158,35 @@ def test_no_answer_yet_is_explicit(api, seattle):
     assert entry["last_run"] is None
 
 
+def test_a_failed_run_says_what_it_served_instead_nothing_before_a_first_answer(
+    api, seattle, settings, replay_server
+):
+    """A failed run's status said "failed, last good served", also for a first run, which
+    had no answer to serve: the status is "failed", and `served` says what was served."""
+    site, config = seattle
+    settings.HTTP_MAX_RETRIES = 0
+    replay_server.reset()
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, status=503, body="upstream down")
+    assert pipeline.collect(config).status == "failed"
+    run = air_quality(api)["last_run"]
+    assert (run["status"], run["status_label"]) == ("failed", "failed")
+    assert run["served"] == "nothing (no earlier answer)"
+    replay_server.reset()
+    replay_server.add(
+        "GET",
+        AIRNOW_CURRENT_PATH,
+        json=replay_server.load_fixture("airnow/observation_current.json"),
+    )
+    fetched = datetime.now(UTC) - timedelta(hours=3)
+    assert pipeline.collect(config, now=fetched).status == "ok"
+    replay_server.reset()
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, status=503, body="upstream down")
+    assert pipeline.collect(config).status == "failed"
+    run = air_quality(api)["last_run"]
+    assert run["status_label"] == "failed" and "HTTP 503" in run["error"], run
+    assert run["served"].startswith(f"last good answer from {fetched.isoformat()} ("), run
+
+
 @pytest.mark.parametrize(
     "query, message",
     [

@@ -10,6 +10,7 @@
     occupancy: [["currently_home", ""]],
     smart_meter: [["total_power_w", " W"]],
   };
+  var INSTEAD = {failed: true, budget: true, no_data: true};  // runs that wrote nothing new
   function headline(source, value) {
     if (!value) return "—";
     var fields = HEADLINE[source] || [];
@@ -96,8 +97,11 @@
         var known = p.stale !== undefined && p.stale !== null;
         S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
         var run = p.last_run;
-        // The status in words, as the admin lists runs ("API had no data", not "no_data").
-        S.cell(tr, run ? run.status_label + " · " + S.day(run.started) + (run.error ? " · " + run.error : "") : "never",
+        // The status in words, as the admin lists runs ("API had no data", not "no_data"); a
+        // run that fetched nothing new says what it served instead: the last good answer, or
+        // nothing when there was none (it said "failed, last good served" also then).
+        var instead = run && INSTEAD[run.status] && run.served ? " · served instead: " + S.timesIn(run.served) : "";
+        S.cell(tr, run ? run.status_label + " · " + S.day(run.started) + instead + (run.error ? " · " + run.error : "") : "never",
                (run ? "status-" + run.status : "") + (run && run.error ? " message" : ""));
         S.cell(tr, p.runs_today ? String(p.runs_today.total) : "—");
         S.cell(tr, budget(p.budget));
