@@ -32,7 +32,7 @@ class CollectorRun(models.Model):
     provider = models.CharField(max_length=32)
     target = models.CharField(max_length=200, help_text="Region / zone / tariff / location.")
     started = models.DateTimeField(db_index=True)
-    duration_ms = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField("duration (ms)", default=0)
     status = models.CharField(max_length=16, choices=Status.choices)
     points_written = models.PositiveIntegerField(default=0)
     backfill_from = models.DateTimeField(null=True, blank=True)
@@ -86,6 +86,7 @@ class FlexibleLoad(models.Model):
         f"{MAX_CARBON_PRICE}); empty = PLAN_CARBON_PRICE. 0 plans by price only.",
     )
     kw = models.FloatField(
+        "power (kW)",
         null=True,
         blank=True,
         validators=[MinValueValidator(0.001), MaxValueValidator(MAX_LOAD_KW)],

@@ -63,6 +63,7 @@ class ProviderConfigForm(forms.ModelForm):
     """Secrets are write-only: the form never renders a stored value, blank keeps it."""
 
     api_key = forms.CharField(
+        label="API key",
         required=False,
         widget=forms.PasswordInput(render_value=False),
         help_text="Stored encrypted. Leave blank to keep the current key.",

@@ -150,7 +150,7 @@ class ProviderConfig(models.Model):
     )
     username = models.CharField(max_length=200, blank=True)
     # Secrets: encrypted at rest, never displayed back in the admin.
-    api_key = EncryptedTextField(blank=True, help_text="API key or token.")
+    api_key = EncryptedTextField("API key", blank=True, help_text="API key or token.")
     password = EncryptedTextField(blank=True)
     options = models.JSONField(
         default=dict, blank=True, help_text='Provider options, e.g. {"base_url": "..."}.'

@@ -126,14 +126,14 @@ class RetentionRun(models.Model):
     records_processed = models.BigIntegerField(default=0)
     records_deleted = models.BigIntegerField(default=0)
     # Measured from InfluxDB's own size accounting (enrich.influx.sizes) before and after.
-    storage_before_bytes = models.BigIntegerField(null=True, blank=True)
-    storage_after_bytes = models.BigIntegerField(null=True, blank=True)
+    storage_before_bytes = models.BigIntegerField("storage before (bytes)", null=True, blank=True)
+    storage_after_bytes = models.BigIntegerField("storage after (bytes)", null=True, blank=True)
     storage_freed_mb = models.FloatField(
         null=True, blank=True, verbose_name="freed MB (right after the run)"
     )
     # Measured again once InfluxDB compacted the shards the run touched (retention.stats.settle):
     # right after a run, deleted data is still on disk as tombstones.
-    storage_settled_bytes = models.BigIntegerField(null=True, blank=True)
+    storage_settled_bytes = models.BigIntegerField("storage settled (bytes)", null=True, blank=True)
     storage_settled_freed_mb = models.FloatField(
         null=True, blank=True, verbose_name="freed MB (settled)"
     )
@@ -234,7 +234,7 @@ class ViewFollowUp(models.Model):
 class DailyEnergyByDevice(models.Model):
     entity_id = models.CharField(max_length=255)
     date = models.DateField()
-    total_kwh = models.FloatField()
+    total_kwh = models.FloatField("total (kWh)")
     avg_power = models.FloatField(null=True, help_text="W, time-weighted")
     peak_power = models.FloatField(null=True, help_text="W")
     cost = models.FloatField(null=True)

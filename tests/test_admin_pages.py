@@ -318,3 +318,31 @@ def test_every_model_on_the_admin_index_is_named_in_plain_english(admin_client):
     ):
         assert name in page
     assert not re.findall(r"\b\w*[^aeiou\W]ys\b", page)
+
+
+OURS = [m for m in MODELS if m._meta.app_label in ("enrich", "collectors", "retention")]
+# Words Django leaves as the field's name spells them: "Api key", "Duration ms", "Kw", "Total
+# kwh", "Storage before bytes" were the admin's headings and labels.
+FIELD_NAME_WORDS = re.compile(r"\b(api|ms|kw|kwh|mb|bytes)\b")
+
+
+def test_every_field_names_api_and_its_unit_as_the_admin_writes_them(admin_client):
+    wrong = [
+        f"{model._meta.label}.{field.name}: {field.verbose_name}"
+        for model in OURS
+        for field in model._meta.fields
+        if FIELD_NAME_WORDS.search(re.sub(r"\([^)]*\)", "", str(field.verbose_name)))
+    ]
+    assert wrong == []
+    CollectorRun.objects.create(
+        source="electricity_pricing", provider="awattar", target="AT", started=timezone.now(),
+        duration_ms=2705, status="ok",
+    )  # fmt: skip
+    runs = admin_client.get(reverse("admin:collectors_collectorrun_changelist")).content.decode()
+    assert ">Duration (ms)<" in runs
+    site = Site.objects.create(name="Wien", latitude=48.2, longitude=16.4)
+    config = ProviderConfig.objects.create(
+        site=site, source="electricity_pricing", provider="awattar"
+    )
+    page = admin_client.get(reverse("admin:enrich_providerconfig_change", args=[config.pk]))
+    assert '<label for="id_api_key">API key:</label>' in page.content.decode()
