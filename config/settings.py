@@ -21,6 +21,7 @@ from config.api_access import (  # noqa: F401  (settings Django reads)
     SPECTACULAR_SETTINGS,
     TRUSTED_PROXY_COUNT,
 )
+from config.archive import storage_class
 from config.broker import (  # noqa: F401  (Redis and Celery settings)
     CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_BROKER_URL,
@@ -278,14 +279,7 @@ S3_ENDPOINT_URL = http_url(
     "S3_ENDPOINT_URL", example="http://minio:9000", empty="; leave it empty for AWS S3"
 )
 S3_REGION = env.str("S3_REGION", default="") or env.str("AWS_DEFAULT_REGION", default="us-east-1")
-S3_STORAGE_CLASS = env.str("S3_STORAGE_CLASS", default="GLACIER_IR").strip().upper()
-if S3_STORAGE_CLASS in ("GLACIER", "DEEP_ARCHIVE"):
-    # Every run reads its upload back before it deletes anything; these need a restore job.
-    raise ImproperlyConfigured(
-        f"S3_STORAGE_CLASS={S3_STORAGE_CLASS} objects cannot be read without an S3 restore job, "
-        "so no archive run could verify its upload (and none would ever delete): use GLACIER_IR "
-        "(instant retrieval, the default) or STANDARD_IA."
-    )
+S3_STORAGE_CLASS = storage_class()  # only a class read back at once (config.archive)
 # AES256 (S3-managed keys), aws:kms, or none (stores without server-side encryption).
 S3_SSE = choice("S3_SSE", "AES256", ("aes256", "aws:kms", "none"))
 S3_SSE = {"aes256": "AES256", "none": ""}.get(S3_SSE, S3_SSE)

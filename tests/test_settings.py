@@ -3,6 +3,7 @@
 import re
 from io import StringIO
 
+import botocore.session
 import pytest
 from django.core.management import call_command
 
@@ -40,6 +41,12 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "400"}, "CELERY_TASK_SOFT_TIME_LIMIT must be below"),
         ({"HA_LAYOUT": "other"}, "HA_LAYOUT='other' is not valid; use one of: official, ingestor"),
         ({"S3_STORAGE_CLASS": "deep_archive"}, "S3_STORAGE_CLASS=DEEP_ARCHIVE objects cannot be"),
+        # A typo started, then failed each archive run's first upload (InvalidStorageClass).
+        (
+            {"S3_STORAGE_CLASS": "GLACIER-IR"},
+            "S3_STORAGE_CLASS='GLACIER-IR' is not an S3 storage class whose objects read back at",
+        ),
+        ({"S3_STORAGE_CLASS": "glacier ir"}, "'glacier ir' is not an S3 storage class whose"),
         (
             {"DJANGO_SECRET_KEY": "change-me-to-a-long-random-string"},
             "DJANGO_SECRET_KEY is the placeholder of .env.example",
@@ -250,6 +257,38 @@ def test_a_list_setting_written_with_spaces_after_its_commas_holds_each_entry():
         "restore_2023",
         "['https://enrich.example.org', 'https://ha.example.org']\n",
     ]
+
+
+def test_the_s3_storage_classes_read_back_at_once_are_taken_and_listed_where_refused():
+    """A typo (GLACIER-IR) started, then each archive run's first upload failed with the
+    store's InvalidStorageClass. The refusal lists the classes taken, as docs/configuration.md
+    does: botocore's, less the restore-only ones and those of FSx's and AWS Backup's data."""
+    show = "settings.S3_STORAGE_CLASS, settings.S3_STORAGE_CLASS == ''"
+    for raw, taken in ((" standard_ia ", "STANDARD_IA"), ("Glacier_IR", "GLACIER_IR")):
+        result = load_settings(show=show, S3_STORAGE_CLASS=raw)
+        assert result.stdout.split() == [taken, "False"], result.stderr
+    # Empty sends no class: the store's default (STANDARD on AWS and MinIO), as before.
+    assert load_settings(show=show, S3_STORAGE_CLASS="").stdout.split() == ["True"]
+    listed = (
+        "GLACIER_IR, STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, REDUCED_REDUNDANCY, "
+        "EXPRESS_ONEZONE, OUTPOSTS, SNOW"
+    )
+    refused = refused_start(S3_STORAGE_CLASS="STANDRAD")
+    assert "S3_STORAGE_CLASS='STANDRAD' is not an S3 storage class whose objects read back " in (
+        refused
+    )
+    assert f"use one of {listed} (MinIO: STANDARD or REDUCED_REDUNDANCY)." in refused
+    row = next(
+        line
+        for line in (ROOT / "docs/configuration.md").read_text().splitlines()
+        if line.startswith("| `S3_STORAGE_CLASS`")
+    )
+    assert all(f"`{name}`" in row for name in listed.split(", ")), row
+    # A class a new botocore adds is decided on here, not taken or refused unseen.
+    model = botocore.session.get_session().get_service_model("s3")
+    others = set(model.shape_for("StorageClass").enum) - set(listed.split(", "))
+    backup = {"AWS_BACKUP_WARM", "AWS_BACKUP_LOW_COST_WARM"}
+    assert others == {"GLACIER", "DEEP_ARCHIVE", "FSX_OPENZFS", "FSX_ONTAP"} | backup
 
 
 def test_archive_local_dir_has_no_default_and_is_taken_from_the_project_root():

@@ -1,0 +1,43 @@
+"""The S3 storage class of the archive's uploads (S3_STORAGE_CLASS), read by config.settings:
+only a class whose objects read back at once will do, as every archive run reads its upload
+back before it deletes anything (retention.archive.run)."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.environment import env
+
+# Of the classes in botocore's StorageClass enum, those read back at once; the others need a
+# restore job (GLACIER, DEEP_ARCHIVE) or name FSx's and AWS Backup's data, not uploads.
+READABLE_STORAGE_CLASSES = (
+    "GLACIER_IR",
+    "STANDARD",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "REDUCED_REDUNDANCY",
+    "EXPRESS_ONEZONE",
+    "OUTPOSTS",
+    "SNOW",
+)
+
+
+def storage_class() -> str:
+    """S3_STORAGE_CLASS in upper case (glacier_ir is GLACIER_IR; empty: no class is sent, so
+    the store's default, STANDARD on AWS and MinIO). Any other value stops the process: a typo
+    such as GLACIER-IR failed each archive run's first upload with the store's
+    InvalidStorageClass, maybe a year after the start."""
+    raw = env.str("S3_STORAGE_CLASS", default="GLACIER_IR")
+    value = raw.strip().upper()
+    if value in ("GLACIER", "DEEP_ARCHIVE"):
+        raise ImproperlyConfigured(
+            f"S3_STORAGE_CLASS={value} objects cannot be read without an S3 restore job, so no "
+            "archive run could verify its upload (and none would ever delete): use GLACIER_IR "
+            "(instant retrieval, the default) or STANDARD_IA."
+        )
+    if value and value not in READABLE_STORAGE_CLASSES:
+        raise ImproperlyConfigured(
+            f"S3_STORAGE_CLASS={raw!r} is not an S3 storage class whose objects read back at "
+            "once, as each archive run's check of its upload needs: use one of "
+            f"{', '.join(READABLE_STORAGE_CLASSES)} (MinIO: STANDARD or REDUCED_REDUNDANCY)."
+        )
+    return value
