@@ -213,7 +213,8 @@ HA_DEFAULT_MEASUREMENT = env.str("HA_DEFAULT_MEASUREMENT", default="")
 # Where the tiers (policies enrich_hourly, enrich_daily) are written; empty: HA's database.
 TIER_DATABASE = env.str("TIER_DATABASE", default="") or HA_INFLUXDB_DATABASE
 # Optional: Home Assistant's URL and a long-lived access token (of an admin user), to import
-# entity areas from its registries (manage.py discover_entities --ha-areas).
+# entity areas from its registries (manage.py discover_entities --ha-areas); on first start
+# also the base_url and token of a METER_TYPE=home_assistant meter (enrich.bootstrap).
 HA_URL = http_url("HA_URL", default="", example="http://homeassistant.local:8123").rstrip("/")
 HA_TOKEN = env.str("HA_TOKEN", default="")
 DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")

@@ -22,8 +22,8 @@ from enrich.models import (
 from enrich.numerals import decimal
 from enrich.readings import tag_problem
 
-# The meters METER_USERNAME / METER_PASSWORD log in to (Home Assistant's takes a token and
-# its base_url, set in the admin).
+# The meters METER_USERNAME / METER_PASSWORD log in to (Home Assistant's takes HA_URL as its
+# base_url and HA_TOKEN as its token).
 CLOUD_METERS = ("emporia_vue", "sense")
 
 
@@ -34,6 +34,28 @@ class PlannedProvider:
     username: str = ""
     api_key: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
+    options: dict = field(default_factory=dict)
+    # What the admin must still give it before a run can succeed ("" = nothing).
+    still_needs: str = ""
+
+
+def _home_assistant_meter() -> PlannedProvider:
+    """The meter's base_url and token are HA_URL and HA_TOKEN, Home Assistant's for discovery
+    too (it got neither: its first run failed asking for options.base_url, HA_URL set or not).
+    Which sensors to read no variable says: the admin names them, as `still_needs` tells."""
+    url, token = settings.HA_URL, settings.HA_TOKEN
+    needs = ["options total_entity (the whole-home power sensor) and/or circuits"]
+    if not url:
+        needs.append("options base_url (HA_URL is not set), e.g. http://homeassistant.local:8123")
+    if not token:
+        needs.append("a long-lived access token as its API key (HA_TOKEN is not set)")
+    return PlannedProvider(
+        "smart_meter",
+        "home_assistant",
+        api_key=token,
+        options={"base_url": url} if url else {},
+        still_needs="; ".join(needs),
+    )
 
 
 def _coordinate(name: str, low: float, high: float) -> float:
@@ -105,15 +127,17 @@ def plan_providers() -> list[PlannedProvider]:
         planned.append(PlannedProvider("occupancy", "google_calendar"))
     for meter in filter(None, (m.strip() for m in s.METER_TYPE.split(","))):
         meter = _provider("METER_TYPE", "smart_meter", meter)
-        # The account is the cloud meters' only: a Home Assistant meter takes a token.
-        cloud = meter in CLOUD_METERS
-        login = {"username": s.METER_USERNAME, "password": s.METER_PASSWORD} if cloud else {}
-        planned.append(PlannedProvider("smart_meter", meter, **login))
+        if meter in CLOUD_METERS:
+            login = {"username": s.METER_USERNAME, "password": s.METER_PASSWORD}
+            planned.append(PlannedProvider("smart_meter", meter, **login))
+        else:  # the account is the cloud meters' only: a Home Assistant meter takes a token
+            planned.append(_home_assistant_meter())
     return planned
 
 
-def bootstrap_from_environment() -> Site | None:
-    """Create the first site and its providers; None when a site exists or nothing is set."""
+def bootstrap_from_environment() -> tuple[Site, list[str]] | None:
+    """Create the first site and its providers, and say what the admin must still give a
+    provider before it can run; None when a site exists or nothing is set."""
     if Site.objects.exists():
         return None
     planned = plan_providers()
@@ -150,5 +174,12 @@ def bootstrap_from_environment() -> Site | None:
                 username=p.username,
                 api_key=p.api_key,
                 password=p.password,
+                options=p.options,
             )
-    return site
+    notes = [
+        f"{p.provider} ({in_words(p.source)}) runs once you give it, in the admin (Provider "
+        f"configs): {p.still_needs}."
+        for p in planned
+        if p.still_needs
+    ]
+    return site, notes

@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from enrich.models import ProviderConfig, Site
+from tests.support.doc_pages import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,40 @@ def test_the_meter_account_goes_to_the_cloud_meters_only():
     emporia, home_assistant = meters["emporia_vue"], meters["home_assistant"]
     assert (emporia.username, emporia.password) == ("me@example.org", "meter-pw")
     assert (home_assistant.username, home_assistant.password) == ("", "")
+
+
+def test_a_home_assistant_meter_takes_ha_url_and_ha_token_and_is_told_what_it_needs(capsys):
+    # It got neither: its first run failed asking for options.base_url, and then for a token,
+    # although the environment held Home Assistant's address and token.
+    ha = {"METER_TYPE": "home_assistant", "HA_URL": "http://ha.lan:8123", "HA_TOKEN": "ha-tok"}
+    with override_settings(**{**ENV, **ha}):
+        call_command("bootstrap")
+    meter = ProviderConfig.objects.get(source="smart_meter")
+    assert (meter.provider, meter.options, meter.api_key) == (
+        "home_assistant",
+        {"base_url": "http://ha.lan:8123"},
+        "ha-tok",
+    )
+    assert (meter.username, meter.password) == ("", "")
+    note = (
+        "home_assistant (smart meter) runs once you give it, in the admin (Provider configs): "
+        "options total_entity (the whole-home power sensor) and/or circuits."
+    )
+    assert capsys.readouterr().out.splitlines()[1:] == [note]
+    assert note in " ".join((ROOT / "docs/providers.md").read_text().split())  # quoted there
+
+
+def test_without_ha_url_and_ha_token_the_first_start_says_what_the_meter_needs(capsys):
+    with override_settings(**{**ENV, "METER_TYPE": "home_assistant", "HA_URL": "", "HA_TOKEN": ""}):
+        call_command("bootstrap")
+    meter = ProviderConfig.objects.get(source="smart_meter")
+    assert (meter.options, meter.api_key) == ({}, "")
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "home_assistant (smart meter) runs once you give it, in the admin (Provider configs): "
+        "options total_entity (the whole-home power sensor) and/or circuits; options base_url "
+        "(HA_URL is not set), e.g. http://homeassistant.local:8123; a long-lived access token "
+        "as its API key (HA_TOKEN is not set)."
+    ]
 
 
 def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):

@@ -11,13 +11,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            site = bootstrap_from_environment()
+            created = bootstrap_from_environment()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
-        if site is None:
+        if created is None:
             self.stdout.write("Sites: nothing to do (a site exists, or no site variables are set).")
             return
+        site, notes = created
         # The sources in the admin's words: it said "carbon_intensity=watttime".
         configs = site.providers.order_by("source", "provider")
         providers = listed([f"{p.provider} ({in_words(p.source)})" for p in configs])
         self.stdout.write(f"Created site {site.name!r} with providers: {providers or 'none'}.")
+        for note in notes:
+            self.stdout.write(note)

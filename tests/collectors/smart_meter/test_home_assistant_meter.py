@@ -1,13 +1,18 @@
 """Home Assistant meter adapter against the replay server playing HA's REST API."""
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 
+from collectors import pipeline
 from collectors.base import ConfigError, Credentials, Window
 from collectors.smart_meter.home_assistant import HomeAssistantMeterAdapter
 from enrich.http import AuthError, MalformedResponse, PermanentError
 from enrich.influx import get_timeseries
+from enrich.models import ProviderConfig
 from tests.collectors.scenarios_smart_meter import (
     HA_NOW,
     SITE,
@@ -233,3 +238,30 @@ def test_a_history_without_the_first_states_attributes_is_malformed(replay_serve
     start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     with pytest.raises(MalformedResponse, match="sensor.heat_pump_power has no 'attributes'"):
         adapter.fetch(adapter.target(SITE, credentials), credentials, Window(start, HA_NOW, HA_NOW))
+
+
+@pytest.mark.influxdb
+@pytest.mark.django_db
+def test_the_meter_the_first_start_makes_reads_ha_at_ha_url_with_ha_token(isolated, replay_server):
+    """METER_TYPE=home_assistant made a meter without base_url and token: its first run failed
+    asking for options.base_url although HA_URL and HA_TOKEN were set. Now only the sensors,
+    which no variable names, are left to the admin; then it reads HA there with that token."""
+    home_assistant_routes(replay_server)
+    first_start = {"SITE_NAME": "Home", "LATITUDE": "41.88", "LONGITUDE": "-87.63"}
+    ha = {"HA_URL": replay_server.url, "HA_TOKEN": "ha-long-lived-token-xyz"}
+    with override_settings(**first_start, **ha, METER_TYPE="home_assistant"):
+        call_command("bootstrap", stdout=StringIO())
+    meter = ProviderConfig.objects.get(provider="home_assistant")
+    failed = pipeline.collect(meter, now=HA_NOW)
+    assert (failed.status, failed.error) == (
+        "failed",
+        "ConfigError: Home Assistant meter: set options.total_entity (the whole-home power "
+        "sensor) and/or options.circuits.",
+    )
+    meter.options["total_entity"] = "sensor.home_power"
+    meter.save()
+    read = pipeline.collect(meter, now=HA_NOW)
+    assert (read.status, read.points_written) == ("ok", 1)
+    (asked,) = replay_server.requests
+    assert asked.path == "/api/states/sensor.home_power"
+    assert asked.headers["Authorization"] == "Bearer ha-long-lived-token-xyz"
