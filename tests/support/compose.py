@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 INIT_ENV = ROOT / "scripts" / "init-env"
 
-# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, as compose reads them.
-REFERENCE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+# ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message} and $VAR, as compose
+# reads them, and $$, its escaped $ (what the container's shell gets as $).
+REFERENCE = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_]\w*)")
 
 
 def interpolated(node, values: dict[str, str]):
@@ -25,7 +26,10 @@ def interpolated(node, values: dict[str, str]):
         return node
 
     def replace(match: re.Match) -> str:
-        name, kind, word = match.groups()
+        if match[0] == "$$":
+            return "$"
+        name, kind, word, bare = match.groups()
+        name = name or bare
         value = values.get(name)
         if kind and kind.endswith("?") and not value:
             raise AssertionError(f"compose would refuse to start: {name} unset ({word})")
