@@ -99,7 +99,11 @@ def test_app_services_share_one_image_and_wiring(name, services):
     # Flower alone adds its login.
     extra = {"FLOWER_BASIC_AUTH"} if name == "flower" else set()
     assert {k: v for k, v in env.items() if k not in extra} == web["environment"]
-    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    # Redis asks a password: the host's users reach the container's address too.
+    redis_url = urlsplit(env["REDIS_URL"])
+    assert (redis_url.hostname, redis_url.port, redis_url.path) == ("redis", 6379, "/0")
+    assert redis_url.password == services["redis"]["environment"]["REDISCLI_AUTH"]
+    assert len(redis_url.password) >= 32
     assert env["INFLUXDB_URL"] == "http://influxdb:8086"
     # Every URL points at a service of this file.
     for key in ("DATABASE_URL", "REDIS_URL", "INFLUXDB_URL", "S3_ENDPOINT_URL"):
@@ -223,7 +227,7 @@ def test_dockerfile_builds_static_files_with_throwaway_secrets_and_runs_unprivil
 
 
 # --- What the shipped compose file exposes, and where its secrets come from ---------------
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|_KEY_|BASIC_AUTH")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|_KEY_|AUTH\b")
 USER_NAMES = {"AWS_ACCESS_KEY_ID"}  # a user name, not a secret (MINIO_ROOT_USER)
 REQUIRED_REFERENCE = re.compile(r"\$\{\w+(:?\?[^}]*)?\}")
 
@@ -252,9 +256,9 @@ def test_no_secret_is_written_in_the_compose_file():
         if found and SECRET_NAME.search(found[1]) and found[1] not in USER_NAMES:
             assert REQUIRED_REFERENCE.fullmatch(found[2].strip()), line
             checked.append(found[1])
-        for password in re.findall(r"://[^\s:/@]+:(\$\{[^}]*\}|[^\s@]+)@", line):
+        for name, password in re.findall(r"(\w+): \w+://[^\s:/@]*:(\$\{[^}]*\}|[^\s@]+)@", line):
             assert REQUIRED_REFERENCE.fullmatch(password), line
-            checked.append("DATABASE_URL")
+            checked.append(name)
     assert {
         "POSTGRES_PASSWORD",
         "MINIO_ROOT_PASSWORD",
@@ -264,6 +268,8 @@ def test_no_secret_is_written_in_the_compose_file():
         "INFLUXDB_PASSWORD",
         "FLOWER_BASIC_AUTH",
         "DATABASE_URL",
+        "REDISCLI_AUTH",
+        "REDIS_URL",
     } <= set(checked)
 
 

@@ -51,7 +51,13 @@ def test_init_env_writes_every_secret_compose_needs_readable_by_the_owner_only(t
     assert user and len(password) >= 20
     name, _, key = values["MINIO_KMS_SECRET_KEY"].partition(":")
     assert name and len(base64.b64decode(key)) == 32
-    for secret in ("POSTGRES_PASSWORD", "INFLUXDB_ADMIN_PASSWORD", "MINIO_ROOT_PASSWORD"):
+    # Letters, digits, - and _ only: they go into URLs (DATABASE_URL, REDIS_URL) unquoted.
+    for secret in (
+        "POSTGRES_PASSWORD",
+        "REDIS_PASSWORD",
+        "INFLUXDB_ADMIN_PASSWORD",
+        "MINIO_ROOT_PASSWORD",
+    ):
         assert re.fullmatch(r"[A-Za-z0-9_-]{32}", values[secret]), secret
     # Generated, not fixed: a second file gets other values.
     init_env(tmp_path / "other.env")
@@ -145,6 +151,36 @@ def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_pass
     for kept in ("DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
         assert values[kept] == before[kept]
     interpolated(COMPOSE, values)  # every other secret compose needs is there
+
+
+def test_the_documented_upgrade_to_a_redis_with_a_password_adds_it_and_keeps_the_rest(tmp_path):
+    """docs/deployment.md's upgrade of a compose install from before 2026-12-05 (its Redis asked
+    no password): compose refuses that install's .env, naming REDIS_PASSWORD and the fix, until
+    the documented `scripts/init-env` has added it; every value the install had is kept."""
+    docs = (ROOT / "docs" / "deployment.md").read_text()
+    section = docs[docs.index("**Upgrading a compose install from before 2026-12-05.**") :]
+    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
+    steps = [line for line in block.splitlines() if not line.startswith(("git ", "docker "))]
+    assert steps == ["scripts/init-env"] and block.splitlines()[-1] == "docker compose up -d"
+    dotenv = tmp_path / ".env"
+    init_env(dotenv)  # the install's .env: everything but REDIS_PASSWORD
+    dotenv.write_text(re.sub(r"^REDIS_PASSWORD=.*\n", "", dotenv.read_text(), flags=re.M))
+    before = read_dotenv(dotenv)
+    assert "REDIS_PASSWORD" not in before
+    with pytest.raises(AssertionError, match=r"REDIS_PASSWORD unset \(run scripts/init-env first"):
+        interpolated(COMPOSE, before)
+    for step in steps:
+        subprocess.run(
+            ["sh", "-c", step.replace("scripts/init-env", f"{INIT_ENV} {dotenv}")],
+            cwd=tmp_path, check=True, capture_output=True, timeout=30,
+        )  # fmt: skip
+    values = read_dotenv(dotenv)
+    assert {k: v for k, v in values.items() if k != "REDIS_PASSWORD"} == before
+    services = interpolated(COMPOSE, values)["services"]
+    assert services["redis"]["environment"]["REDISCLI_AUTH"] == values["REDIS_PASSWORD"]
+    assert services["web"]["environment"]["REDIS_URL"] == (
+        f"redis://:{values['REDIS_PASSWORD']}@redis:6379/0"
+    )
 
 
 def test_make_runs_flower_asks_for_the_login_init_env_wrote(tmp_path):
