@@ -2,11 +2,8 @@
 backoff. And enrich's status: online while publications renew it, offline (the shared last
 will) once they stop; tests/ha_mqtt/test_availability.py kills real publishing processes."""
 
-import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -18,26 +15,8 @@ from enrich.mqtt import presence
 from enrich.mqtt.broker import Broker, Endpoint, current_broker
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
+from tests.support.mosquitto import start_mosquitto
 from tests.support.ports import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-MOSQUITTO = "/usr/sbin/mosquitto"
-
-
-def start_mosquitto(port: int, directory: Path) -> subprocess.Popen:
-    """A private broker (the shared one must not be stopped), like scripts/services.sh's."""
-    conf = directory / f"mosquitto-{port}.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    pytest.fail("the private mosquitto did not start")
 
 
 @pytest.fixture
