@@ -73,7 +73,7 @@ def current_owner(endpoint: Endpoint, root: str, timeout: float = READ_SECONDS) 
     """The owner message under `root` on the broker ({"instance", "host"}), None when none.
     Raises RetainedReadError when it cannot be read."""
     topic = owner_topic(root)
-    found = retained_messages(endpoint, topic, root, timeout=timeout)
+    found = retained_messages(endpoint, topic, timeout=timeout)
     return _read(found[topic]) if topic in found else None
 
 
@@ -96,7 +96,14 @@ def check(endpoint: Endpoint, topics: Topics) -> str | None:
     try:
         owner = current_owner(endpoint, topics.root)
     except RetainedReadError as exc:
-        log.warning("mqtt: could not read who owns %s (%s)", owner_topic(topics.root), exc)
+        # Not knowing is not "free": publish as before, but claim nothing.
+        log.warning(
+            "mqtt: could not read %s, so whether MQTT_TOPIC_ROOT=%r is another enrich's is "
+            "unknown; publishing without claiming it. %s",
+            owner_topic(topics.root),
+            topics.root,
+            exc,
+        )
         return None
     if owner is not None and owner.get("instance") != mine:
         raise RootTaken(taken_message(topics.root, owner, endpoint))

@@ -13,7 +13,7 @@ from tests.support.ports import free_port
 def test_a_broker_out_of_reach_is_transient():
     endpoint = Endpoint.parse(f"mqtt://127.0.0.1:{free_port()}")  # nothing listens there
     with pytest.raises(RetainedReadError) as failed:
-        retained_messages(endpoint, "homeassistant/#", "enrich", timeout=5)
+        retained_messages(endpoint, "homeassistant/#", timeout=5)
     assert isinstance(failed.value, Transient) and not isinstance(failed.value, Permanent)
     assert "Connection refused" in str(failed.value)
 

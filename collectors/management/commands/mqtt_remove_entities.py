@@ -19,6 +19,8 @@ from enrich.mqtt.retained import RetainedReadError, retained_messages
 from enrich.wording import counted
 
 WAIT_SECONDS = 10.0
+# How long the read of every retained config may take (a large broker has thousands).
+READ_SECONDS = 30.0
 
 
 class Command(BaseCommand):
@@ -54,7 +56,7 @@ class Command(BaseCommand):
         topics = topics_from_settings()
         prefix = topics.discovery_prefix
         try:
-            found = retained_messages(endpoint, f"{prefix}/#", topics.root)
+            found = retained_messages(endpoint, f"{prefix}/#", timeout=READ_SECONDS)
         except RetainedReadError as exc:
             raise CommandError(str(exc)) from None
         entities = [
