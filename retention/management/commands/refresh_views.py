@@ -2,10 +2,12 @@
 refresh minus VIEW_LATE_MARGIN_HOURS (daily_carbon_summary: 24 hours at least) to now (the
 first refresh reads all history)."""
 
+from datetime import UTC, datetime
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
-from enrich.wording import counted
+from enrich.wording import counted, listed
 from retention.models import RetentionRun
 from retention.rollups.materialized import VIEWS, refresh_view
 
@@ -31,20 +33,45 @@ class Command(BaseCommand):
             self.stdout.write(_describe(run))
 
 
+# What a view read, in words: an entity's stretch of data from one place
+# (retention.rollups.inputs), or the carbon points of the window.
+READ_FROM = {
+    "raw": "raw states",
+    "hourly": "hourly rows",
+    "daily": "daily rows",
+    "unavailable": "daily rows it cannot split into local days",
+}
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _read(sources: dict[str, int]) -> str:
+    """`sources` {"raw": 6, "hourly": 2} as "raw states (6 stretches) and hourly rows (2
+    stretches)"; the carbon view's {"points": 96}: "96 carbon points"; "nothing" for none."""
+    parts = [
+        counted(n, "carbon point") if source == "points" else
+        f"{READ_FROM.get(source, source)} ({counted(n, 'stretch', 'stretches')})"
+        for source, n in sources.items()
+    ]  # fmt: skip
+    return listed(parts) or "nothing"
+
+
 def _describe(run) -> str:
     details = run.details
     if run.status == "skipped":
         return f"{details['view']}: skipped: {run.errors}"
+    since = "all history" if run.range_start is None else _utc(run.range_start)
     line = (
         f"{details['view']}: {counted(run.records_processed, 'row')} written "
         f"({details.get('partial_rows', 0)} partial) in {run.duration_seconds:.1f} s, "
-        f"range {run.range_start and run.range_start.isoformat()} .. "
-        f"{run.range_end.isoformat()}, sources {details.get('sources', {})}"
+        f"from {since} to {_utc(run.range_end)}; read {_read(details.get('sources', {}))}"
     )
     if details.get("edits_run"):
         edits = RetentionRun.objects.get(pk=details["edits_run"])
         line += (
-            f"\n  entity edits followed in run {edits.pk}: {edits.status}, "
+            f"\n  entity edits followed in run {edits.pk}: {edits.get_status_display()}, "
             f"{counted(edits.records_processed, 'row')} written, {edits.records_deleted:,} deleted"
             + (f" ({edits.errors})" if edits.errors else "")
         )
