@@ -11,21 +11,23 @@ from retention.models import RetentionRun
 START = datetime(2026, 5, 1, tzinfo=UTC)
 
 
+def refresh(**fields) -> RetentionRun:
+    """A view refresh run of START, ok, with `fields`."""
+    return RetentionRun(
+        operation=RetentionRun.Operation.VIEW_REFRESH,
+        status=RetentionRun.Status.OK,
+        started=START,
+        range_end=START,
+        **fields,
+    )
+
+
 @pytest.mark.django_db
 def test_a_refresh_of_one_row_says_one_row():
-    edits = RetentionRun.objects.create(
-        operation=RetentionRun.Operation.VIEW_REFRESH,
-        status=RetentionRun.Status.OK,
-        started=START,
-        records_processed=1,
-        records_deleted=1,
-    )
-    run = RetentionRun(
-        operation=RetentionRun.Operation.VIEW_REFRESH,
-        status=RetentionRun.Status.OK,
-        started=START,
+    edits = refresh(records_processed=1, records_deleted=1)
+    edits.save()
+    run = refresh(
         duration_seconds=0.5,
-        range_end=START,
         records_processed=1,
         details={"view": "hourly_room_activity", "partial_rows": 0, "edits_run": edits.pk},
     )
@@ -53,13 +55,9 @@ def test_a_refresh_of_one_row_says_one_row():
 )
 def test_the_range_and_what_was_read_are_said_in_words(start, sources, said):
     # It said "range None .. 2026-05-01T00:00:00+00:00, sources {'raw': 6, 'hourly': 1}".
-    run = RetentionRun(
-        operation=RetentionRun.Operation.VIEW_REFRESH,
-        status=RetentionRun.Status.OK,
-        started=START,
+    run = refresh(
         duration_seconds=0.3,
         range_start=start,
-        range_end=START,
         records_processed=186,
         details={"view": "daily_energy_by_device", "partial_rows": 6, "sources": sources},
     )
