@@ -97,15 +97,17 @@ def test_the_storage_page_quotes_what_an_archive_run_finding_the_lock_taken_says
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     from enrich.redis.lock import RunLock
-    from retention.archive import busy
-    from retention.archive.lock import NAME
+    from retention.archive.errors import ArchiveBusy
+    from retention.archive.lock import NAME, WAITS, lock_held
+    from retention.busy import busy, next_scheduled_run
 
     crontab = CrontabSchedule.objects.create(minute="0", hour="3", day_of_week="0")
-    PeriodicTask.objects.create(name="Archive to S3", task=busy.TASK, crontab=crontab)
+    PeriodicTask.objects.create(name="Archive to S3", task=WAITS.task, crontab=crontab)
     lock = RunLock(*NAME, owner="restore run 12", ttl_seconds=60)
     assert lock.acquire()
     try:
-        said = f"{type(busy.busy()).__name__}: {busy.busy()}"
+        error = busy(ArchiveBusy, lock_held(), WAITS)
+        said = f"{type(error).__name__}: {error}"
     finally:
         lock.release()
     start, _since, rest = said.partition(" since ")
@@ -113,12 +115,35 @@ def test_the_storage_page_quotes_what_an_archive_run_finding_the_lock_taken_says
     assert "; nothing done yet. " in rest
     page = flat("docs/storage.md")
     assert f'("{start} since …; nothing done yet …")' in page
-    when = busy.next_scheduled_run()
+    when = next_scheduled_run(WAITS.task)
     assert when is not None and when.astimezone(UTC).strftime("%a %H:%M") == "Sun 03:00"
     assert f"the next scheduled run ({when:%a} " in said and "UTC) archives what is due" in said
     quoted = datetime(2026, 12, 13, 3, tzinfo=UTC)
     quote = f'("… the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) archives what is due"'
     assert quote in page
+
+
+@pytest.mark.django_db
+def test_the_storage_page_quotes_what_a_nightly_tier_run_finding_its_lock_taken_says():
+    from enrich.schedules import install_schedules
+    from retention.busy import busy, next_scheduled_run
+    from retention.models import RetentionRun
+    from retention.tiers.chunks import WAITS, TierBusy, lock_taken
+
+    install_schedules()  # "Downsample hourly to daily", 02:30 UTC
+    daily = RetentionRun.Operation.DOWNSAMPLE_DAILY
+    holder = "raw -> hourly run 9 folding late points since 2026-12-06T02:00:00+00:00"
+    error = busy(TierBusy, lock_taken(daily, holder), WAITS[daily])
+    said = f"{type(error).__name__}: {error}"
+    start = said.partition(" since ")[0]
+    page = flat("docs/storage.md")
+    assert f'("{start} since …; nothing done yet …")' in page
+    when = next_scheduled_run(WAITS[daily].task)
+    assert when is not None and when.astimezone(UTC).strftime("%H:%M") == "02:30"
+    does = "composes the hourly rows due"
+    assert f"the next scheduled run ({when.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC) {does}" in said
+    quoted = datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
+    assert f'("… the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) {does}")' in page
 
 
 @pytest.mark.django_db

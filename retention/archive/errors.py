@@ -1,6 +1,6 @@
 """The archive's own errors (the stores' are `retention.archive.store`'s)."""
 
-from enrich.errors import Transient
+from retention.busy import RunBusy
 
 
 class ArchiveError(Exception):
@@ -11,6 +11,6 @@ class VerificationError(ArchiveError):
     """What was read back from the store is not what was uploaded."""
 
 
-class ArchiveBusy(ArchiveError, Transient):
+class ArchiveBusy(ArchiveError, RunBusy):
     """Another run holds the archive's lock (an archive run, an index rebuild, another
     restore): a restore waits for it instead of reading files that run replaces or deletes."""

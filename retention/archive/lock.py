@@ -7,7 +7,9 @@ It expires after LOCK_SECONDS, so a killed run's lock frees itself; a live run r
 `renew()` raises LockLost when the lock was lost meanwhile: the run stops instead of working
 beside another. A dry run takes no lock (`take=False`): the scheduled run never waits for it.
 Its value names the holder ("archive run 7", "restore run 12", "index rebuild"); what an archive
-run that finds it taken does: `retention.archive.busy`.
+run that finds it taken does: `retention.busy`, in the words of `WAITS` and `lock_held()`. Nothing
+is lost meanwhile: the daily tier keeps every row until an archive run has verified its file (its
+retention policy is INF, or long enough: retention.tiers.safety).
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from enrich.redis.lock import RunLock, lock_key
+from retention.busy import Waits
 from retention.models import RetentionRun
 from retention.tiers.chunks import lock_taken, run_lock
 
 LOCK_SECONDS = 900
 NAME = ("retention", "archive")
 DAILY_WAIT_SECONDS = 120.0
+# What an archive run finding the lock taken says (retention.busy).
+WAITS = Waits(
+    task="retention.archive",
+    does="archives what is due",
+    kept="Nothing is lost meanwhile: the daily tier keeps the rows due until an archive run has "
+    "verified their file.",
+)
 
 
 def archive_lock_key() -> str:
@@ -43,6 +53,11 @@ class ArchiveLock:
 def archive_lock_holder() -> str:
     """Who holds the lock ("archive since 2026-...", "restore run 12 since ..."), or ""."""
     return RunLock(*NAME).holder() or ""
+
+
+def lock_held() -> str:
+    """What a run finding it taken says: "the archive's lock is held by restore run 12 since ..."."""
+    return f"the archive's lock is held by {archive_lock_holder() or 'another run'}"
 
 
 @contextmanager

@@ -41,9 +41,8 @@ from enrich.influx import TimeSeries, get_timeseries
 from enrich.readings import Reading
 from retention import faults
 from retention.archive import format as fmt
-from retention.archive.busy import busy, skipped
-from retention.archive.errors import ArchiveError, VerificationError
-from retention.archive.lock import archive_lock, daily_writes_paused
+from retention.archive.errors import ArchiveBusy, ArchiveError, VerificationError
+from retention.archive.lock import WAITS, archive_lock, daily_writes_paused, lock_held
 from retention.archive.plan import (
     MIN_STORAGE_DAYS,
     ArchivePlan,
@@ -61,6 +60,7 @@ from retention.archive.reader import (
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.verify import holds, parsed_rows, verify_object
+from retention.busy import busy, skipped
 from retention.liveness import alive, stopped_message
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP
@@ -166,9 +166,9 @@ def run_archive(
         report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target)
         if lock is None:  # another archive run, an index rebuild or a restore
             if requeued is not None:
-                raise busy()  # the task tries again in this run (retention.archive.busy)
+                raise busy(ArchiveBusy, lock_held(), WAITS)  # tried again: retention.busy
             run.status = report.status = RetentionRun.Status.SKIPPED
-            report.errors.append(skipped())
+            report.errors.append(skipped(lock_held(), WAITS))
             run.errors = report.errors[0]
             run.details = {**run.details, **report.as_dict()}
             return report

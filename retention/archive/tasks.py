@@ -4,11 +4,11 @@ of the restore that POST /retention/restore queues."""
 from functools import partial
 
 from celery import shared_task
-from django.utils import timezone
 
 from enrich.errors import Transient
 from retention.archive.restore import restore_to_influxdb
 from retention.archive.run import run_archive
+from retention.busy import scheduled_run
 from retention.models import RetentionRun
 from retention.task_records import recorded, requeued, retry_transient
 
@@ -23,28 +23,15 @@ def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
     report what it would do); returns the report. `run_id`: the RetentionRun the API created
     for this task, so whoever queued it can follow it (GET /retention/runs/<id>); the schedule's
     gets one here. The archive's lock held by another run: tried again later in the same run
-    (retention.archive.busy)."""
+    (retention.busy)."""
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-    run = run or scheduled_run()
+    run = run or scheduled_run(RetentionRun.Operation.ARCHIVE)
     try:
         return run_archive(dry_run=dry_run, run=run, requeued=partial(requeued, self)).as_dict()
     except Transient as exc:
-        # S3 or InfluxDB out of reach, the archive's lock taken (retention.archive.busy): every
+        # S3 or InfluxDB out of reach, the archive's lock taken (retention.busy): every
         # step is idempotent, so a retry continues, in the same run, where this one stopped.
         retry_transient(self, exc, dry_run=dry_run, run_id=run.pk)
-
-
-def scheduled_run() -> RetentionRun:
-    """The run of a task queued without one (the beat schedule's): like a run the API queued,
-    one that waits for a retry waits in the queue (retention.queued.waiting) and goes on in the
-    same run (before, it was recorded skipped or failed and the retry, if any, made a new one)."""
-    now = timezone.now()
-    return RetentionRun(
-        operation=RetentionRun.Operation.ARCHIVE,
-        status=RetentionRun.Status.RUNNING,
-        started=now,
-        details={"queued_by": "schedule", "queued_at": now.isoformat()},
-    )
 
 
 @shared_task(

@@ -4,7 +4,8 @@
 A day's chunk goes "written" -> "verified" -> "deleted" (`retention.tiers.hourly`,
 `retention.tiers.daily`); a rerun skips "deleted" days and resumes the others. One lock per
 tier keeps two runs of a tier apart; a run renews it between phases, days and entities and
-stops (`LockLost`) before deleting more once it was lost.
+stops (`LockLost`) before deleting more once it was lost. A scheduled run that finds it taken
+raises `TierBusy` and is tried again in the same run (retention.busy, in the words of `WAITS`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from enrich.redis.lock import RunLock
+from retention.busy import RunBusy, Waits
 from retention.models import RetentionRun, TierChunk
 from retention.tiers.safety import TierError
 
@@ -21,6 +23,10 @@ LOCK_TTL_SECONDS = 600
 
 class LockLost(TierError):
     """The run's Redis lock expired and could not be renewed."""
+
+
+class TierBusy(RunBusy):
+    """Another run holds the lock the scheduled run of a tier needs (retention.busy)."""
 
 
 @dataclass
@@ -116,3 +122,20 @@ def still_held(*locks: RunLock) -> bool:
             f"lock {lost.key!r} lost to {lost.holder() or 'nobody'}; stopped before deleting more"
         )
     return True
+
+
+# What a scheduled run finding its tier's lock taken says while it waits (retention.busy).
+WAITS = {
+    RetentionRun.Operation.DOWNSAMPLE_HOURLY: Waits(
+        task="retention.downsample_hourly",
+        does="aggregates the raw points due",
+        kept="Nothing is deleted meanwhile: the raw points stay in Home Assistant's database "
+        "until their hourly rows are verified.",
+    ),
+    RetentionRun.Operation.DOWNSAMPLE_DAILY: Waits(
+        task="retention.downsample_daily",
+        does="composes the hourly rows due",
+        kept="Nothing is lost meanwhile: the hourly tier keeps the rows due until their daily "
+        "rows are verified.",
+    ),
+}

@@ -14,8 +14,10 @@ a retention policy) of TIER_DATABASE, measurement `entity_aggregates`, tags `ent
 
 Safety: `check_retention_policies()` (`retention.tiers.safety`) refuses to run when a retention
 policy (bucket) would drop raw data before it is downsampled, or tier rows before their
-horizon. A Redis lock per tier keeps two runs of a tier apart (the second records status
-"skipped" and who holds it). InfluxDB becoming unreachable raises `InfluxUnavailable` after
+horizon. A Redis lock per tier keeps two runs of a tier apart: the scheduled run finding it
+taken raises `TierBusy` (`requeued`: it waits in the queue and its task tries it again in the
+same run, which fails once the retries are spent: retention.busy); another run records status
+"skipped" and who holds it. InfluxDB becoming unreachable raises `InfluxUnavailable` after
 the run is recorded as failed; nothing of a day not yet verified was deleted (deletes come
 last, a week of verified days at a time) and the Celery task retries.
 
@@ -35,11 +37,12 @@ from django.conf import settings
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
 from enrich.redis.lock import RunLock
 from enrich.wording import counted
+from retention.busy import busy
 from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
 from retention.stats import settle
-from retention.tiers.chunks import lock_taken, run_lock, still_held
+from retention.tiers.chunks import WAITS, TierBusy, lock_taken, run_lock, still_held
 from retention.tiers.daily import DailyTier
 from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered, quiet_days
 from retention.tiers.hourly import HourlyTier
@@ -52,6 +55,7 @@ logger = logging.getLogger("retention.tiers.runner")
 SIZE_SETTLE_SECONDS = 5.0
 SUMMARY_NOTES = 5  # the summary line names the first notes; the run's details.waiting all
 Progress = Callable[[int, int, str], None]  # (days done, days in all, what is being done)
+Requeued = Callable[[BaseException, RetentionRun], bool]  # retention.task_records.requeued
 
 
 # --- Storage -----------------------------------------------------------------------------------
@@ -109,12 +113,15 @@ def downsample(
     now: datetime | None = None,
     run: RetentionRun | None = None,
     progress: Progress | None = None,
+    requeued: Requeued | None = None,
 ) -> RetentionRun:
     """Run the tier `kind` for the UTC days in [start, end) (default: everything before the
     horizon at `now`); see the module docstring. `dry_run`: only report what would be done;
     `run`: the run record to use (the API's queued one), else a new one; `progress(days done,
     days in all, label)`. Returns the recorded run; raises InfluxUnavailable (after recording
-    it) when InfluxDB cannot be reached, so the caller can retry."""
+    it) when InfluxDB cannot be reached, so the caller can retry. With `requeued` (the
+    scheduled run's task) the tier's lock held by another run raises TierBusy: the run waits
+    while `requeued(exc, run)` says its task tries again, else it fails."""
     began = time.monotonic()
     if run is None:
         run = RetentionRun(operation=OPERATIONS[kind][0], started=datetime.now(UTC))
@@ -122,7 +129,8 @@ def downsample(
     run.range_start = utc_midnight(start) if start else None
     run.range_end = utc_midnight(end) if end else None
     with alive(run):  # saved, and shown alive until its last save (retention.liveness)
-        return _run(kind, run, start, end, now or datetime.now(UTC), began, dry_run, progress)
+        when = now or datetime.now(UTC)
+        return _run(kind, run, start, end, when, began, dry_run, progress, requeued)
 
 
 def _run(
@@ -134,6 +142,7 @@ def _run(
     began: float,
     dry_run: bool,
     progress: Progress | None,
+    requeued: Requeued | None,
 ) -> RetentionRun:
     operation, dry = OPERATIONS[kind]
     lock: RunLock | None = None
@@ -152,9 +161,11 @@ def _run(
             return run
         lock = run_lock(operation, owner=f"{run.get_operation_display()} run {run.pk}")
         if not lock.acquire():
+            held, lock = lock_taken(operation, lock.holder()), None
+            if requeued is not None:  # the scheduled run: tried again in this run
+                raise busy(TierBusy, held, WAITS[operation])
             run.status = RetentionRun.Status.SKIPPED
-            run.details = {"reason": lock_taken(operation, lock.holder())}
-            lock = None
+            run.details = {"reason": held}
             return run
         ensure_tiers()
         run.storage_before_bytes, shards = storage_bytes(), settle.shard_sizes()
@@ -185,6 +196,11 @@ def _run(
             "not verified; the run is retried later and resumes where it stopped."
         )
         raise
+    except TierBusy as exc:
+        if requeued is None or not requeued(exc, run):  # else it waits in the queue, running
+            run.status = RetentionRun.Status.FAILED
+            run.errors = f"{type(exc).__name__}: {exc}"
+        raise
     except (TierError, TimeseriesError, ValueError) as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"{type(exc).__name__}: {exc}"
@@ -206,8 +222,12 @@ def _run(
 def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float) -> None:
     if isinstance(tier, HourlyTier):
         tier.close()
-    run.finished = datetime.now(UTC)
+    waits = run.status == RetentionRun.Status.RUNNING  # for its retry (retention.busy)
+    run.finished = None if waits else datetime.now(UTC)
     run.duration_seconds = round(time.monotonic() - began, 3)
+    if waits:
+        run.save()  # its task's retry logs why
+        return
     if tier is not None and run.status != RetentionRun.Status.DRY_RUN:
         outcome = tier.outcome
         run.records_processed = outcome.processed

@@ -85,20 +85,22 @@ def missing_tiers() -> list[str]:
 # How long a daily row may wait in enrich_daily for the archive after RETENTION_DAILY_DAYS
 # (retention.archive.plan): a year's rows are written once the year has closed (up to 366 days),
 # rows found again in a range whose file is younger than 90 days wait until it is 90 days old,
-# and the weekly run may be skipped for a lock, retried or fail (retention.archive.busy): 4 weeks.
+# and the weekly run may wait for its lock (retried, then failed: retention.busy) or fail for
+# other reasons: 4 weeks.
 ARCHIVE_WAIT_DAYS = 366 + 90 + 28
 # How long an hourly row may wait for the daily tier after RETENTION_HOURLY_DAYS: its nightly
-# run may be skipped (its lock held by an hourly run folding late points, or by the archive
-# deleting) or fail for some nights in a row: a week.
+# run may fail for some nights in a row, on an error or because another run (an hourly run
+# folding late points, the archive deleting, a run started by hand) held its lock past its
+# retries (retention.busy; a run of the command is skipped then): a week.
 COMPOSE_WAIT_DAYS = 7
 COMPOSE_WAIT = (
     f"composed: they wait for the daily tier up to {COMPOSE_WAIT_DAYS} days longer (its "
-    "nightly run may be skipped while another run holds its lock, or fail)"
+    "nightly run may fail, also when another run holds its lock past its retries)"
 )
 ARCHIVE_WAIT = (
     f"archived: they wait for the archive up to {ARCHIVE_WAIT_DAYS} days longer (a year's rows "
     "are written once the year has closed, a file younger than 90 days is never rewritten, a "
-    "weekly run may be skipped or fail)"
+    "weekly run may fail, also when another run holds its lock past its retries)"
 )
 
 

@@ -1,15 +1,22 @@
 """Thin Celery tasks of the retention tiers (beat: 02:00 hourly, 02:30 daily; see
-config/schedule.py). The work and its bookkeeping are in `retention.tiers.runner`."""
+config/schedule.py). The work and its bookkeeping are in `retention.tiers.runner`.
+
+The beat's run (no `run_id`) that finds its tier's lock taken waits in the queue and is tried
+again in the same run (retention.busy): once a night, a run recorded skipped left its days to
+the next night. A run the API queued is recorded skipped, as one of the commands."""
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from celery import Task, shared_task
 
 from enrich.errors import Transient
+from retention.busy import scheduled_run
 from retention.models import RetentionRun
-from retention.task_records import recorded, retry_transient
+from retention.task_records import recorded, requeued, retry_transient
 from retention.tiers import runner as tiers
+from retention.tiers.chunks import TierBusy
 
 
 def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun], what: str) -> Task:
@@ -24,13 +31,18 @@ def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun],
         dry_run: bool = False,
     ) -> dict:
         run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
+        run = run or scheduled_run(operation)
+        scheduled = run.details.get("queued_by") == "schedule"
         try:
             run = function(
                 date.fromisoformat(start) if start else None,
                 date.fromisoformat(end) if end else None,
                 run=run,
                 dry_run=dry_run,
+                requeued=partial(requeued, self) if scheduled else None,
             )
+        except TierBusy as exc:  # the scheduled run waits for the lock, in the same run
+            retry_transient(self, exc, run_id=run.pk, start=start, end=end, dry_run=dry_run)
         except Transient as exc:
             # A retry is a new run record; the failed one stays as history.
             retry_transient(self, exc, run_id=None, start=start, end=end, dry_run=dry_run)
@@ -39,7 +51,8 @@ def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun],
     task.__name__ = task.__qualname__ = function.__name__
     task.__doc__ = (
         f"{what}; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun created by "
-        "the API for this task; `dry_run` reports what a run would do, changing nothing (the API "
+        "the API for this task (the beat's run gets one here, and waits for its tier's lock: "
+        "retention.busy); `dry_run` reports what a run would do, changing nothing (the API "
         "queues dry runs too: they read every entity's points of every day due)."
     )
     return shared_task(**recorded(name, operation), bind=True, max_retries=3)(task)

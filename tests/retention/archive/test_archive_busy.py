@@ -15,11 +15,11 @@ from django_celery_beat.models import PeriodicTask
 
 from enrich.redis.lock import RunLock
 from enrich.schedules import install_schedules
-from retention.archive.busy import next_scheduled_run
 from retention.archive.index import rebuild_index
-from retention.archive.lock import NAME
+from retention.archive.lock import NAME, WAITS
 from retention.archive.run import run_archive
 from retention.archive.tasks import archive
+from retention.busy import next_scheduled_run
 from retention.models import RetentionRun
 from retention.stats.alerts import detect
 from tests.support.archive import daily_rows
@@ -136,8 +136,24 @@ def test_the_next_scheduled_run_is_the_coming_one_whatever_the_beat_saved_last()
     install_schedules()
     entry = PeriodicTask.objects.filter(task="retention.archive")
     entry.update(last_run_at=timezone.now() - timedelta(days=9))
-    when, now = next_scheduled_run(), timezone.now()
+    when, now = next_scheduled_run(WAITS.task), timezone.now()
     assert now < when <= now + timedelta(days=7)
     assert (when.weekday(), when.hour, when.minute, when.second) == (6, 3, 0, 0)  # Sunday 03:00
     entry.update(enabled=False)
-    assert next_scheduled_run() is None
+    assert next_scheduled_run(WAITS.task) is None
+
+
+def test_a_run_skipped_while_no_archive_run_is_scheduled_says_so_in_a_sentence(
+    tier, local_archive, restore_holds_the_lock
+):
+    """It said "…, or no archive run is scheduled (the beat entry Archive to S3 is disabled)
+    archives what is due."."""
+    install_schedules()
+    PeriodicTask.objects.filter(task="retention.archive").update(enabled=False)
+    [why] = run_archive(NOW).errors
+    assert why.endswith(
+        "; nothing done: run it again once that run has finished, or no run is scheduled that "
+        "archives what is due (the beat entry Archive to S3 is disabled). Nothing is lost "
+        "meanwhile: the daily tier keeps the rows due until an archive run has verified their "
+        "file."
+    )

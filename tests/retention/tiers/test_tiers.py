@@ -600,15 +600,16 @@ def problems_once_set(ha_db, policy: str, duration: str) -> list[str]:
     return safety.check_retention_policies()
 
 
-def test_refuses_an_hourly_policy_that_drops_rows_of_a_skipped_daily_run(ha_db):
-    """92 days passed as safe (more than 90 + 1): the nightly daily run skipped two nights in
-    a row (an hourly run folding late points, or the archive deleting, held its lock; or it
-    failed) composed the hours of a shard group's last day after InfluxDB had dropped them."""
+def test_refuses_an_hourly_policy_that_drops_rows_of_a_failed_daily_run(ha_db):
+    """92 days passed as safe (more than 90 + 1): the nightly daily run failed two nights in
+    a row (an hourly run folding late points, or the archive deleting, held its lock past its
+    retries; or another error) composed the hours of a shard group's last day after InfluxDB
+    had dropped them."""
     [problem] = problems_once_set(ha_db, "enrich_hourly", "92d SHARD DURATION 1w")
     assert problem.startswith(
         f"Retention policy 'enrich_hourly' of {ha_db.name!r} drops rows after 92d, before they "
-        "are composed: they wait for the daily tier up to 7 days longer (its nightly run may be "
-        "skipped while another run holds its lock, or fail) (RETENTION_HOURLY_DAYS=90)."
+        "are composed: they wait for the daily tier up to 7 days longer (its nightly run may "
+        "fail, also when another run holds its lock past its retries) (RETENTION_HOURLY_DAYS=90)."
     )
     assert problem.endswith("or to at least 98d.")
     assert problems_once_set(ha_db, "enrich_hourly", "98d") == []
@@ -616,8 +617,8 @@ def test_refuses_an_hourly_policy_that_drops_rows_of_a_skipped_daily_run(ha_db):
 
 def test_refuses_a_daily_policy_that_drops_rows_still_waiting_for_the_archive(ha_db):
     """Daily rows wait in enrich_daily past RETENTION_DAILY_DAYS until the archive writes
-    them: a year's rows once the year has closed, and only at a weekly run (skipped while a
-    restore holds the archive's lock). 400 days passed as safe (more than 365 + 1), so a
+    them: a year's rows once the year has closed, and only at a weekly run (which fails when
+    a restore holds the archive's lock past its retries). 400 days passed as safe (more than 365 + 1), so a
     January's rows expired unarchived while they waited for December."""
     [problem] = problems_once_set(ha_db, "enrich_daily", "400d SHARD DURATION 1w")
     assert problem.startswith(

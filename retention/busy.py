@@ -1,0 +1,101 @@
+"""A scheduled retention run that finds the lock it needs taken: what it says and when its work
+comes next. The archive's runs (retention.archive.run: the archive's lock, held by another
+archive run, an index rebuild or a restore) and the tier runs (retention.tiers.runner: a tier's
+lock, held by a run started by hand, an hourly run folding late points into daily rows or the
+archive deleting a file's rows) take it up the same way.
+
+Inside the Celery task (the beat schedule's run; for the archive also one the API queued) the
+run raises a RunBusy and the task tries it again in the same run
+(retention.task_records.retry_transient: after RETENTION_RETRY_SECONDS, then twice that, 3
+times), which waits in the queue meanwhile, `details.retries` naming the holder; a lock still
+taken after the last retry fails the run (an alert) saying when the next scheduled run comes.
+Run by a command (and a tier run the API queued) it is recorded skipped. Before, the scheduled
+run was skipped until the next one: a week for the archive, a night for a tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from enrich.errors import Transient
+from retention.models import RetentionRun
+
+
+class RunBusy(Transient):
+    """Another run holds the lock this run needs: tried again later, in the same run."""
+
+
+Busy = TypeVar("Busy", bound=RunBusy)
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How a kind of run that waits for its lock says it: its Celery `task` (as the beat's
+    entries name it), what its next run `does` ("archives what is due") and why nothing is lost
+    meanwhile (`kept`, a sentence)."""
+
+    task: str
+    does: str
+    kept: str
+
+
+def scheduled_run(operation: str) -> RetentionRun:
+    """The run of a task queued without one (the beat schedule's): like a run the API queued,
+    one that waits for a retry waits in the queue (retention.queued.waiting) and goes on in the
+    same run (before, it was recorded skipped or failed and the retry, if any, made a new one)."""
+    now = timezone.now()
+    return RetentionRun(
+        operation=operation,
+        status=RetentionRun.Status.RUNNING,
+        started=now,
+        details={"queued_by": "schedule", "queued_at": now.isoformat()},
+    )
+
+
+def next_scheduled_run(task: str) -> datetime | None:
+    """When the beat schedule next starts `task` (its enabled entries for the task, as edited in
+    the admin), or None when none is enabled."""
+    now = timezone.now()
+    times = []
+    for entry in PeriodicTask.objects.filter(task=task, enabled=True):
+        # From now, not from `last_run_at`: the beat saves that minutes after it sent the run
+        # that finds the lock taken, so it may still be the period before's.
+        times.append(max(now, now + entry.schedule.remaining_estimate(now)))
+    if not times:
+        return None
+    # To the nearest minute (what the admin shows): the estimate falls a moment short of it.
+    return (min(times) + timedelta(seconds=30)).replace(second=0, microsecond=0)
+
+
+def next_run(waits: Waits) -> str:
+    """When the work comes next: "the next scheduled run (Sun 2026-12-13 03:00 UTC) archives what
+    is due", or that no run is scheduled and why."""
+    when = next_scheduled_run(waits.task)
+    if when is not None:
+        return f"the next scheduled run ({when.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC) {waits.does}"
+    entries = ", ".join(PeriodicTask.objects.filter(task=waits.task).values_list("name", flat=True))
+    why = f"the beat entry {entries} is disabled" if entries else f"no beat entry runs {waits.task}"
+    return f"no run is scheduled that {waits.does} ({why})"
+
+
+def busy(error: type[Busy], held: str, waits: Waits) -> Busy:
+    """What the task's run raises (`held`: whose the lock is, "the archive's lock is held by
+    ..."): it is tried again, then fails saying what comes next."""
+    return error(
+        f"{held}; nothing done yet. Tried again in the same run when a retry is due "
+        f"(details.retries); if the lock is still taken after the last retry, {next_run(waits)}. "
+        f"{waits.kept}"
+    )
+
+
+def skipped(held: str, waits: Waits) -> str:
+    """What a run outside the task (a command) records as it is skipped."""
+    return (
+        f"{held}; nothing done: run it again once that run has finished, or {next_run(waits)}. "
+        f"{waits.kept}"
+    )
