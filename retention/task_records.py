@@ -157,7 +157,9 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     """The one way retention tasks retry: a `Transient` error (InfluxDB, Redis or S3 out of
     reach) is tried again after RETENTION_RETRY_SECONDS (300), then twice that, ..., at most
     `task.max_retries` times, with the task's `kwargs`; anything else fails the task at once.
-    Restarts and upgrades of a service take minutes, hence the long first wait."""
+    Restarts and upgrades of a service take minutes, hence the long first wait. A retry keeps no
+    expiry: the beat's (config/schedule.py) drops a run that could not start in time, and a
+    retry due after it was dropped unseen, leaving a run waiting for it for ever."""
     if not _retried(task, exc):
         raise exc
     countdown = _countdown(task)
@@ -170,7 +172,7 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
         task.max_retries,
         countdown,
     )
-    raise task.retry(countdown=countdown, kwargs=kwargs) from exc
+    raise task.retry(countdown=countdown, kwargs=kwargs, expires=None) from exc
 
 
 def recorded(name: str, operation: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ or a command runs is still recorded skipped, saying who holds the lock."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.models import Q
@@ -25,7 +25,7 @@ from retention.tiers import tasks
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
 from tests.retention.conftest import T0
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
-from tests.support.worker import celery_worker, until
+from tests.support.worker import celery_worker, until, wait_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
@@ -58,6 +58,11 @@ def waiting(operation: str = DAILY) -> RetentionRun | None:
     """The run once it waits for a retry, or once it ended without (it was skipped)."""
     runs = RetentionRun.objects.filter(operation=operation)
     return runs.filter(Q(details__has_key="retries") | ~Q(status="running")).first()
+
+
+def retries() -> list[dict]:
+    run = waiting()
+    return run.details.get("retries", []) if run else []
 
 
 def ended(operation: str = DAILY) -> RetentionRun | None:
@@ -164,3 +169,20 @@ def test_a_run_the_api_queued_is_still_skipped_naming_the_holder(daily_lock_held
     )
     assert "retries" not in run.details and run.finished is not None
     assert len(rows(HOURLY_RP)) == 24 and rows(DAILY_RP) == []
+
+
+@pytest.mark.usefixtures("empty_queues", "hourly_day")
+def test_a_run_started_late_waits_past_the_expiry_of_the_beats_message(settings, daily_lock_held):
+    """The beat's message expires an hour after 02:30 (config/schedule.py): a retry carried
+    that expiry, so one due later (the run started late, behind a long raw -> hourly run on a
+    one-slot worker) was dropped, and the run waited "in the queue" for ever."""
+    with celery_worker("daily-busy-late", **worker_env(settings, retry_seconds="3")) as worker:
+        wait_idle(worker)  # up and answering: the task is received at once
+        expires = datetime.now(UTC) + timedelta(seconds=7)
+        tasks.downsample_daily.apply_async(kwargs=ONE_DAY, expires=expires)
+        # Tried at once, then 3 s later (before the expiry), then 6 s after that (past it).
+        until(lambda: len(retries()) == 2, worker, seconds=60)
+        daily_lock_held.release()
+        done = until(ended, worker, seconds=60)
+    assert done.status == "ok" and len(done.details["retries"]) == 2
+    assert done.details["days"] == [str(D0)] and len(rows(DAILY_RP)) == 1
