@@ -165,7 +165,7 @@ def _run(
             if requeued is not None:  # the scheduled run: tried again in this run
                 raise busy(TierBusy, held, WAITS[operation])
             run.status = RetentionRun.Status.SKIPPED
-            run.details = {"reason": held}
+            run.details = {**run.details, "reason": held}
             return run
         ensure_tiers()
         run.storage_before_bytes, shards = storage_bytes(), settle.shard_sizes()

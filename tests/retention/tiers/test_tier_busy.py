@@ -168,6 +168,8 @@ def test_a_run_the_api_queued_is_still_skipped_naming_the_holder(daily_lock_held
         f"the lock of the hourly -> daily runs is held by {FOLDING} since "
     )
     assert "retries" not in run.details and run.finished is not None
+    # Who queued it stays (the skip's reason replaced every detail the API had recorded).
+    assert run.details["queued_by"] == "ha-user"
     assert len(rows(HOURLY_RP)) == 24 and rows(DAILY_RP) == []
 
 
