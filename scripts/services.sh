@@ -17,6 +17,8 @@ chmod 700 "$VAR" "$VAR/log"
 INFLUXDB_HTTP_PORT=${ENRICH_INFLUXDB_PORT:-8186}
 INFLUXDB_RPC_PORT=${ENRICH_INFLUXDB_RPC_PORT:-8188}
 INFLUXDB_DATA_DIR=${ENRICH_INFLUXDB_DATA_DIR:-$VAR/influxdb}
+# A relative one from the project's root, as var/ (not from wherever make or the script ran).
+[[ $INFLUXDB_DATA_DIR == /* ]] || INFLUXDB_DATA_DIR=$ROOT/$INFLUXDB_DATA_DIR
 REDIS_PORT=${ENRICH_REDIS_PORT:-6379}
 PG_PORT=${ENRICH_PG_PORT:-5432}
 MQTT_PORT=${ENRICH_MQTT_PORT:-1883}
@@ -198,9 +200,15 @@ ensure_influxdb() {
   command -v influxd >/dev/null || apt_install_server influxdb influxdb
   mkdir -p "$INFLUXDB_DATA_DIR"
   chmod 700 "$INFLUXDB_DATA_DIR"
-  local conf="$INFLUXDB_DATA_DIR/influxdb.conf"
-  sed -e "s#@DATA_DIR@#$INFLUXDB_DATA_DIR#g" -e "s#@HTTP_PORT@#$INFLUXDB_HTTP_PORT#g" \
-      -e "s#@RPC_PORT@#$INFLUXDB_RPC_PORT#g" "$ROOT/scripts/influxdb.conf.template" > "$conf"
+  local conf="$INFLUXDB_DATA_DIR/influxdb.conf" text dir
+  # The template rendered by bash, not sed: a directory with #, & or | broke sed's expression
+  # (or put the data elsewhere). Written into TOML strings, its \ and " escaped.
+  text=$(<"$ROOT/scripts/influxdb.conf.template")
+  dir=${INFLUXDB_DATA_DIR//\\/\\\\}
+  dir=${dir//\"/\\\"}
+  text=${text//@DATA_DIR@/"$dir"}
+  text=${text//@HTTP_PORT@/"$INFLUXDB_HTTP_PORT"}
+  printf '%s\n' "${text//@RPC_PORT@/"$INFLUXDB_RPC_PORT"}" > "$conf"
   log "influxdb: starting on 127.0.0.1:$INFLUXDB_HTTP_PORT (data in $INFLUXDB_DATA_DIR)"
   nohup influxd -config "$conf" >>"$VAR/log/influxd.log" 2>&1 &
   echo $! > "$INFLUXDB_DATA_DIR/influxd.pid"

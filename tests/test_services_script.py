@@ -83,6 +83,32 @@ def test_an_influxdb_it_starts_is_found_on_a_machine_without_curl(tmp_path):
         _stop(data / "influxd.pid")
 
 
+def test_an_influxdb_data_dir_is_taken_as_given_whatever_its_characters(tmp_path):
+    # ENRICH_INFLUXDB_DATA_DIR went through sed: with a # the script stopped on "unknown option
+    # to `s'", with a & the data went to a directory of another name ("a@DATA_DIR@c"). And a
+    # relative one was taken from wherever the script ran, not from the project's root as var/.
+    data = tmp_path / 'in#flux & da|ta\\x"y'
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env, port, _ = _own_influxdb(tmp_path)
+    env["ENRICH_INFLUXDB_DATA_DIR"] = relative = os.path.relpath(data, ROOT)
+    script = ROOT / "scripts" / "services.sh"
+    try:
+        done = subprocess.run(
+            [script, "influxdb"], cwd=elsewhere, env=env, capture_output=True, text=True,
+            timeout=90,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"influxdb: starting on 127.0.0.1:{port} (data in {ROOT}/{relative})" in done.stderr
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as answer:
+            assert answer.status == 204
+        assert (data / "meta" / "meta.db").is_file()  # its data where it was told
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([data.name, "elsewhere"])
+        assert not any(elsewhere.iterdir())
+    finally:
+        _stop(data / "influxd.pid")
+
+
 def _own_influxdb(tmp_path: Path, **env: str) -> tuple[dict[str, str], int, Path]:
     """The environment that has scripts/services.sh start an InfluxDB of the test's own (the
     shared one stays), its HTTP port and data directory."""
