@@ -91,11 +91,12 @@ wait_for() {  # wait_for <what> <seconds> <command...>
 # The first line a server on the Redis port answers to PING ("+PONG", or "-NOAUTH ..." from one
 # that wants a password), empty when nothing answers; `redis_answer <user> <password>` logs in
 # first (AUTH). Over bash's /dev/tcp: a Redis may run (in a container, say) on a machine without
-# redis-cli, and a password given to redis-cli would show in `ps` to every local user.
+# redis-cli, and a password given to redis-cli would show in `ps` to every local user. Asked on
+# 127.0.0.1, or on $redis_host (REDIS_URL's: localhost, ::1) where the caller sets it.
 redis_answer() {
   local line=""
   (
-    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" || exit
+    exec 2>/dev/null 3<>"/dev/tcp/${redis_host:-127.0.0.1}/$REDIS_PORT" || exit
     if [ $# = 2 ]; then  # AUTH [user] password, in Redis' protocol (lengths in bytes)
       export LC_ALL=C
       if [ -n "$1" ]; then printf '*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n' "${#1}" "$1"
@@ -120,34 +121,58 @@ redis_url() {
   echo "${url:-${REDIS_URL:-}}"
 }
 
+# A URL's parts: url_user and url_password (its %-escapes decoded), url_host (an IPv6 address
+# without its brackets: [::1]) and url_port (empty when the URL names none).
+url_parts() {
+  local rest=${1#*://}
+  rest=${rest%%/*}
+  url_user="" url_password=""
+  if [[ $rest == *@* ]]; then
+    url_password=${rest%@*}
+    rest=${rest##*@}
+    if [[ $url_password == *:* ]]; then
+      url_user=${url_password%%:*}
+      url_password=${url_password#*:}
+    fi
+    url_user=$(printf '%b' "${url_user//%/\\x}")
+    url_password=$(printf '%b' "${url_password//%/\\x}")
+  fi
+  if [[ $rest == \[* ]]; then
+    url_host=${rest%%]*}
+    url_host=${url_host#\[}
+    rest=${rest#*]}
+  else
+    url_host=${rest%:*}
+    rest=${rest#"$url_host"}
+  fi
+  url_port=${rest#:}
+}
+
+loopback() { [ "$1" = 127.0.0.1 ] || [ "$1" = localhost ] || [ "$1" = ::1 ]; }
+
 # A Redis on the port that wants a password is never started again beside it (the port is
 # taken): it is used when REDIS_URL's login opens it, otherwise the script says how.
 redis_with_password() {
-  local url rest host port user="" pass=""
+  local url url_user url_password url_host="" url_port
   url=$(redis_url)
-  rest=${url#*://}
-  rest=${rest%%/*}
-  host=${rest##*@}
-  port=${host##*:}
-  [ "$port" != "$host" ] || port=6379
-  host=${host%:*}
-  if [ -n "$url" ] && { [[ $url != redis://* ]] || [ "$port" != "$REDIS_PORT" ] \
-      || { [ "$host" != 127.0.0.1 ] && [ "$host" != localhost ]; }; }; then
+  url_parts "$url"
+  if [ -n "$url" ] && { [[ $url != redis://* ]] || [ "${url_port:-6379}" != "$REDIS_PORT" ] \
+      || ! loopback "$url_host"; }; then
     log "redis: the one on 127.0.0.1:$REDIS_PORT asks for a password; REDIS_URL names another: left alone"
     return
   fi
-  if [[ $rest == *@* ]]; then
-    pass=${rest%@*}
-    if [[ $pass == *:* ]]; then user=${pass%%:*}; pass=${pass#*:}; fi
-    user=$(printf '%b' "${user//%/\\x}")  # the URL's %-escapes
-    pass=$(printf '%b' "${pass//%/\\x}")
-  fi
-  if [ -n "$pass" ] && [ "$(redis_answer "$user" "$pass")" = +PONG ]; then
+  local redis_host=$url_host answer=""  # asked where the processes will ask
+  [ -z "$url_password" ] || answer=$(redis_answer "$url_user" "$url_password")
+  if [ "$answer" = +PONG ]; then
     log "redis: running on 127.0.0.1:$REDIS_PORT, with a password: REDIS_URL's opens it"
     return
   fi
   local given="is not set"
-  [ -z "$url" ] || given="does not give the right one"
+  if [ -n "$url_password" ] && [ -z "$answer" ] && [ -z "$(redis_answer)" ]; then
+    given="names $url_host, where no Redis answers on port $REDIS_PORT"
+  elif [ -n "$url" ]; then
+    given="does not give the right one"
+  fi
   log "ERROR: the Redis on 127.0.0.1:$REDIS_PORT asks for a password (requirepass), and REDIS_URL $given."
   log "       Put its password in .env: REDIS_URL=redis://:PASSWORD@127.0.0.1:$REDIS_PORT/0 (with"
   log "       %2F, %3A, %40 for / : @), or stop that Redis and run this again to start enrich's own."

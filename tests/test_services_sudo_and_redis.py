@@ -8,6 +8,7 @@ import sys
 import time
 from urllib.parse import quote
 
+import pytest
 import redis
 
 from tests.support.ports import free_port
@@ -138,3 +139,38 @@ def test_another_server_on_the_redis_port_is_named_not_fought(tmp_path):
     finally:
         other.terminate()
         other.wait(10)
+
+
+def test_a_redis_url_naming_ipv6_loopback_is_checked_like_127_0_0_1():
+    # REDIS_URL=redis://:PASSWORD@[::1]:6379/0 gave the host "[::1]", brackets and all, which
+    # was neither 127.0.0.1 nor localhost: the Redis asking for a password was "left alone" as
+    # another one, with a wrong password too, and `make run` went on with a login its processes
+    # could not use. Now [::1] is loopback, and the password is checked there.
+    with socket.socket(socket.AF_INET6) as probe:
+        try:
+            probe.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback on this machine")
+    both, v4_only = free_port(), free_port()
+    command = ["redis-server", "--save", "", "--requirepass", "s3cret"]
+    servers = [
+        subprocess.Popen([*command, "--port", str(port), "--bind", bind], stdout=subprocess.DEVNULL)
+        for port, bind in ((both, "127.0.0.1 ::1"), (v4_only, "127.0.0.1"))
+    ]
+    env = dict(os.environ, ENRICH_REDIS_PORT=str(both), ENRICH_ENV_FILE="none")
+    try:
+        for port in (both, v4_only):
+            redis_running(port, "s3cret")
+        said = started("redis", dict(env, REDIS_URL=f"redis://:s3cret@[::1]:{both}/0"))
+        assert f"redis: running on 127.0.0.1:{both}, with a password: REDIS_URL's opens it" in said
+        wrong = ran("redis", dict(env, REDIS_URL=f"redis://:wrong@[::1]:{both}/0"))
+        assert wrong.returncode == 1 and "does not give the right one" in wrong.stderr
+        # A Redis on 127.0.0.1 only is not there for processes that ask [::1].
+        env.update(ENRICH_REDIS_PORT=str(v4_only), REDIS_URL=f"redis://:s3cret@[::1]:{v4_only}/0")
+        unreached = ran("redis", env)
+        assert unreached.returncode == 1
+        assert f"REDIS_URL names ::1, where no Redis answers on port {v4_only}" in unreached.stderr
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
