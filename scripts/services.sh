@@ -92,11 +92,11 @@ wait_for() {  # wait_for <what> <seconds> <command...>
 # that wants a password), empty when nothing answers; `redis_answer <user> <password>` logs in
 # first (AUTH). Over bash's /dev/tcp: a Redis may run (in a container, say) on a machine without
 # redis-cli, and a password given to redis-cli would show in `ps` to every local user. Asked on
-# 127.0.0.1, or on $redis_host (REDIS_URL's: localhost, ::1) where the caller sets it.
+# 127.0.0.1, or on $ask_host (the URL's: localhost, ::1) where the caller sets it.
 redis_answer() {
   local line=""
   (
-    exec 2>/dev/null 3<>"/dev/tcp/${redis_host:-127.0.0.1}/$REDIS_PORT" || exit
+    exec 2>/dev/null 3<>"/dev/tcp/${ask_host:-127.0.0.1}/$REDIS_PORT" || exit
     if [ $# = 2 ]; then  # AUTH [user] password, in Redis' protocol (lengths in bytes)
       export LC_ALL=C
       if [ -n "$1" ]; then printf '*3\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n' "${#1}" "$1"
@@ -110,30 +110,27 @@ redis_answer() {
 
 redis_pong() { [ "$(redis_answer)" = +PONG ]; }
 
-# REDIS_URL as the processes get it: under `make run` honcho gives them .env's over the
-# shell's; ENRICH_ENV_FILE=none (the tests' settings) reads no .env.
-redis_url() {
+# A setting (REDIS_URL, MQTT_URL) as the processes get it: under `make run` honcho gives them
+# .env's over the shell's; ENRICH_ENV_FILE=none (the tests' settings) reads no .env.
+env_url() {  # env_url <name>
   local file=${ENRICH_ENV_FILE:-$ROOT/.env} url=""
   if [ "$file" != none ] && [ -f "$file" ]; then
-    url=$(awk -F= '$1 == "REDIS_URL" { sub(/^[^=]*=/, ""); value = $0 }
+    url=$(awk -F= -v name="$1" '$1 == name { sub(/^[^=]*=/, ""); value = $0 }
       END { gsub(/^["\047]|["\047]$/, "", value); print value }' "$file")
   fi
-  echo "${url:-${REDIS_URL:-}}"
+  echo "${url:-${!1:-}}"
 }
 
-# A URL's parts: url_user and url_password (its %-escapes decoded), url_host (an IPv6 address
-# without its brackets: [::1]) and url_port (empty when the URL names none).
+# A URL's parts: url_user and url_password (user[:password]@, their %-escapes decoded),
+# url_host (an IPv6 address without its brackets: [::1]) and url_port (empty when it names none).
 url_parts() {
   local rest=${1#*://}
   rest=${rest%%/*}
   url_user="" url_password=""
   if [[ $rest == *@* ]]; then
-    url_password=${rest%@*}
+    url_user=${rest%@*}
     rest=${rest##*@}
-    if [[ $url_password == *:* ]]; then
-      url_user=${url_password%%:*}
-      url_password=${url_password#*:}
-    fi
+    [[ $url_user != *:* ]] || { url_password=${url_user#*:}; url_user=${url_user%%:*}; }
     url_user=$(printf '%b' "${url_user//%/\\x}")
     url_password=$(printf '%b' "${url_password//%/\\x}")
   fi
@@ -154,14 +151,15 @@ loopback() { [ "$1" = 127.0.0.1 ] || [ "$1" = localhost ] || [ "$1" = ::1 ]; }
 # taken): it is used when REDIS_URL's login opens it, otherwise the script says how.
 redis_with_password() {
   local url url_user url_password url_host="" url_port
-  url=$(redis_url)
+  url=$(env_url REDIS_URL)
   url_parts "$url"
+  if [ -z "$url_password" ]; then url_password=$url_user url_user=""; fi  # redis://PASSWORD@
   if [ -n "$url" ] && { [[ $url != redis://* ]] || [ "${url_port:-6379}" != "$REDIS_PORT" ] \
       || ! loopback "$url_host"; }; then
     log "redis: the one on 127.0.0.1:$REDIS_PORT asks for a password; REDIS_URL names another: left alone"
     return
   fi
-  local redis_host=$url_host answer=""  # asked where the processes will ask
+  local ask_host=$url_host answer=""  # asked where the processes will ask
   [ -z "$url_password" ] || answer=$(redis_answer "$url_user" "$url_password")
   if [ "$answer" = +PONG ]; then
     log "redis: running on 127.0.0.1:$REDIS_PORT, with a password: REDIS_URL's opens it"
@@ -293,15 +291,87 @@ ensure_python_venv() {
   apt_install "python$version-venv"
 }
 
-mqtt_open() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
+# The reason code (hex) of the CONNACK a server on the MQTT port answers an MQTT 5 CONNECT with:
+# 00 accepted, 86/87 a login wanted, 01 a broker without MQTT 5; "none" without a CONNACK in 3 s,
+# empty when nothing listens; `mqtt_connack <user> [<password>]` logs in. Over /dev/tcp as for
+# Redis: asked before anything is installed, and no password in `ps` (as mosquitto_sub's).
+mqtt_connack() {
+  (
+    exec 2>/dev/null 3<>"/dev/tcp/${ask_host:-127.0.0.1}/$MQTT_PORT" || exit
+    export LC_ALL=C  # lengths in bytes
+    trap '' PIPE  # a server that closes at the CONNECT's first bytes is still heard
+    local id="enrich-services-$$" flags=2 length field n byte answer
+    length=$((13 + ${#id}))
+    [ $# = 0 ] || { flags=$((flags | 128)); length=$((length + 2 + ${#1})); }
+    [ $# != 2 ] || { flags=$((flags | 64)); length=$((length + 2 + ${#2})); }
+    hex() { for byte; do printf "\\x$(printf %02x "$byte")"; done; }
+    {
+      hex 16  # CONNECT, then its length, 7 bits a byte
+      for ((n = length; ; )); do
+        byte=$((n & 127)) n=$((n >> 7))
+        if ((n)); then hex $((byte | 128)); else hex "$byte" && break; fi
+      done
+      printf '\0\4MQTT\5'; hex "$flags" 0 60 0  # MQTT 5, keep-alive 60 s, no properties
+      for field in "$id" "$@"; do hex $((${#field} >> 8)) $((${#field} & 255)); printf %s "$field"; done
+    } >&3 || true
+    answer=$(timeout 3 od -An -tx1 -N4 <&3) || true
+    set -- $answer
+    if [ "${1:-}" = 20 ] && [ $# = 4 ]; then echo "$4"; else echo none; fi
+    hex 224 0 >&3 || true  # DISCONNECT, if the broker has not closed the connection (a refusal does)
+  ) || true
+}
+
+mqtt_up() { [ "$(mqtt_connack)" = 00 ]; }
+
+# A broker on the port that wants a login is used when the URL of the tests or processes opens
+# it (MQTT_TEST_URL when set, else MQTT_URL as for REDIS_URL), otherwise the script says how.
+mqtt_with_login() {
+  local name=MQTT_URL url url_user url_password url_host="" url_port
+  [ -z "${MQTT_TEST_URL:-}" ] || name=MQTT_TEST_URL
+  url=$(env_url $name)
+  url_parts "$url"
+  if [ -n "$url" ] && { [[ $url != mqtt://* ]] || [ "${url_port:-1883}" != "$MQTT_PORT" ] \
+      || ! loopback "$url_host"; }; then
+    log "mosquitto: the broker on 127.0.0.1:$MQTT_PORT asks for a login; $name names another: left alone"
+    return
+  fi
+  local ask_host=$url_host answer=""  # asked where the processes will ask
+  if [ -n "$url_password" ]; then answer=$(mqtt_connack "$url_user" "$url_password")
+  elif [ -n "$url_user" ]; then answer=$(mqtt_connack "$url_user"); fi
+  if [ "$answer" = 00 ]; then
+    log "mosquitto: running on 127.0.0.1:$MQTT_PORT, with a login: $name's opens it"
+    return
+  fi
+  local given="is not set"
+  [ -z "$url" ] || given="does not give the right one"
+  log "ERROR: the MQTT broker on 127.0.0.1:$MQTT_PORT asks for a login (it refuses an anonymous CONNECT), and $name $given."
+  log "       Give its login: MQTT_URL=mqtt://USER:PASSWORD@127.0.0.1:$MQTT_PORT in .env (the tests:"
+  log "       MQTT_TEST_URL; %2F, %3A, %40 for / : @), or stop that broker and run this again to start enrich's own."
+  exit 1
+}
 
 # Debian's Mosquitto on loopback, for Home Assistant discovery (MQTT_URL) and its tests; its
 # own config in var/mosquitto/ (no persistence: retained messages live as long as it runs).
+# What listens on the port already must answer MQTT (a web server there was taken for a broker).
 ensure_mosquitto() {
-  if mqtt_open; then
-    log "mosquitto: running on 127.0.0.1:$MQTT_PORT"
-    return
-  fi
+  local answer
+  answer=$(mqtt_connack)
+  case $answer in
+    00)
+      log "mosquitto: running on 127.0.0.1:$MQTT_PORT"
+      return ;;
+    86|87)
+      mqtt_with_login
+      return ;;
+    none)
+      log "ERROR: 127.0.0.1:$MQTT_PORT answers an MQTT CONNECT with no CONNACK: another server holds the port."
+      log "       Stop what listens there, or set ENRICH_MQTT_PORT (and MQTT_URL, MQTT_TEST_URL) to a free port."
+      exit 1 ;;
+    ?*)
+      log "ERROR: the MQTT broker on 127.0.0.1:$MQTT_PORT refuses an MQTT 5 CONNECT (reason $answer; enrich needs"
+      log "       MQTT 5). Stop it, or set ENRICH_MQTT_PORT (and MQTT_URL, MQTT_TEST_URL) to a free port."
+      exit 1 ;;
+  esac
   command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install_server mosquitto mosquitto
   local bin dir="$VAR/mosquitto"
   bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
@@ -312,7 +382,7 @@ ensure_mosquitto() {
   log "mosquitto: starting on 127.0.0.1:$MQTT_PORT"
   nohup "$bin" -c "$dir/mosquitto.conf" >>"$VAR/log/mosquitto.log" 2>&1 &
   echo $! > "$dir/mosquitto.pid"
-  wait_for mosquitto 15 mqtt_open || { tail -20 "$VAR/log/mosquitto.log" >&2; exit 1; }
+  wait_for mosquitto 15 mqtt_up || { tail -20 "$VAR/log/mosquitto.log" >&2; exit 1; }
 }
 
 [ $# -gt 0 ] || set -- redis influxdb

@@ -4,15 +4,21 @@ a Redis that asks for a password, or another server, on its port."""
 import os
 import socket
 import subprocess
-import sys
-import time
 from urllib.parse import quote
 
 import pytest
 import redis
 
 from tests.support.ports import free_port
-from tests.support.services import ROOT, not_root, ran, redis_running, started
+from tests.support.services import (
+    ROOT,
+    beside_a_web_server,
+    logins_tried,
+    not_root,
+    ran,
+    redis_running,
+    started,
+)
 
 
 def test_without_sudo_it_says_what_to_run_as_root_before_installing_anything(tmp_path):
@@ -83,19 +89,15 @@ def test_a_redis_that_asks_for_a_password_is_named_and_used_with_redis_urls(tmp_
     try:
         client = redis_running(port, password)
         client.set("enrich:kept", "yes")
-        refused = ran("redis", env)
+        url = f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
+        wrong_url = f"redis://:wrong@127.0.0.1:{port}/0"
+        refused, wrong, said = logins_tried("redis", env, "REDIS_URL", wrong_url, url, tmp_path)
         assert refused.returncode == 1
         assert f"the Redis on 127.0.0.1:{port} asks for a password (requirepass)" in refused.stderr
         assert "REDIS_URL is not set" in refused.stderr
         assert f"REDIS_URL=redis://:PASSWORD@127.0.0.1:{port}/0" in refused.stderr
         assert "starting" not in refused.stderr
-        wrong = ran("redis", dict(env, REDIS_URL=f"redis://:wrong@127.0.0.1:{port}/0"))
         assert wrong.returncode == 1 and "does not give the right one" in wrong.stderr
-
-        url = f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
-        dotenv = tmp_path / ".env"
-        dotenv.write_text(f"LATITUDE=52.5\nREDIS_URL={url}\n")
-        said = started("redis", dict(env, ENRICH_ENV_FILE=str(dotenv)))
         assert f"redis: running on 127.0.0.1:{port}, with a password: REDIS_URL's opens it" in said
         assert password not in said
         # The same URL is what the processes then use, and the Redis found is the one there was.
@@ -120,25 +122,11 @@ def test_make_test_checks_the_redis_url_the_tests_use():
 def test_another_server_on_the_redis_port_is_named_not_fought(tmp_path):
     # Something else on the port (here a web server) was taken for no Redis: the script started
     # one on the taken port and waited 15 s for it. Now it says what answered, at once.
-    port = free_port()
-    other = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        done = ran("redis", dict(os.environ, ENRICH_REDIS_PORT=str(port)))
-        assert done.returncode == 1
-        assert f"127.0.0.1:{port} answers PING with '<!DOCTYPE HTML>'" in done.stderr
-        assert "set ENRICH_REDIS_PORT (and REDIS_URL) to a free port" in done.stderr
-        assert "starting" not in done.stderr
-    finally:
-        other.terminate()
-        other.wait(10)
+    port, done = beside_a_web_server("redis", "ENRICH_REDIS_PORT", tmp_path)
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port} answers PING with '<!DOCTYPE HTML>'" in done.stderr
+    assert "set ENRICH_REDIS_PORT (and REDIS_URL) to a free port" in done.stderr
+    assert "starting" not in done.stderr
 
 
 def test_a_redis_url_naming_ipv6_loopback_is_checked_like_127_0_0_1():

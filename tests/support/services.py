@@ -2,7 +2,9 @@
 user who is not root, servers of the test's own."""
 
 import os
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -72,3 +74,43 @@ def redis_running(port: int, password: str | None = None) -> redis.Redis:
         except redis.ConnectionError:
             time.sleep(0.05)
     raise AssertionError(f"the test's Redis on {port} did not start")
+
+
+def beside_a_web_server(service: str, port_setting: str, directory: Path):
+    """scripts/services.sh <service> run with another server (python's http.server) on the
+    port `port_setting` gives it: that port, and the run."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert listening(port), "the test's web server did not start"
+        return port, ran(service, dict(os.environ, **{port_setting: str(port)}))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def listening(port: int, seconds: float = 10) -> bool:
+    """Whether something listens on 127.0.0.1:`port` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def logins_tried(
+    service: str, env: dict[str, str], name: str, wrong: str, right: str, directory: Path
+) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess, str]:
+    """scripts/services.sh <service> before a server that asks for a login: run without the
+    URL `name`, run with the `wrong` one, and what it said (stderr) once a .env in `directory`
+    gives the `right` one (as .env gives it to `make run`'s processes)."""
+    refused = ran(service, env)
+    wrong_one = ran(service, dict(env, **{name: wrong}))
+    dotenv = directory / ".env"
+    dotenv.write_text(f"LATITUDE=52.5\n{name}={right}\n")
+    return refused, wrong_one, started(service, dict(env, ENRICH_ENV_FILE=str(dotenv)))
