@@ -27,6 +27,7 @@ from retention.archive.store import sha256_hex
 from retention.archive.verify import verify_object
 from retention.models import ArchiveObject
 from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
+from tests.support.archived import archived_once
 
 pytestmark = pytest.mark.django_db
 
@@ -51,11 +52,15 @@ def index() -> list[tuple]:
 def archived(tier, s3):
     """2022-03-10 .. 2024-12-31 archived in three files (the first starts mid-month, so its
     period bound 2022-03-01 is not a day the file holds)."""
-    readings = daily_rows(4, date(2022, 3, 10), 297 + 365 + 366)
-    tier.write(readings)
-    report = run_archive(NOW)
-    assert [o["key"] for o in report.objects] == KEYS and tier.rows() == []
-    return as_rows(readings)
+
+    def archive():
+        readings = daily_rows(4, date(2022, 3, 10), 297 + 365 + 366)
+        tier.write(readings)
+        report = run_archive(NOW)
+        assert [o["key"] for o in report.objects] == KEYS and tier.rows() == []
+        return as_rows(readings)
+
+    return archived_once(archive, tier, s3)  # made once, then planted (tests/support/archived.py)
 
 
 def test_rebuild_after_losing_the_rows_restores_the_same_rows(archived, tier, s3):

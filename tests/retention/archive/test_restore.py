@@ -19,6 +19,7 @@ from retention.tiers import runner as tiers
 from retention.tiers.rows import DAILY_RP, read_rows
 from tests.retention.conftest import HaDatabase
 from tests.support.archive import BUCKET, Recording, as_rows, daily_rows, read_back
+from tests.support.archived import archived_once
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +30,14 @@ YEARS = {2022: "archives/2022/data_2022-01-01.parquet", 2023: "archives/2023/dat
 
 @pytest.fixture
 def archived(tier, s3):
-    readings = daily_rows(5, date(2022, 1, 1), 366 + 365 + 365)  # 2022 .. 2024 (leap year)
-    tier.write(readings)
-    report = run_archive(NOW)
-    assert [o["key"] for o in report.objects] == list(YEARS.values()) and tier.rows() == []
-    return as_rows(readings)
+    def archive():
+        readings = daily_rows(5, date(2022, 1, 1), 366 + 365 + 365)  # 2022 .. 2024 (leap year)
+        tier.write(readings)
+        report = run_archive(NOW)
+        assert [o["key"] for o in report.objects] == list(YEARS.values()) and tier.rows() == []
+        return as_rows(readings)
+
+    return archived_once(archive, tier, s3)  # made once, then planted (tests/support/archived.py)
 
 
 def in_range(rows: list[dict], start: date, end: date) -> list[dict]:
