@@ -28,6 +28,7 @@ from retention.archive.run import run_archive
 from retention.models import RetentionRun
 from tests.support.api import token_client
 from tests.support.archive import BUCKET, as_rows, daily_rows, read_back, restore_worker_env
+from tests.support.archived import archived_once
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.proxy import Proxy
 from tests.support.web import gunicorn
@@ -49,10 +50,14 @@ MARCH = {"start_date": "2022-03-01", "end_date": "2022-03-31"}
 @pytest.fixture
 def archived(tier, s3):
     """Two entities' 2022, archived to moto's S3 (one file) and gone from the daily tier."""
-    readings = daily_rows(2, date(2022, 1, 1), 365)
-    tier.write(readings)
-    assert run_archive(NOW).objects[0]["key"] == KEY and tier.rows() == []
-    return as_rows(readings)
+
+    def archive():
+        readings = daily_rows(2, date(2022, 1, 1), 365)
+        tier.write(readings)
+        assert run_archive(NOW).objects[0]["key"] == KEY and tier.rows() == []
+        return as_rows(readings)
+
+    return archived_once(archive, tier, s3)  # made once, then planted (tests/support/archived.py)
 
 
 def march(rows: list[dict]) -> list[dict]:
