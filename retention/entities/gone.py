@@ -20,11 +20,12 @@ import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from enrich import http
 from enrich.wording import counted
 from retention.models import Alert, Entity
+from retention.stats import conditions
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +116,4 @@ def sync_alert(now: datetime | None = None) -> list[Alert]:
     still = Entity.objects.filter(gone_from_ha__isnull=False, in_views=True)
     entity_ids = list(still.order_by("entity_id").values_list("entity_id", flat=True))
     message = gone_message(entity_ids) if entity_ids else ""
-    kind = Alert.Kind.GONE_FROM_HA
-    opened = Alert.objects.filter(kind=kind, run__isnull=True, cleared__isnull=True)
-    if not message:
-        opened.update(cleared=now)
-        return []
-    if opened.exclude(message=message).update(message=message) or opened.exists():
-        return []  # the same incident: its message names the entities now
-    try:
-        with transaction.atomic():  # the partial unique constraint lets one checker win
-            alert = Alert.objects.create(kind=kind, message=message)
-    except IntegrityError:
-        return []
-    logger.error("retention alert %s (%s): %s", alert.pk, kind, message)
-    return [alert]
+    return conditions.sync(Alert.Kind.GONE_FROM_HA, message, now)
