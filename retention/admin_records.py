@@ -47,6 +47,21 @@ class RecordAdmin(KeptRowsAdmin, ReadOnlyAdmin):
 # --- Retention alerts (retention.stats.alerts) -------------------------------------------------------
 
 
+# Why an open alert without a run cannot be deleted, by its kind.
+CONDITION_KEPT = {
+    Alert.Kind.GONE_FROM_HA: (
+        "its condition is not over: the next discovery would raise it again and send it to the "
+        "webhook again. It is cleared once no entity gone from Home Assistant is counted in the "
+        "views."
+    ),
+    Alert.Kind.RAW_POLICY_SHORT: (
+        "its condition is not over: the alert check (every 5 minutes) would raise it again and "
+        "send it to the webhook again. It is cleared once the retention policy of Home "
+        "Assistant's raw data is lengthened as its message says (or set to INF)."
+    ),
+}
+
+
 @admin.register(Alert)
 class AlertAdmin(RecordAdmin):
     """Alerts are raised by the system (retention.stats.alerts); the admin shows them read-only."""
@@ -66,9 +81,7 @@ class AlertAdmin(RecordAdmin):
     def kept_because(self, alert: Alert) -> str:
         if alert.run is None:
             if alert.cleared is None:
-                return ("its condition is not over: the next discovery would raise it again and "
-                        "send it to the webhook again. It is cleared once no entity gone from "
-                        "Home Assistant is counted in the views.")  # fmt: skip
+                return CONDITION_KEPT.get(alert.kind, "its condition is not over.")
             return ""
         run = alert.run
         if (

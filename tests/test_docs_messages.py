@@ -1,8 +1,8 @@
 """Messages and numbers the pages quote word for word, made by the code that prints them: the
 day readers' refusals (docs/api.md), the error of an MQTT root another enrich owns
 (docs/home_assistant.md), the status page's answer to a site that is none
-(docs/status_page.md), the retention policy minimums the tier runs check and the archive's
-lock messages (docs/storage.md). A message reworded in the code, or a default changed, leaves
+(docs/status_page.md), the retention policy minimums the tier runs check, the warning of a raw
+policy short of failed nights, and the archive's lock messages (docs/storage.md). A message reworded in the code, or a default changed, leaves
 the page quoting what nobody sees any more."""
 
 import math
@@ -90,6 +90,32 @@ def test_the_storage_page_gives_the_retention_policy_minimums_the_tier_runs_chec
         "default)"
     ) in page
     assert f"or at least the {daily} days [the tier runs check]" in page
+
+
+@pytest.mark.influxdb
+def test_the_storage_page_quotes_the_warning_of_a_raw_policy_short_of_failed_nights(settings):
+    """A 9-day raw policy with the defaults, in Home Assistant's database of the default name
+    (the test's own database, renamed in the quote)."""
+    from enrich.influx import get_timeseries, quote_ident
+    from retention.tiers.safety import RAW_WAIT_DAYS, check_raw_slack
+    from tests.support.isolation import fresh_database
+
+    default = DEFAULTS["HA_INFLUXDB_DATABASE"]
+    for name in ("RETENTION_RAW_DAYS", "RETENTION_LATE_MARGIN_HOURS"):
+        setattr(settings, name, DEFAULTS[name])
+    with fresh_database("docs_raw") as database:
+        settings.HA_INFLUXDB_DATABASE = database
+        get_timeseries().execute(
+            None, f"ALTER RETENTION POLICY autogen ON {quote_ident(database)} DURATION 9d"
+        )
+        [warning] = check_raw_slack()
+    warning = warning.replace(repr(database), repr(default))
+    warning = warning.replace(quote_ident(database), quote_ident(default))
+    page = flat("docs/storage.md")
+    assert f'"{warning}"' in page
+    margin = DEFAULTS["RETENTION_LATE_MARGIN_HOURS"] / 24
+    soft = math.ceil(DEFAULTS["RETENTION_RAW_DAYS"] + 1 + RAW_WAIT_DAYS + margin)
+    assert f"late margin + {RAW_WAIT_DAYS} days ({soft} days by default" in page
 
 
 @pytest.mark.django_db

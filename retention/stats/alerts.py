@@ -15,9 +15,10 @@ Once per incident, also with concurrent checkers:
   delivery of the same alert (no new alert), for up to DELIVERY_WINDOW after it was raised.
   Only a crash between the POST and the commit can send one twice.
 
-An alert without a run is a condition of the registry (retention.entities.gone): entities gone
-from Home Assistant still counted in the views. The check opens one (delivered as above),
-keeps its message naming them, and sets `cleared` once none is left.
+An alert without a run is a condition (retention.stats.conditions): entities gone from Home
+Assistant still counted in the views (retention.entities.gone), Home Assistant's raw retention
+policy too short for a week of failed nightly runs (`sync_raw_slack`). The check opens one
+(delivered as above), keeps its message current, and sets `cleared` once it is over.
 
 `notify_run_finished(run)` does the same for one run right after it was recorded; modules
 may call it, the periodic check catches whatever they do not.
@@ -35,13 +36,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, When
 
 from enrich.http import HttpError, request
+from enrich.influx import TimeseriesError
 from enrich.redis.lock import RunLock
 from retention import liveness
 from retention.entities import gone
 from retention.models import Alert, RetentionRun
 from retention.queued import waiting
-from retention.stats import incidents
+from retention.stats import conditions, incidents
 from retention.stats.history import iso
+from retention.tiers.safety import check_raw_slack
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +59,14 @@ DELIVERY_WINDOW = timedelta(hours=24)  # an alert not delivered by then is given
 # Finished runs older than this are history, not news (e.g. on the first check after an
 # upgrade); a run still running is checked however long ago it started.
 # What an alert without a run names as its operation: the task whose results raise it.
-CONDITION_OPERATION = {Alert.Kind.GONE_FROM_HA: "discover_entities"}
-CONDITION_OPERATION_LABEL = {Alert.Kind.GONE_FROM_HA: "entity discovery"}
+CONDITION_OPERATION = {
+    Alert.Kind.GONE_FROM_HA: "discover_entities",
+    Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+}
+CONDITION_OPERATION_LABEL = {
+    Alert.Kind.GONE_FROM_HA: "entity discovery",
+    Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
+}
 DETECTION_WINDOW = timedelta(days=7)
 ERRORS_EXCERPT = 500  # characters of a run's errors put into the message
 
@@ -290,9 +299,23 @@ def check_alerts(now: datetime | None = None) -> CheckResult:
     entities gone from Home Assistant, deliver what is not sent yet."""
     now = now or datetime.now(UTC)
     result = CheckResult(closed=[run.pk for run in liveness.close_dead()])
-    result.raised = [a.pk for a in detect(now) + gone.sync_alert(now)]
+    conditions = gone.sync_alert(now) + sync_raw_slack(now)
+    result.raised = [a.pk for a in detect(now) + conditions]
     result.delivered, result.delivery_failed = deliver_pending(now)
     return result
+
+
+def sync_raw_slack(now: datetime, warnings: list[str] | None = None) -> list[Alert]:
+    """Open the alert while Home Assistant's raw retention policy leaves less than
+    RAW_WAIT_DAYS of failed nightly runs (`check_raw_slack`, or the run's `warnings`), clear
+    it once lengthened; InfluxDB unreachable changes nothing."""
+    if warnings is None:
+        try:
+            warnings = check_raw_slack()
+        except TimeseriesError as exc:
+            logger.warning("raw retention policy not checked, its alert left as is: %s", exc)
+            return []
+    return conditions.sync(Alert.Kind.RAW_POLICY_SHORT, " ".join(warnings), now)
 
 
 def notify_run_finished(run: RetentionRun) -> list[Alert]:

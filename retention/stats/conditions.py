@@ -4,7 +4,8 @@
 (returned, to be delivered), keeps an open one's message current (not delivered again) and
 clears it once `message` is empty. The partial unique constraint of `Alert` lets one of two
 concurrent checkers open it. Conditions: entities gone from Home Assistant still counted in
-the views (retention.entities.gone).
+the views (retention.entities.gone), Home Assistant's raw retention policy leaving little slack
+for failed nightly runs (retention.tiers.safety.check_raw_slack).
 """
 
 from __future__ import annotations

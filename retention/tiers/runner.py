@@ -14,7 +14,8 @@ a retention policy) of TIER_DATABASE, measurement `entity_aggregates`, tags `ent
 
 Safety: `check_retention_policies()` (`retention.tiers.safety`) refuses to run when a retention
 policy (bucket) would drop raw data before it is downsampled, or tier rows before their
-horizon. A Redis lock per tier keeps two runs of a tier apart: the scheduled run finding it
+horizon; a raw policy short of a week of failed nightly runs (`check_raw_slack`) lets the
+hourly run go on, noted in `details.warnings` and its summary, and alerted. A Redis lock per tier keeps two runs of a tier apart: the scheduled run finding it
 taken raises `TierBusy` (`requeued`: it waits in the queue and its task tries it again in the
 same run, which fails once the retries are spent: retention.busy); another run records status
 "skipped" and who holds it. InfluxDB becoming unreachable raises `InfluxUnavailable` after
@@ -41,13 +42,18 @@ from retention.busy import busy
 from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
-from retention.stats import settle
+from retention.stats import alerts, settle
 from retention.tiers.chunks import WAITS, TierBusy, lock_taken, run_lock, still_held
 from retention.tiers.daily import DailyTier
 from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered, quiet_days
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.late import fold_late_points
-from retention.tiers.safety import TierError, check_retention_policies, ensure_tiers
+from retention.tiers.safety import (
+    TierError,
+    check_raw_slack,
+    check_retention_policies,
+    ensure_tiers,
+)
 from retention.timeutil import utc_midnight
 
 logger = logging.getLogger("retention.tiers.runner")
@@ -153,6 +159,8 @@ def _run(
             run.status = RetentionRun.Status.FAILED
             run.errors = "Refused to run: " + "\n".join(problems)
             return run
+        if kind is HourlyTier:
+            _warn_raw_slack(run)
         tier = kind(start, end, now)
         if dry_run:
             run.details = {**run.details, **dry(tier, progress)}  # keeps who queued it
@@ -217,6 +225,16 @@ def _run(
         if lock is not None:
             lock.release()
         _finish(run, tier, began)
+
+
+def _warn_raw_slack(run: RetentionRun) -> None:
+    """A raw policy short of a week of failed nights: noted in the run (or dry run) and its
+    summary, logged, and its alert opened (cleared by the alert check once lengthened)."""
+    warnings = check_raw_slack()
+    if warnings:
+        run.details = {**run.details, "warnings": warnings}
+        logger.warning("downsample_hourly: %s", " ".join(warnings))
+    alerts.sync_raw_slack(datetime.now(UTC), warnings)
 
 
 def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float) -> None:
@@ -310,6 +328,7 @@ def summary(run: RetentionRun) -> str:
         if len(waiting) > SUMMARY_NOTES:
             more = len(waiting) - SUMMARY_NOTES
             parts.append(f"… and {more} more (see the run's details.waiting)")
+    parts.extend(details.get("warnings") or [])  # e.g. a raw policy short of failed nights
     if run.errors:
         parts.append(f"errors: {run.errors}")
     parts.append(f"{run.duration_seconds or 0:.1f} s")

@@ -21,6 +21,7 @@ from enrich.influx import (
     get_timeseries,
     quote_ident,
 )
+from enrich.wording import counted
 from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun
 from retention.tiers.layout import tier_policies
@@ -97,6 +98,13 @@ COMPOSE_WAIT = (
     f"composed: they wait for the daily tier up to {COMPOSE_WAIT_DAYS} days longer (its "
     "nightly run may fail, also when another run holds its lock past its retries)"
 )
+# How long raw points may wait for the hourly tier after they are due: the nightly raw ->
+# hourly run may fail for some nights in a row (InfluxDB down, another run holding its lock past
+# its retries: retention.busy), as the daily tier's may: a week, as COMPOSE_WAIT_DAYS. The raw
+# policy's hard minimum allows for none (a longer one would refuse every run of an install whose
+# policy is 9 days, and HA's policy would then drop everything untiered); short of this slack a
+# run goes on and warns (`check_raw_slack`).
+RAW_WAIT_DAYS = COMPOSE_WAIT_DAYS
 ARCHIVE_WAIT = (
     f"archived: they wait for the archive up to {ARCHIVE_WAIT_DAYS} days longer (a year's rows "
     "are written once the year has closed, a file younger than 90 days is never rewritten, a "
@@ -127,20 +135,15 @@ def check_retention_policies() -> list[str]:
             f"Home Assistant's InfluxDB database {ha_db!r} does not exist: check "
             "HA_INFLUXDB_DATABASE (and INFLUXDB_URL).",
         ]
-    defaults = [p for p in ha_policies.values() if p.default]
-    needed_days = settings.RETENTION_RAW_DAYS + 1 + margin_days
-    for policy in defaults:
-        seconds = policy.seconds
-        if seconds is not None and seconds < needed_days * 86400:
+    needed_days = _raw_needed_days()
+    for policy in _raw_policies(ha_policies):
+        if policy.seconds < needed_days * 86400:
             problems.append(
                 f"Retention policy {policy.name!r} of {ha_db!r} (Home Assistant's raw data) "
                 f"drops data after {policy.duration}, before it is downsampled "
                 f"(RETENTION_RAW_DAYS={settings.RETENTION_RAW_DAYS} plus a day and the "
-                f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h late margin). Set its duration "
-                f"to INF (ALTER RETENTION POLICY {quote_ident(policy.name)} ON "
-                f"{quote_ident(ha_db)} DURATION INF; on InfluxDB 2.x the bucket's retention "
-                f"to 'never') or to at least {math.ceil(needed_days)}d, or lower "
-                "RETENTION_RAW_DAYS."
+                f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h late margin). "
+                f"{_lengthen(policy.name, needed_days)}, or lower RETENTION_RAW_DAYS."
             )
     tier_policies = ha_policies if tier_db == ha_db else (_policies(tier_db) or {})
     for name, horizon_days, setting, wait_days, why in (
@@ -166,6 +169,55 @@ def check_retention_policies() -> list[str]:
                 f"DURATION INF) or to at least {math.ceil(needed)}d."
             )
     return problems
+
+
+def _raw_needed_days() -> float:
+    """How old the oldest point of a UTC day is when its first nightly run takes it: the raw
+    policy's hard minimum (RETENTION_RAW_DAYS + the day + the late margin)."""
+    return settings.RETENTION_RAW_DAYS + 1 + settings.RETENTION_LATE_MARGIN_HOURS / 24
+
+
+def _raw_policies(policies: dict[str, RetentionTier]) -> list[RetentionTier]:
+    """The default policies of Home Assistant's database that have a duration (not INF)."""
+    return [p for p in policies.values() if p.default and p.seconds is not None]
+
+
+def _lengthen(name: str, days: float) -> str:
+    """What to run to lengthen the raw policy `name` to at least `days`."""
+    database = settings.HA_INFLUXDB_DATABASE
+    return (
+        f"Set its duration to INF (ALTER RETENTION POLICY {quote_ident(name)} ON "
+        f"{quote_ident(database)} DURATION INF; on InfluxDB 2.x the bucket's retention to "
+        f"'never') or to at least {math.ceil(days)}d"
+    )
+
+
+def check_raw_slack() -> list[str]:
+    """Warnings for a raw policy that passes `check_retention_policies` but leaves less than
+    RAW_WAIT_DAYS of failed nightly runs before InfluxDB drops points no hourly row holds
+    ([] = enough slack, INF, or no such database: the hard check says that). The run goes on.
+
+    Each nightly run that fails leaves its days a day older when a later run takes them; the
+    count takes a point as dropped once it is as old as the policy's duration (InfluxDB drops
+    a whole shard group once its newest point is: some stay longer, not to be counted on)."""
+    policies = _policies(settings.HA_INFLUXDB_DATABASE)
+    needed = _raw_needed_days()
+    warnings = []
+    for policy in _raw_policies(policies or {}):
+        days = policy.seconds / 86400
+        if needed <= days < needed + RAW_WAIT_DAYS:
+            lost = math.floor(days - needed) + 1
+            nights = counted(lost, "failed night") + (" in a row" if lost > 1 else "")
+            let = "lets" if lost == 1 else "let"
+            warnings.append(
+                f"Retention policy {policy.name!r} of {settings.HA_INFLUXDB_DATABASE!r} (Home "
+                f"Assistant's raw data) keeps data {policy.duration}: enough while every "
+                f"nightly raw -> hourly run succeeds, but {nights} (InfluxDB down, another "
+                f"run holding the tier's lock past its retries) {let} InfluxDB drop raw points "
+                f"before an hourly row holds them. {_lengthen(policy.name, needed + RAW_WAIT_DAYS)}"
+                f" to allow for {RAW_WAIT_DAYS} failed nights."
+            )
+    return warnings
 
 
 def ensure_tiers() -> None:

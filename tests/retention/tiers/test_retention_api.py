@@ -215,6 +215,27 @@ def test_a_dry_run_refused_by_a_retention_policy_says_why(ha_db, settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_dry_run_warns_of_a_raw_policy_short_of_a_week_of_failed_nights(ha_db, settings):
+    """A 9-day raw policy passes the check (RETENTION_RAW_DAYS=7 + a day + the margin) but two
+    failed nights lose points: the poll said nothing of it."""
+    from enrich.influx import get_timeseries, quote_ident
+
+    ha_db.write_entity("official", "sensor.grill_power", [(0, 900), (60, 0)], unit="W").save()
+    get_timeseries().execute(  # after the write: InfluxDB refuses points older than 9 days
+        None, f"ALTER RETENTION POLICY autogen ON {quote_ident(ha_db.name)} DURATION 9d"
+    )
+    api = token_client("ha-slack", staff=True)
+    body = {"start": str(D0), "end": str(D0 + DAY), "dry_run": True}
+    with support.celery_worker("tiers-slack", **worker_env(settings)) as worker:
+        run = support.followed(api, api.post(HOURLY, body).json(), worker)
+    assert (run["status"], run["records_processed"]) == ("dry_run", 2)
+    [warning] = run["details"]["warnings"]
+    assert warning.startswith("Retention policy 'autogen' of ") and "keeps data 9d" in warning
+    assert "but 1 failed night (InfluxDB down," in warning
+    assert warning.endswith("or to at least 16d to allow for 7 failed nights.")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_queued_run_is_202_and_a_real_worker_executes_it(ha_db, settings):
     api = token_client("ha-worker", staff=True)
     entity = ha_db.write_entity("ingestor", "sensor.dryer_power", [(0, 700), (5400, 0)], unit="W")
