@@ -48,12 +48,15 @@ UNITS = {
 }
 BINARY_DEVICE_CLASSES = {"occupancy", "presence", "power", "problem", "running", None}
 # Attribute names the MQTT integration drops from json_attributes_topic (they are the
-# entity's own): an attribute by one of these names never reaches Home Assistant.
+# entity's own): an attribute by one of these names never reaches Home Assistant. The union
+# over its releases (MQTT_ATTRIBUTES_BLOCKED named "name" before "friendly_name"), so a user
+# on an older Home Assistant loses none either; the sensor adds state_class and last_reset.
 BLOCKED_ATTRIBUTES = {
     "assumed_state", "available", "context_recent_time", "device_class", "device_info",
     "entity_category", "entity_picture", "entity_registry_enabled_default",
-    "extra_state_attributes", "force_update", "friendly_name", "icon", "should_poll", "state",
-    "supported_features", "unique_id", "unit_of_measurement", "state_class", "last_reset",
+    "extra_state_attributes", "force_update", "friendly_name", "icon", "name", "should_poll",
+    "state", "supported_features", "unique_id", "unit_of_measurement", "state_class",
+    "last_reset",
 }  # fmt: skip
 DISCOVERY_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 NONE_PAYLOAD = "None"  # the MQTT sensor's payload for "unknown"
