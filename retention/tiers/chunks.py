@@ -10,7 +10,7 @@ raises `TierBusy` and is tried again in the same run (retention.busy, in the wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 from enrich.redis.lock import RunLock
@@ -39,6 +39,30 @@ class Outcome:
     raw_deleted: int = 0  # daily tier: raw states of sparse entities removed (among `deleted`)
     late_points: int = 0
     waiting: list[str] = field(default_factory=list)  # notes about work left for a later run
+
+    def as_saved(self) -> dict:
+        """What the run's details keep of it while the run waits for its retry."""
+        return {**asdict(self), "entities": sorted(self.entities)}
+
+    @classmethod
+    def saved_as(cls, saved: dict | None) -> Outcome | None:
+        return None if saved is None else cls(**{**saved, "entities": set(saved["entities"])})
+
+    def after(self, saved: dict | None) -> Outcome:
+        """This attempt's outcome following what the run's earlier attempts did (`saved`, as
+        `as_saved` kept it): a retry goes on in the same run, skipping the days already deleted
+        and counting a verified day's points once (`retention.tiers.hourly`,
+        `retention.tiers.daily`), so the run reports the sum, each day and note once."""
+        earlier = Outcome.saved_as(saved)
+        if earlier is None:
+            return self
+        counts = ("processed", "rows_written", "deleted", "raw_deleted", "late_points")
+        return Outcome(
+            days=list(dict.fromkeys([*earlier.days, *self.days])),
+            entities=earlier.entities | self.entities,
+            waiting=list(dict.fromkeys([*earlier.waiting, *self.waiting])),
+            **{name: getattr(earlier, name) + getattr(self, name) for name in counts},
+        )
 
 
 class DayTier:

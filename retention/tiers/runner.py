@@ -15,12 +15,17 @@ a retention policy) of TIER_DATABASE, measurement `entity_aggregates`, tags `ent
 Safety: `check_retention_policies()` (`retention.tiers.safety`) refuses to run when a retention
 policy (bucket) would drop raw data before it is downsampled, or tier rows before their
 horizon; a raw policy short of a week of failed nightly runs (`check_raw_slack`) lets the
-hourly run go on, noted in `details.warnings` and its summary, and alerted. A Redis lock per tier keeps two runs of a tier apart: the scheduled run finding it
-taken raises `TierBusy` (`requeued`: it waits in the queue and its task tries it again in the
-same run, which fails once the retries are spent: retention.busy); another run records status
-"skipped" and who holds it. InfluxDB becoming unreachable raises `InfluxUnavailable` after
-the run is recorded as failed; nothing of a day not yet verified was deleted (deletes come
-last, a week of verified days at a time) and the Celery task retries.
+hourly run go on, noted in `details.warnings` and its summary, and alerted. A Redis lock per
+tier keeps two runs of a tier apart: the scheduled run finding it taken raises `TierBusy`
+(retention.busy); another run records status "skipped" and who holds it.
+
+InfluxDB (or Redis) out of reach raises its `Transient` error; nothing of a day not yet
+verified was deleted (deletes come last, a week of verified days at a time). In a Celery task
+(`requeued`, every run of the tasks: scheduled or queued by the API, dry or not) the run waits
+in the queue while its task tries it again in the same run (`details.retries` says why and
+when), which resumes the days in progress (`retention.tiers.chunks`) and reports what every
+attempt did (`details.earlier` meanwhile, folded into the counts at the end); it fails, with
+its one alert, only once the retries are spent. A command's run (no `requeued`) fails at once.
 
 Crash points for the tests (`hourly:after_write`, `daily:before_rewrite`, ...): `retention.faults`.
 """
@@ -35,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 
+from enrich.errors import Transient
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
 from enrich.redis.lock import RunLock
 from enrich.wording import counted
@@ -43,7 +49,7 @@ from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
 from retention.stats import alerts, settle
-from retention.tiers.chunks import WAITS, TierBusy, lock_taken, run_lock, still_held
+from retention.tiers.chunks import WAITS, Outcome, TierBusy, lock_taken, run_lock, still_held
 from retention.tiers.daily import DailyTier
 from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered, quiet_days
 from retention.tiers.hourly import HourlyTier
@@ -62,6 +68,7 @@ SIZE_SETTLE_SECONDS = 5.0
 SUMMARY_NOTES = 5  # the summary line names the first notes; the run's details.waiting all
 Progress = Callable[[int, int, str], None]  # (days done, days in all, what is being done)
 Requeued = Callable[[BaseException, RetentionRun], bool]  # retention.task_records.requeued
+EARLIER = "earlier"  # details: what the attempts before a retry did (Outcome.as_saved)
 
 
 # --- Storage -----------------------------------------------------------------------------------
@@ -120,14 +127,16 @@ def downsample(
     run: RetentionRun | None = None,
     progress: Progress | None = None,
     requeued: Requeued | None = None,
+    lock_waits: bool = False,
 ) -> RetentionRun:
     """Run the tier `kind` for the UTC days in [start, end) (default: everything before the
     horizon at `now`); see the module docstring. `dry_run`: only report what would be done;
-    `run`: the run record to use (the API's queued one), else a new one; `progress(days done,
-    days in all, label)`. Returns the recorded run; raises InfluxUnavailable (after recording
-    it) when InfluxDB cannot be reached, so the caller can retry. With `requeued` (the
-    scheduled run's task) the tier's lock held by another run raises TierBusy: the run waits
-    while `requeued(exc, run)` says its task tries again, else it fails."""
+    `run`: the run record to use (the API's queued one, or one waiting for its retry), else a
+    new one; `progress(days done, days in all, label)`. Returns the recorded run; raises a
+    Transient error (InfluxUnavailable; after recording it) so the caller can retry: the run
+    waits while `requeued(exc, run)` says its task tries again, else it fails. With
+    `lock_waits` (the scheduled run) the tier's lock held by another run raises TierBusy,
+    tried again the same way; else the run is skipped."""
     began = time.monotonic()
     if run is None:
         run = RetentionRun(operation=OPERATIONS[kind][0], started=datetime.now(UTC))
@@ -136,7 +145,8 @@ def downsample(
     run.range_end = utc_midnight(end) if end else None
     with alive(run):  # saved, and shown alive until its last save (retention.liveness)
         when = now or datetime.now(UTC)
-        return _run(kind, run, start, end, when, began, dry_run, progress, requeued)
+        waits = requeued if lock_waits else None
+        return _run(kind, run, start, end, when, began, dry_run, progress, requeued, waits)
 
 
 def _run(
@@ -149,6 +159,7 @@ def _run(
     dry_run: bool,
     progress: Progress | None,
     requeued: Requeued | None,
+    lock_waits: Requeued | None,
 ) -> RetentionRun:
     operation, dry = OPERATIONS[kind]
     lock: RunLock | None = None
@@ -170,13 +181,15 @@ def _run(
         lock = run_lock(operation, owner=f"{run.get_operation_display()} run {run.pk}")
         if not lock.acquire():
             held, lock = lock_taken(operation, lock.holder()), None
-            if requeued is not None:  # the scheduled run: tried again in this run
+            if lock_waits is not None:  # the scheduled run: tried again in this run
                 raise busy(TierBusy, held, WAITS[operation])
             run.status = RetentionRun.Status.SKIPPED
             run.details = {**run.details, "reason": held}
             return run
         ensure_tiers()
-        run.storage_before_bytes, shards = storage_bytes(), settle.shard_sizes()
+        if run.storage_before_bytes is None:  # else measured by an earlier attempt of the run
+            run.storage_before_bytes = storage_bytes()
+        shards = settle.shard_sizes()
         if isinstance(tier, HourlyTier) and not tier.entities:
             if nothing := nothing_tiered(dry_run=False):  # else each was left out, and noted
                 tier.outcome.waiting.append(nothing)
@@ -197,17 +210,10 @@ def _run(
         settle.record(run, shards, tier.outcome.days)
         run.status = RetentionRun.Status.OK
         return run
-    except InfluxUnavailable as exc:
-        run.status = RetentionRun.Status.FAILED
-        run.errors = (
-            f"InfluxDB became unreachable: {exc} Nothing was deleted for a day whose rows were "
-            "not verified; the run is retried later and resumes where it stopped."
-        )
-        raise
-    except TierBusy as exc:
+    except Transient as exc:  # InfluxDB or Redis out of reach, the tier's lock taken
         if requeued is None or not requeued(exc, run):  # else it waits in the queue, running
             run.status = RetentionRun.Status.FAILED
-            run.errors = f"{type(exc).__name__}: {exc}"
+            run.errors = _transient_failure(exc, retried=requeued is not None)
         raise
     except (TierError, TimeseriesError, ValueError) as exc:
         run.status = RetentionRun.Status.FAILED
@@ -227,6 +233,23 @@ def _run(
         _finish(run, tier, began)
 
 
+def _transient_failure(exc: Transient, retried: bool) -> str:
+    """What a run failed by `exc` records: after the last retry of its task (`retried`), or at
+    once (a command's)."""
+    if not isinstance(exc, InfluxUnavailable):
+        return f"{type(exc).__name__}: {exc}"
+    then = (
+        "the run was tried again until its retries were spent (details.retries); the next run "
+        "resumes where it stopped."
+        if retried
+        else "run it again once InfluxDB is back: it resumes where it stopped."
+    )
+    return (
+        f"InfluxDB became unreachable: {exc} Nothing was deleted for a day whose rows were "
+        f"not verified; {then}"
+    )
+
+
 def _warn_raw_slack(run: RetentionRun) -> None:
     """A raw policy short of a week of failed nights: noted in the run (or dry run) and its
     summary, logged, and its alert opened (cleared by the alert check once lengthened)."""
@@ -243,11 +266,15 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
     waits = run.status == RetentionRun.Status.RUNNING  # for its retry (retention.busy)
     run.finished = None if waits else datetime.now(UTC)
     run.duration_seconds = round(time.monotonic() - began, 3)
+    # What the run's earlier attempts did: its retry resumes their days and counts on.
+    earlier = run.details.pop(EARLIER, None)
+    outcome = tier.outcome.after(earlier) if tier is not None else Outcome.saved_as(earlier)
     if waits:
+        if outcome is not None:
+            run.details[EARLIER] = outcome.as_saved()
         run.save()  # its task's retry logs why
         return
-    if tier is not None and run.status != RetentionRun.Status.DRY_RUN:
-        outcome = tier.outcome
+    if outcome is not None and run.status != RetentionRun.Status.DRY_RUN:
         run.records_processed = outcome.processed
         run.records_deleted = outcome.deleted
         run.details = {
@@ -257,9 +284,10 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
             "rows_written": outcome.rows_written,
             "late_points": outcome.late_points,
             "waiting": outcome.waiting,
-            "horizon": tier.horizon.isoformat(),
         }
-        if isinstance(tier, DailyTier):  # the raw states of sparse entities it composed
+        if tier is not None:
+            run.details["horizon"] = tier.horizon.isoformat()
+        if run.operation == RetentionRun.Operation.DOWNSAMPLE_DAILY:  # sparse entities' raw states
             run.details["raw_points_deleted"] = outcome.raw_deleted
     before, after = run.storage_before_bytes, run.storage_after_bytes
     if before is not None and after is not None:

@@ -1,9 +1,16 @@
 """Thin Celery tasks of the retention tiers (beat: 02:00 hourly, 02:30 daily; see
 config/schedule.py). The work and its bookkeeping are in `retention.tiers.runner`.
 
-The beat's run (no `run_id`) that finds its tier's lock taken waits in the queue and is tried
-again in the same run (retention.busy): once a night, a run recorded skipped left its days to
-the next night. A run the API queued is recorded skipped, as one of the commands."""
+A run that meets InfluxDB or Redis out of reach (a `Transient` error: Home Assistant's
+InfluxDB add-on restarting for its nightly backup, say) waits in the queue and is tried again
+in the same run (retention.task_records.requeued), the beat's as well as one the API queued,
+dry or not: it resumes the days in progress and fails, with one alert, only once the retries
+are spent. Before, each attempt was recorded failed (an alert each, though the retry minutes
+later succeeded) and the retry made a new run, which whoever polled the queued one never saw.
+
+The beat's run (no `run_id`) that finds its tier's lock taken waits the same way
+(retention.busy): once a night, a run recorded skipped left its days to the next night. A run
+the API queued is recorded skipped, as one of the commands."""
 
 from collections.abc import Callable
 from datetime import date
@@ -16,7 +23,6 @@ from retention.busy import scheduled_run
 from retention.models import RetentionRun
 from retention.task_records import recorded, requeued, retry_transient
 from retention.tiers import runner as tiers
-from retention.tiers.chunks import TierBusy
 
 
 def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun], what: str) -> Task:
@@ -39,20 +45,18 @@ def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun],
                 date.fromisoformat(end) if end else None,
                 run=run,
                 dry_run=dry_run,
-                requeued=partial(requeued, self) if scheduled else None,
+                requeued=partial(requeued, self),
+                lock_waits=scheduled,
             )
-        except TierBusy as exc:  # the scheduled run waits for the lock, in the same run
+        except Transient as exc:  # the run waits for its retry, which goes on in the same run
             retry_transient(self, exc, run_id=run.pk, start=start, end=end, dry_run=dry_run)
-        except Transient as exc:
-            # A retry is a new run record; the failed one stays as history.
-            retry_transient(self, exc, run_id=None, start=start, end=end, dry_run=dry_run)
         return {"run_id": run.pk, "status": run.status, "summary": tiers.summary(run)}
 
     task.__name__ = task.__qualname__ = function.__name__
     task.__doc__ = (
         f"{what}; `start`/`end` are ISO dates (end exclusive), `run_id` a RetentionRun created by "
         "the API for this task (the beat's run gets one here, and waits for its tier's lock: "
-        "retention.busy); `dry_run` reports what a run would do, changing nothing (the API "
+        "retention.busy; a run waits for its retry on InfluxDB or Redis out of reach); `dry_run` reports what a run would do, changing nothing (the API "
         "queues dry runs too: they read every entity's points of every day due)."
     )
     return shared_task(**recorded(name, operation), bind=True, max_retries=3)(task)

@@ -1,0 +1,43 @@
+"""The project's Celery app, its worker pausing once at a point of a run (retention.faults):
+the test sets the Redis key `pause_key()` to "<point>@<n>"; the task reaching that point for
+the n-th time sets `paused_key()` and waits (up to 60 s) until the test deletes it, so the
+test changes the world at a known step of the run (closes InfluxDB's proxy, say), then lets it
+go on. A worker started with `celery -A tests.support.pause_app` does it; the project's never
+do."""
+
+import time
+
+from config.celery import app
+from enrich.redis.client import get_redis, make_key
+from retention import faults
+
+__all__ = ("app", "pause_key", "paused_key")
+
+PAUSE_SECONDS = 60
+_point = faults.point
+_reached: dict[str, int] = {}
+
+
+def pause_key() -> str:
+    return make_key("test", "pause-at")
+
+
+def paused_key() -> str:
+    return make_key("test", "paused")
+
+
+def _pausing_point(name: str) -> None:
+    armed = get_redis().get(pause_key()) or ""
+    point, _, nth = armed.partition("@")
+    if name == point:
+        _reached[name] = _reached.get(name, 0) + 1
+        if _reached[name] == int(nth or 1):
+            get_redis().delete(pause_key())
+            get_redis().set(paused_key(), name)
+            deadline = time.monotonic() + PAUSE_SECONDS
+            while get_redis().exists(paused_key()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+    _point(name)
+
+
+faults.point = _pausing_point
