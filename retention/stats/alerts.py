@@ -131,6 +131,15 @@ def failed_message(run: RetentionRun, now: datetime) -> str:
 def overrun_message(run: RetentionRun, now: datetime) -> str:
     limit = settings.ALERT_MAX_DURATION_SECONDS
     took = _human(_age(run, now))
+    retries = (run.details or {}).get("retries") if waiting(run) else None
+    if retries:  # a worker ran it; its task tries it again when the retry is due
+        last = retries[-1]
+        return (
+            f"{_named(run)} waits for its retry (retry {last.get('retry')}, due {last.get('at')}) "
+            f"after {last.get('error')}, and has taken {took} in all, longer than the limit of "
+            f"{_human(limit)} (ALERT_MAX_DURATION_SECONDS={limit}). It fails once its retries "
+            "are spent; check what it waits for (InfluxDB, S3, or the run holding its lock)."
+        )
     if waiting(run):
         return (
             f"{_named(run, 'queued')} has waited {took} in the queue, longer than the limit "

@@ -565,3 +565,26 @@ def test_the_alert_list_says_how_many_alerts_there_are_when_it_lists_only_the_ne
     Alert.objects.filter(run__in=runs[3:]).delete()
     body = client.get("/retention/alerts?days=30").json()
     assert (body["count"], body["truncated"], len(body["history"])) == (3, False, 3)
+
+
+def test_a_long_run_waiting_for_its_retry_is_not_said_to_wait_for_a_worker(settings):
+    """A run that met InfluxDB out of reach waits in the queue for its retry (details.retries):
+    past the limit its alert said "no worker has started it. Check in Flower that a worker
+    consumes the retention queue", though a worker ran it and its retry is merely due."""
+    settings.ALERT_MAX_DURATION_SECONDS = 60
+    retry = {"error": "InfluxUnavailable: Cannot reach InfluxDB", "retry": "2 of 3",
+             "at": "2026-12-05T02:40:00+00:00"}  # fmt: skip
+    run = RetentionRun.objects.create(
+        operation=Op.DOWNSAMPLE_HOURLY,
+        status=Status.RUNNING,
+        started=datetime.now(UTC) - timedelta(minutes=5),
+        details={"queued_by": "schedule", "retries": [retry]},
+    )
+    alerts.check_alerts()
+    [alert] = Alert.objects.filter(run=run, kind="overrun")
+    assert "no worker has started it" not in alert.message
+    assert (
+        "waits for its retry (retry 2 of 3, due 2026-12-05T02:40:00+00:00) after "
+        "InfluxUnavailable: Cannot reach InfluxDB" in alert.message
+    ), alert.message
+    assert "longer than the limit of 1 min (ALERT_MAX_DURATION_SECONDS=60)" in alert.message
