@@ -147,6 +147,9 @@ url_parts() {
 
 loopback() { [ "$1" = 127.0.0.1 ] || [ "$1" = localhost ] || [ "$1" = ::1 ]; }
 
+# names_another <url> <scheme> <its default port> <port>: the URL (read by url_parts) names another server.
+names_another() { [ -n "$1" ] && { [[ $1 != "$2"://* ]] || [ "${url_port:-$3}" != "$4" ] || ! loopback "$url_host"; }; }
+
 # A Redis on the port that wants a password is never started again beside it (the port is
 # taken): it is used when REDIS_URL's login opens it, otherwise the script says how.
 redis_with_password() {
@@ -154,8 +157,7 @@ redis_with_password() {
   url=$(env_url REDIS_URL)
   url_parts "$url"
   if [ -z "$url_password" ]; then url_password=$url_user url_user=""; fi  # redis://PASSWORD@
-  if [ -n "$url" ] && { [[ $url != redis://* ]] || [ "${url_port:-6379}" != "$REDIS_PORT" ] \
-      || ! loopback "$url_host"; }; then
+  if names_another "$url" redis 6379 "$REDIS_PORT"; then
     log "redis: the one on 127.0.0.1:$REDIS_PORT asks for a password; REDIS_URL names another: left alone"
     return
   fi
@@ -330,8 +332,7 @@ mqtt_with_login() {
   [ -z "${MQTT_TEST_URL:-}" ] || name=MQTT_TEST_URL
   url=$(env_url $name)
   url_parts "$url"
-  if [ -n "$url" ] && { [[ $url != mqtt://* ]] || [ "${url_port:-1883}" != "$MQTT_PORT" ] \
-      || ! loopback "$url_host"; }; then
+  if names_another "$url" mqtt 1883 "$MQTT_PORT"; then
     log "mosquitto: the broker on 127.0.0.1:$MQTT_PORT asks for a login; $name names another: left alone"
     return
   fi

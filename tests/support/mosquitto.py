@@ -7,9 +7,7 @@ import getpass
 import hashlib
 import json
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.services import listening
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 PASSWD = "/usr/bin/mosquitto_passwd"
@@ -35,15 +34,10 @@ def start_mosquitto(
         f"listener {port} 127.0.0.1\npersistence false\nuser {getpass.getuser()}\n{options}\n"
     )
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    pytest.fail("the private mosquitto did not start")
+    if not listening(port):
+        proc.kill()
+        pytest.fail("the private mosquitto did not start")
+    return proc
 
 
 @contextmanager
