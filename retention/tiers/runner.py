@@ -145,8 +145,7 @@ def downsample(
     run.range_end = utc_midnight(end) if end else None
     with alive(run):  # saved, and shown alive until its last save (retention.liveness)
         when = now or datetime.now(UTC)
-        waits = requeued if lock_waits else None
-        return _run(kind, run, start, end, when, began, dry_run, progress, requeued, waits)
+        return _run(kind, run, start, end, when, began, dry_run, progress, requeued, lock_waits)
 
 
 def _run(
@@ -159,7 +158,7 @@ def _run(
     dry_run: bool,
     progress: Progress | None,
     requeued: Requeued | None,
-    lock_waits: Requeued | None,
+    lock_waits: bool,
 ) -> RetentionRun:
     operation, dry = OPERATIONS[kind]
     lock: RunLock | None = None
@@ -181,7 +180,7 @@ def _run(
         lock = run_lock(operation, owner=f"{run.get_operation_display()} run {run.pk}")
         if not lock.acquire():
             held, lock = lock_taken(operation, lock.holder()), None
-            if lock_waits is not None:  # the scheduled run: tried again in this run
+            if lock_waits:  # the scheduled run: tried again in this run
                 raise busy(TierBusy, held, WAITS[operation])
             run.status = RetentionRun.Status.SKIPPED
             run.details = {**run.details, "reason": held}
