@@ -59,3 +59,18 @@ def test_a_home_not_collected_for_a_week(live_server, isolated, replay_server, b
     assert carbon.find_element("css selector", "td.state").text == "stale"
     summary = browser.find_element("id", "carbon-summary").text
     assert summary == "No carbon intensity is stored for electricitymaps from 24 h ago on.", summary
+
+
+def test_a_home_never_collected_shows_no_value_not_a_stale_one(
+    live_server, isolated, replay_server, browser
+):
+    # The price row of a site whose collector has not run yet said "stale" (the API's
+    # `stale: true` beside `value: null`) while the carbon row beside it said "no value".
+    home.create_site(replay_server)
+    open_as_reader(browser, live_server.url)
+    for provider in ("awattar", "electricitymaps"):
+        row = browser.find_element("css selector", f"tr[data-provider={provider}]")
+        assert row.find_element("css selector", "td.state").text == "no value", provider
+    price = browser.find_element("css selector", "tr[data-provider=awattar] td.value").text
+    assert price.startswith("no stored price slot covers now ("), price
+    assert price.endswith("; no answer yet"), price

@@ -93,8 +93,10 @@
         }
         S.cell(tr, valueTime(p, now), "value-time");
         S.cell(tr, fetched(p), "fetched");
-        var stale = p.stale === true;
-        var known = p.stale !== undefined && p.stale !== null;
+        // No value at all is not a stale one (the price's entry says `stale: true` beside
+        // `value: null` when no answer was ever fetched; the other sources leave `stale` out).
+        var known = p.value != null && p.stale != null;
+        var stale = known && p.stale === true;
         S.cell(tr, known ? (stale ? "stale" : "fresh") : "no value", "state " + (stale ? "stale" : known ? "fresh" : ""));
         var run = p.last_run;
         // The status in words, as the admin lists runs ("API had no data", not "no_data"); a
