@@ -53,7 +53,8 @@ def scheduled_run(operation: str) -> RetentionRun:
         operation=operation,
         status=RetentionRun.Status.RUNNING,
         started=now,
-        details={"queued_by": "schedule", "queued_at": now.isoformat()},
+        # `scheduled` tells it from a run an API user named "schedule" queued.
+        details={"queued_by": "schedule", "queued_at": now.isoformat(), "scheduled": True},
     )
 
 

@@ -38,7 +38,7 @@ def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun],
     ) -> dict:
         run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
         run = run or scheduled_run(operation)
-        scheduled = run.details.get("queued_by") == "schedule"
+        scheduled = run.details.get("scheduled") is True
         try:
             run = function(
                 date.fromisoformat(start) if start else None,

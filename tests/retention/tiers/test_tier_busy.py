@@ -157,10 +157,13 @@ def test_the_nightly_hourly_run_waits_for_a_run_started_by_hand(settings, ha_db)
     assert len(rows(HOURLY_RP)) == 24
 
 
+# An API user named "schedule" got the beat's run: waiting for the lock instead of learning
+# at once that it is held (the beat's run was told apart by `queued_by` alone).
+@pytest.mark.parametrize("user", ["ha-user", "schedule"])
 @pytest.mark.usefixtures("hourly_day")
-def test_a_run_the_api_queued_is_still_skipped_naming_the_holder(daily_lock_held):
+def test_a_run_the_api_queued_is_still_skipped_naming_the_holder(daily_lock_held, user):
     """Someone who asked for a run now learns at once that another run holds the lock."""
-    run = queued_run(DAILY, "ha-user", range_start=T0, range_end=T0 + DAY)
+    run = queued_run(DAILY, user, range_start=T0, range_end=T0 + DAY)
     result = tasks.downsample_daily.apply(kwargs={"run_id": run.pk, **ONE_DAY}).get()
     run.refresh_from_db()
     assert (result["status"], run.status) == ("skipped", "skipped")
@@ -169,7 +172,7 @@ def test_a_run_the_api_queued_is_still_skipped_naming_the_holder(daily_lock_held
     )
     assert "retries" not in run.details and run.finished is not None
     # Who queued it stays (the skip's reason replaced every detail the API had recorded).
-    assert run.details["queued_by"] == "ha-user"
+    assert run.details["queued_by"] == user
     assert len(rows(HOURLY_RP)) == 24 and rows(DAILY_RP) == []
 
 
