@@ -492,3 +492,19 @@ def test_the_documented_production_env_publishes_web_on_loopback_only(services):
     assert services["web"]["ports"] == ["8000:8000"]  # the default: the LAN, plain HTTP
     production = interpolated(SERVICES["web"]["ports"], documented_production_env())
     assert production == ["127.0.0.1:8000:8000"]
+
+
+def test_the_docs_name_the_compose_release_the_file_needs():
+    """`env_file` entries with `required` (an optional .env) are Docker Compose 2.24.0's; an
+    older compose (Debian bookworm's docker-compose is 1.29.2) refused every app service
+    ("env_file contains {'path': '.env', 'required': False}, which is an invalid type"), and
+    deployment.md said only "Only docker is needed"."""
+    optional = [
+        name
+        for name, service in SERVICES.items()
+        for entry in service.get("env_file", [])
+        if isinstance(entry, dict) and "required" in entry
+    ]
+    assert optional  # else the release named below may be older
+    deployment = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    assert "Docker Compose 2.24.0 or newer" in deployment
