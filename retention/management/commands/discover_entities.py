@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
+from enrich.wording import counted
 from retention.entities.areas import AreaImportError, import_ha_areas
 from retention.entities.discovery import LAYOUTS, DiscoveryError, discover
 from retention.tiers import density
@@ -47,9 +48,11 @@ class Command(BaseCommand):
         self.stdout.write(str(report))
         sparse = sorted(e for e, per_day in measured.items() if per_day < 24)
         if measured:
+            tiered = counted(len(measured), "tiered entity", "tiered entities")
+            verb = "has" if len(sparse) == 1 else "have"
             self.stdout.write(
-                f"States per day measured for {len(measured)} tiered entities; {len(sparse)} "
-                "have fewer than 24 (their quiet days keep raw states instead of hourly rows)."
+                f"States per day measured for {tiered}; {len(sparse)} {verb} fewer than 24 (their "
+                "quiet days keep raw states instead of hourly rows)."
             )
         if ha_areas:
             try:

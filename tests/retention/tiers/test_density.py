@@ -203,7 +203,8 @@ def test_discovery_measures_states_per_day(ha_db, layout):
         "binary_sensor.front_door": pytest.approx(6 / 7, abs=1e-3),
         "sensor.oven_power": pytest.approx(40.0),
     }
-    assert "States per day measured for 2 tiered entities; 1 have fewer than 24" in out.getvalue()
+    # It read "1 have fewer than 24".
+    assert "States per day measured for 2 tiered entities; 1 has fewer than 24" in out.getvalue()
 
 
 def test_dry_runs_count_what_the_runs_then_delete(ha_db, layout):
