@@ -39,3 +39,25 @@ def test_a_dry_run_of_one_of_each_says_so_in_the_singular():
     assert quiet_days(quiet).startswith("1 of the 2 days from 2026-03-01 to 2026-03-02 holds no ")
     quiet["days_in_range"] = quiet["days_with_nothing"] = 1
     assert quiet_days(quiet).startswith("1 of the 1 day from 2026-03-01 to 2026-03-02 holds no ")
+
+
+def test_storage_grown_right_after_a_run_says_when_what_it_freed_is_measured(settings):
+    # InfluxDB frees the space at its next compaction: the line read "storage 0.99 MB -> 1.30
+    # MB (freed -0.30 MB, -30.5 %)", a negative freeing.
+    settings.RETENTION_SETTLE_HOURS = 5
+    run = RetentionRun(
+        operation=RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+        status=RetentionRun.Status.OK,
+        storage_before_bytes=990_000,
+        storage_after_bytes=1_292_000,
+        storage_freed_mb=-0.302,
+        details={"days": ["2026-03-01"], "entities": 12, "reduction_percent": -30.5},
+    )
+    assert (
+        "; storage 0.99 MB -> 1.29 MB (0.30 MB more until InfluxDB compacts the shards; what the "
+        'run freed is measured again once the run is 5 h old, by the daily task "Settle tier '
+        "runs' storage\");" in runner.summary(run)
+    ), runner.summary(run)
+    run.storage_after_bytes, run.storage_freed_mb = 490_000, 0.5
+    run.details["reduction_percent"] = 50.5
+    assert "; storage 0.99 MB -> 0.49 MB (freed 0.50 MB, 50.5 %);" in runner.summary(run)
