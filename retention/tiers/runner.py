@@ -59,6 +59,7 @@ from retention.tiers.safety import (
     check_raw_slack,
     check_retention_policies,
     ensure_tiers,
+    nothing_due,
 )
 from retention.timeutil import utc_midnight
 
@@ -359,6 +360,10 @@ def summary(run: RetentionRun) -> str:
             parts.append(f"{counted(details['late_points'], 'late point')} folded in")
         if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
             parts.append(_storage(run, details.get("reduction_percent", 0)))
+        done = not details.get("days") and not details.get("waiting")
+        if done and details.get("horizon") and run.range_start is None:
+            # "0 days, 0 entities, ..." said nothing of why
+            parts.append(nothing_due(run.operation, date.fromisoformat(details["horizon"])))
     if run.status != RetentionRun.Status.SKIPPED:  # it did nothing: nothing was left out
         # What the run leaves (or would leave) out and why: no tiered entity, entity ids it
         # cannot read, days taken again later; else a run's "0 entities" says no why. Notes

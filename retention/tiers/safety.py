@@ -26,7 +26,7 @@ from retention.day_ranges import RangeError, check_span
 from retention.models import RetentionRun
 from retention.tiers.layout import tier_policies
 from retention.tiers.rows import DAILY_RP, HOURLY_RP
-from retention.timeutil import utc_date
+from retention.timeutil import utc_date, utc_midnight
 
 
 class TierError(Exception):
@@ -50,6 +50,25 @@ def daily_horizon(now: datetime | None = None) -> date:
     now = now or datetime.now(UTC)
     margin = timedelta(hours=settings.RETENTION_LATE_MARGIN_HOURS)
     return utc_date(now - timedelta(days=settings.RETENTION_HOURLY_DAYS) - margin)
+
+
+def nothing_due(operation: str, horizon: date) -> str:
+    """Why a run found no day to do (every day before `horizon` is done, or holds nothing
+    tiered) and when the next one comes due: the horizon moves a day at the UTC midnight
+    RETENTION_RAW_DAYS (hourly tier) or RETENTION_HOURLY_DAYS (daily tier) days and
+    RETENTION_LATE_MARGIN_HOURS hours back."""
+    hourly = operation == RetentionRun.Operation.DOWNSAMPLE_HOURLY
+    days = settings.RETENTION_RAW_DAYS if hourly else settings.RETENTION_HOURLY_DAYS
+    kept = "raw points" if hourly else "hourly rows"
+    due = utc_midnight(horizon + timedelta(days=1)) + timedelta(
+        days=days, hours=settings.RETENTION_LATE_MARGIN_HOURS
+    )
+    return (
+        f"no day was due: every day before {horizon} is done (or holds nothing tiered); "
+        f"{horizon} comes due at "
+        f"{due:%Y-%m-%d %H:%M} UTC ({kept} are kept {counted(days, 'day')}, and "
+        f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h for late points)"
+    )
 
 
 def raw_retention_policy() -> str:

@@ -835,6 +835,33 @@ def test_run_records_storage_and_logs_one_summary(ha_db, caplog):
     )
 
 
+def test_a_run_with_no_day_due_says_when_the_next_one_is(ha_db, settings):
+    """The night after a run by hand, the scheduled run said "ok; 0 days, 0 entities, 0 raw
+    points -> 0 hourly rows, 0 deleted" and nothing of why."""
+    settings.RETENTION_RAW_DAYS, settings.RETENTION_LATE_MARGIN_HOURS = 7, 2
+    ha_db.saved_entity("official", "sensor.n_power", [(n, n) for n in range(0, 3600, 60)], unit="W")
+    now = T0 + 9 * DAY + timedelta(hours=3)  # the horizon: 2024-03-06
+    assert hourly(None, None, now=now).details["days"] == [str(D0), str(D0 + DAY)]
+    again = hourly(None, None, now=now)
+    assert again.details["days"] == [] and again.records_processed == 0
+    assert tiers.summary(again) == (
+        f"raw -> hourly run {again.pk}: ok; 0 days, 0 entities, 0 raw points -> 0 hourly rows, "
+        f"0 deleted; {storage(again)}; no day was due: every day before 2024-03-06 is done (or "
+        "holds nothing tiered); 2024-03-06 comes due at 2024-03-14 02:00 UTC (raw points are "
+        f"kept 7 days, and 2 h for late points); {again.duration_seconds:.1f} s"
+    )
+    settings.RETENTION_HOURLY_DAYS = 90
+    composed = daily(None, None, now=now)  # no hourly row is 90 days old
+    assert "; no day was due: every day before 2023-12-14 is done (or holds nothing tiered); " in (
+        tiers.summary(composed)
+    ), tiers.summary(composed)
+    assert "comes due at 2024-03-14 02:00 UTC (hourly rows are kept 90 days, and 2 h for " in (
+        tiers.summary(composed)
+    )
+    # A range given (a command's --start/--end): no word of the horizon.
+    assert "no day was due" not in tiers.summary(hourly(D0, D0 + DAY, now=now))
+
+
 def test_commands_take_the_same_options(ha_db, capsys):
     entity = ha_db.saved_entity("official", "sensor.c_power", [(0, 5)], unit="W")
     call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY), "--dry-run")
