@@ -156,7 +156,7 @@ def _used(
     days = [local_date(w_start) for w_start, _ in windows]
     first = 0  # the first window not ended before the step starts (steps ascend)
     counting = 0  # the window of the reading that counts the step
-    steps = meter_steps(timeline, inside, (None, None), entity.entity_id)
+    steps = meter_steps(timeline, inside, (None, None), None)  # aggregate_windows logged them
     for before, sample, growth, _ in steps:
         if growth is None or before is None:
             continue

@@ -299,12 +299,22 @@ def _growth(
 
 
 def meter_steps(
-    timeline: list[Sample], inside: int, previous: tuple[float | None, str | None], label: str
+    timeline: list[Sample],
+    inside: int,
+    previous: tuple[float | None, str | None],
+    label: str | None,
 ) -> Iterator[tuple[Sample | None, Sample, float | None, str | None]]:
     """(the reading before, None: only `previous` or nothing; the reading; the growth it
     counts, None for the first reading ever, the zero point; the cycle after it) for each
     valid meter reading of timeline[inside:], each step by the state class of its new reading
-    (the module docstring), from the reading before `inside` (else `previous`)."""
+    (the module docstring), from the reading before `inside` (else `previous`). Resets, dips
+    and skipped readings are logged naming `label`; None for a second walk over readings
+    another already logged (a view's cost)."""
+
+    def note(level: int, message: str, *args: object) -> None:
+        if label is not None:
+            logger.log(level, message, label, *args)
+
     before, reference, cycle = _meter_start(timeline, inside, previous)
     for sample in timeline[inside:]:
         value = sample.value
@@ -312,10 +322,10 @@ def meter_steps(
             continue
         total = sample.state_class == TOTAL
         if value < 0 and not total:
-            logger.warning(
+            note(
+                logging.WARNING,
                 "%s: negative energy meter reading %s at %s skipped (a total_increasing "
                 "meter cannot be negative; Home Assistant skips it too)",
-                label,
                 value,
                 sample.time.isoformat(),
             )
@@ -329,28 +339,28 @@ def meter_steps(
             before = sample
             continue
         if new_cycle:
-            logger.info(
+            note(
+                logging.INFO,
                 "%s: energy meter last_reset changed to %s at %s: new cycle counted from 0",
-                label,
                 cycle,
                 sample.time.isoformat(),
             )
             step = value
         elif total or value >= DIP_FRACTION * reference:
             if value < reference and not total:
-                logger.warning(
+                note(
+                    logging.WARNING,
                     "%s: energy meter reading dipped from %s to %s at %s (less than 10 %%): "
                     "treated as noise, not as a meter reset, as Home Assistant does",
-                    label,
                     reference,
                     value,
                     sample.time.isoformat(),
                 )
             step = value - reference
         else:
-            logger.info(
+            note(
+                logging.INFO,
                 "%s: energy meter reset from %s to %s at %s: new cycle counted from 0",
-                label,
                 reference,
                 value,
                 sample.time.isoformat(),

@@ -7,6 +7,7 @@ worked out in the comments.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -52,7 +53,7 @@ def energy_row(entity_id: str, day: date = DAY1) -> models.DailyEnergyByDevice:
 
 # --- daily_energy_by_device ----------------------------------------------------------------
 def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
-    ha_db: HaDatabase, enrich_db: str, layout: str
+    ha_db: HaDatabase, enrich_db: str, layout: str, caplog
 ):
     write_prices(enrich_db, [*MIXED_SLOTS, (-3600, 60, 0.10)])  # and 23:00 the day before
     # A step's growth was used between the reading before and the one that counts it: it
@@ -73,8 +74,14 @@ def test_energy_meter_with_reset_priced_by_15_and_60_minute_slots(
         kind="energy",
     )
 
-    run = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+    with caplog.at_level(logging.INFO, logger="retention.tiers.stepwise"):
+        run = rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
 
+    # Said once (the cost's walk over the same readings logged it again).
+    assert [r.getMessage() for r in caplog.records if "reset" in r.getMessage()] == [
+        "sensor.plug_energy: energy meter reset from 11.0 to 0.3 at 2024-03-04T00:40:00+00:00: "
+        "new cycle counted from 0"
+    ]
     row = energy_row("sensor.plug_energy")
     assert row.total_kwh == pytest.approx(2.5)
     # Before: each step at the slot of its reading, 0.58.
