@@ -8,9 +8,6 @@ server, a Redis restarted under live runs.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +21,7 @@ from retention.stats import alerts
 from tests.retention.conftest import T0
 from tests.support.api import token_client
 from tests.support.ports import free_port
+from tests.support.redis_server import own_redis, stopped
 
 Op, Status = RetentionRun.Operation, RetentionRun.Status
 
@@ -304,32 +302,6 @@ def test_with_redis_out_of_reach_nothing_is_closed_and_runs_are_still_shown(sett
     assert answer.status_code == 200 and answer.json()["runs"][0]["status"] == "running"
     run.refresh_from_db()
     assert run.status == "running"
-
-
-def own_redis(port: int) -> subprocess.Popen:
-    """A Redis of the test's own on `port` that keeps nothing on disk (a restart forgets
-    every key, as one without persistence does), answering."""
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", tempfile.gettempdir()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                probe.sendall(b"PING\r\n")
-                if probe.recv(16).startswith(b"+PONG"):
-                    return proc
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-
-
-def stopped(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 ALIVE = 3.0  # liveness.ALIVE_SECONDS in the Redis restart test

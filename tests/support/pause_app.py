@@ -3,8 +3,11 @@ the test sets the Redis key `pause_key()` to "<point>@<n>"; the task reaching th
 the n-th time sets `paused_key()` and waits (up to 60 s) until the test deletes it, so the
 test changes the world at a known step of the run (closes InfluxDB's proxy, say), then lets it
 go on. A worker started with `celery -A tests.support.pause_app` does it; the project's never
-do."""
+do. The keys are in the worker's Redis, or in the one `PAUSE_REDIS_URL` names (the test's own,
+when the worker's Redis is the one the test stops while it waits).
+"""
 
+import os
 import time
 
 from config.celery import app
@@ -26,16 +29,20 @@ def paused_key() -> str:
     return make_key("test", "paused")
 
 
+def _redis():
+    return get_redis(os.environ.get("PAUSE_REDIS_URL") or None)
+
+
 def _pausing_point(name: str) -> None:
-    armed = get_redis().get(pause_key()) or ""
+    armed = _redis().get(pause_key()) or ""
     point, _, nth = armed.partition("@")
     if name == point:
         _reached[name] = _reached.get(name, 0) + 1
         if _reached[name] == int(nth or 1):
-            get_redis().delete(pause_key())
-            get_redis().set(paused_key(), name)
+            _redis().delete(pause_key())
+            _redis().set(paused_key(), name)
             deadline = time.monotonic() + PAUSE_SECONDS
-            while get_redis().exists(paused_key()) and time.monotonic() < deadline:
+            while _redis().exists(paused_key()) and time.monotonic() < deadline:
                 time.sleep(0.05)
     _point(name)
 
