@@ -21,13 +21,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
+from celery.exceptions import Reject
 from django.conf import settings
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
 from enrich.deliveries import GuardedTask, current_task_id
 from enrich.errors import Transient
+from enrich.redis.client import redacted_url
 from retention import liveness
+from retention.busy import Waits, next_run
 from retention.models import RetentionRun
 
 logger = logging.getLogger("retention.tiers.tasks")
@@ -36,6 +39,10 @@ WORKER_DIED = (
     "The worker running it died (killed, out of memory, or restarted without waiting for it) "
     "before the run finished. Celery delivered the task again: delivery {delivery} resumes "
     "the work{where}."
+)
+NOT_QUEUED = (
+    "{error} Not tried again: its retry ({retry}) could not be queued: the Celery broker at "
+    "{broker} is out of reach too ({cause}); {then}"
 )
 
 
@@ -87,6 +94,7 @@ def taken_up(run_id: int) -> None:
 
 class RecordedTask(GuardedTask):
     operation: str = ""
+    waits: Waits | None = None  # when its work comes next (retention.busy), if the beat runs it
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """A delivery handed the run the API queued shows it alive (retention.liveness) from
@@ -159,7 +167,8 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     `task.max_retries` times, with the task's `kwargs`; anything else fails the task at once.
     Restarts and upgrades of a service take minutes, hence the long first wait. A retry keeps no
     expiry: the beat's (config/schedule.py) drops a run that could not start in time, and a
-    retry due after it was dropped unseen, leaving a run waiting for it for ever."""
+    retry due after it was dropped unseen, leaving a run waiting for it for ever. A retry the
+    broker cannot take (Redis out of reach) fails the run `run_id` at once (`_not_retried`)."""
     if not _retried(task, exc):
         raise exc
     countdown = _countdown(task)
@@ -172,18 +181,43 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
         task.max_retries,
         countdown,
     )
-    raise task.retry(countdown=countdown, kwargs=kwargs, expires=None) from exc
+    try:
+        raise task.retry(countdown=countdown, kwargs=kwargs, expires=None) from exc
+    except Reject as refused:  # Celery could not send the retry (the broker out of reach)
+        _not_retried(task, exc, refused.reason, kwargs.get("run_id"))
+        raise exc from refused.reason
 
 
-def recorded(name: str, operation: str) -> dict[str, Any]:
+def _not_retried(task: Any, exc: Exception, cause: Any, run_id: int | None) -> None:
+    """The retry of `exc` could not be queued (`cause`): the run `run_id`, waiting for it in the
+    queue, would wait for ever (retention.liveness closes no run waiting for a retry); it fails
+    now, saying why and when its work comes next (`task.waits`, as retention.busy says it, else
+    what retention.liveness tells a dead run's reader to do)."""
+    logger.error("%s: retry not queued: %s: %s", task.name, type(cause).__name__, cause)
+    if not run_id:
+        return
+    waits = getattr(task, "waits", None)
+    then = f"{next_run(waits)}. {waits.kept}" if waits else liveness.THEN.get(task.operation, "")
+    message = NOT_QUEUED.format(
+        error=f"{type(exc).__name__}: {exc}",
+        retry=f"{task.request.retries + 1} of {task.max_retries}",
+        broker=redacted_url(task.app.conf.broker_url),
+        cause=f"{type(cause).__name__}: {cause}",
+        then=then,
+    )
+    liveness.close(run_id, message, retry_not_queued=True)
+
+
+def recorded(name: str, operation: str, waits: Waits | None = None) -> dict[str, Any]:
     """`@shared_task(**recorded(name, operation), ...)`: a long retention task with a run record,
     acknowledged when it ends, its time limits from settings.TASK_TIME_LIMITS (which the
-    broker's visibility timeout is derived from)."""
+    broker's visibility timeout is derived from); `waits`: when the beat runs its work next."""
     soft, hard = settings.TASK_TIME_LIMITS[name]
     return {
         "name": name,
         "base": RecordedTask,
         "operation": operation,
+        "waits": waits,
         "acks_late": True,
         "soft_time_limit": soft,
         "time_limit": hard,

@@ -19,13 +19,15 @@ hourly run go on, noted in `details.warnings` and its summary, and alerted. A Re
 tier keeps two runs of a tier apart: the scheduled run finding it taken raises `TierBusy`
 (retention.busy); another run records status "skipped" and who holds it.
 
-InfluxDB (or Redis) out of reach raises its `Transient` error; nothing of a day not yet
-verified was deleted (deletes come last, a week of verified days at a time). In a Celery task
-(`requeued`, every run of the tasks: scheduled or queued by the API, dry or not) the run waits
-in the queue while its task tries it again in the same run (`details.retries` says why and
-when), which resumes the days in progress (`retention.tiers.chunks`) and reports what every
-attempt did (`details.earlier` meanwhile, folded into the counts at the end); it fails, with
-its one alert, only once the retries are spent. A command's run (no `requeued`) fails at once.
+InfluxDB (or Redis) out of reach raises its `Transient` error (the lock's Redis errors become a
+`RedisUnavailable`); nothing of a day not yet verified was deleted (deletes come last, a week
+of verified days at a time). In a Celery task (`requeued`, every run of the tasks: scheduled or
+queued by the API, dry or not) the run waits in the queue while its task tries it again in the
+same run (`details.retries` says why and when), which resumes the days in progress
+(`retention.tiers.chunks`) and reports what every attempt did (`details.earlier` meanwhile,
+folded into the counts at the end); it fails, with its one alert, only once the retries are
+spent, or at once when its retry cannot be queued (retention.task_records). A command's run (no
+`requeued`) fails at once.
 
 Crash points for the tests (`hourly:after_write`, `daily:before_rewrite`, ...): `retention.faults`.
 """
@@ -35,6 +37,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -42,6 +45,7 @@ from django.conf import settings
 
 from enrich.errors import Transient
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
+from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, redis_url
 from enrich.redis.lock import RunLock
 from enrich.wording import counted
 from retention.busy import busy
@@ -70,6 +74,7 @@ SUMMARY_NOTES = 5  # the summary line names the first notes; the run's details.w
 Progress = Callable[[int, int, str], None]  # (days done, days in all, what is being done)
 Requeued = Callable[[BaseException, RetentionRun], bool]  # retention.task_records.requeued
 EARLIER = "earlier"  # details: what the attempts before a retry did (Outcome.as_saved)
+LOCK = "The lock of the tier runs"  # what Redis out of reach leaves the run without
 
 
 # --- Storage -----------------------------------------------------------------------------------
@@ -210,11 +215,15 @@ def _run(
         settle.record(run, shards, tier.outcome.days)
         run.status = RetentionRun.Status.OK
         return run
-    except Transient as exc:  # InfluxDB or Redis out of reach, the tier's lock taken
+    # InfluxDB or Redis out of reach (the lock's Redis raises its client's errors), the lock taken
+    except (Transient, *CONNECTION_ERRORS) as error:
+        exc = error if isinstance(error, Transient) else RedisUnavailable(redis_url(), error, LOCK)
         if requeued is None or not requeued(exc, run):  # else it waits in the queue, running
             run.status = RetentionRun.Status.FAILED
             run.errors = _transient_failure(exc, retried=requeued is not None)
-        raise
+        if exc is error:
+            raise
+        raise exc from error
     except (TierError, TimeseriesError, ValueError) as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"{type(exc).__name__}: {exc}"
@@ -229,7 +238,8 @@ def _run(
         raise
     finally:
         if lock is not None:
-            lock.release()
+            with suppress(*CONNECTION_ERRORS):  # Redis out of reach: the lock expires by itself
+                lock.release()
         _finish(run, tier, began)
 
 

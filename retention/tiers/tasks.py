@@ -7,6 +7,9 @@ in the same run (retention.task_records.requeued), the beat's as well as one the
 dry or not: it resumes the days in progress and fails, with one alert, only once the retries
 are spent. Before, each attempt was recorded failed (an alert each, though the retry minutes
 later succeeded) and the retry made a new run, which whoever polled the queued one never saw.
+A retry the broker cannot take (Redis out of reach: the lock's store is the broker too) fails
+the run at once, saying when the next scheduled run comes (retention.task_records); before,
+the run stayed "running" as long as Redis was away.
 
 The beat's run (no `run_id`) that finds its tier's lock taken waits the same way
 (retention.busy): once a night, a run recorded skipped left its days to the next night. A run
@@ -23,6 +26,7 @@ from retention.busy import scheduled_run
 from retention.models import RetentionRun
 from retention.task_records import recorded, requeued, retry_transient
 from retention.tiers import runner as tiers
+from retention.tiers.chunks import WAITS
 
 
 def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun], what: str) -> Task:
@@ -59,7 +63,8 @@ def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun],
         "retention.busy; a run waits for its retry on InfluxDB or Redis out of reach); `dry_run` reports what a run would do, changing nothing (the API "
         "queues dry runs too: they read every entity's points of every day due)."
     )
-    return shared_task(**recorded(name, operation), bind=True, max_retries=3)(task)
+    options = recorded(name, operation, WAITS[operation])  # a retry not queued names WAITS
+    return shared_task(**options, bind=True, max_retries=3)(task)
 
 
 downsample_hourly = _tier_task(
