@@ -7,12 +7,14 @@ import tempfile
 import time
 
 
-def own_redis(port: int) -> subprocess.Popen:
+def own_redis(port: int, *config: str) -> subprocess.Popen:
     """A Redis of the test's own on `port` that keeps nothing on disk (a restart forgets
-    every key, as one without persistence does), answering."""
+    every key, as one without persistence does), answering; `config` on top (a later option
+    wins): `"--appendonly", "yes", "--dir", folder` keeps its data in an append-only file there,
+    `"--dir", folder` a snapshot the test asks for (SAVE) before it stops."""
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", tempfile.gettempdir()],
+         "--appendonly", "no", "--dir", tempfile.gettempdir(), *config],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 10
