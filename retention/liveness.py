@@ -19,6 +19,10 @@ It closes nothing while Redis cannot be reached, nor while Redis has been up for
 ALIVE_SECONDS (a restarted Redis may have lost the keys of live runs; their threads take them
 again within ALIVE_SECONDS / 4). A live run closed all the same (its process cut off from Redis
 for longer than ALIVE_SECONDS) is set right by its own last save.
+
+A run waiting in the queue holds no key; close_dead also closes the ones whose task message a
+Redis restarted without its data lost (retention.lost, `details.message_lost`), no delivery of
+their task showing them alive.
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 
 from enrich.redis.client import CONNECTION_ERRORS, get_redis
 from enrich.redis.lock import RunLock, lock_key
+from retention import lost
 from retention.models import RetentionRun
 from retention.queued import waiting
 
@@ -175,24 +181,27 @@ def close(
 
 
 def close_dead() -> list[RetentionRun]:
-    """Close the runs recorded "running" whose process stopped (see the module docstring)."""
+    """Close the runs recorded "running" whose process stopped, and the waiting ones whose task
+    message went with a Redis restart (retention.lost; see the module docstring)."""
     running = RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING)
-    started = [run for run in running.only("pk", "operation", "details") if not waiting(run)]
-    if not started:
+    runs = list(running.only("pk", "operation", "details"))
+    started = [run for run in runs if not waiting(run)]
+    queued = [run for run in runs if waiting(run) and lost.queued_in(run)]
+    if not started and not queued:
         return []
     redis = get_redis()
     try:
         if redis.info("server")["uptime_in_seconds"] < ALIVE_SECONDS:
             return []  # the keys of live runs may have gone with a restart
         pipe = redis.pipeline(transaction=False)
-        for run in started:
+        for run in [*started, *queued]:
             pipe.exists(run_key(run.pk))
         held = pipe.execute()
     except CONNECTION_ERRORS as exc:
         logger.warning("running retention runs not checked: Redis is out of reach: %s", exc)
         return []
     closed = []
-    for run, is_held in zip(started, held, strict=True):
+    for run, is_held in zip(started, held[: len(started)], strict=True):
         if is_held:
             continue
         # Asked again under the row lock: meanwhile a delivery of its task may have taken it
@@ -201,7 +210,35 @@ def close_dead() -> list[RetentionRun]:
         done = close(run.pk, died_message(run.operation), unless=revived, process_died=True)
         if done is not None:
             closed.append(done)
+    unheld = [run for run, is_held in zip(queued, held[len(started) :], strict=True) if not is_held]
+    return closed + _close_lost(unheld)
+
+
+def _close_lost(queued: list[RetentionRun]) -> list[RetentionRun]:
+    """Close the waiting runs among `queued` (no delivery shows them alive) whose task message
+    the broker lost (retention.lost)."""
+    if not queued:
+        return []
+    try:
+        now = lost.broker(current_app)
+    except CONNECTION_ERRORS as exc:
+        logger.warning("queued retention runs not checked: the broker is out of reach: %s", exc)
+        return []
+    closed = []
+    for run in queued if now is not None else []:
+        if not lost.lost(run, now):
+            continue
+        # Asked again under the row lock: a delivery may have taken it up since, or put it back
+        # in the queue for a retry sent to the Redis answering now.
+        gone = partial(_requeued, run_key(run.pk), lost.queued_in(run))
+        done = close(run.pk, lost.message(run, now, THEN), unless=gone, message_lost=True)
+        if done is not None:
+            closed.append(done)
     return closed
+
+
+def _requeued(key: str, queued_in: str | None, run: RetentionRun) -> bool:
+    return not waiting(run) or lost.queued_in(run) != queued_in or _held(key)
 
 
 def _revived(key: str, run: RetentionRun) -> bool:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError
 from rest_framework.response import Response
 
+from retention import lost
 from retention.models import RetentionRun
 
 
@@ -38,15 +39,18 @@ def queued_run(operation: str, queued_by: str, **fields: Any) -> RetentionRun:
 
 def send(task: Task, run: RetentionRun, **kwargs: Any) -> AsyncResult | None:
     """Queue `task(run_id=run.pk, **kwargs)`; None when the broker cannot be reached (the run
-    is then marked failed, saying so)."""
+    is then marked failed, saying so). The run records which Redis holds its message
+    (retention.lost: a run whose message a Redis restart lost is closed)."""
     try:
-        return task.apply_async(kwargs={"run_id": run.pk, **kwargs})
+        result = task.apply_async(kwargs={"run_id": run.pk, **kwargs})
     except OperationalError as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"The task could not be queued: {exc}"
         run.finished = datetime.now(UTC)
         run.save()
         return None
+    lost.sent(run.pk, task.app)
+    return result
 
 
 def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Response:

@@ -21,7 +21,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from celery.exceptions import Reject
+from celery.exceptions import Reject, Retry
 from django.conf import settings
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
@@ -29,7 +29,7 @@ from django.dispatch import receiver
 from enrich.deliveries import GuardedTask, current_task_id
 from enrich.errors import Transient
 from enrich.redis.client import redacted_url
-from retention import liveness
+from retention import liveness, lost
 from retention.busy import Waits, next_run
 from retention.models import RetentionRun
 
@@ -140,6 +140,11 @@ def _countdown(task: Any) -> float:
     return settings.RETENTION_RETRY_SECONDS * 2**task.request.retries
 
 
+def _retry(task: Any) -> str:
+    """The retry about to be queued, as `details.retries` names it: "1 of 3"."""
+    return f"{task.request.retries + 1} of {task.max_retries}"
+
+
 def requeued(task: Any, exc: BaseException, run: RetentionRun) -> bool:
     """Whether `retry_transient` will try `exc` again; if so the run the API queued goes back to
     waiting in the queue (status running, no `queued_at`: retention.queued.waiting), so whoever
@@ -148,12 +153,13 @@ def requeued(task: Any, exc: BaseException, run: RetentionRun) -> bool:
     if not _retried(task, exc):
         return False
     again = datetime.now(UTC) + timedelta(seconds=_countdown(task))
-    details = {k: v for k, v in (run.details or {}).items() if k != "queued_at"}
+    # Until the retry is sent, the Redis holding it is not known (retention.lost).
+    details = {k: v for k, v in (run.details or {}).items() if k not in ("queued_at", "queued_in")}
     details["retries"] = [
         *details.get("retries", []),
         {
             "error": f"{type(exc).__name__}: {exc}",
-            "retry": f"{task.request.retries + 1} of {task.max_retries}",
+            "retry": _retry(task),
             "at": again.isoformat(timespec="seconds"),
         },
     ]
@@ -168,7 +174,9 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     Restarts and upgrades of a service take minutes, hence the long first wait. A retry keeps no
     expiry: the beat's (config/schedule.py) drops a run that could not start in time, and a
     retry due after it was dropped unseen, leaving a run waiting for it for ever. A retry the
-    broker cannot take (Redis out of reach) fails the run `run_id` at once (`_not_retried`)."""
+    broker cannot take (Redis out of reach) fails the run `run_id` at once (`_not_retried`); one
+    queued is recorded in it, with the Redis holding it (retention.lost closes the run if a Redis
+    restart loses it)."""
     if not _retried(task, exc):
         raise exc
     countdown = _countdown(task)
@@ -186,6 +194,10 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     except Reject as refused:  # Celery could not send the retry (the broker out of reach)
         _not_retried(task, exc, refused.reason, kwargs.get("run_id"))
         raise exc from refused.reason
+    except Retry:  # sent (not when run eagerly: then nothing is queued)
+        if kwargs.get("run_id") and not task.request.is_eager:
+            lost.sent(kwargs["run_id"], task.app, retry=_retry(task))
+        raise
 
 
 def _not_retried(task: Any, exc: Exception, cause: Any, run_id: int | None) -> None:
@@ -200,7 +212,7 @@ def _not_retried(task: Any, exc: Exception, cause: Any, run_id: int | None) -> N
     then = f"{next_run(waits)}. {waits.kept}" if waits else liveness.THEN.get(task.operation, "")
     message = NOT_QUEUED.format(
         error=f"{type(exc).__name__}: {exc}",
-        retry=f"{task.request.retries + 1} of {task.max_retries}",
+        retry=_retry(task),
         broker=redacted_url(task.app.conf.broker_url),
         cause=f"{type(cause).__name__}: {cause}",
         then=then,

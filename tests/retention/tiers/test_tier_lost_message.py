@@ -1,0 +1,252 @@
+"""A tier run that waits in the queue, queued by the API or waiting for its retry, whose task
+message went with a restart of Redis (Celery's broker and the locks' store: a redis-server of
+the test's own, kept without data): no worker will ever take the run up. It stayed "running" for
+ever, the alert check saying it waits for a worker or fails once its retries are spent; now it
+shows failed, saying when Redis restarted and what to do, with one alert (retention.lost). A
+Redis that did not restart, or came back with its data (an append-only file, a snapshot), may
+still hold the message: the run waits."""
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from enrich.redis.client import get_redis
+from enrich.schedules import install_schedules
+from retention import liveness
+from retention.models import Alert, RetentionRun
+from retention.stats import alerts
+from retention.tiers import tasks
+from tests.retention.conftest import T0
+from tests.support import worker as support
+from tests.support.api import token_client
+from tests.support.broker import broker_at
+from tests.support.ports import free_port
+from tests.support.proxy import Proxy
+from tests.support.redis_server import own_redis, stopped
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
+
+ALIVE = 1.0  # liveness.ALIVE_SECONDS here: nothing is closed that long after Redis started
+RANGE = {"start": str(T0.date()), "end": str(T0.date() + timedelta(days=2))}
+ENTITY = "sensor.heat_pump_power"
+WHEN = re.compile(r"restarted at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
+LOST = (
+    "Its task message was lost: Redis, the Celery broker, restarted at {when} UTC without its "
+    "data (no append-only file, no snapshot loaded) after {what} was queued, so no worker will "
+    "ever take the run up. {then} To keep queued work over a restart, give Redis an append-only "
+    "file (appendonly yes)."
+)
+ASK_AGAIN = (
+    "Days already deleted stay done; the next run (the schedule, or POST "
+    "/retention/downsample-hourly) resumes the days in progress."
+)
+NEXT = re.compile(
+    r"The next scheduled run \(\w{3} [-\d]{10} 02:00 UTC\) aggregates the raw points due\. "
+    r"Nothing is deleted meanwhile: the raw points stay in Home Assistant's database until "
+    r"their hourly rows are verified\."
+)
+
+
+class Broker:
+    """Redis as enrich and Celery use it, a redis-server of the test's own on a free port
+    (`config`: see own_redis), which the test restarts."""
+
+    def __init__(self, *config: str) -> None:
+        self.port, self.config = free_port(), config
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = own_redis(self.port, *config)
+
+    def restart(self) -> tuple[datetime, datetime]:
+        """Stop it and start it again; when (between what and what, to the second) it started."""
+        before = datetime.now(UTC).replace(microsecond=0)
+        stopped(self.proc)
+        self.proc = own_redis(self.port, *self.config)
+        return before, datetime.now(UTC) + timedelta(seconds=1)
+
+    def queued(self) -> int:
+        """How many task messages wait in the retention queue."""
+        return get_redis(self.url).llen("retention")
+
+    def loaded(self) -> tuple[int, int]:
+        """What it loaded as it started (INFO persistence): an append-only file (1: enabled), and
+        the keys of a snapshot."""
+        said = get_redis(self.url).info("persistence")
+        return said["aof_enabled"], said["rdb_last_load_keys_loaded"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            stopped(self.proc)
+
+
+@pytest.fixture
+def redis(request, settings, monkeypatch, tmp_path):
+    """The test's Redis, keeping (request.param) nothing, an append-only file or a snapshot the
+    test asks for, in the test's own folder."""
+    kept = getattr(request, "param", "nothing")
+    folder = ("--dir", str(tmp_path))
+    config = {"nothing": (), "append-only file": ("--appendonly", "yes", *folder)}
+    monkeypatch.setattr(liveness, "ALIVE_SECONDS", ALIVE)
+    settings.ALERT_WEBHOOK_URL = ""
+    broker = Broker(*config.get(kept, folder))
+    broker.kept = kept
+    settings.REDIS_URL = broker.url
+    try:
+        with broker_at(broker.url):
+            yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def entity(ha_db):
+    return ha_db.saved_entity("official", ENTITY, [(n * 10800, 100 + n) for n in range(16)])
+
+
+@pytest.fixture
+def api():
+    """The API as a staff user calls it (one who may queue runs)."""
+    return token_client("lost-message", staff=True)
+
+
+def queued_by_the_api(api, broker: Broker) -> RetentionRun:
+    """A tier run the API queued, with no worker to take it: it waits in the queue."""
+    answer = api.post("/retention/downsample-hourly", RANGE, format="json")
+    assert answer.status_code == 202, answer.content
+    assert broker.queued() == 1
+    return RetentionRun.objects.get(pk=answer.json()["run_id"])
+
+
+def up_long_enough() -> None:
+    """Until Redis has been up for ALIVE_SECONDS (close_dead closes nothing before)."""
+    time.sleep(ALIVE + 1)
+
+
+def shown(api, run: RetentionRun) -> dict:
+    return api.get(f"/retention/runs/{run.pk}").json()
+
+
+def assert_waits(api, run: RetentionRun) -> None:
+    assert liveness.close_dead() == []
+    assert shown(api, run)["status"] == "running"
+    run.refresh_from_db()
+    assert (run.status, run.errors, run.finished) == ("running", "", None)
+    assert "message_lost" not in run.details
+
+
+def recorded(run_id: int) -> None:
+    """Until the run records which Redis its retry was sent to (retention.lost, a moment after
+    the send; 5 s at most: a release that records nothing goes on then)."""
+    deadline = time.monotonic() + 5
+    run = RetentionRun.objects.get(pk=run_id)
+    while "queued_in" not in run.details and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run.refresh_from_db()
+
+
+def restarted_at(errors: str, between: tuple[datetime, datetime]) -> str:
+    """When the run's errors say Redis restarted, checked against when the test restarted it."""
+    found = WHEN.search(errors)
+    assert found, errors
+    when = datetime.strptime(found[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    assert between[0] <= when <= between[1], (found[1], between)
+    return found[1]
+
+
+def assert_one_failed_alert(run: RetentionRun) -> None:
+    alerts.check_alerts()
+    alerts.check_alerts()
+    [alert] = Alert.objects.all()
+    assert (alert.run_id, alert.kind) == (run.pk, Alert.Kind.FAILED)
+    assert "Its task message was lost: Redis, the Celery broker, restarted at" in alert.message
+
+
+def test_a_run_the_api_queued_whose_message_a_redis_restart_lost_shows_failed(redis, entity, api):
+    run = queued_by_the_api(api, redis)
+    up_long_enough()
+    assert_waits(api, run)  # Redis did not restart: the message waits for a worker
+
+    between = redis.restart()
+    assert redis.queued() == 0 and redis.loaded() == (0, 0)  # the message went with it
+    up_long_enough()
+    answer = shown(api, run)  # GET /retention/runs/<id> closes it, as close_dead does
+
+    assert answer["status"] == "failed" and answer["finished"] is not None
+    when = restarted_at(answer["errors"], between)
+    assert answer["errors"] == LOST.format(when=when, what="the run", then=ASK_AGAIN)
+    assert answer["details"]["message_lost"] is True
+    assert_one_failed_alert(run)
+
+
+@pytest.mark.parametrize(
+    "redis",
+    [pytest.param("nothing", id="not restarted"), "append-only file", "snapshot"],
+    indirect=True,
+)
+def test_a_queued_run_whose_redis_may_still_hold_its_message_waits(redis, entity, api):
+    """A Redis that did not restart, or restarted loading its append-only file or a snapshot
+    taken after the run was queued, still holds the message: the run is left waiting."""
+    run = queued_by_the_api(api, redis)
+    if redis.kept == "snapshot":
+        get_redis(redis.url).save()
+    if redis.kept != "nothing":
+        redis.restart()
+        assert redis.queued() == 1  # loaded again
+        aof, keys = redis.loaded()
+        assert aof == 1 if redis.kept == "append-only file" else keys > 0
+    up_long_enough()
+    assert_waits(api, run)
+    alerts.check_alerts()
+    assert not Alert.objects.exists()
+
+
+def test_a_run_waiting_for_its_retry_whose_message_a_redis_restart_lost_shows_failed(
+    redis, entity, settings, api
+):
+    """The beat's run meets InfluxDB out of reach and waits for its retry, due 20 s later, which
+    the worker holds until then (Redis keeping it among its unacknowledged messages). Redis
+    restarts: the retry is gone (the worker, reconnecting, drops what it held; this kombu's
+    worker even dies, its restore of the unacknowledged messages failing, and its supervisor
+    starts it again), and the run is closed. Past the retry's due time no worker took it up."""
+    install_schedules()  # the beat entry "Downsample raw to hourly", 02:00 UTC
+    proxy = Proxy(settings.INFLUXDB_URL)  # closed: InfluxDB out of reach
+    env = {
+        "INFLUXDB_URL": proxy.url,
+        "HA_INFLUXDB_DATABASE": settings.HA_INFLUXDB_DATABASE,
+        "TIER_DATABASE": settings.TIER_DATABASE,
+        "REDIS_URL": redis.url,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        "RETENTION_RETRY_SECONDS": "20",
+    }
+    with support.celery_worker("lost-retry", **env) as worker:
+        tasks.downsample_hourly.apply_async(kwargs=RANGE)  # as the beat sends it
+        run = support.until(lambda: RetentionRun.objects.first(), worker, seconds=60)
+        run = support.waiting_for_its_retry(run.pk, worker)
+        support.until(lambda: get_redis(redis.url).hlen("unacked"), worker, seconds=20)
+        recorded(run.pk)
+        between = redis.restart()
+    run.refresh_from_db()
+    [retry] = run.details["retries"]
+    assert retry["error"].startswith("InfluxUnavailable: ")
+    assert run.details["scheduled"] is True
+    up_long_enough()
+
+    assert [closed.pk for closed in liveness.close_dead()] == [run.pk]
+    answer = shown(api, run)
+    assert answer["status"] == "failed" and answer["finished"] is not None
+    when = restarted_at(answer["errors"], between)
+    what = f"its retry (1 of 3, due {retry['at']})"
+    said, kept = LOST.format(when=when, what=what, then="\0").split("\0")
+    errors = answer["errors"]
+    assert errors.startswith(said) and errors.endswith(kept), errors
+    assert NEXT.fullmatch(errors[len(said) : -len(kept)]), errors
+    assert answer["details"]["message_lost"] is True
+    assert_one_failed_alert(run)
+
+    with support.celery_worker("lost-retry-again", **env) as worker:
+        due = datetime.fromisoformat(retry["at"]) + timedelta(seconds=3)
+        time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+        assert worker.poll() is None, support.output(worker)
+    run.refresh_from_db()  # no worker took it up: the retry is gone for good
+    assert run.status == "failed" and run.details["retries"] == [retry]
