@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from tests.support.serving import serve
+
 
 @dataclass
 class LossyInflux:
@@ -114,11 +116,9 @@ def lossy_influx(upstream: str) -> Iterator[LossyInflux]:
     handler = type("Handler", (_Handler,), {"proxy": proxy})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
-    # Its loop looks for shutdown() every 0.05 s (the default half second was each test's end).
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
+    stop = serve(server)  # stops at once (tests/support/serving.py)
     try:
         yield proxy
     finally:
-        server.shutdown()
+        stop()
         server.server_close()

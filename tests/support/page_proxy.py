@@ -8,6 +8,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from tests.support.serving import serve
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 
 
@@ -33,8 +35,7 @@ class PageProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        # Its loop looks for shutdown() every 0.05 s (by default every half second).
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.stop_serving = serve(self.server)  # stops at once (tests/support/serving.py)
 
     def hold(self, path: str) -> None:
         self.released.clear()
@@ -51,7 +52,7 @@ class PageProxy:
 
     def close(self) -> None:
         self.release()
-        self.server.shutdown()
+        self.stop_serving()
         self.server.server_close()
 
     def _handler(self):

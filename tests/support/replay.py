@@ -16,7 +16,7 @@ import json as jsonlib
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 from requests.structures import CaseInsensitiveDict
 
 from tests.support.ports import free_port
+from tests.support.serving import serve
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 _MISSING: Any = object()
@@ -200,7 +201,7 @@ class ReplayServer:
         self._routes: list[_Route] = []
         self._requests: list[RecordedRequest] = []
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._stop_serving: Callable[[], None] | None = None
         self._port = 0  # ephemeral at first; a restart reuses the port so `url` stays valid
 
     # --- lifecycle ---
@@ -212,13 +213,7 @@ class ReplayServer:
         self.closing.clear()
         self._server = _Server(self, self._port)
         self._port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"replay-server-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._stop_serving = serve(self._server, name=f"replay-server-{self.port}")
         return self
 
     def stop(self) -> None:
@@ -226,13 +221,11 @@ class ReplayServer:
         if self._server is None:
             return
         self.closing.set()
-        self._server.shutdown()
+        self._stop_serving()
         self._server.close_connections()
         self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
         self._server = None
-        self._thread = None
+        self._stop_serving = None
 
     def __enter__(self) -> ReplayServer:
         return self.start()
