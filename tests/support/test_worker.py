@@ -1,11 +1,16 @@
 """The test Celery worker itself (tests.support.worker): it is stopped only once it runs no
-task, also when a test reads its output at once after a run record said the task ended."""
+task, also when a test reads its output at once after a run record said the task ended; one
+told to stop is woken from its wait on the queues."""
 
+import threading
 import time
+import uuid
 
 import pytest
 
 from config.celery import app
+from enrich.redis.client import get_redis
+from tests.support import worker as support
 from tests.support.worker import celery_worker, output, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,3 +31,19 @@ def test_the_output_is_read_once_the_running_task_has_ended():
     ended = log.index(f"Task tests.sleep_for[{result.id}] succeeded")
     assert ended < log.index("Warm shutdown"), log
     assert stopped_after < 30, log
+
+
+def test_stopping_a_worker_ends_the_wait_on_the_queues_at_once():
+    """A worker looks at its SIGTERM when its BRPOP on the queues ends (kombu's one-second
+    timeout): stop() ends the database's BRPOPs with a timeout's answer, so it stops now."""
+    from django.conf import settings
+
+    redis, queue, answers = get_redis(), f"test-wake-{uuid.uuid4().hex[:8]}", []
+    database = str(redis.connection_pool.connection_kwargs.get("db", 0))
+    waiter = threading.Thread(target=lambda: answers.append(redis.brpop([queue], 4)))
+    began = time.monotonic()
+    waiter.start()
+    until(lambda: [c for c in redis.client_list() if c["db"] == database and "b" in c["flags"]])
+    support._wake(settings.CELERY_BROKER_URL)
+    waiter.join()
+    assert answers == [None] and time.monotonic() - began < 3

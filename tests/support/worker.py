@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from redis import Redis
+
 from config.celery import QUEUES
 from config.celery import app as celery_app
 
@@ -74,6 +76,7 @@ def celery_worker(
     )
     proc.log = log
     proc.node = f"{node}-{os.getpid()}@{socket.gethostname()}"
+    proc.broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL", "")  # as config/broker.py
     try:
         yield proc
         if proc.poll() is None:
@@ -99,11 +102,35 @@ def stop(proc: subprocess.Popen) -> None:
     """Tell the worker (or another child started with a `log`, e.g. a web server) to stop;
     fail with its log when it has not within 30 s."""
     proc.terminate()
+    if getattr(proc, "broker", None):
+        _wake(proc.broker)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
         raise AssertionError(f"the worker did not stop within 30 s:\n{_tail(proc)}") from None
+
+
+def _wake(broker: str) -> None:
+    """Wake the Celery workers waiting on `broker`'s queues, so one just told to stop stops now.
+    A worker looks at its SIGTERM only when its loop wakes: when its BRPOP on the queues ends,
+    at the latest after kombu's one-second brpop_timeout, up to a second more per worker stopped.
+    CLIENT UNBLOCK ends the BRPOPs of the database at once with the answer of a timeout (nil),
+    after which a worker not told to stop (another of the test's) asks again, as after any."""
+    from enrich.redis.client import CONNECTION_ERRORS
+
+    # A client of its own, tried once: a broker the test stopped costs no retries.
+    redis = Redis.from_url(broker, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        database = redis.connection_pool.connection_kwargs.get("db", 0)
+        for client in redis.client_list():
+            blocked = "b" in client["flags"] and int(client["db"]) == database
+            if blocked and client["cmd"] == "brpop":
+                redis.client_unblock(client["id"])
+    except CONNECTION_ERRORS:
+        pass  # a broker the test stopped: the worker stops at its loop's next look, as before
+    finally:
+        redis.close()
 
 
 def wait_idle(proc: subprocess.Popen, timeout: float = 30) -> None:
