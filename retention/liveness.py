@@ -45,6 +45,7 @@ from enrich.redis.lock import RunLock, lock_key
 from retention import lost
 from retention.models import RetentionRun
 from retention.queued import waiting
+from retention.tiers.chunks import record_earlier
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ def close(
         run.errors = "\n".join(filter(None, [run.errors, message]))
         run.finished = datetime.now(UTC)
         run.details = {**(run.details or {}), **flags}
+        record_earlier(run)  # a tier run waiting for its retry: what its attempts did
         run.save()
     logger.error("retention run %s (%s): %s", run.pk, run.operation, message)
     return run

@@ -29,6 +29,9 @@ class TierBusy(RunBusy):
     """Another run holds the lock the scheduled run of a tier needs (retention.busy)."""
 
 
+EARLIER = "earlier"  # details: what the attempts before a retry did (Outcome.as_saved)
+
+
 @dataclass
 class Outcome:
     days: list[str] = field(default_factory=list)
@@ -63,6 +66,31 @@ class Outcome:
             waiting=list(dict.fromkeys([*earlier.waiting, *self.waiting])),
             **{name: getattr(earlier, name) + getattr(self, name) for name in counts},
         )
+
+
+def record(run: RetentionRun, outcome: Outcome) -> None:
+    """The run's counts and details from `outcome`, what all its attempts did."""
+    run.records_processed = outcome.processed
+    run.records_deleted = outcome.deleted
+    run.details = {
+        **run.details,
+        "days": outcome.days,
+        "entities": len(outcome.entities),
+        "rows_written": outcome.rows_written,
+        "late_points": outcome.late_points,
+        "waiting": outcome.waiting,
+    }
+    if run.operation == RetentionRun.Operation.DOWNSAMPLE_DAILY:  # sparse entities' raw states
+        run.details["raw_points_deleted"] = outcome.raw_deleted
+
+
+def record_earlier(run: RetentionRun) -> None:
+    """A run closed while it waited for its retry (the retry not queued, its message lost, its
+    process dead: retention.liveness.close): its counts from what its attempts did, which its
+    details kept (a dry run's attempts count nothing there: its details are its report)."""
+    earlier = Outcome.saved_as((run.details or {}).pop(EARLIER, None))
+    if earlier is not None and earlier.days:
+        record(run, earlier)
 
 
 class DayTier:

@@ -53,7 +53,16 @@ from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
 from retention.stats import alerts, settle
-from retention.tiers.chunks import WAITS, Outcome, TierBusy, lock_taken, run_lock, still_held
+from retention.tiers.chunks import (
+    EARLIER,
+    WAITS,
+    Outcome,
+    TierBusy,
+    lock_taken,
+    record,
+    run_lock,
+    still_held,
+)
 from retention.tiers.daily import DailyTier
 from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered, quiet_days
 from retention.tiers.hourly import HourlyTier
@@ -73,7 +82,6 @@ SIZE_SETTLE_SECONDS = 5.0
 SUMMARY_NOTES = 5  # the summary line names the first notes; the run's details.waiting all
 Progress = Callable[[int, int, str], None]  # (days done, days in all, what is being done)
 Requeued = Callable[[BaseException, RetentionRun], bool]  # retention.task_records.requeued
-EARLIER = "earlier"  # details: what the attempts before a retry did (Outcome.as_saved)
 LOCK = "The lock of the tier runs"  # what Redis out of reach leaves the run without
 
 
@@ -285,20 +293,9 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
         run.save()  # its task's retry logs why
         return
     if outcome is not None and run.status != RetentionRun.Status.DRY_RUN:
-        run.records_processed = outcome.processed
-        run.records_deleted = outcome.deleted
-        run.details = {
-            **run.details,
-            "days": outcome.days,
-            "entities": len(outcome.entities),
-            "rows_written": outcome.rows_written,
-            "late_points": outcome.late_points,
-            "waiting": outcome.waiting,
-        }
+        record(run, outcome)
         if tier is not None:
             run.details["horizon"] = tier.horizon.isoformat()
-        if run.operation == RetentionRun.Operation.DOWNSAMPLE_DAILY:  # sparse entities' raw states
-            run.details["raw_points_deleted"] = outcome.raw_deleted
     before, after = run.storage_before_bytes, run.storage_after_bytes
     if before is not None and after is not None:
         run.storage_freed_mb = round((before - after) / 1e6, 3)

@@ -336,3 +336,27 @@ def test_after_a_redis_restart_only_dead_runs_are_closed(settings, monkeypatch):
             assert live.status == "running"
     finally:
         stopped(redis)
+
+
+@pytest.mark.django_db
+def test_a_tier_run_closed_while_it_waited_for_its_retry_counts_what_its_attempts_did():
+    """Closed waiting for its retry (the retry could not be queued, or a Redis restart lost
+    it), the run said 0 points processed and deleted: what its attempts did stayed in
+    details.earlier, folded into the counts only by a run's own end."""
+    from retention import liveness
+    from retention.tiers.chunks import Outcome
+
+    did = Outcome(days=["2024-03-04"], entities={"sensor.a_power"}, processed=360)
+    did.rows_written, did.deleted = 24, 360
+    run = left_running(Op.DOWNSAMPLE_HOURLY, details={"earlier": did.as_saved(), "retries": []})
+    closed = liveness.close(run.pk, "Not tried again: its retry could not be queued.")
+    run.refresh_from_db()
+    assert (closed.pk, run.status) == (run.pk, "failed")
+    assert (run.records_processed, run.records_deleted) == (360, 360)
+    assert run.details["days"] == ["2024-03-04"] and run.details["entities"] == 1
+    assert run.details["rows_written"] == 24 and "earlier" not in run.details
+    # A dry run's attempts keep no days there: its report is its details, kept as they are.
+    dry = left_running(Op.DOWNSAMPLE_DAILY, details={"earlier": Outcome().as_saved(), "x": 1})
+    liveness.close(dry.pk, "lost")
+    dry.refresh_from_db()
+    assert (dry.records_processed, dry.details["x"]) == (0, 1) and "days" not in dry.details
