@@ -21,8 +21,9 @@ from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, VerificationError
 from retention.archive.lock import archive_lock, archive_lock_holder
 from retention.archive.reader import MEASUREMENT
+from retention.archive.recorded import recorded_run
 from retention.archive.restore_target import restore_database
-from retention.archive.run import Progress, recorded_run
+from retention.archive.run import Progress
 from retention.archive.store import ArchiveStorage, sha256_hex
 from retention.archive.target import get_storage
 from retention.models import ArchiveObject, RetentionRun

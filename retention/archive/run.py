@@ -27,9 +27,7 @@ Crash points for the tests (`archive.after_upload`, `archive.before_delete`,
 from __future__ import annotations
 
 import logging
-import time as clock
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -57,11 +55,11 @@ from retention.archive.reader import (
     daily_field_types,
     read_complete_rows,
 )
+from retention.archive.recorded import MB, recorded_run
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.verify import holds, parsed_rows, verify_object
 from retention.busy import busy, skipped
-from retention.liveness import alive, stopped_message
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP
 from retention.timeutil import utc_midnight
@@ -69,54 +67,10 @@ from retention.timeutil import utc_midnight
 logger = logging.getLogger(__name__)
 
 METADATA_MEASUREMENT = ARCHIVE_METADATA_MEASUREMENT
-MB = 1_000_000
 KEPT_ROWS = "archived and verified; its rows stay in InfluxDB meanwhile"
 
 T = TypeVar("T")
 Progress = Callable[[list[T]], Iterable[T]]
-
-
-# --- Recording runs ------------------------------------------------------------------------
-@contextmanager
-def recorded_run(
-    operation: str,
-    run: RetentionRun | None = None,
-    *,
-    requeued: Callable[[BaseException, RetentionRun], bool] | None = None,
-    **fields: Any,
-) -> Iterator[RetentionRun]:
-    """A RetentionRun row for the block (`run`, one the API created, or a new one): running
-    (shown alive: retention.liveness), then ok or failed with the error. An error for which
-    `requeued(exc, run)` is true (its task tries again: retention.task_records.requeued) leaves
-    the run waiting in the queue, as that function recorded it, not failed."""
-    run = run or RetentionRun(
-        operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
-    )
-    began = clock.monotonic()
-    with alive(run):
-        try:
-            yield run
-        except BaseException as exc:
-            if requeued is not None and requeued(exc, run):
-                raise
-            run.status = RetentionRun.Status.FAILED
-            why = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, SystemExit):  # the process told to stop (a shutdown, a timeout)
-                why = stopped_message(operation)
-            run.errors = "\n".join(filter(None, [run.errors, why]))
-            raise
-        else:
-            if run.status == RetentionRun.Status.RUNNING:
-                run.status = RetentionRun.Status.FAILED if run.errors else RetentionRun.Status.OK
-        finally:
-            waits = run.status == RetentionRun.Status.RUNNING  # requeued
-            run.finished = None if waits else timezone.now()
-            run.duration_seconds = clock.monotonic() - began
-            if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
-                # As measured, like the tier runs': negative while InfluxDB has not compacted.
-                freed = run.storage_before_bytes - run.storage_after_bytes
-                run.storage_freed_mb = freed / MB
-            run.save()
 
 
 # --- Running -------------------------------------------------------------------------------

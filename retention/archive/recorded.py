@@ -1,0 +1,58 @@
+"""How an archive run and a restore are recorded (`recorded_run`): a RetentionRun, running
+while the block runs, then ok, failed with the error, or waiting for its task's retry."""
+
+from __future__ import annotations
+
+import time as clock
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.utils import timezone
+
+from retention.liveness import alive, stopped_message
+from retention.models import RetentionRun
+
+MB = 1_000_000
+
+
+@contextmanager
+def recorded_run(
+    operation: str,
+    run: RetentionRun | None = None,
+    *,
+    requeued: Callable[[BaseException, RetentionRun], bool] | None = None,
+    **fields: Any,
+) -> Iterator[RetentionRun]:
+    """A RetentionRun row for the block (`run`, one the API created, or a new one): running
+    (shown alive: retention.liveness), then ok or failed with the error. An error for which
+    `requeued(exc, run)` is true (its task tries again: retention.task_records.requeued) leaves
+    the run waiting in the queue, as that function recorded it, not failed."""
+    run = run or RetentionRun(
+        operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
+    )
+    began = clock.monotonic()
+    with alive(run):
+        try:
+            yield run
+        except BaseException as exc:
+            if requeued is not None and requeued(exc, run):
+                raise
+            run.status = RetentionRun.Status.FAILED
+            why = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, SystemExit):  # the process told to stop (a shutdown, a timeout)
+                why = stopped_message(operation)
+            run.errors = "\n".join(filter(None, [run.errors, why]))
+            raise
+        else:
+            if run.status == RetentionRun.Status.RUNNING:
+                run.status = RetentionRun.Status.FAILED if run.errors else RetentionRun.Status.OK
+        finally:
+            waits = run.status == RetentionRun.Status.RUNNING  # requeued
+            run.finished = None if waits else timezone.now()
+            run.duration_seconds = clock.monotonic() - began
+            if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
+                # As measured, like the tier runs': negative while InfluxDB has not compacted.
+                freed = run.storage_before_bytes - run.storage_after_bytes
+                run.storage_freed_mb = freed / MB
+            run.save()
