@@ -10,13 +10,19 @@ Its value names the holder ("archive run 7", "restore run 12", "index rebuild");
 run that finds it taken does: `retention.busy`, in the words of `WAITS` and `lock_held()`. Nothing
 is lost meanwhile: the daily tier keeps every row until an archive run has verified its file (its
 retention policy is INF, or long enough: retention.tiers.safety).
+
+Redis out of reach (taking or renewing the lock, or the daily tier's, or any other step under the
+lock) raises `RedisUnavailable` (a Transient error), not the client's own ConnectionError: the
+task tries the run again, and fails it at once, saying so, when its retry cannot be queued either
+(the broker is that Redis too: retention.task_records). A lock that cannot be released expires.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
+from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, redis_url
 from enrich.redis.lock import RunLock, lock_key
 from retention.busy import Waits
 from retention.models import RetentionRun
@@ -25,6 +31,8 @@ from retention.tiers.chunks import lock_taken, run_lock
 LOCK_SECONDS = 900
 NAME = ("retention", "archive")
 DAILY_WAIT_SECONDS = 120.0
+LOCK = "The archive's lock"  # what Redis out of reach leaves the run without
+DAILY_LOCK = f"The lock of the {RetentionRun.Operation.DOWNSAMPLE_DAILY.label} runs"
 # What an archive run finding the lock taken says (retention.busy).
 WAITS = Waits(
     task="retention.archive",
@@ -32,6 +40,15 @@ WAITS = Waits(
     kept="Nothing is lost meanwhile: the daily tier keeps the rows due until an archive run has "
     "verified their file.",
 )
+
+
+@contextmanager
+def _reachable(lock: str) -> Iterator[None]:
+    """Redis out of reach, as its client says it (ConnectionError), raised as RedisUnavailable."""
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise RedisUnavailable(redis_url(), exc, lock) from exc
 
 
 def archive_lock_key() -> str:
@@ -47,7 +64,8 @@ class ArchiveLock:
     def renew(self) -> None:
         """Back to a full LOCK_SECONDS; LockLost when another run holds it now."""
         if self._lock is not None:
-            self._lock.keep()
+            with _reachable(LOCK):
+                self._lock.keep()
 
 
 def archive_lock_holder() -> str:
@@ -67,7 +85,7 @@ def archive_lock(*, take: bool = True, owner: str = "archive") -> Iterator[Archi
         yield ArchiveLock(None)
         return
     lock = RunLock(*NAME, owner=owner, ttl_seconds=LOCK_SECONDS)
-    with lock.taken() as mine:
+    with _reachable(LOCK), lock.taken() as mine:  # released quietly: else it expires
         yield ArchiveLock(lock) if mine else None
 
 
@@ -80,10 +98,13 @@ def daily_writes_paused(owner: str) -> Iterator[str | None]:
     (`lock_taken`: "the lock of the hourly -> daily runs is held by ...")."""
     daily = RetentionRun.Operation.DOWNSAMPLE_DAILY
     lock = run_lock(daily, owner=owner)
-    if not lock.acquire(wait_seconds=DAILY_WAIT_SECONDS):
-        yield lock_taken(daily, lock.holder())
+    with _reachable(DAILY_LOCK):
+        held = None if lock.acquire(wait_seconds=DAILY_WAIT_SECONDS) else lock.holder()
+    if not lock.held:
+        yield lock_taken(daily, held)
         return
     try:
         yield None
     finally:
-        lock.release()
+        with suppress(*CONNECTION_ERRORS):  # Redis out of reach: the lock expires by itself
+            lock.release()

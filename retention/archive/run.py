@@ -20,8 +20,9 @@ Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at l
 are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them,
 and warns when a versioned bucket keeps what is deleted or replaced as noncurrent versions for ever.
 
-Crash points for the tests (`archive.after_upload`, `archive.before_delete`,
-`archive.after_delete`): `retention.faults`.
+Redis out of reach (the archive's lock, the daily tier's) stops the run at once, before the
+delete: `retention.archive.lock`. Crash points for the tests (`archive.after_upload`,
+`archive.before_delete`, `archive.after_delete`): `retention.faults`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from django.utils import timezone
 
 from enrich.influx import TimeSeries, get_timeseries
 from enrich.readings import Reading
+from enrich.redis.client import RedisUnavailable
 from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, ArchiveError, VerificationError
@@ -148,6 +150,8 @@ def run_archive(
             lock.renew()
             try:
                 done = _archive_object(planned, storage, ts, report, now)
+            except RedisUnavailable:  # no lock held: the run stops, tried again (module doc)
+                raise
             except Exception as exc:
                 logger.exception("archiving %s failed; nothing of it was deleted", planned.key)
                 report.errors.append(f"{planned.key}: {type(exc).__name__}: {exc}")

@@ -6,6 +6,7 @@ from functools import partial
 from celery import shared_task
 
 from enrich.errors import Transient
+from retention.archive.lock import WAITS
 from retention.archive.restore import restore_to_influxdb
 from retention.archive.run import run_archive
 from retention.busy import scheduled_run
@@ -14,7 +15,7 @@ from retention.task_records import recorded, requeued, retry_transient
 
 
 @shared_task(
-    **recorded("retention.archive", RetentionRun.Operation.ARCHIVE),
+    **recorded("retention.archive", RetentionRun.Operation.ARCHIVE, WAITS),
     bind=True,
     max_retries=3,
 )
@@ -23,13 +24,14 @@ def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
     report what it would do); returns the report. `run_id`: the RetentionRun the API created
     for this task, so whoever queued it can follow it (GET /retention/runs/<id>); the schedule's
     gets one here. The archive's lock held by another run: tried again later in the same run
-    (retention.busy)."""
+    (retention.busy). A retry that cannot be queued (Redis, the broker and the lock's store, out
+    of reach) fails the run at once, naming the next scheduled run (`WAITS`)."""
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
     run = run or scheduled_run(RetentionRun.Operation.ARCHIVE)
     try:
         return run_archive(dry_run=dry_run, run=run, requeued=partial(requeued, self)).as_dict()
     except Transient as exc:
-        # S3 or InfluxDB out of reach, the archive's lock taken (retention.busy): every
+        # S3, InfluxDB or Redis out of reach, the archive's lock taken (retention.busy): every
         # step is idempotent, so a retry continues, in the same run, where this one stopped.
         retry_transient(self, exc, dry_run=dry_run, run_id=run.pk)
 
