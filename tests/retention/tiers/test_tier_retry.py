@@ -29,6 +29,7 @@ from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.pause_app import pause_key, paused_key
 from tests.support.ports import free_port
 from tests.support.proxy import Proxy
+from tests.support.redis_gone import failed_as_redis_stopped
 from tests.support.redis_server import own_redis, stopped
 
 pytestmark = [
@@ -165,25 +166,9 @@ def test_redis_gone_mid_run_fails_the_run_saying_its_retry_could_not_be_queued(s
         pausing = {"app": "tests.support.pause_app", **env}
         with worker(settings, settings.INFLUXDB_URL, "tier-redis", "3", **pausing) as w:
             scheduled_run()
-            support.until(lambda: get_redis().get(paused_key()), w, seconds=60)
-            stopped(redis)
-            get_redis().delete(paused_key())
-            support.until(lambda: RetentionRun.objects.exclude(status="running").first(), w, 60)
-            [run] = RetentionRun.objects.all()
-            assert (run.status, run.details["queued_by"]) == ("failed", "schedule"), run.errors
-            assert run.finished is not None and run.details["retry_not_queued"] is True
-            assert run.errors.startswith(
-                "RedisUnavailable: The lock of the tier runs is unavailable: cannot reach Redis "
-                f"at REDIS_URL={url} ("
-            ), run.errors
-            assert (
-                "Not tried again: its retry (1 of 3) could not be queued: the Celery broker at "
-                f"{url} is out of reach too (" in run.errors
-            ), run.errors
+            run = failed_as_redis_stopped(redis, w, url, "The lock of the tier runs")
             assert NEXT.search(run.errors), run.errors
             assert "the raw points stay in Home Assistant's database" in run.errors
-            [alert] = detect()
-            assert (alert.run_id, alert.kind) == (run.pk, Alert.Kind.FAILED)
             assert states() == {str(D0): "verified"}
             assert count_samples(entity, T0, T0 + DAYS * DAY) == raw  # nothing deleted
 
