@@ -20,8 +20,9 @@ Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at l
 are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them,
 and warns when a versioned bucket keeps what is deleted or replaced as noncurrent versions for ever.
 
-Redis out of reach (the archive's lock, the daily tier's) stops the run at once, before the
-delete: `retention.archive.lock`. Crash points for the tests (`archive.after_upload`,
+Redis out of reach (the archive's lock, the daily tier's: `retention.archive.lock`) stops the
+run at once, before the next step, and so do InfluxDB or S3 out of reach in a task's run, which
+its task tries again in the same run (a command's run records the file's error, goes on). Crash points for the tests (`archive.after_upload`,
 `archive.before_delete`, `archive.after_delete`): `retention.faults`.
 """
 
@@ -36,6 +37,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.utils import timezone
 
+from enrich.errors import Transient
 from enrich.influx import TimeSeries, get_timeseries
 from enrich.readings import Reading
 from enrich.redis.client import RedisUnavailable
@@ -150,9 +152,15 @@ def run_archive(
             lock.renew()
             try:
                 done = _archive_object(planned, storage, ts, report, now)
-            except RedisUnavailable:  # no lock held: the run stops, tried again (module doc)
-                raise
             except Exception as exc:
+                # Redis out of reach (no lock held), or InfluxDB or S3 in a task's run: the run
+                # stops, its task tries it again in the same run (the next attempt adopts what
+                # is verified); before, InfluxDB or S3 gone failed this file and the next, and
+                # the run, with no retry. A command's run records the file's error and goes on.
+                if isinstance(exc, RedisUnavailable) or (
+                    requeued is not None and isinstance(exc, Transient)
+                ):
+                    raise
                 logger.exception("archiving %s failed; nothing of it was deleted", planned.key)
                 report.errors.append(f"{planned.key}: {type(exc).__name__}: {exc}")
                 continue

@@ -11,12 +11,20 @@ from rest_framework.test import APIClient
 
 from config.celery import app
 from config.schedule import SCHEDULE
+from enrich.redis.client import get_redis
 from retention.archive.run import run_archive
 from retention.models import ArchiveObject, RetentionRun
 from tests.support.api import assert_400_naming_only
 from tests.support.archive import daily_rows, restore_worker_env
+from tests.support.pause_app import pause_key, paused_key
 from tests.support.proxy import Proxy
-from tests.support.worker import celery_worker, followed, output, retried_in_the_same_run
+from tests.support.worker import (
+    celery_worker,
+    followed,
+    output,
+    retried_in_the_same_run,
+    until,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -197,6 +205,32 @@ def test_a_real_run_is_queued_and_a_worker_archives(client, tier, local_archive)
     run = RetentionRun.objects.get(operation="archive")
     assert (run.status, run.records_processed) == ("ok", 2 * 365)
     assert run.pk == response.json()["run_id"] == result["run_id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_influxdb_gone_in_the_middle_of_a_file_the_run_waits_and_resumes(
+    client, settings, tier, s3
+):
+    # InfluxDB out of reach while the first file's rows were deleted: the run recorded the
+    # file's error, went on to the next file (which failed the same way) and ended failed,
+    # never tried again, though the task retries a Transient error in the same run.
+    tier.write(daily_rows(2, date(2021, 1, 1), 730))  # two files: 2021 and 2022
+    proxy = Proxy(settings.INFLUXDB_URL)
+    proxy.open()
+    get_redis().set(pause_key(), "archive.before_delete@1")
+    env = restore_worker_env(settings, tier, s3.endpoint, INFLUXDB_URL=proxy.url)
+    try:
+        with celery_worker("archive-mid-file", app="tests.support.pause_app", **env) as worker:
+            answer = client.post("/retention/archive", {}, format="json").json()
+            until(lambda: get_redis().get(paused_key()), worker, seconds=120)
+            proxy.close()  # InfluxDB restarts, the first file verified, its rows still there
+            get_redis().delete(paused_key())
+            done = retried_in_the_same_run(client, answer, worker, proxy, "InfluxUnavailable")
+    finally:
+        proxy.close()
+    assert (done["status"], done["errors"], done["records_processed"]) == ("ok", "", 2 * 730)
+    assert tier.rows() == [] and ArchiveObject.objects.filter(source_deleted=None).count() == 0
+    assert RetentionRun.objects.filter(operation="archive").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
