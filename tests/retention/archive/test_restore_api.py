@@ -29,14 +29,18 @@ from retention.models import RetentionRun
 from tests.support.api import token_client
 from tests.support.archive import BUCKET, as_rows, daily_rows, read_back, restore_worker_env
 from tests.support.archived import archived_once
-from tests.support.broker import empty_queues  # noqa: F401  (fixture)
+from tests.support.broker import broker_at, empty_queues  # noqa: F401  (fixture)
+from tests.support.pause_app import pause_key, paused_key
+from tests.support.ports import free_port
 from tests.support.proxy import Proxy
+from tests.support.redis_server import own_redis, stopped
 from tests.support.web import gunicorn
 from tests.support.worker import (
     celery_worker,
     followed,
     output,
     retried_in_the_same_run,
+    until,
     waiting_for_its_retry,
 )
 
@@ -254,3 +258,44 @@ def test_a_restore_whose_worker_died_is_finished_by_the_next_delivery(settings, 
     assert RetentionRun.objects.filter(operation="restore").count() == 1
     assert read_back(tier.restore_database) == march(archived)
     assert get_redis().keys(make_key("lock", "*")) == []
+
+
+def test_redis_gone_mid_restore_fails_the_run_saying_to_ask_again(
+    client, settings, tier, s3, archived
+):
+    """Redis (the worker's broker, and the store of the archive's lock the restore holds) stops
+    once the files are read, before anything is written: the run failed with redis' own
+    "ConnectionError: Error 111 ...", not tried again and not a word of what to do. Its retry
+    cannot be queued (the broker is that Redis): it fails at once saying so, and to ask again."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis = own_redis(port)
+    get_redis().set(pause_key(), "restore.after_download@1")  # the test's Redis
+    env = restore_worker_env(
+        settings, tier, s3.endpoint, REDIS_URL=url, PAUSE_REDIS_URL=settings.REDIS_URL
+    )
+    try:
+        with (
+            broker_at(url),  # the API queues to the worker's Redis
+            celery_worker("restore-redis", app="tests.support.pause_app", **env) as worker,
+        ):
+            answer = client.post("/retention/restore", MARCH, format="json").json()
+            until(lambda: get_redis().get(paused_key()), worker, seconds=120)
+            stopped(redis)
+            get_redis().delete(paused_key())
+            ended = RetentionRun.objects.filter(pk=answer["run_id"]).exclude(status="running")
+            run = until(ended.first, worker, seconds=60)
+            redis = own_redis(port)  # back, so the worker is stopped as every test's
+    finally:
+        if redis.poll() is None:
+            stopped(redis)
+    assert (run.status, run.details.get("retry_not_queued")) == ("failed", True), run.errors
+    assert run.errors.startswith(
+        "RedisUnavailable: The archive's lock is unavailable: cannot reach Redis at "
+        f"REDIS_URL={url} ("
+    ), run.errors
+    assert "Not tried again: its retry (1 of 3) could not be queued: the Celery broker at " in (
+        run.errors
+    )
+    assert "ask for the restore again (POST /retention/restore" in run.errors
+    assert read_back(tier.restore_database) == []
