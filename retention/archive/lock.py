@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, redis_url
+from enrich.redis.client import CONNECTION_ERRORS, reachable
 from enrich.redis.lock import RunLock, lock_key
 from retention.busy import Waits
 from retention.models import RetentionRun
@@ -42,15 +42,6 @@ WAITS = Waits(
 )
 
 
-@contextmanager
-def _reachable(lock: str) -> Iterator[None]:
-    """Redis out of reach, as its client says it (ConnectionError), raised as RedisUnavailable."""
-    try:
-        yield
-    except CONNECTION_ERRORS as exc:
-        raise RedisUnavailable(redis_url(), exc, lock) from exc
-
-
 def archive_lock_key() -> str:
     return lock_key(*NAME)
 
@@ -64,7 +55,7 @@ class ArchiveLock:
     def renew(self) -> None:
         """Back to a full LOCK_SECONDS; LockLost when another run holds it now."""
         if self._lock is not None:
-            with _reachable(LOCK):
+            with reachable(LOCK):
                 self._lock.keep()
 
 
@@ -85,7 +76,7 @@ def archive_lock(*, take: bool = True, owner: str = "archive") -> Iterator[Archi
         yield ArchiveLock(None)
         return
     lock = RunLock(*NAME, owner=owner, ttl_seconds=LOCK_SECONDS)
-    with _reachable(LOCK), lock.taken() as mine:  # released quietly: else it expires
+    with reachable(LOCK), lock.taken() as mine:  # released quietly: else it expires
         yield ArchiveLock(lock) if mine else None
 
 
@@ -98,7 +89,7 @@ def daily_writes_paused(owner: str) -> Iterator[str | None]:
     (`lock_taken`: "the lock of the hourly -> daily runs is held by ...")."""
     daily = RetentionRun.Operation.DOWNSAMPLE_DAILY
     lock = run_lock(daily, owner=owner)
-    with _reachable(DAILY_LOCK):
+    with reachable(DAILY_LOCK):
         held = None if lock.acquire(wait_seconds=DAILY_WAIT_SECONDS) else lock.holder()
     if not lock.held:
         yield lock_taken(daily, held)

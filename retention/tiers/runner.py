@@ -45,7 +45,7 @@ from django.conf import settings
 
 from enrich.errors import Transient
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
-from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, redis_url
+from enrich.redis.client import CONNECTION_ERRORS, reachable
 from enrich.redis.lock import RunLock
 from enrich.wording import counted
 from retention.busy import busy
@@ -178,60 +178,60 @@ def _run(
     lock: RunLock | None = None
     tier: HourlyTier | DailyTier | None = None
     try:
-        problems = check_retention_policies()
-        if problems:
-            run.status = RetentionRun.Status.FAILED
-            run.errors = "Refused to run: " + "\n".join(problems)
+        # Redis out of reach under the tier's lock: its client's errors, as a RedisUnavailable
+        with reachable(LOCK):
+            problems = check_retention_policies()
+            if problems:
+                run.status = RetentionRun.Status.FAILED
+                run.errors = "Refused to run: " + "\n".join(problems)
+                return run
+            if kind is HourlyTier:
+                _warn_raw_slack(run)
+            tier = kind(start, end, now)
+            if dry_run:
+                run.details = {**run.details, **dry(tier, progress)}  # keeps who queued it
+                run.records_processed = run.details.get(
+                    "raw_points", run.details.get("hourly_rows", 0)
+                )
+                run.status = RetentionRun.Status.DRY_RUN
+                return run
+            lock = run_lock(operation, owner=f"{run.get_operation_display()} run {run.pk}")
+            if not lock.acquire():
+                held, lock = lock_taken(operation, lock.holder()), None
+                if lock_waits:  # the scheduled run: tried again in this run
+                    raise busy(TierBusy, held, WAITS[operation])
+                run.status = RetentionRun.Status.SKIPPED
+                run.details = {**run.details, "reason": held}
+                return run
+            ensure_tiers()
+            if run.storage_before_bytes is None:  # else measured by an earlier attempt of the run
+                run.storage_before_bytes = storage_bytes()
+            shards = settle.shard_sizes()
+            if isinstance(tier, HourlyTier) and not tier.entities:
+                if nothing := nothing_tiered(dry_run=False):  # else each was left out, and noted
+                    tier.outcome.waiting.append(nothing)
+                    # The summary says it too, at INFO: with LOG_LEVEL=warning this is the only
+                    # line telling that the scheduled runs downsample nothing.
+                    logger.warning("downsample_hourly: %s", nothing)
+            days = tier.work_days()
+            still_held(lock)  # finding the days reads each entity's first sample: it can take long
+            with run_pacing():  # millions of points become objects in three threads
+                for n, day in enumerate(days):
+                    tier.process_day(day, lock)
+                    if progress:
+                        progress(n + 1, len(days), day.isoformat())
+                tier.finish(lock)
+                if isinstance(tier, HourlyTier):
+                    fold_late_points(tier, lock, run.pk)
+            run.storage_after_bytes = storage_bytes(settle=True)
+            settle.record(run, shards, tier.outcome.days)
+            run.status = RetentionRun.Status.OK
             return run
-        if kind is HourlyTier:
-            _warn_raw_slack(run)
-        tier = kind(start, end, now)
-        if dry_run:
-            run.details = {**run.details, **dry(tier, progress)}  # keeps who queued it
-            run.records_processed = run.details.get("raw_points", run.details.get("hourly_rows", 0))
-            run.status = RetentionRun.Status.DRY_RUN
-            return run
-        lock = run_lock(operation, owner=f"{run.get_operation_display()} run {run.pk}")
-        if not lock.acquire():
-            held, lock = lock_taken(operation, lock.holder()), None
-            if lock_waits:  # the scheduled run: tried again in this run
-                raise busy(TierBusy, held, WAITS[operation])
-            run.status = RetentionRun.Status.SKIPPED
-            run.details = {**run.details, "reason": held}
-            return run
-        ensure_tiers()
-        if run.storage_before_bytes is None:  # else measured by an earlier attempt of the run
-            run.storage_before_bytes = storage_bytes()
-        shards = settle.shard_sizes()
-        if isinstance(tier, HourlyTier) and not tier.entities:
-            if nothing := nothing_tiered(dry_run=False):  # else each was left out, and noted
-                tier.outcome.waiting.append(nothing)
-                # The summary says it too, at INFO: with LOG_LEVEL=warning this is the only
-                # line telling that the scheduled runs downsample nothing.
-                logger.warning("downsample_hourly: %s", nothing)
-        days = tier.work_days()
-        still_held(lock)  # finding the days reads each entity's first sample: it can take long
-        with run_pacing():  # millions of points become objects in three threads
-            for n, day in enumerate(days):
-                tier.process_day(day, lock)
-                if progress:
-                    progress(n + 1, len(days), day.isoformat())
-            tier.finish(lock)
-            if isinstance(tier, HourlyTier):
-                fold_late_points(tier, lock, run.pk)
-        run.storage_after_bytes = storage_bytes(settle=True)
-        settle.record(run, shards, tier.outcome.days)
-        run.status = RetentionRun.Status.OK
-        return run
-    # InfluxDB or Redis out of reach (the lock's Redis raises its client's errors), the lock taken
-    except (Transient, *CONNECTION_ERRORS) as error:
-        exc = error if isinstance(error, Transient) else RedisUnavailable(redis_url(), error, LOCK)
+    except Transient as exc:  # InfluxDB or Redis out of reach, the lock taken
         if requeued is None or not requeued(exc, run):  # else it waits in the queue, running
             run.status = RetentionRun.Status.FAILED
             run.errors = _transient_failure(exc, retried=requeued is not None)
-        if exc is error:
-            raise
-        raise exc from error
+        raise
     except (TierError, TimeseriesError, ValueError) as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"{type(exc).__name__}: {exc}"
