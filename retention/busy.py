@@ -84,19 +84,20 @@ def next_run(waits: Waits) -> str:
     return f"no run is scheduled that {waits.does} ({why})"
 
 
+def comes_next(waits: Waits) -> str:
+    """When the work comes next and why nothing is lost meanwhile (`next_run`, then `kept`)."""
+    return f"{next_run(waits)}. {waits.kept}"
+
+
 def busy(error: type[Busy], held: str, waits: Waits) -> Busy:
     """What the task's run raises (`held`: whose the lock is, "the archive's lock is held by
     ..."): it is tried again, then fails saying what comes next."""
     return error(
         f"{held}; nothing done yet. Tried again in the same run when a retry is due "
-        f"(details.retries); if the lock is still taken after the last retry, {next_run(waits)}. "
-        f"{waits.kept}"
+        f"(details.retries); if the lock is still taken after the last retry, {comes_next(waits)}"
     )
 
 
 def skipped(held: str, waits: Waits) -> str:
     """What a run outside the task (a command) records as it is skipped."""
-    return (
-        f"{held}; nothing done: run it again once that run has finished, or {next_run(waits)}. "
-        f"{waits.kept}"
-    )
+    return f"{held}; nothing done: run it again once that run has finished, or {comes_next(waits)}"

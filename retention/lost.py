@@ -29,7 +29,7 @@ from django.db import transaction
 
 from enrich.redis.client import get_redis
 from retention.archive.lock import WAITS as ARCHIVE_WAITS
-from retention.busy import Waits, next_run
+from retention.busy import Waits, comes_next
 from retention.models import RetentionRun
 from retention.tiers.chunks import WAITS as TIER_WAITS
 
@@ -132,8 +132,8 @@ def message(run: RetentionRun, now: Broker, then: dict[str, str]) -> str:
     what = f"its retry ({last.get('retry')}, due {last.get('at')})" if last else "the run"
     waits = WAITS.get(run.operation) if (run.details or {}).get("scheduled") else None
     if waits is not None:
-        comes = next_run(waits)
-        said = f"{comes[:1].upper()}{comes[1:]}. {waits.kept}"
+        comes = comes_next(waits)
+        said = f"{comes[:1].upper()}{comes[1:]}"
     else:
         said = then.get(run.operation, "Run it again.")
     return LOST.format(when=f"{now.started:%Y-%m-%d %H:%M:%S} UTC", what=what, then=said)

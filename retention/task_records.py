@@ -30,7 +30,7 @@ from enrich.deliveries import GuardedTask, current_task_id
 from enrich.errors import Transient
 from enrich.redis.client import redacted_url
 from retention import liveness, lost
-from retention.busy import Waits, next_run
+from retention.busy import Waits, comes_next
 from retention.models import RetentionRun
 
 logger = logging.getLogger("retention.tiers.tasks")
@@ -209,7 +209,7 @@ def _not_retried(task: Any, exc: Exception, cause: Any, run_id: int | None) -> N
     if not run_id:
         return
     waits = getattr(task, "waits", None)
-    then = f"{next_run(waits)}. {waits.kept}" if waits else liveness.THEN.get(task.operation, "")
+    then = comes_next(waits) if waits else liveness.THEN.get(task.operation, "")
     message = NOT_QUEUED.format(
         error=f"{type(exc).__name__}: {exc}",
         retry=_retry(task),
