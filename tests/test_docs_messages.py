@@ -2,9 +2,9 @@
 day readers' refusals (docs/api.md), the error of an MQTT root another enrich owns
 (docs/home_assistant.md), the status page's answer to a site that is none
 (docs/status_page.md), the retention policy minimums the tier runs check, the warning of a raw
-policy short of failed nights, the archive's lock messages and a tier run's retry that cannot be
-queued (docs/storage.md). A message reworded in the code, or a default changed, leaves
-the page quoting what nobody sees any more."""
+policy short of failed nights, the archive's lock messages and a tier or archive run's retry
+that cannot be queued (docs/storage.md). A message reworded in the code, or a default changed,
+leaves the page quoting what nobody sees any more."""
 
 import math
 import re
@@ -208,22 +208,31 @@ def test_the_api_page_names_every_field_of_an_alert():
     assert not missing, f"docs/api.md's /retention/alerts row leaves out {sorted(missing)}"
 
 
-@pytest.mark.django_db
-def test_the_storage_page_quotes_what_a_tier_run_whose_retry_cannot_be_queued_says():
-    from enrich.redis.client import RedisUnavailable
+def _not_queued_quote(which: str) -> tuple[str, datetime, str]:
+    """The lock, the next scheduled run's time the page quotes, and what that run does, of a
+    tier run (raw -> hourly) or an archive run."""
+    from retention.archive import lock as archive
     from retention.models import RetentionRun
-    from retention.task_records import NOT_QUEUED
     from retention.tiers.chunks import WAITS
     from retention.tiers.runner import LOCK
 
-    error = RedisUnavailable("…", "…", LOCK)
+    if which == "tier":
+        does = WAITS[RetentionRun.Operation.DOWNSAMPLE_HOURLY].does
+        return LOCK, datetime(2026, 12, 6, 2, 0, tzinfo=UTC), does
+    return archive.LOCK, datetime(2026, 12, 13, 3, 0, tzinfo=UTC), archive.WAITS.does
+
+
+@pytest.mark.parametrize("which", ["tier", "archive"])
+def test_the_storage_page_quotes_what_a_run_whose_retry_cannot_be_queued_says(which):
+    from enrich.redis.client import RedisUnavailable
+    from retention.task_records import NOT_QUEUED
+
+    lock, quoted, does = _not_queued_quote(which)
+    error = RedisUnavailable("…", "…", lock)
     said = NOT_QUEUED.format(
         error=f"{type(error).__name__}: {error}", retry="1 of 3", broker="…", cause="…", then=""
     )
     start = said.partition(" Start Redis ")[0]
-    page = flat("docs/storage.md")
-    does = WAITS[RetentionRun.Operation.DOWNSAMPLE_HOURLY].does
-    quoted = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
     tail = said.partition(" Not tried ")[2]
     next_run = f"the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) {does}"
-    assert f'("{start} … Not tried {tail}{next_run}. …")' in page
+    assert f'("{start} … Not tried {tail}{next_run}. …")' in flat("docs/storage.md")

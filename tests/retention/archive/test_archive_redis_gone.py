@@ -5,20 +5,17 @@ after. The run was sent as the beat sends it, so it is tried again on a `Transie
 but its retry cannot be queued: the broker is that Redis."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from celery import Celery
 
-from enrich.redis.client import RedisUnavailable, get_redis
+from enrich.redis.client import get_redis
 from enrich.schedules import install_schedules
-from retention.archive.lock import LOCK, WAITS
 from retention.archive.tasks import archive
 from retention.models import ArchiveObject, RetentionRun
-from retention.task_records import NOT_QUEUED
 from tests.support.archive import daily_rows, restore_worker_env
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
-from tests.support.doc_pages import ROOT
 from tests.support.pause_app import pause_key
 from tests.support.ports import free_port
 from tests.support.redis_gone import failed_as_redis_stopped
@@ -95,16 +92,3 @@ def test_redis_gone_mid_run_fails_the_run_saying_its_retry_could_not_be_queued(
     assert stored(s3) == [FIRST, SECOND] and tier.rows() == []
     assert ArchiveObject.objects.get(key=FIRST).checksum == first.checksum  # adopted, not rewritten
     assert ArchiveObject.objects.filter(source_deleted=None).count() == 0
-
-
-def test_the_storage_page_quotes_what_an_archive_run_whose_retry_cannot_be_queued_says():
-    error = RedisUnavailable("…", "…", LOCK)
-    said = NOT_QUEUED.format(
-        error=f"{type(error).__name__}: {error}", retry="1 of 3", broker="…", cause="…", then=""
-    )
-    start = said.partition(" Start Redis ")[0]
-    tail = said.partition(" Not tried ")[2]
-    quoted = datetime(2026, 12, 13, 3, 0, tzinfo=UTC)
-    next_run = f"the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) {WAITS.does}"
-    page = " ".join((ROOT / "docs" / "storage.md").read_text().split())
-    assert f'("{start} … Not tried {tail}{next_run}. …")' in page
