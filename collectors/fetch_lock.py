@@ -13,13 +13,10 @@ be written over); a collect finding the lock held by it waits for it rather than
     <prefix>:lock:collect:<source>:<provider>:<target>  expires after LOCK_SECONDS
 """
 
-import logging
 import time
 
-from enrich.redis.client import CONNECTION_ERRORS, reachable
+from enrich.redis.client import reachable
 from enrich.redis.lock import RunLock
-
-logger = logging.getLogger("collectors")
 
 # Past the collect task's time limit (150 s): a killed worker's lock frees itself after that.
 LOCK_SECONDS = 180
@@ -58,13 +55,3 @@ def take(lock: RunLock) -> bool:
     """Take the lock without waiting; False when another run holds it."""
     with reachable("The collect lock"):
         return lock.acquire()
-
-
-def release(lock: RunLock) -> None:
-    """Release a lock this run holds; one Redis cannot release now frees itself by expiring."""
-    if not lock.held:
-        return
-    try:
-        lock.release()
-    except CONNECTION_ERRORS as exc:
-        logger.warning("collect: lock %s not released (it expires by itself): %s", lock.key, exc)

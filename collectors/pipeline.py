@@ -276,7 +276,7 @@ def collect(
         )
     finally:
         if lock is not None:
-            fetch_lock.release(lock)
+            lock.release_quietly()
     if outcome.transient and retry_in is not None and spend is not None:
         if refused := spend.retry_refused(calls or 1, retry_in):  # it would run, call nothing
             outcome.transient = False

@@ -78,7 +78,7 @@ def write_served_points(configs: Iterable[ProviderConfig]) -> dict[str, int]:
             if readings:
                 written += get_timeseries().write(settings.INFLUXDB_DATABASE, readings)
         finally:
-            fetch_lock.release(lock)
+            lock.release_quietly()
     return {"targets": targets, "points_written": written, "deferred": deferred}
 
 

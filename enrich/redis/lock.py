@@ -151,7 +151,7 @@ class RunLock:
             yield mine
         finally:
             if mine:
-                self._release_quietly()
+                self.release_quietly()
 
     @contextmanager
     def kept_alive(self, interval: float | None = None) -> Iterator[None]:
@@ -178,7 +178,7 @@ class RunLock:
         finally:
             stop.set()
             thread.join(timeout=10)
-            self._release_quietly()
+            self.release_quietly()
 
     def _hold(self) -> None:
         """Renew the lock, or take it when it is not this run's (see kept_alive)."""
@@ -191,11 +191,16 @@ class RunLock:
         except CONNECTION_ERRORS as exc:
             logger.warning("lock %s not renewed: Redis is out of reach: %s", self.key, exc)
 
-    def _release_quietly(self) -> None:
+    def release_quietly(self) -> None:
+        """Release the lock if this run holds it, logging instead of raising what stops it: a
+        lock that expired meanwhile, or Redis out of reach (the lock then expires by itself).
+        For a `finally` whose work is done or failed either way."""
+        if not self.held:
+            return
         try:
             released = self.release()
         except Exception as exc:
-            logger.warning("lock %s not released: %s", self.key, exc)
+            logger.warning("lock %s not released (it expires by itself): %s", self.key, exc)
             return
         if not released:
             logger.warning("lock %s not released: it expired meanwhile", self.key)

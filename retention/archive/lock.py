@@ -20,9 +20,9 @@ task tries the run again, and fails it at once, saying so, when its retry cannot
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
-from enrich.redis.client import CONNECTION_ERRORS, reachable
+from enrich.redis.client import reachable
 from enrich.redis.lock import RunLock, lock_key
 from retention.busy import Waits
 from retention.models import RetentionRun
@@ -97,5 +97,4 @@ def daily_writes_paused(owner: str) -> Iterator[str | None]:
     try:
         yield None
     finally:
-        with suppress(*CONNECTION_ERRORS):  # Redis out of reach: the lock expires by itself
-            lock.release()
+        lock.release_quietly()

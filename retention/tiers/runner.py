@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,7 +44,7 @@ from django.conf import settings
 
 from enrich.errors import Transient
 from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
-from enrich.redis.client import CONNECTION_ERRORS, reachable
+from enrich.redis.client import reachable
 from enrich.redis.lock import RunLock
 from enrich.wording import counted
 from retention.busy import busy
@@ -246,8 +245,7 @@ def _run(
         raise
     finally:
         if lock is not None:
-            with suppress(*CONNECTION_ERRORS):  # Redis out of reach: the lock expires by itself
-                lock.release()
+            lock.release_quietly()
         _finish(run, tier, began)
 
 
