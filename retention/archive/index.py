@@ -108,7 +108,8 @@ def rebuild_index(
 ) -> IndexReport:
     """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
     module doc). Raises ArchiveError when an archive run or a restore holds the lock, StorageError when the
-    store cannot be listed, TimeseriesError when InfluxDB cannot be asked."""
+    store cannot be listed, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
+    lock's Redis cannot be reached (before the next file: what is indexed stays)."""
     storage = storage or get_storage()
     report = IndexReport(dry_run, storage.target, storage.location)
     if dry_run:

@@ -1,7 +1,7 @@
 """Rebuilding the archive index from the store after losing the database, against moto's S3
 server on loopback, the local directory target and the real InfluxDB: the rebuilt rows find
 the same rows on restore; damaged or inconsistent objects are reported, not indexed; a dry
-run writes nothing; a rerun changes nothing."""
+run writes nothing; a rerun changes nothing; Redis out of reach stops it, a rerun goes on."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ from retention.archive.verify import verify_object
 from retention.models import ArchiveObject
 from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
 from tests.support.archived import archived_once
+from tests.support.ports import free_port
+from tests.support.redis_server import own_redis, stopped
 
 pytestmark = pytest.mark.django_db
 
@@ -255,6 +257,66 @@ def test_an_archive_run_holding_the_lock_stops_the_rebuild(archived):
     finally:
         redis.delete(archive_lock_key())
     assert not ArchiveObject.objects.exists()
+
+
+@pytest.mark.parametrize("stop_after", [None, 1])
+def test_redis_gone_stops_the_rebuild_saying_to_run_it_again(
+    archived, settings, monkeypatch, capsys, stop_after
+):
+    """Redis (the store of the archive's lock; a redis-server of the test's own) out of reach
+    before the rebuild takes the lock (None), or once it has indexed its first file (1): the
+    command died with a traceback ending in RedisUnavailable, under redis' own "ConnectionError:
+    Error 111 ...", and not a word of what it had indexed nor of what to do. Now it stops with
+    the message, before the next file; what it indexed is verified and restore finds exactly
+    that; run again with Redis back, it indexes the rest."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    settings.REDIS_URL = url
+    redis = own_redis(port)
+    before_index = index()
+    ArchiveObject.objects.all().delete()  # the database is lost
+
+    def bar(keys, **_):  # the command's progress bar: Redis stops after `stop_after` files
+        for done, key in enumerate(keys):
+            if done == stop_after:
+                stopped(redis)
+            yield key
+
+    monkeypatch.setattr("retention.management.commands.rebuild_archive_index.tqdm", bar)
+    try:
+        if stop_after is None:
+            stopped(redis)
+        with pytest.raises(CommandError) as failed:
+            call_command("rebuild_archive_index")
+        said = str(failed.value)
+        assert said.startswith(
+            f"The archive's lock is unavailable: cannot reach Redis at REDIS_URL={url} ("
+        ), said
+        assert said.endswith(
+            "Indexing stopped before the next file; the files indexed so far are verified and "
+            "kept. Run this command again once Redis is back: it indexes the rest."
+        ), said
+        indexed = KEYS[: stop_after or 0]
+        assert [row[0] for row in index()] == indexed
+        assert all(o.verified for o in ArchiveObject.objects.all())
+        # Restore finds the rows of the files indexed, all of them, and no other.
+        assert fmt.table_rows(restore_from_archive("2022-01-01", "2024-12-31")) == [
+            r for r in archived if r["time"].year in {int(k.split("/")[1]) for k in indexed}
+        ]
+
+        redis = own_redis(port)  # Redis is back
+        monkeypatch.undo()  # the command's own bar
+        capsys.readouterr()
+        call_command("rebuild_archive_index")
+    finally:
+        if redis.poll() is None:
+            stopped(redis)
+    assert (
+        f"indexed {3 - len(indexed)} files, {len(indexed)} already indexed, 0 refused"
+        in capsys.readouterr().out
+    )
+    assert index() == before_index
+    assert fmt.table_rows(restore_from_archive("2022-01-01", "2024-12-31")) == archived
 
 
 def large_year(entities: int) -> pa.Table:
