@@ -2,13 +2,13 @@
 day readers' refusals (docs/api.md), the error of an MQTT root another enrich owns
 (docs/home_assistant.md), the status page's answer to a site that is none
 (docs/status_page.md), the retention policy minimums the tier runs check, the warning of a raw
-policy short of failed nights, the archive's lock messages and a tier or archive run's retry
-that cannot be queued (docs/storage.md). A message reworded in the code, or a default changed,
-leaves the page quoting what nobody sees any more."""
+policy short of failed nights, the archive's lock messages, what an archive run with nothing
+due says and a tier or archive run's retry that cannot be queued (docs/storage.md). A message
+reworded in the code, or a default changed, leaves the page quoting what nobody sees any more."""
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.auth.models import User
@@ -171,6 +171,26 @@ def test_the_storage_page_quotes_what_a_nightly_tier_run_finding_its_lock_taken_
     assert f"the next scheduled run ({when.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC) {does}" in said
     quoted = datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
     assert f'("… the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) {does}")' in page
+
+
+@pytest.mark.django_db
+def test_the_storage_page_quotes_what_an_archive_run_with_nothing_due_says(settings):
+    from retention.archive.plan import nothing_due
+    from retention.models import ArchiveObject
+
+    for name in ("ARCHIVE_PERIOD", "RETENTION_DAILY_DAYS"):
+        setattr(settings, name, DEFAULTS[name])
+    cutoff = date(2025, 12, 5)  # today 2026-12-05
+    none_yet = nothing_due(cutoff)
+    ArchiveObject.objects.create(
+        key="archives/2024/data_2024-01-01.parquet", start_date=date(2024, 1, 1),
+        end_date=date(2024, 12, 31), record_count=1, file_size=1, checksum="0" * 64,
+        compression="gzip", created=datetime.now(UTC),
+    )  # fmt: skip
+    said = nothing_due(cutoff)
+    page = flat("docs/storage.md")
+    assert f': "{said}" ("holds no daily row" alone while nothing is archived yet)' in page
+    assert none_yet == said.replace("is archived (or holds no daily row)", "holds no daily row")
 
 
 @pytest.mark.django_db

@@ -17,6 +17,7 @@
   old).
 - Before the daily tier's first run (a fresh install) its retention policy does not exist yet:
   nothing is due, and nothing of it is read (InfluxDB answers "retention policy not found").
+- A run with nothing due says why and when the next period comes due (`nothing_due`).
 
 How a run then writes each file: `retention.archive.run`.
 """
@@ -32,13 +33,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from enrich.influx import TimeSeries, get_timeseries
+from enrich.wording import counted
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.reader import daily_field_types, first_day_before, read_complete_rows
 from retention.models import ArchiveObject
 from retention.schema import DAILY_RP
-from retention.tiers.safety import missing_tiers
-from retention.timeutil import utc_date
+from retention.tiers.safety import missing_tiers, none_due
+from retention.timeutil import utc_date, utc_midnight
 
 KEY_FORMAT = "archives/{year}/data_{start}.parquet"
 MIN_OBJECT_BYTES = 128 * 1024  # Glacier IR's minimum billable object size
@@ -227,6 +229,25 @@ def plan_archive(
         )
     objects.sort(key=lambda o: o.start)
     return ArchivePlan(cutoff, objects, waiting, _due_for_expiry(now, archived), unreadable)
+
+
+def nothing_due(cutoff: date) -> str:
+    """Why a run with nothing planned or waiting archives nothing (every closed period before
+    the one of `cutoff` is archived, or holds no daily row) and when that period comes due:
+    once it lies wholly before the cutoff, RETENTION_DAILY_DAYS after it ends."""
+    period = settings.ARCHIVE_PERIOD
+    start = period_start(cutoff, period)
+    end = next_period(start, period)
+    days = settings.RETENTION_DAILY_DAYS
+    archived = ArchiveObject.objects.filter(start_date__lt=start).exists()
+    return none_due(
+        period,
+        start,
+        "is archived (or holds no daily row)" if archived else "holds no daily row",
+        f"{start}..{end - timedelta(days=1)}",
+        utc_midnight(end + timedelta(days=days)),
+        f"daily rows are kept {counted(days, 'day')}, then archived by whole {period}s",
+    )
 
 
 def _due_for_expiry(now: datetime, archived: list[ArchiveObject]) -> list[ArchiveObject]:

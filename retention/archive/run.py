@@ -50,6 +50,7 @@ from retention.archive.plan import (
     ArchivePlan,
     PlannedObject,
     cutoff_day,
+    nothing_due,
     plan_archive,
 )
 from retention.archive.reader import (
@@ -140,6 +141,8 @@ def run_archive(
                 f"nothing to archive yet: {settings.TIER_DATABASE}/{DAILY_RP} does not exist "
                 "(the first downsample run creates it)"
             )
+        elif not (plan.objects or plan.waiting or plan.unreadable):
+            report.note = nothing_due(plan.cutoff)  # "0 files, 0 rows" said nothing of why
         report.lifecycle = _lifecycle(storage)
         lock.renew()
         if dry_run:

@@ -63,11 +63,24 @@ def nothing_due(operation: str, horizon: date) -> str:
     due = utc_midnight(horizon + timedelta(days=1)) + timedelta(
         days=days, hours=settings.RETENTION_LATE_MARGIN_HOURS
     )
+    return none_due(
+        "day",
+        horizon,
+        "is done (or holds nothing tiered)",
+        str(horizon),
+        due,
+        f"{kept} are kept {counted(days, 'day')}, and "
+        f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h for late points",
+    )
+
+
+def none_due(unit: str, horizon: date, done: str, next_due: str, due: datetime, why: str) -> str:
+    """How a run that found no `unit` due says why and when `next_due` (the `unit` from
+    `horizon`) comes due: the tier runs' words (`nothing_due`), and the archive's
+    (retention.archive.plan.nothing_due)."""
     return (
-        f"no day was due: every day before {horizon} is done (or holds nothing tiered); "
-        f"{horizon} comes due at "
-        f"{due:%Y-%m-%d %H:%M} UTC ({kept} are kept {counted(days, 'day')}, and "
-        f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h for late points)"
+        f"no {unit} was due: every {unit} before {horizon} {done}; {next_due} comes due at "
+        f"{due:%Y-%m-%d %H:%M} UTC ({why})"
     )
 
 

@@ -454,6 +454,48 @@ def test_before_the_first_downsample_run_there_is_nothing_to_archive(ha_db, loca
     assert not ArchiveObject.objects.exists() and not list(local_archive.rglob("*.parquet"))
 
 
+def test_a_run_with_no_month_due_says_why_and_when_the_next_comes_due(
+    tier, s3, capsys, client, admin_client, settings
+):
+    """A run or dry run with nothing to archive said "would write 0 files, 0 rows" (and its
+    record, on the API and in the admin, an empty note) and nothing of why."""
+    tier.write(daily_rows(2, date(2024, 3, 1), 20))  # March 2024: not closed at the cutoff
+    as_of = NOW.date().isoformat()  # cutoff 2024-03-15
+    due = (
+        "2024-03-01..2024-03-31 comes due at 2025-04-01 00:00 UTC (daily rows are kept 365 "
+        "days, then archived by whole months)"
+    )
+    none_yet = f"no month was due: every month before 2024-03-01 holds no daily row; {due}"
+    call_command("archive_to_s3", "--dry-run", "--as-of", as_of)
+    out = capsys.readouterr().out
+    assert ": would write 0 files, 0 rows\n" in out and f"\n{none_yet}\n" in out, out
+
+    tier.write(daily_rows(2, date(2023, 1, 1), 365))
+    assert [o["key"] for o in run_archive(NOW).objects] == ["archives/2023/data_2023-01-01.parquet"]
+    archived = (
+        "no month was due: every month before 2024-03-01 is archived (or holds no daily row); "
+        f"{due}"
+    )
+    for dry in ("--dry-run", None):
+        call_command("archive_to_s3", *filter(None, [dry, "--as-of", as_of]))
+        out = capsys.readouterr().out
+        verb = "would write" if dry else "wrote"
+        assert f": {verb} 0 files, 0 rows\n" in out and f"\n{archived}\n" in out, out
+        run = RetentionRun.objects.latest("pk")
+        assert run.details["note"] == archived and run.errors == ""
+        assert client.get(f"/retention/runs/{run.pk}").json()["details"]["note"] == archived
+        page = admin_client.get(f"/admin/retention/retentionrun/{run.pk}/change/").content
+        assert archived in page.decode()
+    assert len(tier.rows()) == 2 * 20  # March stays
+
+    settings.ARCHIVE_PERIOD = "quarter"
+    assert run_archive(NOW, dry_run=True).note == (
+        "no quarter was due: every quarter before 2024-01-01 is archived (or holds no daily "
+        "row); 2024-01-01..2024-03-31 comes due at 2025-04-01 00:00 UTC (daily rows are kept "
+        "365 days, then archived by whole quarters)"
+    )
+
+
 def test_hourly_rows_still_in_the_range_stop_the_delete(tier, s3):
     """InfluxDB 1.x deletes from every retention policy: when the hourly tier still holds
     rows of an archived day, the delete is refused and nothing is lost."""
