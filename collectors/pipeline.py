@@ -42,7 +42,8 @@ class Outcome:
     status: str
     points_written: int = 0
     served: str = ""
-    error: str = ""
+    error: str = ""  # as recorded: a failure's error class, then its message
+    message: str = ""  # a failure's message alone, as a person reads it (the setup page)
     transient: bool = False  # the task may retry later
     by_measurement: dict[str, int] = field(default_factory=dict)  # the points written, by kind
 
@@ -268,12 +269,8 @@ def collect(
             exc,
             served,
         )
-        outcome = Outcome(
-            "failed",
-            served=served,
-            error=f"{type(exc).__name__}: {exc}",
-            transient=isinstance(exc, Transient),
-        )
+        outcome = Outcome("failed", served=served, error=f"{type(exc).__name__}: {exc}",
+                          message=str(exc), transient=isinstance(exc, Transient))  # fmt: skip
     finally:
         if lock is not None:
             lock.release_quietly()

@@ -86,8 +86,10 @@ def _collect(config: ProviderConfig) -> FirstCollection:
         outcome = pipeline.collect(config)
     finally:
         connection.close()  # this thread's own database connection
+    # A failure's message alone: the page said "TransientError: ...", a class name that means
+    # nothing to a person; the run's record (the admin, the API) keeps it.
     return FirstCollection(config.provider, outcome.status, outcome.points_written,
-                           outcome.error, outcome.by_measurement)  # fmt: skip
+                           outcome.message or outcome.error, outcome.by_measurement)  # fmt: skip
 
 
 def collect_now(site: Site) -> list[FirstCollection]:

@@ -3,6 +3,7 @@ forecast slots ahead), and a run that wrote only part of what it wanted (`partia
 prices that all end before now) its note, as a warning, as a failed run names its error; each
 run's status in the admin's words ("written in part; asked again next run"), not its id."""
 
+import html
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -118,3 +119,27 @@ def test_a_first_collection_the_api_had_no_data_for_says_so_in_words(
     [said] = [m for m in page.context["messages"] if "awattar" in str(m)]
     assert said.level_tag == "warning"
     assert str(said) == "First collection of awattar: API had no data."
+
+
+def test_a_failed_first_collection_says_what_went_wrong_without_the_error_class(
+    client, replay_server, isolated, settings
+):
+    # aWATTar down: the page said "First collection of awattar: failed. TransientError: HTTP
+    # 503 ...", the name of a Python class, which means nothing to a person setting up a home.
+    replay_server.add("GET", "/v1/marketdata", status=503, body="busy")
+    settings.PROVIDER_BASE_URLS = {"awattar": replay_server.url}
+    settings.HTTP_MAX_RETRIES, settings.HTTP_BACKOFF_SECONDS = 1, 0
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "providers": ["awattar"], "country": "DE", "timezone": "Europe/Berlin"}
+    page = client.post("/setup/", form, follow=True)
+
+    [run] = CollectorRun.objects.all()
+    assert run.status == "failed"
+    kind, _, message = run.error.partition(": ")
+    assert kind == "TransientError" and "HTTP 503" in message  # the record keeps the class
+    [said] = [m for m in page.context["messages"] if "awattar" in str(m)]
+    assert said.level_tag == "warning"
+    assert str(said) == f"First collection of awattar: failed. {message}"
+    shown = html.unescape(page.content.decode())  # what the browser shows
+    assert f'<li class="message-warning">First collection of awattar: failed. {message}' in shown
+    assert "TransientError" not in shown
