@@ -294,6 +294,10 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
         record(run, outcome)
         if tier is not None:
             run.details["horizon"] = tier.horizon.isoformat()
+            nothing = not (run.details.get("days") or run.details.get("waiting"))
+            if nothing and run.range_start is None and run.status == RetentionRun.Status.OK:
+                # "0 days, 0 entities, ..." said nothing of why (the API shows the note too)
+                run.details["note"] = nothing_due(run.operation, tier.horizon)
     before, after = run.storage_before_bytes, run.storage_after_bytes
     if before is not None and after is not None:
         run.storage_freed_mb = round((before - after) / 1e6, 3)
@@ -365,10 +369,7 @@ def summary(run: RetentionRun) -> str:
             parts.append(f"{counted(details['late_points'], 'late point')} folded in")
         if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
             parts.append(_storage(run, details.get("reduction_percent", 0)))
-        done = not details.get("days") and not details.get("waiting")
-        if done and details.get("horizon") and run.range_start is None:
-            # "0 days, 0 entities, ..." said nothing of why
-            parts.append(nothing_due(run.operation, date.fromisoformat(details["horizon"])))
+        parts.append(details.get("note", ""))  # no day was due: why, and when the next is
     if run.status != RetentionRun.Status.SKIPPED:  # it did nothing: nothing was left out
         # What the run leaves (or would leave) out and why: no tiered entity, entity ids it
         # cannot read, days taken again later; else a run's "0 entities" says no why. Notes

@@ -850,6 +850,11 @@ def test_a_run_with_no_day_due_says_when_the_next_one_is(ha_db, settings):
         "holds nothing tiered); 2024-03-06 comes due at 2024-03-14 02:00 UTC (raw points are "
         f"kept 7 days, and 2 h for late points); {again.duration_seconds:.1f} s"
     )
+    assert again.details["note"] == (  # what GET /retention/runs/<id> and the admin show
+        "no day was due: every day before 2024-03-06 is done (or holds nothing tiered); "
+        "2024-03-06 comes due at 2024-03-14 02:00 UTC (raw points are kept 7 days, and 2 h for "
+        "late points)"
+    )
     settings.RETENTION_HOURLY_DAYS = 90
     composed = daily(None, None, now=now)  # no hourly row is 90 days old
     assert "; no day was due: every day before 2023-12-14 is done (or holds nothing tiered); " in (
