@@ -58,6 +58,7 @@ from tests.support.archive import (  # noqa: F401  (fixtures: tier, s3, local_ar
     tier_fixture,
 )
 from tests.support.isolation import fresh_database
+from tests.support.redis_server import commands_redis_fixture  # noqa: F401  (fixture)
 
 T0 = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday, no DST change near it
 LAYOUTS = ("official", "ingestor")

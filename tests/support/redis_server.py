@@ -5,6 +5,11 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.ports import free_port
 
 
 def own_redis(port: int, *config: str) -> subprocess.Popen:
@@ -33,3 +38,49 @@ def own_redis(port: int, *config: str) -> subprocess.Popen:
 def stopped(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=10)
+
+
+class CommandsRedis:
+    """Redis as a command run in the test's process uses it (REDIS_URL: the store of the run's
+    locks), a redis-server of the test's own: stopped before the command starts, or once the run
+    reaches a crash point (retention.faults), then started again (empty) for the rerun."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = own_redis(self.port)
+        self._point = pytest.MonkeyPatch()
+
+    def stop_at(self, point: str | None) -> None:
+        """Stop it now (`point` None), or when the run first reaches `point`."""
+        if point is None:
+            self.stop()
+            return
+
+        def reached(name: str) -> None:
+            if name == point:
+                self.stop()
+
+        self._point.setattr("retention.faults.point", reached)
+
+    def stop(self) -> None:
+        self._point.undo()
+        if self.proc.poll() is None:
+            stopped(self.proc)
+
+    def back(self) -> None:
+        """Started again; the crash point stops nothing any more."""
+        self._point.undo()
+        self.proc = own_redis(self.port)
+
+    def unavailable(self, what: str) -> str:
+        """How the RedisUnavailable message of `what` (a lock) out of this Redis begins."""
+        return f"{what} is unavailable: cannot reach Redis at REDIS_URL={self.url} ("
+
+
+@pytest.fixture(name="commands_redis")
+def commands_redis_fixture(settings) -> Iterator[CommandsRedis]:
+    redis = CommandsRedis()
+    settings.REDIS_URL = redis.url
+    yield redis
+    redis.stop()

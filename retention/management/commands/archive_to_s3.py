@@ -9,10 +9,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from enrich.redis.client import RedisUnavailable
 from enrich.wording import counted
 from retention.archive.run import run_archive
 from retention.archive.store import StorageError
 from retention.management.commands._dates import not_empty, parse_day
+from retention.management.commands._redis import redis_gone
 
 
 class Command(BaseCommand):
@@ -42,6 +44,12 @@ class Command(BaseCommand):
             )
         except (StorageError, TimeseriesError) as exc:
             raise CommandError(str(exc)) from None
+        except RedisUnavailable as exc:  # the archive's lock or the daily tier's (before a delete)
+            done = (
+                "Archiving stopped before the next step; the files archived so far are verified "
+                "and kept, and no row was deleted from InfluxDB without its verified file."
+            )
+            raise redis_gone(exc, done, "archives the rest") from None
         self._print(report.as_dict(), json)
         if report.errors and not dry_run:
             raise CommandError(

@@ -11,6 +11,7 @@ from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.index import rebuild_index
 from retention.archive.store import StorageError
+from retention.management.commands._redis import redis_gone
 
 
 class Command(BaseCommand):
@@ -33,10 +34,11 @@ class Command(BaseCommand):
         except (StorageError, TimeseriesError, ArchiveError) as exc:
             raise CommandError(str(exc)) from None
         except RedisUnavailable as exc:  # the archive's lock: before it is taken, or between files
-            raise CommandError(
-                f"{exc} Indexing stopped before the next file; the files indexed so far are "
-                "verified and kept. Run this command again once Redis is back: it indexes the rest."
-            ) from None
+            done = (
+                "Indexing stopped before the next file; the files indexed so far are verified "
+                "and kept."
+            )
+            raise redis_gone(exc, done, "indexes the rest") from None
         verb = "would index" if dry_run else "indexed"
         self.stdout.write(
             f"archive index ({report.target}: {report.location}): {verb} "

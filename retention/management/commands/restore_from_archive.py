@@ -9,11 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from enrich.redis.client import RedisUnavailable
 from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
 from retention.archive.restore import restore_from_archive, restore_to_influxdb
 from retention.archive.store import StorageError
+from retention.management.commands._redis import redis_gone
 
 
 class Command(BaseCommand):
@@ -59,6 +61,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except (StorageError, TimeseriesError, ArchiveError) as exc:
             raise CommandError(str(exc)) from None
+        except RedisUnavailable as exc:  # the archive's lock, taken or renewed before the write
+            done = "The restore stopped before writing to InfluxDB: nothing was restored."
+            raise redis_gone(exc, done, "restores the range") from None
         self.stdout.write(
             f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
             f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
