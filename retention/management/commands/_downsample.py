@@ -6,8 +6,10 @@ from collections.abc import Callable
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import InfluxUnavailable
+from enrich.redis.client import RedisUnavailable
 from retention.day_ranges import RangeError
 from retention.management.commands._dates import not_empty
+from retention.management.commands._redis import redis_gone
 from retention.models import RetentionRun
 from retention.tiers.runner import summary
 from retention.tiers.safety import check_range
@@ -55,6 +57,9 @@ class DownsampleCommand(BaseCommand):
                 f"{exc} Nothing unverified was deleted; run the command again when InfluxDB "
                 "is back (it resumes where it stopped)."
             ) from None
+        except RedisUnavailable as exc:  # the tier's lock, taken or renewed between steps
+            done = "Nothing unverified was deleted; the days done so far stay done."
+            raise redis_gone(exc, done, "resumes where it stopped") from None
         finally:
             if bar is not None:
                 bar.close()

@@ -1,0 +1,83 @@
+"""`downsample_hourly` and `downsample_daily` with Redis (the store of the tier's lock: a
+redis-server of the test's own) out of reach before the command starts or once its first day is
+verified, against the real InfluxDB: the command stops with the message, naming REDIS_URL, that
+nothing unverified was deleted and to run it again; with Redis back, it finishes."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from retention.entities.ha_source import count_samples
+from retention.models import RetentionRun
+from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
+from retention.tiers.safety import ensure_tiers
+from tests.retention.conftest import T0
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+DAY = timedelta(days=1)
+DAYS = 3
+ENTITY = "sensor.heat_pump_power"
+RANGE = ("--start", str(T0.date()), "--end", str(T0.date() + DAYS * DAY))
+
+
+def tier_rows(rp: str) -> int:
+    return len(read_rows(rp, T0, T0 + DAYS * DAY, ENTITY).get(ENTITY, []))
+
+
+@pytest.mark.parametrize(
+    ("command", "point"),
+    [
+        ("downsample_hourly", None),  # before the command takes the tier's lock
+        ("downsample_hourly", "hourly:after_verify"),  # the first day verified, none deleted
+        ("downsample_daily", None),
+        ("downsample_daily", "daily:after_verify"),
+    ],
+)
+def test_redis_gone_stops_a_tier_command_saying_nothing_unverified_was_deleted(
+    ha_db, commands_redis, command, point
+):
+    """The command died with a traceback ending in RedisUnavailable (it caught only InfluxDB out
+    of reach). Now it exits with the message; raw points (or hourly rows) are all still there;
+    run again with Redis back, it resumes and finishes."""
+    entity = ha_db.saved_entity(
+        "official", ENTITY, [(n * 10800, 100 + n) for n in range(DAYS * 8)], unit="W"
+    )
+    raw = count_samples(entity, T0, T0 + DAYS * DAY)
+    ensure_tiers()  # as the first run leaves them, so that they can be read before
+    hourly = command == "downsample_hourly"
+    if not hourly:
+        call_command("downsample_hourly", *RANGE)  # the hourly rows the daily run reads
+
+    def source() -> int:  # what the run deletes once its day is verified
+        if hourly:
+            return count_samples(entity, T0, T0 + DAYS * DAY)
+        return tier_rows(HOURLY_RP)
+
+    before = source()
+    commands_redis.stop_at(point)
+    with pytest.raises(CommandError) as failed:
+        call_command(command, *RANGE)
+    said = str(failed.value)
+    assert said.startswith(commands_redis.unavailable("The lock of the tier runs")), said
+    assert said.endswith(
+        "Nothing unverified was deleted; the days done so far stay done. Run this command again "
+        "once Redis is back: it resumes where it stopped."
+    ), said
+    run = RetentionRun.objects.filter(operation=command).latest("pk")
+    assert run.status == "failed" and run.errors.startswith("RedisUnavailable: "), run.errors
+    assert source() == before  # nothing deleted
+    written = tier_rows(HOURLY_RP if hourly else DAILY_RP)  # the first day's rows, verified
+    assert written == (0 if point is None else 24 if hourly else 1)
+
+    commands_redis.back()
+    call_command(command, *RANGE)
+    assert RetentionRun.objects.filter(operation=command).latest("pk").status == "ok"
+    assert count_samples(entity, T0, T0 + DAYS * DAY) == 0
+    if hourly:
+        rows = read_rows(HOURLY_RP, T0, T0 + DAYS * DAY, ENTITY)[ENTITY]
+        assert len(rows) == DAYS * 24 and sum(row.points for row in rows) == raw
+    else:
+        assert tier_rows(DAILY_RP) == DAYS and tier_rows(HOURLY_RP) == 0
