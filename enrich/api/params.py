@@ -255,8 +255,9 @@ def number(name: str, raw: str) -> float:
 @_parameter
 def duration(name: str, raw: str) -> timedelta:
     """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h";
-    at most MAX_DURATION (a year), so adding it to a time cannot overflow."""
-    text = raw.strip().lower()
+    at most MAX_DURATION (a year), so adding it to a time cannot overflow. Written without
+    spaces, as a number is (" 4h" is a 400, as hours=" 3" is)."""
+    text = raw.lower()
     if not _DURATION.fullmatch(text):
         raise _bad(name, raw, "a duration such as 24h, 90m, 2d or 1h30m")
     parts = _DURATION_PART.findall(text)

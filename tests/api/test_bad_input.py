@@ -167,6 +167,14 @@ def test_a_number_is_written_in_ascii_digits_only(staff, days):
         assert_400_naming(response, "days", "expected a whole number")
 
 
+@pytest.mark.parametrize("within", [" 4h", "4h ", "\t4h", "1h 30m"])
+def test_a_duration_is_written_without_spaces_as_a_number_is(staff, within):
+    # `within` dropped the spaces around it (a 200 for " 4h") where `hours=" 3"` is a 400.
+    for url in ("/api/pricing/windows?hours=3", "/api/pricing/slots?site=1"):
+        response = staff.get(f"{url}&{urlencode({'within': within})}")
+        assert_400_naming(response, "within", f"{within!r} is not valid: expected a duration")
+
+
 @pytest.mark.parametrize(
     ("url", "parameter", "value", "words"),
     [
