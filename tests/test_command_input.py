@@ -111,3 +111,17 @@ def test_refresh_views_quotes_the_unknown_names():
 @pytest.mark.parametrize("max_age", ["0", "-5"])
 def test_check_beat_refuses_a_limit_no_tick_can_meet(max_age):
     refused("check_beat", "--max-age", max_age, match=r"--max-age: a whole number of seconds")
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        # Was a ValueError traceback ("Invalid IPv6 URL") from urllib.
+        ("mqtt://[::1", r"MQTT_URL='mqtt://\[::1' is not valid: use mqtt://host:1883"),
+        ("mqtt://u:secret@[::1", r"MQTT_URL='\*\*\*@\[::1' is not valid"),  # no password said
+        # Was read as no port given: the command went to the broker on 1883.
+        ("mqtt://127.0.0.1:0", r"MQTT_URL='mqtt://127.0.0.1:0' has an invalid port"),
+    ],
+)
+def test_mqtt_remove_entities_refuses_a_url_that_names_no_broker(url, said):
+    refused("mqtt_remove_entities", "--dry-run", "--all", url=url, match=said)

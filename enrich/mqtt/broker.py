@@ -54,20 +54,25 @@ class Endpoint:
     @classmethod
     def parse(cls, url: str) -> "Endpoint":
         """mqtt://[user[:password]@]host[:port] (1883) or mqtts://... (TLS, 8883)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "mqtt://[::1": an IPv6 host left open
+            parts = None
+        if parts is None or parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise BadMqttUrl(
                 f"MQTT_URL={redacted(url)!r} is not valid: use mqtt://host:1883 or "
                 "mqtts://user:password@host:8883."
             )
         tls = parts.scheme == "mqtts"
         try:
-            port = parts.port or (8883 if tls else 1883)
-        except ValueError:
-            raise BadMqttUrl(f"MQTT_URL={redacted(url)!r} has an invalid port.") from None
+            port = parts.port
+        except ValueError:  # not a number, or over 65535
+            port = 0
+        if port == 0:  # no broker listens on ":0" (it was read as none given: 1883)
+            raise BadMqttUrl(f"MQTT_URL={redacted(url)!r} has an invalid port.")
         return cls(
             host=parts.hostname,
-            port=port,
+            port=port or (8883 if tls else 1883),
             tls=tls,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
@@ -75,7 +80,10 @@ class Endpoint:
 
 
 def redacted(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # no URL: what stands before its last "@" may hold a password
+        return url if "@" not in url else f"***@{url.rpartition('@')[2]}"
     if parts.password is None:
         return url
     return url.replace(f":{parts.password}@", ":***@", 1)
