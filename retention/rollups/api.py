@@ -1,7 +1,8 @@
 """REST access to the materialized views: `GET /api/views/<name>` and
 `POST /api/views/<name>/rebuild`.
 
-GET filters (a bad value is a 400 naming the parameter; an unknown parameter too):
+GET filters (a bad value is a 400 naming the parameter; an unknown parameter too, but DRF's
+`?format=`):
 - daily_energy_by_device: entity_id, start, end (local dates YYYY-MM-DD, both included);
 - hourly_room_activity: area, start, end (ISO times with zone: hour >= start, hour < end; or
   local dates, whole days included), day_of_week (0 = Monday .. 6);
@@ -23,6 +24,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from enrich.api import params
@@ -83,7 +85,9 @@ class ViewRows(APIView):
         if name not in VIEWS:
             return _not_found(name)
         query = request.query_params
-        params.known(query, FILTERS[name], f"a filter of {name}")
+        # DRF's own ?format= (json, or api: the browsable page) is read by DRF, as everywhere.
+        given = set(query) - {api_settings.URL_FORMAT_OVERRIDE}
+        params.known(given, FILTERS[name], f"a filter of {name}")
         views = MaterializedViewManager()
         if name == ACTIVITY:
             start, end = params.day_or_moment(query, "start"), params.day_or_moment(query, "end")

@@ -91,6 +91,20 @@ def test_carbon_filters(api, rows):
     ]
 
 
+@pytest.mark.parametrize("view", ["daily_energy_by_device", "hourly_room_activity",
+                                  "daily_carbon_summary"])  # fmt: skip
+def test_drf_format_is_no_filter_and_is_read_as_on_every_endpoint(api, rows, view):
+    # Was a 400 "format: is not a filter of ...": ?format=json (and the browsable page's own
+    # ?format=api) are DRF's, which every other endpoint takes.
+    url = f"/api/views/{view}"
+    as_json = api.get(f"{url}?format=json")
+    assert as_json.status_code == 200, as_json.content
+    assert as_json.json()["count"] == api.get(url).json()["count"] > 0
+    page = api.get(f"{url}?format=api")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert_400_naming_only(api.get(f"{url}?format=xml"), "format", "expected one of json, api.")
+
+
 @pytest.mark.parametrize(
     ("query", "name", "message"),
     [
