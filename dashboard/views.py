@@ -64,19 +64,19 @@ def _influx_test(request: HttpRequest, form: SetupForm) -> HttpResponse:
     return _setup_page(request, form, influx_check=check, influx_note=note)
 
 
-def _an_id(raw: str) -> bool:
-    """Whether `raw` is well-formed as a site id, as the API reads one (a whole number from 1)."""
+def _site_id(raw: str) -> int | None:
+    """`raw` as a site id, read as the API reads one (a whole number from 1: "01" is 1); None
+    when it is none."""
     try:
-        params.integer({"site": raw}, "site", minimum=1)
+        return params.integer({"site": raw}, "site", minimum=1)
     except BadParameter:
-        return False
-    return True
+        return None
 
 
 def _no_such_site(request: HttpRequest, wanted: str, sites: list[Site]) -> HttpResponse:
     """The page for a `site` no site has: says so and links every site (a 404 for an id, as in
     the API; a 400 for a value that is no id at all)."""
-    an_id = _an_id(wanted)
+    an_id = _site_id(wanted) is not None
     shown = Truncator(repr(wanted)[1:-1]).chars(40)  # control characters escaped, kept short
     problem = (
         f"site: there is no site with id {shown}."
@@ -98,7 +98,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return _setup_page(request, SetupForm())
     sites = list(Site.objects.order_by("name"))
     wanted = request.GET.get("site", "")
-    site = next((s for s in sites if str(s.pk) == wanted), None if wanted else sites[0])
+    site_id = _site_id(wanted)
+    site = next((s for s in sites if s.pk == site_id), None) if wanted else sites[0]
     if site is None:
         return _no_such_site(request, wanted, sites)
     return render(request, "dashboard/status.html", {"sites": sites, "site": site})

@@ -154,6 +154,18 @@ def test_the_status_page_of_a_site_that_does_not_exist_says_so_and_links_the_sit
         assert client.get(address).status_code == 200
 
 
+def test_the_status_page_reads_a_site_id_as_the_api_does(client):
+    # ?site=01 was "site: there is no site with id 01." though site 1 exists, and the API's
+    # ?site=01 answers for it.
+    Site.objects.create(name="Cottage", latitude=51.5, longitude=-0.1)
+    flat = Site.objects.create(name="Flat", latitude=52.5, longitude=13.4)
+    client.force_login(User.objects.create_user("reader", password="x"))
+    for asked in (f"0{flat.pk}", f"00{flat.pk}"):
+        response = client.get("/", {"site": asked})
+        assert response.status_code == 200, asked
+        assert response.context["site"] == flat
+
+
 @pytest.mark.parametrize(
     ("url", "said"),
     [
