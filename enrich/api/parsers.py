@@ -39,9 +39,10 @@ class JSONParser(parsers.JSONParser):
 
 
 class MultiPartParser(parsers.MultiPartParser):
-    """DRF's multipart parser, with a part that has no name a 400 naming `body`. Django skips
-    such a part without a word (a client that lost a part's name, `Content-Disposition:
-    form-data` alone, sent `dry_run=true` in it: the archive run was real). No endpoint takes
+    """DRF's multipart parser, with a part that has no name, or no header Django can read (none,
+    or one not in UTF-8), a 400 naming `body`. Django skips such a part without a word (a client
+    that lost a part's name, `Content-Disposition: form-data` alone, sent `dry_run=true` in it:
+    the archive run was real). No endpoint takes
     files, so the body is read whole, within DATA_UPLOAD_MAX_MEMORY_SIZE (over it: the 413 of
     enrich.error_pages, nothing done)."""
 
@@ -62,7 +63,14 @@ class _NamedPartsParser(DjangoMultiPartParser):
         body = self._input_data.read(-1 if limit is None else limit + 1)
         if limit is not None and len(body) > limit:
             raise RequestDataTooBig("The multipart body is over DATA_UPLOAD_MAX_MEMORY_SIZE.")
-        if number := _nameless_part(body, self._boundary):
+        number, unread = _nameless_part(body, self._boundary)
+        if unread:
+            raise ValidationError({"body": (
+                f"Part {number} of the multipart body has no header that can be read: give each "
+                'part its name in UTF-8 (Content-Disposition: form-data; name="..."); nothing '
+                "was done."
+            )})  # fmt: skip
+        if number:
             raise ValidationError({"body": (
                 f"Part {number} of the multipart body has no name: give each part one "
                 '(Content-Disposition: form-data; name="..."); nothing was done.'
@@ -71,15 +79,23 @@ class _NamedPartsParser(DjangoMultiPartParser):
         return super().parse()
 
 
-def _nameless_part(body: bytes, boundary: bytes) -> int:
-    """The number (from 1) of the first part of `body` without a name, 0 when each has one. A
-    part without headers is the text around the parts (or, as Django reads it, nothing)."""
-    number = 0
-    for kind, headers, content in Parser(LazyStream(ChunkIter(io.BytesIO(body), 65536)), boundary):
-        if headers:
+def _nameless_part(body: bytes, boundary: bytes) -> tuple[int, bool]:
+    """The number (from 1) of the first part of `body` without a name, 0 when each has one, and
+    whether Django read none of its headers (there are none, or one is no UTF-8). Django reads
+    the text before the first part and after the last as items without headers too: an item
+    without headers between two others is a part it skipped."""
+    number, unread = 0, 0
+    items = Parser(LazyStream(ChunkIter(io.BytesIO(body), 65536)), boundary)
+    for index, (kind, headers, content) in enumerate(items):
+        if unread:  # an item follows: the one before was a part, not the text after the last
+            return unread, True
+        if headers or index:
             number += 1
+        if headers:
             disposition = headers.get("content-disposition")
             if kind == RAW or not disposition[1].get("name", b"").strip():
-                return number
+                return number, False
+        elif index:
+            unread = number
         exhaust(content)
-    return 0
+    return 0, False

@@ -17,7 +17,7 @@ MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 def multipart(*parts: tuple[str, str]) -> bytes:
     """A body of parts, each given as (its header lines, its content)."""
     body = "".join(f"--{BOUNDARY}\r\n{headers}\r\n\r\n{content}\r\n" for headers, content in parts)
-    return f"{body}--{BOUNDARY}--\r\n".encode()
+    return f"{body}--{BOUNDARY}--\r\n".encode(errors="surrogateescape")
 
 
 NAMED_DRY_RUN = ('Content-Disposition: form-data; name="dry_run"', "true")
@@ -46,6 +46,31 @@ def test_a_part_without_a_name_is_a_400_naming_body_and_nothing_runs(staff, home
         "body",
         f"Part {position} of the multipart body has no name: give each part one "
         '(Content-Disposition: form-data; name="..."); nothing was done.',
+    )
+    assert hostile.counts() == before
+
+
+# Parts of which Django reads no header: it skipped them too, and the run was real.
+HEADERLESS = {
+    "no header at all": ("", "true"),
+    "a name that is no UTF-8": ('Content-Disposition: form-data; name="caf\udce9"', "true"),
+    "a file name that is no UTF-8": ('Content-Disposition: form-data; name="dry_run"; '
+                                     'filename="caf\udce9.txt"', "true"),  # latin-1 é
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-hourly"])
+@pytest.mark.parametrize("part", HEADERLESS)
+def test_a_part_without_a_header_that_can_be_read_is_a_400_naming_body(staff, home, path, part):
+    before = hostile.counts()
+    fields = [NAMED_DRY_RUN] if path != "/retention/archive" else []
+    answer = staff.generic("POST", path, multipart(*fields, HEADERLESS[part]), MULTIPART)
+    assert_400_naming_only(
+        answer,
+        "body",
+        f"Part {len(fields) + 1} of the multipart body has no header that can be read: give "
+        'each part its name in UTF-8 (Content-Disposition: form-data; name="..."); nothing '
+        "was done.",
     )
     assert hostile.counts() == before
 
