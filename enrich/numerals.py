@@ -1,8 +1,10 @@
 """Numbers as people write them to enrich: in the ASCII digits 0-9. Python's int() and float()
 also read " 30", "3_0" and other scripts' digits ("٣٠"), which nobody means; one rule for the
-API's parameters (enrich.api.params), the forms' number fields and the settings
-(config.environment, which must not import Django's REST framework or models)."""
+API's parameters (enrich.api.params), the forms' number fields, the commands' options
+(`whole_option`) and the settings (config.environment, which must not import Django's REST
+framework or models)."""
 
+import argparse
 import math
 import re
 
@@ -25,6 +27,17 @@ def whole(raw: str) -> int | None:
         return int(raw)
     except ValueError:  # over sys.get_int_max_str_digits() digits
         return None
+
+
+def whole_option(raw: str) -> int:
+    """A command's whole-number option (argparse's `type=`), read as `whole` reads it: else
+    argparse's error naming the option ("argument --days: '٣' is not valid: ...")."""
+    value = whole(raw)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is not valid: expected a whole number in the digits 0-9, e.g. 30."
+        )
+    return value
 
 
 def decimal(raw: str) -> float | None:

@@ -125,3 +125,16 @@ def test_check_beat_refuses_a_limit_no_tick_can_meet(max_age):
 )
 def test_mqtt_remove_entities_refuses_a_url_that_names_no_broker(url, said):
     refused("mqtt_remove_entities", "--dry-run", "--all", url=url, match=said)
+
+
+@pytest.mark.parametrize("value", ["\u0663", "\uff13", "1_0", " 3", "+3"])
+def test_a_whole_number_option_is_written_in_ascii_digits(demo_database, value):
+    # int() read each as 3 or 10: demo data written, or the beat checked, for a number nobody
+    # wrote (the API, the forms and the settings refuse them: enrich.numerals).
+    told = re.escape(f"{value!r} is not valid: expected a whole number in the digits 0-9")
+    for option in ("--days", "--entities", "--seed"):
+        refused("demo_home", "--fresh", "--database", demo_database, option, value,
+                match=rf"argument {option}: {told}")  # fmt: skip
+    refused("check_beat", "--max-age", value, match=rf"argument --max-age: {told}")
+    rows = get_timeseries().query(demo_database, 'SELECT * FROM "marker"')
+    assert [r.values["v"] for r in rows] == [1.0]

@@ -4,6 +4,7 @@ Redis by enrich.beat_scheduler, is at most --max-age seconds old; else exit 1 sa
 from django.core.management.base import BaseCommand, CommandError
 
 from enrich.liveness import BEAT_LATE_AFTER, beat_state
+from enrich.numerals import whole_option
 from enrich.redis.client import RedisUnavailable
 
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--max-age",
-            type=int,
+            type=whole_option,
             default=BEAT_LATE_AFTER,
             help=f"seconds since the last tick (default {BEAT_LATE_AFTER}; it ticks every 5 s)",
         )

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from enrich.influx import TimeseriesError, get_timeseries
+from enrich.numerals import whole_option
 from enrich.readings import Reading
 from enrich.time_span import SPAN, outside_span
 from enrich.wording import counted
@@ -25,11 +26,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--days", type=int, default=7, help=f"days of history (default 7, at most {MAX_DAYS})"
+            "--days",
+            type=whole_option,
+            default=7,
+            help=f"days of history (default 7, at most {MAX_DAYS})",
         )
         parser.add_argument(
             "--entities",
-            type=int,
+            type=whole_option,
             default=12,
             help=f"number of entities, {MIN_ENTITIES} to {MAX_ENTITIES} (default 12)",
         )
@@ -39,7 +43,7 @@ class Command(BaseCommand):
             help="target database; its name must contain 'demo' (default: "
             f"DEMO_INFLUXDB_DATABASE, here {settings.DEMO_INFLUXDB_DATABASE!r})",
         )
-        parser.add_argument("--seed", type=int, default=42, help="same seed, same data")
+        parser.add_argument("--seed", type=whole_option, default=42, help="same seed, same data")
         parser.add_argument(
             "--end",
             default=None,
