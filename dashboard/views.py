@@ -52,13 +52,17 @@ def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extr
 
 
 def _influx_test(request: HttpRequest, form: SetupForm) -> HttpResponse:
-    """The setup form's "Test connection": the URL as the form reads it, or why it is none."""
-    database = request.POST.get("ha_database", "")
-    try:
-        url = form.fields["influxdb_url"].clean(request.POST.get("influxdb_url", ""))
-    except ValidationError as exc:
-        check = first_run.InfluxCheck(False, f"InfluxDB URL: {' '.join(exc.messages)}")
-        return _setup_page(request, form, status=400, influx_check=check)
+    """The setup form's "Test connection": the URL and database as the form reads them, or why
+    one is none."""
+    given = {}
+    for name in ("influxdb_url", "ha_database"):
+        field = form.fields[name]
+        try:
+            given[name] = field.clean(request.POST.get(name, ""))
+        except ValidationError as exc:
+            check = first_run.InfluxCheck(False, f"{field.label}: {' '.join(exc.messages)}")
+            return _setup_page(request, form, status=400, influx_check=check)
+    url, database = given["influxdb_url"], given["ha_database"]
     check = first_run.check_influxdb(url, database)
     note = first_run.settings_note(url, database)
     return _setup_page(request, form, influx_check=check, influx_note=note)

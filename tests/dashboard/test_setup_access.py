@@ -189,6 +189,24 @@ def test_testing_an_influxdb_url_that_is_none_says_so(client, url, said):
     assert not Site.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("database", "said"),
+    [
+        ("", "This field is required."),
+        ("home\x00assistant", "Null characters are not allowed."),
+        ("h" * 201, "Ensure this value has at most 200 characters (it has 201)."),
+    ],
+)
+def test_testing_a_database_the_form_refuses_says_so(client, database, said):
+    # Was tested as given: "... has no database ''" (200), beside the form's own error.
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    response = client.post("/setup/", {**FORM, "action": "test", "ha_database": database})
+    assert response.status_code == 400
+    check = response.context["influx_check"]
+    assert (check.ok, check.message) == (False, f"Home Assistant's database: {said}")
+    assert not Site.objects.exists()
+
+
 def test_an_influxdb_url_without_its_scheme_is_read_as_http(client, settings):
     client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
     bare = settings.INFLUXDB_URL.removeprefix("http://")
