@@ -27,13 +27,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-of",
             default=None,
-            help="act as if today were this date (YYYY-MM-DD), e.g. to preview a future run",
+            help="act as if today were this date (YYYY-MM-DD); a later day only with --dry-run "
+            "(to preview a future run)",
         )
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args, dry_run: bool, as_of: str | None, json: bool, **options) -> None:
         given = not_empty("--as-of", as_of)
         now = datetime.combine(parse_day("--as-of", given), time(), UTC) if given else None
+        today = datetime.now(UTC).date()
+        if now is not None and now.date() > today and not dry_run:
+            # It would archive and delete rows, and expire archive objects, years early.
+            raise CommandError(
+                f"--as-of {given} is after today ({today}): a real run as of a later day "
+                "archives and expires what is not due yet. Preview it with --dry-run."
+            )
         try:
             # Without a target run_archive refuses (recorded as a failed run): no default folder.
             report = run_archive(

@@ -10,7 +10,7 @@ import subprocess
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from moto.server import ThreadedMotoServer
 
 from enrich.influx import get_timeseries
@@ -573,3 +573,17 @@ def test_the_commands_count_one_file_of_one_row_in_the_singular(
     target = tmp_path / "2022.parquet"
     call_command("restore_from_archive", "2022-01-01", "2022-12-31", "--output", str(target))
     assert capsys.readouterr().out == f"1 row written to {target}\n"
+
+
+@pytest.mark.parametrize("as_of", ["2199-12-31", "2062-03-15"])  # a year typed wrong
+def test_a_real_run_as_of_a_later_day_is_refused_and_changes_nothing(tier, local_archive, as_of):
+    # Was run: every daily row archived and deleted from InfluxDB years early, and every
+    # archive object whose data ended ARCHIVE_RETENTION_YEARS before that day deleted for good.
+    readings = daily_rows(1, date(2022, 1, 1), 3)
+    tier.write(readings)
+    with pytest.raises(CommandError, match=rf"--as-of {as_of} is after today \(\d{{4}}-"):
+        call_command("archive_to_s3", "--as-of", as_of)
+    assert len(tier.rows()) == len(readings)
+    assert not ArchiveObject.objects.exists() and not RetentionRun.objects.exists()
+    call_command("archive_to_s3", "--as-of", as_of, "--dry-run")  # the preview it is meant for
+    assert len(tier.rows()) == len(readings)
