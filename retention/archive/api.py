@@ -51,6 +51,7 @@ class RestoreRequest(serializers.Serializer):
     end_date = Day(help_text="Last day to restore, inclusive.")
     database = serializers.CharField(
         required=False,
+        trim_whitespace=False,  # a name as written, as the command takes it: " x" is no database
         help_text="InfluxDB database to write to: RESTORE_INFLUXDB_DATABASE (the default) or "
         "one of RESTORE_ALLOWED_DATABASES.",
     )

@@ -159,6 +159,17 @@ def test_restore_refuses_extreme_dates(staff, body, parameter):
     assert_400_naming(response, parameter, f"'{day}' is not valid: expected a date {YEARS}.")
 
 
+@pytest.mark.parametrize("database", [" enrich_restore", "enrich_restore ", "\tenrich_restore"])
+def test_a_restore_database_is_taken_as_written(staff, home, settings, database):
+    # Was trimmed by DRF: " enrich_restore" restored into enrich_restore (a 202), where the
+    # command's --database " enrich_restore" is refused.
+    settings.RESTORE_INFLUXDB_DATABASE = "enrich_restore"
+    body = {"start_date": "2024-01-01", "end_date": "2024-01-02", "database": database}
+    response = staff.post("/retention/restore", body, format="json")
+    assert_400_naming(response, "database", f"{database!r} is not a restore database")
+    assert not RetentionRun.objects.exists()
+
+
 @pytest.mark.parametrize("days", ["\u0663", "+30", " 30", "3_0", "\uff13\uff10", "30 "])
 def test_a_number_is_written_in_ascii_digits_only(staff, days):
     # int() read each as 3 or 30: a 200 answering for a number nobody wrote.
