@@ -235,9 +235,12 @@ VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float, at_least=0)
 # --- Tiered retention (retention.tiers.runner): raw -> hourly -> daily ------------------------------
 # Raw points older than RETENTION_RAW_DAYS become hourly aggregates (then deleted); hourly rows
 # older than RETENTION_HOURLY_DAYS become daily ones. Whole UTC days only, and a day waits
-# RETENTION_LATE_MARGIN_HOURS past its horizon for late points before it is downsampled.
-RETENTION_RAW_DAYS = number("RETENTION_RAW_DAYS", 7)
-RETENTION_HOURLY_DAYS = number("RETENTION_HOURLY_DAYS", 90)
+# RETENTION_LATE_MARGIN_HOURS past its horizon for late points before it is downsampled. At
+# most a hundred years (KEPT_DAYS_AT_MOST): RETENTION_DAILY_DAYS=3000000 passed, then every
+# archive run failed ("date value out of range": no date lies that far back).
+KEPT_DAYS_AT_MOST = 36525
+RETENTION_RAW_DAYS = number("RETENTION_RAW_DAYS", 7, at_most=KEPT_DAYS_AT_MOST)
+RETENTION_HOURLY_DAYS = number("RETENTION_HOURLY_DAYS", 90, at_most=KEPT_DAYS_AT_MOST)
 RETENTION_LATE_MARGIN_HOURS = number("RETENTION_LATE_MARGIN_HOURS", 2, float)
 # A run's storage is measured again this many hours after it ends, once InfluxDB compacted the
 # shards it changed (1.x fully compacts a shard 4 h after its last write): retention.stats.settle.
@@ -262,8 +265,8 @@ RETENTION_MAX_RANGE_DAYS = number("RETENTION_MAX_RANGE_DAYS", 400, at_least=1)
 # Daily aggregates older than RETENTION_DAILY_DAYS are archived (then deleted from InfluxDB);
 # without a bucket the archive is the local directory ARCHIVE_LOCAL_DIR (same key layout);
 # with neither, archive runs refuse.
-RETENTION_DAILY_DAYS = number("RETENTION_DAILY_DAYS", 365)
-if RETENTION_DAILY_DAYS <= number("RETENTION_HOURLY_DAYS", 90):
+RETENTION_DAILY_DAYS = number("RETENTION_DAILY_DAYS", 365, at_most=KEPT_DAYS_AT_MOST)
+if RETENTION_DAILY_DAYS <= RETENTION_HOURLY_DAYS:
     raise ImproperlyConfigured(
         f"RETENTION_DAILY_DAYS={RETENTION_DAILY_DAYS} must be more than RETENTION_HOURLY_DAYS "
         "(90 by default): a day is archived only after its hourly rows became daily ones."
@@ -296,7 +299,7 @@ _archive_dir = env.str("ARCHIVE_LOCAL_DIR", default="").strip()
 ARCHIVE_LOCAL_DIR = BASE_DIR / _archive_dir if _archive_dir else None
 ARCHIVE_COMPRESSION = choice("ARCHIVE_COMPRESSION", "gzip", ("gzip", "zstd"))
 ARCHIVE_PERIOD = choice("ARCHIVE_PERIOD", "month", ("month", "quarter", "year"))
-ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5, at_least=1)
+ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5, at_least=1, at_most=100)
 RESTORE_INFLUXDB_DATABASE = env.str("RESTORE_INFLUXDB_DATABASE", default="enrich_restore")
 # Other databases a restore may write into (never Home Assistant's, the tiers' or enrich's own).
 RESTORE_ALLOWED_DATABASES = names("RESTORE_ALLOWED_DATABASES", default=[])

@@ -74,6 +74,13 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"INFLUXDB_TIMEOUT": "0"}, "INFLUXDB_TIMEOUT='0' is out of range: it must be above 0"),
         ({"RETENTION_RETRY_SECONDS": "-300"}, "RETENTION_RETRY_SECONDS='-300' is out of range"),
         ({"RETENTION_SETTLE_HOURS": "-5"}, "RETENTION_SETTLE_HOURS='-5' is out of range"),
+        # Taken, then every archive run failed: "date value out of range" (no date that far back).
+        (
+            {"RETENTION_DAILY_DAYS": "3000000"},
+            "RETENTION_DAILY_DAYS='3000000' is out of range: it must be at most 36525.",
+        ),
+        ({"ARCHIVE_RETENTION_YEARS": "100000"}, "ARCHIVE_RETENTION_YEARS='100000' is out of range"),
+        ({"RETENTION_RAW_DAYS": "40000"}, "RETENTION_RAW_DAYS='40000' is out of range"),
         # Read as false: a typo left HTTPS, HSTS and secure cookies off without a word.
         ({"DJANGO_PRODUCTION": "ture"}, "DJANGO_PRODUCTION='ture' is not valid: use true or"),
         ({"DJANGO_SSL_REDIRECT": "always"}, "DJANGO_SSL_REDIRECT='always' is not valid"),
