@@ -22,7 +22,14 @@ def _port_problem(url: str) -> str | None:
     return None
 
 
-if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and urlsplit(MQTT_URL).hostname):
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # "mqtt://[::1": the start stopped with urllib's ValueError, naming nothing
+        return None
+
+
+if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and _host(MQTT_URL)):
     raise ImproperlyConfigured(
         f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
         "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."

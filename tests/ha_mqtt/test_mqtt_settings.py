@@ -21,6 +21,7 @@ from tests.support.startup import load_settings, refused_start
         ({"MQTT_URL": "mqtt://enrich:s3cret@broker:99999"}, "'broker:99999' has an invalid port"),
         ({"MQTT_URL": "mqtts://enrich:s3cret@broker:tls"}, "'broker:tls' has an invalid port"),
         ({"MQTT_URL": "mqtt://broker:0"}, "MQTT_URL='mqtt://broker:0' has an invalid port"),
+        ({"MQTT_URL": "mqtt://[::1"}, "MQTT_URL='mqtt://[::1' must start with mqtt:// or mqtts://"),
         (
             {"MQTT_CHEAPEST_WINDOW_HOURS": "25"},
             "MQTT_CHEAPEST_WINDOW_HOURS=25 must be a whole number of minutes from one minute",
