@@ -3,8 +3,9 @@ day readers' refusals (docs/api.md), the error of an MQTT root another enrich ow
 (docs/home_assistant.md), the status page's answer to a site that is none
 (docs/status_page.md), the retention policy minimums the tier runs check, the warning of a raw
 policy short of failed nights, the archive's lock messages, what an archive run with nothing
-due says and a tier or archive run's retry that cannot be queued (docs/storage.md). A message
-reworded in the code, or a default changed, leaves the page quoting what nobody sees any more."""
+due says, a tier or archive run's retry that cannot be queued and every operation and status a
+run in the history can have (docs/storage.md). A message reworded in the code, or a default
+changed, leaves the page quoting what nobody sees any more."""
 
 import math
 import re
@@ -193,6 +194,23 @@ def test_the_storage_page_quotes_what_an_archive_run_with_nothing_due_says(setti
     assert none_yet == said.replace("is archived (or holds no daily row)", "holds no daily row")
 
 
+def history_paragraph(storage_page: str) -> str:
+    """storage.md's paragraph on `GET /retention/history`: what a listed run holds."""
+    start = "`GET /retention/history?days=30&type=<operation>&status=<status>` "
+    return storage_page.split(start)[1].split("\n\n")[0]
+
+
+def test_the_storage_page_names_every_operation_and_status_of_a_retention_run():
+    """The history's `type` and `status` take every operation and status of a RetentionRun: its
+    paragraph lists them all (a new retention step's operation too)."""
+    from retention.models import RetentionRun
+
+    text = (ROOT / "docs" / "storage.md").read_text()
+    named = set(re.findall(r"`([a-z_]+)`", history_paragraph(text)))
+    kinds = {*RetentionRun.Operation.values, *RetentionRun.Status.values}
+    assert sorted(kinds - named) == []
+
+
 @pytest.mark.django_db
 def test_the_storage_page_names_every_field_of_a_retention_run_where_it_lists_them():
     """/retention/history's runs and the stats' last runs are `run_summary`'s fields; the page
@@ -205,8 +223,7 @@ def test_the_storage_page_names_every_field_of_a_retention_run_where_it_lists_th
     )
     fields = set(run_summary(run))
     text = (ROOT / "docs" / "storage.md").read_text()
-    history = text.split("`GET /retention/history?days=30&type=<operation>&status=<status>` ")[1]
-    history = history.split("\n\n")[0]
+    history = history_paragraph(text)
     last_runs = next(line for line in text.splitlines() if line.startswith("| `last_downsample"))
     for where, said in (("/retention/history", history), ("the stats' last runs", last_runs)):
         named = set(re.findall(r"`([a-z_]+)`", said))
