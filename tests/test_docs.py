@@ -1,6 +1,7 @@
 """docs/configuration.md and .env.example document every variable the settings read, with the
 defaults config/ gives them; README.md shows the two commands; what README.md and docs/*.md name
-(files, modules, tasks, endpoints, commands, links) is there."""
+(files, modules, tasks, endpoints, commands, links, the reading path's calls, a function's
+parameters) is there."""
 
 import importlib
 import inspect
@@ -101,19 +102,33 @@ DOTTED = re.compile(
     r"((?:enrich|collectors|retention|config|dashboard|bench|tests|mqtt)(?:\.\w+)+)(?:\(.*\))?"
 )
 
+# A call with its parameters: `retention.tiers.runner.downsample(kind, start, *, dry_run)`.
+CALLED = re.compile(DOTTED.pattern.removesuffix(r"(?:\(.*\))?") + r"\((.*)\)")
 
-def _found(name: str) -> bool:
-    """`name` is a module, or an attribute (at any depth) of the longest module it starts with."""
+
+def _attribute(found: object, parts: list[str]) -> object:
+    """`found.a.b` for parts ["a", "b"], or MISSING."""
+    for part in parts:
+        found = getattr(found, part, MISSING)
+    return found
+
+
+def _resolved(name: str) -> object:
+    """The module `name`, or its attribute (at any depth) of the longest module it starts with;
+    MISSING when there is none."""
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
         try:
             found = importlib.import_module(".".join(parts[:cut]))
         except ImportError:
             continue
-        for attribute in parts[cut:]:
-            found = getattr(found, attribute, MISSING)
-        return found is not MISSING
-    return False
+        return _attribute(found, parts[cut:])
+    return MISSING
+
+
+def _found(name: str) -> bool:
+    """`name` is a module, or an attribute (at any depth) of the longest module it starts with."""
+    return _resolved(name) is not MISSING
 
 
 def test_every_module_task_and_permission_the_docs_name_is_there():
@@ -246,6 +261,63 @@ def test_readme_is_a_map_whose_reading_path_quotes_the_beat_table():
     assert name in entries, f"config/schedule.py has no entry {name!r}"
     entry = entries[name]
     assert (entry.task, entry.crontab, entry.expires) == (task, crontab, int(expires))
+
+
+def test_the_reading_path_calls_what_its_files_have():
+    """Each step of README.md's reading path (`3. collectors/pipeline.py  collect(config): ...`)
+    calls names of its file or of a file it names (`target_for`, `write_fetched`,
+    `UKCarbonIntensityAdapter.fetch`); a call on a local (`cache.put(...)`) names a method
+    the project defines. A rename fails here, not in the newcomer's reading."""
+    readme = (ROOT / "README.md").read_text()
+    path = readme.split("## The reading path of one collection")[1].split("```")[1]
+    steps = re.split(r"^\d\. +", path, flags=re.M)[1:]
+    defined = {
+        name
+        for package in ("enrich", "collectors", "config")
+        for module in (ROOT / package).rglob("*.py")
+        for name in re.findall(r"^\s*(?:def|class) (\w+)", module.read_text(), re.M)
+    }
+    wrong, calls = [], 0
+    for step in steps:
+        files = [step.split()[0], *re.findall(r"[\w/]+\.py", step)]
+        modules = [importlib.import_module(f.removesuffix(".py").replace("/", ".")) for f in files]
+        for call in re.findall(r"((?:\w+(?:\(\))?\.)*\w+)\(", step):
+            parts, calls = call.replace("()", "").split("."), calls + 1
+            if any(_attribute(module, parts) is not MISSING for module in modules):
+                continue
+            # on a local or on what a call returns: a method the project has
+            local = "()" in call or not any(hasattr(module, parts[0]) for module in modules)
+            if not (len(parts) > 1 and local and parts[-1] in defined):
+                wrong.append(f"{files[0]}: {call}")
+    assert len(steps) == 4 and calls >= 15, (len(steps), calls)
+    assert not wrong, wrong
+
+
+def test_the_parameters_the_docs_give_a_function_are_its_own():
+    """`retention.tiers.runner.downsample(kind, start, end, *, dry_run, ...)`: each parameter a
+    span names for a function (or class) it names is one of its parameters, by name unless it
+    takes `*args` (positional) or `**kwargs` (keyword)."""
+    wrong = []
+    for page, (spans, _) in CODE.items():
+        for span in spans:
+            match = CALLED.fullmatch(span)
+            if not match or not callable(found := _resolved(match[1])):
+                continue
+            try:
+                parameters = inspect.signature(found).parameters
+            except (TypeError, ValueError):  # a builtin without a signature
+                continue
+            kinds = {p.kind for p in parameters.values()}
+            for argument in (a.strip() for a in match[2].split(",")):
+                name = re.match(r"([A-Za-z_]\w*)(=?)", argument)
+                if not name or name[1] in parameters:
+                    continue
+                free = (
+                    inspect.Parameter.VAR_KEYWORD if name[2] else inspect.Parameter.VAR_POSITIONAL
+                )
+                if free not in kinds:
+                    wrong.append(f"{page}: {span}: no parameter {name[1]}")
+    assert not wrong, wrong
 
 
 @pytest.mark.parametrize("door", ["influx", "http", "redis", "mqtt"])
