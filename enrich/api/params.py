@@ -15,6 +15,7 @@ ask `repeated` what to say about a repeated parameter."""
 
 import calendar
 import functools
+import json
 import math
 import re
 from collections import Counter
@@ -58,7 +59,9 @@ class Refused(ValidationError):
 
 
 def _bad(name: str, value: Any, expected: str) -> Refused:
-    return Refused(name, f"{value!r} is not valid: expected {expected}.")
+    """A value of a JSON body shown as JSON writes it (`true`, `[1, null]`: it said "True")."""
+    shown = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return Refused(name, f"{shown} is not valid: expected {expected}.")
 
 
 def _repeated(times: int) -> str:

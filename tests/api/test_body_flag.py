@@ -42,7 +42,9 @@ def test_a_flag_is_read_and_absent_is_the_default(data, expected):
         (" true", "' true' is not valid: expected true or false."),
         (2, "2 is not valid: expected true or false."),
         (0.5, "0.5 is not valid: expected true or false."),
-        ([True], "[True] is not valid: expected true or false."),
+        # As JSON writes them: the caller sent JSON (it said "[True]", Python's spelling).
+        ([True], "[true] is not valid: expected true or false."),
+        ({"a": None}, '{"a": null} is not valid: expected true or false.'),
     ],
 )
 def test_a_flag_the_caller_sent_but_did_not_say_is_refused_naming_it(raw, said):
