@@ -208,6 +208,24 @@ def test_all_day_end_date_is_exclusive_in_the_site_time_zone():
     assert (back.currently_home, back.rule) == (True, "default_home")
 
 
+def test_an_all_day_trip_arrives_when_presence_turns_home():
+    """The calendar says nothing of the way back from an all-day absence: presence turns home
+    at its end, and so does the arrival (it said 00:30, still ahead while the person was home
+    from midnight); a timed event the same day ending later still adds the way home."""
+    trip = all_day("Trip", "2026-05-02", "2026-05-04", eventType="outOfOffice")
+    for moment in ("2026-05-03T12:00:00+02:00", "2026-05-03T23:59:00+02:00"):
+        away = person([trip], moment)
+        assert away.currently_home is False
+        assert away.next_arrival_time == at("2026-05-04T00:00:00+02:00"), moment
+        assert away.prepare_time == at("2026-05-03T23:00:00+02:00"), moment
+    for moment in ("2026-05-04T00:00:00+02:00", "2026-05-04T00:10:00+02:00"):
+        home = person([trip], moment)
+        assert (home.currently_home, home.next_arrival_time) == (True, None), moment
+    flight = timed("Flight", "2026-05-03T21:00:00+02:00", "2026-05-03T23:45:00+02:00", "BER")
+    late = person([trip, flight], "2026-05-03T22:00:00+02:00")
+    assert late.next_arrival_time == at("2026-05-04T00:15:00+02:00")
+
+
 def test_the_same_instant_is_a_different_day_in_another_time_zone():
     new_york = ZoneInfo("America/New_York")
     instant = at("2026-05-04T02:00:00+00:00")  # 04:00 in Berlin, 22:00 the day before in NY

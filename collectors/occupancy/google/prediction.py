@@ -37,8 +37,9 @@ conflicting evidence lowers it (equal strength: home, 0.5).
 
 Per person: ``currently_home`` (presence now), ``wfh_today`` (any home signal today),
 ``next_arrival_time`` (end of the last away event of the day of the next away event, plus
-``travel_minutes``, default 30, so still ahead while the person is on the way; omitted when
-no away event lies ahead), ``prepare_time`` (arrival minus ``lead_minutes``, default 60).
+``travel_minutes``, default 30, for a timed one, so still ahead while the person is on the way;
+an all-day one's end as it is, when presence turns home; omitted when no away event lies
+ahead), ``prepare_time`` (arrival minus ``lead_minutes``, default 60).
 ``confidence`` is the confidence of ``currently_home``.
 
 Household (person "household"): home when anyone is home (confidence of the most confident
@@ -217,15 +218,22 @@ def _strength(signal: Signal) -> float:
 
 
 def _next_arrival(
-    signals: Sequence[Signal], since: datetime, zone: tzinfo, rules: Rules
+    signals: Sequence[Signal], now: datetime, zone: tzinfo, rules: Rules
 ) -> datetime | None:
-    ahead = sorted((s for s in signals if not s.home and s.end > since), key=lambda s: s.start)
+    """The latest arrival of the next away day's away signals: a timed one's end plus the way
+    home, an all-day one's end (a trip: the calendar says nothing of the way back, and presence
+    turns home then; its arrival said 00:30 while the person was home from midnight)."""
+    travel = timedelta(minutes=rules.travel_minutes)
+
+    def arrival(signal: Signal) -> datetime:
+        return signal.end + (travel if signal.on_the_way else timedelta(0))
+
+    ahead = sorted((s for s in signals if not s.home and arrival(s) > now), key=lambda s: s.start)
     if not ahead:
         return None
-    day = max(ahead[0].start, since).astimezone(zone).date()
+    day = max(ahead[0].start, now - travel).astimezone(zone).date()
     day_end = day_start(day + timedelta(days=1), zone)
-    last_end = max(s.end for s in ahead if s.start < day_end)
-    return last_end + timedelta(minutes=rules.travel_minutes)
+    return max(arrival(s) for s in ahead if s.start < day_end)
 
 
 def predict_person(
@@ -238,7 +246,7 @@ def predict_person(
     today_start = day_start(today, zone)
     day_end = day_start(today + timedelta(days=1), zone)
     wfh = any(s.home and s.start < day_end and s.end > today_start for s in signals)
-    arrival = _next_arrival(signals, now - timedelta(minutes=rules.travel_minutes), zone, rules)
+    arrival = _next_arrival(signals, now, zone, rules)
     prepare = arrival - timedelta(minutes=rules.lead_minutes) if arrival else None
     return Prediction(
         person=person,
