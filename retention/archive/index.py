@@ -50,7 +50,7 @@ from enrich.influx import TimeSeries, get_timeseries
 from enrich.time_span import outside_span
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.lock import archive_lock, archive_lock_holder
+from retention.archive.lock import LOCK_SECONDS, archive_lock, archive_lock_holder
 from retention.archive.reader import count_rows
 from retention.archive.run import Progress, write_metadata_point
 from retention.archive.store import (
@@ -107,7 +107,7 @@ def rebuild_index(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
-    module doc). Raises ArchiveError when an archive run or a restore holds the lock, StorageError when the
+    module doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild) holds the lock, StorageError when the
     store cannot be listed, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
     lock's Redis cannot be reached (before the next file: what is indexed stays)."""
     storage = storage or get_storage()
@@ -117,9 +117,10 @@ def rebuild_index(
         return report
     with archive_lock(owner="index rebuild") as lock:
         if lock is None:
-            raise ArchiveError(
-                f"{archive_lock_holder() or 'Another run'} holds the archive lock (an archive "
-                "run or a restore); rebuild the index when it has finished."
+            raise ArchiveError(  # it said "(an archive run or a restore)" of a stopped rebuild's
+                f"{archive_lock_holder() or 'Another run'} holds the archive lock; rebuild the "
+                "index when it has finished (the lock of a run that was stopped frees itself "
+                f"within {LOCK_SECONDS // 60} minutes)."
             )
         _rebuild(storage, report, progress, write=True, renew=lock.renew)
     return report

@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from enrich.redis.client import get_redis
+from enrich.redis.lock import RunLock
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.index import rebuild_index
@@ -256,6 +257,26 @@ def test_an_archive_run_holding_the_lock_stops_the_rebuild(archived):
             call_command("rebuild_archive_index")
     finally:
         redis.delete(archive_lock_key())
+    assert not ArchiveObject.objects.exists()
+
+
+def test_a_stopped_rebuilds_lock_is_named_as_its_and_when_it_frees_itself(archived):
+    """A rebuild stopped under its lock (Redis back with its data) left it held: the next one
+    said "index rebuild ... holds the archive lock (an archive run or a restore)"."""
+    ArchiveObject.objects.all().delete()
+    stopped_run = RunLock("retention", "archive", owner="index rebuild", ttl_seconds=900)
+    assert stopped_run.acquire()
+    try:
+        with pytest.raises(ArchiveError) as refused:
+            rebuild_index()
+    finally:
+        stopped_run.release()
+    said = str(refused.value)
+    assert said.startswith("index rebuild since "), said
+    assert said.endswith(
+        " holds the archive lock; rebuild the index when it has finished (the lock of a run "
+        "that was stopped frees itself within 15 minutes)."
+    ), said
     assert not ArchiveObject.objects.exists()
 
 
