@@ -3,9 +3,9 @@ day readers' refusals (docs/api.md), the error of an MQTT root another enrich ow
 (docs/home_assistant.md), the status page's answer to a site that is none
 (docs/status_page.md), the retention policy minimums the tier runs check, the warning of a raw
 policy short of failed nights, the archive's lock messages, what an archive run with nothing
-due says, a tier or archive run's retry that cannot be queued and every operation and status a
-run in the history can have (docs/storage.md). A message reworded in the code, or a default
-changed, leaves the page quoting what nobody sees any more."""
+due says, a tier or archive run's retry that cannot be queued, a view's run without Redis and
+every operation and status a run in the history can have (docs/storage.md). A message reworded
+in the code, or a default changed, leaves the page quoting what nobody sees any more."""
 
 import math
 import re
@@ -273,3 +273,17 @@ def test_the_storage_page_quotes_what_a_run_whose_retry_cannot_be_queued_says(wh
     tail = said.partition(" Not tried ")[2]
     next_run = f"the next scheduled run ({quoted:%a %Y-%m-%d %H:%M} UTC) {does}"
     assert f'("{start} … Not tried {tail}{next_run}. …")' in flat("docs/storage.md")
+
+
+@pytest.mark.django_db
+def test_the_storage_page_quotes_what_a_view_s_run_without_redis_says():
+    from enrich.redis.client import RedisUnavailable
+    from enrich.schedules import install_schedules
+    from retention.rollups.lock import failure, lock_what
+
+    install_schedules()  # the beat entry "Refresh materialized views"
+    view = "daily_energy_by_device"
+    said = failure(RedisUnavailable("…", "…", lock_what(view)), view, "incremental")
+    said = re.sub(r"\(\w{3} [-\d]{10} \d\d:\d\d UTC\)", "(Sat 2026-12-05 20:00 UTC)", said)
+    start, _, rest = said.partition(" Start Redis ")
+    assert f'("{start} … {rest.partition("REDIS_URL. ")[2]}")' in flat("docs/storage.md")

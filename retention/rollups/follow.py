@@ -66,10 +66,11 @@ from retention.rollups.materialized import (
     ACTIVITY,
     DAY,
     ENERGY,
+    ViewLock,
     _merge,
     _run,
-    _skipped,
     check_view,
+    skipped,
     view_lock,
 )
 from retention.rollups.prices import price_book
@@ -258,8 +259,10 @@ def _outcome(name: str, since: dict[str, datetime], deleted: set[str], now: date
     return total
 
 
-def take_up(name: str, now: datetime, run: RetentionRun | None = None) -> RetentionRun | None:
-    """Follow the view's noted edits (the caller holds the view's lock); None when there were
+def take_up(
+    name: str, now: datetime, held: ViewLock, run: RetentionRun | None = None
+) -> RetentionRun | None:
+    """Follow the view's noted edits (the caller `held` the view's lock); None when there were
     none and no run was given."""
     marks = list(ViewFollowUp.objects.filter(view=name).order_by("pk"))
     if not marks and run is None:
@@ -284,7 +287,7 @@ def take_up(name: str, now: datetime, run: RetentionRun | None = None) -> Retent
     deleted = {mark.key for mark in marks if mark.deleted}
     start = min(since.values(), default=None)
     work = partial(_outcome, name, since, deleted, now)
-    done = _run(name, "edits", start, now, now, False, run, work=work)
+    done = _run(name, "edits", start, now, now, False, run, work=work, held=held)
     ViewFollowUp.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
     return done
 
@@ -295,8 +298,8 @@ def follow_edits(
     """Take the view's lock and follow its noted edits (see the module docstring)."""
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    with view_lock(name) as mine:
-        if not mine:
+    with view_lock(name, "edits", None, now, run) as held:
+        if held is None:
             why = "the edits stay noted: that run's task or the next refresh takes them up"
-            return _skipped(name, "edits", None, now, run, why)
-        return take_up(name, now, run)
+            return skipped(name, "edits", None, now, run, why)
+        return take_up(name, now, held, run)

@@ -5,16 +5,32 @@ A thread of the process holding it renews it while the run lives (`RunLock.kept_
 limit, so no expiry could outlive every live run. After a killed run it frees itself within
 its expiry, 5 minutes after the longest hard time limit of the view tasks (the refresh, the
 rebuild and the follow-up of entity edits).
+
+A run that finds the view busy does nothing and is recorded "skipped" (`skipped`). Redis out of
+reach, when the run takes the lock or when it makes sure it still holds it before it writes
+(`ViewLock.keep`: the renewal thread only logs what it cannot renew), raises `RedisUnavailable`
+(a Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
+recorded failed: nothing written, the view's watermark not moved, its errors saying when the
+work comes next (`failure`). Before, a run that could not take the lock recorded nothing (a
+run the API or an edit queued stayed "running"), and one cut off from Redis wrote its rows
+under a lock it could no longer vouch for.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from django.conf import settings
 
+from enrich.redis.client import RedisUnavailable, reachable
 from enrich.redis.lock import RunLock, lock_key
+from retention.busy import Waits, comes_next
+from retention.models import RetentionRun
+
+logger = logging.getLogger(__name__)
 
 LOCK_SECONDS = (
     max(
@@ -27,6 +43,19 @@ LOCK_SECONDS = (
     )
     + 300
 )
+# When the work of a refresh, or of a follow-up of edits, comes next: the beat's refresh.
+WAITS = {
+    "incremental": Waits(
+        task="retention.refresh_views",
+        does="refreshes the views from their watermarks",
+        kept="Nothing is lost meanwhile: the view keeps its rows and its watermark.",
+    ),
+    "edits": Waits(
+        task="retention.refresh_views",
+        does="refreshes the views and follows the edits noted",
+        kept="Nothing is lost meanwhile: the edits stay noted until a run follows them.",
+    ),
+}
 
 
 def _lock_name(view: str) -> tuple[str, ...]:
@@ -37,12 +66,89 @@ def view_lock_key(name: str) -> str:
     return lock_key(*_lock_name(name))
 
 
+def lock_what(name: str) -> str:
+    """What Redis out of reach leaves a run of view `name` without."""
+    return f"The lock of the view {name}"
+
+
+class ViewLock:
+    """The lock a run of the view holds."""
+
+    def __init__(self, lock: RunLock, name: str) -> None:
+        self._lock, self.name = lock, name
+
+    def keep(self) -> None:
+        """Before the run writes: renewed, or LockLost (another run took it once it expired),
+        or RedisUnavailable."""
+        with reachable(lock_what(self.name)):
+            self._lock.keep()
+
+
 @contextmanager
-def view_lock(name: str) -> Iterator[bool]:
-    """Whether this process holds the view's lock (False: another run is busy with it)."""
+def view_lock(
+    name: str, mode: str, start: datetime | None, end: datetime, run: RetentionRun | None = None
+) -> Iterator[ViewLock | None]:
+    """The view's lock while the block runs (None: another run is busy with it). Redis out of
+    reach as the run (mode `mode` over `start`..`end`) takes it: the run is recorded failed (in
+    `run`, else a new one) and RedisUnavailable raised."""
     lock = RunLock(*_lock_name(name), owner=f"view {name}", ttl_seconds=LOCK_SECONDS)
-    if not lock.acquire():
-        yield False
+    try:
+        with reachable(lock_what(name)):
+            taken = lock.acquire()
+    except RedisUnavailable as exc:
+        logger.error("view %s %s not run: %s", name, mode, exc)
+        not_run(name, mode, start, end, run, RetentionRun.Status.FAILED, failure(exc, name, mode))
+        raise
+    if not taken:
+        yield None
         return
     with lock.kept_alive():  # renewed until the block ends, then released
-        yield True
+        yield ViewLock(lock, name)
+
+
+def failure(exc: BaseException, name: str, mode: str) -> str:
+    """The errors of a run of view `name` (mode `mode`) that `exc` stopped; Redis out of reach
+    says what was kept and when the work comes next."""
+    error = f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, RedisUnavailable):
+        return error
+    if mode == "rebuild":
+        return (
+            f"{error} Nothing was written: ask for the rebuild again once Redis is back "
+            f"(POST /api/views/{name}/rebuild, or manage.py rebuild_view)."
+        )
+    return f"{error} Nothing was written; {comes_next(WAITS[mode])}"
+
+
+def skipped(
+    name: str,
+    mode: str,
+    start: datetime | None,
+    end: datetime,
+    run: RetentionRun | None = None,
+    why: str = "the next refresh covers this range; a rebuild can be asked again once it has "
+    "finished",
+) -> RetentionRun:
+    """The run of a view another run is busy with: recorded "skipped", nothing done."""
+    why = f"another refresh or rebuild of {name} is running; nothing done ({why})"
+    logger.warning("view %s %s skipped: %s", name, mode, why)
+    return not_run(name, mode, start, end, run, RetentionRun.Status.SKIPPED, why)
+
+
+def not_run(
+    name: str,
+    mode: str,
+    start: datetime | None,
+    end: datetime,
+    run: RetentionRun | None,
+    status: str,
+    errors: str,
+) -> RetentionRun:
+    """Record a run that did nothing (in `run`, else a new one)."""
+    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
+    run.started = run.finished = datetime.now(UTC)
+    run.status, run.duration_seconds, run.errors = status, 0.0, errors
+    run.range_start, run.range_end = start, end
+    run.details = {**run.details, "view": name, "mode": mode}
+    run.save()
+    return run

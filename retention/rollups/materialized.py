@@ -29,7 +29,8 @@ are skipped by the refresh and the rebuild as by the follow-up (`rows.energy_ent
 Every refresh and rebuild is recorded as a RetentionRun with operation "view_refresh".
 One refresh or rebuild per view at a time (a Redis lock per view): one that finds the view
 busy does nothing and is recorded with status "skipped", so a slow refresh cannot overwrite
-newer rows with older ones nor move the watermark back.
+newer rows with older ones nor move the watermark back. Redis out of reach (taking the lock, or
+making sure it is still held before writing) fails the run, nothing written: rollups.lock.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from django.db import models, transaction
 
 from enrich.wording import counted
 from enrich.written import forget
+from retention import faults
 from retention.liveness import alive
 from retention.models import (
     DailyCarbonSummary,
@@ -55,7 +57,13 @@ from retention.models import (
 )
 from retention.rollups.energy import energy_rows
 from retention.rollups.inputs import first_carbon_time
-from retention.rollups.lock import view_lock, view_lock_key  # noqa: F401  (view_lock_key re-exported)
+from retention.rollups.lock import (  # noqa: F401  (view_lock_key re-exported)
+    ViewLock,
+    failure,
+    skipped,
+    view_lock,
+    view_lock_key,
+)
 from retention.rollups.prices import price_book
 from retention.rollups.reach import refresh_start
 from retention.rollups.rows import (
@@ -227,9 +235,12 @@ def _run(
     run: RetentionRun | None = None,
     new_after: datetime | None = None,
     work: Callable[[], Outcome] | None = None,
+    *,
+    held: ViewLock,
 ) -> RetentionRun:
     """Compute (`work`, by default `_compute`) and upsert the rows, delete the outcome's stale
-    ones; recorded in `run` (one the API created) or a new run."""
+    ones, once sure the view's lock is still `held`; recorded in `run` (one the API created)
+    or a new run."""
     began = clock.monotonic()
     run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
     run.started, run.range_start, run.range_end = datetime.now(UTC), start, end
@@ -240,10 +251,12 @@ def _run(
                 outcome = _compute(name, start, end, now, fill_new=fill_new, new_after=new_after)
             else:
                 outcome = work()
+            faults.point("view.before_write")
+            held.keep()  # Redis out of reach, or the lock another's: nothing written
             written = _upsert(name, outcome.rows, outcome.stale)
         except Exception as exc:
             run.status = RetentionRun.Status.FAILED
-            run.errors = f"{type(exc).__name__}: {exc}"
+            run.errors = failure(exc, name, mode)
             _finish(run, began)
             logger.exception("view %s %s failed", name, mode)
             raise
@@ -286,55 +299,37 @@ def _finish(run: RetentionRun, began: float) -> None:
     run.save()
 
 
-def _skipped(
-    name: str,
-    mode: str,
-    start: datetime | None,
-    end: datetime,
-    run: RetentionRun | None = None,
-    why: str = "the next refresh covers this range; a rebuild can be asked again once it has "
-    "finished",
-) -> RetentionRun:
-    why = f"another refresh or rebuild of {name} is running; nothing done ({why})"
-    logger.warning("view %s %s skipped: %s", name, mode, why)
-    run = run or RetentionRun(operation=RetentionRun.Operation.VIEW_REFRESH)
-    run.started = run.finished = datetime.now(UTC)
-    run.status, run.duration_seconds, run.errors = RetentionRun.Status.SKIPPED, 0.0, why
-    run.range_start, run.range_end = start, end
-    run.details = {**run.details, "view": name, "mode": mode}
-    run.save()
-    return run
-
-
 def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
     """Recompute the buckets touched since the last refresh (see the module docstring)."""
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    with view_lock(name) as mine:
+    with view_lock(name, "incremental", None, now) as held:
         state, _ = ViewState.objects.get_or_create(view=name)
         start, late = refresh_start(name, state.watermark)  # before any data is read
-        if not mine:
-            return _skipped(name, "incremental", start, now)
-        run = _run(name, "incremental", start, now, now, True, new_after=_last_began(name))
+        if held is None:
+            return skipped(name, "incremental", start, now)
+        run = _run(
+            name, "incremental", start, now, now, True, new_after=_last_began(name), held=held
+        )
         if late is not None:
             forget(late)  # the rows computed with them are stored
         state.watermark = now
         state.last_refreshed = datetime.now(UTC)
         state.save()
-        if followed := _follow_noted_edits(name, now):
+        if followed := _follow_noted_edits(name, now, held):
             run.details = {**run.details, "edits_run": followed.pk}
             run.save(update_fields=["details"])
         return run
 
 
-def _follow_noted_edits(name: str, now: datetime) -> RetentionRun | None:
+def _follow_noted_edits(name: str, now: datetime, held: ViewLock) -> RetentionRun | None:
     """The registry's edits not followed yet (the broker was out of reach when they were
     saved, or the view was busy): taken up by the refresh, under its lock, in a run of their
     own (None: there were none)."""
     from retention.rollups.follow import take_up  # it builds on this module
 
     try:
-        return take_up(name, now)
+        return take_up(name, now, held)
     except Exception as exc:  # its run says why; the edits stay noted for the next run
         logger.warning("view %s: the noted entity edits could not be followed: %s", name, exc)
         return RetentionRun.objects.filter(details__view=name).order_by("-pk").first()
@@ -390,10 +385,10 @@ def rebuild_view(
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     range_start, range_end = rebuild_bounds(start, end, now)
-    with view_lock(name) as mine:
-        if not mine:
-            return _skipped(name, "rebuild", range_start, range_end, run)
-        return _run(name, "rebuild", range_start, range_end, now, False, run)
+    with view_lock(name, "rebuild", range_start, range_end, run) as held:
+        if held is None:
+            return skipped(name, "rebuild", range_start, range_end, run)
+        return _run(name, "rebuild", range_start, range_end, now, False, run, held=held)
 
 
 # --- Queries (retention.rollups.queries; re-exported here, where callers look for them) --------

@@ -5,6 +5,11 @@ edits that a save in the admin, a discovery or an import of Home Assistant's are
 
 Registered through `config/celery.py` (autodiscovery of `retention.rollups.tasks`); the refresh is
 scheduled by the beat entry "Refresh materialized views" (every 4 hours, editable in the admin).
+
+None is tried again: a run that fails (InfluxDB out of reach; Redis out of reach, the store of
+the view's lock, before it takes the lock or writes: retention.rollups.lock) is recorded failed
+with nothing written, saying when the work comes next: the next refresh, or a rebuild asked
+again.
 """
 
 import logging
@@ -17,7 +22,7 @@ from django.db import transaction
 from retention.models import RetentionRun
 from retention.queued import queued_run, send
 from retention.rollups.follow import follow_edits, pending
-from retention.rollups.lock import LOCK_SECONDS
+from retention.rollups.lock import LOCK_SECONDS, failure
 from retention.rollups.materialized import ENERGY, VIEWS, rebuild_view, refresh_view
 from retention.task_records import recorded
 
@@ -34,7 +39,7 @@ def refresh_views() -> dict:
             run = refresh_view(name)
         except Exception as exc:  # the run record holds the details; go on with the next view
             logger.warning("view %s refresh failed: %s", name, exc)
-            result[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            result[name] = {"status": "failed", "error": failure(exc, name, "incremental")}
             continue
         _edits_left(name, run)
         result[name] = {"status": run.status, "rows": run.records_processed, "run": run.pk}

@@ -6,8 +6,10 @@ view_refresh run."""
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
+from enrich.redis.client import RedisUnavailable
 from retention.day_ranges import check_span
 from retention.management.commands._dates import parse_day
+from retention.management.commands._redis import redis_gone
 from retention.management.commands.refresh_views import _describe
 from retention.rollups.materialized import VIEWS, rebuild_view
 
@@ -29,4 +31,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except TimeseriesError as exc:
             raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
+        except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
+            done = "Nothing was written: the rows of the range are as they were."
+            raise redis_gone(exc, done, "rebuilds the range") from None
         self.stdout.write(_describe(run))

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
+from enrich.redis.client import RedisUnavailable
 from enrich.wording import counted, listed
+from retention.management.commands._redis import redis_gone
 from retention.models import RetentionRun
 from retention.rollups.materialized import VIEWS, refresh_view
 
@@ -25,12 +27,24 @@ class Command(BaseCommand):
                 f"unknown view{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                 f"use {', '.join(VIEWS)}"
             )
+        done: list[str] = []
         for name in views or VIEWS:
             try:
                 run = refresh_view(name)
             except TimeseriesError as exc:
                 raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
+            except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
+                raise redis_gone(exc, _not_refreshed(name, done), "refreshes the views") from None
+            done.append(name)
             self.stdout.write(_describe(run))
+
+
+def _not_refreshed(name: str, done: list[str]) -> str:
+    """What a refresh of the views stopped at view `name` kept, the views `done` before it."""
+    said = f"{name} was not refreshed: nothing of it was written and its watermark is kept."
+    if done:
+        said += f" {listed(done)} {'was' if len(done) == 1 else 'were'} refreshed."
+    return said
 
 
 # What a view read, in words: an entity's stretch of data from one place

@@ -1,0 +1,232 @@
+"""The materialized views with Redis (the store of the views' locks, and Celery's broker) out of
+reach: a redis-server of the test's own (tests.support.redis_server), stopped before a run takes
+its view's lock, or once the run has computed its rows, before it writes them (the crash point
+`view.before_write`, retention.faults). The run is recorded failed saying that the view's lock
+is out of reach and when its work comes next; nothing is written and the watermark stays; the
+commands say it in one paragraph; with Redis back the same command or task does the work."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from celery import Celery
+from django.core.management import CommandError, call_command
+
+from enrich.redis.client import get_redis
+from enrich.schedules import install_schedules
+from retention.models import DailyEnergyByDevice, RetentionRun, ViewFollowUp, ViewState
+from retention.queued import queued_run
+from retention.rollups.materialized import ENERGY, VIEWS
+from retention.rollups.tasks import follow_view_edits, rebuild, refresh_views
+from tests.support.pause_app import pause_key, paused_key
+from tests.support.ports import free_port
+from tests.support.redis_server import own_redis, stopped
+from tests.support.views_follow import DAY, energy, worker_env
+from tests.support.worker import celery_worker, manage_in_child, stop, until
+
+pytestmark = pytest.mark.django_db
+
+PUMP = "sensor.pump_power"
+FIRST, LAST = DAY.date().isoformat(), (DAY + timedelta(days=1)).date().isoformat()
+REBUILD = ("--start", FIRST, "--end", LAST)
+# The beat entry "Refresh materialized views": every 4 hours.
+NEXT = re.compile(
+    r"Nothing was written; the next scheduled run \(\w{3} [-\d]{10} \d\d:00 UTC\) refreshes the "
+    r"views "
+)
+REBUILD_AGAIN = (
+    "Nothing was written: ask for the rebuild again once Redis is back "
+    "(POST /api/views/daily_energy_by_device/rebuild, or manage.py rebuild_view)."
+)
+
+
+def lock(view: str = ENERGY) -> str:
+    return f"The lock of the view {view}"
+
+
+@pytest.fixture
+def pump(ha_db, enrich_db, settings):
+    """A pump drawing 500 W for the last two days and today: 12 kWh a whole day."""
+    return ha_db.saved_entity("official", PUMP, [(DAY, 500)], unit="W")
+
+
+def failed(commands_redis, view: str = ENERGY) -> RetentionRun:
+    """The one run the view has: failed, saying its lock is out of reach."""
+    [run] = RetentionRun.objects.filter(details__view=view)
+    assert (run.status, run.records_processed) == ("failed", 0), run.errors
+    assert run.finished is not None, run.errors
+    assert run.errors.startswith(f"RedisUnavailable: {commands_redis.unavailable(lock(view))}")
+    return run
+
+
+@pytest.mark.influxdb
+@pytest.mark.parametrize("point", [None, "view.before_write"])
+@pytest.mark.parametrize(
+    ("argv", "done", "rest"),
+    [
+        (
+            ("refresh_views", ENERGY),
+            "daily_energy_by_device was not refreshed: nothing of it was written and its "
+            "watermark is kept.",
+            "refreshes the views",
+        ),
+        (
+            ("rebuild_view", ENERGY, *REBUILD),
+            "Nothing was written: the rows of the range are as they were.",
+            "rebuilds the range",
+        ),
+    ],
+)
+def test_the_commands_stop_saying_nothing_was_written_and_to_run_them_again(
+    pump, commands_redis, argv, done, rest, point
+):
+    """Redis stopped before the command takes the view's lock (None), or once it has computed
+    the rows, before it writes them: the command died with a traceback ending in redis' own
+    "ConnectionError: Error 111 ..." (before the lock: no run recorded at all), or wrote its
+    rows and ended ok under a lock its renewal thread could no longer vouch for. Now it exits
+    with the RedisUnavailable message, what is kept and to run it again; nothing is written,
+    the watermark is not moved; with Redis back the command does the work."""
+    commands_redis.stop_at(point)
+    with pytest.raises(CommandError) as stopped_by:
+        call_command(*argv)
+    said = str(stopped_by.value)
+    assert said.startswith(commands_redis.unavailable(lock())), said
+    assert said.endswith(f"{done} Run this command again once Redis is back: it {rest}."), said
+    failed(commands_redis)
+    assert not DailyEnergyByDevice.objects.exists()
+    assert not ViewState.objects.exclude(watermark=None).exists()
+
+    commands_redis.back()
+    call_command(*argv)
+    assert RetentionRun.objects.latest("pk").status == "ok"
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("argv", "rest"),
+    [(("refresh_views",), "refreshes the views."), (("rebuild_view", ENERGY, *REBUILD),
+                                                    "rebuilds the range.")],
+)  # fmt: skip
+def test_run_by_hand_a_view_command_says_one_paragraph_and_exits_1(commands_redis, argv, rest):
+    """What a user at the terminal saw: a Python traceback ending in redis' own
+    "ConnectionError: Error 111 ...". Now: the one paragraph, as Django prints a CommandError,
+    and exit status 1."""
+    commands_redis.stop()
+    ran = manage_in_child(*argv, timeout=120, REDIS_URL=commands_redis.url)
+    assert (ran.returncode, ran.stdout) == (1, ""), ran.stderr
+    assert "Traceback" not in ran.stderr, ran.stderr
+    said = ran.stderr.splitlines()[-1]  # after the log's warnings, if any
+    assert said.startswith(f"CommandError: {commands_redis.unavailable(lock())}"), said
+    assert said.endswith(f"Run this command again once Redis is back: it {rest}"), said
+
+
+def test_the_beat_s_refresh_records_each_view_failed_saying_when_the_next_refresh_comes(
+    commands_redis,
+):
+    """The beat's refresh, its worker cut off from Redis before it takes a view's lock, recorded
+    nothing: no run in the admin, the API or the alerts, only the task's result saying redis'
+    own "ConnectionError: Error 111 ...". Now each view's run is failed, saying so and when the
+    next scheduled refresh comes; the view keeps its rows and its watermark."""
+    install_schedules()  # the beat entry "Refresh materialized views"
+    commands_redis.stop()
+    result = refresh_views.apply().get()
+    assert {name: answer["status"] for name, answer in result.items()} == dict.fromkeys(
+        VIEWS, "failed"
+    )
+    for view in VIEWS:
+        run = failed(commands_redis, view)
+        assert run.details["mode"] == "incremental"
+        assert NEXT.search(run.errors), run.errors
+        assert run.errors.endswith(
+            "from their watermarks. Nothing is lost meanwhile: the view keeps its rows and its "
+            "watermark."
+        ), run.errors
+        assert result[view]["error"] == run.errors
+    assert not ViewState.objects.exclude(watermark=None).exists()
+
+
+def test_a_rebuild_the_api_queued_fails_saying_to_ask_again_not_running_for_ever(commands_redis):
+    """The worker cut off from Redis before the rebuild takes the view's lock: the run the API
+    created stayed "running", its errors empty, for as long as Redis was away (then it was closed
+    as one whose process died, which it had not). Now it fails at once, saying why and to ask
+    for the rebuild again."""
+    run = queued_run("view_refresh", "ops", details={"view": ENERGY, "mode": "rebuild"})
+    commands_redis.stop()
+    kwargs = {"name": ENERGY, "start": FIRST, "end": LAST, "run_id": run.pk}
+    assert rebuild.apply(kwargs=kwargs).failed()
+    run = failed(commands_redis)
+    assert run.details["mode"] == "rebuild" and run.details["queued_by"] == "ops"
+    assert run.errors.endswith(REBUILD_AGAIN), run.errors
+
+
+def test_a_follow_up_of_edits_fails_and_the_edits_stay_noted_for_the_next_refresh(
+    commands_redis,
+):
+    """The follow-up of an edit, its worker cut off from Redis before it takes the view's lock:
+    its run stayed "running" for as long as Redis was away. Now it fails at once, saying that
+    the edits stay noted and when the next refresh, which follows them, comes."""
+    install_schedules()
+    ViewFollowUp.objects.create(view=ENERGY, key=PUMP, since=DAY, edit=f"{PUMP}: deleted")
+    run = queued_run("view_refresh", "admin", details={"view": ENERGY, "mode": "edits"})
+    commands_redis.stop()
+    assert follow_view_edits.apply(kwargs={"name": ENERGY, "run_id": run.pk}).failed()
+    run = failed(commands_redis)
+    assert NEXT.search(run.errors), run.errors
+    assert run.errors.endswith(
+        "and follows the edits noted. Nothing is lost meanwhile: the edits stay noted until a "
+        "run follows them."
+    ), run.errors
+    assert ViewFollowUp.objects.filter(view=ENERGY, key=PUMP).exists()
+
+
+@pytest.mark.influxdb
+@pytest.mark.django_db(transaction=True)
+def test_redis_gone_under_a_queued_rebuild_on_a_worker_fails_it_before_it_writes(
+    settings, pump, ha_db, enrich_db
+):
+    """A real worker, its Redis (broker and lock store) stopped once the rebuild has computed
+    its rows: the run wrote them and ended ok, the lock it ran under unverifiable (its renewal
+    thread only logged). Now it fails before it writes, saying so and to ask again; with Redis
+    back, the rebuild asked again writes the rows."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis = own_redis(port)
+    get_redis().set(pause_key(), "view.before_write")  # the test's Redis, not the worker's
+    env = worker_env(ha_db, enrich_db, settings, REDIS_URL=url, PAUSE_REDIS_URL=settings.REDIS_URL)
+    beat = Celery("api", broker=url, set_as_current=False)  # sends to the worker's Redis
+
+    def asked() -> RetentionRun:
+        run = queued_run("view_refresh", "ops", details={"view": ENERGY, "mode": "rebuild"})
+        kwargs = {"name": ENERGY, "start": FIRST, "end": LAST, "run_id": run.pk}
+        beat.send_task(rebuild.name, kwargs=kwargs, queue="retention")
+        return run
+
+    try:
+        with celery_worker("views-redis", app="tests.support.pause_app", **env) as worker:
+            run = asked()
+            until(lambda: get_redis().get(paused_key()), worker, seconds=120)
+            stopped(redis)
+            get_redis().delete(paused_key())
+            done = RetentionRun.objects.filter(pk=run.pk).exclude(status="running")
+            run = until(done.first, worker, seconds=60)
+            assert run.status == "failed" and run.finished is not None, run.errors
+            assert run.errors.startswith(
+                f"RedisUnavailable: {lock()} is unavailable: cannot reach Redis at "
+                f"REDIS_URL={url} ("
+            ), run.errors
+            assert run.errors.endswith(REBUILD_AGAIN), run.errors
+            assert not DailyEnergyByDevice.objects.exists()
+
+            redis = own_redis(port)  # Redis is back
+            again = asked()
+            ended = RetentionRun.objects.filter(pk=again.pk).exclude(status="running")
+            again = until(ended.first, worker, seconds=60)
+            stop(worker)
+    finally:
+        if redis.poll() is None:
+            stopped(redis)
+    assert (again.status, again.errors) == ("ok", ""), again.errors
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
