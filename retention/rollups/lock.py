@@ -6,14 +6,15 @@ limit, so no expiry could outlive every live run. After a killed run it frees it
 its expiry, 5 minutes after the longest hard time limit of the view tasks (the refresh, the
 rebuild and the follow-up of entity edits).
 
-A run that finds the view busy does nothing and is recorded "skipped" (`skipped`). Redis out of
-reach, when the run takes the lock or when it makes sure it still holds it before it writes
-(`ViewLock.keep`: the renewal thread only logs what it cannot renew), raises `RedisUnavailable`
-(a Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
+A run that finds the view busy does nothing and is recorded "skipped" (`skipped`). Before it
+writes, a run makes sure it still holds the lock (`ViewLock.keep`: the renewal thread only logs
+what it cannot renew); one another run took once it expired is `LockLost`, nothing written.
+Redis out of reach, as the run takes the lock or makes sure of it, raises `RedisUnavailable` (a
+Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
 recorded failed: nothing written, the view's watermark not moved, its errors saying when the
-work comes next (`failure`). Before, a run that could not take the lock recorded nothing (a
-run the API or an edit queued stayed "running"), and one cut off from Redis wrote its rows
-under a lock it could no longer vouch for.
+work comes next (`failure`). Before, a run that could not take the lock recorded nothing (a run
+the API or an edit queued stayed "running"), and one cut off from Redis, or whose lock another
+run held, wrote its rows all the same.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from enrich.redis.client import RedisUnavailable, reachable
-from enrich.redis.lock import RunLock, lock_key
+from enrich.redis.lock import LockLost, RunLock, lock_key
 from retention.busy import Waits, comes_next
 from retention.models import RetentionRun
 
@@ -78,10 +79,17 @@ class ViewLock:
         self._lock, self.name = lock, name
 
     def keep(self) -> None:
-        """Before the run writes: renewed, or LockLost (another run took it once it expired),
-        or RedisUnavailable."""
+        """Before the run writes: renewed (taken again if a Redis restarted without it, as the
+        renewal thread would), else LockLost (another run took it once it expired) or
+        RedisUnavailable."""
         with reachable(lock_what(self.name)):
-            self._lock.keep()
+            if self._lock.renew() or self._lock.acquire():
+                return
+            holder = self._lock.holder() or "another run"
+        raise LockLost(
+            f"{lock_what(self.name)} expired while this run could not renew it and is held by "
+            f"{holder}: nothing was written, that run computes the view now."
+        )
 
 
 @contextmanager

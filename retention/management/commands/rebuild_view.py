@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable
+from enrich.redis.lock import LockLost
 from retention.day_ranges import check_span
 from retention.management.commands._dates import parse_day
 from retention.management.commands._redis import redis_gone
@@ -31,6 +32,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except TimeseriesError as exc:
             raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
+        except LockLost as exc:  # another run took it once it expired
+            raise CommandError(str(exc)) from None
         except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
             done = "Nothing was written: the rows of the range are as they were."
             raise redis_gone(exc, done, "rebuilds the range") from None

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable
+from enrich.redis.lock import LockLost
 from enrich.wording import counted, listed
 from retention.management.commands._redis import redis_gone
 from retention.models import RetentionRun
@@ -33,6 +34,8 @@ class Command(BaseCommand):
                 run = refresh_view(name)
             except TimeseriesError as exc:
                 raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
+            except LockLost as exc:  # another run took it once it expired
+                raise CommandError(str(exc)) from None
             except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
                 raise redis_gone(exc, _not_refreshed(name, done), "refreshes the views") from None
             done.append(name)

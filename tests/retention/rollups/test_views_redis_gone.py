@@ -15,10 +15,11 @@ from celery import Celery
 from django.core.management import CommandError, call_command
 
 from enrich.redis.client import get_redis
+from enrich.redis.lock import RunLock
 from enrich.schedules import install_schedules
 from retention.models import DailyEnergyByDevice, RetentionRun, ViewFollowUp, ViewState
 from retention.queued import queued_run
-from retention.rollups.materialized import ENERGY, VIEWS
+from retention.rollups.materialized import ENERGY, VIEWS, view_lock_key
 from retention.rollups.tasks import follow_view_edits, rebuild, refresh_views
 from tests.support.pause_app import pause_key, paused_key
 from tests.support.ports import free_port
@@ -102,6 +103,42 @@ def test_the_commands_stop_saying_nothing_was_written_and_to_run_them_again(
     call_command(*argv)
     assert RetentionRun.objects.latest("pk").status == "ok"
     assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+
+
+@pytest.mark.influxdb
+@pytest.mark.parametrize("taken", [False, True])
+def test_a_rebuild_whose_lock_expired_under_it_writes_only_if_no_other_run_took_it(
+    pump, monkeypatch, capsys, taken
+):
+    """Once the rebuild has computed its rows its lock is gone, as after a Redis restarted
+    without it (False), or another run holds it, one that took it once it expired (True): the
+    rebuild wrote its rows all the same, beside the other run (its renewal thread only logged
+    that the lock was lost). Now it takes the lock again and writes, or, held by another, it
+    writes nothing and fails saying so."""
+    key = view_lock_key(ENERGY)
+    other = RunLock("retention", "view", ENERGY, owner="rebuild in another worker")
+
+    def reached(point: str) -> None:
+        if point == "view.before_write":
+            get_redis().delete(key)
+            assert not taken or other.acquire()
+
+    monkeypatch.setattr("retention.faults.point", reached)
+    if not taken:
+        call_command("rebuild_view", ENERGY, *REBUILD)
+        assert "daily_energy_by_device: 2 rows written" in capsys.readouterr().out
+        assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+        assert get_redis().get(key) is None  # released at the end
+        return
+    with pytest.raises(CommandError) as stopped_by:
+        call_command("rebuild_view", ENERGY, *REBUILD)
+    said = f"{lock()} expired while this run could not renew it and is held by rebuild in "
+    assert str(stopped_by.value).startswith(said), stopped_by.value
+    assert str(stopped_by.value).endswith(": nothing was written, that run computes the view now.")
+    [run] = RetentionRun.objects.all()
+    assert (run.status, run.errors) == ("failed", f"LockLost: {stopped_by.value}")
+    assert not DailyEnergyByDevice.objects.exists()
+    assert other.release()  # the other run's lock is left to it
 
 
 @pytest.mark.django_db(transaction=True)
