@@ -62,17 +62,8 @@ from retention.models import (
     ViewFollowUp,
 )
 from retention.rollups.energy import energy_rows
-from retention.rollups.materialized import (
-    ACTIVITY,
-    DAY,
-    ENERGY,
-    ViewLock,
-    _merge,
-    _run,
-    check_view,
-    skipped,
-    view_lock,
-)
+from retention.rollups.lock import ViewLock, skipped, view_lock
+from retention.rollups.materialized import ACTIVITY, DAY, ENERGY, _merge, _run, check_view
 from retention.rollups.prices import price_book
 from retention.rollups.rows import (
     Outcome,
