@@ -4,11 +4,17 @@ import os
 
 from celery import Celery
 from kombu import Queue
+from kombu.transport import TRANSPORT_ALIASES
 from kombu.utils.objects import cached_property
 
 from config.queues import QUEUES, ROUTES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# A redis:// or rediss:// broker gets kombu's Redis transport less its crash on a Redis restart
+# (enrich.broker_transport), under kombu's own names: the broker's URL reads the same in the
+# logs and in Flower.
+TRANSPORT_ALIASES.update(dict.fromkeys(("redis", "rediss"), "enrich.broker_transport:Transport"))
 
 
 class App(Celery):

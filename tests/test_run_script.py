@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from config.celery import app
+from enrich.redis.client import get_redis
 from tests.support import worker as worker_support
+from tests.support.broker import broker_at
 from tests.support.compose import ROOT
 from tests.support.ports import free_port
+from tests.support.redis_server import own_redis, stopped
 from tests.support.web import first_answer
 
 HONCHO = str(Path(sys.executable).parent / "honcho")
@@ -82,3 +86,51 @@ def test_make_runs_preparation_reads_the_settings_its_processes_get(tmp_path):
     assert not shell_db.exists()
     with sqlite3.connect(dotenv_db) as db:  # the database the Procfile's processes get
         assert db.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_goes_on_when_redis_restarts_under_a_worker_holding_a_retry(tmp_path):
+    # The worker, holding a task due later (a retry's countdown), died when Redis restarted
+    # (kombu's restore of the unacknowledged messages: AttributeError), and honcho then stopped
+    # web, beat and Flower too, until the user started it all again (enrich.broker_transport).
+    port, web, flower = free_port(), free_port(), free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis = own_redis(port)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        f"REDIS_URL={url}\nCELERY_BROKER_URL=\nCELERY_RESULT_BACKEND=\n"
+        f"DATABASE_URL={worker_support.test_database_url()}\n"
+        f"WEB_BIND=127.0.0.1:{web}\nFLOWER_PORT={flower}\nFLOWER_BASIC_AUTH=admin:test\n"
+    )
+    log = (tmp_path / "honcho.log").open("w+")
+    honcho = subprocess.Popen(
+        [HONCHO, "start", "-f", "Procfile", "-e", str(dotenv)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    honcho.log = log
+
+    def said() -> str:
+        return worker_support._tail(honcho)
+
+    try:
+        with broker_at(url):
+            worker_support.until(lambda: " ready." in said(), honcho, seconds=120)  # the worker
+            app.send_task("enrich.check_services", countdown=600)
+            worker_support.until(lambda: get_redis(url).hlen("unacked"), honcho)
+
+            stopped(redis)
+            redis = own_redis(port)
+            after = app.send_task("enrich.check_services")
+
+            ran = f"Task enrich.check_services[{after.id}] succeeded"
+            worker_support.until(lambda: ran in said(), honcho)  # fails once honcho stopped
+            health = first_answer(f"http://127.0.0.1:{web}/api/health/", honcho)
+            assert health.status_code == 200, health.text
+            assert honcho.poll() is None and "stopped (rc=" not in said(), said()
+    finally:
+        try:
+            worker_support.stop(honcho)
+        finally:
+            log.close()
+            if redis.poll() is None:
+                stopped(redis)
