@@ -12,9 +12,9 @@ from config.queues import QUEUES, ROUTES
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # A redis:// or rediss:// broker gets kombu's Redis transport less its crash on a Redis restart
-# (enrich.broker_transport), under kombu's own names: the broker's URL reads the same in the
+# (enrich.redis.transport), under kombu's own names: the broker's URL reads the same in the
 # logs and in Flower.
-TRANSPORT_ALIASES.update(dict.fromkeys(("redis", "rediss"), "enrich.broker_transport:Transport"))
+TRANSPORT_ALIASES.update(dict.fromkeys(("redis", "rediss"), "enrich.redis.transport:Transport"))
 
 
 class App(Celery):

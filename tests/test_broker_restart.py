@@ -1,6 +1,6 @@
 """A worker holding a message it has not acknowledged (a task due later: a retry's countdown)
 survives a restart of Redis, its Celery broker: it connects again and runs the tasks sent after
-it (enrich.broker_transport). It died, exit code 1 ("Restoring 1 unacknowledged message(s)",
+it (enrich.redis.transport). It died, exit code 1 ("Restoring 1 unacknowledged message(s)",
 AttributeError in kombu's restore), and under `make run` honcho then stopped every process."""
 
 from types import SimpleNamespace

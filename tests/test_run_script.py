@@ -92,7 +92,7 @@ def test_make_runs_preparation_reads_the_settings_its_processes_get(tmp_path):
 def test_make_run_goes_on_when_redis_restarts_under_a_worker_holding_a_retry(tmp_path):
     # The worker, holding a task due later (a retry's countdown), died when Redis restarted
     # (kombu's restore of the unacknowledged messages: AttributeError), and honcho then stopped
-    # web, beat and Flower too, until the user started it all again (enrich.broker_transport).
+    # web, beat and Flower too, until the user started it all again (enrich.redis.transport).
     port, web, flower = free_port(), free_port(), free_port()
     url = f"redis://127.0.0.1:{port}/0"
     redis = own_redis(port)

@@ -208,7 +208,7 @@ def test_a_run_waiting_for_its_retry_whose_message_a_redis_restart_lost_shows_fa
     the worker holds until then (Redis keeping it among its unacknowledged messages). Redis
     restarts: the retry is gone with it (kombu keeps the messages a worker holds in that Redis;
     the worker, reconnecting, drops its own copy), and the run is closed. The worker goes on
-    (it died: enrich.broker_transport). Past the retry's due time no worker took it up."""
+    (it died: enrich.redis.transport). Past the retry's due time no worker took it up."""
     install_schedules()  # the beat entry "Downsample raw to hourly", 02:00 UTC
     proxy = Proxy(settings.INFLUXDB_URL)  # closed: InfluxDB out of reach
     env = {
