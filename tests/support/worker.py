@@ -141,10 +141,11 @@ def wait_idle(proc: subprocess.Popen, timeout: float = 30) -> None:
 def _idle(proc: subprocess.Popen, timeout: float) -> bool:
     """Whether the worker ran no task within `timeout` s. A task's result reaches the backend
     a moment before the worker hears it is done; a worker stopped in that moment waits out the
-    task's hard time limit before it stops, so each worker is stopped once idle."""
+    task's hard time limit before it stops, so each worker is stopped once idle. One that ended
+    (a fault the test caused may end it) answers nothing: the wait is over at once."""
     deadline = time.monotonic() + timeout
     while celery_app.control.inspect([proc.node], timeout=1, limit=1).active() != {proc.node: []}:
-        if time.monotonic() >= deadline:
+        if proc.poll() is not None or time.monotonic() >= deadline:
             return False
         time.sleep(0.2)
     return True
