@@ -94,7 +94,7 @@ def daily_lock_held():
 def test_the_nightly_daily_run_waits_for_the_lock_and_composes_in_the_same_run(
     settings, daily_lock_held
 ):
-    with celery_worker("daily-busy", **worker_env(settings, retry_seconds="5")) as worker:
+    with celery_worker("daily-busy", **worker_env(settings, retry_seconds="1")) as worker:
         tasks.downsample_daily.apply_async(kwargs=ONE_DAY)
         run = until(waiting, worker, seconds=120)
         assert (run.status, run.finished) == ("running", None)  # waiting, not skipped
@@ -140,7 +140,7 @@ def test_the_nightly_hourly_run_waits_for_a_run_started_by_hand(settings, ha_db)
     by_hand = RunLock(HOURLY, owner="raw -> hourly run 5", ttl_seconds=300)
     assert by_hand.acquire()
     try:
-        with celery_worker("hourly-busy", **worker_env(settings, retry_seconds="5")) as worker:
+        with celery_worker("hourly-busy", **worker_env(settings, retry_seconds="1")) as worker:
             tasks.downsample_hourly.apply_async(kwargs=ONE_DAY)
             run = until(lambda: waiting(HOURLY), worker, seconds=120)
             assert (run.status, run.finished) == ("running", None)
@@ -181,11 +181,11 @@ def test_a_run_started_late_waits_past_the_expiry_of_the_beats_message(settings,
     """The beat's message expires an hour after 02:30 (config/schedule.py): a retry carried
     that expiry, so one due later (the run started late, behind a long raw -> hourly run on a
     one-slot worker) was dropped, and the run waited "in the queue" for ever."""
-    with celery_worker("daily-busy-late", **worker_env(settings, retry_seconds="3")) as worker:
+    with celery_worker("daily-busy-late", **worker_env(settings, retry_seconds="1.5")) as worker:
         wait_idle(worker)  # up and answering: the task is received at once
-        expires = datetime.now(UTC) + timedelta(seconds=7)
+        expires = datetime.now(UTC) + timedelta(seconds=4)
         tasks.downsample_daily.apply_async(kwargs=ONE_DAY, expires=expires)
-        # Tried at once, then 3 s later (before the expiry), then 6 s after that (past it).
+        # Tried at once, then 1.5 s later (before the expiry), then 3 s after that (past it).
         until(lambda: len(retries()) == 2, worker, seconds=60)
         daily_lock_held.release()
         done = until(ended, worker, seconds=60)
