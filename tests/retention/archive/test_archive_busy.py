@@ -63,7 +63,7 @@ def test_the_scheduled_run_waits_for_a_restore_and_archives_in_the_same_run(
     settings, tier, local_archive, restore_holds_the_lock
 ):
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
-    env = worker_env(settings, tier, local_archive, retry_seconds="5")
+    env = worker_env(settings, tier, local_archive, retry_seconds="1")
     with celery_worker("archive-busy", **env) as worker:
         archive.apply_async()  # as the beat sends it: no run_id
         run = until(lambda: the_run(details__has_key="retries"), worker, seconds=120)

@@ -91,7 +91,7 @@ def test_influxdb_gone_mid_run_the_queued_run_waits_then_resumes_and_ends_ok(
     api = token_client("tier-retry", staff=True)
     get_redis().set(pause_key(), "hourly:after_verify@2")
     proxy.open()
-    with worker(settings, proxy.url, "tier-retry-mid", "3", app="tests.support.pause_app") as w:
+    with worker(settings, proxy.url, "tier-retry-mid", "1", app="tests.support.pause_app") as w:
         answer = api.post(HOURLY, RANGE, format="json").json()
         support.until(lambda: get_redis().get(paused_key()), w, seconds=60)
         proxy.close()  # InfluxDB restarts
@@ -115,7 +115,7 @@ def test_influxdb_gone_mid_run_the_queued_run_waits_then_resumes_and_ends_ok(
 
 def test_a_queued_dry_run_waits_for_influxdb_in_the_same_run(settings, entity, proxy):
     api = token_client("tier-retry-dry", staff=True)
-    with worker(settings, proxy.url, "tier-retry-dry", "3") as w:
+    with worker(settings, proxy.url, "tier-retry-dry", "1") as w:
         answer = api.post(HOURLY, {**RANGE, "dry_run": True}, format="json").json()
         done = support.retried_in_the_same_run(api, answer, w, proxy, "InfluxUnavailable")
     assert (done["run_id"], done["status"]) == (answer["run_id"], "dry_run")
