@@ -19,27 +19,16 @@ from enrich.redis.cache import ResponseCache
 from tests.collectors import scenarios_carbon
 from tests.support.beat import run_every_minute_collectors
 from tests.support.carbon_sites import watttime_config
+from tests.support.now_points import at, newest_per_series
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 
-# What InfluxDB readers (Grafana, Home Assistant's InfluxDB sensor) take as "now".
-NEWEST = (
-    'SELECT * FROM "carbon_intensity" WHERE "provider" = $provider AND time <= $now '
-    "GROUP BY * ORDER BY time DESC LIMIT 1"
-)
-
-
 def newest_point(database: str, provider: str, now: datetime):
     """The newest `carbon_intensity` point of the provider up to `now` (one series only)."""
-    params = {"provider": provider, "now": now}
-    [row] = get_timeseries().query(database, NEWEST, params=params)
+    [row] = newest_per_series(database, "carbon_intensity", now, provider=provider)
     return row
-
-
-def at(monkeypatch, moment: datetime) -> None:
-    monkeypatch.setattr(clock, "utc_now", lambda: moment)
 
 
 def carbon_entry(api) -> dict:
