@@ -39,6 +39,7 @@ CATEGORY_UPPER = (50, 100, 150, 200, 300)
 # ~999; more is no reading. -1 is AirNow's "no value".
 MAX_AQI = 1000
 NO_VALUE = -1
+LAG = timedelta(hours=1)  # how far a pollutant may lag the latest hour and still count
 FIELD_OF = {"PM2.5": "pm25", "PM10": "pm10", "O3": "ozone"}
 ALIASES = {"OZONE": "O3"}  # the current service may name ozone so (pyairnow 1.4 maps it)
 
@@ -166,6 +167,14 @@ def parse(
     return list(best.values()), skipped
 
 
+def counted(observations: list[Observation]) -> list[Observation]:
+    """The observations the overall of the latest hour is made of: that hour's and, for a
+    pollutant that has not reported it yet (AirNow publishes pollutants minutes apart), the
+    hour's before. An older one is a stopped monitor's last (AirNow keeps answering with it)."""
+    latest = max(o.time for o in observations)
+    return [o for o in observations if o.time >= latest - LAG]
+
+
 def overall(observations: list[Observation]) -> tuple[Observation, str, datetime]:
     """The worst pollutant, the most common reporting area and the latest observation time."""
     worst = max(observations, key=lambda o: o.aqi)
@@ -179,8 +188,9 @@ def sub_indices(observations: list[Observation]) -> dict[str, float]:
 
 def to_readings(observations: list[Observation], provider: str) -> list[Reading]:
     """One "overall" point (aqi, category_number, pm25/pm10/ozone) plus one per pollutant."""
-    worst, area, when = overall(observations)
-    fields = {"aqi": worst.aqi, "category_number": float(worst.number)} | sub_indices(observations)
+    now = counted(observations)
+    worst, area, when = overall(now)
+    fields = {"aqi": worst.aqi, "category_number": float(worst.number)} | sub_indices(now)
     tags = {"location": area, "category": worst.category, "parameter": "overall"}
     readings = [Reading(MEASUREMENT, fields, when, tags | {"provider": provider})]
     for o in observations:
@@ -192,6 +202,7 @@ def to_readings(observations: list[Observation], provider: str) -> list[Reading]
 
 def summary(observations: list[Observation]) -> dict[str, Any]:
     """The headline values for FetchResult.current (JSON-serialisable)."""
-    worst, area, when = overall(observations)
+    now = counted(observations)
+    worst, area, when = overall(now)
     head = {"aqi": worst.aqi, "category": worst.category, "category_number": worst.number}
-    return head | sub_indices(observations) | {"location": area, "time": when.isoformat()}
+    return head | sub_indices(now) | {"location": area, "time": when.isoformat()}

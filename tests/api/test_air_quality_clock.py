@@ -6,7 +6,8 @@ through the real pipeline: beat's fetch at :35 of every hour asks the replay ser
 answers as AirNow does (external_apis.md §8): the observation of the hour that began before
 it, on the reporting area's clock (`dateObserved`, `hourObserved`, `localTimeZone`), so
 01:00 comes twice, as PDT and as PST. AirNow is late once (the 12:35 fetch still gets 11:00)
-and a monitor stops after 15:00 UTC (AirNow answers with its last observation for six hours).
+and a monitor stops after 15:00 UTC (AirNow answers with its last observation for six hours);
+on another day only the ozone monitor stops, while PM2.5 and PM10 go on.
 The clock walks every minute: what GET /api/enrichment/current serves is the last fetch's
 observation, from that fetch's minute on, with the observation's hour (UTC) as its `time`,
 never a later one, and `stale` with a `message` once that hour began more than 3 h ago.
@@ -42,61 +43,54 @@ MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 SEATTLE = ZoneInfo("America/Los_Angeles")
 DAY_START = datetime(2026, 11, 1, 7, tzinfo=UTC)  # 00:00 PDT
 DAY_END = datetime(2026, 11, 2, 8, tzinfo=UTC)  # 24:00 PST: 25 hours later
-FIRST_FETCH = DAY_START - HOUR + 35 * MINUTE  # 23:35 PDT the evening before
 LATE = datetime(2026, 11, 1, 12, 35, tzinfo=UTC)  # AirNow has not published 12:00 yet
-STOPPED = datetime(2026, 11, 1, 15, tzinfo=UTC)  # the monitor's last hour ...
+STOPPED = datetime(2026, 11, 1, 15, tzinfo=UTC)  # the monitors' last hour ...
 BACK = datetime(2026, 11, 1, 22, 35, tzinfo=UTC)  # ... until this fetch
+# Documented figures (observation_current.json) but for PM2.5, whose AQI is its own each hour.
+OZONE, PM10 = 35.0, 20.0
+CATEGORIES = ((50, "Good"), (100, "Moderate"), (150, "Unhealthy for Sensitive Groups"))
 
 
-def fetches() -> list[datetime]:
-    """Beat's fetch times (":35" of every hour) from the evening before to the day's end."""
-    count = round((DAY_END - FIRST_FETCH) / HOUR) + 1
-    return [FIRST_FETCH + i * HOUR for i in range(count)]
-
-
-def observed_hour(fetched: datetime) -> datetime:
-    """The hour (UTC start) of the observation AirNow answers with at `fetched`."""
-    hour = fetched.replace(minute=0)
-    if fetched == LATE:
-        return hour - HOUR
-    if STOPPED < hour and fetched < BACK:
-        return STOPPED
-    return hour
+def fetches(start: datetime, end: datetime) -> list[datetime]:
+    """Beat's fetch times (":35" of every hour) from the hour before `start` up to `end`."""
+    first = start - HOUR + 35 * MINUTE
+    return [first + i * HOUR for i in range(round((end - first) / HOUR) + 1)]
 
 
 def pm25_aqi(hour: datetime) -> float:
-    """The PM2.5 AQI of an hour: one more each hour, so every hour's value is its own (36 at
-    06:00 UTC, Moderate from 51)."""
-    return 30.0 + (hour - DAY_START.replace(hour=0)) / HOUR
+    """The PM2.5 AQI of an hour, 30-69: each of 40 hours in a row has its own."""
+    return 30.0 + hour.timestamp() // 3600 % 40
 
 
-def category(aqi: float) -> str:
-    return "Good" if aqi <= 50 else "Moderate"
+def category(aqi: float) -> tuple[str, int]:
+    return next((name, n) for n, (upper, name) in enumerate(CATEGORIES, 1) if aqi <= upper)
 
 
-def answer_of(hour: datetime) -> list[dict]:
-    """The documented current-service answer for Seattle, of `hour`, on the area's clock."""
-    local = hour.astimezone(SEATTLE)
+def answer_of(hour: datetime, ozone: tuple[datetime, float] | None = None) -> list[dict]:
+    """The documented current-service answer for Seattle, of `hour` on the area's clock;
+    `ozone`: the hour and AQI of its ozone row when they are others."""
     rows = copy.deepcopy(load_fixture("airnow/observation_current.json"))
     for row in rows:
-        row |= {"dateObserved": local.date().isoformat(), "hourObserved": f"{local:%H}:00",
-                "localTimeZone": local.tzname()}  # fmt: skip
+        when, aqi = hour, row["nowcastAQI"]
         if row["parameterName"] == "PM2.5":
-            row |= {"nowcastAQI": pm25_aqi(hour), "aqiCategoryName": category(pm25_aqi(hour))}
-    return rows  # O3 35 and PM10 20 as documented: PM2.5 is the worst every hour
+            aqi = pm25_aqi(hour)
+        elif row["parameterName"] == "O3" and ozone:
+            when, aqi = ozone
+        local = when.astimezone(SEATTLE)
+        row |= {"dateObserved": local.date().isoformat(), "hourObserved": f"{local:%H}:00",
+                "localTimeZone": local.tzname(), "nowcastAQI": aqi,
+                "aqiCategoryName": category(aqi)[0]}  # fmt: skip
+    return rows
 
 
-def expected_at(moment: datetime) -> datetime:
-    """The hour of the observation served at `moment`: the last fetch's, from its minute on."""
-    return observed_hour(max(f for f in fetches() if f <= moment))
-
-
-def check_entry(entry: dict, moment: datetime) -> None:
-    hour = expected_at(moment)
-    value, aqi = entry["value"], pm25_aqi(hour)
+def check_entry(entry: dict, moment: datetime, hour: datetime, indices: dict) -> None:
+    """`entry` serves the observation of `hour` with these sub-indices, stale past 3 h."""
+    value, aqi = entry["value"], max(indices.values())
     assert entry["time"] == value["time"] == hour.isoformat(), moment
-    assert (value["aqi"], value["pm25"], value["ozone"], value["pm10"]) == (aqi, aqi, 35, 20)
-    assert (value["category"], value["category_number"]) == (category(aqi), 1 + (aqi > 50))
+    assert datetime.fromisoformat(entry["time"]) <= moment  # never a later hour
+    assert {k: value[k] for k in ("pm25", "ozone", "pm10") if k in value} == indices, moment
+    assert value["aqi"] == aqi, moment
+    assert (value["category"], value["category_number"]) == category(aqi), moment
     assert value["location"] == "Seattle-Bellevue-Kent Valley"
     old = moment - hour > 3 * HOUR  # AirNow stopped publishing for this monitor
     assert entry["stale"] is old, moment
@@ -110,38 +104,86 @@ def check_entry(entry: dict, moment: datetime) -> None:
         assert "message" not in entry, moment
 
 
-def test_every_minute_of_the_dst_day_serves_the_last_fetched_hour(
-    own_storage, replay_server, api, monkeypatch
-):
-    for fetched in fetches():
-        replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer_of(observed_hour(fetched)),
-                          times=1)  # fmt: skip
+def walk(setup, answers: dict, end: datetime, expect, chosen: set) -> int:
+    """Fetch `answers` (by fetch time) as the clock reaches each; check every minute from the
+    first fetch to `end` against `expect(moment)` -> (hour, sub-indices), and everything
+    served at the `chosen` minutes and those around each fetch. Returns the minutes walked."""
+    api, replay_server, database, monkeypatch = setup
+    for fetched in answers:
+        replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answers[fetched], times=1)
     site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290,
                                timezone="America/Los_Angeles")  # fmt: skip
     config = configs.airnow(site, replay_server.url)
     target, cache = pipeline.target_for(config), ResponseCache()
-    around = {m for f in fetches() for m in (f - MINUTE, f)} | {
-        STOPPED + 3 * HOUR, STOPPED + 3 * HOUR + MINUTE, DAY_START, DAY_END - MINUTE}  # fmt: skip
-
-    answer, fetch_minutes, walked = None, set(fetches()), 0
-    moment = FIRST_FETCH
-    while moment < DAY_END:
-        if moment in fetch_minutes:
+    chosen = chosen | {m for f in answers for m in (f - MINUTE, f)}
+    answer, moment, walked = None, min(answers), 0
+    while moment < end:
+        at(monkeypatch, moment)
+        if moment in answers:
             # the hour is over: the answer's fresh cache entry expires, and beat's run fetches
             get_redis().delete(cache_key(config.source, config.provider, target.key))
-            at(monkeypatch, moment)
             assert pipeline.collect(config).status == "ok", moment
             answer = cache.get(config.source, config.provider, target.key)
-        at(monkeypatch, moment)
         entry = air_now.current_value(answer)
-        check_entry(entry, moment)
-        assert datetime.fromisoformat(entry["time"]) <= moment  # never a later hour
-        if moment in around:
-            check_served_everywhere(api, config, own_storage, moment, entry)
-        walked += moment >= DAY_START
+        check_entry(entry, moment, *expect(moment))
+        if moment in chosen:
+            check_served_everywhere(api, config, database, moment, entry)
+        walked += 1
         moment += MINUTE
-    assert walked == 25 * 60
-    assert len(replay_server.requests) == len(fetches())
+    assert len(replay_server.requests) == len(answers)
+    return walked
+
+
+def test_every_minute_of_the_dst_day_serves_the_last_fetched_hour(
+    own_storage, replay_server, api, monkeypatch
+):
+    def observed(fetched: datetime) -> datetime:
+        hour = fetched.replace(minute=0)
+        if fetched == LATE:
+            return hour - HOUR
+        return STOPPED if STOPPED < hour and fetched < BACK else hour
+
+    times = fetches(DAY_START, DAY_END)
+    answers = {f: answer_of(observed(f)) for f in times}
+
+    def expect(moment: datetime) -> tuple[datetime, dict]:
+        hour = observed(max(f for f in times if f <= moment))
+        return hour, {"pm25": pm25_aqi(hour), "ozone": OZONE, "pm10": PM10}
+
+    edges = {STOPPED + 3 * HOUR, STOPPED + 3 * HOUR + MINUTE, DAY_START, DAY_END - MINUTE}
+    setup = api, replay_server, own_storage, monkeypatch
+    walked = walk(setup, answers, DAY_END, expect, edges)
+    assert walked == 25 * 60 + 25  # the 25-hour day, from the 23:35 PDT fetch before it
+
+
+def test_a_pollutant_whose_monitor_stopped_leaves_the_overall_after_its_hour_before(
+    own_storage, replay_server, api, monkeypatch
+):
+    """The ozone monitor stops after 15:00 UTC (08:00 PDT) at 120, Unhealthy for Sensitive
+    Groups; AirNow goes on answering with that observation beside each new hour of PM2.5 and
+    PM10. Ozone counts in the overall while it lags an hour (AirNow publishes pollutants
+    minutes apart), not after: the 120 of 15:00 was served as the AQI of every later hour,
+    not stale, while PM2.5 and PM10 said 30-69."""
+    start, end = datetime(2026, 10, 8, 7, tzinfo=UTC), datetime(2026, 10, 9, 7, tzinfo=UTC)
+    stopped, times = datetime(2026, 10, 8, 15, tzinfo=UTC), fetches(start, end)
+
+    def ozone_hour(hour: datetime) -> datetime:
+        return min(hour, stopped)
+
+    answers = {}
+    for fetched in times:
+        hour = fetched.replace(minute=0)
+        answers[fetched] = answer_of(hour, ozone=(ozone_hour(hour), 120.0))
+
+    def expect(moment: datetime) -> tuple[datetime, dict]:
+        hour = max(f for f in times if f <= moment).replace(minute=0)
+        indices = {"pm25": pm25_aqi(hour), "pm10": PM10}
+        if ozone_hour(hour) >= hour - HOUR:
+            indices["ozone"] = 120.0
+        return hour, indices
+
+    setup = api, replay_server, own_storage, monkeypatch
+    assert walk(setup, answers, end, expect, set()) == 24 * 60 + 25
 
 
 def check_served_everywhere(api, config, database: str, moment: datetime, entry: dict) -> None:
@@ -153,7 +195,8 @@ def check_served_everywhere(api, config, database: str, moment: datetime, entry:
     assert served.get("message") == entry.get("message"), moment
     states = {s.spec.key: s for s in air_quality_states(source_entry([config], ResponseCache()))}
     aqi, hour = entry["value"]["aqi"], entry["time"]
-    assert float(states["aqi"].state) == aqi and states["aqi_category"].state == category(aqi)
+    assert float(states["aqi"].state) == aqi
+    assert states["aqi_category"].state == category(aqi)[0]
     for state in states.values():
         assert state.attributes["data_time"] == hour, moment
         assert state.attributes["stale"] is entry["stale"], moment
@@ -162,4 +205,4 @@ def check_served_everywhere(api, config, database: str, moment: datetime, entry:
     rows = newest_per_series(database, "air_quality", moment, parameter="overall")
     point = max(rows, key=lambda row: row.time)  # a series per category
     assert point.time.isoformat() == hour, moment
-    assert point.values["aqi"] == aqi and point.tags["category"] == category(aqi), moment
+    assert point.values["aqi"] == aqi and point.tags["category"] == category(aqi)[0], moment
