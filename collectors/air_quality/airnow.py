@@ -73,7 +73,7 @@ class AirNowAdapter(Adapter):
         note_category_change(target, result)  # remembered in Redis: a category change shows
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
-        return now.current_value(answer)  # stale by the observation's age too
+        return now.current_value(answer, config.site.timezone)  # stale by its age too
 
     def __init__(self) -> None:
         self.endpoint: str | None = None  # the generation that last answered

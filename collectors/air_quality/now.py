@@ -10,6 +10,7 @@ with a `message` saying how old it is, as a value whose fetch failed is.
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from collectors import clock
 
@@ -17,8 +18,9 @@ from collectors import clock
 EXPECTED_AGE = timedelta(hours=3)
 
 
-def current_value(answer: Any) -> dict[str, Any] | None:
-    """The entry of GET /api/enrichment/current, or None: the cached answer is served as is."""
+def current_value(answer: Any, zone: str) -> dict[str, Any] | None:
+    """The entry of GET /api/enrichment/current, or None: the cached answer is served as is;
+    a stale one's message gives the hour on the home's clock (`zone`), as the prices' do."""
     value = answer.value if answer is not None else None
     if not isinstance(value, dict) or not value.get("time"):
         return None  # no answer, or AirNow had no observation (the last good one is kept)
@@ -33,8 +35,9 @@ def current_value(answer: Any) -> dict[str, Any] | None:
     }
     if age > EXPECTED_AGE:
         hours = age.total_seconds() / 3600
+        local = observed.astimezone(ZoneInfo(zone or "UTC")).isoformat()  # it said UTC's
         entry["message"] = (
-            f"the latest AirNow observation is of the hour starting {value['time']}, "
+            f"the latest AirNow observation is of the hour starting {local}, "
             f"{hours:.1f} h ago (a current one is at most {EXPECTED_AGE.seconds // 3600} h old): "
             "AirNow has published none since for this location"
         )

@@ -97,7 +97,8 @@ def check_entry(entry: dict, moment: datetime, hour: datetime, indices: dict) ->
     if old:
         hours = (moment - hour) / HOUR
         assert entry["message"].startswith(
-            f"the latest AirNow observation is of the hour starting {hour.isoformat()}, "
+            f"the latest AirNow observation is of the hour starting "
+            f"{hour.astimezone(SEATTLE).isoformat()}, "
             f"{hours:.1f} h ago"
         ), moment
     else:
@@ -124,7 +125,7 @@ def walk(setup, answers: dict, end: datetime, expect, chosen: set) -> int:
             get_redis().delete(cache_key(config.source, config.provider, target.key))
             assert pipeline.collect(config).status == "ok", moment
             answer = cache.get(config.source, config.provider, target.key)
-        entry = air_now.current_value(answer)
+        entry = air_now.current_value(answer, site.timezone)
         check_entry(entry, moment, *expect(moment))
         if moment in chosen:
             check_served_everywhere(api, config, database, moment, entry)

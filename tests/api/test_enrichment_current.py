@@ -119,6 +119,8 @@ def test_an_old_observation_fetched_just_now_is_stale_by_its_own_age(
     # AirNow answers with a monitor's last observation after it stopped reporting: the fetch
     # succeeded a minute ago, but the value is of the 10:00 hour, `hours` later.
     site, config = seattle
+    site.timezone = "America/Los_Angeles"  # the message says the hour on the home's clock
+    site.save()
     monkeypatch.setattr(clock, "utc_now", lambda: OBSERVED + timedelta(hours=hours))
     pipeline.collect(config, now=datetime.now(UTC))
 
@@ -129,7 +131,7 @@ def test_an_old_observation_fetched_just_now_is_stale_by_its_own_age(
     assert entry["stale"] is (hours > 3)
     if hours > 3:
         assert entry["message"] == (
-            "the latest AirNow observation is of the hour starting 2026-10-08T10:00:00+00:00, "
+            "the latest AirNow observation is of the hour starting 2026-10-08T03:00:00-07:00, "
             f"{hours:.1f} h ago (a current one is at most 3 h old): AirNow has published none "
             "since for this location"
         )
