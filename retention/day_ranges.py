@@ -52,3 +52,13 @@ def check_span(
             "(RETENTION_MAX_RANGE_DAYS). Ask for the range in parts, or use the management "
             "command, which has no such limit.",
         )
+
+
+def check_begun(start: date, name: str, today: date | None = None) -> None:
+    """RangeError naming `name` when the range begins after today (UTC): nothing of it can be
+    archived yet (a restore of 2062 typed for 2026 was queued and restored nothing)."""
+    today = today or datetime.now(UTC).date()
+    if start > today:
+        raise RangeError(
+            name, f"{start} is after today ({today}): the archive holds past days only."
+        )

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from enrich.api import params
 from retention.archive.restore_target import RestoreTargetRefused, restore_database
 from retention.archive.target import NOT_CONFIGURED, archive_configured
-from retention.day_ranges import RangeError, check_span
+from retention.day_ranges import RangeError, check_begun, check_span
 from retention.models import RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.timeutil import utc_midnight
@@ -69,6 +69,7 @@ class RestoreRequest(serializers.Serializer):
                 end_inclusive=True,
                 names=("start_date", "end_date"),
             )
+            check_begun(attrs["start_date"], "start_date")
         except RangeError as exc:
             raise serializers.ValidationError({exc.parameter: str(exc)}) from None
         try:

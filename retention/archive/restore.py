@@ -26,6 +26,7 @@ from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress
 from retention.archive.store import ArchiveStorage, sha256_hex
 from retention.archive.target import get_storage
+from retention.day_ranges import check_begun
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP
 from retention.tiers.layout import expand
@@ -84,6 +85,7 @@ def restore_from_archive(
     start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
     if end < start:
         raise ValueError(f"end_date {end} is before start_date {start}")
+    check_begun(start, "start_date")
     storage = storage or get_storage()
     covering = objects_covering(start, end)
     tables = []
@@ -173,6 +175,7 @@ def restore_to_influxdb(
     rebuild; another restore) it restores nothing and raises ArchiveBusy, naming the holder
     (Transient: the queued task tries again later). `requeued`: see `recorded_run`."""
     start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
+    check_begun(start, "start_date")
     database = restore_database(database)  # refuses Home Assistant's, the tiers', enrich's
     ts = get_timeseries()
     with recorded_run(

@@ -4,7 +4,7 @@ worker) and POST /retention/restore (authenticated re-import); the task and beat
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from rest_framework.test import APIClient
@@ -111,6 +111,20 @@ def test_bad_input_is_explained(client):
     response = client.post("/retention/restore", {"start_date": "soon"}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"start_date", "end_date"}
+
+
+def test_a_restore_of_days_to_come_is_a_400_not_a_run_that_restores_nothing(client):
+    today = datetime.now(UTC).date()  # 2062 typed for 2026: it was queued and restored nothing
+    body = {
+        "start_date": str(today + timedelta(days=1)),
+        "end_date": str(today + timedelta(days=9)),
+    }
+    response = client.post("/retention/restore", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"start_date": (
+        f"{today + timedelta(days=1)} is after today ({today}): the archive holds past days only."
+    )}  # fmt: skip
+    assert not RetentionRun.objects.exists()
 
 
 @pytest.mark.parametrize(

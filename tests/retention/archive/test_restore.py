@@ -84,6 +84,11 @@ def test_restore_rejects_bad_ranges(archived):
         ValueError, match="start_date 'yesterday' is not valid: expected a date as YYYY-MM-DD"
     ):
         restore_from_archive("yesterday", "2023-01-01")
+    with pytest.raises(ValueError, match=r"^2199-01-01 is after today \(20"):
+        restore_from_archive("2199-01-01", "2199-01-31")
+    with pytest.raises(ValueError, match="the archive holds past days only"):
+        restore_to_influxdb("2199-01-01", "2199-01-31")
+    assert not RetentionRun.objects.filter(operation=RetentionRun.Operation.RESTORE).exists()
 
 
 def test_round_trip_into_the_restore_database(archived, tier):
