@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from enrich.influx import connect, get_timeseries, reset_timeseries
+from enrich.influx import connect, get_timeseries
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.plan import plan_archive
@@ -26,24 +26,11 @@ from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.models import ArchiveObject
 from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
-from tests.support.lossy_influx import lossy_influx
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)  # cutoff 2024-03-15: 2022 is a closed year
 KEY = "archives/2022/data_2022-01-01.parquet"
-
-
-@pytest.fixture
-def proxy(settings):
-    """The proxy, and the process's InfluxDB gateway pointed at it (and back afterwards)."""
-    with lossy_influx(settings.INFLUXDB_URL) as lossy:
-        settings.INFLUXDB_URL = lossy.url
-        reset_timeseries()
-        try:
-            yield lossy
-        finally:
-            reset_timeseries()
 
 
 def test_field_counts_are_influxdbs_own_and_match_the_rows_read(tier):
