@@ -1,12 +1,14 @@
 """Reading the daily tier (TIER_DATABASE, retention policy DAILY_RP, measurement
 entity_aggregates) for the archive: its rows as archive rows, its field types, and InfluxDB's
 own counts, against which every read that the archive keeps or deletes is checked
-(`read_complete_rows`).
+(`read_complete_rows`), and the daily tier's own records of the rows it wrote, against which
+every file is checked before it is written or its range deleted (`check_recorded`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -16,6 +18,7 @@ from django.conf import settings
 from enrich.influx import TimeSeries, get_timeseries, quote_ident
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
+from retention.models import TierChunk
 from retention.schema import DAILY_RP, TIER_MEASUREMENT
 from retention.timeutil import utc_date, utc_midnight
 
@@ -110,6 +113,35 @@ def read_complete_rows(start: date, end: date, ts: TimeSeries) -> list[fmt.Row]:
         f"({mismatch}), {READ_ATTEMPTS} reads in a row; nothing of this range is archived or "
         "deleted. Writes may still be arriving there; otherwise restart influxd (InfluxDB 1.x "
         "can hide series until a restart) and run the archive again."
+    )
+
+
+def check_recorded(rows: list[fmt.Row], start: date, end: date) -> None:
+    """ArchiveError when the file's rows (`rows`, start <= day <= end) hold fewer rows of a day
+    than the daily tier's runs wrote there: the days whose daily chunk is "deleted", whose
+    `aggregate_points` are the rows its last write took. InfluxDB 1.x has been seen hiding a
+    series or a shard from queries and counts alike while still holding it; `read_complete_rows`
+    asks the same InfluxDB, so only this record tells such a file from the whole. Days without
+    a chunk (older than the tiers, imported) are not checked, nor are "written" or "verified"
+    ones (their rows are rewritten from the chunk until it is "deleted"); more rows are fine."""
+    recorded = TierChunk.objects.filter(
+        tier=TierChunk.Tier.DAILY, state=TierChunk.State.DELETED, day__gte=start, day__lte=end
+    ).values_list("day", "aggregate_points")
+    held = Counter(utc_date(row["time"]) for row in rows)
+    short = [(day, held[day], written) for day, written in recorded if held[day] < written]
+    if not short:
+        return
+    short.sort()
+    named = "; ".join(
+        f"{day}: {shown} shown, {written} written" for day, shown, written in short[:5]
+    )
+    more = f" and {len(short) - 5} more days" if len(short) > 5 else ""
+    raise ArchiveError(
+        f"InfluxDB shows fewer daily rows than the daily tier's runs wrote ({named}{more}); "
+        f"nothing of {start}..{end} is archived or deleted. InfluxDB 1.x can hide series or "
+        "shards until a restart: restart influxd, then run the archive again. Rows deleted on "
+        "purpose: set those days' aggregate_points to the rows left (the admin shows the daily "
+        "tier chunks read-only: manage.py shell, TierChunk.objects.filter(...).update(...))."
     )
 
 

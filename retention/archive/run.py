@@ -10,7 +10,9 @@ row + `archive_metadata` point -> re-read the rows and check each is in the file
 rows from InfluxDB (the two under the daily tier's lock: `daily_writes_paused`) -> check none is
 left. Every read is checked against InfluxDB's own
 per-field counts of the range (`retention.archive.reader.read_complete_rows`), so a short query
-answer is never archived as the whole, nor deleted. Any failure stops that file before the
+answer is never archived as the whole, nor deleted; and what each file holds is checked against
+the daily tier's record of the rows it wrote (`check_recorded`), before the file is uploaded
+or adopted: InfluxDB 1.x can hide a series from answers and counts alike. Any failure stops that file before the
 delete; the next run continues from what is there (an object that exists is adopted when it
 holds the rows; one that never passed verification is replaced; a verified one younger than 90
 days is never rewritten; a merge uploaded but not recorded names the recorded file in its
@@ -55,6 +57,7 @@ from retention.archive.plan import (
 )
 from retention.archive.reader import (
     MEASUREMENT,
+    check_recorded,
     count_rows,
     daily_bytes,
     daily_field_types,
@@ -258,6 +261,7 @@ def _archive_object(
             table = fmt.rows_to_table(rows, daily_field_types(ts))
             data = fmt.to_parquet(table, settings.ARCHIVE_COMPRESSION)
         # Else the object never passed verification (a crash, a corrupt upload): replace it.
+    check_recorded(rows, planned.start, planned.end)  # what the file holds vs the tier's runs
     if created is None:
         info = storage.put(
             planned.key,

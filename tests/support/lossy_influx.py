@@ -4,8 +4,10 @@ InfluxDB 1.x has been seen returning fewer rows or field values than it holds (s
 after deletes until a restart). To test that the system notices, the proxy forwards every
 request to the real server and, while `lose` is set, removes one row's field value ("field")
 or one whole row ("row") from the answers to `SELECT *` statements whose number (counted from
-1) is at least `lose_from`, `lose_times` answers in all (0: every one). Everything else
-passes through unchanged.
+1) is at least `lose_from`, `lose_times` answers in all (0: every one). While `hide` names an
+entity, every SELECT of the daily tier's `entity_aggregates` (rows, counts, first) is asked
+without that entity's rows, so InfluxDB's answers and its own counts agree that they are not
+there, as when InfluxDB 1.x hides a series. Everything else passes through unchanged.
 
     with lossy_influx(settings.INFLUXDB_URL) as proxy:
         ts = connect(proxy.url)
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
@@ -34,6 +36,7 @@ class LossyInflux:
     lose: str = ""  # "", "field" or "row"
     lose_from: int = 1
     lose_times: int = 0
+    hide: str = ""  # an entity_id whose rows SELECTs of entity_aggregates do not see
     selects: int = 0  # SELECT * statements seen
     lost: list[str] = field(default_factory=list)  # what was removed, for the assertions
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +70,17 @@ class LossyInflux:
             lines.append(json.dumps(chunk).encode())
         return b"\n".join(lines) + b"\n"
 
+    def hidden(self, query: str) -> str:
+        """`query` asked without the rows of the entity `hide` names (a SELECT of
+        entity_aggregates; any other statement as it is)."""
+        if not (self.hide and query.upper().startswith("SELECT") and "entity_aggregates" in query):
+            return query
+        condition = f"\"entity_id\" != '{self.hide}'"
+        if " WHERE " in query:
+            return query.replace(" WHERE ", f" WHERE {condition} AND ", 1)
+        head, group, tail = query.partition(" GROUP BY ")
+        return f"{head} WHERE {condition}{group}{tail}"
+
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> requests.Response:
         return requests.request(
             method, self.upstream + path, headers=headers, data=body or None, timeout=60
@@ -85,12 +99,20 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         keep = {"Content-Type", "Authorization", "Accept"}
         headers = {k: v for k, v in self.headers.items() if k in keep}
-        answer = self.proxy.handle(self.command, self.path, headers, body)
-        content = answer.content
         split = urlsplit(self.path)
-        query = parse_qs(split.query).get("q", [""])[0]
-        if not query and body and "form" in self.headers.get("Content-Type", ""):
-            query = parse_qs(body.decode()).get("q", [""])[0]
+        path, url_form = self.path, parse_qs(split.query)
+        query = url_form.get("q", [""])[0]
+        if query:
+            url_form["q"] = [self.proxy.hidden(query)]
+            path = f"{split.path}?{urlencode(url_form, doseq=True)}"
+        elif body and "form" in self.headers.get("Content-Type", ""):
+            body_form = parse_qs(body.decode())
+            query = body_form.get("q", [""])[0]
+            if query:
+                body_form["q"] = [self.proxy.hidden(query)]
+                body = urlencode(body_form, doseq=True).encode()
+        answer = self.proxy.handle(self.command, path, headers, body)
+        content = answer.content
         if split.path == "/query" and query.upper().startswith("SELECT *"):
             with self.proxy.lock:
                 self.proxy.selects += 1
