@@ -50,6 +50,9 @@ def test_an_entity_hidden_from_reads_and_counts_is_neither_archived_nor_deleted(
     tier_ran()
     proxy.hide = readings[-1].tags["entity_id"]  # its 37 rows, seen by no query nor count
     storage = Recording(s3.storage())
+    preview = run_archive(NOW, storage=storage, dry_run=True)  # it listed the short file alone
+    [said] = preview.errors
+    assert said.startswith(f"{KEY}: InfluxDB shows fewer daily rows than the daily tier's runs")
     report = run_archive(NOW, storage=storage)
 
     # Before: archived as 74 rows, "ok", and the range deleted with the 37 hidden rows.
