@@ -28,12 +28,10 @@ class Command(BaseCommand):
         try:
             check_span(first, last, end_inclusive=True, limited=False)
             run = rebuild_view(name, first, last)
-        except ValueError as exc:
+        except (ValueError, LockLost) as exc:  # LockLost: another run took it once it expired
             raise CommandError(str(exc)) from None
         except TimeseriesError as exc:
             raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
-        except LockLost as exc:  # another run took it once it expired
-            raise CommandError(str(exc)) from None
         except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
             done = "Nothing was written: the rows of the range are as they were."
             raise redis_gone(exc, done, "rebuilds the range") from None
