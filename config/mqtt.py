@@ -1,41 +1,24 @@
 """Settings of the Home Assistant entities over MQTT discovery (collectors.ha_mqtt), read by
 config.settings; off while MQTT_URL is empty."""
 
-from urllib.parse import urlsplit
-
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import env, number
+from enrich.mqtt.broker import split
 from enrich.time_span import whole_minutes
 
 MQTT_URL = env.str("MQTT_URL", default="").strip()
-
-
-def _port_problem(url: str) -> str | None:
-    """What is wrong with the URL's port (none given is fine: 1883, or 8883 for mqtts)."""
-    try:
-        port = urlsplit(url).port
-    except ValueError:  # not a number, or over 65535: the publication failed on it each minute
-        port = 0
-    if port == 0:  # read as "none given" by the publisher: 1883, not what was written
-        return "has an invalid port: give one from 1 to 65535, or none (1883; mqtts: 8883)"
-    return None
-
-
-def _host(url: str) -> str | None:
-    try:
-        return urlsplit(url).hostname
-    except ValueError:  # "mqtt://[::1": the start stopped with urllib's ValueError, naming nothing
-        return None
-
-
-if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and _host(MQTT_URL)):
+_parts, _port = split(MQTT_URL)
+if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and _parts and _parts.hostname):
     raise ImproperlyConfigured(
         f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
         "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."
     )
-if MQTT_URL and (problem := _port_problem(MQTT_URL)):
-    raise ImproperlyConfigured(f"MQTT_URL={MQTT_URL.split('@')[-1]!r} {problem}.")
+if MQTT_URL and _port == 0:  # the publication failed on it each minute, or went to 1883
+    raise ImproperlyConfigured(
+        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} has an invalid port: give one from 1 to 65535, or "
+        "none (1883; mqtts: 8883)."
+    )
 MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")
 MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip("/")
 # Every topic enrich publishes starts with one of these: MQTT forbids the wildcards + and # in a

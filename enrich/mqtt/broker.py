@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -54,21 +54,14 @@ class Endpoint:
     @classmethod
     def parse(cls, url: str) -> "Endpoint":
         """mqtt://[user[:password]@]host[:port] (1883) or mqtts://... (TLS, 8883)."""
-        try:
-            parts = urlsplit(url)
-        except ValueError:  # "mqtt://[::1": an IPv6 host left open
-            parts = None
+        parts, port = split(url)
         if parts is None or parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise BadMqttUrl(
                 f"MQTT_URL={redacted(url)!r} is not valid: use mqtt://host:1883 or "
                 "mqtts://user:password@host:8883."
             )
         tls = parts.scheme == "mqtts"
-        try:
-            port = parts.port
-        except ValueError:  # not a number, or over 65535
-            port = 0
-        if port == 0:  # no broker listens on ":0" (it was read as none given: 1883)
+        if port == 0:
             raise BadMqttUrl(f"MQTT_URL={redacted(url)!r} has an invalid port.")
         return cls(
             host=parts.hostname,
@@ -79,10 +72,24 @@ class Endpoint:
         )
 
 
-def redacted(url: str) -> str:
+def split(url: str) -> tuple[SplitResult | None, int | None]:
+    """`url` split (None: it is no URL, e.g. "mqtt://[::1" with its IPv6 host left open) and
+    its port: None when none is given (1883; mqtts: 8883), 0 when the one given is none a broker
+    listens on (not a number, over 65535, or ":0", which urllib reads as none given). The one
+    reading of MQTT_URL: the settings' check (config/mqtt.py) and each connection's."""
     try:
         parts = urlsplit(url)
-    except ValueError:  # no URL: what stands before its last "@" may hold a password
+    except ValueError:
+        return None, None
+    try:
+        return parts, parts.port
+    except ValueError:
+        return parts, 0
+
+
+def redacted(url: str) -> str:
+    parts, _ = split(url)
+    if parts is None:  # no URL: what stands before its last "@" may hold a password
         return url if "@" not in url else f"***@{url.rpartition('@')[2]}"
     if parts.password is None:
         return url
