@@ -3,15 +3,12 @@ survives a restart of Redis, its Celery broker: it connects again and runs the t
 it (enrich.redis.transport). It died, exit code 1 ("Restoring 1 unacknowledged message(s)",
 AttributeError in kombu's restore), and under `make run` honcho then stopped every process."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from config.celery import app
 from enrich.redis.client import get_redis
 from tests.support.broker import broker_at
-from tests.support.ports import free_port
-from tests.support.redis_server import own_redis, stopped
+from tests.support.redis_server import OwnRedis
 from tests.support.sleepy_app import sleep_for
 from tests.support.worker import celery_worker, until
 
@@ -21,16 +18,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def broker():
     """Celery's broker: a redis-server of the test's own, kept without data, which the test
-    restarts (`broker.proc` replaced)."""
-    port = free_port()
-    proc = own_redis(port)
-    broker = SimpleNamespace(port=port, url=f"redis://127.0.0.1:{port}/0", proc=proc)
+    restarts."""
+    broker = OwnRedis()
     try:
         with broker_at(broker.url):
             yield broker
     finally:
-        if broker.proc.poll() is None:
-            stopped(broker.proc)
+        broker.stop()
 
 
 def test_a_worker_holding_a_task_due_later_survives_a_redis_restart(broker):
@@ -40,8 +34,8 @@ def test_a_worker_holding_a_task_due_later_survives_a_redis_restart(broker):
         sleep_for.apply_async(args=[0], countdown=600)  # held by the worker until it is due
         until(lambda: get_redis(broker.url).hlen("unacked"), worker, seconds=60)
 
-        stopped(broker.proc)
-        broker.proc = own_redis(broker.port)
+        broker.stop()
+        broker.start()
         after = sleep_for.apply_async(args=[0.5])
 
         until(after.ready, worker, seconds=60)  # fails if the worker stopped meanwhile

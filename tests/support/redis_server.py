@@ -40,15 +40,30 @@ def stopped(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
-class CommandsRedis:
+class OwnRedis:
+    """A redis-server of the test's own on a free port (`config`: see own_redis), which the
+    test stops and starts again."""
+
+    def __init__(self, *config: str) -> None:
+        self.port, self.config = free_port(), config
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = own_redis(self.port, *config)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            stopped(self.proc)
+
+    def start(self) -> None:
+        self.proc = own_redis(self.port, *self.config)
+
+
+class CommandsRedis(OwnRedis):
     """Redis as a command run in the test's process uses it (REDIS_URL: the store of the run's
-    locks), a redis-server of the test's own: stopped before the command starts, or once the run
-    reaches a crash point (retention.faults), then started again (empty) for the rerun."""
+    locks): stopped before the command starts, or once the run reaches a crash point
+    (retention.faults), then started again (empty) for the rerun."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = own_redis(self.port)
+        super().__init__()
         self._point = pytest.MonkeyPatch()
 
     def stop_at(self, point: str | None) -> None:
@@ -65,13 +80,12 @@ class CommandsRedis:
 
     def stop(self) -> None:
         self._point.undo()
-        if self.proc.poll() is None:
-            stopped(self.proc)
+        super().stop()
 
     def back(self) -> None:
         """Started again; the crash point stops nothing any more."""
         self._point.undo()
-        self.proc = own_redis(self.port)
+        self.start()
 
     def unavailable(self, what: str) -> str:
         """How the RedisUnavailable message of `what` (a lock) out of this Redis begins."""

@@ -16,8 +16,7 @@ from celery import shared_task
 from enrich.errors import Permanent
 from enrich.redis.client import get_redis
 from enrich.redis.lock import LockLost, RunLock, lock_key
-from tests.support.ports import free_port
-from tests.support.redis_server import own_redis, stopped
+from tests.support.redis_server import OwnRedis
 
 
 @pytest.fixture(autouse=True)
@@ -154,19 +153,18 @@ def test_a_lock_kept_alive_lapses_within_its_expiry_once_its_process_is_killed(o
 def test_release_quietly_logs_a_redis_out_of_reach_and_leaves_a_lock_not_held_alone(
     settings, caplog
 ):
-    port, ours = free_port(), settings.REDIS_URL
-    redis = own_redis(port)
-    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    redis, ours = OwnRedis(), settings.REDIS_URL
+    settings.REDIS_URL = redis.url
     try:
         held, not_held = RunLock("job", owner="first"), RunLock("other")
         assert held.acquire()
-        stopped(redis)
+        redis.stop()
         with caplog.at_level(logging.WARNING, logger="enrich.redis.lock"):
             not_held.release_quietly()  # asks Redis nothing: no warning
             assert caplog.text == ""
             held.release_quietly()  # a `finally` goes on; the lock expires by itself
     finally:
-        stopped(redis)
+        redis.stop()
         settings.REDIS_URL = ours  # the prefix fixture cleans up in the test Redis
     assert f"lock {held.key} not released (it expires by itself): " in caplog.text
-    assert f"127.0.0.1:{port}" in caplog.text
+    assert f"127.0.0.1:{redis.port}" in caplog.text

@@ -22,9 +22,8 @@ from tests.retention.conftest import T0
 from tests.support import worker as support
 from tests.support.api import token_client
 from tests.support.broker import broker_at
-from tests.support.ports import free_port
 from tests.support.proxy import Proxy
-from tests.support.redis_server import own_redis, stopped
+from tests.support.redis_server import OwnRedis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
@@ -49,20 +48,15 @@ NEXT = re.compile(
 )
 
 
-class Broker:
-    """Redis as enrich and Celery use it, a redis-server of the test's own on a free port
-    (`config`: see own_redis), which the test restarts."""
-
-    def __init__(self, *config: str) -> None:
-        self.port, self.config = free_port(), config
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = own_redis(self.port, *config)
+class Broker(OwnRedis):
+    """Redis as enrich and Celery use it, a redis-server of the test's own, which the test
+    restarts."""
 
     def restart(self) -> tuple[datetime, datetime]:
         """Stop it and start it again; when (between what and what, to the second) it started."""
         before = datetime.now(UTC).replace(microsecond=0)
-        stopped(self.proc)
-        self.proc = own_redis(self.port, *self.config)
+        self.stop()
+        self.start()
         return before, datetime.now(UTC) + timedelta(seconds=1)
 
     def queued(self) -> int:
@@ -74,10 +68,6 @@ class Broker:
         the keys of a snapshot."""
         said = get_redis(self.url).info("persistence")
         return said["aof_enabled"], said["rdb_last_load_keys_loaded"]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            stopped(self.proc)
 
 
 @pytest.fixture
