@@ -19,7 +19,7 @@ from tests.support import worker as worker_support
 from tests.support.broker import broker_at
 from tests.support.compose import ROOT
 from tests.support.ports import free_port
-from tests.support.redis_server import own_redis, stopped
+from tests.support.redis_server import OwnRedis
 from tests.support.web import first_answer
 
 HONCHO = str(Path(sys.executable).parent / "honcho")
@@ -93,9 +93,8 @@ def test_make_run_goes_on_when_redis_restarts_under_a_worker_holding_a_retry(tmp
     # The worker, holding a task due later (a retry's countdown), died when Redis restarted
     # (kombu's restore of the unacknowledged messages: AttributeError), and honcho then stopped
     # web, beat and Flower too, until the user started it all again (enrich.redis.transport).
-    port, web, flower = free_port(), free_port(), free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    redis = own_redis(port)
+    web, flower, redis = free_port(), free_port(), OwnRedis()
+    url = redis.url
     dotenv = tmp_path / ".env"
     dotenv.write_text(
         f"REDIS_URL={url}\nCELERY_BROKER_URL=\nCELERY_RESULT_BACKEND=\n"
@@ -118,8 +117,8 @@ def test_make_run_goes_on_when_redis_restarts_under_a_worker_holding_a_retry(tmp
             app.send_task("enrich.check_services", countdown=600)
             worker_support.until(lambda: get_redis(url).hlen("unacked"), honcho)
 
-            stopped(redis)
-            redis = own_redis(port)
+            redis.stop()
+            redis.start()
             after = app.send_task("enrich.check_services")
 
             ran = f"Task enrich.check_services[{after.id}] succeeded"
@@ -132,5 +131,4 @@ def test_make_run_goes_on_when_redis_restarts_under_a_worker_holding_a_retry(tmp
             worker_support.stop(honcho)
         finally:
             log.close()
-            if redis.poll() is None:
-                stopped(redis)
+            redis.stop()

@@ -29,8 +29,7 @@ from retention.archive.verify import verify_object
 from retention.models import ArchiveObject
 from tests.support.archive import BUCKET, Recording, as_rows, daily_rows
 from tests.support.archived import archived_once
-from tests.support.ports import free_port
-from tests.support.redis_server import own_redis, stopped
+from tests.support.redis_server import OwnRedis
 
 pytestmark = pytest.mark.django_db
 
@@ -290,23 +289,21 @@ def test_redis_gone_stops_the_rebuild_saying_to_run_it_again(
     Error 111 ...", and not a word of what it had indexed nor of what to do. Now it stops with
     the message, before the next file; what it indexed is verified and restore finds exactly
     that; run again with Redis back, it indexes the rest."""
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    settings.REDIS_URL = url
-    redis = own_redis(port)
+    redis = OwnRedis()
+    url = settings.REDIS_URL = redis.url
     before_index = index()
     ArchiveObject.objects.all().delete()  # the database is lost
 
     def bar(keys, **_):  # the command's progress bar: Redis stops after `stop_after` files
         for done, key in enumerate(keys):
             if done == stop_after:
-                stopped(redis)
+                redis.stop()
             yield key
 
     monkeypatch.setattr("retention.management.commands.rebuild_archive_index.tqdm", bar)
     try:
         if stop_after is None:
-            stopped(redis)
+            redis.stop()
         with pytest.raises(CommandError) as failed:
             call_command("rebuild_archive_index")
         said = str(failed.value)
@@ -325,13 +322,12 @@ def test_redis_gone_stops_the_rebuild_saying_to_run_it_again(
             r for r in archived if r["time"].year in {int(k.split("/")[1]) for k in indexed}
         ]
 
-        redis = own_redis(port)  # Redis is back
+        redis.start()  # Redis is back
         monkeypatch.undo()  # the command's own bar
         capsys.readouterr()
         call_command("rebuild_archive_index")
     finally:
-        if redis.poll() is None:
-            stopped(redis)
+        redis.stop()
     assert (
         f"indexed {3 - len(indexed)} files, {len(indexed)} already indexed, 0 refused"
         in capsys.readouterr().out

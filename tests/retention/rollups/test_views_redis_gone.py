@@ -22,8 +22,7 @@ from retention.queued import queued_run
 from retention.rollups.materialized import ENERGY, VIEWS, view_lock_key
 from retention.rollups.tasks import follow_view_edits, rebuild, refresh_views
 from tests.support.pause_app import pause_key, paused_key
-from tests.support.ports import free_port
-from tests.support.redis_server import own_redis, stopped
+from tests.support.redis_server import OwnRedis
 from tests.support.views_follow import DAY, energy, worker_env
 from tests.support.worker import celery_worker, manage_in_child, stop, until
 
@@ -228,9 +227,8 @@ def test_redis_gone_under_a_queued_rebuild_on_a_worker_fails_it_before_it_writes
     its rows: the run wrote them and ended ok, the lock it ran under unverifiable (its renewal
     thread only logged). Now it fails before it writes, saying so and to ask again; with Redis
     back, the rebuild asked again writes the rows."""
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    redis = own_redis(port)
+    redis = OwnRedis()
+    url = redis.url
     get_redis().set(pause_key(), "view.before_write")  # the test's Redis, not the worker's
     env = worker_env(ha_db, enrich_db, settings, REDIS_URL=url, PAUSE_REDIS_URL=settings.REDIS_URL)
     beat = Celery("api", broker=url, set_as_current=False)  # sends to the worker's Redis
@@ -245,7 +243,7 @@ def test_redis_gone_under_a_queued_rebuild_on_a_worker_fails_it_before_it_writes
         with celery_worker("views-redis", app="tests.support.pause_app", **env) as worker:
             run = asked()
             until(lambda: get_redis().get(paused_key()), worker, seconds=120)
-            stopped(redis)
+            redis.stop()
             get_redis().delete(paused_key())
             done = RetentionRun.objects.filter(pk=run.pk).exclude(status="running")
             run = until(done.first, worker, seconds=60)
@@ -257,13 +255,12 @@ def test_redis_gone_under_a_queued_rebuild_on_a_worker_fails_it_before_it_writes
             assert run.errors.endswith(REBUILD_AGAIN), run.errors
             assert not DailyEnergyByDevice.objects.exists()
 
-            redis = own_redis(port)  # Redis is back
+            redis.start()  # Redis is back
             again = asked()
             ended = RetentionRun.objects.filter(pk=again.pk).exclude(status="running")
             again = until(ended.first, worker, seconds=60)
             stop(worker)
     finally:
-        if redis.poll() is None:
-            stopped(redis)
+        redis.stop()
     assert (again.status, again.errors) == ("ok", ""), again.errors
     assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
