@@ -158,7 +158,7 @@ class AirNowAdapter(Adapter):
         if isinstance(body, str):
             return _no_data(target, window, f"AirNow has no current observation: {body}")
         parse_row = obs.parse_current if endpoint == CURRENT else obs.parse_classic
-        found, skipped = obs.parse(body, url, parse_row)
+        found, skipped = obs.parse(body, url, parse_row, window.now)
         if not found:
             what = "no observations" if not body else "AQI -1 (no value) for every pollutant"
             if skipped:

@@ -3,7 +3,9 @@
 pm25 / pm10 / ozone are AQI sub-indices (0-500, unitless), not concentrations: AirNow's
 observation services report AQI values only. The overall AQI is the maximum over pollutants.
 An observation with a time-zone abbreviation we do not know is skipped with a warning (its
-hour cannot be placed in UTC); the other observations of the answer are kept. AQI -1 means
+hour cannot be placed in UTC), and so is one of an hour that starts after the fetch's now (a
+bad answer, or a zone read wrong: no one observed it yet), saying which pollutant and hour;
+the other observations of the answer are kept. AQI -1 means
 no value (that row is left out); any other AQI outside 0-`MAX_AQI`, or an observation time
 InfluxDB cannot store, makes the answer malformed.
 """
@@ -147,24 +149,43 @@ def parse_classic(row: Any, url: str, where: str) -> Observation | None:
 
 
 def parse(
-    rows: list, url: str, parse_row: Callable[..., Observation | None]
+    rows: list, url: str, parse_row: Callable[..., Observation | None], now: datetime
 ) -> tuple[list[Observation], list[str]]:
     """Valid observations, the latest one per pollutant (AQI -1 rows left out), and why rows
-    were skipped (an unknown time zone: logged at WARNING, the rest is kept)."""
+    were skipped (an unknown time zone, an hour starting after `now`: logged at WARNING, the
+    rest is kept)."""
     best: dict[str, Observation] = {}
     skipped: list[str] = []
     for index, row in enumerate(rows):
         try:
             o = parse_row(row, url, f"observation {index}")
         except UnknownTimeZone as exc:
-            what = f"observation {index} ({row.get('parameterName') or row.get('ParameterName')})"
+            what = f"observation {index} ({_said(row, 'parameterName')})"
             log.warning("airnow: %s skipped: %s; the other observations are kept", what, exc)
             skipped.append(f"{what}: {exc}")
+            continue
+        if o and o.time > now:  # no one has observed an hour that has not begun
+            hour = " ".join(
+                _said(row, k) for k in ("dateObserved", "hourObserved", "localTimeZone")
+            )
+            why = (
+                f"observation {index} ({o.parameter}) of {hour} refused: its hour starts at "
+                f"{o.time.isoformat()}, after now ({now.isoformat()})"
+            )
+            log.warning("airnow: %s; the other observations are kept", why)
+            skipped.append(why)
             continue
         kept = best.get(o.parameter) if o else None
         if o and (kept is None or (o.time, o.aqi) > (kept.time, kept.aqi)):
             best[o.parameter] = o
     return list(best.values()), skipped
+
+
+def _said(row: dict, name: str) -> str:
+    """A row's field as the answer gave it, by its current name or its classic one (HourObserved
+    15 reads "15:00"), stripped."""
+    value = row.get(name, row.get(name[0].upper() + name[1:], ""))
+    return f"{value:02d}:00" if isinstance(value, int) else str(value).strip()
 
 
 def counted(observations: list[Observation]) -> list[Observation]:

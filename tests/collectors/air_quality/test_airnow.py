@@ -38,10 +38,10 @@ def fixture(server, name):
     return server.load_fixture(f"airnow/{name}")
 
 
-def fetch(adapter, server, site=None, options=None):
+def fetch(adapter, server, site=None, options=None, now=NOW):
     site = site or SiteInfo(name="home", latitude=47.6021, longitude=-122.3290)
     credentials = Credentials(api_key=KEY, options={"base_url": server.url, **(options or {})})
-    return adapter.fetch(adapter.target(site, credentials), credentials, window())
+    return adapter.fetch(adapter.target(site, credentials), credentials, window(now))
 
 
 def by_parameter(result):
@@ -217,7 +217,8 @@ def test_aqi_minus_one_is_missing_not_a_value(replay_server, adapter):
         "GET", CURRENT, json=fixture(replay_server, "observation_current_partial.json")
     )
 
-    result = fetch(adapter, replay_server)
+    # fetched at 14:40 PDT: the answer's 14:00 PDT hour has begun
+    result = fetch(adapter, replay_server, now=datetime(2026, 10, 8, 21, 40, tzinfo=UTC))
 
     points = by_parameter(result)
     assert set(points) == {"overall", "PM2.5"}
@@ -271,7 +272,8 @@ def test_the_zones_of_every_area_airnow_reports_are_placed_in_utc(
     replay_server.add("GET", CURRENT, json=rows)
     caplog.set_level(logging.WARNING, logger="collectors.air_quality.observations")
 
-    result = fetch(adapter, replay_server)
+    # fetched at 14:40 UTC, when 03:00 of each of these zones has begun (SST's last)
+    result = fetch(adapter, replay_server, now=datetime(2026, 10, 8, 14, 40, tzinfo=UTC))
 
     assert "unknown time zone" not in caplog.text and not result.notes
     assert {r.time.isoformat() for r in result.readings} == {utc}
