@@ -165,7 +165,9 @@ class AirNowAdapter(Adapter):
                 what = f"no usable observation (skipped {'; '.join(skipped)})"
             return _no_data(target, window, f"AirNow returned {what} for {target.key}")
         current = obs.summary(found) | {"endpoint": endpoint}
-        return FetchResult(obs.to_readings(found, self.provider), current, notes=skipped)
+        readings = obs.to_readings(found, self.provider)  # the overall first
+        replaces = series.overall_replaced(readings[0])  # not merged with an earlier answer's
+        return FetchResult(readings, current, notes=skipped, replaces=replaces)
 
 
 def _classic_path(target: Target) -> str:

@@ -12,6 +12,12 @@ pollutant's latest observation; one that has not reported that hour yet (AirNow 
 pollutants minutes apart) counts with its hour before. When its observation of that hour
 comes with the next fetch, the overall of the hour is written again from the pollutant points
 stored for it, so each hour's overall is the maximum over that hour's observations alone.
+
+`overall_replaced`: an overall point is written whole, the stored one of its hour and
+location deleted first (the fetch's FetchResult.replaces, and `correct_overall`): InfluxDB
+merges the fields of points of one series and time, so a sub-index of a pollutant the new
+overall leaves out (its value withdrawn, AQI -1, or its monitor stopped) would stay in the
+hour's point, above its aqi.
 """
 
 from collections.abc import Sequence
@@ -20,6 +26,7 @@ from django.conf import settings
 
 from collectors.air_quality import observations as obs
 from collectors.air_quality.observations import MEASUREMENT
+from collectors.base import Replaced
 from collectors.served_store import ONE_POINT  # a delete removes start <= time < end
 from enrich.influx import get_timeseries, quote_ident, stored_rows
 from enrich.readings import Reading
@@ -71,11 +78,19 @@ def correct_overall(provider: str, readings: Sequence[Reading]) -> list[Reading]
     if corrected:
         timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
         for reading in corrected:  # whole: InfluxDB would keep a field the new point lacks
-            tags = {k: reading.tags[k] for k in ("provider", "parameter", "location")}
-            timeseries.delete(database, reading.time, reading.time + ONE_POINT, MEASUREMENT, tags)
+            span = overall_replaced(reading)
+            timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
         timeseries.write(database, corrected)
         note_written(corrected)  # the views' refresh reaches back to the corrected hour
     return corrected
+
+
+def overall_replaced(overall: Reading) -> Replaced:
+    """The stored overall point of `overall`'s hour and location, in any category: replaced
+    whole, since InfluxDB merges the fields of points of one series and time, and a sub-index
+    the new overall lacks (a pollutant left out of it since) would stay beside its aqi."""
+    tags = {k: overall.tags[k] for k in ("provider", "parameter", "location")}
+    return Replaced(MEASUREMENT, tags, overall.time, overall.time + ONE_POINT)
 
 
 def _stored_observations(provider: str, hour, areas: list[str]) -> list[obs.Observation]:

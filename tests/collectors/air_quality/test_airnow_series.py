@@ -108,3 +108,42 @@ def test_the_overall_of_an_hour_is_corrected_when_a_lagging_pollutant_reports_it
         "ozone": 30,
     }
     assert row.values["category_number"] == 1
+
+
+@pytest.mark.parametrize("left_out", ["AQI -1", "row gone"])
+def test_an_hour_written_again_without_a_pollutant_keeps_none_of_its_fields(
+    isolated, settings, replay_server, left_out
+):
+    # 10:35: PM2.5 62, O3 35 and PM10 80 at 03:00 PDT: the overall of 10:00Z is PM10's 80,
+    # Moderate. 10:50: AirNow has no PM10 value for that hour any more (AQI -1, "no value", or
+    # no PM10 row): the overall is PM2.5's 62, Moderate again: one series, so InfluxDB merged
+    # the two points and the hour's overall kept pm10 80 above its aqi 62.
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    config = configs.airnow(site, replay_server.url, interval_seconds=3600)
+    first = answer(replay_server, 35, "03:00", "Good")
+    assert first[2]["parameterName"] == "PM10"
+    first[2] |= {"nowcastAQI": 80, "aqiCategoryName": "Moderate"}
+    second = copy.deepcopy(first)
+    if left_out == "AQI -1":
+        second[2] |= {"nowcastAQI": -1, "aqiCategoryName": "Unavailable"}
+    else:
+        del second[2]
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=first, times=1)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=second)
+    database = settings.INFLUXDB_DATABASE
+    query = """SELECT * FROM "air_quality" WHERE "parameter" = 'overall' GROUP BY *"""
+
+    assert pipeline.collect(config, now=HOUR + timedelta(minutes=35)).status == "ok"
+    [stored] = isolated.query(database, query)
+    assert {k: v for k, v in stored.values.items() if v is not None} == {
+        "aqi": 80, "category_number": 2, "pm25": 62, "ozone": 35, "pm10": 80
+    }  # fmt: skip
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+        get_redis().delete(key)  # the fetch a retry or a shorter interval makes
+    assert pipeline.collect(config, now=HOUR + timedelta(minutes=50)).status == "ok"
+
+    [stored] = isolated.query(database, query)
+    assert (stored.time, stored.tags["category"]) == (HOUR, "Moderate")
+    assert {k: v for k, v in stored.values.items() if v is not None} == {
+        "aqi": 62, "category_number": 2, "pm25": 62, "ozone": 35
+    }  # fmt: skip
