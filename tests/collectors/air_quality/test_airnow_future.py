@@ -149,3 +149,29 @@ def test_an_hour_starting_now_counts_and_one_a_minute_later_does_not(replay_serv
     assert [r.time for r in ozone] == ([HOUR + timedelta(hours=1)] if kept else [])
     assert bool(result.notes) is not kept
     assert ("ozone" in result.current) is kept
+
+
+def test_a_classic_answer_of_an_hour_not_begun_is_refused_in_its_own_words(replay_server):
+    # The classic service's "2026-05-01 " 15 PST is 23:00Z; fetched at 22:59Z (LA's summer
+    # clock says 15:59 PDT: an area labelled PST in May is an hour ahead of it).
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, status=404)
+    replay_server.add(
+        "GET",
+        "/aq/observation/latLong/current/",
+        json=load_fixture("airnow/observation_classic.json"),
+    )
+    now = datetime(2026, 5, 1, 22, 59, tzinfo=UTC)
+    adapter, site = AirNowAdapter(), SiteInfo(name="LA", latitude=34.07, longitude=-118.23)
+    credentials = Credentials(api_key="k", options={"base_url": replay_server.url})
+
+    result = adapter.fetch(
+        adapter.target(site, credentials), credentials, Window(now - timedelta(hours=1), now, now)
+    )
+
+    assert result.readings == [] and result.current["no_data"] is True
+    assert result.current["time"] is None
+    assert (
+        "observation 1 (PM2.5) of 2026-05-01 15:00 PST refused: its hour starts at "
+        "2026-05-01T23:00:00+00:00, after now (2026-05-01T22:59:00+00:00)"
+    ) in result.current["message"]
+    assert len(result.notes) == 1 and result.notes[0] == result.current["message"]
