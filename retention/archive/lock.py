@@ -1,15 +1,17 @@
 """The archive's lock: one archive run, index rebuild or restore at a time (an enrich.redis
-RunLock). A restore holds it too: an archive run beside it could replace (a merge) or delete (an
-expiry) a file the restore has listed, which it would then find changed or missing.
+RunLock). A restore holds it too (into InfluxDB, or into a file with `restore_from_archive
+--output`): an archive run beside it could replace (a merge) or delete (an expiry) a file the
+restore has listed, which it would then find changed or missing.
 
 It expires after LOCK_SECONDS, so a killed run's lock frees itself; a live run renews it
 (`renew()`) between every phase and step, planning included, so it never expires under it.
 `renew()` raises LockLost when the lock was lost meanwhile: the run stops instead of working
 beside another. A dry run takes no lock (`take=False`): the scheduled run never waits for it.
-Its value names the holder ("archive run 7", "restore run 12", "index rebuild"); what an archive
-run that finds it taken does: `retention.busy`, in the words of `WAITS` and `lock_held()`. Nothing
-is lost meanwhile: the daily tier keeps every row until an archive run has verified its file (its
-retention policy is INF, or long enough: retention.tiers.safety).
+Its value names the holder ("archive run 7", "restore run 12", "restore to the file x.parquet",
+"index rebuild"); what an archive run that finds it taken does: `retention.busy`, in the words
+of `WAITS` and `lock_held()`. Nothing is lost meanwhile: the daily tier keeps every row until an
+archive run has verified its file (its retention policy is INF, or long enough:
+retention.tiers.safety).
 
 Redis out of reach (taking or renewing the lock, or the daily tier's, or any other step under the
 lock) raises `RedisUnavailable` (a Transient error), not the client's own ConnectionError: the

@@ -1,11 +1,14 @@
 """Restore from the archive: the archived daily rows of a date range as a pyarrow Table
-(`restore_from_archive`), or re-imported into an InfluxDB database (`restore_to_influxdb`).
-Only the objects that cover the range are downloaded, each checked against its recorded SHA-256.
+(`restore_from_archive`; under the archive's lock, as `manage.py restore_from_archive --output`
+writes it: `restore_under_lock`), or re-imported into an InfluxDB database
+(`restore_to_influxdb`, under the lock too). Only the objects that cover the range are
+downloaded, each checked against its recorded SHA-256.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,7 +22,7 @@ from enrich.readings import Reading
 from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, VerificationError
-from retention.archive.lock import archive_lock, archive_lock_holder
+from retention.archive.lock import ArchiveLock, archive_lock, lock_held
 from retention.archive.reader import MEASUREMENT
 from retention.archive.recorded import recorded_run
 from retention.archive.restore_target import restore_database
@@ -72,6 +75,15 @@ def _archive_table(obj: ArchiveObject, data: bytes, storage: ArchiveStorage) -> 
     return table
 
 
+def _range(start_date: date | str, end_date: date | str) -> tuple[date, date]:
+    """The first and last day of a restore; a ValueError naming the parameter if it is none."""
+    start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
+    if end < start:
+        raise ValueError(f"end_date {end} is before start_date {start}")
+    check_begun(start, "start_date")
+    return start, end
+
+
 def restore_from_archive(
     start_date: date | str,
     end_date: date | str,
@@ -82,10 +94,7 @@ def restore_from_archive(
     """The archived daily rows with start_date <= day <= end_date (both inclusive), as a
     pyarrow Table (`.to_pandas()` with pandas installed). Downloads only the objects that
     cover the range, each checked against its recorded SHA-256."""
-    start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
-    if end < start:
-        raise ValueError(f"end_date {end} is before start_date {start}")
-    check_begun(start, "start_date")
+    start, end = _range(start_date, end_date)
     storage = storage or get_storage()
     covering = objects_covering(start, end)
     tables = []
@@ -102,6 +111,49 @@ def restore_from_archive(
     high = pa.scalar(utc_midnight(end + timedelta(days=1)), type=fmt.TIME_TYPE)
     mask = pc.and_(pc.greater_equal(table["time"], low), pc.less(table["time"], high))
     return _expanded(table.filter(mask))
+
+
+@contextmanager
+def restore_lock(owner: str) -> Iterator[ArchiveLock]:
+    """The archive's lock for a restore (retention.archive.lock), its value naming `owner`:
+    held from listing the files to the last write, because an archive run beside it may replace
+    (a merge) or delete (an expiry) a file the restore listed, and an index rebuild lists only
+    the files it has indexed so far. Taken by another run: ArchiveBusy naming the holder
+    (Transient: a queued restore is tried again later)."""
+    with archive_lock(owner=owner) as lock:
+        if lock is None:
+            raise ArchiveBusy(
+                f"{lock_held()}: a restore waits for it (an archive run may replace or delete "
+                "the files it would read). Nothing was restored."
+            )
+        yield lock
+
+
+def _renewing(lock: ArchiveLock, progress: Progress | None) -> Progress:
+    """`progress`, renewing the lock before each file (LockLost when it was lost meanwhile)."""
+
+    def each(items: list[ArchiveObject]) -> Iterator[ArchiveObject]:
+        for item in progress(items) if progress else items:
+            lock.renew()
+            yield item
+
+    return each
+
+
+def restore_under_lock(
+    start_date: date | str,
+    end_date: date | str,
+    owner: str,
+    *,
+    storage: ArchiveStorage | None = None,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """`restore_from_archive` holding the archive's lock (`restore_lock`, its value naming
+    `owner`) while it lists and downloads the files: what `manage.py restore_from_archive
+    --output` writes. The range is checked before the lock is taken."""
+    start, end = _range(start_date, end_date)
+    with restore_lock(owner) as lock:
+        return restore_from_archive(start, end, storage=storage, progress=_renewing(lock, progress))
 
 
 def _expanded(table: pa.Table) -> pa.Table:
@@ -170,8 +222,8 @@ def restore_to_influxdb(
     databases are allowed), measurement entity_aggregates; recorded in `run` (the one the API
     queued) or a new RetentionRun, whose details hold the report.
 
-    It holds the archive's lock (retention.archive.lock) from listing the files to the end:
-    while another run holds it (an archive run, which may replace or delete the files; an index
+    It holds the archive's lock (`restore_lock`) from listing the files to the end: while
+    another run holds it (an archive run, which may replace or delete the files; an index
     rebuild; another restore) it restores nothing and raises ArchiveBusy, naming the holder
     (Transient: the queued task tries again later). `requeued`: see `recorded_run`."""
     start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
@@ -185,21 +237,10 @@ def restore_to_influxdb(
         range_start=utc_midnight(start),
         range_end=utc_midnight(end),
     ) as run:
-        with archive_lock(owner=f"restore run {run.pk}") as lock:
-            if lock is None:
-                raise ArchiveBusy(
-                    f"the archive's lock is held by {archive_lock_holder() or 'another run'}: "
-                    "a restore waits for it (an archive run may replace or delete the files it "
-                    "would read). Nothing was restored."
-                )
+        with restore_lock(f"restore run {run.pk}") as lock:
             covering = [o.key for o in objects_covering(start, end)]
-
-            def renewing(items: list[ArchiveObject]) -> Iterator[ArchiveObject]:
-                for item in progress(items) if progress else items:
-                    lock.renew()
-                    yield item
-
-            table = restore_from_archive(start, end, storage=storage, progress=renewing)
+            progress = _renewing(lock, progress)
+            table = restore_from_archive(start, end, storage=storage, progress=progress)
             faults.point("restore.after_download")
             lock.renew()
             ts.create_database(database)

@@ -31,7 +31,7 @@ import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -39,10 +39,10 @@ from django.conf import settings
 
 from enrich.influx import get_timeseries
 from retention.archive.reader import MEASUREMENT
-from retention.archive.run import write_metadata_point
+from retention.archive.run import run_archive, write_metadata_point
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT
-from tests.support.archive import MotoS3, Tier
+from tests.support.archive import MotoS3, Tier, as_rows, daily_rows
 
 T = TypeVar("T")
 
@@ -190,3 +190,22 @@ def state(tier: Tier, s3: MotoS3) -> dict[str, Any]:
         "daily tier fields": ts.field_keys(tier.database, MEASUREMENT),
         "databases": [name in databases for name in names],
     }
+
+
+# Two entities' 2021..2023 archived on 2025-03-15, when they are closed years: a file each.
+YEARS_NOW = datetime(2025, 3, 15, tzinfo=UTC)
+YEARS_KEYS = [f"archives/{year}/data_{year}-01-01.parquet" for year in (2021, 2022, 2023)]
+
+
+def three_years_archived(tier: Tier, s3: MotoS3) -> list[dict]:
+    """Two entities' 2021..2023, archived on YEARS_NOW (YEARS_KEYS) and gone from the daily
+    tier: their rows, as the archive holds them."""
+
+    def archive() -> list[dict]:
+        readings = daily_rows(2, date(2021, 1, 1), 3 * 365)
+        tier.write(readings)
+        assert [o["key"] for o in run_archive(YEARS_NOW).objects] == YEARS_KEYS
+        assert tier.rows() == []
+        return as_rows(readings)
+
+    return archived_once(archive, tier, s3)

@@ -1,6 +1,6 @@
 """Restore the archived daily aggregates of START..END (dates, both inclusive) into the
 InfluxDB database RESTORE_INFLUXDB_DATABASE (measurement entity_aggregates), or with --output
-into one Parquet file."""
+into one Parquet file; either holds the archive's lock while it reads the archive."""
 
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from enrich.redis.client import RedisUnavailable
 from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
-from retention.archive.restore import restore_from_archive, restore_to_influxdb
+from retention.archive.restore import restore_to_influxdb, restore_under_lock
 from retention.archive.store import StorageError
 from retention.management.commands._redis import redis_gone
 
@@ -49,7 +49,8 @@ class Command(BaseCommand):
         try:
             if output is not None:
                 check_output(output, force)
-                table = restore_from_archive(start_date, end_date, progress=progress)
+                owner = f"restore to the file {output}"
+                table = restore_under_lock(start_date, end_date, owner, progress=progress)
                 try:
                     output.write_bytes(to_parquet(table, settings.ARCHIVE_COMPRESSION))
                 except OSError as exc:
@@ -62,7 +63,8 @@ class Command(BaseCommand):
         except (StorageError, TimeseriesError, ArchiveError) as exc:
             raise CommandError(str(exc)) from None
         except RedisUnavailable as exc:  # the archive's lock, taken or renewed before the write
-            done = "The restore stopped before writing to InfluxDB: nothing was restored."
+            where = "InfluxDB" if output is None else str(output)
+            done = f"The restore stopped before writing to {where}: nothing was restored."
             raise redis_gone(exc, done, "restores the range") from None
         self.stdout.write(
             f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "

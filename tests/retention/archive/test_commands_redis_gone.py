@@ -5,22 +5,21 @@ the message, naming REDIS_URL, what it did and to run it again; with Redis back,
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from retention.archive.run import run_archive
+from retention.archive import format as fmt
 from retention.models import ArchiveObject, RetentionRun
-from tests.support.archive import as_rows, daily_rows, read_back, restore_worker_env
-from tests.support.archived import archived_once
+from tests.support.archive import daily_rows, read_back, restore_worker_env
+from tests.support.archived import YEARS_KEYS, YEARS_NOW, three_years_archived
 from tests.support.worker import manage_in_child
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2025, 3, 15, tzinfo=UTC)  # 2021..2023 are closed years: a file each
-AS_OF = ("--as-of", NOW.date().isoformat())
-KEYS = [f"archives/{year}/data_{year}-01-01.parquet" for year in (2021, 2022, 2023)]
+AS_OF = ("--as-of", YEARS_NOW.date().isoformat())  # 2021..2023 are closed years: a file each
+KEYS = YEARS_KEYS
 ROWS = 2 * 365  # two entities, a year: a file
 ARCHIVE_LOCK = "The archive's lock"
 
@@ -83,15 +82,7 @@ def test_redis_gone_stops_archive_to_s3_saying_what_is_kept_and_to_run_it_again(
 
 @pytest.fixture
 def archived(tier, s3):
-    """Two entities' 2021..2023, archived (a file a year) and gone from the daily tier."""
-
-    def archive():
-        readings = daily_rows(2, date(2021, 1, 1), 3 * 365)
-        tier.write(readings)
-        assert [o["key"] for o in run_archive(NOW).objects] == KEYS and tier.rows() == []
-        return as_rows(readings)
-
-    return archived_once(archive, tier, s3)  # made once, then planted (tests/support/archived.py)
+    return three_years_archived(tier, s3)  # made once, then planted (tests/support/archived.py)
 
 
 @pytest.mark.parametrize("stop_after", [None, 1, len(KEYS)])
@@ -131,6 +122,43 @@ def test_redis_gone_stops_restore_from_archive_saying_nothing_was_restored(
     call_command("restore_from_archive", "2021-01-01", "2023-12-31")
     assert capsys.readouterr().out.startswith(f"{3 * ROWS:,} rows of 2021-01-01..2023-12-31 ")
     assert read_back(tier.restore_database) == archived
+
+
+@pytest.mark.parametrize("stop_after", [None, 1])
+def test_redis_gone_stops_a_restore_to_a_file_saying_nothing_was_restored(
+    archived, commands_redis, monkeypatch, capsys, tmp_path, stop_after
+):
+    """--output holds the archive's lock too: Redis out of reach before the restore takes it
+    (None), or as it renews it after the first file (1), stops the command with the message;
+    no file is written; run again with Redis back, it writes the range."""
+
+    def bar(items, **_):
+        for done, item in enumerate(items):
+            if done == stop_after:
+                commands_redis.stop()
+            yield item
+
+    monkeypatch.setattr("retention.management.commands.restore_from_archive.tqdm", bar)
+    if stop_after is None:
+        commands_redis.stop()
+    target = tmp_path / "restored.parquet"
+    argv = ("restore_from_archive", "2021-01-01", "2023-12-31", "--output", str(target))
+    with pytest.raises(CommandError) as failed:
+        call_command(*argv)
+    said = str(failed.value)
+    assert said.startswith(commands_redis.unavailable(ARCHIVE_LOCK)), said
+    assert said.endswith(
+        f"The restore stopped before writing to {target}: nothing was restored. Run this "
+        "command again once Redis is back: it restores the range."
+    ), said
+    assert not target.exists()
+
+    commands_redis.back()
+    monkeypatch.undo()
+    capsys.readouterr()
+    call_command(*argv)
+    assert capsys.readouterr().out == f"{3 * ROWS:,} rows written to {target}\n"
+    assert fmt.table_rows(fmt.from_parquet(target.read_bytes())) == archived
 
 
 @pytest.mark.django_db(transaction=True)
