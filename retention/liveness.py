@@ -186,9 +186,9 @@ def close_dead() -> list[RetentionRun]:
     """Close the runs recorded "running" whose process stopped, and the waiting ones whose task
     message went with a Redis restart (retention.lost; see the module docstring)."""
     running = RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING)
-    runs = list(running.only("pk", "operation", "details"))
+    runs = list(running.only("pk", "operation", "started", "details"))
     started = [run for run in runs if not waiting(run)]
-    queued = [run for run in runs if waiting(run) and lost.queued_in(run)]
+    queued = [run for run in runs if waiting(run)]
     if not started and not queued:
         return []
     redis = get_redis()
@@ -232,15 +232,20 @@ def _close_lost(queued: list[RetentionRun]) -> list[RetentionRun]:
             continue
         # Asked again under the row lock: a delivery may have taken it up since, or put it back
         # in the queue for a retry sent to the Redis answering now.
-        gone = partial(_requeued, run_key(run.pk), lost.queued_in(run))
+        gone = partial(_requeued, run_key(run.pk), lost.queued_in(run), now)
         done = close(run.pk, lost.message(run, now, THEN), unless=gone, message_lost=True)
         if done is not None:
             closed.append(done)
     return closed
 
 
-def _requeued(key: str, queued_in: str | None, run: RetentionRun) -> bool:
-    return not waiting(run) or lost.queued_in(run) != queued_in or _held(key)
+def _requeued(key: str, queued_in: str | None, now: lost.Broker, run: RetentionRun) -> bool:
+    return (
+        not waiting(run)
+        or lost.queued_in(run) != queued_in
+        or not lost.lost(run, now)  # a retry sent since, its Redis not recorded
+        or _held(key)
+    )
 
 
 def _revived(key: str, run: RetentionRun) -> bool:

@@ -14,8 +14,13 @@ it). Read after the send, it never names a Redis older than the one the message 
 run (`details.message_lost`) only when its message is certainly gone (`lost`): the Redis it
 was sent to is not the one answering, and that one loaded nothing when it started
 (`INFO persistence`: `aof_enabled:0`, `rdb_last_load_keys_loaded:0`). A Redis that loaded data
-(an append-only file, a snapshot) may have kept the message: the run waits, as does one without
-the record (queued before it was kept, or Redis out of reach right after the send).
+(an append-only file, a snapshot) may have kept the message: the run waits.
+
+A run without the record (queued by an enrich that did not keep it, or Redis out of reach right
+after the send) is judged by time instead: its message was sent by `sent_by` (its retry before
+the retry was due, else right after the run was queued, within SENT_WITHIN), so a Redis that
+started after that, empty, cannot hold it. One that started before may have been sent it: the
+run waits.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ from retention.tiers.chunks import WAITS as TIER_WAITS
 logger = logging.getLogger(__name__)
 
 QUEUED_IN = "queued_in"
+# How long after a run records itself waiting its message is sent at the latest: a send takes
+# milliseconds, seconds when kombu retries the connection; the clocks of two machines differ, and
+# Redis tells its uptime to the second.
+SENT_WITHIN = timedelta(minutes=1)
 # The URLs of a broker on Redis that enrich.redis can ask (kombu's other spellings are not).
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # What the beat runs again by itself (retention.busy), by operation.
@@ -118,10 +127,27 @@ def broker(app: Any) -> Broker | None:
     return Broker(server["run_id"], started, empty)
 
 
+def sent_by(run: RetentionRun) -> datetime | None:
+    """When the message the waiting `run` waits for was sent at the latest: its retry before it
+    was due (the last `details.retries` entry's `at`), else the message the API queued right
+    after recording the run (`started`); None when that cannot be told."""
+    retries = (run.details or {}).get("retries") or []
+    try:
+        sent = datetime.fromisoformat(retries[-1]["at"]) if retries else run.started
+    except (KeyError, TypeError, ValueError):
+        return None
+    return sent + SENT_WITHIN if sent is not None and sent.tzinfo is not None else None
+
+
 def lost(run: RetentionRun, now: Broker) -> bool:
     """Whether the message the waiting `run` waits for is certainly gone (module docstring)."""
+    if not now.empty:
+        return False
     held_by = queued_in(run)
-    return now.empty and held_by is not None and held_by != now.instance
+    if held_by is not None:
+        return held_by != now.instance
+    sent = sent_by(run)  # not recorded: a Redis started after the send cannot hold it
+    return sent is not None and now.started > sent
 
 
 def message(run: RetentionRun, now: Broker, then: dict[str, str]) -> str:

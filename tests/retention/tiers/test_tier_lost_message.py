@@ -244,3 +244,83 @@ def test_a_run_waiting_for_its_retry_whose_message_a_redis_restart_lost_shows_fa
         assert worker.poll() is None, support.output(worker)
     run.refresh_from_db()  # no worker took it up: the retry is gone for good
     assert run.status == "failed" and run.details["retries"] == [retry]
+
+
+SENT_WITHIN = timedelta(seconds=1)  # lost.SENT_WITHIN here
+
+
+def as_an_older_enrich_left_it(run: RetentionRun, monkeypatch) -> RetentionRun:
+    """The run as an enrich that did not record the Redis holding its message left it (no
+    `details.queued_in`: queued before it did, or Redis out of reach right after the send),
+    once the time a send may take (lost.SENT_WITHIN) has passed since it was queued."""
+    monkeypatch.setattr("retention.lost.SENT_WITHIN", SENT_WITHIN, raising=False)
+    details = {k: v for k, v in run.details.items() if k != "queued_in"}
+    RetentionRun.objects.filter(pk=run.pk).update(details=details)
+    sent = run.started + SENT_WITHIN + timedelta(seconds=1)  # Redis tells its uptime in seconds
+    support.until(lambda: datetime.now(UTC) > sent, seconds=5)
+    run.refresh_from_db()
+    return run
+
+
+def test_a_run_queued_before_its_redis_was_recorded_shows_failed_once_redis_restarts_empty(
+    redis, entity, api, monkeypatch
+):
+    """A run queued by an enrich that did not record which Redis holds its message stayed
+    "running" for ever when a Redis restart lost the message: only runs with `queued_in` were
+    ever closed. Now a Redis that started empty after the run was queued closes it, as it
+    closes one whose Redis was recorded."""
+    run = as_an_older_enrich_left_it(queued_by_the_api(api, redis), monkeypatch)
+    up_long_enough(redis)
+    assert_waits(api, run)  # Redis did not restart since it was queued: the message waits
+
+    between = redis.restart()
+    assert redis.queued() == 0 and redis.loaded() == (0, 0)
+    up_long_enough(redis)
+    answer = shown(api, run)
+    assert answer["status"] == "failed" and answer["finished"] is not None
+    when = restarted_at(answer["errors"], between)
+    assert answer["errors"] == LOST.format(when=when, what="the run", then=ASK_AGAIN)
+    assert answer["details"]["message_lost"] is True
+    assert_one_failed_alert(run)
+
+
+@pytest.mark.parametrize("redis", ["append-only file", "snapshot"], indirect=True)
+def test_a_run_queued_before_its_redis_was_recorded_waits_while_redis_may_hold_it(
+    redis, entity, api, monkeypatch
+):
+    run = as_an_older_enrich_left_it(queued_by_the_api(api, redis), monkeypatch)
+    if redis.kept == "snapshot":
+        get_redis(redis.url).save()
+    redis.restart()
+    assert redis.queued() == 1  # loaded again
+    up_long_enough(redis)
+    assert_waits(api, run)
+    alerts.check_alerts()
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.parametrize(("due", "closed"), [(-3600, True), (3600, False)])
+def test_a_retry_queued_before_its_redis_was_recorded(redis, api, monkeypatch, due, closed):
+    """A run an older enrich left waiting for its retry, its Redis not recorded: a Redis that
+    started empty after the retry was due (it was sent before) lost it; one that started
+    before the retry's due time may have been sent it, and the run waits."""
+    at = (datetime.now(UTC) + timedelta(seconds=due)).isoformat(timespec="seconds")
+    retry = {"error": "InfluxUnavailable: Cannot reach InfluxDB", "retry": "1 of 3", "at": at}
+    run = RetentionRun.objects.create(
+        operation=RetentionRun.Operation.RESTORE,
+        status=RetentionRun.Status.RUNNING,
+        started=datetime.now(UTC) - timedelta(hours=2),
+        details={"queued_by": "ops", "retries": [retry]},
+    )
+    monkeypatch.setattr("retention.lost.SENT_WITHIN", SENT_WITHIN, raising=False)
+    up_long_enough(redis)
+    if not closed:
+        assert_waits(api, run)
+        return
+    answer = shown(api, run)
+    assert answer["status"] == "failed", answer
+    assert answer["errors"].startswith(
+        "Its task message was lost: Redis, the Celery broker, restarted at "
+    ), answer["errors"]
+    assert f"after its retry (1 of 3, due {at}) was queued" in answer["errors"]
+    assert answer["details"]["message_lost"] is True
