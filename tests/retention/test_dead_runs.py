@@ -235,7 +235,14 @@ def test_a_run_queued_and_not_started_yet_is_not_closed():
     (an overrun alert says so when it waits too long)."""
     from retention import liveness
 
-    queued = left_running(Op.ARCHIVE, details={"queued_by": "ops"})
+    # queued just now: a run queued minutes ago without details.queued_in would be closed as
+    # lost had the tests' Redis started empty since (retention.lost.sent_by)
+    queued = RetentionRun.objects.create(
+        operation=Op.ARCHIVE,
+        status=Status.RUNNING,
+        started=datetime.now(UTC),
+        details={"queued_by": "ops"},
+    )
     assert liveness.close_dead() == []
     queued.refresh_from_db()
     assert queued.status == "running"
