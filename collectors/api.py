@@ -40,6 +40,7 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
         "started": run.started.isoformat(),
         "served": run.served,  # what it served instead: "nothing (no earlier answer)", ...
         "error": run.error,
+        "message": run.message,  # the error without its class, as the status page shows it
     }
 
 

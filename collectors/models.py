@@ -38,6 +38,9 @@ class CollectorRun(models.Model):
     backfill_from = models.DateTimeField(null=True, blank=True)
     served = models.CharField(max_length=200, blank=True, help_text="What was served instead.")
     error = models.TextField(blank=True)
+    # The error as a person reads it (the status page): a failure's message without its error
+    # class, which `error` keeps for the admin and the API.
+    message = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
 
     class Meta:

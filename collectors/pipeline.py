@@ -47,6 +47,10 @@ class Outcome:
     transient: bool = False  # the task may retry later
     by_measurement: dict[str, int] = field(default_factory=dict)  # the points written, by kind
 
+    @property
+    def said(self) -> str:  # as the setup and status pages show it: no error class, or the note
+        return self.message or self.error
+
 
 # SiteInfo's fields are named as the Site model's: what a site gives an adapter, copied here
 # and by the dispatch's row query (collectors.tasks).
@@ -276,8 +280,9 @@ def collect(
             lock.release_quietly()
     if outcome.transient and retry_in is not None and spend is not None:
         if refused := spend.retry_refused(calls or 1, retry_in):  # it would run, call nothing
-            outcome.transient = False
-            outcome.error = f"{outcome.error}; the task's retry in {retry_in:.0f} s: {refused}"
+            outcome.transient, why = False, f"; the task's retry in {retry_in:.0f} s: {refused}"
+            recorded = (outcome.error, outcome.message)  # the message too, if the failure has one
+            outcome.error, outcome.message = (text and text + why for text in recorded)
     duration_ms = int((time.monotonic() - started) * 1000)
     backfill_from = (
         window.start
@@ -295,6 +300,7 @@ def collect(
         backfill_from=backfill_from,
         served=outcome.served[:200],
         error=outcome.error,
+        message=outcome.said,
         task_id=task_id,
     )
     return outcome
@@ -373,14 +379,8 @@ def _fetch_and_write(
         status = "partial"
         served = _describe_last_good(cache.last_good(config.source, config.provider, target.key))
     else:
-        cache.put(
-            config.source,
-            config.provider,
-            target.key,
-            result.current,
-            ttl=fresh_seconds,
-            fetched_at=now,
-        )
+        cache.put(config.source, config.provider, target.key, result.current,
+                  ttl=fresh_seconds, fetched_at=now)  # fmt: skip
         adapter_for(config.source, config.provider).after_write(target, result)
     logger.log(
         logging.WARNING if status == "partial" or left_out else logging.INFO,

@@ -89,7 +89,7 @@ def _collect(config: ProviderConfig) -> FirstCollection:
     # A failure's message alone: the page said "TransientError: ...", a class name that means
     # nothing to a person; the run's record (the admin, the API) keeps it.
     return FirstCollection(config.provider, outcome.status, outcome.points_written,
-                           outcome.message or outcome.error, outcome.by_measurement)  # fmt: skip
+                           outcome.said, outcome.by_measurement)  # fmt: skip
 
 
 def collect_now(site: Site) -> list[FirstCollection]:

@@ -100,6 +100,9 @@ def test_a_first_attempt_takes_the_reserve_but_a_retry_of_the_task_does_not(awat
     assert first.status == "failed" and "after 1 attempt" in first.error
     assert RESERVED in first.error
     assert first.error.endswith(f"{TASK_NOT_RETRIED} (4 of its API budget 8/86400s kept)")
+    # What the status page shows: the same, its error class left out.
+    kind, _, said = first.error.partition(": ")
+    assert (kind, first.message) == ("TransientError", said)
 
 
 def test_an_outage_in_one_country_leaves_the_other_its_scheduled_fetches(awattar, replay_server):

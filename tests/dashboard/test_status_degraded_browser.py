@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from collectors import pipeline
 from collectors.models import CollectorRun
 from enrich.influx.connection import reset_timeseries
 from tests.dashboard.browser import BROWSER_TEST, log_in
@@ -148,3 +149,28 @@ def test_a_last_run_and_a_measurement_a_week_back_show_their_date(
     assert summary.startswith(f"2 daily measurements; on {date(newest['time'])}:"), summary
     reduction = browser.find_element("id", "reduction").text
     assert reduction.endswith(f"measured {date(newest['time'])}."), reduction
+
+
+def test_a_failed_run_says_what_went_wrong_without_the_error_class(
+    live_server, isolated, replay_server, browser, settings, read_clock
+):
+    # Electricity Maps down: the Now table's "Last run" read "failed · Sat 11:47 AM · served
+    # instead: … · TransientError: electricitymaps: http://… answered HTTP 503 …", a Python class
+    # name that means nothing to a person (the setup page already left it out).
+    settings.HTTP_MAX_RETRIES = 0
+    register_awattar(replay_server, read_clock)
+    replay_server.add("GET", "/carbon-intensity/latest", status=503, body="upstream down")
+    config = create_site(replay_server).providers.get(provider="electricitymaps")
+    outcome = pipeline.collect(config, now=read_clock)
+    assert outcome.status == "failed"
+    [run] = CollectorRun.objects.all()
+    kind, _, message = run.error.partition(": ")
+    assert kind == "TransientError" and "HTTP 503" in message  # the record keeps the class
+    assert message == outcome.message
+
+    open_status(browser, live_server.url)
+    shown = now_row(browser, "electricitymaps")[6]
+    day = browser.execute_script("return window.Status.day(arguments[0]);", run.started.isoformat())
+    instead = "served instead: nothing (no earlier answer)"
+    assert shown == f"failed · {day} · {instead} · {message}", shown
+    assert "TransientError" not in shown, shown

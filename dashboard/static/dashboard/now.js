@@ -101,10 +101,12 @@
         var run = p.last_run;
         // The status in words, as the admin lists runs ("API had no data", not "no_data"); a
         // run that fetched nothing new says what it served instead: the last good answer, or
-        // nothing when there was none (it said "failed, last good served" also then).
+        // nothing when there was none (it said "failed, last good served" also then). The error
+        // as a person reads it, without its class (it said "TransientError: ..."), as the setup
+        // page says it.
         var instead = run && INSTEAD[run.status] && run.served ? " · served instead: " + S.timesIn(run.served) : "";
-        S.cell(tr, run ? run.status_label + " · " + S.day(run.started) + instead + (run.error ? " · " + run.error : "") : "never",
-               (run ? "status-" + run.status : "") + (run && run.error ? " message" : ""));
+        S.cell(tr, run ? run.status_label + " · " + S.day(run.started) + instead + (run.message ? " · " + run.message : "") : "never",
+               (run ? "status-" + run.status : "") + (run && run.message ? " message" : ""));
         S.cell(tr, p.runs_today ? String(p.runs_today.total) : "—");
         S.cell(tr, budget(p.budget));
       });
