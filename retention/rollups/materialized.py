@@ -303,7 +303,10 @@ def refresh_view(name: str, *, now: datetime | None = None) -> RetentionRun:
     """Recompute the buckets touched since the last refresh (see the module docstring)."""
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    with view_lock(name, "incremental", None, now) as held:
+    # The range as it stands before the lock: what a run that cannot take it records (read
+    # again under the lock, where another run may have moved the watermark meanwhile).
+    watermark = ViewState.objects.filter(view=name).values_list("watermark", flat=True).first()
+    with view_lock(name, "incremental", refresh_start(name, watermark)[0], now) as held:
         state, _ = ViewState.objects.get_or_create(view=name)
         start, late = refresh_start(name, state.watermark)  # before any data is read
         if held is None:

@@ -8,18 +8,22 @@ commands say it in one paragraph; with Redis back the same command or task does 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery import Celery
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
-from enrich.redis.client import get_redis
+from enrich.models import WrittenSince
+from enrich.redis.client import RedisUnavailable, get_redis
 from enrich.redis.lock import RunLock
 from enrich.schedules import install_schedules
 from retention.models import DailyEnergyByDevice, RetentionRun, ViewFollowUp, ViewState
 from retention.queued import queued_run
-from retention.rollups.materialized import ENERGY, VIEWS, view_lock_key
+from retention.rollups.materialized import ENERGY, VIEWS, refresh_view, view_lock_key
+from retention.rollups.prices import PRICE_MEASUREMENT
 from retention.rollups.tasks import follow_view_edits, rebuild, refresh_views
 from tests.support.pause_app import pause_key, paused_key
 from tests.support.redis_server import OwnRedis
@@ -182,6 +186,37 @@ def test_the_beat_s_refresh_records_each_view_failed_saying_when_the_next_refres
         ), run.errors
         assert result[view]["error"] == run.errors
     assert not ViewState.objects.exclude(watermark=None).exists()
+
+
+@pytest.mark.parametrize("backfill", [False, True])
+def test_a_refresh_that_cannot_take_its_lock_records_the_range_it_was_to_refresh(
+    commands_redis, settings, backfill
+):
+    """A view refreshed before, Redis out of reach as its next refresh takes the view's lock:
+    the failed run had no range_start, so the admin and the API showed a failed refresh of no
+    range. Its start is known before the lock (the watermark less VIEW_LATE_MARGIN_HOURS, or a
+    collector's earlier backfill of the prices the view reads): the run records it."""
+    watermark = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    ViewState.objects.create(view=ENERGY, watermark=watermark)
+    start = watermark - timedelta(hours=settings.VIEW_LATE_MARGIN_HOURS)
+    if backfill:  # prices of two days before written since the last refresh
+        start = watermark - timedelta(days=2)
+        WrittenSince.objects.create(measurement=PRICE_MEASUREMENT, earliest=start)
+    commands_redis.stop()
+    with pytest.raises(RedisUnavailable):
+        refresh_view(ENERGY)
+    run = failed(commands_redis)
+    assert run.range_start == start
+    assert run.range_end > watermark  # now
+    api = APIClient()
+    api.force_authenticate(User.objects.create_superuser("api", "a@example.com", "x"))
+    [shown] = api.get("/retention/history", {"type": "view_refresh"}).json()["runs"]
+    assert (shown["run_id"], shown["range_start"]) == (
+        run.pk,
+        start.isoformat().replace("+00:00", "Z"),
+    )
+    assert ViewState.objects.get(view=ENERGY).watermark == watermark  # kept
+    assert WrittenSince.objects.filter(measurement=PRICE_MEASUREMENT).count() == int(backfill)
 
 
 def test_a_rebuild_the_api_queued_fails_saying_to_ask_again_not_running_for_ever(commands_redis):
