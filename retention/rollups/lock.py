@@ -20,7 +20,7 @@ run held, wrote its rows all the same.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -28,6 +28,7 @@ from django.conf import settings
 
 from enrich.redis.client import RedisUnavailable, reachable
 from enrich.redis.lock import LockLost, RunLock, lock_key
+from enrich.wording import listed
 from retention.busy import Waits, comes_next
 from retention.models import RetentionRun
 
@@ -114,9 +115,10 @@ def view_lock(
         yield ViewLock(lock, name)
 
 
-def failure(exc: BaseException, name: str, mode: str) -> str:
+def failure(exc: BaseException, name: str, mode: str, left: Sequence[str] = ()) -> str:
     """The errors of a run of view `name` (mode `mode`) that `exc` stopped; Redis out of reach
-    says what was kept and when the work comes next."""
+    says what was kept and when the work comes next, and names the views `left` that the
+    refresh stopped before (their locks are in the same Redis)."""
     error = f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, RedisUnavailable):
         return error
@@ -124,6 +126,11 @@ def failure(exc: BaseException, name: str, mode: str) -> str:
         return (
             f"{error} Nothing was written: ask for the rebuild again once Redis is back "
             f"(POST /api/views/{name}/rebuild, or manage.py rebuild_view)."
+        )
+    if left:
+        return (
+            f"{error} Nothing was written: {listed([name, *left])} were not refreshed (the "
+            f"refresh stopped here: their locks are in that Redis too); {comes_next(WAITS[mode])}"
         )
     return f"{error} Nothing was written; {comes_next(WAITS[mode])}"
 

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from celery import shared_task
 from django.db import transaction
 
+from enrich.redis.client import RedisUnavailable
 from retention.models import RetentionRun
 from retention.queued import queued_run, send
 from retention.rollups.follow import follow_edits, pending
@@ -32,11 +33,19 @@ logger = logging.getLogger(__name__)
 # A first refresh reads the whole history; later ones a few hours. Below the 3 h expiry.
 @shared_task(**recorded("retention.refresh_views", RetentionRun.Operation.VIEW_REFRESH))
 def refresh_views() -> dict:
-    """Refresh each view; a view that fails is reported and the others still run."""
+    """Refresh each view; a view that fails is reported and the others still run, but for Redis
+    out of reach: the views left need it for their locks too, so the refresh stops and its one
+    failed run names them all (one outage, one run failed, one alert)."""
     result: dict[str, dict] = {}
-    for name in VIEWS:
+    names = list(VIEWS)
+    for index, name in enumerate(names):
         try:
             run = refresh_view(name)
+        except RedisUnavailable as exc:  # the view's run is recorded failed: it names the rest
+            run = _stopped(name, names[index + 1 :], exc)
+            done = {"status": "failed", "error": run.errors, "run": run.pk}
+            result.update({view: dict(done) for view in names[index:]})
+            break
         except Exception as exc:  # the run record holds the details; go on with the next view
             logger.warning("view %s refresh failed: %s", name, exc)
             result[name] = {"status": "failed", "error": failure(exc, name, "incremental")}
@@ -44,6 +53,23 @@ def refresh_views() -> dict:
         _edits_left(name, run)
         result[name] = {"status": run.status, "rows": run.records_processed, "run": run.pk}
     return result
+
+
+def _stopped(name: str, left: list[str], exc: RedisUnavailable) -> RetentionRun:
+    """The failed run of view `name`, which Redis out of reach stopped, naming the views `left`
+    after it, which the refresh does not try: they keep their rows and watermarks."""
+    run = RetentionRun.objects.filter(
+        operation=RetentionRun.Operation.VIEW_REFRESH,
+        status=RetentionRun.Status.FAILED,
+        details__view=name,
+        details__mode="incremental",
+    ).latest("pk")
+    if left:
+        run.errors = failure(exc, name, "incremental", left)
+        run.details = {**run.details, "views": [name, *left]}
+        run.save(update_fields=["errors", "details"])
+    logger.warning("views %s not refreshed: %s", ", ".join([name, *left]), exc)
+    return run
 
 
 @shared_task(**recorded("retention.rebuild_view", RetentionRun.Operation.VIEW_REFRESH))

@@ -25,6 +25,7 @@ from retention.queued import queued_run
 from retention.rollups.materialized import ENERGY, VIEWS, refresh_view, view_lock_key
 from retention.rollups.prices import PRICE_MEASUREMENT
 from retention.rollups.tasks import follow_view_edits, rebuild, refresh_views
+from retention.stats.alerts import detect
 from tests.support.pause_app import pause_key, paused_key
 from tests.support.redis_server import OwnRedis
 from tests.support.views_follow import DAY, energy, worker_env
@@ -163,29 +164,57 @@ def test_run_by_hand_a_view_command_says_one_paragraph_and_exits_1(commands_redi
     assert said.endswith(f"Run this command again once Redis is back: it {rest}"), said
 
 
-def test_the_beat_s_refresh_records_each_view_failed_saying_when_the_next_refresh_comes(
-    commands_redis,
+@pytest.mark.influxdb
+@pytest.mark.parametrize("point", [None, "view.before_write"])
+def test_the_beat_s_refresh_records_one_failed_run_and_one_alert_naming_the_views(
+    pump, commands_redis, point
 ):
-    """The beat's refresh, its worker cut off from Redis before it takes a view's lock, recorded
-    nothing: no run in the admin, the API or the alerts, only the task's result saying redis'
-    own "ConnectionError: Error 111 ...". Now each view's run is failed, saying so and when the
-    next scheduled refresh comes; the view keeps its rows and its watermark."""
+    """The beat's refresh, its worker cut off from Redis before it takes a view's lock (None),
+    or once it has computed the first view's rows: it recorded nothing (no run in the admin, the
+    API or the alerts, only the task's result saying redis' own "ConnectionError: Error 111
+    ..."), and then one failed run per view, so one Redis outage raised three alerts. Now the
+    refresh stops there: one failed run, saying that Redis is out of reach, which views were
+    not refreshed and when the next scheduled refresh comes, and one alert saying so; every view
+    keeps its rows and its watermark."""
     install_schedules()  # the beat entry "Refresh materialized views"
-    commands_redis.stop()
+    commands_redis.stop_at(point)
     result = refresh_views.apply().get()
+    run = failed(commands_redis)  # the first view's
     assert {name: answer["status"] for name, answer in result.items()} == dict.fromkeys(
         VIEWS, "failed"
     )
-    for view in VIEWS:
-        run = failed(commands_redis, view)
-        assert run.details["mode"] == "incremental"
-        assert NEXT.search(run.errors), run.errors
-        assert run.errors.endswith(
-            "from their watermarks. Nothing is lost meanwhile: the view keeps its rows and its "
-            "watermark."
-        ), run.errors
-        assert result[view]["error"] == run.errors
+    assert {answer["run"] for answer in result.values()} == {run.pk}
+    assert all(answer["error"] == run.errors for answer in result.values())
+    assert list(RetentionRun.objects.all()) == [run]
+    assert run.details["mode"] == "incremental"
+    assert run.details["views"] == list(VIEWS)
+    assert (
+        "Nothing was written: daily_energy_by_device, hourly_room_activity and "
+        "daily_carbon_summary were not refreshed (the refresh stopped here: their locks are "
+        "in that Redis too); the next scheduled run ("
+    ) in run.errors, run.errors
+    assert re.search(NEXT.pattern.removeprefix("Nothing was written; "), run.errors), run.errors
+    assert run.errors.endswith(
+        "from their watermarks. Nothing is lost meanwhile: the view keeps its rows and its "
+        "watermark."
+    ), run.errors
+    assert not DailyEnergyByDevice.objects.exists()
     assert not ViewState.objects.exclude(watermark=None).exists()
+
+    [alert] = detect()  # one outage, one alert
+    assert alert.run == run and alert.kind == "failed"
+    said = f"{commands_redis.unavailable(lock())}"
+    assert said in alert.message, alert.message
+    assert (
+        "daily_energy_by_device, hourly_room_activity and daily_carbon_summary were not "
+        "refreshed" in alert.message
+    ), alert.message
+
+    commands_redis.back()  # the next refresh does the work
+    result = refresh_views.apply().get()
+    assert {answer["status"] for answer in result.values()} == {"ok"}
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+    assert not ViewState.objects.filter(watermark=None).exists()
 
 
 @pytest.mark.parametrize("backfill", [False, True])
