@@ -141,10 +141,11 @@ class FetchResult:
     # Keys given to circuits by this fetch, by scope ({scope: {key: owner}}): kept for good
     # (collectors.circuit_keys), so the next runs give them to the same circuits.
     kept: dict[str, dict[str, str]] = field(default_factory=dict)
-    # The span this answer says everything about (e.g. a calendar prediction from its slot's
-    # start on): what an earlier answer put there and this one has not (a point at an
-    # event deleted since) is deleted first. None: only the readings' own points are replaced.
-    replaces: Replaced | None = None
+    # The spans this answer says everything about (e.g. a calendar prediction from its slot's
+    # start on, a value AirNow withdrew for its hour): what an earlier answer put there and
+    # this one has not (a point at an event deleted since) is deleted first. Empty: only the
+    # readings' own points are replaced.
+    replaces: tuple[Replaced, ...] = ()
 
     def by_measurement(self) -> dict[str, int]:
         """How many readings of each measurement ({"electricity_pricing_forecast": 48, ...})."""

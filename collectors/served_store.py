@@ -14,10 +14,10 @@ the away event was deleted. So:
   never deleted there: a later fetch writing its time with fewer fields (WattTime's historical
   value at a fetched 5 minutes) leaves the others (`moer_percentile`) as they are. An answer
   that says everything about a span (FetchResult.replaces: a calendar prediction, from its
-  slot's start on) has every stored point of that span deleted first, so what an
-  earlier answer's points said there (an event deleted since) does not stay. The earliest
-  time written per measurement is noted (`enrich.written`): a backfill's old points are then
-  folded into the materialized views by their next refresh.
+  slot's start on; an hour's value AirNow withdrew) has every stored point of that span
+  deleted first, so what an earlier answer's points said there (an event deleted since) does
+  not stay. The earliest time written per measurement is noted (`enrich.written`): a
+  backfill's old points are then folded into the materialized views by their next refresh.
 - `beside_fetched` (the minute task's, holding the target's fetch lock): the served points
   that would land on a point a fetch wrote are left out (another target's fetch of the same
   series: a region set by id at one site and found from coordinates at another).
@@ -41,16 +41,14 @@ ONE_POINT = timedelta(microseconds=1)
 
 
 def write_fetched(
-    adapter: Adapter, readings: Sequence[Reading], replaces: Replaced | None = None
+    adapter: Adapter, readings: Sequence[Reading], replaces: Sequence[Replaced] = ()
 ) -> int:
     """Write a fetch's points, after deleting the served ones they would not wholly replace
-    (see the module docstring) and every point of the span the answer `replaces`
+    (see the module docstring) and every point of the spans the answer `replaces`
     (FetchResult.replaces); returns the points written."""
     timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
-    if replaces is not None:
-        timeseries.delete(
-            database, replaces.start, replaces.end, replaces.measurement, _present(replaces.tags)
-        )
+    for span in replaces:
+        timeseries.delete(database, span.start, span.end, span.measurement, _present(span.tags))
     for reading, fields in _stored(adapter, readings):
         if adapter.maybe_served(fields) and fields.keys() - reading.fields.keys():
             end = reading.time + ONE_POINT

@@ -68,8 +68,9 @@ class AirNowAdapter(Adapter):
 
         # One point per hour and parameter: a rewritten hour's other-category point goes.
         series.drop_superseded(self.provider, result.readings)
-        # A pollutant that lagged an hour reported it: that hour's overall is corrected.
-        series.correct_overall(self.provider, result.readings)
+        # A pollutant that lagged an hour reported it, or a value was withdrawn: that hour's
+        # overall is made again from the points stored for it.
+        series.correct_overall(self.provider, result.readings, result.replaces)
         note_category_change(target, result)  # remembered in Redis: a category change shows
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
@@ -158,7 +159,7 @@ class AirNowAdapter(Adapter):
         if isinstance(body, str):
             return _no_data(target, window, f"AirNow has no current observation: {body}")
         parse_row = obs.parse_current if endpoint == CURRENT else obs.parse_classic
-        found, skipped = obs.parse(body, url, parse_row, window.now)
+        found, skipped, withdrawn = obs.parse(body, url, parse_row, window.now)
         if not found:
             what = "no observations" if not body else "AQI -1 (no value) for every pollutant"
             if skipped:
@@ -166,8 +167,12 @@ class AirNowAdapter(Adapter):
             return _no_data(target, window, f"AirNow returned {what} for {target.key}")
         current = obs.summary(found) | {"endpoint": endpoint}
         readings = obs.to_readings(found, self.provider)  # the overall first
-        replaces = series.overall_replaced(readings[0])  # not merged with an earlier answer's
-        return FetchResult(readings, current, notes=skipped, replaces=replaces)
+        # The overall not merged with an earlier answer's; a withdrawn value's point deleted.
+        replaces = series.replaced(readings[0], withdrawn)
+        for w in withdrawn:
+            log.info("airnow: %s", w.said)
+        notes = skipped + [w.said for w in withdrawn]
+        return FetchResult(readings, current, notes=notes, replaces=replaces)
 
 
 def _classic_path(target: Target) -> str:

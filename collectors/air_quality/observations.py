@@ -5,16 +5,18 @@ observation services report AQI values only. The overall AQI is the maximum over
 An observation with a time-zone abbreviation we do not know is skipped with a warning (its
 hour cannot be placed in UTC), and so is one of an hour that starts after the fetch's now (a
 bad answer, or a zone read wrong: no one observed it yet), saying which pollutant and hour;
-the other observations of the answer are kept. AQI -1 means
-no value (that row is left out); any other AQI outside 0-`MAX_AQI`, or an observation time
-InfluxDB cannot store, makes the answer malformed.
+the other observations of the answer are kept. AQI -1 means no value: that row is no
+observation but a `Withdrawal` of its pollutant's value of its hour (a value of the same
+pollutant, hour and area in the answer stands), with a note for the run. A pollutant with no
+row at all is not withdrawn: AirNow publishes pollutants minutes apart. Any other AQI outside
+0-`MAX_AQI`, or an observation time InfluxDB cannot store, makes the answer malformed.
 """
 
 import logging
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -65,6 +67,16 @@ class Observation:
     area: str  # reporting area
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    """A row with AQI -1: AirNow has no value of `parameter` for the hour at `time` in `area`."""
+
+    parameter: str
+    time: datetime  # aware UTC, start of the hour
+    area: str
+    said: str = ""  # the note on the run, in the answer's words (set by `parse`)
+
+
 def observed_at(
     day: str, hour: int, tz: str, url: str = "", where: str = "observation"
 ) -> datetime:
@@ -98,8 +110,8 @@ def checked_aqi(aqi: float, key: str, url: str, where: str) -> float | None:
     return float(aqi)
 
 
-def parse_current(row: Any, url: str, where: str) -> Observation | None:
-    """A row of /aq/observation/current/ziplatlong/; None when its AQI is -1 (no value)."""
+def parse_current(row: Any, url: str, where: str) -> Observation | Withdrawal:
+    """A row of /aq/observation/current/ziplatlong/; a Withdrawal when its AQI is -1."""
     if not isinstance(row, dict):
         raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
     answer = Answer("airnow", url)
@@ -117,14 +129,14 @@ def parse_current(row: Any, url: str, where: str) -> Observation | None:
     area = answer.typed(row, "reportingAreaName", str, where).strip()
     when = observed_at(day, int(match[1]), tz, url, where)
     aqi = checked_aqi(aqi, "nowcastAQI", url, where)
-    if aqi is None:
-        return None
     parameter = ALIASES.get(parameter.upper(), parameter)
+    if aqi is None:
+        return Withdrawal(parameter, when, area)
     return Observation(parameter, aqi, category, category_number(aqi), when, area)
 
 
-def parse_classic(row: Any, url: str, where: str) -> Observation | None:
-    """A row of the classic /aq/observation/{latLong,zipCode}/current/; None for AQI -1."""
+def parse_classic(row: Any, url: str, where: str) -> Observation | Withdrawal:
+    """A row of the classic /aq/observation/{latLong,zipCode}/current/; a Withdrawal for -1."""
     if not isinstance(row, dict):
         raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
     answer = Answer("airnow", url)
@@ -141,21 +153,24 @@ def parse_classic(row: Any, url: str, where: str) -> Observation | None:
     number = answer.typed(category, "Number", int, f"{where}.Category")
     when = observed_at(day, hour, tz, url, where)
     aqi = checked_aqi(aqi, "AQI", url, where)
+    parameter = ALIASES.get(parameter.upper(), parameter)
     if aqi is None:
-        return None
+        return Withdrawal(parameter, when, area)
     if not 1 <= number <= 6:
         raise malformed("airnow", url, f"{where}: Category.Number {number} is not 1-6")
-    return Observation(ALIASES.get(parameter.upper(), parameter), aqi, name, number, when, area)
+    return Observation(parameter, aqi, name, number, when, area)
 
 
 def parse(
-    rows: list, url: str, parse_row: Callable[..., Observation | None], now: datetime
-) -> tuple[list[Observation], list[str]]:
-    """Valid observations, the latest one per pollutant (AQI -1 rows left out), and why rows
-    were skipped (an unknown time zone, an hour starting after `now`: logged at WARNING, the
-    rest is kept)."""
+    rows: list, url: str, parse_row: Callable[..., Observation | Withdrawal], now: datetime
+) -> tuple[list[Observation], list[str], list[Withdrawal]]:
+    """Valid observations, the latest one per pollutant; why rows were skipped (an unknown
+    time zone, an hour starting after `now`: logged at WARNING, the rest is kept); and the
+    values withdrawn (AQI -1 for an hour that has begun, and no value of it in the answer)."""
     best: dict[str, Observation] = {}
     skipped: list[str] = []
+    observed: set[tuple] = set()
+    withdrawn: dict[tuple, Withdrawal] = {}
     for index, row in enumerate(rows):
         try:
             o = parse_row(row, url, f"observation {index}")
@@ -164,10 +179,12 @@ def parse(
             log.warning("airnow: %s skipped: %s; the other observations are kept", what, exc)
             skipped.append(f"{what}: {exc}")
             continue
-        if o and o.time > now:  # no one has observed an hour that has not begun
-            hour = " ".join(
-                _said(row, k) for k in ("dateObserved", "hourObserved", "localTimeZone")
-            )
+        hour = " ".join(_said(row, k) for k in ("dateObserved", "hourObserved", "localTimeZone"))
+        if isinstance(o, Withdrawal):
+            if o.time <= now:  # an hour not begun yet has no value to withdraw
+                withdrawn.setdefault((o.parameter, o.time, o.area), _noted(o, hour))
+            continue
+        if o.time > now:  # no one has observed an hour that has not begun
             why = (
                 f"observation {index} ({o.parameter}) of {hour} refused: its hour starts at "
                 f"{o.time.isoformat()}, after now ({now.isoformat()})"
@@ -175,10 +192,21 @@ def parse(
             log.warning("airnow: %s; the other observations are kept", why)
             skipped.append(why)
             continue
-        kept = best.get(o.parameter) if o else None
-        if o and (kept is None or (o.time, o.aqi) > (kept.time, kept.aqi)):
+        observed.add((o.parameter, o.time, o.area))
+        kept = best.get(o.parameter)
+        if kept is None or (o.time, o.aqi) > (kept.time, kept.aqi):
             best[o.parameter] = o
-    return list(best.values()), skipped
+    gone = [w for key, w in withdrawn.items() if key not in observed]
+    return list(best.values()), skipped, gone
+
+
+def _noted(withdrawal: Withdrawal, hour: str) -> Withdrawal:
+    """`withdrawal` with its note, its hour as the answer gave it (`hour`) and in UTC."""
+    said = (
+        f"{withdrawal.parameter} of {hour} withdrawn: AQI -1 (no value) for the hour starting "
+        f"{withdrawal.time.isoformat()}; any point stored for it is deleted"
+    )
+    return replace(withdrawal, said=said)
 
 
 def _said(row: dict, name: str) -> str:

@@ -11,7 +11,15 @@ location and parameter whose category differs are deleted: the latest answer sta
 pollutant's latest observation; one that has not reported that hour yet (AirNow publishes
 pollutants minutes apart) counts with its hour before. When its observation of that hour
 comes with the next fetch, the overall of the hour is written again from the pollutant points
-stored for it, so each hour's overall is the maximum over that hour's observations alone.
+stored for it, so each hour's overall is the maximum over that hour's observations alone. So
+is the overall of another hour than the fetch's whose value the fetch withdrew (below); with
+no pollutant point left at that hour, its overall is deleted.
+
+`replaced`: what a fetch's answer replaces whole. Its overall point (`overall_replaced`), and
+the stored point of each value it withdraws (AQI -1 for that pollutant and hour,
+`observations.Withdrawal`): written earlier, it would stay in the hour and come back into
+its overall when `correct_overall` makes it again. A pollutant merely missing from the answer
+keeps its points.
 
 `overall_replaced`: an overall point is written whole, the stored one of its hour and
 location deleted first (the fetch's FetchResult.replaces, and `correct_overall`): InfluxDB
@@ -21,6 +29,7 @@ hour's point, above its aqi.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.conf import settings
 
@@ -62,51 +71,78 @@ def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
     return deleted
 
 
-def correct_overall(provider: str, readings: Sequence[Reading]) -> list[Reading]:
+def correct_overall(
+    provider: str, readings: Sequence[Reading], replaces: Sequence[Replaced] = ()
+) -> list[Reading]:
     """The overall points of the hours before the latest one this fetch brought a pollutant
-    for, from every pollutant point stored at that hour (written); [] when none."""
+    for, and of the other hours it withdrew a value of (`replaces`), from every pollutant
+    point stored at that hour (written; an overall with none left is deleted); [] when none."""
     pollutants = [r for r in readings if r.tags.get("parameter") != "overall"]
     if not pollutants:
         return []
     latest = max(r.time for r in pollutants)
-    areas = sorted({r.tags["location"] for r in pollutants})
-    corrected = []
-    for hour in sorted({r.time for r in pollutants if r.time < latest}):
-        stored = _stored_observations(provider, hour, areas)
-        if stored:
+    withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"]
+    areas = sorted(
+        {r.tags["location"] for r in pollutants} | {s.tags["location"] for s in withdrawn}
+    )
+    hours = {r.time for r in pollutants if r.time < latest} | {s.start for s in withdrawn}
+    corrected, gone = [], []
+    for hour in sorted(hours - {latest}):  # the latest hour's overall: the fetch's own
+        stored, overall_at = _stored_observations(provider, hour, areas)
+        if stored and overall_at:
             corrected.append(obs.to_readings(stored, provider)[0])
+        gone += [_point(hour, provider, "overall", area) for area in overall_at if not stored]
+    timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
+    for span in [*map(overall_replaced, corrected), *gone]:
+        # whole: InfluxDB would keep a field the new point lacks
+        timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
     if corrected:
-        timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
-        for reading in corrected:  # whole: InfluxDB would keep a field the new point lacks
-            span = overall_replaced(reading)
-            timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
         timeseries.write(database, corrected)
         note_written(corrected)  # the views' refresh reaches back to the corrected hour
     return corrected
+
+
+def replaced(overall: Reading, withdrawn: Sequence[obs.Withdrawal]) -> tuple[Replaced, ...]:
+    """What a fetch's answer replaces whole (its FetchResult.replaces): the stored overall
+    point of its hour, and the stored point of each value it withdraws (AQI -1), in any
+    category."""
+    provider = overall.tags["provider"]
+    return (
+        overall_replaced(overall),
+        *(_point(w.time, provider, w.parameter, w.area) for w in withdrawn),
+    )
 
 
 def overall_replaced(overall: Reading) -> Replaced:
     """The stored overall point of `overall`'s hour and location, in any category: replaced
     whole, since InfluxDB merges the fields of points of one series and time, and a sub-index
     the new overall lacks (a pollutant left out of it since) would stay beside its aqi."""
-    tags = {k: overall.tags[k] for k in ("provider", "parameter", "location")}
-    return Replaced(MEASUREMENT, tags, overall.time, overall.time + ONE_POINT)
+    return _point(overall.time, overall.tags["provider"], "overall", overall.tags["location"])
 
 
-def _stored_observations(provider: str, hour, areas: list[str]) -> list[obs.Observation]:
-    """The pollutant points stored at `hour` in `areas`; [] when no overall point is stored
-    there (no fetch wrote that hour's overall: nothing to correct)."""
+def _point(hour: datetime, provider: str, parameter: str, location: str) -> Replaced:
+    """The stored point of `parameter` at `hour` and `location`, in any category."""
+    tags = {"provider": provider, "parameter": parameter, "location": location}
+    return Replaced(MEASUREMENT, tags, hour, hour + ONE_POINT)
+
+
+def _stored_observations(
+    provider: str, hour: datetime, areas: list[str]
+) -> tuple[list[obs.Observation], list[str]]:
+    """The pollutant points stored at `hour` in `areas`, and the locations of the overall
+    points stored there ([] when none: no fetch wrote that hour's overall, nothing to
+    correct)."""
     where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
     query = (
         f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $hour '
         f'AND time <= $hour AND "provider" = $provider AND ({where}) GROUP BY *'
     )
     params = {"hour": hour, "provider": provider} | {f"area{i}": a for i, a in enumerate(areas)}
-    found, overall = [], False
+    found, overall = [], []
     for row in stored_rows(query, params):
         aqi, number, tags = row.values.get("aqi"), row.values.get("category_number"), row.tags
         if tags.get("parameter") == "overall":
-            overall = True
+            overall.append(tags["location"])
         elif aqi is not None and number is not None:
             category = tags.get("category", "")
             found.append(
@@ -114,4 +150,4 @@ def _stored_observations(provider: str, hour, areas: list[str]) -> list[obs.Obse
                     tags["parameter"], float(aqi), category, int(number), hour, tags["location"]
                 )
             )
-    return found if overall else []
+    return found, sorted(set(overall))

@@ -168,7 +168,7 @@ class GoogleCalendarAdapter(Adapter):
         # No point lies ahead of the clock; one the minute task wrote from the earlier answer
         # after `now` was taken, before this run held the fetch lock, goes too.
         site = {"source": PROVIDER, "provider": PROVIDER, "site": target.params["site"]}
-        replaces = Replaced(ahead.MEASUREMENT, site, slot, end)
+        replaces = (Replaced(ahead.MEASUREMENT, site, slot, end),)
         return FetchResult(readings=readings, current=current, replaces=replaces)
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
