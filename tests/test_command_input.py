@@ -15,7 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from enrich.influx import get_timeseries
+from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
+from retention.models import RetentionRun
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +79,29 @@ def test_an_empty_day_is_refused_not_read_as_every_day(command, option):
     # An unset shell variable ("--start $DAY") must not become a run over all the data.
     flag = "--" + option.replace("_", "-")
     refused(command, "--dry-run", f"{flag}=", match=f"{flag} '' is empty")
+
+
+def test_restore_refuses_an_empty_database_not_read_as_the_default():
+    # An unset shell variable ("--database $DB") restored into RESTORE_INFLUXDB_DATABASE.
+    refused("restore_from_archive", "2024-01-01", "2024-01-31", database="",
+            match=r"--database '' is empty: give an InfluxDB database's name, or "
+            r"leave --database out \(RESTORE_INFLUXDB_DATABASE\)")  # fmt: skip
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        # Was read as not given: the prompt (or "pass the current code with --code").
+        ({"code": ""}, r"--code '' is empty: give the one-time code, or leave --code out"),
+        # Was read as not given: the one site using Sense was logged in.
+        ({"site": "", "code": "123456"}, r"--site '' is empty: give a site's name, or leave"),
+    ],
+)
+def test_sense_login_refuses_an_empty_option_not_read_as_not_given(options, match):
+    site = Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
+    ProviderConfig.objects.create(site=site, source="smart_meter", provider="sense")
+    refused("sense_login", match=match, **options)
 
 
 @pytest.mark.parametrize("day", ["2024-W10-1", "20240301"])

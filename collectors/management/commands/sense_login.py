@@ -16,6 +16,7 @@ from collectors import pipeline
 from collectors.registry import adapter_for
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import HttpError
+from enrich.management.options import not_empty
 from enrich.models import SOURCE_LABELS, ProviderConfig
 
 SOURCE = "smart_meter"
@@ -32,7 +33,10 @@ class Command(BaseCommand):
         parser.add_argument("--code", help="the one-time code; asked at the prompt otherwise")
 
     def handle(self, *args, site: str | None, code: str | None, **options) -> None:
-        config = self._config(site)
+        code = not_empty("--code", code, "the one-time code", "to type it at the prompt")
+        config = self._config(
+            not_empty("--site", site, "a site's name", "when one site uses Sense")
+        )
         credentials = pipeline.credentials(config)
         if not credentials.username or not credentials.password:
             raise CommandError(

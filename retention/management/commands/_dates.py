@@ -7,15 +7,13 @@ from datetime import date
 from django.core.management.base import CommandError
 
 from enrich.api.params import Refused, as_day
+from enrich.management import options
 
 
 def not_empty(option: str, text: str | None) -> str | None:
-    """`text` as given; an empty or blank value (an unset shell variable, say) is refused
-    rather than read as the option left out, which would run over every day."""
-    if text is not None and not text.strip():
-        raise CommandError(f"{option} {text!r} is empty: give a day as YYYY-MM-DD, or leave "
-                           f"{option} out.")  # fmt: skip
-    return text
+    """`text` as given; an empty or blank day is refused (enrich.management.options) rather
+    than read as the option left out, which would run over every day."""
+    return options.not_empty(option, text, "a day as YYYY-MM-DD")
 
 
 def parse_day(option: str, text: str) -> date:

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from enrich.management.options import not_empty
 from enrich.redis.client import RedisUnavailable
 from enrich.wording import counted
 from retention.archive.errors import ArchiveError
@@ -45,6 +46,8 @@ class Command(BaseCommand):
         def progress(items):
             return tqdm(items, desc="restore", unit="file", disable=None)
 
+        database = not_empty("--database", database, "an InfluxDB database's name",
+                             "RESTORE_INFLUXDB_DATABASE")  # fmt: skip
         check_options(database, output, force)
         try:
             if output is not None:
