@@ -2,8 +2,9 @@
 
 Each reader is called as `reader(params, name, default=None, **limits)` (e.g.
 `integer(request.query_params, "days", 30, minimum=1)`) and gives `default` when the parameter
-is absent or empty. A parameter given more than once (`?days=1&days=30`) is a 400 naming it:
-Django would hand over the last value, and which one the caller meant is not known. A POST
+is absent. A parameter given more than once (`?days=1&days=30`) is a 400 naming it: Django
+would hand over the last value, and which one the caller meant is not known; so is one given
+empty (`?days=`), never read as left out. A POST
 body is read with `body` (form fields each given once, or a JSON object) and its true/false
 fields with `flag`; a POST that changes or queues something reads its body and query string
 together with `fields` (a name given in both, or one it does not take, is a 400 naming it).
@@ -80,12 +81,17 @@ def repeated(values, names: Iterable[str] | None = None) -> dict[str, str]:
 
 
 def given(params, name: str) -> str | None:
-    """The one value of parameter `name` (None when absent or empty); a 400 naming it when it
-    is given more than once. `params` is a QueryDict (query string, form fields) or a dict."""
+    """The one value of parameter `name` (None when absent); a 400 naming it when it is given
+    more than once, or given empty (`?region=`): a caller who sent it meant something (an unset
+    variable in `?region=$REGION`), so it is never read as left out (no filter, the default),
+    as a body field sent empty is not (`sent`). `params` is a QueryDict (query string, form
+    fields) or a dict."""
     if problem := repeated(params, [name]):
         raise ValidationError(problem)
     raw = params.get(name)
-    return None if raw is None or raw == "" else raw
+    if raw == "":
+        raise ValidationError({name: f"given empty: give a value or leave ?{name}= out."})
+    return raw
 
 
 def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -108,7 +114,7 @@ def once(values) -> dict[str, Any]:
 
 def _parameter(parse: Callable[..., Any]) -> Callable[..., Any]:
     """A reader of one query parameter, called as `reader(params, name, default, **limits)`:
-    `default` when the parameter is absent or empty, else `parse(name, raw, **limits)`, which
+    `default` when the parameter is absent, else `parse(name, raw, **limits)`, which
     raises `_bad` for a value it cannot use (`given`: a 400 when it is repeated)."""
 
     @functools.wraps(parse)

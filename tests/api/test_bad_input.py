@@ -6,7 +6,7 @@ The test client raises a view's exception, so a 500 would fail these tests with 
 """
 
 import re
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from enrich.models import Site
 from retention.models import RetentionRun
+from tests.support.api import assert_400_naming_only
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
 
@@ -330,3 +331,36 @@ def test_a_body_that_is_not_an_object_is_a_400_naming_it(staff, url, fields, bod
     response = staff.post(url, body, content_type="application/json")
     assert_400_naming(response, "body", f"Send {fields} as form fields or a JSON object.")
     assert not RetentionRun.objects.exists()
+
+
+START, END = "start=2024-01-01T00:00:00Z", "end=2024-01-02T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Filters: each was read as left out, an answer for every entity, area, region or run.
+        "/api/views/daily_energy_by_device?entity_id=",
+        "/api/views/hourly_room_activity?area=",
+        "/api/views/daily_carbon_summary?region=",
+        "/retention/history?type=",
+        "/retention/history?status=",
+        "/api/sites/?enabled=",
+        # Was "Required: give ?entity_id=…", as if it had been left out.
+        f"/api/series?entity_id=&{START}&{END}",
+        # Each was read as its default (90 days, 24 h, the one site, no deadline).
+        "/retention/metrics?days=",
+        "/api/carbon/series?hours=",
+        "/api/enrichment/current?site=",
+        "/api/pricing/windows?hours=3&within=",
+        "/api/pricing/windows?hours=3&before=",
+        "/api/views/daily_energy_by_device?start=",
+    ],
+)
+def test_a_query_parameter_given_empty_is_a_400_naming_it(staff, url):
+    # A client that sends a parameter means something: an unset variable (`?region=$REGION`)
+    # must not get the answer for all of them, as a body field sent empty is refused too.
+    Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    name = next(key for key, value in query if value == "")
+    assert_400_naming_only(staff.get(url), name, f"given empty: give a value or leave ?{name}= out")

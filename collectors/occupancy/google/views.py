@@ -75,8 +75,11 @@ def setup(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_member_required
 def connect(request: HttpRequest) -> HttpResponse:
+    form = request.POST.copy()
+    if form.getlist("site") == [""]:  # the setup page's choice of site left empty: "required"
+        del form["site"]
     try:
-        site_id = params.integer(request.POST, "site", minimum=1)
+        site_id = params.integer(form, "site", minimum=1)
     except ValidationError as exc:
         return _problem(request, "Unknown site", f"site: {exc.detail['site']}")
     site = Site.objects.filter(pk=site_id).first() if site_id else None
