@@ -9,7 +9,10 @@ import math
 import re
 
 _WHOLE = re.compile(r"-?[0-9]+")
-_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+# A number without sign or exponent as a decimal is written: "3", "1.5", ".5", "3."; the API's
+# durations are written with it too (enrich.api.params.duration: ".5h").
+UNSIGNED = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_DECIMAL = re.compile(rf"-?{UNSIGNED}(?:[eE][-+]?[0-9]+)?")
 
 
 def written_whole(raw: str) -> bool:

@@ -268,7 +268,11 @@ class PricingWindows(APIView):
     slots: one window, or its pieces (`windows`) when contiguous=false."""
 
     @planning_schema(
-        OpenApiParameter("within", str, description="look-ahead, e.g. 24h, 90m, 2d"),
+        OpenApiParameter(
+            "within",
+            str,
+            description="look-ahead, e.g. 24h, 90m, 2d, .5h (units d, h, m in lowercase)",
+        ),
         OpenApiParameter("most_expensive", bool, description="the dearest window instead"),
     )
     def get(self, request):

@@ -29,16 +29,19 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
-from enrich.numerals import decimal, whole, written_whole
+from enrich.numerals import UNSIGNED, decimal, whole, written_whole
 from enrich.time_span import EARLIEST, LATEST, SPAN, outside_span
 
 # Numbers are written in ASCII digits only (enrich.numerals): Python's int(), float() and
 # Django's date parsers also read " 30", "+30", "3_0" and other scripts' digits ("٣٠").
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([dhm])")
+# A duration's parts are numbers as `decimal` writes them (".5h" as hours=.5), each with its
+# unit in lowercase, as in InfluxDB's durations: read in any case, "1M" was a minute to a caller
+# who may have meant a month.
+_DURATION_PART = re.compile(rf"({UNSIGNED})([dhm])")
 # A whole duration, matched once from its start: findall alone tried the part at every position,
 # and each try ran over all the digits that follow, quadratic in the length (a `within` of 4,000
 # digits, as long as gunicorn's request line allows, took a quarter of a second of CPU).
-_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?[dhm])+")
+_DURATION = re.compile(rf"(?:{UNSIGNED}[dhm])+")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes", "on"}  # "on": an HTML checkbox
@@ -263,13 +266,13 @@ def number(name: str, raw: str) -> float:
 
 @_parameter
 def duration(name: str, raw: str) -> timedelta:
-    """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h";
-    at most MAX_DURATION (a year), so adding it to a time cannot overflow. Written without
-    spaces, as a number is (" 4h" is a 400, as hours=" 3" is)."""
-    text = raw.lower()
-    if not _DURATION.fullmatch(text):
-        raise _bad(name, raw, "a duration such as 24h, 90m, 2d or 1h30m")
-    parts = _DURATION_PART.findall(text)
+    """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h",
+    ".5h", units in lowercase; at most MAX_DURATION (a year), so adding it to a time cannot
+    overflow. Written without spaces, as a number is (" 4h" is a 400, as hours=" 3" is)."""
+    if not _DURATION.fullmatch(raw):
+        raise _bad(name, raw, "a duration such as 24h, 90m, 2d or 1h30m: numbers (1.5 and .5 "
+                   "too) each followed by d, h or m, in lowercase")  # fmt: skip
+    parts = _DURATION_PART.findall(raw)
     seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     if seconds > MAX_DURATION.total_seconds():
         raise _bad(name, raw, f"a duration of at most {MAX_DURATION.days}d")

@@ -193,6 +193,23 @@ def test_accepted_within_forms(client, anchor):
         assert response.json()["within"] == shown
 
 
+def test_within_reads_a_number_as_hours_does(client, anchor):
+    # hours=.5 is half an hour: within=.5h was a 400 saying only "such as 24h, 90m, 2d".
+    for within, shown in ((".5h", "0.5h"), ("2.h", "2h"), ("1d.5h", "24.5h")):
+        response = client.get(URL, {"hours": "0.25", "within": within})
+        assert response.status_code == 200, response.json()
+        assert response.json()["within"] == shown
+
+
+@pytest.mark.parametrize("within", ["24H", "2D", "1M", "1h30M"])
+def test_within_is_written_in_lowercase_as_its_examples_are(client, anchor, within):
+    # Read in any case, "1M" was a minute to a caller who may have meant a month; `type`,
+    # `status` and `format` are written exactly too.
+    accepted = (f"{within!r} is not valid: expected a duration such as 24h, 90m, 2d or 1h30m: "
+                "numbers (1.5 and .5 too) each followed by d, h or m, in lowercase.")  # fmt: skip
+    assert_400_naming_only(client.get(URL, {"hours": "1", "within": within}), "within", accepted)
+
+
 def test_not_enough_prices_is_409(client, anchor):
     response = client.get(URL, {"hours": "40", "within": "2d"})
     assert response.status_code == 409
