@@ -7,8 +7,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES, fails in Django when a view or middleware first re
 anything is done; Django answered its HTML page "Bad Request (400)", saying neither what nor
 which limit, on the REST API too. It is now a 413 (too large) or a 400 (too many) saying so and
 naming the limit: JSON on the API, keyed `body` or `query`, plain text on the pages; so is a form
-whose multipart body cannot be read (no boundary), and a Host header not in DJANGO_ALLOWED_HOSTS
-(Django's page named neither the header nor the setting). A URL under
+whose multipart body cannot be read (no boundary), a Host header not in DJANGO_ALLOWED_HOSTS
+(Django's page named neither the header nor the setting), and an admin page's `_to_field` or
+filter the admin refuses (its page said only "Bad Request (400)"). A URL under
 /api/ or /retention/ that matches no endpoint is a JSON 404, as the API's other answers
 are. An error no view handled (PostgreSQL out of reach mid-request, a bug) was Django's HTML
 page "Server Error (500)" on the API too, which API clients (Home Assistant's REST sensors,
@@ -17,6 +18,8 @@ which Django logs with its traceback (logger django.request) as before; pages ke
 plain page (handler500)."""
 
 from django.conf import settings
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup, DisallowedModelAdminToField
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.core.exceptions import (
     DisallowedHost,
     RequestDataTooBig,
@@ -78,9 +81,9 @@ def _too_many_query_fields(request: HttpRequest) -> bool:
 
 
 def refused(request: HttpRequest, exception: Exception) -> tuple[int, str, str] | None:
-    """(status, where: "body", "query" or "Host", what to say) when `exception` is a request
-    over one of Django's upload limits, a form it cannot read or a Host it does not serve; None
-    for any other."""
+    """(status, where: "body", "query", "Host" or "_to_field", what to say) when `exception` is
+    a request over one of Django's upload limits, a form it cannot read, a Host it does not
+    serve or an admin parameter the admin refuses; None for any other."""
     if isinstance(exception, RequestDataTooBig):
         return 413, "body", _too_large()
     if isinstance(exception, TooManyFieldsSent):
@@ -106,6 +109,15 @@ def refused(request: HttpRequest, exception: Exception) -> tuple[int, str, str] 
         )
     if isinstance(exception, MultiPartParserError):  # the API's parsers say it themselves
         return 400, "body", f"The form could not be read ({str(exception)[:200]}); {NOTHING_DONE}."
+    # The admin's parameters it refuses as suspicious: its page said only "Bad Request (400)".
+    if isinstance(exception, DisallowedModelAdminToField):
+        return (
+            400,
+            TO_FIELD_VAR,
+            f"{TO_FIELD_VAR}: {str(exception)[:200].rstrip('.')}; {NOTHING_DONE}.",
+        )
+    if isinstance(exception, DisallowedModelAdminLookup):  # "Filtering by <parameter> not allowed"
+        return 400, "query", f"{str(exception)[:200]}; {NOTHING_DONE}."
     if isinstance(exception, TooManyFilesSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return (

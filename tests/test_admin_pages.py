@@ -213,6 +213,26 @@ def test_admin_input_its_own_code_fails_on_is_a_400(admin_client, method, url, d
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "data", "said"),
+    [
+        ("/admin/enrich/site/", {"_to_field": "latitude"},
+         "_to_field: The field latitude cannot be referenced"),
+        ("/admin/enrich/site/{pk}/change/", {"_to_field": "latitude"},
+         "_to_field: The field latitude cannot be referenced"),
+        ("/admin/auth/user/", {"password__startswith": "pbkdf2"},
+         "Filtering by password__startswith not allowed"),
+    ],
+)  # fmt: skip
+def test_a_parameter_the_admin_refuses_is_named_on_its_400_page(admin_client, url, data, said):
+    # Django refuses them as suspicious (a 400), and its page said only "Bad Request (400)".
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4)
+    response = admin_client.get(url.format(pk=site.pk), data)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == f"{said}; nothing was done."
+
+
 def test_the_cleanup_of_expired_login_attempts_runs_from_the_admin(admin_client):
     # django-axes' own action read an attribute its middleware sets only on login requests:
     # an AttributeError (500) from the admin's list of access attempts
