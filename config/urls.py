@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularSwaggerView
 
-from enrich.api.views import SchemaView
+from enrich.api.views import DocsView, SchemaView
 
 # Django's own errors in the API's words on the API, readable on the pages (enrich.error_pages).
 handler400 = "enrich.error_pages.bad_request"
@@ -15,7 +14,7 @@ urlpatterns = [
     # A page, not an API: OPTIONS (DRF's metadata, with no template to render it) is a 405.
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]),
+        DocsView.as_view(url_name="schema", http_method_names=["get", "head"]),
         name="api-docs",
     ),
     path("api/", include("enrich.api.urls")),

@@ -1,6 +1,7 @@
 from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -53,6 +54,31 @@ class SchemaView(SpectacularAPIView):
 
     def _get_version_parameter(self, request):
         return None
+
+    def get(self, request, *args, **kwargs):
+        read_lang(request.query_params)
+        return super().get(request, *args, **kwargs)
+
+
+def read_lang(query) -> None:
+    """`?lang=` of the schema and its page (the language of Django's and DRF's own words in it,
+    e.g. a field's title), one of settings.LANGUAGES as drf-spectacular lists them: given twice
+    (drf-spectacular took the last), empty or another (read as English) it is a 400 naming it."""
+    params.choice(query, "lang", allowed=list(dict(settings.LANGUAGES)))
+
+
+class DocsView(SpectacularSwaggerView):
+    """The browsable docs page of the schema; a `lang` it cannot pass on to the schema is a
+    400 in plain text, as the pages say it (raised as the API raises it, its HTML renderer
+    would write only "400 Bad Request")."""
+
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        try:
+            read_lang(request.query_params)
+        except ValidationError as exc:
+            said = f"lang: {exc.detail['lang']}"
+            return HttpResponseBadRequest(said, content_type="text/plain; charset=utf-8")
+        return super().get(request, *args, **kwargs)
 
 
 class TokenView(ObtainAuthToken):

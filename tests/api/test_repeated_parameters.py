@@ -124,3 +124,20 @@ def test_the_schema_refuses_a_format_given_twice(staff):
     schema = staff.get("/api/schema/?format=json&format=yaml")  # was the YAML schema
     assert schema.status_code == 400 and b"format" in schema.content
     assert given(2).encode() in schema.content
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("lang=de&lang=fr", given(2)),  # was the French schema
+        ("lang=", "given empty"),  # was the English one, as for no lang
+        ("lang=xx", "'xx' is not valid: expected one of af, ar,"),  # was the English one too
+    ],
+)
+def test_the_schema_and_its_page_refuse_a_lang_they_cannot_use(staff, query, said):
+    schema = staff.get(f"/api/schema/?format=json&{query}")
+    assert_400_naming_only(schema, "lang", said)
+    page = staff.get(f"/api/docs/?{query}")  # it asked the schema for the last one
+    assert page.status_code == 400
+    assert page["Content-Type"] == "text/plain; charset=utf-8"
+    assert page.content.decode().startswith(f"lang: {said}")
