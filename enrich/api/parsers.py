@@ -42,7 +42,8 @@ class MultiPartParser(parsers.MultiPartParser):
     """DRF's multipart parser, with a part that has no name, or no header Django can read (none,
     or one not in UTF-8), a 400 naming `body`. Django skips such a part without a word (a client
     that lost a part's name, `Content-Disposition: form-data` alone, sent `dry_run=true` in it:
-    the archive run was real). No endpoint takes
+    the archive run was real); so is a body that does not end with its closing boundary (cut
+    short, or no multipart body: Django read what it found, or no field). No endpoint takes
     files, so the body is read whole, within DATA_UPLOAD_MAX_MEMORY_SIZE (over it: the 413 of
     enrich.error_pages, nothing done)."""
 
@@ -63,39 +64,44 @@ class _NamedPartsParser(DjangoMultiPartParser):
         body = self._input_data.read(-1 if limit is None else limit + 1)
         if limit is not None and len(body) > limit:
             raise RequestDataTooBig("The multipart body is over DATA_UPLOAD_MAX_MEMORY_SIZE.")
-        number, unread = _nameless_part(body, self._boundary)
-        if unread:
-            raise ValidationError({"body": (
-                f"Part {number} of the multipart body has no header that can be read: give each "
-                'part its name in UTF-8 (Content-Disposition: form-data; name="..."); nothing '
-                "was done."
-            )})  # fmt: skip
-        if number:
-            raise ValidationError({"body": (
-                f"Part {number} of the multipart body has no name: give each part one "
-                '(Content-Disposition: form-data; name="..."); nothing was done.'
-            )})  # fmt: skip
+        if problem := _unread_part(body, self._boundary):
+            raise ValidationError({"body": f"{problem}; nothing was done."})
         self._input_data = io.BytesIO(body)
         return super().parse()
 
 
-def _nameless_part(body: bytes, boundary: bytes) -> tuple[int, bool]:
-    """The number (from 1) of the first part of `body` without a name, 0 when each has one, and
-    whether Django read none of its headers (there are none, or one is no UTF-8). Django reads
-    the text before the first part and after the last as items without headers too: an item
-    without headers between two others is a part it skipped."""
-    number, unread = 0, 0
+def _unread_part(body: bytes, boundary: bytes) -> str:
+    """What Django would read of `body` as no field without a word ("" when nothing): the
+    first part without a name, or with no header it can read (none, or one not in UTF-8), or a
+    body that does not end with its closing boundary (cut short: its last part read with the
+    line break after it, or a last part without headers read as the text after the parts; or
+    no multipart body at all, read as no field). Django reads the text before the first part and
+    after the closing boundary as items without headers too: an item without headers between two
+    others is a part it skipped; the last item is the text after the closing boundary, which
+    starts with the "--" that closes it."""
+    number, unread, closed = 0, 0, False
     items = Parser(LazyStream(ChunkIter(io.BytesIO(body), 65536)), boundary)
     for index, (kind, headers, content) in enumerate(items):
         if unread:  # an item follows: the one before was a part, not the text after the last
-            return unread, True
+            break
         if headers or index:
             number += 1
         if headers:
             disposition = headers.get("content-disposition")
             if kind == RAW or not disposition[1].get("name", b"").strip():
-                return number, False
+                return (f"Part {number} of the multipart body has no name: give each part one "
+                        '(Content-Disposition: form-data; name="...")')  # fmt: skip
         elif index:
-            unread = number
+            unread, closed = number, content.read(2) == b"--"
         exhaust(content)
-    return 0, False
+    if unread and not closed:
+        return (
+            f"Part {unread} of the multipart body has no header that can be read: give "
+            'each part its name in UTF-8 (Content-Disposition: form-data; name="...")'
+        )
+    if not closed:
+        return (
+            f"The multipart body does not end with its closing boundary "
+            f"(--{boundary.decode()}--): it was cut short, or is no multipart body"
+        )
+    return ""

@@ -75,6 +75,43 @@ def test_a_part_without_a_header_that_can_be_read_is_a_400_naming_body(staff, ho
     assert hostile.counts() == before
 
 
+CLOSE = f"--{BOUNDARY}--\r\n".encode()
+
+
+def unclosed(*parts: tuple[str, str]) -> bytes:
+    """`multipart(*parts)` without its closing boundary, as a body cut short ends."""
+    return multipart(*parts).removesuffix(CLOSE)
+
+
+@pytest.mark.parametrize("path", ["/retention/archive", "/retention/downsample-hourly"])
+def test_a_last_part_without_headers_in_a_body_without_its_close_is_a_400(staff, home, path):
+    # Read as the text after the last part: Django skipped it, and the run was real.
+    before = hostile.counts()
+    fields = [NAMED_DRY_RUN] if path != "/retention/archive" else []
+    answer = staff.generic("POST", path, unclosed(*fields, HEADERLESS["no header at all"]),
+                           MULTIPART)  # fmt: skip
+    assert_400_naming_only(answer, "body", f"Part {len(fields) + 1} of the multipart body has "
+                           "no header that can be read")  # fmt: skip
+    assert hostile.counts() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        unclosed(NAMED_DRY_RUN),  # was read as dry_run "true\r\n": a 400 saying it is no true
+        b"dry_run=true",  # no part at all: was read as no field, a real run
+        unclosed(NAMED_DRY_RUN) + b"--" + BOUNDARY.encode(),  # a last boundary without its "--"
+    ],
+)
+def test_a_body_without_its_closing_boundary_is_a_400_naming_body(staff, home, body):
+    before = hostile.counts()
+    answer = staff.generic("POST", "/retention/archive", body, MULTIPART)
+    assert_400_naming_only(answer, "body", f"The multipart body does not end with its closing "
+                           f"boundary (--{BOUNDARY}--): it was cut short, or is no multipart "
+                           "body; nothing was done.")  # fmt: skip
+    assert hostile.counts() == before
+
+
 def test_the_token_endpoint_says_which_part_has_no_name(api):
     body = multipart(
         ('Content-Disposition: form-data; name="username"', "root"), NAMELESS["no name"]
