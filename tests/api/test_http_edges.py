@@ -5,6 +5,7 @@ recorded, created or queued."""
 
 import io
 import json
+import socket
 
 import pytest
 import requests
@@ -182,6 +183,39 @@ def test_a_chunked_body_is_read_as_sent_under_gunicorn(settings, tmp_path):
     finally:
         app.control.purge()
     assert [run.details["dry_run"] for run in RetentionRun.objects.all()] == [True, True]
+
+
+def raw_answer(url: str, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """The status line, headers and body of what the server at `url` answers `request`, sent
+    as it is (no client would send it malformed)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+    head, body = answer.split(b"\r\n\r\n", 1)
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return status, dict(line.split(": ", 1) for line in lines), body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_gunicorn_cannot_read_is_answered_in_json():
+    # Was gunicorn's own HTML page (<h1><p>Bad Request</p></h1>), which an API client cannot read.
+    unreadable = {
+        b"POST /retention/archive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n":
+            "Invalid HTTP Header: 'CONTENT-LENGTH'",
+        b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Name: x\r\n\r\n":
+            "Invalid HTTP header name: 'Bad Name'",
+        b"NOT A REQUEST LINE\r\n\r\n":
+            "Invalid Request Line 'Invalid HTTP request line: 'NOT A REQUEST LINE''",
+    }  # fmt: skip
+    with gunicorn() as (url, _):
+        for request, said in unreadable.items():
+            status, headers, body = raw_answer(url, request)
+            assert (status, headers["Content-Type"]) == ("HTTP/1.1 400 Bad Request",
+                                                         "application/json"), body  # fmt: skip
+            assert json.loads(body) == {"detail": f"{said}; nothing was done."}
+            assert int(headers["Content-Length"]) == len(body)
+    assert not RetentionRun.objects.exists()
 
 
 @pytest.mark.parametrize(("path", "json_body"), [("/retention/archive", True), ("/login/", False)])

@@ -1,0 +1,30 @@
+"""gunicorn's settings, read from the directory it starts in (./gunicorn.conf.py, its default):
+make run's Procfile, the image and docker compose all start it in the project's root.
+
+A request gunicorn refuses before the app sees it (a request line or a header it cannot read,
+a Content-Length that is no number, a line too long) was answered with gunicorn's own HTML
+page, which an API client (a Home Assistant REST sensor, a script) cannot read. It is answered
+in the API's JSON instead, {"detail": ...} as the API says a request it cannot parse: gunicorn
+has not read the path yet, so it cannot tell the API from the pages, and JSON reads on both.
+gunicorn has no setting for that page: its one writer, gunicorn.util.write_error, is replaced
+(tests/api/test_http_edges.py checks the answer of the gunicorn in requirements/production.txt).
+"""
+
+import json
+
+import gunicorn.util
+
+
+def _write_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn.util.write_error's answer in JSON: its status and what it says of the request
+    (`mesg`, e.g. "Invalid HTTP Header: 'CONTENT-LENGTH'"; the reason when it says nothing)."""
+    said = mesg or reason
+    if status_int < 500:  # refused before the app was called
+        said += "; nothing was done."
+    body = json.dumps({"detail": said}).encode()  # ASCII: any byte of the request is escaped
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+gunicorn.util.write_error = _write_error
