@@ -104,6 +104,22 @@ def test_sense_login_refuses_an_empty_option_not_read_as_not_given(options, matc
     refused("sense_login", match=match, **options)
 
 
+@pytest.mark.parametrize(
+    ("command", "args", "match"),
+    [
+        # Was the broker of MQTT_URL: --all removed every entity there.
+        ("mqtt_remove_entities", ["--dry-run", "--all", "--url="],
+         r"--url '' is empty: give the broker's URL, or leave --url out \(MQTT_URL\)"),
+        # Was HA_INFLUXDB_DATABASE, scanned and its entities registered.
+        ("discover_entities", ["--database="],
+         r"--database '' is empty: give an InfluxDB database's name, or leave --database out "
+         r"\(HA_INFLUXDB_DATABASE\)"),
+    ],
+)  # fmt: skip
+def test_an_empty_option_is_not_read_as_its_setting(command, args, match):
+    refused(command, *args, match=match)
+
+
 @pytest.mark.parametrize("day", ["2024-W10-1", "20240301"])
 def test_a_day_is_written_yyyy_mm_dd_only(day):
     told = f"'{day}' is not valid: expected a date as YYYY-MM-DD, e.g. 2026-11-27."

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from collectors.ha_mqtt import cleanup
 from collectors.ha_mqtt.publisher import topics_from_settings
 from enrich.influx import TimeseriesError
+from enrich.management.options import not_empty
 from enrich.mqtt import presence
 from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint
 from enrich.mqtt.retained import RetainedReadError, retained_messages
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, everything: bool, dry_run: bool, url: str | None, **options) -> None:
-        url = url or settings.MQTT_URL
+        url = not_empty("--url", url, "the broker's URL", "MQTT_URL") or settings.MQTT_URL
         if not url:
             raise CommandError(
                 "MQTT_URL is not set: give the broker the entities are on with --url "

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
+from enrich.management.options import not_empty
 from enrich.wording import counted
 from retention.entities.areas import AreaImportError, import_ha_areas
 from retention.entities.discovery import LAYOUTS, DiscoveryError, discover
@@ -40,6 +41,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, database: str | None, layout: str | None, ha_areas: bool,
                **options) -> None:  # fmt: skip
+        database = not_empty("--database", database, "an InfluxDB database's name",
+                             "HA_INFLUXDB_DATABASE")  # fmt: skip
         try:
             report = discover(database=database, layout=layout)
             measured = density.measure_registry() if database is None else {}
