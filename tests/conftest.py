@@ -1,12 +1,11 @@
 """Fixtures shared by all tests."""
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
-from tests.support.chromium import start_chromium
+from tests.support.chromium import SharedChromium
 from tests.support.databases import django_db_keepdb  # noqa: F401  (fixture)
 from tests.support.flush import delete_on_flush
 from tests.support.replay import ReplayServer
@@ -60,11 +59,17 @@ def replay_server() -> Iterator[ReplayServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory) -> Iterator[SharedChromium]:
+    """The one headless Chromium of this test process, started by its first browser test."""
+    shared = SharedChromium(tmp_path_factory.mktemp("chromium") / "profile")
+    yield shared
+    shared.quit()
+
+
 @pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium with a profile of the test's own (the occupancy and dashboard browser
-    tests; tests/support/chromium.py)."""
-    driver = start_chromium(tmp_path / "chromium-profile")
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+def browser(chromium):
+    """Headless Chromium as if started for the test: a new window of a user context of the
+    test's own (the occupancy and dashboard browser tests; tests/support/chromium.py)."""
+    yield chromium.fresh()
+    chromium.forget()

@@ -1,7 +1,8 @@
 """Headless Chromium (Debian's package) driven by selenium through /usr/bin/chromedriver: the
 browser tests' and bench.status_page's browser (the tests get it as the `browser` fixture of
-tests/conftest.py)."""
+tests/conftest.py, from the one SharedChromium of their test process)."""
 
+import shutil
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -11,8 +12,9 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 POLL = 0.05
 
 
-def start_chromium(profile: Path):
-    """A headless Chromium with its own profile directory; quit() it when done."""
+def start_chromium(profile: Path, *, bidi: bool = False):
+    """A headless Chromium with its own profile directory; quit() it when done. With `bidi`,
+    WebDriver BiDi's commands too (driver.browser, driver.browsing_context)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -31,9 +33,66 @@ def start_chromium(profile: Path):
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for tests
+    if bidi:
+        options.set_capability("webSocketUrl", True)  # what options.enable_bidi sets
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
     return driver
+
+
+class SharedChromium:
+    """One headless Chromium for every browser test of a test process, each test in a user
+    context of its own (WebDriver BiDi's: cookies, storage, HTTP cache and connections of its
+    own, in a new window at the default size), which is removed when the test ends: what the
+    test left (cookies, scripts added, emulated media or time zone, a window size, an open
+    prompt) goes with it, as a browser started and quit for the test. Starting and quitting
+    Chromium cost each test 1-3 s of a loaded machine, a user context about 0.5 s. A browser
+    that fails to make or remove one (it crashed, a command failed) is quit; the next test
+    starts anew."""
+
+    def __init__(self, profile: Path) -> None:
+        self.profile = profile
+        self.driver = None
+        self.home = None  # the window Chromium started with; kept open, else the session ends
+        self.context = None  # the running test's user context
+
+    def fresh(self):
+        """The driver, in a new window of a new user context, its console log read out."""
+        try:
+            return self._fresh()
+        except Exception:  # anything: a browser that cannot, gives way to a new one
+            self.quit()
+            return self._fresh()
+
+    def _fresh(self):
+        if self.driver is None:
+            self.driver = start_chromium(self.profile, bidi=True)
+            self.home = self.driver.current_window_handle
+        self.context = self.driver.browser.create_user_context()
+        window = self.driver.browsing_context.create(type="window", user_context=self.context)
+        self.driver.switch_to.window(window)
+        self.driver.get_log("browser")  # the earlier tests' lines are not this test's
+        return self.driver
+
+    def forget(self) -> None:
+        """The running test's user context removed, with its windows."""
+        if self.driver is None or self.context is None:
+            return
+        context, self.context = self.context, None
+        try:
+            self.driver.browser.remove_user_context(context)
+            self.driver.switch_to.window(self.home)
+        except Exception:
+            self.quit()
+
+    def quit(self) -> None:
+        driver, self.driver, self.context = self.driver, None, None
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:
+                pass  # already gone; its chromedriver is stopped all the same
+        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def wait_for(driver, css):
