@@ -19,7 +19,7 @@ none).
 import ast
 import json
 import re
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +32,36 @@ STRICT = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 LENIENT = ImmutableSandboxedEnvironment(undefined=Undefined)
 
 
+def documented_resources(page: str) -> list[dict]:
+    """Every resource of Home Assistant's `rest` integration in a ```yaml block of docs/`page`."""
+    text = (DOCS / page).read_text()
+    configs = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    return [
+        each for config in configs if isinstance(config, dict) for each in config.get("rest", [])
+    ]
+
+
 def documented_sensor(page: str, name: str) -> dict:
     """The REST sensor called `name` in a ```yaml block of docs/`page`."""
-    text = (DOCS / page).read_text()
-    for block in re.findall(r"```yaml\n(.*?)```", text, re.S):
-        config = yaml.safe_load(block)
-        for resource in config.get("rest", []) if isinstance(config, dict) else []:
-            for sensor in resource.get("sensor", []):
-                if sensor["name"] == name:
-                    return sensor
+    for resource in documented_resources(page):
+        for sensor in resource.get("sensor", []):
+            if sensor["name"] == name:
+                return sensor
     raise AssertionError(f"docs/{page} has no REST sensor named {name!r}")
+
+
+def resource_url(resource: dict, now: datetime) -> str:
+    """The URL Home Assistant asks for `resource`: its `resource`, or its `resource_template`
+    rendered at `now` (aware, in Home Assistant's time zone) with the template functions the
+    recipes use: `now()`, `today_at()`, `timedelta` and Jinja's `urlencode` filter."""
+    if "resource" in resource:
+        return resource["resource"]
+
+    def today_at(clock: str = "00:00") -> datetime:
+        return datetime.combine(now.date(), time.fromisoformat(clock), now.tzinfo)
+
+    functions = {"now": lambda: now, "today_at": today_at, "timedelta": timedelta}
+    return STRICT.from_string(resource["resource_template"]).render(functions).strip()
 
 
 def rest_sensor(sensor: dict, body: str) -> tuple[str, list[str]]:
