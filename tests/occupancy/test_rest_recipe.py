@@ -41,3 +41,16 @@ def test_with_nobody_away_ahead_it_is_unavailable_and_logs_nothing(google, answe
     # The recipe rendered "unknown" into the timestamp sensor: Home Assistant logged
     # "rendered invalid timestamp: unknown" at each poll.
     assert rest_sensor(sensor, body) == ("unavailable", [])
+
+
+def test_the_home_and_confidence_sensors_show_the_prediction(google, answer):
+    """The recipe's automation compares `sensor.household_home` with "False" and the confidence
+    with 0.6: Home Assistant's text of the answer's boolean, and its number (the documented
+    workday at NOW: working from home, 0.95)."""
+    workday_pages(google)
+    body = answer()
+    home, confidence = (
+        rest_sensor(documented_sensor("home_assistant.md", name), body)
+        for name in ("Household home", "Occupancy confidence")
+    )
+    assert (home, confidence) == (("True", []), ("0.95", []))
