@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from enrich.access import may_trigger
 from enrich.apps import check_access_settings
 from enrich.management.commands.create_token import trigger_permission
+from tests.support.api import create_token
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +26,6 @@ TRIGGER = "/api/views/no_such_view/rebuild"
 @pytest.fixture(autouse=True)
 def own_throttle_counts(settings):
     settings.REDIS_KEY_PREFIX = f"test-rules-{uuid.uuid4().hex[:8]}"
-
-
-def create_token(*args: str) -> str:
-    """Run the command; return the token it printed (second line)."""
-    from io import StringIO
-
-    out = StringIO()
-    call_command("create_token", *args, stdout=out)
-    return out.getvalue().splitlines()[1]
 
 
 def with_token(key: str, **extra: str) -> APIClient:

@@ -17,9 +17,9 @@ from rest_framework.test import APIClient
 
 from collectors import clock, pipeline
 from enrich.models import ProviderConfig, Site
-from tests.api.test_access_rules import create_token
 from tests.collectors.scenarios_air_quality import airnow
 from tests.support import configs
+from tests.support.api import create_token
 from tests.support.ha_rest import documented_resources, documented_sensor, resource_url, rest_sensor
 from tests.support.plan import NOW
 

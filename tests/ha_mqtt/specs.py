@@ -1,9 +1,11 @@
 """One entity spec of each kind enrich publishes, with the names a home's circuit, meter
-device and load give it (docs/home_assistant.md's table has a row for each)."""
+device and load give it (docs/home_assistant.md's table has a row for each), and the entity id
+Home Assistant makes of one on the device "Home"."""
 
 from dataclasses import replace
 
 from collectors.ha_mqtt import entities, storage
+from collectors.ha_mqtt.discovery import EntitySpec, slug
 from collectors.ha_mqtt.loads import load_spec
 from collectors.models import FlexibleLoad
 
@@ -27,3 +29,8 @@ SPECS = [
     storage.LAST_RUN_STATUS,
     load_spec(FlexibleLoad(id=1, name="Dishwasher")),
 ]
+
+
+def entity_id(spec: EntitySpec) -> str:
+    """The entity id Home Assistant makes of `spec` on the device "Home"."""
+    return f"{spec.component}.{slug('Home ' + spec.name)}"

@@ -6,8 +6,8 @@ publish has its row."""
 import re
 from pathlib import Path
 
-from collectors.ha_mqtt.discovery import Topics, config_payload, slug
-from tests.ha_mqtt.specs import SPECS
+from collectors.ha_mqtt.discovery import Topics, config_payload
+from tests.ha_mqtt.specs import SPECS, entity_id
 
 ROOT = Path(__file__).resolve().parents[2]
 NONE = "—"
@@ -37,7 +37,7 @@ def published(spec) -> tuple[str, list[str]]:
     config = config_payload(Topics("homeassistant", "enrich"), 1, "Home", spec)
     columns = [config.get(name, NONE) for name in ("device_class", "unit_of_measurement",
                                                    "state_class", "entity_category")]  # fmt: skip
-    return f"{spec.component}.{slug('Home ' + spec.name)}", columns
+    return entity_id(spec), columns
 
 
 def test_the_entity_table_names_each_entity_as_home_assistant_does():

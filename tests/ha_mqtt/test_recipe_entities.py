@@ -15,8 +15,7 @@ import pytest
 from collectors.ha_mqtt.discovery import config_payload, slug
 from collectors.ha_mqtt.publisher import publish_all
 from tests.ha_mqtt import homes
-from tests.ha_mqtt.specs import SPECS
-from tests.ha_mqtt.test_entity_table import published
+from tests.ha_mqtt.specs import SPECS, entity_id
 from tests.support.ha_rest import documented_resources
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -37,7 +36,7 @@ def recipes() -> str:
 
 def entity_specs() -> dict[str, object]:
     """{entity id on the device "Home": its spec}."""
-    return {published(spec)[0]: spec for spec in SPECS}
+    return {entity_id(spec): spec for spec in SPECS}
 
 
 def test_every_entity_a_recipe_uses_is_one_enrich_publishes_or_a_rest_sensor_of_the_page():

@@ -1,11 +1,14 @@
-"""A REST client signed in with a new user's API token, as Home Assistant or a person is, the
-answer the API gives a bad parameter, and an entity's series as GET /api/series gives it."""
+"""A REST client signed in with a new user's API token, as Home Assistant or a person is, a
+token made by `manage.py create_token`, the answer the API gives a bad parameter, and an
+entity's series as GET /api/series gives it."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from io import StringIO
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -18,6 +21,13 @@ def token_client(username: str, *, staff: bool = False) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+def create_token(*args: str) -> str:
+    """Run `manage.py create_token` with `args`; return the token it printed (second line)."""
+    out = StringIO()
+    call_command("create_token", *args, stdout=out)
+    return out.getvalue().splitlines()[1]
 
 
 def assert_400_naming_only(response, name: str, text: str) -> None:
