@@ -1,7 +1,7 @@
 """docs/home_assistant.md's table of entities: each entity id is the one Home Assistant makes
 of the device ("Home") and the entity's name, with the device class, unit, state class and
 entity category of the discovery config enrich publishes for it; every entity enrich can
-publish has its row."""
+publish has its row. The config keys the page names with their values are in the configs."""
 
 import re
 from pathlib import Path
@@ -51,3 +51,17 @@ def test_the_entity_table_names_each_entity_as_home_assistant_does():
             wrong.append(f"{entity}: the table gives {given}, enrich {columns}")
     assert not wrong, wrong
     assert not rows, f"rows of no entity enrich publishes: {sorted(rows)}"
+
+
+def test_the_config_keys_the_page_gives_are_in_the_configs():
+    """`availability_mode: all` (an entity is available only when both topics say so) in every
+    config, `suggested_display_precision: 0` in those of the carbon intensities (gCO2/kWh) and
+    the AQI, and in no other."""
+    text = (ROOT / "docs" / "home_assistant.md").read_text()
+    assert "`availability_mode: all`" in text and "`suggested_display_precision: 0`" in text
+    configs = [config_payload(Topics("homeassistant", "enrich"), 1, "Home", s) for s in SPECS]
+    assert {config["availability_mode"] for config in configs} == {"all"}
+    whole = [c["name"] for c in configs if c.get("suggested_display_precision") == 0]
+    carbon_and_aqi = [c["name"] for c in configs
+                      if c.get("unit_of_measurement") == "gCO2/kWh" or c.get("device_class") == "aqi"]  # fmt: skip
+    assert whole == carbon_and_aqi and len(whole) == 4, whole
