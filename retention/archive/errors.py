@@ -13,4 +13,5 @@ class VerificationError(ArchiveError):
 
 class ArchiveBusy(ArchiveError, RunBusy):
     """Another run holds the archive's lock (an archive run, an index rebuild, another
-    restore): a restore waits for it instead of reading files that run replaces or deletes."""
+    restore, an hourly run's late points): a restore, or a late point of an archived day,
+    waits for it instead of reading files that run replaces or deletes."""

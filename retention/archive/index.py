@@ -107,7 +107,8 @@ def rebuild_index(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
-    module doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild) holds the lock, StorageError when the
+    module doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild, an
+    hourly run's late points) holds the lock, StorageError when the
     store cannot be listed, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
     lock's Redis cannot be reached (before the next file: what is indexed stays)."""
     storage = storage or get_storage()

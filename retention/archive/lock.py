@@ -1,7 +1,9 @@
 """The archive's lock: one archive run, index rebuild or restore at a time (an enrich.redis
 RunLock). A restore holds it too (into InfluxDB, or into a file with `restore_from_archive
 --output`): an archive run beside it could replace (a merge) or delete (an expiry) a file the
-restore has listed, which it would then find changed or missing.
+restore has listed, which it would then find changed or missing. So does an hourly run reading
+an archived day's row for its late points (`retention.tiers.archived`), until it has written
+the corrected row.
 
 It expires after LOCK_SECONDS, so a killed run's lock frees itself; a live run renews it
 (`renew()`) between every phase and step, planning included, so it never expires under it.
@@ -44,6 +46,11 @@ WAITS = Waits(
 )
 
 
+def archive_run_lock(owner: str) -> RunLock:
+    """The lock itself, its value naming `owner` ("archive run 7", "index rebuild", ...)."""
+    return RunLock(*NAME, owner=owner, ttl_seconds=LOCK_SECONDS)
+
+
 def archive_lock_key() -> str:
     return lock_key(*NAME)
 
@@ -77,7 +84,7 @@ def archive_lock(*, take: bool = True, owner: str = "archive") -> Iterator[Archi
     if not take:
         yield ArchiveLock(None)
         return
-    lock = RunLock(*NAME, owner=owner, ttl_seconds=LOCK_SECONDS)
+    lock = archive_run_lock(owner)
     with reachable(LOCK), lock.taken() as mine:  # released quietly: else it expires
         yield ArchiveLock(lock) if mine else None
 

@@ -12,7 +12,8 @@ coverage, energy, on_seconds, state changes, last_*) keeps the value computed fr
 complete sequence Home Assistant had written. Their times are added to the row's
 `late_times`, so a rerun after a crash does not fold them twice; then they are deleted.
 A day whose daily composition is in progress waits for the next run. The hourly run folds
-them in after its days (`fold_late_points`), holding the daily tier's lock meanwhile.
+them in after its days (`fold_late_points`), holding the daily tier's lock meanwhile, and the
+archive's once it reads an archived row (`retention.tiers.archived`).
 
 Not late: raw points of an entity that has no row at all in their day (it was not tiered
 when the day was downsampled, then ticked again) are the day's whole record, so the day is
@@ -32,15 +33,14 @@ from datetime import date, datetime, timedelta
 from enrich.redis.lock import RunLock
 from enrich.wording import counted
 from retention import faults
-from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.restore import objects_covering, restore_from_archive
 from retention.archive.store import StorageError
 from retention.entities import ha_source
 from retention.entities.samples import Sample
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import density
 from retention.tiers.aggregate import VALUE_KINDS, Aggregate, compose
+from retention.tiers.archived import ArchivedRows
 from retention.tiers.chunks import (
     day_runs,
     deleted_days,
@@ -57,7 +57,6 @@ from retention.tiers.rows import (
     HOURLY_RP,
     LATE_TIMES,
     TierRow,
-    _row,
     differences,
     is_own_field,
     micros,
@@ -75,9 +74,12 @@ def fold_late_points(tier: HourlyTier, lock: RunLock, run_id: int) -> None:
     """Fold raw points found in the tier's days already downsampled into their rows (see the
     module docstring), then delete them; then give the downsampled days an entity has no rows
     in while its value held (it was not tiered then: `tier.holes`) the rows of that value.
-    `run_id`: the hourly run doing it, named by the daily tier's lock while it holds it."""
+    `run_id`: the hourly run doing it, named by the daily tier's lock (and the archive's) while
+    it holds it."""
     ranges = day_runs(deleted_days(tier.tier, tier.start, tier.end))
     daily_lock: RunLock | None = None
+    hourly = RetentionRun.Operation.DOWNSAMPLE_HOURLY.label
+    archived = ArchivedRows(f"{hourly} run {run_id} folding late points into archived days")
     try:
         for entity in tier.entities:
             for first, stop in density.without_kept(entity.entity_id, ranges):
@@ -86,15 +88,16 @@ def fold_late_points(tier: HourlyTier, lock: RunLock, run_id: int) -> None:
                     continue
                 if daily_lock is None and (daily_lock := _daily_lock(tier, run_id)) is None:
                     return
-                _fold(tier, entity, start, end)
-                still_held(lock, daily_lock)
+                _fold(tier, entity, start, end, archived)
+                still_held(lock, daily_lock, *archived.locks)
         for entity in tier.entities:
             for last in sorted(tier.holes.get(entity.entity_id, ())):
                 if daily_lock is None and (daily_lock := _daily_lock(tier, run_id)) is None:
                     return
-                _value_holds_on(tier, entity, last, set())
-                still_held(lock, daily_lock)
+                _value_holds_on(tier, entity, last, set(), archived)
+                still_held(lock, daily_lock, *archived.locks)
     finally:
+        archived.release()
         if daily_lock is not None:
             daily_lock.release()
 
@@ -112,7 +115,9 @@ def _daily_lock(tier: HourlyTier, run_id: int) -> RunLock | None:
     return None
 
 
-def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> None:
+def _fold(
+    tier: HourlyTier, entity: Entity, start: datetime, end: datetime, archived: ArchivedRows
+) -> None:
     samples = ha_source.read_samples(entity, start, end, carry_in=False, database=tier.database)
     by_day: dict[date, list[Sample]] = {}
     for sample in samples:
@@ -134,7 +139,7 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
         folded, aggregated = 0, None
         midnight = utc_midnight(day)
         try:
-            stored = _stored(entity.entity_id, rp, midnight)
+            stored = _stored(entity.entity_id, rp, midnight, archived)
             computed = _from_raw(tier, entity, day, rp)
             if not stored:
                 # No row at all: the entity was not tiered when the day was downsampled. Its
@@ -145,7 +150,9 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
             elif not _same(_of_now(stored, entity), computed):  # else: rows of these very
                 # points (a crash); compared in the units of now, as a switch may have come since
                 for window_start, group in sorted(groups.items()):
-                    folded += fold_late(entity, stored[0].kind, rp, window_start, width, group)
+                    folded += fold_late(
+                        entity, stored[0].kind, rp, window_start, width, group, archived
+                    )
         except (StorageError, ArchiveError) as exc:  # only the daily row of an archived day
             tier.outcome.waiting.append(
                 f"{entity.entity_id}: {counted(len(day_samples), 'late point')} of {day} kept "
@@ -178,10 +185,12 @@ def _fold(tier: HourlyTier, entity: Entity, start: datetime, end: datetime) -> N
         tier.outcome.deleted += deleted
         tier.outcome.entities.add(entity.entity_id)
         if aggregated is not None:
-            _value_holds_on(tier, entity, day, set(by_day))
+            _value_holds_on(tier, entity, day, set(by_day), archived)
 
 
-def _value_holds_on(tier: HourlyTier, entity: Entity, day: date, with_states: set[date]) -> None:
+def _value_holds_on(
+    tier: HourlyTier, entity: Entity, day: date, with_states: set[date], archived: ArchivedRows
+) -> None:
     """The downsampled days after `day` (just aggregated: the entity had no rows there) in which
     it has no state and no row: its value holds on through them, so they get the rows of a value
     that holds, as the hourly tier gives any day; else their means and energy were lost. Stops
@@ -202,7 +211,7 @@ def _value_holds_on(tier: HourlyTier, entity: Entity, day: date, with_states: se
                     "for the daily tier to finish that day"
                 )
                 return
-            if _stored(entity.entity_id, rp, utc_midnight(day)):
+            if _stored(entity.entity_id, rp, utc_midnight(day), archived):
                 return
             computed = _from_raw(tier, entity, day, rp)
         except (StorageError, ArchiveError) as exc:
@@ -232,13 +241,14 @@ def fold_late(
     window_start: datetime,
     width: timedelta,
     samples: list[Sample],
+    archived: ArchivedRows,
 ) -> int:
     """Fold late samples into the entity's row of [window_start, + width), of the `kind` its
     day's rows were computed as (the registry's kind may have changed since: a row under
     another kind tag would be a second row of the window); returns how many were new
     (already folded ones, named in `late_times`, are skipped). Verified by reading the row
     back; raises VerificationFailed otherwise."""
-    row = (_stored(entity.entity_id, rp, window_start, width) or [None])[0]
+    row = (_stored(entity.entity_id, rp, window_start, archived, width) or [None])[0]
     seen = row.late_times() if row is not None else set()
     fresh = [s for s in samples if micros(s.time) not in seen]
     if not fresh:
@@ -273,26 +283,14 @@ def fold_late(
     return len(fresh)
 
 
-def archived_row(entity_id: str, day_start: datetime) -> TierRow | None:
-    """The entity's daily row of the day as the archive holds it, once the daily tier's row
-    was archived and deleted (None when no archive object covers the day, or it has no row of
-    the entity). Raises StorageError or ArchiveError when the archive cannot be read."""
-    day = utc_date(day_start)
-    if not objects_covering(day, day):
-        return None
-    for values in fmt.table_rows(restore_from_archive(day, day)):
-        if values["entity_id"] == entity_id:
-            fields = {k: v for k, v in values.items() if k not in ("time", "entity_id")}
-            return _row(DAILY_RP, entity_id, day_start, fields)
-    return None
-
-
-def _stored(entity_id: str, rp: str, start: datetime, width: timedelta = DAY) -> list[TierRow]:
+def _stored(
+    entity_id: str, rp: str, start: datetime, archived: ArchivedRows, width: timedelta = DAY
+) -> list[TierRow]:
     """The entity's rows of [start, + width) in `rp`; a daily row archived and deleted from
-    InfluxDB as the archive holds it."""
+    InfluxDB as the archive holds it (read under the archive's lock: `archived`)."""
     rows = read_rows(rp, start, start + width, entity_id).get(entity_id, [])
     if not rows and rp == DAILY_RP:
-        rows = [row] if (row := archived_row(entity_id, start)) is not None else []
+        rows = [row] if (row := archived.row(entity_id, start)) is not None else []
     return rows
 
 

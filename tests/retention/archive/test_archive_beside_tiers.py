@@ -18,7 +18,7 @@ from retention.entities.discovery import discover
 from retention.entities.ha_source import count_samples
 from retention.models import ArchiveObject, Entity
 from retention.tiers import runner as tiers
-from retention.tiers.late import archived_row
+from retention.tiers.archived import archived_row
 from retention.tiers.rows import DAILY_RP, read_rows
 from tests.retention.conftest import HaDatabase, official_readings
 

@@ -1,0 +1,70 @@
+"""Daily rows of archived days, as an hourly run folding late points reads them
+(`retention.tiers.late`): once a day's daily row was archived and deleted from InfluxDB, the
+archive holds it.
+
+An hourly run reads them under the archive's lock (`retention.archive.lock`), taken at its
+first such read and held until it has folded its late points, so over the corrected rows it
+writes back to the daily tier too. Beside an index rebuild that had not indexed the day's file
+yet, the day looked unarchived: its late points were taken for the day's whole record, and the
+next archive run merged that row over the archived one (the day's mean and energy lost); beside
+an archive run, the file may be replaced (a merge) or deleted (an expiry) while it is read, and
+a row written meanwhile stops that run's delete. While another run holds the lock, a read raises
+ArchiveBusy naming it: the late points stay raw, and the run says so; its next run folds them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from enrich.redis.lock import RunLock
+from retention.archive import format as fmt
+from retention.archive.errors import ArchiveBusy
+from retention.archive.lock import archive_run_lock, lock_held
+from retention.archive.restore import objects_covering, restore_from_archive
+from retention.tiers.rows import DAILY_RP, TierRow, _row
+from retention.timeutil import utc_date
+
+
+def archived_row(entity_id: str, day_start: datetime) -> TierRow | None:
+    """The entity's daily row of the day as the archive holds it, once the daily tier's row
+    was archived and deleted (None when no archive object covers the day, or it has no row of
+    the entity). Raises StorageError or ArchiveError when the archive cannot be read."""
+    day = utc_date(day_start)
+    if not objects_covering(day, day):
+        return None
+    for values in fmt.table_rows(restore_from_archive(day, day)):
+        if values["entity_id"] == entity_id:
+            fields = {k: v for k, v in values.items() if k not in ("time", "entity_id")}
+            return _row(DAILY_RP, entity_id, day_start, fields)
+    return None
+
+
+class ArchivedRows:
+    """A run's reads of archived rows under the archive's lock, its value naming `owner`: taken
+    at the first read (ArchiveBusy while another run holds it), held until `release()`."""
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._lock: RunLock | None = None
+
+    @property
+    def locks(self) -> list[RunLock]:
+        """The archive's lock once taken, for the run to renew with its others."""
+        return [self._lock] if self._lock is not None else []
+
+    def row(self, entity_id: str, day_start: datetime) -> TierRow | None:
+        """`archived_row`, holding the archive's lock."""
+        if self._lock is None:
+            lock = archive_run_lock(self._owner)
+            if not lock.acquire():
+                raise ArchiveBusy(
+                    f"{lock_held()}; it may be replacing, deleting or still indexing the day's "
+                    "file: the next run reads it"
+                )
+            self._lock = lock
+        return archived_row(entity_id, day_start)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release_quietly()
+            self._lock = None

@@ -1,0 +1,150 @@
+"""Late points of an archived day folded beside the archive's other runs, on moto's S3: an index
+rebuild that has indexed only part of the files, an archive run replacing the day's file (a
+merge). The hourly run read the day's row from the archive without the archive's lock: beside a
+rebuild it found no file for the day, took the late point for the day's whole record, and the
+next archive run merged that row over the archived one (the day's mean and energy lost);
+beside a merge it read a file being replaced (told "damaged or was replaced"), or wrote a row
+the archive run then refused to delete (the run failed). Now it reads and writes those rows
+holding the archive's lock; while another run holds it the late points wait, saying so."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from retention import faults
+from retention.archive import format as fmt
+from retention.archive.index import rebuild_index
+from retention.archive.restore import restore_from_archive
+from retention.archive.run import run_archive
+from retention.archive.target import get_storage
+from retention.entities.ha_source import count_samples
+from retention.models import ArchiveObject
+from retention.tiers import runner as tiers
+from retention.tiers.layout import DAILY_RP, expand
+from tests.retention.conftest import HaDatabase
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+T = datetime(2022, 3, 1, tzinfo=UTC)
+D = T.date()
+NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)  # 2022 is due for the archive
+KEY = "archives/2022/data_2022-03-01.parquet"
+BOILER, PUMP = "sensor.boiler_power", "sensor.heat_pump_power"
+
+
+def _ok(run):
+    assert run.status == "ok", (run.status, run.errors)
+    return run
+
+
+def archived(entity_id: str) -> dict:
+    """The entity's archived row of D with the fields a reader derives put back."""
+    [row] = [r for r in fmt.table_rows(restore_from_archive(D, D)) if r["entity_id"] == entity_id]
+    return expand(DAILY_RP, row, row["kind"])
+
+
+def archived_day(tier) -> HaDatabase:
+    """The boiler's and heat pump's day D downsampled, archived and gone from InfluxDB."""
+    ha = HaDatabase(tier.database)
+    ha.saved_entity("official", BOILER, [(T, 100), (T + 6 * HOUR, 300)], unit="W")
+    ha.saved_entity("official", PUMP, [(T, 500), (T + 12 * HOUR, 700)], unit="W")
+    _ok(tiers.downsample_hourly(D, D + DAY))
+    _ok(tiers.downsample_daily(D, D + DAY))
+    report = run_archive(NOW)
+    assert (report.errors, report.records_deleted) == ([], 2)
+    return ha
+
+
+def late_point(ha: HaDatabase, entity_id: str, value: float):
+    """A buffered state of D arriving now (an ESP with a wrong clock, a replayed buffer)."""
+    return ha.write_entity("official", entity_id, [(T + 15 * HOUR, value)], unit="W")
+
+
+def merge_allowed() -> datetime:
+    """A moment at which the archive may rewrite the file (90 days after its upload)."""
+    return get_storage().head(KEY).last_modified + timedelta(days=91)
+
+
+def assert_counted_once(before: dict, after: dict, low: float) -> None:
+    """The archived row counts the late point once and keeps what the whole day gave."""
+    assert after["sample_count"] == before["sample_count"] + 1
+    assert after["min_value"] == low
+    for name in ("avg_value", "coverage_seconds", "last_value", "total_energy", "max_value"):
+        assert after[name] == before[name], name
+
+
+def test_a_late_point_waits_while_the_index_is_rebuilt_and_adds_to_the_archived_row(tier, s3):
+    ha = archived_day(tier)
+    before = archived(BOILER)
+    assert before["sample_count"] == 2 and before["total_energy"] == pytest.approx(6.0)
+    # The relational database came back from a backup taken before the archive run: the file
+    # is in the bucket, its ArchiveObject row is not; the rebuild indexes it again.
+    ArchiveObject.objects.all().delete()
+    entity = late_point(ha, BOILER, 5)
+    beside = []
+
+    def hourly_run_meanwhile(keys):  # the rebuild holds the archive's lock, F not indexed yet
+        beside.append(tiers.downsample_hourly(D, D + DAY))
+        yield from keys
+
+    report = rebuild_index(progress=hourly_run_meanwhile)
+    assert [i["key"] for i in report.indexed] == [KEY]
+    _ok(tiers.downsample_hourly(D, D + DAY))
+    assert count_samples(entity, T, T + DAY) == 0
+    assert run_archive(merge_allowed()).errors == []
+    # Before, the run beside the rebuild took the late point for the day's whole record (no
+    # file covered the day yet) and the archive merged that row over the day's: mean 5 W.
+    assert_counted_once(before, archived(BOILER), low=5)
+    assert archived(PUMP)["sample_count"] == 2
+    [hourly] = beside
+    _ok(hourly)
+    assert hourly.details["late_points"] == 0
+    [note] = hourly.details["waiting"]
+    assert note.startswith(
+        f"{BOILER}: 1 late point of {D} kept raw: the day is archived and its row could not be "
+        "read from the archive (the archive's lock is held by index rebuild since "
+    ), note
+    assert note.endswith(
+        "; it may be replacing, deleting or still indexing the day's file: the next run reads it)"
+    ), note
+
+
+@pytest.mark.parametrize("fault", ["archive.after_upload", "archive.before_delete"])
+def test_a_late_point_waits_while_the_archive_merges_the_days_file(tier, s3, monkeypatch, fault):
+    """The heat pump's late point was folded earlier: the archive run merges its row into the
+    file, and the boiler's late point reaches an hourly run while the file is replaced."""
+    ha = archived_day(tier)
+    before = {entity_id: archived(entity_id) for entity_id in (BOILER, PUMP)}
+    late_point(ha, PUMP, 50)
+    _ok(tiers.downsample_hourly(D, D + DAY))  # the pump's row, corrected, waits for the archive
+    entity = late_point(ha, BOILER, 5)
+    real, beside = faults.point, []
+
+    def hourly_run_meanwhile(name: str) -> None:
+        if name == fault and not beside:
+            beside.append(tiers.downsample_hourly(D, D + DAY))
+        real(name)
+
+    monkeypatch.setattr(faults, "point", hourly_run_meanwhile)
+    report = run_archive(merge_allowed())
+    monkeypatch.setattr(faults, "point", real)
+    # Before: beside the upload the hourly run read the new file under the old checksum ("does
+    # not match its recorded SHA-256 ...; the object is damaged or was replaced"); beside the
+    # delete it wrote the boiler's row, which the file did not hold: the archive run failed.
+    assert (report.errors, report.records_deleted) == ([], 1)
+    [hourly] = beside
+    _ok(hourly)
+    assert hourly.details["late_points"] == 0 and count_samples(entity, T, T + DAY) == 1
+    [note] = hourly.details["waiting"]
+    assert note.startswith(
+        f"{BOILER}: 1 late point of {D} kept raw: the day is archived and its row could not be "
+        f"read from the archive (the archive's lock is held by archive run {report.run_id} since "
+    ), note
+    _ok(tiers.downsample_hourly(D, D + DAY))
+    assert count_samples(entity, T, T + DAY) == 0
+    assert run_archive(merge_allowed()).errors == []
+    assert_counted_once(before[BOILER], archived(BOILER), low=5)
+    assert_counted_once(before[PUMP], archived(PUMP), low=50)
