@@ -11,9 +11,11 @@ from tqdm import tqdm
 from enrich.influx import TimeseriesError
 from enrich.management.options import not_empty
 from enrich.redis.client import RedisUnavailable
+from enrich.redis.lock import LockLost
 from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
+from retention.archive.lock import LOCK_SECONDS
 from retention.archive.restore import restore_to_influxdb, restore_under_lock
 from retention.archive.store import StorageError
 from retention.management.commands._redis import redis_gone
@@ -66,15 +68,27 @@ class Command(BaseCommand):
         except (StorageError, TimeseriesError, ArchiveError) as exc:
             raise CommandError(str(exc)) from None
         except RedisUnavailable as exc:  # the archive's lock, taken or renewed before the write
-            where = "InfluxDB" if output is None else str(output)
-            done = f"The restore stopped before writing to {where}: nothing was restored."
+            done = f"The restore stopped before writing to {_where(output)}: nothing was restored."
             raise redis_gone(exc, done, "restores the range") from None
+        except LockLost as exc:  # renewed before each file and the write: it had expired
+            raise CommandError(
+                f"The archive's lock was lost during the restore: {exc} (a file took longer to "
+                f"read than the lock's {LOCK_SECONDS // 60} minutes; the run holding it now may "
+                "replace or delete the files a restore reads). Nothing was restored: the restore "
+                f"stopped before writing to {_where(output)}. Run this command again once that "
+                "run has finished: it restores the range."
+            ) from None
         self.stdout.write(
             f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
             f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
             f"{report.database!r} (measurement entity_aggregates); the archive held rows for "
             f"{report.days} of the {counted(report.days_asked, 'day')} asked"
         )
+
+
+def _where(output: Path | None) -> str:
+    """Where the restore writes: InfluxDB, or the --output file."""
+    return "InfluxDB" if output is None else str(output)
 
 
 def check_options(database: str | None, output: Path | None, force: bool) -> None:
