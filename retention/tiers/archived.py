@@ -58,8 +58,8 @@ class ArchivedRows:
             lock = archive_run_lock(self._owner)
             if not lock.acquire():
                 raise ArchiveBusy(
-                    f"{lock_held()}; it may be replacing, deleting or still indexing the day's "
-                    "file: the next run reads it"
+                    f"{lock_held()}, which archive runs and index rebuilds hold while they "
+                    "replace, delete or index its files: the next run reads it"
                 )
             self._lock = lock
         return archived_row(entity_id, day_start)

@@ -108,7 +108,8 @@ def test_a_late_point_waits_while_the_index_is_rebuilt_and_adds_to_the_archived_
         "read from the archive (the archive's lock is held by index rebuild since "
     ), note
     assert note.endswith(
-        "; it may be replacing, deleting or still indexing the day's file: the next run reads it)"
+        ", which archive runs and index rebuilds hold while they replace, delete or index its "
+        "files: the next run reads it)"
     ), note
 
 
@@ -148,3 +149,31 @@ def test_a_late_point_waits_while_the_archive_merges_the_days_file(tier, s3, mon
     assert run_archive(merge_allowed()).errors == []
     assert_counted_once(before[BOILER], archived(BOILER), low=5)
     assert_counted_once(before[PUMP], archived(PUMP), low=50)
+
+
+def test_an_archive_run_beside_a_fold_into_an_archived_row_waits_for_it(tier, s3, monkeypatch):
+    """The other way round: an archive run starting while an hourly run folds a late point into
+    an archived row (written back, its raw state not deleted yet) archives nothing yet, naming
+    that run; the next archive run merges the corrected row."""
+    ha = archived_day(tier)
+    before = archived(BOILER)
+    entity = late_point(ha, BOILER, 5)
+    real, beside = faults.point, []
+
+    def archive_run_meanwhile(name: str) -> None:
+        if name == "hourly:late_after_write" and not beside:
+            beside.append(run_archive(merge_allowed()))
+        real(name)
+
+    monkeypatch.setattr(faults, "point", archive_run_meanwhile)
+    hourly = _ok(tiers.downsample_hourly(D, D + DAY))
+    monkeypatch.setattr(faults, "point", real)
+    assert hourly.details["late_points"] == 1 and count_samples(entity, T, T + DAY) == 0
+    [report] = beside
+    assert report.status == "skipped" and report.objects == []
+    assert report.errors[0].startswith(
+        f"the archive's lock is held by raw -> hourly run {hourly.pk} folding late points into "
+        "archived days since "
+    ), report.errors
+    assert run_archive(merge_allowed()).errors == []
+    assert_counted_once(before, archived(BOILER), low=5)
