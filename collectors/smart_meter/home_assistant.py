@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from collectors.answers import Answer
+from collectors.answers import HTTP, Answer
 from collectors.base import (
     Adapter,
     ConfigError,
@@ -34,23 +34,32 @@ from collectors.base import (
 from collectors.smart_meter import common, ha_history, ha_states
 from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
 from enrich.readings import Reading
+from enrich.url_problems import url_problem
 from enrich.wording import counted
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "home_assistant"
+HTTP_PREFIXES = tuple(f"{scheme}://" for scheme in HTTP)
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: read HA's history
 
 
 def _home_assistant(options: Mapping[str, Any]) -> str:
-    """options.base_url, your Home Assistant's http(s) address, checked."""
-    base = str(options.get("base_url") or "").rstrip("/")
-    if not base.startswith(("http://", "https://")):
+    """options.base_url, your Home Assistant's http(s) address with a host and a usable port,
+    checked (enrich.url_problems, as every provider's base_url)."""
+    base = str(options.get("base_url") or "")
+    example = '{"base_url": "http://homeassistant.local:8123"}'
+    if not base.startswith(HTTP_PREFIXES):
         raise ConfigError(
-            "Home Assistant meter: set options.base_url to your Home Assistant's address, "
-            'e.g. {"base_url": "http://homeassistant.local:8123"}.'
+            f"Home Assistant meter: set options.base_url to your Home Assistant's address, "
+            f"e.g. {example}."
         )
-    return base
+    if problem := url_problem(base, HTTP):
+        raise ConfigError(
+            f"Home Assistant meter: options.base_url {base!r} is not usable: {problem}. Give "
+            f"your Home Assistant's address, e.g. {example}."
+        )
+    return base.rstrip("/")
 
 
 def _device(options: Mapping[str, Any]) -> str:

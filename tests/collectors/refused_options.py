@@ -50,6 +50,10 @@ HOME_ASSISTANT_NAMES = [
 # (Port 0 was saved, and each run's call was refused.)
 BASE_URLS = ["nota url", "ftp://api.example.com", "api.example.com", "https://", 443,
              "http://127.0.0.1:0"]  # fmt: skip
+# Home Assistant's address (no default): an http(s) URL with a host and a usable port, as the
+# others' (only a missing scheme was refused: these were saved, and each run's call failed).
+HOME_ASSISTANT_URLS = ["http://", "http://127.0.0.1:0", "http://127.0.0.1:65536",
+                       "http://home assistant:8123", "http://[::1", "http://ha.local:port"]  # fmt: skip
 ROOTED = ["airnow", "awattar", "electricitymaps", "emporia_vue", "octopus", "sense", "tibber",
           "uk_carbon_intensity", "watttime"]  # fmt: skip
 
@@ -69,6 +73,7 @@ REFUSED = [
     *[(provider, {"base_url": url}) for provider in ROOTED for url in BASE_URLS],
     *[("home_assistant", options) for options, _ in HOME_ASSISTANT_NAMES],
     ("home_assistant", {"base_url": "homeassistant.local:8123"}),
+    *[("home_assistant", {"base_url": url}) for url in HOME_ASSISTANT_URLS],
     ("home_assistant", {"circuits": ["sensor.oven_power"]}),
     ("sense", {"phantom_nights": 1.5}),
     ("emporia_vue", {"high_power_w": -1}),
