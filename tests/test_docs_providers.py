@@ -1,6 +1,7 @@
 """docs/providers.md's *Providers at a glance* table, checked against the adapters and the beat
 table: each provider's source, schedule, options, default budget, budget scope and backfill
-bound are the code's, and every adapter has its row."""
+bound are the code's, and every adapter has its row; and the calendar's rule confidences and
+option defaults are the prediction's."""
 
 from datetime import timedelta
 
@@ -58,3 +59,26 @@ def test_the_providers_at_a_glance_are_the_adapters():
             if said != code
         ]
     assert not wrong, wrong
+
+
+def table_rows(after: str) -> dict[str, list[str]]:
+    """The rows of the first table after `after` in docs/providers.md, by their first cell."""
+    text = (ROOT / "docs" / "providers.md").read_text().split(after, 1)[1]
+    lines = text[text.index("\n|") + 1 :].split("\n\n", 1)[0].splitlines()[2:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    return {row[0].strip("`"): row[1:] for row in cells}
+
+
+def test_the_calendar_s_rules_and_option_defaults_are_the_prediction_s():
+    """The confidence of each prediction rule and the calendar options' defaults, as the
+    page's tables give them, are collectors.occupancy.google.prediction's."""
+    from collectors.occupancy.google import prediction
+
+    rules = {rule: float(row[1]) for rule, row in table_rows("### Prediction rules").items()}
+    assert rules == prediction.RULES
+    options = table_rows("### Options (admin")
+    assert options["travel_minutes"][0] == f"`{prediction.DEFAULT_TRAVEL_MINUTES}`"
+    assert options["lead_minutes"][0] == f"`{prediction.DEFAULT_LEAD_MINUTES}`"
+    keywords = ", ".join(f'"{k}"' for k in prediction.DEFAULT_HOME_KEYWORDS)
+    assert options["home_keywords"][0] == f"`[{keywords}]`"
+    assert options["online_keywords"][0] == ", ".join(prediction.DEFAULT_ONLINE_KEYWORDS)
