@@ -1,6 +1,5 @@
 """The REST API's content negotiation (REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"])."""
 
-from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 
 from enrich.api import params
@@ -9,11 +8,11 @@ from enrich.api import params
 class Negotiation(DefaultContentNegotiation):
     """DRF's, with a `?format=` that no renderer of the view writes a 400 naming `format` and
     listing the formats: DRF answered 404 "Not found.", as if the URL did not exist. Given more
-    than once it is a 400 naming it too, as every parameter (DRF wrote the last one's format)."""
+    than once (DRF wrote the last one's format) or empty (DRF read it as left out) it is a 400
+    naming it too, as every parameter (`params.given`)."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        if problem := params.repeated(request.query_params, [self.settings.URL_FORMAT_OVERRIDE]):
-            raise ValidationError(problem)
+        params.given(request.query_params, self.settings.URL_FORMAT_OVERRIDE)
         return super().select_renderer(request, renderers, format_suffix)
 
     def filter_renderers(self, renderers, format):

@@ -68,17 +68,19 @@ def read_lang(query) -> None:
 
 
 class DocsView(SpectacularSwaggerView):
-    """The browsable docs page of the schema; a `lang` it cannot pass on to the schema is a
-    400 in plain text, as the pages say it (raised as the API raises it, its HTML renderer
-    would write only "400 Bad Request")."""
+    """The browsable docs page of the schema; a `lang` it cannot pass on to the schema, or a
+    `?format=` it cannot write (enrich.api.negotiation), is a 400 in plain text naming it, as
+    the pages say it: its HTML renderer wrote only "400 Bad Request"."""
 
     def get(self, request, *args, **kwargs) -> HttpResponse:
-        try:
-            read_lang(request.query_params)
-        except ValidationError as exc:
-            said = f"lang: {exc.detail['lang']}"
-            return HttpResponseBadRequest(said, content_type="text/plain; charset=utf-8")
+        read_lang(request.query_params)
         return super().get(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ValidationError) and isinstance(exc.detail, dict):
+            said = "; ".join(f"{name}: {text}" for name, text in exc.detail.items())
+            return HttpResponseBadRequest(said, content_type="text/plain; charset=utf-8")
+        return super().handle_exception(exc)
 
 
 class TokenView(ObtainAuthToken):

@@ -355,6 +355,9 @@ START, END = "start=2024-01-01T00:00:00Z", "end=2024-01-02T00:00:00Z"
         "/api/pricing/windows?hours=3&within=",
         "/api/pricing/windows?hours=3&before=",
         "/api/views/daily_energy_by_device?start=",
+        # DRF's own: read as no format (JSON, the schema's YAML), as if it had been left out.
+        "/api/health/?format=",
+        "/retention/history?format=",
     ],
 )
 def test_a_query_parameter_given_empty_is_a_400_naming_it(staff, url):
@@ -364,3 +367,25 @@ def test_a_query_parameter_given_empty_is_a_400_naming_it(staff, url):
     query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
     name = next(key for key, value in query if value == "")
     assert_400_naming_only(staff.get(url), name, f"given empty: give a value or leave ?{name}= out")
+
+
+def test_the_schema_refuses_a_format_given_empty(staff):
+    schema = staff.get("/api/schema/?format=")  # was the YAML schema, as for no format
+    assert schema.status_code == 400
+    assert b"given empty: give a value or leave ?format= out." in schema.content
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("format=xml", "'xml' is not valid: expected one of html."),
+        ("format=html&format=html", "given 2 times: give it once."),
+        ("format=", "given empty: give a value or leave ?format= out."),
+    ],
+)
+def test_the_docs_page_names_a_format_it_cannot_use(staff, query, said):
+    # Each was the renderer's bare "400 Bad Request", naming nothing.
+    page = staff.get(f"/api/docs/?{query}")
+    assert page.status_code == 400
+    assert page["Content-Type"] == "text/plain; charset=utf-8"
+    assert page.content.decode() == f"format: {said}"
