@@ -45,6 +45,14 @@ class ProcessesView(APIView):
         return Response(processes())
 
 
+LANG = OpenApiParameter(
+    "lang",
+    str,
+    enum=list(dict(settings.LANGUAGES)),
+    description="the language of Django's and DRF's own words in the schema (field titles)",
+)
+
+
 class SchemaView(SpectacularAPIView):
     """The OpenAPI schema, without drf-spectacular's `?version=`: the API has one version
     (SPECTACULAR_SETTINGS["VERSION"]), and that parameter wrote the caller's text into the
@@ -55,6 +63,8 @@ class SchemaView(SpectacularAPIView):
     def _get_version_parameter(self, request):
         return None
 
+    # drf-spectacular declares `lang` on its own get, which this one replaces.
+    @extend_schema(parameters=[LANG], responses={200: dict, 400: dict})
     def get(self, request, *args, **kwargs):
         read_lang(request.query_params)
         return super().get(request, *args, **kwargs)
@@ -72,6 +82,7 @@ class DocsView(SpectacularSwaggerView):
     `?format=` it cannot write (enrich.api.negotiation), is a 400 in plain text naming it, as
     the pages say it: its HTML renderer wrote only "400 Bad Request"."""
 
+    @extend_schema(parameters=[LANG], responses={200: str, 400: str})
     def get(self, request, *args, **kwargs) -> HttpResponse:
         read_lang(request.query_params)
         return super().get(request, *args, **kwargs)

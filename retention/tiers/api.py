@@ -31,6 +31,7 @@ an id without its domain: the answer says what to fix), 503 InfluxDB down.
 from datetime import UTC
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -48,17 +49,31 @@ from retention.tiers.series import read_series
 from retention.timeutil import utc_midnight
 
 
+class DownsampleRequest(serializers.Serializer):
+    """The body's schema (OpenAPI); params.fields, flag and sent read it."""
+
+    start = serializers.DateField(
+        required=False, help_text="First UTC day (YYYY-MM-DD). Absent: from the oldest data."
+    )
+    end = serializers.DateField(
+        required=False, help_text="UTC day to stop before (exclusive). Absent: up to the horizon."
+    )
+    dry_run = serializers.BooleanField(
+        required=False,
+        help_text="Report what would be aggregated and deleted; change nothing. Absent: false "
+        "(a real run).",
+    )
+
+
 class DownsampleView(APIView):
     operation = ""
     task = None
 
     @extend_schema(
-        request={"application/json": dict},
+        request=DownsampleRequest,
         responses={202: dict, 400: dict, 503: dict},
-        description="start/end: YYYY-MM-DD UTC days, end exclusive (absent: all data older "
-        "than the horizon; empty or null: 400); dry_run: true or false "
-        "(absent: false, a real run; empty or null: 400). In the body or the query string, each "
-        "once; a field given twice, or one of another name, is a 400.",
+        description="Each field in the body or the query string, once; empty or null, given "
+        "twice, or a field of another name is a 400 naming it.",
     )
     def post(self, request):
         data = params.fields(request, ("start", "end", "dry_run"))
