@@ -18,6 +18,7 @@ from tests.support.doc_pages import (
     PATTERN_MARKS,
     ROOT,
     VARIABLES,
+    heading_anchor,
     same,
 )
 
@@ -71,11 +72,6 @@ def test_every_file_the_docs_name_exists():
             ):
                 missing.append(f"{page}: {path}")
     assert not missing, missing
-
-
-def heading_anchor(heading: str) -> str:
-    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def test_every_link_between_the_pages_leads_somewhere():

@@ -1,15 +1,26 @@
 """What the reference pages state that a reader looks things up by, checked against the code:
 every endpoint of the URL conf is in docs/api.md's table with each of its methods, a module
 named by its file name is in the package the text places it in, every variable a settings
-table documents is read, a default given in brackets in the prose is the settings', and the
-methods docs/api.md says each page takes are those its 405 names."""
+table documents is read, a default given in brackets in the prose is the settings', the
+methods docs/api.md says each page takes are those its 405 names, and docs/api.md's table, the
+OpenAPI schema and the endpoints themselves name the same parameters."""
 
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
-from tests.support.doc_pages import DEFAULTS, ENDPOINT, FENCED, PAGES, ROOT, VARIABLES, same
+from tests.support.doc_pages import (
+    DEFAULTS,
+    ENDPOINT,
+    FENCED,
+    PAGES,
+    ROOT,
+    VARIABLES,
+    heading_anchor,
+    same,
+)
 
 
 def test_every_endpoint_of_the_url_conf_is_in_the_api_page_with_each_method():
@@ -195,3 +206,142 @@ def test_the_demo_walk_through_gives_the_tier_runs_days_to_aggregate():
     days, weeks = re.search(r"`--days (\d+)` gives it (\w+) weeks", text).groups()
     words = {"two": 2, "three": 3, "four": 4}
     assert abs(int(days) - raw_days - 7 * words[weeks]) <= 3, (days, weeks)
+
+
+def _section(target: str) -> str:
+    """The text a link of docs/api.md leads to: the page (`plan.md`), or its section under the
+    heading of the anchor up to the next heading of the same or a higher level."""
+    file, _, anchor = target.partition("#")
+    text = FENCED.sub("", (ROOT / "docs" / file).read_text())
+    if not anchor:
+        return text
+    headings = list(re.finditer(r"^(#+) (.*)$", text, re.M))
+    start = next(h for h in headings if heading_anchor(h[2]) == anchor)
+    after = [
+        h.start() for h in headings if h.start() > start.start() and len(h[1]) <= len(start[1])
+    ]
+    return text[start.start() : after[0] if after else len(text)]
+
+
+def _named(name: str, text: str) -> bool:
+    """`name` is in a code span of `text` as a word (`dry_run`, `?lang=`, `hours=N`)."""
+    return any(
+        re.search(rf"(?<![\w-]){name}(?![\w-])", span) for span in re.findall(r"`([^`]+)`", text)
+    )
+
+
+def _schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _declared(schema: dict, path: str, method: str) -> set[str]:
+    """The query parameters and the body fields (not read-only) the schema declares for an
+    operation, but DRF's own `format`."""
+    operation = schema["paths"][path][method.lower()]
+    names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        body = content["schema"]
+        if ref := body.get("$ref"):
+            body = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+        names |= {n for n, p in body.get("properties", {}).items() if not p.get("readOnly")}
+    return names - {"format"}
+
+
+@pytest.mark.django_db
+def test_the_parameters_of_each_endpoint_are_the_same_in_the_api_page_and_the_schema():
+    """A row of docs/api.md's endpoint table and the OpenAPI schema (/api/schema/) name the same
+    parameters of each endpoint: every query parameter, body field (not read-only) and `lang`
+    the schema declares is in a code span of the row or of a page section the row links to;
+    every query parameter the row's endpoint spans (`?hours=N&within=24h`) or its text
+    (`?lang=`) give, and every field
+    a POST row lists before its colon (`start`, `end`: ...) the schema declares. DRF's own
+    `format` of every endpoint and the path's own parameters are the table's prose."""
+    schema = _schema()
+    wrong = []
+    table = FENCED.sub("", (ROOT / "docs" / "api.md").read_text())
+    for cell, what in re.findall(r"^\| (`.*?) \| (.*) \|$", table, re.M):
+        shown = (
+            cell + what + "".join(map(_section, re.findall(r"\]\(([^)#\s]*\.md[^)\s]*)\)", what)))
+        )
+        fields = re.findall(r"`(\w+)`", re.split(r": |→", what, maxsplit=1)[0])
+        asked = re.findall(r"`\?(\w+)=`", what)  # `?lang=`: a parameter of the row's endpoints
+        method = None
+        for span in re.findall(r"`([^`]+)`", cell):
+            match = ENDPOINT.fullmatch(span)
+            method = match[1] or method
+            path = re.sub(r"<(\w+)>", r"{\1}", match[2])
+            names = _declared(schema, path, method)
+            wrong += [
+                f"{span}: {name} is not in the row" for name in names if not _named(name, shown)
+            ]
+            given = re.findall(r"(?:^|&)(\w+)=", match[3] or "") + asked
+            given += fields if method == "POST" else []
+            wrong += [f"{span}: {name} is not in the schema" for name in given if name not in names]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.django_db
+def test_the_parameters_the_schema_declares_are_those_each_endpoint_takes(settings):
+    """Asked, not read from the source: a read takes a query parameter when, given empty, it is
+    a 400 naming it (a read ignores one it does not take; asked of every name the schema or
+    docs/api.md gives); the filters of a view's rows and the fields of a
+    changing endpoint, which its 400 to an unknown one lists ("use start, end, dry_run."), are
+    those the schema declares; the token endpoint names the fields it requires."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from enrich.models import Site
+    from retention.rollups.materialized import VIEWS
+
+    rates = {"anon": "1000/minute", "user": "1000/minute", "trigger": "1000/hour",
+             "token": "1000/minute"}  # fmt: skip
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    schema = _schema()
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("docs", is_staff=True))
+    Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
+    valid = {"hours": "1", "entity_id": "sensor.x", "start": "2024-01-01T00:00:00Z",
+             "end": "2024-01-02T00:00:00Z"}  # fmt: skip
+
+    def listed(answer, name: str) -> set[str]:
+        said = answer.json().get(name, "") if answer.status_code == 400 else ""
+        return set(said.partition("; use ")[2].rstrip(".").split(", ")) - {""}
+
+    # Every name a read may take: those the schema declares anywhere and those docs/api.md gives.
+    asked = set(re.findall(r"[?&](\w+)=", (ROOT / "docs" / "api.md").read_text()))
+    asked |= {
+        n for path, ops in schema["paths"].items() for m in ops for n in _declared(schema, path, m)
+    }
+    asked -= {"format"}
+    wrong = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            names = _declared(schema, path, method)
+            if path == "/api/token/":
+                takes = set(client.post(path, {}, format="json").json())
+            elif method == "post":
+                url = path.replace("{name}", next(iter(VIEWS)))
+                takes = listed(client.post(url, {"unknown": "1"}, format="json"), "unknown")
+            elif path == "/api/views/{name}":
+                takes = set().union(*(listed(client.get(f"/api/views/{view}?unknown=1"),
+                                             "unknown") for view in VIEWS))  # fmt: skip
+            else:
+                parameters = operation.get("parameters", [])
+                required = {
+                    p["name"] for p in parameters if p.get("required") and p["in"] == "query"
+                }
+                takes = set()
+                for name in asked:
+                    query = urlencode({**{n: valid[n] for n in required - {name}}, name: ""})
+                    answer = client.get(f"{path.replace('{id}', '1')}?{query}")
+                    if (
+                        answer.status_code == 400
+                        and f"leave ?{name}= out" in answer.content.decode()
+                    ):
+                        takes.add(name)
+            if takes != names:
+                wrong.append(f"{method.upper()} {path}: the schema declares {sorted(names)}, "
+                             f"it takes {sorted(takes)}")  # fmt: skip
+    assert not wrong, "\n".join(wrong)

@@ -43,6 +43,11 @@ ENDPOINT = re.compile(
 )
 
 
+def heading_anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
 def code_defaults() -> dict[str, object]:
     """The default config/ gives each variable it reads, where that default is a literal
     (`env.str("X", default="a")`, `number("X", 5)`, `choice("X", "a", (...))`)."""
