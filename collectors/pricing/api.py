@@ -199,7 +199,8 @@ def split_rules(query) -> dict[str, Any]:
 SHARED_PARAMETERS = [
     OpenApiParameter(
         "hours", {"type": "number", "minimum": MIN_HOURS, "maximum": MAX_HOURS}, required=True,
-        description="length of the run, hours (at most `within`, or 24 without `before`)",
+        description="length of the run, hours in whole minutes (/api/pricing/windows: at most "
+        "`within`, 24h by default; /api/plan: at most 24 without `before`)",
     ),
     OpenApiParameter("before", str, description="ISO time the run must end by"),
     OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
