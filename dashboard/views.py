@@ -79,7 +79,7 @@ def _site_id(raw: str) -> int | None:
 
 def _no_such_site(request: HttpRequest, wanted: str, sites: list[Site]) -> HttpResponse:
     """The page for a `site` no site has: says so and links every site (a 404 for an id, as in
-    the API; a 400 for a value that is no id at all)."""
+    the API; a 400 for a value that is no id at all, or none: `?site=` in the API's words)."""
     an_id = _site_id(wanted) is not None
     shown = Truncator(repr(wanted)[1:-1]).chars(40)  # control characters escaped, kept short
     problem = (
@@ -87,6 +87,10 @@ def _no_such_site(request: HttpRequest, wanted: str, sites: list[Site]) -> HttpR
         if an_id
         else f"site: there is no site '{shown}': a site's id is a whole number from 1."
     )
+    try:
+        params.given({"site": wanted}, "site")
+    except BadParameter as exc:
+        problem = f"site: {exc.detail['site']}"
     context = {"problem": problem, "sites": sites}
     return render(request, "dashboard/no_site.html", context, status=404 if an_id else 400)
 
@@ -101,9 +105,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if not Site.objects.exists():
         return _setup_page(request, SetupForm())
     sites = list(Site.objects.order_by("name"))
-    wanted = request.GET.get("site", "")
+    wanted = request.GET.get("site")  # given empty, it is none: not read as left out
     site_id = _site_id(wanted)
-    site = next((s for s in sites if s.pk == site_id), None) if wanted else sites[0]
+    site = next((s for s in sites if s.pk == site_id), None) if wanted is not None else sites[0]
     if site is None:
         return _no_such_site(request, wanted, sites)
     return render(request, "dashboard/status.html", {"sites": sites, "site": site})

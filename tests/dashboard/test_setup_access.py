@@ -131,6 +131,8 @@ def test_keyless_providers_that_serve_the_country_are_ticked(country, key, ticke
         # Not found, as the API answers an unknown site.
         ("999999", 404, "site: there is no site with id 999999."),
         ("abc", 400, "site: there is no site 'abc': a site's id is a whole number from 1."),
+        # Was the first site's page, as if left out; the API's words, as it refuses it.
+        ("", 400, "site: given empty: give a value or leave ?site= out."),
         ("1\x00" + "9" * 100, 400, "site: there is no site '1\\x00" + "9" * 34 + "…': a site's "
          "id is a whole number from 1."),
     ],
