@@ -1,4 +1,5 @@
-"""The range docs/configuration.md's table gives a number variable ("0 or more", "at least 1",
+"""The values docs/configuration.md's table gives a choice variable are those it takes, and the
+range it gives a number variable ("0 or more", "at least 1",
 "above 0", "at most 36525", "1 to 36525", "from 0 to under 24") is the one the start enforces:
 a value just outside it stops the process naming the variable, the bound itself does not (but
 for another variable it must stay below or above: RETENTION_RAW_DAYS=36525 is not below
@@ -58,3 +59,35 @@ def test_the_ranges_in_the_settings_table_are_those_the_start_enforces(name, val
         assert name in named, said or "started"
     else:  # a bound may still be refused for another variable it must stay below or above
         assert name not in named or named - {name}, said
+
+
+def test_the_values_a_choice_variable_takes_are_those_its_row_names():
+    """`S3_SSE`: `AES256`, `aws:kms` or `none` (in any case, as `choice` reads them): each
+    value a `choice(...)` of config/ allows is in a code span of the variable's row, and each
+    code span of the row that is none of them is no value (the default cell's own aside)."""
+    import ast
+
+    rows = {
+        name: meaning
+        for names, meaning in re.findall(
+            r"^\| (`[A-Z].*?) \| .*? \| (.*) \|$",
+            (ROOT / "docs" / "configuration.md").read_text(),
+            re.M,
+        )
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", names)
+    }
+    choices = {
+        call.args[0].value: [value.value for value in call.args[2].elts]
+        for path in sorted((ROOT / "config").glob("*.py"))
+        for call in ast.walk(ast.parse(path.read_text()))
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "choice"
+    }
+    assert {"S3_SSE", "LOG_LEVEL", "ARCHIVE_PERIOD"} <= choices.keys()
+    wrong = []
+    for name, allowed in choices.items():
+        spans = {span.lower() for span in re.findall(r"`([^`]+)`", rows[name])}
+        wrong += [f"{name}: {value} is not in its row" for value in allowed if value not in spans]
+        named = re.split(r"[.;(]", rows[name])[0]  # the list, before any aside
+        listed = {span.lower() for span in re.findall(r"`([^`]+)`", named)}
+        wrong += [f"{name}: {value} is not taken" for value in listed - set(allowed)]
+    assert not wrong, wrong
