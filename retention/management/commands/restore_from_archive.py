@@ -82,7 +82,7 @@ class Command(BaseCommand):
             f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
             f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
             f"{report.database!r} (measurement entity_aggregates); the archive held rows for "
-            f"{report.days} of the {counted(report.days_asked, 'day')} asked"
+            f"{report.days:,} of the {counted(report.days_asked, 'day')} asked"
         )
 
 

@@ -123,6 +123,20 @@ def test_the_report_counts_the_days_restored_apart_from_the_days_asked(archived,
     assert "the archive held rows for 2 of the 5 days asked" in out
 
 
+def test_the_command_restores_a_range_longer_than_a_request_may_ask(
+    archived, tier, settings, capsys
+):
+    """docs/storage.md: the POST takes at most RETENTION_MAX_RANGE_DAYS days; the command
+    restores a range of any length and refuses one starting after today, as the POST does."""
+    settings.RETENTION_MAX_RANGE_DAYS = 400
+    call_command("restore_from_archive", "2022-01-01", "2024-12-31")  # 1,096 days
+    assert "the archive held rows for 1,096 of the 1,096 days asked" in capsys.readouterr().out
+    assert len(read_back(tier.restore_database)) == len(archived)
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    with pytest.raises(CommandError, match=rf"^{tomorrow} is after today \("):
+        call_command("restore_from_archive", str(tomorrow), str(tomorrow))
+
+
 def test_restore_never_writes_into_the_tier_database(archived, tier):
     with pytest.raises(ValueError, match="restore into another database"):
         restore_to_influxdb("2023-01-01", "2023-01-31", tier.database)
