@@ -1,0 +1,140 @@
+"""What docs/storage.md says of the retention machinery in numbers and schedules, checked
+against the code: the locks' lifetimes, the retries, the limits of the history and alert lists,
+the archive's object minimums, and when and on which queue each beat entry it names runs. A
+constant or a schedule changed in the code leaves the page telling users what no run does."""
+
+import re
+
+from tests.support.doc_pages import ROOT
+
+PAGE = " ".join((ROOT / "docs" / "storage.md").read_text().split())
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:g}"
+
+
+def phrases() -> list[str]:
+    """Each phrase as the page must say it, its number taken from the code."""
+    from django.conf import settings
+
+    from retention import liveness
+    from retention.archive import lock as archive_lock
+    from retention.archive.plan import MIN_OBJECT_BYTES, MIN_STORAGE_DAYS
+    from retention.archive.reader import READ_ATTEMPTS
+    from retention.entities.gone import NAMED
+    from retention.rollups import lock as view_lock
+    from retention.stats.alerts import DELIVERY_WINDOW, DETECTION_WINDOW
+    from retention.stats.api import DEFAULT_DAYS, MAX_RUNS
+    from retention.stats.status_api import MAX_ALERTS
+    from retention.tiers.chunks import LOCK_TTL_SECONDS
+    from retention.tiers.pending import DELETE_BATCH_DAYS
+    from retention.tiers.reads import GROUP_SIZE
+    from retention.tiers.runner import SUMMARY_NOTES
+
+    view_limit = max(
+        settings.TASK_TIME_LIMITS[t][1]
+        for t in (
+            "retention.refresh_views",
+            "retention.rebuild_view",
+            "retention.follow_view_edits",
+        )
+    )
+    retry = settings.RETENTION_RETRY_SECONDS
+    tries = [retry * 2**n for n in range(3)]  # the tasks' max_retries: 3
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    words = {5: "five", 7: "seven"}
+    return [
+        # locks
+        f"frees itself {minutes(view_lock.LOCK_SECONDS - view_limit)} minutes after the view "
+        "tasks' hard time limit",
+        f"A killed run's lock expires after {minutes(LOCK_TTL_SECONDS)} minutes",
+        f"holds the archive lock ({minutes(archive_lock.LOCK_SECONDS)} minutes, renewed",
+        f"a crashed run's lock expires after {minutes(archive_lock.LOCK_SECONDS)} minutes",
+        f"frees itself within {minutes(archive_lock.LOCK_SECONDS)} minutes",
+        f"(waited for up to {minutes(archive_lock.DAILY_WAIT_SECONDS)} minutes)",
+        "expires a minute after its last renewal" if liveness.ALIVE_SECONDS == 60 else "?",
+        f"renews it every {liveness.ALIVE_SECONDS / 4:g} s",
+        # retries
+        f"({tries[0]:g} s, then {tries[1]:g} and {tries[2]:,g} s: about "
+        f"{minutes(sum(tries))} minutes in all)",
+        f"({retry:g} s, doubling, 3 times",
+        f"visibility timeout ({visibility // 3600} h {visibility % 3600 // 60} min)",
+        # tier runs
+        f"A day is read for up to {GROUP_SIZE} entities at once",
+        f"up to {words[DELETE_BATCH_DAYS]} consecutive days in one statement",
+        f"names the first {SUMMARY_NOTES} notes",
+        # history and alerts
+        f"(1–365, default {DEFAULT_DAYS})",
+        f"(more than {MAX_RUNS:,} runs)",
+        f"the newest {MAX_ALERTS}, with `count` and `truncated`",
+        f"for up to {DELIVERY_WINDOW.total_seconds() / 3600:g} hours",
+        f"Runs that started more than {DETECTION_WINDOW.days} days before a check are history",
+        f"It names the first {words[NAMED]} and counts the rest",
+        # archive
+        f"at least **{MIN_OBJECT_BYTES // 1024} KB** and for at least **{MIN_STORAGE_DAYS} days**",
+        f"read again ({READ_ATTEMPTS} tries)",
+    ]
+
+
+def test_the_numbers_the_storage_page_gives_are_the_code_s():
+    missing = [phrase for phrase in phrases() if phrase not in PAGE]
+    assert not missing, f"docs/storage.md does not say (as the code does): {missing}"
+
+
+def test_the_alert_list_s_days_are_what_the_page_says(client, django_user_model):
+    """`GET /retention/alerts`: "`days` days (1–3650, default 30; ...)"."""
+    match = re.search(r"lists the open ones and those of the last `days` days \(1–(\d+), "
+                      r"default (\d+);", PAGE)  # fmt: skip
+    assert match, "docs/storage.md no longer gives the alert list's days"
+    client.force_login(django_user_model.objects.create_superuser("sd", "sd@x.test", "pw"))
+    assert client.get("/retention/alerts").json()["days"] == int(match[2])
+    assert client.get(f"/retention/alerts?days={match[1]}").status_code == 200
+    assert client.get(f"/retention/alerts?days={int(match[1]) + 1}").status_code == 400
+
+
+def test_the_beat_entries_the_storage_page_names_run_when_and_on_the_queue_it_says():
+    """ "Downsample raw to hourly" at 02:00, **Archive to S3** ... on Sundays at 03:00, Every 5
+    minutes (beat entry "Check retention alerts", task `retention.check_alerts`, queue
+    `default`): the time nearest to the name is the entry's, a task and queue given beside it
+    are its own."""
+    from config.queues import queue_of
+    from config.schedule import SCHEDULE
+
+    wrong, named, timed = [], set(), set()
+    for entry in SCHEDULE:
+        for found in re.finditer(
+            rf'"{re.escape(entry.name)}"|\*\*{re.escape(entry.name)}\*\*', PAGE
+        ):
+            named.add(entry.name)
+            before, after = (
+                PAGE[max(0, found.start() - 60) : found.start()],
+                PAGE[found.end() :][:90],
+            )
+            # a time after the name is its own ("..." at 02:30); else the one just before it
+            times = (
+                re.findall(r"\d\d:\d\d", after[:40])[:1] or re.findall(r"\d\d:\d\d", before)[-1:]
+            )
+            minute, hour, _, _, weekday = (entry.crontab or "- - - - -").split()
+            if entry.every_seconds:
+                said, expected = re.search(r"Every (\d+) minutes", before), entry.every_seconds
+                said = said and int(said[1]) * 60
+            elif not hour.isdigit():
+                said = re.search(r"crontab `([^`]+)`", after)
+                said, expected = said and said[1], entry.crontab
+            elif times:
+                said, expected = times[0], f"{int(hour):02}:{int(minute):02}"
+            else:
+                continue  # named without a time (the dry run's advice to run discovery)
+            timed.add(entry.name)
+            if said != expected:
+                wrong.append(f"{entry.name}: the page says {said!r}, the schedule {expected!r}")
+            if weekday == "0" and "Sundays" not in after[:40]:
+                wrong.append(f"{entry.name}: runs on Sundays, the page does not say so")
+            task = re.match(r" \((?:daily at [^,]*, )?task `([\w.]+)`", after)
+            if task and task[1] != entry.task:
+                wrong.append(f"{entry.name}: the page says task {task[1]}, it is {entry.task}")
+    for task, queue in re.findall(r"task `([\w.]+)`[^)]*?queue `(\w+)`", PAGE):
+        if queue_of(task) != queue:
+            wrong.append(f"{task}: the page says queue {queue}, it runs on {queue_of(task)}")
+    assert len(named) >= 8 and timed == named and not wrong, (named - timed, wrong)
