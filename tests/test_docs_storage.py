@@ -1,6 +1,7 @@
 """What docs/storage.md says of the retention machinery in numbers and schedules, checked
 against the code: the locks' lifetimes, the retries, the limits of the history and alert lists,
-the archive's object minimums, and when and on which queue each beat entry it names runs. A
+the archive's object minimums, when and on which queue each beat entry it names runs, the
+fields of the daily metrics point and the keys of the alert webhook's JSON. A
 constant or a schedule changed in the code leaves the page telling users what no run does."""
 
 import re
@@ -138,3 +139,46 @@ def test_the_beat_entries_the_storage_page_names_run_when_and_on_the_queue_it_sa
         if queue_of(task) != queue:
             wrong.append(f"{task}: the page says queue {queue}, it runs on {queue_of(task)}")
     assert len(named) >= 8 and timed == named and not wrong, (named - timed, wrong)
+
+
+def test_the_metrics_point_holds_the_fields_the_page_lists():
+    """ "the same figures are written to InfluxDB measurement `retention_metrics` ...:
+    `current_db_size_gb`, ..., and `unmeasured`": every figure known, the point holds those
+    fields and no other (`unmeasured` only when one is not)."""
+    from datetime import UTC, datetime
+
+    from retention.stats.metrics import metrics_reading
+
+    listed = PAGE.split("measurement `retention_metrics` in")[1].split("Trends:")[0]
+    listed = listed.split("(a rerun the same day replaces it):")[1].split(" (what could not")[0]
+    size = {"value": 1.0, "bytes": 2**30}
+    tiers = {tier: dict(size) for tier in ("raw", "hourly", "daily", "enrichment")}
+    stats = {
+        "current_db_size_gb": {**size, "tiers": tiers},
+        "archive_size_gb": {**size, "objects": 3},
+        "raw_bytes_per_point": {"value": 10.0, "points": 1000},
+        "raw_points_removed": {"value": 50},
+        "raw_equivalent_size_gb": {"value": 2.0},
+        "storage_saved_gb": size,
+        "reduction_percentage": {"value": 50.0},
+        "annual_cost_savings": {"value": 0.5},
+        "open_alerts": [],
+    }
+    point = metrics_reading(stats, datetime(2026, 1, 1, tzinfo=UTC))
+    assert set(re.findall(r"`(\w+)`", listed)) == {*point.fields, "unmeasured"}
+    stats["annual_cost_savings"] = {"value": None, "reason": "no price"}
+    assert "unmeasured" in metrics_reading(stats, datetime(2026, 1, 1, tzinfo=UTC)).fields
+
+
+def test_the_webhook_json_the_page_shows_has_the_payload_s_keys():
+    import json
+    from datetime import UTC, datetime
+
+    from retention.models import Alert, RetentionRun
+    from retention.stats.alerts import payload
+
+    shown = re.search(r"```json\n(.*?)```", (ROOT / "docs" / "storage.md").read_text(), re.S)
+    now = datetime(2026, 5, 17, 2, 5, tzinfo=UTC)
+    run = RetentionRun(pk=42, operation="downsample_hourly", status="failed", started=now)
+    alert = Alert(pk=7, run=run, kind="failed", message="…", created=now)
+    assert json.loads(shown[1]).keys() == payload(alert, now).keys()
