@@ -1,8 +1,9 @@
 """What docs/storage.md says of the retention machinery in numbers and schedules, checked
 against the code: the locks' lifetimes, the retries, the limits of the history and alert lists,
 the archive's object minimums, when and on which queue each beat entry it names runs, the
-fields of the daily metrics point and the keys of the alert webhook's JSON. A
-constant or a schedule changed in the code leaves the page telling users what no run does."""
+fields of the daily metrics point, the keys of the alert webhook's JSON and the columns of an
+archive file. A constant or a schedule changed in the code leaves the page telling users what
+no run does."""
 
 import re
 
@@ -182,3 +183,32 @@ def test_the_webhook_json_the_page_shows_has_the_payload_s_keys():
     run = RetentionRun(pk=42, operation="downsample_hourly", status="failed", started=now)
     alert = Alert(pk=7, run=run, kind="failed", message="…", created=now)
     assert json.loads(shown[1]).keys() == payload(alert, now).keys()
+
+
+def test_the_columns_of_an_archive_file_come_in_the_order_the_page_gives():
+    """ "columns `time` ..., `entity_id`, `kind`, then in every file the fields of all kinds, in
+    this order: `sample_count`, ...; then every other field the file's rows hold, sorted by
+    name": a weather row's means and a meter's `last_reset` and `carry_*` come after them."""
+    from datetime import UTC, datetime
+
+    from retention.archive.format import field_types, rows_to_table
+
+    said = PAGE.split("then in every file the fields of all kinds, in this order: ")[1]
+    said = re.findall(r"`(\w+)`", said.split(";")[0])
+    day = datetime(2023, 1, 1, tzinfo=UTC)
+    rows = [
+        {"time": day, "entity_id": "weather.home", "kind": "weather", "sample_count": 3,
+         "temperature_mean": 20.0, "temperature_unit": "°C", "last_state": "sunny"},
+        {"time": day, "entity_id": "sensor.grid", "kind": "energy", "sample_count": 4,
+         "last_value": 2.0, "last_reset": "2023-01-01T00:00:00+00:00", "carry_value": 1.0},
+    ]  # fmt: skip
+    influx = {
+        "temperature_unit": "string",
+        "last_reset": "string",
+        "carry_value": "float",
+        "temperature_mean": "float",
+        "unused_field": "float",
+    }  # as SHOW FIELD KEYS lists
+    table = rows_to_table(rows, field_types(influx))
+    others = ["carry_value", "last_reset", "temperature_mean", "temperature_unit"]
+    assert table.column_names == ["time", "entity_id", "kind", *said, *others]
