@@ -100,7 +100,7 @@ class DailyTier(DayTier):
         start = utc_midnight(day)
         if chunk is None or chunk.state == TierChunk.State.WRITTEN:
             hourly = read_rows(HOURLY_RP, start, start + DAY)
-            kept = density.add_kept_days(day, hourly, HourlyTier(None, None, utc_midnight(day)))
+            density.add_kept_days(day, hourly, HourlyTier(None, None, utc_midnight(day)))
             units = _in_units_of_now(hourly)
             pending: dict[str, dict] = {}
             sources = 0
@@ -116,7 +116,7 @@ class DailyTier(DayTier):
                     fields[LATE_TIMES] = ",".join(map(str, late))
                 pending[entity_id] = {"kind": kind, "fields": fields}
                 sources += len(rows)
-            density.carry_on_daily(pending, hourly, kept)
+            density.carry_on_daily(pending, hourly)
             written = write_rows(DAILY_RP, _pending_rows(pending, start))
             self.written(day, len(pending), sources, written, pending_rows=pending)
             faults.point("daily:after_write")

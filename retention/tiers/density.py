@@ -165,11 +165,13 @@ def add_kept_days(day: date, hourly: dict[str, list[TierRow]], tier) -> list[str
     return added
 
 
-def carry_on_daily(pending: dict[str, dict], hourly: dict[str, list[TierRow]],
-                   kept: list[str]) -> None:  # fmt: skip
-    """Give the daily rows of kept entities the carry-in fields of their last hour."""
-    for entity_id in kept:
-        if entity_id in pending and hourly.get(entity_id):
+def carry_on_daily(pending: dict[str, dict], hourly: dict[str, list[TierRow]]) -> None:
+    """Give each daily row the carry-in fields of its last hour: once the day's hourly rows
+    and raw states are deleted, the daily row alone knows the state in force at the day's end,
+    which the next day's hours of a kept entity (composed from raw by the daily tier) start
+    from."""
+    for entity_id in pending:
+        if hourly.get(entity_id):
             last = hourly[entity_id][-1].fields
             carry = {k: v for k, v in last.items() if k.startswith("carry_")}
             pending[entity_id]["fields"] = {**pending[entity_id]["fields"], **carry}

@@ -158,6 +158,34 @@ def test_quiet_days_keep_their_states_and_reads_stay_exact(ha_db, layout):
     assert want["sensor.main_energy"][2].total_energy == pytest.approx(0.4 + 0.3 + 0.4)
 
 
+def test_a_kept_day_after_a_busy_day_the_daily_tier_composed_holds_the_value_carried_in(
+    ha_db, layout
+):
+    """Day C (kept raw) follows B (busy: hourly rows, its raw states deleted). Once the daily
+    tier has composed B and deleted its hourly rows, only B's daily row knows the value in force
+    at C's start: C's daily row, composed from its raw states, holds it from midnight (the
+    heater's 75.5 W until 03:00) as the raw data did."""
+    power = measured(ha_db.write_entity(layout, "sensor.heater_power", power_points(), unit="W"))
+    meter = measured(ha_db.write_entity(layout, "sensor.main_energy", meter_points(), unit="kWh"))
+    want = {e.entity_id: reference(e) for e in (power, meter)}
+    assert tiers.downsample_hourly(D0, D0 + DAYS * DAY).status == "ok"
+
+    hours = []
+    for day in range(3):  # the nightly runs: A, then B, then C
+        run = tiers.downsample_daily(D0 + day * DAY, D0 + (day + 1) * DAY)
+        assert run.status == "ok", run.errors
+        hours.append(run.records_processed)
+    assert hours == [21 + 22, 2 * 24, 2 * 24]  # A from the first states (03:00, 02:00) on
+    for entity in (power, meter):
+        days = read_rows(DAILY_RP, T0, T0 + DAYS * DAY, entity.entity_id)[entity.entity_id]
+        assert [row.start for row in days] == [T0, T0 + DAY, T0 + 2 * DAY]
+        assert days[2].fields["coverage_seconds"] == 86400  # not from its first state on
+        for want_day, got_day in zip(
+            want[entity.entity_id], read_across_tiers(entity), strict=True
+        ):
+            same(want_day, got_day)
+
+
 def test_late_points_of_a_kept_day_stay_raw(ha_db, layout):
     power = measured(ha_db.write_entity(layout, "sensor.lamp_power", power_points(), unit="W"))
     assert tiers.downsample_hourly(D0, D0 + DAYS * DAY).status == "ok"
