@@ -28,7 +28,9 @@ file and deletes them, as after a crash between upload and delete. The `archive_
 point is written again (same time and tags: it overwrites, never duplicates).
 
 Existing rows are never changed, so a rerun changes nothing. The archive lock keeps an archive
-run from writing rows meanwhile; a dry run only reads.
+run from writing rows meanwhile; a dry run only reads. It is renewed before each file and
+before its row is written: lost meanwhile (it expired, another run took it), LockLost, and the
+rows written so far stay.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from django.utils import timezone
 
 from enrich.influx import TimeSeries, get_timeseries
 from enrich.time_span import outside_span
+from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
 from retention.archive.lock import LOCK_SECONDS, archive_lock, archive_lock_holder
@@ -107,10 +110,11 @@ def rebuild_index(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
-    module doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild, an
-    hourly run's late points) holds the lock, StorageError when the
-    store cannot be listed, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
-    lock's Redis cannot be reached (before the next file: what is indexed stays)."""
+        module doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild, an
+        hourly run's late points) holds the lock, StorageError when the
+        store cannot be listed, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
+        lock's Redis cannot be reached, LockLost when another run took the lock once it expired
+    (either before the next file or row: what is indexed stays)."""
     storage = storage or get_storage()
     report = IndexReport(dry_run, storage.target, storage.location)
     if dry_run:
@@ -159,6 +163,8 @@ def _rebuild(
         taken.append((found.start, found.end, found.key))
         left = count_rows(found.start, found.end + timedelta(days=1), ts)
         if write:
+            faults.point("index.before_record")
+            renew()  # the file's read may outlast the lock: LockLost, its row not written
             _record(found, storage, left == 0, ts)
         report.indexed.append(
             {

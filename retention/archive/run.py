@@ -43,6 +43,7 @@ from enrich.errors import Transient
 from enrich.influx import TimeSeries, get_timeseries
 from enrich.readings import Reading
 from enrich.redis.client import RedisUnavailable
+from enrich.redis.lock import LockLost
 from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, ArchiveError, VerificationError
@@ -157,13 +158,13 @@ def run_archive(
         for planned in items:
             lock.renew()
             try:
-                done = _archive_object(planned, storage, ts, report, now)
+                done = _archive_object(planned, storage, ts, report, now, lock.renew)
             except Exception as exc:
                 # Redis out of reach (no lock held), or InfluxDB or S3 in a task's run: the run
                 # stops, its task tries it again in the same run (the next attempt adopts what
-                # is verified); before, InfluxDB or S3 gone failed this file and the next, and
+                # is verified); the lock lost to another run stops it, not tried again. Before, InfluxDB or S3 gone failed this file and the next, and
                 # the run, with no retry. A command's run records the file's error and goes on.
-                if isinstance(exc, RedisUnavailable) or (
+                if isinstance(exc, (RedisUnavailable, LockLost)) or (
                     requeued is not None and isinstance(exc, Transient)
                 ):
                     raise
@@ -226,8 +227,11 @@ def _archive_object(
     ts: TimeSeries,
     report: ArchiveReport,
     now: datetime,
+    renew: Callable[[], None],
 ) -> bool:
-    """Upload (or adopt), verify, record, delete the source rows. False when held back."""
+    """Upload (or adopt), verify, record, delete the source rows (`renew`: the lock, first,
+    LockLost if it was lost meanwhile: the file stays verified, its rows for the next run).
+    False when held back."""
     data, rows, created = planned.data, planned.rows, None
     trusted = planned.existing is not None and planned.existing.verified is not None
     info = storage.head(planned.key)
@@ -316,6 +320,7 @@ def _archive_object(
             why = f"{busy}, under which daily rows are written; the next run deletes them"
             report.held_back.append({**planned.summary(), "why": f"{KEPT_ROWS}: {why}"})
             return True
+        renew()
         report.records_deleted += _delete_source(obj, rows, ts)
     faults.point("archive.after_delete")
     obj.source_deleted = timezone.now()

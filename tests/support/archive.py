@@ -17,6 +17,10 @@ for every retention test by tests/retention/conftest.py: the fixtures `tier`, `s
 `restore_worker_env(settings, tier, endpoint)`: the environment of a Celery worker
 (tests/support/worker.py) restoring from that S3 endpoint into the `tier` fixture's databases.
 
+`take_over(other)`: a command's archive lock expired and `other` took it (call it mid-run);
+`stopped_by_lost_lock(other, *argv)`: the paragraph that command stopped with, `other`'s lock
+left to it.
+
 `daily_rows(entities, first_day, days)` builds realistic daily aggregate rows (power, energy,
 binary, weather) through `retention.tiers.aggregate.Aggregate.to_fields`, the daily tier's schema.
 """
@@ -33,10 +37,14 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from django.core.management import CommandError, call_command
 from moto.server import ThreadedMotoServer
 
 from enrich.influx import RetentionTier, TimeSeries, connect, get_timeseries
 from enrich.readings import Reading
+from enrich.redis.client import get_redis
+from enrich.redis.lock import RunLock
+from retention.archive.lock import archive_lock_key
 from retention.archive.reader import MEASUREMENT, read_daily_rows
 from retention.archive.s3 import S3Storage
 from retention.schema import DAILY_RP
@@ -340,3 +348,21 @@ def local_archive_fixture(settings, tmp_path) -> Path:
     settings.S3_ARCHIVE_BUCKET = ""
     settings.ARCHIVE_LOCAL_DIR = tmp_path / "archive"
     return settings.ARCHIVE_LOCAL_DIR
+
+
+def take_over(other: RunLock) -> None:
+    """The running command's archive lock expired, and `other` (a RunLock) took it."""
+    get_redis().delete(archive_lock_key())
+    assert other.acquire()
+
+
+def stopped_by_lost_lock(other: RunLock, *argv: str) -> str:
+    """What `manage.py *argv`, whose archive lock `other` took, stopped with; `other`'s lock is
+    left to it (then released)."""
+    try:
+        with pytest.raises(CommandError) as failed:
+            call_command(*argv)
+        assert get_redis().get(archive_lock_key()) == other.token  # left to its holder
+    finally:
+        other.release()
+    return str(failed.value)

@@ -10,11 +10,24 @@ from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable
+from enrich.redis.lock import LockLost
 from enrich.wording import counted
 from retention.archive.run import run_archive
 from retention.archive.store import StorageError
 from retention.management.commands._dates import not_empty, parse_day
-from retention.management.commands._redis import redis_gone
+from retention.management.commands._redis import archive_lock_lost, redis_gone
+
+# What a run stopped by Redis out of reach or by its lock lost did that stays.
+KEPT = (
+    "Archiving stopped before the next step; the files archived so far are verified and kept, "
+    "and no row was deleted from InfluxDB without its verified file."
+)
+# What it was doing when its lock was lost, what took long, what the lock's new holder may do.
+LOST = (
+    "the archive run",
+    "a step took longer",
+    "replace, delete or read the files this run writes",
+)
 
 
 class Command(BaseCommand):
@@ -53,11 +66,9 @@ class Command(BaseCommand):
         except (StorageError, TimeseriesError) as exc:
             raise CommandError(str(exc)) from None
         except RedisUnavailable as exc:  # the archive's lock or the daily tier's (before a delete)
-            done = (
-                "Archiving stopped before the next step; the files archived so far are verified "
-                "and kept, and no row was deleted from InfluxDB without its verified file."
-            )
-            raise redis_gone(exc, done, "archives the rest") from None
+            raise redis_gone(exc, KEPT, "archives the rest") from None
+        except LockLost as exc:  # renewed before each step and each delete: it had expired
+            raise archive_lock_lost(exc, *LOST, KEPT, "archives the rest") from None
         self._print(report.as_dict(), json)
         if report.errors and not dry_run:
             raise CommandError(

@@ -15,10 +15,12 @@ from enrich.redis.lock import LockLost
 from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
-from retention.archive.lock import LOCK_SECONDS
 from retention.archive.restore import restore_to_influxdb, restore_under_lock
 from retention.archive.store import StorageError
-from retention.management.commands._redis import redis_gone
+from retention.management.commands._redis import archive_lock_lost, redis_gone
+
+# What it was doing when its lock was lost, what took long, what the lock's new holder may do.
+LOST = ("the restore", "a file took longer to read", "replace or delete the files a restore reads")
 
 
 class Command(BaseCommand):
@@ -71,13 +73,8 @@ class Command(BaseCommand):
             done = f"The restore stopped before writing to {_where(output)}: nothing was restored."
             raise redis_gone(exc, done, "restores the range") from None
         except LockLost as exc:  # renewed before each file and the write: it had expired
-            raise CommandError(
-                f"The archive's lock was lost during the restore: {exc} (a file took longer to "
-                f"read than the lock's {LOCK_SECONDS // 60} minutes; the run holding it now may "
-                "replace or delete the files a restore reads). Nothing was restored: the restore "
-                f"stopped before writing to {_where(output)}. Run this command again once that "
-                "run has finished: it restores the range."
-            ) from None
+            done = f"Nothing was restored: the restore stopped before writing to {_where(output)}."
+            raise archive_lock_lost(exc, *LOST, done, "restores the range") from None
         self.stdout.write(
             f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
             f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "

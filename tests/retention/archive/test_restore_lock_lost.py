@@ -7,13 +7,12 @@ the other run's lock is left alone; run again once that run has finished, it res
 from __future__ import annotations
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
-from enrich.redis.client import get_redis
 from retention.archive import format as fmt
 from retention.archive.lock import archive_lock_key, archive_run_lock
 from retention.models import RetentionRun
-from tests.support.archive import read_back
+from tests.support.archive import read_back, stopped_by_lost_lock, take_over
 from tests.support.archived import three_years_archived
 
 pytestmark = pytest.mark.django_db
@@ -35,21 +34,14 @@ def test_a_restore_that_lost_the_archive_lock_says_so_and_restores_nothing(
     def bar(items, **_):  # the command's progress bar: the first file is read for too long
         for done, item in enumerate(items):
             if done == 1:
-                get_redis().delete(archive_lock_key())  # the lock expired ...
-                assert other.acquire()  # ... and the weekly archive run took it
+                take_over(other)  # the lock expired, and the weekly archive run took it
             yield item
 
     monkeypatch.setattr("retention.management.commands.restore_from_archive.tqdm", bar)
     target = tmp_path / "restored.parquet"
     argv = ["restore_from_archive", "2021-01-01", "2023-12-31"]
     argv += ["--output", str(target)] if output else []
-    try:
-        with pytest.raises(CommandError) as failed:
-            call_command(*argv)
-        assert get_redis().get(archive_lock_key()) == other.token  # left to its holder
-    finally:
-        other.release()
-    said = str(failed.value)
+    said = stopped_by_lost_lock(other, *argv)
     where = str(target) if output else "InfluxDB"
     assert said.startswith(
         f"The archive's lock was lost during the restore: lock '{archive_lock_key()}' lost to "
