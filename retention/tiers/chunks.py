@@ -171,7 +171,8 @@ def still_held(*locks: RunLock) -> bool:
     """Renew the run's locks (between phases, days, entities): True, or LockLost if one was lost."""
     for lost in (lock for lock in locks if not lock.renew()):
         raise LockLost(
-            f"lock {lost.key!r} lost to {lost.holder() or 'nobody'}; stopped before deleting more"
+            f"lock {lost.key!r} lost to {lost.holder() or 'nobody'} (it expired); stopped "
+            "before deleting more"
         )
     return True
 

@@ -9,9 +9,10 @@ from enrich.influx import InfluxUnavailable
 from enrich.redis.client import RedisUnavailable
 from retention.day_ranges import RangeError
 from retention.management.commands._dates import not_empty
-from retention.management.commands._redis import redis_gone
+from retention.management.commands._redis import lock_lost, redis_gone
 from retention.models import RetentionRun
-from retention.tiers.runner import summary
+from retention.tiers.chunks import LOCK_TTL_SECONDS, LockLost
+from retention.tiers.runner import LOCK, summary
 from retention.tiers.safety import check_range
 
 
@@ -58,8 +59,7 @@ class DownsampleCommand(BaseCommand):
                 "is back (it resumes where it stopped)."
             ) from None
         except RedisUnavailable as exc:  # the tier's lock, taken or renewed between steps
-            done = "Nothing unverified was deleted; the days done so far stay done."
-            raise redis_gone(exc, done, "resumes where it stopped") from None
+            raise redis_gone(exc, KEPT, "resumes where it stopped") from None
         finally:
             if bar is not None:
                 bar.close()
@@ -81,4 +81,24 @@ class DownsampleCommand(BaseCommand):
             if details.get("expected_freed_bytes"):
                 self.stdout.write(f"expected back: {details['expected_freed_bytes'] / 1e6:.2f} MB")
         if run.status in (RetentionRun.Status.FAILED,):
-            raise CommandError(run.errors or "the run failed")
+            raise _lost(run) or CommandError(run.errors or "the run failed")
+
+
+# What a run stopped by Redis out of reach or by its lock lost did that stays.
+KEPT = "Nothing unverified was deleted; the days done so far stay done."
+LOST = f"{LockLost.__name__}: "  # how the run records it (retention.tiers.runner)
+
+
+def _lost(run: RetentionRun) -> CommandError | None:
+    """The paragraph of a run its lock's loss stopped (renewed between steps: one outlasted its
+    expiry and another run took it), else None."""
+    if not run.errors.startswith(LOST):
+        return None
+    why = (
+        f"a step took longer than the lock's {LOCK_TTL_SECONDS // 60} minutes; the run holding "
+        "it now may write or delete the same rows"
+    )
+    during = f"the {run.get_operation_display()} run"
+    return lock_lost(
+        LOCK, run.errors.removeprefix(LOST), during, why, KEPT, "resumes where it stopped"
+    )

@@ -16,12 +16,12 @@ def redis_gone(exc: RedisUnavailable, done: str, rest: str) -> CommandError:
 
 
 def lock_lost(
-    lock: str, exc: LockLost, during: str, why: str, done: str, rest: str
+    lock: str, exc: LockLost | str, during: str, why: str, done: str, rest: str
 ) -> CommandError:
     """One paragraph for a run whose `lock` ("The archive's lock") was lost `during` its work
-    ("the restore"): the LockLost message naming who holds it now, why it could expire and what
-    that run may do (`why`), what the command did that stays (`done`, a sentence), and to run it
-    again once that run has finished, which does `rest`."""
+    ("the restore"): the LockLost (or its message, as the run recorded it) naming who holds it
+    now, why it could expire and what that run may do (`why`), what the command did that stays
+    (`done`, a sentence), and to run it again once that run has finished, which does `rest`."""
     return CommandError(
         f"{lock} was lost during {during}: {exc} ({why}). {done} Run this command again once "
         f"that run has finished: it {rest}."

@@ -3,8 +3,6 @@ redis-server of the test's own) out of reach before the command starts or once i
 verified, against the real InfluxDB: the command stops with the message, naming REDIS_URL, that
 nothing unverified was deleted and to run it again; with Redis back, it finishes."""
 
-from datetime import timedelta
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -12,19 +10,10 @@ from django.core.management.base import CommandError
 from retention.entities.ha_source import count_samples
 from retention.models import RetentionRun
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, read_rows
-from retention.tiers.safety import ensure_tiers
 from tests.retention.conftest import T0
+from tests.support.tier_runs import DAY, DAYS, ENTITY, RANGE, three_days, tier_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
-
-DAY = timedelta(days=1)
-DAYS = 3
-ENTITY = "sensor.heat_pump_power"
-RANGE = ("--start", str(T0.date()), "--end", str(T0.date() + DAYS * DAY))
-
-
-def tier_rows(rp: str) -> int:
-    return len(read_rows(rp, T0, T0 + DAYS * DAY, ENTITY).get(ENTITY, []))
 
 
 @pytest.mark.parametrize(
@@ -42,20 +31,9 @@ def test_redis_gone_stops_a_tier_command_saying_nothing_unverified_was_deleted(
     """The command died with a traceback ending in RedisUnavailable (it caught only InfluxDB out
     of reach). Now it exits with the message; raw points (or hourly rows) are all still there;
     run again with Redis back, it resumes and finishes."""
-    entity = ha_db.saved_entity(
-        "official", ENTITY, [(n * 10800, 100 + n) for n in range(DAYS * 8)], unit="W"
-    )
-    raw = count_samples(entity, T0, T0 + DAYS * DAY)
-    ensure_tiers()  # as the first run leaves them, so that they can be read before
     hourly = command == "downsample_hourly"
-    if not hourly:
-        call_command("downsample_hourly", *RANGE)  # the hourly rows the daily run reads
-
-    def source() -> int:  # what the run deletes once its day is verified
-        if hourly:
-            return count_samples(entity, T0, T0 + DAYS * DAY)
-        return tier_rows(HOURLY_RP)
-
+    entity, source = three_days(ha_db, command)  # source: what the run deletes once verified
+    raw = count_samples(entity, T0, T0 + DAYS * DAY) if hourly else None
     before = source()
     commands_redis.stop_at(point)
     with pytest.raises(CommandError) as failed:
