@@ -8,7 +8,8 @@ rebuild and the follow-up of entity edits).
 
 A run that finds the view busy does nothing and is recorded "skipped" (`skipped`). Before it
 writes, a run makes sure it still holds the lock (`ViewLock.keep`: the renewal thread only logs
-what it cannot renew); one another run took once it expired is `LockLost`, nothing written.
+what it cannot renew); one another run took once it expired is `LockLost` (naming that run),
+nothing written, the run failed saying when the work comes next (`failure`).
 Redis out of reach, as the run takes the lock or makes sure of it, raises `RedisUnavailable` (a
 Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
 recorded failed: nothing written, the view's watermark not moved, its errors saying when the
@@ -88,8 +89,8 @@ class ViewLock:
                 return
             holder = self._lock.holder() or "another run"
         raise LockLost(
-            f"{lock_what(self.name)} expired while this run could not renew it and is held by "
-            f"{holder}: nothing was written, that run computes the view now."
+            f"lock {self._lock.key!r} lost to {holder} (it expired while this run could not "
+            "renew it); this run stopped"
         )
 
 
@@ -117,14 +118,18 @@ def view_lock(
 
 def failure(exc: BaseException, name: str, mode: str, left: Sequence[str] = ()) -> str:
     """The errors of a run of view `name` (mode `mode`) that `exc` stopped; Redis out of reach
-    says what was kept and when the work comes next, and names the views `left` that the
-    refresh stopped before (their locks are in the same Redis)."""
+    and the lock lost to another run say what was kept and when the work comes next, and name
+    the views `left` that the refresh stopped before (their locks are in the same Redis)."""
     error = f"{type(exc).__name__}: {exc}"
-    if not isinstance(exc, RedisUnavailable):
+    if isinstance(exc, LockLost):  # another run took it: the work is that run's, or asked again
+        error, once = f"{error}.", "that run has finished"
+    elif isinstance(exc, RedisUnavailable):
+        once = "Redis is back"
+    else:
         return error
     if mode == "rebuild":
         return (
-            f"{error} Nothing was written: ask for the rebuild again once Redis is back "
+            f"{error} Nothing was written: ask for the rebuild again once {once} "
             f"(POST /api/views/{name}/rebuild, or manage.py rebuild_view)."
         )
     if left:

@@ -1,11 +1,13 @@
 """What a retention command says when Redis, the store of its run's lock, is out of reach, or
-when that lock expired under its run and another run took it."""
+when that lock expired under its run and another run took it (the archive's, a tier's, a
+view's)."""
 
 from django.core.management.base import CommandError
 
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from retention.archive.lock import LOCK, LOCK_SECONDS
+from retention.rollups import lock as views
 
 
 def redis_gone(exc: RedisUnavailable, done: str, rest: str) -> CommandError:
@@ -34,3 +36,13 @@ def archive_lock_lost(exc: LockLost, during: str, slow: str, risk: str, done: st
     may do `risk` ("replace or delete the files a restore reads")."""
     why = f"{slow} than the lock's {LOCK_SECONDS // 60} minutes; the run holding it now may {risk}"
     return lock_lost(LOCK, exc, during, why, done, rest)
+
+
+def view_lock_lost(exc: LockLost, name: str, during: str, done: str, rest: str) -> CommandError:
+    """`lock_lost` for the lock of the view `name` (retention.rollups.lock), renewed by a thread
+    of this process: it could not reach Redis for longer than the lock's expiry."""
+    why = (
+        f"this process could not renew it for longer than its {views.LOCK_SECONDS // 60} "
+        "minutes; the run holding it now computes the view"
+    )
+    return lock_lost(views.lock_what(name), exc, during, why, done, rest)

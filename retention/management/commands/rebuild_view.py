@@ -10,9 +10,11 @@ from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from retention.day_ranges import check_span
 from retention.management.commands._dates import parse_day
-from retention.management.commands._redis import redis_gone
+from retention.management.commands._redis import redis_gone, view_lock_lost
 from retention.management.commands.refresh_views import _describe
 from retention.rollups.materialized import VIEWS, rebuild_view
+
+NOTHING = "Nothing was written: the rows of the range are as they were."
 
 
 class Command(BaseCommand):
@@ -28,11 +30,12 @@ class Command(BaseCommand):
         try:
             check_span(first, last, end_inclusive=True, limited=False)
             run = rebuild_view(name, first, last)
-        except (ValueError, LockLost) as exc:  # LockLost: another run took it once it expired
+        except ValueError as exc:
             raise CommandError(str(exc)) from None
+        except LockLost as exc:  # another run took it once it expired
+            raise view_lock_lost(exc, name, "the rebuild", NOTHING, "rebuilds the range") from None
         except TimeseriesError as exc:
             raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
         except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
-            done = "Nothing was written: the rows of the range are as they were."
-            raise redis_gone(exc, done, "rebuilds the range") from None
+            raise redis_gone(exc, NOTHING, "rebuilds the range") from None
         self.stdout.write(_describe(run))

@@ -10,7 +10,7 @@ from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from enrich.wording import counted, listed
-from retention.management.commands._redis import redis_gone
+from retention.management.commands._redis import redis_gone, view_lock_lost
 from retention.models import RetentionRun
 from retention.rollups.materialized import VIEWS, refresh_view
 
@@ -35,7 +35,10 @@ class Command(BaseCommand):
             except TimeseriesError as exc:
                 raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
             except LockLost as exc:  # another run took it once it expired
-                raise CommandError(str(exc)) from None
+                kept = _not_refreshed(name, done)
+                raise view_lock_lost(
+                    exc, name, "the refresh", kept, "refreshes the views"
+                ) from None
             except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
                 raise redis_gone(exc, _not_refreshed(name, done), "refreshes the views") from None
             done.append(name)

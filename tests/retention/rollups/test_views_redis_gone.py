@@ -22,6 +22,7 @@ from enrich.redis.lock import RunLock
 from enrich.schedules import install_schedules
 from retention.models import DailyEnergyByDevice, RetentionRun, ViewFollowUp, ViewState
 from retention.queued import queued_run
+from retention.rollups.lock import LOCK_SECONDS as VIEW_LOCK_SECONDS
 from retention.rollups.materialized import ENERGY, VIEWS, refresh_view, view_lock_key
 from retention.rollups.prices import PRICE_MEASUREMENT
 from retention.rollups.tasks import follow_view_edits, rebuild, refresh_views
@@ -45,6 +46,10 @@ REBUILD_AGAIN = (
     "Nothing was written: ask for the rebuild again once Redis is back "
     "(POST /api/views/daily_energy_by_device/rebuild, or manage.py rebuild_view)."
 )
+
+
+STOPPED = "(it expired while this run could not renew it); this run stopped"
+VIEW_LOCK_MINUTES = VIEW_LOCK_SECONDS // 60
 
 
 def lock(view: str = ENERGY) -> str:
@@ -121,6 +126,7 @@ def test_a_rebuild_whose_lock_expired_under_it_writes_only_if_no_other_run_took_
     writes nothing and fails saying so."""
     key = view_lock_key(ENERGY)
     other = RunLock("retention", "view", ENERGY, owner="rebuild in another worker")
+    lost_to = f"lock '{key}' lost to "
 
     def reached(point: str) -> None:
         if point == "view.before_write":
@@ -136,13 +142,63 @@ def test_a_rebuild_whose_lock_expired_under_it_writes_only_if_no_other_run_took_
         return
     with pytest.raises(CommandError) as stopped_by:
         call_command("rebuild_view", ENERGY, *REBUILD)
-    said = f"{lock()} expired while this run could not renew it and is held by rebuild in "
-    assert str(stopped_by.value).startswith(said), stopped_by.value
-    assert str(stopped_by.value).endswith(": nothing was written, that run computes the view now.")
+    said = str(stopped_by.value)
+    assert said.startswith(
+        f"{lock()} was lost during the rebuild: {lost_to}rebuild in another worker since "
+    ), said
+    assert said.endswith(
+        f"{STOPPED} (this process could not renew it for longer than its {VIEW_LOCK_MINUTES} "
+        "minutes; the run holding it now computes the view). Nothing was written: the rows of "
+        "the range are as they were. Run this command again once that run has finished: it "
+        "rebuilds the range."
+    ), said  # it said "that run computes the view now", untrue of a refresh holding it
     [run] = RetentionRun.objects.all()
-    assert (run.status, run.errors) == ("failed", f"LockLost: {stopped_by.value}")
+    assert run.status == "failed"
+    assert run.errors.startswith(f"LockLost: {lost_to}rebuild in another worker since "), run
+    assert run.errors.endswith(
+        f"{STOPPED}. Nothing was written: ask for the rebuild again once that run has finished "
+        "(POST /api/views/daily_energy_by_device/rebuild, or manage.py rebuild_view)."
+    ), run.errors
     assert not DailyEnergyByDevice.objects.exists()
     assert other.release()  # the other run's lock is left to it
+
+
+@pytest.mark.influxdb
+def test_a_refresh_whose_lock_another_run_took_says_which_views_it_refreshed(pump, monkeypatch):
+    """`refresh_views`, the lock of its second view taken by another run once it expired: it
+    said only "... expired while this run could not renew it and is held by ...: nothing was
+    written, that run computes the view now", not a word of the views it had refreshed or of
+    running it again. Now one paragraph says both; the first view's rows stay."""
+    first, second = list(VIEWS)[:2]
+    other = RunLock("retention", "view", second, owner="refresh in another worker")
+    reached_views = []
+
+    def reached(point: str) -> None:
+        reached_views.append(point)
+        if len(reached_views) == 2:  # the second view's rows computed
+            get_redis().delete(view_lock_key(second))
+            assert other.acquire()
+
+    monkeypatch.setattr("retention.faults.point", reached)
+    try:
+        with pytest.raises(CommandError) as stopped_by:
+            call_command("refresh_views")
+    finally:
+        assert other.release()  # the other run's lock is left to it
+    said = str(stopped_by.value)
+    lost_to = f"lock '{view_lock_key(second)}' lost to refresh in another worker since "
+    assert said.startswith(f"{lock(second)} was lost during the refresh: {lost_to}"), said
+    assert said.endswith(
+        f"{STOPPED} (this process could not renew it for longer than its {VIEW_LOCK_MINUTES} "
+        f"minutes; the run holding it now computes the view). {second} was not refreshed: "
+        f"nothing of it was written and its watermark is kept. {first} was refreshed. Run this "
+        "command again once that run has finished: it refreshes the views."
+    ), said
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)  # the first view's rows stay
+    assert ViewState.objects.get(view=first).watermark is not None
+    assert not ViewState.objects.filter(view=second).exclude(watermark=None).exists()
+    run = RetentionRun.objects.get(details__view=second)
+    assert run.status == "failed" and run.errors.startswith(f"LockLost: {lost_to}"), run.errors
 
 
 @pytest.mark.django_db(transaction=True)
