@@ -4,8 +4,9 @@ GET  /oauth/google/           status (HEAD too) per site and the "Connect Google
 POST /oauth/google/connect    starts Google's consent flow for a site
 GET  /oauth/google/callback   finishes it (state checked once, PKCE verifier from Redis)
 
-Google sends each of the callback's `state`, `code` and `error` once: a callback holding one of
-them twice was changed on its way, and is refused (400, naming it) before anything is used.
+Google sends each of the callback's `state`, `code` and `error` once and none empty (a denied
+consent has an `error` and no `code`): a callback holding one of them twice or empty was changed
+on its way, and is refused (400, naming it) before anything is used.
 """
 
 from django.conf import settings
@@ -29,6 +30,17 @@ def redirect_uri(request: HttpRequest) -> str:
     return settings.GOOGLE_REDIRECT_URI or request.build_absolute_uri(
         reverse("oauth-google-callback")
     )
+
+
+def _changed_on_its_way(query) -> str:
+    """What to say about each callback parameter `query` holds twice or empty ("" when none)."""
+    problems = []
+    for name in CALLBACK_PARAMETERS:
+        try:
+            params.given(query, name)
+        except ValidationError as exc:
+            problems.append(f"{name}: {exc.detail[name]}")
+    return " ".join(problems)
 
 
 def _problem(request: HttpRequest, title: str, message: str, status: int = 400) -> HttpResponse:
@@ -102,13 +114,13 @@ def connect(request: HttpRequest) -> HttpResponse:
 @require_GET  # not HEAD: the callback uses up the sign-in's state
 @staff_member_required
 def callback(request: HttpRequest) -> HttpResponse:
-    if problems := params.repeated(request.GET, CALLBACK_PARAMETERS):
-        said = " ".join(f"{name}: {problem}" for name, problem in problems.items())
+    if said := _changed_on_its_way(request.GET):
         return _problem(
             request,
             "This sign-in answer cannot be used",
-            f"{said} Google sends each once, so this answer was changed on its way. Nothing "
-            "was changed. Start again with 'Connect Google Calendar' on the setup page.",
+            f"{said} Google sends each once and none empty, so this answer was changed on its "
+            "way. Nothing was changed. Start again with 'Connect Google Calendar' on the setup "
+            "page.",
         )
     try:
         pending = oauth.take_pending(request.GET.get("state", ""))
