@@ -364,16 +364,20 @@ GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
 GOOGLE_REFRESH_TOKEN = env.str("GOOGLE_REFRESH_TOKEN", default="")
 # Where Google sends the browser back after consent; empty = built from the request
 # (<scheme>://<host>/oauth/google/callback). Set it behind a proxy that changes the scheme/host.
-GOOGLE_REDIRECT_URI = env.str("GOOGLE_REDIRECT_URI", default="")
+GOOGLE_REDIRECT_URI = http_url(
+    "GOOGLE_REDIRECT_URI",
+    example="https://enrich.example.org/oauth/google/callback",
+    empty="; leave it empty to build it from the request",
+)
 # The first-run setup gives the providers it creates these API roots as their `base_url`
 # option, e.g. {"awattar": "http://proxy:8080"} (JSON; empty = the providers' own hosts).
 PROVIDER_BASE_URLS = url_map(
     "PROVIDER_BASE_URLS", default="", example='{"awattar": "http://proxy:8080"}'
 )
 # Google's endpoints, overridable (tests point them at a local server).
-GOOGLE_AUTH_URI = env.str("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
-GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
-GOOGLE_API_BASE = env.str("GOOGLE_API_BASE", default="https://www.googleapis.com")
+GOOGLE_AUTH_URI = http_url("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = http_url("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_API_BASE = http_url("GOOGLE_API_BASE", default="https://www.googleapis.com")
 
 # --- Logging: one line per event, to stderr --------------------------------------------
 LOG_LEVEL = choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()

@@ -17,6 +17,7 @@ from tests.support.doc_pages import (
     PAGES,
     PATTERN_MARKS,
     ROOT,
+    SETTINGS,
     VARIABLES,
     heading_anchor,
     same,
@@ -231,6 +232,17 @@ def test_the_defaults_in_the_settings_tables_are_the_code_s(document):
         ]
     assert DEFAULTS.keys() >= {"REDIS_URL", "MQTT_OFFLINE_AFTER_SECONDS", "S3_STORAGE_CLASS"}
     assert not wrong, wrong
+
+
+def test_the_url_settings_the_docs_name_are_those_checked_at_start():
+    """configuration.md's "A URL setting (...) must be an http:// or https:// URL" names each
+    variable config/ reads with `http_url`, and no other."""
+    text = " ".join((ROOT / "docs" / "configuration.md").read_text().split())
+    named = set(
+        re.findall(r"`([A-Z][A-Z0-9_]+)`", re.search(r"A URL setting \((.*?)\) must", text)[1])
+    )
+    checked = set(re.findall(r'http_url\(\s*"([A-Z][A-Z0-9_]+)"', SETTINGS))
+    assert "GOOGLE_TOKEN_URI" in checked and named == checked
 
 
 def test_the_values_in_env_example_are_the_defaults():

@@ -100,6 +100,25 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"INFLUXDB_URL": "http://127.0.0.1:0"}, "INFLUXDB_URL='http://127.0.0.1:0' is not usable"),
         ({"HA_URL": "http://:8123"}, "HA_URL='http://:8123' is not usable: it names no host"),
         ({"S3_ENDPOINT_URL": "http://minio:9000x"}, "S3_ENDPOINT_URL='http://minio:9000x' is not"),
+        # Started, then the connect button sent the browser to a path of enrich itself, and the
+        # code exchange after Google's consent said "Could not reach Google's token endpoint
+        # (MissingSchema)"; the calendar reads "not an absolute http:// or https:// URL".
+        (
+            {"GOOGLE_AUTH_URI": "accounts.google.com/o/oauth2/auth"},
+            "GOOGLE_AUTH_URI='accounts.google.com/o/oauth2/auth' must start with http:// or "
+            "https:// (e.g. https://accounts.google.com/o/oauth2/auth).",
+        ),
+        ({"GOOGLE_TOKEN_URI": "oauth2.googleapis.com/token"}, "GOOGLE_TOKEN_URI='oauth2.google"),
+        (
+            {"GOOGLE_API_BASE": "https://www.googleapis.com:0"},
+            "GOOGLE_API_BASE='https://www.googleapis.com:0' is not usable",
+        ),
+        (
+            {"GOOGLE_REDIRECT_URI": "/oauth/google/callback"},
+            "GOOGLE_REDIRECT_URI='/oauth/google/callback' must start with http:// or https:// "
+            "(e.g. https://enrich.example.org/oauth/google/callback); leave it empty to build it "
+            "from the request.",
+        ),
         # Below the hard limit, so taken: a negative soft time limit for every task.
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "-5"}, "CELERY_TASK_SOFT_TIME_LIMIT='-5' is out of range"),
         ({"PROVIDER_BASE_URLS": "[1]"}, "PROVIDER_BASE_URLS must be a JSON object, e.g. {"),
