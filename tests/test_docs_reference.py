@@ -345,3 +345,24 @@ def test_the_parameters_the_schema_declares_are_those_each_endpoint_takes(settin
                 wrong.append(f"{method.upper()} {path}: the schema declares {sorted(names)}, "
                              f"it takes {sorted(takes)}")  # fmt: skip
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.django_db
+def test_each_post_declares_its_fields_as_a_body_that_may_come_in_the_query_string():
+    """A POST that queues work reads its fields from the body and the query string together
+    (params.fields): its schema declares them as a request body (a client generated from it
+    sends a body) and says the query string is read too, not as query parameters only (the
+    view rebuild's `start`/`end` were required query parameters, its body any object)."""
+    schema = _schema()
+    wrong = []
+    for path, operations in schema["paths"].items():
+        operation = operations.get("post")
+        if operation is None or path == "/api/token/":
+            continue
+        if query := [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]:
+            wrong.append(f"POST {path}: declares query parameters {query}")
+        if not _declared(schema, path, "post"):
+            wrong.append(f"POST {path}: declares no body fields")
+        if "in the body or the query string" not in operation.get("description", ""):
+            wrong.append(f"POST {path}: does not say the query string is read too")
+    assert not wrong, "\n".join(wrong)

@@ -51,6 +51,11 @@ BIGGEST = 2**63 - 1
 DAY_EXAMPLE = "2026-11-27"
 DAY_FORMAT = f"a date as YYYY-MM-DD, e.g. {DAY_EXAMPLE}"
 DAY_EXISTS = "a date that exists"
+# The schema's description of a POST reading its fields with `fields` (body and query together).
+FIELDS_READ = (
+    "Each field in the body or the query string, once; empty or null, given twice, or a field "
+    "of another name is a 400 naming it."
+)
 
 
 class Refused(ValidationError):

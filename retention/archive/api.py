@@ -89,7 +89,12 @@ def _no_target() -> Response | None:
 class ArchiveView(APIView):
     """The archive task (or its dry run) is queued: 202 with the run to follow."""
 
-    @extend_schema(request=ArchiveRequest, responses={202: dict, 400: dict, 409: dict, 503: dict})
+    @extend_schema(
+        request=ArchiveRequest,
+        responses={202: dict, 400: dict, 409: dict, 503: dict},
+        description="The archive (or its dry run) is queued: 202 with the run to follow. "
+        + params.FIELDS_READ,
+    )
     def post(self, request):
         dry_run = params.flag(params.fields(request, ("dry_run",)), "dry_run")
         if refused := _no_target():
@@ -106,7 +111,12 @@ class RestoreView(APIView):
     """The restore of the archived daily aggregates of a date range into InfluxDB is queued:
     202 with the run to follow."""
 
-    @extend_schema(request=RestoreRequest, responses={202: dict, 400: dict, 409: dict, 503: dict})
+    @extend_schema(
+        request=RestoreRequest,
+        responses={202: dict, 400: dict, 409: dict, 503: dict},
+        description="The restore of the archived daily aggregates of a date range into InfluxDB "
+        f"is queued: 202 with the run to follow. {params.FIELDS_READ}",
+    )
     def post(self, request):
         given = RestoreRequest(data=params.fields(request, ("start_date", "end_date", "database")))
         if not given.is_valid():  # each parameter's message as a string, as every endpoint's

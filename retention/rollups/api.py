@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -117,17 +118,22 @@ class ViewRows(APIView):
         return Response({"view": name, "count": len(rows), "rows": rows, **views.freshness(name)})
 
 
+class RebuildRequest(serializers.Serializer):
+    """The body's schema (OpenAPI); params.fields and params.day read it."""
+
+    start = serializers.DateField(help_text="First local day to recompute (YYYY-MM-DD).")
+    end = serializers.DateField(help_text="Last local day to recompute, included (YYYY-MM-DD).")
+
+
 class ViewRebuild(APIView):
     """Recompute a view for the local days start..end (both included)."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("start", str, required=True, description="local date YYYY-MM-DD"),
-            OpenApiParameter("end", str, required=True, description="local date YYYY-MM-DD"),
-            VIEW_NAME,
-        ],
-        request={"application/json": dict},
+        parameters=[VIEW_NAME],
+        request=RebuildRequest,
         responses={202: dict, 400: dict, 404: dict, 503: dict},
+        description="The view's rows of the local days start..end (both included) are "
+        f"recomputed on a worker: 202 with the run to follow. {params.FIELDS_READ}",
     )
     def post(self, request, name: str):
         try:

@@ -72,8 +72,7 @@ class DownsampleView(APIView):
     @extend_schema(
         request=DownsampleRequest,
         responses={202: dict, 400: dict, 503: dict},
-        description="Each field in the body or the query string, once; empty or null, given "
-        "twice, or a field of another name is a 400 naming it.",
+        description=params.FIELDS_READ,
     )
     def post(self, request):
         data = params.fields(request, ("start", "end", "dry_run"))
