@@ -28,28 +28,47 @@ class Command(BaseCommand):
                 f"unknown view{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                 f"use {', '.join(VIEWS)}"
             )
+        names = views or list(VIEWS)
         done: list[str] = []
-        for name in views or VIEWS:
+        lost: dict[str, LockLost] = {}  # the views whose lock another run took: the rest go on
+        for index, name in enumerate(names):
+            left = names[index + 1 :]
             try:
                 run = refresh_view(name)
             except TimeseriesError as exc:
-                raise CommandError(f"{name}: the source data cannot be read: {exc}") from None
-            except LockLost as exc:  # another run took it once it expired
-                kept = _not_refreshed(name, done)
-                raise view_lock_lost(
-                    exc, name, "the refresh", kept, "refreshes the views"
+                kept = _not_refreshed([*lost, name], done, left)
+                raise CommandError(
+                    f"{name}: the source data cannot be read: {str(exc).rstrip('.')}. {kept}"
                 ) from None
+            except LockLost as exc:  # another run took it once it expired: it is that run's
+                lost[name] = exc
+                continue
             except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
-                raise redis_gone(exc, _not_refreshed(name, done), "refreshes the views") from None
+                kept = _not_refreshed([*lost, name], done, left)
+                raise redis_gone(exc, kept, "refreshes the views") from None
             done.append(name)
             self.stdout.write(_describe(run))
+        if lost:
+            first, *_ = lost
+            kept = _not_refreshed(list(lost), done, [])
+            raise view_lock_lost(lost[first], first, "the refresh", kept, "refreshes the views")
 
 
-def _not_refreshed(name: str, done: list[str]) -> str:
-    """What a refresh of the views stopped at view `name` kept, the views `done` before it."""
-    said = f"{name} was not refreshed: nothing of it was written and its watermark is kept."
+def _not_refreshed(failed: list[str], done: list[str], left: list[str]) -> str:
+    """What a refresh of the views kept: the views `failed` (nothing of them written), the views
+    `done`, and the views `left`, which it stopped before trying."""
+    said = (
+        f"{listed(failed)} was not refreshed: nothing of it was written and its watermark is kept."
+        if len(failed) == 1
+        else f"{listed(failed)} were not refreshed: nothing of them was written and their "
+        "watermarks are kept."
+    )
     if done:
         said += f" {listed(done)} {'was' if len(done) == 1 else 'were'} refreshed."
+    if len(left) == 1:
+        said += f" {left[0]} was not tried: it keeps its rows and watermark."
+    elif left:
+        said += f" {listed(left)} were not tried: they keep their rows and watermarks."
     return said
 
 

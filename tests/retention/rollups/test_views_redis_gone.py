@@ -163,23 +163,32 @@ def test_a_rebuild_whose_lock_expired_under_it_writes_only_if_no_other_run_took_
     assert other.release()  # the other run's lock is left to it
 
 
-@pytest.mark.influxdb
-def test_a_refresh_whose_lock_another_run_took_says_which_views_it_refreshed(pump, monkeypatch):
-    """`refresh_views`, the lock of its second view taken by another run once it expired: it
-    said only "... expired while this run could not renew it and is held by ...: nothing was
-    written, that run computes the view now", not a word of the views it had refreshed or of
-    running it again. Now one paragraph says both; the first view's rows stay."""
-    first, second = list(VIEWS)[:2]
-    other = RunLock("retention", "view", second, owner="refresh in another worker")
-    reached_views = []
+def lose_the_lock(monkeypatch, view: str) -> RunLock:
+    """Once the rows of `view` are computed, its lock expires and another run takes it (held
+    by the lock returned)."""
+    other = RunLock("retention", "view", view, owner="refresh in another worker")
 
     def reached(point: str) -> None:
-        reached_views.append(point)
-        if len(reached_views) == 2:  # the second view's rows computed
-            get_redis().delete(view_lock_key(second))
+        key = view_lock_key(view)  # held while this view's rows are computed, then taken over
+        if point == "view.before_write" and get_redis().exists(key) and not other.held:
+            get_redis().delete(key)
             assert other.acquire()
 
     monkeypatch.setattr("retention.faults.point", reached)
+    return other
+
+
+@pytest.mark.influxdb
+def test_a_refresh_whose_lock_another_run_took_goes_on_with_the_other_views(
+    pump, monkeypatch, capsys
+):
+    """`manage.py refresh_views`, the lock of its second view taken by another run once it
+    expired: it stopped there, its paragraph naming the first view refreshed and not a word of
+    the third, which it never tried (the beat's task went on with it). Now it goes on with the
+    other views, as the task does, and its paragraph says which view failed and which were
+    refreshed; the first and third views' rows and watermarks are stored."""
+    first, second, third = VIEWS
+    other = lose_the_lock(monkeypatch, second)
     try:
         with pytest.raises(CommandError) as stopped_by:
             call_command("refresh_views")
@@ -191,14 +200,60 @@ def test_a_refresh_whose_lock_another_run_took_says_which_views_it_refreshed(pum
     assert said.endswith(
         f"{STOPPED} (this process could not renew it for longer than its {VIEW_LOCK_MINUTES} "
         f"minutes; the run holding it now computes the view). {second} was not refreshed: "
-        f"nothing of it was written and its watermark is kept. {first} was refreshed. Run this "
-        "command again once that run has finished: it refreshes the views."
+        f"nothing of it was written and its watermark is kept. {first} and {third} were "
+        "refreshed. Run this command again once that run has finished: it refreshes the views."
     ), said
+    out = capsys.readouterr().out
+    assert f"{first}: 3 rows written" in out and f"{third}: 0 rows written" in out, out
+    assert second not in out, out
     assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)  # the first view's rows stay
     assert ViewState.objects.get(view=first).watermark is not None
+    assert ViewState.objects.get(view=third).watermark is not None  # tried, and refreshed
     assert not ViewState.objects.filter(view=second).exclude(watermark=None).exists()
     run = RetentionRun.objects.get(details__view=second)
     assert run.status == "failed" and run.errors.startswith(f"LockLost: {lost_to}"), run.errors
+    statuses = dict(RetentionRun.objects.values_list("details__view", "status"))
+    assert statuses == {first: "ok", second: "failed", third: "ok"}
+
+
+@pytest.mark.influxdb
+def test_the_beat_s_refresh_whose_lock_another_run_took_goes_on_with_the_other_views(
+    pump, monkeypatch
+):
+    """The beat's task, the same lost lock: the second view fails saying when its work comes
+    next, the other two are refreshed, as `manage.py refresh_views` does."""
+    install_schedules()
+    first, second, third = VIEWS
+    other = lose_the_lock(monkeypatch, second)
+    try:
+        result = refresh_views.apply().get()
+    finally:
+        assert other.release()
+    assert {name: answer["status"] for name, answer in result.items()} == {
+        first: "ok", second: "failed", third: "ok"
+    }  # fmt: skip
+    run = RetentionRun.objects.get(details__view=second)
+    assert result[second]["error"] == run.errors and NEXT.search(run.errors), run.errors
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+    assert ViewState.objects.get(view=third).watermark is not None
+
+
+@pytest.mark.influxdb
+def test_redis_gone_stops_refresh_views_naming_the_views_it_did_not_try(pump, commands_redis):
+    """`manage.py refresh_views`, Redis out of reach as it takes the first view's lock: its
+    paragraph said the first view was not refreshed, not a word of the two after it, which it
+    did not try. Now it names them; they keep their rows and watermarks."""
+    first, second, third = VIEWS
+    commands_redis.stop()
+    with pytest.raises(CommandError) as stopped_by:
+        call_command("refresh_views")
+    said = str(stopped_by.value)
+    assert said.endswith(
+        f"{first} was not refreshed: nothing of it was written and its watermark is kept. "
+        f"{second} and {third} were not tried: they keep their rows and watermarks. Run this "
+        "command again once Redis is back: it refreshes the views."
+    ), said
+    assert not ViewState.objects.exclude(watermark=None).exists()
 
 
 @pytest.mark.django_db(transaction=True)
