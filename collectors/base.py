@@ -143,8 +143,9 @@ class FetchResult:
     kept: dict[str, dict[str, str]] = field(default_factory=dict)
     # The spans this answer says everything about (e.g. a calendar prediction from its slot's
     # start on, a value AirNow withdrew for its hour): what an earlier answer put there and
-    # this one has not (a point at an event deleted since) is deleted first. Empty: only the
-    # readings' own points are replaced.
+    # this one has not (a point at an event deleted since) is deleted first, also by an
+    # answer with no readings (Adapter.still_served then says what is served). Empty: only
+    # the readings' own points are replaced.
     replaces: tuple[Replaced, ...] = ()
 
     def by_measurement(self) -> dict[str, int]:
@@ -290,6 +291,12 @@ class Adapter(ABC):
         """A fresh answer was written: work that needs our infrastructure (e.g. remembering
         AQI categories in Redis)."""
         return None  # nothing to do, unless the provider says otherwise
+
+    def still_served(self, target: Target, result: FetchResult, value: Any) -> Any:
+        """What to serve in place of the last good answer's `value` once `result`, an answer
+        with no readings, withdrew stored points (its `replaces`, deleted): `value` itself
+        while it holds none of them, else the value that stands (None: nothing)."""
+        return value
 
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
         """The current value computed when asked (e.g. the price slot running now), as the

@@ -14,7 +14,7 @@ from collectors import cadence, circuit_keys, fetch_lock, history_refusals, rate
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
-from collectors.served_store import write_fetched
+from collectors.served_store import withdraw, write_fetched
 from collectors.spending import RESERVED, Spending
 from enrich.crypto import SecretUnreadable, require_readable
 from enrich.errors import Transient
@@ -359,6 +359,8 @@ def _fetch_and_write(
         return Outcome("failed", served=served, error=note)
     result = replace(result, readings=readings)
     if not result.readings:
+        if result.replaces:  # stored values it withdrew go, and are no longer served
+            withdraw(adapter, cache, config.source, target, result)
         logger.info(
             "collect: %s/%s %s: the API had no data (%s)%s",
             config.source,

@@ -16,8 +16,10 @@ the away event was deleted. So:
   that says everything about a span (FetchResult.replaces: a calendar prediction, from its
   slot's start on; an hour's value AirNow withdrew) has every stored point of that span
   deleted first, so what an earlier answer's points said there (an event deleted since) does
-  not stay. The earliest time written per measurement is noted (`enrich.written`): a
-  backfill's old points are then folded into the materialized views by their next refresh.
+  not stay; an answer with no readings that withdraws stored points has them deleted too
+  (`withdraw`), and the last good answer served only as far as it stands. The earliest time
+  written per measurement is noted (`enrich.written`): a backfill's old points are then folded
+  into the materialized views by their next refresh.
 - `beside_fetched` (the minute task's, holding the target's fetch lock): the served points
   that would land on a point a fetch wrote are left out (another target's fetch of the same
   series: a region set by id at one site and found from coordinates at another).
@@ -31,9 +33,10 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from collectors.base import Adapter, Replaced
+from collectors.base import Adapter, FetchResult, Replaced, Target
 from enrich.influx import get_timeseries, quote_ident, stored_rows
 from enrich.readings import Reading
+from enrich.redis.cache import ResponseCache
 from enrich.written import note_written
 
 # A delete removes start <= time < end: one point's time, to the microsecond Reading keeps.
@@ -56,6 +59,26 @@ def write_fetched(
     written = timeseries.write(database, readings)
     note_written(readings)  # once written: the views' refresh reaches back to a backfill
     return written
+
+
+def withdraw(
+    adapter: Adapter, cache: ResponseCache, source: str, target: Target, result: FetchResult
+) -> None:
+    """An answer with no readings that withdraws stored points (its `replaces`, e.g. AirNow's
+    AQI -1 for every pollutant of an hour it had values of): they are deleted, the adapter's
+    after-write work runs (an hour's overall made again), and the last good answer is served
+    only as far as it stands (Adapter.still_served: the value of an earlier hour, or nothing)."""
+    write_fetched(adapter, [], result.replaces)
+    adapter.after_write(target, result)
+    last = cache.last_good(source, adapter.provider, target.key)
+    if last is None:
+        return
+    value = adapter.still_served(target, result, last.value)
+    if value is None:
+        cache.forget(source, adapter.provider, target.key)
+    elif value != last.value:  # the last good answer's fetch and cache time: stale as it was
+        ttl = int(last.ttl_seconds) or None
+        cache.put(source, adapter.provider, target.key, value, ttl=ttl, fetched_at=last.fetched_at)
 
 
 def beside_fetched(

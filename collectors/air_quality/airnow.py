@@ -73,6 +73,9 @@ class AirNowAdapter(Adapter):
         series.correct_overall(self.provider, result.readings, result.replaces)
         note_category_change(target, result)  # remembered in Redis: a category change shows
 
+    def still_served(self, target: Target, result: FetchResult, value: Any) -> Any:
+        return series.standing(self.provider, value, result.replaces)
+
     def current_at_read(self, config: Any, target: Target, answer: Any) -> dict | None:
         return now.current_value(answer, config.site.timezone)  # stale by its age too
 
@@ -157,22 +160,24 @@ class AirNowAdapter(Adapter):
         self, body: Any, url: str, endpoint: str, target: Target, window: Window
     ) -> FetchResult:
         if isinstance(body, str):
-            return _no_data(target, window, f"AirNow has no current observation: {body}")
+            return _no_data(target, window, f"AirNow has no current observation: {body}", [])
         parse_row = obs.parse_current if endpoint == CURRENT else obs.parse_classic
         found, skipped, withdrawn = obs.parse(body, url, parse_row, window.now)
-        if not found:
+        for w in withdrawn:
+            log.info("airnow: %s", w.said)
+        said = [w.said for w in withdrawn]
+        if not found:  # the values withdrawn still go (their hours' overall made again)
             what = "no observations" if not body else "AQI -1 (no value) for every pollutant"
             if skipped:
                 what = f"no usable observation (skipped {'; '.join(skipped)})"
-            return _no_data(target, window, f"AirNow returned {what} for {target.key}")
+            result = _no_data(target, window, f"AirNow returned {what} for {target.key}", said)
+            result.replaces = series.withdrawn_points(self.provider, withdrawn)
+            return result
         current = obs.summary(found) | {"endpoint": endpoint}
         readings = obs.to_readings(found, self.provider)  # the overall first
         # The overall not merged with an earlier answer's; a withdrawn value's point deleted.
         replaces = series.replaced(readings[0], withdrawn)
-        for w in withdrawn:
-            log.info("airnow: %s", w.said)
-        notes = skipped + [w.said for w in withdrawn]
-        return FetchResult(readings, current, notes=notes, replaces=replaces)
+        return FetchResult(readings, current, notes=skipped + said, replaces=replaces)
 
 
 def _classic_path(target: Target) -> str:
@@ -231,9 +236,9 @@ def _both_missing(current: PermanentError, classic: PermanentError) -> Permanent
     )
 
 
-def _no_data(target: Target, window: Window, message: str) -> FetchResult:
+def _no_data(target: Target, window: Window, message: str, said: list[str]) -> FetchResult:
     """AirNow answered but has no current value here: no readings, and `current` and the run
-    record (a note) say why."""
+    record (a note, and the values withdrawn: `said`) say why."""
     log.info("airnow: %s", message)
     current = {
         "no_data": True,
@@ -242,4 +247,4 @@ def _no_data(target: Target, window: Window, message: str) -> FetchResult:
         "checked_at": window.now.isoformat(),
         "time": None,
     }
-    return FetchResult([], current, notes=[message])
+    return FetchResult([], current, notes=[message, *said])

@@ -21,6 +21,11 @@ the stored point of each value it withdraws (AQI -1 for that pollutant and hour,
 its overall when `correct_overall` makes it again. A pollutant merely missing from the answer
 keeps its points.
 
+`standing`: what is served once an answer with AQI -1 for every pollutant (no observation
+at all) withdrew values: the last good answer while no value of its hours went, else the
+value made of the latest pollutant points stored before its hour (a day back at most), as a
+fetch of them would make it, or nothing.
+
 `overall_replaced`: an overall point is written whole, the stored one of its hour and
 location deleted first (the fetch's FetchResult.replaces, and `correct_overall`): InfluxDB
 merges the fields of points of one series and time, so a sub-index of a pollutant the new
@@ -29,7 +34,8 @@ hour's point, above its aqi.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -37,9 +43,12 @@ from collectors.air_quality import observations as obs
 from collectors.air_quality.observations import MEASUREMENT
 from collectors.base import Replaced
 from collectors.served_store import ONE_POINT  # a delete removes start <= time < end
-from enrich.influx import get_timeseries, quote_ident, stored_rows
+from enrich.influx import Row, get_timeseries, quote_ident, stored_rows
 from enrich.readings import Reading
 from enrich.written import note_written
+
+# How far before the hour served the value served after a withdrawal of it may be from.
+STANDING = timedelta(days=1)
 
 
 def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
@@ -78,10 +87,10 @@ def correct_overall(
     for, and of the other hours it withdrew a value of (`replaces`), from every pollutant
     point stored at that hour (written; an overall with none left is deleted); [] when none."""
     pollutants = [r for r in readings if r.tags.get("parameter") != "overall"]
-    if not pollutants:
-        return []
-    latest = max(r.time for r in pollutants)
     withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"]
+    if not pollutants and not withdrawn:
+        return []
+    latest = max((r.time for r in pollutants), default=None)  # None: every value withdrawn
     areas = sorted(
         {r.tags["location"] for r in pollutants} | {s.tags["location"] for s in withdrawn}
     )
@@ -106,11 +115,31 @@ def replaced(overall: Reading, withdrawn: Sequence[obs.Withdrawal]) -> tuple[Rep
     """What a fetch's answer replaces whole (its FetchResult.replaces): the stored overall
     point of its hour, and the stored point of each value it withdraws (AQI -1), in any
     category."""
-    provider = overall.tags["provider"]
-    return (
-        overall_replaced(overall),
-        *(_point(w.time, provider, w.parameter, w.area) for w in withdrawn),
-    )
+    return (overall_replaced(overall), *withdrawn_points(overall.tags["provider"], withdrawn))
+
+
+def withdrawn_points(provider: str, withdrawn: Sequence[obs.Withdrawal]) -> tuple[Replaced, ...]:
+    """The stored point of each value withdrawn (AQI -1), in any category: all an answer with
+    no observation replaces."""
+    return tuple(_point(w.time, provider, w.parameter, w.area) for w in withdrawn)
+
+
+def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
+    """What is served once an answer with no observation withdrew `replaces` (deleted): the
+    last good answer's `value` while no value of its hours went; else the latest pollutant
+    observations stored for its areas in the STANDING before its hour, made into the value
+    a fetch of them serves (None: none is left)."""
+    withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"]
+    if not isinstance(value, dict) or not value.get("time"):
+        return value
+    served_at = datetime.fromisoformat(value["time"])
+    if all(s.start < served_at - obs.LAG for s in withdrawn):
+        return value  # withdrawn values of hours it does not count
+    areas = {s.tags["location"] for s in withdrawn} | {value.get("location") or ""}
+    found = _latest_stored(provider, sorted(areas - {""}), served_at - STANDING, served_at)
+    if not found:
+        return None
+    return obs.summary(found) | {k: value[k] for k in ("endpoint",) if k in value}
 
 
 def overall_replaced(overall: Reading) -> Replaced:
@@ -140,14 +169,40 @@ def _stored_observations(
     params = {"hour": hour, "provider": provider} | {f"area{i}": a for i, a in enumerate(areas)}
     found, overall = [], []
     for row in stored_rows(query, params):
-        aqi, number, tags = row.values.get("aqi"), row.values.get("category_number"), row.tags
-        if tags.get("parameter") == "overall":
-            overall.append(tags["location"])
-        elif aqi is not None and number is not None:
-            category = tags.get("category", "")
-            found.append(
-                obs.Observation(
-                    tags["parameter"], float(aqi), category, int(number), hour, tags["location"]
-                )
-            )
+        if row.tags.get("parameter") == "overall":
+            overall.append(row.tags["location"])
+        elif (observed := _observation(row, hour)) is not None:
+            found.append(observed)
     return found, sorted(set(overall))
+
+
+def _latest_stored(
+    provider: str, areas: list[str], since: datetime, until: datetime
+) -> list[obs.Observation]:
+    """The latest pollutant point of each parameter stored for `areas` in since..until."""
+    where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
+    query = (
+        f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $since '
+        f'AND time <= $until AND "provider" = $provider AND "parameter" != \'overall\' '
+        f"AND ({where}) GROUP BY * ORDER BY time DESC LIMIT 1"
+    )
+    params = {"since": since, "until": until, "provider": provider}
+    params |= {f"area{i}": a for i, a in enumerate(areas)}
+    latest: dict[str, obs.Observation] = {}
+    for row in stored_rows(query, params):
+        observed = _observation(row, row.time)
+        kept = latest.get(observed.parameter) if observed else None
+        if observed and (kept is None or (observed.time, observed.aqi) > (kept.time, kept.aqi)):
+            latest[observed.parameter] = observed
+    return list(latest.values())
+
+
+def _observation(row: Row, hour: datetime) -> obs.Observation | None:
+    """A stored pollutant point at `hour` as an Observation (None: a field missing)."""
+    aqi, number, tags = row.values.get("aqi"), row.values.get("category_number"), row.tags
+    if aqi is None or number is None:
+        return None
+    category = tags.get("category", "")
+    return obs.Observation(
+        tags["parameter"], float(aqi), category, int(number), hour, tags["location"]
+    )

@@ -116,6 +116,14 @@ class ResponseCache:
         pipe.set(last_good_key(source, provider, target, prefix=self.prefix), record)
         self._redis(pipe.execute)
 
+    def forget(self, source: str, provider: str, target: str) -> None:
+        """Drop the fresh and the last-good answer: nothing is served until the next one."""
+        self.ttl_for(source)
+        keys = (
+            key(source, provider, target, prefix=self.prefix) for key in (cache_key, last_good_key)
+        )
+        self._redis(self.client.delete, *keys)
+
     def _redis(self, command, *args):
         try:
             return command(*args)

@@ -250,3 +250,60 @@ def test_no_value_beside_a_value_or_of_an_hour_not_begun_withdraws_nothing(
     assert [r.tags["parameter"] for r in result.replaces] == ["overall"]
     pm10 = [r.fields["aqi"] for r in result.readings if r.tags["parameter"] == "PM10"]
     assert pm10 == ([80.0] if len(rows_of_pm10) == 2 else [])
+
+
+def every_value_withdrawn(config, settings, moment: datetime) -> CollectorRun:
+    """An answer with AQI -1 for every pollutant of 03:00 PDT, collected at `moment`."""
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+        get_redis().delete(key)  # only the fresh answer: the last good one stays
+    assert pipeline.collect(config, now=moment).status == "no_data", moment
+    return CollectorRun.objects.latest("id")
+
+
+@pytest.mark.parametrize("earlier", [True, False])
+def test_an_answer_withdrawing_every_value_takes_them_out_of_influxdb_and_what_is_served(
+    isolated, settings, replay_server, monkeypatch, earlier
+):
+    # 09:35Z (earlier): every pollutant of 02:00 PDT (9Z). 10:35Z: every pollutant of 03:00
+    # PDT (10Z), PM10 80 the worst. 10:50Z: AQI -1 for all three of 03:00 PDT. Before, that
+    # answer was "no data": nothing deleted, 10Z's points and overall stayed in InfluxDB, and
+    # the API and Home Assistant kept serving AQI 80, a value AirNow had just withdrawn. Now
+    # the run is still no_data, noting the withdrawals; 10Z's points and overall are deleted,
+    # and what is served is the last good value of an earlier hour (9Z's), or nothing.
+    config = seattle(replay_server)
+    if earlier:
+        first = rows(PM2_5=good(50, "02:00"), PM10=good(20, "02:00"), O3=good(30, "02:00"))
+        replay_server.add("GET", AIRNOW_CURRENT_PATH, json=first, times=1)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=rows(PM10=moderate(80)), times=1)
+    gone = rows(PM2_5=WITHDRAWN, PM10=WITHDRAWN, O3=WITHDRAWN)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=gone, times=1)
+    database, before = settings.INFLUXDB_DATABASE, HOUR - timedelta(hours=1)
+
+    if earlier:
+        collect(config, settings, before + timedelta(minutes=35))
+    collect(config, settings, HOUR + timedelta(minutes=35))
+    entry, aqi = served(config, monkeypatch, HOUR + timedelta(minutes=40))
+    assert entry["value"]["aqi"] == 80.0 and float(aqi.state) == 80.0
+    run = every_value_withdrawn(config, settings, HOUR + timedelta(minutes=50))
+
+    assert "AQI -1 (no value) for every pollutant" in run.error, run.error
+    assert SAID + "2026-10-08T10:00:00+00:00" in run.error, run.error
+    kept = [before] if earlier else []
+    for parameter in ("PM2.5", "PM10", "O3"):
+        assert [p[0] for p in points(isolated, database, parameter)] == kept, parameter
+    if earlier:
+        assert points(isolated, database, "overall") == [
+            overall(before, pm25=50, pm10=20, ozone=30)
+        ]
+    else:
+        assert points(isolated, database, "overall") == []
+    entry, aqi = served(config, monkeypatch, HOUR + timedelta(minutes=51))
+    if earlier:
+        assert entry["time"] == before.isoformat(), entry
+        assert (entry["value"]["aqi"], entry["value"]["pm10"]) == (50.0, 20.0), entry
+        # the last good answer's fetch: stale as that answer is (its cache time, its hour's age)
+        assert entry["fetched_at"] == (HOUR + timedelta(minutes=35)).isoformat(), entry
+        assert float(aqi.state) == 50.0 and aqi.attributes["pm10"] == 20.0
+    else:
+        assert entry["value"] is None, entry
+        assert aqi.state is None and "pm10" not in aqi.attributes, aqi  # unavailable in HA
