@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 from retention.archive import format as fmt
 from retention.models import ArchiveObject, RetentionRun
 from tests.support.archive import daily_rows, read_back, restore_worker_env
 from tests.support.archived import YEARS_KEYS, YEARS_NOW, three_years_archived
+from tests.support.commands import refusal
 from tests.support.worker import manage_in_child
 
 pytestmark = pytest.mark.django_db
@@ -57,9 +58,7 @@ def test_redis_gone_stops_archive_to_s3_saying_what_is_kept_and_to_run_it_again(
     no row left InfluxDB without its verified file; run again with Redis back, it finishes."""
     tier.write(daily_rows(2, date(2021, 1, 1), 3 * 365))
     commands_redis.stop_at(point)
-    with pytest.raises(CommandError) as failed:
-        call_command("archive_to_s3", *AS_OF)
-    said = str(failed.value)
+    said = refusal("archive_to_s3", *AS_OF)
     assert said.startswith(commands_redis.unavailable(lock)), said
     assert said.endswith(
         "Archiving stopped before the next step; the files archived so far are verified and "
@@ -105,9 +104,7 @@ def test_redis_gone_stops_restore_from_archive_saying_nothing_was_restored(
     monkeypatch.setattr("retention.management.commands.restore_from_archive.tqdm", bar)
     if stop_after is None:
         commands_redis.stop()
-    with pytest.raises(CommandError) as failed:
-        call_command("restore_from_archive", "2021-01-01", "2023-12-31")
-    said = str(failed.value)
+    said = refusal("restore_from_archive", "2021-01-01", "2023-12-31")
     assert said.startswith(commands_redis.unavailable(ARCHIVE_LOCK)), said
     assert said.endswith(
         "The restore stopped before writing to InfluxDB: nothing was restored. Run this command "
@@ -143,9 +140,7 @@ def test_redis_gone_stops_a_restore_to_a_file_saying_nothing_was_restored(
         commands_redis.stop()
     target = tmp_path / "restored.parquet"
     argv = ("restore_from_archive", "2021-01-01", "2023-12-31", "--output", str(target))
-    with pytest.raises(CommandError) as failed:
-        call_command(*argv)
-    said = str(failed.value)
+    said = refusal(*argv)
     assert said.startswith(commands_redis.unavailable(ARCHIVE_LOCK)), said
     assert said.endswith(
         f"The restore stopped before writing to {target}: nothing was restored. Run this "
