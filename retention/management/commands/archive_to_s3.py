@@ -22,12 +22,6 @@ KEPT = (
     "Archiving stopped before the next step; the files archived so far are verified and kept, "
     "and no row was deleted from InfluxDB without its verified file."
 )
-# What it was doing when its lock was lost, what took long, what the lock's new holder may do.
-LOST = (
-    "the archive run",
-    "a step took longer",
-    "replace, delete or read the files this run writes",
-)
 
 
 class Command(BaseCommand):
@@ -68,7 +62,9 @@ class Command(BaseCommand):
         except RedisUnavailable as exc:  # the archive's lock or the daily tier's (before a delete)
             raise redis_gone(exc, KEPT, "archives the rest") from None
         except LockLost as exc:  # renewed before each step and each delete: it had expired
-            raise archive_lock_lost(exc, *LOST, KEPT, "archives the rest") from None
+            during, slow = "the archive run", "a step took longer"
+            risk = "replace, delete or read the files this run writes"
+            raise archive_lock_lost(exc, during, slow, risk, KEPT, "archives the rest") from None
         self._print(report.as_dict(), json)
         if report.errors and not dry_run:
             raise CommandError(

@@ -16,12 +16,6 @@ from retention.management.commands._redis import archive_lock_lost, redis_gone
 
 # What a rebuild stopped by Redis out of reach or by its lock lost did that stays.
 KEPT = "Indexing stopped before the next file; the files indexed so far are verified and kept."
-# What it was doing when its lock was lost, what took long, what the lock's new holder may do.
-LOST = (
-    "the index rebuild",
-    "a file took longer to check",
-    "replace, delete or read the files this run indexes",
-)
 
 
 class Command(BaseCommand):
@@ -46,7 +40,9 @@ class Command(BaseCommand):
         except RedisUnavailable as exc:  # the archive's lock: before it is taken, or between files
             raise redis_gone(exc, KEPT, "indexes the rest") from None
         except LockLost as exc:  # renewed before each file and each row: it had expired
-            raise archive_lock_lost(exc, *LOST, KEPT, "indexes the rest") from None
+            during, slow = "the index rebuild", "a file took longer to check"
+            risk = "replace, delete or read the files this run indexes"
+            raise archive_lock_lost(exc, during, slow, risk, KEPT, "indexes the rest") from None
         verb = "would index" if dry_run else "indexed"
         self.stdout.write(
             f"archive index ({report.target}: {report.location}): {verb} "
