@@ -16,7 +16,8 @@ or adopted: InfluxDB 1.x can hide a series from answers and counts alike. Any fa
 delete; the next run continues from what is there (an object that exists is adopted when it
 holds the rows; one that never passed verification is replaced; a verified one younger than 90
 days is never rewritten; a merge uploaded but not recorded names the recorded file in its
-metadata `replaces` and is adopted).
+metadata `replaces` and is adopted; a file the index does not know is neither replaced nor
+overlapped: `retention.archive.unindexed`).
 
 Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days old)
 are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them,
@@ -67,6 +68,7 @@ from retention.archive.reader import (
 from retention.archive.recorded import MB, recorded_run
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
+from retention.archive.unindexed import check_unindexed
 from retention.archive.verify import holds, parsed_rows, verify_object
 from retention.busy import busy, skipped
 from retention.models import ArchiveObject, RetentionRun
@@ -232,7 +234,7 @@ def _archive_object(
     """Upload (or adopt), verify, record, delete the source rows (`renew`: the lock, first,
     LockLost if it was lost meanwhile: the file stays verified, its rows for the next run).
     False when held back."""
-    data, rows, created = planned.data, planned.rows, None
+    data, rows, created, archived = planned.data, planned.rows, None, None
     trusted = planned.existing is not None and planned.existing.verified is not None
     info = storage.head(planned.key)
     if info is None and trusted:
@@ -271,6 +273,8 @@ def _archive_object(
             table = fmt.rows_to_table(rows, daily_field_types(ts))
             data = fmt.to_parquet(table, settings.ARCHIVE_COMPRESSION)
         # Else the object never passed verification (a crash, a corrupt upload): replace it.
+    if created is None and planned.existing is None:  # no file the index lost is replaced
+        check_unindexed(storage, planned, archived)
     check_recorded(rows, planned.start, planned.end)  # what the file holds vs the tier's runs
     if created is None:
         info = storage.put(

@@ -18,9 +18,12 @@ from datetime import datetime
 
 from enrich.redis.lock import RunLock
 from retention.archive import format as fmt
-from retention.archive.errors import ArchiveBusy
+from retention.archive.errors import ArchiveBusy, ArchiveError
 from retention.archive.lock import archive_run_lock, lock_held
+from retention.archive.plan import cutoff_day
 from retention.archive.restore import objects_covering, restore_from_archive
+from retention.archive.target import archive_configured, get_storage
+from retention.archive.unindexed import unindexed_covering, unindexed_message
 from retention.tiers.rows import DAILY_RP, TierRow, _row
 from retention.timeutil import utc_date
 
@@ -28,9 +31,16 @@ from retention.timeutil import utc_date
 def archived_row(entity_id: str, day_start: datetime) -> TierRow | None:
     """The entity's daily row of the day as the archive holds it, once the daily tier's row
     was archived and deleted (None when no archive object covers the day, or it has no row of
-    the entity). Raises StorageError or ArchiveError when the archive cannot be read."""
+    the entity). Raises StorageError or ArchiveError when the archive cannot be read, and
+    ArchiveError when a file in the store that the index does not know covers the day
+    (`retention.archive.unindexed`): until `manage.py rebuild_archive_index` indexes it, the
+    day's row is not known, so a late point is not taken for the day's whole record."""
     day = utc_date(day_start)
     if not objects_covering(day, day):
+        if archive_configured() and day < cutoff_day():
+            # A file the index lost (a database restored from an older backup) may hold it.
+            if found := unindexed_covering(get_storage(), day, day):
+                raise ArchiveError(unindexed_message(found, "the day's row is read from it"))
         return None
     for values in fmt.table_rows(restore_from_archive(day, day)):
         if values["entity_id"] == entity_id:

@@ -9,71 +9,30 @@ holding the archive's lock; while another run holds it the late points wait, say
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from retention import faults
-from retention.archive import format as fmt
 from retention.archive.index import rebuild_index
-from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
-from retention.archive.target import get_storage
 from retention.entities.ha_source import count_samples
 from retention.models import ArchiveObject
 from retention.tiers import runner as tiers
-from retention.tiers.layout import DAILY_RP, expand
-from tests.retention.conftest import HaDatabase
+from tests.support.late_archive import (
+    BOILER,
+    DAY,
+    KEY,
+    PUMP,
+    D,
+    T,
+    archived,
+    archived_day,
+    assert_counted_once,
+    late_point,
+    merge_allowed,
+    ok,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
-
-DAY, HOUR = timedelta(days=1), timedelta(hours=1)
-T = datetime(2022, 3, 1, tzinfo=UTC)
-D = T.date()
-NOW = datetime(2025, 3, 15, 12, tzinfo=UTC)  # 2022 is due for the archive
-KEY = "archives/2022/data_2022-03-01.parquet"
-BOILER, PUMP = "sensor.boiler_power", "sensor.heat_pump_power"
-
-
-def _ok(run):
-    assert run.status == "ok", (run.status, run.errors)
-    return run
-
-
-def archived(entity_id: str) -> dict:
-    """The entity's archived row of D with the fields a reader derives put back."""
-    [row] = [r for r in fmt.table_rows(restore_from_archive(D, D)) if r["entity_id"] == entity_id]
-    return expand(DAILY_RP, row, row["kind"])
-
-
-def archived_day(tier) -> HaDatabase:
-    """The boiler's and heat pump's day D downsampled, archived and gone from InfluxDB."""
-    ha = HaDatabase(tier.database)
-    ha.saved_entity("official", BOILER, [(T, 100), (T + 6 * HOUR, 300)], unit="W")
-    ha.saved_entity("official", PUMP, [(T, 500), (T + 12 * HOUR, 700)], unit="W")
-    _ok(tiers.downsample_hourly(D, D + DAY))
-    _ok(tiers.downsample_daily(D, D + DAY))
-    report = run_archive(NOW)
-    assert (report.errors, report.records_deleted) == ([], 2)
-    return ha
-
-
-def late_point(ha: HaDatabase, entity_id: str, value: float):
-    """A buffered state of D arriving now (an ESP with a wrong clock, a replayed buffer)."""
-    return ha.write_entity("official", entity_id, [(T + 15 * HOUR, value)], unit="W")
-
-
-def merge_allowed() -> datetime:
-    """A moment at which the archive may rewrite the file (90 days after its upload)."""
-    return get_storage().head(KEY).last_modified + timedelta(days=91)
-
-
-def assert_counted_once(before: dict, after: dict, low: float) -> None:
-    """The archived row counts the late point once and keeps what the whole day gave."""
-    assert after["sample_count"] == before["sample_count"] + 1
-    assert after["min_value"] == low
-    for name in ("avg_value", "coverage_seconds", "last_value", "total_energy", "max_value"):
-        assert after[name] == before[name], name
 
 
 def test_a_late_point_waits_while_the_index_is_rebuilt_and_adds_to_the_archived_row(tier, s3):
@@ -92,7 +51,7 @@ def test_a_late_point_waits_while_the_index_is_rebuilt_and_adds_to_the_archived_
 
     report = rebuild_index(progress=hourly_run_meanwhile)
     assert [i["key"] for i in report.indexed] == [KEY]
-    _ok(tiers.downsample_hourly(D, D + DAY))
+    ok(tiers.downsample_hourly(D, D + DAY))
     assert count_samples(entity, T, T + DAY) == 0
     assert run_archive(merge_allowed()).errors == []
     # Before, the run beside the rebuild took the late point for the day's whole record (no
@@ -100,7 +59,7 @@ def test_a_late_point_waits_while_the_index_is_rebuilt_and_adds_to_the_archived_
     assert_counted_once(before, archived(BOILER), low=5)
     assert archived(PUMP)["sample_count"] == 2
     [hourly] = beside
-    _ok(hourly)
+    ok(hourly)
     assert hourly.details["late_points"] == 0
     [note] = hourly.details["waiting"]
     assert note.startswith(
@@ -120,7 +79,7 @@ def test_a_late_point_waits_while_the_archive_merges_the_days_file(tier, s3, mon
     ha = archived_day(tier)
     before = {entity_id: archived(entity_id) for entity_id in (BOILER, PUMP)}
     late_point(ha, PUMP, 50)
-    _ok(tiers.downsample_hourly(D, D + DAY))  # the pump's row, corrected, waits for the archive
+    ok(tiers.downsample_hourly(D, D + DAY))  # the pump's row, corrected, waits for the archive
     entity = late_point(ha, BOILER, 5)
     real, beside = faults.point, []
 
@@ -137,14 +96,14 @@ def test_a_late_point_waits_while_the_archive_merges_the_days_file(tier, s3, mon
     # delete it wrote the boiler's row, which the file did not hold: the archive run failed.
     assert (report.errors, report.records_deleted) == ([], 1)
     [hourly] = beside
-    _ok(hourly)
+    ok(hourly)
     assert hourly.details["late_points"] == 0 and count_samples(entity, T, T + DAY) == 1
     [note] = hourly.details["waiting"]
     assert note.startswith(
         f"{BOILER}: 1 late point of {D} kept raw: the day is archived and its row could not be "
         f"read from the archive (the archive's lock is held by archive run {report.run_id} since "
     ), note
-    _ok(tiers.downsample_hourly(D, D + DAY))
+    ok(tiers.downsample_hourly(D, D + DAY))
     assert count_samples(entity, T, T + DAY) == 0
     assert run_archive(merge_allowed()).errors == []
     assert_counted_once(before[BOILER], archived(BOILER), low=5)
@@ -166,7 +125,7 @@ def test_an_archive_run_beside_a_fold_into_an_archived_row_waits_for_it(tier, s3
         real(name)
 
     monkeypatch.setattr(faults, "point", archive_run_meanwhile)
-    hourly = _ok(tiers.downsample_hourly(D, D + DAY))
+    hourly = ok(tiers.downsample_hourly(D, D + DAY))
     monkeypatch.setattr(faults, "point", real)
     assert hourly.details["late_points"] == 1 and count_samples(entity, T, T + DAY) == 0
     [report] = beside

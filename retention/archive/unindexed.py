@@ -1,0 +1,93 @@
+"""Archive files in the store that the index (the ArchiveObject rows) does not know: the
+relational database came back from a backup taken before the last archive run, and
+`manage.py rebuild_archive_index` has not indexed them yet. Until it has, their days look
+unarchived, so
+
+- an archive run writes no file over one of them, nor one whose range overlaps one
+  (`check_unindexed`: the file fails, its rows stay in InfluxDB); at its own key it replaces
+  only its own leftover of a run that stopped before recording it (every entity-day of it is
+  still in the daily tier) or an object that is no verified archive file (a damaged upload);
+- an hourly run keeps a late point of one of their days raw (`unindexed_covering`, through
+  `retention.tiers.archived`) instead of taking it for the day's whole record.
+
+A file's range is its metadata's `start_date`/`end_date` (what the archive run writes), else its
+key's date to the end of that year (a file never spans years).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
+from retention.archive import format as fmt
+from retention.archive.errors import ArchiveError
+from retention.archive.store import ArchiveStorage
+from retention.models import ArchiveObject
+
+if TYPE_CHECKING:
+    from retention.archive.plan import PlannedObject
+
+KEY_DATE = re.compile(r"/data_(\d{4}-\d{2}-\d{2})\.parquet$")
+REBUILD = "manage.py rebuild_archive_index"
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def unindexed_covering(storage: ArchiveStorage, start: date, end: date) -> list[str]:
+    """The archive files in the store without an ArchiveObject row whose range overlaps
+    start..end, each named with its range ("key (first..last)")."""
+    indexed = set(ArchiveObject.objects.values_list("key", flat=True))
+    found = []
+    for year in range(start.year, end.year + 1):
+        for listed in storage.list(f"archives/{year}/"):
+            match = KEY_DATE.search(listed.key)
+            if listed.key in indexed or match is None:
+                continue
+            info = storage.head(listed.key)
+            metadata = info.metadata if info is not None else {}
+            first = _day(metadata.get("start_date")) or _day(match.group(1))
+            if first is None:
+                continue
+            last = _day(metadata.get("end_date")) or date(first.year, 12, 31)
+            if first <= end and start <= last:
+                found.append(f"{listed.key} ({first}..{last})")
+    return found
+
+
+def unindexed_message(found: list[str], doing: str) -> str:
+    return (
+        f"{', '.join(found)} {'is' if len(found) == 1 else 'are'} in the archive store but not "
+        f"in its index (no ArchiveObject row: the database may have come back from a backup "
+        f"older than the archive run that wrote {'it' if len(found) == 1 else 'them'}); "
+        f"{doing}. Run {REBUILD} first."
+    )
+
+
+def check_unindexed(
+    storage: ArchiveStorage, planned: PlannedObject, stored: list[fmt.Row] | None
+) -> None:
+    """ArchiveError when writing `planned` (a file the index has no row of) would replace or
+    overlap a file the index does not know. `stored`: the rows of the verified archive file at
+    its key, if one is there (see the module doc)."""
+    found = [
+        name
+        for name in unindexed_covering(storage, planned.start, planned.end)
+        if not name.startswith(f"{planned.key} ")
+    ]
+    if stored is not None and not set(fmt.row_index(stored)) <= set(fmt.row_index(planned.rows)):
+        found.insert(0, f"{planned.key} ({planned.start}..{planned.end})")
+    if found:
+        raise ArchiveError(
+            unindexed_message(
+                found,
+                f"nothing of {planned.start}..{planned.end} was uploaded or deleted (it would "
+                "replace or overlap those days), the rows stay in InfluxDB",
+            )
+            + " Then run the archive again: it adds these rows to the indexed file."
+        )

@@ -1,0 +1,103 @@
+"""The archive index (ArchiveObject rows) gone while its files stay in the store, on moto's S3:
+the relational database came back from a backup taken before the last archive run, and nobody
+has run `manage.py rebuild_archive_index` yet (the daily tier's chunks of the archived days may
+say "written" too). Tiered retention must lose no point meanwhile: an hourly run does not take
+a late point of such a day for the day's whole record, an archive run neither overwrites nor
+overlaps a file the index does not know (it fails naming the file and the command to run), and
+a daily run over the archived days invents no row. Before, a daily row made of one late point
+was uploaded to the key of the month's real file, replacing it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from retention.archive.index import rebuild_index
+from retention.archive.run import run_archive
+from retention.archive.target import get_storage
+from retention.entities.ha_source import count_samples
+from retention.models import ArchiveObject, TierChunk
+from retention.tiers import runner as tiers
+from tests.support import late_archive as one
+from tests.support.archive import daily_rows
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+REBUILD = "manage.py rebuild_archive_index"
+
+
+def index_from_an_old_backup() -> bytes:
+    """The index lost, the day's daily chunk back at "written"; the file's bytes."""
+    ArchiveObject.objects.all().delete()
+    TierChunk.objects.filter(tier=TierChunk.Tier.DAILY, day=one.D).update(
+        state=TierChunk.State.WRITTEN
+    )
+    return get_storage().get(one.KEY)
+
+
+def test_a_late_point_of_a_day_whose_file_the_index_lost_waits_and_is_folded_after_rebuild(
+    tier, s3
+):
+    ha = one.archived_day(tier)
+    before = one.archived(one.BOILER)
+    stored = index_from_an_old_backup()
+    entity = one.late_point(ha, one.BOILER, 5)
+    # The daily tier reruns the "written" day: its hourly and daily rows are gone (composed,
+    # then archived), so it writes nothing and invents nothing.
+    daily = one.ok(tiers.downsample_daily(one.D, one.D + one.DAY))
+    assert tier.rows() == []
+    assert TierChunk.objects.get(tier=TierChunk.Tier.DAILY, day=one.D).state == "deleted"
+    assert daily.records_processed == 0
+    hourly = one.ok(tiers.downsample_hourly(one.D, one.D + one.DAY))
+    # Before, no ArchiveObject covered the day: the late point was taken for the day's whole
+    # record, a daily row of 5 W, which the next archive run uploaded over the month's file.
+    [note] = hourly.details["waiting"]
+    assert note.startswith(f"{one.BOILER}: 1 late point of {one.D} kept raw"), note
+    assert one.KEY in note and REBUILD in note, note
+    assert tier.rows() == [] and count_samples(entity, one.T, one.T + one.DAY) == 1
+    assert run_archive(one.merge_allowed()).errors == []
+    assert get_storage().get(one.KEY) == stored
+    # Once the index is rebuilt, the late point adds to the archived row.
+    assert [i["key"] for i in rebuild_index().indexed] == [one.KEY]
+    one.ok(tiers.downsample_hourly(one.D, one.D + one.DAY))
+    assert count_samples(entity, one.T, one.T + one.DAY) == 0
+    assert run_archive(one.merge_allowed()).errors == []
+    one.assert_counted_once(before, one.archived(one.BOILER), low=5)
+    assert one.archived(one.PUMP)["sample_count"] == 2
+
+
+def test_an_archive_run_never_uploads_over_a_file_the_index_does_not_know(tier, s3):
+    one.archived_day(tier)
+    stored = index_from_an_old_backup()
+    # A daily row of the archived day written meanwhile (by any writer): the month is planned
+    # again, to the key of the file the index lost.
+    [row] = daily_rows(1, one.D, 1)
+    tier.write([row])
+    report = run_archive(one.merge_allowed())
+    assert report.status == "failed" and report.bytes_uploaded == 0
+    [error] = report.errors
+    assert error.startswith(f"{one.KEY}: ArchiveError: {one.KEY} (2022-03-01..2022-12-31) is in ")
+    assert REBUILD in error, error
+    assert get_storage().get(one.KEY) == stored
+    assert len(tier.rows()) == 1  # nothing deleted
+    assert not ArchiveObject.objects.exists()
+
+
+def test_an_archive_run_writes_no_file_overlapping_one_the_index_does_not_know(tier, s3):
+    """The lost file covers 2022-03-01..2022-12-31 (a small year is one file); rows of May 2022
+    would make a file of their own over its range (restore would serve those days twice, the
+    rebuild refuse one of the two); rows of 2023 are archived, and nothing is expired."""
+    one.archived_day(tier)
+    stored = index_from_an_old_backup()
+    may, next_year = daily_rows(2, date(2022, 5, 1), 10), daily_rows(2, date(2023, 2, 1), 28)
+    tier.write(may + next_year)
+    report = run_archive(one.NOW)
+    assert report.status == "failed" and report.expired == []
+    [error] = report.errors
+    assert error.startswith("archives/2022/data_2022-05-01.parquet: ArchiveError: "), error
+    assert f"{one.KEY} (2022-03-01..2022-12-31)" in error and REBUILD in error, error
+    assert [o["key"] for o in report.objects] == ["archives/2023/data_2023-02-01.parquet"]
+    assert len(tier.rows()) == len(may)  # the refused rows stay in InfluxDB
+    assert get_storage().get(one.KEY) == stored
+    assert [o.key for o in get_storage().list("archives/2022/")] == [one.KEY]
