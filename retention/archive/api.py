@@ -18,7 +18,12 @@ from rest_framework.views import APIView
 
 from enrich.api import params
 from retention.archive.restore_target import RestoreTargetRefused, restore_database
-from retention.archive.target import NOT_CONFIGURED, archive_configured
+from retention.archive.target import (
+    NOTHING_ARCHIVED,
+    NOTHING_RESTORED,
+    archive_configured,
+    not_configured,
+)
 from retention.day_ranges import RangeError, check_begun, check_span
 from retention.models import RetentionRun
 from retention.queued import queue, record_queued_run
@@ -79,11 +84,12 @@ class RestoreRequest(serializers.Serializer):
         return attrs
 
 
-def _no_target() -> Response | None:
-    """409 naming what to set when no archive target is configured (nothing is queued)."""
+def _no_target(outcome: str = NOTHING_ARCHIVED) -> Response | None:
+    """409 naming what to set when no archive target is configured (nothing is queued);
+    `outcome`: what was not done (the archive's by default)."""
     if archive_configured():
         return None
-    return Response({"detail": NOT_CONFIGURED}, status=status.HTTP_409_CONFLICT)
+    return Response({"detail": not_configured(outcome)}, status=status.HTTP_409_CONFLICT)
 
 
 class ArchiveView(APIView):
@@ -123,7 +129,7 @@ class RestoreView(APIView):
             said = {name: " ".join(map(str, errors)) for name, errors in given.errors.items()}
             raise serializers.ValidationError(said)
         data = given.validated_data
-        if refused := _no_target():
+        if refused := _no_target(NOTHING_RESTORED):
             return refused
         from retention.archive.tasks import restore
 

@@ -28,7 +28,7 @@ from retention.archive.recorded import recorded_run
 from retention.archive.restore_target import restore_database
 from retention.archive.run import Progress
 from retention.archive.store import ArchiveStorage, sha256_hex
-from retention.archive.target import get_storage
+from retention.archive.target import NOTHING_RESTORED, get_storage
 from retention.day_ranges import check_begun
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP
@@ -95,7 +95,7 @@ def restore_from_archive(
     pyarrow Table (`.to_pandas()` with pandas installed). Downloads only the objects that
     cover the range, each checked against its recorded SHA-256."""
     start, end = _range(start_date, end_date)
-    storage = storage or get_storage()
+    storage = storage or get_storage(NOTHING_RESTORED)
     covering = objects_covering(start, end)
     tables = []
     for obj in progress(covering) if progress else covering:

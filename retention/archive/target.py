@@ -14,12 +14,18 @@ from retention.archive.local import LocalStorage
 from retention.archive.s3 import S3Storage
 from retention.archive.store import ArchiveStorage, StorageError
 
-NOT_CONFIGURED = (
-    "No archive target is set, so nothing was archived or deleted. Set S3_ARCHIVE_BUCKET (with "
-    "AWS_ACCESS_KEY/AWS_SECRET_KEY, or S3_ENDPOINT_URL for MinIO) or ARCHIVE_LOCAL_DIR to a "
-    "directory on persistent storage (under docker compose: a mounted volume). make run sets "
-    "ARCHIVE_LOCAL_DIR=var/archive in .env."
-)
+NOTHING_ARCHIVED = "nothing was archived or deleted"
+NOTHING_RESTORED = "there is no archive to restore from and nothing was restored"
+
+
+def not_configured(outcome: str = NOTHING_ARCHIVED) -> str:
+    """What to set when no archive target is; `outcome`: what was (not) done meanwhile."""
+    return (
+        f"No archive target is set, so {outcome}. Set S3_ARCHIVE_BUCKET (with "
+        "AWS_ACCESS_KEY/AWS_SECRET_KEY, or S3_ENDPOINT_URL for MinIO) or ARCHIVE_LOCAL_DIR to a "
+        "directory on persistent storage (under docker compose: a mounted volume). make run "
+        "sets ARCHIVE_LOCAL_DIR=var/archive in .env."
+    )
 
 
 class ArchiveNotConfigured(StorageError, Permanent):
@@ -30,8 +36,9 @@ def archive_configured() -> bool:
     return bool(settings.S3_ARCHIVE_BUCKET or settings.ARCHIVE_LOCAL_DIR)
 
 
-def get_storage() -> ArchiveStorage:
-    """S3 when S3_ARCHIVE_BUCKET is set, else the ARCHIVE_LOCAL_DIR folder; else refuse."""
+def get_storage(outcome: str = NOTHING_ARCHIVED) -> ArchiveStorage:
+    """S3 when S3_ARCHIVE_BUCKET is set, else the ARCHIVE_LOCAL_DIR folder; else refuse
+    (`outcome`: what the refusal says was not done)."""
     if settings.S3_ARCHIVE_BUCKET:
         return S3Storage(
             settings.S3_ARCHIVE_BUCKET,
@@ -43,4 +50,4 @@ def get_storage() -> ArchiveStorage:
         )
     if settings.ARCHIVE_LOCAL_DIR:
         return LocalStorage(settings.ARCHIVE_LOCAL_DIR)
-    raise ArchiveNotConfigured(NOT_CONFIGURED)
+    raise ArchiveNotConfigured(not_configured(outcome))

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from retention.archive.local import LocalStorage
+from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
 from retention.archive.target import ArchiveNotConfigured, get_storage
 from retention.models import ArchiveObject, RetentionRun
@@ -62,3 +63,24 @@ def test_an_explicit_folder_is_the_target(settings, tmp_path):
     settings.ARCHIVE_LOCAL_DIR = tmp_path / "archive"
     storage = get_storage()
     assert isinstance(storage, LocalStorage) and storage.location == str(tmp_path / "archive")
+
+
+def test_the_restore_409_says_nothing_was_restored(client, no_target):  # noqa: F811
+    """It said "nothing was archived or deleted", the archive's words, of a restore."""
+    response = client.post(
+        "/retention/restore", {"start_date": "2022-01-01", "end_date": "2022-01-31"}, format="json"
+    )
+    assert response.status_code == 409
+    detail = response.json()["detail"]
+    assert detail.startswith(
+        "No archive target is set, so there is no archive to restore from and nothing was "
+        "restored. Set S3_ARCHIVE_BUCKET"
+    ), detail
+    assert "archived or deleted" not in detail and "ARCHIVE_LOCAL_DIR" in detail
+    assert not RetentionRun.objects.exists()
+
+
+def test_a_restore_without_target_says_nothing_was_restored(no_target):
+    with pytest.raises(ArchiveNotConfigured, match="nothing was restored") as refused:
+        restore_from_archive(date(2022, 1, 1), date(2022, 1, 31))
+    assert "archived or deleted" not in str(refused.value)
