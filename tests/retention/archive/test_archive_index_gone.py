@@ -101,3 +101,20 @@ def test_an_archive_run_writes_no_file_overlapping_one_the_index_does_not_know(t
     assert len(tier.rows()) == len(may)  # the refused rows stay in InfluxDB
     assert get_storage().get(one.KEY) == stored
     assert [o.key for o in get_storage().list("archives/2022/")] == [one.KEY]
+
+
+def test_the_local_directory_keeps_a_file_the_index_does_not_know(tier, local_archive):
+    """The same on the local directory target: the file at the key is not replaced."""
+    readings = daily_rows(2, date(2022, 1, 1), 365)
+    tier.write(readings)
+    assert run_archive(one.NOW).errors == []
+    [key] = [o.key for o in ArchiveObject.objects.all()]
+    path = local_archive / key
+    stored = path.read_bytes()
+    ArchiveObject.objects.all().delete()
+    tier.write(daily_rows(1, date(2022, 1, 1), 1, seed=8))
+    report = run_archive(one.NOW)
+    [error] = report.errors
+    assert error.startswith(f"{key}: ArchiveError: {key} (2022-01-01..2022-12-31) is in ")
+    assert REBUILD in error and report.status == "failed", error
+    assert path.read_bytes() == stored and len(tier.rows()) == 1
