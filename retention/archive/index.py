@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -65,6 +64,7 @@ from retention.archive.store import (
     store_checksum_problem,
 )
 from retention.archive.target import get_storage
+from retention.archive.unindexed import KEY_DATE
 from retention.day_ranges import EARLIEST_DAY
 from retention.models import ArchiveObject
 from retention.timeutil import utc_date
@@ -72,7 +72,6 @@ from retention.timeutil import utc_date
 logger = logging.getLogger(__name__)
 
 PREFIX = "archives/"
-KEY_DATE = re.compile(r"/data_(\d{4}-\d{2}-\d{2})\.parquet$")
 
 
 class Refused(Exception):
