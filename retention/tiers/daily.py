@@ -126,6 +126,11 @@ class DailyTier(DayTier):
             self.outcome.rows_written += written
         else:
             pending = chunk.pending_rows
+        # Counted once verified, as the hourly tier counts its days: a run stopped before the
+        # delete (its lock lost, InfluxDB gone) still says which days it composed.
+        if day.isoformat() not in self.outcome.days:
+            self.outcome.days.append(day.isoformat())
+        self.outcome.entities.update(pending)
         faults.point("daily:after_verify")
         still_held(lock)
         self.held.add(_Verified(day, pending), lock)  # deleted with its week (module doc)
@@ -150,7 +155,7 @@ class DailyTier(DayTier):
                                  after_first=lambda: faults.point("daily:mid_delete"))  # fmt: skip
         raw = sum(density.delete_kept_raw(day, pending) for day, pending in held)
         self.outcome.raw_deleted += raw
-        deleted += raw
+        self.outcome.deleted += deleted + raw  # gone now, whatever stops the rewrite below
         faults.point("daily:before_rewrite")
         write_rows(DAILY_RP, [r for day, p in held for r in _pending_rows(p, utc_midnight(day))])
         stored = read_rows(DAILY_RP, start, end)
@@ -164,11 +169,8 @@ class DailyTier(DayTier):
                         f"hourly rows were deleted ({'; '.join(problems)}); it is kept in the "
                         "day's TierChunk and rewritten by the next run."
                     )
-        for day, pending in held:
+        for day, _ in held:
             set_chunk(self.tier, day, TierChunk.State.DELETED, pending_rows={})
-            self.outcome.days.append(day.isoformat())
-            self.outcome.entities.update(pending)
-        self.outcome.deleted += deleted
 
     def verify(self, day: date, pending: dict[str, dict], hourly: dict[str, list[TierRow]]) -> None:
         start = utc_midnight(day)

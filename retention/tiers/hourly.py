@@ -298,8 +298,7 @@ class HourlyTier(DayTier):
         counts = self.verify(day, computed)
         if not verified:
             set_chunk(self.tier, day, TierChunk.State.VERIFIED)
-        faults.point("hourly:after_verify")
-        still_held(lock)
+        # Counted once verified: a run stopped before the delete still says what it wrote.
         if day.isoformat() not in self.outcome.days:  # a day taken again (PendingDeletes)
             self.outcome.days.append(day.isoformat())
         self.outcome.entities.update(item.entity.entity_id for item in computed)
@@ -307,6 +306,8 @@ class HourlyTier(DayTier):
         again = [before.get(item.entity.entity_id, (0, 0)) for item in computed]
         self.outcome.processed += raw_points - sum(points for points, _ in again)
         self.outcome.rows_written += written - sum(rows for _, rows in again)
+        faults.point("hourly:after_verify")
+        still_held(lock)
         targets = [(item.entity, counts[item.entity.entity_id]) for item in computed] + to_delete
         self.pending.hold(day, targets, alone.result(), lock)  # deleted with its week
 

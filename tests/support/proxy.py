@@ -1,8 +1,13 @@
 """A TCP proxy on loopback that a test closes and opens again: a service (InfluxDB, moto's S3)
-going away and coming back, as the code under test sees it."""
+going away and coming back, as the code under test sees it. `influxdb_proxy_fixture` (the
+fixture `influxdb_proxy`): an open Proxy that the code under test reaches InfluxDB through."""
 
 import socket
 import threading
+
+import pytest
+
+from enrich.influx import reset_timeseries
 
 
 class Proxy:
@@ -73,3 +78,17 @@ class Proxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+@pytest.fixture(name="influxdb_proxy")
+def influxdb_proxy_fixture(settings):
+    """An open Proxy to the real InfluxDB, INFLUXDB_URL pointing at it for the test."""
+    real = settings.INFLUXDB_URL
+    proxy = Proxy(real)
+    proxy.open()
+    settings.INFLUXDB_URL = proxy.url
+    reset_timeseries()
+    yield proxy
+    proxy.close()
+    settings.INFLUXDB_URL = real
+    reset_timeseries()

@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 
-from enrich.influx import InfluxUnavailable, reset_timeseries
+from enrich.influx import InfluxUnavailable
 from enrich.redis.client import get_redis, make_key
 from retention import faults
 from retention.entities.ha_source import count_samples, read_samples
@@ -32,7 +32,7 @@ from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0
 from tests.support import worker as support
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
-from tests.support.proxy import Proxy
+from tests.support.proxy import Proxy, influxdb_proxy_fixture  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 
@@ -293,16 +293,8 @@ def test_late_point_crash_then_rerun_folds_it_in_once(ha_db):
 
 
 @pytest.fixture
-def proxy(settings):
-    real = settings.INFLUXDB_URL
-    proxy = Proxy(real)
-    proxy.open()
-    settings.INFLUXDB_URL = proxy.url
-    reset_timeseries()
-    yield proxy
-    proxy.close()
-    settings.INFLUXDB_URL = real
-    reset_timeseries()
+def proxy(influxdb_proxy):
+    return influxdb_proxy
 
 
 def test_influxdb_down_between_write_and_verify_deletes_nothing(home, proxy, monkeypatch):
