@@ -60,6 +60,10 @@ def lock_key(*name: str) -> str:
     return make_key("lock", *name)
 
 
+# How a lost lock's words (`RunLock.lost`) say that no run holds it now.
+NO_HOLDER = "no run holds it now"
+
+
 class LockLost(Permanent):
     """The run's lock expired and could not be renewed: another run may be doing the work now,
     so this one stops (trying it again would only find the lock taken)."""
@@ -127,10 +131,19 @@ class RunLock:
     def keep(self) -> None:
         """Renew, or raise LockLost (naming who holds the lock now) when it was lost."""
         if not self.renew():
-            raise LockLost(
-                f"lock {self.key!r} lost to {self.holder() or 'nobody'} (it expired); "
-                "this run stopped"
+            raise LockLost(self.lost("this run stopped"))
+
+    def lost(self, stopped: str) -> str:
+        """What a run that lost the lock says, `stopped` telling what it did then: who holds it
+        now, or that no run does (its key is gone: Redis restarted without it, or it expired
+        and nobody took it since; `NO_HOLDER`)."""
+        holder = self.holder()
+        if holder is None:
+            return (
+                f"lock {self.key!r} is gone and {NO_HOLDER} (it expired, or Redis restarted "
+                f"without it); {stopped}"
             )
+        return f"lock {self.key!r} lost to {holder} (it expired); {stopped}"
 
     def release(self) -> bool:
         """Delete the lock if this run owns it; True when it did."""

@@ -170,10 +170,7 @@ def lock_taken(operation: str, holder: str | None) -> str:
 def still_held(*locks: RunLock) -> bool:
     """Renew the run's locks (between phases, days, entities): True, or LockLost if one was lost."""
     for lost in (lock for lock in locks if not lock.renew()):
-        raise LockLost(
-            f"lock {lost.key!r} lost to {lost.holder() or 'nobody'} (it expired); stopped "
-            "before deleting more"
-        )
+        raise LockLost(lost.lost("stopped before deleting more"))
     return True
 
 

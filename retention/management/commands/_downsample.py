@@ -94,11 +94,8 @@ def _lost(run: RetentionRun) -> CommandError | None:
     expiry and another run took it), else None."""
     if not run.errors.startswith(LOST):
         return None
-    why = (
-        f"a step took longer than the lock's {LOCK_TTL_SECONDS // 60} minutes; the run holding "
-        "it now may write or delete the same rows"
-    )
+    slow = f"a step took longer than the lock's {LOCK_TTL_SECONDS // 60} minutes"
+    risk = "may write or delete the same rows"
     during = f"the {run.get_operation_display()} run"
-    return lock_lost(
-        LOCK, run.errors.removeprefix(LOST), during, why, KEPT, "resumes where it stopped"
-    )
+    rest = "resumes where it stopped"
+    return lock_lost(LOCK, run.errors.removeprefix(LOST), during, slow, risk, KEPT, rest)

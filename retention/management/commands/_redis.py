@@ -5,7 +5,7 @@ view's)."""
 from django.core.management.base import CommandError
 
 from enrich.redis.client import RedisUnavailable
-from enrich.redis.lock import LockLost
+from enrich.redis.lock import NO_HOLDER, LockLost
 from retention.archive.lock import LOCK, LOCK_SECONDS
 from retention.rollups import lock as views
 
@@ -18,15 +18,24 @@ def redis_gone(exc: RedisUnavailable, done: str, rest: str) -> CommandError:
 
 
 def lock_lost(
-    lock: str, exc: LockLost | str, during: str, why: str, done: str, rest: str
+    lock: str, exc: LockLost | str, during: str, slow: str, risk: str, done: str, rest: str
 ) -> CommandError:
     """One paragraph for a run whose `lock` ("The archive's lock") was lost `during` its work
     ("the restore"): the LockLost (or its message, as the run recorded it) naming who holds it
-    now, why it could expire and what that run may do (`why`), what the command did that stays
-    (`done`, a sentence), and to run it again once that run has finished, which does `rest`."""
+    now, why it could expire (`slow`: "a step took longer than the lock's 10 minutes") and what
+    the run holding it may do (`risk`: "may write or delete the same rows"), what the command
+    did that stays (`done`, a sentence), and to run it again once that run has finished, which
+    does `rest`. A lock no run holds (its key gone: Redis restarted without it, or it expired
+    and nobody took it since) has no run to wait for: run it again. The run stops either way:
+    another run may have held the lock meanwhile and finished, changing what this run was about
+    to delete or write from what it read before."""
+    if NO_HOLDER in str(exc):
+        return CommandError(
+            f"{lock} was lost during {during}: {exc}. {done} Run this command again: it {rest}."
+        )
     return CommandError(
-        f"{lock} was lost during {during}: {exc} ({why}). {done} Run this command again once "
-        f"that run has finished: it {rest}."
+        f"{lock} was lost during {during}: {exc} ({slow}; the run holding it now {risk}). "
+        f"{done} Run this command again once that run has finished: it {rest}."
     )
 
 
@@ -34,15 +43,13 @@ def archive_lock_lost(exc: LockLost, during: str, slow: str, risk: str, done: st
     """`lock_lost` for the archive's lock (retention.archive.lock), renewed between steps: one
     step (`slow`: "a file took longer to read") outlasted its expiry, and the run holding it now
     may do `risk` ("replace or delete the files a restore reads")."""
-    why = f"{slow} than the lock's {LOCK_SECONDS // 60} minutes; the run holding it now may {risk}"
-    return lock_lost(LOCK, exc, during, why, done, rest)
+    slow = f"{slow} than the lock's {LOCK_SECONDS // 60} minutes"
+    return lock_lost(LOCK, exc, during, slow, f"may {risk}", done, rest)
 
 
 def view_lock_lost(exc: LockLost, name: str, during: str, done: str, rest: str) -> CommandError:
     """`lock_lost` for the lock of the view `name` (retention.rollups.lock), renewed by a thread
-    of this process: it could not reach Redis for longer than the lock's expiry."""
-    why = (
-        f"this process could not renew it for longer than its {views.LOCK_SECONDS // 60} "
-        "minutes; the run holding it now computes the view"
-    )
-    return lock_lost(views.lock_what(name), exc, during, why, done, rest)
+    of this process: it could not reach Redis for longer than the lock's expiry (a lock no run
+    holds it takes back: `ViewLock.keep`)."""
+    slow = f"this process could not renew it for longer than its {views.LOCK_SECONDS // 60} minutes"
+    return lock_lost(views.lock_what(name), exc, during, slow, "computes the view", done, rest)
