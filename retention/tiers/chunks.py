@@ -30,6 +30,7 @@ class TierBusy(RunBusy):
 
 
 EARLIER = "earlier"  # details: what the attempts before a retry did (Outcome.as_saved)
+SO_FAR = "so_far"  # details, in the run's row only: what the attempt running did (save_so_far)
 
 
 @dataclass
@@ -84,11 +85,33 @@ def record(run: RetentionRun, outcome: Outcome) -> None:
         run.details["raw_points_deleted"] = outcome.raw_deleted
 
 
+def save_so_far(run: RetentionRun, outcome: Outcome) -> None:
+    """Keep what the running attempt did so far (`outcome`, after each day) in the run's row,
+    not in `run`, whose own last save replaces it: a run whose process dies (SIGKILL, out of
+    memory) is closed counting it (`record_earlier`); a redelivery of its task goes on counting
+    on (`fold_so_far`). A delete statement the process died in is not counted."""
+    details = {**run.details, SO_FAR: outcome.as_saved()}
+    RetentionRun.objects.filter(pk=run.pk, status=RetentionRun.Status.RUNNING).update(
+        details=details
+    )
+
+
+def fold_so_far(run: RetentionRun) -> None:
+    """What a dead attempt saved (`save_so_far`) counted among the run's earlier attempts."""
+    details = run.details or {}
+    so_far = Outcome.saved_as(details.pop(SO_FAR, None))
+    if so_far is not None:
+        details[EARLIER] = so_far.after(details.get(EARLIER)).as_saved()
+    run.details = details
+
+
 def record_earlier(run: RetentionRun) -> None:
     """A run closed while it waited for its retry (the retry not queued, its message lost, its
-    process dead: retention.liveness.close): its counts from what its attempts did, which its
-    details kept (a dry run's attempts count nothing there: its details are its report)."""
-    earlier = Outcome.saved_as((run.details or {}).pop(EARLIER, None))
+    process dead: retention.liveness.close) or while it ran (its process dead: what it saved
+    after each day, `save_so_far`): its counts from what its attempts did, which its details
+    kept (a dry run's attempts count nothing there: its details are its report)."""
+    fold_so_far(run)
+    earlier = Outcome.saved_as(run.details.pop(EARLIER, None))
     if earlier is not None and earlier.days:
         record(run, earlier)
 

@@ -57,9 +57,11 @@ from retention.tiers.chunks import (
     WAITS,
     Outcome,
     TierBusy,
+    fold_so_far,
     lock_taken,
     record,
     run_lock,
+    save_so_far,
     still_held,
 )
 from retention.tiers.daily import DailyTier
@@ -156,6 +158,7 @@ def downsample(
     run.status = RetentionRun.Status.RUNNING
     run.range_start = utc_midnight(start) if start else None
     run.range_end = utc_midnight(end) if end else None
+    fold_so_far(run)  # an attempt whose process died in this run (a redelivered task)
     with alive(run):  # saved, and shown alive until its last save (retention.liveness)
         when = now or datetime.now(UTC)
         return _run(kind, run, start, end, when, began, dry_run, progress, requeued, lock_waits)
@@ -217,6 +220,7 @@ def _run(
             with run_pacing():  # millions of points become objects in three threads
                 for n, day in enumerate(days):
                     tier.process_day(day, lock)
+                    save_so_far(run, tier.outcome)  # what a run whose process dies did
                     if progress:
                         progress(n + 1, len(days), day.isoformat())
                 tier.finish(lock)

@@ -21,7 +21,7 @@ from django.core.management import call_command
 
 from enrich.influx import InfluxUnavailable
 from enrich.redis.client import get_redis, make_key
-from retention import faults
+from retention import faults, liveness
 from retention.entities.ha_source import count_samples, read_samples
 from retention.models import Entity, RetentionRun, TierChunk
 from retention.tiers import runner as tiers
@@ -189,6 +189,17 @@ def test_hourly_crash_then_rerun_gives_the_same_aggregates(home, fault):
         # and no day is marked deleted yet.
         assert chunks == {D0 + n * DAY: "verified" for n in range(DAYS)}
         assert raw_now < raw_before
+        # Closed as dead, the run counts the days it did: it said "0 days, 0 entities, 0 raw
+        # points -> 0 hourly rows" (a delete statement its process died in is not counted).
+        dead = RetentionRun.objects.get(operation="downsample_hourly")
+        get_redis().delete(liveness.run_key(dead.pk))  # gone with its process, once expired
+        assert [run.pk for run in liveness.close_dead()] == [dead.pk]
+        dead.refresh_from_db()
+        assert dead.status == "failed" and "so_far" not in dead.details
+        assert dead.details["days"] == [(D0 + n * DAY).isoformat() for n in range(DAYS)]
+        assert dead.details["entities"] == len(entities)
+        assert dead.records_processed == raw_before
+        assert dead.details["rows_written"] == sum(len(hours) for hours in expected.values())
 
     expire_dead_runs_lock("downsample_hourly")
     printed = rerun("downsample_hourly")
