@@ -17,6 +17,11 @@ DAY = timedelta(days=1)
 DAYS = 3
 ENTITY = "sensor.heat_pump_power"
 RANGE = ("--start", str(T0.date()), "--end", str(T0.date() + DAYS * DAY))
+# Each tier's command, the label of its runs and the crash point right after it verified a day.
+AFTER_VERIFY = [
+    ("downsample_hourly", "raw -> hourly", "hourly:after_verify"),
+    ("downsample_daily", "hourly -> daily", "daily:after_verify"),
+]
 
 
 def tier_rows(rp: str) -> int:

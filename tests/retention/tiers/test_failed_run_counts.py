@@ -18,22 +18,23 @@ from retention.tiers.rows import DAILY_RP, HOURLY_RP
 from retention.tiers.runner import summary
 from tests.retention.conftest import T0
 from tests.support.proxy import influxdb_proxy_fixture  # noqa: F401  (fixture)
-from tests.support.tier_runs import DAY, DAYS, RANGE, three_days, tier_rows
+from tests.support.tier_runs import AFTER_VERIFY, DAY, DAYS, RANGE, three_days, tier_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 FIRST_TWO = [T0.date().isoformat(), (T0 + DAY).date().isoformat()]
 
 
-@pytest.mark.parametrize(
-    ("command", "point", "counts"),
-    [
-        ("downsample_hourly", "hourly:after_verify", "16 raw points -> 48 hourly rows"),
-        ("downsample_daily", "daily:after_verify", "48 hourly rows -> 2 daily rows"),
-    ],
-)
+# What a run that verified the first two days of three counts, by command.
+COUNTS = {
+    "downsample_hourly": "16 raw points -> 48 hourly rows",
+    "downsample_daily": "48 hourly rows -> 2 daily rows",
+}
+
+
+@pytest.mark.parametrize(("command", "label", "point"), AFTER_VERIFY)
 def test_a_run_that_lost_its_lock_counts_the_days_it_verified(
-    ha_db, monkeypatch, command, point, counts
+    ha_db, monkeypatch, command, label, point
 ):
     three_days(ha_db, command)
     other = run_lock(command, owner="another run")
@@ -54,7 +55,9 @@ def test_a_run_that_lost_its_lock_counts_the_days_it_verified(
         other.release()
     run = RetentionRun.objects.filter(operation=command).latest("pk")
     assert run.status == "failed", run.errors
-    assert f"failed; 2 days, 1 entity, {counts}, 0 deleted; errors: LockLost" in summary(run)
+    assert f"failed; 2 days, 1 entity, {COUNTS[command]}, 0 deleted; errors: LockLost" in summary(
+        run
+    )
     assert run.details["days"] == FIRST_TWO and run.details["entities"] == 1
     hourly = command == "downsample_hourly"
     assert run.records_processed == (16 if hourly else 48)

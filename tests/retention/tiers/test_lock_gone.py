@@ -21,7 +21,7 @@ from retention.tiers.chunks import run_lock
 from tests.retention.conftest import T0
 from tests.support.archive import daily_rows
 from tests.support.archived import YEARS_NOW
-from tests.support.tier_runs import DAY, DAYS, RANGE, three_days
+from tests.support.tier_runs import AFTER_VERIFY, DAY, DAYS, RANGE, three_days
 
 GONE = "is gone and no run holds it now (it expired, or Redis restarted without it); "
 
@@ -38,13 +38,7 @@ def key_gone_at(monkeypatch, point: str, key: str) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.influxdb
-@pytest.mark.parametrize(
-    ("command", "label", "point"),
-    [
-        ("downsample_hourly", "raw -> hourly", "hourly:after_verify"),
-        ("downsample_daily", "hourly -> daily", "daily:after_verify"),
-    ],
-)
+@pytest.mark.parametrize(("command", "label", "point"), AFTER_VERIFY)
 def test_a_tier_command_whose_lock_is_gone_says_so_and_to_run_it_again(
     ha_db, monkeypatch, command, label, point
 ):

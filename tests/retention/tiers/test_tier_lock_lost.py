@@ -18,18 +18,12 @@ from retention.models import RetentionRun
 from retention.tiers.chunks import run_lock
 from retention.tiers.rows import DAILY_RP, HOURLY_RP
 from tests.retention.conftest import T0
-from tests.support.tier_runs import DAY, DAYS, RANGE, three_days, tier_rows
+from tests.support.tier_runs import AFTER_VERIFY, DAY, DAYS, RANGE, three_days, tier_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 
-@pytest.mark.parametrize(
-    ("command", "label", "point"),
-    [
-        ("downsample_hourly", "raw -> hourly", "hourly:after_verify"),
-        ("downsample_daily", "hourly -> daily", "daily:after_verify"),
-    ],
-)
+@pytest.mark.parametrize(("command", "label", "point"), AFTER_VERIFY)
 def test_a_tier_command_that_lost_its_lock_says_so_and_deletes_nothing(
     ha_db, monkeypatch, command, label, point
 ):
