@@ -68,7 +68,7 @@ from retention.archive.reader import (
 from retention.archive.recorded import MB, recorded_run
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
-from retention.archive.unindexed import check_unindexed
+from retention.archive.unindexed import check_unindexed, unindexed_ahead
 from retention.archive.verify import holds, parsed_rows, verify_object
 from retention.busy import busy, skipped
 from retention.models import ArchiveObject, RetentionRun
@@ -152,7 +152,7 @@ def run_archive(
         report.lifecycle = _lifecycle(storage)
         lock.renew()
         if dry_run:
-            _dry_run(plan, report, run, ts)
+            _dry_run(plan, report, run, ts, storage)
             report.status = run.status = RetentionRun.Status.DRY_RUN
             run.details = {**run.details, **report.as_dict()}  # keeps who queued it
             return report
@@ -204,11 +204,18 @@ def _lifecycle(storage: ArchiveStorage) -> str:
     return status.message
 
 
-def _dry_run(plan: ArchivePlan, report: ArchiveReport, run: RetentionRun, ts: TimeSeries) -> None:
+def _dry_run(
+    plan: ArchivePlan,
+    report: ArchiveReport,
+    run: RetentionRun,
+    ts: TimeSeries,
+    storage: ArchiveStorage,
+) -> None:
     report.objects = [o.summary() for o in plan.objects]
-    for planned in plan.objects:  # a file the real run refuses (InfluxDB hiding rows) says so
+    for planned in plan.objects:  # a file the real run refuses (unindexed, rows hidden) says so
         if planned.existing is None:  # leftovers of an archived range: checked with its file
             try:
+                unindexed_ahead(storage, planned)
                 check_recorded(planned.rows, planned.start, planned.end)
             except ArchiveError as exc:
                 report.errors.append(f"{planned.key}: {exc}")

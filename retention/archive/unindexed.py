@@ -7,6 +7,8 @@ unarchived, so
   (`check_unindexed`: the file fails, its rows stay in InfluxDB); at its own key it replaces
   only its own leftover of a run that stopped before recording it (every entity-day of it is
   still in the daily tier) or an object that is no verified archive file (a damaged upload);
+- a dry run lists beside such a file the error the real run would meet (`unindexed_ahead`),
+  reading the store only;
 - an hourly run keeps a late point of one of their days raw (`unindexed_covering`, through
   `retention.tiers.archived`) instead of taking it for the day's whole record.
 
@@ -22,7 +24,8 @@ from typing import TYPE_CHECKING
 
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.store import ArchiveStorage
+from retention.archive.store import ArchiveStorage, sha256_hex
+from retention.archive.verify import holds, parsed_rows
 from retention.models import ArchiveObject
 
 if TYPE_CHECKING:
@@ -91,3 +94,17 @@ def check_unindexed(
             )
             + " Then run the archive again: it adds these rows to the indexed file."
         )
+
+
+def unindexed_ahead(storage: ArchiveStorage, planned: PlannedObject) -> None:
+    """The ArchiveError `check_unindexed` would raise in the real run of `planned` (a file the
+    index has no row of), for a dry run: reads the object at its key, writes nothing. An object
+    there that holds the rows is adopted by the real run, never refused."""
+    stored, info = None, storage.head(planned.key)
+    if info is not None:
+        data = storage.get(planned.key)
+        if sha256_hex(data) == info.metadata.get("sha256"):
+            stored = parsed_rows(data)
+        if stored is not None and holds(stored, planned.rows):
+            return
+    check_unindexed(storage, planned, stored)

@@ -4,23 +4,28 @@ has run `manage.py rebuild_archive_index` yet (the daily tier's chunks of the ar
 say "written" too). Tiered retention must lose no point meanwhile: an hourly run does not take
 a late point of such a day for the day's whole record, an archive run neither overwrites nor
 overlaps a file the index does not know (it fails naming the file and the command to run), and
-a daily run over the archived days invents no row. Before, a daily row made of one late point
+a daily run over the archived days invents no row; a dry run (command or API) lists that
+error beside the file, reading only. Before, a daily row made of one late point
 was uploaded to the key of the month's real file, replacing it."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 
 from retention.archive.index import rebuild_index
+from retention.archive.lock import archive_lock
 from retention.archive.run import run_archive
 from retention.archive.target import get_storage
 from retention.entities.ha_source import count_samples
 from retention.models import ArchiveObject, TierChunk
 from retention.tiers import runner as tiers
 from tests.support import late_archive as one
-from tests.support.archive import daily_rows
+from tests.support.archive import daily_rows, restore_worker_env
+from tests.support.worker import celery_worker, followed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -118,3 +123,62 @@ def test_the_local_directory_keeps_a_file_the_index_does_not_know(tier, local_ar
     assert error.startswith(f"{key}: ArchiveError: {key} (2022-01-01..2022-12-31) is in ")
     assert REBUILD in error and report.status == "failed", error
     assert path.read_bytes() == stored and len(tier.rows()) == 1
+
+
+def overlapping_may(tier) -> tuple[bytes, list]:
+    """The lost file of 2022-03-01..2022-12-31 in the store, rows of May 2022 and of February
+    2023 due: the real run refuses the May file, archives the 2023 one."""
+    one.archived_day(tier)
+    stored = index_from_an_old_backup()
+    may, next_year = daily_rows(2, date(2022, 5, 1), 10), daily_rows(2, date(2023, 2, 1), 28)
+    tier.write(may + next_year)
+    return stored, may + next_year
+
+
+MAY = "archives/2022/data_2022-05-01.parquet"
+
+
+def test_a_dry_run_lists_the_refusal_beside_the_file_reading_only(tier, s3):
+    """Before, `archive_to_s3 --dry-run` listed the May file as one the run would write, with
+    no error: the real run then failed on it."""
+    stored, rows = overlapping_may(tier)
+    out, err = io.StringIO(), io.StringIO()
+    with archive_lock(owner="another run") as lock:  # the dry run takes no lock
+        assert lock is not None
+        call_command("archive_to_s3", "--dry-run", "--as-of", "2025-03-15", stdout=out, stderr=err)
+    assert f"  {MAY}  2022-05-01..2022-12-31" in out.getvalue(), out.getvalue()
+    [error] = err.getvalue().splitlines()
+    assert error.startswith(f"error: {MAY}: {one.KEY} (2022-03-01..2022-12-31) is in the "), error
+    assert "nothing of 2022-05-01..2022-12-31 was uploaded" in error and REBUILD in error, error
+    assert get_storage().get(one.KEY) == stored and len(tier.rows()) == len(rows)
+    assert [o.key for o in get_storage().list("archives/")] == [one.KEY]
+    # The file at the lost file's key (a daily row of its day written again): said too, and the
+    # same error as the real run's.
+    ArchiveObject.objects.all().delete()
+    tier.write(daily_rows(1, one.D, 1))
+    preview = run_archive(one.merge_allowed(), dry_run=True)
+    assert preview.status == "dry_run"
+    said = [e for e in preview.errors if e.startswith(f"{one.KEY}: ")]
+    report = run_archive(one.merge_allowed())
+    assert [
+        e.replace("ArchiveError: ", "", 1) for e in report.errors if e.startswith(f"{one.KEY}: ")
+    ] == said
+    assert len(said) == 1 and get_storage().get(one.KEY) == stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_dry_run_lists_the_refusal_beside_the_file(client, settings, tier, s3):
+    """POST /retention/archive with dry_run: the same error in the run's details."""
+    stored, rows = overlapping_may(tier)
+    with celery_worker(
+        "archive-dry-unindexed", **restore_worker_env(settings, tier, s3.endpoint)
+    ) as worker:
+        response = client.post("/retention/archive", {"dry_run": True}, format="json")
+        assert response.status_code == 202
+        run = followed(client, response.json(), worker)
+    assert run["status"] == "dry_run", run
+    errors = run["details"]["errors"]
+    [error] = [e for e in errors if e.startswith(f"{MAY}: ")]
+    assert f"{one.KEY} (2022-03-01..2022-12-31) is in the archive store" in error, errors
+    assert REBUILD in error and MAY in [o["key"] for o in run["details"]["objects"]]
+    assert get_storage().get(one.KEY) == stored and len(tier.rows()) == len(rows)
