@@ -63,7 +63,7 @@ from retention.archive.store import (
     sha256_hex,
     store_checksum_problem,
 )
-from retention.archive.target import get_storage
+from retention.archive.target import NOTHING_INDEXED, get_storage
 from retention.archive.unindexed import KEY_DATE
 from retention.day_ranges import EARLIEST_DAY
 from retention.models import ArchiveObject
@@ -114,7 +114,7 @@ def rebuild_index(
         store cannot be listed, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
         lock's Redis cannot be reached, LockLost when another run took the lock once it expired
     (either before the next file or row: what is indexed stays)."""
-    storage = storage or get_storage()
+    storage = storage or get_storage(NOTHING_INDEXED)
     report = IndexReport(dry_run, storage.target, storage.location)
     if dry_run:
         _rebuild(storage, report, progress, write=False)

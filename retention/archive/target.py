@@ -16,6 +16,7 @@ from retention.archive.store import ArchiveStorage, StorageError
 
 NOTHING_ARCHIVED = "nothing was archived or deleted"
 NOTHING_RESTORED = "there is no archive to restore from and nothing was restored"
+NOTHING_INDEXED = "there is no archive to index and nothing was indexed"
 
 
 def not_configured(outcome: str = NOTHING_ARCHIVED) -> str:

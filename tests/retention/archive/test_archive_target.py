@@ -84,3 +84,16 @@ def test_a_restore_without_target_says_nothing_was_restored(no_target):
     with pytest.raises(ArchiveNotConfigured, match="nothing was restored") as refused:
         restore_from_archive(date(2022, 1, 1), date(2022, 1, 31))
     assert "archived or deleted" not in str(refused.value)
+
+
+def test_an_index_rebuild_without_target_says_nothing_was_indexed(no_target):
+    """It said "nothing was archived or deleted", the archive's words, of an index rebuild."""
+    for flags in ([], ["--dry-run"]):
+        with pytest.raises(CommandError) as refused:
+            call_command("rebuild_archive_index", *flags)
+        said = str(refused.value)
+        assert said.startswith(
+            "No archive target is set, so there is no archive to index and nothing was indexed. "
+            "Set S3_ARCHIVE_BUCKET"
+        ), said
+        assert "archived or deleted" not in said and "ARCHIVE_LOCAL_DIR" in said
