@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.store import ArchiveStorage, sha256_hex
+from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.verify import holds, parsed_rows
 from retention.models import ArchiveObject
 
@@ -99,12 +99,19 @@ def check_unindexed(
 def unindexed_ahead(storage: ArchiveStorage, planned: PlannedObject) -> None:
     """The ArchiveError `check_unindexed` would raise in the real run of `planned` (a file the
     index has no row of), for a dry run: reads the object at its key, writes nothing. An object
-    there that holds the rows is adopted by the real run, never refused."""
-    stored, info = None, storage.head(planned.key)
-    if info is not None:
-        data = storage.get(planned.key)
-        if sha256_hex(data) == info.metadata.get("sha256"):
-            stored = parsed_rows(data)
-        if stored is not None and holds(stored, planned.rows):
-            return
-    check_unindexed(storage, planned, stored)
+    there that holds the rows is adopted by the real run, never refused. The store out of
+    reach is said as an ArchiveError too: the dry run goes on."""
+    try:
+        stored, info = None, storage.head(planned.key)
+        if info is not None:
+            data = storage.get(planned.key)
+            if sha256_hex(data) == info.metadata.get("sha256"):
+                stored = parsed_rows(data)
+            if stored is not None and holds(stored, planned.rows):
+                return
+        check_unindexed(storage, planned, stored)
+    except StorageError as exc:
+        raise ArchiveError(
+            f"could not check {storage.location} for archive files the index lacks ({exc}); "
+            "the real run checks before it writes"
+        ) from None

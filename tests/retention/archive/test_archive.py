@@ -517,6 +517,10 @@ def test_a_dry_run_with_the_store_out_of_reach_reports_it_instead_of_failing(tie
     assert report.status == "dry_run"
     assert report.lifecycle.startswith("could not read lifecycle rules: Cannot reach")
     assert [o["key"] for o in report.objects] == ["archives/2022/data_2022-01-01.parquet"]
+    # Whether the store holds a file its index lacks could not be checked: said beside the file.
+    [said] = report.errors
+    assert said.startswith("archives/2022/data_2022-01-01.parquet: could not check "), said
+    assert "Cannot reach" in said, said
 
 
 def test_the_shortest_overlapping_expiration_rule_is_the_one_reported(s3):
