@@ -15,7 +15,7 @@ row at all is not withdrawn: AirNow publishes pollutants minutes apart. Any othe
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -167,7 +167,7 @@ def parse(
     """Valid observations, the latest one per pollutant; why rows were skipped (an unknown
     time zone, an hour starting after `now`: logged at WARNING, the rest is kept); and the
     values withdrawn (AQI -1 for an hour that has begun, and no value of it in the answer)."""
-    best: dict[str, Observation] = {}
+    found: list[Observation] = []
     skipped: list[str] = []
     observed: set[tuple] = set()
     withdrawn: dict[tuple, Withdrawal] = {}
@@ -193,11 +193,19 @@ def parse(
             skipped.append(why)
             continue
         observed.add((o.parameter, o.time, o.area))
+        found.append(o)
+    gone = [w for key, w in withdrawn.items() if key not in observed]
+    return latest(found), skipped, gone
+
+
+def latest(observations: Iterable[Observation]) -> list[Observation]:
+    """The latest observation of each pollutant (of two of one hour, the higher AQI)."""
+    best: dict[str, Observation] = {}
+    for o in observations:
         kept = best.get(o.parameter)
         if kept is None or (o.time, o.aqi) > (kept.time, kept.aqi):
             best[o.parameter] = o
-    gone = [w for key, w in withdrawn.items() if key not in observed]
-    return list(best.values()), skipped, gone
+    return list(best.values())
 
 
 def _noted(withdrawal: Withdrawal, hour: str) -> Withdrawal:

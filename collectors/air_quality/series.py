@@ -161,12 +161,12 @@ def _stored_observations(
     """The pollutant points stored at `hour` in `areas`, and the locations of the overall
     points stored there ([] when none: no fetch wrote that hour's overall, nothing to
     correct)."""
-    where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
+    where, params = _in_areas(areas)
     query = (
         f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $hour '
         f'AND time <= $hour AND "provider" = $provider AND ({where}) GROUP BY *'
     )
-    params = {"hour": hour, "provider": provider} | {f"area{i}": a for i, a in enumerate(areas)}
+    params |= {"hour": hour, "provider": provider}
     found, overall = [], []
     for row in stored_rows(query, params):
         if row.tags.get("parameter") == "overall":
@@ -180,21 +180,21 @@ def _latest_stored(
     provider: str, areas: list[str], since: datetime, until: datetime
 ) -> list[obs.Observation]:
     """The latest pollutant point of each parameter stored for `areas` in since..until."""
-    where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
+    where, params = _in_areas(areas)
     query = (
         f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $since '
         f'AND time <= $until AND "provider" = $provider AND "parameter" != \'overall\' '
         f"AND ({where}) GROUP BY * ORDER BY time DESC LIMIT 1"
     )
-    params = {"since": since, "until": until, "provider": provider}
-    params |= {f"area{i}": a for i, a in enumerate(areas)}
-    latest: dict[str, obs.Observation] = {}
-    for row in stored_rows(query, params):
-        observed = _observation(row, row.time)
-        kept = latest.get(observed.parameter) if observed else None
-        if observed and (kept is None or (observed.time, observed.aqi) > (kept.time, kept.aqi)):
-            latest[observed.parameter] = observed
-    return list(latest.values())
+    params |= {"since": since, "until": until, "provider": provider}
+    stored = (_observation(row, row.time) for row in stored_rows(query, params))
+    return obs.latest(o for o in stored if o is not None)
+
+
+def _in_areas(areas: list[str]) -> tuple[str, dict[str, str]]:
+    """The InfluxQL condition "location is one of `areas`" and its bound parameters."""
+    where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
+    return where, {f"area{i}": area for i, area in enumerate(areas)}
 
 
 def _observation(row: Row, hour: datetime) -> obs.Observation | None:
