@@ -17,6 +17,7 @@ from enrich.errors import Permanent
 from enrich.redis.client import get_redis
 from enrich.redis.lock import LockLost, RunLock, lock_key
 from tests.support.redis_server import OwnRedis
+from tests.support.worker import until
 
 
 @pytest.fixture(autouse=True)
@@ -91,11 +92,13 @@ def test_a_task_delivered_again_takes_over_the_lock_of_its_dead_delivery(caplog)
 
 
 def test_kept_alive_holds_the_lock_through_a_step_longer_than_its_expiry_then_releases_it():
-    lock = RunLock("job", owner="first", ttl_seconds=0.4)
-    with lock.kept_alive():
-        deadline = time.monotonic() + 1.5  # one long step: almost four expiries
+    # Renewed every 0.1 s, expiring after 1.2 s: only a stall of the whole process longer than
+    # 1.1 s (not a busy machine's scheduling) could let it expire.
+    lock = RunLock("job", owner="first", ttl_seconds=1.2)
+    with lock.kept_alive(interval=0.1):
+        deadline = time.monotonic() + 3.0  # one long step: two and a half expiries
         while time.monotonic() < deadline:
-            assert 0 < get_redis().pttl(lock.key) <= 400
+            assert 0 < get_redis().pttl(lock.key) <= 1200
             assert not RunLock("job", owner="second").acquire()
             time.sleep(0.05)
         assert lock.holder().startswith("first since ")
@@ -106,12 +109,11 @@ def test_kept_alive_takes_the_lock_again_when_it_is_gone_and_logs_one_lost_to_an
     lock = RunLock("job", owner="first", ttl_seconds=0.4)
     with caplog.at_level(logging.WARNING, logger="enrich.redis.lock"), lock.kept_alive():
         get_redis().delete(lock.key)  # a Redis restarted without it
-        time.sleep(0.3)
-        assert lock.holder().startswith("first since ")
+        until(lambda: (lock.holder() or "").startswith("first since "), seconds=10)
         get_redis().set(lock.key, "second since then [x]")  # expired and taken meanwhile
-        time.sleep(0.3)
+        lost = "lock " + lock.key + " lost to second since then (it expired)"
+        until(lambda: lost in caplog.text, seconds=10)
         assert lock.holder() == "second since then"
-    assert "lock " + lock.key + " lost to second since then (it expired)" in caplog.text
     assert lock.holder() == "second since then"  # not released by the first
 
 
