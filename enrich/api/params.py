@@ -327,18 +327,28 @@ def fields(request, allowed: Sequence[str]) -> dict[str, Any]:
     return given
 
 
-def sent(data: dict[str, Any], name: str, expected: str, left_out: str) -> Any:
-    """Field `name` of a body read with `body`, None when absent. Sent empty (or blank) or
-    null it is a 400 naming it, saying to send `expected` and what leaving it out means
-    (`left_out`): a caller who sent the field meant something, so it is never taken for the
-    field left out."""
+def sent(data: dict[str, Any], name: str, expected: str, left_out: str | None = None) -> Any:
+    """Field `name` of a body read with `body` (or `fields`), None when absent. Sent empty (or
+    blank) or null it is a 400 naming it, saying to send `expected` and what leaving it out
+    means (`left_out`; None for a field the endpoint needs, which `needed` reads): a caller who
+    sent the field meant something, so it is never taken for the field left out."""
     if name not in data:
         return None
     raw = data[name]
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         said = "given as null" if raw is None else "given empty"
-        raise ValidationError({name: f"{said}: send {expected} (leaving {name} out means "
-                               f"{left_out})."})  # fmt: skip
+        meant = f" (leaving {name} out means {left_out})" if left_out else ""
+        raise ValidationError({name: f"{said}: send {expected}{meant}."})
+    return raw
+
+
+def needed(data: dict[str, Any], name: str, expected: str) -> Any:
+    """Field `name` of a body read with `body` (or `fields`) that the endpoint cannot do
+    without: absent, a 400 naming it as required; sent empty or null, one saying so (`sent`),
+    never "required" as if it were left out."""
+    raw = sent(data, name, expected)
+    if raw is None:
+        raise ValidationError({name: f"Required: send {expected}."})
     return raw
 
 

@@ -124,7 +124,13 @@ class RestoreView(APIView):
         f"is queued: 202 with the run to follow. {params.FIELDS_READ}",
     )
     def post(self, request):
-        given = RestoreRequest(data=params.fields(request, ("start_date", "end_date", "database")))
+        sent = params.fields(request, ("start_date", "end_date", "database"))
+        # Empty or null, each is told so (DRF said "'' is not valid", "may not be null/blank").
+        for name in ("start_date", "end_date"):
+            params.sent(sent, name, "a date as YYYY-MM-DD")
+        params.sent(sent, "database", "the name of an InfluxDB database",
+                    "RESTORE_INFLUXDB_DATABASE")  # fmt: skip
+        given = RestoreRequest(data=sent)
         if not given.is_valid():  # each parameter's message as a string, as every endpoint's
             said = {name: " ".join(map(str, errors)) for name, errors in given.errors.items()}
             raise serializers.ValidationError(said)

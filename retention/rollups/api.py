@@ -10,8 +10,8 @@ GET filters (a bad value is a 400 naming the parameter; an unknown parameter too
 The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
 POST rebuild: start, end (local dates, both included, none before 2000; in the body or the
-query string, each once: given twice, in both, or a field of another name is a 400 naming
-it). The rebuild reads the range's source data, more than a web request should
+query string, each once: given twice, in both, empty or null, or a field of another name is a
+400 naming it). The rebuild reads the range's source data, more than a web request should
 wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
 `poll` (GET /retention/runs/<id>: status ok with the rows written, failed with the error, or
 skipped when another refresh or rebuild of the view was running; ask again then).
@@ -140,15 +140,11 @@ class ViewRebuild(APIView):
             check_view(name)
         except UnknownView:
             return _not_found(name)
-        given = {
-            key: str(value)
-            for key, value in params.fields(request, ("start", "end")).items()
-            if value is not None
-        }
-        for required in ("start", "end"):
-            if not given.get(required):
-                raise ValidationError({required: "Required: a local date as YYYY-MM-DD."})
-        start, end = params.day(given, "start"), params.day(given, "end")
+        given = params.fields(request, ("start", "end"))
+        start, end = (
+            params.as_day(name, params.needed(given, name, "a local date as YYYY-MM-DD"))
+            for name in ("start", "end")
+        )
         _ordered(start, end)
         try:
             check_span(start, end, end_inclusive=True, limited=False)
