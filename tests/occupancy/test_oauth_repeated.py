@@ -5,10 +5,8 @@ button's `site` likewise."""
 
 import pytest
 
-from collectors.occupancy.google import oauth
 from enrich.models import OAuthConnection, ProviderConfig
-from enrich.redis.client import get_redis
-from tests.support.google import google_answers, start
+from tests.support.google import consents, google_answers, start
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +60,7 @@ def test_connect_with_two_sites_is_refused(admin_client, google, site):
     response = admin_client.post("/oauth/google/connect", {"site": [site.pk, site.pk]})
     assert response.status_code == 400
     assert "site: given 2 times: give it once." in response.content.decode()
-    assert not list(get_redis().scan_iter(oauth._state_key("*")))  # no consent started
+    assert consents() == []  # no consent started
 
 
 @pytest.mark.parametrize(
@@ -78,4 +76,4 @@ def test_connect_without_a_site_or_with_one_no_site_has_names_it(admin_client, g
     response = admin_client.post("/oauth/google/connect", body)
     assert response.status_code == 400
     assert said in response.content.decode()
-    assert not get_redis().keys(oauth._state_key("*"))
+    assert consents() == []

@@ -1,14 +1,17 @@
 """Google as the replay server plays it for the calendar tests: its paths, the answers to a
 code exchange and to a day's events, a connection already stored, and "Connect" pressed on the
-setup page."""
+setup page, and the consents it started."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from collectors import clock
 from collectors.base import Credentials, SiteInfo, Window
 from collectors.occupancy.google.adapter import GoogleCalendarAdapter
+from collectors.occupancy.google.oauth import _state_key
 from enrich.models import OAuthConnection
+from enrich.redis.client import get_redis
 
 PRIMARY = "/calendar/v3/calendars/primary/events"
 CALENDAR_LIST = "/calendar/v3/users/me/calendarList"
@@ -21,6 +24,13 @@ def start(client, site) -> dict[str, str]:
     response = client.post("/oauth/google/connect", {"site": site.pk})
     assert response.status_code == 302
     return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def consents() -> list[dict]:
+    """The consents started and not yet used (pending in Redis): each its site_id, user_id...
+    A pattern of `_state_key("*")` matches no key: the key escapes "*" as %2A."""
+    pattern = _state_key("-")[:-1] + "*"
+    return [json.loads(get_redis().get(key)) for key in get_redis().scan_iter(pattern)]
 
 
 def google_answers(server):

@@ -1,7 +1,8 @@
 """The Google Calendar setup page (staff only): connect, and the OAuth callback.
 
 GET  /oauth/google/           status (HEAD too) per site and the "Connect Google Calendar" button
-POST /oauth/google/connect    starts Google's consent flow for a site
+POST /oauth/google/connect    starts Google's consent flow for a site (`site` in the form or
+                              the query string, once; another name is a 400 naming it)
 GET  /oauth/google/callback   finishes it (state checked once, PKCE verifier from Redis)
 
 Google sends each of the callback's `state`, `code` and `error` once and none empty (a denied
@@ -24,6 +25,7 @@ from enrich.models import OAuthConnection, Site
 from enrich.redis.client import RedisUnavailable
 
 CALLBACK_PARAMETERS = ("state", "code", "error")
+CONNECT_FIELDS = ("site",)  # in the form (the setup page's button) or the query string
 
 
 def redirect_uri(request: HttpRequest) -> str:
@@ -84,10 +86,37 @@ def setup(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _unusable(request: HttpRequest) -> str:
+    """What to say of the connect POST's query string and form ("" when both are usable), as
+    the API's POSTs that start something read theirs (params.fields): each name it does not
+    take (the form's CSRF token aside), `site` given in both, and a query's `site` given twice
+    or empty."""
+    names = set(request.GET) | set(request.POST) - {"csrfmiddlewaretoken"}
+    problems = [
+        f"{name}: is not a field of POST {request.path}; use {', '.join(CONNECT_FIELDS)}."
+        for name in sorted(names - set(CONNECT_FIELDS))
+    ]
+    for name in CONNECT_FIELDS:
+        if name in request.GET and name in request.POST:
+            problems.append(f"{name}: given in the query and in the form: give it once.")
+            continue
+        try:
+            params.given(request.GET, name)
+        except ValidationError as exc:
+            problems.append(f"{name}: {exc.detail[name]}")
+    return " ".join(problems)
+
+
 @require_POST
 @staff_member_required
 def connect(request: HttpRequest) -> HttpResponse:
-    form = request.POST.copy()
+    if said := _unusable(request):
+        return _problem(
+            request,
+            "This connect request cannot be used",
+            f"{said} Nothing was started. Use 'Connect Google Calendar' on the setup page.",
+        )
+    form = (request.GET if "site" in request.GET else request.POST).copy()
     if form.getlist("site") == [""]:  # the setup page's choice of site left empty: "required"
         del form["site"]
     try:
