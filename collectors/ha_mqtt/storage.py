@@ -11,7 +11,11 @@ from retention.stats.history import run_summary
 from retention.stats.measure import archive_bytes, measure_tiers
 
 TIERS = ("raw", "hourly", "daily", "enrichment")
-RUN_STATUSES = tuple(RetentionRun.Status.values)
+# Dry runs and skipped runs change nothing: the last run is the last that could have.
+NOT_SHOWN = (RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED)
+# The enum's options: exactly the statuses it publishes (Home Assistant logs a state not among
+# them, and one that never comes would only mislead an automation written for it).
+RUN_STATUSES = tuple(s for s in RetentionRun.Status.values if s not in NOT_SHOWN)
 
 
 def _size_spec(tier: str) -> EntitySpec:
@@ -64,13 +68,7 @@ def storage_states() -> list[EntityState]:
             {"objects": objects},
         )
     )
-    run = (
-        RetentionRun.objects.exclude(
-            status__in=(RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED)
-        )
-        .order_by("-started", "-pk")
-        .first()
-    )
+    run = RetentionRun.objects.exclude(status__in=NOT_SHOWN).order_by("-started", "-pk").first()
     if run is None:
         reason = {"reason": "no retention run has been recorded yet"}
         states += [EntityState(LAST_RUN, None, reason), EntityState(LAST_RUN_STATUS, None, reason)]
