@@ -18,26 +18,25 @@ none).
 
 import ast
 import json
-import re
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+from tests.support.ha_recipes import yaml_blocks
+
 STRICT = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 LENIENT = ImmutableSandboxedEnvironment(undefined=Undefined)
 
 
 def documented_resources(page: str) -> list[dict]:
     """Every resource of Home Assistant's `rest` integration in a ```yaml block of docs/`page`."""
-    text = (DOCS / page).read_text()
-    configs = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
     return [
-        each for config in configs if isinstance(config, dict) for each in config.get("rest", [])
+        each
+        for config in yaml_blocks(page)
+        if isinstance(config, dict)
+        for each in config.get("rest", [])
     ]
 
 
