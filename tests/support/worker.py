@@ -88,14 +88,14 @@ def celery_worker(
             log.close()
 
 
-def output(proc: subprocess.Popen) -> str:
+def output(worker: subprocess.Popen) -> str:
     """The worker's output (stops it, once it runs no task, up to 10 s, as the `with` block's
     end does: a test reads it as soon as a run record says the task ended, while the task may
     still be finishing), for assertions and failure messages."""
-    if getattr(proc, "node", None) and proc.poll() is None:  # a Celery worker, still up
-        _idle(proc, timeout=10)
-    stop(proc)
-    return _tail(proc)
+    if getattr(worker, "node", None) and worker.poll() is None:  # a Celery worker, still up
+        _idle(worker, timeout=10)
+    stop(worker)
+    return _tail(worker)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -133,9 +133,9 @@ def _wake(broker: str) -> None:
         redis.close()
 
 
-def wait_idle(proc: subprocess.Popen, timeout: float = 30) -> None:
+def wait_idle(worker: subprocess.Popen, timeout: float = 30) -> None:
     """Until the worker runs no task (fails with its log after `timeout` s)."""
-    assert _idle(proc, timeout), _tail(proc)
+    assert _idle(worker, timeout), _tail(worker)
 
 
 def _idle(proc: subprocess.Popen, timeout: float) -> bool:

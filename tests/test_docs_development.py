@@ -1,0 +1,151 @@
+"""docs/development.md (and what README.md and docs/architecture.md say of the same things),
+checked against the code: the walk-throughs name every hook of the adapter contract, each call
+they give with a bare name is one of what they name, with its parameters, a price adapter's
+attributes to set, and the docs tests a new provider meets; the config modules the settings
+read; the processes `make run` and `make test` start; the time limits of long tasks."""
+
+import builtins
+import inspect
+import pkgutil
+import re
+
+from tests.support.doc_pages import ROOT
+
+DEVELOPMENT = (ROOT / "docs" / "development.md").read_text()
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
+
+
+def section(heading: str, text: str = DEVELOPMENT) -> str:
+    """The text under `## heading`, up to the next heading of level 2."""
+    return re.split(r"^## ", text.split(f"\n## {heading}\n", 1)[1], maxsplit=1, flags=re.M)[0]
+
+
+PROVIDER = section("Walk-through: add a provider")
+RETENTION = section("Walk-through: add a retention step")
+
+
+def spans(text: str) -> list[str]:
+    """The inline code spans of `text`, fenced blocks left out; a span may wrap across lines."""
+    text = re.sub(r"^[ \t]*```.*?^[ \t]*```", "", text, flags=re.M | re.S)
+    return [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", text)]
+
+
+def named(text: str) -> set[str]:
+    """The names a page's spans give: `name`, `name(...)`, `a.b.name`, `name(...) -> X`."""
+    found = set()
+    for span in spans(text):
+        if match := re.fullmatch(r"([\w.]+)(?:\(.*\))?(?: -> .*)?", span):
+            found.add(match[1].rsplit(".", 1)[-1])
+    return found
+
+
+# Members of collectors.base.Adapter the pipeline and the admin call, not a provider's to set.
+CONTRACT_HELPERS = {"known_options", "check_options", "options_problem", "combined_options"}
+
+
+def test_the_provider_walk_through_names_every_hook_of_the_adapter_contract():
+    """Each class attribute and method a provider may set or override on the contract is in
+    the walk-through: it named neither `still_served` (what to serve once an answer withdrew
+    stored points) nor the budget hooks (`budget_key`, `calls_for`, `calls_per_period`) nor
+    `additive`, which a provider sharing targets needs."""
+    from collectors.base import Adapter
+
+    members = {
+        name
+        for name in {*vars(Adapter), *Adapter.__annotations__}
+        if not name.startswith("_") and name not in CONTRACT_HELPERS
+    }
+    assert {"target", "fetch", "after_write", "still_served", "budget_key"} <= members
+    assert sorted(members - named(PROVIDER)) == []
+
+
+def test_the_price_adapter_s_attributes_to_set_are_in_the_walk_through():
+    """What `PriceAdapter` declares and each price adapter must set (`vat_included`,
+    `price_basis`, `published`): the walk-through did not name `published`, without which
+    every fetch of a new price adapter fails with an AttributeError."""
+    from collectors.pricing.adapter import PriceAdapter
+
+    to_set = {name for name in PriceAdapter.__annotations__ if not hasattr(PriceAdapter, name)}
+    assert {"vat_included", "published"} <= to_set
+    assert sorted(to_set - named(PROVIDER)) == []
+
+
+def _namespaces(text: str) -> list[object]:
+    """The modules and classes a walk-through names: dotted names (`collectors.base.Adapter`,
+    `enrich.redis.lock.RunLock(...)`) and files (`retention/task_records.py`)."""
+    found: list[object] = []
+    for span in spans(text):
+        dotted = re.fullmatch(r"((?:[a-z_]+\.)+\w+)(?:\(.*\))?", span)
+        path = re.fullmatch(r"((?:[a-z_]+/)+[a-z_]+)\.py", span)
+        name = path[1].replace("/", ".") if path else dotted[1] if dotted else ""
+        if name.split(".")[0] not in ("enrich", "collectors", "retention", "config", "tests"):
+            continue
+        try:
+            obj = pkgutil.resolve_name(name)
+        except (ImportError, AttributeError, ValueError):
+            continue
+        found += [obj] if inspect.ismodule(obj) else [inspect.getmodule(obj), obj]
+    return found
+
+
+def _bare_calls(text: str) -> list[tuple[str, list[str]]]:
+    """`name(a, b=..., *, c)` spans with a bare name (no dots): (name, parameter names)."""
+    calls = []
+    for span in spans(text):
+        if match := re.fullmatch(r"(\w+)\((.*?)\)(?: -> .*)?", span):
+            arguments = [a.strip() for a in match[2].split(",")]
+            names = [m[1] for a in arguments if (m := re.match(r"\*{0,2}([A-Za-z_]\w*)", a))]
+            calls.append((match[1], names))
+    return calls
+
+
+def _callable_in(name: str, where: list[object]) -> object:
+    for place in where:
+        if callable(found := getattr(place, name, None)):
+            return found
+    return None
+
+
+def test_each_bare_call_of_the_walk_throughs_is_of_what_they_name():
+    """`on_renewed(config, previous, renewed)`, `renew()`, `requeued(exc, run)`: each call a
+    walk-through gives by its bare name is a function or method of a module or class it names,
+    and takes each parameter shown."""
+    from collectors.base import Adapter
+
+    wrong, checked = [], 0
+    for title, text in (("add a provider", PROVIDER), ("add a retention step", RETENTION)):
+        where = [Adapter, *_namespaces(text), builtins]
+        for name, parameters in _bare_calls(text):
+            found = _callable_in(name, where)
+            if found is None:
+                wrong.append(f"{title}: {name}(): none of what the walk-through names has it")
+                continue
+            checked += 1
+            try:
+                own = inspect.signature(found).parameters
+            except (TypeError, ValueError):
+                continue
+            free = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in own.values())
+            wrong += [
+                f"{title}: {name}(): no parameter {parameter}"
+                for parameter in parameters
+                if parameter not in own and not free
+            ]
+    assert checked >= 15, checked
+    assert not wrong, wrong
+
+
+def test_the_provider_walk_through_runs_the_docs_tests_that_read_the_registry():
+    """A test module beside tests/collectors and tests/api that reads the registry (every
+    provider's row in providers.md) is in the walk-through's list of what to run: it did not
+    name tests/test_docs_providers.py, which fails until the new provider has its row in
+    *Providers at a glance*, a table the walk-through did not mention either."""
+    run = " ".join(PROVIDER.split("\nRun ", 1)[1].split("\n\n", 1)[0].split())
+    readers = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        if re.search(r"^from collectors\.registry import", path.read_text(), re.M)
+    ]
+    assert "tests/test_docs_providers.py" in readers
+    assert [path for path in readers if f"`{path}`" not in run] == []
+    assert "Providers at a glance" in PROVIDER
