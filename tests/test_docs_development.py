@@ -135,6 +135,23 @@ def test_each_bare_call_of_the_walk_throughs_is_of_what_they_name():
     assert not wrong, wrong
 
 
+def test_the_config_modules_the_settings_read_are_named_in_the_layouts():
+    """settings.py reads its variables from several modules of config/: development.md's layout
+    and architecture.md's `config/` list name each (neither named `archive.py`)."""
+    settings = (ROOT / "config" / "settings.py").read_text()
+    read = sorted(set(re.findall(r"^from config\.(\w+) import", settings, re.M)))
+    assert {"broker", "archive", "environment"} <= set(read)
+    layout = DEVELOPMENT.split("\nconfig/", 1)[1].split("\nenrich/", 1)[0]
+    config = ARCHITECTURE.split("- `config/`:", 1)[1].split("\n- `enrich/`", 1)[0]
+    missing = [
+        f"{page}: {module}.py"
+        for page, text in (("development.md", layout), ("architecture.md", config))
+        for module in read
+        if not re.search(rf"\b{module}\.py\b", text)
+    ]
+    assert not missing, missing
+
+
 def test_the_provider_walk_through_runs_the_docs_tests_that_read_the_registry():
     """A test module beside tests/collectors and tests/api that reads the registry (every
     provider's row in providers.md) is in the walk-through's list of what to run: it did not
