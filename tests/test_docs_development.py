@@ -166,3 +166,26 @@ def test_the_provider_walk_through_runs_the_docs_tests_that_read_the_registry():
     assert "tests/test_docs_providers.py" in readers
     assert [path for path in readers if f"`{path}`" not in run] == []
     assert "Providers at a glance" in PROVIDER
+
+
+def test_the_processes_make_run_and_make_test_start_are_the_files():
+    """The web workers, the worker's queues and processes (Procfile), and `make test`'s pytest
+    processes and their Redis databases (Makefile) are as development.md says."""
+    procfile = (ROOT / "Procfile").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    web = int(re.search(r"^web: .*--workers (\d+)", procfile, re.M)[1])
+    queues, processes = re.search(r"^worker: .* -Q ([\w,]+) -c (\d+)", procfile, re.M).groups()
+    workers = int(re.search(r"^PYTEST_WORKERS \?= (\d+)", makefile, re.M)[1])
+    first = int(re.search(r"REDIS_URL=redis://[\d.:]+/(\d+)", makefile)[1])
+    text = " ".join(DEVELOPMENT.split())
+    said = re.search(
+        r"`web` \(gunicorn, (\d+) workers\), `worker` \(one Celery worker on the queues (.*?), (\d+) processes\)",
+        text,
+    )
+    assert said, "development.md no longer says what `make run` starts"
+    assert int(said[1]) == web and int(said[3]) == int(processes)
+    assert re.findall(r"`(\w+)`", said[2]) == queues.split(",")
+    assert f"runs the tests in {workers} processes side by side" in text
+    assert f"Redis databases {first} to {first + workers - 1}" in text
+    numbers = ", ".join(str(first + k) for k in range(workers))
+    assert f"Makefile's `/{first}` gives {numbers})" in text
