@@ -189,3 +189,34 @@ def test_the_processes_make_run_and_make_test_start_are_the_files():
     assert f"Redis databases {first} to {first + workers - 1}" in text
     numbers = ", ".join(str(first + k) for k in range(workers))
     assert f"Makefile's `/{first}` gives {numbers})" in text
+
+
+def _in_words(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes else "",
+        f"{seconds} s" if seconds else "",
+    ]
+    return " ".join(p for p in parts if p)
+
+
+def test_the_time_limits_and_visibility_timeout_architecture_gives_are_the_broker_s():
+    """The hard limits architecture.md quotes (archive, view refresh, tier runs) and the
+    visibility timeout derived from them: it gave the tier runs 58 min for 58 min 20 s."""
+    from django.conf import settings
+
+    limits = settings.TASK_TIME_LIMITS
+    text = " ".join(ARCHITECTURE.split())
+    quoted = re.search(
+        r"archive ([\w ]+), view refresh ([\w ]+), tier runs ([\w ]+), \.\.\.\) plus 10 minutes: ([\d,]+) s",
+        text,
+    )
+    assert quoted, "architecture.md no longer quotes the time limits"
+    assert quoted.groups()[:3] == tuple(
+        _in_words(limits[task][1])
+        for task in ("retention.archive", "retention.refresh_views", "retention.downsample_hourly")
+    )
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert int(quoted[4].replace(",", "")) == timeout == max(h for _, h in limits.values()) + 600
