@@ -220,3 +220,21 @@ def test_the_time_limits_and_visibility_timeout_architecture_gives_are_the_broke
     )
     timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert int(quoted[4].replace(",", "")) == timeout == max(h for _, h in limits.values()) + 600
+
+
+def test_the_reading_path_names_each_module_the_pipeline_runs():
+    """Step 3 of README.md's reading path (collectors/pipeline.py) names each module of
+    collectors/ the pipeline imports to decide and make a fetch: it named neither the lowered
+    cadence (cadence.py), the plan's refused history (history_refusals.py) nor the keys shared
+    by configs of one target (sharing.py, imported in the call)."""
+    readme = (ROOT / "README.md").read_text()
+    path = readme.split("## The reading path of one collection")[1].split("```")[1]
+    step = re.split(r"^\d\. +", path, flags=re.M)[3]
+    assert step.startswith("collectors/pipeline.py")
+    pipeline = (ROOT / "collectors" / "pipeline.py").read_text()
+    used = set(re.findall(r"^from collectors import (.*)$", pipeline, re.M)[0].split(", "))
+    used |= set(re.findall(r"^\s+from collectors import (\w+)\b", pipeline, re.M))
+    used |= set(re.findall(r"^from collectors\.(\w+) import", pipeline, re.M))
+    used -= {"base", "models", "registry"}  # the contract, the run record, the adapter list
+    assert {"sharing", "cadence", "spending"} <= used
+    assert sorted(m for m in used if f"collectors/{m}.py" not in step and f"{m}." not in step) == []
