@@ -2,7 +2,8 @@
 checked against the code: the walk-throughs name every hook of the adapter contract, each call
 they give with a bare name is one of what they name, with its parameters, a price adapter's
 attributes to set, and the docs tests a new provider meets; the config modules the settings
-read; the processes `make run` and `make test` start; the time limits of long tasks."""
+read and the files the layouts name by their bare names; the processes `make run` and `make
+test` start; the time limits of long tasks; the modules README.md's reading path names."""
 
 import builtins
 import inspect
@@ -238,3 +239,39 @@ def test_the_reading_path_names_each_module_the_pipeline_runs():
     used -= {"base", "models", "registry"}  # the contract, the run record, the adapter list
     assert {"sharing", "cadence", "spending"} <= used
     assert sorted(m for m in used if f"collectors/{m}.py" not in step and f"{m}." not in step) == []
+
+
+def _missing_under(top: str, names: list[str]) -> list[str]:
+    """The names (`hourly.py`, `emporia/`, `redis/client.py`) no file or folder under `top`
+    (or at the checkout's root) carries."""
+    missing = []
+    for name in names:
+        last = name.rstrip("/").split("/")[-1]
+        under = name.removeprefix(f"{top}/")
+        if not (ROOT / name).exists() and not (ROOT / top / under).exists():
+            if not any(p.as_posix().endswith(under.rstrip("/")) for p in (ROOT / top).rglob(last)):
+                missing.append(f"{top}/: {name}")
+    return missing
+
+
+FILE_NAME = r"(?<![\w/.])(?:[\w-]+/)*[\w-]+(?:\.py|\.sh|/)(?![\w/])"
+
+
+def test_the_files_the_layouts_name_by_their_bare_names_are_in_their_package():
+    """development.md's layout (`retention/ ... tiers/ (...) ... schema.py`) and architecture.md's
+    package list (`- \\`retention/\\`: ... \\`runner.py\\``) name files and folders without their
+    package: each is under it (bench/results/ is made by a run)."""
+    layout = DEVELOPMENT.split("## Layout", 1)[1].split("```")[1]
+    parts = re.split(r"^(\w+)/ +", layout, flags=re.M)
+    packages = ARCHITECTURE.split("## Packages", 1)[1].split("\n### ", 1)[0]
+    bullets = re.split(r"^- `(\w+)/`:", packages, flags=re.M)
+    missing, checked = [], 0
+    pairs = [*zip(parts[1::2], parts[2::2], strict=True)]
+    pairs += zip(bullets[1::2], bullets[2::2], strict=True)
+    for top, text in pairs:
+        names = re.findall(FILE_NAME, " ".join(spans(text)) or text)  # the layout is fenced
+        names = [n for n in names if n != "bench/results/"]  # made by a run, git-ignored
+        checked += len(names)
+        missing += _missing_under(top, names)
+    assert checked > 150, checked
+    assert not missing, missing
