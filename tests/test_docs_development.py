@@ -275,3 +275,18 @@ def test_the_files_the_layouts_name_by_their_bare_names_are_in_their_package():
         missing += _missing_under(top, names)
     assert checked > 150, checked
     assert not missing, missing
+
+
+def test_the_packages_whose_tasks_celery_finds_are_config_celery_s():
+    """development.md's "Celery finds the tasks by autodiscovery: the tasks.py of ..." lists the
+    packages config/celery.py hands to autodiscover_tasks, no more, no fewer."""
+    celery = (ROOT / "config" / "celery.py").read_text()
+    lists = re.findall(r"autodiscover_tasks\(\s*\[(.*?)\]", celery, re.S)
+    found = {name for found in lists for name in re.findall(r'"([\w.]+)"', found)}
+    text = " ".join(DEVELOPMENT.split())
+    sentence = re.search(r"finds the tasks by autodiscovery: (.*?)\. A new package", text)[1]
+    said = re.findall(r"`([\w/]+)`", sentence)
+    retention = re.search(r"each retention package \((.*?)\)", sentence)[1]
+    said = {name.replace("/", ".") for name in said if f"`{name}`" not in retention}
+    said |= {f"retention.{name}" for name in re.findall(r"`(\w+)`", retention)}
+    assert "retention.archive" in found and said == found
