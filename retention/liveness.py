@@ -80,13 +80,18 @@ STOPPED = (
 )
 
 
+def then(operation: str) -> str:
+    """What to do once a run of `operation` ended without finishing its work."""
+    return THEN.get(operation, "Run it again.")
+
+
 def died_message(operation: str) -> str:
-    return DIED.format(then=THEN.get(operation, "Run it again."))
+    return DIED.format(then=then(operation))
 
 
 def stopped_message(operation: str) -> str:
     """What a run cut off by SystemExit (its process told to stop) records."""
-    return STOPPED.format(then=THEN.get(operation, "Run it again."))
+    return STOPPED.format(then=then(operation))
 
 
 def _name(run_id: int) -> tuple[str, ...]:
@@ -233,7 +238,7 @@ def _close_lost(queued: list[RetentionRun]) -> list[RetentionRun]:
         # Asked again under the row lock: a delivery may have taken it up since, or put it back
         # in the queue for a retry sent to the Redis answering now.
         gone = partial(_requeued, run_key(run.pk), lost.queued_in(run), now)
-        done = close(run.pk, lost.message(run, now, THEN), unless=gone, message_lost=True)
+        done = close(run.pk, lost.message(run, now, then), unless=gone, message_lost=True)
         if done is not None:
             closed.append(done)
     return closed

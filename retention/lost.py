@@ -26,6 +26,7 @@ run waits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -150,7 +151,7 @@ def lost(run: RetentionRun, now: Broker) -> bool:
     return sent is not None and now.started > sent
 
 
-def message(run: RetentionRun, now: Broker, then: dict[str, str]) -> str:
+def message(run: RetentionRun, now: Broker, then: Callable[[str], str]) -> str:
     """What the run `lost` its message says: when Redis restarted, and what to do (a scheduled
     run: when its work comes next, retention.busy; else `then`, by operation)."""
     retries = (run.details or {}).get("retries") or []
@@ -161,5 +162,5 @@ def message(run: RetentionRun, now: Broker, then: dict[str, str]) -> str:
         comes = comes_next(waits)
         said = f"{comes[:1].upper()}{comes[1:]}"
     else:
-        said = then.get(run.operation, "Run it again.")
+        said = then(run.operation)
     return LOST.format(when=f"{now.started:%Y-%m-%d %H:%M:%S} UTC", what=what, then=said)

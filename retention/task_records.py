@@ -209,7 +209,7 @@ def _not_retried(task: Any, exc: Exception, cause: Any, run_id: int | None) -> N
     if not run_id:
         return
     waits = getattr(task, "waits", None)
-    then = comes_next(waits) if waits else liveness.THEN.get(task.operation, "")
+    then = comes_next(waits) if waits else liveness.then(task.operation)
     message = NOT_QUEUED.format(
         error=f"{type(exc).__name__}: {exc}",
         retry=_retry(task),
