@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable, reachable
 from enrich.redis.lock import LockLost, RunLock, lock_key
 from enrich.wording import listed
@@ -117,14 +118,17 @@ def view_lock(
 
 
 def failure(exc: BaseException, name: str, mode: str, left: Sequence[str] = ()) -> str:
-    """The errors of a run of view `name` (mode `mode`) that `exc` stopped; Redis out of reach
-    and the lock lost to another run say what was kept and when the work comes next, and name
-    the views `left` that the refresh stopped before (their locks are in the same Redis)."""
+    """The errors of a run of view `name` (mode `mode`) that `exc` stopped; Redis or InfluxDB
+    out of reach (or InfluxDB refusing) and the lock lost to another run say what was kept and
+    when the work comes next, and name the views `left` that the refresh stopped before (their
+    locks are in the same Redis; they read the same InfluxDB)."""
     error = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, LockLost):  # another run took it: the work is that run's, or asked again
         error, once = f"{error}.", "that run has finished"
     elif isinstance(exc, RedisUnavailable):
-        once = "Redis is back"
+        once, why = "Redis is back", "their locks are in that Redis too"
+    elif isinstance(exc, TimeseriesError):  # out of reach, or refusing: every view reads it
+        once, why = "InfluxDB answers", "they read that InfluxDB too"
     else:
         return error
     if mode == "rebuild":
@@ -135,7 +139,7 @@ def failure(exc: BaseException, name: str, mode: str, left: Sequence[str] = ()) 
     if left:
         return (
             f"{error} Nothing was written: {listed([name, *left])} were not refreshed (the "
-            f"refresh stopped here: their locks are in that Redis too); {comes_next(WAITS[mode])}"
+            f"refresh stopped here: {why}); {comes_next(WAITS[mode])}"
         )
     return f"{error} Nothing was written; {comes_next(WAITS[mode])}"
 

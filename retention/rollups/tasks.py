@@ -9,7 +9,7 @@ scheduled by the beat entry "Refresh materialized views" (every 4 hours, editabl
 None is tried again: a run that fails (InfluxDB out of reach; Redis out of reach, the store of
 the view's lock, before it takes the lock or writes: retention.rollups.lock) is recorded failed
 with nothing written, saying when the work comes next: the next refresh, or a rebuild asked
-again.
+again. Either stops the refresh of the views at the first view it meets (`STOPS`).
 """
 
 import logging
@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from celery import shared_task
 from django.db import transaction
 
+from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable
 from retention.models import RetentionRun
 from retention.queued import queued_run, send
@@ -34,15 +35,16 @@ logger = logging.getLogger(__name__)
 @shared_task(**recorded("retention.refresh_views", RetentionRun.Operation.VIEW_REFRESH))
 def refresh_views() -> dict:
     """Refresh each view; a view that fails is reported and the others still run, but for Redis
-    out of reach: the views left need it for their locks too, so the refresh stops and its one
-    failed run names them all (one outage, one run failed, one alert)."""
+    or InfluxDB out of reach (or InfluxDB refusing): the views left need them too (Redis for
+    their locks, InfluxDB for their data), so the refresh stops and its one failed run names
+    them all (one outage, one run failed, one alert), as `manage.py refresh_views` does."""
     result: dict[str, dict] = {}
     names = list(VIEWS)
     for index, name in enumerate(names):
         try:
             run = refresh_view(name)
-        except RedisUnavailable as exc:  # the view's run is recorded failed: it names the rest
-            run = _stopped(name, names[index + 1 :], exc)
+        except STOPS as exc:  # the view's run is recorded failed: it names the rest
+            run = stopped(name, names[index + 1 :], exc)
             done = {"status": "failed", "error": run.errors, "run": run.pk}
             result.update({view: dict(done) for view in names[index:]})
             break
@@ -55,9 +57,13 @@ def refresh_views() -> dict:
     return result
 
 
-def _stopped(name: str, left: list[str], exc: RedisUnavailable) -> RetentionRun:
-    """The failed run of view `name`, which Redis out of reach stopped, naming the views `left`
-    after it, which the refresh does not try: they keep their rows and watermarks."""
+# What stops a refresh of the views at the first view it meets: every view needs that service.
+STOPS = (RedisUnavailable, TimeseriesError)
+
+
+def stopped(name: str, left: list[str], exc: Exception) -> RetentionRun:
+    """The failed run of view `name`, which `exc` (one of STOPS) stopped, naming the views
+    `left` after it, which the refresh does not try: they keep their rows and watermarks."""
     run = RetentionRun.objects.filter(
         operation=RetentionRun.Operation.VIEW_REFRESH,
         status=RetentionRun.Status.FAILED,

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from enrich.wording import counted, listed
 from retention.management.commands._redis import redis_gone, view_lock_lost
 from retention.models import RetentionRun
 from retention.rollups.materialized import VIEWS, refresh_view
+from retention.rollups.tasks import STOPS, stopped
 
 
 class Command(BaseCommand):
@@ -35,17 +35,18 @@ class Command(BaseCommand):
             left = names[index + 1 :]
             try:
                 run = refresh_view(name)
-            except TimeseriesError as exc:
-                kept = _not_refreshed([*lost, name], done, left)
-                raise CommandError(
-                    f"{name}: the source data cannot be read: {str(exc).rstrip('.')}. {kept}"
-                ) from None
             except LockLost as exc:  # another run took it once it expired: it is that run's
                 lost[name] = exc
                 continue
-            except RedisUnavailable as exc:  # the view's lock: taken, or checked before writing
+            except STOPS as exc:  # every view needs them: it stops here, as the beat's refresh
+                stopped(name, left, exc)  # its run names the views not refreshed
                 kept = _not_refreshed([*lost, name], done, left)
-                raise redis_gone(exc, kept, "refreshes the views") from None
+                if isinstance(exc, RedisUnavailable):  # the view's lock: taken, or checked
+                    raise redis_gone(exc, kept, "refreshes the views") from None
+                raise CommandError(
+                    f"{name}: the source data cannot be read: {str(exc).rstrip('.')}. {kept} "
+                    "Run this command again once InfluxDB answers: it refreshes the views."
+                ) from None
             done.append(name)
             self.stdout.write(_describe(run))
         if lost:

@@ -1,0 +1,87 @@
+"""The refresh of the materialized views with InfluxDB out of reach (a TCP proxy to the real
+InfluxDB, closed), against the real PostgreSQL and Redis. `manage.py refresh_views` stopped at
+the first view, naming the views it did not try, while the beat's task went on with the others:
+each failed on its own (one failed run and one alert per view for one outage), or, one with
+nothing to read, ended ok as if InfluxDB were there. Now both stop at the first view, as for
+Redis out of reach: the task's one failed run names the views not refreshed and when the next
+refresh comes, with one alert; the command names the views and says to run it again once
+InfluxDB answers. Every view keeps its rows and watermark; with InfluxDB back both do the work."""
+
+import pytest
+from django.core.management import call_command
+
+from enrich.schedules import install_schedules
+from retention.models import RetentionRun, ViewState
+from retention.rollups.materialized import VIEWS
+from retention.rollups.tasks import refresh_views
+from retention.stats.alerts import detect
+from tests.support.commands import refusal
+from tests.support.proxy import influxdb_proxy_fixture  # noqa: F401  (fixture)
+from tests.support.views_follow import DAY, energy
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+PUMP = "sensor.pump_power"
+ALL = "daily_energy_by_device, hourly_room_activity and daily_carbon_summary"
+
+
+@pytest.fixture
+def pump(ha_db, enrich_db, influxdb_proxy):
+    """A pump drawing 500 W for the last two days and today; InfluxDB then out of reach."""
+    entity = ha_db.saved_entity("official", PUMP, [(DAY, 500)], unit="W")
+    influxdb_proxy.close()
+    return entity
+
+
+def test_the_beat_s_refresh_stops_at_the_first_view_with_one_failed_run_naming_them(
+    pump, influxdb_proxy
+):
+    install_schedules()  # the beat entry "Refresh materialized views"
+    result = refresh_views.apply().get()
+    [run] = RetentionRun.objects.all()  # the first view's: one outage, one failed run
+    assert (run.status, run.details["view"]) == ("failed", list(VIEWS)[0]), run.errors
+    assert run.errors.startswith(
+        f"InfluxUnavailable: Cannot reach InfluxDB at {influxdb_proxy.url}"
+    )
+    assert (
+        f"Nothing was written: {ALL} were not refreshed (the refresh stopped here: they read "
+        "that InfluxDB too); the next scheduled run ("
+    ) in run.errors, run.errors
+    assert run.details["views"] == list(VIEWS)
+    assert {name: answer["status"] for name, answer in result.items()} == dict.fromkeys(
+        VIEWS, "failed"
+    )
+    assert {answer["run"] for answer in result.values()} == {run.pk}
+    assert not ViewState.objects.exclude(watermark=None).exists()
+    [alert] = detect()
+    assert alert.run == run and "InfluxUnavailable: Cannot reach InfluxDB" in alert.message
+
+    influxdb_proxy.open()  # the next refresh does the work
+    result = refresh_views.apply().get()
+    assert {answer["status"] for answer in result.values()} == {"ok"}
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+
+
+def test_refresh_views_stops_the_same_way_naming_the_views_and_to_run_it_again(
+    pump, influxdb_proxy, capsys
+):
+    first, second, third = VIEWS
+    said = refusal("refresh_views")
+    assert said.startswith(
+        f"{first}: the source data cannot be read: Cannot reach InfluxDB at {influxdb_proxy.url}"
+    ), said
+    assert said.endswith(
+        f"{first} was not refreshed: nothing of it was written and its watermark is kept. "
+        f"{second} and {third} were not tried: they keep their rows and watermarks. Run this "
+        "command again once InfluxDB answers: it refreshes the views."
+    ), said
+    [run] = RetentionRun.objects.all()  # its record says it as the task's does
+    assert run.status == "failed" and run.details["views"] == list(VIEWS), run.errors
+    assert f"Nothing was written: {ALL} were not refreshed (the refresh stopped here" in run.errors
+    assert not ViewState.objects.exclude(watermark=None).exists()
+
+    influxdb_proxy.open()
+    call_command("refresh_views")
+    out = capsys.readouterr().out
+    assert all(f"{name}: " in out for name in VIEWS), out
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
