@@ -32,7 +32,7 @@ def phrases() -> list[str]:
     from retention.tiers.chunks import LOCK_TTL_SECONDS
     from retention.tiers.pending import DELETE_BATCH_DAYS
     from retention.tiers.reads import GROUP_SIZE
-    from retention.tiers.runner import SUMMARY_NOTES
+    from retention.tiers.summary import SUMMARY_NOTES
 
     view_limit = max(
         settings.TASK_TIME_LIMITS[t][1]

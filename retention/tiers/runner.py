@@ -40,13 +40,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.conf import settings
-
 from enrich.errors import Transient
-from enrich.influx import InfluxUnavailable, TimeseriesError, get_timeseries
+from enrich.influx import InfluxUnavailable, TimeseriesError
 from enrich.redis.client import reachable
 from enrich.redis.lock import RunLock
-from enrich.wording import counted
 from retention.busy import busy
 from retention.liveness import alive
 from retention.models import RetentionRun
@@ -65,7 +62,7 @@ from retention.tiers.chunks import (
     still_held,
 )
 from retention.tiers.daily import DailyTier
-from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered, quiet_days
+from retention.tiers.dryrun import dry_run_daily, dry_run_hourly, nothing_tiered
 from retention.tiers.hourly import HourlyTier
 from retention.tiers.late import fold_late_points
 from retention.tiers.safety import (
@@ -75,38 +72,16 @@ from retention.tiers.safety import (
     ensure_tiers,
     nothing_due,
 )
+from retention.tiers.storage import storage_bytes
+from retention.tiers.summary import summary
 from retention.timeutil import utc_midnight
 
 logger = logging.getLogger("retention.tiers.runner")
 
-SIZE_SETTLE_SECONDS = 5.0
-SUMMARY_NOTES = 5  # the summary line names the first notes; the run's details.waiting all
 Progress = Callable[[int, int, str], None]  # (days done, days in all, what is being done)
 Requeued = Callable[[BaseException, RetentionRun], bool]  # retention.task_records.requeued
 LOCK = "The lock of the tier runs"  # what Redis out of reach leaves the run without
-
-
-# --- Storage -----------------------------------------------------------------------------------
-def storage_bytes(settle: bool = False) -> int:
-    """Bytes of Home Assistant's and the tier database, by InfluxDB's own accounting; with
-    `settle`, polled until two reads agree (1.x updates shard sizes lazily) or 5 s pass."""
-    databases = {settings.HA_INFLUXDB_DATABASE, settings.TIER_DATABASE}
-
-    def total() -> int:
-        sizes = get_timeseries().sizes()
-        return sum(size for (db, _), size in sizes.items() if db in databases)
-
-    value = total()
-    if not settle:
-        return value
-    deadline = time.monotonic() + SIZE_SETTLE_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        again = total()
-        if again == value:
-            break
-        value = again
-    return value
+SPENT = "retries were spent (details.retries); the next run resumes where it stopped."
 
 
 # --- Runs ----------------------------------------------------------------------------------------
@@ -259,8 +234,7 @@ def _transient_failure(exc: Transient, retried: bool) -> str:
     if not isinstance(exc, InfluxUnavailable):
         return f"{type(exc).__name__}: {exc}"
     then = (
-        "the run was tried again until its retries were spent (details.retries); the next run "
-        "resumes where it stopped."
+        f"the run was tried again until its {SPENT}"
         if retried
         else "run it again once InfluxDB is back: it resumes where it stopped."
     )
@@ -311,80 +285,3 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
     run.save()
     logger.log(logging.ERROR if run.status == RetentionRun.Status.FAILED else logging.INFO,
                "%s", summary(run))  # fmt: skip
-
-
-def _storage(run: RetentionRun, percent: float) -> str:
-    """Storage before and after the run. Grown (InfluxDB keeps the deleted points as
-    tombstones and the new rows in its WAL until it compacts): it read "freed -0.30 MB,
-    -30.5 %"; now it says when the figure that counts is measured (retention.stats.settle)."""
-    sizes = (
-        f"storage {run.storage_before_bytes / 1e6:.2f} MB -> {run.storage_after_bytes / 1e6:.2f} MB"
-    )
-    if run.storage_after_bytes <= run.storage_before_bytes:
-        return f"{sizes} (freed {run.storage_freed_mb:.2f} MB, {percent:.1f} %)"
-    grown = (run.storage_after_bytes - run.storage_before_bytes) / 1e6
-    return (
-        f"{sizes} ({grown:.2f} MB more until InfluxDB compacts the shards; what the run freed "
-        f"is measured again once the run is {settings.RETENTION_SETTLE_HOURS:g} h old, by the "
-        'daily task "Settle tier runs\' storage")'
-    )
-
-
-def summary(run: RetentionRun) -> str:
-    """The run's one-line summary (logged at the end of each run, printed by the commands,
-    the task's result), ending with what the run or dry run leaves out and why (`waiting`: the
-    first SUMMARY_NOTES notes, then how many more the run's details hold)."""
-    what = {
-        RetentionRun.Operation.DOWNSAMPLE_HOURLY: ("raw point", "hourly row"),
-        RetentionRun.Operation.DOWNSAMPLE_DAILY: ("hourly row", "daily row"),
-    }.get(run.operation, ("record", "row"))
-    details = run.details or {}
-    days = counted(len(details.get("days", [])), "day")
-    # In the admin's words ("raw -> hourly run 12: dry run"), as its runs list says them.
-    parts = [f"{run.get_operation_display()} run {run.pk}: {run.get_status_display()}"]
-    if run.status == RetentionRun.Status.SKIPPED:
-        parts.append(details.get("reason", ""))
-    elif run.status == RetentionRun.Status.DRY_RUN:
-        freed = details.get("expected_freed_bytes")
-        kept = details.get("kept_raw_points") or 0
-        deleted = details.get("would_delete_points", run.records_processed)
-        if kept and details.get("tier") == "hourly":
-            stay = "stays" if kept == 1 else "stay"
-            kept_text = f" ({counted(kept, 'raw state')} of sparse entities {stay} raw)"
-        else:
-            states = "a raw state" if kept == 1 else "raw states"
-            kept_text = f" ({kept:,} of them {states} kept by the hourly tier)" if kept else ""
-        parts.append(
-            f"would aggregate {counted(run.records_processed, what[0])} of {days} and delete "
-            f"{counted(deleted, 'point')}{kept_text}"
-            + (f", about {freed / 1e6:.2f} MB back" if freed else "")
-        )
-        parts.append(quiet_days(details))  # the days of the range it does not list
-        if creates := details.get("creates_retention_policies"):  # a fresh install
-            parts.append(f"first it would create the retention policies {', '.join(creates)}")
-        parts.append(details.get("nothing_tiered", ""))  # discovery never ran, say so
-    else:
-        parts.append(
-            f"{days}, {counted(details.get('entities', 0), 'entity', 'entities')}, "
-            f"{counted(run.records_processed, what[0])} -> "
-            f"{counted(details.get('rows_written', 0), what[1])}, {run.records_deleted:,} deleted"
-        )
-        if details.get("late_points"):
-            parts.append(f"{counted(details['late_points'], 'late point')} folded in")
-        if run.storage_before_bytes is not None and run.storage_after_bytes is not None:
-            parts.append(_storage(run, details.get("reduction_percent", 0)))
-        parts.append(details.get("note", ""))  # no day was due: why, and when the next is
-    if run.status != RetentionRun.Status.SKIPPED:  # it did nothing: nothing was left out
-        # What the run leaves (or would leave) out and why: no tiered entity, entity ids it
-        # cannot read, days taken again later; else a run's "0 entities" says no why. Notes
-        # are per entity: the line names the first few, the run's details keep them all.
-        waiting = details.get("waiting") or []
-        parts.extend(waiting[:SUMMARY_NOTES])
-        if len(waiting) > SUMMARY_NOTES:
-            more = len(waiting) - SUMMARY_NOTES
-            parts.append(f"… and {more} more (see the run's details.waiting)")
-    parts.extend(details.get("warnings") or [])  # e.g. a raw policy short of failed nights
-    if run.errors:
-        parts.append(f"errors: {run.errors}")
-    parts.append(f"{run.duration_seconds or 0:.1f} s")
-    return "; ".join(p for p in parts if p)

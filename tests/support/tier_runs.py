@@ -1,4 +1,4 @@
-"""What the tier tests expect of a run's summary line (retention.tiers.runner.summary), and
+"""What the tier tests expect of a run's summary line (retention.tiers.summary.summary), and
 the three days of one entity the tier commands' stopped-run tests run over (`three_days`)."""
 
 from collections.abc import Callable

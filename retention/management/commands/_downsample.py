@@ -2,6 +2,7 @@
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -12,8 +13,9 @@ from retention.management.commands._dates import not_empty
 from retention.management.commands._redis import lock_lost, redis_gone
 from retention.models import RetentionRun
 from retention.tiers.chunks import LOCK_TTL_SECONDS, LockLost
-from retention.tiers.runner import LOCK, summary
+from retention.tiers.runner import LOCK
 from retention.tiers.safety import check_range
+from retention.tiers.summary import counts, summary
 
 
 class DownsampleCommand(BaseCommand):
@@ -51,15 +53,17 @@ class DownsampleCommand(BaseCommand):
                 bar.set_postfix_str(label)
                 bar.update(done - bar.n)
 
+        # The run is the command's: stopped part-way, its record tells what it did so far.
+        run = RetentionRun(operation=self.operation, started=datetime.now(UTC))
         try:
-            run = type(self).function(first, stop, dry_run=dry_run, progress=progress)
+            run = type(self).function(first, stop, dry_run=dry_run, progress=progress, run=run)
         except InfluxUnavailable as exc:
             raise CommandError(
-                f"{exc} Nothing unverified was deleted; run the command again when InfluxDB "
-                "is back (it resumes where it stopped)."
+                f"{exc} {_so_far(run)} Nothing unverified was deleted; run the command again "
+                "when InfluxDB is back (it resumes where it stopped)."
             ) from None
         except RedisUnavailable as exc:  # the tier's lock, taken or renewed between steps
-            raise redis_gone(exc, KEPT, "resumes where it stopped") from None
+            raise redis_gone(exc, f"{_so_far(run)} {KEPT}", "resumes where it stopped") from None
         finally:
             if bar is not None:
                 bar.close()
@@ -87,6 +91,14 @@ class DownsampleCommand(BaseCommand):
 # What a run stopped by Redis out of reach or by its lock lost did that stays.
 KEPT = "Nothing unverified was deleted; the days done so far stay done."
 LOST = f"{LockLost.__name__}: "  # how the run records it (retention.tiers.runner)
+
+
+def _so_far(run: RetentionRun) -> str:
+    """What the run stopped part-way did before, as its record counts it (the summary line of
+    a run that returned says it too)."""
+    if run.pk is None:  # stopped before it was recorded
+        return "Nothing was done."
+    return f"Before it stopped, {run.get_operation_display()} run {run.pk} did: {counts(run)}."
 
 
 def _lost(run: RetentionRun) -> CommandError | None:

@@ -94,3 +94,33 @@ def test_a_daily_run_that_lost_influxdb_after_its_delete_counts_what_it_deleted(
     call_command("downsample_daily", *RANGE)  # rewrites the daily rows the delete took
     assert RetentionRun.objects.filter(operation="downsample_daily").latest("pk").status == "ok"
     assert tier_rows(DAILY_RP) == DAYS
+
+
+@pytest.mark.parametrize(("command", "label", "point"), AFTER_VERIFY)
+def test_a_command_that_lost_influxdb_says_what_its_run_did_so_far(
+    ha_db, influxdb_proxy, monkeypatch, command, label, point
+):
+    """Its message said only that InfluxDB was out of reach and nothing unverified deleted, not
+    a word of what the run did, which its record counts (and which a lost lock's summary line
+    says): now it names the run and its counts."""
+    three_days(ha_db, command)
+    reached = []
+
+    def influxdb_goes_away(name: str) -> None:
+        if name == point:
+            reached.append(name)
+            if len(reached) == 2:  # the second day verified
+                influxdb_proxy.close()
+
+    monkeypatch.setattr(faults, "point", influxdb_goes_away)
+    with pytest.raises(CommandError) as failed:
+        call_command(command, *RANGE)
+    run = RetentionRun.objects.filter(operation=command).latest("pk")
+    assert run.status == "failed" and run.details["days"] == FIRST_TWO, run.errors
+    said = str(failed.value)
+    assert said.startswith(f"Cannot reach InfluxDB at {influxdb_proxy.url}"), said
+    assert said.endswith(
+        f" Before it stopped, {label} run {run.pk} did: 2 days, 1 entity, {COUNTS[command]}, 0 "
+        "deleted. Nothing unverified was deleted; run the command again when InfluxDB is back "
+        "(it resumes where it stopped)."
+    ), said
