@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from enrich.deliveries import current_task_id
-from enrich.errors import Permanent
+from enrich.errors import Permanent, Transient
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,21 @@ NO_HOLDER = "no run holds it now"
 class LockLost(Permanent):
     """The run's lock expired and could not be renewed: another run may be doing the work now,
     so this one stops (trying it again would only find the lock taken)."""
+
+
+class LockGone(Transient):
+    """A LockLost naming no holder (`NO_HOLDER`), as a run that can be tried again (a Celery
+    task's) raises it (`tried_again`): the run stops all the same (another run may have held the
+    lock meanwhile and finished, changing what this one read), but nothing keeps its work from
+    going on: tried again later, it takes the lock afresh and reads again what it works on."""
+
+
+def tried_again(exc: BaseException) -> BaseException:
+    """`exc` as a task that tries Transient errors again sees it: a LockLost naming no holder is
+    a LockGone, in the same words; anything else, a lock lost to another run included, itself."""
+    if isinstance(exc, LockLost) and NO_HOLDER in str(exc):
+        return LockGone(str(exc))
+    return exc
 
 
 class RunLock:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from enrich.redis.lock import tried_again
 from retention.liveness import alive, stopped_message
 from retention.models import RetentionRun
 
@@ -26,8 +27,9 @@ def recorded_run(
 ) -> Iterator[RetentionRun]:
     """A RetentionRun row for the block (`run`, one the API created, or a new one): running
     (shown alive: retention.liveness), then ok or failed with the error. An error for which
-    `requeued(exc, run)` is true (its task tries again: retention.task_records.requeued) leaves
-    the run waiting in the queue, as that function recorded it, not failed."""
+    `requeued(exc, run)` is true (its task tries again: retention.task_records.requeued; a lock
+    lost with no run holding it is a LockGone there) leaves the run waiting in the queue, as
+    that function recorded it, not failed."""
     run = run or RetentionRun(
         operation=operation, status=RetentionRun.Status.RUNNING, started=timezone.now(), **fields
     )
@@ -35,15 +37,19 @@ def recorded_run(
     with alive(run):
         try:
             yield run
-        except BaseException as exc:
-            if requeued is not None and requeued(exc, run):
+        except BaseException as caught:
+            # The lock lost with no run holding it (its key gone): a task tries the run again
+            # (enrich.redis.lock.tried_again); lost to another run, it stops.
+            exc = tried_again(caught) if requeued is not None else caught
+            if requeued is None or not requeued(exc, run):  # else it waits for its retry
+                run.status = RetentionRun.Status.FAILED
+                why = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, SystemExit):  # the process told to stop (a shutdown, a timeout)
+                    why = stopped_message(operation)
+                run.errors = "\n".join(filter(None, [run.errors, why]))
+            if exc is caught:
                 raise
-            run.status = RetentionRun.Status.FAILED
-            why = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, SystemExit):  # the process told to stop (a shutdown, a timeout)
-                why = stopped_message(operation)
-            run.errors = "\n".join(filter(None, [run.errors, why]))
-            raise
+            raise exc from caught
         else:
             if run.status == RetentionRun.Status.RUNNING:
                 run.status = RetentionRun.Status.FAILED if run.errors else RetentionRun.Status.OK

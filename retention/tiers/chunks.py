@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
+from enrich.redis import lock as redis_lock
 from enrich.redis.lock import RunLock
 from retention.busy import RunBusy, Waits
 from retention.models import RetentionRun, TierChunk
@@ -21,8 +22,9 @@ from retention.tiers.safety import TierError
 LOCK_TTL_SECONDS = 600
 
 
-class LockLost(TierError):
-    """The run's Redis lock expired and could not be renewed."""
+class LockLost(TierError, redis_lock.LockLost):
+    """The run's Redis lock expired and could not be renewed (a task tries the run again when no
+    run holds it: `enrich.redis.lock.tried_again`)."""
 
 
 class TierBusy(RunBusy):

@@ -26,8 +26,10 @@ queued by the API, dry or not) the run waits in the queue while its task tries i
 same run (`details.retries` says why and when), which resumes the days in progress
 (`retention.tiers.chunks`) and reports what every attempt did (`details.earlier` meanwhile,
 folded into the counts at the end); it fails, with its one alert, only once the retries are
-spent, or at once when its retry cannot be queued (retention.task_records). A command's run (no
-`requeued`) fails at once.
+spent, or at once when its retry cannot be queued (retention.task_records). Its lock lost with no
+run holding it (`LockLost` naming no holder: its key gone) stops it as well, and in a task is
+tried again the same way (a `LockGone`: enrich.redis.lock.tried_again); lost to another run, it
+stops for good. A command's run (no `requeued`) fails at once.
 
 Crash points for the tests (`hourly:after_write`, `daily:before_rewrite`, ...): `retention.faults`.
 """
@@ -43,7 +45,7 @@ from typing import Any
 from enrich.errors import Transient
 from enrich.influx import InfluxUnavailable, TimeseriesError
 from enrich.redis.client import reachable
-from enrich.redis.lock import RunLock
+from enrich.redis.lock import LockGone, RunLock, tried_again
 from retention.busy import busy
 from retention.liveness import alive
 from retention.models import RetentionRun
@@ -52,6 +54,7 @@ from retention.stats import alerts, settle
 from retention.tiers.chunks import (
     EARLIER,
     WAITS,
+    LockLost,
     Outcome,
     TierBusy,
     fold_so_far,
@@ -205,11 +208,17 @@ def _run(
             settle.record(run, shards, tier.outcome.days)
             run.status = RetentionRun.Status.OK
             return run
-    except Transient as exc:  # InfluxDB or Redis out of reach, the lock taken
+    except (Transient, LockLost) as caught:  # out of reach; the lock taken, lost or gone
+        exc = tried_again(caught) if requeued else caught  # a task's lock no run holds: retried
+        if not isinstance(exc, Transient):  # lost to another run: it stops, not tried again
+            run.status, run.errors = RetentionRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
+            return run
         if requeued is None or not requeued(exc, run):  # else it waits in the queue, running
             run.status = RetentionRun.Status.FAILED
             run.errors = _transient_failure(exc, retried=requeued is not None)
-        raise
+        if exc is caught:
+            raise
+        raise exc from caught
     except (TierError, TimeseriesError, ValueError) as exc:
         run.status = RetentionRun.Status.FAILED
         run.errors = f"{type(exc).__name__}: {exc}"
@@ -231,6 +240,8 @@ def _run(
 def _transient_failure(exc: Transient, retried: bool) -> str:
     """What a run failed by `exc` records: after the last retry of its task (`retried`), or at
     once (a command's)."""
+    if isinstance(exc, LockGone) and retried:
+        return f"{type(exc).__name__}: {exc}; the run was tried again until its {SPENT}"
     if not isinstance(exc, InfluxUnavailable):
         return f"{type(exc).__name__}: {exc}"
     then = (

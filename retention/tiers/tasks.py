@@ -7,6 +7,8 @@ in the same run (retention.task_records.requeued), the beat's as well as one the
 dry or not: it resumes the days in progress and fails, with one alert, only once the retries
 are spent. Before, each attempt was recorded failed (an alert each, though the retry minutes
 later succeeded) and the retry made a new run, which whoever polled the queued one never saw.
+So does a run whose tier's lock is gone, no run holding it (Redis restarted without it, or it
+expired and nobody took it): it stops before deleting more and is tried again the same way.
 A retry the broker cannot take (Redis out of reach: the lock's store is the broker too) fails
 the run at once, saying when the next scheduled run comes (retention.task_records); before,
 the run stayed "running" as long as Redis was away.

@@ -343,6 +343,22 @@ def restore_worker_env(settings, tier: Tier, s3_endpoint: str, **more: str) -> d
     }
 
 
+def local_worker_env(
+    settings, tier: Tier, local_archive: Path, retry_seconds: str
+) -> dict[str, str]:
+    """The environment of a Celery worker that archives the `tier` fixture's daily rows into
+    the `local_archive` directory; a retry comes after `retry_seconds`."""
+    return {
+        "TIER_DATABASE": tier.database,
+        "HA_INFLUXDB_DATABASE": tier.database,
+        "INFLUXDB_DATABASE": tier.enrich_database,
+        "S3_ARCHIVE_BUCKET": "",
+        "ARCHIVE_LOCAL_DIR": str(local_archive),
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        "RETENTION_RETRY_SECONDS": retry_seconds,
+    }
+
+
 @pytest.fixture(name="local_archive")
 def local_archive_fixture(settings, tmp_path) -> Path:
     settings.S3_ARCHIVE_BUCKET = ""

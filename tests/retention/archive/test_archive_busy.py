@@ -22,7 +22,7 @@ from retention.archive.tasks import archive
 from retention.busy import next_scheduled_run
 from retention.models import RetentionRun
 from retention.stats.alerts import detect
-from tests.support.archive import daily_rows
+from tests.support.archive import daily_rows, local_worker_env
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.worker import celery_worker, until
 
@@ -32,18 +32,6 @@ FILE = "archives/2022/data_2022-01-01.parquet"
 ROWS = 2 * 365
 HELD = "ArchiveBusy: the archive's lock is held by restore run 99 since "
 NEXT = re.compile(r"the next scheduled run \(Sun \d{4}-\d\d-\d\d 03:00 UTC\) archives what is due")
-
-
-def worker_env(settings, tier, local_archive, retry_seconds: str) -> dict[str, str]:
-    return {
-        "TIER_DATABASE": tier.database,
-        "HA_INFLUXDB_DATABASE": tier.database,
-        "INFLUXDB_DATABASE": tier.enrich_database,
-        "S3_ARCHIVE_BUCKET": "",
-        "ARCHIVE_LOCAL_DIR": str(local_archive),
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-        "RETENTION_RETRY_SECONDS": retry_seconds,
-    }
 
 
 def the_run(**where) -> RetentionRun | None:
@@ -63,7 +51,7 @@ def test_the_scheduled_run_waits_for_a_restore_and_archives_in_the_same_run(
     settings, tier, local_archive, restore_holds_the_lock
 ):
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
-    env = worker_env(settings, tier, local_archive, retry_seconds="1")
+    env = local_worker_env(settings, tier, local_archive, retry_seconds="1")
     with celery_worker("archive-busy", **env) as worker:
         archive.apply_async()  # as the beat sends it: no run_id
         run = until(lambda: the_run(details__has_key="retries"), worker, seconds=120)
@@ -86,7 +74,7 @@ def test_a_lock_held_past_the_last_retry_fails_the_run_naming_the_next_scheduled
 ):
     install_schedules()  # the beat entry "Archive to S3", Sundays 03:00
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
-    env = worker_env(settings, tier, local_archive, retry_seconds="0.2")
+    env = local_worker_env(settings, tier, local_archive, retry_seconds="0.2")
     with celery_worker("archive-busy-long", **env) as worker:
         archive.apply_async()
         run = until(lambda: the_run(status="failed"), worker, seconds=120)
