@@ -164,8 +164,8 @@ def run_archive(
             except Exception as exc:
                 # Redis out of reach (no lock held), or InfluxDB or S3 in a task's run: the run
                 # stops, its task tries it again in the same run (the next attempt adopts what
-                # is verified); the lock lost to another run stops it, not tried again. Before, InfluxDB or S3 gone failed this file and the next, and
-                # the run, with no retry. A command's run records the file's error and goes on.
+                # is verified); the lock lost stops it, tried again only when no run holds it
+                # (recorded_run). A command's run records the file's error and goes on.
                 if isinstance(exc, (RedisUnavailable, LockLost)) or (
                     requeued is not None and isinstance(exc, Transient)
                 ):
