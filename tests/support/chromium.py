@@ -78,6 +78,12 @@ class SharedChromium:
         """The running test's user context removed, with its windows."""
         if self.driver is None or self.context is None:
             return
+        if self.driver.service.process.poll() is not None:
+            # The test quit the driver: its BiDi connection went with it, and selenium would
+            # spend its whole websocket timeout (30 s) trying to open a new one to the dead
+            # session before failing.
+            self.quit()
+            return
         context, self.context = self.context, None
         try:
             self.driver.browser.remove_user_context(context)
