@@ -17,6 +17,7 @@ from kombu import Connection
 from tests.support import worker as worker_support
 from tests.support.compose import COMPOSE, INIT_ENV, interpolated, read_dotenv
 from tests.support.ports import free_port
+from tests.support.redis_server import asking_once
 
 # The image's entrypoint, started by a user other than root (as here: docker runs it as root,
 # and it starts itself again as the user redis with gosu), ends in `exec "$@"`. This stand-in
@@ -94,8 +95,8 @@ def test_a_client_without_the_password_is_refused(compose_redis):
     assert raw(port, "KEYS *").startswith("-NOAUTH")
     assert raw(port, "LPUSH collectors task").startswith("-NOAUTH")  # no task can be queued
     with pytest.raises(redis.exceptions.AuthenticationError):
-        redis.Redis(port=port).get("enrich:anything")
-    wrong = redis.Redis(port=port, password="not-" + compose_redis["password"])
+        asking_once(port=port).get("enrich:anything")
+    wrong = asking_once(port=port, password="not-" + compose_redis["password"])
     with pytest.raises(redis.exceptions.AuthenticationError):
         wrong.ping()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 
 from tests.support.ports import free_port
+from tests.support.redis_server import asking_once
 from tests.support.services import ROOT, path_without, started
 
 
@@ -24,7 +25,7 @@ def test_a_redis_it_starts_keeps_its_data_across_a_restart():
     # served nothing, and a day's budget started again from zero.
     port = free_port()  # a Redis of its own: the shared one is never stopped
     dump = ROOT / "var" / "redis" / f"dump-{port}.rdb"
-    client = redis.Redis(port=port, decode_responses=True)
+    client = asking_once(port=port, decode_responses=True)
     try:
         _services(port)
         client.set("enrich:cache:last-good:carbon_intensity", "312 gCO2/kWh")
@@ -188,7 +189,7 @@ def test_what_the_services_keep_is_readable_by_their_owner_only(tmp_path):
     env, influx_port, data = _own_influxdb(
         tmp_path, ENRICH_REDIS_PORT=str(redis_port), ENRICH_MQTT_PORT=str(mqtt_port)
     )
-    client = redis.Redis(port=redis_port)
+    client = asking_once(port=redis_port)
     mosquitto = var / "mosquitto" / "mosquitto.pid"
     try:
         for service in ("redis", "influxdb", "mosquitto"):

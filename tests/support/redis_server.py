@@ -8,8 +8,20 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.support.ports import free_port
+
+
+def asking_once(url: str | None = None, **kwargs) -> redis.Redis:
+    """A redis-py client of `url` (or of `kwargs`: port, password, ...) that sends each command
+    once. redis-py's default tries a refused or dropped connection 10 times more with backoff,
+    about 3.5 s, before it raises: what a test that meets a Redis it stopped, one shutting
+    down or one refusing its login then waited out."""
+    kwargs["retry"] = Retry(NoBackoff(), 0)
+    return redis.Redis.from_url(url, **kwargs) if url else redis.Redis(**kwargs)
 
 
 def own_redis(port: int, *config: str) -> subprocess.Popen:

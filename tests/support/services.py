@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 
 from tests.support.ports import free_port
+from tests.support.redis_server import asking_once
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -66,8 +67,9 @@ def not_root(tmp_path: Path, *missing: str, **stand_ins: str) -> dict[str, str]:
 
 def redis_running(port: int, password: str | None = None) -> redis.Redis:
     """A client of the test's own Redis on `port`, once that answers."""
-    client = redis.Redis(port=port, password=password, decode_responses=True)
-    for _ in range(100):
+    client = asking_once(port=port, password=password, decode_responses=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         try:
             client.ping()
             return client

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from redis import Redis
-
 from config.celery import QUEUES
 from config.celery import app as celery_app
+from tests.support.redis_server import asking_once
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,7 +119,7 @@ def _wake(broker: str) -> None:
     from enrich.redis.client import CONNECTION_ERRORS
 
     # A client of its own, tried once: a broker the test stopped costs no retries.
-    redis = Redis.from_url(broker, socket_connect_timeout=1, socket_timeout=1)
+    redis = asking_once(broker, socket_connect_timeout=1, socket_timeout=1)
     try:
         database = redis.connection_pool.connection_kwargs.get("db", 0)
         for client in redis.client_list():
