@@ -14,7 +14,8 @@ starts at the oldest data: the entities' first_seen, the first carbon point. An 
 without any row yet is filled from its first_seen too, and so is an entity discovered since
 the previous refresh (an area from the first_seen of its new sensors; an entity deleted in the
 admin and discovered again), so newly discovered entities get their history. The open bucket
-(containing now) is written up to now with partial=True.
+(containing now) is written up to now with partial=True. Every view in turn (the beat's task,
+`manage.py refresh_views`, `MaterializedViewManager().refresh()`): `retention.rollups.refresh`.
 
 Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebuild`): the
 buckets of the local days start..end (both included) are recomputed; the watermark is not
@@ -352,17 +353,6 @@ def _last_began(name: str) -> datetime | None:
         .first()
     )
     return previous.started - DISCOVERY_MARGIN if previous and previous.started else None
-
-
-def refresh_all(*, now: datetime | None = None) -> list[RetentionRun]:
-    """Refresh every view; one failing view does not stop the others (its run says why)."""
-    runs = []
-    for name in VIEWS:
-        try:
-            runs.append(refresh_view(name, now=now))
-        except Exception:
-            runs.append(RetentionRun.objects.filter(details__view=name).order_by("-pk").first())
-    return runs
 
 
 def rebuild_bounds(start: date, end: date, now: datetime) -> tuple[datetime, datetime]:

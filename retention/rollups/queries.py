@@ -24,7 +24,6 @@ from retention.rollups.materialized import (
     ENERGY,
     check_view,
     rebuild_view,
-    refresh_all,
     refresh_view,
 )
 from retention.timeutil import local_date, local_day_start
@@ -172,6 +171,11 @@ class MaterializedViewManager:
     def refresh(
         self, name: str | None = None, *, now: datetime | None = None
     ) -> list[RetentionRun]:
+        """Refresh view `name` (its run), or every view as the beat's refresh does
+        (`retention.rollups.refresh.refresh_all`: Redis or InfluxDB out of reach stops it at the
+        first view, whose run, the last, names the views not refreshed)."""
+        from retention.rollups.refresh import refresh_all  # it builds on the views' module
+
         return [refresh_view(name, now=now)] if name else refresh_all(now=now)
 
     def rebuild(

@@ -9,7 +9,8 @@ scheduled by the beat entry "Refresh materialized views" (every 4 hours, editabl
 None is tried again: a run that fails (InfluxDB out of reach; Redis out of reach, the store of
 the view's lock, before it takes the lock or writes: retention.rollups.lock) is recorded failed
 with nothing written, saying when the work comes next: the next refresh, or a rebuild asked
-again. Either stops the refresh of the views at the first view it meets (`STOPS`).
+again. Either stops the refresh of the views at the first view it meets
+(retention.rollups.refresh).
 """
 
 import logging
@@ -19,13 +20,12 @@ from datetime import UTC, date, datetime, timedelta
 from celery import shared_task
 from django.db import transaction
 
-from enrich.influx import TimeseriesError
-from enrich.redis.client import RedisUnavailable
 from retention.models import RetentionRun
 from retention.queued import queued_run, send
 from retention.rollups.follow import follow_edits, pending
 from retention.rollups.lock import LOCK_SECONDS, failure
-from retention.rollups.materialized import ENERGY, VIEWS, rebuild_view, refresh_view
+from retention.rollups.materialized import ENERGY, VIEWS, rebuild_view
+from retention.rollups.refresh import in_turn
 from retention.task_records import recorded
 
 logger = logging.getLogger(__name__)
@@ -34,48 +34,22 @@ logger = logging.getLogger(__name__)
 # A first refresh reads the whole history; later ones a few hours. Below the 3 h expiry.
 @shared_task(**recorded("retention.refresh_views", RetentionRun.Operation.VIEW_REFRESH))
 def refresh_views() -> dict:
-    """Refresh each view; a view that fails is reported and the others still run, but for Redis
-    or InfluxDB out of reach (or InfluxDB refusing): the views left need them too (Redis for
-    their locks, InfluxDB for their data), so the refresh stops and its one failed run names
-    them all (one outage, one run failed, one alert), as `manage.py refresh_views` does."""
+    """Refresh each view in turn (retention.rollups.refresh); a view that fails is reported and
+    the others still run, but for Redis or InfluxDB out of reach (or InfluxDB refusing): the
+    refresh stops and its one failed run names the views left (one outage, one run failed, one
+    alert), as `manage.py refresh_views` does."""
     result: dict[str, dict] = {}
-    names = list(VIEWS)
-    for index, name in enumerate(names):
-        try:
-            run = refresh_view(name)
-        except STOPS as exc:  # the view's run is recorded failed: it names the rest
-            run = stopped(name, names[index + 1 :], exc)
+    for turn in in_turn(list(VIEWS)):
+        name, run = turn.view, turn.run
+        if turn.stops:  # the views left are not tried: the run that stopped answers for them
             done = {"status": "failed", "error": run.errors, "run": run.pk}
-            result.update({view: dict(done) for view in names[index:]})
-            break
-        except Exception as exc:  # the run record holds the details; go on with the next view
-            logger.warning("view %s refresh failed: %s", name, exc)
-            result[name] = {"status": "failed", "error": failure(exc, name, "incremental")}
-            continue
-        _edits_left(name, run)
-        result[name] = {"status": run.status, "rows": run.records_processed, "run": run.pk}
+            result.update({view: dict(done) for view in [name, *turn.left]})
+        elif turn.error is not None:  # the run record holds the details
+            result[name] = {"status": "failed", "error": failure(turn.error, name, "incremental")}
+        else:
+            _edits_left(name, run)
+            result[name] = {"status": run.status, "rows": run.records_processed, "run": run.pk}
     return result
-
-
-# What stops a refresh of the views at the first view it meets: every view needs that service.
-STOPS = (RedisUnavailable, TimeseriesError)
-
-
-def stopped(name: str, left: list[str], exc: Exception) -> RetentionRun:
-    """The failed run of view `name`, which `exc` (one of STOPS) stopped, naming the views
-    `left` after it, which the refresh does not try: they keep their rows and watermarks."""
-    run = RetentionRun.objects.filter(
-        operation=RetentionRun.Operation.VIEW_REFRESH,
-        status=RetentionRun.Status.FAILED,
-        details__view=name,
-        details__mode="incremental",
-    ).latest("pk")
-    if left:
-        run.errors = failure(exc, name, "incremental", left)
-        run.details = {**run.details, "views": [name, *left]}
-        run.save(update_fields=["errors", "details"])
-    logger.warning("views %s not refreshed: %s", ", ".join([name, *left]), exc)
-    return run
 
 
 @shared_task(**recorded("retention.rebuild_view", RetentionRun.Operation.VIEW_REFRESH))

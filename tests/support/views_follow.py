@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from retention.models import DailyEnergyByDevice, Entity, HourlyRoomActivity, RetentionRun
+from retention.rollups.materialized import VIEWS, MaterializedViewManager
 from retention.timeutil import floor_day
 from tests.support.entities import save
 from tests.support.worker import output
@@ -112,3 +113,9 @@ def kitchen_and_office(ha_db, day: datetime) -> dict[str, Entity]:
         "office_motion": sensor("binary_sensor.office_motion", [(at(-1 / 6), "off"),
                                 (at(10 + 2 / 3), "on"), (at(10 + 5 / 6), "off")], "office"),
     }  # fmt: skip
+
+
+def every_view_refreshed() -> None:
+    """`MaterializedViewManager().refresh()`, every service there: each view's run ok, in order."""
+    runs = MaterializedViewManager().refresh()
+    assert [(run.details["view"], run.status) for run in runs] == [(name, "ok") for name in VIEWS]

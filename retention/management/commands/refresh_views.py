@@ -11,8 +11,8 @@ from enrich.redis.lock import LockLost
 from enrich.wording import counted, listed
 from retention.management.commands._redis import redis_gone, view_lock_lost
 from retention.models import RetentionRun
-from retention.rollups.materialized import VIEWS, refresh_view
-from retention.rollups.tasks import STOPS, stopped
+from retention.rollups.materialized import VIEWS
+from retention.rollups.refresh import in_turn
 
 
 class Command(BaseCommand):
@@ -31,24 +31,23 @@ class Command(BaseCommand):
         names = views or list(VIEWS)
         done: list[str] = []
         lost: dict[str, LockLost] = {}  # the views whose lock another run took: the rest go on
-        for index, name in enumerate(names):
-            left = names[index + 1 :]
-            try:
-                run = refresh_view(name)
-            except LockLost as exc:  # another run took it once it expired: it is that run's
+        for turn in in_turn(names):  # retention.rollups.refresh, as the beat's refresh
+            name, exc = turn.view, turn.error
+            if isinstance(exc, LockLost):  # another run took it once it expired: it is that run's
                 lost[name] = exc
-                continue
-            except STOPS as exc:  # every view needs them: it stops here, as the beat's refresh
-                stopped(name, left, exc)  # its run names the views not refreshed
-                kept = _not_refreshed([*lost, name], done, left)
+            elif turn.stops:  # Redis or InfluxDB: its run names the views not refreshed
+                kept = _not_refreshed([*lost, name], done, turn.left)
                 if isinstance(exc, RedisUnavailable):  # the view's lock: taken, or checked
                     raise redis_gone(exc, kept, "refreshes the views") from None
                 raise CommandError(
                     f"{name}: the source data cannot be read: {str(exc).rstrip('.')}. {kept} "
                     "Run this command again once InfluxDB answers: it refreshes the views."
                 ) from None
-            done.append(name)
-            self.stdout.write(_describe(run))
+            elif exc is not None:
+                raise exc
+            else:
+                done.append(name)
+                self.stdout.write(_describe(turn.run))
         if lost:
             first, *_ = lost
             kept = _not_refreshed(list(lost), done, [])

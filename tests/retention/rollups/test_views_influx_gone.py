@@ -12,12 +12,12 @@ from django.core.management import call_command
 
 from enrich.schedules import install_schedules
 from retention.models import RetentionRun, ViewState
-from retention.rollups.materialized import VIEWS
+from retention.rollups.materialized import VIEWS, MaterializedViewManager
 from retention.rollups.tasks import refresh_views
 from retention.stats.alerts import detect
 from tests.support.commands import refusal
 from tests.support.proxy import influxdb_proxy_fixture  # noqa: F401  (fixture)
-from tests.support.views_follow import DAY, energy
+from tests.support.views_follow import DAY, energy, every_view_refreshed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -84,4 +84,25 @@ def test_refresh_views_stops_the_same_way_naming_the_views_and_to_run_it_again(
     call_command("refresh_views")
     out = capsys.readouterr().out
     assert all(f"{name}: " in out for name in VIEWS), out
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+
+
+def test_refreshing_every_view_from_python_stops_at_the_first_view_as_the_beat_does(
+    pump, influxdb_proxy
+):
+    """`MaterializedViewManager().refresh()` (every view, `refresh_all`) went on view after
+    view: a failed run (and an alert) per view for one outage, and a view with nothing to read
+    ok as if InfluxDB were there. It stops at the first view as the beat's refresh does: one
+    failed run, the last of those it returns, naming the views not refreshed, one alert."""
+    install_schedules()
+    runs = MaterializedViewManager().refresh()
+    [run] = RetentionRun.objects.all()
+    assert runs == [run] and (run.status, run.details["view"]) == ("failed", list(VIEWS)[0])
+    assert run.details["views"] == list(VIEWS), run.errors
+    assert f"Nothing was written: {ALL} were not refreshed (the refresh stopped here" in run.errors
+    assert not ViewState.objects.exclude(watermark=None).exists()
+    assert [alert.run for alert in detect()] == [run]  # one outage, one alert
+
+    influxdb_proxy.open()
+    every_view_refreshed()  # the next refresh does the work
     assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)

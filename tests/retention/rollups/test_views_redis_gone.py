@@ -23,14 +23,20 @@ from enrich.schedules import install_schedules
 from retention.models import DailyEnergyByDevice, RetentionRun, ViewFollowUp, ViewState
 from retention.queued import queued_run
 from retention.rollups.lock import LOCK_SECONDS as VIEW_LOCK_SECONDS
-from retention.rollups.materialized import ENERGY, VIEWS, refresh_view, view_lock_key
+from retention.rollups.materialized import (
+    ENERGY,
+    VIEWS,
+    MaterializedViewManager,
+    refresh_view,
+    view_lock_key,
+)
 from retention.rollups.prices import PRICE_MEASUREMENT
 from retention.rollups.tasks import follow_view_edits, rebuild, refresh_views
 from retention.stats.alerts import detect
 from tests.support.commands import refusal
 from tests.support.pause_app import pause_key, paused_key
 from tests.support.redis_server import OwnRedis
-from tests.support.views_follow import DAY, energy, worker_env
+from tests.support.views_follow import DAY, energy, every_view_refreshed, worker_env
 from tests.support.worker import celery_worker, manage_in_child, stop, until
 
 pytestmark = pytest.mark.django_db
@@ -433,4 +439,32 @@ def test_redis_gone_under_a_queued_rebuild_on_a_worker_fails_it_before_it_writes
     finally:
         redis.stop()
     assert (again.status, again.errors) == ("ok", ""), again.errors
+    assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+
+
+@pytest.mark.influxdb
+@pytest.mark.parametrize("point", [None, "view.before_write"])
+def test_refreshing_every_view_from_python_stops_at_the_first_view_as_the_beat_does(
+    pump, commands_redis, point
+):
+    """`MaterializedViewManager().refresh()` (every view, `refresh_all`) went on view after
+    view with Redis out of reach: a failed run and an alert per view for one outage. It stops
+    at the first view as the beat's refresh does: one failed run, the last of those it returns,
+    naming the views not refreshed, and one alert; with Redis back it does the work."""
+    install_schedules()
+    commands_redis.stop_at(point)
+    runs = MaterializedViewManager().refresh()
+    run = failed(commands_redis)
+    assert runs == [run] and list(RetentionRun.objects.all()) == [run]
+    assert run.details["views"] == list(VIEWS), run.errors
+    assert (
+        "Nothing was written: daily_energy_by_device, hourly_room_activity and "
+        "daily_carbon_summary were not refreshed (the refresh stopped here: their locks are "
+        "in that Redis too); the next scheduled run ("
+    ) in run.errors, run.errors
+    assert not ViewState.objects.exclude(watermark=None).exists()
+    assert [alert.run for alert in detect()] == [run]  # one outage, one alert
+
+    commands_redis.back()
+    every_view_refreshed()  # the next refresh does the work
     assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
