@@ -1,5 +1,8 @@
-"""Counts as a user reads them in run notes, messages and command output: "1 point",
-"2 points", "1 entity", never "point(s)" or "1 points"; lists read "a, b and c"."""
+"""Words as a user reads them in run notes, messages and command output: "1 point",
+"2 points", "1 entity", never "point(s)" or "1 points"; lists read "a, b and c"; a long text
+is shortened where it says least (`shortened`)."""
+
+import re
 
 
 def counted(n: int, one: str, many: str = "") -> str:
@@ -11,3 +14,27 @@ def counted(n: int, one: str, many: str = "") -> str:
 def listed(parts: list[str]) -> str:
     """`parts` as a sentence lists them: "a", "a and b", "a, b and c"; "" for none."""
     return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
+
+
+SHORTEST = 120  # characters a stretch keeps at least when a long text is shortened
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters (about), for a message a person reads whole: its
+    longest stretch (line or sentence: a library's own error text, with its URL and object
+    reprs) is cut first, in its middle ("…"), keeping its start (what failed, where) and its
+    end (why); then the next longest, none below SHORTEST characters; so the short sentences
+    around it (what was kept, what was not done, when the work comes next) stay whole. Only
+    text still too long then is cut at its end. Whitespace runs become one space."""
+    parts = [" ".join(p.split()) for p in re.split(r"\n|(?<=[.;!?])\s+", text) if p.strip()]
+    excess = sum(len(p) + 1 for p in parts) - 1 - limit
+    for index in sorted(range(len(parts)), key=lambda i: -len(parts[i])):
+        part = parts[index]
+        cut = min(excess + 1, len(part) - SHORTEST)  # "…" takes the place of one character
+        if excess <= 0 or cut <= 1:
+            break
+        head = (len(part) - cut) * 2 // 3
+        parts[index] = f"{part[:head]}…{part[head + cut :]}"
+        excess -= cut - 1
+    said = " ".join(parts)
+    return said if len(said) <= limit else said[: limit - 1] + "…"

@@ -38,6 +38,7 @@ from django.db.models import F, Q, When
 from enrich.http import HttpError, request
 from enrich.influx import TimeseriesError
 from enrich.redis.lock import RunLock
+from enrich.wording import shortened
 from retention import liveness
 from retention.entities import gone
 from retention.models import Alert, RetentionRun
@@ -68,7 +69,7 @@ CONDITION_OPERATION_LABEL = {
     Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
 }
 DETECTION_WINDOW = timedelta(days=7)
-ERRORS_EXCERPT = 500  # characters of a run's errors put into the message
+ERRORS_EXCERPT = 800  # characters of a run's errors put into the message, at most
 
 
 @dataclass
@@ -119,9 +120,9 @@ def _named(run: RetentionRun, began: str = "started") -> str:
 
 
 def failed_message(run: RetentionRun, now: datetime) -> str:
-    errors = " ".join((run.errors or "no error text was recorded").split())
-    if len(errors) > ERRORS_EXCERPT:
-        errors = errors[: ERRORS_EXCERPT - 1] + "…"
+    # A long error is shortened in its longest stretch (a library's connection error) first:
+    # the sentences after it say what was kept and not done (the views not refreshed) and when.
+    errors = shortened(run.errors or "no error text was recorded", ERRORS_EXCERPT)
     return (
         f"{_named(run)} failed after {_human(_age(run, now))}: {errors} Retention steps are "
         f"idempotent: fix the cause and rerun it. Details in the admin (retention run {run.pk}) and the worker log."

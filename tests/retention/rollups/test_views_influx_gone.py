@@ -7,6 +7,9 @@ Redis out of reach: the task's one failed run names the views not refreshed and 
 refresh comes, with one alert; the command names the views and says to run it again once
 InfluxDB answers. Every view keeps its rows and watermark; with InfluxDB back both do the work."""
 
+import re
+from html import unescape
+
 import pytest
 from django.core.management import call_command
 
@@ -14,10 +17,11 @@ from enrich.schedules import install_schedules
 from retention.models import RetentionRun, ViewState
 from retention.rollups.materialized import VIEWS, MaterializedViewManager
 from retention.rollups.tasks import refresh_views
-from retention.stats.alerts import detect
+from retention.stats.alerts import check_alerts, detect
 from tests.support.commands import refusal
 from tests.support.proxy import influxdb_proxy_fixture  # noqa: F401  (fixture)
 from tests.support.views_follow import DAY, energy, every_view_refreshed
+from tests.support.webhook import HOOK, posts, webhook_fixture  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -106,3 +110,28 @@ def test_refreshing_every_view_from_python_stops_at_the_first_view_as_the_beat_d
     influxdb_proxy.open()
     every_view_refreshed()  # the next refresh does the work
     assert energy()[(PUMP, DAY.date())] == pytest.approx(12.0)
+
+
+def test_the_alert_the_user_receives_names_the_views_not_refreshed_and_the_next_refresh(
+    pump, influxdb_proxy, webhook, admin_client
+):
+    """The alert kept the first 500 characters of the run's errors: InfluxDB's connection error
+    (its URL, the query's, the connection pool's text) filled them, and the webhook's message
+    ended at "Nothing was written…", without the views not refreshed or when the next refresh
+    comes. The error's own text is shortened instead, keeping its start (where) and its end
+    (why); the sentences after it reach the user whole, in the webhook and the admin alike."""
+    webhook.add("POST", HOOK, 200, body="")
+    install_schedules()
+    refresh_views.apply().get()
+    [run] = RetentionRun.objects.all()
+    assert check_alerts().delivered
+    [body] = posts(webhook)
+    message = body["message"]
+    assert f"InfluxUnavailable: Cannot reach InfluxDB at {influxdb_proxy.url}" in message
+    assert "Connection refused" in message and "Check INFLUXDB_URL" in message, message
+    said = run.errors[run.errors.index("Nothing was written: ") :]
+    assert said.startswith(f"Nothing was written: {ALL} were not refreshed")
+    assert f"{said} Retention steps are idempotent" in message, message
+    assert re.search(r"the next scheduled run \(\w{3} [-\d]{10} \d\d:00 UTC\) refreshes", message)
+    page = admin_client.get(f"/admin/retention/alert/{body['alert_id']}/change/")
+    assert said in " ".join(unescape(page.content.decode()).split())

@@ -14,19 +14,11 @@ from retention import lost
 from retention.models import Alert, RetentionRun
 from retention.stats import alerts
 from tests.support.api import token_client
+from tests.support.webhook import HOOK, posts, webhook_fixture  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
-HOOK = "/api/webhook/enrich_alerts"
 Op, Status = RetentionRun.Operation, RetentionRun.Status
-
-
-@pytest.fixture
-def webhook(settings, replay_server):
-    """A Home-Assistant-like webhook receiver on loopback (HA answers 200 with no body)."""
-    settings.ALERT_WEBHOOK_URL = replay_server.url_for(HOOK)
-    settings.HTTP_TIMEOUT_SECONDS = 5.0
-    return replay_server
 
 
 @pytest.fixture
@@ -37,10 +29,6 @@ def alive_run():
 
     with ExitStack() as stack:
         yield lambda **fields: stack.enter_context(liveness.alive(RetentionRun(**fields)))
-
-
-def posts(server) -> list[dict]:
-    return [r.json() for r in server.calls("POST", HOOK)]
 
 
 def failed_run(**fields) -> RetentionRun:
@@ -90,6 +78,34 @@ def test_a_failed_run_is_alerted_once_logged_recorded_and_posted(webhook, caplog
         "duration_seconds": 95.0,
         "alert_created": alert.created.isoformat().replace("+00:00", "Z"),
     }
+
+
+def test_a_long_error_is_shortened_in_its_own_text_not_in_the_sentences_after_it(webhook):
+    """The message kept the first 500 characters of the run's errors, so a long error text (a
+    connection error with its URL, query and connection pool) crowded out the sentences after
+    it: what the run did not do and what comes next. The error's own text is cut in its middle
+    (its start says where, its end why); the sentences after it reach the webhook whole."""
+    webhook.add("POST", HOOK, 200, body="")
+    query = "+".join(["SELECT+MEAN(value)+FROM+W+WHERE+entity_id%3D%27sensor.pump%27"] * 12)
+    where = "InfluxDB became unreachable: Cannot reach InfluxDB at http://homeassistant.local:8086"
+    then = (
+        "Nothing was deleted for a day whose rows were not verified; the run was tried again "
+        "until its retries were spent (details.retries); the next run resumes where it stopped."
+    )
+    run = failed_run(
+        errors=f"{where} while querying 'homeassistant': ConnectionError: HTTPConnectionPool("
+        f"host='homeassistant.local', port=8086): Max retries exceeded with url: /query?q={query}"
+        " (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] "
+        f"Connection refused')). Check INFLUXDB_URL and that influxd is running. {then}"
+    )
+    alerts.check_alerts()
+    [body] = posts(webhook)
+    message = body["message"]
+    assert f"{where} while querying 'homeassistant'" in message, message
+    assert "[Errno 111] Connection refused')). Check INFLUXDB_URL" in message, message
+    assert f"{then} Retention steps are idempotent" in message, message
+    assert len(run.errors) > 1000 and len(message) < 1100, message  # the middle of the URL left out
+    assert query not in message and Alert.objects.get().message == message
 
 
 def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, settings, alive_run):
