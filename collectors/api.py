@@ -111,7 +111,9 @@ class CurrentEnrichment(APIView):
     def get(self, request):
         site = site_from_query(request.query_params)  # an unknown site: 404
         cache = ResponseCache()
-        configs = ProviderConfig.objects.filter(site=site, enabled=True).order_by("id")
+        configs = list(ProviderConfig.objects.filter(site=site, enabled=True).order_by("id"))
+        for config in configs:  # the site read above, not once more per config
+            config.site = site
         sources = {}
         for source in SOURCES:
             mine = [c for c in configs if c.source == source]

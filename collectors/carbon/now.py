@@ -28,7 +28,7 @@ from typing import Any
 
 from collectors import clock
 from collectors.carbon import common
-from collectors.pricing.carbon_store import back_to_back, slot_tags, stored_carbon
+from collectors.pricing.carbon_store import back_to_back, slot_tags, stored_forecast
 from enrich.influx import TimeseriesError
 from enrich.readings import Reading
 from enrich.redis.cache import CachedAnswer
@@ -54,7 +54,7 @@ def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] 
     now = clock.utc_now()
     fetched_slot = datetime.fromisoformat(value["time"])
     try:
-        forecast, _ = stored_carbon(provider, value["region"], now, now + AHEAD)
+        forecast = stored_forecast(provider, value["region"], now, now + AHEAD)
     except TimeseriesError as exc:
         logger.warning("carbon now: %s: the stored forecast cannot be read: %s", provider, exc)
         return None

@@ -64,6 +64,22 @@ def stored_carbon(
 ) -> tuple[list[ForecastSlot], list[tuple[datetime, float]]]:
     """The gCO2/kWh forecast slots starting in [start - LOOK_BACK, end) and the measured
     points from start - LOOK_BACK up to `start` (inclusive), both in time order."""
+    forecast = stored_forecast(provider, region, start, end)
+    bound = {"provider": provider, "region": region, "start": start - LOOK_BACK,
+             "end": start + timedelta(microseconds=1)}  # fmt: skip
+    points = [
+        (row.time, float(value))
+        for row in _rows(POINT_QUERY, bound)
+        if (value := row.values.get(GCO2_KWH)) is not None
+    ]
+    return forecast, sorted(points)
+
+
+def stored_forecast(
+    provider: str, region: str, start: datetime, end: datetime
+) -> list[ForecastSlot]:
+    """The gCO2/kWh forecast slots starting in [start - LOOK_BACK, end), in time order: one
+    query (the current carbon of each API request reads these alone)."""
     bound = {"provider": provider, "region": region, "start": start - LOOK_BACK, "end": end}
     forecast = [
         ForecastSlot(row.time, row.time + timedelta(minutes=minutes), float(value))
@@ -71,13 +87,7 @@ def stored_carbon(
         if (value := row.values.get(GCO2_KWH)) is not None
         and (minutes := row.values.get("slot_minutes"))
     ]
-    bound["end"] = start + timedelta(microseconds=1)
-    points = [
-        (row.time, float(value))
-        for row in _rows(POINT_QUERY, bound)
-        if (value := row.values.get(GCO2_KWH)) is not None
-    ]
-    return sorted(forecast, key=lambda s: s.start), sorted(points)
+    return sorted(forecast, key=lambda s: s.start)
 
 
 def forecast_end(provider: str, region: str, start: datetime) -> datetime | None:

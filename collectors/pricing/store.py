@@ -50,11 +50,11 @@ def stored_slots(
     than that propagate."""
     bound = {"provider": provider, "region": region, "start": start, "end": end}
     by_currency: dict[str, list[PriceSlot]] = {}
-    for currency, slot in _slots(RUNNING, bound):
-        if slot.end > start:
+    # Both statements in one request (one round trip, answered in this order): RUNNING's
+    # slot starts before `start`, QUERY's at or after it.
+    for currency, slot in _slots(f"{RUNNING}; {QUERY}", bound):
+        if slot.start >= start or slot.end > start:  # not a slot that ended before `start`
             by_currency.setdefault(currency, []).append(slot)
-    for currency, slot in _slots(QUERY, bound):
-        by_currency.setdefault(currency, []).append(slot)
     return {currency: sorted(slots) for currency, slots in by_currency.items()}
 
 
