@@ -45,7 +45,7 @@ from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.tiers import tasks
 from retention.tiers.safety import check_range
-from retention.tiers.series import read_series
+from retention.tiers.series import entity_series
 from retention.timeutil import utc_midnight
 
 
@@ -155,7 +155,7 @@ class SeriesView(APIView):
                 status=404,
             )  # fmt: skip
         try:
-            segments = read_series(entity_id, start, end)
+            segments = entity_series(entity, start, end)
         except (InfluxUnavailable, TimeseriesError) as exc:
             return Response({"detail": f"The series cannot be read: {exc}"}, status=503)
         except UnreadableEntity as exc:  # a registry entry made by hand, without a layout

@@ -54,13 +54,23 @@ class Segment:
 def read_series(entity_id: str, start: datetime, end: datetime) -> list[Segment]:
     """The entity's series in [start, end); raises Entity.DoesNotExist for an unknown entity
     and ValueError for a bad range."""
+    _utc_range(start, end)  # a bad range is told before an unknown entity
+    return entity_series(Entity.objects.get(entity_id=entity_id), start, end)
+
+
+def _utc_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     for name, moment in (("start", start), ("end", end)):
         if moment.tzinfo is None:
             raise ValueError(f"{name} {moment!r} needs a time zone (e.g. UTC)")
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         raise ValueError(f"end {end.isoformat()} must be after start {start.isoformat()}")
-    entity = Entity.objects.get(entity_id=entity_id)
+    return start, end
+
+
+def entity_series(entity: Entity, start: datetime, end: datetime) -> list[Segment]:
+    """`read_series` of an Entity already read (GET /api/series reads it for its 404)."""
+    start, end = _utc_range(start, end)
     segments: list[Segment] = []
     for resolution, part_start, part_end in _parts(start, end):
         segment = _read(entity, resolution, part_start, part_end)

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -131,3 +133,15 @@ def test_api_series_of_an_entry_it_cannot_read_is_a_409_saying_what_to_fix(entit
     assert answer.status_code == 409, answer.content
     assert list(answer.json()) == ["entity_id"]
     assert said in answer.json()["entity_id"]
+
+
+def test_api_series_reads_the_registry_entry_once(tiered):
+    api = APIClient()
+    api.force_authenticate(get_user_model().objects.create_user("ha-series"))
+    query = {"entity_id": "sensor.boiler_power", "start": T0.isoformat(),
+             "end": (T0 + 3 * DAY).isoformat()}  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/series", query).json()
+    assert [s["resolution"] for s in body["segments"]] == ["daily", "hourly", "raw"]
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "retention_entity"' in q["sql"]]
+    assert len(reads) == 1, reads  # was 2: the view's 404 check, then read_series again
