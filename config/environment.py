@@ -41,7 +41,7 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 def http_url(name: str, *, default: str = "", example: str = "", empty: str = "") -> str:
     """An http:// or https:// URL with a host and a usable port, or empty (when `default` is):
     anything else stops the process here, and not at the first request that uses it
-    (INFLUXDB_URL=localhost:8186 was a 500 of every page reading InfluxDB, port 99999 "cannot
+    (INFLUXDB_URL=localhost:8186 would be a 500 of every page reading InfluxDB, port 99999 "cannot
     reach InfluxDB" on each). `example` (the message's; `default` when not given) and `empty`
     (what leaving it empty means) are for the message."""
     example = example or default

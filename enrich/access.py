@@ -49,8 +49,8 @@ class TokenAuth(TokenAuthentication):
 def takes_method(request, view) -> bool:
     """Whether `view` has a handler for the request's method. DRF answers any other with a 405
     (Allow naming those it takes) and does nothing, but only after the login, CSRF and
-    permission checks: a signed-in browser's DELETE was a 403 "CSRF Failed", a read-only user's
-    a 403 "This token may only read", neither saying the method is what is wrong."""
+    permission checks: a signed-in browser's DELETE would be a 403 "CSRF Failed", a read-only
+    user's a 403 "This token may only read", neither saying the method is what is wrong."""
     method = request.method.lower()
     return method in view.http_method_names and hasattr(view, method)
 

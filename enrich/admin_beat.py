@@ -1,13 +1,15 @@
 """django-celery-beat's admin (Periodic tasks, Crontabs), with what its own forms let through.
 
 - A periodic task's arguments, keyword arguments and message headers are checked as the beat
-  reads them: a JSON list, a JSON object, a JSON object. Its form checked only that they parse:
-  headers that were no JSON were saved and the beat left the task out without a word, headers
-  that were JSON but no object (`[]`, `-1`) stopped the beat loading any schedule, arguments of
-  the wrong shape failed every run. Empty headers (an IntegrityError, a 500) mean `{}`.
-- A custom task name over 200 characters was a 500 (the form read the field it had refused).
-- A crontab form refused for a bad field (`-1`) was a 500: its description was computed from
-  the refused values; it is the saved schedule's.
+  reads them: a JSON list, a JSON object, a JSON object. django-celery-beat's form checks only
+  that they parse: headers that are no JSON would be saved and the beat would leave the task out
+  without a word, headers that are JSON but no object (`[]`, `-1`) would stop the beat loading
+  any schedule, arguments of the wrong shape would fail every run. Empty headers (otherwise an
+  IntegrityError, a 500) mean `{}`.
+- A custom task name over 200 characters is refused without a 500 (the base form would read
+  the field it has refused).
+- A crontab form refused for a bad field (`-1`) is no 500: its description is the saved
+  schedule's, not one computed from the refused values.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
   that this host cannot load (enrich.beat_zones) is shown with what it stops (the beat leaves
   its tasks out: enrich.beat_scheduler), and its form
@@ -16,8 +18,8 @@
   others named as they were; whether enrich's own entries are kept as set on later starts
   (enrich.schedules); "Run selected tasks" sends them to the workers, and says so, or says
   why it sent none (a task not registered, arguments the task cannot take, the broker out of
-  reach: the last two were 500s). Deleting one of enrich's own entries says that the next start
-  installs it again, and how to stop it for good.
+  reach: the last two would otherwise be 500s). Deleting one of enrich's own entries says that
+  the next start installs it again, and how to stop it for good.
 - The periodic tasks' list shows each schedule once, in words ("Every 15 minutes UTC", "every 5
   minutes"), not a cron expression or an interval twice; a crontab's fields are labelled
   "Minutes", "Days of the month", not "Minute(s)", "Day(s) Of The Month".

@@ -1,11 +1,11 @@
 """Input the Django admin's own code does not refuse, found by fuzzing it: a NUL character in a
 filter or search value (PostgreSQL refuses the query), a date-hierarchy year past 9998 (Python's
 dates end at 9999) or in digits int() does not read ("²"), a selected row id that is no number
-(the bulk action's query fails). Each was a 500; this middleware answers a 400 naming the
+(the bulk action's query fails). Each would be a 500; this middleware answers a 400 naming the
 parameter before the admin runs. Years and row ids in other scripts' digits ("١"), which int()
-read, are refused as the API refuses them. A method the admin does not use (PUT, DELETE,
-OPTIONS, ...) showed the page as a GET would, the login form with "This field is required." for
-a PUT: it is a 405 naming GET, HEAD and POST."""
+reads, are refused as the API refuses them. A method the admin does not use (PUT, DELETE,
+OPTIONS, ...), for which the admin would show the page as a GET does (the login form with "This
+field is required." for a PUT), is a 405 naming GET, HEAD and POST."""
 
 from collections.abc import Callable
 

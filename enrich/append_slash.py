@@ -1,7 +1,7 @@
 """Django's CommonMiddleware (APPEND_SLASH: `/api/token` is sent to `/api/token/`), redirecting
 with a 308 instead of a 301. A client follows a 301 to a POST with a GET and no body: POST
-/api/token with credentials became GET /api/token/, a 405, the credentials dropped; with
-DJANGO_DEBUG Django refused such a POST with a RuntimeError (a 500). A 308 is followed with the
+/api/token with credentials would become GET /api/token/, a 405, the credentials dropped; with
+DJANGO_DEBUG Django refuses such a POST with a RuntimeError (a 500). A 308 is followed with the
 same method and body, so neither is needed."""
 
 from django.http import HttpResponsePermanentRedirect

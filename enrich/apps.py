@@ -17,8 +17,8 @@ class EnrichConfig(AppConfig):
 
 def check_provider_base_urls() -> None:
     """Stop the process at start on a PROVIDER_BASE_URLS key that names no provider: the
-    first-run setup looks each provider up by its name, so "awatar" was silently given to
-    none and aWATTar's first collection went to the real API instead of the proxy."""
+    first-run setup looks each provider up by its name, so "awatar" would silently be given to
+    none and aWATTar's first collection would go to the real API instead of the proxy."""
     from enrich.models import PROVIDER_CHOICES
 
     known = [provider for provider, _ in PROVIDER_CHOICES]

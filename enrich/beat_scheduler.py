@@ -2,11 +2,11 @@
 crontab holds a time zone this host cannot load (enrich.beat_zones).
 
 DatabaseScheduler looks every crontab's zone up by name each time it loads the schedules; one it
-could not load (written past the admin's form: SQL, a fixture, a database from a host whose zone
-database had the name) stopped the beat as it started (ZoneInfoNotFoundError), so no schedule ran
-at all, and a beat already running stopped at its next reload. Such a crontab's tasks are now
-left out, each named in the beat's log with the zone and what to do, once per change; every other
-schedule runs. Choosing a zone in admin → Crontabs brings them back at the next reload; until
+cannot load (written past the admin's form: SQL, a fixture, a database from a host whose zone
+database had the name) would stop the beat as it starts (ZoneInfoNotFoundError), so no schedule
+would run at all, and a beat already running would stop at its next reload. Such a crontab's tasks
+are left out, each named in the beat's log with the zone and what to do, once per change; every
+other schedule runs. Choosing a zone in admin → Crontabs brings them back at the next reload; until
 then the status page lists them with the reason (enrich.liveness).
 
 Each tick (at least every 5 s: DatabaseScheduler's longest sleep) is recorded in Redis

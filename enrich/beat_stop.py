@@ -1,10 +1,10 @@
 """`celery beat` (config.celery's app.Beat) that stops when told to (SIGTERM, SIGINT), promptly.
 
-Celery's own handler saved the schedule inside the signal handler, that is in the middle of
-whatever the beat was doing when the signal came, and then raised SystemExit there. Interrupting
-a database query, it waited forever for that query's connection (psycopg's lock, held by the
-query it interrupted); elsewhere its SystemExit got lost on the way out; either way the beat
-went on (sending tasks, in the second case) until it was killed: `docker stop` waits 10 s, then
+Celery's own handler saves the schedule inside the signal handler, that is in the middle of
+whatever the beat is doing when the signal comes, and then raises SystemExit there. Interrupting
+a database query, it waits forever for that query's connection (psycopg's lock, held by the
+query it interrupted); elsewhere its SystemExit can get lost on the way out; either way the beat
+goes on (sending tasks, in the second case) until it is killed: `docker stop` waits 10 s, then
 SIGKILL, and so does systemd.
 
 Here the handler only asks the beat to stop. Asleep between ticks, the beat stops at once (the

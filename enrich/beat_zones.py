@@ -1,9 +1,9 @@
 """django-celery-beat's crontab time zones, read as the database holds them.
 
 A crontab row whose time zone this host's zone database cannot load (written past the admin's
-form: SQL, a fixture, a database moved from a host whose zone database had the name) failed
-as it was read: the admin's crontab list and every periodic task page listing it were a 500,
-and its own page said it did not exist. Such a row now reads as an `UnknownZone` (the stored
+form: SQL, a fixture, a database moved from a host whose zone database had the name) would fail
+as it is read: the admin's crontab list and every periodic task page listing it would be a 500,
+and its own page would say it does not exist. Such a row reads as an `UnknownZone` (the stored
 name, saved back as it was): the admin shows it, says what it stops, and asks for a zone
 (enrich.admin_beat). The beat leaves such a crontab's tasks out and runs every other schedule
 (enrich.beat_scheduler).

@@ -1,5 +1,5 @@
 """A form body whose Content-Type names a charset that is a Python codec but no text encoding
-(`rot13`, `hex_codec`, `bz2_codec`) made Django's form parsing fail with a LookupError: a 500 on
+(`rot13`, `hex_codec`, `bz2_codec`) makes Django's form parsing fail with a LookupError: a 500 on
 every page taking a POST, the login pages included for anyone holding a CSRF cookie, since the
 CSRF check reads the form first. This middleware, placed before anything that reads a form (the
 CSRF check, enrich.admin_guard), answers a 400 saying so. The REST API's views are left to DRF,

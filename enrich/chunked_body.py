@@ -1,8 +1,8 @@
 """A request body sent chunked (Transfer-Encoding: chunked, no Content-Length), read as sent.
 
-Django reads CONTENT_LENGTH bytes of a body, none when it is absent, so it read a chunked body
-as empty: `{"dry_run": true}` sent chunked to POST /retention/archive queued a real archive run,
-and a form's fields were lost. gunicorn decodes the chunks and says its input ends with the
+Django reads CONTENT_LENGTH bytes of a body, none when it is absent, so it reads a chunked body
+as empty: `{"dry_run": true}` sent chunked to POST /retention/archive would queue a real archive
+run, and a form's fields would be lost. gunicorn decodes the chunks and says its input ends with the
 body (`wsgi.input_terminated`); this WSGI middleware (config/wsgi.py) reads such a body, up to
 DATA_UPLOAD_MAX_MEMORY_SIZE (over it: the 413 of enrich.error_pages, nothing done), and gives
 it to Django with its length. Under a server that does not say so, the body cannot be read to

@@ -4,18 +4,18 @@ API's words on the API and readable on the pages.
 A request body over DATA_UPLOAD_MAX_MEMORY_SIZE, or with more fields than
 DATA_UPLOAD_MAX_NUMBER_FIELDS (a query string too) or more files than
 DATA_UPLOAD_MAX_NUMBER_FILES, fails in Django when a view or middleware first reads it, before
-anything is done; Django answered its HTML page "Bad Request (400)", saying neither what nor
-which limit, on the REST API too. It is now a 413 (too large) or a 400 (too many) saying so and
+anything is done. Where Django's own HTML page "Bad Request (400)" says neither what nor which
+limit (on the REST API too), the answer is a 413 (too large) or a 400 (too many) saying so and
 naming the limit: JSON on the API, keyed `body` or `query`, plain text on the pages; so is a form
 whose multipart body cannot be read (no boundary), a Host header not in DJANGO_ALLOWED_HOSTS
-(Django's page named neither the header nor the setting), and an admin page's `_to_field` or
-filter the admin refuses (its page said only "Bad Request (400)"). A URL under
+(Django's page names neither the header nor the setting), and an admin page's `_to_field` or
+filter the admin refuses (its page says only "Bad Request (400)"). A URL under
 /api/ or /retention/ that matches no endpoint is a JSON 404, as the API's other answers
-are. An error no view handled (PostgreSQL out of reach mid-request, a bug) was Django's HTML
-page "Server Error (500)" on the API too, which API clients (Home Assistant's REST sensors,
-scripts) cannot read: it is a JSON 500 `{"detail": ...}` there, naming nothing of the error,
-which Django logs with its traceback (logger django.request) as before; pages keep Django's
-plain page (handler500)."""
+are. An error no view handled (PostgreSQL out of reach mid-request, a bug) is, on the API, a
+JSON 500 `{"detail": ...}` naming nothing of the error, not Django's HTML page "Server Error
+(500)", which API clients (Home Assistant's REST sensors, scripts) cannot read; Django still
+logs the error with its traceback (logger django.request); pages keep Django's plain page
+(handler500)."""
 
 from django.conf import settings
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup, DisallowedModelAdminToField

@@ -1,7 +1,7 @@
 """Number fields of the forms (the first-run setup, the admin) that read a number as the API does
 (enrich.numerals): digits 0-9 only. Django's FloatField and IntegerField read with float() and
 int(), which also take other scripts' digits ("١٢", full-width "１２") and "1_0": a site at
-latitude "１２" was saved at 12, a load of "١" hour as 1. Spaces around the number are dropped,
+latitude "１２" would be saved at 12, a load of "١" hour as 1. Spaces around the number are dropped,
 as a person may type them; NaN, infinities and numbers past a float (1e400) are refused, as
 Django's FloatField refuses them."""
 

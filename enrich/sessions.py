@@ -2,8 +2,8 @@
 sessions (SESSION_ENGINE), with a session key Django would never make taken for no session.
 
 Django reads a quoted cookie's octal escapes, so `Cookie: sessionid="aaaaaaaaaa\\000"` (plain
-ASCII, which gunicorn passes on) gave a key holding a NUL, which PostgreSQL refuses in a query:
-every request carrying it, /api/health/ and the login page included, was a 500. Django makes
+ASCII, which gunicorn passes on) gives a key holding a NUL, which PostgreSQL refuses in a query:
+every request carrying it, /api/health/ and the login page included, would be a 500. Django makes
 keys of lowercase letters and digits only; a request with any other key is anonymous, as with
 an unknown or expired one."""
 

@@ -9,8 +9,9 @@ run raises a RunBusy and the task tries it again in the same run
 (retention.task_records.retry_transient: after RETENTION_RETRY_SECONDS, then twice that, 3
 times), which waits in the queue meanwhile, `details.retries` naming the holder; a lock still
 taken after the last retry fails the run (an alert) saying when the next scheduled run comes.
-Run by a command (and a tier run the API queued) it is recorded skipped. Before, the scheduled
-run was skipped until the next one: a week for the archive, a night for a tier.
+Run by a command (and a tier run the API queued) it is recorded skipped. The scheduled run
+retries rather than being skipped, since a skipped one would leave its work to the next: a week
+later for the archive, a night for a tier.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Waits:
 def scheduled_run(operation: str) -> RetentionRun:
     """The run of a task queued without one (the beat schedule's): like a run the API queued,
     one that waits for a retry waits in the queue (retention.queued.waiting) and goes on in the
-    same run (before, it was recorded skipped or failed and the retry, if any, made a new one)."""
+    same run: one record for all its attempts, not a new run for each retry."""
     now = timezone.now()
     return RetentionRun(
         operation=operation,

@@ -5,7 +5,7 @@ A run the API queued (retention.queued) and one waiting for its retry
 queue, or held by a worker in its set of unacknowledged messages (a retry due later, a task
 fetched ahead). A Redis that restarts without its data forgets the message, and the workers,
 reconnecting, drop what they held: no worker ever takes the run up, and retention.liveness
-closes no waiting run as dead. Before, such a run stayed "running" for ever.
+closes no waiting run as dead. Left alone, such a run would stay "running" for ever.
 
 Right after the message is sent, `sent` records which Redis holds it: the broker's `run_id`
 (INFO server, a new one each time Redis starts), in `details.queued_in`, for the message the API
@@ -83,7 +83,8 @@ def sent(run_id: int, app: Any, retry: str | None = None) -> None:
         instance = redis.info("server").get("run_id") if redis is not None else None
         if instance:
             _record(run_id, instance, retry)
-    except Exception as exc:  # Redis or the database out of reach: the run waits as before
+    # Redis or the database out of reach: the run waits, judged by time as one without the record
+    except Exception as exc:
         logger.warning("run %s: the Redis holding its task message not recorded: %s", run_id, exc)
 
 

@@ -7,9 +7,9 @@ from enrich.api import params
 
 class Negotiation(DefaultContentNegotiation):
     """DRF's, with a `?format=` that no renderer of the view writes a 400 naming `format` and
-    listing the formats: DRF answered 404 "Not found.", as if the URL did not exist. Given more
-    than once (DRF wrote the last one's format) or empty (DRF read it as left out) it is a 400
-    naming it too, as every parameter (`params.given`)."""
+    listing the formats, where DRF answers 404 "Not found.", as if the URL did not exist. Given
+    more than once (DRF writes the last one's format) or empty (DRF reads it as left out) it is
+    a 400 naming it too, as every parameter (`params.given`)."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         params.given(request.query_params, self.settings.URL_FORMAT_OVERRIDE)

@@ -319,8 +319,8 @@ def fields(request, allowed: Sequence[str]) -> dict[str, Any]:
         raise ValidationError({both[0]: "given in the query and in the body: give it once."})
     given = {**query, **data}
     known(given, allowed, f"a field of {request.method} {request.path}")
-    # A multipart part with a file name: read as its name, start=2024-01-01 was "'start' is not
-    # valid" (a restore's "Date has wrong format"), dry_run "<InMemoryUploadedFile ...>".
+    # A multipart part with a file name: read as its name, start=2024-01-01 would be "'start' is
+    # not valid" (a restore's "Date has wrong format"), dry_run "<InMemoryUploadedFile ...>".
     if files := sorted(name for name, value in given.items() if isinstance(value, UploadedFile)):
         raise ValidationError({files[0]: "was sent as a file (a multipart part with a filename): "
                                "send it as a plain form field."})  # fmt: skip

@@ -41,9 +41,9 @@ class JSONParser(parsers.JSONParser):
 class MultiPartParser(parsers.MultiPartParser):
     """DRF's multipart parser, with a part that has no name, or no header Django can read (none,
     or one not in UTF-8), a 400 naming `body`. Django skips such a part without a word (a client
-    that lost a part's name, `Content-Disposition: form-data` alone, sent `dry_run=true` in it:
-    the archive run was real); so is a body that does not end with its closing boundary (cut
-    short, or no multipart body: Django read what it found, or no field). No endpoint takes
+    that lost a part's name, `Content-Disposition: form-data` alone, sending `dry_run=true` in it,
+    would start a real archive run); so is a body that does not end with its closing boundary
+    (cut short, or no multipart body: Django reads what it finds, or no field). No endpoint takes
     files, so the body is read whole, within DATA_UPLOAD_MAX_MEMORY_SIZE (over it: the 413 of
     enrich.error_pages, nothing done)."""
 

@@ -55,9 +55,9 @@ LANG = OpenApiParameter(
 
 class SchemaView(SpectacularAPIView):
     """The OpenAPI schema, without drf-spectacular's `?version=`: the API has one version
-    (SPECTACULAR_SETTINGS["VERSION"]), and that parameter wrote the caller's text into the
+    (SPECTACULAR_SETTINGS["VERSION"]), and that parameter would write the caller's text into the
     schema's `info.version` ("0.1.0 (anything)") and into the Content-Disposition header, where
-    a newline (`?version=%0A`) was a 500. Like every read, the schema ignores a parameter it
+    a newline (`?version=%0A`) is a 500. Like every read, the schema ignores a parameter it
     does not take."""
 
     def _get_version_parameter(self, request):

@@ -14,8 +14,8 @@ Taken inside a Celery task, the lock's value names the task id. A task whose wor
 it (SIGKILL, out of memory) is delivered again with the same id (acks_late,
 task_reject_on_worker_lost) while the dead delivery's lock still lives; that lock is taken
 over, not waited for: Celery never runs two deliveries of one task at once (the broker's
-visibility timeout outlasts every time limit), so its holder is dead. Without this the work
-the redelivery exists for was skipped until the lock expired.
+visibility timeout outlasts every time limit), so its holder is dead. Waited for, the lock would
+skip the work the redelivery exists for until it expired.
 """
 
 from __future__ import annotations

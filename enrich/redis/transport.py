@@ -1,14 +1,14 @@
 """kombu's Redis transport for Celery, whose worker survives a restart of Redis while it holds a
 message it has not acknowledged (a retry due later, a task running: `acks_late`).
 
-It died (exit code 1): "Restoring 1 unacknowledged message(s)", then `AttributeError:
-'NoneType' object has no attribute 'hostname'`. On a lost connection Celery closes the channel
-twice, `Connection.collect()` then `close()`. kombu 5.7's close begins by reading the answer of
-its BRPOP under way (a message Redis popped for it must not be lost); the connection gone, that
-read raises a connection error, which ends the first close before the channel is closed, and
-`collect()` ignores it and unhooks the transport from its connection (`client = None`). The
-second close goes as far as restoring the unacknowledged messages, and the restore asks that
-missing connection for Redis' address: no connection error, so the worker stops.
+With kombu's own transport the worker dies (exit code 1): "Restoring 1 unacknowledged message(s)",
+then `AttributeError: 'NoneType' object has no attribute 'hostname'`. On a lost connection Celery
+closes the channel twice, `Connection.collect()` then `close()`. kombu 5.7's close begins by reading
+the answer of its BRPOP under way (a message Redis popped for it must not be lost); the connection
+gone, that read raises a connection error, which ends the first close before the channel is closed,
+and `collect()` ignores it and unhooks the transport from its connection (`client = None`). The
+second close goes as far as restoring the unacknowledged messages, and the restore asks that missing
+connection for Redis' address: no connection error, so the worker stops.
 
 Here a BRPOP answer that cannot be read because the connection broke counts as no answer, as one
 that came back empty does: the first close goes on and closes the channel. Its restore puts the

@@ -13,9 +13,8 @@ nothing written, the run failed saying when the work comes next (`failure`).
 Redis out of reach, as the run takes the lock or makes sure of it, raises `RedisUnavailable` (a
 Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
 recorded failed: nothing written, the view's watermark not moved, its errors saying when the
-work comes next (`failure`). Before, a run that could not take the lock recorded nothing (a run
-the API or an edit queued stayed "running"), and one cut off from Redis, or whose lock another
-run held, wrote its rows all the same.
+work comes next (`failure`). So a run the API or an edit queued never stays "running", and no
+run cut off from Redis, or whose lock another run holds, writes its rows.
 """
 
 from __future__ import annotations

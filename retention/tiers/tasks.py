@@ -5,16 +5,16 @@ A run that meets InfluxDB or Redis out of reach (a `Transient` error: Home Assis
 InfluxDB add-on restarting for its nightly backup, say) waits in the queue and is tried again
 in the same run (retention.task_records.requeued), the beat's as well as one the API queued,
 dry or not: it resumes the days in progress and fails, with one alert, only once the retries
-are spent. Before, each attempt was recorded failed (an alert each, though the retry minutes
-later succeeded) and the retry made a new run, which whoever polled the queued one never saw.
+are spent. So an attempt whose retry minutes later succeeds is not recorded failed (no alert),
+and the retry is no new run: whoever polls the queued one sees it to its end.
 So does a run whose tier's lock is gone, no run holding it (Redis restarted without it, or it
 expired and nobody took it): it stops before deleting more and is tried again the same way.
 A retry the broker cannot take (Redis out of reach: the lock's store is the broker too) fails
-the run at once, saying when the next scheduled run comes (retention.task_records); before,
-the run stayed "running" as long as Redis was away.
+the run at once, saying when the next scheduled run comes (retention.task_records), rather than
+leaving it "running" as long as Redis is away.
 
 The beat's run (no `run_id`) that finds its tier's lock taken waits the same way
-(retention.busy): once a night, a run recorded skipped left its days to the next night. A run
+(retention.busy): once a night, a run recorded skipped would leave its days to the next night. A run
 the API queued is recorded skipped, as one of the commands."""
 
 from collections.abc import Callable
