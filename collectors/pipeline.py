@@ -178,8 +178,8 @@ def _fresh(cache: ResponseCache, source: str, provider: str, key: str) -> bool:
 def _fresh_for(ttl: int, now: datetime, dispatched: datetime | None) -> int:
     """How long an answer fetched at `now` for the cycle dispatched at `dispatched` is fresh:
     until that cycle ends (beat dispatches each source one TTL apart). A run a retry or a
-    backlog made late must not carry its answer over the next beat, which then made no call
-    and lost its cycle (a minute late at most: a whole cycle without data)."""
+    backlog made late must not carry its answer over the next beat, which would then make no
+    call and lose its cycle (a minute late at most: a whole cycle without data)."""
     late = (now - dispatched).total_seconds() if dispatched else 0.0
     return ttl - int(late % ttl) if late > 0 else ttl
 
@@ -309,8 +309,8 @@ def collect(
 def _writable(readings: list[Reading]) -> tuple[list[Reading], list[str]]:
     """The readings whose tags line protocol can carry, and a note for each tag that kept
     others out. Such a tag is a name from the provider's side (a device, circuit or person
-    renamed in its app, e.g. with a line break): the rest of the answer is written, where one
-    such name failed every run and lost the whole site's points."""
+    renamed in its app, e.g. with a line break): the rest of the answer is written, so one such
+    name does not fail every run and lose the whole site's points."""
     kept, left_out = [], {}
     for reading in readings:
         if why := unwritable_tag(reading):

@@ -5,10 +5,10 @@ Per target (source, provider, target), three runs are read:
 
 - its latest successful run ("ok"): after an outage the next fetch asks back to it, so the
   gap is filled (collectors.pipeline._window, for providers that keep history). Without it the
-  next fetch asked back to an older success, or, with none left, only its usual interval: the
-  outage's gap was never filled.
+  next fetch would ask back to an older success, or, with none left, only its usual interval:
+  the outage's gap would never be filled.
 - its latest fetch ("ok" or "no_data"): a budget's lowered cadence counts the next fetch from
-  it (collectors.cadence.too_soon); without it the next run called at once.
+  it (collectors.cadence.too_soon); without it the next run would call at once.
 - its latest run, whatever its status: /api/enrichment/current and the status page show it as
   the target's last run, a failure with its error (collectors.api).
 """

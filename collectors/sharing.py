@@ -155,9 +155,9 @@ def fetch_trying_keys(
     fetch: Fetch,
 ) -> "pipeline.Outcome":
     """`fetch` with the config's credentials; when the provider refuses them (AuthError), with
-    those of each other config sharing the target whose account or key differs, lowest id
-    first, in this run: the answer is shared, so one working key serves every site. The
-    refused config gets a failed run of its own (`site:<id>`), as before; the run's note says
+    those of each other config sharing the target whose account or key differs, lowest id first,
+    in this run: the answer is shared, so one working key serves every site. The refused config
+    gets a failed run of its own (`site:<id>`), as any refused config does; the run's note says
     whose key fetched. Raises the first refusal when no other key works."""
     try:
         return fetch(config, creds=creds, spend=spend)

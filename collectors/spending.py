@@ -28,8 +28,8 @@ HTTP door's of a failed call or the collect task's run of a failed fetch, is pai
 more than that reserve is left;
 then the failed call is not retried ("budget reserved for scheduled fetches, not retried"),
 while each scheduled first attempt still goes out. So a provider down for hours spends at most
-the rest of its budget on retries, and the first run after it recovers fetches, where the
-retries had used up the budget for the rest of its window (aWATTar: 12 calls an hour of
+the rest of its budget on retries, and the first run after it recovers fetches, where unpaced
+retries would use up the budget for the rest of its window (aWATTar: 12 calls an hour of
 outage, its 100/day gone in 8 hours, tomorrow's prices missed). A retry of the task that the
 reserve would refuse when it runs is not queued (`retry_refused`): the failed run says so.
 """

@@ -35,7 +35,8 @@ def current_value(answer: Any, zone: str) -> dict[str, Any] | None:
     }
     if age > EXPECTED_AGE:
         hours = age.total_seconds() / 3600
-        local = observed.astimezone(ZoneInfo(zone or "UTC")).isoformat()  # it said UTC's
+        # the location's time, not UTC's
+        local = observed.astimezone(ZoneInfo(zone or "UTC")).isoformat()
         entry["message"] = (
             f"the latest AirNow observation is of the hour starting {local}, "
             f"{hours:.1f} h ago (a current one is at most {EXPECTED_AGE.seconds // 3600} h old): "

@@ -96,7 +96,7 @@ def check(endpoint: Endpoint, topics: Topics) -> str | None:
     try:
         owner = current_owner(endpoint, topics.root)
     except RetainedReadError as exc:
-        # Not knowing is not "free": publish as before, but claim nothing.
+        # Not knowing is not "free": publish all the same, but claim nothing.
         log.warning(
             "mqtt: could not read %s, so whether MQTT_TOPIC_ROOT=%r is another enrich's is "
             "unknown; publishing without claiming it. %s",

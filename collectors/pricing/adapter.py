@@ -21,7 +21,7 @@ def scaled(number: float, divisor: int) -> float:
     """`number` / `divisor` as the decimal the provider wrote, scaled: 130.4 EUR/MWh is 0.1304
     EUR/kWh and 17.438 p/kWh 0.17438 GBP/kWh, not binary floating point's nearest quotients
     0.13040000000000002 and 0.17437999999999998, which InfluxDB, Grafana and every price answer
-    showed with all their digits."""
+    would show with all their digits."""
     return float(Decimal(repr(float(number))) / divisor)
 
 

@@ -235,7 +235,7 @@ def check_slots(provider: str, url: str, slots: Iterable[PriceSlot]) -> list[Pri
 def _uncovered(ordered: Sequence[PriceSlot], now: datetime, published: str) -> str:
     """Where the published prices (`ordered`, none covering now) lie around now: all before
     it (the next ones may be late: `published` says when they come), all after it, or on
-    both sides of a gap (it said "may be late" of prices that start after now too)."""
+    both sides of a gap (named as a gap: prices after now are not late)."""
     first, last = ordered[0].start.isoformat(), ordered[-1].end.isoformat()
     if ordered[-1].end <= now:
         when = f" ({published})" if published else ""

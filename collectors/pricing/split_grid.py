@@ -6,7 +6,7 @@ another, the runs counted when interruptions cost something or `max_windows` cap
 penalty applied at the end per run count, ties to fewer runs, then later slots), with its
 states as numpy arrays over (taken, part used, units, runs): each slot is one set of array
 operations, so 576 slots x 72 units x 17 runs costs about what 48 hourly slots cost the
-dictionary programme, where a Python step per state made it seconds.
+dictionary programme, where a Python step per state makes it seconds.
 """
 
 from collections.abc import Sequence

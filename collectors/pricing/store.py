@@ -6,12 +6,12 @@ Every read-time answer (the REST price now, the windows, the beat task that keep
 A slot is stored at its start, so the slots starting in a range miss the one already running
 at the range's start; `stored_slots` adds it, however long it is: most slots are 15 to 60
 minutes, but a time-of-use tariff such as Octopus Go has a 19-hour day rate, which a look
-back of two hours never found (its price was "stale" for most of the day).
+back of two hours would not find (its price would read "stale" for most of the day).
 
 `drop_superseded` (after a fetch's slots are written) deletes the stored points that start
 inside a slot the answer gave: a provider answering a time again at a coarser resolution (a
-day of quarter hours answered again in hours) overwrote the points at the hours, and the
-quarter hours at :15, :30 and :45 stayed beside them, served as doubled time.
+day of quarter hours answered again in hours) overwrites the points at the hours, and the
+quarter hours at :15, :30 and :45 would stay beside them, served as doubled time.
 """
 
 from bisect import bisect_left

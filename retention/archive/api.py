@@ -125,7 +125,7 @@ class RestoreView(APIView):
     )
     def post(self, request):
         sent = params.fields(request, ("start_date", "end_date", "database"))
-        # Empty or null, each is told so (DRF said "'' is not valid", "may not be null/blank").
+        # Empty or null, each is told so (DRF would say "'' is not valid", "may not be null/blank").
         for name in ("start_date", "end_date"):
             params.sent(sent, name, "a date as YYYY-MM-DD")
         params.sent(sent, "database", "the name of an InfluxDB database",

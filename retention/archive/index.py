@@ -121,7 +121,7 @@ def rebuild_index(
         return report
     with archive_lock(owner="index rebuild") as lock:
         if lock is None:
-            raise ArchiveError(  # it said "(an archive run or a restore)" of a stopped rebuild's
+            raise ArchiveError(  # names the holder, a stopped rebuild included
                 f"{archive_lock_holder() or 'Another run'} holds the archive lock; rebuild the "
                 "index when it has finished (the lock of a run that was stopped frees itself "
                 f"within {LOCK_SECONDS // 60} minutes)."

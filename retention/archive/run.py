@@ -148,7 +148,7 @@ def run_archive(
                 "(the first downsample run creates it)"
             )
         elif not (plan.objects or plan.waiting or plan.unreadable):
-            report.note = nothing_due(plan.cutoff)  # "0 files, 0 rows" said nothing of why
+            report.note = nothing_due(plan.cutoff)  # "0 files, 0 rows" alone says not why
         report.lifecycle = _lifecycle(storage)
         lock.renew()
         if dry_run:

@@ -15,7 +15,7 @@ done:
   points without leaving an entity to `ha_source` (which reads through the run's own
   connection).
 
-Otherwise, or if computing ahead raised, the day is computed as before when its turn comes.
+Otherwise, or if computing ahead raised, the day is computed when its turn comes.
 The result is used only if the day is still fresh when its turn comes.
 """
 

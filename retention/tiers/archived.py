@@ -2,13 +2,13 @@
 (`retention.tiers.late`): once a day's daily row was archived and deleted from InfluxDB, the
 archive holds it.
 
-An hourly run reads them under the archive's lock (`retention.archive.lock`), taken at its
-first such read and held until it has folded its late points, so over the corrected rows it
-writes back to the daily tier too. Beside an index rebuild that had not indexed the day's file
-yet, the day looked unarchived: its late points were taken for the day's whole record, and the
-next archive run merged that row over the archived one (the day's mean and energy lost); beside
-an archive run, the file may be replaced (a merge) or deleted (an expiry) while it is read, and
-a row written meanwhile stops that run's delete. While another run holds the lock, a read raises
+An hourly run reads them under the archive's lock (`retention.archive.lock`), taken at its first
+such read and held until it has folded its late points, so over the corrected rows it writes back to
+the daily tier too. Without it, beside an index rebuild that has not indexed the day's file yet, the
+day would look unarchived: its late points would be taken for the day's whole record, and the next
+archive run would merge that row over the archived one (the day's mean and energy lost); beside an
+archive run, the file may be replaced (a merge) or deleted (an expiry) while it is read, and a row
+written meanwhile stops that run's delete. While another run holds the lock, a read raises
 ArchiveBusy naming it: the late points stay raw, and the run says so; its next run folds them.
 """
 

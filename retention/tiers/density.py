@@ -10,7 +10,7 @@ day's `TierChunk.kept_raw` names the entity, so the raw points there are never t
 points (`kept_days`). Every point stays accounted for (it is still raw), and every read stays
 exact: readers of the tiers fall back to raw data for a day an entity has no rows for
 (`retention.tiers.series`, `retention.rollups.inputs`), and the next day's carry-in is read from the
-kept raw states. A day with more states than rows gets its hourly rows as before; an entity
+kept raw states. A day with more states than rows gets its hourly rows; an entity
 that was never measured always gets rows.
 
 At the daily horizon one row a day is smaller than the states of any day with more than one,

@@ -2,8 +2,8 @@
 
 Shard groups. InfluxDB gives a retention policy of duration INF 7-day shard groups. Every shard
 repeats the index of every series key (measurement, tags, field) it holds and its own files,
-so the tiers' few rows per entity and day were mostly shard overhead (the daily tier about
-180 bytes per row). `enrich_hourly` holds about RETENTION_HOURLY_DAYS of rows and
+so in 7-day groups the tiers' few rows per entity and day would be mostly shard overhead (the
+daily tier about 180 bytes per row). `enrich_hourly` holds about RETENTION_HOURLY_DAYS of rows and
 `enrich_daily` about RETENTION_DAILY_DAYS, so each gets shard groups that long (in whole
 weeks): a tier's data then lies in one or two shards. `ensure_tiers` creates the policies so and
 alters existing ones (only shard groups created afterwards get the new duration; the data in

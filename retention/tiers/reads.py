@@ -16,11 +16,10 @@ entities of the official layout, with exactly `ha_source`'s results:
   series matches the statement (checked by a query just before; else one per measurement),
   tier-scoped with the cross-policy check of the door; then counted again.
 
-Entities of the ingestor layout, and every entity on InfluxDB 2.x, go through `ha_source`
-one by one, as before. Groups hold at
-most GROUP_SIZE entities, so a large home is never read into memory at once. `Prefetch` reads
-the next group (or the first group of the next day) in a thread with its own connection
-while the current one is aggregated, verified and deleted.
+Entities of the ingestor layout, and every entity on InfluxDB 2.x, go through `ha_source` one by
+one. Groups hold at most GROUP_SIZE entities, so a large home is never read into memory at once.
+`Prefetch` reads the next group (or the first group of the next day) in a thread with its own
+connection while the current one is aggregated, verified and deleted.
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ DAY = timedelta(days=1)
 
 def official(entities: Iterable[Entity]) -> list[Entity]:
     """The entities read in batches: official layout (`batchable`), InfluxDB 1.x (else,
-    entity by entity through ha_source as before)."""
+    entity by entity through ha_source)."""
     from django.conf import settings
 
     ts = get_timeseries()

@@ -66,9 +66,9 @@ def _note_sent(sender: str | None = None, **_) -> None:
 def sent_tasks() -> int:
     """Tasks this process has handed to the Celery broker so far. The test client's requests
     are served here, so whatever one queues is counted, even once a worker took it off the
-    queue. The queues' lengths were counted before: another test run on the same Redis
-    database (a second pytest on the machine, an xdist worker numbered onto it) queues and
-    purges tasks there too, and a test whose requests queued nothing failed when it did so."""
+    queue. The queues' lengths would not do: another test run on the same Redis database (a
+    second pytest on the machine, an xdist worker numbered onto it) queues and purges tasks
+    there too, and a test whose requests queued nothing would fail when it did so."""
     return len(_sent)
 
 

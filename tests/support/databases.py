@@ -4,10 +4,10 @@ pytest-django drops each test database (test_enrich, test_enrich_gw<K>) at the e
 PostgreSQL's DROP DATABASE makes a checkpoint first, writing out everything changed since the
 last one: at the end of a run, with every worker's writes behind it, that took 1-12 s per
 worker, in the run's last seconds (an empty database took 1.3-9.6 s while other databases
-wrote). Here the database a run made is kept when it ends, and dropped when the next run starts
-(one checkpoint, nothing of the run before left to write); then it is made and migrated afresh,
-as before: every run starts on a new database. `--reuse-db` keeps pytest-django's meaning
-(use the database that is there).
+wrote). Here the database a run made is kept when it ends, and dropped when the next run starts (one
+checkpoint, nothing of the run before left to write); then it is made and migrated afresh, as
+pytest-django makes it: every run starts on a new database. `--reuse-db` keeps pytest-django's
+meaning (use the database that is there).
 """
 
 import pytest

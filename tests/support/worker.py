@@ -127,7 +127,7 @@ def _wake(broker: str) -> None:
             if blocked and client["cmd"] == "brpop":
                 redis.client_unblock(client["id"])
     except CONNECTION_ERRORS:
-        pass  # a broker the test stopped: the worker stops at its loop's next look, as before
+        pass  # a broker the test stopped: the worker stops at its loop's next look
     finally:
         redis.close()
 

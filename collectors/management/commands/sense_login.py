@@ -78,7 +78,7 @@ class Command(BaseCommand):
         if not found:
             where = f" for site {site!r}" if site else ""
             raise CommandError(
-                # The source as the admin's list of sources names it: it said "smart_meter".
+                # The source as the admin's list of sources names it, not its code "smart_meter".
                 f"No Sense provider settings{where}: add one (source {SOURCE_LABELS[SOURCE]!r}, "
                 "provider sense) in the admin, or set METER_TYPE=sense with METER_USERNAME and "
                 "METER_PASSWORD."

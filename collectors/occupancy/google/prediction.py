@@ -222,7 +222,7 @@ def _next_arrival(
 ) -> datetime | None:
     """The latest arrival of the next away day's away signals: a timed one's end plus the way
     home, an all-day one's end (a trip: the calendar says nothing of the way back, and presence
-    turns home then; its arrival said 00:30 while the person was home from midnight)."""
+    turns home then: adding the way home would give 00:30 for a person home from midnight)."""
     travel = timedelta(minutes=rules.travel_minutes)
 
     def arrival(signal: Signal) -> datetime:

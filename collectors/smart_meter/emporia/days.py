@@ -2,8 +2,8 @@
 
 Emporia's day is the device's local day (`locationProperties.timeZone`, else the site's zone).
 Today's total so far is asked every DAY_EVERY (-> `daily_kwh` at the fetch's minute), so the
-last one stored for a day was up to 15 minutes short of the day, and a day an outage ended in
-had none. A fetch therefore first asks an ended day whose complete total InfluxDB does not
+last one stored for a day is up to 15 minutes short of the day, and a day an outage ended in
+has none. A fetch therefore first asks an ended day whose complete total InfluxDB does not
 hold yet, at its last minute, where that total is stored (collectors/smart_meter/day_ends.py:
 the first fetch of a new day, and again by later fetches while it is not stored, e.g. after a
 failed fetch, a restart over midnight or a two-day outage, oldest day first, one a fetch);

@@ -111,7 +111,7 @@ class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, 
         )
         ended: list[Reading] = []
         if ends is not None:
-            # An ended day whose complete total InfluxDB lacks (the last one stored was up to
+            # An ended day whose complete total InfluxDB lacks (the last one stored is up to
             # 15 minutes short, or none): its total at its last minute; today's next run.
             url, body = self._trends(base, credentials, session, ends)
             total = history.total_at(url, body, ends)

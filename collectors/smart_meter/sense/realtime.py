@@ -190,8 +190,8 @@ def _off(
 ) -> list[Reading]:
     """0 W at the frame's minute for each device kept for good (its circuit key, by scope) that
     the frame does not list: a frame lists the devices that are on, and without a point of its
-    own an unlisted device's last power (a kettle's 2000 W) stayed its newest value, read as on
-    until it came back. A frame without `devices` says nothing of them: nothing is written."""
+    own an unlisted device's last power (a kettle's 2000 W) would stay its newest value, read as
+    on until it comes back. A frame without `devices` says nothing of them: nothing is written."""
     return [
         common.circuit_reading(tag_set, circuit, moment, 0.0, common.share(0.0, total))
         for circuit, who in sorted(known.items())
