@@ -61,7 +61,7 @@ def http_url(name: str, *, default: str = "", example: str = "", empty: str = ""
 def url_map(name: str, *, default: str = "", example: str) -> dict[str, str]:
     """A JSON object of names to http:// or https:// URLs with a host (empty: {}): a value that
     is not one stops the process here, naming it, and not at the first collection of the
-    provider the first-run setup gave it to ("nota url" was saved as its base_url)."""
+    provider the first-run setup gives it to ("nota url" would be saved as its base_url)."""
     raw = env.str(name, default=default)
     try:
         found = json.loads(raw or "{}")

@@ -14,7 +14,7 @@ if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and _parts and
         f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
         "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."
     )
-if MQTT_URL and _port == 0:  # the publication failed on it each minute, or went to 1883
+if MQTT_URL and _port == 0:  # else the publication fails on it each minute, or goes to 1883
     raise ImproperlyConfigured(
         f"MQTT_URL={MQTT_URL.split('@')[-1]!r} has an invalid port: give one from 1 to 65535, or "
         "none (1883; mqtts: 8883)."

@@ -51,7 +51,7 @@ def production_settings(env: environ.Env) -> dict[str, Any]:
     raw_hsts = env.str(
         "DJANGO_HSTS_SECONDS", default=str(HSTS_PROFILE_SECONDS if production else 0)
     )
-    # str.isdigit() took "²" (then int() failed without naming it) and "١٠" (read as 10).
+    # str.isdigit() takes "²" (then int() fails without naming it) and "١٠" (read as 10).
     hsts_seconds = whole(raw_hsts.strip())
     if hsts_seconds is None or hsts_seconds < 0:
         raise ImproperlyConfigured(

@@ -3,12 +3,12 @@ archive's files. Read-only. A row the system still works from cannot be deleted 
 page, or the list after "Delete selected", says why (`kept_because`):
 
 - a tier chunk, ever: it is where its day is (aggregates written, verified, source deleted).
-  Without it the next run took the day for new and wrote its hourly rows again from the raw
-  points left there (a late one only, after the delete): the day's history changed, and every
-  later run failed the day's check.
+  Without it the next run would take the day for new and write its hourly rows again from the
+  raw points left there (a late one only, after the delete): the day's history would change,
+  and every later run would fail the day's check.
 - an archive file's row while the file is the only copy of its days (their daily rows were
   deleted from InfluxDB) and is in the store intact: restore finds files only through these
-  rows (restore found nothing for those days), and expiry too. A row whose file is gone or
+  rows (without them it finds nothing for those days), and expiry too. A row whose file is gone or
   damaged may go (the archive run and restore say to delete it, to archive the range again),
   as may one expired, or whose days InfluxDB still holds (the next run adopts the file).
 - a run while it runs or is queued (its worker records to it, the alerts watch it), a failed

@@ -353,7 +353,7 @@ mqtt_with_login() {
 
 # Debian's Mosquitto on loopback, for Home Assistant discovery (MQTT_URL) and its tests; its
 # own config in var/mosquitto/ (no persistence: retained messages live as long as it runs).
-# What listens on the port already must answer MQTT (a web server there was taken for a broker).
+# What listens on the port already must answer MQTT (a web server there must not pass for a broker).
 ensure_mosquitto() {
   local answer
   answer=$(mqtt_connack)

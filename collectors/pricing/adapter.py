@@ -28,8 +28,8 @@ def scaled(number: float, divisor: int) -> float:
 def window_hours(options: Mapping[str, Any]) -> float:
     """`options["window_hours"]`: how many hours `cheapest_hours`/`most_expensive_hours` name,
     a whole number of minutes as windows are found (0.3333 is 20 minutes: 1/3 h). Any other
-    length was taken, and no window of the price slots ever lasted it: both lists were empty
-    at every fetch, with no word why."""
+    length is a ConfigError naming the option: taken, it would be a length no window of the
+    price slots ever lasts, both lists empty at every fetch, with no word why."""
     raw = options.get("window_hours", DEFAULT_WINDOW_HOURS)
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raw = None

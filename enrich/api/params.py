@@ -35,12 +35,13 @@ from enrich.time_span import EARLIEST, LATEST, SPAN, outside_span
 # Numbers are written in ASCII digits only (enrich.numerals): Python's int(), float() and
 # Django's date parsers also read " 30", "+30", "3_0" and other scripts' digits ("٣٠").
 # A duration's parts are numbers as `decimal` writes them (".5h" as hours=.5), each with its
-# unit in lowercase, as in InfluxDB's durations: read in any case, "1M" was a minute to a caller
-# who may have meant a month.
+# unit in lowercase, as in InfluxDB's durations: read in any case, "1M" would be a minute to a
+# caller who may mean a month.
 _DURATION_PART = re.compile(rf"({UNSIGNED})([dhm])")
-# A whole duration, matched once from its start: findall alone tried the part at every position,
-# and each try ran over all the digits that follow, quadratic in the length (a `within` of 4,000
-# digits, as long as gunicorn's request line allows, took a quarter of a second of CPU).
+# A whole duration, matched once from its start: findall alone would try the part at every
+# position, and each try runs over all the digits that follow, quadratic in the length (a
+# `within` of 4,000 digits, as long as gunicorn's request line allows, took a quarter of a
+# second of CPU).
 _DURATION = re.compile(rf"(?:{UNSIGNED}[dhm])+")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}

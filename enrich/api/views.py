@@ -73,14 +73,14 @@ class SchemaView(SpectacularAPIView):
 def read_lang(query) -> None:
     """`?lang=` of the schema and its page (the language of Django's and DRF's own words in it,
     e.g. a field's title), one of settings.LANGUAGES as drf-spectacular lists them: given twice
-    (drf-spectacular took the last), empty or another (read as English) it is a 400 naming it."""
+    (drf-spectacular takes the last), empty or another (read as English) it is a 400 naming it."""
     params.choice(query, "lang", allowed=list(dict(settings.LANGUAGES)))
 
 
 class DocsView(SpectacularSwaggerView):
     """The browsable docs page of the schema; a `lang` it cannot pass on to the schema, or a
     `?format=` it cannot write (enrich.api.negotiation), is a 400 in plain text naming it, as
-    the pages say it: its HTML renderer wrote only "400 Bad Request"."""
+    the pages say it: its HTML renderer writes only "400 Bad Request"."""
 
     @extend_schema(parameters=[LANG], responses={200: str, 400: str})
     def get(self, request, *args, **kwargs) -> HttpResponse:
