@@ -15,6 +15,7 @@ from django.utils import timezone
 from enrich.crypto import EncryptedTextField, UnreadableSecret
 from enrich.readings import tag_problem
 from enrich.redis.budget import parse_budget
+from enrich.url_problems import header_problem
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,11 @@ class ProviderConfig(models.Model):
                     f"choose one of: {', '.join(allowed)}."
                 }
             )
+        if isinstance(self.api_key, str):  # not an UnreadableSecret kept as it is
+            if problem := header_problem(self.api_key):  # every run would fail on sending it
+                raise ValidationError({"api_key": f"An API key is sent in an HTTP header or "
+                                       f"login, which cannot carry {problem}: enter the key "
+                                       "as the provider shows it."})  # fmt: skip
         if not isinstance(self.options, dict):
             raise ValidationError({"options": "Options must be a JSON object."})
         if problem := _unstorable(self.options):

@@ -1,7 +1,10 @@
 """What keeps a text from being a URL enrich can call: one rule for the URLs of the settings
 (config.environment.http_url) and of the providers' options (collectors.answers.checked_url),
 so each is refused where it is given and not at the first request (urllib3's "Failed to parse"
-or "Port out of range" on every call, tried again each time)."""
+or "Port out of range" on every call, tried again each time). And what keeps a text from being
+sent as an HTTP header or basic-auth login (a provider's API key, enrich.models.ProviderConfig):
+requests refuses a line break ("InvalidHeader") and cannot encode a character past Latin-1, on
+every call."""
 
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,4 +33,14 @@ def url_problem(raw: Any, schemes: tuple[str, ...]) -> str:
         host.encode("idna")
     except UnicodeError:
         return f"its host {host!r} is not a valid name"
+    return ""
+
+
+def header_problem(raw: str) -> str:
+    """What keeps `raw` from being sent as an HTTP header value ("" when nothing does)."""
+    for char in raw:
+        if ord(char) > 255:
+            return f"the character {char!r}, past Latin-1"
+        if not char.isprintable():  # line breaks, tabs, NUL, a no-break space
+            return f"the invisible or control character {char!r}"
     return ""
