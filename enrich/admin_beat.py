@@ -8,6 +8,11 @@
   IntegrityError, a 500) mean `{}`.
 - A custom task name over 200 characters is refused without a 500 (the base form would read
   the field it has refused).
+- A task no worker has registered (the base form takes any name picked as "registered", even
+  one with a NUL: a 500), arguments the task cannot take, and a queue, exchange or routing key
+  that is none of the workers' queues (config.queues) are refused (`unsendable`): the beat would
+  send a task the workers drop, one failing every run, or none (Celery refuses an undeclared
+  queue). "Run selected tasks" sends none of the selection when one of them is so.
 - A crontab form refused for a bad field (`-1`) is no 500: its description is the saved
   schedule's, not one computed from the refused values.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
@@ -25,8 +30,10 @@
   "Minutes", "Days of the month", not "Minute(s)", "Day(s) Of The Month".
 """
 
+import inspect
 import json
 
+from celery import current_app
 from django import forms
 from django.contrib import admin, messages
 from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
@@ -35,6 +42,7 @@ from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 from kombu.exceptions import OperationalError
 
+from config.queues import QUEUES
 from enrich.beat_zones import unknown_zone
 from enrich.models import validate_timezone
 from enrich.schedules import ENTRY_NAMES, follows_table
@@ -63,7 +71,46 @@ class PeriodicTaskForm(BeatPeriodicTaskForm):
     def clean(self) -> dict:
         if "task" in self.errors:  # refused (too long): the base form would read it anyway
             return self.cleaned_data
-        return super().clean()
+        cleaned = super().clean()
+        if any(name in self.errors for name in ("args", "kwargs")):
+            return cleaned
+        args, kwargs = (json.loads(cleaned.get(name) or JSON_SHAPES[name][1])
+                        for name in ("args", "kwargs"))  # fmt: skip
+        routing = {name: cleaned.get(name) for name in ROUTING}
+        for field, problem in unsendable(cleaned["task"], args, kwargs, routing):
+            if field == "task" and cleaned.get("regtask"):
+                field = "regtask"  # the task was chosen from the list
+            self.add_error(field, f"{problem[:1].upper()}{problem[1:]}.")
+        return cleaned
+
+
+# Where the beat sends a task: each a queue's own name (config.celery declares each queue with
+# an exchange and routing key of its name), or empty for the task's route.
+ROUTING = {"queue": "queue", "exchange": "exchange", "routing_key": "routing key"}
+
+
+def unsendable(name: str, args: list, kwargs: dict, routing: dict) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each thing that keeps the beat from sending the task `name`
+    with `args`, `kwargs` and `routing` to a worker that runs it: a task no worker has
+    registered (the message is dropped), arguments it cannot take (every run fails), a queue,
+    exchange or routing key none of the workers' queues is (the beat cannot send it)."""
+    current_app.loader.import_default_modules()
+    problems = []
+    registered = current_app.tasks.get(name)
+    if registered is None:
+        problems.append(("task", f"no task {name[:200]!r} is registered with the workers"))
+    else:
+        try:
+            inspect.signature(registered.run).bind(*args, **kwargs)
+        except TypeError as exc:
+            field = "kwargs" if kwargs and not args else "args"
+            problems.append((field, f"the task {name} cannot take these arguments ({exc})"))
+    for field, label in ROUTING.items():
+        if (value := routing.get(field)) and value not in QUEUES:
+            problems.append((field, f"its {label} {value[:100]!r} is none of the workers' "
+                             f"queues: give {', '.join(QUEUES)}, or leave it empty for the "
+                             "task's own"))  # fmt: skip
+    return problems
 
 
 def _arguments(task: PeriodicTask) -> tuple[list, dict]:
@@ -185,16 +232,18 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
     def run_tasks(self, request, queryset) -> None:
         """Send each selected task to the workers now, as the beat would; none when one of
         them cannot be sent (not registered, arguments it cannot take)."""
-        self.celery_app.loader.import_default_modules()
         ready, problems = [], []
         for task in queryset.order_by("name"):
-            registered = self.celery_app.tasks.get(task.task)
             try:
-                if registered is None:
-                    raise ValueError(f"no task {task.task!r} is registered with the workers")
-                ready.append((task, registered, *_arguments(task)))
+                args, kwargs = _arguments(task)
             except ValueError as exc:
                 problems.append(f"{task.name}: {exc}")
+                continue
+            routing = {name: getattr(task, name) for name in ROUTING}
+            if found := unsendable(task.task, args, kwargs, routing):
+                problems.append(f"{task.name}: {'; '.join(problem for _, problem in found)}")
+            else:
+                ready.append((task, current_app.tasks[task.task], args, kwargs))
         if problems:
             self.message_user(request, f"Nothing was sent. {'; '.join(problems)}.",
                               messages.ERROR)  # fmt: skip

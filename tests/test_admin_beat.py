@@ -200,3 +200,53 @@ def test_a_crontabs_fields_are_labelled_in_words(admin_client):
     assert [form.fields[name].label for name in ("minute", "hour", "day_of_month",
             "month_of_year", "day_of_week", "timezone")] == [
         "Minutes", "Hours", "Days of the month", "Months", "Days of the week", "Time zone"]  # fmt: skip
+
+
+QUEUES_SAID = "none of the workers' queues: give collectors, retention, default, or leave it empty "
+
+
+@pytest.mark.parametrize(
+    ("given", "field", "error"),
+    [
+        ({"regtask": "no.such.task"}, "regtask", "No task 'no.such.task' is registered with the workers."),
+        ({"regtask": "a\x00"}, "regtask", "No task 'a\\x00' is registered with the workers."),
+        ({"regtask": "x" * 300}, "regtask", f"No task {'x' * 200!r} is registered with the workers."),
+        ({"regtask": "", "task": "enrich.check_servces"}, "task",
+         "No task 'enrich.check_servces' is registered with the workers."),
+        ({"kwargs": '{"site": 1}'}, "kwargs", "The task enrich.check_services cannot take these "
+         "arguments (got an unexpected keyword argument 'site')."),
+        ({"args": "[1]"}, "args", "The task enrich.check_services cannot take these arguments "
+         "(too many positional arguments)."),
+        ({"queue": "colectors"}, "queue", f"Its queue 'colectors' is {QUEUES_SAID}for the task's own."),
+        ({"exchange": "x"}, "exchange", f"Its exchange 'x' is {QUEUES_SAID}for the task's own."),
+        ({"routing_key": " é\n"}, "routing_key", f"Its routing key 'é' is {QUEUES_SAID}for the task's own."),
+    ],
+)  # fmt: skip
+def test_a_periodic_task_no_worker_would_run_is_refused(admin_client, given, field, error):
+    # Each was saved: the beat sent a task no worker has (dropped), with arguments it cannot
+    # take (every run failed), to a queue or exchange no worker reads (Celery refuses to send
+    # to an undeclared queue: the beat failed on every tick); a NUL or over-long task name
+    # picked as registered was a 500 (PostgreSQL's DataError).
+    every = IntervalSchedule.objects.create(every=5, period="minutes")
+    form = {"name": "Mine", "regtask": "enrich.check_services", "task": "", "interval": every.pk,
+            "args": "[]", "kwargs": "{}", "headers": "{}", "enabled": "on", "queue": "",
+            "exchange": "", "routing_key": ""}  # fmt: skip
+    page = admin_client.post(reverse(f"{TASKS}_add"), {**form, **given})
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors[field] == [error]
+    assert not PeriodicTask.objects.exists()
+    form.update(queue="default", exchange="default", routing_key="default", kwargs="{}")
+    assert admin_client.post(reverse(f"{TASKS}_add"), form).status_code == 302
+    assert PeriodicTask.objects.get().queue == "default"
+
+
+@pytest.mark.usefixtures("empty_queues")
+def test_running_a_task_stored_with_a_queue_no_worker_reads_sends_none_and_says_why(admin_client):
+    # A 500 (Celery's QueueNotFound) for a queue stored past the form.
+    good, odd = every_5_minutes("Good"), every_5_minutes("Odd")
+    PeriodicTask.objects.filter(pk=odd.pk).update(queue="colectors")
+    sent = sent_tasks()
+    assert act(admin_client, "run_tasks", good, odd) == [
+        f"Nothing was sent. Odd: its queue 'colectors' is {QUEUES_SAID}for the task's own."
+    ]
+    assert sent_tasks() == sent

@@ -243,8 +243,8 @@ def test_a_periodic_task_the_beat_cannot_send_is_refused(admin_client, field, va
     # that were no JSON left the task out without a word, arguments of the wrong shape failed
     # every run; a task name over 200 characters was a 500.
     every = IntervalSchedule.objects.create(every=5, period="minutes")
-    task = PeriodicTask.objects.create(name="Collect", task="enrich.tasks.x", interval=every)
-    form = {"name": "Collect", "regtask": "", "task": "enrich.tasks.x", "enabled": "on",
+    task = PeriodicTask.objects.create(name="Collect", task="enrich.check_services", interval=every)
+    form = {"name": "Collect", "regtask": "", "task": "enrich.check_services", "enabled": "on",
             "interval": every.pk, "args": "[]", "kwargs": "{}", "headers": "{}", field: value}  # fmt: skip
     url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
     page = admin_client.post(url, form)
