@@ -2,6 +2,8 @@
 
 `checked_url` is the API root of an option that must be a URL of given schemes with a host
 (checked before any client library sees it, which would raise its own errors, or retry).
+`text_option` is an option that must be text (an id, a code): JSON of another type is refused,
+not read as text (`true` as "True", `-1` as "-1") or as left out (`0`, `[]`).
 
 `Answer` reads one parsed answer: each missing or wrongly typed value raises
 `enrich.http.malformed(...)` naming the provider, the URL and what was wrong, so nothing is
@@ -32,6 +34,19 @@ def api_root(default: str, who: str, instead: str = "") -> Callable[[Mapping[str
         return checked_url(options, default, "base_url", HTTP, who, instead)
 
     return root
+
+
+def text_option(options: Mapping[str, Any], option: str) -> str:
+    """`options[option]` stripped ("" when absent, null or ""), when it is text; a ConfigError
+    naming options.<option> if not."""
+    raw = options.get(option)
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str):
+        shown = json.dumps(raw, ensure_ascii=False)[:60]
+        raise ConfigError(f"options.{option} is {shown}, not text: give it in double quotes (a "
+                          "JSON string), or remove the option.")  # fmt: skip
+    return raw.strip()
 
 
 def checked_url(

@@ -14,7 +14,7 @@ from typing import Any
 
 from collectors.air_quality import now, series
 from collectors.air_quality import observations as obs
-from collectors.answers import api_root
+from collectors.answers import api_root, text_option
 from collectors.base import Adapter, ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from enrich.http import AuthError, PermanentError, get_json, malformed
 
@@ -44,7 +44,7 @@ class EndpointMissing(Exception):
 
 def _zip_code(options: Mapping[str, Any]) -> str:
     """options.zip_code, stripped ("" when unset: the site's coordinates), checked."""
-    zip_code = str(options.get("zip_code") or "").strip()
+    zip_code = text_option(options, "zip_code")
     if zip_code and not re.fullmatch(r"[0-9]{5}", zip_code):
         raise ConfigError(
             f"AirNow: zip_code {zip_code!r} is not a 5-digit US ZIP code; correct it in the "

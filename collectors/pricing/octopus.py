@@ -36,7 +36,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.answers import Answer, api_root
+from collectors.answers import Answer, api_root, text_option
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.adapter import PriceAdapter, scaled
 from collectors.pricing.octopus_products import (
@@ -74,7 +74,7 @@ def _region(site: SiteInfo) -> str:
 
 def _product(options: Mapping[str, Any]) -> str:
     """options.product_code, upper case ("" when unset: the current Agile product), checked."""
-    product = str(options.get("product_code") or "").strip().upper()
+    product = text_option(options, "product_code").upper()
     if product and not PRODUCT.fullmatch(product):
         raise ConfigError(
             f"options.product_code {product!r} is not an Octopus product code "
@@ -86,7 +86,7 @@ def _product(options: Mapping[str, Any]) -> str:
 def _tariff(options: Mapping[str, Any]) -> re.Match[str] | None:
     """options.tariff_code, upper case, matched (its product and region letter), checked; None
     when unset (the tariff is built from the product and the site's region)."""
-    tariff = str(options.get("tariff_code") or "").strip().upper()
+    tariff = text_option(options, "tariff_code").upper()
     if not tariff:
         return None
     match = TARIFF.fullmatch(tariff)

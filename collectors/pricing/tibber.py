@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from collectors.answers import Answer, api_root
+from collectors.answers import Answer, api_root, text_option
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.pricing.adapter import PriceAdapter
 from collectors.pricing.slots import PriceSlot
@@ -50,7 +50,7 @@ PRICE_QUERY = """{ viewer { home(id: "%s") { currentSubscription {
 
 def _home_id(options: Mapping[str, Any]) -> str:
     """options.home_id ("" when unset: the account's first home), checked."""
-    home_id = str(options.get("home_id") or "").strip()
+    home_id = text_option(options, "home_id")
     if home_id and not HOME_ID.fullmatch(home_id):
         raise ConfigError(
             f"options.home_id {home_id!r} is not a Tibber home id (letters, digits and "

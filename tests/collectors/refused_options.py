@@ -33,6 +33,12 @@ CLIENT_IDS = ["4qte47jb stod8", "4qte/47jb", "x" * 129, "４qte47", 26, ["4qte47
 # past Latin-1 failed every login in requests (InvalidHeader, UnicodeEncodeError); a header
 # cannot hold another control character either (ESC, DEL).
 DEVICE_IDS = ["a\nb", " abc", "\u00a0abc", "☃", "a\x1bb", "a\x7fb", 12345]
+# An id or code given as JSON of another type, read as text ("True", "-1") or as left out (0,
+# [], {}): saved, and each run asked for a home, tariff or ZIP code nobody gave.
+NOT_TEXT = [True, False, -1, 0, 12345, [], {}, 1.5]
+TEXT_OPTIONS = [("tibber", "home_id"), ("octopus", "product_code"), ("octopus", "tariff_code"),
+                ("airnow", "zip_code"), ("emporia_vue", "client_id"),
+                ("emporia_vue", "user_pool_id")]  # fmt: skip
 FORECASTS = ["true", 1, "yes", None, "false", 0]  # electricitymaps: JSON true or false only
 # home_assistant's names a tag cannot hold, and what the refusal says.
 HOME_ASSISTANT_NAMES = [
@@ -70,6 +76,7 @@ REFUSED = [
     *[("sense", {"realtime_timeout": value}) for value in REALTIME_TIMEOUTS],
     *[("sense", {"realtime_url": url}) for url, _ in REALTIME_URLS],
     *[("electricitymaps", {"forecast": forecast}) for forecast in FORECASTS],
+    *[(p, {name: value}) for p, name in TEXT_OPTIONS for value in NOT_TEXT],
     *[(provider, {"base_url": url}) for provider in ROOTED for url in BASE_URLS],
     *[("home_assistant", options) for options, _ in HOME_ASSISTANT_NAMES],
     ("home_assistant", {"base_url": "homeassistant.local:8123"}),

@@ -37,7 +37,8 @@ def _of_form(
 ) -> str:
     """options.<option> (absent or empty: `default`, Emporia's) when it is text of `form`; a
     ConfigError naming it and saying `what` it must be if not."""
-    value = options.get(option) or default
+    value = options.get(option)
+    value = default if value is None or value == "" else value  # 0, [], false: refused
     if not isinstance(value, str) or not form.fullmatch(value):
         raise ConfigError(
             f"Emporia Vue: options.{option} {value!r} is not {what}, e.g. {default}, Emporia's "
