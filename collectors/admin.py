@@ -8,6 +8,7 @@ from django.utils.text import Truncator
 from collectors import run_records
 from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
 from enrich.admin_kept import KeptRowsAdmin
+from enrich.admin_selection import SelectionAdmin
 from enrich.form_fields import ADMIN_NUMBERS
 
 
@@ -50,7 +51,7 @@ class CollectorRunAdmin(KeptRowsAdmin):
 
 
 @admin.register(CircuitKey)
-class CircuitKeyAdmin(admin.ModelAdmin):
+class CircuitKeyAdmin(SelectionAdmin):
     """Keys are given by the collections and the MQTT publication; deleting one frees it for
     the next circuit asking (e.g. once a circuit is gone for good)."""
 
@@ -64,7 +65,7 @@ class CircuitKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(FlexibleLoad)
-class FlexibleLoadAdmin(admin.ModelAdmin):
+class FlexibleLoadAdmin(SelectionAdmin):
     formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     list_display = ("name", "site", "hours", "deadline", "carbon_price", "contiguous", "enabled")
     list_filter = ("enabled", "site")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from enrich.admin_selection import SelectionAdmin
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
 from enrich.form_fields import ADMIN_NUMBERS
 from enrich.influx import TimeseriesError, quote_literal
@@ -106,7 +107,7 @@ class ProviderConfigForm(forms.ModelForm):
 
 
 @admin.register(ProviderConfig)
-class ProviderConfigAdmin(admin.ModelAdmin):
+class ProviderConfigAdmin(SelectionAdmin):
     formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     form = ProviderConfigForm
     list_display = (
@@ -235,7 +236,7 @@ def rename_warning(old: str, new: str) -> str:
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(SelectionAdmin):
     formfield_overrides = ADMIN_NUMBERS  # digits 0-9 only, as the API reads numbers
     form = SiteForm
     list_display = Site.SHOWN
@@ -253,7 +254,7 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(OAuthConnection)
-class OAuthConnectionAdmin(admin.ModelAdmin):
+class OAuthConnectionAdmin(SelectionAdmin):
     """Read-only view of Google connections; tokens are never shown. Connect or reconnect on
     the setup page (/oauth/google/)."""
 
@@ -312,7 +313,7 @@ class OAuthConnectionAdmin(admin.ModelAdmin):
         return False
 
 
-class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+class AccessAttemptAdmin(SelectionAdmin, AxesAccessAttemptAdmin):
     """django-axes' failed logins. Its "Clean up expired attempts" reads the request's moment,
     which axes records only on login requests (an AttributeError, a 500, from this list): the
     action records it first, and counts in words ("1 expired access attempt", not "attempts")."""

@@ -43,6 +43,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from kombu.exceptions import OperationalError
 
 from config.queues import QUEUES
+from enrich.admin_selection import SelectionAdmin
 from enrich.beat_zones import unknown_zone
 from enrich.models import validate_timezone
 from enrich.schedules import ENTRY_NAMES, follows_table
@@ -156,7 +157,7 @@ def crontab_in_words(crontab: CrontabSchedule) -> str:
     return stored.human_readable if stored else "-"
 
 
-class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
+class PeriodicTaskAdmin(SelectionAdmin, BeatPeriodicTaskAdmin):
     form = PeriodicTaskForm
     # One column for the schedule, in words: django-celery-beat lists a crontab as
     # "*/15 * * * * (m/h/dM/MY/d) UTC" and an interval twice ("Scheduler" and "Interval
@@ -312,7 +313,7 @@ class CrontabScheduleForm(forms.ModelForm):
         return zone
 
 
-class CrontabScheduleAdmin(BeatCrontabScheduleAdmin):
+class CrontabScheduleAdmin(SelectionAdmin, BeatCrontabScheduleAdmin):
     form = CrontabScheduleForm
 
     def changelist_view(self, request, extra_context=None):

@@ -6,13 +6,15 @@ while a selected row must stay, naming each and why. Used by the retention recor
 
 from collections.abc import Iterable
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin.actions import delete_selected
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
+from enrich.admin_selection import SelectionAdmin
 
-class KeptRowsAdmin(admin.ModelAdmin):
+
+class KeptRowsAdmin(SelectionAdmin):
     def kept_because(self, obj) -> str:
         """Why `obj` cannot be deleted ("" when it may be)."""
         return ""

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from enrich.admin_selection import SelectionAdmin
 from retention.models import (
     Entity,
 )
@@ -70,7 +71,7 @@ GONE_ADVICE = (
 
 
 @admin.register(Entity)
-class EntityAdmin(admin.ModelAdmin):
+class EntityAdmin(SelectionAdmin):
     form = EntityForm
     list_display = (
         *IDENTITY,

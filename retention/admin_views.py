@@ -8,10 +8,11 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from enrich.admin_selection import SelectionAdmin
 from retention.models import DailyCarbonSummary, DailyEnergyByDevice, HourlyRoomActivity
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(SelectionAdmin):
     """For what the system computes or records: shown, never added or edited by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
