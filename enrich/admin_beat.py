@@ -15,6 +15,8 @@
   queue). "Run selected tasks" sends none of the selection when one of them is so.
 - A crontab form refused for a bad field (`-1`) is no 500: its description is the saved
   schedule's, not one computed from the refused values.
+- A crontab whose days of the month no month of its months has (31 in 2, 4, 6, 9, 11; 30 in
+  2) is refused: its tasks would never run.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
   that this host cannot load (enrich.beat_zones) is shown with what it stops (the beat leaves
   its tasks out: enrich.beat_scheduler), and its form
@@ -34,6 +36,7 @@ import inspect
 import json
 
 from celery import current_app
+from celery.schedules import crontab as celery_crontab
 from django import forms
 from django.contrib import admin, messages
 from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
@@ -311,6 +314,17 @@ class CrontabScheduleForm(forms.ModelForm):
         zone = self.cleaned_data["timezone"]
         validate_timezone(str(zone))
         return zone
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not any(name in self.errors for name in ("day_of_month", "month_of_year")):
+            days, months = (cleaned.get(name) or "*" for name in ("day_of_month", "month_of_year"))
+            try:  # celery's check: a day of the month one of the months has
+                celery_crontab(day_of_month=days, month_of_year=months)
+            except ValueError:
+                self.add_error("day_of_month", f"No month of {months!r} has a day {days!r}: the "
+                               "tasks of this crontab would never run.")  # fmt: skip
+        return cleaned
 
 
 class CrontabScheduleAdmin(SelectionAdmin, BeatCrontabScheduleAdmin):

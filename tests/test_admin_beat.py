@@ -250,3 +250,24 @@ def test_running_a_task_stored_with_a_queue_no_worker_reads_sends_none_and_says_
         f"Nothing was sent. Odd: its queue 'colectors' is {QUEUES_SAID}for the task's own."
     ]
     assert sent_tasks() == sent
+
+
+@pytest.mark.parametrize(
+    ("days", "months"),
+    [("31", "2"), ("30", "2"), ("31", "4,6,9,11"), ("30-31", "2"), ("31", "2-2")],
+)
+def test_a_crontab_on_a_day_no_chosen_month_has_is_refused(admin_client, days, months):
+    # Saved without a word: the beat cannot read such a crontab (celery refuses the 30th of
+    # February), so it left its tasks out and they never ran.
+    form = {**CRON_FORM, "day_of_month": days, "month_of_year": months, "timezone": "UTC"}
+    page = admin_client.post(reverse(f"{CRONTABS}_add"), form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["day_of_month"] == [
+        f"No month of {months!r} has a day {days!r}: the tasks of this crontab would never run."
+    ]
+    assert not CrontabSchedule.objects.exists()
+    form.update(day_of_month="29", month_of_year="2")  # in a leap year
+    assert admin_client.post(reverse(f"{CRONTABS}_add"), form).status_code == 302
+    form.update(day_of_month="31", month_of_year="2,3")
+    assert admin_client.post(reverse(f"{CRONTABS}_add"), form).status_code == 302
+    assert CrontabSchedule.objects.count() == 2
