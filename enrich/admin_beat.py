@@ -15,6 +15,8 @@
   queue). "Run selected tasks" sends none of the selection when one of them is so.
 - A crontab form refused for a bad field (`-1`) is no 500: its description is the saved
   schedule's, not one computed from the refused values.
+- An interval under a second or over 365 days is refused: the beat would send its task on
+  each of its loops, or overflow its dates and stop loading any schedule.
 - A crontab whose days of the month no month of its months has (31 in 2, 4, 6, 9, 11; 30 in
   2) is refused: its tasks would never run.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
@@ -40,6 +42,7 @@ from celery.schedules import crontab as celery_crontab
 from django import forms
 from django.contrib import admin, messages
 from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
+from django_celery_beat.admin import IntervalScheduleAdmin as BeatIntervalScheduleAdmin
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
@@ -344,7 +347,29 @@ class CrontabScheduleAdmin(SelectionAdmin, BeatCrontabScheduleAdmin):
         return crontab_in_words(obj)
 
 
+# An interval the beat can keep: one under a second it would send on each of its loops, one over
+# a year (2147483647 days) overflowed its dates, and the beat stopped loading any schedule.
+LONGEST_INTERVAL = 365 * 86400
+
+
+class IntervalScheduleForm(forms.ModelForm):
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        every, period = cleaned.get("every"), cleaned.get("period")
+        if every and period:
+            seconds = every * SECONDS_IN.get(period, 1e-6)  # else microseconds
+            if not 1 <= seconds <= LONGEST_INTERVAL:
+                self.add_error("every", f"Give an interval from 1 second to 365 days (not {every} "
+                               f"{period}); for rarer runs use a crontab.")  # fmt: skip
+        return cleaned
+
+
+class IntervalScheduleAdmin(SelectionAdmin, BeatIntervalScheduleAdmin):
+    form = IntervalScheduleForm
+
+
 for model, model_admin in ((PeriodicTask, PeriodicTaskAdmin),
-                           (CrontabSchedule, CrontabScheduleAdmin)):  # fmt: skip
+                           (CrontabSchedule, CrontabScheduleAdmin),
+                           (IntervalSchedule, IntervalScheduleAdmin)):  # fmt: skip
     admin.site.unregister(model)
     admin.site.register(model, model_admin)

@@ -271,3 +271,26 @@ def test_a_crontab_on_a_day_no_chosen_month_has_is_refused(admin_client, days, m
     form.update(day_of_month="31", month_of_year="2,3")
     assert admin_client.post(reverse(f"{CRONTABS}_add"), form).status_code == 302
     assert CrontabSchedule.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("every", "period"),
+    [("2147483647", "days"), ("366", "days"), ("8785", "hours"), ("999999", "microseconds"),
+     ("2147483647", "seconds")],
+)  # fmt: skip
+def test_an_interval_the_beat_cannot_keep_is_refused(admin_client, every, period):
+    # Saved: 2147483647 days overflowed the beat's dates as it loaded the schedules (an
+    # OverflowError: no schedule ran), 999999 microseconds had it send the task on each loop.
+    url = reverse("admin:django_celery_beat_intervalschedule_add")
+    form = {"every": every, "period": period, "periodictask_set-TOTAL_FORMS": "0",
+            "periodictask_set-INITIAL_FORMS": "0"}  # fmt: skip
+    page = admin_client.post(url, form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["every"] == [
+        f"Give an interval from 1 second to 365 days (not {every} {period}); for rarer runs use "
+        "a crontab."
+    ]
+    assert not IntervalSchedule.objects.exists()
+    for every, period in (("365", "days"), ("1", "seconds"), ("1000000", "microseconds")):
+        assert admin_client.post(url, {**form, "every": every, "period": period}).status_code == 302
+    assert IntervalSchedule.objects.count() == 3

@@ -14,10 +14,11 @@ from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
-# enrich's admins: its apps' models, and the periodic tasks, crontabs and login attempts it
-# customises (django-celery-beat's other schedules and axes' logs keep their own admin).
+# enrich's admins: its apps' models, and the periodic tasks, crontabs, intervals and login
+# attempts it customises (django-celery-beat's clocked and solar schedules and axes' logs keep
+# their own admin).
 CUSTOMISED = ("django_celery_beat.PeriodicTask", "django_celery_beat.CrontabSchedule",
-              "axes.AccessAttempt")  # fmt: skip
+              "django_celery_beat.IntervalSchedule", "axes.AccessAttempt")  # fmt: skip
 OURS = [
     model
     for model in sorted(admin.site._registry, key=lambda m: m._meta.label)
