@@ -8,6 +8,7 @@
   IntegrityError, a 500) mean `{}`.
 - A custom task name over 200 characters is refused without a 500 (the base form would read
   the field it has refused).
+- An expiry moment that has passed is refused: the beat would disable the task at once.
 - A task no worker has registered (the base form takes any name picked as "registered", even
   one with a NUL: a 500), arguments the task cannot take, and a queue, exchange or routing key
   that is none of the workers' queues (config.queues) are refused (`unsendable`): the beat would
@@ -41,6 +42,7 @@ from celery import current_app
 from celery.schedules import crontab as celery_crontab
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
 from django_celery_beat.admin import IntervalScheduleAdmin as BeatIntervalScheduleAdmin
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
@@ -74,6 +76,13 @@ class PeriodicTaskForm(BeatPeriodicTaskForm):
 
     def clean_headers(self) -> str:
         return self._clean_json("headers")
+
+    def clean_expires(self):
+        expires = self.cleaned_data.get("expires")
+        if expires and expires <= timezone.now():  # the beat disables such a task at once
+            raise forms.ValidationError("This moment has passed: the beat would disable the task "
+                                        "at once. Give a later one, or none.")  # fmt: skip
+        return expires
 
     def clean(self) -> dict:
         if "task" in self.errors:  # refused (too long): the base form would read it anyway

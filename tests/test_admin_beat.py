@@ -294,3 +294,21 @@ def test_an_interval_the_beat_cannot_keep_is_refused(admin_client, every, period
     for every, period in (("365", "days"), ("1", "seconds"), ("1000000", "microseconds")):
         assert admin_client.post(url, {**form, "every": every, "period": period}).status_code == 302
     assert IntervalSchedule.objects.count() == 3
+
+
+def test_a_periodic_task_expiring_in_the_past_is_refused(admin_client):
+    # Saved: the beat disabled it at its first look, and the admin had said it was saved.
+    every = IntervalSchedule.objects.create(every=5, period="minutes")
+    form = {"name": "Mine", "regtask": "enrich.check_services", "task": "", "interval": every.pk,
+            "args": "[]", "kwargs": "{}", "headers": "{}", "enabled": "on",
+            "expires_0": "2020-01-01", "expires_1": "00:00:00"}  # fmt: skip
+    page = admin_client.post(reverse(f"{TASKS}_add"), form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["expires"] == [
+        "This moment has passed: the beat would disable the task at once. Give a later one, or "
+        "none."
+    ]
+    assert not PeriodicTask.objects.exists()
+    form.update(expires_0="2999-01-01")
+    assert admin_client.post(reverse(f"{TASKS}_add"), form).status_code == 302
+    assert PeriodicTask.objects.get().expires.year == 2999
