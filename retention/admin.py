@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from enrich.admin_selection import SelectionAdmin
+from enrich.readings import tag_problem
 from retention.models import (
     Entity,
 )
@@ -37,15 +38,28 @@ WHERE_ITS_POINTS_ARE = ("entity_id", "layout", "measurement")
 
 class EntityForm(forms.ModelForm):
     """An entity added by hand is named as Home Assistant names it: the tiers and views find
-    no points of an id without a domain or an object id (they leave it out, saying so)."""
+    no points of an id without a domain or an object id (they leave it out, saying so), nor of
+    an id or measurement InfluxDB cannot hold."""
 
     def clean_entity_id(self) -> str:
-        entity_id = self.cleaned_data["entity_id"]
+        entity_id = self._in_influx("entity_id", "tag")
         domain, _, object_id = entity_id.partition(".")
         if not (domain and object_id):
             raise forms.ValidationError("Give Home Assistant's full entity id, "
                                         "domain.object_id (e.g. sensor.kitchen_power).")  # fmt: skip
         return entity_id
+
+    def clean_measurement(self) -> str:
+        return self._in_influx("measurement", "measurement name")
+
+    def _in_influx(self, field: str, what: str) -> str:
+        """The field's value, refused when InfluxDB can hold no such name: no point has it, and
+        each query naming it fails to parse (a line break)."""
+        value = self.cleaned_data[field]
+        if problem := tag_problem(value):
+            raise forms.ValidationError(f"An InfluxDB {what} cannot hold {problem}: give it as "
+                                        "InfluxDB shows it.")  # fmt: skip
+        return value
 
 
 class InHomeAssistant(admin.SimpleListFilter):

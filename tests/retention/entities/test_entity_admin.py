@@ -73,3 +73,24 @@ def test_an_entity_added_by_hand_without_domain_or_object_id_is_refused(admin_cl
         "Give Home Assistant's full entity id, domain.object_id (e.g. sensor.kitchen_power)."
     ]
     assert not Entity.objects.exists()
+
+
+# Names InfluxDB cannot hold (what each field is to InfluxDB, what the name holds).
+UNHELD = {"sensor.heat\npump": ("entity_id", "tag", "a line break"),
+          "sensor.heat_pump\\": ("entity_id", "tag", "a backslash at its end"),
+          "W\nh": ("measurement", "measurement name", "a line break"),
+          "kW\rh": ("measurement", "measurement name", "a line break")}  # fmt: skip
+
+
+@pytest.mark.parametrize("value", UNHELD)
+def test_an_entity_added_by_hand_under_a_name_influxdb_cannot_hold_is_refused(admin_client, value):
+    # Saved: no point has such a name, and each query naming the measurement failed to parse.
+    field, what, problem = UNHELD[value]
+    form = {"entity_id": "sensor.heat_pump", "kind": "power", "layout": "official",
+            "measurement": "W", field: value}  # fmt: skip
+    page = admin_client.post(reverse("admin:retention_entity_add"), form)
+    assert page.status_code == 200
+    [shown] = page.context["adminform"].form.errors[field]
+    assert shown.startswith(f"An InfluxDB {what} cannot hold {problem}"), shown
+    assert shown.endswith(": give it as InfluxDB shows it."), shown
+    assert not Entity.objects.exists()
