@@ -43,9 +43,11 @@ def secret_problems(obj, **remedy: str) -> str:
 class OptionsField(forms.JSONField):
     """Django's JSON form field, with JSON Python cannot read (nested beyond its recursion
     limit, an integer of over 4300 digits) a form error like any other bad JSON, not a 500;
-    a form shown again shows the text as typed."""
+    a form shown again shows the text as typed. Left empty, it means no options ({})."""
 
     def to_python(self, value):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return {}  # a cleared field: no options (the model's default), not null
         try:
             return super().to_python(value)
         except (ValueError, RecursionError) as exc:

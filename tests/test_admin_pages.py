@@ -366,3 +366,14 @@ def test_every_field_names_api_and_its_unit_as_the_admin_writes_them(admin_clien
     )
     page = admin_client.get(reverse("admin:enrich_providerconfig_change", args=[config.pk]))
     assert '<label for="id_api_key">API key:</label>' in page.content.decode()
+
+
+@pytest.mark.parametrize("options", ["", "  \n "])
+def test_provider_options_left_empty_mean_none(admin_client, options):
+    # "Options must be a JSON object." for a field the form offers as optional, and, for
+    # spaces, "Enter a valid JSON.".
+    site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4, pricing_region="DE")
+    form = {"site": site.pk, "source": "electricity_pricing", "provider": "awattar",
+            "enabled": "on", "interval_seconds": "3600", "options": options}  # fmt: skip
+    assert admin_client.post(reverse("admin:enrich_providerconfig_add"), form).status_code == 302
+    assert ProviderConfig.objects.get().options == {}
