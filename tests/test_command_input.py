@@ -179,3 +179,30 @@ def test_a_whole_number_option_is_written_in_ascii_digits(demo_database, value):
     refused("check_beat", "--max-age", value, match=rf"argument --max-age: {told}")
     rows = get_timeseries().query(demo_database, 'SELECT * FROM "marker"')
     assert [r.values["v"] for r in rows] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("downsample_daily", ["--dry-run", "--start", "2024-01-01", "--start", "2024-02-01"]),
+        ("downsample_hourly", ["--dry-run", "--end", "2024-01-01", "--end", "2024-02-01"]),
+        ("archive_to_s3", ["--dry-run", "--as-of", "2024-01-01", "--as-of", "2024-02-01"]),
+        ("rebuild_view", ["daily_carbon_summary", "--start", "2024-01-01", "--start",
+                          "2024-01-05", "--end", "2024-01-06"]),
+        ("restore_from_archive", ["2024-01-01", "2024-01-02", "--database", "enrich_restore",
+                                  "--database", "other"]),
+        ("discover_entities", ["--layout", "official", "--layout", "ingestor"]),
+        ("demo_home", ["--days", "1", "--days", "2"]),
+        ("check_beat", ["--max-age", "30", "--max-age", "60"]),
+        ("ensure_admin", ["--username", "admin", "--username", "root"]),
+        ("sense_login", ["--code", "123456", "--code", "654321"]),
+        ("mqtt_remove_entities", ["--dry-run", "--url", "mqtt://a:1883", "--url", "mqtt://b"]),
+    ],
+)  # fmt: skip
+def test_an_option_given_twice_is_refused_not_read_as_its_last_value(command, args):
+    # argparse kept the last value: `--start` twice downsampled from the second day, a second
+    # `--username` created that admin.
+    option = next(arg for arg in args if args.count(arg) == 2)
+    refused(command, *args, match=rf"argument {option}: given twice \(.*, then .*\): give it once")
+    assert not RetentionRun.objects.exists()
+    assert not get_user_model().objects.exists()

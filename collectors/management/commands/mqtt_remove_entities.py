@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from collectors.ha_mqtt import cleanup
 from collectors.ha_mqtt.publisher import topics_from_settings
 from enrich.influx import TimeseriesError
-from enrich.management.options import not_empty
+from enrich.management.options import not_empty, once_each
 from enrich.mqtt import presence
 from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint
 from enrich.mqtt.retained import RetainedReadError, retained_messages
@@ -31,6 +31,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         which = parser.add_mutually_exclusive_group()
         which.add_argument(
             "--orphans", action="store_true", help="only those not published now (default)"

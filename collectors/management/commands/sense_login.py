@@ -16,7 +16,7 @@ from collectors import pipeline
 from collectors.registry import adapter_for
 from collectors.smart_meter.sense import PROVIDER
 from enrich.http import HttpError
-from enrich.management.options import not_empty
+from enrich.management.options import not_empty, once_each
 from enrich.models import SOURCE_LABELS, ProviderConfig
 
 SOURCE = "smart_meter"
@@ -29,6 +29,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         parser.add_argument("--site", help="the site's name (needed when several use Sense)")
         parser.add_argument("--code", help="the one-time code; asked at the prompt otherwise")
 

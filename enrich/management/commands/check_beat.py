@@ -4,6 +4,7 @@ Redis by enrich.beat_scheduler, is at most --max-age seconds old; else exit 1 sa
 from django.core.management.base import BaseCommand, CommandError
 
 from enrich.liveness import BEAT_LATE_AFTER, beat_state
+from enrich.management.options import once_each
 from enrich.numerals import whole_option
 from enrich.redis.client import RedisUnavailable
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
     requires_system_checks = []  # a healthcheck runs every minute: only what it needs
 
     def add_arguments(self, parser):
+        once_each(parser)
         parser.add_argument(
             "--max-age",
             type=whole_option,

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from enrich.access import username_problem
 from enrich.first_start import create_first_admin, save_credentials
+from enrich.management.options import once_each
 
 
 class Command(BaseCommand):
@@ -12,6 +13,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        once_each(parser)
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args, username, **options):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import InfluxUnavailable
+from enrich.management.options import once_each
 from enrich.redis.client import RedisUnavailable
 from retention.day_ranges import RangeError
 from retention.management.commands._dates import not_empty
@@ -23,6 +24,7 @@ class DownsampleCommand(BaseCommand):
     function: Callable[..., RetentionRun]
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         parser.add_argument("--start", help="first UTC day, YYYY-MM-DD (default: oldest data)")
         parser.add_argument(
             "--end", help="UTC day to stop before, YYYY-MM-DD, exclusive (default: the horizon)"

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
+from enrich.management.options import once_each
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from enrich.wording import counted
@@ -28,6 +29,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         parser.add_argument(
             "--dry-run", action="store_true", help="report what would happen; change nothing"
         )

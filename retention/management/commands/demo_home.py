@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from enrich.influx import TimeseriesError, get_timeseries
+from enrich.management.options import once_each
 from enrich.numerals import whole_option
 from enrich.readings import Reading
 from enrich.time_span import SPAN, outside_span
@@ -25,6 +26,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         parser.add_argument(
             "--days",
             type=whole_option,

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
-from enrich.management.options import not_empty
+from enrich.management.options import not_empty, once_each
 from enrich.wording import counted
 from retention.entities.areas import AreaImportError, import_ha_areas
 from retention.entities.discovery import LAYOUTS, DiscoveryError, discover
@@ -20,6 +20,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         parser.add_argument(
             "--database",
             default=None,

@@ -6,6 +6,7 @@ view_refresh run."""
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
+from enrich.management.options import once_each
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from retention.day_ranges import check_span
@@ -21,6 +22,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         parser.add_argument("name", choices=list(VIEWS))
         parser.add_argument("--start", required=True, help="first local day, YYYY-MM-DD")
         parser.add_argument("--end", required=True, help="last local day, YYYY-MM-DD")

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from enrich.influx import TimeseriesError
-from enrich.management.options import not_empty
+from enrich.management.options import not_empty, once_each
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from enrich.wording import counted
@@ -27,6 +27,7 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
+        once_each(parser)
         parser.add_argument("start_date", help="first day, YYYY-MM-DD")
         parser.add_argument("end_date", help="last day (inclusive), YYYY-MM-DD")
         parser.add_argument(
