@@ -206,3 +206,21 @@ def test_an_option_given_twice_is_refused_not_read_as_its_last_value(command, ar
     refused(command, *args, match=rf"argument {option}: given twice \(.*, then .*\): give it once")
     assert not RetentionRun.objects.exists()
     assert not get_user_model().objects.exists()
+
+
+def test_restore_refuses_a_reversed_range_before_it_records_a_run():
+    # The refusal came after the restore's RetentionRun was recorded (failed): a run in the
+    # history (and the admin's list) for a range nobody could restore.
+    refused("restore_from_archive", "2024-02-01", "2024-01-01",
+            match=r"^end_date 2024-01-01 is before start_date 2024-02-01: give the range in order")  # fmt: skip
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize(("output", "said"), [("", "''"), (" ", "' '")])
+def test_restore_refuses_a_blank_output_file_name(output, said, tmp_path, monkeypatch):
+    # "" was told as --output '.'; " " went on to write a file named " " in the folder.
+    monkeypatch.chdir(tmp_path)
+    refused("restore_from_archive", "2024-01-01", "2024-01-02", "--output", output,
+            match=rf"^--output {said} is empty: give a file's name, or leave --output out")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+    assert not RetentionRun.objects.exists()

@@ -79,7 +79,7 @@ def _range(start_date: date | str, end_date: date | str) -> tuple[date, date]:
     """The first and last day of a restore; a ValueError naming the parameter if it is none."""
     start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
     if end < start:
-        raise ValueError(f"end_date {end} is before start_date {start}")
+        raise ValueError(f"end_date {end} is before start_date {start}: give the range in order.")
     check_begun(start, "start_date")
     return start, end
 
@@ -226,8 +226,7 @@ def restore_to_influxdb(
     another run holds it (an archive run, which may replace or delete the files; an index
     rebuild; another restore) it restores nothing and raises ArchiveBusy, naming the holder
     (Transient: the queued task tries again later). `requeued`: see `recorded_run`."""
-    start, end = _as_date(start_date, "start_date"), _as_date(end_date, "end_date")
-    check_begun(start, "start_date")
+    start, end = _range(start_date, end_date)  # before the run is recorded
     database = restore_database(database)  # refuses Home Assistant's, the tiers', enrich's
     ts = get_timeseries()
     with recorded_run(

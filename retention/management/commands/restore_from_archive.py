@@ -38,7 +38,6 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--output",
-            type=Path,
             default=None,
             help="write a Parquet file instead of InfluxDB (not with --database)",
         )
@@ -47,12 +46,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, start_date: str, end_date: str, database: str | None,
-               output: Path | None, force: bool = False, **options) -> None:  # fmt: skip
+               output: str | Path | None, force: bool = False, **options) -> None:  # fmt: skip
         def progress(items):
             return tqdm(items, desc="restore", unit="file", disable=None)
 
         database = not_empty("--database", database, "an InfluxDB database's name",
                              "RESTORE_INFLUXDB_DATABASE")  # fmt: skip
+        if output is not None:  # its text, or a Path given to call_command
+            into = "to restore into InfluxDB"
+            output = Path(not_empty("--output", str(output), "a file's name", into))
         check_options(database, output, force)
         try:
             if output is not None:
