@@ -224,3 +224,26 @@ def test_restore_refuses_a_blank_output_file_name(output, said, tmp_path, monkey
             match=rf"^--output {said} is empty: give a file's name, or leave --output out")  # fmt: skip
     assert list(tmp_path.iterdir()) == []
     assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "said"),
+    [
+        # Each was told without the option: "end 2024-01-01 is before start 2024-02-01".
+        ("2024-02-01", "2024-01-01", r"--end 2024-01-01 is before --start 2024-02-01"),
+        ("2190-01-01", "2190-01-02", r"--start 2190-01-01 is in the future; nothing can be"),
+        ("1900-01-01", "2024-01-01", r"--start 1900-01-01 is before 2000-01-01: there is no"),
+        ("2024-01-01", "1999-12-31", r"--end 1999-12-31 is before 2000-01-01: there is no"),
+    ],
+)
+def test_rebuild_view_names_the_option_of_a_day_it_refuses(start, end, said):
+    refused("rebuild_view", "daily_carbon_summary", "--start", start, "--end", end,
+            match=f"^{said}")  # fmt: skip
+    assert not RetentionRun.objects.exists()
+
+
+def test_refresh_views_refuses_a_view_named_twice():
+    # It was refreshed twice, each refresh recorded as a run.
+    refused("refresh_views", "daily_carbon_summary", "hourly_room_activity",
+            "daily_carbon_summary", match=r"^daily_carbon_summary named twice: name each view once")  # fmt: skip
+    assert not RetentionRun.objects.exists()

@@ -355,13 +355,14 @@ def _last_began(name: str) -> datetime | None:
     return previous.started - DISCOVERY_MARGIN if previous and previous.started else None
 
 
-def rebuild_bounds(start: date, end: date, now: datetime) -> tuple[datetime, datetime]:
-    """The times a rebuild of the local days start..end covers; ValueError when none."""
+def rebuild_bounds(start: date, end: date, now: datetime, names=("start", "end")):
+    """The times a rebuild of the local days start..end covers; ValueError naming the
+    parameter (`names`: the command's "--start", "--end") when none."""
     if end < start:
-        raise ValueError(f"end {end} is before start {start}")
+        raise ValueError(f"{names[1]} {end} is before {names[0]} {start}")
     range_start = local_day_start(start)
     if range_start >= now:
-        raise ValueError(f"start {start} is in the future; nothing can be computed yet")
+        raise ValueError(f"{names[0]} {start} is in the future; nothing can be computed yet")
     return range_start, min(local_day_start(end + DAY), now)
 
 

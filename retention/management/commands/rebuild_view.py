@@ -3,17 +3,19 @@ or, where retention replaced it, the hourly tier, or the daily tier for a local 
 whole UTC day (other days only a daily row covers are skipped and named). Recorded as a
 view_refresh run."""
 
+from datetime import UTC, datetime
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from enrich.influx import TimeseriesError
 from enrich.management.options import once_each
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
-from retention.day_ranges import check_span
+from retention.day_ranges import RangeError, check_span
 from retention.management.commands._dates import parse_day
 from retention.management.commands._redis import redis_gone, view_lock_lost
 from retention.management.commands.refresh_views import _describe
-from retention.rollups.materialized import VIEWS, rebuild_view
+from retention.rollups.materialized import VIEWS, rebuild_bounds, rebuild_view
 
 NOTHING = "Nothing was written: the rows of the range are as they were."
 
@@ -29,9 +31,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str, start: str, end: str, **options) -> None:
         first, last = parse_day("--start", start), parse_day("--end", end)
+        named, now = ("--start", "--end"), datetime.now(UTC)
         try:
-            check_span(first, last, end_inclusive=True, limited=False)
-            run = rebuild_view(name, first, last)
+            check_span(first, last, end_inclusive=True, limited=False, names=named)
+            rebuild_bounds(first, last, now, named)  # in the words of the command's options
+            run = rebuild_view(name, first, last, now=now)
+        except RangeError as exc:
+            raise CommandError(f"{exc.parameter} {exc}") from None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         except LockLost as exc:  # another run took it once it expired

@@ -28,6 +28,9 @@ class Command(BaseCommand):
                 f"unknown view{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                 f"use {', '.join(VIEWS)}"
             )
+        if twice := sorted({name for name in views if views.count(name) > 1}):
+            # Each would be refreshed once more, from the watermark the first refresh just set.
+            raise CommandError(f"{', '.join(twice)} named twice: name each view once.")
         names = views or list(VIEWS)
         done: list[str] = []
         lost: dict[str, LockLost] = {}  # the views whose lock another run took: the rest go on
