@@ -247,3 +247,24 @@ def test_refresh_views_refuses_a_view_named_twice():
     refused("refresh_views", "daily_carbon_summary", "hourly_room_activity",
             "daily_carbon_summary", match=r"^daily_carbon_summary named twice: name each view once")  # fmt: skip
     assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("database", "said"),
+    [
+        (" x ", r"^--database ' x ' is not a restore database: use RESTORE_INFLUXDB_DATABASE"),
+        ("home_assistant", r"^--database 'home_assistant' is the tier database"),
+    ],
+)
+def test_restore_names_the_database_option_it_refuses(database, said):
+    # Was told without the option: "' x ' is not a restore database".
+    refused("restore_from_archive", "2024-01-01", "2024-01-02", database=database, match=said)
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_archive_refuses_an_as_of_day_before_any_data(dry_run):
+    # A run as of 1990 was recorded and archived nothing: no data is that old.
+    refused("archive_to_s3", *dry_run, "--as-of", "1990-01-01",
+            match=r"^--as-of 1990-01-01 is before 2000-01-01: there is no data that old")  # fmt: skip
+    assert not RetentionRun.objects.exists()

@@ -3,7 +3,7 @@ the archive (S3_ARCHIVE_BUCKET, else ARCHIVE_LOCAL_DIR), verify each file, then 
 from InfluxDB; expire objects older than ARCHIVE_RETENTION_YEARS. --dry-run only reports."""
 
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -15,6 +15,7 @@ from enrich.redis.lock import LockLost
 from enrich.wording import counted
 from retention.archive.run import run_archive
 from retention.archive.store import StorageError
+from retention.day_ranges import RangeError, check_span
 from retention.management.commands._dates import not_empty, parse_day
 from retention.management.commands._redis import archive_lock_lost, redis_gone
 
@@ -43,7 +44,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool, as_of: str | None, json: bool, **options) -> None:
         given = not_empty("--as-of", as_of)
-        now = datetime.combine(parse_day("--as-of", given), time(), UTC) if given else None
+        now = datetime.combine(as_of_day(given), time(), UTC) if given else None
         today = datetime.now(UTC).date()
         if now is not None and now.date() > today and not dry_run:
             # It would archive and delete rows, and expire archive objects, years early.
@@ -102,3 +103,14 @@ class Command(BaseCommand):
             self.stdout.write(report["note"])
         for error in report["errors"]:
             self.stderr.write(f"error: {error}")
+
+
+def as_of_day(given: str) -> date:
+    """The day --as-of names; one before any data (EARLIEST_DAY) is refused, as the API's
+    ranges refuse it: a run as of 1990 archives and expires nothing."""
+    day = parse_day("--as-of", given)
+    try:
+        check_span(day, None, end_inclusive=False, names=("--as-of", "--as-of"))
+    except RangeError as exc:
+        raise CommandError(f"--as-of {exc}") from None
+    return day

@@ -16,6 +16,7 @@ from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
 from retention.archive.restore import restore_to_influxdb, restore_under_lock
+from retention.archive.restore_target import RestoreTargetRefused
 from retention.archive.store import StorageError
 from retention.management.commands._redis import archive_lock_lost, redis_gone
 
@@ -68,6 +69,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{counted(table.num_rows, 'row')} written to {output}")
                 return
             report = restore_to_influxdb(start_date, end_date, database, progress=progress)
+        except RestoreTargetRefused as exc:  # named by --database, or by the setting
+            raise CommandError(f"--database {exc}" if database else str(exc)) from None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         except (StorageError, TimeseriesError, ArchiveError) as exc:
