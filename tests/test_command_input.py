@@ -54,8 +54,9 @@ def test_demo_home_checks_everything_before_it_drops_its_database(demo_database,
     assert [r.values["v"] for r in rows] == [1.0]
 
 
-@pytest.mark.parametrize("name", ["", " ", " demo", "demo "])
+@pytest.mark.parametrize("name", ["", " ", " demo", "demo ", "my\ndemo", "demo\tx"])
 def test_demo_home_refuses_a_blank_or_padded_database_name(name):
+    # A newline was sent to InfluxDB, which said "rejected the query on database None".
     refused("demo_home", "--database", name, match=r"--database .*: give a name without spaces")
 
 

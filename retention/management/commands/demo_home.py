@@ -121,9 +121,10 @@ class Command(BaseCommand):
 
 def check_demo_database(database: str) -> None:
     """Refuse any database that is not plainly a demo one: never touch the user's HA data."""
-    if not database or database != database.strip():
+    if not database or database != database.strip() or not database.isprintable():
         raise CommandError(
-            f"--database {database!r}: give a name without spaces at its ends, e.g. "
+            f"--database {database!r}: give a name without spaces at its ends or control "
+            "characters (a newline, a tab), e.g. "
             f"{settings.DEMO_INFLUXDB_DATABASE!r} (the default)."
         )
     if database == settings.HA_INFLUXDB_DATABASE:
