@@ -23,13 +23,14 @@ computed before a switch from the units they record: `retention.tiers.row_units`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from retention.entities import ha_source
 from retention.models import Entity, TierChunk
 from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
+from retention.tiers.timeline import utc_window
 from retention.timeutil import floor_day, floor_hour, utc_midnight
 
 DONE = (TierChunk.State.VERIFIED, TierChunk.State.DELETED)
@@ -54,23 +55,13 @@ class Segment:
 def read_series(entity_id: str, start: datetime, end: datetime) -> list[Segment]:
     """The entity's series in [start, end); raises Entity.DoesNotExist for an unknown entity
     and ValueError for a bad range."""
-    _utc_range(start, end)  # a bad range is told before an unknown entity
+    utc_window(start, end)  # a bad range is told before an unknown entity
     return entity_series(Entity.objects.get(entity_id=entity_id), start, end)
-
-
-def _utc_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    for name, moment in (("start", start), ("end", end)):
-        if moment.tzinfo is None:
-            raise ValueError(f"{name} {moment!r} needs a time zone (e.g. UTC)")
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    if end <= start:
-        raise ValueError(f"end {end.isoformat()} must be after start {start.isoformat()}")
-    return start, end
 
 
 def entity_series(entity: Entity, start: datetime, end: datetime) -> list[Segment]:
     """`read_series` of an Entity already read (GET /api/series reads it for its 404)."""
-    start, end = _utc_range(start, end)
+    start, end = utc_window(start, end)
     segments: list[Segment] = []
     for resolution, part_start, part_end in _parts(start, end):
         segment = _read(entity, resolution, part_start, part_end)

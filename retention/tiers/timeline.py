@@ -71,13 +71,13 @@ def utc_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """[start, end) in UTC; ValueError when a bound has no timezone or the window is empty."""
     for name, moment in (("start", start), ("end", end)):
         if moment.tzinfo is None:
-            raise ValueError(f"window {name} {moment!r} has no timezone; pass UTC times")
+            raise ValueError(f"{name} {moment!r} needs a time zone (e.g. UTC)")
     # In UTC: Python subtracts two times of the same zone by wall clock, which is wrong
     # across a DST change (a Berlin day would always last 24 h).
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         raise ValueError(
-            f"empty window: end {end.isoformat()} is not after start {start.isoformat()}"
+            f"empty window: end {end.isoformat()} must be after start {start.isoformat()}"
         )
     return start, end
 
