@@ -87,24 +87,20 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 
 def _unusable(request: HttpRequest) -> str:
-    """What to say of the connect POST's query string and form ("" when both are usable), as
-    the API's POSTs that start something read theirs (params.fields): each name it does not
-    take (the form's CSRF token aside), `site` given in both, and a query's `site` given twice
+    """What to say of the connect POST's query string and form ("" when both are usable), read
+    by the rules of the API's POSTs that start something (params.fields): a name it does not
+    take (the form's CSRF token aside), `site` given in both, or a query's `site` given twice
     or empty."""
-    names = set(request.GET) | set(request.POST) - {"csrfmiddlewaretoken"}
-    problems = [
-        f"{name}: is not a field of POST {request.path}; use {', '.join(CONNECT_FIELDS)}."
-        for name in sorted(names - set(CONNECT_FIELDS))
-    ]
-    for name in CONNECT_FIELDS:
-        if name in request.GET and name in request.POST:
-            problems.append(f"{name}: given in the query and in the form: give it once.")
-            continue
-        try:
+    names = (set(request.GET) | set(request.POST)) - {"csrfmiddlewaretoken"}
+    try:
+        params.known(names, CONNECT_FIELDS, f"a field of POST {request.path}")
+        for name in CONNECT_FIELDS:
+            if name in request.GET and name in request.POST:
+                raise ValidationError({name: "given in the query and in the form: give it once."})
             params.given(request.GET, name)
-        except ValidationError as exc:
-            problems.append(f"{name}: {exc.detail[name]}")
-    return " ".join(problems)
+    except ValidationError as exc:
+        return " ".join(f"{name}: {said}" for name, said in exc.detail.items())
+    return ""
 
 
 @require_POST
