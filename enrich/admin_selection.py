@@ -1,7 +1,7 @@
 """The admin's list actions on rows that are gone: a row selected on a list page that another
 user (or a run) deleted before the action was posted. Django runs the action on what is left,
-so on none at all it said nothing ("Delete selected", "Enable selected tasks") or told of work
-on no row ("Sent to the workers: ." for "Run selected tasks", "Kept out of the materialized
+so on none at all it says nothing ("Delete selected", "Enable selected tasks") or tells of
+work on no row ("Sent to the workers: ." for "Run selected tasks", "Kept out of the materialized
 views: 0 entities"). Each of enrich's admins says instead that none of the selected rows exists
 any more and does nothing; a selection of which some are left acts on those, as Django does."""
 
