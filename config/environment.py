@@ -10,7 +10,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from enrich.numerals import decimal, whole
-from enrich.url_problems import url_problem
+from enrich.url_problems import header_problem, url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -34,6 +34,18 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ImproperlyConfigured(
             f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}."
+        )
+    return value
+
+
+def header_value(name: str) -> str:
+    """A key or token sent in an HTTP header (empty when not set): one holding a line break, a
+    no-break space or a character past Latin-1 stops the process here, naming it, and not
+    every request that would send it."""
+    value = env.str(name, default="")
+    if problem := header_problem(value):
+        raise ImproperlyConfigured(
+            f"{name} cannot carry {problem}: it is sent in an HTTP header; give it as issued."
         )
     return value
 

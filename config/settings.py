@@ -39,6 +39,7 @@ from config.environment import (
     choice,
     env,
     flag,
+    header_value,
     http_url,
     names,
     number,
@@ -196,7 +197,7 @@ INFLUXDB_URL = http_url(
 INFLUXDB_VERSION = choice("INFLUXDB_VERSION", "1", ("1", "2"))
 INFLUXDB_USERNAME = env.str("INFLUXDB_USERNAME", default="")
 INFLUXDB_PASSWORD = env.str("INFLUXDB_PASSWORD", default="")
-INFLUXDB_TOKEN = env.str("INFLUXDB_TOKEN", default="")
+INFLUXDB_TOKEN = header_value("INFLUXDB_TOKEN")
 INFLUXDB_ORG = env.str("INFLUXDB_ORG", default="")
 if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
     raise ImproperlyConfigured(
@@ -216,7 +217,7 @@ TIER_DATABASE = env.str("TIER_DATABASE", default="") or HA_INFLUXDB_DATABASE
 # entity areas from its registries (manage.py discover_entities --ha-areas); on first start
 # also the base_url and token of a METER_TYPE=home_assistant meter (enrich.bootstrap).
 HA_URL = http_url("HA_URL", default="", example="http://homeassistant.local:8123").rstrip("/")
-HA_TOKEN = env.str("HA_TOKEN", default="")
+HA_TOKEN = header_value("HA_TOKEN")
 DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
 # Load plans (/api/plan, split windows): % of the plan's average per interruption; currency/t CO2.
 PLAN_INTERRUPTION_PENALTY_PERCENT = number(
@@ -351,11 +352,11 @@ CARBON_PROVIDER = env.str("CARBON_PROVIDER", default="")
 WATTTIME_USERNAME = env.str("WATTTIME_USERNAME", default="")
 WATTTIME_PASSWORD = env.str("WATTTIME_PASSWORD", default="")
 WATTTIME_API_TOKEN = env.str("WATTTIME_API_TOKEN", default="")
-ELECTRICITYMAPS_API_KEY = env.str("ELECTRICITYMAPS_API_KEY", default="")
+ELECTRICITYMAPS_API_KEY = header_value("ELECTRICITYMAPS_API_KEY")
 PRICING_PROVIDER = env.str("PRICING_PROVIDER", default="")
-PRICING_API_KEY = env.str("PRICING_API_KEY", default="")
+PRICING_API_KEY = header_value("PRICING_API_KEY")
 PRICING_REGION = env.str("PRICING_REGION", default="")
-AIRNOW_API_KEY = env.str("AIRNOW_API_KEY", default="")
+AIRNOW_API_KEY = header_value("AIRNOW_API_KEY")
 METER_TYPE = env.str("METER_TYPE", default="")
 METER_USERNAME = env.str("METER_USERNAME", default="")
 METER_PASSWORD = env.str("METER_PASSWORD", default="")

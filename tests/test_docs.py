@@ -234,15 +234,21 @@ def test_the_defaults_in_the_settings_tables_are_the_code_s(document):
     assert not wrong, wrong
 
 
-def test_the_url_settings_the_docs_name_are_those_checked_at_start():
+@pytest.mark.parametrize(
+    "sentence, reader, one",
+    [
+        (r"A URL setting \((.*?)\) must", "http_url", "GOOGLE_TOKEN_URI"),
+        (r"a key or token sent in an HTTP header \((.*?)\) holding", "header_value", "HA_TOKEN"),
+    ],
+)
+def test_the_settings_the_docs_say_are_checked_at_start_are_those_checked(sentence, reader, one):
     """configuration.md's "A URL setting (...) must be an http:// or https:// URL" names each
-    variable config/ reads with `http_url`, and no other."""
+    variable config/ reads with `http_url`, and no other; its keys sent in a header, those read
+    with `header_value`."""
     text = " ".join((ROOT / "docs" / "configuration.md").read_text().split())
-    named = set(
-        re.findall(r"`([A-Z][A-Z0-9_]+)`", re.search(r"A URL setting \((.*?)\) must", text)[1])
-    )
-    checked = set(re.findall(r'http_url\(\s*"([A-Z][A-Z0-9_]+)"', SETTINGS))
-    assert "GOOGLE_TOKEN_URI" in checked and named == checked
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", re.search(sentence, text)[1]))
+    checked = set(re.findall(reader + r'\(\s*"([A-Z][A-Z0-9_]+)"', SETTINGS))
+    assert one in checked and named == checked
 
 
 def test_the_values_in_env_example_are_the_defaults():

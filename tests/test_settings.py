@@ -139,6 +139,12 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         # str.isdigit() took "²", which int() then failed on without naming it, and "١٠" as 10.
         ({"DJANGO_HSTS_SECONDS": "²"}, "DJANGO_HSTS_SECONDS='²' must be a whole number"),
         ({"DJANGO_HSTS_SECONDS": "١٠"}, "DJANGO_HSTS_SECONDS='١٠' must be a whole number"),
+        # Keys and tokens go in an HTTP header: every request that sent one failed.
+        ({"PRICING_API_KEY": "tibber\ntoken"}, "PRICING_API_KEY cannot carry the invisible or"),
+        ({"HA_TOKEN": "eyJ\u00a0abc"}, "HA_TOKEN cannot carry the invisible or control char"),
+        ({"INFLUXDB_TOKEN": "tok\u20acen"}, "INFLUXDB_TOKEN cannot carry the character '\u20ac'"),
+        ({"ELECTRICITYMAPS_API_KEY": "k\tey"}, "ELECTRICITYMAPS_API_KEY cannot carry the"),
+        ({"AIRNOW_API_KEY": "key\r"}, "AIRNOW_API_KEY cannot carry the invisible or control"),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
