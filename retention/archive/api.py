@@ -42,7 +42,10 @@ class ArchiveRequest(serializers.Serializer):
 
 class Day(serializers.DateField):
     """A day read as every endpoint reads one (params.as_day): DRF's own DateField told
-    2026-02-30 and 20240301 alike "Date has wrong format"."""
+    2026-02-30 and 20240301 alike "Date has wrong format"; left out, it is required in the
+    words of every endpoint's needed field (params.needed), not DRF's "This field is required."."""
+
+    default_error_messages = {"required": "Required: send a date as YYYY-MM-DD."}
 
     def to_internal_value(self, value):
         try:

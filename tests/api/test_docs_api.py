@@ -1,0 +1,60 @@
+"""What docs/api.md states of the API that no other test reads from the page, asked of the real
+endpoints (PostgreSQL, Redis, InfluxDB): the fields a queueing request cannot do without, left
+out and sent empty, are told as the page quotes."""
+
+import re
+
+import pytest
+
+from retention.models import RetentionRun
+from tests.support.api import assert_400_naming_only
+from tests.support.doc_pages import ROOT
+
+pytestmark = pytest.mark.django_db
+
+REBUILD = "/api/views/daily_energy_by_device/rebuild"
+RESTORE = "/retention/restore"
+DAYS = {"start": "2024-01-01", "end": "2024-01-02", "start_date": "2024-01-01",
+        "end_date": "2024-01-02"}  # fmt: skip
+
+
+def flat(page: str) -> str:
+    return " ".join((ROOT / page).read_text().split())
+
+
+def needed_fields() -> list[tuple[str, str]]:
+    """(url, field) of each field the page says a request cannot do without: "the fields a
+    request cannot do without, a view rebuild's `start` and `end` and a restore's ..."."""
+    said = re.search(r"the fields a request cannot do without, (.*?) \(", flat("docs/api.md"))
+    assert said, "docs/api.md no longer names the fields a request cannot do without"
+    found = []
+    for what, names in re.findall(r"a (view rebuild|restore)'s ((?:`\w+`(?: and )?)+)", said[1]):
+        url = REBUILD if what == "view rebuild" else RESTORE
+        found += [(url, name) for name in re.findall(r"`(\w+)`", names)]
+    return found
+
+
+NEEDED = needed_fields()
+
+
+def test_the_page_names_the_fields_of_both_endpoints():
+    assert {url for url, _ in NEEDED} == {REBUILD, RESTORE} and len(NEEDED) == 4, NEEDED
+
+
+@pytest.mark.parametrize(("url", "name"), NEEDED)
+def test_a_needed_field_left_out_is_required_as_the_page_quotes(staff, home, url, name):
+    """ "where one left out is `"Required: ..."`": the restore's said DRF's "This field is
+    required.", the rebuild's "Required: send a local date as YYYY-MM-DD."."""
+    others = {key: value for key, value in DAYS.items() if key != name}
+    fields = {"start", "end"} if url == REBUILD else {"start_date", "end_date"}
+    response = staff.post(url, {k: v for k, v in others.items() if k in fields}, format="json")
+    assert_400_naming_only(response, name, "Required: send ")
+    assert "YYYY-MM-DD" in response.json()[name]
+    assert not RetentionRun.objects.exists()
+
+
+def test_the_empty_start_the_page_quotes_is_what_the_rebuild_answers(staff, home):
+    response = staff.post(REBUILD, {"start": "", "end": "2024-01-02"}, format="json")
+    assert response.status_code == 400
+    quote = f'`{{"start": "{response.json()["start"]}"}}`'
+    assert quote in flat("docs/api.md")
