@@ -69,6 +69,16 @@ class SchemaView(SpectacularAPIView):
         read_lang(request.query_params)
         return super().get(request, *args, **kwargs)
 
+    def handle_exception(self, exc):
+        # drf-spectacular's YAML renderer (the schema's default) writes a message as a mapping,
+        # `lang: {string: ..., code: invalid}`: each parameter's message is text, as in JSON.
+        if isinstance(exc, ValidationError) and isinstance(exc.detail, dict):
+            exc.detail = {
+                name: " ".join(map(str, text)) if isinstance(text, list) else str(text)
+                for name, text in exc.detail.items()
+            }
+        return super().handle_exception(exc)
+
 
 def read_lang(query) -> None:
     """`?lang=` of the schema and its page (the language of Django's and DRF's own words in it,

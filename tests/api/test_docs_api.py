@@ -1,6 +1,7 @@
 """What docs/api.md states of the API that no other test reads from the page, asked of the real
 endpoints (PostgreSQL, Redis, InfluxDB): the fields a queueing request cannot do without, left
-out and sent empty, are told as the page quotes."""
+out and sent empty, are told as the page quotes; the schema's 400 in its own YAML names the
+parameter with its message, as every endpoint's."""
 
 import re
 
@@ -58,3 +59,20 @@ def test_the_empty_start_the_page_quotes_is_what_the_rebuild_answers(staff, home
     assert response.status_code == 400
     quote = f'`{{"start": "{response.json()["start"]}"}}`'
     assert quote in flat("docs/api.md")
+
+
+@pytest.mark.parametrize("query", ["lang=xx", "lang=", "format=xml"])
+def test_the_schema_in_yaml_names_the_parameter_with_its_message(staff, query):
+    """ "Invalid parameters get HTTP 400 with a message naming the parameter": the schema's
+    own YAML wrote it as a mapping of drf-spectacular's, `lang: {string: ..., code: invalid}`,
+    where the same request with format=json says `{"lang": "..."}`."""
+    import yaml
+
+    answer = staff.get(f"/api/schema/?{query}")
+    name = query.partition("=")[0]
+    assert answer.status_code == 400
+    said = yaml.safe_load(answer.content)
+    assert list(said) == [name] and isinstance(said[name], str), said
+    if name == "lang":
+        as_json = staff.get(f"/api/schema/?format=json&{query}").json()
+        assert said == as_json
