@@ -1,9 +1,11 @@
 """What docs/api.md states of the API that no other test reads from the page, asked of the real
 endpoints (PostgreSQL, Redis, InfluxDB): the fields a queueing request cannot do without, left
 out and sent empty, are told as the page quotes; the schema's 400 in its own YAML names the
-parameter with its message, as every endpoint's."""
+parameter with its message, as every endpoint's; the price slots end where the look-ahead
+does, `known_until` with them."""
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -76,3 +78,22 @@ def test_the_schema_in_yaml_names_the_parameter_with_its_message(staff, query):
     if name == "lang":
         as_json = staff.get(f"/api/schema/?format=json&{query}").json()
         assert said == as_json
+
+
+@pytest.mark.influxdb
+def test_the_price_slots_end_where_within_asks_and_known_until_is_their_end(collected, api):
+    """`GET /api/pricing/slots`: its `known_until` is the end of the last slot listed, which is
+    the stored horizon only when that comes before the look-ahead (48 h, or `?within=`): with
+    `within=1h` it is where that hour's slots end (the page said "to the known horizon")."""
+    from collectors.pricing.store import AHEAD
+
+    row = next(line for line in (ROOT / "docs" / "api.md").read_text().splitlines()
+               if line.startswith("| `GET /api/pricing/slots"))  # fmt: skip
+    assert f"up to {AHEAD.total_seconds() / 3600:g} h ahead" in row and "`?within=`" in row
+    stored = api.get("/api/pricing/slots").json()
+    short = api.get("/api/pricing/slots?within=1h").json()
+    for answer in (stored, short):
+        assert answer["known_until"] == answer["slots"][-1]["end"]
+    assert short["known_until"] < stored["known_until"]
+    now = datetime.fromisoformat(short["now"])
+    assert datetime.fromisoformat(short["slots"][-1]["start"]) < now + timedelta(hours=1)
