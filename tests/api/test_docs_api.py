@@ -2,7 +2,7 @@
 endpoints (PostgreSQL, Redis, InfluxDB): the fields a queueing request cannot do without, left
 out and sent empty, are told as the page quotes; the schema's 400 in its own YAML names the
 parameter with its message, as every endpoint's; the price slots end where the look-ahead
-does, `known_until` with them."""
+does, `known_until` with them, and the carbon forecast lists the slots starting in its own."""
 
 import re
 from datetime import datetime, timedelta
@@ -97,3 +97,31 @@ def test_the_price_slots_end_where_within_asks_and_known_until_is_their_end(coll
     assert short["known_until"] < stored["known_until"]
     now = datetime.fromisoformat(short["now"])
     assert datetime.fromisoformat(short["slots"][-1]["start"]) < now + timedelta(hours=1)
+
+
+@pytest.mark.influxdb
+def test_the_carbon_forecast_is_of_the_slots_starting_within_the_look_ahead(collected, api):
+    """`GET /api/carbon/series`'s `forecast`: the stored slots that start from now on, up to
+    FORECAST_AHEAD (48 h): a slot stored beyond it is not listed (the page said "the stored
+    forecast from now"), nor the running one (its start is before now)."""
+    from django.conf import settings
+
+    from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH
+    from collectors.carbon.series_api import FORECAST_AHEAD
+    from enrich.influx import get_timeseries
+    from enrich.readings import Reading
+    from tests.support.plan import NOW
+
+    row = next(line for line in (ROOT / "docs" / "api.md").read_text().splitlines()
+               if line.startswith("| `GET /api/carbon/series"))  # fmt: skip
+    ahead = FORECAST_AHEAD.total_seconds() / 3600
+    assert f"the stored forecast of the slots starting from now up to {ahead:g} h ahead" in row
+    tags = {"provider": "uk_carbon_intensity", "region": "South England"}
+    inside, beyond = NOW + FORECAST_AHEAD - timedelta(minutes=10), NOW + FORECAST_AHEAD
+    get_timeseries().write(settings.INFLUXDB_DATABASE, [
+        Reading(FORECAST_MEASUREMENT, {GCO2_KWH: 99.0, "slot_minutes": 30.0}, moment, tags)
+        for moment in (inside, beyond)])  # fmt: skip
+    answer = api.get("/api/carbon/series").json()
+    times = [datetime.fromisoformat(point["time"]) for point in answer["forecast"]]
+    assert times[-1] == inside and beyond not in times
+    assert min(times) >= NOW > NOW.replace(minute=0)  # the 12:00 slot running at 12:10: not listed
