@@ -75,10 +75,11 @@ class SessionAuthScheme(SessionScheme):
 class ReadOrTrigger(BasePermission):
     """Any authenticated user reads; only staff or enrich.trigger_work changes or triggers."""
 
-    message = (
-        "This token may only read. Changing data or starting work needs a staff user or the "
-        f"permission {TRIGGER_PERMISSION} (admin → Users)."
+    needs = (
+        "Changing data or starting work needs a staff user or the permission "
+        f"{TRIGGER_PERMISSION} (admin → Users)."
     )
+    message = f"This token may only read. {needs}"
 
     def has_permission(self, request, view) -> bool:
         user = request.user
@@ -86,7 +87,12 @@ class ReadOrTrigger(BasePermission):
             return False  # DRF answers 401 (no or bad token) rather than 403
         if not takes_method(request, view):
             return True  # DRF's 405 follows: nothing is done
-        return request.method in SAFE_METHODS or may_trigger(user)
+        if request.method in SAFE_METHODS or may_trigger(user):
+            return True
+        if not isinstance(request.successful_authenticator, TokenAuthentication):
+            # Signed in with a session (the browsable API after /login/): there is no token.
+            self.message = f"User {user.get_username()!r} may only read. {self.needs}"
+        return False
 
 
 def client_address(request) -> str:

@@ -2,7 +2,8 @@
 endpoints (PostgreSQL, Redis, InfluxDB): the fields a queueing request cannot do without, left
 out and sent empty, are told as the page quotes; the schema's 400 in its own YAML names the
 parameter with its message, as every endpoint's; the price slots end where the look-ahead
-does, `known_until` with them, and the carbon forecast lists the slots starting in its own."""
+does, `known_until` with them, and the carbon forecast lists the slots starting in its own;
+a read-only session's 403 speaks of its user, not of a token."""
 
 import re
 from datetime import datetime, timedelta
@@ -125,3 +126,21 @@ def test_the_carbon_forecast_is_of_the_slots_starting_within_the_look_ahead(coll
     times = [datetime.fromisoformat(point["time"]) for point in answer["forecast"]]
     assert times[-1] == inside and beyond not in times
     assert min(times) >= NOW > NOW.replace(minute=0)  # the 12:00 slot running at 12:10: not listed
+
+
+def test_a_read_only_user_signed_in_with_a_session_is_not_told_of_a_token(home):
+    """ "A read-only token asking to change something gets 403 ("This token may only read")":
+    a read-only user signed in with a session (the browsable API after /login/) was told the
+    same of a token it does not have; the page gives the words it gets."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(get_user_model().objects.create_user("reader"))
+    answer = browser.post("/retention/archive", {"dry_run": "true"})
+    assert answer.status_code == 403
+    said = answer.json()["detail"]
+    assert said.startswith("User 'reader' may only read.") and "token" not in said.lower()
+    shown = said.partition(".")[0].replace("'reader'", "'<name>'")
+    assert f'("{shown}")' in flat("docs/api.md")
+    assert not RetentionRun.objects.exists()
