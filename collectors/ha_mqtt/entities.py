@@ -12,7 +12,7 @@ and nothing is shown that enrich does not have: a meter's circuit its newest ans
 value for is unavailable, its last value being no current one.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -244,7 +244,11 @@ def home_power(entry: Mapping[str, Any]) -> EntityState:
 
 
 def smart_meter_states(
-    site: Site, entry: Mapping[str, Any], stale_after: float, now: datetime
+    site: Site,
+    entry: Mapping[str, Any],
+    stale_after: float,
+    now: datetime,
+    configs: Sequence[ProviderConfig] = (),
 ) -> list[EntityState]:
     value = entry.get("value") or {}
     states = [home_power(entry)]
@@ -263,6 +267,11 @@ def smart_meter_states(
     # loads it cannot see (unavailable) rather than removing them.
     phantoms = meters.phantom_loads(entry["provider"], collected_by, devices, newest)
     circuits = meters.circuit_powers(entry["provider"], collected_by, devices, newest, held)
+    # A Home Assistant circuit taken out of (or renamed in) options.circuits is no longer the
+    # meter's, though its last value is less than an hour old: the publisher keeps it,
+    # unavailable, for a day, and `manage.py mqtt_remove_entities` removes it at once.
+    read = meters.configured_circuits([c for c in configs if c.provider == entry["provider"]])
+    circuits = [c for c in circuits if c.device not in read or c.circuit in read[c.device]]
     # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
     # was given, also when another one comes first in name order or it has no value for a while.
     keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))
@@ -353,7 +362,9 @@ def site_states(
         "electricity_pricing": lambda e: pricing_states(site, e, window_hours, now, held),
         "air_quality": air_quality_states,
         "occupancy": occupancy_states,
-        "smart_meter": lambda e: smart_meter_states(site, e, meter_stale_after, now),
+        "smart_meter": lambda e: smart_meter_states(
+            site, e, meter_stale_after, now, by_source["smart_meter"]
+        ),
     }
     states: list[EntityState] = []
     unread = None

@@ -13,11 +13,13 @@ gave a value for at that poll) is read back from the time of its state however o
 HA's state holds until it changes (`held`), so an oven at 0 W all day keeps its entity.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from collectors.base import ConfigError
+from collectors.smart_meter import home_assistant
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, CIRCUIT_STATES, MEASUREMENT
 from enrich.influx import quote_ident, stored_rows
 
@@ -95,6 +97,22 @@ def circuit_powers(
     rows = _newest("power_w", CIRCUIT_MEASUREMENT, f'{DEVICE}, "circuit"', provider, site, since)
     kept = [row for row in rows if row.time is not None and row.time >= min(recent, _held(row))]
     return _values(kept, "power_w", devices)
+
+
+def configured_circuits(configs: Iterable[Any]) -> dict[str, set[str]]:
+    """{device: the circuits its meter is set to read} of the Home Assistant meters among
+    `configs` (options.circuits); other meters read every circuit their answers list."""
+    found: dict[str, set[str]] = {}
+    for config in configs:
+        if config.provider != home_assistant.PROVIDER:
+            continue
+        options = config.options or {}
+        try:
+            device = home_assistant.device_tag(options)
+        except ConfigError:  # not collected either: its last values are what there is
+            continue
+        found.setdefault(device, set()).update(options.get("circuits") or {})
+    return found
 
 
 def recent_devices(provider: str, site: str, newest: datetime, held: Held | None = None) -> Devices:

@@ -62,7 +62,7 @@ def _home_assistant(options: Mapping[str, Any]) -> str:
     return base.rstrip("/")
 
 
-def _device(options: Mapping[str, Any]) -> str:
+def device_tag(options: Mapping[str, Any]) -> str:
     """The `device` tag (options.device, default "home"), once the sensors are checked: the
     entity ids of options.total_entity, daily_energy_entity and circuits, whose circuit names
     are tags too."""
@@ -95,7 +95,7 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
     options = common.METER_OPTIONS | {
         "base_url", "total_entity", "circuits", "daily_energy_entity", "device"
     }  # fmt: skip
-    option_parsers = (_home_assistant, _device, common.watch_options)
+    option_parsers = (_home_assistant, device_tag, common.watch_options)
     budget_scope = "target"
     # HA's recorder keeps 10 days by default, but a day of a sensor that reports every few
     # seconds is already tens of thousands of states in one answer: our bound.
@@ -109,7 +109,7 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
                 "Home Assistant meter: put a long-lived access token (HA: your profile > "
                 "Security > Long-lived access tokens) in the provider config's API key."
             )
-        device = _device(credentials.options)
+        device = device_tag(credentials.options)
         params = {**common.watch_params(site, credentials), "device": device}
         return Target(self.source, PROVIDER, f"{site.name}|{base}|{device}", params)
 

@@ -8,8 +8,10 @@ automations lost the entity for five minutes."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from collectors.ha_mqtt.publisher import GONE_AFTER, publish_all
 from tests.ha_mqtt import homes
@@ -106,3 +108,25 @@ def test_a_deleted_meter_removes_its_circuits_at_once(topics, subscriber, broker
     meter.config.save()
     assert publish_all(broker, topics, now=meter.now)["removed"] == 3  # power and both circuits
     assert subscriber.wait_for(lambda m: cleared(subscriber, config))
+
+
+def test_mqtt_remove_entities_removes_a_circuit_taken_out_of_the_options_at_once(
+    topics, subscriber, broker, replay_server
+):
+    """docs/home_assistant.md: a circuit taken out of `options.circuits` stays, unavailable,
+    for a day, and `manage.py mqtt_remove_entities` removes it at once."""
+    meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
+    config, base = oven(meter, topics)
+    meter.run({"Heat pump": 900.0, "Oven": 2000.0}, 2900.0)
+    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
+    meter.run({"Heat pump": 910.0}, 910.0)  # the oven taken out of options.circuits
+    assert publish_all(broker, topics, now=meter.now)["removed"] == 0
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline")
+
+    out = StringIO()
+    call_command("mqtt_remove_entities", stdout=out)
+    assert subscriber.wait_for(lambda m: cleared(subscriber, config)), out.getvalue()
+    assert f"{base}/state" not in subscriber.messages
+    heat_pump = config.replace(OVEN, "circuit_home_heat_pump_power")
+    assert not cleared(subscriber, heat_pump)  # still in the options: kept

@@ -112,6 +112,10 @@ def test_circuits_whose_names_slug_alike_are_entities_each(topics, subscriber, b
     # poll (one whose value is older is unavailable: test_missing_circuits).
     data_time = datetime(2026, 5, 1, 14, 5, 3, 100002, tzinfo=UTC)
     more = {"Heat-Pump": 100.0, "冷蔵庫": 80.0, "洗濯機": 500.0}
+    # Circuits the meter reads (options.circuits), stored as its poll stores them.
+    configured = config.options["circuits"] | {n: f"sensor.c{i}" for i, n in enumerate(more)}
+    config.options = config.options | {"circuits": configured}
+    config.save(update_fields=["options"])
     tags = {"provider": "home_assistant", "device": "home", "site": site.name}
     get_timeseries().write(
         settings.INFLUXDB_DATABASE,
