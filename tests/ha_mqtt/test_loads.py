@@ -8,19 +8,25 @@ H+6 (the site's clock across DST is tests/api/test_plan_api.py's business).
 """
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 
+from collectors import clock
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.ha_mqtt.tasks import request_publish
 from collectors.models import CollectorRun, FlexibleLoad
 from enrich.models import ProviderConfig
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.homes import load, published, store_carbon, utc_home
+from tests.support.api import token_client
 from tests.support.ha_discovery import cleared, expected_config
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+ROOT = Path(__file__).resolve().parents[2]
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 
@@ -282,3 +288,29 @@ def test_a_carbon_forecast_starting_later_is_named_and_what_it_left_unplanned(
     assert attributes["reason"].startswith(
         f"Carbon intensity (electricitymaps) is known only from {since}"
     )
+
+
+def test_the_state_is_the_start_of_the_plan_request_the_page_gives(
+    topics, subscriber, broker, settings, monkeypatch
+):
+    """docs/home_assistant.md names the `GET /api/plan` request whose `start` the state is;
+    for a load that may be interrupted, a contiguous plan would start elsewhere."""
+    anchor = homes.hour_start()
+    # H+1 0.05 and H+4 0.04 apart: split, from H+1; in one piece, from H+3 or H+4 (0.17).
+    site = utc_home(settings.INFLUXDB_DATABASE, anchor, prices={1: 0.05, 4: 0.04})
+    ev = load(site, anchor, name="EV", carbon_price=0, contiguous=False, max_windows=2)
+    now = anchor + 20 * MINUTE
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    publish_all(broker, topics, now=now)
+    state, attributes, _ = published(subscriber, topics, site, f"load_{ev.pk}_start")
+    assert state == (anchor + HOUR).isoformat()
+
+    text = " ".join((ROOT / "docs" / "home_assistant.md").read_text().split())
+    request = re.search(r"It is the `start` that `GET (/api/plan\?[^`]+)`", text)[1]
+    values = {"hours": ev.hours, "the next deadline": attributes["before"], "carbon price": 0,
+              "contiguous": "false", "max_windows": ev.max_windows}  # fmt: skip
+    path, _, query = request.partition("?")
+    asked = {name: str(values[value.strip("<>")]) for name, value in parse_qsl(query)}
+    answer = token_client("home-assistant").get(path, asked)
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["start"] == state
