@@ -117,3 +117,17 @@ def test_price_and_peak_after_the_last_stored_slot_say_why_they_are_unavailable(
     for key in ("electricity_price", "peak_period"):
         topic = f"{base}/{key}/attributes"
         assert subscriber.messages[topic] == before[topic]
+
+
+def test_price_before_the_first_stored_slot_says_where_the_prices_start(topics, subscriber, broker):
+    # aWATTar's documented day starts at 22:00 UTC on 2026-04-30: at 21:30 only later slots
+    # are stored, so the reason says where they start (docs/home_assistant.md's table).
+    site = _awattar_home()
+    publish_all(broker, topics, now=datetime(2026, 4, 30, 21, 30, tzinfo=UTC))
+    assert subscriber.caught_up(broker)
+    base = f"{topics.root}/site_{site.pk}/electricity_price"
+    assert subscriber.messages[f"{base}/availability"] == "offline"
+    assert json.loads(subscriber.messages[f"{base}/attributes"])["reason"] == (
+        "no awattar price for DE is stored for now: the stored prices start at "
+        "2026-04-30T22:00:00+00:00"
+    )
