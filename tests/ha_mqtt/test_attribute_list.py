@@ -1,7 +1,7 @@
-"""docs/home_assistant.md's list "What the attributes add": the attributes it gives a smart
-meter's entities are those they publish on a real broker. The whole-home power is a source
-entity like any other (`provider`, `fetched_at`, ...); a circuit and a phantom load are read
-from the stored series, not from the meter's answer, and publish their own list only."""
+"""docs/home_assistant.md's list "What the attributes add": the attributes each bullet gives
+are those the entities publish on a real broker. The whole-home power is a source entity like
+any other (`provider`, `fetched_at`, ...); a circuit and a phantom load are read from the
+stored series, not from the meter's answer, and publish their own list only."""
 
 import json
 import re
