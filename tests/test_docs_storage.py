@@ -7,6 +7,8 @@ no run does."""
 
 import re
 
+import pytest
+
 from tests.support.doc_pages import ROOT
 
 PAGE = " ".join((ROOT / "docs" / "storage.md").read_text().split())
@@ -212,3 +214,24 @@ def test_the_columns_of_an_archive_file_come_in_the_order_the_page_gives():
     table = rows_to_table(rows, field_types(influx))
     others = ["carry_value", "last_reset", "temperature_mean", "temperature_unit"]
     assert table.column_names == ["time", "entity_id", "kind", *said, *others]
+
+
+@pytest.mark.django_db
+def test_the_influxql_the_page_compares_with_asks_for_the_days_the_rest_query_does():
+    """ "The same question asked of the raw data in InfluxQL": the REST example's `start` and
+    `end` are dates, both included; the InfluxQL's `time` bounds must span those same days."""
+    from datetime import date, timedelta
+
+    from retention.models import DailyEnergyByDevice
+    from tests.support.api import token_client
+
+    rest = re.search(r"GET (/api/views/daily_energy_by_device\?\S+)", PAGE)[1]
+    since, until = re.search(r"WHERE time >= '(\S+?)T00:00:00Z' AND time < '(\S+?)T00:00:00Z'",
+                             PAGE).groups()  # fmt: skip
+    entity = re.search(r"entity_id=([\w.]+)", rest)[1]
+    first = date.fromisoformat(since)
+    for n in range(-5, 40):
+        DailyEnergyByDevice.objects.create(entity_id=entity, date=first + timedelta(n), total_kwh=1)
+    answered = [row["date"] for row in token_client("sd").get(rest).json()["rows"]]
+    asked = (date.fromisoformat(until) - first).days
+    assert answered == [str(first + timedelta(n)) for n in range(asked)]
