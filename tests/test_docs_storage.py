@@ -235,3 +235,16 @@ def test_the_influxql_the_page_compares_with_asks_for_the_days_the_rest_query_do
     answered = [row["date"] for row in token_client("sd").get(rest).json()["rows"]]
     asked = (date.fromisoformat(until) - first).days
     assert answered == [str(first + timedelta(n)) for n in range(asked)]
+
+
+def test_the_archive_s_monthly_cost_the_page_gives_is_its_bytes_at_the_price_it_gives():
+    """ "a 50-entity home's year is ~440 KB ... about 0.0002 cents per month, and five years
+    stay under a thousandth of a cent per month", at the page's "$0.004 per GB-month"."""
+    costs = PAGE.split("### Costs")[1].split("### Restore")[0]
+    price = float(re.search(r"\$([\d.]+) per GB-month", costs)[1])
+    year_kb = int(re.search(r"a 50-entity home's year is ~(\d+) KB", costs)[1])
+    said = float(re.search(r"about ([\d.]+) cents per month", costs)[1])
+    cents = year_kb * 1024 / 2**30 * price * 100  # GB = 2^30 bytes, as AWS bills
+    assert round(cents, 4) == said
+    assert "five years stay under a thousandth of a cent per month" in costs
+    assert 5 * cents < 0.001
