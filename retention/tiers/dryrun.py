@@ -103,7 +103,10 @@ def quiet_days(details: dict[str, Any]) -> str:
         return ""
     if details.get("tier") == "hourly":
         what = "raw point of a tiered entity (not listed): nothing to delete there; the run "
-        what += "gives them the hours of values that hold"
+        what += (
+            "gives a value that holds through them their hours (an entity whose states per day "
+            "are measured keeps its raw states there, none: the daily tier gives it the days)"
+        )
     else:
         what = "hourly row (not listed): nothing to compose or delete there"
     return (

@@ -284,3 +284,25 @@ def test_dry_runs_count_what_the_runs_then_delete(ha_db, layout):
             assert source["bytes_per_point"] == pytest.approx(per_point)
             expected += round(per_point * deleted)
     assert report["expected_freed_bytes"] == (expected or None)
+
+
+def test_days_without_states_of_a_measured_entity_get_days_not_hours(ha_db):
+    """A measured entity keeps its raw states on a day with no more of them than hourly rows:
+    a day without any gets no hourly row. The dry run said "the run gives them the hours of
+    values that hold"; the value that holds reaches those days through the daily tier."""
+    points = [(3 * 3600, 120.0), (20 * 3600, 75.5)]  # day A only; B and C hold 75.5 W
+    heater = measured(ha_db.write_entity("official", "sensor.heater_power", points, unit="W"))
+    dry = tiers.downsample_hourly(D0, D0 + 3 * DAY, dry_run=True)
+    assert dry.details["days_with_nothing"] == 2
+    assert (
+        "nothing to delete there; the run gives a value that holds through them their hours "
+        "(an entity whose states per day are measured keeps its raw states there, none: the "
+        "daily tier gives it the days)" in tiers.summary(dry)
+    )
+    assert tiers.downsample_hourly(D0, D0 + 3 * DAY).status == "ok"
+    assert rows_per_day(heater.entity_id) == {}  # day A too: 2 states, fewer than its rows
+    assert tiers.downsample_daily(D0, D0 + 3 * DAY).status == "ok"
+    days = read_rows(DAILY_RP, T0, T0 + 3 * DAY, heater.entity_id)[heater.entity_id]
+    assert [row.start for row in days] == [T0, T0 + DAY, T0 + 2 * DAY]
+    for row in days[1:]:
+        assert (row.fields["avg_value"], row.fields["coverage_seconds"]) == (75.5, 86400)

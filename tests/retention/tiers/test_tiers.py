@@ -755,8 +755,8 @@ def test_dry_runs_list_only_the_days_with_something_to_do(ha_db, capsys):
     assert "nothing_tiered" not in report
     line = (
         f"10 of the 13 days from {D0 - 10 * DAY} to {D0 + 2 * DAY} hold no raw point of a "
-        "tiered entity (not listed): nothing to delete there; the run gives them the hours of "
-        "values that hold"
+        "tiered entity (not listed): nothing to delete there; the run gives a value that holds "
+        "through them their hours"
     )
     summary = tiers.summary(dry)
     assert "would aggregate 107 raw points of 3 days and delete 107 points" in summary
