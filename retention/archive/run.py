@@ -124,7 +124,9 @@ def run_archive(
     ts = get_timeseries()
     now = now or timezone.now()
     with (
-        recorded_run(RetentionRun.Operation.ARCHIVE, run, requeued=requeued) as run,
+        recorded_run(
+            RetentionRun.Operation.ARCHIVE, run, requeued=requeued, details={"dry_run": dry_run}
+        ) as run,
         archive_lock(take=not dry_run, owner=f"archive run {run.pk}") as lock,
     ):
         storage = storage or get_storage()  # no target: refused, recorded as a failed run

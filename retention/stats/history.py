@@ -39,10 +39,12 @@ def run_summary(run: RetentionRun) -> dict[str, Any]:
 
 
 def last_run(operation: str) -> dict[str, Any]:
-    """Time and status of the newest real run (not a dry run, not skipped for the lock)."""
+    """Time and status of the newest real run (not a dry run, not skipped for the lock; a dry
+    run still running says so in its details)."""
     run = (
         RetentionRun.objects.filter(operation=operation)
         .exclude(status__in=(RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED))
+        .exclude(details__contains={"dry_run": True})
         .order_by("-started", "-pk")
         .first()
     )

@@ -136,6 +136,8 @@ def downsample(
     run.status = RetentionRun.Status.RUNNING
     run.range_start = utc_midnight(start) if start else None
     run.range_end = utc_midnight(end) if end else None
+    if dry_run:  # not the last real run while it runs (retention.stats.history.last_run)
+        run.details = {**run.details, "dry_run": True}
     fold_so_far(run)  # an attempt whose process died in this run (a redelivered task)
     with alive(run):  # saved, and shown alive until its last save (retention.liveness)
         when = now or datetime.now(UTC)
