@@ -248,3 +248,12 @@ def test_the_archive_s_monthly_cost_the_page_gives_is_its_bytes_at_the_price_it_
     assert round(cents, 4) == said
     assert "five years stay under a thousandth of a cent per month" in costs
     assert 5 * cents < 0.001
+
+
+def test_the_webhook_s_kinds_the_page_lists_are_every_kind_of_alert():
+    """ "`kind` is `failed` or `overrun` for a run's alert, ... for the alerts of a condition":
+    the automations matching `trigger.json.kind` meet every kind an alert can have."""
+    from retention.models import Alert
+
+    said = PAGE.split("`kind` is ")[1].split("; `duration_seconds`")[0]
+    assert set(re.findall(r"`(\w+)`", said)) == set(Alert.Kind.values)
