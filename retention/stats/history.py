@@ -44,7 +44,7 @@ def last_run(operation: str) -> dict[str, Any]:
     run = (
         RetentionRun.objects.filter(operation=operation)
         .exclude(status__in=(RetentionRun.Status.DRY_RUN, RetentionRun.Status.SKIPPED))
-        .exclude(details__contains={"dry_run": True})
+        .exclude(details__has_key="dry_run", details__dry_run=True)  # SQLite has no contains
         .order_by("-started", "-pk")
         .first()
     )

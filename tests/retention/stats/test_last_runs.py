@@ -1,7 +1,7 @@
 """/retention/stats' `last_downsample_*` and `last_archive_to_s3` are "the newest real run (not
-a dry run, not skipped)" (docs/storage.md): a dry run is not one while it runs either. Before,
-a `downsample_hourly --dry-run` in progress (minutes on a large home) stood in for the last
-real run, `running`, on the stats, the status page and Home Assistant's sensors."""
+a dry run, not skipped)" (docs/storage.md): a dry run is not one while it runs either (a
+`downsample_hourly --dry-run` takes minutes on a large home), on PostgreSQL and on the embedded
+SQLite of `make run`'s defaults."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,6 +14,7 @@ from retention.stats.history import last_run
 from retention.tiers import runner as tiers
 from tests.retention.conftest import T0
 from tests.support.archive import Recording, daily_rows
+from tests.support.startup import run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +51,22 @@ def test_an_archive_dry_run_in_progress_is_not_the_last_real_run(tier, local_arc
     dry = run_archive(now, dry_run=True, storage=Watched(get_storage()))
     assert RetentionRun.objects.get(pk=dry.run_id).status == RetentionRun.Status.DRY_RUN
     assert seen and set(seen) == {(real.run_id, 2)}
+
+
+SQLITE_RUNS = """
+from django.core.management import call_command
+from django.utils import timezone
+from retention.models import RetentionRun as R
+from retention.stats.history import last_run
+call_command("migrate", verbosity=0)
+real = R.objects.create(operation="archive", status="ok", started=timezone.now(), details={})
+R.objects.create(operation="archive", status="running", started=timezone.now(),
+                 details={"dry_run": True})
+print(last_run("archive")["run_id"] == real.pk)
+"""
+
+
+def test_a_dry_run_in_progress_is_not_the_last_real_run_on_sqlite(tmp_path):
+    result = run_django(SQLITE_RUNS, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "True"
