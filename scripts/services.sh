@@ -14,14 +14,25 @@ umask 077
 mkdir -p "$VAR/log"
 chmod 700 "$VAR" "$VAR/log"
 
-INFLUXDB_HTTP_PORT=${ENRICH_INFLUXDB_PORT:-8186}
-INFLUXDB_RPC_PORT=${ENRICH_INFLUXDB_RPC_PORT:-8188}
-INFLUXDB_DATA_DIR=${ENRICH_INFLUXDB_DATA_DIR:-$VAR/influxdb}
+# A variable (REDIS_URL, MQTT_URL, the ports below) as under `make run` honcho gives it to the
+# processes: .env's over the shell's; ENRICH_ENV_FILE=none (the tests' settings) reads no .env.
+env_value() {  # env_value <name> [<default>]
+  local file=${ENRICH_ENV_FILE:-$ROOT/.env} value=""
+  if [ "$file" != none ] && [ -f "$file" ]; then
+    value=$(awk -F= -v name="$1" '$1 == name { sub(/^[^=]*=/, ""); value = $0 }
+      END { gsub(/^["\047]|["\047]$/, "", value); print value }' "$file")
+  fi
+  echo "${value:-${!1:-${2:-}}}"
+}
+
+INFLUXDB_HTTP_PORT=$(env_value ENRICH_INFLUXDB_PORT 8186)
+INFLUXDB_RPC_PORT=$(env_value ENRICH_INFLUXDB_RPC_PORT 8188)
+INFLUXDB_DATA_DIR=$(env_value ENRICH_INFLUXDB_DATA_DIR "$VAR/influxdb")
 # A relative one from the project's root, as var/ (not from wherever make or the script ran).
 [[ $INFLUXDB_DATA_DIR == /* ]] || INFLUXDB_DATA_DIR=$ROOT/$INFLUXDB_DATA_DIR
-REDIS_PORT=${ENRICH_REDIS_PORT:-6379}
-PG_PORT=${ENRICH_PG_PORT:-5432}
-MQTT_PORT=${ENRICH_MQTT_PORT:-1883}
+REDIS_PORT=$(env_value ENRICH_REDIS_PORT 6379)
+PG_PORT=$(env_value ENRICH_PG_PORT 5432)
+MQTT_PORT=$(env_value ENRICH_MQTT_PORT 1883)
 
 log() { echo "[services] $*" >&2; }
 
@@ -110,17 +121,6 @@ redis_answer() {
 
 redis_pong() { [ "$(redis_answer)" = +PONG ]; }
 
-# A setting (REDIS_URL, MQTT_URL) as the processes get it: under `make run` honcho gives them
-# .env's over the shell's; ENRICH_ENV_FILE=none (the tests' settings) reads no .env.
-env_url() {  # env_url <name>
-  local file=${ENRICH_ENV_FILE:-$ROOT/.env} url=""
-  if [ "$file" != none ] && [ -f "$file" ]; then
-    url=$(awk -F= -v name="$1" '$1 == name { sub(/^[^=]*=/, ""); value = $0 }
-      END { gsub(/^["\047]|["\047]$/, "", value); print value }' "$file")
-  fi
-  echo "${url:-${!1:-}}"
-}
-
 # A URL's parts: url_user and url_password (user[:password]@, their %-escapes decoded),
 # url_host (an IPv6 address without its brackets: [::1]) and url_port (empty when it names none).
 url_parts() {
@@ -154,7 +154,7 @@ names_another() { [ -n "$1" ] && { [[ $1 != "$2"://* ]] || [ "${url_port:-$3}" !
 # taken): it is used when REDIS_URL's login opens it, otherwise the script says how.
 redis_with_password() {
   local url url_user url_password url_host="" url_port
-  url=$(env_url REDIS_URL)
+  url=$(env_value REDIS_URL)
   url_parts "$url"
   if [ -z "$url_password" ]; then url_password=$url_user url_user=""; fi  # redis://PASSWORD@
   if names_another "$url" redis 6379 "$REDIS_PORT"; then
@@ -330,7 +330,7 @@ mqtt_up() { [ "$(mqtt_connack)" = 00 ]; }
 mqtt_with_login() {
   local name=MQTT_URL url url_user url_password url_host="" url_port
   [ -z "${MQTT_TEST_URL:-}" ] || name=MQTT_TEST_URL
-  url=$(env_url $name)
+  url=$(env_value $name)
   url_parts "$url"
   if names_another "$url" mqtt 1883 "$MQTT_PORT"; then
     log "mosquitto: the broker on 127.0.0.1:$MQTT_PORT asks for a login; $name names another: left alone"

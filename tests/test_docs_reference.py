@@ -169,7 +169,7 @@ def test_the_defaults_of_the_variables_only_the_scripts_read_are_theirs():
     """ "Used by the scripts only: `WEB_BIND` (default `127.0.0.1:8000`) ... `PYTEST_WORKERS`
     (3)" and the compose-only ones of docs/configuration.md: the Procfile, scripts/,
     the Makefile or docker-compose.yml falls back to that value (`${NAME:-value}`,
-    `NAME ?= value`, `ensure NAME value`; `$VAR/` is var/)."""
+    `NAME ?= value`, `ensure NAME value`, `env_value NAME value`; `$VAR/` is var/)."""
     text = " ".join((ROOT / "docs" / "configuration.md").read_text().split())
     part = text[text.index("Used by the scripts only") : text.index("its login.")]
     given = re.findall(r"`([A-Z][A-Z0-9_]+)` \((?:default )?`?([^`)]+)`?\)", part)
@@ -189,7 +189,13 @@ def test_the_defaults_of_the_variables_only_the_scripts_read_are_theirs():
         if value != "user:password"  # the form of FLOWER_BASIC_AUTH, not a default
         and not any(
             form in code
-            for form in (f"${{{name}:-{value}}}", f"{name} ?= {value}", f"ensure {name} {value}")
+            for form in (
+                f"${{{name}:-{value}}}",
+                f"{name} ?= {value}",
+                f"ensure {name} {value}",
+                f"env_value {name} {value}",
+                f'env_value {name} "{value}"',
+            )
         )
     ]
     assert len(given) >= 12 and not wrong, (given, wrong)

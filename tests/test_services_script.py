@@ -1,6 +1,7 @@
 """scripts/services.sh: what it starts keeps what a user would expect of it."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -238,3 +239,30 @@ def test_make_run_keeps_var_and_what_its_processes_write_private(tmp_path):
     assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "umask").read_text().strip() == "0077"
     assert (tmp_path / "var" / "enrich.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_ports_and_folder_it_uses_are_read_from_env_as_the_processes_settings_are(tmp_path):
+    # docs/configuration.md: settings come from the environment or .env, and services.sh says to
+    # set ENRICH_REDIS_PORT (and REDIS_URL) when its port is taken. REDIS_URL in .env was read,
+    # ENRICH_REDIS_PORT there was not: the script checked the taken port again and stopped.
+    port = free_port()
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"ENRICH_REDIS_PORT={port}\nREDIS_URL=redis://127.0.0.1:{port}/0\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENRICH_")}
+    env |= {"ENRICH_ENV_FILE": str(dotenv), "ENRICH_REDIS_PORT": "6379"}  # .env's wins
+    client = asking_once(port=port)
+    try:
+        assert f"redis: starting on 127.0.0.1:{port}" in started("redis", env)
+        assert client.ping()
+    finally:
+        try:
+            client.shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+        (ROOT / "var" / "redis" / f"dump-{port}.rdb").unlink(missing_ok=True)
+    # Every ENRICH_ variable the configuration page gives services.sh is read the same way.
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    named = set(re.findall(r"`(ENRICH_(?!ENV_FILE)[A-Z_]+)`", page))
+    script = (ROOT / "scripts" / "services.sh").read_text()
+    assert named and named == set(re.findall(r"\$\(env_value (ENRICH_[A-Z_]+)", script))
+    assert not re.search(r"\$\{ENRICH_(?!ENV_FILE)", script)
