@@ -132,3 +132,20 @@ def test_make_run_goes_on_when_redis_restarts_under_a_worker_holding_a_retry(tmp
         finally:
             log.close()
             redis.stop()
+
+
+def test_make_runs_processes_log_to_its_terminal_only():
+    # docs/deployment.md said "Logs go to var/log/": only the services' do (redis.log,
+    # influxd.log, mosquitto.log). web, worker, beat and Flower write to honcho's output, the
+    # terminal of `make run`: no Procfile command names a log file, and Django logs to stderr.
+    from django.conf import settings
+
+    options = ("--logfile", "--access-logfile", "--error-logfile", "-f", "--log-file")
+    for line in filter(None, (ROOT / "Procfile").read_text().splitlines()):
+        argv = line.split(":", 1)[1].split()
+        named = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in options]
+        pairs = [arg.partition("=") for arg in argv]
+        named += [value for option, equals, value in pairs if equals and option in options]
+        assert set(named) <= {"-"}, line
+    assert [h["class"] for h in settings.LOGGING["handlers"].values()] == ["logging.StreamHandler"]
+    assert not any("stream" in h or "filename" in h for h in settings.LOGGING["handlers"].values())
