@@ -138,3 +138,28 @@ def test_the_configuration_page_says_which_redis_keys_redis_key_prefix_does_not_
     says_outside = "Celery's queues and task results are not under it" in row
     assert says_outside == bool(outside), (outside, row)
     assert "every Redis key" not in row
+
+
+def test_the_default_time_limits_bound_no_task_of_enrich():
+    """docs/configuration.md: CELERY_TASK_SOFT_TIME_LIMIT and CELERY_TASK_TIME_LIMIT are only
+    the limits of a task that sets none; its row gave them as the tasks' limits, while every
+    task sets its own (a collection 150 s, an archive run 3 h 5 min)."""
+    import re
+
+    from tests.support.doc_pages import ROOT
+
+    tasks = project_tasks()
+    assert {"collectors.collect", "retention.archive"} <= set(tasks)
+    assert [
+        name for name, task in tasks.items() if not (task.time_limit and task.soft_time_limit)
+    ] == []
+    (row,) = [
+        line
+        for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
+        if line.startswith("| `CELERY_TASK_SOFT_TIME_LIMIT`")
+    ]
+    assert "so they bound none of them" in row
+    collect, archive = tasks["collectors.collect"].time_limit, tasks["retention.archive"].time_limit
+    assert f"a collection {collect} s" in row
+    hours, minutes = divmod(archive // 60, 60)
+    assert re.search(rf"an archive run {hours} h {minutes} min\b", row)
