@@ -37,6 +37,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.views import APIView
 
 from enrich.management.commands.create_token import trigger_permission
+from tests.support.doc_pages import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -239,3 +240,20 @@ def test_the_walk_finds_every_kind_of_endpoint():
     assert any(route.startswith("admin/enrich/site/") for route in routes)
     # Every exception names a route that exists, so none outlives its endpoint unnoticed.
     assert set(PUBLIC) <= routes and set(STAFF_403) <= routes and set(READ_PAGES) <= routes
+
+
+def test_a_read_only_users_session_alone_reads_the_api_and_changes_nothing():
+    """docs/deployment.md's *without a login*: it said a reading needs a token or an admin
+    session, while the start page's login (`/login/`) gives a user who is not staff a session
+    that reads the API as a read-only token does (and changes nothing)."""
+    get_user_model().objects.create_user("reader", password="a-long-enough-password-1")
+    client = Client()
+    signed_in = client.post(
+        "/login/", {"username": "reader", "password": "a-long-enough-password-1"}
+    )
+    assert signed_in.status_code == 302 and "HTTP_AUTHORIZATION" not in client.defaults
+    assert client.get(reverse("sites")).status_code == 200
+    assert refused(client.post(reverse("sites"), {})) and denied(client.get("/admin/"))
+    text = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    assert "Every reading needs a token or a signed-in session" in text
+    assert "`/login/`" in text[text.index("Every reading needs") :][:200]
