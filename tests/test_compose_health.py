@@ -111,9 +111,17 @@ def test_flower_is_healthy_exactly_while_it_answers_behind_its_login(tmp_path):
         import urllib.error
         import urllib.request
 
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
-        assert refused.value.code == 401
+        for page in ("/", "/tasks", "/api/workers", "/api/tasks"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=5)
+            assert refused.value.code == 401, page
+        # Flower's Prometheus counts need none (docs/deployment.md says so; it said every page
+        # but /healthcheck asked for the login).
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as metrics:
+            assert metrics.status == 200 and b"flower_" in metrics.read()
+        docs = (ROOT / "docs" / "deployment.md").read_text()
+        rows = [line for line in docs.splitlines() if line.startswith(("| Flower", "| `flower`"))]
+        assert len(rows) == 2 and all("/metrics" in row for row in rows), rows
     finally:
         worker_support.stop(flower)
         flower.log.close()
