@@ -16,6 +16,7 @@ from enrich.access import may_trigger
 from enrich.apps import check_access_settings
 from enrich.management.commands.create_token import trigger_permission
 from tests.support.api import create_token
+from tests.support.doc_pages import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +221,24 @@ def test_repeated_failed_admin_logins_lock_out_the_next_attempt(client, settings
     get_user_model().objects.create_superuser("other", "", "battery-staple-horse")
     other = client.post(login, {"username": "other", "password": "battery-staple-horse"})
     assert other.status_code == 302 and other["Location"] == "/admin/"
+
+
+def test_failed_logins_at_each_login_count_together_and_lock_out_all_three(client, settings):
+    # docs/configuration.md named the admin's login and POST /api/token/; the start page's
+    # /login/ counts too, with them, and is locked out with them.
+    settings.AXES_FAILURE_LIMIT = 3
+    get_user_model().objects.create_user("reader", password="correct-horse-battery")
+    guess = {"username": "reader", "password": "guess"}
+    assert client.post("/login/", guess).status_code == 200
+    assert client.post("/admin/login/?next=/admin/", guess).status_code == 200
+    assert APIClient().post("/api/token/", guess).status_code in (400, 429)  # the limit-th
+    right = {"username": "reader", "password": "correct-horse-battery"}
+    assert client.post("/login/", right).status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert APIClient().post("/api/token/", right).status_code == 429
+    (row,) = [
+        line
+        for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
+        if line.startswith("| `ADMIN_LOGIN_FAILURE_LIMIT`")
+    ]
+    assert all(login in row for login in ("`/login/`", "admin", "`POST /api/token/`"))
