@@ -364,3 +364,21 @@ def test_default_database_is_the_demo_setting_and_bad_arguments_are_explained():
             }
         finally:
             ts.drop_database(name)
+
+
+def test_the_deployment_page_gives_the_limits_the_command_checks():
+    """docs/deployment.md gave `--entities` "up to 1000": fewer than one of each kind, 4, is
+    refused as well."""
+    from enrich.time_span import EARLIEST, LATEST
+    from retention.demo import MIN_ENTITIES
+    from retention.management.commands.demo_home import MAX_DAYS, MAX_ENTITIES
+    from tests.support.doc_pages import ROOT
+
+    text = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    said = re.search(r"`--days` (\d+) to (\d+), `--entities` (\d+) to (\d+), a history from "
+                     r"(\d+) to (\d+)", text)  # fmt: skip
+    assert said, "the limits of demo_home"
+    days, entities = (1, MAX_DAYS), (MIN_ENTITIES, MAX_ENTITIES)
+    assert tuple(map(int, said.groups())) == (*days, *entities, EARLIEST.year, LATEST.year - 1)
+    with pytest.raises(CommandError, match=f"--entities {MIN_ENTITIES - 1}"):
+        run_demo("--entities", str(MIN_ENTITIES - 1))
