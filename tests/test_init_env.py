@@ -209,3 +209,24 @@ def test_make_runs_flower_asks_for_the_login_init_env_wrote(tmp_path):
             worker_support.stop(honcho)
         finally:
             log.close()
+
+
+def test_init_env_runs_with_only_the_programs_the_docs_name(tmp_path):
+    # docs/deployment.md named sh, head, base64 and awk: it runs tr too, which a machine with
+    # docker and nothing else lacking it would have stopped at.
+    import shutil
+
+    text = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    said = re.search(r"`scripts/init-env` \((.*?)\) generates", text)[1]
+    programs = {"sh", *re.findall(r"`([a-z0-9]+)`", said)}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for program in programs:
+        (bin_dir / program).symlink_to(shutil.which(program))
+    dotenv = tmp_path / ".env"
+    done = subprocess.run(
+        ["sh", INIT_ENV, dotenv], env={"PATH": str(bin_dir)}, capture_output=True, text=True,
+        timeout=30, executable=bin_dir / "sh",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert set(read_dotenv(dotenv)) >= {"DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"}
