@@ -58,3 +58,16 @@ def test_the_influxdb_copy_is_taken_inside_the_container_that_holds_it():
     assert backup[3] == "influxdb" and SERVICES["influxdb"]["image"].startswith("influxdb:1.")
     (copy,) = [argv for argv in found if argv[2] == "cp"]
     assert copy[3] == f"influxdb:{backup[-1]}"
+
+
+def test_the_redis_volume_holds_celerys_queues_and_the_table_says_what_is_lost_with_it():
+    # The row said "rebuilt by the next fetches": the broker is this Redis, so its volume holds
+    # the tasks waiting in Celery's queues, which no fetch rebuilds.
+    environment = SERVICES["worker-retention"]["environment"]
+    assert "CELERY_BROKER_URL" not in environment
+    assert re.fullmatch(
+        r"redis://:\$\{REDIS_PASSWORD[^}]*\}@redis:6379/\d+", environment["REDIS_URL"]
+    )
+    assert "redis-data:/data" in SERVICES["redis"]["volumes"]
+    (row,) = re.findall(r"^\| `redis-data` \|.*$", backups(), re.M)
+    assert "Celery's queues" in row and "closed as failed" in row, row
