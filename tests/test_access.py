@@ -22,6 +22,7 @@ work or changes anything during the walk.
 """
 
 import itertools
+import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -257,3 +258,36 @@ def test_a_read_only_users_session_alone_reads_the_api_and_changes_nothing():
     text = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
     assert "Every reading needs a token or a signed-in session" in text
     assert "`/login/`" in text[text.index("Every reading needs") :][:200]
+
+
+SCHEMA = (
+    "from django.test import Client; import sys; "
+    "sys.stdout.write(Client().get('/api/schema/?format=json', HTTP_HOST='localhost')"
+    ".content.decode())"
+)
+
+
+def test_the_public_schema_is_the_same_for_every_install_and_holds_none_of_its_data():
+    """docs/deployment.md: anyone reaching port 8000 reads /api/schema/, "the same for every
+    install of this version, holding none of your data, settings or names"."""
+    from enrich.models import Site
+    from tests.support.startup import run_django
+
+    own = {
+        "PLAN_CARBON_PRICE": "123.5",
+        "RETENTION_MAX_RANGE_DAYS": "77",
+        "API_THROTTLE_ANON": "7/minute",
+        "TIME_ZONE": "Europe/Berlin",
+        "HA_INFLUXDB_DATABASE": "cottage_history",
+        "INFLUXDB_DATABASE": "cottage_enrich",
+        "RESTORE_INFLUXDB_DATABASE": "cottage_restore",
+        "SITE_NAME": "Cottage",
+        "MQTT_CHEAPEST_WINDOW_HOURS": "3",
+    }
+    plain, other = (run_django(SCHEMA), run_django(SCHEMA, **own))
+    assert plain.returncode == 0 and other.returncode == 0, plain.stderr + other.stderr
+    assert plain.stdout == other.stdout and '"openapi"' in plain.stdout
+    assert not re.search(r"cottage|123\.5|Europe/Berlin|7/minute", other.stdout, re.I)
+    Site.objects.create(name="Cottage-on-the-hill", latitude=51.5, longitude=-0.1)
+    here = Client().get("/api/schema/?format=json").content.decode()
+    assert "Cottage-on-the-hill" not in here and '"openapi"' in here
