@@ -31,7 +31,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.shortcuts import resolve_url
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import URLResolver, get_resolver, resolve, reverse
 from django.utils.regex_helper import normalize
 from rest_framework.authtoken.models import Token
@@ -291,3 +291,14 @@ def test_the_public_schema_is_the_same_for_every_install_and_holds_none_of_its_d
     Site.objects.create(name="Cottage-on-the-hill", latitude=51.5, longitude=-0.1)
     here = Client().get("/api/schema/?format=json").content.decode()
     assert "Cottage-on-the-hill" not in here and '"openapi"' in here
+
+
+# The files collectstatic gathers, found in place.
+@override_settings(WHITENOISE_USE_FINDERS=True, WHITENOISE_AUTOREFRESH=True)
+def test_the_static_files_are_served_without_a_login():
+    """docs/deployment.md lists what anyone reaching port 8000 gets; WhiteNoise serves the
+    static files before any view (and any login) is asked, so the list names them."""
+    assert Client().get(f"{settings.STATIC_URL}admin/css/base.css").status_code == 200
+    text = " ".join((ROOT / "docs" / "deployment.md").read_text().split())
+    public = text[text.index("Without a login, anyone") : text.index("Every reading needs")]
+    assert f"`{settings.STATIC_URL}`" in public
