@@ -4,7 +4,8 @@ Only the owner releases or renews it (compare-and-delete / compare-and-expire in
 script each, so a run whose lock expired and was taken by another never deletes the other's).
 The expiry is the safety net for a killed worker: a dead run's lock disappears after `ttl`.
 A long run calls `renew()` between chunks; `renew()` returning False means the lock was lost
-and the run must stop writing (`keep()` raises LockLost instead). `with lock.taken() as mine:`
+and the run must stop writing (`keep()` raises LockLost instead); `lapsed` says so from then
+on, also once the run has taken the lock again. `with lock.taken() as mine:`
 tries once without waiting and releases on leaving; `acquire(wait_seconds=30)` waits for a
 run that holds it. `with lock.kept_alive():` holds it exactly as long as its process lives: a
 thread renews a short expiry, so a long step never loses it and a killed process's lock lapses
@@ -106,6 +107,8 @@ class RunLock:
             f"{owner or 'unnamed'} since {stamp} [{uuid.uuid4().hex}{self._task_suffix or ']'}"
         )
         self.held = False
+        # A renewal found the lock not this run's: held since, it was not held throughout.
+        self.lapsed = False
 
     def acquire(self, wait_seconds: float = 0) -> bool:
         """Take the lock; with `wait_seconds`, keep trying (every 0.1 s) that long first."""
@@ -141,6 +144,7 @@ class RunLock:
         if not self.held:
             return False
         self.held = bool(get_redis().eval(_RENEW, 1, self.key, self.token, self.ttl_ms))
+        self.lapsed = self.lapsed or not self.held
         return self.held
 
     def keep(self) -> None:

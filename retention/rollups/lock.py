@@ -9,7 +9,10 @@ rebuild and the follow-up of entity edits).
 A run that finds the view busy does nothing and is recorded "skipped" (`skipped`). Before it
 writes, a run makes sure it still holds the lock (`ViewLock.keep`: the renewal thread only logs
 what it cannot renew); one another run took once it expired is `LockLost` (naming that run),
-nothing written, the run failed saying when the work comes next (`failure`).
+nothing written, the run failed saying when the work comes next (`failure`). A lock whose key
+was gone (a Redis restarted without it) is taken again, unless another run of the view held it
+meanwhile (a run that ended since the lock was taken): then it is `LockLost` too, naming that
+run, so rows read before that run wrote newer ones never replace them.
 Redis out of reach, as the run takes the lock or makes sure of it, raises `RedisUnavailable` (a
 Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
 recorded failed: nothing written, the view's watermark not moved, its errors saying when the
@@ -28,7 +31,7 @@ from django.conf import settings
 
 from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable, reachable
-from enrich.redis.lock import LockLost, RunLock, lock_key
+from enrich.redis.lock import NO_HOLDER, LockLost, RunLock, lock_key
 from enrich.wording import listed
 from retention.busy import Waits, comes_next
 from retention.models import RetentionRun
@@ -79,18 +82,45 @@ class ViewLock:
 
     def __init__(self, lock: RunLock, name: str) -> None:
         self._lock, self.name = lock, name
+        self.since = datetime.now(UTC)  # when it was taken
+        self.runs: set[int] = set()  # the runs recorded under it
 
-    def keep(self) -> None:
-        """Before the run writes: renewed (taken again if a Redis restarted without it, as the
+    def keep(self, run: RetentionRun) -> None:
+        """Before `run` writes: renewed (taken again if a Redis restarted without it, as the
         renewal thread would), else LockLost (another run took it once it expired) or
-        RedisUnavailable."""
+        RedisUnavailable. Taken again, and another run of the view held it meanwhile (`gap`):
+        LockLost, so the rows read before that run wrote newer ones are not written."""
+        self.runs.add(run.pk)
         with reachable(lock_what(self.name)):
             if self._lock.renew() or self._lock.acquire():
+                if self._lock.lapsed and (other := self.gap()) is not None:
+                    raise LockLost(
+                        f"lock {self._lock.key!r} was gone (it expired, or Redis restarted "
+                        f"without it) and run {other.pk} of the view held it meanwhile and "
+                        f"has finished ({NO_HOLDER}); this run stopped: it read its data "
+                        "before that run wrote"
+                    )
                 return
             holder = self._lock.holder() or "another run"
         raise LockLost(
             f"lock {self._lock.key!r} lost to {holder} (it expired while this run could not "
             "renew it); this run stopped"
+        )
+
+    def gap(self) -> RetentionRun | None:
+        """A run of the view that ended since this lock was taken, not under it (and was not
+        skipped): it held the lock while its key was gone (None: none did)."""
+        return (
+            RetentionRun.objects.filter(
+                operation=RetentionRun.Operation.VIEW_REFRESH,
+                details__view=self.name,
+                started__gte=self.since,
+                finished__isnull=False,
+            )
+            .exclude(status=RetentionRun.Status.SKIPPED)
+            .exclude(pk__in=self.runs)
+            .order_by("pk")
+            .first()
         )
 
 

@@ -253,7 +253,7 @@ def _run(
             else:
                 outcome = work()
             faults.point("view.before_write")
-            held.keep()  # Redis out of reach, or the lock another's: nothing written
+            held.keep(run)  # Redis out of reach, the lock another's or gone: nothing written
             written = _upsert(name, outcome.rows, outcome.stale)
         except Exception as exc:
             run.status = RetentionRun.Status.FAILED
