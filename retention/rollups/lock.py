@@ -137,13 +137,20 @@ def view_lock(
             taken = lock.acquire()
     except RedisUnavailable as exc:
         logger.error("view %s %s not run: %s", name, mode, exc)
-        not_run(name, mode, start, end, run, RetentionRun.Status.FAILED, failure(exc, name, mode))
+        errors = failure(exc, name, mode)
+        exc.view_run = not_run(name, mode, start, end, run, RetentionRun.Status.FAILED, errors)
         raise
     if not taken:
         yield None
         return
     with lock.kept_alive():  # renewed until the block ends, then released
         yield ViewLock(lock, name)
+
+
+def failed_run(exc: BaseException) -> RetentionRun | None:
+    """The failed run of the view that `exc` stopped, as that run recorded it (`view_run`:
+    not the latest failed run of the view, which may be another process's), or None."""
+    return getattr(exc, "view_run", None)
 
 
 def failure(exc: BaseException, name: str, mode: str, left: Sequence[str] = ()) -> str:

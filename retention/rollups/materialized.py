@@ -259,6 +259,7 @@ def _run(
             run.status = RetentionRun.Status.FAILED
             run.errors = failure(exc, name, mode)
             _finish(run, began)
+            exc.view_run = run  # the run it stopped (rollups.lock.failed_run)
             logger.exception("view %s %s failed", name, mode)
             raise
         _succeeded(run, name, mode, outcome, written, now, began)

@@ -19,7 +19,7 @@ from datetime import datetime
 from enrich.influx import TimeseriesError
 from enrich.redis.client import RedisUnavailable
 from retention.models import RetentionRun
-from retention.rollups.lock import failure
+from retention.rollups.lock import failed_run, failure
 from retention.rollups.materialized import VIEWS, refresh_view
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,7 @@ def in_turn(names: Sequence[str], *, now: datetime | None = None) -> Iterator[Tu
             return
         except Exception as exc:  # the run record holds the details; go on with the next view
             logger.warning("view %s refresh failed: %s", name, exc)
-            latest = RetentionRun.objects.filter(details__view=name).order_by("-pk").first()
-            yield Turn(name, latest, exc)
+            yield Turn(name, failed_run(exc) or _latest(name), exc)
             continue
         yield Turn(name, run)
 
@@ -64,18 +63,19 @@ def in_turn(names: Sequence[str], *, now: datetime | None = None) -> Iterator[Tu
 def stopped(name: str, left: list[str], exc: Exception) -> RetentionRun:
     """The failed run of view `name`, which `exc` (one of STOPS) stopped, naming the views
     `left` after it, which the refresh does not try: they keep their rows and watermarks."""
-    run = RetentionRun.objects.filter(
-        operation=RetentionRun.Operation.VIEW_REFRESH,
-        status=RetentionRun.Status.FAILED,
-        details__view=name,
-        details__mode="incremental",
-    ).latest("pk")
+    run = failed_run(exc) or _latest(name, status=RetentionRun.Status.FAILED)
     if left:
         run.errors = failure(exc, name, "incremental", left)
         run.details = {**run.details, "views": [name, *left]}
         run.save(update_fields=["errors", "details"])
     logger.warning("views %s not refreshed: %s", ", ".join([name, *left]), exc)
     return run
+
+
+def _latest(name: str, **status: str) -> RetentionRun | None:
+    """The latest run of view `name`, for an error no run of it noted (`failed_run`)."""
+    runs = RetentionRun.objects.filter(details__view=name, **status)
+    return runs.order_by("-pk").first()
 
 
 def refresh_all(*, now: datetime | None = None) -> list[RetentionRun]:

@@ -1,17 +1,26 @@
 """A view's lock gone under its run (a Redis restarted without it, or flushed) once the run has
 read its data, before it writes (the crash point `view.before_write`, retention.faults), and
-another refresh of the view taking the lock meanwhile, writing newer rows and finishing."""
+another refresh of the view taking the lock meanwhile, writing newer rows and finishing; Redis
+out of reach under two refreshes of a view at once."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.db.models.signals import post_save
 
-from enrich.redis.client import get_redis
+from enrich.redis.client import RedisUnavailable, get_redis
 from enrich.redis.lock import LockLost
 from retention.models import DailyEnergyByDevice, RetentionRun, ViewState
-from retention.rollups.materialized import ENERGY, rebuild_view, refresh_view, view_lock_key
+from retention.rollups.materialized import (
+    ENERGY,
+    VIEWS,
+    MaterializedViewManager,
+    rebuild_view,
+    refresh_view,
+    view_lock_key,
+)
 from tests.support.views_follow import DAY, energy
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +81,36 @@ def test_a_run_whose_lock_was_gone_while_another_refreshed_writes_none_of_its_ol
     assert said in str(lost.value), lost.value
     assert first.errors.startswith(f"LockLost: {said}"), first.errors
     assert get_redis().get(view_lock_key(ENERGY)) is None  # released
+
+
+@pytest.mark.influxdb
+def test_a_refresh_stopped_by_redis_names_the_views_in_its_own_run_not_another_s(
+    pump, commands_redis
+):
+    """Redis out of reach; as the refresh of every view records its first view's failed run,
+    another process's `refresh_views daily_energy_by_device` fails too, recording its own. The
+    refresh wrote "the views not refreshed" into the other process's run (the latest failed run
+    of the view) and answered with that run: its own run named none of them. Now its own run
+    names them and is the one it answers with; the other's run keeps its own words."""
+    others: list[RetentionRun] = []
+
+    def meanwhile(sender, instance: RetentionRun, **kwargs) -> None:
+        if instance.status == "failed" and not others:
+            others.append(instance)  # not this one: the other process's, below
+            with pytest.raises(RedisUnavailable):
+                refresh_view(ENERGY)  # the other process, at the same moment
+            others[0] = RetentionRun.objects.exclude(pk=instance.pk).get()
+
+    commands_redis.stop()
+    post_save.connect(meanwhile, sender=RetentionRun)
+    try:
+        runs = MaterializedViewManager().refresh()
+    finally:
+        post_save.disconnect(meanwhile, sender=RetentionRun)
+    [other] = others
+    [own] = RetentionRun.objects.exclude(pk=other.pk)
+    assert runs == [own]
+    assert own.details["views"] == list(VIEWS), own.errors
+    assert "were not refreshed (the refresh stopped here" in own.errors, own.errors
+    other.refresh_from_db()
+    assert "views" not in other.details and "were not refreshed" not in other.errors, other.errors
