@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from enrich.wording import counted, listed
-from retention.management.commands._redis import redis_gone, view_lock_lost
+from retention.management.commands._redis import redis_gone, view_locks_lost
 from retention.models import RetentionRun
 from retention.rollups.materialized import VIEWS
 from retention.rollups.refresh import in_turn
@@ -51,10 +51,9 @@ class Command(BaseCommand):
             else:
                 done.append(name)
                 self.stdout.write(_describe(turn.run))
-        if lost:
-            first, *_ = lost
+        if lost:  # each lock named, who holds it now
             kept = _not_refreshed(list(lost), done, [])
-            raise view_lock_lost(lost[first], first, "the refresh", kept, "refreshes the views")
+            raise view_locks_lost(lost, "the refresh", kept, "refreshes the views")
 
 
 def _not_refreshed(failed: list[str], done: list[str], left: list[str]) -> str:

@@ -1,17 +1,18 @@
 """A view's lock gone under its run (a Redis restarted without it, or flushed) once the run has
 read its data, before it writes (the crash point `view.before_write`, retention.faults), and
 another refresh of the view taking the lock meanwhile, writing newer rows and finishing; Redis
-out of reach under two refreshes of a view at once."""
+out of reach under two refreshes of a view at once; two views' locks lost in one command."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db.models.signals import post_save
 
 from enrich.redis.client import RedisUnavailable, get_redis
-from enrich.redis.lock import LockLost
+from enrich.redis.lock import LockLost, RunLock
 from retention.models import DailyEnergyByDevice, RetentionRun, ViewState
 from retention.rollups.materialized import (
     ENERGY,
@@ -114,3 +115,38 @@ def test_a_refresh_stopped_by_redis_names_the_views_in_its_own_run_not_another_s
     assert "were not refreshed (the refresh stopped here" in own.errors, own.errors
     other.refresh_from_db()
     assert "views" not in other.details and "were not refreshed" not in other.errors, other.errors
+
+
+@pytest.mark.influxdb
+def test_refresh_views_that_lost_two_locks_to_other_runs_names_both(pump, monkeypatch):
+    """`manage.py refresh_views`, the locks of the first and the third view taken by other runs
+    once they expired: its paragraph explained the first view's lock only (to whom it was lost),
+    not a word of the third's, and said to wait for "that run". Now it names both locks and who
+    holds each, and says to wait for those runs."""
+    first, second, third = VIEWS
+    others = {
+        view: RunLock("retention", "view", view, owner=f"refresh of {view} elsewhere")
+        for view in (first, third)
+    }
+
+    def reached(point: str) -> None:
+        for view, other in others.items():
+            key = view_lock_key(view)  # the view whose rows are computed: its lock taken over
+            if point == "view.before_write" and get_redis().exists(key) and not other.held:
+                get_redis().delete(key)
+                assert other.acquire()
+                return
+
+    monkeypatch.setattr("retention.faults.point", reached)
+    try:
+        with pytest.raises(CommandError) as stopped_by:
+            call_command("refresh_views")
+    finally:
+        assert all(other.release() for other in others.values())
+    said = str(stopped_by.value)
+    for view in (first, third):
+        assert f"lost to refresh of {view} elsewhere since " in said, said
+    assert f"{first} and {third} were not refreshed" in said, said
+    assert said.endswith(
+        "Run this command again once those runs have finished: it refreshes the views."
+    ), said
