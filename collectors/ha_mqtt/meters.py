@@ -106,12 +106,11 @@ def configured_circuits(configs: Iterable[Any]) -> dict[str, set[str]]:
     for config in configs:
         if config.provider != home_assistant.PROVIDER:
             continue
-        options = config.options or {}
         try:
-            device = home_assistant.device_tag(options)
+            device, circuits = home_assistant.circuits_read(config.options or {})
         except ConfigError:  # not collected either: its last values are what there is
             continue
-        found.setdefault(device, set()).update(options.get("circuits") or {})
+        found.setdefault(device, set()).update(circuits)
     return found
 
 

@@ -88,6 +88,12 @@ def device_tag(options: Mapping[str, Any]) -> str:
     return tag_option("Home Assistant meter: options.device", str(options.get("device") or "home"))
 
 
+def circuits_read(options: Mapping[str, Any]) -> tuple[str, set[str]]:
+    """(device tag, the circuit names options.circuits sets the meter to read); ConfigError
+    when the options are not the meter's to collect."""
+    return device_tag(options), set(options.get("circuits") or {})
+
+
 class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
     source = "smart_meter"
     provider = PROVIDER
