@@ -8,7 +8,7 @@ from pathlib import Path
 
 from collectors.pricing.adapter import window_hours
 from collectors.pricing.slots import PriceSlot, headline, headline_reading
-from collectors.registry import ADAPTERS
+from collectors.registry import ADAPTERS, BY_KEY
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
 # The enrichment providers as the page names them.
@@ -63,3 +63,21 @@ def test_the_window_hours_tags_the_page_gives_are_those_written():
             hours = window_hours({"window_hours": value})
             written = headline_reading(headline(day, now, hours), {"provider": "awattar"})
             assert written.tags["window_hours"] == tag, option
+
+
+def test_the_octopus_region_letters_the_page_gives_are_those_the_adapter_takes():
+    """Octopus' GSP regions skip I and O: a page saying "A–P" offered two letters every run
+    refuses. Each letter the page lists is taken, every other one refused."""
+    from collectors.base import ConfigError, Credentials, SiteInfo
+
+    text = " ".join(PAGE.read_text().split())
+    listed = re.search(r"`pricing_region` = the region letter, one of `([A-Z]+)`", text)[1]
+    taken = set()
+    for letter in map(chr, range(ord("A"), ord("Z") + 1)):
+        site = SiteInfo("Home", 51.5, -0.1, pricing_region=letter)
+        try:
+            BY_KEY[("electricity_pricing", "octopus")]().target(site, Credentials())
+        except ConfigError:
+            continue
+        taken.add(letter)
+    assert set(listed) == taken
