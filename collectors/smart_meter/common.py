@@ -157,7 +157,7 @@ def current(
     only when the meter had nothing) and the `site` tag its series carry (the site whose
     config collected them: the Home Assistant entities read them back by it). A device is one
     series: two of one name (Emporia Vues or plugs named alike in one account) are
-    `<name> (<device_gid>)` each, with their own values, both counted in the total."""
+    `<name> (<device_gid>)` each, with their own values, counted in the total if top-level."""
     series: dict[tuple[str, str], dict[str, Any]] = {}
     newest: datetime | None = None
     for reading in sorted(readings, key=lambda r: r.time):
