@@ -3,30 +3,53 @@
 `<name> (<device_gid>)` with its own values, and the total counts the top-level ones only (a
 smart plug nested under a Vue is inside that Vue's mains)."""
 
-from tests.collectors.scenarios_smart_meter import PANEL, two_panels
-from tests.collectors.smart_meter.test_emporia_answers import (  # noqa: F401 (fixture)
-    devices_answer,
-    fast_retries,
-    fetch,
-    set_in,
+from datetime import timedelta
+
+import pytest
+
+from collectors.base import Window
+from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
+from tests.collectors.scenarios_smart_meter import (
+    EMPORIA_NOW,
+    PANEL,
+    SITE,
+    emporia_credentials,
+    emporia_routes,
+    two_panels,
 )
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(settings):
+    settings.HTTP_BACKOFF_SECONDS = 0.01
+    settings.HTTP_MAX_RETRIES = 1
+
+
+def current(server) -> dict:
+    """The meter's value of one fetch (what /api/enrichment/current serves)."""
+    adapter = EmporiaVueAdapter()
+    credentials = emporia_credentials(server)
+    window = Window(start=EMPORIA_NOW - timedelta(minutes=5), end=EMPORIA_NOW, now=EMPORIA_NOW)
+    return adapter.fetch(adapter.target(SITE, credentials), credentials, window).current
 
 
 def test_a_plug_named_like_its_vue_is_listed_apart_and_not_counted_in_the_total(replay_server):
     """The plug (2345, nested under Vue 1234) renamed "Main panel": two devices of that name,
     each with its own watts, and the total is the Vue's alone, not the Vue's plus the plug's
     (the plug's draw is already in the Vue's mains)."""
-    name = (0, "devices", 0, "locationProperties", "deviceName")
-    devices_answer(replay_server, set_in(name, PANEL))
-    current = fetch(replay_server).current
-    vue, plug = current["devices"][f"{PANEL} (1234)"], current["devices"][f"{PANEL} (2345)"]
-    assert set(current["devices"]) == {f"{PANEL} (1234)", f"{PANEL} (2345)"}
+    devices = replay_server.load_fixture("emporia/devices.json")
+    devices["devices"][0]["devices"][0]["locationProperties"]["deviceName"] = PANEL
+    replay_server.add("GET", "/customers/devices", json=devices)  # before the usual routes
+    emporia_routes(replay_server)
+    value = current(replay_server)
+    vue, plug = value["devices"][f"{PANEL} (1234)"], value["devices"][f"{PANEL} (2345)"]
+    assert set(value["devices"]) == {f"{PANEL} (1234)", f"{PANEL} (2345)"}
     assert plug["total_power_w"] > 0
-    assert current["total_power_w"] == vue["total_power_w"]
+    assert value["total_power_w"] == vue["total_power_w"]
 
 
 def test_two_vues_of_one_name_are_listed_apart_and_both_counted_in_the_total(replay_server):
     two_panels(replay_server)
-    current = fetch(replay_server).current
-    first, second = current["devices"][f"{PANEL} (1234)"], current["devices"][f"{PANEL} (1235)"]
-    assert current["total_power_w"] == first["total_power_w"] + second["total_power_w"]
+    value = current(replay_server)
+    first, second = value["devices"][f"{PANEL} (1234)"], value["devices"][f"{PANEL} (1235)"]
+    assert value["total_power_w"] == first["total_power_w"] + second["total_power_w"]
