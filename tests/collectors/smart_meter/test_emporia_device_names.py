@@ -5,8 +5,6 @@ smart plug nested under a Vue is inside that Vue's mains)."""
 
 from datetime import timedelta
 
-import pytest
-
 from collectors.base import Window
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from tests.collectors.scenarios_smart_meter import (
@@ -17,12 +15,6 @@ from tests.collectors.scenarios_smart_meter import (
     emporia_routes,
     two_panels,
 )
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.HTTP_BACKOFF_SECONDS = 0.01
-    settings.HTTP_MAX_RETRIES = 1
 
 
 def current(server) -> dict:
