@@ -150,6 +150,26 @@ def test_an_emporia_fetch_failing_at_its_first_call_is_charged_what_it_sent(
     assert budget.remaining() == 2000 - 4 - sent
 
 
+def test_emporia_down_at_the_minute_usage_costs_that_call_and_each_default_retry(
+    isolated, replay_server, settings
+):
+    """With the default HTTP_MAX_RETRIES (3), Emporia down at the minute usage receives it 4
+    times, and the day counts those 4: not "that call and its retry", not the 6 reserved."""
+    from enrich.http.policy import HttpPolicy
+
+    settings.HTTP_MAX_RETRIES = HttpPolicy().max_retries  # the default a user runs with
+    emporia_routes(replay_server)
+    config = meter_config("Home", "emporia_vue", emporia_credentials(replay_server))
+    assert pipeline.collect(config, now=EMPORIA_NOW).status == "ok"
+    budget = Budget.from_spec("emporia_vue", "2000/day", target="vue.owner@example.com")
+    replay_server.reset()
+    answer_app_api(replay_server, MINUTE_USAGE, status=503, body="down")
+    assert pipeline.collect(config, now=EMPORIA_NOW + FIVE_MINUTES).status == "failed"
+    sent = len(replay_server.requests)
+    assert sent == 1 + HttpPolicy().max_retries == 4
+    assert budget.remaining() == 2000 - 4 - sent
+
+
 def sense_with_saved_session(server, feed, **options) -> ProviderConfig:
     """A Sense account whose saved login is used: its runs call no REST login."""
     config = meter_config("Home", "sense", sense_credentials(server, feed.url, **options))
