@@ -116,6 +116,19 @@ def test_unknown_whole_home_state_writes_circuits_without_a_share(replay_server)
     ]
 
 
+def test_a_whole_home_exporting_to_the_grid_writes_circuits_without_a_share(replay_server):
+    """A net whole-home sensor below 0 W (solar exporting): the home still draws power, but no
+    share of it is known, so the circuit has no `percentage` (not 920 / -500 x 100 = -184 %)."""
+    exporting = load_fixture("home_assistant/state_total_w.json") | {"state": "-500"}
+    replay_server.add("GET", "/api/states/sensor.home_power", json=exporting)
+    home_assistant_routes(replay_server)
+    result = fetch(replay_server, daily_energy_entity=None)
+    assert [(r.measurement, dict(r.fields)) for r in result.readings] == [
+        ("smart_meter", {"total_power_w": -500.0}),
+        ("smart_meter_circuit", {"power_w": 920.0}),
+    ]
+
+
 def test_an_energy_sensor_given_as_power_is_a_config_error(replay_server):
     replay_server.add(
         "GET",
