@@ -1,6 +1,7 @@
 """Tibber adapter against the local replay server: GraphQL request, quarter hours, partial
 answers (also in InfluxDB), homes lookup, GraphQL errors inside HTTP 200, HTTP errors."""
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -175,6 +176,16 @@ def test_first_home_is_looked_up_once(replay_server, adapter):
     assert f'home(id: "{FIRST_HOME}")' in prices.json()["query"]
     assert f'home(id: "{FIRST_HOME}")' in again.json()["query"]  # cached, no second lookup
     assert result.readings[0].tags["region"] == target.key
+
+
+def test_without_home_id_the_region_tag_names_the_token_by_its_digest(replay_server, adapter):
+    """docs/providers.md: the `region` tag is `account-` and 12 hex digits of the token's
+    SHA-256 when no home_id is set, so a query for a home's prices can name it."""
+    answer(replay_server, "homes.json")
+    answer(replay_server, "price_info_today_only.json")
+    result = run(adapter, replay_server, home_id=None)
+    digest = hashlib.sha256(TIBBER_TOKEN.encode()).hexdigest()[:12]
+    assert {r.tags["region"] for r in result.readings} == {f"account-{digest}"}
 
 
 def test_without_home_id_the_first_home_with_a_running_subscription_is_used(replay_server, adapter):
