@@ -16,9 +16,9 @@ that holds a circuit key and is not listed gets 0 W at that minute (nothing when
 fails: an outage of the feed is no "off"). An unauthorized frame or a 401 from the REST API
 renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
 minutes `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so
-far as `daily_kwh`; an ended day (the site's local day) whose complete total InfluxDB lacks is
-asked instead, at its last minute, and stored there: by the first run after midnight, or a later
-one when that failed or was skipped (../day_ends.py).
+far as `daily_kwh`; an ended day (the account-local day the trends answer names) whose complete
+total InfluxDB lacks is asked instead, at its last minute, and stored there: by the first run
+after midnight, or a later one when that failed or was skipped (../day_ends.py).
 
 The realtime feed has no past: after an outage the trends give each complete hour of the gap
 (`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
