@@ -21,9 +21,11 @@ token, a random sensor and 1-30 days per request (`rest_views_p95_ms`).
 
 The build's bound: InfluxDB's own CSV read of the same raw points, one query per sensor as the
 build reads them, with no processing (`read_bound_points_per_second`);
-`build_vs_read` = build rate / read rate. Everything the bench uses is removed at the end: the InfluxDB databases
-`bench_views_ha` and `bench_views_enrich`, and a fresh relational database (SQLite file
-var/bench/views.sqlite3, or `<name>_bench_views` when DATABASE_URL names PostgreSQL).
+`build_vs_read` = build rate / read rate. Everything the bench uses is removed at the end: the
+InfluxDB databases `bench_views_ha` and `bench_views_enrich`, a fresh relational database
+(SQLite file var/bench/views.sqlite3, or `<name>_bench_views` when DATABASE_URL names
+PostgreSQL), and Redis keys under `bench-views-<random>:` (the API throttle's); gunicorn's log
+stays in var/bench/views-gunicorn.log.
 """
 
 import argparse
@@ -155,14 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from bench.collectors import bench_database
+    from bench.collectors import bench_database, bench_redis_keys
     from enrich.influx import get_timeseries
     from retention.rollups.materialized import ENERGY, MaterializedViewManager, rebuild_view
 
     ts = get_timeseries()
     calls = CALLS[args.quick]
     load_before = os.getloadavg()[0]
-    with bench_database(url, admin_url):
+    with bench_redis_keys(), bench_database(url, admin_url):
         for name in (HA_DATABASE, ENRICH_DATABASE):
             ts.drop_database(name)
             ts.create_database(name)
