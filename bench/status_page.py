@@ -13,7 +13,10 @@ start through the HTML, CSS, uPlot, the scripts, every API call (`/api/enrichmen
 `/api/pricing/slots`, `/api/pricing/windows`, `/api/plan/loads` (the demo home's two flexible
 loads, each planned), `/api/carbon/series`, `/retention/metrics`, `/retention/history`,
 `/retention/archive/years`, `/retention/alerts`, `/api/processes/`) and the charts. Target:
-under 1 s (issue 14). Everything is removed at the end.
+under 1 s (issue 14). Everything is removed at the end (the bench's relational database, its
+InfluxDB databases bench_status_demo and bench_status_enrich, Redis keys under
+bench-status-<random>) but gunicorn's log, var/bench/status-page-gunicorn.log, and the static
+files collected into var/static as `make run` collects them.
 """
 
 import argparse
