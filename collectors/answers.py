@@ -7,13 +7,15 @@ not read as text (`true` as "True", `-1` as "-1") or as left out (`0`, `[]`).
 
 `Answer` reads one parsed answer: each missing or wrongly typed value raises
 `enrich.http.malformed(...)` naming the provider, the URL and what was wrong, so nothing is
-stored on a guess.
+stored on a guess. `scaled` turns a provider's figure into our unit (x or / a unit factor) as
+the decimal it is.
 """
 
 import json
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from collectors.base import ConfigError
@@ -24,6 +26,16 @@ from enrich.url_problems import url_problem
 # Whole years inside that range; a time outside it would fail the write after other points.
 STORABLE = (datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC))
 HTTP = ("http", "https")
+
+
+def scaled(number: float, *, times: float = 1, per: float = 1) -> float:
+    """`number` x `times` / `per` (unit factors), as the decimal the provider wrote, scaled:
+    130.4 EUR/MWh per 1000 is 0.1304 EUR/kWh, 0.0169 kWh a minute times 60,000 is 1014.0 W and
+    2.01 kW times 1000 2010.0 W, not binary floating point's nearest products and quotients
+    0.13040000000000002, 1013.9999999999999 and 2009.9999999999998, which InfluxDB, Grafana
+    and every answer would show with all their digits. Infinity and NaN stay what they are."""
+    exact = Decimal(repr(float(number))) * Decimal(repr(times)) / Decimal(repr(per))
+    return float(exact)
 
 
 def api_root(default: str, who: str, instead: str = "") -> Callable[[Mapping[str, Any]], str]:

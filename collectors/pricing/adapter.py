@@ -2,7 +2,6 @@
 fetch ends, and the price computed when it is read."""
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from collectors.base import Adapter, ConfigError, FetchResult, Target, Window
@@ -15,14 +14,6 @@ DEFAULT_WINDOW_HOURS = 3.0
 # at least a minute (no price slot is shorter than 15 min; less rounds to no time at all)...
 MIN_HOURS = 1 / 60
 MAX_WINDOW_HOURS = 24.0  # ...and, for cheapest_hours/most_expensive_hours, the next 24 h
-
-
-def scaled(number: float, divisor: int) -> float:
-    """`number` / `divisor` as the decimal the provider wrote, scaled: 130.4 EUR/MWh is 0.1304
-    EUR/kWh and 17.438 p/kWh 0.17438 GBP/kWh, not binary floating point's nearest quotients
-    0.13040000000000002 and 0.17437999999999998, which InfluxDB, Grafana and every price answer
-    would show with all their digits."""
-    return float(Decimal(repr(float(number))) / divisor)
 
 
 def window_hours(options: Mapping[str, Any]) -> float:

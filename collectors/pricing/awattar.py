@@ -15,9 +15,9 @@ host for both countries), `window_hours`.
 
 from datetime import UTC, datetime, timedelta
 
-from collectors.answers import STORABLE, Answer, api_root
+from collectors.answers import STORABLE, Answer, api_root, scaled
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.pricing.adapter import PriceAdapter, scaled
+from collectors.pricing.adapter import PriceAdapter
 from collectors.pricing.slots import PriceSlot, in_history
 from enrich.http import get_json, malformed
 
@@ -112,7 +112,7 @@ class AwattarAdapter(PriceAdapter):
                         answer.a_number(
                             answer.get(row, "marketprice", what), f"{what}.marketprice"
                         ),
-                        KWH_PER_MWH,
+                        per=KWH_PER_MWH,
                     ),
                 )
             )

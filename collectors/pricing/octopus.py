@@ -36,9 +36,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.answers import Answer, api_root, text_option
+from collectors.answers import Answer, api_root, scaled, text_option
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.pricing.adapter import PriceAdapter, scaled
+from collectors.pricing.adapter import PriceAdapter
 from collectors.pricing.octopus_products import (
     DEFAULT_BASE_URL,
     PROVIDER,
@@ -232,7 +232,7 @@ def _slots(rates: list[tuple[str, int, Any]]) -> tuple[list[PriceSlot], list[dat
             f"{what}.value_inc_vat",
         )
         rank = _direct_debit_first(rate.get("payment_method"))
-        slot = PriceSlot(start, end, scaled(pence, PENCE_PER_POUND))
+        slot = PriceSlot(start, end, scaled(pence, per=PENCE_PER_POUND))
         if start not in chosen or rank < chosen[start][0]:
             chosen[start] = (rank, slot)
     return [slot for _, slot in chosen.values()], open_from
