@@ -198,3 +198,34 @@ def home_assistant(server):
 
 
 SCENARIOS = {"emporia_vue": emporia, "sense": sense, "home_assistant": home_assistant}
+
+
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2026, 5, 1, hour, minute, tzinfo=UTC)
+
+
+# The whole-home watts of each minute (kWh per minute x 60 x 1000): 13:56..14:05 as
+# chart_usage_live.json has them, 14:06..14:10 as the second of test_emporia_vue's two_runs_answers
+# does. Each is the decimal Emporia wrote x 60,000 (0.0169 kWh is 1014.0 W, not 1013.9999999999999).
+MAINS_MINUTES = {
+    at(13, 56): 1026.0,  # 0.0171
+    at(13, 57): 1044.0,  # 0.0174
+    at(13, 58): 1014.0,  # 0.0169
+    at(13, 59): 1080.0,  # 0.0180
+    at(14, 0): 1062.0,  # 0.0177
+    at(14, 1): 1092.0,  # 0.0182
+    at(14, 2): 1074.0,  # 0.0179
+    at(14, 3): 1098.0,  # 0.0183
+    at(14, 4): 1110.0,  # 0.0185 (null in the first of the two runs, answered in the second)
+    at(14, 5): 1116.0,  # 0.0186 (the device list usage's minute)
+    at(14, 6): 1200.0,  # 0.02
+    at(14, 7): 1260.0,  # 0.021
+    at(14, 8): 1320.0,  # 0.022
+    at(14, 9): 1380.0,  # 0.023
+    at(14, 10): 1116.0,  # null in the chart: the second run's device list usage minute
+}
+
+
+def mains_minutes(first: datetime, last: datetime, left_out=()) -> dict[datetime, float]:
+    """The minutes first..last of MAINS_MINUTES, without those `left_out`."""
+    return {m: w for m, w in MAINS_MINUTES.items() if first <= m <= last and m not in left_out}

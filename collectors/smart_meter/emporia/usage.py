@@ -2,7 +2,8 @@
 
 `getDeviceListUsages` answers a tree (devices, their channels, nested devices under a
 channel); `getChartUsage` answers one channel's list of kWh per minute. Both give kWh per
-minute, turned into the average W of that minute (x 60 x 1000).
+minute, turned into the average W of that minute (x 60 x 1000, as the decimal Emporia wrote:
+0.0169 kWh is 1014.0 W, answers.scaled).
 """
 
 from collections import Counter
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.answers import Answer
+from collectors.answers import Answer, scaled
 from collectors.base import Target
 from collectors.circuit_keys import Keys, owner
 from collectors.smart_meter import common
@@ -223,16 +224,18 @@ def readings(
     totals: dict[int, float] = {}
     for u in usages:
         if u.channel == MAINS and u.kwh is not None:
-            totals[u.gid] = u.kwh * KWH_PER_MINUTE_TO_W
+            totals[u.gid] = scaled(u.kwh, times=KWH_PER_MINUTE_TO_W)
     for gid, minutes in mains.items():
         if gid not in totals and moment in minutes:
-            totals[gid] = minutes[moment] * KWH_PER_MINUTE_TO_W
+            totals[gid] = scaled(minutes[moment], times=KWH_PER_MINUTE_TO_W)
     found: list[Reading] = []
     for gid, minutes in mains.items():
         tag_set = _tags(target, devices[gid])
         for when, kwh in sorted(minutes.items()):
             if when != moment:
-                found.append(common.home_reading(tag_set, when, kwh * KWH_PER_MINUTE_TO_W))
+                found.append(
+                    common.home_reading(tag_set, when, scaled(kwh, times=KWH_PER_MINUTE_TO_W))
+                )
     for gid, total in totals.items():
         device = devices.get(gid) or Device(gid, str(gid), False, {})
         found.append(common.home_reading(_tags(target, device), moment, total, daily.get(gid)))
@@ -246,7 +249,7 @@ def readings(
             continue
         device = devices.get(u.gid) or Device(u.gid, str(u.gid), False, {})
         circuit = names[u.gid, u.channel]
-        power = u.kwh * KWH_PER_MINUTE_TO_W
+        power = scaled(u.kwh, times=KWH_PER_MINUTE_TO_W)
         percentage = (
             u.percentage if u.percentage is not None else common.share(power, totals.get(u.gid))
         )

@@ -31,6 +31,7 @@ from tests.collectors.scenarios_smart_meter import (
     CHART,
     COGNITO_PATH,
     EMPORIA_NOW,
+    MAINS_MINUTES,
     MINUTE_USAGE,
     SITE,
     USAGE,
@@ -40,6 +41,7 @@ from tests.collectors.scenarios_smart_meter import (
     emporia_credentials,
     emporia_routes,
     emporia_routes_without_login,
+    mains_minutes,
 )
 from tests.support.isolation import fresh_database
 from tests.support.replay import load_fixture
@@ -202,32 +204,6 @@ def two_runs_answers(server) -> None:
             "usageList": [0.0182, 0.0179, 0.0183, 0.0185, 0.0186, 0.02, 0.021, 0.022, 0.023, None],
         },
     )
-
-
-# The whole-home watts of each minute (kWh per minute x 60 x 1000): 13:56..14:05 as
-# chart_usage_live.json has them, 14:06..14:10 as the second of two_runs_answers' runs does.
-MAINS_MINUTES = {
-    t(13, 56): 1026.0,  # 0.0171
-    t(13, 57): 1044.0,  # 0.0174
-    t(13, 58): 1014.0,  # 0.0169
-    t(13, 59): 1080.0,  # 0.0180
-    t(14, 0): 1062.0,  # 0.0177
-    t(14, 1): 1092.0,  # 0.0182
-    t(14, 2): 1074.0,  # 0.0179
-    t(14, 3): 1098.0,  # 0.0183
-    t(14, 4): 1110.0,  # 0.0185 (null in the first of the two runs, answered in the second)
-    t(14, 5): 1116.0,  # 0.0186 (the device list usage's minute)
-    t(14, 6): 1200.0,  # 0.02
-    t(14, 7): 1260.0,  # 0.021
-    t(14, 8): 1320.0,  # 0.022
-    t(14, 9): 1380.0,  # 0.023
-    t(14, 10): 1116.0,  # null in the chart: the second run's device list usage minute
-}
-
-
-def mains_minutes(first: datetime, last: datetime, left_out=()) -> dict[datetime, float]:
-    """The minutes first..last of MAINS_MINUTES, without those `left_out`."""
-    return {m: w for m, w in MAINS_MINUTES.items() if first <= m <= last and m not in left_out}
 
 
 def test_srp_login_sends_a_proof_the_server_side_math_accepts(replay_server):
@@ -964,7 +940,7 @@ def test_two_pipeline_runs_store_every_minute_of_the_mains(isolated, settings, r
         params={"device": "Main panel"},
     )
     stored = {r.time: r.values["total_power_w"] for r in rows}
-    assert stored == pytest.approx(MAINS_MINUTES)  # 14:04: null in the first, written by the second
+    assert stored == MAINS_MINUTES  # 14:04: null in the first, written by the second
     circuits = isolated.query(db, "SELECT power_w FROM smart_meter_circuit GROUP BY circuit")
     assert sorted({r.time for r in circuits}) == [t(14, 5), t(14, 10)]
 
