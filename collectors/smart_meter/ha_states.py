@@ -1,16 +1,18 @@
 """One Home Assistant state object (from `/api/states` or `/api/history/period`) as a value.
 
-W, kW -> W; Wh, kWh, MWh -> kWh (dividing keeps 12450 Wh exactly 12.45 kWh). The reading's
-time is HA's own: `last_reported` (HA 2024.3+: the last time the sensor reported, also when the
-value did not change), else `last_updated`, else `last_changed`. `last_updated` moves only when
-the value (or an attribute) changes, so a constant standby load would keep one old timestamp.
+W, kW -> W; Wh, kWh, MWh -> kWh, as the decimal the state is (collectors.answers.scaled:
+2.01 kW is 2010.0 W and 10002.8 Wh 10.0028 kWh, not 2009.9999999999998 and 10.002799999999999).
+The reading's time is HA's own: `last_reported` (HA 2024.3+: the last time the sensor reported,
+also when the value did not change), else `last_updated`, else `last_changed`. `last_updated`
+moves only when the value (or an attribute) changes, so a constant standby load would keep one
+old timestamp.
 """
 
 import math
 from datetime import datetime
 from typing import Any
 
-from collectors.answers import Answer
+from collectors.answers import Answer, scaled
 from collectors.base import ConfigError, Credentials
 from enrich.http import AuthError, PermanentError, get_json
 
@@ -58,8 +60,9 @@ def value(
         shown = "true" if raw else "false"
         raise answer.bad(f"the state of {entity} is {shown} (a JSON boolean), not a number", state)
     shown = repr(raw) if len(repr(raw)) <= 40 else f"{repr(raw)[:40]}..."
+    times, per = units[unit]
     try:
-        number = float(raw) * units[unit][0] / units[unit][1]
+        number = scaled(float(raw), times=times, per=per)
     except OverflowError:  # a 400-digit integer
         number = math.inf
     except (TypeError, ValueError):

@@ -12,13 +12,17 @@ from rest_framework.test import APIClient
 
 from collectors import clock, pipeline, registry
 from enrich.influx import stored_rows
+from enrich.models import ProviderConfig, Site
 from tests.collectors.scenarios_smart_meter import (
     EMPORIA_NOW,
+    HA_NOW,
     at,
     emporia_config,
     emporia_routes,
+    home_assistant_credentials,
     mains_minutes,
 )
+from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -64,3 +68,53 @@ def test_emporia_watts_are_the_decimals_of_its_kwh(replay_server, monkeypatch):
     }
     text = current_text(monkeypatch, EMPORIA_NOW)
     assert '"Officeplug":{"total_power_w":126.0,' in text  # every digit the API shows
+
+
+def ha_meter(server, states: dict[str, tuple[str, str]]) -> ProviderConfig:
+    """A Home Assistant meter (tests/collectors/scenarios_smart_meter's sensors) whose HA
+    answers each entity of `states` with that (state, unit), the fixture's times kept."""
+    fixtures = {
+        "sensor.home_power": "state_total_w",
+        "sensor.heat_pump_power": "state_heat_pump_kw",
+        "sensor.oven_power": "state_unavailable",
+        "sensor.home_energy_today": "state_daily_wh",
+    }
+    for entity, fixture in fixtures.items():
+        answer = load_fixture(f"home_assistant/{fixture}.json")
+        if entity in states:
+            state, unit = states[entity]
+            attributes = answer["attributes"] | {"unit_of_measurement": unit}
+            answer |= {"state": state, "attributes": attributes}
+        server.add("GET", f"/api/states/{entity}", json=answer)
+    site = Site.objects.create(name="Home", latitude=41.88, longitude=-87.63)
+    options = dict(home_assistant_credentials(server).options)
+    return ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="home_assistant", interval_seconds=300,
+        api_key="ha-long-lived-token-xyz", options=options,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("energy", "daily_kwh"),
+    [
+        (("10002.8", "Wh"), 10.0028),  # was 10.002799999999999
+        (("0.0186", "MWh"), 18.6),  # was 18.599999999999998
+    ],
+)
+def test_home_assistant_watts_and_kwh_are_the_decimals_of_its_states(
+    energy, daily_kwh, isolated, replay_server, monkeypatch
+):
+    """4.03 kW is 4030.0 W (was 4030.0000000000005), 2.01 kW 2010.0 W (was
+    2009.9999999999998), and the day's energy in Wh or MWh the kWh it is."""
+    states = {
+        "sensor.home_power": ("4.03", "kW"),
+        "sensor.heat_pump_power": ("2.01", "kW"),
+        "sensor.home_energy_today": energy,
+    }
+    assert pipeline.collect(ha_meter(replay_server, states), now=HA_NOW).status == "ok"
+    assert list(stored("smart_meter", "total_power_w", "home").values()) == [4030.0]
+    assert list(stored("smart_meter", "daily_kwh", "home").values()) == [daily_kwh]
+    assert list(stored("smart_meter_circuit", "power_w", "home").values()) == [2010.0]
+    text = current_text(monkeypatch, HA_NOW)
+    assert '"total_power_w":4030.0,' in text
+    assert f'"daily_kwh":{daily_kwh!r},' in text
