@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from collectors.answers import Answer, api_root
+from collectors.answers import Answer, api_root, scaled
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.carbon import common
 from enrich.http import AuthError, get_json
@@ -239,12 +239,12 @@ def _series(url: str, body: Any) -> list[common.Slot]:
         logger.warning("watttime: %s warned: %s", url, warning)
     slots = []
     for point in answer.items(body, "data"):
-        value = answer.number(point, "value", "a data point")
+        value = scaled(answer.number(point, "value", "a data point"), times=factor)
         if name == "moer_percentile" and not 0 <= value <= 100:
             raise answer.bad(f"the percentile {value:g} is outside 0-100", point)
         if name == common.GCO2_KWH:
-            shown = f"{value:g} lbs/MWh ({value * factor:g} gCO2/kWh)"
-            common.intensity(answer, value * factor, "a data point: value", point, shown)
+            shown = f"{point['value']:g} lbs/MWh ({value:g} gCO2/kWh)"
+            common.intensity(answer, value, "a data point: value", point, shown)
         when = answer.when(point, "point_time", "a data point")
-        slots.append(common.Slot(when, seconds / 60, {name: value * factor}))
+        slots.append(common.Slot(when, seconds / 60, {name: value}))
     return sorted(slots, key=lambda s: s.start)
