@@ -4,7 +4,7 @@ API's answer, not binary floating point's nearest product or quotient (0.0169 kW
 was 1013.9999999999999 W, 2.01 kW 2009.9999999999998 W). Documented payloads go through the
 real pipeline into the real InfluxDB."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -118,3 +118,23 @@ def test_home_assistant_watts_and_kwh_are_the_decimals_of_its_states(
     text = current_text(monkeypatch, HA_NOW)
     assert '"total_power_w":4030.0,' in text
     assert f'"daily_kwh":{daily_kwh!r},' in text
+
+
+def test_home_assistant_states_read_back_from_its_history_are_the_decimals_too(
+    isolated, replay_server
+):
+    """After an outage HA's history is read (ha_history): the heat pump's 4.07 kW at 12:47:09
+    is 4070.0 W (was 4070.0000000000005)."""
+    history = load_fixture("home_assistant/history_period.json")
+    history[1][1]["state"] = "4.07"
+    config = ha_meter(replay_server, {})
+    config.interval_seconds = 2 * 3600  # the window from 12:05:30: an outage
+    config.save()
+    start = HA_NOW - timedelta(hours=2)
+    replay_server.add("GET", f"/api/history/period/{start.isoformat()}", json=history)
+    assert pipeline.collect(config, now=HA_NOW).status == "ok"
+    powers = stored_rows('SELECT "power_w" FROM "smart_meter_circuit"')
+    assert {row.time: row.values["power_w"] for row in powers} == {
+        at(12, 47) + timedelta(seconds=9): 4070.0,
+        at(14, 4) + timedelta(seconds=41.25): 920.0,  # 0.92 kW, also the live state
+    }
