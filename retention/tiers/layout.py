@@ -105,7 +105,7 @@ def compact(rp: str, fields: Mapping[str, object], kind: str = "") -> dict[str, 
 
 
 def expand(rp: str, fields: Mapping[str, object], kind: str = "") -> dict[str, object]:
-    """The full fields of a row as `compact` wrote it (rows written before are unchanged)."""
+    """The full fields of a row as `compact` wrote it (a full row comes back unchanged)."""
     out = dict(fields)
     if _covered(out) and out.get("max_value") is None and out.get("last_value") is not None:
         out["max_value"] = out["last_value"]

@@ -9,7 +9,7 @@ start (UTC hour or day), fields = `Aggregate.to_fields()` plus, on rows of ours 
   energy meter's `carry_last_reset`, and `carry_state_class` when it is `total`). Once
   the raw data of a day is deleted, the next day's first hour is carried in from here, so
   the chain of hours stays exact (time-weighted means, energy reference, state changes);
-- `late_times` (rows that took in late points, see `retention.tiers.runner`): the microsecond
+- `late_times` (rows that took in late points, see `retention.tiers.late`): the microsecond
   times of the raw points folded in, so folding them in again after a crash is a no-op;
 - `unit`, `temperature_unit`, ... (a temperature sensor's, a weather entity's rows): the units
   the row was computed in, so its readings are read in the units of now after a switch

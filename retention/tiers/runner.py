@@ -287,7 +287,7 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
             run.details["horizon"] = tier.horizon.isoformat()
             nothing = not (run.details.get("days") or run.details.get("waiting"))
             if nothing and run.range_start is None and run.status == RetentionRun.Status.OK:
-                # "0 days, 0 entities, ..." said nothing of why (the API shows the note too)
+                # "0 days, 0 entities, ..." says nothing of why: the note does (the API shows it too)
                 run.details["note"] = nothing_due(run.operation, tier.horizon)
     before, after = run.storage_before_bytes, run.storage_after_bytes
     if before is not None and after is not None:

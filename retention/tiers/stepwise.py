@@ -26,7 +26,7 @@ The semantics are Home Assistant's long-term statistics (reference/retention_sem
 - Energy meters: growth is computed pair by pair over consecutive valid readings, exactly as
   HA does, by the state class written with the new reading (`Sample.state_class`, read from
   the points: official `state_class_str`, ingestor attribute `state_class`):
-  - `total_increasing`, and any reading without a state class (what the tiers always did):
+  - `total_increasing`, and any reading without a state class:
     a step `prev -> new` adds `new - prev` when `new >= 0.9 * prev` (an increase, or a dip
     of less than 10 %, which HA treats as noise: it is logged and NOT a reset; HA moves its
     reference to the dipped reading, so the dip counts as negative growth that the recovery

@@ -12,8 +12,8 @@ SUMMARY_NOTES = 5  # the summary line names the first notes; the run's details.w
 
 def _storage(run: RetentionRun, percent: float) -> str:
     """Storage before and after the run. Grown (InfluxDB keeps the deleted points as
-    tombstones and the new rows in its WAL until it compacts): it read "freed -0.30 MB,
-    -30.5 %"; now it says when the figure that counts is measured (retention.stats.settle)."""
+    tombstones and the new rows in its WAL until it compacts), it says how much more and when
+    the figure that counts is measured (retention.stats.settle), not a negative "freed"."""
     sizes = (
         f"storage {run.storage_before_bytes / 1e6:.2f} MB -> {run.storage_after_bytes / 1e6:.2f} MB"
     )
