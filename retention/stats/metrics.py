@@ -60,7 +60,7 @@ def record_metrics(now: datetime | None = None) -> Reading:
     """Write today's `retention_metrics` point (UTC day start) into INFLUXDB_DATABASE.
 
     A rerun the same day replaces the point: InfluxDB would merge the fields of two writes at
-    the same time, so a figure that became unknown would keep yesterday's run's value; the old
+    the same time, so a figure that became unknown would keep the earlier run's value; the old
     point is deleted first."""
     now = now or datetime.now(UTC)
     reading = metrics_reading(storage_stats(now), floor_day(now))
