@@ -1,7 +1,7 @@
 """How far back, and how many days at once, a person may ask for.
 
-Every endpoint and command taking a day range (tier runs and dry runs, view rebuild, restore)
-checks it here, so `start=0001-01-01` is a 400 naming the parameter instead of a run over
+Every endpoint taking a day range (tier runs and dry runs, view rebuild, restore) and the tier
+and view-rebuild commands check it here, so `start=0001-01-01` is a 400 naming the parameter instead of a run over
 740,000 days. A restore over the API is also limited to RETENTION_MAX_RANGE_DAYS days; longer
 ranges are asked in parts, or run by the management command.
 """
@@ -56,7 +56,7 @@ def check_span(
 
 def check_begun(start: date, name: str, today: date | None = None) -> None:
     """RangeError naming `name` when the range begins after today (UTC): nothing of it can be
-    archived yet (a restore of 2062 typed for 2026 was queued and restored nothing)."""
+    archived yet (a restore of 2062 typed for 2026 would be queued and restore nothing)."""
     today = today or datetime.now(UTC).date()
     if start > today:
         raise RangeError(
