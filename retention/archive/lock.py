@@ -93,7 +93,7 @@ def archive_lock(*, take: bool = True, owner: str = "archive") -> Iterator[Archi
 def daily_writes_paused(owner: str) -> Iterator[str | None]:
     """Hold the daily tier's lock while the archive checks a file's rows once more and deletes
     them: its runs, and an hourly run folding late points into daily rows, write daily rows
-    only under it, and one written between that check and the delete was deleted unarchived.
+    only under it, and one written between that check and the delete would go unarchived.
     Yields None while held, or, when another still holds it after DAILY_WAIT_SECONDS, who
     (`lock_taken`: "the lock of the hourly -> daily runs is held by ...")."""
     daily = RetentionRun.Operation.DOWNSAMPLE_DAILY
