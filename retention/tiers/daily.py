@@ -1,9 +1,9 @@
 """Hourly -> daily (warm -> cold): the days ending RETENTION_HOURLY_DAYS (+ margin) ago.
 
 Per day (one resumable `TierChunk`): compose the day's hourly rows per entity (`compose`:
-coverage-weighted means, min of mins, max of maxes, sums), write the daily rows ("written"),
-read back and check (fields, sum of hourly counts and energy == daily) and keep the rows in
-`TierChunk.pending_rows` ("verified"), then delete the hourly rows and write the daily rows
+coverage-weighted means, min of mins, max of maxes, sums), write the daily rows and keep them
+in `TierChunk.pending_rows` ("written"), read back and check (fields, sum of hourly counts and
+energy == daily: "verified"), then delete the hourly rows and write the daily rows
 again ("deleted"). Verified days are deleted together, up to DELETE_BATCH_DAYS consecutive
 days with the same entities in one statement per group of entities (InfluxDB 1.6 spends
 about as long on a DELETE of a week as of a day: `retention.tiers.pending`). InfluxDB 1.x
