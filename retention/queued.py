@@ -69,8 +69,9 @@ def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Respons
 
 
 def waiting(run: RetentionRun) -> bool:
-    """Whether `run` is one the API queued that no worker has started yet (it holds no lock and
-    counts no time: retention.task_records.taken_up moves `started` when a worker starts it)."""
+    """Whether `run` waits in the queue: one the API queued that no worker has started yet, or
+    one waiting for its retry (retention.task_records.requeued). It holds no lock and counts no
+    time: retention.task_records.taken_up moves `started` when a worker takes it up."""
     details = run.details or {}
     return run.status == RetentionRun.Status.RUNNING and (
         "queued_by" in details and "queued_at" not in details

@@ -83,7 +83,8 @@ def resumed(run_id: int, delivery: int) -> None:
 def taken_up(run_id: int) -> None:
     """The run the API queued starts its work: `started` becomes now and the moment it was
     queued moves to `details["queued_at"]`, so its time is counted from its start, not from
-    the wait behind other work (once: a later delivery or retry leaves it)."""
+    the wait behind other work. A later delivery of the same attempt leaves it; a retry, back in
+    the queue without `queued_at` (`requeued`), is taken up again the same way."""
     run = RetentionRun.objects.filter(pk=run_id, status=RetentionRun.Status.RUNNING).first()
     if run is None or "queued_at" in (run.details or {}):
         return
@@ -173,7 +174,7 @@ def retry_transient(task: Any, exc: Exception, **kwargs: Any) -> NoReturn:
     `task.max_retries` times, with the task's `kwargs`; anything else fails the task at once.
     Restarts and upgrades of a service take minutes, hence the long first wait. A retry keeps no
     expiry: the beat's (config/schedule.py) drops a run that could not start in time, and a
-    retry due after it was dropped unseen, leaving a run waiting for it for ever. A retry the
+    retry due after it would be dropped unseen, leaving a run waiting for it for ever. A retry the
     broker cannot take (Redis out of reach) fails the run `run_id` at once (`_not_retried`); one
     queued is recorded in it, with the Redis holding it (retention.lost closes the run if a Redis
     restart loses it)."""
