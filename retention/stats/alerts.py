@@ -57,8 +57,6 @@ WEBHOOK_CHECK = (
     "trigger), and that the receiver accepts a JSON POST there"
 )
 DELIVERY_WINDOW = timedelta(hours=24)  # an alert not delivered by then is given up on
-# Finished runs older than this are history, not news (e.g. on the first check after an
-# upgrade); a run still running is checked however long ago it started.
 # What an alert without a run names as its operation: the task whose results raise it.
 CONDITION_OPERATION = {
     Alert.Kind.GONE_FROM_HA: "discover_entities",
@@ -68,6 +66,8 @@ CONDITION_OPERATION_LABEL = {
     Alert.Kind.GONE_FROM_HA: "entity discovery",
     Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
 }
+# Finished runs older than this are history, not news (e.g. on the first check after an
+# upgrade); a run still running is checked however long ago it started.
 DETECTION_WINDOW = timedelta(days=7)
 ERRORS_EXCERPT = 800  # characters of a run's errors put into the message, at most
 
@@ -305,8 +305,9 @@ def deliver_pending(
 
 def check_alerts(now: datetime | None = None) -> CheckResult:
     """The periodic check: close the runs whose process died (retention.liveness: alerted as
-    failed, not as runs that hang), raise alerts for new incidents, open or clear the alert of
-    entities gone from Home Assistant, deliver what is not sent yet."""
+    failed, not as runs that hang), open or clear the conditions' alerts (entities gone from
+    Home Assistant, a raw retention policy too short), raise alerts for new incidents, deliver
+    what is not sent yet."""
     now = now or datetime.now(UTC)
     result = CheckResult(closed=[run.pk for run in liveness.close_dead()])
     conditions = gone.sync_alert(now) + sync_raw_slack(now)
