@@ -8,15 +8,15 @@ which 1.x does fully once the shard had no writes for 4 hours (compact-full-writ
 So each run records the size of every shard at its start and end and whether it touched it
 (its time range overlaps a day the run processed): `details["shards"]`. `settle_runs()`,
 called by the daily storage-metrics task and by the `retention.settle_storage` task a few
-hours after the tier runs, takes each finished run at least RETENTION_SETTLE_HOURS old whose
-settled figure is not recorded yet and measures the shards again:
+hours after the tier runs, takes each run that finished ok at least RETENTION_SETTLE_HOURS ago
+whose settled figure is not recorded yet and measures the shards again:
 
     settled after = the sizes of the shards there were at the run's end, each as it is now if
                     the run touched it, else as it was at the run's end
 
 where a shard the run did not touch, one still holding data in its cache (being written to:
 Home Assistant's current shard) or one touched by a later run (its settling belongs to that
-run) counts as at the run's end, a shard that is gone (dropped) counts 0 bytes, and shards
+run) counts as at the run's end, a shard of the run's own that is gone (dropped) counts 0 bytes, and shards
 made afterwards do not count. The run then holds `storage_settled_bytes`,
 `storage_settled_freed_mb` and `storage_settled_at` next to the immediate figures; stats, the
 API, the admin and the status page show the settled figure where there is one.
