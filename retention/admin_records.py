@@ -15,7 +15,7 @@ page, or the list after "Delete selected", says why (`kept_because`):
   run no later run of its operation made good (its alert, raised or not yet, went with it),
   and a downsample run that deleted raw points (the stats page counts them). Other finished
   runs are history only: they may go.
-- an alert whose incident the alert check (or discovery) would raise again, and send to the
+- an alert whose incident the alert check would raise again, and send to the
   webhook again: a run's within the check's window (7 days), a condition's until it is over.
 """
 
@@ -50,8 +50,8 @@ class RecordAdmin(KeptRowsAdmin, ReadOnlyAdmin):
 # Why an open alert without a run cannot be deleted, by its kind.
 CONDITION_KEPT = {
     Alert.Kind.GONE_FROM_HA: (
-        "its condition is not over: the next discovery would raise it again and send it to the "
-        "webhook again. It is cleared once no entity gone from Home Assistant is counted in the "
+        "its condition is not over: the alert check (every 5 minutes) would raise it again and "
+        "send it to the webhook again. It is cleared once no entity gone from Home Assistant is counted in the "
         "views."
     ),
     Alert.Kind.RAW_POLICY_SHORT: (

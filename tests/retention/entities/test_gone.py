@@ -13,6 +13,7 @@ from retention.entities.discovery import discover
 from retention.entities.tasks import discover_entities
 from retention.models import Alert, Entity
 from retention.stats import alerts
+from tests.support.admin_deletes import delete_in_the_admin
 from tests.support.api import token_client
 from tests.support.replay import load_fixture
 
@@ -208,3 +209,21 @@ def test_the_alert_names_gone_entities_still_counted_and_clears_when_none_is_lef
     Entity.objects.filter(entity_id="sensor.old_plug_power").update(in_views=True)
     [again] = alerts.check_alerts().raised  # counted again: a new incident
     assert again != alert.pk and Alert.objects.get(pk=again).cleared is None
+
+
+def test_the_admin_keeps_the_open_alert_naming_the_check_that_raises_it_again(admin_client):
+    # The alert check (every 5 minutes) raises the alert of gone entities, not discovery: the
+    # admin named "the next discovery", which runs once a night.
+    make("sensor.old_plug_power", gone_from_ha=datetime(2026, 5, 1, tzinfo=UTC))
+    [raised] = alerts.check_alerts().raised
+    alert = Alert.objects.get(pk=raised)
+
+    said = delete_in_the_admin(admin_client, alert)
+
+    assert said[0].startswith(
+        f"{alert} cannot be deleted: its condition is not over: the alert check (every 5 "
+        "minutes) would raise it again and send it to the webhook again."
+    )
+    Alert.objects.filter(pk=alert.pk).delete()  # deleted all the same: the next check's doing
+    [again] = alerts.check_alerts().raised
+    assert again != alert.pk and Alert.objects.get(pk=again).kind == "gone_from_ha"
