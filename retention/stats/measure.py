@@ -1,7 +1,7 @@
 """Storage statistics and the cost model: what the tiers and the archive hold and save.
 
 Every figure is measured, never assumed:
-- sizes on disk come from InfluxDB's own accounting (`enrich.influx.sizes()`: 1.x
+- sizes on disk come from InfluxDB's own accounting (`TimeSeries.sizes()`, enrich.influx: 1.x
   `SHOW STATS` shard `diskBytes`, data files plus WAL; 2.x `/metrics`);
 - raw bytes per point = bytes of the raw tier / points in the raw tier, counted by InfluxDB
   (`count_raw_points`);
