@@ -159,10 +159,10 @@ class EntityAdmin(SelectionAdmin):
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
-        # Where the entity's points are is discovery's to say: an id edited here pointed the
-        # row at no points (the next discovery registered the entity again, without the
-        # person's corrections, and the views counted both); a layout or measurement edited
-        # here was read until discovery put its own back.
+        # Where the entity's points are is discovery's to say: an id edited here would point
+        # the row at no points (the next discovery would register the entity again, without
+        # the person's corrections, and the views would count both); a layout or measurement
+        # edited here would be read only until discovery put its own back.
         return (*self.readonly_fields, *(WHERE_ITS_POINTS_ARE if obj else ()))
 
     @admin.display(description="in Home Assistant", ordering="gone_from_ha")

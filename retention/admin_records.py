@@ -153,7 +153,7 @@ class ArchiveObjectAdmin(RecordAdmin):
             problem and f"{only_copy} Whether the file is intact could not be checked: {problem}."
         )
 
-    # KiB (1024 bytes), as the status page writes sizes: "KB" read as 1000.
+    # KiB (1024 bytes), as the status page writes sizes: "KB" would read as 1000.
     @admin.display(description="size (KiB)", ordering="file_size")
     def size_kib(self, obj: ArchiveObject) -> str:
         return f"{obj.file_size / 1024:.1f}"
