@@ -11,8 +11,8 @@ writes, a run makes sure it still holds the lock (`ViewLock.keep`: the renewal t
 what it cannot renew); one another run took once it expired is `LockLost` (naming that run),
 nothing written, the run failed saying when the work comes next (`failure`). A lock whose key
 was gone (a Redis restarted without it) is taken again, unless another run of the view held it
-meanwhile (a run that ended since the lock was taken): then it is `LockLost` too, naming that
-run, so rows read before that run wrote newer ones never replace them.
+meanwhile (a run that started since the lock was taken and has ended): then it is `LockLost`
+too, naming that run, so rows read before that run wrote newer ones never replace them.
 Redis out of reach, as the run takes the lock or makes sure of it, raises `RedisUnavailable` (a
 Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
 recorded failed: nothing written, the view's watermark not moved, its errors saying when the
@@ -108,8 +108,8 @@ class ViewLock:
         )
 
     def gap(self) -> RetentionRun | None:
-        """A run of the view that ended since this lock was taken, not under it (and was not
-        skipped): it held the lock while its key was gone (None: none did)."""
+        """A run of the view that started since this lock was taken and has ended, not under it
+        (and was not skipped): it held the lock while its key was gone (None: none did)."""
         return (
             RetentionRun.objects.filter(
                 operation=RetentionRun.Operation.VIEW_REFRESH,
