@@ -1,7 +1,7 @@
 """One collection run for one (source, provider, target): cache -> budget -> adapter.fetch
 -> write -> remember -> record run, and on any failure the last good answer is served (marked
-stale, with its age) while the system keeps running. A failed run writes no points.
-"""
+stale, with its age) while the system keeps running. A run failing before the write writes no
+points; one failing after it (caching, after_write) keeps what it wrote, recorded as failed."""
 
 import json
 import logging
@@ -30,8 +30,8 @@ logger = logging.getLogger("collectors")
 
 # The collect task's time limit (collectors.tasks): a run has ended by then, one way or another.
 RUN_TIME_LIMIT_SECONDS = 150
-# A fetch's waits (a 429's Retry-After, backoff) end by then: the soft limit, 30 s before the
-# limit, stopped a run mid-wait, recorded as "time limit ran out", the provider's wait forgotten.
+# A fetch's waits (a 429's Retry-After, backoff) end by then, before the soft limit (30 s
+# before the limit) stops a run mid-wait as "time limit ran out", the provider's wait lost.
 FETCH_WAITS_END_SECONDS = RUN_TIME_LIMIT_SECONDS - 60
 # Failures the pipeline turns into "serve last good and keep running".
 EXPECTED_FAILURES = (HttpError, ConfigError, TimeseriesError, RedisUnavailable)
