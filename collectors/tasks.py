@@ -96,8 +96,8 @@ def collect(self, config_id: int, dispatched: str | None = None) -> dict:
                        "nothing (the run stopped)", self.request.id or "")  # fmt: skip
         raise
     if outcome.transient and retry_in is not None:
-        # A transient failure already served last-good; try once more a little later (not
-        # when the budget's reserve would refuse that run: pipeline.collect then says so).
+        # A transient failure already served last-good; try again 60 s, then 120 s later (two
+        # retries; not when the budget's reserve would refuse that run: pipeline.collect says so).
         raise self.retry(countdown=retry_in)
     return {
         "status": outcome.status,
