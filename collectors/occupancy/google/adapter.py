@@ -2,7 +2,7 @@
 
 Reads every configured calendar (events.list with singleEvents, ordered by start, all pages
 up to listing.MAX_PAGES, status events requested explicitly) through google-api-python-client
-(see google_client.py for how its HTTP follows enrich.http's timeouts, retries and error
+(see client.py for how its HTTP follows enrich.http's timeouts, retries and error
 classes), then applies the rules in prediction.py. Writes `occupancy_prediction` per person
 and for the household, tagged with the site: the prediction for the start of the 15-minute
 slot of "now" at that moment (a rerun in the same slot overwrites), and those of the event
