@@ -4,7 +4,7 @@ Entries are keyed by what the API answers for (provider + zone/region/tariff/loc
 by site, so all homes in one grid region share one entry. Values are stored as JSON together
 with the time they were fetched, so every reader knows how old an answer is:
 
-    <prefix>:cache:<source>:<provider>:<target>     fresh answer, expires after the source's TTL
+    <prefix>:cache:<source>:<provider>:<target>     fresh answer, expires after the TTL put() gave it
     <prefix>:lastgood:<source>:<provider>:<target>  latest answer of any age, never expires
 """
 
@@ -67,7 +67,8 @@ class ResponseCache:
             ) from None
 
     def get(self, source: str, provider: str, target: str) -> CachedAnswer | None:
-        """The fresh answer, or None when there is none younger than the source's TTL."""
+        """The fresh answer, or None when there is none younger than the TTL it was put with
+        (the source's unless put() was given a shorter one)."""
         self.ttl_for(source)
         raw = self._redis(self.client.get, cache_key(source, provider, target, prefix=self.prefix))
         return _decode(raw, fresh=True)
