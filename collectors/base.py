@@ -3,8 +3,11 @@
 An adapter turns one API into readings. It gets plain settings (no Django models), the target
 the API answers for and a time window; it returns readings with the data's own timestamps and
 a small `current` summary; it raises only `enrich.http` errors (`MalformedResponse` for answers
-it cannot understand) or `ConfigError` for settings it cannot work with. It never imports
-Celery, Redis, InfluxDB or Django models: the pipeline does caching, budgets, writing, runs.
+it cannot understand) or `ConfigError` for settings it cannot work with. Its fetch writes no
+points and never touches Celery or Redis: the pipeline does caching, budgets, writing, runs.
+What it reads of enrich's own data goes through enrich/'s doors: a smart meter's fetch reads
+InfluxDB for the ended days lacking a total (smart_meter.day_ends), and the hooks below read
+or write InfluxDB, Redis and models.
 """
 
 import logging
