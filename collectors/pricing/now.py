@@ -5,7 +5,8 @@ The hourly fetch stores every published slot (`electricity_pricing_forecast`); w
 cached answer:
 
 - `current_value`: the `electricity_pricing` entry of `GET /api/enrichment/current`. `stale` is
-  true only when no stored slot covers now; then the last fetched answer is shown as it was,
+  true when the stored slots give no price now (none covers now, they cannot be read, or they
+  are in several currencies); then the last fetched answer is shown as it was,
   except its window lists where they are for another `window_hours` than the config's (the
   fetch, once per tariff, computed them for the config it ran under).
 - `write_current_points`: the beat task `collectors.write_current_prices` (every minute) writes
