@@ -7,9 +7,10 @@ kept in this instance. `total` is already per kWh in
 the home's currency (`current.currency`, e.g. SEK, EUR, NOK) and stored as is. `tomorrow`
 is `[]` until about 13:00 CET: then only today's slots are written, which leaves tomorrow's
 already-written slots (if any) alone. Tibber gives slot starts only: a slot ends where the next
-one starts, and the last one after its day's usual step (15 minutes here, 60 for an hourly
-day), so `slot_minutes` comes from the data. The step is decided per day: an hourly `today`
-next to a quarter-hourly `tomorrow` (as on the day the market switched) keeps 60-minute slots.
+one starts, or after its day's usual step (15 minutes here, 60 for an hourly day) where the
+next is further away or missing, so `slot_minutes` comes from the data. The step is decided
+per day: an hourly `today` next to a quarter-hourly `tomorrow` (as on the day the market
+switched) keeps 60-minute slots.
 A `current.startsAt` inside a listed slot (not at a slot start) is malformed, not a new slot;
 slots that do not cover now (late) are written with a note (`slots.pricing_result`).
 
