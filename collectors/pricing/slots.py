@@ -131,10 +131,8 @@ def extreme_hours(
     the next 24 h (`day`, see `next_day`: up to the end of the last slot starting before
     now + 24 h), not necessarily adjacent (see `find_windows`; when running from now wins,
     the running slot and those up to now + `hours`); [] when fewer are known (`windows_gap`
-    says why). The horizon is a slot end, so a list names whole slots, not one the horizon
-    cuts through (3 h named four hourly slots, the first and last in part); and 24 h fit at
-    every minute once prices are known that far (ending at the last slot end by now + 24 h,
-    they fitted only at a slot start)."""
+    says why). The horizon is that last slot's end, so a list names whole slots, none the
+    horizon cuts through, and 24 h fit at every minute once prices are known that far."""
     horizon = day[-1].end
     try:
         result = find_windows(
