@@ -78,7 +78,7 @@ class FlexibleLoadAdmin(SelectionAdmin):
         from collectors.pricing.loads import plan_for
 
         # The saved load's plan: a form shown again with errors holds the refused values
-        # (hours of 1e20 failed the planner: a 500 instead of the form's error).
+        # (hours of 1e20 would fail the planner: a 500 instead of the form's error).
         stored = FlexibleLoad.objects.select_related("site").filter(pk=obj.pk).first()
         if stored is None:
             return "-"

@@ -123,7 +123,7 @@ class ProviderConfigAdmin(SelectionAdmin):
     @admin.display(description="cannot collect")
     def settings_problem(self, obj: ProviderConfig) -> str:
         # The saved config's: a form shown again with errors holds the refused values (options
-        # of -1 failed the check: a 500 instead of the form's error).
+        # of -1 would fail the check: a 500 instead of the form's error).
         stored = ProviderConfig.objects.select_related("site").filter(pk=obj.pk).first()
         return (stored.collect_problem() or "-") if stored else "-"
 

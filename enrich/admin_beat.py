@@ -356,8 +356,8 @@ class CrontabScheduleAdmin(SelectionAdmin, BeatCrontabScheduleAdmin):
         return crontab_in_words(obj)
 
 
-# An interval the beat can keep: one under a second it would send on each of its loops, one over
-# a year (2147483647 days) overflowed its dates, and the beat stopped loading any schedule.
+# An interval the beat can keep: one under a second it would send on each of its loops, one far
+# over a year (2147483647 days) overflows its dates, and the beat stops loading any schedule.
 LONGEST_INTERVAL = 365 * 86400
 
 

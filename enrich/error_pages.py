@@ -109,7 +109,7 @@ def refused(request: HttpRequest, exception: Exception) -> tuple[int, str, str] 
         )
     if isinstance(exception, MultiPartParserError):  # the API's parsers say it themselves
         return 400, "body", f"The form could not be read ({str(exception)[:200]}); {NOTHING_DONE}."
-    # The admin's parameters it refuses as suspicious: its page said only "Bad Request (400)".
+    # The admin's parameters it refuses as suspicious: its page says only "Bad Request (400)".
     if isinstance(exception, DisallowedModelAdminToField):
         return (
             400,
