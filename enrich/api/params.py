@@ -40,8 +40,8 @@ from enrich.time_span import EARLIEST, LATEST, SPAN, outside_span
 _DURATION_PART = re.compile(rf"({UNSIGNED})([dhm])")
 # A whole duration, matched once from its start: findall alone would try the part at every
 # position, and each try runs over all the digits that follow, quadratic in the length (a
-# `within` of 4,000 digits, as long as gunicorn's request line allows, took a quarter of a
-# second of CPU).
+# `within` of 4,000 digits, as long as gunicorn's request line allows, would take a quarter of
+# a second of CPU).
 _DURATION = re.compile(rf"(?:{UNSIGNED}[dhm])+")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}

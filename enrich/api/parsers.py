@@ -25,7 +25,7 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser (strict: no NaN or Infinity), with two refusals of its own, each a 400:
     a body nested deeper than Python's json reads (it raises RecursionError, which DRF does not
     catch: a 500), and an object with a key given twice (`params.json_object`; json would keep
-    the last, so `{"dry_run": true, "dry_run": false}` was a real run)."""
+    the last, so `{"dry_run": true, "dry_run": false}` would be a real run)."""
 
     def parse(self, stream, _media_type=None, parser_context=None):  # DRF passes them by position
         encoding = parsers.get_encoding(parser_context or {})
