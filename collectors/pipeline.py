@@ -164,9 +164,9 @@ def _describe_last_good(answer: CachedAnswer | None) -> str:
 
 
 def _fresh(cache: ResponseCache, source: str, provider: str, key: str) -> bool:
-    """A cached answer spares the call — unless it expires within the next few seconds:
-    beat fires each source about one TTL apart (5 min meters, 5 min cache), and a run that
-    starts a moment early must fetch, not skip a whole cycle."""
+    """A cached answer spares the call — unless it expires within the next 30 s (a tenth of
+    a TTL under 300 s): beat fires each source about one TTL apart (5 min meters, 5 min
+    cache), and a run that starts a moment early must fetch, not skip a whole cycle."""
     hit = cache.get(source, provider, key)
     if hit is None:
         return False
