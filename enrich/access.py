@@ -110,7 +110,7 @@ def client_address(request) -> str:
             return hop
         logger.warning("X-Forwarded-For entry %r is no IP address; the request counts as from "
                        "the nearest proxy, %s", hop[:60], nearest)  # fmt: skip
-    # django-axes keeps the address in an IP address column: anything else failed its queries.
+    # django-axes keeps the address in an IP address column: anything else fails its queries.
     return nearest if _is_ip(nearest) else ""
 
 
@@ -124,7 +124,7 @@ def _is_ip(text: str) -> bool:
 
 def login_username(request, credentials: dict | None = None) -> str | None:
     """The username django-axes records a login under, cut to the 255 characters its table
-    holds: a longer one failed the insert (a 500). No account has one (Django's are 150 at
+    holds: a longer one would fail the insert (a 500). No account has one (Django's are 150 at
     most), so the cut never joins two accounts."""
     source = credentials or getattr(request, "data", request.POST)
     name = source.get("username") if hasattr(source, "get") else None
