@@ -60,7 +60,7 @@ def _home_assistant_meter() -> PlannedProvider:
 
 def _coordinate(name: str, low: float, high: float) -> float:
     """Written in the digits 0-9, as the admin and the setup form read a position (float()
-    read LATITUDE="١٢" or "1_2" as 12)."""
+    reads LATITUDE="١٢" or "1_2" as 12)."""
     raw = getattr(settings, name)
     value = decimal(raw.strip())
     if value is None:
