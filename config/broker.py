@@ -1,9 +1,11 @@
 """Settings of Redis and of Celery on it (read by config.settings): the broker, the time limits
 and the visibility timeout derived from them, the poison-task limit."""
 
+from celery.app.backends import BACKEND_ALIASES
 from django.core.exceptions import ImproperlyConfigured
+from kombu.transport import TRANSPORT_ALIASES
 
-from config.environment import env, number
+from config.environment import celery_url, env, number
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -15,8 +17,8 @@ if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="enrich")
 
 # --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
+CELERY_BROKER_URL = celery_url("CELERY_BROKER_URL", REDIS_URL, tuple(TRANSPORT_ALIASES))
+CELERY_RESULT_BACKEND = celery_url("CELERY_RESULT_BACKEND", REDIS_URL, tuple(BACKEND_ALIASES))
 CELERY_TASK_SOFT_TIME_LIMIT = number("CELERY_TASK_SOFT_TIME_LIMIT", 300, at_least=1)
 CELERY_TASK_TIME_LIMIT = number("CELERY_TASK_TIME_LIMIT", 360, at_least=1)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:

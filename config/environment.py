@@ -163,3 +163,29 @@ def zone(name: str, default: str) -> str:
             f"{name}={value!r} is not a time zone: use an IANA name such as Europe/Berlin or UTC."
         ) from None
     return value
+
+
+# Celery's schemes whose URL names a server (host and port): the others (memory://, sqla+...,
+# filesystem://) carry no host to check.
+SERVER_SCHEMES = ("redis", "rediss", "sentinel", "amqp", "amqps", "pyamqp")
+
+
+def celery_url(name: str, default: str, known: tuple[str, ...]) -> str:
+    """A broker or result store URL of a scheme Celery knows (`known`), naming a host and a
+    usable port where it needs one; empty or only spaces is `default` (REDIS_URL). Anything
+    else stops the process here, naming it: CELERY_BROKER_URL=localhost:6379 started, then
+    every worker, beat and queued task failed on the broker ("No such transport")."""
+    value = env.str(name, default="").strip()
+    if not value:
+        return default
+    shown = value.split("@")[-1]  # without a password
+    scheme = value.partition("://")[0].split("+")[0]
+    fix = "e.g. redis://127.0.0.1:6379/0, or leave it empty for REDIS_URL"
+    if "://" not in value or scheme not in known:
+        raise ImproperlyConfigured(
+            f"{name}={shown!r} is not a URL Celery can use: start it with redis:// or "
+            f"rediss:// ({fix})."
+        )
+    if scheme in SERVER_SCHEMES and (problem := url_problem(value, (scheme,))):
+        raise ImproperlyConfigured(f"{name}={shown!r} is not usable: {problem} ({fix}).")
+    return value

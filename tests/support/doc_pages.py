@@ -12,7 +12,8 @@ SETTINGS = "".join(path.read_text() for path in sorted((ROOT / "config").glob("*
 VARIABLES = sorted(
     set(
         re.findall(
-            r'(?:env\.\w+|required|choice|number|flag|zone|names|http_url|header_value|url_map)\(\s*f?"([A-Z][A-Z0-9_]+)"',
+            r"(?:env\.\w+|required|choice|number|flag|zone|names|http_url|header_value|url_map|celery_url)"
+            r'\(\s*f?"([A-Z][A-Z0-9_]+)"',
             SETTINGS,
         )
     )
