@@ -5,7 +5,7 @@ from celery.app.backends import BACKEND_ALIASES
 from django.core.exceptions import ImproperlyConfigured
 from kombu.transport import TRANSPORT_ALIASES
 
-from config.environment import celery_url, env, number
+from config.environment import celery_url, env, number, text
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -14,7 +14,7 @@ if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
     )
 # Keys of this deployment live under this prefix, so several deployments can share a Redis.
-REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="enrich")
+REDIS_KEY_PREFIX = text("REDIS_KEY_PREFIX", default="enrich")
 
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = celery_url("CELERY_BROKER_URL", REDIS_URL, tuple(TRANSPORT_ALIASES))

@@ -24,9 +24,16 @@ if _env_file != "none" and Path(_env_file).is_file():
 
 def required(name: str, hint: str) -> str:
     value = env.str(name, default="")
-    if not value:
+    if not value.strip():
         raise ImproperlyConfigured(f"{name} is not set. {hint}")
     return value
+
+
+def text(name: str, default: str = "") -> str:
+    """A name, key or region as written, spaces around it dropped; empty or only spaces is
+    `default`: INFLUXDB_DATABASE= wrote to a database named "" (InfluxDB answered "database name
+    required" at the first write), AIRNOW_API_KEY=" " set up AirNow with a key of one space."""
+    return env.str(name, default="").strip() or default
 
 
 def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -39,10 +46,10 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 
 
 def header_value(name: str) -> str:
-    """A key or token sent in an HTTP header (empty when not set): one holding a line break, a
-    no-break space or a character past Latin-1 stops the process here, naming it, and not
-    every request that would send it."""
-    value = env.str(name, default="")
+    """A key or token sent in an HTTP header (empty when not set or only spaces; spaces around
+    it are dropped): one holding a line break, a no-break space or a character past Latin-1
+    stops the process here, naming it, and not every request that would send it."""
+    value = env.str(name, default="").strip(" ")
     if problem := header_problem(value):
         raise ImproperlyConfigured(
             f"{name} cannot carry {problem}: it is sent in an HTTP header; give it as issued."
@@ -57,7 +64,7 @@ def http_url(name: str, *, default: str = "", example: str = "", empty: str = ""
     reach InfluxDB" on each). `example` (the message's; `default` when not given) and `empty`
     (what leaving it empty means) are for the message."""
     example = example or default
-    value = env.str(name, default=default).strip()
+    value = env.str(name, default="").strip() or default
     if value and not value.startswith(("http://", "https://")):
         raise ImproperlyConfigured(
             f"{name}={value!r} must start with http:// or https:// (e.g. {example}){empty}."
@@ -74,7 +81,7 @@ def url_map(name: str, *, default: str = "", example: str) -> dict[str, str]:
     """A JSON object of names to http:// or https:// URLs with a host (empty: {}): a value that
     is not one stops the process here, naming it, and not at the first collection of the
     provider the first-run setup gives it to ("nota url" would be saved as its base_url)."""
-    raw = env.str(name, default=default)
+    raw = env.str(name, default=default).strip()
     try:
         found = json.loads(raw or "{}")
     except ValueError:
@@ -93,9 +100,10 @@ def url_map(name: str, *, default: str = "", example: str) -> dict[str, str]:
 def names(name: str, default: list[str]) -> list[str]:
     """A comma-separated list, each entry stripped, empty ones dropped: `a.org, b.org` is
     ["a.org", "b.org"] (django-environ kept " b.org", which then matched no request's host and
-    no restore's database although the variable listed it)."""
-    raw = env.str(name, default=",".join(default))
-    return [entry.strip() for entry in raw.split(",") if entry.strip()]
+    no restore's database although the variable listed it). A list of no entry (empty, spaces,
+    commas) is `default`: DJANGO_ALLOWED_HOSTS= answered every request with a 400."""
+    raw = env.str(name, default="")
+    return [entry.strip() for entry in raw.split(",") if entry.strip()] or default
 
 
 TRUE, FALSE = ("true", "on", "yes", "y", "1", "ok"), ("false", "off", "no", "n", "0")

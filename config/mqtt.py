@@ -19,8 +19,8 @@ if MQTT_URL and _port == 0:  # else the publication fails on it each minute, or 
         f"MQTT_URL={MQTT_URL.split('@')[-1]!r} has an invalid port: give one from 1 to 65535, or "
         "none (1883; mqtts: 8883)."
     )
-MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip("/")
-MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip("/")
+MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip().strip("/")
+MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip().strip("/")
 # Every topic enrich publishes starts with one of these: MQTT forbids the wildcards + and # in a
 # published topic (paho refuses each publication), Home Assistant's discovery prefix is a
 # non-empty publish topic (mqtt/util.py valid_publish_topic), and an empty root made every

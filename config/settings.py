@@ -44,6 +44,7 @@ from config.environment import (
     names,
     number,
     required,
+    text,
     url_map,
     zone,
 )
@@ -195,10 +196,10 @@ INFLUXDB_URL = http_url(
     "INFLUXDB_URL", default="http://127.0.0.1:8186", example="http://127.0.0.1:8186"
 )
 INFLUXDB_VERSION = choice("INFLUXDB_VERSION", "1", ("1", "2"))
-INFLUXDB_USERNAME = env.str("INFLUXDB_USERNAME", default="")
+INFLUXDB_USERNAME = text("INFLUXDB_USERNAME")
 INFLUXDB_PASSWORD = env.str("INFLUXDB_PASSWORD", default="")
 INFLUXDB_TOKEN = header_value("INFLUXDB_TOKEN")
-INFLUXDB_ORG = env.str("INFLUXDB_ORG", default="")
+INFLUXDB_ORG = text("INFLUXDB_ORG")
 if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
     raise ImproperlyConfigured(
         "INFLUXDB_VERSION=2 needs INFLUXDB_TOKEN and INFLUXDB_ORG (an all-access or "
@@ -206,19 +207,19 @@ if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
     )
 INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float, above=0)
 # Where enrichment data (carbon, prices, ...) is written.
-INFLUXDB_DATABASE = env.str("INFLUXDB_DATABASE", default="enrich")
+INFLUXDB_DATABASE = text("INFLUXDB_DATABASE", default="enrich")
 # Home Assistant's data (read; the demo refuses to write there), layout, default_measurement.
-HA_INFLUXDB_DATABASE = env.str("HA_INFLUXDB_DATABASE", default="home_assistant")
+HA_INFLUXDB_DATABASE = text("HA_INFLUXDB_DATABASE", default="home_assistant")
 HA_LAYOUT = choice("HA_LAYOUT", "official", ("official", "ingestor"))
-HA_DEFAULT_MEASUREMENT = env.str("HA_DEFAULT_MEASUREMENT", default="")
+HA_DEFAULT_MEASUREMENT = text("HA_DEFAULT_MEASUREMENT")
 # Where the tiers (policies enrich_hourly, enrich_daily) are written; empty: HA's database.
-TIER_DATABASE = env.str("TIER_DATABASE", default="") or HA_INFLUXDB_DATABASE
+TIER_DATABASE = text("TIER_DATABASE") or HA_INFLUXDB_DATABASE
 # Optional: Home Assistant's URL and a long-lived access token (of an admin user), to import
 # entity areas from its registries (manage.py discover_entities --ha-areas); on first start
 # also the base_url and token of a METER_TYPE=home_assistant meter (enrich.bootstrap).
 HA_URL = http_url("HA_URL", default="", example="http://homeassistant.local:8123").rstrip("/")
 HA_TOKEN = header_value("HA_TOKEN")
-DEMO_INFLUXDB_DATABASE = env.str("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
+DEMO_INFLUXDB_DATABASE = text("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
 # Load plans (/api/plan, split windows): % of the plan's average per interruption; currency/t CO2.
 PLAN_INTERRUPTION_PENALTY_PERCENT = number(
     "PLAN_INTERRUPTION_PENALTY_PERCENT", 6, float, at_least=0
@@ -227,9 +228,9 @@ PLAN_CARBON_PRICE = number("PLAN_CARBON_PRICE", 100, float, at_least=0, at_most=
 
 # --- Materialized views (retention.rollups.materialized) ----------------------------------------------
 # Flat electricity price per kWh used where no price slot is known; empty = unknown (cost null).
-_flat_tariff = env.str("ENERGY_FLAT_TARIFF", default="").strip()
+_flat_tariff = text("ENERGY_FLAT_TARIFF")
 ENERGY_FLAT_TARIFF = number("ENERGY_FLAT_TARIFF", _flat_tariff, float) if _flat_tariff else None
-ENERGY_FLAT_TARIFF_CURRENCY = env.str("ENERGY_FLAT_TARIFF_CURRENCY", default="EUR").strip().upper()
+ENERGY_FLAT_TARIFF_CURRENCY = text("ENERGY_FLAT_TARIFF_CURRENCY", default="EUR").upper()
 # An incremental refresh recomputes buckets from (last refresh - this margin), for late data.
 VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float, at_least=0)
 
@@ -272,23 +273,21 @@ if RETENTION_DAILY_DAYS <= RETENTION_HOURLY_DAYS:
         f"RETENTION_DAILY_DAYS={RETENTION_DAILY_DAYS} must be more than RETENTION_HOURLY_DAYS "
         "(90 by default): a day is archived only after its hourly rows became daily ones."
     )
-S3_ARCHIVE_BUCKET = env.str("S3_ARCHIVE_BUCKET", default="")
+S3_ARCHIVE_BUCKET = text("S3_ARCHIVE_BUCKET")
 # The PRD's names first, boto3's standard names as the alternative; empty = boto3's own chain
 # (instance role, ~/.aws/credentials).
-AWS_ACCESS_KEY = env.str("AWS_ACCESS_KEY", default="") or env.str("AWS_ACCESS_KEY_ID", default="")
-AWS_SECRET_KEY = env.str("AWS_SECRET_KEY", default="") or env.str(
-    "AWS_SECRET_ACCESS_KEY", default=""
-)
+AWS_ACCESS_KEY = text("AWS_ACCESS_KEY") or text("AWS_ACCESS_KEY_ID")
+AWS_SECRET_KEY = text("AWS_SECRET_KEY") or text("AWS_SECRET_ACCESS_KEY")
 # MinIO and other S3-compatible stores
 S3_ENDPOINT_URL = http_url(
     "S3_ENDPOINT_URL", example="http://minio:9000", empty="; leave it empty for AWS S3"
 )
-S3_REGION = env.str("S3_REGION", default="") or env.str("AWS_DEFAULT_REGION", default="us-east-1")
+S3_REGION = text("S3_REGION") or text("AWS_DEFAULT_REGION", default="us-east-1")
 S3_STORAGE_CLASS = storage_class()  # only a class read back at once (config.archive)
 # AES256 (S3-managed keys), aws:kms, or none (stores without server-side encryption).
 S3_SSE = choice("S3_SSE", "AES256", ("aes256", "aws:kms", "none"))
 S3_SSE = {"aes256": "AES256", "none": ""}.get(S3_SSE, S3_SSE)
-S3_SSE_KMS_KEY_ID = env.str("S3_SSE_KMS_KEY_ID", default="")
+S3_SSE_KMS_KEY_ID = text("S3_SSE_KMS_KEY_ID")
 if bool(AWS_ACCESS_KEY) != bool(AWS_SECRET_KEY):
     raise ImproperlyConfigured(
         "Set both AWS_ACCESS_KEY and AWS_SECRET_KEY (or AWS_ACCESS_KEY_ID and "
@@ -296,12 +295,12 @@ if bool(AWS_ACCESS_KEY) != bool(AWS_SECRET_KEY):
     )
 # No default: an archive run deletes what it archived, so the folder must be named on purpose
 # (relative = from the project root; make run writes var/archive into .env). retention.archive.target.
-_archive_dir = env.str("ARCHIVE_LOCAL_DIR", default="").strip()
+_archive_dir = text("ARCHIVE_LOCAL_DIR")
 ARCHIVE_LOCAL_DIR = BASE_DIR / _archive_dir if _archive_dir else None
 ARCHIVE_COMPRESSION = choice("ARCHIVE_COMPRESSION", "gzip", ("gzip", "zstd"))
 ARCHIVE_PERIOD = choice("ARCHIVE_PERIOD", "month", ("month", "quarter", "year"))
 ARCHIVE_RETENTION_YEARS = number("ARCHIVE_RETENTION_YEARS", 5, at_least=1, at_most=100)
-RESTORE_INFLUXDB_DATABASE = env.str("RESTORE_INFLUXDB_DATABASE", default="enrich_restore")
+RESTORE_INFLUXDB_DATABASE = text("RESTORE_INFLUXDB_DATABASE", default="enrich_restore")
 # Other databases a restore may write into (never Home Assistant's, the tiers' or enrich's own).
 RESTORE_ALLOWED_DATABASES = names("RESTORE_ALLOWED_DATABASES", default=[])
 
@@ -311,7 +310,7 @@ RESTORE_ALLOWED_DATABASES = names("RESTORE_ALLOWED_DATABASES", default=[])
 # Instant Retrieval $0.004 (aws.amazon.com/s3/pricing) for the archive.
 STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float)
 STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float)
-STORAGE_PRICE_CURRENCY = env.str("STORAGE_PRICE_CURRENCY", default="USD").strip().upper()
+STORAGE_PRICE_CURRENCY = text("STORAGE_PRICE_CURRENCY", default="USD").upper()
 if STORAGE_PRICE_DB_GB_MONTH < 0 or STORAGE_PRICE_ARCHIVE_GB_MONTH < 0:
     raise ImproperlyConfigured(
         "STORAGE_PRICE_DB_GB_MONTH and STORAGE_PRICE_ARCHIVE_GB_MONTH are prices per GB-month "
@@ -339,30 +338,30 @@ HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, floa
 
 # manage.py ensure_admin writes the first admin's password and API token here (0600), not to
 # the logs (docker compose: a volume of web). Relative = from the project root.
-FIRST_START_CREDENTIALS_FILE = BASE_DIR / env.str(
+FIRST_START_CREDENTIALS_FILE = BASE_DIR / text(
     "FIRST_START_CREDENTIALS_FILE", default="var/first-start-credentials.txt"
 )
 
 # --- Site and providers, read once on first start to fill the database (enrich.bootstrap) --
-SITE_NAME = env.str("SITE_NAME", default="Home")
-LATITUDE = env.str("LATITUDE", default="")
-LONGITUDE = env.str("LONGITUDE", default="")
-GRID_REGION = env.str("GRID_REGION", default="")
-CARBON_PROVIDER = env.str("CARBON_PROVIDER", default="")
-WATTTIME_USERNAME = env.str("WATTTIME_USERNAME", default="")
+SITE_NAME = text("SITE_NAME", default="Home")
+LATITUDE = text("LATITUDE")
+LONGITUDE = text("LONGITUDE")
+GRID_REGION = text("GRID_REGION")
+CARBON_PROVIDER = text("CARBON_PROVIDER")
+WATTTIME_USERNAME = text("WATTTIME_USERNAME")
 WATTTIME_PASSWORD = env.str("WATTTIME_PASSWORD", default="")
-WATTTIME_API_TOKEN = env.str("WATTTIME_API_TOKEN", default="")
+WATTTIME_API_TOKEN = text("WATTTIME_API_TOKEN")
 ELECTRICITYMAPS_API_KEY = header_value("ELECTRICITYMAPS_API_KEY")
-PRICING_PROVIDER = env.str("PRICING_PROVIDER", default="")
+PRICING_PROVIDER = text("PRICING_PROVIDER")
 PRICING_API_KEY = header_value("PRICING_API_KEY")
-PRICING_REGION = env.str("PRICING_REGION", default="")
+PRICING_REGION = text("PRICING_REGION")
 AIRNOW_API_KEY = header_value("AIRNOW_API_KEY")
-METER_TYPE = env.str("METER_TYPE", default="")
-METER_USERNAME = env.str("METER_USERNAME", default="")
+METER_TYPE = text("METER_TYPE")
+METER_USERNAME = text("METER_USERNAME")
 METER_PASSWORD = env.str("METER_PASSWORD", default="")
-GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
-GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
-GOOGLE_REFRESH_TOKEN = env.str("GOOGLE_REFRESH_TOKEN", default="")
+GOOGLE_CLIENT_ID = text("GOOGLE_CLIENT_ID")
+GOOGLE_CLIENT_SECRET = text("GOOGLE_CLIENT_SECRET")
+GOOGLE_REFRESH_TOKEN = text("GOOGLE_REFRESH_TOKEN")
 # Where Google sends the browser back after consent; empty = built from the request
 # (<scheme>://<host>/oauth/google/callback). Set it behind a proxy that changes the scheme/host.
 GOOGLE_REDIRECT_URI = http_url(

@@ -12,7 +12,7 @@ SETTINGS = "".join(path.read_text() for path in sorted((ROOT / "config").glob("*
 VARIABLES = sorted(
     set(
         re.findall(
-            r"(?:env\.\w+|required|choice|number|flag|zone|names|http_url|header_value|url_map|celery_url)"
+            r"\b(?:env\.\w+|required|choice|number|flag|zone|names|http_url|header_value|url_map|text|celery_url)"
             r'\(\s*f?"([A-Z][A-Z0-9_]+)"',
             SETTINGS,
         )
@@ -51,7 +51,7 @@ def heading_anchor(heading: str) -> str:
 
 def code_defaults() -> dict[str, object]:
     """The default config/ gives each variable it reads, where that default is a literal
-    (`env.str("X", default="a")`, `number("X", 5)`, `choice("X", "a", (...))`)."""
+    (`text("X", default="a")`, `number("X", 5)`, `choice("X", "a", (...))`)."""
     found: dict[str, object] = {}
     for path in sorted((ROOT / "config").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
