@@ -1,7 +1,7 @@
 """Settings of the REST API: who may do what, throttles, the admin login lockout (read by
 config.settings; the classes named here live in enrich.access)."""
 
-from config.environment import env, number
+from config.environment import number, text
 
 # --- REST API: who may do what, throttles, admin login lockout (enrich.access) ---------------
 # Reads need any token; changes and triggers need staff or the permission enrich.trigger_work.
@@ -14,10 +14,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["enrich.access.ScopedThrottle"],
     # Per client: N/second, N/minute, N/hour, N/day or N/<k>min (checked at start, enrich.apps).
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
-        "user": env.str("API_THROTTLE_USER", default="300/minute"),
-        "trigger": env.str("API_THROTTLE_TRIGGER", default="30/hour"),
-        "token": env.str("API_THROTTLE_TOKEN", default="5/minute"),
+        "anon": text("API_THROTTLE_ANON", default="30/minute"),
+        "user": text("API_THROTTLE_USER", default="300/minute"),
+        "trigger": text("API_THROTTLE_TRIGGER", default="30/hour"),
+        "token": text("API_THROTTLE_TOKEN", default="5/minute"),
     },
     # DRF's JSON parser, with a body nested too deep for Python's json a 400 (enrich.api.parsers).
     "DEFAULT_PARSER_CLASSES": [

@@ -5,10 +5,10 @@ from celery.app.backends import BACKEND_ALIASES
 from django.core.exceptions import ImproperlyConfigured
 from kombu.transport import TRANSPORT_ALIASES
 
-from config.environment import celery_url, env, number, text
+from config.environment import celery_url, number, text
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = text("REDIS_URL", default="redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(
         f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"

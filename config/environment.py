@@ -37,7 +37,7 @@ def text(name: str, default: str = "") -> str:
 
 
 def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = env.str(name, default=default).strip().lower()
+    value = text(name, default).lower()
     if value not in allowed:
         raise ImproperlyConfigured(
             f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}."
@@ -136,8 +136,10 @@ def number(name: str, default, cast=int, *, at_least=None, above=None, at_most=N
     for float also "1.5", "2e3"), within the bounds given: a value the code could not work with
     stops the process here, naming it, and not at the first request or task that reads it
     (PLAN_CARBON_PRICE=nan: every plan a 500). int() and float() also read other scripts' digits
-    and "1_0": RETENTION_RAW_DAYS="١٠" kept 10 days. Spaces around the number are dropped."""
-    raw = env.str(name, default=str(default))
+    and "1_0": RETENTION_RAW_DAYS="١٠" kept 10 days. Spaces around the number are dropped; empty
+    or only spaces is `default`."""
+    raw = env.str(name, default="")
+    raw = raw if raw.strip() else str(default)
     value = (decimal if cast is float else whole)(raw.strip())
     if value is None and _infinite(raw):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
@@ -163,7 +165,7 @@ def number(name: str, default, cast=int, *, at_least=None, above=None, at_most=N
 def zone(name: str, default: str) -> str:
     """An IANA time zone name (Django's own check said "Incorrect timezone setting", not which
     variable held it)."""
-    value = env.str(name, default=default).strip()
+    value = text(name, default)
     try:
         ZoneInfo(value)
     except (ValueError, ZoneInfoNotFoundError):

@@ -48,8 +48,8 @@ def production_settings(env: environ.Env) -> dict[str, Any]:
             "code and requests to anyone on the network. Set DJANGO_DEBUG=false."
         )
     secure_cookies = flag("DJANGO_SECURE_COOKIES", default=production)
-    raw_hsts = env.str(
-        "DJANGO_HSTS_SECONDS", default=str(HSTS_PROFILE_SECONDS if production else 0)
+    raw_hsts = env.str("DJANGO_HSTS_SECONDS", default="").strip() or str(
+        HSTS_PROFILE_SECONDS if production else 0
     )
     # str.isdigit() takes "²" (then int() fails without naming it) and "١٠" (read as 10).
     hsts_seconds = whole(raw_hsts.strip())

@@ -138,7 +138,7 @@ TEMPLATES = [
 ]
 
 # --- Relational database (embedded default: a SQLite file) ----------------------------------
-_database_url = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'enrich.sqlite3'}")
+_database_url = text("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'enrich.sqlite3'}")
 if _database_url.split("://", 1)[0] not in environ.Env.DB_SCHEMES:
     raise ImproperlyConfigured(
         f"DATABASE_URL is not a valid database URL (unknown scheme in {_database_url.split('://')[0]!r}); "

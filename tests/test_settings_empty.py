@@ -46,6 +46,24 @@ DEFAULTS += [
     ("CELERY_BROKER_URL", "CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
     ("CELERY_RESULT_BACKEND", "CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0"),
 ]
+# A number, a choice, a time zone, a database or Redis URL, a throttle rate left empty stopped
+# the start ("RETENTION_RAW_DAYS='' is not a number") where a yes/no variable took its default.
+DEFAULTS += [
+    ("RETENTION_RAW_DAYS", "RETENTION_RAW_DAYS", "7"),
+    ("HTTP_TIMEOUT_SECONDS", "HTTP_TIMEOUT_SECONDS", "5.0"),
+    ("PLAN_CARBON_PRICE", "PLAN_CARBON_PRICE", "100.0"),
+    ("CACHE_TTL_OCCUPANCY_SECONDS", "CACHE_TTL_SECONDS['occupancy']", "900"),
+    ("LOG_LEVEL", "LOG_LEVEL", "INFO"),
+    ("HA_LAYOUT", "HA_LAYOUT", "official"),
+    ("S3_SSE", "S3_SSE", "AES256"),
+    ("ARCHIVE_PERIOD", "ARCHIVE_PERIOD", "month"),
+    ("TIME_ZONE", "TIME_ZONE", "UTC"),
+    ("DJANGO_HSTS_SECONDS", "SECURE_HSTS_SECONDS", "0"),
+    ("DATABASE_URL", "DATABASES['default']['ENGINE']", "django.db.backends.sqlite3"),
+    ("REDIS_URL", "REDIS_URL", "redis://127.0.0.1:6379/0"),
+    ("API_THROTTLE_ANON", "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['anon']", "30/minute"),
+    ("API_THROTTLE_TOKEN", "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['token']", "5/minute"),
+]
 
 
 @pytest.mark.parametrize("blank", BLANKS, ids=("empty", "spaces"))
