@@ -5,13 +5,19 @@ from celery.app.backends import BACKEND_ALIASES
 from django.core.exceptions import ImproperlyConfigured
 from kombu.transport import TRANSPORT_ALIASES
 
-from config.environment import celery_url, number, text
+from config.environment import celery_url, number, server_url_problem, text
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = text("REDIS_URL", default="redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(
         f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
+    )
+# Else every cache, lock and budget failed at its first use ("Port out of range").
+if problem := server_url_problem(REDIS_URL, REDIS_URL.partition(":")[0]):
+    raise ImproperlyConfigured(
+        f"REDIS_URL={REDIS_URL.split('@')[-1]!r} is not usable: {problem} (e.g. "
+        "redis://127.0.0.1:6379/0)."
     )
 # Keys of this deployment live under this prefix, so several deployments can share a Redis.
 REDIS_KEY_PREFIX = text("REDIS_KEY_PREFIX", default="enrich")

@@ -180,9 +180,16 @@ def zone(name: str, default: str) -> str:
 SERVER_SCHEMES = ("redis", "rediss", "sentinel", "amqp", "amqps", "pyamqp")
 
 
+def server_url_problem(value: str, scheme: str) -> str:
+    """What keeps a Redis or AMQP URL from working ("" when nothing does): as url_problem, but
+    one naming no host is fine (redis-py and kombu take localhost)."""
+    problem = url_problem(value, (scheme,))
+    return "" if problem == "it names no host" else problem
+
+
 def celery_url(name: str, default: str, known: tuple[str, ...]) -> str:
     """A broker or result store URL of a scheme Celery knows (`known`), naming a host and a
-    usable port where it needs one; empty or only spaces is `default` (REDIS_URL). Anything
+    usable port where it names one; empty or only spaces is `default` (REDIS_URL). Anything
     else stops the process here, naming it: CELERY_BROKER_URL=localhost:6379 started, then
     every worker, beat and queued task failed on the broker ("No such transport")."""
     value = env.str(name, default="").strip()
@@ -196,6 +203,6 @@ def celery_url(name: str, default: str, known: tuple[str, ...]) -> str:
             f"{name}={shown!r} is not a URL Celery can use: start it with redis:// or "
             f"rediss:// ({fix})."
         )
-    if scheme in SERVER_SCHEMES and (problem := url_problem(value, (scheme,))):
+    if scheme in SERVER_SCHEMES and (problem := server_url_problem(value, scheme)):
         raise ImproperlyConfigured(f"{name}={shown!r} is not usable: {problem} ({fix}).")
     return value
