@@ -15,6 +15,9 @@ from config.celery import app as celery_app
 from tests.support.redis_server import asking_once
 
 ROOT = Path(__file__).resolve().parents[2]
+# `python -m celery` as the tests run it: Celery's command line, its process ending as soon as
+# it is done (tests/support/celery_main.py).
+CELERY = "tests.support.celery_main"
 
 
 def test_database_url() -> str:
@@ -50,7 +53,7 @@ def celery_worker(
         [
             sys.executable,
             "-m",
-            "celery",
+            CELERY,
             "-A",
             app,
             "worker",
@@ -211,11 +214,16 @@ def retried_in_the_same_run(client, answer: dict, worker, proxy, error: str) -> 
 
 
 def started(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    """`python -m <argv>` (e.g. a beat, or Flower) in a child process logging to `log_path`;
-    stop it with `stop()` and close its `log`."""
+    """`python -m <argv>` (e.g. a beat, or Flower) in a child process logging to `log_path`
+    (`celery` as CELERY); stop it with `stop()` and close its `log`."""
     log = log_path.open("w+")
+    module = CELERY if argv[0] == "celery" else argv[0]
     proc = subprocess.Popen(
-        [sys.executable, "-m", *argv], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", module, *argv[1:]],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     proc.log = log
     return proc
