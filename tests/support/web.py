@@ -22,8 +22,8 @@ def gunicorn(timeout: int = 300, **env: str) -> Iterator[tuple[str, subprocess.P
     port = free_port()
     log = tempfile.TemporaryFile("w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1",
-         "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout)],
+        [sys.executable, *support.QUICK_EXIT, "gunicorn", "config.wsgi:application",
+         "--workers", "1", "--bind", f"127.0.0.1:{port}", "--timeout", str(timeout)],
         cwd=support.ROOT, env=dict(os.environ, DATABASE_URL=support.test_database_url(), **env),
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -15,9 +15,9 @@ from config.celery import app as celery_app
 from tests.support.redis_server import asking_once
 
 ROOT = Path(__file__).resolve().parents[2]
-# `python -m celery` as the tests run it: Celery's command line, its process ending as soon as
-# it is done (tests/support/celery_main.py).
-CELERY = "tests.support.celery_main"
+# `python -m <module>` as the tests run a worker or server: its process ends as soon as it is
+# done (tests/support/quick_exit.py).
+QUICK_EXIT = ("-m", "tests.support.quick_exit")
 
 
 def test_database_url() -> str:
@@ -52,8 +52,8 @@ def celery_worker(
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            CELERY,
+            *QUICK_EXIT,
+            "celery",
             "-A",
             app,
             "worker",
@@ -214,12 +214,11 @@ def retried_in_the_same_run(client, answer: dict, worker, proxy, error: str) -> 
 
 
 def started(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    """`python -m <argv>` (e.g. a beat, or Flower) in a child process logging to `log_path`
-    (`celery` as CELERY); stop it with `stop()` and close its `log`."""
+    """`python -m <argv>` (e.g. a beat, or Flower; through QUICK_EXIT) in a child process
+    logging to `log_path`; stop it with `stop()` and close its `log`."""
     log = log_path.open("w+")
-    module = CELERY if argv[0] == "celery" else argv[0]
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, *argv[1:]],
+        [sys.executable, *QUICK_EXIT, *argv],
         cwd=ROOT,
         env=env,
         stdout=log,
