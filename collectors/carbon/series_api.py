@@ -1,5 +1,6 @@
 """`GET /api/carbon/series`: a site's grid carbon intensity over the last `hours` (what was
-stored in `carbon_intensity`) and the stored forecast from now on (`carbon_intensity_forecast`).
+stored in `carbon_intensity`) and the stored forecast from the slot running now on
+(`carbon_intensity_forecast`, up to FORECAST_AHEAD).
 
 Parameters: `site` (optional with one site), `hours` (1..168, default 24). The field is
 gCO2/kWh, or WattTime's free plan's `moer_percentile` (0-100) when that is all there is.
@@ -22,17 +23,26 @@ from enrich.models import ProviderConfig
 
 FIELDS = {GCO2_KWH: "gCO2/kWh", "moer_percentile": "percentile (0-100)"}
 FORECAST_AHEAD = timedelta(hours=48)
+LONGEST_SLOT = timedelta(hours=1)  # Electricity Maps' hours; UK 30 min, WattTime 5 min
 
 
-def _points(measurement: str, provider: str, start: datetime, end: datetime) -> dict:
-    """{region: {field: [(time, value)]}} of the provider's points in [start, end)."""
+def _points(
+    measurement: str, provider: str, start: datetime, end: datetime, running: bool = False
+) -> dict:
+    """{region: {field: [(time, value)]}} of the provider's points in [start, end); `running`:
+    also the forecast slot running at `start` (its `slot_minutes` reach past it)."""
     query = (
-        f"SELECT {', '.join(quote_ident(f) for f in FIELDS)} FROM {quote_ident(measurement)} "
-        'WHERE "provider" = $provider AND time >= $start AND time < $end GROUP BY "region"'
+        f"SELECT {', '.join(quote_ident(f) for f in [*FIELDS, 'slot_minutes'])} FROM "
+        f'{quote_ident(measurement)} WHERE "provider" = $provider AND time >= $start AND '
+        'time < $end GROUP BY "region"'
     )
     found: dict[str, dict[str, list]] = {}
-    bound = {"provider": provider, "start": start, "end": end}
+    since = start - LONGEST_SLOT if running else start
+    bound = {"provider": provider, "start": since, "end": end}
     for row in stored_rows(query, bound):
+        minutes = row.values.get("slot_minutes") or 0
+        if row.time < start and row.time + timedelta(minutes=minutes) <= start:
+            continue  # a slot over before `start`
         series = found.setdefault(row.tags.get("region", ""), {})
         for name in FIELDS:
             if row.values.get(name) is not None:
@@ -69,7 +79,9 @@ class CarbonSeries(APIView):
         now = clock.utc_now()
         try:
             actual = _points(MEASUREMENT, config.provider, now - timedelta(hours=hours), now)
-            forecast = _points(FORECAST_MEASUREMENT, config.provider, now, now + FORECAST_AHEAD)
+            forecast = _points(
+                FORECAST_MEASUREMENT, config.provider, now, now + FORECAST_AHEAD, running=True
+            )
         except TimeseriesError as exc:
             return Response({"detail": f"The carbon data cannot be read: {exc}"}, status=503)
         # The region with the newest actual point (a site's provider answers for one region).

@@ -101,10 +101,11 @@ def test_the_price_slots_end_where_within_asks_and_known_until_is_their_end(coll
 
 
 @pytest.mark.influxdb
-def test_the_carbon_forecast_is_of_the_slots_starting_within_the_look_ahead(collected, api):
-    """`GET /api/carbon/series`'s `forecast`: the stored slots that start from now on, up to
-    FORECAST_AHEAD (48 h): a slot stored beyond it is not listed (the page said "the stored
-    forecast from now"), nor the running one (its start is before now)."""
+def test_the_carbon_forecast_is_of_the_slots_running_or_starting_within_the_look_ahead(
+    collected, api
+):
+    """`GET /api/carbon/series`'s `forecast`: the stored slot running now and those starting up
+    to FORECAST_AHEAD (48 h): a slot stored beyond it is not listed, nor one over before now."""
     from django.conf import settings
 
     from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH
@@ -116,16 +117,17 @@ def test_the_carbon_forecast_is_of_the_slots_starting_within_the_look_ahead(coll
     row = next(line for line in (ROOT / "docs" / "api.md").read_text().splitlines()
                if line.startswith("| `GET /api/carbon/series"))  # fmt: skip
     ahead = FORECAST_AHEAD.total_seconds() / 3600
-    assert f"the stored forecast of the slots starting from now up to {ahead:g} h ahead" in row
+    assert f"running now (by its stored slot length) to the slots starting up to {ahead:g} h" in row
     tags = {"provider": "uk_carbon_intensity", "region": "South England"}
     inside, beyond = NOW + FORECAST_AHEAD - timedelta(minutes=10), NOW + FORECAST_AHEAD
+    running, over = NOW - timedelta(minutes=25), NOW - timedelta(minutes=40)  # 30 min each
     get_timeseries().write(settings.INFLUXDB_DATABASE, [
         Reading(FORECAST_MEASUREMENT, {GCO2_KWH: 99.0, "slot_minutes": 30.0}, moment, tags)
-        for moment in (inside, beyond)])  # fmt: skip
+        for moment in (over, running, inside, beyond)])  # fmt: skip
     answer = api.get("/api/carbon/series").json()
     times = [datetime.fromisoformat(point["time"]) for point in answer["forecast"]]
     assert times[-1] == inside and beyond not in times
-    assert min(times) >= NOW > NOW.replace(minute=0)  # the 12:00 slot running at 12:10: not listed
+    assert times[0] == running and over not in times  # 11:45-12:15 runs at 12:10, 11:30 is over
 
 
 def test_a_read_only_user_signed_in_with_a_session_is_not_told_of_a_token(home):

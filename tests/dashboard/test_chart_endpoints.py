@@ -66,11 +66,11 @@ def test_slots_carbon_series_budget_and_runs_after_one_collection(api, isolated,
     assert [p["value"] for p in carbon["actual"]] == [
         answers["/carbon-intensity/latest"]["carbonIntensity"]
     ]
-    future = [
+    future = [  # from the hour running now (Electricity Maps' slots are hours)
         f["carbonIntensity"]
         for f in answers["/carbon-intensity/forecast"]["forecast"]
-        if datetime.fromisoformat(f["datetime"].replace("Z", "+00:00"))
-        >= datetime.fromisoformat(carbon["now"])
+        if datetime.fromisoformat(f["datetime"].replace("Z", "+00:00")) + timedelta(hours=1)
+        > datetime.fromisoformat(carbon["now"])
         and f["carbonIntensity"] is not None  # a null forecast hour is left out, not stored
     ]
     assert [p["value"] for p in carbon["forecast"]] == future
