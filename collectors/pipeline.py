@@ -1,7 +1,8 @@
 """One collection run for one (source, provider, target): cache -> budget -> adapter.fetch
 -> write -> remember -> record run, and on any failure the last good answer is served (marked
 stale, with its age) while the system keeps running. A run failing before the write writes no
-points; one failing after it (caching, after_write) keeps what it wrote, recorded as failed."""
+points; one failing after it (caching, after_write) keeps what it wrote, recorded as failed
+with the points it wrote (collectors.after_write)."""
 
 import json
 import logging
@@ -10,14 +11,13 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from collectors import cadence, circuit_keys, fetch_lock, history_refusals, rate_limits
+from collectors import after_write, cadence, circuit_keys, fetch_lock, history_refusals, rate_limits
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
 from collectors.served_store import withdraw, write_fetched
 from collectors.spending import RESERVED, Spending
 from enrich.crypto import SecretUnreadable, require_readable
-from enrich.errors import Transient
 from enrich.http import AuthError, HttpError, RateLimitedError
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
@@ -249,7 +249,7 @@ def collect(
                                                        fetch=fetch)  # fmt: skip
                 if slower:
                     outcome.served = f"{outcome.served}; {slower.note}"
-    except EXPECTED_FAILURES as exc:
+    except (*EXPECTED_FAILURES, after_write.WrittenThenFailed) as exc:
         served = "nothing"
         try:
             served = _describe_last_good(cache.last_good(source, provider, target_key))
@@ -262,19 +262,17 @@ def collect(
                 rate_limits.remember(provider, *limited, exc)
             except RedisUnavailable:
                 pass  # the failure below is logged and recorded all the same
+        outcome = Outcome("failed", served=served, **after_write.recorded(exc))
         # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
         logger.log(
             logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR,
-            "collect: %s/%s %s failed: %s: %s; served %s",
+            "collect: %s/%s %s failed: %s; served %s",
             source,
             provider,
             target_key,
-            type(exc).__name__,
-            exc,
+            outcome.error,
             served,
         )
-        outcome = Outcome("failed", served=served, error=f"{type(exc).__name__}: {exc}",
-                          message=str(exc), transient=isinstance(exc, Transient))  # fmt: skip
     finally:
         if lock is not None:
             lock.release_quietly()
@@ -381,9 +379,8 @@ def _fetch_and_write(
         status = "partial"
         served = _describe_last_good(cache.last_good(config.source, config.provider, target.key))
     else:
-        cache.put(config.source, config.provider, target.key, result.current,
-                  ttl=fresh_seconds, fetched_at=now)  # fmt: skip
-        adapter_for(config.source, config.provider).after_write(target, result)
+        after_write.finish(adapter, cache, target, result, written, ttl=fresh_seconds,
+                           fetched_at=now, failures=EXPECTED_FAILURES)  # fmt: skip
     logger.log(
         logging.WARNING if status == "partial" or left_out else logging.INFO,
         "collect: %s/%s %s: wrote %s (window %s .. %s)%s",

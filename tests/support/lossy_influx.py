@@ -7,7 +7,10 @@ or one whole row ("row") from the answers to `SELECT *` statements whose number 
 1) is at least `lose_from`, `lose_times` answers in all (0: every one). While `hide` names an
 entity, every SELECT of the daily tier's `entity_aggregates` (rows, counts, first) is asked
 without that entity's rows, so InfluxDB's answers and its own counts agree that they are not
-there, as when InfluxDB 1.x hides a series. Everything else passes through unchanged.
+there, as when InfluxDB 1.x hides a series. `on_write`, when set, is called once InfluxDB has
+accepted a write, before its answer goes back (e.g. a Redis of the test's own stopped: what
+fails after the write, tests.collectors.test_failed_after_write). Everything else passes
+through unchanged.
 
     with lossy_influx(settings.INFLUXDB_URL) as proxy:
         ts = connect(proxy.url)
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +40,7 @@ class LossyInflux:
     lose_from: int = 1
     lose_times: int = 0
     hide: str = ""  # an entity_id whose rows SELECTs of entity_aggregates do not see
+    on_write: Callable[[], None] | None = None  # called once a write is accepted (see above)
     selects: int = 0  # SELECT * statements seen
     lost: list[str] = field(default_factory=list)  # what was removed, for the assertions
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -113,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
                 body = urlencode(body_form, doseq=True).encode()
         answer = self.proxy.handle(self.command, path, headers, body)
         content = answer.content
+        if split.path == "/write" and answer.status_code == 204 and self.proxy.on_write:
+            self.proxy.on_write()
         if split.path == "/query" and query.upper().startswith("SELECT *"):
             with self.proxy.lock:
                 self.proxy.selects += 1

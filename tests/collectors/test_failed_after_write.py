@@ -1,0 +1,89 @@
+"""A run that fails after its points are in InfluxDB (Redis gone before its answer is cached,
+or the adapter's after-write step refused) is recorded as failed with the points it wrote, its
+error and message saying they were written and what failed after: the admin's runs list,
+/api/enrichment/current and the status page read that record. Real PostgreSQL and InfluxDB
+(through a proxy, tests.support.lossy_influx), a Redis of the test's own (tests.support.
+redis_server) stopped the moment InfluxDB accepted the write; AirNow on the replay server."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from collectors import pipeline
+from collectors.models import CollectorRun
+from enrich.influx import reset_timeseries
+from enrich.models import Site
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
+from tests.support.lossy_influx import lossy_influx
+from tests.support.redis_server import OwnRedis
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)  # the fixture's observation is 10:00Z
+
+
+@pytest.fixture
+def own_redis(isolated, settings):
+    """REDIS_URL a redis-server of the test's own while the test runs (the shared one again
+    before `isolated` removes its keys)."""
+    own, shared = OwnRedis(), settings.REDIS_URL
+    settings.REDIS_URL = own.url
+    try:
+        yield own
+    finally:
+        settings.REDIS_URL = shared
+        own.stop()
+
+
+@pytest.fixture
+def proxy(isolated, settings):
+    """The process's InfluxDB gateway through the proxy (straight to InfluxDB again before
+    `isolated` drops its database)."""
+    with lossy_influx(settings.INFLUXDB_URL) as lossy:
+        direct, settings.INFLUXDB_URL = settings.INFLUXDB_URL, lossy.url
+        reset_timeseries()
+        try:
+            yield lossy
+        finally:
+            settings.INFLUXDB_URL = direct
+            reset_timeseries()
+
+
+def stored(ts, database) -> int:
+    return len(list(ts.query(database, 'SELECT * FROM "air_quality" GROUP BY *')))
+
+
+def test_redis_gone_after_the_write_is_a_failed_run_with_the_points_it_wrote(
+    isolated, own_redis, proxy, settings, replay_server, admin_client
+):
+    # Before, the run read "failed", 0 points written, "CacheUnavailable: ...": the admin,
+    # the API and the status page said nothing was written, with 4 points in InfluxDB.
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    config = configs.airnow(site, replay_server.url, interval_seconds=3600)
+    answer = replay_server.load_fixture("airnow/observation_current.json")
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer)
+    proxy.on_write = own_redis.stop  # InfluxDB has the points; Redis is gone
+
+    outcome = pipeline.collect(config, now=NOW)
+
+    written = stored(isolated, settings.INFLUXDB_DATABASE)
+    assert written == 4  # the overall and one point per pollutant of the fixture
+    run = CollectorRun.objects.get()
+    assert (run.status, run.points_written) == ("failed", written)
+    assert (outcome.points_written, outcome.by_measurement) == (4, {"air_quality": 4})
+    assert outcome.transient  # Redis out of reach: the task tries again
+    note = "4 points written to InfluxDB, then caching the answer failed: "
+    assert run.error.startswith(f"{note}CacheUnavailable: "), run.error
+    assert run.message.startswith(f"{note}The response cache is unavailable: cannot reach "
+                                  f"Redis at REDIS_URL={own_redis.url} ("), run.message  # fmt: skip
+    assert run.served == "nothing (Redis unavailable)"
+
+    page = admin_client.get(reverse("admin:collectors_collectorrun_changelist")).content.decode()
+    assert '<td class="field-points_written">4</td>' in page
+    assert f"{note}CacheUnavailable" in page
+    own_redis.start()  # back, empty: the API reads the run's record
+    shown = admin_client.get("/api/enrichment/current", {"site": site.pk}).json()
+    [airnow] = shown["sources"]["air_quality"]["providers"]
+    assert airnow["last_run"]["status_label"] == "failed"
+    assert airnow["last_run"]["message"] == run.message  # the status page shows it
