@@ -4,10 +4,11 @@
 required, 404 when no site has it, as on every endpoint taking `site`.
 
 `stale` (here, so the status page and Home Assistant's states too) says that the run due when
-the answer's cache time ran out brought nothing newer: it failed, found the budget used up or
-no data. While that run is still fetching (the first seconds of every cycle, when beat also
-fires the minute's publication) the answer is not stale yet; with no run recorded at all
-(no worker, beat stopped) it is stale once the collect task's time limit has passed."""
+the answer's cache time ran out brought nothing newer: it failed, made no call (budget or rate
+limit) or found no data. While that run is still fetching (the first seconds of every cycle,
+when beat also fires the minute's publication) the answer is not stale yet; with no run
+recorded at all (no worker, beat stopped) it is stale once the collect task's time limit has
+passed."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta

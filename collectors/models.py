@@ -22,9 +22,11 @@ class CollectorRun(models.Model):
         PARTIAL = "partial", "written in part; asked again next run"
         CACHED = "cached", "fresh cache, no call"
         NO_DATA = "no_data", "API had no data"
-        # What a run served instead (the last good answer, or nothing: a first run has none)
-        # is its `served`, not its status.
-        BUDGET = "budget", "budget used up"
+        # No call: the budget is used up, a wait the provider asked for with HTTP 429 runs
+        # (collectors.rate_limits), or the budget's lowered cadence has the next call later
+        # (collectors.cadence); its `served` says which, and what it served instead (the last
+        # good answer, or nothing: a first run has none).
+        BUDGET = "budget", "no call: budget or rate limit"
         FAILED = "failed", "failed"
 
     # Labelled as the provider configs label it ("Carbon intensity"; the id stays in the API).
