@@ -14,8 +14,10 @@ from enrich.models import ProviderConfig, Site
 @receiver(post_save, sender=CollectorRun, dispatch_uid="ha_mqtt_after_write")
 def after_write(sender, instance: CollectorRun, created: bool, **_) -> None:
     # "partial" wrote points too (the latest values with a failed backfill, or prices that end
-    # before now): what the entities show may have changed.
-    if created and instance.status in (CollectorRun.Status.OK, CollectorRun.Status.PARTIAL):
+    # before now), as does a run that failed after its write (collectors.after_write): what
+    # the entities show may have changed.
+    wrote = instance.status in (CollectorRun.Status.OK, CollectorRun.Status.PARTIAL)
+    if created and (wrote or instance.points_written):
         _request()
 
 

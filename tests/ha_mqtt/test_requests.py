@@ -1,10 +1,13 @@
 """Publication requests through the real Celery broker (Redis): a burst of writes enqueues one
 `mqtt.publish_states`, and a publication that has started lets the next change ask again."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.conf import settings as django_settings
 
 from collectors.ha_mqtt import tasks
+from collectors.models import CollectorRun
 from config.celery import app
 from enrich.mqtt.broker import current_broker
 from enrich.redis.client import get_redis
@@ -56,3 +59,20 @@ def test_a_publication_waits_for_the_one_running_and_gives_up_busy(queue, topics
     finally:
         running.release()
     assert tasks.run()["status"] == "ok"  # the lock was released: this one publishes
+
+
+def test_a_failed_run_that_wrote_points_asks_for_a_publication(
+    queue, django_capture_on_commit_callbacks
+):
+    # A run that wrote its points and failed after (collectors.after_write) asked nothing:
+    # Home Assistant went on showing the values from before its points.
+    def recorded(points: int) -> int:
+        app.control.purge()
+        with django_capture_on_commit_callbacks(execute=True):
+            CollectorRun.objects.create(source="air_quality", provider="airnow", target="x",
+                                        started=datetime.now(UTC), status="failed",
+                                        points_written=points)  # fmt: skip
+        return queue()
+
+    assert recorded(4) == 1
+    assert recorded(0) == 0  # failed before the write: nothing shown has changed
