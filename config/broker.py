@@ -1,6 +1,8 @@
 """Settings of Redis and of Celery on it (read by config.settings): the broker, the time limits
 and the visibility timeout derived from them, the poison-task limit."""
 
+from urllib.parse import parse_qs, urlsplit
+
 from celery.app.backends import BACKEND_ALIASES
 from django.core.exceptions import ImproperlyConfigured
 from kombu.transport import TRANSPORT_ALIASES
@@ -23,8 +25,17 @@ if problem := server_url_problem(REDIS_URL, REDIS_URL.partition(":")[0]):
 REDIS_KEY_PREFIX = text("REDIS_KEY_PREFIX", default="enrich")
 
 # --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = celery_url("CELERY_BROKER_URL", REDIS_URL, tuple(TRANSPORT_ALIASES))
-CELERY_RESULT_BACKEND = celery_url("CELERY_RESULT_BACKEND", REDIS_URL, tuple(BACKEND_ALIASES))
+# Celery knows no unix:// URL: the same Redis socket and database as its redis+socket:// form.
+_socket = urlsplit(REDIS_URL) if REDIS_URL.startswith("unix://") else None
+if _socket and (_socket.netloc or set(parse_qs(_socket.query)) - {"db"}):
+    raise ImproperlyConfigured(
+        "REDIS_URL names a Unix socket with a login or options: set CELERY_BROKER_URL and "
+        "CELERY_RESULT_BACKEND too, e.g. redis+socket:///run/redis.sock?virtual_host=0."
+    )
+_db = parse_qs(_socket.query).get("db", ["0"])[-1] if _socket else ""
+_celery_redis = f"redis+socket://{_socket.path}?virtual_host={_db}" if _socket else REDIS_URL
+CELERY_BROKER_URL = celery_url("CELERY_BROKER_URL", _celery_redis, tuple(TRANSPORT_ALIASES))
+CELERY_RESULT_BACKEND = celery_url("CELERY_RESULT_BACKEND", _celery_redis, tuple(BACKEND_ALIASES))
 CELERY_TASK_SOFT_TIME_LIMIT = number("CELERY_TASK_SOFT_TIME_LIMIT", 300, at_least=1)
 CELERY_TASK_TIME_LIMIT = number("CELERY_TASK_TIME_LIMIT", 360, at_least=1)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:

@@ -196,13 +196,14 @@ def celery_url(name: str, default: str, known: tuple[str, ...]) -> str:
     if not value:
         return default
     shown = value.split("@")[-1]  # without a password
-    scheme = value.partition("://")[0].split("+")[0]
+    full = value.partition("://")[0]  # redis+socket:///path: kombu's Redis on a Unix socket
+    scheme = full.split("+")[0]
     fix = "e.g. redis://127.0.0.1:6379/0, or leave it empty for REDIS_URL"
     if "://" not in value or scheme not in known:
         raise ImproperlyConfigured(
             f"{name}={shown!r} is not a URL Celery can use: start it with redis:// or "
             f"rediss:// ({fix})."
         )
-    if scheme in SERVER_SCHEMES and (problem := server_url_problem(value, scheme)):
+    if scheme in SERVER_SCHEMES and (problem := server_url_problem(value, full)):
         raise ImproperlyConfigured(f"{name}={shown!r} is not usable: {problem} ({fix}).")
     return value

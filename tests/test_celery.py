@@ -1,11 +1,15 @@
 """Celery wiring: JSON only, explicit queues, routes by name, and a real worker on Redis."""
 
+import tempfile
 from pathlib import Path
 
 import pytest
 from kombu.exceptions import OperationalError
 
 from config.celery import QUEUES, app
+from tests.support.ports import free_port
+from tests.support.redis_server import own_redis, stopped
+from tests.support.startup import refused_start, run_django
 from tests.support.worker import celery_worker, output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,3 +167,50 @@ def test_the_default_time_limits_bound_no_task_of_enrich():
     assert f"a collection {collect} s" in row
     hours, minutes = divmod(archive // 60, 60)
     assert re.search(rf"an archive run {hours} h {minutes} min\b", row)
+
+
+ON_THE_SOCKET = """
+import redis
+from config.celery import app
+with app.connection_for_write() as conn:
+    queue = conn.SimpleQueue("socket-test")
+    queue.put({"n": 1})
+    message = queue.get(timeout=5)
+    message.ack()
+app.backend.set("socket-test-result", "done")
+print(message.payload["n"], app.backend.get("socket-test-result").decode())
+print(sorted(k.decode() for k in redis.Redis(unix_socket_path=SOCK, db=3).keys()))
+"""
+
+
+def test_a_redis_url_of_a_unix_socket_is_celerys_broker_and_result_store_too():
+    """Celery has no unix:// transport: with REDIS_URL=unix://<path>?db=3 and the Celery URLs
+    left empty, the workers failed at their start ("No such transport"); Celery is given the
+    same socket and database (redis+socket://), as the caches, locks and budgets use."""
+    folder = tempfile.mkdtemp(prefix="rs")
+    sock = f"{folder}/redis.sock"
+    proc = own_redis(free_port(), "--unixsocket", sock, "--unixsocketperm", "700")
+    try:
+        result = run_django(
+            ON_THE_SOCKET.replace("SOCK", repr(sock)), REDIS_URL=f"unix://{sock}?db=3"
+        )
+    finally:
+        stopped(proc)
+    assert result.returncode == 0, result.stderr[-3000:]
+    said, keys = result.stdout.strip().splitlines()[-2:]
+    assert said == "1 done"
+    assert "socket-test-result" in keys and "_kombu.binding.socket-test" in keys  # database 3
+
+
+def test_a_unix_socket_with_a_login_asks_for_the_celery_urls():
+    stderr = refused_start(REDIS_URL="unix://:secret@/run/redis.sock?db=1")
+    assert "REDIS_URL names a Unix socket with a login or options: set CELERY_BROKER_URL" in stderr
+    assert "secret" not in stderr.split("ImproperlyConfigured")[-1]
+
+
+def test_a_celery_url_of_a_redis_socket_is_taken():
+    url = "redis+socket:///run/redis.sock?virtual_host=2"
+    code = "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    result = run_django(code, setup=False, CELERY_BROKER_URL=url)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == url
