@@ -12,8 +12,9 @@ pollutant's latest observation; one that has not reported that hour yet (AirNow 
 pollutants minutes apart) counts with its hour before. When its observation of that hour
 comes with the next fetch, the overall of the hour is written again from the pollutant points
 stored for it, so each hour's overall is the maximum over that hour's observations alone. So
-is the overall of another hour than the fetch's whose value the fetch withdrew (below); with
-no pollutant point left at that hour, its overall is deleted.
+is the overall of the hour before the fetch's latest (a pollutant the last answer of it left
+out, not withdrawn, counts there), and of another hour than the fetch's whose value the fetch
+withdrew (below); with no pollutant point left at that hour, its overall is deleted.
 
 `replaced`: what a fetch's answer replaces whole. Its overall point (`overall_replaced`), and
 the stored point of each value it withdraws (AQI -1 for that pollutant and hour,
@@ -83,9 +84,10 @@ def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
 def correct_overall(
     provider: str, readings: Sequence[Reading], replaces: Sequence[Replaced] = ()
 ) -> list[Reading]:
-    """The overall points of the hours before the latest one this fetch brought a pollutant
-    for, and of the other hours it withdrew a value of (`replaces`), from every pollutant
-    point stored at that hour (written; an overall with none left is deleted); [] when none."""
+    """The overall points of the hour before the fetch's latest and of the hours before it this
+    fetch brought a pollutant for, and of the other hours it withdrew a value of (`replaces`),
+    from every pollutant point stored at that hour (written; an overall with none left is
+    deleted); [] when none."""
     pollutants = [r for r in readings if r.tags.get("parameter") != "overall"]
     withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"]
     if not pollutants and not withdrawn:
@@ -95,6 +97,8 @@ def correct_overall(
         {r.tags["location"] for r in pollutants} | {s.tags["location"] for s in withdrawn}
     )
     hours = {r.time for r in pollutants if r.time < latest} | {s.start for s in withdrawn}
+    if latest is not None:  # the hour before is past now: its observations alone, whatever
+        hours.add(latest - obs.LAG)  # the last answer of it left out (a row gone, not -1)
     corrected, gone = [], []
     for hour in sorted(hours - {latest}):  # the latest hour's overall: the fetch's own
         stored, overall_at = _stored_observations(provider, hour, areas)

@@ -147,3 +147,42 @@ def test_an_hour_written_again_without_a_pollutant_keeps_none_of_its_fields(
     assert {k: v for k, v in stored.values.items() if v is not None} == {
         "aqi": 62, "category_number": 2, "pm25": 62, "ozone": 35
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("ozone_lags", [False, True])
+def test_a_past_hour_counts_a_pollutant_its_last_answer_left_out_whatever_the_next_brings(
+    isolated, settings, replay_server, ozone_lags
+):
+    # 10:35: PM2.5 62, O3 35, PM10 80 at 03:00 PDT (10Z). 10:50: no PM10 row (not withdrawn:
+    # its point stays): the overall of 10Z is 62. 11:35: every pollutant at 04:00 PDT (11Z),
+    # or ozone still at 10Z. 10Z is past: its overall is the maximum over its observations,
+    # PM10's 80. It stayed 62 when no pollutant lagged, and turned 80 when ozone did.
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    config = configs.airnow(site, replay_server.url, interval_seconds=3600)
+    first = answer(replay_server, 35, "03:00", "Good")
+    first[2] |= {"nowcastAQI": 80, "aqiCategoryName": "Moderate"}  # PM10
+    second = copy.deepcopy(first[:2])
+    third = copy.deepcopy(first)
+    for row in third:
+        row |= {"hourObserved": "04:00", "nowcastAQI": 30, "aqiCategoryName": "Good"}
+    if ozone_lags:
+        third[1] |= {"hourObserved": "03:00", "nowcastAQI": 35}
+    for body in (first, second):
+        replay_server.add("GET", AIRNOW_CURRENT_PATH, json=body, times=1)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=third)
+    database, later = settings.INFLUXDB_DATABASE, HOUR + timedelta(hours=1)
+
+    for minutes in (35, 50):
+        for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+            get_redis().delete(key)  # the fetch a retry or a shorter interval makes
+        assert pipeline.collect(config, now=HOUR + timedelta(minutes=minutes)).status == "ok"
+    assert overall_points(isolated, database) == [(HOUR, "Moderate", 62.0, 35.0)]
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+        get_redis().delete(key)
+    assert pipeline.collect(config, now=later + timedelta(minutes=35)).status == "ok"
+
+    query = """SELECT * FROM "air_quality" WHERE "parameter" = 'overall' AND time = $t"""
+    [past] = isolated.query(database, query, params={"t": HOUR})
+    assert {k: v for k, v in past.values.items() if k in ("aqi", "pm25", "pm10", "ozone")} == {
+        "aqi": 80, "pm25": 62, "pm10": 80, "ozone": 35
+    }  # fmt: skip
