@@ -160,6 +160,8 @@ def _sharing():
 def _describe_last_good(answer: CachedAnswer | None) -> str:
     if answer is None:
         return "nothing (no earlier answer)"
+    if isinstance(answer.value, dict) and answer.value.get("no_data"):  # e.g. values withdrawn
+        return f"nothing: {answer.value.get('message', 'no value')}"
     return f"last good answer from {answer.fetched_at.isoformat()} ({int(answer.age_seconds)} s old, stale)"
 
 

@@ -22,6 +22,9 @@ def current_value(answer: Any, zone: str) -> dict[str, Any] | None:
     """The entry of GET /api/enrichment/current, or None: the cached answer is served as is;
     a stale one's message gives the hour on the home's clock (`zone`), as the prices' do."""
     value = answer.value if answer is not None else None
+    if isinstance(value, dict) and value.get("withdrawn"):  # series.standing: nothing left
+        hour = datetime.fromisoformat(value["withdrawn"]).astimezone(ZoneInfo(zone or "UTC"))
+        return {"value": None, "message": nothing_left(hour.isoformat())}
     if not isinstance(value, dict) or not value.get("time"):
         return None  # no answer, or AirNow had no observation (the last good one is kept)
     observed = datetime.fromisoformat(value["time"])
@@ -43,3 +46,12 @@ def current_value(answer: Any, zone: str) -> dict[str, Any] | None:
             "AirNow has published none since for this location"
         )
     return entry
+
+
+def nothing_left(hour: str) -> str:
+    """Why no value is served once AirNow withdrew every value of the hour served (`hour`, ISO)
+    and no earlier observation is stored."""
+    return (
+        f"AirNow withdrew the observation of the hour starting {hour} (AQI -1, no value, for "
+        "every pollutant) and has no earlier one stored for this location"
+    )

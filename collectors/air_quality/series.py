@@ -25,7 +25,7 @@ keeps its points.
 `standing`: what is served once an answer with AQI -1 for every pollutant (no observation
 at all) withdrew values: the last good answer while no value of its hours went, else the
 value made of the latest pollutant points stored before its hour (a day back at most), as a
-fetch of them would make it, or nothing.
+fetch of them would make it, or no value (`withdrawn`: the hour that went, and a message).
 
 `overall_replaced`: an overall point is written whole, the stored one of its hour and
 location deleted first (the fetch's FetchResult.replaces, and `correct_overall`): InfluxDB
@@ -40,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 
+from collectors.air_quality import now
 from collectors.air_quality import observations as obs
 from collectors.air_quality.observations import MEASUREMENT
 from collectors.base import Replaced
@@ -132,7 +133,7 @@ def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
     """What is served once an answer with no observation withdrew `replaces` (deleted): the
     last good answer's `value` while no value of its hours went; else the latest pollutant
     observations stored for its areas in the STANDING before its hour, made into the value
-    a fetch of them serves (None: none is left)."""
+    a fetch of them serves (none left: no value, `withdrawn` naming its hour, and a message)."""
     withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"]
     if not isinstance(value, dict) or not value.get("time"):
         return value
@@ -141,8 +142,9 @@ def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
         return value  # withdrawn values of hours it does not count
     areas = {s.tags["location"] for s in withdrawn} | {value.get("location") or ""}
     found = _latest_stored(provider, sorted(areas - {""}), served_at - STANDING, served_at)
-    if not found:
-        return None
+    if not found:  # no value, and why (now.current_value; the run's "served instead")
+        said = now.nothing_left(value["time"])
+        return {"no_data": True, "time": None, "withdrawn": value["time"], "message": said}
     return obs.summary(found) | {k: value[k] for k in ("endpoint",) if k in value}
 
 

@@ -307,3 +307,31 @@ def test_an_answer_withdrawing_every_value_takes_them_out_of_influxdb_and_what_i
     else:
         assert entry["value"] is None, entry
         assert aqi.state is None and "pm10" not in aqi.attributes, aqi  # unavailable in HA
+
+
+def test_every_value_withdrawn_says_so_not_no_answer_yet(
+    isolated, settings, replay_server, monkeypatch
+):
+    # 10:35Z: every pollutant of 03:00 PDT (10Z), PM10 80 the worst. 10:50Z: AQI -1 for all
+    # three. Nothing is left to serve; the API, the status page (its message) and Home
+    # Assistant's reason said "no answer yet (see its last run)", and the run "served instead:
+    # nothing (no earlier answer)", though AirNow had answered twice.
+    config = seattle(replay_server)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=rows(PM10=moderate(80)), times=1)
+    gone = rows(PM2_5=WITHDRAWN, PM10=WITHDRAWN, O3=WITHDRAWN)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=gone, times=1)
+    collect(config, settings, HOUR + timedelta(minutes=35))
+    run = every_value_withdrawn(config, settings, HOUR + timedelta(minutes=50))
+
+    entry, aqi = served(config, monkeypatch, HOUR + timedelta(minutes=51))
+
+    said = (
+        "AirNow withdrew the observation of the hour starting 2026-10-08T03:00:00-07:00 (AQI -1, "
+        "no value, for every pollutant) and has no earlier one stored for this location"
+    )
+    assert entry["value"] is None and entry["message"] == said, entry
+    assert aqi.state is None and aqi.attributes["reason"] == said, aqi
+    assert run.served == (
+        "nothing: AirNow withdrew the observation of the hour starting 2026-10-08T10:00:00+00:00 "
+        "(AQI -1, no value, for every pollutant) and has no earlier one stored for this location"
+    ), run.served
