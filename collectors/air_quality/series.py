@@ -14,7 +14,10 @@ comes with the next fetch, the overall of the hour is written again from the pol
 stored for it, so each hour's overall is the maximum over that hour's observations alone. So
 is the overall of the hour before the fetch's latest (a pollutant the last answer of it left
 out, not withdrawn, counts there), and of another hour than the fetch's whose value the fetch
-withdrew (below); with no pollutant point left at that hour, its overall is deleted.
+withdrew (below); with no pollutant point left at that hour, its overall is deleted. First
+the points of each pollutant of the fetch stored after its hour go (`later`): AirNow gives
+each pollutant's latest observation, so a later point (a row once mis-dated, or of an hour
+ahead) is one it no longer gives; the overall of its hour is made again without it.
 
 `replaced`: what a fetch's answer replaces whole. Its overall point (`overall_replaced`), and
 the stored point of each value it withdraws (AQI -1 for that pollutant and hour,
@@ -86,13 +89,18 @@ def correct_overall(
     provider: str, readings: Sequence[Reading], replaces: Sequence[Replaced] = ()
 ) -> list[Reading]:
     """The overall points of the hour before the fetch's latest and of the hours before it this
-    fetch brought a pollutant for, and of the other hours it withdrew a value of (`replaces`),
+    fetch brought a pollutant for, of the hours of points it no longer gives (`later`, deleted
+    first), and of the other hours it withdrew a value of (`replaces`),
     from every pollutant point stored at that hour (written; an overall with none left is
     deleted); [] when none."""
     pollutants = [r for r in readings if r.tags.get("parameter") != "overall"]
-    withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"]
+    gave_up = [later(r) for r in pollutants]  # deleted: AirNow no longer gives them
+    withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"] + gave_up
     if not pollutants and not withdrawn:
         return []
+    timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
+    for span in gave_up:
+        timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
     latest = max((r.time for r in pollutants), default=None)  # None: every value withdrawn
     areas = sorted(
         {r.tags["location"] for r in pollutants} | {s.tags["location"] for s in withdrawn}
@@ -106,7 +114,6 @@ def correct_overall(
         if stored and overall_at:
             corrected.append(obs.to_readings(stored, provider)[0])
         gone += [_point(hour, provider, "overall", area) for area in overall_at if not stored]
-    timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
     for span in [*map(overall_replaced, corrected), *gone]:
         # whole: InfluxDB would keep a field the new point lacks
         timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
@@ -121,6 +128,16 @@ def replaced(overall: Reading, withdrawn: Sequence[obs.Withdrawal]) -> tuple[Rep
     point of its hour, and the stored point of each value it withdraws (AQI -1), in any
     category."""
     return (overall_replaced(overall), *withdrawn_points(overall.tags["provider"], withdrawn))
+
+
+def later(pollutant: Reading) -> Replaced:
+    """The stored points of `pollutant`'s parameter and location in the STANDING after its
+    hour's: the answer gives each pollutant's latest observation, so one stored after it (a
+    row once mis-dated, or of an hour ahead) is one AirNow no longer gives (deleted by
+    `correct_overall`, which makes the overall of that hour again)."""
+    tags, start = dict(pollutant.tags), pollutant.time + obs.LAG
+    del tags["category"]
+    return Replaced(MEASUREMENT, tags, start, start + STANDING)
 
 
 def withdrawn_points(provider: str, withdrawn: Sequence[obs.Withdrawal]) -> tuple[Replaced, ...]:

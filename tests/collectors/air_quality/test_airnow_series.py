@@ -186,3 +186,42 @@ def test_a_past_hour_counts_a_pollutant_its_last_answer_left_out_whatever_the_ne
     assert {k: v for k, v in past.values.items() if k in ("aqi", "pm25", "pm10", "ozone")} == {
         "aqi": 80, "pm25": 62, "pm10": 80, "ozone": 35
     }  # fmt: skip
+
+
+def test_a_pollutant_point_a_later_answer_no_longer_lists_leaves_the_past_hours_overall(
+    isolated, settings, replay_server
+):
+    # 10:40: ozone 120 at 03:00 PDT (10Z), a mis-dated row. 10:50: ozone's latest is 02:00
+    # PDT (9Z), 35: AirNow has no ozone of 10Z. 11:40: PM2.5 and ozone at 04:00 PDT (11Z),
+    # PM10 still at 10Z. The ozone 120 stayed at 10Z, and the overall of 10Z, made again from
+    # the points stored at it, read 120 (Unhealthy for Sensitive Groups) for an hour whose
+    # observations AirNow gives are PM2.5 62 and PM10 20.
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    config = configs.airnow(site, replay_server.url, interval_seconds=3600)
+    later = answer(replay_server, 30, "04:00", "Good")
+    later[0] |= {"hourObserved": "04:00", "nowcastAQI": 40, "aqiCategoryName": "Good"}
+    for body in (
+        answer(replay_server, 120, "03:00", "Unhealthy for Sensitive Groups"),
+        answer(replay_server, 35, "02:00", "Good"),
+    ):
+        replay_server.add("GET", AIRNOW_CURRENT_PATH, json=body, times=1)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=later)
+    database, before = settings.INFLUXDB_DATABASE, HOUR - timedelta(hours=1)
+
+    for moment in (HOUR + timedelta(minutes=40), HOUR + timedelta(minutes=50)):
+        for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+            get_redis().delete(key)  # the fetch a retry or a shorter interval makes
+        assert pipeline.collect(config, now=moment).status == "ok"
+    ozone = """SELECT "aqi" FROM "air_quality" WHERE "parameter" = 'O3' GROUP BY *"""
+    assert [(r.time, r.values["aqi"]) for r in isolated.query(database, ozone)] == [(before, 35.0)]
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+        get_redis().delete(key)
+    assert pipeline.collect(config, now=HOUR + timedelta(hours=1, minutes=40)).status == "ok"
+
+    query = """SELECT * FROM "air_quality" WHERE "parameter" = 'overall' AND time = $t
+    GROUP BY *"""
+    [past] = isolated.query(database, query, params={"t": HOUR})
+    assert past.tags["category"] == "Moderate"
+    assert {k: v for k, v in past.values.items() if k in ("aqi", "pm25", "pm10", "ozone")} == {
+        "aqi": 62, "pm25": 62, "pm10": 20, "ozone": None
+    }  # fmt: skip
