@@ -53,5 +53,5 @@ def nothing_left(hour: str) -> str:
     and no earlier observation is stored."""
     return (
         f"AirNow withdrew the observation of the hour starting {hour} (AQI -1, no value, for "
-        "every pollutant) and has no earlier one stored for this location"
+        "every pollutant) and no earlier one is stored for this location"
     )

@@ -327,11 +327,11 @@ def test_every_value_withdrawn_says_so_not_no_answer_yet(
 
     said = (
         "AirNow withdrew the observation of the hour starting 2026-10-08T03:00:00-07:00 (AQI -1, "
-        "no value, for every pollutant) and has no earlier one stored for this location"
+        "no value, for every pollutant) and no earlier one is stored for this location"
     )
     assert entry["value"] is None and entry["message"] == said, entry
     assert aqi.state is None and aqi.attributes["reason"] == said, aqi
     assert run.served == (
         "nothing: AirNow withdrew the observation of the hour starting 2026-10-08T10:00:00+00:00 "
-        "(AQI -1, no value, for every pollutant) and has no earlier one stored for this location"
+        "(AQI -1, no value, for every pollutant) and no earlier one is stored for this location"
     ), run.served
