@@ -68,7 +68,7 @@ from retention.archive.reader import (
 from retention.archive.recorded import MB, recorded_run
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
-from retention.archive.unindexed import check_unindexed, unindexed_ahead
+from retention.archive.unindexed import ArchiveListing, check_unindexed, unindexed_ahead
 from retention.archive.verify import holds, parsed_rows, verify_object
 from retention.busy import busy, skipped
 from retention.models import ArchiveObject, RetentionRun
@@ -152,9 +152,10 @@ def run_archive(
         elif not (plan.objects or plan.waiting or plan.unreadable):
             report.note = nothing_due(plan.cutoff)  # "0 files, 0 rows" alone says not why
         report.lifecycle = _lifecycle(storage)
+        listing = ArchiveListing(storage)  # listed once for the run, not once per file
         lock.renew()
         if dry_run:
-            _dry_run(plan, report, run, ts, storage)
+            _dry_run(plan, report, run, ts, listing)
             report.status = run.status = RetentionRun.Status.DRY_RUN
             run.details = {**run.details, **report.as_dict()}  # keeps who queued it
             return report
@@ -162,7 +163,7 @@ def run_archive(
         for planned in items:
             lock.renew()
             try:
-                done = _archive_object(planned, storage, ts, report, now, lock.renew)
+                done = _archive_object(planned, listing, ts, report, now, lock.renew)
             except Exception as exc:
                 # Redis out of reach (no lock held), or InfluxDB or S3 in a task's run: the run
                 # stops, its task tries it again in the same run (the next attempt adopts what
@@ -211,13 +212,13 @@ def _dry_run(
     report: ArchiveReport,
     run: RetentionRun,
     ts: TimeSeries,
-    storage: ArchiveStorage,
+    listing: ArchiveListing,
 ) -> None:
     report.objects = [o.summary() for o in plan.objects]
     for planned in plan.objects:  # a file the real run refuses (unindexed, rows hidden) says so
         if planned.existing is None:  # leftovers of an archived range: checked with its file
             try:
-                unindexed_ahead(storage, planned)
+                unindexed_ahead(listing, planned)
                 check_recorded(planned.rows, planned.start, planned.end)
             except ArchiveError as exc:
                 report.errors.append(f"{planned.key}: {exc}")
@@ -234,7 +235,7 @@ def _dry_run(
 
 def _archive_object(
     planned: PlannedObject,
-    storage: ArchiveStorage,
+    listing: ArchiveListing,
     ts: TimeSeries,
     report: ArchiveReport,
     now: datetime,
@@ -242,8 +243,8 @@ def _archive_object(
 ) -> bool:
     """Upload (or adopt), verify, record, delete the source rows (`renew`: the lock, first,
     LockLost if it was lost meanwhile: the file stays verified, its rows for the next run).
-    False when held back."""
-    data, rows, created, archived = planned.data, planned.rows, None, None
+    `listing`: the run's of the store's files. False when held back."""
+    storage, data, rows, created, archived = listing.storage, planned.data, planned.rows, None, None
     trusted = planned.existing is not None and planned.existing.verified is not None
     info = storage.head(planned.key)
     if info is None and trusted:
@@ -283,7 +284,7 @@ def _archive_object(
             data = fmt.to_parquet(table, settings.ARCHIVE_COMPRESSION)
         # Else the object never passed verification (a crash, a corrupt upload): replace it.
     if created is None and planned.existing is None:  # no file the index lost is replaced
-        check_unindexed(storage, planned, archived)
+        check_unindexed(listing, planned, archived)
     check_recorded(rows, planned.start, planned.end)  # what the file holds vs the tier's runs
     if created is None:
         info = storage.put(

@@ -14,6 +14,11 @@ unarchived, so
 
 A file's range is its metadata's `start_date`/`end_date` (what the archive run writes), else its
 key's date to the end of that year (a file never spans years).
+
+The store is asked through an `ArchiveListing`: the archive's keys are listed once (one LIST
+request per 1,000 keys: S3 bills each) and each unknown file's metadata read once, however many
+files a run checks. What the run writes meanwhile is indexed as soon as it is verified, so a
+listing taken before it misses nothing the checks need.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from retention.models import ArchiveObject
 if TYPE_CHECKING:
     from retention.archive.plan import PlannedObject
 
+ARCHIVES = "archives/"
 KEY_DATE = re.compile(r"/data_(\d{4}-\d{2}-\d{2})\.parquet$")
 REBUILD = "manage.py rebuild_archive_index"
 
@@ -42,24 +48,46 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-def unindexed_covering(storage: ArchiveStorage, start: date, end: date) -> list[str]:
+class ArchiveListing:
+    """The archive files in `storage`, listed at the first question and kept (see the module
+    doc): one listing for a whole run."""
+
+    def __init__(self, storage: ArchiveStorage) -> None:
+        self.storage = storage
+        self._keys: list[str] | None = None
+        self._ranges: dict[str, tuple[date, date] | None] = {}
+
+    def keys(self) -> list[str]:
+        if self._keys is None:
+            self._keys = [i.key for i in self.storage.list(ARCHIVES) if KEY_DATE.search(i.key)]
+        return self._keys
+
+    def range(self, key: str) -> tuple[date, date] | None:
+        """The file's range (module doc); None when neither its metadata nor its key has one."""
+        if key not in self._ranges:
+            info = self.storage.head(key)
+            metadata = info.metadata if info is not None else {}
+            match = KEY_DATE.search(key)
+            first = _day(metadata.get("start_date")) or _day(match.group(1) if match else None)
+            last = first and (_day(metadata.get("end_date")) or date(first.year, 12, 31))
+            self._ranges[key] = (first, last) if first and last else None
+        return self._ranges[key]
+
+
+def unindexed_covering(
+    storage: ArchiveStorage, start: date, end: date, listing: ArchiveListing | None = None
+) -> list[str]:
     """The archive files in the store without an ArchiveObject row whose range overlaps
-    start..end, each named with its range ("key (first..last)")."""
+    start..end, each named with its range ("key (first..last)"); `listing`: the run's."""
+    listing = listing or ArchiveListing(storage)
     indexed = set(ArchiveObject.objects.values_list("key", flat=True))
     found = []
-    for year in range(start.year, end.year + 1):
-        for listed in storage.list(f"archives/{year}/"):
-            match = KEY_DATE.search(listed.key)
-            if listed.key in indexed or match is None:
-                continue
-            info = storage.head(listed.key)
-            metadata = info.metadata if info is not None else {}
-            first = _day(metadata.get("start_date")) or _day(match.group(1))
-            if first is None:
-                continue
-            last = _day(metadata.get("end_date")) or date(first.year, 12, 31)
-            if first <= end and start <= last:
-                found.append(f"{listed.key} ({first}..{last})")
+    for key in listing.keys():
+        if key in indexed or (days := listing.range(key)) is None:
+            continue
+        first, last = days
+        if first <= end and start <= last:
+            found.append(f"{key} ({first}..{last})")
     return found
 
 
@@ -73,14 +101,14 @@ def unindexed_message(found: list[str], doing: str) -> str:
 
 
 def check_unindexed(
-    storage: ArchiveStorage, planned: PlannedObject, stored: list[fmt.Row] | None
+    listing: ArchiveListing, planned: PlannedObject, stored: list[fmt.Row] | None
 ) -> None:
     """ArchiveError when writing `planned` (a file the index has no row of) would replace or
-    overlap a file the index does not know. `stored`: the rows of the verified archive file at
-    its key, if one is there (see the module doc)."""
+    overlap a file the index does not know (`listing`: the run's). `stored`: the rows of the
+    verified archive file at its key, if one is there (see the module doc)."""
     found = [
         name
-        for name in unindexed_covering(storage, planned.start, planned.end)
+        for name in unindexed_covering(listing.storage, planned.start, planned.end, listing)
         if not name.startswith(f"{planned.key} ")
     ]
     if stored is not None and not set(fmt.row_index(stored)) <= set(fmt.row_index(planned.rows)):
@@ -96,11 +124,12 @@ def check_unindexed(
         )
 
 
-def unindexed_ahead(storage: ArchiveStorage, planned: PlannedObject) -> None:
+def unindexed_ahead(listing: ArchiveListing, planned: PlannedObject) -> None:
     """The ArchiveError `check_unindexed` would raise in the real run of `planned` (a file the
     index has no row of), for a dry run: reads the object at its key, writes nothing. An object
     there that holds the rows is adopted by the real run, never refused. The store out of
     reach is said as an ArchiveError too: the dry run goes on."""
+    storage = listing.storage
     try:
         stored, info = None, storage.head(planned.key)
         if info is not None:
@@ -109,7 +138,7 @@ def unindexed_ahead(storage: ArchiveStorage, planned: PlannedObject) -> None:
                 stored = parsed_rows(data)
             if stored is not None and holds(stored, planned.rows):
                 return
-        check_unindexed(storage, planned, stored)
+        check_unindexed(listing, planned, stored)
     except StorageError as exc:
         raise ArchiveError(
             f"could not check {storage.location} for archive files the index lacks ({exc}); "
