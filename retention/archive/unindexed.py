@@ -6,7 +6,9 @@ unarchived, so
 - an archive run writes no file over one of them, nor one whose range overlaps one
   (`check_unindexed`: the file fails, its rows stay in InfluxDB); at its own key it replaces
   only its own leftover of a run that stopped before recording it (every entity-day of it is
-  still in the daily tier) or an object that is no verified archive file (a damaged upload);
+  still in the daily tier) or an object that is no verified archive file (a damaged upload),
+  unless that object has no SHA-256 in its metadata (no run wrote it: a copy put back by hand,
+  which the index rebuild refuses) and holds rows the run's file would not (`_check_unsigned`);
 - a dry run lists beside such a file the error the real run would meet (`unindexed_ahead`),
   reading the store only;
 - an hourly run keeps a late point of one of their days raw (`unindexed_covering`, through
@@ -106,6 +108,8 @@ def check_unindexed(
     """ArchiveError when writing `planned` (a file the index has no row of) would replace or
     overlap a file the index does not know (`listing`: the run's). `stored`: the rows of the
     verified archive file at its key, if one is there (see the module doc)."""
+    if stored is None and planned.key in listing.keys():
+        _check_unsigned(listing.storage, planned)
     found = [
         name
         for name in unindexed_covering(listing.storage, planned.start, planned.end, listing)
@@ -122,6 +126,27 @@ def check_unindexed(
             )
             + " Then run the archive again: it adds these rows to the indexed file."
         )
+
+
+def _check_unsigned(storage: ArchiveStorage, planned: PlannedObject) -> None:
+    """ArchiveError when the object at `planned`'s key carries no SHA-256 (no archive run wrote
+    it: a copy put back by hand) yet is an archive file holding rows `planned` does not: they
+    may be in no other file and no longer in InfluxDB. One that is no archive file, or holds
+    only planned rows, is replaced."""
+    info = storage.head(planned.key)
+    if info is None or info.metadata.get("sha256"):
+        return
+    rows = parsed_rows(storage.get(planned.key))
+    if rows is None or set(fmt.row_index(rows)) <= set(fmt.row_index(planned.rows)):
+        return
+    raise ArchiveError(
+        f"{planned.key} is in the archive store without the metadata an archive run writes "
+        f"(no sha256: put there by hand?) and holds {len(rows)} rows, some not among the "
+        f"{len(planned.rows)} rows of {planned.start}..{planned.end} this run would write there; "
+        "nothing of them was uploaded or deleted, the rows stay in InfluxDB. Upload the file "
+        "again with its metadata (sha256, start_date, end_date, record_count) and run "
+        f"{REBUILD}, or move it out of archives/ if its rows are archived elsewhere."
+    )
 
 
 def unindexed_ahead(listing: ArchiveListing, planned: PlannedObject) -> None:
