@@ -69,7 +69,7 @@ from retention.archive.recorded import MB, recorded_run
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.unindexed import ArchiveListing, check_unindexed, unindexed_ahead
-from retention.archive.verify import holds, parsed_rows, verify_object
+from retention.archive.verify import checked_rows, holds, verify_object
 from retention.busy import busy, skipped
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP
@@ -258,7 +258,7 @@ def _archive_object(
         expected = planned.existing.checksum if trusted else info.metadata.get("sha256")
         if trusted and _merged_from(info.metadata, stored, expected):
             expected = sha256_hex(stored)  # uploaded, then the run stopped before recording it
-        archived = parsed_rows(stored) if sha256_hex(stored) == expected else None
+        archived = checked_rows(stored, expected)
         if archived is None and trusted:
             raise VerificationError(
                 f"{planned.key} in {storage.location} no longer matches its recorded SHA-256; "

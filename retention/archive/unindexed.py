@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
-from retention.archive.verify import holds, parsed_rows
+from retention.archive.store import ArchiveStorage, StorageError
+from retention.archive.verify import checked_rows, holds, parsed_rows
 from retention.models import ArchiveObject
 
 if TYPE_CHECKING:
@@ -158,9 +158,7 @@ def unindexed_ahead(listing: ArchiveListing, planned: PlannedObject) -> None:
     try:
         stored, info = None, storage.head(planned.key)
         if info is not None:
-            data = storage.get(planned.key)
-            if sha256_hex(data) == info.metadata.get("sha256"):
-                stored = parsed_rows(data)
+            stored = checked_rows(storage.get(planned.key), info.metadata.get("sha256"))
             if stored is not None and holds(stored, planned.rows):
                 return
         check_unindexed(listing, planned, stored)

@@ -25,6 +25,12 @@ def parsed_rows(data: bytes) -> list[fmt.Row] | None:
     return None if fmt.table_problems(table) else fmt.table_rows(table)
 
 
+def checked_rows(data: bytes, sha256: str | None) -> list[fmt.Row] | None:
+    """The file's rows when its bytes have the SHA-256 `sha256` (hex) and it is an archive
+    file: what a run may adopt; else None."""
+    return parsed_rows(data) if sha256_hex(data) == sha256 else None
+
+
 def holds(archived: list[fmt.Row], rows: list[fmt.Row]) -> bool:
     """Whether every row is in the archived rows, value for value."""
     index = fmt.row_index(archived)
