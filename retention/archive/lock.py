@@ -78,6 +78,12 @@ def lock_held() -> str:
     return f"the archive's lock is held by {archive_lock_holder() or 'another run'}"
 
 
+def waits_for(who: str, why: str) -> str:
+    """What a run that needs the archive's lock and finds it taken says, whoever holds it:
+    `who` waits for it (`why`: what could happen to the files without it)."""
+    return f"{lock_held()}: {who} waits for it ({why})"
+
+
 @contextmanager
 def archive_lock(*, take: bool = True, owner: str = "archive") -> Iterator[ArchiveLock | None]:
     """The run's lock (None when another run holds it); with take=False nothing is locked."""

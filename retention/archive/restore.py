@@ -22,7 +22,7 @@ from enrich.readings import Reading
 from retention import faults
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, VerificationError
-from retention.archive.lock import ArchiveLock, archive_lock, lock_held
+from retention.archive.lock import ArchiveLock, archive_lock, waits_for
 from retention.archive.reader import MEASUREMENT
 from retention.archive.recorded import recorded_run
 from retention.archive.restore_target import restore_database
@@ -122,10 +122,8 @@ def restore_lock(owner: str) -> Iterator[ArchiveLock]:
     (Transient: a queued restore is tried again later)."""
     with archive_lock(owner=owner) as lock:
         if lock is None:
-            raise ArchiveBusy(
-                f"{lock_held()}: a restore waits for it (an archive run may replace or delete "
-                "the files it would read). Nothing was restored."
-            )
+            why = "an archive run may replace or delete the files it would read"
+            raise ArchiveBusy(f"{waits_for('a restore', why)}. Nothing was restored.")
         yield lock
 
 

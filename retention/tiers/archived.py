@@ -19,7 +19,7 @@ from datetime import datetime
 from enrich.redis.lock import RunLock
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, ArchiveError
-from retention.archive.lock import archive_run_lock, lock_held
+from retention.archive.lock import archive_run_lock, waits_for
 from retention.archive.plan import cutoff_day
 from retention.archive.restore import objects_covering, restore_from_archive
 from retention.archive.target import archive_configured, get_storage
@@ -67,10 +67,12 @@ class ArchivedRows:
         if self._lock is None:
             lock = archive_run_lock(self._owner)
             if not lock.acquire():
-                raise ArchiveBusy(
-                    f"{lock_held()}, which archive runs and index rebuilds hold while they "
-                    "replace, delete or index its files: the next run reads it"
+                why = (
+                    "an archive run may replace or delete the day's file meanwhile, an index "
+                    "rebuild may not have indexed it yet"
                 )
+                who = "reading an archived day's row"
+                raise ArchiveBusy(f"{waits_for(who, why)}; the next run reads it")
             self._lock = lock
         return archived_row(entity_id, day_start)
 

@@ -67,8 +67,9 @@ def test_a_late_point_waits_while_the_index_is_rebuilt_and_adds_to_the_archived_
         "read from the archive (the archive's lock is held by index rebuild since "
     ), note
     assert note.endswith(
-        ", which archive runs and index rebuilds hold while they replace, delete or index its "
-        "files: the next run reads it)"
+        ": reading an archived day's row waits for it (an archive run may replace or delete the "
+        "day's file meanwhile, an index rebuild may not have indexed it yet); the next run reads "
+        "it)"
     ), note
 
 
