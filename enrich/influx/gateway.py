@@ -346,3 +346,9 @@ class TimeSeries(ABC):
         """Shard id -> its database, retention policy, bytes on disk, bytes still in its cache
         and time range; {} where the server does not report shards (InfluxDB 2.x)."""
         return {}
+
+    def compactions(self) -> dict[tuple[str, str], int] | None:
+        """(database, retention policy) -> cache snapshots and TSM compactions running or
+        planned in its shards (each changes `sizes` when it ends); None where the server
+        does not report them (InfluxDB 2.x)."""
+        return None

@@ -150,6 +150,14 @@ class Influx1(TimeSeries):
             totals[key] = totals.get(key, 0) + int(row.values.get("diskBytes") or 0)
         return totals
 
+    def compactions(self) -> dict[tuple[str, str], int]:
+        busy: dict[tuple[str, str], int] = {}
+        for row in self.query(None, "SHOW STATS FOR 'tsm1_engine'"):
+            key = (row.tags.get("database", ""), row.tags.get("retentionPolicy", ""))
+            running = (v for k, v in row.values.items() if k.endswith(("Active", "Queue")))
+            busy[key] = busy.get(key, 0) + sum(int(v or 0) for v in running)
+        return busy
+
     def shard_sizes(self) -> dict[str, Shard]:
         cached: dict[str, int] = {}
         for row in self.query(None, "SHOW STATS FOR 'tsm1_cache'"):
