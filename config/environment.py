@@ -201,8 +201,8 @@ def celery_url(name: str, default: str, known: tuple[str, ...]) -> str:
     fix = "e.g. redis://127.0.0.1:6379/0, or leave it empty for REDIS_URL"
     if "://" not in value or scheme not in known:
         raise ImproperlyConfigured(
-            f"{name}={shown!r} is not a URL Celery can use: start it with redis:// or "
-            f"rediss:// ({fix})."
+            f"{name}={shown!r} is not a URL Celery can use: start it with a scheme it knows, "
+            f"such as redis://, rediss:// or amqp:// ({fix})."
         )
     if scheme in SERVER_SCHEMES and (problem := server_url_problem(value, full)):
         raise ImproperlyConfigured(f"{name}={shown!r} is not usable: {problem} ({fix}).")

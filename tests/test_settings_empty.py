@@ -123,7 +123,9 @@ REFUSED = {
     # Started, then every worker, beat and queued task failed on the broker.
     "CELERY_BROKER_URL=localhost:6379": "CELERY_BROKER_URL='localhost:6379' is not a URL",
     "CELERY_BROKER_URL=redis//127.0.0.1:6379/0": "CELERY_BROKER_URL='redis//127",
-    "CELERY_BROKER_URL=nosuch://host/0": "CELERY_BROKER_URL='nosuch://host/0' is not a",
+    # amqp:// (RabbitMQ) is taken too: the message named only Redis's schemes.
+    "CELERY_BROKER_URL=nosuch://host/0": "CELERY_BROKER_URL='nosuch://host/0' is not a URL "
+    "Celery can use: start it with a scheme it knows, such as redis://, rediss:// or amqp://",
     "CELERY_BROKER_URL=redis://:secret@h:99999/0": "CELERY_BROKER_URL='h:99999/0' is not usable",
     "CELERY_BROKER_URL=redis://127.0.0.1:99999/0": "CELERY_BROKER_URL='redis://127.0.0.1:99",
     "CELERY_RESULT_BACKEND=127.0.0.1:6379": "CELERY_RESULT_BACKEND='127.0.0.1:6379' is not",
