@@ -77,6 +77,29 @@ def http_url(name: str, *, default: str = "", example: str = "", empty: str = ""
     return value
 
 
+def database(name: str, default: str) -> dict:
+    """Django's settings of the database at the URL `name` (empty or only spaces: `default`),
+    of a scheme django-environ reads, with a port that is a number and a database name: anything
+    else stops the process here, naming it, and not at the first query (a port of letters was a
+    ValueError naming no variable, a URL ending in "/" Django's "supply the NAME")."""
+    value = text(name, default=default)
+    scheme = value.split("://", 1)[0]
+    examples = "examples: sqlite:////abs/path/db.sqlite3, postgres://user:pass@host:5432/name"
+    if scheme not in environ.Env.DB_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} is not a valid database URL (unknown scheme in {scheme!r}); {examples}"
+        )
+    try:
+        config = environ.Env.db_url_config(value)
+    except ValueError as exc:  # urllib's words of the port, which show no password
+        raise ImproperlyConfigured(f"{name} is not usable: {exc}; {examples}") from None
+    if not config.get("NAME") and config["ENGINE"] != environ.Env.DB_SCHEMES["sqlite"]:
+        raise ImproperlyConfigured(
+            f"{name} names no database: end it with /<database name>; {examples}"
+        )
+    return config
+
+
 def url_map(name: str, *, default: str = "", example: str) -> dict[str, str]:
     """A JSON object of names to http:// or https:// URLs with a host (empty: {}): a value that
     is not one stops the process here, naming it, and not at the first collection of the

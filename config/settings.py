@@ -5,7 +5,6 @@ root is read when present (``make run`` creates one with generated secrets on fi
 A wrong or missing required value stops the process at start with a message naming it.
 """
 
-import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
@@ -37,6 +36,7 @@ from config.environment import (
     BASE_DIR,
     VAR_DIR,
     choice,
+    database,
     env,
     flag,
     header_value,
@@ -138,13 +138,7 @@ TEMPLATES = [
 ]
 
 # --- Relational database (embedded default: a SQLite file) ----------------------------------
-_database_url = text("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'enrich.sqlite3'}")
-if _database_url.split("://", 1)[0] not in environ.Env.DB_SCHEMES:
-    raise ImproperlyConfigured(
-        f"DATABASE_URL is not a valid database URL (unknown scheme in {_database_url.split('://')[0]!r}); "
-        "examples: sqlite:////abs/path/db.sqlite3, postgres://user:pass@host:5432/name"
-    )
-DATABASES = {"default": environ.Env.db_url_config(_database_url)}
+DATABASES = {"default": database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'enrich.sqlite3'}")}
 # One connection per process, kept between requests and tasks (checked before reuse): opening
 # a PostgreSQL connection cost 8-22 ms on the development machine, more than a view query.
 DATABASES["default"]["CONN_MAX_AGE"] = number("DATABASE_CONN_MAX_AGE", 60, at_least=0)

@@ -36,6 +36,14 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"INFLUXDB_VERSION": "3"}, "INFLUXDB_VERSION='3' is not valid"),
         ({"INFLUXDB_VERSION": "2"}, "INFLUXDB_VERSION=2 needs INFLUXDB_TOKEN and INFLUXDB_ORG"),
         ({"DATABASE_URL": "nosuchdb://x/y"}, "DATABASE_URL is not a valid database URL"),
+        # A port of letters was a ValueError naming no variable; a URL ending in "/" Django's
+        # "Please supply the NAME" at the first query.
+        (
+            {"DATABASE_URL": "postgres://enrich:pw@127.0.0.1:five/enrich"},
+            "DATABASE_URL is not usable: Port could not be cast to integer value as 'five'",
+        ),
+        ({"DATABASE_URL": "postgres://a:pw@db:99999/e"}, "DATABASE_URL is not usable: Port out"),
+        ({"DATABASE_URL": "postgres://a:pw@db:5432/"}, "DATABASE_URL names no database: end it"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' must start with redis://"),
         ({"HTTP_TIMEOUT_SECONDS": "five"}, "HTTP_TIMEOUT_SECONDS='five' is not a number"),
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "400"}, "CELERY_TASK_SOFT_TIME_LIMIT must be below"),
