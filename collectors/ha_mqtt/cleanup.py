@@ -7,7 +7,9 @@ enrich's configs are told apart from every other integration's by what enrich's 
 (collectors.ha_mqtt.discovery): the origin name `enrich` and a device whose identifiers hold
 the topic's node id `<root>_site_<id>`. Removing one publishes an empty retained config (Home
 Assistant deletes the entity), then clears the retained state, attributes and availability
-topics the config names, except those a kept entity still uses.
+topics the config names, except those a kept entity still uses, and drops it from the record
+of what the publications published (`forget`): a circuit in its day without a value
+(publisher.GONE_AFTER) is not published again, unavailable.
 """
 
 import json
@@ -18,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
-from collectors.ha_mqtt import owner
+from collectors.ha_mqtt import owner, publisher
 from collectors.ha_mqtt.discovery import MANUFACTURER, Topics
 from collectors.ha_mqtt.publisher import desired_messages
 from enrich.mqtt.broker import Endpoint
@@ -103,6 +105,27 @@ def plan(entities: list[Entity], removing: list[Entity]) -> list[str]:
     kept = set().union(*(e.topics for e in entities if e.config_topic not in gone))
     named = set().union(*(e.topics for e in removing)) - kept
     return sorted(gone) + sorted(named)
+
+
+def recorded_here(endpoint: Endpoint) -> bool:
+    """Whether what the publications recorded in Redis is about the broker at `endpoint`:
+    MQTT_URL's (with MQTT_URL empty nothing publishes, so any)."""
+    if not settings.MQTT_URL:
+        return True
+    current = Endpoint.parse(settings.MQTT_URL)
+    return (current.host, current.port) == (endpoint.host, endpoint.port)
+
+
+def forget(prefix: str, removing: list[Entity]) -> None:
+    """Drop the entities removed from the record of what each root's publications published,
+    so the next publication neither removes them again nor keeps them, unavailable, for the
+    rest of their day without a value (their points stored in InfluxDB stay as they are)."""
+    roots: dict[str, list[str]] = {}
+    for entity in removing:
+        if entity.root:
+            roots.setdefault(entity.root, []).append(entity.config_topic)
+    for root, configs in sorted(roots.items()):
+        publisher.forget(Topics(prefix, root), configs)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,16 @@ def meter_gaps(
     return kept
 
 
+def forget(topics: Topics, config_topics: list[str]) -> None:
+    """Drop entities removed from the broker from the record of what was published under
+    `topics`: a circuit removed while its day's grace runs (GONE_AFTER) would otherwise be
+    published again, unavailable, by the next publication."""
+    if config_topics:
+        redis = get_redis()
+        redis.hdel(published_key(topics), *config_topics)
+        redis.hdel(seen_key(topics), *config_topics)
+
+
 def held_starts_key(topics: Topics) -> str:
     """Redis hash: `<site id>/<entity key>` -> the start published last time (held)."""
     return make_key("mqtt_starts", topics.discovery_prefix, topics.root)

@@ -14,6 +14,7 @@ from django.conf import settings
 from kombu.exceptions import OperationalError
 
 from collectors.ha_mqtt import owner, publisher
+from collectors.ha_mqtt.discovery import Topics
 from enrich.mqtt.broker import Broker, current_broker, get_broker
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 from enrich.redis.lock import RunLock
@@ -75,6 +76,15 @@ def connection() -> Broker:
     return broker
 
 
+def publication_lock(topics: Topics, owner: str) -> RunLock:
+    """The lock of the publications under `topics`, one at a time; `manage.py
+    mqtt_remove_entities` holds it too while it removes entities and forgets them."""
+    return RunLock(
+        "mqtt_publish", topics.discovery_prefix, topics.root,
+        owner=owner, ttl_seconds=LOCK_TTL_SECONDS,
+    )  # fmt: skip
+
+
 def run() -> dict:
     if not settings.MQTT_URL:
         return {"status": "off"}
@@ -86,10 +96,7 @@ def run() -> dict:
     topics = publisher.topics_from_settings()
     try:
         get_redis().delete(pending_key())  # changes from now on need a new publication
-        lock = RunLock(
-            "mqtt_publish", topics.discovery_prefix, topics.root,
-            owner="mqtt.publish_states", ttl_seconds=LOCK_TTL_SECONDS,
-        )  # fmt: skip
+        lock = publication_lock(topics, "mqtt.publish_states")
         if not lock.acquire(wait_seconds=LOCK_WAIT_SECONDS):
             # Another live process is publishing (a killed one's lock lapsed within the wait):
             # its publication renews enrich's presence once the broker acknowledged it.

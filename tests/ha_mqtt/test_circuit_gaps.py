@@ -14,7 +14,11 @@ import pytest
 from django.core.management import call_command
 
 from collectors.ha_mqtt.publisher import GONE_AFTER, publish_all
+from enrich.influx import stored_rows
+from enrich.mqtt.broker import Endpoint
+from enrich.mqtt.retained import retained_messages
 from tests.ha_mqtt import homes
+from tests.ha_mqtt.conftest import MQTT_TEST_URL
 from tests.support.ha_discovery import cleared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -36,6 +40,20 @@ def jump(meter, to: datetime) -> None:
     since = meter.now - meter.EVERY
     meter.server.add("GET", f"/api/history/period/{since.isoformat()}", json=[], times=1)
     meter.now = to
+
+
+def oven_taken_out(topics, subscriber, broker, replay_server):
+    """(meter, the oven's config topic, its topic base) once the oven, published with a value,
+    was taken out of options.circuits and published again: unavailable, not removed."""
+    meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
+    config, base = oven(meter, topics)
+    meter.run({"Heat pump": 900.0, "Oven": 2000.0}, 2900.0)
+    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
+    meter.run({"Heat pump": 910.0}, 910.0)  # the oven taken out of options.circuits
+    assert publish_all(broker, topics, now=meter.now)["removed"] == 0
+    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline")
+    return meter, config, base
 
 
 def test_one_poll_without_a_circuit_keeps_its_entity_unavailable(
@@ -115,14 +133,7 @@ def test_mqtt_remove_entities_removes_a_circuit_taken_out_of_the_options_at_once
 ):
     """docs/home_assistant.md: a circuit taken out of `options.circuits` stays, unavailable,
     for a day, and `manage.py mqtt_remove_entities` removes it at once."""
-    meter = homes.HaMeter(replay_server, homes.home(), CIRCUITS, T0)
-    config, base = oven(meter, topics)
-    meter.run({"Heat pump": 900.0, "Oven": 2000.0}, 2900.0)
-    assert publish_all(broker, topics, now=meter.now)["status"] == "ok"
-    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "online")
-    meter.run({"Heat pump": 910.0}, 910.0)  # the oven taken out of options.circuits
-    assert publish_all(broker, topics, now=meter.now)["removed"] == 0
-    assert subscriber.wait_for(lambda m: m.get(f"{base}/availability") == "offline")
+    meter, config, base = oven_taken_out(topics, subscriber, broker, replay_server)
 
     out = StringIO()
     call_command("mqtt_remove_entities", stdout=out)
@@ -131,3 +142,36 @@ def test_mqtt_remove_entities_removes_a_circuit_taken_out_of_the_options_at_once
     assert subscriber.wait_for(lambda m: f"{base}/state" not in m), out.getvalue()
     heat_pump = config.replace(OVEN, "circuit_home_heat_pump_power")
     assert not cleared(subscriber, heat_pump)  # still in the options: kept
+
+
+def test_a_circuit_mqtt_remove_entities_removed_is_not_published_again(
+    topics, subscriber, broker, replay_server
+):
+    """The oven taken out of `options.circuits`, then removed with `mqtt_remove_entities`:
+    the publications of the rest of its day (its points of today still in InfluxDB) leave
+    nothing of it retained on the broker, neither its config nor an `offline` availability
+    nor a state; the heat pump, still read, stays as it was."""
+    meter, config, base = oven_taken_out(topics, subscriber, broker, replay_server)
+    call_command("mqtt_remove_entities", stdout=StringIO())
+    assert subscriber.wait_for(lambda m: f"{base}/availability" not in m)
+
+    later = meter.now + timedelta(hours=3)  # the same day
+    jump(meter, later)
+    meter.run({"Heat pump": 920.0}, 920.0)
+    assert publish_all(broker, topics, now=later) == {
+        "status": "ok", "entities": 9, "removed": 0
+    }  # fmt: skip
+    assert subscriber.caught_up(broker)
+    endpoint = Endpoint.parse(MQTT_TEST_URL)
+    retained = retained_messages(endpoint, f"{topics.root}/#", timeout=10)
+    retained |= retained_messages(endpoint, f"{topics.discovery_prefix}/#", timeout=10)
+    assert [t for t in retained if OVEN in t] == []
+    heat_pump = f"{topics.root}/site_{meter.site.pk}/circuit_home_heat_pump_power"
+    assert retained[f"{heat_pump}/state"] == b"920.0"
+    assert retained[f"{heat_pump}/availability"] == b"online"
+    # Its stored points of the day are untouched.
+    rows = stored_rows(
+        'SELECT count("power_w") FROM "smart_meter_circuit" WHERE "circuit" = $circuit',
+        {"circuit": "Oven"},
+    )
+    assert [row.values["count"] for row in rows] == [1]

@@ -10,13 +10,15 @@ Reads every retained config under MQTT_DISCOVERY_PREFIX on the broker, keeps enr
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectors.ha_mqtt import cleanup
+from collectors.ha_mqtt import cleanup, tasks
+from collectors.ha_mqtt.discovery import Topics
 from collectors.ha_mqtt.publisher import topics_from_settings
 from enrich.influx import TimeseriesError
 from enrich.management.options import not_empty, once_each
 from enrich.mqtt import presence
 from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint
 from enrich.mqtt.retained import RetainedReadError, retained_messages
+from enrich.redis.client import CONNECTION_ERRORS
 from enrich.wording import counted
 
 WAIT_SECONDS = 10.0
@@ -103,12 +105,38 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Dry run: would clear {counted(len(clearing), 'retained topic')}:")
         else:
-            self._clear(url, endpoint, clearing)
+            self._remove(url, endpoint, clearing, removing, topics)
             self.stdout.write(
                 f"Removed {counted(len(removing), 'entity', 'entities')}: cleared {counted(len(clearing), 'retained topic')}:"
             )
         for topic in clearing:
             self.stdout.write(f"  {topic}")
+
+    def _remove(
+        self, url: str, endpoint: Endpoint, clearing: list[str], removing: list, topics: Topics
+    ) -> None:
+        """Clear `clearing`, then forget `removing` in what the publications recorded, under
+        their lock: a publication running in between would publish them again."""
+        lock = tasks.publication_lock(topics, "mqtt_remove_entities")
+        try:
+            taken = lock.acquire(wait_seconds=tasks.LOCK_WAIT_SECONDS)
+        except CONNECTION_ERRORS as exc:
+            self._clear(url, endpoint, clearing)
+            self.stderr.write(
+                f"Redis is out of reach ({exc}): enrich's record of what it published still "
+                "holds the entities removed, so a circuit among them may be published again, "
+                "unavailable, for up to a day. Run this again once Redis is back."
+            )
+            return
+        if not taken:
+            raise CommandError(
+                f"A publication under {topics.root}/ ran for over "
+                f"{tasks.LOCK_WAIT_SECONDS:g} s; nothing removed. Run this again."
+            )
+        with lock.kept_alive():
+            self._clear(url, endpoint, clearing)
+            if cleanup.recorded_here(endpoint):
+                cleanup.forget(topics.discovery_prefix, removing)
 
     def _clear(self, url: str, endpoint: Endpoint, clearing: list[str]) -> None:
         # A pending `offline` will of a status topic would be retained again after clearing it.
