@@ -47,6 +47,10 @@ class Keys:
         self.given: dict[str, str] = {}  # key -> owner, given by this run: to be saved
         self.handed: dict[str, tuple[str, str]] = {}  # key -> (owner before, owner now)
 
+    def holds(self, who: str) -> bool:
+        """Whether `who` holds a key of this scope."""
+        return who in self._owned
+
     def key(
         self, who: str | None, wanted: str, other: str, free: bool = True, was: str | None = None
     ) -> str:
@@ -80,6 +84,19 @@ def load(site_id: int, prefix: str) -> dict[str, dict[str, str]]:
     rows = CircuitKey.objects.filter(site_id=site_id, scope__startswith=prefix)
     for scope, key, who in rows.values_list("scope", "key", "owner"):
         found.setdefault(scope, {})[key] = who
+    return found
+
+
+def owners(scopes: set[str]) -> dict[tuple[str, str], tuple[str, int]]:
+    """{(scope, key): (its owner, its rank)} of the keys of `scopes`, of whichever site (a
+    meter's scope names its device, which one account's config collects): the rank counts up
+    in the order the keys were given."""
+    from collectors.models import CircuitKey
+
+    rows = CircuitKey.objects.filter(scope__in=scopes).order_by("given", "pk")
+    found: dict[tuple[str, str], tuple[str, int]] = {}
+    for rank, (scope, key, who) in enumerate(rows.values_list("scope", "key", "owner")):
+        found.setdefault((scope, key), (who, rank))
     return found
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from collectors import circuit_keys
 from collectors.api import provider_value
 from collectors.circuit_keys import MQTT_SCOPE, Keys, owner
-from collectors.ha_mqtt import meters
+from collectors.ha_mqtt import meters, renames
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug, suffixed
 from collectors.ha_mqtt.held import HeldStarts, held_key
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
@@ -272,6 +272,8 @@ def smart_meter_states(
     # unavailable, for a day, and `manage.py mqtt_remove_entities` removes it at once.
     read = meters.configured_circuits([c for c in configs if c.provider == entry["provider"]])
     circuits = [c for c in circuits if c.device not in read or c.circuit in read[c.device]]
+    # An Emporia channel or Sense device renamed in its app: its newest name, in its entity.
+    circuits, before = renames.newest_names(entry["provider"], circuits)
     # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
     # was given, also when another one comes first in name order or it has no value for a while.
     keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))
@@ -284,7 +286,8 @@ def smart_meter_states(
         states.append(EntityState(spec, number(found.watts), _stored(found, stale)))
     for found in circuits:
         plain = f"circuit_{slug(found.device)}_{slug(found.circuit)}"
-        key = _key(keys, found, plain, f"{found.device}\0{found.circuit}")
+        renamed = renames.renamed_from(keys, found, before)
+        key = _key(keys, found, plain, f"{found.device}\0{found.circuit}", renamed)
         name = f"{found.circuit} power"
         if found.device in shared:
             name += f" ({_device_name(found, shared)})"
@@ -317,17 +320,20 @@ def _device_name(found: meters.MeterValue, shared: set[str]) -> str:
     return f"{found.device} {found.gid}" if found.device in shared else found.device
 
 
-def _key(keys: Keys, found: meters.MeterValue, plain: str, name: str) -> str:
+def _key(
+    keys: Keys, found: meters.MeterValue, plain: str, name: str, renamed: str | None = None
+) -> str:
     """The key of a device's phantom load or of a circuit. Its owner is its device and circuit
     names; with Emporia's gid too, so two devices of one name are two owners: the first one
     seen with its gid takes over the key its names held (before the gid was read, one entity
-    showed both devices), the other gets its own suffixed key."""
+    showed both devices), the other gets its own suffixed key. A circuit `renamed` from the
+    owner of a key takes that key over (collectors.ha_mqtt.renames)."""
     names = (found.device, found.circuit) if found.circuit else (found.device,)
     if not found.gid:
-        return keys.key(owner(*names), plain, suffixed(plain, name))
+        return keys.key(owner(*names), plain, suffixed(plain, name), was=renamed)
     gid_owner = owner(found.device, found.circuit, found.gid)
     other = suffixed(plain, f"{name}\0{found.gid}")
-    return keys.key(gid_owner, plain, other, was=owner(*names))
+    return keys.key(gid_owner, plain, other, was=renamed or owner(*names))
 
 
 def _stored(found: meters.MeterValue, stale: bool) -> dict[str, Any]:

@@ -168,3 +168,15 @@ def shared_feed() -> FeedServer:
         _shared = FeedServer()
         _shared.script(realtime_session())
     return _shared
+
+
+def frame(minutes_later: int, *devices: tuple[str, str, float]) -> list[dict]:
+    """A realtime session (hello, then tests/fixtures/sense/frame_realtime_update.json) whose
+    frame is `minutes_later` than the fixture's and lists `devices` (id, name, W)."""
+    update = load_fixture("sense/frame_realtime_update.json")
+    payload = update["payload"]
+    payload["epoch"] += minutes_later * 60
+    payload["devices"] = [
+        {"id": ident, "name": name, "icon": "heater", "w": w} for ident, name, w in devices
+    ]
+    return [load_fixture("sense/frame_hello.json"), update]

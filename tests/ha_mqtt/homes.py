@@ -1,6 +1,6 @@
 """A site with real collections behind it: UK carbon intensity and AirNow through the replay
 server (tests/fixtures), hourly aWATTar price slots written to the test's InfluxDB, and a Home
-Assistant meter collected through the pipeline from replayed states."""
+Assistant meter (or an Emporia Vue) collected through the pipeline from replayed answers."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -60,6 +60,14 @@ def states(subscriber, topics, site) -> dict[str, str]:
     }
 
 
+def shown(subscriber, base: str) -> str | None:
+    """The state of the entity at topic `base` as Home Assistant shows it: None while
+    unavailable."""
+    if subscriber.messages.get(f"{base}/availability") != "online":
+        return None
+    return subscriber.messages.get(f"{base}/state")
+
+
 def ha_state(entity: str, watts: float | None, when: datetime) -> dict:
     """HA's answer for a power sensor in W (tests/fixtures/home_assistant), reported at
     `when`; None: the sensor is unavailable."""
@@ -110,6 +118,31 @@ class HaMeter:
             self.server.add("GET", f"/api/states/{entity}", json=reply, times=1)
         assert pipeline.collect(self.config, now=self.now).status == "ok"
         self.now += self.EVERY
+
+
+def emporia_vue(server, site: Site, *minutes: dict) -> ProviderConfig:
+    """An Emporia Vue config of `site` whose account answers (replayed) with
+    tests/fixtures/emporia, its minute usage at 14:05, 14:10, ... being `minutes` in turn."""
+    from tests.collectors import scenarios_smart_meter as scenarios
+
+    credentials = scenarios.emporia_credentials(server)
+    config = ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="emporia_vue", interval_seconds=300,
+        username=credentials.username, password=credentials.password,
+        options=dict(credentials.options),
+    )  # fmt: skip
+    scenarios.cognito_answers(server, "challenge", "tokens", times=1)
+    server.add("GET", "/customers/devices", json=server.load_fixture("emporia/devices.json"))
+    day = server.load_fixture("emporia/usage_1day.json")
+    scenarios.answer_app_api(server, {**scenarios.USAGE, "scale": "1D"}, json=day)
+    chart = server.load_fixture("emporia/chart_usage_live.json")
+    scenarios.answer_app_api(server, {"apiMethod": "getChartUsage"}, json=chart)
+    for n, answer in enumerate(minutes):
+        instant = f"2026-05-01T14:{5 + 5 * n:02d}:00.000Z"
+        scenarios.answer_app_api(
+            server, {**scenarios.MINUTE_USAGE, "instant": instant}, json=answer
+        )
+    return config
 
 
 def home(name: str = "Home", **fields) -> Site:

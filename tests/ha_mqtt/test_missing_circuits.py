@@ -13,9 +13,9 @@ import pytest
 
 from collectors import pipeline
 from collectors.ha_mqtt.publisher import publish_all
-from enrich.models import ProviderConfig
 from tests.collectors import scenarios_smart_meter as scenarios
 from tests.ha_mqtt import homes
+from tests.ha_mqtt.homes import shown
 from tests.support.ha_discovery import cleared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -23,13 +23,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 T0 = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
 CIRCUITS = {"Heat pump": "sensor.heat_pump_power", "Oven": "sensor.oven_power"}
 OVEN = "circuit_home_oven_power"
-
-
-def shown(subscriber, base: str) -> str | None:
-    """The oven's state as Home Assistant shows it: None while unavailable."""
-    if subscriber.messages.get(f"{base}/availability") != "online":
-        return None
-    return subscriber.messages.get(f"{base}/state")
 
 
 def test_a_circuit_missing_from_the_newest_poll_is_unavailable_at_once(
@@ -77,30 +70,13 @@ def test_a_vue_channel_missing_from_the_newest_poll_is_unavailable(
     that poll, while the Vue's other circuits show their new values."""
     server = replay_server
     site = homes.home()
-    credentials = scenarios.emporia_credentials(server)
-    config = ProviderConfig.objects.create(
-        site=site, source="smart_meter", provider="emporia_vue", interval_seconds=300,
-        username=credentials.username, password=credentials.password,
-        options=dict(credentials.options),
-    )  # fmt: skip
-    scenarios.cognito_answers(server, "challenge", "tokens", times=1)
-    server.add("GET", "/customers/devices", json=server.load_fixture("emporia/devices.json"))
-    day = server.load_fixture("emporia/usage_1day.json")
-    scenarios.answer_app_api(server, {**scenarios.USAGE, "scale": "1D"}, json=day)
-    chart = server.load_fixture("emporia/chart_usage_live.json")
-    scenarios.answer_app_api(server, {"apiMethod": "getChartUsage"}, json=chart)
     first = server.load_fixture("emporia/usage_1min.json")
     later = deepcopy(first)
     later["deviceListUsages"]["instant"] = "2026-05-01T14:10:00Z"
     channels = later["deviceListUsages"]["devices"][0]["channelUsages"]
     channels[:] = [c for c in channels if c["name"] != "Furnace"]
     next(c for c in channels if c["name"] == "Dryer")["usage"] = 0.05  # 3000 W
-    for answer, instant in (
-        (first, "2026-05-01T14:05:00.000Z"),
-        (later, "2026-05-01T14:10:00.000Z"),
-    ):
-        query = {**scenarios.MINUTE_USAGE, "instant": instant}
-        scenarios.answer_app_api(server, query, json=answer)
+    config = homes.emporia_vue(server, site, first, later)
     base = f"{topics.root}/site_{site.pk}/circuit_main_panel_"
     furnace, dryer = f"{base}furnace_power", f"{base}dryer_power"
 

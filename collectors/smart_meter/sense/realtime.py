@@ -163,6 +163,7 @@ def realtime_readings(
     if not isinstance(devices, list):
         raise answer.bad("realtime_update: devices should be a list", payload)
     written: set[str] = set()
+    on: set[str] = {SOLAR_DEVICE}  # ids of the devices listed (and the solar, no circuit)
     for i, device in enumerate(devices):
         name = answer.text(device, "name", "a realtime device")
         power = answer.number(device, "w", "a realtime device")
@@ -173,11 +174,13 @@ def realtime_readings(
         who = None if ident is None or ident == "" else owner(str(ident), name)
         circuit = keys.key(who, name, f"{name} ({i if who is None else ident})")
         written.add(circuit)
+        if who is not None:
+            on.add(str(ident))
         readings.append(
             common.circuit_reading(tag_set, circuit, moment, power, common.share(power, total))
         )
     if isinstance(payload.get("devices"), list):  # the frame says which devices are on
-        readings += _off(tag_set, moment, total, kept.get(scope) or {}, written)
+        readings += _off(tag_set, moment, total, kept.get(scope) or {}, written, on)
     return readings, ({scope: keys.given} if keys.given else {})
 
 
@@ -187,15 +190,18 @@ def _off(
     total: float,
     known: Mapping[str, str],
     written: set[str],
+    on: set[str],
 ) -> list[Reading]:
     """0 W at the frame's minute for each device kept for good (its circuit key, by scope) that
-    the frame does not list: a frame lists the devices that are on, and without a point of its
-    own an unlisted device's last power (a kettle's 2000 W) would stay its newest value, read as
-    on until it comes back. A frame without `devices` says nothing of them: nothing is written."""
+    the frame does not list (neither its circuit among those `written` nor its id `on`): a
+    frame lists the devices that are on, and without a point of its own an unlisted device's
+    last power (a kettle's 2000 W) would stay its newest value, read as on until it comes back.
+    A device listed under a new name (renamed in the app) is on: its old name gets nothing. A
+    frame without `devices` says nothing of them: nothing is written."""
     return [
         common.circuit_reading(tag_set, circuit, moment, 0.0, common.share(0.0, total))
         for circuit, who in sorted(known.items())
-        if who and circuit not in written and parts(who)[:1] != [SOLAR_DEVICE]
+        if who and circuit not in written and not set(parts(who)[:1]) & on
     ]
 
 

@@ -27,6 +27,7 @@ from tests.collectors.scenarios_smart_meter import (
     sense_credentials,
     sense_routes,
 )
+from tests.collectors.sense_feed import frame
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -135,18 +136,6 @@ def test_emporia_channels_named_alike_from_the_start_keep_their_suffixes(replay_
 
 
 # --- Sense: devices of one monitor ---
-
-
-def frame(minutes_later: int, *devices: tuple[str, str, float]) -> list[dict]:
-    """A realtime session (hello, then tests/fixtures/sense/frame_realtime_update.json) whose
-    frame is `minutes_later` than the fixture's and lists `devices` (id, name, W)."""
-    update = load_fixture("sense/frame_realtime_update.json")
-    payload = update["payload"]
-    payload["epoch"] += minutes_later * 60
-    payload["devices"] = [
-        {"id": ident, "name": name, "icon": "heater", "w": w} for ident, name, w in devices
-    ]
-    return [load_fixture("sense/frame_hello.json"), update]
 
 
 def test_sense_devices_named_alike_keep_their_own_series(replay_server, feed, collected, settings):

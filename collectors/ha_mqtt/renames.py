@@ -1,0 +1,66 @@
+"""A circuit renamed in its meter's app keeps its Home Assistant entity.
+
+An Emporia channel or a Sense device renamed in its app is a new circuit in InfluxDB: a new
+`circuit` tag, its old tag kept reserved for it (collectors.circuit_keys). It is still the
+same channel or device: what stays the same about it (Emporia's channel number, Sense's device
+id) is the first part of the owner of each of its tags, in the meter's scope
+(`<provider>/<device_gid>` for Emporia, `<provider>/<monitor id>` for Sense). Of the tags of
+one channel read back, only the newest is shown, and it keeps the entity the channel had: its
+entity key passes from the old name's owner to the new one (Keys' hand-over), so the unique
+id, the entity id and its history stay, the name follows the app, and the entity is not
+unavailable in between. A Home Assistant meter's circuits are named in options.circuits,
+by the user: a new name there is a new circuit.
+"""
+
+from collectors import circuit_keys
+from collectors.circuit_keys import Keys, owner, parts
+from collectors.ha_mqtt.meters import MeterValue
+
+# (device, device_gid, circuit) of a circuit shown -> its channel's other tags, newest first
+Before = dict[tuple[str, str, str], list[str]]
+
+
+def _scope(provider: str, value: MeterValue) -> str:
+    return f"{provider}/{value.gid or value.device}"
+
+
+def newest_names(provider: str, circuits: list[MeterValue]) -> tuple[list[MeterValue], Before]:
+    """The circuits to show, one per channel: of the tags of one channel, the one with the
+    newest value (where two have the same time, e.g. a Sense device that is off, 0 W under each
+    name it holds, the tag given last); and the channel's other tags of each. A tag of no
+    known channel is a circuit of its own."""
+    known = circuit_keys.owners({_scope(provider, c) for c in circuits})
+    channels: dict[tuple[str, str], list[tuple[MeterValue, int]]] = {}
+    for value in circuits:
+        scope = _scope(provider, value)
+        who, rank = known.get((scope, value.circuit), ("", -1))
+        ident = parts(who)[:1]
+        channel = (scope, f"channel {ident[0]}" if ident else f"tag {value.circuit}")
+        channels.setdefault(channel, []).append((value, rank))
+    shown: list[MeterValue] = []
+    before: Before = {}
+    for tags in channels.values():
+        tags.sort(key=lambda tag: (tag[0].time, tag[1]), reverse=True)
+        newest = tags[0][0]
+        shown.append(newest)
+        before[newest.device, newest.gid, newest.circuit] = [v.circuit for v, _ in tags[1:]]
+    order = {id(value): n for n, value in enumerate(circuits)}
+    return sorted(shown, key=lambda value: order[id(value)]), before
+
+
+def _owners(found: MeterValue, circuit: str) -> list[str]:
+    """The owners an entity key of the circuit named `circuit` may have (entities._key)."""
+    plain = owner(found.device, circuit)
+    return [owner(found.device, circuit, found.gid), plain] if found.gid else [plain]
+
+
+def renamed_from(keys: Keys, found: MeterValue, before: Before) -> str | None:
+    """The owner of the entity key the circuit's channel had under a name before (its newest
+    such name first), when the circuit holds no key under its own name; else None."""
+    if any(keys.holds(who) for who in _owners(found, found.circuit)):
+        return None
+    for old in before.get((found.device, found.gid, found.circuit), []):
+        for was in _owners(found, old):
+            if keys.holds(was):
+                return was
+    return None

@@ -1,0 +1,129 @@
+"""An Emporia channel or a Sense device renamed in its app keeps its Home Assistant entity:
+the same unique id and config topic (so the same entity id and history), available with the
+channel's value, its name following the app. Before, the renamed circuit came as a new entity
+under the new name, and the one the user had read unavailable from that poll on, for good (a
+day later it was removed): dashboards and automations on it lost the circuit."""
+
+import json
+from copy import deepcopy
+from datetime import timedelta
+
+import pytest
+
+from collectors import pipeline, registry
+from collectors.ha_mqtt.publisher import publish_all
+from collectors.models import CircuitKey
+from enrich.influx import stored_rows
+from enrich.models import ProviderConfig
+from tests.collectors import scenarios_smart_meter as scenarios
+from tests.collectors.sense_feed import FeedServer, frame
+from tests.ha_mqtt import homes
+from tests.ha_mqtt.homes import shown
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+
+def renamed(answer: dict, instant: str, names: dict[str, str]) -> dict:
+    """The minute usage `answer` at `instant`, its channels renamed by `names` (old -> new)."""
+    later = deepcopy(answer)
+    later["deviceListUsages"]["instant"] = instant
+    for channel in later["deviceListUsages"]["devices"][0]["channelUsages"]:
+        channel["name"] = names.get(channel["name"], channel["name"])
+    return later
+
+
+def circuit_configs(subscriber, topics, site) -> dict[str, dict]:
+    """{config topic: config} of the site's circuit entities on the broker."""
+    prefix = f"{topics.discovery_prefix}/sensor/{topics.root}_site_{site.pk}/circuit_"
+    return {t: json.loads(p) for t, p in subscriber.messages.items() if t.startswith(prefix)}
+
+
+def test_an_emporia_channel_renamed_in_the_app_keeps_its_entity(
+    topics, subscriber, broker, replay_server
+):
+    site = homes.home()
+    first = replay_server.load_fixture("emporia/usage_1min.json")
+    heat_pump = renamed(first, "2026-05-01T14:10:00Z", {"Furnace": "Heat pump"})
+    back = renamed(first, "2026-05-01T14:15:00Z", {})
+    config = homes.emporia_vue(replay_server, site, first, heat_pump, heat_pump, back)
+    base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
+    now = scenarios.EMPORIA_NOW
+    assert pipeline.collect(config, now=now).status == "ok"
+    entities = publish_all(broker, topics, now=now)["entities"]
+    assert subscriber.caught_up(broker)
+    before = circuit_configs(subscriber, topics, site)
+    topic = next(t for t, c in before.items() if c["name"] == "Furnace power")
+
+    now += timedelta(minutes=5)  # channel 7 is "Heat pump" in the app from now on
+    assert pipeline.collect(config, now=now).status == "ok"
+    for minute in (0, 4):  # at the poll and at a publication without a new one
+        assert publish_all(broker, topics, now=now + timedelta(minutes=minute)) == {
+            "status": "ok", "entities": entities, "removed": 0
+        }  # fmt: skip
+        assert subscriber.caught_up(broker)
+        assert shown(subscriber, base) == "432.0"
+        after = circuit_configs(subscriber, topics, site)
+        assert sorted(after) == sorted(before)  # no entity more, none gone
+        assert after[topic]["unique_id"] == before[topic]["unique_id"]
+        assert after[topic]["name"] == "Heat pump power"
+        attributes = json.loads(subscriber.messages[f"{base}/attributes"])
+        assert attributes["circuit"] == "Heat pump"
+    # The series in InfluxDB is the new name's (the tag is the app's name); the entity key
+    # passed to it, kept for good.
+    key = CircuitKey.objects.get(site=site, scope="ha_mqtt", key="circuit_main_panel_furnace")
+    assert json.loads(key.owner) == ["Main panel", "Heat pump", "1234"]
+
+    now += timedelta(minutes=10)  # renamed back to "Furnace"
+    assert pipeline.collect(config, now=now).status == "ok"
+    assert publish_all(broker, topics, now=now)["status"] == "ok"
+    assert subscriber.caught_up(broker)
+    assert shown(subscriber, base) == "432.0"
+    after = circuit_configs(subscriber, topics, site)
+    assert sorted(after) == sorted(before)
+    assert after[topic]["name"] == "Furnace power"
+
+
+def test_a_sense_device_renamed_in_the_app_keeps_its_entity(
+    topics, subscriber, broker, replay_server
+):
+    """The kettle (device k1) renamed "Tea kettle" in the Sense app, then back: its entity
+    shows the device's power under its name of the moment, also while it is off (0 W under
+    both names in that frame); its old name gets no 0 W while it is on under the new one."""
+    registry.adapter_for.cache_clear()  # no session of another test's feed
+    site = homes.home()
+    kettle = f"{topics.root}/site_{site.pk}/circuit_98765_kettle_power"
+    with FeedServer() as feed:
+        scenarios.sense_routes(replay_server)
+        feed.script(
+            frame(0, ("k1", "Kettle", 2000.0)),
+            frame(5, ("k1", "Tea kettle", 1900.0)),
+            frame(10, ("always_on", "Always On", 726.0)),
+            frame(15, ("k1", "Kettle", 1800.0)),
+        )
+        credentials = scenarios.sense_credentials(replay_server, feed.url, budget="10/minute")
+        config = ProviderConfig.objects.create(
+            site=site, source="smart_meter", provider="sense", interval_seconds=300,
+            username=credentials.username, password=credentials.password,
+            options=dict(credentials.options),
+        )  # fmt: skip
+        seen = []
+        for run, watts in enumerate(("2000.0", "1900.0", "0.0", "1800.0")):
+            now = scenarios.SENSE_NOW + run * timedelta(minutes=5)
+            assert pipeline.collect(config, now=now).status == "ok"
+            assert publish_all(broker, topics, now=now)["status"] == "ok"
+            assert subscriber.caught_up(broker)
+            assert shown(subscriber, kettle) == watts, run
+            configs = circuit_configs(subscriber, topics, site)
+            seen.append({c["unique_id"]: c["name"] for c in configs.values()})
+    registry.adapter_for.cache_clear()
+    unique_id = f"{topics.root}_site_{site.pk}_circuit_98765_kettle_power"
+    assert [names.get(unique_id) for names in seen] == [
+        "Kettle power", "Tea kettle power", "Tea kettle power", "Kettle power"
+    ]  # fmt: skip
+    assert [len([n for n in names if "kettle" in n]) for names in seen] == [1, 1, 1, 1]
+    rows = stored_rows('SELECT "power_w" FROM "smart_meter_circuit" GROUP BY "circuit"')
+    stored: dict[str, list[float]] = {}
+    for row in sorted(rows, key=lambda row: row.time):
+        stored.setdefault(row.tags["circuit"], []).append(row.values["power_w"])
+    assert stored["Kettle"] == [2000.0, 0.0, 1800.0]
+    assert stored["Tea kettle"] == [1900.0, 0.0]
