@@ -306,6 +306,12 @@ def known(values: Iterable[str], allowed: Sequence[str], what: str) -> None:
         raise ValidationError({unknown[0]: f"is not {what}; use {', '.join(allowed)}."})
 
 
+def known_query(query, allowed: Sequence[str], what: str) -> None:
+    """`known` for a read's query string: a parameter not in `allowed` is a 400 naming it. DRF's
+    own `?format=` (json, or api: the browsable page) is left to DRF, as everywhere."""
+    known(set(query) - {api_settings.URL_FORMAT_OVERRIDE}, allowed, what)
+
+
 def fields(request, allowed: Sequence[str]) -> dict[str, Any]:
     """What a POST that changes or queues something was given: the body (read with `body`) and
     the query string's parameters together, each name once (given twice, or in both, is a 400

@@ -25,7 +25,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from enrich.api import params
@@ -86,9 +85,7 @@ class ViewRows(APIView):
         if name not in VIEWS:
             return _not_found(name)
         query = request.query_params
-        # DRF's own ?format= (json, or api: the browsable page) is read by DRF, as everywhere.
-        given = set(query) - {api_settings.URL_FORMAT_OVERRIDE}
-        params.known(given, FILTERS[name], f"a filter of {name}")
+        params.known_query(query, FILTERS[name], f"a filter of {name}")
         views = MaterializedViewManager()
         if name == ACTIVITY:
             start, end = params.day_or_moment(query, "start"), params.day_or_moment(query, "end")

@@ -14,6 +14,7 @@ from retention.models import Entity
 from retention.tiers import runner as tiers
 from retention.tiers.series import read_series
 from tests.retention.conftest import T0
+from tests.support.api import assert_400_naming_only
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -145,3 +146,22 @@ def test_api_series_reads_the_registry_entry_once(tiered):
     assert [s["resolution"] for s in body["segments"]] == ["daily", "hourly", "raw"]
     reads = [q["sql"] for q in queries.captured_queries if 'FROM "retention_entity"' in q["sql"]]
     assert len(reads) == 1, reads  # was 2: the view's 404 check, then read_series again
+
+
+@pytest.mark.parametrize("layout", ["official"])
+def test_api_series_refuses_a_parameter_it_does_not_take_as_the_views_do(tiered):
+    # Was a 200 over the whole range: ?resolution=daily (or a mistyped ?ent=) was dropped, where
+    # /api/views/<name> answers a 400 naming it.
+    api = APIClient()
+    api.force_authenticate(get_user_model().objects.create_user("ha-series"))
+    query = {"entity_id": "sensor.boiler_power", "start": T0.isoformat(),
+             "end": (T0 + 3 * DAY).isoformat()}  # fmt: skip
+    assert_400_naming_only(
+        api.get("/api/series", {**query, "resolution": "daily"}),
+        "resolution",
+        "is not a parameter of GET /api/series; use entity_id, start, end.",
+    )
+    # DRF's own ?format= is read as on every endpoint.
+    as_json = api.get("/api/series", {**query, "format": "json"})
+    assert as_json.status_code == 200, as_json.content
+    assert [s["resolution"] for s in as_json.json()["segments"]] == ["daily", "hourly", "raw"]
