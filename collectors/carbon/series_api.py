@@ -2,6 +2,10 @@
 stored in `carbon_intensity`) and the stored forecast from the slot running now on
 (`carbon_intensity_forecast`, up to FORECAST_AHEAD).
 
+The provider is the one the plan reads (collectors.carbon.choice): the first of the site's
+enabled carbon providers in name order that can be read from and has points stored for the
+hours asked or the forecast; with none, the first in name order (its lists empty).
+
 Parameters: `site` (optional with one site), `hours` (1..168, default 24). The field is
 gCO2/kWh, or WattTime's free plan's `moer_percentile` (0-100) when that is all there is.
 Errors: 400 bad parameter, 404 unknown site, 409 no carbon provider, 503 InfluxDB unreachable.
@@ -14,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors import clock
+from collectors.carbon.choice import carbon_configs, usable
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.pricing.api import RESPONSES, _iso
 from enrich.api import params
@@ -50,6 +55,23 @@ def _points(
     return found
 
 
+def _read(provider: str, start: datetime, now: datetime) -> tuple[dict, dict]:
+    """The provider's points from `start` to now, and its forecast from the slot running now."""
+    actual = _points(MEASUREMENT, provider, start, now)
+    return actual, _points(FORECAST_MEASUREMENT, provider, now, now + FORECAST_AHEAD, running=True)
+
+
+def _chosen(configs: list[ProviderConfig], start: datetime, now: datetime) -> tuple:
+    """(config, actual, forecast) of the provider the plan reads too (collectors.carbon.choice):
+    the first in name order that can be read from and has points stored; with none, the first."""
+    for config in configs:
+        if usable(config):
+            actual, forecast = _read(config.provider, start, now)
+            if actual or forecast:
+                return config, actual, forecast
+    return configs[0], *_read(configs[0].provider, start, now)
+
+
 class CarbonSeries(APIView):
     """Stored carbon intensity of the last hours and its stored forecast."""
 
@@ -67,21 +89,14 @@ class CarbonSeries(APIView):
     def get(self, request):
         hours = params.integer(request.query_params, "hours", 24, minimum=1, maximum=168)
         site = site_from_query(request.query_params)  # an unknown site: 404
-        config = (
-            ProviderConfig.objects.filter(site=site, source="carbon_intensity", enabled=True)
-            .order_by("id")
-            .first()
-        )
-        if config is None:
+        configs = carbon_configs(site)
+        if not configs:
             return Response(
                 {"detail": f"Site {site.name!r} has no enabled carbon intensity provider; add "
                  "one in the admin (Provider configs)."}, status=409)  # fmt: skip
         now = clock.utc_now()
         try:
-            actual = _points(MEASUREMENT, config.provider, now - timedelta(hours=hours), now)
-            forecast = _points(
-                FORECAST_MEASUREMENT, config.provider, now, now + FORECAST_AHEAD, running=True
-            )
+            config, actual, forecast = _chosen(configs, now - timedelta(hours=hours), now)
         except TimeseriesError as exc:
             return Response({"detail": f"The carbon data cannot be read: {exc}"}, status=503)
         # The region with the newest actual point (a site's provider answers for one region).

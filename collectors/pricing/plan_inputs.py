@@ -2,8 +2,9 @@
 
 Shared by `GET /api/plan` (`plan_api`) and the flexible loads (`loads.plan_for`), so both give
 the same answer for the same moment. Prices: the site's price provider, as
-`/api/pricing/windows` picks it. Carbon: the site's enabled carbon providers in name order;
-the first with gCO2/kWh stored for its region is used. The region is the tag the collector
+`/api/pricing/windows` picks it. Carbon: the site's enabled carbon providers in name order, as
+`/api/carbon/series` tries them (collectors.carbon.choice); the first with gCO2/kWh stored for
+its region is used. The region is the tag the collector
 wrote (the last answer in Redis names it: UK postcodes are stored under the region's name),
 else the provider target's own key.
 """
@@ -12,19 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from collectors.base import ConfigError
-from collectors.pipeline import target_for
+from collectors.carbon.choice import Unusable, carbon_configs, carbon_key
 from collectors.pricing.api import answer_head, one_currency_slots, provider_target, site_provider
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, forecast_end, stored_carbon
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
 from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import NotEnoughData
-from collectors.registry import UnknownProvider
 from enrich.models import ProviderConfig, Site
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import RedisUnavailable
-
-CARBON = "carbon_intensity"
 
 
 @dataclass(frozen=True)
@@ -67,19 +64,12 @@ def _region(config: ProviderConfig, key: str) -> str:
 
 
 def site_carbon(site: Site, start: datetime, end: datetime) -> Carbon:
-    configs = ProviderConfig.objects.filter(site=site, source=CARBON, enabled=True)
     notes = []
-    for config in configs.order_by("provider"):
+    for config in carbon_configs(site):
         try:
-            key = target_for(config).key
-        except ConfigError as exc:
-            notes.append(f"the {config.provider} settings are incomplete ({exc})")
-            continue
-        except UnknownProvider as exc:  # renamed or removed since it was set
-            why = str(exc).rstrip(".")
-            notes.append(f"the carbon intensity provider is set to {config.provider!r}, which "
-                         f"this enrich does not have ({why}); choose one in the admin "
-                         "(Provider configs)")  # fmt: skip
+            key = carbon_key(config)
+        except Unusable as exc:
+            notes.append(str(exc))
             continue
         region = _region(config, key)
         spans = carbon_spans(*stored_carbon(config.provider, region, start, end), start, end)
