@@ -22,6 +22,7 @@ from collectors.carbon.choice import carbon_configs, usable
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.pricing.api import RESPONSES, _iso
 from enrich.api import params
+from enrich.api.influx_down import influx_down
 from enrich.api.site import SITE, site_from_query
 from enrich.influx import TimeseriesError, quote_ident, stored_rows
 from enrich.models import ProviderConfig
@@ -98,7 +99,7 @@ class CarbonSeries(APIView):
         try:
             config, actual, forecast = _chosen(configs, now - timedelta(hours=hours), now)
         except TimeseriesError as exc:
-            return Response({"detail": f"The carbon data cannot be read: {exc}"}, status=503)
+            return influx_down("The carbon data", exc)
         # The region with the newest actual point (a site's provider answers for one region).
         regions = sorted(actual, key=lambda r: max(t for s in actual[r].values() for t, _ in s))
         region = regions[-1] if regions else next(iter(forecast), "")

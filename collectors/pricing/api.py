@@ -55,6 +55,7 @@ from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from collectors.registry import UnknownProvider, adapter_for
 from enrich.api import params
+from enrich.api.influx_down import influx_down
 from enrich.api.params import MAX_DURATION
 from enrich.api.site import SITE, site_from_query
 from enrich.influx import TimeseriesError
@@ -235,7 +236,7 @@ def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
     except UnreachableDuration as exc:
         return Response({"hours": str(exc)}, status=400)
     except TimeseriesError as exc:  # InfluxUnavailable is one
-        return Response({"detail": f"The {unreadable} cannot be read: {exc}"}, status=503)
+        return influx_down(f"The {unreadable}", exc)
 
 
 def planning_schema(*own: OpenApiParameter):

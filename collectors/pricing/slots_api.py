@@ -23,6 +23,7 @@ from collectors.pricing.api import (
 )
 from collectors.pricing.store import AHEAD
 from enrich.api import params
+from enrich.api.influx_down import influx_down
 from enrich.api.site import SITE
 from enrich.influx import TimeseriesError
 
@@ -45,7 +46,7 @@ class PricingSlots(APIView):
         except Conflict as exc:
             return Response({"detail": str(exc)}, status=409)
         except TimeseriesError as exc:
-            return Response({"detail": f"The price data cannot be read: {exc}"}, status=503)
+            return influx_down("The price data", exc)
         ahead = [s for s in slots if s.end > now]
         return Response(
             {

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
+from enrich.api.influx_down import influx_down
 from enrich.influx import InfluxQueryError, TimeseriesError, get_timeseries, quote_ident
 from retention.models import ArchiveObject
 from retention.schema import METRICS_MEASUREMENT
@@ -59,9 +60,9 @@ class StorageMetrics(APIView):
                            "unmeasured": r.values.get("unmeasured")} for r in rows]  # fmt: skip
         except InfluxQueryError as exc:
             if "database not found" not in exc.server_message:
-                return Response({"detail": f"Storage metrics cannot be read: {exc}"}, status=503)
+                return influx_down("Storage metrics", exc)
         except TimeseriesError as exc:
-            return Response({"detail": f"Storage metrics cannot be read: {exc}"}, status=503)
+            return influx_down("Storage metrics", exc)
         return Response(
             {
                 "days": days,

@@ -38,6 +38,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
+from enrich.api.influx_down import influx_down
 from enrich.influx import InfluxUnavailable, TimeseriesError
 from retention.day_ranges import RangeError
 from retention.entities.sources import UnreadableEntity
@@ -162,7 +163,7 @@ class SeriesView(APIView):
         try:
             segments = entity_series(entity, start, end)
         except (InfluxUnavailable, TimeseriesError) as exc:
-            return Response({"detail": f"The series cannot be read: {exc}"}, status=503)
+            return influx_down("The series", exc)
         except UnreadableEntity as exc:  # a registry entry made by hand, without a layout
             return Response({"entity_id": f"The series cannot be read: {exc}"}, status=409)
         return Response(
