@@ -190,7 +190,7 @@ class ProviderConfig(models.Model):
                                        "as the provider shows it."})  # fmt: skip
         if not isinstance(self.options, dict):
             raise ValidationError({"options": "Options must be a JSON object."})
-        if problem := _unstorable(self.options):
+        if problem := _options_problem(self.options):
             raise ValidationError({"options": f"Options cannot hold {problem}."})
         for _receiver, problem in options_check.send(sender=ProviderConfig, config=self):
             if problem:
@@ -279,12 +279,24 @@ class OAuthConnection(models.Model):
         return f"{self.provider_config.site} · {who} · {self.get_status_display()}"
 
 
-def _unstorable(value: Any, depth: int = 0) -> str:
+def _options_problem(options: dict[str, Any]) -> str:
+    """What in the options PostgreSQL cannot store (`_unstorable`), naming the option that
+    holds it ("" when nothing)."""
+    for name, value in options.items():
+        if problem := _unstorable(name) or _unstorable(value, depth=2):
+            return f"{problem}. Correct option {name!r}"
+    return ""
+
+
+def _unstorable(value: Any, depth: int = 1) -> str:
     """What in a JSON value PostgreSQL cannot store ("" when nothing): NaN or an infinity
     (JSON has neither, Python's parser reads them), a NUL character or a lone surrogate, or
-    nesting deeper than MAX_OPTIONS_DEPTH (the encoder's recursion would fail on save)."""
-    if depth > MAX_OPTIONS_DEPTH:
-        return f"objects or lists nested more than {MAX_OPTIONS_DEPTH} deep"
+    objects and lists nested deeper than MAX_OPTIONS_DEPTH, the options object being the first
+    (the encoder's recursion would fail on save). `depth`: the value's level, were it an
+    object or a list (an empty one counts: nothing below it is needed to be too deep)."""
+    if isinstance(value, dict | list) and depth > MAX_OPTIONS_DEPTH:
+        return (f"objects or lists nested more than {MAX_OPTIONS_DEPTH} deep (the options "
+                "object is the first)")  # fmt: skip
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} (NaN and infinities are not JSON numbers)"
     if isinstance(value, str):
