@@ -13,10 +13,11 @@ The realtime power comes from one `realtime_update` frame of the monitor's webso
 later one of that name gets its id added; percentage = its share of `w`), at the frame's
 `epoch` rounded down to the minute. A frame lists only the devices that are on: each device
 that holds a circuit key and is not listed gets 0 W at that minute (not one listed under a
-new name, renamed in the app; nothing when the read fails: an outage of the feed is no "off"). An unauthorized frame or a 401 from the REST API
-renews the token once (`POST renew`, or a fresh login when the renewal is refused). Every 15
-minutes `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so
-far as `daily_kwh`; an ended day (the account-local day the trends answer names) whose complete
+new name, renamed in the app; nothing when the read fails: an outage of the feed is no
+"off"). An unauthorized frame or a 401 from the REST API renews the token once (`POST
+renew`, or a fresh login when the renewal is refused). Every 15 minutes
+`app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so far as
+`daily_kwh`; an ended day (the account-local day the trends answer names) whose complete
 total InfluxDB lacks is asked instead, at its last minute, and stored there: by the first run
 after midnight, or a later one when that failed or was skipped (../day_ends.py).
 
