@@ -361,13 +361,15 @@ def _fetch_and_write(
     if not result.readings:
         if result.replaces:  # stored values it withdrew go, and are no longer served
             withdraw(adapter, cache, config.source, target, result)
+        said = result.current.get("message", "empty answer")
+        besides = "; ".join(n for n in notes if n and n != said)  # the message said once
         logger.info(
             "collect: %s/%s %s: the API had no data (%s)%s",
             config.source,
             config.provider,
             target.key,
-            result.current.get("message", "empty answer"),
-            f"; {note}" if note else "",
+            said,
+            f"; {besides}" if besides else "",
         )
         return Outcome(
             "no_data",

@@ -238,8 +238,7 @@ def _both_missing(current: PermanentError, classic: PermanentError) -> Permanent
 
 def _no_data(target: Target, window: Window, message: str, said: list[str]) -> FetchResult:
     """AirNow answered but has no current value here: no readings, and `current` and the run
-    record (a note, and the values withdrawn: `said`) say why."""
-    log.info("airnow: %s", message)
+    record (a note, and the values withdrawn: `said`) say why; the pipeline logs it."""
     current = {
         "no_data": True,
         "message": message,

@@ -132,6 +132,29 @@ def test_no_data_says_why_on_the_run_record(
     assert said in run.error
 
 
+@pytest.mark.parametrize(
+    ("fixture", "said"),
+    [
+        ("web_service_error_no_data.json",
+         "AirNow has no current observation: No data was found for the requested location"),
+        ("observation_empty.json", "AirNow returned no observations for 47.60,-122.33"),
+    ],
+)  # fmt: skip
+def test_no_data_is_logged_once(isolated, airnow_config, replay_server, caplog, fixture, said):
+    """One line says the API had no data, and what it said, once."""
+    body = replay_server.load_fixture(f"airnow/{fixture}")
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=body)
+
+    with caplog.at_level(logging.INFO):
+        outcome = pipeline.collect(airnow_config, now=NOW)
+
+    assert outcome.status == "no_data"
+    assert [r.getMessage() for r in caplog.records if said in r.getMessage()] == [
+        f"collect: air_quality/airnow 47.60,-122.33: the API had no data ({said})"
+    ]
+    assert said in CollectorRun.objects.get().error
+
+
 def test_permanent_failure_is_not_retried_and_says_what_to_do(
     isolated, airnow_config, replay_server
 ):
