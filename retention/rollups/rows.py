@@ -26,10 +26,12 @@ Rules (README "Materialized views" says the same for users):
   keep their rows (`retention.rollups.energy`), as days only a daily row covers do.
 - hourly_room_activity, per area and UTC hour over the area's binary motion/occupancy sensors
   (domain binary_sensor with device class motion, occupancy or presence; only an entity
-  without a device class is picked by "motion", "occupancy", "presence", "pir" or "movement"
-  in its id or name): motion_count = off->on transitions summed over the sensors (unknown/unavailable is
-  transparent: off -> unavailable -> on counts once); occupancy_rate = the length of the
-  union of the sensors' "on" intervals / the hour (elapsed part of the open hour).
+  without a device class is picked by "motion", "occupancy", "presence" or "movement" in its
+  id or name, or by "pir" as a word of its own, between _ . space or the ends: hall_pir,
+  "Hall PIR", not filter_expiry): motion_count = off->on transitions summed over the
+  sensors (unknown/unavailable is transparent: off -> unavailable -> on counts once);
+  occupancy_rate = the length of the union of the sensors' "on" intervals / the hour
+  (elapsed part of the open hour).
   day_of_week is that of the hour in local time (0 = Monday). From the hourly tier the counts
   stay exact (from state_changes and last_state); the union is not in the tier, so the rate
   is then the largest single sensor's on-time (exact for one sensor, else a lower bound).
@@ -69,7 +71,11 @@ logger = logging.getLogger(__name__)
 
 ACTIVITY_DEVICE_CLASSES = frozenset({"motion", "occupancy", "presence"})
 # Only for entities without a device class (it was not recorded, or HA has none for them).
-ACTIVITY_SENSOR = re.compile(r"motion|occupan|presence|pir|movement", re.IGNORECASE)
+# "pir" only as a word of its own (hall_pir, "Hall PIR"): inside a word it is no sensor's
+# kind (filter_expiry, vampire, spiral).
+ACTIVITY_SENSOR = re.compile(
+    r"motion|occupan|presence|movement|(?<![^_.\s])pir(?![^_.\s])", re.IGNORECASE
+)
 
 
 # --- Local days ------------------------------------------------------------------------------
@@ -106,7 +112,8 @@ def activity_sensors(entities: Iterable[Entity]) -> dict[str, list[Entity]]:
     A binary_sensor counts when its device class is motion, occupancy or presence; the
     device class wins over the name (a door sensor named "motion_door" does not count). Only
     an entity without a device class falls back to the keywords (motion, occupan, presence,
-    pir, movement) in its id or friendly name."""
+    movement) in its id or friendly name, or "pir" as a word of its own there (delimited by
+    _ . space or the ends: hall_pir, "Hall PIR", not filter_expiry)."""
     areas: dict[str, list[Entity]] = defaultdict(list)
     for entity in entities:
         if entity.kind != Entity.Kind.BINARY or not entity.area or not entity.in_views:
