@@ -19,8 +19,9 @@ key's date to the end of that year (a file never spans years).
 
 The store is asked through an `ArchiveListing`: the archive's keys are listed once (one LIST
 request per 1,000 keys: S3 bills each) and each unknown file's metadata read once, however many
-files a run checks. What the run writes meanwhile is indexed as soon as it is verified, so a
-listing taken before it misses nothing the checks need.
+files an archive run checks or late days an hourly run reads. What an archive run writes
+meanwhile is indexed as soon as it is verified, so a listing taken before it misses nothing the
+checks need.
 """
 
 from __future__ import annotations
