@@ -246,7 +246,8 @@ def _archive_object(
     `listing`: the run's of the store's files. False when held back."""
     storage, data, rows, created, archived = listing.storage, planned.data, planned.rows, None, None
     trusted = planned.existing is not None and planned.existing.verified is not None
-    info = storage.head(planned.key)
+    stored: bytes | None = None  # the bytes of the object at the key, once read
+    info = listing.head(planned.key)  # asked once a run, also by the checks of unindexed files
     if info is None and trusted:
         raise ArchiveError(
             f"{planned.key} is recorded as archived but is missing from {storage.location}; "
@@ -284,7 +285,7 @@ def _archive_object(
             data = fmt.to_parquet(table, settings.ARCHIVE_COMPRESSION)
         # Else the object never passed verification (a crash, a corrupt upload): replace it.
     if created is None and planned.existing is None:  # no file the index lost is replaced
-        check_unindexed(listing, planned, archived)
+        check_unindexed(listing, planned, archived, stored)
     check_recorded(rows, planned.start, planned.end)  # what the file holds vs the tier's runs
     if created is None:
         info = storage.put(
@@ -302,6 +303,7 @@ def _archive_object(
             },
         )
         report.bytes_uploaded += len(data)
+        listing.forget(planned.key)
         created = info.last_modified
         faults.point("archive.after_upload")
     checksum = sha256_hex(data)

@@ -18,8 +18,10 @@ A file's range is its metadata's `start_date`/`end_date` (what the archive run w
 key's date to the end of that year (a file never spans years).
 
 The store is asked through an `ArchiveListing`: the archive's keys are listed once (one LIST
-request per 1,000 keys: S3 bills each) and each unknown file's metadata read once, however many
-files an archive run checks or late days an hourly run reads. What an archive run writes
+request per 1,000 keys: S3 bills each) and each file's metadata read once (one HEAD, also for the
+file at a key the run plans to write, looked at as that and as a file the index lacks; the bytes
+the run read of it are checked, not read again), however many files an archive run checks or
+late days an hourly run reads. What an archive run writes
 meanwhile is indexed as soon as it is verified, so a listing taken before it misses nothing the
 checks need.
 """
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.store import ArchiveStorage, StorageError
+from retention.archive.store import ArchiveStorage, ObjectInfo, StorageError
 from retention.archive.verify import checked_rows, holds, parsed_rows
 from retention.models import ArchiveObject
 
@@ -59,16 +61,28 @@ class ArchiveListing:
         self.storage = storage
         self._keys: list[str] | None = None
         self._ranges: dict[str, tuple[date, date] | None] = {}
+        self._heads: dict[str, ObjectInfo | None] = {}
 
     def keys(self) -> list[str]:
         if self._keys is None:
             self._keys = [i.key for i in self.storage.list(ARCHIVES) if KEY_DATE.search(i.key)]
         return self._keys
 
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's HEAD (None: there is none), asked once a run."""
+        if key not in self._heads:
+            self._heads[key] = self.storage.head(key)
+        return self._heads[key]
+
+    def forget(self, key: str) -> None:
+        """The run wrote the object at `key`: its HEAD is asked again."""
+        self._heads.pop(key, None)
+        self._ranges.pop(key, None)
+
     def range(self, key: str) -> tuple[date, date] | None:
         """The file's range (module doc); None when neither its metadata nor its key has one."""
         if key not in self._ranges:
-            info = self.storage.head(key)
+            info = self.head(key)
             metadata = info.metadata if info is not None else {}
             match = KEY_DATE.search(key)
             first = _day(metadata.get("start_date")) or _day(match.group(1) if match else None)
@@ -104,13 +118,17 @@ def unindexed_message(found: list[str], doing: str) -> str:
 
 
 def check_unindexed(
-    listing: ArchiveListing, planned: PlannedObject, stored: list[fmt.Row] | None
+    listing: ArchiveListing,
+    planned: PlannedObject,
+    stored: list[fmt.Row] | None,
+    data: bytes | None = None,
 ) -> None:
     """ArchiveError when writing `planned` (a file the index has no row of) would replace or
     overlap a file the index does not know (`listing`: the run's). `stored`: the rows of the
-    verified archive file at its key, if one is there (see the module doc)."""
+    verified archive file at its key, if one is there (see the module doc); `data`: the bytes
+    of the object at its key, when the run read them already."""
     if stored is None and planned.key in listing.keys():
-        _check_unsigned(listing.storage, planned)
+        _check_unsigned(listing, planned, data)
     found = [
         name
         for name in unindexed_covering(listing.storage, planned.start, planned.end, listing)
@@ -129,15 +147,15 @@ def check_unindexed(
         )
 
 
-def _check_unsigned(storage: ArchiveStorage, planned: PlannedObject) -> None:
+def _check_unsigned(listing: ArchiveListing, planned: PlannedObject, data: bytes | None) -> None:
     """ArchiveError when the object at `planned`'s key carries no SHA-256 (no archive run wrote
     it: a copy put back by hand) yet is an archive file holding rows `planned` does not: they
     may be in no other file and no longer in InfluxDB. One that is no archive file, or holds
-    only planned rows, is replaced."""
-    info = storage.head(planned.key)
+    only planned rows, is replaced. `data`: its bytes, if read already."""
+    info = listing.head(planned.key)
     if info is None or info.metadata.get("sha256"):
         return
-    rows = parsed_rows(storage.get(planned.key))
+    rows = parsed_rows(data if data is not None else listing.storage.get(planned.key))
     if rows is None or set(fmt.row_index(rows)) <= set(fmt.row_index(planned.rows)):
         return
     raise ArchiveError(
@@ -157,12 +175,13 @@ def unindexed_ahead(listing: ArchiveListing, planned: PlannedObject) -> None:
     reach is said as an ArchiveError too: the dry run goes on."""
     storage = listing.storage
     try:
-        stored, info = None, storage.head(planned.key)
+        stored, data, info = None, None, listing.head(planned.key)
         if info is not None:
-            stored = checked_rows(storage.get(planned.key), info.metadata.get("sha256"))
+            data = storage.get(planned.key)
+            stored = checked_rows(data, info.metadata.get("sha256"))
             if stored is not None and holds(stored, planned.rows):
                 return
-        check_unindexed(listing, planned, stored)
+        check_unindexed(listing, planned, stored, data)
     except StorageError as exc:
         raise ArchiveError(
             f"could not check {storage.location} for archive files the index lacks ({exc}); "

@@ -15,6 +15,7 @@ from retention.archive.run import run_archive
 from retention.archive.verify import parsed_rows
 from retention.models import ArchiveObject
 from tests.support.archive import BUCKET, daily_rows
+from tests.support.s3_requests import counting_s3
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +54,21 @@ def test_a_run_never_uploads_over_an_unsigned_file_holding_rows_it_does_not(tier
     # The dry run says the same, changing nothing.
     [planned] = run_archive(NOW, dry_run=True).errors
     assert planned == error.replace("ArchiveError: ", "", 1)
+
+
+def test_the_unsigned_file_is_read_once_a_run(tier, s3, settings):
+    """S3 bills each HEAD and GET: the run (and its dry run) reads the file's metadata and bytes
+    once, though it looks at the object as the file at its key and as a file the index lacks.
+    Counted at a proxy in front of moto's server."""
+    copied_back_without_metadata(tier, s3)
+    tier.write(daily_rows(1, date(2022, 1, 1), 365, seed=9)[:10])
+    with counting_s3(settings, s3) as bucket:
+        [error] = run_archive(NOW).errors
+        # Before: HEAD and GET twice (as the file at the key, then as one without a SHA-256).
+        assert (bucket.heads(KEY), bucket.gets(KEY)) == (1, 1)
+        assert "no sha256" in error and bucket.lists() == ["archives/"]
+        bucket.clear()
+        [planned] = run_archive(NOW, dry_run=True).errors
+        assert (bucket.heads(KEY), bucket.gets(KEY)) == (1, 1)
+        assert planned == error.replace("ArchiveError: ", "", 1)
+    assert len(tier.rows()) == 10 and not ArchiveObject.objects.exists()
