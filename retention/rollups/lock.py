@@ -11,8 +11,11 @@ writes, a run makes sure it still holds the lock (`ViewLock.keep`: the renewal t
 what it cannot renew); one another run took once it expired is `LockLost` (naming that run),
 nothing written, the run failed saying when the work comes next (`failure`). A lock whose key
 was gone (a Redis restarted without it) is taken again, unless another run of the view held it
-meanwhile (a run that started since the lock was taken and has ended): then it is `LockLost`
-too, naming that run, so rows read before that run wrote newer ones never replace them.
+meanwhile and wrote (a run that started since the lock was taken, made sure of the lock before
+writing, `details.held_lock`, and has ended): then it is `LockLost` too, naming that run, so
+rows read before that run wrote newer ones never replace them. A run that failed before it took
+the lock (Redis out of reach) or before it wrote (InfluxDB out of reach) wrote nothing: it does
+not count.
 Redis out of reach, as the run takes the lock or makes sure of it, raises `RedisUnavailable` (a
 Transient error naming REDIS_URL), not the client's own ConnectionError, and the run is
 recorded failed: nothing written, the view's watermark not moved, its errors saying when the
@@ -89,7 +92,8 @@ class ViewLock:
         """Before `run` writes: renewed (taken again if a Redis restarted without it, as the
         renewal thread would), else LockLost (another run took it once it expired) or
         RedisUnavailable. Taken again, and another run of the view held it meanwhile (`gap`):
-        LockLost, so the rows read before that run wrote newer ones are not written."""
+        LockLost, so the rows read before that run wrote newer ones are not written. Else `run`
+        is marked as one that held the lock to write (`details.held_lock`)."""
         self.runs.add(run.pk)
         with reachable(lock_what(self.name)):
             if self._lock.renew() or self._lock.acquire():
@@ -100,6 +104,9 @@ class ViewLock:
                         f"has finished ({NO_HOLDER}); this run stopped: it read its data "
                         "before that run wrote"
                     )
+                # Saved now: a run killed once it wrote counts too.
+                run.details = {**run.details, "held_lock": True}
+                run.save(update_fields=["details"])
                 return
             holder = self._lock.holder() or "another run"
         raise LockLost(
@@ -108,16 +115,18 @@ class ViewLock:
         )
 
     def gap(self) -> RetentionRun | None:
-        """A run of the view that started since this lock was taken and has ended, not under it
-        (and was not skipped): it held the lock while its key was gone (None: none did)."""
+        """A run of the view that started since this lock was taken and has ended, not under it,
+        having held the lock to write (`keep`): it held the lock while its key was gone (None:
+        none did). A skipped run, or one that failed before it took the lock or before it wrote,
+        wrote nothing."""
         return (
             RetentionRun.objects.filter(
                 operation=RetentionRun.Operation.VIEW_REFRESH,
                 details__view=self.name,
+                details__held_lock=True,
                 started__gte=self.since,
                 finished__isnull=False,
             )
-            .exclude(status=RetentionRun.Status.SKIPPED)
             .exclude(pk__in=self.runs)
             .order_by("pk")
             .first()

@@ -85,6 +85,43 @@ def test_a_run_whose_lock_was_gone_while_another_refreshed_writes_none_of_its_ol
 
 
 @pytest.mark.influxdb
+@pytest.mark.parametrize("mode", ["incremental", "rebuild"])
+def test_a_run_whose_lock_was_gone_while_another_failed_to_take_it_writes_its_rows(
+    pump, monkeypatch, commands_redis, mode
+):
+    """Once the first run has read its data, Redis restarts (its lock's key gone); meanwhile
+    another refresh of the view could not take the lock (Redis out of reach) and was recorded
+    failed, holding nothing and writing nothing. The first run took its lock back and stopped
+    all the same ("run N of the view held it meanwhile"), so the refresh was lost until the
+    next one. Only a run that held the lock and wrote counts: the first run writes its rows."""
+    failed: list[RetentionRun] = []
+
+    def reached(point: str) -> None:
+        if point == "view.before_write" and not failed:
+            commands_redis.stop()
+            with pytest.raises(RedisUnavailable):
+                refresh_view(ENERGY, now=LATER)
+            failed.append(RetentionRun.objects.get(status="failed"))
+            commands_redis.start()  # empty: restarted without the first run's lock
+
+    monkeypatch.setattr("retention.faults.point", reached)
+    if mode == "incremental":
+        run = refresh_view(ENERGY, now=EARLIER)
+    else:
+        run = rebuild_view(ENERGY, DAY.date(), LATER.date(), now=EARLIER)
+    [other] = failed
+    assert other.errors.startswith("RedisUnavailable: "), other.errors
+    assert (run.status, run.errors) == ("ok", "")
+    assert run.records_processed == 2  # DAY whole, DAY+1 up to EARLIER
+    assert energy() == {(PUMP, DAY.date()): pytest.approx(12.0)}
+    half = DailyEnergyByDevice.objects.get(date=(DAY + timedelta(days=1)).date())
+    assert (half.partial, half.total_kwh) == (True, pytest.approx(6.0))
+    if mode == "incremental":
+        assert ViewState.objects.get(view=ENERGY).watermark == EARLIER
+    assert get_redis().get(view_lock_key(ENERGY)) is None  # released
+
+
+@pytest.mark.influxdb
 def test_a_refresh_stopped_by_redis_names_the_views_in_its_own_run_not_another_s(
     pump, commands_redis
 ):
