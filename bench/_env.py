@@ -1,5 +1,6 @@
 """The environment every bench sets before Django starts: the user's `.env` (service URLs),
-throwaway secrets when none are configured, and a relational database of the bench's own."""
+throwaway secrets when none are configured, and a relational database of the bench's own; the
+names of this run's InfluxDB databases (`run_database`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
+
+
+def run_suffix() -> str:
+    """This run's suffix, `<pid>_<random>`: kept in BENCH_RUN, so the workers and servers a
+    bench starts (they inherit its environment) name the same databases."""
+    return os.environ.setdefault("BENCH_RUN", f"{os.getpid()}_{uuid.uuid4().hex[:6]}")
+
+
+def run_database(base: str) -> str:
+    """The InfluxDB database `base` of this run, `<base>_<pid>_<random>`: two bench runs at
+    once (two shells, CI beside a person) never drop or count each other's points. Each bench
+    drops its databases when it ends."""
+    return f"{base}_{run_suffix()}"
 
 
 def base_environment(name: str, **values: str) -> None:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench._env import BENCH_DIR, ROOT, base_environment, own_database
+from bench._env import BENCH_DIR, ROOT, base_environment, own_database, run_suffix
 
 RESULTS_DIR = ROOT / "bench" / "results"
 MINUTE = timedelta(minutes=1)
@@ -167,7 +167,7 @@ class PrivateInflux:
         if binary is None:
             raise SystemExit("influxd is not installed: run `make services` (it installs it).")
         self.binary = binary
-        self.data = BENCH_DIR / f"influxd-{name}"
+        self.data = BENCH_DIR / f"influxd-{name}-{run_suffix()}"  # this run's own
         shutil.rmtree(self.data, ignore_errors=True)
         self.data.mkdir(parents=True)
         http, rpc = _free_port(), _free_port()

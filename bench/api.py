@@ -36,11 +36,12 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench._env import run_database
 from bench.views import BENCH_DIR, END, ROOT, percentile
 
 RESULTS = ROOT / "bench" / "results" / "api.json"
-HA_DATABASE = "bench_api_ha"
-ENRICH_DATABASE = "bench_api_enrich"
+HA_DATABASE = run_database("bench_api_ha")
+ENRICH_DATABASE = run_database("bench_api_enrich")
 SIZES = {False: (20, 31, 40), True: (8, 10, 12)}  # quick -> (sensors, days, requests per client)
 VIEWS_P95_TARGET_MS = 20.0
 ENDPOINTS = ("enrichment_current", "views", "series")
@@ -274,7 +275,6 @@ def main(argv: list[str] | None = None) -> int:
     log_path = BENCH_DIR / "api-gunicorn.log"
     with bench_redis_keys(), bench_database(url, admin_url):
         for name in (HA_DATABASE, ENRICH_DATABASE):
-            ts.drop_database(name)
             ts.create_database(name)
         try:
             seed(sensors, days)

@@ -13,7 +13,8 @@ day, into InfluxDB: what a queued restore does on a worker), plus archive_second
 run) and bytes_per_row_zstd (the same rows encoded with zstd level 9, for comparison).
 
 Everything is the bench's own and removed at the end: the SQLite file var/bench/archive.sqlite3,
-the InfluxDB databases bench_archive_tier, bench_archive and bench_archive_restore, the directory var/bench/archive,
+the InfluxDB databases bench_archive_tier_<run>, bench_archive_<run> and bench_archive_restore_<run>
+(<run>: `<pid>_<random>`, this run's own, `bench._env.run_database`), the directory var/bench/archive,
 and Redis keys under bench-archive-<random>.
 """
 
@@ -26,12 +27,12 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from bench._env import BENCH_DIR, ROOT, base_environment
+from bench._env import BENCH_DIR, ROOT, base_environment, run_database
 
 RESULTS = ROOT / "bench" / "results" / "archive.json"
-TIER_DATABASE = "bench_archive_tier"
-ENRICH_DATABASE = "bench_archive"
-RESTORE_DATABASE = "bench_archive_restore"
+TIER_DATABASE = run_database("bench_archive_tier")
+ENRICH_DATABASE = run_database("bench_archive")
+RESTORE_DATABASE = run_database("bench_archive_restore")
 DATABASES = (TIER_DATABASE, ENRICH_DATABASE, RESTORE_DATABASE)
 ARCHIVE_DIR = BENCH_DIR / "archive"
 SQLITE = BENCH_DIR / "archive.sqlite3"
@@ -144,8 +145,6 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         call_command("migrate", verbosity=0)
-        for name in DATABASES:
-            ts.drop_database(name)
         ts.create_database(
             TIER_DATABASE,
             tiers=[RetentionTier("enrich_hourly", "INF"), RetentionTier(DAILY_RP, "INF")],

@@ -14,7 +14,8 @@ collectors_scale.json with --scale.
 
 Everything the bench touches is its own and is removed at the end: a fresh SQLite file
 var/bench/collectors.sqlite3 (or, when DATABASE_URL names PostgreSQL, a database
-`<name>_bench_collectors` on that server), the InfluxDB database `bench_collectors`, and a
+`<name>_bench_collectors` on that server), the InfluxDB database `bench_collectors_<run>` (this
+run's own: `bench._env.run_database`), and a
 Redis key prefix `bench-collectors-<random>` (response cache, budgets, and the Celery broker
 and result keys through kombu's global key prefix).
 
@@ -35,11 +36,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench._env import BENCH_DIR, ROOT, base_environment, own_database
+from bench._env import BENCH_DIR, ROOT, base_environment, own_database, run_database
 from enrich.wording import counted
 
 RESULTS = ROOT / "bench" / "results" / "collectors.json"
-INFLUXDB_DATABASE = "bench_collectors"
+INFLUXDB_DATABASE = run_database("bench_collectors")
 SIZES = {False: (1000, 20), True: (100, 5)}  # quick -> (sites, regions)
 SCALE_SITES = 10_000
 CYCLE_TARGET_SECONDS = 10.0  # at SCALE_SITES, on one worker process
@@ -96,7 +97,6 @@ def bench_influxdb() -> Iterator[object]:
     from enrich.influx import get_timeseries
 
     ts = get_timeseries()
-    ts.drop_database(INFLUXDB_DATABASE)  # left over from an interrupted run
     ts.create_database(INFLUXDB_DATABASE)
     try:
         yield ts

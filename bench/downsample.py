@@ -14,7 +14,8 @@ read to the end, not parsed) per minute;
 downsample_vs_read = points_per_minute / read_bound_points_per_minute, target 0.2 (the
 machine-independent form: absolute rates differ about 2x between machines). When a target is
 not met, the bench prints the bound it hit with the measured figures.
-Everything is removed at the end (InfluxDB database `bench_downsample`, the bench's relational
+Everything is removed at the end (InfluxDB database `bench_downsample_<run>`, this run's own
+(`bench._env.run_database`), the bench's relational
 database, Redis keys under its own prefix).
 """
 
@@ -25,9 +26,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench import _tiers
+from bench._env import run_database
 
 NAME = "downsample"
-INFLUX_DATABASE = "bench_downsample"
+INFLUX_DATABASE = run_database("bench_downsample")
 SIZES = {False: (50, 14), True: (20, 3)}  # quick -> (entities, days)
 
 
@@ -58,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     end = _tiers.utc_day(datetime.now(UTC)) - timedelta(days=settings.RETENTION_RAW_DAYS + 30)
     start = end - timedelta(days=days)
     specs = _tiers.plan(entities)
-    ts.drop_database(INFLUX_DATABASE)
     ts.create_database(INFLUX_DATABASE)
     try:
         with bench_database(database_url, admin_url):

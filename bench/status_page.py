@@ -14,7 +14,8 @@ start through the HTML, CSS, uPlot, the scripts, every API call (`/api/enrichmen
 loads, each planned), `/api/carbon/series`, `/retention/metrics`, `/retention/history`,
 `/retention/archive/years`, `/retention/alerts`, `/api/processes/`) and the charts. Target:
 under 1 s (issue 14). Everything is removed at the end (the bench's relational database, its
-InfluxDB databases bench_status_demo and bench_status_enrich, Redis keys under
+InfluxDB databases bench_status_demo_<run> and bench_status_enrich_<run> (this run's own:
+`bench._env.run_database`), Redis keys under
 bench-status-<random>) but gunicorn's log, var/bench/status-page-gunicorn.log, and the static
 files collected into var/static as `make run` collects them.
 """
@@ -28,12 +29,13 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from bench._env import run_database
 from bench.api import figure, web_server
 from bench.views import BENCH_DIR, ROOT, _prepare_environment, percentile
 
 RESULTS = ROOT / "bench" / "results" / "status_page.json"
-HA_DATABASE = "bench_status_demo"
-ENRICH_DATABASE = "bench_status_enrich"
+HA_DATABASE = run_database("bench_status_demo")
+ENRICH_DATABASE = run_database("bench_status_enrich")
 TARGET_MS = 1000.0
 
 
@@ -137,7 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     password = uuid.uuid4().hex
     with bench_redis_keys(), bench_database(url, admin_url):
         for name in (HA_DATABASE, ENRICH_DATABASE):
-            ts.drop_database(name)
             ts.create_database(name)
         try:
             with ReplayServer() as server:

@@ -22,7 +22,8 @@ token, a random sensor and 1-30 days per request (`rest_views_p95_ms`).
 The build's bound: InfluxDB's own CSV read of the same raw points, one query per sensor as the
 build reads them, with no processing (`read_bound_points_per_second`);
 `build_vs_read` = build rate / read rate. Everything the bench uses is removed at the end: the
-InfluxDB databases `bench_views_ha` and `bench_views_enrich`, a fresh relational database
+InfluxDB databases `bench_views_ha_<run>` and `bench_views_enrich_<run>` (this run's own:
+`bench._env.run_database`), a fresh relational database
 (SQLite file var/bench/views.sqlite3, or `<name>_bench_views` when DATABASE_URL names
 PostgreSQL), and Redis keys under `bench-views-<random>:` (the API throttle's); gunicorn's log
 stays in var/bench/views-gunicorn.log.
@@ -39,11 +40,11 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from bench._env import BENCH_DIR, ROOT, base_environment, own_database
+from bench._env import BENCH_DIR, ROOT, base_environment, own_database, run_database
 
 RESULTS = ROOT / "bench" / "results" / "views.json"
-HA_DATABASE = "bench_views_ha"
-ENRICH_DATABASE = "bench_views_enrich"
+HA_DATABASE = run_database("bench_views_ha")
+ENRICH_DATABASE = run_database("bench_views_enrich")
 SIZES = {False: (50, 90), True: (10, 35)}  # quick -> (entities, days)
 END = datetime(2024, 6, 1, tzinfo=UTC)  # a fixed, closed range: the runs are comparable
 CALLS = {False: {"view": 300, "raw_day": 60, "raw_group": 10, "rest": 200},
@@ -166,7 +167,6 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     with bench_redis_keys(), bench_database(url, admin_url):
         for name in (HA_DATABASE, ENRICH_DATABASE):
-            ts.drop_database(name)
             ts.create_database(name)
         try:
             began = time.perf_counter()
