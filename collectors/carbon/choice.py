@@ -4,13 +4,16 @@ the flexible loads: collectors.pricing.plan_inputs) and `GET /api/carbon/series`
 The site's enabled carbon intensity providers are tried in name order (electricitymaps,
 uk_carbon_intensity, watttime), passing over one whose settings are incomplete or that names a
 provider this enrich has no adapter for; the first with carbon stored for the time asked is
-used (docs/plan.md, "Where the carbon comes from").
+used (docs/plan.md, "Where the carbon comes from"). Each reads the site's own region
+(`carbon_region`), never another site's of the same provider.
 """
 
 from collectors.base import ConfigError
 from collectors.pipeline import target_for
 from collectors.registry import UnknownProvider
 from enrich.models import ProviderConfig, Site
+from enrich.redis.cache import ResponseCache
+from enrich.redis.client import RedisUnavailable
 
 CARBON = "carbon_intensity"
 
@@ -40,10 +43,14 @@ def carbon_key(config: ProviderConfig) -> str:
                        "(Provider configs)") from None  # fmt: skip
 
 
-def usable(config: ProviderConfig) -> bool:
-    """Whether the config can be read from (`carbon_key` finds no fault)."""
+def carbon_region(config: ProviderConfig) -> str:
+    """The region tag of the config's points: the one the collector wrote, named by the last
+    answer in Redis (UK postcodes are stored under the region's name), else the target's own
+    key (an Electricity Maps zone); Unusable as `carbon_key`."""
+    key = carbon_key(config)
     try:
-        carbon_key(config)
-    except Unusable:
-        return False
-    return True
+        answer = ResponseCache().last_good(config.source, config.provider, key)
+    except RedisUnavailable:
+        answer = None
+    value = answer.value if answer is not None else None
+    return str(value.get("region") or key) if isinstance(value, dict) else key

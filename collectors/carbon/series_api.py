@@ -2,9 +2,11 @@
 stored in `carbon_intensity`) and the stored forecast from the slot running now on
 (`carbon_intensity_forecast`, up to FORECAST_AHEAD).
 
-The provider is the one the plan reads (collectors.carbon.choice): the first of the site's
-enabled carbon providers in name order that can be read from and has points stored for the
-hours asked or the forecast; with none, the first in name order (its lists empty).
+The provider and region are the ones the plan reads (collectors.carbon.choice): the first of
+the site's enabled carbon providers in name order that can be read from and has points stored
+in the site's own region (`carbon_region`) for the hours asked or the forecast; with none, the
+first in name order (its lists empty; its region "" when its settings are incomplete). Another
+site's region of the same provider is never shown.
 
 Parameters: `site` (optional with one site), `hours` (1..168, default 24). The field is
 gCO2/kWh, or WattTime's free plan's `moer_percentile` (0-100) when that is all there is.
@@ -18,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors import clock
-from collectors.carbon.choice import carbon_configs, usable
+from collectors.carbon.choice import Unusable, carbon_configs, carbon_region
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.pricing.api import RESPONSES, _iso
 from enrich.api import params
@@ -33,44 +35,56 @@ LONGEST_SLOT = timedelta(hours=1)  # Electricity Maps' hours; UK 30 min, WattTim
 
 
 def _points(
-    measurement: str, provider: str, start: datetime, end: datetime, running: bool = False
+    measurement: str,
+    provider: str,
+    region: str,
+    start: datetime,
+    end: datetime,
+    running: bool = False,
 ) -> dict:
-    """{region: {field: [(time, value)]}} of the provider's points in [start, end); `running`:
-    also the forecast slot running at `start` (its `slot_minutes` reach past it)."""
+    """{field: [(time, value)]} of the provider's points of `region` in [start, end);
+    `running`: also the forecast slot running at `start` (its `slot_minutes` reach past it)."""
     query = (
         f"SELECT {', '.join(quote_ident(f) for f in [*FIELDS, 'slot_minutes'])} FROM "
-        f'{quote_ident(measurement)} WHERE "provider" = $provider AND time >= $start AND '
-        'time < $end GROUP BY "region"'
+        f'{quote_ident(measurement)} WHERE "provider" = $provider AND "region" = $region AND '
+        "time >= $start AND time < $end"
     )
-    found: dict[str, dict[str, list]] = {}
+    found: dict[str, list] = {}
     since = start - LONGEST_SLOT if running else start
-    bound = {"provider": provider, "start": since, "end": end}
+    bound = {"provider": provider, "region": region, "start": since, "end": end}
     for row in stored_rows(query, bound):
         minutes = row.values.get("slot_minutes") or 0
         if row.time < start and row.time + timedelta(minutes=minutes) <= start:
             continue  # a slot over before `start`
-        series = found.setdefault(row.tags.get("region", ""), {})
         for name in FIELDS:
             if row.values.get(name) is not None:
-                series.setdefault(name, []).append((row.time, float(row.values[name])))
+                found.setdefault(name, []).append((row.time, float(row.values[name])))
     return found
 
 
-def _read(provider: str, start: datetime, now: datetime) -> tuple[dict, dict]:
-    """The provider's points from `start` to now, and its forecast from the slot running now."""
-    actual = _points(MEASUREMENT, provider, start, now)
-    return actual, _points(FORECAST_MEASUREMENT, provider, now, now + FORECAST_AHEAD, running=True)
+def _read(provider: str, region: str, start: datetime, now: datetime) -> tuple[dict, dict]:
+    """The region's points from `start` to now, and its forecast from the slot running now."""
+    actual = _points(MEASUREMENT, provider, region, start, now)
+    ahead = _points(FORECAST_MEASUREMENT, provider, region, now, now + FORECAST_AHEAD, running=True)
+    return actual, ahead
 
 
 def _chosen(configs: list[ProviderConfig], start: datetime, now: datetime) -> tuple:
-    """(config, actual, forecast) of the provider the plan reads too (collectors.carbon.choice):
-    the first in name order that can be read from and has points stored; with none, the first."""
+    """(config, region, actual, forecast) of the provider the plan reads too, in the site's own
+    region (collectors.carbon.choice): the first in name order that can be read from and has
+    points stored; with none, the first, with nothing."""
+    fallback = (configs[0], "", {}, {})
     for config in configs:
-        if usable(config):
-            actual, forecast = _read(config.provider, start, now)
-            if actual or forecast:
-                return config, actual, forecast
-    return configs[0], *_read(configs[0].provider, start, now)
+        try:
+            region = carbon_region(config)
+        except Unusable:
+            continue
+        actual, forecast = _read(config.provider, region, start, now)
+        if actual or forecast:
+            return config, region, actual, forecast
+        if config is configs[0]:
+            fallback = (config, region, {}, {})
+    return fallback
 
 
 class CarbonSeries(APIView):
@@ -97,13 +111,9 @@ class CarbonSeries(APIView):
                  "one in the admin (Provider configs)."}, status=409)  # fmt: skip
         now = clock.utc_now()
         try:
-            config, actual, forecast = _chosen(configs, now - timedelta(hours=hours), now)
+            config, region, mine, ahead = _chosen(configs, now - timedelta(hours=hours), now)
         except TimeseriesError as exc:
             return influx_down("The carbon data", exc)
-        # The region with the newest actual point (a site's provider answers for one region).
-        regions = sorted(actual, key=lambda r: max(t for s in actual[r].values() for t, _ in s))
-        region = regions[-1] if regions else next(iter(forecast), "")
-        mine, ahead = actual.get(region, {}), forecast.get(region, {})
         field = next((f for f in FIELDS if f in mine or f in ahead), GCO2_KWH)
         return Response(
             {

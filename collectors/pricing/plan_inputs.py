@@ -4,7 +4,7 @@ Shared by `GET /api/plan` (`plan_api`) and the flexible loads (`loads.plan_for`)
 the same answer for the same moment. Prices: the site's price provider, as
 `/api/pricing/windows` picks it. Carbon: the site's enabled carbon providers in name order, as
 `/api/carbon/series` tries them (collectors.carbon.choice); the first with gCO2/kWh stored for
-its region is used. The region is the tag the collector
+its region is used. The region is the site's own (`choice.carbon_region`): the tag the collector
 wrote (the last answer in Redis names it: UK postcodes are stored under the region's name),
 else the provider target's own key.
 """
@@ -13,15 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from collectors.carbon.choice import Unusable, carbon_configs, carbon_key
+from collectors.carbon.choice import Unusable, carbon_configs, carbon_region
 from collectors.pricing.api import answer_head, one_currency_slots, provider_target, site_provider
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, forecast_end, stored_carbon
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
 from collectors.pricing.store import AHEAD, LOOK_BACK
 from collectors.pricing.windows import NotEnoughData
 from enrich.models import ProviderConfig, Site
-from enrich.redis.cache import ResponseCache
-from enrich.redis.client import RedisUnavailable
 
 
 @dataclass(frozen=True)
@@ -54,24 +52,14 @@ class TooFewKnown(NotEnoughData):
         self.known = known
 
 
-def _region(config: ProviderConfig, key: str) -> str:
-    try:
-        answer = ResponseCache().last_good(config.source, config.provider, key)
-    except RedisUnavailable:
-        answer = None
-    value = answer.value if answer is not None else None
-    return str(value.get("region") or key) if isinstance(value, dict) else key
-
-
 def site_carbon(site: Site, start: datetime, end: datetime) -> Carbon:
     notes = []
     for config in carbon_configs(site):
         try:
-            key = carbon_key(config)
+            region = carbon_region(config)
         except Unusable as exc:
             notes.append(str(exc))
             continue
-        region = _region(config, key)
         spans = carbon_spans(*stored_carbon(config.provider, region, start, end), start, end)
         if spans:
             return Carbon(

@@ -37,6 +37,8 @@ def holes(settings, isolated, replay_server, read_clock):
     ]  # fmt: skip
     replay_server.add("GET", "/v1/marketdata", json=payload)
     site = awattar_site(replay_server, "Patchy", read_clock)
+    site.grid_region = "DE"  # the zone its carbon points are stored under (tagged region DE)
+    site.save()
     ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
                                   api_key="em-demo-token", options={"base_url": replay_server.url})  # fmt: skip
     tags = {"provider": "electricitymaps", "region": "DE"}

@@ -46,6 +46,8 @@ def autumn_carbon(settings, isolated, autumn_home):
     """The autumn home with Electricity Maps' carbon intensity: measured every hour up to NOW
     (Sun 00:30), forecast every hour from 01:00 to 04:00 (the second 02:00 among them)."""
     site = Site.objects.get()
+    site.grid_region = "DE"  # the zone its carbon points are stored under (tagged region DE)
+    site.save()
     ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
                                   api_key="em-demo-token")  # fmt: skip
     tags = {"provider": "electricitymaps", "region": "DE"}
