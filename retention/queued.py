@@ -3,11 +3,14 @@
 The endpoint records the run first (RetentionRun, status running) and passes its id to the task,
 so the answer can name it: 202 with `task_id`, `run_id` and `poll` (GET /retention/runs/<id>,
 which shows the status and, when done, the report). When the broker cannot be reached the run
-is marked failed and the answer is 503.
+is marked failed with the broker's error, and the answer is a 503 saying so and what to do,
+without the broker's address (host and port): that, with the error, goes to the server log and
+stays in the run's `errors`, as the InfluxDB 503s do (enrich.api.influx_down).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +22,8 @@ from rest_framework.response import Response
 
 from retention import lost
 from retention.models import RetentionRun
+
+logger = logging.getLogger(__name__)
 
 
 def record_queued_run(operation: str, request: Any, **fields: Any) -> RetentionRun:
@@ -57,14 +62,21 @@ def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Respons
     """Queue `task(run_id=run.pk, **kwargs)`; the 202 (or 503) answer described above."""
     result = send(task, run, **kwargs)
     if result is None:
-        return Response(
-            {"detail": f"{run.errors}. Check that Redis (the Celery broker) is running."},
-            status=503,
-        )
+        logger.error("run %s (%s): %s", run.pk, task.name, run.errors)
+        return Response({"detail": _not_queued(run)}, status=503)
     poll = request.build_absolute_uri(reverse("retention-run", args=[run.pk]))
     return Response(
         {"task_id": result.id, "run_id": run.pk, "status": "queued", "poll": poll, **kwargs},
         status=202,
+    )
+
+
+def _not_queued(run: RetentionRun) -> str:
+    return (
+        "The task could not be queued: Redis, the Celery broker, does not take it (it is "
+        "down, starting, or refuses the connection). Check that Redis is running, then ask "
+        f"again. Run {run.pk} is recorded failed; the server log names the address tried and "
+        "the error."
     )
 
 
