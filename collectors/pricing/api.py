@@ -48,6 +48,7 @@ from rest_framework.views import APIView
 
 from collectors import clock
 from collectors.base import ConfigError
+from collectors.last_collection import last_collection
 from collectors.pipeline import target_for
 from collectors.pricing.adapter import MIN_HOURS  # a minute, as options.window_hours
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
@@ -122,8 +123,7 @@ def one_currency_slots(
     if not by_currency:
         raise Conflict(
             f"No {provider} prices for {region} are stored between {start.isoformat()} and "
-            f"{end.isoformat()}; check that the price collector runs (GET /api/health/, the "
-            "collector runs in the admin)."
+            f"{end.isoformat()}; {last_collection(SOURCE, provider, region, 'price')}"
         )
     if len(by_currency) > 1:
         raise Conflict(

@@ -1,0 +1,19 @@
+"""What a provider's last collection of a target did, in words: the reason an answer that finds
+nothing stored gives, where "check that the collector runs (GET /api/health/)" sent the reader
+to a health check that says nothing of collections."""
+
+from collectors.models import CollectorRun
+
+
+def last_collection(source: str, provider: str, target: str, noun: str) -> str:
+    """E.g. "the last price collection (<UTC time>) failed: <its message>."; `noun` names the
+    collection ("price", "carbon")."""
+    run = CollectorRun.objects.filter(source=source, provider=provider, target=target).first()
+    if run is None:
+        return (f"no {noun} collection has run yet: check that the beat and a worker run "
+                "(GET /api/processes/).")  # fmt: skip
+    said = f"the last {noun} collection ({run.started.isoformat()}) {run.get_status_display()}"
+    if run.status in (CollectorRun.Status.OK, CollectorRun.Status.CACHED):
+        return (f"{said}: check that the {noun} collector still runs (GET /api/processes/, "
+                "the collector runs in the admin).")  # fmt: skip
+    return f"{said}: {run.message.rstrip('.')}." if run.message else f"{said}."

@@ -1,0 +1,60 @@
+"""Why no prices are stored, as the price endpoints say it. Every collection failing (the API
+out of reach, as on a first start without internet) left /api/pricing/slots, /api/pricing/windows
+and /api/plan saying only "check that the price collector runs (GET /api/health/, ...)", while
+health answered ok for every service: they say what the last collection did, with its error."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from collectors import pipeline
+from collectors.models import CollectorRun
+from enrich.models import ProviderConfig, Site
+from tests.support.api import token_client
+from tests.support.isolation import fresh_database
+from tests.support.replay import unused_url
+
+pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+
+ENDPOINTS = ("/api/pricing/slots", "/api/pricing/windows?hours=3", "/api/plan?hours=3")
+
+
+@pytest.fixture
+def berlin(settings):
+    with fresh_database("noprices") as settings.INFLUXDB_DATABASE:
+        site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4,
+                                   pricing_region="DE")  # fmt: skip
+        yield ProviderConfig.objects.create(
+            site=site,
+            source="electricity_pricing",
+            provider="awattar",
+            options={"base_url": unused_url()},
+        )
+
+
+def details(client) -> list[str]:
+    answers = [client.get(url) for url in ENDPOINTS]
+    assert [a.status_code for a in answers] == [409, 409, 409], [a.json() for a in answers]
+    return [a.json()["detail"] for a in answers]
+
+
+def test_before_any_collection_the_answer_sends_to_the_processes(berlin):
+    for detail in details(token_client("ha")):
+        assert detail.startswith("No awattar prices for DE are stored between "), detail
+        assert detail.endswith(
+            "; no price collection has run yet: check that the beat and a worker run "
+            "(GET /api/processes/)."
+        ), detail
+        assert "/api/health/" not in detail, detail
+
+
+def test_a_failed_collection_is_named_with_its_error(berlin, settings):
+    settings.HTTP_MAX_RETRIES = 0
+    assert pipeline.collect(berlin, now=datetime.now(UTC)).status == "failed"
+    run = CollectorRun.objects.get(provider="awattar")
+    assert "could not connect" in run.message, run.message
+    for detail in details(token_client("ha")):
+        assert detail.startswith("No awattar prices for DE are stored between "), detail
+        said = f"; the last price collection ({run.started.isoformat()}) failed: {run.message}"
+        assert detail.endswith(said), (detail, said)
+        assert "/api/health/" not in detail, detail
