@@ -10,6 +10,8 @@ site's region of the same provider is never shown.
 
 Parameters: `site` (optional with one site), `hours` (1..168, default 24). The field is
 gCO2/kWh, or WattTime's free plan's `moer_percentile` (0-100) when that is all there is.
+`reason`, when neither series has a value: what the provider's last collection did (failed,
+with its error), or that none has run yet; null otherwise.
 Errors: 400 bad parameter, 404 unknown site, 409 no carbon provider, 503 InfluxDB unreachable.
 """
 
@@ -20,8 +22,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors import clock
-from collectors.carbon.choice import Unusable, carbon_configs, carbon_region
+from collectors.carbon.choice import Unusable, carbon_configs, carbon_key, carbon_region
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
+from collectors.last_collection import last_collection
 from collectors.pricing.api import RESPONSES, _iso
 from enrich.api import params
 from enrich.api.influx_down import influx_down
@@ -115,6 +118,10 @@ class CarbonSeries(APIView):
         except TimeseriesError as exc:
             return influx_down("The carbon data", exc)
         field = next((f for f in FIELDS if f in mine or f in ahead), GCO2_KWH)
+        series = {
+            "actual": [{"time": _iso(t), "value": v} for t, v in mine.get(field, [])],
+            "forecast": [{"time": _iso(t), "value": v} for t, v in ahead.get(field, [])],
+        }
         return Response(
             {
                 "site": {"id": site.pk, "name": site.name},
@@ -123,7 +130,17 @@ class CarbonSeries(APIView):
                 "field": field,
                 "unit": FIELDS[field],
                 "now": _iso(now),
-                "actual": [{"time": _iso(t), "value": v} for t, v in mine.get(field, [])],
-                "forecast": [{"time": _iso(t), "value": v} for t, v in ahead.get(field, [])],
+                **series,
+                "reason": None if series["actual"] or series["forecast"] else _why_none(config),
             }
         )
+
+
+def _why_none(config: ProviderConfig) -> str:
+    """Why nothing is stored: what the provider's last collection did (a failure with its
+    error), as the price endpoints say it; or what keeps it from being collected."""
+    try:
+        target = carbon_key(config)
+    except Unusable as exc:
+        return f"{exc}."
+    return last_collection(config.source, config.provider, target, "carbon")

@@ -9,10 +9,10 @@ import pytest
 
 from collectors import pipeline
 from collectors.models import CollectorRun
-from enrich.models import ProviderConfig, Site
+from enrich.models import Site
+from tests.support import configs
 from tests.support.api import token_client
 from tests.support.isolation import fresh_database
-from tests.support.replay import unused_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -24,12 +24,7 @@ def berlin(settings):
     with fresh_database("noprices") as settings.INFLUXDB_DATABASE:
         site = Site.objects.create(name="Berlin", latitude=52.5, longitude=13.4,
                                    pricing_region="DE")  # fmt: skip
-        yield ProviderConfig.objects.create(
-            site=site,
-            source="electricity_pricing",
-            provider="awattar",
-            options={"base_url": unused_url()},
-        )
+        yield configs.unreachable(site, "electricity_pricing", "awattar")
 
 
 def details(client) -> list[str]:

@@ -53,7 +53,8 @@ def dates(browser, *days: datetime) -> list[str]:
 
 
 def page_times(driver, message: str) -> str:
-    """An API message with its ISO times as the page writes times (Status.time: the home's
-    clock), as the page shows the reasons no price slots, window or plan can be found."""
+    """An API message with its ISO times as the page writes times (Status.near: the home's
+    clock, with the date 6 days or more from now), as the page shows the reasons no price
+    slots, window or plan can be found."""
     return re.sub(r"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)", lambda iso: driver.execute_script(
-        "return Status.time(arguments[0]);", iso.group(0)), message)  # fmt: skip
+        "return Status.near(arguments[0], Date.now());", iso.group(0)), message)  # fmt: skip

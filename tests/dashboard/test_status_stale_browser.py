@@ -58,7 +58,12 @@ def test_a_home_not_collected_for_a_week(live_server, isolated, replay_server, b
     assert not re.search(r"\d{4}-\d\d-\d\dT", reason), reason
     assert carbon.find_element("css selector", "td.state").text == "stale"
     summary = browser.find_element("id", "carbon-summary").text
-    assert summary == "No carbon intensity is stored for electricitymaps from 24 h ago on.", summary
+    # Why: the last collection, its time with its date (it read "Sat 04:00 AM", as this week's).
+    assert summary == (
+        "No carbon intensity is stored for electricitymaps from 24 h ago on. The last carbon "
+        f"collection ({day(then)}) fetched and written: check that the carbon collector still "
+        "runs (GET /api/processes/, the collector runs in the admin)."
+    ), summary
 
 
 def test_a_home_never_collected_shows_no_value_not_a_stale_one(

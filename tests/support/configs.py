@@ -1,11 +1,12 @@
 """Provider settings the tests create often: AirNow for a site, pointed at the replay server;
-the admin's "Clear secrets" of a config."""
+a provider whose API is out of reach; the admin's "Clear secrets" of a config."""
 
 from __future__ import annotations
 
 import json
 
 from enrich.models import ProviderConfig, Site
+from tests.support.replay import unused_url
 
 
 def airnow(
@@ -20,6 +21,14 @@ def airnow(
         api_key=api_key,
         options={"base_url": base_url, **(options or {})},
         **fields,
+    )
+
+
+def unreachable(site: Site, source: str, provider: str) -> ProviderConfig:
+    """An enabled configuration of `site` whose calls find nothing listening (connection
+    refused), as a first start without internet."""
+    return ProviderConfig.objects.create(
+        site=site, source=source, provider=provider, options={"base_url": unused_url()}
     )
 
 

@@ -6,7 +6,9 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
     var b = res.body;
     if (!b.actual.length && !b.forecast.length) {
       // Not "yet": values older than that may be stored (the Now table shows the latest).
-      summary.textContent = "No carbon intensity is stored for " + b.provider + " from 24 h ago on.";
+      // Why: what the last collection did (a failure with its error), times as the page's.
+      var why = b.reason ? " " + S.timesIn(b.reason.charAt(0).toUpperCase() + b.reason.slice(1)) : "";
+      summary.textContent = "No carbon intensity is stored for " + b.provider + " from 24 h ago on." + why;
       return;
     }
     // One row per moment (epoch seconds): [measured, forecast], null where a series has none.

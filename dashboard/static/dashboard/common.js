@@ -172,10 +172,12 @@
     return at(start) + (joiner || " to ") + (sameDay ? shown(end, { hour: "2-digit", minute: "2-digit" }) : at(end));
   }
   // A message of the API with its ISO times ("now (2026-12-05T07:40:12.123456+00:00)") written
-  // as the page writes times.
+  // as the page writes times, with the date 6 days or more from now (as near's: a last run 8
+  // days back read as this week's).
   var ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)/g;
   function timesIn(text) {
-    return String(text).replace(ISO_TIME, function (iso) { return time(iso); });
+    var now = Date.now();
+    return String(text).replace(ISO_TIME, function (iso) { return near(iso, now); });
   }
   // With the date: for lists that span more than a week (a month holds four of each weekday)
   // and for moments that may lie days back (a last run or measurement when beat stopped).
