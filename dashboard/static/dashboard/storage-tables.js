@@ -16,7 +16,10 @@
         freed = (bytes < 0 ? "grew by " + S.bytes(-bytes) : S.bytes(bytes)) +
           (r.storage_settled ? " (settled)" : " (before compaction)");
       }
-      return [S.day(r.started), r.operation_label, [r.status_label, "status-" + r.status],
+      // A view's refresh names the view: the views are refreshed one after another, in rows
+      // that read alike but for their counts.
+      var operation = r.view ? r.operation_label + " (" + r.view + ")" : r.operation_label;
+      return [S.day(r.started), operation, [r.status_label, "status-" + r.status],
               String(r.records_processed), String(r.records_deleted), freed, [r.errors || "", "message"]];
     }), "No retention runs in the last 30 days.", 7);
   });

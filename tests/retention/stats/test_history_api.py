@@ -56,6 +56,7 @@ def test_default_is_the_last_30_days_newest_first_with_units_in_the_names(client
         "run_id": run.pk,
         "operation_type": "downsample_hourly",
         "operation_label": "raw -> hourly",  # as the admin and the status page say it
+        "view": None,  # a view refresh names its view
         "status": "ok",
         "status_label": "ok",
         "started": run.started.isoformat().replace("+00:00", "Z"),
