@@ -44,6 +44,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import models, transaction
 
+from enrich.errors import Permanent, Transient
 from enrich.wording import counted
 from enrich.written import forget
 from retention import faults
@@ -260,7 +261,10 @@ def _run(
             run.errors = failure(exc, name, mode)
             _finish(run, began)
             exc.view_run = run  # the run it stopped (rollups.lock.failed_run)
-            logger.exception("view %s %s failed", name, mode)
+            if isinstance(exc, Transient | Permanent):  # a door's: a service or a setting
+                logger.error("view %s %s failed: %s", name, mode, exc)
+            else:  # a bug: its traceback
+                logger.exception("view %s %s failed", name, mode)
             raise
         _succeeded(run, name, mode, outcome, written, now, began)
     return run
