@@ -8,4 +8,5 @@ urlpatterns = [
     path("setup/", views.setup, name="setup"),
     path("login/", views.Login.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
+    path("favicon.ico", views.no_icon, name="favicon"),
 ]

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.text import Truncator
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as BadParameter
 
@@ -172,3 +173,12 @@ class Login(auth_views.LoginView):
             path.relative_to(settings.BASE_DIR) if path.is_relative_to(settings.BASE_DIR) else path
         )
         return {**context, "first_admin": first.get_username(), "credentials_file": shown}
+
+
+@require_http_methods(["GET", "HEAD"])
+@cache_control(public=True, max_age=86400)
+def no_icon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, which browsers ask of every page (the admin's, the API's, the status
+    page): 204, no icon, kept a day. A 404 there wrote a "Not Found" warning to the web log
+    at each page a browser opened."""
+    return HttpResponse(status=204)

@@ -56,6 +56,7 @@ PUBLIC = {
     "admin/logout/": (METHODS, "without a session it only redirects to the admin index"),
     "login/": (METHODS, "the start page's login, for staff and read-only users (axes locks it)"),
     "logout/": (("POST",), "without a session it only redirects to the login page"),
+    "favicon.ico": (("GET",), "browsers ask it of every page: 204, no icon"),
 }
 # Pages (not the REST API) that any logged-in user may read, read-only users included; their
 # changing methods still need staff or a permission. Route -> why.
