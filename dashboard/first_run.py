@@ -87,9 +87,11 @@ def _collect(config: ProviderConfig) -> FirstCollection:
     finally:
         connection.close()  # this thread's own database connection
     # A failure's message alone: the page said "TransientError: ...", a class name that means
-    # nothing to a person; the run's record (the admin, the API) keeps it.
+    # nothing to a person; the run's record (the admin, the API) keeps it. The message's
+    # leading provider is the page's already ("First collection of awattar: failed. awattar:").
+    said = outcome.said.removeprefix(f"{config.provider}: ")
     return FirstCollection(config.provider, outcome.status, outcome.points_written,
-                           outcome.said, outcome.by_measurement)  # fmt: skip
+                           said, outcome.by_measurement)  # fmt: skip
 
 
 def collect_now(site: Site) -> list[FirstCollection]:

@@ -44,7 +44,10 @@ def test_a_first_collection_whose_prices_end_before_now_says_so(
     )
     assert f"the published prices end at {ended.isoformat()}" in text
     assert "the next ones may be late" in text and "16:00 UK time" in text
-    assert text.endswith(run.error)  # the whole note, as the run records it
+    # The whole note, as the run records it, but for the provider the page named already (it
+    # read "First collection of octopus: ... octopus: tariff ...").
+    assert run.error.startswith("octopus: ") and text.endswith(run.error.removeprefix("octopus: "))
+    assert text.count("octopus") == 1, text
     assert f'<li class="message-warning">{text}' in page.content.decode().replace("&#x27;", "'")
 
 
@@ -139,6 +142,9 @@ def test_a_failed_first_collection_says_what_went_wrong_without_the_error_class(
     assert kind == "TransientError" and "HTTP 503" in message  # the record keeps the class
     [said] = [m for m in page.context["messages"] if "awattar" in str(m)]
     assert said.level_tag == "warning"
+    # Named once: it read "First collection of awattar: failed. awattar: http://...".
+    assert message.startswith("awattar: http://")
+    message = message.removeprefix("awattar: ")
     assert str(said) == f"First collection of awattar: failed. {message}"
     shown = html.unescape(page.content.decode())  # what the browser shows
     assert f'<li class="message-warning">First collection of awattar: failed. {message}' in shown
