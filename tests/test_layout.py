@@ -2,6 +2,7 @@
 apps built on it, and each outside service is reached through its one door."""
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -159,3 +160,14 @@ def test_no_provider_adapter_module_exceeds_250_lines():
     assert len(found) >= 11, sorted(found)  # every provider of the registry, at least
     long = {path.relative_to(ROOT).as_posix(): lines(path) for path in found if lines(path) > 250}
     assert long == {}, long
+
+
+def test_a_start_of_django_imports_no_numpy():
+    """Every process of enrich starts Django (manage.py and the healthchecks run each minute,
+    gunicorn, the beat, Flower): numpy, about a tenth of its start, comes only where used."""
+    code = "import sys, django; django.setup(); print('numpy' in sys.modules)"
+    child = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["False"], child.stdout

@@ -48,7 +48,7 @@ from datetime import datetime, timedelta
 from functools import reduce
 from typing import Any
 
-from collectors.pricing import cuts, split, split_grid
+from collectors.pricing import cuts, split
 from collectors.pricing.pieces import Cut, Priced, piece, pieces_from
 from collectors.pricing.pieces import average as _average
 from collectors.pricing.pieces import ordered as _ordered
@@ -226,6 +226,8 @@ def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_w
         raise UnreachableDuration(_unreachable(usable, wanted))
     unit = cuts.common_width(usable)
     sizes = [round(_seconds(s)) // unit for s in usable]
+    from collectors.pricing import split_grid  # numpy: imported where used, not at every start
+
     # slots cut at edges (576 of 5 minutes in 48 h of hourly prices): the programme on arrays
     finder = split_grid.best_split_grid if divided else split.best_split_with_part
     best = finder(usable, sizes, parts, round(wanted) // unit, (sign, share, max_windows),
@@ -287,6 +289,8 @@ def _best(
         raise UnreachableDuration(_unreachable(usable, wanted))
     sizes, capacity = [w // unit for w in widths], round(wanted / unit)
     if divided:
+        from collectors.pricing import split_grid
+
         found = split_grid.best_split_grid(usable, sizes, [()] * len(usable), capacity,
                                            (sign, share, max_windows), False)  # fmt: skip
     else:

@@ -33,8 +33,8 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
 from django.conf import settings
 
 from enrich.influx import InfluxQueryError, get_timeseries, quote_ident
@@ -46,6 +46,9 @@ from retention.models import Entity
 from retention.tiers.aggregate import WATT_SECONDS_PER_KWH, Aggregate, clamp
 from retention.tiers.stepwise import step_sums
 from retention.tiers.timeline import reading_of, usable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MICROSECOND = timedelta(microseconds=1)
 CHUNK_SIZE = 50000
@@ -105,6 +108,8 @@ def _us(moment: datetime) -> int:
 
 def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
     """The entity's points with start <= time < end in W (see the module docstring)."""
+    import numpy as np  # imported where used: not at every process's start (django.setup)
+
     measurements, where, params = selector(entity)
     condition = f"WHERE {where} AND time >= $start AND time < $end"
     bound = {**params, "start": start, "end": end}
@@ -136,6 +141,8 @@ def read_power(entity: Entity, start: datetime, end: datetime) -> PowerPoints:
 def _read_csv(entity: Entity, measurement: str, condition: str, bound: dict
               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(times in ns, values as written) of the entity's points in one measurement."""
+    import numpy as np
+
     query = f'SELECT "value" FROM {quote_ident(measurement)} {condition}'
     stamps, numbers = [], []
     ts, database = get_timeseries(), settings.HA_INFLUXDB_DATABASE
