@@ -5,10 +5,17 @@ test changes the world at a known step of the run (closes InfluxDB's proxy, say)
 go on. A worker started with `celery -A tests.support.pause_app` does it; the project's never
 do. The keys are in the worker's Redis, or in the one `PAUSE_REDIS_URL` names (the test's own,
 when the worker's Redis is the one the test stops while it waits).
+
+A worker whose broker is out of reach tries to connect again after kombu's 2 s, then 4 s, 6 s
+...: a test that starts its Redis again waited out those seconds. Here the worker tries again
+every RECONNECT_SECONDS; it connects, restores and consumes as before.
 """
 
+import functools
 import os
 import time
+
+from celery.worker.consumer import consumer
 
 from config.celery import app
 from enrich.redis.client import get_redis, make_key
@@ -17,6 +24,7 @@ from retention import faults
 __all__ = ("app", "pause_key", "paused_key")
 
 PAUSE_SECONDS = 60
+RECONNECT_SECONDS = 0.2
 _point = faults.point
 _reached: dict[str, int] = {}
 
@@ -48,3 +56,17 @@ def _pausing_point(name: str) -> None:
 
 
 faults.point = _pausing_point
+_ensure_connected = consumer.Consumer.ensure_connected
+
+
+def _reconnecting_soon(self, conn):
+    conn.ensure_connection = functools.partial(
+        conn.ensure_connection,
+        interval_start=RECONNECT_SECONDS,
+        interval_step=RECONNECT_SECONDS,
+        interval_max=RECONNECT_SECONDS,
+    )
+    return _ensure_connected(self, conn)
+
+
+consumer.Consumer.ensure_connected = _reconnecting_soon
