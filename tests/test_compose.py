@@ -340,6 +340,8 @@ def test_a_worker_is_healthy_exactly_while_it_answers(name, tmp_path):
         cwd=ROOT, env=env | {"CELERY_SKIP_CHECKS": "1"}, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     worker.log = log
+    # worker_support.stop wakes its BRPOP on the broker: it stops at once, not within 1 s.
+    worker.broker = config.celery.app.conf.broker_url  # the same environment's
     try:
         # Pinged once the worker says it is ready: a ping of a node not up yet waits out the
         # line's whole -t 10 before it fails.
