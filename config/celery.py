@@ -51,6 +51,8 @@ app.conf.update(
     result_expires=24 * 3600,
     # DatabaseScheduler, less the tasks of a crontab whose time zone cannot be loaded here.
     beat_scheduler="enrich.beat_scheduler:Scheduler",
+    # A task the worker returns to its queue when it stops is not counted as delivered.
+    worker_consumer="enrich.worker_stop:Consumer",
     broker_connection_retry_on_startup=True,
     timezone="UTC",
 )

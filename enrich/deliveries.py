@@ -20,7 +20,7 @@ from typing import Any
 from celery import Task, current_task
 from django.conf import settings
 
-from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
+from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key, own_redis
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,20 @@ def count_delivery(task_id: str, retries: int = 0) -> int:
     pipe.incr(key)
     pipe.expire(key, ttl)
     return int(pipe.execute()[0])
+
+
+def uncount_delivery(task_id: str, retries: int = 0) -> None:
+    """Take back the delivery counted last: the worker returns the task to its queue itself (it
+    is stopping, enrich.worker_stop), so it did not die under it. With a client of its own (the
+    caller is a signal handler); an unreachable Redis leaves the count as it is."""
+    client = own_redis()
+    try:
+        if client.decr(delivery_key(task_id, retries)) <= 0:
+            client.delete(delivery_key(task_id, retries))
+    except CONNECTION_ERRORS as exc:
+        logger.warning("[%s]: delivery not taken back: %s", task_id, exc)
+    finally:
+        client.close()
 
 
 class GuardedTask(Task):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: prepare the database and schedules, then run web, worker, beat and Flower in the
-# foreground (honcho; Ctrl-C stops them all). Services were started by scripts/services.sh.
+# foreground (honcho; Ctrl-C stops them all, the worker warm: docs/deployment.md). Services
+# were started by scripts/services.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the processes write (the database, the archive, the logs) is their owner's only, in a
@@ -26,4 +27,4 @@ $PY manage.py setup_influxdb
 
 # The addresses as honcho gives them to the processes (.env's values over the shell's).
 .venv/bin/honcho run scripts/banner
-exec .venv/bin/honcho start -f Procfile
+exec .venv/bin/python scripts/honcho start -f Procfile

@@ -6,9 +6,11 @@ exported in the shell, that one, where nothing listened."""
 
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,8 +32,9 @@ def test_run_prints_the_banner_with_the_environment_honcho_gives_the_processes()
     steps = [line for line in (ROOT / "scripts" / "run.sh").read_text().splitlines()
              if line and not line.startswith("#")]  # fmt: skip
     # Both read the same .env (honcho's default, in the project root run.sh changes to).
+    # scripts/honcho is honcho with a longer wait before SIGKILL (the worker's warm stop).
     assert steps[-2:] == [".venv/bin/honcho run scripts/banner",
-                          "exec .venv/bin/honcho start -f Procfile"]  # fmt: skip
+                          "exec .venv/bin/python scripts/honcho start -f Procfile"]  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -149,3 +152,83 @@ def test_make_runs_processes_log_to_its_terminal_only():
         assert set(named) <= {"-"}, line
     assert [h["class"] for h in settings.LOGGING["handlers"].values()] == ["logging.StreamHandler"]
     assert not any("stream" in h or "filename" in h for h in settings.LOGGING["handlers"].values())
+
+
+def _running(marker: str) -> list[str]:
+    """The processes whose command line holds `marker` (a worker's node name: its pool's
+    children have the same command line), as `ps` would list them."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+            continue
+        if marker in argv and "python" in argv:
+            found.append(f"{proc.name} {argv}")
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("seconds", "terminal"), [(2, True), (2, False), (120, True)],
+    ids=["short-task-ctrl-c-in-a-terminal", "short-task-sigint-to-honcho", "long-task"],
+)  # fmt: skip
+def test_stopping_make_run_stops_the_worker_warm(tmp_path, seconds, terminal):
+    # Ctrl-C made honcho send SIGTERM to the worker's whole process group: the pool's children
+    # died under their tasks with the parent (WorkerLostError, a traceback), and each such
+    # stop counted a redelivery towards TASK_MAX_REDELIVERIES, so a few stops during an archive
+    # run marked it poisoned. The Procfile's worker (and web, which stops first and starts
+    # honcho's 5 s before SIGKILL), with the test's task: a short task ends, a long one goes
+    # back to the queue uncounted, nothing is logged as a crash and no process is left.
+    from django.conf import settings
+
+    from enrich.deliveries import delivery_key
+    from tests.support.sleepy_app import sleep_for
+
+    node = f"stop-{uuid.uuid4().hex[:12]}@%h"
+    lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    worker = lines["worker"].replace(" -A config ", " -A tests.support.sleepy_app ")
+    worker = worker.replace(" -n worker@%h", f" -n {node}")
+    assert node in worker and "sleepy_app" in worker, worker
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(f"web: {lines['web']}\nworker: {worker}\n")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        f"REDIS_URL={settings.REDIS_URL}\nDATABASE_URL={worker_support.test_database_url()}\n"
+        f"WEB_BIND=127.0.0.1:{free_port()}\nCELERY_SKIP_CHECKS=1\n"
+    )
+    start = (ROOT / "scripts" / "run.sh").read_text().splitlines()[-1].split()  # as run.sh does
+    assert start[0] == "exec" and start[-2:] == ["-f", "Procfile"], start
+    log = (tmp_path / "honcho.log").open("w+")
+    honcho = subprocess.Popen(
+        [*start[1:-1], str(procfile), "-e", str(dotenv)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    honcho.log = log
+
+    def said() -> str:
+        return worker_support._tail(honcho)
+
+    redis = get_redis()
+    try:
+        worker_support.until(lambda: " ready." in said(), honcho, seconds=120)
+        result = sleep_for.apply_async(args=[seconds])
+        worker_support.until(lambda: f"tests.sleep_for[{result.id}] received" in said(), honcho)
+        if terminal:  # a terminal's Ctrl-C: SIGINT to its foreground process group
+            os.killpg(honcho.pid, signal.SIGINT)
+        else:
+            honcho.send_signal(signal.SIGINT)
+        assert honcho.wait(timeout=60) is not None
+        assert _running(node.split("@")[0]) == []  # no worker nor pool child left
+        if seconds < 5:
+            assert result.get(timeout=1) == seconds
+        else:  # back in its queue, as delivered once
+            assert redis.llen("default") == 1, said()
+        assert int(redis.get(delivery_key(result.id, 0)) or 0) < 1 + (seconds < 5), said()
+        assert "WorkerLostError" not in said() and "Traceback" not in said(), said()
+        assert "SIGKILL" not in said(), said()
+    finally:
+        if honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGKILL)
+        log.close()
+        redis.delete("default")

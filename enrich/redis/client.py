@@ -66,6 +66,15 @@ def _client(url: str) -> redis.Redis:
     )
 
 
+def own_redis(url: str | None = None) -> redis.Redis:
+    """A client of its own for ``url`` (default: settings.REDIS_URL), asking once, within a
+    second: for a signal handler, which may interrupt the process's shared client mid-command
+    (its pool's lock held), and must not hold up a stop."""
+    return redis.Redis.from_url(
+        url or redis_url(), decode_responses=True, socket_connect_timeout=1, socket_timeout=1
+    )
+
+
 def key_part(part: str) -> str:
     """Escape one key part deterministically: keeps letters, digits and ``_.-~``.
 
