@@ -6,8 +6,18 @@ the soft shutdown's seconds for the running tasks, then cancels the ones still r
 messages (acks_late) go back to the queue unacknowledged. Their next delivery would count as one
 whose worker died under it (enrich.deliveries), and a few stops during a long task (an archive
 run) would refuse it as poisoned; so the delivery counted for each is taken back first.
+
+With REMAP_SIGTERM, billiard's pool processes ignore SIGTERM, which keeps them alive when honcho
+sends it to the worker's whole process group, but also ignores a terminate from Flower or
+`revoke(terminate=True)` (SIGTERM unless told otherwise). So each pool process leaves the
+worker's process group instead, and a task it runs can be terminated with SIGTERM again.
 """
 
+import os
+import signal
+
+from billiard.common import REMAP_SIGTERM
+from celery.signals import task_prerun, worker_process_init
 from celery.worker import consumer
 from celery.worker.state import active_requests, successful_requests
 
@@ -23,3 +33,24 @@ class Consumer(consumer.Consumer):
             if returned and request.time_start and request.id not in successful_requests:
                 uncount_delivery(request.id, request.request_dict.get("retries") or 0)
         super().cancel_active_requests()
+
+
+_pool_process = False
+
+
+@worker_process_init.connect
+def _own_process_group(**kwargs) -> None:
+    """A pool process: out of the worker's process group, which a signal to the whole group
+    (honcho's SIGTERM) no longer reaches; it still dies with the worker (Celery's
+    PR_SET_PDEATHSIG)."""
+    global _pool_process
+    if REMAP_SIGTERM:
+        os.setpgid(0, 0)
+        _pool_process = True
+
+
+@task_prerun.connect
+def _terminable(**kwargs) -> None:
+    # After billiard's own signal setup (which comes after worker_process_init).
+    if _pool_process:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

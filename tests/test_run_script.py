@@ -7,6 +7,7 @@ exported in the shell, that one, where nothing listened."""
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -228,7 +229,47 @@ def test_stopping_make_run_stops_the_worker_warm(tmp_path, seconds, terminal):
         assert "WorkerLostError" not in said() and "Traceback" not in said(), said()
         assert "SIGKILL" not in said(), said()
     finally:
-        if honcho.poll() is None:
-            os.killpg(honcho.pid, signal.SIGKILL)
+        if honcho.poll() is None:  # honcho stops its processes (SIGKILL would leave them)
+            honcho.send_signal(signal.SIGINT)
+            honcho.wait(timeout=60)
         log.close()
         redis.delete("default")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_of_make_runs_worker_can_be_terminated(tmp_path):
+    # Flower's Terminate (revoke with terminate=True, SIGTERM) still ends a running task,
+    # although the pool's processes ignore the SIGTERM honcho sends to the worker's group.
+    from django.conf import settings
+
+    from tests.support.sleepy_app import sleep_for
+
+    lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    node = f"terminate-{uuid.uuid4().hex[:12]}@{socket.gethostname()}"
+    worker = lines["worker"].replace(" -A config ", " -A tests.support.sleepy_app ")
+    worker = worker.replace(" -n worker@%h", f" -n {node}")
+    (tmp_path / "Procfile").write_text(f"worker: {worker}\n")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        f"REDIS_URL={settings.REDIS_URL}\nDATABASE_URL={worker_support.test_database_url()}\n"
+        "CELERY_SKIP_CHECKS=1\n"
+    )
+    log = (tmp_path / "honcho.log").open("w+")
+    honcho = subprocess.Popen(
+        [HONCHO, "start", "-f", str(tmp_path / "Procfile"), "-e", str(dotenv)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    honcho.log = log
+    try:
+        worker_support.until(lambda: " ready." in worker_support._tail(honcho), honcho, 120)
+        result = sleep_for.apply_async(args=[120])
+        worker_support.until(lambda: result.state == "STARTED", honcho)
+        app.control.revoke(result.id, terminate=True, signal="SIGTERM")
+        # The pool's process ended it (revoke marks it REVOKED at once, ended or not).
+        active = app.control.inspect([node], timeout=1).active
+        worker_support.until(lambda: active() == {node: []}, honcho)
+    finally:
+        if honcho.poll() is None:  # honcho stops its processes (SIGKILL would leave them)
+            honcho.send_signal(signal.SIGINT)
+            honcho.wait(timeout=60)
+        log.close()
