@@ -13,9 +13,9 @@ day, into InfluxDB: what a queued restore does on a worker), plus archive_second
 run) and bytes_per_row_zstd (the same rows encoded with zstd level 9, for comparison).
 
 Everything is the bench's own and removed at the end: the SQLite file var/bench/archive.sqlite3,
-the InfluxDB databases bench_archive_tier_<run>, bench_archive_<run> and bench_archive_restore_<run>
-(<run>: `<pid>_<random>`, this run's own, `bench._env.run_database`), the directory var/bench/archive,
-and Redis keys under bench-archive-<random>.
+the InfluxDB databases bench_archive_tier_<run>, bench_archive_<run> and
+bench_archive_restore_<run> (<run>: `<pid>_<random>`, this run's own, `bench._env.run_database`),
+the directory var/bench/archive, and Redis keys under bench-archive-<random>.
 """
 
 import argparse

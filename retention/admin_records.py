@@ -51,8 +51,8 @@ class RecordAdmin(KeptRowsAdmin, ReadOnlyAdmin):
 CONDITION_KEPT = {
     Alert.Kind.GONE_FROM_HA: (
         "its condition is not over: the alert check (every 5 minutes) would raise it again and "
-        "send it to the webhook again. It is cleared once no entity gone from Home Assistant is counted in the "
-        "views."
+        "send it to the webhook again. It is cleared once no entity gone from Home Assistant "
+        "is counted in the views."
     ),
     Alert.Kind.RAW_POLICY_SHORT: (
         "its condition is not over: the alert check (every 5 minutes) would raise it again and "

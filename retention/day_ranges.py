@@ -1,8 +1,8 @@
 """How far back, and how many days at once, a person may ask for.
 
 Every endpoint taking a day range (tier runs and dry runs, view rebuild, restore) and the tier
-and view-rebuild commands check it here, so `start=0001-01-01` is a 400 naming the parameter instead of a run over
-740,000 days. A restore over the API is also limited to RETENTION_MAX_RANGE_DAYS days; longer
+and view-rebuild commands check it here, so `start=0001-01-01` is a 400 naming the parameter
+instead of a run over 740,000 days. A restore over the API is also limited to RETENTION_MAX_RANGE_DAYS days; longer
 ranges are asked in parts, or run by the management command.
 """
 

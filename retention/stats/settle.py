@@ -16,8 +16,8 @@ whose settled figure is not recorded yet and measures the shards again:
 
 where a shard the run did not touch, one still holding data in its cache (being written to:
 Home Assistant's current shard) or one touched by a later run (its settling belongs to that
-run) counts as at the run's end, a shard of the run's own that is gone (dropped) counts 0 bytes, and shards
-made afterwards do not count. The run then holds `storage_settled_bytes`,
+run) counts as at the run's end, a shard of the run's own that is gone (dropped) counts 0
+bytes, and shards made afterwards do not count. The run then holds `storage_settled_bytes`,
 `storage_settled_freed_mb` and `storage_settled_at` next to the immediate figures; stats, the
 API, the admin and the status page show the settled figure where there is one.
 InfluxDB 2.x does not report shards: its runs keep the immediate figure only.

@@ -12,8 +12,8 @@ the last hour into the next day, the daily tier composing hours, a late point fo
 row) takes them through `in_units_of_now`, which converts the readings of a row recorded in
 another unit (means, minima, maxima, last and carried-in values, attribute means), so 20 °C
 hours read as 68 °F after a switch to °F. History is not rewritten: a row stays as written,
-in its unit. A row without unit fields (e.g. of an entity discovery recorded no units for) is read as it
-is, in the units of now.
+in its unit. A row without unit fields (e.g. of an entity discovery recorded no units for) is
+read as it is, in the units of now.
 
 A temperature sensor's unit in the registry may also be a person's correction made in the
 admin (Home Assistant labels °F readings °C): raw points in the unit Home Assistant writes now
