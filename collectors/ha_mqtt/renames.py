@@ -8,16 +8,20 @@ id) is the first part of the owner of each of its tags, in the meter's scope
 one channel read back, only the newest is shown, and it keeps the entity the channel had: its
 entity key passes from the old name's owner to the new one (Keys' hand-over), so the unique
 id, the entity id and its history stay, the name follows the app, and the entity is not
-unavailable in between. A Home Assistant meter's circuits are named in options.circuits,
-by the user: a new name there is a new circuit.
+unavailable in between. An Emporia device (a Vue, a plug) renamed in its app is the same
+`device_gid` whose series take the new `device` name, each circuit keeping its tag (the tags
+are kept per gid): its channels' tags under both device names are one channel each, and the
+key passes from the old device name's owner likewise. A Home Assistant meter's circuits are
+named in options.circuits, by the user: a new name there is a new circuit.
 """
 
 from collectors import circuit_keys
 from collectors.circuit_keys import Keys, owner, parts
 from collectors.ha_mqtt.meters import MeterValue
 
-# (device, device_gid, circuit) of a circuit shown -> its channel's other tags, newest first
-Before = dict[tuple[str, str, str], list[str]]
+# (device, device_gid, circuit) of a circuit shown -> its channel's other (device, circuit)
+# tags, newest first
+Before = dict[tuple[str, str, str], list[tuple[str, str]]]
 
 
 def _scope(provider: str, value: MeterValue) -> str:
@@ -43,24 +47,27 @@ def newest_names(provider: str, circuits: list[MeterValue]) -> tuple[list[MeterV
         tags.sort(key=lambda tag: (tag[0].time, tag[1]), reverse=True)
         newest = tags[0][0]
         shown.append(newest)
-        before[newest.device, newest.gid, newest.circuit] = [v.circuit for v, _ in tags[1:]]
+        before[newest.device, newest.gid, newest.circuit] = [
+            (v.device, v.circuit) for v, _ in tags[1:]
+        ]
     order = {id(value): n for n, value in enumerate(circuits)}
     return sorted(shown, key=lambda value: order[id(value)]), before
 
 
-def _owners(found: MeterValue, circuit: str) -> list[str]:
-    """The owners an entity key of the circuit named `circuit` may have (entities._key)."""
-    plain = owner(found.device, circuit)
-    return [owner(found.device, circuit, found.gid), plain] if found.gid else [plain]
+def _owners(found: MeterValue, device: str, circuit: str) -> list[str]:
+    """The owners an entity key of the circuit named `circuit` of the device named `device`
+    may have (entities._key)."""
+    plain = owner(device, circuit)
+    return [owner(device, circuit, found.gid), plain] if found.gid else [plain]
 
 
 def renamed_from(keys: Keys, found: MeterValue, before: Before) -> str | None:
     """The owner of the entity key the circuit's channel had under a name before (its newest
     such name first), when the circuit holds no key under its own name; else None."""
-    if any(keys.holds(who) for who in _owners(found, found.circuit)):
+    if any(keys.holds(who) for who in _owners(found, found.device, found.circuit)):
         return None
-    for old in before.get((found.device, found.gid, found.circuit), []):
-        for was in _owners(found, old):
+    for device, circuit in before.get((found.device, found.gid, found.circuit), []):
+        for was in _owners(found, device, circuit):
             if keys.holds(was):
                 return was
     return None

@@ -21,6 +21,7 @@ from tests.ha_mqtt import homes
 from tests.ha_mqtt.homes import shown
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
+MINUTE = timedelta(minutes=1)
 
 
 def renamed(answer: dict, instant: str, names: dict[str, str]) -> dict:
@@ -38,6 +39,25 @@ def circuit_configs(subscriber, topics, site) -> dict[str, dict]:
     return {t: json.loads(p) for t, p in subscriber.messages.items() if t.startswith(prefix)}
 
 
+def published(config, broker, topics, subscriber, site, now) -> tuple[int, dict[str, dict]]:
+    """One collection at `now` and a publication: (how many entities it published, the site's
+    circuit configs on the broker)."""
+    assert pipeline.collect(config, now=now).status == "ok"
+    entities = publish_all(broker, topics, now=now)["entities"]
+    assert subscriber.caught_up(broker)
+    return entities, circuit_configs(subscriber, topics, site)
+
+
+def republished(broker, topics, subscriber, site, now, entities: int) -> dict[str, dict]:
+    """A publication at `now` that publishes `entities` entities and removes none: the site's
+    circuit configs on the broker."""
+    assert publish_all(broker, topics, now=now) == {
+        "status": "ok", "entities": entities, "removed": 0
+    }  # fmt: skip
+    assert subscriber.caught_up(broker)
+    return circuit_configs(subscriber, topics, site)
+
+
 def test_an_emporia_channel_renamed_in_the_app_keeps_its_entity(
     topics, subscriber, broker, replay_server
 ):
@@ -48,21 +68,14 @@ def test_an_emporia_channel_renamed_in_the_app_keeps_its_entity(
     config = homes.emporia_vue(replay_server, site, first, heat_pump, heat_pump, back)
     base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
     now = scenarios.EMPORIA_NOW
-    assert pipeline.collect(config, now=now).status == "ok"
-    entities = publish_all(broker, topics, now=now)["entities"]
-    assert subscriber.caught_up(broker)
-    before = circuit_configs(subscriber, topics, site)
+    entities, before = published(config, broker, topics, subscriber, site, now)
     topic = next(t for t, c in before.items() if c["name"] == "Furnace power")
 
     now += timedelta(minutes=5)  # channel 7 is "Heat pump" in the app from now on
     assert pipeline.collect(config, now=now).status == "ok"
     for minute in (0, 4):  # at the poll and at a publication without a new one
-        assert publish_all(broker, topics, now=now + timedelta(minutes=minute)) == {
-            "status": "ok", "entities": entities, "removed": 0
-        }  # fmt: skip
-        assert subscriber.caught_up(broker)
+        after = republished(broker, topics, subscriber, site, now + minute * MINUTE, entities)
         assert shown(subscriber, base) == "432.0"
-        after = circuit_configs(subscriber, topics, site)
         assert sorted(after) == sorted(before)  # no entity more, none gone
         assert after[topic]["unique_id"] == before[topic]["unique_id"]
         assert after[topic]["name"] == "Heat pump power"
@@ -127,3 +140,47 @@ def test_a_sense_device_renamed_in_the_app_keeps_its_entity(
         stored.setdefault(row.tags["circuit"], []).append(row.values["power_w"])
     assert stored["Kettle"] == [2000.0, 0.0, 1800.0]
     assert stored["Tea kettle"] == [1900.0, 0.0]
+
+
+def test_an_emporia_vue_renamed_in_the_app_keeps_its_circuits_entities(
+    topics, subscriber, broker, replay_server
+):
+    """The Vue itself (gid 1234) renamed "Basement panel" in the Emporia app: each of its
+    circuits keeps its entity (unique id, config topic, value), the `device` attribute follows
+    the app. Before, all its circuits came as new entities under the new device name and the
+    ones the user had turned unavailable for good (removed a day later)."""
+    registry.adapter_for.cache_clear()  # no device list of another test's server
+    site = homes.home()
+    first = replay_server.load_fixture("emporia/usage_1min.json")
+    config = homes.emporia_vue(
+        replay_server, site, first, renamed(first, "2026-05-01T14:10:00Z", {})
+    )
+    devices = replay_server.load_fixture("emporia/devices.json")
+    devices["devices"][0]["locationProperties"]["deviceName"] = "Basement panel"
+    replay_server.add("GET", "/customers/devices", json=devices)  # after the first device list
+    base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
+    now = scenarios.EMPORIA_NOW
+    entities, before = published(config, broker, topics, subscriber, site, now)
+    assert len(before) == 4  # Dryer, Solar, Furnace, Balance
+
+    registry.adapter_for.cache_clear()  # the device list is read again (DEVICES_TTL, restart)
+    now += timedelta(minutes=5)
+    assert pipeline.collect(config, now=now).status == "ok"
+    for minute in (0, 4):  # at the poll and at a publication without a new one
+        after = republished(broker, topics, subscriber, site, now + minute * MINUTE, entities)
+        assert sorted(after) == sorted(before)  # no entity more, none gone
+        assert {t: c["unique_id"] for t, c in after.items()} == {
+            t: c["unique_id"] for t, c in before.items()
+        }
+        assert shown(subscriber, base) == "432.0"
+        attributes = json.loads(subscriber.messages[f"{base}/attributes"])
+        assert (attributes["device"], attributes["device_gid"]) == ("Basement panel", "1234")
+    registry.adapter_for.cache_clear()
+    # InfluxDB: the circuit's series is the new device name's from the rename on, as a renamed
+    # channel's is the new circuit name's; device_gid and circuit stay.
+    rows = stored_rows(
+        'SELECT "power_w" FROM "smart_meter_circuit" WHERE "circuit" = \'Furnace\' GROUP BY *'
+    )
+    assert sorted((r.time.minute, r.tags["device"], r.tags["device_gid"]) for r in rows) == [
+        (5, "Main panel", "1234"), (10, "Basement panel", "1234")
+    ]  # fmt: skip
