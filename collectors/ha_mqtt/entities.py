@@ -274,13 +274,14 @@ def smart_meter_states(
     circuits = [c for c in circuits if c.device not in read or c.circuit in read[c.device]]
     # An Emporia channel or Sense device renamed in its app: its newest name, in its entity.
     circuits, before = renames.newest_names(entry["provider"], circuits)
+    phantoms, was = renames.newest_names(entry["provider"], phantoms)  # a renamed Vue: newest
     # Keys kept for good: a device or circuit whose name reads alike as a key keeps the key it
     # was given, also when another one comes first in name order or it has no value for a while.
     keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))
     shared = _shared_names(phantoms + circuits)
     for found in phantoms:
         plain = f"phantom_load_{slug(found.device)}"
-        key = _key(keys, found, plain, found.device)
+        key = _key(keys, found, plain, found.device, renames.renamed_from(keys, found, was))
         spec = _power(key, f"Phantom load {_device_name(found, shared)}")
         stale = meters.phantom_stale(found, now, stale_after, ZoneInfo(site.timezone or "UTC"))
         states.append(EntityState(spec, number(found.watts), _stored(found, stale)))

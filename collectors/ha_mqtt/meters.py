@@ -64,11 +64,15 @@ def _newest(field: str, measurement: str, group: str, provider: str, site: str, 
 
 
 def _values(rows, field: str, devices: Devices) -> list[MeterValue]:
+    """The values of the `devices`' series, a device with a gid's under each of its names (an
+    Emporia device renamed in its app: collectors.ha_mqtt.renames shows the newest)."""
+    gids = {gid for _, gid in devices if gid}
     found = []
     for row in rows:
         device, gid = row.tags.get("device", ""), row.tags.get("device_gid", "")
         watts = row.values.get(field)
-        if (device, gid) in devices and watts is not None and row.time is not None:
+        mine = (device, gid) in devices or gid in gids
+        if mine and watts is not None and row.time is not None:
             circuit = row.tags.get("circuit", "")
             found.append(MeterValue(device, circuit, float(watts), row.time, gid))
     # Lowest gid first: where two devices share a name, the older one claims its keys first.
@@ -76,7 +80,8 @@ def _values(rows, field: str, devices: Devices) -> list[MeterValue]:
 
 
 def phantom_loads(provider: str, site: str, devices: Devices, newest: datetime) -> list[MeterValue]:
-    """The newest phantom load of each device of `provider` stored under `site`."""
+    """The newest phantom load of each device of `provider` stored under `site` (of an Emporia
+    device renamed in its app, the old name's stays its last until the next night's)."""
     since = newest - PHANTOM_LOOK_BACK
     rows = _newest("phantom_load_w", MEASUREMENT, DEVICE, provider, site, since)
     return _values(rows, "phantom_load_w", devices)

@@ -11,8 +11,10 @@ id, the entity id and its history stay, the name follows the app, and the entity
 unavailable in between. An Emporia device (a Vue, a plug) renamed in its app is the same
 `device_gid` whose series take the new `device` name, each circuit keeping its tag (the tags
 are kept per gid): its channels' tags under both device names are one channel each, and the
-key passes from the old device name's owner likewise. A Home Assistant meter's circuits are
-named in options.circuits, by the user: a new name there is a new circuit.
+key passes from the old device name's owner likewise; so does the key of its phantom load
+(circuit ""), whose figures under both names are one device's, from the first night's under
+the new name. A Home Assistant meter's circuits are named in options.circuits, by the user: a
+new name there is a new circuit.
 """
 
 from collectors import circuit_keys
@@ -57,7 +59,7 @@ def newest_names(provider: str, circuits: list[MeterValue]) -> tuple[list[MeterV
 def _owners(found: MeterValue, device: str, circuit: str) -> list[str]:
     """The owners an entity key of the circuit named `circuit` of the device named `device`
     may have (entities._key)."""
-    plain = owner(device, circuit)
+    plain = owner(device, circuit) if circuit else owner(device)  # a device's phantom load
     return [owner(device, circuit, found.gid), plain] if found.gid else [plain]
 
 

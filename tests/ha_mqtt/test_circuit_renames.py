@@ -6,15 +6,17 @@ day later it was removed): dashboards and automations on it lost the circuit."""
 
 import json
 from copy import deepcopy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from collectors import pipeline, registry
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.models import CircuitKey
-from enrich.influx import stored_rows
+from collectors.smart_meter.common import MEASUREMENT
+from enrich.influx import get_timeseries, stored_rows
 from enrich.models import ProviderConfig
+from enrich.readings import Reading
 from tests.collectors import scenarios_smart_meter as scenarios
 from tests.collectors.sense_feed import FeedServer, frame
 from tests.ha_mqtt import homes
@@ -56,6 +58,22 @@ def republished(broker, topics, subscriber, site, now, entities: int) -> dict[st
     }  # fmt: skip
     assert subscriber.caught_up(broker)
     return circuit_configs(subscriber, topics, site)
+
+
+def renamed_vue(server, site) -> ProviderConfig:
+    """An Emporia Vue config of `site` (homes.emporia_vue) whose Vue, gid 1234, is "Main panel"
+    in the first device list and "Basement panel" in the next ones; its minute usage the same
+    at 14:05, 14:10 and 02:35 the next day."""
+    registry.adapter_for.cache_clear()  # no device list of another test's server
+    first = server.load_fixture("emporia/usage_1min.json")
+    config = homes.emporia_vue(server, site, first, renamed(first, "2026-05-01T14:10:00Z", {}))
+    devices = server.load_fixture("emporia/devices.json")
+    devices["devices"][0]["locationProperties"]["deviceName"] = "Basement panel"
+    server.add("GET", "/customers/devices", json=devices)  # after the first device list
+    night = renamed(first, "2026-05-02T02:35:00Z", {})
+    query = {**scenarios.MINUTE_USAGE, "instant": "2026-05-02T02:35:00.000Z"}
+    scenarios.answer_app_api(server, query, json=night)
+    return config
 
 
 def test_an_emporia_channel_renamed_in_the_app_keeps_its_entity(
@@ -149,15 +167,8 @@ def test_an_emporia_vue_renamed_in_the_app_keeps_its_circuits_entities(
     circuits keeps its entity (unique id, config topic, value), the `device` attribute follows
     the app. Before, all its circuits came as new entities under the new device name and the
     ones the user had turned unavailable for good (removed a day later)."""
-    registry.adapter_for.cache_clear()  # no device list of another test's server
     site = homes.home()
-    first = replay_server.load_fixture("emporia/usage_1min.json")
-    config = homes.emporia_vue(
-        replay_server, site, first, renamed(first, "2026-05-01T14:10:00Z", {})
-    )
-    devices = replay_server.load_fixture("emporia/devices.json")
-    devices["devices"][0]["locationProperties"]["deviceName"] = "Basement panel"
-    replay_server.add("GET", "/customers/devices", json=devices)  # after the first device list
+    config = renamed_vue(replay_server, site)
     base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
     now = scenarios.EMPORIA_NOW
     entities, before = published(config, broker, topics, subscriber, site, now)
@@ -184,3 +195,49 @@ def test_an_emporia_vue_renamed_in_the_app_keeps_its_circuits_entities(
     assert sorted((r.time.minute, r.tags["device"], r.tags["device_gid"]) for r in rows) == [
         (5, "Main panel", "1234"), (10, "Basement panel", "1234")
     ]  # fmt: skip
+
+
+def test_an_emporia_vue_renamed_in_the_app_keeps_its_phantom_load_entity(
+    topics, subscriber, broker, replay_server, settings
+):
+    """The Vue renamed "Basement panel" after 03:30: its phantom load entity shows the night's
+    figure of "Main panel" until the next night's, stored under the new name, which it then
+    shows (same unique id). Before, it turned unavailable an hour after the rename and the
+    next night's came as a new entity."""
+    site = homes.home()
+    config = renamed_vue(replay_server, site)
+    tags = {"meter_type": "emporia_vue", "provider": "emporia_vue", "site": site.name}
+
+    def phantom_load(device: str, watts: float, night: datetime) -> None:
+        """The night's figure as collectors.smart_meter.watch stores it, at 03:30 in London."""
+        fields, series = {"phantom_load_w": watts}, tags | {"device": device, "device_gid": "1234"}
+        get_timeseries().write(
+            settings.INFLUXDB_DATABASE, [Reading(MEASUREMENT, fields, night, series)]
+        )
+
+    night = datetime(2026, 5, 1, 2, 30, tzinfo=UTC)
+    phantom_load("Main panel", 150.0, night)
+    key = "phantom_load_main_panel"
+    base = f"{topics.root}/site_{site.pk}/{key}"
+    topic = f"{topics.discovery_prefix}/sensor/{topics.root}_site_{site.pk}/{key}/config"
+    now = scenarios.EMPORIA_NOW
+    entities, _ = published(config, broker, topics, subscriber, site, now)
+    unique_id = json.loads(subscriber.messages[topic])["unique_id"]
+    assert shown(subscriber, base) == "150.0"
+
+    registry.adapter_for.cache_clear()  # the device list is read again: "Basement panel"
+    now += timedelta(minutes=5)
+    assert pipeline.collect(config, now=now).status == "ok"
+    republished(broker, topics, subscriber, site, now, entities)
+    assert shown(subscriber, base) == "150.0"
+
+    now = datetime(2026, 5, 2, 2, 36, 30, tzinfo=UTC)  # the next night, after 03:30
+    assert pipeline.collect(config, now=now).status == "ok"
+    phantom_load("Basement panel", 140.0, night + timedelta(days=1))
+    republished(broker, topics, subscriber, site, now, entities)
+    assert shown(subscriber, base) == "140.0"
+    discovery = json.loads(subscriber.messages[topic])
+    assert (discovery["unique_id"], discovery["name"]) == (unique_id, "Phantom load Basement panel")
+    attributes = json.loads(subscriber.messages[f"{base}/attributes"])
+    assert (attributes["device"], attributes["device_gid"]) == ("Basement panel", "1234")
+    registry.adapter_for.cache_clear()
