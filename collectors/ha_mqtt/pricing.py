@@ -17,7 +17,7 @@ from collectors.base import ConfigError
 from collectors.pipeline import target_for
 from collectors.pricing.api import SOURCE, Conflict, one_currency_slots, site_provider
 from collectors.pricing.slots import current_slot, next_day, peak_state
-from collectors.pricing.store import AHEAD, LOOK_BACK
+from collectors.pricing.store import AHEAD
 from collectors.pricing.windows import WindowError, WindowResult, find_windows
 from collectors.registry import adapter_for
 from enrich.influx import TimeseriesError
@@ -57,7 +57,7 @@ def price_outlook(
         config = site_provider(site)
         target = target_for(config)
         currency, slots = one_currency_slots(
-            config.provider, target.key, min(now, since or now) - LOOK_BACK, now + AHEAD
+            config.provider, target.key, min(now, since or now), now + AHEAD
         )
     except (Conflict, ConfigError, TimeseriesError) as exc:
         raise NoPrices(str(exc)) from exc

@@ -119,11 +119,15 @@ def pricing_target(query) -> tuple[Site, ProviderConfig, Any]:
 def one_currency_slots(
     provider: str, region: str, start: datetime, end: datetime
 ) -> tuple[str, list[PriceSlot]]:
-    by_currency = stored_slots(provider, region, start, end)
+    """The stored slots from LOOK_BACK before `start` (the moment asked about) to `end`, of the
+    one currency stored; Conflict when there are none (the message names `start` to `end`: an
+    empty read found none covering any of it) or several currencies."""
+    by_currency = stored_slots(provider, region, start - LOOK_BACK, end)
     if not by_currency:
         raise Conflict(
-            f"No {provider} prices for {region} are stored between {start.isoformat()} and "
-            f"{end.isoformat()}; {last_collection(SOURCE, provider, region, 'price')}"
+            f"No {provider} prices for {region} are stored between "
+            f"{start.isoformat(timespec='seconds')} and {end.isoformat(timespec='seconds')}; "
+            f"{last_collection(SOURCE, provider, region, 'price')}"
         )
     if len(by_currency) > 1:
         raise Conflict(
@@ -297,7 +301,7 @@ def windows_answer(query, wanted: dict[str, Any]) -> dict:
     end = now + wanted["within"]
     if wanted["before"] is not None:
         end = min(end, wanted["before"])
-    currency, slots = one_currency_slots(config.provider, target.key, now - LOOK_BACK, end)
+    currency, slots = one_currency_slots(config.provider, target.key, now, end)
     result = find_windows(
         slots,
         wanted["hours"],

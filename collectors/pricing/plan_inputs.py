@@ -17,7 +17,7 @@ from collectors.carbon.choice import Unusable, carbon_configs, carbon_region
 from collectors.pricing.api import answer_head, one_currency_slots, provider_target, site_provider
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, forecast_end, stored_carbon
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
-from collectors.pricing.store import AHEAD, LOOK_BACK
+from collectors.pricing.store import AHEAD
 from collectors.pricing.windows import NotEnoughData
 from enrich.models import ProviderConfig, Site
 
@@ -124,7 +124,7 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
     config = site_provider(site)
     region = provider_target(site, config).key
     now = wanted.now
-    currency, slots = one_currency_slots(config.provider, region, now - LOOK_BACK, wanted.before)
+    currency, slots = one_currency_slots(config.provider, region, now, wanted.before)
     # read as far as forecasts go (not just to `before`), so the answer says how far that is
     carbon = site_carbon(site, now, max(wanted.before, now + AHEAD))
     later = _known_from(carbon, now)

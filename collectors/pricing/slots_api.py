@@ -6,8 +6,6 @@ Parameters: `site` (optional with one site), `within` (default 48h, e.g. 24h). E
 503 InfluxDB unreachable.
 """
 
-from datetime import timedelta
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,9 +38,7 @@ class PricingSlots(APIView):
         now = clock.utc_now()
         try:
             site, config, target = pricing_target(request.query_params)
-            currency, slots = one_currency_slots(
-                config.provider, target.key, now - timedelta(hours=2), now + within
-            )
+            currency, slots = one_currency_slots(config.provider, target.key, now, now + within)
         except Conflict as exc:
             return Response({"detail": str(exc)}, status=409)
         except TimeseriesError as exc:

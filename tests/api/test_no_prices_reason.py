@@ -3,11 +3,11 @@ out of reach, as on a first start without internet) left /api/pricing/slots, /ap
 and /api/plan saying only "check that the price collector runs (GET /api/health/, ...)", while
 health answered ok for every service: they say what the last collection did, with its error."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import pipeline
+from collectors import clock, pipeline
 from collectors.models import CollectorRun
 from enrich.models import Site
 from tests.support import configs
@@ -53,3 +53,17 @@ def test_a_failed_collection_is_named_with_its_error(berlin, settings):
         said = f"; the last price collection ({run.started.isoformat()}) failed: {run.message}"
         assert detail.endswith(said), (detail, said)
         assert "/api/health/" not in detail, detail
+
+
+def test_the_window_named_is_the_one_asked_about(berlin, monkeypatch):
+    """The time looked at starts at the moment asked about (now), not two hours earlier (the
+    read also looks back, but nothing there could have answered a question about now)."""
+    now = datetime(2026, 12, 6, 5, 40, 12, 345678, tzinfo=UTC)
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    named = [detail.split("; ")[0] for detail in details(token_client("ha"))]
+    ends = [now + timedelta(hours=hours) for hours in (48, 24, 24)]  # each endpoint's default
+    assert named == [
+        "No awattar prices for DE are stored between 2026-12-06T05:40:12+00:00 and "
+        f"{end.isoformat(timespec='seconds')}"
+        for end in ends
+    ], named
