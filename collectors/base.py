@@ -141,6 +141,9 @@ class FetchResult:
     history_error: HttpError | None = None
     # What the run record should say besides the outcome, e.g. a retired tariff product.
     notes: list[str] = field(default_factory=list)
+    # No readings because the settings need the user (a retired tariff product): the pipeline
+    # logs its one "no data" line as a WARNING, not INFO (no data for now is often normal).
+    warn: bool = False
     # Keys given to circuits by this fetch, by scope ({scope: {key: owner}}): kept for good
     # (collectors.circuit_keys), so the next runs give them to the same circuits.
     kept: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -363,7 +363,8 @@ def _fetch_and_write(
             withdraw(adapter, cache, config.source, target, result)
         said = result.current.get("message", "empty answer")
         besides = "; ".join(n for n in notes if n and n != said)  # the message said once
-        logger.info(
+        logger.log(
+            logging.WARNING if result.warn else logging.INFO,
             "collect: %s/%s %s: the API had no data (%s)%s",
             config.source,
             config.provider,

@@ -8,12 +8,13 @@ from the product and the site's pricing region, the GSP region letter A-P (no I 
 product is the tariff code's, or `options["product_code"]` (both set: they must agree); otherwise the current Agile product,
 found through `/v1/products/` once a day (`octopus_products`), and the target (and `region`
 tag) is then `agile-{letter}`, which stays the same when Octopus launches a new Agile product.
-A product with no rates at all (retired) gives no readings and a WARNING naming it and
-`options.product_code`, also on the run record (`no_data`). When the answer's rates all ended
-before now, they are written as published, with the note of every price answer that does not
-cover now (`slots.pricing_result`: the run is partial, the last good answer stays served),
-then the same WARNING naming their end and saying Octopus may be late (Agile's next day
-appears around 16:00 UK time).
+A product with no rates at all (retired) gives no readings and a note naming it and
+`options.product_code`, on the run record (`no_data`) and in the run's one log line, a WARNING
+(`FetchResult.warn`). When the answer's rates all ended before now, they are written as
+published, with the note of every price answer that does not cover now (`slots.pricing_result`:
+the run is partial, its log line a WARNING, the last good answer stays served), then the same
+note naming their end and saying Octopus may be late (Agile's next day appears around 16:00 UK
+time).
 `value_inc_vat` (p/kWh) / 100 is stored as GBP/kWh (as decimals: 17.438 is 0.17438). A rate
 with `valid_to: null` (open-ended, as on fixed tariffs) is skipped: it has no slot end, and this
 adapter stores time-of-use slots only (of any length: a tariff_code such as Octopus Go's gives a
@@ -28,7 +29,6 @@ at api.octopus.energy are followed on the configured `base_url` (proxies, tests)
 limit is published; one call per hour per tariff is far below anything reasonable.
 """
 
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -47,8 +47,6 @@ from collectors.pricing.octopus_products import (
     utc,
 )
 from collectors.pricing.slots import PriceSlot, in_history
-
-logger = logging.getLogger(__name__)
 
 ROOT = api_root(DEFAULT_BASE_URL, PROVIDER)
 EXAMPLE_PRODUCT = "AGILE-24-10-01"
@@ -162,15 +160,13 @@ class OctopusAgileAdapter(PriceAdapter):
             )
         if not slots:  # nothing at all: written nothing, the run is no_data
             note = f"{PROVIDER}: {self._retired(base, target, product, tariff, window.now, None)}"
-            logger.warning(note)
             current = {"no_data": True, "message": note, "product": product, "tariff": tariff}
-            return FetchResult([], {**current, "time": None}, notes=[note])
+            return FetchResult([], {**current, "time": None}, notes=[note], warn=True)
         result = self.price_result(target, window, url=first, currency="GBP", slots=slots)
         if not any(slot.end > window.now for slot in slots):  # written, the run is partial
             last = max(slot.end for slot in slots)
             hint = self._retired(base, target, product, tariff, window.now, last)
             note = f"{result.notes[0]}; {hint}"  # the note of every price answer, then ours
-            logger.warning(note)
             result = replace(result, notes=[note])
             result.current["message"] = note
         result.current.update(product=product, tariff=tariff)

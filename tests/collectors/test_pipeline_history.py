@@ -6,6 +6,8 @@ refusal by the plan is remembered in Redis for a day and the backfill skipped me
 any other failure makes the run "partial" so the next run asks for the gap again.
 """
 
+import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -159,3 +161,67 @@ def test_a_retired_octopus_product_is_said_on_the_run_record(isolated, replay_se
     assert any(
         r.levelname == "WARNING" and "looks retired" in r.getMessage() for r in caplog.records
     )
+
+
+def octopus_said(replay_server, rates: dict, now) -> list[tuple[str, str]]:
+    """(level, message) of each line a run of Octopus product AGILE-23-12-06 logged saying it
+    has no rates from now on, when its rates answer is `rates`."""
+    site = Site.objects.create(name="London", latitude=51.51, longitude=-0.13, pricing_region="C")
+    config = ProviderConfig.objects.create(
+        site=site, source="electricity_pricing", provider="octopus", interval_seconds=3600,
+        options={"base_url": replay_server.url, "product_code": "AGILE-23-12-06"},
+    )  # fmt: skip
+    path = "/v1/products/AGILE-23-12-06/electricity-tariffs/E-1R-AGILE-23-12-06-C/"
+    replay_server.add("GET", path + "standard-unit-rates/", json=rates)
+    with caplog_lines() as lines:
+        pipeline.collect(config, now=now)
+    return [(level, text) for level, text in lines if "has no rates" in text]
+
+
+@contextmanager
+def caplog_lines():
+    """(level name, message) of every line logged inside, INFO and up."""
+    lines: list[tuple[str, str]] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: lines.append((record.levelname, record.getMessage()))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+def test_a_retired_product_is_one_warning_line(isolated, replay_server):
+    """The adapter's WARNING and the pipeline's INFO "no data" line said it twice, at two
+    levels: one line says the run had no data and why, as a WARNING (the user must act)."""
+    retired = replay_server.load_fixture("octopus/agile_retired_no_rates.json")
+    [(level, text)] = octopus_said(replay_server, retired, NOW)
+    assert level == "WARNING", text
+    assert text.startswith(
+        "collect: electricity_pricing/octopus E-1R-AGILE-23-12-06-C: the API had no data "
+        "(octopus: product AGILE-23-12-06 (tariff E-1R-AGILE-23-12-06-C) has no rates from "
+    ), text
+    assert text.endswith("it looks retired. Set options.product_code to the current Agile "
+                         f"product (listed at {replay_server.url}/v1/products/), or remove "
+                         "product_code and tariff_code to have the current one picked "
+                         "automatically.)"), text  # fmt: skip
+
+
+def test_rates_that_ended_before_now_are_one_warning_line(isolated, replay_server):
+    """Rates written, none for now (Octopus late or the product retired): one WARNING line
+    says what was written and why there is no price now."""
+    ended = NOW - timedelta(hours=1)
+    rates = {"count": 1, "next": None, "previous": None, "results": [{
+        "value_exc_vat": 20.0, "value_inc_vat": 21.0, "payment_method": None,
+        "valid_from": (ended - timedelta(minutes=30)).isoformat(), "valid_to": ended.isoformat(),
+    }]}  # fmt: skip
+    [(level, text)] = octopus_said(replay_server, rates, NOW)
+    assert level == "WARNING", text
+    assert text.startswith(
+        "collect: electricity_pricing/octopus E-1R-AGILE-23-12-06-C: wrote 1 point (window "
+    ), text
+    assert f"its rates end at {ended.isoformat()}" in text and "looks retired" in text, text
