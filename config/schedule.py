@@ -2,7 +2,8 @@
 
 `manage.py install_schedules` (enrich/schedules.py) creates a periodic task for each row
 whose name is not in the database yet and updates rows nobody edited when this table changes;
-rows edited in the Django admin are kept, so admin edits survive restarts. `expires` is a little under the interval: a run that could not start in time is
+rows edited in the Django admin are kept, so admin edits survive restarts. A renamed entry
+names its old names (`formerly`): its row is renamed, never left to run beside a new one. `expires` is a little under the interval: a run that could not start in time is
 dropped instead of piling up behind the next one.
 """
 
@@ -18,6 +19,9 @@ class Entry:
     expires: int  # seconds
     every_seconds: int | None = None
     crontab: str | None = None  # "minute hour day_of_month month_of_year day_of_week"
+    # Names earlier releases installed this entry under: install_schedules renames that row
+    # (keeping its admin edits and last run) rather than install a second one beside it.
+    formerly: tuple[str, ...] = ()
 
     @property
     def queue(self) -> str:
@@ -54,8 +58,10 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry("Record storage metrics",           "retention.record_metrics",                crontab="15 8 * * *",  expires=3600),
     # Routed to the default queue (config/queues.py): a long retention run must not delay it.
     Entry("Check retention alerts",           "retention.check_alerts",                  every_seconds=300,     expires=240),
-    # Weekly, Sundays 03:00: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet.
-    Entry("Archive to S3",                    "retention.archive",                       crontab="0 3 * * 0",   expires=6 * 3600),
+    # Weekly, Sundays 03:00: daily aggregates older than RETENTION_DAILY_DAYS -> Parquet, in S3
+    # or the local archive directory (ARCHIVE_LOCAL_DIR): the name says neither.
+    Entry("Archive daily aggregates",         "retention.archive",                       crontab="0 3 * * 0",   expires=6 * 3600,
+          formerly=("Archive to S3",)),
     # Tiered retention: raw -> hourly at 02:00 UTC, hourly -> daily at 02:30 (retention.tiers.runner).
     Entry("Discover Home Assistant entities", "retention.discover_entities",             crontab="30 1 * * *",  expires=3600),
     Entry("Downsample raw to hourly",         "retention.downsample_hourly",             crontab="0 2 * * *",   expires=3600),

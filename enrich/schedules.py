@@ -8,6 +8,11 @@ was edited in the admin and is kept as edited. A row without a fingerprint was i
 release before fingerprints existed (up to 2026-12-03): one still exactly as that release
 installed it (UNMARKED_INSTALLS) was not edited either and follows the table; any other is kept,
 since nobody can tell what was changed there.
+
+A renamed entry (`Entry.formerly`) takes over its row of an old name, admin edits and last run
+included: a row installed beside it would run the task twice (and an entry disabled in the
+admin would run again). An old-name row beside one of the new name (an earlier release started
+again after the upgrade) is deleted.
 """
 
 import json
@@ -35,7 +40,8 @@ UNMARKED_INSTALLS: dict[str, str] = {
     "Refresh materialized views":       "retention.refresh_views on retention, cron 0 */4 * * *, expires 10800s, enabled",
     "Record storage metrics":           "retention.record_metrics on retention, cron 15 4 * * *, expires 3600s, enabled",
     "Check retention alerts":           "retention.check_alerts on default, every 300s, expires 240s, enabled",
-    "Archive to S3":                    "retention.archive on retention, cron 0 3 * * 0, expires 21600s, enabled",
+    # installed as "Archive to S3" (Entry.formerly): looked up once renamed
+    "Archive daily aggregates":         "retention.archive on retention, cron 0 3 * * 0, expires 21600s, enabled",
     "Discover Home Assistant entities": "retention.discover_entities on retention, cron 30 1 * * *, expires 3600s, enabled",
     "Downsample raw to hourly":         "retention.downsample_hourly on retention, cron 0 2 * * *, expires 3600s, enabled",
     "Downsample hourly to daily":       "retention.downsample_daily on retention, cron 30 2 * * *, expires 3600s, enabled",
@@ -48,7 +54,9 @@ UNMARKED_INSTALLS: dict[str, str] = {
 @dataclass(frozen=True)
 class Change:
     name: str
-    action: str  # "installed", "updated", "kept" (edited in the admin), "unchanged"
+    # "installed", "updated", "kept" (edited in the admin), "unchanged"; besides one of those,
+    # "renamed" (from a former name) or "deleted" (an old-name row beside the renamed one)
+    action: str
     detail: str = ""
 
 
@@ -109,12 +117,29 @@ def _install(entry: Entry, task: PeriodicTask | None = None) -> PeriodicTask:
     return task
 
 
+def _take_over_former(entry: Entry) -> list[Change]:
+    """Rename the entry's row of a former name to its name, or delete one when a row of its name
+    exists already: one row runs the task, never two."""
+    changes = []
+    for task in PeriodicTask.objects.filter(name__in=entry.formerly).order_by("name"):
+        old = task.name
+        if PeriodicTask.objects.filter(name=entry.name).exists():
+            task.delete()
+            changes.append(Change(entry.name, "deleted", f"the row of its former name {old}"))
+        else:
+            task.name = entry.name
+            task.save()
+            changes.append(Change(entry.name, "renamed", f"from {old}"))
+    return changes
+
+
 @transaction.atomic
 def install_schedules(entries: tuple[Entry, ...] = SCHEDULE) -> list[Change]:
     """Install missing rows, bring rows nobody edited up to the table, keep edited rows; returns
-    what happened to each entry."""
+    what happened to each entry (and each rename: `_take_over_former`)."""
     changes = []
     for entry in entries:
+        changes.extend(_take_over_former(entry))
         task = PeriodicTask.objects.filter(name=entry.name).first()
         if task is None:
             _install(entry)

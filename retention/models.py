@@ -106,7 +106,7 @@ class RetentionRun(models.Model):
         DOWNSAMPLE_HOURLY = "downsample_hourly", "raw -> hourly"
         DOWNSAMPLE_DAILY = "downsample_daily", "hourly -> daily"
         VIEW_REFRESH = "view_refresh", "materialized view refresh"
-        ARCHIVE = "archive", "archive to S3"
+        ARCHIVE = "archive", "archive"
         RESTORE = "restore", "restore from archive"
 
     class Status(models.TextChoices):
@@ -146,7 +146,7 @@ class RetentionRun(models.Model):
         indexes = [models.Index(fields=["operation", "status", "-started"])]
 
     def __str__(self) -> str:
-        # As the lists label and show them: "archive to S3 · failed · 2026-03-01 08:00".
+        # As the lists label and show them: "archive · failed · 2026-03-01 08:00".
         started = timezone.localtime(self.started)
         return f"{self.get_operation_display()} · {self.get_status_display()} · {started:%Y-%m-%d %H:%M}"
 

@@ -155,17 +155,17 @@ def test_running_tasks_with_the_broker_out_of_reach_says_so(admin_client):
 def test_deleting_one_of_enrichs_entries_says_the_next_start_installs_it_again(admin_client):
     # "deleted successfully", and the next start installed it again without a word.
     call_command("install_schedules")
-    [archive], mine = installed("Archive to S3"), every_5_minutes("Mine")
+    [archive], mine = installed("Archive daily aggregates"), every_5_minutes("Mine")
     url = reverse(f"{TASKS}_changelist")
     form = {"action": "delete_selected", "_selected_action": [archive.pk, mine.pk], "post": "yes"}
     page = admin_client.post(url, form, follow=True)
     assert [str(m) for m in page.context["messages"]] == [
-        "Archive to S3: enrich's own (config/schedule.py), installed again on the next start. "
-        "To stop one for good, disable it instead: later starts keep it disabled.",
+        "Archive daily aggregates: enrich's own (config/schedule.py), installed again on the next "
+        "start. To stop one for good, disable it instead: later starts keep it disabled.",
         "Successfully deleted 2 periodic tasks.",
     ]
     call_command("install_schedules")
-    assert installed("Archive to S3")[0].enabled
+    assert installed("Archive daily aggregates")[0].enabled
     assert not PeriodicTask.objects.filter(name="Mine").exists()
 
 
@@ -180,12 +180,12 @@ def test_the_periodic_tasks_list_says_each_installed_schedule_once_in_words(admi
     shown = dict(rows)
     assert len(shown) == PeriodicTask.objects.count()
     assert {name: shown[name] for name in ("Carbon intensity", "Electricity prices",
-            "Smart meter", "Current electricity price", "Archive to S3")} == {
+            "Smart meter", "Current electricity price", "Archive daily aggregates")} == {
         "Carbon intensity": "Every 15 minutes UTC",
         "Electricity prices": "every hour",
         "Smart meter": "every 5 minutes",
         "Current electricity price": "Every minute UTC",
-        "Archive to S3": "At 03:00 AM, only on Sunday UTC",
+        "Archive daily aggregates": "At 03:00 AM, only on Sunday UTC",
     }  # fmt: skip
     assert not [when for when in shown.values() if "(m/h/dM/MY/d)" in when or "seconds" in when]
     headings = [column["text"] for column in page.context["result_headers"]]

@@ -130,7 +130,7 @@ def test_the_storage_page_quotes_what_an_archive_run_finding_the_lock_taken_says
     from retention.busy import busy, next_scheduled_run
 
     crontab = CrontabSchedule.objects.create(minute="0", hour="3", day_of_week="0")
-    PeriodicTask.objects.create(name="Archive to S3", task=WAITS.task, crontab=crontab)
+    PeriodicTask.objects.create(name="Archive daily aggregates", task=WAITS.task, crontab=crontab)
     lock = RunLock(*NAME, owner="restore run 12", ttl_seconds=60)
     assert lock.acquire()
     try:

@@ -98,8 +98,8 @@ def test_the_alert_list_s_days_are_what_the_page_says(client, django_user_model)
 
 
 def test_the_beat_entries_the_storage_page_names_run_when_and_on_the_queue_it_says():
-    """ "Downsample raw to hourly" at 02:00, **Archive to S3** ... on Sundays at 03:00, Every 5
-    minutes (beat entry "Check retention alerts", task `retention.check_alerts`, queue
+    """ "Downsample raw to hourly" at 02:00, **Archive daily aggregates** ... on Sundays at 03:00,
+    Every 5 minutes (beat entry "Check retention alerts", task `retention.check_alerts`, queue
     `default`): the time nearest to the name is the entry's, a task and queue given beside it
     are its own."""
     from config.queues import queue_of

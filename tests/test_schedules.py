@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from celery.schedules import crontab
@@ -207,3 +208,65 @@ def test_air_quality_is_asked_after_airnow_publishes_the_hour():
     new hour is in the answer, every hour the same."""
     runs = _runs("collectors.dispatch_air_quality")
     assert runs.minute == {35} and runs.hour == set(range(24))
+
+
+ARCHIVE = next(e for e in SCHEDULE if e.task == "retention.archive")
+OLD_ARCHIVE = "Archive to S3"  # its name up to 2026-12-06: the archive may be a local directory
+
+
+def _archive_rows() -> list[tuple[str, bool, str]]:
+    """(name, enabled, hour) of every beat row that runs the archive."""
+    rows = PeriodicTask.objects.filter(task="retention.archive").order_by("name")
+    return [(t.name, t.enabled, t.crontab.hour) for t in rows]
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_the_archive_entry_renamed_keeps_one_row_with_its_edits(edited, capsys):
+    """An install whose archive row has the old name: the row takes the new one, keeping its
+    admin edits and its last run. Installed beside it, a second row would run the archive
+    twice a week (and a disabled archive would run again)."""
+    install_schedules((replace(ARCHIVE, name=OLD_ARCHIVE),))  # as the release before installed it
+    old = PeriodicTask.objects.get(name=OLD_ARCHIVE)
+    old.last_run_at = datetime(2026, 11, 29, 3, tzinfo=UTC)
+    old.enabled = not edited  # disabled in the admin (django-celery-beat forgets the last run)
+    old.save()
+    last_run = old.last_run_at
+
+    call_command("install_schedules")
+
+    assert _archive_rows() == [("Archive daily aggregates", not edited, "3")]
+    task = PeriodicTask.objects.get(task="retention.archive")
+    assert task.last_run_at == last_run
+    out = capsys.readouterr().out
+    assert "Schedule renamed: Archive daily aggregates (from Archive to S3)" in out
+    kept = "Schedule kept: Archive daily aggregates (edited in the admin: " in out
+    assert kept is edited, out
+
+
+def test_an_install_from_before_fingerprints_renames_the_archive_row_and_follows_the_table():
+    """The archive row as the first releases installed it (no fingerprint), renamed, still
+    counts as nobody's edit: it gets its fingerprint and follows later changes of the table."""
+    sundays, _ = CrontabSchedule.objects.get_or_create(
+        minute="0", hour="3", day_of_week="0", timezone="UTC"
+    )
+    PeriodicTask.objects.create(name=OLD_ARCHIVE, task="retention.archive", queue="retention",
+                                expire_seconds=21600, args="[]", crontab=sundays)  # fmt: skip
+
+    changes = {c.name: c.action for c in install_schedules()}
+
+    assert changes["Archive daily aggregates"] == "unchanged", changes
+    assert _archive_rows() == [("Archive daily aggregates", True, "3")]
+    task = PeriodicTask.objects.get(task="retention.archive")
+    assert task.description.startswith("Installed from config/schedule.py")
+
+
+def test_an_old_archive_row_beside_one_of_the_new_name_is_removed():
+    """A row of the old name beside one of the new (an earlier release started again after the
+    upgrade installed it once more): the old one goes, so the archive runs once."""
+    call_command("install_schedules")
+    install_schedules((replace(ARCHIVE, name=OLD_ARCHIVE),))
+    assert len(_archive_rows()) == 2
+
+    call_command("install_schedules")
+
+    assert _archive_rows() == [("Archive daily aggregates", True, "3")]

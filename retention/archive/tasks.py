@@ -1,5 +1,5 @@
-"""Celery tasks of the archive (beat entry "Archive to S3", Sundays 03:00, queue retention) and
-of the restore that POST /retention/restore queues."""
+"""Celery tasks of the archive (beat entry "Archive daily aggregates", Sundays 03:00, queue
+retention) and of the restore that POST /retention/restore queues."""
 
 from functools import partial
 

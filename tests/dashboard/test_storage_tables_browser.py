@@ -62,12 +62,12 @@ def test_runs_and_alerts_a_week_apart_show_different_days(live_server, browser):
 
     runs = browser.find_elements(By.CSS_SELECTOR, "#runs-table tbody tr")
     assert [cell.text for cell in runs[0].find_elements(By.TAG_NAME, "td")][1:3] == [
-        "archive to S3", "failed"]  # fmt: skip
+        "archive", "failed"]  # fmt: skip
     history = browser.find_elements(By.CSS_SELECTOR, "#alerts-history tbody tr")
     assert [cell.text for cell in history[0].find_elements(By.TAG_NAME, "td")][1:3] == [
-        "operation failed", "archive to S3"]  # fmt: skip
+        "operation failed", "archive"]  # fmt: skip
     opened = browser.find_element(By.ID, "alerts-open").text
-    assert opened.startswith("archive to S3 (operation failed): archive failed"), opened
+    assert opened.startswith("archive (operation failed): archive failed"), opened
 
 
 def test_each_view_refresh_names_its_view(live_server, isolated, browser, settings):

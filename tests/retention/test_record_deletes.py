@@ -92,7 +92,7 @@ def test_runs_the_alerts_and_the_stats_read_stay(admin_client):
     refresh = run(operation="view_refresh", status="ok", started=now - DAY)
     said = delete_selected(admin_client, RetentionRun, failed, running, hourly, refresh)
     assert said[0].startswith("Nothing was deleted. ")
-    for reason in ("its failure is not over (no archive to S3 run ended ok since)",
+    for reason in ("its failure is not over (no archive run ended ok since)",
                    "it is running or queued", "'raw points removed' counts the raw points"):  # fmt: skip
         assert reason in said[0], reason
     assert delete_in_the_admin(admin_client, failed)[0].startswith(f"{failed} cannot be deleted")

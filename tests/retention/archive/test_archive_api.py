@@ -191,7 +191,7 @@ def test_the_task_is_registered_routed_and_scheduled_weekly():
     assert app.amqp.router.route({}, "retention.archive")["queue"].name == "retention"
     [entry] = [e for e in SCHEDULE if e.task == "retention.archive"]
     assert (entry.name, entry.crontab, entry.queue, entry.expires) == (
-        "Archive to S3",
+        "Archive daily aggregates",
         "0 3 * * 0",
         "retention",
         6 * 3600,

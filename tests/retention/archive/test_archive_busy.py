@@ -72,7 +72,7 @@ def test_the_scheduled_run_waits_for_a_restore_and_archives_in_the_same_run(
 def test_a_lock_held_past_the_last_retry_fails_the_run_naming_the_next_scheduled_one(
     settings, tier, local_archive, restore_holds_the_lock
 ):
-    install_schedules()  # the beat entry "Archive to S3", Sundays 03:00
+    install_schedules()  # the beat entry "Archive daily aggregates", Sundays 03:00
     tier.write(daily_rows(2, date(2022, 1, 1), 365))
     env = local_worker_env(settings, tier, local_archive, retry_seconds="0.2")
     with celery_worker("archive-busy-long", **env) as worker:
@@ -141,7 +141,7 @@ def test_a_run_skipped_while_no_archive_run_is_scheduled_says_so_in_a_sentence(
     [why] = run_archive(NOW).errors
     assert why.endswith(
         "; nothing done: run it again once that run has finished, or no run is scheduled that "
-        "archives what is due (the beat entry Archive to S3 is disabled). Nothing is lost "
-        "meanwhile: the daily tier keeps the rows due until an archive run has verified their "
-        "file."
+        "archives what is due (the beat entry Archive daily aggregates is disabled). Nothing is "
+        "lost meanwhile: the daily tier keeps the rows due until an archive run has verified "
+        "their file."
     )

@@ -53,7 +53,7 @@ def test_redis_gone_mid_run_fails_the_run_saying_its_retry_could_not_be_queued(
     next. Now it fails at once saying what happened and when the next scheduled run comes, with
     its alert; no row is deleted but those of the verified file and, Redis back, the next
     scheduled run archives the rest (adopting the verified file, deleting its rows)."""
-    install_schedules()  # the beat entry "Archive to S3", Sundays 03:00 UTC
+    install_schedules()  # the beat entry "Archive daily aggregates", Sundays 03:00 UTC
     tier.write(daily_rows(2, date(2021, 1, 1), 730))
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"

@@ -129,7 +129,7 @@ def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, se
     raised = {a.run_id: a for a in Alert.objects.all()}
     assert set(raised) == {stuck.pk, slow_but_done.pk}
     assert {a.kind for a in raised.values()} == {Alert.Kind.OVERRUN}
-    assert raised[stuck.pk].message.startswith(f"Retention operation archive to S3 (run {stuck.pk}")
+    assert raised[stuck.pk].message.startswith(f"Retention operation archive (run {stuck.pk}")
     assert "has been running for 2 min" in raised[stuck.pk].message
     assert "ALERT_MAX_DURATION_SECONDS=60" in raised[stuck.pk].message
     assert "ran for 1 min, longer than" in raised[slow_but_done.pk].message
