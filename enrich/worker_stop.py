@@ -11,6 +11,9 @@ With REMAP_SIGTERM, billiard's pool processes ignore SIGTERM, which keeps them a
 sends it to the worker's whole process group, but also ignores a terminate from Flower or
 `revoke(terminate=True)` (SIGTERM unless told otherwise). So each pool process leaves the
 worker's process group instead, and a task it runs can be terminated with SIGTERM again.
+
+A stop that comes while the worker starts (before its event loop) stops it before the loop
+begins: Celery's loop would otherwise read the pool a cold stop has stopped.
 """
 
 import os
@@ -18,7 +21,7 @@ import signal
 
 from billiard.common import REMAP_SIGTERM
 from celery.signals import task_prerun, worker_process_init
-from celery.worker import consumer
+from celery.worker import consumer, state
 from celery.worker.state import active_requests, successful_requests
 
 from enrich.deliveries import uncount_delivery
@@ -33,6 +36,14 @@ class Consumer(consumer.Consumer):
             if returned and request.time_start and request.id not in successful_requests:
                 uncount_delivery(request.id, request.request_dict.get("retries") or 0)
         super().cancel_active_requests()
+
+    def on_ready(self):
+        super().on_ready()
+        # A stop that came while the worker started (a Ctrl-C in its first seconds): a cold one
+        # stopped the pool at once, and Celery's event loop, which calls this just before it
+        # begins, would read the stopped pool (AttributeError 'did_start_ok', logged as a
+        # CRITICAL unrecoverable error). Stop as asked, as the loop's first turn would.
+        state.maybe_shutdown()
 
 
 _pool_process = False

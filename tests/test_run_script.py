@@ -275,3 +275,30 @@ def test_a_task_of_make_runs_worker_can_be_terminated(tmp_path):
             honcho.send_signal(signal.SIGINT)
             honcho.wait(timeout=60)
         log.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("sent", ["SIGTERM", "SIGQUIT", "SIGINT"])
+def test_make_runs_worker_stopped_as_it_starts_stops_without_a_traceback(sent):
+    # A Ctrl-C under `make run` in the worker's first seconds (honcho's SIGTERM, a cold stop
+    # through the Procfile's REMAP_SIGTERM, as SIGQUIT is) came while the worker started: the
+    # stop stopped its pool, and Celery's event loop, beginning next, read the stopped pool:
+    # "CRITICAL ... Unrecoverable error: AttributeError(\"'NoneType' object has no attribute
+    # 'did_start_ok'\")" and a traceback. The Procfile's worker, sent `sent` as it gets ready.
+    from django.conf import settings
+
+    lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    env_part, command = lines["worker"].split(" ", 1)
+    assert env_part == "REMAP_SIGTERM=SIGQUIT", lines["worker"]
+    node = f"started-{uuid.uuid4().hex[:12]}"
+    command = command.replace(" -A config ", " -A tests.support.stopped_at_start_app ")
+    command = command.replace(" -n worker@%h", f" -n {node}@%h")
+    assert "stopped_at_start_app" in command and node in command, command
+    env = dict(os.environ, REMAP_SIGTERM="SIGQUIT", STOP_AT_START=sent, CELERY_SKIP_CHECKS="1",
+               REDIS_URL=settings.REDIS_URL, DATABASE_URL=worker_support.test_database_url())  # fmt: skip
+    worker = subprocess.run(command.split(), cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    said = worker.stdout + worker.stderr
+    assert " ready." in said and " shutdown (MainProcess)" in said, said
+    assert "Unrecoverable error" not in said and "Traceback" not in said, said
+    assert _running(node) == [], said  # no pool process left
