@@ -3,8 +3,9 @@
 `manage.py install_schedules` (enrich/schedules.py) creates a periodic task for each row
 whose name is not in the database yet and updates rows nobody edited when this table changes;
 rows edited in the Django admin are kept, so admin edits survive restarts. A renamed entry
-names its old names (`formerly`): its row is renamed, never left to run beside a new one. `expires` is a little under the interval: a run that could not start in time is
-dropped instead of piling up behind the next one.
+names its old names (`formerly`): its row is renamed, never left to run beside a new one.
+`expires` is a little under the interval: a run that could not start in time is dropped
+instead of piling up behind the next one.
 """
 
 from dataclasses import dataclass
