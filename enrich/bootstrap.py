@@ -165,7 +165,7 @@ def bootstrap_from_environment() -> tuple[Site, list[str]] | None:
             grid_region=settings.GRID_REGION,
             pricing_region=settings.PRICING_REGION,
         )
-        for p in planned:
+        created = [
             ProviderConfig.objects.create(
                 site=site,
                 source=p.source,
@@ -176,10 +176,21 @@ def bootstrap_from_environment() -> tuple[Site, list[str]] | None:
                 password=p.password,
                 options=p.options,
             )
-    notes = [
-        f"{p.provider} ({in_words(p.source)}) runs once you give it, in the admin (Provider "
-        f"configs): {p.still_needs}."
-        for p in planned
-        if p.still_needs
+            for p in planned
+        ]
+    return site, [
+        note for p, config in zip(planned, created, strict=True) if (note := _note(p, config))
     ]
-    return site, notes
+
+
+def _note(planned: PlannedProvider, config: ProviderConfig) -> str:
+    """What a created provider still needs before a run can succeed, as the admin says it
+    after a save ("" when nothing): a Tibber token, a region or a Google connection left out
+    was created in silence, and only its first run failed."""
+    name = f"{planned.provider} ({in_words(planned.source)})"
+    if planned.still_needs:
+        return f"{name} runs once you give it, in the admin (Provider configs): " + (
+            f"{planned.still_needs}."
+        )
+    problem = config.collect_problem()
+    return f"{name} cannot collect yet: {problem}" if problem else ""

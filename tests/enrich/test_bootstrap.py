@@ -116,6 +116,34 @@ def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
     assert "nothing to do" in capsys.readouterr().out
 
 
+def test_the_first_start_names_each_provider_that_cannot_collect_yet(capsys):
+    # A Tibber token, an Octopus region, a Google connection or a meter login left out: the
+    # providers were created in silence, and only their first runs failed.
+    change = {
+        "PRICING_PROVIDER": "octopus",
+        "PRICING_REGION": "I",
+        "METER_TYPE": "sense",
+        "METER_USERNAME": "",
+        "METER_PASSWORD": "",
+        "GOOGLE_CLIENT_ID": "client.apps.googleusercontent.com",
+    }
+    with override_settings(**{**ENV, **change}):
+        call_command("bootstrap")
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "octopus (electricity pricing) cannot collect yet: Octopus Agile needs the GSP region "
+        "letter, but site 'Lake house' has pricing region 'I'. Set Site.pricing_region (or "
+        "PRICING_REGION) to one of A, B, C, D, E, F, G, H, J, K, L, M, N, P (the last letter "
+        "of your tariff code, e.g. C for London), or set options.tariff_code.",
+        "google_calendar (occupancy) cannot collect yet: Google Calendar is not connected for "
+        "site Lake house: open /oauth/google/ and click 'Connect Google Calendar' (or set "
+        "GOOGLE_REFRESH_TOKEN).",
+        "sense (smart meter) cannot collect yet: Sense needs the e-mail and password of the "
+        "Sense app: set METER_USERNAME and METER_PASSWORD, or enter them in the provider "
+        "settings.",
+    ]
+    assert ProviderConfig.objects.count() == 5  # created all the same, to finish in the admin
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
