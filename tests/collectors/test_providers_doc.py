@@ -81,3 +81,22 @@ def test_the_octopus_region_letters_the_page_gives_are_those_the_adapter_takes()
             continue
         taken.add(letter)
     assert set(listed) == taken
+
+
+def test_the_default_api_roots_the_page_gives_are_the_adapters():
+    """A proxy for Electricity Maps set as `http://proxy:8080` asked /carbon-intensity/latest
+    (a 404): its root holds the version, which the page did not say. Each root it names is the
+    one the adapter appends its paths to when `base_url` is left out."""
+    from collectors.air_quality import airnow
+    from collectors.carbon import electricitymaps, uk_carbon_intensity, watttime
+    from collectors.pricing import awattar, octopus, tibber
+    from collectors.smart_meter.emporia import adapter as emporia
+    from collectors.smart_meter.sense import adapter as sense
+
+    roots = [m.ROOT({}) for m in (watttime, electricitymaps, uk_carbon_intensity)]
+    roots += list(awattar.HOSTS.values())
+    roots += [m.ROOT({}) for m in (tibber, octopus, airnow, emporia, sense)]
+    text = " ".join(PAGE.read_text().split())
+    stated = re.search(r"the defaults are (.*?)\. A root that misses", text)
+    assert stated, "docs/providers.md does not list the default API roots"
+    assert re.findall(r"`(https://[^`]+)`", stated.group(1)) == roots
