@@ -145,8 +145,8 @@ class OctopusAgileAdapter(PriceAdapter):
             "page_size": PAGE_SIZE,
         }
         missing = (
-            f"tariff {tariff} of product {product}; check options.tariff_code / "
-            "options.product_code and Site.pricing_region (the region letter)"
+            f"tariff {tariff} of product {product} was not found (HTTP 404): check "
+            "options.tariff_code / options.product_code and Site.pricing_region (the region letter)"
         )
         rates = paged_results(first, params, auth, base, missing)
         slots, open_from = _slots(rates)

@@ -60,7 +60,7 @@ def _get(url: str, params: Any, auth: Any, missing: str) -> Any:
         if exc.status != 404:
             raise
         raise PermanentError(
-            f"octopus: {missing} was not found (HTTP 404).",
+            f"octopus: {missing}.",
             provider=PROVIDER,
             endpoint=exc.endpoint,
             status=404,

@@ -2,6 +2,7 @@
 codes, DST half-hours, open-ended rates, auth and HTTP errors."""
 
 import base64
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -255,8 +256,14 @@ def test_backfill_period_from(replay_server, adapter):
 
 def test_unknown_tariff_is_a_permanent_error_naming_it(replay_server, adapter):
     replay_server.add("GET", OCTOPUS_RATES, status=404, body="Not found")
-    not_found = "tariff E-1R-AGILE-24-10-01-C .* not found"
-    with fails_without_retry(replay_server, "GET", OCTOPUS_RATES, PermanentError, not_found):
+    # It read "tariff ... of product ...; check options.tariff_code / ... (the region letter)
+    # was not found (HTTP 404).": the hint stood between the tariff and what became of it.
+    not_found = re.escape(
+        "octopus: tariff E-1R-AGILE-24-10-01-C of product AGILE-24-10-01 was not found (HTTP "
+        "404): check options.tariff_code / options.product_code and Site.pricing_region (the "
+        "region letter)."
+    )
+    with fails_without_retry(replay_server, "GET", OCTOPUS_RATES, PermanentError, f"^{not_found}$"):
         run(adapter, replay_server)
 
 
