@@ -127,6 +127,15 @@ class CallOptions(TypedDict, total=False):
     check: str | None
 
 
+def _utf8(auth: Any) -> Any:
+    """A (user, password) pair as UTF-8, RFC 7617's charset and what browsers and curl send:
+    requests encodes text as Latin-1, so a password holding '€' failed before any call, read
+    as a bad URL ("could not call ...: 'latin-1' codec can't encode ...")."""
+    if isinstance(auth, tuple) and all(isinstance(part, str) for part in auth):
+        return tuple(part.encode() for part in auth)
+    return auth
+
+
 def _call(
     provider: str,
     method: str,
@@ -172,7 +181,7 @@ def _call(
                 headers=dict(headers) if headers else None,
                 json=json,
                 data=data,
-                auth=auth,
+                auth=_utf8(auth),
                 timeout=policy.timeout,
             )
         except requests.RequestException as exc:

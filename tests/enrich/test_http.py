@@ -1,5 +1,6 @@
 """enrich.http against the local replay server: real sockets, real timeouts, real sleeps."""
 
+import base64
 import logging
 import pickle
 import random
@@ -374,6 +375,19 @@ def test_url_userinfo_is_sent_as_basic_auth_but_never_shown(replay_server, caplo
     visible = visible_text(caplog, caught.value)
     assert "SECRETPW" not in visible and "alice" not in visible
     assert f"endpoint={replay_server.url}/v1/account" in caplog.text
+
+
+def test_basic_auth_past_latin_1_is_sent_as_utf_8(replay_server):
+    # A WattTime password holding '€' failed before any call: "could not call .../login:
+    # 'latin-1' codec can't encode character '\u20ac' in position 8 ... Check the base URL".
+    replay_server.add("GET", "/login", json={"token": "t"})
+
+    body = http.get_json("watttime", replay_server.url + "/login", auth=("Łukasz", "pässwörd€"))
+
+    assert body == {"token": "t"}
+    [sent] = replay_server.requests
+    expected = base64.b64encode("Łukasz:pässwörd€".encode()).decode()  # RFC 7617's UTF-8
+    assert sent.headers["Authorization"] == f"Basic {expected}"
 
 
 def test_secrets_never_reach_logs_when_the_connection_fails(caplog):
