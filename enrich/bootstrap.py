@@ -43,7 +43,8 @@ def _home_assistant_meter() -> PlannedProvider:
     """The meter's base_url and token are HA_URL and HA_TOKEN, Home Assistant's for discovery
     too (it got neither: its first run failed asking for options.base_url, HA_URL set or not).
     Which sensors to read no variable says: the admin names them, as `still_needs` tells."""
-    url, token = settings.HA_URL, settings.HA_TOKEN
+    url = settings.HA_URL or settings.PROVIDER_BASE_URLS.get("home_assistant", "")
+    token = settings.HA_TOKEN
     needs = ["options total_entity (the whole-home power sensor) and/or circuits"]
     if not url:
         needs.append("options base_url (HA_URL is not set), e.g. http://homeassistant.local:8123")
@@ -174,13 +175,21 @@ def bootstrap_from_environment() -> tuple[Site, list[str]] | None:
                 username=p.username,
                 api_key=p.api_key,
                 password=p.password,
-                options=p.options,
+                options=_options(p),
             )
             for p in planned
         ]
     return site, [
         note for p, config in zip(planned, created, strict=True) if (note := _note(p, config))
     ]
+
+
+def _options(planned: PlannedProvider) -> dict:
+    """Its options, with PROVIDER_BASE_URLS' root as `base_url` (a proxy), as the setup page
+    gives them: `make run` bootstraps first, so a proxy set in .env reached no provider. The
+    Home Assistant meter keeps HA_URL, Home Assistant's own address."""
+    url = settings.PROVIDER_BASE_URLS.get(planned.provider)
+    return {**({"base_url": url} if url else {}), **planned.options}
 
 
 def _note(planned: PlannedProvider, config: ProviderConfig) -> str:

@@ -144,6 +144,19 @@ def test_the_first_start_names_each_provider_that_cannot_collect_yet(capsys):
     assert ProviderConfig.objects.count() == 5  # created all the same, to finish in the admin
 
 
+def test_the_first_start_gives_the_providers_their_provider_base_urls():
+    # Only the setup page read PROVIDER_BASE_URLS, and `make run` bootstraps before it: a
+    # proxy set in .env reached no provider created from the environment.
+    urls = {"tibber": "http://proxy:8080", "home_assistant": "http://proxy:9090"}
+    change = {"PROVIDER_BASE_URLS": urls, "METER_TYPE": "sense,home_assistant"}
+    with override_settings(**{**ENV, **change, "HA_URL": "http://ha.lan:8123"}):
+        call_command("bootstrap")
+    options = {p.provider: p.options for p in ProviderConfig.objects.all()}
+    assert options["tibber"] == {"base_url": "http://proxy:8080"}
+    assert options["home_assistant"] == {"base_url": "http://ha.lan:8123"}  # HA_URL is its own
+    assert options["sense"] == options["watttime"] == {}
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
