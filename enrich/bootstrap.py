@@ -21,6 +21,7 @@ from enrich.models import (
 )
 from enrich.numerals import decimal
 from enrich.readings import tag_problem
+from enrich.wording import listed
 
 # The meters METER_USERNAME / METER_PASSWORD log in to (Home Assistant's takes HA_URL as its
 # base_url and HA_TOKEN as its token).
@@ -179,9 +180,33 @@ def bootstrap_from_environment() -> tuple[Site, list[str]] | None:
             )
             for p in planned
         ]
-    return site, [
-        note for p, config in zip(planned, created, strict=True) if (note := _note(p, config))
-    ]
+    notes = [note for p, config in zip(planned, created, strict=True) if (note := _note(p, config))]
+    if unused := _unused(planned):
+        notes.append(f"Not used, as no provider created takes them: {listed(unused)}.")
+    return site, notes
+
+
+def _unused(planned: list[PlannedProvider]) -> list[str]:
+    """The account variables set that no planned provider takes, and why: a Tibber token
+    without PRICING_PROVIDER was dropped in silence."""
+    s, providers = settings, {p.provider for p in planned}
+    carbon = next((p.provider for p in planned if p.source == "carbon_intensity"), "")
+    unused = []
+    for name, set_ in (
+        ("electricitymaps", s.ELECTRICITYMAPS_API_KEY),
+        ("watttime", s.WATTTIME_USERNAME or s.WATTTIME_API_TOKEN),
+    ):
+        if set_ and carbon != name:
+            variables = "ELECTRICITYMAPS_API_KEY" if name == "electricitymaps" else "WATTTIME_*"
+            why = f"the carbon provider is {carbon}" if carbon else "no carbon provider"
+            unused.append(f"{variables} ({why}: set CARBON_PROVIDER={name} to use it)")
+    if s.PRICING_API_KEY and not s.PRICING_PROVIDER:
+        unused.append("PRICING_API_KEY (PRICING_PROVIDER is not set)")
+    if (s.METER_USERNAME or s.METER_PASSWORD) and not providers & set(CLOUD_METERS):
+        unused.append(
+            f"METER_USERNAME and METER_PASSWORD (METER_TYPE names no {' or '.join(CLOUD_METERS)})"
+        )
+    return unused
 
 
 def _options(planned: PlannedProvider) -> dict:

@@ -89,7 +89,11 @@ def test_a_home_assistant_meter_takes_ha_url_and_ha_token_and_is_told_what_it_ne
         "home_assistant (smart meter) runs once you give it, in the admin (Provider configs): "
         "options total_entity (the whole-home power sensor) and/or circuits."
     )
-    assert capsys.readouterr().out.splitlines()[1:] == [note]
+    unused = (
+        "Not used, as no provider created takes them: METER_USERNAME and METER_PASSWORD "
+        "(METER_TYPE names no emporia_vue or sense)."
+    )
+    assert capsys.readouterr().out.splitlines()[1:] == [note, unused]
     assert note in " ".join((ROOT / "docs/providers.md").read_text().split())  # quoted there
 
 
@@ -102,7 +106,9 @@ def test_without_ha_url_and_ha_token_the_first_start_says_what_the_meter_needs(c
         "home_assistant (smart meter) runs once you give it, in the admin (Provider configs): "
         "options total_entity (the whole-home power sensor) and/or circuits; options base_url "
         "(HA_URL is not set), e.g. http://homeassistant.local:8123; a long-lived access token "
-        "as its API key (HA_TOKEN is not set)."
+        "as its API key (HA_TOKEN is not set).",
+        "Not used, as no provider created takes them: METER_USERNAME and METER_PASSWORD "
+        "(METER_TYPE names no emporia_vue or sense).",
     ]
 
 
@@ -116,6 +122,13 @@ def test_bootstrap_never_overwrites_what_the_admin_changed(capsys):
     assert "nothing to do" in capsys.readouterr().out
 
 
+def notes_after_bootstrap(capsys, change: dict) -> list[str]:
+    """The lines `bootstrap` writes after "Created site ..." with ENV changed by `change`."""
+    with override_settings(**{**ENV, **change}):
+        call_command("bootstrap")
+    return capsys.readouterr().out.splitlines()[1:]
+
+
 def test_the_first_start_names_each_provider_that_cannot_collect_yet(capsys):
     # A Tibber token, an Octopus region, a Google connection or a meter login left out: the
     # providers were created in silence, and only their first runs failed.
@@ -127,9 +140,7 @@ def test_the_first_start_names_each_provider_that_cannot_collect_yet(capsys):
         "METER_PASSWORD": "",
         "GOOGLE_CLIENT_ID": "client.apps.googleusercontent.com",
     }
-    with override_settings(**{**ENV, **change}):
-        call_command("bootstrap")
-    assert capsys.readouterr().out.splitlines()[1:] == [
+    assert notes_after_bootstrap(capsys, change) == [
         "octopus (electricity pricing) cannot collect yet: Octopus Agile needs the GSP region "
         "letter, but site 'Lake house' has pricing region 'I'. Set Site.pricing_region (or "
         "PRICING_REGION) to one of A, B, C, D, E, F, G, H, J, K, L, M, N, P (the last letter "
@@ -155,6 +166,19 @@ def test_the_first_start_gives_the_providers_their_provider_base_urls():
     assert options["tibber"] == {"base_url": "http://proxy:8080"}
     assert options["home_assistant"] == {"base_url": "http://ha.lan:8123"}  # HA_URL is its own
     assert options["sense"] == options["watttime"] == {}
+
+
+def test_the_first_start_names_the_account_variables_it_did_not_use(capsys):
+    # A Tibber token without PRICING_PROVIDER, a meter login without METER_TYPE, an Electricity
+    # Maps key beside WattTime's login: no provider took them, and nothing said so.
+    change = {"PRICING_PROVIDER": "", "METER_TYPE": "", "ELECTRICITYMAPS_API_KEY": "em-key"}
+    assert notes_after_bootstrap(capsys, change) == [
+        "Not used, as no provider created takes them: ELECTRICITYMAPS_API_KEY (the carbon "
+        "provider is watttime: set CARBON_PROVIDER=electricitymaps to use it), PRICING_API_KEY "
+        "(PRICING_PROVIDER is not set) and METER_USERNAME and METER_PASSWORD (METER_TYPE names "
+        "no emporia_vue or sense)."
+    ]
+    assert {p.provider for p in ProviderConfig.objects.all()} == {"watttime", "airnow"}
 
 
 @pytest.mark.parametrize(
