@@ -14,8 +14,18 @@ from collectors.models import CollectorRun
 from collectors.occupancy.google import client as google_client
 from enrich.errors import Transient
 from enrich.http import PermanentError
+from enrich.models import OAuthConnection
 from tests.occupancy.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.support.google import NOW, connect
+from tests.support.google import (
+    ACCOUNT,
+    CALENDAR_LIST,
+    NOW,
+    connect,
+    google_answers,
+    start,
+    workday,
+)
+from tests.support.replay import unused_url
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +74,39 @@ def test_a_relative_api_root_is_a_permanent_error_tried_once(google, caplog):
     [attempt] = [r.getMessage() for r in caplog.records if r.name == "enrich.http"]
     assert "attempt=1/2 outcome=failed" in attempt  # HTTP_MAX_RETRIES is 1: no retry
     assert google.calls() == []
+
+
+@pytest.fixture
+def proxied(settings, google, calendar):
+    """The calendar reaches Google through its option base_url (a proxy: the replay server),
+    and GOOGLE_API_BASE, left at its default, is out of reach."""
+    calendar.options = {"base_url": google.url}
+    calendar.save()
+    settings.GOOGLE_API_BASE = unused_url()
+    return calendar
+
+
+def test_the_environment_refresh_token_learns_the_account_through_base_url(
+    settings, google, proxied
+):
+    # The account was learnt from GOOGLE_API_BASE's calendar list, not the option's: the
+    # proxied calendar failed at its first run (www.googleapis.com could not be reached).
+    settings.GOOGLE_REFRESH_TOKEN = "1//0genvironment-refresh-token"
+    google.add("POST", "/token", json=google.load_fixture("google/token_refresh.json"))
+    google.add("GET", CALENDAR_LIST, json=google.load_fixture("google/calendar_list.json"))
+    workday(google)
+    outcome = pipeline.collect(proxied, now=NOW)
+    assert (outcome.status, outcome.error) == ("ok", "")
+    assert len(google.calls("GET", CALENDAR_LIST)) == 1
+    assert OAuthConnection.objects.get(provider_config=proxied).account_email == ACCOUNT
+
+
+def test_the_setup_page_reads_the_calendar_list_through_base_url(admin_client, google, proxied):
+    google_answers(google)
+    query = start(admin_client, proxied.site)
+    response = admin_client.get(
+        "/oauth/google/callback", {"state": query["state"], "code": "4/0AQlEd-test-code"}
+    )
+    assert response.status_code == 200, response.content.decode()
+    assert len(google.calls("GET", CALENDAR_LIST)) == 1
+    assert OAuthConnection.objects.get(provider_config=proxied).account_email == ACCOUNT

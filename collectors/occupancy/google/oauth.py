@@ -67,8 +67,11 @@ def token_uri() -> str:
     return settings.GOOGLE_TOKEN_URI
 
 
-def api_base() -> str:
-    return settings.GOOGLE_API_BASE
+def api_base(config: ProviderConfig | None = None) -> str:
+    """The Calendar API root: the config's option base_url (a proxy), else GOOGLE_API_BASE
+    (the setup page's calendar list went to GOOGLE_API_BASE past the option)."""
+    option = (config.options or {}).get("base_url") if config is not None else None
+    return option if isinstance(option, str) and option else settings.GOOGLE_API_BASE
 
 
 def client_credentials(config: ProviderConfig | None) -> tuple[str, str]:
@@ -265,7 +268,7 @@ def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
     config = calendar_config(site)
     tokens = _exchange_code(pending, config, code)
     try:
-        service = google_client.calendar_service(tokens, api_base())
+        service = google_client.calendar_service(tokens, api_base(config))
         calendars = listing.list_calendars(service)
     except HttpError as exc:
         raise OAuthSetupError(

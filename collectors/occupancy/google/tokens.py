@@ -148,7 +148,7 @@ def renew(connection: OAuthConnection, config: ProviderConfig) -> OAuthConnectio
     if not current.account_email:
         # Built from GOOGLE_REFRESH_TOKEN: learn the account once, from its primary calendar.
         calendars = listing.list_calendars(
-            google_client.calendar_service(_tokens(current, config), api_base())
+            google_client.calendar_service(_tokens(current, config), api_base(config))
         )
         with _unchanged(config, fresh.refresh_token) as still:
             if still is not None:
