@@ -1,6 +1,9 @@
 """A wrong or missing required setting stops the process at start, naming the variable."""
 
+import os
 import re
+import subprocess
+import sys
 from io import StringIO
 
 import botocore.session
@@ -390,3 +393,23 @@ def test_deploy_checklist_warns_only_where_the_docs_say_why():
     checklist = (ROOT / "docs" / "deployment.md").read_text().split("**Django's deployment")[1]
     for warning in with_profile | plain_http | short_key:
         assert f"`{warning}`" in checklist, warning
+
+
+def test_manage_py_stops_on_a_bad_setting_with_its_message_and_no_traceback():
+    # `make run` starts with manage.py migrate: a CACHE_TTL of 0 in .env printed forty lines
+    # of Django's traceback, the one line naming the variable last.
+    env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
+    env.update(GOOD, CACHE_TTL_AIR_QUALITY_SECONDS="0")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bootstrap"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ImproperlyConfigured: CACHE_TTL_AIR_QUALITY_SECONDS=0 must be a whole number of "
+        "seconds above 0.\n"
+    )
