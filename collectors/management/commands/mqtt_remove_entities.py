@@ -89,8 +89,9 @@ class Command(BaseCommand):
         keep = topics.root if settings.MQTT_URL and not everything else ""
         clearing = cleanup.plan(entities, removing) + roots.releasable(entities, removing, keep)
         what = "all" if everything else "orphaned"
+        found_here = counted(len(entities), "entity", "entities")
         self.stdout.write(
-            f"{counted(len(entities), 'entity', 'entities')} of enrich under {prefix}/ on {endpoint.host}, "
+            f"{found_here} of enrich under {prefix}/ on {endpoint.host}:{endpoint.port}, "
             f"{len(removing)} {what}."
         )
         for root, other in sorted(roots.others.items()):
@@ -116,7 +117,11 @@ class Command(BaseCommand):
         self, url: str, endpoint: Endpoint, clearing: list[str], removing: list, topics: Topics
     ) -> None:
         """Clear `clearing`, then forget `removing` in what the publications recorded, under
-        their lock: a publication running in between would publish them again."""
+        their lock: a publication running in between would publish them again. On a broker
+        other than MQTT_URL's no publication runs and the record is not about it: no lock."""
+        if not cleanup.recorded_here(endpoint):
+            self._clear(url, endpoint, clearing)
+            return
         lock = tasks.publication_lock(topics, "mqtt_remove_entities")
         try:
             taken = lock.acquire(wait_seconds=tasks.LOCK_WAIT_SECONDS)
@@ -135,8 +140,7 @@ class Command(BaseCommand):
             )
         with lock.kept_alive():
             self._clear(url, endpoint, clearing)
-            if cleanup.recorded_here(endpoint):
-                cleanup.forget(topics.discovery_prefix, removing)
+            cleanup.forget(topics.discovery_prefix, removing)
 
     def _clear(self, url: str, endpoint: Endpoint, clearing: list[str]) -> None:
         # A pending `offline` will of a status topic would be retained again after clearing it.
