@@ -22,8 +22,15 @@ from collectors.pricing.loads import next_deadline, plan_for
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.support.api import assert_400_naming_only
-from tests.support.plan import MINUTE, NOW, average, expected_window, octopus_prices, uk_carbon
-from tests.support.replay import load_fixture
+from tests.support.plan import (
+    MINUTE,
+    NOW,
+    average,
+    berlin_collected,
+    expected_window,
+    octopus_prices,
+    uk_carbon,
+)
 from tests.support.stored_prices import CASES, collect
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -227,16 +234,7 @@ def test_hours_without_a_forecast_carry_the_last_known_value(own_storage, replay
                                                              monkeypatch):  # fmt: skip
     # Electricity Maps without a forecast plan stores only the latest value (312 g at 14:00)
     site_info, _, now = scenarios_carbon.electricitymaps(replay_server)
-    replay_server.add("GET", "/v1/marketdata", json=load_fixture("awattar/marketdata_hourly.json"))
-    site = Site.objects.create(name="Berlin", latitude=52.52, longitude=13.405,
-                               pricing_region="DE", grid_region="DE")  # fmt: skip
-    for source, provider, extra in (
-        ("electricity_pricing", "awattar", {"options": {"base_url": replay_server.url}}),
-        ("carbon_intensity", "electricitymaps",
-         {"api_key": "test-em-token-abc", "options": {"base_url": replay_server.url + "/v3"}}),
-    ):  # fmt: skip
-        config = ProviderConfig.objects.create(site=site, source=source, provider=provider, **extra)
-        assert pipeline.collect(config, now=now).status == "ok"
+    berlin_collected(replay_server, now)
     monkeypatch.setattr(clock, "utc_now", lambda: now)
     body = api.get(URL, {"hours": "2", "carbon_price": "100"}).json()
     assert body["carbon"]["known"] is True and body["carbon"]["forecast_until"] is None

@@ -51,3 +51,22 @@ def expected_window(hours: float, score) -> tuple[datetime, datetime]:
         start += timedelta(minutes=30)
     best = min(score(a, b) for a, b in found)
     return [(a, b) for a, b in found if score(a, b) <= best + 1e-12][-1]
+
+
+def berlin_collected(replay_server, now: datetime):
+    """A Berlin site with aWATTar (its hourly payload) and Electricity Maps without a forecast
+    (the latest value only: register its answers first), both collected at `now`."""
+    from collectors import pipeline
+    from enrich.models import ProviderConfig, Site
+
+    replay_server.add("GET", "/v1/marketdata", json=load_fixture("awattar/marketdata_hourly.json"))
+    site = Site.objects.create(name="Berlin", latitude=52.52, longitude=13.405,
+                               pricing_region="DE", grid_region="DE")  # fmt: skip
+    for source, provider, extra in (
+        ("electricity_pricing", "awattar", {"options": {"base_url": replay_server.url}}),
+        ("carbon_intensity", "electricitymaps",
+         {"api_key": "test-em-token-abc", "options": {"base_url": replay_server.url + "/v3"}}),
+    ):  # fmt: skip
+        config = ProviderConfig.objects.create(site=site, source=source, provider=provider, **extra)
+        assert pipeline.collect(config, now=now).status == "ok"
+    return site
