@@ -24,6 +24,7 @@ from collectors.models import FlexibleLoad
 from collectors.pricing.api import Conflict
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
 from collectors.pricing.windows import WindowError
+from enrich.api.influx_down import unreadable
 from enrich.influx import TimeseriesError
 from enrich.models import is_zone_name
 
@@ -84,6 +85,8 @@ def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:
     shown = {"load": load.name, "start": None, "before": before.isoformat(), "plan": None}
     try:
         answer = plan_answer(load.site, wanted)
-    except (Conflict, WindowError, TimeseriesError, ValidationError) as exc:
+    except TimeseriesError as exc:  # as /api/plan's 503 says it: no address, query or database
+        return {**shown, "message": unreadable("The stored data", exc), "known": None}
+    except (Conflict, WindowError, ValidationError) as exc:
         return {**shown, "message": str(exc), "known": getattr(exc, "known", None)}
     return {**shown, "start": answer["start"], "plan": answer, "message": None, "known": None}

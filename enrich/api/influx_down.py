@@ -20,7 +20,12 @@ def _why(exc: TimeseriesError) -> str:
     return "InfluxDB refused the read; the server log says why."
 
 
-def influx_down(what: str, exc: TimeseriesError) -> Response:
-    """The 503 saying `what` ("The carbon data") cannot be read; `exc` is logged whole."""
+def unreadable(what: str, exc: TimeseriesError) -> str:
+    """That `what` ("The carbon data") cannot be read, and why; `exc` is logged whole."""
     logger.error("%s cannot be read: %s", what, exc)
-    return Response({"detail": f"{what} cannot be read: {_why(exc)}"}, status=503)
+    return f"{what} cannot be read: {_why(exc)}"
+
+
+def influx_down(what: str, exc: TimeseriesError) -> Response:
+    """The 503 saying `what` cannot be read (`unreadable`)."""
+    return Response({"detail": unreadable(what, exc)}, status=503)

@@ -6,13 +6,16 @@ from their documented payloads at 12:10 UTC on 2026-05-01; the expected window i
 exhaustive minute-by-minute search of tests/support/plan.py, not by the planner's code.
 """
 
+import json
 from datetime import time
 
 import pytest
 
 from collectors.models import FlexibleLoad
+from enrich.influx.connection import reset_timeseries
 from enrich.models import Site
 from tests.support.plan import average, expected_window, octopus_prices, uk_carbon
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 URL = "/api/plan/loads"
@@ -72,3 +75,32 @@ def test_no_loads_is_an_empty_list_and_the_site_is_checked(collected, api):
 def test_the_loads_endpoint_is_in_the_openapi_schema(api):
     schema = api.get("/api/schema/", {"format": "json"}).json()
     assert [p["name"] for p in schema["paths"]["/api/plan/loads"]["get"]["parameters"]] == ["site"]
+
+
+def test_influxdb_out_of_reach_is_said_as_plan_says_it(collected, api, settings, caplog):
+    """InfluxDB out of reach: each load's message says so in /api/plan's words (its 503),
+    without InfluxDB's address, database or query (docs/api.md), not the raw
+    "HTTPConnectionPool(host=…, port=…): Max retries exceeded with url: /query?…&db=…" the
+    Plan panel and the load's Home Assistant sensor showed; the log holds the whole error."""
+    FlexibleLoad.objects.create(site=collected, name="Dishwasher", hours=2, deadline=time(23, 30))
+    shared, settings.INFLUXDB_URL = settings.INFLUXDB_URL, f"http://127.0.0.1:{free_port()}"
+    down = settings.INFLUXDB_URL
+    reset_timeseries()
+    try:
+        body = api.get(URL, {"site": collected.pk}).json()
+        refused = api.get("/api/plan", {"site": collected.pk, "hours": 2}).json()
+    finally:
+        settings.INFLUXDB_URL = shared
+        reset_timeseries()
+    [load] = body["loads"]
+    assert (load["plan"], load["start"], load["known"]) == (None, None, None)
+    assert (
+        load["message"]
+        == refused["detail"]
+        == (
+            "The stored data cannot be read: InfluxDB does not answer (it is down, starting or "
+            "overloaded); try again later. The server log names the address tried."
+        )
+    )
+    assert down.removeprefix("http://") not in json.dumps(body)
+    assert f"Cannot reach InfluxDB at {down} " in caplog.text
