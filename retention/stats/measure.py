@@ -118,8 +118,11 @@ def tier_sizes(
             tiers[name] = TierSize(name, database, (), 0, note=note)
             continue
         if database not in databases:
+            setting = TIER_SETTINGS[name]
+            if setting == "TIER_DATABASE" and database == ha_db:  # e.g. TIER_DATABASE empty
+                setting = "HA_INFLUXDB_DATABASE, which holds the tiers too"
             reason = (
-                f"InfluxDB has no database {database!r} ({TIER_SETTINGS[name]}): the {name} "
+                f"InfluxDB has no database {database!r} ({setting}): the {name} "
                 "tier was not measured; check the setting's spelling"
             )
             tiers[name] = TierSize(name, database, (), None, reason)

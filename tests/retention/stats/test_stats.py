@@ -428,6 +428,24 @@ def test_a_misnamed_home_assistant_database_is_not_measured_as_zero(
     assert series["hourly_size_bytes"] == point.values["hourly_size_bytes"]
 
 
+def test_tiers_in_a_misnamed_home_assistant_database_name_that_setting(client, settings):
+    """TIER_DATABASE left empty keeps the tiers in HA_INFLUXDB_DATABASE: when that names a
+    database InfluxDB does not have, the hourly and daily reasons name HA_INFLUXDB_DATABASE
+    (the setting to correct), not TIER_DATABASE, which the user never set (the storage
+    entities' reasons in Home Assistant read "(TIER_DATABASE)")."""
+    missing = f"no_such_ha_db_{uuid.uuid4().hex[:8]}"
+    settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = missing
+
+    shown = client.get("/retention/stats").json()["current_db_size_gb"]["tiers"]
+
+    for tier in ("raw", "hourly", "daily"):
+        assert shown[tier]["value"] is None, shown[tier]
+        assert shown[tier]["reason"].startswith(
+            f"InfluxDB has no database {missing!r} (HA_INFLUXDB_DATABASE"
+        ), shown[tier]["reason"]
+    assert "TIER_DATABASE)" not in shown["hourly"]["reason"]
+
+
 def test_a_tier_database_no_run_has_created_yet_holds_nothing(
     client, ha_db, enrichment_db, settings
 ):
