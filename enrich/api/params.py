@@ -226,13 +226,21 @@ def _written_moment(name: str, raw: str) -> datetime | None:
     return _in_span(name, raw, value, "a time").astimezone(UTC)
 
 
+# An offset's "+" sent unencoded reaches Django as a space ("…T07:00:00 01:00").
+PLUS_AS_SPACE = re.compile(r"[ ]\d{2}(:?\d{2})?$")
+PLUS_HINT = ("; a '+' in a URL's query reads as a space: write the offset's + as %2B (in a "
+             "Home Assistant template, `| urlencode`)")  # fmt: skip
+
+
 @_parameter
 def moment(name: str, raw: str) -> datetime:
     """An ISO 8601 time with a zone, as UTC (an offset PostgreSQL refuses, such as +16:00,
     is still a moment)."""
     value = _written_moment(name, raw)
     if value is None:
-        raise _bad(name, raw, MOMENT_FORMAT)
+        space = PLUS_AS_SPACE.search(raw)
+        plus = space and _written_moment(name, f"{raw[: space.start()]}+{raw[space.start() + 1 :]}")
+        raise _bad(name, raw, MOMENT_FORMAT + (PLUS_HINT if plus else ""))
     return value
 
 

@@ -416,3 +416,19 @@ def test_the_answer_docs_plan_md_shows_is_what_the_api_answers(collected, api):
     above = float(re.search(r"Only above\s+about ([\d,]+) GBP/t", page)[1].replace(",", ""))
     even = greenest["price_saving"] / -greenest["carbon_saving"] * 1e6  # GBP/t where they tie
     assert abs(even - above) <= 0.05 * above, even
+
+
+def test_an_offsets_plus_left_unencoded_is_said_to_be_one(collected, api):
+    """`before=2026-05-02T07:00:00+01:00` sent as it is (a Home Assistant template without
+    `| urlencode`): the query string's `+` reaches enrich as a space. The 400 said only that
+    '2026-05-02T07:00:00 01:00' is no ISO time, a space the user never typed; it says what
+    happened and how to send it."""
+    response = api.get(f"{URL}?hours=2&before=2026-05-02T07:00:00+01:00")
+    assert_400_naming_only(response, "before", "2026-05-02T07:00:00 01:00")
+    assert response.json()["before"].endswith(
+        "a '+' in a URL's query reads as a space: write the offset's + as %2B "
+        "(in a Home Assistant template, `| urlencode`)."
+    ), response.json()
+    # a space that is no offset's + is not said to be one
+    response = api.get(URL, {"hours": "2", "before": "next monday"})
+    assert "%2B" not in response.json()["before"]
