@@ -41,7 +41,8 @@ def test_all_on_another_broker_with_redis_out_of_reach(topics, settings, tmp_pat
         said = out.getvalue()
         assert said.startswith(
             f"{ENTITIES} entities of enrich under {topics.discovery_prefix}/ on 127.0.0.1:{port}, "
-        ), said
+            f"{ENTITIES} to remove (--all).\n"
+        ), said  # it read "…, 7 all."
         assert f"Removed {ENTITIES} entities" in said
         assert err.getvalue() == ""
         assert retained_messages(endpoint, f"{topics.discovery_prefix}/#", 10) == {}

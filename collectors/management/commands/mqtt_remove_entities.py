@@ -88,7 +88,7 @@ class Command(BaseCommand):
         # under it stays this enrich's.
         keep = topics.root if settings.MQTT_URL and not everything else ""
         clearing = cleanup.plan(entities, removing) + roots.releasable(entities, removing, keep)
-        what = "all" if everything else "orphaned"
+        what = "to remove (--all)" if everything else "orphaned"
         found_here = counted(len(entities), "entity", "entities")
         self.stdout.write(
             f"{found_here} of enrich under {prefix}/ on {endpoint.host}:{endpoint.port}, "
