@@ -159,10 +159,12 @@ def test_check_beat_refuses_a_limit_no_tick_can_meet(max_age):
     ("url", "said"),
     [
         # Was a ValueError traceback ("Invalid IPv6 URL") from urllib.
-        ("mqtt://[::1", r"MQTT_URL='mqtt://\[::1' is not valid: use mqtt://host:1883"),
-        ("mqtt://u:secret@[::1", r"MQTT_URL='\*\*\*@\[::1' is not valid"),  # no password said
+        ("mqtt://[::1", r"--url 'mqtt://\[::1' is not valid: use mqtt://host:1883"),
+        ("mqtt://u:secret@[::1", r"--url '\*\*\*@\[::1' is not valid"),  # no password said
         # Was read as no port given: the command went to the broker on 1883.
-        ("mqtt://127.0.0.1:0", r"MQTT_URL='mqtt://127.0.0.1:0' has an invalid port"),
+        ("mqtt://127.0.0.1:0", r"--url 'mqtt://127.0.0.1:0' has an invalid port"),
+        # Named MQTT_URL, a setting nobody gave it in.
+        ("http://broker:1883", r"^--url 'http://broker:1883' is not valid: use mqtt://"),
     ],
 )
 def test_mqtt_remove_entities_refuses_a_url_that_names_no_broker(url, said):

@@ -52,17 +52,20 @@ class Endpoint:
     password: str | None = field(repr=False)
 
     @classmethod
-    def parse(cls, url: str) -> "Endpoint":
-        """mqtt://[user[:password]@]host[:port] (1883) or mqtts://... (TLS, 8883)."""
+    def parse(cls, url: str, given: str = "MQTT_URL") -> "Endpoint":
+        """mqtt://[user[:password]@]host[:port] (1883) or mqtts://... (TLS, 8883); `given`:
+        where the URL comes from, as a refusal names it (a command's "--url")."""
         parts, port = split(url)
+        named = (
+            f"{given} {redacted(url)!r}" if given.startswith("-") else f"{given}={redacted(url)!r}"
+        )
         if parts is None or parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise BadMqttUrl(
-                f"MQTT_URL={redacted(url)!r} is not valid: use mqtt://host:1883 or "
-                "mqtts://user:password@host:8883."
+                f"{named} is not valid: use mqtt://host:1883 or mqtts://user:password@host:8883."
             )
         tls = parts.scheme == "mqtts"
         if port == 0:
-            raise BadMqttUrl(f"MQTT_URL={redacted(url)!r} has an invalid port.")
+            raise BadMqttUrl(f"{named} has an invalid port.")
         return cls(
             host=parts.hostname,
             port=port or (8883 if tls else 1883),

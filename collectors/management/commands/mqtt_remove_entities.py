@@ -47,6 +47,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, everything: bool, dry_run: bool, url: str | None, **options) -> None:
+        given = "--url" if url is not None else "MQTT_URL"
         url = not_empty("--url", url, "the broker's URL", "MQTT_URL") or settings.MQTT_URL
         if not url:
             raise CommandError(
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                 "mqtt://user:password@host:1883."
             )
         try:
-            endpoint = Endpoint.parse(url)
+            endpoint = Endpoint.parse(url, given)
         except BadMqttUrl as exc:
             raise CommandError(str(exc)) from None
         topics = topics_from_settings()
