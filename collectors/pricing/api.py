@@ -85,9 +85,8 @@ def site_provider(site: Site) -> ProviderConfig:
     )
     if config is None:
         raise Conflict(
-            f"Site {site.name!r} has no enabled electricity price provider: set PRICING_PROVIDER "
-            "(awattar, tibber or octopus) or add one in the admin, then wait for the first "
-            "collection."
+            f"Site {site.name!r} has no enabled electricity price provider: add one in the admin "
+            "(Provider configs: awattar, tibber or octopus), then wait for its first collection."
         )
     return config
 

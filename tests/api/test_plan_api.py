@@ -351,7 +351,12 @@ def test_site_selection_and_missing_providers(own_storage, api):
     first = Site.objects.create(name="A", latitude=51.5, longitude=-0.1, pricing_region="C")
     response = api.get(URL, {"hours": "2", "site": str(first.pk)})
     assert response.status_code == 409
-    assert "no enabled electricity price provider" in response.json()["detail"]
+    # PRICING_PROVIDER only makes the first site's providers (manage.py bootstrap, with no site
+    # yet): "set PRICING_PROVIDER" was advice that changes nothing once a site exists.
+    assert response.json()["detail"] == (
+        "Site 'A' has no enabled electricity price provider: add one in the admin (Provider "
+        "configs: awattar, tibber or octopus), then wait for its first collection."
+    )
     Site.objects.create(name="B", latitude=51.5, longitude=-0.1)
     response = api.get(URL, {"hours": "2"})
     assert (response.status_code, list(response.json())) == (400, ["site"])
