@@ -180,7 +180,8 @@ class TimeSeries(ABC):
         message = server_message(response)
         where = params["db"] + (f"/{params['rp']}" if "rp" in params else "")
         hint = {
-            404: " Create the database first (TimeSeries.create_database).",
+            404: " Create the database first (`manage.py setup_influxdb`, which `make run` runs, "
+            "creates the one INFLUXDB_DATABASE names).",
             413: " The batch is too large: lower batch_size.",
         }.get(response.status_code, "")
         if "partial write" in message:

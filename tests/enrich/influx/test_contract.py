@@ -460,3 +460,18 @@ def test_get_timeseries_builds_from_settings_once_per_process(settings):
         gateway.check_version()
     finally:
         reset_timeseries()
+
+
+def test_a_write_to_a_database_influxdb_has_not_says_how_to_create_it(ts):
+    # The first-run setup page showed "Create the database first (TimeSeries.create_database)":
+    # a name in enrich's code, where the person setting up a home needs the command.
+    missing = f"test_no_such_db_{os.getpid()}_{time.monotonic_ns()}"
+    with pytest.raises(InfluxWriteError) as error:
+        ts.write(missing, [Reading("power", {"w": 1.0}, T0)])
+    said = str(error.value)
+    assert f"to {missing!r} (HTTP 404)" in said, said
+    assert (
+        "Create the database first (`manage.py setup_influxdb`, which `make run` runs, creates "
+        "the one INFLUXDB_DATABASE names)." in said
+    ), said
+    assert "TimeSeries" not in said
