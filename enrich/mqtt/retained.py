@@ -80,7 +80,8 @@ def _unfinished(
         else "no answer to enrich's marker message"
     )
     return BrokerOutOfReach(
-        f"MQTT broker {endpoint.host}: the retained messages under {topic_filter} did not all "
+        f"MQTT broker {endpoint.host}:{endpoint.port}: the retained messages under {topic_filter} "
+        "did not all "
         f"arrive within {timeout:.0f} s ({why})"
     )
 
@@ -124,10 +125,12 @@ def retained_messages(
         raise BrokerOutOfReach(f"MQTT broker {endpoint.host}:{endpoint.port}: {exc}") from None
     client.loop_start()
     try:
-        if not subscribed.wait(CONNECT_TIMEOUT_SECONDS) or refused:
-            why = refused[0] if refused else "no answer"
-            failed = BrokerRefused if refused else BrokerOutOfReach
-            raise failed(f"MQTT broker {endpoint.host}: could not subscribe ({why})")
+        answered = subscribed.wait(CONNECT_TIMEOUT_SECONDS)
+        where = f"MQTT broker {endpoint.host}:{endpoint.port}"
+        if refused:  # the CONNECT, not a subscription: a wrong login, or none where one is asked
+            raise BrokerRefused(f"{where} refused the login of {_who(endpoint)} ({refused[0]})")
+        if not answered:
+            raise BrokerOutOfReach(f"{where}: could not subscribe (no answer)")
         failures = [code for code in granted if code.is_failure]
         if failures:
             raise _refused_read(

@@ -186,3 +186,18 @@ def test_a_refused_subscription_to_the_owner_is_never_taken_for_free(topics, tmp
         and "without claiming" in m
         for m in warned
     ), warned
+
+
+def test_a_cleanup_whose_login_the_broker_refuses_says_so(topics, tmp_path):
+    """A wrong password: the broker refuses the connection, not a subscription. It read
+    "MQTT broker 127.0.0.1: could not subscribe (Not authorized)", without the port (two
+    brokers on one host) and blaming a subscription."""
+    with acl_file(tmp_path, ["topic readwrite #"]) as port:
+        wrong = f"mqtt://enrich:not-the-password@127.0.0.1:{port}"
+        with pytest.raises(CommandError) as refused:
+            call_command("mqtt_remove_entities", "--dry-run", "--url", wrong)
+    said = str(refused.value)
+    assert said.startswith(f"MQTT broker 127.0.0.1:{port} refused the login of user 'enrich' ("), (
+        said
+    )
+    assert "subscribe" not in said
