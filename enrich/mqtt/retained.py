@@ -80,9 +80,8 @@ def _unfinished(
         else "no answer to enrich's marker message"
     )
     return BrokerOutOfReach(
-        f"MQTT broker {endpoint.host}:{endpoint.port}: the retained messages under {topic_filter} "
-        "did not all "
-        f"arrive within {timeout:.0f} s ({why})"
+        f"MQTT broker {endpoint.host}:{endpoint.port}: the retained messages under "
+        f"{topic_filter} did not all arrive within {timeout:.0f} s ({why})"
     )
 
 
