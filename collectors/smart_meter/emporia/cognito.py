@@ -22,8 +22,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycognito.aws_srp import AWSSRP
-
 from enrich.http import AuthError, PermanentError, malformed, post_json
 
 
@@ -54,6 +52,9 @@ class Cognito:
         self.provider, self.url, self.pool_id, self.client_id = provider, url, pool_id, client_id
 
     def login(self, username: str, password: str) -> Tokens:
+        # pycognito (boto3 with it) is imported where used, not at every process's start.
+        from pycognito.aws_srp import AWSSRP
+
         srp = AWSSRP(username, password, self.pool_id, self.client_id, client=NO_CLIENT)
         auth = srp.get_auth_params()  # USERNAME and SRP_A
         body = {"AuthFlow": "USER_SRP_AUTH", "ClientId": self.client_id, "AuthParameters": auth}
