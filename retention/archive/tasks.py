@@ -7,8 +7,6 @@ from celery import shared_task
 
 from enrich.errors import Transient
 from retention.archive.lock import WAITS
-from retention.archive.restore import restore_to_influxdb
-from retention.archive.run import run_archive
 from retention.busy import scheduled_run
 from retention.models import RetentionRun
 from retention.task_records import recorded, requeued, retry_transient
@@ -26,6 +24,8 @@ def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
     gets one here. The archive's lock held by another run: tried again later in the same run
     (retention.busy). A retry that cannot be queued (Redis, the broker and the lock's store, out
     of reach) fails the run at once, naming the next scheduled run (`WAITS`)."""
+    from retention.archive.run import run_archive  # pyarrow: not at every worker's start
+
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
     run = run or scheduled_run(RetentionRun.Operation.ARCHIVE)
     try:
@@ -47,6 +47,8 @@ def restore(self, start_date: str, end_date: str, database: str, run_id: int | N
     run's details hold too. S3 or InfluxDB out of reach, or the archive's lock held by another
     run: tried again later in the same run (which waits in the queue meanwhile, saying why); a
     damaged archive file fails the run at once, naming it."""
+    from retention.archive.restore import restore_to_influxdb  # pyarrow: as above
+
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
     kwargs = {"start_date": start_date, "end_date": end_date, "database": database}
     try:

@@ -19,17 +19,17 @@ lock no archive run or index rebuild changes the store meanwhile.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from enrich.redis.lock import RunLock
-from retention.archive import format as fmt
 from retention.archive.errors import ArchiveBusy, ArchiveError
 from retention.archive.lock import archive_run_lock, waits_for
-from retention.archive.plan import cutoff_day
-from retention.archive.restore import objects_covering, restore_from_archive
 from retention.archive.target import archive_configured, get_storage
-from retention.archive.unindexed import ArchiveListing, unindexed_covering, unindexed_message
 from retention.tiers.rows import DAILY_RP, TierRow, _row
 from retention.timeutil import utc_date
+
+if TYPE_CHECKING:
+    from retention.archive.unindexed import ArchiveListing
 
 
 def archived_row(
@@ -42,6 +42,12 @@ def archived_row(
     (`retention.archive.unindexed`): until `manage.py rebuild_archive_index` indexes it, the
     day's row is not known, so a late point is not taken for the day's whole record.
     `listing`: the run's of the store's files (else the store is listed for this day alone)."""
+    # pyarrow (numpy with it) is imported where used, not at every worker's start.
+    from retention.archive import format as fmt
+    from retention.archive.plan import cutoff_day
+    from retention.archive.restore import objects_covering, restore_from_archive
+    from retention.archive.unindexed import ArchiveListing, unindexed_covering, unindexed_message
+
     day = utc_date(day_start)
     if not objects_covering(day, day):
         if archive_configured() and day < cutoff_day():
@@ -85,6 +91,8 @@ class ArchivedRows:
                 raise ArchiveBusy(f"{waits_for(who, why)}; the next run reads it")
             self._lock = lock
         if self._listing is None and archive_configured():
+            from retention.archive.unindexed import ArchiveListing
+
             self._listing = ArchiveListing(get_storage())
         return archived_row(entity_id, day_start, self._listing)
 
