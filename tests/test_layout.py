@@ -2,6 +2,7 @@
 apps built on it, and each outside service is reached through its one door."""
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -52,13 +53,17 @@ def imported(path: Path) -> set[str]:
     return names
 
 
-IMPORTS = {name: imported(path) for name, path in modules()}
+@functools.cache
+def imports() -> dict[str, set[str]]:
+    """Each module's imports, parsed when a test first asks: not at every collection (each
+    pytest-xdist worker collects this file, and the parse of every module took 0.5 s of CPU)."""
+    return {name: imported(path) for name, path in modules()}
 
 
 def test_the_core_imports_nothing_from_the_apps_on_it():
     upward = {
         name
-        for name, found in IMPORTS.items()
+        for name, found in imports().items()
         if name.startswith("enrich/")
         and any(m.split(".")[0] in ("collectors", "retention", "dashboard") for m in found)
     }
@@ -68,7 +73,7 @@ def test_the_core_imports_nothing_from_the_apps_on_it():
 @pytest.mark.parametrize("library", sorted(DOORS))
 def test_each_service_library_is_imported_only_by_its_door(library):
     users = {
-        name for name, found in IMPORTS.items() if any(m.split(".")[0] == library for m in found)
+        name for name, found in imports().items() if any(m.split(".")[0] == library for m in found)
     }
     assert users <= DOORS[library], sorted(users - DOORS[library])
     assert users, f"nothing imports {library}: update DOORS"
@@ -81,7 +86,7 @@ def test_callers_reach_influxdb_through_the_package_not_its_parts():
         name: sorted(
             m for m in found if m.startswith("enrich.influx.") and m != "enrich.influx.bulk"
         )
-        for name, found in IMPORTS.items()
+        for name, found in imports().items()
         if not name.startswith("enrich/influx/")
     }
     assert {name: found for name, found in reaching_in.items() if found} == {}
