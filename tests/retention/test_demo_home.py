@@ -328,6 +328,23 @@ def test_refuses_the_home_assistant_database_and_writes_nothing():
 
 
 @pytest.mark.influxdb
+def test_refusing_the_demo_database_home_assistant_reads_says_how_to_write_there():
+    """With the whole system kept on the demo (HA_INFLUXDB_DATABASE=enrich_demo, as
+    docs/deployment.md says), the refusal told to pick "--database enrich_demo (the default)":
+    the database it had just refused. It says how to write more demo data there on purpose."""
+    ts = get_timeseries()
+    name = f"test_demo_kept_{uuid.uuid4().hex[:12]}"
+    with override_settings(HA_INFLUXDB_DATABASE=name, DEMO_INFLUXDB_DATABASE=name):
+        with pytest.raises(CommandError) as refused:
+            run_demo("--days", "1", "--entities", "4")
+    message = str(refused.value)
+    assert f"--database {name} (the default" not in message, message
+    assert "HA_INFLUXDB_DATABASE=home_assistant .venv/bin/python manage.py demo_home" in message
+    assert "another demo database, e.g. --database " in message, message
+    assert name not in ts.databases()
+
+
+@pytest.mark.influxdb
 def test_refuses_a_database_not_named_as_a_demo_and_writes_nothing():
     ts = get_timeseries()
     name = f"test_home_{uuid.uuid4().hex[:12]}"

@@ -128,10 +128,19 @@ def check_demo_database(database: str) -> None:
             f"{settings.DEMO_INFLUXDB_DATABASE!r} (the default)."
         )
     if database == settings.HA_INFLUXDB_DATABASE:
+        refused = f"Refusing to write demo data into {database!r}: HA_INFLUXDB_DATABASE names it "
+        if database != settings.DEMO_INFLUXDB_DATABASE:
+            raise CommandError(
+                f"{refused}as your Home Assistant data. Pick a demo database instead, e.g. "
+                f"--database {settings.DEMO_INFLUXDB_DATABASE} (the default, set by "
+                "DEMO_INFLUXDB_DATABASE)."
+            )
+        # The whole system kept on the demo (docs/deployment.md): the default is refused too.
         raise CommandError(
-            f"Refusing to write demo data into {database!r}: HA_INFLUXDB_DATABASE names it as "
-            "your Home Assistant data. Pick a demo database instead, e.g. --database "
-            f"{settings.DEMO_INFLUXDB_DATABASE} (the default, set by DEMO_INFLUXDB_DATABASE)."
+            f"{refused}as the data enrich reads (DEMO_INFLUXDB_DATABASE names it too). To add "
+            "demo data there on purpose, give this run another HA_INFLUXDB_DATABASE: "
+            "HA_INFLUXDB_DATABASE=home_assistant .venv/bin/python manage.py demo_home ...; or "
+            f"write into another demo database, e.g. --database {database}_2."
         )
     if "demo" not in database.lower():
         raise CommandError(
