@@ -5,6 +5,7 @@ from InfluxDB; expire objects older than ARCHIVE_RETENTION_YEARS. --dry-run only
 import json
 from datetime import UTC, date, datetime, time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -18,6 +19,7 @@ from retention.archive.store import StorageError
 from retention.day_ranges import RangeError, check_span
 from retention.management.commands._dates import not_empty, parse_day
 from retention.management.commands._redis import archive_lock_lost, redis_gone
+from retention.schema import DAILY_RP
 
 # What a run stopped by Redis out of reach or by its lock lost did that stays.
 KEPT = (
@@ -93,6 +95,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  waiting {wait['start_date']}..{wait['end_date']}: {wait['why']}")
         for held in report["held_back"]:
             self.stdout.write(f"  held back {held['key']}: {held['why']}")
+        if not report["dry_run"]:
+            self.stdout.write(
+                f"deleted from InfluxDB: {counted(report['records_deleted'], 'row')} of "
+                f"{settings.TIER_DATABASE}/{DAILY_RP}, each once its file was verified"
+            )
         for key in report["expired"]:
             self.stdout.write(f"  {'would expire' if report['dry_run'] else 'expired'} {key}")
         if report["expected_bytes_freed"] is not None:

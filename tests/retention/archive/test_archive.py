@@ -579,6 +579,19 @@ def test_the_commands_count_one_file_of_one_row_in_the_singular(
     assert capsys.readouterr().out == f"1 row written to {target}\n"
 
 
+def test_the_command_says_how_many_rows_left_influxdb(tier, local_archive, capsys):
+    """A real run printed the files it wrote and nothing of the rows it deleted from InfluxDB,
+    the point of the run: whether they left InfluxDB could be told only from the admin."""
+    readings = daily_rows(2, date(2022, 1, 1), 3)
+    tier.write(readings)
+    call_command("archive_to_s3", "--as-of", NOW.date().isoformat())
+    out = capsys.readouterr().out
+    assert f"deleted from InfluxDB: {len(readings)} rows of {tier.database}/enrich_daily" in out
+    assert tier.rows() == []
+    call_command("archive_to_s3", "--as-of", NOW.date().isoformat(), "--dry-run")
+    assert "deleted from InfluxDB" not in capsys.readouterr().out  # a dry run deletes nothing
+
+
 @pytest.mark.parametrize("as_of", ["2199-12-31", "2062-03-15"])  # a year typed wrong
 def test_a_real_run_as_of_a_later_day_is_refused_and_changes_nothing(tier, local_archive, as_of):
     # Was run: every daily row archived and deleted from InfluxDB years early, and every
