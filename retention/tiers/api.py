@@ -133,7 +133,8 @@ class SeriesView(APIView):
         responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
         description="200: entity_id, kind, unit (of the readings: `value`, `avg_value`, ...; "
         "empty for a weather entity), attribute_units, start, end (UTC) and segments (each "
-        "with its resolution: raw, hourly or daily). attribute_units is always there: "
+        "with its resolution: raw, hourly, daily, or archived: days whose rows left InfluxDB "
+        "for the archive, without points). attribute_units is always there: "
         "attribute name -> unit of a weather entity's attributes, keyed by the attribute "
         "name at every resolution (a raw point's attributes.temperature and an hourly or "
         "daily temperature_mean are both in attribute_units.temperature), e.g. "

@@ -2,7 +2,9 @@
 holds each part of it.
 
 `read_series(entity_id, start, end)` returns segments in time order, each with its
-resolution: "raw" (Home Assistant's own points), "hourly" or "daily" (rows of the tiers).
+resolution: "raw" (Home Assistant's own points), "hourly" or "daily" (rows of the tiers), or
+"archived" (days whose daily rows left InfluxDB for the archive, `ArchiveObject`: no points;
+`manage.py restore_from_archive` brings them back into another database).
 Which tier holds a UTC day follows the tiers' progress (`TierChunk`): once a day's hourly rows
 are verified, its raw data may be (partly) gone, so the hourly rows are read; once its daily
 row is verified, the daily row. An aggregate segment for which the entity has no rows (it was
@@ -27,13 +29,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from retention.entities import ha_source
-from retention.models import Entity, TierChunk
+from retention.models import ArchiveObject, Entity, TierChunk
 from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import DAILY_RP, HOURLY_RP, is_own_field, read_rows
 from retention.tiers.timeline import utc_window
 from retention.timeutil import floor_day, floor_hour, utc_midnight
 
 DONE = (TierChunk.State.VERIFIED, TierChunk.State.DELETED)
+# Days whose daily rows left InfluxDB for the archive: no points (restore them to read them).
+ARCHIVED = "archived"
 
 
 @dataclass
@@ -66,7 +70,9 @@ def entity_series(entity: Entity, start: datetime, end: datetime) -> list[Segmen
     for resolution, part_start, part_end in _parts(start, end):
         segment = _read(entity, resolution, part_start, part_end)
         if segment.resolution != "raw" and not segment.points:
-            segment = _read(entity, "raw", part_start, part_end)
+            raw = _read(entity, "raw", part_start, part_end)
+            if resolution != ARCHIVED or raw.points:
+                segment = raw
         if segments and segments[-1].resolution == segment.resolution:
             segments[-1].end = segment.end
             segments[-1].points.extend(segment.points)
@@ -86,10 +92,11 @@ def _parts(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
         )
     }
     parts: list[tuple[str, datetime, datetime]] = []
+    archived = _archived_days(first, last)
     day = first
     while day <= last:
         if states.get((TierChunk.Tier.DAILY, day)) in DONE:
-            resolution = "daily"
+            resolution = ARCHIVED if day in archived else "daily"
         elif states.get((TierChunk.Tier.HOURLY, day)) in DONE:
             resolution = "hourly"
         else:
@@ -104,7 +111,28 @@ def _parts(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
     return parts
 
 
+def _archived_days(first: date, last: date) -> set[date]:
+    """The days of first..last whose daily rows an archive run verified and deleted from
+    InfluxDB (its files not expired)."""
+    days: set[date] = set()
+    for start, stop in ArchiveObject.objects.filter(
+        source_deleted__isnull=False,
+        expired__isnull=True,
+        start_date__lte=last,
+        end_date__gte=first,
+    ).values_list("start_date", "end_date"):
+        day = max(start, first)
+        while day <= min(stop, last):
+            days.add(day)
+            day += timedelta(days=1)
+    return days
+
+
 def _read(entity: Entity, resolution: str, start: datetime, end: datetime) -> Segment:
+    if resolution == ARCHIVED:  # a late point's row written back waits in the daily tier
+        segment = _read(entity, "daily", start, end)
+        segment.resolution = "daily" if segment.points else ARCHIVED
+        return segment
     segment = Segment(resolution, start, end)
     if resolution == "raw":
         for sample in ha_source.read_samples(entity, start, end, carry_in=False):

@@ -1,7 +1,7 @@
 """Transparent reads (PRD 2.3 AC7): read_series and GET /api/series over a range that spans
 daily, hourly and raw data, against the real InfluxDB."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from retention.archive.run import run_archive
 from retention.models import Entity
 from retention.tiers import runner as tiers
 from retention.tiers.series import read_series
@@ -55,6 +56,25 @@ def test_segments_state_their_resolution(tiered):
     ]
     total = day["total_energy"] + sum(p["total_energy"] for p in hourly.points)
     assert total == pytest.approx(48.0)
+
+
+def test_days_archived_say_so_instead_of_raw_without_points(ha_db, local_archive):
+    """Days whose daily rows left InfluxDB for the archive were answered as a "raw" segment
+    without points, as if the entity had written nothing: they are an "archived" segment."""
+    entity = ha_db.write_entity(
+        "official", "sensor.boiler_power", [(0, 1.0), (2 * 86400 + 12 * 3600, 2.0)], unit="kW"
+    )
+    entity.save()
+    assert tiers.downsample_hourly(D0, D0 + 2 * DAY).status == "ok"
+    assert tiers.downsample_daily(D0, D0 + 2 * DAY).status == "ok"
+    report = run_archive(datetime(2026, 1, 15, tzinfo=UTC))  # 2024 has closed: archived
+    assert report.status == "ok" and report.records_deleted == 2
+    segments = read_series("sensor.boiler_power", T0, T0 + 3 * DAY)
+    assert [(s.resolution, s.start, s.end, s.points) for s in segments[:1]] == [
+        ("archived", T0, T0 + 2 * DAY, [])
+    ]
+    assert [s.resolution for s in segments[1:]] == ["raw"]
+    assert segments[1].points[0]["value"] == 2000.0
 
 
 def test_partial_windows_at_the_edges(tiered):
