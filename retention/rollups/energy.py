@@ -215,7 +215,9 @@ def _energy_day(
             # Over the whole (elapsed) hour: a meter's growth across a gap (unavailable) is
             # counted at the reading after it, as when Home Assistant writes no gap.
             bucket[1] += (p.end - p.start).total_seconds()
-        rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
+        # A daily tier row (a whole day) keeps no hours: its day's average is no hourly peak.
+        # (An hour's pieces add up to 3600 s at most, give or take float rounding.)
+        rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if 0 < s < 3601]
         peak = max(rates) if rates else None
     # A meter's raw steps are priced as used; a day without any energy by its pieces' time.
     if any(step.aggregate.total_energy for step in used):

@@ -84,6 +84,25 @@ def test_a_meter_back_from_unavailable_peaks_at_its_hours_growth_not_per_minute_
     assert row.peak_power == pytest.approx(2000)
 
 
+def test_a_meters_day_read_from_the_daily_tier_alone_has_no_peak(ha_db: HaDatabase, enrich_db: str):
+    """The daily tier keeps no hours: a meter's day rebuilt from its daily row gave the day's
+    average power (104 W here) as its peak, the highest hourly average (2 kW) it had from the
+    raw states and the hourly rows. A peak that cannot be measured is left empty."""
+    ha_db.saved_entity(
+        "official", "sensor.plug_energy", [(-60, 10.0), (9 * 3600, 10.0), (10 * 3600, 12.0),
+        (12 * 3600, 12.5)], unit="kWh", kind="energy",
+    )  # fmt: skip
+    peaks = []
+    for downsample in (None, tiers.downsample_hourly, tiers.downsample_daily):
+        if downsample is not None:
+            assert downsample(DAY1, DAY2).status == "ok"
+        rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+        row = energy_row("sensor.plug_energy")
+        assert row.total_kwh == pytest.approx(2.5)
+        peaks.append(row.peak_power)
+    assert peaks == [pytest.approx(2000), pytest.approx(2000), None]
+
+
 @pytest.mark.parametrize("layout", ["official", "ingestor"])
 def test_a_meter_unavailable_at_midnight_peaks_at_its_first_hours_growth(
     ha_db: HaDatabase, enrich_db: str, layout: str
