@@ -96,6 +96,10 @@ OPERATIONS: dict[Tier, tuple[str, Callable]] = {
 }
 
 
+# What a dry run reports when it has something to do, or says why it has nothing to.
+DRY_RUN_SAYS_WHY = ("days_in_range", "waiting", "nothing_tiered", "creates_retention_policies")
+
+
 def downsample_hourly(
     start: date | None = None, end: date | None = None, **options: Any
 ) -> RetentionRun:
@@ -171,7 +175,11 @@ def _run(
                 _warn_raw_slack(run)
             tier = kind(start, end, now)
             if dry_run:
-                run.details = {**run.details, **dry(tier, progress)}  # keeps who queued it
+                report = dry(tier, progress)
+                if run.range_start is None and not any(map(report.get, DRY_RUN_SAYS_WHY)):
+                    # "0 raw points of 0 days" says nothing of why: as the run's note does
+                    report["nothing_due"] = nothing_due(operation, tier.horizon)
+                run.details = {**run.details, **report}  # keeps who queued it
                 run.records_processed = run.details.get(
                     "raw_points", run.details.get("hourly_rows", 0)
                 )

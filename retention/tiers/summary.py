@@ -77,6 +77,7 @@ def summary(run: RetentionRun) -> str:
         if creates := details.get("creates_retention_policies"):  # a fresh install
             parts.append(f"first it would create the retention policies {', '.join(creates)}")
         parts.append(details.get("nothing_tiered", ""))  # discovery never ran, say so
+        parts.append(details.get("nothing_due", ""))  # every day is done: when the next is
     else:
         parts.append(counts(run))
         if details.get("late_points"):

@@ -867,6 +867,36 @@ def test_a_run_with_no_day_due_says_when_the_next_one_is(ha_db, settings):
     assert "no day was due" not in tiers.summary(hourly(D0, D0 + DAY, now=now))
 
 
+def test_a_dry_run_with_no_day_due_says_when_the_next_one_is(ha_db, settings):
+    """The dry run a user tries first said "would aggregate 0 raw points of 0 days and delete
+    0 points" and nothing of why, where the run it previews says which days are done and when
+    the next comes due."""
+    settings.RETENTION_RAW_DAYS, settings.RETENTION_LATE_MARGIN_HOURS = 7, 2
+    ha_db.saved_entity("official", "sensor.n_power", [(n, n) for n in range(0, 3600, 60)], unit="W")
+    now = T0 + 9 * DAY + timedelta(hours=3)  # the horizon: 2024-03-06
+    hourly(None, None, now=now)
+    dry = hourly(None, None, now=now, dry_run=True)
+    due = (
+        "no day was due: every day before 2024-03-06 is done (or holds nothing tiered); "
+        "2024-03-06 comes due at 2024-03-14 02:00 UTC (raw points are kept 7 days, and 2 h for "
+        "late points)"
+    )
+    assert dry.details["nothing_due"] == due
+    assert tiers.summary(dry) == (
+        f"raw -> hourly run {dry.pk}: dry run; would aggregate 0 raw points of 0 days and "
+        f"delete 0 points; {due}; {dry.duration_seconds:.1f} s"
+    )
+    settings.RETENTION_HOURLY_DAYS = 90
+    composed = daily(None, None, now=now, dry_run=True)  # no hourly row is 90 days old
+    assert "; no day was due: every day before 2023-12-14 is done (or holds nothing tiered); " in (
+        tiers.summary(composed)
+    ), tiers.summary(composed)
+    # A range given, or days to do: no word of the horizon.
+    assert "nothing_due" not in hourly(D0, D0 + DAY, now=now, dry_run=True).details
+    later = hourly(None, None, now=now + DAY, dry_run=True)  # 2024-03-06 is due then
+    assert later.details["days_in_range"] == 1 and "nothing_due" not in later.details
+
+
 def test_commands_take_the_same_options(ha_db, capsys):
     entity = ha_db.saved_entity("official", "sensor.c_power", [(0, 5)], unit="W")
     call_command("downsample_hourly", "--start", str(D0), "--end", str(D0 + DAY), "--dry-run")
