@@ -86,7 +86,16 @@ class Command(BaseCommand):
             f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
             f"{report.database!r} (measurement entity_aggregates); the archive held rows for "
             f"{report.days:,} of the {counted(report.days_asked, 'day')} asked"
+            + (NOT_INDEXED if not report.objects else "")
         )
+
+
+# Restore finds files only through their ArchiveObject rows (docs/storage.md, Restore).
+NOT_INDEXED = (
+    " (no archive file the index knows of covers these days; if enrich's database was lost or "
+    "came back from an older backup, index the files of the archive with manage.py "
+    "rebuild_archive_index, then restore again)"
+)
 
 
 def _where(output: Path | None) -> str:

@@ -14,7 +14,7 @@ from retention.archive.errors import VerificationError
 from retention.archive.reader import MEASUREMENT
 from retention.archive.restore import restore_from_archive, restore_to_influxdb
 from retention.archive.run import run_archive
-from retention.models import RetentionRun
+from retention.models import ArchiveObject, RetentionRun
 from retention.tiers import runner as tiers
 from retention.tiers.rows import DAILY_RP, read_rows
 from tests.retention.conftest import HaDatabase
@@ -121,6 +121,22 @@ def test_the_report_counts_the_days_restored_apart_from_the_days_asked(archived,
     call_command("restore_from_archive", "2021-12-29", "2022-01-02")
     out = capsys.readouterr().out
     assert "the archive held rows for 2 of the 5 days asked" in out
+
+
+def test_a_restore_no_indexed_file_covers_says_to_index_the_archive(archived, tier, capsys):
+    """After losing enrich's database (docs/storage.md, Restore), the archive's files are in
+    the store but not in its index: the command said "0 rows ... from 0 archive files" and
+    exited 0, not how to find them."""
+    ArchiveObject.objects.all().delete()
+    call_command("restore_from_archive", "2022-02-01", "2022-02-28")
+    out = capsys.readouterr().out
+    assert out.startswith("0 rows of 2022-02-01..2022-02-28 from 0 archive files written"), out
+    assert "no archive file the index knows of covers these days" in out
+    assert "manage.py rebuild_archive_index" in out
+    call_command("rebuild_archive_index")
+    capsys.readouterr()
+    call_command("restore_from_archive", "2022-02-01", "2022-02-28")
+    assert "rebuild_archive_index" not in capsys.readouterr().out
 
 
 def test_the_command_restores_a_range_longer_than_a_request_may_ask(
