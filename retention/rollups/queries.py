@@ -138,8 +138,8 @@ class MaterializedViewManager:
         day_of_week: int | None = None,
     ) -> list[dict[str, Any]]:
         rows = HourlyRoomActivity.objects.all()
-        if area:
-            rows = rows.filter(area=area)
+        if area:  # Home Assistant's area names ("Living Room"), asked in any case
+            rows = rows.filter(area__iexact=area)
         if start is not None:
             rows = rows.filter(hour__gte=activity_since(start))
         if end is not None:

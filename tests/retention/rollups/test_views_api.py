@@ -84,6 +84,20 @@ def test_room_activity_filters(api, rows):
     assert api.get(f"{url}?area=kitchen").json()["count"] == 0
 
 
+def test_an_area_is_found_in_any_case(api):
+    """Areas come from Home Assistant by name ("Living Room"), the docs ask for
+    `area=kitchen`: the filter matched the case exactly and answered no row, as for an area
+    that has none."""
+    for area in ("Kitchen", "Living Room"):
+        HourlyRoomActivity.objects.create(
+            area=area, hour=T0, day_of_week=0, motion_count=2, occupancy_rate=0.5
+        )
+    url = "/api/views/hourly_room_activity"
+    assert [r["area"] for r in api.get(f"{url}?area=kitchen").json()["rows"]] == ["Kitchen"]
+    assert [r["area"] for r in api.get(f"{url}?area=living room").json()["rows"]] == ["Living Room"]
+    assert api.get(f"{url}?area=hall").json()["count"] == 0
+
+
 def test_carbon_filters(api, rows):
     body = api.get("/api/views/daily_carbon_summary?region=DE&start=2024-03-04").json()
     assert [(r["region"], r["avg_carbon"], r["avg_renewable"]) for r in body["rows"]] == [
