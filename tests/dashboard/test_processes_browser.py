@@ -165,3 +165,44 @@ def test_the_page_says_a_killed_beat_stopped_and_a_killed_worker_is_gone(
         [f"Queue {name}", "not served", "—", "No live worker consumes it: its tasks wait in Redis."]
         for name in QUEUES
     ]
+
+
+@pytest.mark.usefixtures("prefix")
+def test_the_details_of_a_stopped_beat_and_a_gone_worker_write_times_as_the_page_does(
+    live_server, browser
+):
+    """The beat's "last at" read "2026-12-06T05:57:15.044785+00:00" (UTC, microseconds) where
+    the rest of the page writes times on the home's clock: "Sat 05:57 AM", with the date 8
+    days back ("Sat, Nov 28, 05:57 AM")."""
+    import json
+    import re
+    import time
+    from datetime import UTC, datetime
+
+    from enrich.redis import alive
+    from enrich.redis.client import get_redis
+
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    ticked = float(int(time.time()) - 8 * 86400 + 0.044785)  # 8 days back
+    heard = float(int(time.time()) - 2 * 3600 + 0.5)  # two hours back
+    get_redis().set(alive._beat_key(), json.dumps({"at": ticked, "host": "old-host"}))
+    get_redis().hset(alive._workers_key(), "collectors@old-host",
+                     json.dumps({"at": heard, "queues": ["collectors"]}))  # fmt: skip
+    User.objects.create_user("reader", password="read-only-password")
+    browser.set_window_size(1280, 3000)
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+    beat_row, worker_row = processes_rows(browser)[:2]
+
+    def near(at: float) -> str:  # as the page writes a time, the date 6 days or more back
+        iso = datetime.fromtimestamp(at, UTC).isoformat()
+        return browser.execute_script("return Status.near(arguments[0], Date.now());", iso)
+
+    last = re.fullmatch(r"No tick for \d+ s \(last at (.+)\): the beat has stopped or hangs, "
+                        r"so no schedule runs\. It ticks at least every 5 s\.", beat_row[3])  # fmt: skip
+    assert last and last.group(1) == near(ticked), beat_row
+    assert "," in last.group(1)  # with its date: 8 days back
+    seen = re.fullmatch(r"Not heard from for \d+ s \(last at (.+)\): it was killed or hangs\.",
+                        worker_row[3])  # fmt: skip
+    assert seen and seen.group(1) == near(heard), worker_row

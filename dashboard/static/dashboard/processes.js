@@ -1,5 +1,6 @@
 // "Processes": is the beat ticking, which workers are alive and consume each queue, and which
-// periodic tasks the beat leaves out, with the reasons (/api/processes/).
+// periodic tasks the beat leaves out, with the reasons (/api/processes/). The times in the
+// beat's and workers' details ("last at …") are written as the page writes times.
 (function () {
   "use strict";
   var S = window.Status;
@@ -18,11 +19,11 @@
     function state(ok, good, bad) { return ok ? [good, "good"] : [bad, "problem"]; }
     if (p.beat) {
       rows.push(["Beat" + (p.beat.host ? " (" + p.beat.host + ")" : ""), state(p.beat.ok, "ticking", "stopped"),
-                 p.beat.last_tick ? S.age(p.beat.age_seconds) + " ago" : "never", [p.beat.detail, "message"]]);
+                 p.beat.last_tick ? S.age(p.beat.age_seconds) + " ago" : "never", [S.timesIn(p.beat.detail), "message"]]);
     }
     (p.workers || []).forEach(function (w) {
       rows.push(["Worker " + w.node + " (queues " + w.queues.join(", ") + ")", state(w.ok, "alive", "gone"),
-                 S.age(w.age_seconds) + " ago", [w.detail, "message"]]);
+                 S.age(w.age_seconds) + " ago", [S.timesIn(w.detail), "message"]]);
     });
     (p.queues || []).forEach(function (q) {
       rows.push(["Queue " + q.name, state(q.ok, "served", "not served"), "—",  // no sign of life of its own
