@@ -75,3 +75,42 @@ def test_a_day_without_measured_sizes_is_a_gap_not_zero(live_server, browser, se
         " return u.root.querySelector('.u-legend .u-value').textContent; });"
     )
     assert legend == dates(browser, *days)
+
+
+def colour_at(browser, day: datetime, size: int) -> str | None:
+    """The tier whose colour the storage chart has drawn at `day`, `size` bytes up, or None."""
+    return browser.execute_script(
+        "var u = Status.charts.storage, r = window.devicePixelRatio || 1;"
+        "var x = u.valToPos(arguments[0], 'x', true), y = u.valToPos(arguments[1], 'y', true);"
+        "var p = u.ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data;"
+        "var hex = '#' + Array.from(p.slice(0, 3), function (c) {"
+        " return c.toString(16).padStart(2, '0'); }).join('');"
+        "return ['raw', 'hourly', 'daily', 'archive'].filter(function (t) {"
+        " return Status.color(t) === hex; })[0] || null;",
+        day.timestamp(), size,
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("isolated")
+def test_one_measurement_is_drawn_as_a_bar_of_each_tier(live_server, browser, settings):
+    """A fresh install's first measurement: raw 40 MiB, hourly 10 MiB, no daily or archive yet.
+    The chart drew four dots at one day, the archive's last and on top of the others: a lone
+    archive-coloured dot at 50 MiB, where the summary said archive 0 B. It draws one bar
+    stacked of the tiers measured, each in its colour, as the legend names them."""
+    from selenium.webdriver.common.by import By
+
+    Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    User.objects.create_user("reader", password="read-only-password")
+    today = floor_day(datetime.now(UTC))
+    sizes = {"raw_size_bytes": 40 * MIB, "hourly_size_bytes": 10 * MIB, "daily_size_bytes": 0,
+             "archive_size_bytes": 0}  # fmt: skip
+    get_timeseries().write(settings.INFLUXDB_DATABASE, [Reading(METRICS_MEASUREMENT, sizes, today)])
+    browser.set_window_size(1280, 2600)
+    log_in(browser, live_server.url, "reader", "read-only-password")
+    wait_for(browser, "html[data-loaded]")
+
+    summary = browser.find_element(By.ID, "storage-summary").text
+    assert summary.endswith("raw 40.0 MiB, hourly 10.0 MiB, daily 0 B, archive 0 B."), summary
+    assert [colour_at(browser, today, n * MIB) for n in (5, 20, 35)] == ["raw"] * 3
+    assert [colour_at(browser, today, n * MIB) for n in (43, 47)] == ["hourly"] * 2
+    assert colour_at(browser, today, 52 * MIB) is None  # above the bar: nothing measured there

@@ -1,5 +1,6 @@
 // Bytes per tier over time, stacked (raw at the bottom, then hourly, daily, archive), from the
-// daily storage metrics; and the reduction so far from the newest of them.
+// daily storage metrics (one measurement: one stacked bar); and the reduction so far from
+// the newest of them.
 window.Status.panel(["storage-chart", "storage-summary", "reduction"], function (S, el, summary, reduction) {
   "use strict";
   var TIERS = [["raw", "raw_size_bytes"], ["hourly", "hourly_size_bytes"],
@@ -45,6 +46,18 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
                           values: function (u, ticks) { return ticks.map(S.bytes); } }] };
     // With bands, the upper series' own fill would cover the ones below: fill only the first.
     series.forEach(function (s, i) { if (i > 1) delete s.fill; });
+    // One measurement (a fresh install's first) has no band to fill: its four points at one
+    // day, the archive's drawn last over the others, read as all archive. It is one bar
+    // stacked of the tiers, each from the one below it up to its own top, in its colour.
+    if (points.length === 1) {
+      opts.bands = [];
+      series.forEach(function (s, i) {
+        if (!i) return;
+        var from = i > 1 ? data[i - 1][0] : 0;
+        Object.assign(s, { fill: S.color(TIERS[i - 1][0]), width: 0, fillTo: function () { return from; },
+                           paths: uPlot.paths.bars({ size: [0.4, 120] }), points: { show: false } });
+      });
+    }
     S.chart("storage", el, opts, data);
     var last = points[points.length - 1];
     summary.textContent = S.count(points.length, "daily measurement") + "; on " + S.date(last.time) + ": " +
