@@ -5,7 +5,7 @@ from django.conf import settings
 
 from collectors.pricing import octopus
 from dashboard.choices import COUNTRIES, OFFERS, offer
-from enrich.form_fields import Number
+from enrich.form_fields import POSITION
 from enrich.models import Site, validate_tag_value, validate_timezone
 
 
@@ -14,8 +14,8 @@ class SetupForm(forms.Form):
         max_length=100, initial="Home", label="Site name", validators=[validate_tag_value]
     )
     # Read as the API reads a number: digits 0-9 only (not "١٢" or "1_0").
-    latitude = Number(min_value=-90, max_value=90, help_text="decimal degrees")
-    longitude = Number(min_value=-180, max_value=180, help_text="decimal degrees")
+    latitude = POSITION["latitude"](min_value=-90, max_value=90, help_text="decimal degrees")
+    longitude = POSITION["longitude"](min_value=-180, max_value=180, help_text="decimal degrees")
     timezone = forms.CharField(
         max_length=64, validators=[validate_timezone], help_text="IANA name, e.g. Europe/London"
     )

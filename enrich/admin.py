@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 
 from enrich.admin_selection import SelectionAdmin
 from enrich.crypto import UnreadableSecret, unreadable_fields, unreadable_message
-from enrich.form_fields import ADMIN_NUMBERS
+from enrich.form_fields import ADMIN_NUMBERS, POSITION
 from enrich.influx import TimeseriesError, quote_literal
 from enrich.models import (
     OAuthConnection,
@@ -207,6 +207,7 @@ class SiteForm(forms.ModelForm):
     class Meta:
         model = Site
         fields = "__all__"
+        field_classes = POSITION  # a refused latitude's example is a latitude
 
     def clean(self):
         cleaned = super().clean()

@@ -6,6 +6,7 @@ as a person may type them; NaN, infinities and numbers past a float (1e400) are 
 Django's FloatField refuses them."""
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -27,7 +28,12 @@ def _read(field: forms.Field, value: Any, reader: Callable[[str], Any]) -> Any:
 
 
 class Number(forms.FloatField):
-    default_error_messages = {"invalid": "Enter a number in the digits 0-9, e.g. 51.5 or -0.12."}
+    """A number; refused, the message shows `example`, a number the field takes (a load's hours
+    cannot be negative: not a longitude's -0.12)."""
+
+    def __init__(self, *, example: str = "2.5", **kwargs: Any) -> None:
+        said = {"invalid": f"Enter a number in the digits 0-9, e.g. {example}."}
+        super().__init__(error_messages=said | (kwargs.pop("error_messages", None) or {}), **kwargs)
 
     def to_python(self, value: Any) -> float | None:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -43,6 +49,10 @@ class Whole(forms.IntegerField):
             return value
         return _read(self, value, whole)
 
+
+# A site's position, each with its example (a ModelForm's Meta.field_classes).
+POSITION = {"latitude": partial(Number, example="51.5"),
+            "longitude": partial(Number, example="-0.12")}  # fmt: skip
 
 # An admin's (or inline's) formfield_overrides: its model's number fields read as above.
 ADMIN_NUMBERS = {

@@ -81,6 +81,29 @@ def test_a_flexible_load_of_no_whole_number_of_minutes_is_refused(admin_client):
     assert FlexibleLoad.objects.get().hours == 0.3333
 
 
+def test_a_refused_number_shows_an_example_that_fits_its_field(admin_client):
+    # Every number field's refusal said "e.g. 51.5 or -0.12", a position's example: a load's
+    # hours, carbon price and power too, none of which can be negative.
+    fields = ("hours", "carbon_price", "kw")
+    _, errors = refused_load(admin_client, **dict.fromkeys(fields, "١"))
+    assert {name: errors[name] for name in fields} == dict.fromkeys(
+        fields, ["Enter a number in the digits 0-9, e.g. 2.5."]
+    )
+    # A site's latitude and longitude, in the admin and the setup form (for a first site): a
+    # position's.
+    Site.objects.all().delete()
+    form = {"name": "Flat", "latitude": "1_0", "longitude": "1_0", "timezone": "UTC",
+            "providers-TOTAL_FORMS": "0", "providers-INITIAL_FORMS": "0"}  # fmt: skip
+    admin_page = admin_client.post(reverse("admin:enrich_site_add"), form)
+    setup = {"name": "Flat", "latitude": "1_0", "longitude": "1_0", "timezone": "UTC",
+             "influxdb_url": "http://127.0.0.1:8186", "ha_database": "ha", "action": "create"}  # fmt: skip
+    setup_page = admin_client.post("/setup/", setup)
+    for shown in (admin_page.context["adminform"].form.errors, setup_page.context["form"].errors):
+        assert shown["latitude"] == ["Enter a number in the digits 0-9, e.g. 51.5."]
+        assert shown["longitude"] == ["Enter a number in the digits 0-9, e.g. -0.12."]
+    assert not Site.objects.exists()
+
+
 @pytest.mark.parametrize("value", ["١", "１", "1_0", " 1_0 ", "0x1", "nan", "-inf", "1e400"])
 def test_a_number_in_other_digits_or_no_number_is_refused(admin_client, value):
     # Django's form fields read other scripts' digits and "1_0" (float(), int()): a load of
