@@ -11,8 +11,10 @@ gunicorn has no setting for that page: its one writer, gunicorn.util.write_error
 """
 
 import json
+import os
 
 import gunicorn.util
+from gunicorn.errors import AppImportError
 
 
 def _write_error(sock, status_int: int, reason: str, mesg: str) -> None:
@@ -28,3 +30,17 @@ def _write_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 gunicorn.util.write_error = _write_error
+
+
+def post_fork(server, worker) -> None:
+    """A worker loads the settings before the app: a bad one stops gunicorn with its message
+    alone, as manage.py says it ("App failed to load"), not with Django's traceback ending in
+    it (and other errors of the app's load as before)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")  # as config/wsgi.py
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (loads them)
+    except ImproperlyConfigured as exc:
+        raise AppImportError(f"ImproperlyConfigured: {exc}") from None

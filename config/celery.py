@@ -1,8 +1,11 @@
 """The Celery app: JSON only, explicit queues, routes by task name, beat from the database."""
 
 import os
+import sys
 
 from celery import Celery
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.utils.objects import cached_property
@@ -27,6 +30,18 @@ class App(Celery):
 # Every task counts its deliveries: one that keeps killing its worker stops (enrich.deliveries).
 app = App("enrich", task_cls="enrich.deliveries:GuardedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@app.on_configure.connect
+def _settings_loaded(**_kwargs) -> None:
+    """`celery -A config worker` (beat, Flower) loads the settings as it reads its
+    configuration: a bad one stops it with its message, as manage.py says it, not with the
+    command line's traceback ending in it. (A Django process has loaded them already.)"""
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (loads them)
+    except ImproperlyConfigured as exc:
+        sys.exit(f"ImproperlyConfigured: {exc}")
+
 
 app.conf.update(
     task_serializer="json",
