@@ -96,7 +96,8 @@ def test_a_refused_number_shows_an_example_that_fits_its_field(admin_client):
             "providers-TOTAL_FORMS": "0", "providers-INITIAL_FORMS": "0"}  # fmt: skip
     admin_page = admin_client.post(reverse("admin:enrich_site_add"), form)
     setup = {"name": "Flat", "latitude": "1_0", "longitude": "1_0", "timezone": "UTC",
-             "influxdb_url": "http://127.0.0.1:8186", "ha_database": "ha", "action": "create"}  # fmt: skip
+             "influxdb_url": "http://127.0.0.1:8186", "ha_database": "ha",
+             "action": "create"}  # fmt: skip
     setup_page = admin_client.post("/setup/", setup)
     for shown in (admin_page.context["adminform"].form.errors, setup_page.context["form"].errors):
         assert shown["latitude"] == ["Enter a number in the digits 0-9, e.g. 51.5."]

@@ -418,7 +418,7 @@ def test_manage_py_stops_on_a_bad_setting_with_its_message_and_no_traceback():
 BAD_TTL = "CACHE_TTL_AIR_QUALITY_SECONDS=0 must be a whole number of seconds above 0."
 
 
-def started_with_a_bad_setting(*argv: str, folder) -> subprocess.CompletedProcess:
+def started_with_a_bad_setting(*argv: str) -> subprocess.CompletedProcess:
     """`python -m <argv>` started as make run starts it, with CACHE_TTL_AIR_QUALITY_SECONDS=0."""
     env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DATABASE_URL"}
     env.update(GOOD, CACHE_TTL_AIR_QUALITY_SECONDS="0")
@@ -438,7 +438,7 @@ def test_celery_stops_on_a_bad_setting_with_its_message_and_no_traceback(argv, t
     # As manage.py: `celery -A config worker` printed Celery's command line's fifty lines of
     # traceback, the one line naming the variable last.
     argv = [arg.format(folder=tmp_path) for arg in argv]
-    result = started_with_a_bad_setting(*argv, folder=tmp_path)
+    result = started_with_a_bad_setting(*argv)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"ImproperlyConfigured: {BAD_TTL}\n"
 
@@ -448,7 +448,7 @@ def test_gunicorn_stops_on_a_bad_setting_with_its_message_and_no_traceback(tmp_p
     # failed to boot"). It stops with the message once, in its own log lines.
     result = started_with_a_bad_setting(
         "gunicorn", "config.wsgi:application", "--workers", "1", "--bind", "127.0.0.1:0",
-        "--pid", str(tmp_path / "pid"), folder=tmp_path,
+        "--pid", str(tmp_path / "pid"),
     )  # fmt: skip
     said = result.stdout + result.stderr
     assert result.returncode != 0, said

@@ -199,8 +199,11 @@ def test_the_details_of_a_stopped_beat_and_a_gone_worker_write_times_as_the_page
         iso = datetime.fromtimestamp(at, UTC).isoformat()
         return browser.execute_script("return Status.near(arguments[0], Date.now());", iso)
 
-    last = re.fullmatch(r"No tick for \d+ s \(last at (.+)\): the beat has stopped or hangs, "
-                        r"so no schedule runs\. It ticks at least every 5 s\.", beat_row[3])  # fmt: skip
+    last = re.fullmatch(
+        r"No tick for \d+ s \(last at (.+)\): the beat has stopped or hangs, so no schedule "
+        r"runs\. It ticks at least every 5 s\.",
+        beat_row[3],
+    )
     assert last and last.group(1) == near(ticked), beat_row
     assert "," in last.group(1)  # with its date: 8 days back
     seen = re.fullmatch(r"Not heard from for \d+ s \(last at (.+)\): it was killed or hangs\.",

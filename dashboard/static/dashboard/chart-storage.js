@@ -54,8 +54,9 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
       series.forEach(function (s, i) {
         if (!i) return;
         var from = i > 1 ? data[i - 1][0] : 0;
-        Object.assign(s, { fill: S.color(TIERS[i - 1][0]), width: 0, fillTo: function () { return from; },
-                           paths: uPlot.paths.bars({ size: [0.4, 120] }), points: { show: false } });
+        Object.assign(s, { fill: S.color(TIERS[i - 1][0]), width: 0, points: { show: false },
+                           fillTo: function () { return from; },
+                           paths: uPlot.paths.bars({ size: [0.4, 120] }) });
       });
     }
     S.chart("storage", el, opts, data);

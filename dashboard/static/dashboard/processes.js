@@ -19,7 +19,8 @@
     function state(ok, good, bad) { return ok ? [good, "good"] : [bad, "problem"]; }
     if (p.beat) {
       rows.push(["Beat" + (p.beat.host ? " (" + p.beat.host + ")" : ""), state(p.beat.ok, "ticking", "stopped"),
-                 p.beat.last_tick ? S.age(p.beat.age_seconds) + " ago" : "never", [S.timesIn(p.beat.detail), "message"]]);
+                 p.beat.last_tick ? S.age(p.beat.age_seconds) + " ago" : "never",
+                 [S.timesIn(p.beat.detail), "message"]]);
     }
     (p.workers || []).forEach(function (w) {
       rows.push(["Worker " + w.node + " (queues " + w.queues.join(", ") + ")", state(w.ok, "alive", "gone"),
