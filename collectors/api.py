@@ -22,6 +22,7 @@ from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
+from enrich.api.influx_down import unreadable
 from enrich.api.site import SITE, site_from_query
 from enrich.models import SOURCES, ProviderConfig, in_words
 from enrich.redis.cache import CachedAnswer, CacheUnavailable, ResponseCache
@@ -79,13 +80,13 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     entry["last_run"] = _last_run(config, target.key)
     entry["budget"] = usage.budget_use(config, target)
     entry["runs_today"] = usage.runs_today(config, target.key)
-    unreadable = ""
+    unread = ""
     try:
         answer = cache.get(config.source, config.provider, target.key)
         if answer is None:
             answer = cache.last_good(config.source, config.provider, target.key)
     except CacheUnavailable as exc:  # the other sources and the stored prices are still read
-        answer, unreadable = None, f"the last answer cannot be read: {exc}"
+        answer, unread = None, unreadable("the last answer", exc)
     if answer is not None:
         answer = replace(answer, stale=_stale(config, target.key, answer))
     # e.g. prices: the slot running now, not the one at the fetch
@@ -93,7 +94,7 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     if at_read is not None:
         return {**entry, **at_read}
     if answer is None:
-        return {**entry, "value": None, "message": unreadable or "no answer yet (see its last run)"}
+        return {**entry, "value": None, "message": unread or "no answer yet (see its last run)"}
     return {
         **entry,
         "value": answer.value,

@@ -9,6 +9,7 @@ from collectors import pipeline, spending
 from collectors.base import Target
 from collectors.models import CollectorRun
 from collectors.registry import adapter_for
+from enrich.api.influx_down import unreadable
 from enrich.models import ProviderConfig
 from enrich.redis.budget import Budget
 from enrich.redis.client import RedisUnavailable
@@ -30,7 +31,7 @@ def budget_use(config: ProviderConfig, target: Target) -> dict[str, Any] | None:
     except ValueError as exc:
         return {"spec": spec, "error": f"options.budget: {exc}"}
     except RedisUnavailable as exc:
-        return {"spec": spec, "error": str(exc)}
+        return {"spec": spec, "error": unreadable(f"The API budget of {config.provider}", exc)}
     return {
         "spec": spec,
         "limit": budget.limit,

@@ -33,6 +33,7 @@ from collectors.pricing.adapter import window_hours
 from collectors.pricing.slots import PriceSlot, current_slot, headline, headline_reading
 from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
 from collectors.registry import adapter_for
+from enrich.api.influx_down import unreadable
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.models import ProviderConfig
 from enrich.redis.cache import CachedAnswer
@@ -77,7 +78,7 @@ def current_value(
     try:
         by_currency = stored_slots(config.provider, target.key, now - LOOK_BACK, now + AHEAD)
     except TimeseriesError as exc:
-        message = f"the stored prices cannot be read: {exc}"
+        message = unreadable("the stored prices", exc).rstrip(".")
         return _last_fetched(answer, fetched, message, _hours(target))
     if len(by_currency) > 1:
         return _last_fetched(

@@ -1,27 +1,33 @@
-"""The API's 503 when InfluxDB cannot be read: what cannot be read and why, in words an API
-client can act on, without InfluxDB's address (INFLUXDB_URL, host and port), database or query;
-the whole error, address included, goes to the server log for whoever runs enrich."""
+"""InfluxDB (or Redis) cannot be read: what cannot be read and why, in words an API client and
+the status page's reader can act on, without the service's address (INFLUXDB_URL, REDIS_URL,
+host and port), database or query; the whole error, address included, goes to the server log
+for whoever runs enrich. `influx_down` answers it as the API's 503; `unreadable` says it
+where an answer goes on without the data (GET /api/enrichment/current, GET /api/plan/loads)."""
 
 import logging
 
 from rest_framework.response import Response
 
 from enrich.influx import InfluxAuthError, InfluxUnavailable, TimeseriesError
+from enrich.redis.client import RedisUnavailable
 
 logger = logging.getLogger(__name__)
 
 
-def _why(exc: TimeseriesError) -> str:
+def _why(exc: TimeseriesError | RedisUnavailable) -> str:
     if isinstance(exc, InfluxUnavailable):
         return ("InfluxDB does not answer (it is down, starting or overloaded); try again later. "
                 "The server log names the address tried.")  # fmt: skip
+    if isinstance(exc, RedisUnavailable):
+        return ("Redis does not answer (it is down, starting, or refuses the connection); try "
+                "again later. The server log names the address tried.")  # fmt: skip
     if isinstance(exc, InfluxAuthError):
         return "InfluxDB refused enrich's credentials; the server log says more."
     return "InfluxDB refused the read; the server log says why."
 
 
-def unreadable(what: str, exc: TimeseriesError) -> str:
-    """That `what` ("The carbon data") cannot be read, and why; `exc` is logged whole."""
+def unreadable(what: str, exc: TimeseriesError | RedisUnavailable) -> str:
+    """The sentence "`what` cannot be read: <why>" ("The carbon data"); `exc` is logged whole."""
     logger.error("%s cannot be read: %s", what, exc)
     return f"{what} cannot be read: {_why(exc)}"
 

@@ -61,3 +61,47 @@ def test_a_503_says_influxdb_does_not_answer_without_its_address(
     assert "127.0.0.1" not in detail and port not in detail and "http" not in detail
     # The server log keeps the address for whoever runs enrich.
     assert any(influx_gone in record.getMessage() for record in caplog.records)
+
+
+def answered_without(client, path: str, address: str, caplog) -> dict:
+    """The 200 `client` gets at `path`: without `address` (host:port), which the log keeps."""
+    with caplog.at_level(logging.ERROR):
+        answer = client.get(path)
+    assert answer.status_code == 200, answer.content
+    shown, port = answer.content.decode(), address.rsplit(":", 1)[1]
+    assert "127.0.0.1" not in shown and port not in shown and "://" not in shown, shown
+    assert any(address in record.getMessage() for record in caplog.records)
+    return answer.json()
+
+
+INFLUX_DOWN = ("InfluxDB does not answer (it is down, starting or overloaded); try again later. "
+               "The server log names the address tried")  # fmt: skip
+REDIS_DOWN = ("Redis does not answer (it is down, starting, or refuses the connection); try "
+              "again later. The server log names the address tried.")  # fmt: skip
+
+
+def test_the_current_price_says_influxdb_does_not_answer_without_its_address(
+    influx_gone, staff, caplog
+):
+    # Was "the stored prices cannot be read: Cannot reach InfluxDB at http://127.0.0.1:…" in a
+    # 200 any signed-in user reads, the status page shows and Home Assistant is sent.
+    answer = answered_without(staff, "/api/enrichment/current", influx_gone, caplog)
+    [price] = answer["sources"]["electricity_pricing"]["providers"]
+    assert price["message"] == f"the stored prices cannot be read: {INFLUX_DOWN}; no answer yet"
+
+
+def test_the_current_answer_says_redis_does_not_answer_without_its_address(
+    influx_gone, staff, settings, caplog
+):
+    # Was "... cannot reach Redis at REDIS_URL=redis://127.0.0.1:…/0 (Error 111 connecting
+    # to 127.0.0.1:….)" as the carbon entry's message and the price's budget error.
+    address = f"127.0.0.1:{free_port()}"
+    settings.REDIS_URL = f"redis://{address}/0"  # the response cache's Redis
+    answer = answered_without(staff, "/api/enrichment/current", address, caplog)
+    [carbon] = answer["sources"]["carbon_intensity"]["providers"]
+    assert carbon["message"] == f"the last answer cannot be read: {REDIS_DOWN}"
+    [price] = answer["sources"]["electricity_pricing"]["providers"]
+    assert price["budget"] == {
+        "spec": "100/day",
+        "error": f"The API budget of awattar cannot be read: {REDIS_DOWN}",
+    }
