@@ -17,10 +17,12 @@ from enrich.admin_selection import SelectionAdmin
 from enrich.readings import tag_problem
 from retention.models import (
     Entity,
+    RetentionRun,
 )
+from retention.queued import NOT_TAKEN
 from retention.rollups.follow import deleted_parts, gather, note_edit
 from retention.rollups.materialized import ENERGY
-from retention.rollups.tasks import follow_up
+from retention.rollups.tasks import Queued, follow_up
 
 # A person's word on these beats discovery's guess: changing one marks the row edited.
 CURATED_FIELDS = ("friendly_name", "kind", "area", "unit", "device_class", "tiered")
@@ -276,18 +278,33 @@ def _queue_and_tell(
                 "{} at the next refresh of the views (beat entry \"Refresh "
                 "materialized views\", every 4 hours), or at once by <code>manage.py "
                 "refresh_views</code> once Redis, the Celery broker, is running again.",
-                done, change, part.error, what, _followed(part.view, removed),
+                done, change, _not_followed(part), what, _followed(part.view, removed),
             ))  # fmt: skip
             continue
-        url = reverse("admin:retention_retentionrun_change", args=[part.run.pk])
         messages.info(request, format_html(
             'The views follow the {}: the rows of {} are {} on the retention '
             'worker in <a href="{}">run {}</a>{}.',
-            change, what, _followed(part.view, removed), url, part.run.pk,
+            change, what, _followed(part.view, removed), _run_url(part.run), part.run.pk,
             f" (queued by an earlier {change}, not started yet)" if part.waiting else "",
         ))  # fmt: skip
     if deleted:
         messages.info(request, REDISCOVERED)
+
+
+def _run_url(run: RetentionRun) -> str:
+    return reverse("admin:retention_retentionrun_change", args=[run.pk])
+
+
+def _not_followed(part: Queued) -> str:
+    """Why the follow-up did not go, without the broker's address: the run's record (its
+    errors) and the server log keep the whole error (retention.rollups.tasks)."""
+    if part.run is None:  # not even recorded (the database refused)
+        return "the follow-up could not be recorded; the server log says why"
+    return format_html(
+        '{}; <a href="{}">run {}</a> is recorded failed, and the server log names the address '
+        "tried and the error",
+        NOT_TAKEN, _run_url(part.run), part.run.pk,
+    )  # fmt: skip
 
 
 def _followed(view: str, removed: bool) -> str:

@@ -25,6 +25,12 @@ from retention.models import RetentionRun
 
 logger = logging.getLogger(__name__)
 
+# Why a task could not be queued, in words without the broker's address (host and port).
+NOT_TAKEN = (
+    "The task could not be queued: Redis, the Celery broker, does not take it (it is down, "
+    "starting, or refuses the connection)"
+)
+
 
 def record_queued_run(operation: str, request: Any, **fields: Any) -> RetentionRun:
     return queued_run(operation, str(request.user), **fields)
@@ -73,10 +79,8 @@ def queue(task: Task, run: RetentionRun, request: Any, **kwargs: Any) -> Respons
 
 def _not_queued(run: RetentionRun) -> str:
     return (
-        "The task could not be queued: Redis, the Celery broker, does not take it (it is "
-        "down, starting, or refuses the connection). Check that Redis is running, then ask "
-        f"again. Run {run.pk} is recorded failed; the server log names the address tried and "
-        "the error."
+        f"{NOT_TAKEN}. Check that Redis is running, then ask again. Run {run.pk} is recorded "
+        "failed; the server log names the address tried and the error."
     )
 
 

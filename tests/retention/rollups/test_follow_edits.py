@@ -8,6 +8,7 @@ The data lies in the last days before the real now: the worker computes up to it
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -15,6 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from config.celery import app
 from enrich.redis.client import get_redis
 from retention.models import (
     DailyEnergyByDevice,
@@ -216,15 +218,25 @@ def test_an_edit_that_changes_nothing_the_views_read_queues_nothing(
 # --- The broker out of reach, the view busy ---------------------------------------------------
 @pytest.mark.usefixtures("broker_down")
 def test_with_the_broker_out_of_reach_the_edit_is_saved_and_the_next_refresh_follows_it(
-    admin_client, rooms
+    admin_client, rooms, caplog
 ):
-    said = edit_in_the_admin(admin_client, rooms["moved"], area="office")
+    with caplog.at_level(logging.WARNING, logger="retention.rollups.tasks"):
+        said = edit_in_the_admin(admin_client, rooms["moved"], area="office")
 
     assert Entity.objects.get(pk=rooms["moved"].pk).area == "office"
     [warning] = [message for message in said if "views" in message]
-    assert "Saved, but the views cannot follow the edit now (The task could not be queued" in (
-        warning
-    )
+    [run] = follow_ups()
+    # The broker's error named its address ("Error 111 connecting to 127.0.0.1:…"): the run's
+    # record and the server log keep it, the message says what failed and where to look.
+    assert (
+        "Saved, but the views cannot follow the edit now (The task could not be queued: Redis, "
+        "the Celery broker, does not take it (it is down, starting, or refuses the connection); "
+        f"run {run.pk} is recorded failed, and the server log names the address tried and the "
+        "error)." in warning
+    ), warning
+    address = app.conf.broker_url.removeprefix("redis://").split("/")[0]  # 127.0.0.1:<port>
+    assert address.split(":")[1] not in warning and "127.0.0.1" not in warning, warning
+    assert address in run.errors and any(address in r.getMessage() for r in caplog.records)
     assert (
         "Their rows of hourly_room_activity (areas kitchen, office) are computed again at the "
         "next refresh of the views" in warning
@@ -232,7 +244,6 @@ def test_with_the_broker_out_of_reach_the_edit_is_saved_and_the_next_refresh_fol
     assert "at once by manage.py refresh_views once Redis, the Celery broker, is running" in (
         warning
     )
-    [run] = follow_ups()
     assert run.status == "failed" and "the next refresh of the view takes them up" in run.errors
     assert sorted(ViewFollowUp.objects.values_list("key", flat=True)) == ["kitchen", "office"]
 
