@@ -22,6 +22,7 @@ from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
 from collectors.registry import UnknownProvider, adapter_for
+from enrich.addresses import hidden
 from enrich.api.influx_down import unreadable
 from enrich.api.site import SITE, site_from_query
 from enrich.models import SOURCES, ProviderConfig, in_words
@@ -41,8 +42,9 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
         "status_label": run.get_status_display(),  # as the admin's runs list says it
         "started": run.started.isoformat(),
         "served": run.served,  # what it served instead: "nothing (no earlier answer)", ...
-        "error": run.error,
-        "message": run.message,  # the error without its class, as the status page shows it
+        # as recorded, without the addresses of enrich's services: the admin shows them whole
+        "error": hidden(run.error),
+        "message": hidden(run.message),  # the error without its class, as the status page shows
     }
 
 

@@ -3,6 +3,7 @@ nothing stored gives, where "check that the collector runs (GET /api/health/)" s
 to a health check that says nothing of collections."""
 
 from collectors.models import CollectorRun
+from enrich.addresses import hidden
 
 
 def last_collection(source: str, provider: str, target: str, noun: str) -> str:
@@ -16,4 +17,4 @@ def last_collection(source: str, provider: str, target: str, noun: str) -> str:
     if run.status in (CollectorRun.Status.OK, CollectorRun.Status.CACHED):
         return (f"{said}: check that the {noun} collector still runs (GET /api/processes/, "
                 "the collector runs in the admin).")  # fmt: skip
-    return f"{said}: {run.message.rstrip('.')}." if run.message else f"{said}."
+    return f"{said}: {hidden(run.message).rstrip('.')}." if run.message else f"{said}."

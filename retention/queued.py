@@ -5,7 +5,8 @@ so the answer can name it: 202 with `task_id`, `run_id` and `poll` (GET /retenti
 which shows the status and, when done, the report). When the broker cannot be reached the run
 is marked failed with the broker's error, and the answer is a 503 saying so and what to do,
 without the broker's address (host and port): that, with the error, goes to the server log and
-stays in the run's `errors`, as the InfluxDB 503s do (enrich.api.influx_down).
+stays in the run's `errors`, as the InfluxDB 503s do (enrich.api.influx_down), which the admin
+shows whole and the API without the address (enrich.addresses).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def send(task: Task, run: RetentionRun, **kwargs: Any) -> AsyncResult | None:
         result = task.apply_async(kwargs={"run_id": run.pk, **kwargs})
     except OperationalError as exc:
         run.status = RetentionRun.Status.FAILED
-        run.errors = f"The task could not be queued: {exc}"
+        run.errors = f"{NOT_TAKEN}: {str(exc).rstrip('.')}. Check that Redis is running."
         run.finished = datetime.now(UTC)
         run.save()
         return None

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, When
 
+from enrich.addresses import hidden
 from enrich.http import HttpError, request
 from enrich.influx import TimeseriesError
 from enrich.redis.lock import RunLock
@@ -365,8 +366,9 @@ def open_alerts():
 
 
 def alert_summary(alert: Alert) -> dict[str, Any]:
-    """An alert as the API shows it; `cleared` is when its incident was over (`with_state`:
-    for a run's alert, when the run that closed it finished), null while it is open."""
+    """An alert as the API shows it, its message without the addresses of enrich's services;
+    `cleared` is when its incident was over (`with_state`: for a run's alert, when the run
+    that closed it finished), null while it is open."""
     return {
         "alert_id": alert.pk,
         "kind": alert.kind,
@@ -375,7 +377,7 @@ def alert_summary(alert: Alert) -> dict[str, Any]:
         "operation_label": operation_label(alert),
         "run_id": alert.run_id,
         "run_status": alert.run.status if alert.run else None,
-        "message": alert.message,
+        "message": hidden(alert.message),  # the webhook is sent it whole (enrich.addresses)
         "created": iso(alert.created),
         "sent": iso(alert.sent),
         "delivery_error": alert.delivery_error or None,

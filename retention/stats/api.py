@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enrich.addresses import hidden_in
 from enrich.api import params
 from retention import liveness
 from retention.models import RetentionRun
@@ -30,7 +31,8 @@ class RetentionStats(APIView):
 
 class RetentionRunDetail(APIView):
     """One retention run: how a queued run, dry run or restore is followed (the `poll` URL of
-    a 202). `details` holds the report once it has finished."""
+    a 202). `details` holds the report once it has finished. Its texts, as `errors`, without
+    the addresses of enrich's services: the admin shows them whole (enrich.addresses)."""
 
     @extend_schema(
         parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 1}, location="path")],
@@ -42,7 +44,7 @@ class RetentionRunDetail(APIView):
         run = RetentionRun.objects.filter(pk=pk).first()
         if run is None:
             return Response({"detail": f"There is no retention run {pk}."}, status=404)
-        return Response({**run_summary(run), "details": run.details})
+        return Response({**run_summary(run), "details": hidden_in(run.details)})
 
 
 class RetentionHistory(APIView):

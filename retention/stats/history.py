@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from enrich.addresses import hidden
 from retention.models import RetentionRun
 from retention.stats import settle
 
@@ -19,7 +20,7 @@ def iso(moment: datetime | None) -> str | None:
 def run_summary(run: RetentionRun) -> dict[str, Any]:
     """A run as the API shows it (units in the key names). `view`: the view a refresh or rebuild
     ran for (the refreshes of the views, one after another, read alike but for it); null for
-    other runs."""
+    other runs. `errors` without the addresses of enrich's services (enrich.addresses)."""
     refresh = run.operation == RetentionRun.Operation.VIEW_REFRESH
     view = (run.details or {}).get("view") if refresh else None
     return {
@@ -39,7 +40,7 @@ def run_summary(run: RetentionRun) -> dict[str, Any]:
         "storage_freed_mb": settle.freed_mb(run),
         "storage_freed_immediate_mb": run.storage_freed_mb,
         "storage_settled": run.storage_settled_freed_mb is not None,
-        "errors": run.errors,
+        "errors": hidden(run.errors),  # whole in the admin (enrich.addresses)
     }
 
 

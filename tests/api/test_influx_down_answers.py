@@ -3,12 +3,17 @@
 server log keeps. The InfluxDB of these tests is a port nothing listens on."""
 
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
+from collectors import pipeline
+from collectors.models import CollectorRun
 from enrich import influx
 from enrich.models import ProviderConfig, Site
 from retention.models import Entity
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.support import configs
 from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
@@ -105,3 +110,26 @@ def test_the_current_answer_says_redis_does_not_answer_without_its_address(
         "spec": "100/day",
         "error": f"The API budget of awattar cannot be read: {REDIS_DOWN}",
     }
+
+
+def test_a_provider_s_last_run_says_influxdb_failed_without_its_address(
+    influx_gone, staff, replay_server
+):
+    # The run's error and message ("InfluxUnavailable: Cannot reach InfluxDB at http://127.0.0.1:
+    # …") were shown as recorded; the admin's collector runs keep them whole.
+    site = Site.objects.get()
+    config = configs.airnow(site, replay_server.url, interval_seconds=3600)
+    answer = replay_server.load_fixture("airnow/observation_current.json")
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer)
+    pipeline.collect(config, now=datetime(2026, 10, 8, 10, 40, tzinfo=UTC))
+    run = CollectorRun.objects.get()
+    assert (run.status, influx_gone in run.error) == ("failed", True), run.error
+
+    shown = staff.get("/api/enrichment/current")
+    [airnow] = shown.json()["sources"]["air_quality"]["providers"]
+    error, message = airnow["last_run"]["error"], airnow["last_run"]["message"]
+    assert error.startswith("InfluxUnavailable: Cannot reach InfluxDB at [hidden] while "), error
+    assert message.startswith("Cannot reach InfluxDB at [hidden] while "), message
+    assert message.endswith("Check INFLUXDB_URL and that influxd is running."), message
+    text, port = shown.content.decode(), influx_gone.split(":")[1]
+    assert "127.0.0.1" not in text and port not in text, text

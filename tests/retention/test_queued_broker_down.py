@@ -42,3 +42,22 @@ def test_the_503_names_no_address_and_the_run_and_the_log_keep_the_error(path, b
     assert address in run.errors, run.errors  # the whole error, for whoever runs enrich
     logged = [r.getMessage() for r in caplog.records if r.name == "retention.queued"]
     assert len(logged) == 1 and address in logged[0] and f"run {run.pk}" in logged[0], logged
+
+
+def test_any_reader_of_the_run_gets_its_error_without_the_address_the_admin_whole(admin_client):
+    # GET /retention/runs/<id> (the 503's run) and /retention/history showed the error as
+    # recorded, "Error 111 connecting to 127.0.0.1:<port>", to any signed-in user.
+    address = app.conf.broker_url.removeprefix("redis://").split("/")[0]  # 127.0.0.1:<port>
+    token_client("ops", staff=True).post(*ASKS[0], format="json")
+    [run] = RetentionRun.objects.all()
+    reader = token_client("reader")  # read-only
+    shown = reader.get(f"/retention/runs/{run.pk}").json()["errors"]
+    assert shown == (
+        "The task could not be queued: Redis, the Celery broker, does not take it (it is down, "
+        "starting, or refuses the connection): Error 111 connecting to [hidden]. Connection "
+        "refused. Check that Redis is running."
+    )
+    assert reader.get("/retention/history").json()["runs"][0]["errors"] == shown
+    assert address in run.errors  # the record keeps it, and the admin shows it (staff)
+    page = admin_client.get(f"/admin/retention/retentionrun/{run.pk}/change/").content.decode()
+    assert address in page

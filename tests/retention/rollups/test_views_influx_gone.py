@@ -18,6 +18,7 @@ from retention.models import RetentionRun, ViewState
 from retention.rollups.materialized import VIEWS, MaterializedViewManager
 from retention.rollups.tasks import refresh_views
 from retention.stats.alerts import check_alerts, detect
+from tests.support.api import token_client
 from tests.support.commands import refusal
 from tests.support.proxy import influxdb_proxy_fixture  # noqa: F401  (fixture)
 from tests.support.views_follow import DAY, energy, every_view_refreshed
@@ -135,3 +136,38 @@ def test_the_alert_the_user_receives_names_the_views_not_refreshed_and_the_next_
     assert re.search(r"the next scheduled run \(\w{3} [-\d]{10} \d\d:00 UTC\) refreshes", message)
     page = admin_client.get(f"/admin/retention/alert/{body['alert_id']}/change/")
     assert said in " ".join(unescape(page.content.decode()).split())
+
+
+def test_api_readers_get_the_run_s_error_without_influxdb_s_address_the_admin_whole(
+    pump, influxdb_proxy, settings, admin_client
+):
+    """The run's errors and its alert's message, as any signed-in user reads them (the run,
+    the history, the alerts, the status page's storage panels, which read them), named
+    InfluxDB's address ("Cannot reach InfluxDB at http://127.0.0.1:…", "host='127.0.0.1',
+    port=…") and database. They say what failed and what to do without them; the run's record,
+    which the admin (staff) shows, keeps the whole error."""
+    install_schedules()
+    refresh_views.apply().get()
+    [run] = RetentionRun.objects.all()
+    [alert] = detect()
+    address = influxdb_proxy.url.removeprefix("http://")  # 127.0.0.1:<port>
+    assert address in run.errors and address in alert.message  # the record: the whole error
+    reader = token_client("reader")  # read-only
+    answers = {
+        path: reader.get(path)
+        for path in (f"/retention/runs/{run.pk}", "/retention/history", "/retention/alerts")
+    }
+    for path, answer in answers.items():
+        shown = answer.content.decode()
+        assert answer.status_code == 200, (path, shown)
+        assert address.split(":")[1] not in shown and "127.0.0.1" not in shown, (path, shown)
+        assert f"'{settings.HA_INFLUXDB_DATABASE}'" not in shown, (path, shown)
+    errors = answers[f"/retention/runs/{run.pk}"].json()["errors"]
+    assert errors.startswith("InfluxUnavailable: Cannot reach InfluxDB at [hidden] while "), errors
+    assert "Check INFLUXDB_URL and that influxd is running." in errors, errors
+    assert f"Nothing was written: {ALL} were not refreshed" in errors, errors
+    assert answers["/retention/history"].json()["runs"][0]["errors"] == errors
+    [listed] = answers["/retention/alerts"].json()["open"]
+    assert "Cannot reach InfluxDB at [hidden]" in listed["message"], listed
+    page = admin_client.get(f"/admin/retention/retentionrun/{run.pk}/change/")
+    assert address in page.content.decode()  # staff: the whole error
