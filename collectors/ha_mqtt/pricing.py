@@ -20,6 +20,7 @@ from collectors.pricing.slots import current_slot, next_day, peak_state
 from collectors.pricing.store import AHEAD
 from collectors.pricing.windows import WindowError, WindowResult, find_windows
 from collectors.registry import adapter_for
+from enrich.api.influx_down import unreadable
 from enrich.influx import TimeseriesError
 from enrich.models import Site
 
@@ -59,8 +60,10 @@ def price_outlook(
         currency, slots = one_currency_slots(
             config.provider, target.key, min(now, since or now), now + AHEAD
         )
-    except (Conflict, ConfigError, TimeseriesError) as exc:
+    except (Conflict, ConfigError) as exc:
         raise NoPrices(str(exc)) from exc
+    except TimeseriesError as exc:  # its address is the server log's, not Home Assistant's
+        raise NoPrices(unreadable("The stored prices", exc)) from exc
     current = current_slot(slots, now)
     price_problem = "" if current else _uncovered(config.provider, target.key, slots, now)
     peak, peak_problem = (

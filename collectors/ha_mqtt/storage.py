@@ -5,6 +5,7 @@ repeat the publication time and make Home Assistant record every publication (an
 change is a state_changed event). HA's `last_changed` says when a size last changed."""
 
 from collectors.ha_mqtt.discovery import EntitySpec, EntityState
+from enrich.api.influx_down import unreadable
 from enrich.influx import TimeseriesError
 from retention.models import RetentionRun
 from retention.stats.history import run_summary
@@ -48,7 +49,7 @@ def storage_states() -> list[EntityState]:
         tiers = measure_tiers()
         problem = ""
     except TimeseriesError as exc:
-        tiers, problem = {}, f"InfluxDB's sizes could not be read: {exc}"
+        tiers, problem = {}, unreadable("InfluxDB's sizes", exc)
     for tier in TIERS:
         size = tiers.get(tier)
         if size is None or size.bytes is None:  # not measured (e.g. no such database)

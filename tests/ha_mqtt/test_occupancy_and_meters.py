@@ -212,6 +212,10 @@ def test_influxdb_down_keeps_the_circuits_and_shows_no_past_price(
             lambda m, key=key: m.get(f"{base}/{key}/availability") == "offline"
         ), key
     reason = json.loads(subscriber.messages[f"{base}/peak_period/attributes"])["reason"]
-    assert "127.0.0.1:9" in reason  # InfluxDB, out of reach
+    # InfluxDB out of reach, without its address (it named "http://127.0.0.1:9"): the log has it
+    assert reason == (
+        "The stored prices cannot be read: InfluxDB does not answer (it is down, starting or "
+        "overloaded); try again later. The server log names the address tried."
+    ), reason
     assert not any(payload == "" for _, payload, _ in subscriber.log)  # nothing removed
     assert subscriber.messages[f"{circuit}/state"] == "920.0"  # kept for when it is back
