@@ -27,7 +27,6 @@ The last runs are shown as `retention.stats.history` shows runs, the open alerts
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,14 +38,13 @@ from django.db.models import BigIntegerField, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from enrich.api.influx_down import unreadable
 from enrich.influx import TimeseriesError, get_timeseries
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import DAILY_RP, HOURLY_RP
 from retention.stats.alerts import alert_summary, open_alerts
 from retention.stats.history import iso, last_run
 from retention.stats.points import PointCount, count_raw_points
-
-logger = logging.getLogger(__name__)
 
 GB = 2**30  # AWS prices "GB-month" with GB = 2^30 bytes
 TIER_RPS = (HOURLY_RP, DAILY_RP)
@@ -225,8 +223,7 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
     try:
         tiers = measure_tiers()
     except TimeseriesError as exc:
-        reason = f"InfluxDB's sizes could not be read: {exc}"
-        logger.warning("retention stats: %s", reason)
+        reason = unreadable("InfluxDB's sizes", exc)  # the log has its address, not the API
         stats["current_db_size_gb"] = _unknown("GB", reason)
     if tiers is not None:
         stats["current_db_size_gb"] = _total(tiers)
@@ -296,7 +293,7 @@ def _bytes_per_point(tiers: dict[str, TierSize] | None) -> dict[str, Any]:
     try:
         counted = count_raw_points(raw.database, raw.retention_policies)
     except TimeseriesError as exc:
-        return _unknown(unit, f"the raw points could not be counted: {exc}")
+        return _unknown(unit, unreadable("the raw points", exc))
     if counted.points == 0:
         return _unknown(
             unit,

@@ -133,3 +133,16 @@ def test_a_provider_s_last_run_says_influxdb_failed_without_its_address(
     assert message.endswith("Check INFLUXDB_URL and that influxd is running."), message
     text, port = shown.content.decode(), influx_gone.split(":")[1]
     assert "127.0.0.1" not in text and port not in text, text
+
+
+def test_the_storage_figures_say_influxdb_does_not_answer_without_its_address(
+    influx_gone, staff, caplog
+):
+    # Was "InfluxDB's sizes could not be read: Cannot reach InfluxDB at http://127.0.0.1:…" in
+    # GET /retention/stats, which the status page's storage panel shows any signed-in user.
+    stats = answered_without(staff, "/retention/stats", influx_gone, caplog)
+    assert stats["current_db_size_gb"] == {
+        "value": None,
+        "unit": "GB",
+        "reason": f"InfluxDB's sizes cannot be read: {INFLUX_DOWN}.",
+    }
