@@ -9,10 +9,12 @@
   on this host (enrich.beat_scheduler), each with the reason and what to do.
 """
 
+import logging
 import time
 from datetime import UTC, datetime
 
 from config.queues import QUEUES
+from enrich.addresses import hidden
 from enrich.beat_scheduler import skipped_tasks
 from enrich.redis import alive
 from enrich.redis.client import RedisUnavailable
@@ -20,6 +22,8 @@ from enrich.redis.client import RedisUnavailable
 BEAT_LATE_AFTER = 60  # seconds; the beat's healthcheck in docker-compose.yml says the same
 WORKER_LATE_AFTER = 60
 FORGET_WORKER_AFTER = 24 * 3600
+
+logger = logging.getLogger(__name__)
 
 
 def _when(at: float) -> dict:
@@ -83,9 +87,10 @@ def processes() -> dict:
     try:
         beat = beat_state()
         workers, queues = _workers()
-    except RedisUnavailable as exc:
-        return {"ok": False, "detail": str(exc), "beat": None, "workers": None, "queues": None,
-                "skipped_schedules": skipped}  # fmt: skip
+    except RedisUnavailable as exc:  # Redis' address to the log, as for run records
+        logger.error("%s", exc)
+        return {"ok": False, "detail": hidden(str(exc)), "beat": None, "workers": None,
+                "queues": None, "skipped_schedules": skipped}  # fmt: skip
     ok = beat["ok"] and all(q["ok"] for q in queues) and all(w["ok"] for w in workers)
     return {"ok": ok and not skipped, "detail": "", "beat": beat, "workers": workers,
             "queues": queues, "skipped_schedules": skipped}  # fmt: skip
