@@ -13,6 +13,7 @@ import tests.collectors as scenarios_package
 from collectors.base import Adapter, FetchResult, Target, Window
 from collectors.registry import ADAPTERS, BY_KEY
 from enrich.http import AuthError, MalformedResponse, TransientError
+from enrich.redis.budget import parse_budget
 
 # Measurements each source may write (DESIGN.md; new measurements need a row there first).
 MEASUREMENTS = {
@@ -87,6 +88,18 @@ def test_every_adapter_has_fixtures(source, provider):
     adapter = fresh(source, provider)
     assert (adapter.source, adapter.provider) == (source, provider)
     assert adapter.budget_scope in ("account", "target", "login")
+
+
+@pytest.mark.parametrize("source, provider", PROVIDERS)
+def test_the_default_budget_is_one_the_pipeline_reads(source, provider):
+    """An adapter's `budget` the pipeline cannot read ("1000/days") passed the contract and
+    docs tests, and then every run of the provider failed, blaming an options.budget nobody
+    had set."""
+    adapter = BY_KEY[(source, provider)]
+    try:
+        assert adapter.budget is None or parse_budget(adapter.budget)
+    except ValueError as exc:
+        pytest.fail(f"{adapter.__name__}.budget: {exc}")
 
 
 @pytest.mark.parametrize("source, provider", PROVIDERS)
