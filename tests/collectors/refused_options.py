@@ -3,6 +3,7 @@ values at the bounds, which it accepts: the run's error (test_option_refusals) a
 (test_options_refused_before_saving) are checked with the same tables."""
 
 from collectors.pricing.adapter import MIN_HOURS
+from collectors.registry import ADAPTERS
 from tests.collectors.scenarios_pricing import SCENARIOS as PRICING
 
 # options.window_hours under a minute (every price provider), or of no whole minutes.
@@ -60,8 +61,13 @@ BASE_URLS = ["nota url", "ftp://api.example.com", "api.example.com", "https://",
 # others' (only a missing scheme was refused: these were saved, and each run's call failed).
 HOME_ASSISTANT_URLS = ["http://", "http://127.0.0.1:0", "http://127.0.0.1:65536",
                        "http://home assistant:8123", "http://[::1", "http://ha.local:port"]  # fmt: skip
-ROOTED = ["airnow", "awattar", "electricitymaps", "emporia_vue", "octopus", "sense", "tibber",
-          "uk_carbon_intensity", "watttime"]  # fmt: skip
+# Every provider reading options.base_url but those two: read from the registry, so a new
+# provider's refusals are checked without a list to extend.
+ROOTED = sorted(
+    a.provider
+    for a in ADAPTERS
+    if "base_url" in a.options and a.provider not in ("home_assistant", "google_calendar")
+)
 
 # (provider, options): each value above, over the provider's scenario options, and others the
 # adapters' own tests find refused before any call.

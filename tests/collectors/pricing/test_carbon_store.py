@@ -33,6 +33,7 @@ def payload_forecast(provider: str, server) -> list[tuple[datetime, datetime, fl
         return [(datetime.fromisoformat(p["datetime"]),
                  datetime.fromisoformat(p["datetime"]) + 60 * MINUTE,
                  p["carbonIntensity"]) for p in data]  # fmt: skip
+    assert provider == "uk_carbon_intensity", f"{provider}: read its payload's forecast here"
     data = server.load_fixture("uk_carbon_intensity/regional_fw48h_postcode.json")["data"]
     return [(datetime.fromisoformat(s["from"]), datetime.fromisoformat(s["to"]),
              s["intensity"]["forecast"]) for s in data["data"]]  # fmt: skip
@@ -47,6 +48,8 @@ REGIONS = {
 
 @pytest.mark.parametrize("provider", list(SCENARIOS))
 def test_stored_forecasts_read_back_minute_by_minute(provider, isolated, replay_server):
+    # Every carbon scenario runs here: a new one needs its region and its payload's forecast.
+    assert provider in REGIONS, f"{provider}: give the region its points are stored under"
     site_info, credentials, now = SCENARIOS[provider](replay_server)
     options = dict(credentials.options)
     if provider == "electricitymaps":  # a plan with forecasts
