@@ -132,8 +132,14 @@ def plan_providers() -> list[PlannedProvider]:
         if meter in CLOUD_METERS:
             login = {"username": s.METER_USERNAME, "password": s.METER_PASSWORD}
             planned.append(PlannedProvider("smart_meter", meter, **login))
-        else:  # the account is the cloud meters' only: a Home Assistant meter takes a token
+        elif meter == "home_assistant":  # the account is the cloud meters' only: a token
             planned.append(_home_assistant_meter())
+        else:  # a meter of SOURCES this function was not taught to make
+            made = ", ".join(CLOUD_METERS) + " and home_assistant"
+            raise ImproperlyConfigured(
+                f"METER_TYPE={meter!r}: the first start creates {made} meters only; add the "
+                f"{meter} meter in the admin (Provider configs)."
+            )
     return planned
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from enrich.models import ProviderConfig, Site
+from enrich.models import SOURCES, ProviderConfig, Site
 from tests.support.doc_pages import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -212,3 +212,19 @@ def test_nothing_set_creates_nothing():
     with override_settings(**empty):
         call_command("bootstrap")
     assert not Site.objects.exists()
+
+
+def test_a_meter_the_first_start_cannot_make_is_refused_not_made_a_home_assistant_one(
+    monkeypatch,
+):
+    # A smart meter provider added to SOURCES (development.md, "add a provider") and named in
+    # METER_TYPE became a Home Assistant meter, with HA_URL and HA_TOKEN.
+    monkeypatch.setitem(SOURCES, "smart_meter", (*SOURCES["smart_meter"], "shelly"))
+    with override_settings(**{**ENV, "METER_TYPE": "shelly"}):
+        with pytest.raises(CommandError) as refused:
+            call_command("bootstrap")
+    assert str(refused.value) == (
+        "METER_TYPE='shelly': the first start creates emporia_vue, sense and home_assistant "
+        "meters only; add the shelly meter in the admin (Provider configs)."
+    )
+    assert not ProviderConfig.objects.exists()
