@@ -103,7 +103,8 @@ def test_make_run_goes_on_when_redis_restarts_under_a_worker_holding_a_retry(tmp
     dotenv.write_text(
         f"REDIS_URL={url}\nCELERY_BROKER_URL=\nCELERY_RESULT_BACKEND=\n"
         f"DATABASE_URL={worker_support.test_database_url()}\n"
-        f"WEB_BIND=127.0.0.1:{web}\nFLOWER_PORT={flower}\nFLOWER_BASIC_AUTH=admin:test\n"
+        f"WEB_BIND=127.0.0.1:{web}\nFLOWER_PORT={flower}\n"
+        "FLOWER_BASIC_AUTH=admin:flower-test-password\n"
     )
     log = (tmp_path / "honcho.log").open("w+")
     honcho = subprocess.Popen(
