@@ -153,6 +153,42 @@ def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_pass
     interpolated(COMPOSE, values)  # every other secret compose needs is there
 
 
+def test_the_documented_upgrade_of_an_old_compose_install_ends_with_a_postgres_password_of_its_own(
+    tmp_path,
+):
+    """The same upgrade, every line run (docker a stand-in recording its calls): it left Postgres
+    on `enrich`, written on that page and in the old compose file, which every user of the docker
+    host could log in with at the container's address (the database holds each user's API
+    token); changing it was an optional remark after the block."""
+    docs = (ROOT / "docs" / "deployment.md").read_text()
+    section = docs[docs.index("**Upgrading a compose install from before 2026-12-02.**") :]
+    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "docker-calls"
+    docker = bin_dir / "docker"
+    docker.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>{calls}\n')
+    docker.chmod(0o755)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        f"DJANGO_SECRET_KEY={'k' * 50}\nFIELD_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
+    )
+    subprocess.run(
+        ["sh", "-c", block.replace("scripts/init-env", f"{INIT_ENV} {dotenv}")],
+        cwd=tmp_path, check=True, capture_output=True, timeout=30,
+        env=dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"),
+    )  # fmt: skip
+    password = read_dotenv(dotenv)["POSTGRES_PASSWORD"]
+    assert password != "enrich"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", password)  # fits in DATABASE_URL as written
+    said = calls.read_text().splitlines()
+    (alter,) = [n for n, call in enumerate(said) if "ALTER USER enrich PASSWORD" in call]
+    assert f"PASSWORD '{password}'" in said[alter]
+    assert said[alter].startswith("compose exec postgres psql -U enrich -d enrich")
+    assert said[-1] == "compose up -d"  # the containers then log in with it
+    assert (dotenv.stat().st_mode & 0o777) == 0o600
+
+
 def test_the_documented_upgrade_to_a_redis_with_a_password_adds_it_and_keeps_the_rest(tmp_path):
     """docs/deployment.md's upgrade of a compose install from before 2026-12-05 (its Redis asked
     no password): compose refuses that install's .env, naming REDIS_PASSWORD and the fix, until
