@@ -9,6 +9,7 @@ an explicit variable wins over the profile.
 from typing import Any
 
 import environ
+from django.core.checks.security.base import SECRET_KEY_MIN_UNIQUE_CHARACTERS
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import flag
@@ -21,7 +22,8 @@ HSTS_PROFILE_SECONDS = 365 * 24 * 3600
 
 
 def checked_secret_key(value: str) -> str:
-    """The key, or ImproperlyConfigured when it is the example's placeholder or too short."""
+    """The key, or ImproperlyConfigured when it is the example's placeholder, too short or of
+    fewer than 5 different characters."""
     fix = (
         "Generate one with scripts/init-env (it fills an empty or placeholder DJANGO_SECRET_KEY "
         "in .env) or: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
@@ -34,6 +36,11 @@ def checked_secret_key(value: str) -> str:
         raise ImproperlyConfigured(
             f"DJANGO_SECRET_KEY is {len(value)} characters long; use at least "
             f"{MIN_SECRET_KEY_LENGTH} random ones. {fix}"
+        )
+    if (different := len(set(value))) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:  # Django's W009 bound
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY has {different} different character{'s' * (different > 1)}; "
+            f"use at least {MIN_SECRET_KEY_LENGTH} random ones. {fix}"
         )
     return value
 

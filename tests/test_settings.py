@@ -66,6 +66,16 @@ def test_defaults_load_with_sqlite_as_embedded_database():
             {"DJANGO_SECRET_KEY": "test-secret-key-not-for-production"},
             "DJANGO_SECRET_KEY is 34 characters long; use at least 40",
         ),
+        # Long enough, but no secret: Django's own checklist (security.W009) calls a key of
+        # fewer than 5 different characters insecure; it started.
+        (
+            {"DJANGO_SECRET_KEY": "x" * 64},
+            "DJANGO_SECRET_KEY has 1 different character; use at least 40 random ones",
+        ),
+        (
+            {"DJANGO_SECRET_KEY": "abab" * 16},
+            "DJANGO_SECRET_KEY has 2 different characters; use at least 40 random ones",
+        ),
         ({"DJANGO_HSTS_SECONDS": "a year"}, "DJANGO_HSTS_SECONDS='a year' must be a whole number"),
         (
             {"DJANGO_PRODUCTION": "true", "DJANGO_DEBUG": "true"},
