@@ -14,7 +14,7 @@ server) or lost its database connection before its last save.
 
 `close_dead()` marks those runs failed (`details.process_died`). The alert check calls it first
 (a dead run is alerted as failed, not as a run that hangs), and so do the places that show runs:
-GET /retention/history, /retention/runs/<id>, /retention/stats and the admin's retention runs.
+GET /retention/history, /retention/runs/<run_id>, /retention/stats and the admin's retention runs.
 It closes nothing while Redis cannot be reached, nor while Redis has been up for less than
 ALIVE_SECONDS (a restarted Redis may have lost the keys of live runs; their threads take them
 again within ALIVE_SECONDS / 4). A live run closed all the same (its process cut off from Redis

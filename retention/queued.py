@@ -1,7 +1,7 @@
 """Work the API hands to a Celery worker instead of doing it in the request.
 
 The endpoint records the run first (RetentionRun, status running) and passes its id to the task,
-so the answer can name it: 202 with `task_id`, `run_id` and `poll` (GET /retention/runs/<id>,
+so the answer can name it: 202 with `task_id`, `run_id` and `poll` (GET /retention/runs/<run_id>,
 which shows the status and, when done, the report). When the broker cannot be reached the run
 is marked failed with the broker's error, and the answer is a 503 saying so and what to do,
 without the broker's address (host and port): that, with the error, goes to the server log and

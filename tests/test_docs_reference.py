@@ -25,7 +25,7 @@ from tests.support.doc_pages import (
 
 def test_every_endpoint_of_the_url_conf_is_in_the_api_page_with_each_method():
     """Each path under /api/ and /retention/ is a row of docs/api.md's endpoint table, once per
-    method its view answers (`GET /retention/runs/<id>`; a span without a method takes the
+    method its view answers (`GET /retention/runs/<run_id>`; a span without a method takes the
     one before it in the cell: `GET /api/schema/`, `/api/docs/`)."""
     from django.urls import URLResolver, get_resolver, resolve
 

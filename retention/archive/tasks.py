@@ -20,7 +20,7 @@ from retention.task_records import recorded, requeued, retry_transient
 def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
     """Archive the daily aggregates that are due and expire old objects (or, with dry_run,
     report what it would do); returns the report. `run_id`: the RetentionRun the API created
-    for this task, so whoever queued it can follow it (GET /retention/runs/<id>); the schedule's
+    for this task, so whoever queued it can follow it (GET /retention/runs/<run_id>); the schedule's
     gets one here. The archive's lock held by another run: tried again later in the same run
     (retention.busy). A retry that cannot be queued (Redis, the broker and the lock's store, out
     of reach) fails the run at once, naming the next scheduled run (`WAITS`)."""

@@ -13,7 +13,7 @@ POST rebuild: start, end (local dates, both included, none before 2000; in the b
 query string, each once: given twice, in both, empty or null, or a field of another name is a
 400 naming it). The rebuild reads the range's source data, more than a web request should
 wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
-`poll` (GET /retention/runs/<id>: status ok with the rows written, failed with the error, or
+`poll` (GET /retention/runs/<run_id>: status ok with the rows written, failed with the error, or
 skipped when another refresh or rebuild of the view was running; ask again then).
 Unknown view: 404 listing the views; 503 when the broker cannot be reached.
 """

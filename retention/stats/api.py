@@ -1,4 +1,4 @@
-"""GET /retention/stats, GET /retention/history and GET /retention/runs/<id> (token auth, as
+"""GET /retention/stats, GET /retention/history and GET /retention/runs/<run_id> (token auth, as
 every API endpoint). Each first closes the runs whose process died (retention.liveness), so
 none shows "running" after its process is gone."""
 
@@ -35,11 +35,11 @@ class RetentionRunDetail(APIView):
     the addresses of enrich's services: the admin shows them whole (enrich.addresses)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("id", {"type": "integer", "minimum": 1}, location="path")],
+        parameters=[OpenApiParameter("run_id", {"type": "integer", "minimum": 1}, location="path")],
         responses={200: dict, 400: dict, 404: dict},
     )
-    def get(self, request, pk: str):
-        pk = params.integer({"id": pk}, "id", minimum=1)
+    def get(self, request, run_id: str):
+        pk = params.integer({"run_id": run_id}, "run_id", minimum=1)
         liveness.close_dead()
         run = RetentionRun.objects.filter(pk=pk).first()
         if run is None:

@@ -1,5 +1,5 @@
 """Retention runs as the API shows them: one run's summary and the newest real run of an
-operation (GET /retention/history, GET /retention/runs/<id>, the last runs of
+operation (GET /retention/history, GET /retention/runs/<run_id>, the last runs of
 GET /retention/stats)."""
 
 from __future__ import annotations

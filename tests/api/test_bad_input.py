@@ -312,7 +312,7 @@ def test_a_login_with_a_name_longer_than_the_lockout_table_holds_is_refused(clie
 def test_a_run_id_that_is_no_id_is_a_400_naming_it(staff, run_id, words):
     # Was Django's HTML "Not Found" page (the URL did not match), naming nothing.
     response = staff.get(f"/retention/runs/{run_id}")
-    assert_400_naming(response, "id", words)
+    assert_400_naming(response, "run_id", words)  # as docs/api.md and every 202 name it
     # Anonymous callers are refused before the id is read, as on every other endpoint.
     assert APIClient().get(f"/retention/runs/{run_id}").status_code == 401
 

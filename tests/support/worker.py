@@ -161,7 +161,7 @@ def _tail(proc: subprocess.Popen) -> str:
 
 
 def followed(client, answer: dict, worker: subprocess.Popen, timeout: float = 90) -> dict:
-    """The retention run of a 202 answer, polled at its `poll` URL (GET /retention/runs/<id>)
+    """The retention run of a 202 answer, polled at its `poll` URL (GET /retention/runs/<run_id>)
     with the API `client` until it is no longer running; the worker's output on timeout."""
     deadline = time.monotonic() + timeout
     while (run := client.get(answer["poll"]).json())["status"] == "running":

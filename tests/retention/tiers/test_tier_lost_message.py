@@ -161,7 +161,7 @@ def test_a_run_the_api_queued_whose_message_a_redis_restart_lost_shows_failed(re
     between = redis.restart()
     assert redis.queued() == 0 and redis.loaded() == (0, 0)  # the message went with it
     up_long_enough(redis)
-    answer = shown(api, run)  # GET /retention/runs/<id> closes it, as close_dead does
+    answer = shown(api, run)  # GET /retention/runs/<run_id> closes it, as close_dead does
 
     assert answer["status"] == "failed" and answer["finished"] is not None
     when = restarted_at(answer["errors"], between)

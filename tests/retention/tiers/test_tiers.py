@@ -850,7 +850,7 @@ def test_a_run_with_no_day_due_says_when_the_next_one_is(ha_db, settings):
         "holds nothing tiered); 2024-03-06 comes due at 2024-03-14 02:00 UTC (raw points are "
         f"kept 7 days, and 2 h for late points); {again.duration_seconds:.1f} s"
     )
-    assert again.details["note"] == (  # what GET /retention/runs/<id> and the admin show
+    assert again.details["note"] == (  # what GET /retention/runs/<run_id> and the admin show
         "no day was due: every day before 2024-03-06 is done (or holds nothing tiered); "
         "2024-03-06 comes due at 2024-03-14 02:00 UTC (raw points are kept 7 days, and 2 h for "
         "late points)"
