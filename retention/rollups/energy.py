@@ -226,14 +226,21 @@ def _energy_day(
     return DailyEnergyByDevice(
         entity_id=entity.entity_id,
         date=day,
-        total_kwh=total,
-        avg_power=avg,
-        peak_power=peak,
+        total_kwh=_rounded(total, 9),
+        avg_power=_rounded(avg, 6),
+        peak_power=_rounded(peak, 6),
         cost=cost,
         currency=currency,
         cost_source=source,
         partial=partial,
     )
+
+
+def _rounded(value: float | None, decimals: int) -> float | None:
+    """kWh to the µWh (as the cost), W to the µW: a meter's growth is the difference of two
+    far larger readings (1234.64 - 1234.6 kWh), whose binary noise (40.000000000190994 W)
+    sits above the 15th significant digit of the growth, not at a fixed decimal."""
+    return None if value is None else round(value, decimals)
 
 
 def _cost(pieces: list[Piece], prices: PriceBook) -> tuple[float | None, str, str]:

@@ -103,6 +103,23 @@ def test_a_meters_day_read_from_the_daily_tier_alone_has_no_peak(ha_db: HaDataba
     assert peaks == [pytest.approx(2000), pytest.approx(2000), None]
 
 
+def test_a_meters_figures_carry_no_float_noise_of_its_readings(ha_db: HaDatabase, enrich_db: str):
+    """A meter at 1234.6 kWh grows 0.04 kWh in hour 09: 40 W at its peak, 0.04 kWh that day.
+    Before: 40.000000000190994 W and 0.040000000000190994 kWh (1234.64 - 1234.6 in binary
+    floats; demo_home's meters showed 39.99999999999204 W), noise that 15 significant digits
+    keep (the growth is a difference of two much larger readings)."""
+    ha_db.saved_entity(
+        "official", "sensor.plug_energy", [(-60, 1234.6), (9 * 3600, 1234.6),
+        (10 * 3600, 1234.64), (12 * 3600, 1234.64)], unit="kWh", kind="energy",
+    )  # fmt: skip
+
+    rebuild_view(ENERGY, DAY1, DAY1, now=AFTER)
+
+    row = energy_row("sensor.plug_energy")
+    assert (row.peak_power, row.total_kwh) == (40.0, 0.04)
+    assert row.avg_power == 1.666667  # 0.04 kWh over 24 h, to the microwatt
+
+
 @pytest.mark.parametrize("layout", ["official", "ingestor"])
 def test_a_meter_unavailable_at_midnight_peaks_at_its_first_hours_growth(
     ha_db: HaDatabase, enrich_db: str, layout: str
