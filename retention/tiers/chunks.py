@@ -127,6 +127,7 @@ class DayTier:
     def __init__(self, start: date | None, end: date | None, horizon: date) -> None:
         self.horizon = horizon
         self.start = start
+        self.asked_end = end
         self.end = min(end, horizon) if end else horizon
         self.outcome = Outcome()
 

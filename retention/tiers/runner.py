@@ -176,9 +176,9 @@ def _run(
             tier = kind(start, end, now)
             if dry_run:
                 report = dry(tier, progress)
-                if run.range_start is None and not any(map(report.get, DRY_RUN_SAYS_WHY)):
+                if not any(map(report.get, DRY_RUN_SAYS_WHY)):
                     # "0 raw points of 0 days" says nothing of why: as the run's note does
-                    report["nothing_due"] = nothing_due(operation, tier.horizon)
+                    report["nothing_due"] = nothing_due(operation, tier.horizon, _asked(tier))
                 run.details = {**run.details, **report}  # keeps who queued it
                 run.records_processed = run.details.get(
                     "raw_points", run.details.get("hourly_rows", 0)
@@ -247,6 +247,11 @@ def _run(
         _finish(run, tier, began)
 
 
+def _asked(tier: HourlyTier | DailyTier) -> tuple[date, date | None] | None:
+    """The days a run was given (its start, and its end if any), None for the whole range."""
+    return None if tier.start is None else (tier.start, tier.asked_end)
+
+
 def _transient_failure(exc: Transient, retried: bool) -> str:
     """What a run failed by `exc` records: after the last retry of its task (`retried`), or at
     once (a command's)."""
@@ -294,9 +299,9 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
         if tier is not None:
             run.details["horizon"] = tier.horizon.isoformat()
             nothing = not (run.details.get("days") or run.details.get("waiting"))
-            if nothing and run.range_start is None and run.status == RetentionRun.Status.OK:
+            if nothing and run.status == RetentionRun.Status.OK:
                 # "0 days, 0 entities, ..." says nothing of why: the note does (the API shows it too)
-                run.details["note"] = nothing_due(run.operation, tier.horizon)
+                run.details["note"] = nothing_due(run.operation, tier.horizon, _asked(tier))
     before, after = run.storage_before_bytes, run.storage_after_bytes
     if before is not None and after is not None:
         run.storage_freed_mb = round((before - after) / 1e6, 3)

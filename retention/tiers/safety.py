@@ -52,25 +52,39 @@ def daily_horizon(now: datetime | None = None) -> date:
     return utc_date(now - timedelta(days=settings.RETENTION_HOURLY_DAYS) - margin)
 
 
-def nothing_due(operation: str, horizon: date) -> str:
+def nothing_due(
+    operation: str, horizon: date, asked: tuple[date, date | None] | None = None
+) -> str:
     """Why a run found no day to do (every day before `horizon` is done, or holds nothing
     tiered) and when the next one comes due: the horizon moves a day at the UTC midnight
     RETENTION_RAW_DAYS (hourly tier) or RETENTION_HOURLY_DAYS (daily tier) days and
-    RETENTION_LATE_MARGIN_HOURS hours back."""
+    RETENTION_LATE_MARGIN_HOURS hours back. `asked`: the days [start, end) a run was given
+    (--start/--end, the API's start/end), each done or not due yet."""
     hourly = operation == RetentionRun.Operation.DOWNSAMPLE_HOURLY
     days = settings.RETENTION_RAW_DAYS if hourly else settings.RETENTION_HOURLY_DAYS
     kept = "raw points" if hourly else "hourly rows"
     due = utc_midnight(horizon + timedelta(days=1)) + timedelta(
         days=days, hours=settings.RETENTION_LATE_MARGIN_HOURS
     )
-    return none_due(
-        "day",
-        horizon,
-        "is done (or holds nothing tiered)",
-        str(horizon),
-        due,
-        f"{kept} are kept {counted(days, 'day')}, and "
-        f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h for late points",
+    why = f"{kept} are kept {counted(days, 'day')}, and {settings.RETENTION_LATE_MARGIN_HOURS:g} h"
+    why += " for late points"
+    if asked is None:
+        return none_due("day", horizon, "is done (or holds nothing tiered)", str(horizon), due, why)
+    return _asked_done(asked, horizon, f"{horizon} comes due at {due:%Y-%m-%d %H:%M} UTC ({why})")
+
+
+def _asked_done(asked: tuple[date, date | None], horizon: date, next_due: str) -> str:
+    """The days asked are done (a run does a done day once), those from `horizon` not due."""
+    start, end = asked
+    last = (end or horizon) - timedelta(days=1)
+    days = str(start) if last <= start else f"{start} to {last}"
+    if start >= horizon:
+        return f"no day asked ({days}) was due yet: {next_due}"
+    if end is not None and end <= horizon:
+        return f"no day asked ({days}) was due: each is done already (a run does a day once)"
+    return (
+        f"no day asked ({days}) was due: each before {horizon} is done already (a run does a "
+        f"day once), and {next_due}"
     )
 
 

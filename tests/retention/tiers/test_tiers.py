@@ -891,10 +891,38 @@ def test_a_dry_run_with_no_day_due_says_when_the_next_one_is(ha_db, settings):
     assert "; no day was due: every day before 2023-12-14 is done (or holds nothing tiered); " in (
         tiers.summary(composed)
     ), tiers.summary(composed)
-    # A range given, or days to do: no word of the horizon.
-    assert "nothing_due" not in hourly(D0, D0 + DAY, now=now, dry_run=True).details
+    # A range given, its day done: said as the range's (test_a_run_of_days_asked_...).
+    assert hourly(D0, D0 + DAY, now=now, dry_run=True).details["nothing_due"] == (
+        "no day asked (2024-03-04) was due: each is done already (a run does a day once)"
+    )
     later = hourly(None, None, now=now + DAY, dry_run=True)  # 2024-03-06 is due then
     assert later.details["days_in_range"] == 1 and "nothing_due" not in later.details
+
+
+def test_a_run_of_days_asked_that_are_done_says_so(ha_db, settings, capsys):
+    """downsample_hourly --start/--end over days a run did already said "ok; 0 days, 0
+    entities, ..." (and its dry run "0 raw points of 0 days") and nothing of why."""
+    settings.RETENTION_RAW_DAYS, settings.RETENTION_LATE_MARGIN_HOURS = 7, 2
+    ha_db.saved_entity("official", "sensor.n_power", [(n, n) for n in range(0, 3600, 60)], unit="W")
+    now = T0 + 9 * DAY + timedelta(hours=3)  # the horizon: 2024-03-06
+    assert hourly(None, None, now=now).details["days"] == [str(D0), str(D0 + DAY)]
+    done = "no day asked (2024-03-04 to 2024-03-05) was due: each is done already (a run does a day once)"
+    again = hourly(D0, D0 + 2 * DAY, now=now)
+    assert (again.details["days"], again.details["note"]) == ([], done)
+    assert tiers.summary(again).endswith(f"; {done}; {again.duration_seconds:.1f} s")
+    assert hourly(D0, D0 + 2 * DAY, now=now, dry_run=True).details["nothing_due"] == done
+    # Past the horizon: the days before it are done, the rest not due yet.
+    assert hourly(D0 + DAY, D0 + 8 * DAY, now=now).details["note"] == (
+        "no day asked (2024-03-05 to 2024-03-11) was due: each before 2024-03-06 is done already "
+        "(a run does a day once), and 2024-03-06 comes due at 2024-03-14 02:00 UTC (raw points "
+        "are kept 7 days, and 2 h for late points)"
+    )
+    call_command("downsample_hourly", "--start", "2024-03-04", "--end", "2024-03-06")
+    assert f"; {done}; " in capsys.readouterr().out
+    assert hourly(D0 + 7 * DAY, None, now=now).details["note"] == (
+        "no day asked (2024-03-11) was due yet: 2024-03-06 comes due at 2024-03-14 02:00 UTC "
+        "(raw points are kept 7 days, and 2 h for late points)"
+    )
 
 
 def test_commands_take_the_same_options(ha_db, capsys):
