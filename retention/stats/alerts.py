@@ -152,11 +152,24 @@ def overrun_message(run: RetentionRun, now: datetime) -> str:
     # holds the lock)"), which read nested inside the message's.
     running = run.status == RetentionRun.Status.RUNNING
     what = f"has been running for {took}" if running else f"ran for {took}"
-    ended = "" if running else f" It finished with status: {run.get_status_display()}."
+    # A run a worker took names its task or who queued it; else a command (manage.py) ran it.
+    worker = bool({"task_id", "queued_by"} & set(run.details or {}))
+    if not running:  # not stuck: slow
+        where = "" if worker else " (a command ran it, not the worker)"
+        check = (
+            f" It finished with status: {run.get_status_display()}. Check why it was slow"
+            f"{where}: InfluxDB or S3 answering slowly, or the data grew"
+        )
+    elif worker:
+        check = " Check the retention worker in Flower: it may be stuck on InfluxDB or S3, or the data grew"
+    else:
+        check = (
+            " Check the command running it (manage.py, not the worker): it may be stuck on "
+            "InfluxDB or S3, or the data grew"
+        )
     return (
         f"{_named(run)} {what}, longer than the limit of {_human(limit)} "
-        f"(ALERT_MAX_DURATION_SECONDS={limit}).{ended} Check the retention worker in Flower: it may "
-        "be stuck on InfluxDB or S3, or the data grew; raise the limit if this is expected."
+        f"(ALERT_MAX_DURATION_SECONDS={limit}).{check}; raise the limit if this is expected."
     )
 
 

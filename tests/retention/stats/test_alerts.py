@@ -141,6 +141,36 @@ def test_a_run_exceeding_the_duration_limit_is_alerted_while_it_runs(webhook, se
     assert bodies[slow_but_done.pk]["duration_seconds"] == 75.0
 
 
+def test_an_overrun_says_what_happened_to_a_run_a_command_ran_or_a_worker_runs(settings):
+    """A command's run that finished ok, too slowly, was said to be on a worker that "may be
+    stuck"; it is neither."""
+    settings.ALERT_MAX_DURATION_SECONDS = 60
+    now = datetime.now(UTC)
+    by_command = RetentionRun.objects.create(
+        operation=Op.DOWNSAMPLE_HOURLY, status=Status.OK, started=now - timedelta(minutes=5),
+        duration_seconds=130.0, finished=now - timedelta(minutes=3),
+    )  # fmt: skip
+    message = alerts.overrun_message(by_command, now)
+    assert message.endswith(
+        "It finished with status: ok. Check why it was slow (a command ran it, not the worker): "
+        "InfluxDB or S3 answering slowly, or the data grew; raise the limit if this is expected."
+    ), message
+    assert "stuck" not in message
+    still = RetentionRun(operation=Op.ARCHIVE, status=Status.RUNNING, details={},
+                         started=now - timedelta(minutes=5))  # fmt: skip
+    assert "Check the command running it (manage.py, not the worker): it may be stuck on " in (
+        alerts.overrun_message(still, now)
+    )
+    still.details = {"queued_by": "admin", "queued_at": now.isoformat()}
+    assert "Check the retention worker in Flower: it may be stuck on InfluxDB or S3" in (
+        alerts.overrun_message(still, now)
+    )
+    by_command.details = {"task_id": "abc"}  # a worker's, finished: slow, not stuck
+    assert "with status: ok. Check why it was slow: InfluxDB or S3" in (
+        alerts.overrun_message(by_command, now)
+    )
+
+
 @pytest.mark.parametrize(
     ("operation", "operation_words", "status", "status_words"),
     [
