@@ -57,6 +57,7 @@ from retention.models import (
     RetentionRun,
     ViewState,
 )
+from retention.rollups.archived import name_archived
 from retention.rollups.energy import energy_rows
 from retention.rollups.inputs import first_carbon_time
 from retention.rollups.lock import (  # noqa: F401  (view_lock_key re-exported)
@@ -387,7 +388,10 @@ def rebuild_view(
     with view_lock(name, "rebuild", range_start, range_end, run) as held:
         if held is None:
             return skipped(name, "rebuild", range_start, range_end, run)
-        return _run(name, "rebuild", range_start, range_end, now, False, run, held=held)
+        # Archived days give no rows (theirs are kept): the run names them, and why.
+        work = lambda: name_archived(name, start, end, _compute(  # noqa: E731
+            name, range_start, range_end, now, fill_new=False))  # fmt: skip
+        return _run(name, "rebuild", range_start, range_end, now, False, run, work=work, held=held)
 
 
 # --- Queries (retention.rollups.queries; re-exported here, where callers look for them) --------

@@ -117,7 +117,7 @@ def _describe(run) -> str:
             + (f" ({edits.errors})" if edits.errors else "")
         )
     if details.get("skipped_count"):
-        line += f"\n  {counted(details['skipped_count'], 'bucket')} skipped:\n  " + "\n  ".join(
+        line += f"\n  skipped ({details['skipped_count']:,}):\n  " + "\n  ".join(
             details["skipped"][:10]
         )
     return line

@@ -1,0 +1,54 @@
+"""The days a view rebuild cannot read: archived (their daily rows left InfluxDB for the
+archive, ArchiveObject.source_deleted set). A rebuild reads InfluxDB only, so their rows are
+kept as they were; the run names those days among what it skipped, and why, instead of a
+bare "0 rows". The carbon view reads enrich's own points, which the archive does not take.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from enrich.wording import counted
+from retention.models import ArchiveObject
+from retention.rollups.rows import Outcome
+from retention.timeutil import local_date
+
+DAY = timedelta(days=1)
+
+
+def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outcome:
+    """`outcome` with the archived days of first..last it wrote no row for named in its
+    `skipped`, a line per stretch of days ("2023-01-01 to 2023-01-31 (31 days): ...")."""
+    if name == "daily_carbon_summary":
+        return outcome
+    written = {getattr(row, "date", None) or local_date(row.hour) for row in outcome.rows}
+    files = ArchiveObject.objects.filter(
+        source_deleted__isnull=False, start_date__lte=last, end_date__gte=first
+    ).order_by("start_date")
+    days = sorted(
+        {
+            file.start_date + n * DAY
+            for file in files
+            for n in range((file.end_date - file.start_date).days + 1)
+        }
+    )
+    kept = [day for day in days if first <= day <= last and day not in written]
+    for start, end in _stretches(kept):
+        span = str(start) if start == end else f"{start} to {end}"
+        outcome.skipped.append(
+            f"{span} ({counted((end - start).days + 1, 'day')}): archived (the daily rows "
+            "left InfluxDB for the archive, which a rebuild does not read); their rows are "
+            "kept as they were"
+        )
+    return outcome
+
+
+def _stretches(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive runs of the sorted `days`, as (first, last)."""
+    found: list[tuple[date, date]] = []
+    for day in days:
+        if found and found[-1][1] + DAY == day:
+            found[-1] = (found[-1][0], day)
+        else:
+            found.append((day, day))
+    return found
