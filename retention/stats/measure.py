@@ -45,6 +45,7 @@ from retention.schema import DAILY_RP, HOURLY_RP
 from retention.stats.alerts import alert_summary, open_alerts
 from retention.stats.history import iso, last_run
 from retention.stats.points import PointCount, count_raw_points
+from retention.tiers.chunks import EARLIER, SO_FAR, Outcome
 
 GB = 2**30  # AWS prices "GB-month" with GB = 2^30 bytes
 TIER_RPS = (HOURLY_RP, DAILY_RP)
@@ -165,14 +166,30 @@ DAILY_RAW_DELETES = Q(operation=Op.DOWNSAMPLE_DAILY, details__raw_points_deleted
 def raw_points_removed() -> tuple[int, int]:
     """(raw points deleted, number of runs that deleted some; dry runs excluded): Σ
     records_deleted of raw -> hourly downsampling plus Σ `details["raw_points_deleted"]` of
-    hourly -> daily downsampling (the raw states of sparse entities, retention.tiers.density)."""
+    hourly -> daily downsampling (the raw states of sparse entities, retention.tiers.density),
+    a running run's as it recorded them so far."""
     hourly = RetentionRun.objects.filter(REAL_RUN, HOURLY_RAW_DELETES)
     daily = RetentionRun.objects.filter(REAL_RUN, DAILY_RAW_DELETES).annotate(
         raw=Cast(KT("details__raw_points_deleted"), BigIntegerField())
     )
     points = hourly.aggregate(n=Sum("records_deleted"))["n"] or 0
     points += daily.aggregate(n=Sum("raw"))["n"] or 0
-    return int(points), hourly.count() + daily.count()
+    running = [n for n in map(_deleted_so_far, RetentionRun.objects.filter(RUNNING)) if n]
+    return int(points) + sum(running), hourly.count() + daily.count() + len(running)
+
+
+RUNNING = Q(status=RetentionRun.Status.RUNNING, operation__in=(Op.DOWNSAMPLE_HOURLY,
+            Op.DOWNSAMPLE_DAILY))  # fmt: skip
+
+
+def _deleted_so_far(run: RetentionRun) -> int:
+    """The raw points a running tier run deleted so far, as it records them after each day
+    (retention.tiers.chunks.save_so_far; a retry's earlier attempts too): the raw tier has
+    shrunk by them already, so the raw equivalent counts them."""
+    details = run.details or {}
+    done = Outcome.saved_as(details.get(SO_FAR)) or Outcome()
+    done = done.after(details.get(EARLIER))
+    return done.deleted if run.operation == Op.DOWNSAMPLE_HOURLY else done.raw_deleted
 
 
 def archive_bytes() -> tuple[int, int]:
@@ -216,7 +233,7 @@ def storage_stats(now: datetime | None = None) -> dict[str, Any]:
         "unit": "points",
         "runs": removing_runs,
         "source": "records_deleted of downsample_hourly runs + raw_points_deleted of "
-        "downsample_daily runs",
+        "downsample_daily runs (of a running run: so far)",
     }
 
     tiers: dict[str, TierSize] | None = None

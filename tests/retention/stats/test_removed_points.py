@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from retention.models import Entity
+from retention.models import Entity, RetentionRun
 from retention.stats import measure
 from retention.tiers import density
 from retention.tiers import runner as tiers
@@ -51,3 +51,31 @@ def test_raw_states_deleted_by_the_daily_run_count_as_raw_points_removed(ha_db, 
 
     assert body["raw_points_removed"]["value"] == gone
     assert measure.raw_points_removed() == (gone, 2)
+
+
+def test_a_running_hourly_run_counts_the_points_it_deleted_so_far(ha_db, settings):
+    """Mid-run the raw tier had shrunk by the points the run had deleted, but
+    `raw_points_removed` counted none of them until it finished: the savings read negative
+    (-1.75 % after demo_home). Measured as each day is done, by the run's own progress."""
+    settings.INFLUXDB_DATABASE = ha_db.name
+    # 40 states a day for 9 days: a week's deletes go in one go, the run going on after them.
+    states = [(day * 86400 + 600 + n * 2000, float(100 + n)) for day in range(9) for n in range(40)]
+    ha_db.write_entity("official", "sensor.heater_power", states, unit="W").save()
+    written = raw_points(ha_db.name)
+    seen = []
+
+    def measured(done: int, days: int, day: str) -> None:
+        assert RetentionRun.objects.get().status == "running"
+        removed, runs = measure.raw_points_removed()
+        seen.append((removed, runs, written - raw_points(ha_db.name)))
+
+    run = tiers.downsample_hourly(D0, D0 + 9 * DAY, progress=measured)
+
+    assert run.status == "ok" and run.records_deleted == 360
+    # Each time: what the raw tier lost so far is what the figure counts.
+    assert [(removed, runs) for removed, runs, _ in seen if removed] == [
+        (gone, 1) for removed, _, gone in seen if removed
+    ]
+    assert [removed for removed, _, _ in seen] == [gone for _, _, gone in seen]
+    assert any(removed for removed, _, _ in seen[:-1]), seen  # before the run's end
+    assert measure.raw_points_removed() == (360, 1)
