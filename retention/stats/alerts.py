@@ -154,18 +154,16 @@ def overrun_message(run: RetentionRun, now: datetime) -> str:
     what = f"has been running for {took}" if running else f"ran for {took}"
     # A run a worker took names its task or who queued it; else a command (manage.py) ran it.
     worker = bool({"task_id", "queued_by"} & set(run.details or {}))
-    if not running:  # not stuck: slow
+    if running:
+        who = "the retention worker in Flower" if worker else "the command running it"
+        who += "" if worker else " (manage.py, not the worker)"
+        check = f" Check {who}: it may be stuck on InfluxDB or S3, or the data grew"
+    else:  # not stuck: slow
         where = "" if worker else " (a command ran it, not the worker)"
+        status = run.get_status_display()
         check = (
-            f" It finished with status: {run.get_status_display()}. Check why it was slow"
-            f"{where}: InfluxDB or S3 answering slowly, or the data grew"
-        )
-    elif worker:
-        check = " Check the retention worker in Flower: it may be stuck on InfluxDB or S3, or the data grew"
-    else:
-        check = (
-            " Check the command running it (manage.py, not the worker): it may be stuck on "
-            "InfluxDB or S3, or the data grew"
+            f" It finished with status: {status}. Check why it was slow{where}: InfluxDB or S3 "
+            "answering slowly, or the data grew"
         )
     return (
         f"{_named(run)} {what}, longer than the limit of {_human(limit)} "

@@ -906,7 +906,10 @@ def test_a_run_of_days_asked_that_are_done_says_so(ha_db, settings, capsys):
     ha_db.saved_entity("official", "sensor.n_power", [(n, n) for n in range(0, 3600, 60)], unit="W")
     now = T0 + 9 * DAY + timedelta(hours=3)  # the horizon: 2024-03-06
     assert hourly(None, None, now=now).details["days"] == [str(D0), str(D0 + DAY)]
-    done = "no day asked (2024-03-04 to 2024-03-05) was due: each is done already (a run does a day once)"
+    done = (
+        "no day asked (2024-03-04 to 2024-03-05) was due: each is done already (a run does a "
+        "day once)"
+    )
     again = hourly(D0, D0 + 2 * DAY, now=now)
     assert (again.details["days"], again.details["note"]) == ([], done)
     assert tiers.summary(again).endswith(f"; {done}; {again.duration_seconds:.1f} s")
