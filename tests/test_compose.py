@@ -152,6 +152,13 @@ def test_web_prepares_the_database_before_serving():
     assert steps[-1][:2] == ["gunicorn", "config.wsgi:application"]
 
 
+@pytest.mark.parametrize("name", ["worker-collectors", "worker-retention", "beat"])
+def test_what_runs_tasks_starts_once_web_has_migrated(name):
+    # An upgrade's `up -d` started the workers' new code beside web's migrate: a task reading
+    # a table or column the migration adds failed.
+    assert SERVICES[name]["depends_on"]["web"] == {"condition": "service_healthy"}
+
+
 def every_command() -> list[tuple[str, list[str]]]:
     return [(name, argv) for name in APP_SERVICES for argv in commands_of(SERVICES[name])]
 
