@@ -16,6 +16,10 @@ import os
 import gunicorn.util
 from gunicorn.errors import AppImportError
 
+# No control socket: enrich uses no `gunicornc`, and its default path ($XDG_RUNTIME_DIR or
+# ~/.gunicorn/gunicorn.ctl) is one per user, taken by whichever of its gunicorns started last.
+control_socket_disable = True
+
 
 def _write_error(sock, status_int: int, reason: str, mesg: str) -> None:
     """gunicorn.util.write_error's answer in JSON: its status and what it says of the request
