@@ -183,6 +183,27 @@ def test_every_endpoint_the_docs_call_answers_that_method_and_reads_its_paramete
     assert not wrong, wrong
 
 
+def test_a_path_s_placeholder_is_the_name_the_url_conf_gives_that_part():
+    """`/retention/runs/<run_id>`: a `<name>` in a path is the URL conf's name for that part, as
+    a 400 and the schema name it (api.md kept `/retention/runs/<id>` after the rename)."""
+    from django.urls import Resolver404, resolve
+
+    wrong = []
+    for page, (spans, _) in CODE.items():
+        for span in spans:
+            if not (match := ENDPOINT.fullmatch(span)) or match[2].startswith(OUTSIDE_PATHS):
+                continue
+            if not (named := re.findall(r"<([^>]*)>", match[2])):
+                continue
+            try:
+                parts = list(resolve(re.sub(r"<[^>]*>|…", "1", match[2])).kwargs)
+            except Resolver404:
+                continue  # test_every_endpoint_the_docs_call_answers... names it
+            if named != parts:
+                wrong.append(f"{page}: {span}: the URL conf names {parts}")
+    assert not wrong, wrong
+
+
 def test_every_command_and_flag_the_docs_give_exists():
     """`manage.py rebuild_view ... --start ...` and `make bench-quick`: the command (Django's,
     an app's) takes each flag shown, and the Makefile has the target."""
