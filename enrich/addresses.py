@@ -1,4 +1,4 @@
-"""Recorded errors as any signed-in user or API client reads them (GET /retention/runs/<id>,
+"""Recorded errors as any signed-in user or API client reads them (GET /retention/runs/<run_id>,
 /retention/history, /retention/stats, /retention/alerts, a provider's last run in
 /api/enrichment/current, so the status page and Home Assistant's entities): without the
 addresses of enrich's own services (InfluxDB, Redis and the Celery broker, PostgreSQL, S3,
