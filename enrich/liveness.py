@@ -12,6 +12,7 @@
 import logging
 import time
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from config.queues import QUEUES
 from enrich.addresses import hidden
@@ -24,6 +25,23 @@ WORKER_LATE_AFTER = 60
 FORGET_WORKER_AFTER = 24 * 3600
 
 logger = logging.getLogger(__name__)
+
+
+def age_text(seconds: float) -> str:
+    """An age as the status page writes one (Status.age in dashboard/static/dashboard/common.js):
+    "42 s", "3 min", "5.0 h", "8.0 d"."""
+    if seconds < 120:
+        return f"{_half_up(seconds, '1')} s"
+    if seconds < 7200:
+        return f"{_half_up(seconds / 60, '1')} min"
+    if seconds < 172800:
+        return f"{_half_up(seconds / 3600, '0.1')} h"
+    return f"{_half_up(seconds / 86400, '0.1')} d"
+
+
+def _half_up(value: float, step: str) -> Decimal:
+    """`value` rounded to `step` as JavaScript's Math.round and toFixed do (halves up)."""
+    return Decimal(value).quantize(Decimal(step), rounding=ROUND_HALF_UP)
 
 
 def _when(at: float) -> dict:
@@ -45,7 +63,7 @@ def beat_state(late_after: float | None = None) -> dict:
              "age_seconds": when["age_seconds"], "host": tick.get("host"), "detail": ""}  # fmt: skip
     if not state["ok"]:
         state["detail"] = (
-            f"No tick for {when['age_seconds']:.0f} s (last at {when['at']}): the beat has "
+            f"No tick for {age_text(when['age_seconds'])} (last at {when['at']}): the beat has "
             f"stopped or hangs, so no schedule runs. It ticks at least every 5 s."
         )
     return state
@@ -58,7 +76,7 @@ def _workers() -> tuple[list[dict], list[dict]]:
         when = _when(said["at"])
         ok = when["age_seconds"] <= WORKER_LATE_AFTER
         detail = "" if ok else (
-            f"Not heard from for {when['age_seconds']:.0f} s (last at {when['at']}): it was "
+            f"Not heard from for {age_text(when['age_seconds'])} (last at {when['at']}): it was "
             "killed or hangs."
         )  # fmt: skip
         workers.append({"node": node, "queues": said["queues"], "ok": ok,

@@ -2,6 +2,7 @@
 consumes, and a periodic task the beat leaves out (its crontab's time zone cannot be loaded on
 this host) with the reason. Before, the page showed none of it: the user saw nothing wrong."""
 
+import re
 import socket
 
 import pytest
@@ -154,12 +155,21 @@ def test_the_page_says_a_killed_beat_stopped_and_a_killed_worker_is_gone(
         beat.log.close()
     beat_row, worker_row, *queue_rows = rows
     assert beat_row[0] == f"Beat ({socket.gethostname()})"
-    assert beat_row[2].endswith(" s ago"), beat_row
-    assert beat_row[3].startswith("No tick for "), beat_row
-    assert "the beat has stopped or hangs, so no schedule runs" in beat_row[3]
+    # The detail says the silence as the next column does ("3 s", then " ago").
+    beat_age = beat_row[2].removesuffix(" ago")
+    assert re.fullmatch(r"\d+ s", beat_age), beat_row
+    assert re.fullmatch(
+        rf"No tick for {beat_age} \(last at [^)]+\): the beat has stopped or hangs, so no "
+        r"schedule runs\. It ticks at least every 5 s\.",
+        beat_row[3],
+    ), beat_row
     assert worker_row[:2] == [f"Worker {killed.node} (queues {', '.join(sorted(QUEUES))})", "gone"]
-    assert worker_row[2].endswith(" s ago")
-    assert worker_row[3].startswith("Not heard from for ") and "killed or hangs" in worker_row[3]
+    worker_age = worker_row[2].removesuffix(" ago")
+    assert re.fullmatch(r"\d+ s", worker_age), worker_row
+    assert re.fullmatch(
+        rf"Not heard from for {worker_age} \(last at [^)]+\): it was killed or hangs\.",
+        worker_row[3],
+    ), worker_row
     # The worker stopped cleanly is not listed; no live worker serves any queue.
     assert queue_rows == [
         [f"Queue {name}", "not served", "—", "No live worker consumes it: its tasks wait in Redis."]
@@ -175,7 +185,6 @@ def test_the_details_of_a_stopped_beat_and_a_gone_worker_write_times_as_the_page
     the rest of the page writes times on the home's clock: "Sat 05:57 AM", with the date 8
     days back ("Sat, Nov 28, 05:57 AM")."""
     import json
-    import re
     import time
     from datetime import UTC, datetime
 
@@ -199,13 +208,21 @@ def test_the_details_of_a_stopped_beat_and_a_gone_worker_write_times_as_the_page
         iso = datetime.fromtimestamp(at, UTC).isoformat()
         return browser.execute_script("return Status.near(arguments[0], Date.now());", iso)
 
-    last = re.fullmatch(
-        r"No tick for \d+ s \(last at (.+)\): the beat has stopped or hangs, so no schedule "
-        r"runs\. It ticks at least every 5 s\.",
-        beat_row[3],
-    )
-    assert last and last.group(1) == near(ticked), beat_row
-    assert "," in last.group(1)  # with its date: 8 days back
-    seen = re.fullmatch(r"Not heard from for \d+ s \(last at (.+)\): it was killed or hangs\.",
-                        worker_row[3])  # fmt: skip
-    assert seen and seen.group(1) == near(heard), worker_row
+    # The silence in the words of the next column ("8.0 d ago"), not "No tick for 691202 s".
+    assert beat_row[2] == "8.0 d ago"
+    assert beat_row[3] == (
+        f"No tick for 8.0 d (last at {near(ticked)}): the beat has stopped or hangs, so no "
+        "schedule runs. It ticks at least every 5 s."
+    ), beat_row
+    assert "," in near(ticked)  # with its date: 8 days back
+    assert worker_row[2] == "2.0 h ago"
+    assert worker_row[3] == (
+        f"Not heard from for 2.0 h (last at {near(heard)}): it was killed or hangs."
+    ), worker_row
+
+    # Python's ages are the page's, at each unit's bounds and halves.
+    from enrich.liveness import age_text
+
+    ages = [0, 2.5, 119.4, 119.5, 120, 149.9, 150, 7199.9, 7200, 172799.9, 172800, 691202]
+    on_page = browser.execute_script("return arguments[0].map(s => Status.age(s));", ages)
+    assert [age_text(seconds) for seconds in ages] == on_page

@@ -4,7 +4,11 @@ missed; a periodic task the beat leaves out (its crontab's time zone cannot be l
 listed with the reason. Before, nothing anywhere showed that the beat or a worker had died, or
 that a schedule was not running."""
 
+import json
+import math
 import signal
+import time
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
@@ -85,11 +89,47 @@ def test_a_beat_and_a_worker_are_shown_alive_then_gone_once_killed(
         worker_support.stop(ticking)
         ticking.log.close()
     assert gone["ok"] is False
-    assert "the beat has stopped or hangs, so no schedule runs" in gone["beat"]["detail"]
+    beat = gone["beat"]
+    assert beat["age_seconds"] < 120  # seconds, as the page writes them (Math.round: halves up)
+    assert beat["detail"] == (
+        f"No tick for {math.floor(beat['age_seconds'] + 0.5)} s (last at {beat['last_tick']}): "
+        "the beat has stopped or hangs, so no schedule runs. It ticks at least every 5 s."
+    )
     (missed,) = gone["workers"]
     assert missed["node"] == worker.node
-    assert "it was killed or hangs" in missed["detail"]
+    assert missed["age_seconds"] < 120
+    assert missed["detail"] == (
+        f"Not heard from for {math.floor(missed['age_seconds'] + 0.5)} s "
+        f"(last at {missed['last_seen']}): it was killed or hangs."
+    )
     assert all(q["ok"] is False and q["workers"] == [] for q in gone["queues"])
+
+
+def test_a_long_silence_is_said_in_days_and_hours_as_the_page_says_ages(api, prefix):
+    """A beat stopped 8 days ago read "No tick for 691202 s" where the next column of the status
+    page reads "8.0 d ago"."""
+    from enrich.redis import alive
+    from enrich.redis.client import get_redis
+
+    ticked = time.time() - 691202
+    heard = time.time() - 3 * 3600
+    get_redis().set(alive._beat_key(), json.dumps({"at": ticked, "host": "old-host"}))
+    get_redis().hset(alive._workers_key(), "collectors@old-host",
+                     json.dumps({"at": heard, "queues": ["collectors"]}))  # fmt: skip
+
+    answer = api.get("/api/processes/").json()
+
+    def iso(at: float) -> str:
+        return datetime.fromtimestamp(at, UTC).isoformat()
+
+    assert answer["beat"]["detail"] == (
+        f"No tick for 8.0 d (last at {iso(ticked)}): the beat has stopped or hangs, so no "
+        "schedule runs. It ticks at least every 5 s."
+    )
+    (worker,) = answer["workers"]
+    assert worker["detail"] == (
+        f"Not heard from for 3.0 h (last at {iso(heard)}): it was killed or hangs."
+    )
 
 
 @pytest.mark.usefixtures("empty_queues")
