@@ -18,6 +18,20 @@ from enrich.numerals import whole
 # DJANGO_SECRET_KEY's value in .env.example: a copied example file must not become a deployment.
 PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
 MIN_SECRET_KEY_LENGTH = 40
+# The keys this repository publishes, by variable: the tests' (Makefile's TEST_ENV) and the
+# image build's (the Dockerfile's BUILD_* arguments, for collectstatic only). Anyone can read
+# them, so the production profile refuses them; tests/test_settings.py holds this list to those
+# files.
+PUBLISHED_KEYS = {
+    "DJANGO_SECRET_KEY": {
+        "test-secret-key-not-for-production-at-least-40-chars": "the tests' key (Makefile)",
+        "collectstatic-only-throwaway-value-not-a-secret-key": "the image build's key (Dockerfile)",
+    },
+    "FIELD_ENCRYPTION_KEY": {
+        "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=": "the tests' key (Makefile)",
+        "Y29sbGVjdHN0YXRpYy1vbmx5LW5vdC1hLXNlY3JldC0=": "the image build's key (Dockerfile)",
+    },
+}
 HSTS_PROFILE_SECONDS = 365 * 24 * 3600
 
 
@@ -43,6 +57,33 @@ def checked_secret_key(value: str) -> str:
             f"use at least {MIN_SECRET_KEY_LENGTH} random ones. {fix}"
         )
     return value
+
+
+def refuse_published_keys(secret_key: str, field_keys: str) -> None:
+    """With DJANGO_PRODUCTION=true, ImproperlyConfigured when DJANGO_SECRET_KEY or the key
+    FIELD_ENCRYPTION_KEY encrypts with (its first) is one of PUBLISHED_KEYS. An older key after
+    it only decrypts, as while rotating away from a published one."""
+    if not flag("DJANGO_PRODUCTION", default=False):
+        return  # make run and the tests use them
+    published = PUBLISHED_KEYS["DJANGO_SECRET_KEY"].get(secret_key.strip())
+    if published:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is {published}, published in enrich's repository: anyone can "
+            "forge sessions and signatures with it, so DJANGO_PRODUCTION=true refuses it. Delete "
+            "its line from .env and run scripts/init-env to generate one, or: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    published = PUBLISHED_KEYS["FIELD_ENCRYPTION_KEY"].get(field_keys.split(",")[0].strip())
+    if published:
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEY is {published}, published in enrich's repository: anyone "
+            "can decrypt the API keys and tokens it encrypts, so DJANGO_PRODUCTION=true refuses "
+            "it. Delete its line from .env and run scripts/init-env to generate one, or: "
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'. Secrets already encrypted with it: put the "
+            "new key first (FIELD_ENCRYPTION_KEY=<new>,<this one>) and run "
+            "python manage.py rotate_field_key."
+        )
 
 
 def production_settings(env: environ.Env) -> dict[str, Any]:

@@ -55,7 +55,7 @@ from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_TOPIC_ROOT,
     MQTT_URL,
 )
-from config.security import checked_secret_key, production_settings
+from config.security import checked_secret_key, production_settings, refuse_published_keys
 
 # --- Django core -------------------------------------------------------------------------
 SECRET_KEY = checked_secret_key(
@@ -167,6 +167,8 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEY.split(","), start=1):
             "python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())'"
         ) from None
+# The tests' and the image build's keys are public: refused with DJANGO_PRODUCTION=true.
+refuse_published_keys(SECRET_KEY, FIELD_ENCRYPTION_KEY)
 
 # --- Response cache TTLs (PRD FR9), one per source; CACHE_TTL_<SOURCE>_SECONDS overrides --
 CACHE_TTL_SECONDS = {

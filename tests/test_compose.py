@@ -233,6 +233,20 @@ def test_dockerfile_builds_static_files_with_throwaway_secrets_and_runs_unprivil
     assert ".env" in (ROOT / ".dockerignore").read_text().split()
 
 
+def test_the_image_builds_its_static_files_with_its_published_keys():
+    """The build's keys are public, so the production profile refuses them
+    (config.security.PUBLISHED_KEYS); collectstatic runs without the profile, and loads them."""
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", DOCKERFILE, re.MULTILINE))
+    run = re.search(r"^RUN ((?:.*\\\n)*.*collectstatic.*)$", DOCKERFILE, re.MULTILINE)[1]
+    env = {name: args[arg] for name, arg in re.findall(r'(\w+)="\$(\w+)"', run)}
+    env |= dict(re.findall(r"(\w+)=(\w+) ", run))
+    assert set(env) == {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ENRICH_ENV_FILE"}
+    assert "DJANGO_PRODUCTION" not in DOCKERFILE
+    result = load_settings(show="settings.STATIC_ROOT", DJANGO_PRODUCTION=None, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(ROOT / "var" / "static")
+
+
 # --- What the shipped compose file exposes, and where its secrets come from ---------------
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|_KEY_|AUTH\b")
 USER_NAMES = {"AWS_ACCESS_KEY_ID"}  # a user name, not a secret (MINIO_ROOT_USER)

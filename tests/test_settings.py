@@ -10,6 +10,7 @@ import botocore.session
 import pytest
 from django.core.management import call_command
 
+from config.security import PLACEHOLDER_SECRET_KEY, PUBLISHED_KEYS
 from tests.support.startup import (
     GOOD,
     ROOT,
@@ -253,6 +254,51 @@ def test_a_copied_env_example_is_refused_with_how_to_fix():
     stderr = refused_start(ENRICH_ENV_FILE=str(ROOT / ".env.example"), DJANGO_SECRET_KEY=None)
     assert "DJANGO_SECRET_KEY is the placeholder of .env.example" in stderr
     assert "scripts/init-env" in stderr
+
+
+def published_keys() -> dict[str, set[str]]:
+    """The keys the repository's files give, by variable: each assigned in a file outside
+    tests/ (the Makefile's TEST_ENV), or a Dockerfile argument passed as one (BUILD_*)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    passed_as = {arg: name for name, arg in re.findall(r'(\w+)="\$(\w+)"', dockerfile)}
+    names = {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEY"}
+    assigned = re.compile(rf"\b({'|'.join(names | set(passed_as))})=([^\s\"'$<]+)")
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
+    found: dict[str, set[str]] = {name: set() for name in names}
+    for path in files.split():
+        if path.startswith("tests/") or not (ROOT / path).is_file():
+            continue
+        for name, value in assigned.findall((ROOT / path).read_text(errors="replace")):
+            found[passed_as.get(name, name)].add(value)
+    found["DJANGO_SECRET_KEY"].discard(PLACEHOLDER_SECRET_KEY)  # refused everywhere
+    return found
+
+
+def test_the_list_of_published_keys_is_the_repositorys():
+    """A sample key changed in the Makefile or the Dockerfile is refused in production too."""
+    found = published_keys()
+    assert all(found.values()), found  # the Makefile's and the Dockerfile's are read
+    assert found == {name: set(keys) for name, keys in PUBLISHED_KEYS.items()}
+
+
+@pytest.mark.parametrize(
+    "name, key",
+    [(name, key) for name, keys in PUBLISHED_KEYS.items() for key in sorted(keys)],
+)
+def test_production_refuses_a_key_the_repository_publishes(name, key):
+    """A deployment with the tests' or the image build's key copied into .env started, its
+    sessions and encrypted API keys open to anyone who read the repository."""
+    assert load_settings(**{name: key}).returncode == 0  # make run's and the tests' profile
+    stderr = refused_start(**{name: key, "DJANGO_PRODUCTION": "true"})
+    assert f"{name} is {PUBLISHED_KEYS[name][key]}, published in enrich's repository" in stderr
+    assert "Delete its line from .env and run scripts/init-env to generate one" in stderr
+
+
+def test_production_decrypts_with_a_published_key_while_rotating_away_from_it():
+    (published, *_) = PUBLISHED_KEYS["FIELD_ENCRYPTION_KEY"]
+    rotating = f"{GOOD['FIELD_ENCRYPTION_KEY']},{published}"
+    result = load_settings(FIELD_ENCRYPTION_KEY=rotating, DJANGO_PRODUCTION="true")
+    assert result.returncode == 0, result.stderr
 
 
 SECURITY = (

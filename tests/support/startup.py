@@ -3,14 +3,27 @@
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def generated_keys() -> dict[str, str]:
+    """DJANGO_SECRET_KEY and FIELD_ENCRYPTION_KEY as scripts/init-env makes them: new ones, not
+    the repository's (the production profile refuses those, config.security.PUBLISHED_KEYS)."""
+    return {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+
+
 GOOD = {
-    "DJANGO_SECRET_KEY": "settings-test-key-of-more-than-forty-characters",
-    "FIELD_ENCRYPTION_KEY": "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=",
+    **generated_keys(),
     "ENRICH_ENV_FILE": "none",
     "DJANGO_SETTINGS_MODULE": "config.settings",
 }
@@ -62,8 +75,9 @@ def refused_start(**overrides: str | None) -> str:
 
 
 def documented_production_env() -> dict[str, str]:
-    """The .env lines docs/deployment.md gives for the production profile behind a proxy."""
+    """The .env lines docs/deployment.md gives for the production profile behind a proxy, with
+    the keys scripts/init-env generates (the deployment's steps before it)."""
     docs = (ROOT / "docs" / "deployment.md").read_text()
     block = re.search(r"\*\*Production profile.*?```sh\n(.*?)```", docs, re.DOTALL)[1]
     lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
-    return dict(line.split("=", 1) for line in lines if line)
+    return generated_keys() | dict(line.split("=", 1) for line in lines if line)
