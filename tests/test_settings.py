@@ -10,7 +10,12 @@ import botocore.session
 import pytest
 from django.core.management import call_command
 
-from config.security import PLACEHOLDER_SECRET_KEY, PUBLISHED_KEYS
+from config.security import (
+    MIN_SERVICE_PASSWORD_LENGTH,
+    PLACEHOLDER_SECRET_KEY,
+    PUBLISHED_KEYS,
+    SERVICE_PASSWORDS,
+)
 from tests.support.startup import (
     GOOD,
     ROOT,
@@ -298,6 +303,38 @@ def test_production_decrypts_with_a_published_key_while_rotating_away_from_it():
     (published, *_) = PUBLISHED_KEYS["FIELD_ENCRYPTION_KEY"]
     rotating = f"{GOOD['FIELD_ENCRYPTION_KEY']},{published}"
     result = load_settings(FIELD_ENCRYPTION_KEY=rotating, DJANGO_PRODUCTION="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_checked_service_passwords_are_those_scripts_init_env_generates():
+    init_env = (ROOT / "scripts" / "init-env").read_text()
+    generated = re.findall(r'^ensure (\w+_PASSWORD) "\$\(token (\d+)\)"', init_env, re.M)
+    assert {name for name, _ in generated} == set(SERVICE_PASSWORDS)
+    # 24 random bytes, 32 url-safe characters
+    assert all(int(size) * 4 // 3 >= MIN_SERVICE_PASSWORD_LENGTH for _, size in generated)
+
+
+@pytest.mark.parametrize("name", SERVICE_PASSWORDS)
+def test_production_refuses_a_short_password_of_the_compose_services(name):
+    """compose's ${VAR:?} refuses only an empty password: REDIS_PASSWORD=redis started a
+    production deployment."""
+    assert load_settings(**{name: "redis"}).returncode == 0  # make run and the tests
+    long_enough = load_settings(**{name: "x1" * 6, "DJANGO_PRODUCTION": "true"})
+    assert long_enough.returncode == 0, long_enough.stderr
+    stderr = refused_start(**{name: "redis", "DJANGO_PRODUCTION": "true"})
+    assert (
+        f"{name} is 5 characters long; with DJANGO_PRODUCTION=true use at least 12 random ones. "
+        "Delete its line from .env and run scripts/init-env to generate one." in stderr
+    )
+
+
+def test_production_does_not_check_an_external_services_password():
+    """A managed database or Redis keeps the password its provider gave."""
+    result = load_settings(
+        DJANGO_PRODUCTION="true",
+        DATABASE_URL="postgres://enrich:short@db.example.org:5432/enrich",
+        REDIS_URL="redis://:short@cache.example.org:6379/0",
+    )
     assert result.returncode == 0, result.stderr
 
 
