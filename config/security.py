@@ -88,11 +88,11 @@ def refuse_published_keys(secret_key: str, field_keys: str) -> None:
         raise ImproperlyConfigured(
             f"FIELD_ENCRYPTION_KEY is {published}, published in enrich's repository: anyone "
             "can decrypt the API keys and tokens it encrypts, so DJANGO_PRODUCTION=true refuses "
-            "it. Delete its line from .env and run scripts/init-env to generate one, or: "
-            "python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'. Secrets already encrypted with it: put the "
-            "new key first (FIELD_ENCRYPTION_KEY=<new>,<this one>) and run "
-            "python manage.py rotate_field_key."
+            "it. Secrets already encrypted with it are lost without it: keep it, put a new key "
+            "first (FIELD_ENCRYPTION_KEY=<new>,<this one>) and run python manage.py "
+            "rotate_field_key. Nothing encrypted yet (a new install): Delete its line from .env "
+            "and run scripts/init-env to generate one, or: python -c 'from cryptography.fernet "
+            "import Fernet; print(Fernet.generate_key().decode())'"
         )
 
 

@@ -297,6 +297,9 @@ def test_production_refuses_a_key_the_repository_publishes(name, key):
     stderr = refused_start(**{name: key, "DJANGO_PRODUCTION": "true"})
     assert f"{name} is {PUBLISHED_KEYS[name][key]}, published in enrich's repository" in stderr
     assert "Delete its line from .env and run scripts/init-env to generate one" in stderr
+    if name == "FIELD_ENCRYPTION_KEY":  # deleting it first would lose what it encrypted
+        rotate = stderr.index("keep it, put a new key first (FIELD_ENCRYPTION_KEY=<new>,<this")
+        assert rotate < stderr.index("Delete its line"), stderr
 
 
 def test_production_decrypts_with_a_published_key_while_rotating_away_from_it():
