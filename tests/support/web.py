@@ -41,12 +41,17 @@ def gunicorn(timeout: int = 300, **env: str) -> Iterator[tuple[str, subprocess.P
 
 def first_answer(url: str, proc: subprocess.Popen, timeout: float = 60) -> requests.Response:
     """The first answer of the server `proc` starts (one with a `log`) at `url`, once it
-    listens; fail with its log when it exits or does not listen within `timeout` s."""
+    listens; fail with its log when it exits or has not answered within `timeout` s. Its
+    worker may still be loading the app when the server listens (about 10 s on a loaded
+    machine): the answer is waited for until the deadline, not for a fixed few seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return requests.get(url, timeout=10, allow_redirects=False)
+            left = max(deadline - time.monotonic(), 1)
+            return requests.get(url, timeout=(left, left), allow_redirects=False)
         except requests.ConnectionError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"{proc.args[:3]} did not start:\n{support.output(proc)}")
             time.sleep(0.2)
+        except requests.Timeout:
+            pytest.fail(f"{proc.args[:3]} did not answer:\n{support.output(proc)}")
