@@ -1,6 +1,8 @@
 """What the system knows about Home Assistant's entities (the registry); the lifecycle models
 of views, tiers and the archive live next to it."""
 
+from datetime import date, timedelta
+
 from django.db import models
 from django.utils import timezone
 
@@ -318,6 +320,20 @@ class ArchiveObject(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @classmethod
+    def deleted_days(cls, first: date, last: date, expired: bool = True) -> set[date]:
+        """The days of first..last whose daily rows an archive run deleted from InfluxDB once
+        their file was verified (`expired`: also those of files since expired)."""
+        files = cls.objects.filter(
+            source_deleted__isnull=False, start_date__lte=last, end_date__gte=first
+        )
+        if not expired:
+            files = files.filter(expired__isnull=True)
+        days: set[date] = set()
+        for start, stop in files.values_list("start_date", "end_date"):
+            days.update(start + timedelta(n) for n in range((stop - start).days + 1))
+        return {day for day in days if first <= day <= last}
 
 
 class Alert(models.Model):

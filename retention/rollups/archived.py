@@ -22,17 +22,8 @@ def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outco
     if name == "daily_carbon_summary":
         return outcome
     written = {getattr(row, "date", None) or local_date(row.hour) for row in outcome.rows}
-    files = ArchiveObject.objects.filter(
-        source_deleted__isnull=False, start_date__lte=last, end_date__gte=first
-    ).order_by("start_date")
-    days = sorted(
-        {
-            file.start_date + n * DAY
-            for file in files
-            for n in range((file.end_date - file.start_date).days + 1)
-        }
-    )
-    kept = [day for day in days if first <= day <= last and day not in written]
+    days = sorted(ArchiveObject.deleted_days(first, last))
+    kept = [day for day in days if day not in written]
     for start, end in _stretches(kept):
         span = str(start) if start == end else f"{start} to {end}"
         outcome.skipped.append(

@@ -92,7 +92,7 @@ def _parts(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
         )
     }
     parts: list[tuple[str, datetime, datetime]] = []
-    archived = _archived_days(first, last)
+    archived = ArchiveObject.deleted_days(first, last, expired=False)
     day = first
     while day <= last:
         if states.get((TierChunk.Tier.DAILY, day)) in DONE:
@@ -109,23 +109,6 @@ def _parts(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime
             parts.append((resolution, *piece))
         day += timedelta(days=1)
     return parts
-
-
-def _archived_days(first: date, last: date) -> set[date]:
-    """The days of first..last whose daily rows an archive run verified and deleted from
-    InfluxDB (its files not expired)."""
-    days: set[date] = set()
-    for start, stop in ArchiveObject.objects.filter(
-        source_deleted__isnull=False,
-        expired__isnull=True,
-        start_date__lte=last,
-        end_date__gte=first,
-    ).values_list("start_date", "end_date"):
-        day = max(start, first)
-        while day <= min(stop, last):
-            days.add(day)
-            day += timedelta(days=1)
-    return days
 
 
 def _read(entity: Entity, resolution: str, start: datetime, end: datetime) -> Segment:
