@@ -210,14 +210,14 @@ def _energy_day(
         avg = total / (coverage / 3600) * 1000 if coverage > 0 else None
         per_hour: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for p in measured:
+            if p.end > floor_hour(p.start) + HOUR:  # a daily tier row: its day keeps no hours
+                continue
             bucket = per_hour[floor_hour(p.start)]
             bucket[0] += p.aggregate.total_energy
             # Over the whole (elapsed) hour: a meter's growth across a gap (unavailable) is
             # counted at the reading after it, as when Home Assistant writes no gap.
             bucket[1] += (p.end - p.start).total_seconds()
-        # A daily tier row (a whole day) keeps no hours: its day's average is no hourly peak.
-        # (An hour's pieces add up to 3600 s at most, give or take float rounding.)
-        rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if 0 < s < 3601]
+        rates = [kwh / (s / 3600) * 1000 for kwh, s in per_hour.values() if s > 0]
         peak = max(rates) if rates else None
     # A meter's raw steps are priced as used; a day without any energy by its pieces' time.
     if any(step.aggregate.total_energy for step in used):
