@@ -12,6 +12,7 @@ from collectors import pipeline
 from collectors.carbon import common as carbon
 from collectors.models import CollectorRun
 from collectors.pricing import slots as prices
+from enrich.bootstrap import proxied
 from enrich.influx import InfluxAuthError, TimeseriesError, configured_credentials, connect
 from enrich.models import DEFAULT_INTERVAL_SECONDS, ProviderConfig, Site
 from enrich.wording import counted, listed
@@ -69,14 +70,13 @@ def create_site(data: dict, pricing_region: str) -> Site:
         )
         for provider in data["providers"]:
             source = offer(provider).source
-            base_url = settings.PROVIDER_BASE_URLS.get(provider)
             ProviderConfig.objects.create(
                 site=site,
                 source=source,
                 provider=provider,
                 interval_seconds=DEFAULT_INTERVAL_SECONDS[source],
                 api_key=data["electricitymaps_key"] if provider == "electricitymaps" else "",
-                options={"base_url": base_url} if base_url else {},
+                options=proxied(provider),
             )
     return site
 

@@ -215,12 +215,17 @@ def _unused(planned: list[PlannedProvider]) -> list[str]:
     return unused
 
 
+def proxied(provider: str) -> dict:
+    """The options giving `provider` its PROVIDER_BASE_URLS root as `base_url` (a proxy, a
+    replay server), {} without one: the first start's providers and the setup page's."""
+    url = settings.PROVIDER_BASE_URLS.get(provider)
+    return {"base_url": url} if url else {}
+
+
 def _options(planned: PlannedProvider) -> dict:
-    """Its options, with PROVIDER_BASE_URLS' root as `base_url` (a proxy), as the setup page
-    gives them: `make run` bootstraps first, so a proxy set in .env reached no provider. The
-    Home Assistant meter keeps HA_URL, Home Assistant's own address."""
-    url = settings.PROVIDER_BASE_URLS.get(planned.provider)
-    return {**({"base_url": url} if url else {}), **planned.options}
+    """Its options, `proxied` (`make run` bootstraps first, so a proxy set in .env reached no
+    provider); the Home Assistant meter keeps HA_URL, Home Assistant's own address."""
+    return {**proxied(planned.provider), **planned.options}
 
 
 def _note(planned: PlannedProvider, config: ProviderConfig) -> str:
