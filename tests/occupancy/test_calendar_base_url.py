@@ -77,9 +77,10 @@ def test_a_relative_api_root_is_a_permanent_error_tried_once(google, caplog):
 
 
 @pytest.fixture
-def proxied(settings, google, calendar):
+def proxied(settings, google, calendar, influx):
     """The calendar reaches Google through its option base_url (a proxy: the replay server),
-    and GOOGLE_API_BASE, left at its default, is out of reach."""
+    and GOOGLE_API_BASE, left at its default, is out of reach; its answers go to a database of
+    the test's own."""
     calendar.options = {"base_url": google.url}
     calendar.save()
     settings.GOOGLE_API_BASE = unused_url()
