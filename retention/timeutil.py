@@ -83,3 +83,14 @@ def local_days(first: date, last: date) -> list[date]:
 
 def local_day_length(day: date) -> timedelta:
     return local_day_start(day + DAY) - local_day_start(day)
+
+
+def stretches(moments: list, step: timedelta) -> list[tuple]:
+    """Consecutive runs of the sorted days or hours `moments` (`step` apart), as (first, last)."""
+    found: list[tuple] = []
+    for moment in moments:
+        if found and found[-1][1] + step == moment:
+            found[-1] = (found[-1][0], moment)
+        else:
+            found.append((moment, moment))
+    return found

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from enrich.wording import counted
 from retention.models import ArchiveObject
 from retention.rollups.rows import Outcome
-from retention.timeutil import local_date
+from retention.timeutil import local_date, stretches
 
 DAY = timedelta(days=1)
 
@@ -24,7 +24,7 @@ def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outco
     written = {getattr(row, "date", None) or local_date(row.hour) for row in outcome.rows}
     days = sorted(ArchiveObject.deleted_days(first, last))
     kept = [day for day in days if day not in written]
-    for start, end in _stretches(kept):
+    for start, end in stretches(kept, DAY):
         span = str(start) if start == end else f"{start} to {end}"
         outcome.skipped.append(
             f"{span} ({counted((end - start).days + 1, 'day')}): archived (the daily rows "
@@ -32,14 +32,3 @@ def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outco
             "kept as they were"
         )
     return outcome
-
-
-def _stretches(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive runs of the sorted `days`, as (first, last)."""
-    found: list[tuple[date, date]] = []
-    for day in days:
-        if found and found[-1][1] + DAY == day:
-            found[-1] = (found[-1][0], day)
-        else:
-            found.append((day, day))
-    return found

@@ -53,6 +53,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import QuerySet
 
+from enrich.wording import counted
 from retention.entities.points import binary_on
 from retention.entities.samples import Sample
 from retention.models import DailyCarbonSummary, Entity, HourlyRoomActivity
@@ -66,7 +67,14 @@ from retention.rollups.inputs import (
 )
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.stepwise import aggregate_window
-from retention.timeutil import floor_hour, local_day_length, local_day_start, local_days, zone
+from retention.timeutil import (
+    floor_hour,
+    local_day_length,
+    local_day_start,
+    local_days,
+    stretches,
+    zone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -184,16 +192,22 @@ def activity_rows(
                 continue
             if first_known is not None and (known_from is None or first_known < known_from):
                 known_from = first_known
+    # Named whether or not any hour of the range is known: a rebuild over days only the
+    # daily tier holds writes no row, and says which hours it kept.
+    outcome.kept.update(blocked)
+    for first, last in stretches(sorted(blocked), HOUR):
+        span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+        hours = counted(int((last - first) / HOUR) + 1, "hour")
+        outcome.skipped.append(
+            f"{area} {span} ({hours}): only daily tier rows remain (a daily row cannot tell "
+            "hours apart); their rows are kept as they were"
+        )
     if known_from is None:
-        outcome.kept.update(blocked)
         return outcome
     union = _union_seconds(intervals)
     hour = max(floor_hour(known_from), start)
     while hour < end:
-        if hour in blocked:
-            outcome.skipped.append(f"{area} {hour.isoformat()}: only daily tier rows remain")
-            outcome.kept.add(hour)
-        else:
+        if hour not in blocked:
             length = (min(hour + HOUR, end) - hour).total_seconds()
             on_seconds = max(union.get(hour, 0.0), tier_on.get(hour, 0.0))
             outcome.rows.append(

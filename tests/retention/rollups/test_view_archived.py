@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from retention.archive.run import run_archive
-from retention.models import ArchiveObject, DailyEnergyByDevice
-from retention.rollups.materialized import ENERGY, rebuild_view
+from retention.models import ArchiveObject, DailyEnergyByDevice, Entity, HourlyRoomActivity
+from retention.rollups.materialized import ACTIVITY, ENERGY, rebuild_view
 from retention.tiers import runner as tiers
 from tests.retention.conftest import T0, HaDatabase
 
@@ -47,3 +47,41 @@ def test_a_rebuild_over_archived_days_names_them_and_keeps_their_rows(
     assert [(r.date, round(r.total_kwh, 6)) for r in rows] == [(DAY1, 2.4), (DAY2, 2.4)]
     call_command("rebuild_view", ENERGY, "--start", str(DAY1), "--end", str(DAY2))
     assert f"\n  {kept}" in capsys.readouterr().out
+
+
+def test_a_room_rebuild_names_the_hours_it_keeps_archived_or_daily(
+    ha_db: HaDatabase, enrich_db: str, local_archive
+):
+    # A motion sensor on for 10 minutes of every hour, 2024-12-30 to 2025-01-01 (UTC days).
+    start = datetime(2024, 12, 30, tzinfo=UTC)
+    points = [
+        (start + timedelta(hours=h, minutes=minute), state)
+        for h in range(72)
+        for minute, state in ((10, "on"), (20, "off"))
+    ]
+    ha_db.saved_entity("official", "binary_sensor.hall_motion", points, kind="binary")
+    Entity.objects.filter(entity_id="binary_sensor.hall_motion").update(
+        area="Hall", device_class="motion"
+    )
+    first, last = date(2024, 12, 31), date(2025, 1, 1)
+    assert (
+        rebuild_view(ACTIVITY, first, last, now=start + timedelta(days=3)).records_processed == 48
+    )
+    for downsample in (tiers.downsample_hourly, tiers.downsample_daily):
+        assert downsample(start.date(), date(2025, 1, 2), now=LATER).status == "ok"
+    # 2024 is archived; 2025-01-01 is left in the daily tier, which keeps no hours.
+    assert run_archive(LATER).status == "ok"
+
+    run = rebuild_view(ACTIVITY, first, last, now=LATER)
+
+    assert run.status == "ok" and run.records_processed == 0
+    # Before: only the archived day was named; the daily tier's hours were kept unnamed.
+    assert run.details["skipped"] == [
+        "Hall 2025-01-01T00:00:00+00:00 to 2025-01-01T23:00:00+00:00 (24 hours): only daily "
+        "tier rows remain (a daily row cannot tell hours apart); their rows are kept as they "
+        "were",
+        "2024-12-31 (1 day): archived (the daily rows left InfluxDB for the archive, which a "
+        "rebuild does not read); their rows are kept as they were",
+    ]
+    rows = HourlyRoomActivity.objects.order_by("hour")
+    assert [(row.motion_count, round(row.occupancy_rate, 4)) for row in rows] == [(1, 0.1667)] * 48
