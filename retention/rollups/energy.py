@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
+from retention.entities.ha_source import count_samples
 from retention.models import DailyEnergyByDevice, Entity
 from retention.rollups.inputs import HOUR, RawPart, TierPart, Unavailable, entity_parts
 from retention.rollups.power import plain_power, power_windows
@@ -63,6 +64,12 @@ HOURLY_ROW = (
     "cannot be split (TIME_ZONE is not a whole number of hours from UTC then)"
 )
 
+ARCHIVED_PART = (
+    "part of this local day lies in a UTC day the archive took out of InfluxDB (its daily "
+    "rows left for the archive, which a rebuild does not read): read from the rest alone it "
+    "would lose that part's energy"
+)
+
 
 def _spanned(start: datetime, end: datetime) -> list[date]:
     """The local days [start, end) touches."""
@@ -78,9 +85,15 @@ def _local_day(part: TierPart) -> bool:
 
 
 def energy_rows(
-    entity: Entity, first: date, last: date, now: datetime, prices: PriceBook
+    entity: Entity,
+    first: date,
+    last: date,
+    now: datetime,
+    prices: PriceBook,
+    partly: dict[date, list[tuple[datetime, datetime]]] | None = None,
 ) -> Outcome:
-    """The entity's rows for the local days first..last (the open day up to `now`)."""
+    """The entity's rows for the local days first..last (the open day up to `now`); `partly`:
+    the local days partly archived, with their archived pieces (`rollups.archived`)."""
     outcome = Outcome()
     start, end = local_day_start(first), min(local_day_start(last + timedelta(days=1)), now)
     if end <= start:
@@ -121,6 +134,11 @@ def energy_rows(
             if entity.kind == Entity.Kind.ENERGY:
                 for day, step in _used(entity, part, windows):
                     used[day].append(step)
+    for day, archived in (partly or {}).items():
+        # A row from the rest of the day alone: its archived part read as nothing (no raw
+        # point of the entity's there either, as there would be were it not tiered then).
+        if day in pieces and not any(count_samples(entity, *piece) for piece in archived):
+            unavailable.setdefault(day, ARCHIVED_PART)
     earliest = min((step.start for steps in used.values() for step in steps), default=end)
     if prices.start is not None and earliest < prices.start:
         prices = price_book(earliest, prices.end)  # a meter's last reading before the book's

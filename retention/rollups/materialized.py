@@ -57,7 +57,7 @@ from retention.models import (
     RetentionRun,
     ViewState,
 )
-from retention.rollups.archived import name_archived
+from retention.rollups.archived import name_archived, partly_archived
 from retention.rollups.energy import energy_rows
 from retention.rollups.inputs import first_carbon_time
 from retention.rollups.lock import (  # noqa: F401  (view_lock_key re-exported)
@@ -157,10 +157,11 @@ def _energy(
     prices = price_book(
         local_day_start(min(s for _, s in plans)), min(local_day_start(last + DAY), now)
     )
+    partly = partly_archived(min(s for _, s in plans), last)  # the ORM here, not in threads
     # Two entities in flight: one waits for InfluxDB while the other is summed (the threads
     # read InfluxDB only; the rows come back in the plans' order).
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="view-energy") as pool:
-        for part in pool.map(lambda plan: energy_rows(*plan, last, now, prices), plans):
+        for part in pool.map(lambda plan: energy_rows(*plan, last, now, prices, partly), plans):
             _merge(total, part)
     return total
 

@@ -80,8 +80,37 @@ def test_a_room_rebuild_names_the_hours_it_keeps_archived_or_daily(
         "Hall 2025-01-01T00:00:00+00:00 to 2025-01-01T23:00:00+00:00 (24 hours): only daily "
         "tier rows remain (a daily row cannot tell hours apart); their rows are kept as they "
         "were",
-        "2024-12-31 (1 day): archived (the daily rows left InfluxDB for the archive, which a "
+        "2024-12-31 (1 UTC day): archived (the daily rows left InfluxDB for the archive, which a "
         "rebuild does not read); their rows are kept as they were",
     ]
     rows = HourlyRoomActivity.objects.order_by("hour")
     assert [(row.motion_count, round(row.occupancy_rate, 4)) for row in rows] == [(1, 0.1667)] * 48
+
+
+def test_a_local_day_partly_archived_keeps_its_row(
+    ha_db: HaDatabase, enrich_db: str, local_archive, settings
+):
+    settings.TIME_ZONE = "Europe/Berlin"  # 2025-01-01 starts at 23:00 UTC on 2024-12-31
+    start = datetime(2024, 12, 30, tzinfo=UTC)
+    points = [(start + timedelta(hours=h), 100) for h in range(72)]
+    ha_db.saved_entity("official", "sensor.tv_power", points, unit="W", kind="power")
+    first, last = date(2024, 12, 31), date(2025, 1, 1)
+    rebuild_view(ENERGY, first, last, now=start + timedelta(days=3))
+    assert tiers.downsample_hourly(start.date(), date(2025, 1, 2), now=LATER).status == "ok"
+    # The archive took 2024; 2025-01-01 is still in the hourly tier (its daily run has not
+    # come yet: RETENTION_DAILY_DAYS one day above RETENTION_HOURLY_DAYS, or a late night).
+    assert tiers.downsample_daily(start.date(), date(2025, 1, 1), now=LATER).status == "ok"
+    assert run_archive(LATER).status == "ok"
+
+    run = rebuild_view(ENERGY, first, last, now=LATER)
+
+    # Before: 2025-01-01 was read from its 23 hours in 2025 alone: 2.3 kWh written over 2.4.
+    rows = DailyEnergyByDevice.objects.order_by("date")
+    assert [(r.date, round(r.total_kwh, 6)) for r in rows] == [(first, 2.4), (last, 2.4)]
+    assert run.records_processed == 0 and run.details["skipped"] == [
+        "sensor.tv_power 2025-01-01: part of this local day lies in a UTC day the archive took "
+        "out of InfluxDB (its daily rows left for the archive, which a rebuild does not read): "
+        "read from the rest alone it would lose that part's energy; the row is kept",
+        "2024-12-31 (1 day): archived (the daily rows left InfluxDB for the archive, which a "
+        "rebuild does not read); their rows are kept as they were",
+    ]
