@@ -1,4 +1,4 @@
-"""Restore the archived daily aggregates of START..END (dates, both inclusive) into the
+"""Restore the archived daily aggregates of START..END (UTC days, both inclusive) into the
 InfluxDB database RESTORE_INFLUXDB_DATABASE (measurement entity_aggregates), or with --output
 into one Parquet file; either holds the archive's lock while it reads the archive."""
 
@@ -29,8 +29,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         once_each(parser)
-        parser.add_argument("start_date", help="first day, YYYY-MM-DD")
-        parser.add_argument("end_date", help="last day (inclusive), YYYY-MM-DD")
+        parser.add_argument("start_date", help="first UTC day, YYYY-MM-DD")
+        parser.add_argument("end_date", help="last UTC day (inclusive), YYYY-MM-DD")
         parser.add_argument(
             "--database",
             default=None,
