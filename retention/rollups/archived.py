@@ -11,9 +11,10 @@ hours' energy, so `partly_archived` tells `retention.rollups.energy` which days 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from enrich.wording import counted
+from enrich.wording import counted, listed
 from retention.models import ArchiveObject
 from retention.rollups.rows import Outcome
 from retention.timeutil import (
@@ -32,27 +33,35 @@ ARCHIVED = (
 
 
 def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outcome:
-    """`outcome` with the archived days of first..last it wrote no row for named in its
-    `skipped`, a line per stretch of days ("2023-01-01 to 2023-01-31 (31 days): ..."):
-    daily_energy_by_device's local days wholly archived (a partly archived one is named by
-    its entities' lines), hourly_room_activity's UTC days (its hours are UTC hours)."""
+    """`outcome` with the archived days of first..last named in its `skipped`, a line per
+    stretch of days ("2023-01-01 to 2023-01-31 (31 days): ..."): daily_energy_by_device's
+    local days wholly archived (a partly archived one is named by its entities' lines),
+    hourly_room_activity's UTC days (its hours are UTC hours). The entities or areas it wrote
+    rows for there (from raw points still in InfluxDB: not tiered then) are named too."""
     if name == "daily_carbon_summary":
         return outcome
+    written: dict[date, set[str]] = defaultdict(set)
     if name == "daily_energy_by_device":
-        written = {row.date for row in outcome.rows}
+        for row in outcome.rows:
+            written[row.date].add(row.entity_id)
         days = [day for day, (_, whole) in _archived_pieces(first, last).items() if whole]
         utc = ""
     else:
-        written = {utc_date(row.hour) for row in outcome.rows}
+        for row in outcome.rows:
+            written[utc_date(row.hour)].add(row.area)
         hours_end = local_day_start(last + DAY) - timedelta(microseconds=1)
         days = ArchiveObject.deleted_days(utc_date(local_day_start(first)), utc_date(hours_end))
         utc = "UTC "
-    kept = [day for day in sorted(days) if day not in written]
-    for start, end in stretches(kept, DAY):
+    for start, end in stretches(sorted(days), DAY):
         span = str(start) if start == end else f"{start} to {end}"
-        outcome.skipped.append(
-            f"{span} ({counted((end - start).days + 1, utc + 'day')}): {ARCHIVED}"
-        )
+        line = f"{span} ({counted((end - start).days + 1, utc + 'day')}): {ARCHIVED}"
+        if names := sorted(set().union(*(written[day] for day in days if start <= day <= end))):
+            shown = names[:5] + ([f"{len(names) - 5} more"] if len(names) > 5 else [])
+            line += (
+                f", but for the rows written for {listed(shown)} from raw points of these "
+                "days still in InfluxDB (not tiered then)"
+            )
+        outcome.skipped.append(line)
     return outcome
 
 

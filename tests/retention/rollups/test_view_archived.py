@@ -114,3 +114,35 @@ def test_a_local_day_partly_archived_keeps_its_row(
         "2024-12-31 (1 day): archived (the daily rows left InfluxDB for the archive, which a "
         "rebuild does not read); their rows are kept as they were",
     ]
+
+
+def test_archived_days_are_named_beside_the_rows_of_an_entity_not_tiered(
+    ha_db: HaDatabase, enrich_db: str, local_archive
+):
+    ha_db.saved_entity("official", "sensor.tv_power", [(-60, 100)], unit="W", kind="power")
+    fridge = ha_db.saved_entity("official", "sensor.fridge_power", [(-60, 50)], unit="W")
+    fridge.tiered = False  # its raw states stay in InfluxDB
+    fridge.save()
+    rebuild_view(ENERGY, DAY1, DAY2, now=T0 + timedelta(days=3))
+    for downsample in (tiers.downsample_hourly, tiers.downsample_daily):
+        assert (
+            downsample(DAY1 - timedelta(days=1), DAY2 + timedelta(days=1), now=LATER).status == "ok"
+        )
+    assert run_archive(LATER).status == "ok"
+
+    run = rebuild_view(ENERGY, DAY1, DAY2, now=LATER)
+
+    # Before: the fridge's rows hid the days: the TV's rows were kept without a word.
+    assert run.records_processed == 2 and run.details["skipped"] == [
+        "2024-03-04 to 2024-03-05 (2 days): archived (the daily rows left InfluxDB for the "
+        "archive, which a rebuild does not read); their rows are kept as they were, but for "
+        "the rows written for sensor.fridge_power from raw points of these days still in "
+        "InfluxDB (not tiered then)"
+    ]
+    rows = DailyEnergyByDevice.objects.order_by("entity_id", "date")
+    assert [(r.entity_id, r.date, round(r.total_kwh, 6)) for r in rows] == [
+        ("sensor.fridge_power", DAY1, 1.2),
+        ("sensor.fridge_power", DAY2, 1.2),
+        ("sensor.tv_power", DAY1, 2.4),
+        ("sensor.tv_power", DAY2, 2.4),
+    ]
