@@ -29,6 +29,7 @@ from typing import Any
 from collectors import clock
 from collectors.carbon import common
 from collectors.pricing.carbon_store import back_to_back, slot_tags, stored_forecast
+from enrich.api import influx_down
 from enrich.influx import TimeseriesError
 from enrich.readings import Reading
 from enrich.redis.cache import CachedAnswer
@@ -56,7 +57,8 @@ def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] 
     try:
         forecast = stored_forecast(provider, value["region"], now, now + AHEAD)
     except TimeseriesError as exc:
-        logger.warning("carbon now: %s: the stored forecast cannot be read: %s", provider, exc)
+        if not influx_down.kept(exc):
+            logger.warning("carbon now: %s: the stored forecast cannot be read: %s", provider, exc)
         return None
     slots = [  # a later slot cuts an earlier one short, as in the plans
         common.Slot(s.start, (s.end - s.start).total_seconds() / 60, {common.GCO2_KWH: s.gco2})

@@ -29,6 +29,7 @@ from collectors.ha_mqtt.entities import site_states
 from collectors.ha_mqtt.held import HeldStarts
 from collectors.ha_mqtt.loads import load_states
 from collectors.ha_mqtt.storage import storage_states
+from enrich.api import influx_down
 from enrich.models import Site
 from enrich.mqtt import presence
 from enrich.mqtt.broker import Broker
@@ -117,7 +118,10 @@ def desired_messages(
         if problem is not None:
             # Its meter's circuits and phantom loads cannot be read: what the site had stays
             # (publish_all shows those unavailable), the rest is published as for any site.
-            log.warning("mqtt: site %s keeps its meter's entities (InfluxDB: %s)", site.pk, problem)
+            if not influx_down.kept(problem):
+                log.warning(
+                    "mqtt: site %s keeps its meter's entities (InfluxDB: %s)", site.pk, problem
+                )
             unread.add(site.pk)
             if held is not None:
                 held.keep_site(site.pk)
@@ -137,6 +141,31 @@ def desired_messages(
     return wanted, messages, unread
 
 
+def unread_key(topics: Topics) -> str:
+    """Redis: the kind of error the publications last met reading InfluxDB (none: they read it)."""
+    return make_key("mqtt_influx_unread", topics.discovery_prefix, topics.root)
+
+
+def say_unread(topics: Topics, problems: list[Exception]) -> None:
+    """Log it once when the publications cannot read InfluxDB (again when the kind of error
+    changes), and once when they read it again: each publication meets the error once per
+    load, site and source, every minute; the entities say why in Home Assistant meanwhile."""
+    redis = get_redis()
+    if not problems:
+        if redis.delete(unread_key(topics)):
+            log.info("mqtt: InfluxDB answers again; the entities show its data")
+        return
+    kind = type(problems[0]).__name__
+    if redis.set(unread_key(topics), kind, get=True) != kind:
+        log.error(
+            "mqtt: InfluxDB cannot be read: %s. Until it answers again the entities that need "
+            "it show why (state unknown or unavailable, a `reason` attribute), and this is not "
+            "logged again (%d reads failed in this publication)",
+            problems[0],
+            len(problems),
+        )
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
@@ -148,7 +177,9 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     now = now or datetime.now(UTC)
     redis = get_redis()
     held = HeldStarts(redis.hgetall(held_starts_key(topics)))
-    wanted, messages, unread = desired_messages(topics, now, held)
+    with influx_down.gathered() as problems:
+        wanted, messages, unread = desired_messages(topics, now, held)
+    say_unread(topics, problems)
     before = redis.hgetall(published_key(topics))
     # A site whose meter could not be read keeps what it had, the entities that cannot be
     # read now unavailable (their last values would pass for current ones).

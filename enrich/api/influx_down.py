@@ -2,9 +2,14 @@
 the status page's reader can act on, without the service's address (INFLUXDB_URL, REDIS_URL,
 host and port), database or query; the whole error, address included, goes to the server log
 for whoever runs enrich. `influx_down` answers it as the API's 503; `unreadable` says it
-where an answer goes on without the data (GET /api/enrichment/current, GET /api/plan/loads)."""
+where an answer goes on without the data (GET /api/enrichment/current, GET /api/plan/loads).
+Within `gathered()` the errors are kept for the caller instead of logged one by one: the Home
+Assistant publication reads every site's data each minute and says an outage once."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from rest_framework.response import Response
 
@@ -12,6 +17,27 @@ from enrich.influx import InfluxAuthError, InfluxUnavailable, TimeseriesError
 from enrich.redis.client import RedisUnavailable
 
 logger = logging.getLogger(__name__)
+
+_gathering: ContextVar[list[Exception] | None] = ContextVar("influx_down_gathering", default=None)
+
+
+@contextmanager
+def gathered() -> Iterator[list[Exception]]:
+    """Within: the read errors `unreadable` (and `kept`) meet go to the list given, not the log."""
+    found: list[Exception] = []
+    token = _gathering.set(found)
+    try:
+        yield found
+    finally:
+        _gathering.reset(token)
+
+
+def kept(exc: Exception) -> bool:
+    """Whether a `gathered()` block took `exc` (its caller then logs nothing of it)."""
+    found = _gathering.get()
+    if found is not None:
+        found.append(exc)
+    return found is not None
 
 
 def _why(exc: TimeseriesError | RedisUnavailable) -> str:
@@ -27,8 +53,9 @@ def _why(exc: TimeseriesError | RedisUnavailable) -> str:
 
 
 def unreadable(what: str, exc: TimeseriesError | RedisUnavailable) -> str:
-    """The sentence "`what` cannot be read: <why>" ("The carbon data"); `exc` is logged whole."""
-    logger.error("%s cannot be read: %s", what, exc)
+    """The sentence "`what` cannot be read: <why>" ("The carbon data"); `exc` is logged whole (or gathered)."""
+    if not kept(exc):
+        logger.error("%s cannot be read: %s", what, exc)
     return f"{what} cannot be read: {_why(exc)}"
 
 
