@@ -3,9 +3,11 @@ range it gives a number variable ("0 or more", "at least 1",
 "above 0", "at most 36525", "1 to 36525", "from 0 to under 24") is the one the start enforces:
 a value just outside it stops the process naming the variable, the bound itself does not (but
 for another variable it must stay below or above: RETENTION_RAW_DAYS=36525 is not below
-RETENTION_HOURLY_DAYS)."""
+RETENTION_HOURLY_DAYS). The providers it and .env.example list for CARBON_PROVIDER,
+PRICING_PROVIDER and METER_TYPE are those the first start makes."""
 
 import re
+from itertools import takewhile
 
 import pytest
 
@@ -91,3 +93,48 @@ def test_the_values_a_choice_variable_takes_are_those_its_row_names():
         listed = {span.lower() for span in re.findall(r"`([^`]+)`", named)}
         wrong += [f"{name}: {value} is not taken" for value in listed - set(allowed)]
     assert not wrong, wrong
+
+
+def first_start_takes(variable: str, provider: str) -> bool:
+    """Whether the first start (enrich.bootstrap.plan_providers) makes `provider` named in
+    `variable` (WattTime given its login), or refuses it."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    from enrich.bootstrap import plan_providers
+
+    login = {"WATTTIME_USERNAME": "user", "WATTTIME_PASSWORD": "secret"}
+    with override_settings(**login, **{variable: provider}):
+        try:
+            return any(p.provider == provider for p in plan_providers())
+        except ImproperlyConfigured:
+            return False
+
+
+@pytest.mark.parametrize(
+    ("variable", "source"),
+    [
+        ("CARBON_PROVIDER", "carbon_intensity"),
+        ("PRICING_PROVIDER", "electricity_pricing"),
+        ("METER_TYPE", "smart_meter"),
+    ],
+)
+def test_the_providers_a_provider_variable_lists_are_those_the_first_start_takes(variable, source):
+    """configuration.md's row (its list, before any aside) and .env.example's comment above the
+    variable (`a | b | c`) name the providers of the source (enrich.models.SOURCES, each with
+    its adapter in the registry) the first start makes when the variable names them, in
+    SOURCES' order: a provider added, renamed or removed leaves neither telling a wrong name."""
+    from collectors.registry import BY_KEY
+    from enrich.models import SOURCES
+
+    assert all((source, provider) in BY_KEY for provider in SOURCES[source])
+    taken = [provider for provider in SOURCES[source] if first_start_takes(variable, provider)]
+    assert not first_start_takes(variable, "nordpool")
+    table = (ROOT / "docs" / "configuration.md").read_text()
+    row = re.search(rf"^\| `{variable}` \| .*? \| (.*) \|$", table, re.M)[1]
+    assert re.findall(r"`([^`]+)`", re.split(r"[.;(]", row)[0]) == taken, row
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    above = lines[: lines.index(f"{variable}=")]
+    comments = takewhile(lambda line: line.startswith("#"), reversed(above))
+    listed = [re.match(r"# ([a-z_]+(?: \| [a-z_]+)+)", line) for line in comments]
+    assert [found[1].split(" | ") for found in listed if found] == [taken], variable
