@@ -77,7 +77,15 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     try:
         target = pipeline.target_for(config)
     except (ConfigError, UnknownProvider) as exc:
-        return {**entry, "value": None, "message": f"cannot be collected: {exc}"}
+        # No target, but each dispatch records its refusal as a failed run of the site's.
+        refused = f"site:{config.site_id}"
+        return {
+            **entry,
+            "last_run": _last_run(config, refused),
+            "runs_today": usage.runs_today(config, refused),
+            "value": None,
+            "message": f"cannot be collected: {exc}",
+        }
     entry["target"] = target.key
     entry["last_run"] = _last_run(config, target.key)
     entry["budget"] = usage.budget_use(config, target)

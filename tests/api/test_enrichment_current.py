@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from collectors import clock, pipeline
+from collectors import clock, pipeline, tasks
 from enrich.models import Site
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support import configs
@@ -187,6 +187,28 @@ def test_a_failed_run_says_what_it_served_instead_nothing_before_a_first_answer(
     run = air_quality(api)["last_run"]
     assert run["status_label"] == "failed" and "HTTP 503" in run["error"], run
     assert run["served"].startswith(f"last good answer from {fetched.isoformat()} ("), run
+
+
+def test_a_config_that_cannot_be_collected_shows_the_failed_runs_its_dispatch_recorded(api):
+    """A config with no target (here AirNow at 0, 0) had no `last_run` at all, so the status
+    page said its last run was "never" while every dispatch recorded a failed run of it."""
+    site = Site.objects.create(name="Null Island", latitude=0, longitude=0)
+    configs.airnow(site, "http://127.0.0.1:9")
+    entry = air_quality(api)
+    why = (
+        "AirNow: site 'Null Island' has no usable coordinates (0.0, 0.0); set its latitude and "
+        "longitude, or a zip_code in the AirNow provider options."
+    )
+    assert (entry["value"], entry["message"]) == (None, f"cannot be collected: {why}")
+    assert entry["last_run"] is None and entry["runs_today"]["total"] == 0  # none dispatched yet
+    for _ in range(2):
+        assert tasks.dispatch("air_quality") == 0  # nothing sent: it is recorded failed
+    entry = air_quality(api)
+    run = entry["last_run"]
+    assert (run["status_label"], run["served"]) == ("failed", "nothing (configuration error)")
+    assert run["error"] == why
+    assert entry["runs_today"]["total"] == 2 and entry["runs_today"]["by_status"] == {"failed": 2}
+    assert entry["message"] == f"cannot be collected: {why}" and "target" not in entry
 
 
 @pytest.mark.parametrize(
