@@ -77,11 +77,13 @@ class Keys:
 
 
 def load(site_id: int, prefix: str) -> dict[str, dict[str, str]]:
-    """The keys of the site's scopes starting with `prefix`: {scope: {key: owner}}."""
+    """The keys of the site's scopes starting with `prefix`: {scope: {key: owner}}, each scope's
+    in the order they were given."""
     from collectors.models import CircuitKey
 
     found: dict[str, dict[str, str]] = {}
     rows = CircuitKey.objects.filter(site_id=site_id, scope__startswith=prefix)
+    rows = rows.order_by("given", "pk")
     for scope, key, who in rows.values_list("scope", "key", "owner"):
         found.setdefault(scope, {})[key] = who
     return found

@@ -13,8 +13,11 @@ unavailable in between. An Emporia device (a Vue, a plug) renamed in its app is 
 are kept per gid): its channels' tags under both device names are one channel each, and the
 key passes from the old device name's owner likewise; so does the key of its phantom load
 (circuit ""), whose figures under both names are one device's, from the first night's under
-the new name. A Home Assistant meter's circuits are named in options.circuits, by the user: a
-new name there is a new circuit.
+the new name. A device silent for over an hour (the circuits are read back from the hour
+before the meter's newest data: collectors.ha_mqtt.meters) and renamed meanwhile has no value
+under its old name read back: its circuits and phantom load take the keys their tags hold
+under another name of the same gid. A Home Assistant meter's circuits are named in
+options.circuits, by the user: a new name there is a new circuit.
 """
 
 from collectors import circuit_keys
@@ -72,4 +75,20 @@ def renamed_from(keys: Keys, found: MeterValue, before: Before) -> str | None:
         for was in _owners(found, device, circuit):
             if keys.holds(was):
                 return was
-    return None
+    return _same_gid(keys, found)
+
+
+def _same_gid(keys: Keys, found: MeterValue) -> str | None:
+    """The owner of the key the circuit (its tag) of the same Emporia device (`device_gid`)
+    holds under another device name, however long ago that name had a value: a Vue offline
+    for hours and renamed meanwhile has no value under the old name in the hour `before`
+    reads. Its tags are kept per gid, so gid and tag are one channel; of several such owners
+    (the name changed more than once) the one given its key last."""
+    if not found.gid:
+        return None
+    named = [
+        who
+        for who in keys.held.values()
+        if parts(who)[1:] == [found.circuit, found.gid] and parts(who)[0] != found.device
+    ]
+    return named[-1] if named else None

@@ -76,6 +76,19 @@ def renamed_vue(server, site) -> ProviderConfig:
     return config
 
 
+def same_entities_renamed(subscriber, base: str, before: dict, after: dict) -> None:
+    """The Vue's circuit configs `after` its rename are those `before` it (no entity more, none
+    gone, the same unique ids), and the Furnace's (at `base`) shows its power under the new
+    device name."""
+    assert sorted(after) == sorted(before)
+    assert {t: c["unique_id"] for t, c in after.items()} == {
+        t: c["unique_id"] for t, c in before.items()
+    }
+    assert shown(subscriber, base) == "432.0"
+    attributes = json.loads(subscriber.messages[f"{base}/attributes"])
+    assert (attributes["device"], attributes["device_gid"]) == ("Basement panel", "1234")
+
+
 def test_an_emporia_channel_renamed_in_the_app_keeps_its_entity(
     topics, subscriber, broker, replay_server
 ):
@@ -179,13 +192,7 @@ def test_an_emporia_vue_renamed_in_the_app_keeps_its_circuits_entities(
     assert pipeline.collect(config, now=now).status == "ok"
     for minute in (0, 4):  # at the poll and at a publication without a new one
         after = republished(broker, topics, subscriber, site, now + minute * MINUTE, entities)
-        assert sorted(after) == sorted(before)  # no entity more, none gone
-        assert {t: c["unique_id"] for t, c in after.items()} == {
-            t: c["unique_id"] for t, c in before.items()
-        }
-        assert shown(subscriber, base) == "432.0"
-        attributes = json.loads(subscriber.messages[f"{base}/attributes"])
-        assert (attributes["device"], attributes["device_gid"]) == ("Basement panel", "1234")
+        same_entities_renamed(subscriber, base, before, after)
     registry.adapter_for.cache_clear()
     # InfluxDB: the circuit's series is the new device name's from the rename on, as a renamed
     # channel's is the new circuit name's; device_gid and circuit stay.
@@ -195,6 +202,28 @@ def test_an_emporia_vue_renamed_in_the_app_keeps_its_circuits_entities(
     assert sorted((r.time.minute, r.tags["device"], r.tags["device_gid"]) for r in rows) == [
         (5, "Main panel", "1234"), (10, "Basement panel", "1234")
     ]  # fmt: skip
+
+
+def test_an_emporia_vue_silent_for_hours_and_renamed_meanwhile_keeps_its_circuits_entities(
+    topics, subscriber, broker, replay_server
+):
+    """The Vue offline from 14:05 to 02:35 the next day and renamed "Basement panel" in the
+    app meanwhile: no value of "Main panel" lies in the hour before the first answer under the
+    new name, yet each circuit keeps its entity, found by the Vue's gid and the circuit's tag.
+    Before, all its circuits came as new entities and the user's turned unavailable, then
+    were removed a day later."""
+    site = homes.home()
+    config = renamed_vue(replay_server, site)
+    base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
+    entities, before = published(config, broker, topics, subscriber, site, scenarios.EMPORIA_NOW)
+    assert len(before) == 4  # Dryer, Solar, Furnace, Balance
+
+    registry.adapter_for.cache_clear()  # the device list is read again: "Basement panel"
+    now = datetime(2026, 5, 2, 2, 36, 30, tzinfo=UTC)
+    assert pipeline.collect(config, now=now).status == "ok"
+    after = republished(broker, topics, subscriber, site, now, entities)
+    same_entities_renamed(subscriber, base, before, after)
+    registry.adapter_for.cache_clear()
 
 
 def test_an_emporia_vue_renamed_in_the_app_keeps_its_phantom_load_entity(
