@@ -13,11 +13,12 @@ unavailable in between. An Emporia device (a Vue, a plug) renamed in its app is 
 are kept per gid): its channels' tags under both device names are one channel each, and the
 key passes from the old device name's owner likewise; so does the key of its phantom load
 (circuit ""), whose figures under both names are one device's, from the first night's under
-the new name. A device silent for over an hour (the circuits are read back from the hour
-before the meter's newest data: collectors.ha_mqtt.meters) and renamed meanwhile has no value
-under its old name read back: its circuits and phantom load take the keys their tags hold
-under another name of the same gid. A Home Assistant meter's circuits are named in
-options.circuits, by the user: a new name there is a new circuit.
+the new name. A meter silent for over an hour (the circuits are read back from the hour
+before its newest data: collectors.ha_mqtt.meters) and renamed meanwhile has no value under
+the old name read back: then the channel's other tags, kept for good, name it, and the
+key passes from the owner of one of them (under any name of the Emporia device: its gid and
+the tag are one channel). A Home Assistant meter's circuits are named in options.circuits, by
+the user: a new name there is a new circuit.
 """
 
 from collectors import circuit_keys
@@ -25,8 +26,9 @@ from collectors.circuit_keys import Keys, owner, parts
 from collectors.ha_mqtt.meters import MeterValue
 
 # (device, device_gid, circuit) of a circuit shown -> its channel's other (device, circuit)
-# tags, newest first
-Before = dict[tuple[str, str, str], list[tuple[str, str]]]
+# tags, newest first: those read back, then the channel's other tags kept (device None: of no
+# value read back, under whichever name of the device)
+Before = dict[tuple[str, str, str], list[tuple[str | None, str]]]
 
 
 def _scope(provider: str, value: MeterValue) -> str:
@@ -39,6 +41,10 @@ def newest_names(provider: str, circuits: list[MeterValue]) -> tuple[list[MeterV
     name it holds, the tag given last); and the channel's other tags of each. A tag of no
     known channel is a circuit of its own."""
     known = circuit_keys.owners({_scope(provider, c) for c in circuits})
+    kept: dict[tuple[str, str], list[str]] = {}  # channel -> its tags, the last given first
+    for (scope, tag), (who, _) in reversed(known.items()):
+        if ident := parts(who)[:1]:
+            kept.setdefault((scope, f"channel {ident[0]}"), []).append(tag)
     channels: dict[tuple[str, str], list[tuple[MeterValue, int]]] = {}
     for value in circuits:
         scope = _scope(provider, value)
@@ -48,13 +54,14 @@ def newest_names(provider: str, circuits: list[MeterValue]) -> tuple[list[MeterV
         channels.setdefault(channel, []).append((value, rank))
     shown: list[MeterValue] = []
     before: Before = {}
-    for tags in channels.values():
+    for channel, tags in channels.items():
         tags.sort(key=lambda tag: (tag[0].time, tag[1]), reverse=True)
         newest = tags[0][0]
         shown.append(newest)
-        before[newest.device, newest.gid, newest.circuit] = [
-            (v.device, v.circuit) for v, _ in tags[1:]
-        ]
+        read = [(v.device, v.circuit) for v, _ in tags[1:]]
+        present = {v.circuit for v, _ in tags}
+        others = [(None, tag) for tag in kept.get(channel, []) if tag not in present]
+        before[newest.device, newest.gid, newest.circuit] = [*read, *others]
     order = {id(value): n for n, value in enumerate(circuits)}
     return sorted(shown, key=lambda value: order[id(value)]), before
 
@@ -71,24 +78,21 @@ def renamed_from(keys: Keys, found: MeterValue, before: Before) -> str | None:
     such name first), when the circuit holds no key under its own name; else None."""
     if any(keys.holds(who) for who in _owners(found, found.device, found.circuit)):
         return None
-    for device, circuit in before.get((found.device, found.gid, found.circuit), []):
-        for was in _owners(found, device, circuit):
+    # Last, its own tag under another name of its Emporia device, however long ago that had a
+    # value (a Vue offline for hours and renamed meanwhile)
+    names = [*before.get((found.device, found.gid, found.circuit), []), (None, found.circuit)]
+    for device, circuit in names:
+        for was in _owners(found, device, circuit) if device else _any_name(keys, found, circuit):
             if keys.holds(was):
                 return was
-    return _same_gid(keys, found)
+    return None
 
 
-def _same_gid(keys: Keys, found: MeterValue) -> str | None:
-    """The owner of the key the circuit (its tag) of the same Emporia device (`device_gid`)
-    holds under another device name, however long ago that name had a value: a Vue offline
-    for hours and renamed meanwhile has no value under the old name in the hour `before`
-    reads. Its tags are kept per gid, so gid and tag are one channel; of several such owners
-    (the name changed more than once) the one given its key last."""
+def _any_name(keys: Keys, found: MeterValue, circuit: str) -> list[str]:
+    """The owners of keys of the tag `circuit` of the device of `found` under any of its names,
+    the last given first: an Emporia device's tags are kept per gid, so gid and tag are one
+    channel whatever the device was called when it had the key; a meter without a gid (Sense)
+    keeps its device's name."""
     if not found.gid:
-        return None
-    named = [
-        who
-        for who in keys.held.values()
-        if parts(who)[1:] == [found.circuit, found.gid] and parts(who)[0] != found.device
-    ]
-    return named[-1] if named else None
+        return _owners(found, found.device, circuit)
+    return [who for who in reversed(keys.held.values()) if parts(who)[1:] == [circuit, found.gid]]

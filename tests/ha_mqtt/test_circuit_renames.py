@@ -127,6 +127,35 @@ def test_an_emporia_channel_renamed_in_the_app_keeps_its_entity(
     assert after[topic]["name"] == "Furnace power"
 
 
+def test_an_emporia_channel_renamed_while_its_vue_was_offline_keeps_its_entity(
+    topics, subscriber, broker, replay_server
+):
+    """Channel 7 "Furnace" renamed "Heat pump" in the app while the Vue was offline from 14:05
+    to 02:35 the next day: no value of the old name lies in the hour read back, yet the
+    channel's tags (kept for good) say it is the same channel, and its entity stays."""
+    registry.adapter_for.cache_clear()  # no device list of another test's server
+    site = homes.home()
+    first = replay_server.load_fixture("emporia/usage_1min.json")
+    config = homes.emporia_vue(replay_server, site, first)
+    night = renamed(first, "2026-05-02T02:35:00Z", {"Furnace": "Heat pump"})
+    query = {**scenarios.MINUTE_USAGE, "instant": "2026-05-02T02:35:00.000Z"}
+    scenarios.answer_app_api(replay_server, query, json=night)
+    base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
+    entities, before = published(config, broker, topics, subscriber, site, scenarios.EMPORIA_NOW)
+    topic = next(t for t, c in before.items() if c["name"] == "Furnace power")
+
+    now = datetime(2026, 5, 2, 2, 36, 30, tzinfo=UTC)
+    assert pipeline.collect(config, now=now).status == "ok"
+    after = republished(broker, topics, subscriber, site, now, entities)
+    assert sorted(after) == sorted(before)  # no entity more, none gone
+    assert (after[topic]["unique_id"], after[topic]["name"]) == (
+        before[topic]["unique_id"],
+        "Heat pump power",
+    )
+    assert shown(subscriber, base) == "432.0"
+    registry.adapter_for.cache_clear()
+
+
 def test_a_sense_device_renamed_in_the_app_keeps_its_entity(
     topics, subscriber, broker, replay_server
 ):
