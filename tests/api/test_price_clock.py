@@ -26,31 +26,13 @@ from config.schedule import SCHEDULE
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from tests.collectors.scenarios_pricing import TIBBER_HOME, TIBBER_TOKEN
-from tests.support.pricing import per_kwh
 from tests.support.replay import load_fixture
-from tests.support.stored_prices import CASES, TIBBER_PATH, Case, collect
+from tests.support.stored_prices import CASES, TIBBER_PATH, Case, collect, payload_slots
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(hours=24)
-
-
-def payload_slots(case: Case) -> list[tuple[datetime, datetime, float]]:
-    """(start, end, price per kWh) straight from the documented payload."""
-    payload = load_fixture(case.fixture)
-    if case.provider == "tibber":
-        info = payload["data"]["viewer"]["home"]["currentSubscription"]["priceInfo"]
-        starts = [datetime.fromisoformat(e["startsAt"]).astimezone(UTC) for e in info["today"]]
-        ends = [*starts[1:], starts[-1] + timedelta(minutes=15)]
-        return [(s, e, entry["total"]) for s, e, entry in zip(starts, ends, info["today"])]  # noqa: B905
-    if case.provider == "octopus":
-        rates = sorted(payload["results"], key=lambda r: r["valid_from"])
-        return [(datetime.fromisoformat(r["valid_from"]), datetime.fromisoformat(r["valid_to"]),
-                 per_kwh(r["value_inc_vat"], 100)) for r in rates]  # fmt: skip
-    return [(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC),
-             datetime.fromtimestamp(r["end_timestamp"] / 1000, UTC),
-             per_kwh(r["marketprice"], 1000)) for r in payload["data"]]  # fmt: skip
 
 
 def minute_prices(case: Case) -> list[float]:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from collectors import pipeline
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from tests.collectors.scenarios_pricing import OCTOPUS_RATES, TIBBER_HOME, TIBBER_TOKEN
+from tests.support.pricing import per_kwh
 from tests.support.replay import load_fixture
 
 TIBBER_PATH = "/v1-beta/gql"
@@ -69,15 +71,57 @@ CASES = {
 }  # fmt: skip
 
 
+def payload_slots(case: Case) -> list[tuple[datetime, datetime, float]]:
+    """(start, end, price per kWh) straight from the documented payload (Tibber's today: each
+    entry ends where the next starts, the last after a quarter hour)."""
+    payload = load_fixture(case.fixture)
+    if case.provider == "tibber":
+        info = payload["data"]["viewer"]["home"]["currentSubscription"]["priceInfo"]
+        starts = [datetime.fromisoformat(e["startsAt"]).astimezone(UTC) for e in info["today"]]
+        ends = [*starts[1:], starts[-1] + timedelta(minutes=15)]
+        return [(s, e, entry["total"]) for s, e, entry in zip(starts, ends, info["today"])]  # noqa: B905
+    if case.provider == "octopus":
+        rates = sorted(payload["results"], key=lambda r: r["valid_from"])
+        return [(datetime.fromisoformat(r["valid_from"]), datetime.fromisoformat(r["valid_to"]),
+                 per_kwh(r["value_inc_vat"], 100)) for r in rates]  # fmt: skip
+    return [(datetime.fromtimestamp(r["start_timestamp"] / 1000, UTC),
+             datetime.fromtimestamp(r["end_timestamp"] / 1000, UTC),
+             per_kwh(r["marketprice"], 1000)) for r in payload["data"]]  # fmt: skip
+
+
+def cheapest_run(
+    prices: dict[datetime, float], now: datetime, hours: float, limit: datetime
+) -> tuple[datetime, float]:
+    """By exhaustive search, not the planner's code: the cheapest unbroken window of `hours`
+    over `prices` (per minute) starting at now or a whole number of minutes after it and
+    ending by `limit`, and its average; ties to the later one."""
+    minute, length = timedelta(minutes=1), round(hours * 60)
+    found, start = [], now
+    while start + length * minute <= limit:
+        minutes = [start + i * minute for i in range(length)]
+        if all(m in prices for m in minutes):
+            found.append((sum(prices[m] for m in minutes) / length, start))
+        start += minute
+    best = min(price for price, _ in found)
+    return [a for price, a in found if price <= best + 1e-12][-1], best
+
+
+def tibber_config(server, payload: dict, **site: Any) -> ProviderConfig:
+    """A Tibber price config of a new site (Uppsala unless `site` says otherwise) whose API,
+    the replay server, answers `payload`."""
+    server.add("POST", TIBBER_PATH, json=payload)
+    site = {"name": "Uppsala", "latitude": 59.86, "longitude": 17.64, **site}
+    return ProviderConfig.objects.create(site=Site.objects.create(**site),
+                                         source="electricity_pricing", provider="tibber",
+                                         api_key=TIBBER_TOKEN,
+                                         options={"base_url": server.url,
+                                                  "home_id": TIBBER_HOME})  # fmt: skip
+
+
 def collect(case: Case, server) -> ProviderConfig:
     """One real collection of the payload, as the hourly task runs it, at 06:07 UTC."""
     if case.provider == "tibber":
-        server.add("POST", TIBBER_PATH, json=load_fixture(case.fixture))
-        site = Site.objects.create(name="Uppsala", latitude=59.86, longitude=17.64)
-        options = {"base_url": server.url, "home_id": TIBBER_HOME}
-        config = ProviderConfig.objects.create(site=site, source="electricity_pricing",
-                                               provider="tibber", api_key=TIBBER_TOKEN,
-                                               options=options)  # fmt: skip
+        config = tibber_config(server, load_fixture(case.fixture))
     else:
         path = OCTOPUS_RATES if case.provider == "octopus" else "/v1/marketdata"
         server.add("GET", path, json=load_fixture(case.fixture))
