@@ -9,8 +9,12 @@ forecast slot covering the moment of the request is served instead: its gCO2/kWh
 Fields only the fetched slot has (`intensity_index`, the renewable and fossil-free shares,
 `is_estimated`, `emission_factor_type`) are left out; WattTime's `moer_percentile`, which has no forecast, is kept
 with `moer_percentile_time`, the time of the point it is from. `stale`, `fetched_at` and
-`age_seconds` still describe the last fetch. With no forecast slot covering now (free plans,
-nothing stored, InfluxDB unreadable) the cached answer is served as it is.
+`age_seconds` still describe the last fetch. In a gap of the stored forecast or past its
+end, the last forecast slot that began after the fetched one (up to carbon_store.LOOK_BACK, 24 h,
+ago, as the plans carry a last known value) is served the same way, with `last_known` true and a
+`message` saying where it ended: the newest value known, not the older fetched slot again.
+With no such slot (free plans, nothing stored, InfluxDB unreadable, the forecast over for
+longer) the cached answer is served as it is.
 
 `current_readings` is that served slot as the `carbon_intensity` point the beat task
 `collectors.write_current_forecasts` writes every minute (collectors.served_points): at the
@@ -18,8 +22,8 @@ slot start, in the series of the stored forecast (its tags), with `is_forecast` 
 gCO2/kWh and horizons served (common.SERVED_FIELDS). Nothing else: `moer_percentile` is
 the fetched point's, and `slot_minutes` the forecast's (a `carbon_intensity` point has none);
 with only these fields a served point is told from a fetched one (CarbonAdapter.maybe_served),
-which replaces it whole (collectors.served_store). None while the fetched slot runs: the fetch
-wrote that point.
+which replaces it whole (collectors.served_store). None while the fetched slot runs (the fetch
+wrote that point) and for a last known slot (its point was written while it ran).
 """
 
 import logging
@@ -65,6 +69,9 @@ def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] 
         for s in back_to_back(forecast)
     ]
     slot = next((s for s in slots if s.covers(now)), None)
+    ended = None  # in a gap of the forecast or past its end: the last slot begun
+    if slot is None:
+        slot = ended = next((s for s in reversed(slots) if s.start <= now), None)
     if slot is None or slot.start <= fetched_slot:
         return None
     shown = {k: v for k, v in value.items() if k not in SLOT_ONLY and k not in common.HORIZONS}
@@ -77,20 +84,28 @@ def current_value(provider: str, answer: CachedAnswer | None) -> dict[str, Any] 
         **common.horizon_fields(slots, now),
         "time": slot.start.isoformat(),
     }
-    return {
+    served = {
         "value": shown,
         "time": shown["time"],
         "fetched_at": answer.fetched_at.isoformat(),
         "stale": answer.stale,
         "age_seconds": round(answer.age_seconds),
     }
+    if ended is not None:
+        shown["last_known"] = True
+        end = ended.start + timedelta(minutes=ended.minutes)
+        served["message"] = (
+            f"no stored forecast slot covers now ({now.isoformat(timespec='seconds')}); the "
+            f"last one known, which ended at {end.isoformat()}, is shown"
+        )
+    return served
 
 
 def current_readings(provider: str, answer: CachedAnswer | None) -> list[Reading]:
     """The `carbon_intensity` point of the forecast slot served now (see the module
     docstring); [] when the fetched value is served."""
     served = current_value(provider, answer)
-    if served is None:
+    if served is None or served["value"].get("last_known"):  # a slot over: its point stands
         return []
     value = served["value"]
     start = datetime.fromisoformat(value["time"])
