@@ -161,3 +161,9 @@ def test_a_gap_in_quarter_hours_with_the_api_down_serves_each_slot_then_says_sta
         assert entry["time"] == "2026-03-29T06:00:00+00:00"
         assert price_state.state is None
         assert price_state.attributes["stale"] is True
+        if moment < day_end:  # the windows start after the gap, with no price now to compare
+            body = api.get("/api/pricing/windows", {"hours": "0.5"}).json()
+            assert body["current_price"] is None and body["saving_vs_now"] is None, body
+            assert datetime.fromisoformat(body["start"]) >= gap_end
+            plan = api.get("/api/plan", {"hours": "0.5", "carbon_price": "0"}).json()
+            assert datetime.fromisoformat(plan["start"]) >= gap_end, plan
