@@ -10,9 +10,10 @@ umask 077
 mkdir -p var/log
 chmod 700 var
 # Each step reads the settings as honcho gives them to the processes (.env's values over the
-# shell's): run directly, a DATABASE_URL or INFLUXDB_URL exported in the shell won over .env's,
-# so the steps migrated and checked other ones than the processes then used.
-PY=".venv/bin/honcho run .venv/bin/python"
+# shell's, the file read as the settings read it: scripts/honcho): run directly, a DATABASE_URL
+# or INFLUXDB_URL exported in the shell won over .env's, so the steps migrated and checked
+# other ones than the processes then used.
+PY=".venv/bin/python scripts/honcho run .venv/bin/python"
 
 # First start: generate the two secrets and Flower's login into .env (kept for later starts,
 # 0600) and name the archive folder explicitly (archive runs refuse without a target).
@@ -26,5 +27,5 @@ $PY manage.py install_schedules
 $PY manage.py setup_influxdb
 
 # The addresses as honcho gives them to the processes (.env's values over the shell's).
-.venv/bin/honcho run scripts/banner
+.venv/bin/python scripts/honcho run scripts/banner
 exec .venv/bin/python scripts/honcho start -f Procfile

@@ -4,6 +4,7 @@ really binds. It printed WEB_BIND from the shell's environment, while honcho giv
 to reach it from the LAN) it still printed http://127.0.0.1:8000, and with another WEB_BIND
 exported in the shell, that one, where nothing listened."""
 
+import json
 import os
 import re
 import signal
@@ -26,7 +27,7 @@ from tests.support.redis_server import OwnRedis
 from tests.support.web import first_answer
 
 HONCHO = str(Path(sys.executable).parent / "honcho")
-HONCHO_RELATIVE = ".venv/bin/honcho"  # as scripts/run.sh names it
+HONCHO_RELATIVE = [".venv/bin/python", "scripts/honcho"]  # as scripts/run.sh names it
 
 
 def test_run_prints_the_banner_with_the_environment_honcho_gives_the_processes():
@@ -34,7 +35,7 @@ def test_run_prints_the_banner_with_the_environment_honcho_gives_the_processes()
              if line and not line.startswith("#")]  # fmt: skip
     # Both read the same .env (honcho's default, in the project root run.sh changes to).
     # scripts/honcho is honcho with a longer wait before SIGKILL (the worker's warm stop).
-    assert steps[-2:] == [".venv/bin/honcho run scripts/banner",
+    assert steps[-2:] == [".venv/bin/python scripts/honcho run scripts/banner",
                           "exec .venv/bin/python scripts/honcho start -f Procfile"]  # fmt: skip
 
 
@@ -78,18 +79,52 @@ def test_make_runs_preparation_reads_the_settings_its_processes_get(tmp_path):
     # nobody had migrated, and an InfluxDB nobody had prepared.
     run_sh = (ROOT / "scripts" / "run.sh").read_text()
     python = re.search(r'^PY="?([^"\n]*)"?$', run_sh, re.MULTILINE)[1].split()
-    assert python[:2] == [HONCHO_RELATIVE, "run"], python
+    assert python[:3] == [*HONCHO_RELATIVE, "run"], python
     steps = [line for line in run_sh.splitlines() if "manage.py" in line and line[0] != "#"]
     assert len(steps) >= 6 and all(step.startswith("$PY manage.py ") for step in steps), steps
     shell_db, dotenv_db = tmp_path / "shell.sqlite3", tmp_path / "dotenv.sqlite3"
     dotenv = tmp_path / ".env"
     dotenv.write_text(f"DATABASE_URL=sqlite:///{dotenv_db}\n")
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{shell_db}")  # an older export
-    migrate = [*python[:2], "-e", str(dotenv), *python[2:], "manage.py", "migrate", "-v", "0"]
+    migrate = [*python[:3], "-e", str(dotenv), *python[3:], "manage.py", "migrate", "-v", "0"]
     subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=300, capture_output=True)
     assert not shell_db.exists()
     with sqlite3.connect(dotenv_db) as db:  # the database the Procfile's processes get
         assert db.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 10
+
+
+# Values honcho's own .env reader changed (it splits a line as a shell would and joins the
+# words): the quotes of docs/configuration.md's PROVIDER_BASE_URLS example, the spaces of a
+# password (taken as written) and everything from a `#` on.
+DOTENV_VALUES = {
+    "PROVIDER_BASE_URLS": '{"octopus": "http://127.0.0.1:8791"}',
+    "INFLUXDB_PASSWORD": "two words#and a hash",
+    "ALERT_WEBHOOK_URL": "http://ha.local:8123/api/webhook/a#b",
+}
+
+
+def test_make_runs_steps_and_processes_get_dotenv_as_the_settings_read_it(tmp_path):
+    # With PROVIDER_BASE_URLS in .env every step of `make run` stopped at start with
+    # "PROVIDER_BASE_URLS must be a JSON object": honcho gave it as {octopus:http://...}.
+    python = re.search(r'^PY="?([^"\n]*)"?$', (ROOT / "scripts" / "run.sh").read_text(),
+                       re.MULTILINE)[1].split()  # fmt: skip
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("".join(f"{name}={value}\n" for name, value in DOTENV_VALUES.items()))
+    show = ("import json; from django.conf import settings as s; print(json.dumps([s.PROVIDER_BASE_"
+            "URLS, s.INFLUXDB_PASSWORD, s.ALERT_WEBHOOK_URL]))")  # fmt: skip
+    step = [*python[:3], "-e", str(dotenv), *python[3:], "manage.py", "shell", "-c", show]
+    done = subprocess.run(step, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [
+        {"octopus": "http://127.0.0.1:8791"}, "two words#and a hash",
+        "http://ha.local:8123/api/webhook/a#b",
+    ]  # fmt: skip
+    printed = "import json, os; print(json.dumps({n: os.environ.get(n) for n in %r}))"
+    started = subprocess.run(  # what `honcho start` gives the Procfile's processes
+        [*python[:3], "-e", str(dotenv), sys.executable, "-c", printed % list(DOTENV_VALUES)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert json.loads(started.stdout) == DOTENV_VALUES
 
 
 @pytest.mark.django_db(transaction=True)
