@@ -27,9 +27,31 @@ class App(Celery):
         return self.subclass_with_self("enrich.beat_stop:Beat")
 
 
+class CelerySettings:
+    """Celery's settings: Django's CELERY_* ones under Celery's own names (CELERY_BROKER_URL is
+    broker_url), read from Django's settings when Celery asks. Only those: given all of Django's
+    settings (config_from_object's namespace), its `conf` inspect command, Flower's worker
+    Config tab, listed every one, REDIS_URL's and MQTT_URL's passwords and ALERT_WEBHOOK_URL's
+    id in clear, and CELERY_BROKER_URL's password too (masked under broker_url only)."""
+
+    PREFIX = "CELERY_"
+
+    def __dir__(self) -> list[str]:
+        names = (name for name in dir(settings) if name.startswith(self.PREFIX))
+        return [name.removeprefix(self.PREFIX).lower() for name in names]
+
+    def __getattr__(self, name: str):
+        if name != name.lower() or name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return getattr(settings, self.PREFIX + name.upper())
+        except AttributeError:
+            raise AttributeError(name) from None
+
+
 # Every task counts its deliveries: one that keeps killing its worker stops (enrich.deliveries).
 app = App("enrich", task_cls="enrich.deliveries:GuardedTask")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object(CelerySettings())
 
 
 @app.on_configure.connect
