@@ -8,8 +8,9 @@ were listed in clear."""
 import json
 
 import pytest
+from celery import Celery
 
-from config.celery import app
+from config.celery import CelerySettings, app
 from tests.support.ports import free_port
 from tests.support.worker import celery_worker, until
 
@@ -31,7 +32,11 @@ def test_a_workers_configuration_as_flower_shows_it_holds_no_secret():
 
 
 def test_the_brokers_password_is_masked_in_the_configuration(settings):
+    # An app of the test's own, configured as config.celery's: the tests set that one's
+    # broker_url to their own Redis database (tests/support/xdist.py), over the settings'.
     settings.CELERY_BROKER_URL = "redis://:redis-secret-5d1e@127.0.0.1:6379/2"
-    shown = app.conf.table()
+    fresh = Celery("conf-secrets", set_as_current=False)
+    fresh.config_from_object(CelerySettings())
+    shown = fresh.conf.table()
     assert "redis-secret-5d1e" not in json.dumps(shown, default=str)
     assert shown["broker_url"] == "redis://:********@127.0.0.1:6379/2"
