@@ -3,9 +3,12 @@
 runs `write_current_prices` every minute: the price point of the running slot, from the stored
 slots, with no API call (collectors.pricing.now); and `write_current_forecasts`: the carbon
 and occupancy points of what the API serves between fetches, from the stored forecasts and
-predictions (collectors.served_points)."""
+predictions (collectors.served_points). While InfluxDB cannot be read or written these two
+fail each minute, and the log says so once (`influx_outage`)."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from celery import shared_task
@@ -15,8 +18,11 @@ from collectors import pipeline, sharing
 from collectors.pricing.now import write_current_points
 from collectors.served_points import write_served_points
 from collectors.sharing import record_failure
+from enrich.api import influx_down
 from enrich.deliveries import GuardedTask
+from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
+from enrich.redis.client import make_key
 from enrich.wording import counted
 
 logger = logging.getLogger("collectors")
@@ -127,13 +133,44 @@ _dispatch_task("collectors.dispatch_occupancy")
 _dispatch_task("collectors.dispatch_smart_meter")
 
 
-@shared_task(
-    name="collectors.write_current_prices", acks_late=True, soft_time_limit=45, time_limit=55
-)
+@contextmanager
+def influx_outage(task: str) -> Iterator[None]:
+    """Run a minute task's reads and writes of InfluxDB. When one fails the task still fails
+    (its result in Flower names the error; beat runs it again the next minute, its retry), but
+    the worker's log says it once, when InfluxDB first cannot be read or written (again when
+    the kind of error changes), and once when it answers again: not a traceback (the tasks'
+    `throws`), nor a line per target, every minute. Reads that fall back on the cached answer
+    (collectors.carbon.now) are gathered: the task could not write what it serves."""
+    with influx_down.gathered() as problems:
+        try:
+            yield
+        except TimeseriesError as exc:
+            problems.append(exc)
+    turn = influx_down.turned(make_key("influx_unread", task), problems[0] if problems else None)
+    if turn == influx_down.DOWN:
+        logger.error(
+            "%s: InfluxDB cannot be read or written; the task fails each minute until it "
+            "answers again (its result says why), and this is not logged again: %s",
+            task,
+            problems[0],
+        )
+    elif turn == influx_down.BACK:
+        logger.info("%s: InfluxDB answers again", task)
+    if problems:
+        raise problems[0]
+
+
+# The minute tasks: an InfluxDB error is expected while it is down (Celery logs the task's
+# failure without its traceback; `influx_outage` logs the outage).
+MINUTE = {"acks_late": True, "soft_time_limit": 45, "time_limit": 55, "throws": (TimeseriesError,)}
+
+
+@shared_task(name="collectors.write_current_prices", **MINUTE)
 def write_current_prices() -> dict:
     # The hourly dispatch already records configs that cannot be collected; not every minute.
     configs = configs_by_target("electricity_pricing", record_failures=False)
-    return write_current_points(configs.values())
+    with influx_outage("write_current_prices"):
+        return write_current_points(configs.values())
 
 
 # The sources whose value now comes from what their fetch stored ahead (forecast slots,
@@ -141,12 +178,11 @@ def write_current_prices() -> dict:
 FORECAST_SOURCES = ("carbon_intensity", "occupancy")
 
 
-@shared_task(
-    name="collectors.write_current_forecasts", acks_late=True, soft_time_limit=45, time_limit=55
-)
+@shared_task(name="collectors.write_current_forecasts", **MINUTE)
 def write_current_forecasts() -> dict:
     # The dispatches already record configs that cannot be collected; not every minute.
-    return {
-        source: write_served_points(configs_by_target(source, record_failures=False).values())
-        for source in FORECAST_SOURCES
-    }
+    with influx_outage("write_current_forecasts"):
+        return {
+            source: write_served_points(configs_by_target(source, record_failures=False).values())
+            for source in FORECAST_SOURCES
+        }

@@ -150,13 +150,10 @@ def say_unread(topics: Topics, problems: list[Exception]) -> None:
     """Log it once when the publications cannot read InfluxDB (again when the kind of error
     changes), and once when they read it again: each publication meets the error once per
     load, site and source, every minute; the entities say why in Home Assistant meanwhile."""
-    redis = get_redis()
-    if not problems:
-        if redis.delete(unread_key(topics)):
-            log.info("mqtt: InfluxDB answers again; the entities show its data")
-        return
-    kind = type(problems[0]).__name__
-    if redis.set(unread_key(topics), kind, get=True) != kind:
+    turn = influx_down.turned(unread_key(topics), problems[0] if problems else None)
+    if turn == influx_down.BACK:
+        log.info("mqtt: InfluxDB answers again; the entities show its data")
+    elif turn == influx_down.DOWN:
         log.error(
             "mqtt: InfluxDB cannot be read: %s. Until it answers again the entities that need "
             "it show why (state unknown or unavailable, a `reason` attribute), and this is not "

@@ -4,7 +4,8 @@ host and port), database or query; the whole error, address included, goes to th
 for whoever runs enrich. `influx_down` answers it as the API's 503; `unreadable` says it
 where an answer goes on without the data (GET /api/enrichment/current, GET /api/plan/loads).
 Within `gathered()` the errors are kept for the caller instead of logged one by one: the Home
-Assistant publication reads every site's data each minute and says an outage once."""
+Assistant publication and the minute tasks read every site's data each minute and say an outage
+once, when it starts, and once when it ends (`turned`)."""
 
 import logging
 from collections.abc import Iterator
@@ -14,9 +15,13 @@ from contextvars import ContextVar
 from rest_framework.response import Response
 
 from enrich.influx import InfluxAuthError, InfluxUnavailable, TimeseriesError
-from enrich.redis.client import RedisUnavailable
+from enrich.redis.client import RedisUnavailable, get_redis
 
 logger = logging.getLogger(__name__)
+
+# What `turned` answers: the reads failed for the first time (or with another kind of error),
+# or they succeed again after failing.
+DOWN, BACK = "down", "back"
 
 _gathering: ContextVar[list[Exception] | None] = ContextVar("influx_down_gathering", default=None)
 
@@ -38,6 +43,18 @@ def kept(exc: Exception) -> bool:
     if found is not None:
         found.append(exc)
     return found is not None
+
+
+def turned(key: str, problem: Exception | None) -> str:
+    """DOWN when `problem` is the first error of its kind since the reader whose state Redis
+    keeps at `key` last read InfluxDB, BACK when it reads it again (no `problem`) after failing,
+    "" otherwise: its caller logs the outage once when it starts and once when it ends, not at
+    each failed read of each minute, however many workers meet it (they share the state)."""
+    redis = get_redis()
+    if problem is None:
+        return BACK if redis.delete(key) else ""
+    kind = type(problem).__name__
+    return DOWN if redis.set(key, kind, get=True) != kind else ""
 
 
 def _why(exc: TimeseriesError | RedisUnavailable) -> str:
