@@ -203,12 +203,16 @@ def _account(creds: Credentials) -> tuple[str, str, str]:
 def _record_refused(config: ProviderConfig, error: AuthError, served: str) -> None:
     """A failed run of the config whose key the provider refused (it needs a new one)."""
     logger.error("collect: %s: its key was refused: %s; %s", config, error, served)
-    record_failure(config, f"{type(error).__name__}: {error}", served[:200])
+    record_failure(config, f"{type(error).__name__}: {error}", served[:200], message=str(error))
 
 
-def record_failure(config: ProviderConfig, error: str, served: str, task_id: str = "") -> None:
+def record_failure(
+    config: ProviderConfig, error: str, served: str, task_id: str = "", message: str = ""
+) -> None:
     """A failed run of one config (`site:<id>`): its collection did not get as far as the
-    pipeline (collectors.tasks), or its key was refused while another's served the target."""
+    pipeline (collectors.tasks), or its key was refused while another's served the target.
+    Its `message`, what the status page shows, is `message` (the error without its class) or
+    else the error whole, as the pipeline records a run (collectors.pipeline.Outcome.said)."""
     CollectorRun.objects.create(
         source=config.source,
         provider=config.provider,
@@ -216,6 +220,7 @@ def record_failure(config: ProviderConfig, error: str, served: str, task_id: str
         started=datetime.now(UTC),
         status=CollectorRun.Status.FAILED,
         error=error,
+        message=message or error,
         served=served,
         task_id=task_id,
     )

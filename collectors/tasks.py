@@ -97,9 +97,13 @@ def collect(self, config_id: int, dispatched: str | None = None) -> dict:
         outcome = pipeline.collect(config, task_id=self.request.id or "", dispatched=when,
                                    retry=bool(retries), retry_in=retry_in)  # fmt: skip
     except Exception as exc:  # the time limit, or what no adapter expected: record, then fail
-        why = "the task's time limit ran out" if isinstance(exc, SoftTimeLimitExceeded) else exc
+        timeout = isinstance(exc, SoftTimeLimitExceeded)
+        why = "the task's time limit ran out" if timeout else exc
+        # Its message (the status page's words) without the class where it says what happened;
+        # an error no adapter expected keeps it (KeyError: 'zone'): the class is what names it.
         record_failure(config, f"{type(exc).__name__}: {why}"[:2000] + UNEXPECTED,
-                       "nothing (the run stopped)", self.request.id or "")  # fmt: skip
+                       "nothing (the run stopped)", self.request.id or "",
+                       message=f"{why}{UNEXPECTED}" if timeout else "")  # fmt: skip
         raise
     if outcome.transient and retry_in is not None:
         # A transient failure already served last-good; try again 60 s, then 120 s later (two

@@ -107,6 +107,7 @@ def test_a_refused_collect_is_a_failed_run_of_its_provider_config():
     assert (run.source, run.provider, run.status) == ("air_quality", "airnow", "failed")
     assert run.task_id == task_id and "out of memory or killed" in run.error
     assert run.served == "nothing (the task was not run)"
+    assert run.message == run.error  # the status page's last-run cell says why (it said nothing)
     get_redis().delete(delivery_key(task_id, 0))
 
 

@@ -207,6 +207,7 @@ def test_a_config_that_cannot_be_collected_shows_the_failed_runs_its_dispatch_re
     run = entry["last_run"]
     assert (run["status_label"], run["served"]) == ("failed", "nothing (configuration error)")
     assert run["error"] == why
+    assert run["message"] == why  # what the status page's last-run cell says: it said no reason
     assert entry["runs_today"]["total"] == 2 and entry["runs_today"]["by_status"] == {"failed": 2}
     assert entry["message"] == f"cannot be collected: {why}" and "target" not in entry
 

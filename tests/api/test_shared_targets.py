@@ -153,6 +153,9 @@ def test_a_refused_key_is_replaced_by_the_key_of_another_config_sharing_the_zone
     # the site whose key was refused shows it as its last run; the other site its ok run
     assert carbon_entry(api, first)["last_run"]["status"] == "failed"
     assert carbon_entry(api, first)["last_run"]["error"].startswith("AuthError")
+    # the status page's last-run cell says why, without the class (it said no reason)
+    said = carbon_entry(api, first)["last_run"]["message"]
+    assert said and said == refused.error.removeprefix("AuthError: "), said
     assert carbon_entry(api, second)["last_run"]["status"] == "ok"
 
 

@@ -79,6 +79,11 @@ def test_a_collection_stopped_by_its_time_limit_is_a_recorded_failure(replay_ser
         assert (run.status, run.provider, run.task_id) == ("failed", "airnow", result.id)
         assert run.error.startswith("SoftTimeLimitExceeded: the task's time limit ran out")
         assert run.error.endswith("(the collection stopped here: see the worker's log)")
+        # what the status page's last-run cell says (it said no reason), without the class
+        stopped = (
+            "the task's time limit ran out (the collection stopped here: see the worker's log)"
+        )
+        assert run.message == stopped, run.message
     finally:
         for key in get_redis().scan_iter(f"{prefix}:*"):
             get_redis().delete(key)
