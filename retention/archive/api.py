@@ -55,8 +55,8 @@ class Day(serializers.DateField):
 
 
 class RestoreRequest(serializers.Serializer):
-    start_date = Day(help_text="First day to restore (YYYY-MM-DD).")
-    end_date = Day(help_text="Last day to restore, inclusive.")
+    start_date = Day(help_text="First UTC day to restore (YYYY-MM-DD), as the daily rows.")
+    end_date = Day(help_text="Last UTC day to restore, inclusive.")
     database = serializers.CharField(
         required=False,
         trim_whitespace=False,  # a name as written, as the command takes it: " x" is no database
