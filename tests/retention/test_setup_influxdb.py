@@ -50,7 +50,9 @@ def test_warns_when_home_assistants_database_is_missing(settings, capsys):
 def test_warns_when_a_retention_policy_would_drop_raw_data_too_early(settings, capsys):
     from enrich.influx import RetentionTier
 
+    name = f"test_setup_{uuid.uuid4().hex[:8]}"
     ha = f"test_setup_ha_{uuid.uuid4().hex[:8]}"
+    settings.INFLUXDB_DATABASE = name
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = ha
     ts = get_timeseries()
     ts.create_database(ha, tiers=[RetentionTier("three_days", "3d", default=True)])
@@ -58,5 +60,6 @@ def test_warns_when_a_retention_policy_would_drop_raw_data_too_early(settings, c
         call_command("setup_influxdb")
     finally:
         ts.drop_database(ha)
+        ts.drop_database(name)
     err = capsys.readouterr().err
     assert "WARNING retention:" in err and "three_days" in err

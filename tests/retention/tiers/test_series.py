@@ -16,6 +16,7 @@ from retention.tiers import runner as tiers
 from retention.tiers.series import read_series
 from tests.retention.conftest import T0
 from tests.support.api import assert_400_naming_only
+from tests.support.isolation import fresh_database
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -58,7 +59,14 @@ def test_segments_state_their_resolution(tiered):
     assert total == pytest.approx(48.0)
 
 
-def test_days_archived_say_so_instead_of_raw_without_points(ha_db, local_archive):
+@pytest.fixture
+def enrich_db(settings):
+    """A database of the test's own for the archive's records (archive_metadata)."""
+    with fresh_database("series") as settings.INFLUXDB_DATABASE:
+        yield settings.INFLUXDB_DATABASE
+
+
+def test_days_archived_say_so_instead_of_raw_without_points(ha_db, enrich_db, local_archive):
     """Days whose daily rows left InfluxDB for the archive were answered as a "raw" segment
     without points, as if the entity had written nothing: they are an "archived" segment."""
     entity = ha_db.write_entity(
