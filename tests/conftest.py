@@ -3,24 +3,43 @@
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 
 from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
 from tests.support.chromium import SharedChromium
 from tests.support.databases import django_db_keepdb  # noqa: F401  (fixture)
 from tests.support.flush import delete_on_flush
+from tests.support.isolation import created_unowned, unowned_default
 from tests.support.replay import ReplayServer
 from tests.support.xdist import isolate_worker
+
+UNOWNED = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist (`make test` runs `pytest -n N`) each worker gets its own Redis
     database, so the workers' Celery queues and key scans never meet (tests/support/xdist.py).
-    A transactional test's database is emptied with DELETE (tests/support/flush.py)."""
+    A transactional test's database is emptied with DELETE (tests/support/flush.py).
+    INFLUXDB_DATABASE names a database no test owns (tests/support/isolation.py)."""
     delete_on_flush()
+    config.stash[UNOWNED] = unowned_default(settings)
     try:
         isolate_worker(getattr(config.option, "numprocesses", None))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.fixture(autouse=True)
+def no_default_database(request) -> Iterator[None]:
+    """A test that created the default InfluxDB database (INFLUXDB_DATABASE with no database of
+    its own) fails, named: a later test writing there would pass only after this one."""
+    yield
+    if created_unowned(request.config.stash[UNOWNED]):
+        pytest.fail(
+            f"{request.node.nodeid} created the default InfluxDB database (INFLUXDB_DATABASE "
+            "left unset): give it a database of its own (tests/support/isolation.py)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,11 +3,12 @@ it, so tests (and the workers they start) never see each other's points, caches 
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from enrich.influx import TimeSeries, get_timeseries
+from enrich.influx import TimeSeries, TimeseriesError, get_timeseries
 from enrich.redis.client import get_redis
 
 
@@ -36,3 +37,31 @@ def own_storage(settings, name: str) -> Iterator[TimeSeries]:
             redis = get_redis()
             for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
                 redis.delete(key)
+
+
+# The tests' INFLUXDB_DATABASE when none of a test's own is set: a name of this process that no
+# test creates, so a test (or a process it starts) that reads or writes the default database
+# fails at once ("database not found: no_test_owns_this_default_...") instead of passing only
+# after some other test happened to create that database (pytest-xdist orders them anew).
+UNOWNED = "no_test_owns_this_default"
+
+
+def unowned_default(settings) -> str:
+    """Point INFLUXDB_DATABASE (the setting, and the environment the processes the tests start
+    read) at a database of this process that no test creates; returns its name."""
+    name = f"{UNOWNED}_{uuid.uuid4().hex[:12]}"
+    settings.INFLUXDB_DATABASE = os.environ["INFLUXDB_DATABASE"] = name
+    return name
+
+
+def created_unowned(name: str) -> bool:
+    """Whether a test created the unowned default database `name` (it is dropped again, so the
+    next test sees it absent); False when InfluxDB is out of reach."""
+    try:
+        ts = get_timeseries()
+        if name not in ts.databases():
+            return False
+        ts.drop_database(name)
+    except TimeseriesError:
+        return False  # the tests that need InfluxDB say so themselves
+    return True
