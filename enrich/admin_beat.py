@@ -39,6 +39,7 @@ import inspect
 import json
 
 from celery import current_app
+from celery.schedules import ParseException
 from celery.schedules import crontab as celery_crontab
 from django import forms
 from django.contrib import admin, messages
@@ -68,8 +69,9 @@ class PeriodicTaskForm(BeatPeriodicTaskForm):
         text = self.cleaned_data.get(field) or empty
         try:
             value = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"Enter valid JSON: {exc}.") from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond json's reach
+            problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            raise forms.ValidationError(f"Enter valid JSON: {problem}.") from None
         if not isinstance(value, shape):
             raise forms.ValidationError(f"Enter {SHAPE_NAMES[shape]}; the beat cannot send this.")
         return text
@@ -333,6 +335,8 @@ class CrontabScheduleForm(forms.ModelForm):
             days, months = (cleaned.get(name) or "*" for name in ("day_of_month", "month_of_year"))
             try:  # celery's check: a day of the month one of the months has
                 celery_crontab(day_of_month=days, month_of_year=months)
+            except ParseException:  # "-1": its field's own check (the model's) names it
+                pass
             except ValueError:
                 self.add_error("day_of_month", f"No month of {months!r} has a day {days!r}: the "
                                "tasks of this crontab would never run.")  # fmt: skip

@@ -312,3 +312,29 @@ def test_a_periodic_task_expiring_in_the_past_is_refused(admin_client):
     form.update(expires_0="2999-01-01")
     assert admin_client.post(reverse(f"{TASKS}_add"), form).status_code == 302
     assert PeriodicTask.objects.get().expires.year == 2999
+
+
+@pytest.mark.parametrize(("field", "value"), [("day_of_month", "-1"), ("month_of_year", "-0")])
+def test_a_crontab_with_a_negative_day_or_month_is_refused_naming_the_field(
+    admin_client, field, value
+):
+    # A 500: celery's check of the days against the months raised its ParseException ("negative
+    # numbers not supported"), which is no ValueError.
+    form = {**CRON_FORM, field: value, "timezone": "UTC"}
+    page = admin_client.post(reverse(f"{CRONTABS}_add"), form)
+    assert page.status_code == 200
+    assert list(page.context["adminform"].form.errors) == [field]
+    assert not CrontabSchedule.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["args", "kwargs", "headers"])
+def test_a_periodic_tasks_json_nested_too_deep_to_read_is_a_form_error(admin_client, field):
+    # A 500: Python's json raises RecursionError, which is no ValueError.
+    every = IntervalSchedule.objects.create(every=5, period="minutes")
+    form = {"name": "Mine", "regtask": "enrich.check_services", "task": "", "interval": every.pk,
+            "args": "[]", "kwargs": "{}", "headers": "{}", "enabled": "on",
+            field: "[" * 100_000 + "]" * 100_000}  # fmt: skip
+    page = admin_client.post(reverse(f"{TASKS}_add"), form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors[field] == ["Enter valid JSON: nested too deeply."]
+    assert not PeriodicTask.objects.exists()
