@@ -175,9 +175,9 @@ class ProviderConfigFormSet(BaseInlineFormSet):
         taken = {(config.source, config.provider) for config in saved}
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
-            if not data or data.get("DELETE"):
+            pair = (data.get("source"), data.get("provider")) if data else (None, None)
+            if None in pair or data.get("DELETE"):  # missing: the row's own error says so
                 continue
-            pair = (data.get("source"), data.get("provider"))
             if pair in taken:
                 form.add_error(
                     "provider", f"This site has {pair[1]} for {in_words(pair[0])} already."

@@ -176,7 +176,7 @@ class ProviderConfig(models.Model):
 
     def clean(self) -> None:
         allowed = SOURCES.get(self.source, ())
-        if self.provider not in allowed:
+        if self.source and self.provider and self.provider not in allowed:  # blank: "required"
             raise ValidationError(
                 {
                     "provider": f"{self.provider!r} does not serve {in_words(self.source)}; "

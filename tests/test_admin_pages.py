@@ -208,6 +208,24 @@ def test_a_site_cannot_get_a_second_row_for_a_provider_it_has(admin_client):
     assert ProviderConfig.objects.count() == 1
 
 
+def test_two_new_provider_rows_without_a_source_are_each_told_to_choose_one(admin_client):
+    # A 500: the check for a row repeating another read the second row's missing source
+    # (None) as a repeat of the first's and failed to name it in words.
+    form = {"name": "Berlin", "latitude": "52.5", "longitude": "13.4", "timezone": "UTC",
+            "grid_region": "", "pricing_region": "", "enabled": "on",
+            "providers-TOTAL_FORMS": "2", "providers-INITIAL_FORMS": "0",
+            "providers-MIN_NUM_FORMS": "0", "providers-MAX_NUM_FORMS": "1000"}  # fmt: skip
+    for row in range(2):
+        form |= {f"providers-{row}-source": "", f"providers-{row}-provider": "",
+                 f"providers-{row}-interval_seconds": "3600", f"providers-{row}-options": "{}"}  # fmt: skip
+    page = admin_client.post(reverse("admin:enrich_site_add"), form)
+    assert page.status_code == 200
+    [formset] = page.context["inline_admin_formsets"]
+    required = ["This field is required."]
+    assert formset.formset.errors == [{"source": required, "provider": required}] * 2
+    assert not Site.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("method", "url", "data", "said"),
     [
