@@ -32,7 +32,10 @@ def read_unknown_zones() -> None:
     def get_python_and_db(value):
         if isinstance(value, UnknownZone):  # as read: saved back as it was
             return value, str(value)
-        return python_and_db(value)
+        try:
+            return python_and_db(value)
+        except OSError:  # a folder of the zone database ("Europe"), a name too long for a file
+            raise ValidationError(f"Invalid timezone {str(value)[:100]!r}") from None
 
     def from_db_value(value, *args):
         try:

@@ -66,7 +66,7 @@ def test_the_beat_sends_every_other_schedule(tmp_path):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("zone", ["Mars/Base", "../etc/passwd"])
+@pytest.mark.parametrize("zone", ["Mars/Base", "../etc/passwd", "Europe"])  # Europe: a folder
 def test_the_scheduler_leaves_out_only_the_crontab_it_cannot_load(zone, caplog):
     away = schedules(zone)
     with caplog.at_level(logging.ERROR, logger="enrich.beat_scheduler"):
