@@ -21,7 +21,7 @@ from enrich.models import (
     secrets_cleared,
     site_series,
 )
-from enrich.wording import counted, listed
+from enrich.wording import counted, json_problem, listed
 
 SECRET_FIELDS = ("api_key", "password")
 # What a provider config collects and how often: the columns of the list and the inline.
@@ -51,8 +51,7 @@ class OptionsField(forms.JSONField):
         try:
             return super().to_python(value)
         except (ValueError, RecursionError) as exc:
-            problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-            raise forms.ValidationError(f"Enter valid JSON: {problem}.") from None
+            raise forms.ValidationError(f"Enter valid JSON: {json_problem(exc)}.") from None
 
     def bound_data(self, data, initial):
         # Django parses the text and dumps it again to show it, which fails for the JSON

@@ -56,7 +56,7 @@ from enrich.admin_selection import SelectionAdmin
 from enrich.beat_zones import unknown_zone
 from enrich.models import validate_timezone
 from enrich.schedules import ENTRY_NAMES, follows_table
-from enrich.wording import counted
+from enrich.wording import counted, json_problem
 
 # The JSON each text field must hold for the beat to send the task, and what empty means.
 JSON_SHAPES = {"args": (list, "[]"), "kwargs": (dict, "{}"), "headers": (dict, "{}")}
@@ -70,8 +70,7 @@ class PeriodicTaskForm(BeatPeriodicTaskForm):
         try:
             value = json.loads(text)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond json's reach
-            problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-            raise forms.ValidationError(f"Enter valid JSON: {problem}.") from None
+            raise forms.ValidationError(f"Enter valid JSON: {json_problem(exc)}.") from None
         if not isinstance(value, shape):
             raise forms.ValidationError(f"Enter {SHAPE_NAMES[shape]}; the beat cannot send this.")
         return text

@@ -38,3 +38,18 @@ def shortened(text: str, limit: int) -> str:
         excess -= cut - 1
     said = " ".join(parts)
     return said if len(said) <= limit else said[: limit - 1] + "…"
+
+
+def json_problem(exc: ValueError | RecursionError) -> str:
+    """What is wrong with JSON that Python's json could not read, as its reader can act on it:
+    nested beyond its recursion limit, or a whole number longer than Python converts (its own
+    message ends in advice to programmers, "use sys.set_int_max_str_digits()"); else json's
+    own words ("Expecting value: line 1 column 1 (char 0)")."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    said = str(exc)
+    if digits := re.search(
+        r"limit \((\d+) digits\) for integer string conversion: value has (\d+)", said
+    ):
+        return f"a number of {int(digits[2]):,} digits (at most {int(digits[1]):,} are read)"
+    return said

@@ -19,6 +19,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.utils import json
 
 from enrich.api import params
+from enrich.wording import json_problem
 
 
 class JSONParser(parsers.JSONParser):
@@ -33,7 +34,7 @@ class JSONParser(parsers.JSONParser):
             text = codecs.getreader(encoding)(stream)
             return json.load(text, object_pairs_hook=params.json_object)
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(f"JSON parse error - {json_problem(exc)}") from None
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply.") from None
 

@@ -285,6 +285,18 @@ def test_json_nested_too_deep_to_parse_is_a_400(staff, url):
     assert "nested too deeply" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("url", ["/retention/archive", "/api/token/"])
+def test_json_with_a_number_too_long_to_read_is_told_its_digits(staff, url):
+    # Python's words ended "use sys.set_int_max_str_digits() to increase the limit".
+    runs = RetentionRun.objects.count()
+    response = staff.post(url, '{"dry_run": ' + "9" * 5000 + "}", content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "detail": "JSON parse error - a number of 5,000 digits (at most 4,300 are read)"
+    }
+    assert RetentionRun.objects.count() == runs
+
+
 def test_a_login_with_a_name_longer_than_the_lockout_table_holds_is_refused(client):
     from axes.models import AccessAttempt
 
