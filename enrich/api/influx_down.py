@@ -70,7 +70,8 @@ def _why(exc: TimeseriesError | RedisUnavailable) -> str:
 
 
 def unreadable(what: str, exc: TimeseriesError | RedisUnavailable) -> str:
-    """The sentence "`what` cannot be read: <why>" ("The carbon data"); `exc` is logged whole (or gathered)."""
+    """The sentence "`what` cannot be read: <why>" ("The carbon data"); `exc` is logged whole
+    (or gathered)."""
     if not kept(exc):
         logger.error("%s cannot be read: %s", what, exc)
     return f"{what} cannot be read: {_why(exc)}"

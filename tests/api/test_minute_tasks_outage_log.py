@@ -23,8 +23,12 @@ LINE = re.compile(r"^\[[^\]]*: (\w+)/\w+\] (.*)$")
 def minutes(url: str, times: int, node: str) -> tuple[list[tuple[str, str]], str]:
     """Each minute task run `times` times by a worker reaching InfluxDB at `url`: the states
     of their results and the worker's output."""
-    env = {"INFLUXDB_URL": url, "INFLUXDB_TIMEOUT": "1", "INFLUXDB_DATABASE": settings.INFLUXDB_DATABASE,
-           "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX}  # fmt: skip
+    env = {
+        "INFLUXDB_URL": url,
+        "INFLUXDB_TIMEOUT": "1",
+        "INFLUXDB_DATABASE": settings.INFLUXDB_DATABASE,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+    }
     results = []
     with celery_worker(node, **env) as worker:
         for _ in range(times):
