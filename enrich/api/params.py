@@ -41,13 +41,14 @@ _DURATION_PART = re.compile(rf"({UNSIGNED})([dhm])")
 # A whole duration, matched once from its start: findall alone would try the part at every
 # position, and each try runs over all the digits that follow, quadratic in the length (a
 # `within` of 4,000 digits, as long as gunicorn's request line allows, would take a quarter of
-# a second of CPU).
-_DURATION = re.compile(rf"(?:{UNSIGNED}[dhm])+")
+# a second of CPU). Each unit comes once, in the order d, h, m: "1h1h" is a typo, not 2h.
+_DURATION = re.compile(rf"(?:{UNSIGNED}d)?(?:{UNSIGNED}h)?(?:{UNSIGNED}m)?")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes", "on"}  # "on": an HTML checkbox
 FALSE = {"false", "0", "no", "off"}
 MAX_DURATION = timedelta(days=366)
+MIN_DURATION = timedelta(minutes=1)  # the endpoints plan and read prices in whole minutes
 BIGGEST = 2**63 - 1
 DAY_EXAMPLE = "2026-11-27"
 DAY_FORMAT = f"a date as YYYY-MM-DD, e.g. {DAY_EXAMPLE}"
@@ -281,11 +282,13 @@ def number(name: str, raw: str) -> float:
 @_parameter
 def duration(name: str, raw: str) -> timedelta:
     """A positive duration in days, hours and minutes: "24h", "90m", "2d", "1h30m", "1.5h",
-    ".5h", units in lowercase; at most MAX_DURATION (a year), so adding it to a time cannot
-    overflow. Written without spaces, as a number is (" 4h" is a 400, as hours=" 3" is)."""
-    if not _DURATION.fullmatch(raw):
+    ".5h", units in lowercase, each once and in the order d, h, m; at least MIN_DURATION (a
+    minute) and at most MAX_DURATION (a year), so adding it to a time cannot overflow. Written
+    without spaces, as a number is (" 4h" is a 400, as hours=" 3" is)."""
+    if not raw or not _DURATION.fullmatch(raw):
         raise _bad(name, raw, "a duration such as 24h, 90m, 2d or 1h30m: numbers (1.5 and .5 "
-                   "too) each followed by d, h or m, in lowercase")  # fmt: skip
+                   "too) each followed by d, h or m, in lowercase, each unit once and in the "
+                   "order d, h, m")  # fmt: skip
     parts = _DURATION_PART.findall(raw)
     seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     if seconds > MAX_DURATION.total_seconds():
@@ -293,6 +296,8 @@ def duration(name: str, raw: str) -> timedelta:
     value = timedelta(seconds=seconds)
     if value <= timedelta(0):
         raise _bad(name, raw, "a duration longer than zero, such as 24h")
+    if value < MIN_DURATION:
+        raise _bad(name, raw, "a duration of at least a minute (1m), such as 24h")
     return value
 
 

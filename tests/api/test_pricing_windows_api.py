@@ -206,7 +206,8 @@ def test_within_is_written_in_lowercase_as_its_examples_are(client, anchor, with
     # Read in any case, "1M" was a minute to a caller who may have meant a month; `type`,
     # `status` and `format` are written exactly too.
     accepted = (f"{within!r} is not valid: expected a duration such as 24h, 90m, 2d or 1h30m: "
-                "numbers (1.5 and .5 too) each followed by d, h or m, in lowercase.")  # fmt: skip
+                "numbers (1.5 and .5 too) each followed by d, h or m, in lowercase, each unit "
+                "once and in the order d, h, m.")  # fmt: skip
     assert_400_naming_only(client.get(URL, {"hours": "1", "within": within}), "within", accepted)
 
 

@@ -1,0 +1,49 @@
+"""Readings the bad-input fuzz found lenient or misleading, each a 400 naming the parameter sent:
+a `within` with a unit given twice or out of order (`1h1h` was read as 2h), a `within` under a
+minute (accepted, then blamed on `hours`)."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.http import QueryDict
+
+from enrich.api import params
+from tests.support.api import assert_400_naming_only
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
+
+DURATION_URLS = ("/api/pricing/windows?hours=0.0166667", "/api/pricing/slots?site=1")
+
+
+@pytest.mark.parametrize("within", ["1h1h", "1d1d", "30m30m", "30m1h", "1h1d", "1d30m2h"])
+def test_a_unit_given_twice_or_out_of_order_is_refused(staff, within):
+    # "1h1h" was read as 2h and "30m1h" as 90m: a repeated unit is almost certainly a typo.
+    for url in DURATION_URLS:
+        answer = staff.get(f"{url}&{urlencode({'within': within})}")
+        assert_400_naming_only(answer, "within", f"{within!r} is not valid: expected a duration")
+        assert "each unit once and in the order d, h, m" in str(answer.json()["within"])
+
+
+@pytest.mark.parametrize("within", ["0.0000001m", "0.5m", ".01h", "0d0h0.9m"])
+def test_a_within_under_a_minute_is_refused_naming_within(staff, within):
+    # Was accepted, and the window's `hours` was then told "at most 1.66667e-09h (within)".
+    for url in DURATION_URLS:
+        answer = staff.get(f"{url}&{urlencode({'within': within})}")
+        assert_400_naming_only(
+            answer, "within",
+            f"{within!r} is not valid: expected a duration of at least a minute (1m), such as 24h.",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("within", "value"),
+    [
+        ("1d2h30m", timedelta(days=1, hours=2, minutes=30)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1m", timedelta(minutes=1)),
+        ("1.5m", timedelta(seconds=90)),
+    ],
+)
+def test_units_once_in_order_from_a_minute_are_read(within, value):
+    assert params.duration(QueryDict(urlencode({"within": within})), "within") == value
