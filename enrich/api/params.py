@@ -231,6 +231,9 @@ def _written_moment(name: str, raw: str) -> datetime | None:
 PLUS_AS_SPACE = re.compile(r"[ ]\d{2}(:?\d{2})?$")
 PLUS_HINT = ("; a '+' in a URL's query reads as a space: write the offset's + as %2B (in a "
              "Home Assistant template, `| urlencode`)")  # fmt: skip
+# An ISO 8601 ordinal date (2026-340: day 340 of 2026), which Django's parser does not read.
+ORDINAL = re.compile(r"[0-9]{4}-?[0-9]{3}(?:T|$)")
+ORDINAL_HINT = "; an ordinal date (2026-340) is not read: write its day as YYYY-MM-DD"
 
 
 @_parameter
@@ -241,7 +244,8 @@ def moment(name: str, raw: str) -> datetime:
     if value is None:
         space = PLUS_AS_SPACE.search(raw)
         plus = space and _written_moment(name, f"{raw[: space.start()]}+{raw[space.start() + 1 :]}")
-        raise _bad(name, raw, MOMENT_FORMAT + (PLUS_HINT if plus else ""))
+        hint = PLUS_HINT if plus else ORDINAL_HINT if ORDINAL.match(raw) else ""
+        raise _bad(name, raw, MOMENT_FORMAT + hint)
     return value
 
 
@@ -253,7 +257,8 @@ def day_or_moment(name: str, raw: str) -> date | datetime:
         return as_day(name, raw)
     value = _written_moment(name, raw)
     if value is None:
-        raise _bad(name, raw, f"{DAY_FORMAT}, or {MOMENT_FORMAT}")
+        hint = ORDINAL_HINT if ORDINAL.match(raw) else ""
+        raise _bad(name, raw, f"{DAY_FORMAT}, or {MOMENT_FORMAT}{hint}")
     return value
 
 

@@ -1,8 +1,9 @@
 """Readings the bad-input fuzz found lenient or misleading, each a 400 naming the parameter sent:
 a `within` with a unit given twice or out of order (`1h1h` was read as 2h), a `within` under a
-minute (accepted, then blamed on `hours`)."""
+minute (accepted, then blamed on `hours`), and a time whose date is an ISO 8601 ordinal date
+(told only "expected an ISO 8601 time" while week dates are read)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -47,3 +48,28 @@ def test_a_within_under_a_minute_is_refused_naming_within(staff, within):
 )
 def test_units_once_in_order_from_a_minute_are_read(within, value):
     assert params.duration(QueryDict(urlencode({"within": within})), "within") == value
+
+
+ORDINAL = "2026-340T12:00:00Z"  # day 340 of 2026: 2026-12-06
+SAID = "an ordinal date (2026-340) is not read: write its day as YYYY-MM-DD."
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/pricing/windows?hours=1", "before"),
+        ("/api/plan?hours=1", "before"),
+        ("/api/views/hourly_room_activity?end=2026-12-07", "start"),
+    ],
+)
+@pytest.mark.parametrize("value", [ORDINAL, "2026340T120000Z"])
+def test_an_ordinal_date_is_told_it_is_not_read(staff, url, parameter, value):
+    # Was "expected an ISO 8601 time with a time zone", though it is one (week dates are read).
+    answer = staff.get(f"{url}&{urlencode({parameter: value})}")
+    assert_400_naming_only(answer, parameter, f"{value!r} is not valid: expected ")
+    assert str(answer.json()[parameter]).endswith(SAID)
+
+
+def test_a_week_date_is_read_as_the_docs_say():
+    query = QueryDict(urlencode({"before": "2026-W49-7T12:00:00Z"}))
+    assert params.moment(query, "before") == datetime(2026, 12, 6, 12, tzinfo=UTC)
