@@ -9,15 +9,20 @@ cd "$(dirname "$0")/.."
 umask 077
 mkdir -p var/log
 chmod 700 var
-# Each step reads the settings as honcho gives them to the processes (.env's values over the
-# shell's, the file read as the settings read it: scripts/honcho): run directly, a DATABASE_URL
+# Each step reads the settings as honcho gives them to the processes (.env's values, or those of
+# the file ENRICH_ENV_FILE names, over the shell's, the file read as the settings read it:
+# scripts/honcho): run directly, a DATABASE_URL
 # or INFLUXDB_URL exported in the shell won over .env's, so the steps migrated and checked
 # other ones than the processes then used.
 PY=".venv/bin/python scripts/honcho run .venv/bin/python"
 
-# First start: generate the two secrets and Flower's login into .env (kept for later starts,
-# 0600) and name the archive folder explicitly (archive runs refuse without a target).
-scripts/init-env --local
+# First start: generate the two secrets and Flower's login into .env, or the file
+# ENRICH_ENV_FILE names, the one honcho reads (kept for later starts, 0600), and name the
+# archive folder explicitly (archive runs refuse without a target). ENRICH_ENV_FILE=none: no
+# file, the shell gives them.
+if [ "${ENRICH_ENV_FILE:-}" != none ]; then
+  scripts/init-env --local ${ENRICH_ENV_FILE:+"$ENRICH_ENV_FILE"}
+fi
 
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
