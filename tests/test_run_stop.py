@@ -1,12 +1,123 @@
-"""The file `make run` reads: honcho read `.env` whatever ENRICH_ENV_FILE named, while the
-settings and scripts/services.sh read the named file (docs/configuration.md)."""
+"""How `make run` ends, and the file it reads. Ctrl-C (the terminal's SIGINT to the whole
+foreground group: make, and honcho, which run.sh becomes) made honcho exit 130 however cleanly
+everything stopped, and make printed "make: *** [Makefile:47: run] Error 130" on every stop; and
+honcho read `.env` whatever ENRICH_ENV_FILE named, while the settings and scripts/services.sh
+read the named file (docs/configuration.md)."""
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import uuid
 
+import pytest
+
+from config.queues import QUEUES
+from enrich.redis.client import get_redis
+from tests.support import worker as worker_support
 from tests.support.compose import ROOT
+from tests.support.isolation import fresh_database
+from tests.support.ports import free_port
+from tests.support.web import first_answer
+
+# make's line for a recipe that failed ("make: *** [Makefile:47: run] Error 130").
+MAKE_ERROR = re.compile(r"make: \*\*\* \[Makefile:\d+: run\] (Error \d+|Interrupt)")
+
+
+def make_run(env_file, log, **env: str) -> subprocess.Popen:
+    """`make run` as typed in a terminal (its own process group, as the terminal's foreground
+    job) with ENRICH_ENV_FILE naming `env_file`; the virtualenv taken as it is (-o: a checkout's
+    requirements newer than the venv's stamp would reinstall the shared packages)."""
+    shell = dict(os.environ, ENRICH_ENV_FILE=str(env_file), **env)
+    proc = subprocess.Popen(
+        ["make", "-o", ".venv/.installed", "run"],
+        cwd=ROOT, env=shell, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    proc.log = log
+    return proc
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_stops_make_run_without_an_error_line(tmp_path):
+    from django.conf import settings
+
+    web, elsewhere = free_port(), free_port()
+    env_file = tmp_path / "enrich.env"  # not .env: the file ENRICH_ENV_FILE names
+    log = (tmp_path / "make.log").open("w+")
+    with fresh_database("run_stop") as influx:
+        env_file.write_text(
+            f"DATABASE_URL={worker_support.test_database_url()}\nREDIS_URL={settings.REDIS_URL}\n"
+            f"INFLUXDB_DATABASE={influx}\nHA_INFLUXDB_DATABASE={influx}\n"
+            f"WEB_BIND=127.0.0.1:{web}\nFLOWER_PORT={free_port()}\n"
+            f"FIRST_START_CREDENTIALS_FILE={tmp_path / 'credentials.txt'}\n"
+        )
+        make = make_run(env_file, log, WEB_BIND=f"127.0.0.1:{elsewhere}")  # the file's wins
+        try:
+            health = first_answer(f"http://127.0.0.1:{web}/api/health/", make, timeout=240)
+            assert health.status_code in (200, 503), health.text
+            worker_support.until(lambda: " ready." in worker_support._tail(make), make, 120)
+            os.killpg(make.pid, signal.SIGINT)  # Ctrl-C
+            make.wait(timeout=90)
+        finally:
+            if make.poll() is None:
+                os.killpg(make.pid, signal.SIGINT)
+                make.wait(timeout=90)
+            log.close()
+            redis = get_redis()
+            redis.delete(*QUEUES)
+        said = (tmp_path / "make.log").read_text()
+    stopped = re.findall(r"system +\| (\w+)\.1 stopped", said)
+    assert sorted(stopped) == ["beat", "flower", "web", "worker"], said
+    assert not MAKE_ERROR.search(said), said
+    # make itself ends as interrupted (its own SIGINT, after honcho's exit 0): the shell
+    # prints nothing for it and stops a `make run && ...`.
+    assert make.returncode == -signal.SIGINT, said
+    # init-env wrote the first start's secrets into the file honcho gave the processes.
+    assert re.search(r"^FLOWER_BASIC_AUTH=admin:\S{12,}$", env_file.read_text(), re.MULTILINE)
+
+
+def test_a_failed_start_of_make_run_is_reported_by_make(tmp_path):
+    # A migrate that fails (a database that does not exist) stops run.sh: make says so.
+    env_file = tmp_path / "enrich.env"
+    env_file.write_text(
+        f"DATABASE_URL=postgres://enrich:enrich@127.0.0.1:5432/absent_{uuid.uuid4().hex[:8]}\n"
+    )
+    log = (tmp_path / "make.log").open("w+")
+    try:
+        make = make_run(env_file, log)
+        assert make.wait(timeout=120) == 2
+    finally:
+        log.close()
+    said = (tmp_path / "make.log").read_text()
+    assert MAKE_ERROR.search(said)[1] == "Error 1", said
+    assert "started (pid=" not in said, said
+
+
+def test_a_process_that_stopped_on_its_own_keeps_its_code_through_a_later_ctrl_c(tmp_path):
+    # honcho replaced a crashed process's code by 130 at a Ctrl-C during the stop that
+    # followed; with 130 mapped to a clean stop's 0 the crash would have gone unreported.
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(
+        "broken: sh -c 'exit 3'\n"
+        "slow: sh -c 'trap \"sleep 5; exit 0\" TERM; while :; do sleep 0.1; done'\n"
+    )
+    start = (ROOT / "scripts" / "run.sh").read_text().splitlines()[-1].split()  # as run.sh does
+    log = (tmp_path / "honcho.log").open("w+")
+    honcho = subprocess.Popen(
+        [*start[1:-1], str(procfile), "-e", os.devnull],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    honcho.log = log
+    try:
+        worker_support.until(lambda: "sending SIGTERM to slow" in worker_support._tail(honcho))
+        os.killpg(honcho.pid, signal.SIGINT)  # Ctrl-C while slow still stops
+        assert honcho.wait(timeout=60) == 3, worker_support._tail(honcho)
+    finally:
+        if honcho.poll() is None:
+            honcho.kill()
+        log.close()
 
 
 def test_honcho_reads_the_file_enrich_env_file_names(tmp_path):
