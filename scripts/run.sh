@@ -11,9 +11,8 @@ mkdir -p var/log
 chmod 700 var
 # Each step reads the settings as honcho gives them to the processes (.env's values, or those of
 # the file ENRICH_ENV_FILE names, over the shell's, the file read as the settings read it:
-# scripts/honcho): run directly, a DATABASE_URL
-# or INFLUXDB_URL exported in the shell won over .env's, so the steps migrated and checked
-# other ones than the processes then used.
+# scripts/honcho): run directly, a DATABASE_URL or INFLUXDB_URL exported in the shell won over
+# the file's, so the steps migrated and checked other ones than the processes then used.
 PY=".venv/bin/python scripts/honcho run .venv/bin/python"
 
 # First start: generate the two secrets and Flower's login into .env, or the file
