@@ -387,4 +387,6 @@ LOGGING = {
         "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    # django-axes' banner ("AXES: BEGIN version ...") at every process's and command's start.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }

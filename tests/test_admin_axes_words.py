@@ -8,6 +8,8 @@ import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.urls import reverse
 
+from tests.support.worker import manage_in_child
+
 pytestmark = pytest.mark.django_db
 
 MOMENT = datetime(2026, 3, 1, 7, 0, 5, 123456, tzinfo=UTC)
@@ -32,3 +34,12 @@ def test_a_login_record_is_titled_with_the_time_the_list_shows(admin_client, set
                                         args=[row.pk])).content.decode()  # fmt: skip
         assert f"<h2>{title}</h2>" in page
         assert not re.search(r"\d\d:\d\d:\d\d\.\d{6}", page)
+
+
+def test_a_command_prints_no_axes_start_banner():
+    # Every manage.py command (six at make run's first start), worker and web process logged
+    # "INFO axes.apps AXES: BEGIN version 8.3.1, blocking by ..." at its start.
+    ran = manage_in_child("showmigrations", "axes", timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert "[X] 0001_initial" in ran.stdout
+    assert "AXES" not in ran.stderr + ran.stdout
