@@ -23,7 +23,8 @@ from tests.support.ports import free_port
 from tests.support.web import first_answer
 
 # make's line for a recipe that failed ("make: *** [Makefile:47: run] Error 130").
-MAKE_ERROR = re.compile(r"make: \*\*\* \[Makefile:\d+: run\] (Error \d+|Interrupt)")
+# "make[1]: ***" under another make (make test's pytest runs these tests)
+MAKE_ERROR = re.compile(r"make(?:\[\d+\])?: \*\*\* \[Makefile:\d+: run\] (Error \d+|Interrupt)")
 
 
 def make_run(env_file, log, **env: str) -> subprocess.Popen:
