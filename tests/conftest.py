@@ -13,14 +13,15 @@ from tests.support.isolation import created_unowned, unowned_default
 from tests.support.replay import ReplayServer
 from tests.support.xdist import isolate_worker
 
-UNOWNED = pytest.StashKey[str]()
+UNOWNED = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist (`make test` runs `pytest -n N`) each worker gets its own Redis
     database, so the workers' Celery queues and key scans never meet (tests/support/xdist.py).
     A transactional test's database is emptied with DELETE (tests/support/flush.py).
-    INFLUXDB_DATABASE names a database no test owns (tests/support/isolation.py)."""
+    INFLUXDB_DATABASE and the other default databases name databases no test owns
+    (tests/support/isolation.py)."""
     delete_on_flush()
     config.stash[UNOWNED] = unowned_default(settings)
     try:
@@ -31,13 +32,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def no_default_database(request) -> Iterator[None]:
-    """A test that created the default InfluxDB database (INFLUXDB_DATABASE with no database of
-    its own) fails, named: a later test writing there would pass only after this one."""
+    """A test that created a default InfluxDB database (INFLUXDB_DATABASE, HA_INFLUXDB_DATABASE,
+    ... with no database of its own) fails, named: a later test there would pass only after it."""
     yield
-    if created_unowned(request.config.stash[UNOWNED]):
+    created = created_unowned(request.config.stash[UNOWNED])
+    if created:
         pytest.fail(
-            f"{request.node.nodeid} created the default InfluxDB database (INFLUXDB_DATABASE "
-            "left unset): give it a database of its own (tests/support/isolation.py)",
+            f"{request.node.nodeid} created the default InfluxDB database of "
+            f"{', '.join(created)} (left unset): give it a database of its own "
+            "(tests/support/isolation.py)",
             pytrace=False,
         )
 

@@ -256,11 +256,14 @@ def test_refresh_views_refuses_a_view_named_twice():
     ("database", "said"),
     [
         (" x ", r"^--database ' x ' is not a restore database: use RESTORE_INFLUXDB_DATABASE"),
-        ("home_assistant", r"^--database 'home_assistant' is the tier database"),
+        ("TIER_DATABASE", r"^--database '{}' is the tier database"),
     ],
 )
-def test_restore_names_the_database_option_it_refuses(database, said):
+def test_restore_names_the_database_option_it_refuses(database, said, settings):
     # Was told without the option: "' x ' is not a restore database".
+    if database == "TIER_DATABASE":  # Home Assistant's, as configured
+        database = settings.TIER_DATABASE
+        said = said.format(re.escape(database))
     refused("restore_from_archive", "2024-01-01", "2024-01-02", database=database, match=said)
     assert not RetentionRun.objects.exists()
 

@@ -4,6 +4,7 @@ and a value that cannot work stops the start naming the variable."""
 
 import pytest
 
+from tests.support.isolation import DEFAULTS as UNOWNED_DEFAULTS
 from tests.support.startup import ROOT, load_settings, refused_start, run_django
 
 BLANKS = ("", "   ")
@@ -69,8 +70,10 @@ DEFAULTS += [
 @pytest.mark.parametrize("blank", BLANKS, ids=("empty", "spaces"))
 @pytest.mark.parametrize("variable, setting, default", DEFAULTS, ids=lambda v: str(v)[:30])
 def test_an_empty_or_blank_variable_takes_its_default(variable, setting, default, blank):
-    # REDIS_URL as its default (the tests' own names another database)
-    overrides = {"REDIS_URL": "redis://127.0.0.1:6379/0", variable: blank}
+    # REDIS_URL as its default (the tests' own names another database), the InfluxDB databases
+    # unset (the tests' name databases no test owns, tests/support/isolation.py)
+    overrides = {"REDIS_URL": "redis://127.0.0.1:6379/0", **dict.fromkeys(UNOWNED_DEFAULTS)}
+    overrides[variable] = blank
     result = load_settings(show=f"settings.{setting}", **overrides)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == default

@@ -39,29 +39,42 @@ def own_storage(settings, name: str) -> Iterator[TimeSeries]:
                 redis.delete(key)
 
 
-# The tests' INFLUXDB_DATABASE when none of a test's own is set: a name of this process that no
-# test creates, so a test (or a process it starts) that reads or writes the default database
-# fails at once ("database not found: no_test_owns_this_default_...") instead of passing only
-# after some other test happened to create that database (pytest-xdist orders them anew).
+# The tests' InfluxDB databases when none of a test's own is set: names of this process that no
+# test creates, so a test (or a process it starts) that reads or writes a default database fails
+# at once ("database not found: no_test_owns_this_default_...") instead of passing only after
+# some other test happened to create that database (pytest-xdist orders them anew). TIER_DATABASE
+# follows HA_INFLUXDB_DATABASE, as it does when unset.
 UNOWNED = "no_test_owns_this_default"
+DEFAULTS = (
+    "INFLUXDB_DATABASE",
+    "HA_INFLUXDB_DATABASE",
+    "DEMO_INFLUXDB_DATABASE",
+    "RESTORE_INFLUXDB_DATABASE",
+)
 
 
-def unowned_default(settings) -> str:
-    """Point INFLUXDB_DATABASE (the setting, and the environment the processes the tests start
-    read) at a database of this process that no test creates; returns its name."""
-    name = f"{UNOWNED}_{uuid.uuid4().hex[:12]}"
-    settings.INFLUXDB_DATABASE = os.environ["INFLUXDB_DATABASE"] = name
-    return name
+def unowned_default(settings) -> dict[str, str]:
+    """Point each default database's setting (and the environment the processes the tests start
+    read) at a database of this process that no test creates; returns {setting: database}."""
+    tag = uuid.uuid4().hex[:12]
+    names = {}
+    for setting in DEFAULTS:
+        name = f"{UNOWNED}_{tag}_{setting.split('_', 1)[0].lower()}"
+        setattr(settings, setting, name)
+        names[setting] = os.environ[setting] = name
+    settings.TIER_DATABASE = settings.HA_INFLUXDB_DATABASE  # a new process derives it so
+    return names
 
 
-def created_unowned(name: str) -> bool:
-    """Whether a test created the unowned default database `name` (it is dropped again, so the
-    next test sees it absent); False when InfluxDB is out of reach."""
+def created_unowned(names: dict[str, str]) -> list[str]:
+    """The settings whose unowned default database (`names`: {setting: database}) a test created;
+    each is dropped again, so the next test sees it absent. None when InfluxDB is out of reach."""
     try:
         ts = get_timeseries()
-        if name not in ts.databases():
-            return False
-        ts.drop_database(name)
+        existing = ts.databases()
+        created = [setting for setting, name in names.items() if name in existing]
+        for setting in created:
+            ts.drop_database(names[setting])
     except TimeseriesError:
-        return False  # the tests that need InfluxDB say so themselves
-    return True
+        return []  # the tests that need InfluxDB say so themselves
+    return created

@@ -1,6 +1,7 @@
-"""The tests' default InfluxDB database (tests.support.isolation): no test owns it, so a test
+"""The tests' default InfluxDB databases (tests.support.isolation): no test owns them, so a test
 without a database of its own fails at once, every time, instead of passing only when an
-earlier test (in pytest-xdist's order of the day) happened to create `enrich`."""
+earlier test (in pytest-xdist's order of the day) happened to create `enrich` (or
+`home_assistant`, `enrich_demo`, `enrich_restore`)."""
 
 import os
 import subprocess
@@ -13,7 +14,7 @@ from django.conf import settings
 
 from enrich.influx import InfluxWriteError, get_timeseries
 from enrich.readings import Reading
-from tests.support.isolation import UNOWNED, created_unowned
+from tests.support.isolation import DEFAULTS, UNOWNED, created_unowned
 from tests.support.startup import ROOT, load_settings
 
 pytestmark = pytest.mark.influxdb
@@ -30,18 +31,32 @@ def test_a_write_to_the_default_database_fails_naming_it():
         get_timeseries().write(name, [POINT])
 
 
-def test_the_processes_a_test_starts_have_the_same_default():
-    shown = load_settings(show="settings.INFLUXDB_DATABASE")
-    assert shown.stdout.strip() == settings.INFLUXDB_DATABASE, shown.stderr
+@pytest.mark.parametrize("setting", DEFAULTS)
+def test_each_default_database_is_unowned(setting):
+    name = getattr(settings, setting)
+    assert name.startswith(UNOWNED) and name not in get_timeseries().databases()
+    assert len({getattr(settings, each) for each in DEFAULTS}) == len(DEFAULTS)
 
 
-def test_a_created_default_database_is_told_and_dropped():
-    name = f"{UNOWNED}_{uuid.uuid4().hex[:12]}"  # not this process's: its check stays quiet
+def test_the_tiers_default_to_home_assistants_unowned_database():
+    assert settings.TIER_DATABASE == settings.HA_INFLUXDB_DATABASE
+
+
+def test_the_processes_a_test_starts_have_the_same_defaults():
+    names = [*DEFAULTS, "TIER_DATABASE"]
+    shown = load_settings(show=f"*(getattr(settings, name) for name in {names!r})")
+    assert shown.stdout.split() == [getattr(settings, name) for name in names], shown.stderr
+
+
+def test_a_created_default_database_is_told_by_its_setting_and_dropped():
+    tag = uuid.uuid4().hex[:12]  # not this process's names: its own check stays quiet
+    names = {setting: f"{UNOWNED}_{tag}_{n}" for n, setting in enumerate(DEFAULTS)}
     ts = get_timeseries()
-    assert created_unowned(name) is False
-    ts.create_database(name)
-    assert created_unowned(name) is True
-    assert name not in ts.databases()
+    assert created_unowned(names) == []
+    ts.create_database(names["HA_INFLUXDB_DATABASE"])
+    ts.create_database(names["RESTORE_INFLUXDB_DATABASE"])
+    assert created_unowned(names) == ["HA_INFLUXDB_DATABASE", "RESTORE_INFLUXDB_DATABASE"]
+    assert not set(names.values()) & set(ts.databases())
 
 
 RUN = """
