@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from enrich.influx import RetentionTier, get_timeseries
+from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from enrich.redis.client import get_redis
 from retention import models
@@ -29,11 +29,10 @@ from retention.rollups.materialized import (
 )
 from retention.rollups.rows import activity_sensors
 from retention.tiers import runner as tiers
-from retention.tiers.stepwise import aggregate_windows
-from retention.tiers.timeline import hour_windows
 from tests.retention.conftest import T0, HaDatabase, at
 from tests.retention.rollups.conftest import write_prices
 from tests.support.entities import save
+from tests.support.view_tiers import write_daily_tier, write_hourly_tier
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -319,24 +318,6 @@ def test_a_rebuild_holds_the_views_lock_past_its_expiry(
 
 
 # --- rebuild from the hourly tier ------------------------------------------------------------
-def write_hourly_tier(ha_db: HaDatabase, entity: models.Entity, day_start: datetime) -> None:
-    """What retention's hot -> warm step writes: one row per UTC hour of the day; then the
-    day's raw points are deleted (before writing: a 1.x DELETE spans every policy)."""
-    ts = get_timeseries()
-    ts.create_database(ha_db.name, tiers=[RetentionTier("enrich_hourly", "INF")])
-    windows = hour_windows(day_start, day_start + timedelta(days=1))
-    samples = list(read_samples(entity, windows[0][0], windows[-1][1]))
-    rows = aggregate_windows(entity.kind, samples, windows)
-    ts.delete(ha_db.name, day_start, day_start + timedelta(days=1), measurement=entity.measurement)
-    readings = [
-        Reading("entity_aggregates", agg.to_fields(), agg.window_start,
-                {"entity_id": entity.entity_id, "kind": entity.kind})
-        for agg in rows
-        if agg is not None
-    ]  # fmt: skip
-    ts.write(ha_db.name, readings, retention_policy="enrich_hourly")
-
-
 def test_rebuild_of_an_old_range_reads_the_hourly_tier_after_raw_is_gone(
     ha_db: HaDatabase, enrich_db: str, layout: str
 ):
@@ -416,22 +397,6 @@ def test_refresh_after_the_day_before_was_tiered_reads_the_value_in_force_from_t
 
 
 # --- rebuild from the daily tier --------------------------------------------------------------
-def write_daily_tier(ha_db: HaDatabase, entity: models.Entity, days: list[date]) -> None:
-    """What retention's warm -> cold step leaves: one row per UTC day, no raw points."""
-    ts = get_timeseries()
-    ts.create_database(ha_db.name, tiers=[RetentionTier("enrich_daily", "INF")])
-    readings = []
-    for day in days:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        end = start + timedelta(days=1)
-        samples = list(read_samples(entity, start, end))
-        [row] = aggregate_windows(entity.kind, samples, [(start, end)])
-        ts.delete(ha_db.name, start, end, measurement=entity.measurement)
-        readings.append(Reading("entity_aggregates", row.to_fields(), start,
-                                {"entity_id": entity.entity_id, "kind": entity.kind}))  # fmt: skip
-    ts.write(ha_db.name, readings, retention_policy="enrich_daily")
-
-
 @pytest.mark.parametrize(
     "zone, rows",
     [
