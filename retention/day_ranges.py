@@ -8,9 +8,11 @@ ranges are asked in parts, or run by the management command.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+
+from retention.timeutil import local_day_start
 
 # No Home Assistant (2013) or smart-meter data is older: an earlier day is a typing error.
 EARLIEST_DAY = date(2000, 1, 1)
@@ -62,3 +64,14 @@ def check_begun(start: date, name: str, today: date | None = None) -> None:
         raise RangeError(
             name, f"{start} is after today ({today}): the archive holds past days only."
         )
+
+
+def rebuild_bounds(start: date, end: date, now: datetime, names=("start", "end")):
+    """The times a rebuild of the local days start..end covers; ValueError naming the
+    parameter (`names`: the command's "--start", "--end") when none."""
+    if end < start:
+        raise ValueError(f"{names[1]} {end} is before {names[0]} {start}")
+    range_start = local_day_start(start)
+    if range_start >= now:
+        raise ValueError(f"{names[0]} {start} is in the future; nothing can be computed yet")
+    return range_start, min(local_day_start(end + timedelta(days=1)), now)

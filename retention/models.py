@@ -245,6 +245,10 @@ class DailyEnergyByDevice(models.Model):
         max_length=16, blank=True, help_text="price_slots, flat_tariff, mixed or none"
     )
     partial = models.BooleanField(default=False, help_text="The day is not over yet.")
+    source_points = models.PositiveIntegerField(
+        null=True,
+        help_text="raw points of the day it was built from (empty: unknown)",
+    )
     refreshed = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -263,6 +267,10 @@ class HourlyRoomActivity(models.Model):
     motion_count = models.PositiveIntegerField()
     occupancy_rate = models.FloatField(help_text="0..1")
     partial = models.BooleanField(default=False)
+    source_points = models.PositiveIntegerField(
+        null=True,
+        help_text="the sensors' raw points of the hour it was built from (empty: unknown)",
+    )
     refreshed = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -282,6 +290,10 @@ class DailyCarbonSummary(models.Model):
     max_carbon = models.FloatField(null=True)
     avg_renewable = models.FloatField(null=True, help_text="%")
     partial = models.BooleanField(default=False)
+    source_points = models.PositiveIntegerField(
+        null=True,
+        help_text="carbon points of the day it was built from (empty: unknown)",
+    )
     refreshed = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -9,10 +9,12 @@ GET filters (a bad value is a 400 naming the parameter; an unknown parameter too
 - daily_carbon_summary: region, start, end (local dates).
 The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
-POST rebuild: start, end (local dates, both included, none before 2000; in the body or the
-query string, each once: given twice, in both, empty or null, or a field of another name is a
-400 naming it). The rebuild reads the range's source data, more than a web request should
-wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
+POST rebuild: start, end (local dates, both included, none before 2000), allow_fewer_points
+(true/false, absent false: rows read from fewer source points than the stored ones are kept
+and named in the run, `retention.rollups.fewer`); in the body or the query string, each once:
+given twice, in both, empty or null, or a field of another name is a 400 naming it. The
+rebuild reads the range's source data, more than a web request should wait for, so it is
+recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
 `poll` (GET /retention/runs/<run_id>: status ok with the rows written, failed with the error, or
 skipped when another refresh or rebuild of the view was running; ask again then).
 Unknown view: 404 listing the views; 503 when the broker cannot be reached.
@@ -28,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrich.api import params
-from retention.day_ranges import RangeError, check_span
+from retention.day_ranges import RangeError, check_span, rebuild_bounds
 from retention.models import RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.rollups.materialized import (
@@ -39,7 +41,6 @@ from retention.rollups.materialized import (
     MaterializedViewManager,
     UnknownView,
     check_view,
-    rebuild_bounds,
 )
 from retention.rollups.queries import activity_since, activity_until
 from retention.rollups.tasks import rebuild
@@ -120,6 +121,11 @@ class RebuildRequest(serializers.Serializer):
 
     start = serializers.DateField(help_text="First local day to recompute (YYYY-MM-DD).")
     end = serializers.DateField(help_text="Last local day to recompute, included (YYYY-MM-DD).")
+    allow_fewer_points = serializers.BooleanField(
+        required=False,
+        help_text="Replace rows with ones read from fewer source points (points deleted on "
+        "purpose). Absent: false, such rows are kept and named in the run.",
+    )
 
 
 class ViewRebuild(APIView):
@@ -137,7 +143,8 @@ class ViewRebuild(APIView):
             check_view(name)
         except UnknownView:
             return _not_found(name)
-        given = params.fields(request, ("start", "end"))
+        given = params.fields(request, ("start", "end", "allow_fewer_points"))
+        allow_fewer_points = params.flag(given, "allow_fewer_points")
         start, end = (
             params.as_day(name, params.needed(given, name, "a local date as YYYY-MM-DD"))
             for name in ("start", "end")
@@ -155,6 +162,7 @@ class ViewRebuild(APIView):
             request,
             range_start=range_start,
             range_end=range_end,
-            details={"view": name, "mode": "rebuild"},
+            details={"view": name, "mode": "rebuild", "allow_fewer_points": allow_fewer_points},
         )
-        return queue(rebuild, run, request, name=name, start=str(start), end=str(end))
+        return queue(rebuild, run, request, name=name, start=str(start), end=str(end),
+                     allow_fewer_points=allow_fewer_points)  # fmt: skip

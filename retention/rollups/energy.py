@@ -15,16 +15,25 @@ its day at 23:59, is priced at the hour's or the day's slots, not at the slot of
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from bisect import bisect_left
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
+from enrich.readings import EPOCH
 from retention.entities.ha_source import count_samples
 from retention.models import DailyEnergyByDevice, Entity
-from retention.rollups.inputs import HOUR, RawPart, TierPart, Unavailable, entity_parts
-from retention.rollups.power import plain_power, power_windows
+from retention.rollups.inputs import (
+    HOUR,
+    RawPart,
+    TierPart,
+    Unavailable,
+    entity_parts,
+    row_points,
+)
+from retention.rollups.power import MICROSECOND, plain_power, power_windows
 from retention.rollups.prices import PriceBook, price_book
 from retention.rollups.rows import Outcome
 from retention.tiers.aggregate import Aggregate
@@ -101,6 +110,7 @@ def energy_rows(
     pieces: dict[date, list[Piece]] = defaultdict(list)
     used: dict[date, list[Piece]] = defaultdict(list)  # a meter's raw steps, as used (`_used`)
     unavailable: dict[date, str] = {}  # day -> which tier row cannot be split
+    points: Counter[date] = Counter()  # day -> the raw points its row is built from
     fast = plain_power(entity)
     for part in entity_parts(entity, start, end, plain_power=fast):
         outcome.sources[part.source] += 1
@@ -118,7 +128,9 @@ def energy_rows(
                     continue
                 piece = Piece(row.window_start, min(row.window_end, end), row)
                 pieces[local_date(row.window_start)].append(piece)
+                points[local_date(row.window_start)] += row_points(row)
         else:
+            points.update(_raw_points(part))
             edges = _edges(part, prices)
             windows = list(zip(edges, edges[1:], strict=False))
             if part.points is not None:
@@ -156,8 +168,24 @@ def energy_rows(
             partial=local_day_start(day) + local_day_length(day) > now,
         )
         if row is not None:
+            row.source_points = points[day]
             outcome.rows.append(row)
     return outcome
+
+
+def _raw_points(part: RawPart) -> Counter[date]:
+    """local day -> the part's raw points in it (not the carried-in ones before the part),
+    read as samples or as a plain power sensor's points."""
+    if part.points is not None:
+        times, key = part.points.times, lambda moment: (moment - EPOCH) // MICROSECOND
+    else:
+        times, key = [sample.time for sample in part.samples], lambda moment: moment
+    found: Counter[date] = Counter()
+    for day in _spanned(part.start, part.end):
+        first = max(local_day_start(day), part.start)
+        last = min(local_day_start(day + timedelta(days=1)), part.end)
+        found[day] = bisect_left(times, key(last)) - bisect_left(times, key(first))
+    return found
 
 
 def _used(

@@ -191,18 +191,19 @@ def _raw_gone(entity: Entity, start: datetime, end: datetime, rows: list[Aggrega
     fold it into its row, which keeps the energy and times the complete day gave; read from
     raw alone the day would lose them."""
     raw = count_samples(entity, start, end)
-    if raw == 0 or raw != sum(_counted(row) for row in rows):
+    if raw == 0 or raw != sum(row_points(row) for row in rows):
         return True
     # As many as the rows count: the raw points not deleted yet, unless late points stand in
     # for as many deleted ones (a sparse day); then an hour's count differs.
     return len(rows) > 1 and any(
         count_samples(entity, max(row.window_start, start), min(row.window_end, end))
-        != _counted(row)
+        != row_points(row)
         for row in rows
     )
 
 
-def _counted(row: Aggregate) -> int:
+def row_points(row: Aggregate) -> int:
+    """The raw points a tier row was built from (gaps included), as `count_samples` counts them."""
     return (row.sample_count or 0) + (row.gap_count or 0)
 
 

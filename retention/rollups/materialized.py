@@ -19,7 +19,8 @@ admin and discovered again), so newly discovered entities get their history. The
 
 Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebuild`): the
 buckets of the local days start..end (both included) are recomputed; the watermark is not
-moved. Rows whose source data is gone entirely are left as they are.
+moved. Rows whose source data is gone entirely are left as they are, and so are rows it would
+build from fewer source points than they were (`retention.rollups.fewer`) unless asked.
 
 Edits of the entity registry (`retention.rollups.follow`): an edit that changes what a view
 reads of an entity is followed by a run of mode "edits" on the worker; the refresh takes up
@@ -48,6 +49,7 @@ from enrich.errors import Permanent, Transient
 from enrich.wording import counted
 from enrich.written import forget
 from retention import faults
+from retention.day_ranges import rebuild_bounds
 from retention.liveness import alive
 from retention.models import (
     DailyCarbonSummary,
@@ -59,6 +61,7 @@ from retention.models import (
 )
 from retention.rollups.archived import name_archived, partly_archived
 from retention.rollups.energy import energy_rows
+from retention.rollups.fewer import keep_fuller
 from retention.rollups.inputs import first_carbon_time
 from retention.rollups.lock import (  # noqa: F401  (view_lock_key re-exported)
     ViewLock,
@@ -91,11 +94,11 @@ VIEWS: dict[str, type[models.Model]] = {
 KEYS = {ENERGY: ["entity_id", "date"], ACTIVITY: ["area", "hour"], CARBON: ["date", "region"]}
 COLUMNS = {
     ENERGY: ["entity_id", "date", "total_kwh", "avg_power", "peak_power", "cost", "currency",
-             "cost_source", "partial", "refreshed"],
+             "cost_source", "partial", "source_points", "refreshed"],
     ACTIVITY: ["area", "hour", "day_of_week", "motion_count", "occupancy_rate", "partial",
-               "refreshed"],
+               "source_points", "refreshed"],
     CARBON: ["date", "region", "avg_carbon", "min_carbon", "max_carbon", "avg_renewable",
-             "partial", "refreshed"],
+             "partial", "source_points", "refreshed"],
 }  # fmt: skip
 DAY = timedelta(days=1)
 DISCOVERY_MARGIN = timedelta(minutes=5)  # longer than discovery's transaction takes
@@ -362,17 +365,6 @@ def _last_began(name: str) -> datetime | None:
     return previous.started - DISCOVERY_MARGIN if previous and previous.started else None
 
 
-def rebuild_bounds(start: date, end: date, now: datetime, names=("start", "end")):
-    """The times a rebuild of the local days start..end covers; ValueError naming the
-    parameter (`names`: the command's "--start", "--end") when none."""
-    if end < start:
-        raise ValueError(f"{names[1]} {end} is before {names[0]} {start}")
-    range_start = local_day_start(start)
-    if range_start >= now:
-        raise ValueError(f"{names[0]} {start} is in the future; nothing can be computed yet")
-    return range_start, min(local_day_start(end + DAY), now)
-
-
 def rebuild_view(
     name: str,
     start: date,
@@ -380,18 +372,23 @@ def rebuild_view(
     *,
     now: datetime | None = None,
     run: RetentionRun | None = None,
+    allow_fewer_points: bool = False,
 ) -> RetentionRun:
     """Recompute the buckets of the local days start..end (both included); recorded in `run`
-    (one the API created for the queued rebuild) or a new run."""
+    (one the API created for the queued rebuild) or a new run. A row read from fewer source
+    points than the stored one is kept, named in the run, unless `allow_fewer_points`."""
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     range_start, range_end = rebuild_bounds(start, end, now)
     with view_lock(name, "rebuild", range_start, range_end, run) as held:
         if held is None:
             return skipped(name, "rebuild", range_start, range_end, run)
-        # Archived days give no rows (theirs are kept): the run names them, and why.
-        work = lambda: name_archived(name, start, end, _compute(  # noqa: E731
-            name, range_start, range_end, now, fill_new=False))  # fmt: skip
+
+        def work() -> Outcome:  # archived days give no rows (theirs are kept): named, and why
+            outcome = _compute(name, range_start, range_end, now, fill_new=False)
+            named = name_archived(name, start, end, outcome)
+            return named if allow_fewer_points else keep_fuller(VIEWS[name], KEYS[name], named)
+
         return _run(name, "rebuild", range_start, range_end, now, False, run, work=work, held=held)
 
 

@@ -64,6 +64,7 @@ from retention.rollups.inputs import (
     carbon_samples,
     entity_parts,
     is_on,
+    row_points,
 )
 from retention.tiers.aggregate import Aggregate
 from retention.tiers.stepwise import aggregate_window
@@ -174,6 +175,7 @@ def activity_rows(
         return outcome
     intervals: list[tuple[datetime, datetime]] = []
     counts: Counter = Counter()
+    points: Counter = Counter()  # hour -> the sensors' raw points the row is built from
     tier_on: dict[datetime, float] = defaultdict(float)
     known_from: datetime | None = None
     blocked: set[datetime] = set()
@@ -182,8 +184,10 @@ def activity_rows(
             outcome.sources[part.source] += 1
             if isinstance(part, RawPart):
                 first_known = _raw_activity(part, intervals, counts)
+                points.update(floor_hour(s.time) for s in part.samples if s.time >= part.start)
             elif isinstance(part, TierPart) and part.source == "hourly":
                 first_known = _tier_activity(part, counts, tier_on)
+                points.update({row.window_start: row_points(row) for row in part.rows})
             else:  # a daily row cannot tell hours apart
                 hour = floor_hour(part.start)
                 while hour < part.end:
@@ -218,6 +222,7 @@ def activity_rows(
                     motion_count=counts.get(hour, 0),
                     occupancy_rate=min(on_seconds / length, 1.0),
                     partial=hour + HOUR > now,
+                    source_points=points[hour],
                 )
             )
         hour += HOUR
@@ -275,6 +280,7 @@ def carbon_rows(first: date, last: date, now: datetime) -> Outcome:
             share = _step_summary(renewable, window_start, window_end)
             if intensity is None and share is None:
                 continue
+            inside = {s.time for s in (*carbon, *renewable) if window_start <= s.time < window_end}
             outcome.rows.append(
                 DailyCarbonSummary(
                     date=day,
@@ -284,6 +290,7 @@ def carbon_rows(first: date, last: date, now: datetime) -> Outcome:
                     max_carbon=intensity.max_value if intensity else None,
                     avg_renewable=share.avg_value if share else None,
                     partial=window_start + local_day_length(day) > now,
+                    source_points=len(inside),  # a point with both fields once
                 )
             )
     return outcome

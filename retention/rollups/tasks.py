@@ -53,11 +53,14 @@ def refresh_views() -> dict:
 
 
 @shared_task(**recorded("retention.rebuild_view", RetentionRun.Operation.VIEW_REFRESH))
-def rebuild(name: str, start: str, end: str, run_id: int | None = None) -> dict:
+def rebuild(
+    name: str, start: str, end: str, run_id: int | None = None, allow_fewer_points: bool = False
+) -> dict:
     """Recompute view `name` for the local days start..end (ISO dates, both included), in the
-    run the API created (`run_id`)."""
+    run the API created (`run_id`); `allow_fewer_points`: as `rebuild_view`'s."""
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-    run = rebuild_view(name, date.fromisoformat(start), date.fromisoformat(end), run=run)
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    run = rebuild_view(name, first, last, run=run, allow_fewer_points=allow_fewer_points)
     _edits_left(name, run)
     return {"status": run.status, "rows": run.records_processed, "run": run.pk}
 

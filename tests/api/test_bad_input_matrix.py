@@ -93,6 +93,8 @@ RESTORE = {"start_date": "2024-01-01", "end_date": "2024-01-02"}
 POSTS = [
     ("/api/views/daily_energy_by_device/rebuild", DAYS, "start", hostile.DAY, hostile.NOT_A_DAY),
     ("/api/views/daily_energy_by_device/rebuild", DAYS, "end", hostile.DAY, hostile.NOT_A_DAY),
+    ("/api/views/daily_energy_by_device/rebuild", DAYS, "allow_fewer_points", hostile.BOOLEAN,
+     hostile.NOT_A_FLAG),
     *(
         (url, DOWNSAMPLE, name, values, wrong)
         for url in ("/retention/downsample-hourly", "/retention/downsample-daily")
@@ -112,7 +114,7 @@ POSTS = [
     ("/api/token/", {"username": "ops"}, "password", [hostile.NUL], [[], {}, "a\x00b"]),
 ]  # fmt: skip
 CHANGING = {
-    "/api/views/daily_energy_by_device/rebuild": ("start", "end"),
+    "/api/views/daily_energy_by_device/rebuild": ("start", "end", "allow_fewer_points"),
     "/retention/downsample-hourly": ("start", "end", "dry_run"),
     "/retention/downsample-daily": ("start", "end", "dry_run"),
     "/retention/archive": ("dry_run",),

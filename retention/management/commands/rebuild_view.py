@@ -1,7 +1,8 @@
 """Recompute a materialized view for the local days START..END (both included), from raw data
 or, where retention replaced it, the hourly tier, or the daily tier for a local day that is a
-whole UTC day (other days only a daily row covers are skipped and named). Recorded as a
-view_refresh run."""
+whole UTC day (other days only a daily row covers are skipped and named). A row the rebuild
+reads from fewer source points than the stored row was built from (InfluxDB did not return
+them all) is kept and named, unless --allow-fewer-points. Recorded as a view_refresh run."""
 
 from datetime import UTC, datetime
 
@@ -11,11 +12,11 @@ from enrich.influx import TimeseriesError
 from enrich.management.options import once_each
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
-from retention.day_ranges import RangeError, check_span
+from retention.day_ranges import RangeError, check_span, rebuild_bounds
 from retention.management.commands._dates import parse_day
 from retention.management.commands._redis import redis_gone, view_lock_lost
 from retention.management.commands.refresh_views import _describe
-from retention.rollups.materialized import VIEWS, rebuild_bounds, rebuild_view
+from retention.rollups.materialized import VIEWS, rebuild_view
 
 NOTHING = "Nothing was written: the rows of the range are as they were."
 
@@ -28,14 +29,22 @@ class Command(BaseCommand):
         parser.add_argument("name", choices=list(VIEWS))
         parser.add_argument("--start", required=True, help="first local day, YYYY-MM-DD")
         parser.add_argument("--end", required=True, help="last local day, YYYY-MM-DD")
+        parser.add_argument(
+            "--allow-fewer-points",
+            action="store_true",
+            help="replace rows with ones read from fewer source points than they were built "
+            "from (the points were deleted on purpose); without it such rows are kept and named",
+        )
 
-    def handle(self, *args, name: str, start: str, end: str, **options) -> None:
+    def handle(
+        self, *args, name: str, start: str, end: str, allow_fewer_points: bool, **options
+    ) -> None:
         first, last = parse_day("--start", start), parse_day("--end", end)
         named, now = ("--start", "--end"), datetime.now(UTC)
         try:
             check_span(first, last, end_inclusive=True, limited=False, names=named)
             rebuild_bounds(first, last, now, named)  # in the words of the command's options
-            run = rebuild_view(name, first, last, now=now)
+            run = rebuild_view(name, first, last, now=now, allow_fewer_points=allow_fewer_points)
         except RangeError as exc:
             raise CommandError(f"{exc.parameter} {exc}") from None
         except ValueError as exc:

@@ -65,7 +65,8 @@ def test_energy_filters(api, rows):
         ("2024-03-06", 3.0),
     ]
     assert set(body["rows"][0]) == {"entity_id", "date", "total_kwh", "avg_power", "peak_power",
-                                    "cost", "currency", "cost_source", "partial", "refreshed"}  # fmt: skip
+                                    "cost", "currency", "cost_source", "partial", "source_points",
+                                    "refreshed"}  # fmt: skip
     assert body["last_refreshed"] is None and body["watermark"] is None
     assert api.get("/api/views/daily_energy_by_device").json()["count"] == 6
 
