@@ -8,7 +8,8 @@ not read as text (`true` as "True", `-1` as "-1") or as left out (`0`, `[]`).
 `Answer` reads one parsed answer: each missing or wrongly typed value raises
 `enrich.http.malformed(...)` naming the provider, the URL and what was wrong, so nothing is
 stored on a guess. `scaled` turns a provider's figure into our unit (x or / a unit factor) as
-the decimal it is.
+the decimal it is; `digits` gives a figure computed from such decimals (an average, a sum) to
+15 significant digits.
 """
 
 import json
@@ -36,6 +37,20 @@ def scaled(number: float, *, times: float = 1, per: float = 1) -> float:
     and every answer would show with all their digits. Infinity and NaN stay what they are."""
     exact = Decimal(repr(float(number))) * Decimal(repr(times)) / Decimal(repr(per))
     return float(exact)
+
+
+def digits(value: Any) -> Any:
+    """`value` with each float to 15 significant digits (in dicts and lists too): every decimal
+    of the prices and carbon values, without the binary noise of arithmetic (1.2 kW x 3 h =
+    3.6 kWh, not 3.5999999999999996; an hour at 0.088 EUR/kWh averages 0.088, not
+    0.08799999999999998; two equal averages differ by 0, not 5.7e-14)."""
+    if isinstance(value, float):
+        return float(f"{value:.15g}")
+    if isinstance(value, dict):
+        return {key: digits(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [digits(item) for item in value]
+    return value
 
 
 def api_root(default: str, who: str, instead: str = "") -> Callable[[Mapping[str, Any]], str]:

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from collectors import circuit_keys
+from collectors.answers import digits
 from collectors.api import provider_value
 from collectors.circuit_keys import MQTT_SCOPE, Keys, owner
 from collectors.ha_mqtt import meters, renames
@@ -103,7 +104,7 @@ def number(value: Any) -> str | None:
     wrote, and no more."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return repr(float(f"{value:.15g}"))
+    return repr(digits(float(value)))
 
 
 def freshness(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def pricing_states(
     details = {
         **about,
         "hours": hours,
-        "average_price": window.average_price,
+        "average_price": digits(window.average_price),
         "unit": f"{outlook.currency}/kWh",
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),

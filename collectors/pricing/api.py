@@ -47,6 +47,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors import clock
+from collectors.answers import digits
 from collectors.base import ConfigError
 from collectors.last_collection import last_collection
 from collectors.pipeline import target_for
@@ -313,7 +314,7 @@ def windows_answer(query, wanted: dict[str, Any]) -> dict:
         max_windows=wanted["max_windows"],
     )
     running = current_slot(slots, now)
-    return {
+    answer = {
         **answer_head(site, config.provider, target.key, currency, now),
         "current_price": running.price if running else None,
         "hours": wanted["hours"],
@@ -338,3 +339,4 @@ def windows_answer(query, wanted: dict[str, Any]) -> dict:
             {"start": _iso(s.start), "end": _iso(s.end), "price": s.price} for s in result.slots
         ],
     }
+    return digits(answer)  # as /api/plan: an hour at 0.088 averages 0.088 (collectors.answers)

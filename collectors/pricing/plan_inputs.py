@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from collectors.answers import digits
 from collectors.carbon.choice import Unusable, carbon_configs, carbon_region
 from collectors.pricing.api import answer_head, one_currency_slots, provider_target, site_provider
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, forecast_end, stored_carbon
@@ -108,10 +109,10 @@ def _against(chosen: Figures, other: Figures | None, kwh: float | None) -> dict 
     if other is None:
         return None
     shown = _figures(other, kwh)
-    shown["price_saving"] = _digits(other.average_price) - _digits(chosen.average_price)
+    shown["price_saving"] = digits(other.average_price) - digits(chosen.average_price)
     carbon = None not in (other.average_carbon, chosen.average_carbon)
     shown["carbon_saving"] = (
-        _digits(other.average_carbon) - _digits(chosen.average_carbon) if carbon else None
+        digits(other.average_carbon) - digits(chosen.average_carbon) if carbon else None
     )
     if kwh is not None:
         shown["cost_saving"] = shown["price_saving"] * kwh
@@ -139,21 +140,8 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
         raise TooFewKnown(_why_none(exc, slots, carbon, wanted, later), known) from None
     if later is not None:
         carbon = replace(carbon, message=_starts_later(carbon, later, wanted.carbon_price))
-    return _digits({**_shown(site, config.provider, region, currency, wanted, carbon, plan),
-                    "prices_until": _iso(slots[-1].end)})  # fmt: skip
-
-
-def _digits(value: Any) -> Any:
-    """`value` with each float to 15 significant digits: every decimal of the prices and
-    carbon values, without the binary noise of arithmetic (1.2 kW x 3 h = 3.6 kWh, not
-    3.5999999999999996; two equal averages differ by 0, not 5.7e-14)."""
-    if isinstance(value, float):
-        return float(f"{value:.15g}")
-    if isinstance(value, dict):
-        return {key: _digits(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_digits(item) for item in value]
-    return value
+    return digits({**_shown(site, config.provider, region, currency, wanted, carbon, plan),
+                   "prices_until": _iso(slots[-1].end)})  # fmt: skip
 
 
 def _plan(slots, carbon: Carbon, wanted: PlanRequest, carbon_price: float) -> Plan:

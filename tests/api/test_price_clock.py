@@ -333,3 +333,22 @@ def test_peak_is_unknown_when_less_than_twelve_hours_are_priced(
     day = prices[12:]  # 10:00..22:00, hourly
     dearer = sum(1 for p in day if p > day[0])
     assert (value["peak_period"], value["peak_unknown"]) == (dearer < 0.25 * 12, None)
+
+
+def test_the_cheapest_windows_average_is_the_decimal_without_float_noise(
+    own_storage, replay_server, api, monkeypatch
+):
+    # aWATTar's documented day: 88.0 EUR/MWh from 21:00 UTC, its last hour, stored as 0.088
+    # EUR/kWh. Averaged over the hour in binary floating point (0.088 x 3600 s / 3600 s) it is
+    # 0.08799999999999998; /api/plan answers its figures to 15 significant digits.
+    collect(CASES["60min"], replay_server)
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 5, 1, 21, tzinfo=UTC))
+    response = api.get("/api/pricing/windows", {"hours": "1"})
+    body = response.json()
+    assert (body["start"], body["end"]) == (
+        "2026-05-01T21:00:00+00:00",
+        "2026-05-01T22:00:00+00:00",
+    )
+    assert body["average_price"] == 0.088
+    assert body["windows"][0]["average_price"] == 0.088
+    assert "0.08799999999999998" not in response.content.decode()

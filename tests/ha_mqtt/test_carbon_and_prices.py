@@ -131,3 +131,18 @@ def test_price_before_the_first_stored_slot_says_where_the_prices_start(topics, 
         "no awattar price for DE is stored for now: the stored prices start at "
         "2026-04-30T22:00:00+00:00"
     )
+
+
+def test_the_cheapest_windows_average_shows_without_float_noise(
+    topics, subscriber, broker, settings
+):
+    # aWATTar's documented day ends with 88.0 EUR/MWh from 21:00 UTC (0.088 EUR/kWh): the
+    # cheapest hour at 21:00 is that hour, its time-weighted average 0.08799999999999998 in
+    # binary floating point, which Home Assistant shows with every decimal.
+    settings.MQTT_CHEAPEST_WINDOW_HOURS = 1
+    site = _awattar_home()
+    publish_all(broker, topics, now=datetime(2026, 5, 1, 21, tzinfo=UTC))
+    topic = f"{topics.root}/site_{site.pk}/cheapest_window_start/attributes"
+    assert subscriber.wait_for(lambda m: topic in m)
+    assert '"average_price": 0.088,' in subscriber.messages[topic]
+    assert json.loads(subscriber.messages[topic])["average_price"] == 0.088
