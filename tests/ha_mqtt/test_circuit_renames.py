@@ -76,6 +76,16 @@ def renamed_vue(server, site) -> ProviderConfig:
     return config
 
 
+def sense_config(site, server, feed: FeedServer) -> ProviderConfig:
+    """A Sense config of `site` reading `feed`, every 5 minutes, ten reads a minute allowed."""
+    credentials = scenarios.sense_credentials(server, feed.url, budget="10/minute")
+    return ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="sense", interval_seconds=300,
+        username=credentials.username, password=credentials.password,
+        options=dict(credentials.options),
+    )  # fmt: skip
+
+
 def same_entities_renamed(subscriber, base: str, before: dict, after: dict) -> None:
     """The Vue's circuit configs `after` its rename are those `before` it (no entity more, none
     gone, the same unique ids), and the Furnace's (at `base`) shows its power under the new
@@ -173,12 +183,7 @@ def test_a_sense_device_renamed_in_the_app_keeps_its_entity(
             frame(10, ("always_on", "Always On", 726.0)),
             frame(15, ("k1", "Kettle", 1800.0)),
         )
-        credentials = scenarios.sense_credentials(replay_server, feed.url, budget="10/minute")
-        config = ProviderConfig.objects.create(
-            site=site, source="smart_meter", provider="sense", interval_seconds=300,
-            username=credentials.username, password=credentials.password,
-            options=dict(credentials.options),
-        )  # fmt: skip
+        config = sense_config(site, replay_server, feed)
         seen = []
         for run, watts in enumerate(("2000.0", "1900.0", "0.0", "1800.0")):
             now = scenarios.SENSE_NOW + run * timedelta(minutes=5)
@@ -299,3 +304,33 @@ def test_an_emporia_vue_renamed_in_the_app_keeps_its_phantom_load_entity(
     attributes = json.loads(subscriber.messages[f"{base}/attributes"])
     assert (attributes["device"], attributes["device_gid"]) == ("Basement panel", "1234")
     registry.adapter_for.cache_clear()
+
+
+def test_a_sense_device_renamed_while_its_monitor_was_silent_keeps_its_entity(
+    topics, subscriber, broker, replay_server
+):
+    """The kettle (device k1) renamed "Tea kettle" in the Sense app while the monitor was
+    offline for two hours: no value of "Kettle" lies in the hour read back before the first
+    frame under the new name, yet the device's id (its tags kept for good) says it is the same
+    device, and its entity stays, as an Emporia channel's does (docs/home_assistant.md)."""
+    registry.adapter_for.cache_clear()  # no session of another test's feed
+    site = homes.home()
+    kettle = f"{topics.root}/site_{site.pk}/circuit_98765_kettle_power"
+    with FeedServer() as feed:
+        scenarios.sense_routes(replay_server)
+        feed.script(frame(0, ("k1", "Kettle", 2000.0)), frame(120, ("k1", "Tea kettle", 1900.0)))
+        config = sense_config(site, replay_server, feed)
+        now = scenarios.SENSE_NOW
+        entities, before = published(config, broker, topics, subscriber, site, now)
+        assert shown(subscriber, kettle) == "2000.0"
+        now += timedelta(hours=2)
+        assert pipeline.collect(config, now=now).status == "ok"
+        after = republished(broker, topics, subscriber, site, now, entities)
+    registry.adapter_for.cache_clear()
+    assert sorted(after) == sorted(before)  # no entity more, none gone
+    topic = next(t for t, c in before.items() if c["name"] == "Kettle power")
+    assert (after[topic]["unique_id"], after[topic]["name"]) == (
+        before[topic]["unique_id"],
+        "Tea kettle power",
+    )
+    assert shown(subscriber, kettle) == "1900.0"
