@@ -171,10 +171,10 @@ class AirNowAdapter(Adapter):
             if skipped:
                 what = f"no usable observation (skipped {'; '.join(skipped)})"
             result = _no_data(target, window, f"AirNow returned {what} for {target.key}", said)
-            result.replaces = series.withdrawn_points(self.provider, withdrawn)
+            result.replaces = series.withdrawn_points(self.provider, withdrawn, target.key)
             return result
         current = obs.summary(found) | {"endpoint": endpoint}
-        readings = obs.to_readings(found, self.provider)  # the overall first
+        readings = obs.to_readings(found, self.provider, target.key)  # the overall first
         # The overall not merged with an earlier answer's; a withdrawn value's point deleted.
         replaces = series.replaced(readings[0], withdrawn)
         return FetchResult(readings, current, notes=skipped + said, replaces=replaces)

@@ -25,6 +25,10 @@ from enrich.http import malformed
 from enrich.readings import Reading
 
 MEASUREMENT = "air_quality"  # every AirNow point: pollutants and the overall
+# The tag of what the fetch asked AirNow for (its Target.key: `zip-<code>` or `<lat>,<lon>`):
+# AirNow's area names repeat across states (Columbus, Ohio and Georgia) and its current service
+# names no state, so two areas of one name are told apart by the lookup that found them.
+LOOKUP = "lookup"
 
 log = logging.getLogger(__name__)
 
@@ -243,17 +247,19 @@ def sub_indices(observations: list[Observation]) -> dict[str, float]:
     return {FIELD_OF[o.parameter]: o.aqi for o in observations if o.parameter in FIELD_OF}
 
 
-def to_readings(observations: list[Observation], provider: str) -> list[Reading]:
-    """One "overall" point (aqi, category_number, pm25/pm10/ozone) plus one per pollutant."""
+def to_readings(observations: list[Observation], provider: str, lookup: str) -> list[Reading]:
+    """One "overall" point (aqi, category_number, pm25/pm10/ozone) plus one per pollutant, of
+    the `lookup` (LOOKUP) that found them."""
     now = counted(observations)
     worst, area, when = overall(now)
+    found = {"provider": provider, LOOKUP: lookup}
     fields = {"aqi": worst.aqi, "category_number": float(worst.number)} | sub_indices(now)
     tags = {"location": area, "category": worst.category, "parameter": "overall"}
-    readings = [Reading(MEASUREMENT, fields, when, tags | {"provider": provider})]
+    readings = [Reading(MEASUREMENT, fields, when, tags | found)]
     for o in observations:
         fields = {"aqi": o.aqi, "category_number": float(o.number)}
         tags = {"location": o.area, "category": o.category, "parameter": o.parameter}
-        readings.append(Reading(MEASUREMENT, fields, o.time, tags | {"provider": provider}))
+        readings.append(Reading(MEASUREMENT, fields, o.time, tags | found))
     return readings
 
 

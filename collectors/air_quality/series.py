@@ -1,4 +1,7 @@
-"""One `air_quality` point per location, parameter and hour, whatever its category.
+"""One `air_quality` point per location, parameter and hour of a lookup, whatever its category.
+
+Every step below reads and deletes only the points of the fetch's own lookup (the `lookup` tag,
+`observations.LOOKUP`): another area of the same name is another lookup's.
 
 `drop_superseded`: `category` is a tag (the measurement's schema), so a point of an hour written again with
 another category (an overall recomputed once a lagging pollutant reported that hour,
@@ -45,7 +48,7 @@ from django.conf import settings
 
 from collectors.air_quality import now
 from collectors.air_quality import observations as obs
-from collectors.air_quality.observations import MEASUREMENT
+from collectors.air_quality.observations import LOOKUP, MEASUREMENT
 from collectors.base import Replaced
 from collectors.served_store import ONE_POINT  # a delete removes start <= time < end
 from enrich.influx import Row, get_timeseries, quote_ident, stored_rows
@@ -60,10 +63,7 @@ def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
     """Delete the stored points the readings replace in another category; returns how many."""
     if not readings:
         return 0
-    written = {
-        (r.time_ns, r.tags.get("location"), r.tags.get("parameter")): (r.tags.get("category"), r)
-        for r in readings
-    }
+    written = {_point_key(r.time_ns, r.tags): (r.tags.get("category"), r) for r in readings}
     query = (
         f'SELECT "aqi" FROM {quote_ident(MEASUREMENT)} WHERE time >= $start AND time <= $end '
         'AND "provider" = $provider GROUP BY *'
@@ -76,7 +76,7 @@ def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
     timeseries, deleted = get_timeseries(), 0
     for row in list(stored_rows(query, params)):
         tags = {k: str(v) for k, v in row.tags.items() if v not in (None, "")}
-        mine = written.get((row.time_ns, tags.get("location"), tags.get("parameter")))
+        mine = written.get(_point_key(row.time_ns, tags))
         if mine is None or tags.get("category") == mine[0]:
             continue
         when = mine[1].time
@@ -98,6 +98,7 @@ def correct_overall(
     withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"] + gave_up
     if not pollutants and not withdrawn:
         return []
+    lookup = next(x.tags.get(LOOKUP, "") for x in [*pollutants, *withdrawn])
     timeseries, database = get_timeseries(), settings.INFLUXDB_DATABASE
     for span in gave_up:
         timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
@@ -110,10 +111,11 @@ def correct_overall(
         hours.add(latest - obs.LAG)  # the last answer of it left out (a row gone, not -1)
     corrected, gone = [], []
     for hour in sorted(hours - {latest}):  # the latest hour's overall: the fetch's own
-        stored, overall_at = _stored_observations(provider, hour, areas)
+        stored, overall_at = _stored_observations(provider, lookup, hour, areas)
         if stored and overall_at:
-            corrected.append(obs.to_readings(stored, provider)[0])
-        gone += [_point(hour, provider, "overall", area) for area in overall_at if not stored]
+            corrected.append(obs.to_readings(stored, provider, lookup)[0])
+        gone += [_point(hour, provider, "overall", (area, lookup)) for area in overall_at
+                 if not stored]  # fmt: skip
     for span in [*map(overall_replaced, corrected), *gone]:
         # whole: InfluxDB would keep a field the new point lacks
         timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
@@ -127,7 +129,8 @@ def replaced(overall: Reading, withdrawn: Sequence[obs.Withdrawal]) -> tuple[Rep
     """What a fetch's answer replaces whole (its FetchResult.replaces): the stored overall
     point of its hour, and the stored point of each value it withdraws (AQI -1), in any
     category."""
-    return (overall_replaced(overall), *withdrawn_points(overall.tags["provider"], withdrawn))
+    tags = overall.tags
+    return (overall_replaced(overall), *withdrawn_points(tags["provider"], withdrawn, tags[LOOKUP]))
 
 
 def later(pollutant: Reading) -> Replaced:
@@ -140,10 +143,12 @@ def later(pollutant: Reading) -> Replaced:
     return Replaced(MEASUREMENT, tags, start, start + STANDING)
 
 
-def withdrawn_points(provider: str, withdrawn: Sequence[obs.Withdrawal]) -> tuple[Replaced, ...]:
-    """The stored point of each value withdrawn (AQI -1), in any category: all an answer with
-    no observation replaces."""
-    return tuple(_point(w.time, provider, w.parameter, w.area) for w in withdrawn)
+def withdrawn_points(
+    provider: str, withdrawn: Sequence[obs.Withdrawal], lookup: str
+) -> tuple[Replaced, ...]:
+    """The stored point of each value withdrawn (AQI -1) of the `lookup`, in any category: all
+    an answer with no observation replaces."""
+    return tuple(_point(w.time, provider, w.parameter, (w.area, lookup)) for w in withdrawn)
 
 
 def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
@@ -158,7 +163,8 @@ def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
     if all(s.start < served_at - obs.LAG for s in withdrawn):
         return value  # withdrawn values of hours it does not count
     areas = {s.tags["location"] for s in withdrawn} | {value.get("location") or ""}
-    found = _latest_stored(provider, sorted(areas - {""}), served_at - STANDING, served_at)
+    lookup = withdrawn[0].tags.get(LOOKUP, "")
+    found = _latest_stored(provider, lookup, sorted(areas - {""}), served_at - STANDING, served_at)
     if not found:  # no value, and why (now.current_value; the run's "served instead")
         said = now.nothing_left(value["time"])
         return {"no_data": True, "time": None, "withdrawn": value["time"], "message": said}
@@ -169,22 +175,30 @@ def overall_replaced(overall: Reading) -> Replaced:
     """The stored overall point of `overall`'s hour and location, in any category: replaced
     whole, since InfluxDB merges the fields of points of one series and time, and a sub-index
     the new overall lacks (a pollutant left out of it since) would stay beside its aqi."""
-    return _point(overall.time, overall.tags["provider"], "overall", overall.tags["location"])
+    tags = overall.tags
+    return _point(overall.time, tags["provider"], "overall", (tags["location"], tags[LOOKUP]))
 
 
-def _point(hour: datetime, provider: str, parameter: str, location: str) -> Replaced:
-    """The stored point of `parameter` at `hour` and `location`, in any category."""
-    tags = {"provider": provider, "parameter": parameter, "location": location}
+def _point(hour: datetime, provider: str, parameter: str, where: tuple[str, str]) -> Replaced:
+    """The stored point of `parameter` at `hour` at `where` (location, lookup), in any
+    category."""
+    location, lookup = where
+    tags = {"provider": provider, "parameter": parameter, "location": location, LOOKUP: lookup}
     return Replaced(MEASUREMENT, tags, hour, hour + ONE_POINT)
 
 
+def _point_key(time_ns: int, tags: dict[str, Any]) -> tuple:
+    """What tells a point apart but its category: its time, location, parameter and lookup."""
+    return (time_ns, tags.get("location"), tags.get("parameter"), tags.get(LOOKUP))
+
+
 def _stored_observations(
-    provider: str, hour: datetime, areas: list[str]
+    provider: str, lookup: str, hour: datetime, areas: list[str]
 ) -> tuple[list[obs.Observation], list[str]]:
-    """The pollutant points stored at `hour` in `areas`, and the locations of the overall
-    points stored there ([] when none: no fetch wrote that hour's overall, nothing to
-    correct)."""
-    where, params = _in_areas(areas)
+    """The pollutant points of the `lookup` stored at `hour` in `areas`, and the locations of
+    the overall points stored there ([] when none: no fetch wrote that hour's overall, nothing
+    to correct)."""
+    where, params = _in_areas(areas, lookup)
     query = (
         f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $hour '
         f'AND time <= $hour AND "provider" = $provider AND ({where}) GROUP BY *'
@@ -200,10 +214,11 @@ def _stored_observations(
 
 
 def _latest_stored(
-    provider: str, areas: list[str], since: datetime, until: datetime
+    provider: str, lookup: str, areas: list[str], since: datetime, until: datetime
 ) -> list[obs.Observation]:
-    """The latest pollutant point of each parameter stored for `areas` in since..until."""
-    where, params = _in_areas(areas)
+    """The latest pollutant point of each parameter of the `lookup` stored for `areas` in
+    since..until."""
+    where, params = _in_areas(areas, lookup)
     query = (
         f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $since '
         f'AND time <= $until AND "provider" = $provider AND "parameter" != \'overall\' '
@@ -214,10 +229,12 @@ def _latest_stored(
     return obs.latest(o for o in stored if o is not None)
 
 
-def _in_areas(areas: list[str]) -> tuple[str, dict[str, str]]:
-    """The InfluxQL condition "location is one of `areas`" and its bound parameters."""
+def _in_areas(areas: list[str], lookup: str) -> tuple[str, dict[str, str]]:
+    """The InfluxQL condition "of the `lookup`, location one of `areas`" and its bound
+    parameters."""
     where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
-    return where, {f"area{i}": area for i, area in enumerate(areas)}
+    found = {f"area{i}": area for i, area in enumerate(areas)}
+    return f"{quote_ident(LOOKUP)} = $lookup AND ({where})", found | {"lookup": lookup}
 
 
 def _observation(row: Row, hour: datetime) -> obs.Observation | None:

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 NOW = datetime(2026, 10, 8, 10, 40, tzinfo=UTC)  # the fixture's observation is 10:00Z
 HOUR, BEFORE = datetime(2026, 10, 8, 10, tzinfo=UTC), datetime(2026, 10, 8, 9, tzinfo=UTC)
 AREA = "Seattle-Bellevue-Kent Valley"  # the fixture's reporting area
+LOOKUP = "47.60,-122.33"  # what the fetches ask AirNow for: the site's position, two decimals
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_redis_gone_after_the_write_is_a_failed_run_with_the_points_it_wrote(
 
 def observed(parameter: str, aqi: float, tags: dict | None = None) -> Reading:
     """A point of BEFORE as an earlier AirNow fetch stored it ("Good": category 1)."""
-    tags = tags or {"location": AREA, "category": "Good", "provider": "airnow"}
+    tags = tags or {"location": AREA, "category": "Good", "provider": "airnow", "lookup": LOOKUP}
     fields = {"aqi": aqi, "category_number": 1.0}
     return Reading("air_quality", fields, BEFORE, {**tags, "parameter": parameter})
 

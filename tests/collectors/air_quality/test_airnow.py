@@ -71,6 +71,7 @@ def test_current_shape_maps_aqi_per_pollutant_and_overall_max(replay_server, ada
         "category": "Moderate",
         "parameter": "overall",
         "provider": "airnow",
+        "lookup": "47.60,-122.33",  # what was asked: the site's position, two decimals
     }
     assert points["O3"].fields == {"aqi": 35.0, "category_number": 1.0}
     assert points["O3"].tags["category"] == "Good"

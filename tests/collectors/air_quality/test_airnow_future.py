@@ -88,7 +88,8 @@ def test_an_hour_not_begun_is_refused_and_the_other_pollutants_count(
     )
     [point] = overall
     assert {k for k, v in point.values.items() if v is not None} == {
-        "aqi", "category_number", "pm25", "category", "location", "parameter", "provider"
+        "aqi", "category_number", "pm25", "category", "location", "parameter", "provider",
+        "lookup",
     }  # fmt: skip
     entry = served(monkeypatch, NOW)
     assert entry["time"] == HOUR.isoformat()
