@@ -15,6 +15,7 @@ value for is unavailable, its last value being no current one.
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -280,15 +281,16 @@ def smart_meter_states(
     # was given, also when another one comes first in name order or it has no value for a while.
     keys = Keys(circuit_keys.load(site.pk, MQTT_SCOPE).get(MQTT_SCOPE))
     shared = _shared_names(phantoms + circuits)
+    named = cache(partial(meters.device_names, entry["provider"], collected_by))  # renames
     for found in phantoms:
         plain = f"phantom_load_{slug(found.device)}"
-        key = _key(keys, found, plain, found.device, renames.renamed_from(keys, found, was))
+        key = _key(keys, found, plain, found.device, renames.renamed_from(keys, found, was, named))
         spec = _power(key, f"Phantom load {_device_name(found, shared)}")
         stale = meters.phantom_stale(found, now, stale_after, ZoneInfo(site.timezone or "UTC"))
         states.append(EntityState(spec, number(found.watts), _stored(found, stale)))
     for found in circuits:
         plain = f"circuit_{slug(found.device)}_{slug(found.circuit)}"
-        renamed = renames.renamed_from(keys, found, before)
+        renamed = renames.renamed_from(keys, found, before, named)
         key = _key(keys, found, plain, f"{found.device}\0{found.circuit}", renamed)
         name = f"{found.circuit} power"
         if found.device in shared:

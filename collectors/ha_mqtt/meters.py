@@ -134,6 +134,18 @@ def recent_devices(provider: str, site: str, newest: datetime, held: Held | None
     return found | {(device, "") for device, _ in held or {}}  # Home Assistant's: no gid
 
 
+def device_names(provider: str, site: str, gid: str) -> set[str]:
+    """Every name (`device` tag) the series of the device `gid` of `provider` stored under
+    `site` have had: an Emporia device renamed in its app had each."""
+    sources = f"{quote_ident(MEASUREMENT)}, {quote_ident(CIRCUIT_MEASUREMENT)}"
+    influxql = (
+        f'SHOW TAG VALUES FROM {sources} WITH KEY = "device" WHERE "provider" = $provider '
+        'AND "site" = $site AND "device_gid" = $gid'
+    )
+    rows = stored_rows(influxql, {"provider": provider, "site": site, "gid": gid})
+    return {str(row.values["value"]) for row in rows if row.values.get("value")}
+
+
 def age_seconds(value: MeterValue, now: datetime) -> int:
     return max(0, round((now.astimezone(UTC) - value.time).total_seconds()))
 

@@ -17,9 +17,12 @@ the new name. A meter silent for over an hour (the circuits are read back from t
 before its newest data: collectors.ha_mqtt.meters) and renamed meanwhile has no value under
 the old name read back: then the channel's other tags, kept for good, name it, and the
 key passes from the owner of one of them (under any name of the Emporia device: its gid and
-the tag are one channel). A Home Assistant meter's circuits are named in options.circuits, by
+the tag are one channel; a key kept by names alone, before the gids were read, under any name
+the gid's series had). A Home Assistant meter's circuits are named in options.circuits, by
 the user: a new name there is a new circuit.
 """
+
+from collections.abc import Callable, Iterable
 
 from collectors import circuit_keys
 from collectors.circuit_keys import Keys, owner, parts
@@ -73,26 +76,36 @@ def _owners(found: MeterValue, device: str, circuit: str) -> list[str]:
     return [owner(device, circuit, found.gid), plain] if found.gid else [plain]
 
 
-def renamed_from(keys: Keys, found: MeterValue, before: Before) -> str | None:
+def renamed_from(
+    keys: Keys, found: MeterValue, before: Before, named: Callable[[str], Iterable[str]]
+) -> str | None:
     """The owner of the entity key the circuit's channel had under a name before (its newest
-    such name first), when the circuit holds no key under its own name; else None."""
+    such name first), when the circuit holds no key under its own name; else None. `named`:
+    the names a gid's series have had (meters.device_names)."""
     if any(keys.holds(who) for who in _owners(found, found.device, found.circuit)):
         return None
     # Last, its own tag under another name of its Emporia device, however long ago that had a
     # value (a Vue offline for hours and renamed meanwhile)
     names = [*before.get((found.device, found.gid, found.circuit), []), (None, found.circuit)]
     for device, circuit in names:
-        for was in _owners(found, device, circuit) if device else _any_name(keys, found, circuit):
+        for was in _owners(found, device, circuit) if device else _any_name(keys, found, circuit,
+                                                                             named):  # fmt: skip
             if keys.holds(was):
                 return was
     return None
 
 
-def _any_name(keys: Keys, found: MeterValue, circuit: str) -> list[str]:
+def _any_name(
+    keys: Keys, found: MeterValue, circuit: str, named: Callable[[str], Iterable[str]]
+) -> list[str]:
     """The owners of keys of the tag `circuit` of the device of `found` under any of its names,
     the last given first: an Emporia device's tags are kept per gid, so gid and tag are one
-    channel whatever the device was called when it had the key; a meter without a gid (Sense)
-    keeps its device's name."""
+    channel whatever the device was called when it had the key; then the owners of names alone
+    (keys kept before the gids were read: entities._key hands them to the gid's owner) under
+    each name the gid's series have had (`named`). A meter without a gid (Sense) keeps its
+    device's name."""
     if not found.gid:
         return _owners(found, found.device, circuit)
-    return [who for who in reversed(keys.held.values()) if parts(who)[1:] == [circuit, found.gid]]
+    kept = [who for who in reversed(keys.held.values()) if parts(who)[1:] == [circuit, found.gid]]
+    names = sorted(named(found.gid))
+    return kept + [owner(name, circuit) if circuit else owner(name) for name in names]

@@ -60,6 +60,19 @@ def republished(broker, topics, subscriber, site, now, entities: int) -> dict[st
     return circuit_configs(subscriber, topics, site)
 
 
+def back_renamed_at_night(config, broker, topics, subscriber, site, seen) -> None:
+    """The Vue of `renamed_vue` back at 02:35 the next day as "Basement panel": each of its
+    circuits keeps the entity it had (`seen`: the entities published, the circuit configs)."""
+    entities, before = seen
+    registry.adapter_for.cache_clear()  # the device list is read again: "Basement panel"
+    now = datetime(2026, 5, 2, 2, 36, 30, tzinfo=UTC)
+    assert pipeline.collect(config, now=now).status == "ok"
+    after = republished(broker, topics, subscriber, site, now, entities)
+    base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
+    same_entities_renamed(subscriber, base, before, after)
+    registry.adapter_for.cache_clear()
+
+
 def renamed_vue(server, site) -> ProviderConfig:
     """An Emporia Vue config of `site` (homes.emporia_vue) whose Vue, gid 1234, is "Main panel"
     in the first device list and "Basement panel" in the next ones; its minute usage the same
@@ -248,16 +261,9 @@ def test_an_emporia_vue_silent_for_hours_and_renamed_meanwhile_keeps_its_circuit
     were removed a day later."""
     site = homes.home()
     config = renamed_vue(replay_server, site)
-    base = f"{topics.root}/site_{site.pk}/circuit_main_panel_furnace_power"
     entities, before = published(config, broker, topics, subscriber, site, scenarios.EMPORIA_NOW)
     assert len(before) == 4  # Dryer, Solar, Furnace, Balance
-
-    registry.adapter_for.cache_clear()  # the device list is read again: "Basement panel"
-    now = datetime(2026, 5, 2, 2, 36, 30, tzinfo=UTC)
-    assert pipeline.collect(config, now=now).status == "ok"
-    after = republished(broker, topics, subscriber, site, now, entities)
-    same_entities_renamed(subscriber, base, before, after)
-    registry.adapter_for.cache_clear()
+    back_renamed_at_night(config, broker, topics, subscriber, site, (entities, before))
 
 
 def test_an_emporia_vue_renamed_in_the_app_keeps_its_phantom_load_entity(
@@ -334,3 +340,24 @@ def test_a_sense_device_renamed_while_its_monitor_was_silent_keeps_its_entity(
         "Tea kettle power",
     )
     assert shown(subscriber, kettle) == "1900.0"
+
+
+def test_entity_keys_kept_before_gids_were_read_follow_a_vue_renamed_while_silent(
+    topics, subscriber, broker, replay_server
+):
+    """An install upgraded from a release that kept the entity keys by names alone (the owner
+    ["Main panel", "Furnace"], no device_gid: collectors.ha_mqtt.entities before it read
+    gids), whose Vue was renamed "Basement panel" while offline from 14:05 to 02:35, over the
+    upgrade: the old name's keys are the gid's, since its series say "Main panel" was gid
+    1234's name. Before, each circuit came as a new entity and the user's were removed a day
+    later."""
+    site = homes.home()
+    config = renamed_vue(replay_server, site)
+    entities, before = published(config, broker, topics, subscriber, site, scenarios.EMPORIA_NOW)
+    for row in CircuitKey.objects.filter(site=site, scope="ha_mqtt"):
+        device, circuit, _gid = json.loads(row.owner)  # as the release before gids kept them
+        row.owner = json.dumps([device, circuit] if circuit else [device], ensure_ascii=False)
+        row.save()
+    back_renamed_at_night(config, broker, topics, subscriber, site, (entities, before))
+    key = CircuitKey.objects.get(site=site, scope="ha_mqtt", key="circuit_main_panel_furnace")
+    assert json.loads(key.owner) == ["Basement panel", "Furnace", "1234"]
