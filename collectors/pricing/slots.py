@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from collectors.answers import digits
 from collectors.base import FetchResult
 from collectors.pricing.windows import WindowError, find_windows
 from enrich.http import malformed
@@ -176,7 +177,7 @@ def headline(slots: Sequence[PriceSlot], now: datetime, hours: float) -> dict[st
         "current_price": current.price,
         "peak_period": peak,
         "peak_unknown": peak_unknown,
-        "average_price_24h": average_price(day),
+        "average_price_24h": digits(average_price(day)),
         "known_until": day[-1].end.isoformat(),
         "cheapest_hours": extreme_hours(slots, day, hours, now, most_expensive=False),
         "most_expensive_hours": extreme_hours(slots, day, hours, now, most_expensive=True),
