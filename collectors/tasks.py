@@ -4,7 +4,8 @@ runs `write_current_prices` every minute: the price point of the running slot, f
 slots, with no API call (collectors.pricing.now); and `write_current_forecasts`: the carbon
 and occupancy points of what the API serves between fetches, from the stored forecasts and
 predictions (collectors.served_points). While InfluxDB cannot be read or written these two
-fail each minute, and the log says so once (`influx_outage`)."""
+fail each minute, and the log says so once (`influx_outage`); while Redis cannot be reached,
+in one line a run (enrich.redis.outage)."""
 
 import logging
 from collections.abc import Iterator
@@ -22,7 +23,8 @@ from enrich.api import influx_down
 from enrich.deliveries import GuardedTask
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
-from enrich.redis.client import make_key
+from enrich.redis.client import RedisUnavailable, make_key
+from enrich.redis.outage import redis_outage
 from enrich.wording import counted
 
 logger = logging.getLogger("collectors")
@@ -164,16 +166,27 @@ def influx_outage(task: str) -> Iterator[None]:
         raise problems[0]
 
 
-# The minute tasks: an InfluxDB error is expected while it is down (Celery logs the task's
-# failure without its traceback; `influx_outage` logs the outage).
-MINUTE = {"acks_late": True, "soft_time_limit": 45, "time_limit": 55, "throws": (TimeseriesError,)}
+# The minute tasks: an InfluxDB or Redis error is expected while it is down (Celery logs the
+# task's failure without its traceback; `outages` logs the outage).
+MINUTE = {"acks_late": True, "soft_time_limit": 45, "time_limit": 55,
+          "throws": (TimeseriesError, RedisUnavailable)}  # fmt: skip
+# What a minute task's run costs while Redis cannot be reached (enrich.redis.outage).
+FAILS = "this run fails (its result says why; beat runs the task again the next minute)"
+
+
+@contextmanager
+def outages(task: str) -> Iterator[None]:
+    """A minute task's run, InfluxDB's and Redis's outages logged (`influx_outage`, whose
+    record of InfluxDB's state is in Redis, and enrich.redis.outage)."""
+    with redis_outage(task, logger, FAILS), influx_outage(task):
+        yield
 
 
 @shared_task(name="collectors.write_current_prices", **MINUTE)
 def write_current_prices() -> dict:
     # The hourly dispatch already records configs that cannot be collected; not every minute.
     configs = configs_by_target("electricity_pricing", record_failures=False)
-    with influx_outage("write_current_prices"):
+    with outages("write_current_prices"):
         return write_current_points(configs.values())
 
 
@@ -185,7 +198,7 @@ FORECAST_SOURCES = ("carbon_intensity", "occupancy")
 @shared_task(name="collectors.write_current_forecasts", **MINUTE)
 def write_current_forecasts() -> dict:
     # The dispatches already record configs that cannot be collected; not every minute.
-    with influx_outage("write_current_forecasts"):
+    with outages("write_current_forecasts"):
         return {
             source: write_served_points(configs_by_target(source, record_failures=False).values())
             for source in FORECAST_SOURCES

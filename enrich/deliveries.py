@@ -67,6 +67,25 @@ def uncount_delivery(task_id: str, retries: int = 0) -> None:
         client.close()
 
 
+# Whether this process said that Redis cannot count deliveries, since a count last succeeded:
+# once, not for every task run while Redis is out of reach (each run's own line says that).
+_said_uncounted = False
+
+
+def _uncounted(exc: Exception) -> None:
+    global _said_uncounted
+    if not _said_uncounted:
+        _said_uncounted = True
+        logger.warning("Task deliveries are not counted while Redis cannot be reached (a task "
+                       "whose worker dies under it may run more than 1 + TASK_MAX_REDELIVERIES "
+                       "times; said once until Redis answers again): %s", exc)  # fmt: skip
+
+
+def _counted() -> None:
+    global _said_uncounted
+    _said_uncounted = False
+
+
 class GuardedTask(Task):
     """Counts deliveries and refuses the one past the limit (see the module docstring)."""
 
@@ -77,8 +96,10 @@ class GuardedTask(Task):
                 deliveries = count_delivery(request.id, request.retries or 0)
             except CONNECTION_ERRORS as exc:
                 # Not knowing the count is no reason to lose the work: run it.
-                logger.warning("%s[%s]: deliveries not counted: %s", self.name, request.id, exc)
+                _uncounted(exc)
                 deliveries = 1
+            else:
+                _counted()
             allowed = 1 + settings.TASK_MAX_REDELIVERIES
             if deliveries > allowed:
                 message = (

@@ -16,8 +16,9 @@ from kombu.exceptions import OperationalError
 from collectors.ha_mqtt import owner, publisher
 from collectors.ha_mqtt.discovery import Topics
 from enrich.mqtt.broker import Broker, current_broker, get_broker
-from enrich.redis.client import CONNECTION_ERRORS, get_redis, make_key
+from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, make_key
 from enrich.redis.lock import RunLock
+from enrich.redis.outage import redis_outage
 
 log = logging.getLogger("collectors.ha_mqtt")
 
@@ -95,19 +96,19 @@ def run() -> dict:
         return {"status": "broker_unavailable"}
     topics = publisher.topics_from_settings()
     try:
-        get_redis().delete(pending_key())  # changes from now on need a new publication
-        lock = publication_lock(topics, "mqtt.publish_states")
-        if not lock.acquire(wait_seconds=LOCK_WAIT_SECONDS):
-            # Another live process is publishing (a killed one's lock lapsed within the wait):
-            # its publication renews enrich's presence once the broker acknowledged it.
-            return {"status": "busy"}
-        with lock.kept_alive():
-            return publisher.publish_all(broker, topics)
+        with redis_outage("mqtt", log, "nothing is published this time"):
+            get_redis().delete(pending_key())  # changes from now on need a new publication
+            lock = publication_lock(topics, "mqtt.publish_states")
+            if not lock.acquire(wait_seconds=LOCK_WAIT_SECONDS):
+                # Another live process is publishing (a killed one's lock lapsed within the
+                # wait): its publication renews enrich's presence once the broker acknowledged it.
+                return {"status": "busy"}
+            with lock.kept_alive():
+                return publisher.publish_all(broker, topics)
     except owner.RootTaken as exc:
         log.error("mqtt: %s", exc)
         return {"status": "root_taken", "detail": str(exc)}
-    except CONNECTION_ERRORS as exc:
-        log.warning("mqtt: Redis unavailable, nothing published this time: %s", exc)
+    except RedisUnavailable:  # logged by redis_outage
         return {"status": "redis_unavailable"}
 
 

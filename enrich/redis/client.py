@@ -22,12 +22,22 @@ CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutE
 class RedisUnavailable(RuntimeError, Transient):
     """Redis cannot be reached; the message names the URL and what to do."""
 
-    def __init__(self, url: str, cause: BaseException, what: str = "Redis") -> None:
+    def __init__(self, url: str, cause: BaseException | str, what: str = "Redis") -> None:
         self.url = redacted_url(url)
-        super().__init__(
+        self.message = (
             f"{what} is unavailable: cannot reach Redis at REDIS_URL={self.url} ({cause}). "
             "Start Redis (`make services` or `scripts/services.sh redis`) or correct REDIS_URL."
         )
+        # Its args are what it is made from, not its message: a copy made from them (pickled, or
+        # read back from Celery's result store) is whole, so a task declaring it (`throws`)
+        # logs it as expected, without a traceback.
+        super().__init__(self.url, str(cause), what)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:  # as Celery's log line of a failed task shows it
+        return f"{type(self).__name__}({self.message!r})"
 
 
 def redis_url() -> str:

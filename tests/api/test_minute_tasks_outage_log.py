@@ -6,18 +6,15 @@ WARNING per carbon target every minute, for the length of the outage. Each still
 it cannot write (its result, as Flower shows it, names the error): beat runs it again the next
 minute."""
 
-import re
-
 import pytest
 from django.conf import settings
 
 from config.celery import app
 from tests.support.ports import free_port
-from tests.support.worker import celery_worker, output
+from tests.support.worker import celery_worker, logged, output
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.influxdb]
 TASKS = ("collectors.write_current_prices", "collectors.write_current_forecasts")
-LINE = re.compile(r"^\[[^\]]*: (\w+)/\w+\] (.*)$")
 
 
 def minutes(url: str, times: int, node: str) -> tuple[list[tuple[str, str]], str]:
@@ -39,29 +36,24 @@ def minutes(url: str, times: int, node: str) -> tuple[list[tuple[str, str]], str
         return results, output(worker)
 
 
-def said(log: str, level: str) -> list[str]:
-    """The messages the worker logged at `level` (its own lines: a traceback's are not)."""
-    return [m.group(2) for m in map(LINE.match, log.splitlines()) if m and m.group(1) == level]
-
-
 def test_an_outage_is_logged_once_per_task_and_each_run_still_fails(collected, own_storage):
     gone = f"http://127.0.0.1:{free_port()}"
     results, log = minutes(gone, 3, "outage")
     assert all(state == "FAILURE" for state, _ in results), results
     assert all(why.startswith(f"Cannot reach InfluxDB at {gone}") for _, why in results), results
-    assert "Traceback" not in log and said(log, "WARNING") == [], log
-    errors = said(log, "ERROR")
+    assert "Traceback" not in log and logged(log, "WARNING") == [], log
+    errors = logged(log, "ERROR")
     assert [e.split(":")[0] for e in errors] == ["write_current_prices", "write_current_forecasts"]
     assert all(f"Cannot reach InfluxDB at {gone}" in e for e in errors), errors
 
     results, log = minutes(settings.INFLUXDB_URL, 2, "back")
     assert [state for state, _ in results] == ["SUCCESS"] * 4, results
-    assert said(log, "ERROR") == [] and said(log, "WARNING") == [], log
-    back = [line for line in said(log, "INFO") if "answers again" in line]
+    assert logged(log, "ERROR") == [] and logged(log, "WARNING") == [], log
+    back = [line for line in logged(log, "INFO") if "answers again" in line]
     assert back == [
         "write_current_prices: InfluxDB answers again",
         "write_current_forecasts: InfluxDB answers again",
     ], log
 
     results, log = minutes(gone, 1, "again")  # the next outage is said again
-    assert len(said(log, "ERROR")) == 2 and "Traceback" not in log, log
+    assert len(logged(log, "ERROR")) == 2 and "Traceback" not in log, log

@@ -1,6 +1,7 @@
 """A real Celery worker in a child process, on the real Redis broker and the test database."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -98,6 +99,15 @@ def output(worker: subprocess.Popen) -> str:
         _idle(worker, timeout=10)
     stop(worker)
     return _tail(worker)
+
+
+# A line the worker logged itself: "[<time>: LEVEL/<process>] message".
+LINE = re.compile(r"^\[[^\]]*: (\w+)/\w+\] (.*)$")
+
+
+def logged(log: str, level: str) -> list[str]:
+    """The messages the worker logged at `level` (its own lines: a traceback's are not)."""
+    return [m.group(2) for m in map(LINE.match, log.splitlines()) if m and m.group(1) == level]
 
 
 def stop(proc: subprocess.Popen) -> None:
