@@ -18,14 +18,19 @@ where a beat told to stop (SIGTERM) does (enrich.beat_stop).
 import logging
 import os
 import socket
+from datetime import UTC, datetime
 
+from celery.beat import SchedulingError
+from celery.result import denied_join_result
 from django.db.models import QuerySet
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
+from kombu.exceptions import OperationalError
 
 from enrich.beat_stop import stop_if_asked
 from enrich.beat_zones import UnknownZone, read_unknown_zones, unknown_zone
 from enrich.redis import alive
+from enrich.redis.client import redacted_url
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,37 @@ def skipped_tasks(unloadable: dict[int, str] | None = None) -> set[tuple[str, in
 class Scheduler(DatabaseScheduler):
     _skipped_said: frozenset[tuple[str, int, str]] = frozenset()
     _recorder: alive.Recorder | None = None
+    _broker_lost: datetime | None = None  # since when due tasks cannot be sent
+
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        # The beat never waits for a result; Celery's Redis result store subscribed to each
+        # sent task's result all the same, which, Redis out of reach, it tried 20 times a
+        # second apart (an ERROR line each, then a CRITICAL "must be restarted") per due task.
+        with denied_join_result():
+            try:
+                result = super().apply_async(entry, producer, advance, **kwargs)
+            except SchedulingError as exc:
+                if not isinstance(exc.__context__, OperationalError):
+                    raise
+                self._not_sent(entry.name, exc.__context__)
+                return None
+        if self._broker_lost is not None:
+            self._broker_lost = None
+            logger.info("Beat: the Celery broker answers again; due tasks are sent")
+        return result
+
+    def _not_sent(self, name: str, exc: OperationalError) -> None:
+        """One line per due task the broker out of reach kept from being sent (not Celery's
+        "Message Error" and traceback); the whole error the first time."""
+        if self._broker_lost is None:
+            self._broker_lost = datetime.now(UTC)
+            broker = redacted_url(self.app.conf.broker_url)
+            logger.error("Beat: %r was not sent: the Celery broker (%s) cannot be reached; each "
+                         "due task says so in one line until it answers again (beat sends each "
+                         "at its next due time): %s", name, broker, exc)  # fmt: skip
+        else:
+            logger.warning("Beat: %r was not sent: the Celery broker still cannot be reached "
+                           "(since %s UTC)", name, f"{self._broker_lost:%Y-%m-%d %H:%M:%S}")  # fmt: skip
 
     def enabled_models_qs(self) -> QuerySet:
         unloadable = unloadable_crontabs()
