@@ -97,6 +97,17 @@ def held_plan(load: FlexibleLoad, now: datetime, held: HeldStarts | None) -> dic
     return found
 
 
+def without_the_moment(message: str, now: datetime) -> str:
+    """The reason with the moment it was found at written as "now": the sensor stays available
+    without a plan, and Home Assistant records every change of its attributes, so a reason
+    naming the publication's time ("between now (2026-12-06T10:58:00.045006+00:00) and ...")
+    was a recorded change every minute. The moment comes as the planner writes it or to the
+    second, as the message about the stored prices does."""
+    for moment in (now.isoformat(), now.isoformat(timespec="seconds")):
+        message = message.replace(f"now ({moment})", "now").replace(moment, "now")
+    return message
+
+
 def load_state(load: FlexibleLoad, now: datetime, held: HeldStarts | None = None) -> EntityState:
     found = held_plan(load, now, held)
     about: dict[str, Any] = {
@@ -110,7 +121,8 @@ def load_state(load: FlexibleLoad, now: datetime, held: HeldStarts | None = None
     plan = found["plan"]
     if plan is None:
         known = {"known": found["known"]} if found["known"] else {}
-        return EntityState(load_spec(load), UNKNOWN, {**about, **known, "reason": found["message"]})
+        reason = without_the_moment(found["message"], now)
+        return EntityState(load_spec(load), UNKNOWN, {**about, **known, "reason": reason})
     about |= {name: plan.get(name) for name in PLAN_FIELDS}
     about["windows"] = [{"start": w["start"], "end": w["end"]} for w in plan["windows"]]
     # Running now is best: the start is this very moment, already past for a time trigger.

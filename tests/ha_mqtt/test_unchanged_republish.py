@@ -143,3 +143,24 @@ def test_a_cached_answer_turning_stale_is_published(
         k: v for k, v in fresh.items() if k != "stale"
     }
     assert "age_seconds" not in stale
+
+
+@pytest.mark.parametrize("stored", [5, 0], ids=["too few prices", "no prices"])
+def test_a_load_without_a_plan_repeats_its_reason_a_minute_later(
+    topics, subscriber, broker, settings, monkeypatch, stored
+):
+    """A load that cannot be planned stays available (its reason shows in Home Assistant), so
+    a reason naming the moment of the publication was a change HA recorded every minute."""
+    anchor = homes.hour_start()
+    # Slots H-1..H+3 (or none): four hours cannot end by H+6 from H+20 min.
+    site = homes.utc_home(settings.INFLUXDB_DATABASE, anchor, count=stored)
+    dishwasher = homes.load(site, anchor, hours=4)
+    topic = f"{topics.root}/site_{site.pk}/load_{dishwasher.pk}_start/attributes"
+    moment = anchor + 20 * MINUTE + timedelta(seconds=3, microseconds=250)
+    first = dict(publication(broker, topics, subscriber, moment, monkeypatch))[topic]
+    second = dict(publication(broker, topics, subscriber, moment + MINUTE, monkeypatch))[topic]
+    assert second == first  # byte for byte
+    reason = json.loads(first)["reason"]
+    before = (anchor + 6 * timedelta(hours=1)).isoformat()
+    assert f"between now and {before}" in reason
+    assert moment.isoformat(timespec="seconds") not in reason
