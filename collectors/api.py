@@ -8,7 +8,8 @@ the answer's cache time ran out brought nothing newer: it failed, made no call (
 limit) or found no data. While that run is still fetching (the first seconds of every cycle,
 when beat also fires the minute's publication) the answer is not stale yet; with no run
 recorded at all (no worker, beat stopped) it is stale once the collect task's time limit has
-passed."""
+passed. An answer fetched between two cycles was still fresh at the next cycle's run (recorded
+"cached"): the run due is then the cycle after that one."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -48,25 +49,30 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
     }
 
 
-def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer) -> bool:
+def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer, cycle: int) -> bool:
     """Whether an answer past its cache time is stale: a run of its target since its fetch
     ended without a newer answer ("cached" is a run that left the call to one fetching), or
-    the collect task's time limit has passed since the cache time ran out (see the module)."""
+    the collect task's time limit has passed since the run that should have fetched was due
+    (see the module); `cycle`: the source's cache time, which beat's cycle for it is."""
     if not answer.stale:
         return False
-    due = answer.fetched_at + timedelta(seconds=answer.ttl_seconds)
-    if datetime.now(UTC) >= due + timedelta(seconds=pipeline.RUN_TIME_LIMIT_SECONDS):
-        return True
-    return (
-        CollectorRun.objects.filter(
-            source=config.source,
-            provider=config.provider,
-            target=target_key,
-            started__gt=answer.fetched_at,
-        )
-        .exclude(status=CollectorRun.Status.CACHED)
-        .exists()
+    runs = CollectorRun.objects.filter(
+        source=config.source,
+        provider=config.provider,
+        target=target_key,
+        started__gt=answer.fetched_at,
     )
+    if runs.exclude(status=CollectorRun.Status.CACHED).exists():
+        return True
+    due = answer.fetched_at + timedelta(seconds=answer.ttl_seconds)
+    # Fetched between two cycles (the setup page's collect now), the answer was still fresh at
+    # the next cycle's run, which left the call to the cycle after it, one cache time later (a
+    # run after the cache time that made no call left it to another run fetching then).
+    found_fresh = runs.filter(started__lt=due).order_by("-started")
+    skipped = found_fresh.values_list("started", flat=True).first()
+    if skipped is not None:
+        due = max(due, skipped + timedelta(seconds=cycle))
+    return datetime.now(UTC) >= due + timedelta(seconds=pipeline.RUN_TIME_LIMIT_SECONDS)
 
 
 def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
@@ -98,7 +104,8 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
     except CacheUnavailable as exc:  # the other sources and the stored prices are still read
         answer, unread = None, unreadable("the last answer", exc)
     if answer is not None:
-        answer = replace(answer, stale=_stale(config, target.key, answer))
+        cycle = cache.ttl_for(config.source)
+        answer = replace(answer, stale=_stale(config, target.key, answer, cycle))
     # e.g. prices: the slot running now, not the one at the fetch
     at_read = adapter_for(config.source, config.provider).current_at_read(config, target, answer)
     if at_read is not None:

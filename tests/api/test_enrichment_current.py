@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from collectors import clock, pipeline, tasks
+from collectors.models import CollectorRun
 from enrich.models import Site
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support import configs
@@ -110,6 +111,30 @@ def test_an_answer_whose_next_run_never_came_is_stale_after_the_collect_time_lim
     assert pipeline.collect(config, now=fetched).status == "ok"
     entry = air_quality(api)
     assert entry["stale"] is True and entry["last_run"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("skipped", [None, 20, 68], ids=["no run", "a run", "an older run"])
+def test_an_answer_fetched_between_two_cycles_is_stale_once_the_next_cycle_brought_nothing(
+    api, seattle, settings, monkeypatch, skipped
+):
+    """Fetched off the schedule (the setup page's collect now, a collection started by hand),
+    its cache time runs out where no run is due: the cycle's run before that found it fresh and
+    left the call to the next cycle. It was marked stale from 150 s after the cache time until
+    that next run (carbon fetched at 10:50: stale from 11:08 to 11:15, with the API fine)."""
+    site, config = seattle
+    monkeypatch.setattr(clock, "utc_now", lambda: OBSERVED + timedelta(minutes=40))
+    hour = settings.CACHE_TTL_SECONDS["air_quality"]
+    fetched = datetime.now(UTC) - timedelta(seconds=hour + 600)  # ran out 10 min ago
+    assert pipeline.collect(config, now=fetched).status == "ok"
+    if skipped is not None:  # that cycle's run, `skipped` minutes ago: fresh, no call
+        CollectorRun.objects.create(
+            source=config.source, provider=config.provider, target=air_quality(api)["target"],
+            started=datetime.now(UTC) - timedelta(minutes=skipped),
+            status=CollectorRun.Status.CACHED, served="fresh cached answer",
+        )  # fmt: skip
+    # The next cycle comes one cache time after that run: 40 min from now, or it came 8 min
+    # ago and brought nothing. With no run at all, no worker ran the cycle.
+    assert air_quality(api)["stale"] is (skipped != 20)
 
 
 @pytest.mark.parametrize("hours", [2.5, 3.5, 26])
