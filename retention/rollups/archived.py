@@ -37,7 +37,9 @@ def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outco
     stretch of days ("2023-01-01 to 2023-01-31 (31 days): ..."): daily_energy_by_device's
     local days wholly archived (a partly archived one is named by its entities' lines),
     hourly_room_activity's UTC days (its hours are UTC hours). The entities or areas it wrote
-    rows for there (from raw points still in InfluxDB: not tiered then) are named too."""
+    rows for there (from raw points still in InfluxDB: not tiered then) are named too. They
+    come first: a line per stretch, before the per-entity lines a long range can give (the
+    run keeps the first 100, `manage.py rebuild_view` prints the first 10)."""
     if name == "daily_carbon_summary":
         return outcome
     written: dict[date, set[str]] = defaultdict(set)
@@ -52,6 +54,7 @@ def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outco
         hours_end = local_day_start(last + DAY) - timedelta(microseconds=1)
         days = ArchiveObject.deleted_days(utc_date(local_day_start(first)), utc_date(hours_end))
         utc = "UTC "
+    lines = []
     for start, end in stretches(sorted(days), DAY):
         span = str(start) if start == end else f"{start} to {end}"
         line = f"{span} ({counted((end - start).days + 1, utc + 'day')}): {ARCHIVED}"
@@ -61,7 +64,8 @@ def name_archived(name: str, first: date, last: date, outcome: Outcome) -> Outco
                 f", but for the rows written for {listed(shown)} from raw points of these "
                 "days still in InfluxDB (not tiered then)"
             )
-        outcome.skipped.append(line)
+        lines.append(line)
+    outcome.skipped[:0] = lines
     return outcome
 
 

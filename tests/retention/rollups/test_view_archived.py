@@ -77,11 +77,11 @@ def test_a_room_rebuild_names_the_hours_it_keeps_archived_or_daily(
     assert run.status == "ok" and run.records_processed == 0
     # Before: only the archived day was named; the daily tier's hours were kept unnamed.
     assert run.details["skipped"] == [
+        "2024-12-31 (1 UTC day): archived (the daily rows left InfluxDB for the archive, which a "
+        "rebuild does not read); their rows are kept as they were",
         "Hall 2025-01-01T00:00:00+00:00 to 2025-01-01T23:00:00+00:00 (24 hours): only daily "
         "tier rows remain (a daily row cannot tell hours apart); their rows are kept as they "
         "were",
-        "2024-12-31 (1 UTC day): archived (the daily rows left InfluxDB for the archive, which a "
-        "rebuild does not read); their rows are kept as they were",
     ]
     rows = HourlyRoomActivity.objects.order_by("hour")
     assert [(row.motion_count, round(row.occupancy_rate, 4)) for row in rows] == [(1, 0.1667)] * 48
@@ -108,11 +108,11 @@ def test_a_local_day_partly_archived_keeps_its_row(
     rows = DailyEnergyByDevice.objects.order_by("date")
     assert [(r.date, round(r.total_kwh, 6)) for r in rows] == [(first, 2.4), (last, 2.4)]
     assert run.records_processed == 0 and run.details["skipped"] == [
+        "2024-12-31 (1 day): archived (the daily rows left InfluxDB for the archive, which a "
+        "rebuild does not read); their rows are kept as they were",
         "sensor.tv_power 2025-01-01: part of this local day lies in a UTC day the archive took "
         "out of InfluxDB (its daily rows left for the archive, which a rebuild does not read): "
         "read from the rest alone it would lose that part's energy; the row is kept",
-        "2024-12-31 (1 day): archived (the daily rows left InfluxDB for the archive, which a "
-        "rebuild does not read); their rows are kept as they were",
     ]
 
 
@@ -146,3 +146,26 @@ def test_archived_days_are_named_beside_the_rows_of_an_entity_not_tiered(
         ("sensor.tv_power", DAY1, 2.4),
         ("sensor.tv_power", DAY2, 2.4),
     ]
+
+
+def test_the_command_names_the_archived_days_before_a_dozen_entities_lines(
+    ha_db: HaDatabase, enrich_db: str, local_archive, settings, capsys
+):
+    settings.TIME_ZONE = "Europe/Berlin"  # 2025-01-01 starts at 23:00 UTC on 2024-12-31
+    start = datetime(2024, 12, 30, tzinfo=UTC)
+    plugs = [f"sensor.plug_{n:02}_power" for n in range(12)]
+    for plug in plugs:
+        ha_db.saved_entity("official", plug, [(start, 100)], unit="W", kind="power")
+    first, last = date(2024, 12, 31), date(2025, 1, 1)
+    rebuild_view(ENERGY, first, last, now=start + timedelta(days=3))
+    assert tiers.downsample_hourly(start.date(), date(2025, 1, 2), now=LATER).status == "ok"
+    assert tiers.downsample_daily(start.date(), date(2025, 1, 1), now=LATER).status == "ok"
+    assert run_archive(LATER).status == "ok"
+
+    call_command("rebuild_view", ENERGY, "--start", str(first), "--end", str(last))
+
+    # Before: twelve lines "sensor.plug_NN_power 2025-01-01: part of this local day ..." came
+    # first, and the command prints ten: the archived day was not named.
+    out = capsys.readouterr().out
+    assert "skipped (13):\n  2024-12-31 (1 day): archived (the daily rows left InfluxDB" in out
+    assert "sensor.plug_00_power 2025-01-01: part of this local day" in out
