@@ -207,8 +207,8 @@ def plan_archive(
                     len(group["rows"]),
                     len(group["data"]),
                     f"{len(group['data'])} bytes, below the {minimum} bytes minimum object "
-                    f"size; written when it grows past it or when {group['start'].year} "
-                    f"closes (on {year_end + timedelta(days=settings.RETENTION_DAILY_DAYS)})",
+                    f"size; written when it grows past it or when all of {group['start'].year} "
+                    f"is due (on {year_end + timedelta(days=settings.RETENTION_DAILY_DAYS)})",
                 )
             )
             group = None

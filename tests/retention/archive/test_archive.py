@@ -145,6 +145,11 @@ def test_small_months_are_grouped_up_to_the_minimum_object_size(tier, s3, settin
         8 * 60,
     )
     assert "below the" in waiting.why
+    # 2024 closed on 2025-01-01; its December is due (older than RETENTION_DAILY_DAYS) a year on.
+    # Before: "... or when 2024 closes (on 2026-01-01)", in March 2025.
+    assert waiting.why.endswith(
+        "written when it grows past it or when all of 2024 is due (on 2026-01-01)"
+    )
 
     report = run_archive(NOW)
     assert [o["key"] for o in report.objects] == [o.key for o in plan.objects]
