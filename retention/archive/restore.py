@@ -166,7 +166,11 @@ def _expanded(table: pa.Table) -> pa.Table:
         for name in full.keys() - types.keys():
             types[name] = pa.float64()  # a derived attribute coverage no row of a file kept
         rows.append({name: row[name] for name in fmt.REQUIRED_COLUMNS} | full)
-    return fmt.rows_to_table(rows, types)
+    # In the files' order (the known fields, then the others by name), not in a set's order,
+    # which changes from one process to the next: a range restored twice gives one schema.
+    layout = {name: types[name] for name in fmt.KNOWN_FIELDS if name in types}
+    layout |= {name: types[name] for name in sorted(types) if name not in layout}
+    return fmt.rows_to_table(rows, layout)
 
 
 def table_readings(table: pa.Table) -> Iterator[Reading]:

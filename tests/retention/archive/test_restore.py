@@ -231,6 +231,27 @@ def test_restore_gives_back_the_fields_the_tiers_leave_out_of_their_rows(tier, s
             assert restored[(entity_id, row.start)] == want
 
 
+def test_a_restored_table_has_the_columns_of_the_archive_files_in_their_order(tier, s3):
+    """The fields put back (a weather attribute's coverage seconds) were appended in a set's
+    order, which changes from one process to the next: the same range restored twice with
+    --output gave files whose columns differed in order."""
+    ha = HaDatabase(tier.database)
+    start = datetime(2022, 3, 1, tzinfo=UTC)
+    attributes = {"temperature": 12.5, "humidity": 80, "pressure": 1013.0, "wind_speed": 9.0}
+    ha.saved_entity("official", "weather.home", [(start, "sunny", attributes)])
+    first, end = start.date(), start.date() + timedelta(days=2)
+    for run in (tiers.downsample_hourly(first, end), tiers.downsample_daily(first, end)):
+        assert (run.status, run.errors) == ("ok", "")
+    assert run_archive(NOW).errors == []
+
+    names = restore_from_archive(first, end).column_names
+
+    fixed = ["time", "entity_id", "kind", *fmt.KNOWN_FIELDS]
+    others = names[len(fixed) :]
+    assert names[: len(fixed)] == fixed and others == sorted(others)
+    assert {f"{name}_coverage_seconds" for name in attributes} <= set(others)
+
+
 def test_the_command_refuses_options_it_would_ignore(archived, tier, tmp_path):
     target = tmp_path / "feb.parquet"
     # Before: --database was dropped without a word and the file written.
