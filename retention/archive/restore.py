@@ -145,13 +145,26 @@ def restore_under_lock(
     *,
     storage: ArchiveStorage | None = None,
     progress: Progress | None = None,
-) -> pa.Table:
+) -> Restored:
     """`restore_from_archive` holding the archive's lock (`restore_lock`, its value naming
     `owner`) while it lists and downloads the files: what `manage.py restore_from_archive
     --output` writes. The range is checked before the lock is taken."""
     start, end = _range(start_date, end_date)
     with restore_lock(owner) as lock:
-        return restore_from_archive(start, end, storage=storage, progress=_renewing(lock, progress))
+        covering = [o.key for o in objects_covering(start, end)]
+        progress = _renewing(lock, progress)
+        table = restore_from_archive(start, end, storage=storage, progress=progress)
+    return Restored(table, start, end, covering)
+
+
+@dataclass
+class Restored:
+    """What `restore_under_lock` read: the rows of start_date..end_date and the files."""
+
+    table: pa.Table
+    start_date: date
+    end_date: date
+    objects: list[str]
 
 
 def _expanded(table: pa.Table) -> pa.Table:

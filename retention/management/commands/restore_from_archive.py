@@ -2,6 +2,7 @@
 InfluxDB database RESTORE_INFLUXDB_DATABASE (measurement entity_aggregates), or with --output
 into one Parquet file; either holds the archive's lock while it reads the archive."""
 
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from enrich.redis.lock import LockLost
 from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
-from retention.archive.restore import restore_to_influxdb, restore_under_lock
+from retention.archive.restore import days_held, restore_to_influxdb, restore_under_lock
 from retention.archive.restore_target import RestoreTargetRefused
 from retention.archive.store import StorageError
 from retention.management.commands._redis import archive_lock_lost, redis_gone
@@ -61,12 +62,14 @@ class Command(BaseCommand):
             if output is not None:
                 check_output(output, force)
                 owner = f"restore to the file {output}"
-                table = restore_under_lock(start_date, end_date, owner, progress=progress)
+                read = restore_under_lock(start_date, end_date, owner, progress=progress)
                 try:
-                    output.write_bytes(to_parquet(table, settings.ARCHIVE_COMPRESSION))
+                    output.write_bytes(to_parquet(read.table, settings.ARCHIVE_COMPRESSION))
                 except OSError as exc:
                     raise CommandError(f"--output {str(output)!r}: {exc.strerror}.") from None
-                self.stdout.write(f"{counted(table.num_rows, 'row')} written to {output}")
+                days = days_held(read.table)
+                range_ = (read.start_date, read.end_date)
+                self.stdout.write(_said(read.table.num_rows, *range_, read.objects, days, output))
                 return
             report = restore_to_influxdb(start_date, end_date, database, progress=progress)
         except RestoreTargetRefused as exc:  # named by --database, or by the setting
@@ -81,13 +84,19 @@ class Command(BaseCommand):
         except LockLost as exc:  # renewed before each file and the write: it had expired
             done = f"Nothing was restored: the restore stopped before writing to {_where(output)}."
             raise archive_lock_lost(exc, *LOST, done, "restores the range") from None
-        self.stdout.write(
-            f"{counted(report.records, 'row')} of {report.start_date}..{report.end_date} from "
-            f"{counted(len(report.objects), 'archive file')} written to InfluxDB database "
-            f"{report.database!r} (measurement entity_aggregates); the archive held rows for "
-            f"{report.days:,} of the {counted(report.days_asked, 'day')} asked"
-            + (NOT_INDEXED if not report.objects else "")
-        )
+        where = f"InfluxDB database {report.database!r} (measurement entity_aggregates)"
+        range_ = (report.start_date, report.end_date)
+        self.stdout.write(_said(report.records, *range_, report.objects, report.days, where))
+
+
+def _said(records: int, start: date, end: date, objects: list[str], days: int, where) -> str:
+    """What the command prints once it restored the range (into InfluxDB or --output)."""
+    return (
+        f"{counted(records, 'row')} of {start}..{end} from "
+        f"{counted(len(objects), 'archive file')} written to {where}; the archive held rows for "
+        f"{days:,} of the {counted((end - start).days + 1, 'day')} asked"
+        + (NOT_INDEXED if not objects else "")
+    )
 
 
 # Restore finds files only through their ArchiveObject rows (docs/storage.md, Restore).

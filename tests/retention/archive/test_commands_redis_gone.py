@@ -152,7 +152,10 @@ def test_redis_gone_stops_a_restore_to_a_file_saying_nothing_was_restored(
     monkeypatch.undo()
     capsys.readouterr()
     call_command(*argv)
-    assert capsys.readouterr().out == f"{3 * ROWS:,} rows written to {target}\n"
+    assert capsys.readouterr().out == (
+        f"{3 * ROWS:,} rows of 2021-01-01..2023-12-31 from 3 archive files written to {target}; "
+        "the archive held rows for 1,095 of the 1,095 days asked\n"
+    )
     assert fmt.table_rows(fmt.from_parquet(target.read_bytes())) == archived
 
 

@@ -123,7 +123,9 @@ def test_the_report_counts_the_days_restored_apart_from_the_days_asked(archived,
     assert "the archive held rows for 2 of the 5 days asked" in out
 
 
-def test_a_restore_no_indexed_file_covers_says_to_index_the_archive(archived, tier, capsys):
+def test_a_restore_no_indexed_file_covers_says_to_index_the_archive(
+    archived, tier, capsys, tmp_path
+):
     """After losing enrich's database (docs/storage.md, Restore), the archive's files are in
     the store but not in its index: the command said "0 rows ... from 0 archive files" and
     exited 0, not how to find them."""
@@ -131,6 +133,15 @@ def test_a_restore_no_indexed_file_covers_says_to_index_the_archive(archived, ti
     call_command("restore_from_archive", "2022-02-01", "2022-02-28")
     out = capsys.readouterr().out
     assert out.startswith("0 rows of 2022-02-01..2022-02-28 from 0 archive files written"), out
+    assert "no archive file the index knows of covers these days" in out
+    assert "manage.py rebuild_archive_index" in out
+    # Before: "0 rows written to .../feb.parquet", an empty file and not a word of the index.
+    target = tmp_path / "feb.parquet"
+    call_command("restore_from_archive", "2022-02-01", "2022-02-28", "--output", str(target))
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"0 rows of 2022-02-01..2022-02-28 from 0 archive files written to {target};"
+    )
     assert "no archive file the index knows of covers these days" in out
     assert "manage.py rebuild_archive_index" in out
     call_command("rebuild_archive_index")
@@ -170,6 +181,10 @@ def test_the_command_restores_into_influxdb_and_to_a_parquet_file(archived, tier
 
     target = tmp_path / "feb.parquet"
     call_command("restore_from_archive", "2022-02-01", "2022-02-28", "--output", str(target))
+    assert capsys.readouterr().out == (
+        f"140 rows of 2022-02-01..2022-02-28 from 1 archive file written to {target}; the archive "
+        "held rows for 28 of the 28 days asked\n"
+    )
     assert fmt.table_rows(fmt.from_parquet(target.read_bytes())) == in_range(
         archived, date(2022, 2, 1), date(2022, 2, 28)
     )

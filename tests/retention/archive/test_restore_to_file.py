@@ -59,7 +59,9 @@ def test_an_archive_run_expiring_files_waits_for_a_restore_to_a_file(
     monkeypatch.setattr("retention.management.commands.restore_from_archive.tqdm", bar)
     target = tmp_path / "three-years.parquet"
     call_command("restore_from_archive", *RANGE, "--output", str(target))
-    assert capsys.readouterr().out.startswith(f"{3 * 2 * 365:,} rows written to {target}")
+    assert capsys.readouterr().out.startswith(
+        f"{3 * 2 * 365:,} rows of 2021-01-01..2023-12-31 from 3 archive files written to {target};"
+    )
     assert written(target) == archived
     [archive] = beside
     assert (archive.status, archive.expired) == ("skipped", [])
