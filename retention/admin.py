@@ -322,7 +322,8 @@ REDISCOVERED = (
 KEPT_OUT = "Discovery leaves the switch as it is; retention still downsamples as before."
 COUNTED_AGAIN = (
     "Their rows are computed again from the first day whose hourly aggregates still exist; "
-    "older days come back with manage.py rebuild_view where the daily aggregates hold them."
+    "older days come back with manage.py rebuild_view where the daily aggregates hold them and "
+    "the local day is a whole UTC day (TIME_ZONE at UTC+0 then: a daily row cannot be split)."
 )
 
 

@@ -326,6 +326,11 @@ def test_motion_sensors_kept_out_of_the_views_leave_their_rooms_and_come_back(ad
 
     run = follow_ups()[-1]
     assert f"Counted in the views again: 2 entities. {COUNTED_AGAIN}" in said, said
+    # Before, it promised the older days back from the daily aggregates in any time zone.
+    assert (
+        "rebuild_view where the daily aggregates hold them and the local day is a whole UTC day"
+        in said[-1]
+    )
     run = follow(run.pk, ACTIVITY)
     assert run.status == "ok", run.errors
     kitchen, office = activity("kitchen"), activity("office")
