@@ -49,6 +49,10 @@ def _as_date(value: date | datetime | None) -> date | None:
     return value
 
 
+def _rounded(total: float | None) -> float | None:
+    return None if total is None else round(total, 9)
+
+
 def _where(entity_id: str | None, start: date | None, end: date | None) -> tuple[str, list]:
     """The WHERE clause (or "") and its parameters for an entity and a range of dates."""
     conditions, bound = [], []
@@ -122,9 +126,10 @@ class MaterializedViewManager:
         counted. The cost is None (currency "") when a day has none (no price known) or the
         days' currencies differ: never the sum of only some days."""
         where, bound = _where(None, start, end)
+        # Sums rounded as the rows are (9 decimals): 20.357 kWh, not 20.357000000000003.
         return [
-            {"entity_id": entity_id, "total_kwh": kwh, "cost": cost, "currency": currency,
-             "peak_power": peak, "days": days}
+            {"entity_id": entity_id, "total_kwh": _rounded(kwh), "cost": _rounded(cost),
+             "currency": currency, "peak_power": peak, "days": days}
             for entity_id, kwh, cost, currency, peak, days in _select(
                 ENERGY_BY_DEVICE_SQL.format(where=where), bound
             )

@@ -306,3 +306,15 @@ def test_a_state_read_from_tier_rows_is_on_for_the_views_as_for_the_tiers(
     # The 5th begins with the daily row's last_state. Before: "detected" and "yes" (and
     # "locked", which the tiers counted on) were read as off there: 0.0, 0.0.
     assert night() == [1.0] * 6 + [0.0] * 2
+
+
+def test_totals_per_device_are_rounded_as_the_rows_are():
+    # A meter's days of 0.1 and 0.2 kWh: their sum in binary floats is 0.30000000000000004
+    # kWh (before: given so).
+    DailyEnergyByDevice.objects.bulk_create(
+        DailyEnergyByDevice(entity_id="sensor.kettle_energy", date=day, total_kwh=kwh,
+                            cost=round(kwh * 0.1, 9), currency="EUR", cost_source="price_slots")
+        for day, kwh in ((DAY1, 0.1), (DAY2, 0.2))
+    )  # fmt: skip
+    [total] = MaterializedViewManager().energy_by_device(start=DAY1, end=DAY2)
+    assert (total["total_kwh"], total["cost"], total["days"]) == (0.3, 0.03, 2)
