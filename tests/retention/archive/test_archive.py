@@ -581,7 +581,10 @@ def test_the_commands_count_one_file_of_one_row_in_the_singular(
     assert "  archives/2022/data_2022-01-01.parquet  2022-01-01..2022-12-31  1 row  " in out, out
     target = tmp_path / "2022.parquet"
     call_command("restore_from_archive", "2022-01-01", "2022-12-31", "--output", str(target))
-    assert capsys.readouterr().out == f"1 row written to {target}\n"
+    assert capsys.readouterr().out == (
+        f"1 row of 2022-01-01..2022-12-31 from 1 archive file written to {target}; the archive "
+        "held rows for 1 of the 365 days asked\n"
+    )
 
 
 def test_the_command_says_how_many_rows_left_influxdb(tier, local_archive, capsys):
