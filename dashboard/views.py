@@ -54,7 +54,9 @@ def _setup_page(request: HttpRequest, form: SetupForm, status: int = 200, **extr
 
 def _influx_test(request: HttpRequest, form: SetupForm) -> HttpResponse:
     """The setup form's "Test connection": the URL and database as the form reads them, or why
-    one is none."""
+    one is none. Only a test that passed says which settings to put in .env: after a failed one
+    they would point enrich at an InfluxDB or a database that is not there; the check's own
+    message says what to fix."""
     given = {}
     for name in ("influxdb_url", "ha_database"):
         field = form.fields[name]
@@ -65,7 +67,7 @@ def _influx_test(request: HttpRequest, form: SetupForm) -> HttpResponse:
             return _setup_page(request, form, status=400, influx_check=check)
     url, database = given["influxdb_url"], given["ha_database"]
     check = first_run.check_influxdb(url, database)
-    note = first_run.settings_note(url, database)
+    note = first_run.settings_note(url, database) if check.ok else ""
     return _setup_page(request, form, influx_check=check, influx_note=note)
 
 

@@ -1,5 +1,6 @@
 """Who may see and use the start page, and what a bad setup answers."""
 
+import html
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ from django.contrib.auth.models import User
 
 from dashboard.choices import preselected
 from enrich.models import ProviderConfig, Site
+from tests.support.isolation import fresh_database
 from tests.support.setup_form import FORM, no_site_page
 
 pytestmark = pytest.mark.django_db
@@ -98,18 +100,41 @@ def test_a_site_name_no_influxdb_tag_can_hold_is_refused(client):
     assert not Site.objects.exists()
 
 
-def test_a_wrong_database_name_is_named_with_the_ones_that_exist(client, settings):
+def test_a_wrong_database_name_is_named_with_the_ones_that_exist(client):
     client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
     response = client.post(
         "/setup/", {**FORM, "action": "test", "ha_database": "no_such_database_here"}
     )
-    text = response.content.decode()
+    text = html.unescape(response.content.decode())
     assert response.status_code == 200
-    assert "has no database &#x27;no_such_database_here&#x27;" in text
+    assert "has no database 'no_such_database_here' (it has: " in text
+    # The advice is where the right name is; the page said to set
+    # HA_INFLUXDB_DATABASE=no_such_database_here in .env and restart, a database that is not there.
+    assert "InfluxDB integration names it in its configuration (`database:`" in text
+    assert "HA_INFLUXDB_DATABASE=no_such_database_here" not in text
+    assert "in .env and restart" not in text
+
+
+def test_an_influxdb_url_where_none_answers_is_not_advised_for_env(client):
+    # The page said "set INFLUXDB_URL=http://127.0.0.1:9 ... in .env and restart", a URL where
+    # no InfluxDB answers.
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    form = {**FORM, "action": "test", "influxdb_url": "http://127.0.0.1:9"}
+    text = html.unescape(client.post("/setup/", form).content.decode())
+    assert "No InfluxDB answers at http://127.0.0.1:9: " in text
+    assert "INFLUXDB_URL=http://127.0.0.1:9" not in text and "in .env" not in text
+
+
+def test_a_test_that_passes_on_another_database_says_what_to_put_in_env(client):
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "x"))
+    with fresh_database("setup") as database:
+        form = {**FORM, "action": "test", "ha_database": database}
+        text = html.unescape(client.post("/setup/", form).content.decode())
+    assert f"answers at {FORM['influxdb_url']} and holds '{database}'." in text
     assert (
-        f"INFLUXDB_URL={settings.INFLUXDB_URL} and HA_INFLUXDB_DATABASE=no_such_database_here"
-        in text
-    )
+        f"set INFLUXDB_URL={FORM['influxdb_url']} and HA_INFLUXDB_DATABASE={database} in .env "
+        "and restart (make run)"
+    ) in text
 
 
 @pytest.mark.parametrize(
