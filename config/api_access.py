@@ -22,7 +22,7 @@ REST_FRAMEWORK = {
     # DRF's JSON parser, with a body nested too deep for Python's json a 400 (enrich.api.parsers).
     "DEFAULT_PARSER_CLASSES": [
         "enrich.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
+        "enrich.api.parsers.FormParser",  # a charset Python does not know a 400, not UTF-8
         "enrich.api.parsers.MultiPartParser",  # a part without a name a 400, not dropped
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
