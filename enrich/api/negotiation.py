@@ -1,5 +1,6 @@
 """The REST API's content negotiation (REST_FRAMEWORK["DEFAULT_CONTENT_NEGOTIATION_CLASS"])."""
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 
 from enrich.api import params
@@ -9,7 +10,18 @@ class Negotiation(DefaultContentNegotiation):
     """DRF's, with a `?format=` that no renderer of the view writes a 400 naming `format` and
     listing the formats, where DRF answers 404 "Not found.", as if the URL did not exist. Given
     more than once (DRF writes the last one's format) or empty (DRF reads it as left out) it is
-    a 400 naming it too, as every parameter (`params.given`)."""
+    a 400 naming it too, as every parameter (`params.given`). A Content-Type longer than DRF
+    reads (`max_media_type_length`) is a 400 saying so, where DRF answers 415 "Unsupported
+    media type", as if the type (multipart/form-data with a long boundary) were not taken."""
+
+    def select_parser(self, request, parsers):
+        length = len(request.content_type or "")
+        if length > self.max_media_type_length:
+            raise ValidationError({"Content-Type": (
+                f"is {length} characters long, over the {self.max_media_type_length} the API "
+                "reads (a multipart boundary has at most 70 characters); nothing was done."
+            )})  # fmt: skip
+        return super().select_parser(request, parsers)
 
     def select_renderer(self, request, renderers, format_suffix=None):
         params.given(request.query_params, self.settings.URL_FORMAT_OVERRIDE)

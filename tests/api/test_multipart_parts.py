@@ -165,3 +165,22 @@ def test_a_field_sent_as_a_file_is_a_400_saying_so(staff, home, path):
     answer = staff.generic("POST", path, multipart(file, *parts), content_type=MULTIPART)
     assert_400_naming_only(answer, name, "was sent as a file (a multipart part with a filename)")
     assert hostile.counts() == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [f"multipart/form-data; boundary={'b' * 300}", f"application/json; note={'n' * 250}"],
+)
+def test_a_content_type_too_long_to_read_is_a_400_saying_so(staff, home, content_type):
+    # Was a 415 "Unsupported media type \"multipart/form-data; boundary=bbb...\" in request.", as
+    # if the API did not take multipart (or JSON) bodies; a boundary left out is a 400 too.
+    before = hostile.counts()
+    boundary = content_type.partition("boundary=")[2]
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="dry_run"\r\n\r\ntrue\r\n'
+            f"--{boundary}--\r\n" if boundary else '{"dry_run": true}')  # fmt: skip
+    answer = staff.generic("POST", "/retention/archive", body, content_type=content_type)
+    assert_400_naming_only(
+        answer, "Content-Type", f"is {len(content_type)} characters long, over the 256"
+    )
+    assert "a multipart boundary has at most 70 characters" in answer.json()["Content-Type"]
+    assert hostile.counts() == before
