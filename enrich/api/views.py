@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -71,13 +71,21 @@ class SchemaView(SpectacularAPIView):
 
     def handle_exception(self, exc):
         # drf-spectacular's YAML renderer (the schema's default) writes a message as a mapping,
-        # `lang: {string: ..., code: invalid}`: each parameter's message is text, as in JSON.
-        if isinstance(exc, ValidationError) and isinstance(exc.detail, dict):
-            exc.detail = {
-                name: " ".join(map(str, text)) if isinstance(text, list) else str(text)
-                for name, text in exc.detail.items()
-            }
+        # `lang: {string: ..., code: invalid}`, and so the `detail` of a 401, 405 or 406
+        # (`detail: {string: Invalid token., code: authentication_failed}`): each message is
+        # text, as in JSON.
+        if isinstance(exc, APIException):
+            exc.detail = _as_text(exc.detail)
         return super().handle_exception(exc)
+
+
+def _as_text(detail):
+    """An error's detail with each message as plain text (a parameter's messages joined)."""
+    if isinstance(detail, dict):
+        return {name: _as_text(text) for name, text in detail.items()}
+    if isinstance(detail, list):
+        return " ".join(map(str, detail))
+    return str(detail)
 
 
 def read_lang(query) -> None:

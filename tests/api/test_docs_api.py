@@ -1,7 +1,7 @@
 """What docs/api.md states of the API that no other test reads from the page, asked of the real
 endpoints (PostgreSQL, Redis, InfluxDB): the fields a queueing request cannot do without, left
 out and sent empty, are told as the page quotes; the schema's 400 in its own YAML names the
-parameter with its message, as every endpoint's; the price slots end where the look-ahead
+parameter with its message, as every endpoint's, and its other errors are text too; the price slots end where the look-ahead
 does, `known_until` with them, and the carbon forecast lists the slots starting in its own;
 a read-only session's 403 speaks of its user, not of a token."""
 
@@ -79,6 +79,33 @@ def test_the_schema_in_yaml_names_the_parameter_with_its_message(staff, query):
     if name == "lang":
         as_json = staff.get(f"/api/schema/?format=json&{query}").json()
         assert said == as_json
+        asked = staff.get(f"/api/schema/?{query}", HTTP_ACCEPT="application/json")
+        assert asked["Content-Type"] == "application/json" and asked.json() == as_json
+        asked = staff.get(f"/api/schema/?{query}", HTTP_ACCEPT="application/yaml")
+        assert asked["Content-Type"].startswith("application/yaml")
+        assert yaml.safe_load(asked.content) == as_json
+
+
+@pytest.mark.parametrize(
+    ("method", "token", "accept", "status", "said"),
+    [
+        ("POST", None, "*/*", 405, 'Method "POST" not allowed.'),
+        ("GET", "nope", "*/*", 401, "Invalid token."),
+        ("GET", None, "text/html", 406, "Could not satisfy the request Accept header."),
+    ],
+)
+def test_the_schemas_other_errors_in_yaml_are_text_too(staff, method, token, accept, status, said):
+    """Its 401, 405 and 406 were `detail: {string: ..., code: ...}` in YAML, where JSON says
+    `{"detail": "..."}`."""
+    import yaml
+
+    if token:
+        staff.force_authenticate(None)
+        staff.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    answer = staff.generic(method, "/api/schema/?lang=de", HTTP_ACCEPT=accept)
+    assert answer.status_code == status
+    assert answer["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert yaml.safe_load(answer.content) == {"detail": said}
 
 
 @pytest.mark.influxdb
