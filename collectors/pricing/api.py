@@ -74,7 +74,9 @@ class Conflict(Exception):
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:g}h"
+    """A duration in hours, to under a millisecond: `:g` alone keeps six digits, so "2d1m" was
+    "48.0167h" and "300d1m" "7200.02h", 12 s more than asked."""
+    return f"{round(seconds / 3600, 7):.15g}h"
 
 
 def site_provider(site: Site) -> ProviderConfig:

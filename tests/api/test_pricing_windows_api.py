@@ -201,6 +201,20 @@ def test_within_reads_a_number_as_hours_does(client, anchor):
         assert response.json()["within"] == shown
 
 
+def test_a_fractional_unit_is_read_to_the_second_and_answered_so(client, anchor):
+    # 1.5m is 90 s, as 1.5h is 90 min (docs/api.md); the answer said "7200.02h" of 300d1m, 12 s
+    # more than asked (six digits).
+    for within, shown in (("1.5m", "0.025h"), ("2d1m", "48.0166667h"), ("300d1m", "7200.0166667h")):
+        response = client.get(URL, {"hours": "0.0166667", "within": within})
+        assert response.status_code == 200, response.json()
+        assert response.json()["within"] == shown
+    # at most 90 s from now (H+20 min): only the running slot, and no window longer than 90 s
+    slots = client.get("/api/pricing/slots", {"within": "1.5m"}).json()["slots"]
+    assert [slot["start"] for slot in slots] == [iso(anchor)]
+    response = client.get(URL, {"hours": "0.05", "within": "1.5m"})
+    assert_400_naming_only(response, "hours", "more than 0 and at most 0.025h (within)")
+
+
 @pytest.mark.parametrize("within", ["24H", "2D", "1M", "1h30M"])
 def test_within_is_written_in_lowercase_as_its_examples_are(client, anchor, within):
     # Read in any case, "1M" was a minute to a caller who may have meant a month; `type`,
