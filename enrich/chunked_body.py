@@ -28,11 +28,11 @@ def chunked_bodies(app: WSGIApp) -> WSGIApp:
         path = get_path_info(environ)
         if not environ.get("wsgi.input_terminated"):
             said = "Send the body with a Content-Length: this server cannot read a chunked one."
-            return _answer(error_pages.answer(path, 411, "body", said), start_response)
+            return answer_wsgi(error_pages.answer(path, 411, "body", said), start_response)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = environ["wsgi.input"].read(-1 if limit is None else limit + 1)
         if limit is not None and len(body) > limit:
-            return _answer(error_pages.too_large(path), start_response)
+            return answer_wsgi(error_pages.too_large(path), start_response)
         return app(
             {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))},
             start_response,
@@ -45,6 +45,7 @@ def _transfer_encoding(environ: dict[str, Any]) -> str:
     return environ.get("HTTP_TRANSFER_ENCODING", "").lower()
 
 
-def _answer(response: HttpResponse, start_response: Callable) -> Iterable[bytes]:
+def answer_wsgi(response: HttpResponse, start_response: Callable) -> Iterable[bytes]:
+    """`response` sent by a WSGI middleware, before Django sees the request."""
     start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
     return [response.content]

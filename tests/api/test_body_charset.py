@@ -1,16 +1,20 @@
 """The charset a body's Content-Type names: one Python does not know (`x-unknown`) is a 400
 naming it, on the API (JSON, form, multipart) and on the pages, where Django ignored it and read
-the body as UTF-8; one it knows (Latin-1) is read in it. (A charset that is no text encoding,
-`rot13`, is test_bad_input_matrix.py's.)"""
+the body as UTF-8; one it knows (Latin-1) is read in it; one written as an RFC 2231 parameter
+(`charset*=x-unknown''utf-8`), which Django cannot make a request of, is a 400 under gunicorn.
+(A charset that is no text encoding, `rot13`, is test_bad_input_matrix.py's.)"""
 
 import json
 
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 from django.test import Client
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from retention.models import RetentionRun
+from tests.support.web import gunicorn
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
 
@@ -70,3 +74,30 @@ def test_a_form_posted_to_a_page_in_an_unknown_charset_is_a_400_naming_it(conten
     said = 'Content-Type: charset "x-unknown" is no text encoding; send the form in UTF-8.'
     assert page.content.decode() == said
     assert "_auth_user_id" not in browser.session
+
+
+@pytest.mark.django_db(transaction=True)  # gunicorn's own connection sees the user
+def test_a_content_type_django_cannot_read_is_a_400_naming_it_under_gunicorn(tmp_path):
+    # Django raised ValueError ("Invalid encoding 'x-unknown' for RFC 2231 param.") as it made
+    # the request: gunicorn's HTML 500 on every URL, health and GETs included.
+    user = get_user_model().objects.create_user("ops", is_staff=True)
+    token = f"Token {Token.objects.create(user=user).key}"
+    content_type = "application/json; charset*=x-unknown''utf-8"
+    said = ("The Content-Type header cannot be read (Invalid encoding 'x-unknown' for RFC 2231 "
+            "param); nothing was done.")  # fmt: skip
+    with gunicorn(ARCHIVE_LOCAL_DIR=str(tmp_path / "archive")) as (url, _):
+        for method, path in (("GET", "/api/health/"), ("POST", "/retention/archive")):
+            answer = requests.request(method, f"{url}{path}", data=b'{"dry_run": true}',
+                                      headers={"Authorization": token,
+                                               "Content-Type": content_type}, timeout=60)  # fmt: skip
+            assert answer.status_code == 400, (path, answer.text[:200])
+            assert answer.json() == {"Content-Type": said}
+        page = requests.post(f"{url}/login/", data=b"username=ops&password=x",
+                             headers={"Content-Type": content_type}, timeout=60)  # fmt: skip
+        assert (page.status_code, page.text) == (400, said)
+        assert page.headers["Content-Type"] == "text/plain; charset=utf-8"
+        # A charset Python knows, written so, is read.
+        fine = requests.get(f"{url}/api/health/", headers={"Authorization": token,
+                            "Content-Type": "text/plain; charset*=utf-8''utf-8"}, timeout=60)  # fmt: skip
+        assert fine.status_code in (200, 503), fine.text[:200]
+    assert not RetentionRun.objects.exists()
