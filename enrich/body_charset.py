@@ -36,9 +36,10 @@ def body_charset_guard(get_response: Callable[[HttpRequest], HttpResponse]):
 
 def _readable(charset: str) -> bool:
     """Whether `charset` is a text encoding Python knows (`codecs.lookup()` alone also knows
-    codecs that are not of text, which `str.encode()` refuses)."""
+    codecs that are not of text, which `str.encode()` refuses, and `undefined`, which refuses
+    every text with a UnicodeError)."""
     try:
         "".encode(charset)
-    except LookupError:
+    except (LookupError, UnicodeError):
         return False
     return True

@@ -28,11 +28,12 @@ DRY_RUN = {
 
 
 @pytest.mark.parametrize("content_type", list(DRY_RUN))
-@pytest.mark.parametrize("charset", ["x-unknown", "utf-9"])
-def test_a_body_in_a_charset_python_does_not_know_is_a_400_naming_it(
+@pytest.mark.parametrize("charset", ["x-unknown", "utf-9", "undefined"])
+def test_a_body_in_a_charset_python_cannot_read_is_a_400_naming_it(
     staff, home, content_type, charset
 ):
-    # Was read as UTF-8: the archive run was queued (202) on a body nobody can say was UTF-8.
+    # Was read as UTF-8: the archive run was queued (202) on a body nobody can say was UTF-8;
+    # a form in Python's codec `undefined` (which encodes nothing) was a 500.
     answer = staff.generic("POST", "/retention/archive", DRY_RUN[content_type],
                            content_type=f"{content_type}; charset={charset}")  # fmt: skip
     assert answer.status_code == 400, answer.content
@@ -57,8 +58,12 @@ def test_a_body_in_latin_1_is_read_in_latin_1(content_type):
 
 
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=b"])  # fmt: skip
-def test_a_form_posted_to_a_page_in_an_unknown_charset_is_a_400_naming_it(content_type):
-    # Was read as UTF-8: the login form was checked (and its password tried) as if it were.
+@pytest.mark.parametrize("charset", ["x-unknown", "undefined"])
+def test_a_form_posted_to_a_page_in_a_charset_python_cannot_read_is_a_400_naming_it(
+    content_type, charset
+):
+    # Was read as UTF-8: the login form was checked (and its password tried) as if it were; in
+    # Python's codec `undefined` (which encodes nothing) a 500.
     get_user_model().objects.create_user("ops", password="pw-ops-123")
     fields = {"username": "ops", "password": "pw-ops-123"}
     if content_type.startswith("multipart"):
@@ -68,10 +73,10 @@ def test_a_form_posted_to_a_page_in_an_unknown_charset_is_a_400_naming_it(conten
         body = b"username=ops&password=pw-ops-123"
     browser = Client()
     page = browser.generic(
-        "POST", "/login/", body, content_type=f"{content_type}; charset=x-unknown"
+        "POST", "/login/", body, content_type=f"{content_type}; charset={charset}"
     )
     assert page.status_code == 400
-    said = 'Content-Type: charset "x-unknown" is no text encoding; send the form in UTF-8.'
+    said = f'Content-Type: charset "{charset}" is no text encoding; send the form in UTF-8.'
     assert page.content.decode() == said
     assert "_auth_user_id" not in browser.session
 
