@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import generics
@@ -98,7 +98,8 @@ def read_lang(query) -> None:
 class DocsView(SpectacularSwaggerView):
     """The browsable docs page of the schema; a `lang` it cannot pass on to the schema, or a
     `?format=` it cannot write (enrich.api.negotiation), is a 400 in plain text naming it, as
-    the pages say it: its HTML renderer writes only "400 Bad Request"."""
+    the pages say it, and its other errors say theirs ("Invalid token."): its HTML renderer
+    writes only the status, "400 Bad Request", "401 Unauthorized"."""
 
     @extend_schema(parameters=[LANG], responses={200: str, 400: str})
     def get(self, request, *args, **kwargs) -> HttpResponse:
@@ -106,10 +107,19 @@ class DocsView(SpectacularSwaggerView):
         return super().get(request, *args, **kwargs)
 
     def handle_exception(self, exc):
-        if isinstance(exc, ValidationError) and isinstance(exc.detail, dict):
-            said = "; ".join(f"{name}: {text}" for name, text in exc.detail.items())
-            return HttpResponseBadRequest(said, content_type="text/plain; charset=utf-8")
-        return super().handle_exception(exc)
+        if not isinstance(exc, APIException):
+            return super().handle_exception(exc)
+        detail = _as_text(exc.detail)
+        if isinstance(detail, dict):
+            detail = "; ".join(f"{name}: {text}" for name, text in detail.items())
+        answer = super().handle_exception(exc)  # its status, WWW-Authenticate and Retry-After
+        said = HttpResponse(
+            detail, status=answer.status_code, content_type="text/plain; charset=utf-8"
+        )
+        for header in ("WWW-Authenticate", "Retry-After"):
+            if header in answer:
+                said[header] = answer[header]
+        return said
 
 
 class TokenView(ObtainAuthToken):

@@ -173,3 +173,16 @@ def test_a_read_only_user_signed_in_with_a_session_is_not_told_of_a_token(home):
     shown = said.partition(".")[0].replace("'reader'", "'<name>'")
     assert f'("{shown}")' in flat("docs/api.md")
     assert not RetentionRun.objects.exists()
+
+
+def test_the_docs_pages_other_errors_say_what_is_wrong_in_plain_text(staff):
+    # Its HTML renderer wrote only "401 Unauthorized" of a bad token, "405 Method Not Allowed".
+    from rest_framework.test import APIClient
+
+    answer = APIClient(HTTP_AUTHORIZATION="Token nope").get("/api/docs/")
+    assert (answer.status_code, answer.content.decode()) == (401, "Invalid token.")
+    assert answer["Content-Type"] == "text/plain; charset=utf-8"
+    assert answer["WWW-Authenticate"] == "Token"
+    answer = staff.post("/api/docs/")
+    assert (answer.status_code, answer.content.decode()) == (405, 'Method "POST" not allowed.')
+    assert "GET" in answer["Allow"]
