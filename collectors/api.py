@@ -5,7 +5,9 @@ required, 404 when no site has it, as on every endpoint taking `site`.
 
 `stale` (here, so the status page and Home Assistant's states too) says that the run due when
 the answer's cache time ran out brought nothing newer: it failed, made no call (budget or rate
-limit) or found no data. While that run is still fetching (the first seconds of every cycle,
+limit) or found no data. A run that made no call because the account's lowered cadence
+(collectors.cadence) left the call to a later run is not that run: the run due is the one a
+cycle after it. While that run is still fetching (the first seconds of every cycle,
 when beat also fires the minute's publication) the answer is not stale yet; with no run
 recorded at all (no worker, beat stopped) it is stale once the collect task's time limit has
 passed. An answer fetched between two cycles was still fresh at the next cycle's run (recorded
@@ -18,7 +20,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collectors import clock, pipeline, usage
+from collectors import cadence, clock, pipeline, usage
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.oauth import connection_status
@@ -62,7 +64,10 @@ def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer, cycle:
         target=target_key,
         started__gt=answer.fetched_at,
     )
-    if runs.exclude(status=CollectorRun.Status.CACHED).exists():
+    # A run the account's lowered cadence skipped (collectors.cadence) left the call to the
+    # run one cycle after it, as planned: the answer is no less fresh for it.
+    planned = {"status": CollectorRun.Status.BUDGET, "served__startswith": cadence.LOWERED}
+    if runs.exclude(status=CollectorRun.Status.CACHED).exclude(**planned).exists():
         return True
     due = answer.fetched_at + timedelta(seconds=answer.ttl_seconds)
     # Fetched between two cycles (the setup page's collect now), the answer was still fresh at
@@ -72,6 +77,9 @@ def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer, cycle:
     skipped = found_fresh.values_list("started", flat=True).first()
     if skipped is not None:
         due = max(due, skipped + timedelta(seconds=cycle))
+    lowered = runs.filter(**planned).order_by("-started").values_list("started", flat=True)
+    if (last := lowered.first()) is not None:
+        due = max(due, last + timedelta(seconds=cycle))
     return datetime.now(UTC) >= due + timedelta(seconds=pipeline.RUN_TIME_LIMIT_SECONDS)
 
 

@@ -18,6 +18,9 @@ from enrich.redis.budget import Budget
 STEP = 60  # the lowered interval is a whole number of minutes
 # Beat fires about one interval apart; a run a few seconds early must still fetch.
 SLACK = timedelta(seconds=30)
+# How the record of a run the lowered cadence skipped (status "budget") starts: that run left
+# the call to a later one, as planned (collectors.api reads the answer as fresh till then).
+LOWERED = "cadence lowered to every "
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def lowered(
         if needed <= budget.limit:
             break
     note = (
-        f"cadence lowered to every {every / 60:g} min for this account: every "
+        f"{LOWERED}{every / 60:g} min for this account: every "
         f"{interval_seconds / 60:g} min would make {calls} calls, above its budget {spec}"
     )
     return Cadence(every, note)
