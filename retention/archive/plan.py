@@ -36,7 +36,12 @@ from enrich.influx import TimeSeries, get_timeseries
 from enrich.wording import counted
 from retention.archive import format as fmt
 from retention.archive.errors import ArchiveError
-from retention.archive.reader import daily_field_types, first_day_before, read_complete_rows
+from retention.archive.reader import (
+    daily_field_types,
+    first_day_before,
+    last_day_before,
+    read_complete_rows,
+)
 from retention.models import ArchiveObject
 from retention.schema import DAILY_RP
 from retention.tiers.safety import missing_tiers, none_due
@@ -169,11 +174,14 @@ def plan_archive(
     unreadable: list[str] = []
     first = first_day_before(cutoff, ts)
     unit = period_start(first, period) if first else None
+    # The periods after the last row hold none: not read (an --as-of years ahead would read
+    # thousands), they still extend and close the group as read empty periods do.
+    last = last_day_before(cutoff, ts) if first else None
     while unit is not None and next_period(unit, period) <= cutoff:
         unit_end = next_period(unit, period)
         renew()
         try:
-            rows = read_complete_rows(unit, unit_end, ts)
+            rows = read_complete_rows(unit, unit_end, ts) if last and unit <= last else []
         except ArchiveError as exc:
             unreadable.append(str(exc))
             group = None  # its year would be incomplete: it waits for the next run
@@ -189,11 +197,13 @@ def plan_archive(
             close(f"year {group['start'].year} closed")
         if rows or group is not None:
             group = group or {"start": unit, "rows": []}
-            group["rows"].extend(rows)
             group["end"] = unit_end
-            group["data"] = fmt.to_parquet(fmt.rows_to_table(group["rows"], types), compression)
-            if len(group["data"]) >= minimum:
-                close(f"reached {minimum} bytes")
+            if rows:  # an empty period changes neither the rows nor their file
+                group["rows"].extend(rows)
+                data = fmt.to_parquet(fmt.rows_to_table(group["rows"], types), compression)
+                group["data"] = data
+                if len(data) >= minimum:
+                    close(f"reached {minimum} bytes")
         unit = unit_end
     if group is not None:
         year_end = date(group["start"].year + 1, 1, 1)

@@ -174,6 +174,14 @@ def first_day_before(cutoff: date, ts: TimeSeries) -> date | None:
     return rows[0].time.date() if rows and rows[0].time else None
 
 
+def last_day_before(cutoff: date, ts: TimeSeries) -> date | None:
+    """The day of the daily tier's last row before `cutoff` (of any field: a row need not have
+    sample_count), None when it has none."""
+    query = f"SELECT * FROM {_source()} WHERE time < $end ORDER BY time DESC LIMIT 1"
+    rows = list(ts.query(settings.TIER_DATABASE, query, params={"end": utc_midnight(cutoff)}))
+    return rows[0].time.date() if rows and rows[0].time else None
+
+
 def count_rows(start: date | None, end: date | None, ts: TimeSeries) -> int:
     """Daily rows with start <= day < end (None: unbounded)."""
     terms, params = [], {}
