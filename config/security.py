@@ -1,9 +1,11 @@
 """The secret key check and the production profile, read by config.settings.
 
 The production profile is for enrich served behind a TLS-terminating reverse proxy:
-`DJANGO_PRODUCTION=true` switches on secure cookies, HSTS, the redirect to HTTPS (trusting the
-proxy's X-Forwarded-Proto) and Django's password validators. Each can also be set on its own;
-an explicit variable wins over the profile.
+`DJANGO_PRODUCTION=true` switches on secure cookies, HSTS and the redirect to HTTPS (trusting
+the proxy's X-Forwarded-Proto). Each can also be set on its own; an explicit variable wins over
+the profile. Django's password validators and the length of the compose services' passwords
+apply with the profile or without: web answers the LAN without it too (docker-compose.yml
+publishes port 8000 on every interface).
 """
 
 from typing import Any
@@ -98,13 +100,13 @@ def refuse_published_keys(secret_key: str, field_keys: str) -> None:
 
 def refuse_short_service_passwords(env: environ.Env) -> None:
     """ImproperlyConfigured naming the first of SERVICE_PASSWORDS set shorter than
-    MIN_SERVICE_PASSWORD_LENGTH (read with DJANGO_PRODUCTION=true)."""
+    MIN_SERVICE_PASSWORD_LENGTH."""
     for name in SERVICE_PASSWORDS:
         value = env.str(name, default="")
         if value and len(value) < MIN_SERVICE_PASSWORD_LENGTH:
             raise ImproperlyConfigured(
-                f"{name} is {len(value)} characters long; with DJANGO_PRODUCTION=true use at "
-                f"least {MIN_SERVICE_PASSWORD_LENGTH} random ones. Delete its line from .env and "
+                f"{name} is {len(value)} characters long; use at least "
+                f"{MIN_SERVICE_PASSWORD_LENGTH} random ones. Delete its line from .env and "
                 "run scripts/init-env to generate one. Postgres and InfluxDB keep the one their "
                 "volume was made with: change it there too (docs/deployment.md)."
             )
@@ -119,8 +121,7 @@ def production_settings(env: environ.Env) -> dict[str, Any]:
             "DJANGO_DEBUG=true and DJANGO_PRODUCTION=true: debug pages would show settings, "
             "code and requests to anyone on the network. Set DJANGO_DEBUG=false."
         )
-    if production:
-        refuse_short_service_passwords(env)
+    refuse_short_service_passwords(env)
     secure_cookies = flag("DJANGO_SECURE_COOKIES", default=production)
     raw_hsts = env.str("DJANGO_HSTS_SECONDS", default="").strip() or str(
         HSTS_PROFILE_SECONDS if production else 0
@@ -133,7 +134,7 @@ def production_settings(env: environ.Env) -> dict[str, Any]:
             "0-9 (0 = no HSTS)."
         )
     behind_proxy = flag("DJANGO_BEHIND_TLS_PROXY", default=production)
-    validators = flag("DJANGO_PASSWORD_VALIDATORS", default=production)
+    validators = flag("DJANGO_PASSWORD_VALIDATORS", default=True)
     return {
         "SESSION_COOKIE_SECURE": secure_cookies,
         "CSRF_COOKIE_SECURE": secure_cookies,

@@ -318,15 +318,15 @@ def test_the_checked_service_passwords_are_those_scripts_init_env_generates():
 
 
 @pytest.mark.parametrize("name", SERVICE_PASSWORDS)
-def test_production_refuses_a_short_password_of_the_compose_services(name):
+@pytest.mark.parametrize("production", ["true", None])
+def test_a_short_password_of_the_compose_services_is_refused(name, production):
     """compose's ${VAR:?} refuses only an empty password: REDIS_PASSWORD=redis started a
-    production deployment."""
-    assert load_settings(**{name: "redis"}).returncode == 0  # make run and the tests
-    long_enough = load_settings(**{name: "x1" * 6, "DJANGO_PRODUCTION": "true"})
+    deployment without DJANGO_PRODUCTION (compose's plain HTTP on the LAN)."""
+    long_enough = load_settings(**{name: "x1" * 6, "DJANGO_PRODUCTION": production})
     assert long_enough.returncode == 0, long_enough.stderr
-    stderr = refused_start(**{name: "redis", "DJANGO_PRODUCTION": "true"})
+    stderr = refused_start(**{name: "redis", "DJANGO_PRODUCTION": production})
     assert (
-        f"{name} is 5 characters long; with DJANGO_PRODUCTION=true use at least 12 random ones. "
+        f"{name} is 5 characters long; use at least 12 random ones. "
         "Delete its line from .env and run scripts/init-env to generate one." in stderr
     )
 
@@ -351,7 +351,8 @@ SECURITY = (
 def test_production_profile_is_off_by_default_and_switched_on_by_one_variable():
     off = load_settings(show=SECURITY)
     assert off.returncode == 0, off.stderr
-    assert off.stdout.strip() == "[False, False, 0, False, None, 0]"
+    # The password validators are on without the profile too (tests/test_password_checks.py).
+    assert off.stdout.strip() == "[False, False, 0, False, None, 4]"
     on = load_settings(show=SECURITY, DJANGO_PRODUCTION="true")
     assert on.returncode == 0, on.stderr
     expected = "[True, True, 31536000, True, ('HTTP_X_FORWARDED_PROTO', 'https'), 4]"
@@ -371,7 +372,7 @@ def test_production_profile_is_off_by_default_and_switched_on_by_one_variable():
     spelled = load_settings(show=SECURITY, DJANGO_PRODUCTION="On", DJANGO_SECURE_COOKIES=" ")
     assert spelled.stdout.strip() == expected, spelled.stderr
     off = load_settings(show=SECURITY, DJANGO_PRODUCTION="NO", DJANGO_HSTS_INCLUDE_SUBDOMAINS="0")
-    assert off.stdout.strip() == "[False, False, 0, False, None, 0]", off.stderr
+    assert off.stdout.strip() == "[False, False, 0, False, None, 4]", off.stderr
 
 
 def test_a_list_setting_written_with_spaces_after_its_commas_holds_each_entry():
