@@ -91,6 +91,10 @@ app.conf.update(
     # A task the worker returns to its queue when it stops is not counted as delivered.
     worker_consumer="enrich.worker_stop:Consumer",
     broker_connection_retry_on_startup=True,
+    # A broker out of reach is retried without end (2 s, 4 s, ... then every 30 s): Celery's
+    # default gives up after 100 retries (about 47 minutes) and the worker exits, so a Redis
+    # down for an hour (a Home Assistant host rebooted or upgraded) left no worker running.
+    broker_connection_max_retries=None,
     timezone="UTC",
 )
 # Every worker records its name and queues in Redis: the status page shows one that is gone.
