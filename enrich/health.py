@@ -3,8 +3,12 @@
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from django.db import connection
+
+from enrich.redis.client import RedisUnavailable
+from enrich.redis.outage import redis_outage
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +39,22 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
+# What a health check says of Redis out of reach, whose log is one line a check
+# (enrich.redis.outage): monitors poll the endpoint every few seconds, beat the task every 5 min.
+REDIS_DOWN = "the health check reports it down"
+
+
 def check_services() -> dict:
     """{"ok": bool, "services": {name: {"ok", "detail", "ms"}}}; never raises."""
     services = {}
     for name, check in CHECKS.items():
         started = time.monotonic()
         try:
-            detail, ok = check(), True
+            with redis_outage("health", logger, REDIS_DOWN) if name == "redis" else nullcontext():
+                detail, ok = check(), True
+        except RedisUnavailable as exc:  # logged; its detail is redis-py's, as any check's
+            cause = exc.__cause__ or exc
+            detail, ok = f"{type(cause).__name__}: {cause}", False
         except Exception as exc:  # a health check reports every failure, whatever its kind
             detail, ok = f"{type(exc).__name__}: {exc}", False
             logger.error("health: %s does not answer: %s", name, detail)

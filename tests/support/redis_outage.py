@@ -3,6 +3,7 @@ worker whose Redis of the caches, locks and budgets (REDIS_URL) is a redis-serve
 own (tests.support.redis_server), stopped under it and started again; the worker's Celery broker
 and results stay the tests' Redis, so the work still reaches it."""
 
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from tests.support.redis_server import OwnRedis
-from tests.support.worker import celery_worker, output
+from tests.support.worker import celery_worker, logged, output
 
 
 @dataclass
@@ -47,3 +48,24 @@ def over_an_outage(
     finally:
         redis.stop()
     return Outage(redis.url, up, down, back, log)
+
+
+def said_in_one_line_a_run(outage: Outage, who: str, effect: str, later: int) -> None:
+    """The worker's log says `who`'s outage as enrich.redis.outage does, `effect` its cost: no
+    traceback, one ERROR with the whole error naming the stopped Redis's REDIS_URL, `later`
+    WARNINGs that it still cannot be reached, and one INFO once it answers again."""
+    log = outage.log
+    assert "Traceback" not in log, log
+    [error] = [e for e in logged(log, "ERROR") if e.startswith(f"{who}:")]
+    assert error.startswith(
+        f"{who}: Redis cannot be reached; {effect}, and each run says so in one line until "
+        f"Redis answers again: Redis is unavailable: cannot reach Redis at REDIS_URL={outage.url} ("
+    ), error
+    still = [w for w in logged(log, "WARNING") if w.startswith(f"{who}:")]
+    assert len(still) == later, log
+    since = r"\(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)"
+    assert all(re.fullmatch(rf"{who}: Redis still cannot be reached {since}; {re.escape(effect)}", w)
+               for w in still), still  # fmt: skip
+    assert [i for i in logged(log, "INFO") if "answers again" in i] == [
+        f"{who}: Redis answers again"
+    ], log
