@@ -43,7 +43,8 @@ def test_a_workday_over_two_pages(replay_server):
 
     first, second = replay_server.calls("GET", PRIMARY)
     assert first.headers["Authorization"] == "Bearer ya29.a0current-access-token"
-    assert first.query["timeMin"] == "2026-05-04T00:00:00+02:00"
+    # From midnight, and the events that ended in the 30 minutes before it (the way home).
+    assert first.query["timeMin"] == "2026-05-03T23:30:00+02:00"
     assert first.query["timeMax"] == "2026-05-06T00:00:00+02:00"  # the end of tomorrow
     assert (first.query["singleEvents"], first.query["orderBy"]) == ("true", "startTime")
     assert first.query["maxResults"] == "250"
@@ -98,7 +99,7 @@ def test_dst_day_in_berlin(replay_server):
     now = datetime(2026, 3, 29, 7, 38, tzinfo=UTC)  # 09:38 CEST, the day clocks went forward
     _, result = run(replay_server, now)
     [call] = replay_server.calls("GET", PRIMARY)
-    assert call.query["timeMin"] == "2026-03-29T00:00:00+01:00"
+    assert call.query["timeMin"] == "2026-03-28T23:30:00+01:00"  # midnight - travel_minutes
     assert call.query["timeMax"] == "2026-03-31T00:00:00+02:00"
     alex = by_person(result)[ACCOUNT]
     # The ski trip ended with its exclusive end date (29 March, 00:00): not away any more.

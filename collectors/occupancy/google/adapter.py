@@ -21,7 +21,7 @@ They are read (and refused, naming the option) in options.py.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors.base import (
@@ -150,12 +150,15 @@ class GoogleCalendarAdapter(Adapter):
         # is a quarter hour: the slot is on the run's local day).
         slot = prediction.slot_start(window.now)
         start, end = horizon(slot, zone)
+        # Google lists the events ending after timeMin: one that ended up to travel_minutes
+        # before midnight still has the person on the way home after it.
+        since = (start.astimezone(UTC) - timedelta(minutes=rules.travel_minutes)).astimezone(zone)
         events: dict[str, list[CalendarEvent]] = {}
         try:
             # People are resolved now: the account may only be known since the token renewal.
             for calendar in calendars_from(options):
                 found = events.setdefault(calendar["person"], [])
-                found.extend(self._events(service, calendar["id"], start, end, zone, policy))
+                found.extend(self._events(service, calendar["id"], since, end, zone, policy))
         finally:
             # google-auth renews the access token on a 401; the new one is valid even when a
             # later call fails, and without reporting it the next run would renew again.
