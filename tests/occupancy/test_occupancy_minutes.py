@@ -242,3 +242,34 @@ def test_on_the_way_home_from_an_event_that_ended_before_midnight(
     moments = [fetched, *(m for m in probe_minutes(items, berlin) if m >= fetched)]
     check_every_minute(admin_client, monkeypatch, influx, settings.INFLUXDB_DATABASE,
                        calendar, items, berlin, moments, until)  # fmt: skip
+
+
+def test_the_next_days_arrival_from_the_first_minute_it_is_shown(
+    influx, google, calendar, admin_client, monkeypatch, settings
+):
+    """A night out 22:00-02:00 and work 18:00-19:00 tomorrow, 40 minutes on the way home,
+    fetched at 23:45 (Berlin) only. Until 00:40 the arrival shown is the night's (02:40); from
+    00:40, midnight plus the way home, the new day's last one, after work (19:40), as a fetch at
+    that minute says: in the API, InfluxDB and Home Assistant, not only from the next fetch."""
+    calendar.options = {"travel_minutes": 40}
+    calendar.save()
+    items = [
+        timed("night", "2026-05-04T22:00:00+02:00", "2026-05-05T02:00:00+02:00"),
+        timed("work", "2026-05-05T18:00:00+02:00", "2026-05-05T19:00:00+02:00"),
+    ]
+    connect(calendar, expires_in=timedelta(hours=1))
+    serve(google, items)
+    assert pipeline.collect(calendar, now=datetime(2026, 5, 4, 21, 45, tzinfo=UTC)).status == "ok"
+    database = settings.INFLUXDB_DATABASE
+    for minute, arrival in ((39, "2026-05-05T02:40:00+02:00"), (40, "2026-05-05T19:40:00+02:00")):
+        moment = datetime(2026, 5, 4, 22, minute, tzinfo=UTC)  # 00:39 and 00:40 in Berlin
+        value = entry_at(admin_client, monkeypatch, moment)["value"]
+        run_every_minute_collectors()
+        assert value["currently_home"] is False  # at the night out
+        assert value["next_arrival_time"] == arrival, moment
+        point = newest_points(influx, database, moment)["household"]
+        assert point.values["next_arrival_time"] == arrival, moment
+        states = {
+            s.spec.key: s.state for s in occupancy_states(source_entry([calendar], ResponseCache()))
+        }
+        assert states["next_arrival_time"] == arrival, moment

@@ -1,7 +1,8 @@
 """Who is home now, computed when asked: from the predictions the last fetch made ahead.
 
 The fetch (every 15 minutes) predicts for the start of its 15-minute slot (where its points are
-stored) and for every later moment where an event starts or ends (and local midnight) up to
+stored) and for every later moment where an event starts or ends (and local midnight, and
+travel_minutes after one an away event runs over: the day of the next arrival turns) up to
 the end of the events it read (the end of tomorrow), as `changes` in the cached answer
 (`timeline`). When read, the latest of those moments not after now is served, so an event
 starting at 10:07 shows at 10:07 and not at the next fetch; before the first of them the
@@ -69,11 +70,21 @@ def changes(
 ) -> list[datetime]:  # fmt: skip
     """The moments after `since` and before `end` (the end of the events read) where a
     prediction may change: every signal's start and end, the arrival `travel` after an away
-    signal's end, and local midnight (a new day for `wfh_today`)."""
+    signal's end, local midnight (a new day for `wfh_today`) and `travel` after a local
+    midnight that an away signal runs over (the night out's arrival is `next_arrival_time` up
+    to then, the new day's after it: prediction._next_arrival)."""
     since, end = since.astimezone(UTC), end.astimezone(UTC)
-    midnight = day_start(since.astimezone(zone).date() + timedelta(days=1), zone)
+    today = since.astimezone(zone).date()
+    midnight = day_start(today + timedelta(days=1), zone)
     edges = {midnight} | {t for p in people for s in p.signals for t in (s.start, s.end)}
-    edges |= {s.end + travel for p in people for s in p.signals if not s.home}
+    away = [s for p in people for s in p.signals if not s.home]
+    edges |= {s.end + travel for s in away}
+    for turn in (day_start(today, zone), midnight):
+        if any(
+            s.start < turn and s.end + (travel if s.on_the_way else timedelta(0)) > turn + travel
+            for s in away
+        ):
+            edges.add(turn + travel)
     return sorted(t for t in edges if since < t < end)
 
 
