@@ -195,7 +195,8 @@ def test_all_day_and_timed_events_on_a_dst_day(
     influx, google, calendar, site, admin_client, monkeypatch, settings, zone_name, day, fetched
 ):
     """Fetched at local midnight of a DST change day: a timed event across the change and an
-    all-day out-of-office event tomorrow, whose start and end are local midnights."""
+    all-day out-of-office event tomorrow, whose start and end are the site's midnights (in New
+    York also with the calendar's own zone, as `serve` gives it, Berlin's)."""
     site.timezone = zone_name
     site.save()
     zone = ZoneInfo(zone_name)
