@@ -51,13 +51,26 @@ def _last_run(config: ProviderConfig, target_key: str) -> dict | None:
     }
 
 
-def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer, cycle: int) -> bool:
-    """Whether an answer past its cache time is stale: a run of its target since its fetch
-    ended without a newer answer ("cached" is a run that left the call to one fetching), or
-    the collect task's time limit has passed since the run that should have fetched was due
-    (see the module); `cycle`: the source's cache time, which beat's cycle for it is."""
-    if not answer.stale:
+def stale_at(config: ProviderConfig, target_key: str, cache: ResponseCache, now: datetime) -> bool:
+    """Whether the answer served for `config`'s `target_key` is stale at `now` (`_stale`'s
+    rule, for the moment Home Assistant's states are published for: a meter's circuits, read
+    with its answer, are as stale as it is); False with no answer."""
+    answer = cache.get(config.source, config.provider, target_key)
+    if answer is None:
+        answer = cache.last_good(config.source, config.provider, target_key)
+    if answer is None or now < answer.fetched_at + timedelta(seconds=answer.ttl_seconds):
         return False
+    return _stale(config, target_key, answer, cache.ttl_for(config.source), now)
+
+
+def _stale(
+    config: ProviderConfig, target_key: str, answer: CachedAnswer, cycle: int, now: datetime
+) -> bool:
+    """Whether an answer past its cache time at `now` is stale: a run of its target since its
+    fetch ended without a newer answer ("cached" is a run that left the call to one
+    fetching), or the collect task's time limit has passed since the run that should have
+    fetched was due (see the module); `cycle`: the source's cache time, which beat's cycle
+    for it is."""
     runs = CollectorRun.objects.filter(
         source=config.source,
         provider=config.provider,
@@ -80,7 +93,7 @@ def _stale(config: ProviderConfig, target_key: str, answer: CachedAnswer, cycle:
     lowered = runs.filter(**planned).order_by("-started").values_list("started", flat=True)
     if (last := lowered.first()) is not None:
         due = max(due, last + timedelta(seconds=cycle))
-    return datetime.now(UTC) >= due + timedelta(seconds=pipeline.RUN_TIME_LIMIT_SECONDS)
+    return now >= due + timedelta(seconds=pipeline.RUN_TIME_LIMIT_SECONDS)
 
 
 def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
@@ -113,7 +126,8 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
         answer, unread = None, unreadable("the last answer", exc)
     if answer is not None:
         cycle = cache.ttl_for(config.source)
-        answer = replace(answer, stale=_stale(config, target.key, answer, cycle))
+        stale = answer.stale and _stale(config, target.key, answer, cycle, datetime.now(UTC))
+        answer = replace(answer, stale=stale)
     # e.g. prices: the slot running now, not the one at the fetch
     at_read = adapter_for(config.source, config.provider).current_at_read(config, target, answer)
     if at_read is not None:

@@ -13,7 +13,6 @@ value for is unavailable, its last value being no current one.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from collectors import circuit_keys
 from collectors.answers import digits
-from collectors.api import provider_value
+from collectors.api import provider_value, stale_at
 from collectors.circuit_keys import MQTT_SCOPE, Keys, owner
 from collectors.ha_mqtt import meters, renames
 from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug, suffixed
@@ -250,12 +249,17 @@ def smart_meter_states(
     entry: Mapping[str, Any],
     stale_after: float,
     now: datetime,
-    configs: Sequence[ProviderConfig] = (),
+    configs: Sequence[ProviderConfig],
+    answers: ResponseCache,
 ) -> list[EntityState]:
     value = entry.get("value") or {}
     states = [home_power(entry)]
     if not value.get("time"):
         return states
+    # Its circuits are read with its answer: stale as that answer is at `now` (collectors.api:
+    # once the run due, by the account's cadence, brought nothing newer).
+    meter = next(c for c in configs if c.provider == entry["provider"])
+    circuits_stale = stale_at(meter, entry["target"], answers, now)
     newest = datetime.fromisoformat(value["time"])
     # The series of this meter: those of the site whose config collected it (an account
     # several sites name is collected under the first one's; an answer cached before the
@@ -299,8 +303,7 @@ def smart_meter_states(
         # A held state is as fresh as the answer that read it (HA's state holds until it
         # changes); data_time stays the time HA gave it.
         fresh = max(found.time, newest) if (found.device, found.circuit) in held else found.time
-        stale = meters.age_seconds(replace(found, time=fresh), now) > stale_after
-        about = _stored(found, stale)
+        about = _stored(found, circuits_stale)
         if fresh < newest:  # not in the newest answer: its last value is no current one
             last = found.time.isoformat()
             reason = f"the meter's newest answer has no value for it (its last: {last})"
@@ -373,7 +376,7 @@ def site_states(
         "air_quality": air_quality_states,
         "occupancy": occupancy_states,
         "smart_meter": lambda e: smart_meter_states(
-            site, e, meter_stale_after, now, by_source["smart_meter"]
+            site, e, meter_stale_after, now, by_source["smart_meter"], cache
         ),
     }
     states: list[EntityState] = []

@@ -146,10 +146,6 @@ def device_names(provider: str, site: str, gid: str) -> set[str]:
     return {str(row.values["value"]) for row in rows if row.values.get("value")}
 
 
-def age_seconds(value: MeterValue, now: datetime) -> int:
-    return max(0, round((now.astimezone(UTC) - value.time).total_seconds()))
-
-
 def phantom_stale(value: MeterValue, now: datetime, stale_after: float, zone: tzinfo) -> bool:
     """Whether a phantom load is stale: it is figured once a night and stamped 03:30 site time
     (collectors.smart_meter.watch), so it is stale once the next night's is `stale_after`

@@ -15,40 +15,19 @@ from rest_framework.test import APIClient
 from collectors import pipeline, registry
 from collectors.ha_mqtt.entities import home_power, source_entry
 from collectors.models import CollectorRun
-from enrich.models import ProviderConfig, Site
+from enrich.models import Site
 from enrich.redis.cache import ResponseCache
 from tests.collectors import scenarios_smart_meter as scenarios
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
 FIVE_MINUTES = timedelta(minutes=5)
-SIX_VUES = range(3001, 3007)
 
 
 @pytest.fixture
 def farm(own_storage, replay_server):
-    """A site whose Emporia account has six Vues (tests/fixtures/emporia/*_six_vues.json)."""
-    registry.adapter_for.cache_clear()  # a fresh adapter: no device list known yet
-    scenarios.cognito_answers(replay_server, "challenge", "tokens")
-    devices = replay_server.load_fixture("emporia/devices_six_vues.json")
-    replay_server.add("GET", "/customers/devices", json=devices)
-    for scale, name in (("1MIN", "usage_1min_six_vues"), ("1D", "usage_1day_six_vues")):
-        answer = replay_server.load_fixture(f"emporia/{name}.json")
-        replay_server.add("GET", "/AppAPI", query={**scenarios.USAGE, "scale": scale}, json=answer)
-    for gid in SIX_VUES:
-        chart = {"apiMethod": scenarios.CHART["apiMethod"], "deviceGid": str(gid)}
-        minutes = {"firstUsageInstant": "2026-05-01T13:56:00Z", "usageList": [0.012] * 30}
-        replay_server.add("GET", "/AppAPI", query=chart, json=minutes)
-    credentials = scenarios.emporia_credentials(replay_server, budget="2000/day")
-    site = Site.objects.create(
-        name="Farm", latitude=41.88, longitude=-87.63, timezone="America/Chicago"
-    )
-    config = ProviderConfig.objects.create(
-        site=site, source="smart_meter", provider="emporia_vue", interval_seconds=300,
-        username=credentials.username, password=credentials.password,
-        options=dict(credentials.options),
-    )  # fmt: skip
-    yield config
+    """A site whose Emporia account has six Vues, within Emporia's 2,000 requests a day."""
+    yield scenarios.six_vues(replay_server, "2000/day")
     registry.adapter_for.cache_clear()
 
 

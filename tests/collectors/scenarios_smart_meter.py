@@ -229,3 +229,35 @@ MAINS_MINUTES = {
 def mains_minutes(first: datetime, last: datetime, left_out=()) -> dict[datetime, float]:
     """The minutes first..last of MAINS_MINUTES, without those `left_out`."""
     return {m: w for m, w in MAINS_MINUTES.items() if first <= m <= last and m not in left_out}
+
+
+SIX_VUES = range(3001, 3007)
+
+
+def six_vues(server, budget: str):
+    """A site ("Farm") whose Emporia account has six Vues (tests/fixtures/emporia/*_six_vues.json),
+    collected every 5 minutes within `budget` (options.budget): 2000/day lowers its cadence."""
+    from collectors import registry
+    from enrich.models import ProviderConfig, Site
+
+    registry.adapter_for.cache_clear()  # a fresh adapter: no device list known yet
+    cognito_answers(server, "challenge", "tokens")
+    server.add(
+        "GET", "/customers/devices", json=server.load_fixture("emporia/devices_six_vues.json")
+    )
+    for scale, name in (("1MIN", "usage_1min_six_vues"), ("1D", "usage_1day_six_vues")):
+        answer = server.load_fixture(f"emporia/{name}.json")
+        server.add("GET", "/AppAPI", query={**USAGE, "scale": scale}, json=answer)
+    for gid in SIX_VUES:
+        chart = {"apiMethod": CHART["apiMethod"], "deviceGid": str(gid)}
+        minutes = {"firstUsageInstant": "2026-05-01T13:56:00Z", "usageList": [0.012] * 30}
+        server.add("GET", "/AppAPI", query=chart, json=minutes)
+    credentials = emporia_credentials(server, budget=budget)
+    site = Site.objects.create(
+        name="Farm", latitude=41.88, longitude=-87.63, timezone="America/Chicago"
+    )
+    return ProviderConfig.objects.create(
+        site=site, source="smart_meter", provider="emporia_vue", interval_seconds=300,
+        username=credentials.username, password=credentials.password,
+        options=dict(credentials.options),
+    )  # fmt: skip
