@@ -52,6 +52,7 @@ from collectors.smart_meter.emporia.budget import (
 )
 from collectors.smart_meter.emporia.login import Logins, client_id, cognito_url, pool_id
 from collectors.smart_meter.emporia.usage import Device, Usage
+from collectors.smart_meter.today import DayTotalsAtRead
 from enrich.http import AuthError, get_json
 from enrich.wording import counted
 
@@ -81,7 +82,9 @@ class _Account:
         return self.base, self.credentials.username
 
 
-class EmporiaVueAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
+class EmporiaVueAdapter(
+    common.AppAccount, common.WatchedMeter, common.SavedSession, DayTotalsAtRead, Adapter
+):
     source = "smart_meter"
     provider = PROVIDER
     label, app = "Emporia Vue", "Emporia"

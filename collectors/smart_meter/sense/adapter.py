@@ -50,6 +50,7 @@ from collectors.smart_meter.sense.realtime import (
     realtime_readings,
     realtime_root,
 )
+from collectors.smart_meter.today import DayTotalsAtRead
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
 from enrich.wording import counted
@@ -62,7 +63,9 @@ BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the 
 MINUTE = timedelta(minutes=1)
 
 
-class SenseAdapter(common.AppAccount, common.WatchedMeter, common.SavedSession, Adapter):
+class SenseAdapter(
+    common.AppAccount, common.WatchedMeter, common.SavedSession, DayTotalsAtRead, Adapter
+):
     source = "smart_meter"
     provider = PROVIDER
     label, app = "Sense", "Sense"
