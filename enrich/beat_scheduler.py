@@ -80,8 +80,9 @@ class Scheduler(DatabaseScheduler):
                          "due task says so in one line until it answers again (beat sends each "
                          "at its next due time): %s", name, broker, exc)  # fmt: skip
         else:
+            since = f"{self._broker_lost:%Y-%m-%d %H:%M:%S}"
             logger.warning("Beat: %r was not sent: the Celery broker still cannot be reached "
-                           "(since %s UTC)", name, f"{self._broker_lost:%Y-%m-%d %H:%M:%S}")  # fmt: skip
+                           "(since %s UTC)", name, since)  # fmt: skip
 
     def enabled_models_qs(self) -> QuerySet:
         unloadable = unloadable_crontabs()
