@@ -13,6 +13,7 @@ from functools import partial
 
 from collectors import after_write, cadence, circuit_keys, fetch_lock, history_refusals, rate_limits
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
+from collectors.freshness import describe_last_good, fresh, fresh_for
 from collectors.models import CollectorRun
 from collectors.registry import UnknownProvider, adapter_for
 from collectors.served_store import withdraw, write_fetched
@@ -22,7 +23,7 @@ from enrich.http import AuthError, HttpError, RateLimitedError
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
 from enrich.readings import Reading, unwritable_tag
-from enrich.redis.cache import CachedAnswer, ResponseCache
+from enrich.redis.cache import ResponseCache
 from enrich.redis.client import RedisUnavailable
 from enrich.wording import counted
 
@@ -157,35 +158,6 @@ def _sharing():
     return sharing
 
 
-def _describe_last_good(answer: CachedAnswer | None) -> str:
-    if answer is None:
-        return "nothing (no earlier answer)"
-    if isinstance(answer.value, dict) and answer.value.get("no_data"):  # e.g. values withdrawn
-        return f"nothing: {answer.value.get('message', 'no value')}"
-    return f"last good answer from {answer.fetched_at.isoformat()} ({int(answer.age_seconds)} s old, stale)"
-
-
-def _fresh(cache: ResponseCache, source: str, provider: str, key: str) -> bool:
-    """A cached answer spares the call — unless it expires within the next 30 s (a tenth of
-    a TTL under 300 s): beat fires each source about one TTL apart (5 min meters, 5 min
-    cache), and a run that starts a moment early must fetch, not skip a whole cycle."""
-    hit = cache.get(source, provider, key)
-    if hit is None:
-        return False
-    ttl = cache.ttl_for(source)
-    # The TTL it was stored with: shorter for a late run's answer (_fresh_for).
-    return hit.age_seconds < min(ttl, hit.ttl_seconds) - min(30.0, ttl * 0.1)
-
-
-def _fresh_for(ttl: int, now: datetime, dispatched: datetime | None) -> int:
-    """How long an answer fetched at `now` for the cycle dispatched at `dispatched` is fresh:
-    until that cycle ends (beat dispatches each source one TTL apart). A run a retry or a
-    backlog made late must not carry its answer over the next beat, which would then make no
-    call and lose its cycle (a minute late at most: a whole cycle without data)."""
-    late = (now - dispatched).total_seconds() if dispatched else 0.0
-    return ttl - int(late % ttl) if late > 0 else ttl
-
-
 def collect(
     config: ProviderConfig,
     *,
@@ -197,7 +169,7 @@ def collect(
 ) -> Outcome:
     """Run the pipeline for the target of this provider config; never raises for the
     failures users and APIs cause — they are logged and recorded. `dispatched`: when beat
-    dispatched the cycle this run is for (see _fresh_for); `retry`: the task's run again of
+    dispatched the cycle this run is for (see fresh_for); `retry`: the task's run again of
     a failed fetch, which may not spend the budget's reserve (collectors.spending);
     `retry_in`: seconds until the task would run again after a transient failure (None: it
     will not), which is not asked for when the reserve would refuse that run."""
@@ -213,28 +185,28 @@ def collect(
     try:
         target = target_for(config)
         target_key = target.key
-        if _fresh(cache, source, provider, target.key):
+        if fresh(cache, source, provider, target.key):
             outcome = Outcome("cached", served="fresh cached answer")
         else:
             plain = _sharing().shared(config, target.key, credentials(config))
             spend, slower, calls = _sharing().spend_for(config, target, plain)
             limited = (spend.scope,)
             if wait := rate_limits.waiting(provider, *limited):
-                served = _describe_last_good(cache.last_good(source, provider, target.key))
+                served = describe_last_good(cache.last_good(source, provider, target.key))
                 logger.warning("collect: %s/%s %s: %s", source, provider, target.key, wait)
                 outcome = Outcome("budget", served=f"{wait}; served {served}")
             elif slower and cadence.too_soon(source, provider, target.key, slower, now):
-                served = _describe_last_good(cache.last_good(source, provider, target.key))
+                served = describe_last_good(cache.last_good(source, provider, target.key))
                 logger.info("collect: %s/%s %s: %s", source, provider, target.key, slower.note)
                 outcome = Outcome("budget", served=f"{slower.note}; served {served}")
             elif not fetch_lock.acquire(lock := fetch_lock.lock_for(source, provider, target.key)):
                 holder = lock.holder() or "another run"
                 served = f"nothing new: {holder} is fetching this target now"
                 outcome = Outcome("cached", served=served)
-            elif _fresh(cache, source, provider, target.key):  # it just finished fetching
+            elif fresh(cache, source, provider, target.key):  # it just finished fetching
                 outcome = Outcome("cached", served="fresh cached answer")
             elif refused := spend.reserve_calls(calls, retry=retry):
-                served = _describe_last_good(cache.last_good(source, provider, target.key))
+                served = describe_last_good(cache.last_good(source, provider, target.key))
                 logger.warning("collect: %s/%s %s: %s; served %s", source, provider,
                                target.key, refused, served)  # fmt: skip
                 why = f"{refused}; served " if refused.startswith(RESERVED) else ""
@@ -244,9 +216,9 @@ def collect(
                 creds = _sharing().shared(config, target.key, credentials(config, fetching=True))
                 waits = FETCH_WAITS_END_SECONDS - (time.monotonic() - started)
                 spend.seconds = waits
-                fresh = _fresh_for(cache.ttl_for(source), now, dispatched)
+                ttl = fresh_for(cache.ttl_for(source), now, dispatched)
                 fetch = partial(_fetch_and_write, target=target, window=window, cache=cache,
-                                now=now, fresh_seconds=fresh)  # fmt: skip
+                                now=now, fresh_seconds=ttl)  # fmt: skip
                 outcome = _sharing().fetch_trying_keys(config, target, creds, spend, retry=retry,
                                                        fetch=fetch)  # fmt: skip
                 if slower:
@@ -254,7 +226,7 @@ def collect(
     except (*EXPECTED_FAILURES, after_write.WrittenThenFailed) as exc:
         served = "nothing"
         try:
-            served = _describe_last_good(cache.last_good(source, provider, target_key))
+            served = describe_last_good(cache.last_good(source, provider, target_key))
         except RedisUnavailable:
             served = "nothing (Redis unavailable)"
         if isinstance(exc, AuthError):
@@ -355,7 +327,7 @@ def _fetch_and_write(
     note = "; ".join(n for n in notes if n)
     if left_out and not readings:  # every point: nothing to write, and no "no data" either
         logger.error("collect: %s/%s %s: %s", config.source, config.provider, target.key, note)
-        served = _describe_last_good(cache.last_good(config.source, config.provider, target.key))
+        served = describe_last_good(cache.last_good(config.source, config.provider, target.key))
         return Outcome("failed", served=served, error=note)
     result = replace(result, readings=readings)
     if not result.readings:
@@ -374,7 +346,7 @@ def _fetch_and_write(
         )
         return Outcome(
             "no_data",
-            served=_describe_last_good(cache.last_good(config.source, config.provider, target.key)),
+            served=describe_last_good(cache.last_good(config.source, config.provider, target.key)),
             error=note,
         )
     # A point the minute task wrote at a time of this fetch is replaced whole, not merged.
@@ -382,7 +354,7 @@ def _fetch_and_write(
     served = "fresh answer"
     if result.current.get("no_data"):  # readings, but no value for now (FetchResult.current)
         status = "partial"
-        served = _describe_last_good(cache.last_good(config.source, config.provider, target.key))
+        served = describe_last_good(cache.last_good(config.source, config.provider, target.key))
     else:
         after_write.finish(adapter, cache, target, result, written, ttl=fresh_seconds,
                            fetched_at=now, failures=EXPECTED_FAILURES)  # fmt: skip
