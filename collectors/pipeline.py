@@ -23,6 +23,7 @@ from enrich.http import AuthError, HttpError, RateLimitedError
 from enrich.influx import TimeseriesError
 from enrich.models import ProviderConfig
 from enrich.readings import Reading, unwritable_tag
+from enrich.redis import outage
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import RedisUnavailable
 from enrich.wording import counted
@@ -182,6 +183,7 @@ def collect(
     creds = None  # what the fetch started with, once known
     limited = None  # whom the provider's rate limit covers (Adapter.budget_key), once known
     lock = spend = calls = None
+    reached = True  # Redis answered the run (or was not needed)
     try:
         target = target_for(config)
         target_key = target.key
@@ -237,19 +239,20 @@ def collect(
             except RedisUnavailable:
                 pass  # the failure below is logged and recorded all the same
         outcome = Outcome("failed", served=served, **after_write.recorded(exc))
-        # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
-        logger.log(
-            logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR,
-            "collect: %s/%s %s failed: %s; served %s",
-            source,
-            provider,
-            target_key,
-            outcome.error,
-            served,
-        )
+        cause = exc.cause if isinstance(exc, after_write.WrittenThenFailed) else exc
+        reached = not isinstance(cause, RedisUnavailable)
+        who = f"collect: {source}/{provider} {target_key}"
+        if isinstance(exc, RedisUnavailable):  # one line a run of the target while it lasts
+            outage.unreachable(who, logger, f"this run fails and serves {served}", exc)
+        else:
+            # A failure already reported at ERROR (e.g. "needs reconnect") is repeated as WARNING.
+            level = logging.WARNING if getattr(exc, "already_reported", False) else logging.ERROR
+            logger.log(level, "%s failed: %s; served %s", who, outcome.error, served)
     finally:
         if lock is not None:
             lock.release_quietly()
+    if reached:  # after a Redis outage this target's runs met, the line that it answers
+        outage.answered(f"collect: {source}/{provider} {target_key}", logger)
     if outcome.transient and retry_in is not None and spend is not None:
         if refused := spend.retry_refused(calls or 1, retry_in):  # it would run, call nothing
             outcome.transient, why = False, f"; the task's retry in {retry_in:.0f} s: {refused}"

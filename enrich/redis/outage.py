@@ -1,10 +1,12 @@
 """Redis out of reach, as the log of work repeated every minute says it (the minute tasks of
-collectors.tasks, the Home Assistant publication): no traceback, one line a run, and an outage
-said whole once, as InfluxDB's is (enrich.api.influx_down.turned). InfluxDB's outage is
-remembered in Redis, shared by every process; Redis's cannot be, so each process remembers its
-own: the first run it meets Redis out of reach in logs an ERROR with the whole error (REDIS_URL
-and what to do), each later run one WARNING line, and the first run that gets through again an
-INFO line."""
+collectors.tasks, the Home Assistant publication, each target's collect runs): no traceback,
+one line a run, and an outage said whole once, as InfluxDB's is (enrich.api.influx_down.
+turned). InfluxDB's outage is remembered in Redis, shared by every process; Redis's cannot be,
+so each process remembers its own: the first run it meets Redis out of reach in logs an ERROR
+with the whole error (REDIS_URL and what to do), each later run one WARNING line, and the
+first run that gets through again an INFO line. Work that handles the failure itself, not
+raising it (a collect run, recorded as failed: collectors.pipeline), says so by `unreachable`
+and `answered` alone."""
 
 import logging
 from collections.abc import Iterator
@@ -30,17 +32,18 @@ def redis_outage(who: str, log: logging.Logger, effect: str) -> Iterator[None]:
         unavailable = (
             exc if isinstance(exc, RedisUnavailable) else RedisUnavailable(redis_url(), exc)
         )
-        _said(who, log, effect, unavailable)
+        unreachable(who, log, effect, unavailable)
         if unavailable is exc:
             raise
         raise unavailable from exc
     except BaseException:
-        _answered(who, log)
+        answered(who, log)
         raise
-    _answered(who, log)
+    answered(who, log)
 
 
-def _said(who: str, log: logging.Logger, effect: str, unavailable: RedisUnavailable) -> None:
+def unreachable(who: str, log: logging.Logger, effect: str, unavailable: RedisUnavailable) -> None:
+    """A round of `who`'s work met Redis out of reach: the ERROR or the WARNING line."""
     since = _since.get(who)
     if since is None:
         _since[who] = datetime.now(UTC)
@@ -51,6 +54,7 @@ def _said(who: str, log: logging.Logger, effect: str, unavailable: RedisUnavaila
                     f"{since:%Y-%m-%d %H:%M:%S}", effect)  # fmt: skip
 
 
-def _answered(who: str, log: logging.Logger) -> None:
+def answered(who: str, log: logging.Logger) -> None:
+    """A round of `who`'s work got through Redis: the INFO line, after an outage."""
     if _since.pop(who, None) is not None:
         log.info("%s: Redis answers again", who)

@@ -50,16 +50,19 @@ def over_an_outage(
     return Outage(redis.url, up, down, back, log)
 
 
-def said_in_one_line_a_run(outage: Outage, who: str, effect: str, later: int) -> None:
+def said_in_one_line_a_run(
+    outage: Outage, who: str, effect: str, later: int, what: str = "Redis"
+) -> None:
     """The worker's log says `who`'s outage as enrich.redis.outage does, `effect` its cost: no
-    traceback, one ERROR with the whole error naming the stopped Redis's REDIS_URL, `later`
+    traceback, one ERROR with the whole error naming the stopped Redis's REDIS_URL (`what` of
+    it was out of reach, as RedisUnavailable says), `later`
     WARNINGs that it still cannot be reached, and one INFO once it answers again."""
     log = outage.log
     assert "Traceback" not in log, log
     [error] = [e for e in logged(log, "ERROR") if e.startswith(f"{who}:")]
     assert error.startswith(
         f"{who}: Redis cannot be reached; {effect}, and each run says so in one line until "
-        f"Redis answers again: Redis is unavailable: cannot reach Redis at REDIS_URL={outage.url} ("
+        f"Redis answers again: {what} is unavailable: cannot reach Redis at REDIS_URL={outage.url} ("
     ), error
     still = [w for w in logged(log, "WARNING") if w.startswith(f"{who}:")]
     assert len(still) == later, log
