@@ -8,9 +8,11 @@ apply with the profile or without: web answers the LAN without it too (docker-co
 publishes port 8000 on every interface).
 """
 
+import base64
 from typing import Any
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.checks.security.base import SECRET_KEY_MIN_UNIQUE_CHARACTERS
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,6 +47,25 @@ PUBLISHED_KEYS = {
     },
 }
 HSTS_PROFILE_SECONDS = 365 * 24 * 3600
+GENERATE_FIELD_KEY = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
+# How to replace FIELD_ENCRYPTION_KEY's first key without losing what it encrypted.
+REPLACE_FIELD_KEY = (
+    "Secrets already encrypted with it are lost without it: keep it, put a new key first "
+    "(FIELD_ENCRYPTION_KEY=<new>,<this one>) and run python manage.py rotate_field_key. "
+    "Nothing encrypted yet (a new install): Delete its line from .env and run scripts/init-env "
+    f"to generate one, or: {GENERATE_FIELD_KEY}"
+)
+
+
+def refuse_few_different(name: str, value: str | bytes, unit: str, fix: str) -> None:
+    """ImproperlyConfigured when `value`, a key, holds fewer different characters (or bytes)
+    than Django's checklist asks of a secret key (security.W009)."""
+    if (different := len(set(value))) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        raise ImproperlyConfigured(
+            f"{name} has {different} different {unit}{'s' * (different > 1)}; {fix}"
+        )
 
 
 def checked_secret_key(value: str) -> str:
@@ -63,11 +84,35 @@ def checked_secret_key(value: str) -> str:
             f"DJANGO_SECRET_KEY is {len(value)} characters long; use at least "
             f"{MIN_SECRET_KEY_LENGTH} random ones. {fix}"
         )
-    if (different := len(set(value))) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:  # Django's W009 bound
-        raise ImproperlyConfigured(
-            f"DJANGO_SECRET_KEY has {different} different character{'s' * (different > 1)}; "
-            f"use at least {MIN_SECRET_KEY_LENGTH} random ones. {fix}"
-        )
+    refuse_few_different(
+        "DJANGO_SECRET_KEY",
+        value,
+        "character",
+        f"use at least {MIN_SECRET_KEY_LENGTH} random ones. {fix}",
+    )
+    return value
+
+
+def checked_field_keys(value: str) -> str:
+    """FIELD_ENCRYPTION_KEY, or ImproperlyConfigured when one of its keys (comma-separated,
+    newest first) is no Fernet key or the first, which encrypts, is of fewer than 5 different
+    bytes. An older key after it only decrypts, as while rotating away from a weak one."""
+    keys = value.split(",")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.strip())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEY is not a valid Fernet key (key {position}: 32 url-safe "
+                "base64-encoded bytes; several keys are separated by commas). Create one with: "
+                f"{GENERATE_FIELD_KEY}"
+            ) from None
+    refuse_few_different(
+        "FIELD_ENCRYPTION_KEY's first key",
+        base64.urlsafe_b64decode(keys[0].strip()),
+        "byte",
+        f"anyone can guess it. Use 32 random bytes. {REPLACE_FIELD_KEY}",
+    )
     return value
 
 
@@ -90,11 +135,7 @@ def refuse_published_keys(secret_key: str, field_keys: str) -> None:
         raise ImproperlyConfigured(
             f"FIELD_ENCRYPTION_KEY is {published}, published in enrich's repository: anyone "
             "can decrypt the API keys and tokens it encrypts, so DJANGO_PRODUCTION=true refuses "
-            "it. Secrets already encrypted with it are lost without it: keep it, put a new key "
-            "first (FIELD_ENCRYPTION_KEY=<new>,<this one>) and run python manage.py "
-            "rotate_field_key. Nothing encrypted yet (a new install): Delete its line from .env "
-            "and run scripts/init-env to generate one, or: python -c 'from cryptography.fernet "
-            "import Fernet; print(Fernet.generate_key().decode())'"
+            f"it. {REPLACE_FIELD_KEY}"
         )
 
 

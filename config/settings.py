@@ -5,7 +5,6 @@ root is read when present (``make run`` creates one with generated secrets on fi
 A wrong or missing required value stops the process at start with a message naming it.
 """
 
-from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 # The REST API's settings (who may do what, throttles, login lockout) live in config.api_access.
@@ -55,7 +54,13 @@ from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_TOPIC_ROOT,
     MQTT_URL,
 )
-from config.security import checked_secret_key, production_settings, refuse_published_keys
+from config.security import (
+    GENERATE_FIELD_KEY,
+    checked_field_keys,
+    checked_secret_key,
+    production_settings,
+    refuse_published_keys,
+)
 
 # --- Django core -------------------------------------------------------------------------
 SECRET_KEY = checked_secret_key(
@@ -151,22 +156,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 
 # --- Secrets at rest ----------------------------------------------------------------------
-FIELD_ENCRYPTION_KEY = required(
-    "FIELD_ENCRYPTION_KEY",
-    "It encrypts API keys and tokens in the database. Create one with: "
-    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+# Several keys, comma-separated and newest first, while rotating (enrich.crypto); the first, which
+# encrypts, of at least 5 different bytes.
+FIELD_ENCRYPTION_KEY = checked_field_keys(
+    required(
+        "FIELD_ENCRYPTION_KEY",
+        f"It encrypts API keys and tokens in the database. Create one with: {GENERATE_FIELD_KEY}",
+    )
 )
-# Several keys, comma-separated and newest first, while rotating (enrich.crypto).
-for _position, _key in enumerate(FIELD_ENCRYPTION_KEY.split(","), start=1):
-    try:
-        Fernet(_key.strip())
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"FIELD_ENCRYPTION_KEY is not a valid Fernet key (key {_position}: 32 url-safe "
-            "base64-encoded bytes; several keys are separated by commas). Create one with: "
-            "python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'"
-        ) from None
 # The tests' and the image build's keys are public: refused with DJANGO_PRODUCTION=true.
 refuse_published_keys(SECRET_KEY, FIELD_ENCRYPTION_KEY)
 

@@ -1,5 +1,6 @@
 """A wrong or missing required setting stops the process at start, naming the variable."""
 
+import base64
 import os
 import re
 import subprocess
@@ -306,6 +307,43 @@ def test_production_decrypts_with_a_published_key_while_rotating_away_from_it():
     (published, *_) = PUBLISHED_KEYS["FIELD_ENCRYPTION_KEY"]
     rotating = f"{GOOD['FIELD_ENCRYPTION_KEY']},{published}"
     result = load_settings(FIELD_ENCRYPTION_KEY=rotating, DJANGO_PRODUCTION="true")
+    assert result.returncode == 0, result.stderr
+
+
+def fernet_key(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+@pytest.mark.parametrize("production", [None, "true"])
+@pytest.mark.parametrize(
+    "raw, named",
+    [
+        pytest.param(bytes(32), "has 1 different byte;", id="32 zero bytes"),
+        # Its base64 ("AQEB...") has 5 different characters: the bytes are counted.
+        pytest.param(b"\x01" * 32, "has 1 different byte;", id="one byte 32 times"),
+        pytest.param(bytes(range(4)) * 8, "has 4 different bytes;", id="4 bytes 8 times"),
+    ],
+)
+def test_a_weak_encryption_key_is_refused_with_how_to_replace_it(raw, named, production):
+    """A valid Fernet key of 32 zero bytes, or of a few bytes repeated, started (with the
+    profile too) and encrypted every API key and token with a key anyone can guess."""
+    for keys in (fernet_key(raw), f"{fernet_key(raw)},{GOOD['FIELD_ENCRYPTION_KEY']}"):
+        stderr = refused_start(FIELD_ENCRYPTION_KEY=keys, DJANGO_PRODUCTION=production)
+        assert f"FIELD_ENCRYPTION_KEY's first key {named} anyone can guess it." in stderr
+        assert "put a new key first (FIELD_ENCRYPTION_KEY=<new>,<this one>)" in stderr
+        assert "run scripts/init-env to generate one" in stderr
+
+
+def test_a_weak_encryption_key_only_decrypting_loads_while_rotating_away_from_it():
+    """Keys after the first only decrypt: rotate_field_key needs the weak one to re-encrypt."""
+    rotating = f"{GOOD['FIELD_ENCRYPTION_KEY']},{fernet_key(bytes(32))}"
+    result = load_settings(FIELD_ENCRYPTION_KEY=rotating, DJANGO_PRODUCTION="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_encryption_key_of_5_different_bytes_loads():
+    """Django's bound for the secret key (security.W009), as DJANGO_SECRET_KEY's check."""
+    result = load_settings(FIELD_ENCRYPTION_KEY=fernet_key(bytes(range(5)) * 6 + bytes(2)))
     assert result.returncode == 0, result.stderr
 
 
