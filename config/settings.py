@@ -73,7 +73,8 @@ DEBUG = flag("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = names("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = names("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Production profile (DJANGO_PRODUCTION, DJANGO_SECURE_COOKIES, DJANGO_HSTS_SECONDS, ...): secure
-# cookies, HSTS, HTTPS redirect behind a TLS proxy, password validators; see config.security.
+# cookies, HSTS, HTTPS redirect behind a TLS proxy; password validators (with the profile or
+# without); see config.security.
 globals().update(production_settings(env))
 TIME_ZONE = zone("TIME_ZONE", "UTC")
 USE_TZ = True
