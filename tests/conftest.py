@@ -45,6 +45,26 @@ def no_default_database(request) -> Iterator[None]:
         )
 
 
+@pytest.fixture(autouse=True)
+def project_celery_app(request) -> Iterator[None]:
+    """A test that left another Celery app current (Celery(...) is made current unless
+    set_as_current=False) fails, named: the project's tasks (shared_task) are sent by the current
+    app, so every later test's would go to that app's broker and result store."""
+    yield
+    from celery import current_app
+
+    from config.celery import app
+
+    left = current_app._get_current_object()
+    if left is not app:
+        app.set_current()  # the next tests send as they should
+        pytest.fail(
+            f"{request.node.nodeid} left the Celery app {left.main!r} current: make it with "
+            "set_as_current=False",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def quick_password_hashing() -> Iterator[None]:
     """Django's default hasher, PBKDF2 at 1,000,000 rounds, costs about half a second of CPU per

@@ -27,7 +27,9 @@ def _outlasting_the_retries(worker_env: dict[str, str]) -> tuple[object, int | N
     redis = OwnRedis()
     env = {"REDIS_URL": redis.url, "CELERY_BROKER_URL": redis.url,
            "CELERY_RESULT_BACKEND": redis.url, **worker_env}  # fmt: skip
-    sender = Celery("sender", broker=redis.url, backend=redis.url)
+    # Not the current app: the project's tasks (shared_task) are sent by the current app, and
+    # the later tests' would go to this stopped Redis.
+    sender = Celery("sender", broker=redis.url, backend=redis.url, set_as_current=False)
     try:
         with celery_worker("long-outage", app="tests.support.short_retries_app", **env) as worker:
             until(lambda: "ready." in _log(worker), worker)
