@@ -21,7 +21,9 @@ sensor is republished every minute. So no `planned_at` (the publication time: HA
 `last_changed` / `last_updated` already say when the plan last changed) and no comparison with
 running now: running from now takes a minute less of the running slot at each publication, so
 those figures change every minute while the plan stays the same; GET /api/plan gives them for
-the moment it is asked.
+the moment it is asked. And the reason without a plan says "between now and <deadline>", not
+the publication's time as GET /api/plan does ("between now (2026-12-06T10:58:00.045006+00:00)
+and ..."): the sensor stays available then, so that was a recorded change every minute.
 
 When no plan is possible (no price provider, too little stored, InfluxDB unreadable) the
 sensor stays available with the state unknown (payload `None`) and the reason in its
@@ -81,31 +83,21 @@ def _starts_now(found: dict[str, Any]) -> bool:
 
 def held_plan(load: FlexibleLoad, now: datetime, held: HeldStarts | None) -> dict[str, Any]:
     """`plan_for(load, now)`; while that says run now, the plan from the start published last
-    time if it still starts then and its first window has not ended (the module docstring)."""
-    found = plan_for(load, now)
+    time if it still starts then and its first window has not ended; its message says "now"
+    without the time (both: the module docstring)."""
+    found = plan_for(load, now, name_moment=False)
     if held is None:
         return found
     key = held_key(load.site_id, load_spec(load).key)
     since = held.earlier(key, now) if _starts_now(found) else None
     if since is not None:
-        earlier = plan_for(load, since)
+        earlier = plan_for(load, since, name_moment=False)
         if _starts_now(earlier):
             first = earlier["plan"]["windows"][0]
             found = earlier if now < datetime.fromisoformat(first["end"]) else found
     if found["plan"] is not None:
         held.publish(key, found["plan"]["start"])
     return found
-
-
-def without_the_moment(message: str, now: datetime) -> str:
-    """The reason with the moment it was found at written as "now": the sensor stays available
-    without a plan, and Home Assistant records every change of its attributes, so a reason
-    naming the publication's time ("between now (2026-12-06T10:58:00.045006+00:00) and ...")
-    was a recorded change every minute. The moment comes as the planner writes it or to the
-    second, as the message about the stored prices does."""
-    for moment in (now.isoformat(), now.isoformat(timespec="seconds")):
-        message = message.replace(f"now ({moment})", "now").replace(moment, "now")
-    return message
 
 
 def load_state(load: FlexibleLoad, now: datetime, held: HeldStarts | None = None) -> EntityState:
@@ -121,8 +113,7 @@ def load_state(load: FlexibleLoad, now: datetime, held: HeldStarts | None = None
     plan = found["plan"]
     if plan is None:
         known = {"known": found["known"]} if found["known"] else {}
-        reason = without_the_moment(found["message"], now)
-        return EntityState(load_spec(load), UNKNOWN, {**about, **known, "reason": reason})
+        return EntityState(load_spec(load), UNKNOWN, {**about, **known, "reason": found["message"]})
     about |= {name: plan.get(name) for name in PLAN_FIELDS}
     about["windows"] = [{"start": w["start"], "end": w["end"]} for w in plan["windows"]]
     # Running now is best: the start is this very moment, already past for a time trigger.

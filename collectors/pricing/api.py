@@ -119,16 +119,18 @@ def pricing_target(query) -> tuple[Site, ProviderConfig, Any]:
 
 
 def one_currency_slots(
-    provider: str, region: str, start: datetime, end: datetime
+    provider: str, region: str, start: datetime, end: datetime, name_moment: bool = True
 ) -> tuple[str, list[PriceSlot]]:
     """The stored slots from LOOK_BACK before `start` (the moment asked about) to `end`, of the
-    one currency stored; Conflict when there are none (the message names `start` to `end`: an
-    empty read found none covering any of it) or several currencies."""
+    one currency stored; Conflict when there are none (the message names `start`, or with
+    `name_moment` False says "now", to `end`: an empty read found none covering any of it) or
+    several currencies."""
     by_currency = stored_slots(provider, region, start - LOOK_BACK, end)
     if not by_currency:
+        since = start.isoformat(timespec="seconds") if name_moment else "now"
         raise Conflict(
             f"No {provider} prices for {region} are stored between "
-            f"{start.isoformat(timespec='seconds')} and {end.isoformat(timespec='seconds')}; "
+            f"{since} and {end.isoformat(timespec='seconds')}; "
             f"{last_collection(SOURCE, provider, region, 'price')}"
         )
     if len(by_currency) > 1:

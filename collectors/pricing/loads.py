@@ -59,11 +59,13 @@ def _reached(wall: datetime, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(after, UTC)
 
 
-def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:
+def plan_for(
+    load: FlexibleLoad, now: datetime | None = None, name_moment: bool = True
+) -> dict[str, Any]:
     """{"load", "start" (ISO, the sensor's state; None when no plan), "before" (None when the
     site's time zone is none), "plan" (the /api/plan answer or None), "message" (why there is
-    no plan, else None), "known" (when too little is stored: how far prices and carbon go, as
-    /api/plan's 409 says; else None)}."""
+    no plan, else None; with `name_moment` False it says "now" without its time), "known" (when
+    too little is stored: how far prices and carbon go, as /api/plan's 409 says; else None)}."""
     now = now or clock.utc_now()
     zone = load.site.timezone
     if not is_zone_name(zone):  # a row written past the site form: no deadline can be placed
@@ -81,6 +83,7 @@ def plan_for(load: FlexibleLoad, now: datetime | None = None) -> dict[str, Any]:
         contiguous=load.contiguous,
         penalty_percent=settings.PLAN_INTERRUPTION_PENALTY_PERCENT,
         max_windows=load.max_windows,
+        name_moment=name_moment,
     )
     shown = {"load": load.name, "start": None, "before": before.isoformat(), "plan": None}
     try:

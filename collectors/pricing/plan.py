@@ -193,8 +193,10 @@ def make_plan(
     penalty_percent: float = 0.0,
     max_windows: int | None = None,
     pareto: bool = False,
+    name_moment: bool = True,
 ) -> Plan:
-    """The plan (see the module docstring); WindowError subclasses say why none exists."""
+    """The plan (see the module docstring); WindowError subclasses say why none exists (with
+    `name_moment` False without the time `now` is: `find_windows`)."""
     rules = {
         "hours": hours,
         "within": before - now,
@@ -202,6 +204,7 @@ def make_plan(
         "contiguous": contiguous,
         "penalty_percent": penalty_percent,
         "max_windows": max_windows,
+        "name_moment": name_moment,
         "cache": {},
         # with carbon_price 0 the carbon data does not limit the slots planned
         "need_carbon": carbon_price > 0,

@@ -34,6 +34,8 @@ class PlanRequest:
     penalty_percent: float = 0.0
     max_windows: int | None = None
     pareto: bool = False
+    # False: the reasons say "now" without its time (Home Assistant's, republished each minute)
+    name_moment: bool = True
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ def plan_answer(site: Site, wanted: PlanRequest) -> dict[str, Any]:
     config = site_provider(site)
     region = provider_target(site, config).key
     now = wanted.now
-    currency, slots = one_currency_slots(config.provider, region, now, wanted.before)
+    currency, slots = one_currency_slots(config.provider, region, now, wanted.before,
+                                         name_moment=wanted.name_moment)  # fmt: skip
     # read as far as forecasts go (not just to `before`), so the answer says how far that is
     carbon = site_carbon(site, now, max(wanted.before, now + AHEAD))
     later = _known_from(carbon, now)
@@ -148,7 +151,7 @@ def _plan(slots, carbon: Carbon, wanted: PlanRequest, carbon_price: float) -> Pl
     return make_plan(slots, carbon.spans, wanted.now, wanted.hours, before=wanted.before,
                      carbon_price=carbon_price, contiguous=wanted.contiguous,
                      penalty_percent=wanted.penalty_percent, max_windows=wanted.max_windows,
-                     pareto=wanted.pareto)  # fmt: skip
+                     pareto=wanted.pareto, name_moment=wanted.name_moment)  # fmt: skip
 
 
 def _known_from(carbon: Carbon, now: datetime) -> datetime | None:

@@ -133,20 +133,23 @@ def find_windows(
     max_windows: int | None = None,
     cut: Cut = piece,
     edges: Sequence[datetime] = (),
+    name_moment: bool = True,
 ) -> WindowResult:
     """The best window of `hours` (see the module docstring for every rule; `cut` prices the
     parts of slots that running now uses, see `pieces_from`; `edges`: moments inside slots
-    where `cut` prices change, which an unbroken window may start or end at)."""
+    where `cut` prices change, which an unbroken window may start or end at; `name_moment`
+    False: a message says "between now and <limit>", not the time `now` is, for a reason
+    republished every minute)."""
     if not (isinstance(hours, int | float) and math.isfinite(hours) and hours > 0):
         raise WindowError(f"hours must be a positive number, got {hours!r}")
     if now.tzinfo is None or (before is not None and before.tzinfo is None):
         raise WindowError("now and before must be timezone-aware times")
     wanted = hours * 3600
     limit = now + within if before is None else min(now + within, before)
+    moment = f" ({now.isoformat()})" if name_moment else ""
+    between = f"between now{moment} and {limit.isoformat()}"  # as every message here says it
     if wanted > (limit - now).total_seconds() + EPSILON:
-        raise NotEnoughData(
-            f"{hours:g} h do not fit between now ({now.isoformat()}) and {limit.isoformat()}"
-        )
+        raise NotEnoughData(f"{hours:g} h do not fit {between}")
     known = _ordered(slots)
     usable = [s for s in known if s.start >= now and s.end <= limit]
     running_now = pieces_from(known, now, timedelta(seconds=wanted), cut)
@@ -162,11 +165,11 @@ def find_windows(
         # an unbroken window may also start at an edge inside a slot or end at a limit inside
         # one (a deadline at 07:30 over hourly prices): whole slots cannot make those
         if cuts.whole(usable, wanted) and not (unbroken and cuts.inside(known, [*edges, limit])):
-            chosen = _best(usable, wanted, now, limit, hours, contiguous, sign, share, max_windows,
+            chosen = _best(usable, wanted, between, hours, contiguous, sign, share, max_windows,
                            divided)  # fmt: skip
         else:  # the window starts or ends inside a slot
-            chosen = _cut_best(known, usable, wanted, (now, limit), hours, contiguous, sign,
-                               share, max_windows, (cut, edges, divided))  # fmt: skip
+            chosen = _cut_best(known, usable, wanted, (now, limit, between), hours, contiguous,
+                               sign, share, max_windows, (cut, edges, divided))  # fmt: skip
     except NotEnoughData:
         if running_now is None:
             raise
@@ -208,19 +211,18 @@ def judged(slots: Sequence[Priced], sign: float, share: float) -> float:
 def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_windows, parts):
     """The best window when whole slots cannot make `wanted` seconds (`cuts`): an unbroken
     one starting at a slot start or an edge or ending at a slot end or an edge, or a split
-    set of slot parts."""
-    now, limit = span
+    set of slot parts; `span`: now, the limit and how the messages name them."""
+    now, limit, between = span
     cut, edges, divided = parts
     if contiguous or max_windows == 1:
         found = cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign, cut, edges)
         if found is not None:
             return found
-        _enough(usable, wanted, now, limit, hours)
+        _enough(usable, wanted, between, hours)
         raise _gaps(usable, wanted) or NotEnoughData(
-            f"no {_hours(wanted)} between now ({now.isoformat()}) and {limit.isoformat()} has "
-            "prices for all of it"
+            f"no {_hours(wanted)} {between} has prices for all of it"
         )
-    _enough(usable, wanted, now, limit, hours)
+    _enough(usable, wanted, between, hours)
     rest, parts = cuts.split_parts(usable, wanted, cut)
     if abs(wanted - round(wanted)) > 1e-6:
         raise UnreachableDuration(_unreachable(usable, wanted))
@@ -242,14 +244,14 @@ def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_w
     return best
 
 
-def _enough(usable: list[Priced], wanted: float, now: datetime, limit: datetime, hours: float):
-    """NotEnoughData when the slots between now and the limit last less than `wanted`."""
+def _enough(usable: list[Priced], wanted: float, between: str, hours: float):
+    """NotEnoughData when the slots between now and the limit (`between` names them) last less
+    than `wanted`."""
     available = sum(_seconds(s) for s in usable)
     if available + EPSILON < wanted:
         raise NotEnoughData(
-            f"only {_hours(available)} of price slots lie entirely between now "
-            f"({now.isoformat()}) and {limit.isoformat()}, {hours:g} h are needed; prices for "
-            "later periods are usually published around midday the day before"
+            f"only {_hours(available)} of price slots lie entirely {between}, {hours:g} h are "
+            "needed; prices for later periods are usually published around midday the day before"
         )
 
 
@@ -267,8 +269,7 @@ def _gaps(usable: list[Priced], wanted: float) -> NotEnoughData | None:
 def _best(
     usable: list[Priced],
     wanted: float,
-    now: datetime,
-    limit: datetime,
+    between: str,
     hours: float,
     contiguous: bool,
     sign: float,
@@ -277,8 +278,9 @@ def _best(
     divided: bool = False,
 ) -> list[Priced]:
     """The best window of whole slots (or parts: `_cut_best`) that start at or after now;
-    `divided`: the slots are price slots cut at edges (many small ones: `split_grid`)."""
-    _enough(usable, wanted, now, limit, hours)
+    `divided`: the slots are price slots cut at edges (many small ones: `split_grid`);
+    `between`: the messages' "between now and <limit>"."""
+    _enough(usable, wanted, between, hours)
     if contiguous or max_windows == 1:
         return _best_run(usable, wanted, sign)
     if share == 0 and max_windows is None:

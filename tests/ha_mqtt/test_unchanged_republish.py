@@ -9,6 +9,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
 
 from collectors import pipeline
 from collectors.models import FlexibleLoad
@@ -164,3 +166,27 @@ def test_a_load_without_a_plan_repeats_its_reason_a_minute_later(
     before = (anchor + 6 * timedelta(hours=1)).isoformat()
     assert f"between now and {before}" in reason
     assert moment.isoformat(timespec="seconds") not in reason
+
+
+def test_a_load_cut_inside_a_slot_names_the_moment_for_the_api_only(
+    topics, subscriber, broker, settings, monkeypatch
+):
+    """2.5 h over hourly slots is planned from parts of slots (`windows._cut_best`): its reason
+    says "now" without the time in Home Assistant, and with it in /api/plan/loads (the status
+    page's)."""
+    anchor = homes.hour_start()
+    # Slots H-1..H+1: from H+20 min only H+1 lies ahead, and running now lacks prices.
+    site = homes.utc_home(settings.INFLUXDB_DATABASE, anchor, count=3)
+    pump = homes.load(site, anchor, hours=2.5)
+    topic = f"{topics.root}/site_{site.pk}/load_{pump.pk}_start/attributes"
+    moment = anchor + 20 * MINUTE + timedelta(seconds=3, microseconds=250)
+    sent = dict(publication(broker, topics, subscriber, moment, monkeypatch))
+    reason = json.loads(sent[topic])["reason"]
+    before = (anchor + 6 * timedelta(hours=1)).isoformat()
+    between = f"between now and {before}"
+    assert reason.startswith(f"only 1 h of price slots lie entirely {between}, 2.5 h are needed")
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("planner"))
+    [shown] = client.get("/api/plan/loads", {"site": site.pk}).json()["loads"]
+    named = f"between now ({moment.isoformat()}) and {before}"
+    assert shown["message"] == reason.replace(between, named)
