@@ -37,9 +37,11 @@ Rules (README "Materialized views" says the same for users):
   stay exact (from state_changes and last_state); the union is not in the tier, so the rate
   is then the largest single sensor's on-time (exact for one sensor, else a lower bound).
 - daily_carbon_summary, per region and local day: the carbon_intensity points of the day as
-  a step function (each point holds until the next one of the region, the last until the
-  day's end; points describe the slot that starts at them, so nothing is carried in from the
-  day before); avg = its time-weighted mean, min/max over the points; avg_renewable likewise.
+  a step function (each point holds until the next one of the region, the last for its slot:
+  the shortest distance between the day's points, up to the day's end or `now`; points
+  describe the slot that starts at them, so nothing is carried in from the day before, and
+  nothing is claimed after the last slot); avg = its time-weighted mean over the time the
+  points cover, min/max over the points; avg_renewable likewise.
 """
 
 from __future__ import annotations
@@ -300,4 +302,14 @@ def _step_summary(samples: list[Sample], start: datetime, end: datetime) -> Aggr
     inside = [s for s in samples if start <= s.time < end]
     if not inside:
         return None
-    return aggregate_window("numeric", inside, start, end)
+    return aggregate_window("numeric", [*inside, *_last_slot_end(inside)], start, end)
+
+
+def _last_slot_end(points: list[Sample]) -> list[Sample]:
+    """A gap where the slot of the last of `points` ends, so it is not held for time no point
+    describes (the collector down, the answer ending before midnight). A point describes the
+    slot starting at it, and a series' slot is the shortest distance between its points (UK
+    Carbon Intensity's half hours, Electricity Maps' hours); a lone point's is not known, and
+    one value's mean is that value whatever its length."""
+    steps = [b.time - a.time for a, b in zip(points, points[1:], strict=False) if b.time > a.time]
+    return [Sample(points[-1].time + min(steps))] if steps else []
