@@ -197,6 +197,28 @@ def test_stale_only_when_no_stored_slot_covers_now(own_storage, replay_server, a
     )
 
 
+def test_past_the_stored_slots_the_minute_task_writes_no_price(
+    own_storage, replay_server, monkeypatch
+):
+    # aWATTar's day ends at 22:00 UTC and the next is not published: from then on no point
+    # claims a price; the newest stays the last hour's, its known_until already past.
+    case = CASES["60min"]
+    collect(case, replay_server)
+    written = []
+    for moment in (case.day_end - MINUTE, case.day_end, case.day_end + 90 * MINUTE):
+        monkeypatch.setattr(clock, "utc_now", lambda moment=moment: moment)
+        written.append(write_current_prices()["points_written"])
+    assert written == [1, 0, 0]
+    [newest] = get_timeseries().query(
+        own_storage,
+        'SELECT LAST("current_price"), "known_until" FROM "electricity_pricing"',
+    )
+    last_hour = case.day_end - 60 * MINUTE
+    assert newest.time == last_hour
+    assert newest.values["last"] == {s: p for s, _, p in payload_slots(case)}[last_hour]
+    assert newest.values["known_until"] == case.day_end.isoformat()
+
+
 def test_stale_reason_says_now_on_the_homes_clock(own_storage, replay_server, api, monkeypatch):
     """The status page shows the reason as it is: a home in New York reads its own evening
     (with its offset), not 22:00 UTC, which looked like the wrong time."""
