@@ -15,7 +15,14 @@ from collectors.ha_mqtt.entities import pricing_states
 from enrich.models import ProviderConfig, Site
 from tests.support.pricing import CET_DST_DAYS, per_kwh
 from tests.support.replay import load_fixture
-from tests.support.stored_prices import TIBBER_PATH, Case, collect, payload_slots, tibber_config
+from tests.support.stored_prices import (
+    TIBBER_PATH,
+    Case,
+    assert_slot_served,
+    collect,
+    payload_slots,
+    tibber_config,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -38,19 +45,10 @@ def assert_every_edge(site: Site, expected: list, minutes: int, api, monkeypatch
     """At the last microsecond and the first of every slot (hh:14:59.999999, hh:15:00), and after the
     last: the price of the slot covering the moment, in the REST answer and in Home
     Assistant's price entity; none after the last slot."""
-    for start, end, price in expected:
-        for moment in (end - TICK, start):
-            monkeypatch.setattr(clock, "utc_now", lambda moment=moment: moment)
-            body = api.get("/api/enrichment/current").json()
-            [entry] = body["sources"]["electricity_pricing"]["providers"]
-            assert entry["stale"] is False, moment
-            value = entry["value"]
-            assert (value["current_price"], value["time"]) == (price, start.isoformat()), moment
-            assert value["slot_minutes"] == minutes
-            [price_state, *_] = pricing_states(site, entry, 1, moment)
-            assert float(price_state.state) == price, moment
-            assert price_state.attributes["slot_start"] == start.isoformat()
-            assert price_state.attributes["slot_end"] == end.isoformat()
+    for slot in expected:
+        assert slot[1] - slot[0] == timedelta(minutes=minutes)
+        for moment in (slot[1] - TICK, slot[0]):
+            assert_slot_served(api, site, moment, slot, monkeypatch)
     after = expected[-1][1]
     monkeypatch.setattr(clock, "utc_now", lambda: after)
     [entry] = api.get("/api/enrichment/current").json()["sources"]["electricity_pricing"][

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from collectors import pipeline
+from collectors import clock, pipeline
+from collectors.ha_mqtt.entities import pricing_states
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from tests.collectors.scenarios_pricing import OCTOPUS_RATES, TIBBER_HOME, TIBBER_TOKEN
@@ -136,3 +137,22 @@ def collect(case: Case, server) -> ProviderConfig:
     fetched = case.day_start + timedelta(hours=6, minutes=7)
     assert pipeline.collect(config, now=fetched).status == "ok"
     return config
+
+
+def assert_slot_served(api, site: Site, moment: datetime, slot: tuple, monkeypatch) -> dict:
+    """At `moment`, GET /api/enrichment/current and Home Assistant's price entity both name
+    `slot` (start, end, price): its price, start, end and length, not stale. Returns the REST
+    entry's value."""
+    start, end, price = slot
+    monkeypatch.setattr(clock, "utc_now", lambda: moment)
+    body = api.get("/api/enrichment/current").json()
+    [entry] = body["sources"]["electricity_pricing"]["providers"]
+    assert entry["stale"] is False, moment
+    value = entry["value"]
+    assert (value["current_price"], value["time"]) == (price, start.isoformat()), moment
+    assert value["slot_minutes"] == (end - start) / timedelta(minutes=1), moment
+    [price_state, *_] = pricing_states(site, entry, 1, moment)
+    assert float(price_state.state) == price, moment
+    about = price_state.attributes
+    assert (about["slot_start"], about["slot_end"]) == (start.isoformat(), end.isoformat()), moment
+    return value
