@@ -10,13 +10,14 @@ GET filters (a bad value is a 400 naming the parameter; an unknown parameter too
 The answer: {"view", "rows", "count", "last_refreshed", "watermark"}.
 
 POST rebuild: start, end (local dates, both included, none before 2000), allow_fewer_points
-(true/false, absent false: rows read from fewer source points than the stored ones are kept
-and named in the run, `retention.rollups.fewer`); in the body or the query string, each once:
-given twice, in both, empty or null, or a field of another name is a 400 naming it. The
-rebuild reads the range's source data, more than a web request should wait for, so it is
-recorded (RetentionRun "view_refresh") and queued: 202 with `run_id` and
-`poll` (GET /retention/runs/<run_id>: status ok with the rows written, failed with the error, or
-skipped when another refresh or rebuild of the view was running; ask again then).
+(true/false, absent false: rows read from fewer source points than the stored ones, or read
+on across days read from fewer, are kept and named in the run, `retention.rollups.fewer`);
+in the body or the query string, each once: given twice, in both, empty or null, or a field
+of another name is a 400 naming it. The rebuild reads the range's source data, more than a
+web request should wait for, so it is recorded (RetentionRun "view_refresh") and queued: 202
+with `run_id` and `poll` (GET /retention/runs/<run_id>: status ok with the rows written,
+failed with the error, or skipped when another refresh or rebuild of the view was running;
+ask again then).
 Unknown view: 404 listing the views; 503 when the broker cannot be reached.
 """
 
@@ -123,8 +124,9 @@ class RebuildRequest(serializers.Serializer):
     end = serializers.DateField(help_text="Last local day to recompute, included (YYYY-MM-DD).")
     allow_fewer_points = serializers.BooleanField(
         required=False,
-        help_text="Replace rows with ones read from fewer source points (points deleted on "
-        "purpose). Absent: false, such rows are kept and named in the run.",
+        help_text="Replace rows with ones read from fewer source points, or read on across "
+        "days read from fewer (points deleted on purpose). Absent: false, such rows are kept "
+        "and named in the run.",
     )
 
 

@@ -111,6 +111,7 @@ def energy_rows(
     used: dict[date, list[Piece]] = defaultdict(list)  # a meter's raw steps, as used (`_used`)
     unavailable: dict[date, str] = {}  # day -> which tier row cannot be split
     points: Counter[date] = Counter()  # day -> the raw points its row is built from
+    in_force: dict[date, datetime] = {}  # day -> the time of the raw point in force at its start
     fast = plain_power(entity)
     for part in entity_parts(entity, start, end, plain_power=fast):
         outcome.sources[part.source] += 1
@@ -131,6 +132,7 @@ def energy_rows(
                 points[local_date(row.window_start)] += row_points(row)
         else:
             points.update(_raw_points(part))
+            in_force.update(_in_force(part))
             edges = _edges(part, prices)
             windows = list(zip(edges, edges[1:], strict=False))
             if part.points is not None:
@@ -170,6 +172,8 @@ def energy_rows(
         if row is not None:
             row.source_points = points[day]
             outcome.rows.append(row)
+            if day in in_force:
+                outcome.in_force[entity.entity_id, day] = in_force[day]
     return outcome
 
 
@@ -185,6 +189,26 @@ def _raw_points(part: RawPart) -> Counter[date]:
         first = max(local_day_start(day), part.start)
         last = min(local_day_start(day + timedelta(days=1)), part.end)
         found[day] = bisect_left(times, key(last)) - bisect_left(times, key(first))
+    return found
+
+
+def _in_force(part: RawPart) -> dict[date, datetime]:
+    """local day -> the time of the raw point in force at the day's start (the newest before
+    it: the reading a meter's first growth of the day is counted from), for the days that
+    start inside the part and have such a point."""
+    carried = next((s.time for s in reversed(part.samples) if s.time < part.start), None)
+    found: dict[date, datetime] = {}
+    for day in _spanned(part.start, part.end):
+        if (start := local_day_start(day)) < part.start:
+            continue  # begun before the part: its start is not read here
+        if part.points is None:  # the samples, the carried-in ones first
+            before = bisect_left(part.samples, start, key=lambda sample: sample.time)
+            newest = part.samples[before - 1].time if before else None
+        else:  # a plain power sensor's points, the carried-in sample apart
+            before = bisect_left(part.points.times, (start - EPOCH) // MICROSECOND)
+            newest = EPOCH + part.points.times[before - 1] * MICROSECOND if before else carried
+        if newest is not None:
+            found[day] = newest
     return found
 
 

@@ -20,7 +20,8 @@ admin and discovered again), so newly discovered entities get their history. The
 Rebuild (`rebuild_view`, `manage.py rebuild_view`, `POST /api/views/<name>/rebuild`): the
 buckets of the local days start..end (both included) are recomputed; the watermark is not
 moved. Rows whose source data is gone entirely are left as they are, and so are rows it would
-build from fewer source points than they were (`retention.rollups.fewer`) unless asked.
+build from fewer source points than they were, or read on across days read from fewer,
+unless asked (`retention.rollups.fewer`).
 
 Edits of the entity registry (`retention.rollups.follow`): an edit that changes what a view
 reads of an entity is followed by a run of mode "edits" on the worker; the refresh takes up
@@ -206,6 +207,7 @@ def _merge(total: Outcome, part: Outcome) -> None:
     total.rows.extend(part.rows)
     total.sources.update(part.sources)
     total.skipped.extend(part.skipped)
+    total.in_force.update(part.in_force)
 
 
 def _compute(
@@ -376,7 +378,8 @@ def rebuild_view(
 ) -> RetentionRun:
     """Recompute the buckets of the local days start..end (both included); recorded in `run`
     (one the API created for the queued rebuild) or a new run. A row read from fewer source
-    points than the stored one is kept, named in the run, unless `allow_fewer_points`."""
+    points than the stored one, or read on across days read from fewer, is kept, named in the
+    run, unless `allow_fewer_points`."""
     check_view(name)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     range_start, range_end = rebuild_bounds(start, end, now)

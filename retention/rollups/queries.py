@@ -184,9 +184,16 @@ class MaterializedViewManager:
         return [refresh_view(name, now=now)] if name else refresh_all(now=now)
 
     def rebuild(
-        self, name: str, start: date, end: date, *, now: datetime | None = None
+        self,
+        name: str,
+        start: date,
+        end: date,
+        *,
+        now: datetime | None = None,
+        allow_fewer_points: bool = False,
     ) -> RetentionRun:
-        return rebuild_view(name, start, end, now=now)
+        """Rebuild the local days start..end of view `name` (its run): `rebuild_view`."""
+        return rebuild_view(name, start, end, now=now, allow_fewer_points=allow_fewer_points)
 
 
 def _date_range(rows: models.QuerySet, start: date | None, end: date | None) -> models.QuerySet:

@@ -100,6 +100,9 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)
     kept: set = field(default_factory=set)  # buckets whose rows are left as they are
     stale: list[int] = field(default_factory=list)  # ids of rows to delete (edits followed)
+    # daily_energy_by_device: row key (entity_id, date) -> the time of the raw point in force
+    # at the day's start, which its first growth is counted from (`retention.rollups.fewer`)
+    in_force: dict = field(default_factory=dict)
 
 
 # --- Which entities the views count ---------------------------------------------------------

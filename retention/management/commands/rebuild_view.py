@@ -2,7 +2,8 @@
 or, where retention replaced it, the hourly tier, or the daily tier for a local day that is a
 whole UTC day (other days only a daily row covers are skipped and named). A row the rebuild
 reads from fewer source points than the stored row was built from (InfluxDB did not return
-them all) is kept and named, unless --allow-fewer-points. Recorded as a view_refresh run."""
+them all), or a day it reads on across days read from fewer, is kept and named, unless
+--allow-fewer-points. Recorded as a view_refresh run."""
 
 from datetime import UTC, datetime
 
@@ -33,7 +34,8 @@ class Command(BaseCommand):
             "--allow-fewer-points",
             action="store_true",
             help="replace rows with ones read from fewer source points than they were built "
-            "from (the points were deleted on purpose); without it such rows are kept and named",
+            "from, or read on across days read from fewer (the points were deleted on "
+            "purpose); without it such rows are kept and named",
         )
 
     def handle(
