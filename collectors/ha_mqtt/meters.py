@@ -15,12 +15,14 @@ HA's state holds until it changes (`held`), so an oven at 0 W all day keeps its 
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from collectors.base import ConfigError
 from collectors.smart_meter import home_assistant
 from collectors.smart_meter.common import CIRCUIT_MEASUREMENT, CIRCUIT_STATES, MEASUREMENT
+from collectors.smart_meter.watch import window_over
 from enrich.influx import quote_ident, stored_rows
 
 # Measured back from the newest answer's data time: the circuits of that answer (a poll covers
@@ -146,9 +148,10 @@ def device_names(provider: str, site: str, gid: str) -> set[str]:
     return {str(row.values["value"]) for row in rows if row.values.get("value")}
 
 
-def phantom_stale(value: MeterValue, now: datetime, stale_after: float, zone: tzinfo) -> bool:
+def phantom_stale(value: MeterValue, now: datetime, stale_after: float, zone: ZoneInfo) -> bool:
     """Whether a phantom load is stale: it is figured once a night and stamped 03:30 site time
     (collectors.smart_meter.watch), so it is stale once the next night's is `stale_after`
-    seconds overdue (the next 03:30 there, a day on by the wall clock)."""
-    due = (value.time.astimezone(zone) + timedelta(days=1)).astimezone(UTC)
-    return now.astimezone(UTC) > due + timedelta(seconds=stale_after)
+    seconds overdue (due once the next night's 03:30 is over: the second one where the clock
+    goes back across it, window_over)."""
+    night = value.time.astimezone(zone).date() + timedelta(days=1)
+    return now.astimezone(UTC) > window_over(night, zone) + timedelta(seconds=stale_after)

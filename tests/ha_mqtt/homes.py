@@ -150,9 +150,8 @@ def home(name: str = "Home", **fields) -> Site:
         name=name,
         latitude=51.4769,
         longitude=-0.8636,
-        timezone="Europe/London",
         pricing_region="DE",
-        **fields,
+        **{"timezone": "Europe/London", **fields},
     )
 
 

@@ -61,21 +61,14 @@ def test_a_poll_without_the_whole_home_value_keeps_the_circuits(
         assert not cleared(subscriber, f"{topics.discovery_prefix}/sensor/{node}/{key}/config")
 
 
-def test_last_nights_phantom_load_is_not_stale_until_tonights_is_overdue(
-    topics, subscriber, broker, settings, replay_server
-):
-    """The phantom load is figured once a night and stamped 03:30 site time (02:30 UTC in
-    London's summer): fresh all day, stale once the next night's is overdue. It read stale
-    from ten minutes after it was stored (twice the meter's cache time), so all day."""
-    meter = homes.HaMeter(replay_server, homes.home(), {"Heat pump": CIRCUITS["Heat pump"]}, T0)
-    site = meter.site
-    meter.run({"Heat pump": 920.0})
+def phantom_stale_at(topics, subscriber, broker, settings, meter, night: datetime):
+    """Store the meter's phantom load figured at `night`; return `stale_at(now)`: whether Home
+    Assistant's phantom load entity, published at `now`, says it is stale."""
     tags = {"meter_type": "home_assistant", "device": "home", "provider": "home_assistant"}
-    night = datetime(2026, 5, 1, 2, 30, tzinfo=UTC)
-    phantom = Reading(MEASUREMENT, {"phantom_load_w": 212.0}, night, tags | {"site": site.name})
+    fields = {"phantom_load_w": 212.0}
+    phantom = Reading(MEASUREMENT, fields, night, tags | {"site": meter.site.name})
     get_timeseries().write(settings.INFLUXDB_DATABASE, [phantom])
-    stale_after = timedelta(seconds=2 * settings.CACHE_TTL_SECONDS["smart_meter"])
-    attributes = f"{topics.root}/site_{site.pk}/phantom_load_home/attributes"
+    attributes = f"{topics.root}/site_{meter.site.pk}/phantom_load_home/attributes"
 
     def stale_at(now: datetime) -> bool:
         start = len(subscriber.log)
@@ -85,6 +78,42 @@ def test_last_nights_phantom_load_is_not_stale_until_tonights_is_overdue(
         )
         return json.loads(subscriber.messages[attributes])["stale"]
 
+    return stale_at
+
+
+def test_last_nights_phantom_load_is_not_stale_until_tonights_is_overdue(
+    topics, subscriber, broker, settings, replay_server
+):
+    """The phantom load is figured once a night and stamped 03:30 site time (02:30 UTC in
+    London's summer): fresh all day, stale once the next night's is overdue. It read stale
+    from ten minutes after it was stored (twice the meter's cache time), so all day."""
+    meter = homes.HaMeter(replay_server, homes.home(), {"Heat pump": CIRCUITS["Heat pump"]}, T0)
+    meter.run({"Heat pump": 920.0})
+    night = datetime(2026, 5, 1, 2, 30, tzinfo=UTC)
+    stale_at = phantom_stale_at(topics, subscriber, broker, settings, meter, night)
+    stale_after = timedelta(seconds=2 * settings.CACHE_TTL_SECONDS["smart_meter"])
+
     assert stale_at(T0) is False  # 15:05 in London, the night's figure of 03:30
     assert stale_at(night + timedelta(days=1) + stale_after - timedelta(minutes=1)) is False
     assert stale_at(night + timedelta(days=1) + stale_after + timedelta(minutes=1)) is True
+
+
+def test_the_phantom_load_of_a_night_whose_0330_comes_twice_is_not_stale_early(
+    topics, subscriber, broker, settings, replay_server
+):
+    """Helsinki, 25 October 2026: the clock goes from 04:00 EEST back to 03:00 EET, so 03:30
+    comes twice (00:30 and 01:30 UTC) and that night's figure is due after the second one
+    (collectors.smart_meter.watch.window_over). The night before's figure read stale from
+    00:30 UTC plus twice the meter's cache time, an hour before the next one could be made."""
+    started = datetime(2026, 10, 24, 12, tzinfo=UTC)
+    meter = homes.HaMeter(replay_server, homes.home(timezone="Europe/Helsinki"),
+                          {"Heat pump": CIRCUITS["Heat pump"]}, started)  # fmt: skip
+    meter.run({"Heat pump": 920.0})
+    night = datetime(2026, 10, 24, 0, 30, tzinfo=UTC)  # 03:30 EEST
+    stale_at = phantom_stale_at(topics, subscriber, broker, settings, meter, night)
+    stale_after = timedelta(seconds=2 * settings.CACHE_TTL_SECONDS["smart_meter"])
+
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # the second 03:30, EET
+    assert stale_at(second - timedelta(hours=1) + stale_after + timedelta(minutes=1)) is False
+    assert stale_at(second + stale_after - timedelta(minutes=1)) is False
+    assert stale_at(second + stale_after + timedelta(minutes=1)) is True
