@@ -58,3 +58,39 @@ def test_runs_today_count_from_the_start_of_the_homes_day(zone, day_start, now):
 
     # Before: since UTC midnight, which in Santiago is 20:00 or 21:00 the evening before.
     assert today == {"since": day_start.isoformat(), "total": 2, "by_status": {"ok": 2}}
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "day_start", "day_end", "last"),
+    [
+        # Berlin's 23-hour and 25-hour days and the days either side (midnights in UTC)
+        ("Europe/Berlin", *(datetime(2026, 3, d, h, tzinfo=UTC) for d, h in
+                            ((27, 23), (28, 23), (29, 22), (30, 22)))),
+        ("Europe/Berlin", *(datetime(2026, 10, d, h, tzinfo=UTC) for d, h in
+                            ((23, 22), (24, 22), (25, 23), (26, 23)))),
+        # New York's
+        ("America/New_York", *(datetime(2026, 3, d, h, tzinfo=UTC) for d, h in
+                               ((7, 5), (8, 5), (9, 4), (10, 4)))),
+        ("America/New_York", *(datetime(2026, m, d, h, tzinfo=UTC) for m, d, h in
+                               ((10, 31, 4), (11, 1, 4), (11, 2, 5), (11, 3, 5)))),
+    ],
+)  # fmt: skip
+def test_runs_today_through_the_days_the_clocks_change(zone, first, day_start, day_end, last):
+    """A run every quarter hour for three days; asked 7 minutes after each, the runs today are
+    those since the last local midnight: up to 92 on the 23-hour day, up to 100 on the 25-hour
+    one, 96 on the days either side."""
+    config = config_in(zone)
+    quarter = timedelta(minutes=15)
+    midnights = [first, day_start, day_end, last]
+    most = {}
+    for n in range(round((last - first) / quarter)):
+        ran(config, first + n * quarter)
+        now = first + n * quarter + timedelta(minutes=7)
+        since = max(m for m in midnights if m <= now)
+        today = runs_today(config, "CL", now=now)
+        assert (today["since"], today["total"]) == (
+            since.isoformat(),
+            n - (since - first) // quarter + 1,
+        ), now
+        most[since] = today["total"]
+    assert list(most.values()) == [96, 92 if day_end - day_start < timedelta(days=1) else 100, 96]
