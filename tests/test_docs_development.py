@@ -153,18 +153,25 @@ def test_the_config_modules_the_settings_read_are_named_in_the_layouts():
     assert not missing, missing
 
 
+# A test module reading the registry or the providers of each source, at its top or in a test.
+READS_PROVIDERS = r"^\s*from (?:collectors\.registry import|enrich\.models import .*\bSOURCES\b)"
+
+
 def test_the_provider_walk_through_runs_the_docs_tests_that_read_the_registry():
-    """A test module beside tests/collectors and tests/api that reads the registry (every
-    provider's row in providers.md) is in the walk-through's list of what to run: it did not
-    name tests/test_docs_providers.py, which fails until the new provider has its row in
-    *Providers at a glance*, a table the walk-through did not mention either."""
+    """A test module beside tests/collectors and tests/api that reads the registry or
+    `SOURCES` (every provider's row in providers.md, the values of PRICING_PROVIDER) is in the
+    walk-through's list of what to run: it did not name tests/test_docs_providers.py, which
+    fails until the new provider has its row in *Providers at a glance*, a table the
+    walk-through did not mention either; nor tests/test_docs_ranges.py, which fails until a
+    carbon or price provider is among its variable's values (step 4), and which imports the
+    registry inside its test."""
     run = " ".join(PROVIDER.split("\nRun ", 1)[1].split("\n\n", 1)[0].split())
     readers = [
         path.relative_to(ROOT).as_posix()
         for path in sorted((ROOT / "tests").glob("test_*.py"))
-        if re.search(r"^from collectors\.registry import", path.read_text(), re.M)
+        if re.search(READS_PROVIDERS, path.read_text(), re.M)
     ]
-    assert "tests/test_docs_providers.py" in readers
+    assert {"tests/test_docs_providers.py", "tests/test_docs_ranges.py"} <= set(readers)
     assert [path for path in readers if f"`{path}`" not in run] == []
     assert "Providers at a glance" in PROVIDER
 
