@@ -8,15 +8,18 @@ uk_carbon_intensity; /api/carbon/series took the provider of the lowest id (UK C
 Intensity) while the plan planned with Electricity Maps' forecast.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
 
+from collectors.carbon import choice
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from enrich.influx import get_timeseries
-from enrich.models import ProviderConfig
+from enrich.models import SOURCES, ProviderConfig
 from enrich.readings import Reading
 from tests.collectors.scenarios_carbon import carbon_tags
+from tests.support.doc_pages import ROOT
 from tests.support.plan import NOW
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -61,3 +64,15 @@ def test_with_nothing_stored_for_the_first_both_answer_from_the_next(collected, 
     assert plan["carbon"]["provider"] == series["provider"] == "uk_carbon_intensity"
     assert plan["carbon"]["region"] == series["region"] == "South England"
     assert series["forecast"] and series["unit"] == "gCO2/kWh"
+
+
+def test_the_order_plan_md_and_the_choice_give_is_the_carbon_providers_by_name():
+    """docs/plan.md's *Where the carbon comes from* and this module's docstring name the
+    providers in the order they are tried: `enrich.models.SOURCES`' carbon providers, sorted
+    (development.md sends a new carbon provider to both; nothing checked that it got there)."""
+    page = (ROOT / "docs" / "plan.md").read_text()
+    where = page.split("\n## Where the carbon comes from\n", 1)[1].split("\n## ", 1)[0]
+    for name, text in (("docs/plan.md", where), ("collectors/carbon/choice.py", choice.__doc__)):
+        listed = re.search(r"in name order \(([\w, ]+)\)", " ".join(text.split()))
+        assert listed, f"{name} no longer lists the carbon providers in name order"
+        assert listed[1].split(", ") == sorted(SOURCES["carbon_intensity"]), name
