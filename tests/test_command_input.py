@@ -274,3 +274,15 @@ def test_archive_refuses_an_as_of_day_before_any_data(dry_run):
     refused("archive_to_s3", *dry_run, "--as-of", "1990-01-01",
             match=r"^--as-of 1990-01-01 is before 2000-01-01: there is no data that old")  # fmt: skip
     assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "a_folder"])
+def test_ensure_admin_creates_no_admin_whose_password_it_cannot_save(where, settings, tmp_path):
+    # An OSError traceback came after the admin was created: its random password was lost, and
+    # the next start said "exists (unchanged)".
+    (tmp_path / "file").write_text("")
+    path = tmp_path / "file" / "creds.txt" if where == "under_a_file" else tmp_path
+    settings.FIRST_START_CREDENTIALS_FILE = path
+    refused("ensure_admin", match=rf"^FIRST_START_CREDENTIALS_FILE '{re.escape(str(path))}' "
+            r"cannot be written \(.+\): no admin account was created")  # fmt: skip
+    assert not get_user_model().objects.exists()
