@@ -6,7 +6,9 @@ first (`demo_home --fresh` dropped its database before it noticed a bad --end or
 `restore_from_archive --output` replaced any file it was given).
 """
 
+import os
 import re
+import resource
 import uuid
 from datetime import UTC, datetime
 
@@ -70,6 +72,9 @@ def test_restore_never_replaces_a_file_unless_forced(tmp_path):
     refused("restore_from_archive", *args, output=tmp_path, match=r"is a folder; name a file")
     refused("restore_from_archive", *args, output=tmp_path / "missing" / "x.parquet",
             match=r"which is not a folder")  # fmt: skip
+    # The file is written beside it and renamed there: never over a device, even forced.
+    refused("restore_from_archive", *args, output="/dev/null", force=True,
+            match=r"^--output '/dev/null' is no regular file \(a device, a pipe\); name a file")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -286,3 +291,36 @@ def test_ensure_admin_creates_no_admin_whose_password_it_cannot_save(where, sett
     refused("ensure_admin", match=rf"^FIRST_START_CREDENTIALS_FILE '{re.escape(str(path))}' "
             r"cannot be written \(.+\): no admin account was created")  # fmt: skip
     assert not get_user_model().objects.exists()
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_restore_keeps_the_output_file_as_it_was_when_the_write_fails(force, settings, tmp_path):
+    # A disk that fills (here: a limit on file sizes) stopped the write part-way: the file
+    # --force replaces was lost, truncated to a part of the new one; a new file was left half
+    # written, and the next run said it "exists already".
+    settings.ARCHIVE_LOCAL_DIR = tmp_path / "archive"
+    output = tmp_path / "restore.parquet"
+    if force:
+        output.write_bytes(b"the user's own file")
+        output.chmod(0o640)
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, limit[1]))  # Python ignores SIGXFSZ
+    try:
+        with pytest.raises(CommandError) as refused:
+            call_command("restore_from_archive", "2024-01-01", "2024-01-02",
+                         output=output, force=force)  # fmt: skip
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+    assert str(refused.value) == f"--output {str(output)!r}: File too large."
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == (
+        ["restore.parquet"] if force else []
+    )
+    if force:
+        assert output.read_bytes() == b"the user's own file"
+    # Written whole once there is room, with the permissions of the file replaced or a new one's.
+    call_command("restore_from_archive", "2024-01-01", "2024-01-02", output=output, force=force)
+    assert output.read_bytes().startswith(b"PAR1")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert output.stat().st_mode & 0o777 == (0o640 if force else 0o666 & ~umask)
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["restore.parquet"]

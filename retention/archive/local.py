@@ -1,5 +1,6 @@
 """The archive store in a local directory: `LocalStorage`, with the key layout and interface
 of `retention.archive.store`; each object's metadata is kept in a hidden JSON file next to it.
+Each file is written whole (`write_whole`, which a restore's --output file uses too).
 """
 
 from __future__ import annotations
@@ -11,6 +12,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retention.archive.store import ArchiveStorage, LifecycleStatus, ObjectInfo, StorageRefused
+
+
+def write_whole(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write `data` next to `path`, then rename it there: a crash or a full disk never leaves
+    half a file, and a file at `path` stays as it was until the new one is whole (OSError).
+    `mode`: the file's permissions (else the temporary file's: its owner's only)."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        try:
+            if mode is not None:
+                os.fchmod(tmp.fileno(), mode)
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+            os.replace(tmp.name, path)
+        except OSError:
+            Path(tmp.name).unlink(missing_ok=True)
+            raise
 
 
 class LocalStorage(ArchiveStorage):
@@ -38,12 +56,7 @@ class LocalStorage(ArchiveStorage):
     def _write_atomically(self, path: Path, data: bytes) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Write next to the target, then rename: a crash never leaves half a file.
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp.name, path)
+            write_whole(path, data)
         except OSError as exc:
             raise StorageRefused(
                 f"Cannot write {path}: {exc}. Check ARCHIVE_LOCAL_DIR and its permissions."

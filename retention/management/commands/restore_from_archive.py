@@ -2,6 +2,7 @@
 InfluxDB database RESTORE_INFLUXDB_DATABASE (measurement entity_aggregates), or with --output
 into one Parquet file; either holds the archive's lock while it reads the archive."""
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from enrich.redis.lock import LockLost
 from enrich.wording import counted
 from retention.archive.errors import ArchiveError
 from retention.archive.format import to_parquet
+from retention.archive.local import write_whole
 from retention.archive.restore import days_held, restore_to_influxdb, restore_under_lock
 from retention.archive.restore_target import RestoreTargetRefused
 from retention.archive.store import StorageError
@@ -64,7 +66,9 @@ class Command(BaseCommand):
                 owner = f"restore to the file {output}"
                 read = restore_under_lock(start_date, end_date, owner, progress=progress)
                 try:
-                    output.write_bytes(to_parquet(read.table, settings.ARCHIVE_COMPRESSION))
+                    data = to_parquet(read.table, settings.ARCHIVE_COMPRESSION)
+                    target = output.resolve()  # through a link: the file it names
+                    write_whole(target, data, _mode(target))
                 except OSError as exc:
                     raise CommandError(f"--output {str(output)!r}: {exc.strerror}.") from None
                 days = days_held(read.table)
@@ -107,6 +111,16 @@ NOT_INDEXED = (
 )
 
 
+def _mode(path: Path) -> int:
+    """The permissions of the --output file: those of the file it replaces, else a new
+    file's (the umask's)."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _where(output: Path | None) -> str:
     """Where the restore writes: InfluxDB, or the --output file."""
     return "InfluxDB" if output is None else str(output)
@@ -138,6 +152,8 @@ def check_output(output: Path, force: bool) -> None:
         problem = "is a folder; name a file in it, e.g. restore.parquet"
     elif not output.parent.is_dir():
         problem = f"is in {str(output.parent)!r}, which is not a folder"
+    elif output.exists() and not output.is_file():
+        problem = "is no regular file (a device, a pipe); name a file"
     elif output.exists() and not force:
         problem = "exists already; give --force to replace it"
     if problem:
