@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
-from retention.models import RetentionRun
+from retention.models import Entity, RetentionRun
 
 pytestmark = pytest.mark.django_db
 
@@ -324,3 +324,18 @@ def test_restore_keeps_the_output_file_as_it_was_when_the_write_fails(force, set
     os.umask(umask)
     assert output.stat().st_mode & 0o777 == (0o640 if force else 0o666 & ~umask)
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["restore.parquet"]
+
+
+@pytest.mark.parametrize("unset", ["HA_URL", "HA_TOKEN"])
+def test_discover_with_ha_areas_needs_home_assistant_before_it_registers_anything(
+    demo_database, unset, settings
+):
+    # The entities were registered, then the command failed for want of HA_URL or HA_TOKEN.
+    power = Reading("W", {"value": 5.0}, datetime(2026, 1, 1, tzinfo=UTC),
+                    {"domain": "sensor", "entity_id": "fridge_power"})  # fmt: skip
+    get_timeseries().write(demo_database, [power])
+    settings.HA_URL, settings.HA_TOKEN = "http://127.0.0.1:8123", "long-lived"
+    setattr(settings, unset, "")
+    refused("discover_entities", "--database", demo_database, "--ha-areas",
+            match=rf"^--ha-areas: {unset} not set: importing areas needs")  # fmt: skip
+    assert not Entity.objects.exists()

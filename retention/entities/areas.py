@@ -97,15 +97,9 @@ def fetch_ha_areas(url: str, token: str) -> dict[str, str]:
     return areas
 
 
-def import_ha_areas(
-    url: str | None = None, token: str | None = None, new: Collection[str] = ()
-) -> AreaImportReport:
-    """Set each registry entity's area from Home Assistant (HA_URL, HA_TOKEN by default).
-    Entities edited in the admin keep theirs. An entity Home Assistant still has
-    (`GET /api/states`) in no area there loses its area; one it no longer has, or all when
-    that list cannot be read, keep theirs.
-    `new`: ids the discovery just before registered; no view has read them yet (the next
-    refresh fills their history), so their areas need no follow-up."""
+def ha_access(url: str | None = None, token: str | None = None) -> tuple[str, str]:
+    """Home Assistant's URL and token (HA_URL, HA_TOKEN by default); an AreaImportError naming
+    the one not set."""
     url = (url if url is not None else settings.HA_URL).rstrip("/")
     token = token if token is not None else settings.HA_TOKEN
     if not url or not token:
@@ -115,6 +109,19 @@ def import_ha_areas(
             "http://homeassistant.local:8123) and a long-lived access token of an admin user "
             "(HA_TOKEN)."
         )
+    return url, token
+
+
+def import_ha_areas(
+    url: str | None = None, token: str | None = None, new: Collection[str] = ()
+) -> AreaImportReport:
+    """Set each registry entity's area from Home Assistant (HA_URL, HA_TOKEN by default).
+    Entities edited in the admin keep theirs. An entity Home Assistant still has
+    (`GET /api/states`) in no area there loses its area; one it no longer has, or all when
+    that list cannot be read, keep theirs.
+    `new`: ids the discovery just before registered; no view has read them yet (the next
+    refresh fills their history), so their areas need no follow-up."""
+    url, token = ha_access(url, token)
     areas = fetch_ha_areas(url, token)
     try:
         present = fetch_ha_entity_ids(url, token)

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from enrich.influx import TimeseriesError
 from enrich.management.options import not_empty, once_each
 from enrich.wording import counted
-from retention.entities.areas import AreaImportError, import_ha_areas
+from retention.entities.areas import AreaImportError, ha_access, import_ha_areas
 from retention.entities.discovery import LAYOUTS, DiscoveryError, discover
 from retention.tiers import density
 
@@ -44,6 +44,11 @@ class Command(BaseCommand):
                **options) -> None:  # fmt: skip
         database = not_empty("--database", database, "an InfluxDB database's name",
                              "HA_INFLUXDB_DATABASE")  # fmt: skip
+        if ha_areas:  # before anything is registered
+            try:
+                ha_access()
+            except AreaImportError as exc:
+                raise CommandError(f"--ha-areas: {exc}") from None
         try:
             report = discover(database=database, layout=layout)
             measured = density.measure_registry() if database is None else {}
