@@ -339,3 +339,21 @@ def test_discover_with_ha_areas_needs_home_assistant_before_it_registers_anythin
     refused("discover_entities", "--database", demo_database, "--ha-areas",
             match=rf"^--ha-areas: {unset} not set: importing areas needs")  # fmt: skip
     assert not Entity.objects.exists()
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+@pytest.mark.parametrize("kind", ["missing", "a_file"])
+def test_rebuild_archive_index_refuses_an_archive_directory_that_is_none(
+    kind, dry_run, settings, tmp_path
+):
+    # "indexed 0 files" and exit 0: after losing the database, a mistyped ARCHIVE_LOCAL_DIR
+    # (or a volume not mounted) read as an empty archive, as a missing bucket is not.
+    folder = tmp_path / "archive"
+    if kind == "a_file":
+        folder.write_text("")
+    settings.S3_ARCHIVE_BUCKET, settings.ARCHIVE_LOCAL_DIR = "", folder
+    said = "does not exist" if kind == "missing" else "is no directory"
+    refused("rebuild_archive_index", *dry_run,
+            match=rf"^The archive directory '{re.escape(str(folder))}' \(ARCHIVE_LOCAL_DIR\) "
+            rf"{said}: there is no archive to index and nothing was indexed\. Correct "
+            r"ARCHIVE_LOCAL_DIR")  # fmt: skip

@@ -59,6 +59,7 @@ from retention.archive.store import (
     ArchiveStorage,
     ObjectInfo,
     StorageError,
+    StorageRefused,
     StorageUnavailable,
     sha256_hex,
     store_checksum_problem,
@@ -111,10 +112,15 @@ def rebuild_index(
     """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
         module doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild, an
         hourly run's late points) holds the lock, StorageError when the
-        store cannot be listed, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
+        store cannot be listed or its directory is none, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
         lock's Redis cannot be reached, LockLost when another run took the lock once it expired
     (either before the next file or row: what is indexed stays)."""
     storage = storage or get_storage(NOTHING_INDEXED)
+    if absent := storage.absent():  # not an empty archive: one that is somewhere else
+        raise StorageRefused(
+            f"{absent}: {NOTHING_INDEXED}. Correct ARCHIVE_LOCAL_DIR (under docker compose, the "
+            "folder the archive's volume is mounted on)."
+        )
     report = IndexReport(dry_run, storage.target, storage.location)
     if dry_run:
         _rebuild(storage, report, progress, write=False)

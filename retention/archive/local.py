@@ -97,6 +97,13 @@ class LocalStorage(ArchiveStorage):
         path.unlink(missing_ok=True)
         self._meta_path(path).unlink(missing_ok=True)
 
+    def absent(self) -> str:
+        """The directory missing (the first archive run makes it) or a file, in words."""
+        if self.root.is_dir():
+            return ""
+        state = "is no directory" if self.root.exists() else "does not exist"
+        return f"The archive directory {self.location!r} (ARCHIVE_LOCAL_DIR) {state}"
+
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         if not self.root.exists():
             return []

@@ -129,4 +129,8 @@ class ArchiveStorage(Protocol):
 
     def list(self, prefix: str = "") -> list[ObjectInfo]: ...
 
+    def absent(self) -> str:
+        """Why the store holds no archive at all, else "" (a missing bucket: its listing says)."""
+        return ""
+
     def check_lifecycle(self, prefix: str = "archives/", years: int = 5) -> LifecycleStatus: ...

@@ -267,6 +267,9 @@ class Recording:
     def list(self, prefix=""):
         return self.inner.list(prefix)
 
+    def absent(self):
+        return self.inner.absent()
+
     def check_lifecycle(self, prefix="archives/", years=5):
         return self.inner.check_lifecycle(prefix, years)
 
