@@ -72,6 +72,17 @@ def _coordinate(name: str, low: float, high: float) -> float:
     return value
 
 
+def _fits(variable: str, value: str, model: type, name: str) -> str:
+    """`value` of `variable` when the model's field `name` holds it (a longer one was a
+    DataError traceback); the value itself is not said: a password may follow it."""
+    limit = model._meta.get_field(name).max_length
+    if len(value) > limit:
+        raise ImproperlyConfigured(
+            f"{variable} is {len(value)} characters long: at most {limit} fit."
+        )
+    return value
+
+
 def _provider(variable: str, source: str, value: str) -> str:
     name = value.strip().lower()
     if name not in SOURCES[source]:
@@ -84,7 +95,8 @@ def _provider(variable: str, source: str, value: str) -> str:
 
 def _watttime_credentials() -> tuple[str, str]:
     if settings.WATTTIME_USERNAME:
-        return settings.WATTTIME_USERNAME, settings.WATTTIME_PASSWORD
+        user = _fits("WATTTIME_USERNAME", settings.WATTTIME_USERNAME, ProviderConfig, "username")
+        return user, settings.WATTTIME_PASSWORD
     # WattTime issues 30-minute tokens from a username and password, so the PRD's
     # WATTTIME_API_TOKEN is read as "username:password".
     user, sep, password = settings.WATTTIME_API_TOKEN.partition(":")
@@ -94,7 +106,8 @@ def _watttime_credentials() -> tuple[str, str]:
             "(WattTime hands out 30-minute tokens on login); or set WATTTIME_USERNAME and "
             "WATTTIME_PASSWORD."
         )
-    return user, password
+    told = "WATTTIME_API_TOKEN's username (before the colon)"
+    return _fits(told, user, ProviderConfig, "username"), password
 
 
 def plan_providers() -> list[PlannedProvider]:
@@ -130,7 +143,8 @@ def plan_providers() -> list[PlannedProvider]:
     for meter in filter(None, (m.strip() for m in s.METER_TYPE.split(","))):
         meter = _provider("METER_TYPE", "smart_meter", meter)
         if meter in CLOUD_METERS:
-            login = {"username": s.METER_USERNAME, "password": s.METER_PASSWORD}
+            user = _fits("METER_USERNAME", s.METER_USERNAME, ProviderConfig, "username")
+            login = {"username": user, "password": s.METER_PASSWORD}
             planned.append(PlannedProvider("smart_meter", meter, **login))
         elif meter == "home_assistant":  # the account is the cloud meters' only: a token
             planned.append(_home_assistant_meter())
@@ -156,6 +170,9 @@ def bootstrap_from_environment() -> tuple[Site, list[str]] | None:
             "LATITUDE and LONGITUDE are both needed to create the first site "
             "(decimal degrees, e.g. LATITUDE=52.52 LONGITUDE=13.40)."
         )
+    for variable, name in (("SITE_NAME", "name"), ("GRID_REGION", "grid_region"),
+                           ("PRICING_REGION", "pricing_region")):  # fmt: skip
+        _fits(variable, getattr(settings, variable), Site, name)
     if problem := tag_problem(settings.SITE_NAME):  # the meters write it as a tag
         raise ImproperlyConfigured(
             f"SITE_NAME={settings.SITE_NAME!r}: InfluxDB tags cannot hold {problem}."

@@ -197,8 +197,19 @@ def test_the_first_start_names_the_account_variables_it_did_not_use(capsys):
         ({"LONGITUDE": ""}, "LATITUDE and LONGITUDE are both needed"),
         ({"WATTTIME_API_TOKEN": "just-a-token"}, "WATTTIME_API_TOKEN must be 'username:password'"),
         ({"SITE_NAME": "Lake house\\"}, r"SITE_NAME='Lake house\\\\': InfluxDB tags cannot hold"),
+        # Each was a DataError traceback ("value too long for type character varying(100)").
+        ({"SITE_NAME": "L" * 101}, r"^SITE_NAME is 101 characters long: at most 100 fit\.$"),
+        ({"GRID_REGION": "D" * 65}, r"^GRID_REGION is 65 characters long: at most 64 fit\.$"),
+        ({"PRICING_REGION": "D" * 65}, r"^PRICING_REGION is 65 characters long: at most 64"),
+        ({"METER_USERNAME": "m" * 201}, r"^METER_USERNAME is 201 characters long: at most 200"),
+        ({"WATTTIME_USERNAME": "w" * 201, "WATTTIME_PASSWORD": "pw"},
+         r"^WATTTIME_USERNAME is 201 characters long: at most 200"),
+        # The password is not said.
+        ({"WATTTIME_API_TOKEN": "w" * 201 + ":secret-pw"},
+         r"^WATTTIME_API_TOKEN's username \(before the colon\) is 201 characters long: at most "
+         r"200 fit\.$"),
     ],
-)
+)  # fmt: skip
 def test_bad_environment_value_is_named_and_nothing_is_written(change, message):
     with override_settings(**{**ENV, **change}):
         with pytest.raises(CommandError, match=message):
