@@ -57,7 +57,16 @@ class Command(BaseCommand):
                     "The Sense account asks for a one-time code (MFA): run this in a terminal "
                     "to type it, or pass the current code with --code."
                 )
-            return input("One-time code from your authenticator app: ")
+            try:
+                typed = input("One-time code from your authenticator app: ").strip()
+            except EOFError:  # Ctrl-D
+                typed = ""
+            if not typed:  # not sent: Sense would refuse it
+                raise CommandError(
+                    "No one-time code was typed: run this again and type the code of your "
+                    "authenticator app, or pass it with --code."
+                )
+            return typed
 
         try:
             session = adapter_for(SOURCE, PROVIDER).login(credentials, ask)

@@ -136,3 +136,21 @@ def test_the_admin_shows_whether_a_session_is_saved_never_the_tokens(admin_clien
     assert "login session saved" in page and "refresh-one" not in page
     form = admin_client.get(f"/admin/enrich/providerconfig/{sense_config.pk}/change/")
     assert form.status_code == 200 and "t1.v2.access-one" not in form.content.decode()
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("typed", ["", "\n", "  \n"])
+def test_no_code_typed_at_the_prompt_asks_sense_nothing(replay_server, sense_config,
+                                                          monkeypatch, typed):  # fmt: skip
+    # Ctrl-D at the prompt was an EOFError traceback; Enter sent an empty code to Sense.
+    sense_mfa_routes(replay_server)
+    monkeypatch.setattr("sys.stdin", Terminal(typed))
+    with pytest.raises(CommandError, match=r"^No one-time code was typed: run this again and "
+                       "type the code of your authenticator app, or pass it with --code"):  # fmt: skip
+        call_command("sense_login", stdout=StringIO())
+    assert replay_server.calls("POST", "/authenticate/mfa") == []
+    assert ProviderConfig.objects.get(pk=sense_config.pk).session == ""
