@@ -19,7 +19,13 @@ env = environ.Env()
 # ENRICH_ENV_FILE names another file to read, or "none" to read none (the tests do this).
 _env_file = env.str("ENRICH_ENV_FILE", default=str(BASE_DIR / ".env"))
 if _env_file != "none" and Path(_env_file).is_file():
-    environ.Env.read_env(_env_file, overwrite=False)
+    try:
+        environ.Env.read_env(_env_file, overwrite=False)
+    except UnicodeDecodeError as exc:  # saved in another encoding (a degree sign in Latin-1)
+        line = Path(_env_file).read_bytes()[: exc.start].count(b"\n") + 1
+        raise ImproperlyConfigured(
+            f"{_env_file}, line {line}: not UTF-8 text; save the file as UTF-8."
+        ) from None
 
 
 def required(name: str, hint: str) -> str:

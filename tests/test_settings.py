@@ -262,6 +262,19 @@ def test_a_copied_env_example_is_refused_with_how_to_fix():
     assert "scripts/init-env" in stderr
 
 
+def test_an_env_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    # A UnicodeDecodeError traceback stopped every process (web, workers, each manage.py command).
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes(b"SITE_NAME=Home\nLATITUDE=52.5\xb0\n")  # a degree sign in Latin-1
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, **GOOD,
+                                                        "ENRICH_ENV_FILE": str(dotenv)})  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"ImproperlyConfigured: {dotenv}, line 2: not UTF-8 text; save the file as UTF-8.\n"
+    )
+
+
 def published_keys() -> dict[str, set[str]]:
     """The keys the repository's files give, by variable: each assigned in a file outside
     tests/ (the Makefile's TEST_ENV), or a Dockerfile argument passed as one (BUILD_*)."""
