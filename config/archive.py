@@ -1,10 +1,29 @@
-"""The S3 storage class of the archive's uploads (S3_STORAGE_CLASS), read by config.settings:
-only a class whose objects read back at once will do, as every archive run reads its upload
-back before it deletes anything (retention.archive.run)."""
+"""The archive's bucket (S3_ARCHIVE_BUCKET) and the S3 storage class of its uploads
+(S3_STORAGE_CLASS), read by config.settings: only a class whose objects read back at once will
+do, as every archive run reads its upload back before it deletes anything
+(retention.archive.run)."""
+
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import env
+from config.environment import env, text
+
+# What boto3 sends as a bucket: a name of these characters, or an access point's ARN.
+BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}|arn:.+")
+
+
+def bucket() -> str:
+    """S3_ARCHIVE_BUCKET (empty: none); a value boto3 refuses to send stops the process: each
+    archive run said it could not reach the store, to be repeated."""
+    value = text("S3_ARCHIVE_BUCKET")
+    if value and not BUCKET.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"S3_ARCHIVE_BUCKET={value!r} is no bucket name: give the name alone (letters, "
+            "digits, '.', '-' and '_'), e.g. enrich-archive; the endpoint is S3_ENDPOINT_URL."
+        )
+    return value
+
 
 # Of the classes in botocore's StorageClass enum, those read back at once; the others need a
 # restore job (GLACIER, DEEP_ARCHIVE) or name FSx's and AWS Backup's data, not uploads.

@@ -19,7 +19,7 @@ from config.api_access import (  # noqa: F401  (settings Django reads)
     SPECTACULAR_SETTINGS,
     TRUSTED_PROXY_COUNT,
 )
-from config.archive import storage_class
+from config.archive import bucket, storage_class
 from config.broker import (  # noqa: F401  (Redis and Celery settings)
     CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_BROKER_URL,
@@ -267,7 +267,7 @@ if RETENTION_DAILY_DAYS <= RETENTION_HOURLY_DAYS:
         f"RETENTION_DAILY_DAYS={RETENTION_DAILY_DAYS} must be more than RETENTION_HOURLY_DAYS "
         "(90 by default): a day is archived only after its hourly rows became daily ones."
     )
-S3_ARCHIVE_BUCKET = text("S3_ARCHIVE_BUCKET")
+S3_ARCHIVE_BUCKET = bucket()
 # The PRD's names first, boto3's standard names as the alternative; empty = boto3's own chain
 # (instance role, ~/.aws/credentials).
 AWS_ACCESS_KEY = text("AWS_ACCESS_KEY") or text("AWS_ACCESS_KEY_ID")

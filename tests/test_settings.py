@@ -173,6 +173,10 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"INFLUXDB_TOKEN": "tok\u20acen"}, "INFLUXDB_TOKEN cannot carry the character '\u20ac'"),
         ({"ELECTRICITYMAPS_API_KEY": "k\tey"}, "ELECTRICITYMAPS_API_KEY cannot carry the"),
         ({"AIRNOW_API_KEY": "key\r"}, "AIRNOW_API_KEY cannot carry the invisible or control"),
+        # Taken, then each archive run and index rebuild said "Cannot reach the archive store
+        # ... Check S3_ENDPOINT_URL and the network; the run can simply be repeated" (retried).
+        ({"S3_ARCHIVE_BUCKET": "my archive"}, "S3_ARCHIVE_BUCKET='my archive' is no bucket name"),
+        ({"S3_ARCHIVE_BUCKET": "s3://bucket"}, "S3_ARCHIVE_BUCKET='s3://bucket' is no bucket"),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
@@ -197,6 +201,7 @@ def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
             },
             "{'awattar': 'http://proxy:8080', 'b': 'https://[::1]:65535'} http://127.0.0.1:1",
         ),
+        ("settings.S3_ARCHIVE_BUCKET", {"S3_ARCHIVE_BUCKET": "My.archive_2-x"}, "My.archive_2-x"),
     ],
 )
 def test_the_bounds_of_a_setting_are_inclusive(show, overrides, shown):
