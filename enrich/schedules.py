@@ -60,14 +60,21 @@ class Change:
     detail: str = ""
 
 
+def _one(model, **fields):
+    """The first row of `model` with `fields`, made when there is none: the admin lets an
+    operator add a schedule alike to one installed (get_or_create would raise on two)."""
+    return model.objects.filter(**fields).order_by("pk").first() or model.objects.create(**fields)
+
+
 def _schedule_kwargs(entry: Entry) -> dict:
     if entry.every_seconds is not None:
-        interval, _ = IntervalSchedule.objects.get_or_create(
-            every=entry.every_seconds, period=IntervalSchedule.SECONDS
+        interval = _one(
+            IntervalSchedule, every=entry.every_seconds, period=IntervalSchedule.SECONDS
         )
         return {"interval": interval, "crontab": None}
     minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
-    crontab, _ = CrontabSchedule.objects.get_or_create(
+    crontab = _one(
+        CrontabSchedule,
         minute=minute,
         hour=hour,
         day_of_month=day_of_month,

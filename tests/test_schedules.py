@@ -270,3 +270,33 @@ def test_an_old_archive_row_beside_one_of_the_new_name_is_removed():
     call_command("install_schedules")
 
     assert _archive_rows() == [("Archive daily aggregates", True, "3")]
+
+
+def test_schedules_added_again_in_the_admin_do_not_stop_the_next_start(admin_client):
+    """An operator adds an interval or a crontab the install already has ("every 300 seconds",
+    "*/15 * * * *" UTC: django-celery-beat allows two alike) and deletes one of enrich's
+    entries; the next start installs it again on one of them. get_or_create found two and raised
+    MultipleObjectsReturned: install_schedules, and the start with it, failed."""
+    call_command("install_schedules")
+    management = {"periodictask_set-TOTAL_FORMS": "0", "periodictask_set-INITIAL_FORMS": "0"}
+    added = admin_client.post(
+        "/admin/django_celery_beat/intervalschedule/add/",
+        {"every": "300", "period": "seconds", **management},
+    )
+    assert added.status_code == 302
+    cron = {"minute": "*/15", "hour": "*", "day_of_month": "*", "month_of_year": "*",
+            "day_of_week": "*", "timezone": "UTC", **management}  # fmt: skip
+    assert (
+        admin_client.post("/admin/django_celery_beat/crontabschedule/add/", cron).status_code == 302
+    )
+    assert IntervalSchedule.objects.filter(every=300, period="seconds").count() == 2
+    assert CrontabSchedule.objects.filter(minute="*/15", hour="*").count() == 2
+    PeriodicTask.objects.filter(name__in=["Smart meter", "Carbon intensity"]).delete()
+
+    changes = {c.name: c.action for c in install_schedules()}
+
+    assert changes["Smart meter"] == changes["Carbon intensity"] == "installed"
+    meter = PeriodicTask.objects.get(name="Smart meter")
+    carbon = PeriodicTask.objects.get(name="Carbon intensity")
+    assert (meter.interval.every, meter.interval.period, meter.enabled) == (300, "seconds", True)
+    assert (carbon.crontab.minute, str(carbon.crontab.timezone)) == ("*/15", "UTC")
