@@ -57,7 +57,8 @@ CONDITION_KEPT = {
     Alert.Kind.RAW_POLICY_SHORT: (
         "its condition is not over: the alert check (every 5 minutes) would raise it again and "
         "send it to the webhook again. It is cleared once the retention policy of Home "
-        "Assistant's raw data is lengthened as its message says (or set to INF)."
+        "Assistant's raw data is lengthened as its message says (or set to INF), or once the "
+        "raw -> hourly entry it names is enabled again."
     ),
 }
 

@@ -7,6 +7,7 @@ due says, a tier or archive run's retry that cannot be queued, a view's run with
 every operation and status a run in the history can have (docs/storage.md). A message reworded
 in the code, or a default changed, leaves the page quoting what nobody sees any more."""
 
+import io
 import math
 import re
 from datetime import UTC, date, datetime
@@ -95,6 +96,7 @@ def test_the_storage_page_gives_the_retention_policy_minimums_the_tier_runs_chec
 
 
 @pytest.mark.influxdb
+@pytest.mark.django_db  # the warning reads whether the raw -> hourly beat entry is enabled
 def test_the_storage_page_quotes_the_warning_of_a_raw_policy_short_of_failed_nights(settings):
     """A 9-day raw policy with the defaults, in Home Assistant's database of the default name
     (the test's own database, renamed in the quote)."""
@@ -118,6 +120,28 @@ def test_the_storage_page_quotes_the_warning_of_a_raw_policy_short_of_failed_nig
     margin = DEFAULTS["RETENTION_LATE_MARGIN_HOURS"] / 24
     soft = math.ceil(DEFAULTS["RETENTION_RAW_DAYS"] + 1 + RAW_WAIT_DAYS + margin)
     assert f"late margin + {RAW_WAIT_DAYS} days ({soft} days by default" in page
+
+
+@pytest.mark.influxdb
+@pytest.mark.django_db
+def test_the_storage_page_quotes_the_warning_of_the_raw_to_hourly_entry_disabled(settings):
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from enrich.influx import get_timeseries, quote_ident
+    from retention.tiers.safety import check_raw_slack
+    from tests.support.isolation import fresh_database
+
+    call_command("install_schedules", stdout=io.StringIO())
+    PeriodicTask.objects.filter(task="retention.downsample_hourly").update(enabled=False)
+    with fresh_database("docs_raw") as database:
+        settings.HA_INFLUXDB_DATABASE = database
+        get_timeseries().execute(
+            None, f"ALTER RETENTION POLICY autogen ON {quote_ident(database)} DURATION 30d"
+        )
+        [warning] = check_raw_slack()
+    quoted = warning[warning.index("keeps data 30d") : warning.index(" (ALTER RETENTION")]
+    assert f'"… {quoted} (…)."' in flat("docs/storage.md")
 
 
 @pytest.mark.django_db

@@ -330,8 +330,9 @@ def check_alerts(now: datetime | None = None) -> CheckResult:
 
 def sync_raw_slack(now: datetime, warnings: list[str] | None = None) -> list[Alert]:
     """Open the alert while Home Assistant's raw retention policy leaves less than
-    RAW_WAIT_DAYS of failed nightly runs (`check_raw_slack`, or the run's `warnings`), clear
-    it once lengthened; InfluxDB unreachable changes nothing."""
+    RAW_WAIT_DAYS of failed nightly runs, or has any duration while the raw -> hourly beat
+    entry is disabled (`check_raw_slack`, or the run's `warnings`), clear it once lengthened
+    (or the entry enabled); InfluxDB unreachable changes nothing."""
     if warnings is None:
         try:
             warnings = check_raw_slack()

@@ -5,7 +5,8 @@
 clears it once `message` is empty. The partial unique constraint of `Alert` lets one of two
 concurrent checkers open it. Conditions: entities gone from Home Assistant still counted in
 the views (retention.entities.gone), Home Assistant's raw retention policy leaving little slack
-for failed nightly runs (retention.tiers.safety.check_raw_slack).
+for failed nightly runs, or any while the raw -> hourly beat entry is disabled
+(retention.tiers.safety.check_raw_slack).
 """
 
 from __future__ import annotations

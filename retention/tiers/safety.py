@@ -12,6 +12,7 @@ import math
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django_celery_beat.models import PeriodicTask
 
 from enrich.api.params import Refused, as_day
 from enrich.influx import (
@@ -228,20 +229,35 @@ def _raw_policies(policies: dict[str, RetentionTier]) -> list[RetentionTier]:
     return [p for p in policies.values() if p.default and p.seconds is not None]
 
 
+def _infinite(name: str) -> str:
+    """INF for the raw policy `name`, and how to set it."""
+    return (
+        f"INF (ALTER RETENTION POLICY {quote_ident(name)} ON "
+        f"{quote_ident(settings.HA_INFLUXDB_DATABASE)} DURATION INF; on InfluxDB 2.x the "
+        "bucket's retention to 'never')"
+    )
+
+
 def _lengthen(name: str, days: float) -> str:
     """What to run to lengthen the raw policy `name` to at least `days`."""
-    database = settings.HA_INFLUXDB_DATABASE
-    return (
-        f"Set its duration to INF (ALTER RETENTION POLICY {quote_ident(name)} ON "
-        f"{quote_ident(database)} DURATION INF; on InfluxDB 2.x the bucket's retention to "
-        f"'never') or to at least {math.ceil(days)}d"
-    )
+    return f"Set its duration to {_infinite(name)} or to at least {math.ceil(days)}d"
+
+
+def _disabled_entries() -> str:
+    """The beat entries of the raw -> hourly run when each is disabled in the admin ("" while
+    one is enabled, or none exists: install_schedules installs it on the next start)."""
+    entries = PeriodicTask.objects.filter(task="retention.downsample_hourly")
+    if entries.filter(enabled=True).exists():
+        return ""
+    return ", ".join(repr(name) for name in entries.order_by("name").values_list("name", flat=True))
 
 
 def check_raw_slack() -> list[str]:
     """Warnings for a raw policy that passes `check_retention_policies` but leaves less than
     RAW_WAIT_DAYS of failed nightly runs before InfluxDB drops points no hourly row holds
     ([] = enough slack, INF, or no such database: the hard check says that). The run goes on.
+    With the raw -> hourly entry disabled in the admin, no run takes the points: any duration
+    is too short then.
 
     Each nightly run that fails leaves its days a day older when a later run takes them; the
     count takes a point as dropped once it is as old as the policy's duration (InfluxDB drops
@@ -249,9 +265,19 @@ def check_raw_slack() -> list[str]:
     policies = _policies(settings.HA_INFLUXDB_DATABASE)
     needed = _raw_needed_days()
     warnings = []
+    disabled = _disabled_entries()
     for policy in _raw_policies(policies or {}):
         days = policy.seconds / 86400
-        if needed <= days < needed + RAW_WAIT_DAYS:
+        if disabled and days >= needed:  # shorter: check_retention_policies refuses it
+            warnings.append(
+                f"Retention policy {policy.name!r} of {settings.HA_INFLUXDB_DATABASE!r} (Home "
+                f"Assistant's raw data) keeps data {policy.duration}, and no raw -> hourly run "
+                f"is scheduled: the beat entry {disabled} is disabled, so InfluxDB drops raw "
+                f"points no hourly row holds once they are {policy.duration} old. Enable the "
+                "entry again (admin → Periodic tasks), or, to keep it disabled, set the "
+                f"policy's duration to {_infinite(policy.name)}."
+            )
+        elif needed <= days < needed + RAW_WAIT_DAYS:
             lost = math.floor(days - needed) + 1
             nights = counted(lost, "failed night") + (" in a row" if lost > 1 else "")
             let = "lets" if lost == 1 else "let"

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
 
 from enrich.influx import get_timeseries, quote_ident
 from retention.entities.ha_source import count_samples
@@ -165,3 +166,41 @@ def test_the_admin_says_why_the_open_alert_cannot_be_deleted(ha_db, admin_client
     text = page.content.decode()
     assert "the alert check (every 5 minutes) would raise it again" in text
     assert "once the retention policy of Home Assistant&#x27;s raw data is lengthened" in text
+
+
+def test_the_raw_to_hourly_entry_disabled_in_the_admin_opens_the_alert_until_enabled(
+    ha_db, admin_client
+):
+    """An operator pauses "Downsample raw to hourly" (admin → Periodic tasks, as the Schedules
+    section offers) under a raw policy with a week of slack: no run takes the raw points, and
+    InfluxDB drops them once they are 30 days old, no hourly row holding them. Nothing said
+    so: the check found the policy long enough for failed nights and stayed silent."""
+    call_command("install_schedules")
+    set_raw_policy(ha_db, "30d")
+    assert safety.check_raw_slack() == [] and alerts.check_alerts().raised == []
+    entry = PeriodicTask.objects.get(task="retention.downsample_hourly")
+    tasks = "/admin/django_celery_beat/periodictask/"
+    admin_client.post(tasks, {"action": "disable_tasks", "_selected_action": [entry.pk]})
+    warning = (
+        f"Retention policy 'autogen' of {ha_db.name!r} (Home Assistant's raw data) keeps data "
+        "30d, and no raw -> hourly run is scheduled: the beat entry 'Downsample raw to hourly' "
+        "is disabled, so InfluxDB drops raw points no hourly row holds once they are 30d old. "
+        "Enable the entry again (admin → Periodic tasks), or, to keep it disabled, set the "
+        f'policy\'s duration to INF (ALTER RETENTION POLICY "autogen" ON {quote_ident(ha_db.name)}'
+        " DURATION INF; on InfluxDB 2.x the bucket's retention to 'never')."
+    )
+
+    result = alerts.check_alerts()
+
+    [alert] = Alert.objects.all()
+    assert result.raised == [alert.pk]
+    assert (alert.kind, alert.message, alert.cleared) == ("raw_policy_short", warning, None)
+    page = admin_client.get(f"/admin/retention/alert/{alert.pk}/delete/", follow=True)
+    assert "or once the raw -&gt; hourly entry it names is enabled again" in page.content.decode()
+    admin_client.post(tasks, {"action": "enable_tasks", "_selected_action": [entry.pk]})
+    assert alerts.check_alerts().raised == []
+    alert.refresh_from_db()
+    assert alert.cleared is not None
+    set_raw_policy(ha_db, "INF")  # nothing is dropped, however long the entry stays disabled
+    admin_client.post(tasks, {"action": "disable_tasks", "_selected_action": [entry.pk]})
+    assert safety.check_raw_slack() == [] and alerts.check_alerts().raised == []
