@@ -113,6 +113,19 @@ def _installed_state(task: PeriodicTask) -> str | None:
     return None
 
 
+def _not_taken(installed: str | None, entry: Entry) -> str:
+    """What config/schedule.py changed in `entry` since its row, kept as edited, was installed:
+    the operator may take it over by hand ("" when nothing, or unknown)."""
+    table = _entry_state(entry)
+    if installed is None or installed == table:
+        return ""
+    parts = zip(installed.split(", "), table.split(", "), strict=False)
+    changed = ", ".join(f"{was} -> {now}" for was, now in parts if was != now)
+    return (
+        f"; config/schedule.py changed since it was installed ({changed}), which it does not take"
+    )
+
+
 def _install(entry: Entry, task: PeriodicTask | None = None) -> PeriodicTask:
     task = task or PeriodicTask(name=entry.name)
     task.task, task.queue, task.enabled = entry.task, entry.queue, True
@@ -155,7 +168,8 @@ def install_schedules(entries: tuple[Entry, ...] = SCHEDULE) -> list[Change]:
         installed = _installed_state(task)
         now = _row_state(task)
         if installed is None or now != installed:
-            changes.append(Change(entry.name, "kept", f"edited in the admin: {now}"))
+            detail = f"edited in the admin: {now}{_not_taken(installed, entry)}"
+            changes.append(Change(entry.name, "kept", detail))
         elif installed == _entry_state(entry):
             if not task.description.startswith(MARK):
                 _install(entry, task)  # the same state, now with its fingerprint

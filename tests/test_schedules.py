@@ -300,3 +300,28 @@ def test_schedules_added_again_in_the_admin_do_not_stop_the_next_start(admin_cli
     carbon = PeriodicTask.objects.get(name="Carbon intensity")
     assert (meter.interval.every, meter.interval.period, meter.enabled) == (300, "seconds", True)
     assert (carbon.crontab.minute, str(carbon.crontab.timezone)) == ("*/15", "UTC")
+
+
+def test_a_row_kept_as_edited_says_what_the_table_changed_that_it_does_not_follow(capsys):
+    """An upgrade moves an entry the operator edited (here: disabled) in the admin: the row is
+    kept, and the command says what the release changed that the row does not take, so the
+    operator can take it over by hand. It said only "kept", as on every start, and the new
+    cadence went unnoticed."""
+    call_command("install_schedules")
+    metrics = next(e for e in SCHEDULE if e.task == "retention.record_metrics")
+    PeriodicTask.objects.filter(name=metrics.name).update(enabled=False)
+    capsys.readouterr()
+    later = replace(metrics, crontab="45 9 * * *")
+
+    [change] = [c for c in install_schedules((later,)) if c.name == metrics.name]
+
+    assert change.action == "kept"
+    assert change.detail == (
+        "edited in the admin: retention.record_metrics on retention, cron 15 8 * * *, expires "
+        "3600s, disabled; config/schedule.py changed since it was installed (cron 15 8 * * * -> "
+        "cron 45 9 * * *), which it does not take"
+    )
+    task = PeriodicTask.objects.get(name=metrics.name)
+    assert (task.crontab.minute, task.crontab.hour, task.enabled) == ("15", "8", False)
+    unchanged = {c.name: c.detail for c in install_schedules((metrics,))}
+    assert unchanged[metrics.name].endswith("expires 3600s, disabled")  # the table as installed
