@@ -6,7 +6,8 @@
   them every 10 s); one not heard from within WORKER_LATE_AFTER seconds was killed or hangs;
 - the queues: each of config.queues with the workers consuming it; none: its tasks wait;
 - the periodic tasks the beat leaves out because their crontab's time zone cannot be loaded
-  on this host (enrich.beat_scheduler), each with the reason and what to do.
+  on this host (enrich.beat_scheduler), each with the reason and what to do;
+- enrich's own entries disabled in the admin (their values go stale, their runs do not come).
 """
 
 import logging
@@ -14,11 +15,14 @@ import time
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django_celery_beat.models import PeriodicTask
+
 from config.queues import QUEUES
 from enrich.addresses import hidden
 from enrich.beat_scheduler import skipped_tasks
 from enrich.redis import alive
 from enrich.redis.client import RedisUnavailable
+from enrich.schedules import ENTRY_NAMES
 
 BEAT_LATE_AFTER = 60  # seconds; the beat's healthcheck in docker-compose.yml says the same
 WORKER_LATE_AFTER = 60
@@ -99,16 +103,25 @@ def _skipped() -> list[dict]:
     ]  # fmt: skip
 
 
+def _disabled() -> list[dict]:
+    """enrich's own beat entries (config/schedule.py) disabled in the admin: an operator's
+    choice, so not a fault (`ok` stays), but their work is not done while they are."""
+    entries = PeriodicTask.objects.filter(name__in=ENTRY_NAMES, enabled=False).order_by("name")
+    return [{"task": name, "reason": "Disabled in admin → Periodic tasks: not run until it is "
+             "enabled again."} for name in entries.values_list("name", flat=True)]  # fmt: skip
+
+
 def processes() -> dict:
-    """The beat, workers, queues and skipped schedules, with "ok" when all of them are."""
-    skipped = _skipped()
+    """The beat, workers, queues and skipped schedules, with "ok" when all of them are, and the
+    schedules disabled in the admin."""
+    schedules = {"skipped_schedules": _skipped(), "disabled_schedules": _disabled()}
     try:
         beat = beat_state()
         workers, queues = _workers()
     except RedisUnavailable as exc:  # Redis' address to the log, as for run records
         logger.error("%s", exc)
         return {"ok": False, "detail": hidden(str(exc)), "beat": None, "workers": None,
-                "queues": None, "skipped_schedules": skipped}  # fmt: skip
+                "queues": None, **schedules}  # fmt: skip
     ok = beat["ok"] and all(q["ok"] for q in queues) and all(w["ok"] for w in workers)
-    return {"ok": ok and not skipped, "detail": "", "beat": beat, "workers": workers,
-            "queues": queues, "skipped_schedules": skipped}  # fmt: skip
+    return {"ok": ok and not schedules["skipped_schedules"], "detail": "", "beat": beat,
+            "workers": workers, "queues": queues, **schedules}  # fmt: skip

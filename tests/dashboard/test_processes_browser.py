@@ -44,6 +44,10 @@ def test_the_page_says_the_beat_does_not_tick_and_what_it_leaves_out(live_server
     away = CrontabSchedule.objects.create(minute="5", hour="*", timezone="UTC")
     PeriodicTask.objects.create(name="Hourly away", task="enrich.check_services", crontab=away)
     store_zone(away, "Mars/Base")
+    # One of enrich's own entries disabled in the admin: listed, not as a problem (the list
+    # read "None: the beat loads every enabled periodic task." with no word of it).
+    PeriodicTask.objects.create(name="Air quality", task="collectors.dispatch_air_quality",
+                                crontab=away, enabled=False)  # fmt: skip
 
     browser.set_window_size(1280, 3000)
     log_in(browser, live_server.url, "reader", "read-only-password")
@@ -65,11 +69,13 @@ def test_the_page_says_the_beat_does_not_tick_and_what_it_leaves_out(live_server
     ]
     state = browser.find_element(By.CSS_SELECTOR, "#processes-table tbody tr td:nth-child(2)")
     assert "problem" in state.get_attribute("class").split()
-    skipped = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#skipped-schedules li")]
-    assert skipped == [
-        f"Hourly away: Not scheduled: its crontab {away.pk} has the time zone 'Mars/Base', which "
-        "this host's zone database cannot load. Choose its time zone in admin → Crontabs."
-    ]
+    items = browser.find_elements(By.CSS_SELECTOR, "#skipped-schedules li")
+    assert [(li.text, li.get_attribute("class")) for li in items] == [
+        (f"Hourly away: Not scheduled: its crontab {away.pk} has the time zone 'Mars/Base', which "
+         "this host's zone database cannot load. Choose its time zone in admin → Crontabs.",
+         "problem"),
+        ("Air quality: Disabled in admin → Periodic tasks: not run until it is enabled again.", ""),
+    ]  # fmt: skip
 
 
 @pytest.mark.usefixtures("empty_queues")

@@ -4,6 +4,7 @@ missed; a periodic task the beat leaves out (its crontab's time zone cannot be l
 listed with the reason. Before, nothing anywhere showed that the beat or a worker had died, or
 that a schedule was not running."""
 
+import io
 import json
 import math
 import signal
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from rest_framework.test import APIClient
 
@@ -161,6 +163,30 @@ def test_a_periodic_task_the_beat_leaves_out_is_listed_with_the_reason(api, pref
             "Crontabs.",
         }
     ]
+
+
+def test_an_entry_disabled_in_the_admin_is_listed_with_what_to_do(api, admin_client):
+    """An operator disables "Carbon intensity" in the admin (admin → Periodic tasks): its
+    values go stale while nothing on the status page said why (its list of what the beat leaves
+    out read "None"). A one-off task of the
+    operator's own, disabled once it ran, is not listed."""
+    call_command("install_schedules", stdout=io.StringIO())
+    carbon = PeriodicTask.objects.get(name="Carbon intensity")
+    admin_client.post("/admin/django_celery_beat/periodictask/",
+                      {"action": "disable_tasks", "_selected_action": [carbon.pk]})  # fmt: skip
+    every = CrontabSchedule.objects.create(minute="5", hour="*", timezone="UTC")
+    PeriodicTask.objects.create(name="Once", task="enrich.check_services", crontab=every,
+                                one_off=True, enabled=False)  # fmt: skip
+    answer = api.get("/api/processes/").json()
+    assert answer["disabled_schedules"] == [
+        {
+            "task": "Carbon intensity",
+            "reason": "Disabled in admin → Periodic tasks: not run until it is enabled again.",
+        }
+    ]
+    assert answer["skipped_schedules"] == []
+    PeriodicTask.objects.filter(pk=carbon.pk).update(enabled=True)
+    assert api.get("/api/processes/").json()["disabled_schedules"] == []
 
 
 def test_the_answer_says_when_redis_cannot_be_read(api, settings):

@@ -1,5 +1,6 @@
 // "Processes": is the beat ticking, which workers are alive and consume each queue, and which
-// periodic tasks the beat leaves out, with the reasons (/api/processes/). The times in the
+// periodic tasks the beat leaves out (enrich's own disabled in the admin too), with the reasons
+// (/api/processes/). The times in the
 // beat's and workers' details ("last at …") are written as the page writes times.
 (function () {
   "use strict";
@@ -32,7 +33,11 @@
     });
     S.fill(tbody, rows, p.detail, 4);  // no rows: Redis, where they are kept, does not answer
     if (p.detail) tbody.rows[0].cells[0].className = "problem message";
-    if (!p.skipped_schedules.length) item("None: the beat loads every enabled periodic task.");
+    if (!p.skipped_schedules.length && !p.disabled_schedules.length) {
+      item("None: the beat loads every enabled periodic task.");
+    }
     p.skipped_schedules.forEach(function (s) { item(s.task + ": " + s.reason, "problem"); });
+    // enrich's own entries disabled in the admin: a choice, not a fault, but their work waits
+    p.disabled_schedules.forEach(function (s) { item(s.task + ": " + s.reason); });
   });
 })();
