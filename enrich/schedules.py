@@ -23,7 +23,10 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from config.schedule import SCHEDULE, Entry
 
-MARK = "Installed from config/schedule.py; unchanged since: "
+MARK = "Installed from config/schedule.py as: "
+# The fingerprint's wording up to 2026-12-06, which an edited entry's page showed as if it were
+# unchanged: read as MARK, and reworded by the next start.
+FORMER_MARK = "Installed from config/schedule.py; unchanged since: "
 ENTRY_NAMES = frozenset(entry.name for entry in SCHEDULE)
 
 # What install_schedules wrote, per entry, before it kept fingerprints (every release up to
@@ -106,8 +109,9 @@ def _row_state(task: PeriodicTask) -> str:
 def _installed_state(task: PeriodicTask) -> str | None:
     """The state enrich installed this row in, or None when it cannot tell (made by hand, or
     an unmarked row no longer as its release installed it: edited)."""
-    if task.description.startswith(MARK):
-        return task.description[len(MARK) :]
+    for mark in (MARK, FORMER_MARK):
+        if task.description.startswith(mark):
+            return task.description[len(mark) :]
     if task.description == "" and UNMARKED_INSTALLS.get(task.name) == _row_state(task):
         return UNMARKED_INSTALLS[task.name]
     return None
@@ -165,6 +169,9 @@ def install_schedules(entries: tuple[Entry, ...] = SCHEDULE) -> list[Change]:
             _install(entry)
             changes.append(Change(entry.name, "installed", _entry_state(entry)))
             continue
+        if task.description.startswith(FORMER_MARK):  # its edits kept: only the wording
+            task.description = MARK + task.description[len(FORMER_MARK) :]
+            PeriodicTask.objects.filter(pk=task.pk).update(description=task.description)
         installed = _installed_state(task)
         now = _row_state(task)
         if installed is None or now != installed:

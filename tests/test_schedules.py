@@ -325,3 +325,35 @@ def test_a_row_kept_as_edited_says_what_the_table_changed_that_it_does_not_follo
     assert (task.crontab.minute, task.crontab.hour, task.enabled) == ("15", "8", False)
     unchanged = {c.name: c.detail for c in install_schedules((metrics,))}
     assert unchanged[metrics.name].endswith("expires 3600s, disabled")  # the table as installed
+
+
+def test_an_entry_edited_in_the_admin_is_not_described_as_unchanged(admin_client):
+    """The fingerprint in an entry's description read "Installed from config/schedule.py;
+    unchanged since: … every 300s" on the page of an entry the operator had just set to every
+    600 s. It says what was installed, which stays true after an edit; rows described so
+    before are reworded by the next start, edited or not, and still followed or kept."""
+    call_command("install_schedules")
+    meter = PeriodicTask.objects.get(name="Smart meter")
+    slower = IntervalSchedule.objects.create(every=600, period="seconds")
+    page = admin_client.get(f"/admin/django_celery_beat/periodictask/{meter.pk}/change/")
+    form = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
+    form.update(interval=slower.pk, crontab="", solar="", clocked="", regtask=meter.task,
+                start_time_0="", start_time_1="", expires_0="", expires_1="")  # fmt: skip
+    assert admin_client.post(page.request["PATH_INFO"], form).status_code == 302
+    meter.refresh_from_db()
+    assert meter.interval.every == 600
+    assert "unchanged" not in meter.description
+    assert meter.description == (
+        "Installed from config/schedule.py as: collectors.dispatch_smart_meter on collectors, "
+        "every 300s, expires 270s, enabled"
+    )
+
+    old = "Installed from config/schedule.py; unchanged since: "  # up to 2026-12-06
+    for task in PeriodicTask.objects.filter(name__in=["Smart meter", "Air quality"]):
+        _, state = task.description.split(": ", 1)
+        PeriodicTask.objects.filter(pk=task.pk).update(description=old + state)
+    changes = {c.name: c.action for c in install_schedules()}
+    assert (changes["Smart meter"], changes["Air quality"]) == ("kept", "unchanged")
+    for name in ("Smart meter", "Air quality"):
+        described = PeriodicTask.objects.get(name=name).description
+        assert described.startswith("Installed from config/schedule.py as: "), described
