@@ -2,6 +2,7 @@ from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.forms.fields import InvalidJSONInput
 from django.forms.models import BaseInlineFormSet
@@ -253,6 +254,25 @@ class SiteAdmin(SelectionAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         warn_unready(request, form.instance.providers.order_by("source", "provider"))
+
+    def delete_model(self, request, obj: Site) -> None:
+        super().delete_model(request, obj)
+        warn_recreated(request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        warn_recreated(request)
+
+
+def warn_recreated(request) -> None:
+    """The last site deleted: a start with no site creates one from the environment
+    (enrich.bootstrap) while LATITUDE and LONGITUDE are set."""
+    if settings.LATITUDE and settings.LONGITUDE and not Site.objects.exists():
+        messages.warning(request, f"No site is left: the next start creates site "
+                         f"{settings.SITE_NAME!r} again from the environment (LATITUDE, "
+                         "LONGITUDE and the provider variables, manage.py bootstrap). To stop "
+                         "collecting for good, disable a site instead of deleting it, or empty "
+                         "those variables.")  # fmt: skip
 
 
 @admin.register(OAuthConnection)

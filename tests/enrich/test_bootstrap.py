@@ -239,3 +239,39 @@ def test_a_meter_the_first_start_cannot_make_is_refused_not_made_a_home_assistan
         "meters only; add the shelly meter in the admin (Provider configs)."
     )
     assert not ProviderConfig.objects.exists()
+
+
+def test_the_google_oauth_client_alone_asks_for_no_site(admin_client, capsys):
+    """GOOGLE_CLIENT_ID is the OAuth client of every site's calendar (providers.md, step 5),
+    set for a site made on the setup page too. With it set and no LATITUDE/LONGITUDE, deleting
+    that site in the admin made the next start fail ("LATITUDE and LONGITUDE are both needed
+    to create the first site": manage.py bootstrap stops the start script)."""
+    empty = {k: "" for k in ENV if k not in ("SITE_NAME", "TIME_ZONE")}
+    with override_settings(**{**empty, "GOOGLE_CLIENT_ID": "client.apps.googleusercontent.com"}):
+        site = Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)  # the setup page
+        deleted = admin_client.post(f"/admin/enrich/site/{site.pk}/delete/", {"post": "yes"})
+        assert deleted.status_code == 302
+        call_command("bootstrap")
+    assert not Site.objects.exists()
+    assert "Sites: nothing to do" in capsys.readouterr().out
+
+
+def test_deleting_the_last_site_says_the_next_start_creates_it_again(admin_client):
+    """With LATITUDE and LONGITUDE set, a start with no site creates one from the environment:
+    the admin says so when the last site is deleted, as it does for a deleted beat entry."""
+    site = Site.objects.create(name="Home", latitude=51.5, longitude=-0.1)
+    other = Site.objects.create(name="Cabin", latitude=60.1, longitude=10.2)
+    with override_settings(**ENV):
+        page = admin_client.post(f"/admin/enrich/site/{other.pk}/delete/", {"post": "yes"},
+                                 follow=True)  # fmt: skip
+        assert [str(m) for m in page.context["messages"]] == [
+            "The site “Cabin” was deleted successfully."
+        ]
+        page = admin_client.post(f"/admin/enrich/site/{site.pk}/delete/", {"post": "yes"},
+                                 follow=True)  # fmt: skip
+    assert [str(m) for m in page.context["messages"]] == [
+        "No site is left: the next start creates site 'Lake house' again from the environment "
+        "(LATITUDE, LONGITUDE and the provider variables, manage.py bootstrap). To stop "
+        "collecting for good, disable a site instead of deleting it, or empty those variables.",
+        "The site “Home” was deleted successfully.",
+    ]
