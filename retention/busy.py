@@ -23,6 +23,7 @@ from typing import TypeVar
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from enrich.beat_scheduler import unloadable_crontabs
 from enrich.errors import Transient
 from retention.models import RetentionRun
 
@@ -61,10 +62,12 @@ def scheduled_run(operation: str) -> RetentionRun:
 
 def next_scheduled_run(task: str) -> datetime | None:
     """When the beat schedule next starts `task` (its enabled entries for the task, as edited in
-    the admin), or None when none is enabled."""
+    the admin), or None when none is enabled, or the beat leaves each out (its crontab's time
+    zone cannot be loaded here: enrich.beat_scheduler)."""
     now = timezone.now()
     times = []
-    for entry in PeriodicTask.objects.filter(task=task, enabled=True):
+    left_out = list(unloadable_crontabs())
+    for entry in PeriodicTask.objects.filter(task=task, enabled=True).exclude(crontab__in=left_out):
         # From now, not from `last_run_at`: the beat saves that minutes after it sent the run
         # that finds the lock taken, so it may still be the period before's.
         times.append(max(now, now + entry.schedule.remaining_estimate(now)))
@@ -80,8 +83,17 @@ def next_run(waits: Waits) -> str:
     when = next_scheduled_run(waits.task)
     if when is not None:
         return f"the next scheduled run ({when.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC) {waits.does}"
-    entries = ", ".join(PeriodicTask.objects.filter(task=waits.task).values_list("name", flat=True))
-    why = f"the beat entry {entries} is disabled" if entries else f"no beat entry runs {waits.task}"
+    rows = PeriodicTask.objects.filter(task=waits.task).order_by("name")
+    entries = ", ".join(rows.values_list("name", flat=True))
+    zones = unloadable_crontabs()
+    if left_out := list(rows.filter(enabled=True, crontab__in=list(zones))):
+        names, zone = ", ".join(t.name for t in left_out), zones[left_out[0].crontab_id]
+        why = (f"the beat leaves out the entry {names}: its crontab's time zone {zone!r} cannot "
+               "be loaded on this host; choose its time zone in admin → Crontabs")  # fmt: skip
+    elif entries:
+        why = f"the beat entry {entries} is disabled"
+    else:
+        why = f"no beat entry runs {waits.task}"
     return f"no run is scheduled that {waits.does} ({why})"
 
 

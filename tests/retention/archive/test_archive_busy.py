@@ -23,6 +23,7 @@ from retention.busy import next_scheduled_run
 from retention.models import RetentionRun
 from retention.stats.alerts import detect
 from tests.support.archive import daily_rows, local_worker_env
+from tests.support.beat import store_zone
 from tests.support.broker import empty_queues  # noqa: F401  (fixture)
 from tests.support.worker import celery_worker, until
 
@@ -144,4 +145,26 @@ def test_a_run_skipped_while_no_archive_run_is_scheduled_says_so_in_a_sentence(
         "archives what is due (the beat entry Archive daily aggregates is disabled). Nothing is "
         "lost meanwhile: the daily tier keeps the rows due until an archive run has verified "
         "their file."
+    )
+
+
+def test_a_run_skipped_while_the_beat_leaves_the_archive_entry_out_says_why(
+    tier, local_archive, restore_holds_the_lock
+):
+    """The archive entry's crontab holds a time zone this host cannot load (a database moved
+    from another host): the beat leaves it out (enrich.beat_scheduler). Reading when it runs
+    next raised ZoneInfoNotFoundError, so the run that found the lock taken was recorded with
+    no word of why; every message saying when a retention run's work comes next
+    (retention.busy.comes_next) read it the same way."""
+    install_schedules()
+    [entry] = PeriodicTask.objects.filter(task="retention.archive")
+    store_zone(entry.crontab, "Mars/Base")
+    assert next_scheduled_run(WAITS.task) is None
+    [why] = run_archive(NOW).errors
+    assert why.endswith(
+        "; nothing done: run it again once that run has finished, or no run is scheduled that "
+        "archives what is due (the beat leaves out the entry Archive daily aggregates: its "
+        "crontab's time zone 'Mars/Base' cannot be loaded on this host; choose its time zone in "
+        "admin → Crontabs). Nothing is lost meanwhile: the daily tier keeps the rows due until an "
+        "archive run has verified their file."
     )
