@@ -1,7 +1,7 @@
 // "Processes": is the beat ticking, which workers are alive and consume each queue, and which
 // periodic tasks the beat leaves out (enrich's own disabled in the admin too), with the reasons
-// (/api/processes/). The times in the
-// beat's and workers' details ("last at …") are written as the page writes times.
+// (/api/processes/). The times in the beat's and workers' details ("last at …") are written as
+// the page writes times.
 (function () {
   "use strict";
   var S = window.Status;
