@@ -94,14 +94,17 @@ def _entry_state(entry: Entry) -> str:
 
 
 def _row_state(task: PeriodicTask) -> str:
-    if task.interval is not None and task.interval.period == IntervalSchedule.SECONDS:
-        schedule = f"every {task.interval.every}s"
-    elif task.crontab is not None and str(task.crontab.timezone) == "UTC":
-        c = task.crontab
-        cron = f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}"
-        schedule = f"cron {cron}"
+    # As _entry_state writes an entry (seconds, UTC), else with its unit or zone: never equal to
+    # what was installed, and what install_schedules says it kept.
+    if (i := task.interval) is not None:
+        schedule = f"every {i.every}s" if i.period == IntervalSchedule.SECONDS else str(i)
+    elif (c := task.crontab) is not None:
+        zone = "" if str(c.timezone) == "UTC" else f" {c.timezone}"
+        schedule = (
+            f"cron {c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}{zone}"
+        )
     else:
-        schedule = "another schedule"
+        schedule = "another schedule"  # a clocked or solar one
     enabled = "enabled" if task.enabled else "disabled"
     return f"{task.task} on {task.queue}, {schedule}, expires {task.expire_seconds}s, {enabled}"
 

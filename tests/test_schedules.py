@@ -357,3 +357,27 @@ def test_an_entry_edited_in_the_admin_is_not_described_as_unchanged(admin_client
     for name in ("Smart meter", "Air quality"):
         described = PeriodicTask.objects.get(name=name).description
         assert described.startswith("Installed from config/schedule.py as: "), described
+
+
+def test_a_kept_row_is_described_with_the_schedule_it_has():
+    """A tier run moved to 02:00 Berlin time and the meter set to every 10 minutes in the
+    admin: the command said "kept (edited in the admin: …, another schedule, …)", naming
+    neither the time nor the interval kept."""
+    call_command("install_schedules")
+    berlin = CrontabSchedule.objects.create(minute="0", hour="2", timezone="Europe/Berlin")
+    PeriodicTask.objects.filter(task="retention.downsample_hourly").update(crontab=berlin)
+    minutes = IntervalSchedule.objects.create(every=10, period="minutes")
+    PeriodicTask.objects.filter(name="Smart meter").update(interval=minutes)
+
+    changes = {c.name: c for c in install_schedules()}
+
+    hourly, meter = changes["Downsample raw to hourly"], changes["Smart meter"]
+    assert (hourly.action, meter.action) == ("kept", "kept")
+    assert hourly.detail == (
+        "edited in the admin: retention.downsample_hourly on retention, cron 0 2 * * * "
+        "Europe/Berlin, expires 3600s, enabled"
+    )
+    assert meter.detail == (
+        "edited in the admin: collectors.dispatch_smart_meter on collectors, every 10 minutes, "
+        "expires 270s, enabled"
+    )
