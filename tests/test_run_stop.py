@@ -138,3 +138,33 @@ def test_honcho_reads_the_file_enrich_env_file_names(tmp_path):
     assert seen(str(named)) == ["127.0.0.1:8101", "5601"]  # the file's over the shell's
     assert seen(str(named), "-e", str(given)) == ["127.0.0.1:8102", "shell"]  # -e wins
     assert seen("none") == ["shell", "shell"]  # no file: the shell's
+
+
+def test_ctrl_c_stops_make_run_whose_output_goes_to_a_pipe(tmp_path):
+    # `make run 2>&1 | tee run.log` (its processes log to its terminal only): Ctrl-C ends tee
+    # too, and honcho's "SIGINT received" raised BrokenPipeError in its signal handler before it
+    # stopped anything; it then waited for processes it never stopped, which kept running, their
+    # ports taken. The reader of honcho's output gone, Ctrl-C stops them and honcho all the same.
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("slow: exec sleep 600\n")
+    start = (ROOT / "scripts" / "run.sh").read_text().splitlines()[-1].split()  # as run.sh does
+    honcho = subprocess.Popen(
+        [*start[1:-1], str(procfile), "-e", os.devnull],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        started = ""
+        while "started (pid=" not in started:
+            started = honcho.stdout.readline().decode()
+            assert started, "honcho ended before it started the process"
+        slow = int(re.search(r"pid=(\d+)", started)[1])
+        honcho.stdout.close()  # tee, ended by the same Ctrl-C
+        os.killpg(honcho.pid, signal.SIGINT)
+        assert honcho.wait(timeout=60) == 0
+        with pytest.raises(ProcessLookupError):
+            os.killpg(slow, 0)  # the process honcho started, stopped
+    finally:
+        if honcho.poll() is None:
+            os.killpg(slow, signal.SIGKILL)
+            honcho.kill()
+            honcho.wait()
