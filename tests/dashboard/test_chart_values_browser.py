@@ -172,15 +172,20 @@ def test_each_chart_image_has_a_name_and_its_summary(live_server, holes, browser
     }
 
 
+def berlin_carbon_site(name: str) -> dict[str, str]:
+    """A Berlin site whose carbon provider is Electricity Maps (zone DE); the tags of its points."""
+    site = Site.objects.create(name=name, latitude=52.52, longitude=13.405,
+                               timezone="Europe/Berlin", grid_region="DE")  # fmt: skip
+    ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
+                                  api_key="em-demo-token")  # fmt: skip
+    return {"provider": "electricitymaps", "region": "DE"}
+
+
 @pytest.fixture
 def hourly_measured_half_hourly_forecast(settings, isolated, read_clock):
     """A site whose carbon provider stored a value every hour of the last 12 h and a forecast
     every half hour of the next 24 h (a finer forecast than the measurements)."""
-    site = Site.objects.create(name="Fine forecast", latitude=52.52, longitude=13.405,
-                               timezone="Europe/Berlin", grid_region="DE")  # fmt: skip
-    ProviderConfig.objects.create(site=site, source="carbon_intensity", provider="electricitymaps",
-                                  api_key="em-demo-token")  # fmt: skip
-    tags = {"provider": "electricitymaps", "region": "DE"}
+    tags = berlin_carbon_site("Fine forecast")
     first = hour_of(read_clock)
     half = timedelta(minutes=30)
     isolated.write(
@@ -207,3 +212,37 @@ def test_measurements_coarser_than_the_forecast_are_no_gaps(
     # Each series drawn whole: every hour measured, every half hour forecast.
     assert drawn == [True, True]
     assert "No value" not in browser.find_element("id", "carbon-summary").text
+
+
+@pytest.fixture
+def first_measured_value(settings, isolated, read_clock):
+    """A site in its first minutes: one measured carbon value, this hour's, and a forecast every
+    half hour of the next 24 h (UK Carbon Intensity's first collection stores just that)."""
+    tags = berlin_carbon_site("New home")
+    first = hour_of(read_clock)
+    half = timedelta(minutes=30)
+    isolated.write(
+        settings.INFLUXDB_DATABASE,
+        [Reading(MEASUREMENT, {GCO2_KWH: 266.0}, first, tags)]
+        + [Reading(FORECAST_MEASUREMENT, {GCO2_KWH: 120.0}, first + n * half, tags)
+           for n in range(48)],
+    )  # fmt: skip
+    return first
+
+
+def test_a_lone_measured_value_is_drawn(live_server, first_measured_value, browser):
+    """The summary said "1 measured value over 24 h, latest 266 gCO2/kWh", and the chart showed
+    only the forecast: a value with no neighbour is a line of no length. It is drawn as a dot
+    of the measured series' colour."""
+    open_as_reader(browser, live_server.url)
+    summary = browser.find_element("id", "carbon-summary").text
+    assert "1 measured value over 24 h, latest 266 gCO2/kWh" in summary
+    at_value = browser.execute_script(
+        "var u = Status.charts.carbon;"
+        "var x = u.valToPos(arguments[0], 'x', true), y = u.valToPos(266, 'y', true);"
+        "var p = u.ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data;"
+        "return '#' + Array.from(p.slice(0, 3), function (c) {"
+        " return c.toString(16).padStart(2, '0'); }).join('');",
+        first_measured_value.timestamp(),
+    )  # fmt: skip
+    assert at_value == browser.execute_script("return Status.color('carbon');")

@@ -36,9 +36,10 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
     S.chart("carbon", el, {
       series: [
         { label: "Time", value: S.legendTime },
-        { label: "Measured (" + b.unit + ")", stroke: S.color("carbon"), width: 2, value: S.orDash },
+        { label: "Measured (" + b.unit + ")", stroke: S.color("carbon"), width: 2, value: S.orDash,
+          points: lonePoints(S.color("carbon")) },
         { label: "Forecast (" + b.unit + ")", stroke: S.color("forecast"), width: 2, dash: [6, 4],
-          value: S.orDash },
+          value: S.orDash, points: lonePoints(S.color("forecast")) },
       ],
     }, data, b.unit);
     el.dataset.points = String(new Set(moments).size);  // the values' moments, not the gaps'
@@ -47,4 +48,18 @@ window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary
       " over 24 h" + (last ? ", latest " + S.num(last.value) + " " + b.unit + " at " + S.time(last.time) : "") +
       "; " + S.count(b.forecast.length, "forecast value") + " ahead." + missing.join("");
   });
+
+  // A value with no neighbour in its series (a first collection's one measured value, or one
+  // between two gaps) is a line of no length, drawn as nothing: it gets a dot of its colour.
+  // Where uPlot shows every point itself (few of them), it still does.
+  function lonePoints(colour) {
+    return { fill: colour, size: 7, filter: function (u, si, show) {
+      if (show) return null;
+      var y = u.data[si], lone = [];
+      for (var i = 0; i < y.length; i++) {
+        if (y[i] != null && y[i - 1] == null && y[i + 1] == null) lone.push(i);
+      }
+      return lone.length ? lone : null;
+    } };
+  }
 });
