@@ -147,6 +147,14 @@ class RetentionRun(models.Model):
         ordering = ["-started"]
         indexes = [models.Index(fields=["operation", "status", "-started"])]
 
+    @property
+    def view(self) -> str | None:
+        """The view a refresh or rebuild ran for (the refreshes of the views, one after
+        another, read alike but for it); None for other runs."""
+        if self.operation != self.Operation.VIEW_REFRESH:
+            return None
+        return (self.details or {}).get("view")
+
     def __str__(self) -> str:
         # As the lists label and show them: "archive · failed · 2026-03-01 08:00".
         started = timezone.localtime(self.started)

@@ -21,13 +21,11 @@ def run_summary(run: RetentionRun) -> dict[str, Any]:
     """A run as the API shows it (units in the key names). `view`: the view a refresh or rebuild
     ran for (the refreshes of the views, one after another, read alike but for it); null for
     other runs. `errors` without the addresses of enrich's services (enrich.addresses)."""
-    refresh = run.operation == RetentionRun.Operation.VIEW_REFRESH
-    view = (run.details or {}).get("view") if refresh else None
     return {
         "run_id": run.pk,
         "operation_type": run.operation,
         "operation_label": run.get_operation_display(),  # the words of the admin and status page
-        "view": view,
+        "view": run.view,
         "status": run.status,
         "status_label": run.get_status_display(),
         "started": iso(run.started),

@@ -93,3 +93,20 @@ def test_the_filters_on_a_time_being_set_say_yes_or_no(admin_client):
     assert (said["expired"], said["daily rows left InfluxDB"]) == (["All", "yes", "no"],) * 2
     assert list(admin_client.get(url, {"expired": "yes"}).context["cl"].result_list) == [expired]
     assert list(admin_client.get(url, {"source_deleted": "yes"}).context["cl"].result_list) == []
+
+
+def test_the_runs_list_names_the_view_each_refresh_ran_for(admin_client):
+    # A first `refresh_views` listed three rows alike, "materialized view refresh", where the
+    # status page names each view, with durations of 17 digits (0.05427872500013109).
+    started = datetime(2026, 12, 6, 13, 54, tzinfo=UTC)
+    for view, seconds in (("daily_energy_by_device", 1.0719980840001426),
+                          ("hourly_room_activity", 0.05427872500013109)):  # fmt: skip
+        RetentionRun.objects.create(operation="view_refresh", status="ok", started=started,
+                                    duration_seconds=seconds, details={"view": view})  # fmt: skip
+    RetentionRun.objects.create(operation="downsample_hourly", status="dry_run", started=started)
+    page = admin_client.get(reverse("admin:retention_retentionrun_changelist")).content.decode()
+    for shown in ("materialized view refresh (daily_energy_by_device)</td>",
+                  "materialized view refresh (hourly_room_activity)</td>",
+                  ">raw -&gt; hourly</td>", ">1.07</td>", ">0.05</td>"):  # fmt: skip
+        assert shown in page
+    assert "0.0542787" not in page
