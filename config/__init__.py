@@ -1,3 +1,2 @@
-from config.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""Wiring: settings, the Celery app (config.celery; loaded as Django starts, enrich.apps), root
+URLs, WSGI."""

@@ -3,9 +3,7 @@ and the visibility timeout derived from them, the poison-task limit."""
 
 from urllib.parse import parse_qs, urlsplit
 
-from celery.app.backends import BACKEND_ALIASES
 from django.core.exceptions import ImproperlyConfigured
-from kombu.transport import TRANSPORT_ALIASES
 
 from config.environment import celery_url, number, server_url_problem, text
 
@@ -34,8 +32,12 @@ if _socket and (_socket.netloc or set(parse_qs(_socket.query)) - {"db"}):
     )
 _db = parse_qs(_socket.query).get("db", ["0"])[-1] if _socket else ""
 _celery_redis = f"redis+socket://{_socket.path}?virtual_host={_db}" if _socket else REDIS_URL
-CELERY_BROKER_URL = celery_url("CELERY_BROKER_URL", _celery_redis, tuple(TRANSPORT_ALIASES))
-CELERY_RESULT_BACKEND = celery_url("CELERY_RESULT_BACKEND", _celery_redis, tuple(BACKEND_ALIASES))
+CELERY_BROKER_URL = celery_url(
+    "CELERY_BROKER_URL", _celery_redis, "kombu.transport.TRANSPORT_ALIASES"
+)
+CELERY_RESULT_BACKEND = celery_url(
+    "CELERY_RESULT_BACKEND", _celery_redis, "celery.app.backends.BACKEND_ALIASES"
+)
 CELERY_TASK_SOFT_TIME_LIMIT = number("CELERY_TASK_SOFT_TIME_LIMIT", 300, at_least=1)
 CELERY_TASK_TIME_LIMIT = number("CELERY_TASK_TIME_LIMIT", 360, at_least=1)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:

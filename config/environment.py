@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from enrich.numerals import decimal, whole
 from enrich.url_problems import header_problem, url_problem
@@ -216,11 +217,13 @@ def server_url_problem(value: str, scheme: str) -> str:
     return "" if problem == "it names no host" else problem
 
 
-def celery_url(name: str, default: str, known: tuple[str, ...]) -> str:
-    """A broker or result store URL of a scheme Celery knows (`known`), naming a host and a
-    usable port where it names one; empty or only spaces is `default` (REDIS_URL). Anything
-    else stops the process here, naming it: CELERY_BROKER_URL=localhost:6379 started, then
-    every worker, beat and queued task failed on the broker ("No such transport")."""
+def celery_url(name: str, default: str, known: str) -> str:
+    """A broker or result store URL of a scheme Celery knows (in the table at the dotted path
+    `known`, imported only when the URL is set: importing Celery is half of a settings reader's
+    start), naming a host and a usable port where it names one; empty or only spaces is
+    `default` (REDIS_URL). Anything else stops the process here, naming it:
+    CELERY_BROKER_URL=localhost:6379 started, then every worker, beat and queued task failed on
+    the broker ("No such transport")."""
     value = env.str(name, default="").strip()
     if not value:
         return default
@@ -228,7 +231,7 @@ def celery_url(name: str, default: str, known: tuple[str, ...]) -> str:
     full = value.partition("://")[0]  # redis+socket:///path: kombu's Redis on a Unix socket
     scheme = full.split("+")[0]
     fix = "e.g. redis://127.0.0.1:6379/0, or leave it empty for REDIS_URL"
-    if "://" not in value or scheme not in known:
+    if "://" not in value or scheme not in import_string(known):
         raise ImproperlyConfigured(
             f"{name}={shown!r} is not a URL Celery can use: start it with a scheme it knows, "
             f"such as redis://, rediss:// or amqp:// ({fix})."

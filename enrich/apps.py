@@ -8,6 +8,11 @@ class EnrichConfig(AppConfig):
     verbose_name = "Enrichment"
 
     def ready(self) -> None:
+        # Every process that starts Django (gunicorn, manage.py, the worker, beat and Flower)
+        # sends the project's tasks through the project's Celery app, made current here. Not in
+        # config/__init__.py, as Celery's guide has it: a process that only reads the settings
+        # would import Celery too, about 40 % of its start.
+        import config.celery  # noqa: F401
         from enrich.beat_zones import read_unknown_zones
 
         check_access_settings()
