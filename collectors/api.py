@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from collectors import cadence, clock, pipeline, usage
 from collectors.base import ConfigError
 from collectors.models import CollectorRun
-from collectors.occupancy.google.oauth import connection_status
+from collectors.occupancy.google.connection import connection_status
 from collectors.registry import UnknownProvider, adapter_for
 from enrich.addresses import hidden
 from enrich.api.influx_down import unreadable

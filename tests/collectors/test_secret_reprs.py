@@ -13,7 +13,7 @@ import collectors
 import enrich
 import retention
 from collectors.base import Credentials
-from collectors.occupancy.google.client import Tokens as GoogleTokens
+from collectors.occupancy.google.connection import Tokens as GoogleTokens
 from collectors.occupancy.google.oauth import PendingConsent
 from collectors.smart_meter.emporia.cognito import Tokens as CognitoTokens
 from collectors.smart_meter.sense.auth import Session as SenseSession

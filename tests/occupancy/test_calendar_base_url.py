@@ -12,6 +12,7 @@ import pytest
 from collectors import pipeline
 from collectors.models import CollectorRun
 from collectors.occupancy.google import client as google_client
+from collectors.occupancy.google.connection import Tokens
 from enrich.errors import Transient
 from enrich.http import PermanentError
 from enrich.models import OAuthConnection
@@ -57,7 +58,7 @@ def test_a_base_url_that_is_no_http_url_is_a_failed_run_naming_it(google, calend
 
 
 def test_a_relative_api_root_is_a_permanent_error_tried_once(google, caplog):
-    tokens = google_client.Tokens(
+    tokens = Tokens(
         access_token="ya29.a0stored-access-token",
         refresh_token="1//0gstored-refresh-token",
         expiry=datetime.now(UTC) + timedelta(hours=1),

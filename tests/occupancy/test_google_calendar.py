@@ -10,7 +10,7 @@ import pytest
 
 from collectors.base import ConfigError, Window
 from collectors.occupancy.google.adapter import GoogleCalendarAdapter
-from collectors.occupancy.google.client import ReconnectNeeded
+from collectors.occupancy.google.connection import ReconnectNeeded
 from enrich.http import (
     AuthError,
     MalformedResponse,

@@ -34,10 +34,9 @@ from collectors.base import (
     Target,
     Window,
 )
-from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import listing, prediction
 from collectors.occupancy.google import now as ahead
-from collectors.occupancy.google.client import PROVIDER, Tokens
+from collectors.occupancy.google.connection import DEFAULT_TOKEN_URI, PROVIDER, Tokens, api_root
 from collectors.occupancy.google.events import CalendarEvent, horizon, parse_event
 from collectors.occupancy.google.options import calendars_from, rules_from
 from enrich.http import HttpPolicy, malformed
@@ -85,7 +84,7 @@ class GoogleCalendarAdapter(Adapter):
     # A prediction's points are replaced whole, served or a rerun's (maybe_served: always).
     served_measurement = ahead.MEASUREMENT
     # The calendars and the people they belong to, the prediction rules, the API root.
-    option_parsers = (calendars_from, rules_from, google_client.api_root)
+    option_parsers = (calendars_from, rules_from, api_root)
 
     # The OAuth tokens live in enrich.models.OAuthConnection (collectors.occupancy.google.tokens).
     def credentials(self, config: Any, *, fetching: bool) -> Credentials:
@@ -116,7 +115,7 @@ class GoogleCalendarAdapter(Adapter):
             )
         calendars = [c["id"] for c in calendars_from(options)]
         rules_from(options)  # fail at dispatch, with the option named, not mid-fetch
-        google_client.api_root(options)
+        api_root(options)
         # One connection per site: the site is what the answer is for (its zone, its people).
         return Target(
             source=self.source,
@@ -127,6 +126,9 @@ class GoogleCalendarAdapter(Adapter):
         )
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
+        # Google's libraries are imported by a fetch, not at each start (connection.py).
+        from collectors.occupancy.google import client as google_client
+
         options = credentials.options
         if not (options.get("token") or options.get("refresh_token")):
             raise ConfigError(
@@ -142,10 +144,10 @@ class GoogleCalendarAdapter(Adapter):
             expiry=_expiry(options.get("token_expiry")),
             client_id=str(options.get("client_id") or ""),
             client_secret=str(options.get("client_secret") or ""),
-            token_uri=str(options.get("token_uri") or google_client.DEFAULT_TOKEN_URI),
+            token_uri=str(options.get("token_uri") or DEFAULT_TOKEN_URI),
         )
         auth = google_client.google_credentials(tokens)
-        service = google_client.calendar_service(auth, google_client.api_root(options), policy)
+        service = google_client.calendar_service(auth, api_root(options), policy)
         # Predicted from the slot's start, where the points are stored (every zone's midnight
         # is a quarter hour: the slot is on the run's local day).
         slot = prediction.slot_start(window.now)

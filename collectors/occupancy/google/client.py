@@ -30,8 +30,7 @@ import http.client
 import json
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +41,7 @@ from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError as GoogleHttpError
 
-from collectors.answers import checked_url
+from collectors.occupancy.google.connection import PROVIDER, SCOPES, ReconnectNeeded, Tokens
 from enrich.http import (
     AuthError,
     HttpError,
@@ -62,41 +61,12 @@ from enrich.http import (
 
 logger = logging.getLogger("enrich.http")
 
-PROVIDER = "google_calendar"
-SCOPES = ("https://www.googleapis.com/auth/calendar.readonly",)
-DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
-DEFAULT_API_BASE = "https://www.googleapis.com"
 RATE_LIMIT_REASONS = {
     "rateLimitExceeded",
     "userRateLimitExceeded",
     "dailyLimitExceeded",
     "quotaExceeded",
 }
-
-
-class ReconnectNeeded(AuthError):
-    """Google no longer accepts the refresh token (revoked, expired, or the app is still in
-    "Testing" and 7 days have passed): only a person reconnecting on the setup page helps."""
-
-    # Set once the failure was reported at ERROR (the connection marked "needs reconnect"),
-    # so later runs repeat it at WARNING only.
-    already_reported: bool = False
-
-
-@dataclass(frozen=True)
-class Tokens:
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expiry: datetime | None  # aware; None = unknown
-    client_id: str
-    client_secret: str = field(repr=False)
-    token_uri: str = DEFAULT_TOKEN_URI
-
-
-def api_root(options: Mapping[str, Any]) -> str:
-    """options.base_url (default DEFAULT_API_BASE) when it is an http(s) URL with a host; a
-    ConfigError naming it otherwise."""
-    return checked_url(options, DEFAULT_API_BASE, "base_url", ("http", "https"), PROVIDER)
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:

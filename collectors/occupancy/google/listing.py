@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from collectors.answers import Answer
-from collectors.occupancy.google.client import PROVIDER, execute
+from collectors.occupancy.google.connection import PROVIDER
 from enrich.http import HttpPolicy, scrub_url
 
 # Pages hold up to 250 entries (maxResults): 20 pages are 5,000 events in the two days
@@ -28,6 +28,9 @@ def pages(
     `request_for(page_token)` builds a page's request. MalformedResponse names the field for
     a page without an `items` list, a page token that is not text or comes back, and more
     than MAX_PAGES pages."""
+    # Google's libraries are imported by a call to Google, not at each start (connection.py).
+    from collectors.occupancy.google.client import execute
+
     seen: set[str] = set()
     token = None
     for number in range(1, MAX_PAGES + 1):

@@ -27,7 +27,7 @@ from typing import Any
 
 from collectors import clock
 from collectors.occupancy.google import prediction
-from collectors.occupancy.google.client import PROVIDER
+from collectors.occupancy.google.connection import PROVIDER
 from collectors.occupancy.google.events import CalendarEvent
 from enrich.readings import Reading
 from retention.timeutil import day_start

@@ -29,7 +29,7 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import listing
-from collectors.occupancy.google.client import Tokens
+from collectors.occupancy.google.connection import PROVIDER, SCOPES, SOURCE, Tokens
 from enrich.crypto import require_readable
 from enrich.http import HttpError, HttpPolicy, scrub_text
 from enrich.models import DEFAULT_INTERVAL_SECONDS, OAuthConnection, ProviderConfig, Site
@@ -37,8 +37,6 @@ from enrich.redis.client import CONNECTION_ERRORS, RedisUnavailable, get_redis, 
 
 logger = logging.getLogger("enrich.oauth")
 
-SOURCE, PROVIDER = "occupancy", "google_calendar"
-SETUP_PATH = "/oauth/google/"
 STATE_TTL_SECONDS = 600
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -124,9 +122,7 @@ def _flow(client_id: str, client_secret: str, redirect_uri: str, **kwargs) -> Fl
             "redirect_uris": [redirect_uri],
         }
     }
-    return Flow.from_client_config(
-        config, scopes=list(google_client.SCOPES), redirect_uri=redirect_uri, **kwargs
-    )
+    return Flow.from_client_config(config, scopes=list(SCOPES), redirect_uri=redirect_uri, **kwargs)
 
 
 def _state_key(state: str) -> str:
@@ -188,7 +184,7 @@ def _exchange_code(pending: PendingConsent, config: ProviderConfig | None, code:
     except Warning as changed:
         # oauthlib: Google granted other scopes than asked. Fewer: the box was left unticked.
         # More: Google adds what the account granted this client before; the token is good.
-        if not set(google_client.SCOPES) <= set(getattr(changed, "new_scope", None) or ()):
+        if not set(SCOPES) <= set(getattr(changed, "new_scope", None) or ()):
             raise OAuthSetupError(_scope_missing()) from None
         flow.oauth2session.token = changed.token
     except OAuth2Error as exc:
@@ -209,8 +205,8 @@ def _exchange_code(pending: PendingConsent, config: ProviderConfig | None, code:
         credentials = flow.credentials
     except UNREADABLE_TOKEN as exc:  # e.g. no expires_in, or one past the calendar's end
         raise OAuthSetupError(_token_unreadable(exc)) from None
-    granted = set(credentials.granted_scopes or google_client.SCOPES)
-    if not set(google_client.SCOPES) <= granted:
+    granted = set(credentials.granted_scopes or SCOPES)
+    if not set(SCOPES) <= granted:
         raise OAuthSetupError(_scope_missing())
     if not credentials.refresh_token:
         raise OAuthSetupError(
@@ -290,7 +286,7 @@ def finish_consent(pending: PendingConsent, code: str) -> OAuthConnection:
                 "origin": "consent",
                 "account_email": account,
                 "calendars": connected,
-                "scopes": " ".join(google_client.SCOPES),
+                "scopes": " ".join(SCOPES),
                 **token_fields(tokens),
                 "status": OAuthConnection.CONNECTED,
             },
@@ -319,33 +315,3 @@ def _wanted_calendar_ids(config: ProviderConfig) -> set[str]:
         if isinstance(ident, str):
             ids.add(ident)
     return ids
-
-
-# --- status for the API ---------------------------------------------------------------------
-
-
-def connection_status(config: ProviderConfig) -> dict | None:
-    """What the API shows about a provider's OAuth connection (its status, and in
-    `status_label` in words as the admin and the setup page say it); None when it has none."""
-    if (config.source, config.provider) != (SOURCE, PROVIDER):
-        return None
-    connection = OAuthConnection.objects.filter(provider_config=config).first()
-    if connection is None:
-        return {
-            "status": OAuthConnection.NOT_CONNECTED,
-            "status_label": OAuthConnection.NOT_CONNECTED_LABEL,
-            "message": f"Open {SETUP_PATH} and click 'Connect Google Calendar'.",
-        }
-    status = {
-        "status": connection.status,
-        "status_label": connection.get_status_display(),
-        "account": connection.account_email,
-        "calendars": [c.get("id") for c in connection.calendars if isinstance(c, dict)],
-        "token_expiry": connection.token_expiry.isoformat() if connection.token_expiry else None,
-    }
-    if connection.status == OAuthConnection.NEEDS_RECONNECT:
-        status["message"] = (
-            f"Google no longer accepts the refresh token: open {SETUP_PATH} and click "
-            f"'Connect Google Calendar'. {connection.last_error}"
-        )
-    return status

@@ -33,10 +33,14 @@ from django.db import transaction
 from collectors.base import ConfigError, Credentials
 from collectors.occupancy.google import client as google_client
 from collectors.occupancy.google import listing
-from collectors.occupancy.google.client import ReconnectNeeded, Tokens
-from collectors.occupancy.google.oauth import (
+from collectors.occupancy.google.connection import (
     PROVIDER,
+    SCOPES,
     SETUP_PATH,
+    ReconnectNeeded,
+    Tokens,
+)
+from collectors.occupancy.google.oauth import (
     api_base,
     client_credentials,
     connected_calendars,
@@ -71,7 +75,7 @@ def connection_for(config: ProviderConfig) -> OAuthConnection | None:
                 "token_expiry": None,
                 "status": OAuthConnection.CONNECTED,
                 "last_error": "",
-                "scopes": " ".join(google_client.SCOPES),
+                "scopes": " ".join(SCOPES),
             },
         )
         logger.info("oauth: Google Calendar for site %s uses GOOGLE_REFRESH_TOKEN", config.site)

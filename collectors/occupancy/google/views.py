@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from rest_framework.exceptions import ValidationError
 
 from collectors.occupancy.google import oauth
+from collectors.occupancy.google.connection import SETUP_PATH
 from enrich.api import params
 from enrich.crypto import SecretUnreadable
 from enrich.models import OAuthConnection, Site
@@ -80,7 +81,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "redirect_uri": redirect_uri(request),
-            "setup_path": oauth.SETUP_PATH,
+            "setup_path": SETUP_PATH,
             "not_connected": OAuthConnection.NOT_CONNECTED_LABEL,
         },
     )
@@ -187,6 +188,6 @@ def callback(request: HttpRequest) -> HttpResponse:
             "connection": connection,
             "site": connection.provider_config.site,
             "available": getattr(connection, "available_calendars", []),
-            "setup_path": oauth.SETUP_PATH,
+            "setup_path": SETUP_PATH,
         },
     )
