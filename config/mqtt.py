@@ -4,7 +4,7 @@ config.settings; off while MQTT_URL is empty."""
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import env, number
-from enrich.mqtt.broker import split
+from enrich.mqtt.address import split
 from enrich.time_span import whole_minutes
 
 MQTT_URL = env.str("MQTT_URL", default="").strip()

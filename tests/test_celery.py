@@ -217,16 +217,6 @@ def test_a_celery_url_of_a_redis_socket_is_taken():
     assert result.stdout.split()[-1] == url
 
 
-def test_reading_the_settings_imports_no_celery():
-    """A process that only reads the settings (the settings tests start hundreds) imports
-    neither Celery nor kombu, about 40 % of its start."""
-    child = run_django(
-        "import sys; print('celery' in sys.modules, 'kombu' in sys.modules)", setup=False
-    )
-    assert child.returncode == 0, child.stderr
-    assert child.stdout.split() == ["False", "False"], child.stdout
-
-
 def test_a_start_of_django_makes_the_projects_app_the_one_tasks_are_sent_through():
     """Every process that starts Django sends the project's tasks (shared_task) through the
     project's app, on its broker, not through Celery's default app (amqp://localhost)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.startup import run_django
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("enrich", "collectors", "retention", "dashboard", "config")
 
@@ -166,6 +168,18 @@ def test_no_provider_adapter_module_exceeds_250_lines():
     assert len(found) >= 11, sorted(found)  # every provider of the registry, at least
     long = {path.relative_to(ROOT).as_posix(): lines(path) for path in found if lines(path) > 250}
     assert long == {}, long
+
+
+def test_reading_the_settings_imports_no_celery_kombu_or_paho():
+    """A process that only reads the settings (the settings tests start hundreds) imports
+    neither Celery nor kombu (about 40 % of its start) nor paho (about a tenth): Celery's app
+    is loaded as Django starts (enrich.apps), MQTT_URL read by enrich/mqtt/address.py."""
+    libraries = ("celery", "kombu", "paho")
+    child = run_django(f"import sys; print(*(m in sys.modules for m in {libraries}))", setup=False)
+    assert child.returncode == 0, child.stderr
+    assert dict(zip(libraries, child.stdout.split(), strict=True)) == dict.fromkeys(
+        libraries, "False"
+    )
 
 
 def test_a_start_of_django_imports_no_numpy_or_googles_client_libraries():

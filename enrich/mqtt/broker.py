@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import unquote
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -25,6 +25,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from enrich.errors import Permanent
+from enrich.mqtt.address import split
 
 log = logging.getLogger(__name__)
 
@@ -73,21 +74,6 @@ class Endpoint:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
         )
-
-
-def split(url: str) -> tuple[SplitResult | None, int | None]:
-    """`url` split (None: it is no URL, e.g. "mqtt://[::1" with its IPv6 host left open) and
-    its port: None when none is given (1883; mqtts: 8883), 0 when the one given is none a broker
-    listens on (not a number, over 65535, or ":0", which urllib reads as none given). The one
-    reading of MQTT_URL: the settings' check (config/mqtt.py) and each connection's."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None, None
-    try:
-        return parts, parts.port
-    except ValueError:
-        return parts, 0
 
 
 def redacted(url: str) -> str:
