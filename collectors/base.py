@@ -195,6 +195,10 @@ class Adapter(ABC):
     history: ClassVar[timedelta | None] = None
     # API calls one fetch makes (for budgets): e.g. a login plus a data call.
     calls_per_fetch: ClassVar[int] = 1
+    # The span the value an answer gives as current covers from its "time" (a carbon slot,
+    # an AirNow hour); None: none. A cached answer spares no call once that span has ended
+    # (collectors.freshness), so the first run in the next slot fetches its value.
+    slot: ClassVar[timedelta | None] = None
     # The measurement of current_readings' points (None: it gives none). A fetch's point
     # there replaces one of them at the same series and time (collectors.served_store).
     served_measurement: ClassVar[str | None] = None

@@ -1,8 +1,9 @@
 """A collect run's cached answer (collectors.pipeline): whether it spares the run's call, how
 long a fetched one stays fresh, and how the last good one served in its place is described."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from collectors.registry import adapter_for
 from enrich.redis.cache import CachedAnswer, ResponseCache
 
 
@@ -14,16 +15,26 @@ def describe_last_good(answer: CachedAnswer | None) -> str:
     return f"last good answer from {answer.fetched_at.isoformat()} ({int(answer.age_seconds)} s old, stale)"
 
 
-def fresh(cache: ResponseCache, source: str, provider: str, key: str) -> bool:
+def fresh(cache: ResponseCache, source: str, provider: str, key: str, now: datetime) -> bool:
     """A cached answer spares the call — unless it expires within the next 30 s (a tenth of
     a TTL under 300 s): beat fires each source about one TTL apart (5 min meters, 5 min
-    cache), and a run that starts a moment early must fetch, not skip a whole cycle."""
+    cache), and a run that starts a moment early must fetch, not skip a whole cycle. Nor
+    once the slot it gives as current (Adapter.slot) ends by then: an answer fetched between
+    two beats (the setup page's collect now at 13:47) would spare the 14:00 run's call, and
+    the 14:00 half hour's value would come at 14:15 (AirNow's hour an hour late, never stored)."""
     hit = cache.get(source, provider, key)
     if hit is None:
         return False
     ttl = cache.ttl_for(source)
+    early = min(30.0, ttl * 0.1)
     # The TTL it was stored with: shorter for a late run's answer (fresh_for).
-    return hit.age_seconds < min(ttl, hit.ttl_seconds) - min(30.0, ttl * 0.1)
+    if hit.age_seconds >= min(ttl, hit.ttl_seconds) - early:
+        return False
+    slot = adapter_for(source, provider).slot
+    value = hit.value if isinstance(hit.value, dict) else {}
+    if slot is None or not value.get("time"):
+        return True
+    return now + timedelta(seconds=early) < datetime.fromisoformat(value["time"]) + slot
 
 
 def fresh_for(ttl: int, now: datetime, dispatched: datetime | None) -> int:

@@ -187,7 +187,7 @@ def collect(
     try:
         target = target_for(config)
         target_key = target.key
-        if fresh(cache, source, provider, target.key):
+        if fresh(cache, source, provider, target.key, now):
             outcome = Outcome("cached", served="fresh cached answer")
         else:
             plain = _sharing().shared(config, target.key, credentials(config))
@@ -205,7 +205,7 @@ def collect(
                 holder = lock.holder() or "another run"
                 served = f"nothing new: {holder} is fetching this target now"
                 outcome = Outcome("cached", served=served)
-            elif fresh(cache, source, provider, target.key):  # it just finished fetching
+            elif fresh(cache, source, provider, target.key, now):  # it just finished fetching
                 outcome = Outcome("cached", served="fresh cached answer")
             elif refused := spend.reserve_calls(calls, retry=retry):
                 served = describe_last_good(cache.last_good(source, provider, target.key))

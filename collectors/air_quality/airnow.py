@@ -10,6 +10,7 @@ readings are in `observations`.
 import logging
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from collectors.air_quality import now, series
@@ -60,7 +61,7 @@ class AirNowAdapter(Adapter):
     options = frozenset({"base_url", "zip_code"})
     option_parsers = (ROOT, _zip_code)
     budget_scope = "account"
-    history = None
+    slot = timedelta(hours=1)  # hourly observations; no history (None)
     calls_per_fetch = 1  # 2 only on the one fetch that discovers the current service is gone
 
     def after_write(self, target: Target, result: FetchResult) -> None:

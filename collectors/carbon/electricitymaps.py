@@ -59,6 +59,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
     option_parsers = (ROOT, _forecast_wanted)
     budget_scope = "account"
     history = timedelta(hours=24)
+    slot = timedelta(hours=1)  # v3 answers hours
     calls_per_fetch = 2  # latest carbon intensity + latest power breakdown
 
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:

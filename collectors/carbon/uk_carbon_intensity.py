@@ -44,7 +44,7 @@ MIX_ROUNDING = 0.5
 class UKCarbonIntensityAdapter(common.CarbonAdapter):
     source = "carbon_intensity"
     provider = PROVIDER
-    budget = None  # no published limit; NESO updates every 30 minutes
+    slot = timedelta(minutes=30)  # NESO gives half hours; no published budget (None)
     options = frozenset({"base_url"})
     option_parsers = (ROOT,)
     budget_scope = "account"  # one API for every region: a 429 or a budget is this client's

@@ -63,7 +63,7 @@ class WattTimeAdapter(common.CarbonAdapter):
     options = frozenset({"base_url", "plan"})
     option_parsers = (ROOT, _plan)
     additive = {"plan": ("free", None, "forecast", "historical")}  # None: probe the forecast
-    budget_scope = "account"
+    slot = timedelta(minutes=5)  # the MOER of each 5 minutes
     history = timedelta(days=30)  # /v3/historical serves 32-day windows; on the historical plan
     calls_per_fetch = 2  # signal-index + forecast; the login is once per ~28 minutes
 

@@ -1,6 +1,7 @@
 """Happy-path scenarios of the air-quality adapters for the shared contract test."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from collectors.base import Credentials, SiteInfo
 from tests.support.replay import ReplayServer
@@ -18,6 +19,24 @@ def airnow(server: ReplayServer) -> tuple[SiteInfo, Credentials, datetime]:
     )
     credentials = Credentials(api_key="test-airnow-key-123", options={"base_url": server.url})
     return site, credentials, datetime(2026, 10, 8, 10, 40, tzinfo=UTC)
+
+
+def observed_in(server: ReplayServer, hour: datetime) -> list[dict]:
+    """The documented answer (observation_current.json) as observed in `hour`, on Seattle's
+    clock: an hour's observation spares calls only within that hour (collectors.freshness)."""
+    rows = server.load_fixture("airnow/observation_current.json")
+    local = hour.astimezone(ZoneInfo("America/Los_Angeles"))
+    for row in rows:
+        row |= {"dateObserved": local.date().isoformat(), "hourObserved": f"{local:%H}:00",
+                "localTimeZone": local.tzname()}  # fmt: skip
+    return rows
+
+
+def inside_an_hour() -> datetime:
+    """Now, but a minute before its hour ends at the latest: a run at it is served the
+    hour's observation from the cache (not within 30 s of the hour's end, when it fetches)."""
+    now = datetime.now(UTC)
+    return min(now, now.replace(minute=59, second=0, microsecond=0))
 
 
 SCENARIOS = {"airnow": airnow}

@@ -6,14 +6,16 @@ line when a run of it gets through Redis again; each run is still recorded as fa
 error. Each run of each target logged the same ERROR (about 3 a target per cycle, its retries
 included)."""
 
+import time
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from collectors.models import CollectorRun
 from config.celery import app
 from enrich.models import Site
-from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH, observed_in
 from tests.support import configs
 from tests.support.isolation import own_storage
 from tests.support.redis_outage import over_an_outage, said_in_one_line_a_run
@@ -23,9 +25,20 @@ PLACES = {"47.60,-122.33": (47.6021, -122.3290), "45.52,-122.68": (45.5152, -122
 FAILS = "this run fails and serves nothing (Redis unavailable)"
 
 
+def hour_with_time_left() -> datetime:
+    """The hour running now once 2 minutes of it are left at least (else the next, waited
+    for): the worker's runs, at the wall clock's time, are then served its observation from
+    the cache, not in the hour's last 30 s, when they fetch (collectors.freshness)."""
+    now = datetime.now(UTC)
+    if now.minute >= 58:
+        time.sleep(3600 - now.minute * 60 - now.second + 1)
+        now = datetime.now(UTC)
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
 def test_a_redis_outage_is_one_line_a_run_of_each_target(replay_server, settings):
-    replay_server.add("GET", AIRNOW_CURRENT_PATH,
-                      json=replay_server.load_fixture("airnow/observation_current.json"))  # fmt: skip
+    answer = observed_in(replay_server, hour_with_time_left())
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=answer)
     ids = [configs.airnow(Site.objects.create(name=key, latitude=lat, longitude=lon),
                           replay_server.url).pk for key, (lat, lon) in PLACES.items()]  # fmt: skip
 

@@ -13,7 +13,7 @@ from collectors import pipeline, tasks
 from collectors.models import CollectorRun
 from enrich.models import ProviderConfig, Site
 from enrich.redis.client import get_redis
-from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH, inside_an_hour, observed_in
 from tests.support import configs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -69,9 +69,11 @@ def test_rerun_overwrites_instead_of_duplicating(isolated, settings, airnow_conf
 
 
 def test_fresh_cache_means_no_call(isolated, airnow_config, replay_server):
-    ok_answer(replay_server)
-    pipeline.collect(airnow_config, now=datetime.now(UTC))
-    outcome = pipeline.collect(airnow_config, now=datetime.now(UTC))
+    moment = inside_an_hour()
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observed_in(replay_server, hour))
+    pipeline.collect(airnow_config, now=moment)
+    outcome = pipeline.collect(airnow_config, now=moment + timedelta(seconds=1))
     assert outcome.status == "cached"
     assert len(replay_server.calls("GET", AIRNOW_CURRENT_PATH)) == 1
     assert list(CollectorRun.objects.values_list("status", flat=True)) == ["cached", "ok"]

@@ -18,7 +18,7 @@ from enrich.models import ProviderConfig, Site
 from enrich.redis.budget import Budget
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis
-from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH, inside_an_hour, observed_in
 from tests.support import configs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -115,7 +115,9 @@ def test_an_answer_fetched_late_is_fresh_only_until_its_cycle_ends(
     """The task's retry a minute after the beat (or a run a backlog delayed) fetched: its answer
     must not still be fresh when the next beat comes, or that beat's run makes no call and the
     cycle is lost (AirNow keeps no history: the hour is never stored)."""
-    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observations(replay_server))
+    moment = inside_an_hour()  # the observation is of its hour
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=observed_in(replay_server, hour))
     dispatched = datetime.now(UTC) - timedelta(seconds=61)  # the beat's dispatch, 61 s ago
     assert pipeline.collect(config, dispatched=dispatched).status == "ok"
     assert 3600 - 61 - 5 < fresh_seconds(settings) <= 3600 - 61
@@ -131,7 +133,7 @@ def test_an_answer_fetched_late_is_fresh_only_until_its_cycle_ends(
     get_redis().delete(*get_redis().keys(f"{settings.REDIS_KEY_PREFIX}:cache:*"))
     assert pipeline.collect(config, dispatched=datetime.now(UTC)).status == "ok"
     assert fresh_seconds(settings) > 3600 - 5
-    assert pipeline.collect(config).status == "cached"
+    assert pipeline.collect(config, now=moment).status == "cached"
 
 
 def test_the_collect_task_hands_its_dispatch_time_to_the_pipeline(
