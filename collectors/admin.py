@@ -1,5 +1,6 @@
+import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
@@ -10,6 +11,7 @@ from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
 from enrich.admin_kept import KeptRowsAdmin
 from enrich.admin_selection import SelectionAdmin
 from enrich.form_fields import ADMIN_NUMBERS
+from enrich.models import is_zone_name
 
 
 @admin.register(CollectorRun)
@@ -70,6 +72,21 @@ class FlexibleLoadAdmin(SelectionAdmin):
     list_display = ("name", "site", "hours", "deadline", "carbon_price", "contiguous", "enabled")
     list_filter = ("enabled", "site")
     readonly_fields = ("recommended_start",)
+
+    class Media:
+        js = ("collectors/load-deadline.js",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "site":
+            # The deadline is on the site's clock: its "Now" fills the chosen site's time
+            # (load-deadline.js), from each site's UTC offset at this moment, in seconds. A
+            # zone written past the form (no place's: the page says so) keeps the server's.
+            now = datetime.now(UTC)
+            offsets = {s.pk: int(now.astimezone(ZoneInfo(s.timezone)).utcoffset().total_seconds())
+                       for s in field.queryset if is_zone_name(s.timezone)}  # fmt: skip
+            field.widget.attrs["data-utc-offsets"] = json.dumps(offsets)
+        return field
 
     @admin.display(description="recommended start (now)")
     def recommended_start(self, obj: FlexibleLoad) -> str:
