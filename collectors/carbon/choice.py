@@ -29,6 +29,15 @@ def carbon_configs(site: Site) -> list[ProviderConfig]:
     )
 
 
+def no_provider(site: Site) -> str:
+    """What /api/carbon/series (a 409) and the status page's carbon chart say of a site with
+    no carbon provider."""
+    return (
+        f"Site {site.name!r} has no enabled carbon intensity provider; add one in the admin "
+        "(Provider configs)."
+    )
+
+
 def carbon_key(config: ProviderConfig) -> str:
     """The key of the config's target (zone, region, postcode); Unusable when its settings are
     incomplete or it names a provider this enrich does not have (renamed or removed)."""

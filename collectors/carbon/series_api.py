@@ -22,7 +22,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collectors import clock
-from collectors.carbon.choice import Unusable, carbon_configs, carbon_key, carbon_region
+from collectors.carbon.choice import (
+    Unusable,
+    carbon_configs,
+    carbon_key,
+    carbon_region,
+    no_provider,
+)
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.last_collection import last_collection
 from collectors.pricing.api import RESPONSES, _iso
@@ -109,9 +115,7 @@ class CarbonSeries(APIView):
         site = site_from_query(request.query_params)  # an unknown site: 404
         configs = carbon_configs(site)
         if not configs:
-            return Response(
-                {"detail": f"Site {site.name!r} has no enabled carbon intensity provider; add "
-                 "one in the admin (Provider configs)."}, status=409)  # fmt: skip
+            return Response({"detail": no_provider(site)}, status=409)
         now = clock.utc_now()
         try:
             config, region, mine, ahead = _chosen(configs, now - timedelta(hours=hours), now)

@@ -1,6 +1,9 @@
 // Grid carbon intensity: what was stored over the last 24 h, and the stored forecast ahead.
 window.Status.panel(["carbon-chart", "carbon-summary"], function (S, el, summary) {
   "use strict";
+  // A site with no carbon provider (the server says why): nothing to ask, the API's 409.
+  var none = document.getElementById("status").dataset.noCarbon;
+  if (none) { summary.textContent = none; return; }
   S.api("/api/carbon/series", { hours: 24 }).then(function (res) {
     if (!res.ok) { summary.textContent = S.problem(res); return; }
     var b = res.body;
