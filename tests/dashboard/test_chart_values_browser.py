@@ -5,6 +5,7 @@ line drawn through the hours nobody measured, nor a price held across slots nobo
 Units: each chart's value axis names the unit the API gives, as its legend does. Screen
 readers: each chart is an image named by its heading and described by its summary."""
 
+import colorsys
 from datetime import timedelta
 
 import pytest
@@ -246,3 +247,81 @@ def test_a_lone_measured_value_is_drawn(live_server, first_measured_value, brows
         first_measured_value.timestamp(),
     )  # fmt: skip
     assert at_value == browser.execute_script("return Status.color('carbon');")
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    """'#8e4b10' or 'rgb(142, 75, 16)' as its red, green and blue."""
+    if colour.startswith("#"):
+        return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(part) for part in colour[colour.index("(") + 1 : -1].split(",")[:3])
+
+
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG's contrast ratio of two colours (1 to 21)."""
+
+    def luminance(c):
+        lin = [v / 255 / 12.92 if v <= 10 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def hue_apart(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """How far apart the two colours' hues lie on the colour wheel, in degrees (0 to 180)."""
+    hues = [colorsys.rgb_to_hls(*(v / 255 for v in c))[0] * 360 for c in (a, b)]
+    apart = abs(hues[0] - hues[1])
+    return min(apart, 360 - apart)
+
+
+# The colour drawn most along the chart's row at value `y`, between the moments `x0` and `x1`
+# (epoch seconds), leaving out what is not drawn (transparent): a dashed line's gaps.
+DRAWN = (
+    "var u = Status.charts.carbon, a = arguments, y = Math.round(u.valToPos(a[0], 'y', true));"
+    "var x0 = Math.round(u.valToPos(a[1], 'x', true)), x1 = Math.round(u.valToPos(a[2], 'x', true));"
+    "var d = u.ctx.getImageData(x0, y, x1 - x0, 1).data, seen = {};"
+    "for (var i = 0; i < d.length; i += 4) { if (d[i + 3] < 255) continue;"
+    "  var c = '#' + Array.from(d.slice(i, i + 3), function (v) {"
+    "    return v.toString(16).padStart(2, '0'); }).join(''); seen[c] = (seen[c] || 0) + 1; }"
+    "return Object.keys(seen).sort(function (p, q) { return seen[q] - seen[p]; })[0];"
+)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_measured_and_forecast_carbon_are_told_apart_by_colour(
+    live_server, hourly_measured_half_hourly_forecast, browser, scheme
+):
+    """Measured and forecast carbon intensity were two browns (#8e4b10, #b06000), told apart by
+    the forecast's dash alone. Each is drawn (and its legend marked) in a colour of its own,
+    hues far apart, each of contrast 4.5:1 or more on the chart's background (dashboard.css);
+    the forecast still dashed, in the legend too."""
+    first = hourly_measured_half_hourly_forecast
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+    )
+    open_as_reader(browser, live_server.url)
+    colours = browser.execute_script("return [Status.color('carbon'), Status.color('forecast')];")
+    measured = browser.execute_script(
+        DRAWN, 300, (first - 10 * HOUR).timestamp(), (first - 2 * HOUR).timestamp()
+    )
+    forecast = browser.execute_script(
+        DRAWN, 200, (first + 2 * HOUR).timestamp(), (first + 20 * HOUR).timestamp()
+    )
+    assert [measured, forecast] == colours
+    markers = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#carbon-chart .u-legend .u-marker'),"
+        " function (m) { var s = getComputedStyle(m);"
+        " return [s.borderTopColor, s.borderTopStyle]; }).slice(1);"
+    )
+    assert [(rgb(c), style) for c, style in markers] == [
+        (rgb(colours[0]), "solid"),
+        (rgb(colours[1]), "dashed"),
+    ]
+    background = browser.execute_script(
+        "return getComputedStyle(document.getElementById('carbon-chart').parentElement)"
+        ".backgroundColor;"
+    )
+    assert hue_apart(rgb(measured), rgb(forecast)) >= 90, (measured, forecast)
+    for drawn in (measured, forecast):
+        assert contrast(rgb(drawn), rgb(background)) >= 4.5, (drawn, background)

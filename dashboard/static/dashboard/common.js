@@ -325,6 +325,8 @@
     // tick at the plot's right edge centres there; uPlot's own leaves ~17 px and cuts it off.
     opts.padding = [null, 40, null, null];
     opts.axes = opts.axes || axes(unit);
+    // A dashed series' legend marker dashed too (uPlot draws every marker solid).
+    opts.legend = opts.legend || { markers: { dash: function (u, i) { return u.series[i].dash ? "dashed" : "solid"; } } };
     opts.scales = opts.scales || {};
     opts.scales.x = opts.scales.x || { time: true, range: timeRange(3600) };
     if (zone && !opts.tzDate) opts.tzDate = clockOf();
