@@ -9,6 +9,8 @@ both pages link every site. The setup's `action` must be
 one of its buttons' values (`create`, `test`): any other, or none, is a 400 naming it.
 """
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -165,10 +167,23 @@ class Login(auth_views.LoginView):
     """The login page; until the first admin has logged in, it names that account and where
     the first start wrote its password (else a first-time user learns from no page which
     account to use). From then on it says nothing of accounts: the page is public. Not PUT,
-    which Django's LoginView takes as a POST: it showed the form again, "required"."""
+    which Django's LoginView takes as a POST: it showed the form again, "required". A user
+    already logged in is sent on to `next` (or the start page), not shown the form again."""
 
     template_name = "dashboard/login.html"
     http_method_names = ["get", "post", "head", "options"]
+
+    @property
+    def redirect_authenticated_user(self) -> bool:
+        # Showing the form only (GET, HEAD): a login form posted is a login (another user's, from
+        # a tab opened before), and a method the page does not take is its 405 for anyone.
+        return self.request.method in ("GET", "HEAD")
+
+    def get_redirect_url(self) -> str:
+        # A `next` of this login page: the start page instead. A logged-in user would be sent
+        # round and round (or, to /login/ itself, Django's "Redirection loop" 500).
+        url = super().get_redirect_url()
+        return "" if urlsplit(url).path == self.request.path else url
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

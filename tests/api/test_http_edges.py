@@ -270,8 +270,9 @@ OTHER_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TR
 
 def holding_a_csrf_token(client: Client) -> Client:
     """`client` checked for CSRF as a browser is, sending its CSRF token in the X-CSRFToken
-    header, as a script on the page would: the method is what is refused, not the token."""
-    client.get("/login/")
+    header, as a script on the page would: the method is what is refused, not the token. From
+    the login page, or the start page it sends a logged-in user on to (its logout form's)."""
+    client.get("/login/", follow=True)
     client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
     return client
 
