@@ -25,7 +25,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as BadParameter
 
-from collectors.carbon.choice import carbon_configs, no_provider
+from collectors.carbon import choice as carbon
+from collectors.pricing import api as pricing
 from dashboard import first_run
 from dashboard.choices import preselected
 from dashboard.setup_form import SetupForm
@@ -116,11 +117,18 @@ def home(request: HttpRequest) -> HttpResponse:
     site = next((s for s in sites if s.pk == site_id), None) if wanted is not None else sites[0]
     if site is None:
         return _no_such_site(request, wanted, sites)
-    # A site without a carbon provider: the chart says so, without asking the API for what the
-    # site does not have (a 409, which the browser's console logs as a failed resource).
-    no_carbon = "" if carbon_configs(site) else no_provider(site)
-    context = {"sites": sites, "site": site, "no_carbon": no_carbon}
+    context = {"sites": sites, "site": site, **_lacking(site)}
     return render(request, "dashboard/status.html", context)
+
+
+def _lacking(site: Site) -> dict[str, str]:
+    """For each provider kind the site has none of, what the API's 409 says ("" when it has
+    one): the page says it without asking the API for what the site does not have (a 409,
+    which the browser's console logs as a failed resource)."""
+    return {
+        "no_carbon": "" if carbon.carbon_configs(site) else carbon.no_provider(site),
+        "no_pricing": "" if pricing.price_provider(site) else pricing.no_provider(site),
+    }
 
 
 @require_http_methods(["GET", "HEAD", "POST"])  # first: another method is a 405, not a login

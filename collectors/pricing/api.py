@@ -79,18 +79,29 @@ def _hours(seconds: float) -> str:
     return f"{round(seconds / 3600, 7):.15g}h"
 
 
-def site_provider(site: Site) -> ProviderConfig:
-    config = (
+def price_provider(site: Site) -> ProviderConfig | None:
+    """The site's enabled price provider (the first by name), None when it has none."""
+    return (
         ProviderConfig.objects.select_related("site")
         .filter(site=site, source=SOURCE, enabled=True)
         .order_by("provider")
         .first()
     )
+
+
+def no_provider(site: Site) -> str:
+    """What the pricing and plan endpoints (a 409) and the status page's price chart and plan
+    say of a site with no enabled price provider."""
+    return (
+        f"Site {site.name!r} has no enabled electricity price provider: add one in the admin "
+        "(Provider configs: awattar, tibber or octopus), then wait for its first collection."
+    )
+
+
+def site_provider(site: Site) -> ProviderConfig:
+    config = price_provider(site)
     if config is None:
-        raise Conflict(
-            f"Site {site.name!r} has no enabled electricity price provider: add one in the admin "
-            "(Provider configs: awattar, tibber or octopus), then wait for its first collection."
-        )
+        raise Conflict(no_provider(site))
     return config
 
 

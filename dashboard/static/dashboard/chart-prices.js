@@ -116,6 +116,9 @@ window.Status.panel(["price-chart", "price-summary", "window-hours"], function (
     draw(slots, res.ok ? res.body : null);
   }
 
+  // A site with no price provider (the server says why): nothing to ask, the API's 409.
+  var none = document.getElementById("status").dataset.noPricing;
+  if (none) { summary.textContent = none; return; }
   var asking = windowFor();
   S.api("/api/pricing/slots").then(function (res) {
     if (!res.ok || !res.body.slots.length) {

@@ -11,6 +11,7 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   // duration is due 48 h after the server's now (a browser's clock days behind asked for a
   // deadline already past, and got "No plan possible").
   var skew = 0;
+  var none = document.getElementById("status").dataset.noPricing;  // why the site has no prices
 
   // With `digits`: fixed (money 2, gCO2 0); without: a price per kWh as the page shows values
   // (at most 4 decimals, no trailing zeros: 0.25, not 0.2500).
@@ -161,7 +162,10 @@ window.Status.panel(["plan-loads", "plan-summary", "plan-shown", "window-hours"]
   function askDuration() {
     var asked = hours.value;
     var before = new Date(Date.now() + skew + 48 * 3600 * 1000).toISOString();
-    return S.api("/api/plan", { hours: asked, before: before }).then(function (res) {
+    // A site with no price provider (the server says why): nothing to ask, the API's 409.
+    var asking = none ? Promise.resolve({ ok: false, status: 409, body: { detail: none } })
+      : S.api("/api/plan", { hours: asked, before: before });
+    return asking.then(function (res) {
       if (asked !== hours.value) return;  // a newer choice is on its way
       plans = [];
       var label = asked + " h load";
