@@ -109,11 +109,11 @@ def rebuild_index(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> IndexReport:
-    """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the
-        module doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild, an
-        hourly run's late points) holds the lock, StorageError when the
-        store cannot be listed or its directory is none, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
-        lock's Redis cannot be reached, LockLost when another run took the lock once it expired
+    """Index every `.parquet` object under archives/ that has no ArchiveObject row (see the module
+    doc). Raises ArchiveError when another run (an archive run, a restore, a rebuild, an hourly
+    run's late points) holds the lock, StorageError when the store cannot be listed or its
+    directory is none, TimeseriesError when InfluxDB cannot be asked, RedisUnavailable when the
+    lock's Redis cannot be reached, LockLost when another run took the lock once it expired
     (either before the next file or row: what is indexed stays)."""
     storage = storage or get_storage(NOTHING_INDEXED)
     if absent := storage.absent():  # not an empty archive: one that is somewhere else

@@ -1,12 +1,12 @@
-"""A flexible load "finished before 07:00" through the nights of the clock changes, as the
-status page and Home Assistant see it (GET /api/plan/loads): Berlin's 23-hour and 25-hour days
-with aWATTar's documented quarter hours (negative prices among them) collected through the
-real pipeline, asked every quarter hour from local midnight and every minute around the
-change and around the last moment the load fits. Its deadline is 07:00 of the site's clock (the next morning's once three hours no
-longer fit), and the plan lies between now and it, within the stored prices, and is the
-cheapest run an exhaustive search over the payload finds (not the planner's code). New York's and Berlin's deadlines at
-any minute of the days around each change match a reading of the site's clock minute by
-minute."""
+"""A flexible load "finished before 07:00" through the nights of the clock changes, as the status
+page and Home Assistant see it (GET /api/plan/loads): Berlin's 23-hour and 25-hour days with
+aWATTar's documented quarter hours (negative prices among them) collected through the real
+pipeline, asked every quarter hour from local midnight and every minute around the change and
+around the last moment the load fits. Its deadline is 07:00 of the site's clock (the next
+morning's once three hours no longer fit), and the plan lies between now and it, within the
+stored prices, and is the cheapest run an exhaustive search over the payload finds (not the
+planner's code). New York's and Berlin's deadlines at any minute of the days around each change
+match a reading of the site's clock minute by minute."""
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
