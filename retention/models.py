@@ -359,13 +359,17 @@ class ArchiveObject(models.Model):
 class Alert(models.Model):
     """A retention operation that failed or ran too long — one per incident; or a condition
     (no run): entities gone from Home Assistant still counted in the views, Home Assistant's
-    raw retention policy too short for failed nightly runs; open until `cleared`."""
+    raw retention policy too short for failed nightly runs or for their beat entry disabled;
+    open until `cleared`."""
 
     class Kind(models.TextChoices):
         FAILED = "failed", "operation failed"
         OVERRUN = "overrun", "operation ran too long"
         GONE_FROM_HA = "gone_from_ha", "entities gone from Home Assistant still counted"
-        RAW_POLICY_SHORT = "raw_policy_short", "raw retention policy too short for failed runs"
+        RAW_POLICY_SHORT = (
+            "raw_policy_short",
+            "raw retention policy too short for failed or paused runs",
+        )
 
     run = models.ForeignKey(
         RetentionRun, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True

@@ -95,7 +95,7 @@ def test_the_run_warns_in_its_record_and_summary_and_opens_an_alert_until_length
         "downsample_hourly",
     )
     assert (shown["kind_label"], shown["operation_label"]) == (
-        "raw retention policy too short for failed runs",
+        "raw retention policy too short for failed or paused runs",
         "raw -> hourly",
     )
     stats = client.get("/retention/stats").json()
@@ -195,6 +195,8 @@ def test_the_raw_to_hourly_entry_disabled_in_the_admin_opens_the_alert_until_ena
     [alert] = Alert.objects.all()
     assert result.raised == [alert.pk]
     assert (alert.kind, alert.message, alert.cleared) == ("raw_policy_short", warning, None)
+    [shown] = token_client("ops").get("/retention/alerts").json()["open"]
+    assert shown["kind_label"] == "raw retention policy too short for failed or paused runs"
     page = admin_client.get(f"/admin/retention/alert/{alert.pk}/delete/", follow=True)
     assert "or once the raw -&gt; hourly entry it names is enabled again" in page.content.decode()
     admin_client.post(tasks, {"action": "enable_tasks", "_selected_action": [entry.pk]})
