@@ -26,7 +26,8 @@
   asks for a zone instead of showing the first of the list as chosen.
 - The list actions say what they did: "enabled" only for the tasks that were disabled, the
   others named as they were; whether enrich's own entries are kept as set on later starts
-  (enrich.schedules); "Run selected tasks" sends them to the workers, and says so, or says
+  (enrich.schedules); "Run selected tasks" sends them to the workers (with the header
+  `queued_by`, the user's name, which a retention run records), and says so, or says
   why it sent none (a task not registered, arguments the task cannot take, the broker out of
   reach: the last two would otherwise be 500s). Deleting one of enrich's own entries says that
   the next start installs it again, and how to stop it for good.
@@ -269,8 +270,9 @@ class PeriodicTaskAdmin(SelectionAdmin, BeatPeriodicTaskAdmin):
         for task, registered, args, kwargs in ready:
             options = {"queue": task.queue} if task.queue else {}
             try:
-                registered.apply_async(args=args, kwargs=kwargs,
-                                       headers={"periodic_task_name": task.name}, **options)  # fmt: skip
+                # `queued_by` (the beat sends none): a task recording runs names who sent it.
+                headers = {"periodic_task_name": task.name, "queued_by": str(request.user)}
+                registered.apply_async(args=args, kwargs=kwargs, headers=headers, **options)
             except OperationalError as exc:
                 before = f"Sent before it: {_names(sent)}." if sent else "Nothing was sent."
                 self.message_user(request, f"{task.name} could not be sent: Redis, the Celery "

@@ -46,17 +46,24 @@ class Waits:
     kept: str
 
 
-def scheduled_run(operation: str) -> RetentionRun:
-    """The run of a task queued without one (the beat schedule's): like a run the API queued,
-    one that waits for a retry waits in the queue (retention.queued.waiting) and goes on in the
-    same run: one record for all its attempts, not a new run for each retry."""
+def scheduled_run(operation: str, queued_by: str | None = None) -> RetentionRun:
+    """The run of a task queued without one (the beat schedule's, or its entry's sent by the
+    admin's "Run selected tasks", whose header `queued_by` names the user: enrich.admin_beat):
+    like a run the API queued, one that waits for a retry waits in the queue
+    (retention.queued.waiting) and goes on in the same run: one record for all its attempts,
+    not a new run for each retry."""
     now = timezone.now()
     return RetentionRun(
         operation=operation,
         status=RetentionRun.Status.RUNNING,
         started=now,
-        # `scheduled` tells it from a run an API user named "schedule" queued.
-        details={"queued_by": "schedule", "queued_at": now.isoformat(), "scheduled": True},
+        # `scheduled` tells the beat's from a run an API user named "schedule" queued; a run
+        # sent from the admin waits for its lock as the beat's does.
+        details={
+            "queued_by": queued_by or "schedule",
+            "queued_at": now.isoformat(),
+            "scheduled": True,
+        },
     )
 
 

@@ -27,7 +27,7 @@ def archive(self, dry_run: bool = False, run_id: int | None = None) -> dict:
     from retention.archive.run import run_archive  # pyarrow: not at every worker's start
 
     run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-    run = run or scheduled_run(RetentionRun.Operation.ARCHIVE)
+    run = run or scheduled_run(RetentionRun.Operation.ARCHIVE, self.request.get("queued_by"))
     try:
         return run_archive(dry_run=dry_run, run=run, requeued=partial(requeued, self)).as_dict()
     except Transient as exc:

@@ -43,7 +43,7 @@ def _tier_task(name: str, operation: str, function: Callable[..., RetentionRun],
         dry_run: bool = False,
     ) -> dict:
         run = RetentionRun.objects.filter(pk=run_id).first() if run_id else None
-        run = run or scheduled_run(operation)
+        run = run or scheduled_run(operation, self.request.get("queued_by"))
         scheduled = run.details.get("scheduled") is True
         try:
             run = function(
