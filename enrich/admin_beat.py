@@ -174,6 +174,15 @@ def crontab_in_words(crontab: CrontabSchedule) -> str:
     return stored.human_readable if stored else "-"
 
 
+def schedule_in_words(task: PeriodicTask) -> str:
+    """The periodic task's schedule as its list shows it ("every 5 minutes")."""
+    if task.interval is not None:
+        return interval_in_words(task.interval)
+    if task.crontab is not None:
+        return crontab_in_words(task.crontab)
+    return str(task.scheduler or "-")
+
+
 class PeriodicTaskAdmin(SelectionAdmin, BeatPeriodicTaskAdmin):
     form = PeriodicTaskForm
     # One column for the schedule, in words: django-celery-beat lists a crontab as
@@ -183,11 +192,7 @@ class PeriodicTaskAdmin(SelectionAdmin, BeatPeriodicTaskAdmin):
 
     @admin.display(description="schedule")
     def schedule(self, task: PeriodicTask) -> str:
-        if task.interval is not None:
-            return interval_in_words(task.interval)
-        if task.crontab is not None:
-            return crontab_in_words(task.crontab)
-        return str(task.scheduler or "-")
+        return schedule_in_words(task)
 
     def changelist_view(self, request, extra_context=None):
         warn_unknown_zones(request)

@@ -22,7 +22,9 @@ page, or the list after "Delete selected", says why (`kept_because`):
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
+from enrich.admin_beat import schedule_in_words
 from enrich.admin_filters import is_set
 from enrich.admin_kept import KeptRowsAdmin
 from retention import liveness
@@ -47,20 +49,29 @@ class RecordAdmin(KeptRowsAdmin, ReadOnlyAdmin):
 # --- Retention alerts (retention.stats.alerts) -------------------------------------------------------
 
 
-# Why an open alert without a run cannot be deleted, by its kind.
+# Why an open alert without a run cannot be deleted, by its kind ({check}: `alert_check`).
 CONDITION_KEPT = {
     Alert.Kind.GONE_FROM_HA: (
-        "its condition is not over: the alert check (every 5 minutes) would raise it again and "
-        "send it to the webhook again. It is cleared once no entity gone from Home Assistant "
-        "is counted in the views."
+        "its condition is not over: {check} would raise it again and send it to the webhook "
+        "again. It is cleared once no entity gone from Home Assistant is counted in the views."
     ),
     Alert.Kind.RAW_POLICY_SHORT: (
-        "its condition is not over: the alert check (every 5 minutes) would raise it again and "
-        "send it to the webhook again. It is cleared once the retention policy of Home "
-        "Assistant's raw data is lengthened as its message says (or set to INF), or once the "
-        "raw -> hourly entry it names is enabled again."
+        "its condition is not over: {check} would raise it again and send it to the webhook "
+        "again. It is cleared once the retention policy of Home Assistant's raw data is "
+        "lengthened as its message says (or set to INF), or once the raw -> hourly entry it "
+        "names is enabled again."
     ),
 }
+
+
+def alert_check() -> str:
+    """The alert check with its cadence as its beat entries run it, edited in the admin or not:
+    "the alert check (every 5 minutes)"."""
+    entries = PeriodicTask.objects.filter(task="retention.check_alerts", enabled=True)
+    said = [schedule_in_words(entry) for entry in entries.order_by("name")]
+    if not said:
+        return "the alert check (no enabled beat entry runs it now)"
+    return f"the alert check ({', '.join(words[:1].lower() + words[1:] for words in said)})"
 
 
 @admin.register(Alert)
@@ -82,16 +93,16 @@ class AlertAdmin(RecordAdmin):
     def kept_because(self, alert: Alert) -> str:
         if alert.run is None:
             if alert.cleared is None:
-                return CONDITION_KEPT.get(alert.kind, "its condition is not over.")
+                kept = CONDITION_KEPT.get(alert.kind, "its condition is not over.")
+                return kept.format(check=alert_check())
             return ""
         run = alert.run
         if (
             run.status == RetentionRun.Status.RUNNING
             or run.started >= timezone.now() - DETECTION_WINDOW
         ):
-            return ("the alert check (every 5 minutes) would raise it again, and send it to the "
-                    f"webhook again, while its run is younger than {DETECTION_WINDOW.days} days "
-                    "or running.")  # fmt: skip
+            return (f"{alert_check()} would raise it again, and send it to the webhook again, "
+                    f"while its run is younger than {DETECTION_WINDOW.days} days or running.")  # fmt: skip
         return ""
 
     @admin.display(description="operation", ordering="run__operation")

@@ -5,7 +5,9 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from retention.archive.restore import restore_from_archive
 from retention.archive.run import run_archive
@@ -109,6 +111,7 @@ def test_runs_the_alerts_and_the_stats_read_stay(admin_client):
 def test_an_alert_the_next_check_would_raise_again_stays(admin_client):
     # Deleted to dismiss it, the failed run's alert was raised again by the next check (every
     # 5 minutes) and sent to the webhook again.
+    call_command("install_schedules")
     now = datetime.now(UTC)
     failed = RetentionRun.objects.create(operation="archive", status="failed",
                                          started=now - HOUR, errors="S3 refused")  # fmt: skip
@@ -121,6 +124,26 @@ def test_an_alert_the_next_check_would_raise_again_stays(admin_client):
     RetentionRun.objects.filter(pk=failed.pk).update(started=now - 8 * DAY)
     assert delete_selected(admin_client, Alert, alert)[0].startswith("Successfully deleted 1 ")
     assert detect(now) == []
+
+
+def test_an_alert_kept_names_the_checks_cadence_as_its_beat_entry_runs_it(admin_client):
+    # The alert check's entry edited in the admin to every 10 minutes, or disabled: the
+    # admin still said "(every 5 minutes)".
+    call_command("install_schedules")
+    now = datetime.now(UTC)
+    RetentionRun.objects.create(operation="archive", status="failed", started=now - HOUR)
+    [alert] = detect(now)
+    entry = PeriodicTask.objects.get(task="retention.check_alerts")
+    entry.interval = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
+    entry.save()
+    said = delete_in_the_admin(admin_client, alert)
+    assert said[0].startswith(f"{alert} cannot be deleted: the alert check (every 10 minutes) "
+                              "would raise it again")  # fmt: skip
+    PeriodicTask.objects.filter(pk=entry.pk).update(enabled=False)
+    said = delete_in_the_admin(admin_client, alert)
+    assert said[0].startswith(f"{alert} cannot be deleted: the alert check (no enabled beat "
+                              "entry runs it now) would raise it again")  # fmt: skip
+    assert Alert.objects.get() == alert
 
 
 def test_a_failed_run_whose_alert_is_still_open_stays(admin_client):

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from retention.entities.discovery import discover
@@ -214,6 +215,7 @@ def test_the_alert_names_gone_entities_still_counted_and_clears_when_none_is_lef
 def test_the_admin_keeps_the_open_alert_naming_the_check_that_raises_it_again(admin_client):
     # The alert check (every 5 minutes) raises the alert of gone entities, not discovery: the
     # admin named "the next discovery", which runs once a night.
+    call_command("install_schedules")
     make("sensor.old_plug_power", gone_from_ha=datetime(2026, 5, 1, tzinfo=UTC))
     [raised] = alerts.check_alerts().raised
     alert = Alert.objects.get(pk=raised)

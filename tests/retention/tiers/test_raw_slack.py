@@ -159,6 +159,7 @@ def test_the_dry_run_and_the_command_say_it(ha_db, capsys):
 
 
 def test_the_admin_says_why_the_open_alert_cannot_be_deleted(ha_db, admin_client):
+    call_command("install_schedules")
     set_raw_policy(ha_db, "9d")
     alerts.check_alerts()
     alert = Alert.objects.get(kind="raw_policy_short")
