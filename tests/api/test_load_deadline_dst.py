@@ -5,8 +5,10 @@ pipeline, asked every quarter hour from local midnight and every minute around t
 around the last moment the load fits. Its deadline is 07:00 of the site's clock (the next
 morning's once three hours no longer fit), and the plan lies between now and it, within the
 stored prices, and is the cheapest run an exhaustive search over the payload finds (not the
-planner's code). New York's and Berlin's deadlines at any minute of the days around each change
-match a reading of the site's clock minute by minute."""
+planner's code). The deadlines at any minute of the days around each change match a reading of
+the site's clock minute by minute: Berlin's, New York's, Sydney's, Lord Howe Island's 30-minute
+changes, and Santiago's and Beirut's at midnight (a day starting at 01:00, or an hour before
+midnight read twice)."""
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -109,11 +111,19 @@ def first_readings(zone: ZoneInfo, wall: time, around: datetime) -> list[datetim
         ("Europe/Berlin", datetime(2026, 10, 25, 1, tzinfo=UTC)),  # 03:00 -> 02:00
         ("America/New_York", datetime(2026, 3, 8, 7, tzinfo=UTC)),  # 02:00 -> 03:00
         ("America/New_York", datetime(2026, 11, 1, 6, tzinfo=UTC)),  # 02:00 -> 01:00
+        ("Australia/Sydney", datetime(2026, 4, 4, 16, tzinfo=UTC)),  # 03:00 -> 02:00
+        ("Australia/Sydney", datetime(2026, 10, 3, 16, tzinfo=UTC)),  # 02:00 -> 03:00
+        ("Australia/Lord_Howe", datetime(2026, 4, 4, 15, tzinfo=UTC)),  # 02:00 -> 01:30
+        ("Australia/Lord_Howe", datetime(2026, 10, 3, 15, 30, tzinfo=UTC)),  # 02:00 -> 02:30
+        ("America/Santiago", datetime(2026, 4, 5, 3, tzinfo=UTC)),  # 00:00 -> 23:00 the day before
+        ("America/Santiago", datetime(2026, 9, 6, 4, tzinfo=UTC)),  # 00:00 -> 01:00
+        ("Asia/Beirut", datetime(2026, 3, 28, 22, tzinfo=UTC)),  # 00:00 -> 01:00
+        ("Asia/Beirut", datetime(2026, 10, 24, 21, tzinfo=UTC)),  # 00:00 -> 23:00 the day before
     ],
 )
 def test_a_deadline_around_a_clock_change_is_the_first_time_the_clock_reads_it(zone, change):
     site = Site(name="Home", latitude=0, longitude=0, timezone=zone)
-    for wall in (time(7), time(2, 30), time(1, 30), time(3), time(0)):
+    for wall in (time(7), time(3), time(2, 30), time(2, 15), time(1, 30), time(0), time(23, 30)):
         readings = first_readings(ZoneInfo(zone), wall, change)
         for hours in (1, 3, 8):
             load = FlexibleLoad(site=site, name="Boiler", hours=hours, deadline=wall)

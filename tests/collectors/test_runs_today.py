@@ -73,12 +73,22 @@ def test_runs_today_count_from_the_start_of_the_homes_day(zone, day_start, now):
                                ((7, 5), (8, 5), (9, 4), (10, 4)))),
         ("America/New_York", *(datetime(2026, m, d, h, tzinfo=UTC) for m, d, h in
                                ((10, 31, 4), (11, 1, 4), (11, 2, 5), (11, 3, 5)))),
+        # Santiago's at midnight: 4 April's last hour comes twice, 6 September starts at 01:00
+        ("America/Santiago", *(datetime(2026, 4, d, h, tzinfo=UTC) for d, h in
+                               ((3, 3), (4, 3), (5, 4), (6, 4)))),
+        ("America/Santiago", *(datetime(2026, 9, d, h, tzinfo=UTC) for d, h in
+                               ((5, 4), (6, 4), (7, 3), (8, 3)))),
+        # Lord Howe Island's 24.5-hour and 23.5-hour days (+11 <-> +10:30)
+        ("Australia/Lord_Howe", *(datetime(2026, 4, d, 13, m, tzinfo=UTC) for d, m in
+                                  ((3, 0), (4, 0), (5, 30), (6, 30)))),
+        ("Australia/Lord_Howe", *(datetime(2026, 10, d, 13, m, tzinfo=UTC) for d, m in
+                                  ((2, 30), (3, 30), (4, 0), (5, 0)))),
     ],
 )  # fmt: skip
 def test_runs_today_through_the_days_the_clocks_change(zone, first, day_start, day_end, last):
     """A run every quarter hour for three days; asked 7 minutes after each, the runs today are
-    those since the last local midnight: up to 92 on the 23-hour day, up to 100 on the 25-hour
-    one, 96 on the days either side."""
+    those since the day's first instant: up to 92 on a 23-hour day, 94 on a 23.5-hour one, 98
+    on a 24.5-hour one, 100 on a 25-hour one, 96 on the days either side."""
     config = config_in(zone)
     quarter = timedelta(minutes=15)
     midnights = [first, day_start, day_end, last]
@@ -93,4 +103,4 @@ def test_runs_today_through_the_days_the_clocks_change(zone, first, day_start, d
             n - (since - first) // quarter + 1,
         ), now
         most[since] = today["total"]
-    assert list(most.values()) == [96, 92 if day_end - day_start < timedelta(days=1) else 100, 96]
+    assert list(most.values()) == [96, (day_end - day_start) // quarter, 96]

@@ -6,12 +6,14 @@ Assistant (an empty config each) and added again at the next poll with the whole
 The phantom load, figured once a night, is stale only once the next night's is overdue."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from collectors.ha_mqtt.publisher import publish_all
 from collectors.smart_meter.common import MEASUREMENT
+from collectors.smart_meter.watch import window_over
 from enrich.influx import get_timeseries
 from enrich.readings import Reading
 from tests.ha_mqtt import homes
@@ -117,3 +119,30 @@ def test_the_phantom_load_of_a_night_whose_0330_comes_twice_is_not_stale_early(
     assert stale_at(second - timedelta(hours=1) + stale_after + timedelta(minutes=1)) is False
     assert stale_at(second + stale_after - timedelta(minutes=1)) is False
     assert stale_at(second + stale_after + timedelta(minutes=1)) is True
+
+
+@pytest.mark.parametrize(
+    ("zone", "night"),
+    [
+        ("Europe/Helsinki", date(2026, 10, 25)),  # 04:00 -> 03:00: 03:00-03:30 twice
+        ("Europe/Berlin", date(2026, 3, 29)),  # 02:00 -> 03:00: only 03:00-03:30
+        ("Australia/Sydney", date(2026, 4, 5)),  # 03:00 -> 02:00: 02:30-03:00 twice
+        ("Australia/Sydney", date(2026, 10, 4)),  # 02:00 -> 03:00
+        ("Australia/Lord_Howe", date(2026, 4, 5)),  # 02:00 -> 01:30
+        ("Australia/Lord_Howe", date(2026, 10, 4)),  # 02:00 -> 02:30
+        ("America/Santiago", date(2026, 9, 6)),  # the day starts at 01:00
+        ("Asia/Beirut", date(2026, 10, 25)),  # the hour before midnight comes twice
+    ],
+)
+def test_a_nights_phantom_load_is_due_when_its_clock_last_reads_0330(zone, night):
+    """The night's phantom load is due (and the night before's stale after it) at the minute
+    after the last one whose reading, on that night, lies in 02:30-03:30: found by reading the
+    clock minute by minute."""
+    local = ZoneInfo(zone)
+    moment, last = datetime.combine(night, time(), local).astimezone(UTC), None
+    for _ in range(12 * 60):
+        reading = moment.astimezone(local)
+        if reading.date() == night and time(2, 30) <= reading.time() < time(3, 30):
+            last = moment
+        moment += timedelta(minutes=1)
+    assert window_over(night, local) == last + timedelta(minutes=1)
