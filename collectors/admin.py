@@ -11,7 +11,7 @@ from collectors.models import CircuitKey, CollectorRun, FlexibleLoad
 from enrich.admin_kept import KeptRowsAdmin
 from enrich.admin_selection import SelectionAdmin
 from enrich.form_fields import ADMIN_NUMBERS
-from enrich.models import is_zone_name
+from enrich.models import Site, is_zone_name
 
 
 @admin.register(CollectorRun)
@@ -75,6 +75,12 @@ class FlexibleLoadAdmin(SelectionAdmin):
 
     class Media:
         js = ("collectors/load-deadline.js",)
+
+    def get_changeform_initial_data(self, request):
+        # One site, the usual home: chosen already, so "Now" fills its clock from the start.
+        initial = super().get_changeform_initial_data(request)
+        only = list(Site.objects.values_list("pk", flat=True)[:2])
+        return {"site": only[0], **initial} if len(only) == 1 else initial
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)

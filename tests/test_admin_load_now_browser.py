@@ -41,6 +41,16 @@ def filled_now(browser, zone: str) -> tuple[datetime, datetime, datetime]:
     return before.replace(microsecond=0), filled, after
 
 
+def logged_in_in_new_york(live_server, browser) -> None:
+    User.objects.create_superuser("admin", password="admin-password-long")
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    wait_for(browser, "#id_username").send_keys("admin")
+    browser.find_element("id", "id_password").send_keys("admin-password-long")
+    browser.find_element("css selector", "input[type=submit]").click()
+    wait_for(browser, "#user-tools")
+
+
 def test_now_fills_the_time_on_the_chosen_sites_clock(live_server, browser, settings):
     from selenium.webdriver.support.ui import Select
 
@@ -49,13 +59,7 @@ def test_now_fills_the_time_on_the_chosen_sites_clock(live_server, browser, sett
                                  timezone="Europe/Berlin")  # fmt: skip
     tokyo = Site.objects.create(name="Tokyo", latitude=35.7, longitude=139.7,
                                 timezone="Asia/Tokyo")  # fmt: skip
-    User.objects.create_superuser("admin", password="admin-password-long")
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
-    wait_for(browser, "#id_username").send_keys("admin")
-    browser.find_element("id", "id_password").send_keys("admin-password-long")
-    browser.find_element("css selector", "input[type=submit]").click()
-    wait_for(browser, "#user-tools")
+    logged_in_in_new_york(live_server, browser)
 
     browser.get(f"{live_server.url}{reverse('admin:collectors_flexibleload_add')}")
     wait_for(browser, "#clocklink0")
@@ -72,5 +76,19 @@ def test_now_fills_the_time_on_the_chosen_sites_clock(live_server, browser, sett
         f"{live_server.url}{reverse('admin:collectors_flexibleload_change', args=[load.pk])}"
     )
     wait_for(browser, "#clocklink0")
+    before, filled, after = filled_now(browser, "Asia/Tokyo")
+    assert before <= filled <= after, (before, filled, after)
+
+
+def test_the_only_site_is_chosen_and_now_fills_its_clock(live_server, browser):
+    from selenium.webdriver.support.ui import Select
+
+    tokyo = Site.objects.create(name="Tokyo", latitude=35.7, longitude=139.7,
+                                timezone="Asia/Tokyo")  # fmt: skip
+    logged_in_in_new_york(live_server, browser)
+    browser.get(f"{live_server.url}{reverse('admin:collectors_flexibleload_add')}")
+    wait_for(browser, "#clocklink0")
+    chosen = Select(browser.find_element("id", "id_site")).first_selected_option
+    assert chosen.get_attribute("value") == str(tokyo.pk)
     before, filled, after = filled_now(browser, "Asia/Tokyo")
     assert before <= filled <= after, (before, filled, after)
