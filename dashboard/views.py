@@ -122,12 +122,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _lacking(site: Site) -> dict[str, str]:
-    """For each provider kind the site has none of, what the API's 409 says ("" when it has
-    one): the page says it without asking the API for what the site does not have (a 409,
-    which the browser's console logs as a failed resource)."""
+    """For each provider kind the site has none of (of prices: none it can collect), what the
+    API's 409 says ("" when it has one): the page says it without asking the API for what it
+    would refuse (a 409, which the browser's console logs as a failed resource)."""
     return {
         "no_carbon": "" if carbon.carbon_configs(site) else carbon.no_provider(site),
-        "no_pricing": "" if pricing.price_provider(site) else pricing.no_provider(site),
+        "no_pricing": pricing.why_unpriced(site),
     }
 
 

@@ -121,6 +121,16 @@ def provider_target(site: Site, config: ProviderConfig) -> Any:
                        "collection.") from None  # fmt: skip
 
 
+def why_unpriced(site: Site) -> str:
+    """What the pricing and plan endpoints' 409 says of the site when its price provider is
+    missing or cannot be collected ("" when it can): the status page says it without asking."""
+    try:
+        provider_target(site, site_provider(site))
+    except Conflict as exc:
+        return str(exc)
+    return ""
+
+
 def pricing_target(query) -> tuple[Site, ProviderConfig, Any]:
     """The site asked for, its price provider and that provider's target (Conflict when the
     provider cannot be collected: `provider_target`)."""
