@@ -96,10 +96,11 @@ class ReadOrTrigger(BasePermission):
 
 
 def client_address(request) -> str:
-    """The client's IP address. With TRUSTED_PROXY_COUNT = n reverse proxies in front, the
-    address the outermost of them saw (n-th from the right in X-Forwarded-For); entries to its
-    left come from the client and are ignored, so a client cannot choose its address. An entry
-    that is no IP address counts as the nearest proxy's (REMOTE_ADDR); "" when that is none."""
+    """The client's IP address, as the login lockout and the throttles count it (`counted`).
+    With TRUSTED_PROXY_COUNT = n reverse proxies in front, the address the outermost of them
+    saw (n-th from the right in X-Forwarded-For); entries to its left come from the client and
+    are ignored, so a client cannot choose its address. An entry that is no IP address counts
+    as the nearest proxy's (REMOTE_ADDR); "" when that is none."""
     count = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
@@ -107,11 +108,24 @@ def client_address(request) -> str:
     if count and hops:
         hop = hops[-min(count, len(hops))]
         if _is_ip(hop):
-            return hop
+            return counted(hop)
         logger.warning("X-Forwarded-For entry %r is no IP address; the request counts as from "
                        "the nearest proxy, %s", hop[:60], nearest)  # fmt: skip
     # django-axes keeps the address in an IP address column: anything else fails its queries.
-    return nearest if _is_ip(nearest) else ""
+    return counted(nearest) if _is_ip(nearest) else ""
+
+
+def counted(address: str) -> str:
+    """An IPv6 address as its /64 network's first address: one host holds the whole /64
+    (privacy addresses, a server's allocation), so counted one by one, each of its 2^64
+    addresses got a lockout and throttle budget of its own. An IPv4-mapped one
+    (::ffff:198.51.100.7, from a dual-stack proxy) as its IPv4 address; IPv4 as it is."""
+    ip = ipaddress.ip_address(address)
+    if ip.version == 4:
+        return address
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Address(int(ip) >> 64 << 64))
 
 
 def _is_ip(text: str) -> bool:

@@ -242,3 +242,48 @@ def test_failed_logins_at_each_login_count_together_and_lock_out_all_three(clien
         if line.startswith("| `ADMIN_LOGIN_FAILURE_LIMIT`")
     ]
     assert all(login in row for login in ("`/login/`", "admin", "`POST /api/token/`"))
+
+
+def test_an_ipv6_host_cannot_step_past_the_lockout_by_changing_its_address(client, settings):
+    # Every IPv6 host holds a whole /64 (privacy addresses, a server's allocation): with each
+    # address counted on its own, one host had 2^64 fresh lockouts, 5 guesses each.
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.AXES_FAILURE_LIMIT = 3
+    get_user_model().objects.create_user("reader", password="correct-horse-battery")
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for host in (1, 2, 3):
+        guess = {"username": "reader", "password": f"guess-{host}"}
+        client.post("/login/", guess, HTTP_X_FORWARDED_FOR=f"2001:db8:1:2::{host}", **proxy)
+    right = {"username": "reader", "password": "correct-horse-battery"}
+    same_host = client.post("/login/", right, HTTP_X_FORWARDED_FOR="2001:db8:1:2:ff::9", **proxy)
+    assert same_host.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert AccessAttempt.objects.get().ip_address == "2001:db8:1:2::"
+    elsewhere = client.post("/login/", right, HTTP_X_FORWARDED_FOR="2001:db8:1:3::1", **proxy)
+    assert elsewhere.status_code == 302 and client.session["_auth_user_id"]
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "recorded"),
+    [
+        ("::ffff:198.51.100.7", "198.51.100.7"),  # an IPv4 client on a dual-stack proxy
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:aa:bb:cc:dd:ee:ff", "2001:db8:aa:bb::"),
+    ],
+)
+def test_a_failed_login_is_recorded_under_the_address_it_is_counted_by(
+    client, settings, forwarded, recorded
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    form = {"username": "ops", "password": "wrong"}
+    client.post("/login/", form, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert AccessAttempt.objects.get().ip_address == recorded
+
+
+def test_an_ipv6_host_shares_one_throttle_budget_across_its_addresses(settings):
+    rates(settings, token="1/minute")
+    settings.TRUSTED_PROXY_COUNT = 1
+    client = APIClient(REMOTE_ADDR="127.0.0.1")
+    assert client.post("/api/token/", HTTP_X_FORWARDED_FOR="2001:db8:1:2::1").status_code == 400
+    assert client.post("/api/token/", HTTP_X_FORWARDED_FOR="2001:db8:1:2::2").status_code == 429
+    assert client.post("/api/token/", HTTP_X_FORWARDED_FOR="2001:db8:1:3::1").status_code == 400
