@@ -4,6 +4,8 @@ every config and state enrich publishes: `problems(config, state)` says what Hom
 would refuse, log as invalid or show wrong. Only the device classes enrich uses, and those it
 must not be mistaken for (monetary, energy), are listed."""
 
+import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -58,6 +60,10 @@ BLOCKED_ATTRIBUTES = {
     "state", "supported_features", "unique_id", "unit_of_measurement", "state_class",
     "last_reset",
 }  # fmt: skip
+# The recorder stores no attributes at all of a state whose attributes are larger (its
+# recorder/db_schema.py, MAX_STATE_ATTRS_BYTES; the entity's own, such as friendly_name and
+# unit_of_measurement, count too).
+MAX_ATTRIBUTES_BYTES = 16384
 DISCOVERY_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 NONE_PAYLOAD = "None"  # the MQTT sensor's payload for "unknown"
 MAX_STATE = 255
@@ -79,6 +85,14 @@ def config_problems(component: str, config: dict[str, Any]) -> list[str]:
         if device_class not in BINARY_DEVICE_CLASSES:
             found.append(f"binary_sensor device class {device_class!r}")
         return found
+    # The MQTT sensor's schema (mqtt/sensor.py: DEVICE_CLASSES_SCHEMA of sensor/const.py)
+    # refuses the whole config for a device class HA does not know; one these rules do not
+    # list has no units and state classes to check here (add them from sensor/const.py).
+    if device_class is not None and device_class not in STATE_CLASSES:
+        found.append(f"device class {device_class!r}: these rules do not list it")
+    precision = config.get("suggested_display_precision")
+    if precision is not None and (not isinstance(precision, int) or precision < 0):
+        found.append(f"suggested_display_precision {precision!r} is no whole number >= 0")
     if device_class in STATE_CLASSES and state_class is not None:
         if state_class not in STATE_CLASSES[device_class]:
             found.append(f"state class {state_class!r} with device class {device_class!r}")
@@ -105,13 +119,20 @@ def state_problems(config: dict[str, Any], state: str) -> list[str]:
         return [] if moment.tzinfo else [f"timestamp {state!r} has no offset"]
     if device_class == "enum":
         return [] if state in config.get("options", ()) else [f"{state!r} is no option"]
-    if config.get("state_class") or config.get("unit_of_measurement") or device_class:
-        try:
-            float(state)
-        except ValueError:
-            return [f"numeric sensor with the state {state!r}"]
-        return []
+    numeric = ("state_class", "unit_of_measurement", "suggested_display_precision")
+    if device_class or any(config.get(name) is not None for name in numeric):
+        return [] if _finite(state) else [f"numeric sensor with the state {state!r}"]
     return [] if len(state) <= MAX_STATE else [f"a state of {len(state)} characters"]
+
+
+def _finite(state: str) -> bool:
+    """Whether HA takes `state` as a number: its sensor (sensor/__init__.py) parses the state
+    of a numeric sensor with int() or float(), and its long-term statistics
+    (sensor/recorder.py, _parse_float) refuse nan and inf."""
+    try:
+        return math.isfinite(float(state))
+    except ValueError:
+        return False
 
 
 def topic_problems(config_topic: str) -> list[str]:
@@ -122,4 +143,10 @@ def topic_problems(config_topic: str) -> list[str]:
 
 
 def attribute_problems(attributes: dict[str, Any]) -> list[str]:
-    return [f"attribute {name!r} is dropped" for name in sorted(BLOCKED_ATTRIBUTES & {*attributes})]
+    found = [
+        f"attribute {name!r} is dropped" for name in sorted(BLOCKED_ATTRIBUTES & {*attributes})
+    ]
+    size = len(json.dumps(attributes, separators=(",", ":")).encode())
+    if size > MAX_ATTRIBUTES_BYTES:
+        found.append(f"attributes of {size} bytes: the recorder stores none of them")
+    return found
