@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
+from enrich.readings import tag_problem
 from enrich.redis.lock import RunLock
 from retention import faults
 from retention.entities import ha_source
@@ -317,13 +318,22 @@ class HourlyTier(DayTier):
 
 
 def _readable(entity: Entity, outcome: Outcome) -> bool:
-    """Whether the entity's points can be found: an official-layout id without a domain or an
-    object id (e.g. typed so in the admin before it refused such ids) is left out of the run, named in its notes."""
+    """Whether the entity's points can be found and tiered: an official-layout id without a
+    domain or an object id (e.g. typed so in the admin before it refused such ids), or an id
+    InfluxDB holds but the tier rows' tag cannot (another writer's "c:\\ drive"), is left out
+    of the run, named in its notes."""
     domain, _, object_id = entity.entity_id.partition(".")
     if entity.layout == Entity.Layout.OFFICIAL and not (domain and object_id):
         outcome.waiting.append(
             f"{entity.entity_id!r} is not of the form domain.object_id: left out; delete it in "
             "the admin (discovery registers the entity under its full id)"
+        )
+        return False
+    if why := tag_problem(entity.entity_id):
+        outcome.waiting.append(
+            f"{entity.entity_id!r} cannot be the entity_id tag of the tier rows, which cannot "
+            f"hold {why}: left out, its points stay raw (give the entity another id where its "
+            "points are written)"
         )
         return False
     return True
