@@ -47,7 +47,7 @@ class Reading:
             if v is not None and str(v) != ""  # InfluxDB rejects empty tag values
         )
         fields = ",".join(
-            f"{_escape_key(k)}={_field_value(self.measurement, k, v)}"
+            f"{_field_key(self.measurement, k)}={_field_value(self.measurement, k, v)}"
             for k, v in sorted(self.fields.items())
         )
         ns = self.time_ns
@@ -99,9 +99,37 @@ def _escape_measurement(name: str) -> str:
 
 @lru_cache(maxsize=4096)  # field and tag names, tag values: few, and met on every line
 def _escape_key(key: str) -> str:
-    """A tag key or value, or a field key. InfluxDB (1.x and 2.x) unescapes only "\\," "\\="
-    and "\\ ": a backslash is written as it is (doubled, it would be stored doubled)."""
+    """A tag key or value (a field name: `_field_key`). InfluxDB (1.x and 2.x) unescapes only
+    "\\," "\\=" and "\\ ": a backslash is written as it is (doubled, it would be stored doubled)."""
     return key.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+# In a field name InfluxDB reads a backslash as escaping the character after it, so an odd run
+# of them before a comma, "=" or a space leaves that character unescaped.
+_ODD_BACKSLASHES = re.compile(r"(?<!\\)\\(?:\\\\)*[, =]")
+
+
+def _field_key_problem(key: str) -> str:
+    """What keeps line protocol from carrying `key` as a field name ("" when nothing does)."""
+    if "\n" in key or "\r" in key:
+        return "a line break"
+    if key.endswith("\\"):  # read as escaping the "=" after the name
+        return "a backslash at its end"
+    if _ODD_BACKSLASHES.search(key):
+        return "an odd number of backslashes before a comma, '=' or a space"
+    return ""
+
+
+@lru_cache(maxsize=4096)
+def _field_key(measurement: str, key: str) -> str:
+    """A field name, escaped as InfluxDB unescapes one: ",", "=", " " and also '"' (a
+    backslash kept as written); a ValueError names one line protocol cannot carry."""
+    if why := _field_key_problem(key):
+        raise ValueError(
+            f"{measurement}: the field {key!r} cannot be written to InfluxDB: a field name "
+            f"cannot hold {why}."
+        )
+    return _escape_key(key).replace('"', '\\"')
 
 
 def _field_value(measurement: str, key: str, value: FieldValue) -> str:

@@ -106,6 +106,38 @@ def test_round_trip_keeps_tags_field_types_and_exact_timestamps(ts, database):
         assert row.time.tzinfo is not None and row.time.utcoffset() == timedelta(0)
 
 
+def test_field_names_with_quotes_and_backslashes_are_stored_as_written(ts, database):
+    # Weather attributes become fields of the tier rows under their own names. InfluxDB
+    # unescapes \" in a field name too: 'q\\\\"x' (two backslashes, a quote) was stored as
+    # 'q\\"x', and the tiers' verification failed on every run ("reads back differently").
+    fields = {'q\\\\"x': 1.0, 'a"b': 2.0, "two\\\\ spaced, eq=": 3.0, "e\\f": 4.0, "plain": 5.0}
+    ts.write(database, [Reading("weather", fields, T0)])
+    assert ts.field_keys(database, "weather").keys() == fields.keys()
+    [row] = ts.query(database, 'SELECT * FROM "weather"')
+    assert row.values == fields
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Heat\npump", "a line break"),
+        ("ends\\", "a backslash at its end"),
+        ("a\\ b", "an odd number of backslashes before a comma, '=' or a space"),
+        ("a\\\\\\=b", "an odd number of backslashes before a comma, '=' or a space"),
+    ],
+)
+def test_a_field_name_line_protocol_cannot_carry_is_refused_naming_it(ts, database, name, why):
+    # InfluxDB refused the point ("invalid number", "invalid field format") and wrote the
+    # rest of the batch: a tier run failed with its parse error, half written.
+    good = Reading("weather", {"temperature": 1.0}, T0)
+    bad = Reading("weather", {name: 2.0}, T0 + timedelta(seconds=1))
+    with pytest.raises(InfluxWriteError) as error:
+        ts.write(database, [good, bad])
+    assert f"the field {name!r} cannot be written" in str(error.value)
+    assert why in str(error.value)
+    assert count(ts, database, "weather") == 0  # the batch, good point too, was not sent
+
+
 def test_writing_the_same_points_again_overwrites_them(ts, database):
     readings = [
         Reading("power", {"w": float(i)}, T0 + timedelta(minutes=i), {"circuit": "a"})
