@@ -44,11 +44,14 @@ class EntitySpec:
 
 @dataclass
 class EntityState:
-    """One entity's current state: `state` None means unavailable (nothing to show)."""
+    """One entity's current state: `state` None means unavailable (nothing to show).
+    `keep_config`: its config cannot be made now (the price's unit, its currency, unknown):
+    the one Home Assistant has stays, and an entity it does not have is not published."""
 
     spec: EntitySpec
     state: str | None
     attributes: dict[str, Any] = field(default_factory=dict)
+    keep_config: bool = False
 
 
 def slug(text: str) -> str:

@@ -183,9 +183,10 @@ def pricing_states(
         reason = {**about, "reason": str(exc)}
         currency = (entry.get("value") or {}).get("currency")
         unavailable = [EntityState(s, None, reason) for s in (PEAK, WINDOW_START, WINDOW_END)]
-        if currency:
-            unavailable.append(EntityState(price_spec(currency), None, reason))
-        return unavailable
+        # No currency (no prices read, no answer cached): the unit is unknown, so the entity
+        # Home Assistant has keeps its config, unavailable like the others; none is made.
+        price = EntityState(price_spec(currency or ""), None, reason, keep_config=not currency)
+        return [*unavailable, price]
     # The figures come from the stored slots, not from the cached answer's headline.
     about.pop("reason", None)
     about |= {"provider": outlook.provider, "region": outlook.region}

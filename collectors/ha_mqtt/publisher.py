@@ -18,6 +18,7 @@ while running now is best (`collectors.ha_mqtt.held`).
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,10 +97,16 @@ def held_starts_key(topics: Topics) -> str:
 
 
 def desired_messages(
-    topics: Topics, now: datetime, held: HeldStarts | None = None
+    topics: Topics,
+    now: datetime,
+    held: HeldStarts | None = None,
+    published: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], list[tuple[str, str]], set[int]]:
     """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites whose
-    meter could not be read now) for every enabled site; `held` gets the starts published."""
+    meter could not be read now) for every enabled site; `held` gets the starts published.
+    An entity whose config cannot be made now (EntityState.keep_config) keeps the config
+    published before, and is left out where `published` (the config topics published last
+    time; None: any) has none."""
     cache = ResponseCache()
     diagnostics = storage_states()
     wanted: dict[str, str] = {}
@@ -130,10 +137,13 @@ def desired_messages(
             config_topic = topics.config(site.pk, entity.spec)
             if config_topic in wanted:
                 continue  # one key twice (meter names that slug alike are kept distinct)
+            if entity.keep_config and published is not None and config_topic not in published:
+                continue
             wanted[config_topic] = topics.base(site.pk, entity.spec.key)
             state, attributes, availability = topics.entity_topics(site.pk, entity.spec.key)
-            config = config_payload(topics, site.pk, site.name, entity.spec)
-            messages.append((config_topic, _json(config)))
+            if not entity.keep_config:
+                config = config_payload(topics, site.pk, site.name, entity.spec)
+                messages.append((config_topic, _json(config)))
             messages.append((attributes, _json(entity.attributes)))
             if entity.state is not None:
                 messages.append((state, entity.state))
@@ -174,10 +184,10 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     now = now or datetime.now(UTC)
     redis = get_redis()
     held = HeldStarts(redis.hgetall(held_starts_key(topics)))
-    with influx_down.gathered() as problems:
-        wanted, messages, unread = desired_messages(topics, now, held)
-    say_unread(topics, problems)
     before = redis.hgetall(published_key(topics))
+    with influx_down.gathered() as problems:
+        wanted, messages, unread = desired_messages(topics, now, held, before)
+    say_unread(topics, problems)
     # A site whose meter could not be read keeps what it had, the entities that cannot be
     # read now unavailable (their last values would pass for current ones).
     kept = tuple(topics.base(site_id, "") for site_id in unread)

@@ -8,8 +8,11 @@ import pytest
 
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.models import ProviderConfig
+from enrich.redis.cache import ResponseCache
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.ha_mqtt import homes
+from tests.support import ha_rules
+from tests.support.ha_discovery import availability_timeline, cleared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -146,3 +149,67 @@ def test_the_cheapest_windows_average_shows_without_float_noise(
     assert subscriber.wait_for(lambda m: topic in m)
     assert '"average_price": 0.088,' in subscriber.messages[topic]
     assert json.loads(subscriber.messages[topic])["average_price"] == 0.088
+
+
+def _price_home_published(topics, subscriber, broker):
+    """aWATTar's documented day collected (its answer cached) and published at 06:20 UTC:
+    Home Assistant has the price entity, in EUR/kWh, showing 0.1304."""
+    site = _awattar_home()
+    publish_all(broker, topics, now=datetime(2026, 5, 1, 6, 20, tzinfo=UTC))
+    assert subscriber.caught_up(broker)
+    assert homes.shown(subscriber, f"{topics.root}/site_{site.pk}/electricity_price") == "0.1304"
+    return site
+
+
+def _price_kept_unavailable(topics, subscriber, site, reason: str) -> None:
+    """Home Assistant keeps the price entity (its config never emptied, the unit unchanged) and
+    shows it unavailable, its `reason` attribute starting with `reason`, as the peak's."""
+    node = f"{topics.root}_site_{site.pk}"
+    config_topic = f"{topics.discovery_prefix}/sensor/{node}/electricity_price/config"
+    assert not cleared(subscriber, config_topic)
+    config = json.loads(subscriber.messages[config_topic])
+    assert config["unit_of_measurement"] == "EUR/kWh"
+    assert not ha_rules.config_problems("sensor", config)
+    assert availability_timeline(config, subscriber.log)[-1] is False
+    base = f"{topics.root}/site_{site.pk}"
+    for key in ("electricity_price", "peak_period"):
+        assert subscriber.messages[f"{base}/{key}/availability"] == "offline"
+        attributes = json.loads(subscriber.messages[f"{base}/{key}/attributes"])
+        assert not ha_rules.attribute_problems(attributes)
+        assert attributes["reason"].startswith(reason), attributes
+
+
+def test_the_price_entity_stays_unavailable_when_prices_ended_and_the_last_answer_is_gone(
+    topics, subscriber, broker
+):
+    # The stored prices end at 22:00 UTC on 1 May; a day later the read (from 2 h before now)
+    # finds none, and Redis lost the last answer (a restart, an eviction): no currency is
+    # known for the price's unit. Home Assistant deleted the entity (its id, area, dashboard
+    # cards) and made a new one with the next prices.
+    site = _price_home_published(topics, subscriber, broker)
+    ResponseCache().forget("electricity_pricing", "awattar", "DE")
+    outcome = publish_all(broker, topics, now=datetime(2026, 5, 3, tzinfo=UTC))
+    assert (outcome["status"], outcome["removed"]) == ("ok", 0)
+    assert subscriber.caught_up(broker)
+    _price_kept_unavailable(topics, subscriber, site, "No awattar prices for DE are stored between")
+
+    # Disabling the provider still removes it, with the peak and the cheapest window.
+    ProviderConfig.objects.filter(site=site).update(enabled=False)
+    assert publish_all(broker, topics, now=datetime(2026, 5, 3, 0, 1, tzinfo=UTC))["removed"] == 4
+    assert subscriber.caught_up(broker)
+    node = f"{topics.root}_site_{site.pk}"
+    assert cleared(subscriber, f"{topics.discovery_prefix}/sensor/{node}/electricity_price/config")
+    assert not any("electricity_price" in topic for topic in subscriber.messages)
+
+
+def test_the_price_entity_stays_unavailable_after_a_change_to_a_region_without_prices(
+    topics, subscriber, broker
+):
+    # The site moved to AT: nothing stored nor cached for AT yet, so no currency is known.
+    site = _price_home_published(topics, subscriber, broker)
+    site.pricing_region = "AT"
+    site.save()
+    outcome = publish_all(broker, topics, now=datetime(2026, 5, 1, 6, 21, tzinfo=UTC))
+    assert (outcome["status"], outcome["removed"]) == ("ok", 0)
+    assert subscriber.caught_up(broker)
+    _price_kept_unavailable(topics, subscriber, site, "No awattar prices for AT are stored between")
