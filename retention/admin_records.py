@@ -49,17 +49,24 @@ class RecordAdmin(KeptRowsAdmin, ReadOnlyAdmin):
 # --- Retention alerts (retention.stats.alerts) -------------------------------------------------------
 
 
-# Why an open alert without a run cannot be deleted, by its kind ({check}: `alert_check`).
-CONDITION_KEPT = {
-    Alert.Kind.GONE_FROM_HA: (
-        "its condition is not over: {check} would raise it again and send it to the webhook "
-        "again. It is cleared once no entity gone from Home Assistant is counted in the views."
-    ),
+# Why an open alert without a run cannot be deleted ({check}: `alert_check`), and, by its kind,
+# when it is cleared.
+RAISED_AGAIN = (
+    "its condition is not over: {check} would raise it again and send it to the webhook again."
+)
+CONDITION_CLEARED = {
+    Alert.Kind.GONE_FROM_HA: "once no entity gone from Home Assistant is counted in the views",
     Alert.Kind.RAW_POLICY_SHORT: (
-        "its condition is not over: {check} would raise it again and send it to the webhook "
-        "again. It is cleared once the retention policy of Home Assistant's raw data is "
-        "lengthened as its message says (or set to INF), or once the raw -> hourly entry it "
-        "names is enabled again."
+        "once the retention policy of Home Assistant's raw data is lengthened as its message "
+        "says (or set to INF), or once the raw -> hourly entry it names is enabled again"
+    ),
+    Alert.Kind.HOURLY_POLICY_SHORT: (
+        "once the hourly -> daily entry it names is enabled again, or the retention policy of "
+        "the hourly tier is set to INF"
+    ),
+    Alert.Kind.DAILY_POLICY_SHORT: (
+        "once the archive can run again (the entry it names enabled, an archive target set), "
+        "or the retention policy of the daily tier is set to INF"
     ),
 }
 
@@ -93,7 +100,8 @@ class AlertAdmin(RecordAdmin):
     def kept_because(self, alert: Alert) -> str:
         if alert.run is None:
             if alert.cleared is None:
-                kept = CONDITION_KEPT.get(alert.kind, "its condition is not over.")
+                cleared = CONDITION_CLEARED.get(alert.kind)
+                kept = RAISED_AGAIN + (f" It is cleared {cleared}." if cleared else "")
                 return kept.format(check=alert_check())
             return ""
         run = alert.run

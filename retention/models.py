@@ -358,23 +358,22 @@ class ArchiveObject(models.Model):
 
 class Alert(models.Model):
     """A retention operation that failed or ran too long — one per incident; or a condition
-    (no run): entities gone from Home Assistant still counted in the views, Home Assistant's
-    raw retention policy too short for failed nightly runs or for their beat entry disabled;
-    open until `cleared`."""
+    (no run): entities gone from Home Assistant still counted in the views, a tier's retention
+    policy too short for the step that takes its data on (failed nightly runs, its beat entry
+    disabled, no archive target: retention.tiers.slack); open until `cleared`."""
 
     class Kind(models.TextChoices):
         FAILED = "failed", "operation failed"
         OVERRUN = "overrun", "operation ran too long"
         GONE_FROM_HA = "gone_from_ha", "entities gone from Home Assistant still counted"
-        RAW_POLICY_SHORT = (
-            "raw_policy_short",
-            "raw retention policy too short for failed or paused runs",
-        )
+        RAW_POLICY_SHORT = "raw_policy_short", "raw retention policy too short for failed or paused runs"  # fmt: skip
+        HOURLY_POLICY_SHORT = "hourly_policy_short", "hourly retention policy too short for paused runs"  # fmt: skip
+        DAILY_POLICY_SHORT = "daily_policy_short", "daily retention policy too short for a paused or unset archive"  # fmt: skip
 
     run = models.ForeignKey(
         RetentionRun, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
     message = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
     sent = models.DateTimeField(null=True, blank=True, help_text="Delivered to the webhook.")

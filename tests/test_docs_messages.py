@@ -101,7 +101,8 @@ def test_the_storage_page_quotes_the_warning_of_a_raw_policy_short_of_failed_nig
     """A 9-day raw policy with the defaults, in Home Assistant's database of the default name
     (the test's own database, renamed in the quote)."""
     from enrich.influx import get_timeseries, quote_ident
-    from retention.tiers.safety import RAW_WAIT_DAYS, check_raw_slack
+    from retention.tiers.safety import RAW_WAIT_DAYS
+    from retention.tiers.slack import check_raw_slack
     from tests.support.isolation import fresh_database
 
     default = DEFAULTS["HA_INFLUXDB_DATABASE"]
@@ -129,7 +130,7 @@ def test_the_storage_page_quotes_the_warning_of_the_raw_to_hourly_entry_disabled
     from django_celery_beat.models import PeriodicTask
 
     from enrich.influx import get_timeseries, quote_ident
-    from retention.tiers.safety import check_raw_slack
+    from retention.tiers.slack import check_raw_slack
     from tests.support.isolation import fresh_database
 
     call_command("install_schedules", stdout=io.StringIO())

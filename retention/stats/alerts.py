@@ -16,8 +16,8 @@ Once per incident, also with concurrent checkers:
   Only a crash between the POST and the commit can send one twice.
 
 An alert without a run is a condition (retention.stats.conditions): entities gone from Home
-Assistant still counted in the views (retention.entities.gone), Home Assistant's raw retention
-policy too short for a week of failed nightly runs (`sync_raw_slack`). The check opens one
+Assistant still counted in the views (retention.entities.gone), a tier's retention policy that
+drops data before its next step takes it (`conditions.sync_slack`). The check opens one
 (delivered as above), keeps its message current, and sets `cleared` once it is over.
 
 `notify_run_finished(run)` does the same for one run right after it was recorded; modules
@@ -37,7 +37,6 @@ from django.db.models import F, Q, When
 
 from enrich.addresses import hidden
 from enrich.http import HttpError, request
-from enrich.influx import TimeseriesError
 from enrich.redis.lock import RunLock
 from enrich.wording import shortened
 from retention import liveness
@@ -46,7 +45,6 @@ from retention.models import Alert, RetentionRun
 from retention.queued import waiting
 from retention.stats import conditions, incidents
 from retention.stats.history import iso
-from retention.tiers.safety import check_raw_slack
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +57,18 @@ WEBHOOK_CHECK = (
 )
 DELIVERY_WINDOW = timedelta(hours=24)  # an alert not delivered by then is given up on
 # What an alert without a run names as its operation: the task whose results raise it.
+# A tier policy's: the step that takes its data on (retention.tiers.slack).
 CONDITION_OPERATION = {
     Alert.Kind.GONE_FROM_HA: "discover_entities",
     Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
+    Alert.Kind.HOURLY_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_DAILY,
+    Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE,
 }
 CONDITION_OPERATION_LABEL = {
     Alert.Kind.GONE_FROM_HA: "entity discovery",
     Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
+    Alert.Kind.HOURLY_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_DAILY.label,
+    Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE.label,
 }
 # Finished runs older than this are history, not news (e.g. on the first check after an
 # upgrade); a run still running is checked however long ago it started.
@@ -318,28 +321,14 @@ def deliver_pending(
 def check_alerts(now: datetime | None = None) -> CheckResult:
     """The periodic check: close the runs whose process died (retention.liveness: alerted as
     failed, not as runs that hang), open or clear the conditions' alerts (entities gone from
-    Home Assistant, a raw retention policy too short), raise alerts for new incidents, deliver
-    what is not sent yet."""
+    Home Assistant, a tier's retention policy too short for its next step), raise alerts for
+    new incidents, deliver what is not sent yet."""
     now = now or datetime.now(UTC)
     result = CheckResult(closed=[run.pk for run in liveness.close_dead()])
-    conditions = gone.sync_alert(now) + sync_raw_slack(now)
-    result.raised = [a.pk for a in detect(now) + conditions]
+    held = gone.sync_alert(now) + conditions.sync_slack(now)
+    result.raised = [a.pk for a in detect(now) + held]
     result.delivered, result.delivery_failed = deliver_pending(now)
     return result
-
-
-def sync_raw_slack(now: datetime, warnings: list[str] | None = None) -> list[Alert]:
-    """Open the alert while Home Assistant's raw retention policy leaves less than
-    RAW_WAIT_DAYS of failed nightly runs, or has any duration while the raw -> hourly beat
-    entry is disabled (`check_raw_slack`, or the run's `warnings`), clear it once lengthened
-    (or the entry enabled); InfluxDB unreachable changes nothing."""
-    if warnings is None:
-        try:
-            warnings = check_raw_slack()
-        except TimeseriesError as exc:
-            logger.warning("raw retention policy not checked, its alert left as is: %s", exc)
-            return []
-    return conditions.sync(Alert.Kind.RAW_POLICY_SHORT, " ".join(warnings), now)
 
 
 def notify_run_finished(run: RetentionRun) -> list[Alert]:

@@ -4,9 +4,9 @@
 (returned, to be delivered), keeps an open one's message current (not delivered again) and
 clears it once `message` is empty. The partial unique constraint of `Alert` lets one of two
 concurrent checkers open it. Conditions: entities gone from Home Assistant still counted in
-the views (retention.entities.gone), Home Assistant's raw retention policy leaving little slack
-for failed nightly runs, or any while the raw -> hourly beat entry is disabled
-(retention.tiers.safety.check_raw_slack).
+the views (retention.entities.gone), a tier's retention policy that drops data before the
+step after it takes it: the raw policy leaving little slack for failed nightly runs, any
+policy with a duration while its step cannot run (retention.tiers.slack).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
+from enrich.influx import TimeseriesError
 from retention.models import Alert
+from retention.tiers.slack import STEPS, Step, check_slack
 
 logger = logging.getLogger("retention.stats.alerts")
 
@@ -36,3 +38,24 @@ def sync(kind: str, message: str, now: datetime) -> list[Alert]:
         return []
     logger.error("retention alert %s (%s): %s", alert.pk, kind, message)
     return [alert]
+
+
+def sync_slack(
+    now: datetime, only: Step | None = None, warnings: list[str] | None = None
+) -> list[Alert]:
+    """Open the alert of each tier's step (`retention.tiers.slack.STEPS`; `only` that one)
+    while its policy drops data the step does not take in time: the raw policy short of
+    RAW_WAIT_DAYS of failed nightly runs, or any policy with a duration while its step cannot
+    run (`check_slack`, or the run's `warnings`); clear it once that is over. InfluxDB
+    unreachable changes nothing."""
+    opened = []
+    for step in [only] if only else STEPS:
+        said = warnings
+        if said is None:
+            try:
+                said = check_slack(step)
+            except TimeseriesError as exc:
+                logger.warning("retention policies not checked, their alerts left as is: %s", exc)
+                return opened
+        opened += sync(step.kind, " ".join(said), now)
+    return opened

@@ -14,7 +14,7 @@ a retention policy) of TIER_DATABASE, measurement `entity_aggregates`, tags `ent
 
 Safety: `check_retention_policies()` (`retention.tiers.safety`) refuses to run when a retention
 policy (bucket) would drop raw data before it is downsampled, or tier rows before their
-horizon; a raw policy short of a week of failed nightly runs (`check_raw_slack`) lets the
+horizon; a raw policy short of a week of failed nightly runs (`retention.tiers.slack`) lets the
 hourly run go on, noted in `details.warnings` and its summary, and alerted. A Redis lock per
 tier keeps two runs of a tier apart: the scheduled run finding it taken raises `TierBusy`
 (retention.busy); another run records status "skipped" and who holds it.
@@ -50,7 +50,7 @@ from retention.busy import busy
 from retention.liveness import alive
 from retention.models import RetentionRun
 from retention.pacing import run_pacing
-from retention.stats import alerts, settle
+from retention.stats import conditions, settle
 from retention.tiers.chunks import (
     EARLIER,
     WAITS,
@@ -70,11 +70,11 @@ from retention.tiers.hourly import HourlyTier
 from retention.tiers.late import fold_late_points
 from retention.tiers.safety import (
     TierError,
-    check_raw_slack,
     check_retention_policies,
     ensure_tiers,
     nothing_due,
 )
+from retention.tiers.slack import RAW, check_raw_slack
 from retention.tiers.storage import storage_bytes
 from retention.tiers.summary import summary
 from retention.timeutil import utc_midnight
@@ -277,7 +277,7 @@ def _warn_raw_slack(run: RetentionRun) -> None:
     if warnings:
         run.details = {**run.details, "warnings": warnings}
         logger.warning("downsample_hourly: %s", " ".join(warnings))
-    alerts.sync_raw_slack(datetime.now(UTC), warnings)
+    conditions.sync_slack(datetime.now(UTC), RAW, warnings)
 
 
 def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float) -> None:

@@ -12,7 +12,6 @@ import math
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django_celery_beat.models import PeriodicTask
 
 from enrich.api.params import Refused, as_day
 from enrich.influx import (
@@ -113,7 +112,7 @@ def raw_retention_policy() -> str:
     )
 
 
-def _policies(database: str) -> dict[str, RetentionTier] | None:
+def policies_of(database: str) -> dict[str, RetentionTier] | None:
     try:
         return {p.name: p for p in get_timeseries().retention_policies(database)}
     except InfluxQueryError as exc:
@@ -126,7 +125,7 @@ def missing_tiers() -> list[str]:
     """The tiers' retention policies TIER_DATABASE does not have yet (all of them where the
     database is missing): what the first run creates (`ensure_tiers`) and a dry run must not
     read (InfluxDB answers "retention policy not found")."""
-    existing = _policies(settings.TIER_DATABASE) or {}
+    existing = policies_of(settings.TIER_DATABASE) or {}
     return [tier.name for tier in tier_policies() if tier.name not in existing]
 
 
@@ -150,7 +149,7 @@ COMPOSE_WAIT = (
 # its retries: retention.busy), as the daily tier's may: a week, as COMPOSE_WAIT_DAYS. The raw
 # policy's hard minimum allows for none (a longer one would refuse every run of an install whose
 # policy is 9 days, and HA's policy would then drop everything untiered); short of this slack a
-# run goes on and warns (`check_raw_slack`).
+# run goes on and warns (retention.tiers.slack).
 RAW_WAIT_DAYS = COMPOSE_WAIT_DAYS
 ARCHIVE_WAIT = (
     f"archived: they wait for the archive up to {ARCHIVE_WAIT_DAYS} days longer (a year's rows "
@@ -175,24 +174,24 @@ def check_retention_policies() -> list[str]:
             f"{settings.RETENTION_HOURLY_DAYS}: daily rows are made from hourly rows older "
             "than that."
         )
-    ha_policies = _policies(ha_db)
+    ha_policies = policies_of(ha_db)
     if ha_policies is None:
         return [
             *problems,
             f"Home Assistant's InfluxDB database {ha_db!r} does not exist: check "
             "HA_INFLUXDB_DATABASE (and INFLUXDB_URL).",
         ]
-    needed_days = _raw_needed_days()
-    for policy in _raw_policies(ha_policies):
+    needed_days = raw_needed_days()
+    for policy in raw_policies(ha_policies):
         if policy.seconds < needed_days * 86400:
             problems.append(
                 f"Retention policy {policy.name!r} of {ha_db!r} (Home Assistant's raw data) "
                 f"drops data after {policy.duration}, before it is downsampled "
                 f"(RETENTION_RAW_DAYS={settings.RETENTION_RAW_DAYS} plus a day and the "
                 f"{settings.RETENTION_LATE_MARGIN_HOURS:g} h late margin). "
-                f"{_lengthen(policy.name, needed_days)}, or lower RETENTION_RAW_DAYS."
+                f"{lengthen(policy.name, needed_days)}, or lower RETENTION_RAW_DAYS."
             )
-    tier_policies = ha_policies if tier_db == ha_db else (_policies(tier_db) or {})
+    tier_policies = ha_policies if tier_db == ha_db else (policies_of(tier_db) or {})
     for name, horizon_days, setting, wait_days, why in (
         (
             HOURLY_RP,
@@ -218,78 +217,29 @@ def check_retention_policies() -> list[str]:
     return problems
 
 
-def _raw_needed_days() -> float:
+def raw_needed_days() -> float:
     """How old the oldest point of a UTC day is when its first nightly run takes it: the raw
     policy's hard minimum (RETENTION_RAW_DAYS + the day + the late margin)."""
     return settings.RETENTION_RAW_DAYS + 1 + settings.RETENTION_LATE_MARGIN_HOURS / 24
 
 
-def _raw_policies(policies: dict[str, RetentionTier]) -> list[RetentionTier]:
+def raw_policies(policies: dict[str, RetentionTier]) -> list[RetentionTier]:
     """The default policies of Home Assistant's database that have a duration (not INF)."""
     return [p for p in policies.values() if p.default and p.seconds is not None]
 
 
-def _infinite(name: str) -> str:
-    """INF for the raw policy `name`, and how to set it."""
+def infinite(name: str, database: str | None = None) -> str:
+    """INF for the policy `name` of `database` (Home Assistant's), and how to set it."""
+    database = database or settings.HA_INFLUXDB_DATABASE
     return (
-        f"INF (ALTER RETENTION POLICY {quote_ident(name)} ON "
-        f"{quote_ident(settings.HA_INFLUXDB_DATABASE)} DURATION INF; on InfluxDB 2.x the "
-        "bucket's retention to 'never')"
+        f"INF (ALTER RETENTION POLICY {quote_ident(name)} ON {quote_ident(database)} DURATION "
+        "INF; on InfluxDB 2.x the bucket's retention to 'never')"
     )
 
 
-def _lengthen(name: str, days: float) -> str:
+def lengthen(name: str, days: float) -> str:
     """What to run to lengthen the raw policy `name` to at least `days`."""
-    return f"Set its duration to {_infinite(name)} or to at least {math.ceil(days)}d"
-
-
-def _disabled_entries() -> str:
-    """The beat entries of the raw -> hourly run when each is disabled in the admin ("" while
-    one is enabled, or none exists: install_schedules installs it on the next start)."""
-    entries = PeriodicTask.objects.filter(task="retention.downsample_hourly")
-    if entries.filter(enabled=True).exists():
-        return ""
-    return ", ".join(repr(name) for name in entries.order_by("name").values_list("name", flat=True))
-
-
-def check_raw_slack() -> list[str]:
-    """Warnings for a raw policy that passes `check_retention_policies` but leaves less than
-    RAW_WAIT_DAYS of failed nightly runs before InfluxDB drops points no hourly row holds
-    ([] = enough slack, INF, or no such database: the hard check says that). The run goes on.
-    With the raw -> hourly entry disabled in the admin, no run takes the points: any duration
-    is too short then.
-
-    Each nightly run that fails leaves its days a day older when a later run takes them; the
-    count takes a point as dropped once it is as old as the policy's duration (InfluxDB drops
-    a whole shard group once its newest point is: some stay longer, not to be counted on)."""
-    policies = _policies(settings.HA_INFLUXDB_DATABASE)
-    needed = _raw_needed_days()
-    warnings = []
-    disabled = _disabled_entries()
-    for policy in _raw_policies(policies or {}):
-        days = policy.seconds / 86400
-        if disabled and days >= needed:  # shorter: check_retention_policies refuses it
-            warnings.append(
-                f"Retention policy {policy.name!r} of {settings.HA_INFLUXDB_DATABASE!r} (Home "
-                f"Assistant's raw data) keeps data {policy.duration}, and no raw -> hourly run "
-                f"is scheduled: the beat entry {disabled} is disabled, so InfluxDB drops raw "
-                f"points no hourly row holds once they are {policy.duration} old. Enable the "
-                "entry again (admin → Periodic tasks), or, to keep it disabled, set the "
-                f"policy's duration to {_infinite(policy.name)}."
-            )
-        elif needed <= days < needed + RAW_WAIT_DAYS:
-            lost = math.floor(days - needed) + 1
-            nights = counted(lost, "failed night") + (" in a row" if lost > 1 else "")
-            let = "lets" if lost == 1 else "let"
-            warnings.append(
-                f"Retention policy {policy.name!r} of {settings.HA_INFLUXDB_DATABASE!r} (Home "
-                f"Assistant's raw data) keeps data {policy.duration}: enough while every "
-                f"nightly raw -> hourly run succeeds, but {nights} (InfluxDB down, another "
-                f"run holding the tier's lock past its retries) {let} InfluxDB drop raw points "
-                f"before an hourly row holds them. {_lengthen(policy.name, needed + RAW_WAIT_DAYS)}"
-                f" to allow for {RAW_WAIT_DAYS} failed nights."
-            )
-    return warnings
+    return f"Set its duration to {infinite(name)} or to at least {math.ceil(days)}d"
 
 
 def ensure_tiers() -> None:
@@ -297,7 +247,7 @@ def ensure_tiers() -> None:
     shard groups sized to their data (`tier_layout`); give existing ones those shard groups."""
     ts = get_timeseries()
     database = settings.TIER_DATABASE
-    existing = _policies(database) or {}
+    existing = policies_of(database) or {}
     wanted = tier_policies()
     if all(_same_shards(existing.get(tier.name), tier) for tier in wanted):
         return

@@ -16,7 +16,7 @@ from retention.entities.ha_source import count_samples
 from retention.models import Alert
 from retention.stats import alerts
 from retention.tiers import runner as tiers
-from retention.tiers import safety
+from retention.tiers import safety, slack
 from tests.retention.conftest import T0
 from tests.support.api import token_client
 
@@ -55,13 +55,13 @@ def test_a_raw_policy_short_of_a_week_of_failed_nights_is_a_warning_not_a_refusa
     set_raw_policy(ha_db, duration)
     assert safety.check_retention_policies() == []  # the run goes on
     shown = "15d" if duration == "360h" else duration
-    assert safety.check_raw_slack() == [said(ha_db, shown, nights)]
+    assert slack.check_raw_slack() == [said(ha_db, shown, nights)]
 
 
 @pytest.mark.parametrize("duration", ["16d", "INF", "8d"])
 def test_a_week_of_slack_an_infinite_policy_or_a_refused_one_gives_no_warning(ha_db, duration):
     set_raw_policy(ha_db, duration)
-    assert safety.check_raw_slack() == []
+    assert slack.check_raw_slack() == []
     assert bool(safety.check_retention_policies()) == (duration == "8d")  # refused instead
 
 
@@ -178,7 +178,7 @@ def test_the_raw_to_hourly_entry_disabled_in_the_admin_opens_the_alert_until_ena
     so: the check found the policy long enough for failed nights and stayed silent."""
     call_command("install_schedules")
     set_raw_policy(ha_db, "30d")
-    assert safety.check_raw_slack() == [] and alerts.check_alerts().raised == []
+    assert slack.check_raw_slack() == [] and alerts.check_alerts().raised == []
     entry = PeriodicTask.objects.get(task="retention.downsample_hourly")
     tasks = "/admin/django_celery_beat/periodictask/"
     admin_client.post(tasks, {"action": "disable_tasks", "_selected_action": [entry.pk]})
@@ -206,4 +206,4 @@ def test_the_raw_to_hourly_entry_disabled_in_the_admin_opens_the_alert_until_ena
     assert alert.cleared is not None
     set_raw_policy(ha_db, "INF")  # nothing is dropped, however long the entry stays disabled
     admin_client.post(tasks, {"action": "disable_tasks", "_selected_action": [entry.pk]})
-    assert safety.check_raw_slack() == [] and alerts.check_alerts().raised == []
+    assert slack.check_raw_slack() == [] and alerts.check_alerts().raised == []
