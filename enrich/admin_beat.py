@@ -18,6 +18,9 @@
   schedule's, not one computed from the refused values.
 - An interval under a second or over 365 days is refused: the beat would send its task on
   each of its loops, or overflow its dates and stop loading any schedule.
+- A periodic task saved on an interval at or below its Expire seconds, or an interval shortened
+  to that, is saved with a warning naming each such task: its late runs would pile up behind a
+  busy worker instead of being dropped (enrich.beat_intervals).
 - A crontab whose days of the month no month of its months has (31 in 2, 4, 6, 9, 11; 30 in
   2) is refused: its tasks would never run.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
@@ -54,10 +57,11 @@ from kombu.exceptions import OperationalError
 
 from config.queues import QUEUES
 from enrich.admin_selection import SelectionAdmin
+from enrich.beat_intervals import SECONDS_IN, entries_on, interval_in_words, outlasting
 from enrich.beat_zones import unknown_zone
 from enrich.models import validate_timezone
 from enrich.schedules import ENTRY_NAMES, follows_table
-from enrich.wording import counted, json_problem
+from enrich.wording import json_problem
 
 # The JSON each text field must hold for the beat to send the task, and what empty means.
 JSON_SHAPES = {"args": (list, "[]"), "kwargs": (dict, "{}"), "headers": (dict, "{}")}
@@ -150,22 +154,6 @@ def _names(tasks) -> str:
     return ", ".join(task.name for task in tasks)
 
 
-# An interval in its largest whole unit: install_schedules stores them in seconds.
-UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
-SECONDS_IN = {IntervalSchedule.DAYS: 86400, IntervalSchedule.HOURS: 3600,
-              IntervalSchedule.MINUTES: 60, IntervalSchedule.SECONDS: 1}  # fmt: skip
-
-
-def interval_in_words(interval: IntervalSchedule) -> str:
-    """The interval in words: "every 5 minutes" for 300 seconds, "every hour" for 3600
-    (django-celery-beat: "every 300 seconds")."""
-    if interval.period not in SECONDS_IN or interval.every < 1:
-        return str(interval)
-    seconds = interval.every * SECONDS_IN[interval.period]
-    size, unit = next((size, unit) for size, unit in UNITS if seconds % size == 0)
-    return f"every {unit}" if seconds == size else f"every {counted(seconds // size, unit)}"
-
-
 def crontab_in_words(crontab: CrontabSchedule) -> str:
     """The crontab's description, or what keeps the beat from reading it."""
     stored = CrontabSchedule.objects.filter(pk=crontab.pk).first()
@@ -197,6 +185,11 @@ class PeriodicTaskAdmin(SelectionAdmin, BeatPeriodicTaskAdmin):
     def changelist_view(self, request, extra_context=None):
         warn_unknown_zones(request)
         return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj: PeriodicTask, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        for said in outlasting([obj]):
+            messages.warning(request, said)
 
     def delete_model(self, request, obj: PeriodicTask) -> None:
         super().delete_model(request, obj)
@@ -385,6 +378,11 @@ class IntervalScheduleForm(forms.ModelForm):
 
 class IntervalScheduleAdmin(SelectionAdmin, BeatIntervalScheduleAdmin):
     form = IntervalScheduleForm
+
+    def save_model(self, request, obj: IntervalSchedule, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        for said in outlasting(entries_on(obj)):
+            messages.warning(request, said)
 
 
 for model, model_admin in ((PeriodicTask, PeriodicTaskAdmin),
