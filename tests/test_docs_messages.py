@@ -145,6 +145,42 @@ def test_the_storage_page_quotes_the_warning_of_the_raw_to_hourly_entry_disabled
     assert f'"… {quoted} (…)."' in flat("docs/storage.md")
 
 
+@pytest.mark.influxdb
+@pytest.mark.django_db
+def test_the_storage_page_quotes_the_warnings_of_the_tier_policies_past_a_paused_step(settings):
+    """enrich_hourly of 180d under a disabled hourly -> daily entry, enrich_daily of 1000d with
+    no archive target, in a database of Home Assistant's default name (renamed in the quote)."""
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from enrich.influx import get_timeseries, quote_ident
+    from retention.tiers import safety, slack
+    from tests.support.isolation import fresh_database
+
+    call_command("install_schedules", stdout=io.StringIO())
+    PeriodicTask.objects.filter(task="retention.downsample_daily").update(enabled=False)
+    settings.S3_ARCHIVE_BUCKET, settings.ARCHIVE_LOCAL_DIR = "", None
+    default = DEFAULTS["HA_INFLUXDB_DATABASE"]
+    with fresh_database("docs_tiers") as database:
+        settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = database
+        safety.ensure_tiers()
+        for name, duration in (("enrich_hourly", "180d"), ("enrich_daily", "1000d")):
+            get_timeseries().execute(
+                None,
+                f"ALTER RETENTION POLICY {name} ON {quote_ident(database)} DURATION {duration}",
+            )
+        _, hourly, daily = (slack.check_slack(step) for step in slack.STEPS)
+    page = flat("docs/storage.md")
+    [hourly], [daily] = (
+        [w.replace(repr(database), repr(default)) for w in said] for said in (hourly, daily)
+    )
+    assert f'"{hourly[: hourly.index(" (ALTER RETENTION")]} (…)."' in page
+    assert (
+        f'"… {daily[daily.index("(the daily tier)") : daily.index(" (ALTER RETENTION")]} (…)."'
+        in page
+    )
+
+
 @pytest.mark.django_db
 def test_the_storage_page_quotes_what_an_archive_run_finding_the_lock_taken_says(settings):
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
