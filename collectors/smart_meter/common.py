@@ -153,7 +153,8 @@ def current(
 ) -> dict[str, Any]:
     """The headline for /api/enrichment/current: each device's newest whole-home values, the
     sum over `top_level` devices (their `device_gid`, else their name; all when None: nested
-    plugs are inside their parent's mains) as `total_power_w`, the data's time (`asked_at`
+    plugs are inside their parent's mains) as `total_power_w` (a device's `daily_kwh` with
+    `daily_kwh_time`, its own time), the data's time (`asked_at`
     only when the meter had nothing) and the `site` tag its series carry (the site whose
     config collected them: the Home Assistant entities read them back by it). A device is one
     series: two of one name (Emporia Vues or plugs named alike in one account) are
@@ -167,6 +168,8 @@ def current(
             entry = series.setdefault((reading.tags["device"], gid), {})
             entry.update(reading.fields)
             entry["time"] = reading.time.isoformat()
+            if "daily_kwh" in reading.fields:  # its own time (HA's energy sensor: another state's)
+                entry["daily_kwh_time"] = entry["time"]
             if gid:
                 entry["device_gid"] = gid
     named = Counter(name for name, _ in series)

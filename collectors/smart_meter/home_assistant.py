@@ -33,6 +33,7 @@ from collectors.base import (
 )
 from collectors.smart_meter import common, ha_history, ha_states
 from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
+from collectors.smart_meter.today import DayTotalsAtRead
 from enrich.readings import Reading
 from enrich.url_problems import url_problem
 from enrich.wording import counted
@@ -94,7 +95,7 @@ def circuits_read(options: Mapping[str, Any]) -> tuple[str, set[str]]:
     return device_tag(options), set(options.get("circuits") or {})
 
 
-class HomeAssistantMeterAdapter(common.WatchedMeter, Adapter):
+class HomeAssistantMeterAdapter(common.WatchedMeter, DayTotalsAtRead, Adapter):
     source = "smart_meter"
     provider = PROVIDER
     budget = None

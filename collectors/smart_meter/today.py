@@ -1,14 +1,15 @@
-"""Each device's day total in the served answer, read when asked (Emporia, Sense).
+"""Each meter device's day total in the served answer, read when asked.
 
-A fetch asks today's total so far only every 15 minutes, so two answers of three carry no
-`daily_kwh`, and the answer served over local midnight carries the day that ended. So the
-answer GET /api/enrichment/current serves (and Home Assistant reads) gets, per device, the last
-`daily_kwh` stored since the start of the site's day at the moment of the request, as
-`daily_kwh` with `daily_kwh_time`, the minute it was measured at; a device with none stored
-today has neither. An ended day's complete total is stored at its last minute, before today
-starts, so it is never today's. With InfluxDB out of reach the answer keeps the totals it
-carries itself that are of today.
-"""
+A fetch asks today's total so far only every 15 minutes (Emporia, Sense), so two answers of
+three carry no `daily_kwh`, and the answer served over local midnight carries the day that
+ended (Home Assistant's too: the last poll before midnight, or a poll after it that found the
+energy sensor's state of before it). So the answer GET /api/enrichment/current serves (and
+Home Assistant reads) gets, per device, the last `daily_kwh` stored since the start of the
+site's day at the moment of the request, as `daily_kwh` with `daily_kwh_time`, the time it was
+measured at; a device with none stored today has neither. An ended day's complete total is
+stored at its last minute, before today starts, so it is never today's. With InfluxDB out of
+reach the answer keeps the totals it carries itself that are of today (by their own time,
+`daily_kwh_time` in the answer, not the device's newest)"""
 
 import logging
 from datetime import datetime
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from collectors import clock
 from collectors.base import Target
 from collectors.smart_meter.common import MEASUREMENT
+from enrich.api import influx_down
 from enrich.influx import TimeseriesError, quote_ident, stored_rows
 from retention.timeutil import day_start
 
@@ -60,15 +62,17 @@ def with_day_totals(target: Target, answer: Any, zone: str) -> dict | None:
     devices = {}
     try:
         stored = stored_today(target, since, now)
-    except TimeseriesError as exc:
-        logger.warning("%s: today's stored totals could not be read: %s", target.provider, exc)
+    except TimeseriesError as exc:  # the publication says an outage once (influx_down)
+        if not influx_down.kept(exc):
+            logger.warning("%s: today's stored totals could not be read: %s", target.provider, exc)
         stored = None
     for key, entry in value["devices"].items():
         entry = {k: v for k, v in entry.items() if k not in (FIELD, f"{FIELD}_time")}
         if stored is None:  # what the answer itself measured today
             own = value["devices"][key]
-            if FIELD in own and datetime.fromisoformat(own["time"]) >= since:
-                entry |= {FIELD: own[FIELD], f"{FIELD}_time": own["time"]}
+            measured = own.get(f"{FIELD}_time", own["time"])
+            if FIELD in own and datetime.fromisoformat(measured) >= since:
+                entry |= {FIELD: own[FIELD], f"{FIELD}_time": measured}
         else:
             row = stored.get(str(entry.get("device_gid") or f"name:{key}"))
             if row is not None:
