@@ -9,7 +9,7 @@ site's day at the moment of the request, as `daily_kwh` with `daily_kwh_time`, t
 measured at; a device with none stored today has neither. An ended day's complete total is
 stored at its last minute, before today starts, so it is never today's. With InfluxDB out of
 reach the answer keeps the totals it carries itself that are of today (by their own time,
-`daily_kwh_time` in the answer, not the device's newest)"""
+`daily_kwh_time` in the answer, not the device's newest)."""
 
 import logging
 from datetime import datetime
