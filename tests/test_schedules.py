@@ -241,6 +241,8 @@ def test_the_archive_entry_renamed_keeps_one_row_with_its_edits(edited, capsys):
     assert "Schedule renamed: Archive daily aggregates (from Archive to S3)" in out
     kept = "Schedule kept: Archive daily aggregates (edited in the admin: " in out
     assert kept is edited, out
+    summary = out.splitlines()[-1]  # the last line alone says a row was renamed
+    assert summary.startswith("Schedules: ") and summary.endswith(", 1 renamed."), out
 
 
 def test_an_install_from_before_fingerprints_renames_the_archive_row_and_follows_the_table():
