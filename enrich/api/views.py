@@ -101,7 +101,7 @@ class DocsView(SpectacularSwaggerView):
     the pages say it, and its other errors say theirs ("Invalid token."): its HTML renderer
     writes only the status, "400 Bad Request", "401 Unauthorized"."""
 
-    @extend_schema(parameters=[LANG], responses={200: str, 400: str})
+    @extend_schema(parameters=[LANG], responses={200: str, (400, "text/plain"): str})
     def get(self, request, *args, **kwargs) -> HttpResponse:
         read_lang(request.query_params)
         return super().get(request, *args, **kwargs)

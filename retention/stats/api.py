@@ -35,7 +35,13 @@ class RetentionRunDetail(APIView):
     the addresses of enrich's services: the admin shows them whole (enrich.addresses)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("run_id", {"type": "integer", "minimum": 1}, location="path")],
+        parameters=[
+            OpenApiParameter(
+                "run_id",
+                {"type": "integer", "minimum": 1, "maximum": params.BIGGEST},
+                location="path",
+            )
+        ],
         responses={200: dict, 400: dict, 404: dict},
     )
     def get(self, request, run_id: str):
