@@ -25,7 +25,7 @@ REST_FRAMEWORK = {
         "enrich.api.parsers.FormParser",  # a charset Python does not know a 400, not UTF-8
         "enrich.api.parsers.MultiPartParser",  # a part without a name a 400, not dropped
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "enrich.api.openapi.AutoSchema",
     # DRF's, with an unknown ?format= a 400 naming it instead of a 404 (enrich.api.negotiation).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "enrich.api.negotiation.Negotiation",
 }

@@ -127,9 +127,9 @@ def as_json_schema(node, document: dict):
     return schema
 
 
-def mismatch(document: dict, path: str, answer) -> str | None:
-    """What the schema's GET of `path` says that `answer` contradicts, or None."""
-    responses = document["paths"][path]["get"]["responses"]
+def mismatch(document: dict, path: str, answer, method: str = "get") -> str | None:
+    """What the schema's operation (`method`, `path`) says that `answer` contradicts, or None."""
+    responses = document["paths"][path][method]["responses"]
     status = str(answer.status_code)
     if status not in responses:
         return f"answered {status}, the schema declares only {sorted(responses)}"
@@ -217,6 +217,49 @@ def test_every_answer_of_every_get_is_what_the_schema_declares(install, settings
     finally:
         influx.reset_timeseries()
     assert not wrong, "\n".join(wrong)
+
+
+def first_answers(status: int, but: dict[str, int]) -> dict:
+    """Each GET's first query, asked for `status` (`but`: another for the paths named)."""
+    return {path: [(queries[0][0], but.get(path, status))] for path, queries in ASKED.items()}
+
+
+def test_the_errors_of_access_of_every_get_are_what_the_schema_declares(install, settings):
+    """docs/api.md: an unknown token is a 401 ("Invalid token."), a read over the throttle a
+    429 with Retry-After, on every endpoint (health is not throttled)."""
+    client, filled = install
+    document = client.get("/api/schema/?format=json").json()
+    stranger = APIClient(HTTP_AUTHORIZATION="Token nope")
+    wrong = asked(stranger, document, first_answers(401, {}), filled)
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "1/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    assert client.get("/retention/stats").status_code == 200  # the hour's one read
+    wrong += asked(client, document, first_answers(429, {"/api/health/": 200}), filled)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_read_only_caller_s_403_of_every_changing_endpoint_is_what_the_schema_declares(
+    install,
+):
+    """ "A read-only token asking to change something gets 403": nothing is queued or run."""
+    client, _ = install
+    document = client.get("/api/schema/?format=json").json()
+    changing = [
+        path
+        for path, operations in document["paths"].items()
+        if "post" in operations and path != "/api/token/"
+    ]
+    assert len(changing) == 5, changing
+    wrong = []
+    runs = RetentionRun.objects.count()
+    for path in changing:
+        answer = client.post(path.replace("{name}", "daily_carbon_summary"), {}, format="json")
+        if answer.status_code != 403:
+            wrong.append(f"POST {path}: asked for a 403, got {answer.status_code}")
+        elif said := mismatch(document, path, answer, "post"):
+            wrong.append(f"POST {path}: {said}")
+    assert not wrong, "\n".join(wrong)
+    assert RetentionRun.objects.count() == runs
 
 
 def test_a_declaration_that_lies_is_named():
