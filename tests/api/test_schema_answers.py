@@ -238,6 +238,31 @@ def test_the_errors_of_access_of_every_get_are_what_the_schema_declares(install,
     assert not wrong, "\n".join(wrong)
 
 
+def test_the_token_endpoint_s_answers_are_what_the_schema_declares(install):
+    """`POST /api/token/`: `username`, `password` -> `{"token": ...}`. Request and answer were
+    declared by one serializer, `username`, `password` and `token` all required (write-only
+    and read-only, which generated clients such as openapi-python-client do not read): such a
+    client had to send a token to get one and failed on an answer without the password."""
+    client, _ = install
+    document = client.get("/api/schema/?format=json").json()
+    get_user_model().objects.create_user("ha", password="pw-ha-123")
+    anyone = APIClient()
+    wrong = []
+    content = document["paths"]["/api/token/"]["post"]["requestBody"]["content"]
+    request = as_json_schema(content["application/json"]["schema"], document)
+    for error in jsonschema.Draft4Validator(request).iter_errors(
+        {"username": "ha", "password": "pw-ha-123"}
+    ):
+        wrong.append(f"POST /api/token/: the request's body: {error.message}")
+    for body, status in (({"username": "ha", "password": "pw-ha-123"}, 200),
+                         ({"username": "ha"}, 400)):  # fmt: skip
+        answer = anyone.post("/api/token/", body, format="json")
+        assert answer.status_code == status, answer.content
+        if said := mismatch(document, "/api/token/", answer, "post"):
+            wrong.append(f"POST /api/token/ {sorted(body)}: {said}")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_a_read_only_caller_s_403_of_every_changing_endpoint_is_what_the_schema_declares(
     install,
 ):
