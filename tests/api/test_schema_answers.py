@@ -15,6 +15,7 @@ import yaml
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from collectors.models import FlexibleLoad
 from enrich import influx
 from enrich.influx import get_timeseries
 from enrich.models import Site
@@ -162,8 +163,6 @@ def install(collected, replay_server, settings, tmp_path):
     """The plan tests' site with prices and carbon collected, an air quality provider, a site
     with none, a flexible load, retention runs (one with an alert), two registry entities,
     an archive folder; a signed-in client (a read-only user's, as Home Assistant's)."""
-    from collectors.models import FlexibleLoad
-
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
     bare = Site.objects.create(name="Bare", latitude=52.5, longitude=13.4)
