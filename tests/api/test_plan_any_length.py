@@ -16,10 +16,10 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from collectors import clock, pipeline
+from collectors import clock
 from collectors.models import FlexibleLoad
-from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon
+from tests.support.plan_probe import awattar_site, em_config
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -38,17 +38,8 @@ def berlin(own_storage, replay_server, monkeypatch):
     replay_server.add("GET", "/v3/carbon-intensity/forecast",
                       json=load_fixture("electricitymaps/carbon_intensity_forecast.json"))  # fmt: skip
     replay_server.add("GET", "/v1/marketdata", json=load_fixture("awattar/marketdata_hourly.json"))
-    site = Site.objects.create(name="Berlin", latitude=52.52, longitude=13.405,
-                               timezone="Europe/Berlin", pricing_region="DE",
-                               grid_region="DE")  # fmt: skip
-    for source, provider, extra in (
-        ("electricity_pricing", "awattar", {"options": {"base_url": replay_server.url}}),
-        ("carbon_intensity", "electricitymaps",
-         {"api_key": "test-em-token-abc",
-          "options": {"base_url": replay_server.url + "/v3", "forecast": True}}),
-    ):  # fmt: skip
-        config = ProviderConfig.objects.create(site=site, source=source, provider=provider, **extra)
-        assert pipeline.collect(config, now=COLLECTED).status == "ok"
+    site = awattar_site(replay_server, "electricitymaps", em_config(replay_server),
+                        (COLLECTED, COLLECTED))  # fmt: skip
     monkeypatch.setattr(clock, "utc_now", lambda: NOW)
     return site
 
