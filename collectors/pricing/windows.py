@@ -249,9 +249,10 @@ def _enough(usable: list[Priced], wanted: float, between: str, hours: float):
     than `wanted`."""
     available = sum(_seconds(s) for s in usable)
     if available + EPSILON < wanted:
+        lie = f"only {_hours(available)} of price slots lie" if available else "no price slot lies"
         raise NotEnoughData(
-            f"only {_hours(available)} of price slots lie entirely {between}, {hours:g} h are "
-            "needed; prices for later periods are usually published around midday the day before"
+            f"{lie} entirely {between}, {hours:g} h are needed; prices for later periods are "
+            "usually published around midday the day before"
         )
 
 

@@ -151,6 +151,16 @@ def test_pareto_set_is_small_and_has_no_dominated_window(collected, api):
     assert {body["compared"]["cheapest"]["start"], body["compared"]["greenest"]["start"]} <= starts
 
 
+def test_no_whole_slot_left_is_409_saying_none_lies_ahead(collected, api, monkeypatch):
+    # 22:40: the last half hour (22:30-23:00) runs; no slot lies entirely ahead ("only 0 h").
+    monkeypatch.setattr(clock, "utc_now", lambda: NOW.replace(hour=22, minute=40))
+    response = api.get(URL, {"hours": "0.5"})
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith(
+        "no price slot lies entirely between now (2026-05-01T22:40:00+00:00) and "
+    ), response.json()
+
+
 def test_hours_beyond_what_is_known_is_409_with_what_is_known(collected, api):
     response = api.get(URL, {"hours": "12"})
     assert response.status_code == 409
