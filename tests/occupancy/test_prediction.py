@@ -199,6 +199,26 @@ def test_cancelled_declined_and_birthdays_are_ignored():
     assert parse_event(accepted, BERLIN).location == "Paris"
 
 
+def test_an_invitation_not_answered_is_no_plan_but_maybe_is_going():
+    """Google puts an invitation in the calendar before its answer (needsAction): not the
+    person's plan, so not away; "maybe" (tentative) and accepted are going, and so is an
+    event they organise whatever their own entry says."""
+    sam = {"email": "sam@example.com", "organizer": True, "responseStatus": "accepted"}
+    base = {"location": "Schönhauser Allee 36, Berlin", "organizer": {"email": sam["email"]}}
+    base["start"] = {"dateTime": "2026-05-04T19:30:00+02:00"}
+    base["end"] = {"dateTime": "2026-05-04T21:00:00+02:00"}
+    for answer, going in (("needsAction", False), ("tentative", True), ("accepted", True)):
+        me = {"email": "alex@example.com", "self": True, "responseStatus": answer}
+        event = parse_event({**base, "attendees": [sam, me]}, BERLIN)
+        assert (event is not None) is going, answer
+        if going:
+            assert person([event], "2026-05-04T20:00:00+02:00").currently_home is False
+    mine = {**base, "organizer": {"email": "alex@example.com", "self": True}}
+    me = {"email": "alex@example.com", "self": True, "responseStatus": "needsAction"}
+    guest = {"email": "sam@example.com", "responseStatus": "needsAction"}
+    assert parse_event({**mine, "attendees": [me, guest]}, BERLIN) is not None
+
+
 def test_all_day_end_date_is_exclusive_in_the_site_time_zone():
     trip = all_day("Trip", "2026-05-02", "2026-05-04", eventType="outOfOffice")
     assert trip.start == at("2026-05-02T00:00:00+02:00")

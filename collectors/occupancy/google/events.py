@@ -74,8 +74,20 @@ def _field(obj: Mapping[str, Any], key: str, kind: type, what: str, within: str 
     return value
 
 
+def _going(item: Mapping[str, Any], attendees: list, what: str) -> bool:
+    """Whether the calendar's owner goes: not when they declined, nor when an invitation of
+    someone else's waits for their answer (Google puts invitations in the calendar before
+    any answer); "maybe" (tentative) counts as going, as their own event does."""
+    mine = [a for a in attendees if a.get("self")]
+    answer = mine[0].get("responseStatus") if mine else None
+    if answer == "declined":
+        return False
+    organiser = _field(item, "organizer", Mapping, what) or {}
+    return answer != "needsAction" or bool(organiser.get("self") or mine[0].get("organizer"))
+
+
 def parse_event(item: Any, zone: tzinfo) -> CalendarEvent | None:
-    """The event, or None when it does not count (cancelled, declined, birthday).
+    """The event, or None when it does not count (cancelled, declined, not answered, birthday).
 
     Raises ValueError saying what is wrong with an event the rules cannot read.
     """
@@ -88,7 +100,7 @@ def parse_event(item: Any, zone: tzinfo) -> CalendarEvent | None:
     attendees = item.get("attendees") or []
     if not isinstance(attendees, list) or not all(isinstance(a, Mapping) for a in attendees):
         raise ValueError(f"{what} attendees is not a list of objects")
-    if any(a.get("self") and a.get("responseStatus") == "declined" for a in attendees):
+    if not _going(item, attendees, what):
         return None
     start, all_day = _when(item.get("start"), f"{what} start", zone)
     end, _ = _when(item.get("end"), f"{what} end", zone)

@@ -4,9 +4,10 @@ Events (read by events.py) are read for a horizon from local midnight today to l
 after tomorrow (the site's time zone), so today and tomorrow are both known whole: the last away
 event of tomorrow, and so the arrival after it, may be in the afternoon (and the events that
 ended up to ``travel_minutes`` before it: the way home from them runs past midnight).
-Cancelled events, events the person declined and birthdays are ignored. An all-day event
-covers local midnight of its start date to local midnight of its end date (Google's end date
-is exclusive).
+Cancelled events, events the person declined, invitations they have not answered (Google's
+``needsAction``; an event they organise counts) and birthdays are ignored; an invitation
+answered "maybe" (``tentative``) counts as going. An all-day event covers local midnight of its
+start date to local midnight of its end date (Google's end date is exclusive).
 
 Signals. Each event gives at most one, named by the rule that produced it. A rule's
 confidence says how directly the calendar states where the person is, on a ladder from
