@@ -219,6 +219,19 @@ def test_an_invitation_not_answered_is_no_plan_but_maybe_is_going():
     assert parse_event({**mine, "attendees": [me, guest]}, BERLIN) is not None
 
 
+def test_an_all_day_event_at_a_place_is_away_also_when_free():
+    """Google makes an all-day event free unless told otherwise: a day trip entered as one is
+    away all day (a timed free event at a place still is not: the person said so)."""
+    trip = all_day(
+        "Day trip to Hamburg", "2026-05-05", "2026-05-06", location="Hamburg",
+        transparency="transparent",
+    )  # fmt: skip
+    p = person([trip], "2026-05-05T12:00:00+02:00")
+    assert (p.currently_home, p.confidence, p.rule) == (False, 0.7, "event_location")
+    assert p.next_arrival_time == at("2026-05-06T00:00:00+02:00")
+    assert person([trip], "2026-05-06T00:00:00+02:00").currently_home is True
+
+
 def test_all_day_end_date_is_exclusive_in_the_site_time_zone():
     trip = all_day("Trip", "2026-05-02", "2026-05-04", eventType="outOfOffice")
     assert trip.start == at("2026-05-02T00:00:00+02:00")

@@ -22,10 +22,12 @@ confidence says how directly the calendar states where the person is, on a ladde
 - ``keyword`` (0.80): a home keyword (``home_keywords``, default WFH and HOME; whole words,
   any case) in the title or location. Explicit, but free text. Home signal, also from
   transparent ("free") events: an all-day "WFH" marked free still says where they work.
-- ``event_location`` (0.70): a busy (opaque) event at a physical place that is not home
-  (not a home keyword, not ``home_address``, not a URL or online-meeting word): being there
-  is inferred from where the event happens. Away signal. Free (transparent) events and
-  events without a location are not away signals.
+- ``event_location`` (0.70): a busy (opaque) timed event, or an all-day one busy or free,
+  at a physical place that is not home (not a home keyword, not ``home_address``, not a URL or
+  online-meeting word): being there is inferred from where the event happens. Away signal.
+  Free (transparent) timed events and events without a location are not away signals; an
+  all-day event's free/busy says nothing (Google makes all-day events free unless told
+  otherwise: a day trip or a vacation entered as one is "free").
 - ``default_home`` (0.50): no signal covers the moment: assume home, the usual state
   outside scheduled commitments, with no information beyond that.
 
@@ -193,7 +195,8 @@ def signal_of(event: CalendarEvent, rules: Rules) -> Signal | None:
         return make(False, "out_of_office")
     if rules.is_home_text(event.summary) or rules.is_home_text(event.location):
         return make(True, "keyword")
-    if event.transparent or not event.location:
+    # Google makes an all-day event "free" unless told otherwise: its free/busy says nothing.
+    if (event.transparent and not event.all_day) or not event.location:
         return None
     if rules.is_physical_place(event.location) and not rules.is_home_place(event.location):
         return make(False, "event_location")
