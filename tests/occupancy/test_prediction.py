@@ -232,6 +232,26 @@ def test_an_all_day_event_at_a_place_is_away_also_when_free():
     assert person([trip], "2026-05-06T00:00:00+02:00").currently_home is True
 
 
+def test_no_arrival_while_another_away_event_runs_on():
+    """A day trip on Tuesday and a vacation from Wednesday: nobody arrives at midnight, the
+    person comes home when the vacation ends (and prepares an hour before that, not at 23:00
+    on Tuesday); a night out back before the next morning's appointment still arrives."""
+    trip = all_day("Trip", "2026-05-05", "2026-05-06", eventType="outOfOffice")
+    vacation = all_day("Vacation", "2026-05-06", "2026-05-09", eventType="outOfOffice")
+    for moment in ("2026-05-04T20:00:00+02:00", "2026-05-05T12:00:00+02:00"):
+        p = person([trip, vacation], moment)
+        assert p.next_arrival_time == at("2026-05-09T00:00:00+02:00"), moment
+        assert p.prepare_time == at("2026-05-08T23:00:00+02:00"), moment
+    flight = timed("Flight", "2026-05-04T22:00:00+02:00", "2026-05-05T01:00:00+02:00", "BER")
+    p = person([flight, trip, vacation], "2026-05-04T23:00:00+02:00")
+    assert p.next_arrival_time == at("2026-05-09T00:00:00+02:00")  # the way home: on the trip
+    night = timed("Bar", "2026-05-04T21:00:00+02:00", "2026-05-04T23:00:00+02:00", "Bar 1")
+    early = timed("Gym", "2026-05-05T07:00:00+02:00", "2026-05-05T08:00:00+02:00", "Gym 1")
+    assert person([night, early], "2026-05-04T22:00:00+02:00").next_arrival_time == at(
+        "2026-05-04T23:30:00+02:00"
+    )
+
+
 def test_all_day_end_date_is_exclusive_in_the_site_time_zone():
     trip = all_day("Trip", "2026-05-02", "2026-05-04", eventType="outOfOffice")
     assert trip.start == at("2026-05-02T00:00:00+02:00")

@@ -43,8 +43,9 @@ conflicting evidence lowers it (equal strength: home, 0.5).
 Per person: ``currently_home`` (presence now), ``wfh_today`` (any home signal today),
 ``next_arrival_time`` (end of the last away event of the day of the next away event, plus
 ``travel_minutes``, default 30, for a timed one, so still ahead while the person is on the way;
-an all-day one's end as it is, when presence turns home; omitted when no away event lies
-ahead), ``prepare_time`` (arrival minus ``lead_minutes``, default 60).
+an all-day one's end as it is, when presence turns home; the end of an away event still running
+then instead, a vacation the day after a day trip; omitted when no away event lies ahead),
+``prepare_time`` (arrival minus ``lead_minutes``, default 60).
 ``confidence`` is the confidence of ``currently_home``.
 
 Household (person "household"): home when anyone is home (confidence of the most confident
@@ -239,7 +240,12 @@ def _next_arrival(
         return None
     day = max(ahead[0].start, now - travel).astimezone(zone).date()
     day_end = day_start(day + timedelta(days=1), zone)
-    return max(arrival(s) for s in ahead if s.start < day_end)
+    last = max(arrival(s) for s in ahead if s.start < day_end)
+    # An away event running at that moment (a trip the day after a day trip) is no arrival:
+    # the person comes home when the last of them ends.
+    while later := [arrival(s) for s in ahead if s.start <= last < arrival(s)]:
+        last = max(later)
+    return last
 
 
 def predict_person(
