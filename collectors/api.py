@@ -25,6 +25,7 @@ from collectors.base import ConfigError
 from collectors.models import CollectorRun
 from collectors.occupancy.google.connection import connection_status
 from collectors.registry import UnknownProvider, adapter_for
+from collectors.schemas import CURRENT
 from enrich.addresses import hidden
 from enrich.api.influx_down import unreadable
 from enrich.api.site import SITE, site_from_query
@@ -147,7 +148,7 @@ def provider_value(config: ProviderConfig, cache: ResponseCache) -> dict:
 class CurrentEnrichment(APIView):
     @extend_schema(
         parameters=[SITE],
-        responses={200: dict, 400: dict, 404: dict},
+        responses={200: CURRENT, 400: dict, 404: dict},
     )
     def get(self, request):
         site = site_from_query(request.query_params)  # an unknown site: 404

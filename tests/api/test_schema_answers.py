@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from collectors.models import FlexibleLoad
 from enrich import influx
 from enrich.influx import get_timeseries
-from enrich.models import Site
+from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from retention.models import Alert, Entity, RetentionRun
 from tests.support import configs
@@ -160,11 +160,18 @@ def url(path: str, query: str, filled: dict) -> str:
 
 @pytest.fixture
 def install(collected, replay_server, settings, tmp_path):
-    """The plan tests' site with prices and carbon collected, an air quality provider, a site
+    """The plan tests' site with prices and carbon collected (the carbon provider's budget one
+    that cannot be read), an air quality provider, a Google Calendar never connected, a site
     with none, a flexible load, retention runs (one with an alert), two registry entities,
     an archive folder; a signed-in client (a read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
+    # /api/enrichment/current's other providers' shapes: a budget that cannot be read, an
+    # OAuth connection (none yet) of a config that cannot be collected.
+    carbon = ProviderConfig.objects.get(site=collected, source="carbon_intensity")
+    carbon.options = {**carbon.options, "budget": "lots"}
+    carbon.save()
+    ProviderConfig.objects.create(site=collected, source="occupancy", provider="google_calendar")
     bare = Site.objects.create(name="Bare", latitude=52.5, longitude=13.4)
     FlexibleLoad.objects.create(site=collected, name="Dishwasher", hours=2, deadline="07:00")
     started = NOW - timedelta(hours=2)
