@@ -19,6 +19,7 @@ from collectors.pricing.api import (
     one_currency_slots,
     pricing_target,
 )
+from collectors.pricing.schemas import SLOTS
 from collectors.pricing.store import AHEAD
 from enrich.api import params
 from enrich.api.influx_down import influx_down
@@ -31,7 +32,7 @@ class PricingSlots(APIView):
 
     @extend_schema(
         parameters=[SITE, OpenApiParameter("within", str, description="look-ahead, default 48h")],
-        responses=RESPONSES,
+        responses={**RESPONSES, 200: SLOTS},
     )
     def get(self, request):
         within = params.duration(request.query_params, "within", AHEAD)

@@ -6,6 +6,7 @@ from typing import Any
 
 STRING: dict[str, Any] = {"type": "string"}
 INTEGER: dict[str, Any] = {"type": "integer"}
+NUMBER: dict[str, Any] = {"type": "number"}
 BOOLEAN: dict[str, Any] = {"type": "boolean"}
 TIME: dict[str, Any] = {"type": "string", "format": "date-time"}  # ISO 8601 with its offset
 
