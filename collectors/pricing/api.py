@@ -52,6 +52,7 @@ from collectors.base import ConfigError
 from collectors.last_collection import last_collection
 from collectors.pipeline import target_for
 from collectors.pricing.adapter import MIN_HOURS  # a minute, as options.window_hours
+from collectors.pricing.schemas import WINDOWS
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
@@ -268,12 +269,15 @@ def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
         return influx_down(f"The {unreadable}", exc)
 
 
-def planning_schema(*own: OpenApiParameter):
+def planning_schema(answer: dict | type, *own: OpenApiParameter):
     """The OpenAPI schema of an endpoint that plans a window from the stored slots
-    (/api/pricing/windows, /api/plan): its own parameters, then `hours`, `before`, the split
-    rules and `site` they share (SHARED_PARAMETERS), and the shared error answers. The
-    description is the docstring of the endpoint's `get`."""
-    return extend_schema(parameters=[*own, *SHARED_PARAMETERS], responses=RESPONSES)
+    (/api/pricing/windows, /api/plan): its `answer` (collectors.pricing.schemas), its own
+    parameters, then `hours`, `before`, the split rules and `site` they share
+    (SHARED_PARAMETERS), and the shared error answers. The description is the docstring of the
+    endpoint's `get`."""
+    return extend_schema(
+        parameters=[*own, *SHARED_PARAMETERS], responses={**RESPONSES, 200: answer}
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -299,6 +303,7 @@ class PricingWindows(APIView):
     slots: one window, or its pieces (`windows`) when contiguous=false."""
 
     @planning_schema(
+        WINDOWS,
         OpenApiParameter(
             "within",
             str,

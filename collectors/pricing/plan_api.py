@@ -83,6 +83,7 @@ class LoadPlan(APIView):
     """The best window for a flexible load by cost plus carbon cost, from stored data."""
 
     @planning_schema(
+        dict,
         OpenApiParameter(
             "carbon_price",
             {"type": "number", "minimum": 0, "maximum": MAX_CARBON_PRICE},

@@ -22,3 +22,30 @@ SLOTS = shape(
         "slots": listing(SLOT),
     }
 )
+# The judged run of `hours` (/api/pricing/windows, /api/plan): where it starts and ends, its
+# pieces when split, and the slots it runs in (the first and last cut to it).
+RUN = {
+    "start": TIME,
+    "end": TIME,
+    "average_price": NUMBER,
+    "penalty_percent": NUMBER,
+    "max_windows": nullable(INTEGER),
+    "windows_used": INTEGER,
+    "penalty_cost": NUMBER,
+}
+WINDOWS = shape(
+    {
+        **HEAD,
+        "current_price": nullable(NUMBER),
+        "hours": NUMBER,
+        "within": STRING,
+        "before": nullable(TIME),
+        "contiguous": BOOLEAN,
+        "most_expensive": BOOLEAN,
+        "known_until": TIME,
+        **RUN,
+        "saving_vs_now": nullable(NUMBER),
+        "windows": listing(shape({"start": TIME, "end": TIME, "average_price": NUMBER})),
+        "slots": listing(SLOT),
+    }
+)

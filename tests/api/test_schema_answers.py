@@ -48,6 +48,7 @@ ASKED = {
     "/api/pricing/windows": [
         ("?hours=1&site={site}", 200),
         ("?hours=1&contiguous=false&site={site}", 200),
+        ("?hours=1&contiguous=false&max_windows=2&before=2026-05-01T20:00:00Z&site={site}", 200),
         ("?hours=0&site={site}", 400),
         ("?hours=1&site=999999", 404),
         ("?hours=1&site={bare}", 409),
