@@ -35,6 +35,7 @@ from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
 from collectors.pricing.api import hours_parameter, planning_answer, planning_schema, split_rules
 from collectors.pricing.loads import plan_for
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
+from collectors.pricing.schemas import PLAN
 from enrich.api import params
 from enrich.api.site import SITE, site_from_query
 
@@ -83,7 +84,7 @@ class LoadPlan(APIView):
     """The best window for a flexible load by cost plus carbon cost, from stored data."""
 
     @planning_schema(
-        dict,
+        PLAN,
         OpenApiParameter(
             "carbon_price",
             {"type": "number", "minimum": 0, "maximum": MAX_CARBON_PRICE},

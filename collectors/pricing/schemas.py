@@ -49,3 +49,78 @@ WINDOWS = shape(
         "slots": listing(SLOT),
     }
 )
+# What a window of /api/plan costs and emits per kWh (collectors.pricing.plan_inputs._figures):
+# with `kw`, also in all (`cost`, `emissions_kg`); carbon is null where none is known.
+FIGURES = {
+    "start": TIME,
+    "end": TIME,
+    "average_price": NUMBER,
+    "average_carbon": nullable(NUMBER),
+    "average_score": NUMBER,
+    "carbon_last_known_hours": NUMBER,
+    "windows_used": INTEGER,
+    "penalty_cost": NUMBER,
+}
+IN_ALL = {"cost": NUMBER, "emissions_kg": nullable(NUMBER)}
+# Another window against the plan's: positive savings mean the plan is better.
+AGAINST = shape(
+    {**FIGURES, "price_saving": NUMBER, "carbon_saving": nullable(NUMBER)},
+    {**IN_ALL, "cost_saving": NUMBER, "emissions_saving_kg": nullable(NUMBER)},
+)
+PLAN = shape(
+    {
+        **HEAD,
+        "carbon_unit": STRING,
+        "hours": NUMBER,
+        "before": TIME,
+        "contiguous": BOOLEAN,
+        "carbon_price": NUMBER,
+        "carbon_price_unit": STRING,
+        "kw": nullable(NUMBER),
+        "kwh": nullable(NUMBER),
+        **RUN,
+        "carbon": shape(
+            {
+                "provider": nullable(STRING),
+                "region": nullable(STRING),
+                "known": BOOLEAN,
+                "forecast_until": nullable(TIME),
+                "known_from": nullable(TIME),
+                "message": nullable(STRING),
+            },
+            description="Where the carbon comes from, how far it is known, or why it is not.",
+        ),
+        **FIGURES,
+        "windows": listing(
+            shape(
+                {
+                    "start": TIME,
+                    "end": TIME,
+                    "average_price": NUMBER,
+                    "average_carbon": nullable(NUMBER),
+                }
+            )
+        ),
+        "slots": listing(
+            shape(
+                {
+                    "start": TIME,
+                    "end": TIME,
+                    "price": NUMBER,
+                    "carbon": nullable(NUMBER),
+                    "carbon_last_known": BOOLEAN,
+                }
+            )
+        ),
+        "compared": shape(
+            {
+                "running_now": nullable(AGAINST),
+                "cheapest": AGAINST,
+                "greenest": nullable(AGAINST),
+            }
+        ),
+        "pareto": nullable(listing(shape(FIGURES, IN_ALL))),
+        "prices_until": TIME,
+    },
+    IN_ALL,
+)

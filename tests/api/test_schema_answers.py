@@ -63,6 +63,8 @@ ASKED = {
     "/api/plan": [
         ("?hours=1&site={site}", 200),
         ("?hours=1&carbon_price=100&kw=2&site={site}", 200),
+        ("?hours=1&pareto=true&kw=2&site={site}", 200),
+        ("?hours=1&kw=2&site={priced}", 200),
         ("?hours=1&kw=0&site={site}", 400),
         ("?hours=1&site=999999", 404),
         ("?hours=1&site={bare}", 409),
@@ -163,8 +165,9 @@ def url(path: str, query: str, filled: dict) -> str:
 def install(collected, replay_server, settings, tmp_path):
     """The plan tests' site with prices and carbon collected (the carbon provider's budget one
     that cannot be read), an air quality provider, a Google Calendar never connected, a site
-    with none, a flexible load, retention runs (one with an alert), two registry entities,
-    an archive folder; a signed-in client (a read-only user's, as Home Assistant's)."""
+    with none, one with the same prices and no carbon, a flexible load, retention runs (one
+    with an alert), two registry entities, an archive folder; a signed-in client (a read-only
+    user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
     # /api/enrichment/current's other providers' shapes: a budget that cannot be read, an
@@ -174,6 +177,11 @@ def install(collected, replay_server, settings, tmp_path):
     carbon.save()
     ProviderConfig.objects.create(site=collected, source="occupancy", provider="google_calendar")
     bare = Site.objects.create(name="Bare", latitude=52.5, longitude=13.4)
+    # Twyford's stored prices, no carbon: a plan on price alone.
+    priced = Site.objects.create(name="Priced", latitude=51.48, longitude=-0.86,
+                                 timezone="Europe/London", pricing_region="C")  # fmt: skip
+    ProviderConfig.objects.create(site=priced, source="electricity_pricing", provider="octopus",
+                                  options={"base_url": replay_server.url})  # fmt: skip
     FlexibleLoad.objects.create(site=collected, name="Dishwasher", hours=2, deadline="07:00")
     started = NOW - timedelta(hours=2)
     run = RetentionRun.objects.create(
@@ -194,7 +202,8 @@ def install(collected, replay_server, settings, tmp_path):
     odd = Entity.objects.create(entity_id="sensor.odd", kind="power", layout="", measurement="W")
     client = APIClient()
     client.force_authenticate(get_user_model().objects.create_user("home-assistant"))
-    filled = {"run": run.pk, "bare": bare.pk, "odd": odd.entity_id, "site": collected.pk}
+    filled = {"run": run.pk, "bare": bare.pk, "priced": priced.pk, "odd": odd.entity_id,
+              "site": collected.pk}  # fmt: skip
     return client, filled
 
 
