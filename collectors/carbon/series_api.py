@@ -30,6 +30,7 @@ from collectors.carbon.choice import (
     no_provider,
 )
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
+from collectors.carbon.schemas import series
 from collectors.last_collection import last_collection
 from collectors.pricing.api import RESPONSES, _iso
 from enrich.api import params
@@ -108,7 +109,7 @@ class CarbonSeries(APIView):
                 description="hours back, 1..168 (default 24)",
             ),
         ],
-        responses=RESPONSES,
+        responses={**RESPONSES, 200: series(FIELDS)},
     )
     def get(self, request):
         hours = params.integer(request.query_params, "hours", 24, minimum=1, maximum=168)

@@ -72,6 +72,7 @@ ASKED = {
     "/api/plan/loads": [("?site={site}", 200), ("?site=0", 400), ("?site=999999", 404)],
     "/api/carbon/series": [
         ("?site={site}", 200),
+        ("?site={uncollected}", 200),
         ("?hours=0&site={site}", 400),
         ("?site=999999", 404),
         ("?site={bare}", 409),
@@ -165,9 +166,9 @@ def url(path: str, query: str, filled: dict) -> str:
 def install(collected, replay_server, settings, tmp_path):
     """The plan tests' site with prices and carbon collected (the carbon provider's budget one
     that cannot be read), an air quality provider, a Google Calendar never connected, a site
-    with none, one with the same prices and no carbon, a flexible load, retention runs (one
-    with an alert), two registry entities, an archive folder; a signed-in client (a read-only
-    user's, as Home Assistant's)."""
+    with none, one with the same prices and no carbon, one with a carbon provider it cannot
+    collect yet, a flexible load, retention runs (one with an alert), two registry entities,
+    an archive folder; a signed-in client (a read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
     # /api/enrichment/current's other providers' shapes: a budget that cannot be read, an
@@ -182,6 +183,10 @@ def install(collected, replay_server, settings, tmp_path):
                                  timezone="Europe/London", pricing_region="C")  # fmt: skip
     ProviderConfig.objects.create(site=priced, source="electricity_pricing", provider="octopus",
                                   options={"base_url": replay_server.url})  # fmt: skip
+    # A carbon provider never collected: no carbon series, the reason why.
+    uncollected = Site.objects.create(name="Uncollected", latitude=51.48, longitude=-0.86)
+    ProviderConfig.objects.create(site=uncollected, source="carbon_intensity",
+                                  provider="uk_carbon_intensity")  # fmt: skip
     FlexibleLoad.objects.create(site=collected, name="Dishwasher", hours=2, deadline="07:00")
     started = NOW - timedelta(hours=2)
     run = RetentionRun.objects.create(
@@ -203,7 +208,7 @@ def install(collected, replay_server, settings, tmp_path):
     client = APIClient()
     client.force_authenticate(get_user_model().objects.create_user("home-assistant"))
     filled = {"run": run.pk, "bare": bare.pk, "priced": priced.pk, "odd": odd.entity_id,
-              "site": collected.pk}  # fmt: skip
+              "uncollected": uncollected.pk, "site": collected.pk}  # fmt: skip
     return client, filled
 
 
