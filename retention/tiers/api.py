@@ -47,6 +47,7 @@ from retention.models import Entity, RetentionRun
 from retention.queued import queue, record_queued_run
 from retention.tiers import tasks
 from retention.tiers.safety import check_range
+from retention.tiers.schemas import SERIES
 from retention.tiers.series import entity_series
 from retention.timeutil import utc_midnight
 
@@ -130,7 +131,7 @@ class SeriesView(APIView):
             OpenApiParameter("start", str, required=True, description="ISO 8601 with zone"),
             OpenApiParameter("end", str, required=True, description="ISO 8601 with zone"),
         ],
-        responses={200: dict, 400: dict, 404: dict, 409: dict, 503: dict},
+        responses={200: SERIES, 400: dict, 404: dict, 409: dict, 503: dict},
         description="200: entity_id, kind, unit (of the readings: `value`, `avg_value`, ...; "
         "empty for a weather entity), attribute_units, start, end (UTC) and segments (each "
         "with its resolution: raw, hourly, daily, or archived: days whose rows left InfluxDB "
