@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from enrich.access import ScopedThrottle
 from enrich.api import params
+from enrich.api.schemas import health
 from enrich.api.serializers import SiteSerializer
 from enrich.health import check_services, without_detail
 from enrich.liveness import processes
@@ -27,7 +28,7 @@ class HealthView(APIView):
     # Monitors poll it, and it must answer at once while Redis (the throttles' store) is down.
     throttle_classes = []
 
-    @extend_schema(responses={200: dict, 503: dict})
+    @extend_schema(responses={200: health(True), 503: health(False)})
     def get(self, request):
         result = check_services()
         if not request.user.is_authenticated:

@@ -1,0 +1,15 @@
+"""The answers of enrich.api's own endpoints, as docs/api.md describes them."""
+
+from enrich.api.shapes import BOOLEAN, NUMBER, STRING, choice, shape
+from enrich.health import CHECKS
+
+# Anyone gets each service's `ok`; a signed-in caller also its `detail` (its version, or the
+# error) and `ms` (how long the check took).
+SERVICE = shape({"ok": BOOLEAN}, {"detail": STRING, "ms": NUMBER})
+
+
+def health(ok: bool) -> dict:
+    """GET /api/health/'s answer: all services answering (200), or not all (503)."""
+    return shape(
+        {"ok": choice([ok], BOOLEAN), "services": shape({name: SERVICE for name in CHECKS})}
+    )
