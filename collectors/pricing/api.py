@@ -52,7 +52,7 @@ from collectors.base import ConfigError
 from collectors.last_collection import last_collection
 from collectors.pipeline import target_for
 from collectors.pricing.adapter import MIN_HOURS  # a minute, as options.window_hours
-from collectors.pricing.schemas import WINDOWS
+from collectors.pricing.schemas import ERRORS, WINDOWS
 from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_slot
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
@@ -247,7 +247,7 @@ SHARED_PARAMETERS = [
 ]  # fmt: skip
 
 
-RESPONSES = {200: dict, 400: dict, 404: dict, 409: dict, 503: dict}
+RESPONSES = {200: dict, **ERRORS}
 
 
 def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:

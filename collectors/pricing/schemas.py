@@ -1,7 +1,18 @@
 """The answers of the price endpoints (GET /api/pricing/slots, /api/pricing/windows,
 /api/plan), as docs/api.md and docs/plan.md describe them."""
 
-from enrich.api.shapes import BOOLEAN, INTEGER, NUMBER, STRING, TIME, listing, nullable, shape
+from enrich.api.openapi import DETAIL  # {"detail": ...}, as the errors of access
+from enrich.api.shapes import (
+    BOOLEAN,
+    INTEGER,
+    NUMBER,
+    STRING,
+    TIME,
+    listing,
+    mapping,
+    nullable,
+    shape,
+)
 
 # What every price answer starts with (collectors.pricing.api.answer_head).
 HEAD = {
@@ -124,3 +135,22 @@ PLAN = shape(
     },
     IN_ALL,
 )
+# The errors of the price and carbon endpoints (collectors.pricing.api.RESPONSES).
+ERRORS = {
+    400: mapping(STRING, "parameter: what is wrong with it"),
+    404: shape({"site": STRING}),
+    409: shape(
+        {"detail": STRING},
+        {
+            "known": shape(
+                {
+                    "prices_until": nullable(TIME),
+                    "carbon_forecast_until": nullable(TIME),
+                    "carbon_known_from": nullable(TIME),
+                },
+                description="How far prices and carbon are stored (/api/plan).",
+            )
+        },
+    ),
+    503: DETAIL,
+}

@@ -68,6 +68,7 @@ ASKED = {
         ("?hours=1&kw=0&site={site}", 400),
         ("?hours=1&site=999999", 404),
         ("?hours=1&site={bare}", 409),
+        ("?hours=20&before=2026-05-02T12:00:00Z&site={site}", 409),  # prices end at 23:00
     ],  # fmt: skip
     "/api/plan/loads": [("?site={site}", 200), ("?site=0", 400), ("?site=999999", 404)],
     "/api/carbon/series": [
