@@ -1,6 +1,7 @@
 """The answer of GET /api/enrichment/current (collectors.api), as docs/api.md describes it."""
 
 from collectors.models import CollectorRun
+from enrich.api.schemas import FOR_SITE
 from enrich.api.shapes import (
     BOOLEAN,
     INTEGER,
@@ -79,7 +80,7 @@ SOURCE = one_of(
 )
 CURRENT = shape(
     {
-        "site": shape({"id": INTEGER, "name": STRING}),
+        "site": FOR_SITE,
         "now": TIME,
         "sources": shape({source: SOURCE for source in SOURCES}),
     }

@@ -3,7 +3,8 @@ describes it."""
 
 from collections.abc import Mapping
 
-from enrich.api.shapes import INTEGER, NUMBER, STRING, TIME, choice, listing, nullable, shape
+from enrich.api.schemas import FOR_SITE
+from enrich.api.shapes import NUMBER, STRING, TIME, choice, listing, nullable, shape
 
 POINTS = listing(shape({"time": TIME, "value": NUMBER}))
 
@@ -12,7 +13,7 @@ def series(fields: Mapping[str, str]) -> dict:
     """The answer, whose `field` is one of `fields` and `unit` its unit."""
     return shape(
         {
-            "site": shape({"id": INTEGER, "name": STRING}),
+            "site": FOR_SITE,
             "provider": STRING,
             "region": STRING,
             "field": choice(fields),

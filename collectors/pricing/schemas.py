@@ -2,6 +2,7 @@
 /api/plan), as docs/api.md and docs/plan.md describe them."""
 
 from enrich.api.openapi import DETAIL  # {"detail": ...}, as the errors of access
+from enrich.api.schemas import FOR_SITE
 from enrich.api.shapes import (
     BOOLEAN,
     INTEGER,
@@ -16,7 +17,7 @@ from enrich.api.shapes import (
 
 # What every price answer starts with (collectors.pricing.api.answer_head).
 HEAD = {
-    "site": shape({"id": INTEGER, "name": STRING}),
+    "site": FOR_SITE,
     "provider": STRING,
     "region": STRING,
     "currency": STRING,
