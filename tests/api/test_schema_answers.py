@@ -7,7 +7,7 @@ type one declared for that status, and its body valid against that status's sche
 declared type, enum, minimum and maximum are those its endpoint reads: asked at their edges."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import jsonschema
 import pytest
@@ -21,6 +21,7 @@ from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from retention.models import Alert, Entity, RetentionRun
+from retention.tiers import runner as tiers
 from tests.support import configs
 from tests.support.plan import NOW
 from tests.support.ports import free_port
@@ -80,6 +81,7 @@ ASKED = {
     ],  # fmt: skip
     "/api/series": [
         (f"?entity_id=sensor.fridge_power&{SERIES}", 200),
+        ("?entity_id=sensor.fridge_power&start=2026-04-29T00:00:00Z&end=2026-05-01T00:00:00Z", 200),
         (f"?entity_id=sensor.fridge_power&{SERIES}&resolution=raw", 400),
         (f"?entity_id=sensor.nobody&{SERIES}", 404),
         (f"?entity_id={{odd}}&{SERIES}", 409),
@@ -167,9 +169,10 @@ def url(path: str, query: str, filled: dict) -> str:
 def install(collected, replay_server, settings, tmp_path):
     """The plan tests' site with prices and carbon collected (the carbon provider's budget one
     that cannot be read), an air quality provider, a Google Calendar never connected, a site
-    with none, one with the same prices and no carbon, one with a carbon provider it cannot
-    collect yet, a flexible load, retention runs (one with an alert), two registry entities,
-    an archive folder; a signed-in client (a read-only user's, as Home Assistant's)."""
+    with none, one with the same prices and no carbon, one whose carbon provider never
+    collected, a flexible load, retention runs (one with an alert), two registry entities (the
+    fridge's first day downsampled to hourly rows), an archive folder; a signed-in client (a
+    read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
     # /api/enrichment/current's other providers' shapes: a budget that cannot be read, an
@@ -205,6 +208,8 @@ def install(collected, replay_server, settings, tmp_path):
                       {"domain": "sensor", "entity_id": "fridge_power"})
               for hour, watts in ((20, 80.0), (10, 1.5), (3, 95.0))]  # fmt: skip
     get_timeseries().write(settings.INFLUXDB_DATABASE, fridge)
+    # The first of its days held as hourly rows: a series of raw points and tier rows.
+    assert tiers.downsample_hourly(date(2026, 4, 29), date(2026, 4, 30)).status == "ok"
     odd = Entity.objects.create(entity_id="sensor.odd", kind="power", layout="", measurement="W")
     client = APIClient()
     client.force_authenticate(get_user_model().objects.create_user("home-assistant"))
