@@ -35,7 +35,7 @@ from collectors.models import MAX_CARBON_PRICE, MAX_LOAD_KW, FlexibleLoad
 from collectors.pricing.api import hours_parameter, planning_answer, planning_schema, split_rules
 from collectors.pricing.loads import plan_for
 from collectors.pricing.plan_inputs import PlanRequest, plan_answer
-from collectors.pricing.schemas import PLAN
+from collectors.pricing.schemas import LOADS, PLAN
 from enrich.api import params
 from enrich.api.site import SITE, site_from_query
 
@@ -136,7 +136,7 @@ class LoadPlans(APIView):
             "none is configured."
         ),
         parameters=[SITE],
-        responses={200: dict, 400: dict, 404: dict},
+        responses={200: LOADS, 400: dict, 404: dict},
     )
     def get(self, request):
         site = site_from_query(request.query_params)  # an unknown site: 404

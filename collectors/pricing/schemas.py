@@ -136,6 +136,44 @@ PLAN = shape(
     },
     IN_ALL,
 )
+# How far prices and carbon are stored, where too little is for a plan.
+KNOWN = shape(
+    {
+        "prices_until": nullable(TIME),
+        "carbon_forecast_until": nullable(TIME),
+        "carbon_known_from": nullable(TIME),
+    },
+    description="How far prices and carbon are stored (/api/plan).",
+)
+# GET /api/plan/loads (collectors.pricing.plan_api.LoadPlans): each load's settings and
+# `loads.plan_for`'s plan, or why there is none.
+LOADS = shape(
+    {
+        "site": FOR_SITE,
+        "now": TIME,
+        "loads": listing(
+            shape(
+                {
+                    "id": INTEGER,
+                    "name": STRING,
+                    "hours": NUMBER,
+                    "deadline": {**STRING, "description": "Local time, HH:MM."},
+                    "timezone": STRING,
+                    "carbon_price": nullable(NUMBER),
+                    "kw": nullable(NUMBER),
+                    "contiguous": BOOLEAN,
+                    "max_windows": nullable(INTEGER),
+                    "load": STRING,
+                    "start": nullable(TIME),
+                    "before": nullable(TIME),
+                    "plan": nullable(PLAN),
+                    "message": nullable(STRING),
+                    "known": nullable(KNOWN),
+                }
+            )
+        ),
+    }
+)
 # The errors of the price and carbon endpoints (collectors.pricing.api.RESPONSES).
 ERRORS = {
     400: mapping(STRING, "parameter: what is wrong with it"),
@@ -143,14 +181,7 @@ ERRORS = {
     409: shape(
         {"detail": STRING},
         {
-            "known": shape(
-                {
-                    "prices_until": nullable(TIME),
-                    "carbon_forecast_until": nullable(TIME),
-                    "carbon_known_from": nullable(TIME),
-                },
-                description="How far prices and carbon are stored (/api/plan).",
-            )
+            "known": KNOWN,
         },
     ),
     503: DETAIL,

@@ -170,7 +170,8 @@ def install(collected, replay_server, settings, tmp_path):
     """The plan tests' site with prices and carbon collected (the carbon provider's budget one
     that cannot be read), an air quality provider, a Google Calendar never connected, a site
     with none, one with the same prices and no carbon, one whose carbon provider never
-    collected, a flexible load, retention runs (one with an alert), two registry entities (the
+    collected, a flexible load planned and one
+    with too little stored, retention runs (one with an alert), two registry entities (the
     fridge's first day downsampled to hourly rows), an archive folder; a signed-in client (a
     read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
@@ -192,6 +193,8 @@ def install(collected, replay_server, settings, tmp_path):
     ProviderConfig.objects.create(site=uncollected, source="carbon_intensity",
                                   provider="uk_carbon_intensity")  # fmt: skip
     FlexibleLoad.objects.create(site=collected, name="Dishwasher", hours=2, deadline="07:00")
+    # One no plan fits: its next deadline (07:00 on 3 May) lies past the stored prices.
+    FlexibleLoad.objects.create(site=collected, name="Laundry", hours=24, deadline="07:00")
     started = NOW - timedelta(hours=2)
     run = RetentionRun.objects.create(
         operation="downsample_hourly", status="ok", started=started, finished=NOW,
