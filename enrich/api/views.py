@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from enrich.access import ScopedThrottle
 from enrich.api import params
-from enrich.api.schemas import health
+from enrich.api.schemas import PROCESSES, health
 from enrich.api.serializers import SiteSerializer
 from enrich.health import check_services, without_detail
 from enrich.liveness import processes
@@ -41,7 +41,7 @@ class ProcessesView(APIView):
     tasks the beat leaves out (a crontab time zone this host cannot load), with the reasons
     (enrich.liveness). Always 200 while it can answer: `ok` says whether all is well."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: PROCESSES})
     def get(self, request):
         return Response(processes())
 

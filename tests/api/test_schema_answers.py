@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 from django.contrib.auth import get_user_model
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from rest_framework.test import APIClient
 
 from collectors.models import FlexibleLoad
@@ -20,9 +21,12 @@ from enrich import influx
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
+from enrich.redis import alive
+from enrich.schedules import ENTRY_NAMES
 from retention.models import Alert, Entity, RetentionRun
 from retention.tiers import runner as tiers
 from tests.support import configs
+from tests.support.beat import store_zone
 from tests.support.plan import NOW
 from tests.support.ports import free_port
 
@@ -172,7 +176,8 @@ def install(collected, replay_server, settings, tmp_path):
     with none, one with the same prices and no carbon, one whose carbon provider never
     collected, a flexible load planned and one
     with too little stored, retention runs (one with an alert), two registry entities (the
-    fridge's first day downsampled to hourly rows), an archive folder; a signed-in client (a
+    fridge's first day downsampled to hourly rows), an archive folder, a beat and a worker alive,
+    a schedule the beat leaves out and one disabled; a signed-in client (a
     read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
@@ -213,6 +218,15 @@ def install(collected, replay_server, settings, tmp_path):
     get_timeseries().write(settings.INFLUXDB_DATABASE, fridge)
     # The first of its days held as hourly rows: a series of raw points and tier rows.
     assert tiers.downsample_hourly(date(2026, 4, 29), date(2026, 4, 30)).status == "ok"
+    # /api/processes/: a beat and a worker alive, a task on a crontab whose zone this host
+    # cannot load, one of enrich's own entries disabled in the admin.
+    alive.record_beat(host="beat-host", pid=1)
+    alive.record_worker("collectors@host", ["collectors"])
+    away = CrontabSchedule.objects.create(minute="5", hour="*", timezone="UTC")
+    PeriodicTask.objects.create(name="Hourly away", task="enrich.check_services", crontab=away)
+    store_zone(away, "Mars/Base")
+    PeriodicTask.objects.create(name=min(ENTRY_NAMES), task="enrich.check_services",
+                                crontab=away, enabled=False)  # fmt: skip
     odd = Entity.objects.create(entity_id="sensor.odd", kind="power", layout="", measurement="W")
     client = APIClient()
     client.force_authenticate(get_user_model().objects.create_user("home-assistant"))
