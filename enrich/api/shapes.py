@@ -9,6 +9,7 @@ INTEGER: dict[str, Any] = {"type": "integer"}
 NUMBER: dict[str, Any] = {"type": "number"}
 BOOLEAN: dict[str, Any] = {"type": "boolean"}
 TIME: dict[str, Any] = {"type": "string", "format": "date-time"}  # ISO 8601 with its offset
+DATE: dict[str, Any] = {"type": "string", "format": "date"}  # YYYY-MM-DD
 
 
 def shape(required: dict, optional: dict | None = None, description: str = "") -> dict:

@@ -44,6 +44,7 @@ from retention.rollups.materialized import (
     check_view,
 )
 from retention.rollups.queries import activity_since, activity_until
+from retention.rollups.schemas import VIEW_ROWS
 from retention.rollups.tasks import rebuild
 
 # Another name is a 404 listing the views.
@@ -81,7 +82,7 @@ class ViewRows(APIView):
             ),
             VIEW_NAME,
         ],
-        responses={200: dict, 400: dict, 404: dict},
+        responses={200: VIEW_ROWS, 400: dict, 404: dict},
     )
     def get(self, request, name: str):
         if name not in VIEWS:

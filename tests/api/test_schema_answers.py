@@ -23,6 +23,7 @@ from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
 from enrich.redis import alive
 from enrich.schedules import ENTRY_NAMES
+from retention import models as stored
 from retention.models import Alert, Entity, RetentionRun
 from retention.tiers import runner as tiers
 from tests.support import configs
@@ -92,6 +93,8 @@ ASKED = {
     ],  # fmt: skip
     "/api/views/{name}": [
         ("daily_carbon_summary", 200),
+        ("daily_energy_by_device", 200),
+        ("hourly_room_activity", 200),
         ("hourly_room_activity?area=x", 200),
         ("daily_energy_by_device?start=2026-1-1", 400),
         ("nope", 404),
@@ -176,7 +179,7 @@ def install(collected, replay_server, settings, tmp_path):
     with none, one with the same prices and no carbon, one whose carbon provider never
     collected, a flexible load planned and one
     with too little stored, retention runs (one with an alert), two registry entities (the
-    fridge's first day downsampled to hourly rows), an archive folder, a beat and a worker alive,
+    fridge's first day downsampled to hourly rows), an archive folder, rows of each view, a beat and a worker alive,
     a schedule the beat leaves out and one disabled; a signed-in client (a
     read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
@@ -218,6 +221,25 @@ def install(collected, replay_server, settings, tmp_path):
     get_timeseries().write(settings.INFLUXDB_DATABASE, fridge)
     # The first of its days held as hourly rows: a series of raw points and tier rows.
     assert tiers.downsample_hourly(date(2026, 4, 29), date(2026, 4, 30)).status == "ok"
+    # A row of each view, one of them with every value that can be null null.
+    stored.DailyEnergyByDevice.objects.create(
+        entity_id="sensor.fridge_power", date=date(2026, 4, 29), total_kwh=1.2, avg_power=50.0,
+        peak_power=95.0, cost=0.3, currency="GBP", cost_source="price_slots", source_points=3,
+    )  # fmt: skip
+    stored.DailyEnergyByDevice.objects.create(
+        entity_id="sensor.oven_power", date=date(2026, 4, 29), total_kwh=0.0, cost_source="none",
+        partial=True,
+    )  # fmt: skip
+    stored.HourlyRoomActivity.objects.create(
+        area="Kitchen", hour=NOW - timedelta(hours=3), day_of_week=4, motion_count=2,
+        occupancy_rate=0.5,
+    )  # fmt: skip
+    stored.DailyCarbonSummary.objects.create(
+        date=date(2026, 4, 29), region="South England", avg_carbon=150.0, min_carbon=90.0,
+        max_carbon=210.0, avg_renewable=40.0, source_points=48,
+    )  # fmt: skip
+    stored.DailyCarbonSummary.objects.create(date=date(2026, 4, 30), region="South England")
+    stored.ViewState.objects.create(view="daily_carbon_summary", last_refreshed=NOW, watermark=NOW)
     # /api/processes/: a beat and a worker alive, a task on a crontab whose zone this host
     # cannot load, one of enrich's own entries disabled in the admin.
     alive.record_beat(host="beat-host", pid=1)
