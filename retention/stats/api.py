@@ -14,6 +14,7 @@ from retention import liveness
 from retention.models import RetentionRun
 from retention.stats.history import run_summary
 from retention.stats.measure import storage_stats
+from retention.stats.schemas import HISTORY, RUN_DETAIL
 
 DEFAULT_DAYS = 30
 MAX_RUNS = 5000  # a 365-day history of frequent view refreshes stays a sane response
@@ -42,7 +43,7 @@ class RetentionRunDetail(APIView):
                 location="path",
             )
         ],
-        responses={200: dict, 400: dict, 404: dict},
+        responses={200: RUN_DETAIL, 400: dict, 404: dict},
     )
     def get(self, request, run_id: str):
         pk = params.integer({"run_id": run_id}, "run_id", minimum=1)
@@ -68,7 +69,7 @@ class RetentionHistory(APIView):
             ),
             OpenApiParameter("status", str, enum=RetentionRun.Status.values),
         ],
-        responses={200: dict, 400: dict},
+        responses={200: HISTORY, 400: dict},
     )
     def get(self, request):
         query = request.query_params

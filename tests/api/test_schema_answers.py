@@ -103,7 +103,12 @@ ASKED = {
     "/retention/alerts": [("", 200), ("?days=0", 400)],
     "/retention/archive/years": [("", 200)],
     "/retention/stats": [("", 200)],
-    "/retention/history": [("", 200), ("?type=archive&status=failed", 200), ("?days=0", 400)],
+    "/retention/history": [
+        ("", 200),
+        ("?days=365", 200),  # the runs of the install, started before NOW (1 May)
+        ("?days=365&type=archive&status=failed", 200),
+        ("?days=0", 400),
+    ],
     "/retention/runs/{run_id}": [("{run}", 200), ("abc", 400), ("999999", 404)],
     "/api/schema/": [("?format=json", 200), ("?format=json&lang=xx", 400)],
     "/api/docs/": [("", 200), ("?lang=xx", 400)],
@@ -178,7 +183,7 @@ def install(collected, replay_server, settings, tmp_path):
     that cannot be read), an air quality provider, a Google Calendar never connected, a site
     with none, one with the same prices and no carbon, one whose carbon provider never
     collected, a flexible load planned and one
-    with too little stored, retention runs (one with an alert), two registry entities (the
+    with too little stored, retention runs (one with an alert, one of a view), two registry entities (the
     fridge's first day downsampled to hourly rows), an archive folder, rows of each view, a beat and a worker alive,
     a schedule the beat leaves out and one disabled; a signed-in client (a
     read-only user's, as Home Assistant's)."""
@@ -212,6 +217,8 @@ def install(collected, replay_server, settings, tmp_path):
         operation="archive", status="failed", started=started, errors="S3 refused"
     )
     Alert.objects.create(run=failed, kind="failed", message="S3 refused")
+    RetentionRun.objects.create(operation="view_refresh", status="ok", started=started,
+                                details={"view": "daily_carbon_summary"})  # fmt: skip
     Entity.objects.create(entity_id="sensor.fridge_power", kind="power", layout="official",
                           measurement="W", unit="W", area="Kitchen")  # fmt: skip
     settings.HA_INFLUXDB_DATABASE = settings.TIER_DATABASE = settings.INFLUXDB_DATABASE
