@@ -21,6 +21,7 @@ from retention.models import ArchiveObject
 from retention.schema import METRICS_MEASUREMENT
 from retention.stats.alerts import alert_summary, open_alerts, with_state
 from retention.stats.history import iso
+from retention.stats.schemas import ALERTS, ARCHIVE_YEARS
 
 # Each series with its unit: the sizes in bytes, the reduction in percent.
 SERIES_UNITS = {
@@ -79,7 +80,7 @@ class AlertList(APIView):
     MAX_ALERTS; `count` says how many there are, `truncated` whether some were left out), each
     with `cleared`: when its incident was over (null while open)."""
 
-    @extend_schema(parameters=[DAYS], responses={200: dict, 400: dict})
+    @extend_schema(parameters=[DAYS], responses={200: ALERTS, 400: dict})
     def get(self, request):
         days = params.integer(request.query_params, "days", 30, minimum=1, maximum=3650)
         since = datetime.now(UTC) - timedelta(days=days)
@@ -101,7 +102,7 @@ class AlertList(APIView):
 class ArchiveYears(APIView):
     """Archive objects (not expired) per year of the data they hold."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: ARCHIVE_YEARS})
     def get(self, request):
         years = (
             ArchiveObject.objects.filter(expired__isnull=True)

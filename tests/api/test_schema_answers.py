@@ -24,7 +24,7 @@ from enrich.readings import Reading
 from enrich.redis import alive
 from enrich.schedules import ENTRY_NAMES
 from retention import models as stored
-from retention.models import Alert, Entity, RetentionRun
+from retention.models import Alert, ArchiveObject, Entity, RetentionRun
 from retention.tiers import runner as tiers
 from tests.support import configs
 from tests.support.beat import store_zone
@@ -182,11 +182,11 @@ def install(collected, replay_server, settings, tmp_path):
     """The plan tests' site with prices and carbon collected (the carbon provider's budget one
     that cannot be read), an air quality provider, a Google Calendar never connected, a site
     with none, one with the same prices and no carbon, one whose carbon provider never
-    collected, a flexible load planned and one
-    with too little stored, retention runs (one with an alert, one of a view), two registry entities (the
-    fridge's first day downsampled to hourly rows), an archive folder, rows of each view, a beat and a worker alive,
-    a schedule the beat leaves out and one disabled; a signed-in client (a
-    read-only user's, as Home Assistant's)."""
+    collected, a flexible load planned and one with too little stored, retention runs (one
+    with an alert, one of a view), an alert of a condition, an archive object, two registry
+    entities (the fridge's first day downsampled to hourly rows), an archive folder, rows of
+    each view, a beat and a worker alive, a schedule the beat leaves out and one disabled; a
+    signed-in client (a read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
     # /api/enrichment/current's other providers' shapes: a budget that cannot be read, an
@@ -217,6 +217,13 @@ def install(collected, replay_server, settings, tmp_path):
         operation="archive", status="failed", started=started, errors="S3 refused"
     )
     Alert.objects.create(run=failed, kind="failed", message="S3 refused")
+    Alert.objects.create(kind="gone_from_ha", message="sensor.old is gone", sent=NOW,
+                         delivery_error="the webhook refused it", cleared=NOW)  # fmt: skip
+    ArchiveObject.objects.create(
+        key="archives/2024/data_2024-03-01.parquet", target="local", start_date=date(2024, 3, 1),
+        end_date=date(2024, 3, 1), record_count=24, file_size=2048, checksum="0" * 64,
+        compression="snappy", created=NOW,
+    )  # fmt: skip
     RetentionRun.objects.create(operation="view_refresh", status="ok", started=started,
                                 details={"view": "daily_carbon_summary"})  # fmt: skip
     Entity.objects.create(entity_id="sensor.fridge_power", kind="power", layout="official",
