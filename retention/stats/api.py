@@ -14,7 +14,7 @@ from retention import liveness
 from retention.models import RetentionRun
 from retention.stats.history import run_summary
 from retention.stats.measure import storage_stats
-from retention.stats.schemas import HISTORY, RUN_DETAIL
+from retention.stats.schemas import HISTORY, RUN_DETAIL, STATS
 
 DEFAULT_DAYS = 30
 MAX_RUNS = 5000  # a 365-day history of frequent view refreshes stays a sane response
@@ -24,7 +24,7 @@ class RetentionStats(APIView):
     """Storage figures: sizes per tier, archive, savings against keeping all data raw, cost,
     last runs and open alerts. Each figure has a unit; an unmeasurable one is null + reason."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: STATS})
     def get(self, request):
         liveness.close_dead()
         return Response(storage_stats())

@@ -5,6 +5,7 @@ from enrich.api import shapes
 from enrich.api.shapes import BOOLEAN, INTEGER, NUMBER, STRING, TIME, nullable, shape
 from retention.models import Alert, RetentionRun
 from retention.stats.alerts import CONDITION_OPERATION, CONDITION_OPERATION_LABEL
+from retention.stats.measure import LAST_RUNS
 
 OPERATION, STATUS = RetentionRun.Operation, RetentionRun.Status
 # A run as the API shows it (retention.stats.history.run_summary); units in the key names.
@@ -77,5 +78,68 @@ ARCHIVE_YEARS = shape(
         "years": shapes.listing(
             shape({"year": INTEGER, "objects": INTEGER, "bytes": INTEGER, "records": INTEGER})
         )
+    }
+)
+
+
+def figure(unit: dict, measured: dict | None = None, always: dict | None = None) -> dict:
+    """A figure of GET /retention/stats (retention.stats.measure): its `value` in `unit`, null
+    with the `reason` when it cannot be measured; `measured`: what a measured one also says."""
+    return shape(
+        {"value": nullable(NUMBER), "unit": unit, **(always or {})},
+        {"reason": STRING, **(measured or {})},
+    )
+
+
+SIZE = {"bytes": INTEGER, "formula": STRING}
+TIER = figure(
+    shapes.choice(["GB"]),
+    {"bytes": INTEGER, "note": STRING},
+    {"database": STRING, "retention_policies": shapes.listing(STRING)},
+)
+STATS = shape(
+    {
+        "measured_at": TIME,
+        "units": shape({"GB": STRING, "bytes/point": STRING}),
+        "archive_size_gb": figure(
+            shapes.choice(["GB"]), always={"bytes": INTEGER, "objects": INTEGER}
+        ),
+        "raw_points_removed": shape(
+            {"value": INTEGER, "unit": shapes.choice(["points"]), "runs": INTEGER, "source": STRING}
+        ),
+        "current_db_size_gb": figure(
+            shapes.choice(["GB"]),
+            {
+                "bytes": INTEGER,
+                "source": STRING,
+                "tiers": shape({name: TIER for name in ("raw", "hourly", "daily", "enrichment")}),
+            },
+        ),
+        "raw_bytes_per_point": figure(
+            shapes.choice(["bytes/point"]),
+            {
+                "bytes": INTEGER,
+                "points": INTEGER,
+                "exact": BOOLEAN,
+                "method": STRING,
+                "note": STRING,
+            },
+        ),
+        "raw_equivalent_size_gb": figure(shapes.choice(["GB"]), SIZE),
+        "storage_saved_gb": figure(shapes.choice(["GB"]), SIZE),
+        "reduction_percentage": figure(shapes.choice(["%"]), {"formula": STRING}),
+        "annual_cost_savings": figure(
+            {**STRING, "description": "<STORAGE_PRICE_CURRENCY>/year"},
+            {
+                "formula": STRING,
+                "db_price_per_gb_month": NUMBER,
+                "archive_price_per_gb_month": NUMBER,
+            },
+        ),
+        **{
+            name: shapes.one_of(shape(RUN), shape({"status": nullable(STRING), "reason": STRING}))
+            for name in LAST_RUNS
+        },
+        "open_alerts": shapes.listing(ALERT),
     }
 )
