@@ -143,3 +143,25 @@ STATS = shape(
         "open_alerts": shapes.listing(ALERT),
     }
 )
+
+
+def metrics(units: dict[str, str]) -> dict:
+    """GET /retention/metrics' answer (retention.stats.status_api.StorageMetrics): the daily
+    points of the series `units` names, each figure null where it was not measured that day
+    and `unmeasured` saying why."""
+    return shape(
+        {
+            "days": INTEGER,
+            "units": shape({field: shapes.choice([unit]) for field, unit in units.items()}),
+            "source": STRING,
+            "points": shapes.listing(
+                shape(
+                    {
+                        "time": TIME,
+                        **{field: nullable(NUMBER) for field in units},
+                        "unmeasured": nullable(STRING),
+                    }
+                )
+            ),
+        }
+    )

@@ -21,7 +21,7 @@ from retention.models import ArchiveObject
 from retention.schema import METRICS_MEASUREMENT
 from retention.stats.alerts import alert_summary, open_alerts, with_state
 from retention.stats.history import iso
-from retention.stats.schemas import ALERTS, ARCHIVE_YEARS
+from retention.stats.schemas import ALERTS, ARCHIVE_YEARS, metrics
 
 # Each series with its unit: the sizes in bytes, the reduction in percent.
 SERIES_UNITS = {
@@ -44,7 +44,7 @@ class StorageMetrics(APIView):
     measured them (InfluxDB's own size accounting); a figure not measured that day is null,
     and the point's `unmeasured` says why (null when every figure was measured)."""
 
-    @extend_schema(parameters=[DAYS], responses={200: dict, 400: dict, 503: dict})
+    @extend_schema(parameters=[DAYS], responses={200: metrics(SERIES_UNITS), 400: dict, 503: dict})
     def get(self, request):
         days = params.integer(request.query_params, "days", 90, minimum=1, maximum=3650)
         since = datetime.now(UTC) - timedelta(days=days)

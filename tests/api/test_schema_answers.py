@@ -7,7 +7,7 @@ type one declared for that status, and its body valid against that status's sche
 declared type, enum, minimum and maximum are those its endpoint reads: asked at their edges."""
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import jsonschema
 import pytest
@@ -25,7 +25,11 @@ from enrich.redis import alive
 from enrich.schedules import ENTRY_NAMES
 from retention import models as stored
 from retention.models import Alert, ArchiveObject, Entity, RetentionRun
+from retention.schema import METRICS_MEASUREMENT
+from retention.stats.metrics import record_metrics
+from retention.stats.status_api import SERIES_UNITS
 from retention.tiers import runner as tiers
+from retention.timeutil import floor_day
 from tests.support import configs
 from tests.support.beat import store_zone
 from tests.support.plan import NOW
@@ -185,8 +189,8 @@ def install(collected, replay_server, settings, tmp_path):
     collected, a flexible load planned and one with too little stored, retention runs (one
     with an alert, one of a view), an alert of a condition, an archive object, two registry
     entities (the fridge's first day downsampled to hourly rows), an archive folder, rows of
-    each view, a beat and a worker alive, a schedule the beat leaves out and one disabled; a
-    signed-in client (a read-only user's, as Home Assistant's)."""
+    each view, a beat and a worker alive, a schedule the beat leaves out and one disabled,
+    two days of storage metrics; a signed-in client (a read-only user's, as Home Assistant's)."""
     settings.ARCHIVE_LOCAL_DIR, settings.S3_ARCHIVE_BUCKET = tmp_path / "archive", ""
     configs.airnow(collected, replay_server.url)
     # /api/enrichment/current's other providers' shapes: a budget that cannot be read, an
@@ -263,6 +267,14 @@ def install(collected, replay_server, settings, tmp_path):
     store_zone(away, "Mars/Base")
     PeriodicTask.objects.create(name=min(ENTRY_NAMES), task="enrich.check_services",
                                 crontab=away, enabled=False)  # fmt: skip
+    # /retention/metrics: today's point as the daily task writes it, yesterday's all measured.
+    record_metrics()
+    sizes = dict.fromkeys(SERIES_UNITS, 1024)
+    yesterday = floor_day(datetime.now(UTC)) - timedelta(days=1)
+    measured = {**sizes, "reduction_percentage": 12.5}
+    get_timeseries().write(
+        settings.INFLUXDB_DATABASE, [Reading(METRICS_MEASUREMENT, measured, yesterday)]
+    )
     odd = Entity.objects.create(entity_id="sensor.odd", kind="power", layout="", measurement="W")
     client = APIClient()
     client.force_authenticate(get_user_model().objects.create_user("home-assistant"))
