@@ -133,15 +133,20 @@ def test_an_entity_id_without_a_domain_is_left_out_and_named(ha_db):
     assert len(hours(fine.entity_id)) == 24
 
 
+# The entity_id tag an AsSent point is made with: its line carries the object id instead.
+STAND_IN = "x"
+
+
 @dataclass(frozen=True)
 class AsSent(Reading):
-    """A point in the line another writer sent: its object id escaped so (`\\ ` for a space)."""
+    """A point in the line another writer sent: its object id escaped so (`\\ ` for a space),
+    which enrich's own escaping would refuse (its entity_id tag is STAND_IN until the line)."""
 
     object_id: str = ""
 
     def to_line(self) -> str:
         escaped = self.object_id.replace(" ", "\\ ")
-        return super().to_line().replace("entity_id=x ", f"entity_id={escaped} ")  # placeholder
+        return super().to_line().replace(f"entity_id={STAND_IN} ", f"entity_id={escaped} ")
 
 
 @pytest.mark.parametrize("object_id", ["c:\\ drive_power", "garage_power\\ "])
@@ -151,7 +156,7 @@ def test_an_id_the_tier_rows_cannot_be_tagged_with_stays_raw_and_the_rest_is_tie
     # InfluxDB holds these ids (Home Assistant's client writes an id ending in a backslash
     # as "garage_power\\ "), the tier rows' entity_id tag cannot (enrich.readings.tag_problem):
     # the run failed on writing the entity's rows, so no entity at all was downsampled.
-    tags = {"domain": "sensor", "entity_id": "x"}
+    tags = {"domain": "sensor", "entity_id": STAND_IN}
     ha_db.write([AsSent("W", {"value": 100.0}, T0, tags, object_id),
                  point("W", "sensor.plain", 0, value=5.0)])  # fmt: skip
     assert discover().created == 2
