@@ -32,7 +32,8 @@ from collectors.carbon.choice import (
 from collectors.carbon.common import FORECAST_MEASUREMENT, GCO2_KWH, MEASUREMENT
 from collectors.carbon.schemas import series
 from collectors.last_collection import last_collection
-from collectors.pricing.api import RESPONSES, _iso
+from collectors.pricing.api import _iso
+from collectors.pricing.schemas import ERRORS
 from enrich.api import params
 from enrich.api.influx_down import influx_down
 from enrich.api.site import SITE, site_from_query
@@ -109,7 +110,7 @@ class CarbonSeries(APIView):
                 description="hours back, 1..168 (default 24)",
             ),
         ],
-        responses={**RESPONSES, 200: series(FIELDS)},
+        responses={200: series(FIELDS), **ERRORS},
     )
     def get(self, request):
         hours = params.integer(request.query_params, "hours", 24, minimum=1, maximum=168)

@@ -247,9 +247,6 @@ SHARED_PARAMETERS = [
 ]  # fmt: skip
 
 
-RESPONSES = {200: dict, **ERRORS}
-
-
 def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
     """What a planning endpoint answers: `answer()`, or the error it raised as 409 (no
     provider, one this enrich does not have, incomplete settings, too little stored: with
@@ -275,9 +272,7 @@ def planning_schema(answer: dict | type, *own: OpenApiParameter):
     parameters, then `hours`, `before`, the split rules and `site` they share
     (SHARED_PARAMETERS), and the shared error answers. The description is the docstring of the
     endpoint's `get`."""
-    return extend_schema(
-        parameters=[*own, *SHARED_PARAMETERS], responses={**RESPONSES, 200: answer}
-    )
+    return extend_schema(parameters=[*own, *SHARED_PARAMETERS], responses={200: answer, **ERRORS})
 
 
 def _iso(moment: datetime) -> str:

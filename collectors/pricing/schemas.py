@@ -174,7 +174,7 @@ LOADS = shape(
         ),
     }
 )
-# The errors of the price and carbon endpoints (collectors.pricing.api.RESPONSES).
+# The errors of the price and carbon endpoints (their extend_schema responses).
 ERRORS = {
     400: mapping(STRING, "parameter: what is wrong with it"),
     404: shape({"site": STRING}),

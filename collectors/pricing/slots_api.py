@@ -12,14 +12,13 @@ from rest_framework.views import APIView
 
 from collectors import clock
 from collectors.pricing.api import (
-    RESPONSES,
     Conflict,
     _iso,
     answer_head,
     one_currency_slots,
     pricing_target,
 )
-from collectors.pricing.schemas import SLOTS
+from collectors.pricing.schemas import ERRORS, SLOTS
 from collectors.pricing.store import AHEAD
 from enrich.api import params
 from enrich.api.influx_down import influx_down
@@ -32,7 +31,7 @@ class PricingSlots(APIView):
 
     @extend_schema(
         parameters=[SITE, OpenApiParameter("within", str, description="look-ahead, default 48h")],
-        responses={**RESPONSES, 200: SLOTS},
+        responses={200: SLOTS, **ERRORS},
     )
     def get(self, request):
         within = params.duration(request.query_params, "within", AHEAD)
