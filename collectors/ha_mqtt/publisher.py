@@ -18,8 +18,10 @@ while running now is best (`collectors.ha_mqtt.held`).
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -28,12 +30,14 @@ from collectors.ha_mqtt import owner
 from collectors.ha_mqtt.discovery import OFFLINE, ONLINE, Topics, config_payload
 from collectors.ha_mqtt.entities import site_states
 from collectors.ha_mqtt.held import HeldStarts
+from collectors.ha_mqtt.kept import kept_unit, retained_config
 from collectors.ha_mqtt.loads import load_states
 from collectors.ha_mqtt.storage import storage_states
 from enrich.api import influx_down
 from enrich.models import Site
 from enrich.mqtt import presence
 from enrich.mqtt.broker import Broker
+from enrich.mqtt.retained import RetainedReadError
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis, make_key
 from enrich.wording import counted
@@ -100,13 +104,13 @@ def desired_messages(
     topics: Topics,
     now: datetime,
     held: HeldStarts | None = None,
-    published: Mapping[str, str] | None = None,
+    kept: Callable[[str], dict[str, Any] | None] | None = None,
 ) -> tuple[dict[str, str], list[tuple[str, str]], set[int]]:
     """({config topic: entity topic base}, [(topic, payload), ...], ids of the sites whose
     meter could not be read now) for every enabled site; `held` gets the starts published.
-    An entity whose config cannot be made now (EntityState.keep_config) keeps the config
-    published before, and is left out where `published` (the config topics published last
-    time; None: any) has none."""
+    An entity whose config cannot be made now (EntityState.keep_config) is made with the unit
+    of the config `kept` finds retained (collectors.ha_mqtt.kept), left out where none is,
+    and published without a config where `kept` cannot read it or is None."""
     cache = ResponseCache()
     diagnostics = storage_states()
     wanted: dict[str, str] = {}
@@ -137,18 +141,35 @@ def desired_messages(
             config_topic = topics.config(site.pk, entity.spec)
             if config_topic in wanted:
                 continue  # one key twice (meter names that slug alike are kept distinct)
-            if entity.keep_config and published is not None and config_topic not in published:
-                continue
-            wanted[config_topic] = topics.base(site.pk, entity.spec.key)
-            state, attributes, availability = topics.entity_topics(site.pk, entity.spec.key)
-            if not entity.keep_config:
-                config = config_payload(topics, site.pk, site.name, entity.spec)
+            spec, made = entity.spec, not entity.keep_config
+            if entity.keep_config and kept is not None:
+                retained = _retained(kept, config_topic)
+                if retained is None:
+                    continue  # Home Assistant has no such entity: nothing to keep or hide
+                if unit := kept_unit(retained):
+                    spec, made = replace(spec, unit=unit), True
+            wanted[config_topic] = topics.base(site.pk, spec.key)
+            state, attributes, availability = topics.entity_topics(site.pk, spec.key)
+            if made:
+                config = config_payload(topics, site.pk, site.name, spec)
                 messages.append((config_topic, _json(config)))
             messages.append((attributes, _json(entity.attributes)))
             if entity.state is not None:
                 messages.append((state, entity.state))
             messages.append((availability, OFFLINE if entity.state is None else ONLINE))
     return wanted, messages, unread
+
+
+def _retained(
+    kept: Callable[[str], dict[str, Any] | None], config_topic: str
+) -> dict[str, Any] | None:
+    """The config retained at `config_topic`; {} when it cannot be read (Home Assistant may
+    have the entity: it is published unavailable, without a config)."""
+    try:
+        return kept(config_topic)
+    except RetainedReadError as exc:
+        log.warning("mqtt: %s cannot be read, so it stays as it is: %s", config_topic, exc)
+        return {}
 
 
 def unread_key(topics: Topics) -> str:
@@ -186,7 +207,9 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     held = HeldStarts(redis.hgetall(held_starts_key(topics)))
     before = redis.hgetall(published_key(topics))
     with influx_down.gathered() as problems:
-        wanted, messages, unread = desired_messages(topics, now, held, before)
+        wanted, messages, unread = desired_messages(
+            topics, now, held, partial(retained_config, broker.endpoint)
+        )
     say_unread(topics, problems)
     # A site whose meter could not be read keeps what it had, the entities that cannot be
     # read now unavailable (their last values would pass for current ones).

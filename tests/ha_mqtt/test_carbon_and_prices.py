@@ -9,6 +9,7 @@ import pytest
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.models import ProviderConfig
 from enrich.redis.cache import ResponseCache
+from enrich.redis.client import get_redis
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.ha_mqtt import homes
 from tests.support import ha_rules
@@ -213,3 +214,58 @@ def test_the_price_entity_stays_unavailable_after_a_change_to_a_region_without_p
     assert (outcome["status"], outcome["removed"]) == ("ok", 0)
     assert subscriber.caught_up(broker)
     _price_kept_unavailable(topics, subscriber, site, "No awattar prices for AT are stored between")
+
+
+def _redis_data_lost(settings) -> None:
+    """Redis restarted without its data: the cached answers and the record of what was
+    published are gone (the broker still retains what was published)."""
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)
+
+
+def test_the_old_price_is_not_shown_as_current_when_redis_lost_its_record_too(
+    topics, subscriber, broker, settings
+):
+    # Published at 06:20 with 0.1304 EUR/kWh (retained, available). Two days later no prices
+    # are stored around now and Redis lost both the last answer and its record of what was
+    # published: the entity was left out, so Home Assistant went on showing 0.1304 as the
+    # price now.
+    site = _price_home_published(topics, subscriber, broker)
+    _redis_data_lost(settings)
+    outcome = publish_all(broker, topics, now=datetime(2026, 5, 3, tzinfo=UTC))
+    assert (outcome["status"], outcome["removed"]) == ("ok", 0)
+    assert subscriber.caught_up(broker)
+    assert homes.shown(subscriber, f"{topics.root}/site_{site.pk}/electricity_price") is None
+    _price_kept_unavailable(topics, subscriber, site, "No awattar prices for DE are stored between")
+
+
+def test_the_kept_price_entity_follows_the_sites_new_name(topics, subscriber, broker):
+    # The price's config is kept (no prices, the last answer gone) while the site is renamed:
+    # its retained config went on naming the device "Home", which Home Assistant takes again
+    # whenever it reads that config (at each start).
+    site = _price_home_published(topics, subscriber, broker)
+    ResponseCache().forget("electricity_pricing", "awattar", "DE")
+    site.name = "Cottage"
+    site.save()
+    publish_all(broker, topics, now=datetime(2026, 5, 3, tzinfo=UTC))
+    assert subscriber.caught_up(broker)
+    node = f"{topics.root}_site_{site.pk}"
+    for key in ("electricity_price", "peak_period"):
+        component = "binary_sensor" if key == "peak_period" else "sensor"
+        config_topic = f"{topics.discovery_prefix}/{component}/{node}/{key}/config"
+        assert json.loads(subscriber.messages[config_topic])["device"]["name"] == "Cottage"
+    _price_kept_unavailable(topics, subscriber, site, "No awattar prices for DE are stored between")
+
+
+def test_a_price_entity_home_assistant_never_had_is_not_published_without_prices(
+    topics, subscriber, broker, settings
+):
+    # No prices ever stored, Redis empty: nothing on the broker to keep, nothing published.
+    site = homes.home()
+    ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
+    _redis_data_lost(settings)
+    publish_all(broker, topics)
+    assert subscriber.caught_up(broker)
+    assert f"{topics.root}/site_{site.pk}/peak_period/availability" in subscriber.messages
+    assert not any("electricity_price" in topic for topic in subscriber.messages)
