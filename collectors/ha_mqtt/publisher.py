@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from collectors.ha_mqtt import owner
+from collectors.ha_mqtt import found, owner
 from collectors.ha_mqtt.discovery import OFFLINE, ONLINE, Topics, config_payload
 from collectors.ha_mqtt.entities import site_states
 from collectors.ha_mqtt.held import HeldStarts
@@ -206,6 +206,10 @@ def publish_all(broker: Broker, topics: Topics, now: datetime | None = None) -> 
     redis = get_redis()
     held = HeldStarts(redis.hgetall(held_starts_key(topics)))
     before = redis.hgetall(published_key(topics))
+    if not before and mine is not None and Site.objects.filter(enabled=True).exists():
+        # No record (Redis lost its data, or nothing was published yet): the entities the
+        # broker retains under this enrich's root were published, and reconcile like any.
+        before = found.published_under(broker.endpoint, topics)
     with influx_down.gathered() as problems:
         wanted, messages, unread = desired_messages(
             topics, now, held, partial(retained_config, broker.endpoint)

@@ -2,15 +2,15 @@
 Assistant entities enrich published over MQTT discovery and no longer keeps up to date.
 
 Reads every retained config under MQTT_DISCOVERY_PREFIX on the broker, keeps enrich's
-(collectors.ha_mqtt.cleanup), and removes those the current configuration does not publish
-(--orphans, the default: after MQTT_TOPIC_ROOT changed or Redis lost its record) or all of them
-(--all). Another integration's configs are never touched.
+(collectors.ha_mqtt.found), and removes those the current configuration does not publish
+(--orphans, the default: after MQTT_TOPIC_ROOT changed) or all of them (--all). Another
+integration's configs are never touched.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectors.ha_mqtt import cleanup, tasks
+from collectors.ha_mqtt import cleanup, found, tasks
 from collectors.ha_mqtt.discovery import Topics
 from collectors.ha_mqtt.publisher import topics_from_settings
 from enrich.influx import TimeseriesError
@@ -61,13 +61,13 @@ class Command(BaseCommand):
         topics = topics_from_settings()
         prefix = topics.discovery_prefix
         try:
-            found = retained_messages(endpoint, f"{prefix}/#", timeout=READ_SECONDS)
+            retained = retained_messages(endpoint, f"{prefix}/#", timeout=READ_SECONDS)
         except RetainedReadError as exc:
             raise CommandError(str(exc)) from None
         entities = [
             entity
-            for topic, payload in sorted(found.items())
-            if (entity := cleanup.enrich_entity(prefix, topic, payload))
+            for topic, payload in sorted(retained.items())
+            if (entity := found.enrich_entity(prefix, topic, payload))
         ]
         try:
             roots = cleanup.owners(endpoint, entities, topics.root)
