@@ -12,6 +12,7 @@ from collectors.models import FlexibleLoad
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
 from enrich.readings import Reading
+from enrich.redis.client import get_redis
 from tests.collectors import scenarios_air_quality, scenarios_carbon
 from tests.support.replay import load_fixture
 from tests.support.stored_prices import slot_readings
@@ -265,3 +266,11 @@ def store_carbon(
     ]
     get_timeseries().write(database, readings)
     return region
+
+
+def redis_data_lost(settings) -> None:
+    """Redis restarted without its data: the cached answers and the record of what was
+    published are gone (the broker still retains what was published)."""
+    redis = get_redis()
+    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
+        redis.delete(key)

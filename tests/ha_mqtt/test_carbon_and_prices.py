@@ -9,7 +9,6 @@ import pytest
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.models import ProviderConfig
 from enrich.redis.cache import ResponseCache
-from enrich.redis.client import get_redis
 from tests.collectors import scenarios_carbon, scenarios_pricing
 from tests.ha_mqtt import homes
 from tests.support import ha_rules
@@ -216,14 +215,6 @@ def test_the_price_entity_stays_unavailable_after_a_change_to_a_region_without_p
     _price_kept_unavailable(topics, subscriber, site, "No awattar prices for AT are stored between")
 
 
-def _redis_data_lost(settings) -> None:
-    """Redis restarted without its data: the cached answers and the record of what was
-    published are gone (the broker still retains what was published)."""
-    redis = get_redis()
-    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        redis.delete(key)
-
-
 def test_the_old_price_is_not_shown_as_current_when_redis_lost_its_record_too(
     topics, subscriber, broker, settings
 ):
@@ -232,7 +223,7 @@ def test_the_old_price_is_not_shown_as_current_when_redis_lost_its_record_too(
     # published: the entity was left out, so Home Assistant went on showing 0.1304 as the
     # price now.
     site = _price_home_published(topics, subscriber, broker)
-    _redis_data_lost(settings)
+    homes.redis_data_lost(settings)
     outcome = publish_all(broker, topics, now=datetime(2026, 5, 3, tzinfo=UTC))
     assert (outcome["status"], outcome["removed"]) == ("ok", 0)
     assert subscriber.caught_up(broker)
@@ -264,7 +255,7 @@ def test_a_price_entity_home_assistant_never_had_is_not_published_without_prices
     # No prices ever stored, Redis empty: nothing on the broker to keep, nothing published.
     site = homes.home()
     ProviderConfig.objects.create(site=site, source="electricity_pricing", provider="awattar")
-    _redis_data_lost(settings)
+    homes.redis_data_lost(settings)
     publish_all(broker, topics)
     assert subscriber.caught_up(broker)
     assert f"{topics.root}/site_{site.pk}/peak_period/availability" in subscriber.messages

@@ -10,7 +10,6 @@ import pytest
 
 from collectors.ha_mqtt.publisher import publish_all
 from enrich.models import ProviderConfig
-from enrich.redis.client import get_redis
 from tests.collectors import scenarios_carbon
 from tests.ha_mqtt import homes
 from tests.support.ha_discovery import cleared
@@ -20,12 +19,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 T0 = datetime(2026, 5, 1, 14, 5, 30, tzinfo=UTC)
 CIRCUITS = {"Heat pump": "sensor.heat_pump_power", "Oven": "sensor.oven_power"}
 KEYS = ("circuit_home_heat_pump_power", "circuit_home_oven_power")
-
-
-def redis_data_lost(settings) -> None:
-    redis = get_redis()
-    for key in redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
-        redis.delete(key)
 
 
 def test_the_moer_percentile_is_removed_not_left_showing(topics, subscriber, broker, settings):
@@ -39,7 +32,7 @@ def test_the_moer_percentile_is_removed_not_left_showing(topics, subscriber, bro
     base = f"{topics.root}/site_{site.pk}/carbon_moer_percentile"
     assert homes.shown(subscriber, base) == "37.0"
 
-    redis_data_lost(settings)
+    homes.redis_data_lost(settings)
     outcome = publish_all(broker, topics)
     assert (outcome["status"], outcome["removed"]) == ("ok", 1)
     assert subscriber.caught_up(broker)
@@ -62,7 +55,7 @@ def test_the_circuits_turn_unavailable_and_stay(
     base = f"{topics.root}/site_{site.pk}"
     assert [homes.shown(subscriber, f"{base}/{key}") for key in KEYS] == ["920.0", "50.0"]
 
-    redis_data_lost(settings)  # the meter's answer with it: its circuits cannot be told now
+    homes.redis_data_lost(settings)  # the meter's answer with it: its circuits cannot be told now
     outcome = publish_all(broker, topics)
     assert (outcome["status"], outcome["removed"]) == ("ok", 0)
     assert subscriber.caught_up(broker)
@@ -81,7 +74,7 @@ def test_a_site_disabled_meanwhile_loses_its_entities(topics, subscriber, broker
     kept, gone = homes.home(), homes.home("Cabin")
     publish_all(broker, topics)
     assert subscriber.caught_up(broker)
-    redis_data_lost(settings)
+    homes.redis_data_lost(settings)
     gone.enabled = False
     gone.save()
     outcome = publish_all(broker, topics)
