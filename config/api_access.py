@@ -2,6 +2,7 @@
 config.settings; the classes named here live in enrich.access)."""
 
 from config.environment import number, text
+from enrich.version import VERSION
 
 # --- REST API: who may do what, throttles, admin login lockout (enrich.access) ---------------
 # Reads need any token; changes and triggers need staff or the permission enrich.trigger_work.
@@ -41,7 +42,7 @@ AXES_RESET_ON_SUCCESS = True
 SPECTACULAR_SETTINGS = {
     "TITLE": "enrich API",
     "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.",
-    "VERSION": "0.1.0",
+    "VERSION": VERSION,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # The docs page works offline: Swagger UI is served from drf-spectacular-sidecar.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from enrich.version import VERSION
+
 ONLINE, OFFLINE = "online", "offline"
 BINARY_ON, BINARY_OFF = "ON", "OFF"
 # HA's MQTT sensor reads this payload as "unknown": known to be absent, e.g. no arrival ahead.
@@ -96,19 +98,27 @@ def _availability(topic: str) -> dict[str, str]:
     return {"topic": topic, "payload_available": ONLINE, "payload_not_available": OFFLINE}
 
 
-def device_block(topics: Topics, site_id: int, site_name: str) -> dict[str, Any]:
-    return {
+def device_block(
+    topics: Topics, site_id: int, site_name: str, link: str | None = None
+) -> dict[str, Any]:
+    """The site's device: `link`, the start page's public URL (enrich.public_url), is the
+    device page's "Visit" link (`configuration_url`); without one there is none."""
+    device = {
         "identifiers": [topics.node(site_id)],
         "name": site_name,
         "manufacturer": MANUFACTURER,
         "model": "Site",
+        "sw_version": VERSION,
     }
+    if link:
+        device["configuration_url"] = link
+    return device
 
 
 def config_payload(
-    topics: Topics, site_id: int, site_name: str, spec: EntitySpec
+    topics: Topics, site_id: int, site_name: str, spec: EntitySpec, link: str | None = None
 ) -> dict[str, Any]:
-    """The discovery config of one entity of one site."""
+    """The discovery config of one entity of one site (`link`: see device_block)."""
     state, attributes, availability = topics.entity_topics(site_id, spec.key)
     payload: dict[str, Any] = {
         "name": spec.name,
@@ -117,7 +127,7 @@ def config_payload(
         "json_attributes_topic": attributes,
         "availability": [_availability(topics.status), _availability(availability)],
         "availability_mode": "all",
-        "device": device_block(topics, site_id, site_name),
+        "device": device_block(topics, site_id, site_name, link),
         "origin": {"name": MANUFACTURER},
     }
     if spec.component == "binary_sensor":

@@ -38,6 +38,7 @@ from enrich.models import Site
 from enrich.mqtt import presence
 from enrich.mqtt.broker import Broker
 from enrich.mqtt.retained import RetainedReadError
+from enrich.public_url import status_page_url
 from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis, make_key
 from enrich.wording import counted
@@ -116,6 +117,7 @@ def desired_messages(
     wanted: dict[str, str] = {}
     messages: list[tuple[str, str]] = []
     unread: set[int] = set()
+    link = status_page_url()
     for site in Site.objects.filter(enabled=True).order_by("id"):
         states, problem = site_states(
             site,
@@ -151,7 +153,7 @@ def desired_messages(
             wanted[config_topic] = topics.base(site.pk, spec.key)
             state, attributes, availability = topics.entity_topics(site.pk, spec.key)
             if made:
-                config = config_payload(topics, site.pk, site.name, spec)
+                config = config_payload(topics, site.pk, site.name, spec, link)
                 messages.append((config_topic, _json(config)))
             messages.append((attributes, _json(entity.attributes)))
             if entity.state is not None:

@@ -3,7 +3,9 @@ real Mosquitto broker, with the values enrich collected (UK Carbon Intensity and
 the replay server) and the prices stored in InfluxDB."""
 
 import json
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ from collectors.ha_mqtt.publisher import publish_all
 from retention.models import RetentionRun
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.conftest import MQTT_TEST_URL, Subscriber
+from tests.support import ha_rules
 from tests.support.ha_discovery import expected_config
 from tests.support.isolation import fresh_database
 
@@ -213,3 +216,35 @@ def test_a_misnamed_home_assistant_database_makes_the_raw_storage_unavailable(
     assert f"InfluxDB has no database {missing!r} (HA_INFLUXDB_DATABASE)" in reason
     assert subscriber.messages[f"{base}/storage_hourly/availability"] == "online"
     assert subscriber.messages[f"{base}/storage_hourly/state"] == "0"
+
+
+def _device(topics, subscriber, broker) -> dict:
+    """The device of a home's published config (its storage size's)."""
+    site = homes.home()
+    publish_all(broker, topics)
+    assert subscriber.caught_up(broker)
+    node = f"{topics.root}_site_{site.pk}"
+    config_topic = f"{topics.discovery_prefix}/sensor/{node}/storage_raw/config"
+    config = json.loads(subscriber.messages[config_topic])
+    assert not ha_rules.config_problems("sensor", config)
+    return config["device"]
+
+
+def test_the_device_says_enrichs_version_and_links_to_the_status_page(
+    topics, subscriber, broker, settings
+):
+    # Home Assistant's device page showed no software version and no "Visit" link.
+    settings.GOOGLE_REDIRECT_URI = "https://enrich.example.org/oauth/google/callback"
+    device = _device(topics, subscriber, broker)
+    with (Path(settings.BASE_DIR) / "pyproject.toml").open("rb") as file:
+        assert device["sw_version"] == tomllib.load(file)["project"]["version"]
+    assert device["configuration_url"] == "https://enrich.example.org/"
+
+
+def test_the_device_has_no_link_where_the_public_address_is_unknown(
+    topics, subscriber, broker, settings
+):
+    settings.GOOGLE_REDIRECT_URI, settings.CSRF_TRUSTED_ORIGINS = "", []
+    device = _device(topics, subscriber, broker)
+    assert "configuration_url" not in device
+    assert device["sw_version"]

@@ -91,3 +91,28 @@ def test_everything_a_full_home_publishes_is_valid_for_home_assistant(
     shown = homes.states(subscriber, topics, site)
     assert {"electricity_price", f"load_{load.pk}_start", "power", "aqi"} <= set(shown), shown
     assert not broker_problems(subscriber, topics)
+
+
+@pytest.mark.parametrize(
+    ("device", "problem"),
+    [
+        ({"configuration_url": "enrich.local:8000"}, "configuration_url"),  # no scheme
+        ({"configuration_url": "ftp://enrich.example.org/"}, "configuration_url"),
+        ({"configuration_url": "https://"}, "configuration_url"),  # no host
+        ({"version": "0.1.0"}, "device key 'version'"),
+        ({"sw_version": ["0.1.0"]}, "device sw_version"),
+    ],
+)
+def test_the_rules_refuse_a_device_home_assistant_refuses(device, problem):
+    found = ha_rules.device_problems({"identifiers": ["enrich_site_1"], **device})
+    assert any(problem in each for each in found), found
+
+
+def test_the_rules_accept_a_version_and_a_link():
+    device = {
+        "identifiers": ["enrich_site_1"],
+        "sw_version": "0.1.0",
+        "configuration_url": "https://enrich.example.org/",
+    }
+    assert ha_rules.device_problems(device) == []
+    assert ha_rules.device_problems(device | {"configuration_url": "homeassistant://config"}) == []

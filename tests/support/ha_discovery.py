@@ -3,6 +3,8 @@ exact discovery config (with its availability topics), whether a topic was clear
 retained payload, which makes Home Assistant delete the entity), and whether it shows an
 entity available."""
 
+from enrich.version import VERSION
+
 
 def availability(topics, key: str, site_id: int) -> list[dict]:
     return [
@@ -30,6 +32,7 @@ def expected_config(topics, site, key: str, name: str, **extra) -> dict:
             "name": "Home",
             "manufacturer": "enrich",
             "model": "Site",
+            "sw_version": VERSION,
         },
         "origin": {"name": "enrich"},
         **extra,

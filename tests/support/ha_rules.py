@@ -9,6 +9,7 @@ import math
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlparse
 
 ANY_STATE_CLASS = {"measurement", "total", "total_increasing"}
 # device class -> the state classes HA accepts with it (empty: none, a non-numeric state)
@@ -64,6 +65,16 @@ BLOCKED_ATTRIBUTES = {
 # recorder/db_schema.py, MAX_STATE_ATTRS_BYTES; the entity's own, such as friendly_name and
 # unit_of_measurement, count too).
 MAX_ATTRIBUTES_BYTES = 16384
+# The keys of a discovery config's `device` (mqtt/schemas.py, MQTT_ENTITY_DEVICE_INFO_SCHEMA,
+# a voluptuous Schema without extra keys: any other one makes Home Assistant refuse the config),
+# by their full names as enrich writes them (Home Assistant expands abbreviations, `sw`, first).
+DEVICE_KEYS = {
+    "identifiers", "connections", "manufacturer", "model", "model_id", "name", "hw_version",
+    "serial_number", "sw_version", "via_device", "suggested_area", "configuration_url",
+}  # fmt: skip
+# Its configuration_url (config_validation.configuration_url): a URL of one of these schemes
+# with a host (voluptuous' Url), which Home Assistant links as "Visit" on the device's page.
+CONFIGURATION_URL_SCHEMES = {"http", "https", "homeassistant"}
 DISCOVERY_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 NONE_PAYLOAD = "None"  # the MQTT sensor's payload for "unknown"
 MAX_STATE = 255
@@ -79,6 +90,7 @@ def config_problems(component: str, config: dict[str, Any]) -> list[str]:
     device = config.get("device") or {}
     if not (device.get("identifiers") or device.get("connections")):
         found.append("device without identifiers or connections")
+    found += device_problems(device)
     if not (config.get("origin") or {}).get("name"):
         found.append("origin without a name")
     if component == "binary_sensor":
@@ -103,6 +115,21 @@ def config_problems(component: str, config: dict[str, Any]) -> list[str]:
     if "options" in config:
         if not config["options"] or device_class != "enum" or state_class or unit:
             found.append("options need device class enum and no state class or unit")
+    return found
+
+
+def device_problems(device: dict[str, Any]) -> list[str]:
+    """What Home Assistant refuses in a discovery config's `device` (then the whole config)."""
+    found = [f"device key {key!r} is not in HA's schema" for key in sorted({*device} - DEVICE_KEYS)]
+    # config_validation.string takes a number as its text, never a list, a mapping or null.
+    texts = {*device} & DEVICE_KEYS - {"identifiers", "connections"}
+    found += [f"device {key} {device[key]!r} is no text" for key in sorted(texts)
+              if device[key] is None or isinstance(device[key], list | dict)]  # fmt: skip
+    url = device.get("configuration_url")
+    if isinstance(url, str):
+        parts = urlparse(url)
+        if parts.scheme not in CONFIGURATION_URL_SCHEMES or not parts.netloc:
+            found.append(f"configuration_url {url!r} is no http(s) or homeassistant URL")
     return found
 
 
