@@ -5,7 +5,8 @@ recomputed), so a run after a broker outage loses nothing. A run the broker ackn
 renews enrich's `online` status (enrich.mqtt.presence), which turns `offline` when no process
 has published for MQTT_OFFLINE_AFTER_SECONDS. Removal is a reconcile step: the
 config topics published are kept in Redis (added before a run hands them to the broker, so a
-run killed or cut off midway leaves none unknown); those no longer wanted (site deleted or
+run killed or cut off midway leaves none unknown; with that record lost, the configs the broker
+retains under the root stand in for it, collectors.ha_mqtt.found); those no longer wanted (site deleted or
 disabled, provider removed or disabled, a circuit gone, a flexible load deleted or disabled)
 get an empty retained config, which makes Home Assistant remove the entity, and their retained
 state topics are cleared. A meter's circuit or phantom load without a value now, while the meter
