@@ -1,15 +1,23 @@
 """Which ended days of a meter still lack their complete total, read from what InfluxDB holds.
 
 A day's complete total is `daily_kwh` at its last minute (the meter's local day: 23 or 25
-hours on a DST day). The first run of a new day asks it; when that run fails after the ask, is
-skipped (budget used up, worker down over midnight, restarted), or the provider has no total
-yet, the day stays short. So a run reads InfluxDB: of the ended days the adapter names (Emporia:
-the ENDED_DAYS before today in the Vue's zone, ended_days; Sense: the days its trends answers
-bound), one after the meter's first stored `daily_kwh` in that span with no `daily_kwh` at its
-last minute is due, oldest first, one per run (instead of the call that would have asked
-today's total). A day found complete is remembered, so on a normal day InfluxDB is read until
-the first run after midnight's total is stored, and no API call is added; a day the provider
-answered without a total is asked again after RETRY_UNANSWERED.
+hours on a DST day). A meter uploads its last minutes late (Emporia answers a minute `null`
+until it has it, and the mains chart asks the last 5 minutes again for that), so a day's
+total is asked once SETTLE after it ended: Home Assistant's emporia_vue takes a DAY figure as
+good for 15 minutes (it refetches DAY every 15 minutes or more, integrating the minutes in
+between), and the mains chart counts on a minute being there 5 minutes later (LATE_MINUTES):
+15 minutes is three of those runs. The adapter names the settled days (Emporia: the
+ENDED_DAYS that ended SETTLE ago in the Vue's zone, settled_days; Sense: the days its trends
+answers bound); of them, one after the meter's first stored `daily_kwh`
+in that span with no `daily_kwh` at its last minute is due, oldest first, one per run (instead
+of the call that would have asked today's total), and so is the newest once more while this
+process has not asked it since it settled (a total stored at its last minute before then, a
+run's "so far" total of 23:59 or one asked before the worker restarted, may lack minutes).
+A run that fails after the ask writes nothing, so the day is asked again; when the worker was
+down or restarted over midnight, or the budget skipped the run, a later run asks it. A day
+found complete is remembered, so on a normal day InfluxDB is read until the first run after
+the settled total is stored, and no API call is added; a day the provider answered without a
+total is asked again after RETRY_UNANSWERED.
 """
 
 import logging
@@ -30,6 +38,7 @@ logger = logging.getLogger(__name__)
 ENDED_DAYS = 7
 RETRY_UNANSWERED = 3600.0
 MINUTE = timedelta(minutes=1)
+SETTLE = timedelta(minutes=15)  # after a day's end, before its complete total is asked
 
 
 def last_minute_of(day: date, zone: str) -> datetime:
@@ -41,6 +50,12 @@ def ended_days(moment: datetime, zone: str, days: int = ENDED_DAYS) -> list[date
     """The last minutes of the `days` local days before the one holding `moment`, oldest first."""
     today = moment.astimezone(ZoneInfo(zone)).date()
     return [last_minute_of(today - timedelta(days=n), zone) for n in range(days, 0, -1)]
+
+
+def settled_days(moment: datetime, zone: str) -> list[datetime]:
+    """The last minutes of the ENDED_DAYS local days that ended SETTLE or more before
+    `moment`, oldest first."""
+    return ended_days(moment - SETTLE, zone)
 
 
 def stored_totals(target: Target, since: datetime, until: datetime) -> set[datetime]:
@@ -56,16 +71,18 @@ def stored_totals(target: Target, since: datetime, until: datetime) -> set[datet
 
 
 class EndedDays:
-    """Per target: the last ended day found complete, and when an unanswered day was asked."""
+    """Per target: the last ended day found complete, the newest one asked since it settled,
+    and when an unanswered day was asked."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._complete: dict[tuple[str, str], datetime] = {}
+        self._settled: dict[tuple[str, str], datetime] = {}
         self._unanswered: dict[tuple[tuple[str, str], datetime], float] = {}
 
     def due(self, target: Target, ends: list[datetime]) -> datetime | None:
-        """Of the last minutes `ends` of ended days (oldest first), the oldest whose complete
-        total is not stored, or None."""
+        """Of the last minutes `ends` of settled days (oldest first), the oldest whose complete
+        total is not stored, else the newest while not asked since it settled, or None."""
         key = (target.provider, target.key)
         if not ends or self._complete.get(key) == ends[-1]:
             return None
@@ -79,7 +96,8 @@ class EndedDays:
         if not stored:
             return None  # nothing collected in the span: no day of this meter to complete
         first = min(stored)
-        missing = [end for end in ends if end >= first and end not in stored]
+        again = ends[-1] if self._settled.get(key) != ends[-1] else None
+        missing = [end for end in ends if end >= first and (end not in stored or end == again)]
         if not missing:
             self._complete[key] = ends[-1]
             return None
@@ -92,5 +110,8 @@ class EndedDays:
     def asked(self, target: Target, end: datetime, answered: bool) -> None:
         """The day ending at `end` was asked; one the provider gave no total for is asked
         again after RETRY_UNANSWERED (one it did is read back from InfluxDB)."""
+        key = (target.provider, target.key)
         if not answered:
-            self._unanswered[((target.provider, target.key), end)] = self._clock()
+            self._unanswered[(key, end)] = self._clock()
+        elif end > self._settled.get(key, end - MINUTE):
+            self._settled[key] = end

@@ -1,20 +1,26 @@
 """Each meter device's day total in the served answer, read when asked.
 
 A fetch asks today's total so far only every 15 minutes (Emporia, Sense), so two answers of
-three carry no `daily_kwh`, and the answer served over local midnight carries the day that
-ended (Home Assistant's too: the last poll before midnight, or a poll after it that found the
-energy sensor's state of before it). So the answer GET /api/enrichment/current serves (and
-Home Assistant reads) gets, per device, the last `daily_kwh` stored since the start of the
-site's day at the moment of the request, as `daily_kwh` with `daily_kwh_time`, the time it was
-measured at; a device with none stored today has neither. An ended day's complete total is
-stored at its last minute, before today starts, so it is never today's. With InfluxDB out of
-reach the answer keeps the totals it carries itself that are of today (by their own time,
-`daily_kwh_time` in the answer, not the device's newest)."""
+three carry no `daily_kwh`, and the answer served over the meter's midnight carries the day
+that ended (Home Assistant's too: the last poll before midnight, or a poll after it that found
+the energy sensor's state of before it). A day is the meter's: the zone the adapter marks each
+device with (ZONE: an Emporia device's `locationProperties.timeZone`, else its account's first
+Vue's; the Sense account's `time_zone`), else the site's. So the answer GET
+/api/enrichment/current serves (and Home Assistant reads) gets, per device, the last
+`daily_kwh` stored since the start of that zone's day at the moment of the request, as
+`daily_kwh` with `daily_kwh_time`, the time it was measured at, `daily_kwh_zone` and
+`daily_kwh_date`, the local date it is the total of (a Vue in Chicago on a site in UTC counts
+30 April until 05:00 UTC on 1 May); a device with none stored in its day has none of them. An
+ended day's complete total is stored at its last minute, before the next day starts, so it is
+never the next day's. With InfluxDB out of reach the answer keeps the totals it carries itself
+that are of the device's day (by their own time, `daily_kwh_time` in the answer, not the
+device's newest)."""
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors import clock
 from collectors.base import Target
@@ -25,6 +31,29 @@ from retention.timeutil import day_start
 
 logger = logging.getLogger(__name__)
 FIELD = "daily_kwh"
+ZONE, DATE = f"{FIELD}_zone", f"{FIELD}_date"
+SERVED = (FIELD, f"{FIELD}_time", ZONE, DATE)
+
+
+def known_zone(name: Any) -> str | None:
+    """`name` when it is a time zone Python knows, else None."""
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def zoned(current: dict[str, Any], zone: Any, by_gid: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """A meter's answer (common.current) with the zone whose local day each device's
+    `daily_kwh` counts (ZONE): its `device_gid`'s in `by_gid`, else `zone`; a device with no
+    zone Python knows gets none (the site's is read when the answer is served)."""
+    for entry in current["devices"].values():
+        if found := known_zone(by_gid.get(entry.get("device_gid", ""))) or known_zone(zone):
+            entry[ZONE] = found
+    return current
 
 
 def stored_today(target: Target, since: datetime, until: datetime) -> dict[str, Any]:
@@ -51,32 +80,39 @@ def stored_today(target: Target, since: datetime, until: datetime) -> dict[str, 
 
 
 def with_day_totals(target: Target, answer: Any, zone: str) -> dict | None:
-    """The served entry of a meter's cached `answer` with today's totals (see the module);
-    None (served as it is) for no answer or one without devices."""
+    """The served entry of a meter's cached `answer` with each device's totals of its day (see
+    the module; `zone` is the site's); None (served as it is) for no answer or one without
+    devices."""
     value = getattr(answer, "value", None)
     if not isinstance(value, dict) or not isinstance(value.get("devices"), dict):
         return None
     now = clock.utc_now()
-    tz = ZoneInfo(zone or "UTC")
-    since = day_start(now.astimezone(tz).date(), tz)
+    site = known_zone(zone) or "UTC"
+    zones = {key: known_zone(entry.get(ZONE)) or site for key, entry in value["devices"].items()}
+    local = {name: now.astimezone(ZoneInfo(name)).date() for name in set(zones.values())}
+    starts = {name: day_start(day, ZoneInfo(name)) for name, day in local.items()}
     devices = {}
     try:
-        stored = stored_today(target, since, now)
+        stored = stored_today(target, min(starts.values(), default=now), now)
     except TimeseriesError as exc:  # the publication says an outage once (influx_down)
         if not influx_down.kept(exc):
             logger.warning("%s: today's stored totals could not be read: %s", target.provider, exc)
         stored = None
     for key, entry in value["devices"].items():
-        entry = {k: v for k, v in entry.items() if k not in (FIELD, f"{FIELD}_time")}
-        if stored is None:  # what the answer itself measured today
+        entry = {k: v for k, v in entry.items() if k not in SERVED}
+        found = None  # (kWh, the time it was measured at) of the device's day
+        if stored is None:  # what the answer itself measured in the device's day
             own = value["devices"][key]
             measured = own.get(f"{FIELD}_time", own["time"])
-            if FIELD in own and datetime.fromisoformat(measured) >= since:
-                entry |= {FIELD: own[FIELD], f"{FIELD}_time": measured}
+            if FIELD in own and datetime.fromisoformat(measured) >= starts[zones[key]]:
+                found = own[FIELD], measured
         else:
             row = stored.get(str(entry.get("device_gid") or f"name:{key}"))
-            if row is not None:
-                entry |= {FIELD: row.values[FIELD], f"{FIELD}_time": row.time.isoformat()}
+            if row is not None and row.time >= starts[zones[key]]:
+                found = row.values[FIELD], row.time.isoformat()
+        if found is not None:
+            day = local[zones[key]].isoformat()
+            entry |= dict(zip(SERVED, (*found, zones[key], day), strict=True))
         devices[key] = entry
     return {
         "value": {**value, "devices": devices},

@@ -148,6 +148,7 @@ SENSE_LOGIN_SESSION = {
     "user_id": "512345",
     "refresh_token": "refresh-one",
     "monitor_id": "98765",
+    "time_zone": "America/New_York",  # the zone of the account's days
 }
 
 
@@ -261,3 +262,12 @@ def six_vues(server, budget: str):
         username=credentials.username, password=credentials.password,
         options=dict(credentials.options),
     )  # fmt: skip
+
+
+def day_totals(isolated, settings, device: str | None = None) -> dict[datetime, float]:
+    """The `daily_kwh` points InfluxDB holds (of the `device` tag `device`), by their time."""
+    where, params = ("WHERE device = $device", {"device": device}) if device else ("", {})
+    rows = isolated.query(
+        settings.INFLUXDB_DATABASE, f"SELECT daily_kwh FROM smart_meter {where}", params=params
+    )
+    return {r.time: r.values["daily_kwh"] for r in rows if r.values.get("daily_kwh") is not None}

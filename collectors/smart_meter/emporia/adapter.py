@@ -52,7 +52,7 @@ from collectors.smart_meter.emporia.budget import (
 )
 from collectors.smart_meter.emporia.login import Logins, client_id, cognito_url, pool_id
 from collectors.smart_meter.emporia.usage import Device, Usage
-from collectors.smart_meter.today import DayTotalsAtRead
+from collectors.smart_meter.today import DayTotalsAtRead, zoned
 from enrich.http import AuthError, get_json
 from enrich.wording import counted
 
@@ -134,7 +134,7 @@ class EmporiaVueAdapter(
         daily, ended = {}, []  # today's totals so far; a day that ended, at its last minute
         zone = days.day_zone(devices, str(target.params.get("timezone") or ""))
         if calls.spare(keep=vues):  # the charts come first
-            if (at := self._ended.due(target, day_ends.ended_days(instant, zone))) is not None:
+            if (at := self._ended.due(target, day_ends.settled_days(instant, zone))) is not None:
                 totals = usage.day_totals(self._usage(account, devices, at, "1D")[0])
                 ended = usage.ended_day(target, devices, totals, zone, at)
                 self._ended.asked(target, at, answered=bool(ended))
@@ -152,6 +152,7 @@ class EmporiaVueAdapter(
         )
         top = {str(d.gid) for d in devices.values() if d.top_level}
         current = common.current(readings, answered, top_level=top)  # today's: not `ended`
+        current = zoned(current, zone, {str(gid): d.zone for gid, d in devices.items()})
         return FetchResult(readings + ended, current, calls=calls.made, kept=kept)
 
     # --- calls ---

@@ -18,8 +18,10 @@ new name, renamed in the app; nothing when the read fails: an outage of the feed
 renew`, or a fresh login when the renewal is refused). Every 15 minutes
 `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so far as
 `daily_kwh`; an ended day (the account-local day the trends answer names) whose complete
-total InfluxDB lacks is asked instead, at its last minute, and stored there: by the first run
-after midnight, or a later one when that failed or was skipped (../day_ends.py).
+total InfluxDB lacks (or the newest, not asked since it settled) is asked instead, at its last
+minute, and stored there: by the first run 15 minutes after midnight, or a later one when that
+failed or was skipped (../day_ends.py). The answer marks the monitor with the account's
+`time_zone` (auth.Session), the zone of the day its `daily_kwh` is served for (../today.py).
 
 The realtime feed has no past: after an outage the trends give each complete hour of the gap
 (`hour_kwh`) and each complete day (`daily_kwh`), up to 7 days back (history.py).
@@ -50,7 +52,7 @@ from collectors.smart_meter.sense.realtime import (
     realtime_readings,
     realtime_root,
 )
-from collectors.smart_meter.today import DayTotalsAtRead
+from collectors.smart_meter.today import DayTotalsAtRead, zoned
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
 from enrich.wording import counted
@@ -135,7 +137,7 @@ class SenseAdapter(
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
                 if (day := history.day_of(url, body)) is not None:
                     self._days[account] = day  # total_at: a day holding the frame
-        current = common.current(readings, window.now)  # today's: not `ended`
+        current = zoned(common.current(readings, window.now), session.time_zone)  # not `ended`
         readings += ended
         if outage:
             tag_set = common.tags(target, session.monitor_id)
@@ -144,10 +146,11 @@ class SenseAdapter(
 
     def _ends(self, account: tuple[str, str], moment: datetime) -> list[datetime]:
         """The last minutes of the ended days Sense's answers told (its days are the account's
-        time zone's): the day before the last DAY answer's day, and that day once it ended."""
+        time zone's) that ended SETTLE before `moment`: the day before the last DAY answer's
+        day, and that day."""
         if (day := self._days.get(account)) is None:
             return []  # asked first: today's trends, which tell where the day starts
-        return [day[0] - MINUTE] + ([day[1] - MINUTE] if day[1] <= moment else [])
+        return [start - MINUTE for start in day if start <= moment - day_ends.SETTLE]
 
     # --- REST ---
 

@@ -1,7 +1,9 @@
 """Sense's login: `POST authenticate` (form e-mail/password, header `x-sense-device-id`)
-gives an access token, the user id, a refresh token and the monitor id (a Session). An account
-with multi-factor authentication answers 401 with an `mfa_token`; `POST authenticate/mfa` with
-the one-time code then gives the session. `POST renew` renews the access token.
+gives an access token, the user id, a refresh token, the monitor id and the zone of the
+account's days, as Sense's trends count them (`time_zone`, "" when the answer has none): a
+Session. An account with multi-factor authentication answers 401 with an `mfa_token`; `POST
+authenticate/mfa` with the one-time code then gives the session. `POST renew` renews the
+access token (the zone is kept).
 """
 
 import hashlib
@@ -26,6 +28,7 @@ class Session:
     user_id: str
     refresh_token: str = field(repr=False)
     monitor_id: str
+    time_zone: str = ""
 
 
 def saved(credentials: Credentials) -> Session | None:
@@ -33,17 +36,19 @@ def saved(credentials: Credentials) -> Session | None:
     given to this account (after the e-mail was changed, the old account's session is not
     used)."""
     data = credentials.session or {}
-    names = [f.name for f in fields(Session)]
+    names = [f.name for f in fields(Session) if f.name != "time_zone"]
     if data.get("account") != common.account(credentials):
         return None
     if not all(isinstance(data.get(name), str) and data.get(name) for name in names):
         return None
-    return Session(**{name: data[name] for name in names})
+    zone = data.get("time_zone")  # a session saved before it was kept has none
+    return Session(**{name: data[name] for name in names}, time_zone=_text(zone))
 
 
 def keep(credentials: Credentials, session: Session) -> None:
     """Report a new session, so the pipeline saves it for the next run (and other workers)."""
-    saved = {**asdict(session), "account": common.account(credentials)}
+    kept = {name: value for name, value in asdict(session).items() if value}  # a zone unknown
+    saved = {**kept, "account": common.account(credentials)}
     credentials.report_renewed(replace(credentials, session=saved))
 
 
@@ -74,7 +79,12 @@ def _login_session(url: str, body: Any) -> Session:
         user_id=_ident(answer, body, "user_id", "the login answer"),
         refresh_token=answer.text(body, "refresh_token", "the login answer"),
         monitor_id=_ident(answer, monitors[0], "id", "monitors[0]"),
+        time_zone=_text(monitors[0].get("time_zone") or body.get("time_zone")),
     )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _ident(answer: Answer, obj: Any, key: str, what: str) -> str:

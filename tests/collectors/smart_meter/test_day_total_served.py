@@ -26,8 +26,8 @@ DAY_ANSWERS = {
     datetime(2026, 5, 1, 4, 27, tzinfo=UTC): (29.1, 0.9),  # 30 April 23:27 CDT, so far
     datetime(2026, 5, 1, 4, 42, tzinfo=UTC): (29.8, 0.95),
     datetime(2026, 5, 1, 4, 57, tzinfo=UTC): (30.5, 1.0),
-    datetime(2026, 5, 1, 4, 59, tzinfo=UTC): (30.6, 1.02),  # 30 April's complete total
     datetime(2026, 5, 1, 5, 12, tzinfo=UTC): (0.2, 0.01),  # 1 May so far
+    datetime(2026, 5, 1, 4, 59, tzinfo=UTC): (30.6, 1.02),  # 30 April's complete total
     datetime(2026, 5, 1, 5, 27, tzinfo=UTC): (0.45, 0.02),
 }
 FIRST_RUN = datetime(2026, 5, 1, 4, 28, 30, tzinfo=UTC)  # then every 5 minutes
@@ -119,7 +119,7 @@ def test_the_day_total_is_served_at_every_minute_of_its_day_and_not_after(vue, r
             n: kwh for n, (kwh, _) in want.items()
         }
         moved.now += timedelta(minutes=1)
-    # every 15 minutes, and 30 April's complete total by the first run of 1 May
+    # every 15 minutes, and 30 April's complete total by the first run 15 minutes into 1 May
     assert day_calls(replay_server) == list(DAY_ANSWERS)
 
 

@@ -841,9 +841,10 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
 ):
     """The Vue's day is Chicago's (devices.json). Runs every 5 minutes ask today's total every
     15: the last one of 30 April was 23:49's (30.6 kWh), 10 minutes short of the day, and no
-    point said what the day used. The first run of 1 May asks 30 April's at its last minute
-    (23:59 CDT = 04:59 UTC): its complete 31.2 kWh is stored there; the next run asks 1 May's.
-    Each run's readings are written, as the pipeline does: what InfluxDB holds tells a run
+    point said what the day used. The first run 15 minutes into 1 May (the day settled, the
+    Vue's last minutes uploaded: day_ends.SETTLE) asks 30 April's at its last minute (23:59
+    CDT = 04:59 UTC): its complete 31.2 kWh is stored there; 1 May's so far was asked before
+    it, by the run at 00:10. Each run's readings are written, as the pipeline does: what InfluxDB holds tells a run
     whether an ended day's total is still missing (day_ends.py)."""
 
     def answer(scale: str, minute: str, fixture: str, mains_kwh: float | None = None) -> None:
@@ -858,7 +859,7 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
             mains["nestedDevices"][0]["channelUsages"][0]["usage"] = 0.01
         answer_app_api(replay_server, {**USAGE, "scale": scale, "instant": at}, json=body)
 
-    for minute in ("04:49", "04:54", "05:04", "05:09"):
+    for minute in ("04:49", "04:54", "05:04", "05:09", "05:14", "05:19"):
         answer("1MIN", minute, "usage_1min.json")
     for minute, kwh in (("04:49", 30.6), ("04:59", 31.2), ("05:09", 0.15)):
         answer("1D", minute, "usage_1day.json", kwh)
@@ -868,7 +869,7 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
     clock = Clock()
     adapter = EmporiaVueAdapter(clock=clock)
     daily = {}
-    for hour, minute in ((4, 50), (4, 55), (5, 5), (5, 10)):  # 23:50 .. 00:10 CDT
+    for hour, minute in ((4, 50), (4, 55), (5, 5), (5, 10), (5, 15), (5, 20)):  # 23:50 .. 00:20
         now = datetime(2026, 5, 1, hour, minute, 30, tzinfo=UTC)
         result = fetch(replay_server, adapter, win=window(now))
         isolated.write(settings.INFLUXDB_DATABASE, result.readings)
@@ -884,14 +885,14 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
             ("Office plug", t(4, 49)): 0.01,
             ("Main panel", t(4, 59)): 31.2,  # 30 April's complete total, at its last minute
             ("Office plug", t(4, 59)): 0.01,
-            ("Main panel", t(5, 9)): 0.15,  # 1 May so far, asked by the next run
+            ("Main panel", t(5, 9)): 0.15,  # 1 May so far, 15 minutes after 23:49's ask
             ("Office plug", t(5, 9)): 0.01,
         }
     )
     assert [r.query["instant"][11:16] for r in api_calls(replay_server, scale="1D")] == [
         "04:49",
-        "04:59",
         "05:09",
+        "04:59",
     ]
 
 

@@ -434,15 +434,16 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
 ):
     """The account's day ends at 04:00 UTC (trends_day.json). Runs every 5 minutes ask the
     trends every 15: the last daily_kwh of that day was 03:50's (23.84 kWh), 10 minutes short of
-    it. The first run after 04:00 asks that day at its last minute and stores its complete
-    total (24.1 kWh) at 03:59; the next run asks the new day's. Each run's readings are
+    it. The first run 15 minutes after 04:00 (the day settled: day_ends.SETTLE) asks that day
+    at its last minute and stores its complete total (24.1 kWh) at 03:59; the next run asks
+    the new day's. Each run's readings are
     written, as the pipeline does: InfluxDB tells whether the ended day's total is missing."""
     replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
     complete = {**load_fixture("sense/trends_day.json"), "consumption": {"total": 24.1}}
     for start, answer in (
         ("2026-05-02T03:50:00", load_fixture("sense/trends_day.json")),
         ("2026-05-02T03:59:00", complete),
-        ("2026-05-02T04:10:00", NEW_DAY),
+        ("2026-05-02T04:20:00", NEW_DAY),
     ):
         replay_server.add("GET", "/app/history/trends", query={"start": start}, json=answer)
     clock = Clock()
@@ -450,7 +451,7 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
     credentials = sense_credentials(replay_server, feed.url)
     target = adapter.target(SITE, credentials)
     daily = {}
-    for minute in (50, 65, 70):  # 03:50, 04:05, 04:10 UTC
+    for minute in (50, 65, 70, 75, 80):  # 03:50, 04:05 .. 04:20 UTC
         now = datetime(2026, 5, 2, 3, 0, 30, tzinfo=UTC) + timedelta(minutes=minute)
         frame = load_fixture("sense/frame_realtime_update.json")
         frame["payload"]["epoch"] = (now - timedelta(seconds=10)).timestamp()
@@ -464,5 +465,5 @@ def test_the_day_that_ended_gets_its_complete_total_at_its_last_minute(
     assert daily == {
         datetime(2026, 5, 2, 3, 50, tzinfo=UTC): 23.84,  # so far
         datetime(2026, 5, 2, 3, 59, tzinfo=UTC): 24.1,  # the day's complete total
-        datetime(2026, 5, 2, 4, 10, tzinfo=UTC): 0.05,  # the new day so far
+        datetime(2026, 5, 2, 4, 20, tzinfo=UTC): 0.05,  # the new day so far
     }
