@@ -8,14 +8,16 @@ moves only when the value (or an attribute) changes, so a constant standby load 
 old timestamp.
 """
 
+import logging
 import math
 from datetime import datetime
 from typing import Any
 
 from collectors.answers import Answer, scaled
 from collectors.base import ConfigError, Credentials
-from enrich.http import AuthError, PermanentError, get_json
+from enrich.http import AuthError, PermanentError, TransientError, get_json
 
+logger = logging.getLogger(__name__)
 PROVIDER = "home_assistant"
 
 # unit -> (multiply, divide) into W or kWh
@@ -96,3 +98,16 @@ def get(url: str, credentials: Credentials, entity: str = "", params: Any = None
             endpoint=error.endpoint,
             status=404,
         ) from None
+
+
+def zone(base: str, credentials: Credentials) -> str | None:
+    """The time zone Home Assistant is set to (`GET /api/config`, `time_zone`): the day its
+    energy sensors count (a daily utility meter starts again at HA's midnight); None, the
+    site's then, when HA does not say."""
+    try:
+        body = get(f"{base}/api/config", credentials)
+    except (PermanentError, TransientError) as error:
+        logger.info("home_assistant: HA's time zone is not known, the site's is used: %s", error)
+        return None
+    found = body.get("time_zone") if isinstance(body, dict) else None
+    return found if isinstance(found, str) else None

@@ -9,7 +9,8 @@ After an outage (a window longer than BACKFILL_AFTER) the states HA recorded in 
 read back from its history (ha_history.py). Options: `base_url` (e.g.
 http://homeassistant.local:8123), `total_entity` (whole-home power), `circuits`
 ({"circuit name": "sensor.x_power"}), `daily_energy_entity` (today's energy ->
-`daily_kwh`), `device` (the `device` tag, default "home"); the token is the provider config's
+`daily_kwh`, served for HA's day: its `time_zone`, `GET /api/config`), `device` (the `device`
+tag, default "home"); the token is the provider config's
 API key. The target is the site's own HA (two homes may both reach theirs at
 homeassistant.local). No budget: it is your own HA on your network.
 """
@@ -33,7 +34,7 @@ from collectors.base import (
 )
 from collectors.smart_meter import common, ha_history, ha_states
 from collectors.smart_meter.ha_states import ENERGY_UNITS, POWER_UNITS
-from collectors.smart_meter.today import DayTotalsAtRead
+from collectors.smart_meter.today import DayTotalsAtRead, zoned
 from enrich.readings import Reading
 from enrich.url_problems import url_problem
 from enrich.wording import counted
@@ -148,6 +149,8 @@ class HomeAssistantMeterAdapter(common.WatchedMeter, DayTotalsAtRead, Adapter):
                 kwh, when = state
                 readings.append(_daily(tag_set, kwh, when))
         current = common.current(readings, window.now, **{common.CIRCUIT_STATES: held})
+        if options.get("daily_energy_entity"):  # its day is HA's (today.py)
+            current = zoned(current, ha_states.zone(base, credentials))
         if window.start < window.now - BACKFILL_AFTER:
             live = {_point(r) for r in readings}  # the newest recorded state is also live
             past = _backfill(base, credentials, tag_set, window)

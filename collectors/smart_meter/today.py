@@ -5,8 +5,8 @@ three carry no `daily_kwh`, and the answer served over the meter's midnight carr
 that ended (Home Assistant's too: the last poll before midnight, or a poll after it that found
 the energy sensor's state of before it). A day is the meter's: the zone the adapter marks each
 device with (ZONE: an Emporia device's `locationProperties.timeZone`, else its account's first
-Vue's; the Sense account's `time_zone`), else the site's. So the answer GET
-/api/enrichment/current serves (and Home Assistant reads) gets, per device, the last
+Vue's; the Sense account's `time_zone`; Home Assistant's `time_zone`), else the site's. So the
+answer GET /api/enrichment/current serves (and Home Assistant reads) gets, per device, the last
 `daily_kwh` stored since the start of that zone's day at the moment of the request, as
 `daily_kwh` with `daily_kwh_time`, the time it was measured at, `daily_kwh_zone` and
 `daily_kwh_date`, the local date it is the total of (a Vue in Chicago on a site in UTC counts

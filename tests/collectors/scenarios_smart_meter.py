@@ -184,6 +184,7 @@ def home_assistant_routes(server) -> None:
             f"/api/states/{entity}",
             json=server.load_fixture(f"home_assistant/{fixture}.json"),
         )
+    server.add("GET", "/api/config", json=server.load_fixture("home_assistant/config.json"))
 
 
 def home_assistant_credentials(server, **options) -> Credentials:

@@ -37,7 +37,7 @@ CODE = {page.relative_to(ROOT).as_posix(): code_of(page) for page in PAGES}
 
 # Other services' APIs the pages name: Home Assistant's (the meter adapter, webhooks) and
 # InfluxDB 2's delete.
-OUTSIDE_PATHS = ("/api/states/", "/api/history/", "/api/webhook/", "/api/v2/")
+OUTSIDE_PATHS = ("/api/states/", "/api/history/", "/api/config", "/api/webhook/", "/api/v2/")
 ENDPOINT = re.compile(
     r"(?:(GET|POST|PUT|PATCH|DELETE) )?"
     r"(/(?:(?:api|retention|oauth|admin|login|logout|setup)/?[^?\s]*)?)(?:\?(.*))?"

@@ -62,8 +62,10 @@ def test_power_sensors_in_w_and_kw_at_has_own_times(replay_server):
         "/api/states/sensor.heat_pump_power",
         "/api/states/sensor.oven_power",
         "/api/states/sensor.home_energy_today",
+        "/api/config",  # HA's time zone: the day of its energy sensor
     ]
     assert result.current["total_power_w"] == 1843.6
+    assert result.current["devices"]["home"]["daily_kwh_zone"] == "America/Chicago"
 
 
 @pytest.mark.influxdb
