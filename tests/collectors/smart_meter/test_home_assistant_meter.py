@@ -68,6 +68,17 @@ def test_power_sensors_in_w_and_kw_at_has_own_times(replay_server):
     assert result.current["devices"]["home"]["daily_kwh_zone"] == "America/Chicago"
 
 
+def test_an_ha_not_saying_its_time_zone_leaves_the_sites_day(replay_server, caplog):
+    """HA answers its config with a 404 (a proxy in front of it): the run still stores the
+    day's energy, and its total is served for the site's day (no zone marked)."""
+    replay_server.add("GET", "/api/config", status=404, json={"message": "Not found"}, times=1)
+    home_assistant_routes(replay_server)
+    result = fetch(replay_server)
+    assert result.readings[-1].fields == {"daily_kwh": 12.45}
+    assert "daily_kwh_zone" not in result.current["devices"]["home"]
+    assert "HA's time zone is not known, the site's is used" in caplog.text
+
+
 @pytest.mark.influxdb
 def test_a_circuit_state_an_earlier_run_stored_keeps_the_share_of_its_moment(replay_server):
     """The heat pump's sensor last reported at 13:04:41 (0.92 kW); the run of 13:05 stored it
