@@ -1,5 +1,6 @@
 """How an archive run and a restore are recorded (`recorded_run`): a RetentionRun, running
-while the block runs, then ok, failed with the error, or waiting for its task's retry."""
+while the block runs, then ok, failed with the error, or waiting for its task's retry; and an
+archived file, in InfluxDB (`write_metadata_point`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
+from enrich.influx import TimeSeries
+from enrich.readings import Reading
 from enrich.redis.lock import tried_again
 from retention.liveness import alive, stopped_message
-from retention.models import RetentionRun
+from retention.models import ArchiveObject, RetentionRun
+from retention.schema import ARCHIVE_METADATA_MEASUREMENT
+from retention.timeutil import utc_midnight
 
 MB = 1_000_000
 
@@ -62,3 +68,22 @@ def recorded_run(
                 freed = run.storage_before_bytes - run.storage_after_bytes
                 run.storage_freed_mb = freed / MB
             run.save()
+
+
+def write_metadata_point(obj: ArchiveObject, ts: TimeSeries) -> None:
+    """The archived file's `archive_metadata` point (in INFLUXDB_DATABASE)."""
+    reading = Reading(
+        ARCHIVE_METADATA_MEASUREMENT,
+        {
+            "s3_key": obj.key,
+            "start_date": obj.start_date.isoformat(),
+            "end_date": obj.end_date.isoformat(),
+            "record_count": int(obj.record_count),
+            "file_size_mb": obj.file_size / MB,
+            "checksum": obj.checksum,
+            "storage_class": obj.storage_class or obj.target,
+        },
+        utc_midnight(obj.start_date),
+        {"s3_key": obj.key, "target": obj.target},
+    )
+    ts.write(settings.INFLUXDB_DATABASE, [reading])

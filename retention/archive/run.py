@@ -12,12 +12,14 @@ left. Every read is checked against InfluxDB's own
 per-field counts of the range (`retention.archive.reader.read_complete_rows`), so a short query
 answer is never archived as the whole, nor deleted; and what each file holds is checked against
 the daily tier's record of the rows it wrote (`check_recorded`), before the file is uploaded
-or adopted: InfluxDB 1.x can hide a series from answers and counts alike. Any failure stops that file before the
-delete; the next run continues from what is there (an object that exists is adopted when it
-holds the rows; one that never passed verification is replaced; a verified one younger than 90
-days is never rewritten; a merge uploaded but not recorded names the recorded file in its
-metadata `replaces` and is adopted; a file the index does not know is neither replaced nor
-overlapped: `retention.archive.unindexed`).
+or adopted: InfluxDB 1.x can hide a series from answers and counts alike. Any failure stops
+that file before the delete; the next run continues from what is there (an object that exists
+is adopted when it holds the rows; one that never passed verification is replaced; a verified
+one younger than 90 days is never rewritten; a merge uploaded but not recorded names the
+recorded file in its metadata `replaces` and is adopted; a file the index does not know is
+neither replaced nor overlapped: `retention.archive.unindexed`). The daily tier's policy
+dropping rows before a run can take them (`retention.tiers.slack`) is noted in the run's
+`details.warnings` and alerted, as the tier runs note theirs; the run goes on.
 
 Expiry: objects whose data ended more than ARCHIVE_RETENTION_YEARS ago (and at least 90 days old)
 are deleted and marked `expired`; `check_lifecycle` reports whether the bucket also expires them,
@@ -25,8 +27,9 @@ and warns when a versioned bucket keeps what is deleted or replaced as noncurren
 
 Redis out of reach (the archive's lock, the daily tier's: `retention.archive.lock`) stops the
 run at once, before the next step, and so do InfluxDB or S3 out of reach in a task's run, which
-its task tries again in the same run (a command's run records the file's error, goes on). Crash points for the tests (`archive.after_upload`,
-`archive.before_delete`, `archive.after_delete`): `retention.faults`.
+its task tries again in the same run (a command's run records the file's error, goes on).
+Crash points for the tests (`archive.after_upload`, `archive.before_delete`,
+`archive.after_delete`): `retention.faults`.
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ from django.utils import timezone
 
 from enrich.errors import Transient
 from enrich.influx import TimeSeries, get_timeseries
-from enrich.readings import Reading
 from enrich.redis.client import RedisUnavailable
 from enrich.redis.lock import LockLost
 from retention import faults
@@ -65,19 +67,20 @@ from retention.archive.reader import (
     daily_field_types,
     read_complete_rows,
 )
-from retention.archive.recorded import MB, recorded_run
+from retention.archive.recorded import recorded_run, write_metadata_point
 from retention.archive.store import ArchiveStorage, StorageError, sha256_hex
 from retention.archive.target import get_storage
 from retention.archive.unindexed import ArchiveListing, check_unindexed, unindexed_ahead
 from retention.archive.verify import checked_rows, holds, verify_object
 from retention.busy import busy, skipped
 from retention.models import ArchiveObject, RetentionRun
-from retention.schema import ARCHIVE_METADATA_MEASUREMENT, DAILY_RP
+from retention.schema import DAILY_RP
+from retention.stats.conditions import note_slack
+from retention.tiers.slack import DAILY
 from retention.timeutil import utc_midnight
 
 logger = logging.getLogger(__name__)
 
-METADATA_MEASUREMENT = ARCHIVE_METADATA_MEASUREMENT
 KEPT_ROWS = "archived and verified; its rows stay in InfluxDB meanwhile"
 
 T = TypeVar("T")
@@ -102,6 +105,7 @@ class ArchiveReport:
     expected_bytes_freed: int | None = None
     lifecycle: str = ""
     note: str = ""
+    warnings: list[str] = field(default_factory=list)  # the daily tier's policy: note_slack
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,8 +133,10 @@ def run_archive(
         ) as run,
         archive_lock(take=not dry_run, owner=f"archive run {run.pk}") as lock,
     ):
+        note_slack(run, DAILY)  # also when no target is set: every run refuses then
         storage = storage or get_storage()  # no target: refused, recorded as a failed run
-        report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target)
+        report = ArchiveReport(run.pk, "", dry_run, cutoff_day(now), storage.target,
+                               warnings=run.details.get("warnings", []))  # fmt: skip
         if lock is None:  # another archive run, an index rebuild or a restore
             if requeued is not None:
                 raise busy(ArchiveBusy, lock_held(), WAITS)  # tried again: retention.busy
@@ -347,24 +353,6 @@ def _archive_object(
 def _merged_from(metadata: dict[str, str], stored: bytes, recorded: str) -> bool:
     """Whether the stored bytes are this run's merge of the recorded file (rows + late rows)."""
     return metadata.get("replaces") == recorded and metadata.get("sha256") == sha256_hex(stored)
-
-
-def write_metadata_point(obj: ArchiveObject, ts: TimeSeries) -> None:
-    reading = Reading(
-        METADATA_MEASUREMENT,
-        {
-            "s3_key": obj.key,
-            "start_date": obj.start_date.isoformat(),
-            "end_date": obj.end_date.isoformat(),
-            "record_count": int(obj.record_count),
-            "file_size_mb": obj.file_size / MB,
-            "checksum": obj.checksum,
-            "storage_class": obj.storage_class or obj.target,
-        },
-        utc_midnight(obj.start_date),
-        {"s3_key": obj.key, "target": obj.target},
-    )
-    ts.write(settings.INFLUXDB_DATABASE, [reading])
 
 
 def _delete_source(obj: ArchiveObject, archived: list[fmt.Row], ts: TimeSeries) -> int:

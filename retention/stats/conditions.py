@@ -12,12 +12,12 @@ policy with a duration while its step cannot run (retention.tiers.slack).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
 from enrich.influx import TimeseriesError
-from retention.models import Alert
+from retention.models import Alert, RetentionRun
 from retention.tiers.slack import STEPS, Step, check_slack
 
 logger = logging.getLogger("retention.stats.alerts")
@@ -59,3 +59,14 @@ def sync_slack(
                 return opened
         opened += sync(step.kind, " ".join(said), now)
     return opened
+
+
+def note_slack(run: RetentionRun, step: Step) -> None:
+    """The warnings of the policy `step` takes its data from (`check_slack`), in the step's
+    run or dry run: its `details.warnings` (the admin, GET /retention/runs/<run_id>, its
+    summary), logged; its alert opened, kept current or cleared (`sync_slack`)."""
+    warnings = check_slack(step)
+    if warnings:
+        run.details = {**run.details, "warnings": warnings}
+        logger.warning("%s run: %s", step.run, " ".join(warnings))
+    sync_slack(datetime.now(UTC), step, warnings)

@@ -14,10 +14,11 @@ a retention policy) of TIER_DATABASE, measurement `entity_aggregates`, tags `ent
 
 Safety: `check_retention_policies()` (`retention.tiers.safety`) refuses to run when a retention
 policy (bucket) would drop raw data before it is downsampled, or tier rows before their
-horizon; a raw policy short of a week of failed nightly runs (`retention.tiers.slack`) lets the
-hourly run go on, noted in `details.warnings` and its summary, and alerted. A Redis lock per
-tier keeps two runs of a tier apart: the scheduled run finding it taken raises `TierBusy`
-(retention.busy); another run records status "skipped" and who holds it.
+horizon; a policy that passes but drops data before the run takes it (`retention.tiers.slack`:
+the raw one short of a week of failed nightly runs, any with a duration while the tier's beat
+entry is disabled) lets the run go on, noted in `details.warnings` and its summary, and
+alerted. A Redis lock per tier keeps two runs of a tier apart: the scheduled run finding it
+taken raises `TierBusy` (retention.busy); another run records status "skipped" and who holds it.
 
 InfluxDB (or Redis) out of reach raises its `Transient` error (the lock's Redis errors become a
 `RedisUnavailable`); nothing of a day not yet verified was deleted (deletes come last, a week
@@ -74,7 +75,7 @@ from retention.tiers.safety import (
     ensure_tiers,
     nothing_due,
 )
-from retention.tiers.slack import RAW, check_raw_slack
+from retention.tiers.slack import HOURLY, RAW, Step
 from retention.tiers.storage import storage_bytes
 from retention.tiers.summary import summary
 from retention.timeutil import utc_midnight
@@ -94,6 +95,10 @@ OPERATIONS: dict[Tier, tuple[str, Callable]] = {
     HourlyTier: (RetentionRun.Operation.DOWNSAMPLE_HOURLY, dry_run_hourly),
     DailyTier: (RetentionRun.Operation.DOWNSAMPLE_DAILY, dry_run_daily),
 }
+
+
+# The step each tier is (retention.tiers.slack): the policy whose warnings its runs note.
+SLACK: dict[Tier, Step] = {HourlyTier: RAW, DailyTier: HOURLY}
 
 
 # What a dry run reports when it has something to do, or says why it has nothing to.
@@ -171,8 +176,7 @@ def _run(
                 run.status = RetentionRun.Status.FAILED
                 run.errors = "Refused to run: " + "\n".join(problems)
                 return run
-            if kind is HourlyTier:
-                _warn_raw_slack(run)
+            conditions.note_slack(run, SLACK[kind])  # its policy's warnings, and their alert
             tier = kind(start, end, now)
             if dry_run:
                 report = dry(tier, progress)
@@ -268,16 +272,6 @@ def _transient_failure(exc: Transient, retried: bool) -> str:
         f"InfluxDB became unreachable: {exc} Nothing was deleted for a day whose rows were "
         f"not verified; {then}"
     )
-
-
-def _warn_raw_slack(run: RetentionRun) -> None:
-    """A raw policy short of a week of failed nights: noted in the run (or dry run) and its
-    summary, logged, and its alert opened (cleared by the alert check once lengthened)."""
-    warnings = check_raw_slack()
-    if warnings:
-        run.details = {**run.details, "warnings": warnings}
-        logger.warning("downsample_hourly: %s", " ".join(warnings))
-    conditions.sync_slack(datetime.now(UTC), RAW, warnings)
 
 
 def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float) -> None:

@@ -8,7 +8,8 @@ target set — a policy with a duration drops what no later tier holds once it i
 however long the duration (`check_slack`). The raw policy is also warned about when it leaves
 less than RAW_WAIT_DAYS of failed nightly runs (`check_raw_slack`): the tier policies' hard
 minimum allows for their step's failures already. `retention.stats.alerts` keeps one alert open
-per step while its warnings hold; the raw -> hourly run notes the raw ones in its record.
+per step while its warnings hold; each step's runs and dry runs note its warnings in their
+record too (`retention.stats.conditions.note_slack`).
 """
 
 from __future__ import annotations
@@ -81,27 +82,25 @@ RAW = Step(
     "raw points",
     "hourly row",
 )
-STEPS = (
-    RAW,
-    Step(
-        Alert.Kind.HOURLY_POLICY_SHORT,
-        "retention.downsample_daily",
-        "hourly -> daily",
-        "the hourly tier",
-        "hourly rows",
-        "daily row",
-        HOURLY_RP,
-    ),
-    Step(
-        Alert.Kind.DAILY_POLICY_SHORT,
-        "retention.archive",
-        "archive",
-        "the daily tier",
-        "daily rows",
-        "archive file",
-        DAILY_RP,
-    ),
+HOURLY = Step(
+    Alert.Kind.HOURLY_POLICY_SHORT,
+    "retention.downsample_daily",
+    "hourly -> daily",
+    "the hourly tier",
+    "hourly rows",
+    "daily row",
+    HOURLY_RP,
 )
+DAILY = Step(
+    Alert.Kind.DAILY_POLICY_SHORT,
+    "retention.archive",
+    "archive",
+    "the daily tier",
+    "daily rows",
+    "archive file",
+    DAILY_RP,
+)
+STEPS = (RAW, HOURLY, DAILY)
 
 
 def _disabled_entries(task: str) -> str:

@@ -39,7 +39,8 @@ from django.conf import settings
 
 from enrich.influx import get_timeseries
 from retention.archive.reader import MEASUREMENT
-from retention.archive.run import run_archive, write_metadata_point
+from retention.archive.recorded import write_metadata_point
+from retention.archive.run import run_archive
 from retention.models import ArchiveObject, RetentionRun
 from retention.schema import ARCHIVE_METADATA_MEASUREMENT
 from tests.support.archive import MotoS3, Tier, as_rows, daily_rows

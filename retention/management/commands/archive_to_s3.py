@@ -108,6 +108,8 @@ class Command(BaseCommand):
             self.stdout.write(f"lifecycle: {report['lifecycle']}")
         if report["note"]:
             self.stdout.write(report["note"])
+        for warning in report["warnings"]:
+            self.stderr.write(f"warning: {warning}")
         for error in report["errors"]:
             self.stderr.write(f"error: {error}")
 

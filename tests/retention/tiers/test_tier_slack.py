@@ -10,9 +10,11 @@ from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
 from enrich.influx import get_timeseries, quote_ident
-from retention.models import Alert
+from retention.archive.run import run_archive
+from retention.archive.target import ArchiveNotConfigured
+from retention.models import Alert, RetentionRun
 from retention.stats import alerts
-from retention.tiers import safety
+from retention.tiers import runner, safety
 from tests.support.api import token_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -36,6 +38,13 @@ def infinite(ha_db, name: str) -> str:
     return (
         f'INF (ALTER RETENTION POLICY "{name}" ON {quote_ident(ha_db.name)} DURATION INF; '
         "on InfluxDB 2.x the bucket's retention to 'never')"
+    )
+
+
+def hidden(message: str, ha_db) -> str:
+    """`message` as the API shows it: without the names of enrich's databases."""
+    return message.replace(repr(ha_db.name), "[hidden]").replace(
+        quote_ident(ha_db.name), "[hidden]"
     )
 
 
@@ -178,3 +187,63 @@ def test_a_raw_policy_the_runs_would_refuse_is_alerted_while_no_run_is_scheduled
     [alert] = Alert.objects.all()
     assert alert.kind == "raw_policy_short"
     assert "keeps data 8d, and no raw -> hourly run is scheduled" in alert.message
+
+
+def test_the_hourly_to_daily_run_notes_the_hourly_policy_warning_as_the_alert_says_it(
+    tiers, admin_client, capsys
+):
+    """The raw -> hourly run noted its policy's warnings in its record; a run of hourly ->
+    daily queued by hand while its entry is disabled said nothing of the hourly policy that
+    drops its rows: only the alert did."""
+    set_policy(tiers, "enrich_hourly", "180d")
+    switch(admin_client, "retention.downsample_daily", "disable")
+
+    run = runner.downsample_daily()
+
+    [alert] = Alert.objects.filter(cleared__isnull=True)
+    assert (run.status, alert.kind) == ("ok", "hourly_policy_short")
+    assert run.details["warnings"] == [alert.message]
+    assert f"; {alert.message}; " in runner.summary(run)
+    shown = token_client("ops").get(f"/retention/runs/{run.pk}").json()
+    assert shown["details"]["warnings"] == [hidden(alert.message, tiers)]
+    page = admin_client.get(f"/admin/retention/retentionrun/{run.pk}/change/").content.decode()
+    assert "no hourly -&gt; daily run is scheduled" in page
+    dry = runner.downsample_daily(dry_run=True)
+    assert dry.details["warnings"] == [alert.message]
+    call_command("downsample_daily", "--dry-run")
+    assert capsys.readouterr().out.count(alert.message) == 1
+
+    set_policy(tiers, "enrich_hourly", "INF")
+    again = runner.downsample_daily()
+    assert "warnings" not in again.details
+    alert.refresh_from_db()
+    assert alert.cleared is not None  # the run cleared it, as the raw -> hourly run does
+
+
+def test_the_archive_run_notes_the_daily_policy_warning_also_when_it_refuses(
+    tiers, admin_client, settings, tmp_path, capsys
+):
+    settings.S3_ARCHIVE_BUCKET, settings.ARCHIVE_LOCAL_DIR = "", tmp_path
+    set_policy(tiers, "enrich_daily", "1000d")
+    switch(admin_client, "retention.archive", "disable")
+
+    report = run_archive()
+
+    run = RetentionRun.objects.get(pk=report.run_id)
+    [alert] = Alert.objects.filter(cleared__isnull=True)
+    assert (run.status, alert.kind) == ("ok", "daily_policy_short")
+    assert "no archive run is scheduled" in alert.message
+    assert run.details["warnings"] == report.warnings == [alert.message]
+    shown = token_client("ops").get(f"/retention/runs/{run.pk}").json()
+    assert shown["details"]["warnings"] == [hidden(alert.message, tiers)]
+    call_command("archive_to_s3", "--dry-run")
+    assert capsys.readouterr().err.count(f"warning: {alert.message}") == 1
+
+    switch(admin_client, "retention.archive", "enable")
+    settings.ARCHIVE_LOCAL_DIR = None  # every run refuses: the rows wait in vain
+    with pytest.raises(ArchiveNotConfigured):
+        run_archive()
+    refused = RetentionRun.objects.filter(operation="archive").order_by("pk").last()
+    alert.refresh_from_db()
+    assert refused.status == "failed" and "no archive target is set" in alert.message
+    assert refused.details["warnings"] == [alert.message]
