@@ -18,9 +18,11 @@
   schedule's, not one computed from the refused values.
 - An interval under a second or over 365 days is refused: the beat would send its task on
   each of its loops, or overflow its dates and stop loading any schedule.
-- A periodic task saved on an interval at or below its Expire seconds, or an interval shortened
-  to that, is saved with a warning naming each such task: its late runs would pile up behind a
-  busy worker instead of being dropped (enrich.beat_intervals).
+- A periodic task saved on an interval, or a crontab, whose (shortest) time between two runs
+  is at or below its Expire seconds (a crontab's in its time zone, a change of daylight saving
+  time included), or an interval or crontab changed to that, is saved with a warning naming
+  each such task: its late runs would pile up behind a busy worker instead of being dropped
+  (enrich.beat_intervals).
 - A crontab whose days of the month no month of its months has (31 in 2, 4, 6, 9, 11; 30 in
   2) is refused: its tasks would never run.
 - A crontab's time zone must be a place's (not "localtime", the beat host's own). One stored
@@ -357,6 +359,11 @@ class CrontabScheduleAdmin(SelectionAdmin, BeatCrontabScheduleAdmin):
     @admin.display(description="human readable")
     def human_readable(self, obj: CrontabSchedule) -> str:
         return crontab_in_words(obj)
+
+    def save_model(self, request, obj: CrontabSchedule, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        for said in outlasting(entries_on(obj)):
+            messages.warning(request, said)
 
 
 # An interval the beat can keep: one under a second it would send on each of its loops, one far
