@@ -109,7 +109,8 @@ def _escape_key(key: str) -> str:
 _ODD_BACKSLASHES = re.compile(r"(?<!\\)\\(?:\\\\)*[, =]")
 
 
-def _field_key_problem(key: str) -> str:
+@lru_cache(maxsize=4096)
+def field_problem(key: str) -> str:
     """What keeps line protocol from carrying `key` as a field name ("" when nothing does)."""
     if "\n" in key or "\r" in key:
         return "a line break"
@@ -124,7 +125,7 @@ def _field_key_problem(key: str) -> str:
 def _field_key(measurement: str, key: str) -> str:
     """A field name, escaped as InfluxDB unescapes one: ",", "=", " " and also '"' (a
     backslash kept as written); a ValueError names one line protocol cannot carry."""
-    if why := _field_key_problem(key):
+    if why := field_problem(key):
         raise ValueError(
             f"{measurement}: the field {key!r} cannot be written to InfluxDB: a field name "
             f"cannot hold {why}."

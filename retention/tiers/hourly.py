@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
-from enrich.readings import tag_problem
+from enrich.readings import field_problem, tag_problem
 from enrich.redis.lock import RunLock
 from retention import faults
 from retention.entities import ha_source
@@ -66,11 +66,13 @@ MICROSECOND = timedelta(microseconds=1)
 
 @dataclass
 class _EntityDay:
-    """One entity's hourly rows of one day, as computed from raw data."""
+    """One entity's hourly rows of one day, as computed from raw data; none, and why, when
+    InfluxDB cannot hold one of their fields (`unwritable`: the day's states stay raw)."""
 
     entity: Entity
     rows: list[TierRow]
     raw_points: int
+    unwritable: str = ""
 
 
 class HourlyTier(DayTier):
@@ -152,8 +154,6 @@ class HourlyTier(DayTier):
             raw_carry = reads.carried[entity.entity_id]
             previous, previous_end = _previous(entity.entity_id, start, reads)
         head: list[Sample] = [raw_carry] if raw_carry is not None else []
-        if previous_end is not None and previous_end < start:
-            self.holes.setdefault(entity.entity_id, set()).add(utc_date(previous_end - MICROSECOND))
         previous_value = previous_state = previous_reset = None
         now = units_of_now(entity)
         if previous is not None:
@@ -192,6 +192,10 @@ class HourlyTier(DayTier):
                 continue
             fields = {**aggregate.to_fields(), **carry_fields(in_force), **now}
             rows.append(TierRow(entity.entity_id, entity.kind, aggregate.window_start, fields))
+        if why := _unwritable(rows):
+            return _EntityDay(entity, [], 0, why)
+        if previous_end is not None and previous_end < start:
+            self.holes.setdefault(entity.entity_id, set()).add(utc_date(previous_end - MICROSECOND))
         raw_points = sum(row.points for row in rows)
         return _EntityDay(entity, rows, raw_points)
 
@@ -284,7 +288,9 @@ class HourlyTier(DayTier):
                 if still_held(lock)
                 for entity in group
             ]
-        computed, kept = density.split([item for item in computed if item.rows])
+        computed, kept = density.split(
+            [item for item in self._writable(day, computed) if item.rows]
+        )
         if (following := tier_ahead.plan(self, day, computed, kept)) is not None:
             self.ahead.start(day + DAY, following)
         written = write_rows(HOURLY_RP, (row for item in computed for row in item.rows))
@@ -316,6 +322,20 @@ class HourlyTier(DayTier):
         """Delete what the last verified days hold (`PendingDeletes.flush`)."""
         self.pending.flush(lock)
 
+    def _writable(self, day: date, computed: list[_EntityDay]) -> list[_EntityDay]:
+        """The entity-days whose rows InfluxDB can hold. An entity with a field it cannot (an
+        attribute's name) is left out of the run from `day` on, named in its notes: its raw
+        points stay, none deleted unverified; the days before stay done."""
+        left = {item.entity.entity_id: item.unwritable for item in computed if item.unwritable}
+        if left:
+            self.entities = [entity for entity in self.entities if entity.entity_id not in left]
+        for entity_id, why in sorted(left.items()):
+            self.holes.pop(entity_id, None)  # no value holds on: its states are there, raw
+            note = f"{entity_id!r} is left out from {day} on: {why}; {LEFT_RAW}"
+            self.outcome.waiting.append(note)
+            logger.warning("downsample_hourly: %s", note)
+        return [item for item in computed if not item.unwritable]
+
 
 def _readable(entity: Entity, outcome: Outcome) -> bool:
     """Whether the entity's points can be found and tiered: an official-layout id without a
@@ -337,6 +357,25 @@ def _readable(entity: Entity, outcome: Outcome) -> bool:
         )
         return False
     return True
+
+
+# What becomes of an entity left out for a field InfluxDB cannot hold, and what to do.
+LEFT_RAW = (
+    "its raw points stay as they are (the other entities are tiered). Leave the attribute out "
+    "where Home Assistant writes it (the InfluxDB integration's ignore_attributes), or untick "
+    "the entity's tiered in the admin"
+)
+
+
+def _unwritable(rows: list[TierRow]) -> str:
+    """Why InfluxDB cannot hold the rows: the first field whose name line protocol cannot
+    carry (an attribute's, as `<name>_mean` or `carry_attr_<name>`); "" when it can."""
+    for name in sorted({name for row in rows for name in row.fields}):
+        if why := field_problem(name):
+            return (
+                f"its hourly rows would hold the field {name!r}, and a field name cannot hold {why}"
+            )
+    return ""
 
 
 def _previous(

@@ -49,7 +49,7 @@ from retention.tiers.chunks import (
     run_lock,
     still_held,
 )
-from retention.tiers.hourly import DAY, HOUR, HourlyTier
+from retention.tiers.hourly import DAY, HOUR, LEFT_RAW, HourlyTier
 from retention.tiers.raw_delete import delete_raw
 from retention.tiers.row_units import in_units_of_now, units_of_now
 from retention.tiers.rows import (
@@ -159,6 +159,12 @@ def _fold(
                 f"raw: the day is archived and its row could not be read from the archive ({exc})"
             )
             continue
+        except LeftRaw as exc:
+            tier.outcome.waiting.append(
+                f"{entity.entity_id}: {counted(len(day_samples), 'raw point')} of {day} kept "
+                f"raw: {exc}; {LEFT_RAW}"
+            )
+            continue
         faults.point("hourly:late_after_write")
         deleted = delete_raw(entity, midnight, midnight + DAY, tier.database, tier.raw_rp)
         if aggregated is not None:
@@ -219,6 +225,8 @@ def _value_holds_on(
                 f"{entity.entity_id}: the days from {day} on, where its value holds, wait: "
                 f"the day is archived and its row could not be read from the archive ({exc})"
             )
+            return
+        except LeftRaw:  # its states there stay raw: _fold names them
             return
         if not computed or _aggregate_day(tier, entity, day, rp, computed) is None:
             return
@@ -294,10 +302,18 @@ def _stored(
     return rows
 
 
+class LeftRaw(Exception):
+    """The entity's rows of a day would hold a field InfluxDB cannot: its states stay raw."""
+
+
 def _from_raw(tier: HourlyTier, entity: Entity, day: date, rp: str) -> list[TierRow]:
     """The entity's rows of the day in `rp` as the tiers compute them from its raw states (the
-    hourly tier's hours; composed into the daily row, with its last hour's carry-in fields)."""
-    hours = tier.compute(entity, day).rows
+    hourly tier's hours; composed into the daily row, with its last hour's carry-in fields);
+    LeftRaw when InfluxDB cannot hold one of their fields."""
+    computed = tier.compute(entity, day)
+    if computed.unwritable:
+        raise LeftRaw(computed.unwritable)
+    hours = computed.rows
     start = utc_midnight(day)
     if rp == HOURLY_RP or not hours:
         return hours

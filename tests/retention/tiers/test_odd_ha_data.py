@@ -286,3 +286,56 @@ def test_late_states_within_one_microsecond_are_both_counted(ha_db):
     late = hours("sensor.oven_power")[T0 + timedelta(hours=5)]
     assert (late["sample_count"], late["max_value"]) == (2, 100)
     assert sum(row["sample_count"] for row in hours("sensor.oven_power").values()) == 3
+
+
+def test_an_attribute_name_influxdb_cannot_hold_leaves_its_entity_raw_and_the_rest_is_tiered(
+    ha_db, caplog
+):
+    # A weather entity's JSON attribute key ending in a backslash: the field carry_attr_<key>
+    # of its hourly rows cannot be written, and the write refused the whole day's batch: the
+    # run failed for every entity, nothing downsampled, every night again.
+    weather = ha_db.saved_entity(
+        "ingestor", "weather.home",
+        [(0, "sunny", {"temperature": 5.0}), (43200, "rainy", {"temperature": 7.0}),
+         (86400, "cloudy", {"temperature": 6.0, "odd\\": 1.0}),
+         (86400 + 3600, "cloudy", {"temperature": 4.0, "odd\\": 2.0})],
+        kind="weather",
+    )  # fmt: skip
+    plain = ha_db.saved_entity("ingestor", "sensor.oven_power", [(0, 100.0), (86400, 50.0)],
+                               unit="W")  # fmt: skip
+    note = (
+        "'weather.home' is left out from 2024-03-05 on: its hourly rows would hold the field "
+        "'carry_attr_odd\\\\', and a field name cannot hold a backslash at its end; its raw "
+        "points stay as they are (the other entities are tiered). Leave the attribute out "
+        "where Home Assistant writes it (the InfluxDB integration's ignore_attributes), or "
+        "untick the entity's tiered in the admin"
+    )
+
+    run = tiers.downsample_hourly(D0, D0 + 2 * DAY)
+
+    assert (run.status, run.errors, run.details["waiting"]) == ("ok", "", [note])
+    assert note in tiers.summary(run)
+    assert len(hours(plain.entity_id)) == 48  # both days tiered, read back and verified
+    assert count_samples(plain, T0, T0 + 2 * DAY) == 0
+    first = hours(weather.entity_id)  # the day before the attribute, tiered as ever
+    assert sorted(first) == [T0 + timedelta(hours=h) for h in range(24)]
+    assert first[T0]["temperature_mean"] == 5.0
+    assert count_samples(weather, T0, T0 + DAY) == 0
+    assert count_samples(weather, T0 + DAY, T0 + 2 * DAY) == 2  # kept raw, none deleted
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert f"downsample_hourly: {note}" in logged
+
+    again = tiers.downsample_hourly(D0, D0 + 2 * DAY)  # the day is done: its points look late
+
+    assert (again.status, again.errors) == ("ok", "")
+    assert again.details["waiting"] == [
+        (
+            "weather.home: 2 raw points of 2024-03-05 kept raw: its hourly rows would hold the field "
+            "'carry_attr_odd\\\\', and a field name cannot hold a backslash at its end; its raw "
+            "points stay as they are (the other entities are tiered). Leave the attribute out "
+            "where Home Assistant writes it (the InfluxDB integration's ignore_attributes), or "
+            "untick the entity's tiered in the admin"
+        )
+    ]
+    assert count_samples(weather, T0 + DAY, T0 + 2 * DAY) == 2
+    assert sorted(hours(weather.entity_id)) == sorted(first)  # nothing invented for the day
