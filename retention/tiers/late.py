@@ -140,7 +140,7 @@ def _fold(
         midnight = utc_midnight(day)
         try:
             stored = _stored(entity.entity_id, rp, midnight, archived)
-            computed = _from_raw(tier, entity, day, rp)
+            computed = _from_raw(tier, entity, day, rp, written=not stored)
             if not stored:
                 # No row at all: the entity was not tiered when the day was downsampled. Its
                 # states there are the whole record, not late points: aggregate them.
@@ -306,12 +306,15 @@ class LeftRaw(Exception):
     """The entity's rows of a day would hold a field InfluxDB cannot: its states stay raw."""
 
 
-def _from_raw(tier: HourlyTier, entity: Entity, day: date, rp: str) -> list[TierRow]:
+def _from_raw(
+    tier: HourlyTier, entity: Entity, day: date, rp: str, written: bool = True
+) -> list[TierRow]:
     """The entity's rows of the day in `rp` as the tiers compute them from its raw states (the
     hourly tier's hours; composed into the daily row, with its last hour's carry-in fields);
-    LeftRaw when InfluxDB cannot hold one of their fields."""
+    LeftRaw when they are to be `written` and InfluxDB cannot hold one of their fields (none
+    when they are only compared: late points are folded into the stored rows without them)."""
     computed = tier.compute(entity, day)
-    if computed.unwritable:
+    if written and computed.unwritable:
         raise LeftRaw(computed.unwritable)
     hours = computed.rows
     start = utc_midnight(day)

@@ -339,3 +339,20 @@ def test_an_attribute_name_influxdb_cannot_hold_leaves_its_entity_raw_and_the_re
     ]
     assert count_samples(weather, T0 + DAY, T0 + 2 * DAY) == 2
     assert sorted(hours(weather.entity_id)) == sorted(first)  # nothing invented for the day
+
+
+def test_a_late_point_with_such_an_attribute_is_folded_into_the_rows_of_its_day(ha_db):
+    # Late points are folded into the stored rows by their counts, minima and maxima, never
+    # their attributes: the field InfluxDB cannot hold is not written, the point is not kept.
+    weather = ha_db.saved_entity("ingestor", "weather.home",
+                                 [(0, "sunny", {"temperature": 5.0})], kind="weather")  # fmt: skip
+    downsample_day()
+    ha_db.write_entity("ingestor", "weather.home",
+                       [(43200 + 600, "rainy", {"temperature": 7.0, "odd\\": 1.0})])  # fmt: skip
+
+    run = tiers.downsample_hourly(D0, D0 + DAY)
+
+    assert (run.status, run.errors, run.details["late_points"]) == ("ok", "", 1)
+    assert "waiting" not in run.details or run.details["waiting"] == []
+    assert hours(weather.entity_id)[T0 + timedelta(hours=12)]["sample_count"] == 1
+    assert count_samples(weather, T0, T0 + DAY) == 0
