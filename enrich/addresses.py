@@ -2,7 +2,8 @@
 /retention/history, /retention/stats, /retention/alerts, a provider's last run in
 /api/enrichment/current, so the status page and Home Assistant's entities): without the
 addresses of enrich's own services (InfluxDB, Redis and the Celery broker, PostgreSQL, S3,
-MQTT, Home Assistant), each one HIDDEN. The record keeps the whole error for whoever runs
+MQTT, Home Assistant) and of the alerts' webhook receiver (its URL may hold its id, a
+password), each one HIDDEN. The record keeps the whole error for whoever runs
 enrich: the admin (staff) shows it whole, as the server log does where the work logs it.
 
 Hidden: every URL of a scheme other than http(s) (redis://, postgres://); an http(s) URL, a
@@ -23,7 +24,7 @@ from django.conf import settings
 
 HIDDEN = "[hidden]"
 SERVICE_URLS = ("INFLUXDB_URL", "REDIS_URL", "CELERY_BROKER_URL", "S3_ENDPOINT_URL", "MQTT_URL",
-                "HA_URL")  # fmt: skip
+                "HA_URL", "ALERT_WEBHOOK_URL")  # fmt: skip
 DATABASES = ("INFLUXDB_DATABASE", "HA_INFLUXDB_DATABASE", "TIER_DATABASE",
              "DEMO_INFLUXDB_DATABASE", "RESTORE_INFLUXDB_DATABASE")  # fmt: skip
 PORTS = {"http": 80, "https": 443, "redis": 6379, "rediss": 6379, "mqtt": 1883, "mqtts": 8883}
@@ -74,6 +75,17 @@ def hidden(text: str) -> str:
     for name in {getattr(settings, setting, "") for setting in DATABASES} - {""}:
         text = text.replace(f"'{name}'", HIDDEN).replace(f'"{name}"', HIDDEN)
     return text
+
+
+def hidden_host(text: str, url: str) -> str:
+    """`text` `hidden`, and the host of `url` (a service's) also where it stands alone, as an
+    error page of the service may name it ("Server at hooks.example.org Port 443")."""
+    text = hidden(text)
+    host = _address(url or "")
+    if not text or not host:
+        return text
+    name = re.escape(host[0])
+    return re.sub(rf"(?<![\w.-]){name}(?![\w-]|\.\w)", HIDDEN, text, flags=re.IGNORECASE)
 
 
 def hidden_in(value: Any) -> Any:

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, When
 
-from enrich.addresses import hidden
+from enrich.addresses import hidden, hidden_host
 from enrich.http import HttpError, request
 from enrich.redis.lock import RunLock
 from enrich.wording import shortened
@@ -381,6 +381,8 @@ def alert_summary(alert: Alert) -> dict[str, Any]:
         "message": hidden(alert.message),  # the webhook is sent it whole (enrich.addresses)
         "created": iso(alert.created),
         "sent": iso(alert.sent),
-        "delivery_error": alert.delivery_error or None,
+        # Why it failed (a status, a refused connection, a timeout), not where it went: the
+        # receiver's URL may hold a secret and its host is configuration; the admin shows it.
+        "delivery_error": hidden_host(alert.delivery_error, settings.ALERT_WEBHOOK_URL) or None,
         "cleared": iso(getattr(alert, "over_at", alert.cleared)),
     }
