@@ -368,5 +368,6 @@ LOGIN_TITLES = {
 for _model, _title in LOGIN_TITLES.items():
     setattr(_model, "__str__", _title)  # noqa: B010 (an assignment reads as unused to vulture)
 
-# django-celery-beat's Periodic tasks and Crontabs, with the checks its forms lack.
-from enrich import admin_beat  # noqa: E402, F401
+# django-celery-beat's Periodic tasks and Crontabs, with the checks its forms lack; DRF's API
+# tokens, named by their key's start (the whole key is shown once, when added).
+from enrich import admin_beat, admin_tokens  # noqa: E402, F401
