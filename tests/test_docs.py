@@ -131,7 +131,8 @@ def _found(name: str) -> bool:
 def test_every_module_task_and_permission_the_docs_name_is_there():
     """A span that is a dotted name (`retention.tiers.series.read_series(...)`,
     `mqtt.publish_states`, `enrich.trigger_work`) names a module or one of its attributes, a
-    registered Celery task or a permission."""
+    registered Celery task or a permission (a model's own, or Django's add, change, delete and
+    view of it: `enrich.change_oauthconnection`)."""
     from django.apps import apps
 
     from config.celery import app
@@ -140,7 +141,10 @@ def test_every_module_task_and_permission_the_docs_name_is_there():
     permissions = {
         f"{model._meta.app_label}.{codename}"
         for model in apps.get_models()
-        for codename, _ in model._meta.permissions
+        for codename in [
+            *(codename for codename, _ in model._meta.permissions),
+            *(f"{action}_{model._meta.model_name}" for action in model._meta.default_permissions),
+        ]
     }
     unknown = [
         f"{page}: {match[1]}"

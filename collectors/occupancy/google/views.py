@@ -1,5 +1,11 @@
 """The Google Calendar setup page (staff only): connect, and the OAuth callback.
 
+Connecting stores the site's calendar credentials (a refresh token), so it needs what the
+admin's "OAuth connections" stand for: the permission to change them (CONNECT), and, for a
+site without a Google Calendar provider config yet, the one to add provider configs, as the
+admin asks for adding one (the callback creates it). Seeing the page needs the permission to
+view or change OAuth connections, as the admin's list of them does. A superuser has them all.
+
 GET  /oauth/google/           status (HEAD too) per site and the "Connect Google Calendar" button
 POST /oauth/google/connect    starts Google's consent flow for a site (`site` in the form or
                               the query string, once; another name is a 400 naming it)
@@ -12,6 +18,7 @@ on its way, and is refused (400, naming it) before anything is used.
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,6 +32,9 @@ from enrich.crypto import SecretUnreadable
 from enrich.models import OAuthConnection, Site
 from enrich.redis.client import RedisUnavailable
 
+CONNECT = "enrich.change_oauthconnection"
+ADD_CONFIG = "enrich.add_providerconfig"
+SEE = ("enrich.view_oauthconnection", CONNECT)
 CALLBACK_PARAMETERS = ("state", "code", "error")
 CONNECT_FIELDS = ("site",)  # in the form (the setup page's button) or the query string
 
@@ -32,6 +42,19 @@ CONNECT_FIELDS = ("site",)  # in the form (the setup page's button) or the query
 def redirect_uri(request: HttpRequest) -> str:
     return settings.GOOGLE_REDIRECT_URI or request.build_absolute_uri(
         reverse("oauth-google-callback")
+    )
+
+
+def _not_allowed(user, site: Site) -> str:
+    """Why `user` may not connect `site`'s calendar ("" when it may)."""
+    needed = [CONNECT] + ([ADD_CONFIG] if oauth.calendar_config(site) is None else [])
+    missing = [permission for permission in needed if not user.has_perm(permission)]
+    if not missing:
+        return ""
+    return (
+        f"Connecting Google Calendar for site {site.name!r} stores its calendar credentials: "
+        f"it needs the permission {' and '.join(missing)} (admin → Users or Groups; a "
+        "superuser has every permission)."
     )
 
 
@@ -55,6 +78,11 @@ def _problem(request: HttpRequest, title: str, message: str, status: int = 400) 
 @require_safe  # first: another method is a 405 (with Allow), not the admin's login
 @staff_member_required
 def setup(request: HttpRequest) -> HttpResponse:
+    if not any(request.user.has_perm(permission) for permission in SEE):
+        raise PermissionDenied(
+            f"The Google Calendar setup page needs the permission {SEE[0]} or {CONNECT} "
+            "(admin → Users or Groups)."
+        )
     rows = []
     for site in Site.objects.order_by("name"):
         config = oauth.calendar_config(site)
@@ -73,6 +101,7 @@ def setup(request: HttpRequest) -> HttpResponse:
                 "connection": connection,
                 "client_ready": bool(client_id and client_secret),
                 "client_problem": client_problem,
+                "not_allowed": _not_allowed(request.user, site),
             }
         )
     return render(
@@ -128,6 +157,8 @@ def connect(request: HttpRequest) -> HttpResponse:
             "Unknown site",
             f"site: {said}. Choose a site on the setup page (create one in the admin first).",
         )
+    if said := _not_allowed(request.user, site):
+        return _problem(request, "Not allowed", f"{said} Nothing was started.", status=403)
     try:
         url = oauth.start_consent(site, request.user.pk, redirect_uri(request))
     except (oauth.OAuthSetupError, SecretUnreadable) as exc:
@@ -160,6 +191,9 @@ def callback(request: HttpRequest) -> HttpResponse:
             "sign-in was started by another user. Nothing was changed. Start again with "
             "'Connect Google Calendar' on the setup page.",
         )
+    site = Site.objects.filter(pk=pending.site_id).first()
+    if site is not None and (said := _not_allowed(request.user, site)):  # taken away meanwhile
+        return _problem(request, "Not allowed", f"{said} Nothing was changed.", status=403)
     error = request.GET.get("error", "")
     if error == "access_denied":
         return _problem(
