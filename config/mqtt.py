@@ -19,6 +19,9 @@ if MQTT_URL and _port == 0:  # else the publication fails on it each minute, or 
         f"MQTT_URL={MQTT_URL.split('@')[-1]!r} has an invalid port: give one from 1 to 65535, or "
         "none (1883; mqtts: 8883)."
     )
+# The password of a broker URL given to `manage.py mqtt_remove_entities --url` without one, so
+# that no password stands in its command line (which every user of the machine can read).
+MQTT_PASSWORD = env.str("MQTT_PASSWORD", default="")
 MQTT_DISCOVERY_PREFIX = env.str("MQTT_DISCOVERY_PREFIX", default="homeassistant").strip().strip("/")
 MQTT_TOPIC_ROOT = env.str("MQTT_TOPIC_ROOT", default="enrich").strip().strip("/")
 # Every topic enrich publishes starts with one of these: MQTT forbids the wildcards + and # in a

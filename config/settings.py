@@ -51,6 +51,7 @@ from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
     MQTT_DISCOVERY_PREFIX,
     MQTT_OFFLINE_AFTER_SECONDS,
+    MQTT_PASSWORD,
     MQTT_TOPIC_ROOT,
     MQTT_URL,
 )

@@ -170,6 +170,13 @@ def test_check_beat_refuses_a_limit_no_tick_can_meet(max_age):
         ("mqtt://127.0.0.1:0", r"--url 'mqtt://127.0.0.1:0' has an invalid port"),
         # Named MQTT_URL, a setting nobody gave it in.
         ("http://broker:1883", r"^--url 'http://broker:1883' is not valid: use mqtt://"),
+        # Was read as the broker alone (mosquitto_sub -L takes a topic there): every config
+        # under MQTT_DISCOVERY_PREFIX was read and removed, not those of the topic given.
+        (
+            "mqtt://u:secret@127.0.0.1:1883/homeassistant/sensor/#",
+            r"^--url 'mqtt://u:\*\*\*@127.0.0.1:1883/homeassistant/sensor/#' names a path",
+        ),
+        ("mqtt://127.0.0.1:1883?topic=x", r"^--url 'mqtt://127.0.0.1:1883\?topic=x' names a"),
     ],
 )
 def test_mqtt_remove_entities_refuses_a_url_that_names_no_broker(url, said):

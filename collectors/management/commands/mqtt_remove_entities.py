@@ -5,7 +5,15 @@ Reads every retained config under MQTT_DISCOVERY_PREFIX on the broker, keeps enr
 (collectors.ha_mqtt.found), and removes those the current configuration does not publish
 (--orphans, the default: after MQTT_TOPIC_ROOT changed) or all of them (--all). Another
 integration's configs are never touched.
+
+The broker is MQTT_URL's unless --url names another. A password in --url is shown to every
+user of the machine (ps lists a command's arguments), so --url may leave it out and the
+password is taken from MQTT_PASSWORD (the environment or .env); one given in --url all the same
+is used, with a warning. A path in --url (mosquitto_sub -L takes a topic there) is refused:
+what is read is every config under MQTT_DISCOVERY_PREFIX, whatever the path says.
 """
+
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,7 +24,8 @@ from collectors.ha_mqtt.publisher import topics_from_settings
 from enrich.influx import TimeseriesError
 from enrich.management.options import not_empty, once_each
 from enrich.mqtt import presence
-from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint
+from enrich.mqtt.address import split
+from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint, redacted
 from enrich.mqtt.retained import RetainedReadError, retained_messages
 from enrich.redis.client import CONNECTION_ERRORS
 from enrich.wording import counted
@@ -43,7 +52,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="list only, remove nothing")
         parser.add_argument(
-            "--url", help="the broker (mqtt://user:password@host:1883); default MQTT_URL"
+            "--url",
+            help="the broker (mqtt://user@host:1883, its password in MQTT_PASSWORD); default "
+            "MQTT_URL",
         )
 
     def handle(self, *args, everything: bool, dry_run: bool, url: str | None, **options) -> None:
@@ -52,12 +63,15 @@ class Command(BaseCommand):
         if not url:
             raise CommandError(
                 "MQTT_URL is not set: give the broker the entities are on with --url "
-                "mqtt://user:password@host:1883."
+                "mqtt://user@host:1883, its password in MQTT_PASSWORD."
             )
         try:
             endpoint = Endpoint.parse(url, given)
         except BadMqttUrl as exc:
             raise CommandError(str(exc)) from None
+        if given == "--url":
+            url = self._with_password(url, endpoint)
+            endpoint = Endpoint.parse(url, given)
         topics = topics_from_settings()
         prefix = topics.discovery_prefix
         try:
@@ -113,6 +127,31 @@ class Command(BaseCommand):
             )
         for topic in clearing:
             self.stdout.write(f"  {topic}")
+
+    def _with_password(self, url: str, endpoint: Endpoint) -> str:
+        """--url with MQTT_PASSWORD's password when it names a user and no password; one it
+        names is used, with a warning. A path or query is refused (the module docstring)."""
+        parts, _ = split(url)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise CommandError(
+                f"--url {redacted(url)!r} names a path or query: a broker's URL has none, and "
+                f"every retained config under {settings.MQTT_DISCOVERY_PREFIX}/ is read "
+                "whatever it says (topics are chosen by MQTT_DISCOVERY_PREFIX and "
+                "MQTT_TOPIC_ROOT). Give the URL without it, e.g. mqtt://user@host:1883."
+            )
+        if endpoint.password is not None:
+            self.stderr.write(
+                "Warning: --url holds a password, which every user of this machine can read "
+                "while the command runs (ps lists its arguments), and your shell may keep in "
+                "its history. Leave it out of --url (mqtt://user@host:1883) and set "
+                "MQTT_PASSWORD in the environment or .env instead."
+            )
+            return url
+        if endpoint.username is None or not settings.MQTT_PASSWORD:
+            return url
+        login, _, address = parts.netloc.rpartition("@")
+        password = quote(settings.MQTT_PASSWORD, safe="")
+        return parts._replace(netloc=f"{login}:{password}@{address}").geturl()
 
     def _remove(
         self, url: str, endpoint: Endpoint, clearing: list[str], removing: list, topics: Topics
