@@ -150,8 +150,9 @@ class Command(BaseCommand):
         if endpoint.username is None or not settings.MQTT_PASSWORD:
             return url
         login, _, address = parts.netloc.rpartition("@")
+        user = login.partition(":")[0]  # "user:@host", an empty password, is none
         password = quote(settings.MQTT_PASSWORD, safe="")
-        return parts._replace(netloc=f"{login}:{password}@{address}").geturl()
+        return parts._replace(netloc=f"{user}:{password}@{address}").geturl()
 
     def _remove(
         self, url: str, endpoint: Endpoint, clearing: list[str], removing: list, topics: Topics
