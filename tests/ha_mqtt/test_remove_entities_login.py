@@ -38,13 +38,16 @@ def remove(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_the_password_comes_from_mqtt_password_not_the_command_line(topics, settings, tmp_path):
+@pytest.mark.parametrize("login", ["enrich", "enrich:"])  # "enrich:": an empty password
+def test_the_password_comes_from_mqtt_password_not_the_command_line(
+    topics, settings, tmp_path, login
+):
     homes.home()
     settings.MQTT_PASSWORD = PASSWORD
     with acl_file_broker({"enrich": ["topic readwrite #"]}, tmp_path) as port:
         endpoint = published(port, topics)
 
-        said, warned = remove("--all", "--url", f"mqtt://enrich@127.0.0.1:{port}")
+        said, warned = remove("--all", "--url", f"mqtt://{login}@127.0.0.1:{port}")
 
         assert f"Removed {ENTITIES} entities" in said and warned == ""
         assert retained_messages(endpoint, f"{topics.discovery_prefix}/#", 10) == {}
