@@ -57,7 +57,7 @@ from collectors.pricing.slots import FORECAST_MEASUREMENT, PriceSlot, current_sl
 from collectors.pricing.store import LOOK_BACK, stored_slots
 from collectors.pricing.windows import NotEnoughData, UnreachableDuration, find_windows
 from collectors.registry import UnknownProvider, adapter_for
-from enrich.api import params
+from enrich.api import params, time_params
 from enrich.api.influx_down import influx_down
 from enrich.api.params import MAX_DURATION
 from enrich.api.site import SITE, site_from_query
@@ -233,7 +233,7 @@ SHARED_PARAMETERS = [
         description="length of the run, hours in whole minutes (/api/pricing/windows: at most "
         "`within`, 24h by default; /api/plan: at most 24 without `before`)",
     ),
-    OpenApiParameter("before", str, description="ISO time the run must end by"),
+    time_params.moment("before", "the time the run must end by, leaving room for `hours` from now"),
     OpenApiParameter("contiguous", bool, description="one unbroken window (default)"),
     SITE,
     OpenApiParameter(
@@ -299,11 +299,7 @@ class PricingWindows(APIView):
 
     @planning_schema(
         WINDOWS,
-        OpenApiParameter(
-            "within",
-            str,
-            description="look-ahead, e.g. 24h, 90m, 2d, .5h (units d, h, m in lowercase)",
-        ),
+        time_params.duration("within", "how far ahead to look, 24h by default"),
         OpenApiParameter("most_expensive", bool, description="the dearest window instead"),
     )
     def get(self, request):

@@ -6,7 +6,7 @@ Parameters: `site` (optional with one site), `within` (default 48h, e.g. 24h). E
 503 InfluxDB unreachable.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,7 +20,7 @@ from collectors.pricing.api import (
 )
 from collectors.pricing.schemas import ERRORS, SLOTS
 from collectors.pricing.store import AHEAD
-from enrich.api import params
+from enrich.api import params, time_params
 from enrich.api.influx_down import influx_down
 from enrich.api.site import SITE
 from enrich.influx import TimeseriesError
@@ -30,7 +30,7 @@ class PricingSlots(APIView):
     """Stored price slots from the one running now to the known horizon."""
 
     @extend_schema(
-        parameters=[SITE, OpenApiParameter("within", str, description="look-ahead, default 48h")],
+        parameters=[SITE, time_params.duration("within", "how far ahead to look, 48h by default")],
         responses={200: SLOTS, **ERRORS},
     )
     def get(self, request):

@@ -43,6 +43,7 @@ _DURATION_PART = re.compile(rf"({UNSIGNED})([dhm])")
 # `within` of 4,000 digits, as long as gunicorn's request line allows, would take a quarter of
 # a second of CPU). Each unit comes once, in the order d, h, m: "1h1h" is a typo, not 2h.
 _DURATION = re.compile(rf"(?:{UNSIGNED}d)?(?:{UNSIGNED}h)?(?:{UNSIGNED}m)?")
+DURATION_PATTERN = rf"^(?=.){_DURATION.pattern}$"  # the schema's: a part at least, as read
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60}
 TRUE = {"true", "1", "yes", "on"}  # "on": an HTML checkbox

@@ -30,7 +30,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enrich.api import params
+from enrich.api import params, time_params
 from retention.day_ranges import RangeError, check_span, rebuild_bounds
 from retention.models import RetentionRun
 from retention.queued import queue, record_queued_run
@@ -73,8 +73,8 @@ class ViewRows(APIView):
             OpenApiParameter("entity_id", str, description="daily_energy_by_device"),
             OpenApiParameter("area", str, description="hourly_room_activity"),
             OpenApiParameter("region", str, description="daily_carbon_summary"),
-            OpenApiParameter("start", str, description="local date YYYY-MM-DD (or ISO time)"),
-            OpenApiParameter("end", str, description="local date YYYY-MM-DD (or ISO time)"),
+            time_params.day_or_moment("start", "the first local date", ACTIVITY),
+            time_params.day_or_moment("end", "the last local date", ACTIVITY),
             OpenApiParameter(
                 "day_of_week",
                 {"type": "integer", "minimum": 0, "maximum": 6},

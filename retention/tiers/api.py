@@ -37,7 +37,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enrich.api import params
+from enrich.api import params, time_params
 from enrich.api.influx_down import influx_down
 from enrich.influx import InfluxUnavailable, TimeseriesError
 from retention.day_ranges import RangeError
@@ -128,8 +128,8 @@ class SeriesView(APIView):
             OpenApiParameter(
                 "entity_id", str, required=True, description="e.g. sensor.fridge_power"
             ),
-            OpenApiParameter("start", str, required=True, description="ISO 8601 with zone"),
-            OpenApiParameter("end", str, required=True, description="ISO 8601 with zone"),
+            time_params.moment("start", "where the series starts", required=True),
+            time_params.moment("end", "where it ends, after start", required=True),
         ],
         responses={200: SERIES, 400: dict, 404: dict, 409: dict, 503: dict},
         description="200: entity_id, kind, unit (of the readings: `value`, `avg_value`, ...; "

@@ -16,8 +16,33 @@ RAW_POINT = shape(
     description="Home Assistant's own point.",
 )
 # An hourly or daily row: its window and the aggregate fields the entity's kind has
-# (sample_count, avg_value, ..., <attribute>_mean), named by retention.tiers.series.
-ROW_POINT = shape({"time": TIME, "end": TIME}, description="A row of the hourly or daily tier.")
+# (retention.tiers.aggregate: a field not known of the row is left out, never null), and a
+# weather entity's <attribute>_mean and <attribute>_coverage_seconds.
+ROW_POINT = {
+    **shape(
+        {
+            "time": TIME,
+            "end": TIME,
+            "sample_count": shapes.INTEGER,
+            "coverage_seconds": NUMBER,
+            "gap_count": shapes.INTEGER,
+        },
+        {
+            "avg_value": NUMBER,
+            "min_value": NUMBER,
+            "max_value": NUMBER,
+            "last_value": NUMBER,
+            "total_energy": NUMBER,
+            "last_reset": STRING,
+            "state_changes": shapes.INTEGER,
+            "last_state": STRING,
+            "on_seconds": NUMBER,
+        },
+        description="A row of the hourly or daily tier; a weather entity's also holds "
+        "<attribute>_mean and <attribute>_coverage_seconds.",
+    ),  # fmt: skip
+    "additionalProperties": NUMBER,
+}
 SEGMENT = shape(
     {
         "resolution": choice(["raw", "hourly", "daily", ARCHIVED]),

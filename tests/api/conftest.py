@@ -13,7 +13,7 @@ from collectors import clock, pipeline
 from config.celery import app
 from enrich.models import ProviderConfig, Site
 from tests.collectors import scenarios_carbon, scenarios_pricing
-from tests.support import isolation
+from tests.support import isolation, schema_install
 from tests.support.plan import NOW
 
 
@@ -84,3 +84,10 @@ def home(settings, tmp_path) -> Iterator[Site]:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     yield Site.objects.create(name="Home", latitude=52.5, longitude=13.4)
     app.control.purge()
+
+
+@pytest.fixture
+def install(collected, replay_server, settings, tmp_path):
+    """The schema tests' populated install (tests.support.schema_install) and its signed-in
+    read-only client: (client, what fills the queries' `{site}`, `{run}`, ... in)."""
+    return schema_install.populated(collected, replay_server, settings, tmp_path)
