@@ -1,15 +1,18 @@
 """The fields docs/api.md's endpoint table names for the price, plan, carbon and enrichment
 endpoints are in their answers (a field renamed or dropped leaves the page naming one no answer
-has), with the plan tests' site collected from the providers' documented payloads."""
+has), and every field of /api/enrichment/current's answer, as its schema names them, is named
+in its row (one added to the answer is added to the page), with the plan tests' site collected
+from the providers' documented payloads."""
 
 import re
-from datetime import time
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 
 from collectors.models import FlexibleLoad
-from enrich.models import ProviderConfig
+from enrich.models import OAuthConnection, ProviderConfig
+from tests.support.schema_check import as_json_schema, field_names
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 
@@ -36,19 +39,49 @@ def keys(answer) -> set[str]:
     return set()
 
 
-def test_every_field_the_table_names_is_in_the_answer(collected, api):
-    # A budget to show (`used` of `limit`), and a load no plan is possible for (`message`,
-    # `known`: 20 h, where 10.5 h of prices are stored).
+def named(endpoint: str) -> set[str]:
+    """The names docs/api.md's row of `endpoint` writes as code."""
+    table = (ROOT / "docs" / "api.md").read_text()
+    row = re.search(rf"^\| `{re.escape(endpoint)}` \| (.*) \|$", table, re.M)
+    assert row, f"docs/api.md has no row for {endpoint}"
+    return set(re.findall(r"`([a-z][a-z_]*)`", row[1]))
+
+
+@pytest.fixture
+def answering(collected):
+    """A budget to show (`used` of `limit`), a load no plan is possible for (`message`,
+    `known`: 20 h, where 10.5 h of prices are stored), a Google Calendar connected."""
     ProviderConfig.objects.filter(provider="octopus").update(options={
         **ProviderConfig.objects.get(provider="octopus").options, "budget": "100/day"})  # fmt: skip
     FlexibleLoad.objects.create(site=collected, name="Boiler", hours=20, deadline=time(7))
-    table = (ROOT / "docs" / "api.md").read_text()
+    calendar = ProviderConfig.objects.create(site=collected, source="occupancy",
+                                             provider="google_calendar")  # fmt: skip
+    OAuthConnection.objects.create(provider_config=calendar, account_email="home@example.org",
+                                   refresh_token="r", calendars=[{"id": "primary"}],
+                                   token_expiry=datetime(2026, 5, 1, 13, tzinfo=UTC))  # fmt: skip
+
+
+@pytest.mark.usefixtures("answering")
+def test_every_field_the_table_names_is_in_the_answer(api):
     missing = []
     for endpoint, request in ROWS.items():
-        row = re.search(rf"^\| `{re.escape(endpoint)}` \| (.*) \|$", table, re.M)
-        assert row, f"docs/api.md has no row for {endpoint}"
-        named = set(re.findall(r"`([a-z][a-z_]*)`", row[1]))
         response = api.get(request)
         assert response.status_code == 200, response.content
-        missing += [f"{endpoint}: {name}" for name in sorted(named - keys(response.json()))]
+        missing += [
+            f"{endpoint}: {name}" for name in sorted(named(endpoint) - keys(response.json()))
+        ]
     assert not missing, missing
+
+
+@pytest.mark.usefixtures("answering")
+def test_every_field_of_the_current_values_is_named_in_their_row(api):
+    """Left out were each source's `configured` and the budget's `spec`, `period_seconds` and
+    `remaining`. (A provider's `value` holds its source's own fields: the pages of the data
+    kinds name them.)"""
+    document = api.get("/api/schema/?format=json").json()
+    operation = document["paths"]["/api/enrichment/current"]["get"]
+    schema = as_json_schema(operation["responses"]["200"]["content"]["application/json"]["schema"],
+                            document)  # fmt: skip
+    answer = api.get("/api/enrichment/current").json()
+    unnamed = field_names(answer, schema) - named("GET /api/enrichment/current?site=<id>")
+    assert not unnamed, sorted(unnamed)

@@ -152,3 +152,28 @@ def forms(schema: dict, given: str | None) -> list[tuple[str, bool]]:
         (f"{moment.year}-{moment.month}-{moment.day}", True),
         ("zz-no-time", True),
     ]
+
+
+def _alternatives(schema: dict) -> list[dict]:
+    """`schema` and each schema of its `anyOf` (a nullable's) and `oneOf`, at any depth."""
+    nested = schema.get("anyOf", []) + schema.get("oneOf", [])
+    return [schema] + [alternative for inner in nested for alternative in _alternatives(inner)]
+
+
+def field_names(answer, schema: dict) -> set[str]:
+    """The names of the fields `answer` holds at any depth, as its JSON Schema (`as_json_schema`)
+    declares them: keys an object declares as data (`additionalProperties`: a status, an
+    attribute) are not names, what they hold is read on."""
+    if isinstance(answer, list):
+        return {name for item in answer for name in field_names(item, schema.get("items", schema))}
+    if not isinstance(answer, dict):
+        return set()
+    alternatives = _alternatives(schema)
+    properties = {k: v for a in alternatives for k, v in a.get("properties", {}).items()}
+    data = next((a["additionalProperties"] for a in alternatives
+                 if isinstance(a.get("additionalProperties"), dict)), {})  # fmt: skip
+    names = set()
+    for key, value in answer.items():
+        names |= {key} if key in properties else set()
+        names |= field_names(value, properties.get(key, data))
+    return names
