@@ -41,7 +41,16 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 SPECTACULAR_SETTINGS = {
     "TITLE": "enrich API",
-    "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.",
+    # What HTTP answers for every operation alike is said once here, not in each operation's
+    # responses (a path lists the methods it takes; the others are its 405).
+    "DESCRIPTION": "Enrichment data and storage optimisation for Home Assistant's InfluxDB.\n\n"
+    "Besides the statuses each operation declares, any answers 405 for a method its path does "
+    "not list (`Allow` names those it takes) and 406 for an `Accept` it cannot write; a body "
+    "is a 411 without a `Content-Length` where the server cannot tell its end, a 413 over "
+    "2,621,440 bytes (DATA_UPLOAD_MAX_MEMORY_SIZE) and a 415 in a type the operation's "
+    "request body does not list. Every operation takes `?format=` (`json`, or `api` for the "
+    "browsable page; the schema's `yaml` or `json`): another value is a 400 naming `format`. "
+    "docs/api.md says each.",
     "VERSION": VERSION,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # The docs page works offline: Swagger UI is served from drf-spectacular-sidecar.

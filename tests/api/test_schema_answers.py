@@ -142,3 +142,29 @@ def test_a_declaration_that_lies_is_named():
     assert "a: 'x' is not valid" in mismatch(document, "/x", Answer(200, {"a": "x"}))
     assert "b: None is not of type 'string'" in mismatch(document, "/x", Answer(200, {"b": None}))
     assert "the body: [] is not of type 'object'" in mismatch(document, "/x", Answer(200, []))
+
+
+def test_what_every_operation_may_answer_by_http_s_rules_is_said_in_the_schema(
+    install, settings, staff
+):
+    """405, 406, 413 and 415 and `?format=` are said once, in the schema's description
+    (`info.description`), where an operation does not declare them: asked for real."""
+    client, _ = install
+    document = client.get("/api/schema/?format=json").json()
+    said = document["info"]["description"]
+    big = b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    answers = {
+        ("delete", "/api/health/"): client.delete("/api/health/"),
+        ("get", "/api/sites/"): client.get("/api/sites/", HTTP_ACCEPT="text/csv"),
+        ("post", "/api/token/"): APIClient().post("/api/token/", "x", content_type="text/plain"),
+        ("post", "/retention/downsample-hourly"): staff.post(
+            "/retention/downsample-hourly", big, content_type="application/json"
+        ),
+    }
+    assert [answer.status_code for answer in answers.values()] == [405, 406, 415, 413]
+    wrong = [f"{method.upper()} {path}: {answer.status_code} neither declared nor said"
+             for (method, path), answer in answers.items()
+             if str(answer.status_code) not in document["paths"][path].get(method, {}).get(
+                 "responses", {}) and f"{answer.status_code} " not in said]  # fmt: skip
+    assert client.get("/api/sites/?format=xml").status_code == 400
+    assert not wrong and "`?format=`" in said and "400 naming `format`" in said, (wrong, said)
