@@ -18,7 +18,7 @@ from tests.support.doc_pages import (
     PAGES,
     ROOT,
     VARIABLES,
-    heading_anchor,
+    linked_text,
     same,
 )
 
@@ -214,21 +214,6 @@ def test_the_demo_walk_through_gives_the_tier_runs_days_to_aggregate():
     assert abs(int(days) - raw_days - 7 * words[weeks]) <= 3, (days, weeks)
 
 
-def _section(target: str) -> str:
-    """The text a link of docs/api.md leads to: the page (`plan.md`), or its section under the
-    heading of the anchor up to the next heading of the same or a higher level."""
-    file, _, anchor = target.partition("#")
-    text = FENCED.sub("", (ROOT / "docs" / file).read_text())
-    if not anchor:
-        return text
-    headings = list(re.finditer(r"^(#+) (.*)$", text, re.M))
-    start = next(h for h in headings if heading_anchor(h[2]) == anchor)
-    after = [
-        h.start() for h in headings if h.start() > start.start() and len(h[1]) <= len(start[1])
-    ]
-    return text[start.start() : after[0] if after else len(text)]
-
-
 def _named(name: str, text: str) -> bool:
     """`name` is in a code span of `text` as a word (`dry_run`, `?lang=`, `hours=N`)."""
     return any(
@@ -269,7 +254,9 @@ def test_the_parameters_of_each_endpoint_are_the_same_in_the_api_page_and_the_sc
     table = FENCED.sub("", (ROOT / "docs" / "api.md").read_text())
     for cell, what in re.findall(r"^\| (`.*?) \| (.*) \|$", table, re.M):
         shown = (
-            cell + what + "".join(map(_section, re.findall(r"\]\(([^)#\s]*\.md[^)\s]*)\)", what)))
+            cell
+            + what
+            + "".join(map(linked_text, re.findall(r"\]\(([^)#\s]*\.md[^)\s]*)\)", what)))
         )
         fields = re.findall(r"`(\w+)`", re.split(r": |→", what, maxsplit=1)[0])
         asked = re.findall(r"`\?(\w+)=`", what)  # `?lang=`: a parameter of the row's endpoints

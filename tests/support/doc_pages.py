@@ -83,3 +83,18 @@ def same(documented: str, default: object) -> bool:
 
 
 DEFAULTS = code_defaults()
+
+
+def linked_text(target: str) -> str:
+    """The text a link of a page of docs/ leads to: the page (`plan.md`), or its section under the
+    heading of the anchor up to the next heading of the same or a higher level."""
+    file, _, anchor = target.partition("#")
+    text = FENCED.sub("", (ROOT / "docs" / file).read_text())
+    if not anchor:
+        return text
+    headings = list(re.finditer(r"^(#+) (.*)$", text, re.M))
+    start = next(h for h in headings if heading_anchor(h[2]) == anchor)
+    after = [
+        h.start() for h in headings if h.start() > start.start() and len(h[1]) <= len(start[1])
+    ]
+    return text[start.start() : after[0] if after else len(text)]
