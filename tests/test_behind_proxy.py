@@ -5,6 +5,7 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
 
 from tests.support.startup import documented_production_env
 from tests.support.web import gunicorn
@@ -28,7 +29,9 @@ def test_behind_the_documented_proxy_logins_are_https_only(google_redirect_uri):
         env["GOOGLE_REDIRECT_URI"] = ""  # built from the request: the proxy's headers
     # Hashed as the server hashes (the tests' own quick hasher is unknown to it).
     password = make_password("a long pass phrase", hasher="pbkdf2_sha256")
-    get_user_model().objects.create(username="owner", password=password, is_staff=True)
+    # The owner: staff who may connect the calendar (the setup page needs that permission).
+    owner = get_user_model().objects.create(username="owner", password=password, is_staff=True)
+    owner.user_permissions.add(Permission.objects.get(codename="change_oauthconnection"))
     with gunicorn(**env) as (url, _):
         # Plain HTTP (port 8000 reached directly, or the proxy's http side) goes to HTTPS...
         plain = requests.get(f"{url}/admin/login/", headers={"Host": PUBLIC},
