@@ -1,6 +1,6 @@
 """Recorded errors as any signed-in user or API client reads them (GET /retention/runs/<run_id>,
 /retention/history, /retention/stats, /retention/alerts, a provider's last run in
-/api/enrichment/current, so the status page and Home Assistant's entities): without the
+/api/enrichment/current, a service's error in /api/health/, so the status page and Home Assistant's entities): without the
 addresses of enrich's own services (InfluxDB, Redis and the Celery broker, PostgreSQL, S3,
 MQTT, Home Assistant) and of the alerts' webhook receiver (its URL may hold its id, a
 password), each one HIDDEN. The record keeps the whole error for whoever runs

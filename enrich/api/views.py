@@ -12,6 +12,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from enrich.access import ScopedThrottle
+from enrich.addresses import hidden_in
 from enrich.api import params
 from enrich.api.schemas import PROCESSES, health
 from enrich.api.serializers import SiteSerializer
@@ -22,7 +23,8 @@ from enrich.models import Site
 
 class HealthView(APIView):
     """Whether the database, Redis and InfluxDB answer. Anyone gets ok/not ok per service;
-    an authenticated user also each service's detail (version, or the error)."""
+    an authenticated user also each service's detail (version, or the error without enrich's
+    own services' addresses, as every API answer says errors: enrich.addresses)."""
 
     permission_classes = [AllowAny]
     # Monitors poll it, and it must answer at once while Redis (the throttles' store) is down.
@@ -31,8 +33,7 @@ class HealthView(APIView):
     @extend_schema(responses={200: health(True), 503: health(False)})
     def get(self, request):
         result = check_services()
-        if not request.user.is_authenticated:
-            result = without_detail(result)
+        result = hidden_in(result) if request.user.is_authenticated else without_detail(result)
         return Response(result, status=200 if result["ok"] else 503)
 
 
