@@ -7,7 +7,8 @@ total is asked once SETTLE after it ended: Home Assistant's emporia_vue takes a 
 good for 15 minutes (it refetches DAY every 15 minutes or more, integrating the minutes in
 between), and the mains chart counts on a minute being there 5 minutes later (LATE_MINUTES):
 15 minutes is three of those runs. The adapter names the settled days (Emporia: the
-ENDED_DAYS that ended SETTLE ago in the Vue's zone, settled_days; Sense: the days its trends
+ENDED_DAYS that ended SETTLE ago in each zone its devices count days in, settled_days, each
+zone a `part` with its devices' totals; Sense: the days its trends
 answers bound); of them, one after the meter's first stored `daily_kwh`
 in that span with no `daily_kwh` at its last minute is due, oldest first, one per run (instead
 of the call that would have asked today's total), and so is the newest once more while this
@@ -22,7 +23,7 @@ total is asked again after RETRY_UNANSWERED.
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,36 +59,52 @@ def settled_days(moment: datetime, zone: str) -> list[datetime]:
     return ended_days(moment - SETTLE, zone)
 
 
-def stored_totals(target: Target, since: datetime, until: datetime) -> set[datetime]:
-    """The times of the target's `daily_kwh` points in [since, until)."""
+def stored_totals(
+    target: Target, since: datetime, until: datetime, gids: Collection[str] | None = None
+) -> set[datetime]:
+    """The times of the target's `daily_kwh` points in [since, until) (of the devices whose
+    `device_gid` is in `gids`, when given)."""
     where = '"provider" = $provider AND time >= $since AND time < $until'
     params: dict[str, object] = {"provider": target.provider, "since": since, "until": until}
     if target.params.get("site"):
         where += ' AND "site" = $site'
         params["site"] = str(target.params["site"])
-    influxql = f'SELECT "daily_kwh" FROM "{MEASUREMENT}" WHERE {where}'
+    influxql = f'SELECT "daily_kwh", "device_gid" FROM "{MEASUREMENT}" WHERE {where}'
     rows = get_timeseries().query(settings.INFLUXDB_DATABASE, influxql, params)
-    return {r.time for r in rows if r.time is not None and r.values.get("daily_kwh") is not None}
+    return {
+        r.time
+        for r in rows
+        if r.time is not None
+        and r.values.get("daily_kwh") is not None
+        and (gids is None or r.values.get("device_gid") in gids)
+    }
 
 
 class EndedDays:
-    """Per target: the last ended day found complete, the newest one asked since it settled,
-    and when an unanswered day was asked."""
+    """Per target (and `part` of it: a zone whose devices count their days apart from the
+    others, `gids` their device_gid tags): the last ended day found complete, the newest one
+    asked since it settled, and when an unanswered day was asked."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._complete: dict[tuple[str, str], datetime] = {}
-        self._settled: dict[tuple[str, str], datetime] = {}
-        self._unanswered: dict[tuple[tuple[str, str], datetime], float] = {}
+        self._complete: dict[tuple[str, str, str], datetime] = {}
+        self._settled: dict[tuple[str, str, str], datetime] = {}
+        self._unanswered: dict[tuple[tuple[str, str, str], datetime], float] = {}
 
-    def due(self, target: Target, ends: list[datetime]) -> datetime | None:
+    def due(
+        self,
+        target: Target,
+        ends: list[datetime],
+        gids: Collection[str] | None = None,
+        part: str = "",
+    ) -> datetime | None:
         """Of the last minutes `ends` of settled days (oldest first), the oldest whose complete
         total is not stored, else the newest while not asked since it settled, or None."""
-        key = (target.provider, target.key)
+        key = (target.provider, target.key, part)
         if not ends or self._complete.get(key) == ends[-1]:
             return None
         try:
-            stored = stored_totals(target, ends[0] - timedelta(days=1), ends[-1] + MINUTE)
+            stored = stored_totals(target, ends[0] - timedelta(days=1), ends[-1] + MINUTE, gids)
         except TimeseriesError as error:
             logger.warning(
                 "%s: the stored day totals could not be read: %s", target.provider, error
@@ -107,10 +124,10 @@ class EndedDays:
                 return end
         return None
 
-    def asked(self, target: Target, end: datetime, answered: bool) -> None:
+    def asked(self, target: Target, end: datetime, answered: bool, part: str = "") -> None:
         """The day ending at `end` was asked; one the provider gave no total for is asked
         again after RETRY_UNANSWERED (one it did is read back from InfluxDB)."""
-        key = (target.provider, target.key)
+        key = (target.provider, target.key, part)
         if not answered:
             self._unanswered[(key, end)] = self._clock()
         elif end > self._settled.get(key, end - MINUTE):

@@ -20,8 +20,9 @@ Each fetch makes two kinds of usage call (kWh per minute, converted to W with x6
   taken from this answer (the circuits' percentages are relative to it), from the chart when
   it is null there. A `null` usage is retried twice with a short backoff; channels still
   null are skipped, never written as 0.
-Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`; an ended day whose
-complete total InfluxDB lacks is asked first, stored at its last minute (days.py, day_ends.py).
+Every 15 minutes `getDeviceListUsages` with `scale=1D` adds `daily_kwh`; an ended day of any
+device's zone whose complete total InfluxDB lacks is asked first, stored at its last minute
+(days.py, day_ends.py).
 
 Budget: Emporia asks for under ~2,000 requests a day per account; the budget is kept per
 account (the login e-mail), each fetch reserves what it may call and counts what it called
@@ -36,6 +37,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from collectors.answers import api_root
@@ -131,15 +133,13 @@ class EmporiaVueAdapter(
         end = common.minute(window.now)
         instant = end - timedelta(minutes=1)  # the last complete minute
         usages, answered = self._minute_usage(account, devices, instant, vues)
-        daily, ended = {}, []  # today's totals so far; a day that ended, at its last minute
+        daily, ended = {}, None  # today's totals so far; a day that ended, at its last minute
         zone = days.day_zone(devices, str(target.params.get("timezone") or ""))
         if calls.spare(keep=vues):  # the charts come first
-            if (at := self._ended.due(target, day_ends.settled_days(instant, zone))) is not None:
-                totals = usage.day_totals(self._usage(account, devices, at, "1D")[0])
-                ended = usage.ended_day(target, devices, totals, zone, at)
-                self._ended.asked(target, at, answered=bool(ended))
-            elif self._days.due(account.key):
-                daily = usage.day_totals(self._usage(account, devices, instant, "1D")[0])
+            ask = partial(self._usage, account, devices, scale="1D")
+            ended = days.ended_totals(self._ended, target, devices, zone, instant, ask)
+            if ended is None and self._days.due(account.key):
+                daily = usage.day_totals(ask(instant)[0])
                 self._days.asked(account.key)
         start = common.minute(max(window.start - LATE_MINUTES, window.now - self.history))
         mains = self._mains(account, devices, start, end)
@@ -153,7 +153,7 @@ class EmporiaVueAdapter(
         top = {str(d.gid) for d in devices.values() if d.top_level}
         current = common.current(readings, answered, top_level=top)  # today's: not `ended`
         current = zoned(current, zone, {str(gid): d.zone for gid, d in devices.items()})
-        return FetchResult(readings + ended, current, calls=calls.made, kept=kept)
+        return FetchResult(readings + (ended or []), current, calls=calls.made, kept=kept)
 
     # --- calls ---
 

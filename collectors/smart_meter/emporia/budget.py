@@ -15,7 +15,7 @@ window reaches back to the last success).
 
 Planning: with V Vues, fetching every I seconds costs (1 + V) calls a fetch plus the day total
 and the device list, i.e. 696 a day for one Vue every 5 minutes (and the total of the day that
-ended, once on a normal day: days.py). `calls_per_period` adds
+ended, once on a normal day for each zone the devices count their days in: days.py). `calls_per_period` adds
 RETRY_SHARE for the null retries; when that passes the budget (six Vues: 2,243 a day), the
 pipeline lowers the account's cadence (collectors/cadence.py). The pause before a null retry
 (options.null_retry_seconds) is checked here too.

@@ -241,7 +241,7 @@ def readings(
         found.append(common.home_reading(_tags(target, device), moment, total, daily.get(gid)))
     for gid, kwh in daily.items():  # a device whose minute is null: its day total still is
         if gid not in totals and gid in devices:
-            found.append(_daily(target, devices[gid], moment, kwh))
+            found.append(day_total(target, devices[gid], moment, kwh))
     circuits = [u for u in usages if u.channel != MAINS and u.channel not in AGGREGATES]
     names, given = circuit_names(circuits, devices, kept)
     for u in circuits:
@@ -264,17 +264,6 @@ def day_totals(usages: list[Usage]) -> dict[int, float]:
     return {u.gid: u.kwh for u in usages if u.channel == MAINS and u.kwh is not None}
 
 
-def ended_day(
-    target: Target, devices: dict[int, Device], totals: dict[int, float], zone: str, at: datetime
-) -> list[Reading]:
-    """The complete total of a day that ended, as `daily_kwh` at its last minute `at`, of each
-    device whose day is `zone`'s (a device of another zone ends its day at another time)."""
-    return [
-        _daily(target, devices[gid], at, kwh)
-        for gid, kwh in totals.items()
-        if gid in devices and devices[gid].zone in (zone, None)
-    ]
-
-
-def _daily(target: Target, device: Device, at: datetime, kwh: float) -> Reading:
+def day_total(target: Target, device: Device, at: datetime, kwh: float) -> Reading:
+    """`daily_kwh` of `device` at `at`: its day's total up to that minute."""
     return Reading(common.MEASUREMENT, {"daily_kwh": kwh}, at, _tags(target, device))

@@ -12,12 +12,10 @@ An ended day's total was asked at once by the first run of the next day (or its 
 once more after the day settled, and Emporia's or Sense's late figure is stored at its end."""
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from collectors import clock, pipeline, registry
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
@@ -25,68 +23,20 @@ from collectors.smart_meter.sense.adapter import SenseAdapter
 from retention.timeutil import day_start
 from tests.collectors import scenarios_smart_meter as scenes
 from tests.collectors.scenarios_smart_meter import day_totals
+from tests.support.meter_days import (
+    MINUTE,
+    RUN_EVERY,
+    Moved,
+    answer_usage,
+    day_calls,
+    day_of,
+    last_asked,
+    run_and_read,
+    utc,
+)
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
-
-MINUTE, RUN_EVERY = timedelta(minutes=1), timedelta(minutes=5)
-
-
-def utc(month: int, day: int, hour: int, minute: int, second: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
-
-
-def day_of(moment: datetime, zone: str) -> tuple[date, datetime]:
-    """The local date holding `moment` in `zone`, and its first instant (UTC)."""
-    tz = ZoneInfo(zone)
-    local = moment.astimezone(tz).date()
-    return local, day_start(local, tz).astimezone(UTC)
-
-
-def served(site_id: int) -> dict[str, tuple]:
-    """Per device of the meter's answer: (daily_kwh, its time, zone, date), those with one."""
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.get_or_create(username="viewer")[0])
-    body = client.get(f"/api/enrichment/current?site={site_id}").json()
-    [entry] = body["sources"]["smart_meter"]["providers"]
-    return {
-        name: tuple(
-            device.get(f)
-            for f in ("daily_kwh", "daily_kwh_time", "daily_kwh_zone", "daily_kwh_date")
-        )  # fmt: skip
-        for name, device in entry["value"]["devices"].items()
-        if "daily_kwh" in device
-    }
-
-
-class Moved:
-    """The moved clock of the pipeline's runs, the API's reads and the adapter's schedule."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now.timestamp()
-
-
-def last_asked(asked: list[datetime], now: datetime, zone: str) -> tuple[datetime, str] | None:
-    """The last of the instants `asked` in the local day of `now` in `zone`, and that day."""
-    local, start = day_of(now, zone)
-    mine = [at for at in asked if start <= at <= now]
-    return (max(mine), local.isoformat()) if mine else None
-
-
-def run_and_read(config, moved, segments, run, want) -> None:
-    """Over each (first run, last read) segment: a run every 5 minutes (`run`), the answer
-    read every minute and compared with `want(now)`."""
-    for first, last in segments:
-        moved.now = first
-        while moved.now <= last:
-            if (moved.now - first) % RUN_EVERY == timedelta(0):
-                run(moved.now)
-            assert served(config.site_id) == want(moved.now), moved.now
-            moved.now += MINUTE
-
 
 # --- Emporia ---
 
@@ -100,17 +50,9 @@ def so_far(instant: datetime, zone: str) -> tuple[float, float]:
 def usage(server, scale: str, at: datetime, kwh: tuple[float, float], **query) -> None:
     body = server.load_fixture(f"emporia/usage_{'1day' if scale == '1D' else '1min'}.json")
     answer = body["deviceListUsages"]
-    answer["instant"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     mains = answer["devices"][0]["channelUsages"][0]
     mains["usage"], mains["nestedDevices"][0]["channelUsages"][0]["usage"] = kwh
-    instant = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    scenes.answer_app_api(server, {**scenes.USAGE, "scale": scale, "instant": instant, **query},
-                          json=body)  # fmt: skip
-
-
-def day_calls(server) -> list[datetime]:
-    calls = [r.query for r in server.calls("GET", "/AppAPI") if r.query.get("scale") == "1D"]
-    return [datetime.fromisoformat(q["instant"]) for q in calls]
+    answer_usage(server, body, at, **query)
 
 
 @pytest.fixture
