@@ -11,6 +11,7 @@ The site (Berlin) is collected through the pipeline every 5 minutes against the 
 over Berlin's midnight (22:00 UTC, CEST) and New York's (04:00 UTC, EDT), and GET
 /api/enrichment/current is read every minute."""
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from tests.collectors import scenarios_smart_meter as scenes
 from tests.collectors.scenarios_smart_meter import day_totals
 from tests.support.meter_days import (
     MINUTE,
+    RUN_EVERY,
     Moved,
     answer_usage,
     day_calls,
@@ -39,9 +41,9 @@ ENDS = {BERLIN: BERLIN_END, NEW_YORK: NEW_YORK_END}
 LATE = 0.35  # kWh of a day's last minutes, in Emporia's answer 10 minutes after the day ended
 
 
-def so_far(device: str, instant: datetime) -> float:
-    """Emporia's 1D figure of `device` at `instant`: its own day's kWh up to it."""
-    minutes = (instant - day_of(instant, ZONES[device])[1]) / MINUTE + 1
+def so_far(device: str, instant: datetime, zones: dict[str, str] = ZONES) -> float:
+    """Emporia's 1D figure of `device` (in `zones`) at `instant`: its own day's kWh up to it."""
+    minutes = (instant - day_of(instant, zones[device])[1]) / MINUTE + 1
     per_minute = {"Main panel": 0.02, "Office plug": 0.001, "Holiday home": 0.005}[device]
     return round(1 + minutes * per_minute, 4)
 
@@ -67,29 +69,36 @@ def answer(server, scale: str, at: datetime, kwh: dict[str, float], **query) -> 
 
 @pytest.fixture
 def account(isolated, replay_server, monkeypatch):
-    """A Berlin site collecting the two-zone Emporia account (the moved clock's)."""
+    """Make a Berlin site collecting the two-zone Emporia account, the Holiday home in
+    `holiday_zone` (the moved clock's)."""
     moved = Moved(utc(5, 1, 21, 0))
     adapter = EmporiaVueAdapter(clock=moved)
     monkeypatch.setattr(pipeline, "adapter_for", lambda source, provider: adapter)
     monkeypatch.setattr(clock, "utc_now", lambda: moved.now)
-    config = scenes.emporia_config(replay_server)
-    config.site.timezone = BERLIN
-    config.site.save()
-    devices = replay_server.load_fixture("emporia/devices_two_zones.json")
-    replay_server.add("GET", "/customers/devices", json=devices, times=1000)
-    empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
-    scenes.answer_app_api(replay_server, {"apiMethod": "getChartUsage"}, json=empty)
-    scenes.emporia_routes(replay_server)
-    scenes.cognito_answers(replay_server, "refreshed")
+
+    def make(holiday_zone: str = NEW_YORK):
+        config = scenes.emporia_config(replay_server)
+        config.site.timezone = BERLIN
+        config.site.save()
+        devices = json.dumps(replay_server.load_fixture("emporia/devices_two_zones.json"))
+        zoned = json.loads(devices.replace(NEW_YORK, holiday_zone))
+        replay_server.add("GET", "/customers/devices", json=zoned, times=1000)
+        empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
+        scenes.answer_app_api(replay_server, {"apiMethod": "getChartUsage"}, json=empty)
+        scenes.emporia_routes(replay_server)
+        scenes.cognito_answers(replay_server, "refreshed")
+        return config
+
     registry.adapter_for.cache_clear()
-    yield config, moved
+    yield make, moved
     registry.adapter_for.cache_clear()
 
 
 def test_each_devices_ended_day_gets_its_complete_total_after_its_own_midnight(
     account, isolated, settings, replay_server
 ):
-    config, moved = account
+    make, moved = account
+    config = make()
     for end in ENDS.values():  # before the late minutes are in: the day so far
         answer(replay_server, "1D", end, {d: so_far(d, end) for d in ZONES})
     today, per_run, ended_asks = [], [], []
@@ -135,3 +144,32 @@ def test_each_devices_ended_day_gets_its_complete_total_after_its_own_midnight(
     # after the day ended in its zone; one day call a run
     assert ended_asks == [(utc(5, 1, 22, 20, 30), BERLIN_END), (utc(5, 2, 4, 20, 30), NEW_YORK_END)]
     assert max(per_run) == 1
+
+
+def test_zones_whose_days_end_at_one_minute_share_one_call(
+    account, isolated, settings, replay_server
+):
+    """The Holiday home in Paris: its day ends with Berlin's (22:00 UTC), so one call asks the
+    ended day of all three devices, and each stores its complete total."""
+    make, moved = account
+    config = make("Europe/Paris")
+    zones = {**ZONES, "Holiday home": "Europe/Paris"}
+    figures = {d: so_far(d, BERLIN_END, zones) for d in zones}
+    answer(replay_server, "1D", BERLIN_END, figures)
+    moved.now = utc(5, 1, 21, 40, 30)
+    while moved.now <= utc(5, 1, 22, 35, 30):
+        if moved.now >= utc(5, 1, 22, 10):
+            late = {d: round(kwh + LATE, 4) for d, kwh in figures.items()}
+            answer(replay_server, "1D", BERLIN_END, late, energyUnit="KilowattHours")
+        instant = moved.now.replace(second=0) - MINUTE
+        answer(replay_server, "1MIN", instant, {"Main panel": 0.0169, "Office plug": 0.0021,
+                                                "Holiday home": 0.0052})  # fmt: skip
+        if instant != BERLIN_END:
+            answer(replay_server, "1D", instant, {d: so_far(d, instant, zones) for d in zones})
+        assert pipeline.collect(config, now=moved.now).status == "ok", moved.now
+        moved.now += RUN_EVERY
+    for device, kwh in figures.items():
+        assert day_totals(isolated, settings, device)[BERLIN_END] == round(kwh + LATE, 4)
+    asked = day_calls(replay_server)
+    assert asked.count(BERLIN_END) == 1  # by the run at 22:20:30, for all three devices
+    assert len(asked) == len(set(asked))
