@@ -1,5 +1,6 @@
 """Happy paths of the smart-meter adapters for the contract test (and the adapter tests)."""
 
+import json
 from datetime import UTC, datetime
 
 from collectors.base import Credentials, SiteInfo
@@ -78,6 +79,23 @@ def emporia_config(server):
         password=credentials.password,
         options=dict(credentials.options),
     )
+
+
+def zoned_emporia_config(server, site_zone: str, devices: str, zones: dict[str, str]):
+    """emporia_config's site in `site_zone` collecting the Emporia account of the fixture
+    `devices`, its devices' time zones renamed by `zones` (old: new); charts answer nothing."""
+    config = emporia_config(server)
+    config.site.timezone = site_zone
+    config.site.save()
+    text = json.dumps(server.load_fixture(devices))
+    for old, new in zones.items():
+        text = text.replace(old, new)
+    server.add("GET", "/customers/devices", json=json.loads(text), times=1000)
+    empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
+    answer_app_api(server, {"apiMethod": "getChartUsage"}, json=empty)
+    emporia_routes(server)
+    cognito_answers(server, "refreshed")
+    return config
 
 
 def emporia(server):

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from collectors import clock, pipeline
 from retention.timeutil import day_start
 
 MINUTE, RUN_EVERY = timedelta(minutes=1), timedelta(minutes=5)
@@ -46,6 +47,16 @@ class Moved:
 
     def __call__(self) -> float:
         return self.now.timestamp()
+
+
+def moved_adapter(monkeypatch, adapter_class, start: datetime) -> Moved:
+    """The pipeline's runs collect with one `adapter_class` instance, the API reads and the
+    adapter's schedule all at the returned clock (starting at `start`)."""
+    moved = Moved(start)
+    adapter = adapter_class(clock=moved)
+    monkeypatch.setattr(pipeline, "adapter_for", lambda source, provider: adapter)
+    monkeypatch.setattr(clock, "utc_now", lambda: moved.now)
+    return moved
 
 
 def last_asked(asked: list[datetime], now: datetime, zone: str) -> tuple[datetime, str] | None:

@@ -11,22 +11,21 @@ The site (Berlin) is collected through the pipeline every 5 minutes against the 
 over Berlin's midnight (22:00 UTC, CEST) and New York's (04:00 UTC, EDT), and GET
 /api/enrichment/current is read every minute."""
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
 
-from collectors import clock, pipeline, registry
+from collectors import pipeline, registry
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from tests.collectors import scenarios_smart_meter as scenes
 from tests.collectors.scenarios_smart_meter import day_totals
 from tests.support.meter_days import (
     MINUTE,
     RUN_EVERY,
-    Moved,
     answer_usage,
     day_calls,
     day_of,
+    moved_adapter,
     run_and_read,
     served,
     utc,
@@ -71,23 +70,12 @@ def answer(server, scale: str, at: datetime, kwh: dict[str, float], **query) -> 
 def account(isolated, replay_server, monkeypatch):
     """Make a Berlin site collecting the two-zone Emporia account, the Holiday home in
     `holiday_zone` (the moved clock's)."""
-    moved = Moved(utc(5, 1, 21, 0))
-    adapter = EmporiaVueAdapter(clock=moved)
-    monkeypatch.setattr(pipeline, "adapter_for", lambda source, provider: adapter)
-    monkeypatch.setattr(clock, "utc_now", lambda: moved.now)
+    moved = moved_adapter(monkeypatch, EmporiaVueAdapter, utc(5, 1, 21, 0))
 
     def make(holiday_zone: str = NEW_YORK):
-        config = scenes.emporia_config(replay_server)
-        config.site.timezone = BERLIN
-        config.site.save()
-        devices = json.dumps(replay_server.load_fixture("emporia/devices_two_zones.json"))
-        zoned = json.loads(devices.replace(NEW_YORK, holiday_zone))
-        replay_server.add("GET", "/customers/devices", json=zoned, times=1000)
-        empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
-        scenes.answer_app_api(replay_server, {"apiMethod": "getChartUsage"}, json=empty)
-        scenes.emporia_routes(replay_server)
-        scenes.cognito_answers(replay_server, "refreshed")
-        return config
+        return scenes.zoned_emporia_config(
+            replay_server, BERLIN, "emporia/devices_two_zones.json", {NEW_YORK: holiday_zone}
+        )
 
     registry.adapter_for.cache_clear()
     yield make, moved

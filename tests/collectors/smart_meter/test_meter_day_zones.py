@@ -11,13 +11,12 @@ An ended day's total was asked at once by the first run of the next day (or its 
 "so far" total stood as the day's), before the meter had uploaded its last minutes: it is asked
 once more after the day settled, and Emporia's or Sense's late figure is stored at its end."""
 
-import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from collectors import clock, pipeline, registry
+from collectors import pipeline, registry
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from retention.timeutil import day_start
@@ -26,11 +25,11 @@ from tests.collectors.scenarios_smart_meter import day_totals
 from tests.support.meter_days import (
     MINUTE,
     RUN_EVERY,
-    Moved,
     answer_usage,
     day_calls,
     day_of,
     last_asked,
+    moved_adapter,
     run_and_read,
     utc,
 )
@@ -59,23 +58,12 @@ def usage(server, scale: str, at: datetime, kwh: tuple[float, float], **query) -
 def vue(isolated, replay_server, monkeypatch):
     """Make a site in `site_zone` collecting a Vue (and its plug) in `vue_zone`; Emporia
     answers every 1D asked with the day so far in the Vue's zone (so_far)."""
-    moved = Moved(utc(5, 1, 0, 0))
-    adapter = EmporiaVueAdapter(clock=moved)
-    monkeypatch.setattr(pipeline, "adapter_for", lambda source, provider: adapter)
-    monkeypatch.setattr(clock, "utc_now", lambda: moved.now)
+    moved = moved_adapter(monkeypatch, EmporiaVueAdapter, utc(5, 1, 0, 0))
 
     def make(site_zone: str, vue_zone: str):
-        config = scenes.emporia_config(replay_server)
-        config.site.timezone = site_zone
-        config.site.save()
-        devices = json.dumps(replay_server.load_fixture("emporia/devices.json"))
-        zoned = json.loads(devices.replace("America/Chicago", vue_zone))
-        replay_server.add("GET", "/customers/devices", json=zoned, times=1000)
-        empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
-        scenes.answer_app_api(replay_server, {"apiMethod": "getChartUsage"}, json=empty)
-        scenes.emporia_routes(replay_server)
-        scenes.cognito_answers(replay_server, "refreshed")
-        return config
+        return scenes.zoned_emporia_config(
+            replay_server, site_zone, "emporia/devices.json", {"America/Chicago": vue_zone}
+        )
 
     registry.adapter_for.cache_clear()
     yield make, moved
@@ -198,10 +186,7 @@ def trends_calls(server) -> list[datetime]:
 @pytest.fixture
 def sense(isolated, replay_server, feed, monkeypatch):
     """A site in `site_zone` collecting a Sense monitor whose account is New York's."""
-    moved = Moved(utc(5, 1, 0, 0))
-    adapter = SenseAdapter(clock=moved)
-    monkeypatch.setattr(pipeline, "adapter_for", lambda source, provider: adapter)
-    monkeypatch.setattr(clock, "utc_now", lambda: moved.now)
+    moved = moved_adapter(monkeypatch, SenseAdapter, utc(5, 1, 0, 0))
     from enrich.models import ProviderConfig, Site
 
     def make(site_zone: str):
