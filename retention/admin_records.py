@@ -68,7 +68,12 @@ CONDITION_CLEARED = {
         "once the archive can run again (the entry it names enabled, an archive target set), "
         "or the retention policy of the daily tier is set to INF"
     ),
+    Alert.Kind.ENTITIES_LEFT_OUT: (
+        "once a raw -> hourly run of the whole range (the nightly one) leaves no entity out"
+    ),
 }
+# Who raises an alert without a run again, when not the alert check.
+RAISED_BY = {Alert.Kind.ENTITIES_LEFT_OUT: "the next raw -> hourly run"}
 
 
 def alert_check() -> str:
@@ -102,7 +107,7 @@ class AlertAdmin(RecordAdmin):
             if alert.cleared is None:
                 cleared = CONDITION_CLEARED.get(alert.kind)
                 kept = RAISED_AGAIN + (f" It is cleared {cleared}." if cleared else "")
-                return kept.format(check=alert_check())
+                return kept.format(check=RAISED_BY.get(alert.kind) or alert_check())
             return ""
         run = alert.run
         if (

@@ -360,7 +360,8 @@ class Alert(models.Model):
     """A retention operation that failed or ran too long — one per incident; or a condition
     (no run): entities gone from Home Assistant still counted in the views, a tier's retention
     policy too short for the step that takes its data on (failed nightly runs, its beat entry
-    disabled, no archive target: retention.tiers.slack); open until `cleared`."""
+    disabled, no archive target: retention.tiers.slack), tiered entities the raw -> hourly run
+    leaves out; open until `cleared`."""
 
     class Kind(models.TextChoices):
         FAILED = "failed", "operation failed"
@@ -369,6 +370,7 @@ class Alert(models.Model):
         RAW_POLICY_SHORT = "raw_policy_short", "raw retention policy too short for failed or paused runs"  # fmt: skip
         HOURLY_POLICY_SHORT = "hourly_policy_short", "hourly retention policy too short for paused runs"  # fmt: skip
         DAILY_POLICY_SHORT = "daily_policy_short", "daily retention policy too short for a paused or unset archive"  # fmt: skip
+        ENTITIES_LEFT_OUT = "entities_left_out", "tiered entities left out, their points kept raw"  # fmt: skip
 
     run = models.ForeignKey(
         RetentionRun, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True

@@ -18,7 +18,9 @@ Once per incident, also with concurrent checkers:
 An alert without a run is a condition (retention.stats.conditions): entities gone from Home
 Assistant still counted in the views (retention.entities.gone), a tier's retention policy that
 drops data before its next step takes it (`conditions.sync_slack`). The check opens one
-(delivered as above), keeps its message current, and sets `cleared` once it is over.
+(delivered as above), keeps its message current, and sets `cleared` once it is over; the
+raw -> hourly runs do so for the tiered entities they leave out (`conditions.sync_left_out`),
+delivered by the next check.
 
 `notify_run_finished(run)` does the same for one run right after it was recorded; modules
 may call it, the periodic check catches whatever they do not.
@@ -63,12 +65,14 @@ CONDITION_OPERATION = {
     Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
     Alert.Kind.HOURLY_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_DAILY,
     Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE,
+    Alert.Kind.ENTITIES_LEFT_OUT: RetentionRun.Operation.DOWNSAMPLE_HOURLY,
 }
 CONDITION_OPERATION_LABEL = {
     Alert.Kind.GONE_FROM_HA: "entity discovery",
     Alert.Kind.RAW_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
     Alert.Kind.HOURLY_POLICY_SHORT: RetentionRun.Operation.DOWNSAMPLE_DAILY.label,
     Alert.Kind.DAILY_POLICY_SHORT: RetentionRun.Operation.ARCHIVE.label,
+    Alert.Kind.ENTITIES_LEFT_OUT: RetentionRun.Operation.DOWNSAMPLE_HOURLY.label,
 }
 # Finished runs older than this are history, not news (e.g. on the first check after an
 # upgrade); a run still running is checked however long ago it started.

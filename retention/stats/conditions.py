@@ -6,7 +6,8 @@ clears it once `message` is empty. The partial unique constraint of `Alert` lets
 concurrent checkers open it. Conditions: entities gone from Home Assistant still counted in
 the views (retention.entities.gone), a tier's retention policy that drops data before the
 step after it takes it: the raw policy leaving little slack for failed nightly runs, any
-policy with a duration while its step cannot run (retention.tiers.slack).
+policy with a duration while its step cannot run (retention.tiers.slack); tiered entities the
+raw -> hourly run leaves out, their points kept raw (`sync_left_out`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 
 from enrich.influx import TimeseriesError
+from enrich.wording import counted
 from retention.models import Alert, RetentionRun
 from retention.tiers.slack import STEPS, Step, check_slack
 
@@ -70,3 +72,26 @@ def note_slack(run: RetentionRun, step: Step) -> None:
         run.details = {**run.details, "warnings": warnings}
         logger.warning("%s run: %s", step.run, " ".join(warnings))
     sync_slack(datetime.now(UTC), step, warnings)
+
+
+NAMED = 5  # entities the left-out alert names; it counts the rest
+
+
+def sync_left_out(run: RetentionRun, left_out: dict[str, str]) -> list[Alert]:
+    """Open the alert of the tiered entities the raw -> hourly `run` left out (`left_out`:
+    entity id -> the run's note of it, naming why and what to do) or keep its message current;
+    clear it once a run of the whole range (the nightly one) finishes ok leaving none out (a run
+    of some days finds only their entities' fields)."""
+    whole = run.range_start is None and run.range_end is None
+    if not left_out and not (whole and run.status == RetentionRun.Status.OK):
+        return []
+    notes = [left_out[entity_id] for entity_id in sorted(left_out)]
+    more = f" … and {len(notes) - NAMED} more" if len(notes) > NAMED else ""
+    message = (
+        f"The raw -> hourly run {run.pk} left out "
+        f"{counted(len(notes), 'tiered entity', 'tiered entities')}, whose points stay raw: no "
+        "hourly row holds them, and a retention policy with a duration on Home Assistant's "
+        f"database drops them as any raw point. {'. '.join(notes[:NAMED])}{more}. Details in "
+        f"the run's details.waiting (admin, retention run {run.pk})."
+    )
+    return sync(Alert.Kind.ENTITIES_LEFT_OUT, message if notes else "", datetime.now(UTC))

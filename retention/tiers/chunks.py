@@ -45,6 +45,13 @@ class Outcome:
     raw_deleted: int = 0  # daily tier: raw states of sparse entities removed (among `deleted`)
     late_points: int = 0
     waiting: list[str] = field(default_factory=list)  # notes about work left for a later run
+    # Tiered entities the hourly run leaves out (their points stay raw): id -> its first note.
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    def leave_out(self, entity_id: str, note: str) -> None:
+        """Note a tiered entity the run leaves out (`waiting`), for its alert too."""
+        self.waiting.append(note)
+        self.left_out.setdefault(entity_id, note)
 
     def as_saved(self) -> dict:
         """What the run's details keep of it while the run waits for its retry."""
@@ -67,6 +74,7 @@ class Outcome:
             days=list(dict.fromkeys([*earlier.days, *self.days])),
             entities=earlier.entities | self.entities,
             waiting=list(dict.fromkeys([*earlier.waiting, *self.waiting])),
+            left_out={**self.left_out, **earlier.left_out},
             **{name: getattr(earlier, name) + getattr(self, name) for name in counts},
         )
 

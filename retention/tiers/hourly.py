@@ -332,7 +332,7 @@ class HourlyTier(DayTier):
         for entity_id, why in sorted(left.items()):
             self.holes.pop(entity_id, None)  # no value holds on: its states are there, raw
             note = f"{entity_id!r} is left out from {day} on: {why}; {LEFT_RAW}"
-            self.outcome.waiting.append(note)
+            self.outcome.leave_out(entity_id, note)
             logger.warning("downsample_hourly: %s", note)
         return [item for item in computed if not item.unwritable]
 
@@ -341,19 +341,21 @@ def _readable(entity: Entity, outcome: Outcome) -> bool:
     """Whether the entity's points can be found and tiered: an official-layout id without a
     domain or an object id (e.g. typed so in the admin before it refused such ids), or an id
     InfluxDB holds but the tier rows' tag cannot (another writer's "c:\\ drive"), is left out
-    of the run, named in its notes."""
+    of the run, named in its notes (and its alert: `Outcome.leave_out`)."""
     domain, _, object_id = entity.entity_id.partition(".")
     if entity.layout == Entity.Layout.OFFICIAL and not (domain and object_id):
-        outcome.waiting.append(
+        outcome.leave_out(
+            entity.entity_id,
             f"{entity.entity_id!r} is not of the form domain.object_id: left out; delete it in "
-            "the admin (discovery registers the entity under its full id)"
+            "the admin (discovery registers the entity under its full id)",
         )
         return False
     if why := tag_problem(entity.entity_id):
-        outcome.waiting.append(
+        outcome.leave_out(
+            entity.entity_id,
             f"{entity.entity_id!r} cannot be the entity_id tag of the tier rows, which cannot "
             f"hold {why}: left out, its points stay raw (give the entity another id where its "
-            "points are written)"
+            "points are written)",
         )
         return False
     return True

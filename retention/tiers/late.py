@@ -160,9 +160,10 @@ def _fold(
             )
             continue
         except LeftRaw as exc:
-            tier.outcome.waiting.append(
+            tier.outcome.leave_out(
+                entity.entity_id,
                 f"{entity.entity_id}: {counted(len(day_samples), 'raw point')} of {day} kept "
-                f"raw: {exc}; {LEFT_RAW}"
+                f"raw: {exc}; {LEFT_RAW}",
             )
             continue
         faults.point("hourly:late_after_write")

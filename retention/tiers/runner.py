@@ -303,5 +303,7 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
             round(100 * (before - after) / before, 2) if before else 0.0
         )
     run.save()
+    if outcome is not None and isinstance(tier, HourlyTier) and not run.details.get("dry_run"):
+        conditions.sync_left_out(run, outcome.left_out)  # the entities it left out, alerted
     logger.log(logging.ERROR if run.status == RetentionRun.Status.FAILED else logging.INFO,
                "%s", summary(run))  # fmt: skip
