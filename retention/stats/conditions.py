@@ -77,12 +77,13 @@ def note_slack(run: RetentionRun, step: Step) -> None:
 NAMED = 5  # entities the left-out alert names; it counts the rest
 
 
-def sync_left_out(run: RetentionRun, left_out: dict[str, str]) -> list[Alert]:
+def sync_left_out(run: RetentionRun, left_out: dict[str, str], all_read: bool) -> list[Alert]:
     """Open the alert of the tiered entities the raw -> hourly `run` left out (`left_out`:
     entity id -> the run's note of it, naming why and what to do) or keep its message current;
-    clear it once a run of the whole range (the nightly one) finishes ok leaving none out (a run
-    of some days finds only their entities' fields)."""
-    whole = run.range_start is None and run.range_end is None
+    clear it once a run of the whole range (the nightly one) finishes ok leaving none out, with
+    `all_read`: no raw points of done days left to a later run (a run of some days, or one that
+    leaves them, does not read every entity's fields)."""
+    whole = run.range_start is None and run.range_end is None and all_read
     if not left_out and not (whole and run.status == RetentionRun.Status.OK):
         return []
     notes = [left_out[entity_id] for entity_id in sorted(left_out)]

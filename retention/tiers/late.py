@@ -111,6 +111,7 @@ def _daily_lock(tier: HourlyTier, run_id: int) -> RunLock | None:
     if daily_lock.acquire():
         return daily_lock
     held = lock_taken(daily, daily_lock.holder())
+    tier.late_unread = True
     tier.outcome.waiting.append(f"late points not folded in: {held}; the next run does it")
     return None
 
@@ -125,6 +126,7 @@ def _fold(
     for day, day_samples in sorted(by_day.items()):
         rp = _rows_tier(day)
         if rp is None:
+            tier.late_unread = True
             tier.outcome.waiting.append(
                 f"{entity.entity_id}: {counted(len(day_samples), 'late point')} of {day} kept "
                 "raw until the daily tier has finished that day"
@@ -154,6 +156,7 @@ def _fold(
                         entity, stored[0].kind, rp, window_start, width, group, archived
                     )
         except (StorageError, ArchiveError) as exc:  # only the daily row of an archived day
+            tier.late_unread = True
             tier.outcome.waiting.append(
                 f"{entity.entity_id}: {counted(len(day_samples), 'late point')} of {day} kept "
                 f"raw: the day is archived and its row could not be read from the archive ({exc})"

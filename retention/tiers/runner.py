@@ -304,6 +304,7 @@ def _finish(run: RetentionRun, tier: HourlyTier | DailyTier | None, began: float
         )
     run.save()
     if outcome is not None and isinstance(tier, HourlyTier) and not run.details.get("dry_run"):
-        conditions.sync_left_out(run, outcome.left_out)  # the entities it left out, alerted
+        # The entities it left out, alerted; cleared once none is, every point read.
+        conditions.sync_left_out(run, outcome.left_out, all_read=not tier.late_unread)
     logger.log(logging.ERROR if run.status == RetentionRun.Status.FAILED else logging.INFO,
                "%s", summary(run))  # fmt: skip

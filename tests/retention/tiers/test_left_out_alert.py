@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from retention.models import Alert, Entity
+from retention.models import Alert, Entity, RetentionRun
 from retention.stats import alerts
 from retention.tiers import runner as tiers
+from retention.tiers.chunks import run_lock
 from tests.retention.conftest import T0
 from tests.support.api import token_client
 
@@ -131,3 +132,28 @@ def test_a_dry_run_leaves_the_alert_as_it_is(left_out):
     assert dry.status == "dry_run"
     alert.refresh_from_db()
     assert alert.cleared is None
+
+
+def test_a_run_that_leaves_the_done_days_to_a_later_run_does_not_clear_it(left_out):
+    # The daily tier's lock held, the run does not read the raw points left in the days done
+    # (late points, the weather's states): it cannot tell whether the attribute is still there.
+    Entity.objects.filter(entity_id__in=["nodomain", "sensor.garage_power\\"]).delete()
+    tiers.downsample_hourly(now=left_out)
+    [alert] = Alert.objects.all()
+    daily = run_lock(RetentionRun.Operation.DOWNSAMPLE_DAILY, owner="a test's daily run")
+    assert daily.acquire()
+    try:
+        held = tiers.downsample_hourly(now=left_out)
+    finally:
+        daily.release()
+
+    assert (held.status, held.details["late_points"]) == ("ok", 0)
+    assert held.details["waiting"][0].startswith("late points not folded in: ")
+    alert.refresh_from_db()
+    assert alert.cleared is None
+
+    again = tiers.downsample_hourly(now=left_out)
+
+    kept = f"weather.home: 1 raw point of {D0} kept raw: {LEFT_RAW}"
+    alert.refresh_from_db()
+    assert (alert.message, alert.cleared) == (message(again.pk, [kept]), None)
