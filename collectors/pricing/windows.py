@@ -23,7 +23,8 @@ Rules, chosen so answers can be checked by hand:
   above.
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
-  of slots lasting exactly `hours` in total, anywhere in the allowed span. A split set must
+  of slots lasting exactly `hours` in total, anywhere in the allowed span (slots that start
+  from now on), unless running now or the best unbroken window is better. A split set must
   not chop the run for noise: with `penalty_percent` p, a set made of w back-to-back runs is
   judged by its average plus (w - 1) x p % of its absolute average (evcc's planner uses 6 %),
   sets whose interruptions would cost all of that (w - 1 >= 100 / p) are not considered, and
@@ -161,6 +162,10 @@ def find_windows(
     divided = not unbroken and cuts.inside(_starting(known, now, limit), [*edges, limit])
     if divided:
         usable = cuts.sub_slots(known, now, limit, cut, edges)
+    # a split set is never worse than the best unbroken window (one run: no penalty), which
+    # may start inside the running slot, whose rest split sets do not use
+    run = None if unbroken else cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign,
+                                              cut, edges)  # fmt: skip
     try:
         # an unbroken window may also start at an edge inside a slot or end at a limit inside
         # one (a deadline at 07:30 over hourly prices): whole slots cannot make those
@@ -171,11 +176,13 @@ def find_windows(
             chosen = _cut_best(known, usable, wanted, (now, limit, between), hours, contiguous,
                                sign, share, max_windows, (cut, edges, divided))  # fmt: skip
     except NotEnoughData:
-        if running_now is None:
+        if running_now is None and run is None:
             raise
-        chosen = running_now  # the running slot makes up what the later slots lack
+        chosen = running_now or run  # the running slot (or its rest) makes up what later lack
     if divided and chosen is not running_now:
         chosen = cuts.merged(chosen, known, cut)
+    if run is not None and sign * _average(run) < judged(chosen, sign, share) - EPSILON:
+        chosen = run
     if running_now is not None and (
         sign * _average(running_now) < judged(chosen, sign, share) - EPSILON
     ):

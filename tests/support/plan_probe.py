@@ -64,18 +64,10 @@ def best_windows(prices, carbon, now, minutes, before, carbon_price):
     """{"chosen", "cheapest", "greenest", "running_now"}: Windows (or None) of `minutes` from
     a whole minute at or after `now`, ending by `before`, by exhaustive search; ties to the
     later. With a carbon price only minutes with a price and a carbon value count."""
-    count = int((before - now) / MINUTE)
-    grid = [now + i * MINUTE for i in range(count)]
-    price = np.array([prices.get(m, np.nan) for m in grid])
-    gco2 = np.array([carbon[m][0] if m in carbon else np.nan for m in grid])
-    carried = np.array([1 if m in carbon and carbon[m][1] else 0 for m in grid])
+    grid, valid, has_carbon, price_avg, carbon_avg, carried_n = _table(
+        prices, carbon, now, minutes, before, carbon_price > 0
+    )
     per_gram = carbon_price / 1e6
-    need = ~np.isnan(price) & (~np.isnan(gco2) if carbon_price > 0 else True)
-    valid = _windows(need.astype(float), minutes) == minutes
-    has_carbon = _windows((~np.isnan(gco2)).astype(float), minutes) == minutes
-    price_avg = _windows(np.nan_to_num(price), minutes) / minutes
-    carbon_avg = _windows(np.nan_to_num(gco2), minutes) / minutes
-    carried_n = _windows(carried.astype(float), minutes)
 
     def window(i):
         if i is None:
@@ -92,6 +84,72 @@ def best_windows(prices, carbon, now, minutes, before, carbon_price):
         "greenest": window(_latest_best(carbon_avg, valid & has_carbon)),
         "running_now": window(0 if len(valid) and valid[0] else None),
     }
+
+
+def _table(prices, carbon, now, minutes, before, need_carbon):
+    """Every window of `minutes` from a whole minute at or after `now` ending by `before`:
+    (starts, usable, carbon known all through, average price, average carbon, carried
+    minutes); usable: a price all through (and carbon with `need_carbon`)."""
+    count = int((before - now) / MINUTE)
+    grid = [now + i * MINUTE for i in range(count)]
+    price = np.array([prices.get(m, np.nan) for m in grid])
+    gco2 = np.array([carbon[m][0] if m in carbon else np.nan for m in grid])
+    carried = np.array([1 if m in carbon and carbon[m][1] else 0 for m in grid])
+    need = ~np.isnan(price) & (~np.isnan(gco2) if need_carbon else True)
+    return (
+        grid,
+        _windows(need.astype(float), minutes) == minutes,
+        _windows((~np.isnan(gco2)).astype(float), minutes) == minutes,
+        _windows(np.nan_to_num(price), minutes) / minutes,
+        _windows(np.nan_to_num(gco2), minutes) / minutes,
+        _windows(carried.astype(float), minutes),
+    )
+
+
+def pareto_differences(body, prices, carbon, span, label) -> list[str]:
+    """Where an unbroken plan's `pareto` breaks docs/plan.md: at most 5, sorted from cheapest
+    to greenest, each window's averages those of its minutes, none both dearer and dirtier than
+    another window of the exhaustive search, the chosen, cheapest and greenest among them (or a
+    window of the same price and less CO2, or the same CO2 and a lower price, instead)."""
+    now, minutes, before = span
+    grid, valid, has_carbon, price_avg, carbon_avg, _ = _table(prices, carbon, now, minutes,
+                                                               before, True)  # fmt: skip
+    ok = valid & has_carbon
+    found, shown = [], body["pareto"]
+    if not shown or len(shown) > 5:
+        return [f"{label}: pareto has {len(shown or [])} windows"]
+    index = {m.isoformat(): i for i, m in enumerate(grid)}
+    for w in shown:
+        i = index[w["start"]]
+        if (
+            not ok[i]
+            or abs(w["average_price"] - price_avg[i]) > 1e-6
+            or abs(w["average_carbon"] - carbon_avg[i]) > 1e-3
+        ):
+            found.append(f"{label}: pareto {w['start']} averages {w['average_price']}, "
+                         f"{w['average_carbon']}, minutes say {price_avg[i]}, {carbon_avg[i]}")  # fmt: skip
+        better = (
+            ok
+            & (price_avg <= w["average_price"] + 1e-9)
+            & (carbon_avg <= w["average_carbon"] + 1e-6)
+            & ((price_avg < w["average_price"] - 1e-9) | (carbon_avg < w["average_carbon"] - 1e-6))
+        )
+        if better.any():
+            j = int(np.nonzero(better)[0][0])
+            found.append(f"{label}: pareto {w['start']} ({w['average_price']}, "
+                         f"{w['average_carbon']}) is dominated by {grid[j].isoformat()} "
+                         f"({price_avg[j]}, {carbon_avg[j]})")  # fmt: skip
+    pairs = [(w["average_price"], w["average_carbon"]) for w in shown]
+    if any(
+        b[0] < a[0] - 1e-9 or b[1] > a[1] + 1e-6 for a, b in zip(pairs, pairs[1:], strict=False)
+    ):
+        found.append(f"{label}: pareto not sorted from cheapest to greenest: {pairs}")
+    for name, figures in (("chosen", body), *((k, body["compared"][k]) for k in ("cheapest", "greenest"))):  # fmt: skip
+        p, c = figures["average_price"], figures["average_carbon"]
+        if not any((abs(a - p) <= 1e-9 and b <= c + 1e-6) or (abs(b - c) <= 1e-6 and a <= p + 1e-9)
+                   for a, b in pairs):  # fmt: skip
+            found.append(f"{label}: pareto lacks the {name} window {figures['start']} ({p}, {c})")
+    return found
 
 
 def _windows(values: np.ndarray, minutes: int) -> np.ndarray:
@@ -166,10 +224,12 @@ def differences(body: dict, expected: dict, kw: float | None, label: str) -> lis
     return found
 
 
-def split_differences(body, prices, carbon, first, span, carbon_price, share, label):
+def split_differences(body, prices, carbon, first, span, carbon_price, share, label,
+                      max_windows=None):  # fmt: skip
     """Where a split plan (contiguous=false) differs from the best set of whole minutes
-    (`minute_sets.best_minutes`, from the first price slot starting at or after now) or
-    running now, by the judged average (average plus the interruptions' penalty)."""
+    (`minute_sets.best_minutes`, from the first price slot starting at or after now), running
+    now or the best unbroken window, by the judged average (average plus the interruptions'
+    penalty), or names other runs than its slots make (`max_windows` caps them)."""
     from tests.support.minute_sets import best_minutes
 
     now, minutes, before = span
@@ -180,11 +240,12 @@ def split_differences(body, prices, carbon, first, span, carbon_price, share, la
         if m in prices and (m in carbon or carbon_price == 0):
             values[m] = (prices[m], carbon[m][0] if m in carbon else 0.0)
         m += MINUTE
-    found = best_minutes(values, first, minutes * MINUTE, per_gram, share, None)
-    run = [now + i * MINUTE for i in range(minutes)]
-    if all(m in values for m in run):
-        score = sum(values[m][0] + per_gram * values[m][1] for m in run) / minutes
-        found = score if found is None else min(found, score)
+    found = best_minutes(values, first, minutes * MINUTE, per_gram, share, max_windows)
+    # running now, and any unbroken window (`best_windows`: it may start inside the running
+    # slot, whose rest the split sets do not use)
+    unbroken = best_windows(prices, carbon, now, minutes, before, carbon_price)["chosen"]
+    if unbroken is not None:
+        found = unbroken.score if found is None else min(found, unbroken.score)
     judged = body["average_score"] + body["penalty_cost"]
     taken = []
     for s in body["slots"]:
@@ -199,8 +260,15 @@ def split_differences(body, prices, carbon, first, span, carbon_price, share, la
     ):
         problems.append(f"{label}: split slots {[(s['start'], s['end']) for s in body['slots']]}")
         return problems
-    if abs(judged - found) > 1e-9 * max(1.0, abs(found)):
+    if found is None or abs(judged - found) > 1e-9 * max(1.0, abs(found)):
         problems.append(f"{label}: split judged {judged}, best {found}")
+    runs = 1 + sum(a + MINUTE != b for a, b in zip(sorted(taken), sorted(taken)[1:], strict=False))
+    penalty = (runs - 1) * share * abs(body["average_score"])
+    if body["windows_used"] != runs or abs(body["penalty_cost"] - penalty) > 1e-9:
+        problems.append(f"{label}: windows_used {body['windows_used']}, penalty_cost "
+                        f"{body['penalty_cost']}; the slots make {runs} runs, {penalty}")  # fmt: skip
+    if max_windows is not None and runs > max_windows:
+        problems.append(f"{label}: {runs} runs, max_windows {max_windows}")
     price = sum(prices[m] for m in taken) / minutes
     if abs(body["average_price"] - price) > 1e-6 * max(1, abs(price)):
         problems.append(

@@ -3,9 +3,9 @@
 Random price slots (15, 30 and 60 minutes mixed, gaps, negative prices) and random carbon
 forecasts (with gaps, so the last known value is carried) are planned; every candidate the
 rules allow is then enumerated here, independently of the planner: every unbroken window
-starting at any minute from now (running now included) and ending by `before`; for split plans
-every subset of slots with the interruption penalty, and, for a length the whole slots cannot
-make or over mixed slot widths, every subset with one part of another slot at its start or
+starting at any minute from now (running now included) and ending by `before` (split plans
+too); for split plans every subset of slots with the interruption penalty, and, for a length
+the whole slots cannot make or over mixed slot widths, every subset with one part of another slot at its start or
 its end (`with_parts`), and every set of whole minutes from the first slot starting at or
 after now up to `before` (`best_minutes`: a part of a slot may end at a carbon forecast's edge
 inside it, or at the deadline). Costs are summed minute by minute from the raw data. The
@@ -95,9 +95,11 @@ def candidates(prices, now, before, wanted, contiguous, share, max_windows):
     """Every allowed window as a list of (start, end) spans."""
     usable = [s for s in prices if s.start >= now and s.end <= before]
     widths = [round((s.end - s.start).total_seconds()) for s in usable]
-    found = [[(now, now + wanted)]]  # running now (rejected later when a minute is unknown)
-    if contiguous:  # every unbroken window, starting at every minute from now
-        return found + with_parts(prices, usable, now, before, wanted, True, share, max_windows)
+    # every unbroken window, starting at every minute from now (running now included): split
+    # plans too, which are never worse than the best of them
+    found = with_parts(prices, usable, now, before, wanted, True, share, max_windows)
+    if contiguous:
+        return found
     if not usable or wanted.total_seconds() % math.gcd(*widths) or len(set(widths)) > 1:
         # the whole slots cannot make the duration, or are of mixed widths (where a part of
         # an hour may beat every set of whole slots): split sets use a part of a slot
