@@ -37,6 +37,11 @@ def whole(usable: Sequence[Priced], wanted: float) -> bool:
     return one_width and abs(wanted / unit - round(wanted / unit)) <= 1e-6
 
 
+def whole_minute(moment: datetime) -> datetime:
+    """`moment` without its seconds: where a split set's part before a deadline ends."""
+    return moment.replace(second=0, microsecond=0)
+
+
 def inside(usable: Sequence[Priced], edges: Iterable[datetime]) -> bool:
     """Whether one of `edges` lies inside a slot (not at its start or end)."""
     moments = sorted(edges)

@@ -15,8 +15,8 @@ Rules, chosen so answers can be checked by hand:
   inside a slot: a carbon forecast's slots), or ends at a slot end, at one of `edges` or at
   the limit, within now and the limit; a split set may use one part of a slot at either end
   of it. A split set chooses among the slots cut at each of `edges` inside them and at the
-  limit (`cuts.sub_slots`: a part up to a carbon edge, or the part of a slot before a
-  deadline), back-to-back pieces of one slot joined again in the answer. A part counts at
+  limit's whole minute (`cuts.sub_slots`: a part up to a carbon edge, or the part of a slot
+  before a deadline), back-to-back pieces of one slot joined again in the answer. A part counts at
   its slot's price, so averages stay time-weighted. Durations whole slots of one width can
   make are made of whole slots only, except that an unbroken window may end at a limit
   inside a slot or start or end at one of `edges`, and a split set use the cut slots, as
@@ -157,11 +157,13 @@ def find_windows(
     sign = -1.0 if most_expensive else 1.0
     share = penalty_percent / 100
     unbroken = contiguous or max_windows == 1
-    # a split set may use a part of a slot up to an edge inside it or up to the limit: it
-    # chooses among the slots cut there once (`cuts.sub_slots`)
-    divided = not unbroken and cuts.inside(_starting(known, now, limit), [*edges, limit])
+    # a split set may use a part of a slot up to an edge inside it or up to the limit's whole
+    # minute (now + 24 h has now's seconds: a part of 157 s would make its unit a second, the
+    # work thousands of times more): it chooses among the slots cut there once (`sub_slots`)
+    cut_at = cuts.whole_minute(limit)
+    divided = not unbroken and cuts.inside(_starting(known, now, cut_at), [*edges, cut_at])
     if divided:
-        usable = cuts.sub_slots(known, now, limit, cut, edges)
+        usable = cuts.sub_slots(known, now, cut_at, cut, edges)
     # a split set is never worse than the best unbroken window (one run: no penalty), which
     # may start inside the running slot, whose rest split sets do not use
     run = None if unbroken else cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign,
