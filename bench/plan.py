@@ -10,7 +10,9 @@ set) over 192 quarter hours with a 5-minute carbon forecast (WattTime's) may sta
 each carbon edge inside a slot; the same with an hourly forecast uses whole slots. A split
 6 h plan over the 48 hourly slots with a 5-minute carbon forecast may use any part of an hour
 up to a carbon edge (576 sub-slots of 5 minutes); one of 6 h 2 min also uses a 2-minute
-part of one. The
+part of one. A split 45-minute plan over the 48 hourly slots whose deadline has seconds (20 h
+2 min 37 s from the start, as the default deadline, now + 24 h, has now's) cuts the deadline's
+hour at its whole minute. The
 figures are best-of-N wall times and their ratios to the whole-slot plans of the same run,
 which do not depend on the machine.
 Pure computation: no service is used.
@@ -53,13 +55,22 @@ def day(widths: list[int], seed: int = 1, carbon_minutes: int = 60):
     return prices, carbon_spans(forecast, [], T0, at), at
 
 
-def timed(prices, spans, end, hours: float, repeats: int, contiguous: bool = False) -> float:
+def timed(
+    prices,
+    spans,
+    end,
+    hours: float,
+    repeats: int,
+    contiguous: bool = False,
+    before: datetime | None = None,
+) -> float:
     from collectors.pricing.plan import make_plan
 
     best = float("inf")
     for _ in range(repeats):
         began = time.perf_counter()
-        make_plan(prices, spans, T0, hours, before=end, carbon_price=100, contiguous=contiguous,
+        make_plan(prices, spans, T0, hours, before=before or end, carbon_price=100,
+                  contiguous=contiguous,
                   penalty_percent=6, pareto=contiguous)  # fmt: skip
         best = min(best, time.perf_counter() - began)
     return best
@@ -85,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     fine = day([60] * 48, carbon_minutes=5)
     split_edges = timed(*fine, 6, repeats)
     split_edges_part = timed(*fine, 6 + 2 / 60, repeats)
+    deadline = T0 + timedelta(hours=20, seconds=157)
+    split_deadline = timed(*hourly, 0.75, repeats, before=deadline)
     figures = {
         "split_whole_seconds": figure(whole, "s", None, "lower"),
         "split_part_seconds": figure(part, "s", None, "lower"),
@@ -95,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         "split_edges_vs_whole": figure(split_edges / whole, "x", None, "lower"),
         "split_edges_part_seconds": figure(split_edges_part, "s", None, "lower"),
         "split_edges_part_vs_whole": figure(split_edges_part / whole, "x", None, "lower"),
+        "split_deadline_seconds": figure(split_deadline, "s", None, "lower"),
+        "split_deadline_vs_whole": figure(split_deadline / whole, "x", None, "lower"),
         "carbon_edges_seconds": figure(edges, "s", None, "lower"),
         "carbon_edges_vs_aligned": figure(edges / aligned, "x", None, "lower"),
     }
