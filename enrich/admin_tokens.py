@@ -5,8 +5,10 @@ history and delete pages' titles, its messages and its log of changes; a user's 
 lists the user's token), so a token's text is its key's start; the list shows that start.
 
 The key is shown once, to whoever adds the token in the admin, in the message after saving it
-(`manage.py create_token` prints it instead). The search finds a token by its user's name, as
-DRF's does, not by its key: a search by the key's start would tell its characters one by one.
+(`manage.py create_token` prints it instead). Its user is chosen on the add page and read-only
+on its change page: whoever knows a key could otherwise give the token to another user (a
+superuser) and act as that user. The search finds a token by its user's name, as DRF's does,
+not by its key: a search by the key's start would tell its characters one by one.
 """
 
 from django.contrib import admin, messages
@@ -26,7 +28,6 @@ setattr(Token, "__str__", key_start)  # noqa: B010 (an assignment reads as unuse
 
 class ApiTokenAdmin(TokenAdmin):
     list_display = ("key_start", "user", "created")
-    readonly_fields = ("key_start",)
 
     @admin.display(description=f"key (its first {SHOWN} characters)")
     def key_start(self, token: Token) -> str:
@@ -34,6 +35,9 @@ class ApiTokenAdmin(TokenAdmin):
 
     def get_fields(self, request, obj=None):
         return ("user",) if obj is None else ("user", "key_start")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("user", "key_start")
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(

@@ -1,10 +1,15 @@
 """API tokens in the admin: staff see a token's first characters, never its whole key (a key
-is its user's password), on every page that names it; whoever adds one sees its key once."""
+is its user's password), on every page that names it, also in changes logged before it did; whoever adds one sees its
+key once, and its user is not changed after."""
+
+from importlib import import_module
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from django.apps import apps
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from django.contrib.contenttypes.models import ContentType
+from rest_framework.authtoken.models import Token, TokenProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +61,49 @@ def test_adding_a_token_shows_its_key_once_to_whoever_added_it(admin_client):
     again = page(admin_client, TOKENS)
     assert key not in again and f"{key[:8]}…" in again
     assert all(key not in entry.object_repr for entry in LogEntry.objects.all())
+
+
+def test_a_tokens_change_page_keeps_its_user(admin_client, token):
+    owner = token.user
+    other = get_user_model().objects.create_superuser("root", password="x")
+
+    shown = page(admin_client, f"{TOKENS}{owner.pk}/change/")
+    saved = admin_client.post(f"{TOKENS}{owner.pk}/change/", {"user": other.pk})
+
+    assert saved.status_code == 302
+    token.refresh_from_db()
+    assert token.user == owner
+    assert not Token.objects.filter(user=other).exists()
+    user = f'<div class="readonly"><a href="/admin/auth/user/{owner.pk}/change/">tomorrow</a>'
+    assert user in shown and '<select name="user"' not in shown  # read, not chosen
+
+
+def test_log_entries_from_before_name_a_token_by_its_keys_start(token):
+    """Entries logged before the admin named a token by its key's start hold the whole key."""
+    logged = {}
+    for model in (Token, TokenProxy, get_user_model()):
+        logged[model] = LogEntry.objects.create(
+            user=token.user,
+            content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
+            object_id=token.pk,
+            object_repr=token.key,
+            action_flag=ADDITION,
+        )
+    already = LogEntry.objects.create(
+        user=token.user,
+        content_type=ContentType.objects.get_for_model(Token),
+        object_id=token.pk,
+        object_repr=f"{token.key[:8]}…",
+        action_flag=CHANGE,
+    )
+
+    migration = import_module("enrich.migrations.0009_token_log_entries_by_key_start")
+    migration.name_tokens_by_key_start(apps, None)
+
+    reprs = {model: LogEntry.objects.get(pk=e.pk).object_repr for model, e in logged.items()}
+    assert reprs == {
+        Token: f"{token.key[:8]}…",
+        TokenProxy: f"{token.key[:8]}…",
+        get_user_model(): token.key,  # another model's entry, whatever its text, is its own
+    }
+    assert LogEntry.objects.get(pk=already.pk).object_repr == f"{token.key[:8]}…"
