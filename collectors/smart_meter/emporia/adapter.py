@@ -51,6 +51,7 @@ from collectors.smart_meter.emporia.budget import (
     Calls,
     calls_per_period,
     most_calls,
+    vues_of,
 )
 from collectors.smart_meter.emporia.login import Logins, client_id, cognito_url, pool_id
 from collectors.smart_meter.emporia.usage import Device, Usage
@@ -111,25 +112,26 @@ class EmporiaVueAdapter(
         self._ended = day_ends.EndedDays(clock)
         self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
 
-    def _vues(self, credentials: Credentials) -> int | None:
-        """Top-level Vues of the account, as far as this process has seen its device list."""
-        cached = self._devices.get(_Account.of(credentials).key)
-        return sum(1 for d in cached[0].values() if d.top_level) if cached else None
+    def _known(self, credentials: Credentials) -> dict[int, Device]:
+        """The account's devices as far as this process has seen its device list (else {})."""
+        return self._devices.get(_Account.of(credentials).key, ({}, 0.0))[0]
 
     def calls_for(self, target: Target, credentials: Credentials) -> int:
-        return most_calls(self._vues(credentials) or 1)
+        return most_calls(vues_of(self._known(credentials)) or 1)
 
     def calls_per_period(
         self, target: Target, credentials: Credentials, interval_seconds: float, period: float
     ) -> int | None:
-        vues = self._vues(credentials)
-        return None if vues is None else calls_per_period(vues, interval_seconds, period)
+        if not (devices := self._known(credentials)):
+            return None
+        zones = days.zone_count(devices, str(target.params.get("timezone") or ""))
+        return calls_per_period(vues_of(devices), zones, interval_seconds, period)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         account = _Account.of(credentials)
         self._fetch.calls = calls = Calls(window.calls)
         devices = self._device_list(account)
-        vues = sum(1 for d in devices.values() if d.top_level)
+        vues = vues_of(devices)
         end = common.minute(window.now)
         instant = end - timedelta(minutes=1)  # the last complete minute
         usages, answered = self._minute_usage(account, devices, instant, vues)

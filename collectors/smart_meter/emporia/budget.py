@@ -14,23 +14,34 @@ use calls the charts do not need; a chart that does not fit is asked by the next
 window reaches back to the last success).
 
 Planning: with V Vues, fetching every I seconds costs (1 + V) calls a fetch plus the day total
-and the device list, i.e. 696 a day for one Vue every 5 minutes (and the total of the day that
-ended, once on a normal day for each zone the devices count their days in: days.py). `calls_per_period` adds
-RETRY_SHARE for the null retries; when that passes the budget (six Vues: 2,243 a day), the
-pipeline lowers the account's cadence (collectors/cadence.py). The pause before a null retry
+and the device list, i.e. 696 a day for one Vue every 5 minutes, plus the total of the day that
+ended, once a day for each zone the devices count their days in (days.py: 697 for one zone,
+699 for three; zones whose days end at one minute share the call, and are counted each; a
+fetch asks one day total at most, so with I of 15 minutes or more the ended day takes
+today's place). `calls_per_period` adds RETRY_SHARE for the null retries;
+when that passes the budget (six Vues in one zone: 2,244 a day), the pipeline lowers the
+account's cadence (collectors/cadence.py). The pause before a null retry
 (options.null_retry_seconds) is checked here too.
 """
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from collectors.smart_meter import common
 
 DEVICES_TTL = 3600.0
 DAY_EVERY = 900.0
+DAY = 86400.0
 NULL_TRIES = 3
 NULL_RETRY_SECONDS = 1.0  # options.null_retry_seconds: the first pause, doubled for the next
 MOST_NULL_RETRY = 30.0  # at most: the pauses of one fetch then add up to 90 s
 RETRY_SHARE = 0.05  # of the planned calls, kept for the retries of not-ready values
+
+
+def vues_of(devices: Mapping[int, Any]) -> int:
+    """The top-level Vues among `devices` (usage.Device by gid): one mains chart each."""
+    return sum(1 for device in devices.values() if device.top_level)
 
 
 def most_calls(vues: int) -> int:
@@ -38,10 +49,12 @@ def most_calls(vues: int) -> int:
     return 1 + NULL_TRIES + 1 + vues
 
 
-def calls_per_period(vues: int, interval_seconds: float, period: float) -> int:
-    """Calls over `period` seconds for an account with `vues` top-level Vues."""
+def calls_per_period(vues: int, zones: int, interval_seconds: float, period: float) -> int:
+    """Calls over `period` seconds for an account with `vues` top-level Vues whose devices
+    count their days in `zones` zones (one ended day a day each)."""
     fetches = period / interval_seconds
-    planned = fetches * (1 + vues) + min(fetches, period / DAY_EVERY) + period / DEVICES_TTL
+    day_totals = period / DAY_EVERY + zones * period / DAY
+    planned = fetches * (1 + vues) + min(fetches, day_totals) + period / DEVICES_TTL
     return math.ceil(planned * (1 + RETRY_SHARE))
 
 

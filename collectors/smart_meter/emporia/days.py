@@ -41,6 +41,11 @@ def device_zones(devices: dict[int, Device], zone: str) -> dict[int, str]:
     return {gid: known_zone(device.zone) or zone for gid, device in devices.items()}
 
 
+def zone_count(devices: dict[int, Device], site_zone: str) -> int:
+    """How many zones the devices count their days in: an ended day a day each."""
+    return len(set(device_zones(devices, day_zone(devices, site_zone)).values()))
+
+
 def ended_totals(
     ended: day_ends.EndedDays,
     target: Target,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from collectors import pipeline, registry
+from collectors.models import CollectorRun
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from tests.collectors import scenarios_smart_meter as scenes
 from tests.collectors.scenarios_smart_meter import day_totals
@@ -161,3 +162,29 @@ def test_zones_whose_days_end_at_one_minute_share_one_call(
     asked = day_calls(replay_server)
     assert asked.count(BERLIN_END) == 1  # by the run at 22:20:30, for all three devices
     assert len(asked) == len(set(asked))
+
+
+def test_the_budget_counts_an_ended_day_a_day_for_each_zone(isolated, replay_server):
+    """Every 5 minutes the account makes (1 + 2 Vues) x 288 + 96 of today's totals + 24 device
+    lists + 2 ended days (Berlin's and New York's, asked as above) = 986 calls a day, 1,036
+    with 5 % for retries. Under a budget of 1,035 a day it is collected every 6 minutes, and
+    the record of the run that waits says so."""
+    registry.adapter_for.cache_clear()  # one adapter for the fetch and the budget's planning
+    config = scenes.zoned_emporia_config(
+        replay_server, BERLIN, "emporia/devices_two_zones.json", {}
+    )
+    config.options = {**config.options, "budget": "1035/day"}
+    config.save()
+    now = utc(5, 1, 12, 0, 30)
+    instant = utc(5, 1, 12, 0) - MINUTE
+    answer(replay_server, "1MIN", instant, {"Main panel": 0.0169, "Office plug": 0.0021,
+                                            "Holiday home": 0.0052})  # fmt: skip
+    answer(replay_server, "1D", instant, {d: so_far(d, instant) for d in ZONES})
+    assert pipeline.collect(config, now=now).status == "ok"  # the device list is known
+    before = len(replay_server.calls("GET"))
+    assert pipeline.collect(config, now=now + RUN_EVERY).status == "budget"
+    assert len(replay_server.calls("GET")) == before
+    assert CollectorRun.objects.get(status="budget").served.startswith(
+        "cadence lowered to every 6 min for this account: every 5 min would make 1036 calls, "
+        "above its budget 1035/day"
+    )

@@ -248,15 +248,15 @@ def test_six_vues_lower_the_accounts_cadence_and_say_so(isolated, replay_server,
     assert "charted by the next fetch" in caplog.text
     assert budget.remaining() == 2000 - 6
 
-    # Every 5 minutes, six Vues would make (1 + 6) x 288 + 96 + 24 = 2,136 calls a day, plus
-    # 5 % for retries: above 2,000. The next run 5 minutes later skips the call and says why.
+    # Every 5 minutes, six Vues in one zone would make (1 + 6) x 288 + 96 + 1 + 24 = 2,137
+    # calls a day (the 1: the day that ended), plus 5 % for retries: above 2,000. The next run 5 minutes later skips the call and says why.
     before = len(replay_server.calls("GET"))
     second = pipeline.collect(config, now=EMPORIA_NOW + FIVE_MINUTES)
     assert second.status == "budget"
     assert len(replay_server.calls("GET")) == before
     run = CollectorRun.objects.filter(status="budget").get()
     assert run.served.startswith(
-        "cadence lowered to every 6 min for this account: every 5 min would make 2243 calls, "
+        "cadence lowered to every 6 min for this account: every 5 min would make 2244 calls, "
         "above its budget 2000/day"
     )
 
