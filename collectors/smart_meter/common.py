@@ -116,6 +116,19 @@ def tags(target: Target, device: str, **extra: str) -> dict[str, str]:
     return {**found, **extra}
 
 
+def stored_where(
+    target: Target, since: datetime, until: datetime, upto: str = "<"
+) -> tuple[str, dict]:
+    """InfluxQL's WHERE (and its parameters) for the target's points in [since, until) (`upto`
+    "<=": [since, until]) of its provider, and of its site where the target names one."""
+    where = f'"provider" = $provider AND time >= $since AND time {upto} $until'
+    params: dict[str, object] = {"provider": target.provider, "since": since, "until": until}
+    if target.params.get("site"):
+        where += ' AND "site" = $site'
+        params["site"] = str(target.params["site"])
+    return where, params
+
+
 def home_reading(
     tag_set: Mapping[str, str], time: datetime, total_power_w: float, daily_kwh: float | None = None
 ) -> Reading:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from collectors.base import Target
-from collectors.smart_meter.common import MEASUREMENT
+from collectors.smart_meter.common import MEASUREMENT, stored_where
 from enrich.influx import TimeseriesError, get_timeseries
 from retention.timeutil import day_start
 
@@ -64,11 +64,7 @@ def stored_totals(
 ) -> set[datetime]:
     """The times of the target's `daily_kwh` points in [since, until) (of the devices whose
     `device_gid` is in `gids`, when given)."""
-    where = '"provider" = $provider AND time >= $since AND time < $until'
-    params: dict[str, object] = {"provider": target.provider, "since": since, "until": until}
-    if target.params.get("site"):
-        where += ' AND "site" = $site'
-        params["site"] = str(target.params["site"])
+    where, params = stored_where(target, since, until)
     influxql = f'SELECT "daily_kwh", "device_gid" FROM "{MEASUREMENT}" WHERE {where}'
     rows = get_timeseries().query(settings.INFLUXDB_DATABASE, influxql, params)
     return {

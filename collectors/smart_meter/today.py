@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors import clock
 from collectors.base import Target
-from collectors.smart_meter.common import MEASUREMENT
+from collectors.smart_meter.common import MEASUREMENT, stored_where
 from enrich.api import influx_down
 from enrich.influx import TimeseriesError, quote_ident, stored_rows
 from retention.timeutil import day_start
@@ -60,11 +60,7 @@ def stored_today(target: Target, since: datetime, until: datetime) -> dict[str, 
     """{device: the row of its last `daily_kwh` in [since, until]}, a device being its
     `device_gid` where it has one (an Emporia device renamed today: its totals of both names),
     else its name."""
-    where = '"provider" = $provider AND time >= $since AND time <= $until'
-    params: dict[str, object] = {"provider": target.provider, "since": since, "until": until}
-    if target.params.get("site"):
-        where += ' AND "site" = $site'
-        params["site"] = str(target.params["site"])
+    where, params = stored_where(target, since, until, "<=")
     influxql = (
         f"SELECT last({quote_ident(FIELD)}) AS {quote_ident(FIELD)} FROM "
         f'{quote_ident(MEASUREMENT)} WHERE {where} GROUP BY "device", "device_gid"'
