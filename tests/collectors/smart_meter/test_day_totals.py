@@ -11,38 +11,32 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors import pipeline, registry
+from collectors import registry
 from collectors.base import Window
 from collectors.smart_meter import day_ends
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from tests.collectors import scenarios_smart_meter as scenes
 from tests.collectors.scenarios_smart_meter import day_totals
+from tests.support.day_total_runs import (
+    MAINS_CHART,
+    NULL,
+    SENSE_DAY,
+    SENSE_NEW_DAY,
+    Clock,
+    answer,
+    day_calls,
+    routes,
+    run,
+    sense_run,
+)
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
 
-MAINS_CHART = {"apiMethod": "getChartUsage"}
-
 
 def utc(day: int, hour: int, minute: int, second: int = 0, month: int = 5) -> datetime:
     return datetime(2026, month, day, hour, minute, second, tzinfo=UTC)
-
-
-NULL = "null"
-
-
-def answer(server, scale: str, at: datetime, kwh: float | str | None = None, **reply) -> None:
-    """The /AppAPI answer of `scale` at the instant `at` (the Vue's mains at `kwh` for 1D, the
-    plug's at 0.01; NULL: both not ready)."""
-    body = server.load_fixture(f"emporia/usage_{'1day' if scale == '1D' else '1min'}.json")
-    body["deviceListUsages"]["instant"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if kwh is not None:
-        mains = body["deviceListUsages"]["devices"][0]["channelUsages"][0]
-        mains["usage"] = None if kwh == NULL else kwh
-        mains["nestedDevices"][0]["channelUsages"][0]["usage"] = None if kwh == NULL else 0.01
-    query = {**scenes.USAGE, "scale": scale, "instant": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-    scenes.answer_app_api(server, query, json=body, **reply)
 
 
 @pytest.fixture
@@ -51,28 +45,6 @@ def vue(isolated, replay_server):
     registry.adapter_for.cache_clear()
     yield scenes.emporia_config(replay_server)
     registry.adapter_for.cache_clear()
-
-
-def routes(server) -> None:
-    """After the answers a test queued: empty mains charts, the device list, logins."""
-    empty = {"firstUsageInstant": "2026-05-01T00:00:00Z", "usageList": []}
-    scenes.answer_app_api(server, MAINS_CHART, json=empty)
-    scenes.emporia_routes(server)
-    scenes.cognito_answers(server, "refreshed")
-
-
-def run(config, server, now: datetime) -> str:
-    """One pipeline run at `now`, Emporia answering the minute usage of its last minute."""
-    answer(server, "1MIN", now.replace(second=0) - timedelta(minutes=1))
-    return pipeline.collect(config, now=now).status
-
-
-def day_calls(server) -> list[str]:
-    return [
-        r.query["instant"][5:16]
-        for r in server.calls("GET", "/AppAPI")
-        if r.query.get("scale") == "1D"
-    ]
 
 
 def test_a_restart_over_midnight_still_stores_the_ended_days_total(
@@ -256,26 +228,6 @@ def test_an_ended_day_emporia_answers_without_a_total_is_asked_again_an_hour_lat
 
 # --- Sense: the account's day ends at 04:00 UTC (trends_day.json) ---
 
-SENSE_DAY = load_fixture("sense/trends_day.json")  # 1 May 04:00 .. 2 May 04:00 UTC, 23.84 kWh
-SENSE_NEW_DAY = {
-    **SENSE_DAY,
-    "start": "2026-05-02T04:00:00.000Z",
-    "end": "2026-05-03T04:00:00.000Z",
-    "consumption": {"total": 0.05, "totals": [0.05], "devices": []},
-}
-
-
-def sense_run(adapter, server, feed, isolated, settings, now: datetime):
-    """One fetch at `now` (the frame 10 s before), its readings written as the pipeline does."""
-    frame = load_fixture("sense/frame_realtime_update.json")
-    frame["payload"]["epoch"] = (now - timedelta(seconds=10)).timestamp()
-    feed.script([load_fixture("sense/frame_hello.json"), frame])
-    credentials = scenes.sense_credentials(server, feed.url)
-    target = adapter.target(scenes.SITE, credentials)
-    window = Window(start=now - timedelta(minutes=5), end=now, now=now)
-    result = adapter.fetch(target, credentials, window)
-    isolated.write(settings.INFLUXDB_DATABASE, result.readings)
-
 
 def test_sense_a_restart_over_midnight_still_stores_the_ended_days_total(
     isolated, settings, replay_server, feed
@@ -334,11 +286,3 @@ def test_sense_an_ended_day_answered_without_its_total_is_asked_again_later(
     assert day_totals(isolated, settings)[utc(2, 3, 59)] == 24.1
     starts = [r.query["start"][11:16] for r in replay_server.calls("GET", trends)]
     assert starts == ["03:50", "04:05", "03:59", "04:20", "03:59"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
