@@ -11,9 +11,13 @@ ENDED_DAYS that ended SETTLE ago in each zone its devices count days in, settled
 zone a `part` with its devices' totals; Sense: the days its trends
 answers bound); of them, one after the meter's first stored `daily_kwh`
 in that span with no `daily_kwh` at its last minute is due, oldest first, one per run (instead
-of the call that would have asked today's total), and so is the newest once more while this
-process has not asked it since it settled (a total stored at its last minute before then, a
-run's "so far" total of 23:59 or one asked before the worker restarted, may lack minutes).
+of the call that would have asked today's total), and so is the newest once more while it was
+not asked since it settled (a total stored at its last minute before then, a run's "so far"
+total of 23:59, may lack minutes). Which days were asked is remembered in Redis for ASKED_KEPT
+(per provider, account, zone and day: asked_key), so every worker process and a restarted
+worker ask a day once more only once; Redis out of reach fails the run (RedisUnavailable, as
+the pipeline's other Redis steps do): before the ask when it is read, after it when it is
+written (nothing written, the day asked again).
 A run that fails after the ask writes nothing, so the day is asked again; when the worker was
 down or restarted over midnight, or the budget skipped the run, a later run asks it. A day
 found complete is remembered, so on a normal day InfluxDB is read until the first run after
@@ -24,7 +28,7 @@ total is asked again after RETRY_UNANSWERED.
 import logging
 import math
 from collections.abc import Callable, Collection
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -32,6 +36,7 @@ from django.conf import settings
 from collectors.base import Target
 from collectors.smart_meter.common import MEASUREMENT, stored_where
 from enrich.influx import TimeseriesError, get_timeseries
+from enrich.redis.client import get_redis, make_key, reachable
 from retention.timeutil import day_start
 
 logger = logging.getLogger(__name__)
@@ -40,6 +45,8 @@ ENDED_DAYS = 7
 RETRY_UNANSWERED = 3600.0
 MINUTE = timedelta(minutes=1)
 SETTLE = timedelta(minutes=15)  # after a day's end, before its complete total is asked
+ASKED_KEPT = timedelta(days=2)  # a day is the newest settled one for at most 25 hours
+MEMORY = "The meters' memory of the ended days asked"
 
 
 def last_minute_of(day: date, zone: str) -> datetime:
@@ -76,15 +83,21 @@ def stored_totals(
     }
 
 
+def asked_key(provider: str, account: str, part: str, end: datetime) -> str:
+    """The Redis key saying the day ending at `end` was asked since it settled."""
+    day = f"{end.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+    return make_key("smart_meter_day_asked", provider, account, part or "all", day)
+
+
 class EndedDays:
     """Per target (and `part` of it: a zone whose devices count their days apart from the
-    others, `gids` their device_gid tags): the last ended day found complete, the newest one
-    asked since it settled, and when an unanswered day was asked."""
+    others, `gids` their device_gid tags): the last ended day found complete and when an
+    unanswered day was asked (this process's), and in Redis the days asked since they
+    settled (every process's)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._complete: dict[tuple[str, str, str], datetime] = {}
-        self._settled: dict[tuple[str, str, str], datetime] = {}
         self._unanswered: dict[tuple[tuple[str, str, str], datetime], float] = {}
 
     def due(
@@ -108,11 +121,15 @@ class EndedDays:
             return None
         if not stored:
             return None  # nothing collected in the span: no day of this meter to complete
-        first = min(stored)
-        again = ends[-1] if self._settled.get(key) != ends[-1] else None
-        missing = [end for end in ends if end >= first and (end not in stored or end == again)]
+        first, newest, again = min(stored), ends[-1], False
+        if newest in stored:  # its total so far, or the settled one asked by a process
+            with reachable(MEMORY):
+                again = not get_redis().exists(asked_key(*key, newest))
+        missing = [
+            end for end in ends if end >= first and (end not in stored or (end == newest and again))
+        ]
         if not missing:
-            self._complete[key] = ends[-1]
+            self._complete[key] = newest
             return None
         now = self._clock()
         for end in missing:
@@ -126,5 +143,6 @@ class EndedDays:
         key = (target.provider, target.key, part)
         if not answered:
             self._unanswered[(key, end)] = self._clock()
-        elif end > self._settled.get(key, end - MINUTE):
-            self._settled[key] = end
+            return
+        with reachable(MEMORY):
+            get_redis().set(asked_key(*key, end), "1", ex=int(ASKED_KEPT.total_seconds()))

@@ -1,0 +1,128 @@
+"""How often the day-total calls go out: an ended day asked once more is remembered in Redis,
+once for every worker process (each with its own memory: a fresh adapter here), a worker
+restarted too. Emporia through the pipeline against the replay server, the real InfluxDB,
+Redis and PostgreSQL (the Vue's day is Chicago's, devices.json); Sense's adapter against the
+replay server and the local feed."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings as django_settings
+
+from collectors import registry
+from collectors.base import Window
+from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
+from collectors.smart_meter.sense.adapter import SenseAdapter
+from enrich.redis.client import RedisUnavailable, get_redis
+from tests.collectors import scenarios_smart_meter as scenes
+from tests.collectors.scenarios_smart_meter import day_totals
+from tests.support import day_total_runs as runs
+from tests.support.ports import free_port
+from tests.support.replay import load_fixture
+
+pytestmark = [pytest.mark.influxdb, pytest.mark.django_db]
+
+DAY = 86400
+
+
+def utc(day: int, hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime(2026, 5, day, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.fixture
+def vue(isolated, replay_server):
+    """A Chicago site collecting its Emporia Vue every 5 minutes; the mains charts are empty."""
+    registry.adapter_for.cache_clear()
+    yield scenes.emporia_config(replay_server)
+    registry.adapter_for.cache_clear()
+
+
+def asked_memory() -> dict[str, int]:
+    """The Redis keys of this test's prefix that remember an ended day asked, and their TTLs."""
+    redis = get_redis()
+    found = redis.scan_iter(f"{django_settings.REDIS_KEY_PREFIX}:smart_meter_day_asked:*")
+    return {key: redis.ttl(key) for key in found}
+
+
+def test_two_worker_processes_ask_the_ended_day_once_more_only_once(
+    vue, isolated, settings, replay_server
+):
+    """The run at 00:00 CDT stores 30 April's total so far at its last minute (23:59 = 04:59
+    UTC); the first run 15 minutes after midnight (00:20) asks it once more and stores its
+    complete 31.2 kWh. The next run goes to the worker's other process (a fresh adapter, as
+    after a restart): it asks 1 May's total so far, not 30 April's again (each process kept
+    its own memory: Emporia got 30 April's day three times)."""
+    runs.answer(replay_server, "1D", utc(1, 4, 59), 31.2)
+    runs.answer(replay_server, "1D", utc(1, 5, 24), 0.4)
+    runs.routes(replay_server)
+    assert runs.run(vue, replay_server, utc(1, 5, 0, 30)) == "ok"
+    assert runs.run(vue, replay_server, utc(1, 5, 20, 30)) == "ok"
+    registry.adapter_for.cache_clear()  # the other process: nothing of the first in memory
+    assert runs.run(vue, replay_server, utc(1, 5, 25, 30)) == "ok"
+    assert runs.run(vue, replay_server, utc(1, 5, 30, 30)) == "ok"
+    assert runs.day_calls(replay_server) == ["05-01T04:59", "05-01T04:59", "05-01T05:24"]
+    assert day_totals(isolated, settings, "Main panel")[utc(1, 4, 59)] == 31.2
+    ttls = list(asked_memory().values())
+    assert len(ttls) == 1 and DAY < ttls[0] <= 2 * DAY  # it expires
+
+
+def test_sense_a_second_process_does_not_ask_the_ended_day_again(
+    isolated, settings, replay_server, feed
+):
+    """Sense: the first run 15 minutes after 04:00 asks the ended day at 03:59 once more
+    (its total so far was stored there at 03:59); a second process (a fresh adapter) asks
+    today's trends, which tell it where the day starts, and then not the ended day again."""
+    replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
+    so_far = {**runs.SENSE_DAY, "consumption": {"total": 24.0}}
+    complete = {**runs.SENSE_DAY, "consumption": {"total": 24.1}}
+    trends = "/app/history/trends"
+    replay_server.add("GET", trends, query={"start": "2026-05-02T03:44:00"}, json=runs.SENSE_DAY)
+    at_last_minute = {"start": "2026-05-02T03:59:00"}
+    replay_server.add("GET", trends, query=at_last_minute, json=so_far, times=1)
+    replay_server.add("GET", trends, query=at_last_minute, json=complete)
+    replay_server.add(
+        "GET", trends, query={"start": "2026-05-02T04:20:00"}, json=runs.SENSE_NEW_DAY
+    )
+    clock = runs.Clock()
+    first = SenseAdapter(clock=clock)
+    for now in (utc(2, 3, 44, 30), utc(2, 3, 59, 30), utc(2, 4, 15, 30)):
+        runs.sense_run(first, replay_server, feed, isolated, settings, now)
+        clock.now += 900
+    second = SenseAdapter(clock=runs.Clock())  # the worker's other process
+    for minute in (20, 25, 30):
+        runs.sense_run(second, replay_server, feed, isolated, settings, utc(2, 4, minute, 30))
+    starts = [r.query["start"][11:16] for r in replay_server.calls("GET", trends)]
+    assert starts == ["03:44", "03:59", "03:59", "04:20"]
+    assert day_totals(isolated, settings)[utc(2, 3, 59)] == 24.1
+
+
+def test_redis_out_of_reach_fails_the_fetch_before_it_asks_the_ended_day(
+    isolated, settings, replay_server
+):
+    """Which ended days were asked once more is Redis's to say: out of reach, the fetch fails
+    as the pipeline's other Redis steps do (RedisUnavailable: the run is recorded failed, the
+    last good answer served) before it asks Emporia the day, and the next run asks it."""
+    runs.answer(replay_server, "1D", utc(1, 4, 59), 31.2)
+    runs.routes(replay_server)
+    adapter = EmporiaVueAdapter()
+    credentials = scenes.emporia_credentials(replay_server)
+    target = adapter.target(scenes.SITE, credentials)
+
+    def fetch(now: datetime) -> None:
+        runs.answer(replay_server, "1MIN", now.replace(second=0) - timedelta(minutes=1))
+        window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+        isolated.write(
+            settings.INFLUXDB_DATABASE, adapter.fetch(target, credentials, window).readings
+        )
+
+    fetch(utc(1, 5, 0, 30))  # 30 April so far at 04:59
+    url = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    try:
+        with pytest.raises(RedisUnavailable, match="ended days asked"):
+            fetch(utc(1, 5, 20, 30))
+    finally:
+        settings.REDIS_URL = url
+    assert runs.day_calls(replay_server) == ["05-01T04:59"]
+    fetch(utc(1, 5, 25, 30))
+    assert runs.day_calls(replay_server) == ["05-01T04:59", "05-01T04:59"]
