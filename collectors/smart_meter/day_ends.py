@@ -1,4 +1,5 @@
-"""Which ended days of a meter still lack their complete total, read from what InfluxDB holds.
+"""Which ended days of a meter still lack their complete total, read from what InfluxDB holds,
+and when today's total so far is due.
 
 A day's complete total is `daily_kwh` at its last minute (the meter's local day: 23 or 25
 hours on a DST day). A meter uploads its last minutes late (Emporia answers a minute `null`
@@ -23,6 +24,12 @@ down or restarted over midnight, or the budget skipped the run, a later run asks
 found complete is remembered, so on a normal day InfluxDB is read until the first run after
 the settled total is stored, and no API call is added; a day the provider answered without a
 total is asked again after RETRY_UNANSWERED.
+
+Today's total so far is asked every TODAY_EVERY (TodayTotals), measured from the start of the
+fetch that asked it, less EARLY: the beat or the queue starts a run a few seconds early
+(14:00:00, then 14:14:59), and that run still asks it, so at a 15-minute cadence every run
+does, at 5 minutes every third run, at 10 minutes every second (the first run 15 minutes after
+the last: emporia/budget.py plans that).
 """
 
 import logging
@@ -34,6 +41,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from collectors.base import Target
+from collectors.cadence import SLACK
 from collectors.smart_meter.common import MEASUREMENT, stored_where
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.redis.client import get_redis, make_key, reachable
@@ -47,6 +55,8 @@ MINUTE = timedelta(minutes=1)
 SETTLE = timedelta(minutes=15)  # after a day's end, before its complete total is asked
 ASKED_KEPT = timedelta(days=2)  # a day is the newest settled one for at most 25 hours
 MEMORY = "The meters' memory of the ended days asked"
+TODAY_EVERY = 900.0  # seconds between two asks of today's total so far
+EARLY = SLACK.total_seconds()  # as early a run may start and still ask it (as the cadence's)
 
 
 def last_minute_of(day: date, zone: str) -> datetime:
@@ -146,3 +156,23 @@ class EndedDays:
             return
         with reachable(MEMORY):
             get_redis().set(asked_key(*key, end), "1", ex=int(ASKED_KEPT.total_seconds()))
+
+
+class TodayTotals:
+    """Per account: when this process last asked today's total so far (the adapter's clock
+    at the start of the fetch that asked it); due TODAY_EVERY later, less EARLY (see the
+    module)."""
+
+    def __init__(self) -> None:
+        self._asked: dict[tuple[str, str], float] = {}
+
+    def due(self, account: tuple[str, str], started: float) -> bool:
+        last = self._asked.get(account)
+        return last is None or started - last >= TODAY_EVERY - EARLY
+
+    def asked(self, account: tuple[str, str], started: float) -> None:
+        self._asked[account] = started
+
+    def forget(self, account: tuple[str, str]) -> None:
+        """Today's total is due with the next fetch."""
+        self._asked.pop(account, None)

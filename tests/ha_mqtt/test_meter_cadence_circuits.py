@@ -46,7 +46,7 @@ def published(broker, topics, subscriber, site, now: datetime) -> dict[str, dict
 
 # (budget, minutes between fetches, the lowered interval the runs record)
 @pytest.mark.parametrize(
-    ("budget", "every", "lowered"), [("2000/day", 10, 6), ("1000/day", 15, 13)]
+    ("budget", "every", "lowered"), [("2000/day", 10, 6), ("1000/day", 15, 12)]
 )
 def test_circuits_stay_fresh_at_a_lowered_cadence_until_a_planned_fetch_fails(
     topics, subscriber, broker, replay_server, settings, budget, every, lowered

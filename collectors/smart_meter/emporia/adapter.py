@@ -108,7 +108,7 @@ class EmporiaVueAdapter(
         self._clock = clock
         self._logins = Logins(clock, wall)
         self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
-        self._days = days.DayTotals(clock)
+        self._days = day_ends.TodayTotals()
         self._ended = day_ends.EndedDays(clock)
         self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
 
@@ -128,7 +128,7 @@ class EmporiaVueAdapter(
         return calls_per_period(vues_of(devices), zones, interval_seconds, period)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        account = _Account.of(credentials)
+        account, started = _Account.of(credentials), self._clock()  # today's total: at the start
         self._fetch.calls = calls = Calls(window.calls)
         devices = self._device_list(account)
         vues = vues_of(devices)
@@ -140,9 +140,9 @@ class EmporiaVueAdapter(
         if calls.spare(keep=vues):  # the charts come first
             ask = partial(self._usage, account, devices, scale="1D")
             ended = days.ended_totals(self._ended, target, devices, zone, instant, ask)
-            if ended is None and self._days.due(account.key):
+            if ended is None and self._days.due(account.key, started):
                 daily = usage.day_totals(ask(instant)[0])
-                self._days.asked(account.key)
+                self._days.asked(account.key, started)
         start = common.minute(max(window.start - LATE_MINUTES, window.now - self.history))
         mains = self._mains(account, devices, start, end)
         if window.start < window.now - BACKFILL_AFTER:

@@ -2,8 +2,8 @@
 
 A fetch calls, in this order: the device list (when older than DEVICES_TTL), the minute usage
 (`getDeviceListUsages` 1MIN, asked again up to NULL_TRIES - 1 times while channels answer
-null), the day total (every DAY_EVERY), then one mains chart (`getChartUsage`) per top-level
-Vue. The pipeline reserves `most_calls` from the account's budget before the fetch, the fetch
+null), the day total (every 15 minutes: day_ends.TodayTotals), then one mains chart
+(`getChartUsage`) per top-level Vue. The pipeline reserves `most_calls` from the account's budget before the fetch, the fetch
 counts what it really calls (Calls) and the rest is given back (a fetch that fails keeps only
 the requests it sent: collectors/spending.py). Calls counts Emporia's API calls only: the AWS
 Cognito login requests (sent under Emporia's name) are not what Emporia's guidance counts, so
@@ -16,9 +16,12 @@ window reaches back to the last success).
 Planning: with V Vues, fetching every I seconds costs (1 + V) calls a fetch plus the day total
 and the device list, i.e. 696 a day for one Vue every 5 minutes, plus the total of the day that
 ended, once a day for each zone the devices count their days in (days.py: 697 for one zone,
-699 for three; zones whose days end at one minute share the call, and are counted each; a
-fetch asks one day total at most, so with I of 15 minutes or more the ended day takes
-today's place). `calls_per_period` adds RETRY_SHARE for the null retries;
+699 for three; zones whose days end at one minute share the call, and are counted each).
+Today's total is asked by the first fetch 15 minutes (less day_ends.EARLY) after the one that
+last asked it (today_every): every third fetch at 5 minutes (96 a day), every second at 10
+(72 a day: 385 calls for one Vue in one zone), every fetch from 14.5 minutes on; a fetch asks one day
+total at most, so the ended day takes the place of a today's total that is due (asked by the
+next fetch), or adds a call. `calls_per_period` adds RETRY_SHARE for the null retries;
 when that passes the budget (six Vues in one zone: 2,244 a day), the pipeline lowers the
 account's cadence (collectors/cadence.py). The pause before a null retry
 (options.null_retry_seconds) is checked here too.
@@ -29,9 +32,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from collectors.smart_meter import common
+from collectors.smart_meter.day_ends import EARLY, TODAY_EVERY
 
 DEVICES_TTL = 3600.0
-DAY_EVERY = 900.0
 DAY = 86400.0
 NULL_TRIES = 3
 NULL_RETRY_SECONDS = 1.0  # options.null_retry_seconds: the first pause, doubled for the next
@@ -49,11 +52,16 @@ def most_calls(vues: int) -> int:
     return 1 + NULL_TRIES + 1 + vues
 
 
+def today_every(interval_seconds: float) -> int:
+    """Every how many fetches today's total is asked (day_ends.TodayTotals)."""
+    return max(1, math.ceil((TODAY_EVERY - EARLY) / interval_seconds))
+
+
 def calls_per_period(vues: int, zones: int, interval_seconds: float, period: float) -> int:
     """Calls over `period` seconds for an account with `vues` top-level Vues whose devices
     count their days in `zones` zones (one ended day a day each)."""
     fetches = period / interval_seconds
-    day_totals = period / DAY_EVERY + zones * period / DAY
+    day_totals = fetches / today_every(interval_seconds) + zones * period / DAY
     planned = fetches * (1 + vues) + min(fetches, day_totals) + period / DEVICES_TTL
     return math.ceil(planned * (1 + RETRY_SHARE))
 

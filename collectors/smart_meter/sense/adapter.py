@@ -60,7 +60,6 @@ from enrich.wording import counted
 logger = logging.getLogger(__name__)
 
 ROOT = api_root("https://api.sense.com/apiservice/api/v1", PROVIDER)
-TRENDS_EVERY = 900.0
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
 MINUTE = timedelta(minutes=1)
 
@@ -82,12 +81,12 @@ class SenseAdapter(
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str], Session] = {}
-        self._trends_fetched: dict[tuple[str, str], float] = {}
+        self._today = day_ends.TodayTotals()  # today's trends (every 15 minutes)
         self._ended = day_ends.EndedDays(clock)
         self._days: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # of the last DAY answer
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
-        base = ROOT(credentials.options)
+        base, started = ROOT(credentials.options), self._clock()  # today's trends: at the start
         session = self._session(base, credentials)
         try:
             payload = read_frame(credentials, session.monitor_id, session.access_token)
@@ -108,7 +107,6 @@ class SenseAdapter(
             target, payload, session.monitor_id, endpoint, credentials.kept
         )
         account = (base, credentials.username)
-        last = self._trends_fetched.get(account)
         outage = window.start < window.now - BACKFILL_AFTER  # the backfill asks the ended days
         ends = (
             None
@@ -122,17 +120,17 @@ class SenseAdapter(
             url, body = self._trends(base, credentials, session, ends)
             total = history.total_at(url, body, ends)
             self._ended.asked(target, ends, answered=total is not None)
-            self._trends_fetched.pop(account, None)
+            self._today.forget(account)
             if total is not None:
                 fields, tags = {"daily_kwh": total}, dict(readings[0].tags)
                 ended.append(Reading(common.MEASUREMENT, fields, ends, tags))
-        elif readings and (last is None or self._clock() - last >= TRENDS_EVERY):
+        elif readings and self._today.due(account, started):
             # the day of the frame's minute, where daily_kwh goes (not of window.now: a run
             # started just before midnight reads its frame in the next day)
             home = readings[0]
             url, body = self._trends(base, credentials, session, home.time)
             daily = history.total_at(url, body, home.time)
-            self._trends_fetched[account] = self._clock()
+            self._today.asked(account, started)
             if daily is not None:
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
                 if (day := history.day_of(url, body)) is not None:

@@ -1,22 +1,26 @@
 """How often the day-total calls go out: an ended day asked once more is remembered in Redis,
 once for every worker process (each with its own memory: a fresh adapter here), a worker
-restarted too. Emporia through the pipeline against the replay server, the real InfluxDB,
-Redis and PostgreSQL (the Vue's day is Chicago's, devices.json); Sense's adapter against the
-replay server and the local feed."""
+restarted too; a day at a 10-minute cadence calls what the budget planning counts; runs 15
+minutes apart that come a second early each ask today's total. Emporia through the pipeline
+against the replay server, the real InfluxDB, Redis and PostgreSQL (the Vue's day is
+Chicago's, devices.json); Sense's adapter against the replay server and the local feed."""
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings as django_settings
 
-from collectors import registry
+from collectors import pipeline, registry
 from collectors.base import Window
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
+from collectors.smart_meter.emporia.budget import RETRY_SHARE
 from collectors.smart_meter.sense.adapter import SenseAdapter
 from enrich.redis.client import RedisUnavailable, get_redis
 from tests.collectors import scenarios_smart_meter as scenes
 from tests.collectors.scenarios_smart_meter import day_totals
 from tests.support import day_total_runs as runs
+from tests.support.meter_days import moved_adapter
 from tests.support.ports import free_port
 from tests.support.replay import load_fixture
 
@@ -126,3 +130,49 @@ def test_redis_out_of_reach_fails_the_fetch_before_it_asks_the_ended_day(
     assert runs.day_calls(replay_server) == ["05-01T04:59"]
     fetch(utc(1, 5, 25, 30))
     assert runs.day_calls(replay_server) == ["05-01T04:59", "05-01T04:59"]
+
+
+def emporia_calls(server) -> int:
+    """Emporia's API calls the server received (not the Cognito logins)."""
+    return len(server.calls("GET", "/AppAPI")) + len(server.calls("GET", "/customers/devices"))
+
+
+def test_a_day_at_a_10_minute_cadence_calls_what_the_planning_counts(
+    vue, monkeypatch, replay_server
+):
+    """From the Vue's midnight (00:00:30 CDT) a run every 10 minutes for a day: 144 minute
+    usages, 144 mains charts, 24 device lists, today's total every second run (the first run
+    15 minutes after the last) and 30 April's once more at 00:20, in place of today's, which
+    the next run asks: 72 + 1 day totals, 385 calls. The planning (calls_per_period, 5 % on
+    top for the null retries) counts exactly those (it counted 97 day totals: 409)."""
+    vue.interval_seconds = 600
+    vue.save()
+    runs.routes(replay_server)
+    moved = moved_adapter(monkeypatch, EmporiaVueAdapter, utc(1, 5, 0, 30))
+    for n in range(144):
+        moved.now = utc(1, 5, 0, 30) + n * timedelta(minutes=10)
+        assert runs.run(vue, replay_server, moved.now) == "ok", moved.now
+    calls = runs.day_calls(replay_server)
+    assert len(calls) == 73 and calls[:4] == ["05-01T04:59", "05-01T04:59", "05-01T05:29",
+                                              "05-01T05:49"]  # fmt: skip
+    made = emporia_calls(replay_server)
+    assert made == 144 + 144 + 24 + 73
+    adapter = pipeline.adapter_for("smart_meter", "emporia_vue")
+    credentials = scenes.emporia_credentials(replay_server)
+    target = adapter.target(scenes.SITE, credentials)
+    planned = adapter.calls_per_period(target, credentials, 600, DAY)
+    assert planned == math.ceil(made * (1 + RETRY_SHARE)) == 405
+
+
+def test_runs_a_second_early_each_ask_todays_total(vue, monkeypatch, replay_server):
+    """Every 15 minutes, every second run a second early (14:00:00, 14:14:59, 14:30:00,
+    14:44:59, ...): each run asks today's total (a run 899 s after the last one left it to
+    the next: every 30 minutes)."""
+    vue.interval_seconds = 900
+    vue.save()
+    runs.routes(replay_server)
+    moved = moved_adapter(monkeypatch, EmporiaVueAdapter, utc(1, 14, 0))
+    for n in range(8):
+        moved.now = utc(1, 14, 0) + n * timedelta(minutes=15) - timedelta(seconds=n % 2)
+        assert runs.run(vue, replay_server, moved.now) == "ok", moved.now
+    assert len(runs.day_calls(replay_server)) == 8
