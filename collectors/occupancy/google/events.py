@@ -77,13 +77,19 @@ def _field(obj: Mapping[str, Any], key: str, kind: type, what: str, within: str 
 def _going(item: Mapping[str, Any], attendees: list, what: str) -> bool:
     """Whether the calendar's owner goes: not when they declined, nor when an invitation of
     someone else's waits for their answer (Google puts invitations in the calendar before
-    any answer); "maybe" (tentative) counts as going, as their own event does."""
+    any answer); "maybe" (tentative) counts as going, as their own event does. An invitation
+    through a group lists the group, not the calendar (no `self` entry), until its owner
+    answers (Google then adds them): unanswered too, unless Google left attendees out."""
     mine = [a for a in attendees if a.get("self")]
     answer = mine[0].get("responseStatus") if mine else None
     if answer == "declined":
         return False
     organiser = _field(item, "organizer", Mapping, what) or {}
-    return answer != "needsAction" or bool(organiser.get("self") or mine[0].get("organizer"))
+    if organiser.get("self") or (mine and mine[0].get("organizer")):
+        return True
+    if not mine:
+        return not attendees or item.get("attendeesOmitted") is True
+    return answer != "needsAction"
 
 
 def parse_event(item: Any, zone: tzinfo) -> CalendarEvent | None:

@@ -5,7 +5,8 @@ after tomorrow (the site's time zone), so today and tomorrow are both known whol
 event of tomorrow, and so the arrival after it, may be in the afternoon (and the events that
 ended up to ``travel_minutes`` before it: the way home from them runs past midnight).
 Cancelled events, events the person declined, invitations they have not answered (Google's
-``needsAction``; an event they organise counts) and birthdays are ignored; an invitation
+``needsAction``, or through a group, listed without them; an event they organise counts)
+and birthdays are ignored; an invitation
 answered "maybe" (``tentative``) counts as going. An all-day event covers local midnight of its
 start date to local midnight of its end date (Google's end date is exclusive).
 
