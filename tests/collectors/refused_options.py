@@ -98,6 +98,7 @@ REFUSED = [
     ("octopus", {"tariff_code": "E-1R-AGILE-24-10-01-I"}),
     ("tibber", {"home_id": "home/1"}),
     ("google_calendar", {"travel_minutes": 1441}),
+    *[("google_calendar", {"working_hours": v}) for v in ("9-17", "09:00-09:00", ["09:00"])],
     ("google_calendar", {"base_url": "ftp://calendar.example.com"}),
 ]
 

@@ -238,3 +238,31 @@ def test_a_cancelled_instance_of_a_recurring_event_is_no_plan(replay_server):
     }  # fmt: skip
     written = points(replay_server, [item], "2026-05-04T07:05:00+00:00")
     assert written == [("05-04 07:00", DEFAULT), ("05-04 22:00", DEFAULT)]
+
+
+def test_an_all_day_office_day_is_away_for_the_working_hours(replay_server):
+    # Google's usual working location: all day, one day, holding for the working hours the
+    # API does not give. It was no signal: home (0.5) all day, no arrival to pre-heat for.
+    items = [working("hq", "2026-05-04", "2026-05-05", "officeLocation", label="Berlin HQ")]
+    written = points(replay_server, items, "2026-05-04T06:05:00+00:00")
+    assert written[0] == (
+        "05-04 06:00",
+        answer(True, False, 0.5, "2026-05-04T17:30:00+02:00", "2026-05-04T16:30:00+02:00"),
+    )
+    assert dict(written)["05-04 07:00"] == answer(
+        False, False, 0.95, "2026-05-04T17:30:00+02:00", "2026-05-04T16:30:00+02:00"
+    )
+    assert timeline(written) == "05-04 06:00 home, 07:00 away, 15:00 away, 15:30 home, 22:00 home"
+
+
+def test_working_hours_set_when_an_all_day_working_location_elsewhere_is_away(replay_server):
+    items = [working("client", "2026-05-04", "2026-05-05", "customLocation", label="Client")]
+    written = points(replay_server, items, "2026-05-04T04:05:00+00:00", working_hours="07:30-15:00")
+    assert timeline(written) == "05-04 04:00 home, 05:30 away, 13:00 away, 13:30 home, 22:00 home"
+    assert written[0][1]["next_arrival_time"] == "2026-05-04T15:30:00+02:00"
+    # A night shift's hours end the next morning.
+    written = points(replay_server, items, "2026-05-04T04:05:00+00:00", working_hours="22:00-06:00")
+    assert (
+        timeline(written)
+        == "05-04 04:00 home, 20:00 away, 22:00 away, 22:30 away, 05-05 04:00 away, 04:30 home"
+    )

@@ -92,7 +92,7 @@ def test_custom_working_location_naming_home_is_a_home_signal():
     assert person([event], "2026-05-04T12:00:00+02:00").wfh_today is True
 
 
-def test_all_day_office_location_gives_no_presence_interval():
+def test_all_day_office_location_says_nothing_after_the_working_hours():
     event = working_location("officeLocation", "2026-05-04", "2026-05-05")
     p = person([event], "2026-05-04T22:00:00+02:00")
     assert (p.currently_home, p.rule, p.wfh_today) == (True, "default_home", False)

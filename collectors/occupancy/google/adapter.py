@@ -15,6 +15,7 @@ Options (ProviderConfig.options; tokens and endpoints are added by collectors.oc
                  never "household", the name of the household's points
   home_keywords  ["WFH", "HOME"]; home_address ""; online_keywords (see prediction.py)
   travel_minutes 30; lead_minutes 60; base_url (API root, default https://www.googleapis.com)
+  working_hours  "09:00-17:00": when an all-day office working location has the person away
 They are read (and refused, naming the option) in options.py.
 """
 
@@ -77,7 +78,7 @@ class GoogleCalendarAdapter(Adapter):
     budget = None  # Google's Calendar quota is per project (1M/day) and far above 96 runs/day
     # The tokens, client and account are added by credentials(), never read from the config.
     options = frozenset({"base_url", "calendars", "person", "home_keywords", "home_address",
-                         "online_keywords", "travel_minutes", "lead_minutes"})  # fmt: skip
+                         "online_keywords", "travel_minutes", "lead_minutes", "working_hours"})  # fmt: skip
     budget_scope = "account"
     history = None  # a prediction is about now; nothing to backfill
     calls_per_fetch = 1

@@ -3,7 +3,9 @@ the calendars and whose they are (`calendars`, `person`), and the prediction rul
 option parsers of GoogleCalendarAdapter: the admin refuses what they refuse before saving, and
 dispatch refuses it, with the same message, before any call."""
 
+import re
 from collections.abc import Mapping
+from datetime import time
 from typing import Any
 
 from collectors.base import ConfigError, tag_option
@@ -29,6 +31,18 @@ def _minutes(options: Mapping[str, Any], name: str, default: int) -> float:
     return float(value)
 
 
+def _working_hours(options: Mapping[str, Any]) -> tuple[time, time]:
+    value = options.get("working_hours", "09:00-17:00")
+    found = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)", str(value))
+    hours = found and (time(int(found[1]), int(found[2])), time(int(found[3]), int(found[4])))
+    if not isinstance(value, str) or not hours or hours[0] == hours[1]:
+        raise ConfigError(
+            "google_calendar: options.working_hours must be a start and an end, e.g. "
+            f'"09:00-17:00" (default; "22:00-06:00" ends the next day); got {value!r}.'
+        )
+    return hours
+
+
 def rules_from(options: Mapping[str, Any]) -> prediction.Rules:
     home_address = options.get("home_address", "")
     if not isinstance(home_address, str):
@@ -41,6 +55,7 @@ def rules_from(options: Mapping[str, Any]) -> prediction.Rules:
         online_keywords=_strings(options, "online_keywords", prediction.DEFAULT_ONLINE_KEYWORDS),
         travel_minutes=_minutes(options, "travel_minutes", prediction.DEFAULT_TRAVEL_MINUTES),
         lead_minutes=_minutes(options, "lead_minutes", prediction.DEFAULT_LEAD_MINUTES),
+        working_hours=_working_hours(options),
     )
 
 

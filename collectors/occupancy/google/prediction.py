@@ -16,8 +16,9 @@ confidence says how directly the calendar states where the person is, on a ladde
 
 - ``working_location`` (0.95): a Google working-location status event. The person set it
   for exactly this purpose: ``homeOffice`` (or a custom location naming home) is a home
-  signal; an office or other custom location is an away signal while it runs (an all-day
-  office location gives no presence interval: the calendar does not say when they leave).
+  signal; an office or other custom location is an away signal while it runs, an all-day one
+  (Google's span one day and hold for the person's working hours, which the API does not
+  give) during ``working_hours`` of its day (default 09:00-17:00, the site's time).
 - ``out_of_office`` (0.90): a Google out-of-office status event: structured, but it states
   absence from work, and being away from home is inferred. Away signal.
 - ``keyword`` (0.80): a home keyword (``home_keywords``, default WFH and HOME; whole words,
@@ -60,7 +61,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from collectors.occupancy.google.events import CalendarEvent
@@ -80,6 +81,7 @@ DEFAULT_ONLINE_KEYWORDS = (
 )
 DEFAULT_TRAVEL_MINUTES = 30
 DEFAULT_LEAD_MINUTES = 60
+DEFAULT_WORKING_HOURS = (time(9), time(17))
 
 # The rules, from most to least explicit (see the module docstring for why each sits where).
 RULES: dict[str, float] = {
@@ -99,6 +101,7 @@ class Rules:
     online_keywords: Sequence[str] = DEFAULT_ONLINE_KEYWORDS
     travel_minutes: float = DEFAULT_TRAVEL_MINUTES
     lead_minutes: float = DEFAULT_LEAD_MINUTES
+    working_hours: tuple[time, time] = DEFAULT_WORKING_HOURS  # an end not after the start: +1 day
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_home", _words(self.home_keywords))
@@ -181,7 +184,7 @@ class Prediction:
 # --- rules -----------------------------------------------------------------------------------
 
 
-def signal_of(event: CalendarEvent, rules: Rules) -> Signal | None:
+def signal_of(event: CalendarEvent, rules: Rules, zone: tzinfo) -> Signal | None:
     def make(home: bool, rule: str) -> Signal:
         return Signal(home, rule, event.start, event.end, event.summary, event.all_day)
 
@@ -190,9 +193,17 @@ def signal_of(event: CalendarEvent, rules: Rules) -> Signal | None:
             event.working_location_label and rules.is_home_place(event.working_location_label)
         ):
             return make(True, "working_location")
-        if event.working_location in ("officeLocation", "customLocation") and not event.all_day:
+        if event.working_location not in ("officeLocation", "customLocation"):
+            return None
+        if not event.all_day:
             return make(False, "working_location")
-        return None
+        # Google's all-day working location is one day's, for the working hours.
+        day = event.start.astimezone(zone).date()
+        begin, until = (datetime.combine(day, t, tzinfo=zone) for t in rules.working_hours)
+        if until <= begin:
+            until = datetime.combine(day + timedelta(days=1), rules.working_hours[1], tzinfo=zone)
+        return Signal(False, "working_location", begin.astimezone(UTC), until.astimezone(UTC),
+                      event.summary)  # fmt: skip
     if event.event_type == "outOfOffice":
         return make(False, "out_of_office")
     if rules.is_home_text(event.summary) or rules.is_home_text(event.location):
@@ -253,7 +264,7 @@ def predict_person(
     person: str, events: Iterable[CalendarEvent], now: datetime, zone: tzinfo, rules: Rules
 ) -> Prediction:
     now = now.astimezone(UTC)
-    signals = tuple(s for s in (signal_of(e, rules) for e in events) if s is not None)
+    signals = tuple(s for s in (signal_of(e, rules, zone) for e in events) if s is not None)
     home, confidence, rule = _presence(signals, now, rules)
     today = now.astimezone(zone).date()
     today_start = day_start(today, zone)
