@@ -5,11 +5,15 @@ read through the real google-api-python-client. Each test states the points of t
 (site Berlin flat, Europe/Berlin) from the fetch's slot on: the fetch's own and those the
 minute task writes at each later moment of the answer (now.readings of its `changes`)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from collectors import pipeline
 from collectors.occupancy.google import now as ahead
 from tests.support import google
-from tests.support.google import ACCOUNT, PRIMARY
+from tests.support.beat import run_every_minute_collectors
+from tests.support.google import ACCOUNT, PRIMARY, connect, entry_at, newest_points
 
 ME = {"email": ACCOUNT, "self": True}
 BOSS = {"email": "boss@example.com", "displayName": "Boss"}
@@ -266,3 +270,26 @@ def test_working_hours_set_when_an_all_day_working_location_elsewhere_is_away(re
         timeline(written)
         == "05-04 04:00 home, 20:00 away, 22:00 away, 22:30 away, 05-05 04:00 away, 04:30 home"
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.influxdb
+def test_an_office_day_in_influxdb_and_the_api(
+    influx, google, calendar, admin_client, monkeypatch, settings
+):
+    """Through the pipeline: the fetch at 08:00 (Berlin), then beat's minute task at 09:00,
+    when the working hours start, and at 17:30, when the way home ends."""
+    connect(calendar, expires_in=timedelta(hours=1))
+    items = [working("hq", "2026-05-04", "2026-05-05", "officeLocation", label="Berlin HQ")]
+    google.add("GET", PRIMARY, json={"kind": "calendar#events", "items": items})
+    assert pipeline.collect(calendar, now=datetime(2026, 5, 4, 6, 0, tzinfo=UTC)).status == "ok"
+    for moment, home in [(datetime(2026, 5, 4, 7, 0, tzinfo=UTC), False),
+                         (datetime(2026, 5, 4, 15, 30, tzinfo=UTC), True)]:  # fmt: skip
+        entry = entry_at(admin_client, monkeypatch, moment)
+        run_every_minute_collectors()
+        assert (entry["time"], entry["value"]["currently_home"]) == (moment.isoformat(), home)
+        point = newest_points(influx, settings.INFLUXDB_DATABASE, moment)["household"]
+        assert (point.time, point.values["currently_home"]) == (moment, home)
+        assert point.values.get("next_arrival_time") == (
+            None if home else "2026-05-04T17:30:00+02:00"
+        )
