@@ -147,6 +147,33 @@ def test_a_free_timed_event_at_a_place_is_no_away_signal(replay_server):
     assert written == [("05-04 07:00", DEFAULT), ("05-04 22:00", DEFAULT)]
 
 
+# A home keyword in a place's name or a title: the place is where the person is. Each was
+# home (keyword, 0.8) and a day of working from home.
+ELSEWHERE = {
+    "Shopping": "The Home Depot, 1 Main St, Springfield",
+    "Home Depot run": "The Home Depot, 1 Main St, Springfield",
+    "Visit Grandma": "Sunrise Nursing Home, Oak Street 12, Berlin",
+    "Home game": "Allianz Arena, Werner-Heisenberg-Allee 25, München",
+}
+# Home named as the place, or as the address configured, or in the title only.
+AT_HOME = {"Focus": "Home", "Deep work": "home office", "WFH": "", "WFH at home": "Musterstraße 1"}
+
+
+@pytest.mark.parametrize(
+    "summary, location, home",
+    [*((*case, False) for case in ELSEWHERE.items()), *((*case, True) for case in AT_HOME.items())],
+)
+def test_where_an_event_takes_place_outranks_a_home_word(replay_server, summary, location, home):
+    item = event("e", summary, "2026-05-04T09:00:00+02:00", "2026-05-04T11:00:00+02:00",
+                 location=location)  # fmt: skip
+    written = points(
+        replay_server, [item], "2026-05-04T07:05:00+00:00", home_address="Musterstraße 1"
+    )
+    now = written[0][1]
+    assert (now["currently_home"], now["wfh_today"]) == (home, home)
+    assert now["confidence"] == (0.8 if home else 0.7)
+
+
 def invitation(answer: str | None, attendees=None) -> dict:
     listed = [{**BOSS, "organizer": True, "responseStatus": "accepted"}]
     listed += attendees if attendees is not None else [{**ME, "responseStatus": answer}]

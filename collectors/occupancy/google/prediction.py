@@ -22,11 +22,13 @@ confidence says how directly the calendar states where the person is, on a ladde
 - ``out_of_office`` (0.90): a Google out-of-office status event: structured, but it states
   absence from work, and being away from home is inferred. Away signal.
 - ``keyword`` (0.80): a home keyword (``home_keywords``, default WFH and HOME; whole words,
-  any case) in the title or location. Explicit, but free text. Home signal, also from
-  transparent ("free") events: an all-day "WFH" marked free still says where they work.
+  any case) in the title, or in a location that names home (no address: no number in it; or
+  ``home_address``). Explicit, but free text. Home signal, also from transparent ("free")
+  events: an all-day "WFH" marked free still says where they work.
 - ``event_location`` (0.70): a busy (opaque) timed event, or an all-day one busy or free,
-  at a physical place that is not home (not a home keyword, not ``home_address``, not a URL or
-  online-meeting word): being there is inferred from where the event happens. Away signal.
+  at a physical place that is not home (not naming home as above, not ``home_address``, not a
+  URL or online-meeting word): being there is inferred from where the event happens. Away
+  signal, whatever the title says ("Home game" at a stadium, "The Home Depot, 1 Main St").
   Free (transparent) timed events and events without a location are not away signals; an
   all-day event's free/busy says nothing (Google makes all-day events free unless told
   otherwise: a day trip or a vacation entered as one is "free").
@@ -111,10 +113,12 @@ class Rules:
         return bool(text) and self._home is not None and bool(self._home.search(text))
 
     def is_home_place(self, location: str) -> bool:
-        if self.is_home_text(location):
-            return True
+        """`home_address` in it, or a home keyword in a place that is no address (a number in
+        it): "Home", "WFH"; in "The Home Depot, 1 Main St" the word is part of a name."""
         home = _normalise(self.home_address)
-        return bool(home) and home in _normalise(location)
+        if home and home in _normalise(location):
+            return True
+        return self.is_home_text(location) and not any(c.isdigit() for c in location)
 
     def is_physical_place(self, location: str) -> bool:
         text = location.strip()
@@ -206,13 +210,14 @@ def signal_of(event: CalendarEvent, rules: Rules, zone: tzinfo) -> Signal | None
                       event.summary)  # fmt: skip
     if event.event_type == "outOfOffice":
         return make(False, "out_of_office")
-    if rules.is_home_text(event.summary) or rules.is_home_text(event.location):
-        return make(True, "keyword")
+    at_home = rules.is_home_place(event.location)
     # Google makes an all-day event "free" unless told otherwise: its free/busy says nothing.
-    if (event.transparent and not event.all_day) or not event.location:
-        return None
-    if rules.is_physical_place(event.location) and not rules.is_home_place(event.location):
+    # Where a busy event takes place outranks a word of its title ("Home game", at a stadium).
+    busy = event.all_day or not event.transparent
+    if busy and rules.is_physical_place(event.location) and not at_home:
         return make(False, "event_location")
+    if rules.is_home_text(event.summary) or (at_home and rules.is_home_text(event.location)):
+        return make(True, "keyword")
     return None
 
 
