@@ -210,11 +210,14 @@ def test_an_invitation_through_a_group_answered_counts(replay_server):
     assert presence(written)["05-04 07:00"] is False
 
 
-def test_own_events_with_guests_and_events_whose_guests_google_left_out_count(replay_server):
+def test_own_events_with_guests_imports_and_events_whose_guests_google_left_out_count(
+    replay_server,
+):
     mine = {**invitation(None, [{"email": "kim@example.com", "responseStatus": "accepted"}]),
             "organizer": {**ME}}  # fmt: skip
     omitted = {**invitation(None, []), "attendeesOmitted": True}
-    for item in (mine, omitted):
+    imported = {**invitation(None, []), "privateCopy": True}
+    for item in (mine, omitted, imported):
         written = points(replay_server, [item], "2026-05-04T06:35:00+00:00")
         assert presence(written)["05-04 07:00"] is False
 

@@ -79,7 +79,8 @@ def _going(item: Mapping[str, Any], attendees: list, what: str) -> bool:
     someone else's waits for their answer (Google puts invitations in the calendar before
     any answer); "maybe" (tentative) counts as going, as their own event does. An invitation
     through a group lists the group, not the calendar (no `self` entry), until its owner
-    answers (Google then adds them): unanswered too, unless Google left attendees out."""
+    answers (Google then adds them): unanswered too, unless Google left attendees out or the
+    event is a private copy (`privateCopy`: nobody's invitation)."""
     mine = [a for a in attendees if a.get("self")]
     answer = mine[0].get("responseStatus") if mine else None
     if answer == "declined":
@@ -88,7 +89,7 @@ def _going(item: Mapping[str, Any], attendees: list, what: str) -> bool:
     if organiser.get("self") or (mine and mine[0].get("organizer")):
         return True
     if not mine:
-        return not attendees or item.get("attendeesOmitted") is True
+        return not attendees or True in (item.get("attendeesOmitted"), item.get("privateCopy"))
     return answer != "needsAction"
 
 
