@@ -50,6 +50,7 @@ SPECTACULAR_SETTINGS = {
     "2,621,440 bytes (DATA_UPLOAD_MAX_MEMORY_SIZE) and a 415 in a type the operation's "
     "request body does not list. Every operation takes `?format=` (`json`, or `api` for the "
     "browsable page; the schema's `yaml` or `json`): another value is a 400 naming `format`. "
+    "A GET given a query parameter its operation does not list is a 400 naming it. "
     "docs/api.md says each.",
     "VERSION": VERSION,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -268,11 +268,11 @@ def planning_answer(answer: Callable[[], dict], unreadable: str) -> Response:
 
 def planning_schema(answer: dict | type, *own: OpenApiParameter):
     """The OpenAPI schema of an endpoint that plans a window from the stored slots
-    (/api/pricing/windows, /api/plan): its `answer` (collectors.pricing.schemas), its own
-    parameters, then `hours`, `before`, the split rules and `site` they share
-    (SHARED_PARAMETERS), and the shared error answers. The description is the docstring of the
+    (/api/pricing/windows, /api/plan): its `answer` (collectors.pricing.schemas), `hours`,
+    `before`, the split rules and `site` they share (SHARED_PARAMETERS), then its own
+    parameters, and the shared error answers. The description is the docstring of the
     endpoint's `get`."""
-    return extend_schema(parameters=[*own, *SHARED_PARAMETERS], responses={200: answer, **ERRORS})
+    return extend_schema(parameters=[*SHARED_PARAMETERS, *own], responses={200: answer, **ERRORS})
 
 
 def _iso(moment: datetime) -> str:

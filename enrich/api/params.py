@@ -320,9 +320,10 @@ def body(data: Any, fields: str) -> dict[str, Any]:
 
 def known(values: Iterable[str], allowed: Sequence[str], what: str) -> None:
     """A 400 naming the first of `values` (names) that is not in `allowed`, saying it is not
-    `what` ("a filter of daily_energy_by_device") and listing `allowed`."""
+    `what` ("a filter of daily_energy_by_device") and listing `allowed` (or that there is none)."""
     if unknown := sorted(set(values) - set(allowed)):
-        raise ValidationError({unknown[0]: f"is not {what}; use {', '.join(allowed)}."})
+        use = f"use {', '.join(allowed)}" if allowed else "it takes none"
+        raise ValidationError({unknown[0]: f"is not {what}; {use}."})
 
 
 def known_query(query, allowed: Sequence[str], what: str) -> None:

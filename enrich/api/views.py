@@ -59,8 +59,8 @@ class SchemaView(SpectacularAPIView):
     """The OpenAPI schema, without drf-spectacular's `?version=`: the API has one version
     (SPECTACULAR_SETTINGS["VERSION"]), and that parameter would write the caller's text into the
     schema's `info.version` ("0.1.0 (anything)") and into the Content-Disposition header, where
-    a newline (`?version=%0A`) is a 500. Like every read, the schema ignores a parameter it
-    does not take."""
+    a newline (`?version=%0A`) is a 500. Like every read, the schema refuses a parameter it
+    does not take (`version` too)."""
 
     def _get_version_parameter(self, request):
         return None

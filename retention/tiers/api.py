@@ -24,9 +24,9 @@ then. 503 when the broker cannot be reached.
 from raw, hourly or daily data as each part of the range has it, each segment stating its
 resolution (retention.tiers.series), and `attribute_units` (a weather entity's attribute ->
 unit, keyed by the attribute name at every resolution; {} for other entities). 400 bad
-parameter (a parameter it does not take too, DRF's `?format=` aside), 404 unknown entity, 409
-an entity whose registry entry cannot be read (no layout, an id without its domain: the answer
-says what to fix), 503 InfluxDB down.
+parameter (a parameter it does not take too, DRF's `?format=` aside: enrich.api.declared), 404
+unknown entity, 409 an entity whose registry entry cannot be read (no layout, an id without its
+domain: the answer says what to fix), 503 InfluxDB down.
 """
 
 from datetime import UTC
@@ -143,8 +143,7 @@ class SeriesView(APIView):
         "attributes without a unit (humidity) are not listed; {} for other entities.",
     )
     def get(self, request):
-        query = request.query_params
-        params.known_query(query, SERIES_PARAMETERS, f"a parameter of GET {request.path}")
+        query = request.query_params  # another parameter is refused first (enrich.api.declared)
         errors = {}
         for name in SERIES_PARAMETERS:
             if params.given(query, name) is None:

@@ -128,12 +128,15 @@ def test_openapi_schema_and_docs_page_are_served():
 
 
 @pytest.mark.parametrize("version", ["%0A", "x%0D%0ALocation:%20/", "2.0", "a%22b"])
-def test_the_schema_ignores_a_version_it_does_not_have(version):
+def test_the_schema_refuses_a_version_it_does_not_have(version):
     # drf-spectacular's ?version= was written into info.version ("0.1.0 (2.0)") and into the
     # Content-Disposition header, where a newline was a 500 (BadHeaderError); the API has one
-    # version, and a read ignores a parameter it does not take.
-    schema = APIClient().get(f"/api/schema/?format=json&version={version}")
-    assert schema.status_code == 200
+    # version, and a read refuses a parameter it does not take (enrich.api.declared).
+    refused = APIClient().get(f"/api/schema/?format=json&version={version}")
+    assert refused.status_code == 400
+    assert refused.json() == {"version": "is not a parameter of GET /api/schema/; use lang."}
+    assert "Content-Disposition" not in refused
+    schema = APIClient().get("/api/schema/?format=json")
     assert schema.json()["info"]["version"] == settings.SPECTACULAR_SETTINGS["VERSION"]
     assert schema["Content-Disposition"] == 'inline; filename="enrich API.json"'
 

@@ -7,7 +7,7 @@ window.Status.panel(["storage-chart", "storage-summary", "reduction"], function 
                ["daily", "daily_size_bytes"], ["archive", "archive_size_bytes"]];
   var DAY = 86400;
   var DAYS = [1, 2, 3, 7, 14, 30, 90, 180, 365, 730, 1825].map(function (n) { return n * DAY; });
-  S.api("/retention/metrics", { days: 365 }).then(function (res) {
+  S.api("/retention/metrics", { days: 365 }, { site: false }).then(function (res) {
     if (!res.ok) { summary.textContent = reduction.textContent = S.problem(res); return; }
     var points = res.body.points;
     if (!points.length) {

@@ -58,11 +58,13 @@
     if (r.status === 401) return sessionEnded();
     return { ok: r.ok, status: r.status, body: body };
   }
-  function api(path, query) {
+  // GET `path` with `query`, and the page's site (`site`), but with `options.site` false: the
+  // endpoints not about one site (processes, retention) take no `site` and refuse one.
+  function api(path, query, options) {
     if (signedOut) return Promise.resolve(sessionEnded());
     pending += 1;
     var params = new URLSearchParams(query || {});
-    if (site) params.set("site", site);
+    if (site && (options || {}).site !== false) params.set("site", site);
     var url = path + (path.indexOf("?") === -1 ? "?" : "&") + params.toString();
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, config.timeoutMs);

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var S = window.Status;
-  S.api("/api/processes/").then(function (res) {
+  S.api("/api/processes/", null, { site: false }).then(function (res) {
     var tbody = document.querySelector("#processes-table tbody");
     var list = document.getElementById("skipped-schedules");
     list.textContent = "";

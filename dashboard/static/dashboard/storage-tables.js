@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var S = window.Status;
-  S.api("/retention/history", { days: 30 }).then(function (res) {
+  S.api("/retention/history", { days: 30 }, { site: false }).then(function (res) {
     var tbody = document.querySelector("#runs-table tbody");
     if (!res.ok) { S.fill(tbody, [], S.problem(res), 7); return; }
     S.fill(tbody, res.body.runs.slice(0, 50).map(function (r) {
@@ -23,14 +23,14 @@
               String(r.records_processed), String(r.records_deleted), freed, [r.errors || "", "message"]];
     }), "No retention runs in the last 30 days.", 7);
   });
-  S.api("/retention/archive/years").then(function (res) {
+  S.api("/retention/archive/years", null, { site: false }).then(function (res) {
     var tbody = document.querySelector("#archive-table tbody");
     if (!res.ok) { S.fill(tbody, [], S.problem(res), 4); return; }
     S.fill(tbody, res.body.years.map(function (y) {
       return [String(y.year), String(y.objects), String(y.records), S.bytes(y.bytes)];
     }), "Nothing archived yet.", 4);
   });
-  S.api("/retention/alerts", { days: 30 }).then(function (res) {
+  S.api("/retention/alerts", { days: 30 }, { site: false }).then(function (res) {
     var list = document.getElementById("alerts-open");
     var tbody = document.querySelector("#alerts-history tbody");
     list.textContent = "";
