@@ -237,9 +237,11 @@ def counted(observations: list[Observation]) -> list[Observation]:
 
 
 def overall(observations: list[Observation]) -> tuple[Observation, str, datetime]:
-    """The worst pollutant, the most common reporting area and the latest observation time."""
+    """The worst pollutant, the most common reporting area (of as common ones, the worst's:
+    not the order of the rows) and the latest observation time."""
     worst = max(observations, key=lambda o: o.aqi)
-    area = Counter(o.area for o in observations).most_common(1)[0][0]
+    counts = Counter(o.area for o in observations)
+    area = max(counts, key=lambda a: (counts[a], a == worst.area))
     return worst, area, max(o.time for o in observations)
 
 

@@ -34,7 +34,7 @@ value made of the latest pollutant points stored before its hour (a day back at 
 fetch of them would make it, or no value (`withdrawn`: the hour that went, and a message).
 
 `overall_replaced`: an overall point is written whole, the stored one of its hour and
-location deleted first (the fetch's FetchResult.replaces, and `correct_overall`): InfluxDB
+lookup, in any area, deleted first (the fetch's FetchResult.replaces, and `correct_overall`): InfluxDB
 merges the fields of points of one series and time, so a sub-index of a pollutant the new
 overall leaves out (its value withdrawn, AQI -1, or its monitor stopped) would stay in the
 hour's point, above its aqi.
@@ -172,11 +172,12 @@ def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
 
 
 def overall_replaced(overall: Reading) -> Replaced:
-    """The stored overall point of `overall`'s hour and location, in any category: replaced
-    whole, since InfluxDB merges the fields of points of one series and time, and a sub-index
-    the new overall lacks (a pollutant left out of it since) would stay beside its aqi."""
-    tags = overall.tags
-    return _point(overall.time, tags["provider"], "overall", (tags["location"], tags[LOOKUP]))
+    """The stored overall point of `overall`'s hour and lookup, in any category and area:
+    replaced whole, since InfluxDB merges the fields of points of one series and time (a
+    sub-index the new overall lacks, its pollutant left out since, would stay beside its aqi),
+    and one made with another area (pollutants of two areas, a tie) would stay beside it."""
+    tags = {k: overall.tags[k] for k in ("provider", "parameter", LOOKUP)}
+    return Replaced(MEASUREMENT, tags, overall.time, overall.time + ONE_POINT)
 
 
 def _point(hour: datetime, provider: str, parameter: str, where: tuple[str, str]) -> Replaced:
