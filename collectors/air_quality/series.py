@@ -57,6 +57,9 @@ from enrich.written import note_written
 
 # How far before the hour served the value served after a withdrawal of it may be from.
 STANDING = timedelta(days=1)
+# Every step reads the points of the fetch's lookup, in any area: an answer's pollutants may
+# come from two, and the next answer may leave one out.
+_OF_LOOKUP = f"{quote_ident(LOOKUP)} = $lookup"
 
 
 def drop_superseded(provider: str, readings: Sequence[Reading]) -> int:
@@ -103,15 +106,12 @@ def correct_overall(
     for span in gave_up:
         timeseries.delete(database, span.start, span.end, span.measurement, span.tags)
     latest = max((r.time for r in pollutants), default=None)  # None: every value withdrawn
-    areas = sorted(
-        {r.tags["location"] for r in pollutants} | {s.tags["location"] for s in withdrawn}
-    )
     hours = {r.time for r in pollutants if r.time < latest} | {s.start for s in withdrawn}
     if latest is not None:  # the hour before is past now: its observations alone, whatever
         hours.add(latest - obs.LAG)  # the last answer of it left out (a row gone, not -1)
     corrected, gone = [], []
     for hour in sorted(hours - {latest}):  # the latest hour's overall: the fetch's own
-        stored, overall_at = _stored_observations(provider, lookup, hour, areas)
+        stored, overall_at = _stored_observations(provider, lookup, hour)
         if stored and overall_at:
             corrected.append(obs.to_readings(stored, provider, lookup)[0])
         gone += [_point(hour, provider, "overall", (area, lookup)) for area in overall_at
@@ -154,7 +154,7 @@ def withdrawn_points(
 def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
     """What is served once an answer with no observation withdrew `replaces` (deleted): the
     last good answer's `value` while no value of its hours went; else the latest pollutant
-    observations stored for its areas in the STANDING before its hour, made into the value
+    observations of its lookup stored in the STANDING before its hour, made into the value
     a fetch of them serves (none left: no value, `withdrawn` naming its hour, and a message)."""
     withdrawn = [s for s in replaces if s.tags.get("parameter") != "overall"]
     if not isinstance(value, dict) or not value.get("time"):
@@ -162,9 +162,8 @@ def standing(provider: str, value: Any, replaces: Sequence[Replaced]) -> Any:
     served_at = datetime.fromisoformat(value["time"])
     if all(s.start < served_at - obs.LAG for s in withdrawn):
         return value  # withdrawn values of hours it does not count
-    areas = {s.tags["location"] for s in withdrawn} | {value.get("location") or ""}
     lookup = withdrawn[0].tags.get(LOOKUP, "")
-    found = _latest_stored(provider, lookup, sorted(areas - {""}), served_at - STANDING, served_at)
+    found = _latest_stored(provider, lookup, served_at - STANDING, served_at)
     if not found:  # no value, and why (now.current_value; the run's "served instead")
         said = now.nothing_left(value["time"])
         return {"no_data": True, "time": None, "withdrawn": value["time"], "message": said}
@@ -194,17 +193,16 @@ def _point_key(time_ns: int, tags: dict[str, Any]) -> tuple:
 
 
 def _stored_observations(
-    provider: str, lookup: str, hour: datetime, areas: list[str]
+    provider: str, lookup: str, hour: datetime
 ) -> tuple[list[obs.Observation], list[str]]:
-    """The pollutant points of the `lookup` stored at `hour` in `areas`, and the locations of
-    the overall points stored there ([] when none: no fetch wrote that hour's overall, nothing
-    to correct)."""
-    where, params = _in_areas(areas, lookup)
+    """The pollutant points of the `lookup` stored at `hour`, and the locations of the overall
+    points stored there ([] when none: no fetch wrote that hour's overall, nothing to
+    correct)."""
     query = (
         f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $hour '
-        f'AND time <= $hour AND "provider" = $provider AND ({where}) GROUP BY *'
+        f'AND time <= $hour AND "provider" = $provider AND {_OF_LOOKUP} GROUP BY *'
     )
-    params |= {"hour": hour, "provider": provider}
+    params = {"hour": hour, "provider": provider, "lookup": lookup}
     found, overall = [], []
     for row in stored_rows(query, params):
         if row.tags.get("parameter") == "overall":
@@ -215,27 +213,17 @@ def _stored_observations(
 
 
 def _latest_stored(
-    provider: str, lookup: str, areas: list[str], since: datetime, until: datetime
+    provider: str, lookup: str, since: datetime, until: datetime
 ) -> list[obs.Observation]:
-    """The latest pollutant point of each parameter of the `lookup` stored for `areas` in
-    since..until."""
-    where, params = _in_areas(areas, lookup)
+    """The latest pollutant point of each parameter of the `lookup` stored in since..until."""
     query = (
         f'SELECT "aqi", "category_number" FROM {quote_ident(MEASUREMENT)} WHERE time >= $since '
         f'AND time <= $until AND "provider" = $provider AND "parameter" != \'overall\' '
-        f"AND ({where}) GROUP BY * ORDER BY time DESC LIMIT 1"
+        f"AND {_OF_LOOKUP} GROUP BY * ORDER BY time DESC LIMIT 1"
     )
-    params |= {"since": since, "until": until, "provider": provider}
+    params = {"since": since, "until": until, "provider": provider, "lookup": lookup}
     stored = (_observation(row, row.time) for row in stored_rows(query, params))
     return obs.latest(o for o in stored if o is not None)
-
-
-def _in_areas(areas: list[str], lookup: str) -> tuple[str, dict[str, str]]:
-    """The InfluxQL condition "of the `lookup`, location one of `areas`" and its bound
-    parameters."""
-    where = " OR ".join(f'"location" = $area{i}' for i in range(len(areas)))
-    found = {f"area{i}": area for i, area in enumerate(areas)}
-    return f"{quote_ident(LOOKUP)} = $lookup AND ({where})", found | {"lookup": lookup}
 
 
 def _observation(row: Row, hour: datetime) -> obs.Observation | None:

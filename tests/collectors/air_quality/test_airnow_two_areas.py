@@ -99,3 +99,40 @@ def test_the_area_served_is_that_of_the_aqi_served_when_two_areas_answer_alike(
     assert entry["time"] == HOUR.isoformat()
     for state in air_quality_states(entry):  # Home Assistant's
         assert state.attributes["location"] == SEATTLE
+
+
+def test_a_past_hour_made_again_counts_the_pollutant_of_an_area_the_next_answer_left_out(
+    isolated, settings, replay_server
+):
+    # 10:35Z: Seattle's PM2.5 60 and PM10 20, Tacoma's ozone 120 at 03:00 PDT: the overall of
+    # 10Z is 120, tagged Seattle (two of three pollutants). 11:35Z: no ozone row (its monitor
+    # is off; not withdrawn): the overall of 10Z, made again from the points stored for it,
+    # was made of Seattle's alone and said 60, though Tacoma's 120 of that hour stays stored.
+    site = Site.objects.create(name="Seattle", latitude=47.6021, longitude=-122.3290)
+    config = configs.airnow(site, replay_server.url, interval_seconds=3600)
+    first = [
+        row("PM2.5", SEATTLE, "03:00", 60), row("PM10", SEATTLE, "03:00", 20),
+        row("O3", TACOMA, "03:00", 120),
+    ]  # fmt: skip
+    second = [row("PM2.5", SEATTLE, "04:00", 45), row("PM10", SEATTLE, "04:00", 20)]
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=first, times=1)
+    replay_server.add("GET", AIRNOW_CURRENT_PATH, json=second, times=1)
+
+    assert pipeline.collect(config, now=HOUR + timedelta(minutes=35)).status == "ok"
+    for key in get_redis().scan_iter(f"{settings.REDIS_KEY_PREFIX}:cache:*"):
+        get_redis().delete(key)  # the hour is over: the next fetch calls AirNow
+    assert pipeline.collect(config, now=HOUR + timedelta(minutes=95)).status == "ok"
+
+    rows = isolated.query(
+        settings.INFLUXDB_DATABASE,
+        """SELECT "aqi", "ozone" FROM "air_quality" WHERE "parameter" = 'overall' GROUP BY *""",
+    )
+    assert sorted(
+        (r.time, r.tags["location"], r.values["aqi"], r.values["ozone"]) for r in rows
+    ) == [
+        (HOUR, SEATTLE, 120.0, 120.0),  # the hour's observations: Tacoma's ozone the worst
+        (HOUR + timedelta(hours=1), SEATTLE, 45.0, None),
+    ]
+    entry = source_entry([config], ResponseCache())
+    assert (entry["value"]["aqi"], entry["time"]) == (45.0, (HOUR + timedelta(hours=1)).isoformat())
+    assert "ozone" not in entry["value"]  # an ozone of 10Z is no value of 11Z
