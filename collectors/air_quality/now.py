@@ -1,8 +1,9 @@
 """The air quality served now: the last fetch's observation, stale by its own age too.
 
-An hourly observation appears 10-30 min past its hour and is fetched at :35, so the one
-served is normally that of the hour before (at 10:05, the 09:00 observation; at 10:40, the
-10:00 one) and never older than `EXPECTED_AGE` from its hour's start. AirNow keeps answering
+An hourly observation appears 10-30 min past its hour and is fetched at :35 (at :55 when
+AirNow published it later), so the one served is normally that of the hour before (at 10:05,
+the 09:00 observation; at 10:40, the 10:00 one) and never older than `EXPECTED_AGE` from its
+hour's start. AirNow keeps answering
 with a monitor's last observation when the monitor stops reporting, so a fetch that succeeds
 every hour can still bring the same 04:00 hour at noon: that value is served marked `stale`
 with a `message` saying how old it is, as a value whose fetch failed is.
