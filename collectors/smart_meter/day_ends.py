@@ -21,19 +21,20 @@ the pipeline's other Redis steps do): before the ask when it is read, after it w
 written (nothing written, the day asked again).
 A run that fails after the ask writes nothing, so the day is asked again; when the worker was
 down or restarted over midnight, or the budget skipped the run, a later run asks it. A day
-found complete is remembered, so on a normal day InfluxDB is read until the first run after
-the settled total is stored, and no API call is added; a day the provider answered without a
-total is asked again after RETRY_UNANSWERED.
+found complete is remembered (by each process: it saves InfluxDB reads, no call), so on a
+normal day InfluxDB is read until the first run after the settled total is stored, and no API
+call is added; a day the provider answered without a total is asked again after
+RETRY_UNANSWERED, by whichever process runs then (when it was asked is kept in Redis: shared.py).
 
 Today's total so far is asked every TODAY_EVERY (TodayTotals), measured from the start of the
 fetch that asked it, less EARLY: the beat or the queue starts a run a few seconds early
 (14:00:00, then 14:14:59), and that run still asks it, so at a 15-minute cadence every run
 does, at 5 minutes every third run, at 10 minutes every second (the first run 15 minutes after
-the last: emporia/budget.py plans that).
+the last: emporia/budget.py plans that). When it was last asked is kept in Redis per provider
+and account (shared.py), so the worker's processes taking turns ask it on that one schedule.
 """
 
 import logging
-import math
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -42,6 +43,7 @@ from django.conf import settings
 
 from collectors.base import Target
 from collectors.cadence import SLACK
+from collectors.smart_meter import shared
 from collectors.smart_meter.common import MEASUREMENT, stored_where
 from enrich.influx import TimeseriesError, get_timeseries
 from enrich.redis.client import get_redis, make_key, reachable
@@ -54,8 +56,8 @@ RETRY_UNANSWERED = 3600.0
 MINUTE = timedelta(minutes=1)
 SETTLE = timedelta(minutes=15)  # after a day's end, before its complete total is asked
 ASKED_KEPT = timedelta(days=2)  # a day is the newest settled one for at most 25 hours
-MEMORY = "The meters' memory of the ended days asked"
 TODAY_EVERY = 900.0  # seconds between two asks of today's total so far
+TODAY_KEPT = 3600.0  # how long Redis keeps when it was last asked (past that: due anyway)
 EARLY = SLACK.total_seconds()  # as early a run may start and still ask it (as the cadence's)
 
 
@@ -101,14 +103,13 @@ def asked_key(provider: str, account: str, part: str, end: datetime) -> str:
 
 class EndedDays:
     """Per target (and `part` of it: a zone whose devices count their days apart from the
-    others, `gids` their device_gid tags): the last ended day found complete and when an
-    unanswered day was asked (this process's), and in Redis the days asked since they
-    settled (every process's)."""
+    others, `gids` their device_gid tags): the last ended day found complete (this
+    process's), and in Redis, every process's: the days asked since they settled and when a
+    day the provider answered without a total was asked (on the adapter's `clock`)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._complete: dict[tuple[str, str, str], datetime] = {}
-        self._unanswered: dict[tuple[tuple[str, str, str], datetime], float] = {}
 
     def due(
         self,
@@ -133,7 +134,7 @@ class EndedDays:
             return None  # nothing collected in the span: no day of this meter to complete
         first, newest, again = min(stored), ends[-1], False
         if newest in stored:  # its total so far, or the settled one asked by a process
-            with reachable(MEMORY):
+            with reachable(shared.MEMORY):
                 again = not get_redis().exists(asked_key(*key, newest))
         missing = [
             end for end in ends if end >= first and (end not in stored or (end == newest and again))
@@ -143,7 +144,7 @@ class EndedDays:
             return None
         now = self._clock()
         for end in missing:
-            if now - self._unanswered.get((key, end), -math.inf) >= RETRY_UNANSWERED:
+            if shared.due(now, shared.read(*_unanswered(key, end)), RETRY_UNANSWERED):
                 return end
         return None
 
@@ -152,27 +153,37 @@ class EndedDays:
         again after RETRY_UNANSWERED (one it did is read back from InfluxDB)."""
         key = (target.provider, target.key, part)
         if not answered:
-            self._unanswered[(key, end)] = self._clock()
+            shared.write(*_unanswered(key, end), value=self._clock(), kept=2 * RETRY_UNANSWERED)
             return
-        with reachable(MEMORY):
+        with reachable(shared.MEMORY):
             get_redis().set(asked_key(*key, end), "1", ex=int(ASKED_KEPT.total_seconds()))
 
 
-class TodayTotals:
-    """Per account: when this process last asked today's total so far (the adapter's clock
-    at the start of the fetch that asked it); due TODAY_EVERY later, less EARLY (see the
-    module)."""
+def _unanswered(key: tuple[str, str, str], end: datetime) -> tuple[str, ...]:
+    """shared.py's kind, provider and account parts of when the day ending at `end` was asked
+    and the provider answered no total."""
+    provider, account, part = key
+    day = f"{end.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+    return "day_unanswered", provider, account, part or "all", day
 
-    def __init__(self) -> None:
-        self._asked: dict[tuple[str, str], float] = {}
+
+class TodayTotals:
+    """Per account of `provider`: when today's total so far was last asked by any worker
+    process (in Redis: shared.py; the adapter's clock at the start of the fetch that asked
+    it); due TODAY_EVERY later, less EARLY (see the module)."""
+
+    KIND = "today_asked"
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
 
     def due(self, account: tuple[str, str], started: float) -> bool:
-        last = self._asked.get(account)
-        return last is None or started - last >= TODAY_EVERY - EARLY
+        last = shared.read(self.KIND, self._provider, *account)
+        return shared.due(started, last, TODAY_EVERY, EARLY)
 
     def asked(self, account: tuple[str, str], started: float) -> None:
-        self._asked[account] = started
+        shared.write(self.KIND, self._provider, *account, value=started, kept=TODAY_KEPT)
 
     def forget(self, account: tuple[str, str]) -> None:
-        """Today's total is due with the next fetch."""
-        self._asked.pop(account, None)
+        """Today's total is due with the next fetch (of any process)."""
+        shared.drop(self.KIND, self._provider, *account)

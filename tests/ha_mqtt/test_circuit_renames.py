@@ -21,6 +21,7 @@ from tests.collectors import scenarios_smart_meter as scenarios
 from tests.collectors.sense_feed import FeedServer, frame
 from tests.ha_mqtt import homes
 from tests.ha_mqtt.homes import shown
+from tests.support.meter_days import forget_schedules
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
 MINUTE = timedelta(minutes=1)
@@ -64,7 +65,8 @@ def back_renamed_at_night(config, broker, topics, subscriber, site, seen) -> Non
     """The Vue of `renamed_vue` back at 02:35 the next day as "Basement panel": each of its
     circuits keeps the entity it had (`seen`: the entities published, the circuit configs)."""
     entities, before = seen
-    registry.adapter_for.cache_clear()  # the device list is read again: "Basement panel"
+    forget_schedules("emporia_devices")  # the device list is read again: "Basement panel"
+    registry.adapter_for.cache_clear()
     now = datetime(2026, 5, 2, 2, 36, 30, tzinfo=UTC)
     assert pipeline.collect(config, now=now).status == "ok"
     after = republished(broker, topics, subscriber, site, now, entities)
@@ -234,7 +236,8 @@ def test_an_emporia_vue_renamed_in_the_app_keeps_its_circuits_entities(
     entities, before = published(config, broker, topics, subscriber, site, now)
     assert len(before) == 4  # Dryer, Solar, Furnace, Balance
 
-    registry.adapter_for.cache_clear()  # the device list is read again (DEVICES_TTL, restart)
+    forget_schedules("emporia_devices")  # the device list is read again: its hour passed
+    registry.adapter_for.cache_clear()
     now += timedelta(minutes=5)
     assert pipeline.collect(config, now=now).status == "ok"
     for minute in (0, 4):  # at the poll and at a publication without a new one
@@ -294,7 +297,8 @@ def test_an_emporia_vue_renamed_in_the_app_keeps_its_phantom_load_entity(
     unique_id = json.loads(subscriber.messages[topic])["unique_id"]
     assert shown(subscriber, base) == "150.0"
 
-    registry.adapter_for.cache_clear()  # the device list is read again: "Basement panel"
+    forget_schedules("emporia_devices")  # the device list is read again: "Basement panel"
+    registry.adapter_for.cache_clear()
     now += timedelta(minutes=5)
     assert pipeline.collect(config, now=now).status == "ok"
     republished(broker, topics, subscriber, site, now, entities)

@@ -1,13 +1,31 @@
 """Emporia's and Sense's day totals asked run by run (tests/collectors/smart_meter's day-total
 tests): the answers of the replay server at an instant, a pipeline run, the day totals asked,
-a Sense fetch written as the pipeline writes it, and the adapters' moved clock."""
+a Sense fetch written as the pipeline writes it, and the adapters' moved clock, or the clock of
+the run under way (RUN_AT: what the meters' schedules, shared by every process, keep time by)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partialmethod
 
-from collectors import pipeline
+from collectors import pipeline, registry
 from collectors.base import Window
+from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
+from collectors.smart_meter.sense.adapter import SenseAdapter
 from tests.collectors import scenarios_smart_meter as scenes
+from tests.support.meter_days import Moved
 from tests.support.replay import load_fixture
+
+RUN_AT = Moved(datetime(2026, 5, 1, tzinfo=UTC))  # set by run() and sense_run() to their `now`
+
+
+def on_run_clock(monkeypatch) -> None:
+    """The Emporia and Sense adapters the registry makes (each one a worker process, or one
+    restarted: registry.adapter_for.cache_clear()) keep time by the runs' `now` (RUN_AT)."""
+    for adapter in (EmporiaVueAdapter, SenseAdapter):
+        init = partialmethod(adapter.__init__, clock=RUN_AT)
+        clocked = type(adapter.__name__, (adapter,), {"__init__": init})
+        monkeypatch.setitem(registry.BY_KEY, (adapter.source, adapter.provider), clocked)
+    registry.adapter_for.cache_clear()
+
 
 MAINS_CHART = {"apiMethod": "getChartUsage"}
 NULL = "null"
@@ -37,6 +55,7 @@ def routes(server) -> None:
 def run(config, server, now: datetime) -> str:
     """One pipeline run at `now`, Emporia answering the minute usage of its last minute."""
     answer(server, "1MIN", now.replace(second=0) - timedelta(minutes=1))
+    RUN_AT.now = now
     return pipeline.collect(config, now=now).status
 
 
@@ -65,6 +84,7 @@ def sense_run(adapter, server, feed, isolated, settings, now: datetime):
     credentials = scenes.sense_credentials(server, feed.url)
     target = adapter.target(scenes.SITE, credentials)
     window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+    RUN_AT.now = now
     result = adapter.fetch(target, credentials, window)
     isolated.write(settings.INFLUXDB_DATABASE, result.readings)
 

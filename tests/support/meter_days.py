@@ -1,4 +1,5 @@
-"""Meter day totals across zones: the moved clock, the served totals read every minute."""
+"""Meter day totals across zones: the moved clock, the served totals read every minute; the
+meters' schedules kept in Redis forgotten (forget_schedules)."""
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -7,6 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from collectors import clock, pipeline
+from enrich.redis.client import get_redis, make_key
 from retention.timeutil import day_start
 
 MINUTE, RUN_EVERY = timedelta(minutes=1), timedelta(minutes=5)
@@ -92,3 +94,12 @@ def day_calls(server) -> list[datetime]:
     """The instants of Emporia's day totals (getDeviceListUsages 1D) asked, in order."""
     calls = [r.query for r in server.calls("GET", "/AppAPI") if r.query.get("scale") == "1D"]
     return [datetime.fromisoformat(q["instant"]) for q in calls]
+
+
+def forget_schedules(kind: str = "") -> None:
+    """Drop the meters' schedules kept in Redis under this test's key prefix
+    (collectors/smart_meter/shared.py): those of `kind` (e.g. "emporia_devices": the next run
+    asks the device list, as once its hour passed), else all."""
+    redis = get_redis()
+    for key in redis.scan_iter(match=make_key("smart_meter", *filter(None, [kind])) + ":*"):
+        redis.delete(key)

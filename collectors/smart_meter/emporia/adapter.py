@@ -45,7 +45,6 @@ from collectors.base import Adapter, ConfigError, Credentials, FetchResult, Targ
 from collectors.smart_meter import common, day_ends
 from collectors.smart_meter.emporia import PROVIDER, days, usage
 from collectors.smart_meter.emporia.budget import (
-    DEVICES_TTL,
     NULL_RETRY,
     NULL_TRIES,
     Calls,
@@ -53,6 +52,7 @@ from collectors.smart_meter.emporia.budget import (
     most_calls,
     vues_of,
 )
+from collectors.smart_meter.emporia.devices import DeviceLists
 from collectors.smart_meter.emporia.login import Logins, client_id, cognito_url, pool_id
 from collectors.smart_meter.emporia.usage import Device, Usage
 from collectors.smart_meter.today import DayTotalsAtRead, zoned
@@ -102,19 +102,19 @@ class EmporiaVueAdapter(
 
     def __init__(
         self,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,  # shared by the worker's processes (shared.py)
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
         self._logins = Logins(clock, wall)
-        self._devices: dict[tuple[str, str], tuple[dict[int, Device], float]] = {}
-        self._days = day_ends.TodayTotals()
+        self._devices = DeviceLists(clock)  # every process's (Redis)
+        self._days = day_ends.TodayTotals(PROVIDER)
         self._ended = day_ends.EndedDays(clock)
         self._fetch = threading.local()  # this fetch's Calls (workers may run fetches in threads)
 
     def _known(self, credentials: Credentials) -> dict[int, Device]:
-        """The account's devices as far as this process has seen its device list (else {})."""
-        return self._devices.get(_Account.of(credentials).key, ({}, 0.0))[0]
+        """The account's devices as far as its last device list tells (else {})."""
+        return self._devices.known(_Account.of(credentials).key)[0]
 
     def calls_for(self, target: Target, credentials: Credentials) -> int:
         return most_calls(vues_of(self._known(credentials)) or 1)
@@ -223,15 +223,14 @@ class EmporiaVueAdapter(
         return found
 
     def _device_list(self, account: _Account) -> dict[int, Device]:
-        cached = self._devices.get(account.key)
-        if cached and self._clock() - cached[1] < DEVICES_TTL:
-            return cached[0]
-        devices = usage.parse_devices(*self._get(account, "/customers/devices", None))
-        if not devices:
+        if (fresh := self._devices.fresh(account.key)) is not None:
+            return fresh
+        url, body = self._get(account, "/customers/devices", None)
+        if not (devices := usage.parse_devices(url, body)):
             raise ConfigError(
                 "The Emporia account has no devices: add the Vue in the Emporia app first."
             )
-        self._devices[account.key] = (devices, self._clock())
+        self._devices.keep(account.key, url, body, devices)
         return devices
 
     def _get(self, account: _Account, path: str, query: dict[str, Any] | None) -> tuple[str, Any]:

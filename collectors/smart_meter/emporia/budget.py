@@ -1,6 +1,7 @@
 """What Emporia's guidance of about 2,000 requests a day per account allows, and a fetch's count.
 
-A fetch calls, in this order: the device list (when older than DEVICES_TTL), the minute usage
+A fetch calls, in this order: the device list (when older than DEVICES_TTL: devices.py keeps
+it in Redis for every worker process), the minute usage
 (`getDeviceListUsages` 1MIN, asked again up to NULL_TRIES - 1 times while channels answer
 null), the day total (every 15 minutes: day_ends.TodayTotals), then one mains chart
 (`getChartUsage`) per top-level Vue. The pipeline reserves `most_calls` from the account's budget before the fetch, the fetch

@@ -17,7 +17,8 @@ new name, renamed in the app; nothing when the read fails: an outage of the feed
 "off"). An unauthorized frame or a 401 from the REST API renews the token once (`POST
 renew`, or a fresh login when the renewal is refused). Every 15 minutes
 `app/history/trends?scale=DAY` (for the frame's minute) adds that day's consumption so far as
-`daily_kwh`; an ended day (the account-local day the trends answer names) whose complete
+`daily_kwh` (when it was last asked and the day it answered are the account's, kept in Redis
+for every worker process: ../shared.py); an ended day (the account-local day the trends answer names) whose complete
 total InfluxDB lacks (or the newest, not asked since it settled) is asked instead, at its last
 minute, and stored there: by the first run 15 minutes after midnight, or a later one when that
 failed or was skipped (../day_ends.py). The answer marks the monitor with the account's
@@ -41,7 +42,7 @@ from typing import Any
 
 from collectors.answers import api_root
 from collectors.base import Adapter, Credentials, FetchResult, Target, Window
-from collectors.smart_meter import common, day_ends
+from collectors.smart_meter import common, day_ends, shared
 from collectors.smart_meter.sense import PROVIDER, auth, history
 from collectors.smart_meter.sense.auth import Session
 from collectors.smart_meter.sense.realtime import (
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 ROOT = api_root("https://api.sense.com/apiservice/api/v1", PROVIDER)
 BACKFILL_AFTER = timedelta(minutes=15)  # a longer window is an outage: ask the trends
 MINUTE = timedelta(minutes=1)
+DAY_KIND = "sense_day"  # the day the last DAY answer was of, per account (shared.py)
 
 
 class SenseAdapter(
@@ -77,13 +79,12 @@ class SenseAdapter(
     history = timedelta(days=7)  # our bound for the trends backfill: one call per day
     calls_per_fetch = 1
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:  # shared: shared.py
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str], Session] = {}
-        self._today = day_ends.TodayTotals()  # today's trends (every 15 minutes)
+        self._today = day_ends.TodayTotals(PROVIDER)  # today's trends (every 15 minutes)
         self._ended = day_ends.EndedDays(clock)
-        self._days: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # of the last DAY answer
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base, started = ROOT(credentials.options), self._clock()  # today's trends: at the start
@@ -133,8 +134,9 @@ class SenseAdapter(
             self._today.asked(account, started)
             if daily is not None:
                 readings[0] = replace(home, fields={**home.fields, "daily_kwh": daily})
-                if (day := history.day_of(url, body)) is not None:
-                    self._days[account] = day  # total_at: a day holding the frame
+                if (day := history.day_of(url, body)) is not None:  # total_at: holds the frame
+                    bounds = [bound.isoformat() for bound in day]
+                    shared.write(DAY_KIND, PROVIDER, *account, value=bounds, kept=2 * 86400)
         current = zoned(common.current(readings, window.now), session.time_zone)  # not `ended`
         readings += ended
         if outage:
@@ -145,10 +147,12 @@ class SenseAdapter(
     def _ends(self, account: tuple[str, str], moment: datetime) -> list[datetime]:
         """The last minutes of the ended days Sense's answers told (its days are the account's
         time zone's) that ended SETTLE before `moment`: the day before the last DAY answer's
-        day, and that day."""
-        if (day := self._days.get(account)) is None:
+        day, and that day (any process's answer)."""
+        day = shared.read(DAY_KIND, PROVIDER, *account)
+        if not isinstance(day, list) or len(day) != 2:
             return []  # asked first: today's trends, which tell where the day starts
-        return [start - MINUTE for start in day if start <= moment - day_ends.SETTLE]
+        starts = [datetime.fromisoformat(start) for start in day]
+        return [start - MINUTE for start in starts if start <= moment - day_ends.SETTLE]
 
     # --- REST ---
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings as django_settings
 
-from collectors import pipeline, registry
+from collectors import pipeline, registry, sharing
 from collectors.base import Window
 from collectors.smart_meter.emporia.adapter import EmporiaVueAdapter
 from collectors.smart_meter.emporia.budget import RETRY_SHARE
@@ -20,6 +20,7 @@ from enrich.redis.client import RedisUnavailable, get_redis
 from tests.collectors import scenarios_smart_meter as scenes
 from tests.collectors.scenarios_smart_meter import day_totals
 from tests.support import day_total_runs as runs
+from tests.support.day_total_runs import on_run_clock
 from tests.support.meter_days import moved_adapter
 from tests.support.ports import free_port
 from tests.support.replay import load_fixture
@@ -34,9 +35,10 @@ def utc(day: int, hour: int, minute: int, second: int = 0) -> datetime:
 
 
 @pytest.fixture
-def vue(isolated, replay_server):
-    """A Chicago site collecting its Emporia Vue every 5 minutes; the mains charts are empty."""
-    registry.adapter_for.cache_clear()
+def vue(isolated, replay_server, monkeypatch):
+    """A Chicago site collecting its Emporia Vue every 5 minutes; the mains charts are empty;
+    the adapters keep time by the runs' `now` (each new one a worker process)."""
+    on_run_clock(monkeypatch)
     yield scenes.emporia_config(replay_server)
     registry.adapter_for.cache_clear()
 
@@ -176,3 +178,47 @@ def test_runs_a_second_early_each_ask_todays_total(vue, monkeypatch, replay_serv
         moved.now = utc(1, 14, 0) + n * timedelta(minutes=15) - timedelta(seconds=n % 2)
         assert runs.run(vue, replay_server, moved.now) == "ok", moved.now
     assert len(runs.day_calls(replay_server)) == 8
+
+
+def test_two_processes_taking_turns_call_what_the_planning_counts(vue, monkeypatch, replay_server):
+    """The worker's two processes (two adapters) take turns at a 5-minute cadence for a day
+    from the Vue's midnight (00:00:30 CDT): today's total every third run (96), 30 April's once
+    more at 00:20, the device list once an hour (24): 288 + 288 + 24 + 97 = 697 calls, what
+    the planning counts. Each process kept its own schedule: today's total every fourth of
+    its own runs, every 20 minutes (144 a day), and 48 device lists (793 calls where 697 were
+    planned, eating the account's budget)."""
+    runs.routes(replay_server)
+    processes = [EmporiaVueAdapter(clock=runs.RUN_AT) for _ in range(2)]
+    turn = [processes[0]]
+    for module in (pipeline, sharing):
+        monkeypatch.setattr(module, "adapter_for", lambda source, provider: turn[0])
+    for n in range(288):
+        turn[0] = processes[n % 2]
+        now = utc(1, 5, 0, 30) + n * timedelta(minutes=5)
+        assert runs.run(vue, replay_server, now) == "ok", now
+    calls = runs.day_calls(replay_server)
+    assert len(calls) == 97 and calls[:4] == ["05-01T04:59", "05-01T05:14", "05-01T04:59",
+                                              "05-01T05:29"]  # fmt: skip
+    assert len(replay_server.calls("GET", "/customers/devices")) == 24
+    made = emporia_calls(replay_server)
+    assert made == 288 + 288 + 24 + 97
+    credentials = scenes.emporia_credentials(replay_server)
+    target = processes[1].target(scenes.SITE, credentials)
+    planned = processes[1].calls_per_period(target, credentials, 300, DAY)
+    assert planned == math.ceil(made * (1 + RETRY_SHARE))
+
+
+def test_sense_two_processes_taking_turns_ask_the_trends_every_15_minutes(
+    isolated, settings, replay_server, feed
+):
+    """Sense: the worker's two processes (two adapters) take turns every 5 minutes for
+    Sense's whole day of 1 May: today's trends go out every third run, 96 times (each process
+    with its own schedule asked them every 20 minutes: 144 times)."""
+    replay_server.add("POST", "/authenticate", json=load_fixture("sense/authenticate.json"))
+    replay_server.add("GET", "/app/history/trends", json=runs.SENSE_DAY)
+    processes = [SenseAdapter(clock=runs.RUN_AT) for _ in range(2)]
+    for n in range(288):
+        now = utc(1, 4, 0, 30) + n * timedelta(minutes=5)
+        runs.sense_run(processes[n % 2], replay_server, feed, isolated, settings, now)
+    starts = [r.query["start"][11:16] for r in replay_server.calls("GET", "/app/history/trends")]
+    assert len(starts) == 96 and starts[:3] == ["04:00", "04:15", "04:30"]

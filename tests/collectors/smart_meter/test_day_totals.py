@@ -21,11 +21,13 @@ from tests.collectors.scenarios_smart_meter import day_totals
 from tests.support.day_total_runs import (
     MAINS_CHART,
     NULL,
+    RUN_AT,
     SENSE_DAY,
     SENSE_NEW_DAY,
     Clock,
     answer,
     day_calls,
+    on_run_clock,
     routes,
     run,
     sense_run,
@@ -48,12 +50,13 @@ def vue(isolated, replay_server):
 
 
 def test_a_restart_over_midnight_still_stores_the_ended_days_total(
-    vue, isolated, settings, replay_server
+    vue, isolated, settings, replay_server, monkeypatch
 ):
     """23:50 CDT stores 30 April so far (30.6 kWh at 23:49); the worker restarts; its first run
     of 1 May (00:05) asks 1 May's so far, and the first 15 minutes after midnight (00:20) 30
     April's complete 31.2 kWh at 23:59 CDT = 04:59 UTC (before, a fresh worker only asked
     today's, and 30 April's last total stayed 10 minutes short)."""
+    on_run_clock(monkeypatch)  # the schedules outlive the restart: kept by the runs' time
     answer(replay_server, "1D", utc(1, 4, 49), 30.6)
     answer(replay_server, "1D", utc(1, 4, 59), 31.2)
     answer(replay_server, "1D", utc(1, 5, 4), 0.15)
@@ -160,11 +163,12 @@ def test_the_last_minutes_of_days_around_a_clock_change_at_midnight(zone, moment
 
 
 def test_the_day_before_a_skipped_midnight_ends_at_its_last_minute(
-    vue, isolated, settings, replay_server
+    vue, isolated, settings, replay_server, monkeypatch
 ):
     """A Vue in Santiago, where 6 September 2026 starts at 01:00 (-03, 04:00 UTC): 5 September
     ends at 23:59 -04 = 03:59 UTC, and a restart over that midnight still stores its complete
     total there, once it settled (01:20 on the 6th), after the first total of the 6th."""
+    on_run_clock(monkeypatch)  # the schedules outlive the restart: kept by the runs' time
     vue.site.timezone = "America/Santiago"
     vue.site.save()
     devices = json.dumps(replay_server.load_fixture("emporia/devices.json"))
@@ -244,8 +248,9 @@ def test_sense_a_restart_over_midnight_still_stores_the_ended_days_total(
         ("2026-05-02T04:05:00", SENSE_NEW_DAY),
     ):
         replay_server.add("GET", "/app/history/trends", query={"start": start}, json=body)
-    sense_run(SenseAdapter(), replay_server, feed, isolated, settings, utc(2, 3, 50, 30))
-    adapter = SenseAdapter()  # the worker restarted: nothing kept in memory
+    first = SenseAdapter(clock=RUN_AT)  # the worker's clock: each run's `now`
+    sense_run(first, replay_server, feed, isolated, settings, utc(2, 3, 50, 30))
+    adapter = SenseAdapter(clock=RUN_AT)  # the worker restarted: nothing kept in memory
     for minute in (5, 10, 15):
         sense_run(adapter, replay_server, feed, isolated, settings, utc(2, 4, minute, 30))
     assert day_totals(isolated, settings) == {
