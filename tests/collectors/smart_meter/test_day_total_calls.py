@@ -1,7 +1,9 @@
 """How often the day-total calls go out: an ended day asked once more is remembered in Redis,
 once for every worker process (each with its own memory: a fresh adapter here), a worker
-restarted too; a day at a 10-minute cadence calls what the budget planning counts; runs 15
-minutes apart that come a second early each ask today's total. Emporia through the pipeline
+restarted too; a day at a 10-minute cadence calls what the budget planning counts, and so do
+the worker's two processes taking turns (today's total, the device list, Sense's trends and
+an unanswered day's retry on one schedule kept in Redis); runs 15 minutes apart that come a
+second early each ask today's total. Emporia through the pipeline
 against the replay server, the real InfluxDB, Redis and PostgreSQL (the Vue's day is
 Chicago's, devices.json); Sense's adapter against the replay server and the local feed."""
 
@@ -222,3 +224,51 @@ def test_sense_two_processes_taking_turns_ask_the_trends_every_15_minutes(
         runs.sense_run(processes[n % 2], replay_server, feed, isolated, settings, now)
     starts = [r.query["start"][11:16] for r in replay_server.calls("GET", "/app/history/trends")]
     assert len(starts) == 96 and starts[:3] == ["04:00", "04:15", "04:30"]
+
+
+def test_a_day_answered_without_a_total_is_asked_again_an_hour_later_by_either_process(
+    isolated, settings, replay_server
+):
+    """Emporia answers 30 April's total null to the first run asking it (00:20 CDT, the
+    worker's second process): the first process's next run does not ask it again (it kept its
+    own memory and asked it at once), today's totals go on every 15 minutes, and the run an
+    hour later asks 30 April's again and stores its 31.2 kWh."""
+    runs.answer(replay_server, "1D", utc(1, 4, 49), 30.6)
+    runs.answer(replay_server, "1D", utc(1, 4, 59), runs.NULL, times=1)
+    runs.answer(replay_server, "1D", utc(1, 4, 59), 31.2)
+    scenes.cognito_answers(replay_server, "challenge", "tokens", times=1)  # each one logs in
+    runs.routes(replay_server)
+    processes = [EmporiaVueAdapter(clock=runs.RUN_AT) for _ in range(2)]
+    credentials = scenes.emporia_credentials(replay_server)
+    target = processes[0].target(scenes.SITE, credentials)
+    times = [utc(1, 4, 50, 30)] + [utc(1, 5, 20, 30) + n * timedelta(minutes=5) for n in range(13)]
+    for n, now in enumerate(times):  # 04:50:30, then 05:20:30 .. 06:20:30
+        runs.answer(replay_server, "1MIN", now.replace(second=0) - timedelta(minutes=1))
+        window = Window(start=now - timedelta(minutes=5), end=now, now=now)
+        runs.RUN_AT.now = now
+        result = processes[n % 2].fetch(target, credentials, window)
+        isolated.write(settings.INFLUXDB_DATABASE, result.readings)
+    assert runs.day_calls(replay_server) == ["05-01T04:49", "05-01T04:59", "05-01T05:24",
+                                             "05-01T05:39", "05-01T05:54", "05-01T06:09",
+                                             "05-01T04:59"]  # fmt: skip
+    assert day_totals(isolated, settings, "Main panel")[utc(1, 4, 59)] == 31.2
+
+
+def test_redis_out_of_reach_fails_the_fetch_before_any_call(isolated, settings, replay_server):
+    """The device list and today's schedule are Redis's to say: out of reach, a worker's
+    fresh process fails its fetch (RedisUnavailable naming the meters' schedule) without
+    asking Emporia anything, not even the device list."""
+    runs.routes(replay_server)
+    adapter = EmporiaVueAdapter()
+    credentials = scenes.emporia_credentials(replay_server)
+    target = adapter.target(scenes.SITE, credentials)
+    now = utc(1, 14, 0, 30)
+    runs.answer(replay_server, "1MIN", utc(1, 13, 59))
+    url = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    try:
+        with pytest.raises(RedisUnavailable, match="shared schedule"):
+            adapter.fetch(target, credentials, Window(now - timedelta(minutes=5), now, now))
+    finally:
+        settings.REDIS_URL = url
+    assert emporia_calls(replay_server) == 0
