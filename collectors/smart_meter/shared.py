@@ -1,10 +1,11 @@
 """What a meter adapter asks on a schedule, kept in Redis per provider and account, so every
-worker process (the worker runs two: Procfile's `-c 2`) and a restarted worker share it:
-when today's total was last asked (day_ends.TodayTotals) and when an ended day the provider
-answered without a total was asked (day_ends.EndedDays), Emporia's device list with the time
-it was fetched (emporia/devices.py), the day Sense's trends last answered (sense/adapter.py).
-With a memory per process, two processes taking turns asked each of them twice as often as
-emporia/budget.py plans, and the extra calls ate the account's daily budget.
+worker process (Procfile's worker runs two, `-c 2`; docker-compose's one per core) and a
+restarted worker share it: when today's total was last asked (day_ends.TodayTotals) and
+when an ended day the provider answered without a total was asked (day_ends.EndedDays),
+Emporia's device list with the time it was fetched (emporia/devices.py), the day Sense's
+trends last answered (sense/adapter.py).
+Two processes taking turns, each with a memory of its own, would ask each of them twice as
+often as emporia/budget.py plans, the extra calls taken from the account's daily budget.
 
 A value is JSON holding the adapter's clock reading (`time.time` unless a test gives its own),
 which says when the next ask is due; the key's expiry only clears what is no longer needed.
