@@ -52,13 +52,15 @@ def _points(
     start: datetime,
     end: datetime,
     running: bool = False,
+    through: bool = False,
 ) -> dict:
-    """{field: [(time, value)]} of the provider's points of `region` in [start, end);
-    `running`: also the forecast slot running at `start` (its `slot_minutes` reach past it)."""
+    """{field: [(time, value)]} of the provider's points of `region` in [start, end), or
+    [start, end] with `through`; `running`: also the forecast slot running at `start` (its
+    `slot_minutes` reach past it)."""
     query = (
         f"SELECT {', '.join(quote_ident(f) for f in [*FIELDS, 'slot_minutes'])} FROM "
         f'{quote_ident(measurement)} WHERE "provider" = $provider AND "region" = $region AND '
-        "time >= $start AND time < $end"
+        f"time >= $start AND time {'<=' if through else '<'} $end"
     )
     found: dict[str, list] = {}
     since = start - LONGEST_SLOT if running else start
@@ -74,8 +76,10 @@ def _points(
 
 
 def _read(provider: str, region: str, start: datetime, now: datetime) -> tuple[dict, dict]:
-    """The region's points from `start` to now, and its forecast from the slot running now."""
-    actual = _points(MEASUREMENT, provider, region, start, now)
+    """The region's points from `start` to now (a slot beginning now has its point by then, as
+    InfluxDB's readers take the newest point up to now), and its forecast from the slot
+    running now."""
+    actual = _points(MEASUREMENT, provider, region, start, now, through=True)
     ahead = _points(FORECAST_MEASUREMENT, provider, region, now, now + FORECAST_AHEAD, running=True)
     return actual, ahead
 
