@@ -311,3 +311,28 @@ def test_uk_answer_missing_a_half_hour_serves_the_last_one_known(
             "time"
         ] == start.isoformat()
         assert all(p["time"] != gap.isoformat() for p in series["actual"] + series["forecast"])
+
+
+def test_uk_answer_at_the_half_hour_still_of_the_last_one(
+    own_storage, replay_server, api, monkeypatch
+):
+    """The 10:30 fetch comes before NESO has moved on: `/intensity` still answers 10:00-10:30.
+    That half hour is stored as NESO gave it; 10:30's forecast is what is served and written
+    from 10:30, and the 10:45 run asks again (the answer is of a half hour over)."""
+    config = national_config(replay_server)
+    half = datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
+    slots = uk_national(replay_server, half - timedelta(minutes=1))  # its 10:00 half hour
+    replay_server.add("GET", f"/intensity/{z(half - timedelta(hours=1))}/fw48h",
+                      json={"data": list(slots.values())[1:]})  # fmt: skip
+    collect_at(monkeypatch, config, half)
+    for moment in minutes_of(monkeypatch, half, (30, 31, 44)):
+        value = served(api)["value"]
+        assert value["time"] == half.isoformat(), moment
+        assert (value[GCO2], value["is_forecast"]) == (slots[half]["intensity"]["forecast"], True)
+        [point] = newest_per_series(own_storage, "carbon_intensity", moment)
+        assert point.time == half and point.values[GCO2] == value[GCO2]
+    [ten] = points_at(own_storage, half - timedelta(minutes=30))
+    assert ten.values[GCO2] == slots[half - timedelta(minutes=30)]["intensity"]["forecast"]
+    calls = len(replay_server.requests)
+    collect_at(monkeypatch, config, half.replace(minute=45))
+    assert len(replay_server.requests) > calls
