@@ -107,6 +107,9 @@ class Window:
     # Set (to the reason) while the account's plan is remembered refusing the history
     # endpoint: the pipeline gives no backfill window, and the adapter asks no history.
     history_skipped: str = ""
+    # Stored points the adapter asks the provider for again (Adapter.asked_again), their
+    # fields by time: e.g. Electricity Maps hours stored estimated ({}: none).
+    again: Mapping[datetime, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,11 @@ class Adapter(ABC):
         login the provider saved for it (sessions, tokens), so no run uses that account again;
         returns what was removed, as phrases for the admin's message ([]: nothing saved)."""
         return []
+
+    def asked_again(self, target: Target, window: Window) -> Mapping[datetime, Mapping[str, Any]]:
+        """Stored points of `target` the next fetch asks the provider for again (their fields
+        by time, read from InfluxDB before the fetch; Window.again): {} here."""
+        return {}
 
     def after_write(self, target: Target, result: FetchResult) -> None:
         """A fresh answer was written: work that needs our infrastructure (e.g. remembering

@@ -215,6 +215,8 @@ def collect(
                 outcome = Outcome("budget", served=f"{why}{served}")
             else:
                 window = replace(_window(config, target, now), calls=calls)
+                again = adapter_for(source, provider).asked_again(target, window)
+                window = replace(window, again=again)
                 creds = _sharing().shared(config, target.key, credentials(config, fetching=True))
                 waits = FETCH_WAITS_END_SECONDS - (time.monotonic() - started)
                 spend.seconds = waits

@@ -132,6 +132,15 @@ def forecast_readings(slots: Iterable[Slot], tags: Mapping[str, str]) -> list[Re
     ]
 
 
+def spacing(known: list[tuple[datetime, Any]], i: int, alone: float = 60.0) -> float:
+    """Minutes of slot `i` of a series ((start, value) in time order) from the spacing of its
+    starts (Electricity Maps: hourly in v3, 15/5 minutes possible in v4); `alone` for one."""
+    if len(known) < 2:
+        return alone
+    a, b = (i, i + 1) if i + 1 < len(known) else (i - 1, i)
+    return (known[b][0] - known[a][0]).total_seconds() / 60
+
+
 def horizon_fields(slots: Iterable[Slot], now: datetime) -> dict[str, float]:
     """`forecast_1h`/`forecast_24h`: the gCO2/kWh of the slots covering now+1h and now+24h.
 

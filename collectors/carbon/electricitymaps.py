@@ -8,8 +8,10 @@ gram counts) as `emission_factor_type`, so values of the two bases are told apar
 forecast is fetched only when `options["forecast"]` is true (JSON true or false; anything else
 is a ConfigError naming it; free keys have none; a 401/403 on it is logged and the run carries
 on); it asks `horizonHours=48` (a documented value) so it reaches past now + 24 h, which
-`forecast_24h` and the plans need, whatever the API's default horizon. After an outage `carbon-intensity/history` backfills the last 24 hours; a failing history
-call leaves the latest values in place (`history_error`).
+`forecast_24h` and the plans need, whatever the API's default horizon. After an outage
+`carbon-intensity/history` backfills the last 24 hours, and the first fetch of an hour asks it
+when hours are stored estimated, to write those it gives measured (`estimated`); a failing
+history call leaves the latest values in place (`history_error`).
 The zone is the site's `grid_region` (e.g. "DE"); without it the site's coordinates are sent.
 Options: `base_url`, `forecast`, `budget` (Electricity Maps publishes no fixed limit).
 Values outside 0-5000 gCO2/kWh or 0-100 % are malformed answers (`common`).
@@ -22,7 +24,7 @@ from typing import Any
 
 from collectors.answers import Answer, api_root
 from collectors.base import ConfigError, Credentials, FetchResult, SiteInfo, Target, Window
-from collectors.carbon import common
+from collectors.carbon import common, estimated
 from enrich.http import AuthError, get_json
 from enrich.readings import Reading
 
@@ -31,7 +33,6 @@ logger = logging.getLogger(__name__)
 PROVIDER = "electricitymaps"
 ROOT = api_root("https://api.electricitymaps.com/v3", PROVIDER)
 HISTORY_AFTER = timedelta(hours=1)  # the data is hourly: a shorter gap has nothing to fill
-DEFAULT_SLOT_MINUTES = 60.0
 FACTOR_TYPE = "emission_factor_type"  # lifecycle (the API's default) or direct
 # Documented horizons are 6/24/48/72 h; forecast_24h (common.horizon_fields) and the plans
 # (collectors.carbon.now.AHEAD, 25 h) need more than 24 h, whatever the API's default is.
@@ -62,6 +63,16 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
     slot = timedelta(hours=1)  # v3 answers hours
     calls_per_fetch = 2  # latest carbon intensity + latest power breakdown
 
+    def calls_for(self, target: Target, credentials: Credentials) -> int:
+        """Latest and breakdown, the forecast when asked, a history call (estimated)."""
+        return estimated.most_calls(self.calls_per_fetch + _forecast_wanted(credentials.options))
+
+    def calls_per_period(
+        self, target: Target, credentials: Credentials, interval_seconds: float, period: float
+    ) -> int:
+        each = self.calls_per_fetch + _forecast_wanted(credentials.options)
+        return estimated.planned(each, interval_seconds, period)
+
     def target(self, site: SiteInfo, credentials: Credentials) -> Target:
         if not credentials.api_key:
             raise ConfigError(
@@ -74,6 +85,9 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
             return Target(self.source, PROVIDER, zone, {"zone": zone})
         key = f"{site.latitude:.4f},{site.longitude:.4f}"
         return Target(self.source, PROVIDER, key, {"lat": site.latitude, "lon": site.longitude})
+
+    def asked_again(self, target: Target, window: Window) -> Mapping[datetime, Mapping[str, Any]]:
+        return estimated.stored(self.source, PROVIDER, target, window)
 
     def fetch(self, target: Target, credentials: Credentials, window: Window) -> FetchResult:
         base = ROOT(credentials.options)
@@ -119,8 +133,9 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         tags = {"region": zone, "grid_operator": zone, "provider": PROVIDER}
         readings = [Reading(common.MEASUREMENT, f, t, tags) for t, f in sorted(points.items()) if f]
         readings += common.forecast_readings(forecast, tags)
-        failed = None
-        if window.start < window.now - HISTORY_AFTER and not window.history_skipped:
+        failed, past = None, []
+        backfill = window.start < window.now - HISTORY_AFTER
+        if (backfill or window.again) and not window.history_skipped:
             past, failed = common.read_history(
                 PROVIDER,
                 lambda: self._history(base, where, headers, window, before=at, tags=tags),
@@ -129,7 +144,10 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         # The value now is the intensity's hour: shares of another hour are written at their
         # own time, never shown as this hour's.
         return FetchResult(
-            readings, common.current(at, points[at], region=zone), history_error=failed
+            readings,
+            common.current(at, points[at], region=zone),
+            history_error=failed,
+            replaces=estimated.replaced(past, window),
         )
 
     def _forecast(
@@ -157,7 +175,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         # Slot lengths come from the spacing of all entries; a slot without a value is then
         # left out (never stored as 0), without stretching its neighbour over the gap.
         return [
-            common.Slot(at, _minutes(entries, i), {common.GCO2_KWH: value})
+            common.Slot(at, common.spacing(entries, i), {common.GCO2_KWH: value})
             for i, (at, value) in enumerate(entries)
             if value is not None
         ]
@@ -175,12 +193,18 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         url = base + "/carbon-intensity/history"
         body = get_json(PROVIDER, url, params=where, headers=headers)
         answer, readings = Answer(PROVIDER, url), []
+        backfill = window.start < window.now - HISTORY_AFTER
         for entry in answer.items(body, "history"):
             at = answer.when(entry, "datetime", "a history entry")
             value = _grams(answer, entry, "a history entry")
             # null = no data for that hour: leave the gap rather than store a guess.
-            if value is not None and window.start <= at < before:
-                fields = _intensity(answer, entry, value, "a history entry")
+            if value is None or at >= before:
+                continue
+            fields = _intensity(answer, entry, value, "a history entry")
+            if at in window.again:  # stored estimated: rewritten only once measured
+                if point := estimated.measured(window, at, fields, tags):
+                    readings.append(point)
+            elif backfill and window.start <= at:
                 readings.append(Reading(common.MEASUREMENT, fields, at, tags))
         return readings
 
@@ -224,11 +248,3 @@ def _estimated(fields: dict[str, Any], flag: bool | None) -> None:
     """`is_estimated` of a point: true when any value read for it was estimated."""
     if flag is not None:
         fields["is_estimated"] = bool(fields.get("is_estimated")) or flag
-
-
-def _minutes(known: list[tuple[datetime, float | None]], i: int) -> float:
-    """Slot length from the spacing of the series (hourly in v3; 15/5 minutes possible in v4)."""
-    if len(known) < 2:
-        return DEFAULT_SLOT_MINUTES
-    a, b = (i, i + 1) if i + 1 < len(known) else (i - 1, i)
-    return (known[b][0] - known[a][0]).total_seconds() / 60
