@@ -26,7 +26,9 @@ from typing import Any
 
 from collectors.base import Replaced, Target, Window
 from collectors.carbon import common
+from enrich.influx import quote_ident, stored_rows
 from enrich.readings import Reading
+from enrich.redis.cache import ResponseCache
 
 SPAN = timedelta(hours=24)  # what carbon-intensity/history answers: the last 24 hours
 SHARES = frozenset({"renewable_percentage", "fossil_free_percentage"})
@@ -58,8 +60,6 @@ def stored(source: str, provider: str, target: Target, window: Window) -> dict[d
     region = target.params.get("zone") or _region_served(source, provider, target.key)
     if not region:
         return {}
-    from enrich.influx import quote_ident, stored_rows
-
     query = (
         f'SELECT * FROM {quote_ident(common.MEASUREMENT)} WHERE "provider" = $provider AND '
         '"region" = $region AND time >= $start AND time < $end GROUP BY *'
@@ -75,8 +75,6 @@ def stored(source: str, provider: str, target: Target, window: Window) -> dict[d
 
 def _region_served(source: str, provider: str, key: str) -> str:
     """The zone of a target set by coordinates, as its last answer named it ("" when none)."""
-    from enrich.redis.cache import ResponseCache
-
     last = ResponseCache().last_good(source, provider, key)
     value = last.value if last is not None else None
     return str(value.get("region") or "") if isinstance(value, Mapping) else ""
