@@ -153,23 +153,22 @@ def test_the_documented_upgrade_of_an_old_compose_install_keeps_its_volumes_pass
     interpolated(COMPOSE, values)  # every other secret compose needs is there
 
 
-def test_the_documented_upgrade_of_an_old_compose_install_ends_with_a_postgres_password_of_its_own(
-    tmp_path,
-):
-    """The same upgrade, every line run (docker a stand-in recording its calls): it left Postgres
-    on `enrich`, written on that page and in the old compose file, which every user of the docker
-    host could log in with at the container's address (the database holds each user's API
-    token); changing it was an optional remark after the block."""
+def run_the_documented_upgrade(tmp_path: Path) -> tuple[Path, list[str]]:
+    """docs/deployment.md's upgrade of a compose install from before 2026-12-02, every line
+    run on a .env of that install, docker a stand-in recording its calls (and .env as each call
+    found it, in tmp_path/env-<n>): the .env and the docker calls."""
     docs = (ROOT / "docs" / "deployment.md").read_text()
     section = docs[docs.index("**Upgrading a compose install from before 2026-12-02.**") :]
     block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "docker-calls"
-    docker = bin_dir / "docker"
-    docker.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >>{calls}\n')
-    docker.chmod(0o755)
     dotenv = tmp_path / ".env"
+    (bin_dir / "docker").write_text(
+        f"#!/bin/sh\nn=$(cat {calls} 2>/dev/null | wc -l)\ncp {dotenv} {tmp_path}/env-$n\n"
+        f'printf "%s\\n" "$*" >>{calls}\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
     dotenv.write_text(
         f"DJANGO_SECRET_KEY={'k' * 50}\nFIELD_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
     )
@@ -178,15 +177,46 @@ def test_the_documented_upgrade_of_an_old_compose_install_ends_with_a_postgres_p
         cwd=tmp_path, check=True, capture_output=True, timeout=30,
         env=dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"),
     )  # fmt: skip
+    return dotenv, calls.read_text().splitlines()
+
+
+def test_the_documented_upgrade_of_an_old_compose_install_ends_with_a_postgres_password_of_its_own(
+    tmp_path,
+):
+    """The same upgrade, every line run: it left Postgres on `enrich`, written on that page and
+    in the old compose file, which every user of the docker host could log in with at the
+    container's address (the database holds each user's API token); changing it was an
+    optional remark after the block."""
+    dotenv, said = run_the_documented_upgrade(tmp_path)
     password = read_dotenv(dotenv)["POSTGRES_PASSWORD"]
     assert password != "enrich"
     assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", password)  # fits in DATABASE_URL as written
-    said = calls.read_text().splitlines()
     (alter,) = [n for n, call in enumerate(said) if "ALTER USER enrich PASSWORD" in call]
     assert f"PASSWORD '{password}'" in said[alter]
     assert said[alter].startswith("compose exec postgres psql -U enrich -d enrich")
     assert said[-1] == "compose up -d"  # the containers then log in with it
     assert (dotenv.stat().st_mode & 0o777) == 0o600
+
+
+def test_the_documented_upgrade_of_an_old_compose_install_starts_enrich_only_once_it_can(tmp_path):
+    """The same upgrade: each `docker compose up -d` that starts enrich's containers comes once
+    .env's service passwords pass their start check. Its middle `up -d` (to reach Postgres for
+    the ALTER USER) started them all while POSTGRES_PASSWORD was still the old volume's `enrich`,
+    which stops them at start: web exited and compose failed waiting for it to be healthy."""
+    from config.security import MIN_SERVICE_PASSWORD_LENGTH, SERVICE_PASSWORDS
+
+    _, said = run_the_documented_upgrade(tmp_path)
+    data_services = {"redis", "postgres", "influxdb", "minio"}
+    started = 0
+    for n, call in enumerate(said):
+        named = set(call.split()[3:])
+        if not call.startswith("compose up -d") or (named and named <= data_services):
+            continue
+        started += 1
+        values = read_dotenv(tmp_path / f"env-{n}")
+        short = [v for v in SERVICE_PASSWORDS if len(values[v]) < MIN_SERVICE_PASSWORD_LENGTH]
+        assert not short, f"`docker {call}` starts enrich's containers with {short} too short"
+    assert started
 
 
 def test_the_documented_upgrade_to_a_redis_with_a_password_adds_it_and_keeps_the_rest(tmp_path):
