@@ -381,9 +381,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Libraries' records (urllib3's request lines at DEBUG) leave with their secrets scrubbed.
-    "filters": {"scrub": {"()": "enrich.http.scrubbing.ScrubLibraryLogs"}},
+    "filters": {
+        "scrub": {"()": "enrich.http.scrubbing.ScrubLibraryLogs"},
+        "refusals": {"()": "enrich.refusal_logs.OneLineRefusals"},
+    },
     "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["refusals", "scrub"],
+        }
     },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     # django-axes' banner ("AXES: BEGIN version ...") at every process's and command's start.

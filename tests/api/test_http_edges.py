@@ -19,6 +19,7 @@ from config.celery import app
 from enrich.models import Site
 from retention.models import RetentionRun
 from tests.support import bad_input as hostile
+from tests.support import worker as worker_support
 from tests.support.web import gunicorn
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts")]
@@ -142,6 +143,18 @@ def test_a_host_not_allowed_is_named_with_the_setting(path, api):
         assert_json(answer, 400, "Host", said)
     else:
         assert (answer.status_code, answer.content.decode()) == (400, said)
+
+
+def test_a_host_not_allowed_is_one_line_in_the_web_log():
+    # Django logged it with the traceback of its own frames: twenty lines in gunicorn's log for
+    # each request a LAN scanner sent to a WEB_BIND=0.0.0.0:8000 by its address.
+    with gunicorn() as (url, proc):
+        answer = requests.get(f"{url}/login/", headers={"Host": "scanner.example"}, timeout=30)
+        assert answer.status_code == 400
+        log = worker_support.output(proc)
+    said = [line for line in log.splitlines() if "'scanner.example'" in line]
+    assert len(said) == 1 and "django.security.DisallowedHost" in said[0], log
+    assert "Traceback" not in log
 
 
 # --- URLs that match no endpoint ---------------------------------------------------------------
