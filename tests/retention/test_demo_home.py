@@ -354,6 +354,23 @@ def test_refuses_a_database_not_named_as_a_demo_and_writes_nothing():
 
 
 @pytest.mark.influxdb
+def test_a_demo_setting_not_named_as_a_demo_is_refused_without_offering_it_again():
+    # The refusal offered "the default 'enrich_home'": the very name it refused, from
+    # DEMO_INFLUXDB_DATABASE, which it did not name.
+    ts = get_timeseries()
+    name = f"test_home_{uuid.uuid4().hex[:12]}"
+    said = []
+    with override_settings(DEMO_INFLUXDB_DATABASE=name):
+        for argv in [(), ("--database", f"{name}_2")]:
+            with pytest.raises(CommandError, match="must contain 'demo'") as refused:
+                run_demo("--days", "1", "--entities", "4", *argv)
+            said.append(str(refused.value))
+    assert not [message for message in said if f"the default {name!r}" in message], said
+    assert f"set DEMO_INFLUXDB_DATABASE (which names it) to e.g. {name}_demo" in said[0]
+    assert name not in ts.databases()
+
+
+@pytest.mark.influxdb
 def test_default_database_is_the_demo_setting_and_bad_arguments_are_explained():
     ts = get_timeseries()
     name = f"test_demo_default_{uuid.uuid4().hex[:12]}"

@@ -143,10 +143,17 @@ def check_demo_database(database: str) -> None:
             f"write into another demo database, e.g. --database {database}_2."
         )
     if "demo" not in database.lower():
+        default = settings.DEMO_INFLUXDB_DATABASE
+        if database == default:  # the default the other name would have been
+            other = f", or set DEMO_INFLUXDB_DATABASE (which names it) to e.g. {database}_demo"
+        elif "demo" in default.lower():
+            other = f" or the default {default!r}"
+        else:
+            other = ""
         raise CommandError(
             f"Refusing to write demo data into {database!r}: a demo database's name must contain "
-            f"'demo', so it cannot be mistaken for real data. Use e.g. --database {database}_demo "
-            f"or the default {settings.DEMO_INFLUXDB_DATABASE!r}."
+            f"'demo', so it cannot be mistaken for real data. Use e.g. --database {database}_demo"
+            f"{other}."
         )
 
 
