@@ -151,6 +151,10 @@ def test_electricitymaps_fetch_without_forecast_has_no_served_horizons(
             {"json": load_fixture("electricitymaps/carbon_intensity_forecast.json"), "times": 1},
             {"status": 401, "json": load_fixture("electricitymaps/error_401.json")},
         ],
+        # The 15:05 fetch, the hour's first, asks history for the 14:00 hour stored estimated.
+        "/v3/carbon-intensity/history": [
+            {"json": load_fixture("electricitymaps/carbon_intensity_history.json")}
+        ],
     }
     site_info, credentials, fetched_at = scenarios_carbon.electricitymaps(replay_server, replies)
     config = stored_config(site_info, credentials, "electricitymaps", forecast=True)
