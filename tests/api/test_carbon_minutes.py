@@ -14,13 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from collectors import pipeline
-from collectors.ha_mqtt.entities import carbon_states, source_entry
 from enrich.influx import get_timeseries
 from enrich.models import ProviderConfig, Site
-from enrich.redis.cache import ResponseCache
 from tests.collectors import scenarios_carbon
 from tests.support.beat import run_every_minute_collectors
-from tests.support.carbon_sites import stored_config
+from tests.support.carbon_sites import served, states, stored_config
 from tests.support.now_points import at, newest_per_series
 from tests.support.replay import load_fixture
 
@@ -66,18 +64,9 @@ def national_config(replay_server) -> ProviderConfig:
                                          options={"base_url": replay_server.url})  # fmt: skip
 
 
-def served(api) -> dict:
-    [entry] = api.get("/api/enrichment/current").json()["sources"]["carbon_intensity"]["providers"]
-    return entry
-
-
 def points_at(database: str, when: datetime) -> list:
     query = 'SELECT * FROM "carbon_intensity" WHERE time = $t GROUP BY *'
     return list(get_timeseries().query(database, query, params={"t": when}))
-
-
-def states(config) -> dict:
-    return {s.spec.key: s for s in carbon_states(source_entry([config], ResponseCache()))}
 
 
 def collect_at(monkeypatch, config: ProviderConfig, moment: datetime, status: str = "ok") -> None:
