@@ -135,7 +135,13 @@ def carbon_states(entry: Mapping[str, Any]) -> list[EntityState]:
         missing = {"reason": f"the answer has no {field}"} if value and state is None else {}
         states.append(EntityState(spec, state, {**about, **extra, **missing}))
     if "moer_percentile" in value:  # WattTime's free plan: a relative index, not gCO2/kWh
-        states.append(EntityState(MOER, number(value["moer_percentile"]), {**about, **extra}))
+        # Between fetches the gCO2/kWh is a later forecast slot's; the index keeps its own time.
+        own = (
+            {"data_time": value["moer_percentile_time"]} if "moer_percentile_time" in value else {}
+        )
+        states.append(
+            EntityState(MOER, number(value["moer_percentile"]), {**about, **extra, **own})
+        )
     return states
 
 
