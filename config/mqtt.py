@@ -4,20 +4,35 @@ config.settings; off while MQTT_URL is empty."""
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import env, number
-from enrich.mqtt.address import split
+from enrich.mqtt.address import beyond_address, split
 from enrich.time_span import whole_minutes
 
 MQTT_URL = env.str("MQTT_URL", default="").strip()
 _parts, _port = split(MQTT_URL)
-if MQTT_URL and not (MQTT_URL.startswith(("mqtt://", "mqtts://")) and _parts and _parts.hostname):
+_shown = MQTT_URL.split("@")[-1]  # without a password
+# A host holding a space ("home assistant.local") failed each minute's publication to resolve.
+_host = (_parts and _parts.hostname) or ""
+if MQTT_URL and not (
+    MQTT_URL.startswith(("mqtt://", "mqtts://"))
+    and _host
+    and all(c.isprintable() and not c.isspace() for c in _host)
+):
     raise ImproperlyConfigured(
-        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} must start with mqtt:// or mqtts:// and name a host "
+        f"MQTT_URL={_shown!r} must start with mqtt:// or mqtts:// and name a host "
         "(e.g. mqtt://user:password@homeassistant.local:1883), or be empty to publish nothing."
     )
 if MQTT_URL and _port == 0:  # else the publication fails on it each minute, or goes to 1883
     raise ImproperlyConfigured(
-        f"MQTT_URL={MQTT_URL.split('@')[-1]!r} has an invalid port: give one from 1 to 65535, or "
+        f"MQTT_URL={_shown!r} has an invalid port: give one from 1 to 65535, or "
         "none (1883; mqtts: 8883)."
+    )
+# A topic written after the port was ignored: enrich publishes under MQTT_DISCOVERY_PREFIX and
+# MQTT_TOPIC_ROOT whatever it says (manage.py mqtt_remove_entities refuses it in --url too).
+if MQTT_URL and beyond_address(_parts):
+    raise ImproperlyConfigured(
+        f"MQTT_URL={_shown!r} names a path or query: a broker's URL has none (the topics are "
+        "MQTT_DISCOVERY_PREFIX's and MQTT_TOPIC_ROOT's); give it without, e.g. "
+        "mqtt://user:password@homeassistant.local:1883."
     )
 # The password of a broker URL given to `manage.py mqtt_remove_entities --url` without one, so
 # that no password stands in its command line (which every user of the machine can read).

@@ -22,6 +22,13 @@ from tests.support.startup import load_settings, refused_start
         ({"MQTT_URL": "mqtts://enrich:s3cret@broker:tls"}, "'broker:tls' has an invalid port"),
         ({"MQTT_URL": "mqtt://broker:0"}, "MQTT_URL='mqtt://broker:0' has an invalid port"),
         ({"MQTT_URL": "mqtt://[::1"}, "MQTT_URL='mqtt://[::1' must start with mqtt:// or mqtts://"),
+        # Started, then each minute's publication failed to resolve the host.
+        (
+            {"MQTT_URL": "mqtt://home assistant.local:1883"},
+            "MQTT_URL='mqtt://home assistant.local:1883' must start with mqtt:// or mqtts:// and",
+        ),
+        ({"MQTT_URL": "mqtts://broker?tls=1"}, "MQTT_URL='mqtts://broker?tls=1' names a path"),
+        ({"MQTT_URL": "mqtt://broker:1883#enrich"}, "'mqtt://broker:1883#enrich' names a path"),
         (
             {"MQTT_CHEAPEST_WINDOW_HOURS": "25"},
             "MQTT_CHEAPEST_WINDOW_HOURS=25 must be a whole number of minutes from one minute",
@@ -63,3 +70,17 @@ def test_bad_mqtt_setting_fails_at_start_naming_it(overrides, named):
 def test_mqtt_is_off_by_default_and_accepts_a_broker_url():
     assert load_settings().returncode == 0
     assert load_settings(MQTT_URL="mqtts://enrich:pw@homeassistant.local:8883").returncode == 0
+    # A lone "/" after the address names no path, as mqtt_remove_entities takes it in --url.
+    assert load_settings(MQTT_URL="mqtt://homeassistant.local:1883/").returncode == 0
+
+
+def test_a_topic_written_in_mqtt_url_stops_the_start_as_mqtt_remove_entities_refuses_it():
+    """It started and published under MQTT_DISCOVERY_PREFIX and MQTT_TOPIC_ROOT, whatever the
+    topic written after the port said; `mqtt_remove_entities --url` refused the same URL."""
+    stderr = refused_start(MQTT_URL="mqtt://enrich:s3cret@broker:1883/homeassistant/#")
+    assert (
+        "ImproperlyConfigured: MQTT_URL='broker:1883/homeassistant/#' names a path or query: a "
+        "broker's URL has none (the topics are MQTT_DISCOVERY_PREFIX's and MQTT_TOPIC_ROOT's); "
+        "give it without, e.g. mqtt://user:password@homeassistant.local:1883."
+    ) in stderr
+    assert "s3cret" not in stderr

@@ -24,7 +24,7 @@ from collectors.ha_mqtt.publisher import topics_from_settings
 from enrich.influx import TimeseriesError
 from enrich.management.options import not_empty, once_each
 from enrich.mqtt import presence
-from enrich.mqtt.address import split
+from enrich.mqtt.address import beyond_address, split
 from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint, redacted
 from enrich.mqtt.retained import RetainedReadError, retained_messages
 from enrich.redis.client import CONNECTION_ERRORS
@@ -132,7 +132,7 @@ class Command(BaseCommand):
         """--url with MQTT_PASSWORD's password when it names a user and no password; one it
         names is used, with a warning. A path or query is refused (the module docstring)."""
         parts, _ = split(url)
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
+        if beyond_address(parts):
             raise CommandError(
                 f"--url {redacted(url)!r} names a path or query: a broker's URL has none, and "
                 f"every retained config under {settings.MQTT_DISCOVERY_PREFIX}/ is read "
