@@ -5,7 +5,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import celery_url, number, server_url_problem, text
+from config.environment import (
+    celery_url,
+    number,
+    redis_database_problem,
+    server_url_problem,
+    text,
+)
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = text("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -13,8 +19,11 @@ if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(
         f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://"
     )
-# Else every cache, lock and budget failed at its first use ("Port out of range").
-if problem := server_url_problem(REDIS_URL, REDIS_URL.partition(":")[0]):
+# Else every cache, lock and budget failed at its first use ("Port out of range"), or the web
+# app used database 0 and the workers none ("/abc").
+if problem := server_url_problem(REDIS_URL, REDIS_URL.partition(":")[0]) or (
+    redis_database_problem(REDIS_URL)
+):
     raise ImproperlyConfigured(
         f"REDIS_URL={REDIS_URL.split('@')[-1]!r} is not usable: {problem} (e.g. "
         "redis://127.0.0.1:6379/0)."

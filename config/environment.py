@@ -4,6 +4,7 @@ turn a variable into a value or stop the process with a message naming it."""
 import json
 import math
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
@@ -217,6 +218,23 @@ def server_url_problem(value: str, scheme: str) -> str:
     return "" if problem == "it names no host" else problem
 
 
+def redis_database_problem(value: str) -> str:
+    """What keeps the database a Redis URL names from being one ("" when nothing does): the
+    path of a redis:// or rediss:// URL ("/3"), the db= of a unix:// one and the virtual_host=
+    of a redis+socket:// one must be a whole number. redis-py read "/abc" or "/0/x" as database
+    0 and Celery refused it at each connection, so the web app and the workers parted."""
+    parts = urlsplit(value)
+    scheme = parts.scheme
+    if scheme in ("redis", "rediss"):
+        named = parts.path.removeprefix("/")
+    else:
+        key = {"unix": "db", "redis+socket": "virtual_host"}.get(scheme)
+        named = parse_qs(parts.query).get(key, [""])[-1] if key else ""
+    if not named or named.isascii() and named.isdigit():
+        return ""
+    return f"its database {named!r} is not a number: name one such as 0 or 3, or none (0)"
+
+
 def celery_url(name: str, default: str, known: str) -> str:
     """A broker or result store URL of a scheme Celery knows (in the table at the dotted path
     `known`, imported only when the URL is set: importing Celery is half of a settings reader's
@@ -237,5 +255,7 @@ def celery_url(name: str, default: str, known: str) -> str:
             f"such as redis://, rediss:// or amqp:// ({fix})."
         )
     if scheme in SERVER_SCHEMES and (problem := server_url_problem(value, full)):
+        raise ImproperlyConfigured(f"{name}={shown!r} is not usable: {problem} ({fix}).")
+    if scheme in ("redis", "rediss") and (problem := redis_database_problem(value)):
         raise ImproperlyConfigured(f"{name}={shown!r} is not usable: {problem} ({fix}).")
     return value

@@ -55,6 +55,15 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ({"DATABASE_URL": "postgres://a:pw@db:99999/e"}, "DATABASE_URL is not usable: Port out"),
         ({"DATABASE_URL": "postgres://a:pw@db:5432/"}, "DATABASE_URL names no database: end it"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' must start with redis://"),
+        # redis-py read these as database 0 (the web app's caches, locks, budgets) and Celery
+        # refused them at each connection ("Database is int between 0 and limit - 1"): no worker.
+        ({"REDIS_URL": "redis://127.0.0.1:6379/0/1"}, "its database '0/1' is not a number"),
+        ({"REDIS_URL": "unix:///run/redis.sock?db=one"}, "its database 'one' is not a number"),
+        (
+            {"CELERY_BROKER_URL": "redis://broker:6379/x"},
+            "CELERY_BROKER_URL='redis://broker:6379/x",
+        ),
+        ({"CELERY_RESULT_BACKEND": "redis+socket:///r?virtual_host=-1"}, "database '-1' is not"),
         ({"HTTP_TIMEOUT_SECONDS": "five"}, "HTTP_TIMEOUT_SECONDS='five' is not a number"),
         ({"CELERY_TASK_SOFT_TIME_LIMIT": "400"}, "CELERY_TASK_SOFT_TIME_LIMIT must be below"),
         ({"HA_LAYOUT": "other"}, "HA_LAYOUT='other' is not valid; use one of: official, ingestor"),
@@ -608,3 +617,15 @@ def test_gunicorn_stops_on_a_bad_setting_with_its_message_and_no_traceback(tmp_p
     assert "Traceback" not in said, said
     assert said.count(BAD_TTL) == 1, said
     assert f"\nImproperlyConfigured: {BAD_TTL}\n" in said, said
+
+
+def test_a_redis_url_naming_a_database_that_is_no_number_stops_the_start_naming_it():
+    """The web app's caches, locks and budgets used database 0 (redis-py read "/enrich" so),
+    and Celery refused the URL at each connection: no worker, no beat."""
+    stderr = refused_start(REDIS_URL="redis://:s3cret@127.0.0.1:6379/enrich")
+    assert (
+        "ImproperlyConfigured: REDIS_URL='127.0.0.1:6379/enrich' is not usable: its database "
+        "'enrich' is not a number: name one such as 0 or 3, or none (0) (e.g. "
+        "redis://127.0.0.1:6379/0)."
+    ) in stderr
+    assert "s3cret" not in stderr
