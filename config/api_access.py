@@ -1,7 +1,7 @@
 """Settings of the REST API: who may do what, throttles, the admin login lockout (read by
 config.settings; the classes named here live in enrich.access)."""
 
-from config.environment import number, text
+from config.environment import A_YEAR, number, text
 from enrich.version import VERSION
 
 # --- REST API: who may do what, throttles, admin login lockout (enrich.access) ---------------
@@ -35,7 +35,10 @@ TRUSTED_PROXY_COUNT = number("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "enrich.access.client_address"
 AXES_USERNAME_CALLABLE = "enrich.access.login_username"
 AXES_FAILURE_LIMIT = number("ADMIN_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = number("ADMIN_LOGIN_COOLOFF_MINUTES", 15, float) / 60  # hours
+# At most a year (in minutes): a longer one failed every login ("Python int too large").
+AXES_COOLOFF_TIME = (
+    number("ADMIN_LOGIN_COOLOFF_MINUTES", 15, float, at_most=A_YEAR / 60) / 60
+)  # hours
 # A username is locked from the address that failed, so guessing cannot lock the admin out.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

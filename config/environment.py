@@ -15,6 +15,13 @@ from enrich.numerals import decimal, whole
 from enrich.url_problems import header_problem, url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The longest durations the settings take, in seconds, and days kept: beyond them a timeout,
+# cache lifetime or margin overflowed where it was used ("Python int too large to convert to C
+# int", "date value out of range"), at each request or task and not at the start.
+A_DAY = 24 * 3600
+A_YEAR = 365 * A_DAY
+KEPT_DAYS_AT_MOST = 36525  # a hundred years
+CENTURY_H = KEPT_DAYS_AT_MOST * 24  # the same in hours
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()

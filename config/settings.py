@@ -32,7 +32,11 @@ from config.broker import (  # noqa: F401  (Redis and Celery settings)
     TASK_TIME_LIMITS,
 )
 from config.environment import (
+    A_DAY,
+    A_YEAR,
     BASE_DIR,
+    CENTURY_H,
+    KEPT_DAYS_AT_MOST,
     VAR_DIR,
     choice,
     database,
@@ -171,7 +175,7 @@ refuse_published_keys(SECRET_KEY, FIELD_ENCRYPTION_KEY)
 
 # --- Response cache TTLs (PRD FR9), one per source; CACHE_TTL_<SOURCE>_SECONDS overrides --
 CACHE_TTL_SECONDS = {
-    source: number(f"CACHE_TTL_{source.upper()}_SECONDS", default)
+    source: number(f"CACHE_TTL_{source.upper()}_SECONDS", default, at_most=A_YEAR)
     for source, default in {
         "carbon_intensity": 900,
         "electricity_pricing": 3600,
@@ -200,7 +204,7 @@ if INFLUXDB_VERSION == "2" and not (INFLUXDB_TOKEN and INFLUXDB_ORG):
         "INFLUXDB_VERSION=2 needs INFLUXDB_TOKEN and INFLUXDB_ORG (an all-access or "
         "read/write token of that organisation)."
     )
-INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float, above=0)
+INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float, above=0, at_most=A_DAY)
 # Where enrichment data (carbon, prices, ...) is written.
 INFLUXDB_DATABASE = text("INFLUXDB_DATABASE", default="enrich")
 # Home Assistant's data (read; the demo refuses to write there), layout, default_measurement.
@@ -227,7 +231,7 @@ _flat_tariff = text("ENERGY_FLAT_TARIFF")
 ENERGY_FLAT_TARIFF = number("ENERGY_FLAT_TARIFF", _flat_tariff, float) if _flat_tariff else None
 ENERGY_FLAT_TARIFF_CURRENCY = text("ENERGY_FLAT_TARIFF_CURRENCY", default="EUR").upper()
 # An incremental refresh recomputes buckets from (last refresh - this margin), for late data.
-VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float, at_least=0)
+VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float, at_least=0, at_most=CENTURY_H)
 
 # --- Tiered retention (retention.tiers.runner): raw -> hourly -> daily ------------------------------
 # Raw points older than RETENTION_RAW_DAYS become hourly aggregates (then deleted); hourly rows
@@ -235,15 +239,14 @@ VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float, at_least=0)
 # RETENTION_LATE_MARGIN_HOURS past its horizon for late points before it is downsampled. At
 # most a hundred years (KEPT_DAYS_AT_MOST): RETENTION_DAILY_DAYS=3000000 passed, then every
 # archive run failed ("date value out of range": no date lies that far back).
-KEPT_DAYS_AT_MOST = 36525
 RETENTION_RAW_DAYS = number("RETENTION_RAW_DAYS", 7, at_most=KEPT_DAYS_AT_MOST)
 RETENTION_HOURLY_DAYS = number("RETENTION_HOURLY_DAYS", 90, at_most=KEPT_DAYS_AT_MOST)
 RETENTION_LATE_MARGIN_HOURS = number("RETENTION_LATE_MARGIN_HOURS", 2, float)
 # A run's storage is measured again this many hours after it ends, once InfluxDB compacted the
 # shards it changed (1.x fully compacts a shard 4 h after its last write): retention.stats.settle.
-RETENTION_SETTLE_HOURS = number("RETENTION_SETTLE_HOURS", 5, float, at_least=0)
+RETENTION_SETTLE_HOURS = number("RETENTION_SETTLE_HOURS", 5, float, at_least=0, at_most=CENTURY_H)
 # A run that found InfluxDB unreachable is retried after this many seconds (doubling, 3 times).
-RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300, float, above=0)
+RETENTION_RETRY_SECONDS = number("RETENTION_RETRY_SECONDS", 300, float, above=0, at_most=A_DAY)
 if RETENTION_RAW_DAYS < 1 or RETENTION_HOURLY_DAYS <= RETENTION_RAW_DAYS:
     raise ImproperlyConfigured(
         f"RETENTION_RAW_DAYS={RETENTION_RAW_DAYS} and RETENTION_HOURLY_DAYS="
@@ -319,14 +322,12 @@ ALERT_WEBHOOK_URL = http_url(
     example="http://homeassistant.local:8123/api/webhook/enrich_alerts",
 )
 # A retention run taking (or still running) longer than this raises an alert.
-ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200)
-if ALERT_MAX_DURATION_SECONDS < 1:
-    raise ImproperlyConfigured(
-        f"ALERT_MAX_DURATION_SECONDS={ALERT_MAX_DURATION_SECONDS} must be at least 1 second."
-    )
+ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200, at_least=1, at_most=A_YEAR)
 
 # --- Outbound HTTP -----------------------------------------------------------------------
-HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float, above=0)  # PRD NFR1
+HTTP_TIMEOUT_SECONDS = number(
+    "HTTP_TIMEOUT_SECONDS", 5.0, float, above=0, at_most=A_DAY
+)  # PRD NFR1
 HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3, at_least=0)  # PRD NFR4
 HTTP_BACKOFF_SECONDS = number("HTTP_BACKOFF_SECONDS", 1.0, float, at_least=0)
 HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, float, at_least=0)

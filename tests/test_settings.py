@@ -118,6 +118,14 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         ),
         ({"ARCHIVE_RETENTION_YEARS": "100000"}, "ARCHIVE_RETENTION_YEARS='100000' is out of range"),
         ({"RETENTION_RAW_DAYS": "40000"}, "RETENTION_RAW_DAYS='40000' is out of range"),
+        # Finite but too long to add to a time: each check of the alerts, refresh of a view and
+        # settling of a run's storage failed ("date value out of range"), not the start.
+        (
+            {"ALERT_MAX_DURATION_SECONDS": "1" + "0" * 20},
+            "must be at least 1 and at most 31536000.",
+        ),
+        ({"VIEW_LATE_MARGIN_HOURS": "99999999"}, "VIEW_LATE_MARGIN_HOURS='99999999' is out of"),
+        ({"RETENTION_SETTLE_HOURS": "1e300"}, "it must be at least 0 and at most 876600."),
         # Read as false: a typo left HTTPS, HSTS and secure cookies off without a word.
         ({"DJANGO_PRODUCTION": "ture"}, "DJANGO_PRODUCTION='ture' is not valid: use true or"),
         ({"DJANGO_SSL_REDIRECT": "always"}, "DJANGO_SSL_REDIRECT='always' is not valid"),
@@ -629,3 +637,22 @@ def test_a_redis_url_naming_a_database_that_is_no_number_stops_the_start_naming_
         "redis://127.0.0.1:6379/0)."
     ) in stderr
     assert "s3cret" not in stderr
+
+
+def test_a_wait_or_lifetime_too_long_to_use_stops_the_start_naming_its_bound():
+    """Each request failed ("timestamp out of range for platform time_t"), as did a retry's
+    countdown, each cache entry's write (Redis: "value is not an integer or out of range") and
+    each login's lockout check ("Python int too large to convert to C int"): a 500 at every
+    login, the start untroubled."""
+    bounds = {
+        "INFLUXDB_TIMEOUT": ("1e300", "above 0 and at most 86400"),
+        "HTTP_TIMEOUT_SECONDS": ("86401", "above 0 and at most 86400"),
+        "RETENTION_RETRY_SECONDS": ("1e308", "above 0 and at most 86400"),
+        "CACHE_TTL_SMART_METER_SECONDS": ("9" * 20, "at most 31536000"),
+        "ADMIN_LOGIN_COOLOFF_MINUTES": ("1e300", "at most 525600"),
+    }
+    for name, (value, said) in bounds.items():
+        stderr = refused_start(**{name: value})
+        assert (
+            f"ImproperlyConfigured: {name}={value!r} is out of range: it must be {said}." in stderr
+        )
