@@ -108,10 +108,19 @@ def database(name: str, default: str) -> dict:
         config = environ.Env.db_url_config(value)
     except ValueError as exc:  # urllib's words of the port, which show no password
         raise ImproperlyConfigured(f"{name} is not usable: {exc}; {examples}") from None
-    if not config.get("NAME") and config["ENGINE"] != environ.Env.DB_SCHEMES["sqlite"]:
+    sqlite = config["ENGINE"] == environ.Env.DB_SCHEMES["sqlite"]
+    if not config.get("NAME") and not sqlite:
         raise ImproperlyConfigured(
             f"{name} names no database: end it with /<database name>; {examples}"
         )
+    # sqlite:// and sqlite://name are django-environ's ":memory:": each process its own empty
+    # database, migrated by `migrate` only, so every page of the web app failed ("no such table").
+    if sqlite and config["NAME"] == ":memory:":
+        raise ImproperlyConfigured(
+            f"{name} names no database file (SQLite in memory is each process's own); {examples}"
+        )
+    if sqlite:  # relative = from the project root, as every process finds it whatever its cwd
+        config["NAME"] = str(BASE_DIR / config["NAME"])
     return config
 
 

@@ -20,6 +20,7 @@ from config.security import (
 from tests.support.startup import (
     GOOD,
     ROOT,
+    SETTINGS,
     documented_production_env,
     load_settings,
     refused_start,
@@ -656,3 +657,24 @@ def test_a_wait_or_lifetime_too_long_to_use_stops_the_start_naming_its_bound():
         assert (
             f"ImproperlyConfigured: {name}={value!r} is out of range: it must be {said}." in stderr
         )
+
+
+def test_a_sqlite_url_names_a_file_from_the_project_root_and_never_memory(tmp_path):
+    """sqlite:// (or sqlite://enrich.db, its host ignored) was each process's own empty database
+    in memory: `migrate` migrated its own and every page of the web app failed ("no such
+    table"). A relative path was the working directory's, another file for a command started
+    elsewhere."""
+    for url in ("sqlite://", "sqlite://enrich.sqlite3", "sqlite:///:memory:"):
+        stderr = refused_start(DATABASE_URL=url)
+        assert (
+            "ImproperlyConfigured: DATABASE_URL names no database file (SQLite in memory is each "
+            "process's own); examples: sqlite:////abs/path/db.sqlite3"
+        ) in stderr
+    show = "settings.DATABASES['default']['NAME']"
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); {SETTINGS}; "
+         f"print({show})"],
+        cwd=tmp_path, env=dict(os.environ, **GOOD, DATABASE_URL="sqlite:///var/x.sqlite3"),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert elsewhere.stdout.strip() == str(ROOT / "var" / "x.sqlite3"), elsewhere.stderr
