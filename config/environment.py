@@ -3,6 +3,7 @@ turn a variable into a value or stop the process with a message naming it."""
 
 import json
 import math
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -151,6 +152,51 @@ def names(name: str, default: list[str]) -> list[str]:
     commas) is `default`: DJANGO_ALLOWED_HOSTS= answered every request with a 400."""
     raw = env.str(name, default="")
     return [entry.strip() for entry in raw.split(",") if entry.strip()] or default
+
+
+# What Django matches a request's host against (django.http.request.validate_host): a name or
+# an address, with a leading "." also its subdomains, an IPv6 address in brackets, or "*".
+HOST = re.compile(r"\*|\.?[a-z0-9.-]+|\[[a-f0-9:.]+\]")
+
+
+def hosts(name: str, default: list[str]) -> list[str]:
+    """The host names of `names`; an entry Django never matches a request's host with (a URL,
+    a port, a path: "https://enrich.example.org") stops the process: every request was a 400."""
+    found = names(name, default)
+    for entry in found:
+        if not HOST.fullmatch(entry.lower()):
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is no host name: give names alone, comma-separated, e.g. "
+                "enrich.example.org,.example.org (with its subdomains),[::1]; no scheme, port "
+                "or path."
+            )
+    return found
+
+
+def origins(name: str) -> list[str]:
+    """The origins of `names` (a lone "/" after one dropped), each an http:// or https://
+    scheme and host (a port, "*." for the subdomains) and nothing more: Django compares each
+    with a form's Origin header as written, so one with a path, a login or no scheme let none
+    of the form posts it was set for pass (a 403), the start untroubled."""
+    found = [entry.removesuffix("/") for entry in names(name, [])]
+    for entry in found:
+        try:
+            parts = urlsplit(entry)
+            parts.port  # noqa: B018 (a port that is no number raises ValueError)
+        except ValueError:
+            parts = None
+        if not (
+            parts
+            and parts.scheme in ("http", "https")
+            and parts.hostname
+            and entry == f"{parts.scheme}://{parts.netloc}"
+            and "@" not in parts.netloc
+        ):
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is no origin: give a scheme and host alone, comma-"
+                "separated, e.g. https://enrich.example.org,https://*.example.org; no path."
+            )
+    return found
 
 
 TRUE, FALSE = ("true", "on", "yes", "y", "1", "ok"), ("false", "off", "no", "n", "0")

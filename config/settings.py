@@ -43,9 +43,11 @@ from config.environment import (
     env,
     flag,
     header_value,
+    hosts,
     http_url,
     names,
     number,
+    origins,
     required,
     text,
     url_map,
@@ -75,8 +77,8 @@ SECRET_KEY = checked_secret_key(
     )
 )
 DEBUG = flag("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = names("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = names("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = hosts("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = origins("DJANGO_CSRF_TRUSTED_ORIGINS")
 # Production profile (DJANGO_PRODUCTION, DJANGO_SECURE_COOKIES, DJANGO_HSTS_SECONDS, ...): secure
 # cookies, HSTS, HTTPS redirect behind a TLS proxy; password validators (with the profile or
 # without); see config.security.

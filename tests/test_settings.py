@@ -678,3 +678,33 @@ def test_a_sqlite_url_names_a_file_from_the_project_root_and_never_memory(tmp_pa
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert elsewhere.stdout.strip() == str(ROOT / "var" / "x.sqlite3"), elsewhere.stderr
+
+
+def test_a_host_or_origin_no_request_could_match_stops_the_start_naming_it():
+    """Django matches a request's host with each of ALLOWED_HOSTS and a form's Origin header
+    with each of CSRF_TRUSTED_ORIGINS as written: a URL among the hosts answered every request
+    with a 400, an origin with a path (or without a scheme, where only `manage.py check` said
+    so, naming CSRF_TRUSTED_ORIGINS) refused the form posts it was set for with a 403."""
+    stderr = refused_start(DJANGO_ALLOWED_HOSTS="localhost, https://enrich.example.org")
+    assert (
+        "ImproperlyConfigured: DJANGO_ALLOWED_HOSTS: 'https://enrich.example.org' is no host "
+        "name: give names alone, comma-separated, e.g. enrich.example.org,.example.org (with "
+        "its subdomains),[::1]; no scheme, port or path."
+    ) in stderr
+    assert "'enrich:8000' is no host name" in refused_start(DJANGO_ALLOWED_HOSTS="enrich:8000")
+    for origin in ("https://enrich.example.org/enrich", "enrich.example.org", "https://u:p@e.org"):
+        stderr = refused_start(DJANGO_CSRF_TRUSTED_ORIGINS=origin)
+        assert (
+            f"ImproperlyConfigured: DJANGO_CSRF_TRUSTED_ORIGINS: {origin!r} is no origin: give a "
+            "scheme and host alone, comma-separated, e.g. https://enrich.example.org,"
+            "https://*.example.org; no path."
+        ) in stderr
+    taken = load_settings(
+        show="settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS",
+        DJANGO_ALLOWED_HOSTS=".Example.org,*,[::1],192.168.1.20",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://*.example.org, http://[::1]:8000/",
+    )
+    assert taken.stdout.strip() == (
+        "['.Example.org', '*', '[::1]', '192.168.1.20'] "
+        "['https://*.example.org', 'http://[::1]:8000']"
+    ), taken.stderr
