@@ -27,7 +27,15 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # ENRICH_ENV_FILE names another file to read, or "none" to read none (the tests do this).
-_env_file = env.str("ENRICH_ENV_FILE", default=str(BASE_DIR / ".env"))
+_named_file = env.str("ENRICH_ENV_FILE", default="").strip()
+_env_file = _named_file or str(BASE_DIR / ".env")
+# A file named that is none (a typo, a volume not mounted) was read as empty: its settings
+# silently left out, DJANGO_PRODUCTION=true among them. An absent .env is the shell's settings.
+if _named_file not in ("", "none") and not Path(_env_file).is_file():
+    raise ImproperlyConfigured(
+        f"ENRICH_ENV_FILE={_env_file!r} names no file: give the path of the settings file "
+        "(scripts/init-env FILE writes one), or none to read no file."
+    )
 if _env_file != "none" and Path(_env_file).is_file():
     try:
         environ.Env.read_env(_env_file, overwrite=False)

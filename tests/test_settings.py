@@ -708,3 +708,19 @@ def test_a_host_or_origin_no_request_could_match_stops_the_start_naming_it():
         "['.Example.org', '*', '[::1]', '192.168.1.20'] "
         "['https://*.example.org', 'http://[::1]:8000']"
     ), taken.stderr
+
+
+def test_an_env_file_named_that_is_none_stops_the_start_naming_it(tmp_path):
+    """A typo in ENRICH_ENV_FILE, or a volume not mounted, was read as an empty file: every
+    setting it held was left out without a word, DJANGO_PRODUCTION=true among them."""
+    for named in (tmp_path / "enrich.env", tmp_path):
+        stderr = refused_start(ENRICH_ENV_FILE=str(named))
+        assert (
+            f"ImproperlyConfigured: ENRICH_ENV_FILE='{named}' names no file: give the path of "
+            "the settings file (scripts/init-env FILE writes one), or none to read no file."
+        ) in stderr
+    (tmp_path / "enrich.env").write_text("DJANGO_PRODUCTION=true\n")
+    read = load_settings(
+        show="settings.SECURE_SSL_REDIRECT", ENRICH_ENV_FILE=str(tmp_path / "enrich.env")
+    )
+    assert read.stdout.strip() == "True", read.stderr
