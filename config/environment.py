@@ -81,12 +81,23 @@ def header_value(name: str) -> str:
     return value
 
 
-def http_url(name: str, *, default: str = "", example: str = "", empty: str = "") -> str:
+# Where the login of a URL setting goes instead of its user:password@ (else none is needed).
+LOGIN_ELSEWHERE = {
+    "INFLUXDB_URL": "INFLUXDB_USERNAME and INFLUXDB_PASSWORD (2.x: INFLUXDB_TOKEN)",
+    "HA_URL": "HA_TOKEN",
+    "S3_ENDPOINT_URL": "AWS_ACCESS_KEY and AWS_SECRET_KEY",
+}
+
+
+def http_url(
+    name: str, *, default: str = "", example: str = "", empty: str = "", login: bool = False
+) -> str:
     """An http:// or https:// URL with a host and a usable port, or empty (when `default` is):
     anything else stops the process here, and not at the first request that uses it
     (INFLUXDB_URL=localhost:8186 would be a 500 of every page reading InfluxDB, port 99999 "cannot
     reach InfluxDB" on each). `example` (the message's; `default` when not given) and `empty`
-    (what leaving it empty means) are for the message."""
+    (what leaving it empty means) are for the message. A login in it (user:password@) only
+    where `login` takes one: INFLUXDB_URL's password stood in each "Cannot reach InfluxDB at"."""
     example = example or default
     value = env.str(name, default="").strip() or default
     if value and not value.startswith(("http://", "https://")):
@@ -97,6 +108,13 @@ def http_url(name: str, *, default: str = "", example: str = "", empty: str = ""
         raise ImproperlyConfigured(
             f"{name}={value!r} is not usable: {problem}. Give an http:// or https:// URL with "
             f"a host (e.g. {example}){empty}."
+        )
+    if value and not login and "@" in urlsplit(value).netloc:
+        where = LOGIN_ELSEWHERE.get(name)
+        raise ImproperlyConfigured(
+            f"{name}={value.split('@')[-1]!r} holds a login (user:password@), which every "
+            "message naming the URL would show: give it without"
+            + (f"; the login is {where}." if where else ", as none is needed.")
         )
     return value
 

@@ -322,6 +322,7 @@ ALERT_WEBHOOK_URL = http_url(
     "ALERT_WEBHOOK_URL",
     default="",
     example="http://homeassistant.local:8123/api/webhook/enrich_alerts",
+    login=True,  # a relay's basic auth; the messages and logs scrub it
 )
 # A retention run taking (or still running) longer than this raises an alert.
 ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200, at_least=1, at_most=A_YEAR)

@@ -724,3 +724,21 @@ def test_an_env_file_named_that_is_none_stops_the_start_naming_it(tmp_path):
         show="settings.SECURE_SSL_REDIRECT", ENRICH_ENV_FILE=str(tmp_path / "enrich.env")
     )
     assert read.stdout.strip() == "True", read.stderr
+
+
+def test_a_login_in_a_url_that_has_its_own_variables_for_one_stops_the_start():
+    """INFLUXDB_URL=http://admin:pw@influx:8086 started, and the password stood in every
+    "Cannot reach InfluxDB at ..." message; a webhook relay's basic auth is taken (enrich's
+    HTTP door scrubs it from what it logs)."""
+    stderr = refused_start(INFLUXDB_URL="http://admin:s3cret@127.0.0.1:8186")
+    assert (
+        "ImproperlyConfigured: INFLUXDB_URL='127.0.0.1:8186' holds a login (user:password@), "
+        "which every message naming the URL would show: give it without; the login is "
+        "INFLUXDB_USERNAME and INFLUXDB_PASSWORD (2.x: INFLUXDB_TOKEN)."
+    ) in stderr
+    assert "s3cret" not in stderr
+    assert "the login is HA_TOKEN." in refused_start(HA_URL="http://u:s3cret@ha.local:8123")
+    assert "as none is needed." in refused_start(GOOGLE_API_BASE="https://u:p@www.googleapis.com")
+    relay = "https://enrich:s3cret@relay.example.org/hooks/enrich"
+    taken = load_settings(show="settings.ALERT_WEBHOOK_URL", ALERT_WEBHOOK_URL=relay)
+    assert taken.stdout.strip() == relay, taken.stderr
