@@ -90,14 +90,23 @@ LOGIN_ELSEWHERE = {
 
 
 def http_url(
-    name: str, *, default: str = "", example: str = "", empty: str = "", login: bool = False
+    name: str,
+    *,
+    default: str = "",
+    example: str = "",
+    empty: str = "",
+    login: bool = False,
+    path: str | None = None,
 ) -> str:
     """An http:// or https:// URL with a host and a usable port, or empty (when `default` is):
     anything else stops the process here, and not at the first request that uses it
     (INFLUXDB_URL=localhost:8186 would be a 500 of every page reading InfluxDB, port 99999 "cannot
     reach InfluxDB" on each). `example` (the message's; `default` when not given) and `empty`
     (what leaving it empty means) are for the message. A login in it (user:password@) only
-    where `login` takes one: INFLUXDB_URL's password stood in each "Cannot reach InfluxDB at"."""
+    where `login` takes one: INFLUXDB_URL's password stood in each "Cannot reach InfluxDB at".
+    `path`, when given, is how its path ends ("": it names none, nor a query): S3_ENDPOINT_URL's
+    path was read as the bucket (NoSuchBucket at each archive run), HA_URL's went before the
+    /api/ enrich adds (a 404), GOOGLE_REDIRECT_URI's elsewhere sent Google's answer past enrich."""
     example = example or default
     value = env.str(name, default="").strip() or default
     if value and not value.startswith(("http://", "https://")):
@@ -115,6 +124,16 @@ def http_url(
             f"{name}={value.split('@')[-1]!r} holds a login (user:password@), which every "
             "message naming the URL would show: give it without"
             + (f"; the login is {where}." if where else ", as none is needed.")
+        )
+    parts = urlsplit(value)
+    if value and path == "" and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} names a path or query: give the address alone (e.g. {example})"
+            f"{empty}."
+        )
+    if value and path and not parts.path.endswith(path):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must end with {path}, enrich's page there (e.g. {example}){empty}."
         )
     return value
 

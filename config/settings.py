@@ -218,7 +218,7 @@ TIER_DATABASE = text("TIER_DATABASE") or HA_INFLUXDB_DATABASE
 # Optional: Home Assistant's URL and a long-lived access token (of an admin user), to import
 # entity areas from its registries (manage.py discover_entities --ha-areas); on first start
 # also the base_url and token of a METER_TYPE=home_assistant meter (enrich.bootstrap).
-HA_URL = http_url("HA_URL", default="", example="http://homeassistant.local:8123").rstrip("/")
+HA_URL = http_url("HA_URL", example="http://homeassistant.local:8123", path="").rstrip("/")
 HA_TOKEN = header_value("HA_TOKEN")
 DEMO_INFLUXDB_DATABASE = text("DEMO_INFLUXDB_DATABASE", default="enrich_demo")
 # Load plans (/api/plan, split windows): % of the plan's average per interruption; currency/t CO2.
@@ -280,7 +280,7 @@ AWS_ACCESS_KEY = text("AWS_ACCESS_KEY") or text("AWS_ACCESS_KEY_ID")
 AWS_SECRET_KEY = text("AWS_SECRET_KEY") or text("AWS_SECRET_ACCESS_KEY")
 # MinIO and other S3-compatible stores
 S3_ENDPOINT_URL = http_url(
-    "S3_ENDPOINT_URL", example="http://minio:9000", empty="; leave it empty for AWS S3"
+    "S3_ENDPOINT_URL", example="http://minio:9000", empty="; leave it empty for AWS S3", path=""
 )
 S3_REGION = text("S3_REGION") or text("AWS_DEFAULT_REGION", default="us-east-1")
 S3_STORAGE_CLASS = storage_class()  # only a class read back at once (config.archive)
@@ -367,6 +367,7 @@ GOOGLE_REDIRECT_URI = http_url(
     "GOOGLE_REDIRECT_URI",
     example="https://enrich.example.org/oauth/google/callback",
     empty="; leave it empty to build it from the request",
+    path="/oauth/google/callback",  # collectors.occupancy.google.urls
 )
 # The first-run setup gives the providers it creates these API roots as their `base_url`
 # option, e.g. {"awattar": "http://proxy:8080"} (JSON; empty = the providers' own hosts).

@@ -742,3 +742,30 @@ def test_a_login_in_a_url_that_has_its_own_variables_for_one_stops_the_start():
     relay = "https://enrich:s3cret@relay.example.org/hooks/enrich"
     taken = load_settings(show="settings.ALERT_WEBHOOK_URL", ALERT_WEBHOOK_URL=relay)
     assert taken.stdout.strip() == relay, taken.stderr
+
+
+def test_a_url_whose_path_enrich_would_misread_stops_the_start_naming_it():
+    """S3_ENDPOINT_URL's path was read as the bucket (NoSuchBucket at each weekly archive run),
+    HA_URL's stood before the /api/ enrich adds (a 404 at each import), and Google sent the
+    browser back after consent to a GOOGLE_REDIRECT_URI that was not enrich's callback."""
+    stderr = refused_start(S3_ENDPOINT_URL="http://minio:9000/enrich-archive")
+    assert (
+        "ImproperlyConfigured: S3_ENDPOINT_URL='http://minio:9000/enrich-archive' names a path "
+        "or query: give the address alone (e.g. http://minio:9000); leave it empty for AWS S3."
+    ) in stderr
+    assert "HA_URL='http://ha:8123/api' names a path" in refused_start(HA_URL="http://ha:8123/api")
+    stderr = refused_start(GOOGLE_REDIRECT_URI="https://enrich.example.org/")
+    assert (
+        "GOOGLE_REDIRECT_URI='https://enrich.example.org/' must end with /oauth/google/callback, "
+        "enrich's page there (e.g. https://enrich.example.org/oauth/google/callback); leave it "
+        "empty to build it from the request."
+    ) in stderr
+    taken = load_settings(
+        show="settings.HA_URL, settings.S3_ENDPOINT_URL, settings.GOOGLE_REDIRECT_URI",
+        HA_URL="http://ha:8123/",
+        S3_ENDPOINT_URL="http://minio:9000/",
+        GOOGLE_REDIRECT_URI="https://e.org/enrich/oauth/google/callback",
+    )
+    assert taken.stdout.split() == [
+        "http://ha:8123", "http://minio:9000/", "https://e.org/enrich/oauth/google/callback"
+    ], taken.stderr  # fmt: skip
