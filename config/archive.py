@@ -25,6 +25,23 @@ def bucket() -> str:
     return value
 
 
+# What botocore takes as a region (botocore.utils.validate_region_name: a host label).
+REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
+
+
+def region() -> str:
+    """S3_REGION, else AWS_DEFAULT_REGION, else us-east-1; one botocore refuses stops the
+    process: S3_REGION="eu central 1" failed each archive run (InvalidRegionError from boto3)."""
+    value = text("S3_REGION") or text("AWS_DEFAULT_REGION", default="us-east-1")
+    if not REGION.fullmatch(value):
+        name = "S3_REGION" if text("S3_REGION") else "AWS_DEFAULT_REGION"
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is no region name: give one such as eu-central-1 (letters, "
+            "digits and '-')."
+        )
+    return value
+
+
 # Of the classes in botocore's StorageClass enum, those read back at once; the others need a
 # restore job (GLACIER, DEEP_ARCHIVE) or name FSx's and AWS Backup's data, not uploads.
 READABLE_STORAGE_CLASSES = (

@@ -19,7 +19,7 @@ from config.api_access import (  # noqa: F401  (settings Django reads)
     SPECTACULAR_SETTINGS,
     TRUSTED_PROXY_COUNT,
 )
-from config.archive import bucket, storage_class
+from config.archive import bucket, region, storage_class
 from config.broker import (  # noqa: F401  (Redis and Celery settings)
     CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_BROKER_URL,
@@ -282,7 +282,7 @@ AWS_SECRET_KEY = text("AWS_SECRET_KEY") or text("AWS_SECRET_ACCESS_KEY")
 S3_ENDPOINT_URL = http_url(
     "S3_ENDPOINT_URL", example="http://minio:9000", empty="; leave it empty for AWS S3", path=""
 )
-S3_REGION = text("S3_REGION") or text("AWS_DEFAULT_REGION", default="us-east-1")
+S3_REGION = region()  # S3_REGION, else AWS_DEFAULT_REGION, else us-east-1
 S3_STORAGE_CLASS = storage_class()  # only a class read back at once (config.archive)
 # AES256 (S3-managed keys), aws:kms, or none (stores without server-side encryption).
 S3_SSE = choice("S3_SSE", "AES256", ("aes256", "aws:kms", "none"))

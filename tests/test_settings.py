@@ -195,6 +195,13 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         # ... Check S3_ENDPOINT_URL and the network; the run can simply be repeated" (retried).
         ({"S3_ARCHIVE_BUCKET": "my archive"}, "S3_ARCHIVE_BUCKET='my archive' is no bucket name"),
         ({"S3_ARCHIVE_BUCKET": "s3://bucket"}, "S3_ARCHIVE_BUCKET='s3://bucket' is no bucket"),
+        # Taken, then each archive run failed creating its client (boto3's InvalidRegionError).
+        (
+            {"S3_REGION": "eu central 1"},
+            "S3_REGION='eu central 1' is no region name: give one such as eu-central-1 (letters, "
+            "digits and '-').",
+        ),
+        ({"AWS_DEFAULT_REGION": "eu_central_1"}, "AWS_DEFAULT_REGION='eu_central_1' is no region"),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
