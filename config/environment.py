@@ -47,8 +47,10 @@ if _env_file != "none" and Path(_env_file).is_file():
 
 
 def required(name: str, hint: str) -> str:
-    value = env.str(name, default="")
-    if not value.strip():
+    """The variable, spaces around it dropped as around any value: DJANGO_SECRET_KEY's length
+    and its different characters were counted with them ("   " and a key of 34 passed as 40)."""
+    value = env.str(name, default="").strip()
+    if not value:
         raise ImproperlyConfigured(f"{name} is not set. {hint}")
     return value
 

@@ -83,6 +83,11 @@ def test_defaults_load_with_sqlite_as_embedded_database():
             {"DJANGO_SECRET_KEY": "test-secret-key-not-for-production"},
             "DJANGO_SECRET_KEY is 34 characters long; use at least 40",
         ),
+        # Counted with the spaces around it, which are dropped from any value: it started.
+        (
+            {"DJANGO_SECRET_KEY": "   test-secret-key-not-for-production   "},
+            "DJANGO_SECRET_KEY is 34 characters long; use at least 40",
+        ),
         # Long enough, but no secret: Django's own checklist (security.W009) calls a key of
         # fewer than 5 different characters insecure; it started.
         (
