@@ -325,13 +325,16 @@ ALERT_WEBHOOK_URL = http_url(
     login=True,  # a relay's basic auth; the messages and logs scrub it
 )
 # A retention run taking (or still running) longer than this raises an alert.
-ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200, at_least=1, at_most=A_YEAR)
+ALERT_MAX_DURATION_SECONDS = number("ALERT_MAX_DURATION_SECONDS", 7200, at_most=A_YEAR)
+if ALERT_MAX_DURATION_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"ALERT_MAX_DURATION_SECONDS={ALERT_MAX_DURATION_SECONDS} must be at least 1 second."
+    )
 
 # --- Outbound HTTP -----------------------------------------------------------------------
-HTTP_TIMEOUT_SECONDS = number(
-    "HTTP_TIMEOUT_SECONDS", 5.0, float, above=0, at_most=A_DAY
-)  # PRD NFR1
-HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3, at_least=0)  # PRD NFR4
+# PRD NFR1 (timeout), NFR4 (retries)
+HTTP_TIMEOUT_SECONDS = number("HTTP_TIMEOUT_SECONDS", 5.0, float, above=0, at_most=A_DAY)
+HTTP_MAX_RETRIES = number("HTTP_MAX_RETRIES", 3, at_least=0)
 HTTP_BACKOFF_SECONDS = number("HTTP_BACKOFF_SECONDS", 1.0, float, at_least=0)
 HTTP_MAX_RETRY_AFTER_SECONDS = number("HTTP_MAX_RETRY_AFTER_SECONDS", 60.0, float, at_least=0)
 
