@@ -71,6 +71,19 @@ def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def currency(name: str, *, default: str) -> str:
+    """A currency's three-letter code (ISO 4217) in upper case, "eur" too; another stops the
+    process: ENERGY_FLAT_TARIFF_CURRENCY=€ matched no price provider's (EUR), so each mixed
+    day's cost was left empty with a warning in the worker's log."""
+    value = text(name, default).upper()
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is no currency code: give its three letters (ISO 4217), e.g. "
+            "EUR, GBP or USD."
+        )
+    return value
+
+
 def header_value(name: str) -> str:
     """A key or token sent in an HTTP header (empty when not set or only spaces; spaces around
     it are dropped): one holding a line break, a no-break space or a character past Latin-1

@@ -39,6 +39,7 @@ from config.environment import (
     KEPT_DAYS_AT_MOST,
     VAR_DIR,
     choice,
+    currency,
     database,
     env,
     flag,
@@ -231,7 +232,7 @@ PLAN_CARBON_PRICE = number("PLAN_CARBON_PRICE", 100, float, at_least=0, at_most=
 # Flat electricity price per kWh used where no price slot is known; empty = unknown (cost null).
 _flat_tariff = text("ENERGY_FLAT_TARIFF")
 ENERGY_FLAT_TARIFF = number("ENERGY_FLAT_TARIFF", _flat_tariff, float) if _flat_tariff else None
-ENERGY_FLAT_TARIFF_CURRENCY = text("ENERGY_FLAT_TARIFF_CURRENCY", default="EUR").upper()
+ENERGY_FLAT_TARIFF_CURRENCY = currency("ENERGY_FLAT_TARIFF_CURRENCY", default="EUR")
 # An incremental refresh recomputes buckets from (last refresh - this margin), for late data.
 VIEW_LATE_MARGIN_HOURS = number("VIEW_LATE_MARGIN_HOURS", 6, float, at_least=0, at_most=CENTURY_H)
 
@@ -310,7 +311,7 @@ RESTORE_ALLOWED_DATABASES = names("RESTORE_ALLOWED_DATABASES", default=[])
 # Instant Retrieval $0.004 (aws.amazon.com/s3/pricing) for the archive.
 STORAGE_PRICE_DB_GB_MONTH = number("STORAGE_PRICE_DB_GB_MONTH", 0.08, float)
 STORAGE_PRICE_ARCHIVE_GB_MONTH = number("STORAGE_PRICE_ARCHIVE_GB_MONTH", 0.004, float)
-STORAGE_PRICE_CURRENCY = text("STORAGE_PRICE_CURRENCY", default="USD").upper()
+STORAGE_PRICE_CURRENCY = currency("STORAGE_PRICE_CURRENCY", default="USD")
 if STORAGE_PRICE_DB_GB_MONTH < 0 or STORAGE_PRICE_ARCHIVE_GB_MONTH < 0:
     raise ImproperlyConfigured(
         "STORAGE_PRICE_DB_GB_MONTH and STORAGE_PRICE_ARCHIVE_GB_MONTH are prices per GB-month "

@@ -201,6 +201,13 @@ def test_defaults_load_with_sqlite_as_embedded_database():
         # ... Check S3_ENDPOINT_URL and the network; the run can simply be repeated" (retried).
         ({"S3_ARCHIVE_BUCKET": "my archive"}, "S3_ARCHIVE_BUCKET='my archive' is no bucket name"),
         ({"S3_ARCHIVE_BUCKET": "s3://bucket"}, "S3_ARCHIVE_BUCKET='s3://bucket' is no bucket"),
+        # Matched no price provider's currency (EUR): each mixed day's cost left empty.
+        (
+            {"ENERGY_FLAT_TARIFF_CURRENCY": "€"},
+            "ENERGY_FLAT_TARIFF_CURRENCY='€' is no currency code: give its three letters (ISO "
+            "4217), e.g. EUR, GBP or USD.",
+        ),
+        ({"STORAGE_PRICE_CURRENCY": "dollar"}, "STORAGE_PRICE_CURRENCY='DOLLAR' is no currency"),
         # Taken, then each archive run failed creating its client (boto3's InvalidRegionError).
         (
             {"S3_REGION": "eu central 1"},
