@@ -54,6 +54,7 @@ from config.environment import (
     url_map,
     zone,
 )
+from config.logs import LOG_LEVEL, LOGGING  # noqa: F401  (one line per event, to stderr)
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
     MQTT_DISCOVERY_PREFIX,
@@ -382,26 +383,3 @@ PROVIDER_BASE_URLS = url_map(
 GOOGLE_AUTH_URI = http_url("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
 GOOGLE_TOKEN_URI = http_url("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
 GOOGLE_API_BASE = http_url("GOOGLE_API_BASE", default="https://www.googleapis.com")
-
-# --- Logging: one line per event, to stderr --------------------------------------------
-LOG_LEVEL = choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Libraries' records (urllib3's request lines at DEBUG) leave with their secrets scrubbed.
-    "filters": {
-        "scrub": {"()": "enrich.http.scrubbing.ScrubLibraryLogs"},
-        "refusals": {"()": "enrich.refusal_logs.OneLineRefusals"},
-    },
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["refusals", "scrub"],
-        }
-    },
-    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
-    # django-axes' banner ("AXES: BEGIN version ...") at every process's and command's start.
-    "loggers": {"axes.apps": {"level": "WARNING"}},
-}
