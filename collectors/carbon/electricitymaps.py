@@ -10,8 +10,9 @@ is a ConfigError naming it; free keys have none; a 401/403 on it is logged and t
 on); it asks `horizonHours=48` (a documented value) so it reaches past now + 24 h, which
 `forecast_24h` and the plans need, whatever the API's default horizon. After an outage
 `carbon-intensity/history` backfills the last 24 hours, and the first fetch of an hour asks it
-when hours are stored estimated, to write those it gives measured (`estimated`); a failing
-history call leaves the latest values in place (`history_error`).
+when hours are stored estimated, to write those it gives measured, with the shares
+`power-breakdown/history` gives measured (`estimated`); a failing history call leaves the
+latest values in place (`history_error`).
 The zone is the site's `grid_region` (e.g. "DE"); without it the site's coordinates are sent.
 Options: `base_url`, `forecast`, `budget` (Electricity Maps publishes no fixed limit).
 Values outside 0-5000 gCO2/kWh or 0-100 % are malformed answers (`common`).
@@ -113,15 +114,8 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
         breakdown = get_json(PROVIDER, url, params=where, headers=headers)
         answer = Answer(PROVIDER, url)
         shares_at = answer.when(breakdown, "datetime")
-        # Only the two percentages are read: the per-fuel maps (keys with spaces, nulls) are not.
-        for name, key in (
-            ("renewable_percentage", "renewablePercentage"),
-            ("fossil_free_percentage", "fossilFreePercentage"),
-        ):
-            share = answer.maybe_number(breakdown, key)
-            if share is not None:  # null = not known: leave the field out, never 0
-                share = common.percentage(answer, share, key, breakdown)
-                points.setdefault(shares_at, {})[name] = share
+        if shares := estimated.shares(answer, breakdown):  # at the breakdown's own hour
+            points.setdefault(shares_at, {}).update(shares)
         if shares_at in points:
             _estimated(points[shares_at], answer.flag(breakdown, "isEstimated"))
 
@@ -140,7 +134,7 @@ class ElectricityMapsAdapter(common.CarbonAdapter):
                 PROVIDER,
                 lambda: self._history(base, where, headers, window, before=at, tags=tags),
             )
-            readings += past
+            readings += estimated.with_shares(PROVIDER, base, where, headers, past, window)
         # The value now is the intensity's hour: shares of another hour are written at their
         # own time, never shown as this hour's.
         return FetchResult(
