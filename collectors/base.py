@@ -200,7 +200,8 @@ class Adapter(ABC):
     calls_per_fetch: ClassVar[int] = 1
     # The span the value an answer gives as current covers from its "time" (a carbon slot,
     # an AirNow hour); None: none. A cached answer spares no call once that span has ended
-    # (collectors.freshness), so the first run in the next slot fetches its value.
+    # (collectors.freshness), so the first run in the next slot fetches its value; nor, once
+    # 10 min old, while its value names parts still of the slot before ("lagging").
     slot: ClassVar[timedelta | None] = None
     # The measurement of current_readings' points (None: it gives none). A fetch's point
     # there replaces one of them at the same series and time (collectors.served_store).

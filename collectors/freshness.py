@@ -6,6 +6,11 @@ from datetime import datetime, timedelta
 from collectors.registry import adapter_for
 from enrich.redis.cache import CachedAnswer, ResponseCache
 
+# How old an answer giving part of its value of the slot before (`lagging`) is when a run
+# asks again: less than the 20 min from beat's :35 air quality run to its :55 one (a :35 run
+# started late still leaves it), more than two runs of one beat are apart (one call serves both).
+AGAIN = timedelta(minutes=10)
+
 
 def describe_last_good(answer: CachedAnswer | None) -> str:
     if answer is None:
@@ -21,7 +26,10 @@ def fresh(cache: ResponseCache, source: str, provider: str, key: str, now: datet
     cache), and a run that starts a moment early must fetch, not skip a whole cycle. Nor
     once the slot it gives as current (Adapter.slot) ends by then: an answer fetched between
     two beats (the setup page's collect now at 13:47) would spare the 14:00 run's call, and
-    the 14:00 half hour's value would come at 14:15 (AirNow's hour an hour late, never stored)."""
+    the 14:00 half hour's value would come at 14:15 (AirNow's hour an hour late, never stored).
+    Nor once it is AGAIN old while part of its value is of the slot before (`lagging`: an
+    AirNow pollutant not published for the hour yet, whose monitor publishes later), so a run
+    asks again once, and the lagging part's hour is stored when the provider has it then."""
     hit = cache.get(source, provider, key)
     if hit is None:
         return False
@@ -34,7 +42,10 @@ def fresh(cache: ResponseCache, source: str, provider: str, key: str, now: datet
     value = hit.value if isinstance(hit.value, dict) else {}
     if slot is None or not value.get("time"):
         return True
-    return now + timedelta(seconds=early) < datetime.fromisoformat(value["time"]) + slot
+    by = now + timedelta(seconds=early)
+    if by >= datetime.fromisoformat(value["time"]) + slot:
+        return False
+    return not value.get("lagging") or by < hit.fetched_at + AGAIN
 
 
 def fresh_for(ttl: int, now: datetime, dispatched: datetime | None) -> int:

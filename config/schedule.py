@@ -46,8 +46,9 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry("Current carbon and occupancy",     "collectors.write_current_forecasts",      crontab="* * * * *",   expires=50),
     # AirNow publishes each hour's observations 10-30 min past the hour: asked at :35, the new
     # hour is there. Its current service gives the latest hour only, so an hour published
-    # later (the 10:35 answer still of 09:00) is asked for at :55: that run calls only for a
-    # target whose answer is not of the hour begun (collectors.freshness), the others cached.
+    # later (the 10:35 answer still of 09:00, or its ozone still of 09:00) is asked for at :55:
+    # that run calls only for a target whose answer is not of the hour begun or has a pollutant
+    # lagging it (collectors.freshness), the others cached.
     Entry("Air quality",                      "collectors.dispatch_air_quality",         crontab="35,55 * * * *", expires=1140),
     # Occupancy on the quarter hours too, where most calendar events start and end; "home now"
     # follows events between fetches too (predicted ahead, picked when read).

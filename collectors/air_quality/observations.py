@@ -266,8 +266,12 @@ def to_readings(observations: list[Observation], provider: str, lookup: str) -> 
 
 
 def summary(observations: list[Observation]) -> dict[str, Any]:
-    """The headline values for FetchResult.current (JSON-serialisable)."""
+    """The headline values for FetchResult.current (JSON-serialisable); `lagging`, when a
+    pollutant counts with its hour before (not of `time` yet), names those pollutants: the
+    answer is asked for again once (collectors.freshness), AirNow publishing them minutes apart."""
     now = counted(observations)
     worst, area, when = overall(now)
     head = {"aqi": worst.aqi, "category": worst.category, "category_number": worst.number}
-    return head | sub_indices(now) | {"location": area, "time": when.isoformat()}
+    lagging = sorted(o.parameter for o in now if o.time < when)
+    value = head | sub_indices(now) | {"location": area, "time": when.isoformat()}
+    return value | ({"lagging": lagging} if lagging else {})

@@ -1,9 +1,12 @@
 """Happy-path scenarios of the air-quality adapters for the shared contract test."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from celery.schedules import crontab
+
 from collectors.base import Credentials, SiteInfo
+from config.schedule import SCHEDULE
 from tests.support.replay import ReplayServer
 
 AIRNOW_CURRENT_PATH = "/aq/observation/current/ziplatlong/"
@@ -37,6 +40,17 @@ def inside_an_hour() -> datetime:
     hour's observation from the cache (not within 30 s of the hour's end, when it fetches)."""
     now = datetime.now(UTC)
     return min(now, now.replace(minute=59, second=0, microsecond=0))
+
+
+def beat_runs(start: datetime, end: datetime) -> list[datetime]:
+    """When beat runs the air quality dispatch from `start` to `end` (its entry's crontab)."""
+    [entry] = [e for e in SCHEDULE if e.task == "collectors.dispatch_air_quality"]
+    minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
+    runs = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+    moments = (
+        start + timedelta(minutes=m) for m in range(int((end - start) / timedelta(minutes=1)))
+    )
+    return [m for m in moments if m.minute in runs.minute and m.hour in runs.hour]
 
 
 SCENARIOS = {"airnow": airnow}

@@ -14,14 +14,12 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from celery.schedules import crontab
 
 from collectors import pipeline, tasks
 from collectors.models import CollectorRun
-from config.schedule import SCHEDULE
 from enrich.models import Site
 from enrich.redis.cache import ResponseCache
-from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH, observed_in
+from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH, beat_runs, observed_in
 from tests.support import configs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -30,17 +28,6 @@ HOUR = timedelta(hours=1)
 AREA, LOOKUP = "Seattle-Bellevue-Kent Valley", "47.60,-122.33"
 # The documented answer's ozone and PM10 (observation_current.json); PM2.5 its own each hour.
 OZONE, PM10 = 35.0, 20.0
-
-
-def beat_runs(start: datetime, end: datetime) -> list[datetime]:
-    """When beat runs the air quality dispatch from `start` to `end` (its entry's crontab)."""
-    [entry] = [e for e in SCHEDULE if e.task == "collectors.dispatch_air_quality"]
-    minute, hour, day_of_month, month_of_year, day_of_week = entry.crontab.split()
-    runs = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
-    moments = (
-        start + timedelta(minutes=m) for m in range(int((end - start) / timedelta(minutes=1)))
-    )
-    return [m for m in moments if m.minute in runs.minute and m.hour in runs.hour]
 
 
 def answer(server, hour: datetime, pm25: float, category: str) -> list[dict]:
