@@ -74,6 +74,11 @@ class AirNowAdapter(Adapter):
         series.correct_overall(self.provider, result.readings, result.replaces)
         note_category_change(target, result)  # remembered in Redis: a category change shows
 
+    def calls_per_period(
+        self, target: Target, credentials: Credentials, interval_seconds: float, period: float
+    ) -> int:
+        return now.scheduled_calls(period)  # beat's runs, whatever the fetch window
+
     def still_served(self, target: Target, result: FetchResult, value: Any) -> Any:
         return series.standing(self.provider, value, result.replaces)
 
@@ -240,11 +245,6 @@ def _both_missing(current: PermanentError, classic: PermanentError) -> Permanent
 def _no_data(target: Target, window: Window, message: str, said: list[str]) -> FetchResult:
     """AirNow answered but has no current value here: no readings, and `current` and the run
     record (a note, and the values withdrawn: `said`) say why; the pipeline logs it."""
-    current = {
-        "no_data": True,
-        "message": message,
-        "location": target.key,
-        "checked_at": window.now.isoformat(),
-        "time": None,
-    }
+    current = {"no_data": True, "message": message, "location": target.key}
+    current |= {"checked_at": window.now.isoformat(), "time": None}
     return FetchResult([], current, notes=[message, *said])

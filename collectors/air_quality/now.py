@@ -9,6 +9,7 @@ every hour can still bring the same 04:00 hour at noon: that value is served mar
 with a `message` saying how old it is, as a value whose fetch failed is.
 """
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,15 @@ from collectors import clock
 
 # The hour itself, 30 min to publication, the :35 fetch and one more hour of slack.
 EXPECTED_AGE = timedelta(hours=3)
+# Beat's runs of the air quality dispatch an hour (config/schedule.py): at :35, and at :55 for
+# an hour or a pollutant AirNow published late (collectors.freshness); each calls once at most.
+RUNS_AN_HOUR = 2
+
+
+def scheduled_calls(period: float) -> int:
+    """The most calls a location's scheduled fetches make in `period` seconds (a budget's):
+    what the reserve kept from retries counts (collectors.spending.reserve_for)."""
+    return RUNS_AN_HOUR * math.ceil(period / 3600)
 
 
 def current_value(answer: Any, zone: str) -> dict[str, Any] | None:
