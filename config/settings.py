@@ -54,6 +54,7 @@ from config.environment import (
     url_map,
     zone,
 )
+from config.influx_databases import ha_database
 from config.logs import LOG_LEVEL, LOGGING  # noqa: F401  (one line per event, to stderr)
 from config.mqtt import (  # noqa: F401  (settings of the HA entities over MQTT)
     MQTT_CHEAPEST_WINDOW_HOURS,
@@ -212,7 +213,7 @@ INFLUXDB_TIMEOUT = number("INFLUXDB_TIMEOUT", 30, float, above=0, at_most=A_DAY)
 # Where enrichment data (carbon, prices, ...) is written.
 INFLUXDB_DATABASE = text("INFLUXDB_DATABASE", default="enrich")
 # Home Assistant's data (read; the demo refuses to write there), layout, default_measurement.
-HA_INFLUXDB_DATABASE = text("HA_INFLUXDB_DATABASE", default="home_assistant")
+HA_INFLUXDB_DATABASE = ha_database(INFLUXDB_DATABASE)  # never INFLUXDB_DATABASE
 HA_LAYOUT = choice("HA_LAYOUT", "official", ("official", "ingestor"))
 HA_DEFAULT_MEASUREMENT = text("HA_DEFAULT_MEASUREMENT")
 # Where the tiers (policies enrich_hourly, enrich_daily) are written; empty: HA's database.

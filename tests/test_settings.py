@@ -215,6 +215,18 @@ def test_defaults_load_with_sqlite_as_embedded_database():
             "digits and '-').",
         ),
         ({"AWS_DEFAULT_REGION": "eu_central_1"}, "AWS_DEFAULT_REGION='eu_central_1' is no region"),
+        # One database for both: setup_influxdb made `autogen` (INF) the default policy of
+        # Home Assistant's database, so HA wrote there and the days left in its own policy
+        # were dropped untiered (or, `autogen` with a duration, every start stopped on it).
+        (
+            {"INFLUXDB_DATABASE": "home", "HA_INFLUXDB_DATABASE": "home"},
+            "HA_INFLUXDB_DATABASE and INFLUXDB_DATABASE both name 'home' on INFLUXDB_URL: "
+            "enrich's own data needs a database of its own",
+        ),
+        (
+            {"INFLUXDB_DATABASE": "home_assistant", "HA_INFLUXDB_DATABASE": None},
+            "HA_INFLUXDB_DATABASE and INFLUXDB_DATABASE both name 'home_assistant'",
+        ),
     ],
 )
 def test_bad_setting_fails_at_start_naming_the_variable(overrides, named):
