@@ -47,10 +47,11 @@ def test_ctrl_c_stops_make_run_without_an_error_line(tmp_path):
     web, elsewhere = free_port(), free_port()
     env_file = tmp_path / "enrich.env"  # not .env: the file ENRICH_ENV_FILE names
     log = (tmp_path / "make.log").open("w+")
-    with fresh_database("run_stop") as influx:
+    # Home Assistant's database is another than enrich's own (one for both is refused at start).
+    with fresh_database("run_stop") as influx, fresh_database("run_stop_ha") as ha:
         env_file.write_text(
             f"DATABASE_URL={worker_support.test_database_url()}\nREDIS_URL={settings.REDIS_URL}\n"
-            f"INFLUXDB_DATABASE={influx}\nHA_INFLUXDB_DATABASE={influx}\n"
+            f"INFLUXDB_DATABASE={influx}\nHA_INFLUXDB_DATABASE={ha}\n"
             f"WEB_BIND=127.0.0.1:{web}\nFLOWER_PORT={free_port()}\n"
             f"FIRST_START_CREDENTIALS_FILE={tmp_path / 'credentials.txt'}\n"
         )
