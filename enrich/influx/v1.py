@@ -43,11 +43,14 @@ class Influx1(TimeSeries):
         db = quote_ident(database)
         self.execute(None, f"CREATE DATABASE {db}")
         existing = {t.name: t for t in self.retention_policies(database)}
+        has_default = any(t.default for t in existing.values())
         for tier in tiers:
             spec = f"{quote_ident(tier.name)} ON {db} DURATION {tier.duration}"
             have = existing.get(tier.name)
             if have is None:
-                default = " DEFAULT" if tier.default else ""
+                # An implicit autogen leaves the default a database already has (check_tiers).
+                keep = implicit and tier.name == DEFAULT_TIER and has_default
+                default = " DEFAULT" if tier.default and not keep else ""
                 shards = f" SHARD DURATION {tier.shard_duration}" if tier.shard_duration else ""
                 self.execute(None, f"CREATE RETENTION POLICY {spec} REPLICATION 1{shards}{default}")
                 continue

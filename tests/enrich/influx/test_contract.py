@@ -316,6 +316,18 @@ def test_create_database_with_tiers_is_idempotent_and_guards_durations(ts, datab
     assert {t.name: t.duration for t in ts.retention_policies(database)}["hourly"] == "30d"
 
 
+def test_an_implicit_autogen_leaves_the_default_a_database_has(ts, database):
+    """A database whose default policy is its own (Home Assistant's `WITH DURATION 30d NAME
+    ha30`, no autogen) keeps it: the autogen added beside it is no default, so what is written
+    without a policy still lands in ha30."""
+    ts.create_database(database, [RetentionTier("ha30", "30d", default=True)])
+    if ts.version == "1":
+        ts.execute(None, f"DROP RETENTION POLICY autogen ON {quote_ident(database)}")
+    ts.create_database(database)
+    shown = {t.name: (t.duration, t.default) for t in ts.retention_policies(database)}
+    assert shown == {"autogen": ("INF", False), "ha30": ("30d", True)}
+
+
 def test_a_tier_can_set_its_shard_group_duration(ts, database):
     tiers = [RetentionTier("daily", "INF", shard_duration="52w"), RetentionTier("plain", "INF")]
     ts.create_database(database, tiers)
