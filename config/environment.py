@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from enrich.numerals import decimal, whole
-from enrich.url_problems import header_problem, url_problem
+from enrich.url_problems import beyond_address, header_problem, url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # The longest durations the settings take, in seconds, and days kept: beyond them a timeout,
@@ -141,7 +141,7 @@ def http_url(
             + (f"; the login is {where}." if where else ", as none is needed.")
         )
     parts = urlsplit(value)
-    if value and path == "" and (parts.path not in ("", "/") or parts.query or parts.fragment):
+    if value and path == "" and beyond_address(parts):
         raise ImproperlyConfigured(
             f"{name}={value!r} names a path or query: give the address alone (e.g. {example})"
             f"{empty}."

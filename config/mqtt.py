@@ -4,8 +4,9 @@ config.settings; off while MQTT_URL is empty."""
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import env, number
-from enrich.mqtt.address import beyond_address, split
+from enrich.mqtt.address import split
 from enrich.time_span import whole_minutes
+from enrich.url_problems import beyond_address
 
 MQTT_URL = env.str("MQTT_URL", default="").strip()
 _parts, _port = split(MQTT_URL)

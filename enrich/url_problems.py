@@ -7,7 +7,7 @@ requests refuses a line break ("InvalidHeader") and cannot encode a character pa
 every call."""
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 
 def url_problem(raw: Any, schemes: tuple[str, ...]) -> str:
@@ -44,3 +44,11 @@ def header_problem(raw: str) -> str:
         if not char.isprintable():  # line breaks, tabs, NUL, a no-break space
             return f"the invisible or control character {char!r}"
     return ""
+
+
+def beyond_address(parts: SplitResult) -> bool:
+    """Whether `parts` name a path (beyond a lone "/"), a query or a fragment, where a URL
+    names an address alone: a broker's (MQTT_URL, `manage.py mqtt_remove_entities --url`: the
+    topics are MQTT_DISCOVERY_PREFIX's and MQTT_TOPIC_ROOT's, one written there is ignored), an
+    S3 endpoint's or Home Assistant's (config.environment.http_url with `path=""`)."""
+    return parts.path not in ("", "/") or bool(parts.query or parts.fragment)

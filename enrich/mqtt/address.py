@@ -17,11 +17,3 @@ def split(url: str) -> tuple[SplitResult | None, int | None]:
         return parts, parts.port
     except ValueError:
         return parts, 0
-
-
-def beyond_address(parts: SplitResult) -> bool:
-    """Whether `parts` name a path (beyond a lone "/"), a query or a fragment: a broker's URL
-    has none, and a topic written there (mosquitto_sub -L takes one) would be ignored, as the
-    topics are MQTT_DISCOVERY_PREFIX's and MQTT_TOPIC_ROOT's. The one rule of MQTT_URL's check
-    (config/mqtt.py) and of `manage.py mqtt_remove_entities --url`."""
-    return parts.path not in ("", "/") or bool(parts.query or parts.fragment)

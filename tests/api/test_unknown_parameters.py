@@ -19,8 +19,8 @@ from tests.support.doc_pages import ROOT
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_throttle_counts", "many_reads")]
 
 TYPO = "duraton"
-# A path parameter's value: the views' rows are asked of each view, which says its own filters.
-FILLED = {"{run_id}": "1"}
+# A value for the path parameter of a run's page (the views' rows: each view's own filters).
+RUN_ID = ("{run_id}", "1")
 
 
 @pytest.fixture
@@ -59,9 +59,7 @@ def test_every_read_refuses_a_parameter_it_does_not_take_naming_it_and_listing_t
     for path, operation in reads.items():
         if path == "/api/views/{name}":
             continue  # each view its own filters: below
-        where = path
-        for placeholder, value in FILLED.items():
-            where = where.replace(placeholder, value)
+        where = path.replace(*RUN_ID)
         # The schema's own format, JSON (YAML by default); the docs page answers in plain text.
         query = f"?{TYPO}=3h" + ("&format=json" if path == "/api/schema/" else "")
         answer = reader.get(where + query)

@@ -24,10 +24,11 @@ from collectors.ha_mqtt.publisher import topics_from_settings
 from enrich.influx import TimeseriesError
 from enrich.management.options import not_empty, once_each
 from enrich.mqtt import presence
-from enrich.mqtt.address import beyond_address, split
+from enrich.mqtt.address import split
 from enrich.mqtt.broker import BadMqttUrl, Broker, Endpoint, redacted
 from enrich.mqtt.retained import RetainedReadError, retained_messages
 from enrich.redis.client import CONNECTION_ERRORS
+from enrich.url_problems import beyond_address
 from enrich.wording import counted
 
 WAIT_SECONDS = 10.0
