@@ -6,7 +6,7 @@ compare, the admin's messages."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -27,6 +27,13 @@ MARKS = [
 ]
 # The data lies in the last days before the real now: a follow-up computes up to its own now.
 DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days before today
+
+
+def days_through_today(first: date) -> int:
+    """How many daily rows an entity has from `first` on: the days up to today, which a
+    refresh or follow-up computes up to its own now (a partial row). DAY is taken when the
+    tests are collected, so a suite that passes midnight UTC has one day more than it."""
+    return (datetime.now(UTC).date() - first).days + 1
 
 
 def worker_env(ha_db, enrich_db: str, settings, **more: str) -> dict[str, str]:

@@ -34,6 +34,7 @@ from tests.support.views_follow import (
     DAY,
     MARKS,
     activity,
+    days_through_today,
     edit_in_the_admin,
     energy,
     follow_ups,
@@ -100,7 +101,7 @@ def follow(run_id: int, view: str):
 
 def test_deleting_a_duplicate_power_sensor_in_the_admin_deletes_its_rows(admin_client, home):
     before = energy()
-    assert rows_of("sensor.kettle_plug_power") == 4  # the 3 whole days and today's
+    assert rows_of("sensor.kettle_plug_power") == days_through_today(BEFORE)  # and today's
 
     url = reverse("admin:retention_entity_delete", args=[home["duplicate"].pk])
     page = admin_client.post(url, {"post": "yes"}, follow=True)
@@ -126,7 +127,8 @@ def test_deleting_a_duplicate_power_sensor_in_the_admin_deletes_its_rows(admin_c
     assert run.status == "ok", run.errors
     assert run.details["edits"] == ["sensor.kettle_plug_power: deleted"]
     # All its rows go, the day before the horizon too: nothing computes them any more.
-    assert rows_of("sensor.kettle_plug_power") == 0 and run.records_deleted == 4
+    assert rows_of("sensor.kettle_plug_power") == 0
+    assert run.records_deleted == days_through_today(BEFORE)
     assert [kitchen_kwh(day) for day in DAYS] == [24.0, 24.0, 24.0]  # was 48 each day
     after = energy()
     assert after == {k: v for k, v in before.items() if k[0] != "sensor.kettle_plug_power"}
@@ -167,7 +169,8 @@ def test_deleting_sensors_and_a_meter_with_the_bulk_action_follows_both_views(ad
     energy_run, activity_run = follow(energy_run.pk, ENERGY), follow(activity_run.pk, ACTIVITY)
 
     assert (energy_run.status, activity_run.status) == ("ok", "ok"), activity_run.errors
-    assert rows_of("sensor.fridge_power") == 0 and rows_of("sensor.kettle_power") == 4
+    assert rows_of("sensor.fridge_power") == 0
+    assert rows_of("sensor.kettle_power") == days_through_today(BEFORE)
     # The office had no other sensor: all its hours go, also before the horizon.
     assert activity("office") == {} and not HourlyRoomActivity.objects.filter(area="office")
     # The kitchen keeps the presence sensor, known from 11:00: its hours from the horizon to
@@ -198,12 +201,12 @@ def test_an_entity_deleted_in_code_is_followed_by_the_next_refresh(home):
     assert sorted(FollowUp.objects.values_list("key", "deleted")) == [
         ("sensor.fridge_power", True), ("sensor.kettle_plug_power", True)
     ]  # fmt: skip
-    assert rows_of("sensor.kettle_plug_power") == 4
+    assert rows_of("sensor.kettle_plug_power") == days_through_today(BEFORE)
 
     refresh_view(ENERGY)
 
     [run] = follow_ups()
-    assert run.status == "ok" and run.records_deleted == 8
+    assert run.status == "ok" and run.records_deleted == 2 * days_through_today(BEFORE)  # 2 meters
     assert rows_of("sensor.kettle_plug_power") == rows_of("sensor.fridge_power") == 0
     assert [kitchen_kwh(day) for day in DAYS] == [24.0, 24.0, 24.0]
     assert not FollowUp.objects.exists()
@@ -246,7 +249,8 @@ def test_a_duplicate_kept_out_of_the_views_stays_out_and_is_counted_again_when_s
 
     assert run.status == "ok", run.errors
     # All its rows go, the day before the horizon too, as after a delete.
-    assert rows_of("sensor.kettle_plug_power") == 0 and run.records_deleted == 4
+    assert rows_of("sensor.kettle_plug_power") == 0
+    assert run.records_deleted == days_through_today(BEFORE)
     assert [kitchen_kwh(day) for day in DAYS] == [24.0, 24.0, 24.0]  # was 48 each day
     kept_out = energy()
     assert kept_out == {k: v for k, v in before.items() if k[0] != "sensor.kettle_plug_power"}
