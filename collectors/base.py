@@ -201,7 +201,8 @@ class Adapter(ABC):
     # The span the value an answer gives as current covers from its "time" (a carbon slot,
     # an AirNow hour); None: none. A cached answer spares no call once that span has ended
     # (collectors.freshness), so the first run in the next slot fetches its value; nor, once
-    # 10 min old, while its value names parts still of the slot before ("lagging").
+    # 10 min old, while its value names parts still of the slot before ("lagging") or parts
+    # with no value yet ("no_value").
     slot: ClassVar[timedelta | None] = None
     # The measurement of current_readings' points (None: it gives none). A fetch's point
     # there replaces one of them at the same series and time (collectors.served_store).

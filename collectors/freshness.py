@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from collectors.registry import adapter_for
 from enrich.redis.cache import CachedAnswer, ResponseCache
 
-# How old an answer giving part of its value of the slot before (`lagging`) is when a run
-# asks again: less than the 20 min from beat's :35 air quality run to its :55 one (a :35 run
-# started late still leaves it), more than two runs of one beat are apart (one call serves both).
+# How old an answer giving part of its value of the slot before (`lagging`), or none yet
+# (`no_value`), is when a run asks again: less than the 20 min from beat's :35 air quality run
+# to its :55 one (a :35 run started late still leaves it), more than two runs of one beat are
+# apart (one call serves both).
 AGAIN = timedelta(minutes=10)
 
 
@@ -28,8 +29,9 @@ def fresh(cache: ResponseCache, source: str, provider: str, key: str, now: datet
     two beats (the setup page's collect now at 13:47) would spare the 14:00 run's call, and
     the 14:00 half hour's value would come at 14:15 (AirNow's hour an hour late, never stored).
     Nor once it is AGAIN old while part of its value is of the slot before (`lagging`: an
-    AirNow pollutant not published for the hour yet, whose monitor publishes later), so a run
-    asks again once, and the lagging part's hour is stored when the provider has it then."""
+    AirNow pollutant not published for the hour yet, whose monitor publishes later) or left
+    out for having no value yet (`no_value`: its row's AQI null), so a run asks again once,
+    and that part's hour is stored when the provider has it then."""
     hit = cache.get(source, provider, key)
     if hit is None:
         return False
@@ -45,7 +47,7 @@ def fresh(cache: ResponseCache, source: str, provider: str, key: str, now: datet
     by = now + timedelta(seconds=early)
     if by >= datetime.fromisoformat(value["time"]) + slot:
         return False
-    return not value.get("lagging") or by < hit.fetched_at + AGAIN
+    return not (value.get("lagging") or value.get("no_value")) or by < hit.fetched_at + AGAIN
 
 
 def fresh_for(ttl: int, now: datetime, dispatched: datetime | None) -> int:

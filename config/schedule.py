@@ -48,7 +48,7 @@ SCHEDULE: tuple[Entry, ...] = (
     # hour is there. Its current service gives the latest hour only, so an hour published
     # later (the 10:35 answer still of 09:00, or its ozone still of 09:00) is asked for at :55:
     # that run calls only for a target whose answer is not of the hour begun or has a pollutant
-    # lagging it (collectors.freshness), the others cached. AirNow's budget reserve counts
+    # lagging it or with no value yet (collectors.freshness), the others cached. AirNow's budget reserve counts
     # both runs (collectors.air_quality.now.scheduled_calls).
     Entry("Air quality",                      "collectors.dispatch_air_quality",         crontab="35,55 * * * *", expires=1140),
     # Occupancy on the quarter hours too, where most calendar events start and end; "home now"

@@ -168,7 +168,7 @@ class AirNowAdapter(Adapter):
         if isinstance(body, str):
             return _no_data(target, window, f"AirNow has no current observation: {body}", [])
         parse_row = obs.parse_current if endpoint == CURRENT else obs.parse_classic
-        found, skipped, withdrawn = obs.parse(body, url, parse_row, window.now)
+        found, skipped, withdrawn, unvalued = obs.parse(body, url, parse_row, window.now)
         for w in withdrawn:
             log.info("airnow: %s", w.said)
         said = [w.said for w in withdrawn]
@@ -179,7 +179,7 @@ class AirNowAdapter(Adapter):
             result = _no_data(target, window, f"AirNow returned {what} for {target.key}", said)
             result.replaces = series.withdrawn_points(self.provider, withdrawn, target.key)
             return result
-        current = obs.summary(found) | {"endpoint": endpoint}
+        current = obs.summary(found, unvalued) | {"endpoint": endpoint}
         readings = obs.to_readings(found, self.provider, target.key)  # the overall first
         # The overall not merged with an earlier answer's; a withdrawn value's point deleted.
         replaces = series.replaced(readings[0], withdrawn)

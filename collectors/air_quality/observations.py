@@ -8,8 +8,11 @@ bad answer, or a zone read wrong: no one observed it yet), saying which pollutan
 the other observations of the answer are kept. AQI -1 means no value: that row is no
 observation but a `Withdrawal` of its pollutant's value of its hour (a value of the same
 pollutant, hour and area in the answer stands), with a note for the run. A pollutant with no
-row at all is not withdrawn: AirNow publishes pollutants minutes apart. Any other AQI outside
-0-`MAX_AQI`, or an observation time InfluxDB cannot store, makes the answer malformed.
+row at all is not withdrawn: AirNow publishes pollutants minutes apart. Nor is one whose row
+gives no AQI (null, missing, or not a number: a string, true/false): that row is an
+`Unvalued`, left out with a WARNING and a note, the other pollutants kept, and the value names
+it (`no_value`) as not published for its hour yet. Any other AQI outside 0-`MAX_AQI`, or an
+observation time InfluxDB cannot store, makes the answer malformed.
 """
 
 import logging
@@ -81,6 +84,17 @@ class Withdrawal:
     said: str = ""  # the note on the run, in the answer's words (set by `parse`)
 
 
+@dataclass(frozen=True)
+class Unvalued:
+    """A row whose AQI is null, missing or not a number: `parameter` has no value of the hour at
+    `time` in `area` in this answer (not yet published), its stored points kept."""
+
+    parameter: str
+    time: datetime  # aware UTC, start of the hour
+    area: str
+    said: str  # what the row gave, e.g. "nowcastAQI null"
+
+
 def observed_at(
     day: str, hour: int, tz: str, url: str = "", where: str = "observation"
 ) -> datetime:
@@ -114,8 +128,25 @@ def checked_aqi(aqi: float, key: str, url: str, where: str) -> float | None:
     return float(aqi)
 
 
-def parse_current(row: Any, url: str, where: str) -> Observation | Withdrawal:
-    """A row of /aq/observation/current/ziplatlong/; a Withdrawal when its AQI is -1."""
+Parsed = Observation | Withdrawal | Unvalued  # what a row is
+
+
+def no_number(row: dict, key: str) -> str:
+    """What `row[key]` gives instead of an AQI ("nowcastAQI null"), or "" when it is a JSON
+    number (NaN and Infinity too, which Python's JSON reads: no AQI, the answer malformed)."""
+    value = row.get(key)
+    if key not in row:
+        return f"{key} missing"
+    if value is None:
+        return f"{key} null"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{key} {value!r}, not a number"
+    return ""
+
+
+def parse_current(row: Any, url: str, where: str) -> Parsed:
+    """A row of /aq/observation/current/ziplatlong/; a Withdrawal when its AQI is -1, an
+    Unvalued when it gives none (its category not read: such a row may have none)."""
     if not isinstance(row, dict):
         raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
     answer = Answer("airnow", url)
@@ -127,20 +158,23 @@ def parse_current(row: Any, url: str, where: str) -> Observation | Withdrawal:
         answer.typed(row, "dateObserved", str, where),
         answer.typed(row, "localTimeZone", str, where),
     )
-    aqi = answer.typed(row, "nowcastAQI", (int, float), where)
     parameter = answer.typed(row, "parameterName", str, where).strip()
-    category = answer.typed(row, "aqiCategoryName", str, where).strip()
     area = answer.typed(row, "reportingAreaName", str, where).strip()
     when = observed_at(day, int(match[1]), tz, url, where)
-    aqi = checked_aqi(aqi, "nowcastAQI", url, where)
     parameter = ALIASES.get(parameter.upper(), parameter)
+    if said := no_number(row, "nowcastAQI"):
+        return Unvalued(parameter, when, area, said)
+    aqi = answer.typed(row, "nowcastAQI", (int, float), where)  # finite
+    aqi = checked_aqi(aqi, "nowcastAQI", url, where)
     if aqi is None:
         return Withdrawal(parameter, when, area)
+    category = answer.typed(row, "aqiCategoryName", str, where).strip()
     return Observation(parameter, aqi, category, category_number(aqi), when, area)
 
 
-def parse_classic(row: Any, url: str, where: str) -> Observation | Withdrawal:
-    """A row of the classic /aq/observation/{latLong,zipCode}/current/; a Withdrawal for -1."""
+def parse_classic(row: Any, url: str, where: str) -> Parsed:
+    """A row of the classic /aq/observation/{latLong,zipCode}/current/; a Withdrawal for -1,
+    an Unvalued for no AQI (its Category not read)."""
     if not isinstance(row, dict):
         raise malformed("airnow", url, f"{where} is {type(row).__name__}, not an object")
     answer = Answer("airnow", url)
@@ -149,32 +183,35 @@ def parse_classic(row: Any, url: str, where: str) -> Observation | Withdrawal:
         answer.typed(row, "LocalTimeZone", str, where),
     )
     hour = answer.typed(row, "HourObserved", int, where)
-    aqi = answer.typed(row, "AQI", (int, float), where)
     parameter = answer.typed(row, "ParameterName", str, where).strip()
     area = answer.typed(row, "ReportingArea", str, where).strip()
+    when = observed_at(day, hour, tz, url, where)
+    parameter = ALIASES.get(parameter.upper(), parameter)
+    if said := no_number(row, "AQI"):
+        return Unvalued(parameter, when, area, said)
+    aqi = checked_aqi(answer.typed(row, "AQI", (int, float), where), "AQI", url, where)
+    if aqi is None:
+        return Withdrawal(parameter, when, area)
     category = answer.typed(row, "Category", dict, where)
     name = answer.typed(category, "Name", str, f"{where}.Category").strip()
     number = answer.typed(category, "Number", int, f"{where}.Category")
-    when = observed_at(day, hour, tz, url, where)
-    aqi = checked_aqi(aqi, "AQI", url, where)
-    parameter = ALIASES.get(parameter.upper(), parameter)
-    if aqi is None:
-        return Withdrawal(parameter, when, area)
     if not 1 <= number <= 6:
         raise malformed("airnow", url, f"{where}: Category.Number {number} is not 1-6")
     return Observation(parameter, aqi, name, number, when, area)
 
 
 def parse(
-    rows: list, url: str, parse_row: Callable[..., Observation | Withdrawal], now: datetime
-) -> tuple[list[Observation], list[str], list[Withdrawal]]:
+    rows: list, url: str, parse_row: Callable[..., Parsed], now: datetime
+) -> tuple[list[Observation], list[str], list[Withdrawal], list[Unvalued]]:
     """Valid observations, the latest one per pollutant; why rows were skipped (an unknown
-    time zone, an hour starting after `now`: logged at WARNING, the rest is kept); and the
-    values withdrawn (AQI -1 for an hour that has begun, and no value of it in the answer)."""
+    time zone, an hour starting after `now`, no AQI: logged at WARNING, the rest is kept); the
+    values withdrawn (AQI -1 for an hour that has begun, and no value of it in the answer); and
+    the rows with no AQI (`Unvalued`)."""
     found: list[Observation] = []
     skipped: list[str] = []
     observed: set[tuple] = set()
     withdrawn: dict[tuple, Withdrawal] = {}
+    unvalued: list[Unvalued] = []
     for index, row in enumerate(rows):
         try:
             o = parse_row(row, url, f"observation {index}")
@@ -184,6 +221,12 @@ def parse(
             skipped.append(f"{what}: {exc}")
             continue
         hour = " ".join(_said(row, k) for k in ("dateObserved", "hourObserved", "localTimeZone"))
+        if isinstance(o, Unvalued):  # not a withdrawal: its stored points stay
+            why = f"observation {index} ({o.parameter}) of {hour} left out: {o.said} (no value)"
+            log.warning("airnow: %s; the other observations are kept", why)
+            skipped.append(why)
+            unvalued.append(o)
+            continue
         if isinstance(o, Withdrawal):
             if o.time <= now:  # an hour not begun yet has no value to withdraw
                 withdrawn.setdefault((o.parameter, o.time, o.area), _noted(o, hour))
@@ -199,7 +242,7 @@ def parse(
         observed.add((o.parameter, o.time, o.area))
         found.append(o)
     gone = [w for key, w in withdrawn.items() if key not in observed]
-    return latest(found), skipped, gone
+    return latest(found), skipped, gone, unvalued
 
 
 def latest(observations: Iterable[Observation]) -> list[Observation]:
@@ -265,13 +308,18 @@ def to_readings(observations: list[Observation], provider: str, lookup: str) -> 
     return readings
 
 
-def summary(observations: list[Observation]) -> dict[str, Any]:
+def summary(observations: list[Observation], unvalued: Iterable[Unvalued] = ()) -> dict[str, Any]:
     """The headline values for FetchResult.current (JSON-serialisable); `lagging`, when a
-    pollutant counts with its hour before (not of `time` yet), names those pollutants: the
-    answer is asked for again once (collectors.freshness), AirNow publishing them minutes apart."""
+    pollutant counts with its hour before (not of `time` yet), names those pollutants, and
+    `no_value` those left out for a row with no AQI (`unvalued`, not published yet) of `time`,
+    its hour before or later (an older one is a stopped monitor's): the answer is asked for
+    again once (collectors.freshness), AirNow publishing them minutes apart."""
     now = counted(observations)
     worst, area, when = overall(now)
     head = {"aqi": worst.aqi, "category": worst.category, "category_number": worst.number}
     lagging = sorted(o.parameter for o in now if o.time < when)
+    missing = {u.parameter for u in unvalued if u.time >= when - LAG}
+    missing -= {o.parameter for o in now}
     value = head | sub_indices(now) | {"location": area, "time": when.isoformat()}
+    value |= {"no_value": sorted(missing)} if missing else {}
     return value | ({"lagging": lagging} if lagging else {})

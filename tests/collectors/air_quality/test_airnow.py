@@ -329,8 +329,9 @@ def test_only_unknown_time_zones_is_no_data_that_says_why(replay_server, adapter
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"nowcastAQI": None}, "field 'nowcastAQI' is NoneType None"),
-        ({"nowcastAQI": "62"}, "field 'nowcastAQI' is str '62'"),
+        # a row with no AQI (null, "62") leaves its pollutant out: test_airnow_no_value.py
+        ({"aqiCategoryName": None}, "field 'aqiCategoryName' is NoneType None"),
+        ({"parameterName": 3}, "field 'parameterName' is int 3"),
         ({"hourObserved": "3 AM"}, "hourObserved '3 AM' is not HH:00"),
         ({"dateObserved": "10/08/2026"}, "date '10/08/2026' is not YYYY-MM-DD"),
     ],

@@ -11,19 +11,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
-from collectors import clock, pipeline
+from collectors import pipeline
 from collectors.air_quality.airnow import AirNowAdapter
 from collectors.base import Credentials, SiteInfo, Window
-from collectors.ha_mqtt.entities import air_quality_states, source_entry
 from collectors.models import CollectorRun
 from enrich.models import Site
-from enrich.redis.cache import ResponseCache
 from enrich.redis.client import get_redis
 from tests.collectors.scenarios_air_quality import AIRNOW_CURRENT_PATH
 from tests.support import configs
+from tests.support.air_quality import served
 from tests.support.replay import load_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -77,16 +74,6 @@ def overall(hour: datetime, **indices: int) -> tuple:
     aqi = max(indices.values())
     category, number = ("Good", 1) if aqi <= 50 else ("Moderate", 2)
     return hour, category, {"aqi": aqi, "category_number": number} | indices
-
-
-def served(config, monkeypatch, moment: datetime) -> tuple[dict, dict]:
-    """What GET /api/enrichment/current and Home Assistant's aqi entity say at `moment`."""
-    monkeypatch.setattr(clock, "utc_now", lambda: moment)
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.get_or_create(username="viewer")[0])
-    [entry] = client.get("/api/enrichment/current").json()["sources"]["air_quality"]["providers"]
-    states = {s.spec.key: s for s in air_quality_states(source_entry([config], ResponseCache()))}
-    return entry, states["aqi"]
 
 
 def seattle(replay_server):
