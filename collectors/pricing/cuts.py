@@ -42,6 +42,23 @@ def whole_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+def running_rest(
+    known: Sequence[Priced], now: datetime, limit: datetime, cut: Cut, edges: Iterable[datetime]
+) -> list[Priced]:
+    """The rest of the slot running at `now` that a split set may use, as `sub_slots` cuts
+    the later ones: from now to the slot's end or the limit, cut at each of `edges` inside
+    it; [] when none is left."""
+    for slot in known:
+        if slot.start < now < slot.end:
+            end = min(slot.end, limit)
+            if now >= end:
+                return []  # the limit's whole minute (13:20 before 13:20:45) is past
+            bounds = [now, *sorted({e for e in edges if now < e < end}), end]
+            pieces = [cut(slot, a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+            return [p for p in pieces if p is not None]
+    return []
+
+
 def inside(usable: Sequence[Priced], edges: Iterable[datetime]) -> bool:
     """Whether one of `edges` lies inside a slot (not at its start or end)."""
     moments = sorted(edges)
@@ -87,24 +104,26 @@ def best_run(
 
 
 def split_parts(
-    usable: Sequence[Priced], wanted: float, cut: Cut
-) -> tuple[int, list[list[tuple[Priced, int, float, bool]]]]:
-    """The parts of the usable slots a split set of `wanted` seconds may use, made by `cut`:
-    per slot, each part of p seconds at its start or at its end (p = wanted minus whole slots:
-    the rest of wanted modulo the slots' common width, plus k of that width, shorter than the
-    slot) as (part, k, p in widths, at the start). Returns the rest (seconds) too."""
-    width = common_width(usable)
-    rest = round(wanted) % width
+    usable: Sequence[Priced], wanted: timedelta, cut: Cut, width: int = 0
+) -> tuple[timedelta, list[list[tuple[Priced, int, float, bool]]]]:
+    """The parts of the usable slots a split set of `wanted` may use, made by `cut`: per slot,
+    each part of length p at its start or at its end (p = wanted minus whole slots: the rest
+    of wanted modulo `width` seconds, by default the slots' common width, plus k of that
+    width, shorter than the slot) as (part, k, p in widths, at the start). Returns the rest
+    too (with seconds when `wanted` has them: what the running slot's rest leaves)."""
+    step = timedelta(seconds=width or common_width(usable))
+    rest = wanted % step
     parts = []
     for slot in usable:
         found = []
-        for length in range(rest or width, round(seconds(slot)), width):
-            part = timedelta(seconds=length)
-            for start in (slot.start, slot.end - part):
-                chosen = cut(slot, start, start + part)
+        length = rest or step
+        while length < slot.end - slot.start:
+            for start in (slot.start, slot.end - length):
+                chosen = cut(slot, start, start + length)
                 if chosen is not None:
-                    found.append((chosen, (length - rest) // width, length / width,
+                    found.append((chosen, (length - rest) // step, length / step,
                                   start == slot.start))  # fmt: skip
+            length += step
         parts.append(found)
     return rest, parts
 

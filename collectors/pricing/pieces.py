@@ -35,6 +35,24 @@ def average(slots: Sequence[Priced]) -> float:
     return sum(s.price * seconds(s) for s in slots) / sum(seconds(s) for s in slots)
 
 
+def runs(slots: Sequence[Priced]) -> list[list[Priced]]:
+    """Time-ordered slots as back-to-back runs (each slot starts where the one before ends)."""
+    found: list[list[Priced]] = []
+    for slot in slots:
+        if found and found[-1][-1].end == slot.start:
+            found[-1].append(slot)
+        else:
+            found.append([slot])
+    return found
+
+
+def judged(slots: Sequence[Priced], sign: float, share: float) -> float:
+    """The signed average a set of slots is chosen by: plus `share` of its absolute value per
+    interruption (lower is better)."""
+    signed = sign * average(slots)
+    return signed + (len(runs(slots)) - 1) * share * abs(signed)
+
+
 def ordered(slots: Iterable[Priced]) -> list[Priced]:
     """Slots in time order; of overlapping slots the one starting first is kept."""
     kept: list[Priced] = []

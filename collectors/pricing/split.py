@@ -58,6 +58,7 @@ def best_split_with_part(
     capacity: int,
     rules: tuple[float, float, int | None],
     need_part: bool,
+    lead: tuple[_Slot, float] | None = None,
 ) -> list[_Slot] | None:
     """The best split set of `capacity` units (the slots' common width; `sizes` per slot)
     made of whole slots and at most one part of another (exactly one when `need_part`), in one
@@ -65,18 +66,22 @@ def best_split_with_part(
     not each solved again. `parts[i]` are the parts slot i may give: (part, the whole units it
     adds, its length in units, whether it lies at the slot's start): a part of 1.5 units when
     the load lasts 23.5 units adds 1 to the 23 whole ones counted, the half being the part's
-    own. A part at a slot's start may join the run before it but ends the run; one at its end
+    own. `lead`: a slot before all of them, taken whole, and its length in units (not counted
+    in `capacity`): the running slot's rest (`split_lead`). A part at a slot's start may join the run before it but ends the run; one at its end
     starts a run the next slot may join. With no penalty and no `max_windows` the runs are not
     counted (any number is allowed). Ties: fewer runs, then later slots."""
     sign, share, max_windows = rules
     counting = share > 0 or max_windows is not None
     # the part may be a run of its own without adding a whole unit
-    runs_allowed = most_windows(share, max_windows, capacity + 1) if counting else 0
+    runs_allowed = most_windows(share, max_windows, capacity + 1 + bool(lead)) if counting else 0
     width = 4 * (runs_allowed + 1)  # state = units * width + runs * 4 + part used * 2 + taken
     states: dict[int, tuple[float, float]] = {0: (0.0, 0.0)}
+    if lead is not None:  # taken, one run
+        states = {4 * counting + 1: (sign * lead[0].price * lead[1], -lead[0].start.timestamp())}
     steps: list[dict[int, tuple[int, _Slot | None]]] = []
     for index, (slot, size) in enumerate(zip(usable, sizes, strict=True)):
-        joins = index > 0 and usable[index - 1].end == slot.start
+        before = usable[index - 1] if index else lead and lead[0]
+        joins = before is not None and before.end == slot.start
         following: dict[int, tuple[float, float]] = {}
         came_from: dict[int, tuple[int, _Slot | None]] = {}
         # (item, its units * width, its signed cost, its start, is a part, joins before,

@@ -57,19 +57,25 @@ def best_split_grid(
     capacity: int,
     rules: tuple[float, float, int | None],
     need_part: bool,
+    lead: tuple | None = None,
 ) -> list | None:
     """The slots (time order) of `capacity` units with the lowest judged total, at most one
     of them a part (exactly one when `need_part`; `parts` as `split.best_split_with_part`
-    takes them); None when no set fits (see the module docstring)."""
+    takes them, `lead` as it takes it); None when no set fits (see the module docstring)."""
     sign, share, max_windows = rules
     counting = share > 0 or max_windows is not None
-    runs = most_windows(share, max_windows, capacity + 1) + 1 if counting else 1
+    runs = most_windows(share, max_windows, capacity + 1 + bool(lead)) + 1 if counting else 1
     total = np.full((2, 2, capacity + 1, runs), np.inf)  # [taken, part used, units, runs]
     later = np.zeros_like(total)  # minus the sum of the slots' start times: lower is later
     total[0, 0, 0, 0] = 0.0
+    if lead is not None:  # taken whole before the slots: one run
+        total[0, 0, 0, 0] = np.inf
+        total[1, 0, 0, int(counting)] = sign * lead[0].price * lead[1]
+        later[1, 0, 0, int(counting)] = -lead[0].start.timestamp()
     steps, uses = [], (0, 1) if any(parts) else (0,)  # whether a part is used: no parts, no
     for index, (slot, size) in enumerate(zip(usable, sizes, strict=True)):
-        joins = index > 0 and usable[index - 1].end == slot.start
+        before = usable[index - 1] if index else lead and lead[0]
+        joins = before is not None and before.end == slot.start
         step = _Step(total, later, counting)
         whole = (slot, size, sign * slot.price * size, True, True)
         items = [whole] + [(part, units, sign * part.price * widths, at_start, not at_start)

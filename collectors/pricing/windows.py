@@ -24,7 +24,8 @@ Rules, chosen so answers can be checked by hand:
 - `contiguous=True`: the best run of back-to-back slots (each starts where the previous ends;
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
   of slots lasting exactly `hours` in total, anywhere in the allowed span (slots that start
-  from now on), unless running now or the best unbroken window is better. A split set must
+  from now on, and the running slot's rest from now: `split_lead`), unless running now or
+  the best unbroken window is better. A split set must
   not chop the run for noise: with `penalty_percent` p, a set made of w back-to-back runs is
   judged by its average plus (w - 1) x p % of its absolute average (evcc's planner uses 6 %),
   sets whose interruptions would cost all of that (w - 1 >= 100 / p) are not considered, and
@@ -49,13 +50,15 @@ from datetime import datetime, timedelta
 from functools import reduce
 from typing import Any
 
-from collectors.pricing import cuts, split
-from collectors.pricing.pieces import Cut, Priced, piece, pieces_from
+from collectors.pricing import cuts, split, split_lead
+from collectors.pricing.pieces import Cut, Priced, judged, piece, pieces_from
 from collectors.pricing.pieces import average as _average
 from collectors.pricing.pieces import ordered as _ordered
+from collectors.pricing.pieces import runs as _runs
 from collectors.pricing.pieces import seconds as _seconds
 
 EPSILON = 1e-9  # prices closer than this count as equal (float sums of the same prices)
+ZERO = timedelta()
 
 
 class WindowError(ValueError):
@@ -93,23 +96,7 @@ class WindowResult:
 
     def runs(self) -> list[tuple[datetime, datetime, float]]:
         """The chosen slots as back-to-back runs: (start, end, average price) each."""
-        groups: list[list[Priced]] = []
-        for slot in self.slots:
-            if groups and groups[-1][-1].end == slot.start:
-                groups[-1].append(slot)
-            else:
-                groups.append([slot])
-        return [(g[0].start, g[-1].end, _average(g)) for g in groups]
-
-
-def _runs(slots: Sequence[Priced]) -> list[list[Priced]]:
-    runs: list[list[Priced]] = []
-    for slot in slots:
-        if runs and runs[-1][-1].end == slot.start:
-            runs[-1].append(slot)
-        else:
-            runs.append([slot])
-    return runs
+        return [(g[0].start, g[-1].end, _average(g)) for g in _runs(self.slots)]
 
 
 def _hours(seconds: float) -> str:
@@ -161,27 +148,40 @@ def find_windows(
     # minute (now + 24 h has now's seconds: a part of 157 s would make its unit a second, the
     # work thousands of times more): it chooses among the slots cut there once (`sub_slots`)
     cut_at = cuts.whole_minute(limit)
-    divided = not unbroken and cuts.inside(_starting(known, now, cut_at), [*edges, cut_at])
+    # and the running slot's rest from now, cut likewise (`split_lead`)
+    rest = [] if unbroken else cuts.running_rest(known, now, cut_at, cut, edges)
+    divided = not unbroken and (
+        len(rest) > 1 or cuts.inside(_starting(known, now, cut_at), [*edges, cut_at])
+    )
     if divided:
         usable = cuts.sub_slots(known, now, cut_at, cut, edges)
+    lead, usable = (rest[0], rest[1:] + usable) if rest else (None, usable)
+    if lead is not None and (
+        not usable or (lead.end - lead.start) % timedelta(seconds=cuts.common_width(usable)) == ZERO
+    ):
+        lead, usable = None, [lead, *usable]  # a slot like the others (13:30 over half hours)
     # a split set is never worse than the best unbroken window (one run: no penalty), which
-    # may start inside the running slot, whose rest split sets do not use
+    # may start anywhere in the running slot
     run = None if unbroken else cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign,
                                               cut, edges)  # fmt: skip
     try:
         # an unbroken window may also start at an edge inside a slot or end at a limit inside
         # one (a deadline at 07:30 over hourly prices): whole slots cannot make those
-        if cuts.whole(usable, wanted) and not (unbroken and cuts.inside(known, [*edges, limit])):
+        if (
+            lead is None
+            and cuts.whole(usable, wanted)
+            and not (unbroken and cuts.inside(known, [*edges, limit]))
+        ):
             chosen = _best(usable, wanted, between, hours, contiguous, sign, share, max_windows,
                            divided)  # fmt: skip
         else:  # the window starts or ends inside a slot
             chosen = _cut_best(known, usable, wanted, (now, limit, between), hours, contiguous,
-                               sign, share, max_windows, (cut, edges, divided))  # fmt: skip
+                               sign, share, max_windows, (cut, edges, divided, lead))  # fmt: skip
     except NotEnoughData:
         if running_now is None and run is None:
             raise
         chosen = running_now or run  # the running slot (or its rest) makes up what later lack
-    if divided and chosen is not running_now:
+    if (divided or rest) and chosen is not running_now:
         chosen = cuts.merged(chosen, known, cut)
     if run is not None and sign * _average(run) < judged(chosen, sign, share) - EPSILON:
         chosen = run
@@ -210,19 +210,12 @@ def _starting(known: Sequence[Priced], now: datetime, limit: datetime) -> list[P
     return [s for s in known if now <= s.start < limit]
 
 
-def judged(slots: Sequence[Priced], sign: float, share: float) -> float:
-    """The signed average a set of slots is chosen by: plus `share` of its absolute value per
-    interruption (lower is better)."""
-    average = sign * _average(slots)
-    return average + (len(_runs(slots)) - 1) * share * abs(average)
-
-
 def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_windows, parts):
     """The best window when whole slots cannot make `wanted` seconds (`cuts`): an unbroken
     one starting at a slot start or an edge or ending at a slot end or an edge, or a split
     set of slot parts; `span`: now, the limit and how the messages name them."""
     now, limit, between = span
-    cut, edges, divided = parts
+    cut, edges, divided, lead = parts
     if contiguous or max_windows == 1:
         found = cuts.best_run(known, timedelta(seconds=wanted), now, limit, sign, cut, edges)
         if found is not None:
@@ -231,18 +224,12 @@ def _cut_best(known, usable, wanted, span, hours, contiguous, sign, share, max_w
         raise _gaps(usable, wanted) or NotEnoughData(
             f"no {_hours(wanted)} {between} has prices for all of it"
         )
-    _enough(usable, wanted, between, hours)
-    rest, parts = cuts.split_parts(usable, wanted, cut)
+    _enough(usable if lead is None else [lead, *usable], wanted, between, hours)
     if abs(wanted - round(wanted)) > 1e-6:
         raise UnreachableDuration(_unreachable(usable, wanted))
-    unit = cuts.common_width(usable)
-    sizes = [round(_seconds(s)) // unit for s in usable]
-    from collectors.pricing import split_grid  # numpy: imported where used, not at every start
-
     # slots cut at edges (576 of 5 minutes in 48 h of hourly prices): the programme on arrays
-    finder = split_grid.best_split_grid if divided else split.best_split_with_part
-    best = finder(usable, sizes, parts, round(wanted) // unit, (sign, share, max_windows),
-                  rest > 0)  # fmt: skip
+    best = split_lead.best_split_set(usable, wanted, lead, cut, (sign, share, max_windows),
+                                     divided)  # fmt: skip
     if best is None and max_windows is not None:
         raise NotEnoughData(
             f"{hours:g} h cannot be made from at most {max_windows} windows of the known price "

@@ -15,8 +15,8 @@ def judged(average, windows, share):
 def best_minutes(values, first, wanted, per_gram, share, max_windows):
     """The optimum (judged average score) of every split set of whole minutes: any of the
     minutes in `values` ({minute: (price, gCO2/kWh)}, from now up to `before`) from `first`
-    on (the first price slot starting at or after now), in any number of runs the rules
-    allow. Exhaustive over the minutes by dynamic programming (the lowest score total per
+    on (now's whole minute or the next: the running slot's rest is planned too), in any number
+    of runs the rules allow. Exhaustive over the minutes by dynamic programming (the lowest score total per
     minutes taken, runs so far and whether the last minute was taken; the penalty applied per
     run count at the end), independent of the planner's slots, parts and edges: a run may
     start or end at any minute. None when no set has `wanted` minutes."""

@@ -227,7 +227,7 @@ def differences(body: dict, expected: dict, kw: float | None, label: str) -> lis
 def split_differences(body, prices, carbon, first, span, carbon_price, share, label,
                       max_windows=None):  # fmt: skip
     """Where a split plan (contiguous=false) differs from the best set of whole minutes
-    (`minute_sets.best_minutes`, from the first price slot starting at or after now), running
+    (`minute_sets.best_minutes`, from `first`: now's whole minute or the next), running
     now or the best unbroken window, by the judged average (average plus the interruptions'
     penalty), or names other runs than its slots make (`max_windows` caps them)."""
     from tests.support.minute_sets import best_minutes
@@ -241,8 +241,8 @@ def split_differences(body, prices, carbon, first, span, carbon_price, share, la
             values[m] = (prices[m], carbon[m][0] if m in carbon else 0.0)
         m += MINUTE
     found = best_minutes(values, first, minutes * MINUTE, per_gram, share, max_windows)
-    # running now, and any unbroken window (`best_windows`: it may start inside the running
-    # slot, whose rest the split sets do not use)
+    # running now, and any unbroken window (`best_windows`: it may start at now, inside a
+    # minute)
     unbroken = best_windows(prices, carbon, now, minutes, before, carbon_price)["chosen"]
     if unbroken is not None:
         found = unbroken.score if found is None else min(found, unbroken.score)

@@ -163,9 +163,11 @@ def em_forecast(replay_server, start: datetime, hours: int, collected: datetime)
     return em_config(replay_server), forecast, [(stamp, 44.0)]
 
 
-def first_start(slots, now: datetime) -> datetime | None:
-    """The first price slot starting at or after now (where split sets begin)."""
-    return min((a for a, _, _ in slots if a >= now), default=None)
+def first_start(now: datetime) -> datetime:
+    """Where split sets begin: now's whole minute, or the next (the running slot's rest is
+    planned from there)."""
+    whole = now.replace(second=0, microsecond=0)
+    return whole if whole == now else whole + timedelta(minutes=1)
 
 
 def loads_differences(api, site, data, loads, now: datetime, share: float) -> list[str]:
@@ -195,7 +197,7 @@ def loads_differences(api, site, data, loads, now: datetime, share: float) -> li
             expected = probe.best_windows(prices, carbon, now, minutes, before, load.carbon_price)
             found += probe.differences(shown["plan"], expected, load.kw, label)
         else:
-            found += probe.split_differences(shown["plan"], prices, carbon, first_start(slots, now),
+            found += probe.split_differences(shown["plan"], prices, carbon, first_start(now),
                                              (now, minutes, before), load.carbon_price, share,
                                              label, load.max_windows)  # fmt: skip
     return found
@@ -222,7 +224,7 @@ def plan_differences(api, data, now: datetime, before: datetime, rules) -> list[
         split = {**query, "contiguous": "false", "penalty_percent": str(penalty)}
         split |= {} if max_windows is None else {"max_windows": str(max_windows)}
         found += probe.split_differences(api.get("/api/plan", split).json(), prices, carbon,
-                                         first_start(slots, now), (now, minutes, before),
+                                         first_start(now), (now, minutes, before),
                                          carbon_price, penalty / 100,
                                          f"split {label}, {penalty} %, {max_windows}",
                                          max_windows)  # fmt: skip

@@ -6,9 +6,9 @@ rules allow is then enumerated here, independently of the planner: every unbroke
 starting at any minute from now (running now included) and ending by `before` (split plans
 too); for split plans every subset of slots with the interruption penalty, and, for a length
 the whole slots cannot make or over mixed slot widths, every subset with one part of another slot at its start or
-its end (`with_parts`), and every set of whole minutes from the first slot starting at or
-after now up to `before` (`best_minutes`: a part of a slot may end at a carbon forecast's edge
-inside it, or at the deadline). Costs are summed minute by minute from the raw data. The
+its end (`with_parts`), and every set of whole minutes from now up to `before` (`best_minutes`:
+the running slot's rest included; a part of a slot may end at a carbon forecast's edge inside
+it, or at the deadline). Costs are summed minute by minute from the raw data. The
 planner's window must score the optimum.
 """
 
@@ -193,9 +193,9 @@ def assert_the_optimum(rng, day, lengths, contiguous, seed):
     per_gram = carbon_price / 1e6
     found = candidates(prices, now, before, wanted, contiguous, penalty / 100, max_windows)
     expected = best(values, found, per_gram, penalty / 100)
-    if not contiguous:  # any minutes: a part of a slot at a carbon edge or the deadline too
-        first = min((s.start for s in prices if s.start >= now), default=None)
-        split = best_minutes(values, first, wanted, per_gram, penalty / 100, max_windows)
+    if not contiguous:  # any minutes from now (the running slot's rest too), a part of a
+        # slot at a carbon edge or the deadline too
+        split = best_minutes(values, now, wanted, per_gram, penalty / 100, max_windows)
         expected = min((v for v in (expected, split) if v is not None), default=None)
     hours = wanted / timedelta(hours=1)
     try:

@@ -371,13 +371,15 @@ def test_headline_point_for_a_hand_made_day():
     assert result.current["cheapest_hours"][0] == "2026-05-01T11:00:00+00:00"
 
 
-def test_headline_names_the_running_slot_when_running_now_is_cheapest():
+def test_headline_names_the_running_slot_when_its_rest_is_among_the_cheapest():
     # now 00:20 in 0.1 5 2 3 (see test_the_running_slot_is_priced_from_now_to_its_end): the
-    # cheapest hour is running now, 00:20-01:20: it lies in the 00:00 and 01:00 slots
+    # cheapest 60 minutes are the running slot's rest, 00:20-01:00 at 0.1, and 20 minutes of
+    # the 02:00 slot at 2 (0.73 on average; running now, 00:20-01:20, 1.73): the 00:00 and
+    # 02:00 slots
     now = at(0) + timedelta(minutes=20)
     result = pricing_result(provider="test", url="http://127.0.0.1/", currency="EUR",
                             region="DE", slots=series([0.1, 5, 2, 3]), now=now, hours=1)  # fmt: skip
-    assert result.current["cheapest_hours"] == [at(0).isoformat(), at(1).isoformat()]
+    assert result.current["cheapest_hours"] == [at(0).isoformat(), at(2).isoformat()]
     assert result.current["most_expensive_hours"] == [at(1).isoformat()]
     assert result.current["current_price"] == 0.1
     # only 4 h are published: the 24-h figures say they end at 04:00
