@@ -222,6 +222,28 @@ def test_a_split_plan_under_way_keeps_its_start_and_its_parts(
         )
 
 
+def test_a_split_plan_from_the_running_slots_rest_starts_now_and_keeps_it(
+    topics, subscriber, broker, settings, monkeypatch
+):
+    # H at 0.01 and H+3 at 0.02, the other hours 0.30: at H+20:20 the split plan takes the
+    # rest of H, H+3 and 20 min 20 s of a 0.30 hour (0.064 EUR/kWh, 0.068 with the 6 %
+    # penalty), where H+3..H+5 costs 0.16 and running now 0.204: it starts at that moment
+    anchor = homes.hour_start()
+    site = utc_home(settings.INFLUXDB_DATABASE, anchor, prices={0: 0.01, 3: 0.02})
+    ev = load(site, anchor, name="EV", carbon_price=0, contiguous=False)
+    key = f"load_{ev.pk}_start"
+    planned = anchor + 20 * MINUTE + 20 * timedelta(seconds=1)
+    state, attributes = shown(
+        publication(broker, topics, subscriber, planned, monkeypatch), topics, site, key
+    )
+    assert (state, attributes["starts_now"], attributes["windows_used"]) == (at(planned), True, 2)
+    assert attributes["windows"][0] == {"start": at(planned), "end": at(anchor + HOUR)}
+    # while its first part runs, nothing but the clock moves: the plan stays as published
+    for moment in (planned + MINUTE, planned + 20 * MINUTE):
+        later = publication(broker, topics, subscriber, moment, monkeypatch)
+        assert shown(later, topics, site, key) == (state, attributes)
+
+
 def test_a_site_left_as_published_keeps_its_held_start(
     topics, subscriber, broker, settings, monkeypatch
 ):
