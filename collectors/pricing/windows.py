@@ -25,9 +25,9 @@ Rules, chosen so answers can be checked by hand:
   a gap in the data breaks the run) lasting exactly `hours`. `contiguous=False`: the best set
   of slots lasting exactly `hours` in total, anywhere in the allowed span (slots that start
   from now on, and the running slot's rest from now: `split_lead`), unless running now or
-  the best unbroken window is better. A split set must
-  not chop the run for noise: with `penalty_percent` p, a set made of w back-to-back runs is
-  judged by its average plus (w - 1) x p % of its absolute average (evcc's planner uses 6 %),
+  the best unbroken window is better. A split set must not chop the run for noise: with
+  `penalty_percent` p, a set made of w back-to-back runs is judged by its average plus
+  (w - 1) x p % of its absolute average (evcc's planner uses 6 %),
   sets whose interruptions would cost all of that (w - 1 >= 100 / p) are not considered, and
   `max_windows` caps w. The result names `windows_used` and `penalty_cost` (per kWh, the
   virtual cost the interruptions added when choosing; no money is paid for it).
