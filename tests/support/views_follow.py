@@ -14,7 +14,7 @@ from django.utils.html import strip_tags
 
 from retention.models import DailyEnergyByDevice, Entity, HourlyRoomActivity, RetentionRun
 from retention.rollups.materialized import VIEWS, MaterializedViewManager
-from retention.timeutil import floor_day
+from retention.timeutil import floor_day, floor_hour
 from tests.support.entities import save
 from tests.support.worker import output
 
@@ -29,11 +29,29 @@ MARKS = [
 DAY = floor_day(datetime.now(UTC)) - timedelta(days=2)  # two whole UTC days before today
 
 
-def days_through_today(first: date) -> int:
+def days_through_today(first: date, run: RetentionRun | None = None) -> int:
     """How many daily rows an entity has from `first` on: the days up to today, which a
-    refresh or follow-up computes up to its own now (a partial row). DAY is taken when the
+    refresh or follow-up computes up to its own now (a partial row); `run`'s today if given
+    (the run that wrote the rows: a midnight may have passed since). DAY is taken when the
     tests are collected, so a suite that passes midnight UTC has one day more than it."""
-    return (datetime.now(UTC).date() - first).days + 1
+    today = computed_at(run).date() if run else datetime.now(UTC).date()
+    return (today - first).days + 1
+
+
+def computed_at(run: RetentionRun) -> datetime:
+    """The moment a view's run computed its rows up to (its own now, in another process too):
+    a rebuild given it computes the same hours and days, whichever hour or day it is run in."""
+    return datetime.fromisoformat(run.details["now"])
+
+
+def clear_of_an_hour_end(margin: timedelta = timedelta(minutes=1)) -> None:
+    """Wait past the end of this UTC hour (a midnight among them) if it is less than `margin`
+    away: a test whose views are computed at several moments, each up to its own now (whole
+    hours, whole days), has them all computed in one hour."""
+    now = datetime.now(UTC)
+    left = (floor_hour(now) + timedelta(hours=1) - now).total_seconds()
+    if left < margin.total_seconds():
+        time.sleep(left + 0.1)
 
 
 def worker_env(ha_db, enrich_db: str, settings, **more: str) -> dict[str, str]:
