@@ -12,7 +12,10 @@ each carbon edge inside a slot; the same with an hourly forecast uses whole slot
 up to a carbon edge (576 sub-slots of 5 minutes); one of 6 h 2 min also uses a 2-minute
 part of one. A split 45-minute plan over the 48 hourly slots whose deadline has seconds (20 h
 2 min 37 s from the start, as the default deadline, now + 24 h, has now's) cuts the deadline's
-hour at its whole minute. The
+hour at its whole minute. Planned at 00:20:37 instead of T0, a split 6 h plan over the 48
+hourly slots may use the running hour's rest (39 min 23 s, `split_lead`); so may one with the
+5-minute carbon forecast, whose rest is cut at its edges; each is compared with the same plan
+made at T0, a slot's start, where no slot is running. The
 figures are best-of-N wall times and their ratios to the whole-slot plans of the same run,
 which do not depend on the machine.
 Pure computation: no service is used.
@@ -63,13 +66,14 @@ def timed(
     repeats: int,
     contiguous: bool = False,
     before: datetime | None = None,
+    now: datetime = T0,
 ) -> float:
     from collectors.pricing.plan import make_plan
 
     best = float("inf")
     for _ in range(repeats):
         began = time.perf_counter()
-        make_plan(prices, spans, T0, hours, before=before or end, carbon_price=100,
+        make_plan(prices, spans, now, hours, before=before or end, carbon_price=100,
                   contiguous=contiguous,
                   penalty_percent=6, pareto=contiguous)  # fmt: skip
         best = min(best, time.perf_counter() - began)
@@ -98,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     split_edges_part = timed(*fine, 6 + 2 / 60, repeats)
     deadline = T0 + timedelta(hours=20, seconds=157)
     split_deadline = timed(*hourly, 0.75, repeats, before=deadline)
+    inside = T0 + timedelta(minutes=20, seconds=37)  # the running hour's rest: 39 min 23 s
+    split_six = timed(*hourly, 6, repeats)
+    split_rest = timed(*hourly, 6, repeats, now=inside)
+    split_rest_edges = timed(*fine, 6, repeats, now=inside)
     figures = {
         "split_whole_seconds": figure(whole, "s", None, "lower"),
         "split_part_seconds": figure(part, "s", None, "lower"),
@@ -110,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         "split_edges_part_vs_whole": figure(split_edges_part / whole, "x", None, "lower"),
         "split_deadline_seconds": figure(split_deadline, "s", None, "lower"),
         "split_deadline_vs_whole": figure(split_deadline / whole, "x", None, "lower"),
+        "split_rest_seconds": figure(split_rest, "s", None, "lower"),
+        "split_rest_vs_start": figure(split_rest / split_six, "x", None, "lower"),
+        "split_rest_edges_seconds": figure(split_rest_edges, "s", None, "lower"),
+        "split_rest_edges_vs_start": figure(split_rest_edges / split_edges, "x", None, "lower"),
         "carbon_edges_seconds": figure(edges, "s", None, "lower"),
         "carbon_edges_vs_aligned": figure(edges / aligned, "x", None, "lower"),
     }
