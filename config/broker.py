@@ -12,6 +12,7 @@ from config.environment import (
     server_url_problem,
     text,
 )
+from config.url_options import redis_options_problem
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = text("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -28,6 +29,9 @@ if problem := server_url_problem(REDIS_URL, REDIS_URL.partition(":")[0]) or (
         f"REDIS_URL={REDIS_URL.split('@')[-1]!r} is not usable: {problem} (e.g. "
         "redis://127.0.0.1:6379/0)."
     )
+# An option redis-py does not take, or a value it cannot read, failed at the first use of Redis.
+if problem := redis_options_problem(REDIS_URL):
+    raise ImproperlyConfigured(f"REDIS_URL is not usable: {problem}.")
 # Keys of this deployment live under this prefix, so several deployments can share a Redis.
 REDIS_KEY_PREFIX = text("REDIS_KEY_PREFIX", default="enrich")
 
@@ -38,6 +42,15 @@ if _socket and (_socket.netloc or set(parse_qs(_socket.query)) - {"db"}):
     raise ImproperlyConfigured(
         "REDIS_URL names a Unix socket with a login or options: set CELERY_BROKER_URL and "
         "CELERY_RESULT_BACKEND too, e.g. redis+socket:///run/redis.sock?virtual_host=0."
+    )
+# kombu (Celery's broker) takes none of redis-py's options but its ssl_ ones: every worker and
+# beat stopped on a traceback ("unexpected keyword argument 'socket_timeout'").
+_redis_only = [o for o in parse_qs(urlsplit(REDIS_URL).query) if not o.startswith("ssl_")]
+if _redis_only and not _socket and not text("CELERY_BROKER_URL"):
+    raise ImproperlyConfigured(
+        f"REDIS_URL's option {_redis_only[0]!r} is redis-py's, which Celery's broker refuses, "
+        "and the broker takes REDIS_URL while CELERY_BROKER_URL is empty: set CELERY_BROKER_URL "
+        "to the URL without it, e.g. redis://127.0.0.1:6379/0."
     )
 _db = parse_qs(_socket.query).get("db", ["0"])[-1] if _socket else ""
 _celery_redis = f"redis+socket://{_socket.path}?virtual_host={_db}" if _socket else REDIS_URL

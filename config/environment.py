@@ -12,6 +12,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from config.url_options import postgres_options_problem
 from enrich.numerals import decimal, whole
 from enrich.url_problems import beyond_address, header_problem, url_problem
 
@@ -180,6 +181,10 @@ def database(name: str, default: str) -> dict:
         raise ImproperlyConfigured(
             f"{name} names no database file (SQLite in memory is each process's own); {examples}"
         )
+    # django-environ makes the query's options OPTIONS, which psycopg reads at the first
+    # connection: `migrate` stopped on its traceback ("invalid sslmode value").
+    if problem := postgres_options_problem(config):
+        raise ImproperlyConfigured(f"{name} is not usable: {problem}.")
     if sqlite:  # relative = from the project root, as every process finds it whatever its cwd
         config["NAME"] = str(BASE_DIR / config["NAME"])
     return config
