@@ -12,7 +12,7 @@ from config.environment import (
     server_url_problem,
     text,
 )
-from config.url_options import redis_options_problem
+from config.url_options import broker_options_problem, redis_options_problem
 
 # --- Redis: broker, caches, budgets, locks -----------------------------------------------
 REDIS_URL = text("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -43,20 +43,21 @@ if _socket and (_socket.netloc or set(parse_qs(_socket.query)) - {"db"}):
         "REDIS_URL names a Unix socket with a login or options: set CELERY_BROKER_URL and "
         "CELERY_RESULT_BACKEND too, e.g. redis+socket:///run/redis.sock?virtual_host=0."
     )
-# kombu (Celery's broker) takes none of redis-py's options but its ssl_ ones: every worker and
-# beat stopped on a traceback ("unexpected keyword argument 'socket_timeout'").
-_redis_only = [o for o in parse_qs(urlsplit(REDIS_URL).query) if not o.startswith("ssl_")]
-if _redis_only and not _socket and not text("CELERY_BROKER_URL"):
-    raise ImproperlyConfigured(
-        f"REDIS_URL's option {_redis_only[0]!r} is redis-py's, which Celery's broker refuses, "
-        "and the broker takes REDIS_URL while CELERY_BROKER_URL is empty: set CELERY_BROKER_URL "
-        "to the URL without it, e.g. redis://127.0.0.1:6379/0."
-    )
 _db = parse_qs(_socket.query).get("db", ["0"])[-1] if _socket else ""
 _celery_redis = f"redis+socket://{_socket.path}?virtual_host={_db}" if _socket else REDIS_URL
 CELERY_BROKER_URL = celery_url(
     "CELERY_BROKER_URL", _celery_redis, "kombu.transport.TRANSPORT_ALIASES"
 )
+# kombu takes none of redis-py's options but a few TLS ones: every worker, beat and task sent
+# stopped on a traceback ("unexpected keyword argument 'socket_timeout'").
+if (problem := broker_options_problem(CELERY_BROKER_URL)) and not text("CELERY_BROKER_URL"):
+    raise ImproperlyConfigured(
+        f"REDIS_URL is not usable as Celery's broker, which takes it while CELERY_BROKER_URL is "
+        f"empty: {problem}. Set CELERY_BROKER_URL to the URL without it, e.g. "
+        "redis://127.0.0.1:6379/0."
+    )
+if problem:
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL is not usable: {problem}.")
 CELERY_RESULT_BACKEND = celery_url(
     "CELERY_RESULT_BACKEND", _celery_redis, "celery.app.backends.BACKEND_ALIASES"
 )

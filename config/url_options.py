@@ -128,3 +128,35 @@ def _said(kind: str) -> str:
         "yes/no": "true or false (also 1/0, yes/no)",
         "flags": "names of ssl.VerifyFlags, comma-separated, e.g. VERIFY_X509_STRICT",
     }.get(kind, kind)
+
+
+# What kombu, Celery's broker, takes from a redis:// or rediss:// URL's query: its connection's
+# own words and the TLS ones it reads or hands redis-py as text (a TLS connection on either
+# scheme). Any other name stopped every worker, beat and task sent ("unexpected keyword
+# argument"), as did connect_timeout, kept as text ("unsupported operand type(s)").
+KOMBU_REDIS_OPTIONS = (
+    "heartbeat",
+    "insist",
+    "login_method",
+    "ssl_cert_reqs",
+    "ssl_check_hostname",
+    "ssl_ca_certs",
+    "ssl_ca_path",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_password",
+    "ssl_ciphers",
+)
+
+
+def broker_options_problem(value: str) -> str:
+    """What keeps kombu from taking the query options of a redis:// or rediss:// broker URL
+    ("" when nothing does, or for another scheme)."""
+    parts = urlsplit(value)
+    for name in parse_qs(parts.query) if parts.scheme in TCP else ():
+        if name not in KOMBU_REDIS_OPTIONS:
+            return (
+                f"its option {name!r} is none Celery's broker (kombu) takes in a URL: "
+                f"{', '.join(KOMBU_REDIS_OPTIONS)}"
+            )
+    return ""

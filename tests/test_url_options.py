@@ -3,20 +3,25 @@ the clients that read them: libpq (through psycopg) and redis-py. A bad option p
 settings, then `migrate` stopped on psycopg's traceback ("invalid sslmode value") and every worker
 on redis-py's or kombu's ("unexpected keyword argument 'dbb'")."""
 
+import os
+
 import psycopg
 import pytest
 import redis
 from django.db import connection, connections
+from kombu import Connection
 from psycopg import pq
 from redis.connection import URL_QUERY_ARGUMENT_PARSERS, ConnectionPool, to_bool
 
 from config.url_options import (
     DJANGO_PG_OPTIONS,
     FALSE_WORDS,
+    KOMBU_REDIS_OPTIONS,
     LIBPQ_OPTIONS,
     REDIS_OPTIONS,
     SSLMODES,
     TRUE_WORDS,
+    broker_options_problem,
     postgres_options_problem,
     redis_options_problem,
 )
@@ -119,15 +124,28 @@ def test_a_redis_url_option_redis_py_does_not_take_stops_the_start_naming_it():
     )
 
 
+KOMBU_TAKES = (
+    "heartbeat, insist, login_method, ssl_cert_reqs, ssl_check_hostname, ssl_ca_certs, "
+    "ssl_ca_path, ssl_certfile, ssl_keyfile, ssl_password, ssl_ciphers"
+)
+
+
 def test_a_redis_url_option_celerys_broker_refuses_needs_a_broker_url_of_its_own():
     """CELERY_BROKER_URL empty, the broker takes REDIS_URL, and kombu refuses redis-py's
     options: every worker and beat stopped on a traceback."""
     stderr = refused_start(REDIS_URL=f"{REDIS}?socket_timeout=5")
     assert stderr.endswith(
-        "ImproperlyConfigured: REDIS_URL's option 'socket_timeout' is redis-py's, which Celery's "
-        "broker refuses, and the broker takes REDIS_URL while CELERY_BROKER_URL is empty: set "
-        "CELERY_BROKER_URL to the URL without it, e.g. redis://127.0.0.1:6379/0.\n"
+        "ImproperlyConfigured: REDIS_URL is not usable as Celery's broker, which takes it while "
+        "CELERY_BROKER_URL is empty: its option 'socket_timeout' is none Celery's broker (kombu) "
+        f"takes in a URL: {KOMBU_TAKES}. Set CELERY_BROKER_URL to the URL without it, e.g. "
+        "redis://127.0.0.1:6379/0.\n"
     )
+    stderr = refused_start(CELERY_BROKER_URL="redis://:s3cret@broker:6379/0?connect_timeout=5")
+    assert stderr.endswith(
+        "ImproperlyConfigured: CELERY_BROKER_URL is not usable: its option 'connect_timeout' is "
+        f"none Celery's broker (kombu) takes in a URL: {KOMBU_TAKES}.\n"
+    )
+    assert "s3cret" not in stderr
     for overrides in (
         {
             "REDIS_URL": f"{REDIS}?socket_timeout=5&retry_on_timeout=true",
@@ -135,9 +153,26 @@ def test_a_redis_url_option_celerys_broker_refuses_needs_a_broker_url_of_its_own
         },
         {"REDIS_URL": "rediss://127.0.0.1:6379/0?ssl_cert_reqs=required&ssl_check_hostname=no"},
         {"REDIS_URL": "unix:///run/redis.sock?db=2"},
+        {"CELERY_BROKER_URL": f"{REDIS}?heartbeat=10", "CELERY_RESULT_BACKEND": "rpc://"},
+        {"CELERY_BROKER_URL": "amqp://guest@rabbit:5672//?heartbeat=10"},
     ):
         result = load_settings(show="settings.REDIS_URL", **overrides)
         assert result.returncode == 0, result.stderr
+
+
+def test_kombu_takes_the_broker_options_taken_and_refuses_redis_pys():
+    """Against the tests' Redis: kombu's channel pings it."""
+    tls = {name for name, (_, schemes) in REDIS_OPTIONS.items() if schemes == ("rediss",)}
+    assert set(KOMBU_REDIS_OPTIONS) - tls == {"heartbeat", "insist", "login_method"}
+    url = os.environ["REDIS_URL"]
+    for name in ("heartbeat", "insist", "login_method"):
+        assert broker_options_problem(f"{url}?{name}=1") == ""
+        with Connection(f"{url}?{name}=1") as broker:
+            assert broker.default_channel.client.ping()
+    for name in ("socket_timeout", "connect_timeout", "db", "ssl_min_version"):
+        assert broker_options_problem(f"{url}?{name}=5")
+        with pytest.raises(TypeError), Connection(f"{url}?{name}=5") as broker:
+            broker.default_channel.client.ping()
 
 
 GOOD = {
