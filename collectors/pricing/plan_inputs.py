@@ -17,6 +17,7 @@ from collectors.answers import digits
 from collectors.carbon.choice import Unusable, carbon_configs, carbon_region
 from collectors.pricing.api import answer_head, one_currency_slots, provider_target, site_provider
 from collectors.pricing.carbon_store import CarbonSpan, carbon_spans, forecast_end, stored_carbon
+from collectors.pricing.pieces import runs
 from collectors.pricing.plan import Figures, Plan, figures, make_plan
 from collectors.pricing.store import AHEAD
 from collectors.pricing.windows import NotEnoughData
@@ -232,15 +233,9 @@ def _shown(site, provider, region, currency, wanted, carbon, plan: Plan) -> dict
 
 def _runs(f: Figures) -> list[dict[str, Any]]:
     """The back-to-back runs of the chosen slots, each with its own averages."""
-    groups: list[list] = []
-    for slot in f.slots:
-        if groups and groups[-1][-1].end == slot.start:
-            groups[-1].append(slot)
-        else:
-            groups.append([slot])
     return [
         {"start": _iso(g[0].start), "end": _iso(g[-1].end), "average_price": run.average_price,
          "average_carbon": run.average_carbon}
-        for g in groups
+        for g in runs(f.slots)
         if (run := figures(g))
     ]  # fmt: skip
