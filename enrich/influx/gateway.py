@@ -33,6 +33,7 @@ from enrich.influx.errors import (
 from enrich.influx.influxql import delete_window, query_form, quote_ident
 from enrich.influx.policies import RetentionTier, Shard
 from enrich.influx.rows import RowStream, text_blocks
+from enrich.influx.shard_groups import ShardGroups
 from enrich.influx.transport import frozen_session, network_errors, server_message
 from enrich.readings import Reading
 
@@ -61,6 +62,7 @@ class TimeSeries(ABC):
         self.token = token
         self.org = org
         self._session = frozen_session(self.url)
+        self._shard_groups = ShardGroups(self.retention_policies)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -144,7 +146,10 @@ class TimeSeries(ABC):
 
         Points with the same measurement, tags and time overwrite each other, so writing
         the same readings again changes nothing. A rejected batch raises InfluxWriteError;
-        the batches before it stay written (the count is in the message).
+        the batches before it stay written (the count is in the message). A batch with points
+        in a shard group this gateway has not written to yet is sent holding a short Redis
+        lock of the database (`enrich.influx.shard_groups`), and without it where Redis is
+        out of reach.
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -153,9 +158,11 @@ class TimeSeries(ABC):
             params["rp"] = retention_policy
         written = 0
         batch: list[str] = []
+        times: list[int] = []
         for reading in readings:
             try:
                 batch.append(reading.to_line())
+                times.append(reading.time_ns)
             except ValueError as exc:  # a value line protocol cannot carry: named in exc
                 raise InfluxWriteError(
                     f"{exc} Nothing of this batch was written; {written} points of earlier "
@@ -164,11 +171,19 @@ class TimeSeries(ABC):
                     database,
                 ) from None
             if len(batch) >= batch_size:
-                written += self._write_batch(params, batch, written)
-                batch = []
+                written += self._write_guarded(params, batch, times, written)
+                batch, times = [], []
         if batch:
-            written += self._write_batch(params, batch, written)
+            written += self._write_guarded(params, batch, times, written)
         return written
+
+    def _write_guarded(
+        self, params: Mapping[str, str], lines: list[str], times: list[int], before: int
+    ) -> int:
+        """`_write_batch`, holding the lock of first writes into a shard group if it is one."""
+        new = self._shard_groups.unwritten(params["db"], params.get("rp"), times)
+        with self._shard_groups.first_write(params["db"], new):
+            return self._write_batch(params, lines, before)
 
     def _write_batch(self, params: Mapping[str, str], lines: list[str], before: int) -> int:
         body = "\n".join(lines).encode()

@@ -76,6 +76,7 @@ class Influx1(TimeSeries):
 
     def drop_database(self, database: str) -> None:
         self.execute(None, f"DROP DATABASE {quote_ident(database)}")
+        self._shard_groups.forget(database)
 
     def retention_policies(self, database: str) -> list[RetentionTier]:
         rows = self.query(database, f"SHOW RETENTION POLICIES ON {quote_ident(database)}")
