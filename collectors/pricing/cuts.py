@@ -53,9 +53,7 @@ def running_rest(
             end = min(slot.end, limit)
             if now >= end:
                 return []  # the limit's whole minute (13:20 before 13:20:45) is past
-            bounds = [now, *sorted({e for e in edges if now < e < end}), end]
-            pieces = [cut(slot, a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
-            return [p for p in pieces if p is not None]
+            return _cut_between(slot, now, end, sorted(set(edges)), cut)
     return []
 
 
@@ -146,12 +144,19 @@ def sub_slots(
         if end == slot.end and first == last:
             found.append(slot)  # no edge inside: the slot as scored
             continue
-        bounds = [slot.start, *moments[first:last], end]
-        for left, right in zip(bounds, bounds[1:], strict=False):
-            part = cut(slot, left, right)
-            if part is not None:
-                found.append(part)
+        found += _cut_between(slot, slot.start, end, moments, cut)
     return found
+
+
+def _cut_between(
+    slot: Priced, start: datetime, end: datetime, moments: Sequence[datetime], cut: Cut
+) -> list[Priced]:
+    """The pieces of `slot` from `start` to `end`, cut at each of the sorted `moments` strictly
+    between them (a piece `cut` makes nothing of left out)."""
+    first, last = bisect.bisect_right(moments, start), bisect.bisect_left(moments, end)
+    bounds = [start, *moments[first:last], end]
+    pieces = (cut(slot, left, right) for left, right in zip(bounds, bounds[1:], strict=False))
+    return [piece for piece in pieces if piece is not None]
 
 
 def merged(chosen: Sequence[Priced], known: Sequence[Priced], cut: Cut) -> list[Priced]:
