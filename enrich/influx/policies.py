@@ -39,6 +39,11 @@ class RetentionTier:
         """Duration in seconds; None means kept forever."""
         return duration_seconds(self.duration)
 
+    @property
+    def shard_seconds(self) -> int | None:
+        """Shard group span in seconds; None where it is not known (InfluxDB's default)."""
+        return duration_seconds(self.shard_duration) if self.shard_duration else None
+
 
 class Shard(NamedTuple):
     """One shard as InfluxDB 1.x reports it (times as RFC 3339 text, e.g. 2024-03-04T00:00:00Z)."""

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from enrich.influx.errors import TimeseriesError
-from enrich.influx.influxql import duration_seconds
 from enrich.influx.policies import RetentionTier
 from enrich.redis.client import CONNECTION_ERRORS
 from enrich.redis.lock import RunLock
@@ -102,12 +101,7 @@ class ShardGroups:
                 tiers = self._tiers(database)
             except TimeseriesError:  # e.g. no such database: the write says so itself
                 return None
-            known = {t.name: _ns(t.shard_duration) for t in tiers}
+            known = {t.name: t.shard_seconds and t.shard_seconds * 10**9 for t in tiers}
             known[""] = next((known[t.name] for t in tiers if t.default), None)
             self._durations[database] = known
         return known.get(policy)
-
-
-def _ns(duration: str | None) -> int | None:
-    seconds = duration_seconds(duration) if duration else None
-    return seconds * 10**9 if seconds else None
