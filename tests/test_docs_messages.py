@@ -18,13 +18,8 @@ from django.http import QueryDict
 
 from enrich.api import params
 from enrich.models import Site
-from tests.support.doc_pages import DEFAULTS, ROOT
+from tests.support.doc_pages import DEFAULTS, ROOT, flat
 from tests.support.setup_form import no_site_page
-
-
-def flat(page: str) -> str:
-    """The page's text with every run of whitespace one space (quotes wrap across lines)."""
-    return " ".join((ROOT / page).read_text().split())
 
 
 def refusal(reader, raw: str) -> str:

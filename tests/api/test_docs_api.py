@@ -12,7 +12,7 @@ import pytest
 
 from retention.models import RetentionRun
 from tests.support.api import assert_400_naming_only
-from tests.support.doc_pages import ROOT
+from tests.support.doc_pages import ROOT, flat
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +20,6 @@ REBUILD = "/api/views/daily_energy_by_device/rebuild"
 RESTORE = "/retention/restore"
 DAYS = {"start": "2024-01-01", "end": "2024-01-02", "start_date": "2024-01-01",
         "end_date": "2024-01-02"}  # fmt: skip
-
-
-def flat(page: str) -> str:
-    return " ".join((ROOT / page).read_text().split())
 
 
 def needed_fields() -> list[tuple[str, str]]:

@@ -21,6 +21,13 @@ VARIABLES = sorted(
 
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def flat(page: str) -> str:
+    """The page's text with every run of whitespace one space (quotes wrap across lines)."""
+    return " ".join((ROOT / page).read_text().split())
+
+
 FENCED = re.compile(r"^[ \t]*```.*?^[ \t]*```", re.M | re.S)
 # Marks of a path written as a pattern, not one file (`collectors/<source>/...`, `/api/views/…`).
 PATTERN_MARKS = re.compile(r"[<>…*{}+$]")
