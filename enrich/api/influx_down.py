@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.conf import settings
 from rest_framework.response import Response
 
-from enrich.influx import InfluxAuthError, InfluxUnavailable, TimeseriesError
+from enrich.addresses import DATABASES
+from enrich.influx import InfluxAuthError, InfluxQueryError, InfluxUnavailable, TimeseriesError
 from enrich.redis.client import RedisUnavailable, get_redis
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,26 @@ def _why(exc: TimeseriesError | RedisUnavailable) -> str:
                 "again later. The server log names the address tried.")  # fmt: skip
     if isinstance(exc, InfluxAuthError):
         return "InfluxDB refused enrich's credentials; the server log says more."
+    if isinstance(exc, InfluxQueryError) and (missing := _missing(exc)):
+        return missing
     return "InfluxDB refused the read; the server log says why."
+
+
+def _missing(exc: InfluxQueryError) -> str:
+    """What InfluxDB says it does not have (a database; a retention policy, a tier's), naming the
+    setting that names the database, not the database itself ("" for another refusal)."""
+    setting = next((s for s in DATABASES if getattr(settings, s, "") == exc.database), "")
+    where = f"the database {setting} names" if setting else "the database asked for"
+    check = f"check {setting}" if setting else "check the database asked for"
+    said = exc.server_message
+    if said.startswith("database not found"):
+        return (f"InfluxDB does not have {where}; {check}, and whether the database was dropped. "
+                "The server log names it.")  # fmt: skip
+    if said.startswith("retention policy not found: "):
+        policy = said.removeprefix("retention policy not found: ")
+        return (f"InfluxDB has no retention policy {policy} in {where}; {check}, and whether the "
+                "policy was dropped. The server log names the database.")  # fmt: skip
+    return ""
 
 
 def unreadable(what: str, exc: TimeseriesError | RedisUnavailable) -> str:
