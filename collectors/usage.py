@@ -3,14 +3,13 @@
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors import pipeline, spending
 from collectors.base import Target
 from collectors.models import CollectorRun
 from collectors.registry import adapter_for
 from enrich.api.influx_down import unreadable
-from enrich.models import ProviderConfig
+from enrich.models import ProviderConfig, zone_or_utc
 from enrich.redis.budget import Budget
 from enrich.redis.client import RedisUnavailable
 from retention.timeutil import day_start
@@ -45,10 +44,7 @@ def runs_today(config: ProviderConfig, target_key: str, now: datetime | None = N
     """Runs of this provider and target since the start of the site's day (its time zone's;
     UTC for a site without a valid one), by status."""
     now = now or datetime.now(UTC)
-    try:
-        zone = ZoneInfo(config.site.timezone)
-    except (ZoneInfoNotFoundError, ValueError):  # a row written past the site form
-        zone = ZoneInfo("UTC")
+    zone = zone_or_utc(config.site.timezone)
     since = day_start(now.astimezone(zone).date(), zone)
     runs = CollectorRun.objects.filter(
         source=config.source,

@@ -57,6 +57,17 @@ def is_zone_name(value: str) -> bool:
     return value in zoneinfo.available_timezones() and value not in NOT_PLACES
 
 
+def zone_or_utc(name: str) -> zoneinfo.ZoneInfo:
+    """The time zone `name` of a site, UTC when it names no place's zone (a row written past the
+    site form, a zone gone from the host's tz database): its times read on UTC's clock."""
+    if name and name not in NOT_PLACES:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return zoneinfo.ZoneInfo("UTC")
+
+
 def validate_timezone(value: str) -> None:
     if not is_zone_name(value):
         raise ValidationError(f"{value!r} is not an IANA time zone name (e.g. Europe/Berlin).")

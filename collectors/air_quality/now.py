@@ -12,9 +12,9 @@ with a `message` saying how old it is, as a value whose fetch failed is.
 import math
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from collectors import clock
+from enrich.models import zone_or_utc
 
 # The hour itself, 30 min to publication, the :35 fetch and one more hour of slack.
 EXPECTED_AGE = timedelta(hours=3)
@@ -34,7 +34,7 @@ def current_value(answer: Any, zone: str) -> dict[str, Any] | None:
     a stale one's message gives the hour on the home's clock (`zone`), as the prices' do."""
     value = answer.value if answer is not None else None
     if isinstance(value, dict) and value.get("withdrawn"):  # series.standing: nothing left
-        hour = datetime.fromisoformat(value["withdrawn"]).astimezone(ZoneInfo(zone or "UTC"))
+        hour = datetime.fromisoformat(value["withdrawn"]).astimezone(zone_or_utc(zone))
         return {"value": None, "message": nothing_left(hour.isoformat())}
     if not isinstance(value, dict) or not value.get("time"):
         return None  # no answer, or AirNow had no observation (the last good one is kept)
@@ -50,7 +50,7 @@ def current_value(answer: Any, zone: str) -> dict[str, Any] | None:
     if age > EXPECTED_AGE:
         hours = age.total_seconds() / 3600
         # the location's time, not UTC's
-        local = observed.astimezone(ZoneInfo(zone or "UTC")).isoformat()
+        local = observed.astimezone(zone_or_utc(zone)).isoformat()
         entry["message"] = (
             f"the latest AirNow observation is of the hour starting {local}, "
             f"{hours:.1f} h ago (a current one is at most {EXPECTED_AGE.seconds // 3600} h old): "

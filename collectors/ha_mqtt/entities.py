@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from collectors import circuit_keys
 from collectors.answers import digits
@@ -27,7 +26,7 @@ from collectors.ha_mqtt.discovery import UNKNOWN, EntitySpec, EntityState, slug,
 from collectors.ha_mqtt.held import HeldStarts, held_key
 from collectors.ha_mqtt.pricing import NoPrices, price_outlook
 from enrich.influx import TimeseriesError
-from enrich.models import ProviderConfig, Site
+from enrich.models import ProviderConfig, Site, zone_or_utc
 from enrich.redis.cache import ResponseCache
 
 GCO2_KWH = "gCO2/kWh"
@@ -297,7 +296,7 @@ def smart_meter_states(
         plain = f"phantom_load_{slug(found.device)}"
         key = _key(keys, found, plain, found.device, renames.renamed_from(keys, found, was, named))
         spec = _power(key, f"Phantom load {_device_name(found, shared)}")
-        stale = meters.phantom_stale(found, now, stale_after, ZoneInfo(site.timezone or "UTC"))
+        stale = meters.phantom_stale(found, now, stale_after, zone_or_utc(site.timezone))
         states.append(EntityState(spec, number(found.watts), _stored(found, stale)))
     for found in circuits:
         plain = f"circuit_{slug(found.device)}_{slug(found.circuit)}"

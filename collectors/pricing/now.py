@@ -22,7 +22,6 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
@@ -35,7 +34,7 @@ from collectors.pricing.store import AHEAD, LOOK_BACK, stored_slots
 from collectors.registry import adapter_for
 from enrich.api.influx_down import unreadable
 from enrich.influx import TimeseriesError, get_timeseries
-from enrich.models import ProviderConfig
+from enrich.models import ProviderConfig, zone_or_utc
 from enrich.redis.cache import CachedAnswer
 
 logger = logging.getLogger("collectors")
@@ -97,7 +96,7 @@ def current_value(
                 found["message"] = value["windows_unknown"]
             return found
     # Now on the home's clock, with its offset: what a person there reads as now.
-    local = now.astimezone(ZoneInfo(config.site.timezone or "UTC"))
+    local = now.astimezone(zone_or_utc(config.site.timezone))
     return _last_fetched(
         answer,
         fetched,
