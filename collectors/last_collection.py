@@ -2,8 +2,11 @@
 nothing stored gives, where "check that the collector runs (GET /api/health/)" sent the reader
 to a health check that says nothing of collections."""
 
+from django.conf import settings
+
 from collectors.models import CollectorRun
 from enrich.addresses import hidden
+from enrich.influx import TimeseriesError, get_timeseries
 
 
 def last_collection(source: str, provider: str, target: str, noun: str) -> str:
@@ -15,6 +18,19 @@ def last_collection(source: str, provider: str, target: str, noun: str) -> str:
                 "(GET /api/processes/).")  # fmt: skip
     said = f"the last {noun} collection ({run.started.isoformat()}) {run.get_status_display()}"
     if run.status in (CollectorRun.Status.OK, CollectorRun.Status.CACHED):
+        if not _database_exists():  # what a run wrote is nowhere the reader looks
+            return (f"{said}, but InfluxDB does not have the database INFLUXDB_DATABASE names: "
+                    "check INFLUXDB_DATABASE (the web server's and the workers' alike), and "
+                    "whether the database was dropped.")  # fmt: skip
         return (f"{said}: check that the {noun} collector still runs (GET /api/processes/, "
                 "the collector runs in the admin).")  # fmt: skip
     return f"{said}: {hidden(run.message).rstrip('.')}." if run.message else f"{said}."
+
+
+def _database_exists() -> bool:
+    """Whether InfluxDB has enrich's database (INFLUXDB_DATABASE); True when it cannot be asked
+    (the last collection is then said as it was)."""
+    try:
+        return settings.INFLUXDB_DATABASE in get_timeseries().databases()
+    except TimeseriesError:
+        return True
