@@ -59,6 +59,7 @@ def test_redis_down_shows_each_value_it_can_and_why_not_the_others(
         open_status(browser, live_server.url)
         carbon = now_row(browser, "electricitymaps")
         price = now_row(browser, "awattar")
+        processes = browser.find_element("css selector", "#processes-table tbody").text
         logged = answers_refused(browser)
     finally:
         settings.REDIS_URL = shared
@@ -71,6 +72,12 @@ def test_redis_down_shows_each_value_it_can_and_why_not_the_others(
     assert price[2] == "0.075 EUR/kWh"
     assert price[5] == "fresh"
     assert not [line for line in logged if "/api/enrichment/current" in line], logged
+    # Processes: where the signs of life are kept cannot be read, said in the table's one row.
+    assert processes == (
+        "The record of the beat's and workers' signs of life is unavailable: cannot reach Redis "
+        "at REDIS_URL=[hidden] (Error 111 connecting to [hidden]. Connection refused.). Start "
+        "Redis (`make services` or `scripts/services.sh redis`) or correct REDIS_URL."
+    ), processes
 
 
 def test_influxdb_down_shows_the_last_fetched_price_and_why(
