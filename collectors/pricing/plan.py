@@ -9,10 +9,10 @@ make (each part scored with its own carbon, through `cut`), gaps, and the interr
 penalty of split plans.
 
 Carbon comes from `carbon_store.carbon_spans`: forecast values, or the last known value where
-no forecast covers the time (`carried`, in seconds, per slot and window). A slot whose carbon
-is not known at all (before the first stored value) is not planned when `carbon_price` > 0;
-with `carbon_price` 0 it is planned by price (its `carbon` None). With no carbon spans the
-plan is by price only (`carbon` None everywhere).
+no forecast covers the time (`carried`, in seconds, per slot and window). Time whose carbon
+is not known at all (before the first stored value, also the part of a slot before it) is not
+planned when `carbon_price` > 0; with `carbon_price` 0 it is planned by price (its `carbon`
+None). With no carbon spans the plan is by price only (`carbon` None everywhere).
 
 Alongside the chosen window the plan gives the same figures for running now, the cheapest-only
 window (carbon ignored) and the greenest-only window (price ignored), and on request a small
@@ -123,15 +123,26 @@ class Scorer:
         their own start and end, as the window finder expects."""
         key = (id(prices), now, until, self.need_carbon)
         if key not in self._slots:  # once per plan: the carbon of a slot is the same always
-            self._slots[key] = [
-                PlanSlot(slot.start, slot.end, *_values(part))
-                for slot in prices
-                if slot.end > now
-                and slot.start < until
-                and (part := self.part(slot.price, max(slot.start, now), min(slot.end, until)))
-                is not None
-            ]
+            scored = (
+                self._scored(s, now, until) for s in prices if s.end > now and s.start < until
+            )
+            self._slots[key] = [slot for slot in scored if slot is not None]
         return [self.weighed(slot) for slot in self._slots[key]]
+
+    def _scored(self, slot: PriceSlot, now: datetime, until: datetime) -> PlanSlot | None:
+        """`slot` scored over its part from now up to `until`; one whose carbon starts inside
+        that part (WattTime's forecast from 14:05 in the 14:00 hour) from there on, as a slot
+        starting there: the time before it has no carbon and is not planned. None when no time
+        of it is planned."""
+        start, end = max(slot.start, now), min(slot.end, until)
+        part = self.part(slot.price, start, end)
+        if part is not None:
+            return PlanSlot(slot.start, slot.end, *_values(part))
+        first = self._starts[0] if self.need_carbon and self._starts else None
+        if first is None or not start < first < end:
+            return None
+        part = self.part(slot.price, first, end)
+        return None if part is None else PlanSlot(first, slot.end, *_values(part))
 
     def weighed(self, slot: PlanSlot) -> PlanSlot:
         score = self.price_weight * slot.energy_price + self.carbon_weight * (slot.carbon or 0.0)

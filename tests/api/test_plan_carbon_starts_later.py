@@ -5,15 +5,18 @@ Same data as test_plan_api (tests/support/plan.py): Octopus Agile half hours fro
 23:00 UTC and UK Carbon Intensity's forecast from 2026-05-01 12:00 UTC, collected at 12:10;
 the clock then reads 09:10, so prices are known from now and carbon only from 12:00. With a
 carbon price only the time with both is planned, and the answer says so: `carbon.known_from`
-and `carbon.message`, the 409's reason and `known.carbon_known_from`.
+and `carbon.message`, the 409's reason and `known.carbon_known_from`. A forecast that starts
+inside a price slot (WattTime's from 14:05, in Tibber's 14:00 hour) leaves the rest of that
+slot to plan.
 """
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from collectors import clock
 from collectors.models import FlexibleLoad
+from tests.support import plan_probe_sites as sites
 from tests.support.plan import MINUTE, NOW, average, octopus_prices
 
 pytestmark = [pytest.mark.django_db, pytest.mark.influxdb]
@@ -101,3 +104,21 @@ def test_forecast_until_is_where_the_stored_forecast_ends(early, api):
     short = api.get(URL, {"hours": "2", "carbon_price": "100",
                           "before": "2026-05-01T12:30:00Z"}).json()  # fmt: skip
     assert short["known"]["carbon_forecast_until"] == "2026-05-03T12:00:00+00:00"
+
+
+def test_the_rest_of_the_price_slot_the_carbon_starts_in_is_planned(own_storage, replay_server,
+                                                                    api, monkeypatch):  # fmt: skip
+    # Tibber's hourly prices today, WattTime's 5-minute forecast from 14:05 UTC; at 12:49 the
+    # best hour before 21:49 at 150 SEK/t is 14:05-15:05, most of it in the cheap 14:00 hour
+    # (by exhaustive search over every minute, tests/support/plan_probe.py): 14:05-15:00 has
+    # a price and carbon, and is planned as any other time that has both
+    _, data = sites.tibber_case(replay_server, "switch_watttime")
+    now = datetime(2026, 5, 1, 12, 49, tzinfo=NOW.tzinfo)
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    before = now + timedelta(hours=9)
+    query = {"hours": "1", "carbon_price": "150", "before": before.isoformat()}
+    body = api.get(URL, query).json()
+    assert (body["start"], body["end"]) == ("2026-05-01T14:05:00+00:00",
+                                            "2026-05-01T15:05:00+00:00")  # fmt: skip
+    assert body["carbon"]["known_from"] == "2026-05-01T14:05:00+00:00"
+    assert sites.plan_differences(api, data, now, before, [(1, 150, 6, None), (2, 150, 0, 2)]) == []
