@@ -263,6 +263,9 @@ def _pareto(prices, spans, now, rules, main, ends) -> list[Figures]:
     pending = [(cheapest, greenest)] if cheapest.average_carbon is not None else []
     solves = 0
     while pending and solves < PARETO_SOLVES:
+        # the pairs at the ends first: a cheapest (greenest) window that one of the same price
+        # (carbon) dominates is replaced before the tries go to the middle of the front
+        pending.sort(key=lambda pair: pair[0] is cheapest or pair[1] is greenest)
         a, b = pending.pop()
         if a.average_carbon - b.average_carbon <= 1e-9 or b.average_price <= a.average_price:
             continue

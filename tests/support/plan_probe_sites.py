@@ -6,14 +6,17 @@ rules docs/providers.md states (not with the adapters' code):
   UK's DST days: the documented DST day and the day before it, and a half-hourly forecast
   ending before the prices do (its last value carried);
 - Uppsala with Tibber's documented answers (hourly, hourly then quarter hours, a quarter-hour
-  day whose one hour has a lone entry) and a carbon provider.
+  day whose one hour has a lone entry) and a carbon provider;
+
+and the comparisons of `/api/plan`, `/api/plan/loads` and `/api/pricing/windows` with it.
 """
 
+import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.support.plan_probe import em_config, per_minute, utc
+from tests.support.plan_probe import best_windows, em_config, per_minute, split_differences, utc
 from tests.support.replay import load_fixture
 
 RATES = "/v1/products/AGILE-24-10-01/electricity-tariffs/E-1R-AGILE-24-10-01-C/standard-unit-rates/"
@@ -197,7 +200,7 @@ def loads_differences(api, site, data, loads, now: datetime, share: float) -> li
             expected = probe.best_windows(prices, carbon, now, minutes, before, load.carbon_price)
             found += probe.differences(shown["plan"], expected, load.kw, label)
         else:
-            found += probe.split_differences(shown["plan"], prices, carbon, first_start(now),
+            found += split_differences(shown["plan"], prices, carbon, first_start(now),
                                              (now, minutes, before), load.carbon_price, share,
                                              label, load.max_windows)  # fmt: skip
     return found
@@ -223,7 +226,7 @@ def plan_differences(api, data, now: datetime, before: datetime, rules) -> list[
             found += probe.pareto_differences(body, prices, carbon, (now, minutes, before), label)
         split = {**query, "contiguous": "false", "penalty_percent": str(penalty)}
         split |= {} if max_windows is None else {"max_windows": str(max_windows)}
-        found += probe.split_differences(api.get("/api/plan", split).json(), prices, carbon,
+        found += split_differences(api.get("/api/plan", split).json(), prices, carbon,
                                          first_start(now), (now, minutes, before),
                                          carbon_price, penalty / 100,
                                          f"split {label}, {penalty} %, {max_windows}",
@@ -263,3 +266,29 @@ def tibber_case(replay_server, case: str):
         carbon, times = ("electricitymaps", settings, "DE"), (collected, collected)
     site = tibber_site(replay_server, payload, carbon[0], carbon[1], times, carbon[2])
     return site, (tibber_slots(payload), forecast, points)
+
+
+def windows_differences(api, slots, now: datetime, before: datetime, rule) -> list[str]:
+    """Where /api/pricing/windows at `now` differs from the exhaustive search over the price
+    slots `slots`: the cheapest and the dearest unbroken window (most_expensive=true) of
+    `rule`'s hours, and the split set with its penalty_percent and max_windows."""
+    hours, penalty, max_windows = rule
+    prices, minutes = per_minute(slots), round(hours * 60)
+    query = {"hours": str(hours), "before": before.isoformat()}
+    label, found = f"windows {rule} at {now.isoformat()}", []
+    for flag, sign in (("false", 1), ("true", -1)):  # the dearest: the cheapest of -price
+        signed = {m: sign * p for m, p in prices.items()}
+        want = best_windows(signed, {}, now, minutes, before, 0)["chosen"]
+        body = api.get("/api/pricing/windows", {**query, "most_expensive": flag}).json()
+        shown = (body["start"], body["end"], sign * body["average_price"])
+        if shown[:2] != (want.start.isoformat(), want.end.isoformat()) or not math.isclose(
+            shown[2], want.price, abs_tol=1e-9
+        ):
+            found.append(f"{label}, most_expensive={flag}: {shown}, expected {want}")
+    split = {**query, "contiguous": "false", "penalty_percent": str(penalty)}
+    split |= {} if max_windows is None else {"max_windows": str(max_windows)}
+    body = api.get("/api/pricing/windows", split).json()  # its score is the price
+    found += split_differences({**body, "average_score": body["average_price"]}, prices, {},
+                               first_start(now), (now, minutes, before), 0, penalty / 100,
+                               f"split {label}", max_windows)  # fmt: skip
+    return found
